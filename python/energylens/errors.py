@@ -1,0 +1,96 @@
+"""The one exception hierarchy of energylens.
+
+Native code raises typed C++ exceptions (``cpp/include/energylens/error.hpp``); the bindings map
+each onto exactly one class here (``cpp/bindings/bind_errors.cpp``). Bad arguments are
+``ValueError`` on both sides. ``tests/test_errors.py`` proves every mapping.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EnergyLensError",
+    "NvmlUnavailableError",
+    "NvmlError",
+    "CudaUnavailableError",
+    "CuptiUnavailableError",
+    "DcgmUnavailableError",
+    "ProfileSchemaError",
+    "UnknownGpuError",
+    "UnknownModelError",
+    "SamplerError",
+    "ModelFileError",
+]
+
+
+class EnergyLensError(RuntimeError):
+    """Base class of every error energylens raises on purpose."""
+
+
+class NvmlUnavailableError(EnergyLensError):
+    """NVML (libnvidia-ml.so.1) could not be loaded or initialised; the message says how to fix it."""
+
+
+class NvmlError(EnergyLensError):
+    """An NVML call returned an error.
+
+    Attributes:
+        code: the NVML return code (``nvmlReturn_t``), e.g. 3 = NVML_ERROR_NOT_SUPPORTED.
+        call: the NVML function that failed, e.g. ``"nvmlDeviceGetPowerUsage"``.
+    """
+
+    def __init__(self, message: str, code: int = -1, call: str = "") -> None:
+        super().__init__(message)
+        self.code = int(code)
+        self.call = str(call)
+
+
+class CudaUnavailableError(EnergyLensError):
+    """CUDA was not built in, or no usable CUDA device / driver is present."""
+
+
+class CuptiUnavailableError(EnergyLensError):
+    """CUPTI (libcupti.so) could not be loaded; kernel timestamps need it."""
+
+
+class DcgmUnavailableError(EnergyLensError):
+    """DCGM (libdcgm.so) could not be loaded or no host engine answered."""
+
+
+class SamplerError(EnergyLensError):
+    """The power sampler's thread failed; the original error is in the message."""
+
+
+class ModelFileError(EnergyLensError):
+    """A saved model file is missing, malformed, or of an unsupported version."""
+
+
+class ProfileSchemaError(EnergyLensError, ValueError):
+    """A profile table violates schema v1 (docs/profile-schema.md).
+
+    Attributes:
+        source: the file (or ``"<DataFrame>"``) that was read.
+        column: the offending column, or ``None`` when the problem is not column-specific.
+        rows: zero-based data-row numbers of the offending rows (at most the first 20 are kept in
+            the message; all are kept here).
+    """
+
+    def __init__(self, message: str, source: str = "", column: str | None = None,
+                 rows: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.column = column
+        self.rows = list(rows or [])
+
+
+class UnknownGpuError(EnergyLensError, KeyError):
+    """A GPU name matched no entry of the GPU table; the message lists close matches."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownModelError(EnergyLensError, KeyError):
+    """A model name matched no entry of the model table (only raised where estimation is off)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
