@@ -1,0 +1,1 @@
+"""energylens: energy models and measurement for LLM serving configurations."""
