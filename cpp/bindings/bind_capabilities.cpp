@@ -1,0 +1,40 @@
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "energylens/capabilities.hpp"
+#include "energylens/cuda_device.hpp"
+
+namespace py = pybind11;
+
+namespace energylens::bindings {
+
+void bind_capabilities(py::module_& m) {
+  m.def(
+      "query_capabilities",
+      []() {
+        Capabilities c;
+        {
+          py::gil_scoped_release release;  // dlopen + nvmlInit + cudaGetDeviceCount can take ~1 s
+          c = query_capabilities();
+        }
+        py::dict d;
+        d["cuda_built"] = c.cuda_built;
+        d["cuda_device_count"] = c.cuda_device_count;
+        d["cuda_reason"] = c.cuda_reason;
+        d["cuda_runtime_version"] = c.cuda_runtime_version;
+        d["cuda_driver_version"] = c.cuda_driver_version;
+        d["nvml_available"] = c.nvml_available;
+        d["nvml_reason"] = c.nvml_reason;
+        d["driver_version"] = c.driver_version;
+        d["nvml_version"] = c.nvml_version;
+        d["compiler"] = c.compiler;
+        d["openmp"] = c.openmp;
+        d["openmp_max_threads"] = c.openmp_max_threads;
+        return d;
+      },
+      "Probe CUDA and NVML; returns a dict (wrapped by energylens.capabilities()).");
+  m.def("synchronize_device", &cuda::synchronize_device, py::call_guard<py::gil_scoped_release>(),
+        "Wait for all work on the current CUDA device (no-op without CUDA).");
+}
+
+}  // namespace energylens::bindings

@@ -1,0 +1,12 @@
+// One bind_<area> function per area; module.cpp calls them in order. Only cpp/bindings/ includes
+// pybind11.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace energylens::bindings {
+
+void bind_errors(pybind11::module_& m);
+void bind_capabilities(pybind11::module_& m);
+
+}  // namespace energylens::bindings

@@ -1,0 +1,111 @@
+#include "energylens/nvml.hpp"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+
+#include "energylens/error.hpp"
+
+namespace energylens::nvml {
+namespace {
+
+struct Loaded {
+  Api api;
+  std::string error;  // empty when loaded and initialised
+};
+
+template <typename Fn>
+void resolve(void* handle, Fn& slot, const char* primary, const char* fallback = nullptr) {
+  void* symbol = dlsym(handle, primary);
+  if (symbol == nullptr && fallback != nullptr) symbol = dlsym(handle, fallback);
+  slot = reinterpret_cast<Fn>(symbol);
+}
+
+Loaded load() {
+  Loaded out;
+  const char* env_path = std::getenv("ENERGYLENS_NVML_LIBRARY");
+  const char* path = env_path != nullptr ? env_path : "libnvidia-ml.so.1";
+  void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    out.error = std::string("cannot load NVML (") + path + "): " + (why ? why : "unknown dlopen error") +
+                ". Fix: install the NVIDIA driver (it ships libnvidia-ml.so.1) and make sure the "
+                "library is on the loader path (ldconfig -p | grep nvidia-ml), or point "
+                "ENERGYLENS_NVML_LIBRARY at it; inside a container, run with the NVIDIA container "
+                "runtime (--gpus all).";
+    return out;
+  }
+  Api& a = out.api;
+  resolve(handle, a.init, "nvmlInit_v2", "nvmlInit");
+  resolve(handle, a.shutdown, "nvmlShutdown");
+  resolve(handle, a.error_string, "nvmlErrorString");
+  resolve(handle, a.system_get_driver_version, "nvmlSystemGetDriverVersion");
+  resolve(handle, a.system_get_nvml_version, "nvmlSystemGetNVMLVersion");
+  resolve(handle, a.device_get_count, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount");
+  resolve(handle, a.device_get_handle_by_index, "nvmlDeviceGetHandleByIndex_v2",
+          "nvmlDeviceGetHandleByIndex");
+  resolve(handle, a.device_get_uuid, "nvmlDeviceGetUUID");
+  resolve(handle, a.device_get_name, "nvmlDeviceGetName");
+  resolve(handle, a.device_get_power_usage, "nvmlDeviceGetPowerUsage");
+  resolve(handle, a.device_get_total_energy_consumption, "nvmlDeviceGetTotalEnergyConsumption");
+  resolve(handle, a.device_get_field_values, "nvmlDeviceGetFieldValues");
+  resolve(handle, a.device_get_samples, "nvmlDeviceGetSamples");
+  resolve(handle, a.device_get_enforced_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
+  if (a.init == nullptr || a.error_string == nullptr || a.device_get_count == nullptr ||
+      a.device_get_handle_by_index == nullptr) {
+    out.error = std::string("NVML library ") + path +
+                " lacks nvmlInit/nvmlDeviceGetCount; the driver is too old or the file is not NVML";
+    return out;
+  }
+  const Return rc = a.init();
+  if (rc != kSuccess) {
+    out.error = std::string("nvmlInit failed: ") + a.error_string(rc) + " (nvmlReturn_t " +
+                std::to_string(rc) +
+                "). Fix: check that the NVIDIA kernel module is loaded (nvidia-smi must work) and "
+                "that the driver and library versions match.";
+  }
+  return out;
+}
+
+const Loaded& loaded() {
+  static const Loaded instance = load();  // thread-safe once-initialisation (C++11 magic statics)
+  return instance;
+}
+
+}  // namespace
+
+const Api& api() {
+  const Loaded& l = loaded();
+  if (!l.error.empty()) throw NvmlUnavailable(l.error);
+  return l.api;
+}
+
+std::optional<std::string> unavailable_reason() {
+  const Loaded& l = loaded();
+  if (l.error.empty()) return std::nullopt;
+  return l.error;
+}
+
+void check(Return code, const char* call) {
+  if (code == kSuccess) return;
+  const Api& a = api();
+  throw NvmlError(code, call, a.error_string != nullptr ? a.error_string(code) : "unknown NVML error");
+}
+
+std::string driver_version() {
+  const Api& a = api();
+  if (a.system_get_driver_version == nullptr) return "unknown";
+  char buffer[96] = {};
+  check(a.system_get_driver_version(buffer, sizeof(buffer)), "nvmlSystemGetDriverVersion");
+  return buffer;
+}
+
+std::string library_version() {
+  const Api& a = api();
+  if (a.system_get_nvml_version == nullptr) return "unknown";
+  char buffer[96] = {};
+  check(a.system_get_nvml_version(buffer, sizeof(buffer)), "nvmlSystemGetNVMLVersion");
+  return buffer;
+}
+
+}  // namespace energylens::nvml

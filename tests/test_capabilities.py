@@ -1,0 +1,52 @@
+"""capabilities() and `energylens doctor` work with and without a GPU, driver or NVML."""
+
+import dataclasses
+
+import pytest
+
+import energylens
+from energylens.cli import main
+
+
+def test_capabilities_is_frozen_and_explains_every_no():
+    caps = energylens.capabilities()
+    assert isinstance(caps, energylens.Capabilities)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        caps.cuda_devices = 3  # type: ignore[misc]
+    if caps.cuda_devices == 0:
+        assert caps.cuda_reason, "no CUDA device but no reason given"
+    else:
+        assert caps.cuda_reason == ""
+    if not caps.nvml_available:
+        assert "NVML" in caps.nvml_reason and "Fix" in caps.nvml_reason or "nvmlInit" in caps.nvml_reason
+    else:
+        assert caps.driver_version
+
+
+def test_cuda_part_is_built_in_when_the_build_had_nvcc():
+    caps = energylens.capabilities()
+    if not caps.cuda_built:
+        pytest.skip("this build has no CUDA part (no nvcc at build time)")
+    assert caps.cuda_runtime_version.startswith(("12.", "13."))
+
+
+def test_nvml_library_override_reports_the_loader_message(tmp_path, monkeypatch):
+    # A separate process, so the once-per-process NVML load sees the variable.
+    import subprocess
+    import sys
+
+    bogus = tmp_path / "libnvidia-ml.so.1"
+    bogus.write_text("not a library")
+    code = "import energylens; c = energylens.capabilities(); print(c.nvml_available); print(c.nvml_reason)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "ENERGYLENS_NVML_LIBRARY": str(bogus)}).stdout
+    available, reason = out.split("\n", 1)
+    assert available == "False"
+    assert str(bogus) in reason
+
+
+def test_doctor_exits_zero_and_prints_versions(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for key in ("energylens", "CUDA built in", "CUDA devices", "NVML", "pyoperon", "pysr", "vllm"):
+        assert key in out
