@@ -8,5 +8,8 @@ namespace energylens::bindings {
 
 void bind_errors(pybind11::module_& m);
 void bind_capabilities(pybind11::module_& m);
+void bind_model(pybind11::module_& m);
+void bind_sampler(pybind11::module_& m);
+void bind_attribution(pybind11::module_& m);
 
 }  // namespace energylens::bindings

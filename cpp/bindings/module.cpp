@@ -11,4 +11,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = ENERGYLENS_VERSION;
   energylens::bindings::bind_errors(m);
   energylens::bindings::bind_capabilities(m);
+  energylens::bindings::bind_model(m);
+  energylens::bindings::bind_sampler(m);
+  energylens::bindings::bind_attribution(m);
 }

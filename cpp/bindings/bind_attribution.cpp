@@ -1,0 +1,9 @@
+#include "bindings.hpp"
+
+namespace py = pybind11;
+
+namespace energylens::bindings {
+
+void bind_attribution(py::module_& m) { (void)m; }
+
+}  // namespace energylens::bindings
