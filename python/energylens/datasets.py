@@ -1,0 +1,165 @@
+"""Bundled real measurements, converted to profile schema v1 (docs/profile-schema.md).
+
+``mlenergy_v2()`` converts the ML.ENERGY Leaderboard v2.0 (Sept 2024) flat table (Apache-2.0; Chung et
+al., *The ML.ENERGY Benchmark*, NeurIPS 2025 D&B; github.com/ml-energy/benchmark at 76bf85e, data/)
+into a validated profile table. The copy ships in ``energylens/data/mlenergy_v2_2024/`` with its
+LICENSE and NOTICE.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import tables
+from .errors import ProfileSchemaError
+from .profiles import load_profiles
+
+__all__ = [
+    "MLENERGY_V2_NOMINAL_PROMPT_TOKENS",
+    "MLENERGY_V2_PRECISION",
+    "bundled_path",
+    "mlenergy_v2",
+]
+
+#: NOMINAL mean prompt length (tokens per request, the text part) of each ML.ENERGY v2 task. The
+#: upstream table does not record input lengths, so these are estimates of the task's prompt set,
+#: identical for every row of a task; converted rows carry ``input_tokens_nominal = True``.
+#:
+#: * ``chat``: first human turn of 500 ShareGPT conversations (ShareGPT_V3_unfiltered_cleaned_split,
+#:   filtered upstream to 4..800 Llama-7B tokens, benchmark/llm_text_generation/chat/sharegpt/
+#:   filter_dataset.py). The sampled file ShareGPT_V3_filtered_500.json is 216,075 characters, i.e.
+#:   ~360 characters of prompt per request after JSON framing, ~100 tokens at ~3.6 characters per token;
+#:   plus ~40 tokens for the fixed system prompt the client sends ("You are an artificial intelligence
+#:   assistant that gives helpful answers ...", ~22 tokens) and the model's chat template. -> 140.
+#: * ``code``: the 164 HumanEval+ prompts of EvalPlus (function signature + docstring + doctests), sent
+#:   raw to the completions endpoint (no template); ~130 tokens on Llama/StarCoder-style tokenizers.
+#: * ``image-chat``: the TEXT part of a LLaVA-Instruct-150K first-turn question (~15-20 tokens) plus
+#:   the same system prompt and the chat template -> ~60 tokens. The image adds the model's
+#:   ``image_tokens_per_image`` (model table) on top: those are prompt tokens for the LLM too.
+#: Uncertainty: roughly +-30 % (tokenizers differ by model; no per-request counts were published).
+MLENERGY_V2_NOMINAL_PROMPT_TOKENS: dict[str, float] = {
+    "chat": 140.0,
+    "code": 130.0,
+    "image-chat": 60.0,
+}
+
+#: ML.ENERGY v2 served every model with vLLM v0.5.4 at ``--dtype auto`` (no quantisation): 16-bit
+#: weights and activations, bf16 for bf16 checkpoints, fp16 for fp16/fp32 checkpoints (e.g. the llava-hf
+#: LLaVA-1.5 configs). fp16 and bf16 have the same bytes per parameter and the same tensor-core peak on
+#: A100 and H100, so every row is recorded as "bf16".
+MLENERGY_V2_PRECISION = "bf16"
+
+_BUNDLED = ("data", "mlenergy_v2_2024", "llm_configs_flat.csv")
+
+_COLUMN_MAP = {
+    "Model": "model",
+    "GPU": "gpu",
+    "TP": "tp",
+    "PP": "pp",
+    "Avg BS (reqs)": "batch_size",
+    "Avg Output Tokens": "output_tokens",
+    "Energy/req (J)": "energy_j",
+    "Avg TPOT (s)": "tpot_s",
+    "Max BS (reqs)": "max_batch_size",
+    "Token tput (tok/s)": "token_throughput_tok_s",
+    "file": "source_file",
+}
+
+
+def bundled_path() -> Path:
+    """Path of the bundled ML.ENERGY v2 CSV (``energylens/data/mlenergy_v2_2024/llm_configs_flat.csv``)."""
+    return Path(str(resources.files("energylens").joinpath(*_BUNDLED)))
+
+
+def _task(category: str, task: str) -> tuple[str, str]:
+    """(task, modality) of one upstream row."""
+    if category == "mllm_text_generation":
+        return "image-chat", "image"
+    if category == "llm_text_generation" and task in ("chat", "code"):
+        return task, "text"
+    raise ValueError(f"unknown ML.ENERGY category/task {category!r}/{task!r}")
+
+
+def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The ML.ENERGY Leaderboard v2.0 measurements as a validated profile table (schema v1).
+
+    Mapping: Model -> model, GPU -> gpu (must resolve in the GPU table), TP -> tp, PP -> pp,
+    ``Avg BS (reqs)`` -> batch_size, ``Avg Output Tokens`` -> output_tokens, ``Energy/req (J)`` ->
+    energy_j (GPU energy per request summed over all TP x PP GPUs), ``Avg TPOT (s)`` -> tpot_s;
+    task ``chat``/``code`` (modality text) or ``image-chat`` (category mllm_text_generation,
+    modality image). Kept: ``max_batch_size`` (vLLM max_num_seqs), ``token_throughput_tok_s``,
+    ``source_file``. From the model table: params_b, active_params_b, architecture and the
+    architecture columns. precision = :data:`MLENERGY_V2_PRECISION`.
+
+    input_tokens is NOT measured upstream: it is the task's nominal prompt length
+    (:data:`MLENERGY_V2_NOMINAL_PROMPT_TOKENS`), plus the model's image tokens per image for
+    image-chat; ``input_tokens_nominal`` is True on every row.
+
+    Args:
+        path: the flat CSV; default :func:`bundled_path`.
+
+    Raises:
+        ProfileSchemaError: a GPU or model that the reference tables do not know, an unknown task, or a
+            row that violates the schema (the message names the file, rows and column).
+    """
+    src_path = Path(path) if path is not None else bundled_path()
+    src = str(src_path)
+    if not src_path.is_file():
+        raise FileNotFoundError(f"ML.ENERGY v2 table not found: {src}")
+    raw = pd.read_csv(src_path)
+    missing = [c for c in ("category", "task", *_COLUMN_MAP) if c not in raw.columns]
+    if missing:
+        raise ProfileSchemaError(
+            f"{src}: not an ML.ENERGY v2 flat table: missing column(s) {', '.join(map(repr, missing))}",
+            source=src, column=missing[0])
+
+    df = raw.rename(columns=_COLUMN_MAP)
+
+    # GPU: must resolve; keep the upstream (NVML) spelling as the value.
+    bad_rows: list[int] = []
+    for gpu in df["gpu"].unique():
+        try:
+            tables.gpu_spec(gpu)
+        except tables.UnknownGpuError as exc:
+            bad_rows = [int(i) for i in np.flatnonzero((df["gpu"] == gpu).to_numpy())]
+            raise ProfileSchemaError(
+                f"{src}: column 'gpu': {exc} (data rows {', '.join(str(r + 1) for r in bad_rows[:20])}, "
+                "1-based)", source=src, column="gpu", rows=bad_rows) from None
+
+    # Model: must be in the model table (no estimation for the bundled data).
+    specs: dict[str, tables.ModelSpec] = {}
+    for model in df["model"].unique():
+        spec = tables.find_model(model)
+        if spec is None:
+            bad_rows = [int(i) for i in np.flatnonzero((df["model"] == model).to_numpy())]
+            raise ProfileSchemaError(
+                f"{src}: column 'Model': {model!r} is not in the model table (data rows "
+                f"{', '.join(str(r + 1) for r in bad_rows[:20])}, 1-based); add it to energylens/data/models.csv",
+                source=src, column="Model", rows=bad_rows)
+        specs[model] = spec
+
+    try:
+        task_mod = [_task(c, t) for c, t in zip(raw["category"], raw["task"], strict=True)]
+    except ValueError as exc:
+        raise ProfileSchemaError(f"{src}: column 'task': {exc}", source=src, column="task") from None
+    df["task"] = [t for t, _ in task_mod]
+    df["modality"] = [m for _, m in task_mod]
+
+    spec_col = df["model"].map(specs)
+    df["params_b"] = [s.params_b for s in spec_col]
+    df["active_params_b"] = [s.active_params_b for s in spec_col]
+    df["architecture"] = [s.architecture for s in spec_col]
+    image_tokens = np.array([s.image_tokens_per_image for s in spec_col], dtype="float64")
+    nominal = df["task"].map(MLENERGY_V2_NOMINAL_PROMPT_TOKENS).to_numpy(dtype="float64")
+    is_image = (df["modality"] == "image").to_numpy()
+    df["input_tokens"] = np.where(is_image, nominal + np.nan_to_num(image_tokens), nominal)
+    df["input_tokens_nominal"] = True
+    df["precision"] = MLENERGY_V2_PRECISION
+    df = df.drop(columns=["category", "bs_from_filename"], errors="ignore")
+
+    return load_profiles(df, source=src)
