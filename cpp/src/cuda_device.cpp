@@ -26,3 +26,22 @@ void require_device() {
 }
 
 }  // namespace energylens::cuda
+
+#ifndef ENERGYLENS_HAVE_CUDA
+#include "energylens/closed_form_cuda.hpp"
+
+namespace energylens::cuda {
+
+template <typename T>
+void evaluate_device(TemplateId, std::size_t, const T* const*, std::span<const double>, T*, T*, std::uintptr_t,
+                     bool) {
+  throw CudaUnavailable(query_devices().reason);
+}
+
+template void evaluate_device<double>(TemplateId, std::size_t, const double* const*, std::span<const double>,
+                                      double*, double*, std::uintptr_t, bool);
+template void evaluate_device<float>(TemplateId, std::size_t, const float* const*, std::span<const double>,
+                                     float*, float*, std::uintptr_t, bool);
+
+}  // namespace energylens::cuda
+#endif

@@ -1,0 +1,71 @@
+// The closed-form models evaluated and fitted natively: the energy template (prefill + decode
+// energy per request) and the latency template (TTFT and TPOT). Rows come as columns (one pointer
+// per feature, in the template's feature order); no Python, no CUDA types.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "energylens/least_squares.hpp"
+#include "energylens/template_common.hpp"
+
+namespace energylens {
+
+/// Which closed form.
+enum class TemplateId : int { Energy = 0, Latency = 1 };
+
+/// Names, units, bounds and start point of a template.
+const TemplateDescriptor& describe(TemplateId id);
+
+/// Evaluates the template on `rows` rows. `columns` holds descriptor.n_features pointers to
+/// `rows` values each; `params` holds n_params values. Writes out0/out1 (the two outputs) and, when
+/// non-null, their Jacobians d out0 / d params and d out1 / d params (rows x n_params, row-major).
+/// OpenMP threads over rows when `rows` is large; SIMD within a thread.
+template <typename T>
+void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+              T* out0, T* out1, T* jacobian0, T* jacobian1);
+
+/// How fitted outputs are compared with measurements.
+enum class FitTarget {
+  Sum,        ///< out0 + out1 against target0 (energy per request: prefill + decode)
+  PerOutput,  ///< out0 against target0 and out1 against target1, NaN targets skipped (latency)
+};
+
+/// Residual of one row: relative (pred / meas - 1) or log (log pred - log meas).
+enum class ResidualKind { Relative, Log };
+
+/// Options of a native fit.
+struct FitOptions {
+  FitTarget target = FitTarget::Sum;
+  ResidualKind residual = ResidualKind::Relative;
+  LeastSquaresOptions least_squares{};
+  int n_starts = 1;            ///< multi-start: the start point plus n_starts - 1 random perturbations
+  double start_spread = 1.0;   ///< perturbation: theta * exp(spread * N(0, 1)), clamped to the bounds
+  std::uint64_t seed = 0;      ///< seed of the perturbations
+};
+
+/// A fit: the best start's result plus how many starts converged.
+struct ClosedFormFit {
+  FitResult best;
+  int starts = 0;
+  int starts_converged = 0;
+};
+
+/// Fits the template on all rows. `targets` holds 1 (Sum) or 2 (PerOutput) spans of `rows` values.
+/// `start` empty means the descriptor's init. Throws std::invalid_argument on inconsistent sizes,
+/// non-positive or non-finite Sum targets, or fewer usable residuals than parameters.
+ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
+                  std::span<const std::span<const double>> targets, std::span<const double> start,
+                  const FitOptions& options);
+
+/// Bootstrap: `replicates` refits on rows resampled with replacement (seeded), each from `start`,
+/// in parallel over replicates. Returns replicates x n_params (row-major) params; `converged` gets
+/// one flag per replicate and `costs` one cost.
+std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
+                              std::span<const std::span<const double>> targets,
+                              std::span<const double> start, int replicates, const FitOptions& options,
+                              std::vector<std::uint8_t>& converged, std::vector<double>& costs);
+
+}  // namespace energylens

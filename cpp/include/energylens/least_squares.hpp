@@ -1,0 +1,64 @@
+// Bounded Levenberg-Marquardt for small dense problems (tens of parameters, any number of rows),
+// with an optional robust loss. Non-convergence is data (FitResult::status), not an exception.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace energylens {
+
+/// Robust loss applied to each residual r with scale c (z = (r/c)^2), as in scipy's least_squares.
+enum class Loss {
+  Linear,  ///< rho(z) = z: ordinary least squares
+  SoftL1,  ///< rho(z) = 2 (sqrt(1 + z) - 1): smooth, linear tails
+  Huber,   ///< rho(z) = z for z <= 1, 2 sqrt(z) - 1 beyond
+};
+
+/// Why the iteration stopped.
+enum class FitStatus {
+  ConvergedGradient = 0,  ///< projected gradient below gtol
+  ConvergedCost = 1,      ///< relative cost decrease below ftol
+  ConvergedStep = 2,      ///< relative step below xtol
+  MaxIterations = 3,      ///< iteration budget spent before any criterion held
+  NoProgress = 4,         ///< damping grew without a decrease of the cost
+  NonFinite = 5,          ///< residuals or Jacobian not finite at the start point
+};
+
+/// Human-readable name of a status, e.g. "converged_cost".
+const char* to_string(FitStatus status) noexcept;
+
+/// Tuning of the iteration; defaults suit relative-error fits of O(1) parameters.
+struct LeastSquaresOptions {
+  int max_iterations = 200;        ///< outer iterations (accepted or rejected steps)
+  double ftol = 1e-10;             ///< stop when (cost - new_cost) <= ftol * cost
+  double xtol = 1e-10;             ///< stop when |dx| <= xtol * (xtol + |x|)
+  double gtol = 1e-12;             ///< stop when max |projected gradient| <= gtol
+  Loss loss = Loss::Linear;        ///< robust loss
+  double loss_scale = 1.0;         ///< residual scale c of the robust loss
+  double initial_damping = 1e-3;   ///< lambda relative to diag(J^T J)
+};
+
+/// The outcome of one fit.
+struct FitResult {
+  std::vector<double> params;   ///< best parameters found
+  double cost = 0.0;            ///< 0.5 * c^2 * sum rho((r/c)^2) at params (0.5 sum r^2 when Linear)
+  int iterations = 0;           ///< outer iterations used
+  int evaluations = 0;          ///< residual evaluations
+  bool converged = false;       ///< a convergence criterion held
+  FitStatus status = FitStatus::MaxIterations;  ///< why it stopped
+};
+
+/// Residuals r (m) and, when `jacobian` is non-null, dr/dtheta (m x n, row-major) at theta (n).
+using ResidualFunction = std::function<void(const double* theta, double* residuals, double* jacobian)>;
+
+/// Minimises 0.5 c^2 sum rho((r_i/c)^2) over lower <= theta <= upper from `start`.
+/// Bounds are honoured by projection with an active set; throws std::invalid_argument on
+/// inconsistent sizes or bounds.
+FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFunction& residual,
+                              std::span<const double> start, std::span<const double> lower,
+                              std::span<const double> upper, const LeastSquaresOptions& options = {});
+
+}  // namespace energylens

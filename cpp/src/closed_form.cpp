@@ -1,0 +1,249 @@
+#include "energylens/closed_form.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+#include "energylens/energy_template.hpp"
+#include "energylens/latency_template.hpp"
+
+namespace energylens {
+namespace {
+
+// Rows below this are evaluated on one thread: thread start-up costs more than the work.
+constexpr std::size_t kParallelRows = 16384;
+
+template <class Tpl, typename T>
+void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
+                   T* out1, T* jac0, T* jac1) {
+  constexpr std::size_t F = Tpl::kFeatures;
+  constexpr std::size_t P = Tpl::kParams;
+  T p[P];
+  for (std::size_t j = 0; j < P; ++j) p[j] = static_cast<T>(params[j]);
+  const long n = static_cast<long>(rows);
+  if (jac0 == nullptr && jac1 == nullptr) {
+#pragma omp parallel for simd schedule(static) if (rows >= kParallelRows)
+    for (long i = 0; i < n; ++i) {
+      T f[F];
+      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][i];
+      T o0, o1;
+      Tpl::eval(f, p, o0, o1, static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+      out0[i] = o0;
+      out1[i] = o1;
+    }
+  } else {
+#pragma omp parallel for schedule(static) if (rows >= kParallelRows)
+    for (long i = 0; i < n; ++i) {
+      T f[F];
+      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][i];
+      T g0[P], g1[P];
+      T o0, o1;
+      Tpl::eval(f, p, o0, o1, g0, g1);
+      out0[i] = o0;
+      out1[i] = o1;
+      const std::size_t base = static_cast<std::size_t>(i) * P;
+      if (jac0 != nullptr)
+        for (std::size_t j = 0; j < P; ++j) jac0[base + j] = g0[j];
+      if (jac1 != nullptr)
+        for (std::size_t j = 0; j < P; ++j) jac1[base + j] = g1[j];
+    }
+  }
+}
+
+// One (row, output) pair that enters the fit: which row, which output (0, 1, or -1 = the sum).
+struct Term {
+  std::size_t row;
+  int output;
+  double target;
+};
+
+std::vector<Term> make_terms(std::size_t rows, std::span<const std::span<const double>> targets,
+                             FitTarget mode) {
+  std::vector<Term> terms;
+  if (mode == FitTarget::Sum) {
+    if (targets.size() != 1) throw std::invalid_argument("fit: the Sum target needs exactly one target column");
+    if (targets[0].size() != rows)
+      throw std::invalid_argument("fit: target has " + std::to_string(targets[0].size()) + " values for " +
+                                  std::to_string(rows) + " rows");
+    terms.reserve(rows);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const double y = targets[0][i];
+      if (!(y > 0.0) || !std::isfinite(y))
+        throw std::invalid_argument("fit: target row " + std::to_string(i) + " is " + std::to_string(y) +
+                                    "; measured values must be finite and > 0");
+      terms.push_back({i, -1, y});
+    }
+  } else {
+    if (targets.size() != 2) throw std::invalid_argument("fit: the PerOutput target needs two target columns");
+    for (int k = 0; k < 2; ++k) {
+      if (targets[static_cast<std::size_t>(k)].size() != rows)
+        throw std::invalid_argument("fit: target " + std::to_string(k) + " has the wrong length");
+      for (std::size_t i = 0; i < rows; ++i) {
+        const double y = targets[static_cast<std::size_t>(k)][i];
+        if (std::isnan(y)) continue;  // not measured
+        if (!(y > 0.0) || !std::isfinite(y))
+          throw std::invalid_argument("fit: target " + std::to_string(k) + " row " + std::to_string(i) +
+                                      " is " + std::to_string(y) + "; must be finite and > 0 (or NaN)");
+        terms.push_back({i, k, y});
+      }
+    }
+  }
+  return terms;
+}
+
+template <class Tpl>
+ResidualFunction make_residual(const double* const* columns, const std::vector<Term>& terms,
+                               ResidualKind kind) {
+  return [columns, &terms, kind](const double* theta, double* r, double* jac) {
+    constexpr std::size_t F = Tpl::kFeatures;
+    constexpr std::size_t P = Tpl::kParams;
+    double p[P];
+    for (std::size_t j = 0; j < P; ++j) p[j] = theta[j];
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      const Term& term = terms[t];
+      double f[F];
+      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][term.row];
+      double o0, o1, g0[P], g1[P];
+      Tpl::eval(f, p, o0, o1, jac ? g0 : nullptr, jac ? g1 : nullptr);
+      const double pred = term.output == 0 ? o0 : term.output == 1 ? o1 : o0 + o1;
+      const double scale = kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred;
+      r[t] = kind == ResidualKind::Relative ? pred * scale - 1.0 : std::log(pred / term.target);
+      if (jac != nullptr) {
+        double* row = jac + t * P;
+        for (std::size_t j = 0; j < P; ++j) {
+          const double d = term.output == 0 ? g0[j] : term.output == 1 ? g1[j] : g0[j] + g1[j];
+          row[j] = d * scale;
+        }
+      }
+    }
+  };
+}
+
+template <class Tpl>
+ClosedFormFit fit_terms(const double* const* columns, const std::vector<Term>& terms,
+                        std::span<const double> start, const FitOptions& options) {
+  constexpr std::size_t P = Tpl::kParams;
+  const TemplateDescriptor& d = Tpl::descriptor();
+  if (terms.size() < P)
+    throw std::invalid_argument("fit: " + std::to_string(terms.size()) + " measurements for " +
+                                std::to_string(P) + " parameters; need at least as many measurements as parameters");
+  std::vector<double> x0(start.begin(), start.end());
+  if (x0.empty()) x0.assign(d.init, d.init + P);
+  if (x0.size() != P) throw std::invalid_argument("fit: start must have " + std::to_string(P) + " values");
+  const std::span<const double> lower(d.lower, P), upper(d.upper, P);
+  const ResidualFunction residual = make_residual<Tpl>(columns, terms, options.residual);
+
+  ClosedFormFit out;
+  std::mt19937_64 rng(options.seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> trial(P);
+  const int n_starts = std::max(options.n_starts, 1);
+  for (int s = 0; s < n_starts; ++s) {
+    for (std::size_t j = 0; j < P; ++j) {
+      const double factor = s == 0 ? 1.0 : std::exp(options.start_spread * normal(rng));
+      trial[j] = std::clamp(x0[j] * factor, lower[j], upper[j]);
+    }
+    FitResult r = levenberg_marquardt(terms.size(), P, residual, trial, lower, upper, options.least_squares);
+    ++out.starts;
+    out.starts_converged += r.converged ? 1 : 0;
+    if (s == 0 || r.cost < out.best.cost || !std::isfinite(out.best.cost)) out.best = std::move(r);
+  }
+  return out;
+}
+
+template <class Fn>
+auto dispatch(TemplateId id, Fn&& fn) {
+  switch (id) {
+    case TemplateId::Energy: return fn(EnergyTemplate{});
+    case TemplateId::Latency: return fn(LatencyTemplate{});
+  }
+  throw std::invalid_argument("unknown template id " + std::to_string(static_cast<int>(id)));
+}
+
+void check_columns(const void* columns, std::size_t rows) {
+  if (rows > 0 && columns == nullptr) throw std::invalid_argument("evaluate: no feature columns");
+}
+
+}  // namespace
+
+const TemplateDescriptor& describe(TemplateId id) {
+  switch (id) {
+    case TemplateId::Energy: return EnergyTemplate::descriptor();
+    case TemplateId::Latency: return LatencyTemplate::descriptor();
+  }
+  throw std::invalid_argument("unknown template id " + std::to_string(static_cast<int>(id)));
+}
+
+template <typename T>
+void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+              T* out0, T* out1, T* jacobian0, T* jacobian1) {
+  check_columns(columns, rows);
+  dispatch(id, [&](auto tpl) {
+    using Tpl = decltype(tpl);
+    if (params.size() != Tpl::kParams)
+      throw std::invalid_argument("evaluate: " + std::to_string(params.size()) + " parameters given, the " +
+                                  Tpl::descriptor().id + " template has " + std::to_string(Tpl::kParams));
+    evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, jacobian0, jacobian1);
+    return 0;
+  });
+}
+
+template void evaluate<double>(TemplateId, std::size_t, const double* const*, std::span<const double>, double*,
+                               double*, double*, double*);
+template void evaluate<float>(TemplateId, std::size_t, const float* const*, std::span<const double>, float*,
+                              float*, float*, float*);
+
+ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
+                  std::span<const std::span<const double>> targets, std::span<const double> start,
+                  const FitOptions& options) {
+  check_columns(columns, rows);
+  const std::vector<Term> terms = make_terms(rows, targets, options.target);
+  return dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(columns, terms, start, options); });
+}
+
+std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
+                              std::span<const std::span<const double>> targets,
+                              std::span<const double> start, int replicates, const FitOptions& options,
+                              std::vector<std::uint8_t>& converged, std::vector<double>& costs) {
+  check_columns(columns, rows);
+  if (replicates < 1) throw std::invalid_argument("bootstrap: replicates must be >= 1");
+  if (rows == 0) throw std::invalid_argument("bootstrap: no rows");
+  const std::vector<Term> all_terms = make_terms(rows, targets, options.target);
+  const std::size_t P = describe(id).n_params;
+  std::vector<double> params(static_cast<std::size_t>(replicates) * P);
+  converged.assign(static_cast<std::size_t>(replicates), 0);
+  costs.assign(static_cast<std::size_t>(replicates), 0.0);
+  // Terms grouped by row, so a resampled row brings all of its measured outputs.
+  std::vector<std::vector<std::size_t>> by_row(rows);
+  for (std::size_t t = 0; t < all_terms.size(); ++t) by_row[all_terms[t].row].push_back(t);
+  FitOptions single = options;
+  single.n_starts = 1;
+#pragma omp parallel for schedule(dynamic)
+  for (int b = 0; b < replicates; ++b) {
+    std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(b));
+    std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
+    std::vector<Term> terms;
+    terms.reserve(all_terms.size());
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t t : by_row[pick(rng)]) terms.push_back(all_terms[t]);
+    try {
+      const ClosedFormFit f =
+          dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(columns, terms, start, single); });
+      std::copy(f.best.params.begin(), f.best.params.end(), params.begin() + static_cast<long>(b * P));
+      converged[static_cast<std::size_t>(b)] = f.best.converged ? 1 : 0;
+      costs[static_cast<std::size_t>(b)] = f.best.cost;
+    } catch (const std::invalid_argument&) {
+      // A resample with too few distinct measurements: mark it, keep going.
+      std::fill(params.begin() + static_cast<long>(b * P), params.begin() + static_cast<long>((b + 1) * P),
+                std::nan(""));
+      costs[static_cast<std::size_t>(b)] = std::nan("");
+    }
+  }
+  return params;
+}
+
+}  // namespace energylens

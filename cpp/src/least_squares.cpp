@@ -1,0 +1,232 @@
+#include "energylens/least_squares.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace energylens {
+
+const char* to_string(FitStatus status) noexcept {
+  switch (status) {
+    case FitStatus::ConvergedGradient: return "converged_gradient";
+    case FitStatus::ConvergedCost: return "converged_cost";
+    case FitStatus::ConvergedStep: return "converged_step";
+    case FitStatus::MaxIterations: return "max_iterations";
+    case FitStatus::NoProgress: return "no_progress";
+    case FitStatus::NonFinite: return "non_finite";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// rho(z) and rho'(z) for z = (r/c)^2.
+inline void loss_terms(Loss loss, double z, double& rho, double& drho) {
+  switch (loss) {
+    case Loss::Linear:
+      rho = z;
+      drho = 1.0;
+      return;
+    case Loss::SoftL1: {
+      const double s = std::sqrt(1.0 + z);
+      rho = 2.0 * (s - 1.0);
+      drho = 1.0 / s;
+      return;
+    }
+    case Loss::Huber:
+      if (z <= 1.0) {
+        rho = z;
+        drho = 1.0;
+      } else {
+        const double s = std::sqrt(z);
+        rho = 2.0 * s - 1.0;
+        drho = 1.0 / s;
+      }
+      return;
+  }
+}
+
+// Cholesky solve of the k x k SPD system a x = b in place (a row-major, lower triangle used).
+bool cholesky_solve(std::vector<double>& a, std::vector<double>& b, std::size_t k) {
+  for (std::size_t j = 0; j < k; ++j) {
+    double d = a[j * k + j];
+    for (std::size_t p = 0; p < j; ++p) d -= a[j * k + p] * a[j * k + p];
+    if (!(d > 0.0) || !std::isfinite(d)) return false;
+    d = std::sqrt(d);
+    a[j * k + j] = d;
+    for (std::size_t i = j + 1; i < k; ++i) {
+      double s = a[i * k + j];
+      for (std::size_t p = 0; p < j; ++p) s -= a[i * k + p] * a[j * k + p];
+      a[i * k + j] = s / d;
+    }
+  }
+  for (std::size_t i = 0; i < k; ++i) {  // forward: L y = b
+    double s = b[i];
+    for (std::size_t p = 0; p < i; ++p) s -= a[i * k + p] * b[p];
+    b[i] = s / a[i * k + i];
+  }
+  for (std::size_t i = k; i-- > 0;) {  // backward: L^T x = y
+    double s = b[i];
+    for (std::size_t p = i + 1; p < k; ++p) s -= a[p * k + i] * b[p];
+    b[i] = s / a[i * k + i];
+  }
+  return true;
+}
+
+struct Workspace {
+  std::vector<double> r, jac, weight;
+};
+
+// Residuals (and Jacobian) at theta; returns the robust cost, fills IRLS weights sqrt(rho').
+double evaluate(const ResidualFunction& residual, const double* theta, std::size_t m, Workspace& w,
+                bool with_jacobian, const LeastSquaresOptions& o) {
+  residual(theta, w.r.data(), with_jacobian ? w.jac.data() : nullptr);
+  const double c2 = o.loss_scale * o.loss_scale;
+  double cost = 0.0;
+  for (std::size_t i = 0; i < m; ++i) {
+    const double ri = w.r[i];
+    if (!std::isfinite(ri)) return std::numeric_limits<double>::infinity();
+    double rho = 0.0, drho = 0.0;
+    loss_terms(o.loss, ri * ri / c2, rho, drho);
+    cost += rho;
+    w.weight[i] = drho;
+  }
+  return 0.5 * c2 * cost;
+}
+
+}  // namespace
+
+FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFunction& residual,
+                              std::span<const double> start, std::span<const double> lower,
+                              std::span<const double> upper, const LeastSquaresOptions& o) {
+  if (n == 0) throw std::invalid_argument("levenberg_marquardt: no parameters");
+  if (start.size() != n || lower.size() != n || upper.size() != n)
+    throw std::invalid_argument("levenberg_marquardt: start, lower and upper must each have n = " +
+                                std::to_string(n) + " entries");
+  for (std::size_t j = 0; j < n; ++j)
+    if (!(lower[j] <= upper[j]))
+      throw std::invalid_argument("levenberg_marquardt: lower > upper for parameter " + std::to_string(j));
+  if (!(o.loss_scale > 0.0)) throw std::invalid_argument("levenberg_marquardt: loss_scale must be > 0");
+
+  FitResult result;
+  std::vector<double> x(n), x_new(n), g(n), h(n * n), a, b, dx(n);
+  std::vector<std::size_t> free_idx;
+  free_idx.reserve(n);
+  for (std::size_t j = 0; j < n; ++j) x[j] = std::clamp(start[j], lower[j], upper[j]);
+
+  Workspace w{std::vector<double>(m), std::vector<double>(m * n), std::vector<double>(m)};
+  Workspace trial{std::vector<double>(m), std::vector<double>(m * n), std::vector<double>(m)};
+  double cost = evaluate(residual, x.data(), m, w, true, o);
+  result.evaluations = 1;
+  if (!std::isfinite(cost)) {
+    result.params = x;
+    result.cost = cost;
+    result.status = FitStatus::NonFinite;
+    return result;
+  }
+  for (double v : w.jac)
+    if (!std::isfinite(v)) {
+      result.params = x;
+      result.cost = cost;
+      result.status = FitStatus::NonFinite;
+      return result;
+    }
+
+  double lambda = o.initial_damping;
+  bool need_normal_equations = true;
+  for (result.iterations = 0; result.iterations < o.max_iterations; ++result.iterations) {
+    if (need_normal_equations) {
+      // g = J^T W r, H = J^T W J with IRLS weights W = rho'.
+      std::fill(g.begin(), g.end(), 0.0);
+      std::fill(h.begin(), h.end(), 0.0);
+      for (std::size_t i = 0; i < m; ++i) {
+        const double* row = &w.jac[i * n];
+        const double wi = w.weight[i];
+        const double wr = wi * w.r[i];
+        for (std::size_t p = 0; p < n; ++p) {
+          g[p] += row[p] * wr;
+          const double wp = wi * row[p];
+          for (std::size_t q = 0; q <= p; ++q) h[p * n + q] += wp * row[q];
+        }
+      }
+      need_normal_equations = false;
+    }
+    // Active set: a parameter at a bound whose gradient pushes outward stays fixed.
+    free_idx.clear();
+    double gmax = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+      const bool stuck_low = x[j] <= lower[j] && g[j] > 0.0;
+      const bool stuck_high = x[j] >= upper[j] && g[j] < 0.0;
+      if (!stuck_low && !stuck_high && lower[j] < upper[j]) {
+        free_idx.push_back(j);
+        gmax = std::max(gmax, std::abs(g[j]));
+      }
+    }
+    if (free_idx.empty() || gmax <= o.gtol) {
+      result.converged = true;
+      result.status = FitStatus::ConvergedGradient;
+      break;
+    }
+    const std::size_t k = free_idx.size();
+    bool accepted = false;
+    while (lambda < 1e16) {
+      a.assign(k * k, 0.0);
+      b.assign(k, 0.0);
+      for (std::size_t p = 0; p < k; ++p) {
+        const std::size_t jp = free_idx[p];
+        for (std::size_t q = 0; q <= p; ++q) a[p * k + q] = h[jp * n + free_idx[q]];
+        const double diag = std::max(h[jp * n + jp], 1e-12);
+        a[p * k + p] += lambda * diag;
+        b[p] = -g[jp];
+      }
+      if (!cholesky_solve(a, b, k)) {
+        lambda *= 10.0;
+        continue;
+      }
+      x_new = x;
+      for (std::size_t p = 0; p < k; ++p) {
+        const std::size_t j = free_idx[p];
+        x_new[j] = std::clamp(x[j] + b[p], lower[j], upper[j]);
+      }
+      const double new_cost = evaluate(residual, x_new.data(), m, trial, true, o);
+      ++result.evaluations;
+      if (std::isfinite(new_cost) && new_cost < cost) {
+        double step2 = 0.0, x2 = 0.0;
+        for (std::size_t j = 0; j < n; ++j) {
+          step2 += (x_new[j] - x[j]) * (x_new[j] - x[j]);
+          x2 += x[j] * x[j];
+        }
+        const double decrease = cost - new_cost;
+        std::swap(w, trial);
+        x.swap(x_new);
+        cost = new_cost;
+        lambda = std::max(lambda * 0.3, 1e-12);
+        need_normal_equations = true;
+        accepted = true;
+        if (decrease <= o.ftol * cost) {
+          result.converged = true;
+          result.status = FitStatus::ConvergedCost;
+        } else if (std::sqrt(step2) <= o.xtol * (o.xtol + std::sqrt(x2))) {
+          result.converged = true;
+          result.status = FitStatus::ConvergedStep;
+        }
+        break;
+      }
+      lambda *= 10.0;
+    }
+    if (result.converged) {
+      ++result.iterations;
+      break;
+    }
+    if (!accepted) {
+      result.status = FitStatus::NoProgress;
+      break;
+    }
+  }
+  result.params = x;
+  result.cost = cost;
+  return result;
+}
+
+}  // namespace energylens
