@@ -265,3 +265,33 @@ def test_bundled_data_end_to_end(tmp_path: Path):
     s = res.summary(by=("split", "method"))
     assert (s["n_groups"] > 0).all()
     assert os.environ.get("ENERGYLENS_KEEP") or True
+
+
+def test_report_and_cli(frame, tmp_path, monkeypatch, capsys):
+    import argparse
+    import json
+
+    from energylens.report import format_summary, write_report
+
+    res = _run(frame)
+    path = write_report(res, tmp_path / "rep")
+    text = path.read_text()
+    assert "## Headline" in text and "## Sample efficiency" in text and "Unseen GPU" in text
+    for png in ("sample_efficiency.png", "predicted_vs_measured.png", "group_rankings.png"):
+        assert (tmp_path / "rep" / png).stat().st_size > 1000
+    assert "llmcarbon" in format_summary(res)
+
+    parser = argparse.ArgumentParser()
+    ev.add_evaluate_subparser(parser.add_subparsers(dest="command"))
+    monkeypatch.setattr(ev, "_load", lambda p: frame)
+    monkeypatch.setattr(bl, "_default_gpu_spec", lambda: fake_gpu_spec)
+    args = parser.parse_args(["evaluate", "x.csv", "--train-size", "30", "--repeats", "2",
+                              "--splits", "random", "--methods", "latency_proxy,wilkins2024",
+                              "--json", "--no-progress", "--report", str(tmp_path / "r2")])
+    assert args.func(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["method"] for r in out["summary"]} == {"latency_proxy", "wilkins2024"}
+    assert (tmp_path / "r2" / "report.md").exists()
+    args = parser.parse_args(["evaluate", "x.csv", "--group-by", "task,nope", "--no-progress"])
+    with pytest.raises(ValueError, match="unknown group column"):
+        args.func(args)

@@ -474,8 +474,9 @@ class EnsembleRegressor:
     """RandomForest (``"rf"``), GradientBoosting (``"gb"``) or XGBoost (``"xgb"``) on log energy.
 
     Features: :func:`baseline_features`. A second regressor of the same kind fits log TPOT, so the
-    learner has its own latency prediction for the TPOT SLO. Library defaults except
-    ``n_estimators`` (RF 100, GB 200, XGB 200), single-threaded, seeded.
+    learner has its own latency prediction for the TPOT SLO (fitted on the first ``predict_tpot``).
+    Library defaults (RF and GB 100 trees; XGB 200 trees of depth 4, learning rate 0.1),
+    single-threaded, seeded.
     """
 
     predicts_energy_scale = True
@@ -490,6 +491,7 @@ class EnsembleRegressor:
         self._specs = _GpuSpecs(gpu_spec)
         self._energy_model: Any = None
         self._tpot_model: Any = None
+        self._tpot_data: tuple[np.ndarray, np.ndarray] | None = None
 
     def _make(self) -> Any:
         if self.kind == "rf":
@@ -497,7 +499,7 @@ class EnsembleRegressor:
             return RandomForestRegressor(n_estimators=100, random_state=self.seed, n_jobs=1)
         if self.kind == "gb":
             from sklearn.ensemble import GradientBoostingRegressor
-            return GradientBoostingRegressor(n_estimators=200, random_state=self.seed)
+            return GradientBoostingRegressor(random_state=self.seed)
         from xgboost import XGBRegressor
         return XGBRegressor(n_estimators=200, learning_rate=0.1, max_depth=4, n_jobs=1,
                             random_state=self.seed, tree_method="hist")
@@ -507,11 +509,12 @@ class EnsembleRegressor:
         y = _energy(train_df)
         self._energy_model = self._make().fit(x, np.log(y))
         self._tpot_model = None
+        self._tpot_data = None
         if "tpot_s" in train_df.columns:
             t = train_df["tpot_s"].to_numpy(dtype=float)
             ok = np.isfinite(t) & (t > 0)
             if ok.sum() >= 2:
-                self._tpot_model = self._make().fit(x[ok], np.log(t[ok]))
+                self._tpot_data = (x[ok], np.log(t[ok]))  # fitted on first predict_tpot
         return self
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
@@ -520,11 +523,13 @@ class EnsembleRegressor:
         return np.exp(self._energy_model.predict(baseline_features(df, _specs=self._specs)))
 
     def has_tpot(self) -> bool:
-        return self._tpot_model is not None
+        return self._tpot_model is not None or self._tpot_data is not None
 
     def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
         if self._tpot_model is None:
-            raise NotImplementedError("no tpot_s in the training rows")
+            if self._tpot_data is None:
+                raise NotImplementedError("no tpot_s in the training rows")
+            self._tpot_model = self._make().fit(*self._tpot_data)
         return np.exp(self._tpot_model.predict(baseline_features(df, _specs=self._specs)))
 
 

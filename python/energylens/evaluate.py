@@ -39,6 +39,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,9 @@ __all__ = [
     "GPU_SHOTS",
     "SPLIT_NAMES",
     "METRICS",
+    "add_evaluate_subparser",
+    "run_evaluate",
+    "demo_comparison",
 ]
 
 DEFAULT_GROUP_BY = ("task", "model", "gpu")
@@ -293,11 +297,13 @@ def curve_splits(n_rows: int, sizes: Iterable[int] = CURVE_SIZES, repeats: int =
 def unseen_batch_split(df: pd.DataFrame, group_by: Sequence[str]) -> list[Split]:
     """Per group, train on the smaller half of its distinct batch sizes, test on the larger.
 
-    With ``n`` distinct batch sizes the smallest ``n // 2`` go to training; a group with a single
+    Batch sizes are the configured ``max_batch_size`` where that column exists (the knob an
+    operator sets), else ``batch_size``. With ``n`` distinct batch sizes the smallest ``n // 2`` go to training; a group with a single
     batch size goes entirely to training (it has no larger half).
     """
     codes = _group_codes(df, group_by)
-    b = df["batch_size"].to_numpy(dtype=float)
+    col = "max_batch_size" if "max_batch_size" in df.columns else "batch_size"
+    b = df[col].to_numpy(dtype=float)
     is_train = np.zeros(len(df), dtype=bool)
     for code in np.unique(codes):
         idx = np.flatnonzero(codes == code)
@@ -632,3 +638,105 @@ def summarize(table: pd.DataFrame,
         out = out.reset_index()
     cols = by + [c for m in METRICS for c in (m, f"{m}_std")] + ["n_groups", "n_repeats"]
     return out[cols]
+
+
+# --------------------------------------------------------------------------------------------
+# command line (wired into ``energylens`` by the CLI module)
+
+BUNDLED_NAMES = ("bundled", "mlenergy-v2")
+
+
+def _load(profiles: str) -> pd.DataFrame:
+    if profiles in BUNDLED_NAMES:
+        from energylens.datasets import mlenergy_v2
+        return mlenergy_v2()
+    from energylens.profiles import load_profiles
+    return load_profiles(profiles)
+
+
+def add_evaluate_subparser(subparsers: Any) -> Any:
+    """Add ``evaluate`` to an argparse ``subparsers``; the parser's ``func`` is :func:`run_evaluate`."""
+    p = subparsers.add_parser(
+        "evaluate", help="compare configuration choice: ours against the baselines, same splits",
+        description="Fit every method on the same seeded training rows and score it on the same "
+                    "held-out rows: Top-1, pairwise, MAPE, Spearman, regret; sample efficiency; "
+                    "unseen batch sizes, GPU and model.")
+    p.add_argument("profiles", metavar="PROFILES",
+                   help="profile table (schema v1), or 'bundled' for the ML.ENERGY v2 data")
+    p.add_argument("--train-size", type=int, default=50, help="training rows per repeat (50)")
+    p.add_argument("--repeats", type=int, default=20, help="seeded repeats (20)")
+    p.add_argument("--group-by", default=",".join(DEFAULT_GROUP_BY),
+                   help="columns whose rows are the candidates of one choice (task,model,gpu)")
+    p.add_argument("--tpot-slo", type=float, default=None, metavar="SECONDS",
+                   help="choose only among candidates meeting this TPOT (predicted and measured)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every draw (0)")
+    p.add_argument("--splits", default=",".join(SPLIT_NAMES),
+                   help=f"comma-separated subset of {','.join(SPLIT_NAMES)}")
+    p.add_argument("--methods", default=None,
+                   help="comma-separated subset of the methods (default: all available)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write report.md, PNG plots and CSV tables into DIR")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=run_evaluate)
+    return p
+
+
+def _split_list(s: str | None) -> list[str] | None:
+    if s is None:
+        return None
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def run_evaluate(args: Any) -> int:
+    """Run ``energylens evaluate`` from parsed arguments; returns the exit status."""
+    import json
+
+    from energylens.report import format_summary, write_report
+
+    res = run_evaluation(_load(args.profiles), train_size=args.train_size, repeats=args.repeats,
+                         group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
+                         tpot_slo=args.tpot_slo, seed=args.seed,
+                         splits=_split_list(args.splits) or SPLIT_NAMES,
+                         method_names=_split_list(args.methods),
+                         progress=not args.no_progress)
+    report_path = None
+    if args.report:
+        cmd = "energylens evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+        report_path = write_report(res, args.report, command=cmd)
+    if args.json:
+        s = res.summary(by=("split", "variant", "train_size", "method"))
+        info = {k: v for k, v in res.info.items() if k != "notes"}
+        info["report"] = str(report_path) if report_path else None
+        print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records"))},
+                         indent=1))
+    else:
+        print(format_summary(res))
+        if OURS_MISSING_NOTE and "energylens" not in res.info["methods"]:
+            print(OURS_MISSING_NOTE)
+        print(f"run time {res.info['runtime_s']:.0f} s"
+              + (f"; report: {report_path}" if report_path else ""))
+    return 0
+
+
+OURS_MISSING_NOTE = ("note: the closed form (energylens.model) is not available, so only the "
+                     "baselines were compared")
+
+
+def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: int = 5,
+                    seed: int = 0, train_size: int = 50, progress: bool = True,
+                    profiles: pd.DataFrame | None = None) -> str:
+    """The comparison ``energylens demo`` ends with: bundled data, report written to ``report_dir``.
+
+    Returns the text to print: a short table (one line per method) and where the report went.
+    """
+    from energylens.report import format_summary, write_report
+
+    df = profiles if profiles is not None else _load("bundled")
+    res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed,
+                         progress=progress)
+    path = write_report(res, report_dir, command=f"energylens demo (repeats={repeats})")
+    text = format_summary(res)
+    if "energylens" not in res.info["methods"]:
+        text += "\n" + OURS_MISSING_NOTE
+    return text + f"\nfull comparison ({res.info['runtime_s']:.0f} s): {path}"

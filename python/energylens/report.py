@@ -1,0 +1,370 @@
+"""The evaluation report: ``report.md`` plus PNG plots (matplotlib, Agg backend, no display).
+
+:func:`write_report` takes an :class:`energylens.evaluate.EvaluationResult` and writes
+
+* ``report.md`` -- headline table, the paper's claims side by side with ours, ours at the chosen
+  train size against every baseline trained on all the other rows, break-downs by modality and
+  task, the sample-efficiency table, the extrapolation splits, and notes on each baseline;
+* ``sample_efficiency.png`` -- Top-1 and pairwise accuracy against training rows, per method;
+* ``predicted_vs_measured.png`` -- predicted against measured energy (random split, repeat 0);
+* ``group_rankings.png`` -- Top-1 hit rate per group and method (random split);
+* ``summary.csv`` and ``results.csv`` -- the summaries and the tidy per-group table.
+
+:func:`format_summary` is the short text table the CLI and ``energylens demo`` print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens.evaluate import EvaluationResult, summarize
+
+__all__ = ["write_report", "format_summary", "headline", "paper_comparison", "PAPER_CLAIMS",
+           "OURS"]
+
+OURS = "energylens"
+
+#: The claims of the paper we compare against, as published (metric, value, what it is).
+PAPER_CLAIMS = (
+    ("Top-1 selection accuracy", 0.882, "paper, its closed form"),
+    ("Top-1, closest analytical baseline", 0.609, "paper"),
+    ("Pairwise ranking accuracy", 0.958, "paper"),
+    ("Pairwise, text", 0.961, "paper"),
+    ("Pairwise, image+text", 0.922, "paper"),
+    ("Pairwise, video+text", 0.833, "paper"),
+)
+
+_METRIC_COLS = ("top1", "pairwise", "mape", "spearman", "regret_pct")
+
+
+def _order(methods: Sequence[str]) -> list[str]:
+    ms = list(dict.fromkeys(methods))
+    return ([OURS] if OURS in ms else []) + [m for m in ms if m != OURS]
+
+
+def _fmt(v: Any, std: Any = None, pct: bool = False) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    s = f"{v:.1f}" if pct else f"{v:.3f}"
+    if std is not None and isinstance(std, float) and np.isfinite(std) and std > 0:
+        s += f" ± {std:.1f}" if pct else f" ± {std:.3f}"
+    return s
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def headline(result: EvaluationResult) -> pd.DataFrame:
+    """Per method on the ``random`` split: every metric, mean and std over repeats, ours first."""
+    t = result.table
+    t = t[t["split"] == "random"]
+    if t.empty:
+        return pd.DataFrame()
+    s = summarize(t, by=("method",)).set_index("method")
+    return s.loc[_order(s.index)].reset_index()
+
+
+def format_summary(result: EvaluationResult) -> str:
+    """A short fixed-width table (one line per method) for terminals."""
+    h = headline(result)
+    if h.empty:
+        return "(no random split in this evaluation)"
+    n = result.info.get("train_size")
+    lines = [f"{'method':<18} {'Top-1':>6} {'pairwise':>8} {'MAPE %':>7} {'regret %':>8}"
+             f"   ({result.info.get('repeats')} repeats, {n} training rows)"]
+    for _, r in h.iterrows():
+        mape = "n/a" if not np.isfinite(r["mape"]) else f"{r['mape']:.1f}"
+        lines.append(f"{r['method']:<18} {r['top1']:>6.3f} {r['pairwise']:>8.3f} {mape:>7} "
+                     f"{r['regret_pct']:>8.1f}")
+    return "\n".join(lines)
+
+
+def paper_comparison(result: EvaluationResult) -> pd.DataFrame:
+    """The paper's published numbers next to ours on this data (random split)."""
+    t = result.table[result.table["split"] == "random"]
+    ours = t[t["method"] == OURS]
+    base = t[t["method"] != OURS]
+    rows = []
+
+    def val(df: pd.DataFrame, metric: str, **where: str) -> float:
+        for k, v in where.items():
+            if k not in df.columns:
+                return float("nan")
+            df = df[df[k] == v]
+        if df.empty:
+            return float("nan")
+        return float(summarize(df, by=("method",))[metric].iloc[0])
+
+    best_base = float("nan")
+    best_name = ""
+    if not base.empty:
+        sb = summarize(base[base["method"] != "latency_proxy"], by=("method",))
+        if not sb.empty:
+            i = int(np.nanargmax(sb["top1"].to_numpy()))
+            best_base, best_name = float(sb["top1"].iloc[i]), str(sb["method"].iloc[i])
+    rows.append(("Top-1 selection accuracy", 0.882, val(ours, "top1")))
+    rows.append((f"Top-1, best baseline ({best_name or 'n/a'})", 0.609, best_base))
+    rows.append(("Pairwise ranking accuracy", 0.958, val(ours, "pairwise")))
+    for label, mod, claim in (("text", "text", 0.961), ("image+text", "image", 0.922),
+                              ("video+text", "video", 0.833)):
+        rows.append((f"Pairwise, {label}", claim, val(ours, "pairwise", modality=mod)))
+    return pd.DataFrame(rows, columns=["metric", "paper", "energylens"])
+
+
+def _small_vs_all(result: EvaluationResult) -> tuple[pd.DataFrame, int, int]:
+    """Ours at the chosen train size against every method at the largest curve size."""
+    t = result.table[result.table["split"] == "curve"]
+    if t.empty:
+        return pd.DataFrame(), 0, 0
+    s = summarize(t, by=("train_size", "method"))
+    n_small = int(result.info.get("train_size", 50))
+    n_all = int(s["train_size"].max())
+    ours = s[(s["method"] == OURS) & (s["train_size"] == n_small)]
+    others = s[(s["method"] != OURS) & (s["train_size"] == n_all)]
+    return pd.concat([ours, others]), n_small, n_all
+
+
+def _breakdown(result: EvaluationResult, col: str) -> str:
+    t = result.table[result.table["split"] == "random"]
+    if col not in t.columns:
+        return f"(no `{col}` column)"
+    s = summarize(t, by=(col, "method"))
+    rows = []
+    for key in sorted(s[col].astype(str).unique()):
+        sk = s[s[col].astype(str) == key].set_index("method")
+        for m in _order(sk.index):
+            r = sk.loc[m]
+            rows.append((key, m, _fmt(r["top1"]), _fmt(r["pairwise"]), _fmt(r["mape"], pct=True),
+                         _fmt(r["regret_pct"], pct=True), f"{r['n_groups']:.0f}"))
+    return _md_table((col, "method", "Top-1", "pairwise", "MAPE %", "regret %", "groups"), rows)
+
+
+def _metric_rows(s: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:
+    rows = []
+    for _, r in s.iterrows():
+        rows.append(tuple(str(r[k]) for k in keys) + (
+            _fmt(r["top1"], r.get("top1_std")), _fmt(r["pairwise"], r.get("pairwise_std")),
+            _fmt(r["mape"], pct=True), _fmt(r["spearman"]), _fmt(r["regret_pct"], pct=True)))
+    return rows
+
+
+_METRIC_HEAD = ("Top-1", "pairwise", "MAPE %", "Spearman", "regret %")
+
+
+# ------------------------------------------------------------------------------- plots
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _plot_curves(result: EvaluationResult, path: Path) -> bool:
+    t = result.table[result.table["split"] == "curve"]
+    if t.empty:
+        return False
+    plt = _plt()
+    s = summarize(t, by=("train_size", "method"))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, metric, label in zip(axes, ("top1", "pairwise", "regret_pct"),
+                                 ("Top-1 selection accuracy", "pairwise ranking accuracy",
+                                  "regret (% energy over optimum)"), strict=True):
+        for m in _order(s["method"]):
+            sm = s[s["method"] == m].sort_values("train_size")
+            ax.errorbar(sm["train_size"], sm[metric], yerr=sm[f"{metric}_std"], marker="o",
+                        capsize=2, lw=2.5 if m == OURS else 1.2, label=m)
+        ax.set_xscale("log")
+        sizes = sorted(s["train_size"].unique())
+        ax.set_xticks(sizes, [str(x) for x in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("training rows")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _plot_pred_vs_meas(result: EvaluationResult, path: Path) -> bool:
+    p = result.predictions
+    if p.empty:
+        return False
+    p = p[(p["repeat"] == p["repeat"].min()) & p["energy_scale"]]
+    methods = _order(p["method"].unique())
+    if not methods:
+        return False
+    plt = _plt()
+    ncol = min(3, len(methods))
+    nrow = int(np.ceil(len(methods) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.5 * ncol, 4.2 * nrow), squeeze=False)
+    lo, hi = p["energy_j"].min() * 0.5, p["energy_j"].max() * 2
+    for ax, m in zip(axes.flat, methods, strict=False):
+        pm = p[p["method"] == m]
+        for mod, pmod in pm.groupby("modality"):
+            ax.scatter(pmod["energy_j"], pmod["predicted_energy_j"].clip(lo, hi), s=9,
+                       alpha=0.7, label=str(mod))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_title(m)
+        ax.set_xlabel("measured J/request")
+        ax.set_ylabel("predicted J/request")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _plot_groups(result: EvaluationResult, path: Path) -> bool:
+    t = result.table[(result.table["split"] == "random") & result.table["top1"].notna()]
+    if t.empty:
+        return False
+    plt = _plt()
+    piv = t.pivot_table(index="group", columns="method", values="top1", aggfunc="mean")
+    piv = piv[_order(piv.columns)]
+    if OURS in piv.columns:
+        piv = piv.sort_values(OURS)
+    fig, ax = plt.subplots(figsize=(1.2 * piv.shape[1] + 5, 0.18 * piv.shape[0] + 1.5))
+    im = ax.imshow(piv.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(piv.shape[1]), piv.columns, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(piv.shape[0]), [g[:60] for g in piv.index], fontsize=5)
+    ax.set_title("Top-1 hit rate per group (random split, mean over repeats)")
+    fig.colorbar(im, ax=ax, fraction=0.03)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ------------------------------------------------------------------------------- report.md
+
+def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "") -> Path:
+    """Write ``report.md``, the PNG plots and the CSV tables into ``out_dir``; return report.md."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    info = result.info
+    t = result.table
+    md: list[str] = ["# energylens evaluation", ""]
+    md.append(f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; "
+              f"{info['repeats']} repeats; seed {info['seed']}; "
+              f"TPOT SLO {info['tpot_slo'] or 'none'}; run time {info['runtime_s']:.0f} s.")
+    if command:
+        md += ["", f"Command: `{command}`"]
+    md += ["", "Every method is fitted on exactly the same training rows and scored on exactly "
+           "the same held-out rows in every split (asserted by the runner).", ""]
+
+    h = headline(result)
+    if not h.empty:
+        md += [f"## Headline: {info['train_size']} random training rows, the rest held out", ""]
+        md.append(_md_table(("method",) + _METRIC_HEAD, _metric_rows(h, ("method",))))
+        md += ["", "Mean ± standard deviation over repeats. Top-1 and regret: groups with at "
+               "least two held-out candidates; pairwise pooled over groups; MAPE over rows.", ""]
+        pc = paper_comparison(result)
+        md += ["## The paper's claims side by side", ""]
+        md.append(_md_table(("metric", "paper", "energylens, this data"),
+                            [(r.metric, _fmt(r.paper), _fmt(r.energylens))
+                             for r in pc.itertuples()]))
+        md.append("")
+
+    sv, n_small, n_all = _small_vs_all(result)
+    if not sv.empty:
+        md += [f"## Ours at {n_small} rows against every method at {n_all} rows "
+               "(all the others), same held-out rows", ""]
+        md.append(_md_table(("method", "train rows") + _METRIC_HEAD,
+                            _metric_rows(sv, ("method", "train_size"))))
+        md.append("")
+
+    if not h.empty:
+        md += ["## By modality", "", _breakdown(result, "modality"), "",
+               "## By task", "", _breakdown(result, "task"), ""]
+
+    cv = t[t["split"] == "curve"]
+    if not cv.empty:
+        s = summarize(cv, by=("train_size", "method"))
+        s = s.assign(_o=s["method"].map({m: i for i, m in enumerate(_order(s["method"]))}))
+        s = s.sort_values(["_o", "train_size"])
+        md += ["## Sample efficiency", "", "A fixed quarter of the rows is held out per repeat; "
+               "training sets are nested draws from the rest.", "",
+               "![sample efficiency](sample_efficiency.png)", ""]
+        md.append(_md_table(("method", "train rows") + _METRIC_HEAD,
+                            _metric_rows(s, ("method", "train_size"))))
+        md.append("")
+
+    for split, title, keys in (
+            ("unseen_batch", "Unseen batch sizes (train on each group's smaller half)", ()),
+            ("unseen_gpu", "Unseen GPU (train on one GPU plus k rows of the other)",
+             ("variant",)),
+            ("unseen_model", "Unseen model (leave one model out)", ())):
+        ts = t[t["split"] == split]
+        if ts.empty:
+            continue
+        s = summarize(ts, by=tuple(keys) + ("method",))
+        s = s.assign(_o=s["method"].map({m: i for i, m in enumerate(_order(s["method"]))}))
+        s = s.sort_values(list(keys) + ["_o"])
+        md += [f"## {title}", ""]
+        md.append(_md_table(tuple(keys) + ("method",) + _METRIC_HEAD,
+                            _metric_rows(s, tuple(keys) + ("method",))))
+        md.append("")
+
+    md += ["## Notes on the methods", ""]
+    notes = info.get("notes", {})
+    md.append("- **latency_proxy** chooses the configuration with the lowest *measured* TPOT: an "
+              "oracle latency with no prediction error, and it still loses, because the fastest "
+              "configuration (small batch, wide TP) spends the most energy per request. It has no "
+              "energy scale, so MAPE is n/a.")
+    pooled = notes.get("wilkins2024", {}).get("pooled_groups", [])
+    md.append("- **wilkins2024** (Wilkins, Keshav and Mortier 2024, e = a0 tin + a1 tout + "
+              "a2 tin tout) is fitted by least squares per (model, GPU), as published. It has no "
+              "TP, PP or batch term, so within a group it cannot tell configurations apart: its "
+              "Top-1 is close to chance. Where a (model, GPU) had fewer than 3 training rows it "
+              "was predicted by a pooled per-GPU fit of energy per active parameter "
+              f"({len(pooled)} distinct (model, GPU) pairs needed it in some split).")
+    md.append("- **llmcarbon**: n_gpus x TDP x u x roofline time per request; the utilisation u "
+              "is fitted as one scalar on the training rows (LLMCarbon fixes it), which can only "
+              "help it. Its ranking within a group comes from the roofline alone.")
+    md.append("- **random_forest / gradient_boosting / xgboost** regress log energy on the same "
+              "information the closed form gets (TP, PP, GPUs, batch, tokens, parameters, GPU "
+              "bandwidth, peak FLOP/s, TDP, bytes per weight).")
+    if OURS in info.get("methods", []):
+        md.append(f"- **energylens** (ours) backend: {notes.get(OURS, {}).get('backend', '?')}.")
+    else:
+        md.append("- **energylens** (ours) was not available in this run "
+                  "(energylens.model could not be imported).")
+    if info.get("tpot_slo"):
+        src = t.groupby("method")["tpot_source"].first()
+        md.append("- TPOT for the SLO filter: " + ", ".join(f"{m}: {s}" for m, s in src.items())
+                  + " (measured = the method has no latency model).")
+    errs = t[t["error"].astype(bool)]
+    if not errs.empty:
+        md.append("- Failed fits (NaN metrics): " + "; ".join(
+            f"{m}: {n} splits" for m, n in errs.groupby("method")["split"].size().items()))
+    md.append("")
+
+    plots = [("sample_efficiency.png", _plot_curves), ("predicted_vs_measured.png",
+                                                      _plot_pred_vs_meas),
+             ("group_rankings.png", _plot_groups)]
+    made = [name for name, fn in plots if fn(result, out / name)]
+    md += ["## Plots", ""] + [f"![{n}]({n})" for n in made if n != "sample_efficiency.png"]
+    md.append("")
+    summarize(t, by=("split", "variant", "train_size", "method")).to_csv(out / "summary.csv",
+                                                                         index=False)
+    t.to_csv(out / "results.csv", index=False)
+    path = out / "report.md"
+    path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    return path
