@@ -1,0 +1,135 @@
+"""The bundled ML.ENERGY v2 data: every row converts, every model and GPU resolves."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens import datasets, tables
+from energylens.errors import ProfileSchemaError
+from energylens.profiles import REQUIRED_COLUMNS, load_profiles
+
+
+@pytest.fixture(scope="module")
+def converted() -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no estimation, nothing dropped
+        return datasets.mlenergy_v2()
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    return pd.read_csv(datasets.bundled_path())
+
+
+def test_bundled_copy_and_license():
+    path = datasets.bundled_path()
+    assert path.is_file() and path.name == "llm_configs_flat.csv"
+    notice = (path.parent / "NOTICE").read_text()
+    assert "76bf85e" in notice and "Chung" in notice and "Apache" in notice
+    assert "Apache License" in (path.parent / "LICENSE").read_text()
+
+
+def test_all_rows_kept_no_nan_in_required(converted):
+    assert len(converted) == 356
+    assert not converted[list(REQUIRED_COLUMNS)].isna().any().any()
+    assert "dropped" not in converted.attrs
+    # already valid: loading it again changes nothing and drops nothing
+    again = load_profiles(converted, drop_invalid=True)
+    assert len(again) == 356 and again.attrs["dropped"].empty
+
+
+def test_every_model_and_gpu_resolves(raw):
+    for gpu in raw["GPU"].unique():
+        tables.gpu_spec(gpu)
+    for model in raw["Model"].unique():
+        assert not tables.model_spec(model).estimated
+    assert tables.gpu_spec("NVIDIA A100-SXM4-40GB").name == "A100-SXM4-40GB"
+    assert tables.gpu_spec("NVIDIA H100 80GB HBM3").name == "H100-SXM5-80GB"
+
+
+def test_column_mapping(converted, raw):
+    assert converted["model"].tolist() == raw["Model"].tolist()
+    assert converted["gpu"].tolist() == raw["GPU"].tolist()
+    np.testing.assert_array_equal(converted["tp"], raw["TP"])
+    np.testing.assert_array_equal(converted["pp"], raw["PP"])
+    np.testing.assert_allclose(converted["batch_size"], raw["Avg BS (reqs)"])
+    np.testing.assert_allclose(converted["output_tokens"], raw["Avg Output Tokens"])
+    np.testing.assert_allclose(converted["energy_j"], raw["Energy/req (J)"])
+    np.testing.assert_allclose(converted["tpot_s"], raw["Avg TPOT (s)"])
+    np.testing.assert_array_equal(converted["max_batch_size"], raw["Max BS (reqs)"])
+    np.testing.assert_allclose(converted["token_throughput_tok_s"], raw["Token tput (tok/s)"])
+    assert converted["source_file"].tolist() == raw["file"].tolist()
+    assert (converted["n_gpus"] == raw["TP"] * raw["PP"]).all()
+    assert (converted["precision"] == "bf16").all()
+    assert converted["input_tokens_nominal"].all()
+
+
+def test_tasks_and_modalities(converted, raw):
+    image = (raw["category"] == "mllm_text_generation").to_numpy()
+    assert (converted.loc[image, "task"] == "image-chat").all()
+    assert (converted.loc[image, "modality"] == "image").all()
+    assert set(converted.loc[~image, "task"]) == {"chat", "code"}
+    assert (converted.loc[~image, "modality"] == "text").all()
+    assert converted["task"].value_counts().to_dict() == {"chat": 191, "code": 123, "image-chat": 42}
+
+
+def test_nominal_input_tokens(converted):
+    nominal = datasets.MLENERGY_V2_NOMINAL_PROMPT_TOKENS
+    text = converted["modality"] == "text"
+    assert (converted.loc[text, "input_tokens"] == converted.loc[text, "task"].map(nominal)).all()
+    img = converted[~text]
+    expected = nominal["image-chat"] + img["image_tokens_per_image"]
+    np.testing.assert_allclose(img["input_tokens"], expected)
+    llava = converted[converted["model"] == "llava-hf/llava-1.5-7b-hf"]
+    assert (llava["input_tokens"] == nominal["image-chat"] + 576).all()
+
+
+def test_params_and_architecture_from_model_table(converted):
+    mix = converted[converted["model"] == "mistralai/Mixtral-8x7B-Instruct-v0.1"].iloc[0]
+    assert mix["architecture"] == "moe" and mix["params_b"] == pytest.approx(46.7, abs=0.05)
+    assert mix["active_params_b"] == pytest.approx(12.9, abs=0.05) and mix["n_experts"] == 8
+    llama = converted[converted["model"] == "meta-llama/Meta-Llama-3.1-70B-Instruct"].iloc[0]
+    assert (llama["n_layers"], llama["d_model"], llama["n_heads"], llama["n_kv_heads"]) == (80, 8192, 64, 8)
+    assert converted[["n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim"]].notna().all().all()
+
+
+def test_unknown_gpu_in_source_is_an_error(tmp_path, raw):
+    bad = raw.copy()
+    bad.loc[[4, 9], "GPU"] = "NVIDIA Z9000"
+    path = tmp_path / "flat.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(ProfileSchemaError) as ei:
+        datasets.mlenergy_v2(path)
+    msg = str(ei.value)
+    assert str(path) in msg and "Z9000" in msg and "data rows 5, 10" in msg
+    assert ei.value.column == "gpu" and ei.value.rows == [4, 9]
+
+
+def test_unknown_model_in_source_is_an_error(tmp_path, raw):
+    bad = raw.copy()
+    bad.loc[0, "Model"] = "acme/NotAModel-7B"
+    path = tmp_path / "flat.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(ProfileSchemaError, match="NotAModel") as ei:
+        datasets.mlenergy_v2(path)
+    assert str(path) in str(ei.value) and ei.value.rows == [0]
+
+
+def test_invalid_row_in_source_names_file_row_column(tmp_path, raw):
+    bad = raw.copy()
+    bad.loc[7, "Energy/req (J)"] = -5.0
+    path = tmp_path / "flat.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(ProfileSchemaError) as ei:
+        datasets.mlenergy_v2(path)
+    assert str(path) in str(ei.value) and "data row 8" in str(ei.value)
+    assert ei.value.column == "energy_j"
+
+
+def test_missing_source(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        datasets.mlenergy_v2(tmp_path / "nope.csv")
