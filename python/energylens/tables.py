@@ -35,6 +35,8 @@ __all__ = [
     "bytes_per_param",
     "estimate_architecture",
     "normalize_name",
+    "normalize_precision",
+    "find_model",
     "PRECISION_BYTES",
 ]
 
