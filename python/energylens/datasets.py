@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables
-from .errors import ProfileSchemaError
+from .errors import ProfileSchemaError, UnknownGpuError
 from .profiles import load_profiles
 
 __all__ = [
@@ -125,7 +125,7 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     for gpu in df["gpu"].unique():
         try:
             tables.gpu_spec(gpu)
-        except tables.UnknownGpuError as exc:
+        except UnknownGpuError as exc:
             bad_rows = [int(i) for i in np.flatnonzero((df["gpu"] == gpu).to_numpy())]
             raise ProfileSchemaError(
                 f"{src}: column 'gpu': {exc} (data rows {', '.join(str(r + 1) for r in bad_rows[:20])}, "
