@@ -167,3 +167,18 @@ def test_fit_rejects_bad_energy(frame):
     bad.loc[bad.index[0], "energy_j"] = -1.0
     with pytest.raises(ValueError, match="energy_j"):
         bl.WilkinsClosedForm().fit(bad)
+
+
+def test_closed_form_on_bundled_rows():
+    datasets = pytest.importorskip("energylens.datasets")
+    if not bl.ClosedForm.available():
+        pytest.skip("energylens.model / _reference not available")
+    df = datasets.mlenergy_v2()
+    m = bl.ClosedForm(backend="reference").fit(df.sample(60, random_state=0))
+    assert m.backend == "_reference fallback"
+    pred = m.predict_energy(df)
+    assert np.all(np.isfinite(pred) & (pred > 0))
+    assert np.median(np.abs(pred / df["energy_j"].to_numpy() - 1)) < 0.5
+    assert m.has_tpot() and np.all(m.predict_tpot(df) > 0)
+    with pytest.raises(ValueError, match="backend"):
+        bl.ClosedForm(backend="magic")

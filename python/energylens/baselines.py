@@ -152,7 +152,8 @@ class _GpuSpecs:
 
 BASELINE_FEATURES = (
     "tp", "pp", "n_gpus", "batch_size", "input_tokens", "output_tokens", "params_b",
-    "active_params_b", "hbm_bw_gbs", "peak_tflops", "tdp_w", "precision_bytes",
+    "active_params_b", "hbm_bw_gbs", "peak_tflops", "tdp_w", "precision_bytes", "n_layers",
+    "d_model", "kv_dim",
 )
 
 
@@ -161,7 +162,8 @@ def baseline_features(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None,
     """The ensemble learners' design matrix, columns in :data:`BASELINE_FEATURES` order.
 
     The same information the closed form gets: parallelism, batch, token counts, model size and the
-    GPU's bandwidth, peak FLOP/s and TDP at the row's precision, plus bytes per weight.
+    GPU's bandwidth, peak FLOP/s and TDP at the row's precision, bytes per weight, and the
+    architecture (layers, model width, KV width ``n_kv_heads x head_dim``; 0 where unknown).
     """
     _require(df, ["tp", "batch_size", "input_tokens", "output_tokens", "params_b"],
              "baseline_features")
@@ -172,6 +174,8 @@ def baseline_features(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None,
         _col(df, "tp"), _col(df, "pp", 1.0), _n_gpus(df), _col(df, "batch_size"),
         _col(df, "input_tokens"), _col(df, "output_tokens"), _col(df, "params_b"),
         _active_params_b(df), bw / 1e9, flops / 1e12, tdp, pbytes,
+        np.nan_to_num(_col(df, "n_layers", 0.0)), np.nan_to_num(_col(df, "d_model", 0.0)),
+        np.nan_to_num(_col(df, "n_kv_heads", 0.0) * _col(df, "head_dim", 0.0)),
     ]
     return np.column_stack(cols)
 
@@ -190,56 +194,73 @@ def _energy(df: pd.DataFrame) -> np.ndarray:
 class ClosedForm:
     """Ours: the closed-form energy model, ``energylens.model.EnergyModel``.
 
-    TPOT comes from ``energylens.model.LatencyModel`` when it exists; otherwise the method has no
-    ``predict_tpot`` and the evaluation uses measured TPOT for its SLO filter (said in the table).
+    Fitted with ``bootstrap=0`` (the evaluation needs point predictions only) and the model's
+    default seeded multi-start. TPOT comes from the ``LatencyModel`` that ``EnergyModel.fit`` fits
+    alongside when the rows carry ``tpot_s``; without it the method has no ``predict_tpot`` and the
+    evaluation uses measured TPOT for its SLO filter (said in the table).
 
-    FALLBACK (remove once ``energylens.model`` lands): if ``EnergyModel`` cannot be imported but
-    ``energylens._reference`` and ``energylens.features`` can, fit ``_reference.energy`` directly by
-    bounded least squares on relative residuals with the analytic Jacobian.
+    ``backend``: ``"auto"`` (default) uses ``EnergyModel``; ``"reference"`` forces the fallback.
+
+    FALLBACK (remove once ``energylens.model`` and its native template are built everywhere): if
+    ``EnergyModel`` cannot be imported, or the built native module still carries the provisional
+    placeholder template, fit ``energylens._reference.energy`` (and ``latency`` on tpot_s) on
+    ``energylens.features`` directly by bounded least squares on relative residuals with the
+    analytic Jacobian. ``self.backend`` says which ran; the report prints it.
     """
 
     predicts_energy_scale = True
 
-    def __init__(self, name: str = "energylens", seed: int = 0) -> None:
+    def __init__(self, name: str = "energylens", seed: int = 0, backend: str = "auto") -> None:
+        if backend not in ("auto", "reference"):
+            raise ValueError(f"backend must be 'auto' or 'reference', got {backend!r}")
         self.name = name
         self.seed = seed
+        self.requested_backend = backend
         self.backend = ""
         self._model: Any = None
         self._latency: Any = None
         self._theta: np.ndarray | None = None
 
     @staticmethod
-    def available() -> bool:
-        """Whether the closed form (or its marked fallback) can be imported."""
+    def _energy_model_class() -> Any:
+        """``EnergyModel`` if it is importable and its native template is real, else ``None``."""
         try:
-            from energylens.model import EnergyModel  # noqa: F401
-            return True
-        except ImportError:
-            pass
-        try:
-            from energylens import _reference, features  # noqa: F401
-            return hasattr(_reference, "energy") and hasattr(features, "build_features")
-        except ImportError:
-            return False
-
-    def fit(self, train_df: pd.DataFrame) -> ClosedForm:
-        try:
+            from energylens import _core
             from energylens.model import EnergyModel
         except ImportError:
-            EnergyModel = None
-        if EnergyModel is not None:
+            return None
+        try:  # FALLBACK trigger: a stale build that still has the placeholder template
+            if str(_core.describe_template("energy")["id"]).endswith(".provisional"):
+                return None
+        except (AttributeError, KeyError, RuntimeError, ValueError):
+            return None
+        return EnergyModel
+
+    @staticmethod
+    def available() -> bool:
+        """Whether the closed form (or its marked fallback) can be imported."""
+        if ClosedForm._energy_model_class() is not None:
+            return True
+        try:
+            from energylens import _reference, features
+        except ImportError:
+            return False
+        return hasattr(_reference, "energy") and hasattr(features, "build_features")
+
+    def fit(self, train_df: pd.DataFrame) -> ClosedForm:
+        energy_model = None if self.requested_backend == "reference" else self._energy_model_class()
+        self._model = self._latency = self._theta = None
+        has_tpot = "tpot_s" in train_df.columns and bool(
+            np.isfinite(train_df["tpot_s"].to_numpy(dtype=float)).any())
+        if energy_model is not None:
             self.backend = "EnergyModel"
-            self._model = EnergyModel().fit(train_df)
+            self._model = energy_model(bootstrap=0, seed=self.seed).fit(train_df)
+            self._latency = getattr(self._model, "latency_model", None)
         else:
             self.backend = "_reference fallback"
             self._theta = _fallback_fit(train_df)
-        try:
-            from energylens.model import LatencyModel
-        except ImportError:
-            LatencyModel = None
-        self._latency = None
-        if LatencyModel is not None and "tpot_s" in train_df.columns:
-            self._latency = LatencyModel().fit(train_df)
+            if has_tpot:
+                self._latency = _FallbackLatency().fit(train_df)
         return self
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
@@ -254,9 +275,11 @@ class ClosedForm:
 
     def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
         if self._latency is None:
-            raise NotImplementedError("no LatencyModel available")
-        _, tpot = self._latency.predict(df)
-        return np.asarray(tpot, dtype=float)
+            raise NotImplementedError("no latency model was fitted")
+        out = self._latency.predict(df)
+        if isinstance(out, pd.DataFrame):
+            return out["tpot_s_pred"].to_numpy(dtype=float)
+        return np.asarray(out[1], dtype=float)
 
 
 # ---- FALLBACK: fit energylens._reference.energy directly (remove once energylens.model lands) --
@@ -289,6 +312,39 @@ def _fallback_predict(df: pd.DataFrame, theta: np.ndarray) -> np.ndarray:
     from energylens.features import build_features
 
     return np.asarray(_reference.energy(build_features(df), theta), dtype=float)
+
+class _FallbackLatency:
+    """FALLBACK: ``_reference.latency`` fitted on tpot_s (relative residuals, bounded)."""
+
+    def fit(self, train_df: pd.DataFrame) -> _FallbackLatency:
+        from scipy.optimize import least_squares
+
+        from energylens import _reference
+        from energylens.features import build_features
+
+        t = train_df["tpot_s"].to_numpy(dtype=float)
+        ok = np.isfinite(t) & (t > 0)
+        feats = build_features(train_df[ok])
+        t = t[ok]
+        lo = np.asarray(_reference.LATENCY_PARAM_LOWER, dtype=float)
+        hi = np.asarray(_reference.LATENCY_PARAM_UPPER, dtype=float)
+        x0 = np.clip(np.asarray(_reference.LATENCY_PARAM_INIT, dtype=float), lo, hi)
+
+        def resid(phi: np.ndarray) -> np.ndarray:
+            return np.asarray(_reference.latency(feats, phi)[1], dtype=float) / t - 1.0
+
+        def jac(phi: np.ndarray) -> np.ndarray:
+            return np.asarray(_reference.latency_jacobian(feats, phi)[1], dtype=float) / t[:, None]
+
+        self.phi = least_squares(resid, x0, jac=jac, bounds=(lo, hi), method="trf",
+                                 x_scale="jac", max_nfev=200).x
+        return self
+
+    def predict(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        from energylens import _reference
+        from energylens.features import build_features
+
+        return _reference.latency(build_features(df), self.phi)
 
 # ---- end FALLBACK ----------------------------------------------------------------------------
 
