@@ -483,3 +483,18 @@ def test_header_only_csv_gives_empty_frame(tmp_path):
     path.write_text(",".join(REQUIRED_COLUMNS) + "\n")
     df = load_profiles(path)
     assert len(df) == 0 and list(df.columns[:9]) == list(REQUIRED_COLUMNS)
+
+
+def test_configs_without_energy_load_when_energy_is_not_required():
+    import pandas as pd
+
+    from energylens.profiles import load_profiles
+
+    frame = pd.DataFrame({"model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"], "params_b": [8.03],
+                          "gpu": ["H100 SXM"], "tp": [1], "pp": [1], "batch_size": [8.0],
+                          "input_tokens": [100.0], "output_tokens": [200.0]})
+    out = load_profiles(frame, require_energy=False)
+    assert out["energy_j"].isna().all()
+    assert out.loc[0, "n_layers"] == 32
+    with pytest.raises(ProfileSchemaError, match="energy_j"):
+        load_profiles(frame)

@@ -224,7 +224,7 @@ def _normalise_choice(series: pd.Series, allowed: tuple[str, ...], canon=None) -
 # --------------------------------------------------------------------------------------------------
 
 def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architecture: bool = True,
-                  source: str | None = None) -> pd.DataFrame:
+                  source: str | None = None, require_energy: bool = True) -> pd.DataFrame:
     """Read and validate a profile table (schema v1, docs/profile-schema.md).
 
     Args:
@@ -237,6 +237,8 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             ``active_params_b``) from the model table; unknown models are estimated from ``params_b``
             with one :class:`energylens.tables.EstimatedArchitectureWarning` listing them.
         source: the name used in messages (default: the path, or ``"<DataFrame>"``).
+        require_energy: ``False`` reads a table of *configurations to predict*: ``energy_j`` may be
+            absent (it is then added as NaN) or empty; every other rule still applies.
 
     Returns:
         A new DataFrame: required columns, then every optional column, then unknown columns (kept
@@ -253,12 +255,16 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
     frame, src = _read(path_or_frame, source)
     n = len(frame)
     frame.columns = [str(c) for c in frame.columns]
+    required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
+    if not require_energy and "energy_j" not in frame.columns:
+        frame = frame.copy()
+        frame["energy_j"] = np.nan
 
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ProfileSchemaError(
             f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
-            f"{', '.join(REQUIRED_COLUMNS)}; found {', '.join(map(repr, frame.columns)) or 'no columns'})",
+            f"{', '.join(required)}; found {', '.join(map(repr, frame.columns)) or 'no columns'})",
             source=src, column=missing[0], rows=[])
 
     problems = _Problems(n)
@@ -274,7 +280,7 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         finite = np.isfinite(values.to_numpy())
         nan = values.isna().to_numpy()
         problems.add(~nan & ~finite, col, "non-finite value (inf)", raw[col])
-        if col in REQUIRED_COLUMNS:
+        if col in required:
             problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", raw[col])
         out[col] = values
 
