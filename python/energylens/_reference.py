@@ -18,10 +18,11 @@ Energy model (per request, joules; n = tp*pp devices):
     n_ar  = 2 L (tp-1) / pp                                  all-reduce hops per step per stage
     t_ar  = n_ar (alpha + 4 B d / (tp link))
     t_st  = (t_g + t_ar)(1 + theta_pp (pp-1)) + tau_l L + tau_s B
-    E_dec = L_out/B [ n pi_s TDP t_st + c_f TDP/peak F + c_b TDP/bw M ]
+    t_bz  = (t_g + t_ar)(1 + theta_pp (pp-1))                 device-busy part of the step
+    E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
     F_p   = 2 N_act L_in + a L_in^2 / 2 + F_enc                 (F_enc: vision encoder)
     t_p   = F_p / (n peak eta_pf) + n_ar (alpha + 4 L_in d / (tp link))
-    E_pf  = (1 + kappa B) [ n pi_s TDP t_p + c_f TDP/peak F_p ]
+    E_pf  = (1 + kappa B) [ n TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
 Latency model (seconds), same roofline with its own 9 parameters:
     tpot = t_st ;  ttft = t_p (1 + kappa_b (B-1)) + tau_l L
@@ -51,12 +52,12 @@ _KILO = 1e-3    # "per 1000 sequences" -> per sequence
 
 ENERGY_PARAM_NAMES = (
     "eta_compute", "eta_memory", "roofline_p", "eta_prefill", "static_power_frac",
-    "flop_energy_coef", "byte_energy_coef", "layer_overhead_us", "allreduce_latency_us",
+    "flop_energy_coef", "busy_power_frac", "layer_overhead_us", "allreduce_latency_us",
     "seq_overhead_us", "pp_bubble", "prefill_stall_per_kseq",
 )
 ENERGY_PARAM_UNITS = (
     "1 (fraction of peak FLOP/s)", "1 (fraction of HBM B/s)", "1", "1 (fraction of peak FLOP/s)",
-    "1 (fraction of TDP per device)", "TDP/peak_FLOP_rate (J per FLOP)", "TDP/HBM_rate (J per byte)",
+    "1 (fraction of TDP per device)", "TDP/peak_FLOP_rate (J per FLOP)", "1 (fraction of TDP per device)",
     "us per layer per decode step", "us per all-reduce hop", "us per sequence per decode step",
     "1 (per extra pipeline stage)", "1 per 1000 co-running sequences",
 )
@@ -67,16 +68,16 @@ ENERGY_PARAM_DESCRIPTIONS = (
     "achieved fraction of peak FLOP/s in prefill",
     "power every device draws for the whole wall time, as a fraction of its TDP",
     "dynamic energy per FLOP in units of TDP/peak (1 = running at peak costs one TDP on top)",
-    "dynamic energy per HBM byte in units of TDP/bandwidth",
+    "extra power of a device while its kernels run (weight/KV streaming, GEMMs, all-reduce), fraction of TDP",
     "per-layer per-step fixed time (kernel launches, synchronisation)",
     "latency of one all-reduce step between TP peers (ring hop)",
     "host-side time per running sequence per decode step (scheduling, sampling, detokenisation)",
     "extra stage time per additional pipeline stage (bubbles, p2p, idle stages)",
     "prefill stall: prefill wall time and energy grow by this per 1000 co-running sequences",
 )
-ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1.0, 0.01, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 8.0, 1.0, 1.0, 3.0, 3.0, 500.0, 200.0, 2000.0, 3.0, 50.0])
-ENERGY_PARAM_INIT = np.array([0.5, 0.6, 3.0, 0.4, 0.25, 0.5, 0.3, 50.0, 10.0, 150.0, 0.5, 0.5])
+ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1.0, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 8.0, 1.0, 0.35, 3.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 50.0])
+ENERGY_PARAM_INIT = np.array([0.5, 0.5, 2.0, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5])
 
 LATENCY_PARAM_NAMES = (
     "eta_compute", "eta_memory", "roofline_p", "eta_prefill", "layer_overhead_us",
@@ -158,12 +159,11 @@ def energy_phases(features, theta):
     eta_c, eta_m, p, eta_pf, pi_s, c_f, c_b, tl, al, ts, th_pp, kap = th
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     tdp = _get(features, "tdp_w")
-    Ps = pi_s * tdp
     ef = c_f * tdp / c["peak"]
-    eb = c_b * tdp / c["bw"]
-    e_dec = c["Lo"] / c["B"] * (c["n"] * Ps * c["t_step"] + ef * c["F"] + eb * c["M"])
+    busy = (c["tg"] + c["t_ar"]) * c["g_pp"]
+    e_dec = c["Lo"] / c["B"] * (c["n"] * tdp * (pi_s * c["t_step"] + c_b * busy) + ef * c["F"])
     h = 1.0 + kap * _KILO * c["B"]
-    e_pf = h * (c["n"] * Ps * c["t_pf"] + ef * c["Fp"])
+    e_pf = h * (c["n"] * tdp * (pi_s + c_b) * c["t_pf"] + ef * c["Fp"])
     return e_pf, e_dec
 
 
@@ -180,30 +180,32 @@ def energy_phases_jacobian(features, theta):
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     tdp = _get(features, "tdp_w")
     n, B, Lo, L, g_pp = c["n"], c["B"], c["Lo"], c["L"], c["g_pp"]
-    Ps = pi_s * tdp
     ef = c_f * tdp / c["peak"]
-    k = Lo / B                       # decode steps per request / B ... (L_out / B)
-    kd = k * n * Ps                  # d E_dec / d t_step
+    k = Lo / B                                   # decode steps per request / batch
+    ks = k * n * tdp * pi_s                      # d E_dec / d t_step
+    kb = k * n * tdp * (pi_s + c_b)              # d E_dec / d t_busy (t_busy is inside t_step too)
+    busy = (c["tg"] + c["t_ar"]) * g_pp
     h = 1.0 + kap * _KILO * B
-    Dp = n * Ps * c["t_pf"] + ef * c["Fp"]
-    hp = h * n * Ps                  # d E_pf / d t_pf
+    pw = n * tdp * (pi_s + c_b)                  # d (E_pf / h) / d t_pf
+    Dp = pw * c["t_pf"] + ef * c["Fp"]
     N = B.shape[0]
     Jd = np.zeros((N, 12))
     Jp = np.zeros((N, 12))
-    Jd[:, 0] = kd * g_pp * c["dtg_dtc"] * (-c["tc"] / eta_c)
-    Jd[:, 1] = kd * g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
-    Jd[:, 2] = kd * g_pp * c["dtg_dp"]
-    Jp[:, 3] = hp * (-c["t_pc"] / eta_pf)
+    Jd[:, 0] = kb * g_pp * c["dtg_dtc"] * (-c["tc"] / eta_c)
+    Jd[:, 1] = kb * g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
+    Jd[:, 2] = kb * g_pp * c["dtg_dp"]
+    Jp[:, 3] = h * pw * (-c["t_pc"] / eta_pf)
     Jd[:, 4] = k * n * tdp * c["t_step"]
     Jp[:, 4] = h * n * tdp * c["t_pf"]
     Jd[:, 5] = k * tdp / c["peak"] * c["F"]
     Jp[:, 5] = h * tdp / c["peak"] * c["Fp"]
-    Jd[:, 6] = k * tdp / c["bw"] * c["M"]
-    Jd[:, 7] = kd * L * _US
-    Jd[:, 8] = kd * g_pp * c["n_ar"] * _US
-    Jp[:, 8] = hp * c["n_ar"] * _US
-    Jd[:, 9] = kd * B * _US
-    Jd[:, 10] = kd * (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
+    Jd[:, 6] = k * n * tdp * busy
+    Jp[:, 6] = h * n * tdp * c["t_pf"]
+    Jd[:, 7] = ks * L * _US
+    Jd[:, 8] = kb * g_pp * c["n_ar"] * _US
+    Jp[:, 8] = h * pw * c["n_ar"] * _US
+    Jd[:, 9] = ks * B * _US
+    Jd[:, 10] = kb * (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
     Jp[:, 11] = _KILO * B * Dp
     return Jp, Jd
 
