@@ -363,10 +363,11 @@ class SyntheticTruth:
     """The truth behind a :func:`synthetic_trace`.
 
     Attributes:
-        class_power_w: absolute power (W) while a kernel of each class runs.
+        class_power_w: absolute power (W) while a kernel of each class runs (the mean over its
+            kernels when ``kernel_power_cv > 0``).
         idle_power_w: power (W) while nothing runs.
         class_busy_s: total busy time (s) of each class.
-        class_energy_j: energy above idle (J) of each class: ``(power - idle) * busy``.
+        class_energy_j: energy above idle (J) of each class (exact, per-kernel powers included).
         total_energy_j: the exact integral of the true power over ``[t0_ns, t_end_ns]``.
         phase_energy_j: per phase label, the exact energy (J, including idle) inside its mark spans.
         phase_duration_s: per phase label, the total duration (s) of its spans.
@@ -404,6 +405,7 @@ def synthetic_trace(
     energy_counter: bool = True,
     energy_resolution_j: float = 1e-3,
     noise_w: float = 0.0,
+    kernel_power_cv: float = 0.0,
     gpu: int = 0,
     t0_ns: int = 1_000_000_000,
     seed: int | None = 0,
@@ -426,6 +428,10 @@ def synthetic_trace(
       rounded down to ``energy_resolution_j`` (NVML counts mJ), ``power_w`` NaN;
     - ``nvml_samples`` (if ``buffer_period_s``): the driver buffer, a reading every
       ``buffer_period_s +- buffer_jitter_s``, each the mean true power since the previous one.
+
+    ``noise_w`` is the standard deviation (W) of Gaussian noise added to each power reading;
+    ``kernel_power_cv`` makes each kernel's power above idle vary around its class's
+    (``dP * (1 + cv * N(0, 1))``, at least 0), so the class power is a mean, as on real hardware.
 
     ``meta`` records ``update_period_s`` and ``averaging_window_s`` per source and the synthetic
     parameters with the truth (``meta["synthetic"]``). Deterministic for a given ``seed``.
@@ -520,7 +526,11 @@ def synthetic_trace(
     bp = np.concatenate(([t0_ns], np.stack([k_start, k_end], axis=1).ravel(), [t_end]))
     seg_p = np.empty(bp.size - 1)
     seg_p[0::2] = idle_power_w  # before each kernel, and after the last one
-    seg_p[1::2] = power_of[k_cls]
+    k_power = power_of[k_cls]
+    if kernel_power_cv > 0:
+        dyn = (k_power - idle_power_w) * (1.0 + kernel_power_cv * rng.standard_normal(k_cls.size))
+        k_power = idle_power_w + np.maximum(dyn, 0.0)
+    seg_p[1::2] = k_power
     seg_e = seg_p * (np.diff(bp) * 1e-9)
     cum = np.concatenate(([0.0], np.cumsum(seg_e)))
     bp_s = (bp - t0_ns) * 1e-9
@@ -600,7 +610,8 @@ def synthetic_trace(
         class_power_w={c: float(v) for c, v in powers.items()},
         idle_power_w=float(idle_power_w),
         class_busy_s=busy,
-        class_energy_j={c: (powers[c] - idle_power_w) * busy[c] for c in names},
+        class_energy_j={c: float(((k_power - idle_power_w) * (k_end - k_start))[k_cls == i].sum() * 1e-9)
+                        for i, c in enumerate(names)},
         total_energy_j=float(cum[-1]),
         phase_energy_j=phase_e,
         phase_duration_s=phase_d,
@@ -615,6 +626,7 @@ def synthetic_trace(
         "synthetic": {
             "seed": seed,
             "noise_w": noise_w,
+            "kernel_power_cv": kernel_power_cv,
             "class_power_w": truth.class_power_w,
             "idle_power_w": truth.idle_power_w,
             "kernel_duration_s": list(kernel_duration_s),
