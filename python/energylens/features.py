@@ -101,7 +101,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
                              f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
 
     Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
-    Pa = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
+    pa_given = np.isfinite(Pa) & (Pa > 0)
 
     precision = (df["precision"].astype(str) if "precision" in df.columns
                  else pd.Series(["bf16"] * n)).to_numpy()
@@ -140,7 +140,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         need |= ~np.isfinite(arch[c])
     vision_b = np.zeros(n)
     is_image = np.isin(modality, ("image", "video"))
-    lookup = need | is_image
+    lookup = need | is_image | ~pa_given
     if lookup.any():
         models = df["model"].astype(str).to_numpy()
         for (m, p_b), idx in pd.Series(np.arange(n))[lookup].groupby(
@@ -152,6 +152,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
             for c in _ARCH:
                 v = arch[c][idx]
                 arch[c][idx] = np.where(np.isfinite(v), v, float(getattr(spec, c)))
+            ratio = float(spec.active_params_b) / float(spec.params_b)
+            Pa[idx] = np.where(pa_given[idx], Pa[idx], P[idx] * ratio)
             E[idx] = np.where(np.isfinite(E[idx]), E[idx], float(spec.n_experts))
             k[idx] = np.where(np.isfinite(k[idx]), k[idx], float(spec.experts_per_token))
             vb = spec.vision_params_b
@@ -159,6 +161,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
             it = spec.image_tokens_per_image
             if it is not None and math.isfinite(it):
                 img[idx] = np.where(np.isfinite(img[idx]), img[idx], float(it))
+    Pa = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
     E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
     k = np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)
     for c in _ARCH:
@@ -173,7 +176,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B, 1.0), 1.0)
     n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
     shared = P - n_exp_params
-    weight_bytes = bpp * (shared + touch * n_exp_params)
+    # dense: the language model's weights (a vision encoder runs once per image, not per step)
+    weight_bytes = np.where(moe, bpp * (shared + touch * n_exp_params), bpp * Pa)
     kv_bytes = 2.0 * L * Hkv * dh * _kv_element_bytes_vec(bpp)
     attn = 4.0 * L * H * dh
     img_tok = np.where(is_image & np.isfinite(img), img, 0.0)
