@@ -306,3 +306,26 @@ def test_fast_polling_is_deduplicated():
     dyn, _ = truth_powers(truth, list(a.classes))
     # the first sighting lags the update by up to one poll (10 ms of a 25 ms window): still close
     np.testing.assert_allclose(a.power_w, dyn, rtol=0.15)
+
+
+@pytest.mark.parametrize(("true_window", "offset_ms"), [(0.025, 3.0), (0.030, -2.0)])
+def test_window_and_clock_offset_can_be_fitted(true_window, offset_ms):
+    """When the GPU's averaging window and the clock offset are unknown, the residual finds them."""
+    tr, truth = synthetic_trace(seed=1, duration_s=60, averaging_window_s=true_window, noise_w=5.0,
+                                kernel_power_cv=0.1)
+    k = tr.kernels
+    shift = int(offset_ms * 1e6)  # kernels recorded `offset_ms` early: readings lag by that much
+    tr = Trace(samples=tr.samples, meta=tr.meta,
+               kernels={"gpu": k["gpu"].to_numpy(), "start_ns": k["start_ns"].to_numpy() - shift,
+                        "end_ns": k["end_ns"].to_numpy() - shift, "name": k["name"].to_numpy(),
+                        "kind": k["kind"].to_numpy()})
+    a = attribute(tr, source="nvml_instant", averaging_window_s="fit", clock_offset_s="fit", bootstrap=0)
+    assert a.window_s == pytest.approx(true_window, abs=0.0006)
+    assert a.clock_offset_s == pytest.approx(offset_ms * 1e-3, abs=0.0006)
+    assert "fitted" in a.method
+    dyn, _ = truth_powers(truth, list(a.classes))
+    np.testing.assert_allclose(a.power_w, dyn, rtol=0.05)
+    with pytest.raises(ValueError, match="energy-counter"):
+        attribute(tr, source="nvml_energy", averaging_window_s="fit")
+    with pytest.raises(ValueError, match="'fit'"):
+        attribute(tr, source="nvml_instant", clock_offset_s="guess")

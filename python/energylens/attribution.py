@@ -84,6 +84,7 @@ class Attribution:
         idle_energy_j: ``idle_power_w * span_s`` (J).
         n_intervals: readings (rows) used.
         window_s: the averaging window used for power readings, or None (whole intervals).
+        clock_offset_s: the kernel-vs-readings clock offset used (s).
         update_period_s: the source's update period (from the argument, meta, or detected).
         source, signal: the samples used (``"energy"`` counter deltas or ``"power"`` readings).
         measured_energy_j: sum of the regression targets (J within the rows' windows).
@@ -116,6 +117,7 @@ class Attribution:
     idle_energy_j: float
     n_intervals: int
     window_s: float | None
+    clock_offset_s: float
     update_period_s: float | None
     source: str
     signal: str
@@ -345,7 +347,7 @@ def _dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None) -> tuple[np.nd
     return t, v
 
 
-def _rows(trace, gpu, source, signal, averaging_window_s, update_period_s):
+def _readings(trace, gpu, source, signal, update_period_s):
     s = trace.samples
     s = s[(s["gpu"] == gpu) & (s["source"] == source)]
     if signal == "auto":
@@ -363,31 +365,29 @@ def _rows(trace, gpu, source, signal, averaging_window_s, update_period_s):
     if t.size < 2:
         raise EnergyLensError(f"source {source!r} on GPU {gpu} has {t.size} usable {col} reading(s); "
                               "attribution needs many (one per update period over tens of seconds)")
-    window = None
     if signal == "energy":
-        start, end = t[:-1], t[1:]
-        target = np.diff(v)
-        if (target < 0).any():
+        d = np.diff(v)
+        if (d < 0).any():
             raise EnergyLensError(f"the energy counter of source {source!r} goes backwards at "
-                                  f"{int((target < 0).sum())} reading(s) (counter reset or wrap?)")
-    else:
-        window = averaging_window_s if averaging_window_s is not None else trace.averaging_window_s(source)
-        if window is None:
-            start, end = t[:-1], t[1:]
-            target = v[1:] * (np.diff(t) * 1e-9)
-        else:
-            if not window > 0:
-                raise ValueError(f"averaging_window_s must be positive, got {window}")
-            w_ns = int(round(window * 1e9))
-            start, end = t - w_ns, t
-            target = v * (w_ns * 1e-9)
-            if (start[1:] < end[:-1]).any():
-                raise EnergyLensError(
-                    f"averaging window {window * 1e3:g} ms is longer than the spacing of {source!r} readings "
-                    f"(min {np.diff(t).min() * 1e-6:g} ms): the windows overlap; pass a shorter "
-                    "averaging_window_s or dedupe the readings")
-    return signal, np.asarray(start, np.int64), np.asarray(end, np.int64), np.asarray(target, float), \
-        window, period
+                                  f"{int((d < 0).sum())} reading(s) (counter reset or wrap?)")
+    return signal, np.asarray(t, np.int64), np.asarray(v, np.float64), period
+
+
+def _intervals(signal, t, v, window, source):
+    """Rows of the regression: (start_ns, end_ns, target_j) for the given readings and window."""
+    if signal == "energy" or window is None:
+        target = np.diff(v) if signal == "energy" else v[1:] * (np.diff(t) * 1e-9)
+        return t[:-1], t[1:], target
+    if not window > 0:
+        raise ValueError(f"averaging_window_s must be positive, got {window}")
+    w_ns = int(round(window * 1e9))
+    start, end = t - w_ns, t
+    if (start[1:] < end[:-1]).any():
+        raise EnergyLensError(
+            f"averaging window {window * 1e3:g} ms is longer than the spacing of {source!r} readings "
+            f"(min {np.diff(t).min() * 1e-6:g} ms): the windows overlap; pass a shorter "
+            "averaging_window_s or dedupe the readings")
+    return start, end, v * (w_ns * 1e-9)
 
 
 def attribute(
@@ -398,7 +398,8 @@ def attribute(
     source: str | None = None,
     signal: Literal["auto", "energy", "power"] = "auto",
     gpu: int | None = None,
-    averaging_window_s: float | None = None,
+    averaging_window_s: float | Literal["fit"] | None = None,
+    clock_offset_s: float | Literal["fit"] = 0.0,
     update_period_s: float | None = None,
     span_ns: tuple[int, int] | None = None,
     bootstrap: int = 200,
@@ -420,6 +421,11 @@ def attribute(
         gpu: which GPU; None when the trace has one.
         averaging_window_s: the window each power reading averages (e.g. 0.025 for instant power on
             A100/H100). None: ``trace.meta["averaging_window_s"][source]``, else the whole interval.
+            ``"fit"``: the window that minimises the residual (a 1 ms grid up to the reading spacing,
+            then 0.1 ms), for when the GPU's window is unknown; costs ~100 fits per round.
+        clock_offset_s: how far kernel timestamps lag the readings' time base (s): a reading at
+            ``t`` covers kernel time ``[t - window - offset, t - offset]``. ``"fit"``: chosen on a
+            +-10 ms grid (0.5 ms, then 0.1 ms) by the residual, jointly with a fitted window.
         update_period_s: the source's update period (for de-duplicating fast polls). None: from
             ``meta``, else detected.
         span_ns: ``(start, end)``: use only rows whose interval lies inside. None: the span of the
@@ -449,8 +455,7 @@ def attribute(
     if len(kern) == 0:
         raise EnergyLensError(f"the trace has no kernels on GPU {gpu}")
     source = _pick_source(trace.samples[trace.samples["gpu"] == gpu], source)
-    signal, start, end, target, window, period = _rows(trace, gpu, source, signal, averaging_window_s,
-                                                       update_period_s)
+    signal, t_read, v_read, period = _readings(trace, gpu, source, signal, update_period_s)
 
     labels = _labels(kern, by)
     present = sorted(set(labels.tolist()))
@@ -471,12 +476,64 @@ def attribute(
     kc = np.array([index.get(lab, other) for lab in labels], dtype=np.int64)
     ks = kern["start_ns"].to_numpy()
     ke = kern["end_ns"].to_numpy()
-
-    lo, hi = span_ns if span_ns is not None else (int(ks.min()), int(ke.max()))
-    keep = (start >= lo) & (end <= hi)
-    start, end, target = start[keep], end[keep], target[keep]
-    n_rows = int(keep.sum())
     k = len(names)
+    lo, hi = span_ns if span_ns is not None else (int(ks.min()), int(ke.max()))
+
+    if signal == "energy":
+        if averaging_window_s is not None:
+            raise ValueError("averaging_window_s applies to power readings; energy-counter deltas always "
+                             "cover the whole interval between readings")
+        window = None
+    else:
+        window = averaging_window_s if averaging_window_s is not None else trace.averaging_window_s(source)
+    if isinstance(window, str) and window != "fit":
+        raise ValueError(f"averaging_window_s must be seconds, None or 'fit', got {window!r}")
+    if isinstance(clock_offset_s, str) and clock_offset_s != "fit":
+        raise ValueError(f"clock_offset_s must be seconds or 'fit', got {clock_offset_s!r}")
+
+    def rows(win, off_ns):
+        start, end, target = _intervals(signal, t_read, v_read, win, source)
+        start, end = start - off_ns, end - off_ns  # reading time -> kernel time
+        keep = (start >= lo) & (end <= hi) & (end > start)
+        return start[keep], end[keep], target[keep]
+
+    def misfit(win, off_ns):
+        start, end, target = rows(win, off_ns)
+        if start.size <= k + 1:
+            return np.inf
+        length = (end - start) * 1e-9
+        design = np.column_stack([length, _busy(ks, ke, kc, k, start, end, backend)])
+        f = _fit(design, target, 0, 0, 0, backend)
+        return float(np.mean((np.asarray(f["residuals"]) / length) ** 2))
+
+    fitted = []
+    if window == "fit" or clock_offset_s == "fit":
+        spacing = float(np.diff(t_read).min()) * 1e-9
+        w_max = min(period or spacing, spacing) if signal == "power" else None
+        w_grid = np.arange(0.001, w_max + 1e-12, 0.001) if window == "fit" else None
+        o_grid = np.arange(-0.010, 0.010 + 1e-12, 0.0005) if clock_offset_s == "fit" else None
+        win = (w_max / 2 if window == "fit" else window)
+        off = 0.0 if clock_offset_s == "fit" else float(clock_offset_s)
+        for step in (1.0, 0.1):
+            for _ in range(6):
+                before = (win, off)
+                if w_grid is not None:
+                    grid = w_grid if step == 1.0 else np.clip(win + np.arange(-10, 11) * 1e-4, 1e-4, w_max)
+                    win = float(grid[np.argmin([misfit(w, int(round(off * 1e9))) for w in grid])])
+                if o_grid is not None:
+                    grid = o_grid if step == 1.0 else off + np.arange(-5, 6) * 1e-4
+                    off = float(grid[np.argmin([misfit(win, int(round(o * 1e9))) for o in grid])])
+                if (win, off) == before:
+                    break
+        if window == "fit":
+            window = round(win, 6)
+            fitted.append(f"averaging window fitted ({window * 1e3:g} ms)")
+        if clock_offset_s == "fit":
+            clock_offset_s = round(off, 6)
+            fitted.append(f"clock offset fitted ({clock_offset_s * 1e3:g} ms)")
+    offset_ns = int(round(float(clock_offset_s) * 1e9))
+    start, end, target = rows(window, offset_ns)
+    n_rows = int(start.size)
     if n_rows <= k + 1:
         raise EnergyLensError(f"only {n_rows} reading interval(s) of {source!r} lie inside the analysed "
                               f"span; {k + 1} unknowns need many more (record longer: >= 60 s is typical)")
@@ -521,6 +578,7 @@ def attribute(
              else "the whole interval between readings")
     method = (f"NNLS of {'energy-counter deltas' if signal == 'energy' else 'power x window'} on idle time + "
               f"busy time per class within {where}; {n_rows} rows; "
+              + "".join(f"{x}; " for x in fitted)
               + (f"moving-block bootstrap {bootstrap} x (block {fit['block_length']})" if bootstrap > 1
                  else "analytic active-set standard errors"))
     return Attribution(
@@ -539,6 +597,7 @@ def attribute(
         idle_energy_j=float(coef[0] * span_s),
         n_intervals=n_rows,
         window_s=window,
+        clock_offset_s=float(clock_offset_s),
         update_period_s=period,
         source=source,
         signal=signal,
