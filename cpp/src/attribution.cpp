@@ -180,6 +180,132 @@ NnlsResult nnls_scaled(const double* a, std::size_t m, std::size_t n, const doub
   return res;
 }
 
+/// Lawson-Hanson on the normal equations: G = A^T A (n x n, row-major, columns already scaled),
+/// c = A^T b. Used for bootstrap replicates, where forming G costs m n^2 once and every inner solve
+/// is an n x n Cholesky. `tol` is the gradient threshold (as in nnls_scaled).
+NnlsResult nnls_gram(const std::vector<double>& g, const std::vector<double>& c, std::size_t n,
+                     int max_iterations, double tol) {
+  NnlsResult res;
+  res.x.assign(n, 0.0);
+  const int max_iter = max_iterations > 0 ? max_iterations : static_cast<int>(3 * n + 30);
+  std::vector<char> passive(n, 0);
+  std::vector<char> tried(n, 0);
+  std::vector<double> w(n);
+  std::vector<double> s(n);
+  std::vector<double> l(n * n);
+  std::vector<std::size_t> cols;
+  auto gradient = [&]() {
+    for (std::size_t i = 0; i < n; ++i) {
+      double gx = 0.0;
+      for (std::size_t j = 0; j < n; ++j) gx += g[i * n + j] * res.x[j];
+      w[i] = c[i] - gx;
+    }
+  };
+  // Solves G_PP s_P = c_P by Cholesky; a column with a negligible pivot (dependent on the ones
+  // before it) gets s = 0.
+  auto solve_passive = [&]() {
+    cols.clear();
+    for (std::size_t j = 0; j < n; ++j) {
+      if (passive[j]) cols.push_back(j);
+    }
+    const std::size_t p = cols.size();
+    std::vector<char> skip(p, 0);
+    double max_diag = 0.0;
+    for (std::size_t a = 0; a < p; ++a) max_diag = std::max(max_diag, g[cols[a] * n + cols[a]]);
+    for (std::size_t a = 0; a < p; ++a) {
+      for (std::size_t b = 0; b <= a; ++b) {
+        if (skip[a] || skip[b]) {
+          l[a * p + b] = 0.0;
+          continue;
+        }
+        double acc = g[cols[a] * n + cols[b]];
+        for (std::size_t k = 0; k < b; ++k) acc -= l[a * p + k] * l[b * p + k];
+        if (a == b) {
+          if (acc <= 1e-12 * max_diag) {
+            skip[a] = 1;
+            l[a * p + a] = 0.0;
+          } else {
+            l[a * p + a] = std::sqrt(acc);
+          }
+        } else {
+          l[a * p + b] = acc / l[b * p + b];
+        }
+      }
+    }
+    std::vector<double> y(p, 0.0);
+    for (std::size_t a = 0; a < p; ++a) {
+      if (skip[a]) continue;
+      double acc = c[cols[a]];
+      for (std::size_t k = 0; k < a; ++k) acc -= l[a * p + k] * y[k];
+      y[a] = acc / l[a * p + a];
+    }
+    for (std::size_t a = p; a-- > 0;) {
+      if (skip[a]) {
+        s[a] = 0.0;
+        continue;
+      }
+      double acc = y[a];
+      for (std::size_t k = a + 1; k < p; ++k) acc -= l[k * p + a] * s[k];
+      s[a] = acc / l[a * p + a];
+    }
+  };
+
+  gradient();
+  res.converged = true;
+  for (;;) {
+    std::size_t best = n;
+    double best_w = tol;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (!passive[j] && !tried[j] && w[j] > best_w) {
+        best_w = w[j];
+        best = j;
+      }
+    }
+    if (best == n) break;
+    if (res.iterations >= max_iter) {
+      res.converged = false;
+      break;
+    }
+    ++res.iterations;
+    passive[best] = 1;
+    for (int inner = 0; inner < max_iter; ++inner) {
+      solve_passive();
+      bool all_positive = true;
+      for (std::size_t k = 0; k < cols.size(); ++k) all_positive = all_positive && s[k] > 0.0;
+      if (all_positive) {
+        for (std::size_t k = 0; k < cols.size(); ++k) res.x[cols[k]] = s[k];
+        break;
+      }
+      double alpha = 1.0;
+      for (std::size_t k = 0; k < cols.size(); ++k) {
+        if (s[k] <= 0.0) {
+          const double xk = res.x[cols[k]];
+          const double denom = xk - s[k];
+          alpha = denom > 0.0 ? std::min(alpha, xk / denom) : 0.0;
+        }
+      }
+      double x_max = 0.0;
+      for (std::size_t k = 0; k < cols.size(); ++k) {
+        res.x[cols[k]] += alpha * (s[k] - res.x[cols[k]]);
+        x_max = std::max(x_max, std::abs(res.x[cols[k]]));
+      }
+      bool any = false;
+      for (std::size_t j : cols) {
+        if (res.x[j] <= 10.0 * kEps * x_max) {
+          res.x[j] = 0.0;
+          passive[j] = 0;
+        }
+        any = any || passive[j];
+      }
+      if (!any) break;
+    }
+    if (!passive[best]) tried[best] = 1;
+    else std::fill(tried.begin(), tried.end(), 0);
+    gradient();
+  }
+  return res;
+}
+
 /// Eigenvalues of a symmetric n x n row-major matrix (cyclic Jacobi).
 std::vector<double> symmetric_eigenvalues(std::vector<double> g, std::size_t n) {
   for (int sweep = 0; sweep < 100; ++sweep) {
@@ -421,21 +547,32 @@ AttributionFit fit_attribution(std::span<const double> design, std::size_t m, st
   if (nb > 0) {
     const std::size_t blen = fit.block_length;
     const std::uint64_t starts = static_cast<std::uint64_t>(m - blen + 1);
+    double bnorm2 = 0.0;
+    for (double v : target) bnorm2 += v * v;
+    // Same gradient threshold as the full-data solve (a replicate's ||b|| is of the same order).
+    const double tol = 10.0 * kEps * static_cast<double>(std::max(m, n)) * std::max(std::sqrt(bnorm2), 1e-300);
     int n_conv = 0;
 #pragma omp parallel for schedule(dynamic) reduction(+ : n_conv)
     for (int rep = 0; rep < nb; ++rep) {
       SplitMix64 rng{options.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(rep) + 1};
-      std::vector<double> a_star(m * n);
-      std::vector<double> b_star(m);
+      std::vector<double> g(n * n, 0.0);
+      std::vector<double> c(n, 0.0);
       std::size_t row = 0;
       while (row < m) {
         const auto start = static_cast<std::size_t>(rng.below(starts));
         for (std::size_t k = 0; k < blen && row < m; ++k, ++row) {
-          std::copy_n(&sc.a[(start + k) * n], n, &a_star[row * n]);
-          b_star[row] = target[start + k];
+          const double* ar = &sc.a[(start + k) * n];
+          const double br = target[start + k];
+          for (std::size_t p = 0; p < n; ++p) {
+            c[p] += ar[p] * br;
+            for (std::size_t q = 0; q <= p; ++q) g[p * n + q] += ar[p] * ar[q];
+          }
         }
       }
-      NnlsResult rr = nnls_scaled(a_star.data(), m, n, b_star.data(), options.max_iterations);
+      for (std::size_t p = 0; p < n; ++p) {
+        for (std::size_t q = 0; q < p; ++q) g[q * n + p] = g[p * n + q];
+      }
+      NnlsResult rr = nnls_gram(g, c, n, options.max_iterations, tol);
       n_conv += rr.converged ? 1 : 0;
       for (std::size_t j = 0; j < n; ++j) {
         fit.bootstrap_coef[static_cast<std::size_t>(rep) * n + j] = rr.x[j] / sc.scale[j];
