@@ -15,12 +15,12 @@ Energy model (per request, joules; n = tp*pp devices):
     M     = W_step + B ctx kv                                HBM bytes per decode step
     t_c   = F / (n peak eta_c)           t_m = M / (n bw eta_m)
     t_g   = (t_c^p + t_m^p)^(1/p)                            smooth roofline max
-    n_ar  = 2 L (tp-1) / pp                                  all-reduce hops per step per stage
+    n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
     t_ar  = n_ar (alpha + 4 B d / (tp link))
     t_st  = (t_g + t_ar)(1 + theta_pp (pp-1)) + tau_l L + tau_s B
     t_bz  = (t_g + t_ar)(1 + theta_pp (pp-1))                 device-busy part of the step
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
-    F_p   = 2 N_act L_in + a L_in^2 / 2 + F_enc                 (F_enc: vision encoder)
+    F_p   = 2 N_act L_in + a L_in^2 / 2 + n F_enc     (F_enc: vision encoder, replicated per rank)
     t_p   = F_p / (n peak eta_pf) + n_ar (alpha + 4 L_in d / (tp link))
     E_pf  = (1 + kappa B) [ n TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
@@ -37,7 +37,7 @@ __all__ = [
     "energy_phases", "energy", "energy_jacobian", "energy_phases_jacobian",
     "LATENCY_PARAM_NAMES", "LATENCY_PARAM_UNITS", "LATENCY_PARAM_DESCRIPTIONS",
     "LATENCY_PARAM_LOWER", "LATENCY_PARAM_UPPER", "LATENCY_PARAM_INIT",
-    "latency", "latency_jacobian", "REQUIRED_FEATURES",
+    "latency", "latency_jacobian", "energy_tpot", "energy_tpot_jacobian", "REQUIRED_FEATURES",
 ]
 
 REQUIRED_FEATURES = (
@@ -76,7 +76,7 @@ ENERGY_PARAM_DESCRIPTIONS = (
     "prefill stall: prefill wall time and energy grow by this per 1000 co-running sequences",
 )
 ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1.0, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 8.0, 1.0, 0.35, 3.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 50.0])
+ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 8.0, 1.0, 0.6, 3.0, 1.0, 1000.0, 500.0, 2000.0, 3.0, 50.0])
 ENERGY_PARAM_INIT = np.array([0.5, 0.5, 2.0, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5])
 
 LATENCY_PARAM_NAMES = (
@@ -134,11 +134,11 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     dtg_dtc = rc_p * tg / tc            # (tc/tg)^(p-1)
     dtg_dtm = rm_p * tg / tm
     dtg_dp = tg / p * (rc_p * lnrc + rm_p * lnrm)
-    n_ar = 2.0 * L * (tp - 1.0) / pp
+    n_ar = 2.0 * L * (tp - 1.0) / (tp * pp)
     t_ar = n_ar * (alpha + 4.0 * B * d / (tp * link))
     g_pp = 1.0 + th_pp * (pp - 1.0)
     t_step = (tg + t_ar) * g_pp + tau_l * L + tau_s * B
-    Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + _get(f, "prefill_extra_flops")
+    Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n * _get(f, "prefill_extra_flops")  # encoder on every rank
     t_pc = Fp / (n * peak * eta_pf)
     t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / (tp * link))
     return dict(tp=tp, pp=pp, B=B, Li=Li, Lo=Lo, L=L, n=n, F=F, M=M, tc=tc, tm=tm, tg=tg,
@@ -254,3 +254,30 @@ def latency_jacobian(features, phi):
     Jt[:, 7] = (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
     Jf[:, 8] = c["t_pf"] * (B - 1.0)
     return Jf, Jt
+
+
+# Columns of theta that the decode-step time depends on, in LATENCY_PARAM_NAMES order (the last latency
+# parameter, prefill_batch_factor, does not enter tpot).
+_ENERGY_TIME_COLUMNS = (0, 1, 2, 3, 7, 8, 9, 10)
+
+
+def energy_tpot(features, theta):
+    """Decode-step time t_st (s) implied by the ENERGY parameters (the wall time the energy model uses).
+
+    Energy alone cannot separate power from time (scaling every time parameter by s and both power
+    fractions by 1/s leaves energy unchanged); fitting this against measured tpot_s together with
+    energy pins the time scale (docs/model.md, "Identifiability").
+    """
+    th = _unpack_energy(theta)
+    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0]
+    return latency(features, phi)[1]
+
+
+def energy_tpot_jacobian(features, theta):
+    """d energy_tpot / d theta, (N, 12) (zero in the power, FLOP-energy and stall columns)."""
+    th = _unpack_energy(theta)
+    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0]
+    _, Jt = latency_jacobian(features, phi)
+    J = np.zeros((Jt.shape[0], 12))
+    J[:, list(_ENERGY_TIME_COLUMNS)] = Jt[:, :8]
+    return J
