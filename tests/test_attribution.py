@@ -329,3 +329,13 @@ def test_window_and_clock_offset_can_be_fitted(true_window, offset_ms):
         attribute(tr, source="nvml_energy", averaging_window_s="fit")
     with pytest.raises(ValueError, match="'fit'"):
         attribute(tr, source="nvml_instant", clock_offset_s="guess")
+
+
+def test_instant_window_is_fitted_when_meta_lacks_it():
+    tr, truth = synthetic_trace(seed=8, duration_s=60, noise_w=5.0)
+    meta = {k: v for k, v in tr.meta.items() if k != "averaging_window_s"}
+    bare = Trace(samples=tr.samples, kernels=tr.kernels, marks=tr.marks, meta=meta)
+    a = attribute(bare, source="nvml_instant", bootstrap=0)
+    assert a.window_s == pytest.approx(0.025, abs=0.0006) and "fitted" in a.method
+    dyn, _ = truth_powers(truth, list(a.classes))
+    np.testing.assert_allclose(a.power_w, dyn, rtol=0.05)

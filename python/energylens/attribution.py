@@ -420,7 +420,8 @@ def attribute(
             readings), or ``"auto"`` (energy when the source has ``energy_j``).
         gpu: which GPU; None when the trace has one.
         averaging_window_s: the window each power reading averages (e.g. 0.025 for instant power on
-            A100/H100). None: ``trace.meta["averaging_window_s"][source]``, else the whole interval.
+            A100/H100). None: ``trace.meta["averaging_window_s"][source]``; else ``"fit"`` for
+            ``nvml_instant`` and the whole interval since the previous reading for other sources.
             ``"fit"``: the window that minimises the residual (a 1 ms grid up to the reading spacing,
             then 0.1 ms), for when the GPU's window is unknown; costs ~100 fits per round.
         clock_offset_s: how far kernel timestamps lag the readings' time base (s): a reading at
@@ -486,6 +487,10 @@ def attribute(
         window = None
     else:
         window = averaging_window_s if averaging_window_s is not None else trace.averaging_window_s(source)
+        if window is None and source == "nvml_instant":
+            # The instant reading averages an unknown part of each period (~25 ms of 100 ms on
+            # A100/H100); the whole interval would be badly wrong, so measure it from the data.
+            window = "fit"
     if isinstance(window, str) and window != "fit":
         raise ValueError(f"averaging_window_s must be seconds, None or 'fit', got {window!r}")
     if isinstance(clock_offset_s, str) and clock_offset_s != "fit":
