@@ -143,7 +143,7 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
     tpot = df["tpot_s"].to_numpy(float)
     splits = evaluate.random_splits(len(df), train_size, repeats, seed=0)
     per = {k: [] for k in ("top1", "pairwise", "mape", "top1_text", "pairwise_text", "mape_text",
-                           "top1_image", "pairwise_image", "mape_image", "tpot_mape", "energy_tpot_mape")}
+                           "top1_image", "pairwise_image", "mape_image", "tpot_mape", "energy_tpot_mape", "regret_pct")}
     fails = 0
     thetas = []
     for s in splits:
@@ -156,6 +156,7 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
         test = df.iloc[s.test_idx].reset_index(drop=True)
         g = evaluate.score_groups(test, pred, evaluate.DEFAULT_GROUP_BY)
         ape = np.abs(pred / y[s.test_idx] - 1.0)
+        per["regret_pct"].append(float(np.nanmean(g["regret_pct"])))
         for suffix, gm, rm in (("", np.ones(len(g), bool), np.ones(len(test), bool)),
                                ("_text", (g["modality"] == "text").to_numpy(), (test["modality"] == "text").to_numpy()),
                                ("_image", (g["modality"] == "image").to_numpy(), (test["modality"] == "image").to_numpy())):
@@ -259,6 +260,7 @@ def main(argv=None) -> int:
             cells = [f"{e[m + sfx]['mean']:.3f} ± {e[m + sfx]['std']:.3f}" for m in ("top1", "pairwise", "mape")]
             print(f"{name:8s} {cells[0]:>15s} {cells[1]:>15s} {cells[2]:>15s}")
         print(f"targets  {'>= 0.900':>15s} {'>= 0.960':>15s} {'<= 0.100':>15s}")
+        print(f"mean regret of the chosen configuration: {e['regret_pct']['mean']:.2f} % ± {e['regret_pct']['std']:.2f}")
         print(f"fit failures: {e['fit_failures']} / {args.repeats}; tpot MAPE of the energy model's step time: "
               f"{e['energy_tpot_mape']['mean']:.3f}")
         print("all-data fit:", ", ".join(f"{k}={v:.4g}" for k, v in e["all_data_theta"].items()))
