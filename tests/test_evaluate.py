@@ -295,3 +295,23 @@ def test_report_and_cli(frame, tmp_path, monkeypatch, capsys):
     args = parser.parse_args(["evaluate", "x.csv", "--group-by", "task,nope", "--no-progress"])
     with pytest.raises(ValueError, match="unknown group column"):
         args.func(args)
+
+
+class Oracle(Recorder):
+    """Predicts the measured energy: every target must be met and every metric perfect."""
+
+    def predict_energy(self, df):
+        return df["energy_j"].to_numpy(dtype=float)
+
+
+def test_targets_met_by_an_oracle(frame):
+    from energylens.report import targets
+
+    res = _run(frame, methods=lambda seed: [Oracle("energylens")] + fast_methods(seed),
+               splits=("random", "curve"), curve_sizes=(5, 12, 25, 50))
+    h = res.summary(by=("split", "method"))
+    o = h[h.method == "energylens"]
+    assert (o.top1 == 1.0).all() and (o.pairwise == 1.0).all() and (o.mape == 0.0).all()
+    tg = targets(res)
+    assert len(tg) and tg["met"].all()
+    assert any("best ensemble" not in t for t in tg.target)

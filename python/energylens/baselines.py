@@ -394,7 +394,8 @@ class WilkinsClosedForm:
     model's active parameters (our choice; the paper does not cover unseen models). The form has
     no TP, PP or batch term, so within a (model, GPU, task) it predicts (nearly) the same energy for
     every configuration: that is the cost the evaluation shows. ``pooled_groups`` lists the
-    (model, GPU) pairs predicted by the pooled fit at the last ``predict_energy`` call.
+    (model, GPU) pairs predicted by the pooled fit at the last ``predict_energy`` call and
+    ``pooled_fraction`` the share of its rows they hold.
     """
 
     predicts_energy_scale = True
@@ -406,6 +407,7 @@ class WilkinsClosedForm:
         self.pooled_coef_: dict[str, np.ndarray] = {}
         self.global_coef_: np.ndarray | None = None
         self.pooled_groups: list[tuple[str, str]] = []
+        self.pooled_fraction = 0.0
 
     @staticmethod
     def _terms(df: pd.DataFrame) -> np.ndarray:
@@ -453,6 +455,9 @@ class WilkinsClosedForm:
                 pooled.add((m, g))
                 out[i] = p[i] * (x[i] @ self.pooled_coef_.get(g, self.global_coef_))
         self.pooled_groups = sorted(pooled)
+        self.pooled_fraction = float(np.mean([
+            (m, g) in pooled for m, g in zip(df["model"].astype(str), df["gpu"].astype(str),
+                                             strict=True)])) if len(df) else 0.0
         return out
 
 

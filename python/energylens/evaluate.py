@@ -553,9 +553,10 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                     "predicted_energy_j": pred,
                     "energy_scale": bool(getattr(method, "predicts_energy_scale", True)),
                 }))
-            if hasattr(method, "pooled_groups") and not err:
-                nd = notes.setdefault(name, {"pooled_groups": set()})
-                nd["pooled_groups"].update(map(tuple, method.pooled_groups))
+            if hasattr(method, "pooled_fraction") and not err:
+                nd = notes.setdefault(name, {})
+                nd.setdefault("pooled_fraction", {}).setdefault(sp.split, []).append(
+                    float(method.pooled_fraction))
             if hasattr(method, "backend"):
                 notes.setdefault(name, {})["backend"] = method.backend
             if bar is not None:
@@ -568,9 +569,9 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
             raise AssertionError(f"methods saw different rows in split {key}")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     predictions = pd.concat(preds, ignore_index=True) if preds else pd.DataFrame()
-    for nd in notes.values():
-        if "pooled_groups" in nd:
-            nd["pooled_groups"] = sorted(nd["pooled_groups"])
+    for nd in notes.values():  # mean share of held-out rows a method predicted by pooling
+        if "pooled_fraction" in nd:
+            nd["pooled_fraction"] = {k: float(np.mean(v)) for k, v in nd["pooled_fraction"].items()}
     info = {
         "seed": seed, "repeats": repeats, "train_size": train_size, "group_by": list(group_by),
         "tpot_slo": tpot_slo, "n_rows": len(df), "n_splits": len(all_splits),
