@@ -10,7 +10,8 @@ pairwise (pooled concordant / comparable pairs within groups), MAPE over held-ou
 std over repeats, also by modality.
 
 Latency: the 9-parameter latency model fitted the same way on tpot_s of ML.ENERGY (same splits), and
-on Splitwise (prompt_time ~ TTFT, token_time ~ TPOT; h100-80gb-pcap rows excluded; 50 random
+on Splitwise (prompt_time ~ TTFT, token_time ~ TPOT; h100-80gb-pcap rows excluded, and the
+configurations whose weights + KV cache of B full-length sequences exceed 90 % of the HBM; 50 random
 configurations fitted, rest tested, 20 repeats).
 
     PYTHONPATH=python python bench/template_accuracy.py [--json] [--repeats 20] [--train-size 50]
@@ -209,9 +210,22 @@ def splitwise_profiles(path: Path = SPLITWISE) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def kv_fits(df: pd.DataFrame, f: dict, headroom: float = 0.9) -> np.ndarray:
+    """Weights + KV cache of B full-length sequences fit in headroom x the group's HBM."""
+    from energylens import tables
+    mem = np.array([tables.gpu_spec(g).memory_gb * 1e9 for g in df["gpu"]])
+    need = (f["weight_bytes_per_step"] + f["batch_size"] * (f["input_tokens"] + f["output_tokens"])
+            * f["kv_bytes_per_token"])
+    return need < headroom * mem * f["tp"] * f["pp"]
+
+
 def splitwise_protocol(train_size: int, repeats: int, n_starts: int) -> dict:
     df = splitwise_profiles()
     f = features.build_features(df)
+    fits = kv_fits(df, f)
+    n_infeasible = int((~fits).sum())
+    df = df[fits].reset_index(drop=True)
+    f = _subset(f, np.flatnonzero(fits))
     ttft = df["ttft_s"].to_numpy(float)
     tpot = df["tpot_s"].to_numpy(float)
     splits = evaluate.random_splits(len(df), train_size, repeats, seed=0)
@@ -222,7 +236,8 @@ def splitwise_protocol(train_size: int, repeats: int, n_starts: int) -> dict:
         mf.append(float(np.mean(np.abs(a / ttft[s.test_idx] - 1.0))))
         mt.append(float(np.mean(np.abs(b / tpot[s.test_idx] - 1.0))))
     ph_all, _ = fit_latency(f, ttft, tpot, n_starts=max(n_starts, 5), seed=123)
-    return {"n_configs": int(len(df)), "ttft_mape": _summ(mf), "tpot_mape": _summ(mt),
+    return {"n_configs": int(len(df)), "n_excluded_kv_does_not_fit": n_infeasible,
+            "ttft_mape": _summ(mf), "tpot_mape": _summ(mt),
             "all_data_phi": dict(zip(R.LATENCY_PARAM_NAMES, map(float, ph_all)))}
 
 
@@ -271,7 +286,8 @@ def main(argv=None) -> int:
           f"{e['tpot_mape']['mean']:.3f} ± {e['tpot_mape']['std']:.3f}")
     if "splitwise_latency" in res:
         s = res["splitwise_latency"]
-        print(f"latency model, Splitwise ({s['n_configs']} configs, fit {args.train_size}): "
+        print(f"latency model, Splitwise ({s['n_configs']} configs, {s['n_excluded_kv_does_not_fit']} whose KV cache "
+              f"cannot fit excluded; fit {args.train_size}): "
               f"TTFT MAPE {s['ttft_mape']['mean']:.3f} ± {s['ttft_mape']['std']:.3f}, "
               f"TPOT MAPE {s['tpot_mape']['mean']:.3f} ± {s['tpot_mape']['std']:.3f}")
         print("Splitwise all-data phi:", ", ".join(f"{k}={v:.4g}" for k, v in s["all_data_phi"].items()))
