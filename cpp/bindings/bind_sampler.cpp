@@ -1,9 +1,411 @@
+// Sampler, marks, CUPTI kernel records and CUDA-event stream marks. The sampler's threads never
+// touch Python; the GIL is released around start/stop/flush/drain and every blocking call; arrays
+// returned to Python own their memory (copied out of native vectors).
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
 #include "bindings.hpp"
+#include "energylens/clock.hpp"
+#include "energylens/cupti.hpp"
+#include "energylens/marks.hpp"
+#include "energylens/power_sampler.hpp"
+#include "energylens/power_source.hpp"
+#include "energylens/ring_buffer.hpp"
+#include "energylens/stream_marks.hpp"
 
 namespace py = pybind11;
 
 namespace energylens::bindings {
+namespace {
 
-void bind_sampler(py::module_& m) { (void)m; }
+// Python holds sources through shared_ptr; the sampler owns unique_ptrs: this forwards.
+class SharedSource final : public PowerSource {
+ public:
+  explicit SharedSource(std::shared_ptr<PowerSource> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  int gpu_count() const override { return inner_->gpu_count(); }
+  void start(std::int64_t now_ns) override { inner_->start(now_ns); }
+  void poll(std::int64_t now_ns, std::vector<PowerSample>& out) override { inner_->poll(now_ns, out); }
+  std::int64_t poll_interval_ns() const override { return inner_->poll_interval_ns(); }
+  std::int64_t update_period_ns() const override { return inner_->update_period_ns(); }
+  bool period_detected() const override { return inner_->period_detected(); }
+  bool exhausted() const override { return inner_->exhausted(); }
+
+ private:
+  std::shared_ptr<PowerSource> inner_;
+};
+
+template <typename T, typename Get>
+py::array_t<T> column(std::size_t n, Get get) {
+  py::array_t<T> a(static_cast<py::ssize_t>(n));
+  auto* p = a.mutable_data();
+  for (std::size_t i = 0; i < n; ++i) p[i] = get(i);
+  return a;
+}
+
+py::dict samples_to_dict(const std::vector<PowerSample>& s) {
+  py::dict d;
+  d["t_ns"] = column<std::int64_t>(s.size(), [&](std::size_t i) { return s[i].t_ns; });
+  d["gpu"] = column<std::int32_t>(s.size(), [&](std::size_t i) { return s[i].gpu; });
+  d["signal"] = column<std::int32_t>(s.size(), [&](std::size_t i) { return s[i].signal; });
+  d["power_w"] = column<double>(s.size(), [&](std::size_t i) { return s[i].power_w; });
+  d["energy_j"] = column<double>(s.size(), [&](std::size_t i) { return s[i].energy_j; });
+  return d;
+}
+
+Signal signal_from_name(const std::string& name) {
+  for (int i = 0; i < kSignalCount; ++i)
+    if (name == signal_name(static_cast<Signal>(i))) return static_cast<Signal>(i);
+  throw std::invalid_argument("unknown signal '" + name + "'");
+}
+
+template <typename T>
+std::vector<T> to_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+  if (a.ndim() != 1) throw std::invalid_argument("expected a one-dimensional array");
+  return std::vector<T>(a.data(), a.data() + a.size());
+}
+
+py::dict status_to_dict(const SourceStatus& st) {
+  py::dict d;
+  d["name"] = st.name;
+  d["role"] = st.role;
+  d["started"] = st.started;
+  d["active"] = st.active;
+  d["failed"] = st.failed;
+  d["error"] = st.error;
+  d["update_period_ns"] = st.update_period_ns;
+  d["period_detected"] = st.period_detected;
+  d["samples"] = st.samples;
+  d["poll_interval_ns"] = st.poll_interval_ns;
+  return d;
+}
+
+py::dict records_to_dict(const std::vector<cupti::ActivityRecord>& r) {
+  py::dict d;
+  d["gpu"] = column<std::int32_t>(r.size(), [&](std::size_t i) { return r[i].device; });
+  d["start_ns"] = column<std::int64_t>(r.size(), [&](std::size_t i) { return r[i].start_ns; });
+  d["end_ns"] = column<std::int64_t>(r.size(), [&](std::size_t i) { return r[i].end_ns; });
+  d["stream"] = column<std::uint32_t>(r.size(), [&](std::size_t i) { return r[i].stream; });
+  py::list names, kinds;
+  for (const auto& x : r) {
+    names.append(x.name);
+    kinds.append(x.kind);
+  }
+  d["name"] = names;
+  d["kind"] = kinds;
+  return d;
+}
+
+// Test hook: a native producer thread and consumer thread over one SPSC ring.
+py::dict ring_selftest(std::uint64_t count, std::size_t capacity, bool retry_when_full) {
+  SpscRing<std::uint64_t> ring(capacity);
+  std::uint64_t received = 0;
+  std::uint64_t next_expected = 0;
+  bool increasing = true;
+  {
+    py::gil_scoped_release release;
+    std::atomic<bool> done{false};
+    std::thread producer([&] {
+      for (std::uint64_t i = 0; i < count; ++i) {
+        if (retry_when_full) {
+          while (!ring.push(i)) std::this_thread::yield();
+        } else {
+          ring.push(i);
+        }
+      }
+      done.store(true, std::memory_order_release);
+    });
+    std::vector<std::uint64_t> batch;
+    for (;;) {
+      const bool finished = done.load(std::memory_order_acquire);
+      batch.clear();
+      ring.drain(batch);
+      for (std::uint64_t v : batch) {
+        if (v < next_expected) increasing = false;
+        if (retry_when_full && v != next_expected) increasing = false;
+        next_expected = v + 1;
+        ++received;
+      }
+      if (finished && ring.size() == 0) break;
+      if (batch.empty()) std::this_thread::yield();
+    }
+    producer.join();
+  }
+  py::dict d;
+  d["received"] = received;
+  d["dropped"] = ring.dropped();
+  d["in_order"] = increasing;
+  return d;
+}
+
+}  // namespace
+
+void bind_sampler(py::module_& m) {
+  m.def("_noop", []() {}, "A plain pybind11 call doing nothing (benchmark baseline).");
+  m.def("steady_now_ns", &clock::steady_now_ns, "Steady-clock ns: the one time base of samples, marks, kernels.");
+  m.def(
+      "wall_to_steady",
+      [](int rounds) {
+        const auto mp = clock::wall_to_steady(rounds);
+        return py::make_tuple(mp.offset_ns, mp.uncertainty_ns);
+      },
+      py::arg("rounds") = 7, "(offset_ns, uncertainty_ns) mapping wall-clock ns onto steady ns.");
+  m.def(
+      "_estimate_mapping_of_shifted_clock",
+      [](std::int64_t shift_ns, int rounds) {
+        const auto mp = clock::estimate_mapping([shift_ns] { return clock::steady_now_ns() + shift_ns; }, rounds);
+        return py::make_tuple(mp.offset_ns, mp.uncertainty_ns);
+      },
+      py::arg("shift_ns"), py::arg("rounds") = 7, "Test hook: map a clock reading steady + shift.");
+  m.def("_ring_selftest", &ring_selftest, py::arg("count"), py::arg("capacity"), py::arg("retry_when_full"),
+        "Test hook: native producer and consumer threads over one SPSC ring.");
+  m.def("signal_names", [] {
+    std::vector<std::string> out;
+    for (int i = 0; i < kSignalCount; ++i) out.emplace_back(signal_name(static_cast<Signal>(i)));
+    return out;
+  });
+
+  // ---- marks ----
+  m.def(
+      "mark", [](std::string_view label) { MarkLog::global().mark(label); }, py::arg("label"),
+      "Record `label` at the current steady-clock time (process-wide mark log).");
+  m.def(
+      "mark_id", [](std::int32_t id) { MarkLog::global().mark_id(id); }, py::arg("label_id"),
+      "Record an interned label id at the current steady-clock time.");
+  m.def(
+      "intern_label", [](std::string_view label) { return MarkLog::global().intern(label); }, py::arg("label"));
+  m.def("mark_labels", [] { return MarkLog::global().labels(); });
+  m.def("marks_dropped", [] { return MarkLog::global().dropped(); });
+  m.def("drain_marks", [] {
+    std::vector<Mark> marks;
+    {
+      py::gil_scoped_release release;
+      marks = MarkLog::global().drain();
+    }
+    py::dict d;
+    d["t_ns"] = column<std::int64_t>(marks.size(), [&](std::size_t i) { return marks[i].t_ns; });
+    d["label_id"] = column<std::int32_t>(marks.size(), [&](std::size_t i) { return marks[i].label; });
+    return d;
+  });
+
+  // ---- sources ----
+  py::class_<PowerSource, std::shared_ptr<PowerSource>>(m, "PowerSource")
+      .def_property_readonly("name", &PowerSource::name)
+      .def_property_readonly("gpu_count", &PowerSource::gpu_count)
+      .def_property_readonly("update_period_ns", &PowerSource::update_period_ns);
+
+  m.def(
+      "synthetic_source",
+      [](const std::vector<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>& t_ns,
+         const std::vector<py::array_t<double, py::array::c_style | py::array::forcecast>>& power_w,
+         const std::string& signal, std::int64_t update_period_ns, std::int64_t averaging_window_ns,
+         std::int64_t buffer_period_ns, std::int64_t buffer_poll_ns, double energy_offset_j,
+         std::int64_t energy_read_latency_ns, std::int64_t fail_after_ns) {
+        auto timeline = std::make_shared<PowerTimeline>();
+        for (const auto& a : t_ns) timeline->t_ns.push_back(to_vector<std::int64_t>(a));
+        for (const auto& a : power_w) timeline->power_w.push_back(to_vector<double>(a));
+        SyntheticConfig c;
+        c.update_period_ns = update_period_ns;
+        c.averaging_window_ns = averaging_window_ns;
+        c.buffer_period_ns = buffer_period_ns;
+        c.buffer_poll_ns = buffer_poll_ns;
+        c.energy_offset_j = energy_offset_j;
+        c.energy_read_latency_ns = energy_read_latency_ns;
+        c.fail_after_ns = fail_after_ns;
+        return std::shared_ptr<PowerSource>(make_synthetic_source(timeline, signal_from_name(signal), c));
+      },
+      py::arg("t_ns"), py::arg("power_w"), py::arg("signal"), py::arg("update_period_ns"),
+      py::arg("averaging_window_ns"), py::arg("buffer_period_ns"), py::arg("buffer_poll_ns"),
+      py::arg("energy_offset_j"), py::arg("energy_read_latency_ns"), py::arg("fail_after_ns"),
+      "A synthetic NVML signal over a piecewise-constant power timeline (relative ns).");
+  m.def(
+      "replay_source",
+      [](const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& t_ns,
+         const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& gpu,
+         const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& signal,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& power_w,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& energy_j, bool realtime, bool rebase,
+         double speed) {
+        const auto t = to_vector<std::int64_t>(t_ns);
+        const auto g = to_vector<std::int32_t>(gpu);
+        const auto s = to_vector<std::int32_t>(signal);
+        const auto p = to_vector<double>(power_w);
+        const auto e = to_vector<double>(energy_j);
+        if (g.size() != t.size() || s.size() != t.size() || p.size() != t.size() || e.size() != t.size())
+          throw std::invalid_argument("replay source: columns differ in length");
+        ReplayData data;
+        for (std::size_t i = 0; i < t.size(); ++i) data.samples.push_back({t[i], g[i], s[i], p[i], e[i]});
+        return std::shared_ptr<PowerSource>(make_replay_source(std::move(data), realtime, rebase, speed));
+      },
+      py::arg("t_ns"), py::arg("gpu"), py::arg("signal"), py::arg("power_w"), py::arg("energy_j"),
+      py::arg("realtime"), py::arg("rebase"), py::arg("speed") = 1.0, "Replay recorded samples.");
+  m.def(
+      "nvml_gpus",
+      [](const std::vector<int>& requested) {
+        std::vector<NvmlGpu> gpus;
+        {
+          py::gil_scoped_release release;
+          gpus = nvml_visible_gpus(requested);
+        }
+        py::list out;
+        for (const auto& g : gpus) {
+          py::dict d;
+          d["index"] = g.index;
+          d["uuid"] = g.uuid;
+          d["name"] = g.name;
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("requested") = std::vector<int>{},
+      "GPUs this process sees (CUDA_VISIBLE_DEVICES-aware, matched by UUID); throws NvmlUnavailable.");
+  m.def(
+      "nvml_source",
+      [](const std::string& kind, const std::vector<int>& requested, std::int64_t poll_interval_ns) {
+        py::gil_scoped_release release;
+        const std::vector<NvmlGpu> gpus = nvml_visible_gpus(requested);
+        if (kind == "sample_buffer") return std::shared_ptr<PowerSource>(make_nvml_sample_buffer_source(gpus, poll_interval_ns));
+        if (kind == "instant") return std::shared_ptr<PowerSource>(make_nvml_instant_source(gpus));
+        if (kind == "average") return std::shared_ptr<PowerSource>(make_nvml_power_usage_source(gpus));
+        if (kind == "energy_counter")
+          return std::shared_ptr<PowerSource>(make_nvml_energy_counter_source(gpus, poll_interval_ns));
+        if (kind == "dcgm") return std::shared_ptr<PowerSource>(make_dcgm_source(gpus, poll_interval_ns));
+        throw std::invalid_argument("unknown NVML source kind '" + kind +
+                                    "' (sample_buffer, instant, average, energy_counter, dcgm)");
+      },
+      py::arg("kind"), py::arg("requested"), py::arg("poll_interval_ns"),
+      "An NVML (or DCGM) source over the requested visible GPUs.");
+  m.def(
+      "resolve_visible_gpus",
+      [](std::optional<std::string> cvd, const std::vector<std::string>& nvml_uuids,
+         const std::vector<std::string>& cuda_uuids) {
+        return resolve_visible_gpus(cvd ? cvd->c_str() : nullptr, nvml_uuids, cuda_uuids);
+      },
+      py::arg("cuda_visible_devices"), py::arg("nvml_uuids"), py::arg("cuda_uuids"),
+      "NVML indices a process sees given CUDA_VISIBLE_DEVICES (pure; no NVML calls).");
+  m.def("dcgm_unavailable_reason", [] {
+    py::gil_scoped_release release;
+    return dcgm_unavailable_reason();
+  });
+
+  // ---- sampler ----
+  py::class_<PowerSampler>(m, "PowerSampler")
+      .def(py::init([](const std::vector<std::shared_ptr<PowerSource>>& chain,
+                       const std::vector<std::shared_ptr<PowerSource>>& auxiliary, std::int64_t interval_ns,
+                       std::size_t ring_capacity, std::int64_t collect_interval_ns) {
+             std::vector<std::unique_ptr<PowerSource>> c, a;
+             for (const auto& s : chain) {
+               if (!s) throw std::invalid_argument("PowerSampler: None in the source chain");
+               c.push_back(std::make_unique<SharedSource>(s));
+             }
+             for (const auto& s : auxiliary) {
+               if (!s) throw std::invalid_argument("PowerSampler: None among the auxiliary sources");
+               a.push_back(std::make_unique<SharedSource>(s));
+             }
+             SamplerOptions o;
+             o.interval_ns = interval_ns;
+             o.ring_capacity = ring_capacity;
+             o.collect_interval_ns = collect_interval_ns;
+             return std::make_unique<PowerSampler>(std::move(c), std::move(a), o);
+           }),
+           py::arg("chain"), py::arg("auxiliary"), py::arg("interval_ns") = 0,
+           py::arg("ring_capacity") = std::size_t{1} << 16, py::arg("collect_interval_ns") = 50'000'000)
+      .def("start", &PowerSampler::start, py::call_guard<py::gil_scoped_release>())
+      .def("stop", &PowerSampler::stop, py::call_guard<py::gil_scoped_release>())
+      .def("flush", &PowerSampler::flush, py::call_guard<py::gil_scoped_release>())
+      .def("drain",
+           [](PowerSampler& s) {
+             std::vector<PowerSample> samples;
+             {
+               py::gil_scoped_release release;
+               samples = s.drain();
+             }
+             return samples_to_dict(samples);
+           })
+      .def("rethrow_if_failed", &PowerSampler::rethrow_if_failed)
+      .def_property_readonly("running", &PowerSampler::running)
+      .def_property_readonly("gpu_count", &PowerSampler::gpu_count)
+      .def_property_readonly("start_ns", &PowerSampler::start_ns)
+      .def_property_readonly("dropped", &PowerSampler::dropped)
+      .def_property_readonly("active_source", &PowerSampler::active_source)
+      .def("sources",
+           [](const PowerSampler& s) {
+             py::list out;
+             for (const auto& st : s.sources()) out.append(status_to_dict(st));
+             return out;
+           })
+      .def("fallbacks",
+           [](const PowerSampler& s) {
+             py::list out;
+             for (const auto& f : s.fallbacks()) {
+               py::dict d;
+               d["t_ns"] = f.t_ns;
+               d["from"] = f.from;
+               d["to"] = f.to;
+               d["reason"] = f.reason;
+               out.append(d);
+             }
+             return out;
+           })
+      .def("observed_period_ns", [](const PowerSampler& s) {
+        py::dict d;
+        const auto periods = s.observed_period_ns();
+        for (int i = 0; i < kSignalCount; ++i)
+          if (periods[static_cast<std::size_t>(i)] > 0) d[signal_name(static_cast<Signal>(i))] = periods[static_cast<std::size_t>(i)];
+        return d;
+      });
+
+  // ---- CUPTI ----
+  m.def("cupti_unavailable_reason", [] {
+    py::gil_scoped_release release;
+    return cupti::unavailable_reason();
+  });
+  m.def("cupti_enable", &cupti::enable, py::arg("memcpy") = true, py::arg("memset") = true,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("cupti_flush", [] {
+    std::vector<cupti::ActivityRecord> r;
+    {
+      py::gil_scoped_release release;
+      r = cupti::flush();
+    }
+    return records_to_dict(r);
+  });
+  m.def("cupti_disable", [] {
+    std::vector<cupti::ActivityRecord> r;
+    {
+      py::gil_scoped_release release;
+      r = cupti::disable();
+    }
+    return records_to_dict(r);
+  });
+  m.def("cupti_enabled", &cupti::enabled);
+  m.def("cupti_dropped", &cupti::dropped);
+
+  // ---- CUDA-event stream marks ----
+  py::class_<cuda::StreamMarks>(m, "StreamMarks")
+      .def(py::init<>())
+      .def("record", &cuda::StreamMarks::record, py::arg("label_id"), py::arg("stream") = 0)
+      .def("collect",
+           [](cuda::StreamMarks& sm) {
+             std::vector<cuda::StreamMark> marks;
+             {
+               py::gil_scoped_release release;
+               marks = sm.collect();
+             }
+             py::dict d;
+             d["t_ns"] = column<std::int64_t>(marks.size(), [&](std::size_t i) { return marks[i].t_ns; });
+             d["label_id"] = column<std::int32_t>(marks.size(), [&](std::size_t i) { return marks[i].label; });
+             d["gpu"] = column<std::int32_t>(marks.size(), [&](std::size_t i) { return marks[i].device; });
+             return d;
+           })
+      .def_property_readonly("uncertainty_ns", &cuda::StreamMarks::uncertainty_ns);
+}
 
 }  // namespace energylens::bindings

@@ -1,0 +1,155 @@
+// Where power readings come from. A PowerSource is polled by the sampler's thread and appends
+// PowerSample values (steady-clock ns, GPU, signal, W, J). Implementations: NVML's driver sample
+// buffer, instant-power field and energy counter (all dlopen'd), DCGM (optional), and two that
+// need no GPU: a synthetic source imitating NVML's update period and averaging window, and a
+// replay source feeding recorded samples. Everything downstream sees the same samples.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace energylens {
+
+/// What a sample measures. The synthetic and replay sources emit the signals they imitate.
+enum class Signal : std::int32_t {
+  kSampleBuffer = 0,   ///< driver sample buffer (~20 ms), driver timestamps
+  kInstant = 1,        ///< instantaneous power field (~100 ms update)
+  kAverage = 2,        ///< nvmlDeviceGetPowerUsage: ~1 s moving average
+  kEnergyCounter = 3,  ///< cumulative energy counter (J); power_w is NaN
+  kDcgmPower = 4,      ///< DCGM power usage
+  kDcgmEnergy = 5,     ///< DCGM total energy (J); power_w is NaN
+};
+
+/// Number of Signal values.
+inline constexpr int kSignalCount = 6;
+
+/// Stable lower-case name of a signal ("sample_buffer", "instant", ...), as in trace files.
+const char* signal_name(Signal signal) noexcept;
+
+/// One reading. power_w or energy_j is NaN when the signal does not carry it.
+struct PowerSample {
+  std::int64_t t_ns = 0;  ///< steady-clock ns (clock::steady_now_ns time base)
+  std::int32_t gpu = 0;   ///< index among the sampler's GPUs (0..gpu_count-1)
+  std::int32_t signal = 0;  ///< a Signal value
+  double power_w = 0.0;   ///< watts
+  double energy_j = 0.0;  ///< cumulative counter in joules
+};
+
+/// A source of power samples, polled by one sampler thread (never concurrently).
+class PowerSource {
+ public:
+  virtual ~PowerSource() = default;
+  /// Implementation name, e.g. "nvml_sample_buffer", "synthetic_instant", "replay".
+  [[nodiscard]] virtual std::string name() const = 0;
+  /// Number of GPUs this source reads.
+  [[nodiscard]] virtual int gpu_count() const = 0;
+  /// Prepares reading (and detects the update period where it can); throws when unusable.
+  /// `origin_ns` is the sampler's start time (also for a fallback source started later): synthetic
+  /// timelines and replays are anchored to it.
+  virtual void start(std::int64_t origin_ns) = 0;
+  /// Appends the readings that became available up to `now_ns`; throws on failure (a lost GPU,
+  /// an unsupported field), which makes the sampler fall back to the next source.
+  virtual void poll(std::int64_t now_ns, std::vector<PowerSample>& out) = 0;
+  /// How often the sampler should call poll().
+  [[nodiscard]] virtual std::int64_t poll_interval_ns() const = 0;
+  /// The source's update period as detected at start (or declared); 0 when unknown.
+  [[nodiscard]] virtual std::int64_t update_period_ns() const = 0;
+  /// True when update_period_ns() was measured rather than assumed.
+  [[nodiscard]] virtual bool period_detected() const = 0;
+  /// True once every sample has been emitted (replay); the sampler then idles.
+  [[nodiscard]] virtual bool exhausted() const { return false; }
+};
+
+// ---- synthetic -------------------------------------------------------------------------------
+
+/// A true piecewise-constant power timeline: per GPU, breakpoints (t_ns relative to the source's
+/// start, strictly increasing) and the power from each breakpoint on. Before the first breakpoint
+/// the first power holds; after the last, the last.
+struct PowerTimeline {
+  std::vector<std::vector<std::int64_t>> t_ns;  ///< per GPU, breakpoint times
+  std::vector<std::vector<double>> power_w;     ///< per GPU, power from each breakpoint on
+  /// Validates shapes (std::invalid_argument).
+  void validate() const;
+  /// Exact energy in joules of GPU `gpu` from relative time 0 to `t_rel_ns` (negative allowed).
+  [[nodiscard]] double energy_j(int gpu, std::int64_t t_rel_ns) const;
+  /// Exact power of GPU `gpu` at relative time `t_rel_ns`.
+  [[nodiscard]] double power_at(int gpu, std::int64_t t_rel_ns) const;
+};
+
+/// How the synthetic source imitates NVML.
+struct SyntheticConfig {
+  std::int64_t update_period_ns = 100'000'000;    ///< instant field / energy counter update period P
+  std::int64_t averaging_window_ns = 25'000'000;  ///< instant field averages the last A of every P
+  std::int64_t buffer_period_ns = 20'000'000;     ///< driver-buffer-like stream period
+  std::int64_t buffer_poll_ns = 100'000'000;      ///< how often the buffer stream is drained
+  double energy_offset_j = 1.0e6;                 ///< counter value at relative time 0
+  std::int64_t energy_read_latency_ns = 0;        ///< each counter read sleeps this long (slow read)
+  std::int64_t fail_after_ns = -1;                ///< >= 0: poll throws NvmlError(GPU lost) after this
+};
+
+/// A synthetic NVML signal: kSampleBuffer (mean over each buffer period, stamped at its end),
+/// kInstant (every P the mean over the last A, seen when polled), or kEnergyCounter (the exact
+/// integral at each multiple of P, seen when polled). `timeline` is shared between sources.
+std::unique_ptr<PowerSource> make_synthetic_source(std::shared_ptr<const PowerTimeline> timeline,
+                                                   Signal signal, const SyntheticConfig& config);
+
+// ---- replay ----------------------------------------------------------------------------------
+
+/// Recorded samples to replay (sorted by t_ns by the source).
+struct ReplayData {
+  std::vector<PowerSample> samples;
+};
+
+/// Replays `data`. realtime: samples appear as their (rebased) time passes, `speed` times faster;
+/// otherwise everything is emitted at the first poll. rebase: shift times so the first sample
+/// lands at start(); otherwise the recorded t_ns are kept.
+std::unique_ptr<PowerSource> make_replay_source(ReplayData data, bool realtime, bool rebase,
+                                                double speed = 1.0);
+
+// ---- NVML ------------------------------------------------------------------------------------
+
+/// A GPU as NVML sees it.
+struct NvmlGpu {
+  unsigned int index = 0;  ///< NVML index
+  std::string uuid;        ///< "GPU-..." as nvmlDeviceGetUUID reports
+  std::string name;        ///< product name
+};
+
+/// Which NVML indices a process sees. cuda_uuids (from the CUDA runtime, in CUDA order) win when
+/// given; otherwise CUDA_VISIBLE_DEVICES is parsed: integers index NVML order, "GPU-..." (also
+/// prefixes) match UUIDs; unset means all; an empty string means none. Unknown entries throw
+/// std::invalid_argument. Pure: no NVML calls (tested without a GPU).
+std::vector<unsigned int> resolve_visible_gpus(const char* cuda_visible_devices,
+                                               const std::vector<std::string>& nvml_uuids,
+                                               const std::vector<std::string>& cuda_uuids);
+
+/// The GPUs this process sees (CUDA_VISIBLE_DEVICES-aware, matched by UUID), or the subset
+/// `requested` (indices into the visible list). Throws NvmlUnavailable / NvmlError.
+std::vector<NvmlGpu> nvml_visible_gpus(const std::vector<int>& requested = {});
+
+/// Driver sample buffer (nvmlDeviceGetSamples, drained with lastSeenTimeStamp every
+/// `poll_interval_ns`, wall-clock microseconds mapped onto the steady clock once per drain).
+std::unique_ptr<PowerSource> make_nvml_sample_buffer_source(const std::vector<NvmlGpu>& gpus,
+                                                            std::int64_t poll_interval_ns);
+/// Instant-power field (NVML_FI_DEV_POWER_INSTANT); its update period is detected at start.
+std::unique_ptr<PowerSource> make_nvml_instant_source(const std::vector<NvmlGpu>& gpus);
+/// nvmlDeviceGetPowerUsage (a ~1 s average): the last resort of the power chain.
+std::unique_ptr<PowerSource> make_nvml_power_usage_source(const std::vector<NvmlGpu>& gpus);
+/// nvmlDeviceGetTotalEnergyConsumption: slow (ms per read), run on its own low-rate thread.
+std::unique_ptr<PowerSource> make_nvml_energy_counter_source(const std::vector<NvmlGpu>& gpus,
+                                                             std::int64_t poll_interval_ns);
+
+// ---- DCGM ------------------------------------------------------------------------------------
+
+/// Why DCGM cannot be used (libdcgm.so.4/.3 missing, or no host engine answers), or "" when it can.
+std::string dcgm_unavailable_reason();
+/// DCGM power (and energy) through a running host engine; throws DcgmUnavailable when absent.
+std::unique_ptr<PowerSource> make_dcgm_source(const std::vector<NvmlGpu>& gpus,
+                                              std::int64_t poll_interval_ns);
+
+/// Median of the differences of an increasing sequence of times (0 when fewer than two).
+std::int64_t median_interval_ns(const std::vector<std::int64_t>& times);
+
+}  // namespace energylens

@@ -1,0 +1,395 @@
+// NVML power sources (see power_source.hpp and shared/docs/NVML-FACTS.md): the driver sample
+// buffer (~20 ms, drained with lastSeenTimeStamp), the instant-power field (~100 ms), the ~1 s
+// power average (last resort) and the slow energy counter (its own thread in the sampler).
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
+#include "energylens/clock.hpp"
+#include "energylens/error.hpp"
+#include "energylens/nvml.hpp"
+#include "energylens/power_source.hpp"
+#include "energylens/stream_marks.hpp"
+
+namespace energylens {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<nvml::Device> handles_of(const std::vector<NvmlGpu>& gpus) {
+  const nvml::Api& a = nvml::api();
+  std::vector<nvml::Device> out;
+  for (const auto& g : gpus) {
+    nvml::Device d = nullptr;
+    nvml::check(a.device_get_handle_by_index(g.index, &d), "nvmlDeviceGetHandleByIndex");
+    out.push_back(d);
+  }
+  return out;
+}
+
+double value_as_double(int value_type, const nvml::Value& v) {
+  switch (value_type) {
+    case 0: return v.d;
+    case 1: return static_cast<double>(v.ui);
+    case 2: return static_cast<double>(v.ul);
+    case 3: return static_cast<double>(v.ull);
+    case 4: return static_cast<double>(v.sll);
+    case 5: return static_cast<double>(v.si);
+    case 6: return static_cast<double>(v.us);
+    default: return kNaN;
+  }
+}
+
+void require(const void* fn, const char* name) {
+  if (fn == nullptr)
+    throw NvmlError(13 /*NVML_ERROR_FUNCTION_NOT_FOUND*/, name, "not exported by this NVML library");
+}
+
+// ---- driver sample buffer --------------------------------------------------------------------
+
+class SampleBufferSource final : public PowerSource {
+ public:
+  SampleBufferSource(std::vector<NvmlGpu> gpus, std::int64_t poll_interval_ns)
+      : gpus_(std::move(gpus)), poll_interval_ns_(poll_interval_ns) {
+    // The buffer holds ~2.4 s: draining less often than every 1 s risks losing samples.
+    if (poll_interval_ns_ <= 0 || poll_interval_ns_ > 1'000'000'000)
+      throw std::invalid_argument("nvml sample buffer: poll interval must be in (0, 1 s]");
+  }
+  std::string name() const override { return "nvml_sample_buffer"; }
+  int gpu_count() const override { return static_cast<int>(gpus_.size()); }
+
+  void start(std::int64_t) override {
+    const nvml::Api& a = nvml::api();
+    require(reinterpret_cast<const void*>(a.device_get_samples), "nvmlDeviceGetSamples");
+    handles_ = handles_of(gpus_);
+    last_seen_us_.assign(gpus_.size(), 0);
+    buffer_.resize(256);
+    // The first drain returns the buffer's history (~2.4 s): its timestamps give the update
+    // period at once. The history itself predates the start and is not emitted.
+    std::vector<std::int64_t> stamps;
+    for (std::size_t g = 0; g < handles_.size(); ++g) {
+      std::vector<PowerSample> ignored;
+      drain_one(g, clock::ClockMapping{}, ignored, g == 0 ? &stamps : nullptr);
+    }
+    period_ns_ = median_interval_ns(stamps);
+    detected_ = period_ns_ > 0;
+  }
+
+  void poll(std::int64_t, std::vector<PowerSample>& out) override {
+    const clock::ClockMapping mapping = clock::wall_to_steady(3);  // once per drain
+    for (std::size_t g = 0; g < handles_.size(); ++g) {
+      std::vector<std::int64_t> stamps;
+      drain_one(g, mapping, out, detected_ ? nullptr : &stamps);
+      if (!detected_ && stamps.size() >= 8) {
+        period_ns_ = median_interval_ns(stamps);
+        detected_ = period_ns_ > 0;
+      }
+    }
+  }
+
+  std::int64_t poll_interval_ns() const override { return poll_interval_ns_; }
+  std::int64_t update_period_ns() const override { return period_ns_; }
+  bool period_detected() const override { return detected_; }
+
+ private:
+  void drain_one(std::size_t g, const clock::ClockMapping& mapping, std::vector<PowerSample>& out,
+                 std::vector<std::int64_t>* stamps) {
+    const nvml::Api& a = nvml::api();
+    int value_type = 0;
+    unsigned int count = static_cast<unsigned int>(buffer_.size());
+    nvml::Return rc = a.device_get_samples(handles_[g], nvml::kTotalPowerSamples, last_seen_us_[g],
+                                           &value_type, &count, buffer_.data());
+    if (rc == nvml::kErrorInsufficientSize) {
+      unsigned int needed = 0;
+      nvml::check(a.device_get_samples(handles_[g], nvml::kTotalPowerSamples, last_seen_us_[g],
+                                       &value_type, &needed, nullptr),
+                  "nvmlDeviceGetSamples");
+      buffer_.resize(std::max<std::size_t>(needed, buffer_.size() * 2));
+      count = static_cast<unsigned int>(buffer_.size());
+      rc = a.device_get_samples(handles_[g], nvml::kTotalPowerSamples, last_seen_us_[g], &value_type,
+                                &count, buffer_.data());
+    }
+    if (rc == nvml::kErrorNotFound) return;  // no new sample since lastSeenTimeStamp
+    nvml::check(rc, "nvmlDeviceGetSamples(NVML_TOTAL_POWER_SAMPLES)");
+    count = std::min<unsigned int>(count, static_cast<unsigned int>(buffer_.size()));
+    std::sort(buffer_.begin(), buffer_.begin() + count,
+              [](const nvml::Sample& x, const nvml::Sample& y) { return x.time_stamp_us < y.time_stamp_us; });
+    for (unsigned int i = 0; i < count; ++i) {
+      const nvml::Sample& s = buffer_[i];
+      if (s.time_stamp_us <= last_seen_us_[g]) continue;
+      last_seen_us_[g] = s.time_stamp_us;
+      if (stamps != nullptr) stamps->push_back(static_cast<std::int64_t>(s.time_stamp_us) * 1000);
+      out.push_back({clock::wall_us_to_steady_ns(s.time_stamp_us, mapping), static_cast<std::int32_t>(g),
+                     static_cast<std::int32_t>(Signal::kSampleBuffer), value_as_double(value_type, s.value) / 1000.0,
+                     kNaN});
+    }
+  }
+
+  std::vector<NvmlGpu> gpus_;
+  std::int64_t poll_interval_ns_;
+  std::vector<nvml::Device> handles_;
+  std::vector<unsigned long long> last_seen_us_;
+  std::vector<nvml::Sample> buffer_;
+  std::int64_t period_ns_ = 0;
+  bool detected_ = false;
+};
+
+// ---- polled power readings (instant field, power usage) ---------------------------------------
+
+class PolledPowerSource final : public PowerSource {
+ public:
+  PolledPowerSource(std::vector<NvmlGpu> gpus, Signal signal) : gpus_(std::move(gpus)), signal_(signal) {}
+  std::string name() const override {
+    return signal_ == Signal::kInstant ? "nvml_instant" : "nvml_power_usage";
+  }
+  int gpu_count() const override { return static_cast<int>(gpus_.size()); }
+
+  void start(std::int64_t) override {
+    const nvml::Api& a = nvml::api();
+    if (signal_ == Signal::kInstant)
+      require(reinterpret_cast<const void*>(a.device_get_field_values), "nvmlDeviceGetFieldValues");
+    else
+      require(reinterpret_cast<const void*>(a.device_get_power_usage), "nvmlDeviceGetPowerUsage");
+    handles_ = handles_of(gpus_);
+    last_value_.assign(gpus_.size(), kNaN);
+    last_emit_ns_.assign(gpus_.size(), 0);
+    // Detect the update period: poll GPU 0 every 2 ms until four changes (three intervals) or
+    // 450 ms; polling faster than the period afterwards only costs CPU.
+    std::vector<std::int64_t> changes;
+    double previous = read(0);
+    const std::int64_t t0 = clock::steady_now_ns();
+    while (changes.size() < 4 && clock::steady_now_ns() - t0 < 450'000'000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      const double v = read(0);
+      if (v != previous) {
+        changes.push_back(clock::steady_now_ns());
+        previous = v;
+      }
+    }
+    period_ns_ = median_interval_ns(changes);
+    detected_ = changes.size() >= 3 && period_ns_ > 0;
+    if (!detected_) period_ns_ = 100'000'000;  // assumed (NVML-FACTS: ~100 ms); reported as such
+  }
+
+  void poll(std::int64_t, std::vector<PowerSample>& out) override {
+    for (std::size_t g = 0; g < handles_.size(); ++g) {
+      const std::int64_t before = clock::steady_now_ns();
+      const double w = read(g);
+      const std::int64_t t = before + (clock::steady_now_ns() - before) / 2;
+      // New values only (and one per second when the value holds), stamped when observed.
+      if (w != last_value_[g] || t - last_emit_ns_[g] >= 1'000'000'000) {
+        last_value_[g] = w;
+        last_emit_ns_[g] = t;
+        out.push_back({t, static_cast<std::int32_t>(g), static_cast<std::int32_t>(signal_), w, kNaN});
+      }
+    }
+  }
+
+  std::int64_t poll_interval_ns() const override {
+    return std::max<std::int64_t>(period_ns_ / 4, 2'000'000);
+  }
+  std::int64_t update_period_ns() const override { return period_ns_; }
+  bool period_detected() const override { return detected_; }
+
+ private:
+  double read(std::size_t g) {
+    const nvml::Api& a = nvml::api();
+    if (signal_ == Signal::kInstant) {
+      nvml::FieldValue fv{};
+      fv.field_id = nvml::kFieldPowerInstant;
+      nvml::check(a.device_get_field_values(handles_[g], 1, &fv), "nvmlDeviceGetFieldValues");
+      nvml::check(fv.nvml_return, "nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT)");
+      return value_as_double(fv.value_type, fv.value) / 1000.0;
+    }
+    unsigned int mw = 0;
+    nvml::check(a.device_get_power_usage(handles_[g], &mw), "nvmlDeviceGetPowerUsage");
+    return static_cast<double>(mw) / 1000.0;
+  }
+
+  std::vector<NvmlGpu> gpus_;
+  Signal signal_;
+  std::vector<nvml::Device> handles_;
+  std::vector<double> last_value_;
+  std::vector<std::int64_t> last_emit_ns_;
+  std::int64_t period_ns_ = 100'000'000;
+  bool detected_ = false;
+};
+
+// ---- energy counter --------------------------------------------------------------------------
+
+class EnergyCounterSource final : public PowerSource {
+ public:
+  EnergyCounterSource(std::vector<NvmlGpu> gpus, std::int64_t poll_interval_ns)
+      : gpus_(std::move(gpus)), poll_interval_ns_(poll_interval_ns) {
+    if (poll_interval_ns_ <= 0) throw std::invalid_argument("nvml energy counter: poll interval must be > 0");
+  }
+  std::string name() const override { return "nvml_energy_counter"; }
+  int gpu_count() const override { return static_cast<int>(gpus_.size()); }
+
+  void start(std::int64_t) override {
+    const nvml::Api& a = nvml::api();
+    require(reinterpret_cast<const void*>(a.device_get_total_energy_consumption),
+            "nvmlDeviceGetTotalEnergyConsumption");
+    handles_ = handles_of(gpus_);
+    last_mj_.assign(gpus_.size(), std::numeric_limits<unsigned long long>::max());
+    for (std::size_t g = 0; g < handles_.size(); ++g) {  // proves support before the thread runs
+      unsigned long long mj = 0;
+      nvml::check(a.device_get_total_energy_consumption(handles_[g], &mj), "nvmlDeviceGetTotalEnergyConsumption");
+    }
+  }
+
+  void poll(std::int64_t, std::vector<PowerSample>& out) override {
+    const nvml::Api& a = nvml::api();
+    for (std::size_t g = 0; g < handles_.size(); ++g) {
+      unsigned long long mj = 0;
+      const std::int64_t before = clock::steady_now_ns();
+      nvml::check(a.device_get_total_energy_consumption(handles_[g], &mj), "nvmlDeviceGetTotalEnergyConsumption");
+      const std::int64_t t = before + (clock::steady_now_ns() - before) / 2;
+      if (mj == last_mj_[g]) continue;
+      last_mj_[g] = mj;
+      if (g == 0 && changes_.size() < 16) {
+        changes_.push_back(t);
+        period_ns_ = median_interval_ns(changes_);
+      }
+      out.push_back({t, static_cast<std::int32_t>(g), static_cast<std::int32_t>(Signal::kEnergyCounter), kNaN,
+                     static_cast<double>(mj) / 1000.0});
+    }
+  }
+
+  std::int64_t poll_interval_ns() const override { return poll_interval_ns_; }
+  // Detected online from the first counter changes; bounded below by the poll interval.
+  std::int64_t update_period_ns() const override { return period_ns_; }
+  bool period_detected() const override { return changes_.size() >= 3; }
+
+ private:
+  std::vector<NvmlGpu> gpus_;
+  std::int64_t poll_interval_ns_;
+  std::vector<nvml::Device> handles_;
+  std::vector<unsigned long long> last_mj_;
+  std::vector<std::int64_t> changes_;
+  std::int64_t period_ns_ = 0;
+};
+
+}  // namespace
+
+std::vector<unsigned int> resolve_visible_gpus(const char* cuda_visible_devices,
+                                               const std::vector<std::string>& nvml_uuids,
+                                               const std::vector<std::string>& cuda_uuids) {
+  std::vector<unsigned int> out;
+  const auto count = static_cast<unsigned int>(nvml_uuids.size());
+  if (!cuda_uuids.empty()) {
+    for (const auto& cu : cuda_uuids) {
+      unsigned int found = count;
+      for (unsigned int i = 0; i < count; ++i)
+        if (lower(nvml_uuids[i]) == lower(cu)) found = i;
+      if (found == count)
+        throw std::invalid_argument("CUDA device " + cu + " has no NVML device with the same UUID");
+      out.push_back(found);
+    }
+    return out;
+  }
+  if (cuda_visible_devices == nullptr) {
+    for (unsigned int i = 0; i < count; ++i) out.push_back(i);
+    return out;
+  }
+  // CUDA's rule: the list ends at the first entry that names no device.
+  std::string list = cuda_visible_devices;
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const std::size_t comma = list.find(',', pos);
+    const std::string token = trim(list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    pos = comma == std::string::npos ? list.size() + 1 : comma + 1;
+    if (token.empty()) break;
+    if (lower(token).rfind("mig-", 0) == 0)
+      throw std::invalid_argument("CUDA_VISIBLE_DEVICES names a MIG instance (" + token +
+                                  "): power is only measured per physical GPU; name the GPU instead");
+    unsigned int found = count;
+    if (std::all_of(token.begin(), token.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      const unsigned long v = std::strtoul(token.c_str(), nullptr, 10);
+      if (v < count) found = static_cast<unsigned int>(v);
+    } else {
+      unsigned int matches = 0;
+      const std::string want = lower(token.rfind("GPU-", 0) == 0 || lower(token).rfind("gpu-", 0) == 0 ? token : "gpu-" + token);
+      for (unsigned int i = 0; i < count; ++i)
+        if (lower(nvml_uuids[i]).rfind(want, 0) == 0) {
+          found = i;
+          ++matches;
+        }
+      if (matches != 1) found = count;  // ambiguous or unknown prefix ends the list
+    }
+    if (found == count) break;
+    if (std::find(out.begin(), out.end(), found) != out.end()) break;  // CUDA: duplicates end it too
+    out.push_back(found);
+  }
+  return out;
+}
+
+std::vector<NvmlGpu> nvml_visible_gpus(const std::vector<int>& requested) {
+  const nvml::Api& a = nvml::api();
+  unsigned int count = 0;
+  nvml::check(a.device_get_count(&count), "nvmlDeviceGetCount");
+  std::vector<NvmlGpu> all;
+  std::vector<std::string> uuids;
+  for (unsigned int i = 0; i < count; ++i) {
+    NvmlGpu g;
+    g.index = i;
+    nvml::Device d = nullptr;
+    nvml::check(a.device_get_handle_by_index(i, &d), "nvmlDeviceGetHandleByIndex");
+    char buffer[96] = {};
+    if (a.device_get_uuid != nullptr) {
+      nvml::check(a.device_get_uuid(d, buffer, sizeof(buffer)), "nvmlDeviceGetUUID");
+      g.uuid = buffer;
+    }
+    char name[96] = {};
+    if (a.device_get_name != nullptr && a.device_get_name(d, name, sizeof(name)) == nvml::kSuccess) g.name = name;
+    uuids.push_back(g.uuid);
+    all.push_back(g);
+  }
+  const std::vector<unsigned int> visible =
+      resolve_visible_gpus(std::getenv("CUDA_VISIBLE_DEVICES"), uuids, cuda::device_uuids());
+  std::vector<NvmlGpu> out;
+  if (requested.empty()) {
+    for (unsigned int i : visible) out.push_back(all[i]);
+  } else {
+    for (int r : requested) {
+      if (r < 0 || static_cast<std::size_t>(r) >= visible.size())
+        throw std::invalid_argument("GPU " + std::to_string(r) + " is not visible (this process sees " +
+                                    std::to_string(visible.size()) + " GPU(s))");
+      out.push_back(all[visible[static_cast<std::size_t>(r)]]);
+    }
+  }
+  if (out.empty()) throw std::invalid_argument("no GPU to sample: NVML sees none visible to this process");
+  return out;
+}
+
+std::unique_ptr<PowerSource> make_nvml_sample_buffer_source(const std::vector<NvmlGpu>& gpus,
+                                                            std::int64_t poll_interval_ns) {
+  return std::make_unique<SampleBufferSource>(gpus, poll_interval_ns);
+}
+std::unique_ptr<PowerSource> make_nvml_instant_source(const std::vector<NvmlGpu>& gpus) {
+  return std::make_unique<PolledPowerSource>(gpus, Signal::kInstant);
+}
+std::unique_ptr<PowerSource> make_nvml_power_usage_source(const std::vector<NvmlGpu>& gpus) {
+  return std::make_unique<PolledPowerSource>(gpus, Signal::kAverage);
+}
+std::unique_ptr<PowerSource> make_nvml_energy_counter_source(const std::vector<NvmlGpu>& gpus,
+                                                             std::int64_t poll_interval_ns) {
+  return std::make_unique<EnergyCounterSource>(gpus, poll_interval_ns);
+}
+
+}  // namespace energylens

@@ -1,0 +1,361 @@
+#include "energylens/power_sampler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "energylens/clock.hpp"
+#include "energylens/error.hpp"
+
+namespace energylens {
+namespace {
+
+std::string message_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+// Typed energylens errors travel as they are; anything else becomes a SamplerError.
+std::exception_ptr as_sampler_error(const std::exception_ptr& e, const std::string& where) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Error&) {
+    return e;
+  } catch (const std::exception& ex) {
+    return std::make_exception_ptr(SamplerError(where + ": " + ex.what()));
+  } catch (...) {
+    return std::make_exception_ptr(SamplerError(where + ": unknown exception"));
+  }
+}
+
+constexpr std::size_t kMaxChangeTimes = 512;
+
+}  // namespace
+
+struct PowerSampler::Producer {
+  Producer(std::vector<std::unique_ptr<PowerSource>> sources, bool aux, std::size_t capacity)
+      : chain(std::move(sources)), auxiliary(aux), ring(capacity) {
+    for (const auto& s : chain) {
+      SourceStatus st;
+      st.name = s->name();
+      st.role = aux ? "auxiliary" : "power";
+      status.push_back(st);
+    }
+    active = chain.size();
+  }
+  std::vector<std::unique_ptr<PowerSource>> chain;
+  std::vector<SourceStatus> status;  // parallel to chain; guarded by PowerSampler::mutex_
+  std::size_t active;                // chain.size() when none
+  bool auxiliary;
+  SpscRing<PowerSample> ring;
+  std::thread thread;
+  std::uint64_t polled_epoch = 0;  // guarded by mutex_
+  bool done = true;                // guarded by mutex_: no thread is polling
+};
+
+PowerSampler::PowerSampler(std::vector<std::unique_ptr<PowerSource>> power_chain,
+                           std::vector<std::unique_ptr<PowerSource>> auxiliary, SamplerOptions options)
+    : options_(options) {
+  if (power_chain.empty()) throw std::invalid_argument("PowerSampler: the power source chain is empty");
+  for (const auto& s : power_chain)
+    if (!s) throw std::invalid_argument("PowerSampler: null power source");
+  for (const auto& s : auxiliary)
+    if (!s) throw std::invalid_argument("PowerSampler: null auxiliary source");
+  if (options_.interval_ns < 0) throw std::invalid_argument("PowerSampler: interval must be >= 0");
+  if (options_.collect_interval_ns <= 0) throw std::invalid_argument("PowerSampler: collect interval must be > 0");
+  checked_capacity(options_.ring_capacity);
+  gpu_count_ = power_chain.front()->gpu_count();
+  producers_.push_back(std::make_unique<Producer>(std::move(power_chain), false, options_.ring_capacity));
+  for (auto& s : auxiliary) {
+    std::vector<std::unique_ptr<PowerSource>> one;
+    one.push_back(std::move(s));
+    producers_.push_back(std::make_unique<Producer>(std::move(one), true, options_.ring_capacity));
+  }
+  change_times_.resize(kSignalCount);
+}
+
+PowerSampler::~PowerSampler() {
+  try {
+    stop();
+  } catch (...) {  // a stored error is dropped when nobody asked for the result
+  }
+}
+
+void PowerSampler::start() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (running_) throw std::logic_error("PowerSampler: already started");
+    stopping_ = false;
+    error_ = nullptr;
+  }
+  // Every source (fallbacks started later too) gets the sampler's origin: synthetic timelines
+  // and replays are anchored to it.
+  const std::int64_t now = clock::steady_now_ns();
+  start_ns_ = now;
+  // The fast chain: the first source that starts.
+  Producer& fast = *producers_.front();
+  std::exception_ptr last_error;
+  for (std::size_t i = 0; i < fast.chain.size(); ++i) {
+    try {
+      fast.chain[i]->start(now);
+      std::lock_guard<std::mutex> lock(mutex_);
+      SourceStatus& st = fast.status[i];
+      st.started = st.active = true;
+      st.update_period_ns = fast.chain[i]->update_period_ns();
+      st.period_detected = fast.chain[i]->period_detected();
+      st.poll_interval_ns = options_.interval_ns > 0 ? options_.interval_ns : fast.chain[i]->poll_interval_ns();
+      fast.active = i;
+      break;
+    } catch (...) {
+      last_error = std::current_exception();
+      std::lock_guard<std::mutex> lock(mutex_);
+      fast.status[i].failed = true;
+      fast.status[i].error = message_of(last_error);
+      fallbacks_.push_back({clock::steady_now_ns(), fast.status[i].name,
+                            i + 1 < fast.chain.size() ? fast.status[i + 1].name : "", fast.status[i].error});
+    }
+  }
+  if (fast.active == fast.chain.size()) std::rethrow_exception(last_error);
+  gpu_count_ = fast.chain[fast.active]->gpu_count();
+  for (std::size_t k = 1; k < producers_.size(); ++k) {
+    Producer& p = *producers_[k];
+    try {
+      p.chain[0]->start(now);
+      std::lock_guard<std::mutex> lock(mutex_);
+      p.status[0].started = p.status[0].active = true;
+      p.status[0].update_period_ns = p.chain[0]->update_period_ns();
+      p.status[0].period_detected = p.chain[0]->period_detected();
+      p.status[0].poll_interval_ns = p.chain[0]->poll_interval_ns();
+      p.active = 0;
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      p.status[0].failed = true;
+      p.status[0].error = message_of(std::current_exception());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_ = true;
+    for (auto& p : producers_) p->done = p->active == p->chain.size();
+  }
+  for (auto& p : producers_)
+    if (p->active != p->chain.size()) p->thread = std::thread([this, raw = p.get()] { run_producer(*raw); });
+  collector_ = std::thread([this] { run_collector(); });
+}
+
+void PowerSampler::run_producer(Producer& p) {
+  std::vector<PowerSample> batch;
+  batch.reserve(1024);
+  for (;;) {
+    std::uint64_t epoch = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) break;
+      epoch = flush_epoch_;
+    }
+    PowerSource& source = *p.chain[p.active];
+    batch.clear();
+    try {
+      source.poll(clock::steady_now_ns(), batch);
+    } catch (...) {
+      const std::exception_ptr failure = std::current_exception();
+      const std::string why = message_of(failure);
+      std::size_t next = p.active + 1;
+      std::unique_lock<std::mutex> lock(mutex_);
+      p.status[p.active].failed = true;
+      p.status[p.active].active = false;
+      p.status[p.active].error = why;
+      if (p.auxiliary) {  // no fallback for an auxiliary source: record and end its thread
+        fallbacks_.push_back({clock::steady_now_ns(), p.status[p.active].name, "", why});
+        p.active = p.chain.size();
+        p.done = true;
+        polled_.notify_all();
+        return;
+      }
+      // Fall back along the chain to the next source that starts.
+      std::exception_ptr last = failure;
+      while (next < p.chain.size()) {
+        lock.unlock();
+        try {
+          p.chain[next]->start(start_ns_);
+          lock.lock();
+          break;
+        } catch (...) {
+          last = std::current_exception();
+          lock.lock();
+          p.status[next].failed = true;
+          p.status[next].error = message_of(last);
+          ++next;
+        }
+      }
+      fallbacks_.push_back({clock::steady_now_ns(), p.status[p.active].name,
+                            next < p.chain.size() ? p.status[next].name : "", why});
+      if (next >= p.chain.size()) {
+        if (!error_) error_ = as_sampler_error(last, "power sampling failed and no fallback source was left");
+        p.active = p.chain.size();
+        p.done = true;
+        polled_.notify_all();
+        return;
+      }
+      p.active = next;
+      SourceStatus& st = p.status[next];
+      st.started = st.active = true;
+      st.update_period_ns = p.chain[next]->update_period_ns();
+      st.period_detected = p.chain[next]->period_detected();
+      st.poll_interval_ns = options_.interval_ns > 0 ? options_.interval_ns : p.chain[next]->poll_interval_ns();
+      continue;
+    }
+    for (const PowerSample& s : batch) p.ring.push(s);  // a full ring counts drops, never blocks
+    std::int64_t interval = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
+                                                                       : source.poll_interval_ns();
+    if (source.exhausted()) interval = std::max<std::int64_t>(interval, 100'000'000);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(interval);
+    std::unique_lock<std::mutex> lock(mutex_);
+    SourceStatus& st = p.status[p.active];
+    st.samples += batch.size();
+    st.update_period_ns = source.update_period_ns();  // periods detected online keep improving
+    st.period_detected = source.period_detected();
+    p.polled_epoch = epoch;
+    polled_.notify_all();
+    wake_.wait_until(lock, deadline, [&] { return stopping_ || flush_epoch_ != epoch; });
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  p.done = true;
+  polled_.notify_all();
+}
+
+void PowerSampler::run_collector() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, std::chrono::nanoseconds(options_.collect_interval_ns), [&] { return stopping_; });
+      if (stopping_) return;
+    }
+    collect();
+  }
+}
+
+void PowerSampler::collect() {
+  std::lock_guard<std::mutex> consumer(collect_mutex_);
+  std::vector<PowerSample> fresh;
+  for (auto& p : producers_) p->ring.drain(fresh);
+  if (fresh.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  record_observation(fresh);
+  archive_.insert(archive_.end(), fresh.begin(), fresh.end());
+}
+
+void PowerSampler::record_observation(const std::vector<PowerSample>& samples) {
+  // Achieved sample period per signal: median interval between distinct sample times of GPU 0.
+  for (const PowerSample& s : samples) {
+    if (s.gpu != 0 || s.signal < 0 || s.signal >= kSignalCount) continue;
+    auto& times = change_times_[static_cast<std::size_t>(s.signal)];
+    if (times.size() >= kMaxChangeTimes) times.erase(times.begin(), times.begin() + kMaxChangeTimes / 2);
+    if (times.empty() || s.t_ns > times.back()) times.push_back(s.t_ns);
+  }
+}
+
+void PowerSampler::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& p : producers_)
+    if (p->thread.joinable()) p->thread.join();
+  if (collector_.joinable()) collector_.join();
+  collect();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_ = false;
+    for (auto& p : producers_)
+      for (auto& st : p->status) st.active = false;
+  }
+  rethrow_if_failed();
+}
+
+bool PowerSampler::running() const noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return running_;
+}
+
+void PowerSampler::flush() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (running_ && !stopping_) {
+      const std::uint64_t epoch = ++flush_epoch_;
+      wake_.notify_all();
+      polled_.wait(lock, [&] {
+        for (const auto& p : producers_)
+          if (!p->done && p->polled_epoch < epoch) return false;
+        return true;
+      });
+    }
+  }
+  collect();
+  rethrow_if_failed();
+}
+
+std::vector<PowerSample> PowerSampler::drain() {
+  collect();
+  std::vector<PowerSample> out;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out.swap(archive_);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const PowerSample& a, const PowerSample& b) { return a.t_ns < b.t_ns; });
+  rethrow_if_failed();
+  return out;
+}
+
+void PowerSampler::rethrow_if_failed() const {
+  std::exception_ptr e;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    e = error_;
+  }
+  if (e) std::rethrow_exception(e);
+}
+
+std::vector<SourceStatus> PowerSampler::sources() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<SourceStatus> out;
+  for (const auto& p : producers_)
+    for (std::size_t i = 0; i < p->chain.size(); ++i) {
+      out.push_back(p->status[i]);
+    }
+  return out;
+}
+
+std::vector<FallbackEvent> PowerSampler::fallbacks() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fallbacks_;
+}
+
+std::string PowerSampler::active_source() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Producer& fast = *producers_.front();
+  return fast.active < fast.chain.size() ? fast.status[fast.active].name : "";
+}
+
+std::uint64_t PowerSampler::dropped() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& p : producers_) n += p->ring.dropped();
+  return n;
+}
+
+std::vector<std::int64_t> PowerSampler::observed_period_ns() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::int64_t> out;
+  for (const auto& times : change_times_) out.push_back(median_interval_ns(times));
+  return out;
+}
+
+}  // namespace energylens
