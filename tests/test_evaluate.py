@@ -315,3 +315,15 @@ def test_targets_met_by_an_oracle(frame):
     tg = targets(res)
     assert len(tg) and tg["met"].all()
     assert any("best ensemble" not in t for t in tg.target)
+
+
+def test_spearman_matches_scipy_with_ties():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = rng.integers(0, 5, 8).astype(float)
+        m = rng.normal(size=8)
+        if np.ptp(p) == 0:
+            continue
+        assert ev.group_spearman(p, m) == pytest.approx(spearmanr(p, m).statistic)

@@ -140,14 +140,25 @@ def pairwise_counts(pred: Sequence[float], meas: Sequence[float]) -> tuple[float
     return float(conc.sum()), int(ok.sum())
 
 
-def group_spearman(pred: Sequence[float], meas: Sequence[float]) -> float:
-    """Spearman rank correlation of one group; NaN for < 3 candidates or a constant side."""
-    from scipy.stats import spearmanr
+def _avg_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata)."""
+    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2.0)[inv]
 
+
+def group_spearman(pred: Sequence[float], meas: Sequence[float]) -> float:
+    """Spearman rank correlation of one group; NaN for < 3 candidates or a constant side.
+
+    Pearson correlation of average ranks (ties share their mean rank), as ``scipy.stats.spearmanr``.
+    """
     p, m = _as_float(pred), _as_float(meas)
     if p.size < 3 or np.ptp(p) == 0 or np.ptp(m) == 0:
         return float("nan")
-    return float(spearmanr(p, m).statistic)
+    rp, rm = _avg_ranks(p), _avg_ranks(m)
+    rp -= rp.mean()
+    rm -= rm.mean()
+    return float(np.dot(rp, rm) / np.sqrt(np.dot(rp, rp) * np.dot(rm, rm)))
 
 
 def group_metrics(pred: Sequence[float], meas: Sequence[float],
@@ -186,9 +197,30 @@ def _group_codes(df: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
     return df.groupby(list(group_by), sort=True, dropna=False).ngroup().to_numpy()
 
 
+class _Groups:
+    """The groups of one held-out frame, computed once and shared by every method of a split."""
+
+    def __init__(self, test_df: pd.DataFrame, group_by: Sequence[str]) -> None:
+        codes = _group_codes(test_df, group_by)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        self.members = np.split(order, bounds) if len(order) else []
+        extra = [c for c in ("modality", "task") if c not in group_by and c in test_df.columns]
+        firsts = [int(idx[0]) for idx in self.members]
+        head = test_df.iloc[firsts]
+        cols = {c: head[c].tolist() for c in (*group_by, *extra)}
+        self.meta = []
+        for i in range(len(firsts)):
+            rec: dict[str, Any] = {c: cols[c][i] for c in group_by}
+            rec["group"] = " | ".join(str(cols[c][i]) for c in group_by)
+            for c in extra:
+                rec[c] = cols[c][i]
+            self.meta.append(rec)
+
+
 def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str],
                  pred_tpot: np.ndarray | None = None, tpot_slo: float | None = None,
-                 energy_scale: bool = True) -> pd.DataFrame:
+                 energy_scale: bool = True, _groups: _Groups | None = None) -> pd.DataFrame:
     """:func:`group_metrics` for every group of the held-out rows (one row per group).
 
     Groups absent from ``test_df`` produce no row; single-candidate groups produce a row with NaN
@@ -204,19 +236,14 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
         meas_tpot = test_df["tpot_s"].to_numpy(dtype=float)
         if pred_tpot is None:
             pred_tpot = meas_tpot
-    codes = _group_codes(test_df, group_by)
+        pred_tpot = np.asarray(pred_tpot, dtype=float)
+    groups = _groups or _Groups(test_df, group_by)
     rows = []
-    extra = [c for c in ("modality", "task") if c not in group_by and c in test_df.columns]
-    for code in np.unique(codes):
-        idx = np.flatnonzero(codes == code)
-        first = test_df.iloc[idx[0]]
-        rec: dict[str, Any] = {c: first[c] for c in group_by}
-        rec["group"] = " | ".join(str(first[c]) for c in group_by)
-        for c in extra:
-            rec[c] = first[c]
+    for idx, meta in zip(groups.members, groups.meta, strict=True):
+        rec = dict(meta)
         rec.update(group_metrics(
             pred[idx], meas[idx],
-            None if pred_tpot is None else np.asarray(pred_tpot)[idx],
+            None if pred_tpot is None else pred_tpot[idx],
             None if meas_tpot is None else meas_tpot[idx],
             tpot_slo, energy_scale))
         rows.append(rec)
@@ -498,6 +525,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     for sp in all_splits:
         train_df = df.iloc[sp.train_idx]
         test_df = df.iloc[sp.test_idx]
+        groups = _Groups(test_df, group_by)
         for method in factory(seed * 1000 + sp.repeat):
             name = method.name
             seen.setdefault(sp.key(), []).append(
@@ -526,13 +554,13 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                                   stacklevel=2)
             fit_seconds[name] = fit_seconds.get(name, 0.0) + time.perf_counter() - tf
             if err:
-                g = score_groups(test_df, np.ones(len(test_df)), group_by)
+                g = score_groups(test_df, np.ones(len(test_df)), group_by, _groups=groups)
                 for c in ("top1", "regret_pct", "pairs_concordant", "pairs_total", "spearman",
                           "ape_sum"):
                     g[c] = np.nan
             else:
                 g = score_groups(test_df, pred, group_by, pred_tpot, tpot_slo,
-                                 bool(getattr(method, "predicts_energy_scale", True)))
+                                 bool(getattr(method, "predicts_energy_scale", True)), _groups=groups)
             g.insert(0, "method", name)
             g.insert(0, "train_size", sp.train_size)
             g.insert(0, "detail", sp.detail)
