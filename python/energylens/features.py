@@ -29,7 +29,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "d_model",                     # hidden size (all-reduce message width)
     "active_params",               # parameters used per token (top-k experts for MoE), count
     "weight_bytes_per_step",       # bytes of weights one decode step streams (MoE: touched experts)
-    "kv_bytes_per_token",          # KV-cache bytes per token over all layers
+    "kv_bytes_per_token",          # KV-cache bytes per token over all layers (16-bit elements)
     "attn_flops_per_token_ctx",    # attention FLOPs per token per context position (4 L H d_h)
     "prefill_extra_flops",         # vision-encoder FLOPs per request (0 for text)
     "moe_touch_fraction",          # expected fraction of experts a decode step touches (1 dense)
@@ -180,8 +180,11 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     weight_bytes = np.where(moe, bpp * (shared + touch * n_exp_params), bpp * Pa)
     kv_bytes = 2.0 * L * Hkv * dh * _kv_element_bytes_vec(bpp)
     attn = 4.0 * L * H * dh
-    img_tok = np.where(is_image & np.isfinite(img), img, 0.0)
-    extra = np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * vision_b * 1e9 * img_tok, 0.0)
+    # visual tokens the encoder produces: one image per request for "image" (its table token count,
+    # else the whole prompt), every prompt token for "video" (frames x tokens per frame, text is small)
+    is_video = modality == "video"
+    vis_tok = np.where(is_video, Li, np.where(np.isfinite(img), np.minimum(img, Li), Li))
+    extra = np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * vision_b * 1e9 * vis_tok, 0.0)
 
     out = {
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
@@ -194,5 +197,10 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _kv_element_bytes_vec(bpp: np.ndarray) -> np.ndarray:
-    """KV-cache element size: the weight precision for 8-bit and wider, 16-bit for 4-bit weights."""
-    return np.where(bpp >= 1.0, bpp, 2.0)
+    """KV-cache element size: 16-bit unless the weights are fp32.
+
+    Serving stacks keep the KV cache in the activation dtype by default (vLLM ``kv_cache_dtype=auto``)
+    also for fp8/int8/int4 weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in that
+    the profile schema does not record.
+    """
+    return np.where(bpp >= 4.0, 4.0, 2.0)
