@@ -285,27 +285,38 @@ def test_energy_counter_backwards_and_overlapping_windows():
         attribute(tr, source="nvml_instant", averaging_window_s=0.15)
 
 
-def test_fast_polling_is_deduplicated():
-    """A sampler polling the instant reading every 10 ms sees each value ~10 times: only the first
-    sighting of each value starts a row."""
-    tr, truth = synthetic_trace(seed=6, duration_s=30, noise_w=1.0, buffer_period_s=None,
-                                energy_counter=False)
-    s = tr.samples
-    t = s["t_ns"].to_numpy()
-    p = s["power_w"].to_numpy()
-    polls = np.arange(t[0], t[-1], 10_000_000)
+def _polled(tr, source, poll_ms, seed=0):
+    """What a sampler polling `source` every ~poll_ms (+-20 %, not phase-locked) would record."""
+    rng = np.random.default_rng(seed)
+    s = tr.samples[tr.samples["source"] == source]
+    col = "energy_j" if source == "nvml_energy" else "power_w"
+    t, v = s["t_ns"].to_numpy(), s[col].to_numpy()
+    steps = rng.uniform(0.8 * poll_ms, 1.2 * poll_ms, int(2 * (t[-1] - t[0]) * 1e-6 / poll_ms)) * 1e6
+    polls = t[0] + np.cumsum(steps).astype(np.int64)
+    polls = polls[polls < t[-1]]
     idx = np.searchsorted(t, polls, side="right") - 1
     n = polls.size
-    polled = Trace(samples={"t_ns": polls, "gpu": np.zeros(n, np.int32), "power_w": p[idx],
-                            "energy_j": np.full(n, np.nan), "source": ["nvml_instant"] * n},
-                   kernels=tr.kernels, meta=tr.meta)
+    nan = np.full(n, np.nan)
+    return Trace(samples={"t_ns": polls, "gpu": np.zeros(n, np.int32),
+                          "power_w": v[idx] if col == "power_w" else nan,
+                          "energy_j": v[idx] if col == "energy_j" else nan, "source": [source] * n},
+                 kernels=tr.kernels, meta=tr.meta), n
+
+
+@pytest.mark.parametrize(("source", "poll_ms", "rtol"), [("nvml_instant", 2.0, 0.05), ("nvml_energy", 5.0, 0.10),
+                                                          ("nvml_energy", 50.0, 0.6)])
+def test_polled_readings_are_stamped_at_the_update(source, poll_ms, rtol):
+    """A sampler polling faster than the updates sees each value several times: one row per value,
+    stamped at the middle of the poll bracket in which it changed."""
+    tr, truth = synthetic_trace(seed=6, duration_s=60, noise_w=1.0)
+    polled, n = _polled(tr, source, poll_ms)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        a = attribute(polled, bootstrap=0)
-    assert a.n_intervals < 0.15 * n
+        a = attribute(polled, source=source, bootstrap=0)
+    n_updates = int((tr.samples["source"] == source).sum())
+    assert n_updates - 3 <= a.n_intervals <= n_updates  # one row per update, none with a zero delta
     dyn, _ = truth_powers(truth, list(a.classes))
-    # the first sighting lags the update by up to one poll (10 ms of a 25 ms window): still close
-    np.testing.assert_allclose(a.power_w, dyn, rtol=0.15)
+    np.testing.assert_allclose(a.power_w, dyn, rtol=rtol)
 
 
 @pytest.mark.parametrize(("true_window", "offset_ms"), [(0.025, 3.0), (0.030, -2.0)])

@@ -332,19 +332,31 @@ def _pick_source(samples: pd.DataFrame, source: str | None) -> str:
     return source
 
 
-def _dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the first reading of each run of equal values when the source was polled faster than it
-    updates (the first sighting is the closest to the update instant)."""
+def _dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
+            always: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Turn polled readings into one row per published value, stamped at the update instant.
+
+    A source polled faster than it updates shows each value several times. The value changed
+    somewhere between the last poll that still saw the old value and the first that saw the new
+    one: the row is stamped at the midpoint of that bracket (error uniform within +-half the poll
+    spacing, no bias), and the first value (whose bracket is unknown) is dropped. ``always``
+    (energy counters, which never repeat while the GPU draws power) dedupes whatever the spacing;
+    power readings only when polled at under 3/4 of the update period. Returns (t, v, deduped).
+    """
     if t.size < 3:
-        return t, v
+        return t, v, False
     spacing = float(np.median(np.diff(t))) * 1e-9
-    change = np.concatenate(([True], v[1:] != v[:-1]))
-    if period_s is None:
-        tc = t[change]
-        period_s = float(np.median(np.diff(tc))) * 1e-9 if tc.size > 2 else spacing
-    if spacing < 0.5 * period_s:
-        return t[change], v[change]
-    return t, v
+    change = np.concatenate(([False], v[1:] != v[:-1]))
+    if not always:
+        if period_s is None:
+            tc = t[change]
+            period_s = float(np.median(np.diff(tc))) * 1e-9 if tc.size > 2 else spacing
+        if spacing >= 0.75 * period_s:
+            return t, v, False
+    elif change[1:].all():
+        return t, v, False  # every reading is new: nothing was polled twice
+    idx = np.flatnonzero(change)
+    return t[idx - 1] + (t[idx] - t[idx - 1]) // 2, v[idx], True
 
 
 def _readings(trace, gpu, source, signal, update_period_s):
@@ -359,7 +371,7 @@ def _readings(trace, gpu, source, signal, update_period_s):
     t = s["t_ns"].to_numpy()
     v = s[col].to_numpy()
     period = update_period_s if update_period_s is not None else trace.update_period_s(source)
-    t, v = _dedupe(t, v, period)
+    t, v, _ = _dedupe(t, v, period, always=signal == "energy")
     if period is None and t.size > 1:
         period = float(np.median(np.diff(t))) * 1e-9
     if t.size < 2:
@@ -427,8 +439,9 @@ def attribute(
         clock_offset_s: how far kernel timestamps lag the readings' time base (s): a reading at
             ``t`` covers kernel time ``[t - window - offset, t - offset]``. ``"fit"``: chosen on a
             +-10 ms grid (0.5 ms, then 0.1 ms) by the residual, jointly with a fitted window.
-        update_period_s: the source's update period (for de-duplicating fast polls). None: from
-            ``meta``, else detected.
+        update_period_s: the source's update period (to recognise polling faster than the updates,
+            whose repeated values become one row stamped mid-bracket). None: from ``meta``, else
+            detected.
         span_ns: ``(start, end)``: use only rows whose interval lies inside. None: the span of the
             kernels (first start to last end), where kernel tracing is known to be on.
         bootstrap: moving-block bootstrap replicates (0 or 1: analytic standard errors only).
