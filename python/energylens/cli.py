@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the 50-row training draw")
     demo.add_argument("--report", default="energylens-report", help="folder for the evaluation report")
     demo.set_defaults(func=_cmd_demo)
+    from energylens.monitor_cli import add_monitor_subparser
+
+    add_monitor_subparser(sub)
     return parser
 
 
