@@ -332,31 +332,32 @@ def _pick_source(samples: pd.DataFrame, source: str | None) -> str:
     return source
 
 
-def _dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
-            always: bool) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Turn polled readings into one row per published value, stamped at the update instant.
+def _dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """One row per published value, stamped as close to the update instant as the data allows.
 
-    A source polled faster than it updates shows each value several times. The value changed
-    somewhere between the last poll that still saw the old value and the first that saw the new
-    one: the row is stamped at the midpoint of that bracket (error uniform within +-half the poll
-    spacing, no bias), and the first value (whose bracket is unknown) is dropped. ``always``
-    (energy counters, which never repeat while the GPU draws power) dedupes whatever the spacing;
-    power readings only when polled at under 3/4 of the update period. Returns (t, v, deduped).
+    A source polled faster than it updates (median spacing under 3/4 of the update period) shows
+    each value several times. The value changed between the last poll that still saw the old value
+    and the first that saw the new one: the row is stamped at the midpoint of that bracket (error
+    uniform within +-half the poll spacing, no bias) and the first value, whose bracket is unknown,
+    is dropped. Otherwise (one row per update, or changes-only streams) exact repeats of the previous
+    value are dropped (a stale energy counter is never a zero-energy interval) and stamps are kept.
+    Returns (t, v, bracketed).
     """
     if t.size < 3:
         return t, v, False
-    spacing = float(np.median(np.diff(t))) * 1e-9
     change = np.concatenate(([False], v[1:] != v[:-1]))
-    if not always:
-        if period_s is None:
-            tc = t[change]
-            period_s = float(np.median(np.diff(tc))) * 1e-9 if tc.size > 2 else spacing
-        if spacing >= 0.75 * period_s:
-            return t, v, False
-    elif change[1:].all():
-        return t, v, False  # every reading is new: nothing was polled twice
-    idx = np.flatnonzero(change)
-    return t[idx - 1] + (t[idx] - t[idx - 1]) // 2, v[idx], True
+    if change[1:].all():
+        return t, v, False
+    spacing = float(np.median(np.diff(t))) * 1e-9
+    if period_s is None:
+        tc = t[change]
+        period_s = float(np.median(np.diff(tc))) * 1e-9 if tc.size > 2 else spacing
+    if spacing < 0.75 * period_s:
+        idx = np.flatnonzero(change)
+        return t[idx - 1] + (t[idx] - t[idx - 1]) // 2, v[idx], True
+    keep = change.copy()
+    keep[0] = True
+    return t[keep], v[keep], False
 
 
 def _readings(trace, gpu, source, signal, update_period_s):
@@ -371,7 +372,7 @@ def _readings(trace, gpu, source, signal, update_period_s):
     t = s["t_ns"].to_numpy()
     v = s[col].to_numpy()
     period = update_period_s if update_period_s is not None else trace.update_period_s(source)
-    t, v, _ = _dedupe(t, v, period, always=signal == "energy")
+    t, v, _ = _dedupe(t, v, period)
     if period is None and t.size > 1:
         period = float(np.median(np.diff(t))) * 1e-9
     if t.size < 2:
@@ -529,7 +530,8 @@ def attribute(
         spacing = float(np.diff(t_read).min()) * 1e-9
         w_max = min(period or spacing, spacing) if signal == "power" else None
         w_grid = np.arange(0.001, w_max + 1e-12, 0.001) if window == "fit" else None
-        o_grid = np.arange(-0.010, 0.010 + 1e-12, 0.0005) if clock_offset_s == "fit" else None
+        o_max = max(0.010, 0.3 * (period or spacing))  # a changes-only stream lags up to its poll spacing
+        o_grid = np.arange(-o_max, o_max + 1e-12, 0.0005) if clock_offset_s == "fit" else None
         win = (w_max / 2 if window == "fit" else window)
         off = 0.0 if clock_offset_s == "fit" else float(clock_offset_s)
         for step in (1.0, 0.1):
