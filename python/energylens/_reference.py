@@ -16,12 +16,12 @@ Energy model (per request, joules; n = tp*pp devices):
     t_c   = F / (n peak eta_c)           t_m = M / (n bw eta_m)
     t_g   = (t_c^p + t_m^p)^(1/p)                            smooth roofline max
     n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
-    t_ar  = n_ar (alpha + 4 B d / (tp link))
+    t_ar  = n_ar (alpha + 4 B d / link)
     t_st  = (t_g + t_ar)(1 + theta_pp (pp-1)) + tau_l L + tau_s B
     t_bz  = (t_g + t_ar)(1 + theta_pp (pp-1))                 device-busy part of the step
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
     F_p   = 2 N_act L_in + a L_in^2 / 2 + n F_enc     (F_enc: vision encoder, replicated per rank)
-    t_p   = F_p / (n peak eta_pf) + n_ar (alpha + 4 L_in d / (tp link))
+    t_p   = F_p / (n peak eta_pf) + n_ar (alpha + 4 L_in d / link)
     E_pf  = (1 + kappa B) [ n TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
 Latency model (seconds), same roofline with its own 9 parameters:
@@ -135,12 +135,12 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     dtg_dtm = rm_p * tg / tm
     dtg_dp = tg / p * (rc_p * lnrc + rm_p * lnrm)
     n_ar = 2.0 * L * (tp - 1.0) / (tp * pp)
-    t_ar = n_ar * (alpha + 4.0 * B * d / (tp * link))
+    t_ar = n_ar * (alpha + 4.0 * B * d / link)       # each rank holds a full B x d partial sum
     g_pp = 1.0 + th_pp * (pp - 1.0)
     t_step = (tg + t_ar) * g_pp + tau_l * L + tau_s * B
     Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n * _get(f, "prefill_extra_flops")  # encoder on every rank
     t_pc = Fp / (n * peak * eta_pf)
-    t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / (tp * link))
+    t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link)
     return dict(tp=tp, pp=pp, B=B, Li=Li, Lo=Lo, L=L, n=n, F=F, M=M, tc=tc, tm=tm, tg=tg,
                 dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar,
                 g_pp=g_pp, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
