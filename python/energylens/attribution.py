@@ -438,8 +438,9 @@ def attribute(
             ``"fit"``: the window that minimises the residual (a 1 ms grid up to the reading spacing,
             then 0.1 ms), for when the GPU's window is unknown; costs ~100 fits per round.
         clock_offset_s: how far kernel timestamps lag the readings' time base (s): a reading at
-            ``t`` covers kernel time ``[t - window - offset, t - offset]``. ``"fit"``: chosen on a
-            +-10 ms grid (0.5 ms, then 0.1 ms) by the residual, jointly with a fitted window.
+            ``t`` covers kernel time ``[t - window - offset, t - offset]``. ``"fit"``: chosen by the
+            residual on a 0.5 ms grid over +-max(10 ms, 0.3 update periods), then 0.1 ms, jointly
+            with a fitted window (a changes-only sampler's poll lag shows up here).
         update_period_s: the source's update period (to recognise polling faster than the updates,
             whose repeated values become one row stamped mid-bracket). None: from ``meta``, else
             detected.
