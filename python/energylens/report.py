@@ -286,7 +286,8 @@ def _plot_groups(result: EvaluationResult, path: Path) -> bool:
         return False
     plt = _plt()
     piv = t.pivot_table(index="group", columns="method", values="top1", aggfunc="mean")
-    piv = piv[_order(piv.columns)]
+    known = [m for m in result.info.get("methods", []) if m in piv.columns]
+    piv = piv[_order(known + [m for m in piv.columns if m not in known])]
     if OURS in piv.columns:
         piv = piv.sort_values(OURS)
     fig, ax = plt.subplots(figsize=(1.2 * piv.shape[1] + 5, 0.18 * piv.shape[0] + 1.5))
