@@ -277,3 +277,28 @@ def test_real_h200_trace_replays_and_its_counter_agrees_with_instant_power():
     assert whole.energy_j == pytest.approx(whole.counter_energy_j, rel=0.08)
     res = replay.result()
     assert res.update_period_s["nvml_instant"] == pytest.approx(0.1)
+
+
+# ---- CLI -------------------------------------------------------------------------------------------------
+
+
+def test_cli_monitor_without_nvml_exits_2_with_the_fix(capsys):
+    import energylens
+    from energylens.cli import main
+
+    if energylens.capabilities().nvml_available:
+        pytest.skip("NVML is available here")
+    assert main(["monitor", "--duration", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "energylens monitor: error: cannot load NVML" in err and "Fix:" in err
+
+
+def test_cli_monitor_synthetic_prints_totals_and_saves_a_trace(tmp_path, capsys):
+    from energylens.cli import main
+
+    path = tmp_path / "m.parquet"
+    assert main(["monitor", "--source", "synthetic", "--duration", "0.6", "--interval", "0.2",
+                 "--gpus", "0,1", "-o", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "GPU1" in out and "total:" in out and "nvml_samples: update period 20.0 ms" in out
+    assert len(Trace.load(path).samples) > 0

@@ -93,10 +93,10 @@ class SampleBufferSource final : public PowerSource {
   void poll(std::int64_t, std::vector<PowerSample>& out) override {
     const clock::ClockMapping mapping = clock::wall_to_steady(3);  // once per drain
     for (std::size_t g = 0; g < handles_.size(); ++g) {
-      std::vector<std::int64_t> stamps;
-      drain_one(g, mapping, out, detected_ ? nullptr : &stamps);
-      if (!detected_ && stamps.size() >= 8) {
-        period_ns_ = median_interval_ns(stamps);
+      // Without history at start (a fresh driver), detect from the first samples that arrive.
+      drain_one(g, mapping, out, (detected_ || g != 0) ? nullptr : &detect_stamps_);
+      if (!detected_ && detect_stamps_.size() >= 8) {
+        period_ns_ = median_interval_ns(detect_stamps_);
         detected_ = period_ns_ > 0;
       }
     }
@@ -145,6 +145,7 @@ class SampleBufferSource final : public PowerSource {
   std::vector<nvml::Device> handles_;
   std::vector<unsigned long long> last_seen_us_;
   std::vector<nvml::Sample> buffer_;
+  std::vector<std::int64_t> detect_stamps_;
   std::int64_t period_ns_ = 0;
   bool detected_ = false;
 };

@@ -1,0 +1,125 @@
+/* A stand-in libnvidia-ml for tests on machines without a GPU: loaded through
+ * ENERGYLENS_NVML_LIBRARY, it implements the NVML calls the sampler uses with a known power:
+ * GPU g draws (100 + 100 g) W, plus 200 W during every odd half second since nvmlInit.
+ * - nvmlDeviceGetSamples: a driver-like buffer of 20 ms samples (mean power of each 20 ms),
+ *   wall-clock microsecond stamps, the last ~2.4 s, drained with lastSeenTimeStamp.
+ * - NVML_FI_DEV_POWER_INSTANT: every 100 ms the power at that instant (+ k % 3 mW so it changes).
+ * - nvmlDeviceGetTotalEnergyConsumption: the exact integral (mJ) at each 100 ms update.
+ * Environment: FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
+ * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED).
+ * Build: cc -shared -fPIC -O2 -o libfake_nvml.so fake_nvml.c */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef int nvmlReturn_t;
+typedef struct { int index; } *nvmlDevice_t;
+typedef union { double d; unsigned int ui; unsigned long ul; unsigned long long ull; long long sll; int si; unsigned short us; } nvmlValue_t;
+typedef struct { unsigned long long timeStamp; nvmlValue_t sampleValue; } nvmlSample_t;
+typedef struct { unsigned int fieldId; unsigned int scopeId; long long timestamp; long long latencyUsec; int valueType; nvmlReturn_t nvmlReturn; nvmlValue_t value; } nvmlFieldValue_t;
+
+static struct { int index; } devices[16];
+static double t0_wall;   /* seconds since epoch at nvmlInit */
+static int gpu_count = 2;
+static double lost_after = -1.0;
+
+static double wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+static double base_w(int g) { return 100.0 + 100.0 * g; }
+/* power at t seconds after init */
+static double power_w(int g, double t) { return base_w(g) + (((long long)(t / 0.5)) % 2 == 1 ? 200.0 : 0.0); }
+/* exact integral of power over [0, t] */
+static double energy_j(int g, double t) {
+  long long half = (long long)(t / 0.5);
+  double e = base_w(g) * t + 200.0 * 0.5 * (double)(half / 2);
+  if (half % 2 == 1) e += 200.0 * (t - 0.5 * (double)half);
+  return e;
+}
+
+nvmlReturn_t nvmlInit_v2(void) {
+  const char* g = getenv("FAKE_NVML_GPUS");
+  const char* lost = getenv("FAKE_NVML_LOST_AFTER_S");
+  gpu_count = g ? atoi(g) : 2;
+  if (gpu_count > 16) gpu_count = 16;
+  lost_after = lost ? atof(lost) : -1.0;
+  for (int i = 0; i < 16; ++i) devices[i].index = i;
+  t0_wall = wall_now();
+  return 0;
+}
+nvmlReturn_t nvmlShutdown(void) { return 0; }
+const char* nvmlErrorString(nvmlReturn_t r) {
+  switch (r) {
+    case 3: return "Not Supported";
+    case 6: return "Not Found";
+    case 15: return "GPU is lost";
+    default: return "fake NVML error";
+  }
+}
+nvmlReturn_t nvmlSystemGetDriverVersion(char* v, unsigned int n) { snprintf(v, n, "999.99-fake"); return 0; }
+nvmlReturn_t nvmlSystemGetNVMLVersion(char* v, unsigned int n) { snprintf(v, n, "99.999-fake"); return 0; }
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int* c) { *c = (unsigned int)gpu_count; return 0; }
+nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t* d) {
+  if ((int)i >= gpu_count) return 2;
+  *d = (nvmlDevice_t)&devices[i];
+  return 0;
+}
+nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char* u, unsigned int n) {
+  snprintf(u, n, "GPU-fa4e%04d-0000-0000-0000-000000000000", d->index);
+  return 0;
+}
+nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t d, char* s, unsigned int n) { (void)d; snprintf(s, n, "Fake GPU"); return 0; }
+nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int* mw) {
+  *mw = (unsigned int)(power_w(d->index, wall_now() - t0_wall) * 1000.0);
+  return 0;
+}
+nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long* mj) {
+  double t = wall_now() - t0_wall;
+  double t_upd = 0.1 * (double)(long long)(t / 0.1);
+  *mj = (unsigned long long)(1.0e6 + energy_j(d->index, t_upd) * 1000.0);
+  return 0;
+}
+nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_t* values) {
+  double t = wall_now() - t0_wall;
+  for (int i = 0; i < count; ++i) {
+    nvmlFieldValue_t* v = &values[i];
+    v->timestamp = (long long)(wall_now() * 1e6);
+    if (v->fieldId != 186 || getenv("FAKE_NVML_NO_INSTANT")) { v->nvmlReturn = 3; continue; }
+    long long k = (long long)(t / 0.1);
+    v->valueType = 1;
+    v->value.ui = (unsigned int)(power_w(d->index, 0.1 * (double)k) * 1000.0) + (unsigned int)(k % 3);
+    v->nvmlReturn = 0;
+  }
+  return 0;
+}
+nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t d, int type, unsigned long long last_seen, int* value_type,
+                                  unsigned int* count, nvmlSample_t* samples) {
+  if (type != 0 || getenv("FAKE_NVML_NO_SAMPLES")) return 3;
+  double now = wall_now();
+  double t = now - t0_wall;
+  if (lost_after >= 0.0 && t > lost_after) return 15;
+  /* 20 ms samples ending at k * 20 ms after init, the last 120 of them (2.4 s) */
+  long long k_end = (long long)(t / 0.02);
+  long long k_begin = k_end - 119;
+  if (k_begin < 1) k_begin = 1;
+  unsigned int n = 0;
+  for (long long k = k_begin; k <= k_end; ++k) {
+    unsigned long long ts = (unsigned long long)((t0_wall + 0.02 * (double)k) * 1e6);
+    if (ts <= last_seen) continue;
+    if (samples != NULL) {
+      if (n >= *count) return 7; /* insufficient size */
+      double a = 0.02 * (double)(k - 1), b = 0.02 * (double)k;
+      samples[n].timeStamp = ts;
+      samples[n].sampleValue.ui = (unsigned int)((energy_j(d->index, b) - energy_j(d->index, a)) / 0.02 * 1000.0);
+    }
+    ++n;
+  }
+  *value_type = 1;
+  if (samples == NULL) { *count = n; return 0; }
+  if (n == 0) return 6; /* not found: nothing new */
+  *count = n;
+  return 0;
+}
