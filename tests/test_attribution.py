@@ -1,6 +1,7 @@
 """Attribution below NVML's update period (energylens.attribution): native vs NumPy parity, the
 recovery target on synthetic NVML-like traces, phases, uncertainty, and every error path."""
 
+import os
 import warnings
 
 import numpy as np
@@ -41,8 +42,37 @@ def test_busy_time_parity_exact(seed):
     a, b = edges[0::2], edges[1::2]
     native = _core.attribution_busy_time(ks, ke, kc.astype(np.int32), nc, a, b)
     ref = reference_busy_time(ks, ke, kc, nc, a, b)
-    assert native.shape == (ni, nc) and native.flags.owndata or native.base is not None
+    assert native.shape == (ni, nc) and native.dtype == np.float64
     np.testing.assert_array_equal(native, ref)
+
+
+def test_returned_arrays_own_their_memory():
+    import gc
+
+    fit = _core.attribution_fit(np.abs(np.random.default_rng(0).normal(size=(50, 3))), np.ones(50), bootstrap=4)
+    coef, boots = fit["coef"], fit["bootstrap_coef"]
+    expected = (coef.copy(), boots.copy())
+    del fit
+    gc.collect()
+    _ = [np.ones(1000) for _ in range(100)]  # reuse freed memory, if any was freed
+    np.testing.assert_array_equal(coef, expected[0])
+    np.testing.assert_array_equal(boots, expected[1])
+    assert boots.shape == (4, 3) and coef.flags.writeable
+
+
+def test_bootstrap_does_not_depend_on_thread_count():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from energylens import _core; r = np.random.default_rng(1); "
+            "a = np.abs(r.normal(size=(300, 4))); b = a @ [1, 2, 0, 3] + r.normal(size=300); "
+            "print(_core.attribution_fit(a, b, bootstrap=64, seed=5)['bootstrap_coef'].tobytes().hex())")
+    outs = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads}
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                check=True, timeout=60).stdout)
+    assert len(outs) == 1
 
 
 def test_busy_time_clipping_by_hand():
