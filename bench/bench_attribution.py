@@ -201,6 +201,13 @@ def main(argv=None) -> int:
             print(f"{label:42s} {'/'.join(r['classes']):28s} "
                   f"{' '.join(f'{x:6.2f}' for x in r['abs_err_pct_max']):>22s} "
                   f"{' '.join(f'{x:7.2f}' for x in r['dyn_err_pct_max']):>24s}")
+    tgt = result["accuracy"][" 60 s | instant, 25 ms window"]
+    worst = max(tgt["abs_err_pct_max"])
+    result["target"] = {"max_abs_err_pct": worst, "max_above_idle_err_pct": max(tgt["dyn_err_pct_max"]),
+                        "pass": worst < 5.0}
+    print(f"TARGET 3 classes within 5 % after 60 s (100 ms updates, 25 ms averaging), {args.seeds} seeds: "
+          f"max abs err {worst:.2f} %, max above-idle err {max(tgt['dyn_err_pct_max']):.2f} % -> "
+          f"{'PASS' if worst < 5.0 else 'FAIL'}")
     if "throughput" in result:
         for key, v in result["throughput"].items():
             print(f"{key:42s} {v:.4g}")
