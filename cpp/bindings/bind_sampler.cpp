@@ -177,6 +177,18 @@ void bind_sampler(py::module_& m) {
       "mark", [](std::string_view label) { MarkLog::global().mark(label); }, py::arg("label"),
       "Record `label` at the current steady-clock time (process-wide mark log).");
   m.def(
+      "_bench_mark_native",
+      [](std::int64_t n) {
+        // Native cost of one mark (clock read + interned lookup + lock-free push), ns per call.
+        py::gil_scoped_release release;
+        MarkLog log(std::size_t{1} << 20);
+        const std::int64_t t0 = clock::steady_now_ns();
+        for (std::int64_t i = 0; i < n; ++i) log.mark("decode");
+        const std::int64_t t1 = clock::steady_now_ns();
+        return static_cast<double>(t1 - t0) / static_cast<double>(n);
+      },
+      py::arg("n"), "Benchmark hook: ns per native MarkLog::mark (n <= 2^20 to avoid drops).");
+  m.def(
       "mark_id", [](std::int32_t id) { MarkLog::global().mark_id(id); }, py::arg("label_id"),
       "Record an interned label id at the current steady-clock time.");
   m.def(
