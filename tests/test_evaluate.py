@@ -72,7 +72,21 @@ def test_group_metrics_with_slo():
     assert g["regret_pct"] == pytest.approx(50.0)
     assert (g["pairs_concordant"], g["pairs_total"]) == (5.0, 6)  # pairwise uses every row
     assert g["ape_sum"] == pytest.approx(100 * (1 / 3 + 1 / 2))
+    # strict: the method chooses among rows 0..2 (its feasible set): row 0, measured too slow
+    assert g["top1_strict"] == 0.0 and g["slo_violation"] == 1.0
+    g2 = ev.group_metrics(pred, meas, pred_tpot=[0.2, 0.01, 0.01, 0.01],
+                          meas_tpot=[0.2, 0.2, 0.01, 0.01], tpot_slo=0.05)
+    assert g2["top1_strict"] == 0.0 and g2["slo_violation"] == 1.0   # chose row 1, too slow
+    g3 = ev.group_metrics(pred, meas, pred_tpot=[0.2, 0.2, 0.01, 0.01],
+                          meas_tpot=[0.2, 0.2, 0.01, 0.01], tpot_slo=0.05)
+    assert g3["top1_strict"] == 1.0 and g3["slo_violation"] == 0.0   # row 2: feasible, cheapest
+    g4 = ev.group_metrics(pred, meas, pred_tpot=[1.0] * 4, meas_tpot=[0.01] * 4, tpot_slo=0.05)
+    assert g4["top1_strict"] == 0.0 and g4["n_candidates"] == 0     # chose nothing: a miss
+    assert math.isnan(g4["top1"])
+    g5 = ev.group_metrics(pred, meas, pred_tpot=[0.01] * 4, meas_tpot=[1.0] * 4, tpot_slo=0.05)
+    assert math.isnan(g5["top1_strict"])                             # nothing feasible at all
     g = ev.group_metrics(pred, meas, energy_scale=False)
+    assert "top1_strict" not in g
     assert math.isnan(g["ape_sum"]) and g["top1"] == 1.0
     with pytest.raises(ValueError, match="tpot_slo"):
         ev.group_metrics(pred, meas, tpot_slo=0.1)
@@ -210,6 +224,10 @@ def test_slo_uses_method_tpot_or_measured(frame):
     src = res.table.groupby("method")["tpot_source"].first()
     assert src["wilkins2024"] == "measured" and src["llmcarbon"] == "predicted"
     assert (res.table.n_candidates <= res.table.n_rows).all()
+    s = res.summary(by=("method",))
+    assert {"top1_strict", "slo_violation"} <= set(s.columns)
+    lp = s.set_index("method").loc["latency_proxy"]
+    assert lp["slo_violation"] == 0.0                                # measured TPOT: never late
 
 
 class Broken:

@@ -68,6 +68,7 @@ __all__ = [
     "GPU_SHOTS",
     "SPLIT_NAMES",
     "METRICS",
+    "SLO_METRICS",
     "add_evaluate_subparser",
     "run_evaluate",
     "demo_comparison",
@@ -78,6 +79,7 @@ CURVE_SIZES = (12, 25, 50, 100, 200, 400)
 GPU_SHOTS = (0, 5, 10)
 SPLIT_NAMES = ("random", "curve", "unseen_batch", "unseen_gpu", "unseen_model")
 METRICS = ("top1", "pairwise", "mape", "spearman", "regret_pct")
+SLO_METRICS = ("top1_strict", "slo_violation")
 CURVE_TEST_FRACTION = 0.25
 
 
@@ -172,15 +174,35 @@ def group_metrics(pred: Sequence[float], meas: Sequence[float],
     ``pairs_concordant``, ``pairs_total``, ``spearman`` and ``ape_sum`` (sum of absolute percentage
     errors over the rows, NaN when ``energy_scale`` is false). Pairwise, Spearman and APE use every
     held-out row of the group; Top-1 and regret use the SLO candidates.
+
+    With ``tpot_slo`` also ``top1_strict`` and ``slo_violation``: the method chooses among the
+    candidates *it predicts* meet the limit (as it would in deployment); a hit needs the choice to
+    meet the limit when measured and to be the measured cheapest of those that do; a violation is
+    a choice that misses the limit when measured. Choosing nothing while a feasible candidate
+    exists is a miss. NaN where fewer than two rows or no candidate meets the limit when measured.
     """
     p, m = _as_float(pred), _as_float(meas)
     conc, tot = pairwise_counts(p, m)
     ape = float(np.sum(np.abs(p - m) / m) * 100.0) if energy_scale else float("nan")
     cand = np.ones(p.size, dtype=bool)
+    strict: dict[str, float] = {}
     if tpot_slo is not None:
         if pred_tpot is None or meas_tpot is None:
             raise ValueError("tpot_slo needs pred_tpot and meas_tpot")
-        cand = (_as_float(pred_tpot) <= tpot_slo) & (_as_float(meas_tpot) <= tpot_slo)
+        ok_pred = _as_float(pred_tpot) <= tpot_slo
+        ok_meas = _as_float(meas_tpot) <= tpot_slo
+        cand = ok_pred & ok_meas
+        hit = viol = float("nan")
+        if p.size >= 2 and ok_meas.any():
+            if not ok_pred.any():
+                hit, viol = 0.0, 0.0
+            else:
+                pool = np.flatnonzero(ok_pred)
+                chosen = pool[_choice_set(p[pool])]
+                best = m[ok_meas].min()
+                hit = float(np.mean(ok_meas[chosen] & (m[chosen] <= best)))
+                viol = float(np.mean(~ok_meas[chosen]))
+        strict = {"top1_strict": hit, "slo_violation": viol}
     return {
         "n_rows": int(p.size),
         "n_candidates": int(cand.sum()),
@@ -190,6 +212,7 @@ def group_metrics(pred: Sequence[float], meas: Sequence[float],
         "pairs_total": tot,
         "spearman": group_spearman(p, m),
         "ape_sum": ape,
+        **strict,
     }
 
 
@@ -556,7 +579,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
             if err:
                 g = score_groups(test_df, np.ones(len(test_df)), group_by, _groups=groups)
                 for c in ("top1", "regret_pct", "pairs_concordant", "pairs_total", "spearman",
-                          "ape_sum"):
+                          "ape_sum", *(SLO_METRICS if tpot_slo is not None else ())):
                     g[c] = np.nan
             else:
                 g = score_groups(test_df, pred, group_by, pred_tpot, tpot_slo,
@@ -634,6 +657,7 @@ def summarize(table: pd.DataFrame,
     Within one repeat (and key): ``top1`` and ``regret_pct`` are means over groups with at least
     two candidates, ``pairwise`` is concordant / comparable pairs pooled over groups, ``mape``
     the mean absolute percentage error over held-out rows, ``spearman`` the mean over groups.
+    With a TPOT SLO, ``top1_strict`` and ``slo_violation`` (means over groups) too.
     Columns: ``by``, each metric and ``<metric>_std``, ``n_groups`` (Top-1 groups per repeat),
     ``n_repeats``.
     """
@@ -653,19 +677,24 @@ def summarize(table: pd.DataFrame,
     ).reset_index()
     agg["pairwise"] = agg["pairs_concordant"] / agg["pairs_total"].where(agg["pairs_total"] > 0)
     agg["mape"] = agg["ape_sum"] / agg["n_rows"]
+    metrics = list(METRICS)
+    if "top1_strict" in t.columns:  # the deployment view of a TPOT SLO
+        extra = t.groupby(keys, sort=False, dropna=False)[list(SLO_METRICS)].mean().reset_index()
+        agg = agg.merge(extra, on=keys, how="left")
+        metrics += list(SLO_METRICS)
     if "repeat" in by:
         out = agg
-        for m in METRICS:
+        for m in metrics:
             out[f"{m}_std"] = np.nan
         out["n_repeats"] = 1
     else:
         g = agg.groupby(by, sort=False, dropna=False)
-        out = g[list(METRICS) + ["n_groups"]].mean()
-        std = g[list(METRICS)].std(ddof=0).add_suffix("_std")
+        out = g[metrics + ["n_groups"]].mean()
+        std = g[metrics].std(ddof=0).add_suffix("_std")
         out = out.join(std)
         out["n_repeats"] = g.size()
         out = out.reset_index()
-    cols = by + [c for m in METRICS for c in (m, f"{m}_std")] + ["n_groups", "n_repeats"]
+    cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats"]
     return out[cols]
 
 
