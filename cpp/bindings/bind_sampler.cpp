@@ -223,6 +223,7 @@ void bind_sampler(py::module_& m) {
         auto timeline = std::make_shared<PowerTimeline>();
         for (const auto& a : t_ns) timeline->t_ns.push_back(to_vector<std::int64_t>(a));
         for (const auto& a : power_w) timeline->power_w.push_back(to_vector<double>(a));
+        timeline->prepare();
         SyntheticConfig c;
         c.update_period_ns = update_period_ns;
         c.averaging_window_ns = averaging_window_ns;

@@ -64,10 +64,29 @@ double PowerTimeline::power_at(int gpu, std::int64_t t_rel_ns) const {
   return ps[static_cast<std::size_t>(it - ts.begin()) - 1];
 }
 
+void PowerTimeline::prepare() {
+  validate();
+  cumulative_j.assign(t_ns.size(), {});
+  for (std::size_t g = 0; g < t_ns.size(); ++g) {
+    auto& cum = cumulative_j[g];
+    cum.reserve(t_ns[g].size());
+    cum.push_back(energy_j(static_cast<int>(g), t_ns[g].front()));  // the walk (cum not complete yet)
+    for (std::size_t i = 1; i < t_ns[g].size(); ++i)
+      cum.push_back(cum.back() + power_w[g][i - 1] * static_cast<double>(t_ns[g][i] - t_ns[g][i - 1]) * 1e-9);
+  }
+}
+
 double PowerTimeline::energy_j(int gpu, std::int64_t t_rel_ns) const {
   // Integral from 0 to t of the piecewise-constant power (negative t gives a negative integral).
   const auto& ts = t_ns.at(static_cast<std::size_t>(gpu));
   const auto& ps = power_w.at(static_cast<std::size_t>(gpu));
+  if (cumulative_j.size() == t_ns.size() && cumulative_j[static_cast<std::size_t>(gpu)].size() == ts.size()) {
+    const auto& cum = cumulative_j[static_cast<std::size_t>(gpu)];
+    const auto it = std::upper_bound(ts.begin(), ts.end(), t_rel_ns);
+    if (it == ts.begin()) return cum.front() + ps.front() * static_cast<double>(t_rel_ns - ts.front()) * 1e-9;
+    const auto i = static_cast<std::size_t>(it - ts.begin()) - 1;
+    return cum[i] + ps[i] * static_cast<double>(t_rel_ns - ts[i]) * 1e-9;
+  }
   auto integral_from_zero = [&](std::int64_t t) {
     // Walk the segments overlapping [0, t] (t >= 0).
     double e = 0.0;
@@ -114,6 +133,11 @@ class SyntheticSource final : public PowerSource {
   SyntheticSource(std::shared_ptr<const PowerTimeline> timeline, Signal signal, SyntheticConfig config)
       : timeline_(std::move(timeline)), signal_(signal), config_(config) {
     if (!timeline_) throw std::invalid_argument("synthetic source: no timeline");
+    if (timeline_->cumulative_j.size() != timeline_->t_ns.size()) {
+      auto prepared = std::make_shared<PowerTimeline>(*timeline_);
+      prepared->prepare();
+      timeline_ = std::move(prepared);
+    }
     timeline_->validate();
     if (config_.update_period_ns <= 0 || config_.averaging_window_ns <= 0 ||
         config_.averaging_window_ns > config_.update_period_ns || config_.buffer_period_ns <= 0 ||

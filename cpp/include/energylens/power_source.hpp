@@ -70,8 +70,12 @@ class PowerSource {
 struct PowerTimeline {
   std::vector<std::vector<std::int64_t>> t_ns;  ///< per GPU, breakpoint times
   std::vector<std::vector<double>> power_w;     ///< per GPU, power from each breakpoint on
+  /// Per GPU, the exact energy (J) from relative time 0 to each breakpoint; filled by prepare().
+  std::vector<std::vector<double>> cumulative_j;
   /// Validates shapes (std::invalid_argument).
   void validate() const;
+  /// Validates and fills cumulative_j so that energy_j() is a binary search, not a walk.
+  void prepare();
   /// Exact energy in joules of GPU `gpu` from relative time 0 to `t_rel_ns` (negative allowed).
   [[nodiscard]] double energy_j(int gpu, std::int64_t t_rel_ns) const;
   /// Exact power of GPU `gpu` at relative time `t_rel_ns`.
