@@ -608,8 +608,10 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                 nd = notes.setdefault(name, {})
                 nd.setdefault("pooled_fraction", {}).setdefault(sp.split, []).append(
                     float(method.pooled_fraction))
-            if hasattr(method, "backend"):
-                notes.setdefault(name, {})["backend"] = method.backend
+            if getattr(method, "backend", "") and not err:
+                nd = notes.setdefault(name, {})
+                nd.setdefault("backend", {})
+                nd["backend"][method.backend] = nd["backend"].get(method.backend, 0) + 1
             if bar is not None:
                 bar.update(1)
     if bar is not None:

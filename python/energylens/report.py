@@ -428,7 +428,9 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
               "(about 2 per group), so its Top-1 is higher at the same training size: compare "
               "methods within a table, not across tables.")
     if OURS in info.get("methods", []):
-        md.append(f"- **energylens** (ours) backend: {notes.get(OURS, {}).get('backend', '?')}.")
+        backends = notes.get(OURS, {}).get("backend", {})
+        md.append("- **energylens** (ours) backend, fits per backend: "
+                  + (", ".join(f"{k}: {v}" for k, v in backends.items()) or "?") + ".")
     else:
         md.append("- **energylens** (ours) was not available in this run "
                   "(energylens.model could not be imported).")
