@@ -30,8 +30,9 @@ __global__ void evaluate_kernel(KernelArgs<T> args, std::size_t rows, T* __restr
     T f[Tpl::kFeatures];
 #pragma unroll
     for (std::size_t k = 0; k < Tpl::kFeatures; ++k) f[k] = __ldg(args.columns[k] + i);
-    T o0, o1;
-    Tpl::eval(f, args.params, o0, o1, static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+    T o0, o1, o2;
+    Tpl::eval(f, args.params, o0, o1, o2, static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+              static_cast<T*>(nullptr));
     out0[i] = o0;
     out1[i] = o1;
   }

@@ -61,7 +61,7 @@ std::vector<double> as_params(const TemplateDescriptor& d, const Array<double>& 
 
 template <typename T>
 py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, const Array<double>& params_in,
-                        bool jacobian) {
+                        bool jacobian, bool aux) {
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<T>> keep;
@@ -69,7 +69,8 @@ py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, co
   const std::vector<double> params = as_params(d, params_in);
   const auto n = static_cast<py::ssize_t>(rows);
   const auto p = static_cast<py::ssize_t>(d.n_params);
-  Array<T> out0(n), out1(n);
+  Array<T> out0(n), out1(n), out2(aux ? n : 0);
+  T* o2 = aux ? out2.mutable_data() : nullptr;
   Array<T> jac0 = jacobian ? Array<T>({n, p}) : Array<T>(0);
   Array<T> jac1 = jacobian ? Array<T>({n, p}) : Array<T>(0);
   T* o0 = out0.mutable_data();
@@ -78,20 +79,25 @@ py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, co
   T* j1 = jacobian ? jac1.mutable_data() : nullptr;
   {
     py::gil_scoped_release release;
-    evaluate<T>(id, rows, ptrs.data(), params, o0, o1, j0, j1);
+    evaluate<T>(id, rows, ptrs.data(), params, o0, o1, aux ? o2 : nullptr, j0, j1);
   }
   if (jacobian) return py::make_tuple(out0, out1, jac0, jac1);
+  if (aux) return py::make_tuple(out0, out1, out2);
   return py::make_tuple(out0, out1);
 }
 
 FitOptions fit_options(const py::dict& o) {
   FitOptions f;
-  auto get = [&](const char* key) { return o.contains(key) ? o[key] : py::none(); };
+  auto get = [&](const char* key) -> py::object {
+    if (o.contains(key)) return o[key];
+    return py::none();
+  };
   if (auto v = get("target"); !v.is_none()) {
     const auto s = v.cast<std::string>();
     if (s == "sum") f.target = FitTarget::Sum;
     else if (s == "per_output") f.target = FitTarget::PerOutput;
-    else throw std::invalid_argument("target must be 'sum' or 'per_output', got '" + s + "'");
+    else if (s == "sum_with_aux") f.target = FitTarget::SumWithAux;
+    else throw std::invalid_argument("target must be 'sum', 'per_output' or 'sum_with_aux', got '" + s + "'");
   }
   if (auto v = get("residual"); !v.is_none()) {
     const auto s = v.cast<std::string>();
@@ -106,6 +112,7 @@ FitOptions fit_options(const py::dict& o) {
     else if (s == "huber") f.least_squares.loss = Loss::Huber;
     else throw std::invalid_argument("loss must be 'linear', 'soft_l1' or 'huber', got '" + s + "'");
   }
+  if (auto v = get("aux_weight"); !v.is_none()) f.aux_weight = v.cast<double>();
   if (auto v = get("loss_scale"); !v.is_none()) f.least_squares.loss_scale = v.cast<double>();
   if (auto v = get("max_iterations"); !v.is_none()) f.least_squares.max_iterations = v.cast<int>();
   if (auto v = get("ftol"); !v.is_none()) f.least_squares.ftol = v.cast<double>();
@@ -170,7 +177,7 @@ py::dict describe_dict(TemplateId id) {
   r["lower"] = std::vector<double>(d.lower, d.lower + d.n_params);
   r["upper"] = std::vector<double>(d.upper, d.upper + d.n_params);
   r["init"] = std::vector<double>(d.init, d.init + d.n_params);
-  r["output_names"] = names(d.output_names, 2);
+  r["output_names"] = names(d.output_names, 3);
   return r;
 }
 
@@ -183,16 +190,18 @@ void bind_model(py::module_& m) {
   m.def(
       "evaluate",
       [](const std::string& name, const std::vector<py::array>& columns, const Array<double>& params,
-         bool jacobian, const std::string& dtype) -> py::tuple {
+         bool jacobian, const std::string& dtype, bool aux) -> py::tuple {
         const TemplateId id = template_id(name);
-        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian);
-        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian);
+        if (jacobian && aux) throw std::invalid_argument("evaluate: ask for jacobian or aux, not both");
+        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux);
+        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux);
         throw std::invalid_argument("dtype must be 'float64' or 'float32', got '" + dtype + "'");
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
-      py::arg("dtype") = "float64",
-      "Evaluate a template on feature columns (in the template's feature order). Returns (out0, out1) "
-      "or, with jacobian=True, (out0, out1, d_out0, d_out1) with (rows, n_params) Jacobians.");
+      py::arg("dtype") = "float64", py::arg("aux") = false,
+      "Evaluate a template on feature columns (in the template's feature order). Returns (out0, out1), "
+      "with aux=True (out0, out1, out2) where out2 is the auxiliary output (energy: implied step time), "
+      "or with jacobian=True (out0, out1, d_out0, d_out1) with (rows, n_params) Jacobians.");
 
   m.def(
       "evaluate_device",
@@ -240,7 +249,7 @@ void bind_model(py::module_& m) {
       },
       py::arg("template"), py::arg("columns"), py::arg("targets"), py::arg("start") = py::none(),
       py::arg("options") = py::dict(),
-      "Bounded Levenberg-Marquardt fit with the analytic Jacobian (options: target, residual, loss, "
+      "Bounded Levenberg-Marquardt fit with the analytic Jacobian (options: target, residual, aux_weight, loss, "
       "loss_scale, n_starts, start_spread, seed, max_iterations, ftol, xtol, gtol).");
 
   m.def(

@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "energylens/energy_template.hpp"
 #include "energylens/latency_template.hpp"
@@ -17,23 +18,60 @@ namespace {
 // Rows below this are evaluated on one thread: thread start-up costs more than the work.
 constexpr std::size_t kParallelRows = 16384;
 
+// The hot loops are compiled twice, for x86-64-v3 (AVX2 + FMA) and the baseline, and the loader picks
+// the best the CPU runs (GCC/Clang function multi-versioning via ifunc), so a portable build still
+// uses 256-bit vectors where they exist.
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define ENERGYLENS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define ENERGYLENS_CLONES
+#endif
+
+// Rows per OpenMP chunk: large enough to amortise scheduling, small enough to balance threads.
+constexpr long kChunkRows = 4096;
+
+// The hot loop without Jacobians: straight-line code per row (no branches), each feature column a
+// separate __restrict pointer argument (a pointer table loaded inside the loop defeats the vectoriser).
+template <class Tpl, typename T, bool WithAux, typename... Columns>
+ENERGYLENS_CLONES void evaluate_block_columns(long begin, long end, const T* p, T* __restrict out0, T* __restrict out1,
+                            T* __restrict out2, const Columns* __restrict... c) {
+  // ivdep rather than `omp simd`: the latter turns the per-row feature array into a per-lane array
+  // GCC cannot scalarise ("not suitable for scatter store"), and the loop stays scalar.
+#pragma GCC ivdep
+  for (long i = begin; i < end; ++i) {
+    const T f[] = {c[i]...};
+    T o0, o1, o2;
+    Tpl::eval(f, p, o0, o1, o2, static_cast<T*>(nullptr), static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+    out0[i] = o0;
+    out1[i] = o1;
+    if constexpr (WithAux) out2[i] = o2;
+  }
+}
+
+template <class Tpl, typename T, bool WithAux, std::size_t... K>
+void evaluate_block(std::index_sequence<K...>, long begin, long end, const T* const* columns, const T* p, T* out0,
+                    T* out1, T* out2) {
+  evaluate_block_columns<Tpl, T, WithAux>(begin, end, p, out0, out1, out2, columns[K]...);
+}
+
 template <class Tpl, typename T>
 void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
-                   T* out1, T* jac0, T* jac1) {
+                   T* out1, T* out2, T* jac0, T* jac1) {
   constexpr std::size_t F = Tpl::kFeatures;
   constexpr std::size_t P = Tpl::kParams;
   T p[P];
   for (std::size_t j = 0; j < P; ++j) p[j] = static_cast<T>(params[j]);
   const long n = static_cast<long>(rows);
   if (jac0 == nullptr && jac1 == nullptr) {
-#pragma omp parallel for simd schedule(static) if (rows >= kParallelRows)
-    for (long i = 0; i < n; ++i) {
-      T f[F];
-      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][i];
-      T o0, o1;
-      Tpl::eval(f, p, o0, o1, static_cast<T*>(nullptr), static_cast<T*>(nullptr));
-      out0[i] = o0;
-      out1[i] = o1;
+    const long chunks = (n + kChunkRows - 1) / kChunkRows;
+#pragma omp parallel for schedule(static) if (rows >= kParallelRows)
+    for (long chunk = 0; chunk < chunks; ++chunk) {
+      const long begin = chunk * kChunkRows;
+      const long end = begin + kChunkRows < n ? begin + kChunkRows : n;
+      if (out2 != nullptr)
+        evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, begin, end, columns, p, out0, out1, out2);
+      else
+        evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, begin, end, columns, p, out0, out1, out2);
     }
   } else {
 #pragma omp parallel for schedule(static) if (rows >= kParallelRows)
@@ -41,10 +79,11 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
       T f[F];
       for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][i];
       T g0[P], g1[P];
-      T o0, o1;
-      Tpl::eval(f, p, o0, o1, g0, g1);
+      T o0, o1, o2;
+      Tpl::eval(f, p, o0, o1, o2, g0, g1, static_cast<T*>(nullptr));
       out0[i] = o0;
       out1[i] = o1;
+      if (out2 != nullptr) out2[i] = o2;
       const std::size_t base = static_cast<std::size_t>(i) * P;
       if (jac0 != nullptr)
         for (std::size_t j = 0; j < P; ++j) jac0[base + j] = g0[j];
@@ -54,42 +93,51 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
   }
 }
 
-// One (row, output) pair that enters the fit: which row, which output (0, 1, or -1 = the sum).
+// One (row, output) pair that enters the fit: which row, which output (0, 1, 2 = auxiliary, or
+// -1 = out0 + out1), the measurement and the residual's weight.
 struct Term {
   std::size_t row;
   int output;
   double target;
+  double weight;
 };
 
+void check_target_value(double y, int k, std::size_t i) {
+  if (!(y > 0.0) || !std::isfinite(y))
+    throw std::invalid_argument("fit: target " + std::to_string(k) + " row " + std::to_string(i) + " is " +
+                                std::to_string(y) + "; measured values must be finite and > 0");
+}
+
 std::vector<Term> make_terms(std::size_t rows, std::span<const std::span<const double>> targets,
-                             FitTarget mode) {
+                             const FitOptions& options) {
+  const FitTarget mode = options.target;
+  const std::size_t expected = mode == FitTarget::Sum ? 1 : 2;
+  if (targets.size() != expected)
+    throw std::invalid_argument("fit: this target mode needs " + std::to_string(expected) + " target column(s), got " +
+                                std::to_string(targets.size()));
+  for (std::size_t k = 0; k < targets.size(); ++k)
+    if (targets[k].size() != rows)
+      throw std::invalid_argument("fit: target " + std::to_string(k) + " has " + std::to_string(targets[k].size()) +
+                                  " values for " + std::to_string(rows) + " rows");
+  if (!(options.aux_weight >= 0.0)) throw std::invalid_argument("fit: aux_weight must be >= 0");
+  // Terms of one row are adjacent, so the residual function evaluates each row once.
   std::vector<Term> terms;
-  if (mode == FitTarget::Sum) {
-    if (targets.size() != 1) throw std::invalid_argument("fit: the Sum target needs exactly one target column");
-    if (targets[0].size() != rows)
-      throw std::invalid_argument("fit: target has " + std::to_string(targets[0].size()) + " values for " +
-                                  std::to_string(rows) + " rows");
-    terms.reserve(rows);
-    for (std::size_t i = 0; i < rows; ++i) {
-      const double y = targets[0][i];
-      if (!(y > 0.0) || !std::isfinite(y))
-        throw std::invalid_argument("fit: target row " + std::to_string(i) + " is " + std::to_string(y) +
-                                    "; measured values must be finite and > 0");
-      terms.push_back({i, -1, y});
-    }
-  } else {
-    if (targets.size() != 2) throw std::invalid_argument("fit: the PerOutput target needs two target columns");
-    for (int k = 0; k < 2; ++k) {
-      if (targets[static_cast<std::size_t>(k)].size() != rows)
-        throw std::invalid_argument("fit: target " + std::to_string(k) + " has the wrong length");
-      for (std::size_t i = 0; i < rows; ++i) {
+  terms.reserve(rows * expected);
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (mode == FitTarget::PerOutput) {
+      for (int k = 0; k < 2; ++k) {
         const double y = targets[static_cast<std::size_t>(k)][i];
         if (std::isnan(y)) continue;  // not measured
-        if (!(y > 0.0) || !std::isfinite(y))
-          throw std::invalid_argument("fit: target " + std::to_string(k) + " row " + std::to_string(i) +
-                                      " is " + std::to_string(y) + "; must be finite and > 0 (or NaN)");
-        terms.push_back({i, k, y});
+        check_target_value(y, k, i);
+        terms.push_back({i, k, y, 1.0});
       }
+      continue;
+    }
+    check_target_value(targets[0][i], 0, i);
+    terms.push_back({i, -1, targets[0][i], 1.0});
+    if (mode == FitTarget::SumWithAux && options.aux_weight > 0.0 && !std::isnan(targets[1][i])) {
+      check_target_value(targets[1][i], 1, i);
+      terms.push_back({i, 2, targets[1][i], options.aux_weight});
     }
   }
   return terms;
@@ -103,20 +151,25 @@ ResidualFunction make_residual(const double* const* columns, const std::vector<T
     constexpr std::size_t P = Tpl::kParams;
     double p[P];
     for (std::size_t j = 0; j < P; ++j) p[j] = theta[j];
+    const std::size_t m = terms.size();
+    double o0 = 0, o1 = 0, o2 = 0, g0[P] = {}, g1[P] = {}, g2[P] = {};
+    std::size_t current = static_cast<std::size_t>(-1);
     for (std::size_t t = 0; t < terms.size(); ++t) {
       const Term& term = terms[t];
-      double f[F];
-      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][term.row];
-      double o0, o1, g0[P], g1[P];
-      Tpl::eval(f, p, o0, o1, jac ? g0 : nullptr, jac ? g1 : nullptr);
-      const double pred = term.output == 0 ? o0 : term.output == 1 ? o1 : o0 + o1;
-      const double scale = kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred;
-      r[t] = kind == ResidualKind::Relative ? pred * scale - 1.0 : std::log(pred / term.target);
-      if (jac != nullptr) {
-        double* row = jac + t * P;
+      if (term.row != current) {  // one template evaluation per row, shared by its terms
+        current = term.row;
+        double f[F];
+        for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][term.row];
+        Tpl::eval(f, p, o0, o1, o2, jac ? g0 : nullptr, jac ? g1 : nullptr, jac ? g2 : nullptr);
+      }
+      const bool aux = term.output == 2;
+      const double pred = term.output == 0 ? o0 : term.output == 1 ? o1 : aux ? o2 : o0 + o1;
+      const double scale = (kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred) * term.weight;
+      r[t] = term.weight * (kind == ResidualKind::Relative ? pred / term.target - 1.0 : std::log(pred / term.target));
+      if (jac != nullptr) {  // parameter-major: column j of the Jacobian is contiguous
         for (std::size_t j = 0; j < P; ++j) {
-          const double d = term.output == 0 ? g0[j] : term.output == 1 ? g1[j] : g0[j] + g1[j];
-          row[j] = d * scale;
+          const double d = term.output == 0 ? g0[j] : term.output == 1 ? g1[j] : aux ? g2[j] : g0[j] + g1[j];
+          jac[j * m + t] = d * scale;
         }
       }
     }
@@ -180,28 +233,28 @@ const TemplateDescriptor& describe(TemplateId id) {
 
 template <typename T>
 void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
-              T* out0, T* out1, T* jacobian0, T* jacobian1) {
+              T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1) {
   check_columns(columns, rows);
   dispatch(id, [&](auto tpl) {
     using Tpl = decltype(tpl);
     if (params.size() != Tpl::kParams)
       throw std::invalid_argument("evaluate: " + std::to_string(params.size()) + " parameters given, the " +
                                   Tpl::descriptor().id + " template has " + std::to_string(Tpl::kParams));
-    evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, jacobian0, jacobian1);
+    evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, out2, jacobian0, jacobian1);
     return 0;
   });
 }
 
 template void evaluate<double>(TemplateId, std::size_t, const double* const*, std::span<const double>, double*,
-                               double*, double*, double*);
+                               double*, double*, double*, double*);
 template void evaluate<float>(TemplateId, std::size_t, const float* const*, std::span<const double>, float*,
-                              float*, float*, float*);
+                              float*, float*, float*, float*);
 
 ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
                   std::span<const std::span<const double>> targets, std::span<const double> start,
                   const FitOptions& options) {
   check_columns(columns, rows);
-  const std::vector<Term> terms = make_terms(rows, targets, options.target);
+  const std::vector<Term> terms = make_terms(rows, targets, options);
   return dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(columns, terms, start, options); });
 }
 
@@ -212,7 +265,7 @@ std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* con
   check_columns(columns, rows);
   if (replicates < 1) throw std::invalid_argument("bootstrap: replicates must be >= 1");
   if (rows == 0) throw std::invalid_argument("bootstrap: no rows");
-  const std::vector<Term> all_terms = make_terms(rows, targets, options.target);
+  const std::vector<Term> all_terms = make_terms(rows, targets, options);
   const std::size_t P = describe(id).n_params;
   std::vector<double> params(static_cast<std::size_t>(replicates) * P);
   converged.assign(static_cast<std::size_t>(replicates), 0);

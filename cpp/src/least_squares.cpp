@@ -110,7 +110,7 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
   if (!(o.loss_scale > 0.0)) throw std::invalid_argument("levenberg_marquardt: loss_scale must be > 0");
 
   FitResult result;
-  std::vector<double> x(n), x_new(n), g(n), h(n * n), a, b, dx(n);
+  std::vector<double> x(n), x_new(n), g(n), h(n * n), a, b, weighted(n * m);
   std::vector<std::size_t> free_idx;
   free_idx.reserve(n);
   for (std::size_t j = 0; j < n; ++j) x[j] = std::clamp(start[j], lower[j], upper[j]);
@@ -133,21 +133,33 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
       return result;
     }
 
+  // Damping follows Nielsen (1999): on an accepted step lambda *= max(1/3, 1 - (2 rho - 1)^3), with rho
+  // the ratio of actual to predicted decrease; on a rejected one lambda *= nu and nu doubles. This
+  // wastes far fewer evaluations than the classic x10 / x0.1 rule.
   double lambda = o.initial_damping;
+  double nu = 2.0;
   bool need_normal_equations = true;
   for (result.iterations = 0; result.iterations < o.max_iterations; ++result.iterations) {
     if (need_normal_equations) {
-      // g = J^T W r, H = J^T W J with IRLS weights W = rho'.
-      std::fill(g.begin(), g.end(), 0.0);
-      std::fill(h.begin(), h.end(), 0.0);
-      for (std::size_t i = 0; i < m; ++i) {
-        const double* row = &w.jac[i * n];
-        const double wi = w.weight[i];
-        const double wr = wi * w.r[i];
-        for (std::size_t p = 0; p < n; ++p) {
-          g[p] += row[p] * wr;
-          const double wp = wi * row[p];
-          for (std::size_t q = 0; q <= p; ++q) h[p * n + q] += wp * row[q];
+      // g = J^T W r, H = J^T W J with IRLS weights W = rho' (lower triangle of H). The Jacobian is
+      // parameter-major, so each entry is a contiguous dot product over the m residuals.
+      const bool unit_weights = o.loss == Loss::Linear;
+      for (std::size_t p = 0; p < n; ++p) {
+        const double* jp = &w.jac[p * m];
+        double* wj = &weighted[p * m];
+        if (unit_weights) {
+          std::copy(jp, jp + m, wj);
+        } else {
+          for (std::size_t i = 0; i < m; ++i) wj[i] = w.weight[i] * jp[i];
+        }
+        double gp = 0.0;
+        for (std::size_t i = 0; i < m; ++i) gp += wj[i] * w.r[i];
+        g[p] = gp;
+        for (std::size_t q = 0; q <= p; ++q) {
+          const double* jq = &w.jac[q * m];
+          double hpq = 0.0;
+          for (std::size_t i = 0; i < m; ++i) hpq += wj[i] * jq[i];
+          h[p * n + q] = hpq;
         }
       }
       need_normal_equations = false;
@@ -181,13 +193,26 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
         b[p] = -g[jp];
       }
       if (!cholesky_solve(a, b, k)) {
-        lambda *= 10.0;
+        lambda *= nu;
+        nu *= 2.0;
         continue;
       }
       x_new = x;
       for (std::size_t p = 0; p < k; ++p) {
         const std::size_t j = free_idx[p];
         x_new[j] = std::clamp(x[j] + b[p], lower[j], upper[j]);
+      }
+      // Predicted decrease of the Gauss-Newton model for the projected step d: -(g.d + d.H.d / 2).
+      double predicted = 0.0;
+      for (std::size_t p = 0; p < n; ++p) {
+        const double dp = x_new[p] - x[p];
+        if (dp == 0.0) continue;
+        double hd = 0.0;
+        for (std::size_t q = 0; q < n; ++q) {
+          const double dq = x_new[q] - x[q];
+          hd += (q <= p ? h[p * n + q] : h[q * n + p]) * dq;
+        }
+        predicted -= g[p] * dp + 0.5 * dp * hd;
       }
       const double new_cost = evaluate(residual, x_new.data(), m, trial, true, o);
       ++result.evaluations;
@@ -198,10 +223,13 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
           x2 += x[j] * x[j];
         }
         const double decrease = cost - new_cost;
+        const double rho = predicted > 0.0 ? decrease / predicted : 1.0;
+        const double t = 2.0 * rho - 1.0;
+        lambda = std::max(lambda * std::max(1.0 / 3.0, 1.0 - t * t * t), 1e-15);
+        nu = 2.0;
         std::swap(w, trial);
         x.swap(x_new);
         cost = new_cost;
-        lambda = std::max(lambda * 0.3, 1e-12);
         need_normal_equations = true;
         accepted = true;
         if (decrease <= o.ftol * cost) {
@@ -213,7 +241,8 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
         }
         break;
       }
-      lambda *= 10.0;
+      lambda *= nu;
+      nu *= 2.0;
     }
     if (result.converged) {
       ++result.iterations;

@@ -1,32 +1,78 @@
-// Descriptors of the closed-form templates (names, units, bounds, start point).
+// The templates' parameters are defined here, once: names, units, meanings, bounds and start point.
+// python/energylens/_reference.py mirrors them and tests/test_model.py asserts the two agree.
 #include "energylens/energy_template.hpp"
 #include "energylens/latency_template.hpp"
 
 namespace energylens {
-
 namespace {
-const char* const kEnergyFeatures[] = {"a", "b"};
-const char* const kEnergyParams[] = {"p0", "p1"};
-const char* const kEnergyUnits[] = {"J", "J"};
-const char* const kEnergyDesc[] = {"x", "y"};
-const double kEnergyLower[] = {0, 0};
-const double kEnergyUpper[] = {10, 10};
-const double kEnergyInit[] = {1, 1};
-const char* const kEnergyOutputs[] = {"prefill_energy_j", "decode_energy_j"};
-const char* const kLatencyOutputs[] = {"ttft_s", "tpot_s"};
+
+const char* const kFeatureNames[] = {
+    "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
+    "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
+    "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s"};
+static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
+
+const char* const kEnergyNames[] = {
+    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "static_power_frac", "flop_energy_coef",
+    "busy_power_frac", "layer_overhead_us", "allreduce_latency_us", "seq_overhead_us", "pp_bubble",
+    "prefill_stall_per_kseq"};
+const char* const kEnergyUnits[] = {
+    "1 (fraction of peak FLOP/s)", "1 (fraction of HBM B/s)", "1", "1 (fraction of peak FLOP/s)",
+    "1 (fraction of TDP per device)", "TDP/peak_FLOP_rate (J per FLOP)", "1 (fraction of TDP per device)",
+    "us per layer per decode step", "us per all-reduce hop", "us per sequence per decode step",
+    "1 (per extra pipeline stage)", "1 per 1000 co-running sequences"};
+const char* const kEnergyDescriptions[] = {
+    "achieved fraction of dense peak FLOP/s in decode GEMMs",
+    "achieved fraction of HBM bandwidth when streaming weights and KV cache",
+    "overlap of compute and memory time in the smooth max ((t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2): 0 = full overlap (max), 1 = none (sum)",
+    "achieved fraction of peak FLOP/s in prefill",
+    "power every device draws for the whole wall time, as a fraction of its TDP",
+    "dynamic energy per FLOP in units of TDP/peak (1 = running at peak costs one TDP on top)",
+    "extra power of a device while its kernels run (weight/KV streaming, GEMMs, all-reduce), fraction of TDP",
+    "per-layer per-step fixed time (kernel launches, synchronisation)",
+    "latency of one all-reduce step between TP peers (ring hop)",
+    "host-side time per running sequence per decode step (scheduling, sampling, detokenisation)",
+    "extra stage time per additional pipeline stage (bubbles, p2p, idle stages)",
+    "prefill stall: prefill wall time and energy grow by this per 1000 co-running sequences"};
+const double kEnergyLower[] = {0.01, 0.05, 1e-4, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+const double kEnergyUpper[] = {1.0, 1.0, 1.0, 1.0, 0.6, 3.0, 1.0, 1000.0, 500.0, 2000.0, 3.0, 50.0};
+const double kEnergyInit[] = {0.5, 0.5, 0.5, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5};
+const char* const kEnergyOutputs[] = {"prefill_energy_j", "decode_energy_j", "step_time_s"};
+
+const char* const kLatencyNames[] = {
+    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us", "allreduce_latency_us",
+    "seq_overhead_us", "pp_bubble", "prefill_batch_factor"};
+const char* const kLatencyUnits[] = {
+    "1", "1", "1", "1", "us per layer per step", "us per all-reduce hop", "us per sequence per step",
+    "1 per extra stage", "1 per extra prompt in the prefill batch"};
+const char* const kLatencyDescriptions[] = {
+    "achieved fraction of peak FLOP/s in decode",
+    "achieved fraction of HBM bandwidth",
+    "overlap of compute and memory time (0 = max, 1 = sum)",
+    "achieved fraction of peak FLOP/s in prefill",
+    "per-layer fixed time per forward pass",
+    "latency of one all-reduce hop",
+    "host time per running sequence per decode step",
+    "extra stage time per extra pipeline stage",
+    "TTFT grows by this fraction of one prompt's prefill per extra prompt sharing the batch"};
+const double kLatencyLower[] = {0.01, 0.05, 1e-4, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0};
+const double kLatencyUpper[] = {1.0, 1.0, 1.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0};
+const double kLatencyInit[] = {0.5, 0.6, 0.5, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5};
+const char* const kLatencyOutputs[] = {"ttft_s", "tpot_s", "tpot_s"};
+
 }  // namespace
 
 const TemplateDescriptor& EnergyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.energy.provisional", 2, kEnergyFeatures, 2, kEnergyParams,
-                                    kEnergyUnits, kEnergyDesc, kEnergyLower, kEnergyUpper, kEnergyInit,
+  static const TemplateDescriptor d{"energylens.energy.v1", kFeatures, kFeatureNames, kParams, kEnergyNames,
+                                    kEnergyUnits, kEnergyDescriptions, kEnergyLower, kEnergyUpper, kEnergyInit,
                                     kEnergyOutputs};
   return d;
 }
 
 const TemplateDescriptor& LatencyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.latency.provisional", 2, kEnergyFeatures, 2, kEnergyParams,
-                                    kEnergyUnits, kEnergyDesc, kEnergyLower, kEnergyUpper, kEnergyInit,
-                                    kLatencyOutputs};
+  static const TemplateDescriptor d{"energylens.latency.v1", kFeatures, kFeatureNames, kParams, kLatencyNames,
+                                    kLatencyUnits, kLatencyDescriptions, kLatencyLower, kLatencyUpper,
+                                    kLatencyInit, kLatencyOutputs};
   return d;
 }
 

@@ -1,7 +1,7 @@
 """NumPy reference of the EnergyLens roofline template (the oracle for the native code).
 
 Everything here is elementwise over rows: one line = one scalar expression, no per-row
-branches (``maximum`` is the only non-arithmetic op besides ``power``/``log``), so it ports
+branches (``sqrt`` is the only non-arithmetic op), so it ports
 1:1 to a C++ SIMD/OpenMP loop and to a CUDA kernel.  Derivation and units: docs/model.md.
 
 Features (see :mod:`energylens.features`, all float64 arrays of one length N):
@@ -14,7 +14,7 @@ Energy model (per request, joules; n = tp*pp devices):
     F     = B (2 N_act + a ctx)                              FLOPs per decode step (batch)
     M     = W_step + B ctx kv                                HBM bytes per decode step
     t_c   = F / (n peak eta_c)           t_m = M / (n bw eta_m)
-    t_g   = (t_c^p + t_m^p)^(1/p)                            smooth roofline max
+    t_g   = (t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2   smooth roofline max (s: overlap)
     n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
     t_ar  = n_ar (alpha + 4 B d / link)
     t_st  = (t_g + t_ar)(1 + theta_pp (pp-1)) + tau_l L + tau_s B
@@ -51,7 +51,7 @@ _US = 1e-6      # microseconds -> seconds
 _KILO = 1e-3    # "per 1000 sequences" -> per sequence
 
 ENERGY_PARAM_NAMES = (
-    "eta_compute", "eta_memory", "roofline_p", "eta_prefill", "static_power_frac",
+    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "static_power_frac",
     "flop_energy_coef", "busy_power_frac", "layer_overhead_us", "allreduce_latency_us",
     "seq_overhead_us", "pp_bubble", "prefill_stall_per_kseq",
 )
@@ -64,7 +64,8 @@ ENERGY_PARAM_UNITS = (
 ENERGY_PARAM_DESCRIPTIONS = (
     "achieved fraction of dense peak FLOP/s in decode GEMMs",
     "achieved fraction of HBM bandwidth when streaming weights and KV cache",
-    "exponent of the smooth max (t_c^p + t_m^p)^(1/p) between compute and memory time",
+    "overlap of compute and memory time in the smooth max ((t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2): "
+    "0 = full overlap (max), 1 = none (sum)",
     "achieved fraction of peak FLOP/s in prefill",
     "power every device draws for the whole wall time, as a fraction of its TDP",
     "dynamic energy per FLOP in units of TDP/peak (1 = running at peak costs one TDP on top)",
@@ -75,12 +76,12 @@ ENERGY_PARAM_DESCRIPTIONS = (
     "extra stage time per additional pipeline stage (bubbles, p2p, idle stages)",
     "prefill stall: prefill wall time and energy grow by this per 1000 co-running sequences",
 )
-ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1.0, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 8.0, 1.0, 0.6, 3.0, 1.0, 1000.0, 500.0, 2000.0, 3.0, 50.0])
-ENERGY_PARAM_INIT = np.array([0.5, 0.5, 2.0, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5])
+ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1e-4, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 1.0, 1.0, 0.6, 3.0, 1.0, 1000.0, 500.0, 2000.0, 3.0, 50.0])
+ENERGY_PARAM_INIT = np.array([0.5, 0.5, 0.5, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5])
 
 LATENCY_PARAM_NAMES = (
-    "eta_compute", "eta_memory", "roofline_p", "eta_prefill", "layer_overhead_us",
+    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us",
     "allreduce_latency_us", "seq_overhead_us", "pp_bubble", "prefill_batch_factor",
 )
 LATENCY_PARAM_UNITS = (
@@ -89,14 +90,14 @@ LATENCY_PARAM_UNITS = (
 )
 LATENCY_PARAM_DESCRIPTIONS = (
     "achieved fraction of peak FLOP/s in decode", "achieved fraction of HBM bandwidth",
-    "smooth-max exponent", "achieved fraction of peak FLOP/s in prefill",
+    "overlap of compute and memory time (0 = max, 1 = sum)", "achieved fraction of peak FLOP/s in prefill",
     "per-layer fixed time per forward pass", "latency of one all-reduce hop",
     "host time per running sequence per decode step", "extra stage time per extra pipeline stage",
     "TTFT grows by this fraction of one prompt's prefill per extra prompt sharing the batch",
 )
-LATENCY_PARAM_LOWER = np.array([0.01, 0.05, 1.0, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0])
-LATENCY_PARAM_UPPER = np.array([1.0, 1.0, 8.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0])
-LATENCY_PARAM_INIT = np.array([0.5, 0.6, 3.0, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5])
+LATENCY_PARAM_LOWER = np.array([0.01, 0.05, 1e-4, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0])
+LATENCY_PARAM_UPPER = np.array([1.0, 1.0, 1.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0])
+LATENCY_PARAM_INIT = np.array([0.5, 0.6, 0.5, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5])
 
 
 def _get(features, name):
@@ -120,20 +121,12 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     M = W + B * ctx * kv
     tc = F / (n * peak * eta_c)
     tm = M / (n * bw * eta_m)
-    mx = np.maximum(tc, tm)
-    uc = tc / mx
-    um = tm / mx
-    uc_p = uc ** p
-    um_p = um ** p
-    S = uc_p + um_p                     # in [1, 2]
-    tg = mx * S ** (1.0 / p)
-    rc_p = uc_p / S                     # (tc/tg)^p
-    rm_p = um_p / S
-    lnrc = np.log(np.maximum(uc, 1e-300)) - np.log(S) / p   # log(tc/tg)
-    lnrm = np.log(np.maximum(um, 1e-300)) - np.log(S) / p
-    dtg_dtc = rc_p * tg / tc            # (tc/tg)^(p-1)
-    dtg_dtm = rm_p * tg / tm
-    dtg_dp = tg / p * (rc_p * lnrc + rm_p * lnrm)
+    diff = tc - tm
+    root = np.sqrt(diff * diff + 4.0 * p * tc * tm)   # p: roofline overlap s in [0, 1]
+    tg = 0.5 * (tc + tm + root)                        # s = 1: tc + tm; s -> 0: max(tc, tm)
+    dtg_dtc = 0.5 * (1.0 + (diff + 2.0 * p * tm) / root)
+    dtg_dtm = 0.5 * (1.0 + (2.0 * p * tc - diff) / root)
+    dtg_dp = tc * tm / root
     n_ar = 2.0 * L * (tp - 1.0) / (tp * pp)
     t_ar = n_ar * (alpha + 4.0 * B * d / link)       # each rank holds a full B x d partial sum
     g_pp = 1.0 + th_pp * (pp - 1.0)

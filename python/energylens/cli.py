@@ -51,7 +51,64 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from energylens.demo import run_demo
 
-    return run_demo(args)
+    return run_demo(seed=args.seed, report_dir=args.report, repeats=args.repeats,
+                    compare=not args.no_compare)
+
+
+def _load_profiles_arg(path: str):
+    if path in ("bundled", "mlenergy-v2"):
+        from energylens.datasets import mlenergy_v2
+
+        return mlenergy_v2()
+    from energylens.profiles import load_profiles
+
+    return load_profiles(path)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from energylens.model import EnergyModel
+
+    profiles = _load_profiles_arg(args.profiles)
+    model = EnergyModel(residual=args.residual, loss=args.loss, n_starts=args.starts,
+                        bootstrap=args.bootstrap, seed=args.seed)
+    model.fit(profiles, latency=not args.no_latency)
+    s = model.summary
+    assert s is not None
+    print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
+          f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
+          f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
+    for p in model.params.values():
+        print(f"  {p.name:<24} {p.value:>11.4g}  [{p.ci_low:.3g}, {p.ci_high:.3g}]  {p.unit}")
+    if model.latency_model is not None and model.latency_model.summary is not None:
+        ls = model.latency_model.summary
+        print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
+    model.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from energylens.model import EnergyModel
+    from energylens.profiles import load_profiles
+
+    model = EnergyModel.load(args.model)
+    configs = load_profiles(args.configs, require_energy=False)
+    out = configs.copy()
+    out = pd.concat([out.reset_index(drop=True), model.predict_phases(configs)], axis=1)
+    try:
+        out = pd.concat([out, model.predict_interval(configs, level=args.level)], axis=1)
+    except ValueError as exc:
+        print(f"energylens predict: no interval columns: {exc}", file=sys.stderr)
+    if model.latency_model is not None:
+        out = pd.concat([out, model.latency_model.predict(configs)], axis=1)
+    if args.output.endswith(".parquet"):
+        out.to_parquet(args.output, index=False)
+    else:
+        out.to_csv(args.output, index=False)
+    print(f"wrote {len(out)} rows to {args.output}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +125,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the main job on the bundled real data")
     demo.add_argument("--seed", type=int, default=0, help="seed of the 50-row training draw")
     demo.add_argument("--report", default="energylens-report", help="folder for the evaluation report")
+    demo.add_argument("--repeats", type=int, default=5, help="seeded repeats of the closing comparison")
+    demo.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines")
     demo.set_defaults(func=_cmd_demo)
+
+    fit = sub.add_parser("fit", help="fit the closed-form energy (and latency) model on measured profiles")
+    fit.add_argument("profiles", metavar="PROFILES", help="profile table (CSV/Parquet, schema v1) or 'bundled'")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON)")
+    fit.add_argument("--residual", choices=("relative", "log"), default="log")
+    fit.add_argument("--loss", choices=("linear", "soft_l1", "huber"), default="linear")
+    fit.add_argument("--starts", type=int, default=6, help="multi-start count")
+    fit.add_argument("--bootstrap", type=int, default=200, help="bootstrap refits for intervals (0: none)")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--no-latency", action="store_true", help="do not fit the latency model")
+    fit.set_defaults(func=_cmd_fit)
+
+    predict = sub.add_parser("predict", help="predict energy (and latency) for configurations")
+    predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
+    predict.add_argument("configs", metavar="CONFIGS", help="configurations (CSV/Parquet, schema v1, energy_j optional)")
+    predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet)")
+    predict.add_argument("--level", type=float, default=0.9, help="prediction-interval level (0.9)")
+    predict.set_defaults(func=_cmd_predict)
+
+    from energylens.evaluate import add_evaluate_subparser
+
+    add_evaluate_subparser(sub)
     from energylens.monitor_cli import add_monitor_subparser
 
     add_monitor_subparser(sub)

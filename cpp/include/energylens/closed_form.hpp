@@ -20,17 +20,20 @@ enum class TemplateId : int { Energy = 0, Latency = 1 };
 const TemplateDescriptor& describe(TemplateId id);
 
 /// Evaluates the template on `rows` rows. `columns` holds descriptor.n_features pointers to
-/// `rows` values each; `params` holds n_params values. Writes out0/out1 (the two outputs) and, when
-/// non-null, their Jacobians d out0 / d params and d out1 / d params (rows x n_params, row-major).
+/// `rows` values each; `params` holds n_params values. Writes out0/out1 (the two outputs), out2 (the
+/// auxiliary output, e.g. the step time the energy implies) when non-null, and, when non-null, the
+/// Jacobians d out0 / d params and d out1 / d params (rows x n_params, row-major).
 /// OpenMP threads over rows when `rows` is large; SIMD within a thread.
 template <typename T>
 void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
-              T* out0, T* out1, T* jacobian0, T* jacobian1);
+              T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1);
 
 /// How fitted outputs are compared with measurements.
 enum class FitTarget {
   Sum,        ///< out0 + out1 against target0 (energy per request: prefill + decode)
   PerOutput,  ///< out0 against target0 and out1 against target1, NaN targets skipped (latency)
+  SumWithAux, ///< out0 + out1 against target0, plus aux_weight x (out2 against target1, NaN skipped):
+              ///< energy fitted together with the measured TPOT, which pins the time scale
 };
 
 /// Residual of one row: relative (pred / meas - 1) or log (log pred - log meas).
@@ -40,6 +43,7 @@ enum class ResidualKind { Relative, Log };
 struct FitOptions {
   FitTarget target = FitTarget::Sum;
   ResidualKind residual = ResidualKind::Relative;
+  double aux_weight = 1.0;     ///< weight of the auxiliary residuals (SumWithAux)
   LeastSquaresOptions least_squares{};
   int n_starts = 1;            ///< multi-start: the start point plus n_starts - 1 random perturbations
   double start_spread = 1.0;   ///< perturbation: theta * exp(spread * N(0, 1)), clamped to the bounds
@@ -53,7 +57,8 @@ struct ClosedFormFit {
   int starts_converged = 0;
 };
 
-/// Fits the template on all rows. `targets` holds 1 (Sum) or 2 (PerOutput) spans of `rows` values.
+/// Fits the template on all rows. `targets` holds 1 (Sum) or 2 (PerOutput, SumWithAux) spans of `rows`
+/// values.
 /// `start` empty means the descriptor's init. Throws std::invalid_argument on inconsistent sizes,
 /// non-positive or non-finite Sum targets, or fewer usable residuals than parameters.
 ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,

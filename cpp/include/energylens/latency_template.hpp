@@ -1,29 +1,55 @@
-// PROVISIONAL latency template (replaced by the derived one in docs/model.md).
+// The 9-parameter closed-form latency model (template energylens.latency.v1, docs/model.md):
+//   TPOT = t_step,  TTFT = t_pf (1 + kappa_b (B - 1)) + tau_layer L
+// on the same roofline (roofline.hpp) and features as the energy template.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 
-#include "energylens/template_common.hpp"
+#include "energylens/roofline.hpp"
 
 namespace energylens {
 
 struct LatencyTemplate {
-  static constexpr std::size_t kFeatures = 2;
-  static constexpr std::size_t kParams = 2;
+  static constexpr std::size_t kFeatures = roofline::kNumFeatures;
+  static constexpr std::size_t kParams = 9;
+  /// Parameter order.
+  enum Param : int {
+    kEtaCompute = 0, kEtaMemory, kRooflineP, kEtaPrefill, kLayerOverheadUs, kAllreduceLatencyUs,
+    kSeqOverheadUs, kPpBubble, kPrefillBatchFactor
+  };
   static const TemplateDescriptor& descriptor();
 
+  /// One row: TTFT (s), TPOT (s), and TPOT again as the auxiliary output; gradients when non-null.
   template <typename T>
-  ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft, T& tpot, T* d_ttft, T* d_tpot) {
-    ttft = p[0] * f[0];
-    tpot = p[1] * f[1];
-    if (d_ttft != nullptr) {
-      d_ttft[0] = f[0];
-      d_ttft[1] = T(0);
-    }
-    if (d_tpot != nullptr) {
-      d_tpot[0] = T(0);
-      d_tpot[1] = f[1];
+  ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft, T& tpot, T& aux, T* g_ttft, T* g_tpot,
+                                 T* g_aux) {
+    const roofline::TimeParams<T> q{p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill],
+                                    p[kLayerOverheadUs] * T(roofline::kMicro),
+                                    p[kAllreduceLatencyUs] * T(roofline::kMicro),
+                                    p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
+    const roofline::Times<T> r = roofline::times(f, q);
+    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch - T(1));
+    ttft = r.t_pf * hb + q.tau_layer_s * r.layers;
+    tpot = r.t_step;
+    aux = r.t_step;
+    if (g_ttft == nullptr && g_tpot == nullptr && g_aux == nullptr) return;
+    T gs[8];
+    roofline::step_time_gradient(r, q, gs);
+    T gf[kParams] = {};
+    T gt[kParams] = {};
+    for (int j = 0; j < 3; ++j) gt[j] = gs[j];
+    gt[kLayerOverheadUs] = gs[4];
+    gt[kAllreduceLatencyUs] = gs[5];
+    gt[kSeqOverheadUs] = gs[6];
+    gt[kPpBubble] = gs[7];
+    gf[kEtaPrefill] = hb * (-r.t_pc / q.eta_pf);
+    gf[kLayerOverheadUs] = r.layers * T(roofline::kMicro);
+    gf[kAllreduceLatencyUs] = hb * r.n_ar * T(roofline::kMicro);
+    gf[kPrefillBatchFactor] = r.t_pf * (r.batch - T(1));
+    for (std::size_t j = 0; j < kParams; ++j) {
+      if (g_ttft != nullptr) g_ttft[j] = gf[j];
+      if (g_tpot != nullptr) g_tpot[j] = gt[j];
+      if (g_aux != nullptr) g_aux[j] = gt[j];
     }
   }
 };

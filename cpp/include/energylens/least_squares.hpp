@@ -33,8 +33,8 @@ const char* to_string(FitStatus status) noexcept;
 /// Tuning of the iteration; defaults suit relative-error fits of O(1) parameters.
 struct LeastSquaresOptions {
   int max_iterations = 200;        ///< outer iterations (accepted or rejected steps)
-  double ftol = 1e-10;             ///< stop when (cost - new_cost) <= ftol * cost
-  double xtol = 1e-10;             ///< stop when |dx| <= xtol * (xtol + |x|)
+  double ftol = 1e-8;              ///< stop when (cost - new_cost) <= ftol * cost (scipy's default)
+  double xtol = 1e-8;              ///< stop when |dx| <= xtol * (xtol + |x|) (scipy's default)
   double gtol = 1e-12;             ///< stop when max |projected gradient| <= gtol
   Loss loss = Loss::Linear;        ///< robust loss
   double loss_scale = 1.0;         ///< residual scale c of the robust loss
@@ -51,7 +51,8 @@ struct FitResult {
   FitStatus status = FitStatus::MaxIterations;  ///< why it stopped
 };
 
-/// Residuals r (m) and, when `jacobian` is non-null, dr/dtheta (m x n, row-major) at theta (n).
+/// Residuals r (m) and, when `jacobian` is non-null, dr/dtheta at theta (n), parameter-major:
+/// jacobian[j * m + i] = d r_i / d theta_j (each parameter's column contiguous).
 using ResidualFunction = std::function<void(const double* theta, double* residuals, double* jacobian)>;
 
 /// Minimises 0.5 c^2 sum rho((r_i/c)^2) over lower <= theta <= upper from `start`.

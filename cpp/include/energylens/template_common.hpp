@@ -8,7 +8,7 @@
 #if defined(__CUDACC__)
 #define ENERGYLENS_HD __host__ __device__ __forceinline__
 #else
-#define ENERGYLENS_HD inline
+#define ENERGYLENS_HD inline __attribute__((always_inline))
 #endif
 
 namespace energylens {
@@ -25,7 +25,7 @@ struct TemplateDescriptor {
   const double* lower;                  ///< n_params lower bounds
   const double* upper;                  ///< n_params upper bounds
   const double* init;                   ///< n_params physically motivated start point
-  const char* const* output_names;      ///< the two outputs, e.g. {"prefill_energy_j", "decode_energy_j"}
+  const char* const* output_names;      ///< the three outputs: two predicted quantities and the auxiliary fit target
 };
 
 }  // namespace energylens

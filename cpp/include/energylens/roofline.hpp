@@ -1,0 +1,109 @@
+// The roofline time model shared by the energy and latency templates (docs/model.md): decode-step
+// time from a smooth max of compute and HBM time (one sqrt), TP all-reduce and PP stage terms, host overheads;
+// prefill time from FLOPs. Host/device (ENERGYLENS_HD) so the CPU loop and the CUDA kernel share it.
+#pragma once
+
+#include <cmath>
+
+#include "energylens/template_common.hpp"
+
+namespace energylens::roofline {
+
+/// Feature order shared by both templates (units in names; see python/energylens/features.py).
+enum Feature : int {
+  kTp = 0,                 ///< tensor-parallel degree
+  kPp,                     ///< pipeline-parallel degree
+  kBatch,                  ///< running sequences per decode step
+  kInputTokens,            ///< prompt tokens per request
+  kOutputTokens,           ///< generated tokens per request
+  kLayers,                 ///< transformer layers
+  kDModel,                 ///< hidden size
+  kActiveParams,           ///< parameters used per token
+  kWeightBytesPerStep,     ///< weight bytes one decode step streams (MoE: touched experts)
+  kKvBytesPerToken,        ///< KV-cache bytes per token over all layers
+  kAttnFlopsPerTokenCtx,   ///< attention FLOPs per token per context position
+  kPrefillExtraFlops,      ///< vision-encoder FLOPs per request
+  kPeakFlopsPerS,          ///< dense peak FLOP/s of one GPU at the row's precision
+  kHbmBytesPerS,           ///< HBM bandwidth of one GPU
+  kTdpW,                   ///< board power limit of one GPU
+  kLinkBytesPerS,          ///< scale-up link bandwidth per GPU per direction
+  kNumFeatures
+};
+
+inline constexpr double kMicro = 1e-6;  ///< us -> s
+
+/// Time parameters (SI seconds for the overheads) of the shared roofline.
+template <typename T>
+struct TimeParams {
+  T eta_c, eta_m, p, eta_pf, tau_layer_s, alpha_s, tau_seq_s, theta_pp;  ///< p: roofline overlap s
+};
+
+/// Roofline intermediates of one row and the partial derivatives the templates need.
+template <typename T>
+struct Times {
+  T n, batch, out_tokens, layers, pp;
+  T flops_step, flops_prefill;  ///< F and F_p
+  T tc, tm, tg;                 ///< compute, memory and smooth-max time of a decode step
+  T dtg_dtc, dtg_dtm, dtg_dp;   ///< partials of tg
+  T n_ar, t_ar, g_pp;           ///< all-reduces per step, their time, PP stage factor
+  T busy, t_step;               ///< device-busy part of a step and the whole step (= TPOT)
+  T t_pc, t_pf;                 ///< prefill compute time and prefill time
+};
+
+/// Evaluates the shared roofline for one row of features `f`.
+template <typename T>
+ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
+  using std::sqrt;
+  Times<T> r;
+  const T tp = f[kTp];
+  r.pp = f[kPp];
+  r.n = tp * r.pp;
+  r.batch = f[kBatch];
+  const T li = f[kInputTokens];
+  r.out_tokens = f[kOutputTokens];
+  r.layers = f[kLayers];
+  const T na = f[kActiveParams];
+  const T a = f[kAttnFlopsPerTokenCtx];
+  const T peak = f[kPeakFlopsPerS];
+  const T ctx = li + T(0.5) * r.out_tokens;
+  r.flops_step = r.batch * (T(2) * na + a * ctx);
+  const T bytes_step = f[kWeightBytesPerStep] + r.batch * ctx * f[kKvBytesPerToken];
+  r.tc = r.flops_step / (r.n * peak * q.eta_c);
+  r.tm = bytes_step / (r.n * f[kHbmBytesPerS] * q.eta_m);
+  // Smooth max of compute and memory time with one sqrt (no transcendental, so the loop vectorises):
+  // tg = (tc + tm + R) / 2, R = sqrt((tc - tm)^2 + 4 s tc tm); s = 1 gives tc + tm (no overlap),
+  // s -> 0 gives max(tc, tm) (full overlap).
+  const T diff = r.tc - r.tm;
+  const T root = sqrt(diff * diff + T(4) * q.p * r.tc * r.tm);
+  r.tg = T(0.5) * (r.tc + r.tm + root);
+  r.dtg_dtc = T(0.5) * (T(1) + (diff + T(2) * q.p * r.tm) / root);
+  r.dtg_dtm = T(0.5) * (T(1) + (T(2) * q.p * r.tc - diff) / root);
+  r.dtg_dp = r.tc * r.tm / root;
+  r.n_ar = T(2) * r.layers * (tp - T(1)) / (tp * r.pp);
+  const T link = f[kLinkBytesPerS];
+  const T d = f[kDModel];
+  r.t_ar = r.n_ar * (q.alpha_s + T(4) * r.batch * d / link);
+  r.g_pp = T(1) + q.theta_pp * (r.pp - T(1));
+  r.busy = (r.tg + r.t_ar) * r.g_pp;
+  r.t_step = r.busy + q.tau_layer_s * r.layers + q.tau_seq_s * r.batch;
+  r.flops_prefill = T(2) * na * li + T(0.5) * a * li * li + r.n * f[kPrefillExtraFlops];
+  r.t_pc = r.flops_prefill / (r.n * peak * q.eta_pf);
+  r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link);
+  return r;
+}
+
+/// Gradient of t_step with respect to the eight time parameters (eta_c, eta_m, p, eta_pf,
+/// tau_layer_us, alpha_us, tau_seq_us, theta_pp) written into g[0..7]; overheads per microsecond.
+template <typename T>
+ENERGYLENS_HD void step_time_gradient(const Times<T>& r, const TimeParams<T>& q, T* g) {
+  g[0] = r.g_pp * r.dtg_dtc * (-r.tc / q.eta_c);
+  g[1] = r.g_pp * r.dtg_dtm * (-r.tm / q.eta_m);
+  g[2] = r.g_pp * r.dtg_dp;
+  g[3] = T(0);
+  g[4] = r.layers * T(kMicro);
+  g[5] = r.g_pp * r.n_ar * T(kMicro);
+  g[6] = r.batch * T(kMicro);
+  g[7] = (r.tg + r.t_ar) * (r.pp - T(1));
+}
+
+}  // namespace energylens::roofline

@@ -1,0 +1,130 @@
+"""``energylens demo``: the main job on the bundled real data (ML.ENERGY v2, Apache-2.0).
+
+Fits the 12-parameter closed form on 50 random measured configurations, prints the parameters with
+their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
+model, GPU) group next to the one a latency-first choice makes, and ends with the comparison against
+the baselines on identical splits (``energylens evaluate``), writing the full report to a folder.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["run_demo", "choices_table"]
+
+GROUP_BY = ("task", "model", "gpu")
+
+
+def _config_label(row: pd.Series) -> str:
+    return f"TP{int(row['tp'])} PP{int(row['pp'])} B{int(round(row.get('max_batch_size', row['batch_size'])))}"
+
+
+def choices_table(profiles: pd.DataFrame, energy_pred: np.ndarray, tpot: np.ndarray) -> pd.DataFrame:
+    """Per (task, model, GPU) group: the configuration the model picks, the measured optimum and the
+    latency-first pick (lowest TPOT), each with its measured energy per request."""
+    df = profiles.reset_index(drop=True).copy()
+    df["_pred"] = energy_pred
+    df["_tpot"] = tpot
+    rows = []
+    for key, g in df.groupby(list(GROUP_BY), sort=True):
+        if len(g) < 2:
+            continue
+        ours = g.loc[g["_pred"].idxmin()]
+        best = g.loc[g["energy_j"].idxmin()]
+        fast = g.loc[g["_tpot"].idxmin()]
+        rows.append({
+            "task": key[0], "model": str(key[1]).split("/")[-1], "gpu": key[2], "candidates": len(g),
+            "energylens_choice": _config_label(ours), "energylens_j": float(ours["energy_j"]),
+            "measured_best": _config_label(best), "best_j": float(best["energy_j"]),
+            "latency_first": _config_label(fast), "latency_first_j": float(fast["energy_j"]),
+        })
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["energylens_regret_pct"] = 100.0 * (out["energylens_j"] / out["best_j"] - 1.0)
+        out["latency_first_regret_pct"] = 100.0 * (out["latency_first_j"] / out["best_j"] - 1.0)
+    return out
+
+
+def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energylens-report", repeats: int = 5,
+             compare: bool = True, out=sys.stdout) -> int:
+    from energylens.datasets import MLENERGY_V2_NOMINAL_PROMPT_TOKENS, mlenergy_v2
+    from energylens.evaluate import pairwise_counts, top1_hit
+    from energylens.model import EnergyModel
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    t0 = time.perf_counter()
+    data = mlenergy_v2().reset_index(drop=True)
+    say(f"energylens demo: ML.ENERGY Leaderboard v2 (Chung et al., NeurIPS 2025 D&B; Apache-2.0), "
+        f"{len(data)} measured vLLM configurations, {data['model'].nunique()} models, "
+        f"{data['gpu'].nunique()} GPUs, tasks {', '.join(sorted(data['task'].unique()))}.")
+    say("  input lengths are not recorded upstream: nominal prompt tokens per task "
+        + ", ".join(f"{k} {v}" for k, v in MLENERGY_V2_NOMINAL_PROMPT_TOKENS.items()) + " (image-chat adds image tokens)")
+
+    rng = np.random.default_rng(seed)
+    train_idx = np.sort(rng.choice(len(data), size=train_size, replace=False))
+    test_mask = np.ones(len(data), dtype=bool)
+    test_mask[train_idx] = False
+    train, test = data.iloc[train_idx], data[test_mask]
+
+    model = EnergyModel(seed=seed).fit(train)
+    s = model.summary
+    assert s is not None
+    say(f"\nfitted {model.template_id} on {train_size} random rows (seed {seed}): {s.status}, "
+        f"{s.iterations} iterations, {s.fit_seconds * 1e3:.0f} ms with {s.bootstrap_converged} bootstrap refits")
+    say(f"{'parameter':<24} {'value':>10}  {'90% interval':>21}  meaning [unit]")
+    for p in model.params.values():
+        say(f"{p.name:<24} {p.value:>10.4g}  [{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]  {p.description} [{p.unit}]")
+
+    pred_test = model.predict(test)
+    meas_test = test["energy_j"].to_numpy()
+    mape = float(np.mean(np.abs(pred_test / meas_test - 1.0)))
+    hits, concordant, pairs = [], 0.0, 0
+    t = test.assign(_pred=pred_test)
+    for _, g in t.groupby(list(GROUP_BY)):
+        if len(g) < 2:
+            continue
+        hits.append(top1_hit(g["_pred"].to_numpy(), g["energy_j"].to_numpy()))
+        c, n = pairwise_counts(g["_pred"].to_numpy(), g["energy_j"].to_numpy())
+        concordant += c
+        pairs += n
+    say(f"\nheld-out accuracy on the other {len(test)} rows: MAPE {mape:.3f}, Top-1 {np.mean(hits):.3f} "
+        f"over {len(hits)} (task, model, GPU) groups, pairwise ranking {concordant / max(pairs, 1):.3f}")
+    phases = model.predict_phases(test)
+    share = float(np.median(phases["prefill_energy_j_pred"] / phases["energy_j_pred"]))
+    say(f"median predicted prefill share of energy per request: {share:.1%}")
+
+    # Energy-optimal choice per group, over all measured candidates, next to latency-first.
+    pred_all = model.predict(data)
+    tpot = data["tpot_s"].to_numpy()
+    table = choices_table(data, pred_all, tpot)
+    say(f"\nenergy-optimal configuration per (task, model, GPU) group ({len(table)} groups with >= 2 "
+        "configurations); energy in J per request, measured:")
+    say(f"{'task':<10} {'model':<30} {'gpu':<15} {'energylens pick':<16} {'J':>8} "
+        f"{'latency-first pick':<18} {'J':>8} {'saved':>6}")
+    for _, r in table.iterrows():
+        saved = 100.0 * (1.0 - r["energylens_j"] / r["latency_first_j"])
+        say(f"{r['task']:<10} {r['model'][:30]:<30} {str(r['gpu'])[:15]:<15} {r['energylens_choice']:<16} "
+            f"{r['energylens_j']:>8.1f} {r['latency_first']:<18} {r['latency_first_j']:>8.1f} {saved:>5.0f}%")
+    if len(table):
+        agree = float(np.mean(table["energylens_choice"] == table["measured_best"]))
+        say(f"energylens picks the measured optimum in {agree:.0%} of groups (median regret "
+            f"{table['energylens_regret_pct'].median():.1f}%); latency-first in "
+            f"{np.mean(table['latency_first'] == table['measured_best']):.0%} (median regret "
+            f"{table['latency_first_regret_pct'].median():.1f}%, mean {table['latency_first_regret_pct'].mean():.1f}%).")
+        say("  (fit on 50 rows; groups include the training rows, so this table is in-sample for those rows: "
+            "the held-out numbers above and the comparison below are the out-of-sample ones)")
+
+    if compare:
+        from energylens.evaluate import demo_comparison
+
+        say(f"\ncomparison with the baselines on identical splits ({repeats} repeats of 50 training rows):")
+        say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
+                            profiles=data, progress=True))
+    say(f"\ndemo finished in {time.perf_counter() - t0:.0f} s")
+    return 0
