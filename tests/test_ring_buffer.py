@@ -31,17 +31,18 @@ def test_capacity_must_be_a_power_of_two(capacity):
         _core._ring_selftest(10, capacity, True)
 
 
-def _cpp_test_binaries():
-    found = []
+def _cpp_test_binary(name):
     for build in sorted((ROOT / "build").glob("*")):
-        exe = build / "cpp" / "test_ring_buffer"
+        exe = build / "cpp" / name
         if exe.is_file() and os.access(exe, os.X_OK):
-            found.append(exe)
-    return found
+            return exe
+    return None
 
 
-@pytest.mark.skipif(not _cpp_test_binaries(), reason="no build tree with ENERGYLENS_BUILD_TESTS=ON")
-def test_cpp_ring_buffer_unit_test_passes():
-    exe = _cpp_test_binaries()[0]
+@pytest.mark.parametrize("name", ["test_ring_buffer", "test_sampler"])
+def test_cpp_unit_test_passes(name):
+    exe = _cpp_test_binary(name)
+    if exe is None:
+        pytest.skip(f"no build tree with ENERGYLENS_BUILD_TESTS=ON has cpp/{name}")
     out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
