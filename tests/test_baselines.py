@@ -182,3 +182,6 @@ def test_closed_form_on_bundled_rows():
     assert m.has_tpot() and np.all(m.predict_tpot(df) > 0)
     with pytest.raises(ValueError, match="backend"):
         bl.ClosedForm(backend="magic")
+    auto = bl.ClosedForm().fit(df.sample(60, random_state=0))   # EnergyModel where it is built
+    assert auto.backend in ("EnergyModel", "_reference fallback")
+    assert np.all(np.isfinite(auto.predict_energy(df)))
