@@ -1,0 +1,94 @@
+"""SymPy forms of the closed-form templates (EnergyModel.to_sympy / to_latex).
+
+The same formula as ``cpp/include/energylens/{roofline,energy_template,latency_template}.hpp`` and
+``_reference.py``; ``tests/test_model.py`` checks that the lambdified expressions agree with the
+native evaluator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+__all__ = ["feature_symbols", "energy_expressions", "latency_expressions"]
+
+_FEATURES = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
+             "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
+             "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s")
+
+_LATEX = {
+    "tp": "TP", "pp": "PP", "batch_size": "B", "input_tokens": r"L_{in}", "output_tokens": r"L_{out}",
+    "n_layers": "L", "d_model": "d", "active_params": r"N_{act}", "weight_bytes_per_step": "W",
+    "kv_bytes_per_token": r"k_{v}", "attn_flops_per_token_ctx": "a", "prefill_extra_flops": r"F_{enc}",
+    "peak_flops_per_s": r"\Pi", "hbm_bytes_per_s": r"\beta", "tdp_w": "P_{TDP}", "link_bytes_per_s": r"\lambda",
+    "eta_compute": r"\eta_c", "eta_memory": r"\eta_m", "roofline_overlap": "s", "eta_prefill": r"\eta_{pf}",
+    "static_power_frac": r"\pi_s", "flop_energy_coef": "c_f", "busy_power_frac": r"\pi_b",
+    "layer_overhead_us": r"\tau_l", "allreduce_latency_us": r"\alpha", "seq_overhead_us": r"\tau_s",
+    "pp_bubble": r"\theta_{pp}", "prefill_stall_per_kseq": r"\kappa", "prefill_batch_factor": r"\kappa_b",
+}
+
+
+def feature_symbols() -> dict[str, sp.Symbol]:
+    """One positive SymPy symbol per feature, named as the feature (LaTeX names for printing)."""
+    return {name: sp.Symbol(_LATEX[name], positive=True) for name in _FEATURES}
+
+
+def _param(name: str, params: dict[str, Any] | None) -> sp.Expr:
+    if params is not None and name in params:
+        value = params[name]
+        return sp.Float(getattr(value, "value", value), 6)
+    return sp.Symbol(_LATEX[name], nonnegative=True)
+
+
+def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
+    micro = sp.Rational(1, 10**6)
+    n = f["tp"] * f["pp"]
+    ctx = f["input_tokens"] + f["output_tokens"] / 2
+    flops = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx)
+    bytes_step = f["weight_bytes_per_step"] + f["batch_size"] * ctx * f["kv_bytes_per_token"]
+    tc = flops / (n * f["peak_flops_per_s"] * q["eta_compute"])
+    tm = bytes_step / (n * f["hbm_bytes_per_s"] * q["eta_memory"])
+    s = q["roofline_overlap"]
+    tg = (tc + tm + sp.sqrt((tc - tm) ** 2 + 4 * s * tc * tm)) / 2
+    n_ar = 2 * f["n_layers"] * (f["tp"] - 1) / (f["tp"] * f["pp"])
+    alpha = q["allreduce_latency_us"] * micro
+    t_ar = n_ar * (alpha + 4 * f["batch_size"] * f["d_model"] / f["link_bytes_per_s"])
+    busy = (tg + t_ar) * (1 + q["pp_bubble"] * (f["pp"] - 1))
+    t_step = busy + q["layer_overhead_us"] * micro * f["n_layers"] + q["seq_overhead_us"] * micro * f["batch_size"]
+    flops_pf = (2 * f["active_params"] * f["input_tokens"] + f["attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
+                + n * f["prefill_extra_flops"])
+    t_pc = flops_pf / (n * f["peak_flops_per_s"] * q["eta_prefill"])
+    t_pf = t_pc + n_ar * (alpha + 4 * f["input_tokens"] * f["d_model"] / f["link_bytes_per_s"])
+    return {"n": n, "flops": flops, "busy": busy, "t_step": t_step, "flops_pf": flops_pf, "t_pf": t_pf}
+
+
+_TIME_PARAMS = ("eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us",
+                "allreduce_latency_us", "seq_overhead_us", "pp_bubble")
+
+
+def energy_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, sp.Expr]:
+    """(prefill J, decode J) per request as expressions of the features; symbols for parameters
+    unless ``params`` (name -> value or Param) gives numbers."""
+    f = feature_symbols()
+    q = {name: _param(name, params) for name in _TIME_PARAMS}
+    r = _roofline(f, q)
+    pi_s = _param("static_power_frac", params)
+    pi_b = _param("busy_power_frac", params)
+    e_flop = _param("flop_energy_coef", params) * f["tdp_w"] / f["peak_flops_per_s"]
+    kappa = _param("prefill_stall_per_kseq", params)
+    decode = f["output_tokens"] / f["batch_size"] * (
+        r["n"] * f["tdp_w"] * (pi_s * r["t_step"] + pi_b * r["busy"]) + e_flop * r["flops"])
+    prefill = (1 + kappa * f["batch_size"] / 1000) * (
+        r["n"] * f["tdp_w"] * (pi_s + pi_b) * r["t_pf"] + e_flop * r["flops_pf"])
+    return prefill, decode
+
+
+def latency_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, sp.Expr]:
+    """(TTFT s, TPOT s) as expressions of the features."""
+    f = feature_symbols()
+    q = {name: _param(name, params) for name in _TIME_PARAMS}
+    r = _roofline(f, q)
+    kb = _param("prefill_batch_factor", params)
+    ttft = r["t_pf"] * (1 + kb * (f["batch_size"] - 1)) + q["layer_overhead_us"] / 10**6 * f["n_layers"]
+    return ttft, r["t_step"]
