@@ -105,11 +105,11 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
     table = choices_table(data, pred_all, tpot)
     say(f"\nenergy-optimal configuration per (task, model, GPU) group ({len(table)} groups with >= 2 "
         "configurations); energy in J per request, measured:")
-    say(f"{'task':<10} {'model':<30} {'gpu':<15} {'energylens pick':<16} {'J':>8} "
+    say(f"{'task':<10} {'model':<30} {'gpu':<14} {'energylens pick':<16} {'J':>8} "
         f"{'latency-first pick':<18} {'J':>8} {'saved':>6}")
     for _, r in table.iterrows():
         saved = 100.0 * (1.0 - r["energylens_j"] / r["latency_first_j"])
-        say(f"{r['task']:<10} {r['model'][:30]:<30} {str(r['gpu'])[:15]:<15} {r['energylens_choice']:<16} "
+        say(f"{r['task']:<10} {r['model'][:30]:<30} {str(r['gpu']).replace('NVIDIA ', '')[:14]:<14} {r['energylens_choice']:<16} "
             f"{r['energylens_j']:>8.1f} {r['latency_first']:<18} {r['latency_first_j']:>8.1f} {saved:>5.0f}%")
     if len(table):
         agree = float(np.mean(table["energylens_choice"] == table["measured_best"]))
