@@ -157,11 +157,12 @@ def test_overlapping_windows_match_the_analytic_integral_and_the_counter():
 def test_constant_power_is_measured_exactly():
     with EnergyMonitor(synthetic([([0.0], [333.0])]), sync=False) as mon:
         mon.begin_window("w")
-        time.sleep(0.3)
+        time.sleep(0.6)
         m = mon.end_window("w")
     assert m.avg_power_w == pytest.approx(333.0, rel=1e-9)
-    # The counter is read up to a poll (25 ms) after each 100 ms update, as NVML's would be.
-    assert m.counter_energy_j == pytest.approx(333.0 * m.duration_s, rel=0.05)
+    # The counter is read up to a poll (25 ms, more on a loaded box) after each 100 ms update, as
+    # NVML's would be: each end of the window may be off by that lag.
+    assert m.counter_energy_j == pytest.approx(333.0 * m.duration_s, rel=0.10)
 
 
 def test_a_window_shorter_than_the_update_period_is_flagged_with_an_estimate():
@@ -302,3 +303,32 @@ def test_cli_monitor_synthetic_prints_totals_and_saves_a_trace(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "GPU1" in out and "total:" in out and "nvml_samples: update period 20.0 ms" in out
     assert len(Trace.load(path).samples) > 0
+
+
+# ---- errors through the monitor --------------------------------------------------------------------------
+
+
+def test_a_sampler_failure_surfaces_at_end_window_on_the_callers_thread():
+    from energylens.errors import NvmlError
+
+    s = synthetic([([0.0], [100.0])], chain=("sample_buffer",), fail_after_s={"sample_buffer": 0.1},
+                  buffer_poll_s=0.02)
+    with pytest.raises(NvmlError, match="GPU is lost"):
+        with EnergyMonitor(s, sync=False) as mon:
+            mon.begin_window("w")
+            time.sleep(0.3)
+            mon.end_window("w")
+    assert not s.running
+
+
+def test_kernel_tracing_without_cupti_fails_before_sampling_starts():
+    import energylens
+    from energylens.errors import CuptiUnavailableError
+
+    if energylens.capabilities().cuda_devices > 0:
+        pytest.skip("a CUDA device is present")
+    s = synthetic()
+    with pytest.raises(CuptiUnavailableError):
+        with EnergyMonitor(s, sync=False, kernels=True):
+            pass
+    assert not s.running

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -645,6 +646,13 @@ class EnergyMonitor:
                 self._tracer.stop()
             raise
         self._entered = True
+        # One poll of every source now, so that a window opened right away is bracketed by a
+        # reading of each (the energy counter especially) instead of starting before the first one.
+        try:
+            self._sampler.flush()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
         _MARKS.collect()
         return self
 
