@@ -185,3 +185,28 @@ def test_closed_form_on_bundled_rows():
     auto = bl.ClosedForm().fit(df.sample(60, random_state=0))   # EnergyModel where it is built
     assert auto.backend in ("EnergyModel", "_reference fallback")
     assert np.all(np.isfinite(auto.predict_energy(df)))
+
+
+def test_register_method_joins_the_default_comparison():
+    class Const:
+        name = "symbolic"
+        predicts_energy_scale = True
+
+        def fit(self, df):
+            return self
+
+        def predict_energy(self, df):
+            return np.ones(len(df))
+
+    bl.register_method("symbolic", lambda seed, gpu_spec: Const())
+    try:
+        assert "symbolic" in bl.method_names()
+        ms = bl.default_methods(gpu_spec=fake_gpu_spec, include=("llmcarbon", "symbolic"))
+        assert [m.name for m in ms] == ["llmcarbon", "symbolic"]
+        with pytest.raises(ValueError, match="already exists"):
+            bl.register_method("symbolic", lambda seed, gpu_spec: Const())
+        with pytest.raises(ValueError, match="already exists"):
+            bl.register_method("xgboost", lambda seed, gpu_spec: Const())
+    finally:
+        bl.unregister_method("symbolic")
+    assert "symbolic" not in bl.method_names()

@@ -42,6 +42,9 @@ __all__ = [
     "BASELINE_FEATURES",
     "precision_bytes",
     "default_methods",
+    "register_method",
+    "unregister_method",
+    "method_names",
     "METHOD_NAMES",
 ]
 
@@ -598,18 +601,46 @@ METHOD_NAMES = ("energylens", "latency_proxy", "wilkins2024", "llmcarbon", "rand
                 "gradient_boosting", "xgboost")
 
 
+#: Methods added by other modules (e.g. the discovered symbolic-regression expression), by name:
+#: ``factory(seed, gpu_spec) -> method``. See :func:`register_method`.
+_REGISTERED: dict[str, Callable[[int, GpuSpecFn | None], Any]] = {}
+
+
+def register_method(name: str, factory: Callable[[int, GpuSpecFn | None], Any]) -> None:
+    """Add a method to every default comparison (after the built-in ones).
+
+    ``factory(seed, gpu_spec)`` returns a fresh, unfitted object with the :class:`Method`
+    interface. This is how the discovered symbolic-regression expression joins the comparison
+    without editing this module. ``ValueError`` if the name is taken.
+    """
+    if name in METHOD_NAMES or name in _REGISTERED:
+        raise ValueError(f"a method named {name!r} already exists")
+    _REGISTERED[name] = factory
+
+
+def unregister_method(name: str) -> None:
+    """Remove a method added by :func:`register_method` (``KeyError`` if it was not added)."""
+    del _REGISTERED[name]
+
+
+def method_names() -> tuple[str, ...]:
+    """Every method name :func:`default_methods` knows: built-in, then registered."""
+    return METHOD_NAMES + tuple(_REGISTERED)
+
+
 def default_methods(seed: int = 0, gpu_spec: GpuSpecFn | None = None,
                     include: tuple[str, ...] | None = None) -> list[Any]:
     """Fresh, unfitted instances of the compared methods (ours first), seeded with ``seed``.
 
-    ``include`` picks a subset by name (from :data:`METHOD_NAMES`); ``ValueError`` on an unknown
+    ``include`` picks a subset by name (from :func:`method_names`); ``ValueError`` on an unknown
     name. ``energylens`` (the closed form) is left out with no error when ``energylens.model`` (and
     its marked fallback) cannot be imported: check ``ClosedForm.available()``.
     """
-    names = METHOD_NAMES if include is None else tuple(include)
-    unknown = [n for n in names if n not in METHOD_NAMES]
+    known = method_names()
+    names = known if include is None else tuple(include)
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; known: {list(METHOD_NAMES)}")
+        raise ValueError(f"unknown method(s) {unknown}; known: {list(known)}")
     factories: Mapping[str, Callable[[], Any]] = {
         "energylens": lambda: ClosedForm(seed=seed),
         "latency_proxy": LatencyProxy,
@@ -623,5 +654,5 @@ def default_methods(seed: int = 0, gpu_spec: GpuSpecFn | None = None,
     for n in names:
         if n == "energylens" and not ClosedForm.available():
             continue
-        out.append(factories[n]())
+        out.append(factories[n]() if n in factories else _REGISTERED[n](seed, gpu_spec))
     return out
