@@ -334,6 +334,9 @@ def test_targets_met_by_an_oracle(frame):
     assert (o.top1 == 1.0).all() and (o.pairwise == 1.0).all() and (o.mape == 0.0).all()
     tg = targets(res)
     assert len(tg) and tg["met"].all()
+    from energylens.report import paired_wins
+    pw = paired_wins(res).set_index("method")
+    assert (pw["top1"] == 2).all() and (pw.loc["latency_proxy", "regret_pct"] == 2)
     assert any("best ensemble" not in t for t in tg.target)
 
 

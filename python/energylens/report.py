@@ -25,7 +25,7 @@ import pandas as pd
 from energylens.evaluate import EvaluationResult, summarize
 
 __all__ = ["write_report", "format_summary", "headline", "paper_comparison", "targets",
-           "PAPER_CLAIMS", "OURS"]
+           "paired_wins", "PAPER_CLAIMS", "OURS"]
 
 OURS = "energylens"
 
@@ -179,6 +179,30 @@ def targets(result: EvaluationResult) -> pd.DataFrame:
                              float(ours_n[metric].iloc[0]), best,
                              bool(ours_n[metric].iloc[0] >= best)))
     return pd.DataFrame(rows, columns=["target", "energylens", "to_beat", "met"])
+
+
+def paired_wins(result: EvaluationResult, split: str = "random") -> pd.DataFrame:
+    """Per baseline: in how many repeats of ``split`` ours was better (Top-1, pairwise, regret).
+
+    Same training and held-out rows per repeat, so this is a paired comparison; ties count half.
+    """
+    t = result.table[result.table["split"] == split]
+    if t.empty or OURS not in set(t["method"]):
+        return pd.DataFrame()
+    per = summarize(t, by=("repeat", "method"))
+    rows = []
+    for m in _order(per["method"].unique()):
+        if m == OURS:
+            continue
+        a = per[per["method"] == OURS].set_index("repeat")
+        b = per[per["method"] == m].set_index("repeat").reindex(a.index)
+        rec: dict[str, Any] = {"method": m, "repeats": len(a)}
+        for metric, sign in (("top1", 1.0), ("pairwise", 1.0), ("regret_pct", -1.0)):
+            d = sign * (a[metric] - b[metric])
+            d = d[np.isfinite(d)]
+            rec[metric] = float(((d > 0) + 0.5 * (d == 0)).sum()) if len(d) else float("nan")
+        rows.append(rec)
+    return pd.DataFrame(rows)
 
 
 def _breakdown(result: EvaluationResult, col: str) -> str:
@@ -343,6 +367,15 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
                    "is the deployment view: the method chooses among the candidates it predicts "
                    "feasible; a hit must meet the SLO when measured and be the measured cheapest "
                    "feasible one; `SLO violations` is the share of choices that miss the SLO.", ""]
+        pw = paired_wins(result)
+        if not pw.empty:
+            md += ["Paired over repeats (same rows for every method): in how many of the "
+                   f"{int(pw['repeats'].iloc[0])} repeats energylens did better than each method "
+                   "(ties count half).", ""]
+            md.append(_md_table(("vs", "Top-1", "pairwise", "regret"),
+                                [(r.method, f"{r.top1:g}", f"{r.pairwise:g}", f"{r.regret_pct:g}")
+                                 for r in pw.itertuples()]))
+            md.append("")
         pc = paper_comparison(result)
         md += ["## The paper's claims side by side", ""]
         md.append(_md_table(("metric", "paper", "energylens, this data"),
