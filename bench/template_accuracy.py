@@ -176,14 +176,14 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
     out["w_tpot"] = float(w_tpot)
     th_all, ok = fit_energy(f, y, n_starts=max(n_starts, 5), seed=123, tpot=tpot, w_tpot=w_tpot)
     pred_all = R.energy(f, th_all)
-    out["all_data_theta"] = dict(zip(R.ENERGY_PARAM_NAMES, map(float, th_all)))
+    out["all_data_theta"] = dict(zip(R.ENERGY_PARAM_NAMES, map(float, th_all), strict=False))
     out["all_data_in_sample_mape"] = float(np.mean(np.abs(pred_all / y - 1.0)))
     pf, dc = R.energy_phases(f, th_all)
     out["all_data_prefill_share_median"] = float(np.median(pf / (pf + dc)))
     if w_tpot == 0.0:
         ph_all, _ = fit_latency(f, None, tpot, n_starts=max(n_starts, 5), seed=123)
-        out["all_data_latency_phi_tpot"] = dict(zip(R.LATENCY_PARAM_NAMES, map(float, ph_all)))
-    out["theta_std_over_repeats"] = dict(zip(R.ENERGY_PARAM_NAMES, map(float, np.std(thetas, axis=0))))
+        out["all_data_latency_phi_tpot"] = dict(zip(R.LATENCY_PARAM_NAMES, map(float, ph_all), strict=False))
+    out["theta_std_over_repeats"] = dict(zip(R.ENERGY_PARAM_NAMES, map(float, np.std(thetas, axis=0)), strict=False))
     return out
 
 
@@ -238,7 +238,7 @@ def splitwise_protocol(train_size: int, repeats: int, n_starts: int) -> dict:
     ph_all, _ = fit_latency(f, ttft, tpot, n_starts=max(n_starts, 5), seed=123)
     return {"n_configs": int(len(df)), "n_excluded_kv_does_not_fit": n_infeasible,
             "ttft_mape": _summ(mf), "tpot_mape": _summ(mt),
-            "all_data_phi": dict(zip(R.LATENCY_PARAM_NAMES, map(float, ph_all)))}
+            "all_data_phi": dict(zip(R.LATENCY_PARAM_NAMES, map(float, ph_all), strict=False))}
 
 
 def main(argv=None) -> int:

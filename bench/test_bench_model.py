@@ -14,7 +14,6 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 
 from bench_model import _features_at  # noqa: E402
-
 from energylens import _core, _reference  # noqa: E402
 
 N_EVAL = 1_000_000

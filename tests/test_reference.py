@@ -63,8 +63,10 @@ def _phi_points():
 
 def _fd(fun, x, k, rel=1e-6):
     h = rel * max(abs(x[k]), 1e-3)
-    a = x.copy(); b = x.copy()
-    a[k] += h; b[k] -= h
+    a = x.copy()
+    b = x.copy()
+    a[k] += h
+    b[k] -= h
     return (fun(a) - fun(b)) / (2 * h)
 
 
@@ -175,7 +177,8 @@ def test_more_devices_cost_more_static_energy_at_fixed_time():
     e = R.energy(f, th)
     assert np.all(np.diff(e) > 0)
     # more static power per device costs more, and more so with more devices
-    th2 = th.copy(); th2[R.ENERGY_PARAM_NAMES.index("static_power_frac")] *= 1.2
+    th2 = th.copy()
+    th2[R.ENERGY_PARAM_NAMES.index("static_power_frac")] *= 1.2
     d = R.energy(f, th2) - e
     assert np.all(d > 0) and np.all(np.diff(d) > 0)
 
@@ -198,7 +201,8 @@ def test_tp_and_pp_terms_vanish_at_one():
     f = _feats_rows([_one(tp=1, pp=1)])
     e0 = R.energy(f, th)
     for name in ("allreduce_latency_us", "pp_bubble"):
-        t2 = th.copy(); t2[R.ENERGY_PARAM_NAMES.index(name)] *= 3
+        t2 = th.copy()
+        t2[R.ENERGY_PARAM_NAMES.index(name)] *= 3
         np.testing.assert_allclose(R.energy(f, t2), e0)
 
 
@@ -289,7 +293,7 @@ def test_recovers_known_parameters_from_noisy_synthetic_data(seed):
     r = least_squares(res, R.ENERGY_PARAM_INIT, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac")
     assert np.mean(np.abs(R.energy(f, r.x) / clean - 1)) < 0.01
     rel = np.abs(r.x / truth - 1)
-    assert np.all(rel < 0.15), dict(zip(R.ENERGY_PARAM_NAMES, np.round(rel, 3)))
+    assert np.all(rel < 0.15), dict(zip(R.ENERGY_PARAM_NAMES, np.round(rel, 3), strict=False))
     # energy alone: the surface is still recovered (the parameters only up to the time/power scale)
     r2 = least_squares(lambda t: np.log(R.energy(f, t) / y), R.ENERGY_PARAM_INIT,
                        jac=lambda t: R.energy_jacobian(f, t) / R.energy(f, t)[:, None],
@@ -303,7 +307,8 @@ def test_latency_recovers_known_parameters():
     truth = np.array([0.5, 0.65, 0.3, 0.5, 30.0, 10.0, 100.0, 0.3, 0.8])
     ttft, tpot = R.latency(f, truth)
     rng = np.random.default_rng(1)
-    yf = ttft * np.exp(rng.normal(0, 0.05, ttft.size)); yt = tpot * np.exp(rng.normal(0, 0.05, tpot.size))
+    yf = ttft * np.exp(rng.normal(0, 0.05, ttft.size))
+    yt = tpot * np.exp(rng.normal(0, 0.05, tpot.size))
     lo, hi = R.LATENCY_PARAM_LOWER, R.LATENCY_PARAM_UPPER
 
     def res(p):

@@ -118,6 +118,7 @@ FitOptions fit_options(const py::dict& o) {
   if (auto v = get("ftol"); !v.is_none()) f.least_squares.ftol = v.cast<double>();
   if (auto v = get("xtol"); !v.is_none()) f.least_squares.xtol = v.cast<double>();
   if (auto v = get("gtol"); !v.is_none()) f.least_squares.gtol = v.cast<double>();
+  if (auto v = get("initial_damping"); !v.is_none()) f.least_squares.initial_damping = v.cast<double>();
   if (auto v = get("n_starts"); !v.is_none()) f.n_starts = v.cast<int>();
   if (auto v = get("start_spread"); !v.is_none()) f.start_spread = v.cast<double>();
   if (auto v = get("seed"); !v.is_none()) f.seed = v.cast<std::uint64_t>();

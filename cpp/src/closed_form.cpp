@@ -167,9 +167,19 @@ ResidualFunction make_residual(const double* const* columns, const std::vector<T
       const double scale = (kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred) * term.weight;
       r[t] = term.weight * (kind == ResidualKind::Relative ? pred / term.target - 1.0 : std::log(pred / term.target));
       if (jac != nullptr) {  // parameter-major: column j of the Jacobian is contiguous
-        for (std::size_t j = 0; j < P; ++j) {
-          const double d = term.output == 0 ? g0[j] : term.output == 1 ? g1[j] : aux ? g2[j] : g0[j] + g1[j];
-          jac[j * m + t] = d * scale;
+        double* col = jac + t;
+        switch (term.output) {
+          case 0:
+            for (std::size_t j = 0; j < P; ++j) col[j * m] = g0[j] * scale;
+            break;
+          case 1:
+            for (std::size_t j = 0; j < P; ++j) col[j * m] = g1[j] * scale;
+            break;
+          case 2:
+            for (std::size_t j = 0; j < P; ++j) col[j * m] = g2[j] * scale;
+            break;
+          default:
+            for (std::size_t j = 0; j < P; ++j) col[j * m] = (g0[j] + g1[j]) * scale;
         }
       }
     }

@@ -152,12 +152,15 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
         } else {
           for (std::size_t i = 0; i < m; ++i) wj[i] = w.weight[i] * jp[i];
         }
+        const double* r = w.r.data();
         double gp = 0.0;
-        for (std::size_t i = 0; i < m; ++i) gp += wj[i] * w.r[i];
+#pragma omp simd reduction(+ : gp)
+        for (std::size_t i = 0; i < m; ++i) gp += wj[i] * r[i];
         g[p] = gp;
         for (std::size_t q = 0; q <= p; ++q) {
           const double* jq = &w.jac[q * m];
           double hpq = 0.0;
+#pragma omp simd reduction(+ : hpq)
           for (std::size_t i = 0; i < m; ++i) hpq += wj[i] * jq[i];
           h[p * n + q] = hpq;
         }

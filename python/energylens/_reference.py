@@ -109,12 +109,20 @@ def _get(features, name):
 
 def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     """Shared roofline time model; returns a dict of intermediates (all arrays)."""
-    tp = _get(f, "tp"); pp = _get(f, "pp"); B = _get(f, "batch_size")
-    Li = _get(f, "input_tokens"); Lo = _get(f, "output_tokens")
-    L = _get(f, "n_layers"); d = _get(f, "d_model"); Na = _get(f, "active_params")
-    W = _get(f, "weight_bytes_per_step"); kv = _get(f, "kv_bytes_per_token")
-    a = _get(f, "attn_flops_per_token_ctx"); peak = _get(f, "peak_flops_per_s")
-    bw = _get(f, "hbm_bytes_per_s"); link = _get(f, "link_bytes_per_s")
+    tp = _get(f, "tp")
+    pp = _get(f, "pp")
+    B = _get(f, "batch_size")
+    Li = _get(f, "input_tokens")
+    Lo = _get(f, "output_tokens")
+    L = _get(f, "n_layers")
+    d = _get(f, "d_model")
+    Na = _get(f, "active_params")
+    W = _get(f, "weight_bytes_per_step")
+    kv = _get(f, "kv_bytes_per_token")
+    a = _get(f, "attn_flops_per_token_ctx")
+    peak = _get(f, "peak_flops_per_s")
+    bw = _get(f, "hbm_bytes_per_s")
+    link = _get(f, "link_bytes_per_s")
     n = tp * pp
     ctx = Li + 0.5 * Lo
     F = B * (2.0 * Na + a * ctx)

@@ -90,8 +90,12 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     df = profiles.reset_index(drop=True)
     n = len(df)
 
-    tp = _col(df, "tp"); pp = _col(df, "pp"); B = _col(df, "batch_size")
-    Li = _col(df, "input_tokens"); Lo = _col(df, "output_tokens"); P = _col(df, "params_b") * 1e9
+    tp = _col(df, "tp")
+    pp = _col(df, "pp")
+    B = _col(df, "batch_size")
+    Li = _col(df, "input_tokens")
+    Lo = _col(df, "output_tokens")
+    P = _col(df, "params_b") * 1e9
     for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
                         ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
         bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
@@ -108,7 +112,11 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     gpus = df["gpu"].astype(str).to_numpy()
 
     # --- hardware: one table lookup per unique (gpu, precision) -------------------------------
-    peak = np.empty(n); bw = np.empty(n); tdp = np.empty(n); link = np.empty(n); bpp = np.empty(n)
+    peak = np.empty(n)
+    bw = np.empty(n)
+    tdp = np.empty(n)
+    link = np.empty(n)
+    bpp = np.empty(n)
     keys = pd.MultiIndex.from_arrays([gpus, precision])
     for (g, pr), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
         try:
@@ -168,7 +176,11 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         if not (np.isfinite(arch[c]).all() and (arch[c] > 0).all()):
             rows = np.flatnonzero(~(np.isfinite(arch[c]) & (arch[c] > 0)))[:10].tolist()
             raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows}")
-    L = arch["n_layers"]; d = arch["d_model"]; H = arch["n_heads"]; Hkv = arch["n_kv_heads"]; dh = arch["head_dim"]
+    L = arch["n_layers"]
+    d = arch["d_model"]
+    H = arch["n_heads"]
+    Hkv = arch["n_kv_heads"]
+    dh = arch["head_dim"]
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
