@@ -323,3 +323,24 @@ def test_stream_marks_without_cuda_raise_cuda_unavailable():
         pytest.skip("a CUDA device is present")
     with pytest.raises(CudaUnavailableError):
         StreamMarks()
+
+
+def test_a_cpu_hungry_energy_counter_backs_off_to_its_cpu_budget():
+    # 2 ms of CPU per read and a 1 % budget: no more than one read per 200 ms (instead of 25 ms).
+    s = PowerSampler.synthetic(constant(), energy_read_cpu_s=0.002, auxiliary_cpu_budget=0.01)
+    with s:
+        time.sleep(1.0)
+    counter = [x for x in s.result().sources if x.role == "auxiliary"][0]
+    assert counter.poll_interval_s >= 0.15
+    assert counter.samples <= 8
+    # a counter that waits (sleeps in the driver) rather than computes keeps its rate
+    w = PowerSampler.synthetic(constant(), energy_read_latency_s=0.002, auxiliary_cpu_budget=0.01)
+    with w:
+        time.sleep(0.5)
+    counter = [x for x in w.result().sources if x.role == "auxiliary"][0]
+    assert counter.poll_interval_s < 0.05
+
+
+def test_cpu_budget_must_be_a_fraction():
+    with pytest.raises(ValueError, match="auxiliary_cpu_budget"):
+        PowerSampler.synthetic(constant(), auxiliary_cpu_budget=-1.0)

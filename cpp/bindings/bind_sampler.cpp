@@ -219,7 +219,7 @@ void bind_sampler(py::module_& m) {
          const std::vector<py::array_t<double, py::array::c_style | py::array::forcecast>>& power_w,
          const std::string& signal, std::int64_t update_period_ns, std::int64_t averaging_window_ns,
          std::int64_t buffer_period_ns, std::int64_t buffer_poll_ns, double energy_offset_j,
-         std::int64_t energy_read_latency_ns, std::int64_t fail_after_ns) {
+         std::int64_t energy_read_latency_ns, std::int64_t fail_after_ns, std::int64_t energy_read_spin_ns) {
         auto timeline = std::make_shared<PowerTimeline>();
         for (const auto& a : t_ns) timeline->t_ns.push_back(to_vector<std::int64_t>(a));
         for (const auto& a : power_w) timeline->power_w.push_back(to_vector<double>(a));
@@ -232,11 +232,13 @@ void bind_sampler(py::module_& m) {
         c.energy_offset_j = energy_offset_j;
         c.energy_read_latency_ns = energy_read_latency_ns;
         c.fail_after_ns = fail_after_ns;
+        c.energy_read_spin_ns = energy_read_spin_ns;
         return std::shared_ptr<PowerSource>(make_synthetic_source(timeline, signal_from_name(signal), c));
       },
       py::arg("t_ns"), py::arg("power_w"), py::arg("signal"), py::arg("update_period_ns"),
       py::arg("averaging_window_ns"), py::arg("buffer_period_ns"), py::arg("buffer_poll_ns"),
       py::arg("energy_offset_j"), py::arg("energy_read_latency_ns"), py::arg("fail_after_ns"),
+      py::arg("energy_read_spin_ns") = 0,
       "A synthetic NVML signal over a piecewise-constant power timeline (relative ns).");
   m.def(
       "replay_source",
@@ -312,7 +314,7 @@ void bind_sampler(py::module_& m) {
   py::class_<PowerSampler>(m, "PowerSampler")
       .def(py::init([](const std::vector<std::shared_ptr<PowerSource>>& chain,
                        const std::vector<std::shared_ptr<PowerSource>>& auxiliary, std::int64_t interval_ns,
-                       std::size_t ring_capacity, std::int64_t collect_interval_ns) {
+                       std::size_t ring_capacity, std::int64_t collect_interval_ns, double auxiliary_cpu_budget) {
              std::vector<std::unique_ptr<PowerSource>> c, a;
              for (const auto& s : chain) {
                if (!s) throw std::invalid_argument("PowerSampler: None in the source chain");
@@ -326,10 +328,12 @@ void bind_sampler(py::module_& m) {
              o.interval_ns = interval_ns;
              o.ring_capacity = ring_capacity;
              o.collect_interval_ns = collect_interval_ns;
+             o.auxiliary_cpu_budget = auxiliary_cpu_budget;
              return std::make_unique<PowerSampler>(std::move(c), std::move(a), o);
            }),
            py::arg("chain"), py::arg("auxiliary"), py::arg("interval_ns") = 0,
-           py::arg("ring_capacity") = std::size_t{1} << 16, py::arg("collect_interval_ns") = 50'000'000)
+           py::arg("ring_capacity") = std::size_t{1} << 16, py::arg("collect_interval_ns") = 50'000'000,
+           py::arg("auxiliary_cpu_budget") = 0.0025)
       .def("start", &PowerSampler::start, py::call_guard<py::gil_scoped_release>())
       .def("stop", &PowerSampler::stop, py::call_guard<py::gil_scoped_release>())
       .def("flush", &PowerSampler::flush, py::call_guard<py::gil_scoped_release>())

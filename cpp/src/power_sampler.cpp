@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <stdexcept>
 
 #include "energylens/clock.hpp"
@@ -36,6 +37,13 @@ std::exception_ptr as_sampler_error(const std::exception_ptr& e, const std::stri
 
 constexpr std::size_t kMaxChangeTimes = 512;
 
+// CPU time of the calling thread (ns): what a poll really costs, as opposed to waiting in the driver.
+std::int64_t thread_cpu_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 }  // namespace
 
 struct PowerSampler::Producer {
@@ -56,6 +64,7 @@ struct PowerSampler::Producer {
   SpscRing<PowerSample> ring;
   std::thread thread;
   std::uint64_t polled_epoch = 0;  // guarded by mutex_
+  double cpu_ema_ns = -1.0;        // producer thread only: smoothed CPU time of one poll
   bool done = true;                // guarded by mutex_: no thread is polling
 };
 
@@ -69,6 +78,8 @@ PowerSampler::PowerSampler(std::vector<std::unique_ptr<PowerSource>> power_chain
     if (!s) throw std::invalid_argument("PowerSampler: null auxiliary source");
   if (options_.interval_ns < 0) throw std::invalid_argument("PowerSampler: interval must be >= 0");
   if (options_.collect_interval_ns <= 0) throw std::invalid_argument("PowerSampler: collect interval must be > 0");
+  if (!(options_.auxiliary_cpu_budget >= 0.0) || !std::isfinite(options_.auxiliary_cpu_budget))
+    throw std::invalid_argument("PowerSampler: auxiliary_cpu_budget must be a finite fraction >= 0");
   checked_capacity(options_.ring_capacity);
   gpu_count_ = power_chain.front()->gpu_count();
   producers_.push_back(std::make_unique<Producer>(std::move(power_chain), false, options_.ring_capacity));
@@ -161,6 +172,7 @@ void PowerSampler::run_producer(Producer& p) {
     }
     PowerSource& source = *p.chain[p.active];
     batch.clear();
+    const std::int64_t cpu_before = thread_cpu_ns();
     try {
       source.poll(clock::steady_now_ns(), batch);
     } catch (...) {
@@ -214,12 +226,20 @@ void PowerSampler::run_producer(Producer& p) {
     for (const PowerSample& s : batch) p.ring.push(s);  // a full ring counts drops, never blocks
     std::int64_t interval = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
                                                                        : source.poll_interval_ns();
+    if (p.auxiliary && options_.auxiliary_cpu_budget > 0.0) {
+      // A slow reader (the energy counter: ms per read) backs off until its own CPU time stays
+      // within the budget (a fraction of one core); the EMA smooths the driver's jitter.
+      const auto cpu = static_cast<double>(thread_cpu_ns() - cpu_before);
+      p.cpu_ema_ns = p.cpu_ema_ns < 0.0 ? cpu : 0.8 * p.cpu_ema_ns + 0.2 * cpu;
+      interval = std::max(interval, static_cast<std::int64_t>(p.cpu_ema_ns / options_.auxiliary_cpu_budget));
+    }
     if (source.exhausted()) interval = std::max<std::int64_t>(interval, 100'000'000);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(interval);
     std::unique_lock<std::mutex> lock(mutex_);
     SourceStatus& st = p.status[p.active];
     st.samples += batch.size();
     st.update_period_ns = source.update_period_ns();  // periods detected online keep improving
+    st.poll_interval_ns = interval;
     st.period_detected = source.period_detected();
     p.polled_epoch = epoch;
     polled_.notify_all();

@@ -167,6 +167,11 @@ class SyntheticSource final : public PowerSource {
       throw NvmlError(nvml::kErrorGpuIsLost, name() + " poll", "GPU is lost (synthetic failure)");
     if (signal_ == Signal::kEnergyCounter && config_.energy_read_latency_ns > 0)
       std::this_thread::sleep_for(std::chrono::nanoseconds(config_.energy_read_latency_ns));
+    if (signal_ == Signal::kEnergyCounter && config_.energy_read_spin_ns > 0) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(config_.energy_read_spin_ns);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    }
     const std::int64_t period = this->period();
     const std::int64_t k_now = floor_div(rel, period);
     for (int g = 0; g < gpu_count(); ++g) {

@@ -207,15 +207,20 @@ class PowerSampler:
     (or ``with``) control the threads; :meth:`samples` returns everything collected so far as NumPy
     arrays; :meth:`result` says which sources ran, their update periods and any fallback. An error
     on the sampling thread is re-raised here, on the caller's thread, by ``flush``/``samples``/``stop``.
+
+    ``auxiliary_cpu_budget``: each auxiliary source (the energy counter: milliseconds per read on
+    H100/H200) polls no more often than keeps its thread's CPU time within this fraction of one core
+    (default 0.25 %); the interval it settled on is ``SourceInfo.poll_interval_s``. 0 disables it.
     """
 
     def __init__(self, chain: Sequence[Any], auxiliary: Sequence[Any] = (), *, interval_s: float | None = None,
-                 ring_capacity: int = 1 << 16, kind: str = "custom",
+                 ring_capacity: int = 1 << 16, auxiliary_cpu_budget: float = 0.0025, kind: str = "custom",
                  meta: Mapping[str, Any] | None = None) -> None:
         if interval_s is not None and not interval_s > 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
         self._native = _core.PowerSampler(list(chain), list(auxiliary),
-                                          int(round((interval_s or 0.0) * 1e9)), int(ring_capacity))
+                                          int(round((interval_s or 0.0) * 1e9)), int(ring_capacity),
+                                          auxiliary_cpu_budget=float(auxiliary_cpu_budget))
         self.kind = kind
         self.meta: dict[str, Any] = dict(meta or {})
         self._chunks: list[dict[str, np.ndarray]] = []
@@ -228,7 +233,7 @@ class PowerSampler:
     def nvml(cls, gpus: Sequence[int] | None = None, *, interval_s: float | None = None,
              buffer_poll_s: float = 0.1, energy_counter: bool = True, energy_interval_s: float = 0.1,
              dcgm: bool | str = False, chain: Sequence[str] = ("sample_buffer", "instant", "average"),
-             ring_capacity: int = 1 << 16) -> PowerSampler:
+             ring_capacity: int = 1 << 16, auxiliary_cpu_budget: float = 0.0025) -> PowerSampler:
         """Sample the visible GPUs (``gpus``: indices among them; None: all) through NVML.
 
         ``chain``: power sources in fallback order. ``energy_counter``: read the energy counter on
@@ -260,7 +265,8 @@ class PowerSampler:
         meta = {"gpus": [dict(g) for g in info], "sampler": "nvml"}
         if dcgm_reason:
             meta["dcgm_unavailable"] = dcgm_reason
-        return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity, kind="nvml", meta=meta)
+        return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity,
+                   auxiliary_cpu_budget=auxiliary_cpu_budget, kind="nvml", meta=meta)
 
     @classmethod
     def synthetic(cls, timeline: Sequence[tuple[Sequence[float], Sequence[float]]], *,
@@ -268,8 +274,9 @@ class PowerSampler:
                   buffer_period_s: float = 0.020, buffer_poll_s: float = 0.100,
                   chain: Sequence[str] = ("sample_buffer", "instant"), energy_counter: bool = True,
                   energy_offset_j: float = 1.0e6, energy_read_latency_s: float = 0.0,
-                  fail_after_s: Mapping[str, float] | None = None, interval_s: float | None = None,
-                  ring_capacity: int = 1 << 16) -> PowerSampler:
+                  energy_read_cpu_s: float = 0.0, fail_after_s: Mapping[str, float] | None = None,
+                  interval_s: float | None = None, ring_capacity: int = 1 << 16,
+                  auxiliary_cpu_budget: float = 0.0025) -> PowerSampler:
         """A sampler over a known true power: ``timeline[g] = (t_s, power_w)`` for GPU ``g``, a
         piecewise-constant power (``power_w[i]`` from ``t_s[i]`` on, seconds after ``start()``).
 
@@ -277,7 +284,8 @@ class PowerSampler:
         ``averaging_window_s``; a driver-buffer-like stream gives the mean of every
         ``buffer_period_s``, drained every ``buffer_poll_s``; the energy counter is exact at every
         update. ``fail_after_s={"sample_buffer": 1.0}`` makes that signal fail (GPU lost) after 1 s,
-        to exercise fallbacks; ``energy_read_latency_s`` makes counter reads slow.
+        to exercise fallbacks; ``energy_read_latency_s`` makes counter reads slow (waiting) and
+        ``energy_read_cpu_s`` makes them burn CPU (spinning).
         """
         if not timeline:
             raise ValueError("timeline needs at least one GPU")
@@ -299,7 +307,8 @@ class PowerSampler:
             return _core.synthetic_source(
                 t_ns, power, signal, int(round(update_period_s * 1e9)), int(round(averaging_window_s * 1e9)),
                 int(round(buffer_period_s * 1e9)), int(round(buffer_poll_s * 1e9)), float(energy_offset_j),
-                int(round(energy_read_latency_s * 1e9)), -1 if fail is None else int(round(fail * 1e9)))
+                int(round(energy_read_latency_s * 1e9)), -1 if fail is None else int(round(fail * 1e9)),
+                int(round(energy_read_cpu_s * 1e9)))
 
         for s in chain:
             if s not in ("sample_buffer", "instant"):
@@ -313,7 +322,8 @@ class PowerSampler:
             "synthetic_sampler": {"update_period_s": update_period_s, "averaging_window_s": averaging_window_s,
                                   "buffer_period_s": buffer_period_s},
         }
-        return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity, kind="synthetic", meta=meta)
+        return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity,
+                   auxiliary_cpu_budget=auxiliary_cpu_budget, kind="synthetic", meta=meta)
 
     @classmethod
     def replay(cls, trace: Any, *, realtime: bool = True, speed: float = 1.0, rebase: bool = True,

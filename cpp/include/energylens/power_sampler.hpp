@@ -25,6 +25,9 @@ struct SamplerOptions {
   std::int64_t interval_ns = 0;  ///< > 0: poll the fast chain this often instead of the source's own rate
   std::size_t ring_capacity = std::size_t{1} << 16;  ///< per producer thread; a power of two
   std::int64_t collect_interval_ns = 50'000'000;     ///< how often rings are moved to the archive
+  /// Each auxiliary (slow) source polls no more often than keeps its thread's CPU time within this
+  /// fraction of one core (the energy counter costs ms per read); 0 turns the back-off off.
+  double auxiliary_cpu_budget = 0.0025;
 };
 
 /// A source's state as reported in the result.
@@ -38,7 +41,7 @@ struct SourceStatus {
   std::int64_t update_period_ns = 0;  ///< detected at start (or declared); 0 unknown
   bool period_detected = false;    ///< measured rather than assumed
   std::uint64_t samples = 0;       ///< samples it produced
-  std::int64_t poll_interval_ns = 0;  ///< how often it was polled
+  std::int64_t poll_interval_ns = 0;  ///< how often it is polled now (after any CPU back-off)
 };
 
 /// A fallback from one source of the chain to the next.

@@ -90,6 +90,7 @@ struct SyntheticConfig {
   std::int64_t buffer_poll_ns = 100'000'000;      ///< how often the buffer stream is drained
   double energy_offset_j = 1.0e6;                 ///< counter value at relative time 0
   std::int64_t energy_read_latency_ns = 0;        ///< each counter read sleeps this long (slow read)
+  std::int64_t energy_read_spin_ns = 0;           ///< each counter read burns this much CPU (busy read)
   std::int64_t fail_after_ns = -1;                ///< >= 0: poll throws NvmlError(GPU lost) after this
 };
 
