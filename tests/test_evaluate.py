@@ -350,3 +350,23 @@ def test_spearman_matches_scipy_with_ties():
         if np.ptp(p) == 0:
             continue
         assert ev.group_spearman(p, m) == pytest.approx(spearmanr(p, m).statistic)
+
+
+class Vandal(Recorder):
+    """Writes into the frames it is given; the next method must not see it."""
+
+    def fit(self, train_df):
+        train_df["energy_j"] = 1.0
+        return super().fit(train_df)
+
+    def predict_energy(self, df):
+        df["energy_j"] = 1.0
+        return np.ones(len(df))
+
+
+def test_a_method_cannot_change_what_the_next_one_sees(frame):
+    res = _run(frame, methods=lambda seed: [Vandal("v"), Oracle("o")], splits=("random",))
+    o = res.table[res.table.method == "o"]
+    assert (o.top1 == 1.0).all() and (o.ape_sum == 0.0).all()
+    v = res.table[res.table.method == "v"]
+    assert v.ape_sum.gt(0).all()                       # scored against the real measurements

@@ -546,11 +546,14 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
         bar = None
     fit_seconds: dict[str, float] = {}
     for sp in all_splits:
-        train_df = df.iloc[sp.train_idx]
-        test_df = df.iloc[sp.test_idx]
-        groups = _Groups(test_df, group_by)
+        test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
+        groups = _Groups(test_ref, group_by)
         for method in factory(seed * 1000 + sp.repeat):
             name = method.name
+            # fresh copies per method, so a method that writes into its input can neither leak
+            # into the next method's rows nor into the measurements it is scored against
+            train_df = df.iloc[sp.train_idx].copy()
+            test_df = test_ref.copy()
             seen.setdefault(sp.key(), []).append(
                 (name, hash(sp.train_idx.tobytes()), hash(sp.test_idx.tobytes())))
             err = ""
@@ -576,6 +579,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                     warnings.warn(f"{name} failed on split {sp.key()}: {err}", RuntimeWarning,
                                   stacklevel=2)
             fit_seconds[name] = fit_seconds.get(name, 0.0) + time.perf_counter() - tf
+            test_df = test_ref
             if err:
                 g = score_groups(test_df, np.ones(len(test_df)), group_by, _groups=groups)
                 for c in ("top1", "regret_pct", "pairs_concordant", "pairs_total", "spearman",
