@@ -130,3 +130,17 @@ def test_cli_monitor_reports_totals_and_periods(fake_nvml, tmp_path):
     t = Trace.load(trace)
     assert set(t.sources()) == {"nvml_samples", "nvml_energy"}
     assert t.meta["gpus"][0]["uuid"].startswith("GPU-fa4e0001")
+
+
+def test_dcgm_absent_is_reported_unless_required(fake_nvml):
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml),
+               ENERGYLENS_DCGM_LIBRARY="/nonexistent/libdcgm.so.4")
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    code = ("from energylens.monitor import PowerSampler\n"
+            "from energylens.errors import DcgmUnavailableError\n"
+            "s = PowerSampler.nvml(dcgm='auto')\n"
+            "print('AUTO', s.meta.get('dcgm_unavailable', ''))\n"
+            "try:\n    PowerSampler.nvml(dcgm=True)\nexcept DcgmUnavailableError as e:\n    print('REQUIRED', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "AUTO cannot load DCGM" in out.stdout, out.stderr
+    assert "REQUIRED cannot load DCGM" in out.stdout and "nv-hostengine" in out.stdout
