@@ -270,6 +270,8 @@ def _plot_curves(result: EvaluationResult, path: Path) -> bool:
         ax.set_xticks(sizes, [str(x) for x in sizes])
         ax.minorticks_off()
         ax.set_xlabel("training rows")
+        if metric == "regret_pct":
+            ax.set_yscale("symlog", linthresh=1.0)
         ax.set_title(label)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
