@@ -14,6 +14,7 @@
 #include "bindings.hpp"
 #include "energylens/clock.hpp"
 #include "energylens/cupti.hpp"
+#include "energylens/device_sync.hpp"
 #include "energylens/marks.hpp"
 #include "energylens/power_sampler.hpp"
 #include "energylens/power_source.hpp"
@@ -149,6 +150,9 @@ py::dict ring_selftest(std::uint64_t count, std::size_t capacity, bool retry_whe
 
 void bind_sampler(py::module_& m) {
   m.def("_noop", []() {}, "A plain pybind11 call doing nothing (benchmark baseline).");
+  m.def("synchronize_active_devices", &synchronize_active_devices, py::call_guard<py::gil_scoped_release>(),
+        "Synchronise every GPU whose primary context is active (any runtime's work); returns how many.");
+  m.def("driver_unavailable_reason", &driver_unavailable_reason);
   m.def("steady_now_ns", &clock::steady_now_ns, "Steady-clock ns: the one time base of samples, marks, kernels.");
   m.def(
       "wall_to_steady",

@@ -612,8 +612,9 @@ class EnergyMonitor:
 
     ``EnergyMonitor()`` samples every visible GPU through NVML (``gpus=[0, 1]`` picks some;
     :class:`~energylens.errors.NvmlUnavailableError` without NVML); pass ``sampler=`` to use a
-    synthetic or replay sampler. ``sync=True`` (default) waits for the CUDA device at each window
-    edge, so queued GPU work is counted in the window it was launched in. ``wait=True`` (default)
+    synthetic or replay sampler. ``sync=True`` (default) waits at each window edge for every GPU
+    the process uses (each device with an active CUDA context, whichever runtime launched the work),
+    so queued GPU work is counted in the window it was launched in; without a driver it is a no-op. ``wait=True`` (default)
     makes ``end_window`` wait (up to about two update periods) until the signals have readings past
     the window's end, instead of extrapolating.
 
@@ -703,7 +704,7 @@ class EnergyMonitor:
         if key in self._windows:
             raise ValueError(f"window {key!r} is already open; end or cancel it first")
         if self.sync if sync is None else sync:
-            _core.synchronize_device()
+            _core.synchronize_active_devices()
         self._windows[key] = steady_now_ns()
 
     def cancel_window(self, key: str) -> None:
@@ -719,7 +720,7 @@ class EnergyMonitor:
         if key not in self._windows:
             raise KeyError(f"no open window {key!r} (open: {sorted(self._windows)})")
         if self.sync if sync is None else sync:
-            _core.synchronize_device()
+            _core.synchronize_active_devices()
         end_ns = steady_now_ns()
         start_ns = self._windows.pop(key)
         return self._measure(key, start_ns, end_ns)
