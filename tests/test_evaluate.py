@@ -266,6 +266,10 @@ def test_summary_breakdowns(frame):
     res = _run(frame, splits=("random", "curve"))
     s = res.summary()
     assert {"top1", "pairwise", "mape", "spearman", "regret_pct"} <= set(s.columns)
+    full = _run(frame).summary()
+    per = full.groupby(["split", "variant", "method"], dropna=False).size()
+    assert per.loc["unseen_model"].max() == 1          # folds pooled, not one row per model
+    assert full[full.split == "unseen_model"]["train_size"].isna().all()
     assert np.isnan(s[s.method == "latency_proxy"]["mape"]).all()
     m = ev.summarize(res.table[res.table.split == "random"], by=("method", "modality"))
     assert set(m.modality) == {"text", "image"}

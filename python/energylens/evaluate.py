@@ -51,6 +51,7 @@ __all__ = [
     "evaluate",
     "run_evaluation",
     "summarize",
+    "overview",
     "make_splits",
     "random_splits",
     "curve_splits",
@@ -457,9 +458,9 @@ class EvaluationResult:
     predictions: pd.DataFrame
     info: dict[str, Any]
 
-    def summary(self, by: Sequence[str] = ("split", "variant", "train_size", "method")
-                ) -> pd.DataFrame:
-        return summarize(self.table, by=by)
+    def summary(self, by: Sequence[str] | None = None) -> pd.DataFrame:
+        """:func:`overview` of the table, or :func:`summarize` by ``by`` when given."""
+        return overview(self.table) if by is None else summarize(self.table, by=by)
 
 
 def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None) -> None:
@@ -704,6 +705,25 @@ def summarize(table: pd.DataFrame,
     return out[cols]
 
 
+def overview(table: pd.DataFrame) -> pd.DataFrame:
+    """The canonical summary: one row per (split, variant, train_size, method).
+
+    ``random`` and ``curve`` keep their training sizes apart; the extrapolation splits pool their
+    folds (held-out model, GPU direction), whose training sizes differ, so their ``train_size``
+    is NaN.
+    """
+    parts = []
+    sized = table[table["split"].isin(("random", "curve"))]
+    if not sized.empty:
+        parts.append(summarize(sized, by=("split", "variant", "train_size", "method")))
+    rest = table[~table["split"].isin(("random", "curve"))]
+    if not rest.empty:
+        s = summarize(rest, by=("split", "variant", "method"))
+        s.insert(2, "train_size", np.nan)
+        parts.append(s)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 # --------------------------------------------------------------------------------------------
 # command line (wired into ``energylens`` by the CLI module)
 
@@ -769,7 +789,7 @@ def run_evaluate(args: Any) -> int:
         cmd = "energylens evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
         report_path = write_report(res, args.report, command=cmd)
     if args.json:
-        s = res.summary(by=("split", "variant", "train_size", "method"))
+        s = res.summary()
         info = {k: v for k, v in res.info.items() if k != "notes"}
         info["report"] = str(report_path) if report_path else None
         print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records"))},

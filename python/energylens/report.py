@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens.evaluate import EvaluationResult, summarize
+from energylens.evaluate import EvaluationResult, overview, summarize
 
 __all__ = ["write_report", "format_summary", "headline", "paper_comparison", "targets",
            "paired_wins", "PAPER_CLAIMS", "OURS"]
@@ -486,8 +486,7 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
     made = [name for name, fn in plots if fn(result, out / name)]
     md += ["## Plots", ""] + [f"![{n}]({n})" for n in made if n != "sample_efficiency.png"]
     md.append("")
-    summarize(t, by=("split", "variant", "train_size", "method")).to_csv(out / "summary.csv",
-                                                                         index=False)
+    overview(t).to_csv(out / "summary.csv", index=False)
     t.to_csv(out / "results.csv", index=False)
     path = out / "report.md"
     path.write_text("\n".join(md) + "\n", encoding="utf-8")
