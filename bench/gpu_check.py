@@ -49,7 +49,7 @@ class Backend:
 
 
 class GpuBackend(Backend):
-    def __init__(self, lib: str) -> None:
+    def __init__(self, lib: str, gpu: int) -> None:
         from energylens import _core
         from energylens.kernels import StreamMarks
 
@@ -58,6 +58,7 @@ class GpuBackend(Backend):
         if lib == "cupy":
             import cupy as cp
 
+            cp.cuda.Device(gpu).use()
             self.xp = cp
             self.a = cp.random.standard_normal((8192, 8192), dtype=cp.float32).astype(cp.float16)
             self.b = cp.random.standard_normal((8192, 8192), dtype=cp.float32).astype(cp.float16)
@@ -70,6 +71,7 @@ class GpuBackend(Backend):
         else:
             import torch
 
+            torch.cuda.set_device(gpu)
             self.a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
             self.b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
             self.src = torch.empty(256 * 1024 * 1024, device="cuda", dtype=torch.uint8)
@@ -79,12 +81,13 @@ class GpuBackend(Backend):
             self._sync = torch.cuda.synchronize
             self._stream = lambda: torch.cuda.current_stream().cuda_stream
         self.name = f"{lib}"
-        try:
-            self.marks = StreamMarks()
-            self._mid = 0
-        except Exception as exc:  # noqa: BLE001 - host timing is the fallback
-            self.marks = None
-            self.marks_error = str(exc)
+        self.marks = None
+        self.marks_error = "host timing (StreamMarks records on CUDA device 0 only)"
+        if gpu == 0:
+            try:
+                self.marks = StreamMarks()
+            except Exception as exc:  # noqa: BLE001 - host timing is the fallback
+                self.marks_error = str(exc)
         self.op_s = {"matmul": self._time(self._mm), "memcpy": self._time(self._cp)}
 
     def _time(self, fn) -> float:
@@ -138,9 +141,10 @@ class DryBackend(Backend):
         return start, end
 
 
-def load_backend(dry: bool) -> tuple[Backend | None, str]:
+def load_backend(dry: bool, gpu: int) -> tuple[Backend | None, str]:
     if dry:
         return DryBackend(), ""
+    last = ""
     for lib in ("cupy", "torch"):
         try:
             if lib == "cupy":
@@ -150,7 +154,7 @@ def load_backend(dry: bool) -> tuple[Backend | None, str]:
 
                 if not torch.cuda.is_available():
                     raise RuntimeError("torch.cuda.is_available() is False")
-            return GpuBackend(lib), ""
+            return GpuBackend(lib, gpu), ""
         except Exception as exc:  # noqa: BLE001 - try the next library
             last = f"{lib}: {exc}"
     return None, f"no CUDA array library for the load ({last}); pip install cupy-cuda13x or torch"
@@ -277,7 +281,7 @@ def main() -> int:
             print(result["skipped"])
             write()
             return 0
-        backend, why = load_backend(args.dry_run)
+        backend, why = load_backend(args.dry_run, args.gpu)
         if backend is None:
             result["skipped"] = why
             print(why)
@@ -286,7 +290,7 @@ def main() -> int:
         result["load"] = backend.name
         if isinstance(backend, GpuBackend):
             result["op_s"] = backend.op_s
-            result["stream_marks"] = backend.marks is not None or getattr(backend, "marks_error", "")
+            result["phase_timing"] = "CUDA events (StreamMarks)" if backend.marks is not None else backend.marks_error
         stages = plan(args.quick)
         if args.dry_run:
             t, p = dry_timeline(stages)

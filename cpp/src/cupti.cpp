@@ -49,8 +49,17 @@ Api load() {
   const char* env = std::getenv("ENERGYLENS_CUPTI_LIBRARY");
   std::string tried;
   void* lib = nullptr;
+  // A CUPTI already in the process (e.g. PyTorch's, for its profiler) is the one to use: a second
+  // copy would compete for the same activity callbacks.
+  if (env == nullptr) {
+    for (const char* path : {"libcupti.so.13", "libcupti.so.12", "libcupti.so"}) {
+      lib = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+      if (lib != nullptr) break;
+    }
+  }
   for (const char* path : {env, "libcupti.so.13", "libcupti.so", "/usr/local/cuda/extras/CUPTI/lib64/libcupti.so",
                            "/usr/local/cuda/lib64/libcupti.so"}) {
+    if (lib != nullptr) break;
     if (path == nullptr) continue;
     lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (lib != nullptr) break;
