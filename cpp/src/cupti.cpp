@@ -120,8 +120,9 @@ struct State {
 };
 
 State& state() {
-  static State s;
-  return s;
+  // Never destroyed: CUPTI may deliver a last buffer from its own thread during process exit.
+  static State* s = new State;
+  return *s;
 }
 
 template <typename T>
