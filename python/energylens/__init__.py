@@ -2,16 +2,25 @@
 
 Public API (everything else is private):
 
-- ``capabilities()``: what this build and machine can do (CUDA, NVML), with reasons.
-- ``load_profiles()``: read and validate a profile table (schema v1, docs/profile-schema.md).
-- ``datasets``: converters for real data sets, the bundled ML.ENERGY v2 data among them.
-- ``tables``: GPU and model reference tables.
-- the exception hierarchy in ``energylens.errors``.
+- ``EnergyModel`` / ``LatencyModel``: the 12-parameter closed-form energy model (prefill + decode) and
+  its latency companion: fit, predict, phases, intervals, save/load (docs/model.md).
+- ``load_profiles``: read and validate a profile table (schema v1, docs/profile-schema.md);
+  ``energylens.datasets`` converts real data sets, the bundled ML.ENERGY v2 data among them;
+  ``energylens.tables`` holds the GPU and model reference tables.
+- ``EnergyMonitor``, ``PowerSampler``, ``mark``: native NVML power sampling, marks and energy windows;
+  ``Trace``, ``attribute``: record/replay and energy attribution below NVML's update period
+  (docs/measuring.md).
+- ``energylens.evaluate``: the comparison with baselines on identical splits (docs/evaluation.md).
+- ``capabilities()`` and the exception hierarchy of ``energylens.errors``.
+
+Heavy submodules (pandas, the sampler) load on first use, so ``import energylens`` stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from energylens.capabilities import Capabilities, capabilities
 from energylens.errors import (
@@ -33,10 +42,68 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
+# Public name -> the module that defines it (imported on first access).
+_LAZY = {
+    "EnergyModel": "energylens.model",
+    "LatencyModel": "energylens.model",
+    "Param": "energylens.model",
+    "FitSummary": "energylens.model",
+    "load_profiles": "energylens.profiles",
+    "EnergyMonitor": "energylens.monitor",
+    "Measurement": "energylens.monitor",
+    "PowerSampler": "energylens.monitor",
+    "mark": "energylens.monitor",
+    "Trace": "energylens.trace",
+    "synthetic_trace": "energylens.trace",
+    "attribute": "energylens.attribution",
+    "attribute_phases": "energylens.attribution",
+    "Attribution": "energylens.attribution",
+    "PhaseAttribution": "energylens.attribution",
+    "evaluate_device": "energylens.device",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from energylens.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
+    from energylens.device import evaluate_device
+    from energylens.model import EnergyModel, FitSummary, LatencyModel, Param
+    from energylens.monitor import EnergyMonitor, Measurement, PowerSampler, mark
+    from energylens.profiles import load_profiles
+    from energylens.trace import Trace, synthetic_trace
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'energylens' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "__version__",
     "Capabilities",
     "capabilities",
+    "EnergyModel",
+    "LatencyModel",
+    "Param",
+    "FitSummary",
+    "load_profiles",
+    "EnergyMonitor",
+    "Measurement",
+    "PowerSampler",
+    "mark",
+    "Trace",
+    "synthetic_trace",
+    "attribute",
+    "attribute_phases",
+    "Attribution",
+    "PhaseAttribution",
+    "evaluate_device",
     "EnergyLensError",
     "NvmlUnavailableError",
     "NvmlError",
