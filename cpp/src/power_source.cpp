@@ -155,6 +155,7 @@ class SyntheticSource final : public PowerSource {
 
   void start(std::int64_t now_ns) override {
     origin_ns_ = now_ns;
+    last_poll_ns_ = -1;
     const std::int64_t period = this->period();
     // Nothing published before the start is re-emitted (as a freshly drained NVML buffer would
     // not go back before its first drain).
@@ -186,10 +187,12 @@ class SyntheticSource final : public PowerSource {
         }
         last = std::max(last, k_now);
       } else if (k_now != last) {
-        // A new value was published at k_now * P; a poller sees it now (observation time).
+        // A new value was published at k_now * P; a poller sees it now and, like the NVML sources,
+        // stamps it midway between the previous poll (which still saw the old value) and this one.
         last = k_now;
         const std::int64_t t_pub = k_now * period;
-        PowerSample s{now_ns, g, static_cast<std::int32_t>(signal_), kNaN, kNaN};
+        const std::int64_t stamp = last_poll_ns_ >= 0 ? last_poll_ns_ + (now_ns - last_poll_ns_) / 2 : now_ns;
+        PowerSample s{stamp, g, static_cast<std::int32_t>(signal_), kNaN, kNaN};
         if (signal_ == Signal::kInstant) {
           const std::int64_t a = config_.averaging_window_ns;
           s.power_w = (timeline_->energy_j(g, t_pub) - timeline_->energy_j(g, t_pub - a)) /
@@ -200,11 +203,13 @@ class SyntheticSource final : public PowerSource {
         out.push_back(s);
       }
     }
+    last_poll_ns_ = now_ns;
   }
 
   std::int64_t poll_interval_ns() const override {
     if (signal_ == Signal::kSampleBuffer) return config_.buffer_poll_ns;
-    return std::max<std::int64_t>(config_.update_period_ns / 4, 1'000'000);
+    if (signal_ == Signal::kEnergyCounter) return std::max<std::int64_t>(config_.update_period_ns / 4, 1'000'000);
+    return std::max<std::int64_t>(config_.update_period_ns / 20, 1'000'000);  // as the NVML instant source
   }
   std::int64_t update_period_ns() const override { return period(); }
   bool period_detected() const override { return false; }
@@ -218,6 +223,7 @@ class SyntheticSource final : public PowerSource {
   Signal signal_;
   SyntheticConfig config_;
   std::int64_t origin_ns_ = 0;
+  std::int64_t last_poll_ns_ = -1;        // time of the previous poll (-1: none yet)
   std::vector<std::int64_t> last_index_;  // per GPU: last period index emitted
 };
 
