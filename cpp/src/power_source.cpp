@@ -209,7 +209,7 @@ class SyntheticSource final : public PowerSource {
   std::int64_t poll_interval_ns() const override {
     if (signal_ == Signal::kSampleBuffer) return config_.buffer_poll_ns;
     if (signal_ == Signal::kEnergyCounter) return std::max<std::int64_t>(config_.update_period_ns / 4, 1'000'000);
-    return std::max<std::int64_t>(config_.update_period_ns / 20, 1'000'000);  // as the NVML instant source
+    return std::max<std::int64_t>(config_.update_period_ns / 10, 1'000'000);  // as the NVML instant source
   }
   std::int64_t update_period_ns() const override { return period(); }
   bool period_detected() const override { return false; }
