@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -225,6 +226,8 @@ class PowerSampler:
         self.meta: dict[str, Any] = dict(meta or {})
         self._chunks: list[dict[str, np.ndarray]] = []
         self._cache: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()  # windows may end on several Python threads
+        self._sorted_head = False  # whether _chunks[0] is the merged, sorted table
         self._t_start_ns: int | None = None
         self._t_stop_ns: int | None = None
 
@@ -393,8 +396,9 @@ class PowerSampler:
     def _collect(self) -> None:
         d = self._native.drain()
         if d["t_ns"].size:
-            self._chunks.append(d)
-            self._cache = None
+            with self._lock:
+                self._chunks.append(d)
+                self._cache = None
 
     @property
     def gpu_count(self) -> int:
@@ -411,18 +415,29 @@ class PowerSampler:
         if collect and self.running:
             self._native.rethrow_if_failed()
             self._collect()
-        if self._cache is None:
-            if self._chunks:
-                cat = {k: np.concatenate([c[k] for c in self._chunks]) for k in self._chunks[0]}
-            else:
-                cat = {"t_ns": np.empty(0, np.int64), "gpu": np.empty(0, np.int32),
-                       "signal": np.empty(0, np.int32), "power_w": np.empty(0), "energy_j": np.empty(0)}
-            order = np.argsort(cat["t_ns"], kind="stable")
-            cat = {k: v[order] for k, v in cat.items()}
-            names = np.asarray([SIGNAL_TO_SOURCE[s] for s in _SIGNALS], dtype=object)
-            cat["source"] = names[cat["signal"]] if cat["signal"].size else np.empty(0, object)
-            self._chunks = [{k: cat[k] for k in ("t_ns", "gpu", "signal", "power_w", "energy_j")}]
-            self._cache = cat
+        with self._lock:
+            return self._merged()
+
+    def _merged(self) -> dict[str, np.ndarray]:
+        """All chunks as one time-sorted table. The sorted part is kept; only the new chunks and the
+        tail of the old table they overlap are re-sorted (the driver buffer arrives ~100 ms late)."""
+        if self._cache is not None:
+            return self._cache
+        keys = ("t_ns", "gpu", "signal", "power_w", "energy_j")
+        if not self._chunks:
+            cat = {"t_ns": np.empty(0, np.int64), "gpu": np.empty(0, np.int32),
+                   "signal": np.empty(0, np.int32), "power_w": np.empty(0), "energy_j": np.empty(0)}
+        else:
+            base, new = (self._chunks[0], self._chunks[1:]) if self._sorted_head else ({}, self._chunks)
+            fresh = {k: np.concatenate([c[k] for c in new]) for k in keys}
+            cut = int(np.searchsorted(base["t_ns"], fresh["t_ns"].min(), side="right")) if base else 0
+            tail = {k: np.concatenate([base[k][cut:], fresh[k]]) if base else fresh[k] for k in keys}
+            order = np.argsort(tail["t_ns"], kind="stable")
+            cat = {k: np.concatenate([base[k][:cut], tail[k][order]]) if base else tail[k][order] for k in keys}
+        names = np.asarray([SIGNAL_TO_SOURCE[s] for s in _SIGNALS], dtype=object)
+        self._chunks = [{k: cat[k] for k in keys}] if cat["t_ns"].size else []
+        self._sorted_head = bool(self._chunks)
+        self._cache = {**cat, "source": names[cat["signal"]] if cat["signal"].size else np.empty(0, object)}
         return self._cache
 
     def result(self) -> SamplerResult:
