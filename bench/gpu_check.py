@@ -354,16 +354,22 @@ def main() -> int:
         if "attribution" in spans and steady_w:
             from energylens.attribution import attribute
 
-            for src in ("nvml_energy", "nvml_samples", "nvml_instant"):
-                if src not in trace.sources():
+            variants = [("nvml_energy", "nvml_energy", {}),
+                        ("nvml_samples", "nvml_samples", {}),
+                        ("nvml_samples (window+offset fitted)", "nvml_samples",
+                         {"averaging_window_s": "fit", "clock_offset_s": "fit"}),
+                        ("nvml_instant (window+offset fitted)", "nvml_instant",
+                         {"averaging_window_s": "fit", "clock_offset_s": "fit"})]
+            for name, src, kw in variants:
+                if src not in trace.sources() or time.monotonic() - t_begin > BUDGET_S + 10:
                     continue
-                kw = {"averaging_window_s": "fit"} if src == "nvml_instant" else {}
                 try:
                     a = attribute(trace, classes=["matmul", "memcpy"], by="kind", gpu=0, source=src,
                                   span_ns=spans["attribution"], bootstrap=50, **kw)
                 except Exception as exc:  # noqa: BLE001 - reported per source
-                    attrib[src] = {"error": f"{type(exc).__name__}: {exc}"}
+                    attrib[name] = {"error": f"{type(exc).__name__}: {exc}"}
                     continue
+                src = name
                 row = {"idle_power_w": a.idle_power_w, "idle_steady_w": steady_w.get("idle"),
                        "idle_rel_err": rel(a.idle_power_w, steady_w.get("idle", math.nan)),
                        "n_intervals": a.n_intervals, "r2": a.r2, "window_s": a.window_s,
