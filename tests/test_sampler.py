@@ -389,3 +389,29 @@ def test_windows_may_end_on_several_threads():
     assert len(results) == 4
     for m in results:
         assert m.avg_power_w == pytest.approx(120.0, rel=1e-9)
+
+
+def test_replay_and_source_argument_errors():
+    z = np.zeros(3, np.int64)
+    g = np.zeros(3, np.int32)
+    p = np.ones(3)
+    with pytest.raises(ValueError, match="differ in length"):
+        _core.replay_source(z, g[:2], g, p, p, False, False, 1.0)
+    with pytest.raises(ValueError, match="unknown signal"):
+        _core.replay_source(z, g, np.full(3, 99, np.int32), p, p, False, False, 1.0)
+    with pytest.raises(ValueError, match="speed"):
+        _core.replay_source(z, g, g, p, p, True, True, 0.0)
+    with pytest.raises(ValueError, match="no samples"):
+        _core.replay_source(z[:0], g[:0], g[:0], p[:0], p[:0], False, False, 1.0)
+    with pytest.raises(ValueError, match="negative gpu"):
+        _core.replay_source(z, np.full(3, -1, np.int32), g, p, p, False, False, 1.0)
+    with pytest.raises(ValueError, match="unknown signal"):
+        _core.synthetic_source([np.array([0])], [np.array([1.0])], "bogus", 1, 1, 1, 1, 0.0, 0, -1)
+    with pytest.raises(ValueError, match="signal must be"):
+        _core.synthetic_source([np.array([0])], [np.array([1.0])], "average", 1, 1, 1, 1, 0.0, 0, -1)
+    with pytest.raises(ValueError, match="at least one GPU"):
+        PowerSampler.synthetic([])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        PowerSampler.synthetic([([0.0], [-5.0])])
+    with pytest.raises(ValueError, match="None"):
+        _core.PowerSampler([None], [])
