@@ -332,3 +332,15 @@ def test_kernel_tracing_without_cupti_fails_before_sampling_starts():
         with EnergyMonitor(s, sync=False, kernels=True):
             pass
     assert not s.running
+
+
+def test_window_context_manager_measures_or_cancels():
+    with EnergyMonitor(synthetic([([0.0], [210.0])]), sync=False) as mon:
+        with mon.window("ok") as w:
+            time.sleep(0.2)
+        assert w.measurement is not None and w.measurement.avg_power_w == pytest.approx(210.0, rel=1e-9)
+        with pytest.raises(ZeroDivisionError):
+            with mon.window("boom") as bad:
+                1 / 0  # noqa: B018
+        assert bad.measurement is None
+        assert mon.windows == ()

@@ -21,13 +21,14 @@ Units are in every name: ``t_ns`` (int64 steady-clock ns), ``duration_s``, ``pow
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "Fallback",
     "EnergyMonitor",
     "Measurement",
+    "WindowResult",
     "ShortWindowWarning",
     "window_energy_j",
     "counter_energy_j",
@@ -633,6 +635,19 @@ def _measure(samples: dict[str, np.ndarray], gpu_count: int, key: str, start_ns:
 # ---- the monitor ----------------------------------------------------------------------------------
 
 
+class WindowResult:
+    """What ``EnergyMonitor.window(key)`` yields: ``measurement`` is set when the block ends."""
+
+    __slots__ = ("key", "measurement")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.measurement: Measurement | None = None
+
+    def __repr__(self) -> str:
+        return f"WindowResult(key={self.key!r}, measurement={self.measurement!r})"
+
+
 class EnergyMonitor:
     """Named, overlapping energy windows over a power sampler whose lifetime the ``with`` block owns.
 
@@ -750,6 +765,20 @@ class EnergyMonitor:
         end_ns = steady_now_ns()
         start_ns = self._windows.pop(key)
         return self._measure(key, start_ns, end_ns)
+
+    @contextlib.contextmanager
+    def window(self, key: str, *, sync: bool | None = None) -> Iterator[WindowResult]:
+        """``with mon.window("step") as w: ...`` then ``w.measurement``; an exception inside the
+        block cancels the window (nothing is measured) and propagates."""
+        self.begin_window(key, sync=sync)
+        result = WindowResult(key)
+        try:
+            yield result
+        except BaseException:
+            if key in self._windows:
+                self.cancel_window(key)
+            raise
+        result.measurement = self.end_window(key, sync=sync)
 
     def measure(self, key: str, start_ns: int, end_ns: int) -> Measurement:
         """The Measurement of any span ``[start_ns, end_ns]`` of this run (e.g. between two marks)."""
