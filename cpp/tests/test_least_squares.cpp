@@ -1,0 +1,107 @@
+// C++ unit tests of the bounded Levenberg-Marquardt fitter and the native closed forms (no Python).
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <vector>
+
+#include "energylens/closed_form.hpp"
+#include "energylens/least_squares.hpp"
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::printf("FAIL: %s\n", what);
+    ++failures;
+  }
+}
+
+// y = a exp(-b x) + c, a classic nonlinear least-squares problem.
+struct Exponential {
+  std::vector<double> x, y;
+  void operator()(const double* t, double* r, double* jac) const {
+    const std::size_t m = x.size();
+    for (std::size_t i = 0; i < m; ++i) {
+      const double e = std::exp(-t[1] * x[i]);
+      r[i] = t[0] * e + t[2] - y[i];
+      if (jac != nullptr) {  // parameter-major
+        jac[0 * m + i] = e;
+        jac[1 * m + i] = -t[0] * x[i] * e;
+        jac[2 * m + i] = 1.0;
+      }
+    }
+  }
+};
+
+void test_recovers_exact_parameters() {
+  Exponential p;
+  for (int i = 0; i < 40; ++i) {
+    p.x.push_back(0.1 * i);
+    p.y.push_back(3.0 * std::exp(-1.5 * 0.1 * i) + 0.5);
+  }
+  const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 0.0, -10.0}, hi[] = {10.0, 10.0, 10.0};
+  const auto r = energylens::levenberg_marquardt(p.x.size(), 3, p, start, lo, hi);
+  check(r.converged, "exponential fit converges");
+  check(std::abs(r.params[0] - 3.0) < 1e-6 && std::abs(r.params[1] - 1.5) < 1e-6 && std::abs(r.params[2] - 0.5) < 1e-6,
+        "exponential fit recovers (3, 1.5, 0.5)");
+}
+
+void test_bounds_are_honoured() {
+  Exponential p;
+  for (int i = 0; i < 40; ++i) {
+    p.x.push_back(0.1 * i);
+    p.y.push_back(3.0 * std::exp(-1.5 * 0.1 * i) + 0.5);
+  }
+  const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 0.0, -10.0}, hi[] = {10.0, 1.0, 10.0};
+  const auto r = energylens::levenberg_marquardt(p.x.size(), 3, p, start, lo, hi);
+  check(r.params[1] <= 1.0 && r.params[1] >= 0.0, "parameter stays inside its bounds");
+  check(std::abs(r.params[1] - 1.0) < 1e-12, "constrained parameter sits at its bound");
+}
+
+void test_non_convergence_is_reported() {
+  Exponential p;
+  for (int i = 0; i < 40; ++i) {
+    p.x.push_back(0.1 * i);
+    p.y.push_back(3.0 * std::exp(-1.5 * 0.1 * i) + 0.5);
+  }
+  energylens::LeastSquaresOptions o;
+  o.max_iterations = 1;
+  const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 0.0, -10.0}, hi[] = {10.0, 10.0, 10.0};
+  const auto r = energylens::levenberg_marquardt(p.x.size(), 3, p, start, lo, hi, o);
+  check(!r.converged && r.status == energylens::FitStatus::MaxIterations, "max_iterations reported, not thrown");
+}
+
+void test_bad_arguments_throw_invalid_argument() {
+  Exponential p;
+  p.x = {0.0};
+  p.y = {1.0};
+  const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 2.0, -10.0}, hi[] = {10.0, 1.0, 10.0};
+  bool thrown = false;
+  try {
+    energylens::levenberg_marquardt(1, 3, p, start, lo, hi);
+  } catch (const std::invalid_argument&) {
+    thrown = true;
+  }
+  check(thrown, "lower > upper throws std::invalid_argument");
+}
+
+void test_energy_template_descriptor() {
+  const auto& d = energylens::describe(energylens::TemplateId::Energy);
+  check(d.n_params == 12, "energy template has 12 parameters");
+  for (std::size_t j = 0; j < d.n_params; ++j)
+    check(d.lower[j] <= d.init[j] && d.init[j] <= d.upper[j], "init inside bounds");
+}
+
+}  // namespace
+
+int main() {
+  test_recovers_exact_parameters();
+  test_bounds_are_honoured();
+  test_non_convergence_is_reported();
+  test_bad_arguments_throw_invalid_argument();
+  test_energy_template_descriptor();
+  if (failures == 0) std::printf("test_least_squares: all passed\n");
+  return failures == 0 ? 0 : 1;
+}
