@@ -178,14 +178,17 @@ def test_a_window_shorter_than_the_update_period_is_flagged_with_an_estimate():
 
 
 def test_measurements_follow_a_mid_run_fallback():
-    s = synthetic([([0.0], [150.0])], fail_after_s={"sample_buffer": 0.1}, buffer_poll_s=0.02)
+    # 150 W until 0.2 s, then 400 W; the buffer fails at 0.1 s: a later window must be integrated
+    # from the instant readings, not extrapolated from the buffer's last (150 W) reading.
+    s = synthetic([([0.0, 0.2], [150.0, 400.0])], fail_after_s={"sample_buffer": 0.1}, buffer_poll_s=0.02)
     with EnergyMonitor(s, sync=False) as mon:
-        time.sleep(0.3)
+        time.sleep(0.45)
         mon.begin_window("after")
         time.sleep(0.3)
         m = mon.end_window("after")
     assert mon.result.fallbacks and mon.result.active_source == "synthetic_instant"
-    assert m.avg_power_w == pytest.approx(150.0, rel=1e-6)
+    assert m.source == "nvml_instant"
+    assert m.avg_power_w == pytest.approx(400.0, rel=1e-6)
 
 
 def test_monitor_without_nvml_raises_with_the_fix():

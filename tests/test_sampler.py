@@ -415,3 +415,17 @@ def test_replay_and_source_argument_errors():
         PowerSampler.synthetic([([0.0], [-5.0])])
     with pytest.raises(ValueError, match="None"):
         _core.PowerSampler([None], [])
+
+
+def test_a_fast_flush_does_not_wait_for_the_slow_counter():
+    s = PowerSampler.synthetic(constant(), energy_read_latency_s=0.15, auxiliary_cpu_budget=0.0)
+    with s:
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        s.flush(auxiliary=False)
+        fast = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        s.flush()
+        full = time.perf_counter() - t0
+    assert fast < 0.1
+    assert full >= 0.1  # waits for a counter read (150 ms each)

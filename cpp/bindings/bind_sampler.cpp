@@ -340,7 +340,7 @@ void bind_sampler(py::module_& m) {
            py::arg("auxiliary_cpu_budget") = 0.0025)
       .def("start", &PowerSampler::start, py::call_guard<py::gil_scoped_release>())
       .def("stop", &PowerSampler::stop, py::call_guard<py::gil_scoped_release>())
-      .def("flush", &PowerSampler::flush, py::call_guard<py::gil_scoped_release>())
+      .def("flush", &PowerSampler::flush, py::arg("auxiliary") = true, py::call_guard<py::gil_scoped_release>())
       .def("drain",
            [](PowerSampler& s) {
              std::vector<PowerSample> samples;

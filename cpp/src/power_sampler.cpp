@@ -64,6 +64,7 @@ struct PowerSampler::Producer {
   SpscRing<PowerSample> ring;
   std::thread thread;
   std::uint64_t polled_epoch = 0;  // guarded by mutex_
+  std::uint64_t polled_fast_epoch = 0;  // guarded by mutex_
   double cpu_ema_ns = -1.0;        // producer thread only: smoothed CPU time of one poll
   bool done = true;                // guarded by mutex_: no thread is polling
 };
@@ -165,10 +166,12 @@ void PowerSampler::run_producer(Producer& p) {
   batch.reserve(1024);
   for (;;) {
     std::uint64_t epoch = 0;
+    std::uint64_t fast_epoch = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) break;
       epoch = flush_epoch_;
+      fast_epoch = fast_flush_epoch_;
     }
     PowerSource& source = *p.chain[p.active];
     batch.clear();
@@ -242,8 +245,11 @@ void PowerSampler::run_producer(Producer& p) {
     st.poll_interval_ns = interval;
     st.period_detected = source.period_detected();
     p.polled_epoch = epoch;
+    p.polled_fast_epoch = fast_epoch;
     polled_.notify_all();
-    wake_.wait_until(lock, deadline, [&] { return stopping_ || flush_epoch_ != epoch; });
+    wake_.wait_until(lock, deadline, [&] {
+      return stopping_ || flush_epoch_ != epoch || (!p.auxiliary && fast_flush_epoch_ != fast_epoch);
+    });
   }
   std::lock_guard<std::mutex> lock(mutex_);
   p.done = true;
@@ -306,17 +312,24 @@ bool PowerSampler::running() const noexcept {
   return running_;
 }
 
-void PowerSampler::flush() {
+void PowerSampler::flush(bool auxiliary) {
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (running_ && !stopping_) {
-      const std::uint64_t epoch = ++flush_epoch_;
-      wake_.notify_all();
-      polled_.wait(lock, [&] {
-        for (const auto& p : producers_)
-          if (!p->done && p->polled_epoch < epoch) return false;
-        return true;
-      });
+      if (auxiliary) {
+        const std::uint64_t epoch = ++flush_epoch_;
+        wake_.notify_all();
+        polled_.wait(lock, [&] {
+          for (const auto& p : producers_)
+            if (!p->done && p->polled_epoch < epoch) return false;
+          return true;
+        });
+      } else {
+        const std::uint64_t epoch = ++fast_flush_epoch_;
+        wake_.notify_all();
+        const Producer& fast = *producers_.front();
+        polled_.wait(lock, [&] { return fast.done || fast.polled_fast_epoch >= epoch; });
+      }
     }
   }
   collect();

@@ -71,7 +71,9 @@ void synthetic_sampling_and_periods() {
   aux.push_back(energylens::make_synthetic_source(tl, Signal::kEnergyCounter, c));
   energylens::PowerSampler s(std::move(chain), std::move(aux));
   s.start();
-  sleep_ms(300);
+  sleep_ms(150);
+  s.flush(false);  // the chain only
+  sleep_ms(150);
   s.flush();
   const auto samples = s.drain();
   s.stop();

@@ -390,9 +390,10 @@ class PowerSampler:
             except Exception:  # noqa: BLE001 - the exception already propagating wins
                 pass
 
-    def flush(self) -> None:
-        """Make every source poll now and collect (re-raises a sampling-thread error)."""
-        self._native.flush()
+    def flush(self, *, auxiliary: bool = True) -> None:
+        """Make every source poll now (only the power chain with ``auxiliary=False``: an energy
+        counter read costs milliseconds) and collect; re-raises a sampling-thread error."""
+        self._native.flush(auxiliary)
         self._collect()
 
     def _collect(self) -> None:
@@ -579,12 +580,25 @@ class Measurement:
     short_window: bool
 
 
-def _finest_source(samples: dict[str, np.ndarray]) -> str | None:
-    present = set(samples["source"][np.isfinite(samples["power_w"])].tolist()) if samples["t_ns"].size else set()
-    for src in _POWER_PREFERENCE:
-        if src in present:
+def _finest_source(samples: dict[str, np.ndarray], start_ns: int | None = None, end_ns: int | None = None,
+                   periods: Mapping[str, float] | None = None) -> str | None:
+    """The finest power source present; with a span, the finest that covers it (a reading within two
+    update periods of each end), so a window after a mid-run fallback is not integrated from the
+    failed source's last reading. None when no source has power readings."""
+    if not samples["t_ns"].size:
+        return None
+    has_power = np.isfinite(samples["power_w"])
+    present = [src for src in _POWER_PREFERENCE if (has_power & (samples["source"] == src)).any()]
+    if not present:
+        return None
+    if start_ns is None or end_ns is None:
+        return present[0]
+    for src in present:
+        t = samples["t_ns"][has_power & (samples["source"] == src)]
+        slack = int(2 * float((periods or {}).get(src, 0.1)) * 1e9) + 1
+        if t[0] <= start_ns + slack and t[-1] >= end_ns - slack:
             return src
-    return None
+    return present[0]
 
 
 def _near(samples: dict[str, np.ndarray], start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
@@ -600,7 +614,7 @@ def _measure(samples: dict[str, np.ndarray], gpu_count: int, key: str, start_ns:
              periods: Mapping[str, float]) -> Measurement:
     # Readings bracketing the window may lie up to a few (backed-off) counter intervals outside it.
     samples = _near(samples, start_ns, end_ns, 30_000_000_000)
-    source = _finest_source(samples)
+    source = _finest_source(samples, start_ns, end_ns, periods)
     per_gpu: list[float] = []
     counter: list[float] = []
     count = 0
@@ -807,8 +821,12 @@ class EnergyMonitor:
         sampler = self.sampler
         finite = [p for p in periods.values() if p == p and p > 0]
         deadline = end_ns + int((2 * max(finite, default=0.1) + 0.05) * 1e9)
+        first = True
         while True:
-            sampler.flush()
+            # One read of every source (the counter included, now past end_ns), then only the fast
+            # chain until its readings reach end_ns (the driver buffer lags by up to a period).
+            sampler.flush(auxiliary=first)
+            first = False
             s = sampler.samples(collect=False)
             if _covered(s, sampler.gpu_count, end_ns) or steady_now_ns() > deadline:
                 return
@@ -832,15 +850,18 @@ class EnergyMonitor:
 
 
 def _covered(s: dict[str, np.ndarray], gpu_count: int, end_ns: int) -> bool:
+    """Every GPU has a power reading (from whichever source is alive) and, where a counter is
+    recorded, a counter reading at or after end_ns."""
     if s["t_ns"].size == 0:
         return False
-    src = _finest_source(s)
+    late = s["t_ns"] >= end_ns
+    power = np.isin(s["source"], _POWER_PREFERENCE) & np.isfinite(s["power_w"])
+    counters = [c for c in _COUNTER_SOURCES if (s["source"] == c).any()]
     for g in range(gpu_count):
-        on_gpu = s["gpu"] == g
-        for name in [src, *[c for c in _COUNTER_SOURCES if (s["source"] == c).any()]]:
-            if name is None:
-                continue
-            sel = on_gpu & (s["source"] == name)
-            if not sel.any() or s["t_ns"][sel].max() < end_ns:
+        here = late & (s["gpu"] == g)
+        if not (here & power).any():
+            return False
+        for c in counters:
+            if not (here & (s["source"] == c)).any():
                 return False
     return True

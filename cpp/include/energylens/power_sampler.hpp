@@ -71,8 +71,9 @@ class PowerSampler {
   void stop();
   /// True between start() and stop().
   [[nodiscard]] bool running() const noexcept;
-  /// Makes every producer poll now, waits for those polls, and collects. Re-raises a stored error.
-  void flush();
+  /// Makes every producer (only the fast chain when `auxiliary` is false: the energy counter
+  /// costs ms per read) poll now, waits for those polls, and collects. Re-raises a stored error.
+  void flush(bool auxiliary = true);
   /// Samples collected since the previous drain (time-ordered per producer). Re-raises a stored error.
   std::vector<PowerSample> drain();
   /// Re-raises a stored sampling-thread error on the caller's thread, if any.
@@ -112,7 +113,8 @@ class PowerSampler {
   std::condition_variable polled_;  // a producer finished a poll (flush waits on it)
   bool running_ = false;
   bool stopping_ = false;
-  std::uint64_t flush_epoch_ = 0;
+  std::uint64_t flush_epoch_ = 0;       // bumped by flush(): every producer polls
+  std::uint64_t fast_flush_epoch_ = 0;  // bumped by flush(false): only the chain producer polls
   std::exception_ptr error_;
   std::vector<FallbackEvent> fallbacks_;
   std::vector<PowerSample> archive_;
