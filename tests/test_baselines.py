@@ -171,20 +171,16 @@ def test_fit_rejects_bad_energy(frame):
 
 def test_closed_form_on_bundled_rows():
     datasets = pytest.importorskip("energylens.datasets")
-    if not bl.ClosedForm.available():
-        pytest.skip("energylens.model / _reference not available")
+    assert bl.ClosedForm.available()
     df = datasets.mlenergy_v2()
-    m = bl.ClosedForm(backend="reference").fit(df.sample(60, random_state=0))
-    assert m.backend == "_reference fallback"
+    m = bl.ClosedForm().fit(df.sample(60, random_state=0))
+    assert m.backend == "EnergyModel"
     pred = m.predict_energy(df)
     assert np.all(np.isfinite(pred) & (pred > 0))
     assert np.median(np.abs(pred / df["energy_j"].to_numpy() - 1)) < 0.5
     assert m.has_tpot() and np.all(m.predict_tpot(df) > 0)
-    with pytest.raises(ValueError, match="backend"):
-        bl.ClosedForm(backend="magic")
-    auto = bl.ClosedForm().fit(df.sample(60, random_state=0))   # EnergyModel where it is built
-    assert auto.backend in ("EnergyModel", "_reference fallback")
-    assert np.all(np.isfinite(auto.predict_energy(df)))
+    with pytest.raises(RuntimeError, match="before fit"):
+        bl.ClosedForm().predict_energy(df)
 
 
 def test_register_method_joins_the_default_comparison():

@@ -201,77 +201,37 @@ class ClosedForm:
     default seeded multi-start. TPOT comes from the ``LatencyModel`` that ``EnergyModel.fit`` fits
     alongside when the rows carry ``tpot_s``; without it the method has no ``predict_tpot`` and the
     evaluation uses measured TPOT for its SLO filter (said in the table).
-
-    ``backend``: ``"auto"`` (default) uses ``EnergyModel``; ``"reference"`` forces the fallback.
-
-    FALLBACK (remove once ``energylens.model`` and its native template are built everywhere): if
-    ``EnergyModel`` cannot be imported, or the built native module still carries the provisional
-    placeholder template, fit ``energylens._reference.energy`` (and ``latency`` on tpot_s) on
-    ``energylens.features`` directly by bounded least squares on relative residuals with the
-    analytic Jacobian. ``self.backend`` says which ran; the report prints it.
     """
 
     predicts_energy_scale = True
 
-    def __init__(self, name: str = "energylens", seed: int = 0, backend: str = "auto") -> None:
-        if backend not in ("auto", "reference"):
-            raise ValueError(f"backend must be 'auto' or 'reference', got {backend!r}")
+    def __init__(self, name: str = "energylens", seed: int = 0) -> None:
         self.name = name
         self.seed = seed
-        self.requested_backend = backend
-        self.backend = ""
+        self.backend = "EnergyModel"
         self._model: Any = None
         self._latency: Any = None
-        self._theta: np.ndarray | None = None
-
-    @staticmethod
-    def _energy_model_class() -> Any:
-        """``EnergyModel`` if it is importable and its native template is real, else ``None``."""
-        try:
-            from energylens import _core
-            from energylens.model import EnergyModel
-        except ImportError:
-            return None
-        try:  # FALLBACK trigger: a stale build that still has the placeholder template
-            if str(_core.describe_template("energy")["id"]).endswith(".provisional"):
-                return None
-        except (AttributeError, KeyError, RuntimeError, ValueError):
-            return None
-        return EnergyModel
 
     @staticmethod
     def available() -> bool:
-        """Whether the closed form (or its marked fallback) can be imported."""
-        if ClosedForm._energy_model_class() is not None:
-            return True
+        """Whether the native closed form can be imported (always, in a built package)."""
         try:
-            from energylens import _reference, features
+            from energylens.model import EnergyModel  # noqa: F401
         except ImportError:
             return False
-        return hasattr(_reference, "energy") and hasattr(features, "build_features")
+        return True
 
     def fit(self, train_df: pd.DataFrame) -> ClosedForm:
-        energy_model = None if self.requested_backend == "reference" else self._energy_model_class()
-        self._model = self._latency = self._theta = None
-        has_tpot = "tpot_s" in train_df.columns and bool(
-            np.isfinite(train_df["tpot_s"].to_numpy(dtype=float)).any())
-        if energy_model is not None:
-            self.backend = "EnergyModel"
-            self._model = energy_model(bootstrap=0, seed=self.seed).fit(train_df)
-            self._latency = getattr(self._model, "latency_model", None)
-        else:
-            self.backend = "_reference fallback"
-            self._theta = _fallback_fit(train_df)
-            if has_tpot:
-                self._latency = _FallbackLatency().fit(train_df)
+        from energylens.model import EnergyModel
+
+        self._model = EnergyModel(bootstrap=0, seed=self.seed).fit(train_df)
+        self._latency = self._model.latency_model
         return self
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
-        if self._model is not None:
-            return np.asarray(self._model.predict(df), dtype=float)
-        if self._theta is None:
+        if self._model is None:
             raise RuntimeError("ClosedForm.predict_energy called before fit")
-        return _fallback_predict(df, self._theta)
+        return np.asarray(self._model.predict(df), dtype=float)
 
     def has_tpot(self) -> bool:
         return self._latency is not None
@@ -279,77 +239,8 @@ class ClosedForm:
     def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
         if self._latency is None:
             raise NotImplementedError("no latency model was fitted")
-        out = self._latency.predict(df)
-        if isinstance(out, pd.DataFrame):
-            return out["tpot_s_pred"].to_numpy(dtype=float)
-        return np.asarray(out[1], dtype=float)
+        return self._latency.predict(df)["tpot_s_pred"].to_numpy(dtype=float)
 
-
-# ---- FALLBACK: fit energylens._reference.energy directly (remove once energylens.model lands) --
-
-def _fallback_fit(train_df: pd.DataFrame) -> np.ndarray:
-    from scipy.optimize import least_squares
-
-    from energylens import _reference
-    from energylens.features import build_features
-
-    feats = build_features(train_df)
-    y = _energy(train_df)
-    lo = np.asarray(_reference.ENERGY_PARAM_LOWER, dtype=float)
-    hi = np.asarray(_reference.ENERGY_PARAM_UPPER, dtype=float)
-    x0 = np.clip(np.asarray(_reference.ENERGY_PARAM_INIT, dtype=float), lo, hi)
-
-    def resid(theta: np.ndarray) -> np.ndarray:
-        return np.asarray(_reference.energy(feats, theta), dtype=float) / y - 1.0
-
-    def jac(theta: np.ndarray) -> np.ndarray:
-        return np.asarray(_reference.energy_jacobian(feats, theta), dtype=float) / y[:, None]
-
-    res = least_squares(resid, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                        max_nfev=200)
-    return res.x
-
-
-def _fallback_predict(df: pd.DataFrame, theta: np.ndarray) -> np.ndarray:
-    from energylens import _reference
-    from energylens.features import build_features
-
-    return np.asarray(_reference.energy(build_features(df), theta), dtype=float)
-
-class _FallbackLatency:
-    """FALLBACK: ``_reference.latency`` fitted on tpot_s (relative residuals, bounded)."""
-
-    def fit(self, train_df: pd.DataFrame) -> _FallbackLatency:
-        from scipy.optimize import least_squares
-
-        from energylens import _reference
-        from energylens.features import build_features
-
-        t = train_df["tpot_s"].to_numpy(dtype=float)
-        ok = np.isfinite(t) & (t > 0)
-        feats = build_features(train_df[ok])
-        t = t[ok]
-        lo = np.asarray(_reference.LATENCY_PARAM_LOWER, dtype=float)
-        hi = np.asarray(_reference.LATENCY_PARAM_UPPER, dtype=float)
-        x0 = np.clip(np.asarray(_reference.LATENCY_PARAM_INIT, dtype=float), lo, hi)
-
-        def resid(phi: np.ndarray) -> np.ndarray:
-            return np.asarray(_reference.latency(feats, phi)[1], dtype=float) / t - 1.0
-
-        def jac(phi: np.ndarray) -> np.ndarray:
-            return np.asarray(_reference.latency_jacobian(feats, phi)[1], dtype=float) / t[:, None]
-
-        self.phi = least_squares(resid, x0, jac=jac, bounds=(lo, hi), method="trf",
-                                 x_scale="jac", max_nfev=200).x
-        return self
-
-    def predict(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        from energylens import _reference
-        from energylens.features import build_features
-
-        return _reference.latency(build_features(df), self.phi)
-
-# ---- end FALLBACK ----------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------
