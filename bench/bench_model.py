@@ -4,6 +4,8 @@
   (default 1e7), in configurations per second, and the ratio.
 - Fitter: one 50-row fit (native bounded LM, one start) vs scipy.optimize.least_squares (trf, the
   same analytic Jacobian, same start, same residuals), median over many draws of 50 rows; ratio.
+  The problem is EnergyModel's default fit: log(energy_pred / energy_j) for every row plus
+  log(step_time / tpot_s) for the rows with a measured TPOT (docs/model.md, section 5).
 - Bootstrap: 1000 refits of a 50-row fit (native, all cores).
 
 Rows are real configurations (the bundled ML.ENERGY v2 data) resampled with jittered batch and
@@ -94,7 +96,8 @@ def bench_fitter(draws: int, rows: int = 50) -> dict:
     lower = np.asarray(desc["lower"])
     upper = np.asarray(desc["upper"])
     x0 = np.asarray(desc["init"])
-    opts = {"target": "sum", "residual": "relative", "n_starts": 1}
+    tpot_all = frame["tpot_s"].to_numpy(dtype=np.float64)
+    opts = {"target": "sum_with_aux", "residual": "log", "n_starts": 1}
     rng = np.random.default_rng(1)
     native_s, scipy_s, native_cost, scipy_cost = [], [], [], []
     for _ in range(draws):
@@ -102,15 +105,18 @@ def bench_fitter(draws: int, rows: int = 50) -> dict:
         sub = {k: np.ascontiguousarray(v[idx]) for k, v in feats.items()}
         cols = [sub[name] for name in desc["feature_names"]]
         y = y_all[idx]
+        tpot = tpot_all[idx]
 
-        def run_native(cols=cols, y=y):
-            return _core.fit("energy", cols, [y], None, opts)
+        def run_native(cols=cols, y=y, tpot=tpot):
+            return _core.fit("energy", cols, [y, tpot], None, opts)
 
-        def resid(theta, sub=sub, y=y):
-            return _reference.energy(sub, theta) / y - 1.0
+        def resid(theta, sub=sub, y=y, tpot=tpot):
+            return np.r_[np.log(_reference.energy(sub, theta) / y), np.log(_reference.energy_tpot(sub, theta) / tpot)]
 
-        def jac(theta, sub=sub, y=y):
-            return _reference.energy_jacobian(sub, theta) / y[:, None]
+        def jac(theta, sub=sub):
+            e = _reference.energy_jacobian(sub, theta) / _reference.energy(sub, theta)[:, None]
+            t = _reference.energy_tpot_jacobian(sub, theta) / _reference.energy_tpot(sub, theta)[:, None]
+            return np.vstack([e, t])
 
         def run_scipy(resid=resid, jac=jac):
             return least_squares(resid, x0, jac=jac, bounds=(lower, upper), method="trf")
@@ -153,10 +159,11 @@ def bench_bootstrap(replicates: int = 1000, rows: int = 50) -> dict:
     idx = rng.choice(len(frame), size=rows, replace=False)
     cols = [np.ascontiguousarray(feats[name][idx]) for name in desc["feature_names"]]
     y = frame["energy_j"].to_numpy(dtype=np.float64)[idx]
-    opts = {"target": "sum", "residual": "relative", "n_starts": 1}
-    theta = _core.fit("energy", cols, [y], None, opts)["params"]
-    seconds = _time(lambda: _core.bootstrap("energy", cols, [y], theta, replicates, opts), 3)
-    _, conv, _ = _core.bootstrap("energy", cols, [y], theta, replicates, opts)
+    tpot = frame["tpot_s"].to_numpy(dtype=np.float64)[idx]
+    opts = {"target": "sum_with_aux", "residual": "log", "n_starts": 1}
+    theta = _core.fit("energy", cols, [y, tpot], None, opts)["params"]
+    seconds = _time(lambda: _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts), 3)
+    _, conv, _ = _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts)
     return {"replicates": replicates, "rows": rows, "seconds": seconds, "converged_fraction": float(conv.mean()),
             "target_seconds": 0.2}
 

@@ -18,15 +18,6 @@ namespace {
 // Rows below this are evaluated on one thread: thread start-up costs more than the work.
 constexpr std::size_t kParallelRows = 16384;
 
-// The hot loops are compiled twice, for x86-64-v3 (AVX2 + FMA) and the baseline, and the loader picks
-// the best the CPU runs (GCC/Clang function multi-versioning via ifunc), so a portable build still
-// uses 256-bit vectors where they exist.
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
-#define ENERGYLENS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define ENERGYLENS_CLONES
-#endif
-
 // Rows per OpenMP chunk: large enough to amortise scheduling, small enough to balance threads.
 constexpr long kChunkRows = 4096;
 
@@ -78,9 +69,9 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     for (long i = 0; i < n; ++i) {
       T f[F];
       for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][i];
-      T g0[P], g1[P];
+      T g0[P], g1[P], g2[P];
       T o0, o1, o2;
-      Tpl::eval(f, p, o0, o1, o2, g0, g1, static_cast<T*>(nullptr));
+      Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
       out0[i] = o0;
       out1[i] = o1;
       if (out2 != nullptr) out2[i] = o2;
@@ -143,46 +134,57 @@ std::vector<Term> make_terms(std::size_t rows, std::span<const std::span<const d
   return terms;
 }
 
+// Residuals (log or relative, weighted) of every term and, when `jac` is non-null, their Jacobian,
+// parameter-major (jac[j * m + t]). Terms of one row are adjacent: the template runs once per row.
+template <class Tpl>
+ENERGYLENS_CLONES void residual_terms(const double* const* columns, const Term* terms, std::size_t m,
+                                      ResidualKind kind, const double* theta, double* r, double* jac) {
+  constexpr std::size_t F = Tpl::kFeatures;
+  constexpr std::size_t P = Tpl::kParams;
+  double p[P];
+  for (std::size_t j = 0; j < P; ++j) p[j] = theta[j];
+  double o0 = 0, o1 = 0, o2 = 0, g0[P] = {}, g1[P] = {}, g2[P] = {};
+  std::size_t current = static_cast<std::size_t>(-1);
+  for (std::size_t t = 0; t < m; ++t) {
+    const Term& term = terms[t];
+    if (term.row != current) {
+      current = term.row;
+      double f[F];
+      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][term.row];
+      if (jac != nullptr)
+        Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
+      else
+        Tpl::eval(f, p, o0, o1, o2, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                  static_cast<double*>(nullptr));
+    }
+    const bool aux = term.output == 2;
+    const double pred = term.output == 0 ? o0 : term.output == 1 ? o1 : aux ? o2 : o0 + o1;
+    const double scale = (kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred) * term.weight;
+    r[t] = term.weight * (kind == ResidualKind::Relative ? pred / term.target - 1.0 : std::log(pred / term.target));
+    if (jac != nullptr) {
+      double* col = jac + t;
+      switch (term.output) {
+        case 0:
+          for (std::size_t j = 0; j < P; ++j) col[j * m] = g0[j] * scale;
+          break;
+        case 1:
+          for (std::size_t j = 0; j < P; ++j) col[j * m] = g1[j] * scale;
+          break;
+        case 2:
+          for (std::size_t j = 0; j < P; ++j) col[j * m] = g2[j] * scale;
+          break;
+        default:
+          for (std::size_t j = 0; j < P; ++j) col[j * m] = (g0[j] + g1[j]) * scale;
+      }
+    }
+  }
+}
+
 template <class Tpl>
 ResidualFunction make_residual(const double* const* columns, const std::vector<Term>& terms,
                                ResidualKind kind) {
   return [columns, &terms, kind](const double* theta, double* r, double* jac) {
-    constexpr std::size_t F = Tpl::kFeatures;
-    constexpr std::size_t P = Tpl::kParams;
-    double p[P];
-    for (std::size_t j = 0; j < P; ++j) p[j] = theta[j];
-    const std::size_t m = terms.size();
-    double o0 = 0, o1 = 0, o2 = 0, g0[P] = {}, g1[P] = {}, g2[P] = {};
-    std::size_t current = static_cast<std::size_t>(-1);
-    for (std::size_t t = 0; t < terms.size(); ++t) {
-      const Term& term = terms[t];
-      if (term.row != current) {  // one template evaluation per row, shared by its terms
-        current = term.row;
-        double f[F];
-        for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][term.row];
-        Tpl::eval(f, p, o0, o1, o2, jac ? g0 : nullptr, jac ? g1 : nullptr, jac ? g2 : nullptr);
-      }
-      const bool aux = term.output == 2;
-      const double pred = term.output == 0 ? o0 : term.output == 1 ? o1 : aux ? o2 : o0 + o1;
-      const double scale = (kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred) * term.weight;
-      r[t] = term.weight * (kind == ResidualKind::Relative ? pred / term.target - 1.0 : std::log(pred / term.target));
-      if (jac != nullptr) {  // parameter-major: column j of the Jacobian is contiguous
-        double* col = jac + t;
-        switch (term.output) {
-          case 0:
-            for (std::size_t j = 0; j < P; ++j) col[j * m] = g0[j] * scale;
-            break;
-          case 1:
-            for (std::size_t j = 0; j < P; ++j) col[j * m] = g1[j] * scale;
-            break;
-          case 2:
-            for (std::size_t j = 0; j < P; ++j) col[j * m] = g2[j] * scale;
-            break;
-          default:
-            for (std::size_t j = 0; j < P; ++j) col[j * m] = (g0[j] + g1[j]) * scale;
-        }
-      }
-    }
+    residual_terms<Tpl>(columns, terms.data(), terms.size(), kind, theta, r, jac);
   };
 }
 

@@ -1,5 +1,7 @@
 #include "energylens/least_squares.hpp"
 
+#include "energylens/template_common.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -44,6 +46,32 @@ inline void loss_terms(Loss loss, double z, double& rho, double& drho) {
         drho = 1.0 / s;
       }
       return;
+  }
+}
+
+// g = J^T W r and the lower triangle of H = J^T W J, with IRLS weights W = rho' (null: all ones). The
+// Jacobian is parameter-major, so each entry is a contiguous dot product over the m residuals.
+ENERGYLENS_CLONES void normal_equations(std::size_t m, std::size_t n, const double* jac, const double* r,
+                                        const double* weight, double* weighted, double* g, double* h) {
+  for (std::size_t p = 0; p < n; ++p) {
+    const double* jp = jac + p * m;
+    const double* wj = jp;
+    if (weight != nullptr) {
+      double* scaled = weighted + p * m;
+      for (std::size_t i = 0; i < m; ++i) scaled[i] = weight[i] * jp[i];
+      wj = scaled;
+    }
+    double gp = 0.0;
+#pragma omp simd reduction(+ : gp)
+    for (std::size_t i = 0; i < m; ++i) gp += wj[i] * r[i];
+    g[p] = gp;
+    for (std::size_t q = 0; q <= p; ++q) {
+      const double* jq = jac + q * m;
+      double hpq = 0.0;
+#pragma omp simd reduction(+ : hpq)
+      for (std::size_t i = 0; i < m; ++i) hpq += wj[i] * jq[i];
+      h[p * n + q] = hpq;
+    }
   }
 }
 
@@ -141,30 +169,8 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
   bool need_normal_equations = true;
   for (result.iterations = 0; result.iterations < o.max_iterations; ++result.iterations) {
     if (need_normal_equations) {
-      // g = J^T W r, H = J^T W J with IRLS weights W = rho' (lower triangle of H). The Jacobian is
-      // parameter-major, so each entry is a contiguous dot product over the m residuals.
-      const bool unit_weights = o.loss == Loss::Linear;
-      for (std::size_t p = 0; p < n; ++p) {
-        const double* jp = &w.jac[p * m];
-        double* wj = &weighted[p * m];
-        if (unit_weights) {
-          std::copy(jp, jp + m, wj);
-        } else {
-          for (std::size_t i = 0; i < m; ++i) wj[i] = w.weight[i] * jp[i];
-        }
-        const double* r = w.r.data();
-        double gp = 0.0;
-#pragma omp simd reduction(+ : gp)
-        for (std::size_t i = 0; i < m; ++i) gp += wj[i] * r[i];
-        g[p] = gp;
-        for (std::size_t q = 0; q <= p; ++q) {
-          const double* jq = &w.jac[q * m];
-          double hpq = 0.0;
-#pragma omp simd reduction(+ : hpq)
-          for (std::size_t i = 0; i < m; ++i) hpq += wj[i] * jq[i];
-          h[p * n + q] = hpq;
-        }
-      }
+      normal_equations(m, n, w.jac.data(), w.r.data(), o.loss == Loss::Linear ? nullptr : w.weight.data(),
+                       weighted.data(), g.data(), h.data());
       need_normal_equations = false;
     }
     // Active set: a parameter at a bound whose gradient pushes outward stays fixed.

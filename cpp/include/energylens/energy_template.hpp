@@ -21,7 +21,8 @@ struct EnergyTemplate {
   };
   static const TemplateDescriptor& descriptor();
 
-  /// One row: prefill and decode energy (J), the implied step time (s); gradients when non-null.
+  /// One row: prefill and decode energy (J), the implied step time (s); with non-null gradient
+  /// pointers (all three or none) their gradients over the 12 parameters.
   template <typename T>
   ENERGYLENS_HD static void eval(const T* f, const T* p, T& prefill, T& decode, T& step_time, T* g_prefill,
                                  T* g_decode, T* g_step) {
@@ -41,16 +42,18 @@ struct EnergyTemplate {
     const T pw = r.n * tdp * (pi_s + pi_b);
     prefill = h * (pw * r.t_pf + e_flop * r.flops_prefill);
     step_time = r.t_step;
-    if (g_prefill == nullptr && g_decode == nullptr && g_step == nullptr) return;
+    if (g_prefill == nullptr) return;
 
     T gs[8];
     roofline::step_time_gradient(r, q, gs);
     const T ks = k * r.n * tdp * pi_s;           // d E_dec / d t_step (overheads only)
     const T kb = k * r.n * tdp * (pi_s + pi_b);  // d E_dec / d t_busy (busy is inside t_step too)
-    T gd[kParams] = {};
-    T gp[kParams] = {};
-    T gt[kParams] = {};
-    // Time parameters: eta_c, eta_m, p, theta_pp, alpha act on t_busy; tau_layer, tau_seq on t_step only.
+    // Callers ask for all three gradients or none (closed_form.cpp); each is written in full.
+    T* gd = g_decode;
+    T* gp = g_prefill;
+    T* gt = g_step;
+    for (std::size_t j = 0; j < kParams; ++j) gd[j] = gp[j] = gt[j] = T(0);
+    // Time parameters: eta_c, eta_m, overlap, theta_pp, alpha act on t_busy; tau_layer, tau_seq on t_step only.
     gd[kEtaCompute] = kb * gs[0];
     gd[kEtaMemory] = kb * gs[1];
     gd[kRooflineP] = kb * gs[2];
@@ -74,11 +77,6 @@ struct EnergyTemplate {
     gt[kAllreduceLatencyUs] = gs[5];
     gt[kSeqOverheadUs] = gs[6];
     gt[kPpBubble] = gs[7];
-    for (std::size_t j = 0; j < kParams; ++j) {
-      if (g_prefill != nullptr) g_prefill[j] = gp[j];
-      if (g_decode != nullptr) g_decode[j] = gd[j];
-      if (g_step != nullptr) g_step[j] = gt[j];
-    }
   }
 };
 

@@ -19,7 +19,8 @@ struct LatencyTemplate {
   };
   static const TemplateDescriptor& descriptor();
 
-  /// One row: TTFT (s), TPOT (s), and TPOT again as the auxiliary output; gradients when non-null.
+  /// One row: TTFT (s), TPOT (s), and TPOT again as the auxiliary output; with non-null gradient
+  /// pointers (all three or none) their gradients over the 9 parameters.
   template <typename T>
   ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft, T& tpot, T& aux, T* g_ttft, T* g_tpot,
                                  T* g_aux) {
@@ -32,11 +33,13 @@ struct LatencyTemplate {
     ttft = r.t_pf * hb + q.tau_layer_s * r.layers;
     tpot = r.t_step;
     aux = r.t_step;
-    if (g_ttft == nullptr && g_tpot == nullptr && g_aux == nullptr) return;
+    if (g_ttft == nullptr) return;
     T gs[8];
     roofline::step_time_gradient(r, q, gs);
-    T gf[kParams] = {};
-    T gt[kParams] = {};
+    // Callers ask for all three gradients or none (closed_form.cpp); each is written in full.
+    T* gf = g_ttft;
+    T* gt = g_tpot;
+    for (std::size_t j = 0; j < kParams; ++j) gf[j] = gt[j] = T(0);
     for (int j = 0; j < 3; ++j) gt[j] = gs[j];
     gt[kLayerOverheadUs] = gs[4];
     gt[kAllreduceLatencyUs] = gs[5];
@@ -46,11 +49,7 @@ struct LatencyTemplate {
     gf[kLayerOverheadUs] = r.layers * T(roofline::kMicro);
     gf[kAllreduceLatencyUs] = hb * r.n_ar * T(roofline::kMicro);
     gf[kPrefillBatchFactor] = r.t_pf * (r.batch - T(1));
-    for (std::size_t j = 0; j < kParams; ++j) {
-      if (g_ttft != nullptr) g_ttft[j] = gf[j];
-      if (g_tpot != nullptr) g_tpot[j] = gt[j];
-      if (g_aux != nullptr) g_aux[j] = gt[j];
-    }
+    for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];
   }
 };
 

@@ -11,6 +11,15 @@
 #define ENERGYLENS_HD inline __attribute__((always_inline))
 #endif
 
+// Hot loops are compiled twice, for x86-64-v3 (AVX2 + FMA) and the baseline, and the loader picks the
+// best the CPU runs (GCC/Clang function multi-versioning via ifunc): a portable build still uses
+// 256-bit vectors and FMA where they exist.
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define ENERGYLENS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define ENERGYLENS_CLONES
+#endif
+
 namespace energylens {
 
 /// Static description of a closed-form template (names, units, bounds, start point).
