@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole device check for a lent H100/H200, in one call (about 8 minutes with the build):
+#   build and install energylens with the CUDA part, run the GPU tests, the model's CUDA parity and
+#   throughput (bench/gpu_model_check.py), and the sampler's hardware targets (bench/gpu_check.py).
+# Results land in $OUT (or ./gpu-results). CuPy must be importable: carry its wheel (see the device
+# tool's README: pip download cupy-cuda13x into .whl and install with --no-index).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-results}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+{
+  nvidia-smi || true
+  if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps .whl/*.whl; fi
+  time python3 -m pip install -q ".[test]" || exit 1
+  energylens doctor
+  python3 -m pytest -q tests/gpu tests/test_model.py -rs
+  python3 bench/gpu_model_check.py -o "$OUT/gpu_model_check.json"
+  python3 bench/gpu_check.py --quick -o "$OUT/gpu_check.json"
+} 2>&1 | tee "$OUT/gpu_session.log"
