@@ -391,3 +391,21 @@ def test_demo_runs_on_the_bundled_data(capsys):
     out = capsys.readouterr().out
     assert "held-out accuracy" in out and "latency-first" in out and "static_power_frac" in out
     assert not math.isnan(float(out.split("MAPE ")[1].split(",")[0]))
+
+
+def test_evaluate_into_preallocated_outputs(features):
+    cols = columns(features)
+    theta = np.asarray(_core.describe_template("energy")["init"])
+    n = len(cols[0])
+    out = (np.empty(n), np.empty(n))
+    a, b = _core.evaluate("energy", cols, theta, out=out)
+    assert a is out[0] and b is out[1]
+    ref = _core.evaluate("energy", cols, theta)
+    np.testing.assert_array_equal(out[0], ref[0])
+    np.testing.assert_array_equal(out[1], ref[1])
+    with pytest.raises(ValueError, match="rows"):
+        _core.evaluate("energy", cols, theta, out=(np.empty(n - 1), np.empty(n)))
+    with pytest.raises(ValueError, match="dtype"):
+        _core.evaluate("energy", cols, theta, out=(np.empty(n, np.float32), np.empty(n)))
+    with pytest.raises(ValueError, match="contiguous"):
+        _core.evaluate("energy", cols, theta, out=(np.empty(2 * n)[::2], np.empty(n)))

@@ -59,9 +59,22 @@ std::vector<double> as_params(const TemplateDescriptor& d, const Array<double>& 
   return {params.data(), params.data() + d.n_params};
 }
 
+// A caller-owned output array: 1-D, C-contiguous, writeable, of T, with `rows` entries.
+template <typename T>
+py::array_t<T> output_array(const py::object& obj, std::size_t rows, const char* which) {
+  if (!py::isinstance<py::array_t<T>>(obj))
+    throw std::invalid_argument(std::string("out[") + which + "] must be a NumPy array of the evaluation dtype");
+  auto a = obj.cast<py::array_t<T>>();
+  if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != rows)
+    throw std::invalid_argument(std::string("out[") + which + "] must be 1-D with " + std::to_string(rows) + " rows");
+  if (!(a.flags() & py::array::c_style) || !a.writeable())
+    throw std::invalid_argument(std::string("out[") + which + "] must be C-contiguous and writeable");
+  return a;
+}
+
 template <typename T>
 py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, const Array<double>& params_in,
-                        bool jacobian, bool aux) {
+                        bool jacobian, bool aux, const py::object& out) {
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<T>> keep;
@@ -69,7 +82,19 @@ py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, co
   const std::vector<double> params = as_params(d, params_in);
   const auto n = static_cast<py::ssize_t>(rows);
   const auto p = static_cast<py::ssize_t>(d.n_params);
-  Array<T> out0(n), out1(n), out2(aux ? n : 0);
+  if (!out.is_none() && (jacobian || aux))
+    throw std::invalid_argument("evaluate: out= is only for the plain evaluation (no jacobian, no aux)");
+  py::array_t<T> out0, out1;
+  if (out.is_none()) {
+    out0 = Array<T>(n);
+    out1 = Array<T>(n);
+  } else {
+    const auto pair = out.cast<py::tuple>();
+    if (pair.size() != 2) throw std::invalid_argument("out must be a pair of arrays");
+    out0 = output_array<T>(pair[0], rows, "0");
+    out1 = output_array<T>(pair[1], rows, "1");
+  }
+  Array<T> out2(aux ? n : 0);
   T* o2 = aux ? out2.mutable_data() : nullptr;
   Array<T> jac0 = jacobian ? Array<T>({n, p}) : Array<T>(0);
   Array<T> jac1 = jacobian ? Array<T>({n, p}) : Array<T>(0);
@@ -191,16 +216,17 @@ void bind_model(py::module_& m) {
   m.def(
       "evaluate",
       [](const std::string& name, const std::vector<py::array>& columns, const Array<double>& params,
-         bool jacobian, const std::string& dtype, bool aux) -> py::tuple {
+         bool jacobian, const std::string& dtype, bool aux, const py::object& out) -> py::tuple {
         const TemplateId id = template_id(name);
         if (jacobian && aux) throw std::invalid_argument("evaluate: ask for jacobian or aux, not both");
-        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux);
-        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux);
+        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux, out);
+        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux, out);
         throw std::invalid_argument("dtype must be 'float64' or 'float32', got '" + dtype + "'");
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
-      py::arg("dtype") = "float64", py::arg("aux") = false,
-      "Evaluate a template on feature columns (in the template's feature order). Returns (out0, out1), "
+      py::arg("dtype") = "float64", py::arg("aux") = false, py::arg("out") = py::none(),
+      "Evaluate a template on feature columns (in the template's feature order). Returns (out0, out1) "
+      "(written into `out`, a pair of preallocated arrays, when given: no allocation per call), "
       "with aux=True (out0, out1, out2) where out2 is the auxiliary output (energy: implied step time), "
       "or with jacobian=True (out0, out1, d_out0, d_out1) with (rows, n_params) Jacobians.");
 
