@@ -294,7 +294,7 @@ def test_cli_monitor_without_nvml_exits_2_with_the_fix(capsys):
         pytest.skip("NVML is available here")
     assert main(["monitor", "--duration", "0.1"]) == 2
     err = capsys.readouterr().err
-    assert "energylens monitor: error: cannot load NVML" in err and "Fix:" in err
+    assert "energylens monitor: NvmlUnavailableError: cannot load NVML" in err and "Fix:" in err
 
 
 def test_cli_monitor_synthetic_prints_totals_and_saves_a_trace(tmp_path, capsys):

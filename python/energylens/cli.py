@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EnergyLensError as exc:
-        print(f"energylens {args.command}: error: {exc}", file=sys.stderr)
+        print(f"energylens {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as exc:
         print(f"energylens {args.command}: error: {exc}", file=sys.stderr)
