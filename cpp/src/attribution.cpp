@@ -81,12 +81,83 @@ void least_squares_subset(const double* a, std::size_t m, std::size_t n,
   }
 }
 
+// The active-set loop of Lawson-Hanson NNLS, shared by the design-matrix and the Gram-matrix
+// variants. `gradient()` refreshes w = A^T (b - A x) for the current res.x; `solve(cols, s)` solves the
+// unconstrained least squares restricted to the passive columns `cols` into s[0 .. cols.size()).
+template <class Gradient, class Solve>
+void lawson_hanson(std::size_t n, int max_iter, double tol, const std::vector<double>& w, NnlsResult& res,
+                   Gradient&& gradient, Solve&& solve) {
+  std::vector<char> passive(n, 0);
+  std::vector<char> tried(n, 0);  // columns that entered and immediately came back out
+  std::vector<std::size_t> cols;
+  std::vector<double> s(n);
+  gradient();
+  res.converged = true;
+  for (;;) {
+    std::size_t best = n;
+    double best_w = tol;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (!passive[j] && !tried[j] && w[j] > best_w) {
+        best_w = w[j];
+        best = j;
+      }
+    }
+    if (best == n) break;
+    if (res.iterations >= max_iter) {
+      res.converged = false;
+      break;
+    }
+    ++res.iterations;
+    passive[best] = 1;
+    for (int inner = 0; inner < max_iter; ++inner) {
+      cols.clear();
+      for (std::size_t j = 0; j < n; ++j) {
+        if (passive[j]) cols.push_back(j);
+      }
+      solve(cols, s);
+      bool all_positive = true;
+      for (std::size_t k = 0; k < cols.size(); ++k) all_positive = all_positive && s[k] > 0.0;
+      if (all_positive) {
+        for (std::size_t k = 0; k < cols.size(); ++k) res.x[cols[k]] = s[k];
+        break;
+      }
+      double alpha = 1.0;
+      for (std::size_t k = 0; k < cols.size(); ++k) {
+        if (s[k] <= 0.0) {
+          const double xk = res.x[cols[k]];
+          const double denom = xk - s[k];
+          alpha = denom > 0.0 ? std::min(alpha, xk / denom) : 0.0;
+        }
+      }
+      double x_max = 0.0;
+      for (std::size_t k = 0; k < cols.size(); ++k) {
+        res.x[cols[k]] += alpha * (s[k] - res.x[cols[k]]);
+        x_max = std::max(x_max, std::abs(res.x[cols[k]]));
+      }
+      // The coordinates that hit the bound leave the passive set.
+      bool any = false;
+      for (std::size_t j : cols) {
+        if (res.x[j] <= 10.0 * kEps * x_max) {
+          res.x[j] = 0.0;
+          passive[j] = 0;
+        }
+        any = any || passive[j];
+      }
+      if (!any) break;
+    }
+    // A column whose entry is undone at once is numerically dependent on the passive set: do not
+    // retry it until the passive set changes (prevents cycling on rank-deficient designs).
+    if (!passive[best]) tried[best] = 1;
+    else std::fill(tried.begin(), tried.end(), 0);
+    gradient();
+  }
+}
+
 /// Lawson-Hanson on an already column-scaled row-major matrix.
 NnlsResult nnls_scaled(const double* a, std::size_t m, std::size_t n, const double* b, int max_iterations) {
   NnlsResult res;
   res.x.assign(n, 0.0);
   const int max_iter = max_iterations > 0 ? max_iterations : static_cast<int>(3 * n + 30);
-  std::vector<char> passive(n, 0);
   std::vector<double> resid(b, b + m);
   std::vector<double> w(n, 0.0);
   double bnorm = 0.0;
@@ -107,73 +178,10 @@ NnlsResult nnls_scaled(const double* a, std::size_t m, std::size_t n, const doub
     }
   };
 
-  gradient();
-  std::vector<std::size_t> cols;
-  std::vector<double> s;
-  std::vector<char> tried(n, 0);  // columns that entered and immediately came back out
-  res.converged = true;
-  for (;;) {
-    std::size_t best = n;
-    double best_w = tol;
-    for (std::size_t j = 0; j < n; ++j) {
-      if (!passive[j] && !tried[j] && w[j] > best_w) {
-        best_w = w[j];
-        best = j;
-      }
-    }
-    if (best == n) break;
-    if (res.iterations >= max_iter) {
-      res.converged = false;
-      break;
-    }
-    ++res.iterations;
-    passive[best] = 1;
-    bool entered_ok = true;
-    for (int inner = 0; inner < max_iter; ++inner) {
-      cols.clear();
-      for (std::size_t j = 0; j < n; ++j) {
-        if (passive[j]) cols.push_back(j);
-      }
-      least_squares_subset(a, m, n, cols, b, s, nullptr);
-      bool all_positive = true;
-      for (double v : s) all_positive = all_positive && v > 0.0;
-      if (all_positive) {
-        for (std::size_t k = 0; k < cols.size(); ++k) res.x[cols[k]] = s[k];
-        break;
-      }
-      double alpha = 1.0;
-      for (std::size_t k = 0; k < cols.size(); ++k) {
-        if (s[k] <= 0.0) {
-          const double xk = res.x[cols[k]];
-          const double denom = xk - s[k];
-          if (denom > 0.0) alpha = std::min(alpha, xk / denom);
-          else alpha = 0.0;
-        }
-      }
-      double x_max = 0.0;
-      for (std::size_t k = 0; k < cols.size(); ++k) {
-        const std::size_t j = cols[k];
-        res.x[j] += alpha * (s[k] - res.x[j]);
-        x_max = std::max(x_max, std::abs(res.x[j]));
-      }
-      // The coordinates that hit the bound leave the passive set.
-      for (std::size_t j : cols) {
-        if (res.x[j] <= 10.0 * kEps * x_max) {
-          res.x[j] = 0.0;
-          passive[j] = 0;
-        }
-      }
-      if (!passive[best]) entered_ok = false;
-      bool any = false;
-      for (char pj : passive) any = any || pj;
-      if (!any) break;
-    }
-    // A column whose entry is undone at once is numerically dependent on the passive set: do not
-    // retry it until the passive set changes (prevents cycling on rank-deficient designs).
-    if (!entered_ok) tried[best] = 1;
-    else std::fill(tried.begin(), tried.end(), 0);
-    gradient();
-  }
+  lawson_hanson(n, max_iter, tol, w, res, gradient,
+                [&](const std::vector<std::size_t>& cols, std::vector<double>& s) {
+                  least_squares_subset(a, m, n, cols, b, s, nullptr);
+                });
   gradient();
   res.rss = 0.0;
   for (double r : resid) res.rss += r * r;
@@ -188,12 +196,8 @@ NnlsResult nnls_gram(const std::vector<double>& g, const std::vector<double>& c,
   NnlsResult res;
   res.x.assign(n, 0.0);
   const int max_iter = max_iterations > 0 ? max_iterations : static_cast<int>(3 * n + 30);
-  std::vector<char> passive(n, 0);
-  std::vector<char> tried(n, 0);
   std::vector<double> w(n);
-  std::vector<double> s(n);
   std::vector<double> l(n * n);
-  std::vector<std::size_t> cols;
   auto gradient = [&]() {
     for (std::size_t i = 0; i < n; ++i) {
       double gx = 0.0;
@@ -203,11 +207,7 @@ NnlsResult nnls_gram(const std::vector<double>& g, const std::vector<double>& c,
   };
   // Solves G_PP s_P = c_P by Cholesky; a column with a negligible pivot (dependent on the ones
   // before it) gets s = 0.
-  auto solve_passive = [&]() {
-    cols.clear();
-    for (std::size_t j = 0; j < n; ++j) {
-      if (passive[j]) cols.push_back(j);
-    }
+  auto solve_passive = [&](const std::vector<std::size_t>& cols, std::vector<double>& s) {
     const std::size_t p = cols.size();
     std::vector<char> skip(p, 0);
     double max_diag = 0.0;
@@ -250,59 +250,7 @@ NnlsResult nnls_gram(const std::vector<double>& g, const std::vector<double>& c,
     }
   };
 
-  gradient();
-  res.converged = true;
-  for (;;) {
-    std::size_t best = n;
-    double best_w = tol;
-    for (std::size_t j = 0; j < n; ++j) {
-      if (!passive[j] && !tried[j] && w[j] > best_w) {
-        best_w = w[j];
-        best = j;
-      }
-    }
-    if (best == n) break;
-    if (res.iterations >= max_iter) {
-      res.converged = false;
-      break;
-    }
-    ++res.iterations;
-    passive[best] = 1;
-    for (int inner = 0; inner < max_iter; ++inner) {
-      solve_passive();
-      bool all_positive = true;
-      for (std::size_t k = 0; k < cols.size(); ++k) all_positive = all_positive && s[k] > 0.0;
-      if (all_positive) {
-        for (std::size_t k = 0; k < cols.size(); ++k) res.x[cols[k]] = s[k];
-        break;
-      }
-      double alpha = 1.0;
-      for (std::size_t k = 0; k < cols.size(); ++k) {
-        if (s[k] <= 0.0) {
-          const double xk = res.x[cols[k]];
-          const double denom = xk - s[k];
-          alpha = denom > 0.0 ? std::min(alpha, xk / denom) : 0.0;
-        }
-      }
-      double x_max = 0.0;
-      for (std::size_t k = 0; k < cols.size(); ++k) {
-        res.x[cols[k]] += alpha * (s[k] - res.x[cols[k]]);
-        x_max = std::max(x_max, std::abs(res.x[cols[k]]));
-      }
-      bool any = false;
-      for (std::size_t j : cols) {
-        if (res.x[j] <= 10.0 * kEps * x_max) {
-          res.x[j] = 0.0;
-          passive[j] = 0;
-        }
-        any = any || passive[j];
-      }
-      if (!any) break;
-    }
-    if (!passive[best]) tried[best] = 1;
-    else std::fill(tried.begin(), tried.end(), 0);
-    gradient();
-  }
+  lawson_hanson(n, max_iter, tol, w, res, gradient, solve_passive);
   return res;
 }
 
