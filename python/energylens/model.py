@@ -237,6 +237,11 @@ class _ClosedFormModel:
         columns = self._columns(frame)
         rng = np.random.default_rng(self.options["seed"] + 7919)
         res = self._residuals if self._residuals is not None and len(self._residuals) else np.zeros(1)
+        # Training residuals understate the scatter of a new measurement by the fitted degrees of
+        # freedom: inflate them by sqrt(n / (n - p)) (the usual unbiased-variance correction).
+        n_res, n_par = len(res), len(self.param_names)
+        if n_res > n_par:
+            res = res * np.sqrt(n_res / (n_res - n_par))
         draws = []
         for theta_b in self._boot:
             out = pick(*_core.evaluate(self._template, columns, theta_b))
