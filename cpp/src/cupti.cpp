@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include "energylens/dynamic_library.hpp"
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -39,10 +41,7 @@ struct Api {
   std::string error;
 };
 
-template <typename Fn>
-void resolve(void* lib, Fn& slot, const char* name) {
-  slot = reinterpret_cast<Fn>(dlsym(lib, name));
-}
+using dynlib::resolve;
 
 Api load() {
   Api a;
@@ -57,15 +56,10 @@ Api load() {
       if (lib != nullptr) break;
     }
   }
-  for (const char* path : {env, "libcupti.so.13", "libcupti.so", "/usr/local/cuda/extras/CUPTI/lib64/libcupti.so",
-                           "/usr/local/cuda/lib64/libcupti.so"}) {
-    if (lib != nullptr) break;
-    if (path == nullptr) continue;
-    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (lib != nullptr) break;
-    const char* why = dlerror();
-    tried += std::string(tried.empty() ? "" : "; ") + (why ? why : path);
-  }
+  if (lib == nullptr)
+    lib = dynlib::open_first({env, "libcupti.so.13", "libcupti.so", "/usr/local/cuda/extras/CUPTI/lib64/libcupti.so",
+                              "/usr/local/cuda/lib64/libcupti.so"},
+                             tried);
   if (lib == nullptr) {
     a.error = "cannot load CUPTI (" + tried +
               "). Fix: install the CUDA toolkit (it ships libcupti.so.13 under lib64 or "

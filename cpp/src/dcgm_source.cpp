@@ -1,7 +1,8 @@
 // DCGM as an optional further power source (libdcgm.so.4/.3, dlopen'd; needs a running
 // nv-hostengine). Its absence is reported like NVML's and is never fatal unless asked for.
 // Only the few DCGM types used are declared here (ABI of dcgm_structs.h / dcgm_agent.h).
-#include <dlfcn.h>
+
+#include "energylens/dynamic_library.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -54,23 +55,13 @@ struct DcgmApi {
   std::string error;  // empty when loaded and connected
 };
 
-template <typename Fn>
-void resolve(void* lib, Fn& slot, const char* name) {
-  slot = reinterpret_cast<Fn>(dlsym(lib, name));
-}
+using dynlib::resolve;
 
 DcgmApi load() {
   DcgmApi a;
   const char* env = std::getenv("ENERGYLENS_DCGM_LIBRARY");
   std::string tried;
-  void* lib = nullptr;
-  for (const char* path : {env, "libdcgm.so.4", "libdcgm.so.3", "libdcgm.so"}) {
-    if (path == nullptr) continue;
-    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (lib != nullptr) break;
-    const char* why = dlerror();
-    tried += std::string(tried.empty() ? "" : "; ") + (why ? why : path);
-  }
+  void* lib = dynlib::open_first({env, "libdcgm.so.4", "libdcgm.so.3", "libdcgm.so"}, tried);
   if (lib == nullptr) {
     a.error = "cannot load DCGM (" + tried +
               "). Fix: install DCGM (datacenter-gpu-manager) and start nv-hostengine, or point "

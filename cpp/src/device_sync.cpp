@@ -1,6 +1,7 @@
 #include "energylens/device_sync.hpp"
 
-#include <dlfcn.h>
+
+#include "energylens/dynamic_library.hpp"
 
 #include <cstdint>
 
@@ -27,17 +28,14 @@ struct Driver {
   std::string error;
 };
 
-template <typename Fn>
-void resolve(void* lib, Fn& slot, const char* name) {
-  slot = reinterpret_cast<Fn>(dlsym(lib, name));
-}
+using dynlib::resolve;
 
 Driver load() {
   Driver d;
-  void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  std::string why;
+  void* lib = dynlib::open_first({"libcuda.so.1"}, why);
   if (lib == nullptr) {
-    const char* why = dlerror();
-    d.error = std::string("cannot load the CUDA driver (libcuda.so.1): ") + (why ? why : "unknown");
+    d.error = std::string("cannot load the CUDA driver (libcuda.so.1): ") + why;
     return d;
   }
   resolve(lib, d.init, "cuInit");

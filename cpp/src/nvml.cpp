@@ -1,9 +1,9 @@
 #include "energylens/nvml.hpp"
 
-#include <dlfcn.h>
 
 #include <cstdlib>
 
+#include "energylens/dynamic_library.hpp"
 #include "energylens/error.hpp"
 
 namespace energylens::nvml {
@@ -14,21 +14,16 @@ struct Loaded {
   std::string error;  // empty when loaded and initialised
 };
 
-template <typename Fn>
-void resolve(void* handle, Fn& slot, const char* primary, const char* fallback = nullptr) {
-  void* symbol = dlsym(handle, primary);
-  if (symbol == nullptr && fallback != nullptr) symbol = dlsym(handle, fallback);
-  slot = reinterpret_cast<Fn>(symbol);
-}
+using dynlib::resolve;
 
 Loaded load() {
   Loaded out;
   const char* env_path = std::getenv("ENERGYLENS_NVML_LIBRARY");
   const char* path = env_path != nullptr ? env_path : "libnvidia-ml.so.1";
-  void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  std::string why;
+  void* handle = dynlib::open_first({path}, why);
   if (handle == nullptr) {
-    const char* why = dlerror();
-    out.error = std::string("cannot load NVML (") + path + "): " + (why ? why : "unknown dlopen error") +
+    out.error = std::string("cannot load NVML (") + path + "): " + why +
                 ". Fix: install the NVIDIA driver (it ships libnvidia-ml.so.1) and make sure the "
                 "library is on the loader path (ldconfig -p | grep nvidia-ml), or point "
                 "ENERGYLENS_NVML_LIBRARY at it; inside a container, run with the NVIDIA container "

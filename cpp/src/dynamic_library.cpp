@@ -1,0 +1,19 @@
+#include "energylens/dynamic_library.hpp"
+
+#include <dlfcn.h>
+
+namespace energylens::dynlib {
+
+void* open_first(std::initializer_list<const char*> candidates, std::string& tried) {
+  for (const char* path : candidates) {
+    if (path == nullptr) continue;
+    if (void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) return lib;
+    const char* why = dlerror();
+    tried += std::string(tried.empty() ? "" : "; ") + (why != nullptr ? why : path);
+  }
+  return nullptr;
+}
+
+void* symbol(void* lib, const char* name) { return dlsym(lib, name); }
+
+}  // namespace energylens::dynlib
