@@ -1,7 +1,5 @@
-// C++ unit tests of energylens/attribution.hpp (plain asserts; ctest runs it when
+// C++ unit tests of energylens/attribution.hpp (CHECK from check.hpp, active in Release; ctest runs it when
 // ENERGYLENS_BUILD_TESTS=ON). The NumPy parity tests live in tests/test_attribution.py.
-#undef NDEBUG
-#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -9,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "check.hpp"
 #include "energylens/attribution.hpp"
 
 namespace el = energylens;
@@ -26,7 +25,7 @@ void test_busy_time_by_hand() {
   const std::vector<std::int64_t> b{20, 45, 100};
   const auto m = el::busy_time_matrix(ks, ke, kc, 2, a, b);
   const double expect[] = {10, 0, 25, 5, 5, 25};
-  for (std::size_t i = 0; i < 6; ++i) assert(near(m[i], expect[i] * 1e-9, 1e-20));
+  for (std::size_t i = 0; i < 6; ++i) CHECK(near(m[i], expect[i] * 1e-9, 1e-20));
 }
 
 void test_busy_time_rejects_unsorted() {
@@ -38,7 +37,7 @@ void test_busy_time_rejects_unsorted() {
   } catch (const std::invalid_argument&) {
     threw = true;
   }
-  assert(threw);
+  CHECK(threw);
 }
 
 void test_nnls_recovers_and_respects_bound() {
@@ -56,8 +55,8 @@ void test_nnls_recovers_and_respects_bound() {
     b[i] = s - 0.3 * a[i * n + 1];  // pushes the middle coefficient below zero: it must stay at 0
   }
   const auto r = el::nnls(a, m, n, b);
-  assert(r.converged);
-  assert(r.x[1] == 0.0);
+  CHECK(r.converged);
+  CHECK(r.x[1] == 0.0);
   // KKT: the gradient A^T (b - A x) vanishes on the positive coordinates and is <= 0 at the bound.
   std::vector<double> w(n, 0.0);
   for (std::size_t i = 0; i < m; ++i) {
@@ -65,8 +64,8 @@ void test_nnls_recovers_and_respects_bound() {
     for (std::size_t j = 0; j < n; ++j) res -= a[i * n + j] * r.x[j];
     for (std::size_t j = 0; j < n; ++j) w[j] += a[i * n + j] * res;
   }
-  assert(r.x[0] > 0 && r.x[2] > 0);
-  assert(near(w[0], 0.0, 1e-9) && near(w[2], 0.0, 1e-9) && w[1] <= 1e-9);
+  CHECK(r.x[0] > 0 && r.x[2] > 0);
+  CHECK(near(w[0], 0.0, 1e-9) && near(w[2], 0.0, 1e-9) && w[1] <= 1e-9);
 }
 
 void test_fit_exact_and_bootstrap_deterministic() {
@@ -84,12 +83,12 @@ void test_fit_exact_and_bootstrap_deterministic() {
   opt.seed = 3;
   const auto f1 = el::fit_attribution(a, m, n, b, opt);
   const auto f2 = el::fit_attribution(a, m, n, b, opt);
-  assert(f1.rank == 2 && std::isfinite(f1.condition_number));
-  assert(near(f1.coef[0], 90.0, 2.0) && near(f1.coef[1], 300.0, 5.0));
-  assert(f1.bootstrap_coef == f2.bootstrap_coef);
+  CHECK(f1.rank == 2 && std::isfinite(f1.condition_number));
+  CHECK(near(f1.coef[0], 90.0, 2.0) && near(f1.coef[1], 300.0, 5.0));
+  CHECK(f1.bootstrap_coef == f2.bootstrap_coef);
   for (std::size_t j = 0; j < n; ++j) {
-    assert(f1.stderr_analytic[j] > 0 && f1.stderr_bootstrap[j] > 0);
-    assert(f1.stderr_bootstrap[j] < 3 * f1.stderr_analytic[j] && f1.stderr_analytic[j] < 3 * f1.stderr_bootstrap[j]);
+    CHECK(f1.stderr_analytic[j] > 0 && f1.stderr_bootstrap[j] > 0);
+    CHECK(f1.stderr_bootstrap[j] < 3 * f1.stderr_analytic[j] && f1.stderr_analytic[j] < 3 * f1.stderr_bootstrap[j]);
   }
 }
 
@@ -102,8 +101,8 @@ void test_fit_flags_rank_deficiency() {
     b[i] = 3.0 * a[i * n];
   }
   const auto f = el::fit_attribution(a, m, n, b, {});
-  assert(f.rank == 1 && std::isinf(f.condition_number));
-  assert(std::isnan(f.stderr_analytic[0]) && std::isnan(f.stderr_analytic[1]));
+  CHECK(f.rank == 1 && std::isinf(f.condition_number));
+  CHECK(std::isnan(f.stderr_analytic[0]) && std::isnan(f.stderr_analytic[1]));
 }
 
 }  // namespace
@@ -114,6 +113,5 @@ int main() {
   test_nnls_recovers_and_respects_bound();
   test_fit_exact_and_bootstrap_deterministic();
   test_fit_flags_rank_deficiency();
-  std::puts("test_attribution: ok");
-  return 0;
+  return energylens::testing::finish("test_attribution");
 }

@@ -4,19 +4,14 @@
 #include <stdexcept>
 #include <vector>
 
+#include "check.hpp"
 #include "energylens/closed_form.hpp"
 #include "energylens/least_squares.hpp"
 
 namespace {
 
-int failures = 0;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::printf("FAIL: %s\n", what);
-    ++failures;
-  }
-}
+// check(ok, what): CHECK with a readable description.
+#define check(ok, what) CHECK((ok) && (what))
 
 // y = a exp(-b x) + c, a classic nonlinear least-squares problem.
 struct Exponential {
@@ -102,6 +97,5 @@ int main() {
   test_non_convergence_is_reported();
   test_bad_arguments_throw_invalid_argument();
   test_energy_template_descriptor();
-  if (failures == 0) std::printf("test_least_squares: all passed\n");
-  return failures == 0 ? 0 : 1;
+  return energylens::testing::finish("test_least_squares");
 }

@@ -1,6 +1,6 @@
 // The sampler's SPSC ring and the marks' MPSC ring under a concurrent producer and consumer:
 // every value arrives exactly once and in order (per producer), a full ring counts drops instead
-// of blocking, and bad capacities are rejected. Plain asserts; exit code 1 on failure.
+// of blocking, and bad capacities are rejected. CHECK (check.hpp); exit code 1 on failure.
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -8,22 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "check.hpp"
 #include "energylens/clock.hpp"
 #include "energylens/marks.hpp"
 #include "energylens/power_sampler.hpp"
 #include "energylens/ring_buffer.hpp"
 
 namespace {
-
-int failures = 0;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                          \
-    }                                                                      \
-  } while (0)
 
 struct Item {
   std::uint64_t seq;
@@ -165,10 +156,5 @@ int main() {
   mpsc_concurrent_producers();
   marks_intern_and_drain();
   clock_mapping_recovers_offset();
-  if (failures != 0) {
-    std::fprintf(stderr, "test_ring_buffer: %d failure(s)\n", failures);
-    return 1;
-  }
-  std::printf("test_ring_buffer: all passed\n");
-  return 0;
+  return energylens::testing::finish("test_ring_buffer");
 }

@@ -1,6 +1,6 @@
 // The sampler without Python: synthetic timelines (prefix sums vs the exact walk), samples and
 // update periods, a mid-run fallback, a stored error re-raised by stop(), drops on a full ring,
-// replay, and CUDA_VISIBLE_DEVICES resolution. Plain asserts; exit code 1 on failure.
+// replay, and CUDA_VISIBLE_DEVICES resolution. CHECK (check.hpp); exit code 1 on failure.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -8,21 +8,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include "check.hpp"
 #include "energylens/error.hpp"
 #include "energylens/power_sampler.hpp"
 #include "energylens/power_source.hpp"
 
 namespace {
-
-int failures = 0;
-
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                                    \
-    }                                                                                \
-  } while (0)
 
 using energylens::PowerSample;
 using energylens::Signal;
@@ -180,10 +171,5 @@ int main() {
   full_ring_counts_drops();
   bad_arguments();
   visible_gpus();
-  if (failures != 0) {
-    std::fprintf(stderr, "test_sampler: %d failure(s)\n", failures);
-    return 1;
-  }
-  std::printf("test_sampler: all passed\n");
-  return 0;
+  return energylens::testing::finish("test_sampler");
 }
