@@ -55,20 +55,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     compare=not args.no_compare)
 
 
-def _load_profiles_arg(path: str):
-    if path in ("bundled", "mlenergy-v2"):
-        from energylens.datasets import mlenergy_v2
-
-        return mlenergy_v2()
-    from energylens.profiles import load_profiles
-
-    return load_profiles(path)
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from energylens.datasets import load_profiles_or_bundled
     from energylens.model import EnergyModel
 
-    profiles = _load_profiles_arg(args.profiles)
+    profiles = load_profiles_or_bundled(args.profiles)
     model = EnergyModel(residual=args.residual, loss=args.loss, n_starts=args.starts,
                         bootstrap=args.bootstrap, seed=args.seed)
     model.fit(profiles, latency=not args.no_latency)

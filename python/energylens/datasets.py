@@ -20,6 +20,8 @@ from .errors import ProfileSchemaError, UnknownGpuError
 from .profiles import load_profiles
 
 __all__ = [
+    "BUNDLED_NAMES",
+    "load_profiles_or_bundled",
     "MLENERGY_V2_NOMINAL_PROMPT_TOKENS",
     "MLENERGY_V2_PRECISION",
     "bundled_path",
@@ -163,3 +165,16 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df = df.drop(columns=["category", "bs_from_filename"], errors="ignore")
 
     return load_profiles(df, source=src)
+
+
+#: Names the command line accepts in place of a profile file for the bundled ML.ENERGY v2 data.
+BUNDLED_NAMES = ("bundled", "mlenergy-v2")
+
+
+def load_profiles_or_bundled(name_or_path: str) -> pd.DataFrame:
+    """The bundled data set for ``"bundled"`` / ``"mlenergy-v2"``, else the validated profile file."""
+    if name_or_path in BUNDLED_NAMES:
+        return mlenergy_v2()
+    from energylens.profiles import load_profiles
+
+    return load_profiles(name_or_path)

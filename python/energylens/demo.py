@@ -52,7 +52,7 @@ def choices_table(profiles: pd.DataFrame, energy_pred: np.ndarray, tpot: np.ndar
 def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energylens-report", repeats: int = 5,
              compare: bool = True, out=sys.stdout) -> int:
     from energylens.datasets import MLENERGY_V2_NOMINAL_PROMPT_TOKENS, mlenergy_v2
-    from energylens.evaluate import pairwise_counts, top1_hit
+    from energylens.evaluate import score_groups
     from energylens.model import EnergyModel
 
     def say(text: str = "") -> None:
@@ -82,19 +82,12 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         say(f"{p.name:<24} {p.value:>10.4g}  [{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]  {p.description} [{p.unit}]")
 
     pred_test = model.predict(test)
-    meas_test = test["energy_j"].to_numpy()
-    mape = float(np.mean(np.abs(pred_test / meas_test - 1.0)))
-    hits, concordant, pairs = [], 0.0, 0
-    t = test.assign(_pred=pred_test)
-    for _, g in t.groupby(list(GROUP_BY)):
-        if len(g) < 2:
-            continue
-        hits.append(top1_hit(g["_pred"].to_numpy(), g["energy_j"].to_numpy()))
-        c, n = pairwise_counts(g["_pred"].to_numpy(), g["energy_j"].to_numpy())
-        concordant += c
-        pairs += n
-    say(f"\nheld-out accuracy on the other {len(test)} rows: MAPE {mape:.3f}, Top-1 {np.mean(hits):.3f} "
-        f"over {len(hits)} (task, model, GPU) groups, pairwise ranking {concordant / max(pairs, 1):.3f}")
+    per_group = score_groups(test, pred_test, GROUP_BY)
+    mape = float(per_group["ape_sum"].sum() / per_group["n_rows"].sum() / 100.0)
+    top1 = per_group["top1"].dropna()
+    pairwise = float(per_group["pairs_concordant"].sum() / max(per_group["pairs_total"].sum(), 1))
+    say(f"\nheld-out accuracy on the other {len(test)} rows: MAPE {mape:.3f}, Top-1 {top1.mean():.3f} "
+        f"over {len(top1)} (task, model, GPU) groups, pairwise ranking {pairwise:.3f}")
     phases = model.predict_phases(test)
     share = float(np.median(phases["prefill_energy_j_pred"] / phases["energy_j_pred"]))
     say(f"median predicted prefill share of energy per request: {share:.1%}")

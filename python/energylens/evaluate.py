@@ -727,17 +727,6 @@ def overview(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # command line (wired into ``energylens`` by the CLI module)
 
-BUNDLED_NAMES = ("bundled", "mlenergy-v2")
-
-
-def _load(profiles: str) -> pd.DataFrame:
-    if profiles in BUNDLED_NAMES:
-        from energylens.datasets import mlenergy_v2
-        return mlenergy_v2()
-    from energylens.profiles import load_profiles
-    return load_profiles(profiles)
-
-
 def add_evaluate_subparser(subparsers: Any) -> Any:
     """Add ``evaluate`` to an argparse ``subparsers``; the parser's ``func`` is :func:`run_evaluate`."""
     p = subparsers.add_parser(
@@ -776,9 +765,11 @@ def run_evaluate(args: Any) -> int:
     """Run ``energylens evaluate`` from parsed arguments; returns the exit status."""
     import json
 
+    from energylens.datasets import load_profiles_or_bundled
     from energylens.report import format_summary, write_report
 
-    res = run_evaluation(_load(args.profiles), train_size=args.train_size, repeats=args.repeats,
+    res = run_evaluation(load_profiles_or_bundled(args.profiles), train_size=args.train_size,
+                         repeats=args.repeats,
                          group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
                          tpot_slo=args.tpot_slo, seed=args.seed,
                          splits=_split_list(args.splits) or SPLIT_NAMES,
@@ -814,9 +805,10 @@ def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: in
 
     Returns the text to print: a short table (one line per method) and where the report went.
     """
+    from energylens.datasets import load_profiles_or_bundled
     from energylens.report import format_summary, write_report
 
-    df = profiles if profiles is not None else _load("bundled")
+    df = profiles if profiles is not None else load_profiles_or_bundled("bundled")
     res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed,
                          progress=progress)
     path = write_report(res, report_dir, command=f"energylens demo (repeats={repeats})")
