@@ -227,7 +227,8 @@ class _ClosedFormModel:
         frame = _load_configs(configs, require_energy=False)
         return _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
 
-    def _interval(self, configs: Any, level: float, pick) -> tuple[np.ndarray, np.ndarray]:
+    def _intervals(self, configs: Any, level: float, picks) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, from one pass over the replicates."""
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level}")
         self._require_fitted()
@@ -235,22 +236,27 @@ class _ClosedFormModel:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
         frame = _load_configs(configs, require_energy=False)
         columns = self._columns(frame)
-        rng = np.random.default_rng(self.options["seed"] + 7919)
         res = self._residuals if self._residuals is not None and len(self._residuals) else np.zeros(1)
         # Training residuals understate the scatter of a new measurement by the fitted degrees of
         # freedom: inflate them by sqrt(n / (n - p)) (the usual unbiased-variance correction).
         n_res, n_par = len(res), len(self.param_names)
         if n_res > n_par:
             res = res * np.sqrt(n_res / (n_res - n_par))
-        draws = []
+        # One seeded stream per output, so each output's interval does not depend on the others asked for.
+        rngs = [np.random.default_rng(self.options["seed"] + 7919) for _ in picks]
+        draws: list[list[np.ndarray]] = [[] for _ in picks]
         for theta_b in self._boot:
-            out = pick(*_core.evaluate(self._template, columns, theta_b))
-            # Parameter uncertainty (the refit) and the scatter of a single measurement (a residual).
-            draws.append(out * (1.0 + rng.choice(res, size=out.shape)))
-        stack = np.vstack(draws)
+            outputs = _core.evaluate(self._template, columns, theta_b)
+            for pick, rng, acc in zip(picks, rngs, draws, strict=True):
+                out = pick(*outputs)
+                # Parameter uncertainty (the refit) and the scatter of a single measurement (a residual).
+                acc.append(out * (1.0 + rng.choice(res, size=out.shape)))
         alpha = (1.0 - level) / 2.0
-        lo, hi = np.quantile(stack, [alpha, 1.0 - alpha], axis=0)
-        return np.maximum(lo, 0.0), hi
+        bounds = []
+        for acc in draws:
+            lo, hi = np.quantile(np.vstack(acc), [alpha, 1.0 - alpha], axis=0)
+            bounds.append((np.maximum(lo, 0.0), hi))
+        return bounds
 
     # ---- persistence -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -312,8 +318,7 @@ class LatencyModel(_ClosedFormModel):
         return pd.DataFrame({"ttft_s_pred": ttft, "tpot_s_pred": tpot})
 
     def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
-        lo_t, hi_t = self._interval(configs, level, lambda a, b: a)
-        lo_p, hi_p = self._interval(configs, level, lambda a, b: b)
+        (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (lambda a, b: a, lambda a, b: b))
         return pd.DataFrame({"ttft_s_lo": lo_t, "ttft_s_hi": hi_t, "tpot_s_lo": lo_p, "tpot_s_hi": hi_p})
 
     def save(self, path: str | Path) -> None:
@@ -392,7 +397,7 @@ class EnergyModel(_ClosedFormModel):
 
     def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
         """Prediction interval of the energy per request at ``level`` (bootstrap + residuals)."""
-        lo, hi = self._interval(configs, level, lambda a, b: a + b)
+        ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,))
         return pd.DataFrame({"energy_j_lo": lo, "energy_j_hi": hi})
 
     def jacobian(self, configs: Any) -> np.ndarray:
