@@ -6,6 +6,9 @@
   same analytic Jacobian, same start, same residuals), median over many draws of 50 rows; ratio.
   The problem is EnergyModel's default fit: log(energy_pred / energy_j) for every row plus
   log(step_time / tpot_s) for the rows with a measured TPOT (docs/model.md, section 5).
+- Sweep layout: one dense model on one GPU, TP/PP/batch/lengths varying per row, the 11 model and GPU
+  columns given once (broadcast) vs materialised per row; each against the NumPy reference on the same
+  inputs.
 - Bootstrap: 1000 refits of a 50-row fit (native, all cores).
 
 Rows are real configurations (the bundled ML.ENERGY v2 data) resampled with jittered batch and
@@ -84,6 +87,54 @@ def bench_evaluator(n: int, repeats: int) -> dict:
         "speedup_float32_vs_numpy": t_numpy / t_native32,
         "max_relative_difference_vs_reference": max_rel,
         "target_speedup_float64": 20.0,
+    }
+
+
+def _sweep_features(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray | float], str]:
+    """A configuration sweep for one dense model on one GPU (Llama-3.1-70B on H100 from the bundled data):
+    TP, PP, batch and lengths vary per row; the 11 model and GPU columns are single values."""
+    from energylens.datasets import mlenergy_v2
+    from energylens.features import build_features
+
+    frame = mlenergy_v2()
+    base = build_features(frame)
+    pick = frame["model"].str.contains("Llama-3.1-70B") & frame["gpu"].str.contains("H100")
+    i = int(np.flatnonzero(pick.to_numpy())[0])
+    rng = np.random.default_rng(seed)
+    varying = {"tp": rng.choice([1.0, 2.0, 4.0, 8.0], n), "pp": rng.choice([1.0, 2.0], n),
+               "batch_size": rng.uniform(1, 1024, n), "input_tokens": rng.uniform(16, 4096, n),
+               "output_tokens": rng.uniform(16, 2048, n)}
+    feats = {k: (varying[k] if k in varying else float(base[k][i])) for k in base}
+    return feats, f"{frame['model'].iloc[i]} on {frame['gpu'].iloc[i]}"
+
+
+def bench_sweep(n: int, repeats: int) -> dict:
+    """The same template on a sweep layout: full columns vs single-value (broadcast) spec columns, each
+    against the NumPy reference given the same inputs (NumPy broadcasts the scalars too)."""
+    from energylens import _core, _reference
+
+    desc = _core.describe_template("energy")
+    names = desc["feature_names"]
+    feats, what = _sweep_features(n)
+    short = [np.atleast_1d(np.asarray(feats[k], dtype=np.float64)) for k in names]
+    full = [np.ascontiguousarray(np.broadcast_to(c, (n,))) for c in short]
+    full_feats = dict(zip(names, full, strict=True))
+    theta = np.asarray(desc["init"], dtype=np.float64)
+    out = (np.empty(n), np.empty(n))
+    t_full = _time(lambda: _core.evaluate("energy", full, theta, out=out), repeats)
+    t_bcast = _time(lambda: _core.evaluate("energy", short, theta, out=out), repeats)
+    t_np_full = _time(lambda: _reference.energy_phases(full_feats, theta), max(1, repeats // 2))
+    t_np_bcast = _time(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
+    got = np.add(*_core.evaluate("energy", short, theta))
+    max_rel = float(np.max(np.abs(got / _reference.energy(feats, theta) - 1.0)))
+    return {
+        "rows": n, "sweep_of": what, "varying_columns": 5, "single_value_columns": len(names) - 5,
+        "native_full_columns_s": t_full, "native_broadcast_columns_s": t_bcast,
+        "numpy_full_columns_s": t_np_full, "numpy_broadcast_columns_s": t_np_bcast,
+        "native_broadcast_configs_per_s": n / t_bcast,
+        "speedup_full_vs_numpy_full": t_np_full / t_full,
+        "speedup_broadcast_vs_numpy_broadcast": t_np_bcast / t_bcast,
+        "max_relative_difference_vs_reference": max_rel,
     }
 
 
@@ -188,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "openmp_threads": caps.openmp_threads,
                     "python": sys.version.split()[0], "energylens": energylens.__version__},
         "evaluator": bench_evaluator(args.rows, args.repeats),
+        "sweep": bench_sweep(args.rows, args.repeats),
         "fitter": bench_fitter(args.fit_draws),
         "bootstrap": bench_bootstrap(),
     }
@@ -197,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
           f"-> {ev['speedup_float64_vs_numpy']:.1f}x (f64), {ev['speedup_float64_out_vs_numpy']:.1f}x (f64 into "
           f"preallocated out=), {ev['speedup_float32_vs_numpy']:.1f}x (f32); "
           f"target >= 20x; max rel diff {ev['max_relative_difference_vs_reference']:.1e}")
+    sw = result["sweep"]
+    print(f"sweep layout N={sw['rows']:.0e} ({sw['sweep_of']}, {sw['single_value_columns']} spec columns as single "
+          f"values): full columns {sw['speedup_full_vs_numpy_full']:.1f}x NumPy, broadcast "
+          f"{sw['native_broadcast_configs_per_s']:.3g} cfg/s = {sw['speedup_broadcast_vs_numpy_broadcast']:.1f}x "
+          f"NumPy (same inputs); max rel diff {sw['max_relative_difference_vs_reference']:.1e}")
     print(f"fitter 50 rows: native {fi['native_fit_median_us']:.0f} us median, scipy "
           f"{fi['scipy_least_squares_median_us']:.0f} us -> {fi['speedup_vs_scipy']:.0f}x "
           f"(targets <= 100 us, >= 50x); native cost <= scipy in {fi['native_cost_le_scipy_fraction']:.0%} of draws")

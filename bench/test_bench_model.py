@@ -40,6 +40,28 @@ def test_evaluate_numpy_reference(benchmark, eval_inputs):
 
 
 @pytest.fixture(scope="module")
+def sweep_inputs():
+    from bench_model import _sweep_features
+
+    desc = _core.describe_template("energy")
+    feats, _ = _sweep_features(N_EVAL)
+    short = [np.atleast_1d(np.asarray(feats[k], dtype=np.float64)) for k in desc["feature_names"]]
+    return feats, short, np.asarray(desc["init"], dtype=np.float64)
+
+
+@pytest.mark.benchmark(group="evaluate-sweep-broadcast-1e6")
+def test_evaluate_native_broadcast(benchmark, sweep_inputs):
+    _, short, theta = sweep_inputs
+    benchmark(_core.evaluate, "energy", short, theta)
+
+
+@pytest.mark.benchmark(group="evaluate-sweep-broadcast-1e6")
+def test_evaluate_numpy_reference_broadcast(benchmark, sweep_inputs):
+    feats, _, theta = sweep_inputs
+    benchmark(_reference.energy_phases, feats, theta)
+
+
+@pytest.fixture(scope="module")
 def fit_inputs():
     from energylens.datasets import mlenergy_v2
     from energylens.features import build_features

@@ -409,3 +409,71 @@ def test_evaluate_into_preallocated_outputs(features):
         _core.evaluate("energy", cols, theta, out=(np.empty(n, np.float32), np.empty(n)))
     with pytest.raises(ValueError, match="contiguous"):
         _core.evaluate("energy", cols, theta, out=(np.empty(2 * n)[::2], np.empty(n)))
+
+
+# ---- broadcast columns and the feature-level fast path ---------------------------------------------
+def _sweep(n=40_000, seed=0):
+    """A sweep for one dense model on one GPU: five varying columns, the specs as scalars."""
+    rng = np.random.default_rng(seed)
+    one = build_features(grid().iloc[[0]])
+    names = _core.describe_template("energy")["feature_names"]
+    varying = {"tp": rng.choice([1.0, 2.0, 4.0, 8.0], n), "pp": rng.choice([1.0, 2.0], n),
+               "batch_size": rng.uniform(1, 1024, n), "input_tokens": rng.uniform(16, 4096, n),
+               "output_tokens": rng.uniform(16, 2048, n)}
+    return {k: varying[k] if k in varying else float(one[k][0]) for k in names}, names
+
+
+@pytest.mark.parametrize("n", [7, 40_000])  # one thread / the threaded chunked path
+def test_broadcast_columns_equal_full_columns(n):
+    feats, names = _sweep(n)
+    theta = random_params("energy", np.random.default_rng(3))
+    short = [np.atleast_1d(np.asarray(feats[k])) for k in names]
+    scalar0d = [np.asarray(feats[k]) for k in names]
+    full = [np.ascontiguousarray(np.broadcast_to(c, (n,))) for c in short]
+    ref = _core.evaluate("energy", full, theta, aux=True)
+    for cols in (short, scalar0d):
+        got = _core.evaluate("energy", cols, theta, aux=True)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+        ja = _core.evaluate("energy", cols, theta, True)
+        jb = _core.evaluate("energy", full, theta, True)
+        np.testing.assert_array_equal(ja[2], jb[2])
+        np.testing.assert_array_equal(ja[3], jb[3])
+    np.testing.assert_allclose(np.add(*_core.evaluate("energy", short, theta)), R.energy(feats, theta), rtol=1e-12)
+    f32 = _core.evaluate("energy", short, theta, False, "float32")
+    np.testing.assert_allclose(f32[0] + f32[1], ref[0] + ref[1], rtol=2e-4)
+
+
+def test_broadcast_only_for_single_values():
+    feats, names = _sweep(50)
+    cols = [np.atleast_1d(np.asarray(feats[k])) for k in names]
+    theta = np.asarray(_core.describe_template("energy")["init"])
+    cols[names.index("n_layers")] = np.full(3, 80.0)
+    with pytest.raises(ValueError, match="'n_layers' has 3 rows, feature 'tp' has 50 .*one value"):
+        _core.evaluate("energy", cols, theta)
+    cols[names.index("n_layers")] = np.full((2, 2), 80.0)
+    with pytest.raises(ValueError, match="'n_layers' must be 1-D, got 2-D"):
+        _core.evaluate("energy", cols, theta)
+
+
+def test_predict_features_matches_predict_and_names_bad_values():
+    frame = grid()
+    m = EnergyModel(bootstrap=0, n_starts=1)
+    truth = R.energy(build_features(frame), R.ENERGY_PARAM_INIT)
+    m.fit(frame.assign(energy_j=truth))
+    feats = build_features(frame)
+    np.testing.assert_allclose(m.predict_features(feats), m.predict(frame), rtol=1e-13)
+    sweep, _ = _sweep(64)
+    e_pf, e_dec = m.evaluate_features(sweep)
+    np.testing.assert_allclose(m.predict_features(sweep), e_pf + e_dec, rtol=1e-15)
+    bad = dict(sweep, batch_size=np.r_[sweep["batch_size"][:5], np.nan, sweep["batch_size"][6:]])
+    with pytest.raises(ValueError, match=r"'batch_size' row 5 is nan; it must be finite and > 0"):
+        m.predict_features(bad)
+    with pytest.raises(ValueError, match=r"'tp' row 0 is 0.0; it must be finite and >= 1"):
+        m.predict_features(dict(sweep, tp=0.0))
+    with pytest.raises(ValueError, match=r"features \['kv_bytes_per_token'\] missing"):
+        m.predict_features({k: v for k, v in sweep.items() if k != "kv_bytes_per_token"})
+    assert m.predict_features(dict(sweep, tp=0.0), validate=False).shape == (64,)  # unchecked: no error
+    lat = LatencyModel(bootstrap=0)
+    with pytest.raises(ValueError, match="not fitted"):
+        lat.evaluate_features(sweep)

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,28 +27,47 @@ TemplateId template_id(const std::string& name) {
 template <typename T>
 using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
-// Checks and collects the feature columns (same dtype T, same length, 1-D) as raw pointers.
+// Checks and collects the feature columns (same dtype T, 1-D) as raw pointers. All columns have the same
+// length, except that with `broadcast` non-null a column of one value (or a 0-d array) stands for every
+// row; its bit is set in *broadcast and the row count is the longest column's.
 template <typename T>
 std::vector<const T*> column_pointers(const TemplateDescriptor& d, const std::vector<py::array>& columns,
-                                      std::size_t& rows, std::vector<Array<T>>& keep) {
+                                      std::size_t& rows, std::vector<Array<T>>& keep,
+                                      BroadcastMask* broadcast = nullptr) {
   if (columns.size() != d.n_features)
     throw std::invalid_argument(std::string(d.id) + " needs " + std::to_string(d.n_features) +
                                 " feature columns, got " + std::to_string(columns.size()));
   std::vector<const T*> ptrs(d.n_features);
+  std::vector<std::size_t> lengths(d.n_features);
   keep.clear();
   keep.reserve(d.n_features);
   for (std::size_t k = 0; k < d.n_features; ++k) {
-    if (columns[k].ndim() != 1)
+    const bool scalar_ok = broadcast != nullptr && columns[k].ndim() == 0;
+    if (columns[k].ndim() != 1 && !scalar_ok)
       throw std::invalid_argument(std::string("feature '") + d.feature_names[k] + "' must be 1-D, got " +
                                   std::to_string(columns[k].ndim()) + "-D");
     keep.push_back(Array<T>::ensure(columns[k]));
     if (!keep.back()) throw std::invalid_argument(std::string("feature '") + d.feature_names[k] + "' is not numeric");
-    const auto n = static_cast<std::size_t>(keep.back().shape(0));
-    if (k == 0) rows = n;
-    if (n != rows)
-      throw std::invalid_argument(std::string("feature '") + d.feature_names[k] + "' has " + std::to_string(n) +
-                                  " rows, feature '" + d.feature_names[0] + "' has " + std::to_string(rows));
+    lengths[k] = keep.back().ndim() == 0 ? 1 : static_cast<std::size_t>(keep.back().shape(0));
     ptrs[k] = keep.back().data();
+  }
+  rows = lengths.empty() ? 0 : lengths[0];
+  if (broadcast != nullptr) {
+    *broadcast = 0;
+    for (std::size_t n : lengths) rows = std::max(rows, n);
+  }
+  for (std::size_t k = 0; k < d.n_features; ++k) {
+    if (lengths[k] == rows) continue;
+    if (broadcast != nullptr && lengths[k] == 1) {
+      *broadcast |= BroadcastMask{1} << k;
+      continue;
+    }
+    const std::size_t ref = static_cast<std::size_t>(
+        std::find(lengths.begin(), lengths.end(), rows) - lengths.begin());
+    throw std::invalid_argument(std::string("feature '") + d.feature_names[k] + "' has " +
+                                std::to_string(lengths[k]) + " rows, feature '" + d.feature_names[ref] + "' has " +
+                                std::to_string(rows) + (broadcast != nullptr ? " (a column may also hold one value "
+                                                                               "for every row)" : ""));
   }
   return ptrs;
 }
@@ -78,7 +98,8 @@ py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, co
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<T>> keep;
-  const std::vector<const T*> ptrs = column_pointers<T>(d, columns, rows, keep);
+  BroadcastMask broadcast = 0;
+  const std::vector<const T*> ptrs = column_pointers<T>(d, columns, rows, keep, &broadcast);
   const std::vector<double> params = as_params(d, params_in);
   const auto n = static_cast<py::ssize_t>(rows);
   const auto p = static_cast<py::ssize_t>(d.n_params);
@@ -104,7 +125,7 @@ py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, co
   T* j1 = jacobian ? jac1.mutable_data() : nullptr;
   {
     py::gil_scoped_release release;
-    evaluate<T>(id, rows, ptrs.data(), params, o0, o1, aux ? o2 : nullptr, j0, j1);
+    evaluate<T>(id, rows, ptrs.data(), params, o0, o1, aux ? o2 : nullptr, j0, j1, broadcast);
   }
   if (jacobian) return py::make_tuple(out0, out1, jac0, jac1);
   if (aux) return py::make_tuple(out0, out1, out2);
@@ -225,7 +246,8 @@ void bind_model(py::module_& m) {
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
       py::arg("dtype") = "float64", py::arg("aux") = false, py::arg("out") = py::none(),
-      "Evaluate a template on feature columns (in the template's feature order). Returns (out0, out1) "
+      "Evaluate a template on feature columns (in the template's feature order; a column of one value, "
+      "or a 0-d array, is used for every row). Returns (out0, out1) "
       "(written into `out`, a pair of preallocated arrays, when given: no allocation per call), "
       "with aux=True (out0, out1, out2) where out2 is the auxiliary output (energy: implied step time), "
       "or with jacobian=True (out0, out1, d_out0, d_out1) with (rows, n_params) Jacobians.");

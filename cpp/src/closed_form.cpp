@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -21,15 +22,20 @@ constexpr std::size_t kParallelRows = 16384;
 // Rows per OpenMP chunk: large enough to amortise scheduling, small enough to balance threads.
 constexpr long kChunkRows = 4096;
 
+// Rows per chunk when some columns are broadcast: their expanded blocks (8 KB each in float64) stay
+// in L1/L2 next to the streamed columns.
+constexpr long kBroadcastChunkRows = 1024;
+
 // The hot loop without Jacobians: straight-line code per row (no branches), each feature column a
 // separate __restrict pointer argument (a pointer table loaded inside the loop defeats the vectoriser).
+// Pointers arrive offset to the chunk's first row.
 template <class Tpl, typename T, bool WithAux, typename... Columns>
-ENERGYLENS_CLONES void evaluate_block_columns(long begin, long end, const T* p, T* __restrict out0, T* __restrict out1,
-                            T* __restrict out2, const Columns* __restrict... c) {
+ENERGYLENS_CLONES void evaluate_block_columns(long rows, const T* p, T* __restrict out0, T* __restrict out1,
+                                              T* __restrict out2, const Columns* __restrict... c) {
   // ivdep rather than `omp simd`: the latter turns the per-row feature array into a per-lane array
   // GCC cannot scalarise ("not suitable for scatter store"), and the loop stays scalar.
 #pragma GCC ivdep
-  for (long i = begin; i < end; ++i) {
+  for (long i = 0; i < rows; ++i) {
     const T f[] = {c[i]...};
     T o0, o1, o2;
     Tpl::eval(f, p, o0, o1, o2, static_cast<T*>(nullptr), static_cast<T*>(nullptr), static_cast<T*>(nullptr));
@@ -40,35 +46,58 @@ ENERGYLENS_CLONES void evaluate_block_columns(long begin, long end, const T* p, 
 }
 
 template <class Tpl, typename T, bool WithAux, std::size_t... K>
-void evaluate_block(std::index_sequence<K...>, long begin, long end, const T* const* columns, const T* p, T* out0,
-                    T* out1, T* out2) {
-  evaluate_block_columns<Tpl, T, WithAux>(begin, end, p, out0, out1, out2, columns[K]...);
+void evaluate_block(std::index_sequence<K...>, long rows, const T* const* columns, const T* p, T* out0, T* out1,
+                    T* out2) {
+  evaluate_block_columns<Tpl, T, WithAux>(rows, p, out0, out1, out2, columns[K]...);
 }
+
+constexpr bool is_broadcast(BroadcastMask mask, std::size_t k) { return ((mask >> k) & 1U) != 0; }
 
 template <class Tpl, typename T>
 void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
-                   T* out1, T* out2, T* jac0, T* jac1) {
+                   T* out1, T* out2, T* jac0, T* jac1, BroadcastMask broadcast) {
   constexpr std::size_t F = Tpl::kFeatures;
   constexpr std::size_t P = Tpl::kParams;
   T p[P];
   for (std::size_t j = 0; j < P; ++j) p[j] = static_cast<T>(params[j]);
   const long n = static_cast<long>(rows);
   if (jac0 == nullptr && jac1 == nullptr) {
-    const long chunks = (n + kChunkRows - 1) / kChunkRows;
-#pragma omp parallel for schedule(static) if (rows >= kParallelRows)
-    for (long chunk = 0; chunk < chunks; ++chunk) {
-      const long begin = chunk * kChunkRows;
-      const long end = begin + kChunkRows < n ? begin + kChunkRows : n;
-      if (out2 != nullptr)
-        evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, begin, end, columns, p, out0, out1, out2);
-      else
-        evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, begin, end, columns, p, out0, out1, out2);
+    // Broadcast columns are expanded once per thread into a chunk-sized block that stays in cache, so
+    // the vectorised loop reads them like any column but without memory traffic; smaller chunks keep
+    // those blocks in L2.
+    const long chunk_rows = broadcast == 0 ? kChunkRows : kBroadcastChunkRows;
+    const long chunks = (n + chunk_rows - 1) / chunk_rows;
+#pragma omp parallel if (rows >= kParallelRows)
+    {
+      std::vector<T> expanded;
+      const T* base[F];
+      for (std::size_t k = 0, slot = 0; k < F; ++k) {
+        base[k] = columns[k];
+        if (!is_broadcast(broadcast, k)) continue;
+        if (expanded.empty()) expanded.resize(static_cast<std::size_t>(std::popcount(broadcast)) * chunk_rows);
+        T* block = expanded.data() + slot++ * static_cast<std::size_t>(chunk_rows);
+        std::fill(block, block + chunk_rows, columns[k][0]);
+        base[k] = block;
+      }
+#pragma omp for schedule(static)
+      for (long chunk = 0; chunk < chunks; ++chunk) {
+        const long begin = chunk * chunk_rows;
+        const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
+        const T* c[F];
+        for (std::size_t k = 0; k < F; ++k) c[k] = is_broadcast(broadcast, k) ? base[k] : base[k] + begin;
+        if (out2 != nullptr)
+          evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, len, c, p, out0 + begin, out1 + begin,
+                                       out2 + begin);
+        else
+          evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, len, c, p, out0 + begin, out1 + begin,
+                                        nullptr);
+      }
     }
   } else {
 #pragma omp parallel for schedule(static) if (rows >= kParallelRows)
     for (long i = 0; i < n; ++i) {
       T f[F];
-      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][i];
+      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][is_broadcast(broadcast, k) ? 0 : i];
       T g0[P], g1[P], g2[P];
       T o0, o1, o2;
       Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
@@ -245,22 +274,25 @@ const TemplateDescriptor& describe(TemplateId id) {
 
 template <typename T>
 void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
-              T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1) {
+              T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1, BroadcastMask broadcast) {
   check_columns(columns, rows);
   dispatch(id, [&](auto tpl) {
     using Tpl = decltype(tpl);
     if (params.size() != Tpl::kParams)
       throw std::invalid_argument("evaluate: " + std::to_string(params.size()) + " parameters given, the " +
                                   Tpl::descriptor().id + " template has " + std::to_string(Tpl::kParams));
-    evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, out2, jacobian0, jacobian1);
+    if (Tpl::kFeatures < 32 && (broadcast >> Tpl::kFeatures) != 0)
+      throw std::invalid_argument("evaluate: broadcast mask names columns beyond the template's " +
+                                  std::to_string(Tpl::kFeatures) + " features");
+    evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, out2, jacobian0, jacobian1, broadcast);
     return 0;
   });
 }
 
 template void evaluate<double>(TemplateId, std::size_t, const double* const*, std::span<const double>, double*,
-                               double*, double*, double*, double*);
+                               double*, double*, double*, double*, BroadcastMask);
 template void evaluate<float>(TemplateId, std::size_t, const float* const*, std::span<const double>, float*,
-                              float*, float*, float*, float*);
+                              float*, float*, float*, float*, BroadcastMask);
 
 ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
                   std::span<const std::span<const double>> targets, std::span<const double> start,

@@ -19,14 +19,19 @@ enum class TemplateId : int { Energy = 0, Latency = 1 };
 /// Names, units, bounds and start point of a template.
 const TemplateDescriptor& describe(TemplateId id);
 
+/// Bit k set: feature column k holds one value, used for every row (a model's or GPU's spec in a sweep
+/// over TP, PP, batch and lengths). Such a column is read once instead of once per row.
+using BroadcastMask = std::uint32_t;
+
 /// Evaluates the template on `rows` rows. `columns` holds descriptor.n_features pointers to
-/// `rows` values each; `params` holds n_params values. Writes out0/out1 (the two outputs), out2 (the
-/// auxiliary output, e.g. the step time the energy implies) when non-null, and, when non-null, the
-/// Jacobians d out0 / d params and d out1 / d params (rows x n_params, row-major).
+/// `rows` values each (one value where `broadcast` has the column's bit set); `params` holds n_params
+/// values. Writes out0/out1 (the two outputs), out2 (the auxiliary output, e.g. the step time the
+/// energy implies) when non-null, and, when non-null, the Jacobians d out0 / d params and
+/// d out1 / d params (rows x n_params, row-major).
 /// OpenMP threads over rows when `rows` is large; SIMD within a thread.
 template <typename T>
 void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
-              T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1);
+              T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1, BroadcastMask broadcast = 0);
 
 /// How fitted outputs are compared with measurements.
 enum class FitTarget {
