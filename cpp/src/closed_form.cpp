@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "energylens/energy_template.hpp"
+#include "energylens/fast_log.hpp"
 #include "energylens/latency_template.hpp"
 
 namespace energylens {
@@ -163,62 +165,92 @@ std::vector<Term> make_terms(std::size_t rows, std::span<const std::span<const d
   return terms;
 }
 
+// Outputs (o[k * rows + i]) and, with `g` non-null, parameter-major gradients (g[(k * P + j) * rows + i])
+// of the three template outputs k for every row: the template once per row, vectorised across rows
+// (the same __restrict-per-column form as the plain evaluation loop).
+template <class Tpl, bool WithGradient, typename... Columns>
+ENERGYLENS_CLONES void rows_outputs(long rows, const double* p, double* __restrict o, double* __restrict g,
+                                   const Columns* __restrict... c) {
+  constexpr long P = static_cast<long>(Tpl::kParams);
+#pragma GCC ivdep
+  for (long i = 0; i < rows; ++i) {
+    const double f[] = {c[i]...};
+    double x0, x1, x2;
+    if constexpr (WithGradient) {
+      double a[P], b[P], s[P];
+      Tpl::eval(f, p, x0, x1, x2, a, b, s);
+      for (long j = 0; j < P; ++j) {
+        g[j * rows + i] = a[j];
+        g[(P + j) * rows + i] = b[j];
+        g[(2 * P + j) * rows + i] = s[j];
+      }
+    } else {
+      Tpl::eval(f, p, x0, x1, x2, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                static_cast<double*>(nullptr));
+    }
+    o[i] = x0;
+    o[rows + i] = x1;
+    o[2 * rows + i] = x2;
+  }
+}
+
+template <class Tpl, bool WithGradient, std::size_t... K>
+void rows_outputs_columns(std::index_sequence<K...>, long rows, const double* const* columns, const double* p,
+                          double* o, double* g) {
+  rows_outputs<Tpl, WithGradient>(rows, p, o, g, columns[K]...);
+}
+
 // Residuals (log or relative, weighted) of every term and, when `jac` is non-null, their Jacobian,
-// parameter-major (jac[j * m + t]). Terms of one row are adjacent: the template runs once per row.
-template <class Tpl>
-ENERGYLENS_CLONES void residual_terms(const double* const* columns, const Term* terms, std::size_t m,
-                                      ResidualKind kind, const double* theta, double* r, double* jac) {
-  constexpr std::size_t F = Tpl::kFeatures;
-  constexpr std::size_t P = Tpl::kParams;
-  double p[P];
-  for (std::size_t j = 0; j < P; ++j) p[j] = theta[j];
-  double o0 = 0, o1 = 0, o2 = 0, g0[P] = {}, g1[P] = {}, g2[P] = {};
-  std::size_t current = static_cast<std::size_t>(-1);
+// parameter-major (jac[j * m + t]), from the per-row outputs and gradients of rows_outputs (a term
+// names its row, so bootstrap resamples that repeat rows cost nothing extra).
+template <std::size_t P>
+ENERGYLENS_CLONES void terms_from_rows(std::size_t rows, const Term* terms, std::size_t m, ResidualKind kind,
+                                       const double* o, const double* g, double* r, double* jac) {
+  const bool log_residual = kind == ResidualKind::Log;
   for (std::size_t t = 0; t < m; ++t) {
     const Term& term = terms[t];
-    if (term.row != current) {
-      current = term.row;
-      double f[F];
-      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][term.row];
-      if (jac != nullptr)
-        Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
-      else
-        Tpl::eval(f, p, o0, o1, o2, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
-                  static_cast<double*>(nullptr));
+    const std::size_t i = term.row;
+    const double pred = term.output < 0 ? o[i] + o[rows + i] : o[static_cast<std::size_t>(term.output) * rows + i];
+    const double scale = (log_residual ? 1.0 / pred : 1.0 / term.target) * term.weight;
+    r[t] = log_residual ? pred / term.target : term.weight * (pred / term.target - 1.0);  // log taken below
+    if (jac == nullptr) continue;
+    double* col = jac + t;
+    if (term.output < 0) {
+      const double* ga = g + i;
+      const double* gb = g + P * rows + i;
+      for (std::size_t j = 0; j < P; ++j) col[j * m] = (ga[j * rows] + gb[j * rows]) * scale;
+    } else {
+      const double* gk = g + static_cast<std::size_t>(term.output) * P * rows + i;
+      for (std::size_t j = 0; j < P; ++j) col[j * m] = gk[j * rows] * scale;
     }
-    const bool aux = term.output == 2;
-    const double pred = term.output == 0 ? o0 : term.output == 1 ? o1 : aux ? o2 : o0 + o1;
-    const double scale = (kind == ResidualKind::Relative ? 1.0 / term.target : 1.0 / pred) * term.weight;
-    r[t] = term.weight * (kind == ResidualKind::Relative ? pred / term.target - 1.0 : std::log(pred / term.target));
-    if (jac != nullptr) {
-      double* col = jac + t;
-      switch (term.output) {
-        case 0:
-          for (std::size_t j = 0; j < P; ++j) col[j * m] = g0[j] * scale;
-          break;
-        case 1:
-          for (std::size_t j = 0; j < P; ++j) col[j * m] = g1[j] * scale;
-          break;
-        case 2:
-          for (std::size_t j = 0; j < P; ++j) col[j * m] = g2[j] * scale;
-          break;
-        default:
-          for (std::size_t j = 0; j < P; ++j) col[j * m] = (g0[j] + g1[j]) * scale;
-      }
-    }
+  }
+  if (log_residual) {
+    log_in_place(m, r);
+    for (std::size_t t = 0; t < m; ++t) r[t] *= terms[t].weight;
   }
 }
 
 template <class Tpl>
-ResidualFunction make_residual(const double* const* columns, const std::vector<Term>& terms,
+ResidualFunction make_residual(std::size_t rows, const double* const* columns, const std::vector<Term>& terms,
                                ResidualKind kind) {
-  return [columns, &terms, kind](const double* theta, double* r, double* jac) {
-    residual_terms<Tpl>(columns, terms.data(), terms.size(), kind, theta, r, jac);
+  constexpr std::size_t F = Tpl::kFeatures;
+  constexpr std::size_t P = Tpl::kParams;
+  // Scratch owned by the function object: each fit (and each bootstrap replicate) has its own.
+  auto outputs = std::make_shared<std::vector<double>>(3 * rows);
+  auto gradients = std::make_shared<std::vector<double>>(3 * P * rows);
+  return [rows, columns, &terms, kind, outputs, gradients](const double* theta, double* r, double* jac) {
+    const long n = static_cast<long>(rows);
+    if (jac != nullptr)
+      rows_outputs_columns<Tpl, true>(std::make_index_sequence<F>{}, n, columns, theta, outputs->data(),
+                                      gradients->data());
+    else
+      rows_outputs_columns<Tpl, false>(std::make_index_sequence<F>{}, n, columns, theta, outputs->data(), nullptr);
+    terms_from_rows<P>(rows, terms.data(), terms.size(), kind, outputs->data(), gradients->data(), r, jac);
   };
 }
 
 template <class Tpl>
-ClosedFormFit fit_terms(const double* const* columns, const std::vector<Term>& terms,
+ClosedFormFit fit_terms(std::size_t rows, const double* const* columns, const std::vector<Term>& terms,
                         std::span<const double> start, const FitOptions& options) {
   constexpr std::size_t P = Tpl::kParams;
   const TemplateDescriptor& d = Tpl::descriptor();
@@ -229,7 +261,7 @@ ClosedFormFit fit_terms(const double* const* columns, const std::vector<Term>& t
   if (x0.empty()) x0.assign(d.init, d.init + P);
   if (x0.size() != P) throw std::invalid_argument("fit: start must have " + std::to_string(P) + " values");
   const std::span<const double> lower(d.lower, P), upper(d.upper, P);
-  const ResidualFunction residual = make_residual<Tpl>(columns, terms, options.residual);
+  const ResidualFunction residual = make_residual<Tpl>(rows, columns, terms, options.residual);
 
   ClosedFormFit out;
   std::mt19937_64 rng(options.seed);
@@ -299,7 +331,7 @@ ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
                   const FitOptions& options) {
   check_columns(columns, rows);
   const std::vector<Term> terms = make_terms(rows, targets, options);
-  return dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(columns, terms, start, options); });
+  return dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(rows, columns, terms, start, options); });
 }
 
 std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
@@ -329,7 +361,7 @@ std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* con
       for (std::size_t t : by_row[pick(rng)]) terms.push_back(all_terms[t]);
     try {
       const ClosedFormFit f =
-          dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(columns, terms, start, single); });
+          dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(rows, columns, terms, start, single); });
       std::copy(f.best.params.begin(), f.best.params.end(), params.begin() + static_cast<long>(b * P));
       converged[static_cast<std::size_t>(b)] = f.best.converged ? 1 : 0;
       costs[static_cast<std::size_t>(b)] = f.best.cost;

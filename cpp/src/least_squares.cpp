@@ -50,7 +50,8 @@ inline void loss_terms(Loss loss, double z, double& rho, double& drho) {
 }
 
 // g = J^T W r and the lower triangle of H = J^T W J, with IRLS weights W = rho' (null: all ones). The
-// Jacobian is parameter-major, so each entry is a contiguous dot product over the m residuals.
+// Jacobian is parameter-major, so each entry is a contiguous dot product over the m residuals; four
+// entries of a row of H share each load of the weighted column (the loop is load-bound otherwise).
 ENERGYLENS_CLONES void normal_equations(std::size_t m, std::size_t n, const double* jac, const double* r,
                                         const double* weight, double* weighted, double* g, double* h) {
   for (std::size_t p = 0; p < n; ++p) {
@@ -65,7 +66,27 @@ ENERGYLENS_CLONES void normal_equations(std::size_t m, std::size_t n, const doub
 #pragma omp simd reduction(+ : gp)
     for (std::size_t i = 0; i < m; ++i) gp += wj[i] * r[i];
     g[p] = gp;
-    for (std::size_t q = 0; q <= p; ++q) {
+    std::size_t q = 0;
+    for (; q + 4 <= p + 1; q += 4) {
+      const double* j0 = jac + q * m;
+      const double* j1 = j0 + m;
+      const double* j2 = j1 + m;
+      const double* j3 = j2 + m;
+      double h0 = 0.0, h1 = 0.0, h2 = 0.0, h3 = 0.0;
+#pragma omp simd reduction(+ : h0, h1, h2, h3)
+      for (std::size_t i = 0; i < m; ++i) {
+        const double w = wj[i];
+        h0 += w * j0[i];
+        h1 += w * j1[i];
+        h2 += w * j2[i];
+        h3 += w * j3[i];
+      }
+      h[p * n + q] = h0;
+      h[p * n + q + 1] = h1;
+      h[p * n + q + 2] = h2;
+      h[p * n + q + 3] = h3;
+    }
+    for (; q <= p; ++q) {
       const double* jq = jac + q * m;
       double hpq = 0.0;
 #pragma omp simd reduction(+ : hpq)
