@@ -133,3 +133,28 @@ def test_invalid_row_in_source_names_file_row_column(tmp_path, raw):
 def test_missing_source(tmp_path):
     with pytest.raises(FileNotFoundError):
         datasets.mlenergy_v2(tmp_path / "nope.csv")
+
+
+def test_leaderboard_format_files_are_recognised_and_converted(tmp_path, raw, capsys):
+    from energylens.cli import main as cli_main
+
+    part = raw[raw["GPU"].str.contains("H100")]
+    path = tmp_path / "other_mlenergy_rows.csv"
+    part.to_csv(path, index=False)
+    assert datasets.is_mlenergy_v2_table(path)
+    got = datasets.load_profiles_or_bundled(str(path))
+    want = datasets.mlenergy_v2(path)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) == len(part) and set(got["gpu"]) == set(part["GPU"])
+    # The command line takes it like a schema-v1 file.
+    assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0", "--starts", "1"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    # A schema-v1 CSV is not mistaken for one, and other CSVs still get the schema error.
+    converted = tmp_path / "schema_v1.csv"
+    got.to_csv(converted, index=False)
+    assert not datasets.is_mlenergy_v2_table(converted)
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"Model": ["x"], "energy": [1.0]}).to_csv(other, index=False)
+    assert not datasets.is_mlenergy_v2_table(other)
+    with pytest.raises(ProfileSchemaError, match="missing required column"):
+        datasets.load_profiles_or_bundled(str(other))

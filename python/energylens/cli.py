@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     fit = sub.add_parser("fit", help="fit the closed-form energy (and latency) model on measured profiles")
-    fit.add_argument("profiles", metavar="PROFILES", help="profile table (CSV/Parquet, schema v1) or 'bundled'")
+    fit.add_argument("profiles", metavar="PROFILES", help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, or 'bundled'")
     fit.add_argument("-o", "--output", required=True, help="model file to write (JSON)")
     fit.add_argument("--residual", choices=("relative", "log"), default="log")
     fit.add_argument("--loss", choices=("linear", "soft_l1", "huber"), default="linear")

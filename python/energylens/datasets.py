@@ -26,6 +26,7 @@ __all__ = [
     "MLENERGY_V2_PRECISION",
     "bundled_path",
     "mlenergy_v2",
+    "is_mlenergy_v2_table",
 ]
 
 #: NOMINAL mean prompt length (tokens per request, the text part) of each ML.ENERGY v2 task. The
@@ -171,10 +172,27 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
 BUNDLED_NAMES = ("bundled", "mlenergy-v2")
 
 
+#: Columns whose presence marks a CSV as an ML.ENERGY Leaderboard v2 flat table (llm_configs_flat.csv).
+MLENERGY_V2_SIGNATURE = ("category", "Model", "GPU", "Avg BS (reqs)", "Energy/req (J)")
+
+
+def is_mlenergy_v2_table(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a CSV whose header is that of an ML.ENERGY v2 flat table."""
+    p = Path(path)
+    if p.suffix.lower() != ".csv" or not p.is_file():
+        return False
+    header = pd.read_csv(p, nrows=0).columns
+    return all(c in header for c in MLENERGY_V2_SIGNATURE)
+
+
 def load_profiles_or_bundled(name_or_path: str) -> pd.DataFrame:
-    """The bundled data set for ``"bundled"`` / ``"mlenergy-v2"``, else the validated profile file."""
+    """The bundled data set for ``"bundled"`` / ``"mlenergy-v2"``; an ML.ENERGY v2 flat CSV (any rows
+    in the leaderboard's own format, recognised by its header) converted like the bundled one; else the
+    validated schema-v1 profile file."""
     if name_or_path in BUNDLED_NAMES:
         return mlenergy_v2()
+    if is_mlenergy_v2_table(name_or_path):
+        return mlenergy_v2(name_or_path)
     from energylens.profiles import load_profiles
 
     return load_profiles(name_or_path)

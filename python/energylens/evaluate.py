@@ -735,7 +735,7 @@ def add_evaluate_subparser(subparsers: Any) -> Any:
                     "held-out rows: Top-1, pairwise, MAPE, Spearman, regret; sample efficiency; "
                     "unseen batch sizes, GPU and model.")
     p.add_argument("profiles", metavar="PROFILES",
-                   help="profile table (schema v1), or 'bundled' for the ML.ENERGY v2 data")
+                   help="profile table (schema v1), an ML.ENERGY v2 flat CSV, or 'bundled' for the bundled data")
     p.add_argument("--train-size", type=int, default=50, help="training rows per repeat (50)")
     p.add_argument("--repeats", type=int, default=20, help="seeded repeats (20)")
     p.add_argument("--group-by", default=",".join(DEFAULT_GROUP_BY),
