@@ -77,7 +77,8 @@ def evaluate_device(template: str, columns: Mapping[str, Any] | Sequence[Any], p
     dtype = infos[0]["dtype"]
     for info, n in zip(infos, names, strict=True):
         if info["rows"] != rows:
-            raise ValueError(f"column {n!r} has {info['rows']} rows, {names[0]!r} has {rows}")
+            raise ValueError(f"column {n!r} has {info['rows']} rows, {names[0]!r} has {rows} (single-value "
+                             "columns broadcast only on the host path; on the device pass cupy.full(rows, value))")
         if info["dtype"] != dtype:
             raise ValueError(f"column {n!r} is {info['dtype']}, {names[0]!r} is {dtype}: use one dtype")
     if out is None:
