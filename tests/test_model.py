@@ -442,6 +442,10 @@ def test_broadcast_columns_equal_full_columns(n):
     np.testing.assert_allclose(np.add(*_core.evaluate("energy", short, theta)), R.energy(feats, theta), rtol=1e-12)
     f32 = _core.evaluate("energy", short, theta, False, "float32")
     np.testing.assert_allclose(f32[0] + f32[1], ref[0] + ref[1], rtol=2e-4)
+    out = (np.empty(n), np.empty(n))
+    _core.evaluate("energy", short, theta, out=out)
+    np.testing.assert_array_equal(out[0], ref[0])
+    np.testing.assert_array_equal(out[1], ref[1])
 
 
 def test_broadcast_only_for_single_values():
