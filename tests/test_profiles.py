@@ -325,6 +325,18 @@ def test_unknown_precision(tmp_path):
     assert "'q3_k_m'" in str(ei.value)
 
 
+def test_kv_cache_dtype_is_validated_and_normalised(tmp_path):
+    frame = good_frame()
+    frame["kv_cache_dtype"] = ["auto", "FP8_E5M2", "", "int4"]
+    path = write_csv(tmp_path, frame)
+    with pytest.raises(ProfileSchemaError, match="unknown kv_cache_dtype") as ei:
+        load_profiles(path)
+    assert_names(ei.value, path, [4], "kv_cache_dtype")
+    frame["kv_cache_dtype"] = ["auto", "FP8_E5M2", "", "bfloat16"]
+    out = load_profiles(write_csv(tmp_path, frame))
+    assert list(out["kv_cache_dtype"]) == ["auto", "fp8", "auto", "bf16"]
+
+
 def test_unknown_modality(tmp_path):
     frame = good_frame()
     frame["modality"] = ["text", "audio", "text", "smell"]

@@ -234,6 +234,16 @@ def test_precision_sets_bytes_and_peak():
     assert f["peak_flops_per_s"][1] == pytest.approx(2 * f["peak_flops_per_s"][0], rel=1e-2)
 
 
+def test_kv_cache_dtype_sets_kv_bytes():
+    f = _feats_rows([_one(), _one(kv_cache_dtype="auto"), _one(kv_cache_dtype="fp8_e4m3"),
+                     _one(kv_cache_dtype="bfloat16"), _one(precision="fp8"), _one(precision="fp8", kv_cache_dtype="fp8")])
+    kv = f["kv_bytes_per_token"]
+    assert kv[0] == kv[1] == kv[3] == kv[4] == pytest.approx(2 * 80 * 8 * 128 * 2)  # Llama-3.1-70B, 16-bit
+    assert kv[2] == kv[5] == pytest.approx(kv[0] / 2)
+    with pytest.raises(ValueError, match="kv_cache_dtype.*'int3'"):
+        _feats_rows([_one(kv_cache_dtype="int3")])
+
+
 def test_image_rows_add_encoder_flops():
     rows = [_one(model="llava-hf/llava-1.5-7b-hf", params_b=7.064, modality="image", input_tokens=636),
             _one(model="llava-hf/llava-1.5-7b-hf", params_b=7.064, modality="text", input_tokens=636)]

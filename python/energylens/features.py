@@ -29,7 +29,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "d_model",                     # hidden size (all-reduce message width)
     "active_params",               # parameters used per token (top-k experts for MoE), count
     "weight_bytes_per_step",       # bytes of weights one decode step streams (MoE: touched experts)
-    "kv_bytes_per_token",          # KV-cache bytes per token over all layers (16-bit elements)
+    "kv_bytes_per_token",          # KV-cache bytes per token over all layers (kv_cache_dtype elements)
     "attn_flops_per_token_ctx",    # attention FLOPs per token per context position (4 L H d_h)
     "prefill_extra_flops",         # vision-encoder FLOPs per request (0 for text)
     "moe_touch_fraction",          # expected fraction of experts a decode step touches (1 dense)
@@ -69,7 +69,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     """Template inputs for every row of ``profiles``.
 
     Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
-    Optional: active_params_b (default params_b), precision (default bf16), n_layers, d_model,
+    Optional: active_params_b (default params_b), precision (default bf16), kv_cache_dtype (default
+    auto: the activation dtype), n_layers, d_model,
     n_heads, n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b),
     n_experts, experts_per_token (default 1), modality, image_tokens_per_image.
 
@@ -109,6 +110,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
 
     precision = (df["precision"].astype(str) if "precision" in df.columns
                  else pd.Series(["bf16"] * n)).to_numpy()
+    kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
+                if "kv_cache_dtype" in df.columns else pd.Series(["auto"] * n)).to_numpy(dtype=object)
     gpus = df["gpu"].astype(str).to_numpy()
 
     # --- hardware: one table lookup per unique (gpu, precision) -------------------------------
@@ -190,7 +193,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     shared = P - n_exp_params
     # dense: the language model's weights (a vision encoder runs once per image, not per step)
     weight_bytes = np.where(moe, bpp * (shared + touch * n_exp_params), bpp * Pa)
-    kv_bytes = 2.0 * L * Hkv * dh * _kv_element_bytes_vec(bpp)
+    kv_bytes = 2.0 * L * Hkv * dh * _kv_element_bytes_vec(bpp, kv_dtype)
     attn = 4.0 * L * H * dh
     # visual tokens the encoder produces: one image per request for "image" (its table token count,
     # else the whole prompt), every prompt token for "video" (frames x tokens per frame, text is small)
@@ -208,11 +211,20 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
-def _kv_element_bytes_vec(bpp: np.ndarray) -> np.ndarray:
-    """KV-cache element size: 16-bit unless the weights are fp32.
+def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
+    """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
+    4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
 
-    Serving stacks keep the KV cache in the activation dtype by default (vLLM ``kv_cache_dtype=auto``)
-    also for fp8/int8/int4 weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in that
-    the profile schema does not record.
+    Serving stacks keep the KV cache in the activation dtype by default also for fp8/int8/int4
+    weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
     """
-    return np.where(bpp >= 4.0, 4.0, 2.0)
+    out = np.where(bpp >= 4.0, 4.0, 2.0)
+    for dtype in np.unique(kv_dtype):
+        key = str(dtype).strip().lower()
+        if key in ("auto", "", "nan"):
+            continue
+        try:
+            out = np.where(kv_dtype == dtype, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
+        except ValueError as exc:
+            raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
+    return out

@@ -68,6 +68,7 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
     "n_gpus": math.nan,
     "architecture": "dense",
     "precision": "bf16",
+    "kv_cache_dtype": "auto",
     "modality": "text",
     "task": "",
     **{c: math.nan for c in MEASURED_COLUMNS},
@@ -81,10 +82,12 @@ DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
 })
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
+#: KV-cache element types (vLLM ``--kv-cache-dtype``): ``auto`` = the activation dtype.
+KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
 MODALITIES: tuple[str, ...] = ("text", "image", "video")
 ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
 
-_TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "modality", "task")
+_TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
 _INT_COLUMNS = ("tp", "pp", "ep", "n_gpus")
 _NUMERIC_COLUMNS = tuple(
     c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
@@ -329,6 +332,7 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         out[col] = frame[col].astype(object).where(~blank, "").map(lambda v: str(v).strip())
     choices = {
         "precision": (PRECISIONS, tables.normalize_precision),
+        "kv_cache_dtype": (KV_CACHE_DTYPES, tables.normalize_kv_cache_dtype),
         "modality": (MODALITIES, None),
         "architecture": (ARCHITECTURES, None),
     }
@@ -462,7 +466,7 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     cols["ep"] = ep
     cols["n_gpus"] = n_gpus
     cols["architecture"] = architecture
-    for c in ("precision", "modality", "task"):
+    for c in ("precision", "kv_cache_dtype", "modality", "task"):
         a = text(c)
         a[blank(a)] = OPTIONAL_DEFAULTS[c]
         cols[c] = a

@@ -217,6 +217,26 @@ def normalize_precision(precision: str) -> str:
     return key
 
 
+#: Bytes per KV-cache element for each explicit ``kv_cache_dtype`` (``auto`` follows the activations).
+KV_CACHE_DTYPE_BYTES: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0}
+
+
+def normalize_kv_cache_dtype(dtype: str) -> str:
+    """Canonical KV-cache dtype (vLLM ``--kv-cache-dtype`` spellings: ``auto``, ``fp8``, ``fp8_e4m3``,
+    ``fp8_e5m2``, ``float16``, ``bfloat16`` ...); ValueError for an unknown one."""
+    key = str(dtype).strip().lower()
+    if key == "auto":
+        return key
+    try:
+        key = normalize_precision(key)
+    except ValueError:
+        raise ValueError(f"unknown kv_cache_dtype {dtype!r}; expected auto or one of "
+                         f"{', '.join(KV_CACHE_DTYPE_BYTES)}") from None
+    if key not in KV_CACHE_DTYPE_BYTES:
+        raise ValueError(f"unknown kv_cache_dtype {dtype!r}; expected auto or one of {', '.join(KV_CACHE_DTYPE_BYTES)}")
+    return key
+
+
 def bytes_per_param(precision: str) -> float:
     """Bytes per weight: fp32 4, fp16/bf16 2, fp8/int8 1, int4/mxfp4 0.5.
 
