@@ -158,3 +158,16 @@ def test_leaderboard_format_files_are_recognised_and_converted(tmp_path, raw, ca
     assert not datasets.is_mlenergy_v2_table(other)
     with pytest.raises(ProfileSchemaError, match="missing required column"):
         datasets.load_profiles_or_bundled(str(other))
+
+
+def test_python_api_takes_the_same_sources_as_the_command_line(tmp_path, raw):
+    from energylens.evaluate import evaluate
+    from energylens.model import EnergyModel
+
+    part = raw[raw["task"] == "code"]
+    path = tmp_path / "code_rows.csv"
+    part.to_csv(path, index=False)
+    assert EnergyModel(bootstrap=0, n_starts=1).fit(path).summary.n_rows == len(part)
+    assert EnergyModel(bootstrap=0, n_starts=1).fit("bundled").summary.n_rows == len(raw)
+    table = evaluate(str(path), repeats=1, splits=("random",), progress=False, method_names=["energylens"])
+    assert set(table["task"]) == {"code"}

@@ -508,7 +508,8 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                    gpu_spec: Any = None, progress: bool = True) -> EvaluationResult:
     """Fit every method on exactly the same training rows and score it on the same held-out rows.
 
-    ``profiles``: a schema-v1 frame or a path (read with ``energylens.profiles.load_profiles``).
+    ``profiles``: a schema-v1 frame, a profile file, an ML.ENERGY v2 flat CSV, or ``"bundled"`` (read with
+    ``energylens.datasets.load_profiles_or_bundled``, as the command line does).
     ``methods``: a callable ``seed -> list of fresh methods`` (default: every method of
     ``energylens.baselines.default_methods``, or those named in ``method_names``). Methods are made
     fresh for every split with the seed ``seed * 1000 + repeat``. A method whose fit or prediction
@@ -517,8 +518,8 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     """
     t0 = time.perf_counter()
     if not isinstance(profiles, pd.DataFrame):
-        from energylens.profiles import load_profiles
-        profiles = load_profiles(profiles)
+        from energylens.datasets import load_profiles_or_bundled
+        profiles = load_profiles_or_bundled(str(profiles))
     group_by = tuple(group_by)
     _validate(profiles, group_by, tpot_slo)
     df = profiles.reset_index(drop=True)

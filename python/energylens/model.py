@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -66,11 +67,16 @@ class FitSummary:
 
 
 def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
-    """Validate a profile / configuration table (path or DataFrame) through schema v1."""
+    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
+    ML.ENERGY v2 flat CSV or ``"bundled"`` (the last two converted as by the command line)."""
+    from energylens import datasets
     from energylens.profiles import load_profiles
 
     if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") == 1:
         return configs
+    if isinstance(configs, (str, os.PathLike)) and (
+            str(configs) in datasets.BUNDLED_NAMES or datasets.is_mlenergy_v2_table(configs)):
+        return datasets.load_profiles_or_bundled(str(configs))
     return load_profiles(configs, require_energy=require_energy)
 
 
