@@ -109,14 +109,44 @@ def test_unknown_gpu_in_source_is_an_error(tmp_path, raw):
     assert ei.value.column == "gpu" and ei.value.rows == [4, 9]
 
 
-def test_unknown_model_in_source_is_an_error(tmp_path, raw):
+def test_unknown_model_without_a_size_is_an_error(tmp_path, raw):
     bad = raw.copy()
-    bad.loc[0, "Model"] = "acme/NotAModel-7B"
+    bad.loc[0, "Model"] = "acme/NotAModel"
+    bad.loc[3, "Model"] = "acme/Mixture-8x7B"   # a name does not settle an MoE's sizes
     path = tmp_path / "flat.csv"
     bad.to_csv(path, index=False)
-    with pytest.raises(ProfileSchemaError, match="NotAModel") as ei:
+    with pytest.raises(ProfileSchemaError, match="NotAModel.*add a params_b column") as ei:
         datasets.mlenergy_v2(path)
     assert str(path) in str(ei.value) and ei.value.rows == [0]
+    bad.loc[0, "Model"] = raw.loc[0, "Model"]
+    bad.to_csv(path, index=False)
+    with pytest.raises(ProfileSchemaError, match="Mixture-8x7B") as ei:
+        datasets.mlenergy_v2(path)
+    assert ei.value.rows == [3]
+
+
+def test_unknown_model_is_sized_from_its_name_or_a_params_column(tmp_path, raw):
+    new = raw.copy()
+    new.loc[[0, 1], "Model"] = "acme/Brand-New-7B-Instruct"
+    path = tmp_path / "flat.csv"
+    new.to_csv(path, index=False)
+    with pytest.warns(tables.EstimatedArchitectureWarning, match=r"Brand-New-7B-Instruct \(7B\)"):
+        out = datasets.mlenergy_v2(path)
+    assert list(out["params_b"].iloc[:2]) == [7.0, 7.0] and len(out) == len(raw)
+    assert out["n_layers"].iloc[0] > 0  # estimated architecture
+    new["params_b"] = np.nan
+    new.loc[[0, 1], "params_b"] = 6.5
+    new.to_csv(path, index=False)
+    with pytest.warns(tables.EstimatedArchitectureWarning, match=r"6.5B"):
+        out = datasets.mlenergy_v2(path)
+    assert out["params_b"].iloc[0] == 6.5
+
+
+@pytest.mark.parametrize(("name", "size"), [("org/Foo-7B-Instruct", 7.0), ("SmolLM-135M", 0.135),
+                                            ("x/Qwen2.5-0.5B", 0.5), ("x/Qwen3-30B-A3B", None),
+                                            ("x/Mixtral-8x22B", None), ("x/NoSize", None), ("x/A-7B-vs-13B", None)])
+def test_params_from_name(name, size):
+    assert datasets._params_b_from_name(name) == size
 
 
 def test_invalid_row_in_source_names_file_row_column(tmp_path, raw):

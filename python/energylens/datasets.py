@@ -9,6 +9,8 @@ LICENSE and NOTICE.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -88,6 +90,21 @@ def _task(category: str, task: str) -> tuple[str, str]:
     raise ValueError(f"unknown ML.ENERGY category/task {category!r}/{task!r}")
 
 
+_SIZE_IN_NAME = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)([bm])(?![a-z])")
+_MOE_IN_NAME = re.compile(r"\d+x\d+(?:\.\d+)?b|(?<![a-z])a\d+(?:\.\d+)?b(?![a-z])")
+
+
+def _params_b_from_name(name: str) -> float | None:
+    """Total parameters (billions) written in a dense model's name (``Foo-7B-Instruct`` -> 7.0,
+    ``Bar-135M`` -> 0.135); None when there is no single size or the name marks a mixture of experts
+    (``8x7B``, ``30B-A3B``), whose total and active sizes a name does not settle."""
+    base = str(name).rsplit("/", 1)[-1].lower()
+    if _MOE_IN_NAME.search(base):
+        return None
+    found = {float(v) * (1e-3 if unit == "m" else 1.0) for v, unit in _SIZE_IN_NAME.findall(base)}
+    return found.pop() if len(found) == 1 else None
+
+
 def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The ML.ENERGY Leaderboard v2.0 measurements as a validated profile table (schema v1).
 
@@ -106,9 +123,14 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     Args:
         path: the flat CSV; default :func:`bundled_path`.
 
+    A model the model table does not know (never the case for the bundled file) is sized from an
+    optional ``params_b`` column of the file, else from its name (``...-7B-...``; not for mixture-of-experts
+    names such as ``8x7B`` or ``30B-A3B``), and its architecture is estimated, with one
+    :class:`~energylens.tables.EstimatedArchitectureWarning` naming every such model and size.
+
     Raises:
-        ProfileSchemaError: a GPU or model that the reference tables do not know, an unknown task, or a
-            row that violates the schema (the message names the file, rows and column).
+        ProfileSchemaError: a GPU the GPU table does not know, a model it cannot size, an unknown task,
+            or a row that violates the schema (the message names the file, rows and column).
     """
     src_path = Path(path) if path is not None else bundled_path()
     src = str(src_path)
@@ -134,17 +156,33 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
                 f"{src}: column 'gpu': {exc} (data rows {', '.join(str(r + 1) for r in bad_rows[:20])}, "
                 "1-based)", source=src, column="gpu", rows=bad_rows) from None
 
-    # Model: must be in the model table (no estimation for the bundled data).
-    specs: dict[str, tables.ModelSpec] = {}
+    # Model: the model table; for a model it does not know (only in files other than the bundled one,
+    # whose models are all in the table) the size comes from an optional params_b column, else from
+    # the name ("...-7B-..."), and load_profiles estimates the architecture with a warning.
+    specs: dict[str, tables.ModelSpec | None] = {}
+    sizes: dict[str, float] = {}
     for model in df["model"].unique():
-        spec = tables.find_model(model)
-        if spec is None:
-            bad_rows = [int(i) for i in np.flatnonzero((df["model"] == model).to_numpy())]
+        specs[model] = tables.find_model(model)
+        if specs[model] is not None:
+            continue
+        rows_of = np.flatnonzero((df["model"] == model).to_numpy())
+        given = (pd.to_numeric(raw["params_b"].iloc[rows_of], errors="coerce").dropna().unique()
+                 if "params_b" in raw.columns else np.array([]))
+        size = float(given[0]) if len(given) == 1 and given[0] > 0 else _params_b_from_name(model)
+        if size is None:
             raise ProfileSchemaError(
-                f"{src}: column 'Model': {model!r} is not in the model table (data rows "
-                f"{', '.join(str(r + 1) for r in bad_rows[:20])}, 1-based); add it to energylens/data/models.csv",
-                source=src, column="Model", rows=bad_rows)
-        specs[model] = spec
+                f"{src}: column 'Model': {model!r} is not in the model table and its size cannot be read from "
+                f"its name (data rows {', '.join(str(r + 1) for r in rows_of[:20].tolist())}, 1-based); add a "
+                "params_b column (billions) to the file or a row to energylens/data/models.csv",
+                source=src, column="Model", rows=[int(r) for r in rows_of])
+        sizes[model] = size
+    if sizes:
+        warnings.warn(
+            f"{src}: model(s) not in the model table, sized from "
+            + ("the params_b column / " if "params_b" in raw.columns else "")
+            + "their names: " + ", ".join(f"{m} ({b:g}B)" for m, b in sizes.items())
+            + "; their architectures are estimated (add rows to energylens/data/models.csv for exact ones)",
+            tables.EstimatedArchitectureWarning, stacklevel=2)
 
     try:
         task_mod = [_task(c, t) for c, t in zip(raw["category"], raw["task"], strict=True)]
@@ -153,11 +191,12 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df["task"] = [t for t, _ in task_mod]
     df["modality"] = [m for _, m in task_mod]
 
-    spec_col = df["model"].map(specs)
-    df["params_b"] = [s.params_b for s in spec_col]
-    df["active_params_b"] = [s.active_params_b for s in spec_col]
-    df["architecture"] = [s.architecture for s in spec_col]
-    image_tokens = np.array([s.image_tokens_per_image for s in spec_col], dtype="float64")
+    spec_col = [specs[m] for m in df["model"]]
+    df["params_b"] = [s.params_b if s is not None else sizes[m] for s, m in zip(spec_col, df["model"], strict=True)]
+    df["active_params_b"] = [s.active_params_b if s is not None else np.nan for s in spec_col]
+    df["architecture"] = [s.architecture if s is not None else "dense" for s in spec_col]
+    image_tokens = np.array([s.image_tokens_per_image if s is not None else np.nan for s in spec_col],
+                            dtype="float64")
     nominal = df["task"].map(MLENERGY_V2_NOMINAL_PROMPT_TOKENS).to_numpy(dtype="float64")
     is_image = (df["modality"] == "image").to_numpy()
     df["input_tokens"] = np.where(is_image, nominal + np.nan_to_num(image_tokens), nominal)
@@ -165,7 +204,10 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df["precision"] = MLENERGY_V2_PRECISION
     df = df.drop(columns=["category", "bs_from_filename"], errors="ignore")
 
-    return load_profiles(df, source=src)
+    with warnings.catch_warnings():
+        if sizes:  # said above, with where the sizes came from
+            warnings.simplefilter("ignore", tables.EstimatedArchitectureWarning)
+        return load_profiles(df, source=src)
 
 
 #: Names the command line accepts in place of a profile file for the bundled ML.ENERGY v2 data.
