@@ -384,6 +384,32 @@ def test_cli_fit_and_predict_round_trip(tmp_path, capsys):
     assert "no such model file" in capsys.readouterr().err
 
 
+def test_cli_latency_only_profiles_fit_and_predict_the_latency_model(tmp_path, capsys):
+    from energylens.model import load_model
+
+    df = synthetic_profiles(14)
+    truth = R.latency(build_features(df), R.LATENCY_PARAM_INIT)
+    df = df.drop(columns=["energy_j"]).assign(ttft_s=truth[0], tpot_s=truth[1])
+    profiles = tmp_path / "latency_only.csv"
+    df.to_csv(profiles, index=False)
+    model_path = tmp_path / "latency.json"
+    assert cli_main(["fit", str(profiles), "-o", str(model_path), "--bootstrap", "20"]) == 0
+    assert "no energy_j measurements; fitted the latency model only" in capsys.readouterr().out
+    assert isinstance(load_model(model_path), LatencyModel)
+    out = tmp_path / "out.csv"
+    assert cli_main(["predict", str(model_path), str(profiles), "-o", str(out)]) == 0
+    res = pd.read_csv(out)
+    assert {"ttft_s_pred", "tpot_s_pred", "ttft_s_lo", "tpot_s_hi"} <= set(res.columns)
+    assert "energy_j_pred" not in res.columns
+    np.testing.assert_allclose(res["tpot_s_pred"], truth[1], rtol=1e-3)
+    assert cli_main(["fit", str(profiles), "-o", str(model_path), "--no-latency"]) == 2
+    assert "nothing to fit" in capsys.readouterr().err
+    partial = df.assign(energy_j=np.r_[np.full(len(df) - 1, 100.0), np.nan])
+    partial.to_csv(profiles, index=False)
+    assert cli_main(["fit", str(profiles), "-o", str(model_path)]) == 2
+    assert f"energy_j is missing in data rows [{len(df)}]" in capsys.readouterr().err
+
+
 def test_demo_runs_on_the_bundled_data(capsys):
     from energylens.demo import run_demo
 

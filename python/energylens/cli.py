@@ -55,21 +55,47 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     compare=not args.no_compare)
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
-    from energylens.datasets import load_profiles_or_bundled
-    from energylens.model import EnergyModel
+def _print_params(model) -> None:
+    for p in model.params.values():
+        print(f"  {p.name:<24} {p.value:>11.4g}  [{p.ci_low:.3g}, {p.ci_high:.3g}]  {p.unit}")
 
-    profiles = load_profiles_or_bundled(args.profiles)
-    model = EnergyModel(residual=args.residual, loss=args.loss, n_starts=args.starts,
-                        bootstrap=args.bootstrap, seed=args.seed)
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from energylens.datasets import load_profiles_or_bundled
+    from energylens.model import EnergyModel, LatencyModel
+
+    profiles = load_profiles_or_bundled(args.profiles, require_energy=False)
+    opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
+                seed=args.seed)
+    energy = profiles["energy_j"].to_numpy(dtype=float) if "energy_j" in profiles else np.full(len(profiles), np.nan)
+    if not np.isfinite(energy).any():
+        # Latency-only profiles (ttft_s / tpot_s, no energy_j): the companion latency model alone.
+        if args.no_latency:
+            raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
+        lat = LatencyModel(**opts).fit(profiles)
+        ls = lat.summary
+        assert ls is not None
+        print(f"{args.profiles}: no energy_j measurements; fitted the latency model only")
+        print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
+              f"{ls.status}, training MAPE {ls.train_mape:.3f}")
+        _print_params(lat)
+        lat.save(args.output)
+        print(f"wrote {args.output}")
+        return 0
+    if not np.isfinite(energy).all():
+        missing = np.flatnonzero(~np.isfinite(energy))[:20].tolist()
+        raise ValueError(f"{args.profiles}: energy_j is missing in data rows {[r + 1 for r in missing]} (1-based); "
+                         "fit on rows that all have it, or on none (latency only)")
+    model = EnergyModel(**opts)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
           f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
-    for p in model.params.values():
-        print(f"  {p.name:<24} {p.value:>11.4g}  [{p.ci_low:.3g}, {p.ci_high:.3g}]  {p.unit}")
+    _print_params(model)
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
@@ -78,22 +104,29 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interval_columns(model, configs, level: float, what: str):
+    try:
+        return model.predict_interval(configs, level=level)
+    except ValueError as exc:
+        print(f"energylens predict: no {what} interval columns: {exc}", file=sys.stderr)
+        return None
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from energylens.model import EnergyModel
+    from energylens.model import EnergyModel, load_model
     from energylens.profiles import load_profiles
 
-    model = EnergyModel.load(args.model)
+    model = load_model(args.model)
     configs = load_profiles(args.configs, require_energy=False)
-    out = configs.copy()
-    out = pd.concat([out.reset_index(drop=True), model.predict_phases(configs)], axis=1)
-    try:
-        out = pd.concat([out, model.predict_interval(configs, level=args.level)], axis=1)
-    except ValueError as exc:
-        print(f"energylens predict: no interval columns: {exc}", file=sys.stderr)
-    if model.latency_model is not None:
-        out = pd.concat([out, model.latency_model.predict(configs)], axis=1)
+    if isinstance(model, EnergyModel):
+        parts = [model.predict_phases(configs), _interval_columns(model, configs, args.level, "energy")]
+        if model.latency_model is not None:
+            parts.append(model.latency_model.predict(configs))
+    else:  # a model file fitted from latency-only profiles
+        parts = [model.predict(configs), _interval_columns(model, configs, args.level, "latency")]
+    out = pd.concat([configs.reset_index(drop=True), *[p for p in parts if p is not None]], axis=1)
     if args.output.endswith(".parquet"):
         out.to_parquet(args.output, index=False)
     else:

@@ -227,14 +227,15 @@ def is_mlenergy_v2_table(path: str | os.PathLike) -> bool:
     return all(c in header for c in MLENERGY_V2_SIGNATURE)
 
 
-def load_profiles_or_bundled(name_or_path: str) -> pd.DataFrame:
+def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) -> pd.DataFrame:
     """The bundled data set for ``"bundled"`` / ``"mlenergy-v2"``; an ML.ENERGY v2 flat CSV (any rows
     in the leaderboard's own format, recognised by its header) converted like the bundled one; else the
-    validated schema-v1 profile file."""
+    validated schema-v1 profile file (``require_energy=False``: ``energy_j`` may be absent, e.g. in
+    latency-only profiles)."""
     if name_or_path in BUNDLED_NAMES:
         return mlenergy_v2()
     if is_mlenergy_v2_table(name_or_path):
         return mlenergy_v2(name_or_path)
     from energylens.profiles import load_profiles
 
-    return load_profiles(name_or_path)
+    return load_profiles(name_or_path, require_energy=require_energy)

@@ -26,7 +26,7 @@ from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.features import build_features
 
-__all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "MODEL_FILE_VERSION"]
+__all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
 
 #: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
 MODEL_FILE_VERSION = 1
@@ -500,6 +500,15 @@ class EnergyModel(_ClosedFormModel):
         prefill, decode = self.to_sympy(numeric=numeric)
         return (r"E_\mathrm{prefill} = " + sympy.latex(prefill) + r" \\ " + r"E_\mathrm{decode} = "
                 + sympy.latex(decode))
+
+
+def load_model(path: str | Path) -> EnergyModel | LatencyModel:
+    """The model a file written by ``save`` holds: an EnergyModel (with its latency model when one was
+    fitted) or, for a file written from latency-only profiles, a LatencyModel."""
+    state = _read(path)
+    if state.get("energy"):
+        return EnergyModel.load(path)
+    return LatencyModel.load(path)
 
 
 def _write(path: str | Path, payload: dict[str, Any]) -> None:
