@@ -188,26 +188,13 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
 
 
 def splitwise_profiles(path: Path = SPLITWISE) -> pd.DataFrame:
-    """Splitwise measurements as profile-like rows (one row per configuration, repeats averaged)."""
-    raw = pd.read_csv(path)
-    raw = raw[raw["hardware"] != "h100-80gb-pcap"]
-    gpu = {"a100-80gb": "A100-SXM4-80GB", "h100-80gb": "H100-SXM5-80GB"}
-    model = {"llama2-70b": "meta-llama/Llama-2-70b-hf", "bloom-176b": "bigscience/bloom"}
-    keys = ["model", "hardware", "tensor_parallel", "prompt_size", "batch_size", "token_size"]
-    agg = raw.groupby(keys, as_index=False)[["prompt_time", "token_time"]].mean()
-    from energylens import tables
-    rows = []
-    for r in agg.itertuples(index=False):
-        m = model.get(r.model, r.model)
-        spec = tables.model_spec(m)
-        rows.append({
-            "model": m, "gpu": gpu.get(r.hardware, r.hardware), "tp": float(r.tensor_parallel), "pp": 1.0,
-            "batch_size": float(r.batch_size), "input_tokens": float(r.prompt_size),
-            "output_tokens": float(r.token_size), "params_b": spec.params_b,
-            "active_params_b": spec.active_params_b, "precision": "fp16", "modality": "text",
-            "ttft_s": r.prompt_time / 1e3, "tpot_s": r.token_time / 1e3,
-        })
-    return pd.DataFrame(rows)
+    """Splitwise measurements as latency-only profiles (energylens.datasets.splitwise: one row per
+    configuration, repeats averaged, the derived h100-80gb-pcap rows dropped)."""
+    from energylens.profiles import DroppedRowsWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedRowsWarning)
+        return datasets.splitwise(path)
 
 
 def kv_fits(df: pd.DataFrame, f: dict, headroom: float = 0.9) -> np.ndarray:

@@ -201,3 +201,58 @@ def test_python_api_takes_the_same_sources_as_the_command_line(tmp_path, raw):
     assert EnergyModel(bootstrap=0, n_starts=1).fit("bundled").summary.n_rows == len(raw)
     table = evaluate(str(path), repeats=1, splits=("random",), progress=False, method_names=["energylens"])
     assert set(table["task"]) == {"code"}
+
+
+SPLITWISE_HEADER = ("model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,"
+                    "token_time,e2e_time,tensor_parallel")
+SPLITWISE_ROWS = (  # the first rows of Splitwise's perf_model.csv (MIT), plus one derived pcap row
+    "llama2-70b,a100-80gb,512,1,128,1.0000125,0.73599375,196.2532191537321,54.87951193752838,7168.98,2",
+    "llama2-70b,a100-80gb,512,1,128,1.0000125,0.73599375,195.56166394613683,54.85629275859165,7165.27,2",
+    "llama2-70b,h100-80gb,512,1,128,0,0,120.0,37.0,4856.0,2",
+    "bloom-176b,h100-80gb,1024,4,256,0,0,400.0,60.0,15760.0,8",
+    "llama2-70b,h100-80gb-pcap,512,1,128,0,0,156.0,37.0,4892.0,2",
+)
+
+
+def test_splitwise_tables_become_latency_only_profiles(tmp_path):
+    from energylens.profiles import DroppedRowsWarning
+
+    path = tmp_path / "perf_model.csv"
+    path.write_text("\n".join((SPLITWISE_HEADER, *SPLITWISE_ROWS)) + "\n")
+    assert datasets.is_splitwise_table(path) and not datasets.is_mlenergy_v2_table(path)
+    with pytest.warns(DroppedRowsWarning, match="1 row.*h100-80gb-pcap"):
+        df = datasets.splitwise(path)
+    assert len(df) == 3
+    assert "energy_j" not in df or df["energy_j"].isna().all()
+    first = df[(df["gpu"] == "A100-SXM4-80GB")].iloc[0]
+    assert first["model"] == "meta-llama/Llama-2-70b-hf" and first["tp"] == 2 and first["n_repeats"] == 2
+    assert first["ttft_s"] == pytest.approx((196.2532191537321 + 195.56166394613683) / 2e3)
+    assert first["tpot_s"] == pytest.approx((54.87951193752838 + 54.85629275859165) / 2e3)
+    assert first["input_tokens"] == 512 and first["output_tokens"] == 128 and first["precision"] == "fp16"
+    with pytest.raises(ProfileSchemaError, match="latency only"):
+        datasets.load_profiles_or_bundled(str(path))
+    with pytest.warns(DroppedRowsWarning):
+        assert len(datasets.load_profiles_or_bundled(str(path), require_energy=False)) == 3
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join((SPLITWISE_HEADER, *SPLITWISE_ROWS[:3], SPLITWISE_ROWS[3].replace("bloom-176b", "zz-9b")))
+                   + "\n")
+    with pytest.raises(ProfileSchemaError, match="'zz-9b' is not in the reference tables.*data rows 4") as ei:
+        datasets.splitwise(bad)
+    assert ei.value.rows == [3]
+
+
+def test_cli_fits_the_latency_model_on_a_splitwise_table(tmp_path, capsys):
+    from energylens.cli import main as cli_main
+
+    rows = []
+    for tp, b, p, t in ((2, 1, 512, 128), (2, 4, 1024, 256), (4, 1, 512, 128), (4, 8, 2048, 128), (8, 2, 512, 512),
+                        (8, 16, 1024, 128), (2, 2, 256, 256), (4, 4, 256, 512), (8, 1, 4096, 128)):
+        for hw, scale in (("a100-80gb", 1.6), ("h100-80gb", 1.0)):
+            ttft = scale * (0.05 * p * b / tp + 20.0)
+            tpot = scale * (30.0 + 2.0 * b / tp + 60.0 / tp)
+            rows.append(f"llama2-70b,{hw},{p},{b},{t},0,0,{ttft},{tpot},0,{tp}")
+    path = tmp_path / "perf_model.csv"
+    path.write_text("\n".join((SPLITWISE_HEADER, *rows)) + "\n")
+    assert cli_main(["fit", str(path), "-o", str(tmp_path / "lat.json"), "--bootstrap", "0", "--starts", "2"]) == 0
+    assert "fitted the latency model only" in capsys.readouterr().out

@@ -29,6 +29,8 @@ __all__ = [
     "bundled_path",
     "mlenergy_v2",
     "is_mlenergy_v2_table",
+    "splitwise",
+    "is_splitwise_table",
 ]
 
 #: NOMINAL mean prompt length (tokens per request, the text part) of each ML.ENERGY v2 task. The
@@ -210,6 +212,87 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
         return load_profiles(df, source=src)
 
 
+#: Columns whose presence marks a CSV as a Splitwise performance-model table (perf_model.csv).
+SPLITWISE_SIGNATURE = ("model", "hardware", "prompt_size", "batch_size", "token_size", "prompt_time",
+                       "token_time", "tensor_parallel")
+
+#: Splitwise hardware labels that are derived upstream rather than measured (decode time copied from
+#: h100-80gb, prefill exactly 1.3x): dropped by :func:`splitwise`.
+SPLITWISE_DERIVED_HARDWARE = ("h100-80gb-pcap",)
+
+
+def splitwise(path: str | os.PathLike) -> pd.DataFrame:
+    """A Splitwise performance-model table (Patel et al., ISCA 2024; ``perf_model.csv``) as latency-only
+    profiles (schema v1, no ``energy_j``).
+
+    Mapping: model -> model (table aliases ``llama2-70b``, ``bloom-176b``), hardware -> gpu (aliases
+    ``a100-80gb``, ``h100-80gb``), tensor_parallel -> tp, pp = 1, batch_size, prompt_size ->
+    input_tokens, token_size -> output_tokens, prompt_time (ms) / 1000 -> ttft_s (the batched prefill's
+    time), token_time (ms) / 1000 -> tpot_s; precision fp16. Repeated measurements of one configuration
+    are averaged (``n_repeats`` says how many); rows of :data:`SPLITWISE_DERIVED_HARDWARE` are dropped
+    with a :class:`~energylens.profiles.DroppedRowsWarning`, since they are not measurements.
+
+    Raises:
+        ProfileSchemaError: not a Splitwise table, or a model / GPU the reference tables do not know
+            (the message names the rows).
+    """
+    from energylens.profiles import DroppedRowsWarning
+
+    src_path = Path(path)
+    src = str(src_path)
+    if not src_path.is_file():
+        raise FileNotFoundError(f"Splitwise table not found: {src}")
+    raw = pd.read_csv(src_path)
+    missing = [c for c in SPLITWISE_SIGNATURE if c not in raw.columns]
+    if missing:
+        raise ProfileSchemaError(f"{src}: not a Splitwise perf_model table: missing column(s) "
+                                 f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
+    derived = raw["hardware"].astype(str).isin(SPLITWISE_DERIVED_HARDWARE)
+    if derived.any():
+        warnings.warn(f"{src}: dropped {int(derived.sum())} row(s) of derived (not measured) hardware "
+                      f"{', '.join(SPLITWISE_DERIVED_HARDWARE)}", DroppedRowsWarning, stacklevel=2)
+    raw = raw[~derived]
+    for col, lookup in (("model", tables.find_model), ("hardware", None)):
+        for value in raw[col].astype(str).unique():
+            if col == "model":
+                known = lookup(value) is not None
+            else:
+                try:
+                    tables.gpu_spec(value)
+                    known = True
+                except UnknownGpuError:
+                    known = False
+            if not known:
+                rows = [int(i) for i in np.flatnonzero((raw[col].astype(str) == value).to_numpy())]
+                raise ProfileSchemaError(
+                    f"{src}: column {col!r}: {value!r} is not in the reference tables (data rows "
+                    f"{', '.join(str(r + 1) for r in rows[:20])}, 1-based)", source=src, column=col, rows=rows)
+    keys = ["model", "hardware", "tensor_parallel", "prompt_size", "batch_size", "token_size"]
+    agg = raw.groupby(keys, as_index=False).agg(
+        prompt_time=("prompt_time", "mean"), token_time=("token_time", "mean"), n_repeats=("prompt_time", "size"))
+    specs = {m: tables.find_model(m) for m in agg["model"].unique()}
+    df = pd.DataFrame({
+        "model": [specs[m].name for m in agg["model"]],
+        "params_b": [specs[m].params_b for m in agg["model"]],
+        "gpu": [tables.gpu_spec(h).name for h in agg["hardware"]],
+        "tp": agg["tensor_parallel"].astype("int64"), "pp": 1,
+        "batch_size": agg["batch_size"].astype(float), "input_tokens": agg["prompt_size"].astype(float),
+        "output_tokens": agg["token_size"].astype(float), "precision": "fp16",
+        "ttft_s": agg["prompt_time"] / 1e3, "tpot_s": agg["token_time"] / 1e3,
+        "n_repeats": agg["n_repeats"],
+    })
+    return load_profiles(df, source=src, require_energy=False)
+
+
+def is_splitwise_table(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a CSV whose header is that of a Splitwise perf_model table."""
+    p = Path(path)
+    if p.suffix.lower() != ".csv" or not p.is_file():
+        return False
+    header = pd.read_csv(p, nrows=0).columns
+    return all(c in header for c in SPLITWISE_SIGNATURE)
+
+
 #: Names the command line accepts in place of a profile file for the bundled ML.ENERGY v2 data.
 BUNDLED_NAMES = ("bundled", "mlenergy-v2")
 
@@ -231,11 +314,17 @@ def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) 
     """The bundled data set for ``"bundled"`` / ``"mlenergy-v2"``; an ML.ENERGY v2 flat CSV (any rows
     in the leaderboard's own format, recognised by its header) converted like the bundled one; else the
     validated schema-v1 profile file (``require_energy=False``: ``energy_j`` may be absent, e.g. in
-    latency-only profiles)."""
+    latency-only profiles, and a Splitwise perf_model CSV is read with :func:`splitwise`)."""
     if name_or_path in BUNDLED_NAMES:
         return mlenergy_v2()
     if is_mlenergy_v2_table(name_or_path):
         return mlenergy_v2(name_or_path)
+    if is_splitwise_table(name_or_path):
+        if require_energy:
+            raise ProfileSchemaError(f"{name_or_path}: a Splitwise table holds latency only (no energy_j); "
+                                     "it fits the latency model (energylens fit)", source=str(name_or_path),
+                                     column="energy_j")
+        return splitwise(name_or_path)
     from energylens.profiles import load_profiles
 
     return load_profiles(name_or_path, require_energy=require_energy)
