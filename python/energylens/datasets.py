@@ -92,6 +92,16 @@ def _task(category: str, task: str) -> tuple[str, str]:
     raise ValueError(f"unknown ML.ENERGY category/task {category!r}/{task!r}")
 
 
+def _rows_with(column: pd.Series, value: object) -> list[int]:
+    """0-based positions of the rows whose ``column`` equals ``value``."""
+    return [int(i) for i in np.flatnonzero((column == value).to_numpy())]
+
+
+def _data_rows_phrase(rows: list[int]) -> str:
+    """``"data rows 5, 10, 1-based"`` for error messages (the first 20)."""
+    return f"data rows {', '.join(str(r + 1) for r in rows[:20])}, 1-based"
+
+
 _SIZE_IN_NAME = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)([bm])(?![a-z])")
 _MOE_IN_NAME = re.compile(r"\d+x\d+(?:\.\d+)?b|(?<![a-z])a\d+(?:\.\d+)?b(?![a-z])")
 
@@ -148,15 +158,13 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df = raw.rename(columns=_COLUMN_MAP)
 
     # GPU: must resolve; keep the upstream (NVML) spelling as the value.
-    bad_rows: list[int] = []
     for gpu in df["gpu"].unique():
         try:
             tables.gpu_spec(gpu)
         except UnknownGpuError as exc:
-            bad_rows = [int(i) for i in np.flatnonzero((df["gpu"] == gpu).to_numpy())]
-            raise ProfileSchemaError(
-                f"{src}: column 'gpu': {exc} (data rows {', '.join(str(r + 1) for r in bad_rows[:20])}, "
-                "1-based)", source=src, column="gpu", rows=bad_rows) from None
+            bad_rows = _rows_with(df["gpu"], gpu)
+            raise ProfileSchemaError(f"{src}: column 'gpu': {exc} ({_data_rows_phrase(bad_rows)})",
+                                     source=src, column="gpu", rows=bad_rows) from None
 
     # Model: the model table; for a model it does not know (only in files other than the bundled one,
     # whose models are all in the table) the size comes from an optional params_b column, else from
@@ -167,16 +175,15 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
         specs[model] = tables.find_model(model)
         if specs[model] is not None:
             continue
-        rows_of = np.flatnonzero((df["model"] == model).to_numpy())
+        rows_of = _rows_with(df["model"], model)
         given = (pd.to_numeric(raw["params_b"].iloc[rows_of], errors="coerce").dropna().unique()
                  if "params_b" in raw.columns else np.array([]))
         size = float(given[0]) if len(given) == 1 and given[0] > 0 else _params_b_from_name(model)
         if size is None:
             raise ProfileSchemaError(
                 f"{src}: column 'Model': {model!r} is not in the model table and its size cannot be read from "
-                f"its name (data rows {', '.join(str(r + 1) for r in rows_of[:20].tolist())}, 1-based); add a "
-                "params_b column (billions) to the file or a row to energylens/data/models.csv",
-                source=src, column="Model", rows=[int(r) for r in rows_of])
+                f"its name ({_data_rows_phrase(rows_of)}); add a params_b column (billions) to the file or a row "
+                "to energylens/data/models.csv", source=src, column="Model", rows=rows_of)
         sizes[model] = size
     if sizes:
         warnings.warn(
@@ -252,29 +259,30 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
         warnings.warn(f"{src}: dropped {int(derived.sum())} row(s) of derived (not measured) hardware "
                       f"{', '.join(SPLITWISE_DERIVED_HARDWARE)}", DroppedRowsWarning, stacklevel=2)
     raw = raw[~derived]
-    for col, lookup in (("model", tables.find_model), ("hardware", None)):
-        for value in raw[col].astype(str).unique():
-            if col == "model":
-                known = lookup(value) is not None
-            else:
-                try:
-                    tables.gpu_spec(value)
-                    known = True
-                except UnknownGpuError:
-                    known = False
-            if not known:
-                rows = [int(i) for i in np.flatnonzero((raw[col].astype(str) == value).to_numpy())]
-                raise ProfileSchemaError(
-                    f"{src}: column {col!r}: {value!r} is not in the reference tables (data rows "
-                    f"{', '.join(str(r + 1) for r in rows[:20])}, 1-based)", source=src, column=col, rows=rows)
+    def gpu_or_none(name: str) -> tables.GpuSpec | None:
+        try:
+            return tables.gpu_spec(name)
+        except UnknownGpuError:
+            return None
+
+    # Table rows of every model and GPU named, each looked up once.
+    found: dict[str, dict[str, object]] = {}
+    for col, lookup in (("model", tables.find_model), ("hardware", gpu_or_none)):
+        column = raw[col].astype(str)
+        found[col] = {value: lookup(value) for value in column.unique()}
+        for value, spec in found[col].items():
+            if spec is None:
+                rows = _rows_with(column, value)
+                raise ProfileSchemaError(f"{src}: column {col!r}: {value!r} is not in the reference tables "
+                                         f"({_data_rows_phrase(rows)})", source=src, column=col, rows=rows)
     keys = ["model", "hardware", "tensor_parallel", "prompt_size", "batch_size", "token_size"]
     agg = raw.groupby(keys, as_index=False).agg(
         prompt_time=("prompt_time", "mean"), token_time=("token_time", "mean"), n_repeats=("prompt_time", "size"))
-    specs = {m: tables.find_model(m) for m in agg["model"].unique()}
+    model_of = [found["model"][str(m)] for m in agg["model"]]
     df = pd.DataFrame({
-        "model": [specs[m].name for m in agg["model"]],
-        "params_b": [specs[m].params_b for m in agg["model"]],
-        "gpu": [tables.gpu_spec(h).name for h in agg["hardware"]],
+        "model": [m.name for m in model_of],
+        "params_b": [m.params_b for m in model_of],
+        "gpu": [found["hardware"][str(h)].name for h in agg["hardware"]],
         "tp": agg["tensor_parallel"].astype("int64"), "pp": 1,
         "batch_size": agg["batch_size"].astype(float), "input_tokens": agg["prompt_size"].astype(float),
         "output_tokens": agg["token_size"].astype(float), "precision": "fp16",
@@ -286,11 +294,7 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
 
 def is_splitwise_table(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a CSV whose header is that of a Splitwise perf_model table."""
-    p = Path(path)
-    if p.suffix.lower() != ".csv" or not p.is_file():
-        return False
-    header = pd.read_csv(p, nrows=0).columns
-    return all(c in header for c in SPLITWISE_SIGNATURE)
+    return _has_columns(_csv_header(path), SPLITWISE_SIGNATURE)
 
 
 #: Names the command line accepts in place of a profile file for the bundled ML.ENERGY v2 data.
@@ -303,11 +307,19 @@ MLENERGY_V2_SIGNATURE = ("category", "Model", "GPU", "Avg BS (reqs)", "Energy/re
 
 def is_mlenergy_v2_table(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a CSV whose header is that of an ML.ENERGY v2 flat table."""
+    return _has_columns(_csv_header(path), MLENERGY_V2_SIGNATURE)
+
+
+def _csv_header(path: str | os.PathLike) -> tuple[str, ...]:
+    """Column names of a CSV file; empty for anything else (another suffix, no such file)."""
     p = Path(path)
     if p.suffix.lower() != ".csv" or not p.is_file():
-        return False
-    header = pd.read_csv(p, nrows=0).columns
-    return all(c in header for c in MLENERGY_V2_SIGNATURE)
+        return ()
+    return tuple(pd.read_csv(p, nrows=0).columns)
+
+
+def _has_columns(header: tuple[str, ...], signature: tuple[str, ...]) -> bool:
+    return bool(header) and all(c in header for c in signature)
 
 
 def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) -> pd.DataFrame:
@@ -317,9 +329,10 @@ def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) 
     latency-only profiles, and a Splitwise perf_model CSV is read with :func:`splitwise`)."""
     if name_or_path in BUNDLED_NAMES:
         return mlenergy_v2()
-    if is_mlenergy_v2_table(name_or_path):
+    header = _csv_header(name_or_path)
+    if _has_columns(header, MLENERGY_V2_SIGNATURE):
         return mlenergy_v2(name_or_path)
-    if is_splitwise_table(name_or_path):
+    if _has_columns(header, SPLITWISE_SIGNATURE):
         if require_energy:
             raise ProfileSchemaError(f"{name_or_path}: a Splitwise table holds latency only (no energy_j); "
                                      "it fits the latency model (energylens fit)", source=str(name_or_path),

@@ -68,15 +68,15 @@ class FitSummary:
 
 def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
-    ML.ENERGY v2 flat CSV or ``"bundled"`` (the last two converted as by the command line)."""
-    from energylens import datasets
+    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
+    command line reads them (``datasets.load_profiles_or_bundled``)."""
+    from energylens.datasets import load_profiles_or_bundled
     from energylens.profiles import load_profiles
 
     if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") == 1:
         return configs
-    if isinstance(configs, (str, os.PathLike)) and (
-            str(configs) in datasets.BUNDLED_NAMES or datasets.is_mlenergy_v2_table(configs)):
-        return datasets.load_profiles_or_bundled(str(configs))
+    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
+        return load_profiles_or_bundled(str(configs), require_energy=require_energy)
     return load_profiles(configs, require_energy=require_energy)
 
 
