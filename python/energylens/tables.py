@@ -230,8 +230,7 @@ def normalize_kv_cache_dtype(dtype: str) -> str:
     try:
         key = normalize_precision(key)
     except ValueError:
-        raise ValueError(f"unknown kv_cache_dtype {dtype!r}; expected auto or one of "
-                         f"{', '.join(KV_CACHE_DTYPE_BYTES)}") from None
+        pass  # reported below, with the KV-cache choices rather than the weight precisions
     if key not in KV_CACHE_DTYPE_BYTES:
         raise ValueError(f"unknown kv_cache_dtype {dtype!r}; expected auto or one of {', '.join(KV_CACHE_DTYPE_BYTES)}")
     return key
