@@ -51,6 +51,23 @@ def _starts(init, lo, hi, n_starts, seed):
     return out
 
 
+def _best_of_starts(res, jac, init, lo, hi, n_starts, seed):
+    """scipy trf from each start of _starts; the lowest finite cost wins. Returns (theta, converged)."""
+    best = None
+    for x0 in _starts(init, lo, hi, n_starts, seed):
+        try:
+            with np.errstate(all="ignore"):
+                r = least_squares(res, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
+                                  max_nfev=400)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if np.isfinite(r.cost) and (best is None or r.cost < best.cost):
+            best = r
+    if best is None:
+        return init.copy(), False
+    return best.x, bool(best.status > 0)
+
+
 def fit_energy(f: dict, y: np.ndarray, n_starts: int = 3, seed: int = 0,
                tpot: np.ndarray | None = None, w_tpot: float = 0.0):
     """Bounded least squares on log(pred/meas); returns (theta, ok).
@@ -78,19 +95,7 @@ def fit_energy(f: dict, y: np.ndarray, n_starts: int = 3, seed: int = 0,
         Jt = R.energy_tpot_jacobian(f, t)[mt] / R.energy_tpot(f, t)[mt, None]
         return np.r_[J, w_tpot * Jt]
 
-    best = None
-    for x0 in _starts(R.ENERGY_PARAM_INIT, lo, hi, n_starts, seed):
-        try:
-            with np.errstate(all="ignore"):
-                r = least_squares(res, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                                  max_nfev=400)
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        if np.isfinite(r.cost) and (best is None or r.cost < best.cost):
-            best = r
-    if best is None:
-        return R.ENERGY_PARAM_INIT.copy(), False
-    return best.x, bool(best.status > 0)
+    return _best_of_starts(res, jac, R.ENERGY_PARAM_INIT, lo, hi, n_starts, seed)
 
 
 def fit_latency(f: dict, ttft: np.ndarray | None, tpot: np.ndarray | None, n_starts: int = 3, seed: int = 0):
@@ -118,19 +123,7 @@ def fit_latency(f: dict, ttft: np.ndarray | None, tpot: np.ndarray | None, n_sta
             parts.append(jb[m_t] / b[m_t, None])
         return np.concatenate(parts)
 
-    best = None
-    for x0 in _starts(R.LATENCY_PARAM_INIT, lo, hi, n_starts, seed):
-        try:
-            with np.errstate(all="ignore"):
-                r = least_squares(res, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                                  max_nfev=400)
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        if np.isfinite(r.cost) and (best is None or r.cost < best.cost):
-            best = r
-    if best is None:
-        return R.LATENCY_PARAM_INIT.copy(), False
-    return best.x, bool(best.status > 0)
+    return _best_of_starts(res, jac, R.LATENCY_PARAM_INIT, lo, hi, n_starts, seed)
 
 
 def _summ(vals):
