@@ -31,6 +31,7 @@ from energylens.errors import (
     ModelFileError,
     NvmlError,
     NvmlUnavailableError,
+    OutputError,
     ProfileSchemaError,
     SamplerError,
     UnknownGpuError,
@@ -115,4 +116,5 @@ __all__ = [
     "UnknownModelError",
     "SamplerError",
     "ModelFileError",
+    "OutputError",
 ]

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import EnergyLensError
+from energylens.outputs import atomic_file
 
 __all__ = [
     "FORMAT_VERSION",
@@ -257,7 +258,7 @@ class Trace:
 
     # ---- file format ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`)."""
+        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`), atomically."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -276,7 +277,8 @@ class Trace:
         combined = pa.concat_tables(parts, promote_options="default")
         header = {"format": _FORMAT_NAME, "version": FORMAT_VERSION, "meta": self.meta}
         combined = combined.replace_schema_metadata({_META_KEY: json.dumps(header).encode()})
-        pq.write_table(combined, os.fspath(path))
+        with atomic_file(path) as tmp:  # whole or absent, even if killed mid-write
+            pq.write_table(combined, os.fspath(tmp))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:

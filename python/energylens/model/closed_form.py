@@ -24,6 +24,7 @@ import pandas as pd
 
 from energylens import __version__, _core
 from energylens.errors import ModelFileError
+from energylens.outputs import atomic_file
 from energylens.profiles import load_profiles, read_profiles
 from energylens.profiles.features import build_features
 
@@ -512,7 +513,9 @@ def load_model(path: str | Path) -> EnergyModel | LatencyModel:
 def _write(path: str | Path, payload: dict[str, Any]) -> None:
     doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": __version__,
            "created_unix_s": time.time(), **payload}
-    Path(path).write_text(json.dumps(doc, indent=1, allow_nan=True))
+    text = json.dumps(doc, indent=1, allow_nan=True)
+    with atomic_file(path) as tmp:  # a model file is whole or absent, even if killed mid-write
+        tmp.write_text(text)
 
 
 def _read(path: str | Path) -> dict[str, Any]:
