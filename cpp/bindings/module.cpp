@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   energylens::bindings::bind_sampler(m);
   energylens::bindings::bind_attribution(m);
   energylens::bindings::bind_ranking(m);
+  energylens::bindings::bind_parallel(m);
 }
