@@ -310,7 +310,6 @@ def test_report_and_cli(frame, tmp_path, monkeypatch, capsys):
     import energylens.datasets as ds
 
     monkeypatch.setattr(ds, "load_profiles_or_bundled", lambda p: frame)
-    monkeypatch.setattr(bl, "_default_gpu_spec", lambda: fake_gpu_spec)
     args = parser.parse_args(["evaluate", "x.csv", "--train-size", "30", "--repeats", "2",
                               "--splits", "random", "--methods", "latency_proxy,wilkins2024",
                               "--json", "--no-progress", "--report", str(tmp_path / "r2")])
