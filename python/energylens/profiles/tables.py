@@ -1,0 +1,336 @@
+"""Reference tables: GPU datasheet numbers and LLM architectures (docs/reference-tables.md).
+
+Both tables are package data (``energylens/data/gpus.csv``, ``energylens/data/models.csv``), read once
+and cached. Every row cites its public source (vendor datasheet, the model's ``config.json``). This
+module owns the model table; the GPU table (bundled rows, user GPU tables, GPU spec columns in a
+profile) lives in :mod:`energylens.gpu_table` and precision formats in :mod:`energylens.profiles.precision`,
+both re-exported here so ``tables`` stays the one place to look things up.
+
+Lookups are tolerant of case and punctuation: names are normalised by :func:`normalize_name` and matched
+against the canonical name and every alias. An unknown GPU raises :class:`UnknownGpuError` listing close
+matches; an unknown model either raises :class:`UnknownModelError` or, when a parameter count is given,
+returns an architecture estimated by :func:`estimate_architecture` and warns with
+:class:`EstimatedArchitectureWarning`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import re
+import warnings
+from dataclasses import dataclass, fields
+from importlib import resources
+
+import pandas as pd
+
+from energylens.errors import UnknownModelError
+from energylens.profiles.gpu_table import (
+    GPU_COLUMNS,
+    INLINE_COLUMNS,
+    GpuSpec,
+    GpuTableError,
+    clear_user_gpus,
+    gpu_spec,
+    gpu_specs_for_profiles,
+    gpus,
+    load_gpu_table,
+    normalize_name,
+    register_gpu,
+    register_gpu_table,
+    unregister_gpu,
+    user_gpus,
+)
+from energylens.profiles.precision import (
+    KV_CACHE_DTYPE_BYTES,
+    PRECISION_BYTES,
+    WEIGHT_FORMATS,
+    bytes_per_param,
+    compute_precision,
+    normalize_kv_cache_dtype,
+    normalize_precision,
+    peak_flops,
+)
+
+__all__ = [
+    "GpuSpec",
+    "ModelSpec",
+    "EstimatedArchitectureWarning",
+    "gpu_spec",
+    "model_spec",
+    "gpus",
+    "models",
+    "bytes_per_param",
+    "estimate_architecture",
+    "normalize_name",
+    "normalize_precision",
+    "find_model",
+    "PRECISION_BYTES",
+    "WEIGHT_FORMATS",
+    "KV_CACHE_DTYPE_BYTES",
+    "compute_precision",
+    "peak_flops",
+    "normalize_kv_cache_dtype",
+    "GPU_COLUMNS",
+    "INLINE_COLUMNS",
+    "GpuTableError",
+    "load_gpu_table",
+    "register_gpu",
+    "register_gpu_table",
+    "unregister_gpu",
+    "clear_user_gpus",
+    "user_gpus",
+    "gpu_specs_for_profiles",
+]
+
+class EstimatedArchitectureWarning(UserWarning):
+    """A model was not in the table; its architecture was estimated from its parameter count."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One row of the model table (or an estimate).
+
+    Attributes:
+        name: Hugging Face id, e.g. ``"meta-llama/Meta-Llama-3.1-70B-Instruct"``.
+        aliases: other spellings.
+        family: e.g. ``"llama-3.1"``.
+        architecture: ``"dense"``, ``"moe"`` or ``"hybrid"``.
+        params_b: total parameters of the checkpoint (incl. any vision encoder), billions.
+        active_params_b: parameters the language model uses per generated token (top-k experts only
+            for MoE; the vision encoder, which runs once per image, excluded), billions.
+        n_layers, d_model, n_heads, n_kv_heads, head_dim: from ``config.json``.
+        n_experts, experts_per_token: 1 for dense models.
+        image_tokens_per_image: LLM prompt tokens one image becomes (NaN for text-only models).
+        vision_params_b: vision encoder + projector, billions (NaN if none).
+        source: URL of the config.json (or ``"estimated"``).
+        estimated: True when the row came from :func:`estimate_architecture`.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    family: str
+    architecture: str
+    params_b: float
+    active_params_b: float
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    n_experts: int
+    experts_per_token: int
+    image_tokens_per_image: float
+    vision_params_b: float
+    source: str
+    estimated: bool = False
+
+
+# --------------------------------------------------------------------------------------------------
+# Normalisation and loading
+# --------------------------------------------------------------------------------------------------
+
+_PUNCT = re.compile(r"[\s\-_.]+")  # as gpu_table.normalize_name
+# Tokens that name a variant of a checkpoint, not a different architecture; dropped for the
+# second-chance model lookup (``Qwen/Qwen3-8B-FP8`` -> ``Qwen3-8B``).
+_VARIANT_TOKENS = frozenset({
+    "instruct", "it", "chat", "hf", "base", "pt", "fp8", "fp16", "bf16", "awq", "gptq", "int4", "int8",
+    "w4a16", "w8a8", "w8a16", "bnb", "4bit", "8bit", "dynamic", "gguf", "mlx",
+})
+
+
+def _variant_key(name: str) -> str:
+    s = str(name).strip().lower().rsplit("/", 1)[-1].replace("nvidia", "")
+    tokens = [t for t in _PUNCT.split(s) if t and t not in _VARIANT_TOKENS]
+    return "".join(tokens)
+
+
+def _read_csv(filename: str) -> pd.DataFrame:
+    ref = resources.files("energylens").joinpath("data", filename)
+    with ref.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, keep_default_na=True, dtype={"name": str, "aliases": str, "source": str})
+
+
+@functools.cache
+def _model_frame() -> pd.DataFrame:
+    df = _read_csv("models.csv")
+    df["aliases"] = df["aliases"].fillna("")
+    return df
+
+
+def models() -> pd.DataFrame:
+    """The model table (a copy), one row per model, columns as in ``data/models.csv``."""
+    return _model_frame().copy()
+
+
+def _index(frame: pd.DataFrame, key_fn) -> dict[str, int]:
+    index: dict[str, int] = {}
+    ambiguous: set[str] = set()
+    for i, row in enumerate(frame.itertuples(index=False)):
+        names = [row.name] + [a for a in str(row.aliases).split(";") if a.strip()]
+        for n in names:
+            k = key_fn(n)
+            if not k:
+                continue
+            if k in index and index[k] != i:
+                ambiguous.add(k)
+            index.setdefault(k, i)
+    for k in ambiguous:  # a key two rows share identifies neither
+        del index[k]
+    return index
+
+
+@functools.cache
+def _model_index() -> dict[str, int]:
+    return _index(_model_frame(), normalize_name)
+
+
+@functools.cache
+def _model_variant_index() -> dict[str, int]:
+    return _index(_model_frame(), _variant_key)
+
+
+def _close_matches(query: str, frame: pd.DataFrame, n: int = 5) -> list[str]:
+    """Up to ``n`` canonical names whose name or alias resembles ``query`` (difflib)."""
+    key = normalize_name(query)
+    candidates: dict[str, str] = {}
+    for row in frame.itertuples(index=False):
+        for alias in [row.name] + [a for a in str(row.aliases).split(";") if a.strip()]:
+            candidates.setdefault(normalize_name(alias), row.name)
+    hits = difflib.get_close_matches(key, list(candidates), n=4 * n, cutoff=0.5)
+    out: list[str] = []
+    for h in hits:
+        if candidates[h] not in out:
+            out.append(candidates[h])
+    return out[:n]
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+_MODEL_INT_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
+
+
+def _model_from_row(row: pd.Series) -> ModelSpec:
+    kwargs = {}
+    for f in fields(ModelSpec):
+        if f.name == "estimated":
+            continue
+        v = row[f.name]
+        if f.name == "aliases":
+            kwargs[f.name] = tuple(a for a in str(v).split(";") if a)
+        elif f.name in ("name", "family", "architecture", "source"):
+            kwargs[f.name] = str(v)
+        elif f.name in _MODEL_INT_FIELDS:
+            kwargs[f.name] = int(v)
+        else:
+            kwargs[f.name] = _float(v)
+    return ModelSpec(**kwargs, estimated=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Public lookups
+# --------------------------------------------------------------------------------------------------
+
+def find_model(name: str) -> ModelSpec | None:
+    """The table row for ``name`` (name, alias, or a variant such as ``-FP8``/``-AWQ``), else None."""
+    i = _model_index().get(normalize_name(name))
+    if i is None:
+        i = _model_variant_index().get(_variant_key(name))
+    if i is None:
+        return None
+    return _model_from_row(_model_frame().iloc[i])
+
+
+def model_spec(name: str, params_b: float | None = None, *, warn: bool = True) -> ModelSpec:
+    """Look up a model by Hugging Face id or alias (case/punctuation tolerant, ``org/`` optional).
+
+    Quantised / instruct variants resolve to their base row (``Qwen/Qwen3-8B-AWQ`` -> ``Qwen/Qwen3-8B``).
+
+    Args:
+        name: the model name.
+        params_b: total parameters, billions. Used only when ``name`` is unknown: the architecture is
+            then estimated (:func:`estimate_architecture`) and marked ``estimated=True``.
+        warn: emit :class:`EstimatedArchitectureWarning` when estimating.
+
+    Raises:
+        UnknownModelError: unknown name and no ``params_b``; the message lists close matches.
+    """
+    spec = find_model(name)
+    if spec is not None:
+        return spec
+    close = _close_matches(name, _model_frame())
+    hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
+    if params_b is None or not (_float(params_b) > 0):
+        raise UnknownModelError(
+            f"unknown model {name!r}.{hint} Pass params_b to estimate its architecture, or add a row "
+            "to energylens/data/models.csv.")
+    est = estimate_architecture(float(params_b))
+    est = ModelSpec(**{**est.__dict__, "name": str(name)})
+    if warn:
+        warnings.warn(
+            f"model {name!r} is not in the model table; architecture estimated from params_b="
+            f"{float(params_b):g} (n_layers={est.n_layers}, d_model={est.d_model}, n_heads={est.n_heads}, "
+            f"n_kv_heads={est.n_kv_heads}, head_dim={est.head_dim}).{hint}",
+            EstimatedArchitectureWarning, stacklevel=2)
+    return est
+
+
+# --------------------------------------------------------------------------------------------------
+# Architecture estimate
+# --------------------------------------------------------------------------------------------------
+
+#: Power laws fitted (least squares in log-log) to the distinct dense text-only models of the table
+#: (docs/reference-tables.md, "Estimating an unknown model"); P is total parameters in billions.
+ESTIMATE_D_COEF = 1633.0
+ESTIMATE_D_EXP = 0.406
+ESTIMATE_L_COEF = 20.3
+ESTIMATE_L_EXP = 0.280
+ESTIMATE_HEAD_DIM = 128
+ESTIMATE_KV_HEADS = 8
+
+
+def estimate_architecture(params_b: float) -> ModelSpec:
+    """A plausible dense decoder for ``params_b`` billion parameters (``estimated=True``).
+
+    Rule (docs/reference-tables.md), fitted to the dense text models of the table:
+    ``d_model = 128 * round(1633 * P^0.406 / 128)`` and ``n_layers = round(20.3 * P^0.280)``
+    (P in billions; e.g. 8B -> 32 x 3840, 70B -> 66 x 9216); ``head_dim = 128``,
+    ``n_heads = d_model / 128`` and GQA with ``n_kv_heads = min(8, n_heads)``. Median error on the
+    table's dense models is ~11 % for both d_model and n_layers; outliers (up to ~45 %) are models with
+    unusually wide MLPs or large vocabularies (Gemma, sub-1B models).
+
+    Raises:
+        ValueError: ``params_b`` not a positive finite number.
+    """
+    p = _float(params_b)
+    if not (p > 0) or math.isinf(p):
+        raise ValueError(f"params_b must be a positive number of billions, got {params_b!r}")
+    d = max(ESTIMATE_HEAD_DIM,
+            ESTIMATE_HEAD_DIM * round(ESTIMATE_D_COEF * p ** ESTIMATE_D_EXP / ESTIMATE_HEAD_DIM))
+    n_layers = max(1, round(ESTIMATE_L_COEF * p ** ESTIMATE_L_EXP))
+    n_heads = max(1, d // ESTIMATE_HEAD_DIM)
+    return ModelSpec(
+        name=f"estimated-{p:g}b",
+        aliases=(),
+        family="estimated",
+        architecture="dense",
+        params_b=p,
+        active_params_b=p,
+        n_layers=int(n_layers),
+        d_model=int(d),
+        n_heads=int(n_heads),
+        n_kv_heads=int(min(ESTIMATE_KV_HEADS, n_heads)),
+        head_dim=ESTIMATE_HEAD_DIM,
+        n_experts=1,
+        experts_per_token=1,
+        image_tokens_per_image=math.nan,
+        vision_params_b=math.nan,
+        source="estimated",
+        estimated=True,
+    )
