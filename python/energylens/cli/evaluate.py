@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
@@ -38,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write report.md, PNG plots and CSV tables into DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_gpu_table_option(p)
     p.set_defaults(func=run_evaluate)
     return p
 
@@ -50,6 +52,7 @@ def _split_list(s: str | None) -> list[str] | None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Run ``energylens evaluate`` from parsed arguments; returns the exit status."""
+    apply_gpu_tables(args)
     res = run_evaluation(load_profiles_or_bundled(args.profiles), train_size=args.train_size,
                          repeats=args.repeats,
                          group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,

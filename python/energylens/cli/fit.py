@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables
 from energylens.model import EnergyModel, LatencyModel
 from energylens.profiles.datasets import load_profiles_or_bundled
 
@@ -23,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--bootstrap", type=int, default=200, help="bootstrap refits for intervals (0: none)")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--no-latency", action="store_true", help="do not fit the latency model")
+    add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
 
@@ -32,6 +34,7 @@ def _print_params(model) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    apply_gpu_tables(args)
     profiles = load_profiles_or_bundled(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)

@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables
 from energylens.model import EnergyModel, load_model
 from energylens.profiles import load_profiles
 
@@ -20,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("configs", metavar="CONFIGS", help="configurations (CSV/Parquet, schema v1, energy_j optional)")
     predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet)")
     predict.add_argument("--level", type=float, default=0.9, help="prediction-interval level (0.9)")
+    add_gpu_table_option(predict)
     predict.set_defaults(func=_cmd_predict)
 
 
@@ -32,6 +34,7 @@ def _interval_columns(model, configs, level: float, what: str):
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    apply_gpu_tables(args)
     model = load_model(args.model)
     configs = load_profiles(args.configs, require_energy=False)
     if isinstance(model, EnergyModel):
