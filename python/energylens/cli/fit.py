@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.args import DEFAULTS, nonnegative_int, positive_int, seed
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables
 from energylens.model import EnergyModel, LatencyModel
 from energylens.outputs import check_output_path
 from energylens.profiles.datasets import load_profiles_or_bundled
@@ -42,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--no-latency", action="store_true", help="fit the energy model without its latency model")
     group.add_argument("--latency-only", action="store_true",
                        help="fit only the latency model (on ttft_s / tpot_s), ignoring any energy column")
+    add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
 
@@ -96,6 +98,7 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=[args.profiles])
+    apply_gpu_tables(args)
     profiles = load_profiles_or_bundled(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)

@@ -81,7 +81,8 @@ DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
     "n_gpus": "tp * pp * ep",
 })
 
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
+#: Weight formats (energylens.profiles.precision.WEIGHT_FORMATS, the one precision table).
+PRECISIONS: tuple[str, ...] = tuple(tables.WEIGHT_FORMATS)
 #: KV-cache element types (vLLM ``--kv-cache-dtype``): ``auto`` = the activation dtype.
 KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
 MODALITIES: tuple[str, ...] = ("text", "image", "video")
