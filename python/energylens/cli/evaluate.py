@@ -7,13 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from energylens.cli.args import positive_float, positive_int, seed
-from energylens.cli.options import add_gpu_table_option, apply_gpu_tables
+from energylens.cli.options import (
+    add_gpu_table_option,
+    apply_gpu_tables,
+    positive_float,
+    positive_int,
+    read_profiles_with_rows,
+    seed,
+)
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.outputs import atomic_dir, check_output_path
-from energylens.profiles.datasets import load_profiles_or_bundled
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods"]
 
@@ -72,7 +77,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report:
         check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
     apply_gpu_tables(args)
-    res = run_evaluation(load_profiles_or_bundled(args.profiles), train_size=args.train_size,
+    res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
                          repeats=args.repeats,
                          group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
                          tpot_slo=args.tpot_slo, seed=args.seed,

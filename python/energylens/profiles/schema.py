@@ -24,6 +24,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import tables
+from energylens.profiles.files import check_csv_file, check_input_file
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -126,8 +127,7 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
             f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
             "a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file",
             source=src)
-    if not path.is_file():
-        raise FileNotFoundError(f"profile table not found: {src}")
+    check_csv_file(path) if kind == "csv" else check_input_file(path)
     try:
         if kind == "csv":
             frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS})
