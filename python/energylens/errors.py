@@ -19,6 +19,7 @@ __all__ = [
     "UnknownModelError",
     "SamplerError",
     "ModelFileError",
+    "MissingExtraError",
 ]
 
 
@@ -62,6 +63,11 @@ class SamplerError(EnergyLensError):
 
 class ModelFileError(EnergyLensError):
     """A saved model file is missing, malformed, or of an unsupported version."""
+
+
+class MissingExtraError(EnergyLensError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install "energylens[...]"``
+    that brings it (raised by :func:`energylens.extras.require`)."""
 
 
 class ProfileSchemaError(EnergyLensError, ValueError):
