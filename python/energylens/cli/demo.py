@@ -1,9 +1,11 @@
 """``energylens demo``: the main job on the bundled real data (ML.ENERGY v2, Apache-2.0).
 
-Fits the 12-parameter closed form on 50 random measured configurations, prints the parameters with
-their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
+Fits the 12-parameter closed form on ``--train-size`` random measured configurations (50 by default), prints
+the parameters with their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
 model, GPU) group next to the one a latency-first choice makes, and ends with the comparison against
-the baselines on identical splits (``energylens evaluate``), writing the full report to a folder.
+the baselines on identical splits (``energylens evaluate``), writing the full report to a folder. Every
+number it prints is computed in the run (tests/cli/test_demo.py changes the training size and checks).
+Needs the ``demo`` extra (the comparison's learned baselines and plots).
 """
 
 from __future__ import annotations
