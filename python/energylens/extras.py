@@ -11,7 +11,8 @@ The core install (numpy, pandas, pyarrow and the native core) reads profiles, fi
 
 :func:`require` imports a module of an extra or raises :class:`~energylens.errors.MissingExtraError` whose
 message is the ``pip install`` to run; :func:`optional` returns ``None`` instead (for what has a fallback);
-:func:`extras_status` says which extras are installed, without importing them (``energylens doctor``).
+:func:`extras_status` says which extras are installed, without importing them (``energylens doctor``), and
+:func:`dist_version` gives any distribution's version the same way.
 Imports only the standard library and :mod:`energylens.errors`; every layer may import it.
 """
 
@@ -24,7 +25,7 @@ from types import ModuleType
 
 from energylens.errors import MissingExtraError
 
-__all__ = ["EXTRAS", "require", "optional", "install_hint", "extras_status"]
+__all__ = ["EXTRAS", "require", "optional", "install_hint", "extras_status", "dist_version"]
 
 #: Extra -> the (import name, distribution name) pairs it installs. ``demo`` and ``test`` are built from these.
 EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -74,6 +75,14 @@ def optional(module: str) -> ModuleType | None:
         return importlib.import_module(module)
     except ImportError:
         return None
+
+
+def dist_version(name: str) -> str:
+    """Version of an installed distribution without importing it (importing some fetches Julia or a GPU)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _version(module: str, dist: str) -> str | None:

@@ -7,29 +7,20 @@ It lists only what exists: the native core (CUDA, NVML), the core dependencies a
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import platform
 import sys
 
 import energylens
 from energylens.capabilities import capabilities
-from energylens.extras import extras_status, install_hint
+from energylens.extras import dist_version, extras_status, install_hint
 
-__all__ = ["add_parser", "dist_version"]
+__all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens doctor``."""
     p = sub.add_parser("doctor", help="print what this build and machine can do, with versions")
     p.set_defaults(func=_cmd_doctor)
-
-
-def dist_version(name: str) -> str:
-    """Version of an installed distribution without importing it (importing PySR fetches Julia)."""
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _extra_rows() -> list[tuple[str, str]]:

@@ -1,8 +1,8 @@
 """The ``energylens`` command line: one module per command in this package, assembled here.
 
 Each command module has ``add_parser(subparsers)`` that registers its parser and handler. Commands import
-the library at module level; this module imports a command's module only when building the parser, so
-``energylens --version`` stays fast. The library never imports :mod:`energylens.cli`.
+the library at module level; this module imports only :mod:`energylens.errors` and :mod:`energylens.extras`
+(both light) and a command's module when building the parser, so ``energylens --version`` stays fast. The library never imports :mod:`energylens.cli`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from energylens.errors import EnergyLensError
+from energylens.extras import dist_version
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -27,8 +30,6 @@ COMMANDS = {
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``argv``, only the named command's module is imported (fast start-up)."""
-    from energylens.cli.doctor import dist_version
-
     parser = argparse.ArgumentParser(
         prog="energylens",
         description="Energy models and measurement for LLM serving configurations.",
@@ -48,8 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for a located, explained error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
-    from energylens.errors import EnergyLensError
-
     try:
         return int(args.func(args) or 0)
     except EnergyLensError as exc:

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from energylens.measure.monitor import EnergyMonitor, PowerSampler
+
 __all__ = ["add_parser", "run_monitor"]
 
 
@@ -45,8 +47,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _sampler(args: argparse.Namespace):
-    from energylens.measure.monitor import PowerSampler
-
     if args.source == "synthetic":
         n = len(args.gpus) if args.gpus else 1
         t = np.arange(0.0, 3600.0, 0.5)
@@ -66,8 +66,6 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from energylens.measure.monitor import EnergyMonitor
-
     sampler = _sampler(args)
     tty = sys.stdout.isatty()
     interrupted = False
