@@ -91,6 +91,18 @@ def test_runner_progress_is_plain_lines_without_tqdm(monkeypatch, capsys):
     assert len(lines) == 10 and lines[-1].startswith("evaluate: 20/20 fits")
 
 
+def test_demo_checks_its_extra_before_any_work(monkeypatch, capsys):
+    from energylens.cli.demo import run_demo
+
+    _block(monkeypatch, "matplotlib")
+    with pytest.raises(MissingExtraError, match=r'energylens demo ends with needs matplotlib.*'
+                                                r'pip install "energylens\[demo\]"'):
+        run_demo(report_dir="unused")
+    assert capsys.readouterr().out == ""          # failed before printing anything
+    with pytest.raises(ValueError, match="unknown extra"):
+        extras.require_extra("sr", "x")
+
+
 def test_status_lists_each_extra_without_importing_it():
     status = extras.extras_status()
     assert set(status) == {"compare", "symbolic", "demo", "test"}

@@ -25,7 +25,7 @@ from types import ModuleType
 
 from energylens.errors import MissingExtraError
 
-__all__ = ["EXTRAS", "require", "optional", "install_hint", "extras_status", "dist_version"]
+__all__ = ["EXTRAS", "require", "require_extra", "optional", "install_hint", "extras_status", "dist_version"]
 
 #: Extra -> the (import name, distribution name) pairs it installs. ``demo`` and ``test`` are built from these.
 EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -67,6 +67,13 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
     except ImportError as exc:
         raise MissingExtraError(f"{feature} needs {dist}, which is not installed (import {module!r} failed: "
                                 f"{exc}); {install_hint(extra)}") from exc
+
+
+def require_extra(extra: str, feature: str) -> None:
+    """Check up front that every package of ``extra`` imports (``MissingExtraError`` naming the first missing)."""
+    install_hint(extra)  # ValueError for an unknown extra
+    for module, _ in EXTRAS[extra]:
+        require(module, extra, feature)
 
 
 def optional(module: str) -> ModuleType | None:
