@@ -2,8 +2,9 @@
 
 :func:`run_evaluation` draws each split once (:mod:`energylens.compare.splits`) and hands every method its
 own copy of the same training and held-out rows; it reads only the members of the
-:class:`~energylens.compare.methods.Method` protocol. :func:`evaluate` returns its tidy table, one row per (repeat, split, variant, detail, train_size,
-method, group); :func:`summarize` turns it into one row per method (or any break-down such as
+:class:`~energylens.compare.methods.Method` protocol. :func:`evaluate` returns its tidy table, one row
+per (repeat, split, variant, detail, train_size, method, group);
+:func:`~energylens.compare.result.summarize` turns it into one row per method (or any break-down such as
 modality or task). Every metric is a small pure function tested on hand-computed cases:
 
 * :func:`top1_hit` -- is the predicted cheapest configuration of a group the measured cheapest?
@@ -36,7 +37,6 @@ Splits (:func:`make_splits`), each seeded with a ``numpy.random.Generator``:
 Summaries are in :mod:`energylens.compare.result`. Imports :mod:`energylens.profiles` (reading a path),
 the compare modules below it and :mod:`energylens.extras` (tqdm, when installed).
 """
-
 
 from __future__ import annotations
 
