@@ -407,9 +407,9 @@ class LatencyModel(_ClosedFormModel):
         return latency_expressions(self.params if numeric and self.is_fitted else None)
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        ttft, tpot = self.to_sympy(numeric=numeric)  # first: a missing sympy names the extra to install
         import sympy
 
-        ttft, tpot = self.to_sympy(numeric=numeric)
         return (r"\mathrm{TTFT} = " + sympy.latex(ttft) + r" \\ " + r"\mathrm{TPOT} = " + sympy.latex(tpot))
 
 
@@ -507,9 +507,9 @@ class EnergyModel(_ClosedFormModel):
         return energy_expressions(self.params if numeric and self.is_fitted else None)
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        prefill, decode = self.to_sympy(numeric=numeric)  # first: a missing sympy names the extra to install
         import sympy
 
-        prefill, decode = self.to_sympy(numeric=numeric)
         return (r"E_\mathrm{prefill} = " + sympy.latex(prefill) + r" \\ " + r"E_\mathrm{decode} = "
                 + sympy.latex(decode))
 
