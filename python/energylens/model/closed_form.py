@@ -141,15 +141,15 @@ class _ClosedFormModel:
     @property
     def template_id(self) -> str:
         """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
-        return str(self._desc["id"])
+        return self._desc.id
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return tuple(self._desc["param_names"])
+        return self._desc.param_names
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return tuple(self._desc["feature_names"])
+        return self._desc.feature_names
 
     @property
     def is_fitted(self) -> bool:
@@ -168,10 +168,11 @@ class _ClosedFormModel:
         if self._boot is not None and len(self._boot) >= 10:
             lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
         d = self._desc
+        lower, upper = d.lower, d.upper
         return {
-            name: Param(name, float(theta[j]), d["param_units"][j], d["param_descriptions"][j],
-                        float(d["lower"][j]), float(d["upper"][j]), float(lo[j]), float(hi[j]))
-            for j, name in enumerate(d["param_names"])
+            name: Param(name, float(theta[j]), d.param_units[j], d.param_descriptions[j],
+                        float(lower[j]), float(upper[j]), float(lo[j]), float(hi[j]))
+            for j, name in enumerate(d.param_names)
         }
 
     @property
@@ -193,11 +194,9 @@ class _ClosedFormModel:
     def _target_mode(self, targets: list[np.ndarray]) -> str:
         return self._fit_target
 
-    def _native_options(self, targets: list[np.ndarray]) -> dict[str, Any]:
+    def _native_options(self, targets: list[np.ndarray]) -> _core.FitOptions:
         opts = {k: v for k, v in self.options.items() if k != "tpot_weight"}
-        opts["target"] = self._target_mode(targets)
-        opts["aux_weight"] = self.options["tpot_weight"]
-        return opts
+        return _core.FitOptions(**opts, target=self._target_mode(targets), aux_weight=self.options["tpot_weight"])
 
     # ---- fitting -----------------------------------------------------------------------------
     def fit(self, profiles: Any) -> _ClosedFormModel:
@@ -213,27 +212,26 @@ class _ClosedFormModel:
                 f"{type(self).__name__}.fit: {n_meas} measurements for {n_params} parameters; the closed form "
                 f"needs at least {n_params} (about 50 are recommended)")
         opts = self._native_options(targets)
-        if opts["target"] == "sum":
+        if opts.target == "sum":
             targets = targets[:1]
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
-        theta = np.asarray(result["params"], dtype=np.float64)
+        theta = result.best.params
         boot_ok = 0
         self._boot = None
         if self.bootstrap_replicates > 0:
-            boot, conv, _cost = _core.bootstrap(self._template, columns, targets, theta,
-                                                self.bootstrap_replicates, opts)
-            keep = conv & np.all(np.isfinite(boot), axis=1)
+            boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)
+            params = boot.params
+            keep = boot.converged & np.all(np.isfinite(params), axis=1)
             boot_ok = int(keep.sum())
-            self._boot = boot[keep]
+            self._boot = params[keep]
         seconds = time.perf_counter() - t0
         self._theta = theta
         self._residuals = self._relative_residuals(columns, targets)
         self.summary = FitSummary(
-            n_rows=len(frame), n_measurements=n_meas, cost=float(result["cost"]),
-            iterations=int(result["iterations"]), converged=bool(result["converged"]),
-            status=str(result["status"]), starts=int(result["starts"]),
-            starts_converged=int(result["starts_converged"]),
+            n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
+            iterations=result.best.iterations, converged=result.best.converged,
+            status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
             train_mape=float(np.mean(np.abs(self._residuals))) if len(self._residuals) else math.nan,
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=_data_hash(columns, targets), fit_seconds=seconds,
@@ -241,7 +239,8 @@ class _ClosedFormModel:
         return self
 
     def _relative_residuals(self, columns: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
-        out0, out1 = _core.evaluate(self._template, columns, self._theta)
+        ev = _core.evaluate(self._template, columns, self._theta)
+        out0, out1 = ev.out0, ev.out1
         preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
         targets = targets[: len(preds)]
         res = [p[np.isfinite(t)] / t[np.isfinite(t)] - 1.0 for p, t in zip(preds, targets, strict=True)]
@@ -250,7 +249,8 @@ class _ClosedFormModel:
     # ---- prediction --------------------------------------------------------------------------
     def _outputs(self, configs: Any, theta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         frame = _load_configs(configs, require_energy=False)
-        return _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
+        ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
+        return ev.out0, ev.out1
 
     def _feature_columns(self, features: Mapping[str, Any], validate: bool) -> list[np.ndarray]:
         """Template-ordered float64 columns from a feature mapping (scalars and 1-element arrays broadcast)."""
@@ -280,8 +280,9 @@ class _ClosedFormModel:
         >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the columns
         themselves and evaluate in a hot loop.
         """
-        return _core.evaluate(self._template, self._feature_columns(features, validate), self._require_fitted(),
-                              out=out)
+        ev = _core.evaluate(self._template, self._feature_columns(features, validate), self._require_fitted(),
+                            out=out)
+        return ev.out0, ev.out1
 
     def _intervals(self, configs: Any, level: float, picks) -> list[tuple[np.ndarray, np.ndarray]]:
         """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, from one pass over the replicates."""
@@ -302,9 +303,9 @@ class _ClosedFormModel:
         rngs = [np.random.default_rng(self.options["seed"] + 7919) for _ in picks]
         draws: list[list[np.ndarray]] = [[] for _ in picks]
         for theta_b in self._boot:
-            outputs = _core.evaluate(self._template, columns, theta_b)
+            ev = _core.evaluate(self._template, columns, theta_b)
             for pick, rng, acc in zip(picks, rngs, draws, strict=True):
-                out = pick(*outputs)
+                out = pick(ev.out0, ev.out1)
                 # Parameter uncertainty (the refit) and the scatter of a single measurement (a residual).
                 acc.append(out * (1.0 + rng.choice(res, size=out.shape)))
         alpha = (1.0 - level) / 2.0
@@ -320,7 +321,7 @@ class _ClosedFormModel:
         return {
             "template": self.template_id,
             "params": dict(zip(self.param_names, map(float, theta), strict=True)),
-            "param_units": dict(zip(self.param_names, self._desc["param_units"], strict=True)),
+            "param_units": dict(zip(self.param_names, self._desc.param_units, strict=True)),
             "options": self.options,
             "bootstrap_replicates": self.bootstrap_replicates,
             "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
@@ -467,8 +468,8 @@ class EnergyModel(_ClosedFormModel):
     def jacobian(self, configs: Any) -> np.ndarray:
         """d energy_j / d params at the fitted parameters, shape (rows, 12)."""
         frame = _load_configs(configs, require_energy=False)
-        _, _, j0, j1 = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), True)
-        return j0 + j1
+        ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), jacobian=True)
+        return ev.jacobian0 + ev.jacobian1
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON file: template id, parameters, fit metrics, data hash, bootstrap."""
