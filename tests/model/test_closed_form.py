@@ -48,19 +48,7 @@ def random_params(template, rng):
     return lo + (hi - lo) * rng.uniform(0.05, 0.95, lo.size)
 
 
-# ---- one definition of the parameters ------------------------------------------------------------
-@pytest.mark.parametrize(("template", "prefix"), [("energy", "ENERGY"), ("latency", "LATENCY")])
-def test_parameters_defined_once_agree_with_reference(template, prefix):
-    d = _core.describe_template(template)
-    assert d.param_names == getattr(R, f"{prefix}_PARAM_NAMES")
-    assert d.param_units == getattr(R, f"{prefix}_PARAM_UNITS")
-    assert d.param_descriptions == getattr(R, f"{prefix}_PARAM_DESCRIPTIONS")
-    np.testing.assert_array_equal(d.lower, getattr(R, f"{prefix}_PARAM_LOWER"))
-    np.testing.assert_array_equal(d.upper, getattr(R, f"{prefix}_PARAM_UPPER"))
-    np.testing.assert_array_equal(d.init, getattr(R, f"{prefix}_PARAM_INIT"))
-    assert d.feature_names == R.REQUIRED_FEATURES
-
-
+# ---- one definition of the parameters (the rest: tests/model/test_descriptor.py) -----------------------
 def test_energy_template_has_exactly_twelve_parameters():
     assert len(_core.describe_template("energy").param_names) == 12
     assert EnergyModel().template_id == "energylens.energy.v1"

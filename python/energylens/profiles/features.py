@@ -14,38 +14,19 @@ import math
 import numpy as np
 import pandas as pd
 
+from energylens import _core
 from energylens.profiles import tables
 
-__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features"]
+__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "moe_touch_fraction"]
 
-#: Ordered per-row inputs (units in the names; see FEATURE_UNITS).
-FEATURE_NAMES: tuple[str, ...] = (
-    "tp",                          # tensor-parallel degree
-    "pp",                          # pipeline-parallel degree
-    "batch_size",                  # running sequences per decode step
-    "input_tokens",                # prompt tokens per request (incl. image tokens)
-    "output_tokens",               # generated tokens per request
-    "n_layers",                    # transformer layers
-    "d_model",                     # hidden size (all-reduce message width)
-    "active_params",               # parameters used per token (top-k experts for MoE), count
-    "weight_bytes_per_step",       # bytes of weights one decode step streams (MoE: touched experts)
-    "kv_bytes_per_token",          # KV-cache bytes per token over all layers (kv_cache_dtype elements)
-    "attn_flops_per_token_ctx",    # attention FLOPs per token per context position (4 L H d_h)
-    "prefill_extra_flops",         # vision-encoder FLOPs per request (0 for text)
-    "moe_touch_fraction",          # expected fraction of experts a decode step touches (1 dense)
-    "peak_flops_per_s",            # dense tensor peak of one GPU at the row's precision
-    "hbm_bytes_per_s",             # HBM bandwidth of one GPU
-    "tdp_w",                       # board power limit of one GPU
-    "link_bytes_per_s",            # scale-up link bandwidth per GPU per direction
-)
+_DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
-FEATURE_UNITS: dict[str, str] = {
-    "tp": "1", "pp": "1", "batch_size": "sequences", "input_tokens": "tokens/request",
-    "output_tokens": "tokens/request", "n_layers": "1", "d_model": "1", "active_params": "parameters",
-    "weight_bytes_per_step": "B", "kv_bytes_per_token": "B/token", "attn_flops_per_token_ctx": "FLOP/token/position",
-    "prefill_extra_flops": "FLOP/request", "moe_touch_fraction": "1", "peak_flops_per_s": "FLOP/s",
-    "hbm_bytes_per_s": "B/s", "tdp_w": "W", "link_bytes_per_s": "B/s",
-}
+#: Ordered per-row inputs of the templates (units in the names): the native descriptor's list
+#: (cpp/src/templates.cpp), not a copy of it.
+FEATURE_NAMES: tuple[str, ...] = _DESCRIPTOR.feature_names
+
+#: Unit of each feature, from the same descriptor.
+FEATURE_UNITS: dict[str, str] = dict(zip(FEATURE_NAMES, _DESCRIPTOR.feature_units, strict=True))
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -188,7 +169,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
     frac = k / E                                                  # experts per token / experts
-    touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B, 1.0), 1.0)
+    touch = moe_touch_fraction(E, k, B)
     n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
     shared = P - n_exp_params
     # dense: the language model's weights (a vision encoder runs once per image, not per step)
@@ -205,10 +186,18 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
         "n_layers": L, "d_model": d, "active_params": Pa, "weight_bytes_per_step": weight_bytes,
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
-        "moe_touch_fraction": touch, "peak_flops_per_s": peak, "hbm_bytes_per_s": bw, "tdp_w": tdp,
+        "peak_flops_per_s": peak, "hbm_bytes_per_s": bw, "tdp_w": tdp,
         "link_bytes_per_s": link,
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+
+def moe_touch_fraction(n_experts: np.ndarray, experts_per_token: np.ndarray, batch_size: np.ndarray) -> np.ndarray:
+    """Expected fraction of the experts a decode step of ``batch_size`` top-k tokens touches:
+    1 - (1 - k/E)^B for a mixture of experts (E > 1), 1 for a dense model. Scales the expert weights in
+    ``weight_bytes_per_step``."""
+    moe = n_experts > 1.0
+    return np.where(moe, 1.0 - (1.0 - experts_per_token / n_experts) ** np.maximum(batch_size, 1.0), 1.0)
 
 
 def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
