@@ -24,8 +24,9 @@ import pandas as pd
 
 from energylens import __version__, _core
 from energylens.errors import ModelFileError
-from energylens.profiles import load_profiles, read_profiles
-from energylens.profiles.features import build_features
+from energylens.profiles import read_profiles
+from energylens.profiles.features import build_features, check_feature_domain
+from energylens.profiles.schema import as_profiles
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
 
@@ -71,11 +72,9 @@ def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
     ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
     command line reads them (``energylens.profiles.read_profiles``)."""
-    if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") == 1:
-        return configs
     if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
         return read_profiles(str(configs), require_energy=require_energy)
-    return load_profiles(configs, require_energy=require_energy)
+    return as_profiles(configs, require_energy=require_energy)
 
 
 def _data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
@@ -83,26 +82,6 @@ def _data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
     for a in [*columns, *targets]:
         h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
     return "sha256:" + h.hexdigest()[:32]
-
-
-# Domain of each template feature for evaluate_features: (lower bound, bound included).
-_FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
-                                                   "prefill_extra_flops": (0.0, True)}
-
-
-def _check_feature_domain(name: str, col: np.ndarray) -> None:
-    lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
-    if col.size == 0:
-        return
-    lo, hi = float(np.min(col)), float(np.max(col))  # NaN propagates into both
-    ok = math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower)
-    if ok:
-        return
-    flat = np.atleast_1d(col)
-    bad = ~np.isfinite(flat) | ((flat < lower) if inclusive else (flat <= lower))
-    row = int(np.flatnonzero(bad)[0])
-    need = f">= {lower:g}" if inclusive else f"> {lower:g}"
-    raise ValueError(f"feature {name!r} row {row} is {float(flat[row])!r}; it must be finite and {need}")
 
 
 class _ClosedFormModel:
@@ -264,7 +243,7 @@ class _ClosedFormModel:
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
-                _check_feature_domain(name, col)
+                check_feature_domain(name, col)
             cols.append(np.ascontiguousarray(col))
         return cols
 
