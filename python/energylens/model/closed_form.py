@@ -9,8 +9,6 @@ parallel bootstrap (refits on resampled rows) combined with the training residua
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
@@ -22,17 +20,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from energylens import __version__, _core
+from energylens import _core
 from energylens.errors import ModelFileError
+from energylens.model.persistence import MODEL_FILE_VERSION, data_hash, read_model_file, write_model_file
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
 
-#: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
-MODEL_FILE_VERSION = 1
-_FORMAT = "energylens.model"
 
 
 @dataclass(frozen=True)
@@ -75,13 +71,6 @@ def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
         return read_profiles(str(configs), require_energy=require_energy)
     return as_profiles(configs, require_energy=require_energy)
-
-
-def _data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for a in [*columns, *targets]:
-        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
-    return "sha256:" + h.hexdigest()[:32]
 
 
 class _ClosedFormModel:
@@ -213,7 +202,7 @@ class _ClosedFormModel:
             status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
             train_mape=float(np.mean(np.abs(self._residuals))) if len(self._residuals) else math.nan,
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
-            data_hash=_data_hash(columns, targets), fit_seconds=seconds,
+            data_hash=data_hash(columns, targets), fit_seconds=seconds,
         )
         return self
 
@@ -358,11 +347,11 @@ class LatencyModel(_ClosedFormModel):
         return pd.DataFrame({"ttft_s_lo": lo_t, "ttft_s_hi": hi_t, "tpot_s_lo": lo_p, "tpot_s_hi": hi_p})
 
     def save(self, path: str | Path) -> None:
-        _write(path, {"energy": None, "latency": self._state()})
+        write_model_file(path, {"energy": None, "latency": self._state()})
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyModel:
-        state = _read(path)
+        state = read_model_file(path)
         if not state.get("latency"):
             raise ModelFileError(f"{path}: holds no latency model")
         return cls._from_state(state["latency"], str(path))  # type: ignore[return-value]
@@ -452,12 +441,12 @@ class EnergyModel(_ClosedFormModel):
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON file: template id, parameters, fit metrics, data hash, bootstrap."""
-        _write(path, {"energy": self._state(),
+        write_model_file(path, {"energy": self._state(),
                       "latency": None if self.latency_model is None else self.latency_model._state()})
 
     @classmethod
     def load(cls, path: str | Path) -> EnergyModel:
-        state = _read(path)
+        state = read_model_file(path)
         if not state.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")
         model = cls._from_state(state["energy"], str(path))
@@ -483,30 +472,7 @@ class EnergyModel(_ClosedFormModel):
 def load_model(path: str | Path) -> EnergyModel | LatencyModel:
     """The model a file written by ``save`` holds: an EnergyModel (with its latency model when one was
     fitted) or, for a file written from latency-only profiles, a LatencyModel."""
-    state = _read(path)
+    state = read_model_file(path)
     if state.get("energy"):
         return EnergyModel.load(path)
     return LatencyModel.load(path)
-
-
-def _write(path: str | Path, payload: dict[str, Any]) -> None:
-    doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": __version__,
-           "created_unix_s": time.time(), **payload}
-    Path(path).write_text(json.dumps(doc, indent=1, allow_nan=True))
-
-
-def _read(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"{p}: no such model file")
-    try:
-        doc = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
-    version = doc.get("version")
-    if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
-        raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
-                             f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
-    return doc
