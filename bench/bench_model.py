@@ -57,7 +57,8 @@ def _time(fn, repeats: int) -> float:
 
 
 def bench_evaluator(n: int, repeats: int) -> dict:
-    from energylens import _core, _reference
+    from energylens import _core
+    from energylens.model import reference as _reference
 
     desc = _core.describe_template("energy")
     feats = _features_at(n)
@@ -112,7 +113,8 @@ def _sweep_features(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray | float
 def bench_sweep(n: int, repeats: int) -> dict:
     """The same template on a sweep layout: full columns vs single-value (broadcast) spec columns, each
     against the NumPy reference given the same inputs (NumPy broadcasts the scalars too)."""
-    from energylens import _core, _reference
+    from energylens import _core
+    from energylens.model import reference as _reference
 
     desc = _core.describe_template("energy")
     names = desc.feature_names
@@ -143,7 +145,8 @@ def bench_sweep(n: int, repeats: int) -> dict:
 def bench_fitter(draws: int, rows: int = 50) -> dict:
     from scipy.optimize import least_squares
 
-    from energylens import _core, _reference
+    from energylens import _core
+    from energylens.model import reference as _reference
     from energylens.profiles.datasets import mlenergy_v2
     from energylens.profiles.features import build_features
 
