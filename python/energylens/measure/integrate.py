@@ -98,7 +98,8 @@ def _antiderivative(g: _Groups, x: float) -> np.ndarray:
     after = has & ok
     px = g.interpolate(x)
     out[after] = cum[idx[after]] + 0.5 * (g.v[idx[after]] + px[after]) * (x - g.t[idx[after]])
-    return out - cum[first]  # first <= rows, so it indexes cum (rows + 1 entries)
+    # A GPU without rows (NaN already) may start past the last row: clip its index.
+    return out - cum[np.minimum(first, cum.size - 1)]
 
 
 def power_energy_j_per_gpu(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, gpu_count: int,
