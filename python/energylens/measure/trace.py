@@ -22,8 +22,8 @@ three tables and a metadata dict:
 File format (:meth:`Trace.save` / :meth:`Trace.load`), version :data:`FORMAT_VERSION`
     One Parquet file. Its rows are the three tables concatenated, told apart by a ``table`` column
     (``"samples"``, ``"marks"``, ``"kernels"``); every column is the union of the three tables'
-    columns, null where a table lacks it. The Arrow schema metadata key ``energylens.measure.trace`` holds
-    JSON ``{"format": "energylens.measure.trace", "version": 1, "meta": {...}}``. A reader refuses a file
+    columns, null where a table lacks it. The Arrow schema metadata key ``energylens.trace`` holds
+    JSON ``{"format": "energylens.trace", "version": 1, "meta": {...}}``. A reader refuses a file
     without that key, of another format, of a newer version, or with missing/mistyped columns or
     nulls where a table needs values, raising :class:`~energylens.errors.EnergyLensError` naming the
     file and the problem. Round trips are exact (int64 ns stay int64; float64 bit-for-bit, NaN kept).
@@ -72,8 +72,10 @@ __all__ = [
 
 #: Version of the on-disk format written by :meth:`Trace.save`; readers accept this and older.
 FORMAT_VERSION = 1
-_FORMAT_NAME = "energylens.measure.trace"
-_META_KEY = b"energylens.measure.trace"
+# The file format's name: a stable identifier, not the module path (files written before the measure
+# subpackage existed carry it too).
+_FORMAT_NAME = "energylens.trace"
+_META_KEY = b"energylens.trace"
 
 #: Allowed values of ``samples.source``. ``nvml_instant``: NVML_FI_DEV_POWER_INSTANT (every ~100 ms,
 #: a mean over a short window); ``nvml_average``: nvmlDeviceGetPowerUsage (a ~1 s moving average, not
