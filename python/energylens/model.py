@@ -9,13 +9,10 @@ parallel bootstrap (refits on resampled rows) combined with the training residua
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,69 +20,16 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens._model_io import MODEL_FILE_VERSION, FitSummary, Param
+from energylens._model_io import data_hash as _data_hash
+from energylens._model_io import load_configs as _load_configs
+from energylens._model_io import read_model_file as _read
+from energylens._model_io import write_model_file as _write
 from energylens.errors import ModelFileError
+from energylens.expression_model import EXPRESSION_MODEL_ID, ExpressionEnergyModel
 from energylens.features import build_features
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
-
-#: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
-MODEL_FILE_VERSION = 1
-_FORMAT = "energylens.model"
-
-
-@dataclass(frozen=True)
-class Param:
-    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
-
-    name: str
-    value: float
-    unit: str
-    description: str
-    lower: float
-    upper: float
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-
-
-@dataclass(frozen=True)
-class FitSummary:
-    """How a fit went. Non-convergence is reported here, not raised."""
-
-    n_rows: int
-    n_measurements: int
-    cost: float
-    iterations: int
-    converged: bool
-    status: str
-    starts: int
-    starts_converged: int
-    train_mape: float
-    bootstrap_replicates: int
-    bootstrap_converged: int
-    data_hash: str
-    fit_seconds: float
-
-
-def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
-    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
-    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
-    command line reads them (``datasets.load_profiles_or_bundled``)."""
-    from energylens.datasets import load_profiles_or_bundled
-    from energylens.profiles import load_profiles
-
-    if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") == 1:
-        return configs
-    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
-        return load_profiles_or_bundled(str(configs), require_energy=require_energy)
-    return load_profiles(configs, require_energy=require_energy)
-
-
-def _data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for a in [*columns, *targets]:
-        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
-    return "sha256:" + h.hexdigest()[:32]
-
 
 # Domain of each template feature for evaluate_features: (lower bound, bound included).
 _FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
@@ -427,6 +371,15 @@ class EnergyModel(_ClosedFormModel):
             return "sum_with_aux"
         return "sum"
 
+    @classmethod
+    def from_expression(cls, expr: Any, **kwargs: Any) -> ExpressionEnergyModel:
+        """An energy model whose formula is ``expr`` (SymPy or string) of the feature columns, e.g. a
+        discovered one (``energylens discover``): fit, predict, predict_features, predict_interval,
+        save/load and the comparison harness work as for the template. Floats in ``expr`` become the
+        constants refitted natively; see :class:`energylens.expression_model.ExpressionEnergyModel` for
+        ``params``, ``bounds`` and the fit options."""
+        return ExpressionEnergyModel(expr, **kwargs)
+
     def fit(self, profiles: Any, *, latency: bool = True) -> EnergyModel:
         """Fit on measured profiles; with ``latency`` also fit the latency model where possible."""
         frame = _load_configs(profiles, require_energy=True)
@@ -478,10 +431,13 @@ class EnergyModel(_ClosedFormModel):
                       "latency": None if self.latency_model is None else self.latency_model._state()})
 
     @classmethod
-    def load(cls, path: str | Path) -> EnergyModel:
+    def load(cls, path: str | Path) -> EnergyModel | ExpressionEnergyModel:
+        """The energy model a file holds (an :class:`ExpressionEnergyModel` for a saved expression model)."""
         state = _read(path)
         if not state.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")
+        if state["energy"].get("template") == EXPRESSION_MODEL_ID:
+            return ExpressionEnergyModel.from_state(state["energy"], str(path))
         model = cls._from_state(state["energy"], str(path))
         assert isinstance(model, EnergyModel)
         if state.get("latency"):
@@ -502,35 +458,10 @@ class EnergyModel(_ClosedFormModel):
                 + sympy.latex(decode))
 
 
-def load_model(path: str | Path) -> EnergyModel | LatencyModel:
+def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnergyModel:
     """The model a file written by ``save`` holds: an EnergyModel (with its latency model when one was
     fitted) or, for a file written from latency-only profiles, a LatencyModel."""
     state = _read(path)
     if state.get("energy"):
         return EnergyModel.load(path)
     return LatencyModel.load(path)
-
-
-def _write(path: str | Path, payload: dict[str, Any]) -> None:
-    import energylens
-
-    doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": energylens.__version__,
-           "created_unix_s": time.time(), **payload}
-    Path(path).write_text(json.dumps(doc, indent=1, allow_nan=True))
-
-
-def _read(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"{p}: no such model file")
-    try:
-        doc = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
-    version = doc.get("version")
-    if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
-        raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
-                             f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
-    return doc
