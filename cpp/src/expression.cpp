@@ -215,6 +215,84 @@ ENERGYLENS_CLONES void binary_derivs(OpCode op, bool fa, bool fb, double* ga, co
   }
 }
 
+// Values only (no Jacobian): a <- f(a) in place.
+ENERGYLENS_CLONES void unary_inplace(OpCode op, std::int32_t n, double* a, std::size_t k) {
+  switch (op) {
+    case OpCode::Neg:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = -a[i];
+      return;
+    case OpCode::PowInt:
+      if (n == 2) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) a[i] *= a[i];
+      } else if (n == -1) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) a[i] = 1.0 / a[i];
+      } else if (n == 0) {
+        std::fill(a, a + k, 1.0);
+      } else if (n != 1) {
+        const double e = static_cast<double>(n);
+        for (std::size_t i = 0; i < k; ++i) a[i] = std::pow(a[i], e);
+      }
+      return;
+    case OpCode::Exp:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::exp(a[i]);
+      return;
+    case OpCode::Log:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::log(a[i]);
+      return;
+    case OpCode::Sqrt:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::sqrt(a[i]);
+      return;
+    case OpCode::Abs:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::abs(a[i]);
+      return;
+    case OpCode::Tanh:
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::tanh(a[i]);
+      return;
+    default: return;
+  }
+}
+
+// Values only: a <- f(a, b) in place, b a block (stride 1) or one value (stride 0).
+ENERGYLENS_CLONES void binary_inplace(OpCode op, double* a, const double* b, std::size_t stride, std::size_t k) {
+  switch (op) {
+    case OpCode::Add:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] += b[i * stride];
+      return;
+    case OpCode::Sub:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] -= b[i * stride];
+      return;
+    case OpCode::Mul:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] *= b[i * stride];
+      return;
+    case OpCode::Div:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] /= b[i * stride];
+      return;
+    case OpCode::Pow:
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::pow(a[i], b[i * stride]);
+      return;
+    case OpCode::Min:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = a[i] <= b[i * stride] ? a[i] : b[i * stride];
+      return;
+    case OpCode::Max:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = a[i] >= b[i * stride] ? a[i] : b[i * stride];
+      return;
+    default: return;
+  }
+}
+
 }  // namespace
 
 ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t n_features, std::size_t n_params)
@@ -257,7 +335,13 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, con
                                        const double* params, double* out, double* jacobian, std::size_t rows,
                                        std::uint64_t broadcast, std::vector<double>& scratch) const {
   const bool jac = jacobian != nullptr && n_params_ > 0;
-  const std::size_t P = jac ? n_params_ : 0;
+  if (!jac) {
+    values_block(begin, count, columns, params, out, broadcast, scratch);
+    if (jacobian != nullptr)
+      for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
+    return;
+  }
+  const std::size_t P = n_params_;
   const std::size_t need = max_depth_ * kBlock * (1 + P) + 3 * kBlock + max_depth_;
   if (scratch.size() < need) scratch.resize(need);
   Block s{scratch.data(), scratch.data() + max_depth_ * kBlock, nullptr, nullptr, nullptr, nullptr};
@@ -328,6 +412,49 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, con
       if (jac && dep[0]) std::memcpy(dst, s.grad + j * kBlock, k * sizeof(double));
       else std::fill(dst, dst + k, 0.0);
     }
+}
+
+void ExpressionProgram::values_block(std::size_t begin, std::size_t k, const double* const* columns,
+                                     const double* params, double* out, std::uint64_t broadcast,
+                                     std::vector<double>& scratch) const {
+  if (scratch.size() < max_depth_ * kBlock) scratch.resize(max_depth_ * kBlock);
+  double* val = scratch.data();
+  std::size_t sp = 0;
+  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
+    const Instruction& in = code_[pos];
+    const bool leaf = arity(in.op) == 0;
+    if (leaf) {
+      // The operand of a leaf: a column (stride 1) or one value (stride 0).
+      const double* src = nullptr;
+      std::size_t stride = 0;
+      double one = 0.0;
+      if (in.op == OpCode::Feature) {
+        const auto col = static_cast<std::size_t>(in.arg);
+        const bool scalar = ((broadcast >> col) & 1U) != 0;
+        src = scalar ? columns[col] : columns[col] + begin;
+        stride = scalar ? 0 : 1;
+      } else {
+        one = in.op == OpCode::Param ? params[in.arg] : in.value;
+        src = &one;
+      }
+      // Fused: a leaf followed by a binary operation applies straight to the top of the stack.
+      if (sp >= 1 && pos + 1 < code_.size() && arity(code_[pos + 1].op) == 2) {
+        binary_inplace(code_[pos + 1].op, val + (sp - 1) * kBlock, src, stride, k);
+        ++pos;
+        continue;
+      }
+      double* v = val + sp * kBlock;
+      if (stride == 1) std::memcpy(v, src, k * sizeof(double));
+      else std::fill(v, v + k, *src);
+      ++sp;
+    } else if (arity(in.op) == 1) {
+      unary_inplace(in.op, in.arg, val + (sp - 1) * kBlock, k);
+    } else {
+      binary_inplace(in.op, val + (sp - 2) * kBlock, val + (sp - 1) * kBlock, 1, k);
+      --sp;
+    }
+  }
+  std::memcpy(out + begin, val, k * sizeof(double));
 }
 
 void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,

@@ -80,6 +80,8 @@ class ExpressionProgram {
   void evaluate_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
                       double* out, double* jacobian, std::size_t rows, std::uint64_t broadcast,
                       std::vector<double>& scratch) const;
+  void values_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
+                    double* out, std::uint64_t broadcast, std::vector<double>& scratch) const;
 
   std::vector<Instruction> code_;
   std::vector<std::uint8_t> depends_;  // per instruction: its result depends on a constant

@@ -99,7 +99,7 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
     # fixed number of rounds (the generation cap reached before the time budget) a seed reproduces.
     rounds = max(1, generations // 10)
     reg = None
-    t0 = time.perf_counter()
+    t0 = last = time.perf_counter()
     for r in range(rounds):
         left = time_budget_s - (time.perf_counter() - t0)
         if left <= 0:
@@ -113,6 +113,10 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
         else:
             reg.set_params(random_state=seed + r, max_time=max(1, int(left)))
         reg.fit(X, y)
+        now = time.perf_counter()
+        if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
+            continue
+        last = now
         best = min(p["mean_squared_error"] for p in reg.pareto_front_)
         r2 = 1.0 - best / float(np.var(y)) if np.var(y) > 0 else float("nan")
         _progress(f"discover: operon round {r + 1}/{rounds}, {time.perf_counter() - t0:5.1f} s, "
@@ -147,7 +151,7 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     if time_budget_s <= 0:
         raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
     run = _run_operon if choice.name == "operon" else _run_pysr
-    front = run(np.ascontiguousarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64), names,
+    front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
                 max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
                 population=population, progress=progress)
     return sorted(front, key=lambda t: t[0])

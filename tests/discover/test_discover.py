@@ -1,0 +1,114 @@
+"""Discovery: backend selection and its messages, operon seed determinism, the front's scores, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from energylens.cli import main
+from energylens.discover import BackendUnavailable, discover, select_backend
+from energylens.discover import backends as be
+from energylens.discover.variables import energy_variables, variable_matrix
+from energylens.profiles.datasets import load_profiles_or_bundled
+from energylens.profiles.features import build_features
+
+HAVE_OPERON = be._has("pyoperon")
+needs_operon = pytest.mark.skipif(not HAVE_OPERON, reason="pyoperon is not installed (pip install pyoperon)")
+
+
+def _fake(monkeypatch, *, operon: bool, pysr: bool, julia: str | None):
+    monkeypatch.setattr(be, "_has", lambda m: {"pyoperon": operon, "pysr": pysr}.get(m, False))
+    monkeypatch.setattr(be, "julia_executable", lambda: julia)
+
+
+def test_auto_prefers_operon_and_says_why(monkeypatch):
+    _fake(monkeypatch, operon=True, pysr=True, julia="/usr/bin/julia")
+    c = select_backend("auto")
+    assert c.name == "operon" and "pyoperon is installed" in c.reason
+
+
+def test_auto_falls_back_to_pysr_only_with_julia(monkeypatch):
+    _fake(monkeypatch, operon=False, pysr=True, julia="/opt/julia/bin/julia")
+    c = select_backend("auto")
+    assert c.name == "pysr" and "/opt/julia/bin/julia" in c.reason
+    _fake(monkeypatch, operon=False, pysr=True, julia=None)
+    with pytest.raises(BackendUnavailable, match="no Julia runtime"):
+        select_backend("auto")
+
+
+def test_missing_backends_name_the_install(monkeypatch):
+    _fake(monkeypatch, operon=False, pysr=False, julia=None)
+    with pytest.raises(BackendUnavailable, match="pip install pyoperon"):
+        select_backend("operon")
+    with pytest.raises(BackendUnavailable, match="pip install pysr"):
+        select_backend("pysr")
+    with pytest.raises(BackendUnavailable, match="energylens\\[sr\\]"):
+        select_backend("auto")
+    with pytest.raises(ValueError, match="'gplearn'"):
+        select_backend("gplearn")
+
+
+def test_julia_detection_never_imports_juliacall(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PYTHON_JULIACALL_EXE", raising=False)
+    monkeypatch.delenv("JULIA_EXE", raising=False)
+    assert be.julia_executable() is None
+    exe = tmp_path / "julia"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    assert be.julia_executable() == str(exe)
+    assert "juliacall" not in sys.modules
+
+
+@needs_operon
+def test_operon_front_is_reproducible_per_seed():
+    df = load_profiles_or_bundled("bundled")
+    v = energy_variables()
+    X = variable_matrix(v, build_features(df))
+    y = df["energy_j"].to_numpy(dtype=float)
+    run = [be.run_backend(be.BackendChoice("operon", "test"), X[:120], y[:120], list(v), max_complexity=15,
+                          time_budget_s=120, seed=s, generations=20, population=100, progress=False)
+           for s in (7, 7, 8)]
+    assert [str(e) for _, e in run[0]] == [str(e) for _, e in run[1]]
+    assert [str(e) for _, e in run[0]] != [str(e) for _, e in run[2]]
+
+
+@needs_operon
+def test_discover_scores_front_next_to_template():
+    res = discover("bundled", time_budget_s=30, generations=20, population=100, max_complexity=15, progress=False)
+    assert res.backend == "operon" and res.front
+    assert set(res.template) >= {"r2", "top1", "pairwise", "mape"}
+    for e in res.front:
+        assert np.isfinite(e.heldout["mape"]) and e.latex
+    assert res.front[res.chosen].cv_error == min(e.cv_error for e in res.front)
+
+
+@needs_operon
+def test_residual_discovery_reports_the_term_test():
+    res = discover("bundled", target="residual", train_size=50, time_budget_s=20, generations=20, population=100,
+                   max_complexity=10, progress=False)
+    r = res.residual_test
+    assert r is not None and set(r) >= {"mape_cut_relative", "adopt", "top1_not_lower"}
+
+
+@needs_operon
+def test_cli_end_to_end(tmp_path, capsys):
+    out = tmp_path / "d.json"
+    rc = main(["discover", "bundled", "--time-budget", "20", "--generations", "20", "--population", "100",
+               "--max-complexity", "12", "-o", str(out), "--report", str(tmp_path / "rep"), "--quiet"])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "energylens.discovery" and doc["front"]
+    assert (tmp_path / "rep" / "front.png").stat().st_size > 0
+    assert "$$" in (tmp_path / "rep" / "discovery.md").read_text()
+    assert "backend: operon" in capsys.readouterr().out
+
+
+def test_cli_bad_backend_is_a_located_error(monkeypatch, capsys):
+    _fake(monkeypatch, operon=False, pysr=False, julia=None)
+    rc = main(["discover", "bundled", "--backend", "pysr", "-o", "/dev/null"])
+    assert rc == 2 and "pip install pysr" in capsys.readouterr().err
