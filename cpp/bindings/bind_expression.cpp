@@ -124,7 +124,9 @@ std::string listing(const ExpressionProgram& p) {
   std::ostringstream s;
   for (const Instruction& in : p.code()) {
     s << to_string(in.op);
-    if (in.op == OpCode::Feature || in.op == OpCode::Param || in.op == OpCode::PowInt) s << ' ' << in.arg;
+    if (in.op == OpCode::Feature || in.op == OpCode::Param || in.op == OpCode::PowInt ||
+        in.op == OpCode::Store || in.op == OpCode::Load)
+      s << ' ' << in.arg;
     if (in.op == OpCode::Literal) s << ' ' << in.value;
     s << '\n';
   }
@@ -143,7 +145,8 @@ void bind_expression(py::module_& m) {
       .value("add", OpCode::Add).value("sub", OpCode::Sub).value("mul", OpCode::Mul).value("div", OpCode::Div)
       .value("neg", OpCode::Neg).value("powi", OpCode::PowInt).value("pow", OpCode::Pow).value("exp", OpCode::Exp)
       .value("log", OpCode::Log).value("sqrt", OpCode::Sqrt).value("abs", OpCode::Abs).value("min", OpCode::Min)
-      .value("max", OpCode::Max).value("tanh", OpCode::Tanh);
+      .value("max", OpCode::Max).value("tanh", OpCode::Tanh).value("store", OpCode::Store)
+      .value("load", OpCode::Load);
 
   py::class_<ExpressionFitResult>(m, "ExpressionFit", "Outcome of a native constant fit (non-convergence is data).")
       .def_property_readonly("params", [](const ExpressionFitResult& r) { return copy_out(r.best.params); })
@@ -174,6 +177,7 @@ void bind_expression(py::module_& m) {
       .def_property_readonly("n_features", &ExpressionProgram::n_features)
       .def_property_readonly("n_params", &ExpressionProgram::n_params)
       .def_property_readonly("max_depth", &ExpressionProgram::max_depth)
+      .def_property_readonly("n_registers", &ExpressionProgram::n_registers)
       .def_property_readonly("n_instructions", [](const ExpressionProgram& p) { return p.code().size(); })
       .def_property_readonly("listing", &listing, "One instruction per line, e.g. 'feature 3'.")
       .def(

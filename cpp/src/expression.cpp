@@ -1,5 +1,7 @@
 #include "energylens/expression.hpp"
 
+#include "energylens/fast_exp.hpp"
+#include "energylens/fast_log.hpp"
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
@@ -30,6 +32,8 @@ const char* to_string(OpCode op) noexcept {
     case OpCode::Min: return "min";
     case OpCode::Max: return "max";
     case OpCode::Tanh: return "tanh";
+    case OpCode::Store: return "store";
+    case OpCode::Load: return "load";
   }
   return "unknown";
 }
@@ -39,12 +43,19 @@ namespace {
 // Rows per block: each opcode runs as one SIMD loop over a block; the block's stack (values and, for
 // the Jacobian, one row per constant) stays in L1/L2.
 constexpr std::size_t kBlock = 256;
+// Rows per block of the values-only path: its stack holds no derivative rows, so a larger block (fewer
+// calls per opcode) still stays in L2.
+constexpr std::size_t kValueBlock = 1024;
+// Stack depth held in a fixed array in the values-only path (deeper programs use the heap).
+constexpr std::size_t kMaxInlineDepth = 64;
 
 int arity(OpCode op) {
   switch (op) {
     case OpCode::Feature:
     case OpCode::Param:
-    case OpCode::Literal: return 0;
+    case OpCode::Literal:
+    case OpCode::Load: return 0;
+    case OpCode::Store:
     case OpCode::Neg:
     case OpCode::PowInt:
     case OpCode::Exp:
@@ -237,12 +248,10 @@ ENERGYLENS_CLONES void unary_inplace(OpCode op, std::int32_t n, double* a, std::
       }
       return;
     case OpCode::Exp:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::exp(a[i]);
+      exp_in_place(k, a);
       return;
     case OpCode::Log:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::log(a[i]);
+      log_in_place(k, a);
       return;
     case OpCode::Sqrt:
 #pragma omp simd
@@ -259,38 +268,52 @@ ENERGYLENS_CLONES void unary_inplace(OpCode op, std::int32_t n, double* a, std::
   }
 }
 
-// Values only: a <- f(a, b) in place, b a block (stride 1) or one value (stride 0).
-ENERGYLENS_CLONES void binary_inplace(OpCode op, double* a, const double* b, std::size_t stride, std::size_t k) {
-  switch (op) {
-    case OpCode::Add:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] += b[i * stride];
-      return;
-    case OpCode::Sub:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] -= b[i * stride];
-      return;
-    case OpCode::Mul:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] *= b[i * stride];
-      return;
-    case OpCode::Div:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] /= b[i * stride];
-      return;
-    case OpCode::Pow:
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::pow(a[i], b[i * stride]);
-      return;
-    case OpCode::Min:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = a[i] <= b[i * stride] ? a[i] : b[i * stride];
-      return;
-    case OpCode::Max:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = a[i] >= b[i * stride] ? a[i] : b[i * stride];
-      return;
-    default: return;
+// Values only, three-address: d <- f(A, B), where each operand is a block (x[i]) or one value (x). Three
+// functions (block-block, block-value, value-block) so every loop vectorises (a runtime stride would not).
+#define ENERGYLENS_BINARY(A, B)                                                                  \
+  switch (op) {                                                                                  \
+    case OpCode::Add:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A + B;                      \
+      return;                                                                                    \
+    case OpCode::Sub:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A - B;                      \
+      return;                                                                                    \
+    case OpCode::Mul:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A * B;                      \
+      return;                                                                                    \
+    case OpCode::Div:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A / B;                      \
+      return;                                                                                    \
+    case OpCode::Pow:                                                                            \
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::pow(A, B);                                 \
+      return;                                                                                    \
+    case OpCode::Min:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A <= B ? A : B;             \
+      return;                                                                                    \
+    case OpCode::Max:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A >= B ? A : B;             \
+      return;                                                                                    \
+    default: return;                                                                             \
   }
+
+ENERGYLENS_CLONES void binary_bb(OpCode op, double* d, const double* a, const double* b, std::size_t k) {
+  ENERGYLENS_BINARY(a[i], b[i])
+}
+
+ENERGYLENS_CLONES void binary_bv(OpCode op, double* d, const double* a, double b, std::size_t k) {
+  ENERGYLENS_BINARY(a[i], b)
+}
+
+ENERGYLENS_CLONES void binary_vb(OpCode op, double* d, double a, const double* b, std::size_t k) {
+  ENERGYLENS_BINARY(a, b[i])
+}
+
+#undef ENERGYLENS_BINARY
+
+double binary_scalar(OpCode op, double a, double b) {
+  double d = 0.0;
+  binary_bb(op, &d, &a, &b, 1);
+  return d;
 }
 
 }  // namespace
@@ -299,7 +322,7 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     : code_(std::move(code)), depends_(code_.size(), 0), n_features_(n_features), n_params_(n_params) {
   if (code_.empty()) throw std::invalid_argument("expression program is empty");
   if (n_features > 64) throw std::invalid_argument("expression program: at most 64 feature columns");
-  std::vector<std::uint8_t> dep;
+  std::vector<std::uint8_t> dep, stored;
   for (std::size_t pos = 0; pos < code_.size(); ++pos) {
     const Instruction& in = code_[pos];
     const int op = static_cast<int>(in.op);
@@ -313,11 +336,31 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
                                   std::to_string(n_params));
     if (in.op == OpCode::Literal && !std::isfinite(in.value))
       throw std::invalid_argument(where(pos, in.op) + " holds a non-finite number");
+    if ((in.op == OpCode::Store || in.op == OpCode::Load) && (in.arg < 0 || in.arg >= 4096))
+      throw std::invalid_argument(where(pos, in.op) + " uses register " + std::to_string(in.arg) +
+                                  " (0..4095)");
+    if (in.op == OpCode::Load && (static_cast<std::size_t>(in.arg) >= stored.size() || !stored[static_cast<std::size_t>(in.arg)]))
+      throw std::invalid_argument(where(pos, in.op) + " loads register " + std::to_string(in.arg) +
+                                  " before any store");
+    if (in.op == OpCode::Store) {
+      if (dep.empty()) throw std::invalid_argument(where(pos, in.op) + " needs 1 operand, the stack holds 0");
+      const auto r = static_cast<std::size_t>(in.arg);
+      if (r >= stored.size()) {
+        stored.resize(r + 1, 0);
+        register_depends_.resize(r + 1, 0);
+      }
+      stored[r] = 1;
+      register_depends_[r] = dep.back();
+      depends_[pos] = dep.back();
+      dep.pop_back();
+      continue;
+    }
     const int a = arity(in.op);
     if (dep.size() < static_cast<std::size_t>(a))
       throw std::invalid_argument(where(pos, in.op) + " needs " + std::to_string(a) + " operand(s), the stack holds " +
                                   std::to_string(dep.size()));
     std::uint8_t d = in.op == OpCode::Param ? 1 : 0;
+    if (in.op == OpCode::Load) d = register_depends_[static_cast<std::size_t>(in.arg)];
     for (int t = 0; t < a; ++t) {
       d = static_cast<std::uint8_t>(d | dep.back());
       dep.pop_back();
@@ -326,6 +369,7 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     depends_[pos] = d;
     max_depth_ = std::max(max_depth_, dep.size());
   }
+  n_registers_ = stored.size();
   if (dep.size() != 1)
     throw std::invalid_argument("expression program leaves " + std::to_string(dep.size()) +
                                 " values on the stack; a complete program leaves exactly one");
@@ -334,16 +378,13 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
 void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, const double* const* columns,
                                        const double* params, double* out, double* jacobian, std::size_t rows,
                                        std::uint64_t broadcast, std::vector<double>& scratch) const {
-  const bool jac = jacobian != nullptr && n_params_ > 0;
-  if (!jac) {
-    values_block(begin, count, columns, params, out, broadcast, scratch);
-    if (jacobian != nullptr)
-      for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
-    return;
-  }
+  const bool jac = true;  // evaluate() sends values-only work to values_block
   const std::size_t P = n_params_;
-  const std::size_t need = max_depth_ * kBlock * (1 + P) + 3 * kBlock + max_depth_;
+  const std::size_t R = n_registers_;
+  const std::size_t need = (max_depth_ + R) * kBlock * (1 + P) + 3 * kBlock;
   if (scratch.size() < need) scratch.resize(need);
+  double* reg_val = scratch.data() + need - R * kBlock * (1 + P);
+  double* reg_grad = reg_val + R * kBlock;
   Block s{scratch.data(), scratch.data() + max_depth_ * kBlock, nullptr, nullptr, nullptr, nullptr};
   s.tmp = s.grad + max_depth_ * P * kBlock;
   s.c1 = s.tmp + kBlock;
@@ -354,6 +395,25 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, con
   for (std::size_t pos = 0; pos < code_.size(); ++pos) {
     const Instruction& in = code_[pos];
     switch (in.op) {
+      case OpCode::Store: {
+        --sp;
+        const auto r = static_cast<std::size_t>(in.arg);
+        std::memcpy(reg_val + r * kBlock, s.val + sp * kBlock, k * sizeof(double));
+        if (dep[sp])
+          for (std::size_t j = 0; j < P; ++j)
+            std::memcpy(reg_grad + (r * P + j) * kBlock, s.grad + (sp * P + j) * kBlock, k * sizeof(double));
+        break;
+      }
+      case OpCode::Load: {
+        const auto r = static_cast<std::size_t>(in.arg);
+        std::memcpy(s.val + sp * kBlock, reg_val + r * kBlock, k * sizeof(double));
+        dep[sp] = register_depends_[r];
+        if (dep[sp])
+          for (std::size_t j = 0; j < P; ++j)
+            std::memcpy(s.grad + (sp * P + j) * kBlock, reg_grad + (r * P + j) * kBlock, k * sizeof(double));
+        ++sp;
+        break;
+      }
       case OpCode::Feature: {
         double* v = s.val + sp * kBlock;
         const auto col = static_cast<std::size_t>(in.arg);
@@ -417,57 +477,92 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, con
 void ExpressionProgram::values_block(std::size_t begin, std::size_t k, const double* const* columns,
                                      const double* params, double* out, std::uint64_t broadcast,
                                      std::vector<double>& scratch) const {
-  if (scratch.size() < max_depth_ * kBlock) scratch.resize(max_depth_ * kBlock);
+  // Each stack slot is a view: a block (its own buffer, a column or a register) or one value. Pushing a
+  // column or a register copies nothing; an operation writes into the slot's own buffer.
+  struct Slot {
+    const double* ptr;  // the block, or nullptr for one value
+    double value;
+  };
+  const std::size_t need = (max_depth_ + n_registers_) * kValueBlock;
+  if (scratch.size() < need) scratch.resize(need);
   double* val = scratch.data();
+  double* reg = val + max_depth_ * kValueBlock;
+  Slot stack[kMaxInlineDepth];
+  std::vector<Slot> heap;
+  Slot* st = stack;
+  if (max_depth_ > kMaxInlineDepth) {
+    heap.resize(max_depth_);
+    st = heap.data();
+  }
   std::size_t sp = 0;
-  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
-    const Instruction& in = code_[pos];
-    const bool leaf = arity(in.op) == 0;
-    if (leaf) {
-      // The operand of a leaf: a column (stride 1) or one value (stride 0).
-      const double* src = nullptr;
-      std::size_t stride = 0;
-      double one = 0.0;
-      if (in.op == OpCode::Feature) {
+  for (const Instruction& in : code_) {
+    switch (in.op) {
+      case OpCode::Feature: {
         const auto col = static_cast<std::size_t>(in.arg);
-        const bool scalar = ((broadcast >> col) & 1U) != 0;
-        src = scalar ? columns[col] : columns[col] + begin;
-        stride = scalar ? 0 : 1;
-      } else {
-        one = in.op == OpCode::Param ? params[in.arg] : in.value;
-        src = &one;
+        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0]};
+        else st[sp++] = {columns[col] + begin, 0.0};
+        break;
       }
-      // Fused: a leaf followed by a binary operation applies straight to the top of the stack.
-      if (sp >= 1 && pos + 1 < code_.size() && arity(code_[pos + 1].op) == 2) {
-        binary_inplace(code_[pos + 1].op, val + (sp - 1) * kBlock, src, stride, k);
-        ++pos;
-        continue;
+      case OpCode::Param: st[sp++] = {nullptr, params[in.arg]}; break;
+      case OpCode::Literal: st[sp++] = {nullptr, in.value}; break;
+      case OpCode::Load: st[sp++] = {reg + static_cast<std::size_t>(in.arg) * kValueBlock, 0.0}; break;
+      case OpCode::Store: {
+        const Slot& top = st[--sp];
+        double* r = reg + static_cast<std::size_t>(in.arg) * kValueBlock;
+        if (top.ptr != nullptr) std::memcpy(r, top.ptr, k * sizeof(double));
+        else std::fill(r, r + k, top.value);
+        break;
       }
-      double* v = val + sp * kBlock;
-      if (stride == 1) std::memcpy(v, src, k * sizeof(double));
-      else std::fill(v, v + k, *src);
-      ++sp;
-    } else if (arity(in.op) == 1) {
-      unary_inplace(in.op, in.arg, val + (sp - 1) * kBlock, k);
-    } else {
-      binary_inplace(in.op, val + (sp - 2) * kBlock, val + (sp - 1) * kBlock, 1, k);
-      --sp;
+      default: {
+        double* own = val + (sp - (arity(in.op) == 1 ? 1 : 2)) * kValueBlock;
+        if (arity(in.op) == 1) {
+          Slot& a = st[sp - 1];
+          if (a.ptr == nullptr) {
+            double v = a.value;
+            unary_inplace(in.op, in.arg, &v, 1);
+            a.value = v;
+          } else {
+            if (a.ptr != own) std::memcpy(own, a.ptr, k * sizeof(double));
+            unary_inplace(in.op, in.arg, own, k);
+            a.ptr = own;
+          }
+          break;
+        }
+        Slot& a = st[sp - 2];
+        const Slot& b = st[sp - 1];
+        if (a.ptr == nullptr && b.ptr == nullptr) a.value = binary_scalar(in.op, a.value, b.value);
+        else if (b.ptr == nullptr) binary_bv(in.op, own, a.ptr, b.value, k);
+        else if (a.ptr == nullptr) binary_vb(in.op, own, a.value, b.ptr, k);
+        else binary_bb(in.op, own, a.ptr, b.ptr, k);
+        if (a.ptr != nullptr || b.ptr != nullptr) a.ptr = own;
+        --sp;
+      }
     }
   }
-  std::memcpy(out + begin, val, k * sizeof(double));
+  if (st[0].ptr != nullptr) std::memcpy(out + begin, st[0].ptr, k * sizeof(double));
+  else std::fill(out + begin, out + begin + k, st[0].value);
 }
 
 void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                                  double* jacobian, std::uint64_t broadcast, bool parallel) const {
-  const std::size_t n_blocks = (rows + kBlock - 1) / kBlock;
+  const bool values_only = jacobian == nullptr || n_params_ == 0;
+  const std::size_t block = values_only ? kValueBlock : kBlock;
+  const std::size_t n_blocks = (rows + block - 1) / block;
   const bool threads = parallel && n_blocks >= 4;
 #pragma omp parallel if (threads)
   {
     std::vector<double> scratch;
 #pragma omp for schedule(static)
     for (std::size_t b = 0; b < n_blocks; ++b) {
-      const std::size_t begin = b * kBlock;
-      evaluate_block(begin, std::min(kBlock, rows - begin), columns, params, out, jacobian, rows, broadcast, scratch);
+      const std::size_t begin = b * block;
+      const std::size_t count = std::min(block, rows - begin);
+      if (values_only) {
+        values_block(begin, count, columns, params, out, broadcast, scratch);
+        if (jacobian != nullptr)  // a program without constants: an empty Jacobian
+          for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
+      } else {
+        evaluate_block(begin, count, columns, params, out, jacobian, rows, broadcast, scratch);
+      }
     }
   }
 }

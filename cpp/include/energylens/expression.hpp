@@ -35,10 +35,12 @@ enum class OpCode : std::uint8_t {
   Min = 14,      ///< min(a, b)
   Max = 15,      ///< max(a, b)
   Tanh = 16,     ///< tanh(a)
+  Store = 17,    ///< pop a into register `arg` (a common subexpression)
+  Load = 18,     ///< push register `arg` (stored earlier)
 };
 
 /// Number of opcodes (the largest value + 1).
-inline constexpr int kOpCodeCount = 17;
+inline constexpr int kOpCodeCount = 19;
 
 /// Name of an opcode as the program listing prints it, e.g. "mul".
 const char* to_string(OpCode op) noexcept;
@@ -52,7 +54,7 @@ struct Instruction {
 };
 
 /// A validated postfix program. Construction checks every index, the stack balance (exactly one
-/// value left) and records which stack slots depend on the constants, so evaluation skips the
+/// value left), that every register is stored before it is loaded, and records which stack slots depend on the constants, so evaluation skips the
 /// derivative work of constant-free subexpressions.
 class ExpressionProgram {
  public:
@@ -68,6 +70,8 @@ class ExpressionProgram {
   const std::vector<Instruction>& code() const noexcept { return code_; }
   /// The deepest the stack gets.
   std::size_t max_depth() const noexcept { return max_depth_; }
+  /// Registers (common subexpressions) the program stores.
+  std::size_t n_registers() const noexcept { return n_registers_; }
 
   /// Values for `rows` rows: out[i] = f(columns[*][i]; params). With `jacobian` non-null also
   /// d out[i] / d params[j] into jacobian[j * rows + i] (parameter-major, as least_squares.hpp).
@@ -88,6 +92,8 @@ class ExpressionProgram {
   std::size_t n_features_ = 0;
   std::size_t n_params_ = 0;
   std::size_t max_depth_ = 0;
+  std::size_t n_registers_ = 0;
+  std::vector<std::uint8_t> register_depends_;  // per register: its value depends on a constant
 };
 
 /// How a prediction p is compared with a measurement y in the fit.

@@ -24,7 +24,7 @@ SUPPORTED_OPERATORS = ("Add", "Mul", "Pow", "exp", "log", "Abs", "Min", "Max", "
 
 _OP = {name: int(getattr(_core.OpCode, name)) for name in (
     "feature", "param", "literal", "add", "sub", "mul", "div", "neg", "powi", "pow", "exp", "log", "sqrt",
-    "abs", "min", "max", "tanh")}
+    "abs", "min", "max", "tanh", "store", "load")}
 _UNARY = {sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sp.tanh: "tanh"}
 _NARY = {sp.Min: "min", sp.Max: "max"}
 
@@ -82,6 +82,7 @@ def parametrize(expr: sp.Expr, prefix: str = "c") -> tuple[sp.Expr, dict[str, fl
 class _Emitter:
     def __init__(self, features: Mapping[sp.Symbol, int], params: Mapping[sp.Symbol, int]) -> None:
         self.features, self.params = features, params
+        self.registers: dict[sp.Symbol, int] = {}
         self.code: list[tuple[int, int, float]] = []
 
     def op(self, name: str, arg: int = 0, value: float = 0.0) -> None:
@@ -89,7 +90,9 @@ class _Emitter:
 
     def emit(self, e: sp.Basic) -> None:  # noqa: C901 - one dispatch over node types
         if isinstance(e, sp.Symbol):
-            if e in self.features:
+            if e in self.registers:
+                self.op("load", self.registers[e])
+            elif e in self.features:
                 self.op("feature", self.features[e])
             elif e in self.params:
                 self.op("param", self.params[e])
@@ -202,7 +205,13 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     used = [n for n in feature_names if n in by_name]
     pnames = [n for n in params if n in by_name]
     emitter = _Emitter({by_name[n]: i for i, n in enumerate(used)}, {by_name[n]: j for j, n in enumerate(pnames)})
-    emitter.emit(e)
+    # Common subexpressions are computed once per block of rows and kept in registers (store / load).
+    replacements, (reduced,) = sp.cse(e, symbols=sp.numbered_symbols("_cse"), optimizations=None)
+    for k, (sym, sub) in enumerate(replacements):
+        emitter.emit(sub)
+        emitter.op("store", k)
+        emitter.registers[sym] = k
+    emitter.emit(reduced)
     program = _core.ExpressionProgram(emitter.code, len(used), len(pnames))
     start = np.array([float(params[n]) for n in pnames], dtype=np.float64)
     return CompiledExpression(e, program, tuple(used), tuple(pnames), start)
