@@ -45,6 +45,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         rows.append((dist, dist_version(dist)))
     if dist_version("pysr") != "not installed":
         rows.append(("pysr note", "PySR needs Julia; it is only used when Julia is already installed"))
+    # Imported here, not at the top: every command imports this module (dist_version), and the discover
+    # package pulls in SymPy and matplotlib, which `energylens --version` should not pay for.
+    from energylens.discover.backends import BackendUnavailable, select_backend
+
+    try:
+        choice = select_backend("auto")
+        rows.append(("discover backend", f"{choice.name} ({choice.reason})"))
+    except BackendUnavailable as exc:
+        rows.append(("discover backend", f"none  <- {exc}"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}} : {value}")

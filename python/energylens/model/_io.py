@@ -21,7 +21,10 @@ from energylens import __version__
 from energylens.errors import ModelFileError
 from energylens.profiles import load_profiles, read_profiles
 
-__all__ = ["Param", "FitSummary", "MODEL_FILE_VERSION", "load_configs", "data_hash", "write_model_file",
+#: Template id written to model files for expression models (``EnergyModel.from_expression``).
+EXPRESSION_MODEL_ID = "energylens.expression.v1"
+
+__all__ = ["EXPRESSION_MODEL_ID", "Param", "FitSummary", "MODEL_FILE_VERSION", "load_configs", "data_hash", "write_model_file",
            "read_model_file"]
 
 #: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.

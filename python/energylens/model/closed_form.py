@@ -14,20 +14,22 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model._io import MODEL_FILE_VERSION, FitSummary, Param
+from energylens.model._io import EXPRESSION_MODEL_ID, MODEL_FILE_VERSION, FitSummary, Param
 from energylens.model._io import data_hash as _data_hash
 from energylens.model._io import load_configs as _load_configs
 from energylens.model._io import read_model_file as _read
 from energylens.model._io import write_model_file as _write
-from energylens.model.expression import EXPRESSION_MODEL_ID, ExpressionEnergyModel
 from energylens.profiles.features import build_features
+
+if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
+    from energylens.model.expression import ExpressionEnergyModel
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
 
@@ -378,6 +380,10 @@ class EnergyModel(_ClosedFormModel):
         save/load and the comparison harness work as for the template. Floats in ``expr`` become the
         constants refitted natively; see :class:`energylens.model.expression.ExpressionEnergyModel` for
         ``params``, ``bounds`` and the fit options."""
+        from energylens.model.expression import (
+            ExpressionEnergyModel,  # SymPy loads on first use, as in to_sympy
+        )
+
         return ExpressionEnergyModel(expr, **kwargs)
 
     def fit(self, profiles: Any, *, latency: bool = True) -> EnergyModel:
@@ -437,6 +443,8 @@ class EnergyModel(_ClosedFormModel):
         if not state.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")
         if state["energy"].get("template") == EXPRESSION_MODEL_ID:
+            from energylens.model.expression import ExpressionEnergyModel  # SymPy loads on first use
+
             return ExpressionEnergyModel.from_state(state["energy"], str(path))
         model = cls._from_state(state["energy"], str(path))
         assert isinstance(model, EnergyModel)

@@ -22,14 +22,20 @@ import sympy as sp
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model._io import FitSummary, Param, data_hash, load_configs, read_model_file, write_model_file
+from energylens.model._io import (
+    EXPRESSION_MODEL_ID,
+    FitSummary,
+    Param,
+    data_hash,
+    load_configs,
+    read_model_file,
+    write_model_file,
+)
 from energylens.model.compile import CompiledExpression, compile_expression
 from energylens.profiles.features import FEATURE_NAMES, build_features
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
 
-#: Template id written to model files for expression models.
-EXPRESSION_MODEL_ID = "energylens.expression.v1"
 
 
 class ExpressionEnergyModel:
