@@ -81,7 +81,9 @@ def test_operon_front_is_reproducible_per_seed():
 def test_discover_scores_front_next_to_template():
     res = discover("bundled", time_budget_s=30, generations=20, population=100, max_complexity=15, progress=False)
     assert res.backend == "operon" and res.front
-    assert set(res.template) >= {"r2", "top1", "pairwise", "mape"}
+    assert set(res.template) >= {"r2", "top1", "pairwise", "mape", "parallelism_top1"}
+    p = res.template["parallelism_top1"]  # NaN where no group has two TP x PP choices (v2: one per model and GPU)
+    assert np.isnan(p) or 0.0 <= p <= 1.0
     for e in res.front:
         assert np.isfinite(e.heldout["mape"]) and e.latex
     assert res.front[res.chosen].cv_error == min(e.cv_error for e in res.front)
@@ -112,3 +114,16 @@ def test_cli_bad_backend_is_a_located_error(monkeypatch, capsys):
     _fake(monkeypatch, operon=False, pysr=False, julia=None)
     rc = main(["discover", "bundled", "--backend", "pysr", "-o", "/dev/null"])
     assert rc == 2 and "pip install pysr" in capsys.readouterr().err
+
+
+def test_parallelism_choice_scores_rows_that_differ_only_in_tp_pp():
+    import pandas as pd
+
+    from energylens.discover.search import _scores
+
+    df = pd.DataFrame({"task": ["chat"] * 4, "model": ["m"] * 4, "gpu": ["H100"] * 4, "batch_size": [8, 8, 16, 16],
+                       "tp": [1, 2, 1, 2], "pp": [1, 1, 1, 1]})
+    meas = np.array([10.0, 12.0, 20.0, 18.0])
+    right = _scores(df, meas, np.array([9.0, 13.0, 21.0, 17.0]), ["task", "model", "gpu"])
+    wrong = _scores(df, meas, np.array([13.0, 9.0, 21.0, 17.0]), ["task", "model", "gpu"])
+    assert right["parallelism_top1"] == 1.0 and wrong["parallelism_top1"] == 0.5

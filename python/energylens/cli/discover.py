@@ -36,13 +36,14 @@ def _cmd_discover(args: argparse.Namespace) -> int:
                       generations=args.generations, population=args.population, progress=not args.quiet)
     print(f"backend: {result.backend} ({result.backend_reason})")
     t = result.template
-    print(f"{'':>3} {'cplx':>4} {'R^2':>8} {'Top-1':>6} {'pair':>6} {'MAPE%':>7}  expression")
-    print(f"{'T':>3} {'-':>4} {t['r2']:8.4f} {t['top1']:6.3f} {t['pairwise']:6.3f} {t['mape']:7.2f}  template")
+    print(f"{'':>3} {'cplx':>4} {'R^2':>8} {'Top-1':>6} {'TPxPP':>6} {'pair':>6} {'MAPE%':>7}  expression")
+    print(f"{'T':>3} {'-':>4} {t['r2']:8.4f} {t['top1']:6.3f} {t['parallelism_top1']:6.3f} {t['pairwise']:6.3f} "
+          f"{t['mape']:7.2f}  template")
     for i, e in enumerate(result.front):
         h = e.heldout
         star = "*" if i == result.chosen else " "
-        print(f"{i:>2}{star} {e.complexity:>4} {h['r2']:8.4f} {h['top1']:6.3f} {h['pairwise']:6.3f} {h['mape']:7.2f}  "
-              f"{e.expression}")
+        print(f"{i:>2}{star} {e.complexity:>4} {h['r2']:8.4f} {h['top1']:6.3f} {h['parallelism_top1']:6.3f} "
+              f"{h['pairwise']:6.3f} {h['mape']:7.2f}  {e.expression}")
     if result.residual_test:
         r = result.residual_test
         print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "

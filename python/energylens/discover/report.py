@@ -44,13 +44,15 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     lines = [f"# Structure discovery: target `{result.target}`", "",
              f"Backend {result.backend} ({result.backend_reason}); seed {result.seed}; {result.n_train} training "
              f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", "", "![front](front.png)", "",
-             "| | complexity | held-out R^2 | Top-1 | pairwise | MAPE % | CV error |", "|---|---|---|---|---|---|---|",
-             f"| template | 12 params | {t['r2']:.4f} | {t['top1']:.3f} | {t['pairwise']:.3f} | {t['mape']:.2f} | |"]
+             "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV error |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| template | 12 params | {t['r2']:.4f} | {t['top1']:.3f} | {t['parallelism_top1']:.3f} | "
+             f"{t['pairwise']:.3f} | {t['mape']:.2f} | |"]
     for i, e in enumerate(result.front):
         h = e.heldout
         mark = " (chosen)" if i == result.chosen else ""
-        lines.append(f"| {i}{mark} | {e.complexity} | {h['r2']:.4f} | {h['top1']:.3f} | {h['pairwise']:.3f} | "
-                     f"{h['mape']:.2f} | {e.cv_error:.4f} |")
+        lines.append(f"| {i}{mark} | {e.complexity} | {h['r2']:.4f} | {h['top1']:.3f} | {h['parallelism_top1']:.3f} | "
+                     f"{h['pairwise']:.3f} | {h['mape']:.2f} | {e.cv_error:.4f} |")
     lines += ["", "## Expressions", ""]
     what = "log-correction g (model: template x exp(g))" if result.target == "residual" else "energy (J)"
     for i, e in enumerate(result.front):

@@ -76,16 +76,19 @@ class DiscoveryResult:
 
 
 def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by: Sequence[str]) -> dict[str, float]:
-    """Held-out R^2 (on the target), Top-1 and pairwise (pooled over groups) and MAPE (%)."""
+    """Held-out R^2 (on the target), Top-1 and pairwise (pooled over groups), MAPE (%), and the parallelism
+    choice: Top-1 among rows that differ only in TP x PP (groups plus batch size, where two or more)."""
     out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / np.sum((meas - meas.mean()) ** 2)),
            "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
     if not np.all(np.isfinite(pred)):
-        return {**out, "top1": float("nan"), "pairwise": float("nan")}
+        return {**out, "top1": float("nan"), "pairwise": float("nan"), "parallelism_top1": float("nan")}
     frame = test_df.assign(energy_j=meas)
     g = score_groups(frame, pred, list(group_by))
     tot = g["pairs_total"].sum()
     out["top1"] = float(g["top1"].mean())
     out["pairwise"] = float(g["pairs_concordant"].sum() / tot) if tot > 0 else float("nan")
+    par = score_groups(frame, pred, [*group_by, "batch_size"])
+    out["parallelism_top1"] = float(par["top1"].mean()) if par["top1"].notna().any() else float("nan")
     return out
 
 
