@@ -127,3 +127,34 @@ def test_parallelism_choice_scores_rows_that_differ_only_in_tp_pp():
     right = _scores(df, meas, np.array([9.0, 13.0, 21.0, 17.0]), ["task", "model", "gpu"])
     wrong = _scores(df, meas, np.array([13.0, 9.0, 21.0, 17.0]), ["task", "model", "gpu"])
     assert right["parallelism_top1"] == 1.0 and wrong["parallelism_top1"] == 0.5
+
+
+def test_pysr_front_is_read_from_its_equations_table(monkeypatch):
+    """The PySR path without Julia: a stand-in PySRRegressor records its arguments and returns an equations
+    table in PySR's format; the front is parsed from it (the real PySR run needs Julia, absent here)."""
+    import sys
+    import types
+
+    import pandas as pd
+
+    seen = {}
+
+    class FakePySR:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+        def fit(self, X, y, variable_names):
+            seen["names"] = variable_names
+            self.equations_ = pd.DataFrame({"complexity": [3, 7],
+                                            "equation": ["E_mem * 2.5", "square(E_pf) + exp(-0.5 * tp)"]})
+            return self
+
+    monkeypatch.setitem(sys.modules, "pysr", types.SimpleNamespace(PySRRegressor=FakePySR))
+    monkeypatch.setattr(be, "julia_executable", lambda: "/opt/julia/bin/julia")
+    names = ["E_mem", "E_pf", "tp"]
+    front = be.run_backend(be.BackendChoice("pysr", "test"), np.ones((5, 3)), np.ones(5), names, max_complexity=9,
+                           time_budget_s=5, seed=3, progress=False)
+    assert [c for c, _ in front] == [3, 7]
+    assert str(front[1][1]) == "E_pf**2 + exp(-0.5*tp)"
+    assert seen["maxsize"] == 9 and seen["timeout_in_seconds"] == 5 and seen["random_state"] == 3
+    assert seen["names"] == names

@@ -81,7 +81,9 @@ def select_backend(name: str = "auto") -> BackendChoice:
 
 
 def _parse(text: str, names: Sequence[str]) -> sp.Expr:
-    local = {n: sp.Symbol(n, positive=True) for n in names}
+    local: dict[str, object] = {n: sp.Symbol(n, positive=True) for n in names}
+    # Operator names the backends print that SymPy does not know.
+    local.update(square=lambda a: a**2, cube=lambda a: a**3, neg=lambda a: -a, inv=lambda a: 1 / a)
     return parse_expr(text.replace("^", "**"), local_dict=local,
                       transformations=(*standard_transformations, convert_xor))
 
