@@ -16,5 +16,6 @@ void bind_kernels(pybind11::module_& m);
 void bind_attribution(pybind11::module_& m);
 void bind_ranking(pybind11::module_& m);
 void bind_parallel(pybind11::module_& m);
+void bind_expression(pybind11::module_& m);
 
 }  // namespace energylens::bindings

@@ -6,6 +6,8 @@ The core install (numpy, pandas, pyarrow and the native core) reads profiles, fi
 * ``compare``: scikit-learn and xgboost (the learned baselines of :mod:`energylens.compare`), matplotlib
   (the report's plots) and tqdm (progress bars; without it long runs print plain progress lines);
 * ``symbolic``: sympy (``EnergyModel.to_sympy`` / ``to_latex``, :mod:`energylens.model.symbolic`);
+* ``sr``: pyoperon, sympy and matplotlib (``energylens discover``: symbolic regression, its SymPy fronts and
+  the report's plot; PySR is used instead only when it and a Julia runtime are already installed);
 * ``demo``: what ``energylens demo`` needs (the ``compare`` extra);
 * ``test``: everything the test suite needs (the extras above, pytest, scipy, the build tools).
 
@@ -32,6 +34,7 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "compare": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
                 ("tqdm", "tqdm")),
     "symbolic": (("sympy", "sympy"),),
+    "sr": (("pyoperon", "pyoperon"), ("sympy", "sympy"), ("matplotlib", "matplotlib")),
     "demo": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
              ("tqdm", "tqdm")),
     "test": (("pytest", "pytest"), ("scipy", "scipy")),

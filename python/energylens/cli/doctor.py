@@ -12,6 +12,7 @@ import sys
 
 import energylens
 from energylens.capabilities import capabilities
+from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint
 
 __all__ = ["add_parser"]
@@ -54,6 +55,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     for dist in ("numpy", "pandas", "pyarrow"):
         rows.append((dist, dist_version(dist)))
     rows += _extra_rows()
+    try:
+        choice = select_backend("auto")
+        rows.append(("discover backend", f"{choice.name} ({choice.reason})"))
+    except BackendUnavailable as exc:
+        rows.append(("discover backend", f"none  <- {exc}"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}} : {value}")

@@ -28,6 +28,7 @@ COMMANDS = {
     "predict": "predict",
     "evaluate": "evaluate",
     "monitor": "monitor",
+    "discover": "discover",
 }
 
 

@@ -16,4 +16,13 @@ from energylens.model.closed_form import (
     load_model,
 )
 
-__all__ = ["EnergyModel", "LatencyModel", "Param", "FitSummary", "load_model", "MODEL_FILE_VERSION"]
+__all__ = ["EnergyModel", "LatencyModel", "Param", "FitSummary", "load_model", "MODEL_FILE_VERSION", "ExpressionEnergyModel"]
+
+
+def __getattr__(name: str):
+    """``ExpressionEnergyModel`` loads on first access (it needs SymPy; the template path does not)."""
+    if name == "ExpressionEnergyModel":
+        from energylens.model.expression import ExpressionEnergyModel
+
+        return ExpressionEnergyModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,12 +10,11 @@ parallel bootstrap (refits on resampled rows) combined with the training residua
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,63 +22,26 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.persistence import (
+    EXPRESSION_MODEL_ID,
     MODEL_FILE_VERSION,
     OPTION_KEYS,
     STATE_KEYS,
+    FitSummary,
+    Param,
     check_keys,
     checked_params,
     data_hash,
+    load_configs,
     read_model_file,
     write_model_file,
 )
-from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain
-from energylens.profiles.schema import as_profiles
+
+if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
+    from energylens.model.expression import ExpressionEnergyModel
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
 
-
-
-@dataclass(frozen=True)
-class Param:
-    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
-
-    name: str
-    value: float
-    unit: str
-    description: str
-    lower: float
-    upper: float
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-
-
-@dataclass(frozen=True)
-class FitSummary:
-    """How a fit went. Non-convergence is reported here, not raised."""
-
-    n_rows: int
-    n_measurements: int
-    cost: float
-    iterations: int
-    converged: bool
-    status: str
-    starts: int
-    starts_converged: int
-    train_mape: float
-    bootstrap_replicates: int
-    bootstrap_converged: int
-    data_hash: str
-    fit_seconds: float
-
-
-def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
-    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
-    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
-    command line reads them (``energylens.profiles.read_profiles``)."""
-    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
-        return read_profiles(str(configs), require_energy=require_energy)
-    return as_profiles(configs, require_energy=require_energy)
 
 
 class _ClosedFormModel:
@@ -180,7 +142,7 @@ class _ClosedFormModel:
     # ---- fitting -----------------------------------------------------------------------------
     def fit(self, profiles: Any) -> _ClosedFormModel:
         """Fit the template's parameters on measured profiles (path or DataFrame, schema v1)."""
-        frame = _load_configs(profiles, require_energy=self._kind == "energy")
+        frame = load_configs(profiles, require_energy=self._kind == "energy")
         columns = self._columns(frame)
         targets = self._targets(frame)
         n_meas = int(np.isfinite(targets[0]).sum()) if self._fit_target == "sum" else \
@@ -227,7 +189,7 @@ class _ClosedFormModel:
 
     # ---- prediction --------------------------------------------------------------------------
     def _outputs(self, configs: Any, theta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        frame = _load_configs(configs, require_energy=False)
+        frame = load_configs(configs, require_energy=False)
         ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
         return ev.out0, ev.out1
 
@@ -270,7 +232,7 @@ class _ClosedFormModel:
         self._require_fitted()
         if self._boot is None or len(self._boot) < 10:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
-        frame = _load_configs(configs, require_energy=False)
+        frame = load_configs(configs, require_energy=False)
         columns = self._columns(frame)
         res = self._residuals if self._residuals is not None and len(self._residuals) else np.zeros(1)
         # Training residuals understate the scatter of a new measurement by the fitted degrees of
@@ -416,9 +378,22 @@ class EnergyModel(_ClosedFormModel):
             return "sum_with_aux"
         return "sum"
 
+    @classmethod
+    def from_expression(cls, expr: Any, **kwargs: Any) -> ExpressionEnergyModel:
+        """An energy model whose formula is ``expr`` (SymPy or string) of the feature columns, e.g. a
+        discovered one (``energylens discover``): fit, predict, predict_features, predict_interval,
+        save/load and the comparison harness work as for the template. Floats in ``expr`` become the
+        constants refitted natively; see :class:`energylens.model.expression.ExpressionEnergyModel` for
+        ``params``, ``bounds`` and the fit options."""
+        from energylens.model.expression import (
+            ExpressionEnergyModel,  # SymPy loads on first use, as in to_sympy
+        )
+
+        return ExpressionEnergyModel(expr, **kwargs)
+
     def fit(self, profiles: Any, *, latency: bool = True) -> EnergyModel:
         """Fit on measured profiles; with ``latency`` also fit the latency model where possible."""
-        frame = _load_configs(profiles, require_energy=True)
+        frame = load_configs(profiles, require_energy=True)
         super().fit(frame)
         self.latency_model = None
         has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1
@@ -457,7 +432,7 @@ class EnergyModel(_ClosedFormModel):
 
     def jacobian(self, configs: Any) -> np.ndarray:
         """d energy_j / d params at the fitted parameters, shape (rows, 12)."""
-        frame = _load_configs(configs, require_energy=False)
+        frame = load_configs(configs, require_energy=False)
         ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), jacobian=True)
         return ev.jacobian0 + ev.jacobian1
 
@@ -467,10 +442,15 @@ class EnergyModel(_ClosedFormModel):
                       "latency": None if self.latency_model is None else self.latency_model._state()})
 
     @classmethod
-    def load(cls, path: str | Path) -> EnergyModel:
+    def load(cls, path: str | Path) -> EnergyModel | ExpressionEnergyModel:
+        """The energy model a file holds (an :class:`ExpressionEnergyModel` for a saved expression model)."""
         state = read_model_file(path)
         if not state.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")
+        if state["energy"].get("template") == EXPRESSION_MODEL_ID:
+            from energylens.model.expression import ExpressionEnergyModel  # SymPy loads on first use
+
+            return ExpressionEnergyModel.from_state(state["energy"], str(path))
         model = cls._from_state(state["energy"], str(path))
         assert isinstance(model, EnergyModel)
         if state.get("latency"):
@@ -491,7 +471,7 @@ class EnergyModel(_ClosedFormModel):
                 + sympy.latex(decode))
 
 
-def load_model(path: str | Path) -> EnergyModel | LatencyModel:
+def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnergyModel:
     """The model a file written by ``save`` holds: an EnergyModel (with its latency model when one was
     fitted) or, for a file written from latency-only profiles, a LatencyModel."""
     state = read_model_file(path)

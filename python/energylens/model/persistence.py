@@ -1,4 +1,5 @@
-"""The model file: a versioned JSON document written by ``EnergyModel.save`` / ``LatencyModel.save`` and
+"""The model file and what every energy model shares with it: the parameter and fit records, profile
+loading (:func:`load_configs`), the data hash, and the versioned JSON document written by ``EnergyModel.save`` / ``LatencyModel.save`` and
 read back by ``load`` / :func:`energylens.model.load_model`, plus the hash that ties a fit to its data.
 
 Layout: ``format`` (``"energylens.model"``), ``version`` (:data:`MODEL_FILE_VERSION`), ``energylens_version``,
@@ -10,18 +11,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import __version__
 from energylens.errors import ModelFileError
 from energylens.outputs import atomic_file
+from energylens.profiles import read_profiles
+from energylens.profiles.schema import as_profiles
 
-__all__ = ["MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
+__all__ = ["EXPRESSION_MODEL_ID", "Param", "FitSummary", "load_configs", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
            "write_model_file", "check_keys", "checked_params"]
+
+#: Template id written to model files for expression models (``EnergyModel.from_expression``).
+EXPRESSION_MODEL_ID = "energylens.expression.v1"
 
 #: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
 MODEL_FILE_VERSION = 1
@@ -67,6 +76,48 @@ def checked_params(params: Any, desc: Any, where: str) -> np.ndarray:
                                  "instead of editing the file")
         theta[j] = float(value)
     return theta
+
+
+@dataclass(frozen=True)
+class Param:
+    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
+
+    name: str
+    value: float
+    unit: str
+    description: str
+    lower: float
+    upper: float
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """How a fit went. Non-convergence is reported here, not raised."""
+
+    n_rows: int
+    n_measurements: int
+    cost: float
+    iterations: int
+    converged: bool
+    status: str
+    starts: int
+    starts_converged: int
+    train_mape: float
+    bootstrap_replicates: int
+    bootstrap_converged: int
+    data_hash: str
+    fit_seconds: float
+
+
+def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
+    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
+    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
+    command line reads them (``energylens.profiles.read_profiles``)."""
+    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
+        return read_profiles(str(configs), require_energy=require_energy)
+    return as_profiles(configs, require_energy=require_energy)
 
 
 def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:

@@ -1,0 +1,250 @@
+// Bindings of the expression engine (energylens/expression.hpp): a compiled program as a typed class,
+// its vectorised evaluation with the Jacobian, and the native constant fit and bootstrap. Columns are
+// checked here (1-D, float64, equal length or one value); the GIL is released around all native work;
+// returned arrays own their memory. Unknown option names raise TypeError naming the key.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bindings.hpp"
+#include "energylens/expression.hpp"
+
+namespace py = pybind11;
+
+namespace energylens::bindings {
+namespace {
+
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+struct Columns {
+  std::size_t rows = 0;
+  std::uint64_t broadcast = 0;
+  std::vector<Array> keep;
+  std::vector<const double*> ptrs;
+};
+
+// The program's columns; with `allow_broadcast` a column of one value (or 0-d) stands for every row.
+Columns columns_of(const ExpressionProgram& p, const std::vector<py::array>& columns, bool allow_broadcast) {
+  if (columns.size() != p.n_features())
+    throw std::invalid_argument("the expression reads " + std::to_string(p.n_features()) + " feature columns, got " +
+                                std::to_string(columns.size()));
+  Columns c;
+  std::vector<std::size_t> lengths;
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    if (columns[k].ndim() > 1 || (columns[k].ndim() == 0 && !allow_broadcast))
+      throw std::invalid_argument("column " + std::to_string(k) + " must be 1-D, got " +
+                                  std::to_string(columns[k].ndim()) + "-D");
+    c.keep.push_back(Array::ensure(columns[k]));
+    if (!c.keep.back()) throw std::invalid_argument("column " + std::to_string(k) + " is not numeric");
+    lengths.push_back(c.keep.back().ndim() == 0 ? 1 : static_cast<std::size_t>(c.keep.back().shape(0)));
+    c.ptrs.push_back(c.keep.back().data());
+  }
+  c.rows = lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
+  for (std::size_t k = 0; k < lengths.size(); ++k) {
+    if (lengths[k] == c.rows) continue;
+    if (allow_broadcast && lengths[k] == 1) {
+      c.broadcast |= std::uint64_t{1} << k;
+      continue;
+    }
+    throw std::invalid_argument("column " + std::to_string(k) + " has " + std::to_string(lengths[k]) +
+                                " rows, another has " + std::to_string(c.rows));
+  }
+  return c;
+}
+
+std::vector<double> vector_of(const Array& a, std::size_t n, const char* what) {
+  if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
+    throw std::invalid_argument(std::string(what) + " must be 1-D with " + std::to_string(n) + " values, got " +
+                                std::to_string(a.size()));
+  return {a.data(), a.data() + n};
+}
+
+struct FitOptions {
+  ExpressionResidual residual = ExpressionResidual::Log;
+  LeastSquaresOptions ls;
+  int n_starts = 1;
+  double start_spread = 0.5;
+  std::uint64_t seed = 0;
+};
+
+FitOptions fit_options(const py::dict& o) {
+  FitOptions f;
+  for (const auto& item : o) {
+    const auto key = item.first.cast<std::string>();
+    const py::handle v = item.second;
+    if (key == "residual") {
+      const auto s = v.cast<std::string>();
+      if (s == "absolute") f.residual = ExpressionResidual::Absolute;
+      else if (s == "relative") f.residual = ExpressionResidual::Relative;
+      else if (s == "log") f.residual = ExpressionResidual::Log;
+      else throw std::invalid_argument("residual must be 'absolute', 'relative' or 'log', got '" + s + "'");
+    } else if (key == "loss") {
+      const auto s = v.cast<std::string>();
+      if (s == "linear") f.ls.loss = Loss::Linear;
+      else if (s == "soft_l1") f.ls.loss = Loss::SoftL1;
+      else if (s == "huber") f.ls.loss = Loss::Huber;
+      else throw std::invalid_argument("loss must be 'linear', 'soft_l1' or 'huber', got '" + s + "'");
+    } else if (key == "loss_scale") f.ls.loss_scale = v.cast<double>();
+    else if (key == "max_iterations") f.ls.max_iterations = v.cast<int>();
+    else if (key == "ftol") f.ls.ftol = v.cast<double>();
+    else if (key == "xtol") f.ls.xtol = v.cast<double>();
+    else if (key == "gtol") f.ls.gtol = v.cast<double>();
+    else if (key == "initial_damping") f.ls.initial_damping = v.cast<double>();
+    else if (key == "n_starts") f.n_starts = v.cast<int>();
+    else if (key == "start_spread") f.start_spread = v.cast<double>();
+    else if (key == "seed") f.seed = v.cast<std::uint64_t>();
+    else
+      throw py::type_error("unknown expression fit option '" + key +
+                           "' (known: residual, loss, loss_scale, max_iterations, ftol, xtol, gtol, "
+                           "initial_damping, n_starts, start_spread, seed)");
+  }
+  if (f.ls.max_iterations < 1) throw std::invalid_argument("max_iterations must be >= 1");
+  return f;
+}
+
+struct Bounds {
+  std::vector<double> start, lower, upper;
+};
+
+Bounds bounds_of(const ExpressionProgram& p, const Array& start, const py::object& lower, const py::object& upper) {
+  const std::size_t n = p.n_params();
+  Bounds b{vector_of(start, n, "start"), std::vector<double>(n, -std::numeric_limits<double>::infinity()),
+           std::vector<double>(n, std::numeric_limits<double>::infinity())};
+  if (!lower.is_none()) b.lower = vector_of(lower.cast<Array>(), n, "lower");
+  if (!upper.is_none()) b.upper = vector_of(upper.cast<Array>(), n, "upper");
+  return b;
+}
+
+std::string listing(const ExpressionProgram& p) {
+  std::ostringstream s;
+  for (const Instruction& in : p.code()) {
+    s << to_string(in.op);
+    if (in.op == OpCode::Feature || in.op == OpCode::Param || in.op == OpCode::PowInt ||
+        in.op == OpCode::Store || in.op == OpCode::Load)
+      s << ' ' << in.arg;
+    if (in.op == OpCode::Literal) s << ' ' << in.value;
+    s << '\n';
+  }
+  return s.str();
+}
+
+py::array_t<double> copy_out(const std::vector<double>& v) {
+  return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
+}
+
+}  // namespace
+
+void bind_expression(py::module_& m) {
+  py::enum_<OpCode>(m, "OpCode", "Operations of the expression stack machine (energylens/expression.hpp).")
+      .value("feature", OpCode::Feature).value("param", OpCode::Param).value("literal", OpCode::Literal)
+      .value("add", OpCode::Add).value("sub", OpCode::Sub).value("mul", OpCode::Mul).value("div", OpCode::Div)
+      .value("neg", OpCode::Neg).value("powi", OpCode::PowInt).value("pow", OpCode::Pow).value("exp", OpCode::Exp)
+      .value("log", OpCode::Log).value("sqrt", OpCode::Sqrt).value("abs", OpCode::Abs).value("min", OpCode::Min)
+      .value("max", OpCode::Max).value("tanh", OpCode::Tanh).value("store", OpCode::Store)
+      .value("load", OpCode::Load);
+
+  py::class_<ExpressionFitResult>(m, "ExpressionFit", "Outcome of a native constant fit (non-convergence is data).")
+      .def_property_readonly("params", [](const ExpressionFitResult& r) { return copy_out(r.best.params); })
+      .def_property_readonly("cost", [](const ExpressionFitResult& r) { return r.best.cost; })
+      .def_property_readonly("iterations", [](const ExpressionFitResult& r) { return r.best.iterations; })
+      .def_property_readonly("evaluations", [](const ExpressionFitResult& r) { return r.best.evaluations; })
+      .def_property_readonly("converged", [](const ExpressionFitResult& r) { return r.best.converged; })
+      .def_property_readonly("status", [](const ExpressionFitResult& r) { return std::string(to_string(r.best.status)); })
+      .def_property_readonly("starts", [](const ExpressionFitResult& r) { return r.starts; })
+      .def_property_readonly("starts_converged", [](const ExpressionFitResult& r) { return r.starts_converged; });
+
+  py::class_<ExpressionProgram>(m, "ExpressionProgram",
+                                "A validated postfix program over feature columns and fitted constants.")
+      .def(py::init([](const std::vector<std::tuple<int, int, double>>& code, std::size_t n_features,
+                       std::size_t n_params) {
+             std::vector<Instruction> ins;
+             ins.reserve(code.size());
+             for (const auto& [op, arg, value] : code) {
+               if (op < 0 || op >= kOpCodeCount)
+                 throw std::invalid_argument("instruction " + std::to_string(ins.size()) + " has unknown opcode " +
+                                             std::to_string(op));
+               ins.push_back({static_cast<OpCode>(op), static_cast<std::int32_t>(arg), value});
+             }
+             return ExpressionProgram(std::move(ins), n_features, n_params);
+           }),
+           py::arg("code"), py::arg("n_features"), py::arg("n_params"),
+           "code: (opcode, arg, value) triples in postfix order.")
+      .def_property_readonly("n_features", &ExpressionProgram::n_features)
+      .def_property_readonly("n_params", &ExpressionProgram::n_params)
+      .def_property_readonly("max_depth", &ExpressionProgram::max_depth)
+      .def_property_readonly("n_registers", &ExpressionProgram::n_registers)
+      .def_property_readonly("n_instructions", [](const ExpressionProgram& p) { return p.code().size(); })
+      .def_property_readonly("listing", &listing, "One instruction per line, e.g. 'feature 3'.")
+      .def(
+          "evaluate",
+          [](const ExpressionProgram& p, const std::vector<py::array>& columns, const Array& params,
+             bool jacobian) -> py::object {
+            Columns c = columns_of(p, columns, true);
+            const std::vector<double> theta = vector_of(params, p.n_params(), "params");
+            const auto rows = static_cast<py::ssize_t>(c.rows);
+            py::array_t<double> out(rows);
+            // Fortran order: element (i, j) at j * rows + i, the parameter-major layout of the core.
+            py::array_t<double, py::array::f_style> jac(
+                {jacobian ? rows : py::ssize_t{0}, static_cast<py::ssize_t>(p.n_params())});
+            double* o = out.mutable_data();
+            double* jp = jacobian ? jac.mutable_data() : nullptr;
+            {
+              py::gil_scoped_release release;
+              p.evaluate(c.rows, c.ptrs.data(), theta.data(), o, jp, c.broadcast, true);
+            }
+            if (jacobian) return py::make_tuple(out, jac);
+            return out;
+          },
+          py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
+          "Values per row (and with jacobian=True also d value / d params, shape (rows, n_params)).");
+
+  m.def(
+      "fit_expression",
+      [](const ExpressionProgram& p, const std::vector<py::array>& columns, const Array& target, const Array& start,
+         const py::object& lower, const py::object& upper, const py::dict& options) {
+        Columns c = columns_of(p, columns, false);
+        const std::vector<double> y = vector_of(target, c.rows, "target");
+        const Bounds b = bounds_of(p, start, lower, upper);
+        const FitOptions o = fit_options(options);
+        py::gil_scoped_release release;
+        return fit_expression(p, c.rows, c.ptrs.data(), y, o.residual, b.start, b.lower, b.upper, o.ls, o.n_starts,
+                              o.start_spread, o.seed);
+      },
+      py::arg("program"), py::arg("columns"), py::arg("target"), py::arg("start"), py::arg("lower") = py::none(),
+      py::arg("upper") = py::none(), py::arg("options") = py::dict(),
+      "Bounded Levenberg-Marquardt fit of the constants with forward-mode derivatives (options: residual, loss, "
+      "loss_scale, max_iterations, ftol, xtol, gtol, initial_damping, n_starts, start_spread, seed).");
+
+  m.def(
+      "bootstrap_expression",
+      [](const ExpressionProgram& p, const std::vector<py::array>& columns, const Array& target, const Array& start,
+         const py::object& lower, const py::object& upper, int replicates, const py::dict& options) {
+        Columns c = columns_of(p, columns, false);
+        const std::vector<double> y = vector_of(target, c.rows, "target");
+        const Bounds b = bounds_of(p, start, lower, upper);
+        const FitOptions o = fit_options(options);
+        std::vector<double> params;
+        std::vector<std::uint8_t> conv;
+        {
+          py::gil_scoped_release release;
+          params = bootstrap_expression(p, c.rows, c.ptrs.data(), y, o.residual, b.start, b.lower, b.upper, o.ls,
+                                        replicates, o.seed, conv);
+        }
+        const auto reps = static_cast<py::ssize_t>(conv.size());
+        py::array_t<double> out({reps, static_cast<py::ssize_t>(p.n_params())});
+        std::copy(params.begin(), params.end(), out.mutable_data());
+        py::array_t<bool> ok(reps);
+        for (py::ssize_t i = 0; i < reps; ++i) ok.mutable_data()[i] = conv[static_cast<std::size_t>(i)] != 0;
+        return py::make_tuple(out, ok);
+      },
+      py::arg("program"), py::arg("columns"), py::arg("target"), py::arg("start"), py::arg("lower") = py::none(),
+      py::arg("upper") = py::none(), py::arg("replicates") = 200, py::arg("options") = py::dict(),
+      "Refits on rows drawn with replacement, in parallel over replicates: (params (B, P), converged (B,)).");
+}
+
+}  // namespace energylens::bindings

@@ -1,0 +1,683 @@
+#include "energylens/expression.hpp"
+
+#include "energylens/fast_exp.hpp"
+#include "energylens/fast_log.hpp"
+#include "energylens/template_common.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <stdexcept>
+
+namespace energylens {
+
+const char* to_string(OpCode op) noexcept {
+  switch (op) {
+    case OpCode::Feature: return "feature";
+    case OpCode::Param: return "param";
+    case OpCode::Literal: return "literal";
+    case OpCode::Add: return "add";
+    case OpCode::Sub: return "sub";
+    case OpCode::Mul: return "mul";
+    case OpCode::Div: return "div";
+    case OpCode::Neg: return "neg";
+    case OpCode::PowInt: return "powi";
+    case OpCode::Pow: return "pow";
+    case OpCode::Exp: return "exp";
+    case OpCode::Log: return "log";
+    case OpCode::Sqrt: return "sqrt";
+    case OpCode::Abs: return "abs";
+    case OpCode::Min: return "min";
+    case OpCode::Max: return "max";
+    case OpCode::Tanh: return "tanh";
+    case OpCode::Store: return "store";
+    case OpCode::Load: return "load";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Rows per block: each opcode runs as one SIMD loop over a block; the block's stack (values and, for
+// the Jacobian, one row per constant) stays in L1/L2.
+constexpr std::size_t kBlock = 256;
+// Rows per block of the values-only path: its stack holds no derivative rows, so a larger block (fewer
+// calls per opcode) still stays in L2.
+constexpr std::size_t kValueBlock = 1024;
+// Stack depth held in a fixed array in the values-only path (deeper programs use the heap).
+constexpr std::size_t kMaxInlineDepth = 64;
+
+int arity(OpCode op) {
+  switch (op) {
+    case OpCode::Feature:
+    case OpCode::Param:
+    case OpCode::Literal:
+    case OpCode::Load: return 0;
+    case OpCode::Store:
+    case OpCode::Neg:
+    case OpCode::PowInt:
+    case OpCode::Exp:
+    case OpCode::Log:
+    case OpCode::Sqrt:
+    case OpCode::Abs:
+    case OpCode::Tanh: return 1;
+    default: return 2;
+  }
+}
+
+std::string where(std::size_t pos, OpCode op) {
+  return "instruction " + std::to_string(pos) + " (" + to_string(op) + ")";
+}
+
+// Pointers into one block's scratch: the value stack, the derivative stack (n_params rows of kBlock
+// per slot) and three temporaries.
+struct Block {
+  double* val;
+  double* grad;
+  double* tmp;
+  double* c1;
+  double* c2;
+  std::uint8_t* dep;  // per stack slot: depends on a constant
+};
+
+ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, double* v, double* d, std::size_t k) {
+  switch (op) {
+    case OpCode::Neg:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) { v[i] = -a[i]; d[i] = -1.0; }
+      return;
+    case OpCode::PowInt:
+      if (n == 2) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) { v[i] = a[i] * a[i]; d[i] = 2.0 * a[i]; }
+      } else if (n == 1) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) { v[i] = a[i]; d[i] = 1.0; }
+      } else if (n == -1) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) { v[i] = 1.0 / a[i]; d[i] = -v[i] * v[i]; }
+      } else if (n == 0) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) { v[i] = 1.0; d[i] = 0.0; }
+      } else {
+        const double e = static_cast<double>(n);
+        for (std::size_t i = 0; i < k; ++i) {
+          const double p = std::pow(a[i], e - 1.0);
+          v[i] = p * a[i];
+          d[i] = e * p;
+        }
+      }
+      return;
+    case OpCode::Exp:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) { v[i] = std::exp(a[i]); d[i] = v[i]; }
+      return;
+    case OpCode::Log:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) { v[i] = std::log(a[i]); d[i] = 1.0 / a[i]; }
+      return;
+    case OpCode::Sqrt:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) { v[i] = std::sqrt(a[i]); d[i] = 0.5 / v[i]; }
+      return;
+    case OpCode::Abs:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) {
+        v[i] = std::abs(a[i]);
+        d[i] = a[i] > 0.0 ? 1.0 : (a[i] < 0.0 ? -1.0 : 0.0);
+      }
+      return;
+    case OpCode::Tanh:
+      for (std::size_t i = 0; i < k; ++i) { v[i] = std::tanh(a[i]); d[i] = 1.0 - v[i] * v[i]; }
+      return;
+    default: return;
+  }
+}
+
+// v = f(a, b) and, when `derivs`, c1 = df/da and c2 = df/db.
+ENERGYLENS_CLONES void binary_values(OpCode op, const double* a, const double* b, double* v, double* c1, double* c2,
+                                     std::size_t k, bool derivs) {
+  switch (op) {
+    case OpCode::Add:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) v[i] = a[i] + b[i];
+      return;
+    case OpCode::Sub:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) v[i] = a[i] - b[i];
+      return;
+    case OpCode::Mul:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) v[i] = a[i] * b[i];
+      if (derivs) {
+        std::memcpy(c1, b, k * sizeof(double));
+        std::memcpy(c2, a, k * sizeof(double));
+      }
+      return;
+    case OpCode::Div:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) v[i] = a[i] / b[i];
+      if (derivs) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) { c1[i] = 1.0 / b[i]; c2[i] = -v[i] / b[i]; }
+      }
+      return;
+    case OpCode::Pow:
+      for (std::size_t i = 0; i < k; ++i) v[i] = std::pow(a[i], b[i]);
+      if (derivs) {
+        for (std::size_t i = 0; i < k; ++i) {
+          c1[i] = b[i] == 0.0 ? 0.0 : b[i] * std::pow(a[i], b[i] - 1.0);
+          c2[i] = v[i] == 0.0 ? 0.0 : v[i] * std::log(a[i]);
+        }
+      }
+      return;
+    case OpCode::Min:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) {
+        const bool left = a[i] <= b[i];
+        v[i] = left ? a[i] : b[i];
+        c1[i] = left ? 1.0 : 0.0;
+        c2[i] = left ? 0.0 : 1.0;
+      }
+      return;
+    case OpCode::Max:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) {
+        const bool left = a[i] >= b[i];
+        v[i] = left ? a[i] : b[i];
+        c1[i] = left ? 1.0 : 0.0;
+        c2[i] = left ? 0.0 : 1.0;
+      }
+      return;
+    default: return;
+  }
+}
+
+// Derivative rows of a binary result: ga <- c1 ga + c2 gb, where an operand that does not depend on
+// the constants has no rows (fa / fb false). Add and Sub have unit coefficients (c1, c2 unused).
+ENERGYLENS_CLONES void binary_derivs(OpCode op, bool fa, bool fb, double* ga, const double* gb, const double* c1,
+                                     const double* c2, std::size_t n_params, std::size_t k) {
+  for (std::size_t j = 0; j < n_params; ++j) {
+    double* x = ga + j * kBlock;
+    const double* y = gb + j * kBlock;
+    if (op == OpCode::Add || op == OpCode::Sub) {
+      const double s = op == OpCode::Add ? 1.0 : -1.0;
+      if (fa && fb) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) x[i] += s * y[i];
+      } else if (fb) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) x[i] = s * y[i];
+      }
+      continue;
+    }
+    if (fa && fb) {
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) x[i] = c1[i] * x[i] + c2[i] * y[i];
+    } else if (fa) {
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) x[i] = c1[i] * x[i];
+    } else {
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) x[i] = c2[i] * y[i];
+    }
+  }
+}
+
+// Values only (no Jacobian): a <- f(a) in place.
+ENERGYLENS_CLONES void unary_inplace(OpCode op, std::int32_t n, double* a, std::size_t k) {
+  switch (op) {
+    case OpCode::Neg:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = -a[i];
+      return;
+    case OpCode::PowInt:
+      if (n == 2) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) a[i] *= a[i];
+      } else if (n == -1) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) a[i] = 1.0 / a[i];
+      } else if (n == 0) {
+        std::fill(a, a + k, 1.0);
+      } else if (n != 1) {
+        const double e = static_cast<double>(n);
+        for (std::size_t i = 0; i < k; ++i) a[i] = std::pow(a[i], e);
+      }
+      return;
+    case OpCode::Exp:
+      exp_in_place(k, a);
+      return;
+    case OpCode::Log:
+      log_in_place(k, a);
+      return;
+    case OpCode::Sqrt:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::sqrt(a[i]);
+      return;
+    case OpCode::Abs:
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::abs(a[i]);
+      return;
+    case OpCode::Tanh:
+      for (std::size_t i = 0; i < k; ++i) a[i] = std::tanh(a[i]);
+      return;
+    default: return;
+  }
+}
+
+// Values only, three-address: d <- f(A, B), where each operand is a block (x[i]) or one value (x). Three
+// functions (block-block, block-value, value-block) so every loop vectorises (a runtime stride would not).
+#define ENERGYLENS_BINARY(A, B)                                                                  \
+  switch (op) {                                                                                  \
+    case OpCode::Add:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A + B;                      \
+      return;                                                                                    \
+    case OpCode::Sub:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A - B;                      \
+      return;                                                                                    \
+    case OpCode::Mul:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A * B;                      \
+      return;                                                                                    \
+    case OpCode::Div:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A / B;                      \
+      return;                                                                                    \
+    case OpCode::Pow:                                                                            \
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::pow(A, B);                                 \
+      return;                                                                                    \
+    case OpCode::Min:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A <= B ? A : B;             \
+      return;                                                                                    \
+    case OpCode::Max:                                                                            \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A >= B ? A : B;             \
+      return;                                                                                    \
+    default: return;                                                                             \
+  }
+
+ENERGYLENS_CLONES void binary_bb(OpCode op, double* d, const double* a, const double* b, std::size_t k) {
+  ENERGYLENS_BINARY(a[i], b[i])
+}
+
+ENERGYLENS_CLONES void binary_bv(OpCode op, double* d, const double* a, double b, std::size_t k) {
+  ENERGYLENS_BINARY(a[i], b)
+}
+
+ENERGYLENS_CLONES void binary_vb(OpCode op, double* d, double a, const double* b, std::size_t k) {
+  ENERGYLENS_BINARY(a, b[i])
+}
+
+#undef ENERGYLENS_BINARY
+
+double binary_scalar(OpCode op, double a, double b) {
+  double d = 0.0;
+  binary_bb(op, &d, &a, &b, 1);
+  return d;
+}
+
+}  // namespace
+
+ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t n_features, std::size_t n_params)
+    : code_(std::move(code)), depends_(code_.size(), 0), n_features_(n_features), n_params_(n_params) {
+  if (code_.empty()) throw std::invalid_argument("expression program is empty");
+  if (n_features > 64) throw std::invalid_argument("expression program: at most 64 feature columns");
+  std::vector<std::uint8_t> dep, stored;
+  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
+    const Instruction& in = code_[pos];
+    const int op = static_cast<int>(in.op);
+    if (op < 0 || op >= kOpCodeCount)
+      throw std::invalid_argument("instruction " + std::to_string(pos) + " has unknown opcode " + std::to_string(op));
+    if (in.op == OpCode::Feature && (in.arg < 0 || static_cast<std::size_t>(in.arg) >= n_features))
+      throw std::invalid_argument(where(pos, in.op) + " reads column " + std::to_string(in.arg) + " of " +
+                                  std::to_string(n_features));
+    if (in.op == OpCode::Param && (in.arg < 0 || static_cast<std::size_t>(in.arg) >= n_params))
+      throw std::invalid_argument(where(pos, in.op) + " reads constant " + std::to_string(in.arg) + " of " +
+                                  std::to_string(n_params));
+    if (in.op == OpCode::Literal && !std::isfinite(in.value))
+      throw std::invalid_argument(where(pos, in.op) + " holds a non-finite number");
+    if ((in.op == OpCode::Store || in.op == OpCode::Load) && (in.arg < 0 || in.arg >= 4096))
+      throw std::invalid_argument(where(pos, in.op) + " uses register " + std::to_string(in.arg) +
+                                  " (0..4095)");
+    if (in.op == OpCode::Load && (static_cast<std::size_t>(in.arg) >= stored.size() || !stored[static_cast<std::size_t>(in.arg)]))
+      throw std::invalid_argument(where(pos, in.op) + " loads register " + std::to_string(in.arg) +
+                                  " before any store");
+    if (in.op == OpCode::Store) {
+      if (dep.empty()) throw std::invalid_argument(where(pos, in.op) + " needs 1 operand, the stack holds 0");
+      const auto r = static_cast<std::size_t>(in.arg);
+      if (r >= stored.size()) {
+        stored.resize(r + 1, 0);
+        register_depends_.resize(r + 1, 0);
+      }
+      stored[r] = 1;
+      register_depends_[r] = dep.back();
+      depends_[pos] = dep.back();
+      dep.pop_back();
+      continue;
+    }
+    const int a = arity(in.op);
+    if (dep.size() < static_cast<std::size_t>(a))
+      throw std::invalid_argument(where(pos, in.op) + " needs " + std::to_string(a) + " operand(s), the stack holds " +
+                                  std::to_string(dep.size()));
+    std::uint8_t d = in.op == OpCode::Param ? 1 : 0;
+    if (in.op == OpCode::Load) d = register_depends_[static_cast<std::size_t>(in.arg)];
+    for (int t = 0; t < a; ++t) {
+      d = static_cast<std::uint8_t>(d | dep.back());
+      dep.pop_back();
+    }
+    dep.push_back(d);
+    depends_[pos] = d;
+    max_depth_ = std::max(max_depth_, dep.size());
+  }
+  n_registers_ = stored.size();
+  if (dep.size() != 1)
+    throw std::invalid_argument("expression program leaves " + std::to_string(dep.size()) +
+                                " values on the stack; a complete program leaves exactly one");
+}
+
+void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, const double* const* columns,
+                                       const double* params, double* out, double* jacobian, std::size_t rows,
+                                       std::uint64_t broadcast, std::vector<double>& scratch) const {
+  const bool jac = true;  // evaluate() sends values-only work to values_block
+  const std::size_t P = n_params_;
+  const std::size_t R = n_registers_;
+  const std::size_t need = (max_depth_ + R) * kBlock * (1 + P) + 3 * kBlock;
+  if (scratch.size() < need) scratch.resize(need);
+  double* reg_val = scratch.data() + need - R * kBlock * (1 + P);
+  double* reg_grad = reg_val + R * kBlock;
+  Block s{scratch.data(), scratch.data() + max_depth_ * kBlock, nullptr, nullptr, nullptr, nullptr};
+  s.tmp = s.grad + max_depth_ * P * kBlock;
+  s.c1 = s.tmp + kBlock;
+  s.c2 = s.c1 + kBlock;
+  std::vector<std::uint8_t> dep(max_depth_, 0);
+  const std::size_t k = count;
+  std::size_t sp = 0;
+  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
+    const Instruction& in = code_[pos];
+    switch (in.op) {
+      case OpCode::Store: {
+        --sp;
+        const auto r = static_cast<std::size_t>(in.arg);
+        std::memcpy(reg_val + r * kBlock, s.val + sp * kBlock, k * sizeof(double));
+        if (dep[sp])
+          for (std::size_t j = 0; j < P; ++j)
+            std::memcpy(reg_grad + (r * P + j) * kBlock, s.grad + (sp * P + j) * kBlock, k * sizeof(double));
+        break;
+      }
+      case OpCode::Load: {
+        const auto r = static_cast<std::size_t>(in.arg);
+        std::memcpy(s.val + sp * kBlock, reg_val + r * kBlock, k * sizeof(double));
+        dep[sp] = register_depends_[r];
+        if (dep[sp])
+          for (std::size_t j = 0; j < P; ++j)
+            std::memcpy(s.grad + (sp * P + j) * kBlock, reg_grad + (r * P + j) * kBlock, k * sizeof(double));
+        ++sp;
+        break;
+      }
+      case OpCode::Feature: {
+        double* v = s.val + sp * kBlock;
+        const auto col = static_cast<std::size_t>(in.arg);
+        if ((broadcast >> col) & 1U) std::fill(v, v + k, columns[col][0]);
+        else std::memcpy(v, columns[col] + begin, k * sizeof(double));
+        dep[sp++] = 0;
+        break;
+      }
+      case OpCode::Param:
+      case OpCode::Literal: {
+        double* v = s.val + sp * kBlock;
+        const bool is_param = in.op == OpCode::Param;
+        std::fill(v, v + k, is_param ? params[in.arg] : in.value);
+        dep[sp] = is_param ? 1 : 0;
+        if (is_param && jac) {
+          double* g = s.grad + sp * P * kBlock;
+          for (std::size_t j = 0; j < P; ++j)
+            std::fill(g + j * kBlock, g + j * kBlock + k, j == static_cast<std::size_t>(in.arg) ? 1.0 : 0.0);
+        }
+        ++sp;
+        break;
+      }
+      default: {
+        if (arity(in.op) == 1) {
+          double* a = s.val + (sp - 1) * kBlock;
+          unary_values(in.op, in.arg, a, s.tmp, s.c1, k);
+          std::memcpy(a, s.tmp, k * sizeof(double));
+          if (jac && dep[sp - 1]) {
+            double* g = s.grad + (sp - 1) * P * kBlock;
+            for (std::size_t j = 0; j < P; ++j) {
+              double* x = g + j * kBlock;
+#pragma omp simd
+              for (std::size_t i = 0; i < k; ++i) x[i] *= s.c1[i];
+            }
+          }
+        } else {
+          double* a = s.val + (sp - 2) * kBlock;
+          const double* b = s.val + (sp - 1) * kBlock;
+          const bool fa = dep[sp - 2] != 0, fb = dep[sp - 1] != 0;
+          const bool derivs = jac && (fa || fb);
+          binary_values(in.op, a, b, s.tmp, s.c1, s.c2, k, derivs);
+          if (derivs)
+            binary_derivs(in.op, fa, fb, s.grad + (sp - 2) * P * kBlock, s.grad + (sp - 1) * P * kBlock, s.c1, s.c2,
+                          P, k);
+          std::memcpy(a, s.tmp, k * sizeof(double));
+          dep[sp - 2] = static_cast<std::uint8_t>(fa || fb);
+          --sp;
+        }
+      }
+    }
+  }
+  std::memcpy(out + begin, s.val, k * sizeof(double));
+  if (jacobian != nullptr)
+    for (std::size_t j = 0; j < n_params_; ++j) {
+      double* dst = jacobian + j * rows + begin;
+      if (jac && dep[0]) std::memcpy(dst, s.grad + j * kBlock, k * sizeof(double));
+      else std::fill(dst, dst + k, 0.0);
+    }
+}
+
+void ExpressionProgram::values_block(std::size_t begin, std::size_t k, const double* const* columns,
+                                     const double* params, double* out, std::uint64_t broadcast,
+                                     std::vector<double>& scratch) const {
+  // Each stack slot is a view: a block (its own buffer, a column or a register) or one value. Pushing a
+  // column or a register copies nothing; an operation writes into the slot's own buffer.
+  struct Slot {
+    const double* ptr;  // the block, or nullptr for one value
+    double value;
+  };
+  const std::size_t need = (max_depth_ + n_registers_) * kValueBlock;
+  if (scratch.size() < need) scratch.resize(need);
+  double* val = scratch.data();
+  double* reg = val + max_depth_ * kValueBlock;
+  Slot stack[kMaxInlineDepth];
+  std::vector<Slot> heap;
+  Slot* st = stack;
+  if (max_depth_ > kMaxInlineDepth) {
+    heap.resize(max_depth_);
+    st = heap.data();
+  }
+  std::size_t sp = 0;
+  for (const Instruction& in : code_) {
+    switch (in.op) {
+      case OpCode::Feature: {
+        const auto col = static_cast<std::size_t>(in.arg);
+        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0]};
+        else st[sp++] = {columns[col] + begin, 0.0};
+        break;
+      }
+      case OpCode::Param: st[sp++] = {nullptr, params[in.arg]}; break;
+      case OpCode::Literal: st[sp++] = {nullptr, in.value}; break;
+      case OpCode::Load: st[sp++] = {reg + static_cast<std::size_t>(in.arg) * kValueBlock, 0.0}; break;
+      case OpCode::Store: {
+        const Slot& top = st[--sp];
+        double* r = reg + static_cast<std::size_t>(in.arg) * kValueBlock;
+        if (top.ptr != nullptr) std::memcpy(r, top.ptr, k * sizeof(double));
+        else std::fill(r, r + k, top.value);
+        break;
+      }
+      default: {
+        double* own = val + (sp - (arity(in.op) == 1 ? 1 : 2)) * kValueBlock;
+        if (arity(in.op) == 1) {
+          Slot& a = st[sp - 1];
+          if (a.ptr == nullptr) {
+            double v = a.value;
+            unary_inplace(in.op, in.arg, &v, 1);
+            a.value = v;
+          } else {
+            if (a.ptr != own) std::memcpy(own, a.ptr, k * sizeof(double));
+            unary_inplace(in.op, in.arg, own, k);
+            a.ptr = own;
+          }
+          break;
+        }
+        Slot& a = st[sp - 2];
+        const Slot& b = st[sp - 1];
+        if (a.ptr == nullptr && b.ptr == nullptr) a.value = binary_scalar(in.op, a.value, b.value);
+        else if (b.ptr == nullptr) binary_bv(in.op, own, a.ptr, b.value, k);
+        else if (a.ptr == nullptr) binary_vb(in.op, own, a.value, b.ptr, k);
+        else binary_bb(in.op, own, a.ptr, b.ptr, k);
+        if (a.ptr != nullptr || b.ptr != nullptr) a.ptr = own;
+        --sp;
+      }
+    }
+  }
+  if (st[0].ptr != nullptr) std::memcpy(out + begin, st[0].ptr, k * sizeof(double));
+  else std::fill(out + begin, out + begin + k, st[0].value);
+}
+
+void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
+                                 double* jacobian, std::uint64_t broadcast, bool parallel) const {
+  const bool values_only = jacobian == nullptr || n_params_ == 0;
+  const std::size_t block = values_only ? kValueBlock : kBlock;
+  const std::size_t n_blocks = (rows + block - 1) / block;
+  const bool threads = parallel && n_blocks >= 4;
+#pragma omp parallel if (threads)
+  {
+    std::vector<double> scratch;
+#pragma omp for schedule(static)
+    for (std::size_t b = 0; b < n_blocks; ++b) {
+      const std::size_t begin = b * block;
+      const std::size_t count = std::min(block, rows - begin);
+      if (values_only) {
+        values_block(begin, count, columns, params, out, broadcast, scratch);
+        if (jacobian != nullptr)  // a program without constants: an empty Jacobian
+          for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
+      } else {
+        evaluate_block(begin, count, columns, params, out, jacobian, rows, broadcast, scratch);
+      }
+    }
+  }
+}
+
+namespace {
+
+ResidualFunction residual_function(const ExpressionProgram& program, std::size_t rows, const double* const* columns,
+                                   std::span<const double> target, ExpressionResidual kind,
+                                   std::vector<double>& pred) {
+  return [&program, rows, columns, target, kind, &pred](const double* theta, double* r, double* jac) {
+    program.evaluate(rows, columns, theta, pred.data(), jac, 0, false);
+    const std::size_t n = program.n_params();
+    for (std::size_t i = 0; i < rows; ++i) {
+      const double p = pred[i], y = target[i];
+      double scale = 1.0;
+      switch (kind) {
+        case ExpressionResidual::Absolute: r[i] = p - y; break;
+        case ExpressionResidual::Relative:
+          r[i] = p / y - 1.0;
+          scale = 1.0 / y;
+          break;
+        case ExpressionResidual::Log:
+          r[i] = p > 0.0 ? std::log(p / y) : std::numeric_limits<double>::quiet_NaN();
+          scale = 1.0 / p;
+          break;
+      }
+      if (jac != nullptr && scale != 1.0)
+        for (std::size_t j = 0; j < n; ++j) jac[j * rows + i] *= scale;
+    }
+  };
+}
+
+void check_fit_inputs(const ExpressionProgram& program, std::size_t rows, std::span<const double> target,
+                      ExpressionResidual kind, std::span<const double> start) {
+  if (program.n_params() == 0) throw std::invalid_argument("fit_expression: the expression has no constants to fit");
+  if (rows == 0) throw std::invalid_argument("fit_expression: no rows");
+  if (target.size() != rows)
+    throw std::invalid_argument("fit_expression: " + std::to_string(target.size()) + " targets for " +
+                                std::to_string(rows) + " rows");
+  if (start.size() != program.n_params())
+    throw std::invalid_argument("fit_expression: start has " + std::to_string(start.size()) + " values for " +
+                                std::to_string(program.n_params()) + " constants");
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (!std::isfinite(target[i]))
+      throw std::invalid_argument("fit_expression: target row " + std::to_string(i) + " is not finite");
+    if (kind != ExpressionResidual::Absolute && !(target[i] > 0.0))
+      throw std::invalid_argument("fit_expression: target row " + std::to_string(i) +
+                                  " is not > 0 (relative and log residuals need positive targets)");
+  }
+}
+
+}  // namespace
+
+ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t rows, const double* const* columns,
+                                   std::span<const double> target, ExpressionResidual residual,
+                                   std::span<const double> start, std::span<const double> lower,
+                                   std::span<const double> upper, const LeastSquaresOptions& options, int n_starts,
+                                   double spread, std::uint64_t seed) {
+  check_fit_inputs(program, rows, target, residual, start);
+  if (n_starts < 1) throw std::invalid_argument("fit_expression: n_starts must be >= 1");
+  std::vector<double> pred(rows);
+  const ResidualFunction fn = residual_function(program, rows, columns, target, residual, pred);
+  ExpressionFitResult out;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> x0(start.begin(), start.end());
+  for (int s = 0; s < n_starts; ++s) {
+    if (s > 0)
+      for (std::size_t j = 0; j < x0.size(); ++j) {
+        const double z = normal(rng);
+        x0[j] = start[j] == 0.0 ? spread * z : start[j] * std::exp(spread * z);
+      }
+    FitResult r = levenberg_marquardt(rows, program.n_params(), fn, x0, lower, upper, options);
+    ++out.starts;
+    if (r.converged) ++out.starts_converged;
+    const bool better = s == 0 || (std::isfinite(r.cost) && !(r.cost >= out.best.cost));
+    if (better) out.best = std::move(r);
+  }
+  return out;
+}
+
+std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::size_t rows,
+                                         const double* const* columns, std::span<const double> target,
+                                         ExpressionResidual residual, std::span<const double> start,
+                                         std::span<const double> lower, std::span<const double> upper,
+                                         const LeastSquaresOptions& options, int replicates, std::uint64_t seed,
+                                         std::vector<std::uint8_t>& converged) {
+  check_fit_inputs(program, rows, target, residual, start);
+  if (replicates < 1) throw std::invalid_argument("bootstrap_expression: replicates must be >= 1");
+  const std::size_t n = program.n_params(), f = program.n_features();
+  const auto reps = static_cast<std::size_t>(replicates);
+  std::vector<double> params(reps * n, std::numeric_limits<double>::quiet_NaN());
+  converged.assign(reps, 0);
+#pragma omp parallel
+  {
+    std::vector<double> cols(f * rows), y(rows);
+    std::vector<const double*> ptrs(f);
+    for (std::size_t c = 0; c < f; ++c) ptrs[c] = cols.data() + c * rows;
+#pragma omp for schedule(dynamic)
+    for (std::size_t b = 0; b < reps; ++b) {
+      std::mt19937_64 rng(seed * 1000003ULL + b);
+      std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
+      for (std::size_t i = 0; i < rows; ++i) {
+        const std::size_t src = pick(rng);
+        y[i] = target[src];
+        for (std::size_t c = 0; c < f; ++c) cols[c * rows + i] = columns[c][src];
+      }
+      std::vector<double> pred(rows);
+      const ResidualFunction fn = residual_function(program, rows, ptrs.data(), y, residual, pred);
+      const FitResult r = levenberg_marquardt(rows, n, fn, start, lower, upper, options);
+      converged[b] = r.converged ? 1 : 0;
+      std::copy(r.params.begin(), r.params.end(), params.begin() + static_cast<std::ptrdiff_t>(b * n));
+    }
+  }
+  return params;
+}
+
+}  // namespace energylens

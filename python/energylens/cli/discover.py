@@ -1,0 +1,73 @@
+"""``energylens discover``: symbolic regression over profiles to a scored Pareto front (JSON, report).
+
+:mod:`energylens.discover` needs the ``sr`` extra (pyoperon, SymPy, matplotlib), so it is imported when the
+command runs, not when the parser is built: ``energylens --help`` works without the extra, and running
+``discover`` without it names the ``pip install`` to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from energylens.cli.options import positive_float, positive_int, seed
+from energylens.extras import require
+from energylens.outputs import atomic_dir, atomic_file, check_output_path
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``energylens discover``."""
+    p = sub.add_parser("discover", help="symbolic regression of energy (or the template's residuals) to a front")
+    p.add_argument("profiles", metavar="PROFILES", help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, or 'bundled'")
+    p.add_argument("--target", choices=("energy", "prefill", "decode", "residual"), default="energy")
+    p.add_argument("--backend", choices=("auto", "operon", "pysr"), default="auto")
+    p.add_argument("--max-complexity", type=positive_int, default=25, help="largest expression (nodes)")
+    p.add_argument("--time-budget", type=positive_float, default=60.0, help="seconds for the search")
+    p.add_argument("--generations", type=positive_int, default=200, help="generation cap (operon: reproducible "
+                   "per seed when it binds before the time budget)")
+    p.add_argument("--population", type=positive_int, default=500, help="population size (500)")
+    p.add_argument("--train-size", type=positive_int, default=None,
+                   help="training rows (default 70 %%; the rest is held out)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the split and the search (0)")
+    p.add_argument("-o", "--output", default="discovered.json", help="result file (JSON)")
+    p.add_argument("--report", default=None, metavar="DIR", help="write the front plot and LaTeX page here")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_discover)
+
+
+def _cmd_discover(args: argparse.Namespace) -> int:
+    check_output_path(args.output, inputs=[args.profiles])
+    if args.report:
+        check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
+    require("sympy", "sr", "energylens discover (SymPy fronts)")
+    from energylens.discover import discover, write_report
+
+    result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
+                      time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
+                      generations=args.generations, population=args.population, progress=not args.quiet)
+    print(f"backend: {result.backend} ({result.backend_reason})")
+    t = result.template
+    print(f"{'':>3} {'cplx':>4} {'R^2':>8} {'Top-1':>6} {'TPxPP':>6} {'pair':>6} {'MAPE%':>7}  expression")
+    print(f"{'T':>3} {'-':>4} {t['r2']:8.4f} {t['top1']:6.3f} {t['parallelism_top1']:6.3f} {t['pairwise']:6.3f} "
+          f"{t['mape']:7.2f}  template")
+    for i, e in enumerate(result.front):
+        h = e.heldout
+        star = "*" if i == result.chosen else " "
+        print(f"{i:>2}{star} {e.complexity:>4} {h['r2']:8.4f} {h['top1']:6.3f} {h['parallelism_top1']:6.3f} "
+              f"{h['pairwise']:6.3f} {h['mape']:7.2f}  {e.expression}")
+    if result.residual_test:
+        r = result.residual_test
+        print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "
+              f"({100 * r['mape_cut_relative']:.1f} % cut), adopt: {r['adopt']}")
+    text = json.dumps(result.to_dict(), indent=1, allow_nan=True)
+    with atomic_file(args.output) as tmp:
+        tmp.write_text(text)
+    print(f"wrote {args.output}")
+    if args.report:
+        with atomic_dir(args.report) as tmp_dir:
+            written = write_report(result, tmp_dir)
+        print(f"wrote {Path(args.report) / Path(written).name}")
+    return 0

@@ -1,0 +1,112 @@
+"""Symbolic-regression backends: which one runs (``auto`` says why), and running it to a Pareto front.
+
+pyoperon (C++ GP, pip-installable) is the default; PySR (the paper's tool) is used when it is installed
+*and* a Julia runtime is already present. PySR's import pulls in juliacall, which downloads Julia when it
+finds none, so detection never imports either: it looks for the modules' specs and a Julia executable.
+A backend returns the front as (complexity, SymPy expression over the variable names) pairs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import sympy as sp
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+from energylens.discover.select import (
+    OPERON_INSTALL,
+    PYSR_INSTALL,
+    BackendChoice,
+    BackendUnavailable,
+    julia_executable,
+    select_backend,
+)
+
+__all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_executable", "run_backend",
+           "OPERON_INSTALL", "PYSR_INSTALL"]
+
+#: Operators offered to the search (all run in the native engine).
+OPERON_SYMBOLS = "add,sub,mul,div,constant,variable,sqrt,log,exp,square"
+
+
+def _parse(text: str, names: Sequence[str]) -> sp.Expr:
+    local: dict[str, object] = {n: sp.Symbol(n, positive=True) for n in names}
+    # Operator names the backends print that SymPy does not know.
+    local.update(square=lambda a: a**2, cube=lambda a: a**3, neg=lambda a: -a, inv=lambda a: 1 / a)
+    return parse_expr(text.replace("^", "**"), local_dict=local,
+                      transformations=(*standard_transformations, convert_xor))
+
+
+def _progress(line: str, enabled: bool) -> None:
+    if enabled:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
+                seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
+    from pyoperon.sklearn import SymbolicRegressor
+
+    # Rounds of generations continued with warm_start: progress between rounds and a time check. With a
+    # fixed number of rounds (the generation cap reached before the time budget) a seed reproduces.
+    rounds = max(1, generations // 10)
+    reg = None
+    t0 = last = time.perf_counter()
+    for r in range(rounds):
+        left = time_budget_s - (time.perf_counter() - t0)
+        if left <= 0:
+            _progress(f"discover: operon time budget {time_budget_s:g} s spent after {r} of {rounds} rounds", progress)
+            break
+        if reg is None:
+            reg = SymbolicRegressor(allowed_symbols=OPERON_SYMBOLS, objectives=["r2", "length"],
+                                    max_length=max_complexity, generations=10, population_size=population,
+                                    random_state=seed, n_threads=1, max_time=max(1, int(left)),
+                                    warm_start=True)
+        else:
+            reg.set_params(random_state=seed + r, max_time=max(1, int(left)))
+        reg.fit(X, y)
+        now = time.perf_counter()
+        if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
+            continue
+        last = now
+        best = min(p["mean_squared_error"] for p in reg.pareto_front_)
+        r2 = 1.0 - best / float(np.var(y)) if np.var(y) > 0 else float("nan")
+        _progress(f"discover: operon round {r + 1}/{rounds}, {time.perf_counter() - t0:5.1f} s, "
+                  f"front {len(reg.pareto_front_)} expressions, best training R^2 {r2:.5f}", progress)
+    assert reg is not None
+    return [(int(p["length"]), _parse(reg.get_model_string(p["tree"], 12, list(names)), names))
+            for p in reg.pareto_front_]
+
+
+def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
+              seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
+    os.environ.setdefault("PYTHON_JULIACALL_EXE", julia_executable() or "")
+    from pysr import PySRRegressor
+
+    reg = PySRRegressor(binary_operators=["+", "-", "*", "/"], unary_operators=["sqrt", "log", "exp", "square"],
+                        maxsize=max_complexity, niterations=generations, population_size=population,
+                        timeout_in_seconds=time_budget_s, random_state=seed, deterministic=True, parallelism="serial",
+                        progress=progress, verbosity=1 if progress else 0)
+    reg.fit(X, y, variable_names=list(names))
+    eqs = reg.equations_
+    return [(int(c), _parse(str(e), names)) for c, e in zip(eqs["complexity"], eqs["equation"], strict=True)]
+
+
+def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequence[str], *,
+                max_complexity: int = 25, time_budget_s: float = 60.0, seed: int = 0, generations: int = 200,
+                population: int = 500, progress: bool = True) -> list[tuple[int, sp.Expr]]:
+    """The backend's Pareto front on (X, y): (complexity, expression over ``names``), simplest first."""
+    if X.ndim != 2 or X.shape[1] != len(names) or len(y) != X.shape[0]:
+        raise ValueError(f"X {X.shape}, y {y.shape} and {len(names)} names do not agree")
+    if max_complexity < 3:
+        raise ValueError(f"max_complexity must be >= 3, got {max_complexity}")
+    if time_budget_s <= 0:
+        raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
+    run = _run_operon if choice.name == "operon" else _run_pysr
+    front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
+                max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
+                population=population, progress=progress)
+    return sorted(front, key=lambda t: t[0])

@@ -1,0 +1,69 @@
+"""The discovery report: the front as a plot (complexity against held-out error, the template as a line)
+and the expressions in LaTeX, with their held-out scores, as a Markdown page plus the JSON result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from energylens.discover.search import DiscoveryResult  # noqa: E402
+
+__all__ = ["write_report"]
+
+
+def _plot(result: DiscoveryResult, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    c = [e.complexity for e in result.front]
+    m = [e.heldout.get("mape", float("nan")) for e in result.front]
+    ax.plot(c, m, "o-", label=f"front ({result.backend})")
+    ch = result.front[result.chosen]
+    ax.plot([ch.complexity], [ch.heldout.get("mape")], "r*", ms=14, label="chosen (cross-validated on training rows)")
+    ax.axhline(result.template["mape"], color="k", ls="--", label="template, same rows")
+    ax.set_xlabel("complexity (nodes)")
+    ax.set_ylabel("held-out MAPE (%)")
+    ax.set_yscale("log")
+    ax.set_title(f"discovery, target {result.target}: {result.n_train} training / {result.n_heldout} held-out rows")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
+    """Write ``front.png``, ``discovery.md`` and ``discovery.json`` into ``directory``; returns the Markdown path."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    _plot(result, out / "front.png")
+    (out / "discovery.json").write_text(json.dumps(result.to_dict(), indent=1, allow_nan=True))
+    t = result.template
+    lines = [f"# Structure discovery: target `{result.target}`", "",
+             f"Backend {result.backend} ({result.backend_reason}); seed {result.seed}; {result.n_train} training "
+             f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", "", "![front](front.png)", "",
+             "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV error |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| template | 12 params | {t['r2']:.4f} | {t['top1']:.3f} | {t['parallelism_top1']:.3f} | "
+             f"{t['pairwise']:.3f} | {t['mape']:.2f} | |"]
+    for i, e in enumerate(result.front):
+        h = e.heldout
+        mark = " (chosen)" if i == result.chosen else ""
+        lines.append(f"| {i}{mark} | {e.complexity} | {h['r2']:.4f} | {h['top1']:.3f} | {h['parallelism_top1']:.3f} | "
+                     f"{h['pairwise']:.3f} | {h['mape']:.2f} | {e.cv_error:.4f} |")
+    lines += ["", "## Expressions", ""]
+    what = "log-correction g (model: template x exp(g))" if result.target == "residual" else "energy (J)"
+    for i, e in enumerate(result.front):
+        lines += [f"{i}. complexity {e.complexity}, {what}:", "", f"$$ {e.latex} $$", ""]
+    if result.residual_test:
+        r = result.residual_test
+        lines += ["## Residual term test", "",
+                  f"Chosen term `{r['term']}`: held-out MAPE {r['mape_template']:.2f} % -> {r['mape_with_term']:.2f} % "
+                  f"({100 * r['mape_cut_relative']:.1f} % relative cut); Top-1 not lower: {r['top1_not_lower']}; "
+                  f"pairwise not lower: {r['pairwise_not_lower']}; adopt: {r['adopt']}.", ""]
+    lines += ["## Variables", ""] + [f"- `{k}` = `{v}`" for k, v in result.variables.items()]
+    md = out / "discovery.md"
+    md.write_text("\n".join(lines) + "\n")
+    return md

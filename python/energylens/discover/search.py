@@ -1,0 +1,227 @@
+"""Structure discovery: symbolic regression of energy (or of the template's log-residuals) to a scored front.
+
+Owns the discovery run: the seeded split into training and held-out rows, the target, the backend run,
+the native refit of every front expression's constants on the training rows, the choice of one
+expression by cross-validation on the training rows only, and the held-out scores (R^2, Top-1,
+pairwise, MAPE from :mod:`energylens.compare.metrics`) next to the template fitted on the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from energylens import _core
+from energylens.compare.metrics import score_groups
+from energylens.compare.splits import DEFAULT_GROUP_BY
+from energylens.discover.backends import run_backend, select_backend
+from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
+from energylens.model import EnergyModel, ExpressionEnergyModel
+from energylens.model.compile import compile_expression, parametrize
+from energylens.profiles.datasets import load_profiles_or_bundled
+from energylens.profiles.features import FEATURE_NAMES, build_features
+
+__all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS"]
+
+TARGETS = {"energy": "energy_j", "prefill": "prefill_energy_j", "decode": "decode_energy_j", "residual": "energy_j"}
+
+
+@dataclass
+class FrontEntry:
+    """One expression of the Pareto front, its constants refitted natively, scored on held-out rows."""
+
+    complexity: int
+    expression: str          # over the discovery variables, as the backend returned it (refitted constants)
+    formula: str             # the model's formula over feature columns (residual: the log-correction term)
+    latex: str
+    cv_error: float          # cross-validated training error (mean |relative error|) that picks the chosen one
+    heldout: dict[str, float] = field(default_factory=dict)  # r2, top1, pairwise, mape on held-out rows
+
+
+@dataclass
+class DiscoveryResult:
+    """A discovery run: the front, the template's scores on the same held-out rows, the choice."""
+
+    target: str
+    backend: str
+    backend_reason: str
+    seed: int
+    n_train: int
+    n_heldout: int
+    variables: dict[str, str]
+    front: list[FrontEntry]
+    template: dict[str, float]
+    chosen: int
+    seconds: float
+    residual_test: dict[str, Any] | None = None
+
+    def front_table(self) -> pd.DataFrame:
+        """One row per front expression: complexity, expression, cv error and held-out metrics."""
+        rows = [{"complexity": e.complexity, "expression": e.expression, "cv_error": e.cv_error, **e.heldout,
+                 "chosen": i == self.chosen} for i, e in enumerate(self.front)]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": "energylens.discovery", "version": 1, "target": self.target, "backend": self.backend,
+                "backend_reason": self.backend_reason, "seed": self.seed, "n_train": self.n_train,
+                "n_heldout": self.n_heldout, "variables": self.variables, "template": self.template,
+                "chosen": self.chosen, "seconds": self.seconds, "residual_test": self.residual_test,
+                "front": [e.__dict__ for e in self.front]}
+
+
+def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by: Sequence[str]) -> dict[str, float]:
+    """Held-out R^2 (on the target), Top-1 and pairwise (pooled over groups), MAPE (%), and the parallelism
+    choice: Top-1 among rows that differ only in TP x PP (groups plus batch size, where two or more)."""
+    out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / np.sum((meas - meas.mean()) ** 2)),
+           "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
+    if not np.all(np.isfinite(pred)):
+        return {**out, "top1": float("nan"), "pairwise": float("nan"), "parallelism_top1": float("nan")}
+    frame = test_df.assign(energy_j=meas)
+    g = score_groups(frame, pred, list(group_by))
+    tot = g["pairs_total"].sum()
+    out["top1"] = float(g["top1"].mean())
+    out["pairwise"] = float(g["pairs_concordant"].sum() / tot) if tot > 0 else float("nan")
+    par = score_groups(frame, pred, [*group_by, "batch_size"])
+    out["parallelism_top1"] = float(par["top1"].mean()) if par["top1"].notna().any() else float("nan")
+    return out
+
+
+def _refit(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.ndarray], rows: np.ndarray,
+           target: np.ndarray, residual: str) -> tuple[Any, np.ndarray] | None:
+    """(compiled, fitted constants) of ``formula`` on ``rows``; None when it cannot be evaluated there."""
+    compiled = compile_expression(formula, FEATURE_NAMES, starts)
+    cols = [features[n][rows] for n in compiled.feature_names]
+    if not compiled.param_names:
+        return compiled, compiled.start
+    try:
+        fit = _core.fit_expression(compiled.program, cols, target[rows], compiled.start, None, None,
+                                   {"residual": residual, "max_iterations": 200})
+    except ValueError:
+        return None
+    theta = np.asarray(fit.params)
+    return (compiled, theta) if np.isfinite(fit.cost) else None
+
+
+def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.ndarray], train: np.ndarray, target: np.ndarray,
+              residual: str, seed: int, folds: int = 5) -> float:
+    """Mean |relative error| (residual target: mean |error| of the log-correction) over k folds of ``train``."""
+    order = np.random.default_rng(seed).permutation(train)
+    errs = []
+    for k in range(folds):
+        test = order[k::folds]
+        fit = _refit(formula, starts, features, np.setdiff1d(order, test), target, residual)
+        if fit is None:
+            return float("inf")
+        compiled, theta = fit
+        pred = compiled.evaluate([features[n][test] for n in compiled.feature_names], theta)
+        err = np.abs(pred - target[test]) if residual == "absolute" else np.abs(pred / target[test] - 1.0)
+        errs.append(err)
+    e = np.concatenate(errs)
+    return float(np.mean(e)) if np.all(np.isfinite(e)) else float("inf")
+
+
+def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    size = int(round(0.7 * n)) if train_size is None else int(train_size)
+    if not 2 <= size < n:
+        raise ValueError(f"train_size must leave training and held-out rows: {size} of {n} rows")
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[:size]), np.sort(perm[size:])
+
+
+def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", max_complexity: int = 25,
+             time_budget_s: float = 60.0, seed: int = 0, train_size: int | None = None,
+             generations: int = 200, population: int = 500, group_by: Sequence[str] = DEFAULT_GROUP_BY,
+             progress: bool = True) -> DiscoveryResult:
+    """Run symbolic regression on ``profiles`` and score its Pareto front on held-out rows.
+
+    ``target``: ``energy`` (J per request), ``prefill``/``decode`` (a phase, where measured) or
+    ``residual`` (log of measured / template, to find the terms the template lacks; the front then holds
+    multiplicative corrections ``exp(g)`` of the template). ``train_size``: training rows (default 70 %).
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    t0 = time.perf_counter()
+    choice = select_backend(backend)
+    df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
+        drop=True)
+    column = TARGETS[target]
+    if column not in df or not np.isfinite(df[column].to_numpy(dtype=float)).all():
+        raise ValueError(f"target {target!r} needs a measured, finite {column!r} in every row")
+    missing = [c for c in group_by if c not in df]
+    group_by = [c for c in group_by if c in df] if missing else list(group_by)
+    y = df[column].to_numpy(dtype=float)
+    train, test = _split(len(df), train_size, seed)
+    features = build_features(df)
+    template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
+    if target in ("prefill", "decode"):
+        base = template.predict_phases(df)[f"{target}_energy_j_pred"].to_numpy()
+    else:
+        base = template.predict(df)
+    variables = residual_variables() if target == "residual" else energy_variables()
+    sr_target = np.log(y / base) if target == "residual" else y
+    residual = "absolute" if target == "residual" else "log"
+    X = variable_matrix(variables, features)
+    front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
+                        time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
+                        progress=progress)
+    entries = _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
+                           group_by)
+    if not entries:
+        raise ValueError("discovery: no expression of the front can be evaluated on the training rows")
+    chosen = int(np.argmin([e.cv_error for e in entries]))
+    tmpl = _scores(df.iloc[test], y[test], base[test], group_by)
+    result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
+                             {k: str(v) for k, v in variables.items()}, entries, tmpl, chosen,
+                             time.perf_counter() - t0)
+    if target == "residual":
+        result.residual_test = residual_test(result)
+    return result
+
+
+def _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
+                 group_by) -> list[FrontEntry]:
+    entries = []
+    for complexity, expr in front:
+        pexpr, starts = parametrize(expr)
+        formula = substitute(pexpr, variables)
+        fit = _refit(formula, starts, features, train, sr_target, residual)
+        if fit is None:
+            continue
+        compiled, theta = fit
+        pred = compiled.evaluate([features[n] for n in compiled.feature_names], theta)
+        if residual == "absolute":
+            pred = base * np.exp(pred)
+        subs = dict(zip(compiled.param_names, theta, strict=True))
+        shown = pexpr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 6) for k, v in subs.items()})
+        fitted = compiled.expr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 12) for k, v in subs.items()})
+        entries.append(FrontEntry(
+            complexity=complexity, expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
+            cv_error=_cv_error(formula, starts, features, train, sr_target, residual, seed),
+            heldout=_scores(df.iloc[test], y[test], pred[test], group_by)))
+    return entries
+
+
+def residual_test(result: DiscoveryResult) -> dict[str, Any]:
+    """Whether the chosen correction term earns its place on the held-out rows: held-out MAPE cut by
+    >= 20 % (relative) without a lower Top-1 or pairwise than the template's."""
+    t, c = result.template, result.front[result.chosen].heldout
+    cut = (t["mape"] - c["mape"]) / t["mape"] if t["mape"] > 0 else float("nan")
+    top1_ok = not (c["top1"] < t["top1"] - 1e-12)
+    pair_ok = not (c["pairwise"] < t["pairwise"] - 1e-12)
+    return {"term": result.front[result.chosen].expression, "mape_template": t["mape"], "mape_with_term": c["mape"],
+            "mape_cut_relative": cut, "top1_not_lower": bool(top1_ok), "pairwise_not_lower": bool(pair_ok),
+            "adopt": bool(cut >= 0.20 and top1_ok and pair_ok)}
+
+
+def expression_model(result: DiscoveryResult, index: int | None = None, **kwargs: Any) -> ExpressionEnergyModel:
+    """The energy model of a front expression (default: the chosen one) of an ``energy`` discovery."""
+    if result.target != "energy":
+        raise ValueError(f"an energy model needs a discovery of target 'energy', not {result.target!r}")
+    entry = result.front[result.chosen if index is None else index]
+    return EnergyModel.from_expression(sp.sympify(entry.formula), **kwargs)

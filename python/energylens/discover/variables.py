@@ -1,0 +1,100 @@
+"""The inputs symbolic regression searches over: physically meaningful groups of the template's features.
+
+Each variable is a SymPy expression of the feature columns (``energylens.profiles.features``), so a
+discovered formula in these variables substitutes back into a formula of the features that the native
+engine runs (``EnergyModel.from_expression``). Energy targets get energy scales in joules (what the
+template's terms are made of: time bounds times board power times GPUs); residual targets get
+dimensionless groups (the interactions the paper names: TP x PP x sequence length, expert routing,
+frame encoding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from energylens.model.compile import compile_expression
+from energylens.profiles.features import FEATURE_NAMES
+
+__all__ = ["feature_symbol", "energy_variables", "residual_variables", "variable_matrix", "substitute"]
+
+
+def feature_symbol(name: str) -> sp.Symbol:
+    """The symbol of a feature column in discovered expressions (named as the column, positive)."""
+    if name not in FEATURE_NAMES:
+        raise ValueError(f"unknown feature {name!r}; features: {list(FEATURE_NAMES)}")
+    return sp.Symbol(name, positive=True)
+
+
+def _f() -> dict[str, sp.Symbol]:
+    return {n: feature_symbol(n) for n in FEATURE_NAMES}
+
+
+def _times() -> dict[str, sp.Expr]:
+    f = _f()
+    n = f["tp"] * f["pp"]
+    ctx = f["input_tokens"] + f["output_tokens"] / 2
+    t_mem = (f["weight_bytes_per_step"] + f["batch_size"] * ctx * f["kv_bytes_per_token"]) / (n * f["hbm_bytes_per_s"])
+    t_comp = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx) / (n * f["peak_flops_per_s"])
+    t_pf = (2 * f["active_params"] * f["input_tokens"] + f["attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
+            + n * f["prefill_extra_flops"]) / (n * f["peak_flops_per_s"])
+    return {"n": n, "t_mem": t_mem, "t_comp": t_comp, "t_pf": t_pf}
+
+
+def energy_variables() -> dict[str, sp.Expr]:
+    """Energy scales (J per request) and the dimensionless shape of a configuration.
+
+    ``E_mem``/``E_comp``: decode at board power for the memory / compute time bound of a step;
+    ``E_pf``: prefill at board power for its compute bound; ``E_layer``/``E_seq``: 1 us per layer per
+    step / per sequence per step at board power; ``tp``, ``pp``, ``B``, ``Lin_k``, ``Lout_k``.
+    """
+    f, t = _f(), _times()
+    power = t["n"] * f["tdp_w"]
+    steps = f["output_tokens"] / f["batch_size"]
+    micro = sp.Rational(1, 10**6)
+    return {
+        "E_mem": steps * power * t["t_mem"],
+        "E_comp": steps * power * t["t_comp"],
+        "E_pf": power * t["t_pf"],
+        "E_layer": steps * power * f["n_layers"] * micro,
+        "E_seq": f["output_tokens"] * power * micro,
+        "tp": f["tp"], "pp": f["pp"], "B": f["batch_size"],
+        "Lin_k": f["input_tokens"] / 1000, "Lout_k": f["output_tokens"] / 1000,
+    }
+
+
+def residual_variables() -> dict[str, sp.Expr]:
+    """Dimensionless groups for a multiplicative correction of the template (log-residual targets)."""
+    f, t = _f(), _times()
+    return {
+        "tp": f["tp"], "pp": f["pp"], "B": f["batch_size"],
+        "Lin_k": f["input_tokens"] / 1000, "Lout_k": f["output_tokens"] / 1000,
+        "intensity": t["t_comp"] / t["t_mem"],          # compute / memory bound of a decode step
+        "pf_share": t["t_pf"] / (t["t_pf"] + f["output_tokens"] / f["batch_size"] * t["t_mem"]),
+        # expert routing: weight bytes a decode step streams per active parameter (the bytes per weight for a
+        # dense model; more for a mixture of experts, whose batch touches more experts than one token uses)
+        "moe_stream": f["weight_bytes_per_step"] / f["active_params"],
+        "enc_share": f["prefill_extra_flops"] * t["n"] / (t["t_pf"] * t["n"] * f["peak_flops_per_s"]),
+        "layers_k": f["n_layers"] / 100,
+    }
+
+
+def variable_matrix(variables: Mapping[str, sp.Expr], features: Mapping[str, np.ndarray]) -> np.ndarray:
+    """(rows, len(variables)) values of each variable, computed by the native engine from feature columns."""
+    cols = []
+    for name, expr in variables.items():
+        compiled = compile_expression(expr, FEATURE_NAMES, params={})
+        values = compiled.evaluate([features[n] for n in compiled.feature_names], np.empty(0))
+        if not np.all(np.isfinite(values)):
+            row = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ValueError(f"discovery variable {name!r} is not finite at row {row}")
+        cols.append(values)
+    return np.column_stack(cols)
+
+
+def substitute(expr: sp.Expr, variables: Mapping[str, sp.Expr]) -> sp.Expr:
+    """``expr`` over variable symbols -> the same formula over feature symbols."""
+    subs = {s: variables[s.name] for s in expr.free_symbols if s.name in variables}
+    return expr.xreplace(subs)

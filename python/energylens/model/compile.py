@@ -1,0 +1,217 @@
+"""SymPy expression -> native postfix program (``energylens._core.ExpressionProgram``).
+
+Owns the translation of a formula over named feature columns and constants into the stack machine
+of ``cpp/include/energylens/expression.hpp``: which SymPy nodes map to which opcodes, which numbers
+become fitted constants, and the error for anything the engine cannot run. docs/discover.md lists
+the instruction set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from energylens import _core
+
+__all__ = ["UnsupportedExpressionError", "CompiledExpression", "parametrize", "compile_expression",
+           "SUPPORTED_OPERATORS"]
+
+#: What the engine runs, by SymPy name (for error messages and docs).
+SUPPORTED_OPERATORS = ("Add", "Mul", "Pow", "exp", "log", "Abs", "Min", "Max", "tanh")
+
+_OP = {name: int(getattr(_core.OpCode, name)) for name in (
+    "feature", "param", "literal", "add", "sub", "mul", "div", "neg", "powi", "pow", "exp", "log", "sqrt",
+    "abs", "min", "max", "tanh", "store", "load")}
+_UNARY = {sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sp.tanh: "tanh"}
+_NARY = {sp.Min: "min", sp.Max: "max"}
+
+
+class UnsupportedExpressionError(ValueError):
+    """The expression uses an operator or a symbol the native engine cannot evaluate."""
+
+
+@dataclass(frozen=True)
+class CompiledExpression:
+    """A SymPy expression compiled for the native engine.
+
+    ``feature_names``: the columns the program reads, in order; ``param_names``: the fitted constants
+    in order, ``start``: their values in the expression (the start of a refit).
+    """
+
+    expr: sp.Expr
+    program: _core.ExpressionProgram
+    feature_names: tuple[str, ...]
+    param_names: tuple[str, ...]
+    start: np.ndarray
+
+    def evaluate(self, columns: Sequence[np.ndarray], params: np.ndarray | None = None,
+                 jacobian: bool = False):
+        """Values per row (and the Jacobian with respect to the constants), natively."""
+        theta = self.start if params is None else np.asarray(params, dtype=np.float64)
+        return self.program.evaluate([np.asarray(c, dtype=np.float64) for c in columns], theta, jacobian)
+
+
+def parametrize(expr: sp.Expr, prefix: str = "c") -> tuple[sp.Expr, dict[str, float]]:
+    """Every floating-point number in ``expr`` becomes its own constant symbol ``c0, c1, ...`` (in
+    traversal order) with the number as its start; integers and rationals (exponents such as 2 or 1/2)
+    stay fixed, and so does a float exponent with an integer value (``x**2.0`` is ``x**2``).
+    """
+    starts: dict[str, float] = {}
+
+    def walk(e: sp.Basic, exponent: bool = False) -> sp.Basic:
+        if isinstance(e, sp.Float):
+            v = float(e)
+            if exponent and v == round(v):
+                return sp.Integer(round(v))
+            name = f"{prefix}{len(starts)}"
+            starts[name] = v
+            return sp.Symbol(name, real=True)
+        if not e.args:
+            return e
+        if isinstance(e, sp.Pow):
+            return sp.Pow(walk(e.base), walk(e.exp, exponent=True), evaluate=False)
+        return e.func(*[walk(a) for a in e.args], evaluate=False)
+
+    out = walk(sp.sympify(expr))
+    return out, starts
+
+
+class _Emitter:
+    def __init__(self, features: Mapping[sp.Symbol, int], params: Mapping[sp.Symbol, int]) -> None:
+        self.features, self.params = features, params
+        self.registers: dict[sp.Symbol, int] = {}
+        self.code: list[tuple[int, int, float]] = []
+
+    def op(self, name: str, arg: int = 0, value: float = 0.0) -> None:
+        self.code.append((_OP[name], arg, value))
+
+    def emit(self, e: sp.Basic) -> None:  # noqa: C901 - one dispatch over node types
+        if isinstance(e, sp.Symbol):
+            if e in self.registers:
+                self.op("load", self.registers[e])
+            elif e in self.features:
+                self.op("feature", self.features[e])
+            elif e in self.params:
+                self.op("param", self.params[e])
+            else:
+                raise UnsupportedExpressionError(
+                    f"symbol {e.name!r} is neither a feature column nor a constant; known features: "
+                    f"{sorted(s.name for s in self.features)}")
+        elif e.is_Number or isinstance(e, sp.NumberSymbol):
+            v = float(e)
+            if not np.isfinite(v):
+                raise UnsupportedExpressionError(f"the expression holds the non-finite number {e}")
+            self.op("literal", value=v)
+        elif isinstance(e, sp.Add):
+            self._add(e)
+        elif isinstance(e, sp.Mul):
+            self._mul(e)
+        elif isinstance(e, sp.Pow):
+            self._pow(e.base, e.exp)
+        elif e.func in _UNARY:
+            if len(e.args) != 1:
+                raise UnsupportedExpressionError(f"{e.func.__name__} with {len(e.args)} arguments")
+            self.emit(e.args[0])
+            self.op(_UNARY[e.func])
+        elif e.func in _NARY:
+            self.emit(e.args[0])
+            for a in e.args[1:]:
+                self.emit(a)
+                self.op(_NARY[e.func])
+        else:
+            name = getattr(e.func, "__name__", type(e).__name__)
+            raise UnsupportedExpressionError(
+                f"operator {name!r} (in {e}) is not supported by the native expression engine; supported: "
+                f"{', '.join(SUPPORTED_OPERATORS)} (sqrt and integer/real powers through Pow)")
+
+    def _add(self, e: sp.Add) -> None:
+        terms = list(e.args)
+        pos = [t for t in terms if not _is_negated(t)]
+        neg = [t for t in terms if _is_negated(t)]
+        if pos:
+            self.emit(pos[0])
+            for t in pos[1:]:
+                self.emit(t)
+                self.op("add")
+        else:
+            self.emit(-neg[0])
+            self.op("neg")
+            neg = neg[1:]
+        for t in neg:
+            self.emit(-t)
+            self.op("sub")
+
+    def _mul(self, e: sp.Mul) -> None:
+        num, den = [], []
+        for f in e.args:
+            if isinstance(f, sp.Pow) and f.exp.is_Number and f.exp < 0:
+                den.append(sp.Pow(f.base, -f.exp, evaluate=False) if f.exp != -1 else f.base)
+            elif isinstance(f, sp.Rational) and not f.is_Integer and f.p == 1:
+                den.append(sp.Integer(f.q))
+            else:
+                num.append(f)
+        negate = False
+        if num and num[0] == sp.Integer(-1):
+            negate, num = True, num[1:]
+        if num:
+            self.emit(num[0])
+            for f in num[1:]:
+                self.emit(f)
+                self.op("mul")
+        else:
+            self.op("literal", value=1.0)
+        for f in den:
+            self.emit(f)
+            self.op("div")
+        if negate:
+            self.op("neg")
+
+    def _pow(self, base: sp.Basic, exp: sp.Basic) -> None:
+        if exp == sp.Rational(1, 2):
+            self.emit(base)
+            self.op("sqrt")
+        elif exp.is_Integer and abs(int(exp)) < 2**31:
+            self.emit(base)
+            self.op("powi", int(exp))
+        else:
+            self.emit(base)
+            self.emit(exp)
+            self.op("pow")
+
+
+def _is_negated(t: sp.Basic) -> bool:
+    return isinstance(t, sp.Mul) and t.args and t.args[0] == sp.Integer(-1)
+
+
+def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
+                       params: Mapping[str, float] | None = None) -> CompiledExpression:
+    """Compile ``expr`` over ``feature_names`` (symbols named as the columns) and constants.
+
+    ``params``: constant name -> start value. When None, every float in ``expr`` becomes a fitted
+    constant (:func:`parametrize`). Symbols that are neither features nor constants, and operators the
+    engine lacks, raise :class:`UnsupportedExpressionError` naming them.
+    """
+    e = sp.sympify(expr)
+    if params is None:
+        e, params = parametrize(e)
+    by_name = {s.name: s for s in e.free_symbols}
+    unknown = sorted(n for n in by_name if n not in feature_names and n not in params)
+    if unknown:
+        raise UnsupportedExpressionError(
+            f"symbol(s) {unknown} are neither feature columns nor constants; features: {list(feature_names)}")
+    used = [n for n in feature_names if n in by_name]
+    pnames = [n for n in params if n in by_name]
+    emitter = _Emitter({by_name[n]: i for i, n in enumerate(used)}, {by_name[n]: j for j, n in enumerate(pnames)})
+    # Common subexpressions are computed once per block of rows and kept in registers (store / load).
+    replacements, (reduced,) = sp.cse(e, symbols=sp.numbered_symbols("_cse"), optimizations=None)
+    for k, (sym, sub) in enumerate(replacements):
+        emitter.emit(sub)
+        emitter.op("store", k)
+        emitter.registers[sym] = k
+    emitter.emit(reduced)
+    program = _core.ExpressionProgram(emitter.code, len(used), len(pnames))
+    start = np.array([float(params[n]) for n in pnames], dtype=np.float64)
+    return CompiledExpression(e, program, tuple(used), tuple(pnames), start)

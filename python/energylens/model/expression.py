@@ -1,0 +1,265 @@
+"""An energy model whose formula is any expression of the feature columns (``EnergyModel.from_expression``).
+
+Owns the discovered-formula counterpart of :class:`energylens.model.EnergyModel`: the expression is
+compiled once to the native stack machine (:mod:`energylens.model.compile`), its constants are refitted
+by the native bounded Levenberg-Marquardt with forward-mode derivatives, intervals come from a native
+parallel bootstrap plus the training residuals (as for the template), and the model is written to and
+read from the same versioned model file.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from energylens import _core
+from energylens.errors import ModelFileError
+from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.persistence import (
+    EXPRESSION_MODEL_ID,
+    FitSummary,
+    Param,
+    data_hash,
+    load_configs,
+    read_model_file,
+    write_model_file,
+)
+from energylens.profiles.features import FEATURE_NAMES, build_features
+
+__all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
+
+
+
+class ExpressionEnergyModel:
+    """Energy per request (J) = ``expr`` of the feature columns (:data:`energylens.features.FEATURE_NAMES`).
+
+    ``expr``: a SymPy expression or string whose symbols are feature names and constants. ``params``:
+    constant name -> start value; when omitted every float in ``expr`` is a fitted constant (``c0``,
+    ``c1``, ...; integers and rationals stay fixed). ``bounds``: constant name -> (lower, upper).
+    Until :meth:`fit`, predictions use the expression's own constants.
+    """
+
+    def __init__(self, expr: sp.Expr | str, *, params: Mapping[str, float] | None = None,
+                 bounds: Mapping[str, tuple[float, float]] | None = None, residual: str = "log",
+                 loss: str = "linear", loss_scale: float = 0.1, n_starts: int = 3, start_spread: float = 0.5,
+                 seed: int = 0, bootstrap: int = 200, max_iterations: int = 300, name: str = "expression") -> None:
+        if residual not in ("relative", "log"):
+            raise ValueError(f"residual must be 'relative' or 'log', got {residual!r}")
+        if bootstrap < 0 or n_starts < 1:
+            raise ValueError(f"bootstrap must be >= 0 and n_starts >= 1, got {bootstrap} and {n_starts}")
+        self.compiled: CompiledExpression = compile_expression(expr, FEATURE_NAMES, params)
+        self.name = name
+        self.options = {"residual": residual, "loss": loss, "loss_scale": float(loss_scale),
+                        "n_starts": int(n_starts), "start_spread": float(start_spread), "seed": int(seed),
+                        "max_iterations": int(max_iterations)}
+        self.bootstrap_replicates = int(bootstrap)
+        n = len(self.compiled.param_names)
+        self._lower = np.full(n, -np.inf)
+        self._upper = np.full(n, np.inf)
+        for key, (lo, hi) in (bounds or {}).items():
+            if key not in self.compiled.param_names:
+                raise ValueError(f"bounds name {key!r} is not a constant of the expression "
+                                 f"({list(self.compiled.param_names)})")
+            j = self.compiled.param_names.index(key)
+            self._lower[j], self._upper[j] = float(lo), float(hi)
+        self._theta = self.compiled.start.copy()
+        self._boot: np.ndarray | None = None
+        self._residuals: np.ndarray | None = None
+        self.summary: FitSummary | None = None
+        self.latency_model = None  # the expression models energy only
+
+    # ---- description -------------------------------------------------------------------------
+    @property
+    def template_id(self) -> str:
+        return EXPRESSION_MODEL_ID
+
+    @property
+    def expression(self) -> sp.Expr:
+        """The expression with constant symbols (``c0``, ...)."""
+        return self.compiled.expr
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The feature columns the expression reads."""
+        return self.compiled.feature_names
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.compiled.param_names
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.summary is not None
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self._theta.copy()
+
+    @property
+    def params(self) -> dict[str, Param]:
+        """Constants by name with bounds and 90 % bootstrap interval (NaN before a bootstrap)."""
+        lo = hi = np.full(len(self._theta), math.nan)
+        if self._boot is not None and len(self._boot) >= 10:
+            lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
+        return {n: Param(n, float(self._theta[j]), "", "constant of the discovered expression",
+                         float(self._lower[j]), float(self._upper[j]), float(lo[j]), float(hi[j]))
+                for j, n in enumerate(self.param_names)}
+
+    # ---- data --------------------------------------------------------------------------------
+    def _columns(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        feats = build_features(frame)
+        return [np.ascontiguousarray(feats[n], dtype=np.float64) for n in self.feature_names]
+
+    def _native_options(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    # ---- fitting -----------------------------------------------------------------------------
+    def fit(self, profiles: Any) -> ExpressionEnergyModel:
+        """Refit the constants on measured profiles (path or DataFrame, schema v1), natively."""
+        frame = load_configs(profiles, require_energy=True)
+        y = np.asarray(frame["energy_j"], dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(y) | (y <= 0))
+        if bad.size:
+            raise ValueError(f"{type(self).__name__}.fit: energy_j must be finite and > 0; bad rows (0-based): "
+                             f"{bad[:10].tolist()}")
+        if len(y) < len(self.param_names):
+            raise ValueError(f"{type(self).__name__}.fit: {len(y)} rows for {len(self.param_names)} constants")
+        columns = self._columns(frame)
+        t0 = time.perf_counter()
+        opts = self._native_options()
+        start = self.compiled.start
+        res = _core.fit_expression(self.compiled.program, columns, y, start, self._lower, self._upper, opts)
+        theta = np.asarray(res.params, dtype=np.float64)
+        self._boot, boot_ok = None, 0
+        if self.bootstrap_replicates > 0:
+            boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}
+            boot, ok = _core.bootstrap_expression(self.compiled.program, columns, y, theta, self._lower,
+                                                  self._upper, self.bootstrap_replicates, boot_opts)
+            keep = ok & np.all(np.isfinite(boot), axis=1)
+            boot_ok = int(keep.sum())
+            self._boot = boot[keep]
+        self._theta = theta
+        pred = self.compiled.evaluate(columns, theta)
+        self._residuals = pred / y - 1.0
+        self.summary = FitSummary(
+            n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
+            converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
+            starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(self._residuals))),
+            bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
+            data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0)
+        return self
+
+    # ---- prediction --------------------------------------------------------------------------
+    def predict(self, configs: Any) -> np.ndarray:
+        """Energy per request (J) for each configuration row."""
+        frame = load_configs(configs, require_energy=False)
+        return self.compiled.evaluate(self._columns(frame), self._theta)
+
+    def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
+        """The comparison harness's method protocol (``energylens.evaluate``): same as :meth:`predict`."""
+        return self.predict(df)
+
+    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True) -> np.ndarray:
+        """Energy per request (J) from feature columns (scalars broadcast), without pandas."""
+        missing = [n for n in self.feature_names if n not in features]
+        if missing:
+            raise ValueError(f"features {missing} missing for the expression {self.expression}")
+        cols = [np.ascontiguousarray(np.asarray(features[n], dtype=np.float64)) for n in self.feature_names]
+        if validate:
+            for n, c in zip(self.feature_names, cols, strict=True):
+                if c.ndim > 1 or not np.all(np.isfinite(c)):
+                    raise ValueError(f"feature {n!r} must be a finite scalar or 1-D array")
+        return self.compiled.evaluate(cols, self._theta)
+
+    def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
+        """Prediction interval at ``level``: bootstrap refits times a resampled training residual."""
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must be in (0, 1), got {level}")
+        if self._boot is None or len(self._boot) < 10:
+            raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
+        frame = load_configs(configs, require_energy=False)
+        columns = self._columns(frame)
+        res = self._residuals if self._residuals is not None and len(self._residuals) else np.zeros(1)
+        n_res, n_par = len(res), len(self.param_names)
+        if n_res > n_par:  # unbiased-variance inflation, as the template's intervals
+            res = res * np.sqrt(n_res / (n_res - n_par))
+        rng = np.random.default_rng(self.options["seed"] + 7919)
+        draws = [self.compiled.evaluate(columns, tb) * (1.0 + rng.choice(res, size=len(frame)))
+                 for tb in self._boot]
+        alpha = (1.0 - level) / 2.0
+        lo, hi = np.quantile(np.vstack(draws), [alpha, 1.0 - alpha], axis=0)
+        return pd.DataFrame({"energy_j_lo": np.maximum(lo, 0.0), "energy_j_hi": hi})
+
+    # ---- symbolic ----------------------------------------------------------------------------
+    def to_sympy(self, *, numeric: bool = True) -> sp.Expr:
+        """The expression; with ``numeric`` the current constants substituted (6 significant digits)."""
+        if not numeric:
+            return self.expression
+        subs = {sp.Symbol(n, real=True): sp.Float(float(v), 6) for n, v in zip(self.param_names, self._theta,
+                                                                               strict=True)}
+        return self.expression.xreplace(subs)
+
+    def to_latex(self, *, numeric: bool = True) -> str:
+        return "E = " + sp.latex(self.to_sympy(numeric=numeric))
+
+    # ---- persistence -------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            "template": EXPRESSION_MODEL_ID,
+            "expression": sp.srepr(self.expression),
+            "expression_text": str(self.expression),
+            "params": dict(zip(self.param_names, map(float, self._theta), strict=True)),
+            "start": dict(zip(self.param_names, map(float, self.compiled.start), strict=True)),
+            "bounds": {n: [float(lo), float(hi)] for n, lo, hi in zip(self.param_names, self._lower, self._upper,
+                                                                       strict=True)},
+            "options": self.options, "name": self.name,
+            "bootstrap_replicates": self.bootstrap_replicates,
+            "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
+            "train_residuals": [] if self._residuals is None else self._residuals.tolist(),
+            "fit": None if self.summary is None else asdict(self.summary),
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the versioned model file (``load_model`` and ``EnergyModel.load`` read it back)."""
+        write_model_file(path, {"energy": self._state(), "latency": None})
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], path: str) -> ExpressionEnergyModel:
+        """The model a file's ``energy`` entry describes (``ModelFileError`` naming what is wrong)."""
+        if state.get("template") != EXPRESSION_MODEL_ID:
+            raise ModelFileError(f"{path}: template {state.get('template')!r} is not {EXPRESSION_MODEL_ID!r}")
+        try:
+            expr = sp.sympify(state["expression"])  # srepr: exact numbers and assumptions
+            start = {k: float(v) for k, v in state["start"].items()}
+            params = [float(state["params"][n]) for n in start]
+        except (KeyError, TypeError, ValueError, SyntaxError) as exc:
+            raise ModelFileError(f"{path}: expression model entry is incomplete or unreadable ({exc})") from None
+        bounds = {k: tuple(v) for k, v in state.get("bounds", {}).items()}
+        model = cls(expr, params=start, bounds=bounds, bootstrap=int(state.get("bootstrap_replicates", 0)),
+                    name=str(state.get("name", "expression")), **state.get("options", {}))
+        if model.param_names != tuple(start):
+            raise ModelFileError(f"{path}: constants {list(start)} do not match the expression's "
+                                 f"{list(model.param_names)}")
+        model._theta = np.array(params)
+        boot = np.asarray(state.get("bootstrap_params", []), dtype=np.float64)
+        model._boot = boot if boot.size else None
+        res = np.asarray(state.get("train_residuals", []), dtype=np.float64)
+        model._residuals = res if res.size else None
+        fit = state.get("fit")
+        model.summary = FitSummary(**fit) if fit else None
+        return model
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExpressionEnergyModel:
+        state = read_model_file(path)
+        if not state.get("energy"):
+            raise ModelFileError(f"{path}: holds no energy model")
+        return cls.from_state(state["energy"], str(path))
