@@ -63,7 +63,7 @@ def test_parameters_defined_once_agree_with_reference(template, prefix):
 
 def test_energy_template_has_exactly_twelve_parameters():
     assert len(_core.describe_template("energy")["param_names"]) == 12
-    assert EnergyModel().template_id == "energylens.energy.v1"
+    assert EnergyModel().template_id == "energylens.energy.v2"
 
 
 # ---- parity with the NumPy reference --------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_save_load_round_trip(tmp_path):
     path = tmp_path / "model.json"
     model.save(path)
     doc = json.loads(path.read_text())
-    assert doc["version"] == MODEL_FILE_VERSION and doc["energy"]["template"] == "energylens.energy.v1"
+    assert doc["version"] == MODEL_FILE_VERSION and doc["energy"]["template"] == "energylens.energy.v2"
     assert doc["energy"]["fit"]["data_hash"].startswith("sha256:")
     back = EnergyModel.load(path)
     np.testing.assert_array_equal(back.theta, model.theta)
@@ -226,7 +226,7 @@ def test_save_load_round_trip(tmp_path):
     pd.testing.assert_frame_equal(back.predict_interval(df), model.predict_interval(df))
     pd.testing.assert_frame_equal(back.latency_model.predict(df), model.latency_model.predict(df))
     assert back.summary == model.summary
-    assert LatencyModel.load(path).template_id == "energylens.latency.v1"
+    assert LatencyModel.load(path).template_id == "energylens.latency.v2"
 
 
 def test_load_errors_are_clear(tmp_path):
@@ -325,7 +325,7 @@ def test_native_argument_errors_are_value_errors(features):
     theta = np.asarray(_core.describe_template("energy")["init"])
     with pytest.raises(ValueError, match="'d_model' has 3 rows"):
         _core.evaluate("energy", cols[:6] + [cols[6][:3]] + cols[7:], theta)
-    with pytest.raises(ValueError, match="needs 16 feature columns"):
+    with pytest.raises(ValueError, match="needs 21 feature columns"):
         _core.evaluate("energy", cols[:-1], theta)
     with pytest.raises(ValueError, match="12 parameters"):
         _core.evaluate("energy", cols, theta[:-1])

@@ -9,7 +9,8 @@ namespace {
 const char* const kFeatureNames[] = {
     "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
     "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
-    "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s"};
+    "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
+    "experts_per_token", "state_bytes_per_seq"};
 static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {
@@ -63,14 +64,14 @@ const char* const kLatencyOutputs[] = {"ttft_s", "tpot_s", "tpot_s"};
 }  // namespace
 
 const TemplateDescriptor& EnergyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.energy.v1", kFeatures, kFeatureNames, kParams, kEnergyNames,
+  static const TemplateDescriptor d{"energylens.energy.v2", kFeatures, kFeatureNames, kParams, kEnergyNames,
                                     kEnergyUnits, kEnergyDescriptions, kEnergyLower, kEnergyUpper, kEnergyInit,
                                     kEnergyOutputs};
   return d;
 }
 
 const TemplateDescriptor& LatencyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.latency.v1", kFeatures, kFeatureNames, kParams, kLatencyNames,
+  static const TemplateDescriptor d{"energylens.latency.v2", kFeatures, kFeatureNames, kParams, kLatencyNames,
                                     kLatencyUnits, kLatencyDescriptions, kLatencyLower, kLatencyUpper,
                                     kLatencyInit, kLatencyOutputs};
   return d;

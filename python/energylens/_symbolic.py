@@ -15,13 +15,15 @@ __all__ = ["feature_symbols", "energy_expressions", "latency_expressions"]
 
 _FEATURES = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
              "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
-             "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s")
+             "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
+             "experts_per_token", "state_bytes_per_seq")
 
 _LATEX = {
     "tp": "TP", "pp": "PP", "batch_size": "B", "input_tokens": r"L_{in}", "output_tokens": r"L_{out}",
     "n_layers": "L", "d_model": "d", "active_params": r"N_{act}", "weight_bytes_per_step": "W",
     "kv_bytes_per_token": r"k_{v}", "attn_flops_per_token_ctx": "a", "prefill_extra_flops": r"F_{enc}",
     "peak_flops_per_s": r"\Pi", "hbm_bytes_per_s": r"\beta", "tdp_w": "P_{TDP}", "link_bytes_per_s": r"\lambda",
+    "dp": "DP", "ep": "EP", "a2a_moe_layers": r"L_{a2a}", "experts_per_token": "k", "state_bytes_per_seq": "S",
     "eta_compute": r"\eta_c", "eta_memory": r"\eta_m", "roofline_overlap": "s", "eta_prefill": r"\eta_{pf}",
     "static_power_frac": r"\pi_s", "flop_energy_coef": "c_f", "busy_power_frac": r"\pi_b",
     "layer_overhead_us": r"\tau_l", "allreduce_latency_us": r"\alpha", "seq_overhead_us": r"\tau_s",
@@ -43,24 +45,31 @@ def _param(name: str, params: dict[str, Any] | None) -> sp.Expr:
 
 def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
     micro = sp.Rational(1, 10**6)
-    n = f["tp"] * f["pp"]
+    n_r = f["tp"] * f["pp"]
+    n = n_r * f["dp"]
+    b_r = f["batch_size"] / f["dp"]
     ctx = f["input_tokens"] + f["output_tokens"] / 2
     flops = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx)
-    bytes_step = f["weight_bytes_per_step"] + f["batch_size"] * ctx * f["kv_bytes_per_token"]
+    bytes_step = f["weight_bytes_per_step"] + f["batch_size"] * (ctx * f["kv_bytes_per_token"]
+                                                                 + f["state_bytes_per_seq"])
     tc = flops / (n * f["peak_flops_per_s"] * q["eta_compute"])
     tm = bytes_step / (n * f["hbm_bytes_per_s"] * q["eta_memory"])
     s = q["roofline_overlap"]
     tg = (tc + tm + sp.sqrt((tc - tm) ** 2 + 4 * s * tc * tm)) / 2
     n_ar = 2 * f["n_layers"] * (f["tp"] - 1) / (f["tp"] * f["pp"])
     alpha = q["allreduce_latency_us"] * micro
-    t_ar = n_ar * (alpha + 4 * f["batch_size"] * f["d_model"] / f["link_bytes_per_s"])
-    busy = (tg + t_ar) * (1 + q["pp_bubble"] * (f["pp"] - 1))
-    t_step = busy + q["layer_overhead_us"] * micro * f["n_layers"] + q["seq_overhead_us"] * micro * f["batch_size"]
+    t_ar = n_ar * (alpha + 4 * b_r * f["d_model"] / f["link_bytes_per_s"])
+    n_a2a = 2 * f["a2a_moe_layers"] / f["pp"]
+    a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (f["ep"] - 1) / (f["ep"] * f["tp"])
+    t_a2a = n_a2a * (alpha + b_r * a2a_tok / f["link_bytes_per_s"])
+    busy = (tg + t_ar + t_a2a) * (1 + q["pp_bubble"] * (f["pp"] - 1))
+    t_step = busy + q["layer_overhead_us"] * micro * f["n_layers"] + q["seq_overhead_us"] * micro * b_r
     flops_pf = (2 * f["active_params"] * f["input_tokens"] + f["attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
-                + n * f["prefill_extra_flops"])
-    t_pc = flops_pf / (n * f["peak_flops_per_s"] * q["eta_prefill"])
-    t_pf = t_pc + n_ar * (alpha + 4 * f["input_tokens"] * f["d_model"] / f["link_bytes_per_s"])
-    return {"n": n, "flops": flops, "busy": busy, "t_step": t_step, "flops_pf": flops_pf, "t_pf": t_pf}
+                + n_r * f["prefill_extra_flops"])
+    t_pc = flops_pf / (n_r * f["peak_flops_per_s"] * q["eta_prefill"])
+    t_pf = (t_pc + n_ar * (alpha + 4 * f["input_tokens"] * f["d_model"] / f["link_bytes_per_s"])
+            + n_a2a * (alpha + f["input_tokens"] * a2a_tok / f["link_bytes_per_s"]))
+    return {"n": n, "n_r": n_r, "flops": flops, "busy": busy, "t_step": t_step, "flops_pf": flops_pf, "t_pf": t_pf}
 
 
 _TIME_PARAMS = ("eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us",
@@ -80,7 +89,7 @@ def energy_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, s
     decode = f["output_tokens"] / f["batch_size"] * (
         r["n"] * f["tdp_w"] * (pi_s * r["t_step"] + pi_b * r["busy"]) + e_flop * r["flops"])
     prefill = (1 + kappa * f["batch_size"] / 1000) * (
-        r["n"] * f["tdp_w"] * (pi_s + pi_b) * r["t_pf"] + e_flop * r["flops_pf"])
+        r["n_r"] * f["tdp_w"] * (pi_s + pi_b) * r["t_pf"] + e_flop * r["flops_pf"])
     return prefill, decode
 
 

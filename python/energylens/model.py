@@ -89,7 +89,10 @@ def _data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
 
 # Domain of each template feature for evaluate_features: (lower bound, bound included).
 _FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
-                                                   "prefill_extra_flops": (0.0, True)}
+                                                   "prefill_extra_flops": (0.0, True), "dp": (1.0, True),
+                                                   "ep": (1.0, True), "a2a_moe_layers": (0.0, True),
+                                                   "experts_per_token": (1.0, True),
+                                                   "state_bytes_per_seq": (0.0, True)}
 
 
 def _check_feature_domain(name: str, col: np.ndarray) -> None:
@@ -142,7 +145,7 @@ class _ClosedFormModel:
     # ---- description -------------------------------------------------------------------------
     @property
     def template_id(self) -> str:
-        """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
+        """Versioned id of the closed form, e.g. ``energylens.energy.v2``."""
         return str(self._desc["id"])
 
     @property

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables
+from ._parallel_rules import check_expert_parallel_model, check_parallelism
 from .errors import ProfileSchemaError
 
 __all__ = [
@@ -65,6 +66,7 @@ ARCHITECTURE_COLUMNS: tuple[str, ...] = (
 OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
     "active_params_b": math.nan,
     "ep": 1,
+    "dp": math.nan,
     "n_gpus": math.nan,
     "architecture": "dense",
     "precision": "bf16",
@@ -75,10 +77,11 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
     **{c: math.nan for c in ARCHITECTURE_COLUMNS},
 })
 
-#: How the two derived defaults are computed, per row.
+#: How the derived defaults are computed, per row.
 DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
     "active_params_b": "params_b (for a model of the model table: params_b * its active/total ratio)",
-    "n_gpus": "tp * pp * ep",
+    "dp": "n_gpus / (tp * pp) when n_gpus is given, else 1",
+    "n_gpus": "tp * pp * dp",
 })
 
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
@@ -88,7 +91,7 @@ MODALITIES: tuple[str, ...] = ("text", "image", "video")
 ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
 
 _TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
-_INT_COLUMNS = ("tp", "pp", "ep", "n_gpus")
+_INT_COLUMNS = ("tp", "pp", "ep", "dp", "n_gpus")
 _NUMERIC_COLUMNS = tuple(
     c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
 )
@@ -316,14 +319,7 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             problems.add(~np.isnan(a) & ~np.isnan(p) & (a > p * (1 + 1e-9)), "active_params_b",
                          "must be <= params_b", raw["active_params_b"])
 
-    # ---- n_gpus consistency ------------------------------------------------------------------------
-    ep = out["ep"].fillna(1.0) if "ep" in out else pd.Series(1.0, index=frame.index)
-    product = out["tp"] * out["pp"] * ep
-    if "n_gpus" in out:
-        g = out["n_gpus"].to_numpy()
-        with np.errstate(invalid="ignore"):
-            mismatch = ~np.isnan(g) & ~np.isnan(product.to_numpy()) & (g != product.to_numpy())
-        problems.add(mismatch, "n_gpus", "must equal tp * pp * ep", raw["n_gpus"])
+    check_parallelism(out, raw, problems, frame.index)
 
     # ---- text columns ------------------------------------------------------------------------------
     for col in ("model", "gpu"):
@@ -343,6 +339,7 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         values, bad = _normalise_choice(frame[col], allowed, canon)
         problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", raw[col])
         out[col] = values.where(~blank, np.nan)
+    check_expert_parallel_model(out, raw, problems)
     if "task" in frame.columns:
         blank = _is_blank(frame["task"])
         out["task"] = frame["task"].astype(object).where(~blank, "").map(str)
@@ -411,7 +408,9 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     ep = num("ep")
     ep[np.isnan(ep)] = 1.0
     n_gpus = num("n_gpus")
-    n_gpus = np.where(np.isnan(n_gpus), tp * pp * ep, n_gpus)
+    dp = num("dp")
+    dp = np.where(np.isnan(dp), np.where(np.isnan(n_gpus), 1.0, n_gpus / (tp * pp)), dp)
+    n_gpus = np.where(np.isnan(n_gpus), tp * pp * dp, n_gpus)
     params = num("params_b")
     active = num("active_params_b")
     architecture = text("architecture")
@@ -464,6 +463,7 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
         cols[c] = text(c) if c in _TEXT_COLUMNS else num(c)
     cols["active_params_b"] = active
     cols["ep"] = ep
+    cols["dp"] = dp
     cols["n_gpus"] = n_gpus
     cols["architecture"] = architecture
     for c in ("precision", "kv_cache_dtype", "modality", "task"):

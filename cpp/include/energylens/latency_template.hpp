@@ -47,7 +47,7 @@ struct LatencyTemplate {
     gt[kPpBubble] = gs[7];
     gf[kEtaPrefill] = hb * (-r.t_pc / q.eta_pf);
     gf[kLayerOverheadUs] = r.layers * T(roofline::kMicro);
-    gf[kAllreduceLatencyUs] = hb * r.n_ar * T(roofline::kMicro);
+    gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
     gf[kPrefillBatchFactor] = r.t_pf * (r.batch - T(1));
     for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];
   }
