@@ -1,0 +1,318 @@
+"""Per-row inputs of the energy / latency template (docs/model.md).
+
+:func:`build_features` turns a profile table (schema v1, e.g. from :func:`energylens.profiles.load_profiles`
+or :func:`energylens.profiles.datasets.mlenergy_v2`) into a dict of contiguous float64 arrays, one per name in
+:data:`FEATURE_NAMES`. Hardware numbers come only from :mod:`energylens.profiles.tables` (looked up once per
+unique GPU / precision), the model only through its architecture columns; every derived quantity that
+needs no fitted parameter (MoE expected touched fraction, weight and KV bytes, attention FLOPs, vision
+encoder FLOPs) is computed here, vectorised.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from energylens.profiles import tables
+
+__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features"]
+
+#: Ordered per-row inputs (units in the names; see FEATURE_UNITS).
+FEATURE_NAMES: tuple[str, ...] = (
+    "tp",                          # tensor-parallel degree
+    "pp",                          # pipeline-parallel degree
+    "batch_size",                  # running sequences per decode step
+    "input_tokens",                # prompt tokens per request (incl. image tokens)
+    "output_tokens",               # generated tokens per request
+    "n_layers",                    # transformer layers
+    "d_model",                     # hidden size (all-reduce message width)
+    "active_params",               # parameters used per token (top-k experts for MoE), count
+    "weight_bytes_per_step",       # bytes of weights one decode step streams (MoE: touched experts)
+    "kv_bytes_per_token",          # KV-cache bytes per token over all layers (kv_cache_dtype elements)
+    "attn_flops_per_token_ctx",    # attention FLOPs per token per context position (4 L H d_h)
+    "prefill_extra_flops",         # vision-encoder FLOPs per request (0 for text)
+    "moe_touch_fraction",          # expected fraction of experts a decode step touches (1 dense)
+    "peak_flops_per_s",            # dense tensor peak of one GPU at the row's precision
+    "hbm_bytes_per_s",             # HBM bandwidth of one GPU
+    "tdp_w",                       # board power limit of one GPU
+    "link_bytes_per_s",            # scale-up link bandwidth per GPU per direction
+    "dp",                          # data-parallel replicas (n_gpus = tp * pp * dp)
+    "ep",                          # expert-parallel group size (1: experts sharded by tp)
+    "a2a_moe_layers",              # MoE layers with EP all-to-all dispatch/combine (EP with dp > 1), else 0
+    "experts_per_token",           # routed experts per token (1 dense)
+    "state_bytes_per_seq",         # recurrent (Mamba) state bytes per sequence read per decode step
+)
+
+FEATURE_UNITS: dict[str, str] = {
+    "tp": "1", "pp": "1", "batch_size": "sequences", "input_tokens": "tokens/request",
+    "output_tokens": "tokens/request", "n_layers": "1", "d_model": "1", "active_params": "parameters",
+    "weight_bytes_per_step": "B", "kv_bytes_per_token": "B/token", "attn_flops_per_token_ctx": "FLOP/token/position",
+    "prefill_extra_flops": "FLOP/request", "moe_touch_fraction": "1", "peak_flops_per_s": "FLOP/s",
+    "hbm_bytes_per_s": "B/s", "tdp_w": "W", "link_bytes_per_s": "B/s", "dp": "1", "ep": "1",
+    "a2a_moe_layers": "1", "experts_per_token": "1", "state_bytes_per_seq": "B/sequence",
+}
+
+#: Compute (activation) precision a weight precision runs at when the profile has no
+#: ``compute_precision`` column: fp8 and int8 checkpoints run W8A8 GEMMs, 4-bit weight-only formats
+#: (mxfp4, int4) dequantise into 16-bit GEMMs (vLLM's Marlin / Triton MoE kernels on Hopper and Ampere).
+DEFAULT_COMPUTE_PRECISION: dict[str, str] = {
+    "fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "fp8": "fp8", "int8": "int8", "int4": "bf16", "mxfp4": "bf16",
+}
+#: Weight precisions that quantise only the routed experts of a MoE checkpoint (gpt-oss: mxfp4 experts,
+#: bf16 attention, router and embeddings); their non-expert weights are counted at the compute dtype.
+EXPERT_ONLY_PRECISIONS = ("mxfp4",)
+
+_REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
+_ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
+
+#: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
+ACTIVATION_BYTES = 2.0
+#: Vision-encoder FLOPs per image token per encoder parameter (one forward pass: 2 FLOP/param/token).
+ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
+#: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
+DEFAULT_VISION_PARAMS_B = 0.3
+
+
+def _col(df: pd.DataFrame, name: str) -> np.ndarray:
+    try:
+        return np.array(pd.to_numeric(df[name], errors="raise"), dtype=np.float64, copy=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"profile column {name!r} is not numeric: {exc}") from None
+
+
+def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Template inputs for every row of ``profiles``.
+
+    Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
+    Optional: active_params_b (default params_b), precision (default bf16), kv_cache_dtype (default
+    auto: the activation dtype), n_layers, d_model,
+    n_heads, n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b),
+    n_experts, experts_per_token (default 1), modality, image_tokens_per_image.
+
+    Returns:
+        dict name -> contiguous float64 array of len(profiles), keys in :data:`FEATURE_NAMES` order.
+
+    Raises:
+        ValueError: a missing required column, an empty table, a non-numeric or non-positive value,
+            an unknown GPU or precision (the message names the column / value).
+    """
+    if not isinstance(profiles, pd.DataFrame):
+        raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
+    missing = [c for c in _REQUIRED if c not in profiles.columns]
+    if missing:
+        raise ValueError(f"profile table lacks required column(s): {', '.join(missing)}")
+    if len(profiles) == 0:
+        raise ValueError("profile table is empty")
+    df = profiles.reset_index(drop=True)
+    n = len(df)
+
+    tp = _col(df, "tp")
+    pp = _col(df, "pp")
+    B = _col(df, "batch_size")
+    Li = _col(df, "input_tokens")
+    Lo = _col(df, "output_tokens")
+    P = _col(df, "params_b") * 1e9
+    for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
+                        ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
+        bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
+        if bad.any():
+            rows = np.flatnonzero(bad)[:10].tolist()
+            raise ValueError(f"profile column {name!r} must be finite and "
+                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
+
+    Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
+    pa_given = np.isfinite(Pa) & (Pa > 0)
+
+    precision = (df["precision"].astype(str) if "precision" in df.columns
+                 else pd.Series(["bf16"] * n)).map(_canonical_precision).to_numpy()
+    compute = _compute_precision(df, precision)
+    kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
+                if "kv_cache_dtype" in df.columns else pd.Series(["auto"] * n)).to_numpy(dtype=object)
+    dp = _col(df, "dp") if "dp" in df.columns else np.ones(n)
+    ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
+    dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
+    ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
+    hw = _hardware(df["gpu"].astype(str).to_numpy(), precision, compute)
+    arch = _architecture(df, P, Pa, pa_given)
+    Pa = arch["active"]
+    E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
+
+    # --- derived, parameter-free quantities ----------------------------------------------------
+    moe = E > 1.0
+    frac = k / E                                                  # experts per token / experts
+    n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
+    shared = P - n_exp_params                                    # attention, shared experts, embeddings
+    # expert copies: one per EP group (ep > 1: n_gpus / (ep pp)), else one per data-parallel replica;
+    # each copy serves its share of the running batch and touches 1 - (1 - k/E)^(B / copies) of its experts
+    copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
+    touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B / copies, 1.0), 1.0)
+    expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
+    bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
+    # bytes all GPUs stream per decode step: every replica its dense / shared weights, experts per copy
+    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * hw["bpp"] * n_exp_params,
+                            dp * hw["bpp"] * Pa)
+    ctx = Li + 0.5 * Lo
+    # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
+    La = arch["n_attention_layers"]
+    window_share = np.where(arch["n_sliding_layers"] > 0,
+                            (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
+                             * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La, 1.0)
+    elem = _kv_element_bytes_vec(hw["compute_bytes"], kv_dtype)
+    kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share
+    attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
+    state = arch["state_elems"] * elem                           # all Mamba layers of one sequence
+    a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
+    extra = _encoder_flops(df, Li, arch)
+
+    out = {
+        "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
+        "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
+        "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
+        "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
+        "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
+        "experts_per_token": k, "state_bytes_per_seq": state,
+    }
+    return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+
+def _canonical_precision(value: str) -> str:
+    try:
+        return tables.normalize_precision(value)
+    except ValueError as exc:
+        raise ValueError(f"profile column 'precision': {exc}") from None
+
+
+def _compute_precision(df: pd.DataFrame, precision: np.ndarray) -> np.ndarray:
+    """The GEMM precision per row: a ``compute_precision`` column where given, else
+    :data:`DEFAULT_COMPUTE_PRECISION` of the weight precision."""
+    default = np.array([DEFAULT_COMPUTE_PRECISION[p] for p in precision], dtype=object)
+    if "compute_precision" not in df.columns:
+        return default
+    given = df["compute_precision"]
+    out = default.copy()
+    for i in np.flatnonzero(given.notna().to_numpy() & (given.astype(str).str.strip() != "").to_numpy()):
+        try:
+            out[i] = tables.normalize_precision(str(given.iloc[i]))
+        except ValueError as exc:
+            raise ValueError(f"profile column 'compute_precision', row {i} (0-based): {exc}") from None
+    return out
+
+
+def _hardware(gpus: np.ndarray, precision: np.ndarray, compute: np.ndarray) -> dict[str, np.ndarray]:
+    """GPU specs per row, one table lookup per unique (gpu, weight precision, compute precision)."""
+    n = len(gpus)
+    out = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bpp", "compute_bytes")}
+    keys = pd.MultiIndex.from_arrays([gpus, precision, compute])
+    for (g, pr, cp), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
+        try:
+            spec = tables.gpu_spec(g)
+        except Exception as exc:  # UnknownGpuError
+            raise ValueError(f"profile column 'gpu': {exc}") from None
+        idx = np.asarray(idx)
+        out["peak"][idx] = spec.peak_flops(cp)
+        out["bw"][idx] = spec.hbm_bw_gbs * 1e9
+        out["tdp"][idx] = spec.tdp_w
+        out["link"][idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
+        out["bpp"][idx] = tables.bytes_per_param(pr)
+        out["compute_bytes"][idx] = tables.bytes_per_param(cp)
+    return out
+
+
+#: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
+_EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
+               "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image")
+
+
+def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:
+    """Architecture per row: profile columns, else the model table, else an estimate from params_b."""
+    n = len(df)
+    arch = {c: (_col(df, c) if c in df.columns else np.full(n, np.nan))
+            for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)}
+    arch["vision_b"] = np.zeros(n)
+    Pa = Pa.copy()
+    modality = (df["modality"].astype(str).to_numpy() if "modality" in df.columns else np.array(["text"] * n))
+    need = np.zeros(n, dtype=bool)
+    for c in _ARCH:
+        need |= ~np.isfinite(arch[c])
+    is_image = np.isin(modality, ("image", "video"))
+    models = df["model"].astype(str).to_numpy()
+    for (m, p_b), idx in pd.Series(np.arange(n)).groupby([models, P / 1e9]).groups.items():
+        idx = np.asarray(idx)
+        spec = tables.find_model(m)
+        if spec is None:
+            if not (need[idx].any() or is_image[idx].any() or not pa_given[idx].all()):
+                continue
+            spec = tables.estimate_architecture(float(p_b))
+        for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH):
+            v = arch[c][idx]
+            arch[c][idx] = np.where(np.isfinite(v), v, _float_or_nan(getattr(spec, c)))
+        ratio = float(spec.active_params_b) / float(spec.params_b)
+        Pa[idx] = np.where(pa_given[idx], Pa[idx], P[idx] * ratio)
+        vb = spec.vision_params_b
+        arch["vision_b"][idx] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+    arch["active"] = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
+    E = arch["n_experts"]
+    arch["n_experts"] = E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
+    k = arch["experts_per_token"]
+    arch["experts_per_token"] = np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)
+    for c in _ARCH:
+        if not (np.isfinite(arch[c]).all() and (arch[c] > 0).all()):
+            rows = np.flatnonzero(~(np.isfinite(arch[c]) & (arch[c] > 0)))[:10].tolist()
+            raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows}")
+    L = arch["n_layers"]
+    La = arch["n_attention_layers"]
+    arch["n_attention_layers"] = np.where(np.isfinite(La) & (La >= 1), np.minimum(La, L), L)
+    Lm = arch["n_moe_layers"]
+    arch["n_moe_layers"] = np.where(np.isfinite(Lm) & (Lm >= 0), np.minimum(Lm, L), L)
+    ns, w = arch["n_sliding_layers"], arch["sliding_window"]
+    ok = np.isfinite(ns) & (ns > 0) & np.isfinite(w) & (w > 0)
+    arch["n_sliding_layers"] = np.where(ok, np.minimum(ns, arch["n_attention_layers"]), 0.0)
+    arch["sliding_window"] = np.where(ok, w, 1.0)
+    st = arch["state_elems_per_seq"]
+    arch["state_elems"] = np.where(np.isfinite(st) & (st > 0), st, 0.0)
+    arch["modality"] = modality
+    return arch
+
+
+def _float_or_nan(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]) -> np.ndarray:
+    """Vision-encoder FLOPs per request: 2 x encoder params x visual tokens. Image rows: one image of
+    the table's tokens per image (capped at the prompt, the whole prompt if unknown); video rows:
+    ``video_frames`` (profile column) x the table's tokens per frame, capped at the prompt, else the
+    whole prompt."""
+    modality = arch["modality"]
+    n = len(Li)
+    img = arch["image_tokens_per_image"]
+    frames = _col(df, "video_frames") if "video_frames" in df.columns else np.full(n, np.nan)
+    vid = frames * arch["video_tokens_per_frame"]
+    is_video = modality == "video"
+    vis_tok = np.where(is_video, np.where(np.isfinite(vid), np.minimum(vid, Li), Li),
+                       np.where(np.isfinite(img), np.minimum(img, Li), Li))
+    is_image = np.isin(modality, ("image", "video"))
+    return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 * vis_tok, 0.0)
+
+
+def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
+    """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
+    4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
+
+    Serving stacks keep the KV cache in the activation dtype by default also for fp8/int8/int4
+    weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
+    """
+    out = np.where(bpp >= 4.0, 4.0, 2.0)
+    for dtype in np.unique(kv_dtype):
+        key = str(dtype).strip().lower()
+        if key in ("auto", "", "nan"):
+            continue
+        try:
+            out = np.where(kv_dtype == dtype, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
+        except ValueError as exc:
+            raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
+    return out
