@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.model import EnergyModel
-from energylens.profiles.tables import gpu_spec
+from energylens.profiles.tables import bytes_per_param, gpu_spec
 
 __all__ = [
     "Method",
@@ -78,8 +78,14 @@ _PRECISION_BYTES = {
 
 
 def precision_bytes(precision: str) -> float:
-    """Bytes per weight of a precision name (``"bf16"`` -> 2.0); ``ValueError`` if unknown."""
+    """Bytes per weight of a precision name (``"bf16"`` -> 2.0): the GPU/precision tables'
+    value (:func:`energylens.profiles.tables.bytes_per_param`, e.g. mxfp4), else this module's
+    spellings; ``ValueError`` if unknown to both."""
     key = str(precision).strip().lower()
+    try:
+        return bytes_per_param(key)
+    except ValueError:
+        pass
     if key not in _PRECISION_BYTES:
         raise ValueError(f"unknown precision {precision!r}; known: {sorted(_PRECISION_BYTES)}")
     return _PRECISION_BYTES[key]
