@@ -62,6 +62,9 @@ DEFAULT_COMPUTE_PRECISION: dict[str, str] = {
 #: Weight precisions that quantise only the routed experts of a MoE checkpoint (gpt-oss: mxfp4 experts,
 #: bf16 attention, router and embeddings); their non-expert weights are counted at the compute dtype.
 EXPERT_ONLY_PRECISIONS = ("mxfp4",)
+#: Ablation switch (docs/model.md, ablation table): charge EP steps for the slowest rank
+#: (:func:`_ep_imbalance`). Off by default: it did not improve held-out accuracy on ML.ENERGY v3.
+EP_SLOWEST_RANK = False
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -147,10 +150,11 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     # each copy serves its share of the running batch and touches 1 - (1 - k/E)^(B / copies) of its experts
     copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
     touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B / copies, 1.0), 1.0)
+    imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
     expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
     bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
     # bytes all GPUs stream per decode step: every replica its dense / shared weights, experts per copy
-    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * hw["bpp"] * n_exp_params,
+    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
                             dp * hw["bpp"] * Pa)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
@@ -174,6 +178,22 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         "experts_per_token": k, "state_bytes_per_seq": state,
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+
+def _ep_imbalance(E: np.ndarray, k: np.ndarray, ep: np.ndarray, tokens: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Slowest-rank factor of expert parallelism (1 without EP).
+
+    A decode step waits for the EP rank that touches the most of its E/ep experts. With uniform
+    routing each expert is touched with probability q = 1 - (1 - k/E)^tokens, so a rank's touched
+    count is ~Binomial(E/ep, q); the expected maximum over ep ranks is taken as
+    mean + sd sqrt(2 ln ep) (Gaussian extreme), capped at all E/ep experts. Returned as max / mean,
+    the factor on the expert bytes the step's time is set by. No fitted parameter.
+    """
+    e = E / np.maximum(ep, 1.0)
+    q = 1.0 - (1.0 - k / E) ** np.maximum(tokens, 1.0)
+    mean = e * q
+    top = np.minimum(mean + np.sqrt(mean * (1.0 - q)) * np.sqrt(2.0 * np.log(np.maximum(ep, 1.0))), e)
+    return np.where(on & (mean > 0), top / np.maximum(mean, 1e-12), 1.0)
 
 
 def _canonical_precision(value: str) -> str:
