@@ -29,7 +29,7 @@ struct LatencyTemplate {
                                     p[kAllreduceLatencyUs] * T(roofline::kMicro),
                                     p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
     const roofline::Times<T> r = roofline::times(f, q);
-    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch - T(1));
+    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));  // prompts batched in one replica
     ttft = r.t_pf * hb + q.tau_layer_s * r.layers;
     tpot = r.t_step;
     aux = r.t_step;
@@ -48,7 +48,7 @@ struct LatencyTemplate {
     gf[kEtaPrefill] = hb * (-r.t_pc / q.eta_pf);
     gf[kLayerOverheadUs] = r.layers * T(roofline::kMicro);
     gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
-    gf[kPrefillBatchFactor] = r.t_pf * (r.batch - T(1));
+    gf[kPrefillBatchFactor] = r.t_pf * (r.batch_rep - T(1));
     for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];
   }
 };

@@ -26,10 +26,10 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
     F_p   = 2 N_act L_in + a L_in^2 / 2 + n_r F_enc   (F_enc: vision encoder, replicated per rank)
     t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (ep-1) / (ep tp link))
-    E_pf  = (1 + kappa B) [ n_r TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
+    E_pf  = (1 + kappa B_r) [ n_r TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
 Latency model (seconds), same roofline with its own 9 parameters:
-    tpot = t_st ;  ttft = t_p (1 + kappa_b (B-1)) + tau_l L
+    tpot = t_st ;  ttft = t_p (1 + kappa_b (B_r-1)) + tau_l L
 """
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ def energy_phases(features, theta):
     tdp = _get(features, "tdp_w")
     ef = c_f * tdp / c["peak"]
     e_dec = c["Lo"] / c["B"] * (c["n"] * tdp * (pi_s * c["t_step"] + c_b * c["busy"]) + ef * c["F"])
-    h = 1.0 + kap * _KILO * c["B"]
+    h = 1.0 + kap * _KILO * c["Br"]            # a prompt's prefill stalls its replica's sequences
     e_pf = h * (c["n_r"] * tdp * (pi_s + c_b) * c["t_pf"] + ef * c["Fp"])
     return e_pf, e_dec
 
@@ -199,7 +199,7 @@ def energy_phases_jacobian(features, theta):
     kb = k * n * tdp * (pi_s + c_b)              # d E_dec / d t_busy (t_busy is inside t_step too)
     busy = c["busy"]
     n_r = c["n_r"]
-    h = 1.0 + kap * _KILO * B
+    h = 1.0 + kap * _KILO * c["Br"]
     pw = n_r * tdp * (pi_s + c_b)                # d (E_pf / h) / d t_pf (the request's replica)
     Dp = pw * c["t_pf"] + ef * c["Fp"]
     N = B.shape[0]
@@ -220,7 +220,7 @@ def energy_phases_jacobian(features, theta):
     Jp[:, 8] = h * pw * (c["n_ar"] + c["n_a2a"]) * _US
     Jd[:, 9] = ks * c["Br"] * _US
     Jd[:, 10] = kb * (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
-    Jp[:, 11] = _KILO * B * Dp
+    Jp[:, 11] = _KILO * c["Br"] * Dp
     return Jp, Jd
 
 
@@ -242,7 +242,7 @@ def latency(features, phi):
     ph = _unpack_latency(phi)
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
-    ttft = c["t_pf"] * (1.0 + kb * (c["B"] - 1.0)) + tl * _US * c["L"]
+    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["L"]
     return ttft, c["t_step"]
 
 
@@ -252,7 +252,7 @@ def latency_jacobian(features, phi):
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     B, L, g_pp = c["B"], c["L"], c["g_pp"]
-    hb = 1.0 + kb * (B - 1.0)
+    hb = 1.0 + kb * (c["Br"] - 1.0)
     N = B.shape[0]
     Jf = np.zeros((N, 9))
     Jt = np.zeros((N, 9))
@@ -266,7 +266,7 @@ def latency_jacobian(features, phi):
     Jf[:, 5] = hb * (c["n_ar"] + c["n_a2a"]) * _US
     Jt[:, 6] = c["Br"] * _US
     Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
-    Jf[:, 8] = c["t_pf"] * (B - 1.0)
+    Jf[:, 8] = c["t_pf"] * (c["Br"] - 1.0)
     return Jf, Jt
 
 

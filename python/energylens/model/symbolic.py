@@ -88,7 +88,7 @@ def energy_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, s
     kappa = _param("prefill_stall_per_kseq", params)
     decode = f["output_tokens"] / f["batch_size"] * (
         r["n"] * f["tdp_w"] * (pi_s * r["t_step"] + pi_b * r["busy"]) + e_flop * r["flops"])
-    prefill = (1 + kappa * f["batch_size"] / 1000) * (
+    prefill = (1 + kappa * f["batch_size"] / f["dp"] / 1000) * (
         r["n_r"] * f["tdp_w"] * (pi_s + pi_b) * r["t_pf"] + e_flop * r["flops_pf"])
     return prefill, decode
 
@@ -99,5 +99,5 @@ def latency_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, 
     q = {name: _param(name, params) for name in _TIME_PARAMS}
     r = _roofline(f, q)
     kb = _param("prefill_batch_factor", params)
-    ttft = r["t_pf"] * (1 + kb * (f["batch_size"] - 1)) + q["layer_overhead_us"] / 10**6 * f["n_layers"]
+    ttft = r["t_pf"] * (1 + kb * (f["batch_size"] / f["dp"] - 1)) + q["layer_overhead_us"] / 10**6 * f["n_layers"]
     return ttft, r["t_step"]

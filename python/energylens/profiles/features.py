@@ -127,7 +127,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
     pa_given = np.isfinite(Pa) & (Pa > 0)
 
-    precision = (df["precision"].astype(str) if "precision" in df.columns
+    precision = (df["precision"].where(df["precision"].notna(), "bf16").astype(str) if "precision" in df.columns
                  else pd.Series(["bf16"] * n)).map(_canonical_precision).to_numpy()
     compute = _compute_precision(df, precision)
     kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
