@@ -14,8 +14,12 @@ import pytest
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import read_profiles
-from energylens.profiles.mlenergy_v3 import (MLENERGY_V3_PROMPT_TOKENS, MLENERGY_V3_VIDEO_FRAMES,
-                                             is_mlenergy_v3_table, mlenergy_v3)
+from energylens.profiles.mlenergy_v3 import (
+    MLENERGY_V3_PROMPT_TOKENS,
+    MLENERGY_V3_VIDEO_FRAMES,
+    is_mlenergy_v3_table,
+    mlenergy_v3,
+)
 from energylens.profiles.tables import find_model
 
 REAL = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
