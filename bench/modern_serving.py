@@ -102,6 +102,7 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("mxfp4 on every weight (not experts only)", lambda d: d, (FE, "EXPERT_ONLY_PRECISIONS", ())),
         ("hybrids: KV in every layer, no Mamba state", no_hybrid, None),
         ("no sliding-window KV cap", no_sliding, None),
+        ("MoE layers count once in the per-layer overhead", lambda d: d, (FE, "MOE_LAUNCH_LAYERS", False)),
         ("+ EP slowest-rank factor", lambda d: d, (FE, "EP_SLOWEST_RANK", True)),
     ]
     rows = []

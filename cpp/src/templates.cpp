@@ -10,7 +10,7 @@ const char* const kFeatureNames[] = {
     "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
     "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
     "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
-    "experts_per_token", "state_bytes_per_seq"};
+    "experts_per_token", "state_bytes_per_seq", "moe_layers"};
 static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {

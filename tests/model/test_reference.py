@@ -485,3 +485,18 @@ def test_video_rows_encode_frames_times_tokens_per_frame():
                output_tokens=300, modality="video", input_tokens=4156)
     f = _feats_rows([dict(row, video_frames=32), dict(row, video_frames=8)])
     np.testing.assert_allclose(f["prefill_extra_flops"], [2 * 0.58e9 * 32 * 128, 2 * 0.58e9 * 8 * 128])
+
+
+def test_moe_layers_add_per_layer_overhead():
+    rows = [dict(_MOE, tp=1, dp=1, ep=1, batch_size=8),
+            dict(_MOE, model="meta-llama/Llama-4-Maverick-17B-128E-Instruct", params_b=400.7, active_params_b=17.2,
+                 tp=8, dp=1, ep=8, batch_size=8),
+            _one(batch_size=8)]
+    f = _feats_rows(rows)
+    np.testing.assert_allclose(f["moe_layers"], [48, 24, 0])   # Maverick interleaves 24 MoE with 24 dense layers
+    th = R.ENERGY_PARAM_INIT.copy()
+    phi = np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5]
+    t0 = R.latency(f, phi)[1]
+    phi2 = phi.copy()
+    phi2[4] += 10.0  # +10 us per launch layer
+    np.testing.assert_allclose(R.latency(f, phi2)[1] - t0, 10e-6 * np.array([96, 72, 80]), rtol=1e-9)

@@ -32,6 +32,7 @@ enum Feature : int {
   kA2aMoeLayers,           ///< MoE layers that dispatch/combine tokens by all-to-all (EP with dp > 1), else 0
   kExpertsPerToken,        ///< routed experts per token (1 dense)
   kStateBytesPerSeq,       ///< constant per-sequence recurrent state read per step (Mamba layers), bytes
+  kMoeLayers,              ///< layers with routed experts (their router / permute / grouped-GEMM kernels)
   kNumFeatures
 };
 
@@ -46,7 +47,7 @@ struct TimeParams {
 /// Roofline intermediates of one row and the partial derivatives the templates need.
 template <typename T>
 struct Times {
-  T n, n_rep, batch, batch_rep, out_tokens, layers, pp;  ///< n = tp pp dp GPUs; n_rep = tp pp per replica
+  T n, n_rep, batch, batch_rep, out_tokens, layers, launch_layers, pp;  ///< n = tp pp dp GPUs; n_rep = tp pp per replica
   T flops_step, flops_prefill;  ///< F and F_p
   T tc, tm, tg;                 ///< compute, memory and smooth-max time of a decode step
   T dtg_dtc, dtg_dtm, dtg_dp;   ///< partials of tg
@@ -72,6 +73,7 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   const T li = f[kInputTokens];
   r.out_tokens = f[kOutputTokens];
   r.layers = f[kLayers];
+  r.launch_layers = r.layers + f[kMoeLayers];  // a MoE layer launches about twice a dense layer's kernels
   const T na = f[kActiveParams];
   const T a = f[kAttnFlopsPerTokenCtx];
   const T peak = f[kPeakFlopsPerS];
@@ -101,7 +103,7 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   r.t_a2a = r.n_a2a * (q.alpha_s + r.batch_rep * a2a_bytes_per_token / link);
   r.g_pp = T(1) + q.theta_pp * (r.pp - T(1));
   r.busy = (r.tg + r.t_ar + r.t_a2a) * r.g_pp;
-  r.t_step = r.busy + q.tau_layer_s * r.layers + q.tau_seq_s * r.batch_rep;
+  r.t_step = r.busy + q.tau_layer_s * r.launch_layers + q.tau_seq_s * r.batch_rep;
   // a request's prefill runs on its replica's tp x pp GPUs
   r.flops_prefill = T(2) * na * li + T(0.5) * a * li * li + r.n_rep * f[kPrefillExtraFlops];
   r.t_pc = r.flops_prefill / (r.n_rep * peak * q.eta_pf);
@@ -117,7 +119,7 @@ ENERGYLENS_HD void step_time_gradient(const Times<T>& r, const TimeParams<T>& q,
   g[1] = r.g_pp * r.dtg_dtm * (-r.tm / q.eta_m);
   g[2] = r.g_pp * r.dtg_dp;
   g[3] = T(0);
-  g[4] = r.layers * T(kMicro);
+  g[4] = r.launch_layers * T(kMicro);
   g[5] = r.g_pp * (r.n_ar + r.n_a2a) * T(kMicro);
   g[6] = r.batch_rep * T(kMicro);
   g[7] = (r.tg + r.t_ar + r.t_a2a) * (r.pp - T(1));

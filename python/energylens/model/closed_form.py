@@ -91,7 +91,8 @@ _FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0,
                                                    "prefill_extra_flops": (0.0, True), "dp": (1.0, True),
                                                    "ep": (1.0, True), "a2a_moe_layers": (0.0, True),
                                                    "experts_per_token": (1.0, True),
-                                                   "state_bytes_per_seq": (0.0, True)}
+                                                   "state_bytes_per_seq": (0.0, True),
+                                                   "moe_layers": (0.0, True)}
 
 
 def _check_feature_domain(name: str, col: np.ndarray) -> None:

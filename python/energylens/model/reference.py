@@ -48,7 +48,7 @@ REQUIRED_FEATURES = (
     "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model",
     "active_params", "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx",
     "prefill_extra_flops", "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s",
-    "dp", "ep", "a2a_moe_layers", "experts_per_token", "state_bytes_per_seq",
+    "dp", "ep", "a2a_moe_layers", "experts_per_token", "state_bytes_per_seq", "moe_layers",
 )
 
 # Scale factors: the fitted number times the scale is the SI value (keeps parameters O(1)).
@@ -151,11 +151,12 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     t_a2a = n_a2a * (alpha + Br * a2a_tok / link)
     g_pp = 1.0 + th_pp * (pp - 1.0)
     busy = (tg + t_ar + t_a2a) * g_pp
-    t_step = busy + tau_l * L + tau_s * Br
+    Ll = L + _get(f, "moe_layers")                    # kernel-launch layers: a MoE layer counts twice
+    t_step = busy + tau_l * Ll + tau_s * Br
     Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n_r * _get(f, "prefill_extra_flops")  # encoder on every rank
     t_pc = Fp / (n_r * peak * eta_pf)
     t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link)
-    return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
+    return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
                 dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar, n_a2a=n_a2a,
                 t_a2a=t_a2a, g_pp=g_pp, busy=busy, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
 
@@ -192,7 +193,7 @@ def energy_phases_jacobian(features, theta):
     eta_c, eta_m, p, eta_pf, pi_s, c_f, c_b, tl, al, ts, th_pp, kap = th
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     tdp = _get(features, "tdp_w")
-    n, B, Lo, L, g_pp = c["n"], c["B"], c["Lo"], c["L"], c["g_pp"]
+    n, B, Lo, g_pp = c["n"], c["B"], c["Lo"], c["g_pp"]
     ef = c_f * tdp / c["peak"]
     k = Lo / B                                   # decode steps per request / batch
     ks = k * n * tdp * pi_s                      # d E_dec / d t_step
@@ -215,7 +216,7 @@ def energy_phases_jacobian(features, theta):
     Jp[:, 5] = h * tdp / c["peak"] * c["Fp"]
     Jd[:, 6] = k * n * tdp * busy
     Jp[:, 6] = h * n_r * tdp * c["t_pf"]
-    Jd[:, 7] = ks * L * _US
+    Jd[:, 7] = ks * c["Ll"] * _US
     Jd[:, 8] = kb * g_pp * (c["n_ar"] + c["n_a2a"]) * _US
     Jp[:, 8] = h * pw * (c["n_ar"] + c["n_a2a"]) * _US
     Jd[:, 9] = ks * c["Br"] * _US
@@ -242,7 +243,7 @@ def latency(features, phi):
     ph = _unpack_latency(phi)
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
-    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["L"]
+    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["Ll"]
     return ttft, c["t_step"]
 
 
@@ -251,7 +252,7 @@ def latency_jacobian(features, phi):
     ph = _unpack_latency(phi)
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
-    B, L, g_pp = c["B"], c["L"], c["g_pp"]
+    B, g_pp = c["B"], c["g_pp"]
     hb = 1.0 + kb * (c["Br"] - 1.0)
     N = B.shape[0]
     Jf = np.zeros((N, 9))
@@ -260,8 +261,8 @@ def latency_jacobian(features, phi):
     Jt[:, 1] = g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
     Jt[:, 2] = g_pp * c["dtg_dp"]
     Jf[:, 3] = hb * (-c["t_pc"] / eta_pf)
-    Jt[:, 4] = L * _US
-    Jf[:, 4] = L * _US
+    Jt[:, 4] = c["Ll"] * _US
+    Jf[:, 4] = c["Ll"] * _US
     Jt[:, 5] = g_pp * (c["n_ar"] + c["n_a2a"]) * _US
     Jf[:, 5] = hb * (c["n_ar"] + c["n_a2a"]) * _US
     Jt[:, 6] = c["Br"] * _US

@@ -16,14 +16,14 @@ __all__ = ["feature_symbols", "energy_expressions", "latency_expressions"]
 _FEATURES = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
              "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
              "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
-             "experts_per_token", "state_bytes_per_seq")
+             "experts_per_token", "state_bytes_per_seq", "moe_layers")
 
 _LATEX = {
     "tp": "TP", "pp": "PP", "batch_size": "B", "input_tokens": r"L_{in}", "output_tokens": r"L_{out}",
     "n_layers": "L", "d_model": "d", "active_params": r"N_{act}", "weight_bytes_per_step": "W",
     "kv_bytes_per_token": r"k_{v}", "attn_flops_per_token_ctx": "a", "prefill_extra_flops": r"F_{enc}",
     "peak_flops_per_s": r"\Pi", "hbm_bytes_per_s": r"\beta", "tdp_w": "P_{TDP}", "link_bytes_per_s": r"\lambda",
-    "dp": "DP", "ep": "EP", "a2a_moe_layers": r"L_{a2a}", "experts_per_token": "k", "state_bytes_per_seq": "S",
+    "dp": "DP", "ep": "EP", "a2a_moe_layers": r"L_{a2a}", "experts_per_token": "k", "state_bytes_per_seq": "S", "moe_layers": r"L_{moe}",
     "eta_compute": r"\eta_c", "eta_memory": r"\eta_m", "roofline_overlap": "s", "eta_prefill": r"\eta_{pf}",
     "static_power_frac": r"\pi_s", "flop_energy_coef": "c_f", "busy_power_frac": r"\pi_b",
     "layer_overhead_us": r"\tau_l", "allreduce_latency_us": r"\alpha", "seq_overhead_us": r"\tau_s",
@@ -63,7 +63,8 @@ def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Ex
     a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (f["ep"] - 1) / (f["ep"] * f["tp"])
     t_a2a = n_a2a * (alpha + b_r * a2a_tok / f["link_bytes_per_s"])
     busy = (tg + t_ar + t_a2a) * (1 + q["pp_bubble"] * (f["pp"] - 1))
-    t_step = busy + q["layer_overhead_us"] * micro * f["n_layers"] + q["seq_overhead_us"] * micro * b_r
+    launch_layers = f["n_layers"] + f["moe_layers"]
+    t_step = busy + q["layer_overhead_us"] * micro * launch_layers + q["seq_overhead_us"] * micro * b_r
     flops_pf = (2 * f["active_params"] * f["input_tokens"] + f["attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
                 + n_r * f["prefill_extra_flops"])
     t_pc = flops_pf / (n_r * f["peak_flops_per_s"] * q["eta_prefill"])
@@ -99,5 +100,6 @@ def latency_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, 
     q = {name: _param(name, params) for name in _TIME_PARAMS}
     r = _roofline(f, q)
     kb = _param("prefill_batch_factor", params)
-    ttft = r["t_pf"] * (1 + kb * (f["batch_size"] / f["dp"] - 1)) + q["layer_overhead_us"] / 10**6 * f["n_layers"]
+    ttft = (r["t_pf"] * (1 + kb * (f["batch_size"] / f["dp"] - 1))
+            + q["layer_overhead_us"] / 10**6 * (f["n_layers"] + f["moe_layers"]))
     return ttft, r["t_step"]

@@ -42,6 +42,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "a2a_moe_layers",              # MoE layers with EP all-to-all dispatch/combine (EP with dp > 1), else 0
     "experts_per_token",           # routed experts per token (1 dense)
     "state_bytes_per_seq",         # recurrent (Mamba) state bytes per sequence read per decode step
+    "moe_layers",                  # layers with routed experts (0 dense): extra kernel launches per step
 )
 
 FEATURE_UNITS: dict[str, str] = {
@@ -50,7 +51,7 @@ FEATURE_UNITS: dict[str, str] = {
     "weight_bytes_per_step": "B", "kv_bytes_per_token": "B/token", "attn_flops_per_token_ctx": "FLOP/token/position",
     "prefill_extra_flops": "FLOP/request", "moe_touch_fraction": "1", "peak_flops_per_s": "FLOP/s",
     "hbm_bytes_per_s": "B/s", "tdp_w": "W", "link_bytes_per_s": "B/s", "dp": "1", "ep": "1",
-    "a2a_moe_layers": "1", "experts_per_token": "1", "state_bytes_per_seq": "B/sequence",
+    "a2a_moe_layers": "1", "experts_per_token": "1", "state_bytes_per_seq": "B/sequence", "moe_layers": "1",
 }
 
 #: Compute (activation) precision a weight precision runs at when the profile has no
@@ -65,6 +66,9 @@ EXPERT_ONLY_PRECISIONS = ("mxfp4",)
 #: Ablation switch (docs/model.md, ablation table): charge EP steps for the slowest rank
 #: (:func:`_ep_imbalance`). Off by default: it did not improve held-out accuracy on ML.ENERGY v3.
 EP_SLOWEST_RANK = False
+#: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
+#: top-k, permute and grouped-GEMM kernels on top of a dense layer's). On by default (docs/model.md).
+MOE_LAUNCH_LAYERS = True
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -175,7 +179,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
         "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
         "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
-        "experts_per_token": k, "state_bytes_per_seq": state,
+        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0),
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
