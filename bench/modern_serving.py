@@ -85,6 +85,8 @@ def video_quarter(df: pd.DataFrame) -> pd.DataFrame:
     frame tokens (~1k instead of ~4k; prefix / encoder-cache reuse or smaller frames)."""
     d = df.copy()
     v = (d["modality"] == "video").to_numpy()
+    if not v.any():
+        return d
     d.loc[v, "input_tokens"] = 60.0 + (d.loc[v, "input_tokens"] - 60.0) / 4.0
     d.loc[v, "video_frames"] = d.loc[v, "video_frames"] / 4.0
     return d

@@ -92,10 +92,13 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     """Template inputs for every row of ``profiles``.
 
     Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
-    Optional: active_params_b (default params_b), precision (default bf16), kv_cache_dtype (default
-    auto: the activation dtype), n_layers, d_model,
-    n_heads, n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b),
-    n_experts, experts_per_token (default 1), modality, image_tokens_per_image.
+    Optional: active_params_b (default params_b), precision (default bf16; the weight format),
+    compute_precision (default :data:`DEFAULT_COMPUTE_PRECISION` of the weights), kv_cache_dtype
+    (default auto: the compute dtype), dp and ep (default 1), n_layers, d_model, n_heads,
+    n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b), n_experts,
+    experts_per_token (default 1), modality, image_tokens_per_image, video_frames, and the model
+    table's n_attention_layers, n_moe_layers, sliding_window, n_sliding_layers,
+    state_elems_per_seq, video_tokens_per_frame (a profile column overrides the table).
 
     Returns:
         dict name -> contiguous float64 array of len(profiles), keys in :data:`FEATURE_NAMES` order.
@@ -114,19 +117,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     df = profiles.reset_index(drop=True)
     n = len(df)
 
-    tp = _col(df, "tp")
-    pp = _col(df, "pp")
-    B = _col(df, "batch_size")
-    Li = _col(df, "input_tokens")
-    Lo = _col(df, "output_tokens")
-    P = _col(df, "params_b") * 1e9
-    for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
-                        ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
-        bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
-        if bad.any():
-            rows = np.flatnonzero(bad)[:10].tolist()
-            raise ValueError(f"profile column {name!r} must be finite and "
-                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
+    tp, pp, B, Li, Lo, P = _required_numbers(df)
 
     Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
     pa_given = np.isfinite(Pa) & (Pa > 0)
@@ -147,19 +138,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    frac = k / E                                                  # experts per token / experts
-    n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
-    shared = P - n_exp_params                                    # attention, shared experts, embeddings
-    # expert copies: one per EP group (ep > 1: n_gpus / (ep pp)), else one per data-parallel replica;
-    # each copy serves its share of the running batch and touches 1 - (1 - k/E)^(B / copies) of its experts
-    copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
-    touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B / copies, 1.0), 1.0)
-    imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
-    expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
-    bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
-    # bytes all GPUs stream per decode step: every replica its dense / shared weights, experts per copy
-    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
-                            dp * hw["bpp"] * Pa)
+    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
@@ -182,6 +161,45 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0),
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+
+def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw) -> tuple[np.ndarray, np.ndarray]:
+    """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
+
+    Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
+    one per EP group (ep > 1: n_gpus / (ep pp) copies), else one per data-parallel replica, each copy
+    serving its share of the batch and touching 1 - (1 - k/E)^(B / copies) of its experts.
+    """
+    moe = E > 1.0
+    frac = k / E                                                  # experts per token / experts
+    n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
+    shared = P - n_exp_params                                    # attention, shared experts, embeddings
+    copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
+    touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B / copies, 1.0), 1.0)
+    imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
+    expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
+    bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
+    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
+                            dp * hw["bpp"] * Pa)
+    return weight_bytes, touch
+
+
+def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """tp, pp, batch_size, input_tokens, output_tokens and params (count), checked finite and in range."""
+    tp = _col(df, "tp")
+    pp = _col(df, "pp")
+    B = _col(df, "batch_size")
+    Li = _col(df, "input_tokens")
+    Lo = _col(df, "output_tokens")
+    P = _col(df, "params_b") * 1e9
+    for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
+                        ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
+        bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
+        if bad.any():
+            rows = np.flatnonzero(bad)[:10].tolist()
+            raise ValueError(f"profile column {name!r} must be finite and "
+                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
+    return tp, pp, B, Li, Lo, P
 
 
 def _ep_imbalance(E: np.ndarray, k: np.ndarray, ep: np.ndarray, tokens: np.ndarray, on: np.ndarray) -> np.ndarray:
