@@ -126,3 +126,28 @@ def test_real_v3_export_reads_whole():
     assert (df["architecture"] == "hybrid").sum() > 0 and (df["precision"] == "mxfp4").sum() > 0
     # every v3 model is in the model table (no estimated architectures)
     assert all(find_model(m) is not None for m in df["model"].unique())
+
+
+def test_cli_fits_evaluates_and_predicts_a_v3_export(tmp_path, capsys):
+    from energylens.cli.main import main as cli_main
+
+    rows = []
+    for i, seqs in enumerate((8, 16, 32, 64, 128, 256, 512)):
+        for model, params, gpus in (("Qwen/Qwen3-8B", 8.2, 1), ("Qwen/Qwen3-32B", 32.8, 2)):
+            rows.append(row(model_id=model, activated_params_billions=params, total_params_billions=params,
+                            num_gpus=gpus, tensor_parallel=gpus, max_num_seqs=seqs, avg_batch_size=seqs * 0.95,
+                            energy_per_request_joules=params * 40.0 / (1 + i) ** 0.7 * gpus,
+                            median_itl_ms=10.0 + seqs / 20 + params / 4))
+    rows.append(row(**MOE, max_num_seqs=64, avg_batch_size=60.0, energy_per_request_joules=900.0))
+    path = excerpt(tmp_path, rows)
+    model = tmp_path / "m.json"
+    assert cli_main(["fit", str(path), "-o", str(model), "--bootstrap", "0"]) == 0
+    out = tmp_path / "pred.csv"
+    assert cli_main(["predict", str(model), str(path), "-o", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert len(pred) == len(rows) and (pred["energy_j_pred"] > 0).all() and pred["ep"].iloc[-1] == 4
+    capsys.readouterr()
+    assert cli_main(["evaluate", str(path), "--splits", "random", "--methods", "energylens", "--repeats", "2",
+                     "--train-size", "12", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "@TPOT" in text and "parallel" in text and "worst tasks" in text

@@ -10,7 +10,7 @@ import pandas as pd
 from energylens.cli.args import DEFAULTS, level
 from energylens.model import EnergyModel, load_model
 from energylens.outputs import atomic_file, check_output_path
-from energylens.profiles import load_profiles
+from energylens.profiles import read_profiles
 
 __all__ = ["add_parser"]
 
@@ -37,7 +37,7 @@ def _interval_columns(model, configs, level: float, what: str):
 def _cmd_predict(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=[args.model, args.configs])
     model = load_model(args.model)
-    configs = load_profiles(args.configs, require_energy=False)
+    configs = read_profiles(args.configs, require_energy=False)  # any recognised format (v2, v3, Splitwise)
     if isinstance(model, EnergyModel):
         parts = [model.predict_phases(configs), _interval_columns(model, configs, args.level, "energy")]
         if model.latency_model is not None:
