@@ -59,21 +59,23 @@ def test_recognised_by_header_and_relabelled(tmp_path):
         row(task="video-chat", model_id="Qwen/Qwen3-VL-8B-Instruct", num_gpus=1, tensor_parallel=1),
         row(task="gpqa", model_id="nvidia/NVIDIA-Nemotron-Nano-9B-v2", architecture="Mamba-Transformer Hybrid",
             num_gpus=1, tensor_parallel=1),
-        row(task="image-chat", model_id="openai/gpt-oss-20b", architecture="MoE", weight_precision="mxfp4",
+        row(task="image-chat", model_id="google/gemma-3-27b-it", num_gpus=1, tensor_parallel=1),
+        row(task="gpqa", model_id="openai/gpt-oss-20b", architecture="MoE", weight_precision="mxfp4",
             num_gpus=1, tensor_parallel=1),
     ])
     assert is_mlenergy_v3_table(tuple(pd.read_csv(path, nrows=0).columns))
     df = read_profiles(str(path))  # the CLI / API entry point dispatches on the header
     pd.testing.assert_frame_equal(df, mlenergy_v3(path))
-    assert df["tp"].tolist() == [2, 4, 1, 1, 1, 1]                   # EP rows: attention TP = num_gpus / dp
-    assert df["dp"].tolist() == [1, 1, 8, 1, 1, 1]
-    assert df["ep"].tolist() == [1, 4, 8, 1, 1, 1]                   # experts over every GPU
-    assert df["n_gpus"].tolist() == [2, 4, 8, 1, 1, 1]
-    assert df["parallelism_relabelled"].tolist() == [False, True, True, False, False, False]
-    assert df["max_num_seqs"].tolist() == [16, 64, 16, 16, 16, 16]
-    assert df["architecture"].tolist() == ["dense", "moe", "moe", "dense", "hybrid", "moe"]
-    assert df["precision"].tolist() == ["bf16", "fp8", "fp8", "bf16", "bf16", "mxfp4"]
-    assert df["modality"].tolist() == ["text", "text", "text", "video", "text", "image"]
+    assert df["tp"].tolist() == [2, 4, 1, 1, 1, 1, 1]                # EP rows: attention TP = num_gpus / dp
+    assert df["dp"].tolist() == [1, 1, 8, 1, 1, 1, 1]
+    assert df["ep"].tolist() == [1, 4, 8, 1, 1, 1, 1]                # experts over every GPU
+    assert df["n_gpus"].tolist() == [2, 4, 8, 1, 1, 1, 1]
+    assert df["parallelism_relabelled"].tolist() == [False, True, True, False, False, False, False]
+    assert df["max_num_seqs"].tolist() == [16, 64, 16, 16, 16, 16, 16]
+    assert df["architecture"].tolist() == ["dense", "moe", "moe", "dense", "hybrid", "dense", "moe"]
+    assert df["precision"].tolist() == ["bf16", "fp8", "fp8", "bf16", "bf16", "bf16", "mxfp4"]
+    assert df["modality"].tolist() == ["text", "text", "text", "video", "text", "image", "text"]
+    assert df["input_tokens"].iloc[5] == MLENERGY_V3_PROMPT_TOKENS["image-chat"] + 256  # Gemma 3: 256 per image
     assert df["input_tokens_assumed"].all()
     np.testing.assert_allclose(df["tpot_s"], 0.020)
     np.testing.assert_allclose(df["batch_size"].iloc[1], 63.5)
@@ -151,3 +153,13 @@ def test_cli_fits_evaluates_and_predicts_a_v3_export(tmp_path, capsys):
                      "--train-size", "12", "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "@TPOT" in text and "parallel" in text and "worst tasks" in text
+
+
+def test_vision_rows_without_a_token_count_warn(tmp_path):
+    from energylens.profiles.tables import EstimatedArchitectureWarning
+
+    path = excerpt(tmp_path, [row(task="video-chat", model_id="google/gemma-3-27b-it", num_gpus=1, tensor_parallel=1,
+                                  total_params_billions=27.4, activated_params_billions=27.0)])
+    with pytest.warns(EstimatedArchitectureWarning, match=r"gemma-3-27b-it \(video\)"):
+        df = mlenergy_v3(path)
+    assert df["input_tokens"].iloc[0] == MLENERGY_V3_PROMPT_TOKENS["video-chat"]

@@ -15,6 +15,7 @@ tp = num_gpus / data_parallel and the experts were sharded over ep = num_gpus. S
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -168,13 +169,23 @@ def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     modality = df["modality"].to_numpy()
     image = np.zeros(len(df))
     frames = np.where(modality == "video", MLENERGY_V3_VIDEO_FRAMES, np.nan)
+    unknown = []
     for model in df["model"].astype(str).unique():
         spec = tables.find_model(model)
         rows = (df["model"].astype(str) == model).to_numpy()
-        if spec is None:
-            continue
-        img = spec.image_tokens_per_image
-        vid = spec.video_tokens_per_frame
-        image[rows & (modality == "image")] = img if np.isfinite(img) else 0.0
-        image[rows & (modality == "video")] = MLENERGY_V3_VIDEO_FRAMES * vid if np.isfinite(vid) else 0.0
+        img = spec.image_tokens_per_image if spec is not None else float("nan")
+        vid = spec.video_tokens_per_frame if spec is not None else float("nan")
+        for kind, per, scale in (("image", img, 1.0), ("video", vid, MLENERGY_V3_VIDEO_FRAMES)):
+            mask = rows & (modality == kind)
+            if not mask.any():
+                continue
+            if np.isfinite(per):
+                image[mask] = scale * per
+            else:
+                unknown.append(f"{model} ({kind})")
+    if unknown:
+        warnings.warn("ML.ENERGY v3: no image/video token count in the model table for "
+                      + ", ".join(unknown) + "; their input_tokens hold the text part only "
+                      "(add image_tokens_per_image / video_tokens_per_frame to energylens/data/models.csv)",
+                      tables.EstimatedArchitectureWarning, stacklevel=3)
     return text + image, frames
