@@ -115,6 +115,7 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("hybrids: KV in every layer, no Mamba state", no_hybrid, None),
         ("no sliding-window KV cap", no_sliding, None),
         ("MoE layers count once in the per-layer overhead", lambda d: d, (FE, "MOE_LAUNCH_LAYERS", False)),
+        ("no KV-head replication at tp > n_kv_heads", lambda d: d, (FE, "KV_HEAD_REPLICATION", False)),
         ("+ EP slowest-rank factor", lambda d: d, (FE, "EP_SLOWEST_RANK", True)),
         ("input assumption: video prompts at 1/4 of the frame tokens", video_quarter, None),
     ]

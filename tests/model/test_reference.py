@@ -500,3 +500,10 @@ def test_moe_layers_add_per_layer_overhead():
     phi2 = phi.copy()
     phi2[4] += 10.0  # +10 us per launch layer
     np.testing.assert_allclose(R.latency(f, phi2)[1] - t0, 10e-6 * np.array([96, 72, 80]), rtol=1e-9)
+
+
+def test_kv_heads_are_replicated_when_tp_exceeds_them():
+    row = dict(model="Qwen/Qwen3-235B-A22B", params_b=235.093, active_params_b=22.19, gpu="H100 SXM", pp=1,
+               batch_size=8, input_tokens=300, output_tokens=600, precision="bf16", dp=1)
+    f = _feats_rows([dict(row, tp=4, ep=4), dict(row, tp=8, ep=8)])   # 4 KV heads
+    np.testing.assert_allclose(f["kv_bytes_per_token"], [2 * 94 * 4 * 128 * 2, 2 * 2 * 94 * 4 * 128 * 2])

@@ -69,6 +69,9 @@ EP_SLOWEST_RANK = False
 #: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
 #: top-k, permute and grouped-GEMM kernels on top of a dense layer's). On by default (docs/model.md).
 MOE_LAUNCH_LAYERS = True
+#: Ablation switch: with tp > n_kv_heads vLLM replicates KV heads, so the KV bytes all GPUs read grow
+#: by tp / n_kv_heads (Qwen3-235B-A22B, 4 KV heads, at tp 8: 2x). On by default.
+KV_HEAD_REPLICATION = True
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -146,7 +149,9 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
                             (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
                              * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La, 1.0)
     elem = _kv_element_bytes_vec(hw["compute_bytes"], kv_dtype)
-    kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share
+    # vLLM replicates KV heads when tp > n_kv_heads: every rank holds (and reads) at least one head
+    kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
+    kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
     attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
     state = arch["state_elems"] * elem                           # all Mamba layers of one sequence
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
