@@ -10,11 +10,12 @@ namespace {
 const char* const kFeatureNames[] = {
     "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
     "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
-    "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s"};
+    "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
+    "experts_per_token", "state_bytes_per_seq", "moe_layers"};
 static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
 const char* const kFeatureUnits[] = {
     "1", "1", "sequences", "tokens/request", "tokens/request", "1", "1", "parameters", "B", "B/token",
-    "FLOP/token/position", "FLOP/request", "FLOP/s", "B/s", "W", "B/s"};
+    "FLOP/token/position", "FLOP/request", "FLOP/s", "B/s", "W", "B/s", "1", "1", "1", "1", "B/sequence", "1"};
 static_assert(sizeof(kFeatureUnits) / sizeof(kFeatureUnits[0]) == roofline::kNumFeatures);
 const char* const kFeatureDescriptions[] = {
     "tensor-parallel degree",
@@ -32,7 +33,13 @@ const char* const kFeatureDescriptions[] = {
     "dense peak FLOP/s of one GPU at the row's precision",
     "HBM bandwidth of one GPU",
     "board power limit of one GPU",
-    "scale-up link bandwidth per GPU per direction"};
+    "scale-up link bandwidth per GPU per direction",
+    "data-parallel replicas (each tp x pp GPUs); n_gpus = tp x pp x dp",
+    "expert-parallel group size (1: experts sharded by tp)",
+    "MoE layers that dispatch and combine tokens by all-to-all (EP with dp > 1), else 0",
+    "routed experts per token (1 dense)",
+    "constant per-sequence recurrent state read per decode step (Mamba layers)",
+    "layers with routed experts (router, permute and grouped-GEMM kernels)"};
 static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {
@@ -86,14 +93,14 @@ const char* const kLatencyOutputs[] = {"ttft_s", "tpot_s", "tpot_s"};
 }  // namespace
 
 const TemplateDescriptor& EnergyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.energy.v1", kFeatures, kFeatureNames, kParams, kEnergyNames,
+  static const TemplateDescriptor d{"energylens.energy.v2", kFeatures, kFeatureNames, kParams, kEnergyNames,
                                     kEnergyUnits, kEnergyDescriptions, kEnergyLower, kEnergyUpper, kEnergyInit,
                                     kEnergyOutputs, kFeatureUnits, kFeatureDescriptions};
   return d;
 }
 
 const TemplateDescriptor& LatencyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.latency.v1", kFeatures, kFeatureNames, kParams, kLatencyNames,
+  static const TemplateDescriptor d{"energylens.latency.v2", kFeatures, kFeatureNames, kParams, kLatencyNames,
                                     kLatencyUnits, kLatencyDescriptions, kLatencyLower, kLatencyUpper,
                                     kLatencyInit, kLatencyOutputs, kFeatureUnits, kFeatureDescriptions};
   return d;

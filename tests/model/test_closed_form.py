@@ -32,9 +32,31 @@ def grid(batches=(4, 32, 256, 1024), lens=((140, 400), (1200, 100))) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def modern_rows() -> pd.DataFrame:
+    """Today's deployments (issue 10): TP + EP and DP + EP MoE, mxfp4 weights, a Mamba hybrid, a
+    sliding-window model, a video row."""
+    moe = dict(model="Qwen/Qwen3-30B-A3B", params_b=30.532, active_params_b=3.353)
+    rows = []
+    for b in (8, 64, 512):
+        common = dict(gpu="H100 SXM", pp=1, batch_size=b, input_tokens=300, output_tokens=5000)
+        rows += [dict(**moe, **common, tp=8, dp=1, ep=8), dict(**moe, **common, tp=1, dp=4, ep=4),
+                 dict(**moe, **common, tp=2, dp=2, ep=4), dict(**moe, **common, tp=2, dp=2, ep=1),
+                 dict(model="openai/gpt-oss-120b", params_b=116.789, precision="mxfp4", **common, tp=2, dp=1, ep=2),
+                 dict(model="nvidia/NVIDIA-Nemotron-Nano-12B-v2", params_b=12.3, **common, tp=1, dp=2, ep=1),
+                 dict(model="google/gemma-3-27b-it", params_b=27.425, **common, tp=2, dp=1, ep=1),
+                 dict(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.77, modality="video", video_frames=32,
+                      gpu="H200", pp=1, batch_size=b, input_tokens=4156, output_tokens=270, tp=1, dp=1, ep=1)]
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture(scope="module")
 def features():
-    return build_features(grid())
+    return build_features(pd.concat([grid(), modern_rows()], ignore_index=True))
+
+
+def test_parity_grid_covers_ep_dp_hybrid_and_mxfp4(features):
+    assert (features["a2a_moe_layers"] > 0).any() and (features["dp"] > 1).any() and (features["ep"] > 1).any()
+    assert (features["state_bytes_per_seq"] > 0).any()
 
 
 def columns(feats, template="energy", dtype=np.float64):
@@ -51,7 +73,7 @@ def random_params(template, rng):
 # ---- one definition of the parameters (the rest: tests/model/test_descriptor.py) -----------------------
 def test_energy_template_has_exactly_twelve_parameters():
     assert len(_core.describe_template("energy").param_names) == 12
-    assert EnergyModel().template_id == "energylens.energy.v1"
+    assert EnergyModel().template_id == "energylens.energy.v2"
 
 
 # ---- parity with the NumPy reference --------------------------------------------------------------
@@ -210,7 +232,7 @@ def test_save_load_round_trip(tmp_path):
     path = tmp_path / "model.json"
     model.save(path)
     doc = json.loads(path.read_text())
-    assert doc["version"] == MODEL_FILE_VERSION and doc["energy"]["template"] == "energylens.energy.v1"
+    assert doc["version"] == MODEL_FILE_VERSION and doc["energy"]["template"] == "energylens.energy.v2"
     assert doc["energy"]["fit"]["data_hash"].startswith("sha256:")
     back = EnergyModel.load(path)
     np.testing.assert_array_equal(back.theta, model.theta)
@@ -218,7 +240,7 @@ def test_save_load_round_trip(tmp_path):
     pd.testing.assert_frame_equal(back.predict_interval(df), model.predict_interval(df))
     pd.testing.assert_frame_equal(back.latency_model.predict(df), model.latency_model.predict(df))
     assert back.summary == model.summary
-    assert LatencyModel.load(path).template_id == "energylens.latency.v1"
+    assert LatencyModel.load(path).template_id == "energylens.latency.v2"
 
 
 def test_load_errors_are_clear(tmp_path):
@@ -317,7 +339,7 @@ def test_native_argument_errors_are_value_errors(features):
     theta = _core.describe_template("energy").init
     with pytest.raises(ValueError, match="'d_model' has 3 rows"):
         _core.evaluate("energy", cols[:6] + [cols[6][:3]] + cols[7:], theta)
-    with pytest.raises(ValueError, match="needs 16 feature columns"):
+    with pytest.raises(ValueError, match="needs 22 feature columns"):
         _core.evaluate("energy", cols[:-1], theta)
     with pytest.raises(ValueError, match="12 parameters"):
         _core.evaluate("energy", cols, theta[:-1])

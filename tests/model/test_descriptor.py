@@ -72,7 +72,7 @@ def test_docs_feature_table_is_the_descriptor():
     rows = _table_rows(_section(DOCS.read_text(), "## 1. Inputs"))
     documented: dict[str, str] = {}
     for cells in rows:
-        for name in re.findall(r"`([a-z_]+)`", cells[0]):
+        for name in re.findall(r"`([a-z][a-z0-9_]*)`", cells[0]):
             documented[name] = cells[1]
     assert tuple(documented) == ENERGY.feature_names
     assert tuple(documented.values()) == ENERGY.feature_units

@@ -115,13 +115,13 @@ def test_evaluate_returns_one_type_whatever_is_asked(problem):
         _ = aux.jacobian0
     with pytest.raises(AttributeError):
         plain.out0 = None
-    assert "energylens.energy.v1" in repr(plain)
+    assert "energylens.energy.v2" in repr(plain)
 
 
 def test_template_descriptor_is_a_read_only_class():
     d = _core.describe_template("latency")
     assert isinstance(d, _core.TemplateDescriptor)
-    assert d.id == "energylens.latency.v1" and d.n_params == 9 == len(d.param_names)
+    assert d.id == "energylens.latency.v2" and d.n_params == 9 == len(d.param_names)
     assert d.n_features == len(d.feature_names) == len(d.feature_units) == len(d.feature_descriptions)
     assert isinstance(d.param_names, tuple) and isinstance(d.lower, np.ndarray)
     with pytest.raises(AttributeError):

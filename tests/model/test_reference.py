@@ -378,3 +378,134 @@ def test_mlenergy_features_build():
     assert all(v.shape == (len(df),) for v in f.values())
     e = R.energy(f, R.ENERGY_PARAM_INIT)
     assert np.all(np.isfinite(e) & (e > 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# today's serving (issue 10): DP, EP, hybrids, weight vs compute precision, sliding windows, video
+
+_MOE = dict(model="Qwen/Qwen3-30B-A3B", params_b=30.532, active_params_b=3.353, gpu="H100 SXM", pp=1,
+            input_tokens=300, output_tokens=600, precision="bf16")
+
+
+def test_independent_replicas_cost_what_one_replica_costs_per_request():
+    # dp replicas, each running b sequences, are dp copies of one replica running b: same J/request,
+    # dp times the GPUs (static power on every one of them) and dp times the batch.
+    f = _feats_rows([_one(tp=2, batch_size=16, dp=1), _one(tp=2, batch_size=64, dp=4)])
+    np.testing.assert_allclose(f["dp"], [1, 4])
+    for th in _theta_points():
+        e = R.energy(f, th)
+        np.testing.assert_allclose(e[1], e[0], rtol=1e-12)
+        _, tpot = R.latency(f, np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5])
+        np.testing.assert_allclose(tpot[1], tpot[0], rtol=1e-12)
+
+
+def test_static_power_is_charged_on_every_gpu():
+    # same tp, twice the GPUs through dp at the same per-replica load: twice the static energy per step,
+    # shared by twice the sequences -> the same per request; at the same TOTAL batch, more replicas cost more.
+    th = R.ENERGY_PARAM_INIT.copy()
+    f = _feats_rows([_one(tp=1, batch_size=32, dp=1), _one(tp=1, batch_size=32, dp=2)])
+    assert R.energy(f, th)[1] > R.energy(f, th)[0]
+    d = th.copy()
+    d[R.ENERGY_PARAM_NAMES.index("static_power_frac")] *= 2
+    gain = R.energy(f, d) - R.energy(f, th)
+    assert gain[1] > gain[0] > 0
+
+
+def test_expert_parallel_all_to_all_only_with_data_parallel_replicas():
+    f = _feats_rows([dict(_MOE, tp=8, dp=1, ep=8, batch_size=64), dict(_MOE, tp=1, dp=4, ep=4, batch_size=64),
+                     dict(_MOE, tp=2, dp=2, ep=1, batch_size=64)])
+    # TP + EP (dp = 1): the MoE output is combined by the TP all-reduce; DP + EP: two all-to-alls per MoE layer
+    np.testing.assert_allclose(f["a2a_moe_layers"], [0, 48, 0])
+    np.testing.assert_allclose(f["experts_per_token"], [8, 8, 8])
+    th = R.ENERGY_PARAM_INIT.copy()
+    a = th.copy()
+    a[R.ENERGY_PARAM_NAMES.index("allreduce_latency_us")] *= 3
+    changed = R.energy(f, a) - R.energy(f, th)
+    assert changed[1] > 0  # tp = 1 row: only the all-to-alls carry the collective latency
+
+
+def test_expert_weights_are_streamed_once_per_expert_copy():
+    # EP over all GPUs: one copy of the experts, touched by the whole batch; without EP every replica
+    # streams its own copy (each touched by its share of the batch), and its dense weights too.
+    f = _feats_rows([dict(_MOE, tp=1, dp=4, ep=4, batch_size=8), dict(_MOE, tp=1, dp=4, ep=1, batch_size=8)])
+    assert f["weight_bytes_per_step"][1] > f["weight_bytes_per_step"][0]
+    n_exp = (30.532e9 - 3.353e9) / (1 - 8 / 128)
+    shared = 30.532e9 - n_exp
+    touch_all = 1 - (1 - 8 / 128) ** 8
+    touch_rep = 1 - (1 - 8 / 128) ** 2
+    np.testing.assert_allclose(f["weight_bytes_per_step"], [2 * (4 * shared + touch_all * n_exp),
+                                                            2 * (4 * shared + 4 * touch_rep * n_exp)], rtol=1e-12)
+
+
+def test_mxfp4_weights_compute_in_bf16_and_quantise_only_experts():
+    row = dict(model="openai/gpt-oss-120b", params_b=116.789, gpu="H100 SXM", tp=1, pp=1, batch_size=1024,
+               input_tokens=300, output_tokens=600)
+    f = _feats_rows([dict(row, precision="mxfp4"), dict(row, precision="bf16"),
+                     dict(row, precision="mxfp4", compute_precision="fp8")])
+    from energylens.profiles import tables
+    h100 = tables.gpu_spec("H100 SXM")
+    assert f["peak_flops_per_s"][0] == f["peak_flops_per_s"][1] == h100.peak_flops("bf16")
+    assert f["peak_flops_per_s"][2] == h100.peak_flops("fp8")
+    n_exp = (116.789e9 - 5.710e9) / (1 - 4 / 128)
+    shared = 116.789e9 - n_exp
+    from energylens.profiles.features import moe_touch_fraction
+    touch = moe_touch_fraction(np.array([128.0]), np.array([4.0]), np.array([1024.0]))[0]
+    np.testing.assert_allclose(f["weight_bytes_per_step"][0],
+                               2.0 * shared + tables.bytes_per_param("mxfp4") * touch * n_exp, rtol=1e-12)
+    with pytest.raises(ValueError, match="compute_precision"):
+        _feats_rows([dict(row, precision="mxfp4", compute_precision="fp3")])
+
+
+def test_hybrid_models_keep_kv_only_in_attention_layers_and_a_constant_state():
+    row = dict(model="nvidia/NVIDIA-Nemotron-Nano-12B-v2", params_b=12.3, gpu="H100 SXM", tp=1, pp=1,
+               batch_size=8, output_tokens=600, precision="bf16")
+    f = _feats_rows([dict(row, input_tokens=300), dict(row, input_tokens=30000)])
+    np.testing.assert_allclose(f["kv_bytes_per_token"], 2 * 6 * 8 * 128 * 2)   # 6 attention layers of 62
+    np.testing.assert_allclose(f["attn_flops_per_token_ctx"], 4 * 6 * 40 * 128)
+    np.testing.assert_allclose(f["state_bytes_per_seq"], 28 * 1347584 * 2)    # 28 Mamba-2 layers, bf16
+    dense = _feats_rows([dict(row, model="Qwen/Qwen3-14B", params_b=14.768, input_tokens=300)])
+    assert dense["state_bytes_per_seq"][0] == 0
+    # the constant state costs per sequence, not per context token
+    th = R.ENERGY_PARAM_INIT
+    e_state = R.energy({**f, "state_bytes_per_seq": f["state_bytes_per_seq"]}, th)
+    e_none = R.energy({**f, "state_bytes_per_seq": np.zeros(2)}, th)
+    np.testing.assert_allclose(e_state[1] - e_none[1], e_state[0] - e_none[0], rtol=0.05)
+
+
+def test_sliding_window_layers_cap_kv_at_long_context():
+    row = dict(model="google/gemma-3-27b-it", params_b=27.425, gpu="H100 SXM", tp=1, pp=1, batch_size=8,
+               output_tokens=0.5, precision="bf16")
+    f = _feats_rows([dict(row, input_tokens=500), dict(row, input_tokens=64000)])
+    full = 2 * 62 * 16 * 128 * 2
+    np.testing.assert_allclose(f["kv_bytes_per_token"][0], full, rtol=1e-3)        # context < window
+    expect = full * (10 + 52 * 1024 / 64000.25) / 62                                  # 52 local layers
+    np.testing.assert_allclose(f["kv_bytes_per_token"][1], expect, rtol=1e-9)
+
+
+def test_video_rows_encode_frames_times_tokens_per_frame():
+    row = dict(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.77, gpu="H100 SXM", tp=1, pp=1, batch_size=8,
+               output_tokens=300, modality="video", input_tokens=4156)
+    f = _feats_rows([dict(row, video_frames=32), dict(row, video_frames=8)])
+    np.testing.assert_allclose(f["prefill_extra_flops"], [2 * 0.58e9 * 32 * 128, 2 * 0.58e9 * 8 * 128])
+
+
+def test_moe_layers_add_per_layer_overhead():
+    rows = [dict(_MOE, tp=1, dp=1, ep=1, batch_size=8),
+            dict(_MOE, model="meta-llama/Llama-4-Maverick-17B-128E-Instruct", params_b=400.7, active_params_b=17.2,
+                 tp=8, dp=1, ep=8, batch_size=8),
+            _one(batch_size=8)]
+    f = _feats_rows(rows)
+    np.testing.assert_allclose(f["moe_layers"], [48, 24, 0])   # Maverick interleaves 24 MoE with 24 dense layers
+    th = R.ENERGY_PARAM_INIT.copy()
+    phi = np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5]
+    t0 = R.latency(f, phi)[1]
+    phi2 = phi.copy()
+    phi2[4] += 10.0  # +10 us per launch layer
+    np.testing.assert_allclose(R.latency(f, phi2)[1] - t0, 10e-6 * np.array([96, 72, 80]), rtol=1e-9)
+
+
+def test_kv_heads_are_replicated_when_tp_exceeds_them():
+    row = dict(model="Qwen/Qwen3-235B-A22B", params_b=235.093, active_params_b=22.19, gpu="H100 SXM", pp=1,
+               batch_size=8, input_tokens=300, output_tokens=600, precision="bf16", dp=1)
+    f = _feats_rows([dict(row, tp=4, ep=4), dict(row, tp=8, ep=8)])   # 4 KV heads
+    np.testing.assert_allclose(f["kv_bytes_per_token"], [2 * 94 * 4 * 128 * 2, 2 * 2 * 94 * 4 * 128 * 2])

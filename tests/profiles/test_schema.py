@@ -357,12 +357,74 @@ def test_unknown_architecture(tmp_path):
 
 def test_n_gpus_inconsistent(tmp_path):
     frame = good_frame()
-    frame["ep"] = [1, 1, 2, 1]
-    frame["n_gpus"] = [1, 4, 8, 8]  # row 2: tp*pp*ep = 2
+    frame["dp"] = [1, 1, 2, 1]
+    frame["n_gpus"] = [1, 4, 8, 8]  # row 2: tp*pp*dp = 2
     path = write_csv(tmp_path, frame)
-    with pytest.raises(ProfileSchemaError, match=r"tp \* pp \* ep") as ei:
+    with pytest.raises(ProfileSchemaError, match=r"tp \* pp \* dp") as ei:
         load_profiles(path)
     assert_names(ei.value, path, [2], "n_gpus")
+
+
+def test_dp_derived_from_n_gpus_and_n_gpus_from_dp(tmp_path):
+    frame = good_frame()
+    frame["n_gpus"] = [4, 4, 8, 8]  # tp 1, 2, 4, 8 -> dp 4, 2, 2, 1
+    df = load_profiles(write_csv(tmp_path, frame))
+    assert df["dp"].tolist() == [4, 2, 2, 1] and df["dp"].dtype == np.int64
+    frame = good_frame().drop(columns=[])
+    frame["dp"] = [2, 1, 1, 1]
+    df = load_profiles(write_csv(tmp_path, frame, "b.csv"))
+    assert df["n_gpus"].tolist() == [2, 2, 4, 8]
+    assert load_profiles(write_csv(tmp_path, good_frame(), "c.csv"))["dp"].tolist() == [1, 1, 1, 1]
+
+
+def test_n_gpus_not_a_multiple_of_tp_pp(tmp_path):
+    frame = good_frame()
+    frame["n_gpus"] = [1, 3, 4, 8]  # row 2: tp 2 does not divide 3
+    path = write_csv(tmp_path, frame)
+    with pytest.raises(ProfileSchemaError, match=r"multiple of tp \* pp") as ei:
+        load_profiles(path)
+    assert_names(ei.value, path, [2], "n_gpus")
+
+
+def moe_frame() -> pd.DataFrame:
+    """vLLM deployments of a MoE model: TP 8 + EP 8 on 8 GPUs, DP 4 + EP 4 on 4 GPUs, TP 2 alone."""
+    return pd.DataFrame({
+        "model": ["Qwen/Qwen3-30B-A3B"] * 3, "params_b": [30.5] * 3, "gpu": ["H100"] * 3,
+        "tp": [8, 1, 2], "pp": [1, 1, 1], "dp": [1, 4, 1], "ep": [8, 4, 1], "n_gpus": [8, 4, 2],
+        "batch_size": [64.0] * 3, "input_tokens": [200.0] * 3, "output_tokens": [300.0] * 3,
+        "energy_j": [50.0] * 3,
+    })
+
+
+def test_vllm_tp_ep_and_dp_ep_deployments_are_valid(tmp_path):
+    df = load_profiles(write_csv(tmp_path, moe_frame()))
+    assert df["ep"].tolist() == [8, 4, 1] and df["dp"].tolist() == [1, 4, 1] and df["n_gpus"].tolist() == [8, 4, 2]
+
+
+def test_ep_must_divide_n_gpus(tmp_path):
+    frame = moe_frame()
+    frame["ep"] = [8, 3, 1]  # row 2: 3 does not divide 4
+    path = write_csv(tmp_path, frame)
+    with pytest.raises(ProfileSchemaError, match="must divide n_gpus") as ei:
+        load_profiles(path)
+    assert_names(ei.value, path, [2], "ep")
+
+
+def test_ep_needs_a_moe_model(tmp_path):
+    frame = good_frame()
+    frame["architecture"] = ["dense"] * 4
+    frame["ep"] = [1, 2, 1, 1]
+    path = write_csv(tmp_path, frame)
+    with pytest.raises(ProfileSchemaError, match="needs a MoE model") as ei:
+        load_profiles(path)
+    assert_names(ei.value, path, [2], "ep")
+
+
+def test_old_files_with_ep_multiplying_the_gpu_count_stay_valid(tmp_path):
+    frame = moe_frame().drop(columns=["dp"])
+    frame["tp"], frame["ep"], frame["n_gpus"] = [2, 1, 2], [2, 4, 1], [4, 4, 2]  # old rule n = tp pp ep
+    df = load_profiles(write_csv(tmp_path, frame))
+    assert df["dp"].tolist() == [2, 4, 1]
 
 
 def test_several_problems_all_listed(tmp_path):

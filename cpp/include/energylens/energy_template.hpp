@@ -1,6 +1,6 @@
 // The 12-parameter closed-form energy per request (template energylens.energy.v1, docs/model.md):
 //   E_dec = L_out/B [ n TDP (pi_s t_step + pi_b t_busy) + c_f TDP/peak F ]
-//   E_pf  = (1 + kappa B) [ n TDP (pi_s + pi_b) t_pf + c_f TDP/peak F_p ]
+//   E_pf  = (1 + kappa B_rep) [ n_rep TDP (pi_s + pi_b) t_pf + c_f TDP/peak F_p ]   (n = tp pp dp, n_rep = tp pp)
 // with the roofline times of roofline.hpp. Outputs: prefill J, decode J, and the decode-step time
 // (s) the energy implies (fitted against measured TPOT to pin the time scale).
 #pragma once
@@ -38,8 +38,8 @@ struct EnergyTemplate {
     const T e_flop = p[kFlopEnergyCoef] * tdp / peak;
     const T k = r.out_tokens / r.batch;  // decode steps per request, shared by the batch
     decode = k * (r.n * tdp * (pi_s * r.t_step + pi_b * r.busy) + e_flop * r.flops_step);
-    const T h = T(1) + p[kPrefillStallPerKseq] * T(1e-3) * r.batch;
-    const T pw = r.n * tdp * (pi_s + pi_b);
+    const T h = T(1) + p[kPrefillStallPerKseq] * T(1e-3) * r.batch_rep;  // stalls its replica's sequences
+    const T pw = r.n_rep * tdp * (pi_s + pi_b);  // a request's prefill occupies its replica
     prefill = h * (pw * r.t_pf + e_flop * r.flops_prefill);
     step_time = r.t_step;
     if (g_prefill == nullptr) return;
@@ -65,11 +65,11 @@ struct EnergyTemplate {
     gd[kBusyPowerFrac] = k * r.n * tdp * r.busy;
     gd[kFlopEnergyCoef] = k * tdp / peak * r.flops_step;
     gp[kEtaPrefill] = h * pw * (-r.t_pc / q.eta_pf);
-    gp[kStaticPowerFrac] = h * r.n * tdp * r.t_pf;
-    gp[kBusyPowerFrac] = h * r.n * tdp * r.t_pf;
+    gp[kStaticPowerFrac] = h * r.n_rep * tdp * r.t_pf;
+    gp[kBusyPowerFrac] = h * r.n_rep * tdp * r.t_pf;
     gp[kFlopEnergyCoef] = h * tdp / peak * r.flops_prefill;
-    gp[kAllreduceLatencyUs] = h * pw * r.n_ar * T(roofline::kMicro);
-    gp[kPrefillStallPerKseq] = T(1e-3) * r.batch * (pw * r.t_pf + e_flop * r.flops_prefill);
+    gp[kAllreduceLatencyUs] = h * pw * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
+    gp[kPrefillStallPerKseq] = T(1e-3) * r.batch_rep * (pw * r.t_pf + e_flop * r.flops_prefill);
     gt[kEtaCompute] = gs[0];
     gt[kEtaMemory] = gs[1];
     gt[kRooflineP] = gs[2];

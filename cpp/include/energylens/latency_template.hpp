@@ -29,8 +29,8 @@ struct LatencyTemplate {
                                     p[kAllreduceLatencyUs] * T(roofline::kMicro),
                                     p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
     const roofline::Times<T> r = roofline::times(f, q);
-    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch - T(1));
-    ttft = r.t_pf * hb + q.tau_layer_s * r.layers;
+    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));  // prompts batched in one replica
+    ttft = r.t_pf * hb + q.tau_layer_s * r.launch_layers;
     tpot = r.t_step;
     aux = r.t_step;
     if (g_ttft == nullptr) return;
@@ -46,9 +46,9 @@ struct LatencyTemplate {
     gt[kSeqOverheadUs] = gs[6];
     gt[kPpBubble] = gs[7];
     gf[kEtaPrefill] = hb * (-r.t_pc / q.eta_pf);
-    gf[kLayerOverheadUs] = r.layers * T(roofline::kMicro);
-    gf[kAllreduceLatencyUs] = hb * r.n_ar * T(roofline::kMicro);
-    gf[kPrefillBatchFactor] = r.t_pf * (r.batch - T(1));
+    gf[kLayerOverheadUs] = r.launch_layers * T(roofline::kMicro);
+    gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
+    gf[kPrefillBatchFactor] = r.t_pf * (r.batch_rep - T(1));
     for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];
   }
 };

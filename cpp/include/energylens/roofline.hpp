@@ -27,6 +27,12 @@ enum Feature : int {
   kHbmBytesPerS,           ///< HBM bandwidth of one GPU
   kTdpW,                   ///< board power limit of one GPU
   kLinkBytesPerS,          ///< scale-up link bandwidth per GPU per direction
+  kDp,                     ///< data-parallel replicas (each tp x pp GPUs); n_gpus = tp x pp x dp
+  kEp,                     ///< expert-parallel group size (1 = experts sharded by tp)
+  kA2aMoeLayers,           ///< MoE layers that dispatch/combine tokens by all-to-all (EP with dp > 1), else 0
+  kExpertsPerToken,        ///< routed experts per token (1 dense)
+  kStateBytesPerSeq,       ///< constant per-sequence recurrent state read per step (Mamba layers), bytes
+  kMoeLayers,              ///< layers with routed experts (their router / permute / grouped-GEMM kernels)
   kNumFeatures
 };
 
@@ -41,11 +47,12 @@ struct TimeParams {
 /// Roofline intermediates of one row and the partial derivatives the templates need.
 template <typename T>
 struct Times {
-  T n, batch, out_tokens, layers, pp;
+  T n, n_rep, batch, batch_rep, out_tokens, layers, launch_layers, pp;  ///< n = tp pp dp GPUs; n_rep = tp pp per replica
   T flops_step, flops_prefill;  ///< F and F_p
   T tc, tm, tg;                 ///< compute, memory and smooth-max time of a decode step
   T dtg_dtc, dtg_dtm, dtg_dp;   ///< partials of tg
   T n_ar, t_ar, g_pp;           ///< all-reduces per step, their time, PP stage factor
+  T n_a2a, t_a2a;               ///< EP all-to-alls per step (dispatch + combine) and their time
   T busy, t_step;               ///< device-busy part of a step and the whole step (= TPOT)
   T t_pc, t_pf;                 ///< prefill compute time and prefill time
 };
@@ -57,17 +64,24 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   Times<T> r;
   const T tp = f[kTp];
   r.pp = f[kPp];
-  r.n = tp * r.pp;
+  const T dp = f[kDp];
+  const T ep = f[kEp];
+  r.n_rep = tp * r.pp;
+  r.n = r.n_rep * dp;  // static power and the step's work are spread over every GPU
   r.batch = f[kBatch];
+  r.batch_rep = r.batch / dp;  // each data-parallel replica runs its share of the batch
   const T li = f[kInputTokens];
   r.out_tokens = f[kOutputTokens];
   r.layers = f[kLayers];
+  r.launch_layers = r.layers + f[kMoeLayers];  // a MoE layer launches about twice a dense layer's kernels
   const T na = f[kActiveParams];
   const T a = f[kAttnFlopsPerTokenCtx];
   const T peak = f[kPeakFlopsPerS];
   const T ctx = li + T(0.5) * r.out_tokens;
   r.flops_step = r.batch * (T(2) * na + a * ctx);
-  const T bytes_step = f[kWeightBytesPerStep] + r.batch * ctx * f[kKvBytesPerToken];
+  // weight bytes are summed over all GPUs (features.py: every replica streams its dense weights,
+  // experts once per expert copy); KV and recurrent state once per sequence
+  const T bytes_step = f[kWeightBytesPerStep] + r.batch * (ctx * f[kKvBytesPerToken] + f[kStateBytesPerSeq]);
   r.tc = r.flops_step / (r.n * peak * q.eta_c);
   r.tm = bytes_step / (r.n * f[kHbmBytesPerS] * q.eta_m);
   // Smooth max of compute and memory time with one sqrt (no transcendental, so the loop vectorises):
@@ -82,13 +96,18 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   r.n_ar = T(2) * r.layers * (tp - T(1)) / (tp * r.pp);
   const T link = f[kLinkBytesPerS];
   const T d = f[kDModel];
-  r.t_ar = r.n_ar * (q.alpha_s + T(4) * r.batch * d / link);
+  r.t_ar = r.n_ar * (q.alpha_s + T(4) * r.batch_rep * d / link);
+  // EP dispatch + combine: each GPU sends its tokens' k hidden states (16-bit) to the (ep-1)/ep remote experts
+  r.n_a2a = T(2) * f[kA2aMoeLayers] / r.pp;
+  const T a2a_bytes_per_token = T(2) * f[kExpertsPerToken] * d * (ep - T(1)) / (ep * tp);
+  r.t_a2a = r.n_a2a * (q.alpha_s + r.batch_rep * a2a_bytes_per_token / link);
   r.g_pp = T(1) + q.theta_pp * (r.pp - T(1));
-  r.busy = (r.tg + r.t_ar) * r.g_pp;
-  r.t_step = r.busy + q.tau_layer_s * r.layers + q.tau_seq_s * r.batch;
-  r.flops_prefill = T(2) * na * li + T(0.5) * a * li * li + r.n * f[kPrefillExtraFlops];
-  r.t_pc = r.flops_prefill / (r.n * peak * q.eta_pf);
-  r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link);
+  r.busy = (r.tg + r.t_ar + r.t_a2a) * r.g_pp;
+  r.t_step = r.busy + q.tau_layer_s * r.launch_layers + q.tau_seq_s * r.batch_rep;
+  // a request's prefill runs on its replica's tp x pp GPUs
+  r.flops_prefill = T(2) * na * li + T(0.5) * a * li * li + r.n_rep * f[kPrefillExtraFlops];
+  r.t_pc = r.flops_prefill / (r.n_rep * peak * q.eta_pf);
+  r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link) + r.n_a2a * (q.alpha_s + li * a2a_bytes_per_token / link);
   return r;
 }
 
@@ -100,10 +119,10 @@ ENERGYLENS_HD void step_time_gradient(const Times<T>& r, const TimeParams<T>& q,
   g[1] = r.g_pp * r.dtg_dtm * (-r.tm / q.eta_m);
   g[2] = r.g_pp * r.dtg_dp;
   g[3] = T(0);
-  g[4] = r.layers * T(kMicro);
-  g[5] = r.g_pp * r.n_ar * T(kMicro);
-  g[6] = r.batch * T(kMicro);
-  g[7] = (r.tg + r.t_ar) * (r.pp - T(1));
+  g[4] = r.launch_layers * T(kMicro);
+  g[5] = r.g_pp * (r.n_ar + r.n_a2a) * T(kMicro);
+  g[6] = r.batch_rep * T(kMicro);
+  g[7] = (r.tg + r.t_ar + r.t_a2a) * (r.pp - T(1));
 }
 
 }  // namespace energylens::roofline

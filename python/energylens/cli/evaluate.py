@@ -16,6 +16,8 @@ from energylens.cli.options import (
     seed,
 )
 from energylens.compare.report import format_summary, write_report
+from energylens.compare.report_tables import OURS
+from energylens.compare.result import worst
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.outputs import atomic_dir, check_output_path
@@ -100,16 +102,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
         info = {k: v for k, v in res.info.items() if k != "notes"}
         info["report"] = str(report_path) if report_path else None
         info["failed_methods"] = failed
-        print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records"))},
+        worst_of = {by: json.loads(worst(res.table, OURS, by).to_json(orient="records")) for by in ("task", "group")}
+        print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records")), "worst": worst_of},
                          indent=1))
     else:
         print(format_summary(res))
+        _print_worst(res.table)
         print(f"run time {res.info['runtime_s']:.0f} s"
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)
         return 2
     return 0
+
+
+def _print_worst(table) -> None:
+    """Where ours is worst, per task and per group (random split, highest MAPE first)."""
+    for by in ("task", "group"):
+        w = worst(table, OURS, by)
+        if w.empty:
+            continue
+        print(f"\n{OURS}: worst {by}s (random split, by MAPE)")
+        for _, r in w.iterrows():
+            print(f"  {str(r[by])[:70]:<70} MAPE {r['mape']:6.1f} %  Top-1 {r['top1']:.3f}  "
+                  f"@TPOT {r['top1_tpot']:.3f}  parallelism {r['parallelism']:.3f}  pairwise {r['pairwise']:.3f}")
 
 
 def _print_failures(failed: dict[str, str]) -> None:

@@ -16,9 +16,9 @@ import pandas as pd
 from energylens import _core
 
 __all__ = ["METRICS", "SLO_METRICS", "top1_hit", "regret_pct", "pairwise_counts", "group_spearman",
-           "group_metrics", "score_groups"]
+           "group_metrics", "serving_metrics", "score_groups"]
 
-METRICS = ("top1", "pairwise", "mape", "spearman", "regret_pct")
+METRICS = ("top1", "pairwise", "mape", "spearman", "regret_pct", "top1_tpot", "parallelism")
 SLO_METRICS = ("top1_strict", "slo_violation")
 
 
@@ -159,6 +159,40 @@ def group_metrics(pred: Sequence[float], meas: Sequence[float],
     }
 
 
+def serving_metrics(pred: Sequence[float], meas: Sequence[float],
+                    meas_tpot: Sequence[float] | None, n_gpus: Sequence[float] | None,
+                    max_num_seqs: Sequence[float] | None) -> dict[str, float]:
+    """The two choices a serving operator makes inside one group (task x model x GPU).
+
+    * ``top1_tpot``: Top-1 among the rows whose measured TPOT meets the group's median measured TPOT
+      (the limit; the rows an operator could deploy under it). The deployment view, where the
+      method's own predicted TPOT decides feasibility, is ``top1_strict`` with ``tpot_slo``. NaN with
+      fewer than two rows or no measured TPOT.
+    * ``par_hits`` / ``par_total``: parallelism choice. Rows with the same ``max_num_seqs`` but
+      different GPU counts form one choice (how many GPUs to serve this load on); a hit is
+      :func:`top1_hit` of that choice. ``par_total`` counts the choices with >= 2 distinct GPU counts.
+    """
+    p, m = _as_float(pred), _as_float(meas)
+    out = {"top1_tpot": float("nan"), "par_hits": float("nan"), "par_total": 0}
+    if meas_tpot is not None and p.size >= 2:
+        mt = _as_float(meas_tpot)
+        if np.isfinite(mt).all():
+            limit = float(np.median(mt))
+            out["top1_tpot"] = top1_hit(p[mt <= limit], m[mt <= limit])
+    if n_gpus is not None and max_num_seqs is not None:
+        g, q = _as_float(n_gpus), _as_float(max_num_seqs)
+        hits = 0.0
+        total = 0
+        for value in np.unique(q[np.isfinite(q)]):
+            idx = np.flatnonzero(q == value)
+            if np.unique(g[idx]).size >= 2:
+                hits += top1_hit(p[idx], m[idx])
+                total += 1
+        out["par_hits"] = hits if total else float("nan")
+        out["par_total"] = total
+    return out
+
+
 def _group_codes(df: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
     return df.groupby(list(group_by), sort=True, dropna=False).ngroup().to_numpy()
 
@@ -197,22 +231,34 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
     pred = np.asarray(pred, dtype=float)
     if pred.shape != meas.shape:
         raise ValueError(f"{pred.size} predictions for {meas.size} held-out rows")
-    meas_tpot = None
+    meas_tpot = test_df["tpot_s"].to_numpy(dtype=float) if "tpot_s" in test_df.columns else None
+    slo_tpot = None
     if tpot_slo is not None:
-        meas_tpot = test_df["tpot_s"].to_numpy(dtype=float)
-        if pred_tpot is None:
-            pred_tpot = meas_tpot
-        pred_tpot = np.asarray(pred_tpot, dtype=float)
+        if meas_tpot is None:
+            raise ValueError("tpot_slo needs a tpot_s column")
+        slo_tpot = meas_tpot if pred_tpot is None else np.asarray(pred_tpot, dtype=float)
+    n_gpus = _column_or_none(test_df, "n_gpus")
+    max_seqs = _column_or_none(test_df, "max_num_seqs")
     groups = _groups or _Groups(test_df, group_by)
     rows = []
     for idx, meta in zip(groups.members, groups.meta, strict=True):
         rec = dict(meta)
         rec.update(group_metrics(
             pred[idx], meas[idx],
-            None if pred_tpot is None else pred_tpot[idx],
-            None if meas_tpot is None else meas_tpot[idx],
+            None if slo_tpot is None else slo_tpot[idx],
+            None if tpot_slo is None else meas_tpot[idx],
             tpot_slo, energy_scale))
+        rec.update(serving_metrics(
+            pred[idx], meas[idx], None if meas_tpot is None else meas_tpot[idx],
+            None if n_gpus is None else n_gpus[idx], None if max_seqs is None else max_seqs[idx]))
         rows.append(rec)
     return pd.DataFrame(rows)
+
+
+def _column_or_none(df: pd.DataFrame, name: str) -> np.ndarray | None:
+    """A numeric column as float (NaN where missing), or None when the frame lacks it."""
+    if name not in df.columns:
+        return None
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
 
 

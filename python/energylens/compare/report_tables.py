@@ -72,13 +72,18 @@ def format_summary(result: EvaluationResult) -> str:
     if h.empty:
         return "(no random split in this evaluation)"
     n = result.info.get("train_size")
-    lines = [f"{'method':<18} {'Top-1':>6} {'pairwise':>8} {'MAPE %':>7} {'regret %':>8}"
-             f"   ({result.info.get('repeats')} repeats, {n} training rows)"]
+    lines = [f"{'method':<18} {'Top-1':>6} {'@TPOT':>6} {'parallel':>8} {'pairwise':>8} {'MAPE %':>7} "
+             f"{'regret %':>8}   ({result.info.get('repeats')} repeats, {n} training rows)"]
     for _, r in h.iterrows():
-        mape = "n/a" if not np.isfinite(r["mape"]) else f"{r['mape']:.1f}"
-        lines.append(f"{r['method']:<18} {r['top1']:>6.3f} {r['pairwise']:>8.3f} {mape:>7} "
-                     f"{r['regret_pct']:>8.1f}")
+        lines.append(f"{r['method']:<18} {_num(r, 'top1', '.3f'):>6} {_num(r, 'top1_tpot', '.3f'):>6} "
+                     f"{_num(r, 'parallelism', '.3f'):>8} {_num(r, 'pairwise', '.3f'):>8} "
+                     f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}")
     return "\n".join(lines)
+
+
+def _num(row: pd.Series, key: str, fmt: str) -> str:
+    v = row.get(key, float("nan"))
+    return "n/a" if v is None or not np.isfinite(v) else format(v, fmt)
 
 
 def paper_comparison(result: EvaluationResult) -> pd.DataFrame:

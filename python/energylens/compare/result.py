@@ -44,8 +44,10 @@ def summarize(table: pd.DataFrame,
 
     Within one repeat (and key): ``top1`` and ``regret_pct`` are means over groups with at least
     two candidates, ``pairwise`` is concordant / comparable pairs pooled over groups, ``mape``
-    the mean absolute percentage error over held-out rows, ``spearman`` the mean over groups.
-    With a TPOT SLO, ``top1_strict`` and ``slo_violation`` (means over groups) too.
+    the mean absolute percentage error over held-out rows, ``spearman`` the mean over groups,
+    ``top1_tpot`` the mean over groups of Top-1 under the group's median measured TPOT, and
+    ``parallelism`` the parallelism choices hit over those made (pooled; see
+    :func:`energylens.compare.metrics.serving_metrics`). With a TPOT SLO, ``top1_strict`` and ``slo_violation`` (means over groups) too.
     Columns: ``by``, each metric and ``<metric>_std``, ``n_groups`` (Top-1 groups per repeat),
     ``n_repeats``.
     """
@@ -55,6 +57,9 @@ def summarize(table: pd.DataFrame,
         raise ValueError(f"cannot summarize by unknown column(s) {missing}")
     t = table.copy()
     t["_top1_n"] = t["top1"].notna().astype(int)
+    for c, fill in (("top1_tpot", np.nan), ("par_hits", np.nan), ("par_total", 0)):
+        if c not in t.columns:  # tables from before these metrics
+            t[c] = fill
     keys = by + (["repeat"] if "repeat" not in by else [])
     agg = t.groupby(keys, sort=False, dropna=False).agg(
         top1=("top1", "mean"), regret_pct=("regret_pct", "mean"),
@@ -62,8 +67,11 @@ def summarize(table: pd.DataFrame,
         pairs_total=("pairs_total", "sum"),
         ape_sum=("ape_sum", lambda s: s.sum(min_count=1)), n_rows=("n_rows", "sum"),
         spearman=("spearman", "mean"), n_groups=("_top1_n", "sum"),
+        top1_tpot=("top1_tpot", "mean"),
+        par_hits=("par_hits", lambda s: s.sum(min_count=1)), par_total=("par_total", "sum"),
     ).reset_index()
     agg["pairwise"] = agg["pairs_concordant"] / agg["pairs_total"].where(agg["pairs_total"] > 0)
+    agg["parallelism"] = agg["par_hits"] / agg["par_total"].where(agg["par_total"] > 0)
     agg["mape"] = agg["ape_sum"] / agg["n_rows"]
     metrics = list(METRICS)
     if "top1_strict" in t.columns:  # the deployment view of a TPOT SLO
@@ -103,3 +111,15 @@ def overview(table: pd.DataFrame) -> pd.DataFrame:
         s.insert(2, "train_size", np.nan)
         parts.append(s)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def worst(table: pd.DataFrame, method: str, by: str = "group", n: int = 5) -> pd.DataFrame:
+    """Where ``method`` is worst on the random split: the ``n`` keys of ``by`` (``"group"`` or
+    ``"task"``) with the highest MAPE, with their Top-1, Top-1 under the median TPOT, parallelism
+    choice, pairwise and MAPE (means over repeats), so the next gap is visible."""
+    t = table[(table["split"] == "random") & (table["method"] == method)]
+    if t.empty or by not in t.columns:
+        return pd.DataFrame()
+    s = summarize(t, by=(by,))
+    cols = [by, "mape", "top1", "top1_tpot", "parallelism", "pairwise", "n_groups"]
+    return s.sort_values("mape", ascending=False).head(n)[cols].reset_index(drop=True)

@@ -74,7 +74,8 @@ MethodFactory = Callable[[int], Sequence[Method]]
 #: What a method may raise and still leave the run going (NaN metrics and the message in ``error``).
 CAUGHT = (ValueError, ArithmeticError, np.linalg.LinAlgError, EnergyLensError)
 
-_SCORE_COLUMNS = ("top1", "regret_pct", "pairs_concordant", "pairs_total", "spearman", "ape_sum")
+_SCORE_COLUMNS = ("top1", "regret_pct", "pairs_concordant", "pairs_total", "spearman", "ape_sum", "top1_tpot",
+                  "par_hits")
 
 
 def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None) -> None:

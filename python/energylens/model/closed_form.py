@@ -81,7 +81,7 @@ class _ClosedFormModel:
     # ---- description -------------------------------------------------------------------------
     @property
     def template_id(self) -> str:
-        """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
+        """Versioned id of the closed form, e.g. ``energylens.energy.v2``."""
         return self._desc.id
 
     @property

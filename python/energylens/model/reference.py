@@ -9,23 +9,26 @@ Features: :data:`REQUIRED_FEATURES` (the native descriptor's list; built by
 Parameter names, units, meanings, bounds and start points (``ENERGY_PARAM_*``, ``LATENCY_PARAM_*``) are
 read from the native descriptor (``_core.describe_template``), not retyped; the formulas are.
 
-Energy model (per request, joules; n = tp*pp devices):
+Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-parallel replica):
     ctx   = L_in + L_out/2                                   mean decode context
-    F     = B (2 N_act + a ctx)                              FLOPs per decode step (batch)
-    M     = W_step + B ctx kv                                HBM bytes per decode step
+    B_r   = B / dp                                           running sequences per replica
+    F     = B (2 N_act + a ctx)                              FLOPs per decode step (all replicas)
+    M     = W_step + B (ctx kv + S)                          HBM bytes per decode step, all GPUs
     t_c   = F / (n peak eta_c)           t_m = M / (n bw eta_m)
     t_g   = (t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2   smooth roofline max (s: overlap)
     n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
-    t_ar  = n_ar (alpha + 4 B d / link)
-    t_st  = (t_g + t_ar)(1 + theta_pp (pp-1)) + tau_l L + tau_s B
-    t_bz  = (t_g + t_ar)(1 + theta_pp (pp-1))                 device-busy part of the step
+    t_ar  = n_ar (alpha + 4 B_r d / link)
+    n_a2a = 2 L_a2a / pp                                     EP dispatch + combine per MoE layer
+    t_a2a = n_a2a (alpha + B_r 2 k d (ep-1) / (ep tp link))
+    t_bz  = (t_g + t_ar + t_a2a)(1 + theta_pp (pp-1))        device-busy part of the step
+    t_st  = t_bz + tau_l L + tau_s B_r
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
-    F_p   = 2 N_act L_in + a L_in^2 / 2 + n F_enc     (F_enc: vision encoder, replicated per rank)
-    t_p   = F_p / (n peak eta_pf) + n_ar (alpha + 4 L_in d / link)
-    E_pf  = (1 + kappa B) [ n TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
+    F_p   = 2 N_act L_in + a L_in^2 / 2 + n_r F_enc   (F_enc: vision encoder, replicated per rank)
+    t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (ep-1) / (ep tp link))
+    E_pf  = (1 + kappa B_r) [ n_r TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
 Latency model (seconds), same roofline with its own 9 parameters:
-    tpot = t_st ;  ttft = t_p (1 + kappa_b (B-1)) + tau_l L
+    tpot = t_st ;  ttft = t_p (1 + kappa_b (B_r-1)) + tau_l L
 """
 from __future__ import annotations
 
@@ -97,10 +100,14 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     peak = _get(f, "peak_flops_per_s")
     bw = _get(f, "hbm_bytes_per_s")
     link = _get(f, "link_bytes_per_s")
-    n = tp * pp
+    dp = _get(f, "dp")
+    ep = _get(f, "ep")
+    n_r = tp * pp
+    n = n_r * dp
+    Br = B / dp
     ctx = Li + 0.5 * Lo
     F = B * (2.0 * Na + a * ctx)
-    M = W + B * ctx * kv
+    M = W + B * (ctx * kv + _get(f, "state_bytes_per_seq"))
     tc = F / (n * peak * eta_c)
     tm = M / (n * bw * eta_m)
     diff = tc - tm
@@ -110,15 +117,20 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     dtg_dtm = 0.5 * (1.0 + (2.0 * p * tc - diff) / root)
     dtg_dp = tc * tm / root
     n_ar = 2.0 * L * (tp - 1.0) / (tp * pp)
-    t_ar = n_ar * (alpha + 4.0 * B * d / link)       # each rank holds a full B x d partial sum
+    t_ar = n_ar * (alpha + 4.0 * Br * d / link)      # each rank holds a full B_r x d partial sum
+    n_a2a = 2.0 * _get(f, "a2a_moe_layers") / pp
+    a2a_tok = 2.0 * _get(f, "experts_per_token") * d * (ep - 1.0) / (ep * tp)   # bytes per token per a2a
+    t_a2a = n_a2a * (alpha + Br * a2a_tok / link)
     g_pp = 1.0 + th_pp * (pp - 1.0)
-    t_step = (tg + t_ar) * g_pp + tau_l * L + tau_s * B
-    Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n * _get(f, "prefill_extra_flops")  # encoder on every rank
-    t_pc = Fp / (n * peak * eta_pf)
-    t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link)
-    return dict(tp=tp, pp=pp, B=B, Li=Li, Lo=Lo, L=L, n=n, F=F, M=M, tc=tc, tm=tm, tg=tg,
-                dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar,
-                g_pp=g_pp, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
+    busy = (tg + t_ar + t_a2a) * g_pp
+    Ll = L + _get(f, "moe_layers")                    # kernel-launch layers: a MoE layer counts twice
+    t_step = busy + tau_l * Ll + tau_s * Br
+    Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n_r * _get(f, "prefill_extra_flops")  # encoder on every rank
+    t_pc = Fp / (n_r * peak * eta_pf)
+    t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link)
+    return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
+                dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar, n_a2a=n_a2a,
+                t_a2a=t_a2a, g_pp=g_pp, busy=busy, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
 
 
 def _unpack_energy(theta):
@@ -135,10 +147,9 @@ def energy_phases(features, theta):
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     tdp = _get(features, "tdp_w")
     ef = c_f * tdp / c["peak"]
-    busy = (c["tg"] + c["t_ar"]) * c["g_pp"]
-    e_dec = c["Lo"] / c["B"] * (c["n"] * tdp * (pi_s * c["t_step"] + c_b * busy) + ef * c["F"])
-    h = 1.0 + kap * _KILO * c["B"]
-    e_pf = h * (c["n"] * tdp * (pi_s + c_b) * c["t_pf"] + ef * c["Fp"])
+    e_dec = c["Lo"] / c["B"] * (c["n"] * tdp * (pi_s * c["t_step"] + c_b * c["busy"]) + ef * c["F"])
+    h = 1.0 + kap * _KILO * c["Br"]            # a prompt's prefill stalls its replica's sequences
+    e_pf = h * (c["n_r"] * tdp * (pi_s + c_b) * c["t_pf"] + ef * c["Fp"])
     return e_pf, e_dec
 
 
@@ -154,14 +165,15 @@ def energy_phases_jacobian(features, theta):
     eta_c, eta_m, p, eta_pf, pi_s, c_f, c_b, tl, al, ts, th_pp, kap = th
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     tdp = _get(features, "tdp_w")
-    n, B, Lo, L, g_pp = c["n"], c["B"], c["Lo"], c["L"], c["g_pp"]
+    n, B, Lo, g_pp = c["n"], c["B"], c["Lo"], c["g_pp"]
     ef = c_f * tdp / c["peak"]
     k = Lo / B                                   # decode steps per request / batch
     ks = k * n * tdp * pi_s                      # d E_dec / d t_step
     kb = k * n * tdp * (pi_s + c_b)              # d E_dec / d t_busy (t_busy is inside t_step too)
-    busy = (c["tg"] + c["t_ar"]) * g_pp
-    h = 1.0 + kap * _KILO * B
-    pw = n * tdp * (pi_s + c_b)                  # d (E_pf / h) / d t_pf
+    busy = c["busy"]
+    n_r = c["n_r"]
+    h = 1.0 + kap * _KILO * c["Br"]
+    pw = n_r * tdp * (pi_s + c_b)                # d (E_pf / h) / d t_pf (the request's replica)
     Dp = pw * c["t_pf"] + ef * c["Fp"]
     N = B.shape[0]
     Jd = np.zeros((N, 12))
@@ -171,17 +183,17 @@ def energy_phases_jacobian(features, theta):
     Jd[:, 2] = kb * g_pp * c["dtg_dp"]
     Jp[:, 3] = h * pw * (-c["t_pc"] / eta_pf)
     Jd[:, 4] = k * n * tdp * c["t_step"]
-    Jp[:, 4] = h * n * tdp * c["t_pf"]
+    Jp[:, 4] = h * n_r * tdp * c["t_pf"]
     Jd[:, 5] = k * tdp / c["peak"] * c["F"]
     Jp[:, 5] = h * tdp / c["peak"] * c["Fp"]
     Jd[:, 6] = k * n * tdp * busy
-    Jp[:, 6] = h * n * tdp * c["t_pf"]
-    Jd[:, 7] = ks * L * _US
-    Jd[:, 8] = kb * g_pp * c["n_ar"] * _US
-    Jp[:, 8] = h * pw * c["n_ar"] * _US
-    Jd[:, 9] = ks * B * _US
-    Jd[:, 10] = kb * (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
-    Jp[:, 11] = _KILO * B * Dp
+    Jp[:, 6] = h * n_r * tdp * c["t_pf"]
+    Jd[:, 7] = ks * c["Ll"] * _US
+    Jd[:, 8] = kb * g_pp * (c["n_ar"] + c["n_a2a"]) * _US
+    Jp[:, 8] = h * pw * (c["n_ar"] + c["n_a2a"]) * _US
+    Jd[:, 9] = ks * c["Br"] * _US
+    Jd[:, 10] = kb * (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
+    Jp[:, 11] = _KILO * c["Br"] * Dp
     return Jp, Jd
 
 
@@ -203,7 +215,7 @@ def latency(features, phi):
     ph = _unpack_latency(phi)
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
-    ttft = c["t_pf"] * (1.0 + kb * (c["B"] - 1.0)) + tl * _US * c["L"]
+    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["Ll"]
     return ttft, c["t_step"]
 
 
@@ -212,8 +224,8 @@ def latency_jacobian(features, phi):
     ph = _unpack_latency(phi)
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
-    B, L, g_pp = c["B"], c["L"], c["g_pp"]
-    hb = 1.0 + kb * (B - 1.0)
+    B, g_pp = c["B"], c["g_pp"]
+    hb = 1.0 + kb * (c["Br"] - 1.0)
     N = B.shape[0]
     Jf = np.zeros((N, 9))
     Jt = np.zeros((N, 9))
@@ -221,13 +233,13 @@ def latency_jacobian(features, phi):
     Jt[:, 1] = g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
     Jt[:, 2] = g_pp * c["dtg_dp"]
     Jf[:, 3] = hb * (-c["t_pc"] / eta_pf)
-    Jt[:, 4] = L * _US
-    Jf[:, 4] = L * _US
-    Jt[:, 5] = g_pp * c["n_ar"] * _US
-    Jf[:, 5] = hb * c["n_ar"] * _US
-    Jt[:, 6] = B * _US
-    Jt[:, 7] = (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
-    Jf[:, 8] = c["t_pf"] * (B - 1.0)
+    Jt[:, 4] = c["Ll"] * _US
+    Jf[:, 4] = c["Ll"] * _US
+    Jt[:, 5] = g_pp * (c["n_ar"] + c["n_a2a"]) * _US
+    Jf[:, 5] = hb * (c["n_ar"] + c["n_a2a"]) * _US
+    Jt[:, 6] = c["Br"] * _US
+    Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
+    Jf[:, 8] = c["t_pf"] * (c["Br"] - 1.0)
     return Jf, Jt
 
 

@@ -27,6 +27,7 @@ _LATEX = {
     "n_layers": "L", "d_model": "d", "active_params": r"N_{act}", "weight_bytes_per_step": "W",
     "kv_bytes_per_token": r"k_{v}", "attn_flops_per_token_ctx": "a", "prefill_extra_flops": r"F_{enc}",
     "peak_flops_per_s": r"\Pi", "hbm_bytes_per_s": r"\beta", "tdp_w": "P_{TDP}", "link_bytes_per_s": r"\lambda",
+    "dp": "DP", "ep": "EP", "a2a_moe_layers": r"L_{a2a}", "experts_per_token": "k", "state_bytes_per_seq": "S", "moe_layers": r"L_{moe}",
     "eta_compute": r"\eta_c", "eta_memory": r"\eta_m", "roofline_overlap": "s", "eta_prefill": r"\eta_{pf}",
     "static_power_frac": r"\pi_s", "flop_energy_coef": "c_f", "busy_power_frac": r"\pi_b",
     "layer_overhead_us": r"\tau_l", "allreduce_latency_us": r"\alpha", "seq_overhead_us": r"\tau_s",
@@ -48,24 +49,32 @@ def _param(name: str, params: dict[str, Any] | None) -> sp.Expr:
 
 def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
     micro = sp.Rational(1, 10**6)
-    n = f["tp"] * f["pp"]
+    n_r = f["tp"] * f["pp"]
+    n = n_r * f["dp"]
+    b_r = f["batch_size"] / f["dp"]
     ctx = f["input_tokens"] + f["output_tokens"] / 2
     flops = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx)
-    bytes_step = f["weight_bytes_per_step"] + f["batch_size"] * ctx * f["kv_bytes_per_token"]
+    bytes_step = f["weight_bytes_per_step"] + f["batch_size"] * (ctx * f["kv_bytes_per_token"]
+                                                                 + f["state_bytes_per_seq"])
     tc = flops / (n * f["peak_flops_per_s"] * q["eta_compute"])
     tm = bytes_step / (n * f["hbm_bytes_per_s"] * q["eta_memory"])
     s = q["roofline_overlap"]
     tg = (tc + tm + sp.sqrt((tc - tm) ** 2 + 4 * s * tc * tm)) / 2
     n_ar = 2 * f["n_layers"] * (f["tp"] - 1) / (f["tp"] * f["pp"])
     alpha = q["allreduce_latency_us"] * micro
-    t_ar = n_ar * (alpha + 4 * f["batch_size"] * f["d_model"] / f["link_bytes_per_s"])
-    busy = (tg + t_ar) * (1 + q["pp_bubble"] * (f["pp"] - 1))
-    t_step = busy + q["layer_overhead_us"] * micro * f["n_layers"] + q["seq_overhead_us"] * micro * f["batch_size"]
+    t_ar = n_ar * (alpha + 4 * b_r * f["d_model"] / f["link_bytes_per_s"])
+    n_a2a = 2 * f["a2a_moe_layers"] / f["pp"]
+    a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (f["ep"] - 1) / (f["ep"] * f["tp"])
+    t_a2a = n_a2a * (alpha + b_r * a2a_tok / f["link_bytes_per_s"])
+    busy = (tg + t_ar + t_a2a) * (1 + q["pp_bubble"] * (f["pp"] - 1))
+    launch_layers = f["n_layers"] + f["moe_layers"]
+    t_step = busy + q["layer_overhead_us"] * micro * launch_layers + q["seq_overhead_us"] * micro * b_r
     flops_pf = (2 * f["active_params"] * f["input_tokens"] + f["attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
-                + n * f["prefill_extra_flops"])
-    t_pc = flops_pf / (n * f["peak_flops_per_s"] * q["eta_prefill"])
-    t_pf = t_pc + n_ar * (alpha + 4 * f["input_tokens"] * f["d_model"] / f["link_bytes_per_s"])
-    return {"n": n, "flops": flops, "busy": busy, "t_step": t_step, "flops_pf": flops_pf, "t_pf": t_pf}
+                + n_r * f["prefill_extra_flops"])
+    t_pc = flops_pf / (n_r * f["peak_flops_per_s"] * q["eta_prefill"])
+    t_pf = (t_pc + n_ar * (alpha + 4 * f["input_tokens"] * f["d_model"] / f["link_bytes_per_s"])
+            + n_a2a * (alpha + f["input_tokens"] * a2a_tok / f["link_bytes_per_s"]))
+    return {"n": n, "n_r": n_r, "flops": flops, "busy": busy, "t_step": t_step, "flops_pf": flops_pf, "t_pf": t_pf}
 
 
 _TIME_PARAMS = ("eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us",
@@ -84,8 +93,8 @@ def energy_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, s
     kappa = _param("prefill_stall_per_kseq", params)
     decode = f["output_tokens"] / f["batch_size"] * (
         r["n"] * f["tdp_w"] * (pi_s * r["t_step"] + pi_b * r["busy"]) + e_flop * r["flops"])
-    prefill = (1 + kappa * f["batch_size"] / 1000) * (
-        r["n"] * f["tdp_w"] * (pi_s + pi_b) * r["t_pf"] + e_flop * r["flops_pf"])
+    prefill = (1 + kappa * f["batch_size"] / f["dp"] / 1000) * (
+        r["n_r"] * f["tdp_w"] * (pi_s + pi_b) * r["t_pf"] + e_flop * r["flops_pf"])
     return prefill, decode
 
 
@@ -95,5 +104,6 @@ def latency_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, 
     q = {name: _param(name, params) for name in _TIME_PARAMS}
     r = _roofline(f, q)
     kb = _param("prefill_batch_factor", params)
-    ttft = r["t_pf"] * (1 + kb * (f["batch_size"] - 1)) + q["layer_overhead_us"] / 10**6 * f["n_layers"]
+    ttft = (r["t_pf"] * (1 + kb * (f["batch_size"] / f["dp"] - 1))
+            + q["layer_overhead_us"] / 10**6 * (f["n_layers"] + f["moe_layers"]))
     return ttft, r["t_step"]

@@ -20,6 +20,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.files import check_csv_file
+from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.schema import DroppedRowsWarning, load_profiles
 
 __all__ = [
@@ -220,6 +221,7 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df["input_tokens"] = np.where(is_image, nominal + np.nan_to_num(image_tokens), nominal)
     df["input_tokens_nominal"] = True
     df["precision"] = MLENERGY_V2_PRECISION
+    df["max_num_seqs"] = df["max_batch_size"]  # vLLM 0.5.4's max_num_seqs, named as the v3 reader names it
     df = df.drop(columns=["category", "bs_from_filename"], errors="ignore")
 
     with warnings.catch_warnings():
@@ -333,7 +335,8 @@ def _has_columns(header: tuple[str, ...], signature: tuple[str, ...]) -> bool:
 
 def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) -> pd.DataFrame:
     """The bundled data set for ``"bundled"`` / ``"mlenergy-v2"``; an ML.ENERGY v2 flat CSV (any rows
-    in the leaderboard's own format, recognised by its header) converted like the bundled one; else the
+    in the leaderboard's own format, recognised by its header) converted like the bundled one; an
+    ML.ENERGY v3 LLM export (recognised by its header, :func:`energylens.profiles.mlenergy_v3.mlenergy_v3`); else the
     validated schema-v1 profile file (``require_energy=False``: ``energy_j`` may be absent, e.g. in
     latency-only profiles, and a Splitwise perf_model CSV is read with :func:`splitwise`)."""
     if name_or_path in BUNDLED_NAMES:
@@ -341,6 +344,8 @@ def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) 
     header = _csv_header(name_or_path)
     if _has_columns(header, MLENERGY_V2_SIGNATURE):
         return mlenergy_v2(name_or_path)
+    if is_mlenergy_v3_table(header):
+        return mlenergy_v3(name_or_path)
     if _has_columns(header, SPLITWISE_SIGNATURE):
         if require_energy:
             raise ProfileSchemaError(f"{name_or_path}: a Splitwise table holds latency only (no energy_j); "

@@ -16,8 +16,8 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import UnknownGpuError
+from energylens.profiles import precision as _precision
 from energylens.profiles import tables
-from energylens.profiles.architecture import vision_encoders
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "check_feature_domain", "moe_touch_fraction"]
@@ -31,123 +31,301 @@ FEATURE_NAMES: tuple[str, ...] = _DESCRIPTOR.feature_names
 #: Unit of each feature, from the same descriptor.
 FEATURE_UNITS: dict[str, str] = dict(zip(FEATURE_NAMES, _DESCRIPTOR.feature_units, strict=True))
 
+#: Weight precisions that quantise only the routed experts of a MoE checkpoint (gpt-oss: mxfp4 experts,
+#: bf16 attention, router and embeddings); their non-expert weights are counted at the compute dtype.
+EXPERT_ONLY_PRECISIONS = ("mxfp4",)
+#: Ablation switch (docs/model.md, ablation table): charge EP steps for the slowest rank
+#: (:func:`_ep_imbalance`). Off by default: it did not improve held-out accuracy on ML.ENERGY v3.
+EP_SLOWEST_RANK = False
+#: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
+#: top-k, permute and grouped-GEMM kernels on top of a dense layer's). On by default (docs/model.md).
+MOE_LAUNCH_LAYERS = True
+#: Ablation switch: with tp > n_kv_heads vLLM replicates KV heads, so the KV bytes all GPUs read grow
+#: by tp / n_kv_heads (Qwen3-235B-A22B, 4 KV heads, at tp 8: 2x). On by default.
+KV_HEAD_REPLICATION = True
+
+_REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
 #: Vision-encoder FLOPs per image token per encoder parameter (one forward pass: 2 FLOP/param/token).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
+#: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
+DEFAULT_VISION_PARAMS_B = 0.3
 
 
 def _col(df: pd.DataFrame, name: str) -> np.ndarray:
-    return np.array(df[name], dtype=np.float64, copy=True)
+    try:
+        return np.array(pd.to_numeric(df[name], errors="raise"), dtype=np.float64, copy=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"profile column {name!r} is not numeric: {exc}") from None
 
 
 def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     """Template inputs for every row of ``profiles``.
 
-    ``profiles`` is a profile table of schema v1. A frame :func:`energylens.profiles.load_profiles` has not
-    validated yet is validated (and its architecture filled) by it first (``energy_j`` not required), so
-    its errors name the column and 1-based rows; rows are validated and architectures filled there only.
+    Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
+    Optional: active_params_b (default params_b), precision (default bf16; the weight format),
+    compute_precision (default: the precision table's for the weight format on that GPU), kv_cache_dtype
+    (default auto: the compute dtype), dp and ep (default 1), n_layers, d_model, n_heads,
+    n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b), n_experts,
+    experts_per_token (default 1), modality, image_tokens_per_image, video_frames, and the model
+    table's n_attention_layers, n_moe_layers, sliding_window, n_sliding_layers,
+    state_elems_per_seq, video_tokens_per_frame (a profile column overrides the table).
 
     Returns:
         dict name -> contiguous float64 array of len(profiles), keys in :data:`FEATURE_NAMES` order.
 
     Raises:
-        ValueError: not a DataFrame, an empty table, a row that violates schema v1
-            (:class:`~energylens.errors.ProfileSchemaError`), an unknown GPU or a precision the GPU has no
-            peak for, an architecture left unknown (a frame loaded with ``fill_architecture=False``).
+        ValueError: a missing required column, an empty table, a non-numeric or non-positive value,
+            an unknown GPU or precision (the message names the column / value).
     """
     if not isinstance(profiles, pd.DataFrame):
         raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
     if len(profiles) == 0:
         raise ValueError("profile table is empty")
     df = as_profiles(profiles, require_energy=False).reset_index(drop=True)
-    hw = _hardware(df)
-    model = _model_columns(df)
-    B, Li = _col(df, "batch_size"), _col(df, "input_tokens")
-    L, H, Hkv, dh = model["n_layers"], model["n_heads"], model["n_kv_heads"], model["head_dim"]
-    kv_dtype = df["kv_cache_dtype"].astype(str).to_numpy(dtype=object)
+    n = len(df)
+
+    tp, pp, B, Li, Lo, P = _required_numbers(df)
+
+    Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
+    pa_given = np.isfinite(Pa) & (Pa > 0)
+
+    precision = (df["precision"].where(df["precision"].notna(), "bf16").astype(str) if "precision" in df.columns
+                 else pd.Series(["bf16"] * n)).map(_canonical_precision).to_numpy()
+    compute = _compute_precision(df, precision)  # None where the precision table decides
+    kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
+                if "kv_cache_dtype" in df.columns else pd.Series(["auto"] * n)).to_numpy(dtype=object)
+    dp = _col(df, "dp") if "dp" in df.columns else np.ones(n)
+    ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
+    dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
+    ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
+    hw = _hardware(df, precision, compute)
+    arch = _architecture(df, P, Pa, pa_given)
+    Pa = arch["active"]
+    E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
+
+    # --- derived, parameter-free quantities ----------------------------------------------------
+    moe = E > 1.0
+    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw)
+    ctx = Li + 0.5 * Lo
+    # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
+    La = arch["n_attention_layers"]
+    window_share = np.where(arch["n_sliding_layers"] > 0,
+                            (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
+                             * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La, 1.0)
+    elem = _kv_element_bytes_vec(hw["compute_bytes"], kv_dtype)
+    # vLLM replicates KV heads when tp > n_kv_heads: every rank holds (and reads) at least one head
+    kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
+    kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
+    attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
+    state = arch["state_elems"] * elem                           # all Mamba layers of one sequence
+    a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
+    extra = _encoder_flops(df, Li, arch)
+
     out = {
-        "tp": _col(df, "tp"), "pp": _col(df, "pp"), "batch_size": B, "input_tokens": Li,
-        "output_tokens": _col(df, "output_tokens"), "n_layers": L, "d_model": model["d_model"],
-        "active_params": model["active_params"],
-        "weight_bytes_per_step": _weight_bytes(model, hw["bytes_per_param"], B),
-        "kv_bytes_per_token": 2.0 * L * Hkv * dh * _kv_element_bytes_vec(hw["bytes_per_param"], kv_dtype),
-        "attn_flops_per_token_ctx": 4.0 * L * H * dh,
-        "prefill_extra_flops": _encoder_flops(df, Li),
-        "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"], "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"],
+        "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
+        "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
+        "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
+        "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
+        "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
+        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0),
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
-def _hardware(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per-row GPU specs at the row's precision, one table lookup per unique (gpu, precision)."""
+def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw) -> tuple[np.ndarray, np.ndarray]:
+    """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
+
+    Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
+    one per EP group (ep > 1: n_gpus / (ep pp) copies), else one per data-parallel replica, each copy
+    serving its share of the batch and touching 1 - (1 - k/E)^(B / copies) of its experts.
+    """
+    moe = E > 1.0
+    frac = k / E                                                  # experts per token / experts
+    n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
+    shared = P - n_exp_params                                    # attention, shared experts, embeddings
+    copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
+    touch = moe_touch_fraction(E, k, B / copies)
+    imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
+    expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
+    bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
+    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
+                            dp * hw["bpp"] * Pa)
+    return weight_bytes, touch
+
+
+def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """tp, pp, batch_size, input_tokens, output_tokens and params (count), checked finite and in range."""
+    tp = _col(df, "tp")
+    pp = _col(df, "pp")
+    B = _col(df, "batch_size")
+    Li = _col(df, "input_tokens")
+    Lo = _col(df, "output_tokens")
+    P = _col(df, "params_b") * 1e9
+    for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
+                        ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
+        bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
+        if bad.any():
+            rows = np.flatnonzero(bad)[:10].tolist()
+            raise ValueError(f"profile column {name!r} must be finite and "
+                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
+    return tp, pp, B, Li, Lo, P
+
+
+def _ep_imbalance(E: np.ndarray, k: np.ndarray, ep: np.ndarray, tokens: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Slowest-rank factor of expert parallelism (1 without EP).
+
+    A decode step waits for the EP rank that touches the most of its E/ep experts. With uniform
+    routing each expert is touched with probability q = 1 - (1 - k/E)^tokens, so a rank's touched
+    count is ~Binomial(E/ep, q); the expected maximum over ep ranks is taken as
+    mean + sd sqrt(2 ln ep) (Gaussian extreme), capped at all E/ep experts. Returned as max / mean,
+    the factor on the expert bytes the step's time is set by. No fitted parameter.
+    """
+    e = E / np.maximum(ep, 1.0)
+    q = 1.0 - (1.0 - k / E) ** np.maximum(tokens, 1.0)
+    mean = e * q
+    top = np.minimum(mean + np.sqrt(mean * (1.0 - q)) * np.sqrt(2.0 * np.log(np.maximum(ep, 1.0))), e)
+    return np.where(on & (mean > 0), top / np.maximum(mean, 1e-12), 1.0)
+
+
+def _canonical_precision(value: str) -> str:
+    try:
+        return tables.normalize_precision(value)
+    except ValueError as exc:
+        raise ValueError(f"profile column 'precision': {exc}") from None
+
+
+def _compute_precision(df: pd.DataFrame, precision: np.ndarray) -> np.ndarray:
+    """The GEMM precision per row where a ``compute_precision`` column gives it, else "" (the precision
+    table then picks it per GPU: :func:`energylens.profiles.precision.compute_precision`)."""
+    out = np.full(len(precision), "", dtype=object)
+    if "compute_precision" not in df.columns:
+        return out
+    given = df["compute_precision"]
+    for i in np.flatnonzero(given.notna().to_numpy() & (given.astype(str).str.strip() != "").to_numpy()):
+        try:
+            out[i] = tables.normalize_precision(str(given.iloc[i]))
+        except ValueError as exc:
+            raise ValueError(f"profile column 'compute_precision', row {i + 1} (1-based): {exc}") from None
+    return out
+
+
+def _hardware(df: pd.DataFrame, precision: np.ndarray, compute: np.ndarray) -> dict[str, np.ndarray]:
+    """GPU specs per row (the GPU table, a user GPU table or the profile's ``gpu_*`` columns), one lookup per
+    unique (gpu, weight precision, compute precision); the compute precision of a weight format is the
+    precision table's for that GPU unless the row gives one."""
     n = len(df)
-    hw = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bytes_per_param")}
+    out = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bpp", "compute_bytes")}
     gpus = df["gpu"].astype(str).to_numpy()
-    precision = df["precision"].astype(str).to_numpy()
-    keys = pd.MultiIndex.from_arrays([gpus, precision])
     specs = _gpu_specs(df)
-    for (g, pr), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
+    keys = pd.MultiIndex.from_arrays([gpus, precision, compute])
+    for (g, pr, cp), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
         spec = specs[str(g).strip()]
         try:
-            pk = tables.peak_flops(spec, pr)          # at the compute precision of the weight format
-            b = tables.bytes_per_param(pr)            # block scales included (profiles.precision)
+            cp = cp or _precision.compute_precision(pr, spec)
+            peak = spec.peak_flops(cp)
         except ValueError as exc:
             raise ValueError(f"profile column 'precision': {exc}") from None
         idx = np.asarray(idx)
-        hw["peak"][idx] = pk
-        hw["bw"][idx] = spec.hbm_bw_gbs * 1e9
-        hw["tdp"][idx] = spec.tdp_w
-        hw["link"][idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
-        hw["bytes_per_param"][idx] = b
-    return hw
+        out["peak"][idx] = peak
+        out["bw"][idx] = spec.hbm_bw_gbs * 1e9
+        out["tdp"][idx] = spec.tdp_w
+        out["link"][idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
+        out["bpp"][idx] = tables.bytes_per_param(pr)
+        out["compute_bytes"][idx] = tables.bytes_per_param(cp)
+    return out
 
 
-def _model_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Architecture (filled by load_profiles), total and active parameters (counts), experts (1 dense)."""
-    arch = {c: _col(df, c) for c in _ARCH}
+#: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
+_EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
+               "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image")
+
+
+def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:
+    """Architecture per row: profile columns, else the model table, else an estimate from params_b."""
+    n = len(df)
+    arch = {c: (_col(df, c) if c in df.columns else np.full(n, np.nan))
+            for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)}
+    arch["vision_b"] = np.zeros(n)
+    Pa = Pa.copy()
+    modality = (df["modality"].astype(str).to_numpy() if "modality" in df.columns else np.array(["text"] * n))
+    need = np.zeros(n, dtype=bool)
+    for c in _ARCH:
+        need |= ~np.isfinite(arch[c])
+    is_image = np.isin(modality, ("image", "video"))
+    models = df["model"].astype(str).to_numpy()
+    for (m, p_b), idx in pd.Series(np.arange(n)).groupby([models, P / 1e9]).groups.items():
+        idx = np.asarray(idx)
+        spec = tables.find_model(m)
+        if spec is None:
+            if not (need[idx].any() or is_image[idx].any() or not pa_given[idx].all()):
+                continue
+            spec = tables.estimate_architecture(float(p_b))
+        for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH):
+            v = arch[c][idx]
+            arch[c][idx] = np.where(np.isfinite(v), v, _float_or_nan(getattr(spec, c)))
+        ratio = float(spec.active_params_b) / float(spec.params_b)
+        Pa[idx] = np.where(pa_given[idx], Pa[idx], P[idx] * ratio)
+        vb = spec.vision_params_b
+        arch["vision_b"][idx] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+    arch["active"] = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
+    E = arch["n_experts"]
+    arch["n_experts"] = E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
+    k = arch["experts_per_token"]
+    arch["experts_per_token"] = np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)
     for c in _ARCH:
         if not (np.isfinite(arch[c]).all() and (arch[c] > 0).all()):
             rows = np.flatnonzero(~(np.isfinite(arch[c]) & (arch[c] > 0)))[:10].tolist()
-            raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows} (0-based); "
-                             "load the profiles with fill_architecture=True or give the column")
-    P = _col(df, "params_b") * 1e9
-    Pa = _col(df, "active_params_b") * 1e9
-    E = _col(df, "n_experts")
-    k = _col(df, "experts_per_token")
-    E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
-    return {**arch, "params": P, "active_params": np.where(np.isfinite(Pa) & (Pa > 0), Pa, P), "n_experts": E,
-            "experts_per_token": np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)}
+            raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows}")
+    L = arch["n_layers"]
+    La = arch["n_attention_layers"]
+    arch["n_attention_layers"] = np.where(np.isfinite(La) & (La >= 1), np.minimum(La, L), L)
+    Lm = arch["n_moe_layers"]
+    arch["n_moe_layers"] = np.where(np.isfinite(Lm) & (Lm >= 0), np.minimum(Lm, L), L)
+    ns, w = arch["n_sliding_layers"], arch["sliding_window"]
+    ok = np.isfinite(ns) & (ns > 0) & np.isfinite(w) & (w > 0)
+    arch["n_sliding_layers"] = np.where(ok, np.minimum(ns, arch["n_attention_layers"]), 0.0)
+    arch["sliding_window"] = np.where(ok, w, 1.0)
+    st = arch["state_elems_per_seq"]
+    arch["state_elems"] = np.where(np.isfinite(st) & (st > 0), st, 0.0)
+    arch["modality"] = modality
+    return arch
 
 
-def _weight_bytes(model: dict[str, np.ndarray], bpp: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Weight bytes one decode step streams: dense, the language model's active weights (a vision encoder
-    runs once per image, not per step); MoE, the shared weights plus the experts the batch touches."""
-    P, Pa, E, k = model["params"], model["active_params"], model["n_experts"], model["experts_per_token"]
-    moe = E > 1.0
-    frac = k / E                                                  # experts per token / experts
-    touch = moe_touch_fraction(E, k, B)
-    n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
-    shared = P - n_exp_params
-    return np.where(moe, bpp * (shared + touch * n_exp_params), bpp * Pa)
+def _float_or_nan(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
-def _encoder_flops(df: pd.DataFrame, Li: np.ndarray) -> np.ndarray:
-    """Vision-encoder FLOPs per request. Visual tokens: one image per request for "image" (its table
-    token count, else the whole prompt), every prompt token for "video" (frames x tokens per frame)."""
-    modality = df["modality"].astype(str).to_numpy()
+def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]) -> np.ndarray:
+    """Vision-encoder FLOPs per request: 2 x encoder params x visual tokens. Image rows: one image of
+    the table's tokens per image (capped at the prompt, the whole prompt if unknown); video rows:
+    ``video_frames`` (profile column) x the table's tokens per frame, capped at the prompt, else the
+    whole prompt."""
+    modality = arch["modality"]
+    n = len(Li)
+    img = arch["image_tokens_per_image"]
+    frames = _col(df, "video_frames") if "video_frames" in df.columns else np.full(n, np.nan)
+    vid = frames * arch["video_tokens_per_frame"]
+    is_video = modality == "video"
+    vis_tok = np.where(is_video, np.where(np.isfinite(vid), np.minimum(vid, Li), Li),
+                       np.where(np.isfinite(img), np.minimum(img, Li), Li))
     is_image = np.isin(modality, ("image", "video"))
-    vision_b, img = vision_encoders(df["model"].astype(str).to_numpy(), _col(df, "params_b"), is_image,
-                                    _col(df, "image_tokens_per_image"))
-    vis_tok = np.where(modality == "video", Li, np.where(np.isfinite(img), np.minimum(img, Li), Li))
-    return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * vision_b * 1e9 * vis_tok, 0.0)
+    return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 * vis_tok, 0.0)
 
 
 # Domain of each feature where it is not "finite and > 0": (lower bound, bound included).
 _FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
-                                                   "prefill_extra_flops": (0.0, True)}
+                                                   "prefill_extra_flops": (0.0, True), "dp": (1.0, True),
+                                                   "ep": (1.0, True), "a2a_moe_layers": (0.0, True),
+                                                   "experts_per_token": (1.0, True),
+                                                   "state_bytes_per_seq": (0.0, True),
+                                                   "moe_layers": (0.0, True)}
 
 
 def check_feature_domain(name: str, col: np.ndarray) -> None:

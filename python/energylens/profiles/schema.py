@@ -26,6 +26,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import tables
 from energylens.profiles.files import check_csv_file, check_input_file
+from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -68,6 +69,7 @@ ARCHITECTURE_COLUMNS: tuple[str, ...] = (
 OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
     "active_params_b": math.nan,
     "ep": 1,
+    "dp": math.nan,
     "n_gpus": math.nan,
     "architecture": "dense",
     "precision": "bf16",
@@ -78,10 +80,11 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
     **{c: math.nan for c in ARCHITECTURE_COLUMNS},
 })
 
-#: How the two derived defaults are computed, per row.
+#: How the derived defaults are computed, per row.
 DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
     "active_params_b": "params_b (for a model of the model table: params_b * its active/total ratio)",
-    "n_gpus": "tp * pp * ep",
+    "dp": "n_gpus / (tp * pp) when n_gpus is given, else 1",
+    "n_gpus": "tp * pp * dp",
 })
 
 #: Weight formats (energylens.profiles.precision.WEIGHT_FORMATS, the one precision table).
@@ -92,7 +95,7 @@ MODALITIES: tuple[str, ...] = ("text", "image", "video")
 ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
 
 _TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
-_INT_COLUMNS = ("tp", "pp", "ep", "n_gpus")
+_INT_COLUMNS = ("tp", "pp", "ep", "dp", "n_gpus")
 _NUMERIC_COLUMNS = tuple(
     c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
 )
@@ -353,13 +356,8 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pro
         with np.errstate(invalid="ignore"):
             problems.add(~np.isnan(a) & ~np.isnan(p) & (a > p * (1 + 1e-9)), "active_params_b",
                          "must be <= params_b", frame["active_params_b"])
-    ep = out["ep"].fillna(1.0) if "ep" in out else pd.Series(1.0, index=frame.index)
-    product = out["tp"] * out["pp"] * ep
-    if "n_gpus" in out:
-        g = out["n_gpus"].to_numpy()
-        with np.errstate(invalid="ignore"):
-            mismatch = ~np.isnan(g) & ~np.isnan(product.to_numpy()) & (g != product.to_numpy())
-        problems.add(mismatch, "n_gpus", "must equal tp * pp * ep", frame["n_gpus"])
+
+    check_parallelism(out, frame, problems, frame.index)
 
 
 def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems) -> None:
@@ -382,6 +380,7 @@ def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Probl
         values, bad = _normalise_choice(frame[col], allowed, canon)
         problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", frame[col])
         out[col] = values.where(~blank, np.nan)
+    check_expert_parallel_model(out, frame, problems)
     if "task" in frame.columns:
         blank = _is_blank(frame["task"])
         out["task"] = frame["task"].astype(object).where(~blank, "").map(str)
@@ -441,7 +440,10 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     ep = num("ep")
     ep[np.isnan(ep)] = 1.0
     n_gpus = num("n_gpus")
-    n_gpus = np.where(np.isnan(n_gpus), num("tp") * num("pp") * ep, n_gpus)
+    tp, pp = num("tp"), num("pp")
+    dp = num("dp")
+    dp = np.where(np.isnan(dp), np.where(np.isnan(n_gpus), 1.0, n_gpus / (tp * pp)), dp)
+    n_gpus = np.where(np.isnan(n_gpus), tp * pp * dp, n_gpus)
     params = num("params_b")
     active = num("active_params_b")
     architecture = text("architecture")
@@ -453,6 +455,7 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in REQUIRED_COLUMNS}
     cols["active_params_b"] = np.where(np.isnan(active), params, active)
     cols["ep"] = ep
+    cols["dp"] = dp
     cols["n_gpus"] = n_gpus
     cols["architecture"] = architecture
     for c in ("precision", "kv_cache_dtype", "modality", "task"):

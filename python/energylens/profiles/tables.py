@@ -106,6 +106,13 @@ class ModelSpec:
         vision_params_b: vision encoder + projector, billions (NaN if none).
         source: URL of the config.json (or ``"estimated"``).
         estimated: True when the row came from :func:`estimate_architecture`.
+        n_attention_layers: layers with attention and a KV cache (hybrids: fewer than n_layers; NaN = all).
+        n_moe_layers: layers with routed experts (NaN = all layers of a MoE model).
+        sliding_window: tokens a sliding-window / chunked-attention layer attends to (NaN = none).
+        n_sliding_layers: how many of the attention layers use that window (NaN = none).
+        state_elems_per_seq: recurrent-state elements of one sequence over all Mamba layers (SSM
+            state + conv state; NaN = none).
+        video_tokens_per_frame: LLM prompt tokens one video frame becomes (NaN: not a video model).
     """
 
     name: str
@@ -125,6 +132,12 @@ class ModelSpec:
     vision_params_b: float
     source: str
     estimated: bool = False
+    n_attention_layers: float = math.nan
+    n_moe_layers: float = math.nan
+    sliding_window: float = math.nan
+    n_sliding_layers: float = math.nan
+    state_elems_per_seq: float = math.nan
+    video_tokens_per_frame: float = math.nan
 
 
 # --------------------------------------------------------------------------------------------------
@@ -220,6 +233,8 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
     kwargs = {}
     for f in fields(ModelSpec):
         if f.name == "estimated":
+            continue
+        if f.name not in row.index:  # optional later columns (defaults NaN)
             continue
         v = row[f.name]
         if f.name == "aliases":

@@ -1,0 +1,191 @@
+"""Reader for the ML.ENERGY Benchmark v3 LLM export (one row per task x model x GPU count x
+max_num_seqs; Chung et al., NeurIPS 2025 D&B; github.com/ml-energy/leaderboard public/data/tasks).
+
+The v3 data has no licence of its own and is never bundled: :func:`mlenergy_v3` reads a file the user
+has. It is recognised by its header (:data:`MLENERGY_V3_SIGNATURE`), relabels the parallelism as the
+benchmark launched it, and states the input lengths it has to assume (docs/profile-schema.md,
+"ML.ENERGY v3").
+
+Parallelism labels: rows with ``expert_parallel`` = N > 1 say ``tensor_parallel`` = 1, but the
+benchmark ran ``vllm serve --tensor-parallel-size num_gpus --enable-expert-parallel`` (or
+``--data-parallel-size num_gpus`` where ``data_parallel`` > 1): attention ran with
+tp = num_gpus / data_parallel and the experts were sharded over ep = num_gpus. Such rows get
+``parallelism_relabelled = True``.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError, UnknownGpuError
+from energylens.profiles import tables
+from energylens.profiles.schema import load_profiles
+
+__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES",
+           "MLENERGY_V3_TASK_MODALITY", "is_mlenergy_v3_table", "mlenergy_v3"]
+
+#: Columns whose presence marks a CSV as an ML.ENERGY v3 LLM export.
+MLENERGY_V3_SIGNATURE = ("model_id", "gpu_model", "num_gpus", "tensor_parallel", "expert_parallel",
+                         "data_parallel", "max_num_seqs", "avg_batch_size", "avg_output_len",
+                         "energy_per_request_joules")
+
+#: ASSUMED mean TEXT prompt length (tokens per request) of each v3 task; the export has no input
+#: lengths. Every converted row carries ``input_tokens_assumed = True``.
+#:
+#: * ``gpqa``: a GPQA (extended) question with its four options plus the chat template: ~300 tokens.
+#: * ``lm-arena-chat``: an LMArena (arena-human-preference-100k) user prompt plus template: ~200.
+#: * ``sourcegraph-fim``: Sourcegraph context-aware fill-in-the-middle completions (prefix, suffix
+#:   and retrieved context of a code file, sent raw): ~1500.
+#: * ``image-chat``: the text of a VisionArena question plus template (~60); one image adds the
+#:   model's ``image_tokens_per_image`` (model table).
+#: * ``video-chat``: the text of a LLaVA-Video question (~60); the video adds
+#:   :data:`MLENERGY_V3_VIDEO_FRAMES` x the model's ``video_tokens_per_frame`` (model table).
+#: Uncertainty: +-50 % or more (tokenizers, image resolutions and conversation lengths vary).
+MLENERGY_V3_PROMPT_TOKENS: dict[str, float] = {
+    "gpqa": 300.0,
+    "lm-arena-chat": 200.0,
+    "sourcegraph-fim": 1500.0,
+    "image-chat": 60.0,
+    "video-chat": 60.0,
+}
+#: Frames the v3 video-chat workload samples per clip.
+MLENERGY_V3_VIDEO_FRAMES = 32.0
+#: Modality of each v3 task.
+MLENERGY_V3_TASK_MODALITY: dict[str, str] = {
+    "gpqa": "text", "lm-arena-chat": "text", "sourcegraph-fim": "text", "image-chat": "image",
+    "video-chat": "video",
+}
+
+_ARCHITECTURE = {"dense transformer": "dense", "moe": "moe", "mamba-transformer hybrid": "hybrid"}
+_COLUMN_MAP = {
+    "model_id": "model", "gpu_model": "gpu", "num_gpus": "n_gpus", "avg_batch_size": "batch_size",
+    "avg_output_len": "output_tokens", "energy_per_request_joules": "energy_j",
+    "total_params_billions": "params_b", "activated_params_billions": "active_params_b",
+    "avg_power_watts": "avg_power_w", "output_throughput_tokens_per_sec": "token_throughput_tok_s",
+}
+
+
+def is_mlenergy_v3_table(header: tuple[str, ...]) -> bool:
+    """Whether a CSV header is that of an ML.ENERGY v3 LLM export."""
+    return bool(header) and all(c in header for c in MLENERGY_V3_SIGNATURE)
+
+
+def _rows_phrase(mask: np.ndarray) -> str:
+    rows = (np.flatnonzero(mask) + 1).tolist()
+    shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return f"data row{'s' if len(rows) != 1 else ''} {shown} (1-based)"
+
+
+def _fail(src: str, column: str, mask: np.ndarray, reason: str) -> None:
+    raise ProfileSchemaError(f"{src}: column {column!r}: {reason} ({_rows_phrase(mask)})", source=src,
+                             column=column, rows=(np.flatnonzero(mask) + 1).tolist())
+
+
+def _relabel_parallelism(raw: pd.DataFrame, src: str) -> pd.DataFrame:
+    """tp, pp, dp, ep, n_gpus as vLLM ran them (module docstring)."""
+    cols = {}
+    for c in ("num_gpus", "tensor_parallel", "expert_parallel", "data_parallel"):
+        v = pd.to_numeric(raw[c], errors="coerce").to_numpy(dtype="float64")
+        bad = ~np.isfinite(v) | (v < 1) | (v != np.round(v))
+        if bad.any():
+            _fail(src, c, bad, "must be an integer >= 1")
+        cols[c] = v
+    n, tp, ep, dp = cols["num_gpus"], cols["tensor_parallel"], cols["expert_parallel"], cols["data_parallel"]
+    expert = ep > 1
+    if (n % dp != 0).any():
+        _fail(src, "data_parallel", n % dp != 0, "must divide num_gpus")
+    bad = ~expert & (tp * dp != n)
+    if bad.any():
+        _fail(src, "tensor_parallel", bad, "tensor_parallel x data_parallel must equal num_gpus on rows without "
+              "expert parallelism")
+    return pd.DataFrame({
+        "tp": np.where(expert, n / dp, tp), "pp": 1.0, "dp": dp, "ep": np.where(expert, n, 1.0), "n_gpus": n,
+        "parallelism_relabelled": expert,
+    }, index=raw.index)
+
+
+def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
+    """An ML.ENERGY v3 LLM export (``llm_configs_*.csv``) as a validated profile table (schema v1).
+
+    Mapping: model_id -> model, gpu_model -> gpu (must resolve in the GPU table), parallelism
+    relabelled (module docstring), avg_batch_size -> batch_size (measured mean running batch),
+    avg_output_len -> output_tokens, energy_per_request_joules -> energy_j (all GPUs),
+    median_itl_ms / 1000 -> tpot_s, weight_precision -> precision (bfloat16 -> bf16), architecture ->
+    dense / moe / hybrid, total / activated params -> params_b / active_params_b, task -> modality
+    (:data:`MLENERGY_V3_TASK_MODALITY`). Kept: ``max_num_seqs``, ``avg_power_w``,
+    ``token_throughput_tok_s``, the p90/p95/p99 ITL columns. Added: ``input_tokens`` (assumed,
+    :data:`MLENERGY_V3_PROMPT_TOKENS` plus image / video tokens from the model table),
+    ``input_tokens_assumed = True``, ``video_frames`` (video rows), ``parallelism_relabelled``.
+
+    Raises:
+        ProfileSchemaError: not a v3 export, an unknown GPU or task, bad parallelism labels, or a row
+            that violates the schema (the message names the file, column and rows).
+        FileNotFoundError: no such file.
+    """
+    p = Path(path)
+    src = str(p)
+    if not p.is_file():
+        raise FileNotFoundError(f"ML.ENERGY v3 table not found: {src}")
+    raw = pd.read_csv(p)
+    missing = [c for c in (*MLENERGY_V3_SIGNATURE, "task", "median_itl_ms", "weight_precision", "architecture",
+                           "total_params_billions") if c not in raw.columns]
+    if missing:
+        raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
+                                 f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
+    for gpu in raw["gpu_model"].astype(str).unique():
+        try:
+            tables.gpu_spec(gpu)
+        except UnknownGpuError as exc:
+            _fail(src, "gpu_model", (raw["gpu_model"].astype(str) == gpu).to_numpy(), str(exc))
+    task = raw["task"].astype(str)
+    unknown = ~task.isin(list(MLENERGY_V3_TASK_MODALITY)).to_numpy()
+    if unknown.any():
+        _fail(src, "task", unknown, f"unknown v3 task (known: {', '.join(MLENERGY_V3_TASK_MODALITY)})")
+    arch = raw["architecture"].astype(str).str.strip().str.lower().map(_ARCHITECTURE)
+    if arch.isna().any():
+        _fail(src, "architecture", arch.isna().to_numpy(),
+              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid)")
+
+    df = raw.rename(columns=_COLUMN_MAP).drop(columns=["tensor_parallel", "expert_parallel", "data_parallel"])
+    df = df.drop(columns=["n_gpus"]).join(_relabel_parallelism(raw, src))
+    df["architecture"] = arch.to_numpy()
+    df["precision"] = raw["weight_precision"].astype(str)
+    df["modality"] = task.map(MLENERGY_V3_TASK_MODALITY).to_numpy()
+    df["tpot_s"] = pd.to_numeric(raw["median_itl_ms"], errors="coerce") / 1000.0
+    df["input_tokens"], df["video_frames"] = _assumed_input_tokens(df)
+    df["input_tokens_assumed"] = True
+    df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
+                          "gpu_model"], errors="ignore")
+    return load_profiles(df, source=src)
+
+
+def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Text tokens of the task plus one image's or one clip's tokens from the model table."""
+    text = df["task"].map(MLENERGY_V3_PROMPT_TOKENS).to_numpy(dtype="float64")
+    modality = df["modality"].to_numpy()
+    image = np.zeros(len(df))
+    frames = np.where(modality == "video", MLENERGY_V3_VIDEO_FRAMES, np.nan)
+    unknown = []
+    for model in df["model"].astype(str).unique():
+        spec = tables.find_model(model)
+        rows = (df["model"].astype(str) == model).to_numpy()
+        img = spec.image_tokens_per_image if spec is not None else float("nan")
+        vid = spec.video_tokens_per_frame if spec is not None else float("nan")
+        for kind, per, scale in (("image", img, 1.0), ("video", vid, MLENERGY_V3_VIDEO_FRAMES)):
+            mask = rows & (modality == kind)
+            if not mask.any():
+                continue
+            if np.isfinite(per):
+                image[mask] = scale * per
+            else:
+                unknown.append(f"{model} ({kind})")
+    if unknown:
+        warnings.warn("ML.ENERGY v3: no image/video token count in the model table for "
+                      + ", ".join(unknown) + "; their input_tokens hold the text part only "
+                      "(add image_tokens_per_image / video_tokens_per_frame to energylens/data/models.csv)",
+                      tables.EstimatedArchitectureWarning, stacklevel=3)
+    return text + image, frames
