@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   energylens::bindings::bind_model(m);
   energylens::bindings::bind_sampler(m);
   energylens::bindings::bind_attribution(m);
+  energylens::bindings::bind_search(m);
 }

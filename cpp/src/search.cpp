@@ -1,0 +1,597 @@
+#include "energylens/search.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "energylens/closed_form.hpp"
+#include "energylens/energy_template.hpp"
+#include "energylens/latency_template.hpp"
+
+namespace energylens::search {
+namespace {
+
+constexpr std::size_t F = roofline::kNumFeatures;
+
+// Candidates per block: the template loops run vectorised over a block whose 16 feature columns
+// (32 KB in float64) stay in L1/L2.
+constexpr std::size_t kBlock = 256;
+
+const char* const kReasonNames[] = {"tp_heads",       "tp_node",         "ep_without_moe",
+                                    "ep_experts",     "ep_group",        "memory_weights",
+                                    "memory_kv_cache", "ttft_limit",     "tpot_limit"};
+static_assert(sizeof(kReasonNames) / sizeof(kReasonNames[0]) == kNumReasons);
+
+const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expert_step_bytes", "expert_miss_log",
+                                        "weight_total_bytes",       "expert_total_bytes",       "memory_bytes",
+                                        "n_heads",                  "n_kv_heads",               "n_experts",
+                                        "price_per_gpu_hour"};
+static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
+
+// Position of a candidate on each axis.
+struct Digits {
+  std::size_t c, tp, pp, dp, ep, b, w;
+};
+
+// Everything that is the same for all candidates of one (combo, tp, pp, dp, ep).
+struct Outer {
+  int reason;          // structural or weight-memory reason, kFeasible if none
+  double fixed_bytes;  // weights + reserve per GPU
+  double kv_div;       // GPUs the KV cache is split over: min(tp, kv heads) x pp
+  double usable_bytes; // gpu_memory_utilization x memory
+};
+
+struct Ctx {
+  const Space& s;
+  const Options& o;
+  double pe[EnergyTemplate::kParams];
+  double ps[EnergyTemplate::kParams];  // static part only: busy power and FLOP energy zeroed
+  double pl[LatencyTemplate::kParams];
+  std::size_t nw, nb, nep, ndp, npp, ntp;
+};
+
+Digits decode(const Ctx& x, std::uint64_t i) {
+  Digits d{};
+  d.w = static_cast<std::size_t>(i % x.nw); i /= x.nw;
+  d.b = static_cast<std::size_t>(i % x.nb); i /= x.nb;
+  d.ep = static_cast<std::size_t>(i % x.nep); i /= x.nep;
+  d.dp = static_cast<std::size_t>(i % x.ndp); i /= x.ndp;
+  d.pp = static_cast<std::size_t>(i % x.npp); i /= x.npp;
+  d.tp = static_cast<std::size_t>(i % x.ntp); i /= x.ntp;
+  d.c = static_cast<std::size_t>(i);
+  return d;
+}
+
+// Next index in mixed radix; returns 0 if only w or b changed (outer unchanged), 1 otherwise, and
+// reports through `batch_changed` whether the batch digit (or anything above it) changed.
+bool advance(const Ctx& x, Digits& d, bool& batch_changed) {
+  batch_changed = false;
+  if (++d.w < x.nw) return false;
+  d.w = 0;
+  batch_changed = true;
+  if (++d.b < x.nb) return false;
+  d.b = 0;
+  if (++d.ep < x.nep) return true;
+  d.ep = 0;
+  if (++d.dp < x.ndp) return true;
+  d.dp = 0;
+  if (++d.pp < x.npp) return true;
+  d.pp = 0;
+  if (++d.tp < x.ntp) return true;
+  d.tp = 0;
+  ++d.c;
+  return true;
+}
+
+bool divides(double a, double b) { return std::fmod(b, a) == 0.0; }  // a divides b (whole numbers)
+
+Outer outer_info(const Ctx& x, const Digits& d) {
+  const double* v = x.s.combos[d.c].v.data();
+  const double tp = x.s.tp[d.tp], pp = x.s.pp[d.pp], dp = x.s.dp[d.dp], ep = x.s.ep[d.ep];
+  const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
+  Outer out{kFeasible, 0.0, std::min(tp, kv_heads) * pp, x.o.gpu_memory_utilization * v[kMemoryBytes]};
+  // KV heads are split when tp <= kv heads (tp must divide them) and replicated otherwise (kv heads
+  // must divide tp), as vLLM does.
+  const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
+  if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
+  else if (tp > x.o.node_size) out.reason = static_cast<int>(Reason::TpNode);
+  else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
+  else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
+  else if (ep > 1 && !divides(ep, tp * dp)) out.reason = static_cast<int>(Reason::EpGroup);
+  // Dense weights are split over tp x pp; expert weights over the EP group (whole experts per GPU) or,
+  // without EP, sharded with TP like the dense ones.
+  const double shard = ep > 1 ? ep : tp;
+  const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) + v[kExpertTotalBytes] / (shard * pp);
+  const double reserve = x.o.runtime_reserve_bytes +
+                         x.o.activation_tokens * v[roofline::kDModel] * x.o.activation_bytes_per_token_dmodel;
+  out.fixed_bytes = weights + reserve;
+  if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
+  return out;
+}
+
+// Weight bytes one decode step streams at running batch B: the shared weights plus the expected
+// touched fraction 1 - (1 - k/E)^B of the experts (features.py's moe_touch_fraction).
+double weight_step_bytes(const double* v, double batch) {
+  if (v[kWeightExpertStepBytes] == 0.0) return v[kWeightSharedStepBytes];
+  return v[kWeightSharedStepBytes] + v[kWeightExpertStepBytes] * (1.0 - std::exp(batch * v[kExpertMissLog]));
+}
+
+double prefill_extra(const Ctx& x, const Digits& d) {
+  if (x.s.prefill_extra_flops.empty()) return x.s.combos[d.c].v[roofline::kPrefillExtraFlops];
+  return x.s.prefill_extra_flops[d.c * x.nw + d.w];
+}
+
+void fill_features(const Ctx& x, const Digits& d, double batch, double* f) {
+  const double* v = x.s.combos[d.c].v.data();
+  for (std::size_t k = 0; k < F; ++k) f[k] = v[k];
+  f[roofline::kTp] = x.s.tp[d.tp];
+  f[roofline::kPp] = x.s.pp[d.pp];
+  f[roofline::kBatch] = batch;
+  f[roofline::kInputTokens] = x.s.workloads[d.w].input_tokens;
+  f[roofline::kOutputTokens] = x.s.workloads[d.w].output_tokens;
+  f[roofline::kWeightBytesPerStep] = weight_step_bytes(v, batch);
+  f[roofline::kPrefillExtraFlops] = prefill_extra(x, d);
+}
+
+double objective_of(const Options& o, double energy_j, double gpu_s, double out_tokens, double price) {
+  double value = energy_j;
+  if (o.objective == Objective::Carbon) value = energy_j * o.carbon_g_per_kwh / 3.6e6;
+  else if (o.objective == Objective::Cost) value = gpu_s * price / 3600.0;
+  return o.per_token ? value / out_tokens : value;
+}
+
+int limit_reason(const Options& o, double ttft, double tpot) {
+  if (!(ttft <= o.ttft_limit_s)) return static_cast<int>(Reason::TtftLimit);
+  if (!(tpot <= o.tpot_limit_s)) return static_cast<int>(Reason::TpotLimit);
+  return kFeasible;
+}
+
+// One candidate, scalar: features at its running batch (load mode: Little's law), both templates,
+// the static part, memory and the first failing reason.
+Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const Outer& out) {
+  const double* v = x.s.combos[d.c].v.data();
+  const double tp = x.s.tp[d.tp], pp = x.s.pp[d.pp], dp = x.s.dp[d.dp];
+  const double n = tp * pp;
+  const double lo = x.s.workloads[d.w].output_tokens;
+  const double cap = x.s.max_num_seqs[d.b];
+  double f[F];
+  double ttft = 0, tpot = 0, aux = 0;
+  auto latency_at = [&](double batch) {
+    fill_features(x, d, batch, f);
+    LatencyTemplate::eval(f, x.pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                          static_cast<double*>(nullptr));
+    return ttft + lo * tpot;  // seconds one request spends in the system
+  };
+  Candidate c;
+  c.index = index;
+  double batch = cap, replicas = 1, rank_rate = 0;
+  if (x.o.rate_per_s > 0) {
+    // Replicas so that each rank's share fits under its max_num_seqs cap, then the running batch that
+    // rate solves B = rate_rank x (TTFT(B) + L_out TPOT(B)) (Little's law), by bisection on (0, cap].
+    const double capacity = dp * cap / latency_at(cap);
+    replicas = std::max(1.0, std::ceil(x.o.rate_per_s / capacity));
+    rank_rate = x.o.rate_per_s / (replicas * dp);
+    double lo_b = 0.0, hi_b = cap;
+    for (int it = 0; it < x.o.bisection_iterations; ++it) {
+      const double mid = 0.5 * (lo_b + hi_b);
+      if (rank_rate * latency_at(mid) - mid > 0.0) lo_b = mid;
+      else hi_b = mid;
+    }
+    batch = hi_b;
+  }
+  const double t_req = latency_at(batch);
+  double pf, dec, step, spf, sdec, sstep;
+  EnergyTemplate::eval(f, x.pe, pf, dec, step, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                       static_cast<double*>(nullptr));
+  EnergyTemplate::eval(f, x.ps, spf, sdec, sstep, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                       static_cast<double*>(nullptr));
+  c.prefill_j = pf;
+  c.decode_j = dec;
+  c.static_j = spf + sdec;
+  c.ttft_s = ttft;
+  c.tpot_s = tpot;
+  c.batch = batch;
+  c.replicas = replicas;
+  if (x.o.rate_per_s > 0) {
+    // Every provisioned GPU draws static power all the time; the template charges it only while the
+    // rank works, so the rest (idle headroom) is added per request.
+    const double static_w = n * v[roofline::kTdpW] * x.pe[EnergyTemplate::kStaticPowerFrac];
+    c.idle_j = std::max(0.0, static_w / rank_rate - c.static_j);
+    c.gpus = replicas * dp * n;
+    c.gpu_s_per_request = c.gpus / x.o.rate_per_s;
+  } else {
+    c.gpus = dp * n;
+    c.gpu_s_per_request = n * t_req / batch;
+  }
+  c.energy_j = pf + dec + c.idle_j;
+  c.memory_bytes = out.fixed_bytes + batch * (x.s.workloads[d.w].input_tokens + 0.5 * lo) *
+                                         v[roofline::kKvBytesPerToken] / out.kv_div;
+  c.objective = objective_of(x.o, c.energy_j, c.gpu_s_per_request, lo, v[kPricePerGpuHour]);
+  c.reason = out.reason;
+  if (c.reason == kFeasible && c.memory_bytes > out.usable_bytes) c.reason = static_cast<int>(Reason::MemoryKvCache);
+  if (c.reason == kFeasible) c.reason = limit_reason(x.o, ttft, tpot);
+  return c;
+}
+
+// The template on a block of rows, vectorised: one __restrict pointer per feature column (the
+// evaluator's form, closed_form.cpp).
+template <class Tpl, typename... Columns>
+ENERGYLENS_CLONES void eval_columns(long rows, const double* p, double* __restrict o0, double* __restrict o1,
+                                    double* __restrict o2, const Columns* __restrict... c) {
+#pragma GCC ivdep
+  for (long i = 0; i < rows; ++i) {
+    const double f[] = {c[i]...};
+    double a, b, s;
+    Tpl::eval(f, p, a, b, s, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+              static_cast<double*>(nullptr));
+    o0[i] = a;
+    o1[i] = b;
+    o2[i] = s;
+  }
+}
+
+template <class Tpl, std::size_t... K>
+void eval_block(std::index_sequence<K...>, long rows, double (*cols)[kBlock], const double* p, double* o0,
+                double* o1, double* o2) {
+  eval_columns<Tpl>(rows, p, o0, o1, o2, static_cast<const double*>(cols[K])...);
+}
+
+// Per-thread reduction state.
+struct Local {
+  TopK top;
+  ParetoFront front_tpot, front_ttft;
+  std::array<std::uint64_t, kNumReasons> rejected{};
+  std::uint64_t feasible = 0;
+  explicit Local(std::size_t k) : top(k) {}
+
+  void offer(const Ctx& x, const Candidate& c) {
+    if (c.reason != kFeasible) {
+      ++rejected[static_cast<std::size_t>(c.reason)];
+      return;
+    }
+    ++feasible;
+    if (top.accepts(c.objective, c.index)) top.push(c);
+    if (x.o.pareto) {
+      front_tpot.insert(c.tpot_s, c.objective, c);
+      front_ttft.insert(c.ttft_s, c.objective, c);
+    }
+  }
+};
+
+// Scratch of the vectorised fixed-batch path.
+struct Block {
+  alignas(64) double cols[F][kBlock];
+  double pf[kBlock], dec[kBlock], step[kBlock], ttft[kBlock], tpot[kBlock], aux[kBlock];
+  double fixed[kBlock], kv_div[kBlock], usable[kBlock];
+  int reason[kBlock];
+  std::size_t combo[kBlock];
+};
+
+// Fixed-batch mode over [begin, begin + len): features filled per block, both templates vectorised,
+// then one scalar pass for memory, limits, objective and the reductions.
+void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
+  Digits d = decode(x, begin);
+  Outer out = outer_info(x, d);
+  double w_step = weight_step_bytes(x.s.combos[d.c].v.data(), x.s.max_num_seqs[d.b]);
+  bool any = false;
+  for (std::size_t i = 0; i < len; ++i) {
+    if (i > 0) {
+      bool batch_changed = false;
+      if (advance(x, d, batch_changed)) out = outer_info(x, d);
+      if (batch_changed) w_step = weight_step_bytes(x.s.combos[d.c].v.data(), x.s.max_num_seqs[d.b]);
+    }
+    const double* v = x.s.combos[d.c].v.data();
+    for (std::size_t k = 0; k < F; ++k) blk.cols[k][i] = v[k];
+    blk.cols[roofline::kTp][i] = x.s.tp[d.tp];
+    blk.cols[roofline::kPp][i] = x.s.pp[d.pp];
+    blk.cols[roofline::kBatch][i] = x.s.max_num_seqs[d.b];
+    blk.cols[roofline::kInputTokens][i] = x.s.workloads[d.w].input_tokens;
+    blk.cols[roofline::kOutputTokens][i] = x.s.workloads[d.w].output_tokens;
+    blk.cols[roofline::kWeightBytesPerStep][i] = w_step;
+    blk.cols[roofline::kPrefillExtraFlops][i] = prefill_extra(x, d);
+    blk.reason[i] = out.reason;
+    blk.fixed[i] = out.fixed_bytes;
+    blk.kv_div[i] = out.kv_div;
+    blk.usable[i] = out.usable_bytes;
+    blk.combo[i] = d.c;
+    any = any || out.reason == kFeasible;
+  }
+  if (!any) {  // every candidate rejected before evaluation (e.g. a TP that divides no heads)
+    for (std::size_t i = 0; i < len; ++i) ++local.rejected[static_cast<std::size_t>(blk.reason[i])];
+    return;
+  }
+  const long n = static_cast<long>(len);
+  eval_block<EnergyTemplate>(std::make_index_sequence<F>{}, n, blk.cols, x.pe, blk.pf, blk.dec, blk.step);
+  eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, n, blk.cols, x.pl, blk.ttft, blk.tpot, blk.aux);
+  for (std::size_t i = 0; i < len; ++i) {
+    int reason = blk.reason[i];
+    const double batch = blk.cols[roofline::kBatch][i];
+    const double li = blk.cols[roofline::kInputTokens][i], lo = blk.cols[roofline::kOutputTokens][i];
+    const double mem = blk.fixed[i] + batch * (li + 0.5 * lo) * blk.cols[roofline::kKvBytesPerToken][i] / blk.kv_div[i];
+    if (reason == kFeasible && mem > blk.usable[i]) reason = static_cast<int>(Reason::MemoryKvCache);
+    if (reason == kFeasible) reason = limit_reason(x.o, blk.ttft[i], blk.tpot[i]);
+    if (reason != kFeasible) {
+      ++local.rejected[static_cast<std::size_t>(reason)];
+      continue;
+    }
+    ++local.feasible;
+    const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
+    const double energy = blk.pf[i] + blk.dec[i];
+    const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
+    const double obj = objective_of(x.o, energy, gpu_s, lo, x.s.combos[blk.combo[i]].v[kPricePerGpuHour]);
+    const std::uint64_t index = begin + i;
+    const bool to_top = local.top.accepts(obj, index);
+    if (!to_top && !x.o.pareto) continue;
+    Candidate c;
+    c.index = index;
+    c.objective = obj;
+    c.energy_j = energy;
+    c.prefill_j = blk.pf[i];
+    c.decode_j = blk.dec[i];
+    c.static_j = std::nan("");  // filled by evaluate() for the candidates reported
+    c.ttft_s = blk.ttft[i];
+    c.tpot_s = blk.tpot[i];
+    c.batch = batch;
+    c.gpus = nd * x.s.dp[decode(x, index).dp];
+    c.gpu_s_per_request = gpu_s;
+    c.memory_bytes = mem;
+    if (to_top) local.top.push(c);
+    if (x.o.pareto) {
+      local.front_tpot.insert(c.tpot_s, obj, c);
+      local.front_ttft.insert(c.ttft_s, obj, c);
+    }
+  }
+}
+
+Ctx make_ctx(const Space& space, const Options& options, std::span<const double> energy_params,
+             std::span<const double> latency_params) {
+  validate(space, options);
+  if (energy_params.size() != EnergyTemplate::kParams)
+    throw std::invalid_argument("search: energy model has " + std::to_string(energy_params.size()) +
+                                " parameters, the template needs " + std::to_string(EnergyTemplate::kParams));
+  if (latency_params.size() != LatencyTemplate::kParams)
+    throw std::invalid_argument("search: latency model has " + std::to_string(latency_params.size()) +
+                                " parameters, the template needs " + std::to_string(LatencyTemplate::kParams));
+  Ctx x{space, options, {}, {}, {}, space.workloads.size(), space.max_num_seqs.size(), space.ep.size(),
+        space.dp.size(), space.pp.size(), space.tp.size()};
+  std::copy(energy_params.begin(), energy_params.end(), x.pe);
+  std::copy(energy_params.begin(), energy_params.end(), x.ps);
+  x.ps[EnergyTemplate::kBusyPowerFrac] = 0.0;
+  x.ps[EnergyTemplate::kFlopEnergyCoef] = 0.0;
+  std::copy(latency_params.begin(), latency_params.end(), x.pl);
+  return x;
+}
+
+template <typename T>
+void check_axis(const std::vector<T>& axis, const char* name, double lower) {
+  if (axis.empty()) throw std::invalid_argument(std::string("search: axis '") + name + "' is empty");
+  for (std::size_t i = 0; i < axis.size(); ++i) {
+    const double v = static_cast<double>(axis[i]);
+    if (!std::isfinite(v) || v < lower)
+      throw std::invalid_argument(std::string("search: axis '") + name + "' value " + std::to_string(i) + " is " +
+                                  std::to_string(v) + "; it must be finite and >= " + std::to_string(lower));
+  }
+}
+
+}  // namespace
+
+const char* reason_name(Reason r) {
+  const auto k = static_cast<std::size_t>(r);
+  if (k >= kNumReasons) throw std::invalid_argument("unknown search reason " + std::to_string(k));
+  return kReasonNames[k];
+}
+
+const char* combo_field_name(std::size_t k) {
+  if (k < F) return describe(TemplateId::Energy).feature_names[k];
+  if (k < kNumComboFields) return kComboExtraNames[k - F];
+  throw std::invalid_argument("combo field " + std::to_string(k) + " out of range");
+}
+
+std::uint64_t Space::size() const {
+  const std::size_t lengths[] = {combos.size(), tp.size(), pp.size(), dp.size(), ep.size(), max_num_seqs.size(),
+                                 workloads.size()};
+  std::uint64_t total = 1;
+  for (std::size_t n : lengths) {
+    if (n == 0) throw std::invalid_argument("search: an axis of the space is empty");
+    if (total > std::numeric_limits<std::uint64_t>::max() / n)
+      throw std::invalid_argument("search: the space has more than 2^64 candidates");
+    total *= n;
+  }
+  return total;
+}
+
+void validate(const Space& space, const Options& o) {
+  if (space.combos.empty()) throw std::invalid_argument("search: no (model, GPU, precision) combinations");
+  check_axis(space.tp, "tp", 1);
+  check_axis(space.pp, "pp", 1);
+  check_axis(space.dp, "dp", 1);
+  check_axis(space.ep, "ep", 1);
+  check_axis(space.max_num_seqs, "max_num_seqs", 1e-300);
+  if (space.workloads.empty()) throw std::invalid_argument("search: axis 'workload' is empty");
+  for (std::size_t i = 0; i < space.workloads.size(); ++i) {
+    const Workload& w = space.workloads[i];
+    if (!(w.input_tokens > 0 && std::isfinite(w.input_tokens)) || !(w.output_tokens > 0 && std::isfinite(w.output_tokens)))
+      throw std::invalid_argument("search: workload " + std::to_string(i) + " has input_tokens " +
+                                  std::to_string(w.input_tokens) + ", output_tokens " + std::to_string(w.output_tokens) +
+                                  "; both must be finite and > 0");
+  }
+  for (std::size_t c = 0; c < space.combos.size(); ++c)
+    for (std::size_t k = 0; k < kNumComboFields; ++k) {
+      const double v = space.combos[c].v[k];
+      const bool may_be_zero = k == roofline::kPrefillExtraFlops || k == kWeightExpertStepBytes ||
+                               k == kExpertTotalBytes || k == kPricePerGpuHour || k == kExpertMissLog ||
+                               k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch ||
+                               k == roofline::kInputTokens || k == roofline::kOutputTokens ||
+                               k == roofline::kWeightBytesPerStep;
+      if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
+        throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
+                                    "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));
+    }
+  if (!space.prefill_extra_flops.empty() && space.prefill_extra_flops.size() != space.combos.size() * space.workloads.size())
+    throw std::invalid_argument("search: prefill_extra_flops needs combos x workloads values");
+  if (!(o.gpu_memory_utilization > 0 && o.gpu_memory_utilization <= 1))
+    throw std::invalid_argument("search: gpu_memory_utilization must be in (0, 1], got " +
+                                std::to_string(o.gpu_memory_utilization));
+  if (o.node_size < 1) throw std::invalid_argument("search: node_size must be >= 1");
+  if (o.top_k < 1) throw std::invalid_argument("search: top_k must be >= 1");
+  if (!(o.rate_per_s >= 0) || !std::isfinite(o.rate_per_s))
+    throw std::invalid_argument("search: rate_per_s must be finite and >= 0");
+  if (!(o.ttft_limit_s > 0) || !(o.tpot_limit_s > 0)) throw std::invalid_argument("search: latency limits must be > 0");
+  if (o.runtime_reserve_bytes < 0 || o.activation_tokens < 0 || o.activation_bytes_per_token_dmodel < 0)
+    throw std::invalid_argument("search: memory reserves must be >= 0");
+  if (o.objective == Objective::Carbon && !(o.carbon_g_per_kwh > 0))
+    throw std::invalid_argument("search: the carbon objective needs carbon_g_per_kwh > 0");
+  if (o.bisection_iterations < 1 || o.bisection_iterations > 200)
+    throw std::invalid_argument("search: bisection_iterations must be in [1, 200]");
+}
+
+TopK::TopK(std::size_t k) : k_(k) {
+  if (k == 0) throw std::invalid_argument("TopK: k must be >= 1");
+  heap_.reserve(k);
+}
+
+void TopK::push(const Candidate& c) {
+  if (!accepts(c.objective, c.index)) return;
+  if (heap_.size() == k_) {
+    std::pop_heap(heap_.begin(), heap_.end(), better);
+    heap_.back() = c;
+  } else {
+    heap_.push_back(c);
+  }
+  std::push_heap(heap_.begin(), heap_.end(), better);
+  if (heap_.size() == k_) {
+    worst_ = heap_.front().objective;
+    worst_index_ = heap_.front().index;
+  }
+}
+
+void TopK::merge(const TopK& other) {
+  for (const Candidate& c : other.heap_) push(c);
+}
+
+std::vector<Candidate> TopK::sorted() const {
+  std::vector<Candidate> out = heap_;
+  std::sort(out.begin(), out.end(), better);
+  return out;
+}
+
+bool ParetoFront::insert(double x, double y, const Candidate& c) {
+  // Position by (x, y, index); the predecessor has the smallest y among lexicographically smaller points.
+  std::size_t lo = 0, hi = x_.size();
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    const bool before = x_[mid] < x || (x_[mid] == x && (y_[mid] < y || (y_[mid] == y && cand_[mid].index < c.index)));
+    if (before) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && y_[lo - 1] <= y) return false;  // dominated
+  // Points after it with y >= its y are dominated by it (they are contiguous: y decreases).
+  std::size_t end = lo;
+  while (end < x_.size() && y_[end] >= y) ++end;
+  if (end > lo) {
+    x_.erase(x_.begin() + static_cast<long>(lo), x_.begin() + static_cast<long>(end));
+    y_.erase(y_.begin() + static_cast<long>(lo), y_.begin() + static_cast<long>(end));
+    cand_.erase(cand_.begin() + static_cast<long>(lo), cand_.begin() + static_cast<long>(end));
+  }
+  x_.insert(x_.begin() + static_cast<long>(lo), x);
+  y_.insert(y_.begin() + static_cast<long>(lo), y);
+  cand_.insert(cand_.begin() + static_cast<long>(lo), c);
+  return true;
+}
+
+void ParetoFront::merge(const ParetoFront& other) {
+  for (std::size_t i = 0; i < other.x_.size(); ++i) insert(other.x_[i], other.y_[i], other.cand_[i]);
+}
+
+Result run(const Space& space, const Options& options, std::span<const double> energy_params,
+           std::span<const double> latency_params, const Progress& progress) {
+  const Ctx x = make_ctx(space, options, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  const std::uint64_t chunks = (total + kBlock - 1) / kBlock;
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  Result res;
+  res.candidates = total;
+  res.threads = threads;
+  Local merged(options.top_k);
+  std::atomic<std::uint64_t> done{0};
+  const bool load = options.rate_per_s > 0;
+  using Clock = std::chrono::steady_clock;
+  auto last = Clock::now();
+#pragma omp parallel num_threads(threads)
+  {
+    Local local(options.top_k);
+    auto blk = load ? nullptr : std::make_unique<Block>();
+#pragma omp for schedule(dynamic, 16) nowait
+    for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::uint64_t begin = chunk * kBlock;
+      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
+      if (load) {
+        Digits d = decode(x, begin);
+        Outer out = outer_info(x, d);
+        for (std::size_t i = 0; i < len; ++i) {
+          bool batch_changed = false;
+          if (i > 0 && advance(x, d, batch_changed)) out = outer_info(x, d);
+          if (out.reason != kFeasible) {
+            ++local.rejected[static_cast<std::size_t>(out.reason)];
+            continue;
+          }
+          local.offer(x, evaluate_one(x, begin + i, d, out));
+        }
+      } else {
+        fixed_block(x, begin, len, *blk, local);
+      }
+      if (progress) {
+        const std::uint64_t now_done = done.fetch_add(len, std::memory_order_relaxed) + len;
+        if (omp_get_thread_num() == 0 && Clock::now() - last > std::chrono::milliseconds(500)) {
+          last = Clock::now();
+          progress(now_done, total);
+        }
+      }
+    }
+#pragma omp critical(energylens_search_merge)
+    {
+      merged.top.merge(local.top);
+      merged.front_tpot.merge(local.front_tpot);
+      merged.front_ttft.merge(local.front_ttft);
+      for (std::size_t r = 0; r < kNumReasons; ++r) merged.rejected[r] += local.rejected[r];
+      merged.feasible += local.feasible;
+    }
+  }
+  if (progress) progress(total, total);
+  res.top = merged.top.sorted();
+  res.front_tpot = merged.front_tpot.points();
+  res.front_ttft = merged.front_ttft.points();
+  // The vectorised path skips the static-energy split; fill it for the few candidates reported.
+  for (auto* set : {&res.top, &res.front_tpot, &res.front_ttft})
+    for (Candidate& c : *set) {
+      const Digits d = decode(x, c.index);
+      c.static_j = evaluate_one(x, c.index, d, outer_info(x, d)).static_j;
+    }
+  res.rejected = merged.rejected;
+  res.feasible = merged.feasible;
+  return res;
+}
+
+std::vector<Candidate> evaluate(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
+                                std::span<const double> energy_params, std::span<const double> latency_params) {
+  const Ctx x = make_ctx(space, options, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  std::vector<Candidate> out(indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= total)
+      throw std::invalid_argument("search.evaluate: index " + std::to_string(indices[i]) + " outside the space of " +
+                                  std::to_string(total) + " candidates");
+    const Digits d = decode(x, indices[i]);
+    out[i] = evaluate_one(x, indices[i], d, outer_info(x, d));
+  }
+  return out;
+}
+
+}  // namespace energylens::search
