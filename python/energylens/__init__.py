@@ -61,6 +61,8 @@ _LAZY = {
     "Attribution": "energylens.measure.attribution",
     "PhaseAttribution": "energylens.measure.attribution",
     "evaluate_device": "energylens.model.device",
+    "search": "energylens.search",
+    "SearchResult": "energylens.search",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -70,6 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from energylens.model.closed_form import EnergyModel, FitSummary, LatencyModel, Param
     from energylens.model.device import evaluate_device
     from energylens.profiles.schema import load_profiles
+    from energylens.search import SearchResult, search
 
 
 def __getattr__(name: str) -> Any:
@@ -105,6 +108,8 @@ __all__ = [
     "Attribution",
     "PhaseAttribution",
     "evaluate_device",
+    "search",
+    "SearchResult",
     "EnergyLensError",
     "NvmlUnavailableError",
     "NvmlError",
