@@ -26,6 +26,7 @@ COMMANDS = {
     "fit": "fit",
     "predict": "predict",
     "evaluate": "evaluate",
+    "search": "search",
     "monitor": "monitor",
 }
 

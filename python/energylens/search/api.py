@@ -92,7 +92,7 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
                             np.asarray(latency_phi, dtype=np.float64), options, progress)
 
 
-def _progress_printer(total: int, stream=sys.stderr) -> Callable[[int, int], None] | None:
+def _progress_printer(total: int) -> Callable[[int, int], None] | None:
     """Periodic plain lines for spaces that take over a second (the engine calls back ~twice a second)."""
     if total < 50_000_000:
         return None
@@ -102,7 +102,7 @@ def _progress_printer(total: int, stream=sys.stderr) -> Callable[[int, int], Non
         now = time.perf_counter()
         if now - last[0] >= 1.0 or done == all_:
             last[0] = now
-            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates)", file=stream, flush=True)
+            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates)", file=sys.stderr, flush=True)
     return report
 
 

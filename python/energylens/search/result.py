@@ -119,8 +119,14 @@ class SearchResult:
             return self.why_empty()
         cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
                 "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s", "gpus": "GPUs",
-                "p_best": "P(best)", "decided_by": "decided by"}
+                "batch": "running batch", "p_best": "P(best)", "decided_by": "decided by"}
+        if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
+            del cols["objective"]  # the same numbers as J/request
+        if not self.settings.get("rate_per_s"):
+            del cols["batch"]  # max_num_seqs, in the label
         view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+        if "decided by" in view:
+            view["decided by"] = view["decided by"].str.removesuffix("_j")
         return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
     def summary(self) -> str:
