@@ -265,85 +265,123 @@ struct Local {
   }
 };
 
-// Scratch of the vectorised fixed-batch path.
+// Scratch of the vectorised fixed-batch path. Rows hold only the candidates that passed the checks
+// needing no template (structure, memory), compacted; a row's static columns are rewritten only when
+// its combo changes.
 struct Block {
   alignas(64) double cols[F][kBlock];
   double pf[kBlock], dec[kBlock], step[kBlock], ttft[kBlock], tpot[kBlock], aux[kBlock];
-  double fixed[kBlock], kv_div[kBlock], usable[kBlock];
-  int reason[kBlock];
-  std::size_t combo[kBlock];
+  double mem[kBlock], price[kBlock], dp[kBlock];
+  std::uint64_t index[kBlock];
+  std::size_t combo[kBlock];  // combo whose static columns the row holds (SIZE_MAX: none yet)
+  Block() { std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1)); }
 };
 
-// Fixed-batch mode over [begin, begin + len): features filled per block, both templates vectorised,
-// then one scalar pass for memory, limits, objective and the reductions.
+// Columns that vary within a combo; the others are the combo's values.
+constexpr bool varies(std::size_t k) {
+  return k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch || k == roofline::kInputTokens ||
+         k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops;
+}
+
+// Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
+// survivors' features into the block, both templates vectorised over them, then one scalar pass for
+// the latency limits, the objective and the reductions.
 void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
   Digits d = decode(x, begin);
   Outer out = outer_info(x, d);
   double w_step = weight_step_bytes(x.s.combos[d.c].v.data(), x.s.max_num_seqs[d.b]);
-  bool any = false;
+  std::size_t rows = 0;
   for (std::size_t i = 0; i < len; ++i) {
     if (i > 0) {
       bool batch_changed = false;
       if (advance(x, d, batch_changed)) out = outer_info(x, d);
       if (batch_changed) w_step = weight_step_bytes(x.s.combos[d.c].v.data(), x.s.max_num_seqs[d.b]);
     }
+    if (out.reason != kFeasible) {
+      ++local.rejected[static_cast<std::size_t>(out.reason)];
+      continue;
+    }
     const double* v = x.s.combos[d.c].v.data();
-    for (std::size_t k = 0; k < F; ++k) blk.cols[k][i] = v[k];
-    blk.cols[roofline::kTp][i] = x.s.tp[d.tp];
-    blk.cols[roofline::kPp][i] = x.s.pp[d.pp];
-    blk.cols[roofline::kBatch][i] = x.s.max_num_seqs[d.b];
-    blk.cols[roofline::kInputTokens][i] = x.s.workloads[d.w].input_tokens;
-    blk.cols[roofline::kOutputTokens][i] = x.s.workloads[d.w].output_tokens;
-    blk.cols[roofline::kWeightBytesPerStep][i] = w_step;
-    blk.cols[roofline::kPrefillExtraFlops][i] = prefill_extra(x, d);
-    blk.reason[i] = out.reason;
-    blk.fixed[i] = out.fixed_bytes;
-    blk.kv_div[i] = out.kv_div;
-    blk.usable[i] = out.usable_bytes;
-    blk.combo[i] = d.c;
-    any = any || out.reason == kFeasible;
+    const double batch = x.s.max_num_seqs[d.b];
+    const Workload& w = x.s.workloads[d.w];
+    const double mem = out.fixed_bytes + batch * (w.input_tokens + 0.5 * w.output_tokens) * v[roofline::kKvBytesPerToken] / out.kv_div;
+    if (mem > out.usable_bytes) {
+      ++local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)];
+      continue;
+    }
+    const std::size_t r = rows++;
+    if (blk.combo[r] != d.c) {
+      for (std::size_t k = 0; k < F; ++k)
+        if (!varies(k)) blk.cols[k][r] = v[k];
+      blk.combo[r] = d.c;
+    }
+    blk.cols[roofline::kTp][r] = x.s.tp[d.tp];
+    blk.cols[roofline::kPp][r] = x.s.pp[d.pp];
+    blk.cols[roofline::kBatch][r] = batch;
+    blk.cols[roofline::kInputTokens][r] = w.input_tokens;
+    blk.cols[roofline::kOutputTokens][r] = w.output_tokens;
+    blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
+    blk.cols[roofline::kPrefillExtraFlops][r] = prefill_extra(x, d);
+    blk.mem[r] = mem;
+    blk.price[r] = v[kPricePerGpuHour];
+    blk.dp[r] = x.s.dp[d.dp];
+    blk.index[r] = begin + i;
   }
-  if (!any) {  // every candidate rejected before evaluation (e.g. a TP that divides no heads)
-    for (std::size_t i = 0; i < len; ++i) ++local.rejected[static_cast<std::size_t>(blk.reason[i])];
-    return;
-  }
-  const long n = static_cast<long>(len);
-  eval_block<EnergyTemplate>(std::make_index_sequence<F>{}, n, blk.cols, x.pe, blk.pf, blk.dec, blk.step);
-  eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, n, blk.cols, x.pl, blk.ttft, blk.tpot, blk.aux);
-  for (std::size_t i = 0; i < len; ++i) {
-    int reason = blk.reason[i];
-    const double batch = blk.cols[roofline::kBatch][i];
-    const double li = blk.cols[roofline::kInputTokens][i], lo = blk.cols[roofline::kOutputTokens][i];
-    const double mem = blk.fixed[i] + batch * (li + 0.5 * lo) * blk.cols[roofline::kKvBytesPerToken][i] / blk.kv_div[i];
-    if (reason == kFeasible && mem > blk.usable[i]) reason = static_cast<int>(Reason::MemoryKvCache);
-    if (reason == kFeasible) reason = limit_reason(x.o, blk.ttft[i], blk.tpot[i]);
+  if (rows == 0) return;
+  eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
+                              blk.tpot, blk.aux);
+  // Latency limits before the energy template: the rows that pass move up (all columns, so each row
+  // still holds its combo's static values).
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const int reason = limit_reason(x.o, blk.ttft[i], blk.tpot[i]);
     if (reason != kFeasible) {
       ++local.rejected[static_cast<std::size_t>(reason)];
       continue;
     }
-    ++local.feasible;
+    if (kept != i) {
+      for (std::size_t k = 0; k < F; ++k) blk.cols[k][kept] = blk.cols[k][i];
+      blk.combo[kept] = blk.combo[i];
+      blk.ttft[kept] = blk.ttft[i];
+      blk.tpot[kept] = blk.tpot[i];
+      blk.mem[kept] = blk.mem[i];
+      blk.price[kept] = blk.price[i];
+      blk.dp[kept] = blk.dp[i];
+      blk.index[kept] = blk.index[i];
+    }
+    ++kept;
+  }
+  if (kept == 0) return;
+  eval_block<EnergyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(kept), blk.cols, x.pe, blk.pf,
+                             blk.dec, blk.step);
+  local.feasible += kept;
+  for (std::size_t i = 0; i < kept; ++i) {
+    const double batch = blk.cols[roofline::kBatch][i];
+    const double lo = blk.cols[roofline::kOutputTokens][i];
     const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
     const double energy = blk.pf[i] + blk.dec[i];
     const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
-    const double obj = objective_of(x.o, energy, gpu_s, lo, x.s.combos[blk.combo[i]].v[kPricePerGpuHour]);
-    const std::uint64_t index = begin + i;
+    const double obj = objective_of(x.o, energy, gpu_s, lo, blk.price[i]);
+    const std::uint64_t index = blk.index[i];
     const bool to_top = local.top.accepts(obj, index);
-    if (!to_top && !x.o.pareto) continue;
+    const bool to_front = x.o.pareto && (!local.front_tpot.dominated(blk.tpot[i], obj, index) ||
+                                         !local.front_ttft.dominated(blk.ttft[i], obj, index));
+    if (!to_top && !to_front) continue;
     Candidate c;
     c.index = index;
     c.objective = obj;
     c.energy_j = energy;
     c.prefill_j = blk.pf[i];
     c.decode_j = blk.dec[i];
-    c.static_j = std::nan("");  // filled by evaluate() for the candidates reported
+    c.static_j = std::nan("");  // filled by evaluate_one for the candidates reported
     c.ttft_s = blk.ttft[i];
     c.tpot_s = blk.tpot[i];
     c.batch = batch;
-    c.gpus = nd * x.s.dp[decode(x, index).dp];
+    c.gpus = nd * blk.dp[i];
     c.gpu_s_per_request = gpu_s;
-    c.memory_bytes = mem;
+    c.memory_bytes = blk.mem[i];
     if (to_top) local.top.push(c);
-    if (x.o.pareto) {
+    if (to_front) {
       local.front_tpot.insert(c.tpot_s, obj, c);
       local.front_ttft.insert(c.ttft_s, obj, c);
     }
@@ -482,15 +520,34 @@ std::vector<Candidate> TopK::sorted() const {
   return out;
 }
 
-bool ParetoFront::insert(double x, double y, const Candidate& c) {
-  // Position by (x, y, index); the predecessor has the smallest y among lexicographically smaller points.
+bool ParetoFront::dominated(double x, double y, std::uint64_t index) const {
+  // The point that rejected the previous candidate usually rejects the next one too (neighbours in
+  // the mixed-radix order differ in one axis): try it before the binary search.
+  if (hint_ < x_.size() && x_[hint_] <= x && y_[hint_] <= y &&
+      (x_[hint_] < x || y_[hint_] < y || cand_[hint_].index < index))
+    return true;
+  const std::size_t lo = position(x, y, index);
+  if (lo > 0 && y_[lo - 1] <= y) {
+    hint_ = lo - 1;
+    return true;
+  }
+  return false;
+}
+
+std::size_t ParetoFront::position(double x, double y, std::uint64_t index) const {
   std::size_t lo = 0, hi = x_.size();
   while (lo < hi) {
     const std::size_t mid = (lo + hi) / 2;
-    const bool before = x_[mid] < x || (x_[mid] == x && (y_[mid] < y || (y_[mid] == y && cand_[mid].index < c.index)));
+    const bool before = x_[mid] < x || (x_[mid] == x && (y_[mid] < y || (y_[mid] == y && cand_[mid].index < index)));
     if (before) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+bool ParetoFront::insert(double x, double y, const Candidate& c) {
+  // Position by (x, y, index); the predecessor has the smallest y among lexicographically smaller points.
+  const std::size_t lo = position(x, y, c.index);
   if (lo > 0 && y_[lo - 1] <= y) return false;  // dominated
   // Points after it with y >= its y are dominated by it (they are contiguous: y decreases).
   std::size_t end = lo;

@@ -163,6 +163,8 @@ class ParetoFront {
  public:
   /// Offers `c` at (x, y); true when it entered the front.
   bool insert(double x, double y, const Candidate& c);
+  /// True when a point at (x, y) with this index would not enter (cheap check before building it).
+  bool dominated(double x, double y, std::uint64_t index) const;
   /// Adds every point of `other`; the result is the front of the union.
   void merge(const ParetoFront& other);
   /// Front points in increasing x.
@@ -170,8 +172,10 @@ class ParetoFront {
   std::size_t size() const { return cand_.size(); }
 
  private:
+  std::size_t position(double x, double y, std::uint64_t index) const;
   std::vector<double> x_, y_;
   std::vector<Candidate> cand_;
+  mutable std::size_t hint_ = 0;  // last dominating point (a search hint, not state)
 };
 
 /// Outcome of a search.
