@@ -11,7 +11,8 @@ Public API (everything else is private):
   ``Trace``, ``attribute``: record/replay and energy attribution below NVML's update period
   (docs/measuring.md).
 - ``energylens.compare``: the comparison with baselines on identical splits (docs/evaluation.md).
-- ``capabilities()`` and the exception hierarchy of ``energylens.errors``.
+- ``capabilities()`` and the exception hierarchy of ``energylens.errors``; ``energylens.extras`` says which
+  optional extras (``compare``, ``symbolic``, ``demo``) are installed and how to add one.
 
 Heavy submodules (pandas, the sampler) load on first use, so ``import energylens`` stays fast.
 """
@@ -28,6 +29,7 @@ from energylens.errors import (
     CuptiUnavailableError,
     DcgmUnavailableError,
     EnergyLensError,
+    MissingExtraError,
     ModelFileError,
     NvmlError,
     NvmlUnavailableError,
@@ -122,4 +124,5 @@ __all__ = [
     "SamplerError",
     "ModelFileError",
     "OutputError",
+    "MissingExtraError",
 ]

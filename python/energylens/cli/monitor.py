@@ -10,6 +10,9 @@ import time
 
 import numpy as np
 
+from energylens.measure.monitor import EnergyMonitor, PowerSampler
+from energylens.outputs import check_output_path
+
 __all__ = ["add_parser", "run_monitor"]
 
 
@@ -45,8 +48,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _sampler(args: argparse.Namespace):
-    from energylens.measure.monitor import PowerSampler
-
     if args.source == "synthetic":
         n = len(args.gpus) if args.gpus else 1
         t = np.arange(0.0, 3600.0, 0.5)
@@ -66,8 +67,8 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from energylens.measure.monitor import EnergyMonitor
-
+    if args.output:
+        check_output_path(args.output)
     sampler = _sampler(args)
     tty = sys.stdout.isatty()
     interrupted = False

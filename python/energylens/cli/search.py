@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from energylens.cli.args import positive_float, positive_int
+from energylens.cli.options import positive_float, positive_int
 from energylens.outputs import check_output_path
 from energylens.search import search
 from energylens.search.api import DEFAULT_MAX_NUM_SEQS

@@ -41,6 +41,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import EnergyLensError
+from energylens.extras import require
 from energylens.measure.trace import Trace
 
 __all__ = [
@@ -230,7 +231,7 @@ def reference_busy_time(kernel_start_ns, kernel_end_ns, kernel_class, n_classes,
 def reference_fit(design: np.ndarray, target: np.ndarray, *, bootstrap: int = 0, block_length: int = 0,
                   seed: int = 0) -> dict[str, Any]:
     """NumPy/SciPy reference of ``_core.attribution_fit`` (bootstrap draws differ, statistics agree)."""
-    from scipy.optimize import nnls as scipy_nnls
+    scipy_nnls = require("scipy.optimize", "test", "reference_fit (the SciPy test oracle)").nnls
 
     a = np.asarray(design, dtype=np.float64)
     b = np.asarray(target, dtype=np.float64)

@@ -2,14 +2,17 @@
 
 The same formula as ``cpp/include/energylens/{roofline,energy_template,latency_template}.hpp`` and
 ``_reference.py``; ``tests/test_model.py`` checks that the lambdified expressions agree with the
-native evaluator.
+native evaluator. Needs the ``symbolic`` extra (sympy).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import sympy as sp
+from energylens.extras import require
+
+# sympy is the ``symbolic`` extra: without it, importing this module names the pip install to run
+sp = require("sympy", "symbolic", "the sympy forms of the model (to_sympy, to_latex)")
 
 __all__ = ["feature_symbols", "energy_expressions", "latency_expressions"]
 
