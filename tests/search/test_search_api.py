@@ -174,3 +174,18 @@ def test_per_token_and_carbon_scale_the_objective(model):
     carbon = energylens.search("llama-3.1-8b", "H100", objective="carbon", carbon_g_per_kwh=360, **kw).top
     np.testing.assert_allclose(per_tok["objective"], base["objective"] / 200, rtol=1e-12)
     np.testing.assert_allclose(carbon["objective"], base["energy_j"] * 360 / 3.6e6, rtol=1e-12)
+
+
+def test_user_gpu_spec(model):
+    from dataclasses import replace
+
+    from energylens.profiles import tables
+
+    spec = replace(tables.gpu_spec("H100"), name="H100-200GB", aliases=(), memory_gb=200.0)
+    try:
+        r = energylens.search(L70, [spec, "H100"], input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                              energy_model=model, bootstrap=False)
+        assert r.feasible == 1 and r.top["gpu"].iloc[0] == "H100-200GB"    # TP1 fits only in 200 GB
+        assert r.rejected["memory_weights"] == 1
+    finally:
+        tables.clear_user_gpus()

@@ -64,3 +64,21 @@ def test_bad_argument_values_are_rejected_at_parse_time(capsys):
     with pytest.raises(SystemExit) as exc:
         main([*ARGS[:5], "--input-tokens", "-5", "--output-tokens", "256"])
     assert exc.value.code == 2 and "expected numbers > 0" in capsys.readouterr().err
+
+
+def test_user_gpu_table(model_file, tmp_path, capsys):
+    from energylens.profiles import tables
+
+    table = tmp_path / "gpus.csv"
+    table.write_text("name,aliases,vendor,memory_gb,hbm_bw_gbs,peak_bf16_tflops,peak_fp8_tflops,tdp_w,"
+                     "interconnect_bw_gbs,source\nX1000,NVIDIA X1000,nvidia,120,5000,1200,2400,800,900,"
+                     "https://example.com/x1000\n")
+    try:
+        status = main([*ARGS[:3], "--gpus", "X1000,H100", *ARGS[5:], "--model-file", model_file,
+                       "--gpu-table", str(table), "--json", "--top", "50"])
+        captured = capsys.readouterr()
+        assert status == 0, captured.err
+        assert "1 GPU(s) registered: X1000" in captured.err
+        assert {row["gpu"] for row in json.loads(captured.out)["top"]} == {"X1000", "H100-SXM5-80GB"}
+    finally:
+        tables.clear_user_gpus()

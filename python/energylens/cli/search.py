@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from energylens.cli.options import positive_float, positive_int
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables, positive_float, positive_int
 from energylens.outputs import check_output_path
 from energylens.search import search
 from energylens.search.api import DEFAULT_MAX_NUM_SEQS
@@ -78,6 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="usable fraction of GPU memory, as vLLM's option (0.9)")
     p.add_argument("--node-size", type=positive_int, default=8, help="GPUs per node; TP stays within one (8)")
     p.add_argument("--threads", type=positive_int, help="native threads (default: all cores)")
+    add_gpu_table_option(p)
     p.set_defaults(func=_cmd_search)
 
 
@@ -92,6 +93,7 @@ def print_result(result, top: int | None = None, out=None) -> None:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    apply_gpu_tables(args)
     if args.plot:
         check_output_path(args.plot, inputs=[args.model_file], option="--plot")
     if args.model_file is None:

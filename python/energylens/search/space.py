@@ -143,7 +143,9 @@ def _resolve_model(m) -> tables.ModelSpec:
 
 def _resolve_gpu(g) -> tables.GpuSpec:
     if isinstance(g, tables.GpuSpec):
-        return tables.gpu_spec(g.name)  # the feature code looks GPUs up in the table by name
+        # a user spec: registered (process-wide, as --gpu-table does), because the feature code looks
+        # GPUs up by name
+        return tables.register_gpu(g, where="search(gpus=...)")
     return tables.gpu_spec(str(g))  # UnknownGpuError with close matches
 
 
