@@ -185,6 +185,24 @@ void bind_search(py::module_& m) {
       "Searches the space natively (GIL released): SearchOutcome.");
 
   m.def(
+      "search_run_device",
+      [](const Array<double>& combos, const Array<double>& tp, const Array<double>& pp, const Array<double>& dp,
+         const Array<double>& ep, const Array<double>& max_num_seqs, const Array<double>& workloads,
+         const py::object& prefill_extra, const Array<double>& energy_params, const Array<double>& latency_params,
+         const py::dict& options) {
+        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra);
+        const search::Options opts = make_options(options);
+        const std::vector<double> pe = params_of(energy_params, "energy_params");
+        const std::vector<double> pl = params_of(latency_params, "latency_params");
+        py::gil_scoped_release release;
+        return search::run_device(space, opts, pe, pl);
+      },
+      py::arg("combos"), py::arg("tp"), py::arg("pp"), py::arg("dp"), py::arg("ep"), py::arg("max_num_seqs"),
+      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("energy_params"), py::arg("latency_params"),
+      py::arg("options"),
+      "The fixed-batch search on the CUDA device (GIL released): SearchOutcome; CudaUnavailableError without one.");
+
+  m.def(
       "search_evaluate",
       [](const Array<double>& combos, const Array<double>& tp, const Array<double>& pp, const Array<double>& dp,
          const Array<double>& ep, const Array<double>& max_num_seqs, const Array<double>& workloads,

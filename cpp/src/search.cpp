@@ -14,6 +14,10 @@
 #include "energylens/closed_form.hpp"
 #include "energylens/energy_template.hpp"
 #include "energylens/latency_template.hpp"
+#include "energylens/cuda_device.hpp"
+#include "energylens/error.hpp"
+#include "energylens/search_cuda.hpp"
+#include "energylens/search_kernel.hpp"
 
 namespace energylens::search {
 namespace {
@@ -36,42 +40,49 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "price_per_gpu_hour"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
-// Position of a candidate on each axis.
-struct Digits {
-  std::size_t c, tp, pp, dp, ep, b, w;
-};
+using kernel::Digits;
+using kernel::Outer;
 
-// Everything that is the same for all candidates of one (combo, tp, pp, dp, ep).
-struct Outer {
-  int reason;          // structural or weight-memory reason, kFeasible if none
-  double fixed_bytes;  // weights + reserve per GPU
-  double kv_div;       // GPUs the KV cache is split over: min(tp, kv heads) x pp
-  double usable_bytes; // gpu_memory_utilization x memory
-};
-
+// The space as kernel::View (flat double arrays owned here), the options as kernel::Limits, and the
+// parameters (plus the static-only energy parameters: busy power and FLOP energy zeroed).
 struct Ctx {
   const Space& s;
   const Options& o;
+  std::vector<double> combos, tp, pp, dp, ep, workloads;
+  kernel::View view{};
+  kernel::Limits lim{};
   double pe[EnergyTemplate::kParams];
-  double ps[EnergyTemplate::kParams];  // static part only: busy power and FLOP energy zeroed
+  double ps[EnergyTemplate::kParams];
   double pl[LatencyTemplate::kParams];
-  std::size_t nw, nb, nep, ndp, npp, ntp;
+  std::uint64_t nw, nb, nep, ndp, npp, ntp;
+  Ctx(const Ctx&) = delete;  // view points into the vectors above
+  Ctx& operator=(const Ctx&) = delete;
+  Ctx(const Space& space, const Options& options) : s(space), o(options) {
+    for (const SpecCombo& c : space.combos) combos.insert(combos.end(), c.v.begin(), c.v.end());
+    tp.assign(space.tp.begin(), space.tp.end());
+    pp.assign(space.pp.begin(), space.pp.end());
+    dp.assign(space.dp.begin(), space.dp.end());
+    ep.assign(space.ep.begin(), space.ep.end());
+    for (const Workload& w : space.workloads) workloads.insert(workloads.end(), {w.input_tokens, w.output_tokens});
+    nw = space.workloads.size();
+    nb = space.max_num_seqs.size();
+    nep = ep.size();
+    ndp = dp.size();
+    npp = pp.size();
+    ntp = tp.size();
+    view = {combos.data(), tp.data(), pp.data(), dp.data(), ep.data(), space.max_num_seqs.data(), workloads.data(),
+            space.prefill_extra_flops.empty() ? nullptr : space.prefill_extra_flops.data(),
+            space.combos.size(), ntp, npp, ndp, nep, nb, nw};
+    lim = {options.gpu_memory_utilization, options.runtime_reserve_bytes, options.activation_tokens,
+           options.activation_bytes_per_token_dmodel, static_cast<double>(options.node_size), options.ttft_limit_s,
+           options.tpot_limit_s, options.carbon_g_per_kwh, static_cast<int>(options.objective), options.per_token};
+  }
 };
 
-Digits decode(const Ctx& x, std::uint64_t i) {
-  Digits d{};
-  d.w = static_cast<std::size_t>(i % x.nw); i /= x.nw;
-  d.b = static_cast<std::size_t>(i % x.nb); i /= x.nb;
-  d.ep = static_cast<std::size_t>(i % x.nep); i /= x.nep;
-  d.dp = static_cast<std::size_t>(i % x.ndp); i /= x.ndp;
-  d.pp = static_cast<std::size_t>(i % x.npp); i /= x.npp;
-  d.tp = static_cast<std::size_t>(i % x.ntp); i /= x.ntp;
-  d.c = static_cast<std::size_t>(i);
-  return d;
-}
+Digits decode(const Ctx& x, std::uint64_t i) { return kernel::decode(x.view, i); }
 
-// Next index in mixed radix; returns 0 if only w or b changed (outer unchanged), 1 otherwise, and
-// reports through `batch_changed` whether the batch digit (or anything above it) changed.
+// Next index in mixed radix; true when the outer digits (combo, tp, pp, dp, ep) changed, and
+// `batch_changed` when the batch digit (or anything above it) changed.
 bool advance(const Ctx& x, Digits& d, bool& batch_changed) {
   batch_changed = false;
   if (++d.w < x.nw) return false;
@@ -91,73 +102,13 @@ bool advance(const Ctx& x, Digits& d, bool& batch_changed) {
   return true;
 }
 
-bool divides(double a, double b) { return std::fmod(b, a) == 0.0; }  // a divides b (whole numbers)
-
-Outer outer_info(const Ctx& x, const Digits& d) {
-  const double* v = x.s.combos[d.c].v.data();
-  const double tp = x.s.tp[d.tp], pp = x.s.pp[d.pp], dp = x.s.dp[d.dp], ep = x.s.ep[d.ep];
-  const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
-  Outer out{kFeasible, 0.0, std::min(tp, kv_heads) * pp, x.o.gpu_memory_utilization * v[kMemoryBytes]};
-  // KV heads are split when tp <= kv heads (tp must divide them) and replicated otherwise (kv heads
-  // must divide tp), as vLLM does.
-  const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
-  if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
-  else if (tp > x.o.node_size) out.reason = static_cast<int>(Reason::TpNode);
-  else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
-  else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
-  else if (ep > 1 && !divides(ep, tp * dp)) out.reason = static_cast<int>(Reason::EpGroup);
-  // Dense weights are split over tp x pp; expert weights over the EP group (whole experts per GPU) or,
-  // without EP, sharded with TP like the dense ones.
-  const double shard = ep > 1 ? ep : tp;
-  const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) + v[kExpertTotalBytes] / (shard * pp);
-  const double reserve = x.o.runtime_reserve_bytes +
-                         x.o.activation_tokens * v[roofline::kDModel] * x.o.activation_bytes_per_token_dmodel;
-  out.fixed_bytes = weights + reserve;
-  if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
-  return out;
-}
-
-// Weight bytes one decode step streams at running batch B: the shared weights plus the expected
-// touched fraction 1 - (1 - k/E)^B of the experts (features.py's moe_touch_fraction).
-double weight_step_bytes(const double* v, double batch) {
-  if (v[kWeightExpertStepBytes] == 0.0) return v[kWeightSharedStepBytes];
-  return v[kWeightSharedStepBytes] + v[kWeightExpertStepBytes] * (1.0 - std::exp(batch * v[kExpertMissLog]));
-}
-
-double prefill_extra(const Ctx& x, const Digits& d) {
-  if (x.s.prefill_extra_flops.empty()) return x.s.combos[d.c].v[roofline::kPrefillExtraFlops];
-  return x.s.prefill_extra_flops[d.c * x.nw + d.w];
-}
-
-void fill_features(const Ctx& x, const Digits& d, double batch, double* f) {
-  const double* v = x.s.combos[d.c].v.data();
-  for (std::size_t k = 0; k < F; ++k) f[k] = v[k];
-  f[roofline::kTp] = x.s.tp[d.tp];
-  f[roofline::kPp] = x.s.pp[d.pp];
-  f[roofline::kBatch] = batch;
-  f[roofline::kInputTokens] = x.s.workloads[d.w].input_tokens;
-  f[roofline::kOutputTokens] = x.s.workloads[d.w].output_tokens;
-  f[roofline::kWeightBytesPerStep] = weight_step_bytes(v, batch);
-  f[roofline::kPrefillExtraFlops] = prefill_extra(x, d);
-}
-
-double objective_of(const Options& o, double energy_j, double gpu_s, double out_tokens, double price) {
-  double value = energy_j;
-  if (o.objective == Objective::Carbon) value = energy_j * o.carbon_g_per_kwh / 3.6e6;
-  else if (o.objective == Objective::Cost) value = gpu_s * price / 3600.0;
-  return o.per_token ? value / out_tokens : value;
-}
-
-int limit_reason(const Options& o, double ttft, double tpot) {
-  if (!(ttft <= o.ttft_limit_s)) return static_cast<int>(Reason::TtftLimit);
-  if (!(tpot <= o.tpot_limit_s)) return static_cast<int>(Reason::TpotLimit);
-  return kFeasible;
-}
+Outer outer_info(const Ctx& x, const Digits& d) { return kernel::outer_info(x.view, x.lim, d); }
+const double* combo(const Ctx& x, const Digits& d) { return x.combos.data() + d.c * kNumComboFields; }
 
 // One candidate, scalar: features at its running batch (load mode: Little's law), both templates,
 // the static part, memory and the first failing reason.
 Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const Outer& out) {
-  const double* v = x.s.combos[d.c].v.data();
+  const double* v = combo(x, d);
   const double tp = x.s.tp[d.tp], pp = x.s.pp[d.pp], dp = x.s.dp[d.dp];
   const double n = tp * pp;
   const double lo = x.s.workloads[d.w].output_tokens;
@@ -165,7 +116,7 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   double f[F];
   double ttft = 0, tpot = 0, aux = 0;
   auto latency_at = [&](double batch) {
-    fill_features(x, d, batch, f);
+    kernel::fill_features(x.view, d, batch, f);
     LatencyTemplate::eval(f, x.pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
                           static_cast<double*>(nullptr));
     return ttft + lo * tpot;  // seconds one request spends in the system
@@ -212,12 +163,11 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
     c.gpu_s_per_request = n * t_req / batch;
   }
   c.energy_j = pf + dec + c.idle_j;
-  c.memory_bytes = out.fixed_bytes + batch * (x.s.workloads[d.w].input_tokens + 0.5 * lo) *
-                                         v[roofline::kKvBytesPerToken] / out.kv_div;
-  c.objective = objective_of(x.o, c.energy_j, c.gpu_s_per_request, lo, v[kPricePerGpuHour]);
+  c.memory_bytes = out.fixed_bytes + kernel::kv_bytes(x.view, d, out, batch);
+  c.objective = kernel::objective_of(x.lim, c.energy_j, c.gpu_s_per_request, lo, v[kPricePerGpuHour]);
   c.reason = out.reason;
   if (c.reason == kFeasible && c.memory_bytes > out.usable_bytes) c.reason = static_cast<int>(Reason::MemoryKvCache);
-  if (c.reason == kFeasible) c.reason = limit_reason(x.o, ttft, tpot);
+  if (c.reason == kFeasible) c.reason = kernel::limit_reason(x.lim, ttft, tpot);
   return c;
 }
 
@@ -290,22 +240,22 @@ constexpr bool varies(std::size_t k) {
 void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
   Digits d = decode(x, begin);
   Outer out = outer_info(x, d);
-  double w_step = weight_step_bytes(x.s.combos[d.c].v.data(), x.s.max_num_seqs[d.b]);
+  double w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
   std::size_t rows = 0;
   for (std::size_t i = 0; i < len; ++i) {
     if (i > 0) {
       bool batch_changed = false;
       if (advance(x, d, batch_changed)) out = outer_info(x, d);
-      if (batch_changed) w_step = weight_step_bytes(x.s.combos[d.c].v.data(), x.s.max_num_seqs[d.b]);
+      if (batch_changed) w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
     }
     if (out.reason != kFeasible) {
       ++local.rejected[static_cast<std::size_t>(out.reason)];
       continue;
     }
-    const double* v = x.s.combos[d.c].v.data();
+    const double* v = combo(x, d);
     const double batch = x.s.max_num_seqs[d.b];
     const Workload& w = x.s.workloads[d.w];
-    const double mem = out.fixed_bytes + batch * (w.input_tokens + 0.5 * w.output_tokens) * v[roofline::kKvBytesPerToken] / out.kv_div;
+    const double mem = out.fixed_bytes + kernel::kv_bytes(x.view, d, out, batch);
     if (mem > out.usable_bytes) {
       ++local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)];
       continue;
@@ -322,7 +272,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     blk.cols[roofline::kInputTokens][r] = w.input_tokens;
     blk.cols[roofline::kOutputTokens][r] = w.output_tokens;
     blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
-    blk.cols[roofline::kPrefillExtraFlops][r] = prefill_extra(x, d);
+    blk.cols[roofline::kPrefillExtraFlops][r] = kernel::prefill_extra(x.view, d);
     blk.mem[r] = mem;
     blk.price[r] = v[kPricePerGpuHour];
     blk.dp[r] = x.s.dp[d.dp];
@@ -335,7 +285,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
   // still holds its combo's static values).
   std::size_t kept = 0;
   for (std::size_t i = 0; i < rows; ++i) {
-    const int reason = limit_reason(x.o, blk.ttft[i], blk.tpot[i]);
+    const int reason = kernel::limit_reason(x.lim, blk.ttft[i], blk.tpot[i]);
     if (reason != kFeasible) {
       ++local.rejected[static_cast<std::size_t>(reason)];
       continue;
@@ -362,7 +312,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
     const double energy = blk.pf[i] + blk.dec[i];
     const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
-    const double obj = objective_of(x.o, energy, gpu_s, lo, blk.price[i]);
+    const double obj = kernel::objective_of(x.lim, energy, gpu_s, lo, blk.price[i]);
     const std::uint64_t index = blk.index[i];
     const bool to_top = local.top.accepts(obj, index);
     const bool to_front = x.o.pareto && (!local.front_tpot.dominated(blk.tpot[i], obj, index) ||
@@ -389,23 +339,19 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
   }
 }
 
-Ctx make_ctx(const Space& space, const Options& options, std::span<const double> energy_params,
-             std::span<const double> latency_params) {
-  validate(space, options);
+// Validates everything and copies the parameters into `x` (constructed from the same space and options).
+void init_params(Ctx& x, std::span<const double> energy_params, std::span<const double> latency_params) {
   if (energy_params.size() != EnergyTemplate::kParams)
     throw std::invalid_argument("search: energy model has " + std::to_string(energy_params.size()) +
                                 " parameters, the template needs " + std::to_string(EnergyTemplate::kParams));
   if (latency_params.size() != LatencyTemplate::kParams)
     throw std::invalid_argument("search: latency model has " + std::to_string(latency_params.size()) +
                                 " parameters, the template needs " + std::to_string(LatencyTemplate::kParams));
-  Ctx x{space, options, {}, {}, {}, space.workloads.size(), space.max_num_seqs.size(), space.ep.size(),
-        space.dp.size(), space.pp.size(), space.tp.size()};
   std::copy(energy_params.begin(), energy_params.end(), x.pe);
   std::copy(energy_params.begin(), energy_params.end(), x.ps);
   x.ps[EnergyTemplate::kBusyPowerFrac] = 0.0;
   x.ps[EnergyTemplate::kFlopEnergyCoef] = 0.0;
   std::copy(latency_params.begin(), latency_params.end(), x.pl);
-  return x;
 }
 
 template <typename T>
@@ -570,7 +516,9 @@ void ParetoFront::merge(const ParetoFront& other) {
 
 Result run(const Space& space, const Options& options, std::span<const double> energy_params,
            std::span<const double> latency_params, const Progress& progress) {
-  const Ctx x = make_ctx(space, options, energy_params, latency_params);
+  validate(space, options);
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
   const std::uint64_t total = space.size();
   const std::uint64_t chunks = (total + kBlock - 1) / kBlock;
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
@@ -639,7 +587,9 @@ Result run(const Space& space, const Options& options, std::span<const double> e
 
 std::vector<Candidate> evaluate(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
                                 std::span<const double> energy_params, std::span<const double> latency_params) {
-  const Ctx x = make_ctx(space, options, energy_params, latency_params);
+  validate(space, options);
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
   const std::uint64_t total = space.size();
   std::vector<Candidate> out(indices.size());
   for (std::size_t i = 0; i < indices.size(); ++i) {
@@ -650,6 +600,67 @@ std::vector<Candidate> evaluate(const Space& space, const Options& options, std:
     out[i] = evaluate_one(x, indices[i], d, outer_info(x, d));
   }
   return out;
+}
+
+#ifndef ENERGYLENS_HAVE_CUDA
+namespace cuda {
+DevicePass search_pass(const kernel::View&, const kernel::Limits&, const double*, const double*, std::uint64_t,
+                       std::size_t, bool) {
+  throw CudaUnavailable(energylens::cuda::query_devices().reason);
+}
+}  // namespace cuda
+#endif
+
+Result run_device(const Space& space, const Options& options, std::span<const double> energy_params,
+                  std::span<const double> latency_params) {
+  validate(space, options);
+  if (options.rate_per_s > 0)
+    throw std::invalid_argument("search on the device: load mode (rate_per_s > 0) runs on the CPU engine only");
+  if (options.top_k > cuda::kMaxTopK)
+    throw std::invalid_argument("search on the device: top_k must be <= " + std::to_string(cuda::kMaxTopK));
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  const cuda::DevicePass pass = cuda::search_pass(x.view, x.lim, x.pe, x.pl, total, options.top_k, options.pareto);
+  Result res;
+  res.candidates = total;
+  res.rejected = pass.rejected;
+  res.feasible = pass.feasible;
+  // Block lists merged on the host; the reported candidates re-evaluated with the CPU code so every
+  // field is filled as run() fills it.
+  auto full = [&](std::uint64_t index) {
+    const Digits d = decode(x, index);
+    return evaluate_one(x, index, d, outer_info(x, d));
+  };
+  TopK top(options.top_k);
+  for (std::size_t i = 0; i < pass.top_index.size(); ++i) {
+    if (!std::isfinite(pass.top_objective[i])) continue;
+    Candidate c;
+    c.index = pass.top_index[i];
+    c.objective = pass.top_objective[i];
+    top.push(c);
+  }
+  for (const Candidate& c : top.sorted()) res.top.push_back(full(c.index));
+  std::sort(res.top.begin(), res.top.end(), better);
+  if (options.pareto) {
+    if (pass.front_overflow) {  // a thread's front outgrew its buffer: the exact fronts from the CPU engine
+      Options cpu = options;
+      cpu.top_k = 1;
+      const Result r = run(space, cpu, energy_params, latency_params);
+      res.front_tpot = r.front_tpot;
+      res.front_ttft = r.front_ttft;
+    } else {
+      ParetoFront ft, fr;
+      for (std::size_t i = 0; i < pass.front_index.size(); ++i) {
+        Candidate c;
+        c.index = pass.front_index[i];
+        (pass.front_which[i] == 0 ? ft : fr).insert(pass.front_x[i], pass.front_y[i], c);
+      }
+      for (const Candidate& c : ft.points()) res.front_tpot.push_back(full(c.index));
+      for (const Candidate& c : fr.points()) res.front_ttft.push_back(full(c.index));
+    }
+  }
+  return res;
 }
 
 }  // namespace energylens::search

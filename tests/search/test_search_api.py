@@ -189,3 +189,14 @@ def test_user_gpu_spec(model):
         assert r.rejected["memory_weights"] == 1
     finally:
         tables.clear_user_gpus()
+
+
+def test_device_path_without_a_gpu_says_why(model):
+    if energylens.capabilities().cuda_devices > 0:
+        pytest.skip("a CUDA device is present (tests/gpu/test_search_device.py covers it)")
+    with pytest.raises(energylens.CudaUnavailableError):
+        energylens.search("llama-3.1-8b", "H100", input_tokens=100, output_tokens=50, energy_model=model,
+                          device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        energylens.search("llama-3.1-8b", "H100", input_tokens=100, output_tokens=50, energy_model=model,
+                          device="tpu")

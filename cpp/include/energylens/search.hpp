@@ -206,3 +206,14 @@ std::vector<Candidate> evaluate(const Space& space, const Options& options, std:
                                 std::span<const double> energy_params, std::span<const double> latency_params);
 
 }  // namespace energylens::search
+
+namespace energylens::search {
+
+/// The fixed-batch search on the CUDA device (cuda/search.cu): the same Result as run() up to
+/// rounding (the device compiles the same templates with its own FMA contraction); the reported
+/// candidates are re-evaluated on the host. Throws CudaUnavailable without a device, and
+/// std::invalid_argument for load mode (rate_per_s > 0) or top_k above 32.
+Result run_device(const Space& space, const Options& options, std::span<const double> energy_params,
+                  std::span<const double> latency_params);
+
+}  // namespace energylens::search

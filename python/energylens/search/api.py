@@ -86,10 +86,16 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
 
 
 def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str, Any],
-               progress: Callable[[int, int], None] | None = None):
-    """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``."""
-    return _core.search_run(*space.native_args(), np.asarray(energy_theta, dtype=np.float64),
-                            np.asarray(latency_phi, dtype=np.float64), options, progress)
+               progress: Callable[[int, int], None] | None = None, device: str = "cpu"):
+    """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``. ``device="cuda"`` runs the
+    fixed-batch search on the GPU (CudaUnavailableError without one; no progress lines there)."""
+    theta = np.asarray(energy_theta, dtype=np.float64)
+    phi = np.asarray(latency_phi, dtype=np.float64)
+    if device == "cuda":
+        return _core.search_run_device(*space.native_args(), theta, phi, options)
+    if device != "cpu":
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return _core.search_run(*space.native_args(), theta, phi, options, progress)
 
 
 def _progress_printer(total: int) -> Callable[[int, int], None] | None:
@@ -171,7 +177,7 @@ def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,)
            ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False, carbon_g_per_kwh=None,
            price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9, node_size=8,
            runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
-           progress: Callable[[int, int], None] | bool | None = None) -> SearchResult:
+           progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
     Args:
@@ -190,6 +196,7 @@ def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,)
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
+        device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
 
     Returns:
         :class:`SearchResult`.
@@ -207,7 +214,7 @@ def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,)
     em, source = _models(energy_model)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     t0 = time.perf_counter()
-    out = run_engine(space, em.theta, em.latency_model.theta, options, callback)
+    out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device)
     seconds = time.perf_counter() - t0
     top_df = _split_terms(space, _candidate_frame(space, out.top), em)
     if bootstrap:
