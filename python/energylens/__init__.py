@@ -11,6 +11,8 @@ Public API (everything else is private):
   ``Trace``, ``attribute``: record/replay and energy attribution below NVML's update period
   (docs/measuring.md).
 - ``energylens.compare``: the comparison with baselines on identical splits (docs/evaluation.md).
+- ``search`` / ``SearchResult``: the energy-optimal deployment (GPUs, TP/PP/DP/EP, batch caps, precisions)
+  under memory and latency limits, optionally for a request rate (docs/search.md).
 - ``capabilities()`` and the exception hierarchy of ``energylens.errors``; ``energylens.extras`` says which
   optional extras (``compare``, ``symbolic``, ``demo``) are installed and how to add one.
 

@@ -111,8 +111,8 @@ def test_cost_objective_matches_brute_force(model):
 
 @pytest.mark.slow
 def test_million_candidate_space_matches_brute_force(model):
-    space = build_space(MODELS[:3], GPUS[:5], input_tokens=[128, 512, 1024, 2048, 4096],
-                        output_tokens=[64, 128, 256, 512, 1024], tp=[1, 2, 4, 8], pp=[1, 2, 4], dp=[1, 2],
+    space = build_space(MODELS[:3], GPUS[:5], input_tokens=list(np.linspace(128, 4096, 30).round()),
+                        output_tokens=list(np.linspace(1024, 64, 30).round()), tp=[1, 2, 4, 8], pp=[1, 2, 4], dp=[1, 2],
                         ep=[1, 2], max_num_seqs=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
                         precision=["bf16", "fp8"], kv_cache_dtype=["auto", "fp8"])
     assert 500_000 <= space.size <= 1_000_000
