@@ -1,6 +1,10 @@
 """The native search against the NumPy brute force (energylens.search.oracle): identical top-k, Pareto
 fronts and rejection counts on random spaces, for 1 and 2 threads, in both modes and every objective."""
 
+import os
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -145,3 +149,23 @@ def test_reported_values_match_the_scalar_evaluation(model):
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "ttft_s", "tpot_s", "memory_bytes", "static_j"):
         np.testing.assert_allclose(getattr(out.top, name), getattr(again, name), rtol=1e-12, err_msg=name)
     assert np.all(again.reason == -1)
+
+
+def test_cpp_unit_test_of_the_merges_passes():
+    """cpp/tests/test_search.cpp (TopK / ParetoFront merges) when a build tree with ENERGYLENS_BUILD_TESTS=ON has it."""
+    root = Path(__file__).resolve().parents[2]
+    exes = [b / "cpp" / "test_search" for b in sorted((root / "build").glob("*"))]
+    exes = [e for e in exes if e.is_file() and os.access(e, os.X_OK)]
+    if not exes:
+        pytest.skip("no build tree with ENERGYLENS_BUILD_TESTS=ON has cpp/test_search")
+    out = subprocess.run([str(exes[0])], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_progress_is_reported(model):
+    space = build_space(MODELS, GPUS, input_tokens=list(range(100, 2100, 100)), output_tokens=list(range(50, 1050, 50)),
+                        tp=[1, 2, 4, 8], max_num_seqs=list(range(1, 129)))
+    seen = []
+    run_engine(space, model.theta, model.latency_model.theta, native_options(), lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1] == (space.size, space.size)
+    assert all(0 < d <= t == space.size for d, t in seen)
