@@ -135,7 +135,7 @@ def test_result_explains_itself_and_serialises(model, tmp_path):
     assert np.all(top["energy_j_lo"] <= top["energy_j_hi"])
     assert np.all(top["tpot_s"] <= 0.1)
     text = r.explain(0)
-    assert "prefill" in text and "decode" in text and "Decided by" in text and "beats" in text
+    assert "prefill" in text and "decode" in text and "Energy decided by" in text and "beats" in text
     assert r.pareto_tpot["tpot_s"].is_monotonic_increasing and r.pareto_tpot["objective"].is_monotonic_decreasing
     doc = json.loads(r.to_json(str(tmp_path / "r.json")))
     assert doc["top"][0]["config"] == top["config"][0] and (tmp_path / "r.json").exists()

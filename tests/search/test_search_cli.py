@@ -28,7 +28,7 @@ def test_entry_point_fits_on_bundled_data_and_writes_the_plot(tmp_path):
     assert "fitting the model on the bundled ML.ENERGY v2 data" in proc.stderr
     out = proc.stdout
     assert "searched 108 candidates" in out and "feasible" in out and "tpot_limit" in out
-    assert "J/request" in out and "TPOT s" in out and "P(best)" in out and "Decided by" in out
+    assert "J/request" in out and "TPOT s" in out and "P(best)" in out and "Energy decided by" in out
     assert len([line for line in out.splitlines() if "Llama-3.1-70B-Instruct" in line and " TP" in line]) >= 3
     assert plot.read_bytes()[:4] == b"\x89PNG"
 

@@ -22,7 +22,7 @@ from energylens import _core
 from energylens.model import EnergyModel, load_model
 from energylens.profiles.features import build_features
 from energylens.search.result import TERMS, SearchResult
-from energylens.search.space import GIB, SearchSpace, build_space
+from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
 __all__ = ["search", "run_engine", "native_options", "bundled_model", "DEFAULT_MAX_NUM_SEQS", "REASONS"]
 
@@ -118,6 +118,7 @@ def _candidate_frame(space: SearchSpace, cands) -> pd.DataFrame:
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
+    df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
     return df
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,14 +103,20 @@ class SearchResult:
         text = (f"{config_label(r)}: {e:.4g} J/request = prefill {r['prefill_j'] / e:.0%} + decode "
                 f"{r['decode_j'] / e:.0%}" + (f" + idle headroom {r['idle_j'] / e:.0%}" if r["idle_j"] > 0 else "")
                 + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
-                f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Decided by {_TERM_WORDS[r['decided_by']]}"
-                f" ({shares.get(r['decided_by'], math.nan):.0%}).")
+                f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
+                f"{_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
-            diffs = {t: float(s[t]) - float(r[t]) for t in TERMS}
-            term = max(diffs, key=lambda t: diffs[t])
-            text += (f" It beats {config_label(s)} by {float(s['energy_j']) / e - 1:.1%} in energy, mostly in "
-                     f"{_TERM_WORDS[term]} ({diffs[term]:+.3g} J).")
+            margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
+            if self.settings.get("objective") == "cost":
+                text += (f" It beats {config_label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
+                         f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
+                         f"{s['price_per_gpu_hour']:g}.")
+            else:
+                diffs = {t: float(s[t]) - float(r[t]) for t in TERMS}
+                term = max(diffs, key=lambda t: diffs[t])
+                text += (f" It beats {config_label(s)} by {margin:.1%}, mostly in {_TERM_WORDS[term]} "
+                         f"({diffs[term]:+.3g} J).")
         return text
 
     def table(self, n: int | None = None) -> str:
@@ -166,6 +173,12 @@ class SearchResult:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         for ax, front, x, label in ((axes[0], self.pareto_tpot, "tpot_s", "TPOT (s)"),
                                     (axes[1], self.pareto_ttft, "ttft_s", "TTFT (s)")):
+            ax.set_xlabel(label)
+            ax.set_ylabel(self.objective)
+            if self.empty:
+                ax.text(0.5, 0.5, textwrap.fill(self.why_empty(), 50), ha="center", va="center", fontsize=8,
+                        transform=ax.transAxes)
+                continue
             if len(front):
                 ax.step(front[x], front["objective"], where="post", color="C0", label="Pareto front")
                 ax.scatter(front[x], front["objective"], s=14, color="C0")
@@ -176,8 +189,6 @@ class SearchResult:
             limit = self.settings.get("tpot_limit_s" if x == "tpot_s" else "ttft_limit_s")
             if limit:
                 ax.axvline(limit, color="grey", ls="--", lw=1, label="limit")
-            ax.set_xlabel(label)
-            ax.set_ylabel(self.objective)
             ax.set_yscale("log")
             ax.legend(fontsize=8)
         fig.suptitle(f"{self.feasible:,} feasible of {self.candidates:,} candidates", fontsize=10)
