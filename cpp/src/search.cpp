@@ -249,7 +249,14 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
       if (batch_changed) w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
     }
     if (out.reason != kFeasible) {
-      ++local.rejected[static_cast<std::size_t>(out.reason)];
+      // The rest of this (combo, tp, pp, dp, ep) in the block fails for the same reason: count it at once
+      // and leave the digits on the last one skipped (the next advance leaves the outer).
+      const std::uint64_t pos = d.b * x.nw + d.w;
+      const std::uint64_t skip = std::min<std::uint64_t>(x.nb * x.nw - pos, len - i);
+      local.rejected[static_cast<std::size_t>(out.reason)] += skip;
+      i += static_cast<std::size_t>(skip) - 1;
+      d.b = (pos + skip - 1) / x.nw;
+      d.w = (pos + skip - 1) % x.nw;
       continue;
     }
     const double* v = combo(x, d);
