@@ -11,6 +11,8 @@ Public API (everything else is private):
   ``Trace``, ``attribute``: record/replay and energy attribution below NVML's update period
   (docs/measuring.md).
 - ``energylens.compare``: the comparison with baselines on identical splits (docs/evaluation.md).
+- ``search`` / ``SearchResult``: the energy-optimal deployment (GPUs, TP/PP/DP/EP, batch caps, precisions)
+  under memory and latency limits, optionally for a request rate (docs/search.md).
 - ``capabilities()`` and the exception hierarchy of ``energylens.errors``; ``energylens.extras`` says which
   optional extras (``compare``, ``symbolic``, ``demo``) are installed and how to add one.
 
@@ -63,6 +65,8 @@ _LAZY = {
     "Attribution": "energylens.measure",
     "PhaseAttribution": "energylens.measure",
     "evaluate_device": "energylens.model.device",
+    "search": "energylens.search",
+    "SearchResult": "energylens.search",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -72,6 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from energylens.model.closed_form import EnergyModel, FitSummary, LatencyModel, Param
     from energylens.model.device import evaluate_device
     from energylens.profiles.schema import load_profiles
+    from energylens.search import SearchResult, search
 
 
 def __getattr__(name: str) -> Any:
@@ -107,6 +112,8 @@ __all__ = [
     "Attribution",
     "PhaseAttribution",
     "evaluate_device",
+    "search",
+    "SearchResult",
     "EnergyLensError",
     "NvmlUnavailableError",
     "NvmlError",

@@ -2,8 +2,9 @@
 
 Fits the 12-parameter closed form on ``--train-size`` random measured configurations (50 by default), prints
 the parameters with their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
-model, GPU) group next to the one a latency-first choice makes, and ends with the comparison against
-the baselines on identical splits (``energylens evaluate``), writing the full report to a folder. Every
+model, GPU) group next to the one a latency-first choice makes, the comparison against the baselines on
+identical splits (``energylens evaluate``), writing the full report to a folder, and ends with one
+configuration search (``energylens search``) with the fitted model and its top 5. Every
 number it prints is computed in the run (tests/cli/test_demo.py changes the training size and checks).
 Needs the ``demo`` extra (the comparison's learned baselines and plots).
 """
@@ -11,6 +12,7 @@ Needs the ``demo`` extra (the comparison's learned baselines and plots).
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from energylens.cli.search import print_result
 from energylens.compare.metrics import score_groups
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.runner import run_evaluation
@@ -29,6 +32,7 @@ from energylens.profiles.datasets import (
     load_profiles_or_bundled,
     mlenergy_v2,
 )
+from energylens.search import search
 
 __all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison"]
 
@@ -152,8 +156,26 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         say(f"\ncomparison with the baselines on identical splits ({repeats} repeats of {train_size} training rows):")
         say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
                             profiles=data, progress=True))
+    _search(model, say)
     say(f"\ndemo finished in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+#: The demo's closing search: Llama-3.1-70B on three GPU generations at a 100 ms TPOT limit.
+DEMO_SEARCH = {"model": "meta-llama/Llama-3.1-70B-Instruct", "gpus": "H100,H200,B200", "input_tokens": 512,
+               "output_tokens": 256, "tpot_limit_s": 0.1}
+
+
+def _search(model: EnergyModel, say) -> None:
+    """One search with the demo's fitted model; prints its top 5 (``energylens search``'s table)."""
+    args = ", ".join(f"{k}={v}" for k, v in DEMO_SEARCH.items())
+    say(f"\nconfiguration search with this model (energylens search: {args}):")
+    result = search(DEMO_SEARCH["model"], DEMO_SEARCH["gpus"], input_tokens=DEMO_SEARCH["input_tokens"],
+                    output_tokens=DEMO_SEARCH["output_tokens"], tpot_limit_s=DEMO_SEARCH["tpot_limit_s"],
+                    top=5, energy_model=model)
+    lines = io.StringIO()
+    print_result(result, out=lines)
+    say(lines.getvalue().rstrip())
 
 
 def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: int = 5,

@@ -27,6 +27,7 @@ COMMANDS = {
     "fit": "fit",
     "predict": "predict",
     "evaluate": "evaluate",
+    "search": "search",
     "monitor": "monitor",
     "discover": "discover",
 }

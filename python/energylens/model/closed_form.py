@@ -117,6 +117,15 @@ class _ClosedFormModel:
         }
 
     @property
+    def bootstrap_params(self) -> np.ndarray:
+        """The converged bootstrap replicates of the parameters, shape (replicates, n_params) (a copy;
+        0 rows when fitted without bootstrap)."""
+        self._require_fitted()
+        if self._boot is None:
+            return np.empty((0, len(self.param_names)))
+        return self._boot.copy()
+
+    @property
     def theta(self) -> np.ndarray:
         """The fitted parameter vector in template order (a copy)."""
         return self._require_fitted().copy()

@@ -1,0 +1,221 @@
+// Configuration search (docs/search.md): candidates are generated from axes by a mixed-radix index
+// (spec combo x tp x pp x dp x ep x max_num_seqs x workload point), never materialised; each is
+// evaluated with the same energy and latency templates as the evaluator (energy_template.hpp,
+// latency_template.hpp), checked for feasibility (named reasons), and reduced on the fly into a
+// streaming top-k and two Pareto fronts (objective against TPOT and against TTFT) per thread, merged
+// at the end. Memory is O(k + front) whatever the size of the space. No Python, no CUDA types.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "energylens/roofline.hpp"
+
+namespace energylens::search {
+
+/// Why a candidate is infeasible; each rejected candidate counts once, under the first reason in this
+/// order that applies.
+enum class Reason : int {
+  TpHeads = 0,     ///< tp does not divide the attention heads (or the KV heads / their replication)
+  TpNode,          ///< tp exceeds the GPUs of one node
+  EpWithoutMoe,    ///< ep > 1 on a dense model
+  EpExperts,       ///< ep does not divide the experts
+  EpGroup,         ///< ep does not divide tp x dp (the EP group is formed from one stage's TP x DP GPUs)
+  MemoryWeights,   ///< weights + activation/runtime reserve exceed the usable memory of a GPU
+  MemoryKvCache,   ///< ... and the KV cache of the running batch does not fit next to them
+  TtftLimit,       ///< predicted TTFT above the limit
+  TpotLimit,       ///< predicted TPOT above the limit
+  kCount
+};
+inline constexpr std::size_t kNumReasons = static_cast<std::size_t>(Reason::kCount);
+inline constexpr int kFeasible = -1;  ///< Candidate::reason of a feasible candidate
+
+/// Stable snake_case name of a reason ("tp_heads", "memory_kv_cache", ...).
+const char* reason_name(Reason r);
+
+/// Per-combo static values beyond the template features (field order of ComboField).
+enum ComboField : int {
+  kWeightSharedStepBytes = roofline::kNumFeatures,  ///< weight bytes a step streams besides experts
+  kWeightExpertStepBytes,  ///< expert weight bytes (all experts) a step can stream
+  kExpertMissLog,          ///< log(1 - experts_per_token / n_experts); 0 for dense
+  kWeightTotalBytes,       ///< bytes of all weights of the checkpoint
+  kExpertTotalBytes,       ///< bytes of the expert weights (0 dense)
+  kMemoryBytes,            ///< device memory of one GPU
+  kHeads,                  ///< attention heads
+  kKvHeads,                ///< KV heads
+  kExperts,                ///< experts (1 dense)
+  kPricePerGpuHour,        ///< price of one GPU-hour (cost objective; 0 if unused)
+  kWindowTokens,           ///< sliding-window / chunked-attention span in tokens (0: none)
+  kSlidingShare,           ///< share of the attention layers that use the window (0: none)
+  kNumComboFields
+};
+
+/// Names of the combo fields (template features first, then ComboField order).
+const char* combo_field_name(std::size_t k);
+
+/// One (model, GPU, weight precision, KV dtype) combination: the template features that do not vary
+/// with the configuration (tp, pp, batch, tokens and weight bytes per step are set per candidate) and
+/// the values of ComboField.
+struct SpecCombo {
+  std::array<double, kNumComboFields> v{};  ///< features [0, kNumFeatures) then ComboField values
+};
+
+/// One workload point: mean prompt and output tokens per request.
+struct Workload {
+  double input_tokens = 0;   ///< tokens/request
+  double output_tokens = 0;  ///< tokens/request
+};
+
+/// The axes. Index order (slowest first): combo, tp, pp, dp, ep, max_num_seqs, workload.
+struct Space {
+  std::vector<SpecCombo> combos;
+  std::vector<int> tp, pp, dp, ep;
+  std::vector<double> max_num_seqs;  ///< per data-parallel rank
+  std::vector<Workload> workloads;
+  /// Prefill extra FLOPs (vision encoder) per (combo, workload), combo-major, because the encoder's
+  /// share depends on the prompt length; empty: the combo's feature value for every workload.
+  std::vector<double> prefill_extra_flops;
+  /// Number of candidates (product of the axis lengths); throws std::invalid_argument on an empty axis
+  /// or overflow.
+  std::uint64_t size() const;
+};
+
+/// What is minimised.
+enum class Objective : int {
+  Energy = 0,  ///< J per request (per output token with per_token)
+  Carbon,      ///< g CO2 per request: energy x carbon_g_per_kwh / 3.6e6
+  Cost,        ///< currency per request: GPU-hours per request x price per GPU-hour (combo field)
+};
+
+/// Search options (defaults follow vLLM where it has one).
+struct Options {
+  double gpu_memory_utilization = 0.9;     ///< vLLM's usable fraction of device memory
+  double runtime_reserve_bytes = 1.5 * 1073741824.0;  ///< CUDA graphs, NCCL buffers, allocator slack
+  double activation_tokens = 8192;         ///< tokens of the peak forward pass (vLLM max_num_batched_tokens)
+  double activation_bytes_per_token_dmodel = 24;  ///< activation bytes per token per hidden unit
+  int node_size = 8;                       ///< GPUs per node (TP stays within a node)
+  double ttft_limit_s = std::numeric_limits<double>::infinity();
+  double tpot_limit_s = std::numeric_limits<double>::infinity();
+  double rate_per_s = 0;                   ///< > 0: load-driven mode (Little's law, replicas)
+  Objective objective = Objective::Energy;
+  bool per_token = false;                  ///< divide the objective by the output tokens
+  double carbon_g_per_kwh = 0;             ///< Objective::Carbon
+  std::size_t top_k = 10;
+  int threads = 0;                         ///< 0: OpenMP's default
+  int bisection_iterations = 48;           ///< load mode: running-batch solve
+  bool pareto = true;                      ///< keep the two Pareto fronts
+};
+
+/// One evaluated candidate.
+struct Candidate {
+  std::uint64_t index = 0;      ///< mixed-radix index into the space
+  double objective = 0;         ///< value minimised (unit per Options)
+  double energy_j = 0;          ///< energy per request: prefill + decode + idle
+  double prefill_j = 0;         ///< template prefill energy per request
+  double decode_j = 0;          ///< template decode energy per request
+  double idle_j = 0;            ///< static energy of idle headroom per request (load mode)
+  double static_j = 0;          ///< static part of prefill + decode (busy and FLOP terms zeroed)
+  double ttft_s = 0;
+  double tpot_s = 0;
+  double batch = 0;             ///< running sequences per data-parallel rank
+  double replicas = 1;          ///< deployments of tp x pp x dp GPUs (load mode)
+  double gpus = 0;              ///< GPUs provisioned
+  double gpu_s_per_request = 0; ///< GPU-seconds per request
+  double memory_bytes = 0;      ///< bytes per GPU (weights + KV + reserve)
+  int reason = kFeasible;       ///< kFeasible or a Reason
+};
+
+/// Strict order of candidates: smaller objective first, ties by smaller index.
+inline bool better(const Candidate& a, const Candidate& b) {
+  return a.objective < b.objective || (a.objective == b.objective && a.index < b.index);
+}
+
+/// Streaming top-k: keeps the k best candidates (order `better`) seen; O(k) memory.
+class TopK {
+ public:
+  /// Keeps `k` candidates (k >= 1).
+  explicit TopK(std::size_t k);
+  /// True when a candidate with this objective and index would enter.
+  bool accepts(double objective, std::uint64_t index) const {
+    return heap_.size() < k_ || objective < worst_ || (objective == worst_ && index < worst_index_);
+  }
+  /// Offers a candidate.
+  void push(const Candidate& c);
+  /// Adds everything `other` kept; the result is what one TopK fed both streams would keep.
+  void merge(const TopK& other);
+  /// The kept candidates, best first.
+  std::vector<Candidate> sorted() const;
+
+ private:
+  std::size_t k_;
+  std::vector<Candidate> heap_;  // max-heap by `better`: front is the worst kept
+  double worst_ = std::numeric_limits<double>::infinity();
+  std::uint64_t worst_index_ = 0;
+};
+
+/// Streaming 2-D Pareto front (minimise x and y). A point is dominated by another with x <= and
+/// y <= and a lexicographically smaller (x, y, index); exact duplicates keep the smallest index.
+/// Stored sorted by (x, y, index) with y strictly decreasing.
+class ParetoFront {
+ public:
+  /// Offers `c` at (x, y); true when it entered the front.
+  bool insert(double x, double y, const Candidate& c);
+  /// True when a point at (x, y) with this index would not enter (cheap check before building it).
+  bool dominated(double x, double y, std::uint64_t index) const;
+  /// Adds every point of `other`; the result is the front of the union.
+  void merge(const ParetoFront& other);
+  /// Front points in increasing x.
+  const std::vector<Candidate>& points() const { return cand_; }
+  std::size_t size() const { return cand_.size(); }
+
+ private:
+  std::size_t position(double x, double y, std::uint64_t index) const;
+  std::vector<double> x_, y_;
+  std::vector<Candidate> cand_;
+  mutable std::size_t hint_ = 0;  // last dominating point (a search hint, not state)
+};
+
+/// Outcome of a search.
+struct Result {
+  std::vector<Candidate> top;         ///< best first
+  std::vector<Candidate> front_tpot;  ///< objective vs TPOT, increasing TPOT
+  std::vector<Candidate> front_ttft;  ///< objective vs TTFT, increasing TTFT
+  std::array<std::uint64_t, kNumReasons> rejected{};  ///< candidates rejected per Reason
+  std::uint64_t candidates = 0;       ///< size of the space
+  std::uint64_t feasible = 0;
+  int threads = 0;                    ///< threads used
+};
+
+/// Progress callback: (candidates done, total); called from one thread about twice a second.
+using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
+
+/// Validates the space and options (std::invalid_argument naming the axis / option and value).
+void validate(const Space& space, const Options& options);
+
+/// Searches the whole space: energy params (12) and latency params (9) of the fitted templates. The
+/// result does not depend on the thread count. Releases nothing Python-related (there is none here).
+Result run(const Space& space, const Options& options, std::span<const double> energy_params,
+           std::span<const double> latency_params, const Progress& progress = {});
+
+/// Evaluates the given candidate indices (no filtering; Candidate::reason says what would reject
+/// each), e.g. the top-k under bootstrap replicates of the parameters.
+std::vector<Candidate> evaluate(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
+                                std::span<const double> energy_params, std::span<const double> latency_params);
+
+}  // namespace energylens::search
+
+namespace energylens::search {
+
+/// The fixed-batch search on the CUDA device (cuda/search.cu): the same Result as run() up to
+/// rounding (the device compiles the same templates with its own FMA contraction); the reported
+/// candidates are re-evaluated on the host. Throws CudaUnavailable without a device, and
+/// std::invalid_argument for load mode (rate_per_s > 0) or top_k above 32.
+Result run_device(const Space& space, const Options& options, std::span<const double> energy_params,
+                  std::span<const double> latency_params);
+
+}  // namespace energylens::search

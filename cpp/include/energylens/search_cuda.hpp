@@ -1,0 +1,37 @@
+// The search's pass on a CUDA device (cuda/search.cu): one thread per candidate stride, the shared
+// per-candidate code (search_kernel.hpp) and templates, rejection counts reduced per block in shared
+// memory, the top-k reduced per block (k rounds of a block-wide argmin over each thread's sorted
+// list), Pareto points kept per thread and merged on the host. Without the CUDA part every call
+// throws CudaUnavailable. No CUDA types here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "energylens/search.hpp"
+#include "energylens/search_kernel.hpp"
+
+namespace energylens::search::cuda {
+
+/// Largest top-k the device pass keeps (per thread and per block).
+inline constexpr std::size_t kMaxTopK = 32;
+
+/// What the device pass returns to the host.
+struct DevicePass {
+  std::vector<double> top_objective;        ///< blocks x k, best first per block; +inf where empty
+  std::vector<std::uint64_t> top_index;     ///< same layout
+  std::vector<double> front_x, front_y;     ///< per-thread Pareto points (x: TPOT or TTFT, y: objective)
+  std::vector<std::uint64_t> front_index;
+  std::vector<std::uint8_t> front_which;    ///< 0: TPOT front, 1: TTFT front
+  std::array<std::uint64_t, kNumReasons> rejected{};
+  std::uint64_t feasible = 0;
+  bool front_overflow = false;              ///< a thread's front outgrew its buffer: fronts incomplete
+};
+
+/// Runs the fixed-batch search over all `total` candidates of `view` (host pointers; copied to the
+/// device) with parameters pe (12) / pl (9). `k` <= kMaxTopK.
+DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, const double* pe, const double* pl,
+                       std::uint64_t total, std::size_t k, bool pareto);
+
+}  // namespace energylens::search::cuda

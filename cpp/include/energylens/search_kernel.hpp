@@ -1,0 +1,161 @@
+// Per-candidate arithmetic of the search, host/device (ENERGYLENS_HD) so that the CPU engine
+// (cpp/src/search.cpp) and the CUDA pass (cuda/search.cu) share one copy: decoding the mixed-radix
+// index, the feature row, the structural and memory checks, the latency limits and the objective.
+// Operates on a plain view of the space (pointers, sizes); no std containers, no CUDA types.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "energylens/roofline.hpp"
+#include "energylens/search.hpp"
+
+namespace energylens::search::kernel {
+
+/// The space as flat arrays (every axis as double).
+struct View {
+  const double* combos;        ///< n_combos x kNumComboFields, row-major
+  const double* tp;            ///< n_tp
+  const double* pp;            ///< n_pp
+  const double* dp;            ///< n_dp
+  const double* ep;            ///< n_ep
+  const double* max_num_seqs;  ///< n_b
+  const double* workloads;     ///< n_w x 2: input_tokens, output_tokens
+  const double* prefill_extra; ///< n_combos x n_w, or null (the combo's feature value)
+  std::uint64_t n_combos, n_tp, n_pp, n_dp, n_ep, n_b, n_w;
+};
+
+/// The options the per-candidate code reads.
+struct Limits {
+  double gpu_memory_utilization, runtime_reserve_bytes, activation_tokens, activation_bytes_per_token_dmodel;
+  double node_size, ttft_limit_s, tpot_limit_s, carbon_g_per_kwh;
+  int objective;  ///< Objective as int
+  bool per_token;
+};
+
+/// Position of a candidate on each axis.
+struct Digits {
+  std::uint64_t c, tp, pp, dp, ep, b, w;
+};
+
+/// What is shared by every candidate of one (combo, tp, pp, dp, ep).
+struct Outer {
+  int reason;           ///< structural or weight-memory reason, kFeasible if none
+  double fixed_bytes;   ///< weights + reserve per GPU
+  double kv_div;        ///< GPUs the KV cache is split over: min(tp, kv heads) x pp
+  double usable_bytes;  ///< gpu_memory_utilization x memory
+};
+
+/// Axis positions of candidate `i` (workload fastest, combo slowest).
+ENERGYLENS_HD Digits decode(const View& s, std::uint64_t i) {
+  Digits d{};
+  d.w = i % s.n_w; i /= s.n_w;
+  d.b = i % s.n_b; i /= s.n_b;
+  d.ep = i % s.n_ep; i /= s.n_ep;
+  d.dp = i % s.n_dp; i /= s.n_dp;
+  d.pp = i % s.n_pp; i /= s.n_pp;
+  d.tp = i % s.n_tp; i /= s.n_tp;
+  d.c = i;
+  return d;
+}
+
+/// a divides b (both whole numbers).
+ENERGYLENS_HD bool divides(double a, double b) {
+  using std::fmod;
+  return fmod(b, a) == 0.0;
+}
+
+/// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
+/// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
+/// does; dense weights split over tp x pp; expert weights over the EP group (whole experts per GPU)
+/// or, without EP, sharded with TP like the dense ones.
+ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) {
+  const double* v = s.combos + d.c * kNumComboFields;
+  const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
+  const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
+  Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes]};
+  const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
+  if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
+  else if (tp > o.node_size) out.reason = static_cast<int>(Reason::TpNode);
+  else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
+  else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
+  else if (ep > 1 && !divides(ep, tp * dp)) out.reason = static_cast<int>(Reason::EpGroup);
+  const double shard = ep > 1 ? ep : tp;
+  const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) + v[kExpertTotalBytes] / (shard * pp);
+  const double reserve = o.runtime_reserve_bytes + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
+  out.fixed_bytes = weights + reserve;
+  if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
+  return out;
+}
+
+/// Weight bytes one decode step streams at running batch B: the shared weights plus the expected touched
+/// fraction 1 - (1 - k/E)^B of the experts (features.py's moe_touch_fraction, from the combo's values).
+ENERGYLENS_HD double weight_step_bytes(const double* v, double batch) {
+  using std::exp;
+  if (v[kWeightExpertStepBytes] == 0.0) return v[kWeightSharedStepBytes];
+  return v[kWeightSharedStepBytes] + v[kWeightExpertStepBytes] * (1.0 - exp(batch * v[kExpertMissLog]));
+}
+
+/// KV bytes per token (all GPUs) and attention FLOPs per token per position of a candidate: the combo's
+/// values without windows, times the sliding-window share at the mean context (input + output / 2), and
+/// the KV bytes times max(1, tp / kv heads), as vLLM replicates KV heads (features.py).
+ENERGYLENS_HD void attention_features(const double* v, double tp, double input_tokens, double output_tokens,
+                                      double& kv, double& attn) {
+  double share = 1.0;
+  if (v[kSlidingShare] > 0.0) {
+    const double ctx = input_tokens + 0.5 * output_tokens;
+    const double seen = ctx < v[kWindowTokens] ? ctx : v[kWindowTokens];
+    share = 1.0 - v[kSlidingShare] + v[kSlidingShare] * seen / (ctx > 1.0 ? ctx : 1.0);
+  }
+  const double replication = tp / v[kKvHeads];
+  kv = v[roofline::kKvBytesPerToken] * share * (replication > 1.0 ? replication : 1.0);
+  attn = v[roofline::kAttnFlopsPerTokenCtx] * share;
+}
+
+/// Prefill extra FLOPs of (combo, workload).
+ENERGYLENS_HD double prefill_extra(const View& s, const Digits& d) {
+  if (s.prefill_extra == nullptr) return s.combos[d.c * kNumComboFields + roofline::kPrefillExtraFlops];
+  return s.prefill_extra[d.c * s.n_w + d.w];
+}
+
+/// The template's feature row of a candidate at running batch `batch`.
+ENERGYLENS_HD void fill_features(const View& s, const Digits& d, double batch, double* f) {
+  const double* v = s.combos + d.c * kNumComboFields;
+  for (int k = 0; k < roofline::kNumFeatures; ++k) f[k] = v[k];
+  f[roofline::kTp] = s.tp[d.tp];
+  f[roofline::kPp] = s.pp[d.pp];
+  f[roofline::kBatch] = batch;
+  f[roofline::kInputTokens] = s.workloads[2 * d.w];
+  f[roofline::kOutputTokens] = s.workloads[2 * d.w + 1];
+  f[roofline::kWeightBytesPerStep] = weight_step_bytes(v, batch);
+  f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
+  attention_features(v, f[roofline::kTp], f[roofline::kInputTokens], f[roofline::kOutputTokens],
+                     f[roofline::kKvBytesPerToken], f[roofline::kAttnFlopsPerTokenCtx]);
+}
+
+/// KV-cache bytes per GPU of the running batch at its mean context (input + output / 2).
+ENERGYLENS_HD double kv_bytes(const View& s, const Digits& d, const Outer& out, double batch) {
+  const double* w = s.workloads + 2 * d.w;
+  // Per GPU: the unreplicated KV split over min(tp, kv heads) x pp GPUs (replicated heads are the reason
+  // the split stops at the KV-head count), at the window share of this context.
+  double kv = 0.0, attn = 0.0;
+  attention_features(s.combos + d.c * kNumComboFields, 1.0, w[0], w[1], kv, attn);
+  return batch * (w[0] + 0.5 * w[1]) * kv / out.kv_div;
+}
+
+/// The value minimised.
+ENERGYLENS_HD double objective_of(const Limits& o, double energy_j, double gpu_s, double out_tokens, double price) {
+  double value = energy_j;
+  if (o.objective == static_cast<int>(Objective::Carbon)) value = energy_j * o.carbon_g_per_kwh / 3.6e6;
+  else if (o.objective == static_cast<int>(Objective::Cost)) value = gpu_s * price / 3600.0;
+  return o.per_token ? value / out_tokens : value;
+}
+
+/// TtftLimit, TpotLimit or kFeasible (a NaN prediction fails its limit).
+ENERGYLENS_HD int limit_reason(const Limits& o, double ttft, double tpot) {
+  if (!(ttft <= o.ttft_limit_s)) return static_cast<int>(Reason::TtftLimit);
+  if (!(tpot <= o.tpot_limit_s)) return static_cast<int>(Reason::TpotLimit);
+  return kFeasible;
+}
+
+}  // namespace energylens::search::kernel

@@ -1,0 +1,678 @@
+#include "energylens/search.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "energylens/closed_form.hpp"
+#include "energylens/energy_template.hpp"
+#include "energylens/latency_template.hpp"
+#include "energylens/cuda_device.hpp"
+#include "energylens/error.hpp"
+#include "energylens/search_cuda.hpp"
+#include "energylens/search_kernel.hpp"
+
+namespace energylens::search {
+namespace {
+
+constexpr std::size_t F = roofline::kNumFeatures;
+
+// Candidates per block: the template loops run vectorised over a block whose 16 feature columns
+// (16 KB in float64) stay in L1. Measured on the bench space (cpu-seconds, one thread): 64 rows 75 M/s,
+// 128 rows 81 M/s, 256 rows 45-67 M/s, 512 rows 27 M/s.
+constexpr std::size_t kBlock = 128;
+
+const char* const kReasonNames[] = {"tp_heads",       "tp_node",         "ep_without_moe",
+                                    "ep_experts",     "ep_group",        "memory_weights",
+                                    "memory_kv_cache", "ttft_limit",     "tpot_limit"};
+static_assert(sizeof(kReasonNames) / sizeof(kReasonNames[0]) == kNumReasons);
+
+const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expert_step_bytes", "expert_miss_log",
+                                        "weight_total_bytes",       "expert_total_bytes",       "memory_bytes",
+                                        "n_heads",                  "n_kv_heads",               "n_experts",
+                                        "price_per_gpu_hour",       "window_tokens",            "sliding_share"};
+static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
+
+using kernel::Digits;
+using kernel::Outer;
+
+// The space as kernel::View (flat double arrays owned here), the options as kernel::Limits, and the
+// parameters (plus the static-only energy parameters: busy power and FLOP energy zeroed).
+struct Ctx {
+  const Space& s;
+  const Options& o;
+  std::vector<double> combos, tp, pp, dp, ep, workloads;
+  kernel::View view{};
+  kernel::Limits lim{};
+  double pe[EnergyTemplate::kParams];
+  double ps[EnergyTemplate::kParams];
+  double pl[LatencyTemplate::kParams];
+  std::uint64_t nw, nb, nep, ndp, npp, ntp;
+  Ctx(const Ctx&) = delete;  // view points into the vectors above
+  Ctx& operator=(const Ctx&) = delete;
+  Ctx(const Space& space, const Options& options) : s(space), o(options) {
+    for (const SpecCombo& c : space.combos) combos.insert(combos.end(), c.v.begin(), c.v.end());
+    tp.assign(space.tp.begin(), space.tp.end());
+    pp.assign(space.pp.begin(), space.pp.end());
+    dp.assign(space.dp.begin(), space.dp.end());
+    ep.assign(space.ep.begin(), space.ep.end());
+    for (const Workload& w : space.workloads) workloads.insert(workloads.end(), {w.input_tokens, w.output_tokens});
+    nw = space.workloads.size();
+    nb = space.max_num_seqs.size();
+    nep = ep.size();
+    ndp = dp.size();
+    npp = pp.size();
+    ntp = tp.size();
+    view = {combos.data(), tp.data(), pp.data(), dp.data(), ep.data(), space.max_num_seqs.data(), workloads.data(),
+            space.prefill_extra_flops.empty() ? nullptr : space.prefill_extra_flops.data(),
+            space.combos.size(), ntp, npp, ndp, nep, nb, nw};
+    lim = {options.gpu_memory_utilization, options.runtime_reserve_bytes, options.activation_tokens,
+           options.activation_bytes_per_token_dmodel, static_cast<double>(options.node_size), options.ttft_limit_s,
+           options.tpot_limit_s, options.carbon_g_per_kwh, static_cast<int>(options.objective), options.per_token};
+  }
+};
+
+Digits decode(const Ctx& x, std::uint64_t i) { return kernel::decode(x.view, i); }
+
+// Next index in mixed radix; true when the outer digits (combo, tp, pp, dp, ep) changed, and
+// `batch_changed` when the batch digit (or anything above it) changed.
+bool advance(const Ctx& x, Digits& d, bool& batch_changed) {
+  batch_changed = false;
+  if (++d.w < x.nw) return false;
+  d.w = 0;
+  batch_changed = true;
+  if (++d.b < x.nb) return false;
+  d.b = 0;
+  if (++d.ep < x.nep) return true;
+  d.ep = 0;
+  if (++d.dp < x.ndp) return true;
+  d.dp = 0;
+  if (++d.pp < x.npp) return true;
+  d.pp = 0;
+  if (++d.tp < x.ntp) return true;
+  d.tp = 0;
+  ++d.c;
+  return true;
+}
+
+Outer outer_info(const Ctx& x, const Digits& d) { return kernel::outer_info(x.view, x.lim, d); }
+const double* combo(const Ctx& x, const Digits& d) { return x.combos.data() + d.c * kNumComboFields; }
+
+// One candidate, scalar: features at its running batch (load mode: Little's law), both templates,
+// the static part, memory and the first failing reason.
+Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const Outer& out) {
+  const double* v = combo(x, d);
+  const double tp = x.s.tp[d.tp], pp = x.s.pp[d.pp], dp = x.s.dp[d.dp];
+  const double n = tp * pp;
+  const double lo = x.s.workloads[d.w].output_tokens;
+  const double cap = x.s.max_num_seqs[d.b];
+  double f[F];
+  double ttft = 0, tpot = 0, aux = 0;
+  auto latency_at = [&](double batch) {
+    kernel::fill_features(x.view, d, batch, f);
+    LatencyTemplate::eval(f, x.pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                          static_cast<double*>(nullptr));
+    return ttft + lo * tpot;  // seconds one request spends in the system
+  };
+  Candidate c;
+  c.index = index;
+  double batch = cap, replicas = 1, rank_rate = 0;
+  if (x.o.rate_per_s > 0) {
+    // Replicas so that each rank's share fits under its max_num_seqs cap, then the running batch that
+    // rate solves B = rate_rank x (TTFT(B) + L_out TPOT(B)) (Little's law), by bisection on (0, cap].
+    const double capacity = dp * cap / latency_at(cap);
+    replicas = std::max(1.0, std::ceil(x.o.rate_per_s / capacity));
+    rank_rate = x.o.rate_per_s / (replicas * dp);
+    double lo_b = 0.0, hi_b = cap;
+    for (int it = 0; it < x.o.bisection_iterations; ++it) {
+      const double mid = 0.5 * (lo_b + hi_b);
+      if (rank_rate * latency_at(mid) - mid > 0.0) lo_b = mid;
+      else hi_b = mid;
+    }
+    batch = hi_b;
+  }
+  const double t_req = latency_at(batch);
+  double pf, dec, step, spf, sdec, sstep;
+  EnergyTemplate::eval(f, x.pe, pf, dec, step, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                       static_cast<double*>(nullptr));
+  EnergyTemplate::eval(f, x.ps, spf, sdec, sstep, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                       static_cast<double*>(nullptr));
+  c.prefill_j = pf;
+  c.decode_j = dec;
+  c.static_j = spf + sdec;
+  c.ttft_s = ttft;
+  c.tpot_s = tpot;
+  c.batch = batch;
+  c.replicas = replicas;
+  if (x.o.rate_per_s > 0) {
+    // Every provisioned GPU draws static power all the time; the template charges it only while the
+    // rank works, so the rest (idle headroom) is added per request.
+    const double static_w = n * v[roofline::kTdpW] * x.pe[EnergyTemplate::kStaticPowerFrac];
+    c.idle_j = std::max(0.0, static_w / rank_rate - c.static_j);
+    c.gpus = replicas * dp * n;
+    c.gpu_s_per_request = c.gpus / x.o.rate_per_s;
+  } else {
+    c.gpus = dp * n;
+    c.gpu_s_per_request = n * t_req / batch;
+  }
+  c.energy_j = pf + dec + c.idle_j;
+  c.memory_bytes = out.fixed_bytes + kernel::kv_bytes(x.view, d, out, batch);
+  c.objective = kernel::objective_of(x.lim, c.energy_j, c.gpu_s_per_request, lo, v[kPricePerGpuHour]);
+  c.reason = out.reason;
+  if (c.reason == kFeasible && c.memory_bytes > out.usable_bytes) c.reason = static_cast<int>(Reason::MemoryKvCache);
+  if (c.reason == kFeasible) c.reason = kernel::limit_reason(x.lim, ttft, tpot);
+  return c;
+}
+
+// The template on a block of rows, vectorised: one __restrict pointer per feature column (the
+// evaluator's form, closed_form.cpp).
+template <class Tpl, typename... Columns>
+ENERGYLENS_CLONES void eval_columns(long rows, const double* p, double* __restrict o0, double* __restrict o1,
+                                    double* __restrict o2, const Columns* __restrict... c) {
+#pragma GCC ivdep
+  for (long i = 0; i < rows; ++i) {
+    const double f[] = {c[i]...};
+    double a, b, s;
+    Tpl::eval(f, p, a, b, s, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+              static_cast<double*>(nullptr));
+    o0[i] = a;
+    o1[i] = b;
+    o2[i] = s;
+  }
+}
+
+template <class Tpl, std::size_t... K>
+void eval_block(std::index_sequence<K...>, long rows, double (*cols)[kBlock], const double* p, double* o0,
+                double* o1, double* o2) {
+  eval_columns<Tpl>(rows, p, o0, o1, o2, static_cast<const double*>(cols[K])...);
+}
+
+// Per-thread reduction state.
+struct Local {
+  TopK top;
+  ParetoFront front_tpot, front_ttft;
+  std::array<std::uint64_t, kNumReasons> rejected{};
+  std::uint64_t feasible = 0;
+  explicit Local(std::size_t k) : top(k) {}
+
+  void offer(const Ctx& x, const Candidate& c) {
+    if (c.reason != kFeasible) {
+      ++rejected[static_cast<std::size_t>(c.reason)];
+      return;
+    }
+    ++feasible;
+    if (top.accepts(c.objective, c.index)) top.push(c);
+    if (x.o.pareto) {
+      front_tpot.insert(c.tpot_s, c.objective, c);
+      front_ttft.insert(c.ttft_s, c.objective, c);
+    }
+  }
+};
+
+// Scratch of the vectorised fixed-batch path. Rows hold only the candidates that passed the checks
+// needing no template (structure, memory), compacted; a row's static columns are rewritten only when
+// its combo changes.
+struct Block {
+  alignas(64) double cols[F][kBlock];
+  double pf[kBlock], dec[kBlock], step[kBlock], ttft[kBlock], tpot[kBlock], aux[kBlock];
+  double mem[kBlock], price[kBlock], dp[kBlock];
+  std::uint64_t index[kBlock];
+  std::size_t combo[kBlock];  // combo whose static columns the row holds (SIZE_MAX: none yet)
+  Block() { std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1)); }
+};
+
+// Columns that vary within a combo; the others are the combo's values.
+constexpr bool varies(std::size_t k) {
+  return k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch || k == roofline::kInputTokens ||
+         k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops ||
+         k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx;
+}
+
+// Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
+// survivors' features into the block, both templates vectorised over them, then one scalar pass for
+// the latency limits, the objective and the reductions.
+void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
+  Digits d = decode(x, begin);
+  Outer out = outer_info(x, d);
+  double w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
+  std::size_t rows = 0;
+  for (std::size_t i = 0; i < len; ++i) {
+    if (i > 0) {
+      bool batch_changed = false;
+      if (advance(x, d, batch_changed)) out = outer_info(x, d);
+      if (batch_changed) w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
+    }
+    if (out.reason != kFeasible) {
+      // The rest of this (combo, tp, pp, dp, ep) in the block fails for the same reason: count it at once
+      // and leave the digits on the last one skipped (the next advance leaves the outer).
+      const std::uint64_t pos = d.b * x.nw + d.w;
+      const std::uint64_t skip = std::min<std::uint64_t>(x.nb * x.nw - pos, len - i);
+      local.rejected[static_cast<std::size_t>(out.reason)] += skip;
+      i += static_cast<std::size_t>(skip) - 1;
+      d.b = (pos + skip - 1) / x.nw;
+      d.w = (pos + skip - 1) % x.nw;
+      continue;
+    }
+    const double* v = combo(x, d);
+    const double batch = x.s.max_num_seqs[d.b];
+    const Workload& w = x.s.workloads[d.w];
+    const double mem = out.fixed_bytes + kernel::kv_bytes(x.view, d, out, batch);
+    if (mem > out.usable_bytes) {
+      ++local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)];
+      continue;
+    }
+    const std::size_t r = rows++;
+    if (blk.combo[r] != d.c) {
+      for (std::size_t k = 0; k < F; ++k)
+        if (!varies(k)) blk.cols[k][r] = v[k];
+      blk.combo[r] = d.c;
+    }
+    blk.cols[roofline::kTp][r] = x.s.tp[d.tp];
+    blk.cols[roofline::kPp][r] = x.s.pp[d.pp];
+    blk.cols[roofline::kBatch][r] = batch;
+    blk.cols[roofline::kInputTokens][r] = w.input_tokens;
+    blk.cols[roofline::kOutputTokens][r] = w.output_tokens;
+    blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
+    blk.cols[roofline::kPrefillExtraFlops][r] = kernel::prefill_extra(x.view, d);
+    kernel::attention_features(v, x.s.tp[d.tp], w.input_tokens, w.output_tokens,
+                               blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r]);
+    blk.mem[r] = mem;
+    blk.price[r] = v[kPricePerGpuHour];
+    blk.dp[r] = x.s.dp[d.dp];
+    blk.index[r] = begin + i;
+  }
+  if (rows == 0) return;
+  eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
+                              blk.tpot, blk.aux);
+  // Latency limits before the energy template: the rows that pass move up (all columns, so each row
+  // still holds its combo's static values).
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const int reason = kernel::limit_reason(x.lim, blk.ttft[i], blk.tpot[i]);
+    if (reason != kFeasible) {
+      ++local.rejected[static_cast<std::size_t>(reason)];
+      continue;
+    }
+    if (kept != i) {
+      for (std::size_t k = 0; k < F; ++k) blk.cols[k][kept] = blk.cols[k][i];
+      blk.combo[kept] = blk.combo[i];
+      blk.ttft[kept] = blk.ttft[i];
+      blk.tpot[kept] = blk.tpot[i];
+      blk.mem[kept] = blk.mem[i];
+      blk.price[kept] = blk.price[i];
+      blk.dp[kept] = blk.dp[i];
+      blk.index[kept] = blk.index[i];
+    }
+    ++kept;
+  }
+  if (kept == 0) return;
+  eval_block<EnergyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(kept), blk.cols, x.pe, blk.pf,
+                             blk.dec, blk.step);
+  local.feasible += kept;
+  for (std::size_t i = 0; i < kept; ++i) {
+    const double batch = blk.cols[roofline::kBatch][i];
+    const double lo = blk.cols[roofline::kOutputTokens][i];
+    const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
+    const double energy = blk.pf[i] + blk.dec[i];
+    const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
+    const double obj = kernel::objective_of(x.lim, energy, gpu_s, lo, blk.price[i]);
+    const std::uint64_t index = blk.index[i];
+    const bool to_top = local.top.accepts(obj, index);
+    const bool to_front = x.o.pareto && (!local.front_tpot.dominated(blk.tpot[i], obj, index) ||
+                                         !local.front_ttft.dominated(blk.ttft[i], obj, index));
+    if (!to_top && !to_front) continue;
+    Candidate c;
+    c.index = index;
+    c.objective = obj;
+    c.energy_j = energy;
+    c.prefill_j = blk.pf[i];
+    c.decode_j = blk.dec[i];
+    c.static_j = std::nan("");  // filled by evaluate_one for the candidates reported
+    c.ttft_s = blk.ttft[i];
+    c.tpot_s = blk.tpot[i];
+    c.batch = batch;
+    c.gpus = nd * blk.dp[i];
+    c.gpu_s_per_request = gpu_s;
+    c.memory_bytes = blk.mem[i];
+    if (to_top) local.top.push(c);
+    if (to_front) {
+      local.front_tpot.insert(c.tpot_s, obj, c);
+      local.front_ttft.insert(c.ttft_s, obj, c);
+    }
+  }
+}
+
+// Validates everything and copies the parameters into `x` (constructed from the same space and options).
+void init_params(Ctx& x, std::span<const double> energy_params, std::span<const double> latency_params) {
+  if (energy_params.size() != EnergyTemplate::kParams)
+    throw std::invalid_argument("search: energy model has " + std::to_string(energy_params.size()) +
+                                " parameters, the template needs " + std::to_string(EnergyTemplate::kParams));
+  if (latency_params.size() != LatencyTemplate::kParams)
+    throw std::invalid_argument("search: latency model has " + std::to_string(latency_params.size()) +
+                                " parameters, the template needs " + std::to_string(LatencyTemplate::kParams));
+  std::copy(energy_params.begin(), energy_params.end(), x.pe);
+  std::copy(energy_params.begin(), energy_params.end(), x.ps);
+  x.ps[EnergyTemplate::kBusyPowerFrac] = 0.0;
+  x.ps[EnergyTemplate::kFlopEnergyCoef] = 0.0;
+  std::copy(latency_params.begin(), latency_params.end(), x.pl);
+}
+
+template <typename T>
+void check_axis(const std::vector<T>& axis, const char* name, double lower) {
+  if (axis.empty()) throw std::invalid_argument(std::string("search: axis '") + name + "' is empty");
+  for (std::size_t i = 0; i < axis.size(); ++i) {
+    const double v = static_cast<double>(axis[i]);
+    if (!std::isfinite(v) || v < lower)
+      throw std::invalid_argument(std::string("search: axis '") + name + "' value " + std::to_string(i) + " is " +
+                                  std::to_string(v) + "; it must be finite and >= " + std::to_string(lower));
+  }
+}
+
+}  // namespace
+
+const char* reason_name(Reason r) {
+  const auto k = static_cast<std::size_t>(r);
+  if (k >= kNumReasons) throw std::invalid_argument("unknown search reason " + std::to_string(k));
+  return kReasonNames[k];
+}
+
+const char* combo_field_name(std::size_t k) {
+  if (k < F) return describe(TemplateId::Energy).feature_names[k];
+  if (k < kNumComboFields) return kComboExtraNames[k - F];
+  throw std::invalid_argument("combo field " + std::to_string(k) + " out of range");
+}
+
+std::uint64_t Space::size() const {
+  const std::size_t lengths[] = {combos.size(), tp.size(), pp.size(), dp.size(), ep.size(), max_num_seqs.size(),
+                                 workloads.size()};
+  std::uint64_t total = 1;
+  for (std::size_t n : lengths) {
+    if (n == 0) throw std::invalid_argument("search: an axis of the space is empty");
+    if (total > std::numeric_limits<std::uint64_t>::max() / n)
+      throw std::invalid_argument("search: the space has more than 2^64 candidates");
+    total *= n;
+  }
+  return total;
+}
+
+void validate(const Space& space, const Options& o) {
+  if (space.combos.empty()) throw std::invalid_argument("search: no (model, GPU, precision) combinations");
+  check_axis(space.tp, "tp", 1);
+  check_axis(space.pp, "pp", 1);
+  check_axis(space.dp, "dp", 1);
+  check_axis(space.ep, "ep", 1);
+  check_axis(space.max_num_seqs, "max_num_seqs", 1e-300);
+  if (space.workloads.empty()) throw std::invalid_argument("search: axis 'workload' is empty");
+  for (std::size_t i = 0; i < space.workloads.size(); ++i) {
+    const Workload& w = space.workloads[i];
+    if (!(w.input_tokens > 0 && std::isfinite(w.input_tokens)) || !(w.output_tokens > 0 && std::isfinite(w.output_tokens)))
+      throw std::invalid_argument("search: workload " + std::to_string(i) + " has input_tokens " +
+                                  std::to_string(w.input_tokens) + ", output_tokens " + std::to_string(w.output_tokens) +
+                                  "; both must be finite and > 0");
+  }
+  for (std::size_t c = 0; c < space.combos.size(); ++c)
+    for (std::size_t k = 0; k < kNumComboFields; ++k) {
+      const double v = space.combos[c].v[k];
+      const bool may_be_zero = k == roofline::kPrefillExtraFlops || k == kWeightExpertStepBytes ||
+                               k == kExpertTotalBytes || k == kPricePerGpuHour || k == kExpertMissLog ||
+                               k == kWindowTokens || k == kSlidingShare ||
+                               k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch ||
+                               k == roofline::kInputTokens || k == roofline::kOutputTokens ||
+                               k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||
+                               k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers;
+      if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
+        throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
+                                    "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));
+    }
+  if (!space.prefill_extra_flops.empty() && space.prefill_extra_flops.size() != space.combos.size() * space.workloads.size())
+    throw std::invalid_argument("search: prefill_extra_flops needs combos x workloads values");
+  if (!(o.gpu_memory_utilization > 0 && o.gpu_memory_utilization <= 1))
+    throw std::invalid_argument("search: gpu_memory_utilization must be in (0, 1], got " +
+                                std::to_string(o.gpu_memory_utilization));
+  if (o.node_size < 1) throw std::invalid_argument("search: node_size must be >= 1");
+  if (o.top_k < 1) throw std::invalid_argument("search: top_k must be >= 1");
+  if (!(o.rate_per_s >= 0) || !std::isfinite(o.rate_per_s))
+    throw std::invalid_argument("search: rate_per_s must be finite and >= 0");
+  if (!(o.ttft_limit_s > 0) || !(o.tpot_limit_s > 0)) throw std::invalid_argument("search: latency limits must be > 0");
+  if (o.runtime_reserve_bytes < 0 || o.activation_tokens < 0 || o.activation_bytes_per_token_dmodel < 0)
+    throw std::invalid_argument("search: memory reserves must be >= 0");
+  if (o.objective == Objective::Carbon && !(o.carbon_g_per_kwh > 0))
+    throw std::invalid_argument("search: the carbon objective needs carbon_g_per_kwh > 0");
+  if (o.bisection_iterations < 1 || o.bisection_iterations > 200)
+    throw std::invalid_argument("search: bisection_iterations must be in [1, 200]");
+}
+
+TopK::TopK(std::size_t k) : k_(k) {
+  if (k == 0) throw std::invalid_argument("TopK: k must be >= 1");
+  heap_.reserve(k);
+}
+
+void TopK::push(const Candidate& c) {
+  if (!accepts(c.objective, c.index)) return;
+  if (heap_.size() == k_) {
+    std::pop_heap(heap_.begin(), heap_.end(), better);
+    heap_.back() = c;
+  } else {
+    heap_.push_back(c);
+  }
+  std::push_heap(heap_.begin(), heap_.end(), better);
+  if (heap_.size() == k_) {
+    worst_ = heap_.front().objective;
+    worst_index_ = heap_.front().index;
+  }
+}
+
+void TopK::merge(const TopK& other) {
+  for (const Candidate& c : other.heap_) push(c);
+}
+
+std::vector<Candidate> TopK::sorted() const {
+  std::vector<Candidate> out = heap_;
+  std::sort(out.begin(), out.end(), better);
+  return out;
+}
+
+bool ParetoFront::dominated(double x, double y, std::uint64_t index) const {
+  // The point that rejected the previous candidate usually rejects the next one too (neighbours in
+  // the mixed-radix order differ in one axis): try it before the binary search.
+  if (hint_ < x_.size() && x_[hint_] <= x && y_[hint_] <= y &&
+      (x_[hint_] < x || y_[hint_] < y || cand_[hint_].index < index))
+    return true;
+  const std::size_t lo = position(x, y, index);
+  if (lo > 0 && y_[lo - 1] <= y) {
+    hint_ = lo - 1;
+    return true;
+  }
+  return false;
+}
+
+std::size_t ParetoFront::position(double x, double y, std::uint64_t index) const {
+  std::size_t lo = 0, hi = x_.size();
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    const bool before = x_[mid] < x || (x_[mid] == x && (y_[mid] < y || (y_[mid] == y && cand_[mid].index < index)));
+    if (before) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+bool ParetoFront::insert(double x, double y, const Candidate& c) {
+  // Position by (x, y, index); the predecessor has the smallest y among lexicographically smaller points.
+  const std::size_t lo = position(x, y, c.index);
+  if (lo > 0 && y_[lo - 1] <= y) return false;  // dominated
+  // Points after it with y >= its y are dominated by it (they are contiguous: y decreases).
+  std::size_t end = lo;
+  while (end < x_.size() && y_[end] >= y) ++end;
+  if (end > lo) {
+    x_.erase(x_.begin() + static_cast<long>(lo), x_.begin() + static_cast<long>(end));
+    y_.erase(y_.begin() + static_cast<long>(lo), y_.begin() + static_cast<long>(end));
+    cand_.erase(cand_.begin() + static_cast<long>(lo), cand_.begin() + static_cast<long>(end));
+  }
+  x_.insert(x_.begin() + static_cast<long>(lo), x);
+  y_.insert(y_.begin() + static_cast<long>(lo), y);
+  cand_.insert(cand_.begin() + static_cast<long>(lo), c);
+  return true;
+}
+
+void ParetoFront::merge(const ParetoFront& other) {
+  for (std::size_t i = 0; i < other.x_.size(); ++i) insert(other.x_[i], other.y_[i], other.cand_[i]);
+}
+
+Result run(const Space& space, const Options& options, std::span<const double> energy_params,
+           std::span<const double> latency_params, const Progress& progress) {
+  validate(space, options);
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  const std::uint64_t chunks = (total + kBlock - 1) / kBlock;
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  Result res;
+  res.candidates = total;
+  res.threads = threads;
+  Local merged(options.top_k);
+  std::atomic<std::uint64_t> done{0};
+  const bool load = options.rate_per_s > 0;
+  using Clock = std::chrono::steady_clock;
+  auto last = Clock::now();
+#pragma omp parallel num_threads(threads)
+  {
+    Local local(options.top_k);
+    auto blk = load ? nullptr : std::make_unique<Block>();
+#pragma omp for schedule(dynamic, 16) nowait
+    for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::uint64_t begin = chunk * kBlock;
+      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
+      if (load) {
+        Digits d = decode(x, begin);
+        Outer out = outer_info(x, d);
+        for (std::size_t i = 0; i < len; ++i) {
+          bool batch_changed = false;
+          if (i > 0 && advance(x, d, batch_changed)) out = outer_info(x, d);
+          if (out.reason != kFeasible) {
+            ++local.rejected[static_cast<std::size_t>(out.reason)];
+            continue;
+          }
+          local.offer(x, evaluate_one(x, begin + i, d, out));
+        }
+      } else {
+        fixed_block(x, begin, len, *blk, local);
+      }
+      if (progress) {
+        const std::uint64_t now_done = done.fetch_add(len, std::memory_order_relaxed) + len;
+        if (omp_get_thread_num() == 0 && Clock::now() - last > std::chrono::milliseconds(500)) {
+          last = Clock::now();
+          progress(now_done, total);
+        }
+      }
+    }
+#pragma omp critical(energylens_search_merge)
+    {
+      merged.top.merge(local.top);
+      merged.front_tpot.merge(local.front_tpot);
+      merged.front_ttft.merge(local.front_ttft);
+      for (std::size_t r = 0; r < kNumReasons; ++r) merged.rejected[r] += local.rejected[r];
+      merged.feasible += local.feasible;
+    }
+  }
+  if (progress) progress(total, total);
+  res.top = merged.top.sorted();
+  res.front_tpot = merged.front_tpot.points();
+  res.front_ttft = merged.front_ttft.points();
+  // The vectorised path skips the static-energy split; fill it for the few candidates reported.
+  for (auto* set : {&res.top, &res.front_tpot, &res.front_ttft})
+    for (Candidate& c : *set) {
+      const Digits d = decode(x, c.index);
+      c.static_j = evaluate_one(x, c.index, d, outer_info(x, d)).static_j;
+    }
+  res.rejected = merged.rejected;
+  res.feasible = merged.feasible;
+  return res;
+}
+
+std::vector<Candidate> evaluate(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
+                                std::span<const double> energy_params, std::span<const double> latency_params) {
+  validate(space, options);
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  std::vector<Candidate> out(indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= total)
+      throw std::invalid_argument("search.evaluate: index " + std::to_string(indices[i]) + " outside the space of " +
+                                  std::to_string(total) + " candidates");
+    const Digits d = decode(x, indices[i]);
+    out[i] = evaluate_one(x, indices[i], d, outer_info(x, d));
+  }
+  return out;
+}
+
+#ifndef ENERGYLENS_HAVE_CUDA
+namespace cuda {
+DevicePass search_pass(const kernel::View&, const kernel::Limits&, const double*, const double*, std::uint64_t,
+                       std::size_t, bool) {
+  throw CudaUnavailable(energylens::cuda::query_devices().reason);
+}
+}  // namespace cuda
+#endif
+
+Result run_device(const Space& space, const Options& options, std::span<const double> energy_params,
+                  std::span<const double> latency_params) {
+  validate(space, options);
+  if (options.rate_per_s > 0)
+    throw std::invalid_argument("search on the device: load mode (rate_per_s > 0) runs on the CPU engine only");
+  if (options.top_k > cuda::kMaxTopK)
+    throw std::invalid_argument("search on the device: top_k must be <= " + std::to_string(cuda::kMaxTopK));
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  const cuda::DevicePass pass = cuda::search_pass(x.view, x.lim, x.pe, x.pl, total, options.top_k, options.pareto);
+  Result res;
+  res.candidates = total;
+  res.rejected = pass.rejected;
+  res.feasible = pass.feasible;
+  // Block lists merged on the host; the reported candidates re-evaluated with the CPU code so every
+  // field is filled as run() fills it.
+  auto full = [&](std::uint64_t index) {
+    const Digits d = decode(x, index);
+    return evaluate_one(x, index, d, outer_info(x, d));
+  };
+  TopK top(options.top_k);
+  for (std::size_t i = 0; i < pass.top_index.size(); ++i) {
+    if (!std::isfinite(pass.top_objective[i])) continue;
+    Candidate c;
+    c.index = pass.top_index[i];
+    c.objective = pass.top_objective[i];
+    top.push(c);
+  }
+  for (const Candidate& c : top.sorted()) res.top.push_back(full(c.index));
+  std::sort(res.top.begin(), res.top.end(), better);
+  if (options.pareto) {
+    if (pass.front_overflow) {  // a thread's front outgrew its buffer: the exact fronts from the CPU engine
+      Options cpu = options;
+      cpu.top_k = 1;
+      const Result r = run(space, cpu, energy_params, latency_params);
+      res.front_tpot = r.front_tpot;
+      res.front_ttft = r.front_ttft;
+    } else {
+      ParetoFront ft, fr;
+      for (std::size_t i = 0; i < pass.front_index.size(); ++i) {
+        Candidate c;
+        c.index = pass.front_index[i];
+        (pass.front_which[i] == 0 ? ft : fr).insert(pass.front_x[i], pass.front_y[i], c);
+      }
+      for (const Candidate& c : ft.points()) res.front_tpot.push_back(full(c.index));
+      for (const Candidate& c : fr.points()) res.front_ttft.push_back(full(c.index));
+    }
+  }
+  return res;
+}
+
+}  // namespace energylens::search

@@ -1,0 +1,302 @@
+// The search's device pass (search_cuda.hpp): grid-stride over the mixed-radix candidate index, the
+// per-candidate code of search_kernel.hpp and the templates compiled by nvcc (ENERGYLENS_HD), counts
+// reduced per block in shared memory, the top-k per block by k rounds of a block-wide argmin over each
+// thread's sorted list, Pareto points per thread appended to one buffer (merged on the host).
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "energylens/energy_template.hpp"
+#include "energylens/error.hpp"
+#include "energylens/latency_template.hpp"
+#include "energylens/search_cuda.hpp"
+
+namespace energylens::search::cuda {
+namespace {
+
+constexpr int kThreads = 256;   // power of two (tree reductions)
+constexpr int kFrontCap = 24;   // Pareto points per thread and front before the overflow flag
+constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
+
+struct Params {
+  double pe[EnergyTemplate::kParams];
+  double pl[LatencyTemplate::kParams];
+};
+
+struct Out {
+  double* block_objective;          // gridDim.x x k
+  std::uint64_t* block_index;
+  unsigned long long* rejected;     // kNumReasons
+  unsigned long long* feasible;
+  double* front_x;
+  double* front_y;
+  std::uint64_t* front_index;
+  std::uint8_t* front_which;
+  unsigned long long* front_count;
+  unsigned long long front_capacity;
+  int* overflow;
+};
+
+__device__ __forceinline__ bool before(double a, std::uint64_t ia, double b, std::uint64_t ib) {
+  return a < b || (a == b && ia < ib);
+}
+
+// Sorted (objective, index) list of at most k entries.
+__device__ void topk_push(double* o, std::uint64_t* ix, int& n, int k, double obj, std::uint64_t idx) {
+  if (n == k && !before(obj, idx, o[k - 1], ix[k - 1])) return;
+  int j = n < k ? n++ : k - 1;
+  while (j > 0 && before(obj, idx, o[j - 1], ix[j - 1])) {
+    o[j] = o[j - 1];
+    ix[j] = ix[j - 1];
+    --j;
+  }
+  o[j] = obj;
+  ix[j] = idx;
+}
+
+// A thread's Pareto front, sorted by (x, y, index) with y strictly decreasing (ParetoFront's rules).
+__device__ void front_push(double* fx, double* fy, std::uint64_t* fi, int& n, double x, double y, std::uint64_t idx,
+                           bool& overflow) {
+  int pos = 0;
+  while (pos < n && (fx[pos] < x || (fx[pos] == x && before(fy[pos], fi[pos], y, idx)))) ++pos;
+  if (pos > 0 && fy[pos - 1] <= y) return;  // dominated
+  int end = pos;
+  while (end < n && fy[end] >= y) ++end;
+  const int removed = end - pos;
+  if (removed == 0) {
+    if (n == kFrontCap) {  // no room: drop the largest-x point (or the new one), and say the fronts are incomplete
+      overflow = true;
+      if (pos == n) return;
+      --n;
+    }
+    for (int j = n; j > pos; --j) {
+      fx[j] = fx[j - 1];
+      fy[j] = fy[j - 1];
+      fi[j] = fi[j - 1];
+    }
+    ++n;
+  } else {
+    for (int j = 0; end + j < n; ++j) {
+      fx[pos + 1 + j] = fx[end + j];
+      fy[pos + 1 + j] = fy[end + j];
+      fi[pos + 1 + j] = fi[end + j];
+    }
+    n -= removed - 1;
+  }
+  fx[pos] = x;
+  fy[pos] = y;
+  fi[pos] = idx;
+}
+
+__global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel::Limits lim, Params p,
+                                                          std::uint64_t total, int k, bool pareto, Out out) {
+  __shared__ unsigned long long s_rej[kNumReasons];
+  __shared__ unsigned long long s_feasible;
+  __shared__ double s_obj[kThreads];
+  __shared__ std::uint64_t s_idx[kThreads];
+  __shared__ int s_tid[kThreads];
+  const int tid = static_cast<int>(threadIdx.x);
+  if (tid < static_cast<int>(kNumReasons)) s_rej[tid] = 0;
+  if (tid == 0) s_feasible = 0;
+  __syncthreads();
+
+  double top_o[kMaxTopK];
+  std::uint64_t top_i[kMaxTopK];
+  int n_top = 0;
+  double ax[kFrontCap], ay[kFrontCap], bx[kFrontCap], by[kFrontCap];
+  std::uint64_t ai[kFrontCap], bi[kFrontCap];
+  int na = 0, nb = 0;
+  bool overflow = false;
+  unsigned long long rej[kNumReasons] = {};
+  unsigned long long feasible = 0;
+
+  const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
+  for (std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const kernel::Digits d = kernel::decode(v, i);
+    const kernel::Outer o = kernel::outer_info(v, lim, d);
+    const double batch = v.max_num_seqs[d.b];
+    int reason = o.reason;
+    if (reason == kFeasible && o.fixed_bytes + kernel::kv_bytes(v, d, o, batch) > o.usable_bytes)
+      reason = static_cast<int>(Reason::MemoryKvCache);
+    double f[roofline::kNumFeatures];
+    double ttft = 0, tpot = 0, aux = 0;
+    if (reason == kFeasible) {
+      kernel::fill_features(v, d, batch, f);
+      LatencyTemplate::eval(f, p.pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                            static_cast<double*>(nullptr));
+      reason = kernel::limit_reason(lim, ttft, tpot);
+    }
+    if (reason != kFeasible) {
+      ++rej[reason];
+      continue;
+    }
+    double pf, dec, step;
+    EnergyTemplate::eval(f, p.pe, pf, dec, step, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                         static_cast<double*>(nullptr));
+    ++feasible;
+    const double lo = f[roofline::kOutputTokens];
+    const double gpu_s = f[roofline::kTp] * f[roofline::kPp] * (ttft + lo * tpot) / batch;
+    const double obj = kernel::objective_of(lim, pf + dec, gpu_s, lo, v.combos[d.c * kNumComboFields + kPricePerGpuHour]);
+    topk_push(top_o, top_i, n_top, k, obj, i);
+    if (pareto) {
+      front_push(ax, ay, ai, na, tpot, obj, i, overflow);
+      front_push(bx, by, bi, nb, ttft, obj, i, overflow);
+    }
+  }
+
+  // Counts: per block in shared memory, then once per block to global memory.
+  for (std::size_t r = 0; r < kNumReasons; ++r)
+    if (rej[r] != 0) atomicAdd(&s_rej[r], rej[r]);
+  if (feasible != 0) atomicAdd(&s_feasible, feasible);
+
+  // Pareto points: appended to one buffer (merged on the host).
+  if (pareto && na + nb > 0) {
+    const unsigned long long base = atomicAdd(out.front_count, static_cast<unsigned long long>(na + nb));
+    if (base + static_cast<unsigned long long>(na + nb) > out.front_capacity) {
+      overflow = true;
+    } else {
+      for (int j = 0; j < na; ++j) {
+        out.front_x[base + j] = ax[j];
+        out.front_y[base + j] = ay[j];
+        out.front_index[base + j] = ai[j];
+        out.front_which[base + j] = 0;
+      }
+      for (int j = 0; j < nb; ++j) {
+        out.front_x[base + na + j] = bx[j];
+        out.front_y[base + na + j] = by[j];
+        out.front_index[base + na + j] = bi[j];
+        out.front_which[base + na + j] = 1;
+      }
+    }
+  }
+  if (overflow) atomicExch(out.overflow, 1);
+
+  // Top-k of the block: k rounds; each round every thread offers its best unused entry, a tree
+  // reduction finds the smallest (objective, index), and its owner moves on.
+  int head = 0;
+  for (int r = 0; r < k; ++r) {
+    s_obj[tid] = head < n_top ? top_o[head] : INFINITY;
+    s_idx[tid] = head < n_top ? top_i[head] : kNoIndex;
+    s_tid[tid] = tid;
+    __syncthreads();
+    for (int off = kThreads / 2; off > 0; off >>= 1) {
+      if (tid < off && before(s_obj[tid + off], s_idx[tid + off], s_obj[tid], s_idx[tid])) {
+        s_obj[tid] = s_obj[tid + off];
+        s_idx[tid] = s_idx[tid + off];
+        s_tid[tid] = s_tid[tid + off];
+      }
+      __syncthreads();
+    }
+    if (tid == 0) {
+      out.block_objective[static_cast<std::size_t>(blockIdx.x) * k + r] = s_obj[0];
+      out.block_index[static_cast<std::size_t>(blockIdx.x) * k + r] = s_idx[0];
+    }
+    if (tid == s_tid[0] && head < n_top) ++head;
+    __syncthreads();
+  }
+  if (tid < static_cast<int>(kNumReasons) && s_rej[tid] != 0) atomicAdd(&out.rejected[tid], s_rej[tid]);
+  if (tid == 0 && s_feasible != 0) atomicAdd(out.feasible, s_feasible);
+}
+
+void check(cudaError_t rc, const char* what) {
+  if (rc != cudaSuccess) {
+    cudaGetLastError();
+    throw CudaUnavailable(std::string(what) + " failed: " + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc));
+  }
+}
+
+// Device memory freed on scope exit.
+struct DeviceBuffer {
+  void* p = nullptr;
+  explicit DeviceBuffer(std::size_t bytes) { check(cudaMalloc(&p, bytes == 0 ? 1 : bytes), "cudaMalloc"); }
+  ~DeviceBuffer() { cudaFree(p); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  template <typename T>
+  T* as() const { return static_cast<T*>(p); }
+};
+
+const double* upload(std::vector<DeviceBuffer*>& keep, const double* host, std::size_t n) {
+  if (host == nullptr) return nullptr;
+  auto* b = new DeviceBuffer(n * sizeof(double));
+  keep.push_back(b);
+  check(cudaMemcpy(b->p, host, n * sizeof(double), cudaMemcpyHostToDevice), "cudaMemcpy (upload)");
+  return b->as<double>();
+}
+
+template <typename T>
+std::vector<T> download(const DeviceBuffer& b, std::size_t n) {
+  std::vector<T> out(n);
+  if (n) check(cudaMemcpy(out.data(), b.p, n * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy (download)");
+  return out;
+}
+
+}  // namespace
+
+DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, const double* pe, const double* pl,
+                       std::uint64_t total, std::size_t k, bool pareto) {
+  if (k == 0 || k > kMaxTopK) throw std::invalid_argument("search_pass: k must be in [1, 32]");
+  std::vector<DeviceBuffer*> keep;
+  struct Cleanup {
+    std::vector<DeviceBuffer*>& b;
+    ~Cleanup() {
+      for (DeviceBuffer* p : b) delete p;
+    }
+  } cleanup{keep};
+  kernel::View dv = view;
+  dv.combos = upload(keep, view.combos, view.n_combos * kNumComboFields);
+  dv.tp = upload(keep, view.tp, view.n_tp);
+  dv.pp = upload(keep, view.pp, view.n_pp);
+  dv.dp = upload(keep, view.dp, view.n_dp);
+  dv.ep = upload(keep, view.ep, view.n_ep);
+  dv.max_num_seqs = upload(keep, view.max_num_seqs, view.n_b);
+  dv.workloads = upload(keep, view.workloads, 2 * view.n_w);
+  dv.prefill_extra = upload(keep, view.prefill_extra, view.n_combos * view.n_w);
+  Params params{};
+  for (std::size_t j = 0; j < EnergyTemplate::kParams; ++j) params.pe[j] = pe[j];
+  for (std::size_t j = 0; j < LatencyTemplate::kParams; ++j) params.pl[j] = pl[j];
+
+  int device = 0, sms = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  const std::uint64_t needed = (total + kThreads - 1) / kThreads;
+  const int blocks = static_cast<int>(needed < static_cast<std::uint64_t>(sms) * 8 ? needed : static_cast<std::uint64_t>(sms) * 8);
+  const std::size_t front_capacity = static_cast<std::size_t>(blocks) * kThreads * 2 * kFrontCap;
+
+  DeviceBuffer block_obj(static_cast<std::size_t>(blocks) * k * sizeof(double));
+  DeviceBuffer block_idx(static_cast<std::size_t>(blocks) * k * sizeof(std::uint64_t));
+  DeviceBuffer counts((kNumReasons + 2) * sizeof(unsigned long long));
+  DeviceBuffer fx(pareto ? front_capacity * sizeof(double) : 1), fy(pareto ? front_capacity * sizeof(double) : 1);
+  DeviceBuffer fi(pareto ? front_capacity * sizeof(std::uint64_t) : 1), fw(pareto ? front_capacity : 1);
+  DeviceBuffer overflow(sizeof(int));
+  check(cudaMemset(counts.p, 0, (kNumReasons + 2) * sizeof(unsigned long long)), "cudaMemset");
+  check(cudaMemset(overflow.p, 0, sizeof(int)), "cudaMemset");
+  auto* c = counts.as<unsigned long long>();
+  Out out{block_obj.as<double>(), block_idx.as<std::uint64_t>(), c, c + kNumReasons, fx.as<double>(), fy.as<double>(),
+          fi.as<std::uint64_t>(), fw.as<std::uint8_t>(), c + kNumReasons + 1, front_capacity, overflow.as<int>()};
+  search_kernel<<<blocks, kThreads>>>(dv, limits, params, total, static_cast<int>(k), pareto, out);
+  check(cudaGetLastError(), "search_kernel launch");
+  check(cudaDeviceSynchronize(), "search_kernel");
+
+  DevicePass pass;
+  pass.top_objective = download<double>(block_obj, static_cast<std::size_t>(blocks) * k);
+  pass.top_index = download<std::uint64_t>(block_idx, static_cast<std::size_t>(blocks) * k);
+  const auto n = download<unsigned long long>(counts, kNumReasons + 2);
+  for (std::size_t r = 0; r < kNumReasons; ++r) pass.rejected[r] = n[r];
+  pass.feasible = n[kNumReasons];
+  pass.front_overflow = download<int>(overflow, 1)[0] != 0;
+  if (pareto && !pass.front_overflow) {
+    const std::size_t m = n[kNumReasons + 1];
+    pass.front_x = download<double>(fx, m);
+    pass.front_y = download<double>(fy, m);
+    pass.front_index = download<std::uint64_t>(fi, m);
+    pass.front_which = download<std::uint8_t>(fw, m);
+  }
+  return pass;
+}
+
+}  // namespace energylens::search::cuda

@@ -1,0 +1,119 @@
+"""``energylens search``: the energy-optimal deployments of a model over GPUs, parallelism and batch caps,
+under memory and latency limits, optionally for a request rate (docs/search.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables, positive_float, positive_int
+from energylens.outputs import check_output_path
+from energylens.search import search
+from energylens.search.api import DEFAULT_MAX_NUM_SEQS
+
+__all__ = ["add_parser", "print_result"]
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
+    return values
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected numbers > 0, got {text!r}")
+    return values
+
+
+def _prices(text: str) -> float | dict[str, float]:
+    """``2.5`` (every GPU) or ``H100=2.5,H200=3.4``."""
+    try:
+        if "=" not in text:
+            return positive_float(text)
+        return {k.strip(): positive_float(v) for k, v in (item.split("=", 1) for item in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a price or GPU=price pairs, got {text!r}") from None
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``energylens search``."""
+    p = sub.add_parser("search", help="find the energy-optimal deployment under memory and latency limits")
+    p.add_argument("--model", required=True, help="model name(s) from the model table, comma-separated")
+    p.add_argument("--gpus", required=True, help="GPU name(s) from the GPU table, comma-separated (H100,H200,B200)")
+    p.add_argument("--input-tokens", required=True, type=_numbers,
+                   help="mean prompt tokens per request (or comma-separated workload points)")
+    p.add_argument("--output-tokens", required=True, type=_numbers,
+                   help="mean output tokens per request (or as many comma-separated points)")
+    p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
+    p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
+    p.add_argument("--rate", type=positive_float,
+                   help="requests per second: load-driven mode (running batch from Little's law, replicas, idle power)")
+    p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
+    p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
+    p.add_argument("--plot", help="write the Pareto plot (PNG/PDF/SVG by extension)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    p.add_argument("--tp", type=_ints, default=[1, 2, 4, 8], help="tensor-parallel degrees (1,2,4,8)")
+    p.add_argument("--pp", type=_ints, default=[1], help="pipeline-parallel degrees (1)")
+    p.add_argument("--dp", type=_ints, default=[1], help="data-parallel ranks per deployment (1)")
+    p.add_argument("--ep", type=_ints, default=[1], help="expert-parallel group sizes, MoE only (1)")
+    p.add_argument("--max-num-seqs", type=_numbers, default=list(DEFAULT_MAX_NUM_SEQS),
+                   help="vLLM max_num_seqs caps (1,2,4,...,256)")
+    p.add_argument("--precision", default="bf16", help="weight precision(s), comma-separated (bf16)")
+    p.add_argument("--kv-cache-dtype", default="auto", help="KV-cache dtype(s), comma-separated (auto)")
+    p.add_argument("--objective", choices=("energy", "carbon", "cost"), default="energy",
+                   help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price)")
+    p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
+    p.add_argument("--carbon", type=positive_float, help="grid carbon intensity, g CO2 per kWh")
+    p.add_argument("--price", type=_prices, help="price per GPU-hour: one number or GPU=price pairs")
+    p.add_argument("--gpu-memory-utilization", type=positive_float, default=0.9,
+                   help="usable fraction of GPU memory, as vLLM's option (0.9)")
+    p.add_argument("--node-size", type=positive_int, default=8, help="GPUs per node; TP stays within one (8)")
+    p.add_argument("--threads", type=positive_int, help="native threads (default: all cores)")
+    add_gpu_table_option(p)
+    p.set_defaults(func=_cmd_search)
+
+
+def print_result(result, top: int | None = None, out=None) -> None:
+    """The table the command prints: summary, configurations, explanation of the best (to ``out``, default
+    stdout)."""
+    out = sys.stdout if out is None else out
+    print(result.summary(), file=out)
+    print(result.table(top), file=out)
+    if not result.empty:
+        print(result.explain(0), file=out)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    apply_gpu_tables(args)
+    if args.plot:
+        check_output_path(args.plot, inputs=[args.model_file], option="--plot")
+    if args.model_file is None:
+        print("energylens search: no --model-file; fitting the model on the bundled ML.ENERGY v2 data",
+              file=sys.stderr)
+    result = search(args.model, args.gpus, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
+                    tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
+                    precision=args.precision, kv_cache_dtype=args.kv_cache_dtype, tpot_limit_s=args.tpot_limit,
+                    ttft_limit_s=args.ttft_limit, rate_per_s=args.rate, objective=args.objective,
+                    per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
+                    top=args.top, energy_model=args.model_file, gpu_memory_utilization=args.gpu_memory_utilization,
+                    node_size=args.node_size, threads=args.threads, progress=True)
+    if args.json:
+        print(result.to_json())
+    else:
+        print_result(result)
+    if args.plot:
+        result.plot(args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    if result.empty:
+        print(f"energylens search: {result.why_empty()}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,233 @@
+"""``energylens.search(...)``: the configuration search from the user's side.
+
+Builds the space (:mod:`.space`), gets the energy and latency models (given, read from a model file, or
+fitted on the bundled data, which the result says), runs the native engine with the GIL released, then
+explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
+an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.model import EnergyModel, load_model
+from energylens.profiles.features import build_features
+from energylens.search.result import TERMS, SearchResult
+from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
+
+__all__ = ["search", "run_engine", "native_options", "bundled_model", "DEFAULT_MAX_NUM_SEQS", "REASONS"]
+
+#: max_num_seqs values searched by default (vLLM's default cap is 256).
+DEFAULT_MAX_NUM_SEQS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+#: Rejection reasons, in the order the engine checks them.
+REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
+_OBJECTIVES = {"energy": "J", "carbon": "g CO2", "cost": "currency"}
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_model() -> EnergyModel:
+    """The energy model (with its latency model) fitted on the bundled ML.ENERGY v2 rows, once per process."""
+    return EnergyModel(bootstrap=100).fit("bundled")
+
+
+def _models(energy_model) -> tuple[EnergyModel, str]:
+    if energy_model is None:
+        model = bundled_model()
+        return model, f"fitted on the bundled ML.ENERGY v2 data ({model.summary.n_rows} rows); pass a model file to use your own"
+    if isinstance(energy_model, (str, os.PathLike)):
+        model = load_model(energy_model)
+        source = f"model file {os.fspath(energy_model)}"
+    else:
+        model, source = energy_model, "the given EnergyModel"
+    if not isinstance(model, EnergyModel):
+        raise ValueError(f"{source} holds only a latency model; the search needs an energy model")
+    if model.latency_model is None or not model.latency_model.is_fitted:
+        raise ValueError(f"{source} has no latency model (fit on profiles with ttft_s / tpot_s); the search "
+                         "needs predicted TTFT and TPOT")
+    return model, source
+
+
+def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
+                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=8,
+                   runtime_reserve_gib=1.5, activation_tokens=8192, threads=None) -> dict[str, Any]:
+    """The engine's option dict from the API's keywords (validated here with clear messages)."""
+    if objective not in _OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(_OBJECTIVES)}, got {objective!r}")
+    if objective == "carbon" and not (carbon_g_per_kwh and carbon_g_per_kwh > 0):
+        raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (grid intensity, g CO2 per kWh)")
+    for name, value in (("tpot_limit_s", tpot_limit_s), ("ttft_limit_s", ttft_limit_s), ("rate_per_s", rate_per_s)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    if int(top) < 1:
+        raise ValueError(f"top must be >= 1, got {top}")
+    opts = {"top_k": int(top), "objective": objective, "per_token": bool(per_token),
+            "gpu_memory_utilization": float(gpu_memory_utilization), "node_size": int(node_size),
+            "runtime_reserve_bytes": float(runtime_reserve_gib) * GIB, "activation_tokens": float(activation_tokens)}
+    if tpot_limit_s is not None:
+        opts["tpot_limit_s"] = float(tpot_limit_s)
+    if ttft_limit_s is not None:
+        opts["ttft_limit_s"] = float(ttft_limit_s)
+    if rate_per_s is not None:
+        opts["rate_per_s"] = float(rate_per_s)
+    if carbon_g_per_kwh is not None:
+        opts["carbon_g_per_kwh"] = float(carbon_g_per_kwh)
+    if threads is not None:
+        opts["threads"] = int(threads)
+    return opts
+
+
+def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str, Any],
+               progress: Callable[[int, int], None] | None = None, device: str = "cpu"):
+    """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``. ``device="cuda"`` runs the
+    fixed-batch search on the GPU (CudaUnavailableError without one; no progress lines there)."""
+    theta = np.asarray(energy_theta, dtype=np.float64)
+    phi = np.asarray(latency_phi, dtype=np.float64)
+    if device == "cuda":
+        return _core.search_run_device(*space.native_args(), theta, phi, options)
+    if device != "cpu":
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return _core.search_run(*space.native_args(), theta, phi, options, progress)
+
+
+def _progress_printer(total: int) -> Callable[[int, int], None] | None:
+    """Periodic plain lines for spaces that take over a second (the engine calls back ~twice a second)."""
+    if total < 50_000_000:
+        return None
+    last = [0.0]
+
+    def report(done: int, all_: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 1.0 or done == all_:
+            last[0] = now
+            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates)", file=sys.stderr, flush=True)
+    return report
+
+
+def _candidate_frame(space: SearchSpace, cands) -> pd.DataFrame:
+    df = space.decode(cands.index)
+    for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
+                 "batch", "replicas", "gpus", "gpu_s_per_request"):
+        df[name] = getattr(cands, name)
+    df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
+    df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
+    return df
+
+
+def _split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel) -> pd.DataFrame:
+    """Static and dynamic energy per phase through the model's own evaluator (busy power and FLOP energy
+    zeroed for the static part), and the term that decides each configuration."""
+    if not len(df):
+        for t in (*TERMS, "decided_by"):
+            df[t] = pd.Series(dtype=float if t != "decided_by" else object)
+        return df
+    c = space.digits(df["index"].to_numpy())[0]
+    frame = pd.DataFrame([space.profile_rows[i] for i in c])
+    for col in ("tp", "pp", "input_tokens", "output_tokens"):
+        frame[col] = df[col].to_numpy()
+    frame["batch_size"] = df["batch"].to_numpy()
+    feats = build_features(frame)
+    theta = model.theta
+    names = list(model.param_names)
+    static = theta.copy()
+    static[[names.index("busy_power_frac"), names.index("flop_energy_coef")]] = 0.0
+    cols = [feats[n] for n in model.feature_names]
+    static_only = _core.evaluate("energy", cols, static)
+    s_pf, s_dec = static_only.out0, static_only.out1
+    df["prefill_static_j"] = s_pf
+    df["prefill_dynamic_j"] = df["prefill_j"] - s_pf
+    df["decode_static_j"] = s_dec
+    df["decode_dynamic_j"] = df["decode_j"] - s_dec
+    df["decided_by"] = df[list(TERMS)].idxmax(axis=1)
+    return df
+
+
+def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any]) -> pd.DataFrame:
+    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates."""
+    boot_e = model.bootstrap_params
+    boot_l = model.latency_model.bootstrap_params
+    if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1:
+        df["p_best"] = np.nan
+        df["energy_j_lo"] = df["energy_j_hi"] = np.nan
+        return df
+    idx = df["index"].to_numpy(dtype=np.uint64)
+    wins = np.zeros(len(df))
+    energies = []
+    for b, theta_b in enumerate(boot_e):
+        phi_b = boot_l[b % len(boot_l)]
+        cands = _core.search_evaluate(*space.native_args(), theta_b, phi_b, options, idx)
+        obj = np.where(cands.reason < 0, cands.objective, np.inf)
+        if np.isfinite(obj).any():
+            wins[int(np.argmin(obj))] += 1  # ties: the lower rank, as the engine orders them
+        energies.append(cands.energy_j)
+    df["p_best"] = wins / len(boot_e)
+    lo, hi = np.quantile(np.vstack(energies), [0.05, 0.95], axis=0)
+    df["energy_j_lo"], df["energy_j_hi"] = lo, hi
+    return df
+
+
+def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,), dp=(1,), ep=(1,),
+           max_num_seqs=DEFAULT_MAX_NUM_SEQS, precision="bf16", kv_cache_dtype="auto", tpot_limit_s=None,
+           ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False, carbon_g_per_kwh=None,
+           price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9, node_size=8,
+           runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
+           progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
+    """Find the configurations with the lowest energy (or carbon, or cost) per request.
+
+    Args:
+        model: model name(s) from the model table (or ``ModelSpec`` objects); comma-separated or a list.
+        gpus: GPU name(s) from the GPU table, e.g. ``"H100,H200,B200"``.
+        input_tokens, output_tokens: mean tokens per request, or equal-length lists of workload points.
+        tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists).
+        tpot_limit_s, ttft_limit_s: latency limits on the predicted TPOT / TTFT.
+        rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
+        objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
+            ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
+        top: how many configurations to keep.
+        energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
+            bundled data; the result's ``model_source`` says so).
+        gpu_memory_utilization, node_size, runtime_reserve_gib, activation_tokens: feasibility settings.
+        threads: native threads (None: OpenMP's default). The result does not depend on it.
+        bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
+        progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
+        device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
+
+    Returns:
+        :class:`SearchResult`.
+    """
+    if objective == "cost" and price_per_gpu_hour is None:
+        raise ValueError("objective 'cost' needs price_per_gpu_hour (a number, or a dict GPU name -> price)")
+    options = native_options(top=top, tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s,
+                             objective=objective, per_token=per_token, carbon_g_per_kwh=carbon_g_per_kwh,
+                             gpu_memory_utilization=gpu_memory_utilization, node_size=node_size,
+                             runtime_reserve_gib=runtime_reserve_gib, activation_tokens=activation_tokens,
+                             threads=threads)
+    space = build_space(model, gpus, input_tokens=input_tokens, output_tokens=output_tokens, tp=tp, pp=pp, dp=dp,
+                        ep=ep, max_num_seqs=max_num_seqs, precision=precision, kv_cache_dtype=kv_cache_dtype,
+                        price_per_gpu_hour=price_per_gpu_hour)
+    em, source = _models(energy_model)
+    callback = _progress_printer(space.size) if progress is True else (progress or None)
+    t0 = time.perf_counter()
+    out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device)
+    seconds = time.perf_counter() - t0
+    top_df = _split_terms(space, _candidate_frame(space, out.top), em)
+    if bootstrap:
+        top_df = _bootstrap(space, top_df, em, options)
+    unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
+    settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s,
+                "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
+                "per_token": per_token, "space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs",
+                                                                 "workloads"), space.shape, strict=True))}
+    return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot),
+                        pareto_ttft=_candidate_frame(space, out.front_ttft),
+                        rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
+                        feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,
+                        seconds=seconds, threads=int(out.threads), settings=settings)

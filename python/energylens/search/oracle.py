@@ -1,0 +1,151 @@
+"""The plain NumPy brute force: the search's test oracle and benchmark baseline.
+
+Materialises every candidate of a :class:`~energylens.search.space.SearchSpace` as a schema-v1 table,
+builds its features with :func:`~energylens.profiles.features.build_features`, evaluates the NumPy twin
+of the templates (:mod:`energylens.model.reference`), checks feasibility with its own (independent)
+memory and divisibility arithmetic, filters and sorts. Memory and time grow with the space: use it on
+spaces up to about 1e6 candidates. The native engine must return the same top-k, Pareto fronts and
+rejection counts (docs/search.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from energylens.model import reference
+from energylens.profiles import tables
+from energylens.profiles.features import build_features
+from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
+
+__all__ = ["brute_force", "REASONS"]
+
+#: Rejection reasons in the engine's order (the first that applies is counted).
+REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "memory_weights",
+           "memory_kv_cache", "ttft_limit", "tpot_limit")
+
+_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
+             "activation_bytes_per_token_dmodel": 24.0, "node_size": 8, "ttft_limit_s": np.inf,
+             "tpot_limit_s": np.inf, "rate_per_s": 0.0, "objective": "energy", "per_token": False,
+             "carbon_g_per_kwh": 0.0, "top_k": 10, "bisection_iterations": 48}
+
+
+def _frame(space: SearchSpace) -> tuple[pd.DataFrame, tuple[np.ndarray, ...]]:
+    digits = space.digits(np.arange(space.size))
+    c, t, p, d, e, b, w = digits
+    frame = pd.DataFrame(space.profile_rows).iloc[c].reset_index(drop=True)
+    frame["tp"], frame["pp"] = space.tp[t], space.pp[p]
+    frame["input_tokens"], frame["output_tokens"] = space.workloads[w, 0], space.workloads[w, 1]
+    frame["batch_size"] = space.max_num_seqs[b]
+    return frame, digits
+
+
+def _weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
+    bpp = np.array([tables.bytes_per_param(x) for x in frame["precision"]])
+    total = bpp * frame["params_b"].to_numpy() * 1e9
+    n_exp = frame["n_experts"].to_numpy(dtype=float)
+    k = frame["experts_per_token"].to_numpy(dtype=float)
+    moe = n_exp > 1
+    inactive = (frame["params_b"].to_numpy() - frame["active_params_b"].to_numpy()) * 1e9
+    experts = np.where(moe, bpp * inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
+    shard = np.where(ep > 1, ep, tp)
+    return (total - experts) / (tp * pp) + experts / (shard * pp)
+
+
+def _structural(frame: pd.DataFrame, tp, dp, ep, node_size) -> np.ndarray:
+    heads = frame["n_heads"].to_numpy(dtype=float)
+    kvh = frame["n_kv_heads"].to_numpy(dtype=float)
+    n_exp = frame["n_experts"].to_numpy(dtype=float)
+    kv_ok = np.where(tp <= kvh, np.mod(kvh, tp) == 0, np.mod(tp, kvh) == 0)
+    conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > node_size, (ep > 1) & (n_exp <= 1),
+             (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (np.mod(tp * dp, ep) != 0)]
+    return np.select(conds, list(range(len(conds))), -1)
+
+
+def _evaluate(frame, theta, phi, batch):
+    frame = frame.assign(batch_size=batch)
+    feats = build_features(frame)
+    e_pf, e_dec = reference.energy_phases(feats, theta)
+    ttft, tpot = reference.latency(feats, phi)
+    return feats, e_pf, e_dec, ttft, tpot
+
+
+def brute_force(space: SearchSpace, energy_theta, latency_phi, **options) -> dict:
+    """Every candidate evaluated; returns ``top`` (DataFrame: index, objective, energy_j, ttft_s, tpot_s,
+    batch, gpus), ``front_tpot`` / ``front_ttft`` (DataFrames, increasing x), ``rejected`` (dict name ->
+    count) and ``feasible``. ``options`` as for the engine (``top_k``, limits, ``rate_per_s`` ...)."""
+    unknown = set(options) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"brute_force: unknown option(s) {sorted(unknown)}")
+    o = {**_DEFAULTS, **options}
+    theta = np.asarray(energy_theta, dtype=np.float64)
+    phi = np.asarray(latency_phi, dtype=np.float64)
+    frame, (c, t, p, d, e, b, w) = _frame(space)
+    tp, pp, dp, ep = space.tp[t], space.pp[p], space.dp[d], space.ep[e]
+    li, lo = space.workloads[w, 0], space.workloads[w, 1]
+    cap = space.max_num_seqs[b]
+    n = tp * pp
+    replicas = np.ones(space.size)
+    rate = float(o["rate_per_s"])
+    if rate > 0:
+        _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap)
+        capacity = dp * cap / (ttft + lo * tpot)
+        replicas = np.maximum(1.0, np.ceil(rate / capacity))
+        rank_rate = rate / (replicas * dp)
+        low, high = np.zeros(space.size), cap.copy()
+        for _ in range(int(o["bisection_iterations"])):
+            mid = 0.5 * (low + high)
+            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid)
+            up = rank_rate * (ttft + lo * tpot) - mid > 0.0
+            low, high = np.where(up, mid, low), np.where(up, high, mid)
+        batch = high
+    else:
+        batch = cap
+    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch)
+    energy = e_pf + e_dec
+    if rate > 0:
+        static = np.add(*reference.energy_phases(feats, np.where(np.isin(np.arange(12), (5, 6)), 0.0, theta)))
+        energy = energy + np.maximum(0.0, n * feats["tdp_w"] * theta[4] / rank_rate - static)
+        gpus = replicas * dp * n
+        gpu_s = gpus / rate
+    else:
+        gpus = dp * n
+        gpu_s = n * (ttft + lo * tpot) / batch
+    price = space.combo_values[c, COMBO_FIELDS.index("price_per_gpu_hour")]
+    if o["objective"] == "carbon":
+        objective = energy * o["carbon_g_per_kwh"] / 3.6e6
+    elif o["objective"] == "cost":
+        objective = gpu_s * price / 3600.0
+    else:
+        objective = energy
+    if o["per_token"]:
+        objective = objective / lo
+
+    reason = _structural(frame, tp, dp, ep, o["node_size"])
+    usable = o["gpu_memory_utilization"] * frame["gpu"].map(lambda g: tables.gpu_spec(g).memory_gb).to_numpy() * GIB
+    fixed = (_weights_per_gpu(frame, tp, pp, ep) + o["runtime_reserve_bytes"]
+             + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
+    # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
+    # that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp)
+    kv = batch * (li + 0.5 * lo) * feats["kv_bytes_per_token"] / (tp * pp)
+    later = [fixed > usable, fixed + kv > usable, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
+    for code, cond in zip(range(5, 9), later, strict=True):
+        reason = np.where((reason < 0) & cond, code, reason)
+    ok = reason < 0
+    idx = np.flatnonzero(ok)
+    table = pd.DataFrame({"index": idx, "objective": objective[idx], "energy_j": energy[idx], "ttft_s": ttft[idx],
+                          "tpot_s": tpot[idx], "batch": batch[idx], "gpus": gpus[idx]})
+    top = table.iloc[np.lexsort((table["index"], table["objective"]))[: int(o["top_k"])]].reset_index(drop=True)
+    return {"top": top, "front_tpot": _front(table, "tpot_s"), "front_ttft": _front(table, "ttft_s"),
+            "rejected": {name: int(np.sum(reason == k)) for k, name in enumerate(REASONS)},
+            "feasible": int(ok.sum())}
+
+
+def _front(table: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Pareto front of (x, objective): sorted by (x, objective, index), kept where the objective is below
+    every earlier one."""
+    order = np.lexsort((table["index"], table["objective"], table[x]))
+    s = table.iloc[order].reset_index(drop=True)
+    y = s["objective"].to_numpy()
+    prev_min = np.concatenate([[np.inf], np.minimum.accumulate(y)[:-1]])
+    return s[y < prev_min].reset_index(drop=True)

@@ -1,0 +1,208 @@
+"""What a search returns: :class:`SearchResult` (top-k, Pareto fronts, rejections) and its views.
+
+Tables are pandas DataFrames, one row per configuration, with the energy split into prefill and decode,
+static and dynamic (plus idle headroom in load mode), the term that decides it, and, from the model's
+bootstrap replicates, an interval and the probability that the configuration is truly the cheapest of
+the top-k. ``to_json`` and ``plot`` write nothing partial (energylens.outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens.outputs import atomic_file
+
+__all__ = ["SearchResult", "TERMS", "config_label"]
+
+#: The energy terms a result is explained by (J per request; they sum to energy_j).
+TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
+_TERM_WORDS = {"prefill_static_j": "static power during prefill", "prefill_dynamic_j": "prefill compute",
+               "decode_static_j": "static power during decode", "decode_dynamic_j": "decode compute and streaming",
+               "idle_j": "static power of idle headroom"}
+
+
+def config_label(row: pd.Series) -> str:
+    """Short configuration name: ``Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B16``."""
+    parts = [str(row["model"]).split("/")[-1], str(row["gpu"]).split("-")[0], str(row["precision"])]
+    if row.get("kv_cache_dtype", "auto") != "auto":
+        parts.append(f"kv-{row['kv_cache_dtype']}")
+    parts.append(f"TP{int(row['tp'])} PP{int(row['pp'])} DP{int(row['dp'])}")
+    if int(row.get("ep", 1)) > 1:
+        parts.append(f"EP{int(row['ep'])}")
+    parts.append(f"B{row['max_num_seqs']:g}")
+    return " ".join(parts)
+
+
+@dataclass
+class SearchResult:
+    """Top-k, Pareto fronts (objective vs TPOT and vs TTFT) and how many candidates each reason rejected.
+
+    Attributes:
+        top: the k best feasible configurations, best first (DataFrame).
+        pareto_tpot, pareto_ttft: the Pareto fronts, increasing TPOT / TTFT (DataFrames).
+        rejected: reason -> candidates it rejected (the first failing reason counts).
+        candidates, feasible: size of the space and how many passed.
+        objective: what was minimised, with its unit (e.g. ``"energy_j per request"``).
+        model_source: where the energy/latency model came from.
+        seconds: native search time; threads: threads it used.
+    """
+
+    top: pd.DataFrame
+    pareto_tpot: pd.DataFrame
+    pareto_ttft: pd.DataFrame
+    rejected: dict[str, int]
+    candidates: int
+    feasible: int
+    objective: str
+    model_source: str
+    seconds: float
+    threads: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when no candidate passed."""
+        return self.feasible == 0
+
+    @property
+    def main_rejection(self) -> str | None:
+        """The reason that rejected the most candidates (None if nothing was rejected)."""
+        if not any(self.rejected.values()):
+            return None
+        return max(self.rejected, key=lambda k: (self.rejected[k], k))
+
+    def why_empty(self) -> str:
+        """One sentence on an empty feasible set: which reason rejected most, and the counts."""
+        if not self.empty:
+            return f"{self.feasible} of {self.candidates} candidates are feasible"
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
+        return (f"no feasible configuration among {self.candidates} candidates; most were rejected by "
+                f"{self.main_rejection} ({counts})")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The top-k as a DataFrame (a copy), with a ``config`` label column first."""
+        out = self.top.copy()
+        out.insert(0, "config", [config_label(r) for _, r in out.iterrows()] if len(out) else [])
+        return out
+
+    def explain(self, rank: int = 0) -> str:
+        """Why the configuration at ``rank`` costs what it does: phase and static/dynamic split, the
+        deciding term, and (for rank 0) what separates it from the runner-up."""
+        if rank >= len(self.top):
+            return self.why_empty() if self.empty else f"no rank {rank}: {len(self.top)} configurations kept"
+        r = self.top.iloc[rank]
+        e = float(r["energy_j"])
+        shares = {t: float(r[t]) / e for t in TERMS if e > 0}
+        text = (f"{config_label(r)}: {e:.4g} J/request = prefill {r['prefill_j'] / e:.0%} + decode "
+                f"{r['decode_j'] / e:.0%}" + (f" + idle headroom {r['idle_j'] / e:.0%}" if r["idle_j"] > 0 else "")
+                + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
+                f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
+                f"{_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
+        if rank == 0 and len(self.top) > 1:
+            s = self.top.iloc[1]
+            margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
+            if self.settings.get("objective") == "cost":
+                text += (f" It beats {config_label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
+                         f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
+                         f"{s['price_per_gpu_hour']:g}.")
+            else:
+                diffs = {t: float(s[t]) - float(r[t]) for t in TERMS}
+                term = max(diffs, key=lambda t: diffs[t])
+                text += (f" It beats {config_label(s)} by {margin:.1%}, mostly in {_TERM_WORDS[term]} "
+                         f"({diffs[term]:+.3g} J).")
+        return text
+
+    def table(self, n: int | None = None) -> str:
+        """Plain-text table of the top ``n`` (all kept if None)."""
+        df = self.to_frame().head(n)
+        if not len(df):
+            return self.why_empty()
+        cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
+                "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s", "gpus": "GPUs",
+                "batch": "running batch", "p_best": "P(best)", "decided_by": "decided by"}
+        if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
+            del cols["objective"]  # the same numbers as J/request
+        if not self.settings.get("rate_per_s"):
+            del cols["batch"]  # max_num_seqs, in the label
+        view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+        if "decided by" in view:
+            view["decided by"] = view["decided by"].str.removesuffix("_j")
+        return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def summary(self) -> str:
+        """Header lines: space size, feasible count, rejections per reason, model source, time."""
+        rej = ", ".join(f"{k} {v}" for k, v in self.rejected.items() if v) or "none"
+        return (f"searched {self.candidates:,} candidates in {self.seconds:.3g} s on {self.threads} thread(s): "
+                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (records for the tables)."""
+        def records(df: pd.DataFrame) -> list[dict]:
+            return json.loads(df.to_json(orient="records"))
+        return {"format": "energylens.search", "version": 1, "objective": self.objective,
+                "model_source": self.model_source, "candidates": self.candidates, "feasible": self.feasible,
+                "rejected": self.rejected, "seconds": self.seconds, "threads": self.threads,
+                "settings": self.settings, "top": records(self.to_frame()),
+                "pareto_tpot": records(self.pareto_tpot), "pareto_ttft": records(self.pareto_ttft),
+                "explanation": self.explain(0)}
+
+    def to_json(self, path: str | None = None) -> str:
+        """The result as JSON; also written (atomically) to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default)
+        if path is not None:
+            with atomic_file(path) as tmp:
+                with open(tmp, "w") as fh:
+                    fh.write(text)
+        return text
+
+    def plot(self, path: str) -> str:
+        """Two panels (objective vs TPOT, objective vs TTFT): the top-k and the Pareto fronts; PNG/PDF/SVG
+        by extension, written atomically. Returns the path."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for ax, front, x, label in ((axes[0], self.pareto_tpot, "tpot_s", "TPOT (s)"),
+                                    (axes[1], self.pareto_ttft, "ttft_s", "TTFT (s)")):
+            ax.set_xlabel(label)
+            ax.set_ylabel(self.objective)
+            if self.empty:
+                ax.text(0.5, 0.5, textwrap.fill(self.why_empty(), 50), ha="center", va="center", fontsize=8,
+                        transform=ax.transAxes)
+                continue
+            if len(front):
+                ax.step(front[x], front["objective"], where="post", color="C0", label="Pareto front")
+                ax.scatter(front[x], front["objective"], s=14, color="C0")
+            if len(self.top):
+                ax.scatter(self.top[x], self.top["objective"], s=40, marker="x", color="C3", label="top-k")
+                ax.annotate("best", (self.top[x].iloc[0], self.top["objective"].iloc[0]),
+                            textcoords="offset points", xytext=(6, 6))
+            limit = self.settings.get("tpot_limit_s" if x == "tpot_s" else "ttft_limit_s")
+            if limit:
+                ax.axvline(limit, color="grey", ls="--", lw=1, label="limit")
+            ax.set_yscale("log")
+            ax.legend(fontsize=8)
+        fig.suptitle(f"{self.feasible:,} feasible of {self.candidates:,} candidates", fontsize=10)
+        fig.tight_layout()
+        suffix = path.rsplit(".", 1)[-1] if "." in path else "png"
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format=suffix, dpi=120)
+        plt.close(fig)
+        return path
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

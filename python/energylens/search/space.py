@@ -1,0 +1,280 @@
+"""The search space: axes validated, (model, GPU, precision, KV dtype) combinations resolved once.
+
+:func:`build_space` turns what a user names (models, GPUs, TP/PP/DP/EP, max_num_seqs, precisions, KV
+dtypes, workload points) into :class:`SearchSpace`: the per-combination static values the native
+engine needs, computed through :func:`energylens.profiles.features.build_features` (the model's own
+feature code, not a second copy of its formulas), plus the axes as arrays. Candidate ``i`` is the
+mixed-radix index over (combo, tp, pp, dp, ep, max_num_seqs, workload), slowest first;
+:meth:`SearchSpace.decode` maps indices back to configurations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.profiles import tables
+from energylens.profiles.features import build_features
+
+__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB"]
+
+#: Column order of the native combos array (template features, then the engine's extra fields).
+COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
+#: The GPU table's memory_gb is read as GiB: what nvidia-smi reports for these parts (H100 80 GB: 81559 MiB).
+GIB = float(2**30)
+#: A batch large enough that every expert is touched ((1 - k/E)^B underflows to 0).
+_ALL_EXPERTS_BATCH = 1e9
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One (model, GPU, weight precision, KV-cache dtype) combination."""
+
+    model: str
+    gpu: str
+    precision: str
+    kv_cache_dtype: str
+
+
+@dataclass
+class SearchSpace:
+    """Axes and per-combination values; ``size`` candidates, never materialised."""
+
+    combos: list[Combo]
+    combo_values: np.ndarray          # (n_combos, len(COMBO_FIELDS)) float64
+    profile_rows: list[dict]          # per combo: the schema-v1 columns that describe it (for decode / oracle)
+    tp: np.ndarray
+    pp: np.ndarray
+    dp: np.ndarray
+    ep: np.ndarray
+    max_num_seqs: np.ndarray
+    workloads: np.ndarray             # (n_workloads, 2): input_tokens, output_tokens
+    prefill_extra_flops: np.ndarray   # (n_combos, n_workloads)
+    shape: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shape = (len(self.combos), len(self.tp), len(self.pp), len(self.dp), len(self.ep),
+                      len(self.max_num_seqs), len(self.workloads))
+
+    @property
+    def size(self) -> int:
+        """Number of candidates (product of the axis lengths)."""
+        return int(math.prod(self.shape))
+
+    def native_args(self) -> tuple:
+        """The space as the positional arguments of ``_core.search_run`` / ``search_evaluate``."""
+        return (self.combo_values, self.tp, self.pp, self.dp, self.ep, self.max_num_seqs, self.workloads,
+                self.prefill_extra_flops)
+
+    def digits(self, index: Iterable[int]) -> tuple[np.ndarray, ...]:
+        """Axis positions (combo, tp, pp, dp, ep, max_num_seqs, workload) of candidate indices."""
+        idx = np.asarray(index, dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.size):
+            raise ValueError(f"candidate index outside the space of {self.size} candidates")
+        return np.unravel_index(idx, self.shape)
+
+    def decode(self, index: Iterable[int]) -> pd.DataFrame:
+        """Configurations of candidate indices: model, gpu, precision, kv_cache_dtype, tp, pp, dp, ep,
+        max_num_seqs, input_tokens, output_tokens."""
+        c, t, p, d, e, b, w = self.digits(index)
+        return pd.DataFrame({
+            "index": np.asarray(index, dtype=np.int64),
+            "model": [self.combos[i].model for i in c], "gpu": [self.combos[i].gpu for i in c],
+            "precision": [self.combos[i].precision for i in c],
+            "kv_cache_dtype": [self.combos[i].kv_cache_dtype for i in c],
+            "tp": self.tp[t].astype(int), "pp": self.pp[p].astype(int), "dp": self.dp[d].astype(int),
+            "ep": self.ep[e].astype(int), "max_num_seqs": self.max_num_seqs[b],
+            "input_tokens": self.workloads[w, 0], "output_tokens": self.workloads[w, 1],
+        })
+
+
+def _as_list(value, name: str) -> list:
+    if value is None:
+        raise ValueError(f"{name} is required")
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, (tables.ModelSpec, tables.GpuSpec)) or np.isscalar(value):
+        items = [value]
+    else:
+        items = list(value)
+    if not items:
+        raise ValueError(f"{name} is empty")
+    return items
+
+
+def _int_axis(values, name: str) -> np.ndarray:
+    out = []
+    for v in _as_list(values, name):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {v!r} is not a number") from None
+        if not math.isfinite(f) or f < 1 or f != int(f):
+            raise ValueError(f"{name}: {v!r} is not a whole number >= 1")
+        out.append(f)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: repeated values in {out}")
+    return np.asarray(out, dtype=np.float64)
+
+
+def _positive_axis(values, name: str) -> np.ndarray:
+    out = []
+    for v in _as_list(values, name):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {v!r} is not a number") from None
+        if not math.isfinite(f) or f <= 0:
+            raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+        out.append(f)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _resolve_model(m) -> tables.ModelSpec:
+    if isinstance(m, tables.ModelSpec):
+        return m
+    return tables.model_spec(str(m))  # UnknownModelError with close matches
+
+
+def _resolve_gpu(g) -> tables.GpuSpec:
+    if isinstance(g, tables.GpuSpec):
+        # a user spec: registered (process-wide, as --gpu-table does), because the feature code looks
+        # GPUs up by name
+        return tables.register_gpu(g, where="search(gpus=...)")
+    return tables.gpu_spec(str(g))  # UnknownGpuError with close matches
+
+
+def _profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str) -> dict:
+    """Schema-v1 columns that describe a combination (architecture explicit, text modality)."""
+    return {"model": m.name, "gpu": g.name, "precision": precision, "kv_cache_dtype": kv,
+            "params_b": float(m.params_b), "active_params_b": float(m.active_params_b),
+            "n_layers": m.n_layers, "d_model": m.d_model, "n_heads": m.n_heads, "n_kv_heads": m.n_kv_heads,
+            "head_dim": m.head_dim, "n_experts": m.n_experts, "experts_per_token": m.experts_per_token,
+            "modality": "text"}
+
+
+def _check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray) -> None:
+    """An axis value no model can use is a mistake, not a rejection: say which and why."""
+    for t in tp:
+        if not any(m.n_heads % t == 0 for m in models):
+            heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
+            raise ValueError(f"tp={int(t)} divides the attention heads of none of the models ({heads})")
+    for e in ep:
+        if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
+            experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
+            raise ValueError(f"ep={int(e)} divides the experts of none of the models ({experts}); "
+                             "ep > 1 needs a mixture-of-experts model")
+
+
+def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
+    if price_per_gpu_hour is None:
+        return 0.0
+    if isinstance(price_per_gpu_hour, dict):
+        for key, value in price_per_gpu_hour.items():
+            if tables.normalize_name(key) in (tables.normalize_name(gpu.name),
+                                              *map(tables.normalize_name, gpu.aliases)):
+                return float(value)
+        raise ValueError(f"price_per_gpu_hour has no price for {gpu.name}")
+    return float(price_per_gpu_hour)
+
+
+def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,), dp=(1,), ep=(1,),
+                max_num_seqs=(1, 2, 4, 8, 16, 32, 64, 128, 256), precision=("bf16",), kv_cache_dtype=("auto",),
+                price_per_gpu_hour=None) -> SearchSpace:
+    """Validate the axes and resolve every combination.
+
+    ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points
+    (e.g. quantiles of the distributions, each searched as its own point).
+
+    Raises:
+        ValueError: an empty or invalid axis (non-positive tokens, TP that divides no model's heads ...).
+        UnknownGpuError, UnknownModelError: a name the tables do not know (close matches listed).
+    """
+    model_specs = [_resolve_model(m) for m in _as_list(models, "models")]
+    gpu_specs = [_resolve_gpu(g) for g in _as_list(gpus, "gpus")]
+    precisions = [tables.normalize_precision(p) for p in _as_list(precision, "precision")]
+    kvs = [tables.normalize_kv_cache_dtype(k) for k in _as_list(kv_cache_dtype, "kv_cache_dtype")]
+    li = _positive_axis(input_tokens, "input_tokens")
+    lo = _positive_axis(output_tokens, "output_tokens")
+    if len(li) != len(lo):
+        if len(li) == 1:
+            li = np.full(len(lo), li[0])
+        elif len(lo) == 1:
+            lo = np.full(len(li), lo[0])
+        else:
+            raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
+                             "give one value or the same number of points")
+    axes = {name: _int_axis(v, name) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
+    batches = _positive_axis(max_num_seqs, "max_num_seqs")
+    _check_divisibility(model_specs, axes["tp"], axes["ep"])
+
+    combos, rows = [], []
+    for m in model_specs:
+        for g in gpu_specs:
+            for p in precisions:
+                for k in kvs:
+                    combos.append(Combo(m.name, g.name, p, k))
+                    rows.append(_profile_row(m, g, p, k))
+    values, extra = _combo_values(rows, model_specs, gpu_specs, li, lo, price_per_gpu_hour)
+    return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes["tp"], pp=axes["pp"],
+                       dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
+                       workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra)
+
+
+def _combo_values(rows: list[dict], models, gpus, li: np.ndarray, lo: np.ndarray, price) -> tuple[np.ndarray, np.ndarray]:
+    """Static engine values per combination, from build_features at batch 1 and at a batch that touches
+    every expert (the MoE weight bytes per step at any batch follow from these two and k/E)."""
+    n, nw = len(rows), len(li)
+    frame = pd.DataFrame(rows * 2)
+    frame["tp"], frame["pp"], frame["input_tokens"], frame["output_tokens"] = 1, 1, li[0], lo[0]
+    frame["batch_size"] = np.repeat([1.0, _ALL_EXPERTS_BATCH], n)
+    feats = build_features(frame)
+    one = {k: v[:n] for k, v in feats.items()}
+    every = {k: v[n:] for k, v in feats.items()}
+    by_model = {m.name: m for m in models}
+    n_exp = np.array([max(float(by_model[r["model"]].n_experts), 1.0) for r in rows])
+    frac = np.where(n_exp > 1, one["experts_per_token"] / n_exp, 1.0)  # touched at batch 1: k/E (1 dense)
+    moe = frac < 1.0
+    expert = np.where(moe, (every["weight_bytes_per_step"] - one["weight_bytes_per_step"]) / np.where(moe, 1 - frac, 1), 0.0)
+    values = np.zeros((n, len(COMBO_FIELDS)))
+    col = {name: j for j, name in enumerate(COMBO_FIELDS)}
+    for name in feats:
+        if name in col:
+            values[:, col[name]] = one[name]
+    by_name_gpu = {g.name: g for g in gpus}
+    by_name_model = {m.name: m for m in models}
+    for i, r in enumerate(rows):
+        m, g = by_name_model[r["model"]], by_name_gpu[r["gpu"]]
+        values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * m.params_b * 1e9
+        values[i, col["memory_bytes"]] = g.memory_gb * GIB
+        values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = m.n_heads, m.n_kv_heads
+        values[i, col["n_experts"]] = max(int(m.n_experts), 1)
+        values[i, col["price_per_gpu_hour"]] = _price(price, g)
+    # Sliding-window layers: the engine scales KV bytes and attention FLOPs by the window share of each
+    # workload's context (features.py), so the combo keeps them without the share of workload 0.
+    ctx0 = li[0] + 0.5 * lo[0]
+    for i, r in enumerate(rows):
+        m = by_name_model[r["model"]]
+        la = m.n_attention_layers if np.isfinite(m.n_attention_layers) and m.n_attention_layers > 0 else m.n_layers
+        ns = m.n_sliding_layers if np.isfinite(m.n_sliding_layers) else 0.0
+        win = m.sliding_window if np.isfinite(m.sliding_window) and m.sliding_window > 0 else 0.0
+        s = min(ns, la) / la if win > 0 and ns > 0 else 0.0
+        share0 = 1.0 - s + s * min(ctx0, win) / max(ctx0, 1.0) if s > 0 else 1.0
+        values[i, col["window_tokens"]], values[i, col["sliding_share"]] = win, s
+        values[i, col["kv_bytes_per_token"]] /= share0
+        values[i, col["attn_flops_per_token_ctx"]] /= share0
+    values[:, col["weight_expert_step_bytes"]] = expert
+    values[:, col["weight_shared_step_bytes"]] = every["weight_bytes_per_step"] - expert
+    values[:, col["expert_miss_log"]] = np.where(moe, np.log(np.where(moe, 1 - frac, 1.0)), 0.0)
+    values[:, col["expert_total_bytes"]] = expert
+    # The vision-encoder share depends on the prompt: one build_features pass over (combo, workload).
+    grid = pd.DataFrame([r for r in rows for _ in range(nw)])
+    grid["tp"], grid["pp"], grid["batch_size"] = 1, 1, 1.0
+    grid["input_tokens"], grid["output_tokens"] = np.tile(li, n), np.tile(lo, n)
+    extra = build_features(grid)["prefill_extra_flops"].reshape(n, nw)
+    return np.ascontiguousarray(values), np.ascontiguousarray(extra)

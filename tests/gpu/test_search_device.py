@@ -1,0 +1,38 @@
+"""The search's CUDA pass against the CPU engine (needs a GPU; skipped without one)."""
+
+import numpy as np
+import pytest
+
+import energylens
+from energylens.search.api import bundled_model, native_options, run_engine
+from energylens.search.space import build_space
+
+pytestmark = pytest.mark.gpu
+
+if energylens.capabilities().cuda_devices == 0:
+    pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_reason}", allow_module_level=True)
+
+
+@pytest.mark.parametrize("tpot_limit", [None, 0.08])
+def test_device_search_matches_the_cpu_engine(tpot_limit):
+    model = bundled_model()
+    space = build_space(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b"], "H100,H200,B200",
+                        input_tokens=[128, 512, 2048, 4096], output_tokens=[64, 256, 512, 1024], tp=[1, 2, 4, 8],
+                        pp=[1, 2], dp=[1, 2], ep=[1, 2], max_num_seqs=list(range(1, 257, 3)),
+                        precision=["bf16", "fp8"], kv_cache_dtype=["auto", "fp8"])
+    opts = native_options(top=20, tpot_limit_s=tpot_limit)
+    cpu = run_engine(space, model.theta, model.latency_model.theta, opts)
+    gpu = run_engine(space, model.theta, model.latency_model.theta, opts, device="cuda")
+    np.testing.assert_array_equal(gpu.rejected, cpu.rejected)
+    assert gpu.feasible == cpu.feasible
+    np.testing.assert_array_equal(gpu.top.index, cpu.top.index)
+    np.testing.assert_allclose(gpu.top.objective, cpu.top.objective, rtol=1e-12)
+    for name in ("front_tpot", "front_ttft"):
+        np.testing.assert_array_equal(getattr(gpu, name).index, getattr(cpu, name).index, err_msg=name)
+
+
+def test_device_refuses_load_mode():
+    model = bundled_model()
+    space = build_space("llama-3.1-8b", "H100", input_tokens=512, output_tokens=256)
+    with pytest.raises(ValueError, match="load mode"):
+        run_engine(space, model.theta, model.latency_model.theta, native_options(rate_per_s=5.0), device="cuda")

@@ -1,0 +1,202 @@
+"""energylens.search: memory feasibility against hand-computed cases, empty results, invalid axes, the
+result object (explanations, bootstrap, JSON, plot) and the native option checks."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import energylens
+from energylens import _core
+from energylens.errors import UnknownGpuError, UnknownModelError
+from energylens.search import SearchResult, build_space
+from energylens.search.api import bundled_model, native_options
+from energylens.search.result import TERMS
+
+GIB = 2.0**30
+L70 = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bundled_model()
+
+
+def _evaluate(space, model, opts=None, index=None):
+    idx = np.arange(space.size, dtype=np.uint64) if index is None else np.asarray(index, dtype=np.uint64)
+    return _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta,
+                                 native_options(**(opts or {})), idx)
+
+
+def test_70b_bf16_does_not_fit_one_80gb_gpu_but_fits_two_at_small_batch(model):
+    space = build_space(L70, "H100", input_tokens=512, output_tokens=256, tp=[1, 2], max_num_seqs=[8, 256])
+    c = _evaluate(space, model)
+    frame = space.decode(c.index)
+    usable = 0.9 * 80 * GIB
+    reserve = 1.5 * GIB + 8192 * 8192 * 24              # runtime + activations (8192 tokens x d_model x 24 B)
+    weights = 70.552e9 * 2                               # bf16
+    kv_per_token = 2 * 80 * 8 * 128 * 2                  # K and V, 80 layers, 8 KV heads x 128, 2 B
+    for row, reason, mem in zip(frame.itertuples(), c.reason, c.memory_bytes, strict=True):
+        kv = row.max_num_seqs * (512 + 128) * kv_per_token / row.tp  # 8 KV heads split over tp
+        expected = weights / row.tp + reserve + kv
+        assert mem == pytest.approx(expected, rel=1e-12)
+        if row.tp == 1:
+            assert _core.search_reason_names()[reason] == "memory_weights"      # 141 GB > 77 GB
+        elif row.max_num_seqs == 8:
+            assert reason == -1 and expected < usable                           # 74.6 GB
+        else:
+            assert _core.search_reason_names()[reason] == "memory_kv_cache"     # + 26.8 GB of KV
+    # 141 GB of weights: not on one H200 (0.9 x 141 GiB = 136 GB usable), on one B200 (0.9 x 180 GiB)
+    for gpu, ok in (("H200", False), ("B200", True)):
+        one = build_space(L70, gpu, input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8])
+        assert (_evaluate(one, model).reason[0] == -1) == ok, gpu
+
+
+def test_kv_heads_are_replicated_beyond_their_count(model):
+    # Llama-3.1-8B: 8 KV heads; at TP16 each GPU holds 8/8 = 1 head's worth -> KV split over 8, not 16
+    space = build_space("llama-3.1-8b", "H100", input_tokens=1000, output_tokens=200, tp=[8, 16], max_num_seqs=[64])
+    c = _evaluate(space, model, {"node_size": 16})
+    kv = 64 * 1100 * (2 * 32 * 8 * 128 * 2) / 8
+    weights = 8.03e9 * 2
+    reserve = 1.5 * GIB + 8192 * 4096 * 24
+    np.testing.assert_allclose(c.memory_bytes, [weights / 8 + reserve + kv, weights / 16 + reserve + kv], rtol=1e-12)
+
+
+def test_structural_reasons(model):
+    space = build_space(["llama-3.1-8b", "mixtral-8x7b"], "H100", input_tokens=100, output_tokens=100,
+                        tp=[2, 16], ep=[1, 4], dp=[1], max_num_seqs=[1])
+    c = _evaluate(space, model)
+    names = [(_core.search_reason_names()[r] if r >= 0 else "ok") for r in c.reason]
+    got = dict(zip(map(tuple, space.decode(c.index)[["model", "tp", "ep"]].astype(str).to_numpy()), names, strict=True))
+    assert got[("meta-llama/Meta-Llama-3.1-8B-Instruct", "16", "1")] == "tp_node"
+    assert got[("meta-llama/Meta-Llama-3.1-8B-Instruct", "2", "4")] == "ep_without_moe"
+    assert got[("mistralai/Mixtral-8x7B-Instruct-v0.1", "2", "4")] == "ep_group"      # 4 does not divide tp x dp = 2
+    assert got[("mistralai/Mixtral-8x7B-Instruct-v0.1", "2", "1")] == "ok"
+
+
+def test_ep_shards_expert_weights(model):
+    space = build_space("mixtral-8x7b", "H100", input_tokens=100, output_tokens=100, tp=[4], ep=[1, 4],
+                        max_num_seqs=[1])
+    c = _evaluate(space, model)
+    assert np.all(c.reason == -1)
+    # tp=4 shards the experts 4 ways with or without EP=4: the same memory
+    assert c.memory_bytes[0] == pytest.approx(c.memory_bytes[1], rel=1e-12)
+
+
+def test_empty_feasible_set_names_the_reason_that_rejected_most(model):
+    r = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[2, 4, 8], tpot_limit_s=1e-4,
+                          energy_model=model)
+    assert r.empty and len(r.top) == 0
+    assert r.main_rejection == "tpot_limit"
+    assert "tpot_limit" in r.why_empty() and "no feasible configuration" in r.why_empty()
+    r1 = energylens.search(L70, "A100-SXM4-40GB", input_tokens=512, output_tokens=256, tp=[1, 2], energy_model=model)
+    assert r1.empty and r1.main_rejection == "memory_weights"
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"tp": [3]}, ValueError, "tp=3 divides the attention heads of none"),
+    ({"gpus": "H100,H900"}, UnknownGpuError, "H900"),
+    ({"model": "no-such-model-7b"}, UnknownModelError, "no-such-model"),
+    ({"input_tokens": -5}, ValueError, "input_tokens must be finite and > 0"),
+    ({"output_tokens": 0}, ValueError, "output_tokens must be finite and > 0"),
+    ({"tp": [1.5]}, ValueError, "not a whole number"),
+    ({"ep": [2]}, ValueError, "ep=2 divides the experts of none"),
+    ({"max_num_seqs": []}, ValueError, "max_num_seqs is empty"),
+    ({"objective": "carbon"}, ValueError, "carbon_g_per_kwh"),
+    ({"objective": "cost"}, ValueError, "price_per_gpu_hour"),
+    ({"tpot_limit_s": -1}, ValueError, "tpot_limit_s"),
+    ({"input_tokens": [1, 2], "output_tokens": [1, 2, 3]}, ValueError, "workload points"),
+])
+def test_invalid_axes_are_clear_errors(model, kwargs, error, match):
+    args = {"model": L70, "gpus": "H100", "input_tokens": 512, "output_tokens": 256, "energy_model": model, **kwargs}
+    with pytest.raises(error, match=match):
+        energylens.search(args.pop("model"), args.pop("gpus"), **args)
+
+
+def test_unknown_native_option_is_a_type_error(model):
+    space = build_space(L70, "H100", input_tokens=1, output_tokens=1)
+    with pytest.raises(TypeError, match="unknown option 'tpot_limit'"):
+        _core.search_run(*space.native_args(), model.theta, model.latency_model.theta, {"tpot_limit": 1.0})
+    with pytest.raises(ValueError, match="12 parameters|energy model has"):
+        _core.search_run(*space.native_args(), model.theta[:5], model.latency_model.theta, {})
+
+
+def test_result_explains_itself_and_serialises(model, tmp_path):
+    r = energylens.search("llama-3.1-70b,llama-3.1-8b", "H100,H200,B200", input_tokens=512, output_tokens=256,
+                          tpot_limit_s=0.1, top=5, energy_model=model)
+    assert isinstance(r, SearchResult) and not r.empty and len(r.top) == 5
+    top = r.to_frame()
+    np.testing.assert_allclose(top[list(TERMS)].sum(axis=1), top["energy_j"], rtol=1e-9)
+    np.testing.assert_allclose(top["prefill_static_j"] + top["decode_static_j"], top["static_j"], rtol=1e-9)
+    assert top["objective"].is_monotonic_increasing
+    assert set(top["decided_by"]) <= set(TERMS)
+    assert np.all((top["p_best"] >= 0) & (top["p_best"] <= 1)) and top["p_best"].sum() <= 1 + 1e-12
+    assert np.all(top["energy_j_lo"] <= top["energy_j_hi"])
+    assert np.all(top["tpot_s"] <= 0.1)
+    text = r.explain(0)
+    assert "prefill" in text and "decode" in text and "Energy decided by" in text and "beats" in text
+    assert r.pareto_tpot["tpot_s"].is_monotonic_increasing and r.pareto_tpot["objective"].is_monotonic_decreasing
+    doc = json.loads(r.to_json(str(tmp_path / "r.json")))
+    assert doc["top"][0]["config"] == top["config"][0] and (tmp_path / "r.json").exists()
+    assert sum(doc["rejected"].values()) + doc["feasible"] == doc["candidates"]
+    png = r.plot(str(tmp_path / "p.png"))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_load_mode_counts_idle_headroom(model):
+    kw = {"input_tokens": 512, "output_tokens": 256, "tp": [1, 2, 4, 8], "energy_model": model, "top": 3,
+          "bootstrap": False}
+    light = energylens.search("llama-3.1-8b", "H100", rate_per_s=0.5, **kw)
+    heavy = energylens.search("llama-3.1-8b", "H100", rate_per_s=50, **kw)
+    a, b = light.top.iloc[0], heavy.top.iloc[0]
+    assert a["idle_j"] > 0                            # a lightly loaded GPU idles most of the time
+    assert a["batch"] < b["batch"]                    # Little's law: more load, larger running batch
+    assert heavy.top["replicas"].iloc[0] >= 1 and b["gpus"] >= 1
+    assert a["energy_j"] > b["energy_j"]              # idle static power dominates at low load
+    # gpu-seconds per request: every provisioned GPU for 1/rate seconds
+    assert b["gpu_s_per_request"] == pytest.approx(b["gpus"] / 50, rel=1e-12)
+
+
+def test_package_attribute_is_callable(model):
+    import energylens.search as pkg
+
+    r = pkg("llama-3.1-8b", "H100", input_tokens=100, output_tokens=50, tp=[1], max_num_seqs=[8],
+            energy_model=model, bootstrap=False)
+    assert r.feasible == 1 and math.isfinite(r.top["energy_j"].iloc[0])
+
+
+def test_per_token_and_carbon_scale_the_objective(model):
+    kw = {"input_tokens": 512, "output_tokens": 200, "tp": [1, 2], "max_num_seqs": [16], "energy_model": model,
+          "bootstrap": False}
+    base = energylens.search("llama-3.1-8b", "H100", **kw).top
+    per_tok = energylens.search("llama-3.1-8b", "H100", per_token=True, **kw).top
+    carbon = energylens.search("llama-3.1-8b", "H100", objective="carbon", carbon_g_per_kwh=360, **kw).top
+    np.testing.assert_allclose(per_tok["objective"], base["objective"] / 200, rtol=1e-12)
+    np.testing.assert_allclose(carbon["objective"], base["energy_j"] * 360 / 3.6e6, rtol=1e-12)
+
+
+def test_user_gpu_spec(model):
+    from dataclasses import replace
+
+    from energylens.profiles import tables
+
+    spec = replace(tables.gpu_spec("H100"), name="H100-200GB", aliases=(), memory_gb=200.0)
+    try:
+        r = energylens.search(L70, [spec, "H100"], input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                              energy_model=model, bootstrap=False)
+        assert r.feasible == 1 and r.top["gpu"].iloc[0] == "H100-200GB"    # TP1 fits only in 200 GB
+        assert r.rejected["memory_weights"] == 1
+    finally:
+        tables.clear_user_gpus()
+
+
+def test_device_path_without_a_gpu_says_why(model):
+    if energylens.capabilities().cuda_devices > 0:
+        pytest.skip("a CUDA device is present (tests/gpu/test_search_device.py covers it)")
+    with pytest.raises(energylens.CudaUnavailableError):
+        energylens.search("llama-3.1-8b", "H100", input_tokens=100, output_tokens=50, energy_model=model,
+                          device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        energylens.search("llama-3.1-8b", "H100", input_tokens=100, output_tokens=50, energy_model=model,
+                          device="tpu")

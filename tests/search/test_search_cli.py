@@ -1,0 +1,84 @@
+"""``energylens search`` end to end: the real entry point, the table, JSON, the plot, exit statuses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from energylens.cli.main import main
+from energylens.search.api import bundled_model
+
+ARGS = ["search", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpus", "H100,H200,B200",
+        "--input-tokens", "512", "--output-tokens", "256"]
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.json"
+    bundled_model().save(path)
+    return str(path)
+
+
+def test_entry_point_fits_on_bundled_data_and_writes_the_plot(tmp_path):
+    plot = tmp_path / "pareto.png"
+    proc = subprocess.run([sys.executable, "-m", "energylens.cli.main", *ARGS, "--tpot-limit", "0.1", "--top", "3",
+                           "--plot", str(plot)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "fitting the model on the bundled ML.ENERGY v2 data" in proc.stderr
+    out = proc.stdout
+    assert "searched 108 candidates" in out and "feasible" in out and "tpot_limit" in out
+    assert "J/request" in out and "TPOT s" in out and "P(best)" in out and "Energy decided by" in out
+    assert len([line for line in out.splitlines() if "Llama-3.1-70B-Instruct" in line and " TP" in line]) >= 3
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_json_output_with_rate(model_file, capsys):
+    status = main([*ARGS, "--tpot-limit", "0.1", "--rate", "20", "--model-file", model_file, "--json", "--top", "4"])
+    assert status == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == "energylens.search" and len(doc["top"]) == 4
+    assert doc["settings"]["rate_per_s"] == 20 and doc["model_source"].startswith("model file")
+    assert all(row["tpot_s"] <= 0.1 and row["replicas"] >= 1 for row in doc["top"])
+    assert sum(doc["rejected"].values()) + doc["feasible"] == doc["candidates"] == 108
+
+
+def test_empty_result_exits_1_naming_the_reason(model_file, capsys):
+    status = main([*ARGS, "--tpot-limit", "0.0001", "--model-file", model_file])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert "most were rejected by tpot_limit" in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--gpus", "H100,H900"], "unknown GPU 'H900'"),
+    (["--tp", "3"], "tp=3 divides the attention heads of none"),
+    (["--objective", "carbon"], "carbon_g_per_kwh"),
+])
+def test_bad_input_exits_2_with_a_clear_message(model_file, capsys, extra, message):
+    assert main([*ARGS, "--model-file", model_file, *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_argument_values_are_rejected_at_parse_time(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*ARGS[:5], "--input-tokens", "-5", "--output-tokens", "256"])
+    assert exc.value.code == 2 and "expected numbers > 0" in capsys.readouterr().err
+
+
+def test_user_gpu_table(model_file, tmp_path, capsys):
+    from energylens.profiles import tables
+
+    table = tmp_path / "gpus.csv"
+    table.write_text("name,aliases,vendor,memory_gb,hbm_bw_gbs,peak_bf16_tflops,peak_fp8_tflops,tdp_w,"
+                     "interconnect_bw_gbs,source\nX1000,NVIDIA X1000,nvidia,120,5000,1200,2400,800,900,"
+                     "https://example.com/x1000\n")
+    try:
+        status = main([*ARGS[:3], "--gpus", "X1000,H100", *ARGS[5:], "--model-file", model_file,
+                       "--gpu-table", str(table), "--json", "--top", "50"])
+        captured = capsys.readouterr()
+        assert status == 0, captured.err
+        assert "1 GPU(s) registered: X1000" in captured.err
+        assert {row["gpu"] for row in json.loads(captured.out)["top"]} == {"X1000", "H100-SXM5-80GB"}
+    finally:
+        tables.clear_user_gpus()
