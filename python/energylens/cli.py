@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     from energylens.monitor_cli import add_monitor_subparser
 
     add_monitor_subparser(sub)
+    from energylens.profile_cli import add_parser as add_profile_subparser
+
+    add_profile_subparser(sub)
     return parser
 
 
