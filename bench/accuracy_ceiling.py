@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energylens import datasets, evaluate
-from energylens.model import EnergyModel
+from energylens.compare import metrics
+from energylens.compare.splits import random_splits
+from energylens.model.closed_form import EnergyModel
+from energylens.profiles import datasets
 
 GROUP_BY = ["task", "model", "gpu"]
 SERIES_BY = ["task", "model", "gpu", "tp", "pp"]
@@ -66,7 +68,7 @@ def score(df: pd.DataFrame, splits, predict) -> dict[str, float]:
     for sp in splits:
         test = df.iloc[sp.test_idx]
         pred = predict(sp)
-        sc = evaluate.score_groups(test, pred, GROUP_BY)
+        sc = metrics.score_groups(test, pred, GROUP_BY)
         top1.append(sc["top1"].mean())
         pair.append(sc["pairs_concordant"].sum() / sc["pairs_total"].sum())
         mape.append(float(np.mean(np.abs(pred / test["energy_j"].to_numpy() - 1))))
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     df = datasets.mlenergy_v2().reset_index(drop=True)
-    splits = evaluate.random_splits(len(df), args.train_size, args.repeats, seed=0)
+    splits = random_splits(len(df), args.train_size, args.repeats, seed=0)
     rows = {}
     for name, basis in BASES.items():
         pred_all = series_oracle(df, basis)

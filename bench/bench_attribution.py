@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from energylens.attribution import attribute, reference_busy_time, reference_fit
-from energylens.trace import Trace, synthetic_trace
+from energylens.measure.attribution import attribute, reference_busy_time, reference_fit
+from energylens.measure.trace import Trace, synthetic_trace
 
 NOISE_W = 5.0
 KERNEL_CV = 0.1

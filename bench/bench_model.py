@@ -32,8 +32,8 @@ import numpy as np
 
 
 def _features_at(n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    from energylens.datasets import mlenergy_v2
-    from energylens.features import build_features
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     base = build_features(mlenergy_v2())
     rng = np.random.default_rng(seed)
@@ -93,8 +93,8 @@ def bench_evaluator(n: int, repeats: int) -> dict:
 def _sweep_features(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray | float], str]:
     """A configuration sweep for one dense model on one GPU (Llama-3.1-70B on H100 from the bundled data):
     TP, PP, batch and lengths vary per row; the 11 model and GPU columns are single values."""
-    from energylens.datasets import mlenergy_v2
-    from energylens.features import build_features
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     frame = mlenergy_v2()
     base = build_features(frame)
@@ -142,8 +142,8 @@ def bench_fitter(draws: int, rows: int = 50) -> dict:
     from scipy.optimize import least_squares
 
     from energylens import _core, _reference
-    from energylens.datasets import mlenergy_v2
-    from energylens.features import build_features
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     frame = mlenergy_v2()
     feats = build_features(frame)
@@ -205,8 +205,8 @@ def bench_fitter(draws: int, rows: int = 50) -> dict:
 
 def bench_bootstrap(replicates: int = 1000, rows: int = 50) -> dict:
     from energylens import _core
-    from energylens.datasets import mlenergy_v2
-    from energylens.features import build_features
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     frame = mlenergy_v2()
     feats = build_features(frame)

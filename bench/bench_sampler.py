@@ -5,7 +5,7 @@
 2. Sampler CPU overhead: process CPU time / wall time while sampling a synthetic source at the
    default rate (driver-buffer drain every 100 ms, energy counter polled every 25 ms, collector every
    50 ms) with the main thread asleep; target < 1 % of one core. With a C compiler the same is
-   measured for the real NVML source code against the stand-in libnvidia-ml (tests/data/fake_nvml.c)
+   measured for the real NVML source code against the stand-in libnvidia-ml (tests/measure/data/fake_nvml.c)
    with 8 GPUs, which exercises the NVML path minus the driver's own cost, for the default chain
    (driver buffer drained every 100 ms) and for the instant-field fallback (polled every ~10 ms).
 
@@ -79,7 +79,7 @@ def cpu_overhead(make_sampler, seconds: float) -> dict:
 
 
 def bench_synthetic_overhead(seconds: float, gpus: int) -> dict:
-    from energylens.monitor import PowerSampler
+    from energylens.measure.monitor import PowerSampler
 
     return cpu_overhead(lambda: PowerSampler.synthetic([([0.0, 1.0], [100.0, 400.0])] * gpus), seconds)
 
@@ -88,7 +88,7 @@ _FAKE_SCRIPT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[2])
 from bench_sampler import cpu_overhead
-from energylens.monitor import PowerSampler
+from energylens.measure.monitor import PowerSampler
 chain = tuple(sys.argv[3].split(","))
 print(json.dumps(cpu_overhead(lambda: PowerSampler.nvml(chain=chain), float(sys.argv[1]))))
 """
@@ -100,7 +100,7 @@ def bench_fake_nvml_overhead(seconds: float, gpus: int, chain: str = "sample_buf
         return None
     with tempfile.TemporaryDirectory() as tmp:
         lib = Path(tmp) / "libfake_nvml.so"
-        subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(ROOT / "tests/data/fake_nvml.c")],
+        subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(ROOT / "tests/measure/data/fake_nvml.c")],
                        check=True)
         env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(lib), FAKE_NVML_GPUS=str(gpus))
         env.pop("CUDA_VISIBLE_DEVICES", None)

@@ -8,7 +8,7 @@ load; without them (or without NVML) it writes a JSON saying why and exits 0. Ch
 3. window energy vs the energy counter over 10 s windows of real load (matmul, memory copy, and an
    alternating mix), target within 2 %;
 4. steady-state power of each class (matmul, memcpy, idle) from 10 s runs (the last 6 s of each);
-5. per-class attribution (energylens.attribution.attribute) of a known workload of random phases
+5. per-class attribution (energylens.measure.attribution.attribute) of a known workload of random phases
    (matmul / memcpy / idle, 5-50 ms each) vs those steady powers, target within 5 %, for every
    source present (energy counter, driver buffer, instant field);
 6. CUPTI kernel records land on the steady clock inside the host window that launched them;
@@ -51,7 +51,7 @@ class Backend:
 class GpuBackend(Backend):
     def __init__(self, lib: str, gpu: int) -> None:
         from energylens import _core
-        from energylens.kernels import StreamMarks
+        from energylens.measure.kernels import StreamMarks
 
         self.lib = lib
         self._now = _core.steady_now_ns
@@ -132,7 +132,7 @@ class DryBackend(Backend):
         self.cursor_s = 0.0
 
     def phase(self, cls: str, duration_s: float) -> tuple[int, int]:
-        from energylens.monitor import steady_now_ns
+        from energylens.measure.monitor import steady_now_ns
 
         start = self.origin_ns + int(self.cursor_s * 1e9)
         self.cursor_s += duration_s
@@ -226,8 +226,8 @@ def mark_latency() -> dict:
 def cupti_check(backend: Backend) -> dict:
     if not isinstance(backend, GpuBackend):
         return {"skipped": "dry run"}
-    from energylens.kernels import KernelTracer
-    from energylens.monitor import steady_now_ns
+    from energylens.measure.kernels import KernelTracer
+    from energylens.measure.monitor import steady_now_ns
 
     try:
         with KernelTracer() as kt:
@@ -270,7 +270,7 @@ def main() -> int:
 
     try:
         import energylens
-        from energylens.monitor import EnergyMonitor, PowerSampler
+        from energylens.measure.monitor import EnergyMonitor, PowerSampler
 
         caps = energylens.capabilities()
         result["capabilities"] = {k: getattr(caps, k) for k in ("nvml_available", "nvml_reason", "cuda_devices",
@@ -352,7 +352,7 @@ def main() -> int:
         # 5: attribution vs steady powers
         attrib = {}
         if "attribution" in spans and steady_w:
-            from energylens.attribution import attribute
+            from energylens.measure.attribution import attribute
 
             variants = [("nvml_energy", "nvml_energy", {}),
                         ("nvml_samples", "nvml_samples", {}),

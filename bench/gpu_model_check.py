@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(result["skipped"])
         return 0
 
-    from energylens.datasets import mlenergy_v2
-    from energylens.device import evaluate_device
-    from energylens.features import build_features
+    from energylens.model.device import evaluate_device
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     desc = _core.describe_template("energy")
     names = desc["feature_names"]

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Accuracy of the EnergyLens roofline template (energylens._reference) on real data.
+"""Accuracy of the EnergyLens roofline template (energylens.model.reference) on real data.
 
 Protocol (docs/model.md): ML.ENERGY v2 (356 rows, text + image), fit the 12 energy parameters on 50
-random rows, test on the other 306, 20 repeats (energylens.evaluate.random_splits, seed 0 -> repeats
+random rows, test on the other 306, 20 repeats (energylens.compare.splits.random_splits, seed 0 -> repeats
 0..19). Fit: scipy.optimize.least_squares(method='trf'), box bounds, analytic Jacobian, residual
-log(pred/meas), best of a few starts. Metrics per repeat (energylens.evaluate.score_groups, groups =
+log(pred/meas), best of a few starts. Metrics per repeat (energylens.compare.metrics.score_groups, groups =
 (task, model, gpu)): Top-1 (mean over groups with >= 2 held-out rows; measured ties are hits),
 pairwise (pooled concordant / comparable pairs within groups), MAPE over held-out rows; mean and
 std over repeats, also by modality.
@@ -32,8 +32,10 @@ from scipy.optimize import least_squares
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from energylens import _reference as R  # noqa: E402
-from energylens import datasets, evaluate, features  # noqa: E402
+from energylens.compare import metrics  # noqa: E402
+from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits  # noqa: E402
+from energylens.model import reference as R  # noqa: E402
+from energylens.profiles import datasets, features  # noqa: E402
 
 SPLITWISE = Path("/work/shared/data/splitwise-perf-model/perf_model.csv")
 
@@ -135,7 +137,7 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
     f = features.build_features(df)
     y = df["energy_j"].to_numpy(float)
     tpot = df["tpot_s"].to_numpy(float)
-    splits = evaluate.random_splits(len(df), train_size, repeats, seed=0)
+    splits = random_splits(len(df), train_size, repeats, seed=0)
     per = {k: [] for k in ("top1", "pairwise", "mape", "top1_text", "pairwise_text", "mape_text",
                            "top1_image", "pairwise_image", "mape_image", "tpot_mape", "energy_tpot_mape", "regret_pct")}
     fails = 0
@@ -148,7 +150,7 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
         ft = _subset(f, s.test_idx)
         pred = R.energy(ft, th)
         test = df.iloc[s.test_idx].reset_index(drop=True)
-        g = evaluate.score_groups(test, pred, evaluate.DEFAULT_GROUP_BY)
+        g = metrics.score_groups(test, pred, DEFAULT_GROUP_BY)
         ape = np.abs(pred / y[s.test_idx] - 1.0)
         per["regret_pct"].append(float(np.nanmean(g["regret_pct"])))
         for suffix, gm, rm in (("", np.ones(len(g), bool), np.ones(len(test), bool)),
@@ -181,9 +183,9 @@ def energy_protocol(df: pd.DataFrame, train_size: int, repeats: int, n_starts: i
 
 
 def splitwise_profiles(path: Path = SPLITWISE) -> pd.DataFrame:
-    """Splitwise measurements as latency-only profiles (energylens.datasets.splitwise: one row per
+    """Splitwise measurements as latency-only profiles (energylens.profiles.datasets.splitwise: one row per
     configuration, repeats averaged, the derived h100-80gb-pcap rows dropped)."""
-    from energylens.profiles import DroppedRowsWarning
+    from energylens.profiles.schema import DroppedRowsWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DroppedRowsWarning)
@@ -192,7 +194,7 @@ def splitwise_profiles(path: Path = SPLITWISE) -> pd.DataFrame:
 
 def kv_fits(df: pd.DataFrame, f: dict, headroom: float = 0.9) -> np.ndarray:
     """Weights + KV cache of B full-length sequences fit in headroom x the group's HBM."""
-    from energylens import tables
+    from energylens.profiles import tables
     mem = np.array([tables.gpu_spec(g).memory_gb * 1e9 for g in df["gpu"]])
     need = (f["weight_bytes_per_step"] + f["batch_size"] * (f["input_tokens"] + f["output_tokens"])
             * f["kv_bytes_per_token"])
@@ -208,7 +210,7 @@ def splitwise_protocol(train_size: int, repeats: int, n_starts: int) -> dict:
     f = _subset(f, np.flatnonzero(fits))
     ttft = df["ttft_s"].to_numpy(float)
     tpot = df["tpot_s"].to_numpy(float)
-    splits = evaluate.random_splits(len(df), train_size, repeats, seed=0)
+    splits = random_splits(len(df), train_size, repeats, seed=0)
     mf, mt = [], []
     for s in splits:
         ph, _ = fit_latency(_subset(f, s.train_idx), ttft[s.train_idx], tpot[s.train_idx], n_starts, seed=s.repeat)
@@ -236,7 +238,7 @@ def main(argv=None) -> int:
         warnings.simplefilter("ignore")
         df = datasets.mlenergy_v2()
         res = {"protocol": f"mlenergy_v2: fit {args.train_size} random rows, test the rest, "
-                           f"{args.repeats} repeats (evaluate.random_splits seed 0)",
+                           f"{args.repeats} repeats (splits.random_splits seed 0)",
                "energy_joint": energy_protocol(df, args.train_size, args.repeats, args.starts, args.w_tpot),
                "energy_only": energy_protocol(df, args.train_size, args.repeats, args.starts, 0.0)}
         if not args.no_splitwise and SPLITWISE.is_file():

@@ -14,7 +14,8 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 
 from bench_model import _features_at  # noqa: E402
-from energylens import _core, _reference  # noqa: E402
+from energylens import _core  # noqa: E402
+from energylens.model import reference as _reference  # noqa: E402
 
 N_EVAL = 1_000_000
 
@@ -63,8 +64,8 @@ def test_evaluate_numpy_reference_broadcast(benchmark, sweep_inputs):
 
 @pytest.fixture(scope="module")
 def fit_inputs():
-    from energylens.datasets import mlenergy_v2
-    from energylens.features import build_features
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     frame = mlenergy_v2()
     feats = build_features(frame)

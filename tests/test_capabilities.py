@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 import energylens
-from energylens.cli import main
+from energylens.cli.main import main
 
 
 def test_capabilities_is_frozen_and_explains_every_no():

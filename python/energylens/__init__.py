@@ -5,12 +5,12 @@ Public API (everything else is private):
 - ``EnergyModel`` / ``LatencyModel``: the 12-parameter closed-form energy model (prefill + decode) and
   its latency companion: fit, predict, phases, intervals, save/load (docs/model.md).
 - ``load_profiles``: read and validate a profile table (schema v1, docs/profile-schema.md);
-  ``energylens.datasets`` converts real data sets, the bundled ML.ENERGY v2 data among them;
-  ``energylens.tables`` holds the GPU and model reference tables.
+  ``energylens.profiles.datasets`` converts real data sets, the bundled ML.ENERGY v2 data among them;
+  ``energylens.profiles.tables`` holds the GPU and model reference tables.
 - ``EnergyMonitor``, ``PowerSampler``, ``mark``: native NVML power sampling, marks and energy windows;
   ``Trace``, ``attribute``: record/replay and energy attribution below NVML's update period
   (docs/measuring.md).
-- ``energylens.evaluate``: the comparison with baselines on identical splits (docs/evaluation.md).
+- ``energylens.compare``: the comparison with baselines on identical splits (docs/evaluation.md).
 - ``capabilities()`` and the exception hierarchy of ``energylens.errors``.
 
 Heavy submodules (pandas, the sampler) load on first use, so ``import energylens`` stays fast.
@@ -31,6 +31,7 @@ from energylens.errors import (
     ModelFileError,
     NvmlError,
     NvmlUnavailableError,
+    OutputError,
     ProfileSchemaError,
     SamplerError,
     UnknownGpuError,
@@ -49,26 +50,26 @@ _LAZY = {
     "Param": "energylens.model",
     "FitSummary": "energylens.model",
     "load_profiles": "energylens.profiles",
-    "EnergyMonitor": "energylens.monitor",
-    "Measurement": "energylens.monitor",
-    "PowerSampler": "energylens.monitor",
-    "mark": "energylens.monitor",
-    "Trace": "energylens.trace",
-    "synthetic_trace": "energylens.trace",
-    "attribute": "energylens.attribution",
-    "attribute_phases": "energylens.attribution",
-    "Attribution": "energylens.attribution",
-    "PhaseAttribution": "energylens.attribution",
-    "evaluate_device": "energylens.device",
+    "EnergyMonitor": "energylens.measure.monitor",
+    "Measurement": "energylens.measure.monitor",
+    "PowerSampler": "energylens.measure.monitor",
+    "mark": "energylens.measure.monitor",
+    "Trace": "energylens.measure.trace",
+    "synthetic_trace": "energylens.measure.trace",
+    "attribute": "energylens.measure.attribution",
+    "attribute_phases": "energylens.measure.attribution",
+    "Attribution": "energylens.measure.attribution",
+    "PhaseAttribution": "energylens.measure.attribution",
+    "evaluate_device": "energylens.model.device",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from energylens.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
-    from energylens.device import evaluate_device
-    from energylens.model import EnergyModel, FitSummary, LatencyModel, Param
-    from energylens.monitor import EnergyMonitor, Measurement, PowerSampler, mark
-    from energylens.profiles import load_profiles
-    from energylens.trace import Trace, synthetic_trace
+    from energylens.measure.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
+    from energylens.measure.monitor import EnergyMonitor, Measurement, PowerSampler, mark
+    from energylens.measure.trace import Trace, synthetic_trace
+    from energylens.model.closed_form import EnergyModel, FitSummary, LatencyModel, Param
+    from energylens.model.device import evaluate_device
+    from energylens.profiles.schema import load_profiles
 
 
 def __getattr__(name: str) -> Any:
@@ -115,4 +116,5 @@ __all__ = [
     "UnknownModelError",
     "SamplerError",
     "ModelFileError",
+    "OutputError",
 ]

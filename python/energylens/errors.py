@@ -19,6 +19,7 @@ __all__ = [
     "UnknownModelError",
     "SamplerError",
     "ModelFileError",
+    "OutputError",
 ]
 
 
@@ -62,6 +63,10 @@ class SamplerError(EnergyLensError):
 
 class ModelFileError(EnergyLensError):
     """A saved model file is missing, malformed, or of an unsupported version."""
+
+
+class OutputError(EnergyLensError):
+    """An output could not be written, or would overwrite an input; the message names the path."""
 
 
 class ProfileSchemaError(EnergyLensError, ValueError):

@@ -5,7 +5,7 @@ import pytest
 
 import energylens
 from energylens import _core
-from energylens import _reference as R
+from energylens.model import reference as R
 
 pytestmark = pytest.mark.gpu
 
@@ -16,8 +16,8 @@ cupy = pytest.importorskip("cupy")
 
 @pytest.fixture(scope="module")
 def features():
-    from energylens.datasets import mlenergy_v2
-    from energylens.features import build_features
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
 
     base = build_features(mlenergy_v2())
     idx = np.random.default_rng(0).integers(0, len(base["tp"]), 200_003)  # not a multiple of the block
@@ -27,7 +27,7 @@ def features():
 @pytest.mark.parametrize("template", ["energy", "latency"])
 @pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-12), ("float32", 2e-4)])
 def test_device_matches_host_and_reference(features, template, dtype, rtol):
-    from energylens.device import evaluate_device, features_to_device
+    from energylens.model.device import evaluate_device, features_to_device
 
     desc = _core.describe_template(template)
     theta = np.asarray(desc["init"])

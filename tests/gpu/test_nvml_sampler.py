@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import energylens
-from energylens.monitor import EnergyMonitor, PowerSampler, steady_now_ns
+from energylens.measure.monitor import EnergyMonitor, PowerSampler, steady_now_ns
 
 CAPS = energylens.capabilities()
 pytestmark = [
@@ -54,7 +54,7 @@ def test_cupti_records_kernels_on_the_steady_clock():
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("torch has no CUDA device")
-    from energylens.kernels import KernelTracer
+    from energylens.measure.kernels import KernelTracer
 
     a = torch.randn(2048, 2048, device="cuda")
     torch.cuda.synchronize()

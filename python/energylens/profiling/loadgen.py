@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from energylens.monitor import steady_now_ns
+from energylens.measure.monitor import steady_now_ns
 from energylens.profiling.backend_vllm import make_prompts, model_facts
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from energylens.errors import NvmlUnavailableError
-from energylens.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
+from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
 
 __all__ = ["Span", "Meter", "parse_power_source", "make_sampler"]
 

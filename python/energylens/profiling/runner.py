@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energylens.profiles import tables
+from energylens.profiling.active import ActiveChooser
 from energylens.profiling.meter import parse_power_source
+from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store
 from energylens.profiling.worker import execute
@@ -67,9 +70,7 @@ def _manifest(spec: SweepSpec, configs: list[RunConfig]) -> dict[str, Any]:
 
 def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
     """Schema-v1 candidate rows for active choice: model facts from measured rows of the same model,
-    else from the model table (``energylens.tables``), else the model cannot be predicted yet (NaN)."""
-    from energylens import tables
-
+    else from the model table (``energylens.profiles.tables``), else the model cannot be predicted yet (NaN)."""
     known: dict[str, dict[str, Any]] = {}
     rows = store.rows()
     for model, g in (rows.groupby("model") if len(rows) else []):
@@ -136,8 +137,6 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         progress.update(row, cfg.describe())
 
     if n and ray_address is not None:
-        from energylens.profiling.ray_runner import run_on_ray
-
         run_on_ray(_order(todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
                    reserve_gpus=ray_num_gpus)
     elif n and strategy == "active":
@@ -154,8 +153,6 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
 
 def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: str, run_one, record,
                 seed: int) -> None:
-    from energylens.profiling.active import ActiveChooser
-
     ids = [c.config_id for c in configs]
     for _ in range(n):
         statuses = store.statuses()

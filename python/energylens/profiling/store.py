@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from energylens.profiles import STORE_MARKER, read_store_dir
+from energylens.profiles.schema import STORE_MARKER, read_store_dir
 
 __all__ = ["Store", "STORE_MARKER", "atomic_write_bytes"]
 

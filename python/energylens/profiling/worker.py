@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from energylens.capabilities import capabilities
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
 from energylens.profiling.loadgen import run_server
@@ -49,8 +50,6 @@ def _versions() -> dict[str, str]:
 
 
 def _driver() -> str:
-    from energylens.capabilities import capabilities
-
     try:
         return capabilities().driver_version or ""
     except Exception:  # noqa: BLE001 - metadata only; the row is still valid without it

@@ -1,0 +1,163 @@
+"""``energylens demo``: the main job on the bundled real data (ML.ENERGY v2, Apache-2.0).
+
+Fits the 12-parameter closed form on 50 random measured configurations, prints the parameters with
+their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
+model, GPU) group next to the one a latency-first choice makes, and ends with the comparison against
+the baselines on identical splits (``energylens evaluate``), writing the full report to a folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energylens.compare.metrics import score_groups
+from energylens.compare.report import format_summary, write_report
+from energylens.compare.runner import run_evaluation
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import (
+    MLENERGY_V2_NOMINAL_PROMPT_TOKENS,
+    load_profiles_or_bundled,
+    mlenergy_v2,
+)
+
+__all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison"]
+
+GROUP_BY = ("task", "model", "gpu")
+
+
+def _config_label(row: pd.Series) -> str:
+    return f"TP{int(row['tp'])} PP{int(row['pp'])} B{int(round(row.get('max_batch_size', row['batch_size'])))}"
+
+
+def choices_table(profiles: pd.DataFrame, energy_pred: np.ndarray, tpot: np.ndarray) -> pd.DataFrame:
+    """Per (task, model, GPU) group: the configuration the model picks, the measured optimum and the
+    latency-first pick (lowest TPOT), each with its measured energy per request."""
+    df = profiles.reset_index(drop=True).copy()
+    df["_pred"] = energy_pred
+    df["_tpot"] = tpot
+    rows = []
+    for key, g in df.groupby(list(GROUP_BY), sort=True):
+        if len(g) < 2:
+            continue
+        ours = g.loc[g["_pred"].idxmin()]
+        best = g.loc[g["energy_j"].idxmin()]
+        fast = g.loc[g["_tpot"].idxmin()]
+        rows.append({
+            "task": key[0], "model": str(key[1]).split("/")[-1], "gpu": key[2], "candidates": len(g),
+            "energylens_choice": _config_label(ours), "energylens_j": float(ours["energy_j"]),
+            "measured_best": _config_label(best), "best_j": float(best["energy_j"]),
+            "latency_first": _config_label(fast), "latency_first_j": float(fast["energy_j"]),
+        })
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["energylens_regret_pct"] = 100.0 * (out["energylens_j"] / out["best_j"] - 1.0)
+        out["latency_first_regret_pct"] = 100.0 * (out["latency_first_j"] / out["best_j"] - 1.0)
+    return out
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``energylens demo``."""
+    p = sub.add_parser("demo", help="run the main job on the bundled real data")
+    p.add_argument("--seed", type=int, default=0, help="seed of the training draw (0)")
+    p.add_argument("--train-size", type=int, default=50, help="training rows drawn at random (50)")
+    p.add_argument("--report", default="energylens-report", help="folder for the evaluation report")
+    p.add_argument("--repeats", type=int, default=5, help="seeded repeats of the closing comparison (5)")
+    p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines")
+    p.set_defaults(func=lambda a: run_demo(seed=a.seed, train_size=a.train_size, report_dir=a.report,
+                                           repeats=a.repeats, compare=not a.no_compare))
+
+
+def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyModel, pd.DataFrame]:
+    """Fit on ``train_size`` random rows; print the parameters; return the model and the held-out rows."""
+    rng = np.random.default_rng(seed)
+    train_idx = np.sort(rng.choice(len(data), size=train_size, replace=False))
+    test_mask = np.ones(len(data), dtype=bool)
+    test_mask[train_idx] = False
+    model = EnergyModel(seed=seed).fit(data.iloc[train_idx])
+    s = model.summary
+    assert s is not None
+    say(f"\nfitted {model.template_id} on {train_size} random rows (seed {seed}): {s.status}, "
+        f"{s.iterations} iterations, {s.fit_seconds * 1e3:.0f} ms with {s.bootstrap_converged} bootstrap refits")
+    say(f"{'parameter':<24} {'value':>10}  {'90% interval':>21}  meaning [unit]")
+    for p in model.params.values():
+        say(f"{p.name:<24} {p.value:>10.4g}  [{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]  {p.description} [{p.unit}]")
+    return model, data[test_mask]
+
+
+def _held_out(model: EnergyModel, test: pd.DataFrame, say) -> None:
+    """Accuracy on the rows the fit did not see, and the predicted prefill share."""
+    per_group = score_groups(test, model.predict(test), GROUP_BY)
+    mape = float(per_group["ape_sum"].sum() / per_group["n_rows"].sum() / 100.0)
+    top1 = per_group["top1"].dropna()
+    pairwise = float(per_group["pairs_concordant"].sum() / max(per_group["pairs_total"].sum(), 1))
+    say(f"\nheld-out accuracy on the other {len(test)} rows: MAPE {mape:.3f}, Top-1 {top1.mean():.3f} "
+        f"over {len(top1)} (task, model, GPU) groups, pairwise ranking {pairwise:.3f}")
+    phases = model.predict_phases(test)
+    share = float(np.median(phases["prefill_energy_j_pred"] / phases["energy_j_pred"]))
+    say(f"median predicted prefill share of energy per request: {share:.1%}")
+
+
+def _choices(model: EnergyModel, data: pd.DataFrame, train_size: int, compare: bool, say) -> None:
+    """Energy-optimal choice per group over all measured candidates, next to latency-first."""
+    table = choices_table(data, model.predict(data), data["tpot_s"].to_numpy())
+    say(f"\nenergy-optimal configuration per (task, model, GPU) group ({len(table)} groups with >= 2 "
+        "configurations); energy in J per request, measured:")
+    say(f"{'task':<10} {'model':<30} {'gpu':<14} {'energylens pick':<16} {'J':>8} "
+        f"{'latency-first pick':<18} {'J':>8} {'saved':>6}")
+    for _, r in table.iterrows():
+        saved = 100.0 * (1.0 - r["energylens_j"] / r["latency_first_j"])
+        say(f"{r['task']:<10} {r['model'][:30]:<30} {str(r['gpu']).replace('NVIDIA ', '')[:14]:<14} {r['energylens_choice']:<16} "
+            f"{r['energylens_j']:>8.1f} {r['latency_first']:<18} {r['latency_first_j']:>8.1f} {saved:>5.0f}%")
+    if not len(table):
+        return
+    agree = float(np.mean(table["energylens_choice"] == table["measured_best"]))
+    say(f"energylens picks the measured optimum in {agree:.0%} of groups (median regret "
+        f"{table['energylens_regret_pct'].median():.1f}%); latency-first in "
+        f"{np.mean(table['latency_first'] == table['measured_best']):.0%} (median regret "
+        f"{table['latency_first_regret_pct'].median():.1f}%, mean {table['latency_first_regret_pct'].mean():.1f}%).")
+    say(f"  (fit on {train_size} rows; groups include the training rows, so this table is in-sample for those "
+        "rows: the held-out numbers above" + (" and the comparison below are" if compare else " are")
+        + " the out-of-sample ones)")
+
+
+def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energylens-report", repeats: int = 5,
+             compare: bool = True, out=sys.stdout) -> int:
+    """``energylens demo``: fit, held-out accuracy, choices per group, then the comparison."""
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    t0 = time.perf_counter()
+    data = mlenergy_v2().reset_index(drop=True)
+    say(f"energylens demo: ML.ENERGY Leaderboard v2 (Chung et al., NeurIPS 2025 D&B; Apache-2.0), "
+        f"{len(data)} measured vLLM configurations, {data['model'].nunique()} models, "
+        f"{data['gpu'].nunique()} GPUs, tasks {', '.join(sorted(data['task'].unique()))}.")
+    say("  input lengths are not recorded upstream: nominal prompt tokens per task "
+        + ", ".join(f"{k} {v}" for k, v in MLENERGY_V2_NOMINAL_PROMPT_TOKENS.items()) + " (image-chat adds image tokens)")
+    model, test = _fit(data, seed, train_size, say)
+    _held_out(model, test, say)
+    _choices(model, data, train_size, compare, say)
+    if compare:
+        say(f"\ncomparison with the baselines on identical splits ({repeats} repeats of {train_size} training rows):")
+        say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
+                            profiles=data, progress=True))
+    say(f"\ndemo finished in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: int = 5,
+                    seed: int = 0, train_size: int = 50, progress: bool = True,
+                    profiles: pd.DataFrame | None = None) -> str:
+    """The comparison ``energylens demo`` ends with: bundled data, report written to ``report_dir``.
+
+    Returns the text to print: a short table (one line per method) and where the report went.
+    """
+    df = profiles if profiles is not None else load_profiles_or_bundled("bundled")
+    res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed, progress=progress)
+    path = write_report(res, report_dir, command=f"energylens demo (repeats={repeats})")
+    return format_summary(res) + f"\nfull comparison ({res.info['runtime_s']:.0f} s): {path}"

@@ -1,0 +1,109 @@
+"""``energylens evaluate``: ours against the baselines on identical splits (:mod:`energylens.compare`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from energylens.cli.args import positive_float, positive_int, seed
+from energylens.compare.report import format_summary, write_report
+from energylens.compare.runner import run_evaluation
+from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
+from energylens.outputs import atomic_dir, check_output_path
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+__all__ = ["add_parser", "run_evaluate", "failed_methods"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``energylens evaluate``; the parser's ``func`` is :func:`run_evaluate`."""
+    p = subparsers.add_parser(
+        "evaluate", help="compare configuration choice: ours against the baselines, same splits",
+        description="Fit every method on the same seeded training rows and score it on the same "
+                    "held-out rows: Top-1, pairwise, MAPE, Spearman, regret; sample efficiency; "
+                    "unseen batch sizes, GPU and model.")
+    p.add_argument("profiles", metavar="PROFILES",
+                   help="profile table (schema v1), an ML.ENERGY v2 flat CSV, or 'bundled' for the bundled data")
+    p.add_argument("--train-size", type=positive_int, default=50, help="training rows per repeat (50)")
+    p.add_argument("--repeats", type=positive_int, default=20, help="seeded repeats (20)")
+    p.add_argument("--group-by", default=",".join(DEFAULT_GROUP_BY),
+                   help="columns whose rows are the candidates of one choice (task,model,gpu)")
+    p.add_argument("--tpot-slo", type=positive_float, default=None, metavar="SECONDS",
+                   help="choose only among candidates meeting this TPOT (predicted and measured)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of every draw (0)")
+    p.add_argument("--splits", default=",".join(SPLIT_NAMES),
+                   help=f"comma-separated subset of {','.join(SPLIT_NAMES)}")
+    p.add_argument("--methods", default=None,
+                   help="comma-separated subset of the methods (default: all available)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=run_evaluate)
+    return p
+
+
+def _split_list(s: str | None) -> list[str] | None:
+    if s is None:
+        return None
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def failed_methods(table) -> dict[str, str]:
+    """Methods with no finite metric in any group, each with its first error message."""
+    out: dict[str, str] = {}
+    for name, g in table.groupby("method", sort=False):
+        scored = g[["top1", "pairs_concordant", "ape_sum"]].notna().to_numpy().any() if len(g) else False
+        if not scored:
+            errs = g["error"].dropna().astype(str)
+            errs = errs[errs != ""]
+            out[str(name)] = errs.iloc[0] if len(errs) else "no group could be scored"
+    return out
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Run ``energylens evaluate`` from parsed arguments; returns the exit status: 2 when a method
+    produced no score at all (the table and report are still written, the failure named), or every
+    method failed (nothing written)."""
+    if args.report:
+        check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
+    res = run_evaluation(load_profiles_or_bundled(args.profiles), train_size=args.train_size,
+                         repeats=args.repeats,
+                         group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
+                         tpot_slo=args.tpot_slo, seed=args.seed,
+                         splits=_split_list(args.splits) or SPLIT_NAMES,
+                         method_names=_split_list(args.methods),
+                         progress=not args.no_progress)
+    failed = failed_methods(res.table)
+    if failed and len(failed) == res.table["method"].nunique():
+        _print_failures(failed)
+        print("energylens evaluate: error: every method failed; nothing to report", file=sys.stderr)
+        return 2
+    report_path = None
+    if args.report:
+        cmd = "energylens evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+        with atomic_dir(args.report) as tmp:
+            write_report(res, tmp, command=cmd)
+        report_path = Path(args.report) / "report.md"
+    if args.json:
+        s = res.summary()
+        info = {k: v for k, v in res.info.items() if k != "notes"}
+        info["report"] = str(report_path) if report_path else None
+        info["failed_methods"] = failed
+        print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records"))},
+                         indent=1))
+    else:
+        print(format_summary(res))
+        print(f"run time {res.info['runtime_s']:.0f} s"
+              + (f"; report: {report_path}" if report_path else ""))
+    if failed:  # the table and report are kept, but the comparison asked for is incomplete
+        _print_failures(failed)
+        return 2
+    return 0
+
+
+def _print_failures(failed: dict[str, str]) -> None:
+    for name, why in failed.items():
+        print(f"energylens evaluate: error: method {name} produced no score in any group: {why}", file=sys.stderr)

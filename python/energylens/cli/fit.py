@@ -1,0 +1,121 @@
+"""``energylens fit``: fit the closed-form energy (and latency) model on measured profiles, write JSON.
+
+The output path is checked before the fit (never one of the inputs, a writable file path) and written
+atomically. A missing ``energy_j`` column with a close match (``Energy_J``) is an error with "did you
+mean"; the latency model alone is fitted only with ``--latency-only`` or when no energy-like column
+exists, and the command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from energylens.cli.args import DEFAULTS, nonnegative_int, positive_int, seed
+from energylens.model import EnergyModel, LatencyModel
+from energylens.outputs import check_output_path
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+__all__ = ["add_parser", "energy_column_hint"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``energylens fit``."""
+    fit = sub.add_parser("fit", help="fit the closed-form energy (and latency) model on measured profiles")
+    fit.add_argument("profiles", metavar="PROFILES",
+                     help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, a Splitwise "
+                          "perf_model CSV (latency only), or 'bundled'")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON; written atomically)")
+    fit.add_argument("--residual", choices=("relative", "log"), default="log",
+                     help="residual the fit minimises: log(pred/meas) (default) or relative error")
+    fit.add_argument("--loss", choices=("linear", "soft_l1", "huber"), default="linear",
+                     help="loss on the residuals: linear (least squares, default) or a robust one")
+    fit.add_argument("--starts", type=positive_int, default=DEFAULTS["n_starts"],
+                     help=f"multi-start count ({DEFAULTS['n_starts']}, as EnergyModel)")
+    fit.add_argument("--bootstrap", type=nonnegative_int, default=DEFAULTS["bootstrap"],
+                     help=f"bootstrap refits for intervals ({DEFAULTS['bootstrap']}; 0: no intervals)")
+    fit.add_argument("--seed", type=seed, default=DEFAULTS["seed"], help="seed of the starts and the bootstrap (0)")
+    group = fit.add_mutually_exclusive_group()
+    group.add_argument("--no-latency", action="store_true", help="fit the energy model without its latency model")
+    group.add_argument("--latency-only", action="store_true",
+                       help="fit only the latency model (on ttft_s / tpot_s), ignoring any energy column")
+    fit.set_defaults(func=_cmd_fit)
+
+
+def _print_params(model) -> None:
+    for p in model.params.values():
+        print(f"  {p.name:<24} {p.value:>11.4g}  [{p.ci_low:.3g}, {p.ci_high:.3g}]  {p.unit}")
+
+
+def energy_column_hint(columns) -> str | None:
+    """The column a user probably meant as ``energy_j`` (case or spelling), or None."""
+    names = [str(c) for c in columns if str(c) != "energy_j"]
+    lowered = {n.lower(): n for n in names}
+    if "energy_j" in lowered:
+        return lowered["energy_j"]
+    close = difflib.get_close_matches("energy_j", list(lowered), n=1, cutoff=0.75)
+    if close:
+        return lowered[close[0]]
+    energy_like = [n for n in names if "energy" in n.lower() or "joule" in n.lower()]
+    return energy_like[0] if energy_like else None
+
+
+def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: dict, why: str) -> int:
+    lat = LatencyModel(**opts).fit(profiles)
+    ls = lat.summary
+    assert ls is not None
+    print(f"{args.profiles}: {why}; fitted the latency model only")
+    print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
+          f"{ls.status}, training MAPE {ls.train_mape:.3f}")
+    _print_params(lat)
+    lat.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | None:
+    """The energy_j column, or None when the fit is latency-only; errors for a likely misspelling."""
+    if "energy_j" not in profiles:
+        hint = energy_column_hint(profiles.columns)
+        if hint is not None:
+            raise ValueError(f"{args.profiles}: no energy_j column; did you mean {hint!r}? Rename it to energy_j "
+                             "(J per request), or pass --latency-only to fit the latency model alone")
+        return None
+    energy = profiles["energy_j"].to_numpy(dtype=float)
+    if not np.isfinite(energy).any():
+        return None
+    if not np.isfinite(energy).all():
+        missing = np.flatnonzero(~np.isfinite(energy))[:20].tolist()
+        raise ValueError(f"{args.profiles}: column energy_j is missing in data rows {[r + 1 for r in missing]} "
+                         "(1-based); fit on rows that all have it, or pass --latency-only")
+    return energy
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    check_output_path(args.output, inputs=[args.profiles])
+    profiles = load_profiles_or_bundled(args.profiles, require_energy=False)
+    opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
+                seed=args.seed)
+    if args.latency_only:
+        return _fit_latency_only(args, profiles, opts, "--latency-only")
+    if _energy(args, profiles) is None:
+        if args.no_latency:
+            raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
+        return _fit_latency_only(args, profiles, opts, "no energy_j measurements (no energy column at all)")
+    model = EnergyModel(**opts)
+    model.fit(profiles, latency=not args.no_latency)
+    s = model.summary
+    assert s is not None
+    print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
+          f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
+          f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
+    _print_params(model)
+    if model.latency_model is not None and model.latency_model.summary is not None:
+        ls = model.latency_model.summary
+        print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
+    model.save(args.output)
+    print(f"wrote {args.output}")
+    return 0

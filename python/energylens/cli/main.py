@@ -1,0 +1,114 @@
+"""The ``energylens`` command line: one module per command in this package, assembled here.
+
+Each command module has ``add_parser(subparsers)`` that registers its parser and handler. Commands import
+the library at module level; this module imports a command's module only when building the parser, so
+``energylens --version`` stays fast. The library never imports :mod:`energylens.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Sequence
+
+from energylens.errors import EnergyLensError
+
+__all__ = ["main", "build_parser", "COMMANDS", "Terminated", "EXIT_SIGINT", "EXIT_SIGTERM"]
+
+#: Command name -> module (``energylens.cli.<module>``), in the order ``--help`` lists them.
+COMMANDS = {
+    "doctor": "doctor",
+    "demo": "demo",
+    "fit": "fit",
+    "predict": "predict",
+    "evaluate": "evaluate",
+    "monitor": "monitor",
+    "profile": "profile",
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``argv``, only the named command's module is imported (fast start-up)."""
+    from energylens.cli.doctor import dist_version
+
+    parser = argparse.ArgumentParser(
+        prog="energylens",
+        description="Energy models and measurement for LLM serving configurations.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {dist_version('energylens')}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = [a for a in (argv or []) if a in COMMANDS][:1]
+    for name, module in COMMANDS.items():
+        if wanted and name != wanted[0]:
+            sub.add_parser(name, help=f"see energylens {name} --help")
+            continue
+        importlib.import_module(f"energylens.cli.{module}").add_parser(sub)
+    return parser
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception, so that ``finally`` blocks and atomic writers clean up (and a
+    command that stops on Ctrl-C, such as ``monitor``, also stops and saves on SIGTERM)."""
+
+
+#: Exit statuses of a command ended by a signal (128 + signal number, as a shell reports them).
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+_signalled = {"SIGTERM": False}
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line: one line with the category, no source line."""
+    return f"energylens: {category.__name__}: {message}\n"
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    _signalled["SIGTERM"] = True
+    raise Terminated()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    0 success; 2 a located, explained error (bad input, bad argument, an output that cannot be
+    written); 130 interrupted by SIGINT, 143 by SIGTERM (finished outputs are kept, unfinished ones
+    removed, since every output is written atomically). No traceback for any of these.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    warnings.formatwarning = _format_warning
+    previous = None
+    _signalled["SIGTERM"] = False
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        status = int(args.func(args) or 0)
+        # A command that stops cleanly on an interrupt (monitor saves its trace) still reports SIGTERM.
+        return EXIT_SIGTERM if _signalled["SIGTERM"] else status
+    except EnergyLensError as exc:
+        print(f"energylens {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"energylens {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print(f"\nenergylens {args.command}: terminated (SIGTERM); finished outputs were kept, unfinished "
+              "ones removed", file=sys.stderr)
+        return EXIT_SIGTERM
+    except KeyboardInterrupt:
+        print(f"\nenergylens {args.command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
+              "ones removed", file=sys.stderr)
+        return EXIT_SIGINT
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""``energylens monitor``: live per-GPU power in the terminal, totals at the end, optionally the
+whole run saved as a trace (Parquet). Registered by ``energylens.cli.main``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["add_parser", "run_monitor"]
+
+
+def _gpu_list(text: str) -> list[int]:
+    try:
+        gpus = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--gpus takes indices like 0,1 (got {text!r})") from exc
+    if not gpus or min(gpus) < 0:
+        raise argparse.ArgumentTypeError(f"--gpus takes non-negative indices like 0,1 (got {text!r})")
+    return gpus
+
+
+def _positive(text: str) -> float:
+    v = float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
+    return v
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``energylens monitor``."""
+    p = sub.add_parser("monitor", help="live per-GPU power from NVML; totals at the end; -o saves a trace")
+    p.add_argument("--gpus", type=_gpu_list, default=None, help="visible GPU indices, e.g. 0,1 (default: all)")
+    p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C)")
+    p.add_argument("--interval", type=_positive, default=0.5, help="seconds between live lines (0.5)")
+    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet)")
+    p.add_argument("--dcgm", choices=("off", "auto", "on"), default="off",
+                   help="also read DCGM (auto: when a host engine answers; on: required)")
+    p.add_argument("--source", choices=("nvml", "synthetic"), default="nvml",
+                   help="nvml (default) or synthetic (a known 150 W / 450 W square wave, for trying it out)")
+    p.set_defaults(func=run_monitor)
+
+
+def _sampler(args: argparse.Namespace):
+    from energylens.measure.monitor import PowerSampler
+
+    if args.source == "synthetic":
+        n = len(args.gpus) if args.gpus else 1
+        t = np.arange(0.0, 3600.0, 0.5)
+        p = np.where(np.arange(t.size) % 2 == 0, 150.0, 450.0)
+        return PowerSampler.synthetic([(t, p)] * n)
+    dcgm = {"off": False, "auto": "auto", "on": True}[args.dcgm]
+    return PowerSampler.nvml(args.gpus, dcgm=dcgm)  # NvmlUnavailableError (with the fix) without NVML
+
+
+def _latest_power(samples: dict, gpu_count: int) -> list[float]:
+    out = []
+    power = np.isfinite(samples["power_w"])
+    for g in range(gpu_count):
+        sel = power & (samples["gpu"] == g)
+        out.append(float(samples["power_w"][sel][-1]) if sel.any() else math.nan)
+    return out
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from energylens.measure.monitor import EnergyMonitor
+
+    sampler = _sampler(args)
+    tty = sys.stdout.isatty()
+    interrupted = False
+    with EnergyMonitor(sampler, sync=False) as mon:
+        start = time.monotonic()
+        mon.begin_window("total")
+        try:
+            while args.duration is None or time.monotonic() - start < args.duration:
+                left = args.interval if args.duration is None else min(args.interval, args.duration - (time.monotonic() - start))
+                time.sleep(max(left, 0.0))
+                sampler.flush()
+                watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
+                line = f"{time.monotonic() - start:7.1f} s  " + "  ".join(
+                    f"GPU{g} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
+                print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+        except KeyboardInterrupt:
+            interrupted = True
+        if tty:
+            print()
+        total = mon.end_window("total")
+        trace = mon.trace() if args.output else None
+    res = mon.result
+    print(f"sampled {total.duration_s:.2f} s from {res.active_source or 'no source'} ({res.kind})"
+          + ("  [interrupted]" if interrupted else ""))
+    for g, e in enumerate(total.energy_j_per_gpu):
+        c = total.counter_energy_j_per_gpu[g]
+        counter = f", counter {c:.1f} J" if c == c else ""
+        print(f"  GPU{g}: {e:10.1f} J  avg {e / total.duration_s:7.1f} W{counter}")
+    counter_total = f", counter {total.counter_energy_j:.1f} J" if total.counter_energy_j == total.counter_energy_j else ""
+    print(f"  total: {total.energy_j:9.1f} J  avg {total.avg_power_w:7.1f} W{counter_total}")
+    for src, period in sorted(res.update_period_s.items()):
+        seen = res.observed_period_s.get(src)
+        got = f", {1.0 / seen:.1f} samples/s achieved" if seen else ""
+        print(f"  {src}: update period {period * 1e3:.1f} ms{got}")
+    for f in res.fallbacks:
+        print(f"  fallback: {f.from_source} -> {f.to or 'none'}: {f.reason}")
+    if res.dropped:
+        print(f"  dropped samples: {res.dropped}")
+    if trace is not None:
+        trace.save(args.output)
+        print(f"wrote {args.output}")
+    return 0

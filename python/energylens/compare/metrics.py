@@ -1,0 +1,209 @@
+"""Metrics of configuration choice on one group of candidates (pure functions on arrays), and the
+scoring of every group of a held-out frame (:func:`score_groups`).
+
+Owns: Top-1, regret, pairwise concordance, Spearman, the per-group record. Imports numpy and pandas only.
+Definitions are in the module docstring of :mod:`energylens.compare.runner`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["METRICS", "SLO_METRICS", "top1_hit", "regret_pct", "pairwise_counts", "group_spearman",
+           "group_metrics", "score_groups"]
+
+METRICS = ("top1", "pairwise", "mape", "spearman", "regret_pct")
+SLO_METRICS = ("top1_strict", "slo_violation")
+
+
+def _as_float(a: Sequence[float] | np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=float).reshape(-1)
+
+
+def _choice_set(pred: np.ndarray) -> np.ndarray:
+    """Indices the method would choose: every candidate tied at the predicted minimum."""
+    return np.flatnonzero(pred == pred.min())
+
+
+def top1_hit(pred: Sequence[float], meas: Sequence[float]) -> float:
+    """Top-1 hit of one group: 1.0 if the predicted cheapest is a measured cheapest.
+
+    Measured ties count as hits. A tie in prediction is broken at random in expectation: the
+    result is the share of the predicted-minimum set that is measured-minimal (so in [0, 1]).
+    NaN for fewer than two candidates.
+    """
+    p, m = _as_float(pred), _as_float(meas)
+    if p.shape != m.shape:
+        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    if p.size < 2:
+        return float("nan")
+    chosen = _choice_set(p)
+    return float(np.mean(m[chosen] <= m.min()))
+
+
+def regret_pct(pred: Sequence[float], meas: Sequence[float]) -> float:
+    """Measured energy of the chosen configuration over the measured optimum, in percent.
+
+    Expectation over predicted ties, as in :func:`top1_hit`. NaN for fewer than two candidates.
+    """
+    p, m = _as_float(pred), _as_float(meas)
+    if p.shape != m.shape:
+        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    if p.size < 2:
+        return float("nan")
+    chosen = _choice_set(p)
+    return float(np.mean(m[chosen] / m.min() - 1.0) * 100.0)
+
+
+def pairwise_counts(pred: Sequence[float], meas: Sequence[float]) -> tuple[float, int]:
+    """(concordant, comparable) pairs of one group.
+
+    A pair is comparable when its measured energies differ; it is concordant when the prediction
+    orders it the same way; a predicted tie counts one half.
+    """
+    p, m = _as_float(pred), _as_float(meas)
+    if p.shape != m.shape:
+        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    i, j = np.triu_indices(p.size, k=1)
+    dm = np.sign(m[i] - m[j])
+    dp = np.sign(p[i] - p[j])
+    ok = dm != 0
+    conc = np.where(dp[ok] == 0, 0.5, (dp[ok] == dm[ok]).astype(float))
+    return float(conc.sum()), int(ok.sum())
+
+
+def _avg_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata)."""
+    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2.0)[inv]
+
+
+def group_spearman(pred: Sequence[float], meas: Sequence[float]) -> float:
+    """Spearman rank correlation of one group; NaN for < 3 candidates or a constant side.
+
+    Pearson correlation of average ranks (ties share their mean rank), as ``scipy.stats.spearmanr``.
+    """
+    p, m = _as_float(pred), _as_float(meas)
+    if p.size < 3 or np.ptp(p) == 0 or np.ptp(m) == 0:
+        return float("nan")
+    rp, rm = _avg_ranks(p), _avg_ranks(m)
+    rp -= rp.mean()
+    rm -= rm.mean()
+    return float(np.dot(rp, rm) / np.sqrt(np.dot(rp, rp) * np.dot(rm, rm)))
+
+
+def group_metrics(pred: Sequence[float], meas: Sequence[float],
+                  pred_tpot: Sequence[float] | None = None,
+                  meas_tpot: Sequence[float] | None = None,
+                  tpot_slo: float | None = None,
+                  energy_scale: bool = True) -> dict[str, float]:
+    """All metrics of one group of held-out candidates.
+
+    Returns ``n_rows``, ``n_candidates`` (after the TPOT SLO filter), ``top1``, ``regret_pct``,
+    ``pairs_concordant``, ``pairs_total``, ``spearman`` and ``ape_sum`` (sum of absolute percentage
+    errors over the rows, NaN when ``energy_scale`` is false). Pairwise, Spearman and APE use every
+    held-out row of the group; Top-1 and regret use the SLO candidates.
+
+    With ``tpot_slo`` also ``top1_strict`` and ``slo_violation``: the method chooses among the
+    candidates *it predicts* meet the limit (as it would in deployment); a hit needs the choice to
+    meet the limit when measured and to be the measured cheapest of those that do; a violation is
+    a choice that misses the limit when measured. Choosing nothing while a feasible candidate
+    exists is a miss. NaN where fewer than two rows or no candidate meets the limit when measured.
+    """
+    p, m = _as_float(pred), _as_float(meas)
+    conc, tot = pairwise_counts(p, m)
+    ape = float(np.sum(np.abs(p - m) / m) * 100.0) if energy_scale else float("nan")
+    cand = np.ones(p.size, dtype=bool)
+    strict: dict[str, float] = {}
+    if tpot_slo is not None:
+        if pred_tpot is None or meas_tpot is None:
+            raise ValueError("tpot_slo needs pred_tpot and meas_tpot")
+        ok_pred = _as_float(pred_tpot) <= tpot_slo
+        ok_meas = _as_float(meas_tpot) <= tpot_slo
+        cand = ok_pred & ok_meas
+        hit = viol = float("nan")
+        if p.size >= 2 and ok_meas.any():
+            if not ok_pred.any():
+                hit, viol = 0.0, 0.0
+            else:
+                pool = np.flatnonzero(ok_pred)
+                chosen = pool[_choice_set(p[pool])]
+                best = m[ok_meas].min()
+                hit = float(np.mean(ok_meas[chosen] & (m[chosen] <= best)))
+                viol = float(np.mean(~ok_meas[chosen]))
+        strict = {"top1_strict": hit, "slo_violation": viol}
+    return {
+        "n_rows": int(p.size),
+        "n_candidates": int(cand.sum()),
+        "top1": top1_hit(p[cand], m[cand]),
+        "regret_pct": regret_pct(p[cand], m[cand]),
+        "pairs_concordant": conc,
+        "pairs_total": tot,
+        "spearman": group_spearman(p, m),
+        "ape_sum": ape,
+        **strict,
+    }
+
+
+def _group_codes(df: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
+    return df.groupby(list(group_by), sort=True, dropna=False).ngroup().to_numpy()
+
+
+class _Groups:
+    """The groups of one held-out frame, computed once and shared by every method of a split."""
+
+    def __init__(self, test_df: pd.DataFrame, group_by: Sequence[str]) -> None:
+        codes = _group_codes(test_df, group_by)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        self.members = np.split(order, bounds) if len(order) else []
+        extra = [c for c in ("modality", "task") if c not in group_by and c in test_df.columns]
+        firsts = [int(idx[0]) for idx in self.members]
+        head = test_df.iloc[firsts]
+        cols = {c: head[c].tolist() for c in (*group_by, *extra)}
+        self.meta = []
+        for i in range(len(firsts)):
+            rec: dict[str, Any] = {c: cols[c][i] for c in group_by}
+            rec["group"] = " | ".join(str(cols[c][i]) for c in group_by)
+            for c in extra:
+                rec[c] = cols[c][i]
+            self.meta.append(rec)
+
+
+def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str],
+                 pred_tpot: np.ndarray | None = None, tpot_slo: float | None = None,
+                 energy_scale: bool = True, _groups: _Groups | None = None) -> pd.DataFrame:
+    """:func:`group_metrics` for every group of the held-out rows (one row per group).
+
+    Groups absent from ``test_df`` produce no row; single-candidate groups produce a row with NaN
+    Top-1 (they still count for MAPE). Also carries ``group`` (the key joined with ``" | "``),
+    the ``group_by`` columns, ``modality`` and ``task`` (when present).
+    """
+    meas = test_df["energy_j"].to_numpy(dtype=float)
+    pred = np.asarray(pred, dtype=float)
+    if pred.shape != meas.shape:
+        raise ValueError(f"{pred.size} predictions for {meas.size} held-out rows")
+    meas_tpot = None
+    if tpot_slo is not None:
+        meas_tpot = test_df["tpot_s"].to_numpy(dtype=float)
+        if pred_tpot is None:
+            pred_tpot = meas_tpot
+        pred_tpot = np.asarray(pred_tpot, dtype=float)
+    groups = _groups or _Groups(test_df, group_by)
+    rows = []
+    for idx, meta in zip(groups.members, groups.meta, strict=True):
+        rec = dict(meta)
+        rec.update(group_metrics(
+            pred[idx], meas[idx],
+            None if pred_tpot is None else pred_tpot[idx],
+            None if meas_tpot is None else meas_tpot[idx],
+            tpot_slo, energy_scale))
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+

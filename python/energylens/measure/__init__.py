@@ -1,0 +1,14 @@
+"""Measure: the native power sampler and its sources (NVML, DCGM, synthetic, replay), marks, the energy
+monitor and its windows, traces (record / replay), CUPTI kernels and energy attribution below NVML's
+update period.
+
+Stands alone: imports nothing from :mod:`energylens.profiles`, :mod:`energylens.model` or
+:mod:`energylens.compare`; only numpy, pandas, :mod:`energylens.errors` and the native core.
+"""
+
+from energylens.measure.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
+from energylens.measure.monitor import EnergyMonitor, Measurement, PowerSampler, mark
+from energylens.measure.trace import Trace, synthetic_trace
+
+__all__ = ["EnergyMonitor", "Measurement", "PowerSampler", "mark", "Trace", "synthetic_trace", "attribute",
+           "attribute_phases", "Attribution", "PhaseAttribution"]

@@ -1,0 +1,284 @@
+"""NumPy reference of the EnergyLens roofline template (the oracle for the native code).
+
+Everything here is elementwise over rows: one line = one scalar expression, no per-row
+branches (``sqrt`` is the only non-arithmetic op), so it ports
+1:1 to a C++ SIMD/OpenMP loop and to a CUDA kernel.  Derivation and units: docs/model.md.
+
+Features (see :mod:`energylens.profiles.features`, all float64 arrays of one length N):
+    tp, pp, batch_size, input_tokens, output_tokens, n_layers, d_model, active_params,
+    weight_bytes_per_step, kv_bytes_per_token, attn_flops_per_token_ctx, prefill_extra_flops,
+    peak_flops_per_s, hbm_bytes_per_s, tdp_w, link_bytes_per_s
+
+Energy model (per request, joules; n = tp*pp devices):
+    ctx   = L_in + L_out/2                                   mean decode context
+    F     = B (2 N_act + a ctx)                              FLOPs per decode step (batch)
+    M     = W_step + B ctx kv                                HBM bytes per decode step
+    t_c   = F / (n peak eta_c)           t_m = M / (n bw eta_m)
+    t_g   = (t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2   smooth roofline max (s: overlap)
+    n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
+    t_ar  = n_ar (alpha + 4 B d / link)
+    t_st  = (t_g + t_ar)(1 + theta_pp (pp-1)) + tau_l L + tau_s B
+    t_bz  = (t_g + t_ar)(1 + theta_pp (pp-1))                 device-busy part of the step
+    E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
+    F_p   = 2 N_act L_in + a L_in^2 / 2 + n F_enc     (F_enc: vision encoder, replicated per rank)
+    t_p   = F_p / (n peak eta_pf) + n_ar (alpha + 4 L_in d / link)
+    E_pf  = (1 + kappa B) [ n TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
+
+Latency model (seconds), same roofline with its own 9 parameters:
+    tpot = t_st ;  ttft = t_p (1 + kappa_b (B-1)) + tau_l L
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ENERGY_PARAM_NAMES", "ENERGY_PARAM_UNITS", "ENERGY_PARAM_DESCRIPTIONS",
+    "ENERGY_PARAM_LOWER", "ENERGY_PARAM_UPPER", "ENERGY_PARAM_INIT",
+    "energy_phases", "energy", "energy_jacobian", "energy_phases_jacobian",
+    "LATENCY_PARAM_NAMES", "LATENCY_PARAM_UNITS", "LATENCY_PARAM_DESCRIPTIONS",
+    "LATENCY_PARAM_LOWER", "LATENCY_PARAM_UPPER", "LATENCY_PARAM_INIT",
+    "latency", "latency_jacobian", "energy_tpot", "energy_tpot_jacobian", "REQUIRED_FEATURES",
+]
+
+REQUIRED_FEATURES = (
+    "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model",
+    "active_params", "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx",
+    "prefill_extra_flops", "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s",
+)
+
+# Scale factors: the fitted number times the scale is the SI value (keeps parameters O(1)).
+_US = 1e-6      # microseconds -> seconds
+_KILO = 1e-3    # "per 1000 sequences" -> per sequence
+
+ENERGY_PARAM_NAMES = (
+    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "static_power_frac",
+    "flop_energy_coef", "busy_power_frac", "layer_overhead_us", "allreduce_latency_us",
+    "seq_overhead_us", "pp_bubble", "prefill_stall_per_kseq",
+)
+ENERGY_PARAM_UNITS = (
+    "1 (fraction of peak FLOP/s)", "1 (fraction of HBM B/s)", "1", "1 (fraction of peak FLOP/s)",
+    "1 (fraction of TDP per device)", "TDP/peak_FLOP_rate (J per FLOP)", "1 (fraction of TDP per device)",
+    "us per layer per decode step", "us per all-reduce hop", "us per sequence per decode step",
+    "1 (per extra pipeline stage)", "1 per 1000 co-running sequences",
+)
+ENERGY_PARAM_DESCRIPTIONS = (
+    "achieved fraction of dense peak FLOP/s in decode GEMMs",
+    "achieved fraction of HBM bandwidth when streaming weights and KV cache",
+    "overlap of compute and memory time in the smooth max ((t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2): "
+    "0 = full overlap (max), 1 = none (sum)",
+    "achieved fraction of peak FLOP/s in prefill",
+    "power every device draws for the whole wall time, as a fraction of its TDP",
+    "dynamic energy per FLOP in units of TDP/peak (1 = running at peak costs one TDP on top)",
+    "extra power of a device while its kernels run (weight/KV streaming, GEMMs, all-reduce), fraction of TDP",
+    "per-layer per-step fixed time (kernel launches, synchronisation)",
+    "latency of one all-reduce step between TP peers (ring hop)",
+    "host-side time per running sequence per decode step (scheduling, sampling, detokenisation)",
+    "extra stage time per additional pipeline stage (bubbles, p2p, idle stages)",
+    "prefill stall: prefill wall time and energy grow by this per 1000 co-running sequences",
+)
+ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1e-4, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 1.0, 1.0, 0.6, 3.0, 1.0, 1000.0, 500.0, 2000.0, 3.0, 50.0])
+ENERGY_PARAM_INIT = np.array([0.5, 0.5, 0.5, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5])
+
+LATENCY_PARAM_NAMES = (
+    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us",
+    "allreduce_latency_us", "seq_overhead_us", "pp_bubble", "prefill_batch_factor",
+)
+LATENCY_PARAM_UNITS = (
+    "1", "1", "1", "1", "us per layer per step", "us per all-reduce hop",
+    "us per sequence per step", "1 per extra stage", "1 per extra prompt in the prefill batch",
+)
+LATENCY_PARAM_DESCRIPTIONS = (
+    "achieved fraction of peak FLOP/s in decode", "achieved fraction of HBM bandwidth",
+    "overlap of compute and memory time (0 = max, 1 = sum)", "achieved fraction of peak FLOP/s in prefill",
+    "per-layer fixed time per forward pass", "latency of one all-reduce hop",
+    "host time per running sequence per decode step", "extra stage time per extra pipeline stage",
+    "TTFT grows by this fraction of one prompt's prefill per extra prompt sharing the batch",
+)
+LATENCY_PARAM_LOWER = np.array([0.01, 0.05, 1e-4, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0])
+LATENCY_PARAM_UPPER = np.array([1.0, 1.0, 1.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0])
+LATENCY_PARAM_INIT = np.array([0.5, 0.6, 0.5, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5])
+
+
+def _get(features, name):
+    try:
+        return np.asarray(features[name], dtype=np.float64)
+    except KeyError:
+        raise KeyError(f"feature {name!r} missing; build it with energylens.profiles.features.build_features") from None
+
+
+def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
+    """Shared roofline time model; returns a dict of intermediates (all arrays)."""
+    tp = _get(f, "tp")
+    pp = _get(f, "pp")
+    B = _get(f, "batch_size")
+    Li = _get(f, "input_tokens")
+    Lo = _get(f, "output_tokens")
+    L = _get(f, "n_layers")
+    d = _get(f, "d_model")
+    Na = _get(f, "active_params")
+    W = _get(f, "weight_bytes_per_step")
+    kv = _get(f, "kv_bytes_per_token")
+    a = _get(f, "attn_flops_per_token_ctx")
+    peak = _get(f, "peak_flops_per_s")
+    bw = _get(f, "hbm_bytes_per_s")
+    link = _get(f, "link_bytes_per_s")
+    n = tp * pp
+    ctx = Li + 0.5 * Lo
+    F = B * (2.0 * Na + a * ctx)
+    M = W + B * ctx * kv
+    tc = F / (n * peak * eta_c)
+    tm = M / (n * bw * eta_m)
+    diff = tc - tm
+    root = np.sqrt(diff * diff + 4.0 * p * tc * tm)   # p: roofline overlap s in [0, 1]
+    tg = 0.5 * (tc + tm + root)                        # s = 1: tc + tm; s -> 0: max(tc, tm)
+    dtg_dtc = 0.5 * (1.0 + (diff + 2.0 * p * tm) / root)
+    dtg_dtm = 0.5 * (1.0 + (2.0 * p * tc - diff) / root)
+    dtg_dp = tc * tm / root
+    n_ar = 2.0 * L * (tp - 1.0) / (tp * pp)
+    t_ar = n_ar * (alpha + 4.0 * B * d / link)       # each rank holds a full B x d partial sum
+    g_pp = 1.0 + th_pp * (pp - 1.0)
+    t_step = (tg + t_ar) * g_pp + tau_l * L + tau_s * B
+    Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n * _get(f, "prefill_extra_flops")  # encoder on every rank
+    t_pc = Fp / (n * peak * eta_pf)
+    t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link)
+    return dict(tp=tp, pp=pp, B=B, Li=Li, Lo=Lo, L=L, n=n, F=F, M=M, tc=tc, tm=tm, tg=tg,
+                dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar,
+                g_pp=g_pp, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
+
+
+def _unpack_energy(theta):
+    th = np.asarray(theta, dtype=np.float64)
+    if th.shape != (12,):
+        raise ValueError(f"theta must have 12 entries, got shape {th.shape}")
+    return th
+
+
+def energy_phases(features, theta):
+    """(prefill_j, decode_j) per request, each an (N,) array."""
+    th = _unpack_energy(theta)
+    eta_c, eta_m, p, eta_pf, pi_s, c_f, c_b, tl, al, ts, th_pp, kap = th
+    c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
+    tdp = _get(features, "tdp_w")
+    ef = c_f * tdp / c["peak"]
+    busy = (c["tg"] + c["t_ar"]) * c["g_pp"]
+    e_dec = c["Lo"] / c["B"] * (c["n"] * tdp * (pi_s * c["t_step"] + c_b * busy) + ef * c["F"])
+    h = 1.0 + kap * _KILO * c["B"]
+    e_pf = h * (c["n"] * tdp * (pi_s + c_b) * c["t_pf"] + ef * c["Fp"])
+    return e_pf, e_dec
+
+
+def energy(features, theta):
+    """Energy per request (J), prefill + decode."""
+    e_pf, e_dec = energy_phases(features, theta)
+    return e_pf + e_dec
+
+
+def energy_phases_jacobian(features, theta):
+    """Analytic d(prefill_j)/d theta and d(decode_j)/d theta, each (N, 12)."""
+    th = _unpack_energy(theta)
+    eta_c, eta_m, p, eta_pf, pi_s, c_f, c_b, tl, al, ts, th_pp, kap = th
+    c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
+    tdp = _get(features, "tdp_w")
+    n, B, Lo, L, g_pp = c["n"], c["B"], c["Lo"], c["L"], c["g_pp"]
+    ef = c_f * tdp / c["peak"]
+    k = Lo / B                                   # decode steps per request / batch
+    ks = k * n * tdp * pi_s                      # d E_dec / d t_step
+    kb = k * n * tdp * (pi_s + c_b)              # d E_dec / d t_busy (t_busy is inside t_step too)
+    busy = (c["tg"] + c["t_ar"]) * g_pp
+    h = 1.0 + kap * _KILO * B
+    pw = n * tdp * (pi_s + c_b)                  # d (E_pf / h) / d t_pf
+    Dp = pw * c["t_pf"] + ef * c["Fp"]
+    N = B.shape[0]
+    Jd = np.zeros((N, 12))
+    Jp = np.zeros((N, 12))
+    Jd[:, 0] = kb * g_pp * c["dtg_dtc"] * (-c["tc"] / eta_c)
+    Jd[:, 1] = kb * g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
+    Jd[:, 2] = kb * g_pp * c["dtg_dp"]
+    Jp[:, 3] = h * pw * (-c["t_pc"] / eta_pf)
+    Jd[:, 4] = k * n * tdp * c["t_step"]
+    Jp[:, 4] = h * n * tdp * c["t_pf"]
+    Jd[:, 5] = k * tdp / c["peak"] * c["F"]
+    Jp[:, 5] = h * tdp / c["peak"] * c["Fp"]
+    Jd[:, 6] = k * n * tdp * busy
+    Jp[:, 6] = h * n * tdp * c["t_pf"]
+    Jd[:, 7] = ks * L * _US
+    Jd[:, 8] = kb * g_pp * c["n_ar"] * _US
+    Jp[:, 8] = h * pw * c["n_ar"] * _US
+    Jd[:, 9] = ks * B * _US
+    Jd[:, 10] = kb * (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
+    Jp[:, 11] = _KILO * B * Dp
+    return Jp, Jd
+
+
+def energy_jacobian(features, theta):
+    """Analytic d energy / d theta, (N, 12)."""
+    Jp, Jd = energy_phases_jacobian(features, theta)
+    return Jp + Jd
+
+
+def _unpack_latency(phi):
+    ph = np.asarray(phi, dtype=np.float64)
+    if ph.shape != (9,):
+        raise ValueError(f"phi must have 9 entries, got shape {ph.shape}")
+    return ph
+
+
+def latency(features, phi):
+    """(ttft_s, tpot_s), each (N,)."""
+    ph = _unpack_latency(phi)
+    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
+    c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
+    ttft = c["t_pf"] * (1.0 + kb * (c["B"] - 1.0)) + tl * _US * c["L"]
+    return ttft, c["t_step"]
+
+
+def latency_jacobian(features, phi):
+    """(d ttft / d phi, d tpot / d phi), each (N, 9)."""
+    ph = _unpack_latency(phi)
+    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
+    c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
+    B, L, g_pp = c["B"], c["L"], c["g_pp"]
+    hb = 1.0 + kb * (B - 1.0)
+    N = B.shape[0]
+    Jf = np.zeros((N, 9))
+    Jt = np.zeros((N, 9))
+    Jt[:, 0] = g_pp * c["dtg_dtc"] * (-c["tc"] / eta_c)
+    Jt[:, 1] = g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
+    Jt[:, 2] = g_pp * c["dtg_dp"]
+    Jf[:, 3] = hb * (-c["t_pc"] / eta_pf)
+    Jt[:, 4] = L * _US
+    Jf[:, 4] = L * _US
+    Jt[:, 5] = g_pp * c["n_ar"] * _US
+    Jf[:, 5] = hb * c["n_ar"] * _US
+    Jt[:, 6] = B * _US
+    Jt[:, 7] = (c["tg"] + c["t_ar"]) * (c["pp"] - 1.0)
+    Jf[:, 8] = c["t_pf"] * (B - 1.0)
+    return Jf, Jt
+
+
+# Columns of theta that the decode-step time depends on, in LATENCY_PARAM_NAMES order (the last latency
+# parameter, prefill_batch_factor, does not enter tpot).
+_ENERGY_TIME_COLUMNS = (0, 1, 2, 3, 7, 8, 9, 10)
+
+
+def energy_tpot(features, theta):
+    """Decode-step time t_st (s) implied by the ENERGY parameters (the wall time the energy model uses).
+
+    Energy alone cannot separate power from time (scaling every time parameter by s and both power
+    fractions by 1/s leaves energy unchanged); fitting this against measured tpot_s together with
+    energy pins the time scale (docs/model.md, "Identifiability").
+    """
+    th = _unpack_energy(theta)
+    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0]
+    return latency(features, phi)[1]
+
+
+def energy_tpot_jacobian(features, theta):
+    """d energy_tpot / d theta, (N, 12) (zero in the power, FLOP-energy and stall columns)."""
+    th = _unpack_energy(theta)
+    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0]
+    _, Jt = latency_jacobian(features, phi)
+    J = np.zeros((Jt.shape[0], 12))
+    J[:, list(_ENERGY_TIME_COLUMNS)] = Jt[:, :8]
+    return J

@@ -1,0 +1,512 @@
+"""The profile-table contract, schema v1 (docs/profile-schema.md).
+
+A profile table has one row per measured serving configuration: which model on which GPUs, how it was
+parallelised and batched, how long prompts and generations were, and the energy one request took.
+:func:`load_profiles` reads such a table (CSV, Parquet or a DataFrame), validates every row, fills
+defaults and architecture columns, and returns a frame with fixed dtypes and column order.
+
+Row numbers in error messages are **1-based data rows** (the header does not count; in a CSV file
+without blank or multi-line records, data row N is line N + 1). ``ProfileSchemaError.rows`` keeps the
+same rows **zero-based** (positions, for ``frame.iloc``), as documented in :mod:`energylens.errors`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError
+from energylens.profiles import tables
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_DEFAULTS",
+    "DERIVED_DEFAULTS",
+    "MEASURED_COLUMNS",
+    "ARCHITECTURE_COLUMNS",
+    "PRECISIONS",
+    "MODALITIES",
+    "ARCHITECTURES",
+    "DroppedRowsWarning",
+    "load_profiles",
+    "STORE_MARKER",
+    "read_store_dir",
+]
+
+#: Version of the contract this module implements.
+SCHEMA_VERSION = 1
+
+#: Columns every profile table must have (units: params_b in 1e9 parameters, tokens per request,
+#: energy_j in joules per request summed over every device used).
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j",
+)
+
+#: Optional measurements: absent or NaN means "not measured"; where present they must be > 0.
+MEASURED_COLUMNS: tuple[str, ...] = (
+    "prefill_energy_j", "decode_energy_j", "ttft_s", "tpot_s", "latency_s", "avg_power_w",
+)
+
+#: Architecture columns; absent/NaN cells are filled from the model table (energylens.profiles.tables).
+ARCHITECTURE_COLUMNS: tuple[str, ...] = (
+    "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token",
+    "image_tokens_per_image",
+)
+
+#: Optional columns and their defaults, in output order. NaN for ``active_params_b`` and ``n_gpus``
+#: means "derived" (see :data:`DERIVED_DEFAULTS`); NaN for a measurement means "not measured"; NaN
+#: for an architecture column means "filled from the model table" (``fill_architecture=True``).
+OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
+    "active_params_b": math.nan,
+    "ep": 1,
+    "n_gpus": math.nan,
+    "architecture": "dense",
+    "precision": "bf16",
+    "kv_cache_dtype": "auto",
+    "modality": "text",
+    "task": "",
+    **{c: math.nan for c in MEASURED_COLUMNS},
+    **{c: math.nan for c in ARCHITECTURE_COLUMNS},
+})
+
+#: How the two derived defaults are computed, per row.
+DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
+    "active_params_b": "params_b (for a model of the model table: params_b * its active/total ratio)",
+    "n_gpus": "tp * pp * ep",
+})
+
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
+#: KV-cache element types (vLLM ``--kv-cache-dtype``): ``auto`` = the activation dtype.
+KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
+MODALITIES: tuple[str, ...] = ("text", "image", "video")
+ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
+
+_TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
+_INT_COLUMNS = ("tp", "pp", "ep", "n_gpus")
+_NUMERIC_COLUMNS = tuple(
+    c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
+)
+_MAX_ROWS_SHOWN = 20
+_DATAFRAME_SOURCE = "<DataFrame>"
+
+
+class DroppedRowsWarning(UserWarning):
+    """``load_profiles(..., drop_invalid=True)`` dropped rows; the message counts them per reason."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+
+#: File that marks a directory as a profiling-sweep store (energylens.profiling.store).
+STORE_MARKER = "energylens-store.json"
+
+
+def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFrame:
+    """The rows of a profiling-sweep store directory (``parts/*.parquet``), unvalidated, in part-name
+    order; only ``status == "ok"`` rows unless ``include_failed`` (failed ones carry ``error``)."""
+    parts = sorted((Path(path) / "parts").glob("*.parquet"))
+    frames = [pd.read_parquet(p) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not include_failed and len(frame):
+        frame = frame[frame["status"] == "ok"].reset_index(drop=True)
+    return frame
+
+
+def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
+    if isinstance(path_or_frame, pd.DataFrame):
+        return path_or_frame.copy(), source or _DATAFRAME_SOURCE
+    if not isinstance(path_or_frame, (str, os.PathLike)):
+        raise TypeError(
+            f"load_profiles takes a path (str or os.PathLike) or a pandas.DataFrame, "
+            f"not {type(path_or_frame).__name__}")
+    path = Path(path_or_frame)
+    src = source or str(path)
+    if path.is_dir() and (path / STORE_MARKER).is_file():
+        frame = read_store_dir(path)
+        if frame.empty:
+            raise ProfileSchemaError(f"{src}: the sweep store has no finished (status ok) rows yet", source=src)
+        return frame, src
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-2:] in (
+        [".csv", ".gz"], [".csv", ".bz2"], [".csv", ".zip"], [".csv", ".xz"], [".csv", ".zst"]
+    ) or suffixes[-1:] == [".csv"]:
+        kind = "csv"
+    elif suffixes[-1:] in ([".parquet"], [".pq"]):
+        kind = "parquet"
+    else:
+        raise ProfileSchemaError(
+            f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
+            "a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file",
+            source=src)
+    if not path.is_file():
+        raise FileNotFoundError(f"profile table not found: {src}")
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS})
+        else:
+            frame = pd.read_parquet(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
+    return frame, src
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------------
+
+class _Problems:
+    """Collects (row positions, column, reason, example values) in the order found."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.items: list[tuple[np.ndarray, str, str, list]] = []
+        self.bad = np.zeros(n_rows, dtype=bool)
+        self.reasons: list[list[str]] = [[] for _ in range(n_rows)]
+
+    def add(self, mask: np.ndarray, column: str, reason: str, values: pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self._already(column)
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        self.items.append((rows, column, reason, list(values.iloc[rows[:5]])))
+        self.bad |= mask
+        for r in rows:
+            self.reasons[r].append(f"{column}: {reason}")
+
+    def _already(self, column: str) -> np.ndarray:
+        """Rows already reported for ``column`` (one problem per cell is enough)."""
+        out = np.zeros(len(self.bad), dtype=bool)
+        for rows, col, _, _ in self.items:
+            if col == column:
+                out[rows] = True
+        return out
+
+
+def _rows_text(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
+    more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
+    word = "row" if len(rows) == 1 else "rows"
+    return f"data {word} {shown}{more} (1-based, header not counted)"
+
+
+def _problem_text(rows: np.ndarray, column: str, reason: str, values: list) -> str:
+    vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
+    return f"column {column!r}: {reason} in {_rows_text(rows)}; value(s): {vals}"
+
+
+def _is_blank(series: pd.Series) -> np.ndarray:
+    s = series
+    blank = np.array(s.isna().to_numpy(), dtype=bool)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        stripped = s.astype(object).where(~s.isna(), "").map(lambda v: str(v).strip())
+        blank |= (stripped == "").to_numpy()
+    return blank
+
+
+def _to_numeric(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """float64 values and a mask of cells that held something that is not a number."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("float64"), np.zeros(len(series), dtype=bool)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("float64"), np.zeros(len(series), dtype=bool)
+    blank = _is_blank(series)
+    obj = series.astype(object).where(~blank, np.nan)
+    obj = obj.map(lambda v: v.strip() if isinstance(v, str) else v)
+    obj = obj.map(lambda v: np.nan if isinstance(v, bool) else v)  # True/False are not counts
+    num = pd.to_numeric(obj, errors="coerce").astype("float64")
+    bad = (~blank) & num.isna().to_numpy()
+    return num, bad
+
+
+def _normalise_choice(series: pd.Series, allowed: tuple[str, ...], canon=None) -> tuple[pd.Series, np.ndarray]:
+    out = []
+    bad = np.zeros(len(series), dtype=bool)
+    for i, v in enumerate(series.astype(object)):
+        key = str(v).strip().lower()
+        if canon is not None:
+            try:
+                key = canon(key)
+            except ValueError:
+                pass
+        if key in allowed:
+            out.append(key)
+        else:
+            out.append(v)
+            bad[i] = True
+    return pd.Series(out, index=series.index, dtype=object), bad
+
+
+# --------------------------------------------------------------------------------------------------
+# load_profiles
+# --------------------------------------------------------------------------------------------------
+
+def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architecture: bool = True,
+                  source: str | None = None, require_energy: bool = True) -> pd.DataFrame:
+    """Read and validate a profile table (schema v1, docs/profile-schema.md).
+
+    Args:
+        path_or_frame: a ``.csv`` (optionally compressed, e.g. ``.csv.gz``) or ``.parquet`` path, or a
+            DataFrame (not modified).
+        drop_invalid: drop invalid rows instead of raising; a :class:`DroppedRowsWarning` counts them
+            per column and reason, and ``result.attrs["dropped"]`` holds them (original values, plus
+            ``row`` = 1-based data row and ``reason``). A missing required column still raises.
+        fill_architecture: fill absent/NaN architecture cells (and ``architecture``,
+            ``active_params_b``) from the model table; unknown models are estimated from ``params_b``
+            with one :class:`energylens.profiles.tables.EstimatedArchitectureWarning` listing them.
+        source: the name used in messages (default: the path, or ``"<DataFrame>"``).
+        require_energy: ``False`` reads a table of *configurations to predict*: ``energy_j`` may be
+            absent (it is then added as NaN) or empty; every other rule still applies.
+
+    Returns:
+        A new DataFrame: required columns, then every optional column, then unknown columns (kept
+        untouched, in their order). ``tp, pp, ep, n_gpus`` are int64, the other numeric columns
+        float64, text columns str. The index is kept (for files: the zero-based data row), so dropped
+        rows leave gaps. ``attrs``: ``source``, ``schema_version`` (and ``dropped`` with
+        ``drop_invalid=True``).
+
+    Raises:
+        ProfileSchemaError: a violation; the message names the source, the column and the 1-based data
+            rows, and lists every further problem found.
+        FileNotFoundError: the path does not exist.
+    """
+    frame, src = _read(path_or_frame, source)
+    n = len(frame)
+    frame.columns = [str(c) for c in frame.columns]
+    required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
+    if not require_energy and "energy_j" not in frame.columns:
+        frame = frame.copy()
+        frame["energy_j"] = np.nan
+
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ProfileSchemaError(
+            f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
+            f"{', '.join(required)}; found {', '.join(map(repr, frame.columns)) or 'no columns'})",
+            source=src, column=missing[0], rows=[])
+
+    problems = _Problems(n)
+    out: dict[str, pd.Series] = {}
+    raw = frame  # original values, for messages and for attrs["dropped"]
+
+    # ---- numeric columns: parse, then range rules -------------------------------------------------
+    for col in _NUMERIC_COLUMNS:
+        if col not in frame.columns:
+            continue
+        values, non_numeric = _to_numeric(frame[col])
+        problems.add(non_numeric, col, "non-numeric value", raw[col])
+        finite = np.isfinite(values.to_numpy())
+        nan = values.isna().to_numpy()
+        problems.add(~nan & ~finite, col, "non-finite value (inf)", raw[col])
+        if col in required:
+            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", raw[col])
+        out[col] = values
+
+    def rule(col: str, bad_fn, reason: str) -> None:
+        if col not in out:
+            return
+        v = out[col].to_numpy()
+        with np.errstate(invalid="ignore"):
+            mask = ~np.isnan(v) & np.isfinite(v) & bad_fn(v)
+        problems.add(mask, col, reason, raw[col])
+
+    for col in _INT_COLUMNS:
+        rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
+    rule("params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
+    rule("active_params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
+    rule("batch_size", lambda v: v <= 0, "must be > 0 (mean running sequences)")
+    rule("input_tokens", lambda v: v < 0, "must be >= 0 (mean prompt tokens per request)")
+    rule("output_tokens", lambda v: v <= 0, "must be > 0 (mean generated tokens per request)")
+    rule("energy_j", lambda v: v <= 0, "must be > 0 (joules per request)")
+    for col in MEASURED_COLUMNS:
+        rule(col, lambda v: v <= 0, "must be > 0 where measured (leave empty/NaN if not measured)")
+    for col in ARCHITECTURE_COLUMNS:
+        if col == "image_tokens_per_image":
+            rule(col, lambda v: v < 0, "must be >= 0")
+        else:
+            rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
+    if "active_params_b" in out:
+        a, p = out["active_params_b"].to_numpy(), out["params_b"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            problems.add(~np.isnan(a) & ~np.isnan(p) & (a > p * (1 + 1e-9)), "active_params_b",
+                         "must be <= params_b", raw["active_params_b"])
+
+    # ---- n_gpus consistency ------------------------------------------------------------------------
+    ep = out["ep"].fillna(1.0) if "ep" in out else pd.Series(1.0, index=frame.index)
+    product = out["tp"] * out["pp"] * ep
+    if "n_gpus" in out:
+        g = out["n_gpus"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            mismatch = ~np.isnan(g) & ~np.isnan(product.to_numpy()) & (g != product.to_numpy())
+        problems.add(mismatch, "n_gpus", "must equal tp * pp * ep", raw["n_gpus"])
+
+    # ---- text columns ------------------------------------------------------------------------------
+    for col in ("model", "gpu"):
+        blank = _is_blank(frame[col])
+        problems.add(blank, col, "missing value (NaN/empty) in a required column", raw[col])
+        out[col] = frame[col].astype(object).where(~blank, "").map(lambda v: str(v).strip())
+    choices = {
+        "precision": (PRECISIONS, tables.normalize_precision),
+        "kv_cache_dtype": (KV_CACHE_DTYPES, tables.normalize_kv_cache_dtype),
+        "modality": (MODALITIES, None),
+        "architecture": (ARCHITECTURES, None),
+    }
+    for col, (allowed, canon) in choices.items():
+        if col not in frame.columns:
+            continue
+        blank = _is_blank(frame[col])
+        values, bad = _normalise_choice(frame[col], allowed, canon)
+        problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", raw[col])
+        out[col] = values.where(~blank, np.nan)
+    if "task" in frame.columns:
+        blank = _is_blank(frame["task"])
+        out["task"] = frame["task"].astype(object).where(~blank, "").map(str)
+
+    # ---- raise or drop -----------------------------------------------------------------------------
+    dropped = None
+    if problems.items:
+        if not drop_invalid:
+            first_rows, col, reason, vals = problems.items[0]
+            lines = [f"{src}: profile table violates schema v1: "
+                     + _problem_text(first_rows, col, reason, vals)]
+            if len(problems.items) > 1:
+                lines.append(f"{len(problems.items) - 1} more problem(s):")
+                lines += ["  " + _problem_text(*item) for item in problems.items[1:]]
+            lines.append("(pass drop_invalid=True to drop the invalid rows instead; see docs/profile-schema.md)")
+            raise ProfileSchemaError("\n".join(lines), source=src, column=col,
+                                     rows=[int(r) for r in first_rows])
+        keep = ~problems.bad
+        dropped = raw.loc[problems.bad].copy()
+        dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
+        dropped["reason"] = ["; ".join(problems.reasons[i]) for i in np.flatnonzero(problems.bad)]
+        counts: dict[str, int] = {}
+        for rows, col, reason, _ in problems.items:
+            counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
+        summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
+        warnings.warn(
+            f"{src}: dropped {int(problems.bad.sum())} of {n} rows that violate schema v1 ({summary}); "
+            "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=2)
+        frame = frame.loc[keep]
+        out = {k: v.loc[keep] for k, v in out.items()}
+    elif drop_invalid:
+        dropped = raw.iloc[0:0].copy()
+        dropped.insert(0, "row", pd.Series(dtype="int64"))
+        dropped["reason"] = pd.Series(dtype=object)
+
+    result = _assemble(frame, out, src, fill_architecture)
+    result.attrs["source"] = src
+    result.attrs["schema_version"] = SCHEMA_VERSION
+    if dropped is not None:
+        result.attrs["dropped"] = dropped
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Defaults, architecture fill, dtypes, order
+# --------------------------------------------------------------------------------------------------
+
+def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_architecture: bool) -> pd.DataFrame:
+    """Build the result positionally (the index may have duplicate labels)."""
+    n = len(frame)
+
+    def num(name: str) -> np.ndarray:
+        if name in out:
+            return out[name].to_numpy(dtype="float64", na_value=np.nan).copy()
+        return np.full(n, np.nan)
+
+    def text(name: str) -> np.ndarray:
+        if name in out:
+            return out[name].astype(object).to_numpy().copy()
+        return np.full(n, None, dtype=object)
+
+    def blank(a: np.ndarray) -> np.ndarray:
+        return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in a], dtype=bool)
+
+    tp, pp = num("tp"), num("pp")
+    ep = num("ep")
+    ep[np.isnan(ep)] = 1.0
+    n_gpus = num("n_gpus")
+    n_gpus = np.where(np.isnan(n_gpus), tp * pp * ep, n_gpus)
+    params = num("params_b")
+    active = num("active_params_b")
+    architecture = text("architecture")
+    arch = {c: num(c) for c in ARCHITECTURE_COLUMNS}
+    models_ = text("model")
+
+    if fill_architecture and n:
+        need_arch = np.zeros(n, dtype=bool)
+        for c in ARCHITECTURE_COLUMNS:
+            if c != "image_tokens_per_image":
+                need_arch |= np.isnan(arch[c])
+        need_meta = blank(architecture) | np.isnan(active)
+        estimated: dict[str, float] = {}
+        specs: dict[tuple[str, float], tables.ModelSpec | None] = {}
+        for i in np.flatnonzero(need_arch | need_meta):
+            key = (str(models_[i]), float(params[i]))
+            if key not in specs or (specs[key] is None and need_arch[i]):
+                spec = tables.find_model(key[0])
+                if spec is None and need_arch[i]:
+                    spec = tables.model_spec(key[0], key[1], warn=False)
+                    estimated.setdefault(key[0], key[1])
+                specs[key] = spec
+            spec = specs[key]
+            if spec is None:
+                continue
+            if need_arch[i]:
+                for c in ARCHITECTURE_COLUMNS:
+                    if math.isnan(arch[c][i]):
+                        arch[c][i] = float(getattr(spec, c))
+            if not spec.estimated:
+                if blank(architecture[i:i + 1])[0]:
+                    architecture[i] = spec.architecture
+                if math.isnan(active[i]) and spec.params_b > 0:
+                    active[i] = params[i] * spec.active_params_b / spec.params_b
+        if estimated:
+            listed = []
+            for name, p in estimated.items():
+                close = tables._close_matches(name, tables._model_frame(), n=3)
+                listed.append(f"{name!r} ({p:g}B" + (f"; close: {', '.join(close)})" if close else ")"))
+            warnings.warn(
+                f"{src}: {len(estimated)} model(s) not in the model table; their architecture columns were "
+                f"estimated from params_b (energylens.profiles.tables.estimate_architecture): {'; '.join(listed)}",
+                tables.EstimatedArchitectureWarning, stacklevel=3)
+
+    architecture[blank(architecture)] = OPTIONAL_DEFAULTS["architecture"]
+    active = np.where(np.isnan(active), params, active)
+
+    cols: dict[str, object] = {}
+    for c in REQUIRED_COLUMNS:
+        cols[c] = text(c) if c in _TEXT_COLUMNS else num(c)
+    cols["active_params_b"] = active
+    cols["ep"] = ep
+    cols["n_gpus"] = n_gpus
+    cols["architecture"] = architecture
+    for c in ("precision", "kv_cache_dtype", "modality", "task"):
+        a = text(c)
+        a[blank(a)] = OPTIONAL_DEFAULTS[c]
+        cols[c] = a
+    for c in MEASURED_COLUMNS:
+        cols[c] = num(c)
+    cols.update(arch)
+
+    df = pd.DataFrame(cols)
+    for c in df.columns:
+        if c in _INT_COLUMNS:
+            df[c] = df[c].astype("int64")
+        elif c in _TEXT_COLUMNS:
+            df[c] = df[c].astype(str)
+        else:
+            df[c] = df[c].astype("float64")
+    df.index = frame.index
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_DEFAULTS)
+    for c in frame.columns:
+        if c not in known:
+            df[c] = frame[c].array
+    return df

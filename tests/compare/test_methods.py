@@ -1,0 +1,207 @@
+"""The compared methods: interface, fits on small synthetic frames, and hand-checked formulas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens.compare import methods as bl
+
+
+@dataclass(frozen=True)
+class FakeGpu:
+    hbm_bw_gbs: float
+    tdp_w: float
+    peak_tflops: float
+
+    def peak_flops(self, precision: str) -> float:
+        return self.peak_tflops * 1e12 * (2.0 if precision == "fp8" else 1.0)
+
+
+FAKE_GPUS = {"A100": FakeGpu(1555.0, 400.0, 312.0), "H100": FakeGpu(3350.0, 700.0, 989.0)}
+
+
+def fake_gpu_spec(name: str) -> FakeGpu:
+    return FAKE_GPUS[name]
+
+
+def synthetic_profiles(seed: int = 0, n_models: int = 4, tasks=("chat", "code")) -> pd.DataFrame:
+    """Schema-v1-like rows with a plausible energy law (batch amortises weight reads)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    sizes = [2.0, 7.0, 13.0, 70.0, 34.0, 9.0][:n_models]
+    for mi, p in enumerate(sizes):
+        for gpu, spec in FAKE_GPUS.items():
+            for task in tasks:
+                tin = 300.0 if task == "chat" else 500.0
+                for tp in (1, 2, 4):
+                    for b in (16, 64, 256):
+                        tout = 250.0 + 20 * rng.standard_normal()
+                        step = 2 * p * 1e9 / (tp * spec.hbm_bw_gbs * 1e9) * (1 + b / 200)
+                        e = tp * spec.tdp_w * 0.6 * (tout * step / b + 0.02 * tin / 500)
+                        e *= np.exp(0.05 * rng.standard_normal())
+                        rows.append(dict(
+                            model=f"org/m{mi}", params_b=p, active_params_b=p, gpu=gpu, tp=tp,
+                            pp=1, ep=1, n_gpus=tp, batch_size=b, input_tokens=tin,
+                            output_tokens=tout, energy_j=e, tpot_s=step * 1.1,
+                            precision="bf16", modality="text" if mi % 2 == 0 else "image",
+                            task=task))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return synthetic_profiles()
+
+
+def test_precision_bytes():
+    assert bl.precision_bytes("BF16") == 2.0
+    assert bl.precision_bytes("fp8") == 1.0
+    with pytest.raises(ValueError, match="unknown precision"):
+        bl.precision_bytes("fp3")
+
+
+def test_baseline_features_columns(frame):
+    x = bl.baseline_features(frame, gpu_spec=fake_gpu_spec)
+    assert x.shape == (len(frame), len(bl.BASELINE_FEATURES))
+    j = bl.BASELINE_FEATURES.index("hbm_bw_gbs")
+    assert set(np.unique(x[:, j])) == {1555.0, 3350.0}
+    assert np.all(x[:, bl.BASELINE_FEATURES.index("precision_bytes")] == 2.0)
+
+
+def test_missing_column_is_clear(frame):
+    with pytest.raises(ValueError, match="batch_size"):
+        bl.baseline_features(frame.drop(columns=["batch_size"]), gpu_spec=fake_gpu_spec)
+
+
+@pytest.mark.parametrize("name", ["latency_proxy", "wilkins2024", "llmcarbon", "random_forest",
+                                  "gradient_boosting", "xgboost"])
+def test_every_method_fits_and_predicts(frame, name):
+    (m,) = bl.default_methods(seed=0, gpu_spec=fake_gpu_spec, include=(name,))
+    assert isinstance(m, bl.Method)
+    assert m.name == name
+    train, test = frame.iloc[::2], frame.iloc[1::2]
+    pred = m.fit(train).predict_energy(test)
+    assert pred.shape == (len(test),) and np.all(np.isfinite(pred))
+    if m.predicts_energy_scale:
+        assert np.all(pred > 0)
+    if getattr(m, "has_tpot", lambda: False)():
+        t = m.predict_tpot(test)
+        assert t.shape == (len(test),) and np.all(t > 0)
+
+
+def test_unknown_method_name():
+    with pytest.raises(ValueError, match="unknown method"):
+        bl.default_methods(include=("nope",))
+    with pytest.raises(ValueError, match="unknown ensemble kind"):
+        bl.EnsembleRegressor("svm")
+
+
+def test_latency_proxy_is_measured_tpot(frame):
+    m = bl.LatencyProxy().fit(frame)
+    np.testing.assert_array_equal(m.predict_energy(frame), frame["tpot_s"].to_numpy())
+    assert not m.predicts_energy_scale
+
+
+def test_wilkins_recovers_published_form_exactly():
+    rng = np.random.default_rng(1)
+    tin = rng.uniform(100, 1000, 30)
+    tout = rng.uniform(50, 500, 30)
+    a = (0.01, 0.2, 1e-4)
+    df = pd.DataFrame(dict(model="m", gpu="A100", input_tokens=tin, output_tokens=tout,
+                           params_b=7.0, energy_j=a[0] * tin + a[1] * tout + a[2] * tin * tout))
+    m = bl.WilkinsClosedForm().fit(df)
+    np.testing.assert_allclose(m.coef_[("m", "A100")], a, rtol=1e-8)
+    np.testing.assert_allclose(m.predict_energy(df), df["energy_j"], rtol=1e-8)
+    assert m.pooled_groups == []
+
+
+def test_wilkins_pools_small_groups_and_says_so():
+    df = pd.DataFrame(dict(model=["a"] * 5 + ["b"], gpu="A100", params_b=[7.0] * 5 + [14.0],
+                           input_tokens=[100, 200, 300, 400, 500, 300.0],
+                           output_tokens=[50, 80, 60, 90, 70, 70.0],
+                           energy_j=[10, 20, 25, 40, 45, 60.0]))
+    m = bl.WilkinsClosedForm(min_rows=3).fit(df)
+    assert ("b", "A100") not in m.coef_
+    m.predict_energy(pd.DataFrame(dict(model=["b", "c"], gpu="A100", params_b=[14.0, 1.0],
+                                       input_tokens=300.0, output_tokens=70.0)))
+    assert m.pooled_groups == [("b", "A100"), ("c", "A100")]
+
+
+def test_wilkins_has_no_configuration_term(frame):
+    """Same model, GPU and tokens: the published form cannot tell TP or batch apart."""
+    m = bl.WilkinsClosedForm().fit(frame)
+    same = frame[(frame.model == "org/m1") & (frame.gpu == "A100") & (frame.task == "chat")].copy()
+    same["output_tokens"] = 250.0
+    pred = m.predict_energy(same)
+    assert np.ptp(pred) == pytest.approx(0.0, abs=1e-9 * pred.mean())
+
+
+def test_llmcarbon_hand_computed():
+    """One row, memory-bound decode, no KV columns: check the roofline by hand."""
+    df = pd.DataFrame(dict(model="m", gpu="A100", tp=2, pp=1, n_gpus=2, batch_size=4,
+                           input_tokens=100.0, output_tokens=10.0, params_b=1.0,
+                           precision="bf16", energy_j=1.0), index=[0])
+    m = bl.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
+    e_u1, step = m._roofline(df)
+    bw, flops, tdp = 1555e9, 312e12, 400.0
+    step_ref = max(2e9 / (2 * bw), 2e9 * 4 / (2 * flops))
+    t_req = 2e9 * 100 / (2 * flops) + 10 * step_ref / 4
+    assert step[0] == pytest.approx(step_ref)
+    assert e_u1[0] == pytest.approx(2 * tdp * t_req)
+    m.fit(pd.concat([df.assign(energy_j=0.5 * e_u1[0])]))
+    assert m.utilisation_ == pytest.approx(0.5)
+
+
+def test_ensembles_are_seeded(frame):
+    a = bl.EnsembleRegressor("rf", seed=3, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
+    b = bl.EnsembleRegressor("rf", seed=3, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fit_rejects_bad_energy(frame):
+    bad = frame.copy()
+    bad.loc[bad.index[0], "energy_j"] = -1.0
+    with pytest.raises(ValueError, match="energy_j"):
+        bl.WilkinsClosedForm().fit(bad)
+
+
+def test_closed_form_on_bundled_rows():
+    datasets = pytest.importorskip("energylens.profiles.datasets")
+    df = datasets.mlenergy_v2()
+    m = bl.ClosedForm().fit(df.sample(60, random_state=0))
+    assert m.backend == "EnergyModel"
+    pred = m.predict_energy(df)
+    assert np.all(np.isfinite(pred) & (pred > 0))
+    assert np.median(np.abs(pred / df["energy_j"].to_numpy() - 1)) < 0.5
+    assert m.has_tpot() and np.all(m.predict_tpot(df) > 0)
+    with pytest.raises(RuntimeError, match="before fit"):
+        bl.ClosedForm().predict_energy(df)
+
+
+def test_register_method_joins_the_default_comparison():
+    class Const:
+        name = "symbolic"
+        predicts_energy_scale = True
+
+        def fit(self, df):
+            return self
+
+        def predict_energy(self, df):
+            return np.ones(len(df))
+
+    bl.register_method("symbolic", lambda seed, gpu_spec: Const())
+    try:
+        assert "symbolic" in bl.method_names()
+        ms = bl.default_methods(gpu_spec=fake_gpu_spec, include=("llmcarbon", "symbolic"))
+        assert [m.name for m in ms] == ["llmcarbon", "symbolic"]
+        with pytest.raises(ValueError, match="already exists"):
+            bl.register_method("symbolic", lambda seed, gpu_spec: Const())
+        with pytest.raises(ValueError, match="already exists"):
+            bl.register_method("xgboost", lambda seed, gpu_spec: Const())
+    finally:
+        bl.unregister_method("symbolic")
+    assert "symbolic" not in bl.method_names()

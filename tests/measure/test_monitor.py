@@ -1,0 +1,349 @@
+"""EnergyMonitor windows over synthetic and replay samplers: bookkeeping (duplicate, unknown,
+cancel, overlap), energy against analytic integrals, the energy counter, short windows, the
+replay round trip through a Trace file, and the real H200 trace as a replay fixture."""
+
+import csv
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from energylens.errors import NvmlUnavailableError
+from energylens.measure.monitor import (
+    EnergyMonitor,
+    Measurement,
+    PowerSampler,
+    ShortWindowWarning,
+    counter_energy_j,
+    mark,
+    window_energy_j,
+)
+from energylens.measure.trace import Trace
+
+DATA = Path(__file__).parent / "data"
+
+
+def exact_energy_j(t_s, p_w, a_s, b_s):
+    """Integral of a piecewise-constant power over [a_s, b_s] (power p_w[i] from t_s[i] on)."""
+    edges = np.concatenate((t_s[1:], [np.inf]))
+    total = 0.0
+    for start, end, p in zip(t_s, edges, p_w, strict=True):
+        lo, hi = max(start, a_s), min(end, b_s)
+        if hi > lo:
+            total += p * (hi - lo)
+    first = t_s[0]
+    if a_s < first:
+        total += p_w[0] * (min(first, b_s) - a_s)
+    return total
+
+
+# ---- pure window maths ----------------------------------------------------------------------------------
+
+
+def test_window_energy_is_the_integral_of_the_linear_interpolant():
+    t = np.array([0, 1_000_000_000, 2_000_000_000])
+    p = np.array([100.0, 200.0, 200.0])
+    assert window_energy_j(t, p, 0, 2_000_000_000) == pytest.approx(150.0 + 200.0)
+    # [0.5, 1]: mean of 150 and 200 W for 0.5 s; [1, 1.5]: 200 W for 0.5 s
+    assert window_energy_j(t, p, 500_000_000, 1_500_000_000) == pytest.approx(87.5 + 100.0)
+    # constant beyond the ends
+    assert window_energy_j(t, p, 3_000_000_000, 4_000_000_000) == pytest.approx(200.0)
+    assert math.isnan(window_energy_j(np.array([], np.int64), np.array([]), 0, 1))
+    with pytest.raises(ValueError):
+        window_energy_j(t, p, 2, 1)
+
+
+def test_window_energy_half_segments():
+    t = np.array([0, 1_000_000_000])
+    p = np.array([0.0, 100.0])
+    assert window_energy_j(t, p, 0, 500_000_000) == pytest.approx(0.5 * 50 * 0.5)
+    assert window_energy_j(t, p, 500_000_000, 1_000_000_000) == pytest.approx(0.5 * (50 + 100) * 0.5)
+
+
+def test_counter_energy_interpolates_and_needs_brackets():
+    t = np.array([0, 100, 200])
+    e = np.array([10.0, 20.0, 40.0])
+    assert counter_energy_j(t, e, 50, 150) == pytest.approx(30.0 - 15.0)
+    assert math.isnan(counter_energy_j(t, e, -1, 150))
+    assert math.isnan(counter_energy_j(t, e, 50, 201))
+
+
+# ---- window bookkeeping ---------------------------------------------------------------------------------
+
+
+def synthetic(timeline=None, **kw):
+    return PowerSampler.synthetic(timeline or [([0.0], [100.0])], **kw)
+
+
+def test_duplicate_unknown_and_cancelled_windows():
+    with EnergyMonitor(synthetic(), sync=False, wait=False) as mon:
+        mon.begin_window("a")
+        with pytest.raises(ValueError, match="already open"):
+            mon.begin_window("a")
+        with pytest.raises(KeyError, match="no open window 'b'"):
+            mon.end_window("b")
+        mon.begin_window("b")
+        assert mon.windows == ("a", "b")
+        mon.cancel_window("b")
+        with pytest.raises(KeyError):
+            mon.cancel_window("b")
+        with pytest.raises(KeyError):
+            mon.end_window("b")
+        mon.begin_window("b")  # a cancelled key can be reused
+        m = mon.end_window("a")
+        assert isinstance(m, Measurement) and m.key == "a"
+        assert mon.windows == ("b",)
+
+
+def test_windows_need_the_with_block():
+    mon = EnergyMonitor(synthetic(), sync=False)
+    with pytest.raises(RuntimeError, match="with block"):
+        mon.begin_window("a")
+    with pytest.raises(ValueError):
+        EnergyMonitor(synthetic(), gpus=[0])
+
+
+def test_measurement_is_frozen():
+    with EnergyMonitor(synthetic(), sync=False) as mon:
+        mon.begin_window("a")
+        time.sleep(0.05)
+        m = mon.end_window("a")
+    with pytest.raises(AttributeError):
+        m.energy_j = 0.0
+
+
+# ---- energy against analytic traces ---------------------------------------------------------------------
+
+
+def test_overlapping_windows_match_the_analytic_integral_and_the_counter():
+    t0 = [0.0, 0.25, 0.55, 0.8]
+    p0 = [120.0, 480.0, 200.0, 650.0]
+    t1 = [0.0, 0.4]
+    p1 = [60.0, 300.0]
+    s = synthetic([(t0, p0), (t1, p1)], buffer_poll_s=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ShortWindowWarning)
+        with EnergyMonitor(s, sync=True) as mon:
+            time.sleep(0.05)
+            mon.begin_window("outer")
+            time.sleep(0.3)
+            mon.begin_window("inner")
+            time.sleep(0.4)
+            inner = mon.end_window("inner")
+            time.sleep(0.2)
+            outer = mon.end_window("outer")
+    origin = s.start_ns
+    for m in (inner, outer):
+        a = (m.start_ns - origin) * 1e-9
+        b = (m.end_ns - origin) * 1e-9
+        truth = [exact_energy_j(np.array(t0), np.array(p0), a, b), exact_energy_j(np.array(t1), np.array(p1), a, b)]
+        assert m.source == "nvml_samples"
+        assert not m.short_window
+        assert m.duration_s == pytest.approx(b - a)
+        # 20 ms buffer means + trapezoid: at most ~half a buffer period of each step is misplaced.
+        for got, want in zip(m.energy_j_per_gpu, truth, strict=True):
+            assert got == pytest.approx(want, rel=0.04)
+        # The counter is exact at each update but seen up to a poll late and interpolated between.
+        for got, want in zip(m.counter_energy_j_per_gpu, truth, strict=True):
+            assert got == pytest.approx(want, rel=0.06)
+        assert m.energy_j == pytest.approx(sum(m.energy_j_per_gpu))
+        assert m.avg_power_w == pytest.approx(m.energy_j / m.duration_s)
+        assert m.sample_count > 0
+
+
+def test_constant_power_is_measured_exactly():
+    with EnergyMonitor(synthetic([([0.0], [333.0])]), sync=False) as mon:
+        mon.begin_window("w")
+        time.sleep(0.6)
+        m = mon.end_window("w")
+    assert m.avg_power_w == pytest.approx(333.0, rel=1e-9)
+    # The counter is read up to a poll (25 ms, more on a loaded box) after each 100 ms update, as
+    # NVML's would be: each end of the window may be off by that lag.
+    assert m.counter_energy_j == pytest.approx(333.0 * m.duration_s, rel=0.10)
+
+
+def test_a_window_shorter_than_the_update_period_is_flagged_with_an_estimate():
+    with EnergyMonitor(synthetic([([0.0], [200.0])], chain=("instant",)), sync=False) as mon:
+        time.sleep(0.15)
+        mon.begin_window("tiny")
+        with pytest.warns(ShortWindowWarning, match="interpolated estimate"):
+            m = mon.end_window("tiny")
+    assert m.short_window
+    assert m.source == "nvml_instant"
+    assert m.update_period_s == pytest.approx(0.1)
+    assert m.energy_j == pytest.approx(200.0 * m.duration_s, rel=1e-6)
+
+
+def test_measurements_follow_a_mid_run_fallback():
+    # 150 W until 0.2 s, then 400 W; the buffer fails at 0.1 s: a later window must be integrated
+    # from the instant readings, not extrapolated from the buffer's last (150 W) reading.
+    s = synthetic([([0.0, 0.2], [150.0, 400.0])], fail_after_s={"sample_buffer": 0.1}, buffer_poll_s=0.02)
+    with EnergyMonitor(s, sync=False) as mon:
+        time.sleep(0.45)
+        mon.begin_window("after")
+        time.sleep(0.3)
+        m = mon.end_window("after")
+    assert mon.result.fallbacks and mon.result.active_source == "synthetic_instant"
+    assert m.source == "nvml_instant"
+    assert m.avg_power_w == pytest.approx(400.0, rel=1e-6)
+
+
+def test_monitor_without_nvml_raises_with_the_fix():
+    import energylens
+
+    if energylens.capabilities().nvml_available:
+        pytest.skip("NVML is available here")
+    with pytest.raises(NvmlUnavailableError, match="Fix"):
+        with EnergyMonitor():
+            pass
+
+
+# ---- traces: record and replay -----------------------------------------------------------------------------
+
+
+def test_monitor_trace_holds_samples_marks_and_meta_and_round_trips(tmp_path):
+    with EnergyMonitor(synthetic([([0.0, 0.1], [100.0, 250.0])]), sync=False) as mon:
+        mark("phase-a")
+        time.sleep(0.25)
+        mark("phase-b")
+        trace = mon.trace()
+    assert isinstance(trace, Trace)
+    assert list(trace.marks["label"]) == ["phase-a", "phase-b"]
+    assert set(trace.sources()) == {"nvml_samples", "nvml_energy"}
+    assert trace.meta["update_period_s"]["nvml_samples"] == pytest.approx(0.02)
+    path = tmp_path / "run.parquet"
+    trace.save(path)
+    assert Trace.load(path).equals(trace)
+
+
+def test_replay_as_fast_as_possible_reproduces_the_trace_exactly(tmp_path):
+    with EnergyMonitor(synthetic([([0.0, 0.1], [100.0, 250.0]), ([0.0], [80.0])]), sync=False) as mon:
+        time.sleep(0.3)
+        original = mon.trace()
+    path = tmp_path / "t.parquet"
+    original.save(path)
+    replay = PowerSampler.replay(path, realtime=False, rebase=False)
+    with replay:
+        time.sleep(0.05)
+    again = replay.to_trace()
+    a = original.samples.sort_values(["t_ns", "gpu", "source"], kind="stable").reset_index(drop=True)
+    b = again.samples.sort_values(["t_ns", "gpu", "source"], kind="stable").reset_index(drop=True)
+    assert a.equals(b)
+    assert again.meta["update_period_s"] == original.meta["update_period_s"]
+
+
+def test_realtime_replay_feeds_windows_like_a_live_source():
+    with EnergyMonitor(synthetic([([0.0], [400.0])]), sync=False) as mon:
+        time.sleep(0.4)
+        recorded = mon.trace()
+    with EnergyMonitor(PowerSampler.replay(recorded, realtime=True, speed=1.0), sync=False) as mon:
+        time.sleep(0.05)
+        mon.begin_window("w")
+        time.sleep(0.2)
+        m = mon.end_window("w")
+    assert m.avg_power_w == pytest.approx(400.0, rel=1e-6)
+    with pytest.raises(TypeError):
+        PowerSampler.replay(42)
+
+
+def h200_trace() -> Trace:
+    rows = [r for r in csv.reader(line for line in open(DATA / "h200_nvml_slice.csv") if not line.startswith("#"))]
+    body = np.array(rows[1:], dtype=np.float64)
+    t_ns = np.round(body[:, 0] * 1e9).astype(np.int64) + 10_000_000_000
+    n = len(t_ns)
+    nan = np.full(n, np.nan)
+    samples = {
+        "t_ns": np.concatenate([t_ns, t_ns, t_ns]),
+        "gpu": np.zeros(3 * n, np.int32),
+        "power_w": np.concatenate([body[:, 3] / 1000, body[:, 1] / 1000, nan]),
+        "energy_j": np.concatenate([nan, nan, body[:, 2] / 1000]),
+        "source": np.array(["nvml_instant"] * n + ["nvml_average"] * n + ["nvml_energy"] * n, dtype=object),
+    }
+    return Trace(samples=samples, meta={"gpus": [{"index": 0, "name": "NVIDIA H200", "uuid": "GPU-h200"}],
+                                       "update_period_s": {"nvml_instant": 0.1, "nvml_energy": 0.1}})
+
+
+def test_real_h200_trace_replays_and_its_counter_agrees_with_instant_power():
+    trace = h200_trace()
+    replay = PowerSampler.replay(trace, realtime=False, rebase=False)
+    with EnergyMonitor(replay, sync=False, wait=False) as mon:
+        time.sleep(0.05)
+        t0 = 10_000_000_000
+        load = mon.measure("load", t0 + 1_300_000_000, t0 + 2_700_000_000)   # bf16 matmul running
+        whole = mon.measure("all", t0 + 700_000_000, t0 + 3_350_000_000)
+    assert load.source == "nvml_instant"
+    assert 650 < load.avg_power_w < 740
+    # Instant power averages ~25 ms of every 100 ms; over seconds it agrees with the counter.
+    assert load.energy_j == pytest.approx(load.counter_energy_j, rel=0.08)
+    assert whole.energy_j == pytest.approx(whole.counter_energy_j, rel=0.08)
+    res = replay.result()
+    assert res.update_period_s["nvml_instant"] == pytest.approx(0.1)
+
+
+# ---- CLI -------------------------------------------------------------------------------------------------
+
+
+def test_cli_monitor_without_nvml_exits_2_with_the_fix(capsys):
+    import energylens
+    from energylens.cli.main import main
+
+    if energylens.capabilities().nvml_available:
+        pytest.skip("NVML is available here")
+    assert main(["monitor", "--duration", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "energylens monitor: NvmlUnavailableError: cannot load NVML" in err and "Fix:" in err
+
+
+def test_cli_monitor_synthetic_prints_totals_and_saves_a_trace(tmp_path, capsys):
+    from energylens.cli.main import main
+
+    path = tmp_path / "m.parquet"
+    assert main(["monitor", "--source", "synthetic", "--duration", "0.6", "--interval", "0.2",
+                 "--gpus", "0,1", "-o", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "GPU1" in out and "total:" in out and "nvml_samples: update period 20.0 ms" in out
+    assert len(Trace.load(path).samples) > 0
+
+
+# ---- errors through the monitor --------------------------------------------------------------------------
+
+
+def test_a_sampler_failure_surfaces_at_end_window_on_the_callers_thread():
+    from energylens.errors import NvmlError
+
+    s = synthetic([([0.0], [100.0])], chain=("sample_buffer",), fail_after_s={"sample_buffer": 0.1},
+                  buffer_poll_s=0.02)
+    with pytest.raises(NvmlError, match="GPU is lost"):
+        with EnergyMonitor(s, sync=False) as mon:
+            mon.begin_window("w")
+            time.sleep(0.3)
+            mon.end_window("w")
+    assert not s.running
+
+
+def test_kernel_tracing_without_cupti_fails_before_sampling_starts():
+    import energylens
+    from energylens.errors import CuptiUnavailableError
+
+    if energylens.capabilities().cuda_devices > 0:
+        pytest.skip("a CUDA device is present")
+    s = synthetic()
+    with pytest.raises(CuptiUnavailableError):
+        with EnergyMonitor(s, sync=False, kernels=True):
+            pass
+    assert not s.running
+
+
+def test_window_context_manager_measures_or_cancels():
+    with EnergyMonitor(synthetic([([0.0], [210.0])]), sync=False) as mon:
+        with mon.window("ok") as w:
+            time.sleep(0.2)
+        assert w.measurement is not None and w.measurement.avg_power_w == pytest.approx(210.0, rel=1e-9)
+        with pytest.raises(ZeroDivisionError):
+            with mon.window("boom") as bad:
+                1 / 0  # noqa: B018
+        assert bad.measurement is None
+        assert mon.windows == ()

@@ -1,0 +1,146 @@
+"""The NVML sources themselves (sample-buffer draining with lastSeenTimeStamp and wall-clock
+mapping, instant-field period detection, the energy counter, fallbacks at start and mid-run,
+CUDA_VISIBLE_DEVICES by UUID, the CLI) against a stand-in libnvidia-ml with a known power
+(tests/data/fake_nvml.c), loaded through ENERGYLENS_NVML_LIBRARY in a subprocess. Needs a C compiler."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler to build the stand-in NVML")
+
+
+@pytest.fixture(scope="module")
+def fake_nvml(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fake_nvml") / "libfake_nvml.so"
+    subprocess.run([CC, "-shared", "-fPIC", "-O2", "-o", str(out), str(DATA / "fake_nvml.c")], check=True)
+    return out
+
+
+SCRIPT = r"""
+import json, math, sys, time
+from energylens.measure.monitor import EnergyMonitor, PowerSampler
+kw = json.loads(sys.argv[1])
+s = PowerSampler.nvml(**kw)
+with EnergyMonitor(s, sync=False) as mon:
+    time.sleep(0.7)
+    mon.begin_window("w")
+    time.sleep(1.0)
+    m = mon.end_window("w")
+res = s.result()
+print(json.dumps({
+    "energy_j_per_gpu": m.energy_j_per_gpu, "counter_energy_j_per_gpu": m.counter_energy_j_per_gpu,
+    "start_s": m.start_ns, "end_s": m.end_ns, "source": m.source,
+    "active": res.active_source, "fallbacks": [[f.from_source, f.to, f.reason] for f in res.fallbacks],
+    "update_period_s": res.update_period_s, "observed_period_s": res.observed_period_s,
+    "detected": {x.name: x.period_detected for x in res.sources},
+    "gpus": s.meta["gpus"], "dropped": res.dropped,
+}))
+"""
+
+
+def run(fake, env_extra=None, **kw):
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(ENERGYLENS_NVML_LIBRARY=str(fake), **(env_extra or {}))
+    out = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(kw)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_sample_buffer_drained_and_mapped_onto_the_steady_clock(fake_nvml):
+    r = run(fake_nvml)
+    assert r["active"] == "nvml_sample_buffer" and r["source"] == "nvml_samples"
+    assert r["fallbacks"] == []
+    assert [g["uuid"] for g in r["gpus"]] == ["GPU-fa4e0000-0000-0000-0000-000000000000",
+                                              "GPU-fa4e0001-0000-0000-0000-000000000000"]
+    assert r["update_period_s"]["nvml_samples"] == pytest.approx(0.02, rel=0.05)
+    assert r["detected"]["nvml_sample_buffer"]
+    assert r["observed_period_s"]["nvml_samples"] == pytest.approx(0.02, rel=0.05)
+    assert r["update_period_s"]["nvml_energy"] == pytest.approx(0.1, rel=0.3)
+    # 1 s window of (100 + 100 g) W + a 200 W square wave half the time: 200 J and 300 J; a clock
+    # mapping error of d ms would misplace ~0.2 d J per edge.
+    duration = (r["end_s"] - r["start_s"]) * 1e-9
+    for g, (e, c) in enumerate(zip(r["energy_j_per_gpu"], r["counter_energy_j_per_gpu"], strict=True)):
+        base = 100.0 + 100.0 * g
+        lo = base * duration
+        hi = base * duration + 200.0 * duration
+        assert lo < e < hi and lo < c < hi
+        assert e == pytest.approx(c, rel=0.03)
+        assert abs(e - (base * duration + 100.0)) < 20.0  # 200 W x 2 edges x (<= 50 ms phase)
+    assert r["dropped"] == 0
+
+
+def test_missing_sample_buffer_falls_back_to_instant_at_start(fake_nvml):
+    r = run(fake_nvml, {"FAKE_NVML_NO_SAMPLES": "1"})
+    assert r["active"] == "nvml_instant" and r["source"] == "nvml_instant"
+    assert r["fallbacks"][0][:2] == ["nvml_sample_buffer", "nvml_instant"]
+    assert "Not Supported" in r["fallbacks"][0][2]
+    assert r["detected"]["nvml_instant"]
+    assert r["update_period_s"]["nvml_instant"] == pytest.approx(0.1, rel=0.15)
+
+
+def test_a_gpu_lost_mid_run_falls_back_and_says_so(fake_nvml):
+    r = run(fake_nvml, {"FAKE_NVML_LOST_AFTER_S": "0.4"})
+    assert r["active"] == "nvml_instant"
+    assert r["fallbacks"][0][:2] == ["nvml_sample_buffer", "nvml_instant"]
+    assert "GPU is lost" in r["fallbacks"][0][2]
+
+
+def test_last_resort_is_the_power_average(fake_nvml):
+    r = run(fake_nvml, {"FAKE_NVML_NO_SAMPLES": "1", "FAKE_NVML_NO_INSTANT": "1"})
+    assert r["active"] == "nvml_power_usage" and r["source"] == "nvml_average"
+    assert len(r["fallbacks"]) == 2
+
+
+def test_cuda_visible_devices_selects_by_uuid(fake_nvml):
+    r = run(fake_nvml, {"CUDA_VISIBLE_DEVICES": "GPU-fa4e0001"})
+    assert [g["uuid"] for g in r["gpus"]] == ["GPU-fa4e0001-0000-0000-0000-000000000000"]
+    assert len(r["energy_j_per_gpu"]) == 1
+    assert 200.0 < r["energy_j_per_gpu"][0] / ((r["end_s"] - r["start_s"]) * 1e-9) < 400.0
+
+
+def test_requesting_an_invisible_gpu_is_a_value_error(fake_nvml):
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml), CUDA_VISIBLE_DEVICES="1")
+    code = ("from energylens.measure.monitor import PowerSampler\n"
+            "try:\n    PowerSampler.nvml([1])\nexcept ValueError as e:\n    print('VE', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "VE GPU 1 is not visible (this process sees 1 GPU(s))" in out.stdout, out.stderr
+
+
+def test_cli_monitor_reports_totals_and_periods(fake_nvml, tmp_path):
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml))
+    trace = tmp_path / "run.parquet"
+    out = subprocess.run([sys.executable, "-m", "energylens.cli.main", "monitor", "--duration", "1.0", "--interval",
+                          "0.25", "--gpus", "1", "-o", str(trace)], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "GPU0" in out.stdout and "total:" in out.stdout
+    assert "nvml_samples: update period 20.0 ms" in out.stdout
+    from energylens.measure.trace import Trace
+
+    t = Trace.load(trace)
+    assert set(t.sources()) == {"nvml_samples", "nvml_energy"}
+    assert t.meta["gpus"][0]["uuid"].startswith("GPU-fa4e0001")
+
+
+def test_dcgm_absent_is_reported_unless_required(fake_nvml):
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml),
+               ENERGYLENS_DCGM_LIBRARY="/nonexistent/libdcgm.so.4")
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    code = ("from energylens.measure.monitor import PowerSampler\n"
+            "from energylens.errors import DcgmUnavailableError\n"
+            "s = PowerSampler.nvml(dcgm='auto')\n"
+            "print('AUTO', s.meta.get('dcgm_unavailable', ''))\n"
+            "try:\n    PowerSampler.nvml(dcgm=True)\nexcept DcgmUnavailableError as e:\n    print('REQUIRED', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "AUTO cannot load DCGM" in out.stdout, out.stderr
+    assert "REQUIRED cannot load DCGM" in out.stdout and "nv-hostengine" in out.stdout

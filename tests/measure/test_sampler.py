@@ -1,0 +1,431 @@
+"""The native power sampler through the synthetic and replay sources: samples, update periods,
+fallbacks, stored errors re-raised on the caller's thread, drops, clock mapping, marks, visible-GPU
+resolution and every "not available here" error path (NVML, DCGM, CUPTI, CUDA)."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import energylens
+from energylens import _core
+from energylens.errors import (
+    CudaUnavailableError,
+    CuptiUnavailableError,
+    NvmlError,
+    NvmlUnavailableError,
+)
+from energylens.measure.monitor import PowerSampler, mark, marks, steady_now_ns
+
+NVML = energylens.capabilities().nvml_available
+
+
+def constant(power_w=100.0, gpus=1):
+    return [([0.0], [power_w])] * gpus
+
+
+# ---- synthetic source ---------------------------------------------------------------------------------
+
+
+def test_synthetic_buffer_samples_are_exact_means_at_the_buffer_period():
+    s = PowerSampler.synthetic([([0.0, 0.2], [100.0, 300.0])], buffer_period_s=0.02, buffer_poll_s=0.05)
+    with s:
+        time.sleep(0.5)
+    d = s.samples()
+    buf = d["source"] == "nvml_samples"
+    t_rel = (d["t_ns"][buf] - s.start_ns) * 1e-9
+    p = d["power_w"][buf]
+    assert np.allclose(np.diff(t_rel), 0.02, atol=1e-9)
+    assert np.allclose(p[t_rel <= 0.2 + 1e-9], 100.0)
+    assert np.allclose(p[t_rel >= 0.22 - 1e-9], 300.0)
+    res = s.result()
+    assert res.active_source == "synthetic_sample_buffer"
+    assert res.update_period_s["nvml_samples"] == pytest.approx(0.02)
+    assert res.observed_period_s["nvml_samples"] == pytest.approx(0.02, rel=1e-6)
+    assert res.update_period_s["nvml_energy"] == pytest.approx(0.1)
+    assert res.dropped == 0
+
+
+def test_synthetic_instant_publishes_the_mean_of_the_last_window():
+    # Step at 0.31 s; instant averages the last 25 ms of each 100 ms: 0.3 -> 100 W, 0.4 -> 300 W.
+    s = PowerSampler.synthetic([([0.0, 0.31], [100.0, 300.0])], chain=("instant",), energy_counter=False)
+    with s:
+        time.sleep(0.55)
+    d = s.samples()
+    assert set(d["source"]) == {"nvml_instant"}
+    assert d["power_w"][0] == pytest.approx(100.0)
+    assert d["power_w"][-1] == pytest.approx(300.0)
+    assert s.result().observed_period_s["nvml_instant"] == pytest.approx(0.1, abs=0.03)
+
+
+def test_the_energy_counter_is_exact_at_publication():
+    s = PowerSampler.synthetic(constant(250.0), chain=("sample_buffer",), energy_offset_j=5000.0)
+    with s:
+        time.sleep(0.45)
+    d = s.samples()
+    c = d["source"] == "nvml_energy"
+    e = d["energy_j"][c]
+    assert e[0] == pytest.approx(5000.0)
+    assert np.allclose(np.diff(e), 25.0)  # 250 W x 0.1 s per update
+    assert np.isnan(d["power_w"][c]).all()
+
+
+def test_a_slow_energy_counter_does_not_stall_the_fast_path():
+    fast = PowerSampler.synthetic(constant(), buffer_poll_s=0.02, energy_read_latency_s=0.08)
+    with fast:
+        time.sleep(0.6)
+    n_buf = int((fast.samples()["source"] == "nvml_samples").sum())
+    assert n_buf >= 25  # 0.6 s / 20 ms = 30, minus what the last drain had not reached yet
+
+
+def test_samples_of_several_gpus_are_labelled():
+    s = PowerSampler.synthetic([([0.0], [100.0]), ([0.0], [200.0]), ([0.0], [300.0])])
+    with s:
+        time.sleep(0.25)
+    d = s.samples()
+    assert s.gpu_count == 3
+    for g, p in enumerate([100.0, 200.0, 300.0]):
+        sel = (d["gpu"] == g) & (d["source"] == "nvml_samples")
+        assert sel.any() and np.allclose(d["power_w"][sel], p)
+
+
+# ---- fallbacks and errors ---------------------------------------------------------------------------
+
+
+def test_a_source_failing_mid_run_falls_back_and_says_so():
+    s = PowerSampler.synthetic(constant(), fail_after_s={"sample_buffer": 0.15}, buffer_poll_s=0.05)
+    with s:
+        time.sleep(0.6)
+    res = s.result()
+    assert res.active_source == "synthetic_instant"
+    assert len(res.fallbacks) == 1
+    fb = res.fallbacks[0]
+    assert (fb.from_source, fb.to) == ("synthetic_sample_buffer", "synthetic_instant")
+    assert "GPU is lost" in fb.reason
+    failed = {x.name: x for x in res.sources}
+    assert failed["synthetic_sample_buffer"].failed and failed["synthetic_instant"].started
+    d = s.samples()
+    assert (d["source"] == "nvml_instant").any() and (d["source"] == "nvml_samples").any()
+
+
+def test_when_no_fallback_is_left_the_error_is_raised_on_the_callers_thread():
+    s = PowerSampler.synthetic(constant(), chain=("sample_buffer",), fail_after_s={"sample_buffer": 0.05},
+                               buffer_poll_s=0.02)
+    s.start()
+    time.sleep(0.2)
+    with pytest.raises(NvmlError) as info:
+        s.flush()
+    assert info.value.code == 15  # NVML_ERROR_GPU_IS_LOST
+    with pytest.raises(NvmlError):
+        s.stop()
+    assert s.result().fallbacks[-1].to == ""
+
+
+def test_an_auxiliary_failure_is_reported_not_fatal():
+    s = PowerSampler.synthetic(constant(), fail_after_s={"energy_counter": 0.1})
+    with s:
+        time.sleep(0.35)
+    res = s.result()
+    counter = [x for x in res.sources if x.role == "auxiliary"][0]
+    assert counter.failed and "GPU is lost" in counter.error
+    assert any(f.from_source == "synthetic_energy_counter" and f.to == "" for f in res.fallbacks)
+    assert res.active_source == "synthetic_sample_buffer"
+
+
+def test_a_full_ring_counts_drops_instead_of_blocking():
+    n = 5000
+    src = _core.replay_source(np.arange(n, dtype=np.int64) * 1000, np.zeros(n, np.int32),
+                              np.zeros(n, np.int32), np.full(n, 100.0), np.full(n, np.nan), False, False, 1.0)
+    s = PowerSampler([src], ring_capacity=64)
+    with s:
+        time.sleep(0.1)
+    res = s.result()
+    assert res.dropped == n - 64
+    assert res.samples == 64
+
+
+def test_bad_arguments_are_value_errors():
+    with pytest.raises(ValueError, match="power of two"):
+        PowerSampler.synthetic(constant(), ring_capacity=100)
+    with pytest.raises(ValueError):
+        PowerSampler.synthetic(constant(), interval_s=-1)
+    with pytest.raises(ValueError, match="increase strictly"):
+        PowerSampler.synthetic([([0.0, 0.0], [1.0, 2.0])])
+    with pytest.raises(ValueError, match="averaging_window"):
+        PowerSampler.synthetic(constant(), averaging_window_s=0.2, update_period_s=0.1)
+    with pytest.raises(ValueError, match="empty"):
+        PowerSampler([], [])
+    with pytest.raises(ValueError):
+        PowerSampler.synthetic(constant(), chain=("average",))
+    with pytest.raises(ValueError, match="fail_after_s"):
+        PowerSampler.synthetic(constant(), fail_after_s={"bogus": 1.0})
+
+
+def test_start_twice_is_an_error_and_stop_twice_is_not():
+    s = PowerSampler.synthetic(constant())
+    s.start()
+    with pytest.raises(RuntimeError, match="already started"):
+        s.start()
+    s.stop()
+    s.stop()
+
+
+# ---- clock ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift_ns", [0, 12_345, -7_000_000_000, 1_700_000_000_000_000_000])
+def test_bracketing_recovers_a_clock_offset(shift_ns):
+    offset, uncertainty = _core._estimate_mapping_of_shifted_clock(shift_ns)
+    assert uncertainty >= 0
+    assert abs(offset - (-shift_ns)) <= uncertainty + 1
+
+
+def test_wall_clock_maps_onto_the_steady_clock():
+    offset, uncertainty = _core.wall_to_steady()
+    wall = time.time_ns()
+    steady = steady_now_ns()
+    assert abs((wall + offset) - steady) < 5_000_000 + uncertainty  # Python's two reads are ~us apart
+
+
+def test_driver_buffer_microseconds_map_like_the_sampler_does():
+    # nvmlSample_t stamps are wall-clock microseconds; the sampler maps them with wall_to_steady.
+    offset, _ = _core.wall_to_steady()
+    us = time.time_ns() // 1000
+    mapped = us * 1000 + offset
+    assert abs(mapped - steady_now_ns()) < 5_000_000
+
+
+# ---- marks -------------------------------------------------------------------------------------------
+
+
+def test_marks_keep_order_labels_and_time_base():
+    t0 = steady_now_ns()
+    for label in ["prefill", "decode", "decode", "prefill"]:
+        mark(label)
+    t1 = steady_now_ns()
+    m = marks(t0, t1)
+    assert list(m["label"]) == ["prefill", "decode", "decode", "prefill"]
+    assert np.all(np.diff(m["t_ns"]) >= 0) and m["t_ns"][0] >= t0 and m["t_ns"][-1] <= t1
+
+
+def test_marks_from_many_threads_all_arrive():
+    t0 = steady_now_ns()
+
+    def worker(i):
+        for _ in range(500):
+            mark(f"thread{i}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    m = marks(t0)
+    for i in range(4):
+        assert int((m["label"] == f"thread{i}").sum()) == 500
+    assert _core.marks_dropped() == 0
+
+
+def test_mark_is_fast():
+    n = 20000
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        mark("hot")
+    per_call_ns = (time.perf_counter_ns() - t0) / n
+    assert per_call_ns < 5_000  # generous for a loaded CI box; bench/bench_sampler.py reports the median
+
+
+# ---- visible GPUs ---------------------------------------------------------------------------------------
+
+UUIDS = ["GPU-aaaa1111-0000-0000-0000-000000000000", "GPU-bbbb2222-0000-0000-0000-000000000000",
+         "GPU-cccc3333-0000-0000-0000-000000000000"]
+
+
+@pytest.mark.parametrize(("cvd", "expected"), [
+    (None, [0, 1, 2]),
+    ("", []),
+    ("2,0", [2, 0]),
+    ("1, 7, 2", [1]),            # CUDA: the list ends at the first invalid entry
+    ("GPU-cccc", [2]),           # UUID prefix
+    ("GPU-bbbb2222-0000-0000-0000-000000000000,0", [1, 0]),
+    ("0,0", [0]),                # a duplicate ends the list too
+    ("GPU-zzzz", []),
+])
+def test_cuda_visible_devices_is_resolved_like_cuda(cvd, expected):
+    assert _core.resolve_visible_gpus(cvd, UUIDS, []) == expected
+
+
+def test_cuda_uuids_win_over_the_variable_and_match_by_uuid():
+    assert _core.resolve_visible_gpus("0", UUIDS, [UUIDS[2].upper(), UUIDS[0]]) == [2, 0]
+    with pytest.raises(ValueError, match="no NVML device"):
+        _core.resolve_visible_gpus(None, UUIDS, ["GPU-ffff"])
+
+
+def test_mig_instances_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="MIG"):
+        _core.resolve_visible_gpus("MIG-1234", UUIDS, [])
+
+
+# ---- not available on this machine -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(NVML, reason="NVML is available here")
+def test_nvml_sampler_without_nvml_says_how_to_fix_it():
+    with pytest.raises(NvmlUnavailableError, match="Fix"):
+        PowerSampler.nvml()
+    with pytest.raises(NvmlUnavailableError):
+        _core.nvml_source("sample_buffer", [], 100_000_000)
+
+
+def test_nvml_library_override_reports_the_loader_message():
+    code = ("import energylens.measure.monitor as m, energylens.errors as e\n"
+            "try:\n    m.PowerSampler.nvml()\nexcept e.NvmlUnavailableError as x:\n    print('MSG', x)\n")
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY="/nonexistent/libnvidia-ml.so.1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "MSG cannot load NVML (/nonexistent/libnvidia-ml.so.1)" in out.stdout, out.stderr
+
+
+def test_dcgm_absence_is_a_reason_not_a_crash():
+    reason = _core.dcgm_unavailable_reason()
+    if reason:
+        assert "DCGM" in reason and "Fix" in reason
+
+
+def test_cupti_without_a_driver_raises_cupti_unavailable():
+    from energylens.measure.kernels import KernelTracer
+
+    if energylens.capabilities().cuda_devices > 0:
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(CuptiUnavailableError):
+        KernelTracer().start()
+    assert not _core.cupti_enabled()
+
+
+def test_missing_cupti_library_reports_the_loader_message():
+    code = ("import energylens.measure.kernels as k, energylens.errors as e\n"
+            "print('REASON', k.cupti_unavailable_reason())\n"
+            "try:\n    k.KernelTracer().start()\nexcept e.CuptiUnavailableError as x:\n    print('RAISED', x)\n")
+    env = dict(os.environ, ENERGYLENS_CUPTI_LIBRARY="/nonexistent/libcupti.so", LD_LIBRARY_PATH="/nonexistent")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "RAISED" in out.stdout, out.stderr
+    if "cannot load CUPTI" in out.stdout:
+        assert "Fix" in out.stdout
+
+
+def test_stream_marks_without_cuda_raise_cuda_unavailable():
+    from energylens.measure.kernels import StreamMarks
+
+    if energylens.capabilities().cuda_devices > 0:
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(CudaUnavailableError):
+        StreamMarks()
+
+
+def test_a_cpu_hungry_energy_counter_backs_off_to_its_cpu_budget():
+    # 2 ms of CPU per read and a 1 % budget: no more than one read per 200 ms (instead of 25 ms).
+    s = PowerSampler.synthetic(constant(), energy_read_cpu_s=0.002, auxiliary_cpu_budget=0.01)
+    with s:
+        time.sleep(1.0)
+    counter = [x for x in s.result().sources if x.role == "auxiliary"][0]
+    assert counter.poll_interval_s >= 0.15
+    assert counter.samples <= 8
+    # a counter that waits (sleeps in the driver) rather than computes keeps its rate
+    w = PowerSampler.synthetic(constant(), energy_read_latency_s=0.002, auxiliary_cpu_budget=0.01)
+    with w:
+        time.sleep(0.5)
+    counter = [x for x in w.result().sources if x.role == "auxiliary"][0]
+    assert counter.poll_interval_s < 0.05
+
+
+def test_cpu_budget_must_be_a_fraction():
+    with pytest.raises(ValueError, match="auxiliary_cpu_budget"):
+        PowerSampler.synthetic(constant(), auxiliary_cpu_budget=-1.0)
+
+
+def test_incremental_merge_equals_a_full_sort():
+    # Chunks overlap in time (the driver buffer arrives ~100 ms after the counter readings): the
+    # merged table must equal a full stable sort whatever the order the chunks come in.
+    s = PowerSampler.synthetic(constant())
+    rng = np.random.default_rng(1)
+    seen = []
+    for i in range(30):
+        n = int(rng.integers(0, 40))
+        t = np.sort(rng.integers(i * 1000 - 3000, i * 1000 + 1000, n)).astype(np.int64)
+        if n:
+            s._chunks.append({"t_ns": t, "gpu": np.zeros(n, np.int32), "signal": np.zeros(n, np.int32),
+                              "power_w": t.astype(float), "energy_j": np.full(n, np.nan)})
+            s._cache = None
+        seen.append(t)
+        if i % 4 == 0:
+            got = s.samples(collect=False)
+            want = np.sort(np.concatenate(seen), kind="stable")
+            assert np.array_equal(got["t_ns"], want)
+            assert np.array_equal(got["power_w"], want.astype(float))
+
+
+def test_windows_may_end_on_several_threads():
+    from energylens.measure.monitor import EnergyMonitor
+
+    results, errors = [], []
+    with EnergyMonitor(PowerSampler.synthetic(constant(120.0)), sync=False) as mon:
+        def worker(i):
+            try:
+                mon.begin_window(f"w{i}")
+                time.sleep(0.25)
+                results.append(mon.end_window(f"w{i}"))
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert len(results) == 4
+    for m in results:
+        assert m.avg_power_w == pytest.approx(120.0, rel=1e-9)
+
+
+def test_replay_and_source_argument_errors():
+    z = np.zeros(3, np.int64)
+    g = np.zeros(3, np.int32)
+    p = np.ones(3)
+    with pytest.raises(ValueError, match="differ in length"):
+        _core.replay_source(z, g[:2], g, p, p, False, False, 1.0)
+    with pytest.raises(ValueError, match="unknown signal"):
+        _core.replay_source(z, g, np.full(3, 99, np.int32), p, p, False, False, 1.0)
+    with pytest.raises(ValueError, match="speed"):
+        _core.replay_source(z, g, g, p, p, True, True, 0.0)
+    with pytest.raises(ValueError, match="no samples"):
+        _core.replay_source(z[:0], g[:0], g[:0], p[:0], p[:0], False, False, 1.0)
+    with pytest.raises(ValueError, match="negative gpu"):
+        _core.replay_source(z, np.full(3, -1, np.int32), g, p, p, False, False, 1.0)
+    with pytest.raises(ValueError, match="unknown signal"):
+        _core.synthetic_source([np.array([0])], [np.array([1.0])], "bogus", 1, 1, 1, 1, 0.0, 0, -1)
+    with pytest.raises(ValueError, match="signal must be"):
+        _core.synthetic_source([np.array([0])], [np.array([1.0])], "average", 1, 1, 1, 1, 0.0, 0, -1)
+    with pytest.raises(ValueError, match="at least one GPU"):
+        PowerSampler.synthetic([])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        PowerSampler.synthetic([([0.0], [-5.0])])
+    with pytest.raises(ValueError, match="None"):
+        _core.PowerSampler([None], [])
+
+
+def test_a_fast_flush_does_not_wait_for_the_slow_counter():
+    s = PowerSampler.synthetic(constant(), energy_read_latency_s=0.15, auxiliary_cpu_budget=0.0)
+    with s:
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        s.flush(auxiliary=False)
+        fast = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        s.flush()
+        full = time.perf_counter() - t0
+    assert fast < 0.1
+    assert full >= 0.1  # waits for a counter read (150 ms each)

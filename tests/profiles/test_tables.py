@@ -1,0 +1,275 @@
+"""Reference tables: values against the published specs, tolerant lookups, close matches, estimation."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens.errors import UnknownGpuError, UnknownModelError
+from energylens.profiles import tables
+from energylens.profiles.tables import (
+    EstimatedArchitectureWarning,
+    GpuSpec,
+    ModelSpec,
+    bytes_per_param,
+    estimate_architecture,
+    gpu_spec,
+    gpus,
+    model_spec,
+    models,
+)
+
+GPU_COLUMNS = ["name", "aliases", "vendor", "memory_gb", "hbm_bw_gbs", "peak_fp32_tflops", "peak_fp16_tflops",
+               "peak_bf16_tflops", "peak_fp8_tflops", "peak_int8_tops", "peak_fp4_tflops", "tdp_w",
+               "interconnect_bw_gbs", "source"]
+MODEL_COLUMNS = ["name", "aliases", "family", "architecture", "params_b", "active_params_b", "n_layers", "d_model",
+                 "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token", "image_tokens_per_image",
+                 "vision_params_b", "source"]
+
+
+# --------------------------------------------------------------------------------------------------
+# table shape and integrity
+# --------------------------------------------------------------------------------------------------
+
+def test_gpu_table_columns_and_required_rows():
+    g = gpus()
+    assert list(g.columns) == GPU_COLUMNS
+    for name in ["A100-SXM4-40GB", "A100-SXM4-80GB", "H100 SXM 80GB", "H100 PCIe 80GB", "H200 SXM 141GB", "B200",
+                 "L40S", "L4", "MI300X"]:
+        gpu_spec(name)
+    assert g["source"].str.startswith("https://").all()
+    assert g["name"].is_unique
+
+
+def test_model_table_columns_and_integrity():
+    m = models()
+    assert list(m.columns) == MODEL_COLUMNS
+    assert m["name"].is_unique
+    assert m["source"].str.startswith("https://huggingface.co/").all()
+    assert set(m["architecture"]) <= {"dense", "moe", "hybrid"}
+    assert (m["active_params_b"] <= m["params_b"]).all()
+    dense = m["architecture"] == "dense"
+    assert (m.loc[dense, "n_experts"] == 1).all() and (m.loc[dense, "experts_per_token"] == 1).all()
+    assert (m["n_heads"] % m["n_kv_heads"] == 0).all()
+    vision = m["image_tokens_per_image"].notna()
+    assert (m.loc[~vision, "vision_params_b"].isna()).all()
+
+
+def test_no_alias_collides_across_rows():
+    for frame in (gpus(), models()):
+        seen: dict[str, str] = {}
+        for row in frame.itertuples(index=False):
+            for n in [row.name] + [a for a in str(row.aliases).split(";") if a]:
+                key = tables.normalize_name(n)
+                assert seen.setdefault(key, row.name) == row.name, (n, seen[key], row.name)
+
+
+def test_required_model_families_present():
+    for name in [
+        "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-405B-Instruct",
+        "meta-llama/Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-3B-Instruct", "meta-llama/Llama-3.3-70B-Instruct",
+        "Qwen/Qwen3-0.6B", "Qwen/Qwen3-1.7B", "Qwen/Qwen3-4B", "Qwen/Qwen3-8B", "Qwen/Qwen3-14B", "Qwen/Qwen3-32B",
+        "Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-235B-A22B", "mistralai/Mistral-7B-Instruct-v0.3",
+        "mistralai/Mistral-Nemo-Instruct-2407", "mistralai/Mistral-Large-Instruct-2407",
+        "mistralai/Mixtral-8x7B-Instruct-v0.1", "mistralai/Mixtral-8x22B-Instruct-v0.1",
+        "google/gemma-2-2b-it", "google/gemma-2-9b-it", "google/gemma-2-27b-it",
+        "google/gemma-3-1b-it", "google/gemma-3-4b-it", "google/gemma-3-12b-it", "google/gemma-3-27b-it",
+    ]:
+        assert not model_spec(name).estimated
+
+
+# --------------------------------------------------------------------------------------------------
+# spot checks against datasheets and config.json
+# --------------------------------------------------------------------------------------------------
+
+def test_gpu_values_match_datasheets():
+    h = gpu_spec("H100 SXM")
+    assert (h.hbm_bw_gbs, h.peak_bf16_tflops, h.peak_fp8_tflops, h.tdp_w, h.interconnect_bw_gbs) == \
+        (3350, 989, 1979, 700, 900)
+    a = gpu_spec("A100-SXM4-40GB")
+    assert (a.hbm_bw_gbs, a.peak_bf16_tflops, a.tdp_w, a.interconnect_bw_gbs, a.memory_gb) == (1555, 312, 400, 600, 40)
+    assert math.isnan(a.peak_fp8_tflops) and a.peak_int8_tops == 624
+    assert gpu_spec("H200").hbm_bw_gbs == 4800 and gpu_spec("H200").memory_gb == 141
+    assert gpu_spec("MI300X").peak_bf16_tflops == pytest.approx(1307.4)
+    b = gpu_spec("B200")
+    assert b.peak_fp4_tflops == 9000 and b.peak_fp8_tflops == 4500 and b.peak_bf16_tflops == 2250
+
+
+def test_model_values_match_configs():
+    m = model_spec("meta-llama/Meta-Llama-3.1-70B-Instruct")
+    assert (m.n_layers, m.d_model, m.n_heads, m.n_kv_heads, m.head_dim) == (80, 8192, 64, 8, 128)
+    assert m.params_b == pytest.approx(70.6, abs=0.1) and m.architecture == "dense"
+    x = model_spec("mistralai/Mixtral-8x7B-Instruct-v0.1")
+    assert x.params_b == pytest.approx(46.7, abs=0.05) and x.active_params_b == pytest.approx(12.9, abs=0.05)
+    assert (x.n_experts, x.experts_per_token, x.architecture) == (8, 2, "moe")
+    x22 = model_spec("mixtral-8x22b")
+    assert x22.params_b == pytest.approx(141, abs=0.5) and x22.active_params_b == pytest.approx(39, abs=0.5)
+    q = model_spec("Qwen/Qwen3-235B-A22B")
+    assert (q.n_layers, q.d_model, q.n_heads, q.n_kv_heads, q.n_experts, q.experts_per_token) == (94, 4096, 64, 4, 128, 8)
+    assert q.active_params_b == pytest.approx(22, abs=0.3)
+    assert model_spec("Qwen/Qwen3-30B-A3B").active_params_b == pytest.approx(3.3, abs=0.1)
+    g = model_spec("google/gemma-2-27b-it")
+    assert (g.n_layers, g.d_model, g.n_heads, g.n_kv_heads, g.head_dim) == (46, 4608, 32, 16, 128)
+    n = model_spec("mistralai/Mistral-Nemo-Instruct-2407")
+    assert n.head_dim == 128 and n.d_model == 5120 and n.n_heads == 32  # head_dim != d_model / n_heads
+    assert model_spec("meta-llama/Llama-3.1-405B-Instruct").n_layers == 126
+    assert model_spec("meta-llama/Llama-3.2-1B-Instruct").head_dim == 64
+    assert model_spec("google/codegemma-1.1-2b").n_kv_heads == 1
+    assert model_spec("llava-hf/llava-1.5-7b-hf").image_tokens_per_image == 576
+    assert model_spec("facebook/chameleon-30b").image_tokens_per_image == 1024
+
+
+# --------------------------------------------------------------------------------------------------
+# lookups
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["NVIDIA A100-SXM4-40GB", "a100-sxm4-40gb", "A100_SXM4_40GB", "a100 40gb",
+                                  "A100 SXM4 40GB", "nvidia a100.sxm4.40gb"])
+def test_gpu_lookup_tolerant(name):
+    assert gpu_spec(name).name == "A100-SXM4-40GB"
+
+
+def test_gpu_lookup_nvml_names():
+    assert gpu_spec("NVIDIA H100 80GB HBM3").name == "H100-SXM5-80GB"
+    assert gpu_spec("NVIDIA H100 PCIe").name == "H100-PCIe-80GB"
+    assert gpu_spec("NVIDIA H200").name == "H200-SXM-141GB"
+    assert gpu_spec("h100-80gb").name == "H100-SXM5-80GB"  # Splitwise spelling (DGX H100)
+    assert gpu_spec("a100-80gb").name == "A100-SXM4-80GB"
+
+
+def test_unknown_gpu_lists_close_matches():
+    with pytest.raises(UnknownGpuError) as ei:
+        gpu_spec("H100 SXM 94GB")
+    msg = str(ei.value)
+    assert "H100 SXM 94GB" in msg and "Close matches" in msg and "H100-SXM5-80GB" in msg
+    close = msg.split("Close matches: ")[1].split(".")[0].split(", ")
+    assert 1 <= len(close) <= 5
+    assert isinstance(ei.value, KeyError)
+
+
+@pytest.mark.parametrize("name", ["meta-llama/Meta-Llama-3.1-8B-Instruct", "META-LLAMA/META-LLAMA-3.1-8B-INSTRUCT",
+                                  "Meta-Llama-3.1-8B-Instruct", "meta_llama_3_1_8b_instruct",
+                                  "meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b", "someorg/Llama-3.1-8B"])
+def test_model_lookup_tolerant(name):
+    spec = model_spec(name)
+    assert spec.name == "meta-llama/Meta-Llama-3.1-8B-Instruct" and not spec.estimated
+
+
+def test_model_lookup_variants_resolve_to_base():
+    assert model_spec("Qwen/Qwen3-8B-FP8").name == "Qwen/Qwen3-8B"
+    assert model_spec("Qwen/Qwen3-8B-AWQ").name == "Qwen/Qwen3-8B"
+    assert model_spec("google/gemma-3-27b-pt").name == "google/gemma-3-27b-it"
+    assert model_spec("llama2-70b").name == "meta-llama/Llama-2-70b-hf"
+    assert model_spec("bloom-176b").params_b == pytest.approx(176.2, abs=0.1)
+
+
+def test_unknown_model_without_params_raises_with_close_matches():
+    with pytest.raises(UnknownModelError) as ei:
+        model_spec("meta-llama/Llama-3.1-9B-Instruct")
+    msg = str(ei.value)
+    assert "Llama-3.1-9B" in msg and "Close matches" in msg and "Meta-Llama-3.1-8B-Instruct" in msg
+    assert "params_b" in msg
+
+
+def test_unknown_model_with_params_estimates_and_warns():
+    with pytest.warns(EstimatedArchitectureWarning, match="Close matches") as rec:
+        spec = model_spec("acme/Llama-3.1-13B-Custom", 13.0)
+    assert issubclass(rec[0].category, UserWarning)
+    assert spec.estimated and spec.name == "acme/Llama-3.1-13B-Custom" and spec.params_b == 13.0
+    assert spec.head_dim == 128 and spec.n_kv_heads == 8 and spec.n_heads * 128 == spec.d_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model_spec("acme/x", 13.0, warn=False).estimated
+
+
+def test_known_model_ignores_params_and_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = model_spec("Qwen/Qwen3-8B", params_b=123.0)
+    assert spec.params_b == pytest.approx(8.19, abs=0.01) and not spec.estimated
+
+
+# --------------------------------------------------------------------------------------------------
+# precision helpers
+# --------------------------------------------------------------------------------------------------
+
+def test_bytes_per_param():
+    assert bytes_per_param("fp32") == 4
+    assert bytes_per_param("fp16") == bytes_per_param("BF16") == bytes_per_param("bfloat16") == 2
+    assert bytes_per_param("fp8") == bytes_per_param("int8") == 1
+    assert bytes_per_param("int4") == bytes_per_param("mxfp4") == 0.5
+    with pytest.raises(ValueError, match="unknown precision"):
+        bytes_per_param("fp12")
+
+
+def test_peak_flops_and_fallbacks():
+    h100 = gpu_spec("H100 SXM")
+    assert h100.peak_flops("bf16") == 989e12 and h100.peak_flops("fp16") == 989e12
+    assert h100.peak_flops("fp8") == 1979e12 and h100.peak_flops("int8") == 1979e12
+    assert h100.peak_flops("fp32") == 67e12
+    assert h100.peak_flops("int4") == 1979e12 and h100.peak_flops("mxfp4") == 1979e12  # no FP4: int8/fp8
+    a100 = gpu_spec("A100 40GB")
+    assert a100.peak_flops("fp8") == 312e12  # no FP8 tensor cores: bf16
+    assert a100.peak_flops("int4") == 624e12  # int8
+    assert gpu_spec("B200").peak_flops("mxfp4") == 9000e12
+    v100 = gpu_spec("V100 32GB")
+    assert v100.peak_flops("bf16") == 125e12  # no bf16: fp16
+    with pytest.raises(ValueError):
+        h100.peak_flops("fp12")
+
+
+def test_specs_are_frozen():
+    with pytest.raises(AttributeError):
+        gpu_spec("L4").tdp_w = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        model_spec("Qwen/Qwen3-8B").n_layers = 1  # type: ignore[misc]
+    assert isinstance(gpu_spec("L4"), GpuSpec) and isinstance(model_spec("Qwen/Qwen3-8B"), ModelSpec)
+
+
+def test_tables_are_copies():
+    g = gpus()
+    g.loc[0, "tdp_w"] = -1
+    assert gpus().loc[0, "tdp_w"] > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# the architecture estimate
+# --------------------------------------------------------------------------------------------------
+
+def _dense_text_models() -> pd.DataFrame:
+    m = models()
+    m = m[(m["architecture"] == "dense") & m["image_tokens_per_image"].isna()]
+    return m.drop_duplicates(subset=["params_b", "n_layers", "d_model", "n_heads", "n_kv_heads"])
+
+
+def test_estimate_within_30_percent_on_table_dense_models():
+    m = _dense_text_models()
+    d_err, l_err = [], []
+    for row in m.itertuples(index=False):
+        e = estimate_architecture(row.params_b)
+        d_err.append(abs(e.d_model / row.d_model - 1))
+        l_err.append(abs(e.n_layers / row.n_layers - 1))
+    d_err, l_err = np.array(d_err), np.array(l_err)
+    # typical model: well within 30 %
+    assert np.median(d_err) < 0.15 and np.median(l_err) < 0.15
+    # at least 85 % of the dense models within 30 % on each
+    assert (d_err <= 0.30).mean() >= 0.85 and (l_err <= 0.30).mean() >= 0.85
+    # nothing wildly off (documented outliers: Gemma's wide MLPs, sub-1B models)
+    assert d_err.max() < 0.5 and l_err.max() < 0.5
+
+
+def test_estimate_shape_rules():
+    for p in (0.1, 1, 7, 70, 400, 2000):
+        e = estimate_architecture(p)
+        assert e.estimated and e.architecture == "dense" and e.params_b == p == e.active_params_b
+        assert e.head_dim == 128 and e.d_model % 128 == 0 and e.n_heads == e.d_model // 128
+        assert e.n_kv_heads == min(8, e.n_heads) and e.n_layers >= 1
+    assert estimate_architecture(70).d_model > estimate_architecture(7).d_model
+    with pytest.raises(ValueError):
+        estimate_architecture(0)
+    with pytest.raises(ValueError):
+        estimate_architecture(float("nan"))
