@@ -36,7 +36,7 @@ def _group_codes(frame: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
 
 
 def acquisition_scores(boot: np.ndarray, measured: np.ndarray, energy: np.ndarray, groups: np.ndarray,
-                       spread_weight: float = 0.3) -> np.ndarray:
+                       spread_weight: float = 3.0, coverage_weight: float = 0.0) -> np.ndarray:
     """Score of every row (``-inf`` for measured rows) from bootstrap predictions ``boot`` (B, n).
 
     ``measured``: bool (n,); ``energy``: the measured energy where measured; ``groups``: codes (n,).
@@ -55,7 +55,9 @@ def acquisition_scores(boot: np.ndarray, measured: np.ndarray, energy: np.ndarra
     mean = np.maximum(boot.mean(axis=0), 1e-12)
     rel = boot.std(axis=0) / mean
     top = rel[~measured].max() if (~measured).any() else 1.0
-    score = p_opt * (1 - p_opt) + p_opt * unsettled + spread_weight * rel / max(top, 1e-12)
+    n_in_group = np.bincount(groups, weights=measured.astype(float))[groups]
+    score = (p_opt * (1 - p_opt) + p_opt * unsettled + spread_weight * rel / max(top, 1e-12)
+             + coverage_weight / (1.0 + n_in_group))
     score[measured] = -np.inf
     return score
 
@@ -73,7 +75,8 @@ class ActiveChooser:
     min_rows: int = 15
     bootstrap: int = 40
     seed: int = 0
-    spread_weight: float = 0.3
+    spread_weight: float = 3.0
+    coverage_weight: float = 0.0
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -102,5 +105,5 @@ class ActiveChooser:
         self.last_model = model
         if boot.shape[0] < 2:
             return int(self._rng.choice(free))
-        score = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight)
+        score = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
         return int(np.argmax(score))

@@ -36,7 +36,8 @@ _DTYPE = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 def engine_args(cfg: RunConfig) -> dict[str, Any]:
     """Keyword arguments of ``vllm.LLM`` (and, as flags, of ``vllm serve``) for ``cfg``."""
     args: dict[str, Any] = {"tensor_parallel_size": cfg.tp, "pipeline_parallel_size": cfg.pp,
-                            "max_num_seqs": cfg.max_num_seqs, "seed": cfg.seed, "kv_cache_dtype": cfg.kv_cache_dtype}
+                            "max_num_seqs": cfg.max_num_seqs, "seed": cfg.seed, "kv_cache_dtype": cfg.kv_cache_dtype,
+                            "gpu_memory_utilization": float(cfg.options.get("gpu_memory_utilization", 0.9))}
     if cfg.precision in _DTYPE:
         args["dtype"] = _DTYPE[cfg.precision]
     else:  # fp8 quantises on the fly; int8/awq/gptq need a checkpoint quantised that way

@@ -33,7 +33,8 @@ MODALITIES = ("text", "image", "video")
 DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
 
 _SWEEP_KEYS = {"name", "backend", "mode", "repetitions", "warmup", "cooldown_s", "seed", "timeout_s", "gpu",
-               "isolation", "min_window_s", "image_size", "num_frames", "server_requests", "server_port"}
+               "isolation", "min_window_s", "image_size", "num_frames", "server_requests", "server_port",
+               "gpu_memory_utilization"}
 _GRID_KEYS = {"models", "tp", "pp", "dp", "ep", "precision", "kv_cache_dtype", "max_num_seqs", "input_len",
               "output_len", "modality"}
 _GRID_DEFAULTS: dict[str, list[Any]] = {"tp": [1], "pp": [1], "dp": [1], "ep": [1], "precision": ["bf16"],
@@ -156,7 +157,8 @@ class SweepSpec:
         """Every (configuration, repetition) of the grid, in a fixed order."""
         s, g = self.sweep, self.grid
         options = {k: s[k] for k in ("warmup", "cooldown_s", "timeout_s", "gpu", "isolation", "min_window_s",
-                                     "image_size", "num_frames", "server_requests", "server_port")}
+                                     "image_size", "num_frames", "server_requests", "server_port",
+                                     "gpu_memory_utilization")}
         out = []
         keys = ("models", "tp", "pp", "dp", "ep", "precision", "kv_cache_dtype", "max_num_seqs", "input_len",
                 "output_len", "modality")
@@ -256,6 +258,10 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     out["cooldown_s"] = _number(src, "sweep.cooldown_s", s.get("cooldown_s", 0.0), 0.0)
     out["min_window_s"] = _number(src, "sweep.min_window_s", s.get("min_window_s", 0.0), 0.0)
     out["timeout_s"] = _number(src, "sweep.timeout_s", s.get("timeout_s", 1800.0), 1e-3)
+    out["gpu_memory_utilization"] = _number(src, "sweep.gpu_memory_utilization",
+                                            s.get("gpu_memory_utilization", 0.9), 0.01)
+    if out["gpu_memory_utilization"] > 1:
+        raise _fail(src, "sweep.gpu_memory_utilization", f"must be <= 1, got {out['gpu_memory_utilization']}")
     gpu = s.get("gpu", "")
     if not isinstance(gpu, str):
         raise _fail(src, "sweep.gpu", f"must be a string (a GPU name to record), got {gpu!r}")

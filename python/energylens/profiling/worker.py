@@ -122,7 +122,10 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
             error = f"timeout: no result after {timeout:g} s (sweep.timeout_s); killed"
         tail = log.decode(errors="replace")[-3000:]
         if not error and out_path.is_file():
-            return json.loads(out_path.read_text())
+            row = json.loads(out_path.read_text())
+            if row["status"] != "ok":  # the root cause is often only in the worker's log (vLLM engine core)
+                row["error"] = f"{row['error']}\n--- worker output (tail) ---\n{tail}"
+            return row
         row = base_row(cfg, power_source)
         if not error:
             rc = proc.returncode
