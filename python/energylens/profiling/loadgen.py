@@ -152,7 +152,7 @@ def _vocab(model: str) -> int:
     from transformers import AutoConfig
 
     c = AutoConfig.from_pretrained(model)
-    return int(getattr(getattr(c, "text_config", None) or c, "vocab_size"))
+    return int((getattr(c, "text_config", None) or c).vocab_size)
 
 
 def run_server(cfg: RunConfig, meter: Meter, args: dict[str, Any]) -> dict[str, Any]:

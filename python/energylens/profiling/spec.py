@@ -13,13 +13,18 @@ import itertools
 import json
 import math
 import os
-import tomllib
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from energylens.errors import EnergyLensError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser as the tomli package
+    import tomli as tomllib
 
 __all__ = ["SweepSpecError", "LengthSpec", "RunConfig", "SweepSpec", "load_spec", "parse_spec",
            "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
