@@ -171,7 +171,10 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
             pos = {i: k for k, i in enumerate(keep)}
             k = chooser.next_index({pos[i]: e for i, e in measured.items()})
             pick = None if k is None else keep[k]
+        chosen_by = "active"
         if pick is None:  # too few rows or a model not measured yet: uniform at random
-            pick = int(np.random.default_rng(seed + len(statuses)).choice(free))
-        record(configs[pick], run_one(configs[pick], power_source))
+            pick, chosen_by = int(np.random.default_rng(seed + len(statuses)).choice(free)), "random"
+        row = run_one(configs[pick], power_source)
+        row["chosen_by"] = chosen_by
+        record(configs[pick], row)
 
