@@ -59,8 +59,8 @@ def score(df: pd.DataFrame, chosen: list[int], seed: int) -> tuple[float, float]
 
 
 def active_curve(df: pd.DataFrame, seed: int, n_max: int, bootstrap: int,
-                 spread_weight: float, coverage_weight: float) -> dict[int, tuple[float, float]]:
-    chooser = ActiveChooser(df.drop(columns=["energy_j"]), group_by=GROUP_BY, min_rows=15, bootstrap=bootstrap,
+                 spread_weight: float, coverage_weight: float, min_rows: int) -> dict[int, tuple[float, float]]:
+    chooser = ActiveChooser(df.drop(columns=["energy_j"]), group_by=GROUP_BY, min_rows=min_rows, bootstrap=bootstrap,
                             seed=seed, spread_weight=spread_weight, coverage_weight=coverage_weight)
     energy = df["energy_j"].to_numpy()
     measured: dict[int, float] = {}
@@ -68,7 +68,7 @@ def active_curve(df: pd.DataFrame, seed: int, n_max: int, bootstrap: int,
     while len(measured) < n_max:
         i = chooser.next_index(measured)
         measured[i] = float(energy[i])
-        if len(measured) >= 15:
+        if len(measured) >= 12:
             curve[len(measured)] = score(df, list(measured), seed)
     return curve
 
@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--n-max", type=int, default=50)
     ap.add_argument("--bootstrap", type=int, default=40)
     ap.add_argument("--spread-weight", type=float, default=ActiveChooser.spread_weight)
+    ap.add_argument("--min-rows", type=int, default=ActiveChooser.min_rows, help="random rows before active choice")
     ap.add_argument("--coverage-weight", type=float, default=ActiveChooser.coverage_weight)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -90,7 +91,7 @@ def main() -> None:
         rng = np.random.default_rng(1000 + seed)
         rand.append(score(df, rng.choice(len(df), 50, replace=False).tolist(), seed))
         curves.append(active_curve(df, seed, args.n_max, args.bootstrap, args.spread_weight,
-                                   args.coverage_weight))
+                                   args.coverage_weight, args.min_rows))
         print(f"seed {seed}: random-50 Top-1 {rand[-1][0]:.3f} MAPE {rand[-1][1]:.3f}; active@25 "
               f"{curves[-1][25][0]:.3f} / {curves[-1][25][1]:.3f}; active@50 {curves[-1][50][0]:.3f} / "
               f"{curves[-1][50][1]:.3f}", flush=True)
@@ -100,7 +101,7 @@ def main() -> None:
     reach = next((n for n in sizes if mean_curve[n][0] >= r_top1 and mean_curve[n][1] <= r_mape), None)
     reach_top1 = next((n for n in sizes if mean_curve[n][0] >= r_top1), None)
     out = {"data": args.data, "rows": len(df), "seeds": args.seeds, "bootstrap": args.bootstrap, "spread_weight": args.spread_weight,
-           "coverage_weight": args.coverage_weight,
+           "coverage_weight": args.coverage_weight, "min_rows": args.min_rows,
            "random50_top1": r_top1, "random50_mape": r_mape,
            "active_curve": {str(n): {"top1": v[0], "mape": v[1]} for n, v in mean_curve.items()},
            "active_reaches_random50_at": reach, "active_reaches_random50_top1_at": reach_top1,
