@@ -130,3 +130,27 @@ def test_toml_file_and_cli(tmp_path, capsys):
     p.write_text("[sweep\n")
     assert main(["profile", str(p), "-o", str(tmp_path / "out")]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("wattmeter", "must be nvml, none, synthetic[:WATTS] or replay:FILE"),
+    ("replay", "needs a file"), ("synthetic:-3", "watts must be > 0"), ("synthetic:lots", "needs a number"),
+    ("nvml:0", "takes no argument")])
+def test_bad_power_source(text, problem, tmp_path, capsys):
+    from energylens.profiling import parse_power_source
+
+    with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        parse_power_source(text)
+    p = tmp_path / "s.toml"
+    p.write_text("[sweep]\nbackend = 'transformers'\n[grid]\nmodels = ['m']\nmax_num_seqs = [1]\n"
+                 "input_len = [8]\noutput_len = [4]\n")
+    assert main(["profile", str(p), "-o", str(tmp_path / "o"), "--power-source", text]) == 2
+    assert problem in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_bad_cli_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["profile", "x.toml", "-o", str(tmp_path / "o"), "--budget", "0"])
+    assert info.value.code == 2 and "must be >= 1" in capsys.readouterr().err
+    assert main(["profile", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err

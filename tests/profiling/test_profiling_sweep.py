@@ -119,3 +119,20 @@ def test_subprocess_isolation_gives_the_same_row_columns(tiny_model, tmp_path):
     cfg = json.loads(df["config_json"].iloc[0])
     assert cfg["options"]["isolation"] == "process"
     assert isinstance(Store(tmp_path / "s").rows(), pd.DataFrame)
+
+
+def test_replayed_power_trace(tiny_model, tmp_path):
+    from energylens.measure.trace import Trace
+
+    t = np.arange(0, 600_000_000_000, 10_000_000, dtype=np.int64)
+    samples = pd.DataFrame({"t_ns": t, "gpu": 0, "power_w": 120.0, "energy_j": np.nan, "source": "nvml_instant"})
+    trace = Trace(samples=samples, marks=pd.DataFrame({"t_ns": np.empty(0, np.int64), "label": []}), kernels=None,
+                  meta={"gpus": [{"index": 0, "name": "replayed", "uuid": "r"}],
+                        "update_period_s": {"nvml_instant": 0.01}})
+    trace.save(tmp_path / "power.parquet")
+    source = f"replay:{tmp_path / 'power.parquet'}"
+    run_sweep(parse_spec(_spec(tiny_model, max_num_seqs=[2], input_len=[8], output_len=[4])), str(tmp_path / "s"),
+              power_source=source)
+    df = load_profiles(tmp_path / "s")
+    assert (df["power_source"] == source).all()
+    np.testing.assert_allclose(df["avg_power_w"], 120.0, rtol=0.03)
