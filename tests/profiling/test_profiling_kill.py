@@ -82,4 +82,5 @@ def test_sigkill_and_resume_3_times(tiny_model, tmp_path):
 @pytest.mark.slow
 def test_sigkill_and_resume_20_times(tiny_model, tmp_path):
     got = kill_and_resume(tmp_path, tiny_model, kills=20, seed=1)
+    print(f"SIGKILL-resume: {got}")
     assert got["kills"] >= 15  # most attempts were killed mid-run, not after finishing

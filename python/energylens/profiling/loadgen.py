@@ -42,7 +42,7 @@ def _free_port() -> int:
 def serve_command(cfg: RunConfig, args: dict[str, Any], port: int) -> list[str]:
     """The ``vllm serve`` command line for ``cfg`` (engine args as flags)."""
     cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", cfg.model, "--port", str(port),
-           "--host", "127.0.0.1", "--disable-log-requests"]
+           "--host", "127.0.0.1"]
     for k, v in args.items():
         flag = "--" + k.replace("_", "-")
         if v is True:
@@ -67,17 +67,23 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
 
 
 def _request(port: int, model: str, prompt: dict[str, Any], max_tokens: int) -> list[int]:
-    """One streaming completion; returns the steady-clock time (ns) of each streamed token."""
+    """One streaming completion; returns the steady-clock time (ns) of each generated token (a chunk
+    that carries several tokens, per its cumulative usage, stamps each of them)."""
     body = {"model": model, "prompt": prompt["prompt_token_ids"], "max_tokens": max_tokens,
-            "min_tokens": max_tokens, "ignore_eos": True, "temperature": 0.0, "stream": True}
+            "min_tokens": max_tokens, "ignore_eos": True, "temperature": 0.0, "stream": True,
+            "stream_options": {"include_usage": True, "continuous_usage_stats": True}}
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
-    times = []
+    times: list[int] = []
     with urllib.request.urlopen(req, timeout=600) as r:
         for line in r:
             line = line.strip()
-            if line.startswith(b"data:") and line != b"data: [DONE]":
-                times.append(steady_now_ns())
+            if not line.startswith(b"data:") or line == b"data: [DONE]":
+                continue
+            now = steady_now_ns()
+            usage = json.loads(line[5:]).get("usage") or {}
+            done = int(usage.get("completion_tokens", len(times) + 1))
+            times.extend([now] * max(0, done - len(times)))
     return times
 
 
