@@ -11,5 +11,7 @@ void bind_capabilities(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
 void bind_sampler(pybind11::module_& m);
 void bind_attribution(pybind11::module_& m);
+void bind_ranking(pybind11::module_& m);
+void bind_parallel(pybind11::module_& m);
 
 }  // namespace energylens::bindings

@@ -14,4 +14,6 @@ PYBIND11_MODULE(_core, m) {
   energylens::bindings::bind_model(m);
   energylens::bindings::bind_sampler(m);
   energylens::bindings::bind_attribution(m);
+  energylens::bindings::bind_ranking(m);
+  energylens::bindings::bind_parallel(m);
 }

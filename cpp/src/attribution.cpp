@@ -1,4 +1,5 @@
 #include "energylens/attribution.hpp"
+#include "energylens/parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -500,7 +501,7 @@ AttributionFit fit_attribution(std::span<const double> design, std::size_t m, st
     // Same gradient threshold as the full-data solve (a replicate's ||b|| is of the same order).
     const double tol = 10.0 * kEps * static_cast<double>(std::max(m, n)) * std::max(std::sqrt(bnorm2), 1e-300);
     int n_conv = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : n_conv)
+#pragma omp parallel for num_threads(max_threads()) schedule(dynamic) reduction(+ : n_conv)
     for (int rep = 0; rep < nb; ++rep) {
       SplitMix64 rng{options.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(rep) + 1};
       std::vector<double> g(n * n, 0.0);

@@ -14,14 +14,19 @@
 #include "energylens/energy_template.hpp"
 #include "energylens/fast_log.hpp"
 #include "energylens/latency_template.hpp"
+#include "energylens/parallel.hpp"
 
 namespace energylens {
 namespace {
 
-// Rows below this are evaluated on one thread: thread start-up costs more than the work.
-constexpr std::size_t kParallelRows = 16384;
+// Fewest rows worth a thread of their own: below 2x this the loop runs on one thread, where thread
+// start-up and the closing barrier would cost more than the work (bench/bench_threads.py measures it).
+constexpr std::size_t kMinRowsPerThread = 32768;
+// The same for the Jacobian loop (about 10x more work per row).
+constexpr std::size_t kMinJacobianRowsPerThread = 4096;
 
-// Rows per OpenMP chunk: large enough to amortise scheduling, small enough to balance threads.
+// Rows per chunk handed out on demand: large enough to amortise scheduling, small enough that a
+// descheduled thread holds up little.
 constexpr long kChunkRows = 4096;
 
 // Rows per chunk when some columns are broadcast: their expanded blocks (8 KB each in float64) stay
@@ -30,10 +35,12 @@ constexpr long kBroadcastChunkRows = 1024;
 
 // The hot loop without Jacobians: straight-line code per row (no branches), each feature column a
 // separate __restrict pointer argument (a pointer table loaded inside the loop defeats the vectoriser).
-// Pointers arrive offset to the chunk's first row.
+// Pointers arrive offset to the chunk's first row. Inlined into one wrapper per instruction-set level
+// (parallel.hpp), each compiled for its level, so the loop is vectorised three times.
 template <class Tpl, typename T, bool WithAux, typename... Columns>
-ENERGYLENS_CLONES void evaluate_block_columns(long rows, const T* p, T* __restrict out0, T* __restrict out1,
-                                              T* __restrict out2, const Columns* __restrict... c) {
+inline __attribute__((always_inline)) void evaluate_block_body(long rows, const T* p, T* __restrict out0,
+                                                               T* __restrict out1, T* __restrict out2,
+                                                               const Columns* __restrict... c) {
   // ivdep rather than `omp simd`: the latter turns the per-row feature array into a per-lane array
   // GCC cannot scalarise ("not suitable for scatter store"), and the loop stays scalar.
 #pragma GCC ivdep
@@ -47,10 +54,43 @@ ENERGYLENS_CLONES void evaluate_block_columns(long rows, const T* p, T* __restri
   }
 }
 
+template <class Tpl, typename T, bool WithAux, typename... Columns>
+void evaluate_block_baseline(long rows, const T* p, T* __restrict out0, T* __restrict out1, T* __restrict out2,
+                             const Columns* __restrict... c) {
+  evaluate_block_body<Tpl, T, WithAux>(rows, p, out0, out1, out2, c...);
+}
+
+#if ENERGYLENS_MULTI_ISA
+template <class Tpl, typename T, bool WithAux, typename... Columns>
+__attribute__((target("arch=x86-64-v3"))) void evaluate_block_avx2(long rows, const T* p, T* __restrict out0,
+                                                                  T* __restrict out1, T* __restrict out2,
+                                                                  const Columns* __restrict... c) {
+  evaluate_block_body<Tpl, T, WithAux>(rows, p, out0, out1, out2, c...);
+}
+
+template <class Tpl, typename T, bool WithAux, typename... Columns>
+__attribute__((target("arch=x86-64-v4"))) void evaluate_block_avx512(long rows, const T* p, T* __restrict out0,
+                                                                    T* __restrict out1, T* __restrict out2,
+                                                                    const Columns* __restrict... c) {
+  evaluate_block_body<Tpl, T, WithAux>(rows, p, out0, out1, out2, c...);
+}
+#endif
+
+template <class Tpl, typename T, bool WithAux, typename... Columns>
+void evaluate_block_columns(Isa isa, long rows, const T* p, T* out0, T* out1, T* out2, const Columns*... c) {
+#if ENERGYLENS_MULTI_ISA
+  if (isa == Isa::Avx512) return evaluate_block_avx512<Tpl, T, WithAux>(rows, p, out0, out1, out2, c...);
+  if (isa == Isa::Avx2) return evaluate_block_avx2<Tpl, T, WithAux>(rows, p, out0, out1, out2, c...);
+#else
+  (void)isa;
+#endif
+  evaluate_block_baseline<Tpl, T, WithAux>(rows, p, out0, out1, out2, c...);
+}
+
 template <class Tpl, typename T, bool WithAux, std::size_t... K>
-void evaluate_block(std::index_sequence<K...>, long rows, const T* const* columns, const T* p, T* out0, T* out1,
-                    T* out2) {
-  evaluate_block_columns<Tpl, T, WithAux>(rows, p, out0, out1, out2, columns[K]...);
+void evaluate_block(std::index_sequence<K...>, Isa isa, long rows, const T* const* columns, const T* p, T* out0,
+                    T* out1, T* out2) {
+  evaluate_block_columns<Tpl, T, WithAux>(isa, rows, p, out0, out1, out2, columns[K]...);
 }
 
 constexpr bool is_broadcast(BroadcastMask mask, std::size_t k) { return ((mask >> k) & 1U) != 0; }
@@ -69,7 +109,9 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     // those blocks in L2.
     const long chunk_rows = broadcast == 0 ? kChunkRows : kBroadcastChunkRows;
     const long chunks = (n + chunk_rows - 1) / chunk_rows;
-#pragma omp parallel if (rows >= kParallelRows)
+    const int threads = threads_for(rows, kMinRowsPerThread);
+    const Isa isa = active_isa();
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
       std::vector<T> expanded;
       const T* base[F];
@@ -81,22 +123,23 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
         std::fill(block, block + chunk_rows, columns[k][0]);
         base[k] = block;
       }
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
       for (long chunk = 0; chunk < chunks; ++chunk) {
         const long begin = chunk * chunk_rows;
         const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
         const T* c[F];
         for (std::size_t k = 0; k < F; ++k) c[k] = is_broadcast(broadcast, k) ? base[k] : base[k] + begin;
         if (out2 != nullptr)
-          evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, len, c, p, out0 + begin, out1 + begin,
-                                       out2 + begin);
+          evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin,
+                                       out1 + begin, out2 + begin);
         else
-          evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, len, c, p, out0 + begin, out1 + begin,
-                                        nullptr);
+          evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin,
+                                        out1 + begin, nullptr);
       }
     }
   } else {
-#pragma omp parallel for schedule(static) if (rows >= kParallelRows)
+    const int threads = threads_for(rows, kMinJacobianRowsPerThread);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
     for (long i = 0; i < n; ++i) {
       T f[F];
       for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][is_broadcast(broadcast, k) ? 0 : i];
@@ -351,7 +394,8 @@ std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* con
   for (std::size_t t = 0; t < all_terms.size(); ++t) by_row[all_terms[t].row].push_back(t);
   FitOptions single = options;
   single.n_starts = 1;
-#pragma omp parallel for schedule(dynamic)
+  const int threads = std::min(max_threads(), replicates);
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int b = 0; b < replicates; ++b) {
     std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(b));
     std::uniform_int_distribution<std::size_t> pick(0, rows - 1);

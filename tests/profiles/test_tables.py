@@ -201,21 +201,24 @@ def test_bytes_per_param():
     assert bytes_per_param("fp32") == 4
     assert bytes_per_param("fp16") == bytes_per_param("BF16") == bytes_per_param("bfloat16") == 2
     assert bytes_per_param("fp8") == bytes_per_param("int8") == 1
-    assert bytes_per_param("int4") == bytes_per_param("mxfp4") == 0.5
+    # 4-bit formats carry their block scales: 4 bits + 8/32 (mxfp4) or 16/128 + zero point (int4)
+    assert bytes_per_param("int4") == bytes_per_param("mxfp4") == bytes_per_param("AWQ") == 0.53125
+    assert bytes_per_param("nvfp4") == 0.5625  # 4 bits + one FP8 scale per 16 weights
     with pytest.raises(ValueError, match="unknown precision"):
         bytes_per_param("fp12")
 
 
-def test_peak_flops_and_fallbacks():
+def test_peak_flops_at_the_compute_precision():
     h100 = gpu_spec("H100 SXM")
     assert h100.peak_flops("bf16") == 989e12 and h100.peak_flops("fp16") == 989e12
     assert h100.peak_flops("fp8") == 1979e12 and h100.peak_flops("int8") == 1979e12
     assert h100.peak_flops("fp32") == 67e12
-    assert h100.peak_flops("int4") == 1979e12 and h100.peak_flops("mxfp4") == 1979e12  # no FP4: int8/fp8
+    # no FP4 tensor cores: mxfp4 weights are dequantised and multiplied in bf16; W4A16 is always 16-bit
+    assert h100.peak_flops("mxfp4") == 989e12 and h100.peak_flops("int4") == 989e12
     a100 = gpu_spec("A100 40GB")
-    assert a100.peak_flops("fp8") == 312e12  # no FP8 tensor cores: bf16
-    assert a100.peak_flops("int4") == 624e12  # int8
-    assert gpu_spec("B200").peak_flops("mxfp4") == 9000e12
+    assert a100.peak_flops("fp8") == 312e12  # no FP8 tensor cores: W8A16 at the bf16 peak
+    assert a100.peak_flops("int8") == 624e12 and a100.peak_flops("int4") == 312e12
+    assert gpu_spec("B200").peak_flops("mxfp4") == 9000e12 == gpu_spec("B200").peak_flops("nvfp4")
     v100 = gpu_spec("V100 32GB")
     assert v100.peak_flops("bf16") == 125e12  # no bf16: fp16
     with pytest.raises(ValueError):

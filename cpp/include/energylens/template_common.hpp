@@ -11,12 +11,15 @@
 #define ENERGYLENS_HD inline __attribute__((always_inline))
 #endif
 
-// Hot loops are compiled twice, for x86-64-v3 (AVX2 + FMA) and the baseline, and the loader picks the
-// best the CPU runs (GCC/Clang function multi-versioning via ifunc): a portable build still uses
-// 256-bit vectors and FMA where they exist.
+// Hot loops are compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and the baseline, and the
+// best the CPU runs is picked: by the loader for ENERGYLENS_CLONES functions (GCC/Clang function
+// multi-versioning via ifunc), by energylens::active_isa() for the evaluator (parallel.hpp), so tests can
+// run every level. A portable build still uses wide vectors and FMA where they exist.
 #if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
-#define ENERGYLENS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define ENERGYLENS_MULTI_ISA 1
+#define ENERGYLENS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
+#define ENERGYLENS_MULTI_ISA 0
 #define ENERGYLENS_CLONES
 #endif
 

@@ -7,12 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from energylens.cli.args import positive_float, positive_int, seed
+from energylens.cli.options import (
+    add_gpu_table_option,
+    apply_gpu_tables,
+    positive_float,
+    positive_int,
+    read_profiles_with_rows,
+    seed,
+)
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.outputs import atomic_dir, check_output_path
-from energylens.profiles.datasets import load_profiles_or_bundled
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods"]
 
@@ -41,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_gpu_table_option(p)
     p.set_defaults(func=run_evaluate)
     return p
 
@@ -69,7 +76,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     method failed (nothing written)."""
     if args.report:
         check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
-    res = run_evaluation(load_profiles_or_bundled(args.profiles), train_size=args.train_size,
+    apply_gpu_tables(args)
+    res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
                          repeats=args.repeats,
                          group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
                          tpot_slo=args.tpot_slo, seed=args.seed,

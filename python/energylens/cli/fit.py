@@ -14,10 +14,17 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from energylens.cli.args import DEFAULTS, nonnegative_int, positive_int, seed
+from energylens.cli.options import (
+    DEFAULTS,
+    add_gpu_table_option,
+    apply_gpu_tables,
+    nonnegative_int,
+    positive_int,
+    read_profiles_with_rows,
+    seed,
+)
 from energylens.model import EnergyModel, LatencyModel
 from energylens.outputs import check_output_path
-from energylens.profiles.datasets import load_profiles_or_bundled
 
 __all__ = ["add_parser", "energy_column_hint"]
 
@@ -42,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--no-latency", action="store_true", help="fit the energy model without its latency model")
     group.add_argument("--latency-only", action="store_true",
                        help="fit only the latency model (on ttft_s / tpot_s), ignoring any energy column")
+    add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
 
@@ -78,14 +86,15 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
 
 def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | None:
     """The energy_j column, or None when the fit is latency-only; errors for a likely misspelling."""
-    if "energy_j" not in profiles:
-        hint = energy_column_hint(profiles.columns)
-        if hint is not None:
-            raise ValueError(f"{args.profiles}: no energy_j column; did you mean {hint!r}? Rename it to energy_j "
-                             "(J per request), or pass --latency-only to fit the latency model alone")
-        return None
-    energy = profiles["energy_j"].to_numpy(dtype=float)
+    energy = (profiles["energy_j"].to_numpy(dtype=float) if "energy_j" in profiles
+              else np.full(len(profiles), np.nan))
     if not np.isfinite(energy).any():
+        measured = [c for c in profiles.columns
+                    if pd.to_numeric(profiles[c], errors="coerce").notna().any()]  # columns the file filled
+        hint = energy_column_hint(measured)
+        if hint is not None:
+            raise ValueError(f"{args.profiles}: no energy_j measurements; did you mean column {hint!r}? Rename it "
+                             "to energy_j (J per request), or pass --latency-only to fit the latency model alone")
         return None
     if not np.isfinite(energy).all():
         missing = np.flatnonzero(~np.isfinite(energy))[:20].tolist()
@@ -96,7 +105,8 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=[args.profiles])
-    profiles = load_profiles_or_bundled(args.profiles, require_energy=False)
+    apply_gpu_tables(args)
+    profiles = read_profiles_with_rows(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)
     if args.latency_only:
@@ -104,7 +114,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if _energy(args, profiles) is None:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
-        return _fit_latency_only(args, profiles, opts, "no energy_j measurements (no energy column at all)")
+        return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
     model = EnergyModel(**opts)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from energylens.outputs import check_output_path
+
 __all__ = ["add_parser", "run_monitor"]
 
 
@@ -68,6 +70,8 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
 def run_monitor(args: argparse.Namespace) -> int:
     from energylens.measure.monitor import EnergyMonitor
 
+    if args.output:
+        check_output_path(args.output)
     sampler = _sampler(args)
     tty = sys.stdout.isatty()
     interrupted = False

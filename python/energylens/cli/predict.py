@@ -7,10 +7,15 @@ import sys
 
 import pandas as pd
 
-from energylens.cli.args import DEFAULTS, level
+from energylens.cli.options import (
+    DEFAULTS,
+    add_gpu_table_option,
+    apply_gpu_tables,
+    level,
+    read_profiles_with_rows,
+)
 from energylens.model import EnergyModel, load_model
 from energylens.outputs import atomic_file, check_output_path
-from energylens.profiles import load_profiles
 
 __all__ = ["add_parser"]
 
@@ -23,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet); written atomically")
     predict.add_argument("--level", type=level, default=DEFAULTS["level"],
                          help="prediction-interval level, strictly between 0 and 1 (0.9)")
+    add_gpu_table_option(predict)
     predict.set_defaults(func=_cmd_predict)
 
 
@@ -36,8 +42,9 @@ def _interval_columns(model, configs, level: float, what: str):
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=[args.model, args.configs])
+    apply_gpu_tables(args)
     model = load_model(args.model)
-    configs = load_profiles(args.configs, require_energy=False)
+    configs = read_profiles_with_rows(args.configs, require_energy=False)
     if isinstance(model, EnergyModel):
         parts = [model.predict_phases(configs), _interval_columns(model, configs, args.level, "energy")]
         if model.latency_model is not None:

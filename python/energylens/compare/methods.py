@@ -18,8 +18,10 @@ The methods:
 * :class:`EnsembleRegressor` -- RandomForest, GradientBoosting and XGBoost on log energy, on
   :func:`baseline_features` (the same information the closed form gets).
 
-GPU specifications come from ``energylens.profiles.tables.gpu_spec`` unless a ``gpu_spec`` callable is
-passed (tests pass a small table). A spec needs ``hbm_bw_gbs``, ``tdp_w`` and
+GPU specifications come from ``energylens.profiles.tables.gpu_specs_for_profiles`` (the GPU table, a
+registered user GPU table, or the profile's ``gpu_*`` spec columns) unless a ``gpu_spec`` callable is
+passed (tests pass a small table); bytes per weight from :mod:`energylens.profiles.precision`. A spec
+needs ``hbm_bw_gbs``, ``tdp_w`` and
 ``peak_flops(precision)`` (FLOP/s).
 """
 
@@ -32,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from energylens.model import EnergyModel
-from energylens.profiles.tables import gpu_spec
+from energylens.profiles import precision as _precision
+from energylens.profiles import tables as _tables
 
 __all__ = [
     "Method",
@@ -69,24 +72,11 @@ class Method(Protocol):
 # --------------------------------------------------------------------------------------------
 # shared helpers
 
-_PRECISION_BYTES = {
-    "fp32": 4.0, "float32": 4.0, "tf32": 4.0,
-    "fp16": 2.0, "float16": 2.0, "half": 2.0, "bf16": 2.0, "bfloat16": 2.0,
-    "fp8": 1.0, "float8": 1.0, "int8": 1.0, "w8a8": 1.0, "w8a16": 1.0,
-    "int4": 0.5, "w4a16": 0.5, "awq": 0.5, "gptq": 0.5, "fp4": 0.5, "nvfp4": 0.5,
-}
-
-
 def precision_bytes(precision: str) -> float:
-    """Bytes per weight of a precision name (``"bf16"`` -> 2.0); ``ValueError`` if unknown."""
-    key = str(precision).strip().lower()
-    if key not in _PRECISION_BYTES:
-        raise ValueError(f"unknown precision {precision!r}; known: {sorted(_PRECISION_BYTES)}")
-    return _PRECISION_BYTES[key]
-
-
-def _default_gpu_spec() -> GpuSpecFn:
-    return gpu_spec
+    """Bytes per weight of a precision name, block scales included (``"bf16"`` -> 2.0, ``"mxfp4"`` ->
+    0.53125): :func:`energylens.profiles.precision.bytes_per_param`, the one precision table; ``ValueError`` if
+    unknown."""
+    return _precision.bytes_per_param(precision)
 
 
 def _col(df: pd.DataFrame, name: str, default: float | None = None) -> np.ndarray:
@@ -135,14 +125,14 @@ class _GpuSpecs:
     def arrays(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hbm_bw bytes/s, peak FLOP/s, TDP W) per row of ``df``."""
         _require(df, ["gpu"], "GPU specs")
-        if self._fn is None:
-            self._fn = _default_gpu_spec()
+        # default: the GPU table, a user GPU table, or the profile's gpu_* spec columns
+        table = _tables.gpu_specs_for_profiles(df) if self._fn is None else None
         gpus = df["gpu"].astype(str).to_numpy(dtype=object)
         precs = _precisions(df)
         out = np.empty((len(df), 3))
         for i, key in enumerate(zip(gpus, precs, strict=False)):
             if key not in self._cache:
-                spec = self._fn(key[0])
+                spec = table[str(key[0]).strip()] if table is not None else self._fn(key[0])
                 self._cache[key] = (float(spec.hbm_bw_gbs) * 1e9,
                                     float(spec.peak_flops(key[1])),
                                     float(spec.tdp_w))

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energylens import _core
+
 __all__ = ["METRICS", "SLO_METRICS", "top1_hit", "regret_pct", "pairwise_counts", "group_spearman",
            "group_metrics", "score_groups"]
 
@@ -63,17 +65,24 @@ def pairwise_counts(pred: Sequence[float], meas: Sequence[float]) -> tuple[float
     """(concordant, comparable) pairs of one group.
 
     A pair is comparable when its measured energies differ; it is concordant when the prediction
-    orders it the same way; a predicted tie counts one half.
+    orders it the same way; a predicted tie counts one half. A NaN prediction orders nothing: its
+    comparable pairs count, none as concordant. Counted natively in O(n log n) time and O(n) memory
+    (a merge-sort count of discordant pairs), exactly equal to the direct count over all pairs.
     """
     p, m = _as_float(pred), _as_float(meas)
     if p.shape != m.shape:
         raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
-    i, j = np.triu_indices(p.size, k=1)
-    dm = np.sign(m[i] - m[j])
-    dp = np.sign(p[i] - p[j])
-    ok = dm != 0
-    conc = np.where(dp[ok] == 0, 0.5, (dp[ok] == dm[ok]).astype(float))
-    return float(conc.sum()), int(ok.sum())
+    if not np.isfinite(m).all():
+        raise ValueError(f"measured values must be finite (rows {np.flatnonzero(~np.isfinite(m))[:10].tolist()})")
+    bad = ~np.isfinite(p)
+    if not bad.any():
+        conc, comparable = _core.pairwise_counts(p, m)
+        return float(conc), int(comparable)
+    conc, comparable = _core.pairwise_counts(p[~bad], m[~bad])
+    # Pairs with at least one unusable prediction: comparable when the measurements differ, never concordant.
+    _, counts = np.unique(m, return_counts=True)
+    all_comparable = m.size * (m.size - 1) // 2 - int(np.sum(counts * (counts - 1) // 2))
+    return float(conc), all_comparable
 
 
 def _avg_ranks(x: np.ndarray) -> np.ndarray:

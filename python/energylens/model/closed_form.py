@@ -126,6 +126,8 @@ class _ClosedFormModel:
             raise ValueError(f"n_starts must be >= 1, got {n_starts}")
         if tpot_weight < 0:
             raise ValueError(f"tpot_weight must be >= 0, got {tpot_weight}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
         self.options = {
             "residual": residual, "loss": loss, "loss_scale": float(loss_scale), "n_starts": int(n_starts),
             "start_spread": float(start_spread), "seed": int(seed), "max_iterations": int(max_iterations),
@@ -331,8 +333,13 @@ class _ClosedFormModel:
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], path: str) -> _ClosedFormModel:
+        _check_keys(state, _STATE_KEYS, f"{path}: {cls._kind} model")
         opts = dict(state.get("options", {}))
-        model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
+        _check_keys(opts, _OPTION_KEYS, f"{path}: {cls._kind} options")
+        try:
+            model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: {cls._kind} options are not valid: {exc}") from None
         if state.get("template") != model.template_id:
             raise ModelFileError(
                 f"{path}: {cls._kind} template {state.get('template')!r} does not match this energylens "
@@ -341,13 +348,19 @@ class _ClosedFormModel:
         missing = [n for n in model.param_names if n not in params]
         if missing:
             raise ModelFileError(f"{path}: {cls._kind} parameters {missing} missing")
-        model._theta = np.array([float(params[n]) for n in model.param_names])
-        boot = np.asarray(state.get("bootstrap_params", []), dtype=np.float64)
+        model._theta = _checked_params(params, model._desc, f"{path}: {cls._kind} parameter")
+        try:
+            boot = np.asarray(state.get("bootstrap_params", []), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ModelFileError(f"{path}: {cls._kind} bootstrap_params is not a table of numbers") from None
         model._boot = boot if boot.size else None
         res = np.asarray(state.get("train_residuals", []), dtype=np.float64)
         model._residuals = res if res.size else None
         fit = state.get("fit")
-        model.summary = FitSummary(**fit) if fit else None
+        try:
+            model.summary = FitSummary(**fit) if fit else None
+        except TypeError as exc:
+            raise ModelFileError(f"{path}: {cls._kind} fit summary is not valid ({exc})") from None
         return model
 
 
@@ -523,6 +536,47 @@ def load_model(path: str | Path) -> EnergyModel | LatencyModel:
     return LatencyModel.load(path)
 
 
+#: Keys a model file may hold, at the top and per model; anything else is refused on load.
+_FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
+_STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
+                         "bootstrap_params", "train_residuals", "fit"})
+_OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
+                          "tpot_weight"})
+
+
+def _check_keys(doc: Any, known: frozenset[str], where: str) -> None:
+    if not isinstance(doc, dict):
+        raise ModelFileError(f"{where}: expected an object, got {type(doc).__name__}")
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ModelFileError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)} (was the file edited, or "
+                             "written by a newer energylens?)")
+
+
+def _checked_params(params: Any, desc: Mapping[str, Any], where: str) -> np.ndarray:
+    """The parameter vector of a model file, each a finite number within the template's bounds."""
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{where}s: expected an object of name -> value")
+    names = list(desc["param_names"])
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ModelFileError(f"{where}s {missing} missing")
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ModelFileError(f"{where}s {unknown} are not parameters of {desc['id']} (known: {names})")
+    theta = np.empty(len(names))
+    for j, name in enumerate(names):
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelFileError(f"{where} {name} = {value!r} is not a finite number")
+        lo, hi = float(desc["lower"][j]), float(desc["upper"][j])
+        if not lo <= value <= hi:
+            raise ModelFileError(f"{where} {name} = {value!r} is outside its bounds [{lo:g}, {hi:g}]; refit "
+                                 "instead of editing the file")
+        theta[j] = float(value)
+    return theta
+
+
 def _write(path: str | Path, payload: dict[str, Any]) -> None:
     doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": __version__,
            "created_unix_s": time.time(), **payload}
@@ -545,4 +599,5 @@ def _read(path: str | Path) -> dict[str, Any]:
     if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
         raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
                              f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
+    _check_keys(doc, _FILE_KEYS, f"{p}")
     return doc

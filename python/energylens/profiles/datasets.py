@@ -19,6 +19,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
+from energylens.profiles.files import check_csv_file
 from energylens.profiles.schema import DroppedRowsWarning, load_profiles
 
 __all__ = [
@@ -312,8 +313,9 @@ def is_mlenergy_v2_table(path: str | os.PathLike) -> bool:
 def _csv_header(path: str | os.PathLike) -> tuple[str, ...]:
     """Column names of a CSV file; empty for anything else (another suffix, no such file)."""
     p = Path(path)
-    if p.suffix.lower() != ".csv" or not p.is_file():
+    if p.suffix.lower() != ".csv" or not p.exists():
         return ()
+    check_csv_file(p)  # a folder, empty, binary, UTF-16 or ';'-separated file: a named error
     return tuple(pd.read_csv(p, nrows=0).columns)
 
 

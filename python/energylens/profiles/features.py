@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from energylens.errors import UnknownGpuError
 from energylens.profiles import tables
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features"]
@@ -121,14 +122,12 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     link = np.empty(n)
     bpp = np.empty(n)
     keys = pd.MultiIndex.from_arrays([gpus, precision])
+    specs = _gpu_specs(profiles)
     for (g, pr), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
+        spec = specs[str(g).strip()]
         try:
-            spec = tables.gpu_spec(g)
-        except Exception as exc:  # UnknownGpuError
-            raise ValueError(f"profile column 'gpu': {exc}") from None
-        try:
-            pk = spec.peak_flops(pr)
-            b = tables.bytes_per_param(pr)
+            pk = tables.peak_flops(spec, pr)          # at the compute precision of the weight format
+            b = tables.bytes_per_param(pr)            # block scales included (profiles.precision)
         except ValueError as exc:
             raise ValueError(f"profile column 'precision': {exc}") from None
         idx = np.asarray(idx)
@@ -209,6 +208,23 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         "link_bytes_per_s": link,
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+
+def _gpu_specs(profiles: pd.DataFrame) -> dict:
+    """Every distinct GPU's spec (table, user GPU table, or the profile's ``gpu_*`` spec columns); a spec
+    the template needs but the row lacks is an error naming the GPU, the column and both remedies."""
+    try:
+        specs = tables.gpu_specs_for_profiles(profiles)
+    except UnknownGpuError as exc:  # the message names the rows and both remedies
+        raise ValueError(f"profile column 'gpu': {exc}") from None
+    for g, spec in specs.items():
+        blank = [c for c in ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs") if not (getattr(spec, c) > 0)]
+        if blank:
+            raise ValueError(
+                f"profile column 'gpu': GPU {g!r} ({spec.name}) has no {', '.join(blank)} in the GPU table; "
+                f"give it in the profile columns {', '.join('gpu_' + c for c in blank)} or in a user GPU "
+                "table (--gpu-table FILE; docs/reference-tables.md)")
+    return specs
 
 
 def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import tables
+from energylens.profiles.files import check_csv_file, check_input_file
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -83,7 +84,8 @@ DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
     "n_gpus": "tp * pp * ep",
 })
 
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "fp8", "int8", "int4", "mxfp4")
+#: Weight formats (energylens.profiles.precision.WEIGHT_FORMATS, the one precision table).
+PRECISIONS: tuple[str, ...] = tuple(tables.WEIGHT_FORMATS)
 #: KV-cache element types (vLLM ``--kv-cache-dtype``): ``auto`` = the activation dtype.
 KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
 MODALITIES: tuple[str, ...] = ("text", "image", "video")
@@ -147,8 +149,7 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
             f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
             "a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file",
             source=src)
-    if not path.is_file():
-        raise FileNotFoundError(f"profile table not found: {src}")
+    check_csv_file(path) if kind == "csv" else check_input_file(path)
     try:
         if kind == "csv":
             frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS})

@@ -1,7 +1,10 @@
 """Reference tables: GPU datasheet numbers and LLM architectures (docs/reference-tables.md).
 
 Both tables are package data (``energylens/data/gpus.csv``, ``energylens/data/models.csv``), read once
-and cached. Every row cites its public source (vendor datasheet, the model's ``config.json``).
+and cached. Every row cites its public source (vendor datasheet, the model's ``config.json``). This
+module owns the model table; the GPU table (bundled rows, user GPU tables, GPU spec columns in a
+profile) lives in :mod:`energylens.gpu_table` and precision formats in :mod:`energylens.profiles.precision`,
+both re-exported here so ``tables`` stays the one place to look things up.
 
 Lookups are tolerant of case and punctuation: names are normalised by :func:`normalize_name` and matched
 against the canonical name and every alias. An unknown GPU raises :class:`UnknownGpuError` listing close
@@ -22,7 +25,33 @@ from importlib import resources
 
 import pandas as pd
 
-from energylens.errors import UnknownGpuError, UnknownModelError
+from energylens.errors import UnknownModelError
+from energylens.profiles.gpu_table import (
+    GPU_COLUMNS,
+    INLINE_COLUMNS,
+    GpuSpec,
+    GpuTableError,
+    clear_user_gpus,
+    gpu_spec,
+    gpu_specs_for_profiles,
+    gpus,
+    load_gpu_table,
+    normalize_name,
+    register_gpu,
+    register_gpu_table,
+    unregister_gpu,
+    user_gpus,
+)
+from energylens.profiles.precision import (
+    KV_CACHE_DTYPE_BYTES,
+    PRECISION_BYTES,
+    WEIGHT_FORMATS,
+    bytes_per_param,
+    compute_precision,
+    normalize_kv_cache_dtype,
+    normalize_precision,
+    peak_flops,
+)
 
 __all__ = [
     "GpuSpec",
@@ -38,102 +67,25 @@ __all__ = [
     "normalize_precision",
     "find_model",
     "PRECISION_BYTES",
+    "WEIGHT_FORMATS",
+    "KV_CACHE_DTYPE_BYTES",
+    "compute_precision",
+    "peak_flops",
+    "normalize_kv_cache_dtype",
+    "GPU_COLUMNS",
+    "INLINE_COLUMNS",
+    "GpuTableError",
+    "load_gpu_table",
+    "register_gpu",
+    "register_gpu_table",
+    "unregister_gpu",
+    "clear_user_gpus",
+    "user_gpus",
+    "gpu_specs_for_profiles",
 ]
-
-#: Bytes per weight for each supported precision. 4-bit formats are counted at 0.5 byte and do NOT
-#: include the block-scale overhead (mxfp4: one 8-bit scale per 32 values = +0.03 byte; int4 AWQ/GPTQ
-#: with group size 128: one 16-bit scale (+ zero point) per 128 values = +0.016..0.03 byte). That
-#: overhead is below 7 % of the 4-bit payload and is left to the energy model's fitted terms.
-PRECISION_BYTES: dict[str, float] = {
-    "fp32": 4.0,
-    "fp16": 2.0,
-    "bf16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "int4": 0.5,
-    "mxfp4": 0.5,
-}
-
-# Which peak column serves a precision, in order of preference (first one the GPU has wins).
-# Weight-only 4-bit kernels on GPUs without FP4 tensor cores really compute in 16 bit; the int8/fp8
-# fallback follows the project's convention and is an upper bound on what they reach.
-_PEAK_PREFERENCE: dict[str, tuple[str, ...]] = {
-    "fp32": ("peak_fp32_tflops",),
-    "fp16": ("peak_fp16_tflops", "peak_bf16_tflops"),
-    "bf16": ("peak_bf16_tflops", "peak_fp16_tflops"),
-    "fp8": ("peak_fp8_tflops", "peak_bf16_tflops", "peak_fp16_tflops"),
-    "int8": ("peak_int8_tops", "peak_fp8_tflops", "peak_bf16_tflops", "peak_fp16_tflops"),
-    "int4": ("peak_fp4_tflops", "peak_int8_tops", "peak_fp8_tflops", "peak_bf16_tflops", "peak_fp16_tflops"),
-    "mxfp4": ("peak_fp4_tflops", "peak_fp8_tflops", "peak_int8_tops", "peak_bf16_tflops", "peak_fp16_tflops"),
-}
-
-_PRECISION_ALIASES: dict[str, str] = {
-    "float32": "fp32", "float": "fp32", "f32": "fp32",
-    "float16": "fp16", "half": "fp16", "f16": "fp16",
-    "bfloat16": "bf16",
-    "float8": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8", "e4m3": "fp8",
-    "w4a16": "int4", "awq": "int4", "gptq": "int4",
-    "fp4": "mxfp4", "nvfp4": "mxfp4",
-}
-
 
 class EstimatedArchitectureWarning(UserWarning):
     """A model was not in the table; its architecture was estimated from its parameter count."""
-
-
-@dataclass(frozen=True)
-class GpuSpec:
-    """One row of the GPU table. Peaks are DENSE (no structured sparsity); NaN where unsupported.
-
-    Attributes:
-        name: canonical name, e.g. ``"H100-SXM5-80GB"``.
-        aliases: other spellings (NVML names among them).
-        vendor: ``"nvidia"`` or ``"amd"``.
-        memory_gb: device memory, GB.
-        hbm_bw_gbs: peak memory bandwidth, GB/s.
-        peak_fp32_tflops: FP32 (CUDA-core / vector, not TF32) peak, TFLOP/s.
-        peak_fp16_tflops, peak_bf16_tflops, peak_fp8_tflops, peak_fp4_tflops: tensor-core peaks, TFLOP/s.
-        peak_int8_tops: INT8 tensor-core peak, TOP/s.
-        tdp_w: board power limit (TDP / max TGP), W.
-        interconnect_bw_gbs: per-GPU scale-up bandwidth (NVLink / Infinity Fabric; PCIe when that is
-            all a multi-GPU group has), bidirectional, GB/s.
-        source: URL of the datasheet.
-    """
-
-    name: str
-    aliases: tuple[str, ...]
-    vendor: str
-    memory_gb: float
-    hbm_bw_gbs: float
-    peak_fp32_tflops: float
-    peak_fp16_tflops: float
-    peak_bf16_tflops: float
-    peak_fp8_tflops: float
-    peak_int8_tops: float
-    peak_fp4_tflops: float
-    tdp_w: float
-    interconnect_bw_gbs: float
-    source: str
-
-    def peak_flops(self, precision: str) -> float:
-        """Dense tensor peak for ``precision`` in FLOP/s (or OP/s for integers).
-
-        Falls back when the GPU lacks the format: fp16 <-> bf16; fp8 -> bf16; int8 -> fp8 -> bf16;
-        int4 -> fp4 -> int8 -> fp8 -> bf16; mxfp4 -> fp4 -> fp8 -> int8 -> bf16; fp32 -> fp32.
-
-        Raises:
-            ValueError: unknown precision.
-        """
-        key = normalize_precision(precision)
-        for column in _PEAK_PREFERENCE[key]:
-            value = getattr(self, column)
-            if not math.isnan(value):
-                return value * 1e12
-        raise ValueError(f"GPU {self.name} has no peak for {precision!r} or any fallback")  # pragma: no cover
-
-    def bytes_per_param(self, precision: str) -> float:
-        """Same as the module function :func:`bytes_per_param` (GPU-independent)."""
-        return bytes_per_param(precision)
 
 
 @dataclass(frozen=True)
@@ -179,7 +131,7 @@ class ModelSpec:
 # Normalisation and loading
 # --------------------------------------------------------------------------------------------------
 
-_PUNCT = re.compile(r"[\s\-_.]+")
+_PUNCT = re.compile(r"[\s\-_.]+")  # as gpu_table.normalize_name
 # Tokens that name a variant of a checkpoint, not a different architecture; dropped for the
 # second-chance model lookup (``Qwen/Qwen3-8B-FP8`` -> ``Qwen3-8B``).
 _VARIANT_TOKENS = frozenset({
@@ -188,63 +140,10 @@ _VARIANT_TOKENS = frozenset({
 })
 
 
-def normalize_name(name: str) -> str:
-    """Normalise a GPU or model name for lookup.
-
-    Lower-cases, drops an ``org/`` prefix (everything up to the last ``/``), drops ``nvidia``, and
-    removes spaces, ``-``, ``_`` and ``.``: ``"NVIDIA H100 80GB HBM3"`` -> ``"h10080gbhbm3"``,
-    ``"meta-llama/Meta-Llama-3.1-8B-Instruct"`` -> ``"metallama318binstruct"``.
-    """
-    s = str(name).strip().lower()
-    s = s.rsplit("/", 1)[-1]
-    s = s.replace("nvidia", "")
-    return _PUNCT.sub("", s)
-
-
 def _variant_key(name: str) -> str:
     s = str(name).strip().lower().rsplit("/", 1)[-1].replace("nvidia", "")
     tokens = [t for t in _PUNCT.split(s) if t and t not in _VARIANT_TOKENS]
     return "".join(tokens)
-
-
-def normalize_precision(precision: str) -> str:
-    """Canonical precision name (``"bfloat16"`` -> ``"bf16"``); ValueError for an unknown one."""
-    key = str(precision).strip().lower().replace("-", "").replace("_", "")
-    key = _PRECISION_ALIASES.get(key, key)
-    if key not in PRECISION_BYTES:
-        raise ValueError(
-            f"unknown precision {precision!r}; expected one of {', '.join(PRECISION_BYTES)}")
-    return key
-
-
-#: Bytes per KV-cache element for each explicit ``kv_cache_dtype`` (``auto`` follows the activations).
-KV_CACHE_DTYPE_BYTES: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0}
-
-
-def normalize_kv_cache_dtype(dtype: str) -> str:
-    """Canonical KV-cache dtype (vLLM ``--kv-cache-dtype`` spellings: ``auto``, ``fp8``, ``fp8_e4m3``,
-    ``fp8_e5m2``, ``float16``, ``bfloat16`` ...); ValueError for an unknown one."""
-    key = str(dtype).strip().lower()
-    if key == "auto":
-        return key
-    try:
-        key = normalize_precision(key)
-    except ValueError:
-        pass  # reported below, with the KV-cache choices rather than the weight precisions
-    if key not in KV_CACHE_DTYPE_BYTES:
-        raise ValueError(f"unknown kv_cache_dtype {dtype!r}; expected auto or one of {', '.join(KV_CACHE_DTYPE_BYTES)}")
-    return key
-
-
-def bytes_per_param(precision: str) -> float:
-    """Bytes per weight: fp32 4, fp16/bf16 2, fp8/int8 1, int4/mxfp4 0.5.
-
-    The 4-bit value excludes block-scale overhead (see :data:`PRECISION_BYTES`).
-
-    Raises:
-        ValueError: unknown precision.
-    """
-    return PRECISION_BYTES[normalize_precision(precision)]
 
 
 def _read_csv(filename: str) -> pd.DataFrame:
@@ -254,22 +153,10 @@ def _read_csv(filename: str) -> pd.DataFrame:
 
 
 @functools.cache
-def _gpu_frame() -> pd.DataFrame:
-    df = _read_csv("gpus.csv")
-    df["aliases"] = df["aliases"].fillna("")
-    return df
-
-
-@functools.cache
 def _model_frame() -> pd.DataFrame:
     df = _read_csv("models.csv")
     df["aliases"] = df["aliases"].fillna("")
     return df
-
-
-def gpus() -> pd.DataFrame:
-    """The GPU table (a copy), one row per GPU, columns as in ``data/gpus.csv``."""
-    return _gpu_frame().copy()
 
 
 def models() -> pd.DataFrame:
@@ -292,11 +179,6 @@ def _index(frame: pd.DataFrame, key_fn) -> dict[str, int]:
     for k in ambiguous:  # a key two rows share identifies neither
         del index[k]
     return index
-
-
-@functools.cache
-def _gpu_index() -> dict[str, int]:
-    return _index(_gpu_frame(), normalize_name)
 
 
 @functools.cache
@@ -331,19 +213,6 @@ def _float(value) -> float:
         return math.nan
 
 
-def _gpu_from_row(row: pd.Series) -> GpuSpec:
-    kwargs = {}
-    for f in fields(GpuSpec):
-        v = row[f.name]
-        if f.name == "aliases":
-            kwargs[f.name] = tuple(a for a in str(v).split(";") if a)
-        elif f.name in ("name", "vendor", "source"):
-            kwargs[f.name] = str(v)
-        else:
-            kwargs[f.name] = _float(v)
-    return GpuSpec(**kwargs)
-
-
 _MODEL_INT_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
 
 
@@ -367,22 +236,6 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
 # --------------------------------------------------------------------------------------------------
 # Public lookups
 # --------------------------------------------------------------------------------------------------
-
-def gpu_spec(name: str) -> GpuSpec:
-    """Look up a GPU by name or alias (case/punctuation tolerant; ``"NVIDIA "`` ignored).
-
-    Raises:
-        UnknownGpuError: no match; the message lists up to 5 close matches.
-    """
-    i = _gpu_index().get(normalize_name(name))
-    if i is None:
-        close = _close_matches(name, _gpu_frame())
-        hint = f" Close matches: {', '.join(close)}." if close else ""
-        raise UnknownGpuError(
-            f"unknown GPU {name!r}.{hint} Known GPUs: {', '.join(_gpu_frame()['name'])}. "
-            "Add a row to energylens/data/gpus.csv (docs/reference-tables.md) to support it.")
-    return _gpu_from_row(_gpu_frame().iloc[i])
-
 
 def find_model(name: str) -> ModelSpec | None:
     """The table row for ``name`` (name, alias, or a variant such as ``-FP8``/``-AWQ``), else None."""

@@ -1,0 +1,113 @@
+"""Options and argument types several commands share (not a command: ``cli/main.py`` does not list it).
+
+Argument types (``positive_int``, ``seed``, ``level``, ...) reject a bad value at parse time with a message
+naming the expectation (argparse prints it with the option name and exits 2); ``DEFAULTS`` are the Python
+API's, so the command line and the API agree.
+
+``--gpu-table FILE`` (fit, predict, evaluate): a user GPU table, a CSV with the columns of the bundled
+``energylens/data/gpus.csv``, registered before the profiles are read so that a GPU the bundled table
+lacks (or a bundled row's blank cells) can be described (docs/reference-tables.md, "User GPU tables").
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError
+from energylens.profiles import load_profiles_or_bundled
+from energylens.profiles.tables import register_gpu_table
+
+__all__ = ["add_gpu_table_option", "apply_gpu_tables", "read_profiles_with_rows", "positive_int",
+           "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
+
+
+def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--gpu-table FILE`` (repeatable) to a command's parser."""
+    parser.add_argument(
+        "--gpu-table", action="append", default=[], metavar="FILE",
+        help="user GPU table: a CSV with the columns of energylens/data/gpus.csv describing GPUs the "
+             "bundled table lacks (name, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
+             "repeatable")
+
+
+def apply_gpu_tables(args: argparse.Namespace) -> None:
+    """Register every ``--gpu-table`` file (errors name the file, row and column) and say so on stderr
+    (stdout may carry ``--json``)."""
+    for path in getattr(args, "gpu_table", None) or []:
+        specs = register_gpu_table(path)
+        print(f"{path}: {len(specs)} GPU(s) registered: {', '.join(s.name for s in specs)}",
+              file=sys.stderr)
+
+
+def read_profiles_with_rows(path: str, *, require_energy: bool = True) -> pd.DataFrame:
+    """The profiles of ``path`` (any recognised format, or a bundled name); an error naming the file when
+    it has a header but no data rows (the library returns an empty frame; a command has nothing to do)."""
+    frame = load_profiles_or_bundled(path, require_energy=require_energy)
+    if len(frame) == 0:
+        raise ProfileSchemaError(f"{path}: no data rows (the file has a header only)", source=str(path))
+    return frame
+
+
+#: Defaults shared with the Python API (``EnergyModel(...)``), so the command line and the API agree.
+DEFAULTS = {"n_starts": 3, "bootstrap": 200, "seed": 0, "level": 0.9}
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer in [0, 2**63)."""
+    value = nonnegative_int(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be < 2**63, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def level(text: str) -> float:
+    """A probability strictly between 0 and 1 (an interval level)."""
+    value = _float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1 (e.g. 0.9), got {text}")
+    return value

@@ -1,0 +1,68 @@
+"""Threads and instruction-set level of the native loops, process-wide.
+
+``set_num_threads(n)`` caps every native loop (fit, bootstrap, evaluate, search); by default they use
+the CPUs this process may run on (its affinity mask, as ``os.sched_getaffinity``), never more, and one
+thread for small inputs. ``threads(n)`` does the same for a ``with`` block, and the public calls that
+take ``n_threads=`` use it. ``isa()`` tells which vectorised build of the evaluator runs (avx512, avx2 or
+baseline); ``use_isa(name)`` picks a lower one, for tests and benchmarks.
+
+A foundation module: imports only the native core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from energylens import _core
+
+__all__ = ["num_threads", "set_num_threads", "threads", "isa", "supported_isas", "use_isa"]
+
+
+def num_threads() -> int:
+    """Threads the native loops may use now."""
+    return int(_core.max_threads())
+
+
+def set_num_threads(n_threads: int) -> None:
+    """Cap the native loops' threads; 0 restores the default (the CPUs this process may use)."""
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int):
+        raise TypeError(f"n_threads must be an int, got {type(n_threads).__name__}")
+    _core.set_max_threads(n_threads)
+
+
+@contextlib.contextmanager
+def threads(n_threads: int | None) -> Iterator[None]:
+    """Cap the native loops' threads inside the block (``None``: leave the setting as it is)."""
+    if n_threads is None:
+        yield
+        return
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+        raise ValueError(f"n_threads must be an integer >= 1 (or None), got {n_threads!r}")
+    before = _core.max_threads()
+    _core.set_max_threads(n_threads)
+    try:
+        yield
+    finally:
+        _core.set_max_threads(before)
+
+
+def isa() -> str:
+    """Instruction-set level the evaluator runs at: "avx512", "avx2" or "baseline"."""
+    return str(_core.active_isa())
+
+
+def supported_isas() -> list[str]:
+    """Levels this CPU supports, lowest first."""
+    return [str(x) for x in _core.supported_isas()]
+
+
+@contextlib.contextmanager
+def use_isa(name: str) -> Iterator[None]:
+    """Run the evaluator at ``name`` (a level this CPU supports) inside the block."""
+    before = _core.active_isa()
+    _core.set_isa(name)
+    try:
+        yield
+    finally:
+        _core.set_isa(before)

@@ -1,0 +1,71 @@
+"""What a profile file is before it is parsed: a readable CSV text file, or a clear error naming the file
+and what it is instead (a folder, empty, binary, UTF-16, separated by ';' or tabs).
+
+Owns the checks every reader runs first (``schema._read`` and the dataset sniffers), so each bad file
+gets the same message whichever format it was meant to be. Imports only the standard library and
+:mod:`energylens.errors`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from energylens.errors import ProfileSchemaError
+
+__all__ = ["check_csv_file", "check_input_file"]
+
+_SNIFF_BYTES = 65536
+_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def check_input_file(path: str | os.PathLike, what: str = "profile table") -> Path:
+    """``path`` as a Path; FileNotFoundError / ProfileSchemaError naming it when it is not a file."""
+    p = Path(path)
+    if p.is_dir():
+        raise ProfileSchemaError(f"{p}: is a folder; a {what} is a file (CSV or Parquet)", source=str(p))
+    if not p.exists():
+        raise FileNotFoundError(f"{what} not found: {p}")
+    if not os.access(p, os.R_OK):
+        raise ProfileSchemaError(f"{p}: is not readable (permission denied)", source=str(p))
+    return p
+
+
+def check_csv_file(path: str | os.PathLike) -> Path:
+    """Check that an uncompressed ``.csv`` file is comma-separated UTF-8 text with a header line.
+
+    Raises ProfileSchemaError naming the file: empty, binary, UTF-16/32, not UTF-8, or a header that is
+    separated by ';', tabs or '|' instead of commas (with the fix).
+    """
+    p = check_input_file(path)
+    if p.suffix.lower() != ".csv":
+        return p  # compressed CSV: pandas decompresses and reports its own errors, named by the caller
+    with open(p, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    src = str(p)
+    if not head.strip():
+        raise ProfileSchemaError(f"{src}: the file is empty; a profile table has a header line and data rows",
+                                 source=src)
+    for bom, name in _BOMS.items():
+        if head.startswith(bom):
+            raise ProfileSchemaError(f"{src}: the file is {name} text; save it as UTF-8 (comma-separated CSV)",
+                                     source=src)
+    if b"\x00" in head:
+        raise ProfileSchemaError(f"{src}: not a text file (it contains NUL bytes); a profile table is a "
+                                 "comma-separated CSV text file or a Parquet file (.parquet)", source=src)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) == _SNIFF_BYTES and exc.start >= _SNIFF_BYTES - 4:
+            text = head[:exc.start].decode("utf-8")  # a character cut at the sniff boundary
+        else:
+            raise ProfileSchemaError(f"{src}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8",
+                                     source=src) from None
+    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    if "," not in header:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if header.count(sep) >= 2:
+                raise ProfileSchemaError(
+                    f"{src}: the header is separated by {name}, not commas ({header[:80]!r}); energylens reads "
+                    "comma-separated CSV: re-save the file with ',' as the separator", source=src)
+    return p

@@ -1,0 +1,442 @@
+"""The GPU table: bundled datasheet rows, user GPU tables, and GPU spec columns in a profile file.
+
+Three ways a GPU gets its numbers (docs/reference-tables.md):
+
+1. the bundled table ``energylens/data/gpus.csv`` (one row per data-centre GPU, each citing its source);
+2. a user GPU table, a CSV with the same columns, registered with :func:`register_gpu_table` (the CLI's
+   ``--gpu-table FILE``) or one :class:`GpuSpec` at a time with :func:`register_gpu`;
+3. spec columns in the profile file itself (``gpu_hbm_bw_gbs``, ``gpu_peak_bf16_tflops``, ... :
+   :data:`INLINE_COLUMNS`, docs/profile-schema.md), read by :func:`gpu_specs_for_profiles`.
+
+A user row or inline columns naming a GPU that is already in the table may fill the row's blank cells
+but never change a filled one (that would be a different part: give it another name). Every bad cell
+is reported with its file, 1-based data row and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import os
+import re
+from dataclasses import dataclass, fields, replace
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError, UnknownGpuError
+from energylens.profiles import precision as _precision
+
+__all__ = [
+    "GpuSpec", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS", "INLINE_COLUMNS", "GpuTableError",
+    "gpu_spec", "gpus", "load_gpu_table", "register_gpu_table", "register_gpu", "unregister_gpu",
+    "clear_user_gpus", "user_gpus", "gpu_specs_for_profiles", "normalize_name",
+]
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One row of the GPU table. Peaks are DENSE (no structured sparsity); NaN where unsupported or
+    not published.
+
+    Attributes:
+        name: canonical name, e.g. ``"H100-SXM5-80GB"``.
+        aliases: other spellings (NVML names among them).
+        vendor: ``"nvidia"``, ``"amd"`` (``"user"`` for a GPU described only by profile columns).
+        memory_gb: device memory, GB.
+        hbm_bw_gbs: peak memory bandwidth (HBM or GDDR), GB/s.
+        peak_fp32_tflops: FP32 (CUDA-core / vector, not TF32) peak, TFLOP/s.
+        peak_fp16_tflops, peak_bf16_tflops, peak_fp8_tflops, peak_fp4_tflops: tensor peaks, TFLOP/s.
+        peak_int8_tops: INT8 tensor peak, TOP/s.
+        tdp_w: board power limit (TDP / max TGP / TBP), W.
+        interconnect_bw_gbs: per-GPU scale-up bandwidth (NVLink / Infinity Fabric; PCIe when that is
+            all a multi-GPU group has), bidirectional, GB/s.
+        source: URL of the datasheet (or the user file the row came from).
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    vendor: str
+    memory_gb: float
+    hbm_bw_gbs: float
+    peak_fp32_tflops: float
+    peak_fp16_tflops: float
+    peak_bf16_tflops: float
+    peak_fp8_tflops: float
+    peak_int8_tops: float
+    peak_fp4_tflops: float
+    tdp_w: float
+    interconnect_bw_gbs: float
+    source: str
+
+    def compute_precision(self, precision: str) -> str:
+        """The precision ``precision`` weights compute at on this GPU (:func:`precision.compute_precision`)."""
+        return _precision.compute_precision(precision, self)
+
+    def peak_flops(self, precision: str) -> float:
+        """Dense peak FLOP/s of the compute precision of ``precision`` weights on this GPU
+        (:func:`energylens.profiles.precision.peak_flops`: mxfp4 -> fp4 or bf16, fp8 -> fp8 or bf16, int4 -> bf16).
+
+        Raises:
+            ValueError: unknown precision, or no peak the format can use is filled in.
+        """
+        return _precision.peak_flops(self, precision)
+
+    def bytes_per_param(self, precision: str) -> float:
+        """Same as :func:`energylens.profiles.precision.bytes_per_param` (GPU-independent)."""
+        return _precision.bytes_per_param(precision)
+
+
+GPU_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(GpuSpec))
+GPU_NUMERIC_COLUMNS: tuple[str, ...] = GPU_COLUMNS[3:-1]
+#: Profile column -> GPU-table column for GPUs described inline (``gpu_`` + the table column).
+INLINE_COLUMNS: dict[str, str] = {f"gpu_{c}": c for c in GPU_NUMERIC_COLUMNS}
+#: Physically sane ranges (inclusive) a user value must fall in; catches unit slips (TB/s for GB/s).
+_RANGES: dict[str, tuple[float, float]] = {
+    "memory_gb": (1.0, 4096.0), "hbm_bw_gbs": (50.0, 50000.0), "tdp_w": (10.0, 5000.0),
+    "interconnect_bw_gbs": (1.0, 50000.0), **{c: (0.1, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
+}
+#: What a GPU needs for the energy template (plus one of the 16-bit peaks).
+_NEEDED = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")
+_SIXTEEN_BIT = ("peak_bf16_tflops", "peak_fp16_tflops")
+_AGREE_REL = 1e-6
+
+
+class GpuTableError(ProfileSchemaError):
+    """A GPU table (bundled or user) or a profile's GPU spec columns are malformed; the message names
+    the file, the 1-based data row(s) and the column (``.source``, ``.rows`` zero-based, ``.column``)."""
+
+
+_PUNCT = re.compile(r"[\s\-_.]+")
+
+
+def normalize_name(name: str) -> str:
+    """Normalise a GPU or model name for lookup: lower-case, drop an ``org/`` prefix and the word
+    ``nvidia``, remove spaces, ``-``, ``_`` and ``.`` (``"NVIDIA H100 80GB HBM3"`` -> ``"h10080gbhbm3"``)."""
+    s = str(name).strip().lower()
+    s = s.rsplit("/", 1)[-1]
+    s = s.replace("nvidia", "")
+    return _PUNCT.sub("", s)
+
+
+def _names(spec_or_row) -> list[str]:
+    return [spec_or_row.name, *spec_or_row.aliases]
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing and validating a table (bundled or user)
+# --------------------------------------------------------------------------------------------------
+
+def _where(source: str, rows: list[int], column: str | None) -> str:
+    shown = ", ".join(str(r + 1) for r in rows[:20])
+    col = f", column {column!r}" if column else ""
+    return f"{source}: data row{'s' if len(rows) > 1 else ''} {shown} (1-based, header not counted){col}"
+
+
+def _number(value, source: str, row: int, column: str, label: str | None = None) -> float:
+    """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``)."""
+    label = label or column
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
+        return math.nan
+    try:
+        x = float(str(value).strip())
+    except ValueError:
+        raise GpuTableError(f"{_where(source, [row], label)}: {value!r} is not a number",
+                            source=source, column=label, rows=[row]) from None
+    lo, hi = _RANGES[column]
+    if not (lo <= x <= hi):
+        raise GpuTableError(
+            f"{_where(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}] "
+            f"(units: {column.rsplit('_', 1)[-1]}; dense peaks, not sparse)", source=source, column=label, rows=[row])
+    return x
+
+
+def _spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:
+    name = str(rec.get("name", "") or "").strip()
+    if not name or name.lower() == "nan":
+        raise GpuTableError(f"{_where(source, [row], 'name')}: missing GPU name", source=source,
+                            column="name", rows=[row])
+    aliases = str(rec.get("aliases", "") or "")
+    aliases = "" if aliases.lower() == "nan" else aliases
+    vendor = str(rec.get("vendor", "") or "").strip().lower()
+    src = str(rec.get("source", "") or "").strip()
+    values = {c: _number(rec.get(c), source, row, c) for c in GPU_NUMERIC_COLUMNS}
+    return GpuSpec(name=name, aliases=tuple(a.strip() for a in aliases.split(";") if a.strip()),
+                   vendor=vendor if vendor and vendor != "nan" else "user",
+                   source=src if src and src.lower() != "nan" else default_source, **values)
+
+
+def _check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "") -> None:
+    missing = [c for c in _NEEDED if math.isnan(getattr(spec, c))]
+    if all(math.isnan(getattr(spec, c)) for c in _SIXTEEN_BIT):
+        missing.append(" or ".join(_SIXTEEN_BIT))
+    if missing:
+        cols = ", ".join(prefix + m.replace(" or ", " or " + prefix) for m in missing)
+        raise GpuTableError(f"{_where(source, rows, None)}: GPU {spec.name!r} lacks {cols} (needed to predict "
+                            "energy; take them from the datasheet, dense peaks)", source=source,
+                            column=prefix + missing[0].split(" ")[0], rows=rows)
+
+
+def _parse_table(frame: pd.DataFrame, source: str, *, require_usable: bool) -> tuple[GpuSpec, ...]:
+    frame.columns = [str(c).strip() for c in frame.columns]
+    unknown = [c for c in frame.columns if c not in GPU_COLUMNS]
+    if unknown:
+        raise GpuTableError(f"{source}: unknown column(s) {', '.join(map(repr, unknown))}; a GPU table has "
+                            f"the columns {', '.join(GPU_COLUMNS)}", source=source, column=unknown[0])
+    if "name" not in frame.columns:
+        raise GpuTableError(f"{source}: a GPU table needs a 'name' column", source=source, column="name")
+    specs: list[GpuSpec] = []
+    seen: dict[str, tuple[int, str]] = {}
+    default_source = f"user GPU table {source}"
+    for row, rec in enumerate(frame.to_dict("records")):
+        spec = _spec_from_record(rec, source, row, default_source)
+        if require_usable:
+            _check_usable(spec, source, [row])
+        for n in _names(spec):
+            key = normalize_name(n)
+            if key in seen and seen[key][1] != spec.name:
+                first = seen[key][0]
+                raise GpuTableError(f"{_where(source, [first, row], 'aliases')}: the name {n!r} is given to two "
+                                    f"GPUs ({seen[key][1]!r} and {spec.name!r})", source=source,
+                                    column="aliases", rows=[first, row])
+            seen[key] = (row, spec.name)
+        specs.append(spec)
+    return tuple(specs)
+
+
+def _read_csv(path_or_buffer, source: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False, comment=None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GpuTableError(f"{source}: could not read the GPU table CSV: {exc}", source=source) from exc
+
+
+@functools.cache
+def _bundled() -> tuple[GpuSpec, ...]:
+    ref = resources.files("energylens").joinpath("data", "gpus.csv")
+    with ref.open("r", encoding="utf-8") as fh:
+        return _parse_table(_read_csv(fh, "energylens/data/gpus.csv"), "energylens/data/gpus.csv",
+                            require_usable=False)
+
+
+@functools.cache
+def _bundled_index() -> dict[str, int]:
+    index: dict[str, int] = {}
+    for i, spec in enumerate(_bundled()):
+        for n in _names(spec):
+            index.setdefault(normalize_name(n), i)
+    return index
+
+
+def gpus() -> pd.DataFrame:
+    """The bundled GPU table (a copy), one row per GPU, columns :data:`GPU_COLUMNS` (aliases ``;``-joined)."""
+    rows = [{**spec.__dict__, "aliases": ";".join(spec.aliases)} for spec in _bundled()]
+    return pd.DataFrame(rows, columns=list(GPU_COLUMNS))
+
+
+# --------------------------------------------------------------------------------------------------
+# User GPUs
+# --------------------------------------------------------------------------------------------------
+
+_USER: dict[str, GpuSpec] = {}        # canonical name -> spec (merged with the bundled row if any)
+_USER_INDEX: dict[str, str] = {}      # normalised name/alias -> canonical name
+
+
+def load_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
+    """Read and validate a user GPU table (a CSV with the columns of ``gpus.csv``; only ``name``,
+    ``hbm_bw_gbs``, ``tdp_w``, ``interconnect_bw_gbs`` and a 16-bit peak are required). Registers nothing.
+
+    Raises:
+        FileNotFoundError: no such file.
+        GpuTableError: a bad cell (file, 1-based data row, column), an unknown column, a name two rows share.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"GPU table not found: {p}")
+    return _parse_table(_read_csv(p, str(p)), str(p), require_usable=True)
+
+
+def _merge(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "") -> GpuSpec:
+    """``base`` with its blank cells filled from ``extra``; a filled cell ``extra`` contradicts is an error."""
+    values = extra if isinstance(extra, dict) else {c: getattr(extra, c) for c in GPU_NUMERIC_COLUMNS}
+    updates = {}
+    for c, v in values.items():
+        old = getattr(base, c)
+        if math.isnan(v):
+            continue
+        if math.isnan(old):
+            updates[c] = v
+        elif not math.isclose(old, v, rel_tol=_AGREE_REL):
+            raise GpuTableError(
+                f"{_where(source, rows, prefix + c)}: GPU {base.name!r} is in the table with {c} = {old:g} "
+                f"({base.source}); {v:g} describes a different part, so give it another GPU name (spec "
+                "values may only fill the table's blank cells)", source=source, column=prefix + c, rows=rows)
+    return replace(base, **updates) if updates else base
+
+
+def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) -> GpuSpec:
+    """Make ``spec`` resolvable by :func:`gpu_spec` under its name and aliases (process-wide).
+
+    A name of the bundled table merges into that row (blank cells only); re-registering a user GPU
+    replaces it. Returns the spec :func:`gpu_spec` will now return.
+
+    Raises:
+        GpuTableError: the spec contradicts the bundled row it names, or one of its names belongs to a
+            different GPU.
+    """
+    keys = [normalize_name(n) for n in _names(spec)]
+    bundled_hits = {_bundled_index()[k] for k in keys if k in _bundled_index()}
+    if len(bundled_hits) > 1:
+        names = sorted(_bundled()[i].name for i in bundled_hits)
+        raise GpuTableError(f"{_where(where, [row], 'aliases')}: {spec.name!r} names several table GPUs "
+                            f"({', '.join(names)})", source=where, column="aliases", rows=[row])
+    if bundled_hits:
+        base = _bundled()[bundled_hits.pop()]
+        merged = _merge(base, spec, where, [row])
+        spec = replace(merged, aliases=tuple(dict.fromkeys(base.aliases + (spec.name,) + spec.aliases)))
+    for k in keys:
+        owner = _USER_INDEX.get(k)
+        if owner is not None and owner != spec.name:
+            raise GpuTableError(f"{_where(where, [row], 'aliases')}: the name {k!r} is already registered for "
+                                f"{owner!r}", source=where, column="aliases", rows=[row])
+    unregister_gpu(spec.name)
+    _USER[spec.name] = spec
+    for n in _names(spec):
+        _USER_INDEX[normalize_name(n)] = spec.name
+    return spec
+
+
+def register_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
+    """:func:`load_gpu_table` then :func:`register_gpu` for every row (what ``--gpu-table FILE`` does)."""
+    specs = load_gpu_table(path)
+    return tuple(register_gpu(s, where=str(path), row=i) for i, s in enumerate(specs))
+
+
+def unregister_gpu(name: str) -> None:
+    """Forget a registered user GPU (no-op when it is not registered)."""
+    canon = _USER_INDEX.get(normalize_name(name), name)
+    spec = _USER.pop(canon, None)
+    if spec is not None:
+        for k in [k for k, v in _USER_INDEX.items() if v == canon]:
+            del _USER_INDEX[k]
+
+
+def clear_user_gpus() -> None:
+    """Forget every registered user GPU."""
+    _USER.clear()
+    _USER_INDEX.clear()
+
+
+def user_gpus() -> tuple[GpuSpec, ...]:
+    """The registered user GPUs, in registration order."""
+    return tuple(_USER.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# Lookup
+# --------------------------------------------------------------------------------------------------
+
+def _find(name: str) -> GpuSpec | None:
+    key = normalize_name(name)
+    if key in _USER_INDEX:
+        return _USER[_USER_INDEX[key]]
+    i = _bundled_index().get(key)
+    return None if i is None else _bundled()[i]
+
+
+def _close_matches(query: str, n: int = 5) -> list[str]:
+    candidates: dict[str, str] = {}
+    for spec in (*_bundled(), *_USER.values()):
+        for alias in _names(spec):
+            candidates.setdefault(normalize_name(alias), spec.name)
+    hits = difflib.get_close_matches(normalize_name(query), list(candidates), n=4 * n, cutoff=0.5)
+    return list(dict.fromkeys(candidates[h] for h in hits))[:n]
+
+
+def unknown_gpu_message(name: str) -> str:
+    """The text of :class:`UnknownGpuError`: close matches, the known GPUs and both remedies."""
+    close = _close_matches(name)
+    hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
+    known = ", ".join(s.name for s in (*_bundled(), *_USER.values()))
+    cols = ", ".join(f"gpu_{c}" for c in (*_NEEDED, "peak_bf16_tflops"))
+    return (f"unknown GPU {name!r}.{hint} Known GPUs: {known}. To use a GPU that is not in the table, "
+            f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
+            "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
+            "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
+            "energylens.profiles.tables.register_gpu_table(FILE)).")
+
+
+def gpu_spec(name: str) -> GpuSpec:
+    """Look up a GPU by name or alias (case/punctuation tolerant; ``"NVIDIA "`` ignored); registered
+    user GPUs first, then the bundled table.
+
+    Raises:
+        UnknownGpuError: no match; the message lists close matches and both remedies (spec columns in
+            the profile file, or ``--gpu-table FILE``).
+    """
+    spec = _find(name)
+    if spec is None:
+        raise UnknownGpuError(unknown_gpu_message(name))
+    return spec
+
+
+# --------------------------------------------------------------------------------------------------
+# GPU spec columns in a profile table
+# --------------------------------------------------------------------------------------------------
+
+def _row_numbers(frame: pd.DataFrame) -> list[int]:
+    """Zero-based data rows: the index where it is the reader's row number, else positions."""
+    idx = frame.index
+    if pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and (len(idx) == 0 or idx.min() >= 0):
+        return [int(i) for i in idx]
+    return list(range(len(frame)))
+
+
+def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) -> dict[str, GpuSpec]:
+    """The :class:`GpuSpec` of every distinct ``gpu`` of a profile table.
+
+    A GPU comes from the registered user GPUs or the bundled table; inline spec columns
+    (:data:`INLINE_COLUMNS`) fill its blank cells, or describe a GPU found in neither. Inline values
+    must be the same on every row of one GPU.
+
+    Raises:
+        UnknownGpuError: a GPU in neither table and without inline spec columns (both remedies named).
+        GpuTableError: a non-numeric / out-of-range / inconsistent inline value, an inline value that
+            contradicts the table, or a new GPU lacking a needed column (source, rows, column named).
+    """
+    src = source or str(profiles.attrs.get("source", "<DataFrame>"))
+    if "gpu" not in profiles.columns:
+        raise ProfileSchemaError(f"{src}: profile table lacks the 'gpu' column", source=src, column="gpu")
+    rows = _row_numbers(profiles)
+    gpus_ = profiles["gpu"].astype(str).str.strip().to_numpy()
+    present = [c for c in INLINE_COLUMNS if c in profiles.columns]
+    out: dict[str, GpuSpec] = {}
+    for g in dict.fromkeys(gpus_):
+        pos = [i for i, v in enumerate(gpus_) if v == g]
+        at = [rows[i] for i in pos]
+        inline: dict[str, float] = {}
+        for col in present:
+            vals = {}
+            for i in pos:
+                x = _number(profiles[col].iloc[i], src, rows[i], INLINE_COLUMNS[col], label=col)
+                if not math.isnan(x):
+                    vals[rows[i]] = x
+            if len(set(vals.values())) > 1:
+                raise GpuTableError(f"{_where(src, list(vals), col)}: GPU {g!r} is given different values "
+                                    f"({', '.join(f'{v:g}' for v in dict.fromkeys(vals.values()))}); one GPU has "
+                                    "one spec", source=src, column=col, rows=list(vals))
+            if vals:
+                inline[INLINE_COLUMNS[col]] = next(iter(vals.values()))
+        base = _find(g)
+        if base is None and not inline:
+            raise UnknownGpuError(f"{_where(src, at, 'gpu')}: {unknown_gpu_message(g)}")
+        if base is None:
+            spec = GpuSpec(name=g, aliases=(), vendor="user", source=f"{src}: GPU spec columns",
+                           **{c: inline.get(c, math.nan) for c in GPU_NUMERIC_COLUMNS})
+            _check_usable(spec, src, at, prefix="gpu_")
+        else:
+            spec = _merge(base, inline, src, at, prefix="gpu_")
+        out[g] = spec
+    return out

@@ -1,0 +1,188 @@
+"""Precision as deployed: the one table of weight formats (docs/reference-tables.md, "Precision").
+
+Every place that needs the bytes a weight takes, the precision its matrix multiplies run at, or the
+peak FLOP/s of that precision on a GPU reads :data:`WEIGHT_FORMATS` through the functions here:
+:func:`bytes_per_param` (features, baselines), :func:`compute_precision` and :func:`peak_flops`
+(``GpuSpec.peak_flops``), :func:`normalize_precision` (the profile schema). KV-cache element types
+live here too (:data:`KV_CACHE_DTYPE_BYTES`).
+
+A weight format is not a compute precision: an AWQ int4 checkpoint stores 4-bit weights but its
+kernels dequantise them and multiply in 16 bit (W4A16); an mxfp4 checkpoint multiplies in fp4 only
+on a GPU with FP4 tensor cores (Blackwell, CDNA 4), in bf16 elsewhere; an fp8 checkpoint runs W8A8 at
+the fp8 peak where the GPU has FP8 tensor cores and W8A16 (bf16 peak) where it has not (Ampere).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "WeightFormat",
+    "WEIGHT_FORMATS",
+    "PRECISION_BYTES",
+    "PEAK_COLUMNS",
+    "KV_CACHE_DTYPE_BYTES",
+    "normalize_precision",
+    "normalize_kv_cache_dtype",
+    "bytes_per_param",
+    "compute_precision",
+    "peak_flops",
+]
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    """One weight format.
+
+    Attributes:
+        name: canonical name (``"mxfp4"``).
+        bits_per_weight: stored bits per weight **including** block scales / zero points.
+        compute: compute precisions in order of preference; the first one the GPU has a peak for is
+            the one the matrix multiplies run at (:func:`compute_precision`).
+        note: how the bits and the compute choice were derived.
+    """
+
+    name: str
+    bits_per_weight: float
+    compute: tuple[str, ...]
+    note: str
+
+    @property
+    def bytes_per_param(self) -> float:
+        """Bytes per weight, block scales included (``bits_per_weight / 8``)."""
+        return self.bits_per_weight / 8.0
+
+
+def _fmt(name: str, bits: float, compute: tuple[str, ...], note: str) -> tuple[str, WeightFormat]:
+    return name, WeightFormat(name, bits, compute, note)
+
+
+#: The weight formats, canonical name -> :class:`WeightFormat` (read-only).
+WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
+    _fmt("fp32", 32.0, ("fp32",), "full precision; CUDA-core / vector FP32"),
+    _fmt("fp16", 16.0, ("fp16", "bf16"), "16-bit tensor cores"),
+    _fmt("bf16", 16.0, ("bf16", "fp16"), "16-bit tensor cores (fp16 peak where a GPU has no bf16, V100)"),
+    _fmt("fp8", 8.0, ("fp8", "bf16", "fp16"),
+         "W8A8 at the fp8 peak with FP8 tensor cores; W8A16 (Marlin) at the 16-bit peak without "
+         "(A100, A10, A30, A40); per-tensor/channel scales are negligible"),
+    _fmt("int8", 8.0, ("int8", "bf16", "fp16"),
+         "W8A8 int8 at the int8 peak where the tensor cores have INT8, else 16-bit"),
+    _fmt("int4", 4.25, ("bf16", "fp16"),
+         "AWQ/GPTQ W4A16, group size 128: 4 bits + one fp16 scale and a packed zero point per 128 "
+         "weights (+0.25 bit); kernels dequantise to 16 bit, so compute is bf16/fp16"),
+    _fmt("mxfp4", 4.25, ("fp4", "bf16", "fp16"),
+         "OCP MXFP4: 4-bit E2M1 + one 8-bit E8M0 scale per 32 weights (+0.25 bit); fp4 tensor "
+         "cores where the GPU has them (B200/B300/GB200/MI355X), else dequantised to bf16"),
+    _fmt("nvfp4", 4.5, ("fp4", "bf16", "fp16"),
+         "NVIDIA NVFP4: 4-bit E2M1 + one FP8 E4M3 scale per 16 weights (+0.5 bit; the per-tensor "
+         "fp32 scale is negligible); fp4 tensor cores where present, else bf16"),
+]))
+
+#: Bytes per weight for each canonical format (derived from :data:`WEIGHT_FORMATS`).
+PRECISION_BYTES: MappingProxyType[str, float] = MappingProxyType(
+    {k: f.bytes_per_param for k, f in WEIGHT_FORMATS.items()})
+
+#: Which GPU-table column holds the dense peak of each compute precision.
+PEAK_COLUMNS: MappingProxyType[str, str] = MappingProxyType({
+    "fp32": "peak_fp32_tflops", "fp16": "peak_fp16_tflops", "bf16": "peak_bf16_tflops",
+    "fp8": "peak_fp8_tflops", "int8": "peak_int8_tops", "fp4": "peak_fp4_tflops",
+})
+
+_ALIASES: dict[str, str] = {
+    "float32": "fp32", "float": "fp32", "f32": "fp32",
+    "float16": "fp16", "half": "fp16", "f16": "fp16",
+    "bfloat16": "bf16",
+    "float8": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8", "e4m3": "fp8", "w8a8fp8": "fp8",
+    "w8a8int8": "int8",
+    "w4a16": "int4", "awq": "int4", "gptq": "int4",
+    "fp4": "mxfp4", "mxfp4e2m1": "mxfp4",
+}
+
+#: Bytes per KV-cache element for each explicit ``kv_cache_dtype`` (``auto`` follows the activations).
+KV_CACHE_DTYPE_BYTES: MappingProxyType[str, float] = MappingProxyType(
+    {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0})
+
+
+def normalize_precision(precision: str) -> str:
+    """Canonical weight-format name (``"bfloat16"`` -> ``"bf16"``, ``"AWQ"`` -> ``"int4"``).
+
+    Raises:
+        ValueError: unknown precision; the message lists the known ones.
+    """
+    key = str(precision).strip().lower().replace("-", "").replace("_", "")
+    key = _ALIASES.get(key, key)
+    if key not in WEIGHT_FORMATS:
+        raise ValueError(
+            f"unknown precision {precision!r}; expected one of {', '.join(WEIGHT_FORMATS)} "
+            f"(or an alias: {', '.join(sorted(_ALIASES))})")
+    return key
+
+
+def normalize_kv_cache_dtype(dtype: str) -> str:
+    """Canonical KV-cache dtype (vLLM ``--kv-cache-dtype`` spellings: ``auto``, ``fp8``, ``fp8_e4m3``,
+    ``fp8_e5m2``, ``float16``, ``bfloat16`` ...); ValueError for an unknown one."""
+    key = str(dtype).strip().lower()
+    if key == "auto":
+        return key
+    try:
+        key = normalize_precision(key)
+    except ValueError:
+        pass  # reported below, with the KV-cache choices rather than the weight precisions
+    if key not in KV_CACHE_DTYPE_BYTES:
+        raise ValueError(f"unknown kv_cache_dtype {dtype!r}; expected auto or one of {', '.join(KV_CACHE_DTYPE_BYTES)}")
+    return key
+
+
+def bytes_per_param(precision: str) -> float:
+    """Bytes per weight, block scales included: fp32 4, fp16/bf16 2, fp8/int8 1, int4/mxfp4 0.53125,
+    nvfp4 0.5625 (:data:`WEIGHT_FORMATS`).
+
+    Raises:
+        ValueError: unknown precision.
+    """
+    return WEIGHT_FORMATS[normalize_precision(precision)].bytes_per_param
+
+
+def _peak_tflops(gpu: Any, compute: str) -> float:
+    value = getattr(gpu, PEAK_COLUMNS[compute], math.nan)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) and value > 0 else math.nan
+
+
+def compute_precision(precision: str, gpu: Any) -> str:
+    """The precision the matrix multiplies of ``precision`` weights run at on ``gpu``.
+
+    ``gpu`` is anything with the GPU-table peak attributes (a :class:`energylens.profiles.tables.GpuSpec`).
+    mxfp4/nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; fp8 -> ``"fp8"`` with
+    FP8 tensor cores, else ``"bf16"``; int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
+    only fp16 tensor cores.
+
+    Raises:
+        ValueError: unknown precision, or the GPU has no peak for any precision the format can run
+            at (a GPU-table row with blank peaks); the message names the GPU and the columns.
+    """
+    fmt = WEIGHT_FORMATS[normalize_precision(precision)]
+    for compute in fmt.compute:
+        if not math.isnan(_peak_tflops(gpu, compute)):
+            return compute
+    name = getattr(gpu, "name", repr(gpu))
+    columns = ", ".join(PEAK_COLUMNS[c] for c in fmt.compute)
+    raise ValueError(
+        f"GPU {name} has no peak for {fmt.name} weights: every one of {columns} is blank in its table "
+        f"row; give the GPU's datasheet value in the profile column gpu_{PEAK_COLUMNS[fmt.compute[0]]} "
+        "or in a user GPU table (--gpu-table FILE; docs/reference-tables.md)")
+
+
+def peak_flops(gpu: Any, precision: str) -> float:
+    """Dense peak, FLOP/s (OP/s for int8), of the precision ``precision`` weights compute at on ``gpu``.
+
+    Raises:
+        ValueError: as :func:`compute_precision`.
+    """
+    return _peak_tflops(gpu, compute_precision(precision, gpu)) * 1e12

@@ -1,0 +1,312 @@
+"""The bad-input harness: generated bad inputs across ``fit``, ``predict``, ``evaluate``, ``monitor`` and the
+Python API. Each must end with a non-zero exit (or the documented exception), a message naming the file and,
+where it applies, the row and the column, no traceback, and no input clobbered.
+
+Cases are data (one row of ``CASES`` each): the command line, files to create, and what the message must
+contain. Run in-process through ``energylens.cli.main.main`` (an exception escaping it is a traceback).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens.cli.main import main as cli_main
+
+GOOD = pd.DataFrame({
+    "model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"] * 6 + ["meta-llama/Meta-Llama-3.1-70B-Instruct"] * 6,
+    "params_b": [8.03] * 6 + [70.55] * 6,
+    "gpu": ["NVIDIA H100 80GB HBM3"] * 12,
+    "tp": [1, 1, 2, 2, 4, 4, 2, 2, 4, 4, 8, 8],
+    "pp": [1] * 12,
+    "batch_size": [16.0, 64.0] * 6,
+    "input_tokens": [512.0] * 12,
+    "output_tokens": [256.0] * 12,
+    "energy_j": [40.0, 18.0, 60.0, 26.0, 90.0, 40.0, 300.0, 120.0, 380.0, 160.0, 520.0, 230.0],
+    "tpot_s": [0.012, 0.016, 0.010, 0.013, 0.009, 0.011, 0.030, 0.040, 0.022, 0.030, 0.018, 0.025],
+})
+
+
+def _csv(frame: pd.DataFrame, **kw) -> bytes:
+    return frame.to_csv(index=False, **kw).encode()
+
+
+def _with(**changes) -> Callable[[], bytes]:
+    """GOOD with column values replaced (a list per column, or a scalar for every row)."""
+    def make() -> bytes:
+        f = GOOD.copy().astype(object)
+        for col, value in changes.items():
+            f[col] = value
+        return _csv(f)
+    return make
+
+
+def _drop(col: str) -> Callable[[], bytes]:
+    return lambda: _csv(GOOD.drop(columns=[col]))
+
+
+def _rename(old: str, new: str) -> Callable[[], bytes]:
+    return lambda: _csv(GOOD.rename(columns={old: new}))
+
+
+def _at(col: str, row: int, value) -> Callable[[], bytes]:
+    """GOOD with one cell (0-based data row) changed."""
+    def make() -> bytes:
+        f = GOOD.copy().astype(object)
+        f.loc[row, col] = value
+        return _csv(f)
+    return make
+
+
+@dataclass
+class Case:
+    """One bad input: argv (with {dir} for the temp folder), files to create, message fragments."""
+
+    name: str
+    argv: list[str]
+    files: dict[str, Callable[[], bytes] | bytes | None] = field(default_factory=dict)
+    expect: tuple[str, ...] = ()
+    exit_code: int = 2
+
+
+def _profile_cases() -> list[Case]:
+    """Bad profile files, each tried with fit and as the configurations of predict."""
+    bad: list[tuple[str, Callable[[], bytes] | bytes | None, tuple[str, ...]]] = [
+        ("missing_file", None, ("nope.csv",)),
+        ("empty_file", b"", ("p.csv", "empty")),
+        ("binary_file", bytes(range(256)) * 4, ("p.csv",)),
+        ("utf16_file", GOOD.to_csv(index=False).encode("utf-16"), ("p.csv",)),
+        ("semicolon_csv", lambda: _csv(GOOD, sep=";"), ("p.csv", "separat")),
+        ("header_only", lambda: _csv(GOOD.iloc[:0]), ("p.csv",)),
+        ("tp_zero", _at("tp", 3, 0), ("p.csv", "'tp'", "4")),
+        ("tp_text", _at("tp", 2, "two"), ("p.csv", "'tp'", "3")),
+        ("tp_fraction", _at("tp", 1, 1.5), ("p.csv", "'tp'", "2")),
+        ("pp_negative", _at("pp", 0, -1), ("p.csv", "'pp'", "1")),
+        ("batch_negative", _at("batch_size", 4, -3), ("p.csv", "'batch_size'", "5")),
+        ("batch_text", _at("batch_size", 5, "lots"), ("p.csv", "'batch_size'", "6")),
+        ("input_negative", _at("input_tokens", 6, -10), ("p.csv", "'input_tokens'", "7")),
+        ("output_zero", _at("output_tokens", 7, 0), ("p.csv", "'output_tokens'", "8")),
+        ("output_text", _at("output_tokens", 8, "many"), ("p.csv", "'output_tokens'", "9")),
+        ("energy_negative", _at("energy_j", 9, -5.0), ("p.csv", "'energy_j'", "10")),
+        ("energy_text", _at("energy_j", 10, "hot"), ("p.csv", "'energy_j'", "11")),
+        ("energy_inf", _at("energy_j", 11, math.inf), ("p.csv", "'energy_j'", "12")),
+        ("params_negative", _at("params_b", 0, -8.0), ("p.csv", "'params_b'", "1")),
+        ("unknown_precision", _with(precision="fp7"), ("p.csv", "'precision'", "fp7")),
+        ("unknown_modality", _with(modality="smell"), ("p.csv", "'modality'", "smell")),
+        ("unknown_gpu", _at("gpu", 2, "Quantum GPU 9000"), ("Quantum GPU 9000", "--gpu-table")),
+        ("unknown_kv_dtype", _with(kv_cache_dtype="fp3"), ("p.csv", "kv_cache_dtype", "fp3")),
+        ("blank_model", _at("model", 3, ""), ("p.csv", "'model'", "4")),
+        ("blank_gpu", _at("gpu", 4, ""), ("p.csv", "'gpu'", "5")),
+    ] + [(f"missing_{c}", _drop(c), ("p.csv", c)) for c in
+         ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")]
+    cases = []
+    for name, content, expect in bad:
+        target = "nope.csv" if content is None else "p.csv"
+        files = {} if content is None else {"p.csv": content}
+        cases.append(Case(f"fit_{name}", ["fit", f"{{dir}}/{target}", "-o", "{dir}/m.json", "--bootstrap", "0"],
+                          files, expect))
+        if name.startswith(("energy_",)):
+            continue  # predict does not read energy_j
+        cases.append(Case(f"predict_{name}", ["predict", "{dir}/good_model.json", f"{{dir}}/{target}", "-o",
+                                              "{dir}/out.csv"], files, expect))
+    return cases
+
+
+def _fit_cases() -> list[Case]:
+    good = {"g.csv": lambda: _csv(GOOD)}
+    base = ["fit", "{dir}/g.csv", "-o"]
+    return [
+        Case("fit_output_is_input", base + ["{dir}/g.csv"], good, ("g.csv", "input")),
+        Case("fit_output_is_folder", base + ["{dir}"], good, ("is a folder",)),
+        Case("fit_output_folder_missing", base + ["{dir}/no/such/m.json"], good, ("does not exist",)),
+        Case("fit_output_dev_full", base + ["/dev/full"], good, ("/dev/full",)),
+        Case("fit_energy_misspelled", base + ["{dir}/m.json"], {"g.csv": _rename("energy_j", "Energy_J")},
+             ("did you mean", "Energy_J")),
+        Case("fit_energy_misnamed", base + ["{dir}/m.json"], {"g.csv": _rename("energy_j", "energy_joules")},
+             ("did you mean", "energy_joules")),
+        Case("fit_energy_partly_missing", base + ["{dir}/m.json"], {"g.csv": _at("energy_j", 3, "")},
+             ("energy_j", "4")),
+        Case("fit_no_latency_and_no_energy", base + ["{dir}/m.json", "--no-latency"],
+             {"g.csv": _drop("energy_j")}, ("--no-latency",)),
+    ] + [Case(f"fit_arg_{opt.strip('-')}_{v}", base + ["{dir}/m.json", opt, v], good, (opt,))
+         for opt, v in (("--starts", "0"), ("--starts", "-2"), ("--starts", "x"), ("--bootstrap", "-1"),
+                        ("--bootstrap", "1.5"), ("--seed", "-1"), ("--seed", "abc"), ("--seed", str(2**64)),
+                        ("--residual", "cubic"), ("--loss", "l3"))]
+
+
+def _model_file_cases() -> list[Case]:
+    def edited(fn: Callable[[dict], None]) -> Callable[[], bytes]:
+        def make() -> bytes:
+            doc = json.loads(Path(pytest.GOOD_MODEL).read_text())  # type: ignore[attr-defined]
+            fn(doc)
+            return json.dumps(doc, allow_nan=True).encode()
+        return make
+
+    def param(value):
+        def f(doc):
+            params = doc["energy"]["params"]
+            params[next(iter(params))] = value
+        return f
+
+    def set_all(value):
+        def f(doc):
+            doc["energy"]["params"] = {k: value for k in doc["energy"]["params"]}
+        return f
+
+    def add_key(where, key):
+        def f(doc):
+            (doc["energy"][where] if where else doc)[key] = 1
+        return f
+
+    cfg = {"c.csv": lambda: _csv(GOOD.drop(columns=["energy_j"]))}
+    argv = ["predict", "{dir}/m.json", "{dir}/c.csv", "-o", "{dir}/out.csv"]
+    files = [
+        ("missing", None, ("m.json",)),
+        ("not_json", b"{not json", ("m.json", "JSON")),
+        ("empty", b"", ("m.json",)),
+        ("other_format", b'{"format": "something", "version": 1}', ("m.json", "format")),
+        ("newer_version", edited(lambda d: d.__setitem__("version", 99)), ("m.json", "version")),
+        ("param_nan", edited(param(float("nan"))), ("m.json",)),
+        ("param_negative", edited(param(-5.0)), ("m.json",)),
+        ("params_zero", edited(set_all(0.0)), ("m.json",)),
+        ("param_text", edited(param("big")), ("m.json",)),
+        ("unknown_top_key", edited(add_key(None, "surprise")), ("m.json", "surprise")),
+        ("unknown_options_key", edited(add_key("options", "n_start")), ("m.json", "n_start")),
+    ]
+    out = []
+    for name, content, expect in files:
+        f = dict(cfg)
+        if content is not None:
+            f["m.json"] = content
+        out.append(Case(f"predict_model_{name}", argv, f, expect))
+    good = dict(cfg, **{"m.json": lambda: Path(pytest.GOOD_MODEL).read_bytes()})  # type: ignore[attr-defined]
+    out += [
+        Case("predict_output_is_model", argv[:3] + ["-o", "{dir}/m.json"], good, ("m.json", "input")),
+        Case("predict_output_is_configs", argv[:3] + ["-o", "{dir}/c.csv"], good, ("c.csv", "input")),
+        Case("predict_output_is_folder", argv[:3] + ["-o", "{dir}"], good, ("is a folder",)),
+    ] + [Case(f"predict_level_{v}", argv + ["--level", v], good, ("--level",))
+         for v in ("1.5", "0", "1", "-0.1", "nan", "abc")]
+    return out
+
+
+def _evaluate_cases() -> list[Case]:
+    good = {"g.csv": lambda: _csv(GOOD)}
+    base = ["evaluate", "{dir}/g.csv", "--no-progress", "--splits", "random", "--repeats", "1", "--train-size", "6",
+            "--methods", "energylens,latency_proxy"]
+    return [
+        Case("evaluate_missing_file", ["evaluate", "{dir}/nope.csv"], {}, ("nope.csv",)),
+        Case("evaluate_report_is_file", base + ["--report", "{dir}/g.csv"], good, ("--report", "g.csv")),
+        Case("evaluate_unknown_group_column", base + ["--group-by", "task,nope"], good, ("nope",)),
+        Case("evaluate_unknown_method", base[:-1] + ["magic"], good, ("magic",)),
+        Case("evaluate_unknown_split", ["evaluate", "{dir}/g.csv", "--splits", "sideways"], good, ("sideways",)),
+        Case("evaluate_train_size_too_small", base + ["--train-size", "5"], good, ("energylens", "12")),
+    ] + [Case(f"evaluate_arg_{opt.strip('-')}_{v}", base + [opt, v], good, (opt,))
+         for opt, v in (("--repeats", "0"), ("--repeats", "-1"), ("--train-size", "0"), ("--train-size", "x"),
+                        ("--seed", "-1"), ("--tpot-slo", "-0.1"), ("--tpot-slo", "nan"))]
+
+
+def _monitor_cases() -> list[Case]:
+    return [Case(f"monitor_arg_{opt.strip('-')}_{v}", ["monitor", opt, v, "--source", "synthetic"], {}, (opt,))
+            for opt, v in (("--duration", "0"), ("--duration", "-1"), ("--duration", "x"), ("--interval", "0"),
+                           ("--gpus", "a,b"), ("--gpus", "-1"), ("--dcgm", "maybe"), ("--source", "wind"))] + [
+        Case("monitor_output_is_folder", ["monitor", "--source", "synthetic", "--duration", "0.2", "-o", "{dir}"],
+             {}, ("is a folder",)),
+    ]
+
+
+CASES = _profile_cases() + _fit_cases() + _model_file_cases() + _evaluate_cases() + _monitor_cases()
+
+
+@pytest.fixture(scope="module")
+def good_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    (folder / "g.csv").write_bytes(_csv(GOOD))
+    assert cli_main(["fit", str(folder / "g.csv"), "-o", str(folder / "m.json"), "--bootstrap", "20"]) == 0
+    pytest.GOOD_MODEL = str(folder / "m.json")  # type: ignore[attr-defined]
+    return folder / "m.json"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+
+
+def test_there_are_at_least_100_cases():
+    assert len(CASES) >= 100
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(case: Case, good_model: Path, tmp_path: Path, capsys):
+    (tmp_path / "good_model.json").write_bytes(good_model.read_bytes())
+    for name, content in case.files.items():
+        (tmp_path / name).write_bytes(content() if callable(content) else content)
+    before = _digest(tmp_path)
+    argv = [a.replace("{dir}", str(tmp_path)) for a in case.argv]
+    try:
+        code = cli_main(argv)
+    except SystemExit as exc:  # argparse: usage error
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == case.exit_code, f"exit {code}, stderr:\n{err}"
+    assert "Traceback" not in err
+    for fragment in case.expect:
+        assert fragment.lower() in err.lower(), f"{fragment!r} not in:\n{err}"
+    after = _digest(tmp_path)
+    for name, digest in before.items():  # no input clobbered
+        assert after.get(name) == digest, f"{name} changed"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+API_CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = []
+
+
+def _api_cases():
+    from energylens.errors import ModelFileError
+    from energylens.model import EnergyModel, LatencyModel, load_model
+    from energylens.profiles import load_profiles
+
+    fitted = EnergyModel(bootstrap=0).fit(GOOD)
+    return [
+        ("n_starts_zero", lambda: EnergyModel(n_starts=0), ValueError, "n_starts"),
+        ("bootstrap_negative", lambda: EnergyModel(bootstrap=-1), ValueError, "bootstrap"),
+        ("residual_unknown", lambda: EnergyModel(residual="cubic"), ValueError, "residual"),
+        ("loss_unknown", lambda: LatencyModel(loss="l3"), ValueError, "loss"),
+        ("seed_negative", lambda: EnergyModel(seed=-1), ValueError, "seed"),
+        ("fit_missing_column", lambda: EnergyModel().fit(GOOD.drop(columns=["tp"])), ValueError, "tp"),
+        ("fit_too_few_rows", lambda: EnergyModel().fit(GOOD.iloc[:5]), ValueError, "12"),
+        ("predict_unfitted", lambda: EnergyModel().predict(GOOD), ValueError, "not fitted"),
+        ("predict_bad_level", lambda: fitted.predict_interval(GOOD, level=1.5), ValueError, "level"),
+        ("load_missing", lambda: load_model("/nonexistent/m.json"), ModelFileError, "m.json"),
+        ("profiles_not_a_frame", lambda: load_profiles(42), (TypeError, ValueError), "int"),
+        ("features_wrong_length", lambda: fitted.predict_features({**{k: v for k, v in _feats(fitted).items()},
+                                                                   "tp": np.ones(3)}), ValueError, "tp"),
+    ]
+
+
+def _feats(model):
+    from energylens.profiles.features import build_features
+
+    return build_features(__import__("energylens.profiles", fromlist=["load_profiles"]).load_profiles(GOOD))
+
+
+def test_python_api_bad_inputs():
+    failures = []
+    for name, call, exc_type, fragment in _api_cases():
+        try:
+            call()
+        except exc_type as exc:  # noqa: PERF203 - a table of cases
+            if fragment.lower() not in str(exc).lower():
+                failures.append(f"{name}: {fragment!r} not in {exc}")
+        except Exception as exc:  # noqa: BLE001
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+        else:
+            failures.append(f"{name}: no exception")
+    assert not failures, "\n".join(failures)

@@ -1,0 +1,77 @@
+"""Threads and instruction-set levels of the native loops: every level and every thread count gives the
+same predictions; small inputs stay on one thread; the cap is honoured and restored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from energylens import _core, parallel
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+from energylens.profiles.features import build_features
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    data = mlenergy_v2()
+    model = EnergyModel(bootstrap=0).fit(data.sample(50, random_state=0))
+    feats = build_features(data)
+    return model, {k: np.tile(v, 300) for k, v in feats.items()}  # ~1e5 rows: several chunks
+
+
+def test_every_isa_level_agrees_with_baseline(fitted):
+    model, feats = fitted
+    with parallel.use_isa("baseline"):
+        base = model.predict_features(feats)
+    assert parallel.supported_isas()[0] == "baseline"
+    for level in parallel.supported_isas():
+        with parallel.use_isa(level):
+            assert parallel.isa() == level
+            out = model.predict_features(feats)
+        np.testing.assert_allclose(out, base, rtol=1e-13, atol=0)
+    assert parallel.isa() == parallel.supported_isas()[-1]
+
+
+def test_unsupported_isa_is_refused():
+    with pytest.raises(ValueError, match="unknown instruction-set level"):
+        _core.set_isa("sse9")
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_thread_counts_agree_bit_for_bit(fitted, n_threads):
+    model, feats = fitted
+    with parallel.threads(1):
+        one = model.predict_features(feats)
+    with parallel.threads(n_threads):
+        assert parallel.num_threads() == n_threads
+        out = model.predict_features(feats)
+    np.testing.assert_array_equal(out, one)
+
+
+def test_threads_restored_and_validated():
+    before = parallel.num_threads()
+    with parallel.threads(1):
+        assert parallel.num_threads() == 1
+    assert parallel.num_threads() == before
+    with pytest.raises(ValueError, match=">= 1"):
+        with parallel.threads(0):
+            pass
+    with pytest.raises(ValueError):
+        _core.set_max_threads(-1)
+
+
+def test_small_inputs_use_one_thread():
+    with parallel.threads(8):
+        assert _core.threads_for(1000, 32768) == 1
+        assert _core.threads_for(65535, 32768) == 1
+        assert _core.threads_for(65536, 32768) == 2
+        assert _core.threads_for(10**8, 32768) == 8
+
+
+def test_default_is_the_affinity_mask():
+    import os
+
+    parallel.set_num_threads(0)
+    assert parallel.num_threads() <= len(os.sched_getaffinity(0))
+    assert _core.available_cpus() == len(os.sched_getaffinity(0))
