@@ -57,19 +57,21 @@ def _time(fn, repeats: int) -> float:
 
 
 def bench_evaluator(n: int, repeats: int) -> dict:
-    from energylens import _core, _reference
+    from energylens import _core
+    from energylens.model import reference as _reference
 
     desc = _core.describe_template("energy")
     feats = _features_at(n)
-    cols64 = [feats[name] for name in desc["feature_names"]]
+    cols64 = [feats[name] for name in desc.feature_names]
     cols32 = [c.astype(np.float32) for c in cols64]
-    theta = np.asarray(desc["init"], dtype=np.float64)
+    theta = desc.init
     t_native64 = _time(lambda: _core.evaluate("energy", cols64, theta), repeats)
     out64 = (np.empty(n), np.empty(n))
     t_native64_out = _time(lambda: _core.evaluate("energy", cols64, theta, out=out64), repeats)
     t_native32 = _time(lambda: _core.evaluate("energy", cols32, theta, False, "float32"), repeats)
     t_numpy = _time(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
-    native = np.add(*_core.evaluate("energy", cols64, theta))
+    ev = _core.evaluate("energy", cols64, theta)
+    native = ev.out0 + ev.out1
     ref = _reference.energy(feats, theta)
     max_rel = float(np.max(np.abs(native / ref - 1.0)))
     return {
@@ -111,21 +113,23 @@ def _sweep_features(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray | float
 def bench_sweep(n: int, repeats: int) -> dict:
     """The same template on a sweep layout: full columns vs single-value (broadcast) spec columns, each
     against the NumPy reference given the same inputs (NumPy broadcasts the scalars too)."""
-    from energylens import _core, _reference
+    from energylens import _core
+    from energylens.model import reference as _reference
 
     desc = _core.describe_template("energy")
-    names = desc["feature_names"]
+    names = desc.feature_names
     feats, what = _sweep_features(n)
     short = [np.atleast_1d(np.asarray(feats[k], dtype=np.float64)) for k in names]
     full = [np.ascontiguousarray(np.broadcast_to(c, (n,))) for c in short]
     full_feats = dict(zip(names, full, strict=True))
-    theta = np.asarray(desc["init"], dtype=np.float64)
+    theta = desc.init
     out = (np.empty(n), np.empty(n))
     t_full = _time(lambda: _core.evaluate("energy", full, theta, out=out), repeats)
     t_bcast = _time(lambda: _core.evaluate("energy", short, theta, out=out), repeats)
     t_np_full = _time(lambda: _reference.energy_phases(full_feats, theta), max(1, repeats // 2))
     t_np_bcast = _time(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
-    got = np.add(*_core.evaluate("energy", short, theta))
+    ev = _core.evaluate("energy", short, theta)
+    got = ev.out0 + ev.out1
     max_rel = float(np.max(np.abs(got / _reference.energy(feats, theta) - 1.0)))
     return {
         "rows": n, "sweep_of": what, "varying_columns": 5, "single_value_columns": len(names) - 5,
@@ -141,7 +145,8 @@ def bench_sweep(n: int, repeats: int) -> dict:
 def bench_fitter(draws: int, rows: int = 50) -> dict:
     from scipy.optimize import least_squares
 
-    from energylens import _core, _reference
+    from energylens import _core
+    from energylens.model import reference as _reference
     from energylens.profiles.datasets import mlenergy_v2
     from energylens.profiles.features import build_features
 
@@ -149,17 +154,15 @@ def bench_fitter(draws: int, rows: int = 50) -> dict:
     feats = build_features(frame)
     desc = _core.describe_template("energy")
     y_all = frame["energy_j"].to_numpy(dtype=np.float64)
-    lower = np.asarray(desc["lower"])
-    upper = np.asarray(desc["upper"])
-    x0 = np.asarray(desc["init"])
+    lower, upper, x0 = desc.lower, desc.upper, desc.init
     tpot_all = frame["tpot_s"].to_numpy(dtype=np.float64)
-    opts = {"target": "sum_with_aux", "residual": "log", "n_starts": 1}
+    opts = _core.FitOptions(target="sum_with_aux", residual="log", n_starts=1)
     rng = np.random.default_rng(1)
     native_s, scipy_s, native_cost, scipy_cost = [], [], [], []
     for _ in range(draws):
         idx = rng.choice(len(y_all), size=rows, replace=False)
         sub = {k: np.ascontiguousarray(v[idx]) for k, v in feats.items()}
-        cols = [sub[name] for name in desc["feature_names"]]
+        cols = [sub[name] for name in desc.feature_names]
         y = y_all[idx]
         tpot = tpot_all[idx]
 
@@ -186,7 +189,7 @@ def bench_fitter(draws: int, rows: int = 50) -> dict:
         t0 = time.perf_counter()
         s = run_scipy()
         scipy_s.append(time.perf_counter() - t0)
-        native_cost.append(r["cost"])
+        native_cost.append(r.best.cost)
         scipy_cost.append(float(s.cost))
     med_native = statistics.median(native_s)
     med_scipy = statistics.median(scipy_s)
@@ -213,13 +216,13 @@ def bench_bootstrap(replicates: int = 1000, rows: int = 50) -> dict:
     desc = _core.describe_template("energy")
     rng = np.random.default_rng(2)
     idx = rng.choice(len(frame), size=rows, replace=False)
-    cols = [np.ascontiguousarray(feats[name][idx]) for name in desc["feature_names"]]
+    cols = [np.ascontiguousarray(feats[name][idx]) for name in desc.feature_names]
     y = frame["energy_j"].to_numpy(dtype=np.float64)[idx]
     tpot = frame["tpot_s"].to_numpy(dtype=np.float64)[idx]
-    opts = {"target": "sum_with_aux", "residual": "log", "n_starts": 1}
-    theta = _core.fit("energy", cols, [y, tpot], None, opts)["params"]
+    opts = _core.FitOptions(target="sum_with_aux", residual="log", n_starts=1)
+    theta = _core.fit("energy", cols, [y, tpot], None, opts).best.params
     seconds = _time(lambda: _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts), 3)
-    _, conv, _ = _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts)
+    conv = _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts).converged
     return {"replicates": replicates, "rows": rows, "seconds": seconds, "converged_fraction": float(conv.mean()),
             "target_seconds": 0.2}
 

@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     from energylens.profiles.features import build_features
 
     desc = _core.describe_template("energy")
-    names = desc["feature_names"]
-    theta = np.asarray(desc["init"])
+    names = desc.feature_names
+    theta = desc.init
     base = build_features(mlenergy_v2())
     result["device"] = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
 
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parity = {}
     for dtype in ("float64", "float32"):
         cols = [host[n].astype(dtype) for n in names]
-        ref0, ref1 = _core.evaluate("energy", cols, theta, False, dtype)
+        ref = _core.evaluate("energy", cols, theta, False, dtype)
+        ref0, ref1 = ref.out0, ref.out1
         dev = {n: cp.asarray(c) for n, c in zip(names, cols, strict=True)}
         d0, d1 = evaluate_device("energy", dev, theta)
         parity[dtype] = float(max(np.max(np.abs(cp.asnumpy(d0) / ref0 - 1)), np.max(np.abs(cp.asnumpy(d1) / ref1 - 1))))

@@ -24,8 +24,8 @@ N_EVAL = 1_000_000
 def eval_inputs():
     desc = _core.describe_template("energy")
     feats = _features_at(N_EVAL)
-    cols = [feats[name] for name in desc["feature_names"]]
-    return desc, feats, cols, np.asarray(desc["init"], dtype=np.float64)
+    cols = [feats[name] for name in desc.feature_names]
+    return desc, feats, cols, desc.init
 
 
 @pytest.mark.benchmark(group="evaluate-1e6")
@@ -46,8 +46,8 @@ def sweep_inputs():
 
     desc = _core.describe_template("energy")
     feats, _ = _sweep_features(N_EVAL)
-    short = [np.atleast_1d(np.asarray(feats[k], dtype=np.float64)) for k in desc["feature_names"]]
-    return feats, short, np.asarray(desc["init"], dtype=np.float64)
+    short = [np.atleast_1d(np.asarray(feats[k], dtype=np.float64)) for k in desc.feature_names]
+    return feats, short, desc.init
 
 
 @pytest.mark.benchmark(group="evaluate-sweep-broadcast-1e6")
@@ -73,13 +73,13 @@ def fit_inputs():
     idx = np.random.default_rng(0).choice(len(frame), size=50, replace=False)
     sub = {k: np.ascontiguousarray(v[idx]) for k, v in feats.items()}
     y = frame["energy_j"].to_numpy(dtype=np.float64)[idx]
-    return desc, sub, [sub[n] for n in desc["feature_names"]], y
+    return desc, sub, [sub[n] for n in desc.feature_names], y
 
 
 @pytest.mark.benchmark(group="fit-50")
 def test_fit_native(benchmark, fit_inputs):
     _, _, cols, y = fit_inputs
-    benchmark(_core.fit, "energy", cols, [y], None, {"n_starts": 1})
+    benchmark(_core.fit, "energy", cols, [y], None, _core.FitOptions(n_starts=1))
 
 
 @pytest.mark.benchmark(group="fit-50")
@@ -87,7 +87,7 @@ def test_fit_scipy_least_squares(benchmark, fit_inputs):
     from scipy.optimize import least_squares
 
     desc, sub, _, y = fit_inputs
-    lower, upper, x0 = (np.asarray(desc[k]) for k in ("lower", "upper", "init"))
+    lower, upper, x0 = desc.lower, desc.upper, desc.init
     benchmark(least_squares, lambda t: _reference.energy(sub, t) / y - 1.0, x0,
               jac=lambda t: _reference.energy_jacobian(sub, t) / y[:, None], bounds=(lower, upper),
               method="trf")

@@ -1,11 +1,15 @@
 // Bindings of the closed-form templates: evaluate (CPU float64/float32, CUDA device pointers), fit,
-// bootstrap. Inputs are validated here (lengths, dtypes, contiguity) and named by feature; the GIL is
-// released around all native work; returned arrays own their memory.
+// bootstrap, and the typed values that cross the boundary (TemplateDescriptor, FitOptions, FitResult,
+// ClosedFormFit, BootstrapResult, Evaluation: classes with read-only properties, never dicts).
+// Inputs are validated here (lengths, dtypes, contiguity) and named by feature; the GIL is released
+// around all native work; returned arrays own their memory.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -92,9 +96,27 @@ py::array_t<T> output_array(const py::object& obj, std::size_t rows, const char*
   return a;
 }
 
+/// What `evaluate` returns, whatever was asked: the two outputs always; the auxiliary output (out2) and
+/// the Jacobians only when asked for (reading one that was not asked for raises, naming the flag).
+struct Evaluation {
+  const TemplateDescriptor* descriptor = nullptr;
+  py::array out0, out1;        ///< the template's two outputs (output_names[0], [1])
+  py::array out2;              ///< the auxiliary output (output_names[2]); empty unless aux=True
+  py::array jacobian0, jacobian1;  ///< d out0 / d params, d out1 / d params (rows x n_params)
+  bool has_aux = false;
+  bool has_jacobian = false;
+};
+
+const py::array& evaluation_part(const py::array& part, bool present, const char* what, const char* flag) {
+  if (!present)
+    throw std::invalid_argument(std::string("Evaluation.") + what + ": this evaluation was not asked for it (call "
+                                "evaluate(..., " + flag + "=True))");
+  return part;
+}
+
 template <typename T>
-py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, const Array<double>& params_in,
-                        bool jacobian, bool aux, const py::object& out) {
+Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, const Array<double>& params_in,
+                         bool jacobian, bool aux, const py::object& out) {
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<T>> keep;
@@ -116,60 +138,124 @@ py::tuple evaluate_host(TemplateId id, const std::vector<py::array>& columns, co
     out1 = output_array<T>(pair[1], rows, "1");
   }
   Array<T> out2(aux ? n : 0);
-  T* o2 = aux ? out2.mutable_data() : nullptr;
   Array<T> jac0 = jacobian ? Array<T>({n, p}) : Array<T>(0);
   Array<T> jac1 = jacobian ? Array<T>({n, p}) : Array<T>(0);
   T* o0 = out0.mutable_data();
   T* o1 = out1.mutable_data();
+  T* o2 = aux ? out2.mutable_data() : nullptr;
   T* j0 = jacobian ? jac0.mutable_data() : nullptr;
   T* j1 = jacobian ? jac1.mutable_data() : nullptr;
   {
     py::gil_scoped_release release;
-    evaluate<T>(id, rows, ptrs.data(), params, o0, o1, aux ? o2 : nullptr, j0, j1, broadcast);
+    evaluate<T>(id, rows, ptrs.data(), params, o0, o1, o2, j0, j1, broadcast);
   }
-  if (jacobian) return py::make_tuple(out0, out1, jac0, jac1);
-  if (aux) return py::make_tuple(out0, out1, out2);
-  return py::make_tuple(out0, out1);
+  return Evaluation{&d, out0, out1, out2, jac0, jac1, aux, jacobian};
 }
 
-FitOptions fit_options(const py::dict& o) {
+// ---- FitOptions: keyword construction, unknown names rejected -------------------------------------
+
+constexpr const char* kFitOptionNames[] = {"target",         "residual", "aux_weight", "loss", "loss_scale",
+                                           "max_iterations", "ftol",     "xtol",       "gtol", "initial_damping",
+                                           "n_starts",       "start_spread", "seed"};
+
+std::string accepted_fit_options() {
+  std::string s;
+  for (const char* name : kFitOptionNames) s += (s.empty() ? "" : ", ") + std::string(name);
+  return s;
+}
+
+const char* to_string(FitTarget t) {
+  switch (t) {
+    case FitTarget::Sum: return "sum";
+    case FitTarget::PerOutput: return "per_output";
+    case FitTarget::SumWithAux: return "sum_with_aux";
+  }
+  return "?";
+}
+
+const char* to_string(ResidualKind r) { return r == ResidualKind::Relative ? "relative" : "log"; }
+
+const char* to_string(Loss l) {
+  switch (l) {
+    case Loss::Linear: return "linear";
+    case Loss::SoftL1: return "soft_l1";
+    case Loss::Huber: return "huber";
+  }
+  return "?";
+}
+
+// The value of option `key` as T; a value of the wrong type is a TypeError naming the option.
+template <typename T>
+T option_value(const std::string& key, const py::handle& value, const char* type_name) {
+  try {
+    return value.cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error("FitOptions: option '" + key + "' must be " + type_name + ", got " +
+                         std::string(py::str(py::type::of(value).attr("__name__"))));
+  }
+}
+
+FitOptions fit_options(const py::kwargs& kwargs) {
   FitOptions f;
-  auto get = [&](const char* key) -> py::object {
-    if (o.contains(key)) return o[key];
-    return py::none();
-  };
-  if (auto v = get("target"); !v.is_none()) {
-    const auto s = v.cast<std::string>();
-    if (s == "sum") f.target = FitTarget::Sum;
-    else if (s == "per_output") f.target = FitTarget::PerOutput;
-    else if (s == "sum_with_aux") f.target = FitTarget::SumWithAux;
-    else throw std::invalid_argument("target must be 'sum', 'per_output' or 'sum_with_aux', got '" + s + "'");
+  LeastSquaresOptions& ls = f.least_squares;
+  for (const auto& item : kwargs) {
+    const auto key = item.first.cast<std::string>();
+    const py::handle v = item.second;
+    if (key == "target") {
+      const auto s = option_value<std::string>(key, v, "a str");
+      if (s == "sum") f.target = FitTarget::Sum;
+      else if (s == "per_output") f.target = FitTarget::PerOutput;
+      else if (s == "sum_with_aux") f.target = FitTarget::SumWithAux;
+      else throw std::invalid_argument("target must be 'sum', 'per_output' or 'sum_with_aux', got '" + s + "'");
+    } else if (key == "residual") {
+      const auto s = option_value<std::string>(key, v, "a str");
+      if (s == "relative") f.residual = ResidualKind::Relative;
+      else if (s == "log") f.residual = ResidualKind::Log;
+      else throw std::invalid_argument("residual must be 'relative' or 'log', got '" + s + "'");
+    } else if (key == "loss") {
+      const auto s = option_value<std::string>(key, v, "a str");
+      if (s == "linear") ls.loss = Loss::Linear;
+      else if (s == "soft_l1") ls.loss = Loss::SoftL1;
+      else if (s == "huber") ls.loss = Loss::Huber;
+      else throw std::invalid_argument("loss must be 'linear', 'soft_l1' or 'huber', got '" + s + "'");
+    } else if (key == "aux_weight") {
+      f.aux_weight = option_value<double>(key, v, "a float");
+    } else if (key == "loss_scale") {
+      ls.loss_scale = option_value<double>(key, v, "a float");
+    } else if (key == "max_iterations") {
+      ls.max_iterations = option_value<int>(key, v, "an int");
+    } else if (key == "ftol") {
+      ls.ftol = option_value<double>(key, v, "a float");
+    } else if (key == "xtol") {
+      ls.xtol = option_value<double>(key, v, "a float");
+    } else if (key == "gtol") {
+      ls.gtol = option_value<double>(key, v, "a float");
+    } else if (key == "initial_damping") {
+      ls.initial_damping = option_value<double>(key, v, "a float");
+    } else if (key == "n_starts") {
+      f.n_starts = option_value<int>(key, v, "an int");
+    } else if (key == "start_spread") {
+      f.start_spread = option_value<double>(key, v, "a float");
+    } else if (key == "seed") {
+      f.seed = option_value<std::uint64_t>(key, v, "a non-negative int");
+    } else {
+      throw py::type_error("FitOptions: unknown option '" + key + "'; accepted: " + accepted_fit_options());
+    }
   }
-  if (auto v = get("residual"); !v.is_none()) {
-    const auto s = v.cast<std::string>();
-    if (s == "relative") f.residual = ResidualKind::Relative;
-    else if (s == "log") f.residual = ResidualKind::Log;
-    else throw std::invalid_argument("residual must be 'relative' or 'log', got '" + s + "'");
-  }
-  if (auto v = get("loss"); !v.is_none()) {
-    const auto s = v.cast<std::string>();
-    if (s == "linear") f.least_squares.loss = Loss::Linear;
-    else if (s == "soft_l1") f.least_squares.loss = Loss::SoftL1;
-    else if (s == "huber") f.least_squares.loss = Loss::Huber;
-    else throw std::invalid_argument("loss must be 'linear', 'soft_l1' or 'huber', got '" + s + "'");
-  }
-  if (auto v = get("aux_weight"); !v.is_none()) f.aux_weight = v.cast<double>();
-  if (auto v = get("loss_scale"); !v.is_none()) f.least_squares.loss_scale = v.cast<double>();
-  if (auto v = get("max_iterations"); !v.is_none()) f.least_squares.max_iterations = v.cast<int>();
-  if (auto v = get("ftol"); !v.is_none()) f.least_squares.ftol = v.cast<double>();
-  if (auto v = get("xtol"); !v.is_none()) f.least_squares.xtol = v.cast<double>();
-  if (auto v = get("gtol"); !v.is_none()) f.least_squares.gtol = v.cast<double>();
-  if (auto v = get("initial_damping"); !v.is_none()) f.least_squares.initial_damping = v.cast<double>();
-  if (auto v = get("n_starts"); !v.is_none()) f.n_starts = v.cast<int>();
-  if (auto v = get("start_spread"); !v.is_none()) f.start_spread = v.cast<double>();
-  if (auto v = get("seed"); !v.is_none()) f.seed = v.cast<std::uint64_t>();
-  if (f.least_squares.max_iterations < 1) throw std::invalid_argument("max_iterations must be >= 1");
+  if (ls.max_iterations < 1) throw std::invalid_argument("max_iterations must be >= 1");
   return f;
+}
+
+std::string fit_options_repr(const FitOptions& f) {
+  std::ostringstream s;
+  s.precision(17);
+  const LeastSquaresOptions& ls = f.least_squares;
+  s << "FitOptions(target='" << to_string(f.target) << "', residual='" << to_string(f.residual)
+    << "', aux_weight=" << f.aux_weight << ", loss='" << to_string(ls.loss) << "', loss_scale=" << ls.loss_scale
+    << ", max_iterations=" << ls.max_iterations << ", ftol=" << ls.ftol << ", xtol=" << ls.xtol
+    << ", gtol=" << ls.gtol << ", initial_damping=" << ls.initial_damping << ", n_starts=" << f.n_starts
+    << ", start_spread=" << f.start_spread << ", seed=" << f.seed << ")";
+  return s.str();
 }
 
 struct FitInputs {
@@ -196,48 +282,154 @@ FitInputs fit_inputs(TemplateId id, const std::vector<py::array>& columns, const
   return in;
 }
 
-py::dict fit_result_dict(const ClosedFormFit& f) {
-  py::dict r;
-  r["params"] = py::array_t<double>(static_cast<py::ssize_t>(f.best.params.size()), f.best.params.data());
-  r["cost"] = f.best.cost;
-  r["iterations"] = f.best.iterations;
-  r["evaluations"] = f.best.evaluations;
-  r["converged"] = f.best.converged;
-  r["status"] = std::string(to_string(f.best.status));
-  r["starts"] = f.starts;
-  r["starts_converged"] = f.starts_converged;
-  return r;
+py::tuple names(const char* const* a, std::size_t n) {
+  py::tuple t(n);
+  for (std::size_t i = 0; i < n; ++i) t[i] = py::str(a[i]);
+  return t;
 }
 
-py::dict describe_dict(TemplateId id) {
-  const TemplateDescriptor& d = describe(id);
-  auto names = [](const char* const* a, std::size_t n) {
-    std::vector<std::string> v(a, a + n);
-    return v;
-  };
-  py::dict r;
-  r["id"] = std::string(d.id);
-  r["feature_names"] = names(d.feature_names, d.n_features);
-  r["param_names"] = names(d.param_names, d.n_params);
-  r["param_units"] = names(d.param_units, d.n_params);
-  r["param_descriptions"] = names(d.param_descriptions, d.n_params);
-  r["lower"] = std::vector<double>(d.lower, d.lower + d.n_params);
-  r["upper"] = std::vector<double>(d.upper, d.upper + d.n_params);
-  r["init"] = std::vector<double>(d.init, d.init + d.n_params);
-  r["output_names"] = names(d.output_names, 3);
-  return r;
+py::array_t<double> values(const double* a, std::size_t n) {
+  return py::array_t<double>(static_cast<py::ssize_t>(n), a);  // a copy: the caller may modify it
+}
+
+void bind_types(py::module_& m) {
+  py::class_<TemplateDescriptor>(m, "TemplateDescriptor",
+                                 "The one list of a template's features and parameters (cpp/src/templates.cpp).")
+      .def_property_readonly("id", [](const TemplateDescriptor& d) { return std::string(d.id); },
+                             "Versioned id, e.g. 'energylens.energy.v1'.")
+      .def_readonly("n_features", &TemplateDescriptor::n_features)
+      .def_readonly("n_params", &TemplateDescriptor::n_params)
+      .def_property_readonly("feature_names",
+                             [](const TemplateDescriptor& d) { return names(d.feature_names, d.n_features); },
+                             "Feature names in column order (units in the names).")
+      .def_property_readonly("feature_units",
+                             [](const TemplateDescriptor& d) { return names(d.feature_units, d.n_features); })
+      .def_property_readonly(
+          "feature_descriptions",
+          [](const TemplateDescriptor& d) { return names(d.feature_descriptions, d.n_features); })
+      .def_property_readonly("param_names",
+                             [](const TemplateDescriptor& d) { return names(d.param_names, d.n_params); },
+                             "Parameter names in parameter-vector order.")
+      .def_property_readonly("param_units",
+                             [](const TemplateDescriptor& d) { return names(d.param_units, d.n_params); })
+      .def_property_readonly("param_descriptions",
+                             [](const TemplateDescriptor& d) { return names(d.param_descriptions, d.n_params); })
+      .def_property_readonly("lower", [](const TemplateDescriptor& d) { return values(d.lower, d.n_params); },
+                             "Lower bounds (a new array on every access).")
+      .def_property_readonly("upper", [](const TemplateDescriptor& d) { return values(d.upper, d.n_params); },
+                             "Upper bounds (a new array on every access).")
+      .def_property_readonly("init", [](const TemplateDescriptor& d) { return values(d.init, d.n_params); },
+                             "Physically motivated start point (a new array on every access).")
+      .def_property_readonly("output_names", [](const TemplateDescriptor& d) { return names(d.output_names, 3); },
+                             "The two outputs and the auxiliary one.")
+      .def("__repr__", [](const TemplateDescriptor& d) {
+        return "<TemplateDescriptor " + std::string(d.id) + ": " + std::to_string(d.n_features) + " features, " +
+               std::to_string(d.n_params) + " parameters>";
+      });
+
+  py::class_<FitOptions>(m, "FitOptions",
+                         "Options of a native fit, by keyword only; an unknown name raises TypeError.")
+      .def(py::init([](const py::kwargs& kwargs) { return fit_options(kwargs); }))
+      .def_property_readonly_static("option_names",
+                                    [](const py::object&) { return names(kFitOptionNames, std::size(kFitOptionNames)); },
+                                    "Every accepted option name.")
+      .def_property_readonly("target", [](const FitOptions& f) { return to_string(f.target); })
+      .def_property_readonly("residual", [](const FitOptions& f) { return to_string(f.residual); })
+      .def_readonly("aux_weight", &FitOptions::aux_weight)
+      .def_property_readonly("loss", [](const FitOptions& f) { return to_string(f.least_squares.loss); })
+      .def_property_readonly("loss_scale", [](const FitOptions& f) { return f.least_squares.loss_scale; })
+      .def_property_readonly("max_iterations", [](const FitOptions& f) { return f.least_squares.max_iterations; })
+      .def_property_readonly("ftol", [](const FitOptions& f) { return f.least_squares.ftol; })
+      .def_property_readonly("xtol", [](const FitOptions& f) { return f.least_squares.xtol; })
+      .def_property_readonly("gtol", [](const FitOptions& f) { return f.least_squares.gtol; })
+      .def_property_readonly("initial_damping", [](const FitOptions& f) { return f.least_squares.initial_damping; })
+      .def_readonly("n_starts", &FitOptions::n_starts)
+      .def_readonly("start_spread", &FitOptions::start_spread)
+      .def_readonly("seed", &FitOptions::seed)
+      .def("__repr__", &fit_options_repr);
+
+  py::class_<FitResult>(m, "FitResult", "One least-squares fit; non-convergence is data (converged, status).")
+      .def_property_readonly("params", [](const FitResult& r) { return values(r.params.data(), r.params.size()); })
+      .def_readonly("cost", &FitResult::cost)
+      .def_readonly("iterations", &FitResult::iterations)
+      .def_readonly("evaluations", &FitResult::evaluations)
+      .def_readonly("converged", &FitResult::converged)
+      .def_property_readonly("status", [](const FitResult& r) { return std::string(to_string(r.status)); })
+      .def("__repr__", [](const FitResult& r) {
+        return "<FitResult " + std::string(to_string(r.status)) + ", cost " + std::to_string(r.cost) + ", " +
+               std::to_string(r.iterations) + " iterations>";
+      });
+
+  py::class_<ClosedFormFit>(m, "ClosedFormFit", "A multi-start fit: the best start's FitResult and the start counts.")
+      .def_readonly("best", &ClosedFormFit::best)
+      .def_readonly("starts", &ClosedFormFit::starts)
+      .def_readonly("starts_converged", &ClosedFormFit::starts_converged)
+      .def("__repr__", [](const ClosedFormFit& f) {
+        return "<ClosedFormFit " + std::string(to_string(f.best.status)) + ", " + std::to_string(f.starts_converged) +
+               "/" + std::to_string(f.starts) + " starts converged>";
+      });
+
+  py::class_<BootstrapResult>(m, "BootstrapResult", "The refits of a bootstrap, one entry per replicate.")
+      .def_readonly("replicates", &BootstrapResult::replicates)
+      .def_property_readonly("params",
+                             [](const BootstrapResult& b) {
+                               py::array_t<double> a({static_cast<py::ssize_t>(b.replicates),
+                                                      static_cast<py::ssize_t>(b.n_params)});
+                               std::copy(b.params.begin(), b.params.end(), a.mutable_data());
+                               return a;
+                             },
+                             "(replicates, n_params); NaN rows where a resample had too few measurements.")
+      .def_property_readonly("converged",
+                             [](const BootstrapResult& b) {
+                               py::array_t<bool> a(static_cast<py::ssize_t>(b.replicates));
+                               for (std::size_t i = 0; i < b.replicates; ++i) a.mutable_data()[i] = b.converged[i] != 0;
+                               return a;
+                             })
+      .def_property_readonly("costs",
+                             [](const BootstrapResult& b) { return values(b.costs.data(), b.costs.size()); });
+
+  py::class_<Evaluation>(m, "Evaluation",
+                         "What evaluate returns: out0 and out1 always; out2 with aux=True; jacobian0 and jacobian1 "
+                         "with jacobian=True (reading one not asked for raises ValueError).")
+      .def_readonly("out0", &Evaluation::out0, "First output (output_names[0]).")
+      .def_readonly("out1", &Evaluation::out1, "Second output (output_names[1]).")
+      .def_property_readonly(
+          "out2", [](const Evaluation& e) { return evaluation_part(e.out2, e.has_aux, "out2", "aux"); },
+          "Auxiliary output (output_names[2], energy: the implied step time); needs aux=True.")
+      .def_property_readonly(
+          "jacobian0",
+          [](const Evaluation& e) { return evaluation_part(e.jacobian0, e.has_jacobian, "jacobian0", "jacobian"); },
+          "d out0 / d params, (rows, n_params); needs jacobian=True.")
+      .def_property_readonly(
+          "jacobian1",
+          [](const Evaluation& e) { return evaluation_part(e.jacobian1, e.has_jacobian, "jacobian1", "jacobian"); },
+          "d out1 / d params, (rows, n_params); needs jacobian=True.")
+      .def_readonly("has_aux", &Evaluation::has_aux)
+      .def_readonly("has_jacobian", &Evaluation::has_jacobian)
+      .def_property_readonly("output_names",
+                             [](const Evaluation& e) { return names(e.descriptor->output_names, 3); })
+      .def("__repr__", [](const Evaluation& e) {
+        return "<Evaluation " + std::string(e.descriptor->id) + ", " + std::to_string(e.out0.shape(0)) + " rows" +
+               (e.has_aux ? ", aux" : "") + (e.has_jacobian ? ", jacobian" : "") + ">";
+      });
 }
 
 }  // namespace
 
 void bind_model(py::module_& m) {
-  m.def("describe_template", [](const std::string& name) { return describe_dict(template_id(name)); },
-        py::arg("template"), "Names, units, bounds and start point of a closed-form template.");
+  bind_types(m);
+
+  m.def("describe_template", [](const std::string& name) -> const TemplateDescriptor& {
+          return describe(template_id(name));
+        },
+        py::return_value_policy::reference, py::arg("template"),
+        "The TemplateDescriptor of 'energy' or 'latency': feature and parameter names, units, meanings, bounds "
+        "and start point.");
 
   m.def(
       "evaluate",
       [](const std::string& name, const std::vector<py::array>& columns, const Array<double>& params,
-         bool jacobian, const std::string& dtype, bool aux, const py::object& out) -> py::tuple {
+         bool jacobian, const std::string& dtype, bool aux, const py::object& out) -> Evaluation {
         const TemplateId id = template_id(name);
         if (jacobian && aux) throw std::invalid_argument("evaluate: ask for jacobian or aux, not both");
         if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux, out);
@@ -247,10 +439,9 @@ void bind_model(py::module_& m) {
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
       py::arg("dtype") = "float64", py::arg("aux") = false, py::arg("out") = py::none(),
       "Evaluate a template on feature columns (in the template's feature order; a column of one value, "
-      "or a 0-d array, is used for every row). Returns (out0, out1) "
-      "(written into `out`, a pair of preallocated arrays, when given: no allocation per call), "
-      "with aux=True (out0, out1, out2) where out2 is the auxiliary output (energy: implied step time), "
-      "or with jacobian=True (out0, out1, d_out0, d_out1) with (rows, n_params) Jacobians.");
+      "or a 0-d array, is used for every row). Returns an Evaluation: out0 and out1 (written into `out`, a "
+      "pair of preallocated arrays, when given: no allocation per call), out2 (the auxiliary output, energy: "
+      "implied step time) with aux=True, jacobian0 and jacobian1 ((rows, n_params)) with jacobian=True.");
 
   m.def(
       "evaluate_device",
@@ -285,49 +476,30 @@ void bind_model(py::module_& m) {
   m.def(
       "fit",
       [](const std::string& name, const std::vector<py::array>& columns, const std::vector<py::array>& targets,
-         const py::object& start, const py::dict& options) {
+         const py::object& start, const FitOptions& options) {
         const TemplateId id = template_id(name);
         FitInputs in = fit_inputs(id, columns, targets, start);
-        const FitOptions o = fit_options(options);
-        ClosedFormFit f;
-        {
-          py::gil_scoped_release release;
-          f = fit(id, in.rows, in.columns.data(), in.targets, in.start, o);
-        }
-        return fit_result_dict(f);
+        py::gil_scoped_release release;
+        return fit(id, in.rows, in.columns.data(), in.targets, in.start, options);
       },
       py::arg("template"), py::arg("columns"), py::arg("targets"), py::arg("start") = py::none(),
-      py::arg("options") = py::dict(),
-      "Bounded Levenberg-Marquardt fit with the analytic Jacobian (options: target, residual, aux_weight, loss, "
-      "loss_scale, n_starts, start_spread, seed, max_iterations, ftol, xtol, gtol).");
+      py::arg("options") = FitOptions{},
+      "Bounded Levenberg-Marquardt fit with the analytic Jacobian; returns a ClosedFormFit (options: a "
+      "FitOptions).");
 
   m.def(
       "bootstrap",
       [](const std::string& name, const std::vector<py::array>& columns, const std::vector<py::array>& targets,
-         const py::object& start, int replicates, const py::dict& options) {
+         const py::object& start, int replicates, const FitOptions& options) {
         const TemplateId id = template_id(name);
         FitInputs in = fit_inputs(id, columns, targets, start);
         if (in.start.empty()) throw std::invalid_argument("bootstrap needs the start parameters (the full fit)");
-        const FitOptions o = fit_options(options);
-        std::vector<std::uint8_t> converged;
-        std::vector<double> costs, params;
-        {
-          py::gil_scoped_release release;
-          params = bootstrap(id, in.rows, in.columns.data(), in.targets, in.start, replicates, o, converged, costs);
-        }
-        const auto b = static_cast<py::ssize_t>(replicates);
-        const auto p = static_cast<py::ssize_t>(describe(id).n_params);
-        py::array_t<double> out({b, p});
-        std::copy(params.begin(), params.end(), out.mutable_data());
-        py::array_t<bool> conv(b);
-        for (py::ssize_t i = 0; i < b; ++i) conv.mutable_data()[i] = converged[static_cast<std::size_t>(i)] != 0;
-        py::array_t<double> cost(b, costs.data());
-        return py::make_tuple(out, conv, cost);
+        py::gil_scoped_release release;
+        return bootstrap(id, in.rows, in.columns.data(), in.targets, in.start, replicates, options);
       },
       py::arg("template"), py::arg("columns"), py::arg("targets"), py::arg("start"), py::arg("replicates"),
-      py::arg("options") = py::dict(),
-      "Refit on `replicates` seeded resamples (rows with replacement) in parallel; returns (params, "
-      "converged, cost).");
+      py::arg("options") = FitOptions{},
+      "Refit on `replicates` seeded resamples (rows with replacement) in parallel; returns a BootstrapResult.");
 }
 
 }  // namespace energylens::bindings

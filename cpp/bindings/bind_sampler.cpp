@@ -1,25 +1,23 @@
-// Sampler, marks, CUPTI kernel records and CUDA-event stream marks. The sampler's threads never
-// touch Python; the GIL is released around start/stop/flush/drain and every blocking call; arrays
-// returned to Python own their memory (copied out of native vectors).
-#include <pybind11/numpy.h>
+// The power sampler: its sources (NVML, DCGM, synthetic, replay), the sampler thread(s), and the
+// typed status it reports (SourceStatus, FallbackEvent, NvmlGpu as classes with read-only
+// properties). The sampler's threads never touch Python; the GIL is released around
+// start/stop/flush/drain and every call that loads or queries NVML/DCGM; arrays returned to Python
+// own their memory (copied out of native vectors).
 #include <pybind11/stl.h>
 
-#include <algorithm>
-#include <cstring>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bindings.hpp"
-#include "energylens/clock.hpp"
-#include "energylens/cupti.hpp"
-#include "energylens/device_sync.hpp"
-#include "energylens/marks.hpp"
+#include "columns.hpp"
 #include "energylens/power_sampler.hpp"
 #include "energylens/power_source.hpp"
 #include "energylens/ring_buffer.hpp"
-#include "energylens/stream_marks.hpp"
 
 namespace py = pybind11;
 
@@ -43,14 +41,6 @@ class SharedSource final : public PowerSource {
   std::shared_ptr<PowerSource> inner_;
 };
 
-template <typename T, typename Get>
-py::array_t<T> column(std::size_t n, Get get) {
-  py::array_t<T> a(static_cast<py::ssize_t>(n));
-  auto* p = a.mutable_data();
-  for (std::size_t i = 0; i < n; ++i) p[i] = get(i);
-  return a;
-}
-
 py::dict samples_to_dict(const std::vector<PowerSample>& s) {
   py::dict d;
   d["t_ns"] = column<std::int64_t>(s.size(), [&](std::size_t i) { return s[i].t_ns; });
@@ -65,43 +55,6 @@ Signal signal_from_name(const std::string& name) {
   for (int i = 0; i < kSignalCount; ++i)
     if (name == signal_name(static_cast<Signal>(i))) return static_cast<Signal>(i);
   throw std::invalid_argument("unknown signal '" + name + "'");
-}
-
-template <typename T>
-std::vector<T> to_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
-  if (a.ndim() != 1) throw std::invalid_argument("expected a one-dimensional array");
-  return std::vector<T>(a.data(), a.data() + a.size());
-}
-
-py::dict status_to_dict(const SourceStatus& st) {
-  py::dict d;
-  d["name"] = st.name;
-  d["role"] = st.role;
-  d["started"] = st.started;
-  d["active"] = st.active;
-  d["failed"] = st.failed;
-  d["error"] = st.error;
-  d["update_period_ns"] = st.update_period_ns;
-  d["period_detected"] = st.period_detected;
-  d["samples"] = st.samples;
-  d["poll_interval_ns"] = st.poll_interval_ns;
-  return d;
-}
-
-py::dict records_to_dict(const std::vector<cupti::ActivityRecord>& r) {
-  py::dict d;
-  d["gpu"] = column<std::int32_t>(r.size(), [&](std::size_t i) { return r[i].device; });
-  d["start_ns"] = column<std::int64_t>(r.size(), [&](std::size_t i) { return r[i].start_ns; });
-  d["end_ns"] = column<std::int64_t>(r.size(), [&](std::size_t i) { return r[i].end_ns; });
-  d["stream"] = column<std::uint32_t>(r.size(), [&](std::size_t i) { return r[i].stream; });
-  py::list names, kinds;
-  for (const auto& x : r) {
-    names.append(x.name);
-    kinds.append(x.kind);
-  }
-  d["name"] = names;
-  d["kind"] = kinds;
-  return d;
 }
 
 // Test hook: a native producer thread and consumer thread over one SPSC ring.
@@ -146,28 +99,42 @@ py::dict ring_selftest(std::uint64_t count, std::size_t capacity, bool retry_whe
   return d;
 }
 
+void bind_status(py::module_& m) {
+  py::class_<SourceStatus>(m, "SourceStatus", "One source of a sampler, as the sampler reports it (read-only).")
+      .def_readonly("name", &SourceStatus::name, "PowerSource name, e.g. 'nvml_sample_buffer'.")
+      .def_readonly("role", &SourceStatus::role, "'power' (the fallback chain) or 'auxiliary' (own thread).")
+      .def_readonly("started", &SourceStatus::started)
+      .def_readonly("active", &SourceStatus::active)
+      .def_readonly("failed", &SourceStatus::failed)
+      .def_readonly("error", &SourceStatus::error, "Why it failed ('' otherwise).")
+      .def_readonly("update_period_ns", &SourceStatus::update_period_ns, "Detected or declared; 0: unknown.")
+      .def_readonly("period_detected", &SourceStatus::period_detected)
+      .def_readonly("samples", &SourceStatus::samples)
+      .def_readonly("poll_interval_ns", &SourceStatus::poll_interval_ns, "After any CPU back-off.")
+      .def("__repr__", [](const SourceStatus& s) {
+        return "SourceStatus(name='" + s.name + "', role='" + s.role + "', active=" + (s.active ? "True" : "False") +
+               ", failed=" + (s.failed ? "True" : "False") + ", samples=" + std::to_string(s.samples) + ")";
+      });
+  py::class_<FallbackEvent>(m, "FallbackEvent", "A chain source failed and the next one took over (read-only).")
+      .def_readonly("t_ns", &FallbackEvent::t_ns)
+      .def_property_readonly("from_source", [](const FallbackEvent& f) { return f.from; })
+      .def_readonly("to", &FallbackEvent::to, "The source used next ('' when none was left).")
+      .def_readonly("reason", &FallbackEvent::reason)
+      .def("__repr__", [](const FallbackEvent& f) {
+        return "FallbackEvent(from_source='" + f.from + "', to='" + f.to + "', reason='" + f.reason + "')";
+      });
+  py::class_<NvmlGpu>(m, "NvmlGpu", "A GPU this process sees (read-only).")
+      .def_readonly("index", &NvmlGpu::index, "NVML index.")
+      .def_readonly("uuid", &NvmlGpu::uuid)
+      .def_readonly("name", &NvmlGpu::name)
+      .def("__repr__", [](const NvmlGpu& g) {
+        return "NvmlGpu(index=" + std::to_string(g.index) + ", uuid='" + g.uuid + "', name='" + g.name + "')";
+      });
+}
+
 }  // namespace
 
 void bind_sampler(py::module_& m) {
-  m.def("_noop", []() {}, "A plain pybind11 call doing nothing (benchmark baseline).");
-  m.def("synchronize_active_devices", &synchronize_active_devices, py::call_guard<py::gil_scoped_release>(),
-        "Synchronise every GPU whose primary context is active (any runtime's work); returns how many.");
-  m.def("driver_unavailable_reason", &driver_unavailable_reason);
-  m.def("steady_now_ns", &clock::steady_now_ns, "Steady-clock ns: the one time base of samples, marks, kernels.");
-  m.def(
-      "wall_to_steady",
-      [](int rounds) {
-        const auto mp = clock::wall_to_steady(rounds);
-        return py::make_tuple(mp.offset_ns, mp.uncertainty_ns);
-      },
-      py::arg("rounds") = 7, "(offset_ns, uncertainty_ns) mapping wall-clock ns onto steady ns.");
-  m.def(
-      "_estimate_mapping_of_shifted_clock",
-      [](std::int64_t shift_ns, int rounds) {
-        const auto mp = clock::estimate_mapping([shift_ns] { return clock::steady_now_ns() + shift_ns; }, rounds);
-        return py::make_tuple(mp.offset_ns, mp.uncertainty_ns);
-      },
-      py::arg("shift_ns"), py::arg("rounds") = 7, "Test hook: map a clock reading steady + shift.");
   m.def("_ring_selftest", &ring_selftest, py::arg("count"), py::arg("capacity"), py::arg("retry_when_full"),
         "Test hook: native producer and consumer threads over one SPSC ring.");
   m.def("signal_names", [] {
@@ -175,41 +142,7 @@ void bind_sampler(py::module_& m) {
     for (int i = 0; i < kSignalCount; ++i) out.emplace_back(signal_name(static_cast<Signal>(i)));
     return out;
   });
-
-  // ---- marks ----
-  m.def(
-      "mark", [](std::string_view label) { MarkLog::global().mark(label); }, py::arg("label"),
-      "Record `label` at the current steady-clock time (process-wide mark log).");
-  m.def(
-      "_bench_mark_native",
-      [](std::int64_t n) {
-        // Native cost of one mark (clock read + interned lookup + lock-free push), ns per call.
-        py::gil_scoped_release release;
-        MarkLog log(std::size_t{1} << 20);
-        const std::int64_t t0 = clock::steady_now_ns();
-        for (std::int64_t i = 0; i < n; ++i) log.mark("decode");
-        const std::int64_t t1 = clock::steady_now_ns();
-        return static_cast<double>(t1 - t0) / static_cast<double>(n);
-      },
-      py::arg("n"), "Benchmark hook: ns per native MarkLog::mark (n <= 2^20 to avoid drops).");
-  m.def(
-      "mark_id", [](std::int32_t id) { MarkLog::global().mark_id(id); }, py::arg("label_id"),
-      "Record an interned label id at the current steady-clock time.");
-  m.def(
-      "intern_label", [](std::string_view label) { return MarkLog::global().intern(label); }, py::arg("label"));
-  m.def("mark_labels", [] { return MarkLog::global().labels(); });
-  m.def("marks_dropped", [] { return MarkLog::global().dropped(); });
-  m.def("drain_marks", [] {
-    std::vector<Mark> marks;
-    {
-      py::gil_scoped_release release;
-      marks = MarkLog::global().drain();
-    }
-    py::dict d;
-    d["t_ns"] = column<std::int64_t>(marks.size(), [&](std::size_t i) { return marks[i].t_ns; });
-    d["label_id"] = column<std::int32_t>(marks.size(), [&](std::size_t i) { return marks[i].label; });
-    return d;
-  });
+  bind_status(m);
 
   // ---- sources ----
   py::class_<PowerSource, std::shared_ptr<PowerSource>>(m, "PowerSource")
@@ -219,8 +152,7 @@ void bind_sampler(py::module_& m) {
 
   m.def(
       "synthetic_source",
-      [](const std::vector<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>& t_ns,
-         const std::vector<py::array_t<double, py::array::c_style | py::array::forcecast>>& power_w,
+      [](const std::vector<Column<std::int64_t>>& t_ns, const std::vector<Column<double>>& power_w,
          const std::string& signal, std::int64_t update_period_ns, std::int64_t averaging_window_ns,
          std::int64_t buffer_period_ns, std::int64_t buffer_poll_ns, double energy_offset_j,
          std::int64_t energy_read_latency_ns, std::int64_t fail_after_ns, std::int64_t energy_read_spin_ns) {
@@ -246,12 +178,8 @@ void bind_sampler(py::module_& m) {
       "A synthetic NVML signal over a piecewise-constant power timeline (relative ns).");
   m.def(
       "replay_source",
-      [](const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& t_ns,
-         const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& gpu,
-         const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& signal,
-         const py::array_t<double, py::array::c_style | py::array::forcecast>& power_w,
-         const py::array_t<double, py::array::c_style | py::array::forcecast>& energy_j, bool realtime, bool rebase,
-         double speed) {
+      [](const Column<std::int64_t>& t_ns, const Column<std::int32_t>& gpu, const Column<std::int32_t>& signal,
+         const Column<double>& power_w, const Column<double>& energy_j, bool realtime, bool rebase, double speed) {
         const auto t = to_vector<std::int64_t>(t_ns);
         const auto g = to_vector<std::int32_t>(gpu);
         const auto s = to_vector<std::int32_t>(signal);
@@ -273,15 +201,7 @@ void bind_sampler(py::module_& m) {
           py::gil_scoped_release release;
           gpus = nvml_visible_gpus(requested);
         }
-        py::list out;
-        for (const auto& g : gpus) {
-          py::dict d;
-          d["index"] = g.index;
-          d["uuid"] = g.uuid;
-          d["name"] = g.name;
-          out.append(d);
-        }
-        return out;
+        return gpus;
       },
       py::arg("requested") = std::vector<int>{},
       "GPUs this process sees (CUDA_VISIBLE_DEVICES-aware, matched by UUID); throws NvmlUnavailable.");
@@ -356,25 +276,8 @@ void bind_sampler(py::module_& m) {
       .def_property_readonly("start_ns", &PowerSampler::start_ns)
       .def_property_readonly("dropped", &PowerSampler::dropped)
       .def_property_readonly("active_source", &PowerSampler::active_source)
-      .def("sources",
-           [](const PowerSampler& s) {
-             py::list out;
-             for (const auto& st : s.sources()) out.append(status_to_dict(st));
-             return out;
-           })
-      .def("fallbacks",
-           [](const PowerSampler& s) {
-             py::list out;
-             for (const auto& f : s.fallbacks()) {
-               py::dict d;
-               d["t_ns"] = f.t_ns;
-               d["from"] = f.from;
-               d["to"] = f.to;
-               d["reason"] = f.reason;
-               out.append(d);
-             }
-             return out;
-           })
+      .def("sources", &PowerSampler::sources, "SourceStatus of every source, chain first.")
+      .def("fallbacks", &PowerSampler::fallbacks, "The FallbackEvents so far, in order.")
       .def("observed_period_ns", [](const PowerSampler& s) {
         py::dict d;
         const auto periods = s.observed_period_ns();
@@ -382,51 +285,6 @@ void bind_sampler(py::module_& m) {
           if (periods[static_cast<std::size_t>(i)] > 0) d[signal_name(static_cast<Signal>(i))] = periods[static_cast<std::size_t>(i)];
         return d;
       });
-
-  // ---- CUPTI ----
-  m.def("cupti_unavailable_reason", [] {
-    py::gil_scoped_release release;
-    return cupti::unavailable_reason();
-  });
-  m.def("cupti_enable", &cupti::enable, py::arg("memcpy") = true, py::arg("memset") = true,
-        py::call_guard<py::gil_scoped_release>());
-  m.def("cupti_flush", [] {
-    std::vector<cupti::ActivityRecord> r;
-    {
-      py::gil_scoped_release release;
-      r = cupti::flush();
-    }
-    return records_to_dict(r);
-  });
-  m.def("cupti_disable", [] {
-    std::vector<cupti::ActivityRecord> r;
-    {
-      py::gil_scoped_release release;
-      r = cupti::disable();
-    }
-    return records_to_dict(r);
-  });
-  m.def("cupti_enabled", &cupti::enabled);
-  m.def("cupti_dropped", &cupti::dropped);
-
-  // ---- CUDA-event stream marks ----
-  py::class_<cuda::StreamMarks>(m, "StreamMarks")
-      .def(py::init<>())
-      .def("record", &cuda::StreamMarks::record, py::arg("label_id"), py::arg("stream") = 0)
-      .def("collect",
-           [](cuda::StreamMarks& sm) {
-             std::vector<cuda::StreamMark> marks;
-             {
-               py::gil_scoped_release release;
-               marks = sm.collect();
-             }
-             py::dict d;
-             d["t_ns"] = column<std::int64_t>(marks.size(), [&](std::size_t i) { return marks[i].t_ns; });
-             d["label_id"] = column<std::int32_t>(marks.size(), [&](std::size_t i) { return marks[i].label; });
-             d["gpu"] = column<std::int32_t>(marks.size(), [&](std::size_t i) { return marks[i].device; });
-             return d;
-           })
-      .def_property_readonly("uncertainty_ns", &cuda::StreamMarks::uncertainty_ns);
 }
 
 }  // namespace energylens::bindings

@@ -12,7 +12,10 @@ PYBIND11_MODULE(_core, m) {
   energylens::bindings::bind_errors(m);
   energylens::bindings::bind_capabilities(m);
   energylens::bindings::bind_model(m);
+  energylens::bindings::bind_clock(m);
+  energylens::bindings::bind_marks(m);
   energylens::bindings::bind_sampler(m);
+  energylens::bindings::bind_kernels(m);
   energylens::bindings::bind_attribution(m);
   energylens::bindings::bind_ranking(m);
   energylens::bindings::bind_parallel(m);

@@ -377,18 +377,23 @@ ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
   return dispatch(id, [&](auto tpl) { return fit_terms<decltype(tpl)>(rows, columns, terms, start, options); });
 }
 
-std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
-                              std::span<const std::span<const double>> targets,
-                              std::span<const double> start, int replicates, const FitOptions& options,
-                              std::vector<std::uint8_t>& converged, std::vector<double>& costs) {
+BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
+                          std::span<const std::span<const double>> targets, std::span<const double> start,
+                          int replicates, const FitOptions& options) {
   check_columns(columns, rows);
   if (replicates < 1) throw std::invalid_argument("bootstrap: replicates must be >= 1");
   if (rows == 0) throw std::invalid_argument("bootstrap: no rows");
   const std::vector<Term> all_terms = make_terms(rows, targets, options);
   const std::size_t P = describe(id).n_params;
-  std::vector<double> params(static_cast<std::size_t>(replicates) * P);
-  converged.assign(static_cast<std::size_t>(replicates), 0);
-  costs.assign(static_cast<std::size_t>(replicates), 0.0);
+  BootstrapResult result;
+  result.replicates = static_cast<std::size_t>(replicates);
+  result.n_params = P;
+  result.params.assign(static_cast<std::size_t>(replicates) * P, 0.0);
+  result.converged.assign(static_cast<std::size_t>(replicates), 0);
+  result.costs.assign(static_cast<std::size_t>(replicates), 0.0);
+  std::vector<double>& params = result.params;
+  std::vector<std::uint8_t>& converged = result.converged;
+  std::vector<double>& costs = result.costs;
   // Terms grouped by row, so a resampled row brings all of its measured outputs.
   std::vector<std::vector<std::size_t>> by_row(rows);
   for (std::size_t t = 0; t < all_terms.size(); ++t) by_row[all_terms[t].row].push_back(t);
@@ -416,7 +421,7 @@ std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* con
       costs[static_cast<std::size_t>(b)] = std::nan("");
     }
   }
-  return params;
+  return result;
 }
 
 }  // namespace energylens

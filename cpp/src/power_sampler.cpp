@@ -179,64 +179,11 @@ void PowerSampler::run_producer(Producer& p) {
     try {
       source.poll(clock::steady_now_ns(), batch);
     } catch (...) {
-      const std::exception_ptr failure = std::current_exception();
-      const std::string why = message_of(failure);
-      std::size_t next = p.active + 1;
-      std::unique_lock<std::mutex> lock(mutex_);
-      p.status[p.active].failed = true;
-      p.status[p.active].active = false;
-      p.status[p.active].error = why;
-      if (p.auxiliary) {  // no fallback for an auxiliary source: record and end its thread
-        fallbacks_.push_back({clock::steady_now_ns(), p.status[p.active].name, "", why});
-        p.active = p.chain.size();
-        p.done = true;
-        polled_.notify_all();
-        return;
-      }
-      // Fall back along the chain to the next source that starts.
-      std::exception_ptr last = failure;
-      while (next < p.chain.size()) {
-        lock.unlock();
-        try {
-          p.chain[next]->start(start_ns_);
-          lock.lock();
-          break;
-        } catch (...) {
-          last = std::current_exception();
-          lock.lock();
-          p.status[next].failed = true;
-          p.status[next].error = message_of(last);
-          ++next;
-        }
-      }
-      fallbacks_.push_back({clock::steady_now_ns(), p.status[p.active].name,
-                            next < p.chain.size() ? p.status[next].name : "", why});
-      if (next >= p.chain.size()) {
-        if (!error_) error_ = as_sampler_error(last, "power sampling failed and no fallback source was left");
-        p.active = p.chain.size();
-        p.done = true;
-        polled_.notify_all();
-        return;
-      }
-      p.active = next;
-      SourceStatus& st = p.status[next];
-      st.started = st.active = true;
-      st.update_period_ns = p.chain[next]->update_period_ns();
-      st.period_detected = p.chain[next]->period_detected();
-      st.poll_interval_ns = options_.interval_ns > 0 ? options_.interval_ns : p.chain[next]->poll_interval_ns();
-      continue;
+      if (fall_back(p, std::current_exception())) continue;
+      return;
     }
     for (const PowerSample& s : batch) p.ring.push(s);  // a full ring counts drops, never blocks
-    std::int64_t interval = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
-                                                                       : source.poll_interval_ns();
-    if (p.auxiliary && options_.auxiliary_cpu_budget > 0.0) {
-      // A slow reader (the energy counter: ms per read) backs off until its own CPU time stays
-      // within the budget (a fraction of one core); the EMA smooths the driver's jitter.
-      const auto cpu = static_cast<double>(thread_cpu_ns() - cpu_before);
-      p.cpu_ema_ns = p.cpu_ema_ns < 0.0 ? cpu : 0.8 * p.cpu_ema_ns + 0.2 * cpu;
-      interval = std::max(interval, static_cast<std::int64_t>(p.cpu_ema_ns / options_.auxiliary_cpu_budget));
-    }
-    if (source.exhausted()) interval = std::max<std::int64_t>(interval, 100'000'000);
+    const std::int64_t interval = next_poll_interval(p, source, cpu_before);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(interval);
     std::unique_lock<std::mutex> lock(mutex_);
     SourceStatus& st = p.status[p.active];
@@ -254,6 +201,68 @@ void PowerSampler::run_producer(Producer& p) {
   std::lock_guard<std::mutex> lock(mutex_);
   p.done = true;
   polled_.notify_all();
+}
+
+bool PowerSampler::fall_back(Producer& p, const std::exception_ptr& failure) {
+  const std::string why = message_of(failure);
+  std::size_t next = p.active + 1;
+  std::unique_lock<std::mutex> lock(mutex_);
+  p.status[p.active].failed = true;
+  p.status[p.active].active = false;
+  p.status[p.active].error = why;
+  if (p.auxiliary) {  // no fallback for an auxiliary source: record and end its thread
+    fallbacks_.push_back({clock::steady_now_ns(), p.status[p.active].name, "", why});
+    p.active = p.chain.size();
+    p.done = true;
+    polled_.notify_all();
+    return false;
+  }
+  // Fall back along the chain to the next source that starts (started without the lock held).
+  std::exception_ptr last = failure;
+  while (next < p.chain.size()) {
+    lock.unlock();
+    try {
+      p.chain[next]->start(start_ns_);
+      lock.lock();
+      break;
+    } catch (...) {
+      last = std::current_exception();
+      lock.lock();
+      p.status[next].failed = true;
+      p.status[next].error = message_of(last);
+      ++next;
+    }
+  }
+  fallbacks_.push_back({clock::steady_now_ns(), p.status[p.active].name,
+                        next < p.chain.size() ? p.status[next].name : "", why});
+  if (next >= p.chain.size()) {
+    if (!error_) error_ = as_sampler_error(last, "power sampling failed and no fallback source was left");
+    p.active = p.chain.size();
+    p.done = true;
+    polled_.notify_all();
+    return false;
+  }
+  p.active = next;
+  SourceStatus& st = p.status[next];
+  st.started = st.active = true;
+  st.update_period_ns = p.chain[next]->update_period_ns();
+  st.period_detected = p.chain[next]->period_detected();
+  st.poll_interval_ns = options_.interval_ns > 0 ? options_.interval_ns : p.chain[next]->poll_interval_ns();
+  return true;
+}
+
+std::int64_t PowerSampler::next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before) {
+  std::int64_t interval = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
+                                                                     : source.poll_interval_ns();
+  if (p.auxiliary && options_.auxiliary_cpu_budget > 0.0) {
+    // A slow reader (the energy counter: ms per read) backs off until its own CPU time stays
+    // within the budget (a fraction of one core); the EMA smooths the driver's jitter.
+    const auto cpu = static_cast<double>(thread_cpu_ns() - cpu_before);
+    p.cpu_ema_ns = p.cpu_ema_ns < 0.0 ? cpu : 0.8 * p.cpu_ema_ns + 0.2 * cpu;
+    interval = std::max(interval, static_cast<std::int64_t>(p.cpu_ema_ns / options_.auxiliary_cpu_budget));
+  }
+  if (source.exhausted()) interval = std::max<std::int64_t>(interval, 100'000'000);
+  return interval;
 }
 
 void PowerSampler::run_collector() {

@@ -1,5 +1,6 @@
-// The templates' parameters are defined here, once: names, units, meanings, bounds and start point.
-// python/energylens/_reference.py mirrors them and tests/test_model.py asserts the two agree.
+// The templates' features and parameters are defined here, once: names, units, meanings, bounds and start
+// point. Python reads them through _core.describe_template (energylens.profiles.features,
+// energylens.model.reference, energylens.model.symbolic); tests/model/test_descriptor.py checks the docs.
 #include "energylens/energy_template.hpp"
 #include "energylens/latency_template.hpp"
 
@@ -11,6 +12,28 @@ const char* const kFeatureNames[] = {
     "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
     "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s"};
 static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
+const char* const kFeatureUnits[] = {
+    "1", "1", "sequences", "tokens/request", "tokens/request", "1", "1", "parameters", "B", "B/token",
+    "FLOP/token/position", "FLOP/request", "FLOP/s", "B/s", "W", "B/s"};
+static_assert(sizeof(kFeatureUnits) / sizeof(kFeatureUnits[0]) == roofline::kNumFeatures);
+const char* const kFeatureDescriptions[] = {
+    "tensor-parallel degree",
+    "pipeline-parallel degree",
+    "running sequences per decode step",
+    "prompt tokens per request (image tokens included)",
+    "generated tokens per request",
+    "transformer layers",
+    "hidden size (all-reduce message width)",
+    "parameters used per token (top-k experts for MoE)",
+    "weight bytes one decode step streams (MoE: the experts the batch touches)",
+    "KV-cache bytes per token over all layers",
+    "attention FLOPs per token per context position",
+    "vision-encoder FLOPs per request (0 for text)",
+    "dense peak FLOP/s of one GPU at the row's precision",
+    "HBM bandwidth of one GPU",
+    "board power limit of one GPU",
+    "scale-up link bandwidth per GPU per direction"};
+static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {
     "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "static_power_frac", "flop_energy_coef",
@@ -65,14 +88,14 @@ const char* const kLatencyOutputs[] = {"ttft_s", "tpot_s", "tpot_s"};
 const TemplateDescriptor& EnergyTemplate::descriptor() {
   static const TemplateDescriptor d{"energylens.energy.v1", kFeatures, kFeatureNames, kParams, kEnergyNames,
                                     kEnergyUnits, kEnergyDescriptions, kEnergyLower, kEnergyUpper, kEnergyInit,
-                                    kEnergyOutputs};
+                                    kEnergyOutputs, kFeatureUnits, kFeatureDescriptions};
   return d;
 }
 
 const TemplateDescriptor& LatencyTemplate::descriptor() {
   static const TemplateDescriptor d{"energylens.latency.v1", kFeatures, kFeatureNames, kParams, kLatencyNames,
                                     kLatencyUnits, kLatencyDescriptions, kLatencyLower, kLatencyUpper,
-                                    kLatencyInit, kLatencyOutputs};
+                                    kLatencyInit, kLatencyOutputs, kFeatureUnits, kFeatureDescriptions};
   return d;
 }
 

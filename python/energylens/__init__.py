@@ -11,7 +11,8 @@ Public API (everything else is private):
   ``Trace``, ``attribute``: record/replay and energy attribution below NVML's update period
   (docs/measuring.md).
 - ``energylens.compare``: the comparison with baselines on identical splits (docs/evaluation.md).
-- ``capabilities()`` and the exception hierarchy of ``energylens.errors``.
+- ``capabilities()`` and the exception hierarchy of ``energylens.errors``; ``energylens.extras`` says which
+  optional extras (``compare``, ``symbolic``, ``demo``) are installed and how to add one.
 
 Heavy submodules (pandas, the sampler) load on first use, so ``import energylens`` stays fast.
 """
@@ -28,6 +29,7 @@ from energylens.errors import (
     CuptiUnavailableError,
     DcgmUnavailableError,
     EnergyLensError,
+    MissingExtraError,
     ModelFileError,
     NvmlError,
     NvmlUnavailableError,
@@ -50,16 +52,16 @@ _LAZY = {
     "Param": "energylens.model",
     "FitSummary": "energylens.model",
     "load_profiles": "energylens.profiles",
-    "EnergyMonitor": "energylens.measure.monitor",
-    "Measurement": "energylens.measure.monitor",
-    "PowerSampler": "energylens.measure.monitor",
-    "mark": "energylens.measure.monitor",
-    "Trace": "energylens.measure.trace",
-    "synthetic_trace": "energylens.measure.trace",
-    "attribute": "energylens.measure.attribution",
-    "attribute_phases": "energylens.measure.attribution",
-    "Attribution": "energylens.measure.attribution",
-    "PhaseAttribution": "energylens.measure.attribution",
+    "EnergyMonitor": "energylens.measure",
+    "Measurement": "energylens.measure",
+    "PowerSampler": "energylens.measure",
+    "mark": "energylens.measure",
+    "Trace": "energylens.measure",
+    "synthetic_trace": "energylens.measure",
+    "attribute": "energylens.measure",
+    "attribute_phases": "energylens.measure",
+    "Attribution": "energylens.measure",
+    "PhaseAttribution": "energylens.measure",
     "evaluate_device": "energylens.model.device",
 }
 
@@ -117,4 +119,5 @@ __all__ = [
     "SamplerError",
     "ModelFileError",
     "OutputError",
+    "MissingExtraError",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "SamplerError",
     "ModelFileError",
     "OutputError",
+    "MissingExtraError",
 ]
 
 
@@ -67,6 +68,9 @@ class ModelFileError(EnergyLensError):
 
 class OutputError(EnergyLensError):
     """An output could not be written, or would overwrite an input; the message names the path."""
+class MissingExtraError(EnergyLensError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install "energylens[...]"``
+    that brings it (raised by :func:`energylens.extras.require`)."""
 
 
 class ProfileSchemaError(EnergyLensError, ValueError):

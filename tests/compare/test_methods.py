@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energylens.compare import methods as bl
+from energylens.compare import baselines, inputs, methods, registry
 
 
 @dataclass(frozen=True)
@@ -58,50 +58,51 @@ def frame() -> pd.DataFrame:
 
 
 def test_precision_bytes():
-    assert bl.precision_bytes("BF16") == 2.0
-    assert bl.precision_bytes("fp8") == 1.0
+    assert inputs.precision_bytes("BF16") == 2.0
+    assert inputs.precision_bytes("fp8") == 1.0
     with pytest.raises(ValueError, match="unknown precision"):
-        bl.precision_bytes("fp3")
+        inputs.precision_bytes("fp3")
 
 
 def test_baseline_features_columns(frame):
-    x = bl.baseline_features(frame, gpu_spec=fake_gpu_spec)
-    assert x.shape == (len(frame), len(bl.BASELINE_FEATURES))
-    j = bl.BASELINE_FEATURES.index("hbm_bw_gbs")
+    x = inputs.baseline_features(frame, gpu_spec=fake_gpu_spec)
+    assert x.shape == (len(frame), len(inputs.BASELINE_FEATURES))
+    j = inputs.BASELINE_FEATURES.index("hbm_bw_gbs")
     assert set(np.unique(x[:, j])) == {1555.0, 3350.0}
-    assert np.all(x[:, bl.BASELINE_FEATURES.index("precision_bytes")] == 2.0)
+    assert np.all(x[:, inputs.BASELINE_FEATURES.index("precision_bytes")] == 2.0)
 
 
 def test_missing_column_is_clear(frame):
     with pytest.raises(ValueError, match="batch_size"):
-        bl.baseline_features(frame.drop(columns=["batch_size"]), gpu_spec=fake_gpu_spec)
+        inputs.baseline_features(frame.drop(columns=["batch_size"]), gpu_spec=fake_gpu_spec)
 
 
 @pytest.mark.parametrize("name", ["latency_proxy", "wilkins2024", "llmcarbon", "random_forest",
                                   "gradient_boosting", "xgboost"])
 def test_every_method_fits_and_predicts(frame, name):
-    (m,) = bl.default_methods(seed=0, gpu_spec=fake_gpu_spec, include=(name,))
-    assert isinstance(m, bl.Method)
+    (m,) = registry.default_methods(seed=0, gpu_spec=fake_gpu_spec, include=(name,))
+    assert isinstance(m, methods.Method)
     assert m.name == name
     train, test = frame.iloc[::2], frame.iloc[1::2]
     pred = m.fit(train).predict_energy(test)
     assert pred.shape == (len(test),) and np.all(np.isfinite(pred))
     if m.predicts_energy_scale:
         assert np.all(pred > 0)
-    if getattr(m, "has_tpot", lambda: False)():
+    assert set(m.run_notes()) <= {"pooled_fraction"}
+    if m.has_tpot():
         t = m.predict_tpot(test)
         assert t.shape == (len(test),) and np.all(t > 0)
 
 
 def test_unknown_method_name():
     with pytest.raises(ValueError, match="unknown method"):
-        bl.default_methods(include=("nope",))
+        registry.default_methods(include=("nope",))
     with pytest.raises(ValueError, match="unknown ensemble kind"):
-        bl.EnsembleRegressor("svm")
+        baselines.EnsembleRegressor("svm")
 
 
 def test_latency_proxy_is_measured_tpot(frame):
-    m = bl.LatencyProxy().fit(frame)
+    m = baselines.LatencyProxy().fit(frame)
     np.testing.assert_array_equal(m.predict_energy(frame), frame["tpot_s"].to_numpy())
     assert not m.predicts_energy_scale
 
@@ -113,7 +114,7 @@ def test_wilkins_recovers_published_form_exactly():
     a = (0.01, 0.2, 1e-4)
     df = pd.DataFrame(dict(model="m", gpu="A100", input_tokens=tin, output_tokens=tout,
                            params_b=7.0, energy_j=a[0] * tin + a[1] * tout + a[2] * tin * tout))
-    m = bl.WilkinsClosedForm().fit(df)
+    m = baselines.WilkinsClosedForm().fit(df)
     np.testing.assert_allclose(m.coef_[("m", "A100")], a, rtol=1e-8)
     np.testing.assert_allclose(m.predict_energy(df), df["energy_j"], rtol=1e-8)
     assert m.pooled_groups == []
@@ -124,7 +125,7 @@ def test_wilkins_pools_small_groups_and_says_so():
                            input_tokens=[100, 200, 300, 400, 500, 300.0],
                            output_tokens=[50, 80, 60, 90, 70, 70.0],
                            energy_j=[10, 20, 25, 40, 45, 60.0]))
-    m = bl.WilkinsClosedForm(min_rows=3).fit(df)
+    m = baselines.WilkinsClosedForm(min_rows=3).fit(df)
     assert ("b", "A100") not in m.coef_
     m.predict_energy(pd.DataFrame(dict(model=["b", "c"], gpu="A100", params_b=[14.0, 1.0],
                                        input_tokens=300.0, output_tokens=70.0)))
@@ -133,7 +134,7 @@ def test_wilkins_pools_small_groups_and_says_so():
 
 def test_wilkins_has_no_configuration_term(frame):
     """Same model, GPU and tokens: the published form cannot tell TP or batch apart."""
-    m = bl.WilkinsClosedForm().fit(frame)
+    m = baselines.WilkinsClosedForm().fit(frame)
     same = frame[(frame.model == "org/m1") & (frame.gpu == "A100") & (frame.task == "chat")].copy()
     same["output_tokens"] = 250.0
     pred = m.predict_energy(same)
@@ -145,7 +146,7 @@ def test_llmcarbon_hand_computed():
     df = pd.DataFrame(dict(model="m", gpu="A100", tp=2, pp=1, n_gpus=2, batch_size=4,
                            input_tokens=100.0, output_tokens=10.0, params_b=1.0,
                            precision="bf16", energy_j=1.0), index=[0])
-    m = bl.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
+    m = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
     e_u1, step = m._roofline(df)
     bw, flops, tdp = 1555e9, 312e12, 400.0
     step_ref = max(2e9 / (2 * bw), 2e9 * 4 / (2 * flops))
@@ -157,8 +158,8 @@ def test_llmcarbon_hand_computed():
 
 
 def test_ensembles_are_seeded(frame):
-    a = bl.EnsembleRegressor("rf", seed=3, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
-    b = bl.EnsembleRegressor("rf", seed=3, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
+    a = baselines.EnsembleRegressor("rf", seed=3, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
+    b = baselines.EnsembleRegressor("rf", seed=3, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
     np.testing.assert_array_equal(a, b)
 
 
@@ -166,26 +167,24 @@ def test_fit_rejects_bad_energy(frame):
     bad = frame.copy()
     bad.loc[bad.index[0], "energy_j"] = -1.0
     with pytest.raises(ValueError, match="energy_j"):
-        bl.WilkinsClosedForm().fit(bad)
+        baselines.WilkinsClosedForm().fit(bad)
 
 
 def test_closed_form_on_bundled_rows():
     datasets = pytest.importorskip("energylens.profiles.datasets")
     df = datasets.mlenergy_v2()
-    m = bl.ClosedForm().fit(df.sample(60, random_state=0))
-    assert m.backend == "EnergyModel"
+    m = methods.ClosedForm().fit(df.sample(60, random_state=0))
     pred = m.predict_energy(df)
     assert np.all(np.isfinite(pred) & (pred > 0))
     assert np.median(np.abs(pred / df["energy_j"].to_numpy() - 1)) < 0.5
     assert m.has_tpot() and np.all(m.predict_tpot(df) > 0)
     with pytest.raises(RuntimeError, match="before fit"):
-        bl.ClosedForm().predict_energy(df)
+        methods.ClosedForm().predict_energy(df)
 
 
 def test_register_method_joins_the_default_comparison():
-    class Const:
+    class Const(methods.MethodBase):
         name = "symbolic"
-        predicts_energy_scale = True
 
         def fit(self, df):
             return self
@@ -193,15 +192,15 @@ def test_register_method_joins_the_default_comparison():
         def predict_energy(self, df):
             return np.ones(len(df))
 
-    bl.register_method("symbolic", lambda seed, gpu_spec: Const())
+    registry.register_method("symbolic", lambda seed, gpu_spec: Const())
     try:
-        assert "symbolic" in bl.method_names()
-        ms = bl.default_methods(gpu_spec=fake_gpu_spec, include=("llmcarbon", "symbolic"))
+        assert "symbolic" in registry.method_names()
+        ms = registry.default_methods(gpu_spec=fake_gpu_spec, include=("llmcarbon", "symbolic"))
         assert [m.name for m in ms] == ["llmcarbon", "symbolic"]
         with pytest.raises(ValueError, match="already exists"):
-            bl.register_method("symbolic", lambda seed, gpu_spec: Const())
+            registry.register_method("symbolic", lambda seed, gpu_spec: Const())
         with pytest.raises(ValueError, match="already exists"):
-            bl.register_method("xgboost", lambda seed, gpu_spec: Const())
+            registry.register_method("xgboost", lambda seed, gpu_spec: Const())
     finally:
-        bl.unregister_method("symbolic")
-    assert "symbolic" not in bl.method_names()
+        registry.unregister_method("symbolic")
+    assert "symbolic" not in registry.method_names()

@@ -11,10 +11,11 @@ import pytest
 from test_methods import fake_gpu_spec, synthetic_profiles
 
 from energylens.cli import evaluate as evaluate_cli
-from energylens.compare import methods as bl
+from energylens.compare import baselines, registry, result
 from energylens.compare import metrics as M
 from energylens.compare import runner as ev
 from energylens.compare import splits as S
+from energylens.compare.methods import MethodBase
 
 FAST = ("latency_proxy", "wilkins2024", "llmcarbon")
 
@@ -25,7 +26,7 @@ def frame() -> pd.DataFrame:
 
 
 def fast_methods(seed: int):
-    return bl.default_methods(seed=seed, gpu_spec=fake_gpu_spec, include=FAST)
+    return registry.default_methods(seed=seed, gpu_spec=fake_gpu_spec, include=FAST)
 
 
 # ---------------------------------------------------------------- metrics, by hand
@@ -104,7 +105,7 @@ def test_score_groups_skips_absent_and_single_candidate_groups():
     assert a["top1"] == 1.0 and a["pairs_total"] == 3 and a["n_candidates"] == 3
     assert math.isnan(b["top1"]) and b["pairs_total"] == 0
     assert b["ape_sum"] == pytest.approx(20.0)                      # single group counts for MAPE
-    s = ev.summarize(out.assign(split="random", variant="", train_size=5, method="m", repeat=0))
+    s = result.summarize(out.assign(split="random", variant="", train_size=5, method="m", repeat=0))
     row = s.iloc[0]
     assert row["top1"] == 1.0 and row["pairwise"] == 1.0 and row["n_groups"] == 1
     assert row["mape"] == pytest.approx(20.0 / 4)
@@ -116,7 +117,7 @@ def test_summarize_pools_pairs_then_averages_repeats():
         top1=[1.0, 0.0, 1.0], regret_pct=[0.0, 10.0, 0.0], pairs_concordant=[3.0, 0.0, 1.0],
         pairs_total=[3, 1, 1], spearman=[1.0, np.nan, 0.5], ape_sum=[10.0, 20.0, 5.0],
         n_rows=[3, 2, 1]))
-    r = ev.summarize(t).iloc[0]
+    r = result.summarize(t).iloc[0]
     assert r["top1"] == pytest.approx((0.5 + 1.0) / 2)
     assert r["pairwise"] == pytest.approx((3 / 4 + 1.0) / 2)
     assert r["mape"] == pytest.approx((30 / 5 + 5.0) / 2)
@@ -125,7 +126,7 @@ def test_summarize_pools_pairs_then_averages_repeats():
     assert r["top1_std"] == pytest.approx(0.25)
     assert r["n_repeats"] == 2
     with pytest.raises(ValueError, match="unknown column"):
-        ev.summarize(t, by=("nope",))
+        result.summarize(t, by=("nope",))
 
 
 # ---------------------------------------------------------------- splits
@@ -190,7 +191,7 @@ def test_fixed_seed_gives_identical_tables(frame):
     assert set(a.table.method) == set(FAST)
 
 
-class Recorder:
+class Recorder(MethodBase):
     """A method that records exactly which rows it was fitted on and asked about."""
 
     log: list = []
@@ -233,7 +234,7 @@ def test_slo_uses_method_tpot_or_measured(frame):
     assert lp["slo_violation"] == 0.0                                # measured TPOT: never late
 
 
-class Broken:
+class Broken(MethodBase):
     name = "broken"
     predicts_energy_scale = True
 
@@ -246,7 +247,7 @@ class Broken:
 
 def test_failing_method_is_data_not_silence(frame):
     with pytest.warns(RuntimeWarning, match="broken failed"):
-        res = _run(frame, methods=lambda seed: [Broken(), bl.LatencyProxy()], splits=("random",))
+        res = _run(frame, methods=lambda seed: [Broken(), baselines.LatencyProxy()], splits=("random",))
     b = res.table[res.table.method == "broken"]
     assert b["top1"].isna().all() and (b["error"] == "ValueError: cannot fit").all()
     assert res.table[res.table.method == "latency_proxy"]["top1"].notna().any()
@@ -274,7 +275,7 @@ def test_summary_breakdowns(frame):
     assert per.loc["unseen_model"].max() == 1          # folds pooled, not one row per model
     assert full[full.split == "unseen_model"]["train_size"].isna().all()
     assert np.isnan(s[s.method == "latency_proxy"]["mape"]).all()
-    m = ev.summarize(res.table[res.table.split == "random"], by=("method", "modality"))
+    m = result.summarize(res.table[res.table.split == "random"], by=("method", "modality"))
     assert set(m.modality) == {"text", "image"}
     assert len(res.predictions) == len(FAST) * 2 * (len(frame) - 30)
 
@@ -290,7 +291,7 @@ def test_bundled_data_end_to_end(tmp_path: Path):
     s = res.summary(by=("split", "method"))
     assert (s["n_groups"] > 0).all()
     assert not res.table["error"].astype(bool).any()
-    assert set(bl.METHOD_NAMES) - {"energylens"} <= set(s["method"])
+    assert set(registry.METHOD_NAMES) - {"energylens"} <= set(s["method"])
     assert write_report(res, tmp_path).exists()
 
 
@@ -330,20 +331,46 @@ class Oracle(Recorder):
         return df["energy_j"].to_numpy(dtype=float)
 
 
-def test_targets_met_by_an_oracle(frame):
-    from energylens.compare.report import targets
+def test_an_oracle_is_perfect_and_wins_every_paired_repeat(frame):
+    from energylens.compare.report_tables import paired_wins
 
     res = _run(frame, methods=lambda seed: [Oracle("energylens")] + fast_methods(seed),
                splits=("random", "curve"), curve_sizes=(5, 12, 25, 50))
     h = res.summary(by=("split", "method"))
     o = h[h.method == "energylens"]
     assert (o.top1 == 1.0).all() and (o.pairwise == 1.0).all() and (o.mape == 0.0).all()
-    tg = targets(res)
-    assert len(tg) and tg["met"].all()
-    from energylens.compare.report import paired_wins
     pw = paired_wins(res).set_index("method")
     assert (pw["top1"] == 2).all() and (pw.loc["latency_proxy", "regret_pct"] == 2)
-    assert any("best ensemble" not in t for t in tg.target)
+
+
+class Incomplete:
+    """Has fit and predict_energy but not the rest of the Method protocol."""
+
+    name = "incomplete"
+
+    def fit(self, df):
+        return self
+
+    def predict_energy(self, df):  # pragma: no cover
+        return np.ones(len(df))
+
+
+def test_runner_names_the_protocol_members_a_method_lacks(frame):
+    with pytest.raises(TypeError, match=r"'incomplete'.*\['predicts_energy_scale', 'has_tpot', 'predict_tpot', "
+                                        r"'run_notes'\]"):
+        _run(frame, methods=lambda seed: [Incomplete()], splits=("random",))
+
+
+def test_run_notes_are_averaged_per_split(frame):
+    class Noted(Oracle):
+        calls = 0
+
+        def run_notes(self):
+            Noted.calls += 1
+            return {"share": float(Noted.calls % 2)}   # 1, 0, 1, 0 ... over the repeats
+
+    res = _run(frame, methods=lambda seed: [Noted("n")], splits=("random",))
+    assert res.info["notes"]["n"]["share"]["random"] == pytest.approx(0.5)
 
 
 def test_spearman_matches_scipy_with_ties():

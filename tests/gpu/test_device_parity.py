@@ -30,12 +30,12 @@ def test_device_matches_host_and_reference(features, template, dtype, rtol):
     from energylens.model.device import evaluate_device, features_to_device
 
     desc = _core.describe_template(template)
-    theta = np.asarray(desc["init"])
+    theta = desc.init
     dev = features_to_device(features, template, dtype)
     a, b = evaluate_device(template, dev, theta)
-    host = _core.evaluate(template, [features[n].astype(dtype) for n in desc["feature_names"]], theta, False, dtype)
-    np.testing.assert_allclose(cupy.asnumpy(a), host[0], rtol=rtol)
-    np.testing.assert_allclose(cupy.asnumpy(b), host[1], rtol=rtol)
+    host = _core.evaluate(template, [features[n].astype(dtype) for n in desc.feature_names], theta, False, dtype)
+    np.testing.assert_allclose(cupy.asnumpy(a), host.out0, rtol=rtol)
+    np.testing.assert_allclose(cupy.asnumpy(b), host.out1, rtol=rtol)
     if template == "energy":
         ref = R.energy_phases(features, theta)
     else:

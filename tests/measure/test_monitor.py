@@ -2,8 +2,6 @@
 cancel, overlap), energy against analytic integrals, the energy counter, short windows, the
 replay round trip through a Trace file, and the real H200 trace as a replay fixture."""
 
-import csv
-import math
 import time
 import warnings
 from pathlib import Path
@@ -17,9 +15,7 @@ from energylens.measure.monitor import (
     Measurement,
     PowerSampler,
     ShortWindowWarning,
-    counter_energy_j,
     mark,
-    window_energy_j,
 )
 from energylens.measure.trace import Trace
 
@@ -38,37 +34,6 @@ def exact_energy_j(t_s, p_w, a_s, b_s):
     if a_s < first:
         total += p_w[0] * (min(first, b_s) - a_s)
     return total
-
-
-# ---- pure window maths ----------------------------------------------------------------------------------
-
-
-def test_window_energy_is_the_integral_of_the_linear_interpolant():
-    t = np.array([0, 1_000_000_000, 2_000_000_000])
-    p = np.array([100.0, 200.0, 200.0])
-    assert window_energy_j(t, p, 0, 2_000_000_000) == pytest.approx(150.0 + 200.0)
-    # [0.5, 1]: mean of 150 and 200 W for 0.5 s; [1, 1.5]: 200 W for 0.5 s
-    assert window_energy_j(t, p, 500_000_000, 1_500_000_000) == pytest.approx(87.5 + 100.0)
-    # constant beyond the ends
-    assert window_energy_j(t, p, 3_000_000_000, 4_000_000_000) == pytest.approx(200.0)
-    assert math.isnan(window_energy_j(np.array([], np.int64), np.array([]), 0, 1))
-    with pytest.raises(ValueError):
-        window_energy_j(t, p, 2, 1)
-
-
-def test_window_energy_half_segments():
-    t = np.array([0, 1_000_000_000])
-    p = np.array([0.0, 100.0])
-    assert window_energy_j(t, p, 0, 500_000_000) == pytest.approx(0.5 * 50 * 0.5)
-    assert window_energy_j(t, p, 500_000_000, 1_000_000_000) == pytest.approx(0.5 * (50 + 100) * 0.5)
-
-
-def test_counter_energy_interpolates_and_needs_brackets():
-    t = np.array([0, 100, 200])
-    e = np.array([10.0, 20.0, 40.0])
-    assert counter_energy_j(t, e, 50, 150) == pytest.approx(30.0 - 15.0)
-    assert math.isnan(counter_energy_j(t, e, -1, 150))
-    assert math.isnan(counter_energy_j(t, e, 50, 201))
 
 
 # ---- window bookkeeping ---------------------------------------------------------------------------------
@@ -249,25 +214,8 @@ def test_realtime_replay_feeds_windows_like_a_live_source():
         PowerSampler.replay(42)
 
 
-def h200_trace() -> Trace:
-    rows = [r for r in csv.reader(line for line in open(DATA / "h200_nvml_slice.csv") if not line.startswith("#"))]
-    body = np.array(rows[1:], dtype=np.float64)
-    t_ns = np.round(body[:, 0] * 1e9).astype(np.int64) + 10_000_000_000
-    n = len(t_ns)
-    nan = np.full(n, np.nan)
-    samples = {
-        "t_ns": np.concatenate([t_ns, t_ns, t_ns]),
-        "gpu": np.zeros(3 * n, np.int32),
-        "power_w": np.concatenate([body[:, 3] / 1000, body[:, 1] / 1000, nan]),
-        "energy_j": np.concatenate([nan, nan, body[:, 2] / 1000]),
-        "source": np.array(["nvml_instant"] * n + ["nvml_average"] * n + ["nvml_energy"] * n, dtype=object),
-    }
-    return Trace(samples=samples, meta={"gpus": [{"index": 0, "name": "NVIDIA H200", "uuid": "GPU-h200"}],
-                                       "update_period_s": {"nvml_instant": 0.1, "nvml_energy": 0.1}})
-
-
-def test_real_h200_trace_replays_and_its_counter_agrees_with_instant_power():
-    trace = h200_trace()
+def test_real_h200_trace_replays_and_its_counter_agrees_with_instant_power(h200_trace):
+    trace = h200_trace
     replay = PowerSampler.replay(trace, realtime=False, rebase=False)
     with EnergyMonitor(replay, sync=False, wait=False) as mon:
         time.sleep(0.05)

@@ -19,7 +19,8 @@ from energylens.errors import (
     NvmlError,
     NvmlUnavailableError,
 )
-from energylens.measure.monitor import PowerSampler, mark, marks, steady_now_ns
+from energylens.measure.marks import mark, marks, steady_now_ns
+from energylens.measure.sampler import PowerSampler
 
 NVML = energylens.capabilities().nvml_available
 
@@ -110,6 +111,27 @@ def test_a_source_failing_mid_run_falls_back_and_says_so():
     assert failed["synthetic_sample_buffer"].failed and failed["synthetic_instant"].started
     d = s.samples()
     assert (d["source"] == "nvml_instant").any() and (d["source"] == "nvml_samples").any()
+
+
+def test_source_status_and_fallbacks_cross_the_boundary_as_read_only_classes():
+    s = PowerSampler.synthetic(constant(), fail_after_s={"sample_buffer": 0.1}, buffer_poll_s=0.05)
+    with s:
+        time.sleep(0.4)
+    status = s._native.sources()
+    assert [type(x) for x in status] == [_core.SourceStatus] * 3
+    buf = status[0]
+    assert (buf.name, buf.role, buf.failed, buf.started) == ("synthetic_sample_buffer", "power", True, True)
+    assert buf.update_period_ns == 20_000_000 and buf.samples > 0 and "GPU is lost" in buf.error
+    assert status[2].role == "auxiliary" and status[2].poll_interval_ns > 0
+    fb = s._native.fallbacks()[0]
+    assert isinstance(fb, _core.FallbackEvent)
+    assert (fb.from_source, fb.to) == ("synthetic_sample_buffer", "synthetic_instant") and fb.t_ns > 0
+    for obj, attr in ((buf, "name"), (buf, "samples"), (fb, "reason"), (fb, "from_source")):
+        with pytest.raises(AttributeError):
+            setattr(obj, attr, getattr(obj, attr))
+    assert "synthetic_sample_buffer" in repr(buf) and "synthetic_instant" in repr(fb)
+    info = s.result().sources[0]
+    assert info.update_period_s == pytest.approx(0.02) and info.samples == buf.samples
 
 
 def test_when_no_fallback_is_left_the_error_is_raised_on_the_callers_thread():

@@ -38,31 +38,19 @@ def features():
 
 
 def columns(feats, template="energy", dtype=np.float64):
-    names = _core.describe_template(template)["feature_names"]
+    names = _core.describe_template(template).feature_names
     return [np.ascontiguousarray(feats[n], dtype=dtype) for n in names]
 
 
 def random_params(template, rng):
     d = _core.describe_template(template)
-    lo, hi = np.asarray(d["lower"]), np.asarray(d["upper"])
+    lo, hi = d.lower, d.upper
     return lo + (hi - lo) * rng.uniform(0.05, 0.95, lo.size)
 
 
-# ---- one definition of the parameters ------------------------------------------------------------
-@pytest.mark.parametrize(("template", "prefix"), [("energy", "ENERGY"), ("latency", "LATENCY")])
-def test_parameters_defined_once_agree_with_reference(template, prefix):
-    d = _core.describe_template(template)
-    assert tuple(d["param_names"]) == getattr(R, f"{prefix}_PARAM_NAMES")
-    assert tuple(d["param_units"]) == getattr(R, f"{prefix}_PARAM_UNITS")
-    assert tuple(d["param_descriptions"]) == getattr(R, f"{prefix}_PARAM_DESCRIPTIONS")
-    np.testing.assert_array_equal(d["lower"], getattr(R, f"{prefix}_PARAM_LOWER"))
-    np.testing.assert_array_equal(d["upper"], getattr(R, f"{prefix}_PARAM_UPPER"))
-    np.testing.assert_array_equal(d["init"], getattr(R, f"{prefix}_PARAM_INIT"))
-    assert tuple(d["feature_names"]) == R.REQUIRED_FEATURES
-
-
+# ---- one definition of the parameters (the rest: tests/model/test_descriptor.py) -----------------------
 def test_energy_template_has_exactly_twelve_parameters():
-    assert len(_core.describe_template("energy")["param_names"]) == 12
+    assert len(_core.describe_template("energy").param_names) == 12
     assert EnergyModel().template_id == "energylens.energy.v1"
 
 
@@ -70,12 +58,14 @@ def test_energy_template_has_exactly_twelve_parameters():
 @pytest.mark.parametrize("seed", range(4))
 def test_native_energy_matches_reference(features, seed):
     theta = random_params("energy", np.random.default_rng(seed))
-    pre, dec, aux = _core.evaluate("energy", columns(features), theta, False, "float64", True)
+    ev = _core.evaluate("energy", columns(features), theta, False, "float64", True)
+    pre, dec, aux = ev.out0, ev.out1, ev.out2
     ref_pre, ref_dec = R.energy_phases(features, theta)
     np.testing.assert_allclose(pre, ref_pre, rtol=1e-12)
     np.testing.assert_allclose(dec, ref_dec, rtol=1e-12)
     np.testing.assert_allclose(aux, R.energy_tpot(features, theta), rtol=1e-12)
-    p32, d32 = _core.evaluate("energy", columns(features, dtype=np.float32), theta, False, "float32")
+    ev32 = _core.evaluate("energy", columns(features, dtype=np.float32), theta, False, "float32")
+    p32, d32 = ev32.out0, ev32.out1
     assert p32.dtype == np.float32
     np.testing.assert_allclose(p32, ref_pre, rtol=2e-4)
     np.testing.assert_allclose(d32, ref_dec, rtol=2e-4)
@@ -84,7 +74,8 @@ def test_native_energy_matches_reference(features, seed):
 @pytest.mark.parametrize("seed", range(3))
 def test_native_latency_matches_reference(features, seed):
     phi = random_params("latency", np.random.default_rng(100 + seed))
-    ttft, tpot = _core.evaluate("latency", columns(features), phi)
+    ev = _core.evaluate("latency", columns(features), phi)
+    ttft, tpot = ev.out0, ev.out1
     ref_ttft, ref_tpot = R.latency(features, phi)
     np.testing.assert_allclose(ttft, ref_ttft, rtol=1e-12)
     np.testing.assert_allclose(tpot, ref_tpot, rtol=1e-12)
@@ -94,8 +85,8 @@ def test_large_inputs_use_the_threaded_path_and_agree(features):
     theta = random_params("energy", np.random.default_rng(9))
     idx = np.random.default_rng(0).integers(0, len(features["tp"]), 50_000)
     big = {k: np.ascontiguousarray(v[idx]) for k, v in features.items()}
-    pre, dec = _core.evaluate("energy", columns(big), theta)
-    np.testing.assert_allclose(pre + dec, R.energy(big, theta), rtol=1e-12)
+    ev = _core.evaluate("energy", columns(big), theta)
+    np.testing.assert_allclose(ev.out0 + ev.out1, R.energy(big, theta), rtol=1e-12)
 
 
 # ---- analytic Jacobians ----------------------------------------------------------------------------
@@ -104,14 +95,15 @@ def test_native_jacobian_matches_central_differences(features, template):
     rng = np.random.default_rng(3)
     theta = random_params(template, rng)
     cols = columns(features, template)
-    _, _, j0, j1 = _core.evaluate(template, cols, theta, True)
+    ev = _core.evaluate(template, cols, theta, True)
+    j0, j1 = ev.jacobian0, ev.jacobian1
     for j in range(theta.size):
         h = 1e-6 * max(1.0, abs(theta[j]))
         up, dn = theta.copy(), theta.copy()
         up[j] += h
         dn[j] -= h
-        a0, a1 = _core.evaluate(template, cols, up)
-        b0, b1 = _core.evaluate(template, cols, dn)
+        a, b = _core.evaluate(template, cols, up), _core.evaluate(template, cols, dn)
+        a0, a1, b0, b1 = a.out0, a.out1, b.out0, b.out1
         for analytic, fd in ((j0[:, j], (a0 - b0) / (2 * h)), (j1[:, j], (a1 - b1) / (2 * h))):
             scale = np.max(np.abs(fd)) + 1e-300
             assert np.max(np.abs(analytic - fd)) / scale < 1e-5, f"{template} parameter {j}"
@@ -322,7 +314,7 @@ def test_unknown_model_is_estimated_with_a_warning():
 
 def test_native_argument_errors_are_value_errors(features):
     cols = columns(features)
-    theta = np.asarray(_core.describe_template("energy")["init"])
+    theta = _core.describe_template("energy").init
     with pytest.raises(ValueError, match="'d_model' has 3 rows"):
         _core.evaluate("energy", cols[:6] + [cols[6][:3]] + cols[7:], theta)
     with pytest.raises(ValueError, match="needs 16 feature columns"):
@@ -332,9 +324,9 @@ def test_native_argument_errors_are_value_errors(features):
     with pytest.raises(ValueError, match="unknown template"):
         _core.evaluate("power", cols, theta)
     with pytest.raises(ValueError, match="finite and > 0"):
-        _core.fit("energy", cols, [np.full(len(cols[0]), np.nan)], None, {})
+        _core.fit("energy", cols, [np.full(len(cols[0]), np.nan)], None, _core.FitOptions())
     with pytest.raises(ValueError, match="loss must be"):
-        _core.fit("energy", cols, [np.ones(len(cols[0]))], None, {"loss": "cauchy"})
+        _core.FitOptions(loss="cauchy")
     with pytest.raises(ValueError, match="unfitted|not fitted"):
         EnergyModel().predict(grid().head(2))
 
@@ -350,9 +342,9 @@ def test_device_evaluation_without_a_device_raises_cuda_unavailable(features):
     import energylens
 
     n = 8
-    cols = {name: FakeDeviceArray(n) for name in _core.describe_template("energy")["feature_names"]}
+    cols = {name: FakeDeviceArray(n) for name in _core.describe_template("energy").feature_names}
     out = (FakeDeviceArray(n), FakeDeviceArray(n))
-    theta = np.asarray(_core.describe_template("energy")["init"])
+    theta = _core.describe_template("energy").init
     if energylens.capabilities().cuda_devices > 0:
         pytest.skip("a CUDA device is present: tests/gpu covers the device path")
     with pytest.raises(CudaUnavailableError):
@@ -421,14 +413,14 @@ def test_demo_runs_on_the_bundled_data(capsys):
 
 def test_evaluate_into_preallocated_outputs(features):
     cols = columns(features)
-    theta = np.asarray(_core.describe_template("energy")["init"])
+    theta = _core.describe_template("energy").init
     n = len(cols[0])
     out = (np.empty(n), np.empty(n))
-    a, b = _core.evaluate("energy", cols, theta, out=out)
-    assert a is out[0] and b is out[1]
+    ev = _core.evaluate("energy", cols, theta, out=out)
+    assert ev.out0 is out[0] and ev.out1 is out[1]
     ref = _core.evaluate("energy", cols, theta)
-    np.testing.assert_array_equal(out[0], ref[0])
-    np.testing.assert_array_equal(out[1], ref[1])
+    np.testing.assert_array_equal(out[0], ref.out0)
+    np.testing.assert_array_equal(out[1], ref.out1)
     with pytest.raises(ValueError, match="rows"):
         _core.evaluate("energy", cols, theta, out=(np.empty(n - 1), np.empty(n)))
     with pytest.raises(ValueError, match="dtype"):
@@ -442,7 +434,7 @@ def _sweep(n=40_000, seed=0):
     """A sweep for one dense model on one GPU: five varying columns, the specs as scalars."""
     rng = np.random.default_rng(seed)
     one = build_features(grid().iloc[[0]])
-    names = _core.describe_template("energy")["feature_names"]
+    names = _core.describe_template("energy").feature_names
     varying = {"tp": rng.choice([1.0, 2.0, 4.0, 8.0], n), "pp": rng.choice([1.0, 2.0], n),
                "batch_size": rng.uniform(1, 1024, n), "input_tokens": rng.uniform(16, 4096, n),
                "output_tokens": rng.uniform(16, 2048, n)}
@@ -459,25 +451,26 @@ def test_broadcast_columns_equal_full_columns(n):
     ref = _core.evaluate("energy", full, theta, aux=True)
     for cols in (short, scalar0d):
         got = _core.evaluate("energy", cols, theta, aux=True)
-        for a, b in zip(got, ref, strict=True):
-            np.testing.assert_array_equal(a, b)
+        for part in ("out0", "out1", "out2"):
+            np.testing.assert_array_equal(getattr(got, part), getattr(ref, part))
         ja = _core.evaluate("energy", cols, theta, True)
         jb = _core.evaluate("energy", full, theta, True)
-        np.testing.assert_array_equal(ja[2], jb[2])
-        np.testing.assert_array_equal(ja[3], jb[3])
-    np.testing.assert_allclose(np.add(*_core.evaluate("energy", short, theta)), R.energy(feats, theta), rtol=1e-12)
+        np.testing.assert_array_equal(ja.jacobian0, jb.jacobian0)
+        np.testing.assert_array_equal(ja.jacobian1, jb.jacobian1)
+    ev = _core.evaluate("energy", short, theta)
+    np.testing.assert_allclose(ev.out0 + ev.out1, R.energy(feats, theta), rtol=1e-12)
     f32 = _core.evaluate("energy", short, theta, False, "float32")
-    np.testing.assert_allclose(f32[0] + f32[1], ref[0] + ref[1], rtol=2e-4)
+    np.testing.assert_allclose(f32.out0 + f32.out1, ref.out0 + ref.out1, rtol=2e-4)
     out = (np.empty(n), np.empty(n))
     _core.evaluate("energy", short, theta, out=out)
-    np.testing.assert_array_equal(out[0], ref[0])
-    np.testing.assert_array_equal(out[1], ref[1])
+    np.testing.assert_array_equal(out[0], ref.out0)
+    np.testing.assert_array_equal(out[1], ref.out1)
 
 
 def test_broadcast_only_for_single_values():
     feats, names = _sweep(50)
     cols = [np.atleast_1d(np.asarray(feats[k])) for k in names]
-    theta = np.asarray(_core.describe_template("energy")["init"])
+    theta = _core.describe_template("energy").init
     cols[names.index("n_layers")] = np.full(3, 80.0)
     with pytest.raises(ValueError, match="'n_layers' has 3 rows, feature 'tp' has 50 .*one value"):
         _core.evaluate("energy", cols, theta)

@@ -219,9 +219,10 @@ def test_latency_monotone():
 def test_moe_touched_weights_grow_with_batch():
     f = _feats_rows([_one(model="mistralai/Mixtral-8x7B-Instruct-v0.1", params_b=46.703, batch_size=b)
                      for b in (1, 2, 4, 16)])
-    touch = f["moe_touch_fraction"]
-    np.testing.assert_allclose(touch[0], 2 / 8)
-    np.testing.assert_allclose(touch[1], 1 - (6 / 8) ** 2)
+    assert "moe_touch_fraction" not in f  # an intermediate of weight_bytes_per_step, not a template input
+    touch = FE.moe_touch_fraction(np.full(4, 8.0), np.full(4, 2.0), np.array([1.0, 2.0, 4.0, 16.0]))
+    np.testing.assert_allclose(touch[:2], [2 / 8, 1 - (6 / 8) ** 2])
+    np.testing.assert_array_equal(FE.moe_touch_fraction(np.ones(2), np.ones(2), np.array([1.0, 64.0])), 1.0)
     assert np.all(np.diff(f["weight_bytes_per_step"]) > 0)
     # B = 1 streams the active parameters, large B approaches the total
     np.testing.assert_allclose(f["weight_bytes_per_step"][0], 2 * 12.88e9, rtol=1e-3)

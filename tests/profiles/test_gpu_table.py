@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energylens.compare import methods as bl
+from energylens.compare import inputs, registry
 from energylens.errors import UnknownGpuError
 from energylens.profiles import precision, tables
 from energylens.profiles.features import build_features
@@ -270,12 +270,12 @@ def test_mxfp4_rows_work_in_every_baseline():
                                      task="chat", modality="text", n_layers=36, d_model=2880, n_kv_heads=8,
                                      head_dim=64))
     df = pd.DataFrame(rows)
-    x = bl.baseline_features(df)
-    j = bl.BASELINE_FEATURES.index("precision_bytes")
+    x = inputs.baseline_features(df)
+    j = inputs.BASELINE_FEATURES.index("precision_bytes")
     assert set(x[df["precision"] == "mxfp4", j]) == {0.53125}
-    peak = x[:, bl.BASELINE_FEATURES.index("peak_tflops")]
+    peak = x[:, inputs.BASELINE_FEATURES.index("peak_tflops")]
     assert set(peak[(df["precision"] == "mxfp4") & (df["gpu"] == "H100")]) == {989.0}
     assert set(peak[(df["precision"] == "mxfp4") & (df["gpu"] == "B200")]) == {9000.0}
-    for method in bl.default_methods(seed=0, include=tuple(bl.method_names())):
+    for method in registry.default_methods(seed=0, include=tuple(registry.method_names())):
         pred = method.fit(df).predict_energy(df)
         assert pred.shape == (len(df),) and np.all(np.isfinite(pred)), method.name

@@ -70,12 +70,19 @@ ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
                   std::span<const std::span<const double>> targets, std::span<const double> start,
                   const FitOptions& options);
 
+/// The refits of a bootstrap, one entry per replicate.
+struct BootstrapResult {
+  std::size_t replicates = 0;
+  std::size_t n_params = 0;
+  std::vector<double> params;            ///< replicates x n_params, row-major (NaN: too few measurements)
+  std::vector<std::uint8_t> converged;   ///< 1 where the replicate's fit converged
+  std::vector<double> costs;             ///< final cost of each replicate (NaN: too few measurements)
+};
+
 /// Bootstrap: `replicates` refits on rows resampled with replacement (seeded), each from `start`,
-/// in parallel over replicates. Returns replicates x n_params (row-major) params; `converged` gets
-/// one flag per replicate and `costs` one cost.
-std::vector<double> bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
-                              std::span<const std::span<const double>> targets,
-                              std::span<const double> start, int replicates, const FitOptions& options,
-                              std::vector<std::uint8_t>& converged, std::vector<double>& costs);
+/// in parallel over replicates.
+BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* columns,
+                          std::span<const std::span<const double>> targets, std::span<const double> start,
+                          int replicates, const FitOptions& options);
 
 }  // namespace energylens

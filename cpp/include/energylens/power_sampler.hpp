@@ -98,6 +98,13 @@ class PowerSampler {
  private:
   struct Producer;
   void run_producer(Producer& p);
+  /// After the active source of `p` failed with `failure`: records it and starts the next chain
+  /// source (without the lock held while it starts). False when the producer must end: an
+  /// auxiliary source, or no chain source left (the error is then stored for the caller).
+  bool fall_back(Producer& p, const std::exception_ptr& failure);
+  /// How long `p` waits before its next poll of `source` (ns): the sampler's interval or the
+  /// source's, an auxiliary source backed off to its CPU budget, >= 100 ms once exhausted.
+  std::int64_t next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before);
   void run_collector();
   void collect();
   void record_observation(const std::vector<PowerSample>& samples);

@@ -9,7 +9,7 @@
 
 namespace energylens::roofline {
 
-/// Feature order shared by both templates (units in names; see python/energylens/features.py).
+/// Feature order shared by both templates (names, units and meanings in cpp/src/templates.cpp).
 enum Feature : int {
   kTp = 0,                 ///< tensor-parallel degree
   kPp,                     ///< pipeline-parallel degree

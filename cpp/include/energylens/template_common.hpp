@@ -25,7 +25,8 @@
 
 namespace energylens {
 
-/// Static description of a closed-form template (names, units, bounds, start point).
+/// Static description of a closed-form template (names, units, bounds, start point): the one list of
+/// features and parameters, which Python reads through _core.describe_template.
 struct TemplateDescriptor {
   const char* id;                       ///< versioned id, e.g. "energylens.energy.v1"
   std::size_t n_features;               ///< per-row inputs
@@ -38,6 +39,8 @@ struct TemplateDescriptor {
   const double* upper;                  ///< n_params upper bounds
   const double* init;                   ///< n_params physically motivated start point
   const char* const* output_names;      ///< the three outputs: two predicted quantities and the auxiliary fit target
+  const char* const* feature_units;     ///< n_features units
+  const char* const* feature_descriptions;  ///< n_features one-line meanings
 };
 
 }  // namespace energylens

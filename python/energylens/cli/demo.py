@@ -1,9 +1,11 @@
 """``energylens demo``: the main job on the bundled real data (ML.ENERGY v2, Apache-2.0).
 
-Fits the 12-parameter closed form on 50 random measured configurations, prints the parameters with
-their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
+Fits the 12-parameter closed form on ``--train-size`` random measured configurations (50 by default), prints
+the parameters with their meaning, the accuracy on the held-out rows, the energy-optimal configuration of each (task,
 model, GPU) group next to the one a latency-first choice makes, and ends with the comparison against
-the baselines on identical splits (``energylens evaluate``), writing the full report to a folder.
+the baselines on identical splits (``energylens evaluate``), writing the full report to a folder. Every
+number it prints is computed in the run (tests/cli/test_demo.py changes the training size and checks).
+Needs the ``demo`` extra (the comparison's learned baselines and plots).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,7 @@ import pandas as pd
 from energylens.compare.metrics import score_groups
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.runner import run_evaluation
+from energylens.extras import require_extra
 from energylens.model import EnergyModel
 from energylens.profiles.datasets import (
     MLENERGY_V2_NOMINAL_PROMPT_TOKENS,
@@ -127,11 +131,13 @@ def _choices(model: EnergyModel, data: pd.DataFrame, train_size: int, compare: b
 
 
 def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energylens-report", repeats: int = 5,
-             compare: bool = True, out=sys.stdout) -> int:
+             compare: bool = True, out: TextIO | None = None) -> int:
     """``energylens demo``: fit, held-out accuracy, choices per group, then the comparison."""
-    def say(text: str = "") -> None:
-        print(text, file=out, flush=True)
+    def say(text: str = "") -> None:  # sys.stdout looked up per call, not bound when the module was imported
+        print(text, file=out or sys.stdout, flush=True)
 
+    if compare:  # before any work: the closing comparison needs the learned baselines and the plots
+        require_extra("demo", "the comparison energylens demo ends with")
     t0 = time.perf_counter()
     data = mlenergy_v2().reset_index(drop=True)
     say(f"energylens demo: ML.ENERGY Leaderboard v2 (Chung et al., NeurIPS 2025 D&B; Apache-2.0), "

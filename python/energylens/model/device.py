@@ -62,7 +62,7 @@ def evaluate_device(template: str, columns: Mapping[str, Any] | Sequence[Any], p
             ``out`` alive until the stream has finished.
     """
     desc = _core.describe_template(template)
-    names = desc["feature_names"]
+    names = desc.feature_names
     if isinstance(columns, Mapping):
         missing = [n for n in names if n not in columns]
         if missing:
@@ -71,7 +71,7 @@ def evaluate_device(template: str, columns: Mapping[str, Any] | Sequence[Any], p
     else:
         seq = list(columns)
         if len(seq) != len(names):
-            raise ValueError(f"{desc['id']} needs {len(names)} device columns, got {len(seq)}")
+            raise ValueError(f"{desc.id} needs {len(names)} device columns, got {len(seq)}")
     infos = [_interface(c, n) for c, n in zip(seq, names, strict=True)]
     rows = infos[0]["rows"]
     dtype = infos[0]["dtype"]
@@ -101,5 +101,5 @@ def features_to_device(features: Mapping[str, np.ndarray], template: str = "ener
     """Copy host features (``energylens.profiles.features.build_features``) to CuPy device arrays."""
     import cupy
 
-    names = _core.describe_template(template)["feature_names"]
+    names = _core.describe_template(template).feature_names
     return {n: cupy.asarray(np.ascontiguousarray(features[n], dtype=dtype)) for n in names}

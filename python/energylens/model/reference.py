@@ -4,10 +4,10 @@ Everything here is elementwise over rows: one line = one scalar expression, no p
 branches (``sqrt`` is the only non-arithmetic op), so it ports
 1:1 to a C++ SIMD/OpenMP loop and to a CUDA kernel.  Derivation and units: docs/model.md.
 
-Features (see :mod:`energylens.profiles.features`, all float64 arrays of one length N):
-    tp, pp, batch_size, input_tokens, output_tokens, n_layers, d_model, active_params,
-    weight_bytes_per_step, kv_bytes_per_token, attn_flops_per_token_ctx, prefill_extra_flops,
-    peak_flops_per_s, hbm_bytes_per_s, tdp_w, link_bytes_per_s
+Features: :data:`REQUIRED_FEATURES` (the native descriptor's list; built by
+:func:`energylens.profiles.features.build_features`, all float64 arrays of one length N).
+Parameter names, units, meanings, bounds and start points (``ENERGY_PARAM_*``, ``LATENCY_PARAM_*``) are
+read from the native descriptor (``_core.describe_template``), not retyped; the formulas are.
 
 Energy model (per request, joules; n = tp*pp devices):
     ctx   = L_in + L_out/2                                   mean decode context
@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from energylens import _core as _native
+
 __all__ = [
     "ENERGY_PARAM_NAMES", "ENERGY_PARAM_UNITS", "ENERGY_PARAM_DESCRIPTIONS",
     "ENERGY_PARAM_LOWER", "ENERGY_PARAM_UPPER", "ENERGY_PARAM_INIT",
@@ -40,64 +42,36 @@ __all__ = [
     "latency", "latency_jacobian", "energy_tpot", "energy_tpot_jacobian", "REQUIRED_FEATURES",
 ]
 
-REQUIRED_FEATURES = (
-    "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model",
-    "active_params", "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx",
-    "prefill_extra_flops", "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s",
-)
+# Names, units, meanings, bounds and start points are the native template's (cpp/src/templates.cpp, the one
+# list); only the formulas below are written again, independently, to check the native code against.
+_ENERGY = _native.describe_template("energy")
+_LATENCY = _native.describe_template("latency")
+
+REQUIRED_FEATURES: tuple[str, ...] = _ENERGY.feature_names
 
 # Scale factors: the fitted number times the scale is the SI value (keeps parameters O(1)).
 _US = 1e-6      # microseconds -> seconds
 _KILO = 1e-3    # "per 1000 sequences" -> per sequence
 
-ENERGY_PARAM_NAMES = (
-    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "static_power_frac",
-    "flop_energy_coef", "busy_power_frac", "layer_overhead_us", "allreduce_latency_us",
-    "seq_overhead_us", "pp_bubble", "prefill_stall_per_kseq",
-)
-ENERGY_PARAM_UNITS = (
-    "1 (fraction of peak FLOP/s)", "1 (fraction of HBM B/s)", "1", "1 (fraction of peak FLOP/s)",
-    "1 (fraction of TDP per device)", "TDP/peak_FLOP_rate (J per FLOP)", "1 (fraction of TDP per device)",
-    "us per layer per decode step", "us per all-reduce hop", "us per sequence per decode step",
-    "1 (per extra pipeline stage)", "1 per 1000 co-running sequences",
-)
-ENERGY_PARAM_DESCRIPTIONS = (
-    "achieved fraction of dense peak FLOP/s in decode GEMMs",
-    "achieved fraction of HBM bandwidth when streaming weights and KV cache",
-    "overlap of compute and memory time in the smooth max ((t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2): "
-    "0 = full overlap (max), 1 = none (sum)",
-    "achieved fraction of peak FLOP/s in prefill",
-    "power every device draws for the whole wall time, as a fraction of its TDP",
-    "dynamic energy per FLOP in units of TDP/peak (1 = running at peak costs one TDP on top)",
-    "extra power of a device while its kernels run (weight/KV streaming, GEMMs, all-reduce), fraction of TDP",
-    "per-layer per-step fixed time (kernel launches, synchronisation)",
-    "latency of one all-reduce step between TP peers (ring hop)",
-    "host-side time per running sequence per decode step (scheduling, sampling, detokenisation)",
-    "extra stage time per additional pipeline stage (bubbles, p2p, idle stages)",
-    "prefill stall: prefill wall time and energy grow by this per 1000 co-running sequences",
-)
-ENERGY_PARAM_LOWER = np.array([0.01, 0.05, 1e-4, 0.01, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-ENERGY_PARAM_UPPER = np.array([1.0, 1.0, 1.0, 1.0, 0.6, 3.0, 1.0, 1000.0, 500.0, 2000.0, 3.0, 50.0])
-ENERGY_PARAM_INIT = np.array([0.5, 0.5, 0.5, 0.4, 0.25, 0.5, 0.4, 100.0, 10.0, 200.0, 0.5, 0.5])
 
-LATENCY_PARAM_NAMES = (
-    "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us",
-    "allreduce_latency_us", "seq_overhead_us", "pp_bubble", "prefill_batch_factor",
-)
-LATENCY_PARAM_UNITS = (
-    "1", "1", "1", "1", "us per layer per step", "us per all-reduce hop",
-    "us per sequence per step", "1 per extra stage", "1 per extra prompt in the prefill batch",
-)
-LATENCY_PARAM_DESCRIPTIONS = (
-    "achieved fraction of peak FLOP/s in decode", "achieved fraction of HBM bandwidth",
-    "overlap of compute and memory time (0 = max, 1 = sum)", "achieved fraction of peak FLOP/s in prefill",
-    "per-layer fixed time per forward pass", "latency of one all-reduce hop",
-    "host time per running sequence per decode step", "extra stage time per extra pipeline stage",
-    "TTFT grows by this fraction of one prompt's prefill per extra prompt sharing the batch",
-)
-LATENCY_PARAM_LOWER = np.array([0.01, 0.05, 1e-4, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0])
-LATENCY_PARAM_UPPER = np.array([1.0, 1.0, 1.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0])
-LATENCY_PARAM_INIT = np.array([0.5, 0.6, 0.5, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5])
+def _frozen(values: np.ndarray) -> np.ndarray:
+    values.flags.writeable = False  # module constants: copy before changing
+    return values
+
+
+ENERGY_PARAM_NAMES: tuple[str, ...] = _ENERGY.param_names
+ENERGY_PARAM_UNITS: tuple[str, ...] = _ENERGY.param_units
+ENERGY_PARAM_DESCRIPTIONS: tuple[str, ...] = _ENERGY.param_descriptions
+ENERGY_PARAM_LOWER = _frozen(_ENERGY.lower)
+ENERGY_PARAM_UPPER = _frozen(_ENERGY.upper)
+ENERGY_PARAM_INIT = _frozen(_ENERGY.init)
+
+LATENCY_PARAM_NAMES: tuple[str, ...] = _LATENCY.param_names
+LATENCY_PARAM_UNITS: tuple[str, ...] = _LATENCY.param_units
+LATENCY_PARAM_DESCRIPTIONS: tuple[str, ...] = _LATENCY.param_descriptions
+LATENCY_PARAM_LOWER = _frozen(_LATENCY.lower)
+LATENCY_PARAM_UPPER = _frozen(_LATENCY.upper)
+LATENCY_PARAM_INIT = _frozen(_LATENCY.init)
 
 
 def _get(features, name):

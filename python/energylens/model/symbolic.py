@@ -1,21 +1,26 @@
 """SymPy forms of the closed-form templates (EnergyModel.to_sympy / to_latex).
 
 The same formula as ``cpp/include/energylens/{roofline,energy_template,latency_template}.hpp`` and
-``_reference.py``; ``tests/test_model.py`` checks that the lambdified expressions agree with the
-native evaluator.
+:mod:`energylens.model.reference`; the tests check that the lambdified expressions agree with the native
+evaluator. Feature and parameter names come from the native descriptor. Needs the ``symbolic`` extra
+(sympy).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import sympy as sp
+from energylens import _core
+from energylens.extras import require
+
+# sympy is the ``symbolic`` extra: without it, importing this module names the pip install to run
+sp = require("sympy", "symbolic", "the sympy forms of the model (to_sympy, to_latex)")
 
 __all__ = ["feature_symbols", "energy_expressions", "latency_expressions"]
 
-_FEATURES = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
-             "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
-             "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s")
+# The features are the native descriptor's (cpp/src/templates.cpp); _LATEX only names them for printing
+# (tests/model/test_descriptor.py checks it covers every feature and parameter).
+_FEATURES: tuple[str, ...] = _core.describe_template("energy").feature_names
 
 _LATEX = {
     "tp": "TP", "pp": "PP", "batch_size": "B", "input_tokens": r"L_{in}", "output_tokens": r"L_{out}",

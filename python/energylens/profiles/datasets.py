@@ -118,6 +118,49 @@ def _params_b_from_name(name: str) -> float | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _check_gpus(df: pd.DataFrame, src: str) -> None:
+    """Every GPU must resolve in the GPU table; the upstream (NVML) spelling stays the value."""
+    for gpu in df["gpu"].unique():
+        try:
+            tables.gpu_spec(gpu)
+        except UnknownGpuError as exc:
+            bad_rows = _rows_with(df["gpu"], gpu)
+            raise ProfileSchemaError(f"{src}: column 'gpu': {exc} ({_data_rows_phrase(bad_rows)})",
+                                     source=src, column="gpu", rows=bad_rows) from None
+
+
+def _model_sizes(df: pd.DataFrame, raw: pd.DataFrame,
+                 src: str) -> tuple[dict[str, tables.ModelSpec | None], dict[str, float]]:
+    """(model -> table spec or None, model -> params_b for models the table does not know). For a model it
+    does not know (only in files other than the bundled one, whose models are all in the table) the size
+    comes from an optional params_b column, else from the name ("...-7B-..."), with one warning;
+    load_profiles then estimates the architecture."""
+    specs: dict[str, tables.ModelSpec | None] = {}
+    sizes: dict[str, float] = {}
+    for model in df["model"].unique():
+        specs[model] = tables.find_model(model)
+        if specs[model] is not None:
+            continue
+        rows_of = _rows_with(df["model"], model)
+        given = (pd.to_numeric(raw["params_b"].iloc[rows_of], errors="coerce").dropna().unique()
+                 if "params_b" in raw.columns else np.array([]))
+        size = float(given[0]) if len(given) == 1 and given[0] > 0 else _params_b_from_name(model)
+        if size is None:
+            raise ProfileSchemaError(
+                f"{src}: column 'Model': {model!r} is not in the model table and its size cannot be read from "
+                f"its name ({_data_rows_phrase(rows_of)}); add a params_b column (billions) to the file or a row "
+                "to energylens/data/models.csv", source=src, column="Model", rows=rows_of)
+        sizes[model] = size
+    if sizes:
+        warnings.warn(
+            f"{src}: model(s) not in the model table, sized from "
+            + ("the params_b column / " if "params_b" in raw.columns else "")
+            + "their names: " + ", ".join(f"{m} ({b:g}B)" for m, b in sizes.items())
+            + "; their architectures are estimated (add rows to energylens/data/models.csv for exact ones)",
+            tables.EstimatedArchitectureWarning, stacklevel=3)
+    return specs, sizes
+
+
 def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The ML.ENERGY Leaderboard v2.0 measurements as a validated profile table (schema v1).
 
@@ -157,43 +200,8 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
             source=src, column=missing[0])
 
     df = raw.rename(columns=_COLUMN_MAP)
-
-    # GPU: must resolve; keep the upstream (NVML) spelling as the value.
-    for gpu in df["gpu"].unique():
-        try:
-            tables.gpu_spec(gpu)
-        except UnknownGpuError as exc:
-            bad_rows = _rows_with(df["gpu"], gpu)
-            raise ProfileSchemaError(f"{src}: column 'gpu': {exc} ({_data_rows_phrase(bad_rows)})",
-                                     source=src, column="gpu", rows=bad_rows) from None
-
-    # Model: the model table; for a model it does not know (only in files other than the bundled one,
-    # whose models are all in the table) the size comes from an optional params_b column, else from
-    # the name ("...-7B-..."), and load_profiles estimates the architecture with a warning.
-    specs: dict[str, tables.ModelSpec | None] = {}
-    sizes: dict[str, float] = {}
-    for model in df["model"].unique():
-        specs[model] = tables.find_model(model)
-        if specs[model] is not None:
-            continue
-        rows_of = _rows_with(df["model"], model)
-        given = (pd.to_numeric(raw["params_b"].iloc[rows_of], errors="coerce").dropna().unique()
-                 if "params_b" in raw.columns else np.array([]))
-        size = float(given[0]) if len(given) == 1 and given[0] > 0 else _params_b_from_name(model)
-        if size is None:
-            raise ProfileSchemaError(
-                f"{src}: column 'Model': {model!r} is not in the model table and its size cannot be read from "
-                f"its name ({_data_rows_phrase(rows_of)}); add a params_b column (billions) to the file or a row "
-                "to energylens/data/models.csv", source=src, column="Model", rows=rows_of)
-        sizes[model] = size
-    if sizes:
-        warnings.warn(
-            f"{src}: model(s) not in the model table, sized from "
-            + ("the params_b column / " if "params_b" in raw.columns else "")
-            + "their names: " + ", ".join(f"{m} ({b:g}B)" for m, b in sizes.items())
-            + "; their architectures are estimated (add rows to energylens/data/models.csv for exact ones)",
-            tables.EstimatedArchitectureWarning, stacklevel=2)
-
+    _check_gpus(df, src)
+    specs, sizes = _model_sizes(df, raw, src)
     try:
         task_mod = [_task(c, t) for c, t in zip(raw["category"], raw["task"], strict=True)]
     except ValueError as exc:

@@ -14,115 +14,81 @@ import math
 import numpy as np
 import pandas as pd
 
+from energylens import _core
 from energylens.errors import UnknownGpuError
 from energylens.profiles import tables
+from energylens.profiles.architecture import vision_encoders
+from energylens.profiles.schema import as_profiles
 
-__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features"]
+__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "check_feature_domain", "moe_touch_fraction"]
 
-#: Ordered per-row inputs (units in the names; see FEATURE_UNITS).
-FEATURE_NAMES: tuple[str, ...] = (
-    "tp",                          # tensor-parallel degree
-    "pp",                          # pipeline-parallel degree
-    "batch_size",                  # running sequences per decode step
-    "input_tokens",                # prompt tokens per request (incl. image tokens)
-    "output_tokens",               # generated tokens per request
-    "n_layers",                    # transformer layers
-    "d_model",                     # hidden size (all-reduce message width)
-    "active_params",               # parameters used per token (top-k experts for MoE), count
-    "weight_bytes_per_step",       # bytes of weights one decode step streams (MoE: touched experts)
-    "kv_bytes_per_token",          # KV-cache bytes per token over all layers (kv_cache_dtype elements)
-    "attn_flops_per_token_ctx",    # attention FLOPs per token per context position (4 L H d_h)
-    "prefill_extra_flops",         # vision-encoder FLOPs per request (0 for text)
-    "moe_touch_fraction",          # expected fraction of experts a decode step touches (1 dense)
-    "peak_flops_per_s",            # dense tensor peak of one GPU at the row's precision
-    "hbm_bytes_per_s",             # HBM bandwidth of one GPU
-    "tdp_w",                       # board power limit of one GPU
-    "link_bytes_per_s",            # scale-up link bandwidth per GPU per direction
-)
+_DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
-FEATURE_UNITS: dict[str, str] = {
-    "tp": "1", "pp": "1", "batch_size": "sequences", "input_tokens": "tokens/request",
-    "output_tokens": "tokens/request", "n_layers": "1", "d_model": "1", "active_params": "parameters",
-    "weight_bytes_per_step": "B", "kv_bytes_per_token": "B/token", "attn_flops_per_token_ctx": "FLOP/token/position",
-    "prefill_extra_flops": "FLOP/request", "moe_touch_fraction": "1", "peak_flops_per_s": "FLOP/s",
-    "hbm_bytes_per_s": "B/s", "tdp_w": "W", "link_bytes_per_s": "B/s",
-}
+#: Ordered per-row inputs of the templates (units in the names): the native descriptor's list
+#: (cpp/src/templates.cpp), not a copy of it.
+FEATURE_NAMES: tuple[str, ...] = _DESCRIPTOR.feature_names
 
-_REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
+#: Unit of each feature, from the same descriptor.
+FEATURE_UNITS: dict[str, str] = dict(zip(FEATURE_NAMES, _DESCRIPTOR.feature_units, strict=True))
+
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
 #: Vision-encoder FLOPs per image token per encoder parameter (one forward pass: 2 FLOP/param/token).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
-#: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
-DEFAULT_VISION_PARAMS_B = 0.3
 
 
 def _col(df: pd.DataFrame, name: str) -> np.ndarray:
-    try:
-        return np.array(pd.to_numeric(df[name], errors="raise"), dtype=np.float64, copy=True)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"profile column {name!r} is not numeric: {exc}") from None
+    return np.array(df[name], dtype=np.float64, copy=True)
 
 
 def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     """Template inputs for every row of ``profiles``.
 
-    Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
-    Optional: active_params_b (default params_b), precision (default bf16), kv_cache_dtype (default
-    auto: the activation dtype), n_layers, d_model,
-    n_heads, n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b),
-    n_experts, experts_per_token (default 1), modality, image_tokens_per_image.
+    ``profiles`` is a profile table of schema v1. A frame :func:`energylens.profiles.load_profiles` has not
+    validated yet is validated (and its architecture filled) by it first (``energy_j`` not required), so
+    its errors name the column and 1-based rows; rows are validated and architectures filled there only.
 
     Returns:
         dict name -> contiguous float64 array of len(profiles), keys in :data:`FEATURE_NAMES` order.
 
     Raises:
-        ValueError: a missing required column, an empty table, a non-numeric or non-positive value,
-            an unknown GPU or precision (the message names the column / value).
+        ValueError: not a DataFrame, an empty table, a row that violates schema v1
+            (:class:`~energylens.errors.ProfileSchemaError`), an unknown GPU or a precision the GPU has no
+            peak for, an architecture left unknown (a frame loaded with ``fill_architecture=False``).
     """
     if not isinstance(profiles, pd.DataFrame):
         raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
-    missing = [c for c in _REQUIRED if c not in profiles.columns]
-    if missing:
-        raise ValueError(f"profile table lacks required column(s): {', '.join(missing)}")
     if len(profiles) == 0:
         raise ValueError("profile table is empty")
-    df = profiles.reset_index(drop=True)
+    df = as_profiles(profiles, require_energy=False).reset_index(drop=True)
+    hw = _hardware(df)
+    model = _model_columns(df)
+    B, Li = _col(df, "batch_size"), _col(df, "input_tokens")
+    L, H, Hkv, dh = model["n_layers"], model["n_heads"], model["n_kv_heads"], model["head_dim"]
+    kv_dtype = df["kv_cache_dtype"].astype(str).to_numpy(dtype=object)
+    out = {
+        "tp": _col(df, "tp"), "pp": _col(df, "pp"), "batch_size": B, "input_tokens": Li,
+        "output_tokens": _col(df, "output_tokens"), "n_layers": L, "d_model": model["d_model"],
+        "active_params": model["active_params"],
+        "weight_bytes_per_step": _weight_bytes(model, hw["bytes_per_param"], B),
+        "kv_bytes_per_token": 2.0 * L * Hkv * dh * _kv_element_bytes_vec(hw["bytes_per_param"], kv_dtype),
+        "attn_flops_per_token_ctx": 4.0 * L * H * dh,
+        "prefill_extra_flops": _encoder_flops(df, Li),
+        "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"], "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"],
+    }
+    return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+
+def _hardware(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per-row GPU specs at the row's precision, one table lookup per unique (gpu, precision)."""
     n = len(df)
-
-    tp = _col(df, "tp")
-    pp = _col(df, "pp")
-    B = _col(df, "batch_size")
-    Li = _col(df, "input_tokens")
-    Lo = _col(df, "output_tokens")
-    P = _col(df, "params_b") * 1e9
-    for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
-                        ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
-        bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
-        if bad.any():
-            rows = np.flatnonzero(bad)[:10].tolist()
-            raise ValueError(f"profile column {name!r} must be finite and "
-                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
-
-    Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
-    pa_given = np.isfinite(Pa) & (Pa > 0)
-
-    precision = (df["precision"].astype(str) if "precision" in df.columns
-                 else pd.Series(["bf16"] * n)).to_numpy()
-    kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
-                if "kv_cache_dtype" in df.columns else pd.Series(["auto"] * n)).to_numpy(dtype=object)
+    hw = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bytes_per_param")}
     gpus = df["gpu"].astype(str).to_numpy()
-
-    # --- hardware: one table lookup per unique (gpu, precision) -------------------------------
-    peak = np.empty(n)
-    bw = np.empty(n)
-    tdp = np.empty(n)
-    link = np.empty(n)
-    bpp = np.empty(n)
+    precision = df["precision"].astype(str).to_numpy()
     keys = pd.MultiIndex.from_arrays([gpus, precision])
-    specs = _gpu_specs(profiles)
+    specs = _gpu_specs(df)
     for (g, pr), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
         spec = specs[str(g).strip()]
         try:
@@ -131,83 +97,83 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         except ValueError as exc:
             raise ValueError(f"profile column 'precision': {exc}") from None
         idx = np.asarray(idx)
-        peak[idx] = pk
-        bw[idx] = spec.hbm_bw_gbs * 1e9
-        tdp[idx] = spec.tdp_w
-        link[idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
-        bpp[idx] = b
+        hw["peak"][idx] = pk
+        hw["bw"][idx] = spec.hbm_bw_gbs * 1e9
+        hw["tdp"][idx] = spec.tdp_w
+        hw["link"][idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
+        hw["bytes_per_param"][idx] = b
+    return hw
 
-    # --- architecture: profile columns, else model table, else estimate from params ----------
-    arch = {c: (_col(df, c) if c in df.columns else np.full(n, np.nan)) for c in _ARCH}
-    E = _col(df, "n_experts") if "n_experts" in df.columns else np.full(n, np.nan)
-    k = _col(df, "experts_per_token") if "experts_per_token" in df.columns else np.full(n, np.nan)
-    img = (_col(df, "image_tokens_per_image") if "image_tokens_per_image" in df.columns
-           else np.full(n, np.nan))
-    modality = (df["modality"].astype(str).to_numpy() if "modality" in df.columns
-                else np.array(["text"] * n))
-    need = np.zeros(n, dtype=bool)
-    for c in _ARCH:
-        need |= ~np.isfinite(arch[c])
-    vision_b = np.zeros(n)
-    is_image = np.isin(modality, ("image", "video"))
-    lookup = need | is_image | ~pa_given
-    if lookup.any():
-        models = df["model"].astype(str).to_numpy()
-        for (m, p_b), idx in pd.Series(np.arange(n))[lookup].groupby(
-                [models[lookup], P[lookup] / 1e9]).groups.items():
-            idx = np.asarray(idx)
-            spec = tables.find_model(m)
-            if spec is None:
-                spec = tables.estimate_architecture(float(p_b))
-            for c in _ARCH:
-                v = arch[c][idx]
-                arch[c][idx] = np.where(np.isfinite(v), v, float(getattr(spec, c)))
-            ratio = float(spec.active_params_b) / float(spec.params_b)
-            Pa[idx] = np.where(pa_given[idx], Pa[idx], P[idx] * ratio)
-            E[idx] = np.where(np.isfinite(E[idx]), E[idx], float(spec.n_experts))
-            k[idx] = np.where(np.isfinite(k[idx]), k[idx], float(spec.experts_per_token))
-            vb = spec.vision_params_b
-            vision_b[idx] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
-            it = spec.image_tokens_per_image
-            if it is not None and math.isfinite(it):
-                img[idx] = np.where(np.isfinite(img[idx]), img[idx], float(it))
-    Pa = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
-    E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
-    k = np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)
+
+def _model_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Architecture (filled by load_profiles), total and active parameters (counts), experts (1 dense)."""
+    arch = {c: _col(df, c) for c in _ARCH}
     for c in _ARCH:
         if not (np.isfinite(arch[c]).all() and (arch[c] > 0).all()):
             rows = np.flatnonzero(~(np.isfinite(arch[c]) & (arch[c] > 0)))[:10].tolist()
-            raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows}")
-    L = arch["n_layers"]
-    d = arch["d_model"]
-    H = arch["n_heads"]
-    Hkv = arch["n_kv_heads"]
-    dh = arch["head_dim"]
+            raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows} (0-based); "
+                             "load the profiles with fill_architecture=True or give the column")
+    P = _col(df, "params_b") * 1e9
+    Pa = _col(df, "active_params_b") * 1e9
+    E = _col(df, "n_experts")
+    k = _col(df, "experts_per_token")
+    E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
+    return {**arch, "params": P, "active_params": np.where(np.isfinite(Pa) & (Pa > 0), Pa, P), "n_experts": E,
+            "experts_per_token": np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)}
 
-    # --- derived, parameter-free quantities ----------------------------------------------------
+
+def _weight_bytes(model: dict[str, np.ndarray], bpp: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Weight bytes one decode step streams: dense, the language model's active weights (a vision encoder
+    runs once per image, not per step); MoE, the shared weights plus the experts the batch touches."""
+    P, Pa, E, k = model["params"], model["active_params"], model["n_experts"], model["experts_per_token"]
     moe = E > 1.0
     frac = k / E                                                  # experts per token / experts
-    touch = np.where(moe, 1.0 - (1.0 - frac) ** np.maximum(B, 1.0), 1.0)
+    touch = moe_touch_fraction(E, k, B)
     n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
     shared = P - n_exp_params
-    # dense: the language model's weights (a vision encoder runs once per image, not per step)
-    weight_bytes = np.where(moe, bpp * (shared + touch * n_exp_params), bpp * Pa)
-    kv_bytes = 2.0 * L * Hkv * dh * _kv_element_bytes_vec(bpp, kv_dtype)
-    attn = 4.0 * L * H * dh
-    # visual tokens the encoder produces: one image per request for "image" (its table token count,
-    # else the whole prompt), every prompt token for "video" (frames x tokens per frame, text is small)
-    is_video = modality == "video"
-    vis_tok = np.where(is_video, Li, np.where(np.isfinite(img), np.minimum(img, Li), Li))
-    extra = np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * vision_b * 1e9 * vis_tok, 0.0)
+    return np.where(moe, bpp * (shared + touch * n_exp_params), bpp * Pa)
 
-    out = {
-        "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
-        "n_layers": L, "d_model": d, "active_params": Pa, "weight_bytes_per_step": weight_bytes,
-        "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
-        "moe_touch_fraction": touch, "peak_flops_per_s": peak, "hbm_bytes_per_s": bw, "tdp_w": tdp,
-        "link_bytes_per_s": link,
-    }
-    return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
+
+def _encoder_flops(df: pd.DataFrame, Li: np.ndarray) -> np.ndarray:
+    """Vision-encoder FLOPs per request. Visual tokens: one image per request for "image" (its table
+    token count, else the whole prompt), every prompt token for "video" (frames x tokens per frame)."""
+    modality = df["modality"].astype(str).to_numpy()
+    is_image = np.isin(modality, ("image", "video"))
+    vision_b, img = vision_encoders(df["model"].astype(str).to_numpy(), _col(df, "params_b"), is_image,
+                                    _col(df, "image_tokens_per_image"))
+    vis_tok = np.where(modality == "video", Li, np.where(np.isfinite(img), np.minimum(img, Li), Li))
+    return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * vision_b * 1e9 * vis_tok, 0.0)
+
+
+# Domain of each feature where it is not "finite and > 0": (lower bound, bound included).
+_FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
+                                                   "prefill_extra_flops": (0.0, True)}
+
+
+def check_feature_domain(name: str, col: np.ndarray) -> None:
+    """Raise ValueError naming the feature and first bad row unless every value of feature ``name`` is
+    finite and in its domain (tp, pp >= 1; prefill_extra_flops >= 0; every other feature > 0). For
+    feature columns built without :func:`build_features` (which gets them from validated rows)."""
+    lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
+    if col.size == 0:
+        return
+    lo, hi = float(np.min(col)), float(np.max(col))  # NaN propagates into both
+    ok = math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower)
+    if ok:
+        return
+    flat = np.atleast_1d(col)
+    bad = ~np.isfinite(flat) | ((flat < lower) if inclusive else (flat <= lower))
+    row = int(np.flatnonzero(bad)[0])
+    need = f">= {lower:g}" if inclusive else f"> {lower:g}"
+    raise ValueError(f"feature {name!r} row {row} is {float(flat[row])!r}; it must be finite and {need}")
+
+
+def moe_touch_fraction(n_experts: np.ndarray, experts_per_token: np.ndarray, batch_size: np.ndarray) -> np.ndarray:
+    """Expected fraction of the experts a decode step of ``batch_size`` top-k tokens touches:
+    1 - (1 - k/E)^B for a mixture of experts (E > 1), 1 for a dense model. Scales the expert weights in
+    ``weight_bytes_per_step``."""
+    moe = n_experts > 1.0
+    return np.where(moe, 1.0 - (1.0 - experts_per_token / n_experts) ** np.maximum(batch_size, 1.0), 1.0)
 
 
 def _gpu_specs(profiles: pd.DataFrame) -> dict:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
+from energylens.profiles import architecture as _architecture
 from energylens.profiles import tables
 from energylens.profiles.files import check_csv_file, check_input_file
 
@@ -40,6 +41,7 @@ __all__ = [
     "load_profiles",
     "STORE_MARKER",
     "read_store_dir",
+    "as_profiles",
 ]
 
 #: Version of the contract this module implements.
@@ -279,13 +281,43 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         FileNotFoundError: the path does not exist.
     """
     frame, src = _read(path_or_frame, source)
-    n = len(frame)
     frame.columns = [str(c) for c in frame.columns]
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
     if not require_energy and "energy_j" not in frame.columns:
         frame = frame.copy()
         frame["energy_j"] = np.nan
+    _check_required_columns(frame, required, src)
 
+    problems = _Problems(len(frame))
+    out = _parse_numeric(frame, required, problems)
+    _check_ranges(frame, out, problems)
+    _parse_text(frame, out, problems)
+    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid)
+
+    result = _assemble(frame, out, src, fill_architecture)
+    result.attrs["source"] = src
+    result.attrs["schema_version"] = SCHEMA_VERSION
+    if dropped is not None:
+        result.attrs["dropped"] = dropped
+    return result
+
+
+def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
+    """``frame`` itself when :func:`load_profiles` already validated it (``attrs["schema_version"]``) and,
+    with ``require_energy``, every row has its energy; otherwise ``load_profiles(frame)``, which validates
+    and fills it or raises naming the column and rows. The one entry point through which the model and
+    :func:`energylens.profiles.features.build_features` accept a frame, so rows are validated and
+    architectures filled once, here."""
+    if not isinstance(frame, pd.DataFrame):
+        return load_profiles(frame, require_energy=require_energy)  # raises TypeError naming what it takes
+    if frame.attrs.get("schema_version") == SCHEMA_VERSION:
+        energy = frame["energy_j"].to_numpy(dtype="float64") if "energy_j" in frame.columns else None
+        if not require_energy or (energy is not None and np.isfinite(energy).all()):
+            return frame
+    return load_profiles(frame, require_energy=require_energy, source=frame.attrs.get("source"))
+
+
+def _check_required_columns(frame: pd.DataFrame, required: tuple[str, ...], src: str) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ProfileSchemaError(
@@ -293,22 +325,27 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             f"{', '.join(required)}; found {', '.join(map(repr, frame.columns)) or 'no columns'})",
             source=src, column=missing[0], rows=[])
 
-    problems = _Problems(n)
-    out: dict[str, pd.Series] = {}
-    raw = frame  # original values, for messages and for attrs["dropped"]
 
-    # ---- numeric columns: parse, then range rules -------------------------------------------------
+def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: _Problems) -> dict[str, pd.Series]:
+    """float64 values of every numeric column present; unparseable, infinite and missing required cells
+    are recorded in ``problems``."""
+    out: dict[str, pd.Series] = {}
     for col in _NUMERIC_COLUMNS:
         if col not in frame.columns:
             continue
         values, non_numeric = _to_numeric(frame[col])
-        problems.add(non_numeric, col, "non-numeric value", raw[col])
+        problems.add(non_numeric, col, "non-numeric value", frame[col])
         finite = np.isfinite(values.to_numpy())
         nan = values.isna().to_numpy()
-        problems.add(~nan & ~finite, col, "non-finite value (inf)", raw[col])
+        problems.add(~nan & ~finite, col, "non-finite value (inf)", frame[col])
         if col in required:
-            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", raw[col])
+            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", frame[col])
         out[col] = values
+    return out
+
+
+def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems) -> None:
+    """The range rules of schema v1 on the parsed numeric columns (NaN cells are not checked here)."""
 
     def rule(col: str, bad_fn, reason: str) -> None:
         if col not in out:
@@ -316,7 +353,7 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         v = out[col].to_numpy()
         with np.errstate(invalid="ignore"):
             mask = ~np.isnan(v) & np.isfinite(v) & bad_fn(v)
-        problems.add(mask, col, reason, raw[col])
+        problems.add(mask, col, reason, frame[col])
 
     for col in _INT_COLUMNS:
         rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
@@ -337,21 +374,22 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         a, p = out["active_params_b"].to_numpy(), out["params_b"].to_numpy()
         with np.errstate(invalid="ignore"):
             problems.add(~np.isnan(a) & ~np.isnan(p) & (a > p * (1 + 1e-9)), "active_params_b",
-                         "must be <= params_b", raw["active_params_b"])
-
-    # ---- n_gpus consistency ------------------------------------------------------------------------
+                         "must be <= params_b", frame["active_params_b"])
     ep = out["ep"].fillna(1.0) if "ep" in out else pd.Series(1.0, index=frame.index)
     product = out["tp"] * out["pp"] * ep
     if "n_gpus" in out:
         g = out["n_gpus"].to_numpy()
         with np.errstate(invalid="ignore"):
             mismatch = ~np.isnan(g) & ~np.isnan(product.to_numpy()) & (g != product.to_numpy())
-        problems.add(mismatch, "n_gpus", "must equal tp * pp * ep", raw["n_gpus"])
+        problems.add(mismatch, "n_gpus", "must equal tp * pp * ep", frame["n_gpus"])
 
-    # ---- text columns ------------------------------------------------------------------------------
+
+def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems) -> None:
+    """Stripped names (model, gpu), canonical choices (precision, kv_cache_dtype, modality, architecture)
+    and task into ``out``; blank required names and unknown choices into ``problems``."""
     for col in ("model", "gpu"):
         blank = _is_blank(frame[col])
-        problems.add(blank, col, "missing value (NaN/empty) in a required column", raw[col])
+        problems.add(blank, col, "missing value (NaN/empty) in a required column", frame[col])
         out[col] = frame[col].astype(object).where(~blank, "").map(lambda v: str(v).strip())
     choices = {
         "precision": (PRECISIONS, tables.normalize_precision),
@@ -364,49 +402,44 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             continue
         blank = _is_blank(frame[col])
         values, bad = _normalise_choice(frame[col], allowed, canon)
-        problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", raw[col])
+        problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", frame[col])
         out[col] = values.where(~blank, np.nan)
     if "task" in frame.columns:
         blank = _is_blank(frame["task"])
         out["task"] = frame["task"].astype(object).where(~blank, "").map(str)
 
-    # ---- raise or drop -----------------------------------------------------------------------------
-    dropped = None
-    if problems.items:
+
+def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems, src: str,
+                   drop_invalid: bool) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
+    """Raise on the first problem (listing the others), or with ``drop_invalid`` drop the bad rows and
+    return them (original values, 1-based ``row``, ``reason``) with one warning counting them."""
+    if not problems.items:
         if not drop_invalid:
-            first_rows, col, reason, vals = problems.items[0]
-            lines = [f"{src}: profile table violates schema v1: "
-                     + _problem_text(first_rows, col, reason, vals)]
-            if len(problems.items) > 1:
-                lines.append(f"{len(problems.items) - 1} more problem(s):")
-                lines += ["  " + _problem_text(*item) for item in problems.items[1:]]
-            lines.append("(pass drop_invalid=True to drop the invalid rows instead; see docs/profile-schema.md)")
-            raise ProfileSchemaError("\n".join(lines), source=src, column=col,
-                                     rows=[int(r) for r in first_rows])
-        keep = ~problems.bad
-        dropped = raw.loc[problems.bad].copy()
-        dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
-        dropped["reason"] = ["; ".join(problems.reasons[i]) for i in np.flatnonzero(problems.bad)]
-        counts: dict[str, int] = {}
-        for rows, col, reason, _ in problems.items:
-            counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
-        summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
-        warnings.warn(
-            f"{src}: dropped {int(problems.bad.sum())} of {n} rows that violate schema v1 ({summary}); "
-            "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=2)
-        frame = frame.loc[keep]
-        out = {k: v.loc[keep] for k, v in out.items()}
-    elif drop_invalid:
-        dropped = raw.iloc[0:0].copy()
+            return frame, out, None
+        dropped = frame.iloc[0:0].copy()
         dropped.insert(0, "row", pd.Series(dtype="int64"))
         dropped["reason"] = pd.Series(dtype=object)
-
-    result = _assemble(frame, out, src, fill_architecture)
-    result.attrs["source"] = src
-    result.attrs["schema_version"] = SCHEMA_VERSION
-    if dropped is not None:
-        result.attrs["dropped"] = dropped
-    return result
+        return frame, out, dropped
+    if not drop_invalid:
+        first_rows, col, reason, vals = problems.items[0]
+        lines = [f"{src}: profile table violates schema v1: " + _problem_text(first_rows, col, reason, vals)]
+        if len(problems.items) > 1:
+            lines.append(f"{len(problems.items) - 1} more problem(s):")
+            lines += ["  " + _problem_text(*item) for item in problems.items[1:]]
+        lines.append("(pass drop_invalid=True to drop the invalid rows instead; see docs/profile-schema.md)")
+        raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
+    keep = ~problems.bad
+    dropped = frame.loc[problems.bad].copy()
+    dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
+    dropped["reason"] = ["; ".join(problems.reasons[i]) for i in np.flatnonzero(problems.bad)]
+    counts: dict[str, int] = {}
+    for rows, col, reason, _ in problems.items:
+        counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
+    summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
+    warnings.warn(
+        f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
+        "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=3)
+    return frame.loc[keep], {k: v.loc[keep] for k, v in out.items()}, dropped
 
 
 # --------------------------------------------------------------------------------------------------
@@ -427,77 +460,39 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
             return out[name].astype(object).to_numpy().copy()
         return np.full(n, None, dtype=object)
 
-    def blank(a: np.ndarray) -> np.ndarray:
-        return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in a], dtype=bool)
-
-    tp, pp = num("tp"), num("pp")
     ep = num("ep")
     ep[np.isnan(ep)] = 1.0
     n_gpus = num("n_gpus")
-    n_gpus = np.where(np.isnan(n_gpus), tp * pp * ep, n_gpus)
+    n_gpus = np.where(np.isnan(n_gpus), num("tp") * num("pp") * ep, n_gpus)
     params = num("params_b")
     active = num("active_params_b")
     architecture = text("architecture")
     arch = {c: num(c) for c in ARCHITECTURE_COLUMNS}
-    models_ = text("model")
-
     if fill_architecture and n:
-        need_arch = np.zeros(n, dtype=bool)
-        for c in ARCHITECTURE_COLUMNS:
-            if c != "image_tokens_per_image":
-                need_arch |= np.isnan(arch[c])
-        need_meta = blank(architecture) | np.isnan(active)
-        estimated: dict[str, float] = {}
-        specs: dict[tuple[str, float], tables.ModelSpec | None] = {}
-        for i in np.flatnonzero(need_arch | need_meta):
-            key = (str(models_[i]), float(params[i]))
-            if key not in specs or (specs[key] is None and need_arch[i]):
-                spec = tables.find_model(key[0])
-                if spec is None and need_arch[i]:
-                    spec = tables.model_spec(key[0], key[1], warn=False)
-                    estimated.setdefault(key[0], key[1])
-                specs[key] = spec
-            spec = specs[key]
-            if spec is None:
-                continue
-            if need_arch[i]:
-                for c in ARCHITECTURE_COLUMNS:
-                    if math.isnan(arch[c][i]):
-                        arch[c][i] = float(getattr(spec, c))
-            if not spec.estimated:
-                if blank(architecture[i:i + 1])[0]:
-                    architecture[i] = spec.architecture
-                if math.isnan(active[i]) and spec.params_b > 0:
-                    active[i] = params[i] * spec.active_params_b / spec.params_b
-        if estimated:
-            listed = []
-            for name, p in estimated.items():
-                close = tables._close_matches(name, tables._model_frame(), n=3)
-                listed.append(f"{name!r} ({p:g}B" + (f"; close: {', '.join(close)})" if close else ")"))
-            warnings.warn(
-                f"{src}: {len(estimated)} model(s) not in the model table; their architecture columns were "
-                f"estimated from params_b (energylens.profiles.tables.estimate_architecture): {'; '.join(listed)}",
-                tables.EstimatedArchitectureWarning, stacklevel=3)
+        _architecture.fill_architecture(text("model"), params, arch, architecture, active, source=src)
+    architecture[_blank(architecture)] = OPTIONAL_DEFAULTS["architecture"]
 
-    architecture[blank(architecture)] = OPTIONAL_DEFAULTS["architecture"]
-    active = np.where(np.isnan(active), params, active)
-
-    cols: dict[str, object] = {}
-    for c in REQUIRED_COLUMNS:
-        cols[c] = text(c) if c in _TEXT_COLUMNS else num(c)
-    cols["active_params_b"] = active
+    cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in REQUIRED_COLUMNS}
+    cols["active_params_b"] = np.where(np.isnan(active), params, active)
     cols["ep"] = ep
     cols["n_gpus"] = n_gpus
     cols["architecture"] = architecture
     for c in ("precision", "kv_cache_dtype", "modality", "task"):
         a = text(c)
-        a[blank(a)] = OPTIONAL_DEFAULTS[c]
+        a[_blank(a)] = OPTIONAL_DEFAULTS[c]
         cols[c] = a
     for c in MEASURED_COLUMNS:
         cols[c] = num(c)
     cols.update(arch)
+    return _typed(pd.DataFrame(cols), frame)
 
-    df = pd.DataFrame(cols)
+
+def _blank(a: np.ndarray) -> np.ndarray:
+    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in a], dtype=bool)
+
+
+def _typed(df: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Fixed dtypes, the source's index, and the source's unknown columns appended untouched."""
     for c in df.columns:
         if c in _INT_COLUMNS:
             df[c] = df[c].astype("int64")

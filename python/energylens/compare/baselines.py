@@ -1,0 +1,292 @@
+"""The baselines ours is compared with, each a :class:`~energylens.compare.methods.Method`:
+
+* :class:`LatencyProxy` -- choose the configuration with the lowest *measured* TPOT (an oracle
+  latency, so the strongest form of "latency as the energy proxy").
+* :class:`WilkinsClosedForm` -- Wilkins, Keshav and Mortier 2024, ``e = a0 tin + a1 tout +
+  a2 tin tout``, one least-squares fit per (model, GPU) as published.
+* :class:`LLMCarbonRoofline` -- LLMCarbon-style ``n_gpus x TDP x u x time`` with the time from a
+  roofline of the GPU's specs; ``u`` is one utilisation factor fitted on the training rows.
+* :class:`EnsembleRegressor` -- RandomForest, GradientBoosting and XGBoost on log energy, on
+  :func:`~energylens.compare.inputs.baseline_features` (the same information the closed form gets);
+  needs the ``compare`` extra (scikit-learn, xgboost).
+
+Imports :mod:`energylens.compare.methods`, :mod:`energylens.compare.inputs` and :mod:`energylens.extras`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens.compare.inputs import (
+    GpuSpecFn,
+    GpuSpecs,
+    active_params_b,
+    baseline_features,
+    column,
+    measured_energy,
+    n_gpus,
+    precision_bytes,
+    precisions,
+    require_columns,
+)
+from energylens.compare.methods import MethodBase
+from energylens.extras import require
+
+__all__ = ["LatencyProxy", "WilkinsClosedForm", "LLMCarbonRoofline", "EnsembleRegressor"]
+
+
+class LatencyProxy(MethodBase):
+    """Latency as the energy proxy: rank configurations by their *measured* TPOT.
+
+    This is an oracle latency (no prediction error at all), the strongest form of the practice of
+    choosing the fastest configuration; how well that chooses for energy is what the evaluation measures.
+    """
+
+    predicts_energy_scale = False
+
+    def __init__(self, name: str = "latency_proxy") -> None:
+        self.name = name
+
+    def fit(self, train_df: pd.DataFrame) -> LatencyProxy:
+        return self
+
+    def _tpot(self, df: pd.DataFrame) -> np.ndarray:
+        require_columns(df, ["tpot_s"], self.name)
+        t = df["tpot_s"].to_numpy(dtype=float)
+        if np.isnan(t).any():
+            raise ValueError(f"{self.name}: tpot_s is missing in {int(np.isnan(t).sum())} rows")
+        return t
+
+    def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
+        return self._tpot(df)
+
+    def has_tpot(self) -> bool:
+        return True
+
+    def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
+        return self._tpot(df)
+
+
+class WilkinsClosedForm(MethodBase):
+    """Wilkins, Keshav and Mortier 2024: ``e = a0 tin + a1 tout + a2 tin tout`` per (model, GPU).
+
+    As published: ordinary least squares without intercept, one fit per (model, GPU) on the
+    training rows. Where a (model, GPU) has fewer than ``min_rows`` training rows (or none), we
+    pool: one fit per GPU of ``e / active_params_b`` on the same three terms, scaled back by the
+    model's active parameters (our choice; the paper does not cover unseen models). The form has
+    no TP, PP or batch term, so within a (model, GPU, task) it predicts (nearly) the same energy for
+    every configuration. ``pooled_groups`` lists the
+    (model, GPU) pairs predicted by the pooled fit at the last ``predict_energy`` call and
+    ``pooled_fraction`` the share of its rows they hold.
+    """
+
+    predicts_energy_scale = True
+
+    def __init__(self, name: str = "wilkins2024", min_rows: int = 3) -> None:
+        self.name = name
+        self.min_rows = int(min_rows)
+        self.coef_: dict[tuple[str, str], np.ndarray] = {}
+        self.pooled_coef_: dict[str, np.ndarray] = {}
+        self.global_coef_: np.ndarray | None = None
+        self.pooled_groups: list[tuple[str, str]] = []
+        self.pooled_fraction = 0.0
+
+    @staticmethod
+    def _terms(df: pd.DataFrame) -> np.ndarray:
+        tin, tout = column(df, "input_tokens"), column(df, "output_tokens")
+        return np.column_stack([tin, tout, tin * tout])
+
+    @staticmethod
+    def _lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        scale = np.maximum(np.abs(x).max(axis=0), 1e-12)
+        coef, *_ = np.linalg.lstsq(x / scale, y, rcond=None)
+        return coef / scale
+
+    def fit(self, train_df: pd.DataFrame) -> WilkinsClosedForm:
+        require_columns(train_df, ["model", "gpu", "input_tokens", "output_tokens", "energy_j"], self.name)
+        y = measured_energy(train_df)
+        x = self._terms(train_df)
+        keys = list(zip(train_df["model"].astype(str), train_df["gpu"].astype(str), strict=False))
+        self.coef_, self.pooled_coef_ = {}, {}
+        key_arr = np.array([f"{m}\x00{g}" for m, g in keys], dtype=object)
+        for k in np.unique(key_arr):
+            rows = key_arr == k
+            if rows.sum() >= self.min_rows:
+                m, g = k.split("\x00")
+                self.coef_[(m, g)] = self._lstsq(x[rows], y[rows])
+        p = active_params_b(train_df)
+        gpus = train_df["gpu"].astype(str).to_numpy(dtype=object)
+        for g in np.unique(gpus):
+            rows = gpus == g
+            self.pooled_coef_[g] = self._lstsq(x[rows], y[rows] / p[rows])
+        self.global_coef_ = self._lstsq(x, y / p)
+        return self
+
+    def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
+        if self.global_coef_ is None:
+            raise RuntimeError("WilkinsClosedForm.predict_energy called before fit")
+        x = self._terms(df)
+        p = active_params_b(df)
+        out = np.empty(len(df))
+        pooled: set[tuple[str, str]] = set()
+        for i, (m, g) in enumerate(zip(df["model"].astype(str), df["gpu"].astype(str), strict=False)):
+            coef = self.coef_.get((m, g))
+            if coef is not None:
+                out[i] = x[i] @ coef
+            else:
+                pooled.add((m, g))
+                out[i] = p[i] * (x[i] @ self.pooled_coef_.get(g, self.global_coef_))
+        self.pooled_groups = sorted(pooled)
+        self.pooled_fraction = float(np.mean([
+            (m, g) in pooled for m, g in zip(df["model"].astype(str), df["gpu"].astype(str),
+                                             strict=True)])) if len(df) else 0.0
+        return out
+
+    def run_notes(self) -> Mapping[str, float]:
+        """``pooled_fraction``: share of the last prediction's rows predicted by the pooled fit."""
+        return {"pooled_fraction": self.pooled_fraction}
+
+
+class LLMCarbonRoofline(MethodBase):
+    """LLMCarbon-style operational energy: ``n_gpus x TDP x u x time`` per request.
+
+    ``time`` per request is a roofline estimate from the GPU's specs: prefill is compute-bound
+    (``2 P_active tin`` FLOPs at peak over all GPUs), each decode step is the slower of reading the
+    weights (and the batch's KV cache, where the architecture columns are present) at HBM bandwidth
+    and ``2 P_active batch`` FLOPs at peak; a decode step is shared by the batch's requests.
+    LLMCarbon uses a fixed utilisation and TDP; here ``u`` is one scalar fitted on the training rows
+    (geometric mean of measured over estimated energy), which can only help it. TPOT is the roofline
+    step time scaled by a second fitted scalar.
+    """
+
+    predicts_energy_scale = True
+
+    def __init__(self, name: str = "llmcarbon", gpu_spec: GpuSpecFn | None = None) -> None:
+        self.name = name
+        self._specs = GpuSpecs(gpu_spec)
+        self.utilisation_: float | None = None
+        self.tpot_scale_: float | None = None
+
+    def _roofline(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(energy per request at u = 1 in J, decode step time in s)."""
+        require_columns(df, ["tp", "batch_size", "input_tokens", "output_tokens", "params_b"], self.name)
+        bw, flops, tdp = self._specs.arrays(df)
+        n = n_gpus(df)
+        b = column(df, "batch_size")
+        tin, tout = column(df, "input_tokens"), column(df, "output_tokens")
+        p_act = active_params_b(df) * 1e9
+        p_tot = column(df, "params_b") * 1e9
+        wbytes = np.array([precision_bytes(p) for p in precisions(df)])
+        kv_per_token = np.zeros(len(df))
+        if all(c in df.columns for c in ("n_layers", "n_kv_heads", "head_dim")):
+            kv = 2.0 * column(df, "n_layers") * column(df, "n_kv_heads") * column(df, "head_dim") * 2.0
+            kv_per_token = np.nan_to_num(kv)
+        ctx = tin + 0.5 * tout
+        step_bytes = p_tot * wbytes + b * ctx * kv_per_token
+        step_s = np.maximum(step_bytes / (n * bw), 2.0 * p_act * b / (n * flops))
+        prefill_s = 2.0 * p_act * tin / (n * flops)
+        time_per_req = prefill_s + tout * step_s / b
+        return n * tdp * time_per_req, step_s
+
+    def fit(self, train_df: pd.DataFrame) -> LLMCarbonRoofline:
+        y = measured_energy(train_df)
+        e, step = self._roofline(train_df)
+        self.utilisation_ = float(np.exp(np.mean(np.log(y / e))))
+        self.tpot_scale_ = None
+        if "tpot_s" in train_df.columns:
+            t = train_df["tpot_s"].to_numpy(dtype=float)
+            ok = np.isfinite(t) & (t > 0)
+            if ok.any():
+                self.tpot_scale_ = float(np.exp(np.mean(np.log(t[ok] / step[ok]))))
+        return self
+
+    def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
+        if self.utilisation_ is None:
+            raise RuntimeError("LLMCarbonRoofline.predict_energy called before fit")
+        return self.utilisation_ * self._roofline(df)[0]
+
+    def has_tpot(self) -> bool:
+        return self.tpot_scale_ is not None
+
+    def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
+        if self.tpot_scale_ is None:
+            raise NotImplementedError("no tpot_s in the training rows")
+        return self.tpot_scale_ * self._roofline(df)[1]
+
+
+_ENSEMBLE_NAMES = {"rf": "random_forest", "gb": "gradient_boosting", "xgb": "xgboost"}
+_LEARNERS = {"rf": ("sklearn.ensemble", "RandomForestRegressor"),
+             "gb": ("sklearn.ensemble", "GradientBoostingRegressor"),
+             "xgb": ("xgboost", "XGBRegressor")}
+
+
+def _learner_class(kind: str, name: str) -> Any:
+    """The regressor class of ``kind``, from the ``compare`` extra (``MissingExtraError`` without it)."""
+    module, cls = _LEARNERS[kind]
+    return getattr(require(module, "compare", f"the {name} baseline"), cls)
+
+
+class EnsembleRegressor(MethodBase):
+    """RandomForest (``"rf"``), GradientBoosting (``"gb"``) or XGBoost (``"xgb"``) on log energy.
+
+    Features: :func:`baseline_features`. A second regressor of the same kind fits log TPOT, so the
+    learner has its own latency prediction for the TPOT SLO (fitted on the first ``predict_tpot``).
+    Library defaults (RF and GB 100 trees; XGB 200 trees of depth 4, learning rate 0.1),
+    single-threaded, seeded.
+    """
+
+    predicts_energy_scale = True
+
+    def __init__(self, kind: str = "rf", name: str | None = None, seed: int = 0,
+                 gpu_spec: GpuSpecFn | None = None) -> None:
+        if kind not in _ENSEMBLE_NAMES:
+            raise ValueError(f"unknown ensemble kind {kind!r}; choose one of {sorted(_ENSEMBLE_NAMES)}")
+        self.kind = kind
+        self.name = name or _ENSEMBLE_NAMES[kind]
+        # imported here, at construction, so a missing extra stops the run before any fit
+        self._learner = _learner_class(kind, self.name)
+        self.seed = int(seed)
+        self._specs = GpuSpecs(gpu_spec)
+        self._energy_model: Any = None
+        self._tpot_model: Any = None
+        self._tpot_data: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _make(self) -> Any:
+        if self.kind == "rf":
+            return self._learner(n_estimators=100, random_state=self.seed, n_jobs=1)
+        if self.kind == "gb":
+            return self._learner(random_state=self.seed)
+        return self._learner(n_estimators=200, learning_rate=0.1, max_depth=4, n_jobs=1,
+                             random_state=self.seed, tree_method="hist")
+
+    def fit(self, train_df: pd.DataFrame) -> EnsembleRegressor:
+        x = baseline_features(train_df, _specs=self._specs)
+        y = measured_energy(train_df)
+        self._energy_model = self._make().fit(x, np.log(y))
+        self._tpot_model = None
+        self._tpot_data = None
+        if "tpot_s" in train_df.columns:
+            t = train_df["tpot_s"].to_numpy(dtype=float)
+            ok = np.isfinite(t) & (t > 0)
+            if ok.sum() >= 2:
+                self._tpot_data = (x[ok], np.log(t[ok]))  # fitted on first predict_tpot
+        return self
+
+    def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
+        if self._energy_model is None:
+            raise RuntimeError(f"{self.name}.predict_energy called before fit")
+        return np.exp(self._energy_model.predict(baseline_features(df, _specs=self._specs)))
+
+    def has_tpot(self) -> bool:
+        return self._tpot_model is not None or self._tpot_data is not None
+
+    def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
+        if self._tpot_model is None:
+            if self._tpot_data is None:
+                raise NotImplementedError("no tpot_s in the training rows")
+            self._tpot_model = self._make().fit(*self._tpot_data)
+        return np.exp(self._tpot_model.predict(baseline_features(df, _specs=self._specs)))

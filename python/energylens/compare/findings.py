@@ -1,0 +1,162 @@
+"""The sentences of the evaluation report that state a result, each computed from the run's own numbers.
+
+Nothing here is fixed text about how a method fares: a sentence either describes a method's definition
+(what it is fitted on, which terms its formula has) or quotes a number of this run (Top-1, regret, rank,
+the Top-1 of a uniformly random pick among the same candidates). Change the numbers and the sentences
+change (``tests/compare/test_report.py``).
+
+Imports numpy, pandas, :mod:`energylens.compare.result` and :mod:`energylens.compare.report_tables`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from energylens.compare.report_tables import OURS, method_order
+from energylens.compare.result import EvaluationResult, summarize
+
+__all__ = ["random_summary", "chance_top1", "candidates_per_group", "standing", "method_notes"]
+
+
+def random_summary(result: EvaluationResult) -> pd.DataFrame:
+    """The random split summarised per method (index: method); empty without that split."""
+    t = result.table
+    t = t[t["split"] == "random"] if not t.empty else t
+    if t.empty:
+        return pd.DataFrame()
+    return summarize(t, by=("method",)).set_index("method")
+
+
+def _groups_of(result: EvaluationResult, split: str) -> pd.DataFrame:
+    """One row per (split instance, group) of ``split``: the first method's rows (every method has the same)."""
+    t = result.table
+    if t.empty:
+        return t
+    t = t[t["split"] == split]
+    if t.empty:
+        return t
+    return t[t["method"] == t["method"].iloc[0]]
+
+
+def chance_top1(result: EvaluationResult, split: str = "random") -> float:
+    """Top-1 of a uniformly random pick among the same candidates: mean of ``1 / candidates`` over the groups
+    with at least two (measured ties aside); NaN without such groups."""
+    g = _groups_of(result, split)
+    if g.empty:
+        return float("nan")
+    n = g["n_candidates"].to_numpy(dtype=float)
+    n = n[n >= 2]
+    return float(np.mean(1.0 / n)) if n.size else float("nan")
+
+
+def candidates_per_group(result: EvaluationResult, split: str = "random") -> float:
+    """Mean held-out rows per group of ``split`` (NaN without it)."""
+    g = _groups_of(result, split)
+    return float(g["n_rows"].mean()) if not g.empty else float("nan")
+
+
+def _ordinal(k: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(k, f"{k}th")
+
+
+def _rank(s: pd.DataFrame, metric: str, higher_is_better: bool) -> tuple[int, str, float]:
+    """(rank of ours among the methods with a value, best other method, its value)."""
+    col = s[metric].dropna()
+    order = col.sort_values(ascending=not higher_is_better)
+    others = order.drop(OURS, errors="ignore")
+    best_other = (str(others.index[0]), float(others.iloc[0])) if len(others) else ("", float("nan"))
+    better = col > col[OURS] if higher_is_better else col < col[OURS]
+    return int(better.sum()) + 1, best_other[0], best_other[1]
+
+
+def standing(result: EvaluationResult) -> str:
+    """Where ours ranks on the random split by Top-1, pairwise accuracy and regret, with the best other method."""
+    s = random_summary(result)
+    if s.empty:
+        return ""
+    n = result.info.get("train_size")
+    if OURS not in s.index or not np.isfinite(s.loc[OURS, "top1"]):
+        best = s["top1"].idxmax()
+        return f"Best Top-1 on the random split ({n} training rows): {best} ({s.loc[best, 'top1']:.3f})."
+    parts = []
+    for metric, label, higher, unit in (("top1", "Top-1", True, ""), ("pairwise", "pairwise accuracy", True, ""),
+                                        ("regret_pct", "regret", False, " %")):
+        rank, other, value = _rank(s, metric, higher)
+        ours = s.loc[OURS, metric]
+        digits = ".1f" if unit else ".3f"
+        vs = f"; best other: {other} {value:{digits}}{unit}" if other else ""
+        parts.append(f"{_ordinal(rank)} by {label} ({ours:{digits}}{unit}{vs})")
+    k = int(s["top1"].notna().sum())
+    return (f"On the random split ({n} training rows), {OURS} ranks " + ", ".join(parts[:-1])
+            + f" and {parts[-1]}, among {k} methods with results.")
+
+
+def _metric(s: pd.DataFrame, method: str, metric: str) -> float:
+    return float(s.loc[method, metric]) if method in s.index else float("nan")
+
+
+def _latency_proxy(s: pd.DataFrame) -> str:
+    ours = ""
+    if OURS in s.index:
+        ours = (f" ({OURS}: {_metric(s, OURS, 'top1'):.0%} of groups, mean regret "
+                f"{_metric(s, OURS, 'regret_pct'):.1f} %)")
+    return ("- **latency_proxy** chooses the configuration with the lowest *measured* TPOT: an oracle latency "
+            "with no prediction error. On the random split it picks the measured cheapest configuration in "
+            f"{_metric(s, 'latency_proxy', 'top1'):.0%} of groups, with a mean regret of "
+            f"{_metric(s, 'latency_proxy', 'regret_pct'):.1f} %{ours}. It has no energy scale, so MAPE is n/a.")
+
+
+def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
+    pooled = result.info.get("notes", {}).get("wilkins2024", {}).get("pooled_fraction", {})
+    pooled_txt = ", ".join(f"{k}: {100 * v:.0f} %" for k, v in pooled.items()) or "none"
+    return ("- **wilkins2024** (Wilkins, Keshav and Mortier 2024, e = a0 tin + a1 tout + a2 tin tout) is "
+            "fitted by least squares per (model, GPU), as published. It has no TP, PP or batch term, so it "
+            "orders a group's configurations by their token counts only: its Top-1 on the random split is "
+            f"{_metric(s, 'wilkins2024', 'top1'):.3f}, against {chance_top1(result):.3f} for a uniformly "
+            "random pick among the same candidates. A (model, GPU) with too few training rows was predicted "
+            "by a pooled per-GPU fit of energy per active parameter (our choice; share of held-out rows so "
+            f"predicted, per split: {pooled_txt}).")
+
+
+def _llmcarbon(s: pd.DataFrame) -> str:
+    return ("- **llmcarbon**: n_gpus x TDP x u x roofline time per request; the utilisation u is fitted as one "
+            "scalar on the training rows (LLMCarbon fixes it). One scalar leaves the order within a group "
+            f"unchanged, so its Top-1 ({_metric(s, 'llmcarbon', 'top1'):.3f} on the random split) is the "
+            "roofline's alone.")
+
+
+def _ensembles(s: pd.DataFrame, present: list[str]) -> str:
+    tops = ", ".join(f"{m} {_metric(s, m, 'top1'):.3f}" for m in present)
+    return ("- **" + " / ".join(present) + "** regress log energy on the same information the closed form gets "
+            "(TP, PP, GPUs, batch, tokens, parameters, GPU bandwidth, peak FLOP/s, TDP, bytes per weight, "
+            f"layers, width, KV width); Top-1 on the random split: {tops}.")
+
+
+def _candidates(result: EvaluationResult) -> str:
+    a, b = candidates_per_group(result, "random"), candidates_per_group(result, "curve")
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return ""
+    return (f"- Held-out candidates per group: {a:.1f} on average in the headline (`random`: every row not "
+            f"drawn for training), {b:.1f} in the sample-efficiency split (a fixed quarter). A uniformly random "
+            f"pick has Top-1 {chance_top1(result, 'random'):.3f} and {chance_top1(result, 'curve'):.3f} "
+            "there, so compare methods within a table, not across tables.")
+
+
+def method_notes(result: EvaluationResult) -> list[str]:
+    """One Markdown bullet per method of the run that has a note, then the candidates-per-group note."""
+    s = random_summary(result)
+    methods = method_order(result.info.get("methods", []))
+    out: list[str] = []
+    if not s.empty:
+        if "latency_proxy" in methods:
+            out.append(_latency_proxy(s))
+        if "wilkins2024" in methods:
+            out.append(_wilkins(s, result))
+        if "llmcarbon" in methods:
+            out.append(_llmcarbon(s))
+        ensembles = [m for m in ("random_forest", "gradient_boosting", "xgboost") if m in methods]
+        if ensembles:
+            out.append(_ensembles(s, ensembles))
+    note = _candidates(result)
+    return out + ([note] if note else [])

@@ -1,0 +1,121 @@
+"""The evaluation report's PNG plots (matplotlib with the Agg backend, no display; the ``compare`` extra).
+
+Imports numpy, pandas, :mod:`energylens.compare.result`, :mod:`energylens.compare.report_tables` and
+:mod:`energylens.extras`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from energylens.compare.report_tables import OURS, method_order
+from energylens.compare.result import EvaluationResult, summarize
+from energylens.extras import require
+
+__all__ = ["PLOTS", "plot_curves", "plot_pred_vs_meas", "plot_groups"]
+
+
+def _plt() -> Any:
+    matplotlib = require("matplotlib", "compare", "the evaluation report's plots")
+    matplotlib.use("Agg", force=True)
+    return require("matplotlib.pyplot", "compare", "the evaluation report's plots")
+
+
+def plot_curves(result: EvaluationResult, path: Path) -> bool:
+    """Top-1, pairwise and regret against training rows per method (curve split); False without one."""
+    t = result.table[result.table["split"] == "curve"]
+    if t.empty:
+        return False
+    plt = _plt()
+    s = summarize(t, by=("train_size", "method"))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, metric, label in zip(axes, ("top1", "pairwise", "regret_pct"),
+                                 ("Top-1 selection accuracy", "pairwise ranking accuracy",
+                                  "regret (% energy over optimum)"), strict=True):
+        for m in method_order(s["method"]):
+            sm = s[s["method"] == m].sort_values("train_size")
+            ax.errorbar(sm["train_size"], sm[metric], yerr=sm[f"{metric}_std"], marker="o",
+                        capsize=2, lw=2.5 if m == OURS else 1.2, label=m)
+        ax.set_xscale("log")
+        sizes = sorted(s["train_size"].unique())
+        ax.set_xticks(sizes, [str(x) for x in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("training rows")
+        if metric == "regret_pct":
+            ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_pred_vs_meas(result: EvaluationResult, path: Path) -> bool:
+    """Predicted against measured energy, random split, first repeat; False without predictions."""
+    p = result.predictions
+    if p.empty:
+        return False
+    p = p[(p["repeat"] == p["repeat"].min()) & p["energy_scale"]]
+    methods = method_order(p["method"].unique())
+    if not methods:
+        return False
+    plt = _plt()
+    ncol = min(3, len(methods))
+    nrow = int(np.ceil(len(methods) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.5 * ncol, 4.2 * nrow), squeeze=False)
+    lo, hi = p["energy_j"].min() * 0.5, p["energy_j"].max() * 2
+    for ax, m in zip(axes.flat, methods, strict=False):
+        pm = p[p["method"] == m]
+        for mod, pmod in pm.groupby("modality"):
+            ax.scatter(pmod["energy_j"], pmod["predicted_energy_j"].clip(lo, hi), s=9,
+                       alpha=0.7, label=str(mod))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_title(m)
+        ax.set_xlabel("measured J/request")
+        ax.set_ylabel("predicted J/request")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_groups(result: EvaluationResult, path: Path) -> bool:
+    """Top-1 hit rate per group and method (random split); False without one."""
+    t = result.table[(result.table["split"] == "random") & result.table["top1"].notna()]
+    if t.empty:
+        return False
+    plt = _plt()
+    piv = t.pivot_table(index="group", columns="method", values="top1", aggfunc="mean")
+    known = [m for m in result.info.get("methods", []) if m in piv.columns]
+    piv = piv[method_order(known + [m for m in piv.columns if m not in known])]
+    if OURS in piv.columns:
+        piv = piv.sort_values(OURS)
+    fig, ax = plt.subplots(figsize=(1.2 * piv.shape[1] + 5, 0.18 * piv.shape[0] + 1.5))
+    im = ax.imshow(piv.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(piv.shape[1]), piv.columns, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(piv.shape[0]), [g[:60] for g in piv.index], fontsize=5)
+    ax.set_title("Top-1 hit rate per group (random split, mean over repeats)")
+    fig.colorbar(im, ax=ax, fraction=0.03)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+
+
+#: File name -> plot function, in the order the report lists them.
+PLOTS = (("sample_efficiency.png", plot_curves), ("predicted_vs_measured.png", plot_pred_vs_meas),
+         ("group_rankings.png", plot_groups))

@@ -1,0 +1,192 @@
+"""The numbers of the evaluation report as tables: the headline per method, the paper's published claims next
+to ours, paired wins over repeats, break-downs, and the Markdown / fixed-width formatting they share.
+
+Imports numpy, pandas and :mod:`energylens.compare.result` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens.compare.result import EvaluationResult, summarize
+
+__all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
+           "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads"]
+
+OURS = "energylens"
+
+#: The claims of the paper we compare against, as published (metric, value, what it is).
+PAPER_CLAIMS = (
+    ("Top-1 selection accuracy", 0.882, "paper, its closed form"),
+    ("Top-1, closest analytical baseline", 0.609, "paper"),
+    ("Pairwise ranking accuracy", 0.958, "paper"),
+    ("Pairwise, text", 0.961, "paper"),
+    ("Pairwise, image+text", 0.922, "paper"),
+    ("Pairwise, video+text", 0.833, "paper"),
+)
+
+#: The analytical (closed-form, not learned) baselines: the paper's "closest analytical baseline".
+ANALYTICAL = ("wilkins2024", "llmcarbon")
+
+
+def method_order(methods: Sequence[str]) -> list[str]:
+    """Methods in first-seen order, ours first."""
+    ms = list(dict.fromkeys(methods))
+    return ([OURS] if OURS in ms else []) + [m for m in ms if m != OURS]
+
+
+def fmt(v: Any, std: Any = None, pct: bool = False) -> str:
+    """``0.812 ± 0.020`` (``pct``: one decimal); ``n/a`` for a missing or non-finite value."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    s = f"{v:.1f}" if pct else f"{v:.3f}"
+    if std is not None and isinstance(std, float) and np.isfinite(std) and std > 0:
+        s += f" ± {std:.1f}" if pct else f" ± {std:.3f}"
+    return s
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def headline(result: EvaluationResult) -> pd.DataFrame:
+    """Per method on the ``random`` split: every metric, mean and std over repeats, ours first."""
+    t = result.table
+    t = t[t["split"] == "random"]
+    if t.empty:
+        return pd.DataFrame()
+    s = summarize(t, by=("method",)).set_index("method")
+    return s.loc[method_order(s.index)].reset_index()
+
+
+def format_summary(result: EvaluationResult) -> str:
+    """A short fixed-width table (one line per method) for terminals."""
+    h = headline(result)
+    if h.empty:
+        return "(no random split in this evaluation)"
+    n = result.info.get("train_size")
+    lines = [f"{'method':<18} {'Top-1':>6} {'pairwise':>8} {'MAPE %':>7} {'regret %':>8}"
+             f"   ({result.info.get('repeats')} repeats, {n} training rows)"]
+    for _, r in h.iterrows():
+        mape = "n/a" if not np.isfinite(r["mape"]) else f"{r['mape']:.1f}"
+        lines.append(f"{r['method']:<18} {r['top1']:>6.3f} {r['pairwise']:>8.3f} {mape:>7} "
+                     f"{r['regret_pct']:>8.1f}")
+    return "\n".join(lines)
+
+
+def paper_comparison(result: EvaluationResult) -> pd.DataFrame:
+    """The paper's published numbers next to ours on this data (random split)."""
+    t = result.table[result.table["split"] == "random"]
+    ours = t[t["method"] == OURS]
+    base = t[t["method"] != OURS]
+    rows = []
+
+    def val(df: pd.DataFrame, metric: str, **where: str) -> float:
+        for k, v in where.items():
+            if k not in df.columns:
+                return float("nan")
+            df = df[df[k] == v]
+        if df.empty:
+            return float("nan")
+        return float(summarize(df, by=("method",))[metric].iloc[0])
+
+    best_base = float("nan")
+    best_name = ""
+    if not base.empty:
+        sb = summarize(base[base["method"].isin(ANALYTICAL)], by=("method",))
+        if not sb.empty:
+            i = int(np.nanargmax(sb["top1"].to_numpy()))
+            best_base, best_name = float(sb["top1"].iloc[i]), str(sb["method"].iloc[i])
+    claims = {metric: value for metric, value, _ in PAPER_CLAIMS}
+    rows.append(("Top-1 selection accuracy", claims["Top-1 selection accuracy"], val(ours, "top1")))
+    rows.append((f"Top-1, best analytical baseline ({best_name or 'n/a'})",
+                 claims["Top-1, closest analytical baseline"], best_base))
+    rows.append(("Pairwise ranking accuracy", claims["Pairwise ranking accuracy"], val(ours, "pairwise")))
+    for label, mod in (("text", "text"), ("image+text", "image"), ("video+text", "video")):
+        rows.append((f"Pairwise, {label}", claims[f"Pairwise, {label}"], val(ours, "pairwise", modality=mod)))
+    return pd.DataFrame(rows, columns=["metric", "paper", "energylens"])
+
+
+def small_vs_all(result: EvaluationResult) -> tuple[pd.DataFrame, int, int]:
+    """Ours at the chosen train size against every method at the largest curve size."""
+    t = result.table[result.table["split"] == "curve"]
+    if t.empty:
+        return pd.DataFrame(), 0, 0
+    s = summarize(t, by=("train_size", "method"))
+    n_small = int(result.info.get("train_size", 50))
+    n_all = int(s["train_size"].max())
+    ours = s[(s["method"] == OURS) & (s["train_size"] == n_small)]
+    others = s[(s["method"] != OURS) & (s["train_size"] == n_all)]
+    return pd.concat([ours, others]), n_small, n_all
+
+
+
+def paired_wins(result: EvaluationResult, split: str = "random") -> pd.DataFrame:
+    """Per baseline: in how many repeats of ``split`` ours was better (Top-1, pairwise, regret).
+
+    Same training and held-out rows per repeat, so this is a paired comparison; ties count half.
+    """
+    t = result.table[result.table["split"] == split]
+    if t.empty or OURS not in set(t["method"]):
+        return pd.DataFrame()
+    per = summarize(t, by=("repeat", "method"))
+    rows = []
+    for m in method_order(per["method"].unique()):
+        if m == OURS:
+            continue
+        a = per[per["method"] == OURS].set_index("repeat")
+        b = per[per["method"] == m].set_index("repeat").reindex(a.index)
+        rec: dict[str, Any] = {"method": m, "repeats": len(a)}
+        for metric, sign in (("top1", 1.0), ("pairwise", 1.0), ("regret_pct", -1.0)):
+            d = sign * (a[metric] - b[metric])
+            d = d[np.isfinite(d)]
+            rec[metric] = float(((d > 0) + 0.5 * (d == 0)).sum()) if len(d) else float("nan")
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def breakdown(result: EvaluationResult, col: str) -> str:
+    """Markdown table of the random split per value of ``col`` (modality, task) and method."""
+    t = result.table[result.table["split"] == "random"]
+    if col not in t.columns:
+        return f"(no `{col}` column)"
+    s = summarize(t, by=(col, "method"))
+    rows = []
+    for key in sorted(s[col].astype(str).unique()):
+        sk = s[s[col].astype(str) == key].set_index("method")
+        for m in method_order(sk.index):
+            r = sk.loc[m]
+            rows.append((key, m, fmt(r["top1"]), fmt(r["pairwise"]), fmt(r["mape"], pct=True),
+                         fmt(r["regret_pct"], pct=True), f"{r['n_groups']:.0f}"))
+    return md_table((col, "method", "Top-1", "pairwise", "MAPE %", "regret %", "groups"), rows)
+
+
+def metric_rows(s: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:
+    """Formatted table rows of a summary: ``keys`` then every metric (the SLO ones when present)."""
+    slo = "top1_strict" in s.columns
+    rows = []
+    for _, r in s.iterrows():
+        row = tuple(str(r[k]) for k in keys) + (
+            fmt(r["top1"], r.get("top1_std")), fmt(r["pairwise"], r.get("pairwise_std")),
+            fmt(r["mape"], pct=True), fmt(r["spearman"]), fmt(r["regret_pct"], pct=True),
+            f"{r['n_groups']:.1f}")
+        if slo:
+            row += (fmt(r["top1_strict"], r.get("top1_strict_std")),
+                    fmt(100 * r["slo_violation"], pct=True))
+        rows.append(row)
+    return rows
+
+
+def heads(s: pd.DataFrame) -> tuple[str, ...]:
+    """Column headers matching :func:`metric_rows`."""
+    head = ("Top-1", "pairwise", "MAPE %", "Spearman", "regret %", "groups")
+    if "top1_strict" in s.columns:
+        head += ("Top-1 strict", "SLO violations %")
+    return head

@@ -1,0 +1,105 @@
+"""What a comparison returns (:class:`EvaluationResult`) and how its tidy table is summarised
+(:func:`summarize`, :func:`overview`).
+
+Imports numpy, pandas and :mod:`energylens.compare.metrics` only, so the runner and the report both build
+on it without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens.compare.metrics import METRICS, SLO_METRICS
+
+__all__ = ["EvaluationResult", "summarize", "overview"]
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`energylens.compare.runner.run_evaluation` returns.
+
+    ``table``: the tidy per-group table (see :func:`energylens.compare.runner.evaluate`). ``predictions``: per held-out row of
+    the ``random`` split (``repeat, method, row, group, energy_j, predicted_energy_j``), for plots.
+    ``info``: run metadata (seed, sizes, methods, their notes, run time in seconds).
+    """
+
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+    info: dict[str, Any]
+
+    def summary(self, by: Sequence[str] | None = None) -> pd.DataFrame:
+        """:func:`overview` of the table, or :func:`summarize` by ``by`` when given."""
+        return overview(self.table) if by is None else summarize(self.table, by=by)
+
+
+
+def summarize(table: pd.DataFrame,
+              by: Sequence[str] = ("split", "variant", "train_size", "method")) -> pd.DataFrame:
+    """One row per ``by`` key: the metrics, pooled within a repeat, then mean and std over repeats.
+
+    Within one repeat (and key): ``top1`` and ``regret_pct`` are means over groups with at least
+    two candidates, ``pairwise`` is concordant / comparable pairs pooled over groups, ``mape``
+    the mean absolute percentage error over held-out rows, ``spearman`` the mean over groups.
+    With a TPOT SLO, ``top1_strict`` and ``slo_violation`` (means over groups) too.
+    Columns: ``by``, each metric and ``<metric>_std``, ``n_groups`` (Top-1 groups per repeat),
+    ``n_repeats``.
+    """
+    by = list(by)
+    missing = [c for c in by if c not in table.columns]
+    if missing:
+        raise ValueError(f"cannot summarize by unknown column(s) {missing}")
+    t = table.copy()
+    t["_top1_n"] = t["top1"].notna().astype(int)
+    keys = by + (["repeat"] if "repeat" not in by else [])
+    agg = t.groupby(keys, sort=False, dropna=False).agg(
+        top1=("top1", "mean"), regret_pct=("regret_pct", "mean"),
+        pairs_concordant=("pairs_concordant", lambda s: s.sum(min_count=1)),
+        pairs_total=("pairs_total", "sum"),
+        ape_sum=("ape_sum", lambda s: s.sum(min_count=1)), n_rows=("n_rows", "sum"),
+        spearman=("spearman", "mean"), n_groups=("_top1_n", "sum"),
+    ).reset_index()
+    agg["pairwise"] = agg["pairs_concordant"] / agg["pairs_total"].where(agg["pairs_total"] > 0)
+    agg["mape"] = agg["ape_sum"] / agg["n_rows"]
+    metrics = list(METRICS)
+    if "top1_strict" in t.columns:  # the deployment view of a TPOT SLO
+        extra = t.groupby(keys, sort=False, dropna=False)[list(SLO_METRICS)].mean().reset_index()
+        agg = agg.merge(extra, on=keys, how="left")
+        metrics += list(SLO_METRICS)
+    if "repeat" in by:
+        out = agg
+        for m in metrics:
+            out[f"{m}_std"] = np.nan
+        out["n_repeats"] = 1
+    else:
+        g = agg.groupby(by, sort=False, dropna=False)
+        out = g[metrics + ["n_groups"]].mean()
+        std = g[metrics].std(ddof=0).add_suffix("_std")
+        out = out.join(std)
+        out["n_repeats"] = g.size()
+        out = out.reset_index()
+    cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats"]
+    return out[cols]
+
+
+def overview(table: pd.DataFrame) -> pd.DataFrame:
+    """The canonical summary: one row per (split, variant, train_size, method).
+
+    ``random`` and ``curve`` keep their training sizes apart; the extrapolation splits pool their
+    folds (held-out model, GPU direction), whose training sizes differ, so their ``train_size``
+    is NaN.
+    """
+    parts = []
+    sized = table[table["split"].isin(("random", "curve"))]
+    if not sized.empty:
+        parts.append(summarize(sized, by=("split", "variant", "train_size", "method")))
+    rest = table[~table["split"].isin(("random", "curve"))]
+    if not rest.empty:
+        s = summarize(rest, by=("split", "variant", "method"))
+        s.insert(2, "train_size", np.nan)
+        parts.append(s)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -1,0 +1,108 @@
+"""Optional dependencies ("extras"): the one place that imports them and says how to install a missing one.
+
+The core install (numpy, pandas, pyarrow and the native core) reads profiles, fits, predicts
+(``EnergyModel.predict_features`` included) and measures. The extras of ``pyproject.toml`` add:
+
+* ``compare``: scikit-learn and xgboost (the learned baselines of :mod:`energylens.compare`), matplotlib
+  (the report's plots) and tqdm (progress bars; without it long runs print plain progress lines);
+* ``symbolic``: sympy (``EnergyModel.to_sympy`` / ``to_latex``, :mod:`energylens.model.symbolic`);
+* ``demo``: what ``energylens demo`` needs (the ``compare`` extra);
+* ``test``: everything the test suite needs (the extras above, pytest, scipy, the build tools).
+
+:func:`require` imports a module of an extra or raises :class:`~energylens.errors.MissingExtraError` whose
+message is the ``pip install`` to run; :func:`optional` returns ``None`` instead (for what has a fallback);
+:func:`extras_status` says which extras are installed, without importing them (``energylens doctor``), and
+:func:`dist_version` gives any distribution's version the same way.
+Imports only the standard library and :mod:`energylens.errors`; every layer may import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from types import ModuleType
+
+from energylens.errors import MissingExtraError
+
+__all__ = ["EXTRAS", "require", "require_extra", "optional", "install_hint", "extras_status", "dist_version"]
+
+#: Extra -> the (import name, distribution name) pairs it installs. ``demo`` and ``test`` are built from these.
+EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
+    "compare": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
+                ("tqdm", "tqdm")),
+    "symbolic": (("sympy", "sympy"),),
+    "demo": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
+             ("tqdm", "tqdm")),
+    "test": (("pytest", "pytest"), ("scipy", "scipy")),
+}
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra``: ``pip install "energylens[extra]"``."""
+    if extra not in EXTRAS:
+        raise ValueError(f"unknown extra {extra!r}; known: {sorted(EXTRAS)}")
+    return f'pip install "energylens[{extra}]"'
+
+
+def _distribution(module: str, extra: str) -> str:
+    top = module.split(".")[0]
+    for name, dist in EXTRAS[extra]:
+        if name == top:
+            return dist
+    raise ValueError(f"module {module!r} is not part of the {extra!r} extra; it has "
+                     f"{[n for n, _ in EXTRAS[extra]]}")
+
+
+def require(module: str, extra: str, feature: str) -> ModuleType:
+    """Import ``module`` (part of ``extra``) for ``feature``, or raise ``MissingExtraError`` with the fix.
+
+    ``require("sklearn.ensemble", "compare", "the random_forest baseline")`` returns the module, or raises
+    ``MissingExtraError: the random_forest baseline needs scikit-learn, which is not installed: pip install
+    "energylens[compare]"``.
+    """
+    dist = _distribution(module, extra)
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(f"{feature} needs {dist}, which is not installed (import {module!r} failed: "
+                                f"{exc}); {install_hint(extra)}") from exc
+
+
+def require_extra(extra: str, feature: str) -> None:
+    """Check up front that every package of ``extra`` imports (``MissingExtraError`` naming the first missing)."""
+    install_hint(extra)  # ValueError for an unknown extra
+    for module, _ in EXTRAS[extra]:
+        require(module, extra, feature)
+
+
+def optional(module: str) -> ModuleType | None:
+    """``module`` if it imports, else ``None``: for dependencies with a fallback (tqdm -> plain lines)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def dist_version(name: str) -> str:
+    """Version of an installed distribution without importing it (importing some fetches Julia or a GPU)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _version(module: str, dist: str) -> str | None:
+    if importlib.util.find_spec(module) is None:
+        return None
+    for name in (dist, module, dist.removesuffix("-cpu")):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "installed"
+
+
+def extras_status() -> dict[str, dict[str, str | None]]:
+    """Per extra: each distribution's installed version, or ``None`` when it is missing (nothing is imported)."""
+    return {extra: {dist: _version(module, dist) for module, dist in pairs} for extra, pairs in EXTRAS.items()}

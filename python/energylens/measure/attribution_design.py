@@ -1,0 +1,284 @@
+"""Building the attribution regression from a trace: which GPU, source and readings to use, one row
+per reading (start, end, target energy) for a given averaging window and clock offset, the class of
+every kernel, and the search for an unknown window/offset by residual. The regression itself and its
+result are in :mod:`energylens.measure.attribution`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.errors import EnergyLensError
+from energylens.measure.attribution_reference import reference_busy_time, reference_fit
+from energylens.measure.trace import Trace
+
+__all__ = [
+    "SOURCE_PREFERENCE",
+    "OTHER_CLASS",
+    "busy_time",
+    "run_fit",
+    "class_labels",
+    "class_index",
+    "pick_gpu",
+    "pick_source",
+    "dedupe",
+    "readings",
+    "intervals",
+    "resolve_window",
+    "Design",
+    "search_window_and_offset",
+]
+
+#: The order in which :func:`~energylens.measure.attribution.attribute` picks a source when none is
+#: given: the energy counter (the integral, NVML's most trustworthy reading), then the ~20 ms driver
+#: buffer, then the instant reading.
+SOURCE_PREFERENCE: tuple[str, ...] = ("nvml_energy", "nvml_samples", "nvml_instant", "dcgm", "synthetic",
+                                      "replay")
+#: The class of kernels outside the requested ``classes``.
+OTHER_CLASS = "(other)"
+
+
+def busy_time(ks, ke, kc, n_classes, a, b, backend):
+    if backend == "native":
+        return _core.attribution_busy_time(ks, ke, kc.astype(np.int32), n_classes, a, b)
+    return reference_busy_time(ks, ke, kc, n_classes, a, b)
+
+
+def run_fit(design, target, bootstrap, block_length, seed, backend):
+    if backend == "native":
+        return _core.attribution_fit(design, target, bootstrap=bootstrap, block_length=block_length,
+                                     seed=seed)
+    return reference_fit(design, target, bootstrap=bootstrap, block_length=block_length, seed=seed)
+
+
+def class_labels(kernels: pd.DataFrame, by: str | Callable[[pd.DataFrame], Any]) -> np.ndarray:
+    if callable(by):
+        labels = np.asarray(by(kernels), dtype=object)
+        if labels.shape != (len(kernels),):
+            raise EnergyLensError(f"by(kernels) returned shape {labels.shape}, expected ({len(kernels)},)")
+        return np.array([str(x) for x in labels], dtype=object)
+    if by not in ("kind", "name"):
+        raise ValueError(f"by must be 'kind', 'name' or a callable, got {by!r}")
+    return kernels[by].to_numpy(dtype=object)
+
+
+def pick_gpu(trace: Trace, gpu: int | None) -> int:
+    gpus = sorted(set(trace.samples["gpu"].tolist()))
+    if gpu is None:
+        if len(gpus) > 1:
+            raise EnergyLensError(f"the trace has samples from GPUs {gpus}; pass gpu= to choose one "
+                                  "(each GPU is attributed on its own)")
+        return int(gpus[0])
+    if gpu not in gpus:
+        raise EnergyLensError(f"gpu {gpu} has no samples; GPUs with samples: {gpus}")
+    return int(gpu)
+
+
+def pick_source(samples: pd.DataFrame, source: str | None) -> str:
+    present = [s for s in SOURCE_PREFERENCE if (samples["source"] == s).any()]
+    if source is None:
+        if not present:
+            have = sorted(set(samples["source"].astype(str)))
+            raise EnergyLensError(f"no usable power or energy source in the trace (have {have}); "
+                                  "nvml_average is a ~1 s moving average and cannot be attributed")
+        return present[0]
+    if source == "nvml_average":
+        raise EnergyLensError("source 'nvml_average' (nvmlDeviceGetPowerUsage) is a ~1 s moving average: "
+                              "it cannot resolve anything below a second; use nvml_energy, nvml_samples "
+                              "or nvml_instant")
+    if not (samples["source"] == source).any():
+        have = sorted(set(samples["source"].astype(str)))
+        raise EnergyLensError(f"source {source!r} has no samples for this GPU; sources present: {have}")
+    return source
+
+
+def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """One row per published value, stamped as close to the update instant as the data allows.
+
+    A source polled faster than it updates (median spacing under 3/4 of the update period) shows
+    each value several times. The value changed between the last poll that still saw the old value
+    and the first that saw the new one: the row is stamped at the midpoint of that bracket (error
+    uniform within +-half the poll spacing, no bias) and the first value, whose bracket is unknown,
+    is dropped. Otherwise (one row per update, or changes-only streams) exact repeats of the previous
+    value are dropped (a stale energy counter is never a zero-energy interval) and stamps are kept.
+    Returns (t, v, bracketed).
+    """
+    if t.size < 3:
+        return t, v, False
+    change = np.concatenate(([False], v[1:] != v[:-1]))
+    if change[1:].all():
+        return t, v, False
+    spacing = float(np.median(np.diff(t))) * 1e-9
+    if period_s is None:
+        tc = t[change]
+        period_s = float(np.median(np.diff(tc))) * 1e-9 if tc.size > 2 else spacing
+    if spacing < 0.75 * period_s:
+        idx = np.flatnonzero(change)
+        return t[idx - 1] + (t[idx] - t[idx - 1]) // 2, v[idx], True
+    keep = change.copy()
+    keep[0] = True
+    return t[keep], v[keep], False
+
+
+def readings(trace, gpu, source, signal, update_period_s):
+    s = trace.samples
+    s = s[(s["gpu"] == gpu) & (s["source"] == source)]
+    if signal == "auto":
+        signal = "energy" if np.isfinite(s["energy_j"].to_numpy()).any() else "power"
+    if signal not in ("energy", "power"):
+        raise ValueError(f"signal must be 'auto', 'energy' or 'power', got {signal!r}")
+    col = "energy_j" if signal == "energy" else "power_w"
+    s = s[np.isfinite(s[col].to_numpy())].sort_values("t_ns", kind="stable")
+    t = s["t_ns"].to_numpy()
+    v = s[col].to_numpy()
+    period = update_period_s if update_period_s is not None else trace.update_period_s(source)
+    t, v, _ = dedupe(t, v, period)
+    if period is None and t.size > 1:
+        period = float(np.median(np.diff(t))) * 1e-9
+    if t.size < 2:
+        raise EnergyLensError(f"source {source!r} on GPU {gpu} has {t.size} usable {col} reading(s); "
+                              "attribution needs many (one per update period over tens of seconds)")
+    if signal == "energy":
+        d = np.diff(v)
+        if (d < 0).any():
+            raise EnergyLensError(f"the energy counter of source {source!r} goes backwards at "
+                                  f"{int((d < 0).sum())} reading(s) (counter reset or wrap?)")
+    return signal, np.asarray(t, np.int64), np.asarray(v, np.float64), period
+
+
+def intervals(signal, t, v, window, source):
+    """Rows of the regression: (start_ns, end_ns, target_j) for the given readings and window."""
+    if signal == "energy" or window is None:
+        target = np.diff(v) if signal == "energy" else v[1:] * (np.diff(t) * 1e-9)
+        return t[:-1], t[1:], target
+    if not window > 0:
+        raise ValueError(f"averaging_window_s must be positive, got {window}")
+    w_ns = int(round(window * 1e9))
+    start, end = t - w_ns, t
+    if (start[1:] < end[:-1]).any():
+        raise EnergyLensError(
+            f"averaging window {window * 1e3:g} ms is longer than the spacing of {source!r} readings "
+            f"(min {np.diff(t).min() * 1e-6:g} ms): the windows overlap; pass a shorter "
+            "averaging_window_s or dedupe the readings")
+    return start, end, v * (w_ns * 1e-9)
+
+
+def class_index(labels: np.ndarray, classes: Sequence[str] | None, by: Any, gpu: int) -> tuple[list[str], np.ndarray]:
+    """The class names (the requested ``classes``, plus :data:`OTHER_CLASS` when other kernels run;
+    None: every label) and each kernel's class index (int64)."""
+    present = sorted(set(labels.tolist()))
+    if classes is None:
+        names = present
+    else:
+        names = [str(c) for c in classes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"classes has duplicates: {names}")
+        unknown = [c for c in names if c not in present]
+        if unknown:
+            raise EnergyLensError(f"unknown class(es) {unknown}: no kernel on GPU {gpu} has that "
+                                  f"{by if isinstance(by, str) else 'label'}; present: {present[:30]}")
+        if set(present) - set(names):
+            names = names + [OTHER_CLASS]
+    index = {c: i for i, c in enumerate(names)}
+    other = index.get(OTHER_CLASS, -1)
+    return names, np.array([index.get(lab, other) for lab in labels], dtype=np.int64)
+
+
+def resolve_window(signal: str, averaging_window_s: Any, trace: Trace, source: str,
+                   clock_offset_s: Any) -> float | str | None:
+    """The averaging window of each reading: None for counter deltas (whole intervals), seconds, or
+    ``"fit"`` (asked for, or the instant field with no window recorded in ``meta``)."""
+    if signal == "energy":
+        if averaging_window_s is not None:
+            raise ValueError("averaging_window_s applies to power readings; energy-counter deltas always "
+                             "cover the whole interval between readings")
+        window = None
+    else:
+        window = averaging_window_s if averaging_window_s is not None else trace.averaging_window_s(source)
+        if window is None and source == "nvml_instant":
+            # The instant reading averages an unknown part of each period (~25 ms of 100 ms on
+            # A100/H100); the whole interval would be badly wrong, so measure it from the data.
+            window = "fit"
+    if isinstance(window, str) and window != "fit":
+        raise ValueError(f"averaging_window_s must be seconds, None or 'fit', got {window!r}")
+    if isinstance(clock_offset_s, str) and clock_offset_s != "fit":
+        raise ValueError(f"clock_offset_s must be seconds or 'fit', got {clock_offset_s!r}")
+    return window
+
+
+@dataclass(frozen=True)
+class Design:
+    """The kernels (``ks``, ``ke``, class ``kc`` of ``k`` classes) and readings (``t_read``,
+    ``v_read`` of ``signal`` from ``source``) of one attribution, restricted to ``[lo, hi]``."""
+
+    ks: np.ndarray
+    ke: np.ndarray
+    kc: np.ndarray
+    k: int
+    lo: int
+    hi: int
+    signal: str
+    source: str
+    t_read: np.ndarray
+    v_read: np.ndarray
+    backend: str
+
+    def rows(self, window: float | None, offset_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start_ns, end_ns, target_j) of every reading whose interval, in kernel time, lies in the span."""
+        start, end, target = intervals(self.signal, self.t_read, self.v_read, window, self.source)
+        start, end = start - offset_ns, end - offset_ns  # reading time -> kernel time
+        keep = (start >= self.lo) & (end <= self.hi) & (end > start)
+        return start[keep], end[keep], target[keep]
+
+    def busy(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """(rows, k) busy seconds of each class inside each row."""
+        return busy_time(self.ks, self.ke, self.kc, self.k, start, end, self.backend)
+
+    def misfit(self, window: float | None, offset_ns: int) -> float:
+        """Mean squared residual power (W^2) of an analytic-only fit; inf with too few rows."""
+        start, end, target = self.rows(window, offset_ns)
+        if start.size <= self.k + 1:
+            return np.inf
+        length = (end - start) * 1e-9
+        f = run_fit(np.column_stack([length, self.busy(start, end)]), target, 0, 0, 0, self.backend)
+        return float(np.mean((np.asarray(f["residuals"]) / length) ** 2))
+
+
+def search_window_and_offset(design: Design, window: Any, clock_offset_s: Any,
+                             period: float | None) -> tuple[Any, float, list[str]]:
+    """Resolve ``"fit"`` for the window and/or the clock offset by residual (coordinate descent on a
+    1 ms / 0.5 ms grid, then 0.1 ms). Returns (window, clock_offset_s, notes on what was fitted)."""
+    if window != "fit" and clock_offset_s != "fit":
+        return window, float(clock_offset_s), []
+    spacing = float(np.diff(design.t_read).min()) * 1e-9
+    w_max = min(period or spacing, spacing) if design.signal == "power" else None
+    w_grid = np.arange(0.001, w_max + 1e-12, 0.001) if window == "fit" else None
+    o_max = max(0.010, 0.3 * (period or spacing))  # a changes-only stream lags up to its poll spacing
+    o_grid = np.arange(-o_max, o_max + 1e-12, 0.0005) if clock_offset_s == "fit" else None
+    win = (w_max / 2 if window == "fit" else window)
+    off = 0.0 if clock_offset_s == "fit" else float(clock_offset_s)
+    for step in (1.0, 0.1):
+        for _ in range(6):
+            before = (win, off)
+            if w_grid is not None:
+                grid = w_grid if step == 1.0 else np.clip(win + np.arange(-10, 11) * 1e-4, 1e-4, w_max)
+                win = float(grid[np.argmin([design.misfit(w, int(round(off * 1e9))) for w in grid])])
+            if o_grid is not None:
+                grid = o_grid if step == 1.0 else off + np.arange(-5, 6) * 1e-4
+                off = float(grid[np.argmin([design.misfit(win, int(round(o * 1e9))) for o in grid])])
+            if (win, off) == before:
+                break
+    notes = []
+    if window == "fit":
+        window = round(win, 6)
+        notes.append(f"averaging window fitted ({window * 1e3:g} ms)")
+    if clock_offset_s == "fit":
+        clock_offset_s = round(off, 6)
+        notes.append(f"clock offset fitted ({clock_offset_s * 1e3:g} ms)")
+    return window, float(clock_offset_s), notes

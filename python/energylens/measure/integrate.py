@@ -1,0 +1,255 @@
+"""Integration: the energy of a span ``[start_ns, end_ns]`` from recorded samples, for every GPU at
+once (vectorised NumPy; no loop over samples or GPUs).
+
+- Power signals: the integral of the piecewise-linear interpolant of the readings (trapezoids between
+  readings, constant beyond the first and last), evaluated as ``F(end) - F(start)`` of its
+  antiderivative per GPU (:func:`power_energy_j_per_gpu`, :func:`window_energy_j` for one GPU).
+- Energy counters: the counter's difference, linearly interpolated at both ends, NaN unless the
+  readings bracket the span (:func:`counter_energy_j_per_gpu`, :func:`counter_energy_j`).
+- Which signal a window integrates: the finest power source that covers it
+  (:data:`POWER_PREFERENCE`), and the first counter of :data:`COUNTER_SOURCES` a GPU has
+  (:func:`integrate_window`).
+
+Samples are the sampler's table: ``t_ns`` int64 (sorted), ``gpu`` int32, ``power_w`` / ``energy_j``
+float64 (NaN where absent), ``source`` (``Trace`` source names).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from energylens.measure.signals import SIGNALS
+
+__all__ = [
+    "POWER_PREFERENCE",
+    "COUNTER_SOURCES",
+    "WindowEnergy",
+    "window_energy_j",
+    "counter_energy_j",
+    "power_energy_j_per_gpu",
+    "counter_energy_j_per_gpu",
+    "finest_source",
+    "near",
+    "covered",
+    "integrate_window",
+]
+
+#: Power sources in the order a window integrates them (the finest first).
+POWER_PREFERENCE: tuple[str, ...] = ("nvml_samples", "nvml_instant", "dcgm", "nvml_average")
+#: Sources that carry a cumulative energy counter, in the order a window uses them.
+COUNTER_SOURCES: tuple[str, ...] = tuple(dict.fromkeys(s.source for s in SIGNALS if s.quantity == "energy"))
+
+Samples = Mapping[str, np.ndarray]
+
+
+class _Groups:
+    """Rows sorted by (gpu, t) with the first row of each GPU: ``t`` (float64 ns relative to
+    ``origin_ns``), ``v``, ``gpu``, ``first`` (``gpu_count + 1`` offsets) and ``count`` per GPU."""
+
+    def __init__(self, t_ns: np.ndarray, values: np.ndarray, gpu: np.ndarray, gpu_count: int,
+                 origin_ns: int) -> None:
+        t_ns = np.asarray(t_ns, dtype=np.int64)
+        gpu = np.asarray(gpu, dtype=np.int64)
+        order = np.lexsort((t_ns, gpu))
+        self.gpu = gpu[order]
+        # Relative float64 ns are exact for spans up to 2**53 ns (104 days).
+        self.t = (t_ns[order] - np.int64(origin_ns)).astype(np.float64)
+        self.v = np.asarray(values, dtype=np.float64)[order]
+        self.count = np.bincount(self.gpu, minlength=gpu_count)[:gpu_count]
+        self.first = np.concatenate(([0], np.cumsum(self.count)))
+        self.gpu_count = gpu_count
+
+    def last_at_or_before(self, x: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per GPU: the global index of its last row with ``t <= x`` and whether one exists."""
+        before = np.bincount(self.gpu[self.t <= x], minlength=self.gpu_count)[:self.gpu_count]
+        return self.first[:-1] + before - 1, before > 0
+
+    def interpolate(self, x: float) -> np.ndarray:
+        """Per GPU, the linear interpolant of ``v`` at ``x`` (constant beyond the ends; NaN without rows)."""
+        out = np.full(self.gpu_count, math.nan)
+        idx, ok = self.last_at_or_before(x)
+        has = self.count > 0
+        first = self.first[:-1]
+        last = self.first[1:] - 1
+        out[has & ~ok] = self.v[first[has & ~ok]]
+        inner = has & ok & (idx < last)
+        out[has & ok & ~inner] = self.v[idx[has & ok & ~inner]]
+        i, j = idx[inner], idx[inner] + 1
+        out[inner] = self.v[i] + (self.v[j] - self.v[i]) * ((x - self.t[i]) / (self.t[j] - self.t[i]))
+        return out
+
+
+def _antiderivative(g: _Groups, x: float) -> np.ndarray:
+    """Per GPU, ``F(x)``: the integral (W*ns) of the power interpolant from the GPU's first reading
+    to ``x`` (negative before it), the interpolant being constant beyond the first and last readings."""
+    same_gpu = g.gpu[1:] == g.gpu[:-1]
+    seg = np.where(same_gpu, 0.5 * (g.v[1:] + g.v[:-1]) * np.diff(g.t), 0.0)
+    cum = np.concatenate(([0.0], np.cumsum(seg)))
+    out = np.full(g.gpu_count, math.nan)
+    idx, ok = g.last_at_or_before(x)
+    has = g.count > 0
+    first = g.first[:-1]
+    before = has & ~ok
+    out[before] = (x - g.t[first[before]]) * g.v[first[before]] + cum[first[before]]
+    after = has & ok
+    px = g.interpolate(x)
+    out[after] = cum[idx[after]] + 0.5 * (g.v[idx[after]] + px[after]) * (x - g.t[idx[after]])
+    # A GPU without rows (NaN already) may start past the last row: clip its index.
+    return out - cum[np.minimum(first, cum.size - 1)]
+
+
+def power_energy_j_per_gpu(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, gpu_count: int,
+                           start_ns: int, end_ns: int) -> np.ndarray:
+    """Per GPU ``0..gpu_count-1``: the integral (J) over ``[start_ns, end_ns]`` of the piecewise-linear
+    interpolant of its power readings (constant beyond the first and last); NaN for a GPU without
+    readings. Rows with a NaN power or a GPU outside the range are ignored."""
+    if end_ns < start_ns:
+        raise ValueError("end_ns < start_ns")
+    p = np.asarray(power_w, dtype=np.float64)
+    gp = np.asarray(gpu)
+    ok = np.isfinite(p) & (gp >= 0) & (gp < gpu_count)
+    g = _Groups(np.asarray(t_ns)[ok], p[ok], gp[ok], gpu_count, start_ns)
+    if not g.t.size:
+        return np.full(gpu_count, math.nan)
+    return (_antiderivative(g, float(end_ns - start_ns)) - _antiderivative(g, 0.0)) * 1e-9
+
+
+def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
+                             start_ns: int, end_ns: int) -> np.ndarray:
+    """Per GPU: the energy counter's difference over ``[start_ns, end_ns]`` (J), linearly interpolated
+    at both ends; NaN for a GPU whose readings do not bracket the span."""
+    e = np.asarray(energy_j, dtype=np.float64)
+    gp = np.asarray(gpu)
+    ok = np.isfinite(e) & (gp >= 0) & (gp < gpu_count)
+    g = _Groups(np.asarray(t_ns)[ok], e[ok], gp[ok], gpu_count, start_ns)
+    out = np.full(gpu_count, math.nan)
+    if not g.t.size:
+        return out
+    span = float(end_ns - start_ns)
+    has = g.count >= 2
+    first, last = g.first[:-1], g.first[1:] - 1
+    bracket = has.copy()
+    bracket[has] = (g.t[first[has]] <= 0.0) & (g.t[last[has]] >= span)
+    diff = g.interpolate(span) - g.interpolate(0.0)
+    out[bracket] = diff[bracket]
+    return out
+
+
+def window_energy_j(t_ns: np.ndarray, power_w: np.ndarray, start_ns: int, end_ns: int) -> float:
+    """Integral (J) over ``[start_ns, end_ns]`` of the piecewise-linear interpolant of the power
+    samples (trapezoid; constant beyond the first and last sample). NaN without samples."""
+    p = np.asarray(power_w, dtype=np.float64)
+    if not np.isfinite(p).any():
+        return math.nan
+    return float(power_energy_j_per_gpu(t_ns, p, np.zeros(p.size, np.int32), 1, start_ns, end_ns)[0])
+
+
+def counter_energy_j(t_ns: np.ndarray, energy_j: np.ndarray, start_ns: int, end_ns: int) -> float:
+    """The energy counter's difference over ``[start_ns, end_ns]`` (J), linearly interpolated at both
+    ends; NaN when the counter readings do not bracket the window."""
+    e = np.asarray(energy_j, dtype=np.float64)
+    return float(counter_energy_j_per_gpu(t_ns, e, np.zeros(e.size, np.int32), 1, start_ns, end_ns)[0])
+
+
+def finest_source(samples: Samples, start_ns: int | None = None, end_ns: int | None = None,
+                  periods: Mapping[str, float] | None = None) -> str | None:
+    """The finest power source present; with a span, the finest that covers it (a reading within two
+    update periods of each end), so a window after a mid-run fallback is not integrated from the
+    failed source's last reading. None when no source has power readings."""
+    if not samples["t_ns"].size:
+        return None
+    has_power = np.isfinite(samples["power_w"])
+    present = [src for src in POWER_PREFERENCE if (has_power & (samples["source"] == src)).any()]
+    if not present:
+        return None
+    if start_ns is None or end_ns is None:
+        return present[0]
+    for src in present:
+        t = samples["t_ns"][has_power & (samples["source"] == src)]
+        slack = int(2 * float((periods or {}).get(src, 0.1)) * 1e9) + 1
+        if t[0] <= start_ns + slack and t[-1] >= end_ns - slack:
+            return src
+    return present[0]
+
+
+def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
+    """The samples within ``margin_ns`` of ``[start_ns, end_ns]`` (``samples`` is sorted by time), so
+    that a window costs O(log n + samples nearby) rather than O(all samples) on long runs."""
+    t = samples["t_ns"]
+    lo = int(np.searchsorted(t, start_ns - margin_ns, side="left"))
+    hi = int(np.searchsorted(t, end_ns + margin_ns, side="right"))
+    return {k: v[lo:hi] for k, v in samples.items()}
+
+
+def covered(samples: Samples, gpu_count: int, end_ns: int) -> bool:
+    """Every GPU has a power reading (from whichever source is alive) and, where a counter is
+    recorded, a counter reading at or after ``end_ns``."""
+    if samples["t_ns"].size == 0:
+        return False
+    late = samples["t_ns"] >= end_ns
+    gpu = samples["gpu"]
+    in_range = (gpu >= 0) & (gpu < gpu_count)
+
+    def per_gpu(rows: np.ndarray) -> np.ndarray:
+        return np.bincount(gpu[rows & in_range], minlength=gpu_count)[:gpu_count] > 0
+
+    power = np.isin(samples["source"], POWER_PREFERENCE) & np.isfinite(samples["power_w"])
+    if not per_gpu(late & power).all():
+        return False
+    for c in COUNTER_SOURCES:
+        mine = samples["source"] == c
+        if mine.any() and not per_gpu(late & mine).all():
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class WindowEnergy:
+    """What :func:`integrate_window` found for one span (per-GPU tuples in GPU order).
+
+    Attributes:
+        energy_j_per_gpu: the integral of ``source``'s power (J; NaN without a power source).
+        counter_energy_j_per_gpu: the counter difference (J; NaN where no counter brackets the span).
+        source: the power source integrated (``""`` when none has readings).
+        sample_count: readings of ``source`` inside the span, all GPUs.
+    """
+
+    energy_j_per_gpu: tuple[float, ...]
+    counter_energy_j_per_gpu: tuple[float, ...]
+    source: str
+    sample_count: int
+
+
+def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
+                     periods: Mapping[str, float], margin_ns: int = 30_000_000_000) -> WindowEnergy:
+    """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
+    the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals)."""
+    s = near(samples, start_ns, end_ns, margin_ns)
+    source = finest_source(s, start_ns, end_ns, periods)
+    if source is None:
+        energy = np.full(gpu_count, math.nan)
+        count = 0
+    else:
+        rows = (s["source"] == source) & np.isfinite(s["power_w"])
+        t, gpu = s["t_ns"][rows], s["gpu"][rows]
+        energy = power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, start_ns, end_ns)
+        count = int(((t >= start_ns) & (t <= end_ns) & (gpu >= 0) & (gpu < gpu_count)).sum())
+    counter = np.full(gpu_count, math.nan)
+    chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
+    for c in COUNTER_SOURCES:
+        rows = (s["source"] == c) & np.isfinite(s["energy_j"])
+        gpu = s["gpu"][rows]
+        has = np.bincount(gpu[(gpu >= 0) & (gpu < gpu_count)], minlength=gpu_count)[:gpu_count] > 0
+        take = has & ~chosen
+        if take.any():
+            diff = counter_energy_j_per_gpu(s["t_ns"][rows], s["energy_j"][rows], gpu, gpu_count,
+                                            start_ns, end_ns)
+            counter[take] = diff[take]
+            chosen |= take
+    return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
+                        counter_energy_j_per_gpu=tuple(float(x) for x in counter),
+                        source=source or "", sample_count=count)

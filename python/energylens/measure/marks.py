@@ -1,0 +1,69 @@
+"""Marks: labels recorded at steady-clock times, the time base of every sample and kernel record.
+
+:func:`mark` is the native call itself (a steady-clock read, an interned label id and a lock-free
+push; any thread). The native log has one consumer: the process-wide store here drains it and keeps
+every mark, so that several monitors can each read the marks of their own span (:func:`marks`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from energylens import _core
+
+__all__ = ["mark", "marks", "collect_marks", "steady_now_ns"]
+
+#: steady-clock nanoseconds (the time base of samples, marks and kernels).
+steady_now_ns = _core.steady_now_ns
+
+#: ``mark(label)``: record ``label`` at the current steady-clock time (process-wide mark log; read
+#: with :func:`marks` or ``EnergyMonitor.trace()``). The native call is the whole cost.
+mark = _core.mark
+
+
+class _MarkStore:
+    """Drains the native mark log (the one consumer) and keeps every mark."""
+
+    def __init__(self) -> None:
+        self._t: list[np.ndarray] = []
+        self._ids: list[np.ndarray] = []
+        self._lock = threading.Lock()  # monitors on several threads may read marks at once
+
+    def collect(self) -> None:
+        with self._lock:
+            d = _core.drain_marks()
+            if d["t_ns"].size:
+                self._t.append(d["t_ns"])
+                self._ids.append(d["label_id"])
+
+    def between(self, start_ns: int | None = None, end_ns: int | None = None) -> dict[str, np.ndarray]:
+        self.collect()
+        with self._lock:
+            t = np.concatenate(self._t) if self._t else np.empty(0, np.int64)
+            ids = np.concatenate(self._ids) if self._ids else np.empty(0, np.int32)
+        keep = np.ones(t.size, bool)
+        if start_ns is not None:
+            keep &= t >= start_ns
+        if end_ns is not None:
+            keep &= t <= end_ns
+        order = np.argsort(t[keep], kind="stable")
+        if not ids.size:
+            return {"t_ns": t[keep][order], "label": np.empty(0, object)}
+        labels = np.asarray(_core.mark_labels(), dtype=object)
+        return {"t_ns": t[keep][order], "label": labels[ids[keep][order]]}
+
+
+_STORE = _MarkStore()
+
+
+def collect_marks() -> None:
+    """Move the marks recorded so far from the native log into the store (cheap; any time)."""
+    _STORE.collect()
+
+
+def marks(start_ns: int | None = None, end_ns: int | None = None) -> dict[str, np.ndarray]:
+    """Every mark recorded in this process (optionally only those in ``[start_ns, end_ns]``), as
+    ``{"t_ns": int64 array, "label": object array}`` sorted by time."""
+    return _STORE.between(start_ns, end_ns)

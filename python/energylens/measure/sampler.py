@@ -1,0 +1,381 @@
+"""The power sampler: a wrapper around the native sampler thread(s) and what it reports.
+
+Build one with :meth:`PowerSampler.nvml` (driver sample buffer -> instant field -> ~1 s average as
+the fallback chain, the slow energy counter on its own thread, DCGM optionally),
+:meth:`PowerSampler.synthetic` (imitates NVML's update period and averaging window from a known power
+timeline) or :meth:`PowerSampler.replay` (feeds a recorded :class:`~energylens.measure.trace.Trace`).
+All three feed the same pipeline. :meth:`PowerSampler.samples` returns everything collected as NumPy
+columns (``Trace`` source names); :meth:`PowerSampler.result` returns a :class:`SamplerResult`
+(sources, fallbacks, update periods, drops) built from the native typed status
+(``_core.SourceStatus``, ``_core.FallbackEvent``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from energylens import _core
+from energylens.errors import DcgmUnavailableError
+from energylens.measure.marks import steady_now_ns
+from energylens.measure.signals import SIGNAL_TO_SOURCE, signal_ids, signal_sources, trace_source_of
+from energylens.measure.trace import Trace, empty_kernels
+
+__all__ = ["PowerSampler", "SamplerResult", "SourceInfo", "Fallback"]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One source of a sampler.
+
+    Attributes:
+        name: implementation, e.g. ``"nvml_sample_buffer"``, ``"synthetic_instant"``, ``"replay"``.
+        role: ``"power"`` (the fallback chain) or ``"auxiliary"`` (own thread: energy counter, DCGM).
+        started, active, failed: its state; ``error`` says why it failed (``""`` otherwise).
+        update_period_s: detected at start (or declared); NaN when unknown.
+        period_detected: measured rather than assumed/declared.
+        samples: samples it produced.
+        poll_interval_s: how often it was polled.
+    """
+
+    name: str
+    role: str
+    started: bool
+    active: bool
+    failed: bool
+    error: str
+    update_period_s: float
+    period_detected: bool
+    samples: int
+    poll_interval_s: float
+
+    @classmethod
+    def from_status(cls, s: Any) -> SourceInfo:
+        """From the native ``_core.SourceStatus`` (ns -> s; an unknown period, 0 ns, -> NaN)."""
+        return cls(name=s.name, role=s.role, started=bool(s.started), active=bool(s.active),
+                   failed=bool(s.failed), error=s.error,
+                   update_period_s=s.update_period_ns * 1e-9 if s.update_period_ns > 0 else math.nan,
+                   period_detected=bool(s.period_detected), samples=int(s.samples),
+                   poll_interval_s=s.poll_interval_ns * 1e-9)
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A chain source failed and the next one took over (``to == ""``: none was left)."""
+
+    t_ns: int
+    from_source: str
+    to: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SamplerResult:
+    """What a sampler did.
+
+    Attributes:
+        kind: ``"nvml"``, ``"synthetic"``, ``"replay"`` or ``"custom"``.
+        active_source: the chain source in use at the end (``""`` when all failed).
+        sources: every source, chain first.
+        fallbacks: the fallbacks that happened, in order.
+        dropped: samples dropped because a ring buffer was full (0 unless the consumer stalled).
+        samples: samples collected.
+        update_period_s: per trace source (``"nvml_samples"``...), the update period detected at start.
+        observed_period_s: per trace source, the achieved median interval between samples (GPU 0).
+        duration_s: wall time sampled.
+    """
+
+    kind: str
+    active_source: str
+    sources: tuple[SourceInfo, ...]
+    fallbacks: tuple[Fallback, ...]
+    dropped: int
+    samples: int
+    update_period_s: dict[str, float]
+    observed_period_s: dict[str, float]
+    duration_s: float
+
+
+class PowerSampler:
+    """The native power sampler (one C++ thread for the power chain, one per auxiliary source).
+
+    Prefer the constructors :meth:`nvml`, :meth:`synthetic` and :meth:`replay`. ``start()``/``stop()``
+    (or ``with``) control the threads; :meth:`samples` returns everything collected so far as NumPy
+    arrays; :meth:`result` says which sources ran, their update periods and any fallback. An error
+    on the sampling thread is re-raised here, on the caller's thread, by ``flush``/``samples``/``stop``.
+
+    ``auxiliary_cpu_budget``: each auxiliary source (the energy counter: milliseconds per read on
+    H100/H200) polls no more often than keeps its thread's CPU time within this fraction of one core
+    (default 0.25 %); the interval it settled on is ``SourceInfo.poll_interval_s``. 0 disables it.
+    """
+
+    def __init__(self, chain: Sequence[Any], auxiliary: Sequence[Any] = (), *, interval_s: float | None = None,
+                 ring_capacity: int = 1 << 16, auxiliary_cpu_budget: float = 0.0025, kind: str = "custom",
+                 meta: Mapping[str, Any] | None = None) -> None:
+        if interval_s is not None and not interval_s > 0:
+            raise ValueError(f"interval_s must be > 0, got {interval_s}")
+        self._native = _core.PowerSampler(list(chain), list(auxiliary),
+                                          int(round((interval_s or 0.0) * 1e9)), int(ring_capacity),
+                                          auxiliary_cpu_budget=float(auxiliary_cpu_budget))
+        self.kind = kind
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self._cache: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()  # windows may end on several Python threads
+        self._sorted_head = False  # whether _chunks[0] is the merged, sorted table
+        self._t_start_ns: int | None = None
+        self._t_stop_ns: int | None = None
+
+    # -- constructors --
+    @classmethod
+    def nvml(cls, gpus: Sequence[int] | None = None, *, interval_s: float | None = None,
+             buffer_poll_s: float = 0.1, energy_counter: bool = True, energy_interval_s: float = 0.1,
+             dcgm: bool | str = False, chain: Sequence[str] = ("sample_buffer", "instant", "average"),
+             ring_capacity: int = 1 << 16, auxiliary_cpu_budget: float = 0.0025) -> PowerSampler:
+        """Sample the visible GPUs (``gpus``: indices among them; None: all) through NVML.
+
+        ``chain``: power sources in fallback order. ``energy_counter``: read the energy counter on
+        its own thread every ``energy_interval_s``. ``dcgm``: False (off), ``"auto"`` (when a host
+        engine answers) or True (required: :class:`~energylens.errors.DcgmUnavailableError` if not).
+        Raises :class:`~energylens.errors.NvmlUnavailableError` (with the fix) without NVML.
+        """
+        requested = [int(g) for g in (gpus or [])]
+        info = _core.nvml_gpus(requested)  # raises NvmlUnavailableError with the fix
+        poll_ns = int(round(buffer_poll_s * 1e9))
+        sources = []
+        for kind in chain:
+            if kind not in ("sample_buffer", "instant", "average"):
+                raise ValueError(f"unknown power source {kind!r} (sample_buffer, instant, average)")
+            sources.append(_core.nvml_source(kind, requested, poll_ns))
+        aux = []
+        if energy_counter:
+            aux.append(_core.nvml_source("energy_counter", requested, int(round(energy_interval_s * 1e9))))
+        if dcgm not in (False, True, "auto"):
+            raise ValueError(f"dcgm must be False, True or 'auto', got {dcgm!r}")
+        dcgm_reason = ""
+        if dcgm:
+            try:
+                aux.append(_core.nvml_source("dcgm", requested, int(round(energy_interval_s * 1e9))))
+            except DcgmUnavailableError as exc:
+                if dcgm is True:
+                    raise
+                dcgm_reason = str(exc)
+        meta = {"gpus": [{"index": int(g.index), "uuid": g.uuid, "name": g.name} for g in info], "sampler": "nvml"}
+        if dcgm_reason:
+            meta["dcgm_unavailable"] = dcgm_reason
+        return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity,
+                   auxiliary_cpu_budget=auxiliary_cpu_budget, kind="nvml", meta=meta)
+
+    @classmethod
+    def synthetic(cls, timeline: Sequence[tuple[Sequence[float], Sequence[float]]], *,
+                  update_period_s: float = 0.100, averaging_window_s: float = 0.025,
+                  buffer_period_s: float = 0.020, buffer_poll_s: float = 0.100,
+                  chain: Sequence[str] = ("sample_buffer", "instant"), energy_counter: bool = True,
+                  energy_offset_j: float = 1.0e6, energy_read_latency_s: float = 0.0,
+                  energy_read_cpu_s: float = 0.0, fail_after_s: Mapping[str, float] | None = None,
+                  interval_s: float | None = None, ring_capacity: int = 1 << 16,
+                  auxiliary_cpu_budget: float = 0.0025) -> PowerSampler:
+        """A sampler over a known true power: ``timeline[g] = (t_s, power_w)`` for GPU ``g``, a
+        piecewise-constant power (``power_w[i]`` from ``t_s[i]`` on, seconds after ``start()``).
+
+        Imitates NVML: the instant signal publishes every ``update_period_s`` the mean over the last
+        ``averaging_window_s``; a driver-buffer-like stream gives the mean of every
+        ``buffer_period_s``, drained every ``buffer_poll_s``; the energy counter is exact at every
+        update. ``fail_after_s={"sample_buffer": 1.0}`` makes that signal fail (GPU lost) after 1 s,
+        to exercise fallbacks; ``energy_read_latency_s`` makes counter reads slow (waiting) and
+        ``energy_read_cpu_s`` makes them burn CPU (spinning).
+        """
+        if not timeline:
+            raise ValueError("timeline needs at least one GPU")
+        t_ns, power = [], []
+        for g, pair in enumerate(timeline):
+            if len(pair) != 2:
+                raise ValueError(f"timeline[{g}] must be (t_s, power_w)")
+            t = np.asarray(pair[0], dtype=np.float64)
+            p = np.asarray(pair[1], dtype=np.float64)
+            t_ns.append(np.round(t * 1e9).astype(np.int64))
+            power.append(p)
+        fails = dict(fail_after_s or {})
+        unknown = set(fails) - {"sample_buffer", "instant", "energy_counter"}
+        if unknown:
+            raise ValueError(f"fail_after_s keys must be signals sample_buffer/instant/energy_counter: {sorted(unknown)}")
+
+        def make(signal: str) -> Any:
+            fail = fails.get(signal)
+            return _core.synthetic_source(
+                t_ns, power, signal, int(round(update_period_s * 1e9)), int(round(averaging_window_s * 1e9)),
+                int(round(buffer_period_s * 1e9)), int(round(buffer_poll_s * 1e9)), float(energy_offset_j),
+                int(round(energy_read_latency_s * 1e9)), -1 if fail is None else int(round(fail * 1e9)),
+                int(round(energy_read_cpu_s * 1e9)))
+
+        for s in chain:
+            if s not in ("sample_buffer", "instant"):
+                raise ValueError(f"synthetic chain entries must be 'sample_buffer' or 'instant', got {s!r}")
+        sources = [make(s) for s in chain]
+        aux = [make("energy_counter")] if energy_counter else []
+        meta = {
+            "gpus": [{"index": g, "name": "synthetic", "uuid": f"GPU-synthetic-{g}"} for g in range(len(timeline))],
+            "sampler": "synthetic",
+            "averaging_window_s": {"nvml_instant": averaging_window_s, "nvml_samples": buffer_period_s},
+            "synthetic_sampler": {"update_period_s": update_period_s, "averaging_window_s": averaging_window_s,
+                                  "buffer_period_s": buffer_period_s},
+        }
+        return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity,
+                   auxiliary_cpu_budget=auxiliary_cpu_budget, kind="synthetic", meta=meta)
+
+    @classmethod
+    def replay(cls, trace: Any, *, realtime: bool = True, speed: float = 1.0, rebase: bool = True,
+               ring_capacity: int = 1 << 16) -> PowerSampler:
+        """Replay the samples of a :class:`~energylens.measure.trace.Trace` (or a path to a saved one).
+
+        ``realtime``: samples appear as their time passes (``speed`` times faster); otherwise all at
+        the first poll. ``rebase``: shift times so the first sample lands at ``start()``; otherwise
+        the recorded ``t_ns`` are kept.
+        """
+        if isinstance(trace, (str, os.PathLike)):
+            trace = Trace.load(trace)
+        if not isinstance(trace, Trace):
+            raise TypeError(f"replay() needs a Trace or a path, got {type(trace).__name__}")
+        s = trace.samples
+        if len(s) == 0:
+            raise ValueError("replay(): the trace has no samples")
+        signal = signal_ids(s["source"].astype(object).to_numpy(), s["power_w"].to_numpy())
+        src = _core.replay_source(s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int32), signal,
+                                  s["power_w"].to_numpy(np.float64), s["energy_j"].to_numpy(np.float64),
+                                  bool(realtime), bool(rebase), float(speed))
+        meta = {k: v for k, v in trace.meta.items() if k not in ("created", "energylens_version")}
+        meta["sampler"] = "replay"
+        return cls([src], [], ring_capacity=ring_capacity, kind="replay", meta=meta)
+
+    # -- lifetime --
+    def start(self) -> PowerSampler:
+        """Start the sources (detecting update periods) and the threads. Returns self."""
+        self._native.start()
+        self._t_start_ns = int(self._native.start_ns)
+        self._t_stop_ns = None
+        return self
+
+    def stop(self) -> SamplerResult:
+        """Stop and join the threads, collect what is left; re-raises a sampling-thread error."""
+        try:
+            self._native.stop()
+        finally:
+            self._t_stop_ns = steady_now_ns()
+            self._collect()
+        return self.result()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._native.running)
+
+    def __enter__(self) -> PowerSampler:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.stop()
+        else:
+            try:
+                self.stop()
+            except Exception:  # noqa: BLE001 - the exception already propagating wins
+                pass
+
+    def flush(self, *, auxiliary: bool = True) -> None:
+        """Make every source poll now (only the power chain with ``auxiliary=False``: an energy
+        counter read costs milliseconds) and collect; re-raises a sampling-thread error."""
+        self._native.flush(auxiliary)
+        self._collect()
+
+    def _collect(self) -> None:
+        d = self._native.drain()
+        if d["t_ns"].size:
+            with self._lock:
+                self._chunks.append(d)
+                self._cache = None
+
+    @property
+    def gpu_count(self) -> int:
+        return int(self._native.gpu_count)
+
+    @property
+    def start_ns(self) -> int | None:
+        """Steady-clock ns at which sampling started (None before start)."""
+        return self._t_start_ns
+
+    def samples(self, *, collect: bool = True) -> dict[str, np.ndarray]:
+        """Every sample so far, sorted by time: ``t_ns`` int64, ``gpu`` int32, ``power_w``,
+        ``energy_j`` (float64, NaN where absent), ``source`` (object: ``Trace`` source names)."""
+        if collect and self.running:
+            self._native.rethrow_if_failed()
+            self._collect()
+        with self._lock:
+            return self._merged()
+
+    def _merged(self) -> dict[str, np.ndarray]:
+        """All chunks as one time-sorted table. The sorted part is kept; only the new chunks and the
+        tail of the old table they overlap are re-sorted (the driver buffer arrives ~100 ms late)."""
+        if self._cache is not None:
+            return self._cache
+        keys = ("t_ns", "gpu", "signal", "power_w", "energy_j")
+        if not self._chunks:
+            cat = {"t_ns": np.empty(0, np.int64), "gpu": np.empty(0, np.int32),
+                   "signal": np.empty(0, np.int32), "power_w": np.empty(0), "energy_j": np.empty(0)}
+        else:
+            base, new = (self._chunks[0], self._chunks[1:]) if self._sorted_head else ({}, self._chunks)
+            fresh = {k: np.concatenate([c[k] for c in new]) for k in keys}
+            cut = int(np.searchsorted(base["t_ns"], fresh["t_ns"].min(), side="right")) if base else 0
+            tail = {k: np.concatenate([base[k][cut:], fresh[k]]) if base else fresh[k] for k in keys}
+            order = np.argsort(tail["t_ns"], kind="stable")
+            cat = {k: np.concatenate([base[k][:cut], tail[k][order]]) if base else tail[k][order] for k in keys}
+        names = signal_sources()
+        self._chunks = [{k: cat[k] for k in keys}] if cat["t_ns"].size else []
+        self._sorted_head = bool(self._chunks)
+        self._cache = {**cat, "source": names[cat["signal"]] if cat["signal"].size else np.empty(0, object)}
+        return self._cache
+
+    def result(self) -> SamplerResult:
+        """Which sources ran, fallbacks, update periods, drops (any time)."""
+        sources = tuple(SourceInfo.from_status(s) for s in self._native.sources())
+        fallbacks = tuple(Fallback(t_ns=int(f.t_ns), from_source=f.from_source, to=f.to, reason=f.reason)
+                          for f in self._native.fallbacks())
+        update = {}
+        for s in sources:
+            src = trace_source_of(s.name)
+            if s.started and src is not None and not math.isnan(s.update_period_s):
+                update.setdefault(src, s.update_period_s)
+        if self.kind == "replay":
+            update = dict(self.meta.get("update_period_s", {})) or update
+        observed = {}
+        for signal, ns in self._native.observed_period_ns().items():
+            observed.setdefault(SIGNAL_TO_SOURCE[signal], ns * 1e-9)
+        end = self._t_stop_ns if self._t_stop_ns is not None else steady_now_ns()
+        n = int(sum(c["t_ns"].size for c in self._chunks))
+        return SamplerResult(kind=self.kind, active_source=self._native.active_source, sources=sources,
+                             fallbacks=fallbacks, dropped=int(self._native.dropped), samples=n,
+                             update_period_s=update, observed_period_s=observed,
+                             duration_s=(end - self._t_start_ns) * 1e-9 if self._t_start_ns else 0.0)
+
+    def to_trace(self, *, marks: Mapping[str, Any] | None = None, kernels: Any = None,
+                 meta: Mapping[str, Any] | None = None) -> Any:
+        """The samples so far (plus ``marks`` and ``kernels`` tables) as a :class:`~energylens.measure.trace.Trace`."""
+        s = self.samples()
+        res = self.result()
+        m = dict(self.meta)
+        m["update_period_s"] = {**res.update_period_s, **m.get("update_period_s", {})} \
+            if self.kind == "replay" else res.update_period_s
+        m["observed_period_s"] = res.observed_period_s
+        m["fallbacks"] = [{"t_ns": f.t_ns, "from": f.from_source, "to": f.to, "reason": f.reason}
+                          for f in res.fallbacks]
+        m["dropped_samples"] = res.dropped
+        m.update(meta or {})
+        return Trace(samples={"t_ns": s["t_ns"], "gpu": s["gpu"], "power_w": s["power_w"],
+                              "energy_j": s["energy_j"], "source": s["source"]},
+                     marks=dict(marks) if marks is not None else {"t_ns": np.empty(0, np.int64),
+                                                                  "label": np.empty(0, object)},
+                     kernels=kernels if kernels is not None else empty_kernels(), meta=m)

@@ -1,0 +1,106 @@
+"""The model file: a versioned JSON document written by ``EnergyModel.save`` / ``LatencyModel.save`` and
+read back by ``load`` / :func:`energylens.model.load_model`, plus the hash that ties a fit to its data.
+
+Layout: ``format`` (``"energylens.model"``), ``version`` (:data:`MODEL_FILE_VERSION`), ``energylens_version``,
+``created_unix_s``, then ``energy`` and ``latency`` (each a model's state or null).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from energylens import __version__
+from energylens.errors import ModelFileError
+from energylens.outputs import atomic_file
+
+__all__ = ["MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
+           "write_model_file", "check_keys", "checked_params"]
+
+#: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
+MODEL_FILE_VERSION = 1
+_FORMAT = "energylens.model"
+
+
+#: Keys a model file may hold, at the top and per model; anything else is refused on load.
+FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
+STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
+                         "bootstrap_params", "train_residuals", "fit"})
+OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
+                          "tpot_weight"})
+
+
+def check_keys(doc: Any, known: frozenset[str], where: str) -> None:
+    if not isinstance(doc, dict):
+        raise ModelFileError(f"{where}: expected an object, got {type(doc).__name__}")
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ModelFileError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)} (was the file edited, or "
+                             "written by a newer energylens?)")
+
+
+def checked_params(params: Any, desc: Any, where: str) -> np.ndarray:
+    """The parameter vector of a model file, each a finite number within the template's bounds."""
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{where}s: expected an object of name -> value")
+    names = list(desc.param_names)
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ModelFileError(f"{where}s {missing} missing")
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ModelFileError(f"{where}s {unknown} are not parameters of {desc.id} (known: {names})")
+    theta = np.empty(len(names))
+    for j, name in enumerate(names):
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelFileError(f"{where} {name} = {value!r} is not a finite number")
+        lo, hi = float(desc.lower[j]), float(desc.upper[j])
+        if not lo <= value <= hi:
+            raise ModelFileError(f"{where} {name} = {value!r} is outside its bounds [{lo:g}, {hi:g}]; refit "
+                                 "instead of editing the file")
+        theta[j] = float(value)
+    return theta
+
+
+def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
+    """A short SHA-256 of the feature columns and targets a model was fitted on."""
+    h = hashlib.sha256()
+    for a in [*columns, *targets]:
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return "sha256:" + h.hexdigest()[:32]
+
+
+def write_model_file(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` (the energy and latency states) as a model file at ``path``, atomically."""
+    doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": __version__,
+           "created_unix_s": time.time(), **payload}
+    text = json.dumps(doc, indent=1, allow_nan=True)
+    with atomic_file(path) as tmp:  # a model file is whole or absent, even if killed mid-write
+        tmp.write_text(text)
+
+
+def read_model_file(path: str | Path) -> dict[str, Any]:
+    """The document of a model file; ModelFileError naming the path when it is missing, not JSON, not a
+    model file, of an unsupported version, or holds keys this version does not know."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"{p}: no such model file")
+    try:
+        doc = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+        raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+    version = doc.get("version")
+    if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
+        raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
+                             f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
+    check_keys(doc, FILE_KEYS, f"{p}")
+    return doc

@@ -1,0 +1,48 @@
+"""``energylens demo`` prints what its run computed: change the training size or seed and its sentences follow."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from energylens.cli.demo import run_demo
+
+
+def _demo(**kw) -> str:
+    out = io.StringIO()
+    assert run_demo(compare=False, out=out, **kw) == 0
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[tuple[int, int], str]:
+    return {(n, s): _demo(train_size=n, seed=s) for n, s in ((40, 0), (60, 0), (40, 1))}
+
+
+def test_training_size_is_the_one_used(runs):
+    for (n, seed), text in runs.items():
+        n_rows = int(re.search(r"(\d+) measured vLLM configurations", text).group(1))
+        assert f"on {n} random rows (seed {seed})" in text
+        assert f"held-out accuracy on the other {n_rows - n} rows" in text
+        assert f"(fit on {n} rows;" in text
+        assert "50 rows" not in text
+
+
+def test_reported_accuracy_changes_with_the_fit(runs):
+    def accuracy(text: str) -> str:
+        return re.search(r"held-out accuracy .*", text).group(0)
+
+    def choice(text: str) -> str:
+        return re.search(r"energylens picks the measured optimum in .*", text).group(0)
+
+    a, b, c = runs[(40, 0)], runs[(60, 0)], runs[(40, 1)]
+    assert len({accuracy(a), accuracy(b), accuracy(c)}) == 3
+    assert re.search(r"MAPE \d\.\d{3}, Top-1 \d\.\d{3} over \d+ \(task, model, GPU\) groups", accuracy(a))
+    assert choice(a) and choice(b)
+
+
+def test_without_the_comparison_it_does_not_promise_one(runs):
+    text = runs[(40, 0)]
+    assert "comparison below" not in text and "comparison with the baselines" not in text

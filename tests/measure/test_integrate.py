@@ -1,0 +1,225 @@
+"""Window integration (energylens.measure.integrate): the pure maths against hand integrals, and the
+vectorised per-GPU integration against the per-GPU, per-source loop it replaced, on replayed traces
+(the real H200 slice, and a three-GPU trace with a DCGM counter and a GPU without readings)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from energylens.measure.integrate import (
+    COUNTER_SOURCES,
+    POWER_PREFERENCE,
+    counter_energy_j,
+    covered,
+    integrate_window,
+    power_energy_j_per_gpu,
+    window_energy_j,
+)
+from energylens.measure.sampler import PowerSampler
+from energylens.measure.trace import Trace
+
+# ---- pure window maths ----------------------------------------------------------------------------------
+
+
+def test_window_energy_is_the_integral_of_the_linear_interpolant():
+    t = np.array([0, 1_000_000_000, 2_000_000_000])
+    p = np.array([100.0, 200.0, 200.0])
+    assert window_energy_j(t, p, 0, 2_000_000_000) == pytest.approx(150.0 + 200.0)
+    # [0.5, 1]: mean of 150 and 200 W for 0.5 s; [1, 1.5]: 200 W for 0.5 s
+    assert window_energy_j(t, p, 500_000_000, 1_500_000_000) == pytest.approx(87.5 + 100.0)
+    # constant beyond the ends
+    assert window_energy_j(t, p, 3_000_000_000, 4_000_000_000) == pytest.approx(200.0)
+    assert window_energy_j(t, p, -1_000_000_000, 0) == pytest.approx(100.0)
+    assert math.isnan(window_energy_j(np.array([], np.int64), np.array([]), 0, 1))
+    with pytest.raises(ValueError):
+        window_energy_j(t, p, 2, 1)
+
+
+def test_window_energy_half_segments():
+    t = np.array([0, 1_000_000_000])
+    p = np.array([0.0, 100.0])
+    assert window_energy_j(t, p, 0, 500_000_000) == pytest.approx(0.5 * 50 * 0.5)
+    assert window_energy_j(t, p, 500_000_000, 1_000_000_000) == pytest.approx(0.5 * (50 + 100) * 0.5)
+
+
+def test_counter_energy_interpolates_and_needs_brackets():
+    t = np.array([0, 100, 200])
+    e = np.array([10.0, 20.0, 40.0])
+    assert counter_energy_j(t, e, 50, 150) == pytest.approx(30.0 - 15.0)
+    assert math.isnan(counter_energy_j(t, e, -1, 150))
+    assert math.isnan(counter_energy_j(t, e, 50, 201))
+
+
+def test_per_gpu_integration_keeps_gpus_apart_and_ignores_nan_and_foreign_rows():
+    t = np.array([0, 0, 1_000_000_000, 1_000_000_000, 500_000_000, 500_000_000])
+    p = np.array([100.0, 300.0, 100.0, 300.0, np.nan, 1e9])
+    gpu = np.array([0, 1, 0, 1, 0, 7])  # GPU 7 is not one of the sampler's 3; GPU 2 has no readings
+    e = power_energy_j_per_gpu(t, p, gpu, 3, 0, 1_000_000_000)
+    assert e[:2] == pytest.approx([100.0, 300.0])
+    assert math.isnan(e[2])
+
+
+# ---- the loop the vectorised integration replaced (monitor.py before the split) -------------------------
+
+
+def _loop_window_energy_j(t_ns, power_w, start_ns, end_ns):
+    t = np.asarray(t_ns, dtype=np.int64)
+    p = np.asarray(power_w, dtype=np.float64)
+    ok = np.isfinite(p)
+    t, p = t[ok], p[ok]
+    if t.size == 0:
+        return math.nan
+    inside = t[(t > start_ns) & (t < end_ns)]
+    knots = np.concatenate(([start_ns], inside, [end_ns])).astype(np.int64)
+    rel = (knots - start_ns).astype(np.float64)
+    values = np.interp(knots.astype(np.float64), t.astype(np.float64), p)
+    return float(np.sum(0.5 * (values[1:] + values[:-1]) * np.diff(rel)) * 1e-9)
+
+
+def _loop_counter_energy_j(t_ns, energy_j, start_ns, end_ns):
+    t = np.asarray(t_ns, dtype=np.int64)
+    e = np.asarray(energy_j, dtype=np.float64)
+    ok = np.isfinite(e)
+    t, e = t[ok], e[ok]
+    if t.size < 2 or t[0] > start_ns or t[-1] < end_ns:
+        return math.nan
+    tf = t.astype(np.float64)
+    return float(np.interp(float(end_ns), tf, e) - np.interp(float(start_ns), tf, e))
+
+
+def _loop_measure(samples, gpu_count, start_ns, end_ns, periods):
+    """(energy per GPU, counter per GPU, source, count): one boolean mask per GPU and source."""
+    t_all = samples["t_ns"]
+    lo = int(np.searchsorted(t_all, start_ns - 30_000_000_000, side="left"))
+    hi = int(np.searchsorted(t_all, end_ns + 30_000_000_000, side="right"))
+    s = {k: v[lo:hi] for k, v in samples.items()}
+    source = None
+    has_power = np.isfinite(s["power_w"])
+    present = [src for src in POWER_PREFERENCE if (has_power & (s["source"] == src)).any()]
+    for src in present:
+        t = s["t_ns"][has_power & (s["source"] == src)]
+        slack = int(2 * float(periods.get(src, 0.1)) * 1e9) + 1
+        if t[0] <= start_ns + slack and t[-1] >= end_ns - slack:
+            source = src
+            break
+    else:
+        source = present[0] if present else None
+    per_gpu, counter, count = [], [], 0
+    for g in range(gpu_count):
+        on_gpu = s["gpu"] == g
+        if source is None:
+            per_gpu.append(math.nan)
+        else:
+            sel = on_gpu & (s["source"] == source) & np.isfinite(s["power_w"])
+            t, p = s["t_ns"][sel], s["power_w"][sel]
+            count += int(((t >= start_ns) & (t <= end_ns)).sum())
+            per_gpu.append(_loop_window_energy_j(t, p, start_ns, end_ns))
+        c = math.nan
+        for csrc in COUNTER_SOURCES:
+            sel = on_gpu & (s["source"] == csrc) & np.isfinite(s["energy_j"])
+            if sel.any():
+                c = _loop_counter_energy_j(s["t_ns"][sel], s["energy_j"][sel], start_ns, end_ns)
+                break
+        counter.append(c)
+    return per_gpu, counter, source or "", count
+
+
+def _replayed(trace):
+    sampler = PowerSampler.replay(trace, realtime=False, rebase=False)
+    with sampler:
+        sampler.flush()
+    return sampler.samples(), sampler.gpu_count, sampler.result().update_period_s
+
+
+def _windows(rng, lo, hi, n):
+    """Random spans across [lo, hi] and beyond it: long, short (under one update period), empty."""
+    span = hi - lo
+    a = rng.integers(lo - span // 10, hi + span // 10, size=n)
+    length = np.where(rng.random(n) < 0.3, rng.integers(0, 50_000_000, size=n),
+                      rng.integers(0, span, size=n))
+    return [(int(x), int(x + d)) for x, d in zip(a, length, strict=True)]
+
+
+def _assert_same_as_loop(samples, gpu_count, periods, windows):
+    compared = 0
+    for a, b in windows:
+        w = integrate_window(samples, gpu_count, a, b, periods)
+        energy, counter, source, count = _loop_measure(samples, gpu_count, a, b, periods)
+        assert (w.source, w.sample_count) == (source, count), (a, b)
+        np.testing.assert_allclose(w.energy_j_per_gpu, energy, rtol=1e-9, atol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(w.counter_energy_j_per_gpu, counter, rtol=1e-9, atol=1e-9, equal_nan=True)
+        compared += int(np.isfinite(energy).sum() + np.isfinite(counter).sum())
+    assert compared > len(windows)  # most windows have finite numbers to compare
+
+
+def test_vectorised_integration_matches_the_loop_on_the_replayed_h200_trace(h200_trace):
+    samples, gpu_count, periods = _replayed(h200_trace)
+    t = samples["t_ns"]
+    _assert_same_as_loop(samples, gpu_count, periods, _windows(np.random.default_rng(1), int(t[0]), int(t[-1]), 300))
+
+
+def _three_gpu_trace():
+    """GPU 0: driver buffer + NVML counter; GPU 1: instant power + DCGM counter (power and energy
+    rows); GPU 2: only a counter. Irregular times, a gap, and a NaN reading."""
+    rng = np.random.default_rng(7)
+    rows = []
+    t0 = 5_000_000_000
+
+    def add(gpu, source, t, power, energy):
+        rows.append((t, np.full(t.size, gpu), power, energy, np.full(t.size, source, dtype=object)))
+
+    tb = t0 + np.cumsum(rng.integers(15_000_000, 25_000_000, size=400))
+    tb = tb[(tb < t0 + 3_000_000_000) | (tb > t0 + 4_000_000_000)]  # a 1 s gap
+    pb = 200 + 150 * np.sin(tb * 1e-9) + rng.normal(0, 5, tb.size)
+    pb[10] = np.nan
+    add(0, "nvml_samples", tb, pb, np.full(tb.size, np.nan))
+    tc = t0 + np.arange(0, 8_000_000_000, 100_000_000)
+    add(0, "nvml_energy", tc, np.full(tc.size, np.nan), 1e5 + np.cumsum(rng.uniform(10, 40, tc.size)))
+    ti = t0 + np.arange(30_000_000, 8_000_000_000, 100_000_000)
+    add(1, "nvml_instant", ti, rng.uniform(100, 600, ti.size), np.full(ti.size, np.nan))
+    td = t0 + np.arange(50_000_000, 7_000_000_000, 100_000_000)
+    add(1, "dcgm", td, np.full(td.size, np.nan), 2e5 + np.cumsum(rng.uniform(10, 60, td.size)))
+    add(2, "nvml_energy", tc[:40], np.full(40, np.nan), np.cumsum(rng.uniform(5, 9, 40)))
+    t, gpu, p, e, src = (np.concatenate(c) for c in zip(*rows, strict=True))
+    order = np.argsort(t, kind="stable")
+    return Trace(samples={"t_ns": t[order], "gpu": gpu[order].astype(np.int32), "power_w": p[order],
+                          "energy_j": e[order], "source": src[order]},
+                 meta={"gpus": [{"index": g, "name": "synthetic", "uuid": f"GPU-{g}"} for g in range(3)],
+                       "update_period_s": {"nvml_samples": 0.02, "nvml_instant": 0.1, "nvml_energy": 0.1}})
+
+
+def test_vectorised_integration_matches_the_loop_on_a_replayed_three_gpu_trace():
+    samples, gpu_count, periods = _replayed(_three_gpu_trace())
+    assert gpu_count == 3
+    assert set(samples["source"]) == {"nvml_samples", "nvml_energy", "nvml_instant", "dcgm"}
+    t = samples["t_ns"]
+    _assert_same_as_loop(samples, gpu_count, periods, _windows(np.random.default_rng(2), int(t[0]), int(t[-1]), 300))
+
+
+def _loop_covered(s, gpu_count, end_ns):
+    late = s["t_ns"] >= end_ns
+    power = np.isin(s["source"], POWER_PREFERENCE) & np.isfinite(s["power_w"])
+    counters = [c for c in COUNTER_SOURCES if (s["source"] == c).any()]
+    for g in range(gpu_count):
+        here = late & (s["gpu"] == g)
+        if not (here & power).any():
+            return False
+        for c in counters:
+            if not (here & (s["source"] == c)).any():
+                return False
+    return True
+
+
+def test_covered_matches_the_loop_it_replaced():
+    samples, gpu_count, _ = _replayed(_three_gpu_trace())
+    only_gpu0 = {k: v[samples["gpu"] == 0] for k, v in samples.items()}
+    t0 = 5_000_000_000
+    seen = set()
+    for s, n in ((samples, gpu_count), (samples, 2), (only_gpu0, 1)):
+        for end in range(t0 - 1_000_000_000, t0 + 9_000_000_000, 50_000_000):
+            got = covered(s, n, end)
+            assert got == _loop_covered(s, n, end), (n, end)
+            seen.add(got)
+    assert seen == {True, False}
+    assert not covered({k: v[:0] for k, v in samples.items()}, 1, t0)

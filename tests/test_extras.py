@@ -1,0 +1,151 @@
+"""Optional extras: the core works without them, and a missing one is an error naming the pip install to run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from energylens import extras
+from energylens.errors import EnergyLensError, MissingExtraError
+
+
+def _block(monkeypatch, *modules: str) -> None:
+    """Make ``import m`` fail for every module (and its submodules already imported)."""
+    for name in list(sys.modules):
+        if any(name == m or name.startswith(m + ".") for m in modules):
+            monkeypatch.setitem(sys.modules, name, None)
+    for m in modules:
+        monkeypatch.setitem(sys.modules, m, None)
+
+
+def test_require_names_the_pip_install(monkeypatch):
+    _block(monkeypatch, "sklearn")
+    with pytest.raises(MissingExtraError, match=r'the forest needs scikit-learn, which is not installed .*'
+                                                r'pip install "energylens\[compare\]"'):
+        extras.require("sklearn.ensemble", "compare", "the forest")
+
+
+def test_missing_extra_is_an_energylens_error_and_an_import_error(monkeypatch):
+    _block(monkeypatch, "sympy")
+    with pytest.raises(ImportError) as info:
+        extras.require("sympy", "symbolic", "x")
+    assert isinstance(info.value, EnergyLensError)
+
+
+def test_require_returns_the_module_and_checks_its_extra():
+    import sympy
+
+    assert extras.require("sympy", "symbolic", "x") is sympy
+    with pytest.raises(ValueError, match="not part of the 'compare' extra"):
+        extras.require("numpy", "compare", "x")      # numpy is core, in no extra
+    with pytest.raises(ValueError, match="unknown extra"):
+        extras.install_hint("sr")
+
+
+def test_optional_is_none_when_missing(monkeypatch):
+    _block(monkeypatch, "tqdm")
+    assert extras.optional("tqdm.auto") is None
+    assert extras.optional("json") is not None
+
+
+def test_learned_baselines_stop_before_any_fit_without_the_extra(monkeypatch):
+    from energylens.compare import baselines
+
+    _block(monkeypatch, "sklearn", "xgboost")
+    for kind, dist in (("rf", "scikit-learn"), ("gb", "scikit-learn"), ("xgb", "xgboost-cpu")):
+        with pytest.raises(MissingExtraError, match=rf'{dist}.*pip install "energylens\[compare\]"'):
+            baselines.EnsembleRegressor(kind)
+
+
+def test_report_plots_name_the_extra(monkeypatch, tmp_path):
+    from energylens.compare import report_plots
+
+    _block(monkeypatch, "matplotlib")
+    with pytest.raises(MissingExtraError, match=r"matplotlib.*energylens\[compare\]"):
+        report_plots._plt()
+
+
+def test_sympy_forms_name_the_extra(monkeypatch):
+    from energylens.model import EnergyModel
+
+    _block(monkeypatch, "sympy")
+    monkeypatch.delitem(sys.modules, "energylens.model.symbolic", raising=False)   # imported afresh
+    with pytest.raises(MissingExtraError, match=r'sympy.*pip install "energylens\[symbolic\]"'):
+        EnergyModel().to_sympy()
+    with pytest.raises(MissingExtraError, match=r"energylens\[symbolic\]"):
+        EnergyModel().to_latex()
+
+
+def test_runner_progress_is_plain_lines_without_tqdm(monkeypatch, capsys):
+    from energylens.compare import runner
+
+    _block(monkeypatch, "tqdm")
+    bar = runner._Progress(20, enabled=True)
+    for _ in range(20):
+        bar.update()
+    bar.close()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("evaluate: 20/20 fits")
+
+
+def test_demo_checks_its_extra_before_any_work(monkeypatch, capsys):
+    from energylens.cli.demo import run_demo
+
+    _block(monkeypatch, "matplotlib")
+    with pytest.raises(MissingExtraError, match=r'energylens demo ends with needs matplotlib.*'
+                                                r'pip install "energylens\[demo\]"'):
+        run_demo(report_dir="unused")
+    assert capsys.readouterr().out == ""          # failed before printing anything
+    with pytest.raises(ValueError, match="unknown extra"):
+        extras.require_extra("sr", "x")
+
+
+def test_status_lists_each_extra_without_importing_it():
+    status = extras.extras_status()
+    assert set(status) == {"compare", "symbolic", "demo", "test"}
+    assert set(status["compare"]) == {"scikit-learn", "xgboost-cpu", "matplotlib", "tqdm"}
+
+
+_WITHOUT_EXTRAS = textwrap.dedent("""
+    import importlib.abc, sys
+    BLOCKED = ("sklearn", "xgboost", "matplotlib", "sympy", "tqdm", "scipy")
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"blocked {name}")
+            return None
+
+    sys.meta_path.insert(0, Block())
+    import numpy as np
+    import energylens
+    from energylens.model import EnergyModel
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.features import build_features
+
+    data = mlenergy_v2()
+    model = EnergyModel(bootstrap=0).fit(data.sample(50, random_state=0))
+    feats = build_features(data)
+    pred = model.predict_features(feats)
+    assert pred.shape == (len(data),) and np.all(np.isfinite(pred))
+    from energylens.cli import main
+    assert main(["evaluate", "bundled", "--repeats", "1", "--splits", "random",
+                 "--methods", "energylens,wilkins2024", "--no-progress"]) == 0
+    assert main(["evaluate", "bundled", "--repeats", "1", "--splits", "random",
+                 "--methods", "random_forest", "--no-progress"]) == 2
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    print("LOADED", loaded)
+""")
+
+
+@pytest.mark.slow
+def test_core_works_without_any_extra():
+    """import energylens, fit, predict_features and a baseline comparison, with every extra unimportable."""
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "LOADED []" in out.stdout
+    assert 'the random_forest baseline needs scikit-learn' in out.stderr
+    assert 'pip install "energylens[compare]"' in out.stderr
