@@ -17,4 +17,10 @@ export PYTHONUNBUFFERED=1
   python3 -m pytest -q tests/gpu tests/test_model.py -rs
   python3 bench/gpu_model_check.py -o "$OUT/gpu_model_check.json"
   python3 bench/gpu_check.py --quick -o "$OUT/gpu_check.json"
+  # Issue 15: transformers-backend prefill + decode vs the measured total (needs CUDA torch + transformers).
+  if python3 -c "import torch, transformers" 2>/dev/null; then
+    python3 bench/gpu_profiling_check.py -o "$OUT/gpu_profiling_check.json"
+  else
+    echo "gpu_profiling_check: skipped (torch with CUDA and transformers are not installed)"
+  fi
 } 2>&1 | tee "$OUT/gpu_session.log"

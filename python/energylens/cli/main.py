@@ -30,6 +30,7 @@ COMMANDS = {
     "search": "search",
     "monitor": "monitor",
     "discover": "discover",
+    "profile": "profile",
 }
 
 

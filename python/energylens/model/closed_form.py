@@ -439,6 +439,19 @@ class EnergyModel(_ClosedFormModel):
         ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,))
         return pd.DataFrame({"energy_j_lo": lo, "energy_j_hi": hi})
 
+    def predict_bootstrap(self, configs: Any) -> np.ndarray:
+        """Energy per request (J) under each converged bootstrap refit, shape (replicates, rows):
+        the parameter uncertainty alone (no residual scatter), e.g. for choosing what to measure next."""
+        self._require_fitted()
+        if self._boot is None or len(self._boot) == 0:
+            raise ValueError("no bootstrap replicates: fit with bootstrap >= 1")
+        columns = self._columns(load_configs(configs, require_energy=False))
+        out = np.empty((len(self._boot), len(columns[0])), dtype=np.float64)
+        for b, theta_b in enumerate(self._boot):
+            ev = _core.evaluate(self._template, columns, theta_b)
+            out[b] = ev.out0 + ev.out1
+        return out
+
     def jacobian(self, configs: Any) -> np.ndarray:
         """d energy_j / d params at the fitted parameters, shape (rows, 12)."""
         frame = load_configs(configs, require_energy=False)

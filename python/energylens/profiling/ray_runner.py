@@ -1,0 +1,61 @@
+"""Running a sweep's units on a Ray cluster: one task per configuration, its GPUs reserved.
+
+Each unit becomes a Ray task with ``num_gpus = tp x pp x dp`` (``reserve_gpus=False`` reserves none,
+for CPU clusters and tests) that runs :func:`energylens.profiling.worker.execute` on whichever node
+Ray places it and returns the row; the driver writes each row into the store as soon as it arrives
+(so a killed driver loses only rows still in flight, which ``--resume`` runs again).
+``address="local"`` starts a local cluster; anything else is passed to ``ray.init(address=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from energylens.profiling.spec import RunConfig
+from energylens.profiling.worker import base_row, execute
+
+__all__ = ["run_on_ray"]
+
+
+def _task(cfg_dict: dict[str, Any], power_source: str) -> dict[str, Any]:
+    row = execute(RunConfig.from_dict(cfg_dict), power_source)
+    import platform
+
+    row["ray_node"] = platform.node()
+    return row
+
+
+def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
+               record: Callable[[RunConfig, dict[str, Any]], None], *, reserve_gpus: bool = True) -> None:
+    """Run ``configs`` as Ray tasks; ``record(cfg, row)`` is called on the driver for each result."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("--ray needs Ray: pip install 'energylens[ray]' (or pip install ray)") from exc
+    started_here = False
+    if not ray.is_initialized():
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        started_here = True
+    try:
+        remote = ray.remote(_task)
+        pending = {}
+        for cfg in configs:
+            opts = {"num_gpus": cfg.n_gpus if reserve_gpus else 0, "num_cpus": 1, "max_retries": 0}
+            pending[remote.options(**opts).remote(cfg.to_dict(), power_source)] = cfg
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                cfg = pending.pop(ref)
+                try:
+                    row = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - a lost node or worker is a failed unit
+                    row = base_row(cfg, power_source)
+                    row["error"] = f"ray task failed: {type(exc).__name__}: {exc}"[-4000:]
+                record(cfg, row)
+    finally:
+        if started_here:
+            ray.shutdown()

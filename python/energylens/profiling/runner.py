@@ -1,0 +1,180 @@
+"""The sweep loop: expand the spec, skip what the store holds, run the rest, write each row at once.
+
+:func:`run_sweep` runs the units of work of a :class:`SweepSpec` in order (``strategy="grid"``), in a
+seeded random order (``"random"``) or chosen one by one by :class:`ActiveChooser` (``"active"``),
+at most ``budget`` of them; locally or on a Ray cluster (:mod:`energylens.profiling.ray_runner`).
+A failed unit is a row with its error; the sweep goes on. Progress lines carry an ETA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens.profiles import tables
+from energylens.profiling.active import ActiveChooser
+from energylens.profiling.meter import parse_power_source
+from energylens.profiling.ray_runner import run_on_ray
+from energylens.profiling.spec import RunConfig, SweepSpec
+from energylens.profiling.store import Store
+from energylens.profiling.worker import execute
+
+__all__ = ["SweepResult", "run_sweep", "STRATEGIES"]
+
+STRATEGIES = ("grid", "random", "active")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a call of :func:`run_sweep` did: units run now (ok / failed) and skipped as done."""
+
+    ran: int
+    ok: int
+    failed: int
+    skipped: int
+    total: int
+    seconds: float
+
+
+class Progress:
+    """Plain periodic lines: ``[3/12] ok 2.1 s  <config>  (elapsed 6 s, ETA 19 s)``."""
+
+    def __init__(self, total: int, out=None) -> None:
+        self.total, self.done, self.t0 = total, 0, time.monotonic()
+        self.out = out or sys.stdout
+
+    def update(self, row: dict[str, Any], desc: str) -> None:
+        self.done += 1
+        el = time.monotonic() - self.t0
+        eta = el / self.done * (self.total - self.done)
+        status = row["status"] if row["status"] == "ok" else "FAILED"
+        err = "" if row["status"] == "ok" else f": {str(row.get('error', '')).splitlines()[0][:120]}"
+        print(f"[{self.done}/{self.total}] {status} {row.get('wall_s', math.nan):.1f} s  {desc}{err}  "
+              f"(elapsed {el:.0f} s, ETA {eta:.0f} s)", file=self.out, flush=True)
+
+
+def _manifest(spec: SweepSpec, configs: list[RunConfig]) -> dict[str, Any]:
+    ids = [c.config_id for c in configs]
+    return {"format": "energylens.sweep-store", "version": 1, "source": spec.source,
+            "spec_hash": hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16],
+            "sweep": dict(spec.sweep), "n_units": len(ids), "config_ids": ids}
+
+
+def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
+    """Schema-v1 candidate rows for active choice: model facts from measured rows of the same model,
+    else from the model table (``energylens.profiles.tables``), else the model cannot be predicted yet (NaN)."""
+    known: dict[str, dict[str, Any]] = {}
+    rows = store.rows()
+    for model, g in (rows.groupby("model") if len(rows) else []):
+        known[model] = g.iloc[-1].to_dict()
+    out = []
+    for c in configs:
+        k = known.get(c.model)
+        spec = tables.find_model(c.model) if k is None else None
+        out.append({"model": c.model, "params_b": k["params_b"] if k else (spec.params_b if spec else math.nan),
+                    "gpu": k["gpu"] if k else (c.options.get("gpu") or "H100"), "tp": c.tp, "pp": c.pp, "ep": c.ep,
+                    "batch_size": float(c.max_num_seqs), "input_tokens": _mean_len(c.input_len),
+                    "output_tokens": _mean_len(c.output_len), "precision": c.precision,
+                    "kv_cache_dtype": c.kv_cache_dtype, "modality": c.modality,
+                    **({a: k.get(a, math.nan) for a in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")}
+                       if k else {})})
+    return pd.DataFrame(out)
+
+
+def _mean_len(ls) -> float:
+    if ls.distribution == "fixed":
+        return float(ls.value)
+    if ls.distribution == "uniform":
+        return (ls.low + ls.high) / 2
+    return float(ls.mean)
+
+
+def _order(todo: list[RunConfig], strategy: str, seed: int) -> list[RunConfig]:
+    if strategy == "random":
+        idx = np.random.default_rng(seed).permutation(len(todo))
+        return [todo[i] for i in idx]
+    return list(todo)
+
+
+def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
+              power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
+              ray_address: str | None = None, ray_num_gpus: bool = True,
+              run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None) -> SweepResult:
+    """Run (or continue) the sweep into the store ``out_dir``; see the module docstring."""
+    parse_power_source(power_source)
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if budget is not None and budget < 1:
+        raise ValueError(f"--budget must be >= 1, got {budget}")
+    if strategy == "active" and ray_address is not None:
+        raise ValueError("--strategy active chooses one configuration at a time; run it without --ray")
+    configs = spec.configs()
+    store = Store(out_dir)
+    store.init(_manifest(spec, configs), resume=resume)
+    done = store.done(retry_failed=retry_failed)
+    todo = [c for c in configs if c.config_id not in done]
+    skipped = len(configs) - len(todo)
+    n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
+    out = out or sys.stdout
+    print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already, running {n} "
+          f"({strategy}{', on Ray ' + ray_address if ray_address else ''}; power source {power_source})",
+          file=out, flush=True)
+    progress = Progress(n, out)
+    t0 = time.monotonic()
+    counts = {"ok": 0, "failed": 0}
+
+    def record(cfg: RunConfig, row: dict[str, Any]) -> None:
+        store.write(cfg.config_id, row)
+        counts["ok" if row["status"] == "ok" else "failed"] += 1
+        progress.update(row, cfg.describe())
+
+    if n and ray_address is not None:
+        run_on_ray(_order(todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
+                   reserve_gpus=ray_num_gpus)
+    elif n and strategy == "active":
+        _run_active(configs, store, n, power_source, run_one, record, spec.sweep["seed"])
+    else:
+        for cfg in _order(todo, strategy, spec.sweep["seed"])[:n]:
+            record(cfg, run_one(cfg, power_source))
+    res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
+                      skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
+    print(f"sweep {spec.sweep['name']}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
+          f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
+    return res
+
+
+def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: str, run_one, record,
+                seed: int) -> None:
+    ids = [c.config_id for c in configs]
+    for _ in range(n):
+        statuses = store.statuses()
+        rows = store.rows()
+        energy = dict(zip(rows["config_id"], rows["energy_j"], strict=True)) if len(rows) else {}
+        measured = {i: float(energy[c]) for i, c in enumerate(ids) if c in energy and math.isfinite(energy[c])}
+        blocked = {i for i, c in enumerate(ids) if c in statuses and i not in measured}
+        free = [i for i in range(len(ids)) if i not in measured and i not in blocked]
+        if not free:
+            return
+        keep = [i for i in range(len(ids)) if i not in blocked]  # a failed configuration is no candidate
+        cand = _candidate_frame(configs, store).iloc[keep].reset_index(drop=True)
+        chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_tokens", "output_tokens"), seed=seed)
+        pick = None
+        if len(measured) >= chooser.min_rows and cand["params_b"].notna().all():
+            pos = {i: k for k, i in enumerate(keep)}
+            k = chooser.next_index({pos[i]: e for i, e in measured.items()})
+            pick = None if k is None else keep[k]
+        chosen_by = "active"
+        if pick is None:  # too few rows or a model not measured yet: uniform at random
+            pick, chosen_by = int(np.random.default_rng(seed + len(statuses)).choice(free)), "random"
+        row = run_one(configs[pick], power_source)
+        row["chosen_by"] = chosen_by
+        record(configs[pick], row)
+

