@@ -16,7 +16,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import UnknownGpuError
-from energylens.profiles import tables
+from energylens.profiles import cells, tables
 from energylens.profiles.architecture import vision_encoders
 from energylens.profiles.schema import as_profiles
 
@@ -67,7 +67,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     model = _model_columns(df)
     B, Li = _col(df, "batch_size"), _col(df, "input_tokens")
     L, H, Hkv, dh = model["n_layers"], model["n_heads"], model["n_kv_heads"], model["head_dim"]
-    kv_dtype = df["kv_cache_dtype"].astype(str).to_numpy(dtype=object)
+    kv_dtype = df["kv_cache_dtype"].to_numpy(dtype=object)
     out = {
         "tp": _col(df, "tp"), "pp": _col(df, "pp"), "batch_size": B, "input_tokens": Li,
         "output_tokens": _col(df, "output_tokens"), "n_layers": L, "d_model": model["d_model"],
@@ -85,18 +85,15 @@ def _hardware(df: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per-row GPU specs at the row's precision, one table lookup per unique (gpu, precision)."""
     n = len(df)
     hw = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bytes_per_param")}
-    gpus = df["gpu"].astype(str).to_numpy()
-    precision = df["precision"].astype(str).to_numpy()
-    keys = pd.MultiIndex.from_arrays([gpus, precision])
     specs = _gpu_specs(df)
-    for (g, pr), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
-        spec = specs[str(g).strip()]
+    for (g, pr), idx in cells.key_groups(df["gpu"].to_numpy(dtype=object), df["precision"].to_numpy(dtype=object)):
+        g, pr = str(g), str(pr)
+        spec = specs[g.strip()]
         try:
             pk = tables.peak_flops(spec, pr)          # at the compute precision of the weight format
             b = tables.bytes_per_param(pr)            # block scales included (profiles.precision)
         except ValueError as exc:
             raise ValueError(f"profile column 'precision': {exc}") from None
-        idx = np.asarray(idx)
         hw["peak"][idx] = pk
         hw["bw"][idx] = spec.hbm_bw_gbs * 1e9
         hw["tdp"][idx] = spec.tdp_w
@@ -201,12 +198,13 @@ def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
     weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
     """
     out = np.where(bpp >= 4.0, 4.0, 2.0)
-    for dtype in np.unique(kv_dtype):
+    codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
+    for j, dtype in enumerate(uniques):
         key = str(dtype).strip().lower()
         if key in ("auto", "", "nan"):
             continue
         try:
-            out = np.where(kv_dtype == dtype, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
+            out = np.where(codes == j, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
         except ValueError as exc:
             raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
     return out
