@@ -112,21 +112,25 @@ def text(series: pd.Series, blank: np.ndarray, fn: Callable[[object], str] = str
     return pd.Series(out, index=series.index, dtype=object)
 
 
-def key_groups(*columns: np.ndarray, rows: np.ndarray | None = None) -> list[tuple[tuple, np.ndarray]]:
-    """``(key, rows)`` for each distinct key (one value per column) among ``rows`` (default: all), in
-    order of first appearance; each group's rows ascending. The one Python step per group of a table
-    lookup."""
-    rows = np.arange(len(columns[0])) if rows is None else np.asarray(rows)
+def key_groups(*columns, rows: np.ndarray | None = None) -> list[tuple[tuple, np.ndarray]]:
+    """``(key, rows)`` for each distinct key (one value per column: arrays or Series, e.g. a frame's
+    str columns, factorised without leaving Arrow) among ``rows`` (default: all), in order of first
+    appearance; each group's rows ascending. The one Python step per group of a table lookup."""
+    n = len(columns[0])
+    rows = np.arange(n) if rows is None else np.asarray(rows)
     if len(rows) == 0:
         return []
     combined = np.zeros(len(rows), dtype=np.int64)
+    uniques = []
     for col in columns:
-        c, u = pd.factorize(np.asarray(col)[rows], use_na_sentinel=False)
+        part = col if len(rows) == n else (col.iloc[rows] if isinstance(col, pd.Series) else np.asarray(col)[rows])
+        c, u = pd.factorize(part, use_na_sentinel=False)
         combined = combined * max(len(u), 1) + c
+        uniques.append((c, np.asarray(u, dtype=object)))
     group, _ = pd.factorize(combined)
     order = np.argsort(group, kind="stable")
     split = np.flatnonzero(np.diff(group[order])) + 1
     out = []
-    for idx in np.split(rows[order], split):
-        out.append((tuple(col[idx[0]] for col in columns), idx))
+    for pos in np.split(order, split):
+        out.append((tuple(u[c[pos[0]]] for c, u in uniques), rows[pos]))
     return out

@@ -86,7 +86,7 @@ def _hardware(df: pd.DataFrame) -> dict[str, np.ndarray]:
     n = len(df)
     hw = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bytes_per_param")}
     specs = _gpu_specs(df)
-    for (g, pr), idx in cells.key_groups(df["gpu"].to_numpy(dtype=object), df["precision"].to_numpy(dtype=object)):
+    for (g, pr), idx in cells.key_groups(df["gpu"], df["precision"]):
         g, pr = str(g), str(pr)
         spec = specs[g.strip()]
         try:
@@ -134,11 +134,14 @@ def _weight_bytes(model: dict[str, np.ndarray], bpp: np.ndarray, B: np.ndarray) 
 def _encoder_flops(df: pd.DataFrame, Li: np.ndarray) -> np.ndarray:
     """Vision-encoder FLOPs per request. Visual tokens: one image per request for "image" (its table
     token count, else the whole prompt), every prompt token for "video" (frames x tokens per frame)."""
-    modality = df["modality"].astype(str).to_numpy()
-    is_image = np.isin(modality, ("image", "video"))
-    vision_b, img = vision_encoders(df["model"].astype(str).to_numpy(), _col(df, "params_b"), is_image,
+    modality = df["modality"].astype(str)
+    is_image = modality.isin(("image", "video")).to_numpy(dtype=bool)
+    if not is_image.any():
+        return np.zeros(len(df))
+    vision_b, img = vision_encoders(df["model"].astype(str), _col(df, "params_b"), is_image,
                                     _col(df, "image_tokens_per_image"))
-    vis_tok = np.where(modality == "video", Li, np.where(np.isfinite(img), np.minimum(img, Li), Li))
+    is_video = (modality == "video").to_numpy(dtype=bool)
+    vis_tok = np.where(is_video, Li, np.where(np.isfinite(img), np.minimum(img, Li), Li))
     return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * vision_b * 1e9 * vis_tok, 0.0)
 
 

@@ -424,7 +424,7 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
     if "gpu" not in profiles.columns:
         raise ProfileSchemaError(f"{src}: profile table lacks the 'gpu' column", source=src, column="gpu")
     rows = _row_numbers(profiles)
-    names = profiles["gpu"].astype(str).str.strip().to_numpy(dtype=object)
+    names = profiles["gpu"].astype(str).str.strip()
     present = [c for c in INLINE_COLUMNS if c in profiles.columns]
     out: dict[str, GpuSpec] = {}
     for (g,), pos in key_groups(names):  # one pass per GPU, rows in order
