@@ -43,6 +43,7 @@ from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.extras import require
 from energylens.measure.trace import Trace
+from energylens.parallel import honours_n_threads
 
 __all__ = [
     "Attribution",
@@ -401,6 +402,7 @@ def _intervals(signal, t, v, window, source):
     return start, end, v * (w_ns * 1e-9)
 
 
+@honours_n_threads
 def attribute(
     trace: Trace,
     *,
@@ -448,6 +450,8 @@ def attribute(
         block_length: rows per bootstrap block (None: ``round(n ** (1/3))``).
         seed: bootstrap seed.
         backend: ``"native"`` (C++ core) or ``"numpy"`` (the reference).
+        n_threads: cap on the native loops' threads (default: the process-wide setting,
+            :mod:`energylens.parallel`).
 
     Raises:
         EnergyLensError: empty trace, no kernels, an unknown class, a class with no busy time in any
@@ -634,6 +638,7 @@ def attribute(
     )
 
 
+@honours_n_threads
 def attribute_phases(
     trace: Trace,
     *,
