@@ -157,7 +157,10 @@ def check_feature_domain(name: str, col: np.ndarray) -> None:
     lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
     if col.size == 0:
         return
-    lo, hi = float(np.min(col)), float(np.max(col))  # NaN propagates into both
+    if col.size == 1:  # a broadcast scalar: no reductions (the per-call cost of small inputs)
+        lo = hi = float(col.reshape(-1)[0])
+    else:
+        lo, hi = float(col.min()), float(col.max())  # NaN propagates into both
     ok = math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower)
     if ok:
         return
