@@ -176,8 +176,11 @@ def memory_probe(n: int) -> None:
     model = fitted_model()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     before = _status_kib("VmRSS")
+    t0 = time.perf_counter()
     model.predict(df)
+    seconds = time.perf_counter() - t0  # one sample, cold: the medians are in predict_df
     print(json.dumps({"rows": n, "rss_before_predict_bytes": before * 1024, "peak_rss_bytes": _status_kib("VmHWM") * 1024,
+                      "one_cold_predict_s": seconds, "configs_per_s_one_cold_sample": n / seconds,
                       "input_bytes": int(df.memory_usage(deep=True).sum())}))
 
 

@@ -157,3 +157,15 @@ def test_rules_are_the_rowwise_ones_cell_by_cell():
 
 def test_vectorised_architecture_fill_is_the_module_in_use():
     assert schema._architecture is vectorised_architecture
+
+
+def test_a_column_subset_of_a_validated_frame_is_validated_again():
+    """attrs survive frame[cols]: such a frame must not pass as validated (it lacked 'precision' and failed
+    deep in build_features with a KeyError)."""
+    validated = schema.load_profiles(_good())
+    subset = validated[["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens",
+                        "energy_j"]].copy()
+    assert subset.attrs.get("schema_version") == schema.SCHEMA_VERSION
+    again = schema.as_profiles(subset)
+    assert again is not subset and "precision" in again.columns
+    assert schema.as_profiles(validated) is validated

@@ -96,6 +96,7 @@ _INT_COLUMNS = ("tp", "pp", "ep", "n_gpus")
 _NUMERIC_COLUMNS = tuple(
     c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
 )
+_OUTPUT_COLUMNS = frozenset(REQUIRED_COLUMNS) | frozenset(OPTIONAL_DEFAULTS)
 _MAX_ROWS_SHOWN = 20
 _DATAFRAME_SOURCE = "<DataFrame>"
 
@@ -251,7 +252,8 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
     architectures filled once, here."""
     if not isinstance(frame, pd.DataFrame):
         return load_profiles(frame, require_energy=require_energy)  # raises TypeError naming what it takes
-    if frame.attrs.get("schema_version") == SCHEMA_VERSION:
+    # attrs survive column selection (frame[cols].copy()): validated means every output column is there too
+    if frame.attrs.get("schema_version") == SCHEMA_VERSION and _OUTPUT_COLUMNS.issubset(frame.columns):
         energy = frame["energy_j"].to_numpy(dtype="float64") if "energy_j" in frame.columns else None
         if not require_energy or (energy is not None and np.isfinite(energy).all()):
             return frame
