@@ -426,21 +426,22 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     for c in MEASURED_COLUMNS:
         cols[c] = num(c)
     cols.update(arch)
-    return _typed(pd.DataFrame(cols), frame)
+    return _typed(cols, frame)
 
 
-def _typed(df: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """Fixed dtypes, the source's index, and the source's unknown columns appended untouched."""
-    for c in df.columns:
+def _typed(cols: dict[str, object], frame: pd.DataFrame) -> pd.DataFrame:
+    """Fixed dtypes, the source's index, and the source's unknown columns appended untouched; the frame is
+    built once from typed columns (setting columns one by one was most of a 50-row fit's time)."""
+    typed: dict[str, object] = {}
+    for c, values in cols.items():
         if c in _INT_COLUMNS:
-            df[c] = df[c].astype("int64")
+            typed[c] = np.asarray(values).astype("int64")
         elif c in _TEXT_COLUMNS:
-            df[c] = df[c].astype(str)
+            typed[c] = pd.Series(values, dtype=object, copy=False).astype(str).array
         else:
-            df[c] = df[c].astype("float64")
-    df.index = frame.index
+            typed[c] = np.asarray(values, dtype="float64")
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_DEFAULTS)
     for c in frame.columns:
         if c not in known:
-            df[c] = frame[c].array
-    return df
+            typed[c] = frame[c].array
+    return pd.DataFrame(typed, index=frame.index)
