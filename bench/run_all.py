@@ -2,7 +2,8 @@
 
     python bench/run_all.py [--only public,model] [--quick]
 
-``--quick`` passes smaller sizes (for a check that the scripts run, not for figures). ``bandwidth_floor.cpp``
+``--quick`` passes smaller sizes and writes to bench/results/quick/ (a check that the scripts run, not
+figures). ``bandwidth_floor.cpp``
 is compiled by hand (its header says how) and is not run here. The GPU scripts
 (gpu_check.py, gpu_model_check.py) run only where ``nvidia-smi -L`` lists a GPU. A failing script is
 reported and the others still run; the exit status is non-zero when any failed.
@@ -19,24 +20,25 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+OUT = Path("{out}")  # placeholder in the argument lists: the results folder of this run
 
 # name -> (script, arguments for a full run, arguments for --quick, needs a GPU)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str], bool]] = {
-    "public": ("bench_public.py", ["--json", str(RESULTS / "public.json")],
+    "public": ("bench_public.py", ["--json", str(OUT / "public.json")],
                ["--max-rows", "100000", "--df-max-rows", "10000", "--memory-rows", "100000",
-                "--json", str(RESULTS / "public.json")], False),
-    "model": ("bench_model.py", ["--json", str(RESULTS / "model.json")],
-              ["--rows", "100000", "--fit-draws", "5", "--json", str(RESULTS / "model.json")], False),
-    "attribution": ("bench_attribution.py", ["--json", str(RESULTS / "attribution.json")],
-                    ["--seeds", "2", "--json", str(RESULTS / "attribution.json")], False),
-    "sampler": ("bench_sampler.py", ["-o", str(RESULTS / "sampler.json")],
-                ["--seconds", "1", "-o", str(RESULTS / "sampler.json")], False),
-    "accuracy_ceiling": ("accuracy_ceiling.py", ["--json", str(RESULTS / "accuracy_ceiling.json")],
-                         ["--repeats", "2", "--json", str(RESULTS / "accuracy_ceiling.json")], False),
+                "--json", str(OUT / "public.json")], False),
+    "model": ("bench_model.py", ["--json", str(OUT / "model.json")],
+              ["--rows", "100000", "--fit-draws", "5", "--json", str(OUT / "model.json")], False),
+    "attribution": ("bench_attribution.py", ["--json", str(OUT / "attribution.json")],
+                    ["--seeds", "2", "--json", str(OUT / "attribution.json")], False),
+    "sampler": ("bench_sampler.py", ["-o", str(OUT / "sampler.json")],
+                ["--seconds", "1", "-o", str(OUT / "sampler.json")], False),
+    "accuracy_ceiling": ("accuracy_ceiling.py", ["--json", str(OUT / "accuracy_ceiling.json")],
+                         ["--repeats", "2", "--json", str(OUT / "accuracy_ceiling.json")], False),
     "template_accuracy": ("template_accuracy.py", ["--json"], ["--json", "--repeats", "2"], False),
-    "gpu_model": ("gpu_model_check.py", ["-o", str(RESULTS / "gpu_model.json")],
-                  ["--rows", "1000000", "--repeats", "7", "-o", str(RESULTS / "gpu_model.json")], True),
-    "gpu": ("gpu_check.py", ["-o", str(RESULTS / "gpu.json")], ["--quick", "-o", str(RESULTS / "gpu.json")], True),
+    "gpu_model": ("gpu_model_check.py", ["-o", str(OUT / "gpu_model.json")],
+                  ["--rows", "1000000", "--repeats", "7", "-o", str(OUT / "gpu_model.json")], True),
+    "gpu": ("gpu_check.py", ["-o", str(OUT / "gpu.json")], ["--quick", "-o", str(OUT / "gpu.json")], True),
 }
 
 # Benchmarks that print their JSON instead of writing a file.
@@ -60,7 +62,8 @@ def main() -> int:
     unknown = [s for s in chosen if s not in BENCHMARKS]
     if unknown:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
-    RESULTS.mkdir(exist_ok=True)
+    out_dir = RESULTS / "quick" if args.quick else RESULTS  # quick runs never overwrite the figures
+    out_dir.mkdir(parents=True, exist_ok=True)
     gpu = has_gpu()
     failed = []
     for name in chosen:
@@ -68,11 +71,12 @@ def main() -> int:
         if needs_gpu and not gpu:
             print(f"[run_all] {name}: skipped (no GPU listed by nvidia-smi)", flush=True)
             continue
-        print(f"[run_all] {name}: python bench/{script} {' '.join(quick if args.quick else full)}", flush=True)
+        argv = [sys.executable, str(HERE / script),
+                *(a.replace("{out}", str(out_dir)) for a in (quick if args.quick else full))]
+        print(f"[run_all] {name}: {' '.join(argv[1:])}", flush=True)
         t0 = time.perf_counter()
-        argv = [sys.executable, str(HERE / script), *(quick if args.quick else full)]
         if name in PRINTS_JSON:  # writes its JSON to stdout
-            with open(RESULTS / f"{name}.json", "w") as out:
+            with open(out_dir / f"{name}.json", "w") as out:
                 rc = subprocess.call(argv, stdout=out)
         else:
             rc = subprocess.call(argv)
