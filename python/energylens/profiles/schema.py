@@ -444,4 +444,4 @@ def _typed(cols: dict[str, object], frame: pd.DataFrame) -> pd.DataFrame:
     for c in frame.columns:
         if c not in known:
             typed[c] = frame[c].array
-    return pd.DataFrame(typed, index=frame.index)
+    return pd.DataFrame(typed, index=frame.index, copy=False)
