@@ -42,7 +42,7 @@ def test_require_returns_the_module_and_checks_its_extra():
     with pytest.raises(ValueError, match="not part of the 'compare' extra"):
         extras.require("numpy", "compare", "x")      # numpy is core, in no extra
     with pytest.raises(ValueError, match="unknown extra"):
-        extras.install_hint("sr")
+        extras.install_hint("gpu")
 
 
 def test_optional_is_none_when_missing(monkeypatch):
@@ -100,12 +100,12 @@ def test_demo_checks_its_extra_before_any_work(monkeypatch, capsys):
         run_demo(report_dir="unused")
     assert capsys.readouterr().out == ""          # failed before printing anything
     with pytest.raises(ValueError, match="unknown extra"):
-        extras.require_extra("sr", "x")
+        extras.require_extra("gpu", "x")
 
 
 def test_status_lists_each_extra_without_importing_it():
     status = extras.extras_status()
-    assert set(status) == {"compare", "symbolic", "demo", "test"}
+    assert set(status) == {"compare", "symbolic", "sr", "demo", "test"}
     assert set(status["compare"]) == {"scikit-learn", "xgboost-cpu", "matplotlib", "tqdm"}
 
 

@@ -88,7 +88,7 @@ class ProfileSchemaError(EnergyLensError, ValueError):
         super().__init__(message)
         self.source = source
         self.column = column
-        self.rows = list(rows or [])
+        self.rows = [] if rows is None else [int(r) for r in rows]  # a list or an array of rows
 
 
 class UnknownGpuError(EnergyLensError, KeyError):

@@ -12,11 +12,15 @@ A foundation module: imports only the native core.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from energylens import _core
 
-__all__ = ["num_threads", "set_num_threads", "threads", "isa", "supported_isas", "use_isa"]
+__all__ = ["num_threads", "set_num_threads", "threads", "honours_n_threads", "isa", "supported_isas", "use_isa"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def num_threads() -> int:
@@ -45,6 +49,16 @@ def threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         _core.set_max_threads(before)
+
+
+def honours_n_threads(fn: _F) -> _F:
+    """Give ``fn`` a keyword ``n_threads`` (int >= 1 or None) that caps the native loops it runs, via
+    :func:`threads`; for public functions whose native calls sit deep in helpers."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, n_threads: int | None = None, **kwargs: Any) -> Any:
+        with threads(n_threads):
+            return fn(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def isa() -> str:

@@ -57,6 +57,7 @@ from energylens.measure.attribution_design import (
 )
 from energylens.measure.attribution_reference import reference_busy_time, reference_fit
 from energylens.measure.trace import Trace
+from energylens.parallel import honours_n_threads
 
 __all__ = [
     "Attribution",
@@ -205,6 +206,7 @@ class PhaseAttribution:
         })
 
 
+@honours_n_threads
 def attribute(
     trace: Trace,
     *,
@@ -252,6 +254,8 @@ def attribute(
         block_length: rows per bootstrap block (None: ``round(n ** (1/3))``).
         seed: bootstrap seed.
         backend: ``"native"`` (C++ core) or ``"numpy"`` (the reference).
+        n_threads: cap on the native loops' threads (default: the process-wide setting,
+            :mod:`energylens.parallel`).
 
     Raises:
         EnergyLensError: empty trace, no kernels, an unknown class, a class with no busy time in any
@@ -393,6 +397,7 @@ def _result(fit: dict[str, Any], design: Design, names: list[str], target: np.nd
     )
 
 
+@honours_n_threads
 def attribute_phases(
     trace: Trace,
     *,

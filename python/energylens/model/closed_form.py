@@ -5,6 +5,9 @@ docs/model.md): the formula is evaluated and fitted in C++ (OpenMP/SIMD; CUDA fo
 NumPy twin in :mod:`energylens.model.reference` is the test oracle. Fitting is a bounded Levenberg-Marquardt
 on relative error with the analytic Jacobian and a few seeded starts; uncertainty comes from a
 parallel bootstrap (refits on resampled rows) combined with the training residuals.
+
+The module is a little over 500 lines because EnergyModel, LatencyModel and their shared base belong
+together: the energy model owns its latency model and both share the fit, interval and persistence code.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from energylens.model.persistence import (
     read_model_file,
     write_model_file,
 )
+from energylens.parallel import threads
 from energylens.profiles.features import build_features, check_feature_domain
 
 if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
@@ -149,10 +153,15 @@ class _ClosedFormModel:
         return _core.FitOptions(**opts, target=self._target_mode(targets), aux_weight=self.options["tpot_weight"])
 
     # ---- fitting -----------------------------------------------------------------------------
-    def fit(self, profiles: Any) -> _ClosedFormModel:
-        """Fit the template's parameters on measured profiles (path or DataFrame, schema v1)."""
+    def fit(self, profiles: Any, *, n_threads: int | None = None) -> _ClosedFormModel:
+        """Fit the template's parameters on measured profiles (path or DataFrame, schema v1); ``n_threads``
+        caps the native fit and bootstrap (default: the process-wide setting, energylens.parallel)."""
         frame = load_configs(profiles, require_energy=self._kind == "energy")
-        columns = self._columns(frame)
+        with threads(n_threads):
+            return self._fit_columns(frame, self._columns(frame))
+
+    def _fit_columns(self, frame: pd.DataFrame, columns: list[np.ndarray]) -> _ClosedFormModel:
+        """The fit on already built feature columns (EnergyModel shares them with its latency model)."""
         targets = self._targets(frame)
         n_meas = int(np.isfinite(targets[0]).sum()) if self._fit_target == "sum" else \
             int(sum(np.isfinite(t).sum() for t in targets))
@@ -197,20 +206,23 @@ class _ClosedFormModel:
         return np.concatenate(res) if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------
-    def _outputs(self, configs: Any, theta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _outputs(self, configs: Any, theta: np.ndarray | None = None, n_threads: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
         frame = load_configs(configs, require_energy=False)
-        ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted() if theta is None else theta)
+        columns = self._columns(frame)
+        with threads(n_threads):
+            ev = _core.evaluate(self._template, columns, self._require_fitted() if theta is None else theta)
         return ev.out0, ev.out1
 
-    def _feature_columns(self, features: Mapping[str, Any], validate: bool) -> list[np.ndarray]:
-        """Template-ordered float64 columns from a feature mapping (scalars and 1-element arrays broadcast)."""
+    def _feature_columns(self, features: Mapping[str, Any], validate: bool, dtype=np.float64) -> list[np.ndarray]:
+        """Template-ordered columns in ``dtype`` from a feature mapping (scalars and 1-element arrays broadcast)."""
         missing = [n for n in self.feature_names if n not in features]
         if missing:
             raise ValueError(f"features {missing} missing for template {self.template_id}; "
                              "build them with energylens.profiles.features.build_features or pass them as scalars")
         cols = []
         for name in self.feature_names:
-            col = np.asarray(features[name], dtype=np.float64)
+            col = np.asarray(features[name], dtype=dtype)
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
@@ -219,19 +231,25 @@ class _ClosedFormModel:
         return cols
 
     def evaluate_features(self, features: Mapping[str, Any], *, out: tuple[np.ndarray, np.ndarray] | None = None,
-                          validate: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                          validate: bool = True, dtype=np.float64, n_threads: int | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
         """The template's two outputs straight from feature columns, without pandas.
 
         ``features`` maps every name in :attr:`feature_names` to a 1-D array or a scalar; a scalar (or a
         one-element array) is used for every row, so a sweep over TP, PP, batch and lengths for one model on
         one GPU passes the model's and GPU's specs once and streams only what varies (about 2x faster than
         full columns on a memory-bound machine; bench/README.md). ``out``: a pair of preallocated float64
-        arrays to write into. ``validate=False`` skips the domain check of every value (finite; tp, pp
-        >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the columns
-        themselves and evaluate in a hot loop.
+        arrays (of ``dtype``) to write into. ``validate=False`` skips the domain check of every value (finite;
+        tp, pp >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the columns
+        themselves and evaluate in a hot loop. ``dtype=np.float32`` runs the float32 native loop end to end
+        (columns cast once if needed, float32 outputs); ``n_threads`` caps its threads.
         """
-        ev = _core.evaluate(self._template, self._feature_columns(features, validate), self._require_fitted(),
-                            out=out)
+        kind = np.dtype(dtype)
+        if kind not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+        columns = self._feature_columns(features, validate, kind)
+        with threads(n_threads):
+            ev = _core.evaluate(self._template, columns, self._require_fitted(), dtype=kind.name, out=out)
         return ev.out0, ev.out1
 
     def _intervals(self, configs: Any, level: float, picks) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -330,9 +348,9 @@ class LatencyModel(_ClosedFormModel):
             raise ValueError("LatencyModel.fit: the profiles have no ttft_s or tpot_s measurements")
         return cols
 
-    def predict(self, configs: Any) -> pd.DataFrame:
+    def predict(self, configs: Any, *, n_threads: int | None = None) -> pd.DataFrame:
         """Predicted ``ttft_s_pred`` and ``tpot_s_pred`` for each configuration row."""
-        ttft, tpot = self._outputs(configs)
+        ttft, tpot = self._outputs(configs, n_threads=n_threads)
         return pd.DataFrame({"ttft_s_pred": ttft, "tpot_s_pred": tpot})
 
     def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
@@ -400,10 +418,17 @@ class EnergyModel(_ClosedFormModel):
 
         return ExpressionEnergyModel(expr, **kwargs)
 
-    def fit(self, profiles: Any, *, latency: bool = True) -> EnergyModel:
-        """Fit on measured profiles; with ``latency`` also fit the latency model where possible."""
+    def fit(self, profiles: Any, *, latency: bool = True, n_threads: int | None = None) -> EnergyModel:
+        """Fit on measured profiles; with ``latency`` also fit the latency model where possible (on the same
+        feature columns); ``n_threads`` caps the native fits and bootstraps."""
         frame = load_configs(profiles, require_energy=True)
-        super().fit(frame)
+        columns = self._columns(frame)
+        with threads(n_threads):
+            self._fit_columns(frame, columns)
+            self._fit_latency(frame, columns, latency)
+        return self
+
+    def _fit_latency(self, frame: pd.DataFrame, columns: list[np.ndarray], latency: bool) -> None:
         self.latency_model = None
         has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1
                           for c in ("ttft_s", "tpot_s"))
@@ -412,20 +437,22 @@ class EnergyModel(_ClosedFormModel):
             n_lat = sum(int(np.isfinite(np.asarray(frame[c], dtype=float)).sum())
                         for c in ("ttft_s", "tpot_s") if c in frame)
             if n_lat >= len(lm.param_names):
-                self.latency_model = lm.fit(frame)
-        return self
+                same = lm.feature_names == self.feature_names  # both templates read one feature list today
+                self.latency_model = lm._fit_columns(frame, columns if same else lm._columns(frame))  # type: ignore[assignment]
 
-    def predict(self, configs: Any) -> np.ndarray:
+    def predict(self, configs: Any, *, n_threads: int | None = None) -> np.ndarray:
         """Energy per request (J) for each configuration row (path or DataFrame, schema v1)."""
-        e_pf, e_dec = self._outputs(configs)
-        return e_pf + e_dec
+        e_pf, e_dec = self._outputs(configs, n_threads=n_threads)
+        return np.add(e_pf, e_dec, out=e_pf)
 
-    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True) -> np.ndarray:
-        """Energy per request (J) from feature columns (see :meth:`evaluate_features`; scalars broadcast).
+    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True, dtype=np.float64,
+                         n_threads: int | None = None) -> np.ndarray:
+        """Energy per request (J) from feature columns (see :meth:`evaluate_features`; scalars broadcast),
+        in ``dtype`` (float64, or float32 through the float32 native loop).
 
         The fast path for schedulers and sweeps: no DataFrame, no table lookups, one native pass.
         """
-        e_pf, e_dec = self.evaluate_features(features, validate=validate)
+        e_pf, e_dec = self.evaluate_features(features, validate=validate, dtype=dtype, n_threads=n_threads)
         return np.add(e_pf, e_dec, out=e_pf)
 
     def predict_phases(self, configs: Any) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from energylens.profiles import tables
+from energylens.profiles import cells, tables
 
 __all__ = ["fill_architecture", "vision_encoders", "DEFAULT_VISION_PARAMS_B"]
 
@@ -25,46 +25,41 @@ DEFAULT_VISION_PARAMS_B = 0.3
 _NOT_REQUIRED = ("image_tokens_per_image",)
 
 
-def _blank(values: np.ndarray) -> np.ndarray:
-    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
-
-
 def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, np.ndarray],
                       architecture: np.ndarray, active_params_b: np.ndarray, *, source: str) -> None:
     """Fill, in place, NaN cells of ``arch`` (architecture column -> float array), blank cells of
     ``architecture`` and NaN cells of ``active_params_b`` from the model table, one lookup per
     (model, params_b). Models not in the table get an estimated architecture (and no architecture kind
     or active ratio), listed in one warning that names ``source``."""
-    n = len(models)
-    need_arch = np.zeros(n, dtype=bool)
+    need_arch = np.zeros(len(models), dtype=bool)
     for c, values in arch.items():
         if c not in _NOT_REQUIRED:
             need_arch |= np.isnan(values)
-    need_meta = _blank(architecture) | np.isnan(active_params_b)
-    estimated: dict[str, float] = {}
-    specs: dict[tuple[str, float], tables.ModelSpec | None] = {}
-    for i in np.flatnonzero(need_arch | need_meta):
-        key = (str(models[i]), float(params_b[i]))
-        if key not in specs or (specs[key] is None and need_arch[i]):
-            spec = tables.find_model(key[0])
-            if spec is None and need_arch[i]:
-                spec = tables.model_spec(key[0], key[1], warn=False)
-                estimated.setdefault(key[0], key[1])
-            specs[key] = spec
-        spec = specs[key]
+    need_meta = cells.is_missing(architecture) | np.isnan(active_params_b)
+    estimated: list[tuple[int, str, float]] = []  # (first row needing it, model, params_b)
+    for (name, p), rows in cells.key_groups(models, params_b, rows=np.flatnonzero(need_arch | need_meta)):
+        name, p = str(name), float(p)
+        arch_rows = rows[need_arch[rows]]
+        spec = tables.find_model(name)
         if spec is None:
-            continue
-        if need_arch[i]:
-            for c, values in arch.items():
-                if math.isnan(values[i]):
-                    values[i] = float(getattr(spec, c))
+            if not len(arch_rows):
+                continue
+            spec = tables.model_spec(name, p, warn=False)  # estimated: fills no architecture kind / ratio
+            estimated.append((int(arch_rows[0]), name, p))
+        for c, values in arch.items():
+            sub = values[arch_rows]
+            nan = np.isnan(sub)
+            if nan.any():
+                values[arch_rows] = np.where(nan, float(getattr(spec, c)), sub)
         if not spec.estimated:
-            if _blank(architecture[i:i + 1])[0]:
-                architecture[i] = spec.architecture
-            if math.isnan(active_params_b[i]) and spec.params_b > 0:
-                active_params_b[i] = params_b[i] * spec.active_params_b / spec.params_b
+            architecture[rows[cells.is_missing(architecture[rows])]] = spec.architecture
+            fill = rows[np.isnan(active_params_b[rows])] if spec.params_b > 0 else rows[:0]
+            active_params_b[fill] = params_b[fill] * spec.active_params_b / spec.params_b
     if estimated:
-        _warn_estimated(estimated, source)
+        first: dict[str, float] = {}
+        for _, name, p in sorted(estimated):
+            first.setdefault(name, p)
+        _warn_estimated(first, source)
 
 
 def _warn_estimated(estimated: dict[str, float], source: str) -> None:
@@ -87,13 +82,8 @@ def vision_encoders(models: np.ndarray, params_b: np.ndarray, is_image: np.ndarr
     tokens = image_tokens.copy()
     if not is_image.any():
         return vision_b, tokens
-    rows = np.flatnonzero(is_image)
-    keys: dict[tuple[str, float], list[int]] = {}
-    for i in rows:
-        keys.setdefault((str(models[i]), float(params_b[i])), []).append(int(i))
-    for (name, _), idx_list in keys.items():
-        idx = np.asarray(idx_list)
-        spec = tables.find_model(name)
+    for (name, _), idx in cells.key_groups(models, params_b, rows=np.flatnonzero(is_image)):
+        spec = tables.find_model(str(name))
         vb = None if spec is None else spec.vision_params_b
         vision_b[idx] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
         it = None if spec is None else spec.image_tokens_per_image

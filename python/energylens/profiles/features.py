@@ -335,7 +335,10 @@ def check_feature_domain(name: str, col: np.ndarray) -> None:
     lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
     if col.size == 0:
         return
-    lo, hi = float(np.min(col)), float(np.max(col))  # NaN propagates into both
+    if col.size == 1:  # a broadcast scalar: no reductions (the per-call cost of small inputs)
+        lo = hi = float(col.reshape(-1)[0])
+    else:
+        lo, hi = float(col.min()), float(col.max())  # NaN propagates into both
     ok = math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower)
     if ok:
         return
@@ -379,12 +382,13 @@ def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
     weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
     """
     out = np.where(bpp >= 4.0, 4.0, 2.0)
-    for dtype in np.unique(kv_dtype):
+    codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
+    for j, dtype in enumerate(uniques):
         key = str(dtype).strip().lower()
         if key in ("auto", "", "nan"):
             continue
         try:
-            out = np.where(kv_dtype == dtype, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
+            out = np.where(codes == j, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
         except ValueError as exc:
             raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
     return out

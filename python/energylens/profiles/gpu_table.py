@@ -24,10 +24,12 @@ from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import precision as _precision
+from energylens.profiles.cells import codes, key_groups
 
 __all__ = [
     "GpuSpec", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS", "INLINE_COLUMNS", "GpuTableError",
@@ -384,14 +386,26 @@ def gpu_spec(name: str) -> GpuSpec:
 
 # --------------------------------------------------------------------------------------------------
 # GPU spec columns in a profile table
+
+def _inline_values(cells_: np.ndarray, rows: np.ndarray, src: str, col: str) -> dict[int, float]:
+    """Data row -> parsed value of one GPU's non-blank cells of inline column ``col``; each distinct cell
+    parsed once (the first bad one, in row order, raises naming its first row)."""
+    c, uniques = codes(pd.Series(cells_, dtype=object))
+    parsed = np.full(len(uniques) + 1, math.nan)
+    for j in range(len(uniques)):
+        first = int(np.argmax(c == j))
+        parsed[j] = _number(cells_[first], src, int(rows[first]), INLINE_COLUMNS[col], label=col)
+    x = parsed[c]
+    keep = ~np.isnan(x)
+    return dict(zip(rows[keep].tolist(), x[keep].tolist(), strict=True))
 # --------------------------------------------------------------------------------------------------
 
-def _row_numbers(frame: pd.DataFrame) -> list[int]:
+def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
     """Zero-based data rows: the index where it is the reader's row number, else positions."""
     idx = frame.index
     if pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and (len(idx) == 0 or idx.min() >= 0):
-        return [int(i) for i in idx]
-    return list(range(len(frame)))
+        return idx.to_numpy(dtype=np.int64)
+    return np.arange(len(frame), dtype=np.int64)
 
 
 def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) -> dict[str, GpuSpec]:
@@ -410,19 +424,14 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
     if "gpu" not in profiles.columns:
         raise ProfileSchemaError(f"{src}: profile table lacks the 'gpu' column", source=src, column="gpu")
     rows = _row_numbers(profiles)
-    gpus_ = profiles["gpu"].astype(str).str.strip().to_numpy()
+    names = profiles["gpu"].astype(str).str.strip()
     present = [c for c in INLINE_COLUMNS if c in profiles.columns]
     out: dict[str, GpuSpec] = {}
-    for g in dict.fromkeys(gpus_):
-        pos = [i for i, v in enumerate(gpus_) if v == g]
-        at = [rows[i] for i in pos]
+    for (g,), pos in key_groups(names):  # one pass per GPU, rows in order
+        at = rows[pos]
         inline: dict[str, float] = {}
         for col in present:
-            vals = {}
-            for i in pos:
-                x = _number(profiles[col].iloc[i], src, rows[i], INLINE_COLUMNS[col], label=col)
-                if not math.isnan(x):
-                    vals[rows[i]] = x
+            vals = _inline_values(profiles[col].to_numpy(dtype=object)[pos], rows[pos], src, col)
             if len(set(vals.values())) > 1:
                 raise GpuTableError(f"{_where(src, list(vals), col)}: GPU {g!r} is given different values "
                                     f"({', '.join(f'{v:g}' for v in dict.fromkeys(vals.values()))}); one GPU has "

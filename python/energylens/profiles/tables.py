@@ -259,6 +259,12 @@ def find_model(name: str) -> ModelSpec | None:
         i = _model_variant_index().get(_variant_key(name))
     if i is None:
         return None
+    return _model_spec_at(i)
+
+
+@functools.cache
+def _model_spec_at(i: int) -> ModelSpec:
+    """The ModelSpec of row ``i`` of the bundled table, built once (a frozen value)."""
     return _model_from_row(_model_frame().iloc[i])
 
 

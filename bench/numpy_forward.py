@@ -1,0 +1,47 @@
+"""The benchmarks' baseline: the energy template's forward pass in plain NumPy, in the caller's dtype.
+
+What a user would write without energylens: the same formula as cpp/src/energy_template.cpp and
+energylens.model.reference (docs/model.md), forward only (no Jacobian intermediates, no float64 casts),
+every array op NumPy's own. Scalars (a sweep's model and GPU columns) broadcast as NumPy broadcasts them.
+bench/bench_public.py checks it against the native result in the same run before timing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+_US = 1e-6    # microseconds -> seconds (the template's parameter scale)
+_KILO = 1e-3  # per 1000 sequences -> per sequence
+
+
+def energy_forward(features: Mapping[str, object], theta: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Energy per request (J), prefill + decode, every operation in ``dtype``."""
+    f = {k: np.asarray(v, dtype=dtype) for k, v in features.items()}
+    th = np.asarray(theta, dtype=dtype)
+    eta_c, eta_m, p, eta_pf, pi_s, c_f, c_b, tau_l, alpha, tau_s, th_pp, kap = th
+    one, two, half, four = (dtype(x) for x in (1.0, 2.0, 0.5, 4.0))
+    us, kilo = dtype(_US), dtype(_KILO)
+    tp, pp, B = f["tp"], f["pp"], f["batch_size"]
+    Li, Lo, L, d = f["input_tokens"], f["output_tokens"], f["n_layers"], f["d_model"]
+    Na, a = f["active_params"], f["attn_flops_per_token_ctx"]
+    peak, bw, link, tdp = f["peak_flops_per_s"], f["hbm_bytes_per_s"], f["link_bytes_per_s"], f["tdp_w"]
+    n = tp * pp
+    ctx = Li + half * Lo
+    F = B * (two * Na + a * ctx)
+    M = f["weight_bytes_per_step"] + B * ctx * f["kv_bytes_per_token"]
+    tc = F / (n * peak * eta_c)
+    tm = M / (n * bw * eta_m)
+    diff = tc - tm
+    tg = half * (tc + tm + np.sqrt(diff * diff + four * p * tc * tm))
+    n_ar = two * L * (tp - one) / n
+    t_ar = n_ar * (alpha * us + four * B * d / link)
+    busy = (tg + t_ar) * (one + th_pp * (pp - one))
+    t_step = busy + tau_l * us * L + tau_s * us * B
+    Fp = two * Na * Li + half * a * Li * Li + n * f["prefill_extra_flops"]
+    t_pf = Fp / (n * peak * eta_pf) + n_ar * (alpha * us + four * Li * d / link)
+    ef = c_f * tdp / peak
+    e_dec = Lo / B * (n * tdp * (pi_s * t_step + c_b * busy) + ef * F)
+    e_pf = (one + kap * kilo * B) * (n * tdp * (pi_s + c_b) * t_pf + ef * Fp)
+    return e_pf + e_dec

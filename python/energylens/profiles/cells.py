@@ -1,0 +1,136 @@
+"""Column-wise parsing of profile cells: every per-cell rule runs once per distinct value.
+
+A profile column of 1e7 rows holds a handful of distinct texts (model and GPU names, precisions, a
+number written as text), so :mod:`energylens.profiles.schema` and the table lookups of
+:mod:`energylens.profiles.architecture` and :mod:`energylens.profiles.features` factorise a column
+(``pandas.factorize``, C speed), apply the Python rule to the distinct values and take the results
+back by code. A column of mixed Python objects (``1``, ``1.0`` and ``True`` hash alike, yet parse
+differently) is the one case handled cell by cell, so the results never depend on which cell of an
+equal-hashing group came first. tests/profiles/test_vectorised_schema.py checks every helper here
+against the per-row rules it replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["codes", "per_value", "is_blank", "is_missing", "to_numeric", "normalise_choice", "text",
+           "key_groups"]
+
+
+# infer_dtype kinds whose cells are all of one type, so equal hashes mean equal cells.
+_ONE_TYPE = ("string", "empty", "floating", "integer", "boolean")
+
+
+def codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per cell, distinct values) with code -1 for a missing cell: one code per distinct value for
+    a column of one type (strings, or numbers), one per cell for a column of mixed objects."""
+    if pd.api.types.infer_dtype(series, skipna=True) in _ONE_TYPE:
+        c, uniques = pd.factorize(series, use_na_sentinel=True)
+        return c.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
+    missing = series.isna().to_numpy(dtype=bool)
+    c = np.full(len(series), -1, dtype=np.intp)
+    c[~missing] = np.arange(int((~missing).sum()), dtype=np.intp)
+    return c, series.astype(object).to_numpy()[~missing]
+
+
+def per_value(series: pd.Series, fn: Callable[[object], object], missing: object = None) -> np.ndarray:
+    """Object array of ``fn(cell)`` for every cell (``missing`` where the cell is NA), ``fn`` called once
+    per distinct value."""
+    c, uniques = codes(series)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    for j, u in enumerate(uniques):
+        mapped[j] = fn(u)
+    mapped[-1] = missing
+    return mapped[c]  # code -1 picks the last slot
+
+
+def is_blank(series: pd.Series) -> np.ndarray:
+    """NA cells, and text cells that are empty or whitespace."""
+    blank = np.array(series.isna().to_numpy(), dtype=bool)
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        blank |= per_value(series, lambda v: str(v).strip() == "", missing=True).astype(bool)
+    return blank
+
+
+def is_missing(values: np.ndarray) -> np.ndarray:
+    """``None`` or NaN cells of an object array of texts (the blanks :mod:`schema` leaves)."""
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _number_cell(v: object) -> object:
+    if isinstance(v, bool):
+        return np.nan  # True/False are not counts
+    return v.strip() if isinstance(v, str) else v
+
+
+def to_numeric(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """float64 values and a mask of cells that held something that is not a number (blank cells: NaN,
+    not flagged)."""
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("float64"), np.zeros(len(series), dtype=bool)
+    blank = is_blank(series)
+    c, uniques = codes(series)
+    cleaned = pd.Series([_number_cell(u) for u in uniques], dtype=object)
+    parsed = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    num = np.append(parsed, np.nan)[c]
+    num[blank] = np.nan
+    bad = ~blank & np.isnan(num)
+    return pd.Series(num, index=series.index, dtype="float64"), bad
+
+
+def normalise_choice(series: pd.Series, allowed: tuple[str, ...],
+                     canon: Callable[[str], str] | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Canonical lower-case choice per cell (``canon`` maps aliases) and a mask of cells not in
+    ``allowed`` (NA cells included); a bad cell keeps its original value."""
+    def one(v: object) -> tuple[object, bool]:
+        key = str(v).strip().lower()
+        if canon is not None:
+            try:
+                key = canon(key)
+            except ValueError:
+                pass
+        return (key, False) if key in allowed else (v, True)
+
+    c, uniques = codes(series)
+    pairs = [one(u) for u in uniques]
+    values = np.empty(len(pairs) + 1, dtype=object)
+    for j, (v, _) in enumerate(pairs):
+        values[j] = v
+    values[-1] = np.nan
+    bad = np.array([b for _, b in pairs] + [True], dtype=bool)
+    return pd.Series(values[c], index=series.index, dtype=object), bad[c]
+
+
+def text(series: pd.Series, blank: np.ndarray, fn: Callable[[object], str] = str) -> pd.Series:
+    """``fn(cell)`` (default ``str``) per cell, ``""`` where ``blank``."""
+    out = per_value(series, fn, missing="")
+    out[blank] = ""
+    return pd.Series(out, index=series.index, dtype=object)
+
+
+def key_groups(*columns, rows: np.ndarray | None = None) -> list[tuple[tuple, np.ndarray]]:
+    """``(key, rows)`` for each distinct key (one value per column: arrays or Series, e.g. a frame's
+    str columns, factorised without leaving Arrow) among ``rows`` (default: all), in order of first
+    appearance; each group's rows ascending. The one Python step per group of a table lookup."""
+    n = len(columns[0])
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    if len(rows) == 0:
+        return []
+    combined = np.zeros(len(rows), dtype=np.int64)
+    uniques = []
+    for col in columns:
+        part = col if len(rows) == n else (col.iloc[rows] if isinstance(col, pd.Series) else np.asarray(col)[rows])
+        c, u = pd.factorize(part, use_na_sentinel=False)
+        combined = combined * max(len(u), 1) + c
+        uniques.append((c, np.asarray(u, dtype=object)))
+    group, _ = pd.factorize(combined)
+    order = np.argsort(group, kind="stable")
+    split = np.flatnonzero(np.diff(group[order])) + 1
+    out = []
+    for pos in np.split(order, split):
+        out.append((tuple(u[c[pos[0]]] for c, u in uniques), rows[pos]))
+    return out
