@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.metrics import pairwise_counts, top1_hit
-from energylens.compare.runner import run_evaluation, summarize
+from energylens.compare.result import summarize
+from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
 from energylens.profiles import features as FE
 from energylens.profiles import read_profiles
