@@ -115,7 +115,7 @@ class ClosedForm(MethodBase):
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
         if self._model is None:
             raise RuntimeError("ClosedForm.predict_energy called before fit")
-        return np.asarray(self._model.predict(df), dtype=float)
+        return np.asarray(self._model.predict(df, check_range=False), dtype=float)  # splits extrapolate on purpose
 
     def has_tpot(self) -> bool:
         return self._latency is not None
@@ -123,4 +123,4 @@ class ClosedForm(MethodBase):
     def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
         if self._latency is None:
             raise NotImplementedError("no latency model was fitted")
-        return self._latency.predict(df)["tpot_s_pred"].to_numpy(dtype=float)
+        return self._latency.predict(df, check_range=False)["tpot_s_pred"].to_numpy(dtype=float)

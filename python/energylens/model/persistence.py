@@ -3,6 +3,12 @@ read back by ``load`` / :func:`energylens.model.load_model`, plus the hash that 
 
 Layout: ``format`` (``"energylens.model"``), ``version`` (:data:`MODEL_FILE_VERSION`), ``energylens_version``,
 ``created_unix_s``, then ``energy`` and ``latency`` (each a model's state or null).
+
+Version 2 (energylens 0.2) stores a fixed-size sorted sample of the training residuals
+(``residual_sample``, at most 2048 values, and ``residual_count``) instead of one residual per training row
+(``train_residuals``, which made a fit on 5M rows write 244 MB), and each feature's training range
+(``train_ranges``, for the extrapolation check). Version 1 files still load: their per-row residuals are
+summarised on load, and without ``train_ranges`` no row is flagged as extrapolated.
 """
 
 from __future__ import annotations
@@ -18,20 +24,22 @@ import numpy as np
 
 from energylens import __version__
 from energylens.errors import ModelFileError
+from energylens.model.intervals import residual_sample
 from energylens.outputs import atomic_file
 
 __all__ = ["MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
-           "write_model_file", "check_keys", "checked_params"]
+           "write_model_file", "check_keys", "checked_params", "read_state_arrays"]
 
 #: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
-MODEL_FILE_VERSION = 1
+MODEL_FILE_VERSION = 2
 _FORMAT = "energylens.model"
 
 
 #: Keys a model file may hold, at the top and per model; anything else is refused on load.
 FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
 STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
-                         "bootstrap_params", "train_residuals", "fit"})
+                         "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
+                         "train_ranges", "fit"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
                           "tpot_weight"})
 
@@ -67,6 +75,55 @@ def checked_params(params: Any, desc: Any, where: str) -> np.ndarray:
                                  "instead of editing the file")
         theta[j] = float(value)
     return theta
+
+
+def _numbers(value: Any, where: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where} is not a {'list' if ndim == 1 else 'table'} of numbers") from None
+    if arr.size and (arr.ndim != ndim or not np.isfinite(arr).all()):
+        raise ModelFileError(f"{where} must be a {'list' if ndim == 1 else 'table'} of finite numbers "
+                             f"(got shape {arr.shape})")
+    return arr
+
+
+def _ranges(value: Any, desc: Any, where: str) -> dict[str, list[float]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{where}: expected an object of feature -> [min, max]")
+    unknown = sorted(set(value) - set(desc.feature_names))
+    if unknown:
+        raise ModelFileError(f"{where}: {unknown} are not features of {desc.id}")
+    out = {}
+    for name, pair in value.items():
+        arr = _numbers(pair, f"{where} {name}", 1)
+        if arr.shape != (2,) or arr[0] > arr[1]:
+            raise ModelFileError(f"{where} {name} = {pair!r} is not a [min, max] pair")
+        out[name] = [float(arr[0]), float(arr[1])]
+    return out
+
+
+def read_state_arrays(state: dict[str, Any], desc: Any, where: str
+                      ) -> tuple[np.ndarray | None, np.ndarray, int, dict[str, list[float]] | None]:
+    """(bootstrap parameters or None, sorted residual sample, residual count, training ranges or None) of
+    one model's state; a version-1 file's per-row ``train_residuals`` are summarised here."""
+    boot = _numbers(state.get("bootstrap_params", []), f"{where} bootstrap_params", 2)
+    if boot.size and boot.shape[1] != len(desc.param_names):
+        raise ModelFileError(f"{where} bootstrap_params has {boot.shape[1]} columns, expected "
+                             f"{len(desc.param_names)}")
+    if "train_residuals" in state:  # version 1: one residual per training row
+        rows = _numbers(state["train_residuals"], f"{where} train_residuals", 1)
+        sample, count = residual_sample(rows), len(rows)
+    else:
+        sample = np.sort(_numbers(state.get("residual_sample", []), f"{where} residual_sample", 1))
+        count = state.get("residual_count", len(sample))
+        if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
+            raise ModelFileError(f"{where} residual_count = {count!r} must be an integer >= the sample's length "
+                                 f"({len(sample)})")
+    return (boot if boot.size else None), sample, int(count), _ranges(state.get("train_ranges"), desc,
+                                                                      f"{where} train_ranges")
 
 
 def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
