@@ -7,7 +7,9 @@ outputs plus O(replicates x chunk) for the work arrays, whatever the number of r
 
 The residual drawn for (replicate ``b``, row ``i``) is a pure function of the seed, ``b`` and the row's
 position ``i`` in the whole table (a splitmix64 hash), not of a stream consumed in order, so any chunk
-size gives the same intervals bit for bit.
+size gives the same intervals bit for bit. The hash gives a uniform u in [0, 1) and the draw is the
+residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
+drawn at the same quantile.
 
 The model file keeps at most :data:`RESIDUAL_SAMPLE_SIZE` residuals: all of them, sorted, when there are
 that few, otherwise their quantiles at evenly spaced probabilities (a sorted sample that stands for the
@@ -64,7 +66,10 @@ def draw_indices(seed: int, replicates: int, start: int, stop: int, n: int) -> n
         keys = _splitmix((np.arange(replicates, dtype=np.uint64) + np.uint64(seed % 2**63) * _M1)[:, None].copy())
         rows = np.arange(start, stop, dtype=np.uint64)[None, :] * _GOLDEN
         z = _splitmix(keys + rows)
-    return (z % np.uint64(max(n, 1))).astype(np.intp)
+    # A uniform u in [0, 1) from the top 53 bits, index floor(u * n): monotone in u, so a sorted sample of
+    # quantiles and the sorted residuals it summarises are drawn at the same probability (coupled draws).
+    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+    return np.minimum((u * max(n, 1)).astype(np.intp), max(n, 1) - 1)
 
 
 def chunk_bounds(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
