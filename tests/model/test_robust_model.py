@@ -275,3 +275,24 @@ def test_latency_only_model_flags_and_chunks(tmp_path, bundled):
         lat.predict(far)
     with pytest.warns(ExtrapolationWarning):
         assert lat.extrapolated(far).tolist() == [False, True]
+
+
+def test_unvalidated_frames_are_validated_chunk_by_chunk_with_whole_table_errors(model, bundled):
+    raw = pd.DataFrame(bundled[["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens",
+                                "output_tokens"]])
+    np.testing.assert_array_equal(model.predict(raw, chunk_rows=50, check_range=False),
+                                  model.predict(raw, check_range=False))
+    bad = raw.copy()
+    bad.loc[bad.index[200], "tp"] = -3
+    with pytest.raises(Exception) as chunked:
+        model.predict(bad, chunk_rows=50)
+    with pytest.raises(Exception) as whole:
+        model.predict(bad, chunk_rows=10_000)
+    assert str(chunked.value) == str(whole.value) and "row 201" in str(chunked.value)
+    unknown = raw.copy()
+    unknown.loc[unknown.index[120], "gpu"] = "Quantum-9000"
+    with pytest.raises(Exception) as chunked:
+        model.predict(unknown, chunk_rows=50)
+    with pytest.raises(Exception) as whole:
+        model.predict(unknown, chunk_rows=10_000)
+    assert type(chunked.value) is type(whole.value) and str(chunked.value) == str(whole.value)

@@ -79,28 +79,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     removed, since every output is written atomically). No traceback for any of these.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
-    warnings.formatwarning = _format_warning
     previous = None
     _signalled["SIGTERM"] = False
+    # Before the command's (heavy) imports: a SIGTERM while they load also ends with 143, no traceback.
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    command = next((a for a in argv if a in COMMANDS), "")
     try:
+        args = build_parser(argv).parse_args(argv)
+        command = args.command
+        warnings.formatwarning = _format_warning
         status = int(args.func(args) or 0)
         # A command that stops cleanly on an interrupt (monitor saves its trace) still reports SIGTERM.
         return EXIT_SIGTERM if _signalled["SIGTERM"] else status
     except EnergyLensError as exc:
-        print(f"energylens {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"energylens {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"energylens {args.command}: error: {exc}", file=sys.stderr)
+        print(f"energylens {command}: error: {exc}", file=sys.stderr)
         return 2
     except Terminated:
-        print(f"\nenergylens {args.command}: terminated (SIGTERM); finished outputs were kept, unfinished "
+        print(f"\nenergylens {command}: terminated (SIGTERM); finished outputs were kept, unfinished "
               "ones removed", file=sys.stderr)
         return EXIT_SIGTERM
     except KeyboardInterrupt:
-        print(f"\nenergylens {args.command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
+        print(f"\nenergylens {command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
               "ones removed", file=sys.stderr)
         return EXIT_SIGINT
     finally:

@@ -13,12 +13,14 @@ Imports :mod:`energylens.model` (ours) only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel
 
 __all__ = ["Method", "MethodBase", "METHOD_MEMBERS", "check_method", "ClosedForm"]
@@ -108,7 +110,9 @@ class ClosedForm(MethodBase):
         self._latency: Any = None
 
     def fit(self, train_df: pd.DataFrame) -> ClosedForm:
-        self._model = EnergyModel(bootstrap=0, seed=self.seed).fit(train_df)
+        with warnings.catch_warnings():  # the sample-efficiency curve fits on as few rows as there are
+            warnings.simplefilter("ignore", DegenerateFitWarning)  # parameters on purpose; scores show it
+            self._model = EnergyModel(bootstrap=0, seed=self.seed).fit(train_df)
         self._latency = self._model.latency_model
         return self
 

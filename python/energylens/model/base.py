@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -35,7 +36,7 @@ from energylens.model.persistence import (
 )
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain
-from energylens.profiles.schema import as_profiles
+from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
 
@@ -90,6 +91,19 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
         return read_profiles(str(configs), require_energy=require_energy)
     return as_profiles(configs, require_energy=require_energy)
+
+
+def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame:
+    """One chunk through the schema; a warning already shown for an earlier chunk is not repeated."""
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = as_profiles(part, require_energy=False)
+    for w in got:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
 
 class ClosedFormModel:
@@ -242,24 +256,42 @@ class ClosedFormModel:
         return np.concatenate(res) if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------
-    def _chunks(self, frame: pd.DataFrame, chunk_rows: int, check: RangeCheck | None):
-        """(start, stop, feature columns) per chunk of validated rows, flags accumulated in ``check``."""
+    def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> tuple[int, Iterator]:
+        """The number of rows, and an iterator of (start, stop, feature columns) per chunk, extrapolation
+        flags accumulated in ``check``. A DataFrame not yet validated is validated chunk by chunk, so that
+        its filled copy never exists whole (memory O(chunk)); paths and validated frames are read at once."""
+        if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
+            frame, validated = configs, False
+        else:
+            frame, validated = load_configs(configs, require_energy=False), True
+        return len(frame), self._iter_chunks(configs, frame, validated, chunk_rows, check)
+
+    def _iter_chunks(self, configs: Any, frame: pd.DataFrame, validated: bool, chunk_rows: int,
+                     check: RangeCheck | None) -> Iterator[tuple[int, int, list[np.ndarray]]]:
         n = len(frame)
-        for start, stop in chunk_bounds(n, chunk_rows) if n else [(0, 0)]:
-            columns = self._columns(frame if stop - start == n else frame.iloc[start:stop])
-            if check is not None:
-                check.flags(columns)
-            yield start, stop, columns
+        bounds = list(chunk_bounds(n, chunk_rows)) if n else [(0, 0)]
+        seen: set[tuple[type, str]] = set()
+        try:
+            for start, stop in bounds:
+                part = frame if stop - start == n else frame.iloc[start:stop]
+                columns = self._columns(part if validated else _validated_chunk(part, seen))
+                if check is not None:
+                    check.flags(columns)
+                yield start, stop, columns
+        except (ValueError, KeyError):  # ProfileSchemaError, an unknown GPU or model, ...
+            if len(bounds) > 1:  # a chunk's row numbers would mislead: locate the error in the whole table
+                self._columns(load_configs(configs, require_energy=False))
+            raise
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
         return RangeCheck(self._ranges, self.feature_names) if check_range else None
 
     def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str) -> tuple[np.ndarray, np.ndarray]:
         theta = self._require_fitted()
-        frame = load_configs(configs, require_energy=False)
         check = self._range_check(check_range)
-        out0, out1 = np.empty(len(frame)), np.empty(len(frame))
-        for start, stop, columns in self._chunks(frame, chunk_rows, check):
+        n, chunks = self._chunks(configs, chunk_rows, check)
+        out0, out1 = np.empty(n), np.empty(n)
+        for start, stop, columns in chunks:
             _core.evaluate(self._template, columns, theta, out=(out0[start:stop], out1[start:stop]))
         if check is not None:
             check.warn(call)
@@ -271,8 +303,8 @@ class ClosedFormModel:
         per feature. All False for a model file written before training ranges were stored."""
         self._require_fitted()
         check = RangeCheck(self._ranges, self.feature_names)
-        frame = load_configs(configs, require_energy=False)
-        flags = [check.flags(columns) for _s, _e, columns in self._chunks(frame, chunk_rows, None)]
+        _n, chunks = self._chunks(configs, chunk_rows, None)
+        flags = [check.flags(columns) for _s, _e, columns in chunks]
         check.warn(f"{type(self).__name__}.extrapolated")
         return np.concatenate(flags) if flags else np.zeros(0, dtype=bool)
 
@@ -341,10 +373,10 @@ class ClosedFormModel:
             raise IntervalsUnavailableError(f"{type(self).__name__}: prediction intervals are not available: {why}")
         assert self._boot is not None
         sample = self._residual_draws()
-        frame = load_configs(configs, require_energy=False)
         check = self._range_check(check_range)
-        out = [(np.empty(len(frame)), np.empty(len(frame))) for _ in picks]
-        for start, stop, columns in self._chunks(frame, chunk_rows, check):
+        n, chunks = self._chunks(configs, chunk_rows, check)
+        out = [(np.empty(n), np.empty(n)) for _ in picks]
+        for start, stop, columns in chunks:
             chunk = interval_bounds(self._template, columns, self._boot, sample, start=start,
                                     seed=self.options["seed"], level=level, picks=picks)
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
