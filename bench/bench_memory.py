@@ -97,7 +97,9 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, int(args.rows))))
         return 0
-    results = []
+    out = Path(args.out)
+    previous = json.loads(out.read_text())["results"] if out.exists() else []
+    results: list[dict] = []
     for scenario in args.scenarios.split(","):
         rows = int(args.rows) if args.rows else DEFAULT_ROWS[scenario]
         proc = subprocess.run([sys.executable, __file__, "--child", scenario, "--rows", str(rows)],
@@ -108,10 +110,12 @@ def main() -> int:
         else:
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
+        # Runs of other scenarios or sizes already in the file are kept (one run per scenario and size).
+        keep = [r for r in previous if (r["scenario"], r["rows"]) not in {(x["scenario"], x["rows"]) for x in results}]
         doc = {"machine": platform.platform(), "python": platform.python_version(),
-               "cpus": len(os.sched_getaffinity(0)), "results": results}
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(doc, indent=1))  # after each scenario: long runs keep what finished
+               "cpus": len(os.sched_getaffinity(0)), "results": keep + results}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=1))  # after each scenario: long runs keep what finished
     return 0 if all(r.get("within_target") for r in results) else 1
 
 

@@ -28,7 +28,10 @@ from energylens.errors import (
     CudaUnavailableError,
     CuptiUnavailableError,
     DcgmUnavailableError,
+    DegenerateFitWarning,
     EnergyLensError,
+    ExtrapolationWarning,
+    IntervalsUnavailableError,
     MissingExtraError,
     ModelFileError,
     NvmlError,
@@ -120,4 +123,7 @@ __all__ = [
     "ModelFileError",
     "OutputError",
     "MissingExtraError",
+    "IntervalsUnavailableError",
+    "DegenerateFitWarning",
+    "ExtrapolationWarning",
 ]
