@@ -1,4 +1,5 @@
-"""The one exception hierarchy of energylens.
+"""The one exception hierarchy of energylens (and the two warning classes it emits: degenerate fits and
+extrapolation).
 
 Native code raises typed C++ exceptions (``cpp/include/energylens/error.hpp``); the bindings map
 each onto exactly one class here (``cpp/bindings/bind_errors.cpp``). Bad arguments are
