@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,10 +69,18 @@ def test_sigterm_during_monitor_sampling_saves_the_trace_and_exits_143(tmp_path)
 def test_sigint_during_evaluate_stops_cleanly_and_writes_no_report(inputs, tmp_path):
     report = tmp_path / "report"
     proc = _start(["evaluate", str(inputs["data"]), "--report", str(report), "--repeats", "3"])
-    _wait_for(proc.stderr, "evaluate")  # the fits are under way (progress on stderr)
+    # stderr is drained all along, as a terminal would (a full pipe would hold the child in a write).
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read(256), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while "fit/s" not in "".join(chunks) and "evaluate:" not in "".join(chunks) and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the fits are under way (progress on stderr)
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole process group, workers included
-    _, err = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    reader.join(timeout=30)
+    err = "".join(chunks)
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "interrupted (Ctrl-C)" in err
     assert not report.exists()
