@@ -107,3 +107,21 @@ def test_twenty_kills_per_command_leave_nothing_half_written(tmp_path):
     results = K.run(list(K.COMMANDS), 20, tmp_path)
     assert len(results) == 80
     assert not K.problems(results), K.problems(results)
+
+
+def test_an_interrupt_a_library_swallowed_still_ends_in_130(monkeypatch, tmp_path, capsys):
+    import energylens.cli.fit as fit_cmd
+    from energylens.cli.main import main
+
+    def swallowing_command(args) -> int:
+        try:  # a library that catches the interrupt (as Python does inside a finaliser) and carries on
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", swallowing_command)
+    assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 130
+    assert "interrupt was lost" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
