@@ -30,7 +30,10 @@ from energylens.errors import (
     CudaUnavailableError,
     CuptiUnavailableError,
     DcgmUnavailableError,
+    DegenerateFitWarning,
     EnergyLensError,
+    ExtrapolationWarning,
+    IntervalsUnavailableError,
     MissingExtraError,
     ModelFileError,
     NvmlError,
@@ -127,4 +130,7 @@ __all__ = [
     "ModelFileError",
     "OutputError",
     "MissingExtraError",
+    "IntervalsUnavailableError",
+    "DegenerateFitWarning",
+    "ExtrapolationWarning",
 ]

@@ -1,4 +1,5 @@
-"""The one exception hierarchy of energylens.
+"""The one exception hierarchy of energylens (and the two warning classes it emits: degenerate fits and
+extrapolation).
 
 Native code raises typed C++ exceptions (``cpp/include/energylens/error.hpp``); the bindings map
 each onto exactly one class here (``cpp/bindings/bind_errors.cpp``). Bad arguments are
@@ -21,6 +22,9 @@ __all__ = [
     "ModelFileError",
     "OutputError",
     "MissingExtraError",
+    "IntervalsUnavailableError",
+    "DegenerateFitWarning",
+    "ExtrapolationWarning",
 ]
 
 
@@ -103,3 +107,16 @@ class UnknownModelError(EnergyLensError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class IntervalsUnavailableError(EnergyLensError, ValueError):
+    """Prediction intervals cannot be given: the model has no bootstrap replicates, or its training data
+    could not identify the parameters (an interval would collapse to a falsely precise zero width)."""
+
+
+class DegenerateFitWarning(UserWarning):
+    """A fit's data duplicates rows or cannot identify the parameters (see energylens.model.domain)."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """Rows to predict lie outside the fitted data's range by more than the stated factor."""

@@ -63,6 +63,12 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every file system lets a folder be opened for fsync
         fd = os.open(folder, os.O_RDONLY)
@@ -92,6 +98,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the output gets a plain file's mode
         if target.exists() and not target.is_file():  # /dev/full, a fifo: write through, no rename
             shutil.copyfile(tmp, target)
         else:
@@ -120,6 +127,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     old: Path | None = None
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the output gets a plain folder's mode
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             os.replace(target, old / "content")

@@ -166,6 +166,11 @@ def _model_file_cases() -> list[Case]:
             (doc["energy"][where] if where else doc)[key] = 1
         return f
 
+    def state(key, value):
+        def f(doc):
+            doc["energy"][key] = value
+        return f
+
     cfg = {"c.csv": lambda: _csv(GOOD.drop(columns=["energy_j"]))}
     argv = ["predict", "{dir}/m.json", "{dir}/c.csv", "-o", "{dir}/out.csv"]
     files = [
@@ -180,6 +185,19 @@ def _model_file_cases() -> list[Case]:
         ("param_text", edited(param("big")), ("m.json",)),
         ("unknown_top_key", edited(add_key(None, "surprise")), ("m.json", "surprise")),
         ("unknown_options_key", edited(add_key("options", "n_start")), ("m.json", "n_start")),
+        # The residual summary and training ranges of file version 2 (issue 13) are checked like the rest.
+        ("residual_sample_text", edited(state("residual_sample", ["a"])), ("m.json", "residual_sample")),
+        ("residual_sample_nan", edited(state("residual_sample", [0.1, float("nan")])), ("m.json", "residual_sample")),
+        ("residual_sample_table", edited(state("residual_sample", [[0.1], [0.2]])), ("m.json", "residual_sample")),
+        ("residual_count_short", edited(state("residual_count", 1)), ("m.json", "residual_count")),
+        ("residual_count_text", edited(state("residual_count", "many")), ("m.json", "residual_count")),
+        ("train_ranges_inverted", edited(state("train_ranges", {"tp": [8, 1]})), ("m.json", "train_ranges", "tp")),
+        ("train_ranges_unknown", edited(state("train_ranges", {"colour": [1, 2]})), ("m.json", "colour")),
+        ("train_ranges_not_pairs", edited(state("train_ranges", {"tp": [1, 2, 3]})), ("m.json", "train_ranges")),
+        ("train_ranges_list", edited(state("train_ranges", [1, 2])), ("m.json", "train_ranges")),
+        ("bootstrap_width", edited(state("bootstrap_params", [[1.0, 2.0]])), ("m.json", "bootstrap_params")),
+        ("bootstrap_inf", edited(state("bootstrap_params", [[float("inf")] * 12])), ("m.json", "bootstrap_params")),
+        ("old_residuals_text", edited(state("train_residuals", "x")), ("m.json", "train_residuals")),
     ]
     out = []
     for name, content, expect in files:
@@ -269,11 +287,13 @@ API_CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = []
 
 
 def _api_cases():
-    from energylens.errors import ModelFileError
+    from energylens.errors import IntervalsUnavailableError, ModelFileError
     from energylens.model import EnergyModel, LatencyModel, load_model
     from energylens.profiles import load_profiles
 
     fitted = EnergyModel(bootstrap=0).fit(GOOD)
+    copies = pd.concat([GOOD.iloc[[0]]] * 60, ignore_index=True)
+    degenerate = EnergyModel(bootstrap=20).fit(copies)
     return [
         ("n_starts_zero", lambda: EnergyModel(n_starts=0), ValueError, "n_starts"),
         ("bootstrap_negative", lambda: EnergyModel(bootstrap=-1), ValueError, "bootstrap"),
@@ -286,6 +306,14 @@ def _api_cases():
         ("predict_bad_level", lambda: fitted.predict_interval(GOOD, level=1.5), ValueError, "level"),
         ("load_missing", lambda: load_model("/nonexistent/m.json"), ModelFileError, "m.json"),
         ("profiles_not_a_frame", lambda: load_profiles(42), (TypeError, ValueError), "int"),
+        ("interval_unidentified", lambda: degenerate.predict_interval(GOOD), IntervalsUnavailableError,
+         "1 distinct configuration"),
+        ("interval_no_bootstrap", lambda: fitted.predict_interval(GOOD), IntervalsUnavailableError, "bootstrap"),
+        ("chunk_rows_zero", lambda: fitted.predict(GOOD, chunk_rows=0), ValueError, "chunk_rows"),
+        ("chunk_rows_float", lambda: fitted.predict_phases(GOOD, chunk_rows=2.5), ValueError, "chunk_rows"),
+        ("chunk_rows_negative", lambda: degenerate.predict_interval(GOOD, chunk_rows=-1), IntervalsUnavailableError,
+         "not available"),
+        ("extrapolated_unfitted", lambda: EnergyModel().extrapolated(GOOD), ValueError, "not fitted"),
         ("features_wrong_length", lambda: fitted.predict_features({**{k: v for k, v in _feats(fitted).items()},
                                                                    "tp": np.ones(3)}), ValueError, "tp"),
     ]

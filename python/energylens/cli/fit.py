@@ -58,6 +58,13 @@ def _print_params(model) -> None:
         print(f"  {p.name:<24} {p.value:>11.4g}  [{p.ci_low:.3g}, {p.ci_high:.3g}]  {p.unit}")
 
 
+def _print_design(s) -> None:
+    """Duplicates and the sample size the intervals use (warnings say when the design is degenerate)."""
+    print(f"  data: {s.n_rows} rows, {s.n_duplicate_rows} exact duplicates, {s.n_distinct_rows} distinct rows "
+          f"(the intervals' sample size), {s.n_distinct_configs} distinct configurations"
+          + ("" if s.identifiable else "; parameters NOT identified, no prediction intervals"))
+
+
 def energy_column_hint(columns) -> str | None:
     """The column a user probably meant as ``energy_j`` (case or spelling), or None."""
     names = [str(c) for c in columns if str(c) != "energy_j"]
@@ -78,6 +85,7 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     print(f"{args.profiles}: {why}; fitted the latency model only")
     print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
           f"{ls.status}, training MAPE {ls.train_mape:.3f}")
+    _print_design(ls)
     _print_params(lat)
     lat.save(args.output)
     print(f"wrote {args.output}")
@@ -122,6 +130,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
           f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
+    _print_design(s)
     _print_params(model)
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary

@@ -61,7 +61,10 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 
-_signalled = {"SIGTERM": False}
+_signalled = {"SIGTERM": False, "SIGINT": False}
+
+#: Commands whose normal way to stop is Ctrl-C (they save and exit 0 on it).
+_STOPPED_BY_CTRL_C = frozenset({"monitor"})
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
@@ -74,6 +77,13 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    # Recorded as well as raised: Python drops an exception raised while a finaliser (__del__, a weakref
+    # callback) runs, and a Ctrl-C lost that way must still not end in a silent exit 0.
+    _signalled["SIGINT"] = True
+    raise KeyboardInterrupt()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -82,33 +92,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     removed, since every output is written atomically). No traceback for any of these.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
-    warnings.formatwarning = _format_warning
-    previous = None
-    _signalled["SIGTERM"] = False
+    previous = previous_int = None
+    _signalled.update(SIGTERM=False, SIGINT=False)
+    # Before the command's (heavy) imports: a SIGTERM while they load also ends with 143, no traceback.
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell ignores it
+            previous_int = signal.signal(signal.SIGINT, _raise_interrupt)
+    command = next((a for a in argv if a in COMMANDS), "")
     try:
+        args = build_parser(argv).parse_args(argv)
+        command = args.command
+        warnings.formatwarning = _format_warning
         status = int(args.func(args) or 0)
         # A command that stops cleanly on an interrupt (monitor saves its trace) still reports SIGTERM.
-        return EXIT_SIGTERM if _signalled["SIGTERM"] else status
+        if _signalled["SIGTERM"]:
+            return EXIT_SIGTERM
+        if _signalled["SIGINT"] and command not in _STOPPED_BY_CTRL_C:
+            print(f"\nenergylens {command}: interrupted (Ctrl-C) but the interrupt was lost inside a library; "
+                  "the command ran to its end and its outputs are complete", file=sys.stderr)
+            return EXIT_SIGINT
+        return status
     except EnergyLensError as exc:
-        print(f"energylens {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"energylens {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"energylens {args.command}: error: {exc}", file=sys.stderr)
+        print(f"energylens {command}: error: {exc}", file=sys.stderr)
         return 2
     except Terminated:
-        print(f"\nenergylens {args.command}: terminated (SIGTERM); finished outputs were kept, unfinished "
+        print(f"\nenergylens {command}: terminated (SIGTERM); finished outputs were kept, unfinished "
               "ones removed", file=sys.stderr)
         return EXIT_SIGTERM
     except KeyboardInterrupt:
-        print(f"\nenergylens {args.command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
+        print(f"\nenergylens {command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
               "ones removed", file=sys.stderr)
         return EXIT_SIGINT
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
-"""``energylens predict``: energy (phases, interval) and latency for configurations from a model file."""
+"""``energylens predict``: energy (phases, interval) and latency for configurations from a model file.
+
+The output has every input column, the predictions, the interval columns (NaN, with the reason on
+stderr, when the model cannot give intervals: no bootstrap replicates, or parameters its data could not
+identify) and ``extrapolated`` (True where a feature lies outside the fitted data's range by more than
+:data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+import numpy as np
 import pandas as pd
 
 from energylens.cli.options import (
@@ -32,12 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=_cmd_predict)
 
 
-def _interval_columns(model, configs, level: float, what: str):
-    try:
-        return model.predict_interval(configs, level=level)
-    except ValueError as exc:
-        print(f"energylens predict: no {what} interval columns: {exc}", file=sys.stderr)
-        return None
+def _interval_columns(model, configs, level: float, what: str) -> pd.DataFrame:
+    why = model.intervals_unavailable()
+    if why is None:
+        return model.predict_interval(configs, level=level, check_range=False)
+    print(f"energylens predict: {what} interval columns are NaN: {why}", file=sys.stderr)
+    return pd.DataFrame({c: np.full(len(configs), np.nan) for c in model.interval_columns})
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -46,12 +53,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False)
     if isinstance(model, EnergyModel):
-        parts = [model.predict_phases(configs), _interval_columns(model, configs, args.level, "energy")]
+        parts = [model.predict_phases(configs, check_range=False), _interval_columns(model, configs, args.level,
+                                                                                     "energy")]
         if model.latency_model is not None:
-            parts.append(model.latency_model.predict(configs))
+            parts.append(model.latency_model.predict(configs, check_range=False))
     else:  # a model file fitted from latency-only profiles
-        parts = [model.predict(configs), _interval_columns(model, configs, args.level, "latency")]
-    out = pd.concat([configs.reset_index(drop=True), *[p for p in parts if p is not None]], axis=1)
+        parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
+    parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
+    out = pd.concat([configs.reset_index(drop=True), *parts], axis=1)
     with atomic_file(args.output) as tmp:
         if args.output.endswith(".parquet"):
             out.to_parquet(tmp, index=False)

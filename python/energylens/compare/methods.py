@@ -13,12 +13,14 @@ Imports :mod:`energylens.model` (ours) only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel
 
 __all__ = ["Method", "MethodBase", "METHOD_MEMBERS", "check_method", "ClosedForm"]
@@ -108,14 +110,16 @@ class ClosedForm(MethodBase):
         self._latency: Any = None
 
     def fit(self, train_df: pd.DataFrame) -> ClosedForm:
-        self._model = EnergyModel(bootstrap=0, seed=self.seed).fit(train_df)
+        with warnings.catch_warnings():  # the sample-efficiency curve fits on as few rows as there are
+            warnings.simplefilter("ignore", DegenerateFitWarning)  # parameters on purpose; scores show it
+            self._model = EnergyModel(bootstrap=0, seed=self.seed).fit(train_df)
         self._latency = self._model.latency_model
         return self
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
         if self._model is None:
             raise RuntimeError("ClosedForm.predict_energy called before fit")
-        return np.asarray(self._model.predict(df), dtype=float)
+        return np.asarray(self._model.predict(df, check_range=False), dtype=float)  # splits extrapolate on purpose
 
     def has_tpot(self) -> bool:
         return self._latency is not None
@@ -123,4 +127,4 @@ class ClosedForm(MethodBase):
     def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
         if self._latency is None:
             raise NotImplementedError("no latency model was fitted")
-        return self._latency.predict(df)["tpot_s_pred"].to_numpy(dtype=float)
+        return self._latency.predict(df, check_range=False)["tpot_s_pred"].to_numpy(dtype=float)

@@ -22,16 +22,9 @@ import sympy as sp
 
 from energylens import _core
 from energylens.errors import ModelFileError
+from energylens.model.base import FitSummary, Param, load_configs
 from energylens.model.compile import CompiledExpression, compile_expression
-from energylens.model.persistence import (
-    EXPRESSION_MODEL_ID,
-    FitSummary,
-    Param,
-    data_hash,
-    load_configs,
-    read_model_file,
-    write_model_file,
-)
+from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
 from energylens.profiles.features import FEATURE_NAMES, build_features
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]

@@ -1,9 +1,14 @@
-"""The model file and what every energy model shares with it: the parameter and fit records, profile
-loading (:func:`load_configs`), the data hash, and the versioned JSON document written by ``EnergyModel.save`` / ``LatencyModel.save`` and
+"""The model file: a versioned JSON document written by ``EnergyModel.save`` / ``LatencyModel.save`` and
 read back by ``load`` / :func:`energylens.model.load_model`, plus the hash that ties a fit to its data.
 
 Layout: ``format`` (``"energylens.model"``), ``version`` (:data:`MODEL_FILE_VERSION`), ``energylens_version``,
 ``created_unix_s``, then ``energy`` and ``latency`` (each a model's state or null).
+
+Version 2 (energylens 0.2) stores a fixed-size sorted sample of the training residuals
+(``residual_sample``, at most 2048 values, and ``residual_count``) instead of one residual per training row
+(``train_residuals``, which made a fit on 5M rows write 244 MB), and each feature's training range
+(``train_ranges``, for the extrapolation check). Version 1 files still load: their per-row residuals are
+summarised on load, and without ``train_ranges`` no row is flagged as extrapolated.
 """
 
 from __future__ import annotations
@@ -11,36 +16,33 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from energylens import __version__
 from energylens.errors import ModelFileError
+from energylens.model.intervals import residual_sample
 from energylens.outputs import atomic_file
-from energylens.profiles import read_profiles
-from energylens.profiles.schema import as_profiles
 
-__all__ = ["EXPRESSION_MODEL_ID", "Param", "FitSummary", "load_configs", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
-           "write_model_file", "check_keys", "checked_params"]
+__all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
+           "write_model_file", "check_keys", "checked_params", "read_state_arrays"]
 
 #: Template id written to model files for expression models (``EnergyModel.from_expression``).
 EXPRESSION_MODEL_ID = "energylens.expression.v1"
 
 #: Version of the JSON model file written by ``save``; ``load`` refuses newer ones.
-MODEL_FILE_VERSION = 1
+MODEL_FILE_VERSION = 2
 _FORMAT = "energylens.model"
 
 
 #: Keys a model file may hold, at the top and per model; anything else is refused on load.
 FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
 STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
-                         "bootstrap_params", "train_residuals", "fit"})
+                         "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
+                         "train_ranges", "fit"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
                           "tpot_weight"})
 
@@ -78,46 +80,53 @@ def checked_params(params: Any, desc: Any, where: str) -> np.ndarray:
     return theta
 
 
-@dataclass(frozen=True)
-class Param:
-    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
-
-    name: str
-    value: float
-    unit: str
-    description: str
-    lower: float
-    upper: float
-    ci_low: float = math.nan
-    ci_high: float = math.nan
+def _numbers(value: Any, where: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where} is not a {'list' if ndim == 1 else 'table'} of numbers") from None
+    if arr.size and (arr.ndim != ndim or not np.isfinite(arr).all()):
+        raise ModelFileError(f"{where} must be a {'list' if ndim == 1 else 'table'} of finite numbers "
+                             f"(got shape {arr.shape})")
+    return arr
 
 
-@dataclass(frozen=True)
-class FitSummary:
-    """How a fit went. Non-convergence is reported here, not raised."""
-
-    n_rows: int
-    n_measurements: int
-    cost: float
-    iterations: int
-    converged: bool
-    status: str
-    starts: int
-    starts_converged: int
-    train_mape: float
-    bootstrap_replicates: int
-    bootstrap_converged: int
-    data_hash: str
-    fit_seconds: float
+def _ranges(value: Any, desc: Any, where: str) -> dict[str, list[float]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{where}: expected an object of feature -> [min, max]")
+    unknown = sorted(set(value) - set(desc.feature_names))
+    if unknown:
+        raise ModelFileError(f"{where}: {unknown} are not features of {desc.id}")
+    out = {}
+    for name, pair in value.items():
+        arr = _numbers(pair, f"{where} {name}", 1)
+        if arr.shape != (2,) or arr[0] > arr[1]:
+            raise ModelFileError(f"{where} {name} = {pair!r} is not a [min, max] pair")
+        out[name] = [float(arr[0]), float(arr[1])]
+    return out
 
 
-def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
-    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
-    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
-    command line reads them (``energylens.profiles.read_profiles``)."""
-    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
-        return read_profiles(str(configs), require_energy=require_energy)
-    return as_profiles(configs, require_energy=require_energy)
+def read_state_arrays(state: dict[str, Any], desc: Any, where: str
+                      ) -> tuple[np.ndarray | None, np.ndarray, int, dict[str, list[float]] | None]:
+    """(bootstrap parameters or None, sorted residual sample, residual count, training ranges or None) of
+    one model's state; a version-1 file's per-row ``train_residuals`` are summarised here."""
+    boot = _numbers(state.get("bootstrap_params", []), f"{where} bootstrap_params", 2)
+    if boot.size and boot.shape[1] != len(desc.param_names):
+        raise ModelFileError(f"{where} bootstrap_params has {boot.shape[1]} columns, expected "
+                             f"{len(desc.param_names)}")
+    if "train_residuals" in state:  # version 1: one residual per training row
+        rows = _numbers(state["train_residuals"], f"{where} train_residuals", 1)
+        sample, count = residual_sample(rows), len(rows)
+    else:
+        sample = np.sort(_numbers(state.get("residual_sample", []), f"{where} residual_sample", 1))
+        count = state.get("residual_count", len(sample))
+        if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
+            raise ModelFileError(f"{where} residual_count = {count!r} must be an integer >= the sample's length "
+                                 f"({len(sample)})")
+    return (boot if boot.size else None), sample, int(count), _ranges(state.get("train_ranges"), desc,
+                                                                      f"{where} train_ranges")
 
 
 def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:

@@ -1,0 +1,449 @@
+"""What EnergyModel and LatencyModel share: fitting one native template, predicting chunk by chunk (with
+intervals, extrapolation flags and the fit's design diagnostics), and their state in the model file.
+
+Both models wrap one native template (``cpp/include/energylens/*_template.hpp``, derivation in
+docs/model.md): the formula is evaluated and fitted in C++ (OpenMP/SIMD; CUDA for device arrays), the
+NumPy twin in :mod:`energylens.model.reference` is the test oracle. Fitting is a bounded Levenberg-Marquardt
+on relative error with the analytic Jacobian and a few seeded starts; uncertainty comes from a
+parallel bootstrap (refits on resampled rows) combined with a summary of the training residuals
+(:mod:`energylens.model.intervals`); :mod:`energylens.model.domain` checks duplicates, identifiability and
+extrapolation.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.errors import IntervalsUnavailableError, ModelFileError
+from energylens.model.domain import RangeCheck, design_report, training_ranges
+from energylens.model.intervals import DEFAULT_CHUNK_ROWS, chunk_bounds, interval_bounds, residual_sample
+from energylens.model.persistence import (
+    OPTION_KEYS,
+    STATE_KEYS,
+    check_keys,
+    checked_params,
+    data_hash,
+    read_state_arrays,
+)
+from energylens.parallel import threads
+from energylens.profiles import read_profiles
+from energylens.profiles.features import build_features, check_feature_domain
+from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
+
+__all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
+
+@dataclass(frozen=True)
+class Param:
+    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
+
+    name: str
+    value: float
+    unit: str
+    description: str
+    lower: float
+    upper: float
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """How a fit went. Non-convergence is reported here, not raised."""
+
+    n_rows: int
+    n_measurements: int
+    cost: float
+    iterations: int
+    converged: bool
+    status: str
+    starts: int
+    starts_converged: int
+    train_mape: float
+    bootstrap_replicates: int
+    bootstrap_converged: int
+    data_hash: str
+    fit_seconds: float
+    #: Rows that are not exact copies of another row (features and targets): the intervals' sample size.
+    #: None in files written before energylens recorded it.
+    n_distinct_rows: int | None = None
+    #: Distinct feature rows; the parameters are identifiable only with more of them than parameters.
+    n_distinct_configs: int | None = None
+    identifiable: bool = True
+
+    @property
+    def n_duplicate_rows(self) -> int | None:
+        """Rows that exactly copy another row (None when the file predates the count)."""
+        return None if self.n_distinct_rows is None else self.n_rows - self.n_distinct_rows
+
+
+def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
+    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
+    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
+    command line reads them (``energylens.profiles.read_profiles``)."""
+    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
+        return read_profiles(str(configs), require_energy=require_energy)
+    return as_profiles(configs, require_energy=require_energy)
+
+
+def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame:
+    """One chunk through the schema; a warning already shown for an earlier chunk is not repeated."""
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = as_profiles(part, require_energy=False)
+    for w in got:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+class ClosedFormModel:
+    """Shared machinery of EnergyModel and LatencyModel (one native template each)."""
+
+    _template: ClassVar[str]
+    _fit_target: ClassVar[str]  # "sum" or "per_output"
+    _kind: ClassVar[str]
+
+    def __init__(self, *, residual: str = "log", loss: str = "linear", loss_scale: float = 0.1,
+                 n_starts: int = 3, start_spread: float = 0.6, seed: int = 0, bootstrap: int = 200,
+                 max_iterations: int = 300, tpot_weight: float = 1.0) -> None:
+        if residual not in ("relative", "log"):
+            raise ValueError(f"residual must be 'relative' or 'log', got {residual!r}")
+        if loss not in ("linear", "soft_l1", "huber"):
+            raise ValueError(f"loss must be 'linear', 'soft_l1' or 'huber', got {loss!r}")
+        if bootstrap < 0:
+            raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
+        if n_starts < 1:
+            raise ValueError(f"n_starts must be >= 1, got {n_starts}")
+        if tpot_weight < 0:
+            raise ValueError(f"tpot_weight must be >= 0, got {tpot_weight}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        self.options = {
+            "residual": residual, "loss": loss, "loss_scale": float(loss_scale), "n_starts": int(n_starts),
+            "start_spread": float(start_spread), "seed": int(seed), "max_iterations": int(max_iterations),
+            "tpot_weight": float(tpot_weight),
+        }
+        self.bootstrap_replicates = int(bootstrap)
+        self._desc = _core.describe_template(self._template)
+        self._theta: np.ndarray | None = None
+        self._boot: np.ndarray | None = None  # (B, P) converged bootstrap parameters
+        self._res_sample: np.ndarray | None = None  # sorted sample of the training relative residuals
+        self._res_count = 0  # how many residuals the sample stands for
+        self._ranges: dict[str, list[float]] | None = None  # feature -> [min, max] over the training rows
+        self.summary: FitSummary | None = None
+
+    # ---- description -------------------------------------------------------------------------
+    @property
+    def template_id(self) -> str:
+        """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
+        return self._desc.id
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self._desc.param_names
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self._desc.feature_names
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._theta is not None
+
+    def _require_fitted(self) -> np.ndarray:
+        if self._theta is None:
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(profiles) or load(path)")
+        return self._theta
+
+    @property
+    def params(self) -> dict[str, Param]:
+        """Fitted parameters by name, with unit, meaning, bounds and 90 % bootstrap interval."""
+        theta = self._require_fitted()
+        lo = hi = np.full(len(theta), math.nan)
+        if self._boot is not None and len(self._boot) >= 10:
+            lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
+        d = self._desc
+        lower, upper = d.lower, d.upper
+        return {
+            name: Param(name, float(theta[j]), d.param_units[j], d.param_descriptions[j],
+                        float(lower[j]), float(upper[j]), float(lo[j]), float(hi[j]))
+            for j, name in enumerate(d.param_names)
+        }
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The fitted parameter vector in template order (a copy)."""
+        return self._require_fitted().copy()
+
+    @property
+    def bootstrap_params(self) -> np.ndarray:
+        """The converged bootstrap replicates of the parameters, shape (replicates, n_params) (a copy;
+        0 rows when fitted without bootstrap)."""
+        self._require_fitted()
+        if self._boot is None:
+            return np.empty((0, len(self.param_names)))
+        return self._boot.copy()
+
+    # ---- features ----------------------------------------------------------------------------
+    def _columns(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        feats = build_features(frame)
+        missing = [n for n in self.feature_names if n not in feats]
+        if missing:
+            raise ValueError(f"features {missing} missing for template {self.template_id}")
+        return [np.ascontiguousarray(feats[n], dtype=np.float64) for n in self.feature_names]
+
+    def _targets(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def _target_mode(self, targets: list[np.ndarray]) -> str:
+        return self._fit_target
+
+    def _native_options(self, targets: list[np.ndarray]) -> _core.FitOptions:
+        opts = {k: v for k, v in self.options.items() if k != "tpot_weight"}
+        return _core.FitOptions(**opts, target=self._target_mode(targets), aux_weight=self.options["tpot_weight"])
+
+    # ---- fitting -----------------------------------------------------------------------------
+    def fit(self, profiles: Any, *, n_threads: int | None = None) -> ClosedFormModel:
+        """Fit the template's parameters on measured profiles (path or DataFrame, schema v1); ``n_threads``
+        caps the native fit and bootstrap (default: the process-wide setting, energylens.parallel)."""
+        with threads(n_threads):
+            return self._fit_frame(load_configs(profiles, require_energy=self._kind == "energy"))
+
+    def _fit_frame(self, frame: pd.DataFrame) -> ClosedFormModel:
+        columns = self._columns(frame)
+        targets = self._targets(frame)
+        n_meas = int(np.isfinite(targets[0]).sum()) if self._fit_target == "sum" else \
+            int(sum(np.isfinite(t).sum() for t in targets))
+        n_params = len(self.param_names)
+        if n_meas < n_params:
+            raise ValueError(
+                f"{type(self).__name__}.fit: {n_meas} measurements for {n_params} parameters; the closed form "
+                f"needs at least {n_params} (about 50 are recommended)")
+        opts = self._native_options(targets)
+        if opts.target == "sum":
+            targets = targets[:1]
+        design = design_report(columns, targets, n_params, type(self).__name__)
+        t0 = time.perf_counter()
+        result = _core.fit(self._template, columns, targets, None, opts)
+        theta = result.best.params
+        boot_ok = 0
+        self._boot = None
+        if self.bootstrap_replicates > 0:
+            boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)
+            params = boot.params
+            keep = boot.converged & np.all(np.isfinite(params), axis=1)
+            boot_ok = int(keep.sum())
+            self._boot = params[keep]
+        seconds = time.perf_counter() - t0
+        self._theta = theta
+        residuals = self._relative_residuals(columns, targets)
+        self._res_sample, self._res_count = residual_sample(residuals), len(residuals)
+        self._ranges = training_ranges(self.feature_names, columns)
+        self.summary = FitSummary(
+            n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
+            iterations=result.best.iterations, converged=result.best.converged,
+            status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
+            train_mape=float(np.mean(np.abs(residuals))) if len(residuals) else math.nan,
+            bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
+            data_hash=data_hash(columns, targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
+            n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
+        )
+        return self
+
+    def _relative_residuals(self, columns: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
+        ev = _core.evaluate(self._template, columns, self._theta)
+        out0, out1 = ev.out0, ev.out1
+        preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
+        targets = targets[: len(preds)]
+        res = [p[np.isfinite(t)] / t[np.isfinite(t)] - 1.0 for p, t in zip(preds, targets, strict=True)]
+        return np.concatenate(res) if res else np.empty(0)
+
+    # ---- prediction --------------------------------------------------------------------------
+    def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> tuple[int, Iterator]:
+        """The number of rows, and an iterator of (start, stop, feature columns) per chunk, extrapolation
+        flags accumulated in ``check``. A DataFrame not yet validated is validated chunk by chunk, so that
+        its filled copy never exists whole (memory O(chunk)); paths and validated frames are read at once."""
+        if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
+            frame, validated = configs, False
+        else:
+            frame, validated = load_configs(configs, require_energy=False), True
+        return len(frame), self._iter_chunks(configs, frame, validated, chunk_rows, check)
+
+    def _iter_chunks(self, configs: Any, frame: pd.DataFrame, validated: bool, chunk_rows: int,
+                     check: RangeCheck | None) -> Iterator[tuple[int, int, list[np.ndarray]]]:
+        n = len(frame)
+        bounds = list(chunk_bounds(n, chunk_rows)) if n else [(0, 0)]
+        seen: set[tuple[type, str]] = set()
+        try:
+            for start, stop in bounds:
+                part = frame if stop - start == n else frame.iloc[start:stop]
+                columns = self._columns(part if validated else _validated_chunk(part, seen))
+                if check is not None:
+                    check.flags(columns)
+                yield start, stop, columns
+        except (ValueError, KeyError):  # ProfileSchemaError, an unknown GPU or model, ...
+            if len(bounds) > 1:  # a chunk's row numbers would mislead: locate the error in the whole table
+                self._columns(load_configs(configs, require_energy=False))
+            raise
+
+    def _range_check(self, check_range: bool) -> RangeCheck | None:
+        return RangeCheck(self._ranges, self.feature_names) if check_range else None
+
+    def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str) -> tuple[np.ndarray, np.ndarray]:
+        theta = self._require_fitted()
+        check = self._range_check(check_range)
+        n, chunks = self._chunks(configs, chunk_rows, check)
+        out0, out1 = np.empty(n), np.empty(n)
+        for start, stop, columns in chunks:
+            _core.evaluate(self._template, columns, theta, out=(out0[start:stop], out1[start:stop]))
+        if check is not None:
+            check.warn(call)
+        return out0, out1
+
+    def extrapolated(self, configs: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
+        """Per row: does some feature lie outside the fitted data's [min, max] by more than
+        :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`? Warns once (ExtrapolationWarning) with counts
+        per feature. All False for a model file written before training ranges were stored."""
+        self._require_fitted()
+        check = RangeCheck(self._ranges, self.feature_names)
+        _n, chunks = self._chunks(configs, chunk_rows, None)
+        flags = [check.flags(columns) for _s, _e, columns in chunks]
+        check.warn(f"{type(self).__name__}.extrapolated")
+        return np.concatenate(flags) if flags else np.zeros(0, dtype=bool)
+
+    def _feature_columns(self, features: Mapping[str, Any], validate: bool, dtype=np.float64) -> list[np.ndarray]:
+        """Template-ordered columns in ``dtype`` from a feature mapping (scalars and 1-element arrays broadcast)."""
+        missing = [n for n in self.feature_names if n not in features]
+        if missing:
+            raise ValueError(f"features {missing} missing for template {self.template_id}; "
+                             "build them with energylens.profiles.features.build_features or pass them as scalars")
+        cols = []
+        for name in self.feature_names:
+            col = np.asarray(features[name], dtype=dtype)
+            if col.ndim > 1:
+                raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
+            if validate:
+                check_feature_domain(name, col)
+            cols.append(np.ascontiguousarray(col))
+        return cols
+
+    def evaluate_features(self, features: Mapping[str, Any], *, out: tuple[np.ndarray, np.ndarray] | None = None,
+                          validate: bool = True, dtype=np.float64, n_threads: int | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """The template's two outputs straight from feature columns, without pandas.
+
+        ``features`` maps every name in :attr:`feature_names` to a 1-D array or a scalar; a scalar (or a
+        one-element array) is used for every row, so a sweep over TP, PP, batch and lengths for one model on
+        one GPU passes the model's and GPU's specs once and streams only what varies (about 2x faster than
+        full columns on a memory-bound machine; bench/README.md). ``out``: a pair of preallocated float64
+        arrays to write into. ``validate=False`` skips the domain check of every value (finite; tp, pp
+        >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the columns
+        themselves and evaluate in a hot loop. ``dtype=np.float32`` runs the float32 native loop end to end
+        (columns cast once if needed, float32 outputs); ``n_threads`` caps its threads.
+        """
+        kind = np.dtype(dtype)
+        if kind not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+        columns = self._feature_columns(features, validate, kind)
+        with threads(n_threads):
+            ev = _core.evaluate(self._template, columns, self._require_fitted(), dtype=kind.name, out=out)
+        return ev.out0, ev.out1
+
+    def intervals_unavailable(self) -> str | None:
+        """Why this model cannot give prediction intervals, or None when it can."""
+        self._require_fitted()
+        if self._boot is None or len(self._boot) < 10:
+            return "no bootstrap replicates: fit with bootstrap >= 10 to get intervals"
+        if self.summary is not None and not self.summary.identifiable:
+            return (f"the training data had {self.summary.n_distinct_configs} distinct configuration(s) for "
+                    f"{len(self.param_names)} parameters, so the parameters are not identified and an interval "
+                    "would be falsely precise; refit on more distinct configurations")
+        return None
+
+    def _residual_draws(self) -> np.ndarray:
+        """The residual sample, inflated for the fitted degrees of freedom."""
+        sample = self._res_sample if self._res_sample is not None and len(self._res_sample) else np.zeros(1)
+        # Training residuals understate the scatter of a new measurement by the fitted degrees of
+        # freedom: inflate them by sqrt(n / (n - p)) (the usual unbiased-variance correction), n the
+        # residuals of distinct rows (exact copies are not new measurements).
+        n_res, n_par = float(max(self._res_count, len(sample))), len(self.param_names)
+        s = self.summary
+        if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
+            n_res *= s.n_distinct_rows / s.n_rows
+        return sample * np.sqrt(n_res / (n_res - n_par)) if n_res > n_par else sample
+
+    def _intervals(self, configs: Any, level: float, picks, chunk_rows: int,
+                   check_range: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows."""
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must be in (0, 1), got {level}")
+        why = self.intervals_unavailable()
+        if why is not None:
+            raise IntervalsUnavailableError(f"{type(self).__name__}: prediction intervals are not available: {why}")
+        assert self._boot is not None
+        sample = self._residual_draws()
+        check = self._range_check(check_range)
+        n, chunks = self._chunks(configs, chunk_rows, check)
+        out = [(np.empty(n), np.empty(n)) for _ in picks]
+        for start, stop, columns in chunks:
+            chunk = interval_bounds(self._template, columns, self._boot, sample, start=start,
+                                    seed=self.options["seed"], level=level, picks=picks)
+            for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
+                lo[start:stop], hi[start:stop] = c_lo, c_hi
+        if check is not None:
+            check.warn(f"{type(self).__name__}.predict_interval")
+        return out
+
+    # ---- persistence -------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        theta = self._require_fitted()
+        return {
+            "template": self.template_id,
+            "params": dict(zip(self.param_names, map(float, theta), strict=True)),
+            "param_units": dict(zip(self.param_names, self._desc.param_units, strict=True)),
+            "options": self.options,
+            "bootstrap_replicates": self.bootstrap_replicates,
+            "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
+            "residual_sample": [] if self._res_sample is None else self._res_sample.tolist(),
+            "residual_count": self._res_count,
+            "train_ranges": self._ranges,
+            "fit": None if self.summary is None else asdict(self.summary),
+        }
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any], path: str) -> ClosedFormModel:
+        check_keys(state, STATE_KEYS, f"{path}: {cls._kind} model")
+        opts = dict(state.get("options", {}))
+        check_keys(opts, OPTION_KEYS, f"{path}: {cls._kind} options")
+        try:
+            model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: {cls._kind} options are not valid: {exc}") from None
+        if state.get("template") != model.template_id:
+            raise ModelFileError(
+                f"{path}: {cls._kind} template {state.get('template')!r} does not match this energylens "
+                f"({model.template_id!r}); refit the model with this version")
+        params = state.get("params", {})
+        missing = [n for n in model.param_names if n not in params]
+        if missing:
+            raise ModelFileError(f"{path}: {cls._kind} parameters {missing} missing")
+        model._theta = checked_params(params, model._desc, f"{path}: {cls._kind} parameter")
+        arrays = read_state_arrays(state, model._desc, f"{path}: {cls._kind}")
+        model._boot, model._res_sample, model._res_count, model._ranges = arrays
+        fit = state.get("fit")
+        try:
+            model.summary = FitSummary(**fit) if fit else None
+        except TypeError as exc:
+            raise ModelFileError(f"{path}: {cls._kind} fit summary is not valid ({exc})") from None
+        return model

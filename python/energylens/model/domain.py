@@ -1,0 +1,132 @@
+"""What a fit's data covers: duplicated rows and identifiability, and the feature ranges predictions are
+checked against (extrapolation).
+
+* Duplicates: rows equal in every feature and target are copies, not new measurements; the intervals use
+  the number of distinct rows as their effective sample size. A design with no more distinct
+  configurations (feature rows) than the template has parameters cannot identify them: the fit warns
+  (:class:`DegenerateFitWarning`) and intervals are refused (:class:`IntervalsUnavailableError`) instead of
+  collapsing to zero width.
+* Extrapolation: the model keeps each feature's [min, max] over its training rows; a row with a feature
+  above ``max * EXTRAPOLATION_FACTOR`` or below ``min / EXTRAPOLATION_FACTOR`` is flagged, and a
+  prediction call warns once (:class:`ExtrapolationWarning`) with counts per feature.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
+
+__all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "design_report", "training_ranges", "RangeCheck"]
+
+#: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
+EXTRAPOLATION_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class DesignReport:
+    """Rows, distinct rows (the effective sample size) and distinct configurations of a fit's data."""
+
+    n_rows: int
+    n_distinct_rows: int
+    n_distinct_configs: int
+    n_params: int
+
+    @property
+    def n_duplicate_rows(self) -> int:
+        return self.n_rows - self.n_distinct_rows
+
+    @property
+    def identifiable(self) -> bool:
+        return self.n_distinct_configs > self.n_params
+
+
+def _distinct(columns: list[np.ndarray]) -> int:
+    if not columns or len(columns[0]) == 0:
+        return 0
+    table = np.ascontiguousarray(np.column_stack(columns))
+    # NaN (an unmeasured target) compares unequal to itself: give every NaN the same bit pattern.
+    table[np.isnan(table)] = np.nan
+    return len(np.unique(table.view(np.dtype((np.void, table.dtype.itemsize * table.shape[1])))))
+
+
+def design_report(columns: list[np.ndarray], targets: list[np.ndarray], n_params: int, kind: str) -> DesignReport:
+    """Count duplicates and distinct configurations; warn when the parameters cannot be identified."""
+    report = DesignReport(n_rows=len(columns[0]), n_distinct_rows=_distinct([*columns, *targets]),
+                          n_distinct_configs=_distinct(columns), n_params=n_params)
+    if not report.identifiable:
+        warnings.warn(
+            f"{kind} fit: {report.n_distinct_configs} distinct configuration(s) in {report.n_rows} rows for "
+            f"{n_params} parameters; the data cannot identify the parameters, so the fitted values are one of "
+            "many that fit equally well and prediction intervals are not available. Measure more distinct "
+            "configurations (TP, batch, lengths, ...)", DegenerateFitWarning, stacklevel=4)
+    elif report.n_duplicate_rows:
+        warnings.warn(
+            f"{kind} fit: {report.n_duplicate_rows} of {report.n_rows} rows duplicate another row exactly; "
+            f"the intervals count {report.n_distinct_rows} distinct rows as the sample size",
+            DegenerateFitWarning, stacklevel=4)
+    return report
+
+
+def training_ranges(names: tuple[str, ...], columns: list[np.ndarray]) -> dict[str, list[float]]:
+    """[min, max] of each feature over the training rows (finite values only)."""
+    out = {}
+    for name, col in zip(names, columns, strict=True):
+        finite = col[np.isfinite(col)]
+        if len(finite):
+            out[name] = [float(finite.min()), float(finite.max())]
+    return out
+
+
+class RangeCheck:
+    """Accumulates extrapolation flags over the chunks of one prediction call and warns once at the end."""
+
+    def __init__(self, ranges: dict[str, list[float]] | None, names: tuple[str, ...]) -> None:
+        self.ranges = ranges or {}
+        self.names = names
+        self.n_rows = 0
+        self.n_flagged = 0
+        self.counts: dict[str, int] = {}
+        self.high: dict[str, float] = {}
+        self.low: dict[str, float] = {}
+
+    def flags(self, columns: list[np.ndarray]) -> np.ndarray:
+        """Boolean per row of this chunk: some feature outside its fitted range by more than the factor."""
+        n = len(columns[0]) if columns else 0
+        flagged = np.zeros(n, dtype=bool)
+        for name, col in zip(self.names, columns, strict=True):
+            if name not in self.ranges:
+                continue
+            lo, hi = self.ranges[name]
+            above = col > (hi * EXTRAPOLATION_FACTOR if hi > 0 else hi)
+            below = col < lo / EXTRAPOLATION_FACTOR if lo > 0 else np.zeros(n, dtype=bool)
+            if above.any():
+                self.high[name] = max(self.high.get(name, -np.inf), float(col[above].max()))
+            if below.any():
+                self.low[name] = min(self.low.get(name, np.inf), float(col[below].min()))
+            out = above | below
+            k = int(out.sum())
+            if k:
+                self.counts[name] = self.counts.get(name, 0) + k
+                flagged |= out
+        self.n_rows += n
+        self.n_flagged += int(flagged.sum())
+        return flagged
+
+    def warn(self, call: str) -> None:
+        """One ExtrapolationWarning for the whole call, with the rows flagged per feature."""
+        if not self.n_flagged:
+            return
+        parts = []
+        for name, k in self.counts.items():
+            seen = [f"up to {self.high[name]:.4g}"] if name in self.high else []
+            seen += [f"down to {self.low[name]:.4g}"] if name in self.low else []
+            lo, hi = self.ranges[name]
+            parts.append(f"{name}: {k} row(s), {' and '.join(seen)} vs fitted [{lo:.4g}, {hi:.4g}]")
+        warnings.warn(
+            f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside the fitted data's range by more than "
+            f"a factor {EXTRAPOLATION_FACTOR:g} ({'; '.join(parts)}); predictions there are extrapolations",
+            ExtrapolationWarning, stacklevel=4)

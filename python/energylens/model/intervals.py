@@ -1,0 +1,104 @@
+"""Prediction intervals in bounded memory, from a fixed-size summary of the training residuals.
+
+An interval of a row combines the parameter uncertainty (the model evaluated at every bootstrap
+replicate's parameters) with the scatter of a single measurement (one training residual drawn per
+replicate and row). Rows are processed in chunks of ``chunk_rows``, so memory is O(rows) for the
+outputs plus O(replicates x chunk) for the work arrays, whatever the number of rows (issue 13).
+
+The residual drawn for (replicate ``b``, row ``i``) is a pure function of the seed, ``b`` and the row's
+position ``i`` in the whole table (a splitmix64 hash), not of a stream consumed in order, so any chunk
+size gives the same intervals bit for bit. The hash gives a uniform u in [0, 1) and the draw is the
+residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
+drawn at the same quantile.
+
+The model file keeps at most :data:`RESIDUAL_SAMPLE_SIZE` residuals: all of them, sorted, when there are
+that few, otherwise their quantiles at evenly spaced probabilities (a sorted sample that stands for the
+distribution), plus the count. Drawing from that sample gives intervals that match drawing from every
+residual to within the sampling noise of the bootstrap (tests/model/test_robust_model.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from energylens import _core
+
+__all__ = ["RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
+           "interval_bounds"]
+
+#: Most residuals a model keeps (and writes to its file): 2048 sorted values, about 40 kB of JSON.
+RESIDUAL_SAMPLE_SIZE = 2048
+#: Rows per chunk of predict / predict_interval: the interval work arrays are replicates x chunk floats
+#: (200 x 32768 x 8 B = 52 MB each, a handful of them live at once).
+DEFAULT_CHUNK_ROWS = 32768
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def residual_sample(residuals: np.ndarray, size: int = RESIDUAL_SAMPLE_SIZE) -> np.ndarray:
+    """A sorted sample of at most ``size`` values standing for the distribution of ``residuals``: all of
+    them sorted when there are ``size`` or fewer, else the quantiles at probabilities (k + 0.5) / size."""
+    res = np.sort(np.asarray(residuals, dtype=np.float64)[np.isfinite(residuals)])
+    if len(res) <= size:
+        return res
+    probs = (np.arange(size, dtype=np.float64) + 0.5) / size
+    return np.quantile(res, probs, method="linear")
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, in place on a uint64 array (wrap-around arithmetic)."""
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def draw_indices(seed: int, replicates: int, start: int, stop: int, n: int) -> np.ndarray:
+    """(replicates, stop - start) indices in [0, n): the residual drawn for each replicate and row, a
+    hash of (seed, replicate, absolute row index) so that it does not depend on how rows are chunked."""
+    with np.errstate(over="ignore"):
+        keys = _splitmix((np.arange(replicates, dtype=np.uint64) + np.uint64(seed % 2**63) * _M1)[:, None].copy())
+        rows = np.arange(start, stop, dtype=np.uint64)[None, :] * _GOLDEN
+        z = _splitmix(keys + rows)
+    # A uniform u in [0, 1) from the top 53 bits, index floor(u * n): monotone in u, so a sorted sample of
+    # quantiles and the sorted residuals it summarises are drawn at the same probability (coupled draws).
+    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+    return np.minimum((u * max(n, 1)).astype(np.intp), max(n, 1) - 1)
+
+
+def chunk_bounds(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive chunks of at most ``chunk_rows`` rows covering ``n_rows``."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    for start in range(0, n_rows, int(chunk_rows)):
+        yield start, min(start + int(chunk_rows), n_rows)
+
+
+def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, sample: np.ndarray, *,
+                    start: int, seed: int, level: float,
+                    picks: Sequence[Callable[[np.ndarray, np.ndarray], np.ndarray]]
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(lo, hi) at ``level`` of each output ``pick(out0, out1)`` for one chunk of rows whose first row is
+    row ``start`` of the whole table; ``sample`` is the (already inflated) residual sample."""
+    m = len(columns[0])
+    n_boot = len(boot)
+    out0 = np.empty((n_boot, m))
+    out1 = np.empty((n_boot, m))
+    for b, theta_b in enumerate(boot):
+        _core.evaluate(template, columns, theta_b, out=(out0[b], out1[b]))
+    # One draw per (replicate, row), the same for every output: each output's interval depends on
+    # that output's replicates only.
+    draws = sample[draw_indices(seed, n_boot, start, start + m, len(sample))] if len(sample) else 0.0
+    alpha = (1.0 - level) / 2.0
+    bounds = []
+    for pick in picks:
+        values = pick(out0, out1) * (1.0 + draws)
+        lo, hi = np.quantile(values, [alpha, 1.0 - alpha], axis=0)
+        bounds.append((np.maximum(lo, 0.0), hi))
+    return bounds
