@@ -1,6 +1,6 @@
 """The benchmarks' baseline: the energy template's forward pass in plain NumPy, in the caller's dtype.
 
-What a user would write without energylens: the same formula as cpp/src/energy_template.cpp and
+What a user would write without energylens: the same formula (template energylens.energy.v2) as cpp/include/energylens/energy_template.hpp and
 energylens.model.reference (docs/model.md), forward only (no Jacobian intermediates, no float64 casts),
 every array op NumPy's own. Scalars (a sweep's model and GPU columns) broadcast as NumPy broadcasts them.
 bench/bench_public.py checks it against the native result in the same run before timing it.
@@ -27,21 +27,28 @@ def energy_forward(features: Mapping[str, object], theta: np.ndarray, dtype=np.f
     Li, Lo, L, d = f["input_tokens"], f["output_tokens"], f["n_layers"], f["d_model"]
     Na, a = f["active_params"], f["attn_flops_per_token_ctx"]
     peak, bw, link, tdp = f["peak_flops_per_s"], f["hbm_bytes_per_s"], f["link_bytes_per_s"], f["tdp_w"]
-    n = tp * pp
+    dp, ep = f["dp"], f["ep"]
+    n_r = tp * pp                      # GPUs of one data-parallel replica
+    n = n_r * dp                       # every GPU draws power
+    Br = B / dp                        # running sequences per replica
     ctx = Li + half * Lo
     F = B * (two * Na + a * ctx)
-    M = f["weight_bytes_per_step"] + B * ctx * f["kv_bytes_per_token"]
+    M = f["weight_bytes_per_step"] + B * (ctx * f["kv_bytes_per_token"] + f["state_bytes_per_seq"])
     tc = F / (n * peak * eta_c)
     tm = M / (n * bw * eta_m)
     diff = tc - tm
     tg = half * (tc + tm + np.sqrt(diff * diff + four * p * tc * tm))
-    n_ar = two * L * (tp - one) / n
-    t_ar = n_ar * (alpha * us + four * B * d / link)
-    busy = (tg + t_ar) * (one + th_pp * (pp - one))
-    t_step = busy + tau_l * us * L + tau_s * us * B
-    Fp = two * Na * Li + half * a * Li * Li + n * f["prefill_extra_flops"]
-    t_pf = Fp / (n * peak * eta_pf) + n_ar * (alpha * us + four * Li * d / link)
+    n_ar = two * L * (tp - one) / n_r
+    t_ar = n_ar * (alpha * us + four * Br * d / link)
+    n_a2a = two * f["a2a_moe_layers"] / pp
+    a2a_tok = two * f["experts_per_token"] * d * (ep - one) / (ep * tp)
+    t_a2a = n_a2a * (alpha * us + Br * a2a_tok / link)
+    busy = (tg + t_ar + t_a2a) * (one + th_pp * (pp - one))
+    t_step = busy + tau_l * us * (L + f["moe_layers"]) + tau_s * us * Br
+    Fp = two * Na * Li + half * a * Li * Li + n_r * f["prefill_extra_flops"]
+    t_pf = Fp / (n_r * peak * eta_pf) + n_ar * (alpha * us + four * Li * d / link) \
+        + n_a2a * (alpha * us + Li * a2a_tok / link)
     ef = c_f * tdp / peak
     e_dec = Lo / B * (n * tdp * (pi_s * t_step + c_b * busy) + ef * F)
-    e_pf = (one + kap * kilo * B) * (n * tdp * (pi_s + c_b) * t_pf + ef * Fp)
+    e_pf = (one + kap * kilo * Br) * (n_r * tdp * (pi_s + c_b) * t_pf + ef * Fp)
     return e_pf + e_dec
