@@ -26,6 +26,14 @@ def _as_float(a: Sequence[float] | np.ndarray) -> np.ndarray:
     return np.asarray(a, dtype=float).reshape(-1)
 
 
+def _paired(pred: Sequence[float], meas: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """``pred`` and ``meas`` as float arrays of one length (ValueError naming both lengths otherwise)."""
+    p, m = _as_float(pred), _as_float(meas)
+    if p.shape != m.shape:
+        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    return p, m
+
+
 def _choice_set(pred: np.ndarray) -> np.ndarray:
     """Indices the method would choose: every candidate tied at the predicted minimum."""
     return np.flatnonzero(pred == pred.min())
@@ -38,9 +46,7 @@ def top1_hit(pred: Sequence[float], meas: Sequence[float]) -> float:
     result is the share of the predicted-minimum set that is measured-minimal (so in [0, 1]).
     NaN for fewer than two candidates.
     """
-    p, m = _as_float(pred), _as_float(meas)
-    if p.shape != m.shape:
-        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    p, m = _paired(pred, meas)
     if p.size < 2:
         return float("nan")
     chosen = _choice_set(p)
@@ -52,9 +58,7 @@ def regret_pct(pred: Sequence[float], meas: Sequence[float]) -> float:
 
     Expectation over predicted ties, as in :func:`top1_hit`. NaN for fewer than two candidates.
     """
-    p, m = _as_float(pred), _as_float(meas)
-    if p.shape != m.shape:
-        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    p, m = _paired(pred, meas)
     if p.size < 2:
         return float("nan")
     chosen = _choice_set(p)
@@ -69,9 +73,7 @@ def pairwise_counts(pred: Sequence[float], meas: Sequence[float]) -> tuple[float
     comparable pairs count, none as concordant. Counted natively in O(n log n) time and O(n) memory
     (a merge-sort count of discordant pairs), exactly equal to the direct count over all pairs.
     """
-    p, m = _as_float(pred), _as_float(meas)
-    if p.shape != m.shape:
-        raise ValueError(f"pred and meas differ in length ({p.size} vs {m.size})")
+    p, m = _paired(pred, meas)
     if not np.isfinite(m).all():
         raise ValueError(f"measured values must be finite (rows {np.flatnonzero(~np.isfinite(m))[:10].tolist()})")
     bad = ~np.isfinite(p)

@@ -107,31 +107,32 @@ def _as_list(value, name: str) -> list:
     return items
 
 
-def _int_axis(values, name: str) -> np.ndarray:
+def _checked_axis(values, name: str, bad, message) -> list[float]:
+    """The axis values as floats; ValueError naming the axis and the first value that is not a number, or
+    for which ``bad(float)`` holds (``message(value)`` says why, quoting the value as given)."""
     out = []
     for v in _as_list(values, name):
         try:
             f = float(v)
         except (TypeError, ValueError):
             raise ValueError(f"{name}: {v!r} is not a number") from None
-        if not math.isfinite(f) or f < 1 or f != int(f):
-            raise ValueError(f"{name}: {v!r} is not a whole number >= 1")
+        if bad(f):
+            raise ValueError(message(v))
         out.append(f)
+    return out
+
+
+def _int_axis(values, name: str) -> np.ndarray:
+    out = _checked_axis(values, name, lambda f: not math.isfinite(f) or f < 1 or f != int(f),
+                        lambda v: f"{name}: {v!r} is not a whole number >= 1")
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: repeated values in {out}")
     return np.asarray(out, dtype=np.float64)
 
 
 def _positive_axis(values, name: str) -> np.ndarray:
-    out = []
-    for v in _as_list(values, name):
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: {v!r} is not a number") from None
-        if not math.isfinite(f) or f <= 0:
-            raise ValueError(f"{name} must be finite and > 0, got {v!r}")
-        out.append(f)
+    out = _checked_axis(values, name, lambda f: not math.isfinite(f) or f <= 0,
+                        lambda v: f"{name} must be finite and > 0, got {v!r}")
     return np.asarray(out, dtype=np.float64)
 
 
