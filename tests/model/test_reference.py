@@ -486,7 +486,19 @@ def test_video_rows_encode_frames_times_tokens_per_frame():
     row = dict(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.77, gpu="H100 SXM", tp=1, pp=1, batch_size=8,
                output_tokens=300, modality="video", input_tokens=4156)
     f = _feats_rows([dict(row, video_frames=32), dict(row, video_frames=8)])
-    np.testing.assert_allclose(f["prefill_extra_flops"], [2 * 0.58e9 * 32 * 128, 2 * 0.58e9 * 8 * 128])
+    # 4 patches per token (2x2 merge); each patch: 2 FLOP per encoder parameter + attention over the
+    # 128 x 4 patches of its frame in 27 layers of width 1152
+    per_patch = 2 * 0.58e9 + 4 * 27 * 1152 * 128 * 4
+    np.testing.assert_allclose(f["prefill_extra_flops"], [32 * 128 * 4 * per_patch, 8 * 128 * 4 * per_patch])
+
+
+def test_image_encoder_counts_patches_and_their_attention():
+    base = dict(gpu="H100 SXM", tp=1, pp=1, batch_size=8, output_tokens=300, modality="image")
+    f = _feats_rows([dict(base, model="google/gemma-3-27b-it", params_b=27.4, input_tokens=316),
+                     dict(base, model="llava-hf/llava-1.5-7b-hf", params_b=7.06, input_tokens=636)])
+    gemma = 256 * 16 * (2 * 0.417e9 + 4 * 27 * 1152 * 256 * 16)   # 4096 SigLIP patches pooled to 256 tokens
+    llava = 576 * (2 * 0.325e9 + 4 * 24 * 1024 * 576)            # CLIP ViT-L/14-336, one patch per token
+    np.testing.assert_allclose(f["prefill_extra_flops"], [gemma, llava], rtol=1e-12)
 
 
 def test_moe_layers_add_per_layer_overhead():

@@ -16,7 +16,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles import read_profiles
 from energylens.profiles.mlenergy_v3 import (
     MLENERGY_V3_PROMPT_TOKENS,
-    MLENERGY_V3_VIDEO_FRAMES,
+    encoded_video_frames,
     is_mlenergy_v3_table,
     mlenergy_v3,
 )
@@ -80,8 +80,9 @@ def test_recognised_by_header_and_relabelled(tmp_path):
     np.testing.assert_allclose(df["tpot_s"], 0.020)
     np.testing.assert_allclose(df["batch_size"].iloc[1], 63.5)
     vl = find_model("Qwen/Qwen3-VL-8B-Instruct")
-    assert df["input_tokens"].iloc[3] == MLENERGY_V3_PROMPT_TOKENS["video-chat"] + MLENERGY_V3_VIDEO_FRAMES * vl.video_tokens_per_frame
-    assert df["video_frames"].iloc[3] == MLENERGY_V3_VIDEO_FRAMES and np.isnan(df["video_frames"].iloc[0])
+    # the 32-frame clip at 30 fps (1.07 s) is re-sampled by Qwen3-VL's processor at 2 fps, >= 4 frames
+    assert df["input_tokens"].iloc[3] == MLENERGY_V3_PROMPT_TOKENS["video-chat"] + 4 * vl.video_tokens_per_frame
+    assert df["video_frames"].iloc[3] == 4 and np.isnan(df["video_frames"].iloc[0])
     assert df["input_tokens"].iloc[0] == MLENERGY_V3_PROMPT_TOKENS["lm-arena-chat"]
 
 
@@ -163,3 +164,12 @@ def test_vision_rows_without_a_token_count_warn(tmp_path):
     with pytest.warns(EstimatedArchitectureWarning, match=r"gemma-3-27b-it \(video\)"):
         df = mlenergy_v3(path)
     assert df["input_tokens"].iloc[0] == MLENERGY_V3_PROMPT_TOKENS["video-chat"]
+
+
+def test_encoded_video_frames_follow_the_processor_sampling():
+    vl, omni = find_model("Qwen/Qwen3-VL-8B-Instruct"), find_model("Qwen/Qwen3-Omni-30B-A3B-Instruct")
+    assert encoded_video_frames(vl, 32, 30.0) == 4        # int(32 / 30 * 2) = 2, raised to min_frames 4
+    assert encoded_video_frames(vl, 64, 4.0) == 32        # 16 s clip at 2 fps
+    assert encoded_video_frames(vl, 8, 1.0) == 8          # never more than the frames sent
+    assert encoded_video_frames(omni, 32, 30.0) == 32     # no re-sampling: every frame sent
+    assert encoded_video_frames(None, 32, 30.0) == 32

@@ -29,7 +29,8 @@ GPU_COLUMNS = ["name", "aliases", "vendor", "memory_gb", "hbm_bw_gbs", "peak_fp3
 MODEL_COLUMNS = ["name", "aliases", "family", "architecture", "params_b", "active_params_b", "n_layers", "d_model",
                  "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token", "image_tokens_per_image",
                  "vision_params_b", "source", "n_attention_layers", "n_moe_layers", "sliding_window",
-                 "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame", "notes"]
+                 "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame", "vision_patches_per_token",
+                 "vision_layers", "vision_d_model", "video_sample_fps", "video_min_frames", "notes"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
-#: Vision-encoder FLOPs per image token per encoder parameter (one forward pass: 2 FLOP/param/token).
+#: Vision-encoder FLOPs per patch per encoder parameter (one forward pass: 2 FLOP/param/patch).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -241,7 +241,8 @@ def _hardware(df: pd.DataFrame, precision: np.ndarray, compute: np.ndarray) -> d
 
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
-               "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image")
+               "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
+               "vision_patches_per_token", "vision_layers", "vision_d_model")
 
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:
@@ -303,20 +304,31 @@ def _float_or_nan(v) -> float:
 
 
 def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]) -> np.ndarray:
-    """Vision-encoder FLOPs per request: 2 x encoder params x visual tokens. Image rows: one image of
-    the table's tokens per image (capped at the prompt, the whole prompt if unknown); video rows:
-    ``video_frames`` (profile column) x the table's tokens per frame, capped at the prompt, else the
-    whole prompt."""
+    """Vision-encoder FLOPs per request. Visual LLM tokens: image rows one image of the table's tokens
+    per image (capped at the prompt, the whole prompt if unknown); video rows ``video_frames``
+    (profile column: frames the encoder sees) x the table's tokens per frame, capped at the prompt,
+    else the whole prompt. The encoder runs on patches, ``vision_patches_per_token`` (p, default 1) per
+    visual token, each costing 2 FLOP per encoder parameter plus attention over the patches of its
+    image (video: of its frame), 4 x ``vision_layers`` x ``vision_d_model`` FLOP per patch pair
+    (QK^T and PV, bidirectional; 0 where the table has no depth / width)."""
     modality = arch["modality"]
     n = len(Li)
     img = arch["image_tokens_per_image"]
+    per_frame = arch["video_tokens_per_frame"]
     frames = _col(df, "video_frames") if "video_frames" in df.columns else np.full(n, np.nan)
-    vid = frames * arch["video_tokens_per_frame"]
+    vid = frames * per_frame
     is_video = modality == "video"
     vis_tok = np.where(is_video, np.where(np.isfinite(vid), np.minimum(vid, Li), Li),
                        np.where(np.isfinite(img), np.minimum(img, Li), Li))
+    p = arch["vision_patches_per_token"]
+    p = np.where(np.isfinite(p) & (p >= 1), p, 1.0)
+    window = np.where(is_video, np.where(np.isfinite(per_frame), per_frame, vis_tok), vis_tok)
+    window = np.minimum(window, vis_tok) * p
+    attn = 4.0 * arch["vision_layers"] * arch["vision_d_model"] * window
+    attn = np.where(np.isfinite(attn) & (attn > 0), attn, 0.0)
+    per_patch = ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 + attn
     is_image = np.isin(modality, ("image", "video"))
-    return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 * vis_tok, 0.0)
+    return np.where(is_image, vis_tok * p * per_patch, 0.0)
 
 
 # Domain of each feature where it is not "finite and > 0": (lower bound, bound included).

@@ -14,6 +14,7 @@ tp = num_gpus / data_parallel and the experts were sharded over ep = num_gpus. S
 """
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -25,8 +26,8 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.schema import load_profiles
 
-__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES",
-           "MLENERGY_V3_TASK_MODALITY", "is_mlenergy_v3_table", "mlenergy_v3"]
+__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
+           "MLENERGY_V3_TASK_MODALITY", "encoded_video_frames", "is_mlenergy_v3_table", "mlenergy_v3"]
 
 #: Columns whose presence marks a CSV as an ML.ENERGY v3 LLM export.
 MLENERGY_V3_SIGNATURE = ("model_id", "gpu_model", "num_gpus", "tensor_parallel", "expert_parallel",
@@ -42,8 +43,8 @@ MLENERGY_V3_SIGNATURE = ("model_id", "gpu_model", "num_gpus", "tensor_parallel",
 #:   and retrieved context of a code file, sent raw): ~1500.
 #: * ``image-chat``: the text of a VisionArena question plus template (~60); one image adds the
 #:   model's ``image_tokens_per_image`` (model table).
-#: * ``video-chat``: the text of a LLaVA-Video question (~60); the video adds
-#:   :data:`MLENERGY_V3_VIDEO_FRAMES` x the model's ``video_tokens_per_frame`` (model table).
+#: * ``video-chat``: the text of a LLaVA-Video question (~60); the video adds the frames the model's
+#:   processor encodes (:func:`encoded_video_frames`) x its ``video_tokens_per_frame`` (model table).
 #: Uncertainty: +-50 % or more (tokenizers, image resolutions and conversation lengths vary).
 MLENERGY_V3_PROMPT_TOKENS: dict[str, float] = {
     "gpqa": 300.0,
@@ -52,8 +53,12 @@ MLENERGY_V3_PROMPT_TOKENS: dict[str, float] = {
     "image-chat": 60.0,
     "video-chat": 60.0,
 }
-#: Frames the v3 video-chat workload samples per clip.
+#: Frames the v3 video-chat workload samples per clip (mlenergy/llm/datasets.py, LLaVAVideoDataset:
+#: ``num_frames = 32``, "vLLM default").
 MLENERGY_V3_VIDEO_FRAMES = 32.0
+#: Frame rate of the clip the workload sends: the 32 sampled frames re-encoded as an mp4 at 30 fps
+#: (mlenergy/llm/datasets.py, ``frames_to_video_bytes(frames, fps=30.0)``), so a 1.07 s clip.
+MLENERGY_V3_VIDEO_FPS = 30.0
 #: Modality of each v3 task.
 MLENERGY_V3_TASK_MODALITY: dict[str, str] = {
     "gpqa": "text", "lm-arena-chat": "text", "sourcegraph-fim": "text", "image-chat": "image",
@@ -163,19 +168,33 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     return load_profiles(df, source=src)
 
 
+def encoded_video_frames(spec: tables.ModelSpec | None, frames: float, clip_fps: float) -> float:
+    """Frames of a clip of ``frames`` frames at ``clip_fps`` the model's processor encodes: re-sampled
+    to the table's ``video_sample_fps`` (at least ``video_min_frames``, at most ``frames``) where the
+    model has one, as transformers' Qwen3VLVideoProcessor.sample_frames does
+    (``int(frames / clip_fps * fps)`` clamped), else every frame."""
+    fps = math.nan if spec is None else spec.video_sample_fps
+    if not (math.isfinite(fps) and fps > 0 and clip_fps > 0):
+        return float(frames)
+    lo = spec.video_min_frames if math.isfinite(spec.video_min_frames) else 1.0
+    return float(min(max(math.floor(frames / clip_fps * fps), lo), frames))
+
+
 def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Text tokens of the task plus one image's or one clip's tokens from the model table."""
     text = df["task"].map(MLENERGY_V3_PROMPT_TOKENS).to_numpy(dtype="float64")
     modality = df["modality"].to_numpy()
     image = np.zeros(len(df))
-    frames = np.where(modality == "video", MLENERGY_V3_VIDEO_FRAMES, np.nan)
+    frames = np.full(len(df), np.nan)
     unknown = []
     for model in df["model"].astype(str).unique():
         spec = tables.find_model(model)
         rows = (df["model"].astype(str) == model).to_numpy()
         img = spec.image_tokens_per_image if spec is not None else float("nan")
         vid = spec.video_tokens_per_frame if spec is not None else float("nan")
-        for kind, per, scale in (("image", img, 1.0), ("video", vid, MLENERGY_V3_VIDEO_FRAMES)):
+        n_frames = encoded_video_frames(spec, MLENERGY_V3_VIDEO_FRAMES, MLENERGY_V3_VIDEO_FPS)
+        frames[rows & (modality == "video")] = n_frames
+        for kind, per, scale in (("image", img, 1.0), ("video", vid, n_frames)):
             mask = rows & (modality == kind)
             if not mask.any():
                 continue

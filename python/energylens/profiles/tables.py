@@ -113,6 +113,14 @@ class ModelSpec:
         state_elems_per_seq: recurrent-state elements of one sequence over all Mamba layers (SSM
             state + conv state; NaN = none).
         video_tokens_per_frame: LLM prompt tokens one video frame becomes (NaN: not a video model).
+        vision_patches_per_token: vision-encoder patches merged into one LLM visual token (Qwen-VL's
+            2x2 spatial merge and Llama 4's / Nemotron VL's pixel shuffle: 4; Gemma 3's 4x4 average
+            pool: 16; NaN = 1, one patch per token as in LLaVA-1.5).
+        vision_layers, vision_d_model: depth and width of the vision encoder's transformer (its
+            attention over an image's patches; NaN = attention not counted).
+        video_sample_fps, video_min_frames: the model's video processor re-samples a clip to this
+            frame rate, keeping at least ``video_min_frames`` and at most the frames sent (Qwen3-VL
+            in vLLM: 2 fps, >= 4 frames); NaN = every frame sent is encoded.
     """
 
     name: str
@@ -138,6 +146,11 @@ class ModelSpec:
     n_sliding_layers: float = math.nan
     state_elems_per_seq: float = math.nan
     video_tokens_per_frame: float = math.nan
+    vision_patches_per_token: float = math.nan
+    vision_layers: float = math.nan
+    vision_d_model: float = math.nan
+    video_sample_fps: float = math.nan
+    video_min_frames: float = math.nan
 
 
 # --------------------------------------------------------------------------------------------------
