@@ -16,6 +16,7 @@ from scipy.optimize import least_squares
 
 from energylens.model import reference as R
 from energylens.profiles import features as FE
+from energylens.profiles import tables
 
 MODELS = [  # (name, params_b): real rows of the model table, dense, GQA/MHA, MoE, big
     ("meta-llama/Meta-Llama-3.1-8B-Instruct", 8.03),
@@ -521,3 +522,24 @@ def test_kv_heads_are_replicated_when_tp_exceeds_them():
                batch_size=8, input_tokens=300, output_tokens=600, precision="bf16", dp=1)
     f = _feats_rows([dict(row, tp=4, ep=4), dict(row, tp=8, ep=8)])   # 4 KV heads
     np.testing.assert_allclose(f["kv_bytes_per_token"], [2 * 94 * 4 * 128 * 2, 2 * 2 * 94 * 4 * 128 * 2])
+
+
+def test_block_scaled_fp8_checkpoints_compute_at_the_16_bit_rate_on_hopper_only():
+    base = dict(model="Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", params_b=235.0, active_params_b=22.0, tp=8, pp=1,
+                batch_size=8, input_tokens=200, output_tokens=800, precision="fp8")
+    rows = [dict(base, gpu="H100 SXM"), dict(base, gpu="B200"),
+            dict(base, gpu="H100 SXM", model="meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", params_b=400.7,
+                 active_params_b=17.2)]
+    f = _feats_rows(rows)
+    h100, b200 = tables.gpu_spec("H100 SXM"), tables.gpu_spec("B200")
+    # Qwen3 -FP8 (128 x 128 block scales): bf16 peak on Hopper, fp8 peak on Blackwell; Maverick's
+    # per-channel fp8 keeps the fp8 peak; the weight bytes are fp8's in every case
+    np.testing.assert_allclose(f["peak_flops_per_s"], [h100.peak_bf16_tflops * 1e12, b200.peak_fp8_tflops * 1e12,
+                                                       h100.peak_fp8_tflops * 1e12])
+    FE.FP8_BLOCK_SCALED = False
+    try:
+        off = _feats_rows(rows[:1])
+    finally:
+        FE.FP8_BLOCK_SCALED = True
+    np.testing.assert_allclose(off["peak_flops_per_s"], [h100.peak_fp8_tflops * 1e12])
+    np.testing.assert_allclose(off["weight_bytes_per_step"], f["weight_bytes_per_step"][:1])

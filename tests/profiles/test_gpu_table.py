@@ -229,7 +229,7 @@ def test_precision_table_is_consistent():
     for name, fmt in precision.WEIGHT_FORMATS.items():
         assert fmt.name == name and precision.PRECISION_BYTES[name] == fmt.bits_per_weight / 8
         assert precision.normalize_precision(name) == name
-        assert set(fmt.compute) <= set(precision.PEAK_COLUMNS)
+        assert set(fmt.compute) <= set(precision.PEAK_COLUMNS) | set(precision._CONDITIONAL_COMPUTE)
         assert fmt.compute[-1] in ("fp16", "bf16", "fp32"), "every format can run on a 16-bit GPU"
     assert precision.bytes_per_param("mxfp4") == 0.53125 and precision.bytes_per_param("fp8") == 1
     assert precision.bytes_per_param("W4A16") == precision.bytes_per_param("gptq") == 0.53125
@@ -239,6 +239,9 @@ def test_precision_table_is_consistent():
     ("H100", "mxfp4", "bf16"), ("B200", "mxfp4", "fp4"), ("MI355X", "mxfp4", "fp4"), ("A100 80GB", "fp8", "bf16"),
     ("H100", "fp8", "fp8"), ("L40S", "fp8", "fp8"), ("H100", "int4", "bf16"), ("B300", "int8", "bf16"),
     ("A100 80GB", "int8", "int8"), ("V100 32GB", "bf16", "fp16"), ("GB200", "nvfp4", "fp4"),
+    # block-scaled fp8: the fp8 peak only where the tensor cores apply block scales (FP4 generation)
+    ("H100", "fp8_block", "bf16"), ("H200", "fp8_block", "bf16"), ("MI300X", "fp8_block", "bf16"),
+    ("B200", "fp8_block", "fp8"), ("MI355X", "fp8_block", "fp8"), ("A100 80GB", "fp8_block", "bf16"),
 ])
 def test_compute_precision(gpu, fmt, compute):
     spec = tables.gpu_spec(gpu)

@@ -43,6 +43,10 @@ MOE_LAUNCH_LAYERS = True
 #: Ablation switch: with tp > n_kv_heads vLLM replicates KV heads, so the KV bytes all GPUs read grow
 #: by tp / n_kv_heads (Qwen3-235B-A22B, 4 KV heads, at tp 8: 2x). On by default.
 KV_HEAD_REPLICATION = True
+#: Ablation switch: an ``fp8`` row of a model whose fp8 checkpoint has block-scaled weights (model table
+#: ``fp8_weight_block``, Qwen3 -FP8) runs as ``fp8_block``: at the 16-bit rate on Hopper, whose tensor
+#: cores lack block scaling (energylens.profiles.precision). On by default.
+FP8_BLOCK_SCALED = True
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -102,8 +106,11 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
     dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
     ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
-    hw = _hardware(df, precision, compute)
     arch = _architecture(df, P, Pa, pa_given)
+    if FP8_BLOCK_SCALED:  # fp8 checkpoints with block scales (model table) compute as fp8_block
+        blk = arch["fp8_weight_block"]
+        precision = np.where((precision == "fp8") & np.isfinite(blk) & (blk > 0), "fp8_block", precision)
+    hw = _hardware(df, precision, compute)
     Pa = arch["active"]
     E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
 
@@ -242,7 +249,7 @@ def _hardware(df: pd.DataFrame, precision: np.ndarray, compute: np.ndarray) -> d
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
-               "vision_patches_per_token", "vision_layers", "vision_d_model")
+               "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block")
 
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:

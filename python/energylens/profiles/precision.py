@@ -68,6 +68,13 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
     _fmt("fp8", 8.0, ("fp8", "bf16", "fp16"),
          "W8A8 at the fp8 peak with FP8 tensor cores; W8A16 (Marlin) at the 16-bit peak without "
          "(A100, A10, A30, A40); per-tensor/channel scales are negligible"),
+    _fmt("fp8_block", 8.0, ("fp8_blockscaled", "bf16", "fp16"),
+         "fp8 with one fp32 scale per 128 x 128 weight block and per 1 x 128 activation group (DeepSeek-V3 "
+         "style; the official Qwen3 -FP8 checkpoints: +0.002 bit, negligible). On Hopper the tensor cores "
+         "lack block scaling: partial sums are promoted to FP32 CUDA cores every 128 products and rescaled "
+         "(DeepSeek-V3 technical report, arXiv 2412.19437, sec. 3.3.2), so the GEMMs run at about the 16-bit "
+         "rate; at the fp8 peak only where the tensor cores apply block scales natively (the GPUs with FP4 "
+         "tensor cores: Blackwell, CDNA 4); W8A16 at the 16-bit peak without FP8 tensor cores"),
     _fmt("int8", 8.0, ("int8", "bf16", "fp16"),
          "W8A8 int8 at the int8 peak where the tensor cores have INT8, else 16-bit"),
     _fmt("int4", 4.25, ("bf16", "fp16"),
@@ -95,6 +102,7 @@ _ALIASES: dict[str, str] = {
     "float32": "fp32", "float": "fp32", "f32": "fp32",
     "float16": "fp16", "half": "fp16", "f16": "fp16",
     "bfloat16": "bf16",
+    "fp8block": "fp8_block", "blockfp8": "fp8_block", "fp8blockwise": "fp8_block",
     "float8": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8", "e4m3": "fp8", "w8a8fp8": "fp8",
     "w8a8int8": "int8",
     "w4a16": "int4", "awq": "int4", "gptq": "int4",
@@ -146,7 +154,18 @@ def bytes_per_param(precision: str) -> float:
     return WEIGHT_FORMATS[normalize_precision(precision)].bytes_per_param
 
 
+#: Compute choices that need more than a peak column: name -> (precision run at, columns that must all
+#: have a peak). Block-scaled fp8 reaches the fp8 peak only on tensor cores that apply block scales
+#: (the generation with FP4 tensor cores).
+_CONDITIONAL_COMPUTE: dict[str, tuple[str, tuple[str, ...]]] = {"fp8_blockscaled": ("fp8", ("fp8", "fp4"))}
+
+
 def _peak_tflops(gpu: Any, compute: str) -> float:
+    if compute in _CONDITIONAL_COMPUTE:
+        runs_at, needs = _CONDITIONAL_COMPUTE[compute]
+        if any(math.isnan(_peak_tflops(gpu, c)) for c in needs):
+            return math.nan
+        compute = runs_at
     value = getattr(gpu, PEAK_COLUMNS[compute], math.nan)
     try:
         value = float(value)
@@ -160,7 +179,8 @@ def compute_precision(precision: str, gpu: Any) -> str:
 
     ``gpu`` is anything with the GPU-table peak attributes (a :class:`energylens.profiles.tables.GpuSpec`).
     mxfp4/nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; fp8 -> ``"fp8"`` with
-    FP8 tensor cores, else ``"bf16"``; int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
+    FP8 tensor cores, else ``"bf16"``; fp8_block -> ``"fp8"`` only with block-scaling (FP4-generation)
+    tensor cores, else ``"bf16"``; int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
     only fp16 tensor cores.
 
     Raises:
@@ -170,12 +190,13 @@ def compute_precision(precision: str, gpu: Any) -> str:
     fmt = WEIGHT_FORMATS[normalize_precision(precision)]
     for compute in fmt.compute:
         if not math.isnan(_peak_tflops(gpu, compute)):
-            return compute
+            return _CONDITIONAL_COMPUTE.get(compute, (compute,))[0]
     name = getattr(gpu, "name", repr(gpu))
-    columns = ", ".join(PEAK_COLUMNS[c] for c in fmt.compute)
+    columns = ", ".join(PEAK_COLUMNS[_CONDITIONAL_COMPUTE.get(c, (c,))[0]] for c in fmt.compute)
     raise ValueError(
         f"GPU {name} has no peak for {fmt.name} weights: every one of {columns} is blank in its table "
-        f"row; give the GPU's datasheet value in the profile column gpu_{PEAK_COLUMNS[fmt.compute[0]]} "
+        f"row; give the GPU's datasheet value in the profile column "
+        f"gpu_{PEAK_COLUMNS[_CONDITIONAL_COMPUTE.get(fmt.compute[0], (fmt.compute[0],))[0]]} "
         "or in a user GPU table (--gpu-table FILE; docs/reference-tables.md)")
 
 

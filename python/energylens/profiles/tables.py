@@ -121,6 +121,9 @@ class ModelSpec:
         video_sample_fps, video_min_frames: the model's video processor re-samples a clip to this
             frame rate, keeping at least ``video_min_frames`` and at most the frames sent (Qwen3-VL
             in vLLM: 2 fps, >= 4 frames); NaN = every frame sent is encoded.
+        fp8_weight_block: block size of the model's fp8 checkpoint's weight scales (Qwen3 -FP8: 128 x 128);
+            an ``fp8`` row of such a model computes as ``fp8_block`` (energylens.profiles.precision);
+            NaN = per-tensor / per-channel scales.
     """
 
     name: str
@@ -151,6 +154,7 @@ class ModelSpec:
     vision_d_model: float = math.nan
     video_sample_fps: float = math.nan
     video_min_frames: float = math.nan
+    fp8_weight_block: float = math.nan
 
 
 # --------------------------------------------------------------------------------------------------
