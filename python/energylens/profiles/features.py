@@ -47,6 +47,9 @@ KV_HEAD_REPLICATION = True
 #: ``fp8_weight_block``, Qwen3 -FP8) runs as ``fp8_block``: at the 16-bit rate on Hopper, whose tensor
 #: cores lack block scaling (energylens.profiles.precision). On by default.
 FP8_BLOCK_SCALED = True
+#: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
+#: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
+VISION_PATCHES = True
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -328,11 +331,11 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     vis_tok = np.where(is_video, np.where(np.isfinite(vid), np.minimum(vid, Li), Li),
                        np.where(np.isfinite(img), np.minimum(img, Li), Li))
     p = arch["vision_patches_per_token"]
-    p = np.where(np.isfinite(p) & (p >= 1), p, 1.0)
+    p = np.where(np.isfinite(p) & (p >= 1) & VISION_PATCHES, p, 1.0)
     window = np.where(is_video, np.where(np.isfinite(per_frame), per_frame, vis_tok), vis_tok)
     window = np.minimum(window, vis_tok) * p
     attn = 4.0 * arch["vision_layers"] * arch["vision_d_model"] * window
-    attn = np.where(np.isfinite(attn) & (attn > 0), attn, 0.0)
+    attn = np.where(np.isfinite(attn) & (attn > 0) & VISION_PATCHES, attn, 0.0)
     per_patch = ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 + attn
     is_image = np.isin(modality, ("image", "video"))
     return np.where(is_image, vis_tok * p * per_patch, 0.0)
