@@ -101,6 +101,8 @@ def video_720p(df: pd.DataFrame) -> pd.DataFrame:
     merged patches per 2-frame temporal patch) instead of the table's 128."""
     d = df.copy()
     v = (d["modality"] == "video").to_numpy()
+    if not v.any():
+        return d
     d["video_tokens_per_frame"] = np.where(v, 460.0, np.nan)
     d.loc[v, "input_tokens"] = MLENERGY_V3_PROMPT_TOKENS["video-chat"] + 460.0 * d.loc[v, "video_frames"]
     return d
