@@ -282,3 +282,11 @@ def test_mxfp4_rows_work_in_every_baseline():
     for method in registry.default_methods(seed=0, include=tuple(registry.method_names())):
         pred = method.fit(df).predict_energy(df)
         assert pred.shape == (len(df),) and np.all(np.isfinite(pred)), method.name
+
+
+def test_block_scaled_fp8_spellings_and_bytes():
+    for spelling in ("fp8_block", "FP8-block", "block_fp8", "fp8_blockwise"):
+        assert precision.normalize_precision(spelling) == "fp8_block"
+    assert precision.bytes_per_param("fp8_block") == precision.bytes_per_param("fp8") == 1.0
+    assert tables.gpu_spec("B200").peak_flops("fp8_block") == tables.gpu_spec("B200").peak_flops("fp8")
+    assert tables.gpu_spec("H100").peak_flops("fp8_block") == tables.gpu_spec("H100").peak_flops("bf16")
