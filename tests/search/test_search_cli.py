@@ -82,3 +82,12 @@ def test_user_gpu_table(model_file, tmp_path, capsys):
         assert {row["gpu"] for row in json.loads(captured.out)["top"]} == {"X1000", "H100-SXM5-80GB"}
     finally:
         tables.clear_user_gpus()
+
+
+def test_workload_distribution_from_the_cli(model_file, capsys):
+    args = ["search", "--model", "llama-3.1-8b", "--gpus", "H100", "--input-tokens", "200,1000,4000",
+            "--output-tokens", "100,400,1500", "--workload-weights", "1,2,1", "--tp", "1,2", "--max-num-seqs", "8,64",
+            "--model-file", model_file, "--json", "--top", "4"]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["candidates"] == 4 and len(doc["top"]) == 4  # one candidate per configuration, not per point

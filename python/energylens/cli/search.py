@@ -53,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="mean prompt tokens per request (or comma-separated workload points)")
     p.add_argument("--output-tokens", required=True, type=_numbers,
                    help="mean output tokens per request (or as many comma-separated points)")
+    p.add_argument("--workload-weights", type=_numbers, default=None,
+                   help="one weight per workload point: the points are quantiles of one distribution, each "
+                        "configuration one candidate (expected energy; limits and memory at the worst point)")
     p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
     p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
     p.add_argument("--rate", type=positive_float,
@@ -101,7 +104,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
               file=sys.stderr)
     result = search(args.model, args.gpus, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
                     tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
-                    precision=args.precision, kv_cache_dtype=args.kv_cache_dtype, tpot_limit_s=args.tpot_limit,
+                    precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
+                    workload_weights=args.workload_weights, tpot_limit_s=args.tpot_limit,
                     ttft_limit_s=args.ttft_limit, rate_per_s=args.rate, objective=args.objective,
                     per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
                     top=args.top, energy_model=args.model_file, gpu_memory_utilization=args.gpu_memory_utilization,
