@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 import energylens
+from energylens.compare.metrics import top1_hit
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
@@ -79,6 +80,8 @@ def _group(model: EnergyModel, rows: pd.DataFrame, rng: np.random.Generator, mod
     measured_pool = ev.loc[ev.index.intersection(rows.index[ok])]  # feasible by memory, measured TPOT ok
     pick_measured = measured_pool["energy_j"].idxmin() if len(measured_pool) else None
     hit_measured = pick_measured is not None and meas[pick_measured] <= best
+    # the harness's top1_tpot recomputed here: EnergyModel.predict ranks the rows meeting the limit when measured
+    harness = top1_hit(model.predict(rows[ok]), meas[ok].to_numpy()) if ok.sum() >= 2 else float("nan")
     cause = None
     if not hit:
         if not ev.index.intersection(optimum).size:
@@ -94,7 +97,7 @@ def _group(model: EnergyModel, rows: pd.DataFrame, rng: np.random.Generator, mod
     opt_err = float(ev.loc[opt, "tpot_s"] / meas_tpot[opt] - 1.0) if opt in ev.index else float("nan")
     regret = float(meas[pick] / best - 1.0) if pick is not None else float("nan")
     return {"rows": len(rows), "hit": hit, "hit_measured_tpot": hit_measured, "cause": cause, "regret": regret,
-            "consistent": consistent, "hit_latency_all_rows": hit_all, **noisy,
+            "consistent": consistent, "harness_top1_tpot": harness, "hit_latency_all_rows": hit_all, **noisy,
             "no_pick": pick is None, "violates": pick is not None and not bool(ok[pick]),
             "optimum_is_median_row": bool((meas_tpot[optimum] == limit).any()), "rejected_memory": int(picked.rejected["memory_kv_cache"]
                                                             + picked.rejected["memory_weights"]),
@@ -164,6 +167,7 @@ def write(out: str, per_seed: list, records: list, parity: list, seconds: float,
         "top1_search_min_max": [float(seeds["top1_search"].min()), float(seeds["top1_search"].max())],
         "top1_search_with_measured_tpot": float(seeds["top1_measured_tpot"].mean()),
         "harness_top1_tpot_reported": HARNESS_TOP1_TPOT, "target": 0.95,
+        "harness_top1_tpot_recomputed": float(frame["harness_top1_tpot"].mean()),
         "miss_share_of_groups": {c: causes.get(c, 0) / len(frame) for c in CAUSES},
         "miss_count": {c: int(causes.get(c, 0)) for c in CAUSES},
         "no_pick_share": float(frame["no_pick"].mean()),
