@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,15 @@ def test_workload_distribution_from_the_cli(model_file, capsys):
     assert main(args) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["candidates"] == 4 and len(doc["top"]) == 4  # one candidate per configuration, not per point
+
+
+V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+
+
+@pytest.mark.skipif(not V3.is_file(), reason="ML.ENERGY v3 export not present (development data, never bundled)")
+def test_a_measured_v3_export_is_a_candidate_table(model_file, capsys):
+    assert main(["search", "--candidates", str(V3), "--tpot-limit", "0.03", "--model-file", model_file, "--json",
+                 "--top", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["candidates"] == 405 and len(doc["top"]) == 3
+    assert all(r["tpot_s"] <= 0.03 for r in doc["top"])
