@@ -54,7 +54,8 @@ std::vector<int> int_axis(const Array<double>& a, const char* name) {
 
 search::Space make_space(const Array<double>& combos, const Array<double>& tp, const Array<double>& pp,
                          const Array<double>& dp, const Array<double>& ep, const Array<double>& max_num_seqs,
-                         const Array<double>& workloads, const py::object& prefill_extra) {
+                         const Array<double>& workloads, const py::object& prefill_extra,
+                         const py::object& workload_weights) {
   search::Space s;
   if (combos.ndim() != 2 || combos.shape(1) != static_cast<py::ssize_t>(search::kNumComboFields))
     throw std::invalid_argument("search: combos must be (n, " + std::to_string(search::kNumComboFields) +
@@ -75,6 +76,11 @@ search::Space make_space(const Array<double>& combos, const Array<double>& tp, c
     auto a = Array<double>::ensure(prefill_extra);
     if (!a) throw std::invalid_argument("search: prefill_extra_flops is not numeric");
     s.prefill_extra_flops.assign(a.data(), a.data() + a.size());
+  }
+  if (!workload_weights.is_none()) {
+    auto a = Array<double>::ensure(workload_weights);
+    if (!a) throw std::invalid_argument("search: workload_weights is not numeric");
+    s.workload_weights = vector_of(a, "workload_weights");
   }
   return s;
 }
@@ -163,9 +169,9 @@ void bind_search(py::module_& m) {
       "search_run",
       [](const Array<double>& combos, const Array<double>& tp, const Array<double>& pp, const Array<double>& dp,
          const Array<double>& ep, const Array<double>& max_num_seqs, const Array<double>& workloads,
-         const py::object& prefill_extra, const Array<double>& energy_params, const Array<double>& latency_params,
-         const py::dict& options, const py::object& progress) {
-        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra);
+         const py::object& prefill_extra, const py::object& workload_weights, const Array<double>& energy_params, const Array<double>& latency_params,
+         const py::dict& options, const py::object& progress, const py::object& indices) {
+        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra, workload_weights);
         const search::Options opts = make_options(options);
         const std::vector<double> pe = params_of(energy_params, "energy_params");
         const std::vector<double> pl = params_of(latency_params, "latency_params");
@@ -176,21 +182,29 @@ void bind_search(py::module_& m) {
             progress(done, total);
           };
         }
+        if (!indices.is_none()) {
+          const auto a = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(indices);
+          if (!a || a.ndim() != 1) throw std::invalid_argument("search: indices must be a 1-D array of candidate indices");
+          const std::vector<std::uint64_t> idx(a.data(), a.data() + a.size());
+          py::gil_scoped_release release;
+          return search::run_subset(space, opts, idx, pe, pl);
+        }
         py::gil_scoped_release release;
         return search::run(space, opts, pe, pl, cb);
       },
       py::arg("combos"), py::arg("tp"), py::arg("pp"), py::arg("dp"), py::arg("ep"), py::arg("max_num_seqs"),
-      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("energy_params"), py::arg("latency_params"),
-      py::arg("options"), py::arg("progress") = py::none(),
-      "Searches the space natively (GIL released): SearchOutcome.");
+      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("workload_weights"), py::arg("energy_params"), py::arg("latency_params"),
+      py::arg("options"), py::arg("progress") = py::none(), py::arg("indices") = py::none(),
+      "Searches the space natively (GIL released): SearchOutcome. With indices, only those candidates (no "
+      "progress callback).");
 
   m.def(
       "search_run_device",
       [](const Array<double>& combos, const Array<double>& tp, const Array<double>& pp, const Array<double>& dp,
          const Array<double>& ep, const Array<double>& max_num_seqs, const Array<double>& workloads,
-         const py::object& prefill_extra, const Array<double>& energy_params, const Array<double>& latency_params,
+         const py::object& prefill_extra, const py::object& workload_weights, const Array<double>& energy_params, const Array<double>& latency_params,
          const py::dict& options) {
-        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra);
+        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra, workload_weights);
         const search::Options opts = make_options(options);
         const std::vector<double> pe = params_of(energy_params, "energy_params");
         const std::vector<double> pl = params_of(latency_params, "latency_params");
@@ -198,7 +212,7 @@ void bind_search(py::module_& m) {
         return search::run_device(space, opts, pe, pl);
       },
       py::arg("combos"), py::arg("tp"), py::arg("pp"), py::arg("dp"), py::arg("ep"), py::arg("max_num_seqs"),
-      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("energy_params"), py::arg("latency_params"),
+      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("workload_weights"), py::arg("energy_params"), py::arg("latency_params"),
       py::arg("options"),
       "The fixed-batch search on the CUDA device (GIL released): SearchOutcome; CudaUnavailableError without one.");
 
@@ -206,9 +220,9 @@ void bind_search(py::module_& m) {
       "search_evaluate",
       [](const Array<double>& combos, const Array<double>& tp, const Array<double>& pp, const Array<double>& dp,
          const Array<double>& ep, const Array<double>& max_num_seqs, const Array<double>& workloads,
-         const py::object& prefill_extra, const Array<double>& energy_params, const Array<double>& latency_params,
+         const py::object& prefill_extra, const py::object& workload_weights, const Array<double>& energy_params, const Array<double>& latency_params,
          const py::dict& options, const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& indices) {
-        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra);
+        const search::Space space = make_space(combos, tp, pp, dp, ep, max_num_seqs, workloads, prefill_extra, workload_weights);
         const search::Options opts = make_options(options);
         const std::vector<double> pe = params_of(energy_params, "energy_params");
         const std::vector<double> pl = params_of(latency_params, "latency_params");
@@ -217,7 +231,7 @@ void bind_search(py::module_& m) {
         return CandidateSet{search::evaluate(space, opts, idx, pe, pl)};
       },
       py::arg("combos"), py::arg("tp"), py::arg("pp"), py::arg("dp"), py::arg("ep"), py::arg("max_num_seqs"),
-      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("energy_params"), py::arg("latency_params"),
+      py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("workload_weights"), py::arg("energy_params"), py::arg("latency_params"),
       py::arg("options"), py::arg("indices"),
       "Evaluates given candidate indices without filtering (SearchCandidates; reason -1 = feasible).");
 }

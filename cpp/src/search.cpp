@@ -37,7 +37,8 @@ static_assert(sizeof(kReasonNames) / sizeof(kReasonNames[0]) == kNumReasons);
 const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expert_step_bytes", "expert_miss_log",
                                         "weight_total_bytes",       "expert_total_bytes",       "memory_bytes",
                                         "n_heads",                  "n_kv_heads",               "n_experts",
-                                        "price_per_gpu_hour",       "window_tokens",            "sliding_share"};
+                                        "price_per_gpu_hour",       "window_tokens",            "sliding_share",
+                                        "a2a_moe_layers_with_ep"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 using kernel::Digits;
@@ -49,6 +50,7 @@ struct Ctx {
   const Space& s;
   const Options& o;
   std::vector<double> combos, tp, pp, dp, ep, workloads;
+  std::vector<double> weights;  // workload weights normalised to sum 1 (distribution mode), else empty
   kernel::View view{};
   kernel::Limits lim{};
   double pe[EnergyTemplate::kParams];
@@ -65,6 +67,9 @@ struct Ctx {
     ep.assign(space.ep.begin(), space.ep.end());
     for (const Workload& w : space.workloads) workloads.insert(workloads.end(), {w.input_tokens, w.output_tokens});
     nw = space.workloads.size();
+    double total_weight = 0;
+    for (double w : space.workload_weights) total_weight += w;
+    for (double w : space.workload_weights) weights.push_back(w / total_weight);
     nb = space.max_num_seqs.size();
     nep = ep.size();
     ndp = dp.size();
@@ -171,6 +176,50 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   return c;
 }
 
+// Distribution mode: candidate `index` stands for the points index x nw + w; energy, its parts and
+// GPU-seconds are the weighted means over the points, TTFT, TPOT, memory and GPUs the largest, and the
+// reason the first (in check order) that any point fails.
+Candidate evaluate_candidate(const Ctx& x, std::uint64_t index, Digits d, const Outer& out) {
+  if (x.weights.empty()) return evaluate_one(x, index, d, out);
+  Candidate a;
+  a.index = index;
+  a.reason = kFeasible;
+  double out_tokens = 0;
+  for (std::uint64_t w = 0; w < x.nw; ++w) {
+    d.w = w;
+    const Candidate c = evaluate_one(x, index * x.nw + w, d, out);
+    const double q = x.weights[w];
+    a.energy_j += q * c.energy_j;
+    a.prefill_j += q * c.prefill_j;
+    a.decode_j += q * c.decode_j;
+    a.idle_j += q * c.idle_j;
+    a.static_j += q * c.static_j;
+    a.gpu_s_per_request += q * c.gpu_s_per_request;
+    out_tokens += q * x.s.workloads[w].output_tokens;
+    a.ttft_s = std::max(a.ttft_s, c.ttft_s);
+    a.tpot_s = std::max(a.tpot_s, c.tpot_s);
+    a.memory_bytes = std::max(a.memory_bytes, c.memory_bytes);
+    a.gpus = std::max(a.gpus, c.gpus);
+    a.replicas = std::max(a.replicas, c.replicas);
+    a.batch = c.batch;
+    if (c.reason != kFeasible && (a.reason == kFeasible || c.reason < a.reason)) a.reason = c.reason;
+  }
+  a.objective = kernel::objective_of(x.lim, a.energy_j, a.gpu_s_per_request, out_tokens,
+                                     combo(x, d)[kPricePerGpuHour]);
+  return a;
+}
+
+// First point of a candidate (the workload digit 0 in distribution mode).
+Digits first_point(const Ctx& x, std::uint64_t index) {
+  return decode(x, x.weights.empty() ? index : index * x.nw);
+}
+
+// The full evaluation of candidate `index`.
+Candidate evaluate_index(const Ctx& x, std::uint64_t index) {
+  const Digits d = first_point(x, index);
+  return evaluate_candidate(x, index, d, outer_info(x, d));
+}
+
 // The template on a block of rows, vectorised: one __restrict pointer per feature column (the
 // evaluator's form, closed_form.cpp).
 template <class Tpl, typename... Columns>
@@ -214,6 +263,26 @@ struct Local {
       front_ttft.insert(c.ttft_s, c.objective, c);
     }
   }
+
+  // Candidate `index` on the scalar path; a structural or weight-memory rejection skips the templates.
+  void offer_index(const Ctx& x, std::uint64_t index) {
+    const Digits d = first_point(x, index);
+    const Outer out = outer_info(x, d);
+    if (out.reason != kFeasible) {
+      ++rejected[static_cast<std::size_t>(out.reason)];
+      return;
+    }
+    offer(x, evaluate_candidate(x, index, d, out));
+  }
+
+  // Adds another thread's state (order-independent).
+  void merge(const Local& other) {
+    top.merge(other.top);
+    front_tpot.merge(other.front_tpot);
+    front_ttft.merge(other.front_ttft);
+    for (std::size_t r = 0; r < kNumReasons; ++r) rejected[r] += other.rejected[r];
+    feasible += other.feasible;
+  }
 };
 
 // Scratch of the vectorised fixed-batch path. Rows hold only the candidates that passed the checks
@@ -222,7 +291,7 @@ struct Local {
 struct Block {
   alignas(64) double cols[F][kBlock];
   double pf[kBlock], dec[kBlock], step[kBlock], ttft[kBlock], tpot[kBlock], aux[kBlock];
-  double mem[kBlock], price[kBlock], dp[kBlock];
+  double mem[kBlock], price[kBlock], dp[kBlock], rank_batch[kBlock];
   std::uint64_t index[kBlock];
   std::size_t combo[kBlock];  // combo whose static columns the row holds (SIZE_MAX: none yet)
   Block() { std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1)); }
@@ -232,7 +301,8 @@ struct Block {
 constexpr bool varies(std::size_t k) {
   return k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch || k == roofline::kInputTokens ||
          k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops ||
-         k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx;
+         k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx || k == roofline::kDp ||
+         k == roofline::kEp || k == roofline::kA2aMoeLayers;
 }
 
 // Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
@@ -241,13 +311,19 @@ constexpr bool varies(std::size_t k) {
 void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
   Digits d = decode(x, begin);
   Outer out = outer_info(x, d);
-  double w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
+  // Weight bytes per step depend on (combo, tp, dp, ep, batch): recomputed when the batch digit or one
+  // above it changes.
+  auto step_bytes = [&x](const Digits& at) {
+    const double dp = x.s.dp[at.dp];
+    return kernel::weight_step_bytes(combo(x, at), x.s.tp[at.tp], dp, x.s.ep[at.ep], dp * x.s.max_num_seqs[at.b]);
+  };
+  double w_step = step_bytes(d);
   std::size_t rows = 0;
   for (std::size_t i = 0; i < len; ++i) {
     if (i > 0) {
       bool batch_changed = false;
       if (advance(x, d, batch_changed)) out = outer_info(x, d);
-      if (batch_changed) w_step = kernel::weight_step_bytes(combo(x, d), x.s.max_num_seqs[d.b]);
+      if (batch_changed) w_step = step_bytes(d);
     }
     if (out.reason != kFeasible) {
       // The rest of this (combo, tp, pp, dp, ep) in the block fails for the same reason: count it at once
@@ -274,9 +350,13 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
         if (!varies(k)) blk.cols[k][r] = v[k];
       blk.combo[r] = d.c;
     }
+    const double dp = x.s.dp[d.dp], ep = x.s.ep[d.ep];
     blk.cols[roofline::kTp][r] = x.s.tp[d.tp];
     blk.cols[roofline::kPp][r] = x.s.pp[d.pp];
-    blk.cols[roofline::kBatch][r] = batch;
+    blk.cols[roofline::kDp][r] = dp;
+    blk.cols[roofline::kEp][r] = ep;
+    blk.cols[roofline::kA2aMoeLayers][r] = kernel::a2a_layers(v, dp, ep);
+    blk.cols[roofline::kBatch][r] = dp * batch;  // the template's batch: all data-parallel ranks
     blk.cols[roofline::kInputTokens][r] = w.input_tokens;
     blk.cols[roofline::kOutputTokens][r] = w.output_tokens;
     blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
@@ -285,7 +365,8 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
                                blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r]);
     blk.mem[r] = mem;
     blk.price[r] = v[kPricePerGpuHour];
-    blk.dp[r] = x.s.dp[d.dp];
+    blk.dp[r] = dp;
+    blk.rank_batch[r] = batch;
     blk.index[r] = begin + i;
   }
   if (rows == 0) return;
@@ -308,6 +389,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
       blk.mem[kept] = blk.mem[i];
       blk.price[kept] = blk.price[i];
       blk.dp[kept] = blk.dp[i];
+      blk.rank_batch[kept] = blk.rank_batch[i];
       blk.index[kept] = blk.index[i];
     }
     ++kept;
@@ -317,7 +399,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
                              blk.dec, blk.step);
   local.feasible += kept;
   for (std::size_t i = 0; i < kept; ++i) {
-    const double batch = blk.cols[roofline::kBatch][i];
+    const double batch = blk.rank_batch[i];
     const double lo = blk.cols[roofline::kOutputTokens][i];
     const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
     const double energy = blk.pf[i] + blk.dec[i];
@@ -375,6 +457,18 @@ void check_axis(const std::vector<T>& axis, const char* name, double lower) {
   }
 }
 
+// The merged reductions into `res`, with the static-energy split (which the vectorised path skips)
+// filled for the few candidates reported.
+void finish(const Ctx& x, const Local& merged, Result& res) {
+  res.top = merged.top.sorted();
+  res.front_tpot = merged.front_tpot.points();
+  res.front_ttft = merged.front_ttft.points();
+  for (auto* set : {&res.top, &res.front_tpot, &res.front_ttft})
+    for (Candidate& c : *set) c.static_j = evaluate_index(x, c.index).static_j;
+  res.rejected = merged.rejected;
+  res.feasible = merged.feasible;
+}
+
 }  // namespace
 
 const char* reason_name(Reason r) {
@@ -391,7 +485,7 @@ const char* combo_field_name(std::size_t k) {
 
 std::uint64_t Space::size() const {
   const std::size_t lengths[] = {combos.size(), tp.size(), pp.size(), dp.size(), ep.size(), max_num_seqs.size(),
-                                 workloads.size()};
+                                 distribution() && !workloads.empty() ? std::size_t{1} : workloads.size()};
   std::uint64_t total = 1;
   for (std::size_t n : lengths) {
     if (n == 0) throw std::invalid_argument("search: an axis of the space is empty");
@@ -422,7 +516,7 @@ void validate(const Space& space, const Options& o) {
       const double v = space.combos[c].v[k];
       const bool may_be_zero = k == roofline::kPrefillExtraFlops || k == kWeightExpertStepBytes ||
                                k == kExpertTotalBytes || k == kPricePerGpuHour || k == kExpertMissLog ||
-                               k == kWindowTokens || k == kSlidingShare ||
+                               k == kWindowTokens || k == kSlidingShare || k == kA2aLayersWithEp ||
                                k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch ||
                                k == roofline::kInputTokens || k == roofline::kOutputTokens ||
                                k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||
@@ -433,6 +527,23 @@ void validate(const Space& space, const Options& o) {
     }
   if (!space.prefill_extra_flops.empty() && space.prefill_extra_flops.size() != space.combos.size() * space.workloads.size())
     throw std::invalid_argument("search: prefill_extra_flops needs combos x workloads values");
+  if (space.distribution()) {
+    if (space.workload_weights.size() != space.workloads.size())
+      throw std::invalid_argument("search: " + std::to_string(space.workload_weights.size()) + " workload weights for " +
+                                  std::to_string(space.workloads.size()) + " workload points");
+    double sum = 0;
+    for (std::size_t i = 0; i < space.workload_weights.size(); ++i) {
+      const double w = space.workload_weights[i];
+      if (!std::isfinite(w) || w < 0)
+        throw std::invalid_argument("search: workload weight " + std::to_string(i) + " is " + std::to_string(w) +
+                                    "; weights must be finite and >= 0");
+      sum += w;
+    }
+    if (!(sum > 0)) throw std::invalid_argument("search: the workload weights sum to 0");
+    if (o.rate_per_s > 0)
+      throw std::invalid_argument("search: a workload distribution (workload weights) runs in fixed-batch mode only, "
+                                  "not with rate_per_s");
+  }
   if (!(o.gpu_memory_utilization > 0 && o.gpu_memory_utilization <= 1))
     throw std::invalid_argument("search: gpu_memory_utilization must be in (0, 1], got " +
                                 std::to_string(o.gpu_memory_utilization));
@@ -539,29 +650,21 @@ Result run(const Space& space, const Options& options, std::span<const double> e
   res.threads = threads;
   Local merged(options.top_k);
   std::atomic<std::uint64_t> done{0};
-  const bool load = options.rate_per_s > 0;
+  // Load mode (a bisection per candidate) and workload distributions (several points per candidate) take
+  // the scalar path; fixed-batch points the vectorised blocks.
+  const bool scalar = options.rate_per_s > 0 || space.distribution();
   using Clock = std::chrono::steady_clock;
   auto last = Clock::now();
 #pragma omp parallel num_threads(threads)
   {
     Local local(options.top_k);
-    auto blk = load ? nullptr : std::make_unique<Block>();
+    auto blk = scalar ? nullptr : std::make_unique<Block>();
 #pragma omp for schedule(dynamic, 16) nowait
     for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::uint64_t begin = chunk * kBlock;
       const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
-      if (load) {
-        Digits d = decode(x, begin);
-        Outer out = outer_info(x, d);
-        for (std::size_t i = 0; i < len; ++i) {
-          bool batch_changed = false;
-          if (i > 0 && advance(x, d, batch_changed)) out = outer_info(x, d);
-          if (out.reason != kFeasible) {
-            ++local.rejected[static_cast<std::size_t>(out.reason)];
-            continue;
-          }
-          local.offer(x, evaluate_one(x, begin + i, d, out));
-        }
+      if (scalar) {
+        for (std::size_t i = 0; i < len; ++i) local.offer_index(x, begin + i);
       } else {
         fixed_block(x, begin, len, *blk, local);
       }
@@ -574,26 +677,42 @@ Result run(const Space& space, const Options& options, std::span<const double> e
       }
     }
 #pragma omp critical(energylens_search_merge)
-    {
-      merged.top.merge(local.top);
-      merged.front_tpot.merge(local.front_tpot);
-      merged.front_ttft.merge(local.front_ttft);
-      for (std::size_t r = 0; r < kNumReasons; ++r) merged.rejected[r] += local.rejected[r];
-      merged.feasible += local.feasible;
-    }
+    merged.merge(local);
   }
   if (progress) progress(total, total);
-  res.top = merged.top.sorted();
-  res.front_tpot = merged.front_tpot.points();
-  res.front_ttft = merged.front_ttft.points();
-  // The vectorised path skips the static-energy split; fill it for the few candidates reported.
-  for (auto* set : {&res.top, &res.front_tpot, &res.front_ttft})
-    for (Candidate& c : *set) {
-      const Digits d = decode(x, c.index);
-      c.static_j = evaluate_one(x, c.index, d, outer_info(x, d)).static_j;
-    }
-  res.rejected = merged.rejected;
-  res.feasible = merged.feasible;
+  finish(x, merged, res);
+  return res;
+}
+
+Result run_subset(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
+                  std::span<const double> energy_params, std::span<const double> latency_params) {
+  validate(space, options);
+  Ctx x(space, options);
+  init_params(x, energy_params, latency_params);
+  const std::uint64_t total = space.size();
+  std::vector<std::uint64_t> sorted(indices.begin(), indices.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (!sorted.empty() && sorted.back() >= total)
+    throw std::invalid_argument("search: candidate index " + std::to_string(sorted.back()) + " outside the space of " +
+                                std::to_string(total) + " candidates");
+  const auto repeated = std::adjacent_find(sorted.begin(), sorted.end());
+  if (repeated != sorted.end())
+    throw std::invalid_argument("search: candidate index " + std::to_string(*repeated) + " given twice");
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  Result res;
+  res.candidates = sorted.size();
+  res.threads = threads;
+  Local merged(options.top_k);
+  const auto n = static_cast<std::int64_t>(sorted.size());
+#pragma omp parallel num_threads(threads)
+  {
+    Local local(options.top_k);
+#pragma omp for schedule(dynamic, 64) nowait
+    for (std::int64_t i = 0; i < n; ++i) local.offer_index(x, sorted[static_cast<std::size_t>(i)]);
+#pragma omp critical(energylens_search_merge)
+    merged.merge(local);
+  }
+  finish(x, merged, res);
   return res;
 }
 
@@ -608,8 +727,7 @@ std::vector<Candidate> evaluate(const Space& space, const Options& options, std:
     if (indices[i] >= total)
       throw std::invalid_argument("search.evaluate: index " + std::to_string(indices[i]) + " outside the space of " +
                                   std::to_string(total) + " candidates");
-    const Digits d = decode(x, indices[i]);
-    out[i] = evaluate_one(x, indices[i], d, outer_info(x, d));
+    out[i] = evaluate_index(x, indices[i]);
   }
   return out;
 }
@@ -628,6 +746,8 @@ Result run_device(const Space& space, const Options& options, std::span<const do
   validate(space, options);
   if (options.rate_per_s > 0)
     throw std::invalid_argument("search on the device: load mode (rate_per_s > 0) runs on the CPU engine only");
+  if (space.distribution())
+    throw std::invalid_argument("search on the device: workload distributions run on the CPU engine only");
   if (options.top_k > cuda::kMaxTopK)
     throw std::invalid_argument("search on the device: top_k must be <= " + std::to_string(cuda::kMaxTopK));
   Ctx x(space, options);

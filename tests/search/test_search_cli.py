@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,24 @@ def test_user_gpu_table(model_file, tmp_path, capsys):
         assert {row["gpu"] for row in json.loads(captured.out)["top"]} == {"X1000", "H100-SXM5-80GB"}
     finally:
         tables.clear_user_gpus()
+
+
+def test_workload_distribution_from_the_cli(model_file, capsys):
+    args = ["search", "--model", "llama-3.1-8b", "--gpus", "H100", "--input-tokens", "200,1000,4000",
+            "--output-tokens", "100,400,1500", "--workload-weights", "1,2,1", "--tp", "1,2", "--max-num-seqs", "8,64",
+            "--model-file", model_file, "--json", "--top", "4"]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["candidates"] == 4 and len(doc["top"]) == 4  # one candidate per configuration, not per point
+
+
+V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+
+
+@pytest.mark.skipif(not V3.is_file(), reason="ML.ENERGY v3 export not present (development data, never bundled)")
+def test_a_measured_v3_export_is_a_candidate_table(model_file, capsys):
+    assert main(["search", "--candidates", str(V3), "--tpot-limit", "0.03", "--model-file", model_file, "--json",
+                 "--top", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["candidates"] == 405 and len(doc["top"]) == 3
+    assert all(r["tpot_s"] <= 0.03 for r in doc["top"])

@@ -52,6 +52,7 @@ enum ComboField : int {
   kPricePerGpuHour,        ///< price of one GPU-hour (cost objective; 0 if unused)
   kWindowTokens,           ///< sliding-window / chunked-attention span in tokens (0: none)
   kSlidingShare,           ///< share of the attention layers that use the window (0: none)
+  kA2aLayersWithEp,        ///< a2a_moe_layers when ep > 1 and dp > 1 (MoE layers; 0 dense)
   kNumComboFields
 };
 
@@ -59,8 +60,8 @@ enum ComboField : int {
 const char* combo_field_name(std::size_t k);
 
 /// One (model, GPU, weight precision, KV dtype) combination: the template features that do not vary
-/// with the configuration (tp, pp, batch, tokens and weight bytes per step are set per candidate) and
-/// the values of ComboField.
+/// with the configuration (tp, pp, dp, ep, batch, tokens, weight bytes per step and the EP all-to-all
+/// layers are set per candidate) and the values of ComboField.
 struct SpecCombo {
   std::array<double, kNumComboFields> v{};  ///< features [0, kNumFeatures) then ComboField values
 };
@@ -80,8 +81,15 @@ struct Space {
   /// Prefill extra FLOPs (vision encoder) per (combo, workload), combo-major, because the encoder's
   /// share depends on the prompt length; empty: the combo's feature value for every workload.
   std::vector<double> prefill_extra_flops;
-  /// Number of candidates (product of the axis lengths); throws std::invalid_argument on an empty axis
-  /// or overflow.
+  /// Empty: every workload point is its own candidate (the workload digit is part of the index). Else one
+  /// weight per point (>= 0, summing to > 0): the points are quantiles of one workload distribution, a
+  /// candidate is (combo, tp, pp, dp, ep, max_num_seqs) and its energy is the weighted mean over the
+  /// points, its TTFT, TPOT and memory the largest (docs/search.md, "Workload distributions").
+  std::vector<double> workload_weights;
+  /// True when the points form one distribution (workload_weights given).
+  bool distribution() const { return !workload_weights.empty(); }
+  /// Number of candidates (product of the axis lengths, the workload axis counted once for a
+  /// distribution); throws std::invalid_argument on an empty axis or overflow.
   std::uint64_t size() const;
 };
 
@@ -122,7 +130,7 @@ struct Candidate {
   double static_j = 0;          ///< static part of prefill + decode (busy and FLOP terms zeroed)
   double ttft_s = 0;
   double tpot_s = 0;
-  double batch = 0;             ///< running sequences per data-parallel rank
+  double batch = 0;             ///< running sequences per data-parallel rank (the template's batch is dp x this)
   double replicas = 1;          ///< deployments of tp x pp x dp GPUs (load mode)
   double gpus = 0;              ///< GPUs provisioned
   double gpu_s_per_request = 0; ///< GPU-seconds per request
@@ -201,6 +209,12 @@ void validate(const Space& space, const Options& options);
 /// result does not depend on the thread count. Releases nothing Python-related (there is none here).
 Result run(const Space& space, const Options& options, std::span<const double> energy_params,
            std::span<const double> latency_params, const Progress& progress = {});
+
+/// The search restricted to the given candidate indices (each < space.size(), no repeats): the same
+/// checks, top-k, fronts and rejection counts as run() on a space holding only these candidates (e.g.
+/// the configurations of a measured table, energylens.search(candidates=...)). Scalar per candidate.
+Result run_subset(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
+                  std::span<const double> energy_params, std::span<const double> latency_params);
 
 /// Evaluates the given candidate indices (no filtering; Candidate::reason says what would reject
 /// each), e.g. the top-k under bootstrap replicates of the parameters.

@@ -88,12 +88,27 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   return out;
 }
 
-/// Weight bytes one decode step streams at running batch B: the shared weights plus the expected touched
-/// fraction 1 - (1 - k/E)^B of the experts (features.py's moe_touch_fraction, from the combo's values).
-ENERGYLENS_HD double weight_step_bytes(const double* v, double batch) {
+/// Expert copies of a deployment (features.py's _weight_bytes): one per EP group (tp dp / ep of them,
+/// at least one) with expert parallelism, else one per data-parallel replica.
+ENERGYLENS_HD double expert_copies(double tp, double dp, double ep) {
+  if (ep > 1.0) {
+    const double groups = tp * dp / ep;
+    return groups > 1.0 ? groups : 1.0;
+  }
+  return dp;
+}
+
+/// Weight bytes all GPUs of a deployment stream per decode step at running batch B (all replicas): every
+/// data-parallel replica streams the shared weights, each expert copy serves B / copies sequences and
+/// touches 1 - (1 - k/E)^max(B / copies, 1) of its experts (features.py's _weight_bytes and
+/// moe_touch_fraction, from the combo's values).
+ENERGYLENS_HD double weight_step_bytes(const double* v, double tp, double dp, double ep, double batch) {
   using std::exp;
-  if (v[kWeightExpertStepBytes] == 0.0) return v[kWeightSharedStepBytes];
-  return v[kWeightSharedStepBytes] + v[kWeightExpertStepBytes] * (1.0 - exp(batch * v[kExpertMissLog]));
+  if (v[kWeightExpertStepBytes] == 0.0) return dp * v[kWeightSharedStepBytes];
+  const double copies = expert_copies(tp, dp, ep);
+  const double per_copy = batch / copies;
+  const double touched = 1.0 - exp((per_copy > 1.0 ? per_copy : 1.0) * v[kExpertMissLog]);
+  return dp * v[kWeightSharedStepBytes] + copies * v[kWeightExpertStepBytes] * touched;
 }
 
 /// KV bytes per token (all GPUs) and attention FLOPs per token per position of a candidate: the combo's
@@ -118,22 +133,32 @@ ENERGYLENS_HD double prefill_extra(const View& s, const Digits& d) {
   return s.prefill_extra[d.c * s.n_w + d.w];
 }
 
-/// The template's feature row of a candidate at running batch `batch`.
-ENERGYLENS_HD void fill_features(const View& s, const Digits& d, double batch, double* f) {
-  const double* v = s.combos + d.c * kNumComboFields;
-  for (int k = 0; k < roofline::kNumFeatures; ++k) f[k] = v[k];
-  f[roofline::kTp] = s.tp[d.tp];
-  f[roofline::kPp] = s.pp[d.pp];
-  f[roofline::kBatch] = batch;
-  f[roofline::kInputTokens] = s.workloads[2 * d.w];
-  f[roofline::kOutputTokens] = s.workloads[2 * d.w + 1];
-  f[roofline::kWeightBytesPerStep] = weight_step_bytes(v, batch);
-  f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
-  attention_features(v, f[roofline::kTp], f[roofline::kInputTokens], f[roofline::kOutputTokens],
-                     f[roofline::kKvBytesPerToken], f[roofline::kAttnFlopsPerTokenCtx]);
+/// EP all-to-all MoE layers of a candidate: the combo's MoE layers when ep > 1 and dp > 1 (features.py).
+ENERGYLENS_HD double a2a_layers(const double* v, double dp, double ep) {
+  return ep > 1.0 && dp > 1.0 ? v[kA2aLayersWithEp] : 0.0;
 }
 
-/// KV-cache bytes per GPU of the running batch at its mean context (input + output / 2).
+/// The template's feature row of a candidate whose data-parallel ranks each run `rank_batch` sequences:
+/// the template's batch is the deployment's, dp x rank_batch (features.py; the template splits it over dp).
+ENERGYLENS_HD void fill_features(const View& s, const Digits& d, double rank_batch, double* f) {
+  const double* v = s.combos + d.c * kNumComboFields;
+  for (int k = 0; k < roofline::kNumFeatures; ++k) f[k] = v[k];
+  const double tp = s.tp[d.tp], dp = s.dp[d.dp], ep = s.ep[d.ep];
+  f[roofline::kTp] = tp;
+  f[roofline::kPp] = s.pp[d.pp];
+  f[roofline::kDp] = dp;
+  f[roofline::kEp] = ep;
+  f[roofline::kA2aMoeLayers] = a2a_layers(v, dp, ep);
+  f[roofline::kBatch] = dp * rank_batch;
+  f[roofline::kInputTokens] = s.workloads[2 * d.w];
+  f[roofline::kOutputTokens] = s.workloads[2 * d.w + 1];
+  f[roofline::kWeightBytesPerStep] = weight_step_bytes(v, tp, dp, ep, f[roofline::kBatch]);
+  f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
+  attention_features(v, tp, f[roofline::kInputTokens], f[roofline::kOutputTokens], f[roofline::kKvBytesPerToken],
+                     f[roofline::kAttnFlopsPerTokenCtx]);
+}
+
+/// KV-cache bytes per GPU of a rank's running batch at its mean context (input + output / 2).
 ENERGYLENS_HD double kv_bytes(const View& s, const Digits& d, const Outer& out, double batch) {
   const double* w = s.workloads + 2 * d.w;
   // Per GPU: the unreplicated KV split over min(tp, kv heads) x pp GPUs (replicated heads are the reason

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pandas as pd
+
 from energylens.cli.options import add_gpu_table_option, apply_gpu_tables, positive_float, positive_int
 from energylens.outputs import check_output_path
+from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.search import search
-from energylens.search.api import DEFAULT_MAX_NUM_SEQS
 
 __all__ = ["add_parser", "print_result"]
 
@@ -47,12 +49,19 @@ def _prices(text: str) -> float | dict[str, float]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens search``."""
     p = sub.add_parser("search", help="find the energy-optimal deployment under memory and latency limits")
-    p.add_argument("--model", required=True, help="model name(s) from the model table, comma-separated")
-    p.add_argument("--gpus", required=True, help="GPU name(s) from the GPU table, comma-separated (H100,H200,B200)")
-    p.add_argument("--input-tokens", required=True, type=_numbers,
+    p.add_argument("--model", help="model name(s) from the model table, comma-separated (required without --candidates)")
+    p.add_argument("--gpus", help="GPU name(s) from the GPU table, comma-separated (H100,H200,B200)")
+    p.add_argument("--input-tokens", type=_numbers,
                    help="mean prompt tokens per request (or comma-separated workload points)")
-    p.add_argument("--output-tokens", required=True, type=_numbers,
+    p.add_argument("--output-tokens", type=_numbers,
                    help="mean output tokens per request (or as many comma-separated points)")
+    p.add_argument("--candidates", metavar="CSV",
+                   help="search only the configurations of this table (one per row: model, gpu, tp, [pp, dp, ep, "
+                        "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
+                        "a measured profile table works) instead of the axes")
+    p.add_argument("--workload-weights", type=_numbers, default=None,
+                   help="one weight per workload point: the points are quantiles of one distribution, each "
+                        "configuration one candidate (expected energy; limits and memory at the worst point)")
     p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
     p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
     p.add_argument("--rate", type=positive_float,
@@ -61,14 +70,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
     p.add_argument("--plot", help="write the Pareto plot (PNG/PDF/SVG by extension)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
-    p.add_argument("--tp", type=_ints, default=[1, 2, 4, 8], help="tensor-parallel degrees (1,2,4,8)")
-    p.add_argument("--pp", type=_ints, default=[1], help="pipeline-parallel degrees (1)")
-    p.add_argument("--dp", type=_ints, default=[1], help="data-parallel ranks per deployment (1)")
-    p.add_argument("--ep", type=_ints, default=[1], help="expert-parallel group sizes, MoE only (1)")
-    p.add_argument("--max-num-seqs", type=_numbers, default=list(DEFAULT_MAX_NUM_SEQS),
+    p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (1,2,4,8)")
+    p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
+    p.add_argument("--dp", type=_ints, default=None, help="data-parallel ranks per deployment (1)")
+    p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
+    p.add_argument("--max-num-seqs", type=_numbers, default=None,
                    help="vLLM max_num_seqs caps (1,2,4,...,256)")
-    p.add_argument("--precision", default="bf16", help="weight precision(s), comma-separated (bf16)")
-    p.add_argument("--kv-cache-dtype", default="auto", help="KV-cache dtype(s), comma-separated (auto)")
+    p.add_argument("--precision", default=None, help="weight precision(s), comma-separated (bf16)")
+    p.add_argument("--kv-cache-dtype", default=None, help="KV-cache dtype(s), comma-separated (auto)")
     p.add_argument("--objective", choices=("energy", "carbon", "cost"), default="energy",
                    help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price)")
     p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
@@ -92,6 +101,14 @@ def print_result(result, top: int | None = None, out=None) -> None:
         print(result.explain(0), file=out)
 
 
+def _read_candidates(path: str) -> pd.DataFrame:
+    """A CSV of configurations; an ML.ENERGY v3 export is read (relabelled) by its own reader."""
+    table = pd.read_csv(path)  # FileNotFoundError / ParserError name the path
+    if is_mlenergy_v3_table(tuple(table.columns)):
+        return mlenergy_v3(path)
+    return table
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     apply_gpu_tables(args)
     if args.plot:
@@ -99,9 +116,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if args.model_file is None:
         print("energylens search: no --model-file; fitting the model on the bundled ML.ENERGY v2 data",
               file=sys.stderr)
+    candidates = None
+    if args.candidates is not None:
+        candidates = _read_candidates(args.candidates)
+    elif None in (args.model, args.gpus, args.input_tokens, args.output_tokens):
+        raise ValueError("energylens search needs --model, --gpus, --input-tokens and --output-tokens "
+                         "(or --candidates CSV)")
     result = search(args.model, args.gpus, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
                     tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
-                    precision=args.precision, kv_cache_dtype=args.kv_cache_dtype, tpot_limit_s=args.tpot_limit,
+                    precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
+                    workload_weights=args.workload_weights, candidates=candidates, tpot_limit_s=args.tpot_limit,
                     ttft_limit_s=args.ttft_limit, rate_per_s=args.rate, objective=args.objective,
                     per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
                     top=args.top, energy_model=args.model_file, gpu_memory_utilization=args.gpu_memory_utilization,

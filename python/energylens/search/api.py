@@ -1,6 +1,6 @@
 """``energylens.search(...)``: the configuration search from the user's side.
 
-Builds the space (:mod:`.space`), gets the energy and latency models (given, read from a model file, or
+Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the energy and latency models (given, read from a model file, or
 fitted on the bundled data, which the result says), runs the native engine with the GIL released, then
 explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
 an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
@@ -21,6 +21,7 @@ import pandas as pd
 from energylens import _core
 from energylens.model import EnergyModel, load_model
 from energylens.profiles.features import build_features
+from energylens.search.candidates import candidate_space
 from energylens.search.result import TERMS, SearchResult
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
@@ -86,15 +87,21 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
 
 
 def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str, Any],
-               progress: Callable[[int, int], None] | None = None, device: str = "cpu"):
-    """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``. ``device="cuda"`` runs the
-    fixed-batch search on the GPU (CudaUnavailableError without one; no progress lines there)."""
+               progress: Callable[[int, int], None] | None = None, device: str = "cpu", indices=None):
+    """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``; with ``indices`` only those
+    candidates. ``device="cuda"`` runs the fixed-batch search on the GPU (CudaUnavailableError without one;
+    no progress lines there)."""
     theta = np.asarray(energy_theta, dtype=np.float64)
     phi = np.asarray(latency_phi, dtype=np.float64)
     if device == "cuda":
+        if indices is not None:
+            raise ValueError("an explicit candidate list runs on the CPU engine (device='cpu')")
         return _core.search_run_device(*space.native_args(), theta, phi, options)
     if device != "cpu":
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if indices is not None:
+        return _core.search_run(*space.native_args(), theta, phi, options, None,
+                                np.ascontiguousarray(indices, dtype=np.uint64))
     return _core.search_run(*space.native_args(), theta, phi, options, progress)
 
 
@@ -112,8 +119,10 @@ def _progress_printer(total: int) -> Callable[[int, int], None] | None:
     return report
 
 
-def _candidate_frame(space: SearchSpace, cands) -> pd.DataFrame:
+def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> pd.DataFrame:
     df = space.decode(cands.index)
+    if labels is not None:  # candidates=...: the row label of each configuration in the given table
+        df.insert(1, "candidate", [labels[int(i)] for i in cands.index])
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
@@ -129,12 +138,10 @@ def _split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel) -> pd
         for t in (*TERMS, "decided_by"):
             df[t] = pd.Series(dtype=float if t != "decided_by" else object)
         return df
-    c = space.digits(df["index"].to_numpy())[0]
-    frame = pd.DataFrame([space.profile_rows[i] for i in c])
-    for col in ("tp", "pp", "input_tokens", "output_tokens"):
-        frame[col] = df[col].to_numpy()
-    frame["batch_size"] = df["batch"].to_numpy()
-    feats = build_features(frame)
+    points = space.points(df["index"].to_numpy())
+    per = points.shape[1] if points.ndim == 2 else 1
+    # the points as EnergyModel.predict takes them (dp, ep, batch_size = dp x the rank's running batch)
+    feats = build_features(space.point_profiles(points.reshape(-1), np.repeat(df["batch"].to_numpy(), per)))
     theta = model.theta
     names = list(model.param_names)
     static = theta.copy()
@@ -142,6 +149,8 @@ def _split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel) -> pd
     cols = [feats[n] for n in model.feature_names]
     static_only = _core.evaluate("energy", cols, static)
     s_pf, s_dec = static_only.out0, static_only.out1
+    if space.distribution:  # weighted means over the distribution's points, as the engine's energy
+        s_pf, s_dec = s_pf.reshape(-1, per) @ space.workload_weights, s_dec.reshape(-1, per) @ space.workload_weights
     df["prefill_static_j"] = s_pf
     df["prefill_dynamic_j"] = df["prefill_j"] - s_pf
     df["decode_static_j"] = s_dec
@@ -174,11 +183,36 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
     return df
 
 
-def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,), dp=(1,), ep=(1,),
-           max_num_seqs=DEFAULT_MAX_NUM_SEQS, precision="bf16", kv_cache_dtype="auto", tpot_limit_s=None,
-           ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False, carbon_g_per_kwh=None,
-           price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9, node_size=8,
-           runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
+_AXIS_DEFAULTS = {"tp": (1, 2, 4, 8), "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs": DEFAULT_MAX_NUM_SEQS,
+                  "precision": "bf16", "kv_cache_dtype": "auto"}
+
+
+def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weights, candidates, price,
+           rate_per_s) -> tuple[SearchSpace, Any, dict | None]:
+    """The space, the candidate indices (None: all) and their labels, from the axes or a candidate table."""
+    if candidates is None:
+        if model is None or gpus is None or input_tokens is None or output_tokens is None:
+            raise ValueError("search needs model, gpus, input_tokens and output_tokens (or candidates=DataFrame)")
+        given = {k: (v if v is not None else _AXIS_DEFAULTS[k]) for k, v in axes.items()}
+        space = build_space(model, gpus, input_tokens=input_tokens, output_tokens=output_tokens,
+                            price_per_gpu_hour=price, workload_weights=workload_weights, **given)
+        return space, None, None
+    clash = [k for k, v in {"model": model, "gpus": gpus, "input_tokens": input_tokens, "output_tokens": output_tokens,
+                            "workload_weights": workload_weights, **axes}.items() if v is not None]
+    if clash:
+        raise ValueError(f"candidates= gives the configurations; do not also pass {', '.join(clash)}")
+    if rate_per_s is not None and "batch_size" in candidates.columns:
+        raise ValueError("candidates with a 'batch_size' column fix the running batch; load-driven mode "
+                         "(rate_per_s) solves it from max_num_seqs: drop one of them")
+    space, index = candidate_space(candidates, price)
+    return space, index, dict(zip(index.tolist(), candidates.index, strict=True))
+
+
+def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
+           max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
+           tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False,
+           carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
+           node_size=8, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
@@ -186,7 +220,16 @@ def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,)
         model: model name(s) from the model table (or ``ModelSpec`` objects); comma-separated or a list.
         gpus: GPU name(s) from the GPU table, e.g. ``"H100,H200,B200"``.
         input_tokens, output_tokens: mean tokens per request, or equal-length lists of workload points.
-        tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists).
+        tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists; defaults
+            tp 1,2,4,8, pp/dp/ep 1, max_num_seqs 1..256 in powers of two, bf16, auto).
+        workload_weights: None (each workload point is searched on its own), or one weight per point, or
+            ``"equal"``: the points are quantiles of one distribution; each configuration is then one
+            candidate with the expected energy per request over the points and its TTFT, TPOT and memory
+            at the worst point.
+        candidates: instead of the axes, a DataFrame of configurations (one per row: model, gpu, tp, [pp,
+            dp, ep, precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs;
+            :mod:`energylens.search.candidates`). Only those are searched; result rows carry ``candidate``,
+            the row's label.
         tpot_limit_s, ttft_limit_s: latency limits on the predicted TPOT / TTFT.
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
@@ -210,24 +253,29 @@ def search(model, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,)
                              gpu_memory_utilization=gpu_memory_utilization, node_size=node_size,
                              runtime_reserve_gib=runtime_reserve_gib, activation_tokens=activation_tokens,
                              threads=threads)
-    space = build_space(model, gpus, input_tokens=input_tokens, output_tokens=output_tokens, tp=tp, pp=pp, dp=dp,
-                        ep=ep, max_num_seqs=max_num_seqs, precision=precision, kv_cache_dtype=kv_cache_dtype,
-                        price_per_gpu_hour=price_per_gpu_hour)
+    axes = {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "max_num_seqs": max_num_seqs, "precision": precision,
+            "kv_cache_dtype": kv_cache_dtype}
+    space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
+                                    price_per_gpu_hour, rate_per_s)
+    if space.distribution and rate_per_s is not None:
+        raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source = _models(energy_model)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     t0 = time.perf_counter()
-    out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device)
+    out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
     seconds = time.perf_counter() - t0
-    top_df = _split_terms(space, _candidate_frame(space, out.top), em)
+    top_df = _split_terms(space, _candidate_frame(space, out.top, labels), em)
     if bootstrap:
         top_df = _bootstrap(space, top_df, em, options)
     unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
                 "per_token": per_token, "space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs",
-                                                                 "workloads"), space.shape, strict=True))}
-    return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot),
-                        pareto_ttft=_candidate_frame(space, out.front_ttft),
+                                                                 "workloads"), space.point_shape, strict=True)),
+                "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
+                "explicit_candidates": None if indices is None else len(indices)}
+    return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
+                        pareto_ttft=_candidate_frame(space, out.front_ttft, labels),
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,
                         seconds=seconds, threads=int(out.threads), settings=settings)

@@ -1,7 +1,9 @@
 """The plain NumPy brute force: the search's test oracle and benchmark baseline.
 
-Materialises every candidate of a :class:`~energylens.search.space.SearchSpace` as a schema-v1 table,
-builds its features with :func:`~energylens.profiles.features.build_features`, evaluates the NumPy twin
+Materialises every candidate of a :class:`~energylens.search.space.SearchSpace` (or a given subset; every
+point of a workload distribution) as a schema-v1 table (:meth:`SearchSpace.point_profiles`: dp, ep and the
+deployment's batch as :meth:`energylens.model.EnergyModel.predict` takes them), builds its features with
+:func:`~energylens.profiles.features.build_features`, evaluates the NumPy twin
 of the templates (:mod:`energylens.model.reference`), checks feasibility with its own (independent)
 memory and divisibility arithmetic, filters and sorts. Memory and time grow with the space: use it on
 spaces up to about 1e6 candidates. The native engine must return the same top-k, Pareto fronts and
@@ -30,16 +32,6 @@ _DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, 
              "carbon_g_per_kwh": 0.0, "top_k": 10, "bisection_iterations": 48}
 
 
-def _frame(space: SearchSpace) -> tuple[pd.DataFrame, tuple[np.ndarray, ...]]:
-    digits = space.digits(np.arange(space.size))
-    c, t, p, d, e, b, w = digits
-    frame = pd.DataFrame(space.profile_rows).iloc[c].reset_index(drop=True)
-    frame["tp"], frame["pp"] = space.tp[t], space.pp[p]
-    frame["input_tokens"], frame["output_tokens"] = space.workloads[w, 0], space.workloads[w, 1]
-    frame["batch_size"] = space.max_num_seqs[b]
-    return frame, digits
-
-
 def _weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
     bpp = np.array([tables.bytes_per_param(x) for x in frame["precision"]])
     total = bpp * frame["params_b"].to_numpy() * 1e9
@@ -62,37 +54,32 @@ def _structural(frame: pd.DataFrame, tp, dp, ep, node_size) -> np.ndarray:
     return np.select(conds, list(range(len(conds))), -1)
 
 
-def _evaluate(frame, theta, phi, batch):
-    frame = frame.assign(batch_size=batch)
+def _evaluate(frame, theta, phi, rank_batch):
+    frame = frame.assign(batch_size=frame["dp"].to_numpy() * rank_batch)  # the template's batch: all dp ranks
     feats = build_features(frame)
     e_pf, e_dec = reference.energy_phases(feats, theta)
     ttft, tpot = reference.latency(feats, phi)
     return feats, e_pf, e_dec, ttft, tpot
 
 
-def brute_force(space: SearchSpace, energy_theta, latency_phi, **options) -> dict:
-    """Every candidate evaluated; returns ``top`` (DataFrame: index, objective, energy_j, ttft_s, tpot_s,
-    batch, gpus), ``front_tpot`` / ``front_ttft`` (DataFrames, increasing x), ``rejected`` (dict name ->
-    count) and ``feasible``. ``options`` as for the engine (``top_k``, limits, ``rate_per_s`` ...)."""
-    unknown = set(options) - set(_DEFAULTS)
-    if unknown:
-        raise TypeError(f"brute_force: unknown option(s) {sorted(unknown)}")
-    o = {**_DEFAULTS, **options}
-    theta = np.asarray(energy_theta, dtype=np.float64)
-    phi = np.asarray(latency_phi, dtype=np.float64)
-    frame, (c, t, p, d, e, b, w) = _frame(space)
+def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> dict:
+    """Every workload point evaluated: energy, latency, GPU-seconds, memory reason."""
+    c, t, p, d, e, b, w = digits
     tp, pp, dp, ep = space.tp[t], space.pp[p], space.dp[d], space.ep[e]
     li, lo = space.workloads[w, 0], space.workloads[w, 1]
     cap = space.max_num_seqs[b]
     n = tp * pp
-    replicas = np.ones(space.size)
+    reason = _structural(frame, tp, dp, ep, o["node_size"])
+    # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
+    frame = frame.assign(ep=np.where(reason >= 0, 1.0, ep))
+    replicas = np.ones(len(frame))
     rate = float(o["rate_per_s"])
     if rate > 0:
         _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap)
         capacity = dp * cap / (ttft + lo * tpot)
         replicas = np.maximum(1.0, np.ceil(rate / capacity))
         rank_rate = rate / (replicas * dp)
-        low, high = np.zeros(space.size), cap.copy()
+        low, high = np.zeros(len(frame)), cap.copy()
         for _ in range(int(o["bisection_iterations"])):
             mid = 0.5 * (low + high)
             _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid)
@@ -111,30 +98,63 @@ def brute_force(space: SearchSpace, energy_theta, latency_phi, **options) -> dic
     else:
         gpus = dp * n
         gpu_s = n * (ttft + lo * tpot) / batch
-    price = space.combo_values[c, COMBO_FIELDS.index("price_per_gpu_hour")]
-    if o["objective"] == "carbon":
-        objective = energy * o["carbon_g_per_kwh"] / 3.6e6
-    elif o["objective"] == "cost":
-        objective = gpu_s * price / 3600.0
-    else:
-        objective = energy
-    if o["per_token"]:
-        objective = objective / lo
-
-    reason = _structural(frame, tp, dp, ep, o["node_size"])
     usable = o["gpu_memory_utilization"] * frame["gpu"].map(lambda g: tables.gpu_spec(g).memory_gb).to_numpy() * GIB
     fixed = (_weights_per_gpu(frame, tp, pp, ep) + o["runtime_reserve_bytes"]
              + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
-    # that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp)
+    # a rank's batch x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp)
     kv = batch * (li + 0.5 * lo) * feats["kv_bytes_per_token"] / (tp * pp)
     later = [fixed > usable, fixed + kv > usable, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
     for code, cond in zip(range(5, 9), later, strict=True):
         reason = np.where((reason < 0) & cond, code, reason)
+    return {"energy": energy, "ttft": ttft, "tpot": tpot, "gpu_s": gpu_s, "gpus": gpus, "batch": batch,
+            "lo": lo, "reason": reason, "price": space.combo_values[c, COMBO_FIELDS.index("price_per_gpu_hour")]}
+
+
+def _aggregate(space: SearchSpace, pt: dict, n: int) -> dict:
+    """Distribution mode: per candidate the weighted mean energy, GPU-seconds and output tokens, the
+    largest TTFT / TPOT, and the first reason (check order) any point fails."""
+    if not space.distribution:
+        return pt
+    q = space.workload_weights
+    shaped = {k: v.reshape(n, -1) for k, v in pt.items()}
+    mean = {k: shaped[k] @ q for k in ("energy", "gpu_s", "lo")}
+    reason = np.where(shaped["reason"] < 0, 99, shaped["reason"]).min(axis=1)
+    return {**mean, "ttft": shaped["ttft"].max(axis=1), "tpot": shaped["tpot"].max(axis=1),
+            "gpus": shaped["gpus"].max(axis=1), "batch": shaped["batch"][:, 0], "price": shaped["price"][:, 0],
+            "reason": np.where(reason == 99, -1, reason)}
+
+
+def brute_force(space: SearchSpace, energy_theta, latency_phi, indices=None, **options) -> dict:
+    """Every candidate (or only ``indices``) evaluated; returns ``top`` (DataFrame: index, objective,
+    energy_j, ttft_s, tpot_s, batch, gpus), ``front_tpot`` / ``front_ttft`` (DataFrames, increasing x),
+    ``rejected`` (dict name -> count) and ``feasible``. ``options`` as for the engine (``top_k``, limits,
+    ``rate_per_s`` ...)."""
+    unknown = set(options) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"brute_force: unknown option(s) {sorted(unknown)}")
+    o = {**_DEFAULTS, **options}
+    theta = np.asarray(energy_theta, dtype=np.float64)
+    phi = np.asarray(latency_phi, dtype=np.float64)
+    cand = np.arange(space.size) if indices is None else np.sort(np.asarray(indices, dtype=np.int64))
+    flat = space.points(cand).reshape(-1)
+    frame = space.point_profiles(flat)
+    r = _aggregate(space, _points(space, frame, np.unravel_index(flat, space.point_shape), theta, phi, o), len(cand))
+    energy = r["energy"]
+    if o["objective"] == "carbon":
+        objective = energy * o["carbon_g_per_kwh"] / 3.6e6
+    elif o["objective"] == "cost":
+        objective = r["gpu_s"] * r["price"] / 3600.0
+    else:
+        objective = energy
+    if o["per_token"]:
+        objective = objective / r["lo"]
+    reason = r["reason"]
     ok = reason < 0
-    idx = np.flatnonzero(ok)
-    table = pd.DataFrame({"index": idx, "objective": objective[idx], "energy_j": energy[idx], "ttft_s": ttft[idx],
-                          "tpot_s": tpot[idx], "batch": batch[idx], "gpus": gpus[idx]})
+    pos = np.flatnonzero(ok)
+    table = pd.DataFrame({"index": cand[pos], "objective": objective[pos], "energy_j": energy[pos],
+                          "ttft_s": r["ttft"][pos], "tpot_s": r["tpot"][pos], "batch": r["batch"][pos],
+                          "gpus": r["gpus"][pos]})
     top = table.iloc[np.lexsort((table["index"], table["objective"]))[: int(o["top_k"])]].reset_index(drop=True)
     return {"top": top, "front_tpot": _front(table, "tpot_s"), "front_ttft": _front(table, "ttft_s"),
             "rejected": {name: int(np.sum(reason == k)) for k, name in enumerate(REASONS)},

@@ -4,8 +4,11 @@
 dtypes, workload points) into :class:`SearchSpace`: the per-combination static values the native
 engine needs, computed through :func:`energylens.profiles.features.build_features` (the model's own
 feature code, not a second copy of its formulas), plus the axes as arrays. Candidate ``i`` is the
-mixed-radix index over (combo, tp, pp, dp, ep, max_num_seqs, workload), slowest first;
-:meth:`SearchSpace.decode` maps indices back to configurations.
+mixed-radix index over (combo, tp, pp, dp, ep, max_num_seqs, workload), slowest first (without the workload
+digit when the workload points are one distribution, ``workload_weights``); :meth:`SearchSpace.decode` maps
+indices back to configurations and :meth:`SearchSpace.point_profiles` to the schema-v1 rows the energy
+model predicts on. :func:`candidate_space` builds the space of an explicit table of configurations
+(``energylens.search(candidates=df)``, :mod:`.candidates`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.features import build_features
 
-__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB"]
+__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos"]
 
 #: Column order of the native combos array (template features, then the engine's extra fields).
 COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
@@ -33,12 +36,14 @@ _ALL_EXPERTS_BATCH = 1e9
 
 @dataclass(frozen=True)
 class Combo:
-    """One (model, GPU, weight precision, KV-cache dtype) combination."""
+    """One (model, GPU, weight precision, KV-cache dtype) combination; ``overrides``: profile columns that
+    replace the model table's values (sorted (column, value) pairs; candidate tables, e.g. modality)."""
 
     model: str
     gpu: str
     precision: str
     kv_cache_dtype: str
+    overrides: tuple = ()
 
 
 @dataclass
@@ -55,11 +60,19 @@ class SearchSpace:
     max_num_seqs: np.ndarray
     workloads: np.ndarray             # (n_workloads, 2): input_tokens, output_tokens
     prefill_extra_flops: np.ndarray   # (n_combos, n_workloads)
-    shape: tuple[int, ...] = field(init=False)
+    workload_weights: np.ndarray | None = None  # per point, summing to 1: the points are one distribution
+    shape: tuple[int, ...] = field(init=False)         # candidates
+    point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
     def __post_init__(self) -> None:
-        self.shape = (len(self.combos), len(self.tp), len(self.pp), len(self.dp), len(self.ep),
-                      len(self.max_num_seqs), len(self.workloads))
+        self.point_shape = (len(self.combos), len(self.tp), len(self.pp), len(self.dp), len(self.ep),
+                            len(self.max_num_seqs), len(self.workloads))
+        self.shape = self.point_shape[:-1] + ((1,) if self.distribution else self.point_shape[-1:])
+
+    @property
+    def distribution(self) -> bool:
+        """True when the workload points are quantiles of one distribution (one candidate per configuration)."""
+        return self.workload_weights is not None
 
     @property
     def size(self) -> int:
@@ -69,7 +82,7 @@ class SearchSpace:
     def native_args(self) -> tuple:
         """The space as the positional arguments of ``_core.search_run`` / ``search_evaluate``."""
         return (self.combo_values, self.tp, self.pp, self.dp, self.ep, self.max_num_seqs, self.workloads,
-                self.prefill_extra_flops)
+                self.prefill_extra_flops, self.workload_weights)
 
     def digits(self, index: Iterable[int]) -> tuple[np.ndarray, ...]:
         """Axis positions (combo, tp, pp, dp, ep, max_num_seqs, workload) of candidate indices."""
@@ -80,8 +93,14 @@ class SearchSpace:
 
     def decode(self, index: Iterable[int]) -> pd.DataFrame:
         """Configurations of candidate indices: model, gpu, precision, kv_cache_dtype, tp, pp, dp, ep,
-        max_num_seqs, input_tokens, output_tokens."""
+        max_num_seqs, input_tokens, output_tokens (a distribution's weighted mean tokens)."""
         c, t, p, d, e, b, w = self.digits(index)
+        if self.distribution:
+            mean = self.workload_weights @ self.workloads
+            w = np.zeros(len(c), dtype=np.int64)
+            workloads = mean[None, :]
+        else:
+            workloads = self.workloads
         return pd.DataFrame({
             "index": np.asarray(index, dtype=np.int64),
             "model": [self.combos[i].model for i in c], "gpu": [self.combos[i].gpu for i in c],
@@ -89,8 +108,30 @@ class SearchSpace:
             "kv_cache_dtype": [self.combos[i].kv_cache_dtype for i in c],
             "tp": self.tp[t].astype(int), "pp": self.pp[p].astype(int), "dp": self.dp[d].astype(int),
             "ep": self.ep[e].astype(int), "max_num_seqs": self.max_num_seqs[b],
-            "input_tokens": self.workloads[w, 0], "output_tokens": self.workloads[w, 1],
+            "input_tokens": workloads[w, 0], "output_tokens": workloads[w, 1],
         })
+
+    def points(self, index: Iterable[int]) -> np.ndarray:
+        """Workload-point indices (into ``point_shape``) of candidates: ``index`` itself, or for a
+        distribution the candidate's n points (shape (len(index), n_points))."""
+        idx = np.asarray(index, dtype=np.int64)
+        if not self.distribution:
+            return idx
+        return idx[:, None] * len(self.workloads) + np.arange(len(self.workloads))[None, :]
+
+    def point_profiles(self, point_index: Iterable[int], rank_batch=None) -> pd.DataFrame:
+        """Schema-v1 rows of workload points (indices into ``point_shape``), what
+        :meth:`energylens.model.EnergyModel.predict` takes: the combo's columns, tp, pp, dp, ep, tokens and
+        ``batch_size`` = dp x the running batch per data-parallel rank (``rank_batch``; default the
+        point's max_num_seqs, the fixed-batch mode's running batch)."""
+        idx = np.asarray(point_index, dtype=np.int64).reshape(-1)
+        c, t, p, d, e, b, w = np.unravel_index(idx, self.point_shape)
+        frame = pd.DataFrame(self.profile_rows).iloc[c].reset_index(drop=True)
+        frame["tp"], frame["pp"], frame["dp"], frame["ep"] = self.tp[t], self.pp[p], self.dp[d], self.ep[e]
+        frame["input_tokens"], frame["output_tokens"] = self.workloads[w, 0], self.workloads[w, 1]
+        rb = self.max_num_seqs[b] if rank_batch is None else np.asarray(rank_batch, dtype=np.float64).reshape(-1)
+        frame["batch_size"] = self.dp[d] * rb
+        return frame
 
 
 def _as_list(value, name: str) -> list:
@@ -150,13 +191,28 @@ def _resolve_gpu(g) -> tables.GpuSpec:
     return tables.gpu_spec(str(g))  # UnknownGpuError with close matches
 
 
-def _profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str) -> dict:
-    """Schema-v1 columns that describe a combination (architecture explicit, text modality)."""
-    return {"model": m.name, "gpu": g.name, "precision": precision, "kv_cache_dtype": kv,
-            "params_b": float(m.params_b), "active_params_b": float(m.active_params_b),
-            "n_layers": m.n_layers, "d_model": m.d_model, "n_heads": m.n_heads, "n_kv_heads": m.n_kv_heads,
-            "head_dim": m.head_dim, "n_experts": m.n_experts, "experts_per_token": m.experts_per_token,
-            "modality": "text"}
+def _profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str, overrides: tuple = ()) -> dict:
+    """Schema-v1 columns that describe a combination (architecture explicit, text modality unless the
+    overrides say otherwise)."""
+    row = {"model": m.name, "gpu": g.name, "precision": precision, "kv_cache_dtype": kv,
+           "params_b": float(m.params_b), "active_params_b": float(m.active_params_b),
+           "n_layers": m.n_layers, "d_model": m.d_model, "n_heads": m.n_heads, "n_kv_heads": m.n_kv_heads,
+           "head_dim": m.head_dim, "n_experts": m.n_experts, "experts_per_token": m.experts_per_token,
+           "modality": "text"}
+    row.update(dict(overrides))
+    return row
+
+
+def _arch(r: dict, m: tables.ModelSpec, name: str) -> float:
+    """An architecture value of a combo: its profile row's (an override), else the model table's (NaN if none)."""
+    v = r.get(name, getattr(m, name, math.nan))
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    if not math.isfinite(v):
+        v = float(getattr(m, name, math.nan) if getattr(m, name, None) is not None else math.nan)
+    return v
 
 
 def _check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray) -> None:
@@ -186,11 +242,14 @@ def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
 
 def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,), dp=(1,), ep=(1,),
                 max_num_seqs=(1, 2, 4, 8, 16, 32, 64, 128, 256), precision=("bf16",), kv_cache_dtype=("auto",),
-                price_per_gpu_hour=None) -> SearchSpace:
+                price_per_gpu_hour=None, workload_weights=None) -> SearchSpace:
     """Validate the axes and resolve every combination.
 
-    ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points
-    (e.g. quantiles of the distributions, each searched as its own point).
+    ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points.
+    ``workload_weights``: None (each point searched as its own candidate, e.g. a sweep over workloads), or
+    one weight per point, or ``"equal"``: the points are quantiles of one workload distribution and each
+    configuration is one candidate (expected energy per request over the points, limits and memory at
+    the worst point; docs/search.md).
 
     Raises:
         ValueError: an empty or invalid axis (non-positive tokens, TP that divides no model's heads ...).
@@ -213,32 +272,55 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     axes = {name: _int_axis(v, name) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
     batches = _positive_axis(max_num_seqs, "max_num_seqs")
     _check_divisibility(model_specs, axes["tp"], axes["ep"])
-
-    combos, rows = [], []
-    for m in model_specs:
-        for g in gpu_specs:
-            for p in precisions:
-                for k in kvs:
-                    combos.append(Combo(m.name, g.name, p, k))
-                    rows.append(_profile_row(m, g, p, k))
-    values, extra = _combo_values(rows, model_specs, gpu_specs, li, lo, price_per_gpu_hour)
+    weights = _workload_weights(workload_weights, len(li))
+    keys = [(m, g, p, k, ()) for m in model_specs for g in gpu_specs for p in precisions for k in kvs]
+    combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
     return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes["tp"], pp=axes["pp"],
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
-                       workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra)
+                       workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
+                       workload_weights=weights)
 
 
-def _combo_values(rows: list[dict], models, gpus, li: np.ndarray, lo: np.ndarray, price) -> tuple[np.ndarray, np.ndarray]:
-    """Static engine values per combination, from build_features at batch 1 and at a batch that touches
-    every expert (the MoE weight bytes per step at any batch follow from these two and k/E)."""
+def _workload_weights(weights, n_points: int) -> np.ndarray | None:
+    """None, or the weights normalised to sum 1 (ValueError naming what is wrong)."""
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        if weights != "equal":
+            raise ValueError(f"workload_weights must be a list of numbers or 'equal', got {weights!r}")
+        return np.full(n_points, 1.0 / n_points)
+    w = np.asarray(_checked_axis(weights, "workload_weights", lambda f: not math.isfinite(f) or f < 0,
+                                 lambda v: f"workload_weights must be finite and >= 0, got {v!r}"))
+    if len(w) != n_points:
+        raise ValueError(f"workload_weights has {len(w)} values for {n_points} workload points")
+    if not w.sum() > 0:
+        raise ValueError("workload_weights sum to 0")
+    return np.ascontiguousarray(w / w.sum())
+
+
+def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, list, np.ndarray, np.ndarray]:
+    """Combos, their profile rows, engine values and prefill extra FLOPs per workload point, for keys
+    (ModelSpec, GpuSpec, precision, kv_cache_dtype, overrides)."""
+    combos = [Combo(m.name, g.name, p, k, o) for m, g, p, k, o in keys]
+    rows = [_profile_row(m, g, p, k, o) for m, g, p, k, o in keys]
+    values, extra = _combo_values(rows, [(m, g) for m, g, *_ in keys], li, lo, price)
+    return combos, rows, values, extra
+
+
+def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price) -> tuple[np.ndarray, np.ndarray]:
+    """Static engine values per combination, from build_features at batch 1, at a batch that touches
+    every expert (the MoE weight bytes per step at any batch follow from these two and k/E), and with
+    dp = ep = 2 (the EP all-to-all layers)."""
     n, nw = len(rows), len(li)
-    frame = pd.DataFrame(rows * 2)
+    n_exp = np.array([max(_arch(r, m, "n_experts"), 1.0) for r, (m, _) in zip(rows, specs, strict=True)])
+    frame = pd.DataFrame(rows * 3)
     frame["tp"], frame["pp"], frame["input_tokens"], frame["output_tokens"] = 1, 1, li[0], lo[0]
-    frame["batch_size"] = np.repeat([1.0, _ALL_EXPERTS_BATCH], n)
+    frame["batch_size"] = np.repeat([1.0, _ALL_EXPERTS_BATCH, 2.0], n)
+    frame["dp"] = np.repeat([1.0, 1.0, 2.0], n)
+    frame["ep"] = np.concatenate([np.ones(2 * n), np.where(n_exp > 1, 2.0, 1.0)])  # EP needs a MoE
     feats = build_features(frame)
     one = {k: v[:n] for k, v in feats.items()}
-    every = {k: v[n:] for k, v in feats.items()}
-    by_model = {m.name: m for m in models}
-    n_exp = np.array([max(float(by_model[r["model"]].n_experts), 1.0) for r in rows])
+    every = {k: v[n:2 * n] for k, v in feats.items()}
     frac = np.where(n_exp > 1, one["experts_per_token"] / n_exp, 1.0)  # touched at batch 1: k/E (1 dense)
     moe = frac < 1.0
     expert = np.where(moe, (every["weight_bytes_per_step"] - one["weight_bytes_per_step"]) / np.where(moe, 1 - frac, 1), 0.0)
@@ -247,23 +329,23 @@ def _combo_values(rows: list[dict], models, gpus, li: np.ndarray, lo: np.ndarray
     for name in feats:
         if name in col:
             values[:, col[name]] = one[name]
-    by_name_gpu = {g.name: g for g in gpus}
-    by_name_model = {m.name: m for m in models}
-    for i, r in enumerate(rows):
-        m, g = by_name_model[r["model"]], by_name_gpu[r["gpu"]]
-        values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * m.params_b * 1e9
+    values[:, col["a2a_moe_layers_with_ep"]] = feats["a2a_moe_layers"][2 * n:]
+    for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
+        values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
-        values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = m.n_heads, m.n_kv_heads
-        values[i, col["n_experts"]] = max(int(m.n_experts), 1)
+        values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = _arch(r, m, "n_heads"), _arch(r, m, "n_kv_heads")
+        values[i, col["n_experts"]] = max(int(_arch(r, m, "n_experts")), 1)
         values[i, col["price_per_gpu_hour"]] = _price(price, g)
     # Sliding-window layers: the engine scales KV bytes and attention FLOPs by the window share of each
     # workload's context (features.py), so the combo keeps them without the share of workload 0.
     ctx0 = li[0] + 0.5 * lo[0]
-    for i, r in enumerate(rows):
-        m = by_name_model[r["model"]]
-        la = m.n_attention_layers if np.isfinite(m.n_attention_layers) and m.n_attention_layers > 0 else m.n_layers
-        ns = m.n_sliding_layers if np.isfinite(m.n_sliding_layers) else 0.0
-        win = m.sliding_window if np.isfinite(m.sliding_window) and m.sliding_window > 0 else 0.0
+    for i, (r, (m, _)) in enumerate(zip(rows, specs, strict=True)):
+        nl, la = _arch(r, m, "n_layers"), _arch(r, m, "n_attention_layers")
+        la = min(la, nl) if np.isfinite(la) and la >= 1 else nl
+        ns = _arch(r, m, "n_sliding_layers")
+        ns = ns if np.isfinite(ns) else 0.0
+        win = _arch(r, m, "sliding_window")
+        win = win if np.isfinite(win) and win > 0 else 0.0
         s = min(ns, la) / la if win > 0 and ns > 0 else 0.0
         share0 = 1.0 - s + s * min(ctx0, win) / max(ctx0, 1.0) if s > 0 else 1.0
         values[i, col["window_tokens"]], values[i, col["sliding_share"]] = win, s

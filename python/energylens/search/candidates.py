@@ -1,0 +1,142 @@
+"""An explicit table of configurations as a search space: ``energylens.search(candidates=df)``.
+
+:func:`candidate_space` turns a table (one configuration per row; schema-v1 column names, so a measured
+profile table works as it is) into a :class:`~energylens.search.space.SearchSpace` whose axes are the
+values the rows use, and the mixed-radix index of every row. The engine then evaluates only those
+indices (``_core.search_run(..., indices=...)``): the same templates, checks, top-k and Pareto fronts
+as a full search, on exactly the given configurations.
+
+Columns: ``model``, ``gpu``, ``tp``, ``input_tokens``, ``output_tokens`` and the running batch:
+``batch_size`` (the deployment's running sequences, all data-parallel ranks, as in a profile) or
+``max_num_seqs`` (vLLM's cap per rank, the running batch in fixed-batch mode); ``batch_size`` wins where
+both are given. Optional: ``pp``, ``dp``, ``ep`` (default 1), ``precision`` (bf16), ``kv_cache_dtype``
+(auto), and the profile columns in :data:`OVERRIDE_COLUMNS` (architecture, modality, image / video
+tokens), which replace the model table's values for that row as they do in
+:func:`energylens.profiles.features.build_features`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from energylens.profiles import tables
+from energylens.search.space import SearchSpace, resolve_combos
+
+__all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
+
+#: Columns every candidate row needs (plus batch_size or max_num_seqs).
+REQUIRED_COLUMNS = ("model", "gpu", "tp", "input_tokens", "output_tokens")
+#: Profile columns that, where a row gives them, replace the model table's values for that row.
+OVERRIDE_COLUMNS = ("params_b", "active_params_b", "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim",
+                    "n_experts", "experts_per_token", "modality", "image_tokens_per_image", "video_frames",
+                    "n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
+                    "state_elems_per_seq", "video_tokens_per_frame", "compute_precision")
+
+
+def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) -> np.ndarray:
+    """A numeric column (or the default where absent); ValueError naming the column and first bad row."""
+    if name not in df.columns:
+        return np.full(len(df), float(default))
+    v = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=np.float64)
+    if default is not None:
+        v = np.where(np.isnan(v), default, v)
+    bad = ~np.isfinite(v) | (v < 1 if whole else v <= 0) | ((v != np.round(v)) if whole else False)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        need = "a whole number >= 1" if whole else "finite and > 0"
+        raise ValueError(f"candidates: column {name!r} row {row} (0-based) is {df[name].iloc[row]!r}; it must be {need}")
+    return v
+
+
+def _rank_batch(df: pd.DataFrame, dp: np.ndarray) -> np.ndarray:
+    """Running sequences per data-parallel rank: batch_size / dp where given, else max_num_seqs."""
+    if "batch_size" not in df.columns and "max_num_seqs" not in df.columns:
+        raise ValueError("candidates: need a 'batch_size' (running batch) or 'max_num_seqs' column")
+    out = np.full(len(df), np.nan)
+    if "batch_size" in df.columns:
+        out = pd.to_numeric(df["batch_size"], errors="coerce").to_numpy(dtype=np.float64) / dp
+    if "max_num_seqs" in df.columns:
+        cap = pd.to_numeric(df["max_num_seqs"], errors="coerce").to_numpy(dtype=np.float64)
+        out = np.where(np.isnan(out), cap, out)
+    bad = ~(np.isfinite(out) & (out > 0))
+    if bad.any():
+        raise ValueError(f"candidates: row {int(np.flatnonzero(bad)[0])} (0-based) has no finite batch_size or "
+                         "max_num_seqs > 0")
+    return out
+
+
+def _overrides(df: pd.DataFrame, i: int) -> tuple:
+    """(column, value) pairs a row gives for :data:`OVERRIDE_COLUMNS` (missing / NaN left to the table)."""
+    out = []
+    for c in OVERRIDE_COLUMNS:
+        if c not in df.columns:
+            continue
+        v = df[c].iloc[i]
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        out.append((c, v.item() if isinstance(v, np.generic) else v))
+    return tuple(out)
+
+
+def _text(df: pd.DataFrame, name: str, default: str, normalise) -> list[str]:
+    if name not in df.columns:
+        return [default] * len(df)
+    col = df[name].astype(object).where(df[name].notna(), default)
+    out = []
+    for i, v in enumerate(col):
+        try:
+            out.append(normalise(str(v)))
+        except ValueError as exc:
+            raise ValueError(f"candidates: column {name!r} row {i} (0-based): {exc}") from None
+    return out
+
+
+def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[SearchSpace, np.ndarray]:
+    """The space spanned by a table of configurations and the candidate index of each row (row order).
+
+    Raises:
+        ValueError: a missing column, a bad value (column and row named), or two rows with the same
+            configuration.
+        UnknownModelError, UnknownGpuError: a name the tables do not know.
+    """
+    if not isinstance(candidates, pd.DataFrame) or len(candidates) == 0:
+        raise ValueError("candidates must be a non-empty pandas DataFrame, one configuration per row")
+    df = candidates.reset_index(drop=True)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"candidates: missing column(s) {', '.join(map(repr, missing))}")
+    tp, pp, dp, ep = (_numbers(df, c, 1.0 if c != "tp" else None, True) for c in ("tp", "pp", "dp", "ep"))
+    li = _numbers(df, "input_tokens", None, False)
+    lo = _numbers(df, "output_tokens", None, False)
+    rank_batch = _rank_batch(df, dp)
+    precision = _text(df, "precision", "bf16", tables.normalize_precision)
+    kv = _text(df, "kv_cache_dtype", "auto", tables.normalize_kv_cache_dtype)
+    models = {m: tables.model_spec(m) for m in df["model"].astype(str).unique()}
+    gpus = {g: tables.gpu_spec(g) for g in df["gpu"].astype(str).unique()}
+    keys, key_of = [], {}
+    combo = np.empty(len(df), dtype=np.int64)
+    for i in range(len(df)):
+        m, g = models[str(df["model"].iloc[i])], gpus[str(df["gpu"].iloc[i])]
+        key = (m.name, g.name, precision[i], kv[i], _overrides(df, i))
+        if key not in key_of:
+            key_of[key] = len(keys)
+            keys.append((m, g, precision[i], kv[i], key[4]))
+        combo[i] = key_of[key]
+    axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
+    work = np.column_stack([li, lo])
+    points, w = np.unique(work, axis=0, return_inverse=True)
+    combos, rows, values, extra = resolve_combos(keys, points[:, 0], points[:, 1], price_per_gpu_hour)
+    space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes[0], pp=axes[1], dp=axes[2],
+                        ep=axes[3], max_num_seqs=axes[4], workloads=np.ascontiguousarray(points),
+                        prefill_extra_flops=extra)
+    digits = [combo] + [np.searchsorted(ax, v) for ax, v in zip(axes, (tp, pp, dp, ep, rank_batch), strict=True)]
+    index = np.ravel_multi_index((*digits, w.reshape(-1)), space.shape)
+    uniq, first, counts = np.unique(index, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup = uniq[counts > 1][0]
+        rows_dup = np.flatnonzero(index == dup)[:5].tolist()
+        raise ValueError(f"candidates: rows {rows_dup} (0-based) describe the same configuration")
+    return space, index

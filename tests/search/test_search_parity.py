@@ -1,0 +1,91 @@
+"""The search prices a configuration exactly as the energy model does: for random DP / EP / MoE / hybrid
+candidates the engine's energy, TTFT and TPOT equal EnergyModel.predict / LatencyModel.predict on the
+same configuration (SearchSpace.point_profiles: dp, ep and batch_size = dp x the rank's running batch)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from energylens import _core
+from energylens.profiles.features import build_features
+from energylens.search.api import bundled_model, native_options
+from energylens.search.space import build_space
+
+MODELS = ["mixtral-8x7b", "Qwen/Qwen3-30B-A3B", "openai/gpt-oss-20b", "nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+          "meta-llama/Llama-4-Scout-17B-16E-Instruct", "llama-3.1-8b", "google/gemma-3-12b-it"]
+STRUCTURAL = 5  # reasons below this code are structural (the configuration cannot be launched)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bundled_model()
+
+
+def _space(rng):
+    return build_space(list(rng.choice(MODELS, 3, replace=False)), ["H100", "B200"],
+                       input_tokens=rng.integers(64, 4096, 2).tolist(), output_tokens=rng.integers(16, 2048, 2).tolist(),
+                       tp=[1, 2, 4, 8], pp=[1, 2], dp=[1, 2, 4], ep=[1, 2, 4, 8], max_num_seqs=[1, 7, 64, 300],
+                       precision=["bf16", "fp8"])
+
+
+def _predicted(model, space, index, rank_batch=None):
+    frame = space.point_profiles(index, rank_batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows outside the fitted range: irrelevant to parity
+        energy = model.predict(frame)
+        lat = model.latency_model.predict(frame)
+    return frame, energy, lat
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fixed_batch_energy_equals_energy_model_predict(model, seed):
+    rng = np.random.default_rng(seed)
+    space = _space(rng)
+    opts = native_options()
+    every = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, opts,
+                                  np.arange(space.size, dtype=np.uint64))
+    launchable = np.flatnonzero((every.reason < 0) | (every.reason >= STRUCTURAL))
+    index = rng.choice(launchable, min(400, launchable.size), replace=False)
+    c = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, opts,
+                              index.astype(np.uint64))
+    frame, energy, lat = _predicted(model, space, index)
+    feats = build_features(frame)
+    # the draw covers what the template charges for: replicas, EP all-to-alls, MoE, Mamba state
+    assert (feats["dp"] > 1).any() and (feats["a2a_moe_layers"] > 0).any()
+    assert (feats["state_bytes_per_seq"] > 0).any() or "nvidia/NVIDIA-Nemotron-Nano-9B-v2" not in {
+        r["model"] for r in space.profile_rows}
+    np.testing.assert_allclose(c.energy_j, energy, rtol=1e-12)
+    np.testing.assert_allclose(c.prefill_j + c.decode_j, energy, rtol=1e-12)
+    np.testing.assert_allclose(c.ttft_s, lat["ttft_s_pred"], rtol=1e-12)
+    np.testing.assert_allclose(c.tpot_s, lat["tpot_s_pred"], rtol=1e-12)
+    np.testing.assert_allclose(c.gpus, frame["tp"] * frame["pp"] * frame["dp"])
+
+
+def test_load_mode_energy_is_the_model_at_the_solved_batch_plus_idle(model):
+    rng = np.random.default_rng(11)
+    space = _space(rng)
+    opts = native_options(rate_per_s=7.0)
+    every = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, native_options(),
+                                  np.arange(space.size, dtype=np.uint64))
+    index = rng.choice(np.flatnonzero(every.reason < 0), 150, replace=False)
+    c = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, opts,
+                              index.astype(np.uint64))
+    _, energy, lat = _predicted(model, space, index, c.batch)
+    np.testing.assert_allclose(c.energy_j - c.idle_j, energy, rtol=1e-11)
+    np.testing.assert_allclose(c.tpot_s, lat["tpot_s_pred"], rtol=1e-11)
+
+
+def test_expert_parallel_replicas_pay_for_their_all_to_alls(model):
+    """Qwen3-30B-A3B on 8 H100 as 2 DP ranks of TP4 with EP 8: the template's all-to-alls raise TPOT over
+    the same GPUs without EP, and the engine agrees with the model on both."""
+    space = build_space("Qwen/Qwen3-30B-A3B", "H100", input_tokens=1000, output_tokens=500, tp=[4], dp=[2],
+                        ep=[1, 8], max_num_seqs=[64])
+    c = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, native_options(),
+                              np.arange(space.size, dtype=np.uint64))
+    assert list(space.decode(np.arange(2))["ep"]) == [1, 8]
+    feats = build_features(space.point_profiles(np.arange(2)))
+    assert feats["a2a_moe_layers"][0] == 0 and feats["a2a_moe_layers"][1] > 0
+    assert c.tpot_s[1] > c.tpot_s[0]
+    _, energy, _ = _predicted(model, space, np.arange(2))
+    np.testing.assert_allclose(c.energy_j, energy, rtol=1e-12)
