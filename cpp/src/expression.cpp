@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 
@@ -226,43 +227,62 @@ ENERGYLENS_CLONES void binary_derivs(OpCode op, bool fa, bool fb, double* ga, co
   }
 }
 
-// Values only (no Jacobian): a <- f(a) in place.
-ENERGYLENS_CLONES void unary_inplace(OpCode op, std::int32_t n, double* a, std::size_t k) {
+// a^n by binary powering: |n| squarings and multiplies at most 2 log2|n|, each rounded once (a few ulp
+// in all, within the parity tolerance); n < 0 powers 1/a, so a result that is representable never
+// overflows or underflows on the way (the partial products are monotone in magnitude). Special values
+// as std::pow: 0^-n = inf with the sign of 0 for odd n, x^0 = 1 even for NaN.
+inline double pow_int(double a, std::uint32_t m, bool negative) {
+  double b = negative ? 1.0 / a : a;
+  double r = 1.0;
+  for (std::uint32_t e = m; e != 0; e >>= 1) {
+    if ((e & 1U) != 0) r *= b;
+    b *= b;
+  }
+  return r;
+}
+
+// Values only (no Jacobian): d <- f(a), where d may be a (in place).
+ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, double* d, std::size_t k) {
   switch (op) {
     case OpCode::Neg:
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = -a[i];
+      for (std::size_t i = 0; i < k; ++i) d[i] = -a[i];
       return;
-    case OpCode::PowInt:
+    case OpCode::PowInt: {
       if (n == 2) {
 #pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) a[i] *= a[i];
-      } else if (n == -1) {
-#pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) a[i] = 1.0 / a[i];
-      } else if (n == 0) {
-        std::fill(a, a + k, 1.0);
-      } else if (n != 1) {
-        const double e = static_cast<double>(n);
-        for (std::size_t i = 0; i < k; ++i) a[i] = std::pow(a[i], e);
+        for (std::size_t i = 0; i < k; ++i) d[i] = a[i] * a[i];
+        return;
       }
+      if (n == -1) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) d[i] = 1.0 / a[i];
+        return;
+      }
+      const bool negative = n < 0;
+      const std::uint32_t m = negative ? 0U - static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(n);
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) d[i] = pow_int(a[i], m, negative);
       return;
+    }
     case OpCode::Exp:
-      exp_in_place(k, a);
+      if (d != a) std::memcpy(d, a, k * sizeof(double));
+      exp_in_place(k, d);
       return;
     case OpCode::Log:
-      log_in_place(k, a);
+      if (d != a) std::memcpy(d, a, k * sizeof(double));
+      log_in_place(k, d);
       return;
     case OpCode::Sqrt:
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::sqrt(a[i]);
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::sqrt(a[i]);
       return;
     case OpCode::Abs:
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::abs(a[i]);
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::abs(a[i]);
       return;
     case OpCode::Tanh:
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::tanh(a[i]);
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::tanh(a[i]);
       return;
     default: return;
   }
@@ -370,6 +390,24 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     max_depth_ = std::max(max_depth_, dep.size());
   }
   n_registers_ = stored.size();
+  // Backwards: a load is the last use of its register's value if no load of it follows before the
+  // register is stored again (or the program ends); a store is dead if no load of it follows.
+  last_use_.assign(code_.size(), 0);
+  stored_before_.assign(code_.size(), 0);
+  std::vector<std::uint8_t> loaded_later(n_registers_, 0), seen_store(n_registers_, 0);
+  for (std::size_t pos = code_.size(); pos-- > 0;) {
+    const Instruction& in = code_[pos];
+    if (in.op != OpCode::Load && in.op != OpCode::Store) continue;
+    const auto r = static_cast<std::size_t>(in.arg);
+    last_use_[pos] = loaded_later[r] ? 0 : 1;
+    loaded_later[r] = in.op == OpCode::Load ? 1 : 0;
+  }
+  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
+    if (code_[pos].op != OpCode::Store) continue;
+    const auto r = static_cast<std::size_t>(code_[pos].arg);
+    stored_before_[pos] = seen_store[r];
+    seen_store[r] = 1;
+  }
   if (dep.size() != 1)
     throw std::invalid_argument("expression program leaves " + std::to_string(dep.size()) +
                                 " values on the stack; a complete program leaves exactly one");
@@ -474,74 +512,139 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, con
     }
 }
 
+// Scratch of the values-only path, one per thread: a pool of block buffers with reference counts (a
+// buffer is held by stack slots and registers), the free list, the stack and the registers.
+struct ExpressionProgram::ValueScratch {
+  struct Slot {
+    const double* ptr = nullptr;  // the block (a column, a pool buffer or the output), or nullptr for one value
+    double value = 0.0;           // the value when ptr is nullptr
+    int buf = -1;                 // the pool buffer this slot holds a reference to, or -1
+  };
+  std::unique_ptr<double[]> pool;  // uninitialised: every buffer is written before it is read
+  std::size_t pool_size = 0;
+  std::vector<int> refs, free;
+  std::vector<Slot> stack, regs;
+};
+
 void ExpressionProgram::values_block(std::size_t begin, std::size_t k, const double* const* columns,
                                      const double* params, double* out, std::uint64_t broadcast,
-                                     std::vector<double>& scratch) const {
-  // Each stack slot is a view: a block (its own buffer, a column or a register) or one value. Pushing a
-  // column or a register copies nothing; an operation writes into the slot's own buffer.
-  struct Slot {
-    const double* ptr;  // the block, or nullptr for one value
-    double value;
-  };
-  const std::size_t need = (max_depth_ + n_registers_) * kValueBlock;
-  if (scratch.size() < need) scratch.resize(need);
-  double* val = scratch.data();
-  double* reg = val + max_depth_ * kValueBlock;
-  Slot stack[kMaxInlineDepth];
-  std::vector<Slot> heap;
-  Slot* st = stack;
-  if (max_depth_ > kMaxInlineDepth) {
-    heap.resize(max_depth_);
-    st = heap.data();
+                                     ValueScratch& s) const {
+  using Slot = ValueScratch::Slot;
+  // Every stack slot and register is a view: a column, a pool buffer, or one value. Pushing a column or
+  // loading a register copies nothing and neither does a store; an operation writes into the buffer of
+  // an operand that nothing else holds, or takes one from the free list (the most recently freed, still
+  // in L1). The last instruction writes into the output directly.
+  const std::size_t n_buffers = max_depth_ + n_registers_ + 1;
+  if (s.pool_size < n_buffers * kValueBlock) {
+    s.pool_size = n_buffers * kValueBlock;
+    s.pool = std::make_unique_for_overwrite<double[]>(s.pool_size);
+    s.stack.resize(max_depth_);
+    s.regs.resize(n_registers_);
   }
+  s.refs.assign(n_buffers, 0);
+  s.free.clear();
+  for (std::size_t b = n_buffers; b-- > 0;) s.free.push_back(static_cast<int>(b));
+  auto release = [&s](int buf) {
+    if (buf >= 0 && --s.refs[static_cast<std::size_t>(buf)] == 0) s.free.push_back(buf);
+  };
+  auto acquire = [&s]() {
+    const int buf = s.free.back();
+    s.free.pop_back();
+    s.refs[static_cast<std::size_t>(buf)] = 1;
+    return buf;
+  };
+  auto data = [&s](int buf) { return s.pool.get() + static_cast<std::size_t>(buf) * kValueBlock; };
+  // The operand's buffer if this slot is its only holder (so it can be overwritten), else -1.
+  auto sole = [&s](const Slot& x) { return x.buf >= 0 && s.refs[static_cast<std::size_t>(x.buf)] == 1 ? x.buf : -1; };
+  Slot* st = s.stack.data();
   std::size_t sp = 0;
-  for (const Instruction& in : code_) {
+  const std::size_t last = code_.size() - 1;
+  for (std::size_t pos = 0; pos <= last; ++pos) {
+    const Instruction& in = code_[pos];
     switch (in.op) {
       case OpCode::Feature: {
         const auto col = static_cast<std::size_t>(in.arg);
-        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0]};
-        else st[sp++] = {columns[col] + begin, 0.0};
+        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0], -1};
+        else st[sp++] = {columns[col] + begin, 0.0, -1};
         break;
       }
-      case OpCode::Param: st[sp++] = {nullptr, params[in.arg]}; break;
-      case OpCode::Literal: st[sp++] = {nullptr, in.value}; break;
-      case OpCode::Load: st[sp++] = {reg + static_cast<std::size_t>(in.arg) * kValueBlock, 0.0}; break;
+      case OpCode::Param: st[sp++] = {nullptr, params[in.arg], -1}; break;
+      case OpCode::Literal: st[sp++] = {nullptr, in.value, -1}; break;
+      case OpCode::Load: {
+        Slot& r = s.regs[static_cast<std::size_t>(in.arg)];
+        st[sp++] = r;
+        if (last_use_[pos]) r.buf = -1;  // the register's reference moves to the stack
+        else if (r.buf >= 0) ++s.refs[static_cast<std::size_t>(r.buf)];
+        break;
+      }
       case OpCode::Store: {
-        const Slot& top = st[--sp];
-        double* r = reg + static_cast<std::size_t>(in.arg) * kValueBlock;
-        if (top.ptr != nullptr) std::memcpy(r, top.ptr, k * sizeof(double));
-        else std::fill(r, r + k, top.value);
+        Slot& r = s.regs[static_cast<std::size_t>(in.arg)];
+        if (stored_before_[pos]) release(r.buf);  // a register stored again: its old value goes
+        r = st[--sp];                               // the slot's reference moves to the register
+        if (last_use_[pos]) {                       // never loaded: drop it
+          release(r.buf);
+          r.buf = -1;
+        }
         break;
       }
       default: {
-        double* own = val + (sp - (arity(in.op) == 1 ? 1 : 2)) * kValueBlock;
-        if (arity(in.op) == 1) {
-          Slot& a = st[sp - 1];
-          if (a.ptr == nullptr) {
-            double v = a.value;
-            unary_inplace(in.op, in.arg, &v, 1);
-            a.value = v;
-          } else {
-            if (a.ptr != own) std::memcpy(own, a.ptr, k * sizeof(double));
-            unary_inplace(in.op, in.arg, own, k);
-            a.ptr = own;
-          }
+        const bool unary = arity(in.op) == 1;
+        Slot& a = st[sp - (unary ? 1 : 2)];
+        const Slot b = unary ? Slot{} : st[sp - 1];
+        if (!unary) --sp;
+        if (a.ptr == nullptr && (unary || b.ptr == nullptr)) {  // one value: computed once per block
+          double v = a.value;
+          if (unary) unary_to(in.op, in.arg, &v, &v, 1);
+          else v = binary_scalar(in.op, a.value, b.value);
+          a.value = v;
           break;
         }
-        Slot& a = st[sp - 2];
-        const Slot& b = st[sp - 1];
-        if (a.ptr == nullptr && b.ptr == nullptr) a.value = binary_scalar(in.op, a.value, b.value);
-        else if (b.ptr == nullptr) binary_bv(in.op, own, a.ptr, b.value, k);
-        else if (a.ptr == nullptr) binary_vb(in.op, own, a.value, b.ptr, k);
-        else binary_bb(in.op, own, a.ptr, b.ptr, k);
-        if (a.ptr != nullptr || b.ptr != nullptr) a.ptr = own;
-        --sp;
+        int dst = -1;
+        double* d = nullptr;
+        if (pos == last) {
+          d = out + begin;
+        } else {
+          dst = sole(a);
+          if (dst < 0 && !unary) dst = sole(b);
+          if (dst < 0) dst = acquire();
+          d = data(dst);
+        }
+        if (unary) unary_to(in.op, in.arg, a.ptr, d, k);
+        else if (b.ptr == nullptr) binary_bv(in.op, d, a.ptr, b.value, k);
+        else if (a.ptr == nullptr) binary_vb(in.op, d, a.value, b.ptr, k);
+        else binary_bb(in.op, d, a.ptr, b.ptr, k);
+        if (a.buf != dst) release(a.buf);
+        if (!unary && b.buf != dst) release(b.buf);
+        a = {d, 0.0, dst};
       }
     }
   }
+  if (st[0].ptr == out + begin) return;
   if (st[0].ptr != nullptr) std::memcpy(out + begin, st[0].ptr, k * sizeof(double));
   else std::fill(out + begin, out + begin + k, st[0].value);
+  release(st[0].buf);
 }
+
+namespace {
+
+// Asks for the rows [begin, begin + count) of every (non-broadcast) column to be brought into L2 while
+// the current block computes: a block reads its columns at scattered points of the program, too short
+// a run for the hardware prefetcher to pick up each time.
+void prefetch_columns(const double* const* columns, std::size_t n_columns, std::uint64_t broadcast,
+                      std::size_t begin, std::size_t count) {
+#if defined(__GNUC__) || defined(__clang__)
+  constexpr std::size_t kLine = 64 / sizeof(double);
+  for (std::size_t c = 0; c < n_columns; ++c) {
+    if ((broadcast >> c) & 1U) continue;
+    const double* p = columns[c] + begin;
+    for (std::size_t i = 0; i < count; i += kLine) __builtin_prefetch(p + i, 0, 2);
+  }
+#else
+  (void)columns, (void)n_columns, (void)broadcast, (void)begin, (void)count;
+#endif
+}
+
+}  // namespace
 
 void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                                  double* jacobian, std::uint64_t broadcast, bool parallel) const {
@@ -552,12 +655,15 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
 #pragma omp parallel if (threads)
   {
     std::vector<double> scratch;
+    ValueScratch values;
 #pragma omp for schedule(static)
     for (std::size_t b = 0; b < n_blocks; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);
       if (values_only) {
-        values_block(begin, count, columns, params, out, broadcast, scratch);
+        if (begin + count < rows)  // the next block's columns travel while this one computes
+          prefetch_columns(columns, n_features_, broadcast, begin + count, std::min(block, rows - begin - count));
+        values_block(begin, count, columns, params, out, broadcast, values);
         if (jacobian != nullptr)  // a program without constants: an empty Jacobian
           for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
       } else {

@@ -84,8 +84,9 @@ class ExpressionProgram {
   void evaluate_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
                       double* out, double* jacobian, std::size_t rows, std::uint64_t broadcast,
                       std::vector<double>& scratch) const;
+  struct ValueScratch;
   void values_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
-                    double* out, std::uint64_t broadcast, std::vector<double>& scratch) const;
+                    double* out, std::uint64_t broadcast, ValueScratch& scratch) const;
 
   std::vector<Instruction> code_;
   std::vector<std::uint8_t> depends_;  // per instruction: its result depends on a constant
@@ -94,6 +95,8 @@ class ExpressionProgram {
   std::size_t max_depth_ = 0;
   std::size_t n_registers_ = 0;
   std::vector<std::uint8_t> register_depends_;  // per register: its value depends on a constant
+  std::vector<std::uint8_t> last_use_;        // per Load: no later load reads this value; per Store: never loaded
+  std::vector<std::uint8_t> stored_before_;   // per Store: the register was stored before (its old value is released)
 };
 
 /// How a prediction p is compared with a measurement y in the fit.
