@@ -81,20 +81,23 @@ class ExpressionProgram {
                 double* jacobian = nullptr, std::uint64_t broadcast = 0, bool parallel = true) const;
 
  private:
+  struct JacobianScratch;
   void evaluate_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
                       double* out, double* jacobian, std::size_t rows, std::uint64_t broadcast,
-                      std::vector<double>& scratch) const;
+                      JacobianScratch& scratch) const;
+  void constant_sets();
   struct ValueScratch;
   void values_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
                     double* out, std::uint64_t broadcast, ValueScratch& scratch) const;
 
   std::vector<Instruction> code_;
-  std::vector<std::uint8_t> depends_;  // per instruction: its result depends on a constant
   std::size_t n_features_ = 0;
   std::size_t n_params_ = 0;
   std::size_t max_depth_ = 0;
   std::size_t n_registers_ = 0;
-  std::vector<std::uint8_t> register_depends_;  // per register: its value depends on a constant
+  std::vector<std::size_t> set_begin_;       // per instruction: where its constant set starts in set_index_
+  std::vector<std::uint32_t> set_index_;     // the constants each result depends on, sorted, concatenated
+  std::vector<std::uint8_t> set_role_;       // per entry of a binary operation: 1 first operand, 2 second, 3 both
   std::vector<std::uint8_t> last_use_;        // per Load: no later load reads this value; per Store: never loaded
   std::vector<std::uint8_t> stored_before_;   // per Store: the register was stored before (its old value is released)
 };
