@@ -73,6 +73,22 @@ std::string where(std::size_t pos, OpCode op) {
   return "instruction " + std::to_string(pos) + " (" + to_string(op) + ")";
 }
 
+// a^n by binary powering: |n| squarings and multiplies at most 2 log2|n|, each rounded once (a few ulp
+// in all, within the parity tolerance); n < 0 powers 1/a, so a result that is representable never
+// overflows or underflows on the way (the partial products are monotone in magnitude). Special values
+// as std::pow: 0^-n = inf with the sign of 0 for odd n, x^0 = 1 even for NaN.
+inline double pow_int(double a, std::int32_t n) {
+  const bool negative = n < 0;
+  const std::uint32_t m = negative ? 0U - static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(n);
+  double b = negative ? 1.0 / a : a;
+  double r = 1.0;
+  for (std::uint32_t e = m; e != 0; e >>= 1) {
+    if ((e & 1U) != 0) r *= b;
+    b *= b;
+  }
+  return r;
+}
+
 ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, double* v, double* d, std::size_t k) {
   switch (op) {
     case OpCode::Neg:
@@ -94,10 +110,10 @@ ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, 
         for (std::size_t i = 0; i < k; ++i) { v[i] = 1.0; d[i] = 0.0; }
       } else {
         const double e = static_cast<double>(n);
+#pragma omp simd
         for (std::size_t i = 0; i < k; ++i) {
-          const double p = std::pow(a[i], e - 1.0);
-          v[i] = p * a[i];
-          d[i] = e * p;
+          v[i] = pow_int(a[i], n);
+          d[i] = e * pow_int(a[i], n - 1);  // not v / a: exact at a = 0
         }
       }
       return;
@@ -226,20 +242,6 @@ ENERGYLENS_CLONES void unary_derivs(const std::uint32_t* js, std::size_t n, doub
   }
 }
 
-// a^n by binary powering: |n| squarings and multiplies at most 2 log2|n|, each rounded once (a few ulp
-// in all, within the parity tolerance); n < 0 powers 1/a, so a result that is representable never
-// overflows or underflows on the way (the partial products are monotone in magnitude). Special values
-// as std::pow: 0^-n = inf with the sign of 0 for odd n, x^0 = 1 even for NaN.
-inline double pow_int(double a, std::uint32_t m, bool negative) {
-  double b = negative ? 1.0 / a : a;
-  double r = 1.0;
-  for (std::uint32_t e = m; e != 0; e >>= 1) {
-    if ((e & 1U) != 0) r *= b;
-    b *= b;
-  }
-  return r;
-}
-
 // Values only (no Jacobian): d <- f(a), where d may be a (in place).
 ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, double* d, std::size_t k) {
   switch (op) {
@@ -258,10 +260,8 @@ ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, doub
         for (std::size_t i = 0; i < k; ++i) d[i] = 1.0 / a[i];
         return;
       }
-      const bool negative = n < 0;
-      const std::uint32_t m = negative ? 0U - static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(n);
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) d[i] = pow_int(a[i], m, negative);
+      for (std::size_t i = 0; i < k; ++i) d[i] = pow_int(a[i], n);
       return;
     }
     case OpCode::Exp:
@@ -353,6 +353,8 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     if (in.op == OpCode::Param && (in.arg < 0 || static_cast<std::size_t>(in.arg) >= n_params))
       throw std::invalid_argument(where(pos, in.op) + " reads constant " + std::to_string(in.arg) + " of " +
                                   std::to_string(n_params));
+    if (in.op == OpCode::PowInt && in.arg == std::numeric_limits<std::int32_t>::min())
+      throw std::invalid_argument(where(pos, in.op) + " has exponent -2^31 (|exponent| < 2^31 only)");
     if (in.op == OpCode::Literal && !std::isfinite(in.value))
       throw std::invalid_argument(where(pos, in.op) + " holds a non-finite number");
     if ((in.op == OpCode::Store || in.op == OpCode::Load) && (in.arg < 0 || in.arg >= 4096))
