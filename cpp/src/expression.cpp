@@ -2,6 +2,7 @@
 
 #include "energylens/fast_exp.hpp"
 #include "energylens/fast_log.hpp"
+#include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
@@ -48,8 +49,10 @@ constexpr std::size_t kBlock = 256;
 // Rows per block of the values-only path: its stack holds no derivative rows, so a larger block (fewer
 // calls per opcode) still stays in L2.
 constexpr std::size_t kValueBlock = 1024;
-// Stack depth held in a fixed array in the values-only path (deeper programs use the heap).
-constexpr std::size_t kMaxInlineDepth = 64;
+// Rows per thread below which a second thread does not pay (values: ~20 ns a row for a template-sized
+// formula, so 16384 rows are ~0.3 ms of work against tens of microseconds to start and join a team).
+constexpr std::size_t kMinRowsPerThread = 16384;
+constexpr std::size_t kMinJacobianRowsPerThread = 2048;
 
 int arity(OpCode op) {
   switch (op) {
@@ -688,12 +691,15 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
   const bool values_only = jacobian == nullptr || n_params_ == 0;
   const std::size_t block = values_only ? kValueBlock : kBlock;
   const std::size_t n_blocks = (rows + block - 1) / block;
-  const bool threads = parallel && n_blocks >= 4;
-#pragma omp parallel if (threads)
+  // One thread below 2 x kMinRowsPerThread rows (start-up and the closing barrier would cost more than
+  // the work), at most max_threads() (parallel.hpp); blocks handed out on demand, a few at a time so the
+  // next block (whose columns are prefetched) is usually the same thread's.
+  const int threads = parallel ? threads_for(rows, values_only ? kMinRowsPerThread : kMinJacobianRowsPerThread) : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     thread_local ValueScratch values;  // reused across calls: no allocation per evaluation
     thread_local JacobianScratch derivs;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
     for (std::size_t b = 0; b < n_blocks; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);

@@ -109,3 +109,20 @@ def test_sparse_jacobian_matches_central_differences_over_blocks():
         dn[j] -= h
         fd = (c.evaluate(cols, up) - c.evaluate(cols, dn)) / (2 * h)
         np.testing.assert_allclose(jac[:, j], fd, rtol=1e-5, atol=1e-7 * np.max(np.abs(fd)), err_msg=c.param_names[j])
+
+
+def test_threads_give_the_same_bits_as_one_thread():
+    from energylens import _core
+
+    x, y = sp.symbols("x y", positive=True)
+    c = compile_expression(0.3 * x**2 / (y + 0.1) + sp.exp(-0.5 * y) * sp.sqrt(x) - 1.2 * x * y, ["x", "y"])
+    rng = np.random.default_rng(5)
+    cols = [rng.uniform(0.1, 3.0, 70_001) for _ in range(2)]  # enough rows for more than one thread
+    many = c.evaluate(cols), *c.evaluate(cols, jacobian=True)
+    _core.set_max_threads(1)
+    try:
+        one = c.evaluate(cols), *c.evaluate(cols, jacobian=True)
+    finally:
+        _core.set_max_threads(0)
+    for m, o in zip(many, one, strict=True):
+        np.testing.assert_array_equal(m, o)
