@@ -51,7 +51,9 @@ class CompiledExpression:
                  jacobian: bool = False):
         """Values per row (and the Jacobian with respect to the constants), natively."""
         theta = self.start if params is None else np.asarray(params, dtype=np.float64)
-        return self.program.evaluate([np.asarray(c, dtype=np.float64) for c in columns], theta, jacobian)
+        cols = [c if type(c) is np.ndarray and c.dtype == np.float64 else np.asarray(c, dtype=np.float64)
+                for c in columns]  # float64 arrays pass as they are (the binding checks shape and layout)
+        return self.program.evaluate(cols, theta, jacobian)
 
 
 def parametrize(expr: sp.Expr, prefix: str = "c") -> tuple[sp.Expr, dict[str, float]]:
