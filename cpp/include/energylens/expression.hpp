@@ -54,8 +54,9 @@ struct Instruction {
 };
 
 /// A validated postfix program. Construction checks every index, the stack balance (exactly one
-/// value left), that every register is stored before it is loaded, and records which stack slots depend on the constants, so evaluation skips the
-/// derivative work of constant-free subexpressions.
+/// value left) and that every register is stored before it is loaded; it records which constants each
+/// instruction's result depends on (the Jacobian path propagates derivative rows for those only) and
+/// where each register's value is last used (the values path hands its buffer on instead of copying).
 class ExpressionProgram {
  public:
   /// Validates `code` against `n_features` columns and `n_params` constants; throws
@@ -75,8 +76,9 @@ class ExpressionProgram {
 
   /// Values for `rows` rows: out[i] = f(columns[*][i]; params). With `jacobian` non-null also
   /// d out[i] / d params[j] into jacobian[j * rows + i] (parameter-major, as least_squares.hpp).
-  /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks,
-  /// blocks in parallel with OpenMP when `parallel` and there are enough of them.
+  /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks
+  /// (1024 values only, 256 with the Jacobian), blocks in parallel with OpenMP when `parallel`, on
+  /// threads_for(rows, ...) threads of parallel.hpp (one below 32768 rows, 4096 with the Jacobian).
   void evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                 double* jacobian = nullptr, std::uint64_t broadcast = 0, bool parallel = true) const;
 
