@@ -1,12 +1,16 @@
 """Throughput of the native expression engine against NumPy ``lambdify`` of the same SymPy expression,
-measured in the same run and dtype (float64), and the time of a native constant refit on 50 rows.
+measured in the same run, dtype (float64) and arrays, and the time of a native constant refit on 50 rows.
 
-Expressions: the template's energy formula written as a SymPy expression of the feature columns (14
-constants, square roots, roofline blend: what ``EnergyModel.from_expression`` runs for a formula of the
-template's size), and a short discovered-style formula. Rows are the bundled ML.ENERGY v2 configurations
-resampled to N rows. Median of >= 7 samples (min-max reported).
+Expressions: the template's energy formula written as a SymPy expression of the feature columns (what
+``EnergyModel.from_expression`` runs for a formula of the template's size), and a short discovered-style
+formula. Rows are the bundled ML.ENERGY v2 configurations resampled to N rows, N from 1e3 to 1e7. The
+public call is timed (``CompiledExpression.evaluate``) on one thread and on all the process may use
+(``_core.set_max_threads``); NumPy runs on one thread (its ufuncs do). Baselines: ``lambdify`` as the
+issue names it (``cse=False``, its default) and ``lambdify(cse=True)`` (common subexpressions computed
+once, as the engine does). Each sample repeats the call until it has run >= 20 ms and reports the time
+per call; median of >= 7 samples with min-max. The load average is recorded: the box is shared.
 
-    python bench/bench_expression.py [--rows 1000000] [--json bench/results/expression.json]
+    python bench/bench_expression.py [--rows 1e3,1e4,1e5,1e6,1e7] [--json bench/results/expression.json]
 """
 
 from __future__ import annotations
@@ -33,14 +37,18 @@ SHORT = ("1.1*output_tokens/batch_size*tp*pp*tdp_w*weight_bytes_per_step/(tp*pp*
          " + 3.2*tp*pp*tdp_w*2*active_params*input_tokens/(tp*pp*peak_flops_per_s) + 28.4*exp(-4.7*tp)")
 
 
-def _timed(fn, samples: int) -> dict[str, float]:
+def _timed(fn, samples: int, min_sample_s: float = 0.02) -> dict[str, float]:
     fn()  # warm-up
+    t0 = time.perf_counter()
+    fn()
+    reps = max(1, int(min_sample_s / max(time.perf_counter() - t0, 1e-9)))
     t = []
     for _ in range(samples):
         t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t)}
+        for _ in range(reps):
+            fn()
+        t.append((time.perf_counter() - t0) / reps)
+    return {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "calls_per_sample": reps}
 
 
 def _template_expression(df) -> sp.Expr:
@@ -49,20 +57,31 @@ def _template_expression(df) -> sp.Expr:
     return (pf + dec).xreplace({s: sp.Symbol(n, positive=True) for n, s in feature_symbols().items()})
 
 
-def _bench_eval(name: str, expr: sp.Expr, feats: dict[str, np.ndarray], samples: int) -> dict:
+def _bench_eval(name: str, expr: sp.Expr, feats: dict[str, np.ndarray], samples: int) -> list[dict]:
     c = compile_expression(expr, FEATURE_NAMES)
     syms = [sp.Symbol(n, positive=True) for n in c.feature_names] + [sp.Symbol(n, real=True) for n in c.param_names]
     f = sp.lambdify(syms, c.expr, "numpy")
+    f_cse = sp.lambdify(syms, c.expr, "numpy", cse=True)
     cols = [feats[n] for n in c.feature_names]
     rows = len(cols[0])
     ref = f(*cols, *c.start)
     got = c.evaluate(cols)
-    nat = _timed(lambda: c.evaluate(cols), samples)
     npy = _timed(lambda: f(*cols, *c.start), samples)
-    return {"expression": name, "rows": rows, "instructions": c.program.n_instructions, "constants": len(c.start),
-            "max_rel_diff": float(np.max(np.abs(got / ref - 1.0))), "native": nat, "numpy_lambdify": npy,
-            "native_rows_per_s": rows / nat["median_s"], "numpy_rows_per_s": rows / npy["median_s"],
-            "speedup": npy["median_s"] / nat["median_s"]}
+    npy_cse = _timed(lambda: f_cse(*cols, *c.start), samples)
+    out = []
+    for threads in (1, 0):
+        _core.set_max_threads(threads)
+        try:
+            nat = _timed(lambda: c.evaluate(cols), samples)
+        finally:
+            _core.set_max_threads(0)
+        out.append({"expression": name, "rows": rows, "threads": threads or _core.max_threads(),
+                    "instructions": c.program.n_instructions, "constants": len(c.start),
+                    "max_rel_diff": float(np.max(np.abs(got / ref - 1.0))), "native": nat, "numpy_lambdify": npy,
+                    "numpy_lambdify_cse": npy_cse, "native_rows_per_s": rows / nat["median_s"],
+                    "numpy_rows_per_s": rows / npy["median_s"], "speedup": npy["median_s"] / nat["median_s"],
+                    "speedup_vs_cse": npy_cse["median_s"] / nat["median_s"]})
+    return out
 
 
 def _bench_fit(expr: sp.Expr, df, feats: dict[str, np.ndarray], samples: int) -> dict:
@@ -71,39 +90,56 @@ def _bench_fit(expr: sp.Expr, df, feats: dict[str, np.ndarray], samples: int) ->
     cols = [np.ascontiguousarray(feats[n][idx]) for n in c.feature_names]
     y = df["energy_j"].to_numpy(dtype=float)[idx]
     start = c.start * np.exp(0.3 * np.random.default_rng(0).standard_normal(len(c.start)))
-    res = {}
-    fit = _core.fit_expression(c.program, cols, y, start, None, None, {"residual": "log"})
-    res["timing"] = _timed(lambda: _core.fit_expression(c.program, cols, y, start, None, None, {"residual": "log"}),
-                           max(samples, 21))
-    res.update({"rows": 50, "constants": len(c.start), "iterations": fit.iterations, "evaluations": fit.evaluations,
-                "status": fit.status})
-    return res
+    opts = {"residual": "log"}
+    fit = _core.fit_expression(c.program, cols, y, start, None, None, opts)
+    one = []  # one fit per sample, wall clock (the target is per refit)
+    for _ in range(max(samples, 21) + 1):
+        t0 = time.perf_counter()
+        _core.fit_expression(c.program, cols, y, start, None, None, opts)
+        one.append(time.perf_counter() - t0)
+    one = one[1:]
+    cpu0 = time.thread_time()
+    for _ in range(100):
+        _core.fit_expression(c.program, cols, y, start, None, None, opts)
+    return {"rows": 50, "constants": len(c.start), "iterations": fit.iterations, "evaluations": fit.evaluations,
+            "status": fit.status, "timing": {"median_s": statistics.median(one), "min_s": min(one), "max_s": max(one),
+                                             "p90_s": float(np.quantile(one, 0.9)), "samples": len(one)},
+            "cpu_s_per_fit": (time.thread_time() - cpu0) / 100,
+            "jacobian_eval": _timed(lambda: c.program.evaluate(cols, start, True), samples)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--rows", default="1e3,1e4,1e5,1e6,1e7", help="comma-separated row counts")
     ap.add_argument("--samples", type=int, default=7)
     ap.add_argument("--json", default="bench/results/expression.json")
     args = ap.parse_args()
     df = load_profiles_or_bundled("bundled").reset_index(drop=True)
     base = build_features(df)
-    idx = np.random.default_rng(0).integers(0, len(df), size=args.rows)
-    feats = {k: np.ascontiguousarray(v[idx]) for k, v in base.items()}
     template = _template_expression(df)
-    out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                       "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
-           "evaluate": [_bench_eval("template energy formula", template, feats, args.samples),
-                        _bench_eval("short discovered-style formula", sp.sympify(SHORT), feats, args.samples)],
-           "refit_50_rows": _bench_fit(template, df, base, args.samples)}
+    load_before = os.getloadavg()
+    evaluate = []
+    for rows in [int(float(r)) for r in args.rows.split(",")]:
+        idx = np.random.default_rng(0).integers(0, len(df), size=rows)
+        feats = {k: np.ascontiguousarray(v[idx]) for k, v in base.items()}
+        for name, expr in (("template energy formula", template), ("short discovered-style formula", sp.sympify(SHORT))):
+            for e in _bench_eval(name, expr, feats, args.samples):
+                evaluate.append(e)
+                print(f"{name:32s} N={rows:>9,d} threads={e['threads']}: native {e['native_rows_per_s']:.3g} rows/s, "
+                      f"lambdify {e['numpy_rows_per_s']:.3g} rows/s, x{e['speedup']:.1f} "
+                      f"(vs lambdify cse x{e['speedup_vs_cse']:.1f}; max rel diff {e['max_rel_diff']:.1e})", flush=True)
+        del feats
+    fit = _bench_fit(template, df, base, args.samples)
+    out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "max_threads": _core.max_threads(),
+                       "load_average_1_5_15_before": load_before, "load_average_1_5_15_after": os.getloadavg()},
+           "evaluate": evaluate, "refit_50_rows": fit}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=1))
-    for e in out["evaluate"]:
-        print(f"{e['expression']}: native {e['native_rows_per_s']:.3g} rows/s, lambdify {e['numpy_rows_per_s']:.3g} "
-              f"rows/s, x{e['speedup']:.1f} (max rel diff {e['max_rel_diff']:.1e})")
-    f = out["refit_50_rows"]
-    print(f"refit 50 rows, {f['constants']} constants: {1e3 * f['timing']['median_s']:.3f} ms median "
-          f"({f['iterations']} iterations, {f['status']})")
+    t = fit["timing"]
+    print(f"refit 50 rows, {fit['constants']} constants: {1e3 * t['median_s']:.3f} ms median "
+          f"({1e3 * t['min_s']:.3f}-{1e3 * t['max_s']:.3f}, p90 {1e3 * t['p90_s']:.3f}; CPU "
+          f"{1e3 * fit['cpu_s_per_fit']:.3f} ms; {fit['iterations']} iterations, {fit['status']})")
+    print(f"load average before {load_before}, after {out['machine']['load_average_1_5_15_after']}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ Columns columns_of(const ExpressionProgram& p, const std::vector<py::array>& col
     if (columns[k].ndim() > 1 || (columns[k].ndim() == 0 && !allow_broadcast))
       throw std::invalid_argument("column " + std::to_string(k) + " must be 1-D, got " +
                                   std::to_string(columns[k].ndim()) + "-D");
-    c.keep.push_back(Array::ensure(columns[k]));
+    // A float64 C-contiguous array is taken as it is (Array::check_ is a flag test); anything else is
+    // converted (forcecast), or rejected below when it is not numeric.
+    c.keep.push_back(Array::check_(columns[k]) ? py::reinterpret_borrow<Array>(columns[k]) : Array::ensure(columns[k]));
     if (!c.keep.back()) throw std::invalid_argument("column " + std::to_string(k) + " is not numeric");
     lengths.push_back(c.keep.back().ndim() == 0 ? 1 : static_cast<std::size_t>(c.keep.back().shape(0)));
     c.ptrs.push_back(c.keep.back().data());
@@ -188,17 +190,20 @@ void bind_expression(py::module_& m) {
             const std::vector<double> theta = vector_of(params, p.n_params(), "params");
             const auto rows = static_cast<py::ssize_t>(c.rows);
             py::array_t<double> out(rows);
-            // Fortran order: element (i, j) at j * rows + i, the parameter-major layout of the core.
-            py::array_t<double, py::array::f_style> jac(
-                {jacobian ? rows : py::ssize_t{0}, static_cast<py::ssize_t>(p.n_params())});
             double* o = out.mutable_data();
-            double* jp = jacobian ? jac.mutable_data() : nullptr;
+            if (!jacobian) {
+              py::gil_scoped_release release;
+              p.evaluate(c.rows, c.ptrs.data(), theta.data(), o, nullptr, c.broadcast, true);
+              return out;
+            }
+            // Fortran order: element (i, j) at j * rows + i, the parameter-major layout of the core.
+            py::array_t<double, py::array::f_style> jac({rows, static_cast<py::ssize_t>(p.n_params())});
+            double* jp = jac.mutable_data();
             {
               py::gil_scoped_release release;
               p.evaluate(c.rows, c.ptrs.data(), theta.data(), o, jp, c.broadcast, true);
             }
-            if (jacobian) return py::make_tuple(out, jac);
-            return out;
+            return py::make_tuple(out, jac);
           },
           py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
           "Values per row (and with jacobian=True also d value / d params, shape (rows, n_params)).");

@@ -2,12 +2,15 @@
 
 #include "energylens/fast_exp.hpp"
 #include "energylens/fast_log.hpp"
+#include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 
@@ -46,8 +49,10 @@ constexpr std::size_t kBlock = 256;
 // Rows per block of the values-only path: its stack holds no derivative rows, so a larger block (fewer
 // calls per opcode) still stays in L2.
 constexpr std::size_t kValueBlock = 1024;
-// Stack depth held in a fixed array in the values-only path (deeper programs use the heap).
-constexpr std::size_t kMaxInlineDepth = 64;
+// Rows per thread below which a second thread does not pay (values: ~20 ns a row for a template-sized
+// formula, so 16384 rows are ~0.3 ms of work against tens of microseconds to start and join a team).
+constexpr std::size_t kMinRowsPerThread = 16384;
+constexpr std::size_t kMinJacobianRowsPerThread = 2048;
 
 int arity(OpCode op) {
   switch (op) {
@@ -71,16 +76,21 @@ std::string where(std::size_t pos, OpCode op) {
   return "instruction " + std::to_string(pos) + " (" + to_string(op) + ")";
 }
 
-// Pointers into one block's scratch: the value stack, the derivative stack (n_params rows of kBlock
-// per slot) and three temporaries.
-struct Block {
-  double* val;
-  double* grad;
-  double* tmp;
-  double* c1;
-  double* c2;
-  std::uint8_t* dep;  // per stack slot: depends on a constant
-};
+// a^n by binary powering: |n| squarings and multiplies at most 2 log2|n|, each rounded once (a few ulp
+// in all, within the parity tolerance); n < 0 powers 1/a, so a result that is representable never
+// overflows or underflows on the way (the partial products are monotone in magnitude). Special values
+// as std::pow: 0^-n = inf with the sign of 0 for odd n, x^0 = 1 even for NaN.
+inline double pow_int(double a, std::int32_t n) {
+  const bool negative = n < 0;
+  const std::uint32_t m = negative ? 0U - static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(n);
+  double b = negative ? 1.0 / a : a;
+  double r = 1.0;
+  for (std::uint32_t e = m; e != 0; e >>= 1) {
+    if ((e & 1U) != 0) r *= b;
+    b *= b;
+  }
+  return r;
+}
 
 ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, double* v, double* d, std::size_t k) {
   switch (op) {
@@ -103,10 +113,10 @@ ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, 
         for (std::size_t i = 0; i < k; ++i) { v[i] = 1.0; d[i] = 0.0; }
       } else {
         const double e = static_cast<double>(n);
+#pragma omp simd
         for (std::size_t i = 0; i < k; ++i) {
-          const double p = std::pow(a[i], e - 1.0);
-          v[i] = p * a[i];
-          d[i] = e * p;
+          v[i] = pow_int(a[i], n);
+          d[i] = e * pow_int(a[i], n - 1);  // not v / a: exact at a = 0
         }
       }
       return;
@@ -136,7 +146,7 @@ ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, 
   }
 }
 
-// v = f(a, b) and, when `derivs`, c1 = df/da and c2 = df/db.
+// v = f(a, b) and, when `derivs`, c1 = df/da and c2 = df/db (except Mul, whose derivatives are b and a).
 ENERGYLENS_CLONES void binary_values(OpCode op, const double* a, const double* b, double* v, double* c1, double* c2,
                                      std::size_t k, bool derivs) {
   switch (op) {
@@ -151,11 +161,8 @@ ENERGYLENS_CLONES void binary_values(OpCode op, const double* a, const double* b
     case OpCode::Mul:
 #pragma omp simd
       for (std::size_t i = 0; i < k; ++i) v[i] = a[i] * b[i];
-      if (derivs) {
-        std::memcpy(c1, b, k * sizeof(double));
-        std::memcpy(c2, a, k * sizeof(double));
-      }
-      return;
+      return;  // df/da = b, df/db = a: the caller reads the operands
+
     case OpCode::Div:
 #pragma omp simd
       for (std::size_t i = 0; i < k; ++i) v[i] = a[i] / b[i];
@@ -195,30 +202,32 @@ ENERGYLENS_CLONES void binary_values(OpCode op, const double* a, const double* b
   }
 }
 
-// Derivative rows of a binary result: ga <- c1 ga + c2 gb, where an operand that does not depend on
-// the constants has no rows (fa / fb false). Add and Sub have unit coefficients (c1, c2 unused).
-ENERGYLENS_CLONES void binary_derivs(OpCode op, bool fa, bool fb, double* ga, const double* gb, const double* c1,
-                                     const double* c2, std::size_t n_params, std::size_t k) {
-  for (std::size_t j = 0; j < n_params; ++j) {
-    double* x = ga + j * kBlock;
-    const double* y = gb + j * kBlock;
-    if (op == OpCode::Add || op == OpCode::Sub) {
-      const double s = op == OpCode::Add ? 1.0 : -1.0;
-      if (fa && fb) {
+// Derivative rows of a binary result, only for the constants either operand depends on (`js`, with
+// `roles`: 1 only a depends on constant js[t], 2 only b, 3 both): ga <- c1 ga + c2 gb. Add and Sub have
+// unit coefficients, so a row only a depends on is left as it is. Rows are `stride` apart.
+ENERGYLENS_CLONES void binary_derivs(OpCode op, const std::uint32_t* js, const std::uint8_t* roles, std::size_t n,
+                                     double* ga, const double* gb, const double* c1, const double* c2,
+                                     std::size_t stride, std::size_t k) {
+  const bool linear = op == OpCode::Add || op == OpCode::Sub;
+  const double sign = op == OpCode::Sub ? -1.0 : 1.0;
+  for (std::size_t t = 0; t < n; ++t) {
+    double* x = ga + js[t] * stride;
+    const double* y = gb + js[t] * stride;
+    const std::uint8_t role = roles[t];
+    if (linear) {
+      if (role == 3) {
 #pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) x[i] += s * y[i];
-      } else if (fb) {
+        for (std::size_t i = 0; i < k; ++i) x[i] += sign * y[i];
+      } else if (role == 2) {
 #pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) x[i] = s * y[i];
+        for (std::size_t i = 0; i < k; ++i) x[i] = sign * y[i];
       }
-      continue;
-    }
-    if (fa && fb) {
+    } else if (role == 3) {
 #pragma omp simd
       for (std::size_t i = 0; i < k; ++i) x[i] = c1[i] * x[i] + c2[i] * y[i];
-    } else if (fa) {
+    } else if (role == 1) {
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) x[i] = c1[i] * x[i];
+      for (std::size_t i = 0; i < k; ++i) x[i] *= c1[i];
     } else {
 #pragma omp simd
       for (std::size_t i = 0; i < k; ++i) x[i] = c2[i] * y[i];
@@ -226,43 +235,56 @@ ENERGYLENS_CLONES void binary_derivs(OpCode op, bool fa, bool fb, double* ga, co
   }
 }
 
-// Values only (no Jacobian): a <- f(a) in place.
-ENERGYLENS_CLONES void unary_inplace(OpCode op, std::int32_t n, double* a, std::size_t k) {
+// Derivative rows of a unary result: g[j] <- c g[j] for the constants js the operand depends on.
+ENERGYLENS_CLONES void unary_derivs(const std::uint32_t* js, std::size_t n, double* g, const double* c,
+                                    std::size_t stride, std::size_t k) {
+  for (std::size_t t = 0; t < n; ++t) {
+    double* x = g + js[t] * stride;
+#pragma omp simd
+    for (std::size_t i = 0; i < k; ++i) x[i] *= c[i];
+  }
+}
+
+// Values only (no Jacobian): d <- f(a), where d may be a (in place).
+ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, double* d, std::size_t k) {
   switch (op) {
     case OpCode::Neg:
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = -a[i];
+      for (std::size_t i = 0; i < k; ++i) d[i] = -a[i];
       return;
-    case OpCode::PowInt:
+    case OpCode::PowInt: {
       if (n == 2) {
 #pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) a[i] *= a[i];
-      } else if (n == -1) {
-#pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) a[i] = 1.0 / a[i];
-      } else if (n == 0) {
-        std::fill(a, a + k, 1.0);
-      } else if (n != 1) {
-        const double e = static_cast<double>(n);
-        for (std::size_t i = 0; i < k; ++i) a[i] = std::pow(a[i], e);
+        for (std::size_t i = 0; i < k; ++i) d[i] = a[i] * a[i];
+        return;
       }
+      if (n == -1) {
+#pragma omp simd
+        for (std::size_t i = 0; i < k; ++i) d[i] = 1.0 / a[i];
+        return;
+      }
+#pragma omp simd
+      for (std::size_t i = 0; i < k; ++i) d[i] = pow_int(a[i], n);
       return;
+    }
     case OpCode::Exp:
-      exp_in_place(k, a);
+      if (d != a) std::memcpy(d, a, k * sizeof(double));
+      exp_in_place(k, d);
       return;
     case OpCode::Log:
-      log_in_place(k, a);
+      if (d != a) std::memcpy(d, a, k * sizeof(double));
+      log_in_place(k, d);
       return;
     case OpCode::Sqrt:
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::sqrt(a[i]);
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::sqrt(a[i]);
       return;
     case OpCode::Abs:
 #pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::abs(a[i]);
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::abs(a[i]);
       return;
     case OpCode::Tanh:
-      for (std::size_t i = 0; i < k; ++i) a[i] = std::tanh(a[i]);
+      for (std::size_t i = 0; i < k; ++i) d[i] = std::tanh(a[i]);
       return;
     default: return;
   }
@@ -319,7 +341,7 @@ double binary_scalar(OpCode op, double a, double b) {
 }  // namespace
 
 ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t n_features, std::size_t n_params)
-    : code_(std::move(code)), depends_(code_.size(), 0), n_features_(n_features), n_params_(n_params) {
+    : code_(std::move(code)), n_features_(n_features), n_params_(n_params) {
   if (code_.empty()) throw std::invalid_argument("expression program is empty");
   if (n_features > 64) throw std::invalid_argument("expression program: at most 64 feature columns");
   std::vector<std::uint8_t> dep, stored;
@@ -334,6 +356,8 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     if (in.op == OpCode::Param && (in.arg < 0 || static_cast<std::size_t>(in.arg) >= n_params))
       throw std::invalid_argument(where(pos, in.op) + " reads constant " + std::to_string(in.arg) + " of " +
                                   std::to_string(n_params));
+    if (in.op == OpCode::PowInt && in.arg == std::numeric_limits<std::int32_t>::min())
+      throw std::invalid_argument(where(pos, in.op) + " has exponent -2^31 (|exponent| < 2^31 only)");
     if (in.op == OpCode::Literal && !std::isfinite(in.value))
       throw std::invalid_argument(where(pos, in.op) + " holds a non-finite number");
     if ((in.op == OpCode::Store || in.op == OpCode::Load) && (in.arg < 0 || in.arg >= 4096))
@@ -345,13 +369,8 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     if (in.op == OpCode::Store) {
       if (dep.empty()) throw std::invalid_argument(where(pos, in.op) + " needs 1 operand, the stack holds 0");
       const auto r = static_cast<std::size_t>(in.arg);
-      if (r >= stored.size()) {
-        stored.resize(r + 1, 0);
-        register_depends_.resize(r + 1, 0);
-      }
+      if (r >= stored.size()) stored.resize(r + 1, 0);
       stored[r] = 1;
-      register_depends_[r] = dep.back();
-      depends_[pos] = dep.back();
       dep.pop_back();
       continue;
     }
@@ -359,209 +378,339 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     if (dep.size() < static_cast<std::size_t>(a))
       throw std::invalid_argument(where(pos, in.op) + " needs " + std::to_string(a) + " operand(s), the stack holds " +
                                   std::to_string(dep.size()));
-    std::uint8_t d = in.op == OpCode::Param ? 1 : 0;
-    if (in.op == OpCode::Load) d = register_depends_[static_cast<std::size_t>(in.arg)];
-    for (int t = 0; t < a; ++t) {
-      d = static_cast<std::uint8_t>(d | dep.back());
-      dep.pop_back();
-    }
-    dep.push_back(d);
-    depends_[pos] = d;
+    dep.resize(dep.size() - static_cast<std::size_t>(a));
+    dep.push_back(1);
     max_depth_ = std::max(max_depth_, dep.size());
   }
   n_registers_ = stored.size();
+  // Backwards: a load is the last use of its register's value if no load of it follows before the
+  // register is stored again (or the program ends); a store is dead if no load of it follows.
+  last_use_.assign(code_.size(), 0);
+  stored_before_.assign(code_.size(), 0);
+  std::vector<std::uint8_t> loaded_later(n_registers_, 0), seen_store(n_registers_, 0);
+  for (std::size_t pos = code_.size(); pos-- > 0;) {
+    const Instruction& in = code_[pos];
+    if (in.op != OpCode::Load && in.op != OpCode::Store) continue;
+    const auto r = static_cast<std::size_t>(in.arg);
+    last_use_[pos] = loaded_later[r] ? 0 : 1;
+    loaded_later[r] = in.op == OpCode::Load ? 1 : 0;
+  }
+  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
+    if (code_[pos].op != OpCode::Store) continue;
+    const auto r = static_cast<std::size_t>(code_[pos].arg);
+    stored_before_[pos] = seen_store[r];
+    seen_store[r] = 1;
+  }
   if (dep.size() != 1)
     throw std::invalid_argument("expression program leaves " + std::to_string(dep.size()) +
                                 " values on the stack; a complete program leaves exactly one");
+  constant_sets();
 }
 
-void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t count, const double* const* columns,
+void ExpressionProgram::constant_sets() {
+  // The constants each instruction's result depends on (sorted), and for a binary operation which
+  // operand depends on each: 1 the first, 2 the second, 3 both. Constant-free subexpressions get empty
+  // sets, so the Jacobian path propagates no rows for them.
+  std::vector<std::vector<std::uint32_t>> stack, regs(n_registers_);
+  set_begin_.assign(1, 0);
+  set_index_.clear();
+  set_role_.clear();
+  for (const Instruction& in : code_) {
+    std::vector<std::uint32_t> result;
+    std::vector<std::uint8_t> role;
+    const auto r = static_cast<std::size_t>(in.arg);
+    if (in.op == OpCode::Store) {
+      regs[r] = std::move(stack.back());
+      stack.pop_back();
+      result = regs[r];
+    } else if (in.op == OpCode::Load) {
+      result = regs[r];
+    } else if (in.op == OpCode::Param) {
+      result = {static_cast<std::uint32_t>(in.arg)};
+    } else if (arity(in.op) == 1) {
+      result = std::move(stack.back());
+      stack.pop_back();
+    } else if (arity(in.op) == 2) {
+      const std::vector<std::uint32_t> b = std::move(stack.back());
+      stack.pop_back();
+      const std::vector<std::uint32_t> a = std::move(stack.back());
+      stack.pop_back();
+      std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(result));
+      for (const std::uint32_t j : result)
+        role.push_back(static_cast<std::uint8_t>((std::binary_search(a.begin(), a.end(), j) ? 1 : 0) |
+                                                 (std::binary_search(b.begin(), b.end(), j) ? 2 : 0)));
+    }
+    role.resize(result.size(), 0);
+    set_index_.insert(set_index_.end(), result.begin(), result.end());
+    set_role_.insert(set_role_.end(), role.begin(), role.end());
+    set_begin_.push_back(set_index_.size());
+    if (in.op != OpCode::Store) stack.push_back(std::move(result));
+  }
+}
+
+// Scratch of the Jacobian path, one per thread, reused across calls.
+struct ExpressionProgram::JacobianScratch {
+  std::unique_ptr<double[]> data;  // uninitialised: every row is written before it is read
+  std::size_t size = 0;
+};
+
+void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t k, const double* const* columns,
                                        const double* params, double* out, double* jacobian, std::size_t rows,
-                                       std::uint64_t broadcast, std::vector<double>& scratch) const {
-  const bool jac = true;  // evaluate() sends values-only work to values_block
-  const std::size_t P = n_params_;
-  const std::size_t R = n_registers_;
-  const std::size_t need = (max_depth_ + R) * kBlock * (1 + P) + 3 * kBlock;
-  if (scratch.size() < need) scratch.resize(need);
-  double* reg_val = scratch.data() + need - R * kBlock * (1 + P);
-  double* reg_grad = reg_val + R * kBlock;
-  Block s{scratch.data(), scratch.data() + max_depth_ * kBlock, nullptr, nullptr, nullptr, nullptr};
-  s.tmp = s.grad + max_depth_ * P * kBlock;
-  s.c1 = s.tmp + kBlock;
-  s.c2 = s.c1 + kBlock;
-  std::vector<std::uint8_t> dep(max_depth_, 0);
-  const std::size_t k = count;
+                                       std::uint64_t broadcast, JacobianScratch& scratch) const {
+  // Forward mode: each stack slot and register carries its value and one derivative row per constant
+  // it depends on (the constant sets are fixed by the program, computed at construction: a term with
+  // two constants propagates two rows, not n_params). Rows are `G` apart, k rounded up to whole lines.
+  const std::size_t P = n_params_, R = n_registers_, D = max_depth_;
+  const std::size_t G = (k + 7) & ~std::size_t{7};
+  const std::size_t need = (D + R) * G * (1 + P) + 3 * G;
+  if (scratch.size < need) {
+    scratch.size = need;
+    scratch.data = std::make_unique_for_overwrite<double[]>(need);
+  }
+  double* const val = scratch.data.get();
+  double* const grad = val + D * G;
+  double* const reg_val = grad + D * P * G;
+  double* const reg_grad = reg_val + R * G;
+  double* const tmp = reg_grad + R * P * G;
+  double* const c1 = tmp + G;
+  double* const c2 = c1 + G;
   std::size_t sp = 0;
   for (std::size_t pos = 0; pos < code_.size(); ++pos) {
     const Instruction& in = code_[pos];
+    const std::uint32_t* js = set_index_.data() + set_begin_[pos];
+    const std::size_t nj = set_begin_[pos + 1] - set_begin_[pos];
     switch (in.op) {
-      case OpCode::Store: {
-        --sp;
-        const auto r = static_cast<std::size_t>(in.arg);
-        std::memcpy(reg_val + r * kBlock, s.val + sp * kBlock, k * sizeof(double));
-        if (dep[sp])
-          for (std::size_t j = 0; j < P; ++j)
-            std::memcpy(reg_grad + (r * P + j) * kBlock, s.grad + (sp * P + j) * kBlock, k * sizeof(double));
-        break;
-      }
+      case OpCode::Store:
       case OpCode::Load: {
         const auto r = static_cast<std::size_t>(in.arg);
-        std::memcpy(s.val + sp * kBlock, reg_val + r * kBlock, k * sizeof(double));
-        dep[sp] = register_depends_[r];
-        if (dep[sp])
-          for (std::size_t j = 0; j < P; ++j)
-            std::memcpy(s.grad + (sp * P + j) * kBlock, reg_grad + (r * P + j) * kBlock, k * sizeof(double));
-        ++sp;
+        const bool store = in.op == OpCode::Store;
+        if (store) --sp;
+        double* sv = val + sp * G;
+        double* sg = grad + sp * P * G;
+        double* rv = reg_val + r * G;
+        double* rg = reg_grad + r * P * G;
+        std::memcpy(store ? rv : sv, store ? sv : rv, k * sizeof(double));
+        for (std::size_t t = 0; t < nj; ++t)
+          std::memcpy((store ? rg : sg) + js[t] * G, (store ? sg : rg) + js[t] * G, k * sizeof(double));
+        if (!store) ++sp;
         break;
       }
       case OpCode::Feature: {
-        double* v = s.val + sp * kBlock;
+        double* v = val + sp++ * G;
         const auto col = static_cast<std::size_t>(in.arg);
         if ((broadcast >> col) & 1U) std::fill(v, v + k, columns[col][0]);
         else std::memcpy(v, columns[col] + begin, k * sizeof(double));
-        dep[sp++] = 0;
         break;
       }
       case OpCode::Param:
       case OpCode::Literal: {
-        double* v = s.val + sp * kBlock;
+        double* v = val + sp * G;
         const bool is_param = in.op == OpCode::Param;
         std::fill(v, v + k, is_param ? params[in.arg] : in.value);
-        dep[sp] = is_param ? 1 : 0;
-        if (is_param && jac) {
-          double* g = s.grad + sp * P * kBlock;
-          for (std::size_t j = 0; j < P; ++j)
-            std::fill(g + j * kBlock, g + j * kBlock + k, j == static_cast<std::size_t>(in.arg) ? 1.0 : 0.0);
+        if (is_param) {
+          double* g = grad + (sp * P + static_cast<std::size_t>(in.arg)) * G;
+          std::fill(g, g + k, 1.0);
         }
         ++sp;
         break;
       }
       default: {
         if (arity(in.op) == 1) {
-          double* a = s.val + (sp - 1) * kBlock;
-          unary_values(in.op, in.arg, a, s.tmp, s.c1, k);
-          std::memcpy(a, s.tmp, k * sizeof(double));
-          if (jac && dep[sp - 1]) {
-            double* g = s.grad + (sp - 1) * P * kBlock;
-            for (std::size_t j = 0; j < P; ++j) {
-              double* x = g + j * kBlock;
-#pragma omp simd
-              for (std::size_t i = 0; i < k; ++i) x[i] *= s.c1[i];
-            }
+          double* a = val + (sp - 1) * G;
+          if (nj == 0) {
+            unary_to(in.op, in.arg, a, a, k);
+            break;
           }
-        } else {
-          double* a = s.val + (sp - 2) * kBlock;
-          const double* b = s.val + (sp - 1) * kBlock;
-          const bool fa = dep[sp - 2] != 0, fb = dep[sp - 1] != 0;
-          const bool derivs = jac && (fa || fb);
-          binary_values(in.op, a, b, s.tmp, s.c1, s.c2, k, derivs);
-          if (derivs)
-            binary_derivs(in.op, fa, fb, s.grad + (sp - 2) * P * kBlock, s.grad + (sp - 1) * P * kBlock, s.c1, s.c2,
-                          P, k);
-          std::memcpy(a, s.tmp, k * sizeof(double));
-          dep[sp - 2] = static_cast<std::uint8_t>(fa || fb);
-          --sp;
+          unary_values(in.op, in.arg, a, tmp, c1, k);
+          std::memcpy(a, tmp, k * sizeof(double));
+          unary_derivs(js, nj, grad + (sp - 1) * P * G, c1, G, k);
+          break;
         }
+        double* a = val + (sp - 2) * G;
+        const double* b = val + (sp - 1) * G;
+        --sp;
+        if (nj == 0) {
+          binary_bb(in.op, a, a, b, k);
+          break;
+        }
+        binary_values(in.op, a, b, tmp, c1, c2, k, true);
+        const bool mul = in.op == OpCode::Mul;
+        binary_derivs(in.op, js, set_role_.data() + set_begin_[pos], nj, grad + (sp - 1) * P * G, grad + sp * P * G,
+                      mul ? b : c1, mul ? a : c2, G, k);
+        std::memcpy(a, tmp, k * sizeof(double));
       }
     }
   }
-  std::memcpy(out + begin, s.val, k * sizeof(double));
-  if (jacobian != nullptr)
-    for (std::size_t j = 0; j < n_params_; ++j) {
-      double* dst = jacobian + j * rows + begin;
-      if (jac && dep[0]) std::memcpy(dst, s.grad + j * kBlock, k * sizeof(double));
-      else std::fill(dst, dst + k, 0.0);
-    }
+  std::memcpy(out + begin, val, k * sizeof(double));
+  const std::size_t last = code_.size() - 1;
+  std::size_t t = set_begin_[last];
+  for (std::size_t j = 0; j < P; ++j) {  // constants the result does not depend on: zero rows
+    double* dst = jacobian + j * rows + begin;
+    if (t < set_begin_[last + 1] && set_index_[t] == j) std::memcpy(dst, grad + j * G, k * sizeof(double)), ++t;
+    else std::fill(dst, dst + k, 0.0);
+  }
 }
+
+// Scratch of the values-only path, one per thread: a pool of block buffers with reference counts (a
+// buffer is held by stack slots and registers), the free list, the stack and the registers.
+struct ExpressionProgram::ValueScratch {
+  struct Slot {
+    const double* ptr = nullptr;  // the block (a column, a pool buffer or the output), or nullptr for one value
+    double value = 0.0;           // the value when ptr is nullptr
+    int buf = -1;                 // the pool buffer this slot holds a reference to, or -1
+  };
+  std::unique_ptr<double[]> pool;  // uninitialised: every buffer is written before it is read
+  std::size_t pool_size = 0;
+  std::vector<int> refs, free;
+  std::vector<Slot> stack, regs;
+};
 
 void ExpressionProgram::values_block(std::size_t begin, std::size_t k, const double* const* columns,
                                      const double* params, double* out, std::uint64_t broadcast,
-                                     std::vector<double>& scratch) const {
-  // Each stack slot is a view: a block (its own buffer, a column or a register) or one value. Pushing a
-  // column or a register copies nothing; an operation writes into the slot's own buffer.
-  struct Slot {
-    const double* ptr;  // the block, or nullptr for one value
-    double value;
-  };
-  const std::size_t need = (max_depth_ + n_registers_) * kValueBlock;
-  if (scratch.size() < need) scratch.resize(need);
-  double* val = scratch.data();
-  double* reg = val + max_depth_ * kValueBlock;
-  Slot stack[kMaxInlineDepth];
-  std::vector<Slot> heap;
-  Slot* st = stack;
-  if (max_depth_ > kMaxInlineDepth) {
-    heap.resize(max_depth_);
-    st = heap.data();
+                                     ValueScratch& s) const {
+  using Slot = ValueScratch::Slot;
+  // Every stack slot and register is a view: a column, a pool buffer, or one value. Pushing a column or
+  // loading a register copies nothing and neither does a store; an operation writes into the buffer of
+  // an operand that nothing else holds, or takes one from the free list (the most recently freed, still
+  // in L1). The last instruction writes into the output directly.
+  const std::size_t n_buffers = max_depth_ + n_registers_ + 1;
+  const std::size_t stride = (k + 7) & ~std::size_t{7};  // buffers hold this block only
+  if (s.stack.size() < max_depth_ || s.regs.size() < n_registers_ || s.pool_size < n_buffers * stride) {
+    s.pool_size = n_buffers * stride;
+    s.pool = std::make_unique_for_overwrite<double[]>(s.pool_size);
+    s.stack.resize(std::max(s.stack.size(), max_depth_));
+    s.regs.resize(std::max(s.regs.size(), n_registers_));
   }
+  s.refs.assign(n_buffers, 0);
+  s.free.clear();
+  for (std::size_t b = n_buffers; b-- > 0;) s.free.push_back(static_cast<int>(b));
+  auto release = [&s](int buf) {
+    if (buf >= 0 && --s.refs[static_cast<std::size_t>(buf)] == 0) s.free.push_back(buf);
+  };
+  auto acquire = [&s]() {
+    const int buf = s.free.back();
+    s.free.pop_back();
+    s.refs[static_cast<std::size_t>(buf)] = 1;
+    return buf;
+  };
+  auto data = [&s, stride](int buf) { return s.pool.get() + static_cast<std::size_t>(buf) * stride; };
+  // The operand's buffer if this slot is its only holder (so it can be overwritten), else -1.
+  auto sole = [&s](const Slot& x) { return x.buf >= 0 && s.refs[static_cast<std::size_t>(x.buf)] == 1 ? x.buf : -1; };
+  Slot* st = s.stack.data();
   std::size_t sp = 0;
-  for (const Instruction& in : code_) {
+  const std::size_t last = code_.size() - 1;
+  for (std::size_t pos = 0; pos <= last; ++pos) {
+    const Instruction& in = code_[pos];
     switch (in.op) {
       case OpCode::Feature: {
         const auto col = static_cast<std::size_t>(in.arg);
-        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0]};
-        else st[sp++] = {columns[col] + begin, 0.0};
+        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0], -1};
+        else st[sp++] = {columns[col] + begin, 0.0, -1};
         break;
       }
-      case OpCode::Param: st[sp++] = {nullptr, params[in.arg]}; break;
-      case OpCode::Literal: st[sp++] = {nullptr, in.value}; break;
-      case OpCode::Load: st[sp++] = {reg + static_cast<std::size_t>(in.arg) * kValueBlock, 0.0}; break;
+      case OpCode::Param: st[sp++] = {nullptr, params[in.arg], -1}; break;
+      case OpCode::Literal: st[sp++] = {nullptr, in.value, -1}; break;
+      case OpCode::Load: {
+        Slot& r = s.regs[static_cast<std::size_t>(in.arg)];
+        st[sp++] = r;
+        if (last_use_[pos]) r.buf = -1;  // the register's reference moves to the stack
+        else if (r.buf >= 0) ++s.refs[static_cast<std::size_t>(r.buf)];
+        break;
+      }
       case OpCode::Store: {
-        const Slot& top = st[--sp];
-        double* r = reg + static_cast<std::size_t>(in.arg) * kValueBlock;
-        if (top.ptr != nullptr) std::memcpy(r, top.ptr, k * sizeof(double));
-        else std::fill(r, r + k, top.value);
+        Slot& r = s.regs[static_cast<std::size_t>(in.arg)];
+        if (stored_before_[pos]) release(r.buf);  // a register stored again: its old value goes
+        r = st[--sp];                               // the slot's reference moves to the register
+        if (last_use_[pos]) {                       // never loaded: drop it
+          release(r.buf);
+          r.buf = -1;
+        }
         break;
       }
       default: {
-        double* own = val + (sp - (arity(in.op) == 1 ? 1 : 2)) * kValueBlock;
-        if (arity(in.op) == 1) {
-          Slot& a = st[sp - 1];
-          if (a.ptr == nullptr) {
-            double v = a.value;
-            unary_inplace(in.op, in.arg, &v, 1);
-            a.value = v;
-          } else {
-            if (a.ptr != own) std::memcpy(own, a.ptr, k * sizeof(double));
-            unary_inplace(in.op, in.arg, own, k);
-            a.ptr = own;
-          }
+        const bool unary = arity(in.op) == 1;
+        Slot& a = st[sp - (unary ? 1 : 2)];
+        const Slot b = unary ? Slot{} : st[sp - 1];
+        if (!unary) --sp;
+        if (a.ptr == nullptr && (unary || b.ptr == nullptr)) {  // one value: computed once per block
+          double v = a.value;
+          if (unary) unary_to(in.op, in.arg, &v, &v, 1);
+          else v = binary_scalar(in.op, a.value, b.value);
+          a.value = v;
           break;
         }
-        Slot& a = st[sp - 2];
-        const Slot& b = st[sp - 1];
-        if (a.ptr == nullptr && b.ptr == nullptr) a.value = binary_scalar(in.op, a.value, b.value);
-        else if (b.ptr == nullptr) binary_bv(in.op, own, a.ptr, b.value, k);
-        else if (a.ptr == nullptr) binary_vb(in.op, own, a.value, b.ptr, k);
-        else binary_bb(in.op, own, a.ptr, b.ptr, k);
-        if (a.ptr != nullptr || b.ptr != nullptr) a.ptr = own;
-        --sp;
+        int dst = -1;
+        double* d = nullptr;
+        if (pos == last) {
+          d = out + begin;
+        } else {
+          dst = sole(a);
+          if (dst < 0 && !unary) dst = sole(b);
+          if (dst < 0) dst = acquire();
+          d = data(dst);
+        }
+        if (unary) unary_to(in.op, in.arg, a.ptr, d, k);
+        else if (b.ptr == nullptr) binary_bv(in.op, d, a.ptr, b.value, k);
+        else if (a.ptr == nullptr) binary_vb(in.op, d, a.value, b.ptr, k);
+        else binary_bb(in.op, d, a.ptr, b.ptr, k);
+        if (a.buf != dst) release(a.buf);
+        if (!unary && b.buf != dst) release(b.buf);
+        a = {d, 0.0, dst};
       }
     }
   }
+  if (st[0].ptr == out + begin) return;
   if (st[0].ptr != nullptr) std::memcpy(out + begin, st[0].ptr, k * sizeof(double));
   else std::fill(out + begin, out + begin + k, st[0].value);
+  release(st[0].buf);
 }
+
+namespace {
+
+// Asks for the rows [begin, begin + count) of every (non-broadcast) column to be brought into L2 while
+// the current block computes: a block reads its columns at scattered points of the program, too short
+// a run for the hardware prefetcher to pick up each time.
+void prefetch_columns(const double* const* columns, std::size_t n_columns, std::uint64_t broadcast,
+                      std::size_t begin, std::size_t count) {
+#if defined(__GNUC__) || defined(__clang__)
+  constexpr std::size_t kLine = 64 / sizeof(double);
+  for (std::size_t c = 0; c < n_columns; ++c) {
+    if ((broadcast >> c) & 1U) continue;
+    const double* p = columns[c] + begin;
+    for (std::size_t i = 0; i < count; i += kLine) __builtin_prefetch(p + i, 0, 2);
+  }
+#else
+  (void)columns, (void)n_columns, (void)broadcast, (void)begin, (void)count;
+#endif
+}
+
+}  // namespace
 
 void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                                  double* jacobian, std::uint64_t broadcast, bool parallel) const {
   const bool values_only = jacobian == nullptr || n_params_ == 0;
   const std::size_t block = values_only ? kValueBlock : kBlock;
   const std::size_t n_blocks = (rows + block - 1) / block;
-  const bool threads = parallel && n_blocks >= 4;
-#pragma omp parallel if (threads)
+  // One thread below 2 x kMinRowsPerThread rows (start-up and the closing barrier would cost more than
+  // the work), at most max_threads() (parallel.hpp); blocks handed out on demand, a few at a time so the
+  // next block (whose columns are prefetched) is usually the same thread's.
+  const int threads = parallel ? threads_for(rows, values_only ? kMinRowsPerThread : kMinJacobianRowsPerThread) : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    std::vector<double> scratch;
-#pragma omp for schedule(static)
+    thread_local ValueScratch values;  // reused across calls: no allocation per evaluation
+    thread_local JacobianScratch derivs;
+#pragma omp for schedule(dynamic, 4)
     for (std::size_t b = 0; b < n_blocks; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);
       if (values_only) {
-        values_block(begin, count, columns, params, out, broadcast, scratch);
+        if (begin + count < rows)  // the next block's columns travel while this one computes
+          prefetch_columns(columns, n_features_, broadcast, begin + count, std::min(block, rows - begin - count));
+        values_block(begin, count, columns, params, out, broadcast, values);
         if (jacobian != nullptr)  // a program without constants: an empty Jacobian
           for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
       } else {
-        evaluate_block(begin, count, columns, params, out, jacobian, rows, broadcast, scratch);
+        evaluate_block(begin, count, columns, params, out, jacobian, rows, broadcast, derivs);
       }
     }
   }

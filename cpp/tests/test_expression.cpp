@@ -66,6 +66,42 @@ void test_values_and_jacobian() {
   CHECK(bad_jac == 0);
 }
 
+// Register reuse: r0 = x is stored, loaded, stored again with x^-3 (the old value still on the stack),
+// a dead store (r1, never loaded), then f = (x + 2) * x^-3 + x^-3 * c0 + x^5 with integer powers by
+// multiplication. Checks both paths against std::pow, including a negative base, zero and NaN.
+void test_register_reuse_and_integer_powers() {
+  const std::vector<Instruction> code = {
+      {OpCode::Feature, 0, 0.0}, {OpCode::Store, 0, 0.0},   {OpCode::Load, 0, 0.0},   {OpCode::Literal, 0, 2.0},
+      {OpCode::Add, 0, 0.0},     {OpCode::Load, 0, 0.0},    {OpCode::PowInt, -3, 0.0}, {OpCode::Store, 0, 0.0},
+      {OpCode::Feature, 0, 0.0}, {OpCode::Store, 1, 0.0},   {OpCode::Load, 0, 0.0},   {OpCode::Mul, 0, 0.0},
+      {OpCode::Load, 0, 0.0},    {OpCode::Param, 0, 0.0},   {OpCode::Mul, 0, 0.0},    {OpCode::Add, 0, 0.0},
+      {OpCode::Feature, 0, 0.0}, {OpCode::PowInt, 5, 0.0},  {OpCode::Add, 0, 0.0}};
+  const ExpressionProgram p(code, 1, 1);
+  const std::size_t n = 2053;  // two full blocks of the values path and a partial one
+  std::vector<double> x(n), out(n), out2(n), jac(n);
+  for (std::size_t i = 0; i < n; ++i) x[i] = -3.0 + 6.0 * static_cast<double>(i) / static_cast<double>(n);
+  x[7] = 0.0;
+  x[8] = -0.0;
+  x[9] = NAN;
+  x[10] = 1e-70;  // x^-3 = 1e210 and x^5 = 1e-350 (underflow to zero), as std::pow
+  const double* cols[] = {x.data()};
+  const double c0 = 0.5;
+  p.evaluate(n, cols, &c0, out.data());
+  p.evaluate(n, cols, &c0, out2.data(), jac.data());
+  int bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double inv3 = std::pow(x[i], -3.0);
+    const double ref = (x[i] + 2.0) * inv3 + inv3 * c0 + std::pow(x[i], 5.0);
+    const bool same = std::isnan(ref) ? std::isnan(out[i]) && std::isnan(out2[i])
+                                      : (std::isinf(ref) ? out[i] == ref && out2[i] == ref
+                                                         : std::abs(out[i] - ref) <= 1e-14 * std::abs(ref) &&
+                                                               std::abs(out2[i] - ref) <= 1e-14 * std::abs(ref));
+    const bool jac_ok = std::isnan(inv3) ? std::isnan(jac[i]) : (jac[i] == inv3 || std::abs(jac[i] - inv3) <= 1e-14 * std::abs(inv3));
+    if (!same || !jac_ok) ++bad;
+  }
+  CHECK(bad == 0);
+}
+
 void test_fast_exp() {
   std::mt19937_64 rng(9);
   std::uniform_real_distribution<double> u(-708.0, 708.0);
@@ -119,6 +155,7 @@ void test_validation() {
 
 int main() {
   test_values_and_jacobian();
+  test_register_reuse_and_integer_powers();
   test_fast_exp();
   test_fit();
   test_validation();

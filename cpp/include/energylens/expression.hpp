@@ -54,8 +54,9 @@ struct Instruction {
 };
 
 /// A validated postfix program. Construction checks every index, the stack balance (exactly one
-/// value left), that every register is stored before it is loaded, and records which stack slots depend on the constants, so evaluation skips the
-/// derivative work of constant-free subexpressions.
+/// value left) and that every register is stored before it is loaded; it records which constants each
+/// instruction's result depends on (the Jacobian path propagates derivative rows for those only) and
+/// where each register's value is last used (the values path hands its buffer on instead of copying).
 class ExpressionProgram {
  public:
   /// Validates `code` against `n_features` columns and `n_params` constants; throws
@@ -75,25 +76,32 @@ class ExpressionProgram {
 
   /// Values for `rows` rows: out[i] = f(columns[*][i]; params). With `jacobian` non-null also
   /// d out[i] / d params[j] into jacobian[j * rows + i] (parameter-major, as least_squares.hpp).
-  /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks,
-  /// blocks in parallel with OpenMP when `parallel` and there are enough of them.
+  /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks
+  /// (1024 values only, 256 with the Jacobian), blocks in parallel with OpenMP when `parallel`, on
+  /// threads_for(rows, ...) threads of parallel.hpp (one below 32768 rows, 4096 with the Jacobian).
   void evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                 double* jacobian = nullptr, std::uint64_t broadcast = 0, bool parallel = true) const;
 
  private:
+  struct JacobianScratch;
   void evaluate_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
                       double* out, double* jacobian, std::size_t rows, std::uint64_t broadcast,
-                      std::vector<double>& scratch) const;
+                      JacobianScratch& scratch) const;
+  void constant_sets();
+  struct ValueScratch;
   void values_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
-                    double* out, std::uint64_t broadcast, std::vector<double>& scratch) const;
+                    double* out, std::uint64_t broadcast, ValueScratch& scratch) const;
 
   std::vector<Instruction> code_;
-  std::vector<std::uint8_t> depends_;  // per instruction: its result depends on a constant
   std::size_t n_features_ = 0;
   std::size_t n_params_ = 0;
   std::size_t max_depth_ = 0;
   std::size_t n_registers_ = 0;
-  std::vector<std::uint8_t> register_depends_;  // per register: its value depends on a constant
+  std::vector<std::size_t> set_begin_;       // per instruction: where its constant set starts in set_index_
+  std::vector<std::uint32_t> set_index_;     // the constants each result depends on, sorted, concatenated
+  std::vector<std::uint8_t> set_role_;       // per entry of a binary operation: 1 first operand, 2 second, 3 both
+  std::vector<std::uint8_t> last_use_;        // per Load: no later load reads this value; per Store: never loaded
+  std::vector<std::uint8_t> stored_before_;   // per Store: the register was stored before (its old value is released)
 };
 
 /// How a prediction p is compared with a measurement y in the fit.

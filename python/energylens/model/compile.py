@@ -51,7 +51,9 @@ class CompiledExpression:
                  jacobian: bool = False):
         """Values per row (and the Jacobian with respect to the constants), natively."""
         theta = self.start if params is None else np.asarray(params, dtype=np.float64)
-        return self.program.evaluate([np.asarray(c, dtype=np.float64) for c in columns], theta, jacobian)
+        cols = [c if type(c) is np.ndarray and c.dtype == np.float64 else np.asarray(c, dtype=np.float64)
+                for c in columns]  # float64 arrays pass as they are (the binding checks shape and layout)
+        return self.program.evaluate(cols, theta, jacobian)
 
 
 def parametrize(expr: sp.Expr, prefix: str = "c") -> tuple[sp.Expr, dict[str, float]]:
@@ -83,6 +85,7 @@ class _Emitter:
     def __init__(self, features: Mapping[sp.Symbol, int], params: Mapping[sp.Symbol, int]) -> None:
         self.features, self.params = features, params
         self.registers: dict[sp.Symbol, int] = {}
+        self.scalar_registers: set[sp.Symbol] = set()
         self.code: list[tuple[int, int, float]] = []
 
     def op(self, name: str, arg: int = 0, value: float = 0.0) -> None:
@@ -127,47 +130,64 @@ class _Emitter:
                 f"operator {name!r} (in {e}) is not supported by the native expression engine; supported: "
                 f"{', '.join(SUPPORTED_OPERATORS)} (sqrt and integer/real powers through Pow)")
 
-    def _add(self, e: sp.Add) -> None:
-        terms = list(e.args)
-        pos = [t for t in terms if not _is_negated(t)]
-        neg = [t for t in terms if _is_negated(t)]
-        if pos:
-            self.emit(pos[0])
-            for t in pos[1:]:
+    def is_scalar(self, e: sp.Basic) -> bool:
+        """True when ``e`` reads no feature column: one value per evaluation, not one per row."""
+        return all(s in self.params or s in self.scalar_registers for s in e.free_symbols)
+
+    def _fold(self, items: list[tuple[sp.Basic, str]], first_alone: str | None) -> bool:
+        """Emit ``items`` (term, operation), each combined with what is on the stack by its operation;
+        the first one starts the chain (followed by ``first_alone`` if its operation is a subtraction
+        or division: "neg" or a literal 1 before it). Returns whether anything was emitted."""
+        started = False
+        for t, op in items:
+            if not started and op in ("sub", "div"):
+                if op == "div":
+                    self.op("literal", value=1.0)
+                    self.emit(t)
+                    self.op("div")
+                else:
+                    self.emit(t)
+                    self.op("neg")
+            else:
                 self.emit(t)
-                self.op("add")
-        else:
-            self.emit(-neg[0])
-            self.op("neg")
-            neg = neg[1:]
-        for t in neg:
-            self.emit(-t)
-            self.op("sub")
+                if started:
+                    self.op(op)
+            started = True
+        return started
+
+    def _add(self, e: sp.Add) -> None:
+        # Terms without feature columns are summed first (once per evaluation and block, not per row);
+        # then each column term costs one pass over the block: added ones first, negated ones subtracted.
+        pos = [(t, "add") for t in e.args if not _is_negated(t)]
+        neg = [(-t, "sub") for t in e.args if _is_negated(t)]
+        scalar = [i for i in pos + neg if self.is_scalar(i[0])]
+        blocks = [i for i in pos + neg if not self.is_scalar(i[0])]
+        self._fold(sorted(scalar, key=lambda i: i[1] == "sub") + blocks, None)
 
     def _mul(self, e: sp.Mul) -> None:
+        # num / den with one division: the constant factors (numbers, fitted constants) fold into one
+        # value first (once per evaluation and block), then the numerator's column factors are multiplied
+        # in and divided once by the product of the denominator's column factors.
         num, den = [], []
         for f in e.args:
             if isinstance(f, sp.Pow) and f.exp.is_Number and f.exp < 0:
-                den.append(sp.Pow(f.base, -f.exp, evaluate=False) if f.exp != -1 else f.base)
+                den.append((sp.Pow(f.base, -f.exp, evaluate=False) if f.exp != -1 else f.base, "div"))
             elif isinstance(f, sp.Rational) and not f.is_Integer and f.p == 1:
-                den.append(sp.Integer(f.q))
+                den.append((sp.Integer(f.q), "div"))
             else:
-                num.append(f)
-        negate = False
-        if num and num[0] == sp.Integer(-1):
-            negate, num = True, num[1:]
-        if num:
-            self.emit(num[0])
-            for f in num[1:]:
+                num.append((f, "mul"))
+        scalar = [i for i in num + den if self.is_scalar(i[0])]
+        b_num = [i for i in num if not self.is_scalar(i[0])]
+        b_den = [f for f, _ in den if not self.is_scalar(f)]
+        started = self._fold(sorted(scalar, key=lambda i: i[1] == "div") + b_num, None)
+        if b_den:
+            if not started:
+                self.op("literal", value=1.0)
+            self.emit(b_den[0])
+            for f in b_den[1:]:
                 self.emit(f)
                 self.op("mul")
-        else:
-            self.op("literal", value=1.0)
-        for f in den:
-            self.emit(f)
             self.op("div")
-        if negate:
-            self.op("neg")
 
     def _pow(self, base: sp.Basic, exp: sp.Basic) -> None:
         if exp == sp.Rational(1, 2):
@@ -211,6 +231,8 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
         emitter.emit(sub)
         emitter.op("store", k)
         emitter.registers[sym] = k
+        if emitter.is_scalar(sub):
+            emitter.scalar_registers.add(sym)
     emitter.emit(reduced)
     program = _core.ExpressionProgram(emitter.code, len(used), len(pnames))
     start = np.array([float(params[n]) for n in pnames], dtype=np.float64)

@@ -1,0 +1,128 @@
+"""The expression engine's evaluation paths against NumPy ``lambdify``: several blocks with a partial
+last one (values path: 1024 rows, Jacobian path: 256), integer powers by multiplication (negative bases,
+signed zeros, NaN, inf, underflow), the vectorised exp/log with out-of-range inputs in some blocks only,
+buffer reuse through common subexpressions, folded constants, broadcast columns, and sparse forward-mode
+derivatives (each term with its own constants) against central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from energylens.model.compile import compile_expression
+
+a, b = sp.symbols("a b", real=True)
+ROWS = 3 * 1024 + 7
+
+
+def _same(got: np.ndarray, ref: np.ndarray, rtol: float) -> np.ndarray:
+    """Equal within rtol, or the same non-finite value (NaN for NaN, inf of the same sign)."""
+    both_nan = np.isnan(got) & np.isnan(ref)
+    same_inf = np.isinf(ref) & (got == ref)
+    with np.errstate(all="ignore"):
+        close = np.isfinite(ref) & np.isclose(got, ref, rtol=rtol, atol=0)
+    return both_nan | same_inf | close
+
+
+def _lambdify(c, features):
+    """NumPy lambdify of the compiled expression, its constants as trailing arguments."""
+    return sp.lambdify(list(features) + [sp.Symbol(n, real=True) for n in c.param_names], c.expr, "numpy")
+
+
+def _columns() -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    ca = rng.uniform(-4.0, 4.0, ROWS)
+    cb = rng.uniform(-4.0, 4.0, ROWS)
+    # Specials in the second values block (rows 1024..2047) and in a Jacobian block of their own.
+    specials_a = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-70, -1e-70, 1e200, -1e160, 3.0]
+    specials_b = [2.0, -2.0, 1.0, np.nan, 0.0, -0.0, np.inf, 1e-300, -5.0, 1e155]
+    ca[1500:1510] = specials_a
+    cb[1500:1510] = specials_b
+    return [ca, cb]
+
+
+POWER_EXPRS = [
+    a**3 - 2 * b**5 + a**-3,
+    (a * b) ** -2 + a**7 / (b**4 + 1) - b**-1,
+    3 * a**2 * b**-3 + (a - b) ** 6 + a**-5,
+    (1.5 * a) ** -3 + 0.5 * (a * b + 0.25) ** 3,  # constants inside the base: the Jacobian path's powers
+]
+
+
+@pytest.mark.parametrize("expr", POWER_EXPRS)
+def test_integer_powers_over_several_blocks_match_lambdify(expr):
+    c = compile_expression(expr, ["a", "b"])
+    assert "powi" in c.program.listing
+    cols = _columns()
+    with np.errstate(all="ignore"):
+        ref = np.asarray(_lambdify(c, [a, b])(*cols, *c.start), dtype=float)
+    for got in (c.evaluate(cols), c.evaluate(cols, jacobian=True)[0] if len(c.start) else c.evaluate(cols)):
+        ok = _same(got, ref, 1e-11)
+        assert ok.all(), (np.flatnonzero(~ok)[:5], got[~ok][:5], ref[~ok][:5])
+
+
+def test_exp_and_log_with_out_of_range_inputs_in_some_blocks():
+    x = sp.Symbol("x", real=True)
+    expr = sp.exp(x) + sp.log(x) * 0.5 + sp.exp(-x) * sp.log(x * x + 1)
+    c = compile_expression(expr, ["x"])
+    rng = np.random.default_rng(11)
+    col = rng.uniform(0.01, 700.0, ROWS)
+    col[2100:2108] = [-800.0, 710.0, np.nan, 0.0, -1.0, np.inf, -np.inf, 1e-310]  # third block only
+    with np.errstate(all="ignore"):
+        ref = _lambdify(c, [x])(col, *c.start)
+        got = c.evaluate([col])
+    ok = _same(got, ref, 1e-14)
+    assert ok.all(), (np.flatnonzero(~ok)[:5], got[~ok][:5], ref[~ok][:5])
+
+
+def test_shared_subexpressions_constant_folding_and_broadcast():
+    s = a * b + 1
+    expr = sp.exp(s / 7) + s**2 * sp.sqrt(sp.Abs(s)) - 1.5 * 2.5 * a / (0.5 * b) + sp.Max(s, a) / 4 - 3
+    c = compile_expression(expr, ["a", "b"])
+    assert "store" in c.program.listing and "load" in c.program.listing
+    cols = _columns()
+    cols = [np.nan_to_num(col, nan=0.5, posinf=4.0, neginf=-4.0).clip(-4, 4) for col in cols]
+    f = _lambdify(c, [a, b])
+    with np.errstate(all="ignore"):
+        ref = f(*cols, *c.start)
+        ok = _same(c.evaluate(cols), ref, 1e-12)
+        assert ok.all()
+        one_b = np.float64(1.25)  # a 0-d column stands for every row
+        np.testing.assert_allclose(c.evaluate([cols[0], one_b]), f(cols[0], 1.25, *c.start), rtol=1e-12)
+
+
+def test_sparse_jacobian_matches_central_differences_over_blocks():
+    x, y = sp.symbols("x y", positive=True)
+    expr = (1.3 * x**3 + 0.7 * sp.exp(-0.4 * y) + 2.1 * (x * y) ** -2 + 0.5 * (1.2 * x + 0.3) ** -3
+            + 0.9 * sp.sqrt(x * y) + sp.log(0.8 * x + y) * 0.6 - 0.2 * (0.5 * y) ** 4)
+    c = compile_expression(expr, ["x", "y"])
+    assert len(c.start) >= 10
+    rng = np.random.default_rng(4)
+    cols = [rng.uniform(0.3, 2.5, 700) for _ in range(2)]  # 2 full Jacobian blocks and a partial one
+    v, jac = c.evaluate(cols, jacobian=True)
+    np.testing.assert_allclose(v, c.evaluate(cols), rtol=1e-13)
+    for j in range(len(c.start)):
+        h = 1e-6 * max(1.0, abs(c.start[j]))
+        up, dn = c.start.copy(), c.start.copy()
+        up[j] += h
+        dn[j] -= h
+        fd = (c.evaluate(cols, up) - c.evaluate(cols, dn)) / (2 * h)
+        np.testing.assert_allclose(jac[:, j], fd, rtol=1e-5, atol=1e-7 * np.max(np.abs(fd)), err_msg=c.param_names[j])
+
+
+def test_threads_give_the_same_bits_as_one_thread():
+    from energylens import _core
+
+    x, y = sp.symbols("x y", positive=True)
+    c = compile_expression(0.3 * x**2 / (y + 0.1) + sp.exp(-0.5 * y) * sp.sqrt(x) - 1.2 * x * y, ["x", "y"])
+    rng = np.random.default_rng(5)
+    cols = [rng.uniform(0.1, 3.0, 70_001) for _ in range(2)]  # enough rows for more than one thread
+    many = c.evaluate(cols), *c.evaluate(cols, jacobian=True)
+    _core.set_max_threads(1)
+    try:
+        one = c.evaluate(cols), *c.evaluate(cols, jacobian=True)
+    finally:
+        _core.set_max_threads(0)
+    for m, o in zip(many, one, strict=True):
+        np.testing.assert_array_equal(m, o)
