@@ -5,8 +5,8 @@ Sub-samples measured rows of a data set as if each row were a configuration stil
 * **random-50**: 50 rows drawn uniformly, the closed-form model fitted on them;
 * **active**: :class:`energylens.profiling.ActiveChooser` as ``--strategy active`` runs it: a 15-row
   start design (locally D-optimal at the template's start parameters; ``--design random``: uniform),
-  then one row at a time where the fitted model's bootstrap is least sure about each group's optimum,
-  up to 50;
+  then one row at a time where the fitted model's bootstrap is least sure about each group's optimum
+  and where a measurement shrinks the parameters' uncertainty most, up to 50;
 * **random curve**: the same sizes drawn uniformly (the reference curve).
 
 After each size the model (``bootstrap=0``) is fitted on the chosen rows and scored on the whole data
@@ -67,7 +67,8 @@ def score(df: pd.DataFrame, chosen: list[int], seed: int) -> tuple[float, float]
 def active_curve(df: pd.DataFrame, seed: int, n_max: int, args: argparse.Namespace) -> dict[int, tuple[float, float]]:
     chooser = ActiveChooser(df.drop(columns=["energy_j"]), group_by=GROUP_BY, min_rows=args.min_rows,
                             bootstrap=args.bootstrap, seed=seed, spread_weight=args.spread_weight,
-                            coverage_weight=args.coverage_weight, design=args.design)
+                            coverage_weight=args.coverage_weight, design=args.design,
+                            information_weight=args.information_weight)
     energy = df["energy_j"].to_numpy()
     measured: dict[int, float] = {}
     curve = {}
@@ -116,6 +117,7 @@ def main() -> None:
     ap.add_argument("--min-rows", type=int, default=ActiveChooser.min_rows, help="start-design rows before active choice")
     ap.add_argument("--coverage-weight", type=float, default=ActiveChooser.coverage_weight)
     ap.add_argument("--design", choices=DESIGNS, default=ActiveChooser.design)
+    ap.add_argument("--information-weight", type=float, default=ActiveChooser.information_weight)
     ap.add_argument("--out", default=None, help="JSON path (default bench/results/active_profiling_<data>.json)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -145,7 +147,7 @@ def main() -> None:
                          "mape_sd": a[:, k, 1].std()} for k, n in enumerate(sizes)}
 
     out = {"data": args.data, "rows": len(df), "seeds": args.seeds, "random_seeds": args.random_seeds,
-           "design": args.design, "bootstrap": args.bootstrap, "spread_weight": args.spread_weight,
+           "design": args.design, "information_weight": args.information_weight, "bootstrap": args.bootstrap, "spread_weight": args.spread_weight,
            "coverage_weight": args.coverage_weight, "min_rows": args.min_rows,
            "random50_top1": target[0], "random50_mape": target[1],
            "random50_top1_sd": rand50[:, 0].std(), "random50_mape_sd": rand50[:, 1].std(),

@@ -141,3 +141,18 @@ def test_d_optimal_start_is_deterministic_informative_and_fits_better_than_a_ran
 def test_unknown_design_is_refused():
     with pytest.raises(ValueError, match="design must be one of d-optimal, random"):
         ActiveChooser(mlenergy_v2().drop(columns=["energy_j"]), design="sobol")
+
+
+def test_information_term_picks_the_largest_d_optimal_gain_at_the_fitted_parameters():
+    df = mlenergy_v2().reset_index(drop=True)
+    cand = df.drop(columns=["energy_j"])
+    rows = np.random.default_rng(5).choice(len(df), 20, replace=False)
+    measured = {int(i): float(df["energy_j"].iloc[i]) for i in rows}
+    mask = np.zeros(len(df), dtype=bool)
+    mask[rows] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chooser = ActiveChooser(cand, bootstrap=10, seed=0, information_weight=1e9)
+        pick = chooser.next_index(measured)
+        gain = d_optimal_gain(relative_jacobian(cand, chooser.last_model.theta), mask)
+    assert pick == int(np.argmax(gain)) and pick not in measured

@@ -16,10 +16,15 @@ evaluation's groups). After each measurement the closed-form :class:`EnergyModel
 small bootstrap; each replicate's predictions (measured rows keep their measured energy) give, per
 group, how often each candidate is the cheapest: ``p_opt``. An unmeasured candidate scores
 
-    score = p_opt * (1 - p_opt) + p_opt * [group not settled] + w * rel_spread / max(rel_spread)
+    score = p_opt * (1 - p_opt) + p_opt * [group not settled] + w_info * gain / max(gain)
+            (+ w_spread * rel_spread / max(rel_spread), 0 by default)
 
 i.e. contested optima first, then the most probable optimum of a group whose optimum is still
-unmeasured, then (weight ``w``) the widest relative bootstrap spread, which keeps MAPE improving.
+unmeasured, then (weight ``w_info``) the largest D-optimal gain at the *fitted* parameters: the
+measurement that most shrinks the parameters' joint uncertainty, and so every prediction's, which is
+what keeps MAPE falling. The older spread term (the single row whose own prediction scatters most)
+kept picking extreme configurations where the template fits worst: on the v2 rows MAPE rose again
+after 30 measurements with it (bench/active_profiling.py, docs/profiling.md).
 """
 
 from __future__ import annotations
@@ -122,9 +127,10 @@ class ActiveChooser:
     min_rows: int = 15
     bootstrap: int = 40
     seed: int = 0
-    spread_weight: float = 3.0
+    spread_weight: float = 0.0
     coverage_weight: float = 0.0
     design: str = "d-optimal"
+    information_weight: float = 3.0
 
     def __post_init__(self) -> None:
         if self.design not in DESIGNS:
@@ -170,4 +176,12 @@ class ActiveChooser:
         if boot.shape[0] < 2:
             return self.design_index(measured)
         score = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
+        if self.information_weight:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gain = d_optimal_gain(relative_jacobian(self.candidates, model.theta), measured)
+            finite = np.isfinite(gain)
+            if finite.any():
+                top = max(float(gain[finite].max()), 1e-300)
+                score = score + self.information_weight * np.where(finite, gain / top, 0.0)
         return int(np.argmax(score))
