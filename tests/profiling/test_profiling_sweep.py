@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -12,8 +13,9 @@ import pytest
 
 from energylens.cli import main
 from energylens.model import load_model
-from energylens.profiles import load_profiles
+from energylens.profiles import load_profiles, tables
 from energylens.profiling import Store, parse_spec, run_sweep
+from energylens.search import search
 
 pytestmark = pytest.mark.torch
 
@@ -53,6 +55,19 @@ def test_sweep_rows_then_fit(tiny_model, tmp_path, capsys):
     pred = model.predict(df)
     assert pred.shape == (16,) and np.isfinite(pred).all() and (pred > 0).all()
     assert "fitted" in capsys.readouterr().out
+    # search on the fitted model: the local checkpoint is described by its measured rows' facts.
+    row = df.iloc[0]
+    tiny = dataclasses.replace(tables.find_model("meta-llama/Llama-3.1-8B-Instruct"), name=tiny_model, aliases=(),
+                               params_b=float(row["params_b"]), active_params_b=float(row["params_b"]),
+                               **{c: int(row[c]) for c in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")})
+    res = search(tiny, "H100", input_tokens=16, output_tokens=8, tp=1, max_num_seqs=[1, 2, 4, 8], precision="fp32",
+                 energy_model=model, bootstrap=False)
+    assert res.feasible == 4 and res.model_source == "the given EnergyModel"
+    best = res.top.iloc[0]
+    grid = pd.DataFrame({"batch_size": [1.0, 2.0, 4.0, 8.0], "max_num_seqs": [1, 2, 4, 8]})
+    expect = model.predict(pd.concat([df[(df["input_tokens"] == 16) & (df["output_tokens"] == 8)].iloc[:1]] * 4,
+                                     ignore_index=True).assign(**grid))
+    assert best["max_num_seqs"] == [1, 2, 4, 8][int(np.argmin(expect))]
 
 
 def test_resume_skips_done_and_refuses_to_clobber(tiny_model, tmp_path):

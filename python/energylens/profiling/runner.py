@@ -167,12 +167,12 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
         cand = _candidate_frame(configs, store).iloc[keep].reset_index(drop=True)
         chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_tokens", "output_tokens"), seed=seed)
         pick = None
-        if len(measured) >= chooser.min_rows and cand["params_b"].notna().all():
+        if cand["params_b"].notna().all():  # else a model not measured yet and not in the table
             pos = {i: k for k, i in enumerate(keep)}
             k = chooser.next_index({pos[i]: e for i, e in measured.items()})
             pick = None if k is None else keep[k]
-        chosen_by = "active"
-        if pick is None:  # too few rows or a model not measured yet: uniform at random
+        chosen_by = "design" if len(measured) < chooser.min_rows else "active"
+        if pick is None:  # nothing can be predicted for that model before one row of it is measured
             pick, chosen_by = int(np.random.default_rng(seed + len(statuses)).choice(free)), "random"
         row = run_one(configs[pick], power_source)
         row["chosen_by"] = chosen_by
