@@ -1,6 +1,5 @@
 #include "energylens/closed_form.hpp"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <bit>
@@ -111,50 +110,55 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     const long chunks = (n + chunk_rows - 1) / chunk_rows;
     const int threads = threads_for(rows, kMinRowsPerThread);
     const Isa isa = active_isa();
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-      std::vector<T> expanded;
-      const T* base[F];
-      for (std::size_t k = 0, slot = 0; k < F; ++k) {
-        base[k] = columns[k];
-        if (!is_broadcast(broadcast, k)) continue;
-        if (expanded.empty()) expanded.resize(static_cast<std::size_t>(std::popcount(broadcast)) * chunk_rows);
-        T* block = expanded.data() + slot++ * static_cast<std::size_t>(chunk_rows);
-        std::fill(block, block + chunk_rows, columns[k][0]);
-        base[k] = block;
+    const std::size_t n_broadcast = static_cast<std::size_t>(std::popcount(broadcast));
+    std::vector<std::vector<T>> expanded(static_cast<std::size_t>(threads));  // per participant
+    run_chunks(static_cast<std::size_t>(chunks), threads, [&](std::size_t chunk_index, int slot) {
+      const long begin = static_cast<long>(chunk_index) * chunk_rows;
+      const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
+      T* block = nullptr;
+      if (n_broadcast > 0) {
+        std::vector<T>& mine = expanded[static_cast<std::size_t>(slot)];
+        if (mine.empty()) {
+          mine.resize(n_broadcast * static_cast<std::size_t>(chunk_rows));
+          for (std::size_t k = 0, b = 0; k < F; ++k)
+            if (is_broadcast(broadcast, k))
+              std::fill_n(mine.data() + b++ * static_cast<std::size_t>(chunk_rows), chunk_rows, columns[k][0]);
+        }
+        block = mine.data();
       }
-#pragma omp for schedule(dynamic, 1)
-      for (long chunk = 0; chunk < chunks; ++chunk) {
-        const long begin = chunk * chunk_rows;
-        const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
-        const T* c[F];
-        for (std::size_t k = 0; k < F; ++k) c[k] = is_broadcast(broadcast, k) ? base[k] : base[k] + begin;
-        if (out2 != nullptr)
-          evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin,
-                                       out1 + begin, out2 + begin);
-        else
-          evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin,
-                                        out1 + begin, nullptr);
-      }
-    }
+      const T* c[F];
+      for (std::size_t k = 0, b = 0; k < F; ++k)
+        c[k] = is_broadcast(broadcast, k) ? block + b++ * static_cast<std::size_t>(chunk_rows) : columns[k] + begin;
+      if (out2 != nullptr)
+        evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, out1 + begin,
+                                     out2 + begin);
+      else
+        evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, out1 + begin,
+                                      nullptr);
+    });
   } else {
     const int threads = threads_for(rows, kMinJacobianRowsPerThread);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
-    for (long i = 0; i < n; ++i) {
-      T f[F];
-      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][is_broadcast(broadcast, k) ? 0 : i];
-      T g0[P], g1[P], g2[P];
-      T o0, o1, o2;
-      Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
-      out0[i] = o0;
-      out1[i] = o1;
-      if (out2 != nullptr) out2[i] = o2;
-      const std::size_t base = static_cast<std::size_t>(i) * P;
-      if (jac0 != nullptr)
-        for (std::size_t j = 0; j < P; ++j) jac0[base + j] = g0[j];
-      if (jac1 != nullptr)
-        for (std::size_t j = 0; j < P; ++j) jac1[base + j] = g1[j];
-    }
+    constexpr long kJacobianChunkRows = 256;
+    const auto chunks = static_cast<std::size_t>((n + kJacobianChunkRows - 1) / kJacobianChunkRows);
+    run_chunks(chunks, threads, [&](std::size_t chunk_index, int) {
+      const long first = static_cast<long>(chunk_index) * kJacobianChunkRows;
+      const long last = std::min(n, first + kJacobianChunkRows);
+      for (long i = first; i < last; ++i) {
+        T f[F];
+        for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][is_broadcast(broadcast, k) ? 0 : i];
+        T g0[P], g1[P], g2[P];
+        T o0, o1, o2;
+        Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
+        out0[i] = o0;
+        out1[i] = o1;
+        if (out2 != nullptr) out2[i] = o2;
+        const std::size_t base = static_cast<std::size_t>(i) * P;
+        if (jac0 != nullptr)
+          for (std::size_t j = 0; j < P; ++j) jac0[base + j] = g0[j];
+        if (jac1 != nullptr)
+          for (std::size_t j = 0; j < P; ++j) jac1[base + j] = g1[j];
+      }
+    });
   }
 }
 
@@ -400,8 +404,8 @@ BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* 
   FitOptions single = options;
   single.n_starts = 1;
   const int threads = std::min(max_threads(), replicates);
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-  for (int b = 0; b < replicates; ++b) {
+  run_chunks(static_cast<std::size_t>(replicates), threads, [&](std::size_t replicate, int) {
+    const int b = static_cast<int>(replicate);
     std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(b));
     std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
     std::vector<Term> terms;
@@ -420,7 +424,7 @@ BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* 
                 std::nan(""));
       costs[static_cast<std::size_t>(b)] = std::nan("");
     }
-  }
+  });
   return result;
 }
 

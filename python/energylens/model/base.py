@@ -25,7 +25,12 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
 from energylens.model.domain import RangeCheck, design_report, training_ranges
-from energylens.model.intervals import DEFAULT_CHUNK_ROWS, chunk_bounds, interval_bounds, residual_sample
+from energylens.model.intervals import (
+    PREDICT_CHUNK_ROWS,
+    chunk_bounds,
+    interval_bounds,
+    residual_sample,
+)
 from energylens.model.persistence import (
     OPTION_KEYS,
     STATE_KEYS,
@@ -37,7 +42,7 @@ from energylens.model.persistence import (
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain
-from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
+from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
 
@@ -98,7 +103,7 @@ def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.Data
     """One chunk through the schema; a warning already shown for an earlier chunk is not repeated."""
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always")
-        out = as_profiles(part, require_energy=False)
+        out = as_feature_profiles(part)
     for w in got:
         key = (w.category, str(w.message))
         if key not in seen:
@@ -311,7 +316,7 @@ class ClosedFormModel:
             check.warn(call)
         return out0, out1
 
-    def extrapolated(self, configs: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
+    def extrapolated(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
         """Per row: does some feature lie outside the fitted data's [min, max] by more than
         :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`? Warns once (ExtrapolationWarning) with counts
         per feature. All False for a model file written before training ranges were stored."""

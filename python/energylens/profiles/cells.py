@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["codes", "per_value", "is_blank", "is_missing", "to_numeric", "normalise_choice", "text",
-           "key_groups"]
+           "key_groups", "key_codes"]
 
 
 # infer_dtype kinds whose cells are all of one type, so equal hashes mean equal cells.
@@ -134,3 +134,27 @@ def key_groups(*columns, rows: np.ndarray | None = None) -> list[tuple[tuple, np
     for pos in np.split(order, split):
         out.append((tuple(u[c[pos[0]]] for c, u in uniques), rows[pos]))
     return out
+
+
+def key_codes(*columns) -> tuple[np.ndarray, list[tuple]]:
+    """(group code per row, distinct keys in order of first appearance) of the rows' combined key (one
+    value per column: arrays or Series, factorised where they are, e.g. without leaving Arrow). A value
+    looked up per key goes back to the rows as ``table[codes]``: the one Python step per key of a table
+    lookup, and one ``take`` per looked-up column."""
+    n = len(columns[0])
+    combined = np.zeros(n, dtype=np.int64)
+    parts = []
+    span = 1
+    for col in columns:
+        c, u = pd.factorize(col, use_na_sentinel=False)
+        if span * max(len(u), 1) >= 2**62:  # keep the mixed-radix key in int64
+            combined, distinct = pd.factorize(combined)
+            span = max(len(distinct), 1)
+        combined = combined * max(len(u), 1) + c
+        span *= max(len(u), 1)
+        parts.append((c, np.asarray(u, dtype=object)))
+    group, distinct = pd.factorize(combined)
+    first = np.empty(len(distinct), dtype=np.intp)
+    first[group[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)  # the last write is the first row
+    keys = [tuple(u[c[i]] for c, u in parts) for i in first]
+    return group.astype(np.intp, copy=False), keys

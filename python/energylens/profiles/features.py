@@ -16,8 +16,8 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import UnknownGpuError
+from energylens.profiles import cells, tables
 from energylens.profiles import precision as _precision
-from energylens.profiles import tables
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "check_feature_domain", "moe_touch_fraction"]
@@ -93,11 +93,13 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
     pa_given = np.isfinite(Pa) & (Pa > 0)
 
-    precision = (df["precision"].where(df["precision"].notna(), "bf16").astype(str) if "precision" in df.columns
-                 else pd.Series(["bf16"] * n)).map(_canonical_precision).to_numpy()
-    compute = _compute_precision(df, precision)  # None where the precision table decides
-    kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
-                if "kv_cache_dtype" in df.columns else pd.Series(["auto"] * n)).to_numpy(dtype=object)
+    # text columns: the rule runs once per distinct value (energylens.profiles.cells), never per row
+    default_precision = _canonical_precision("bf16")
+    precision = (cells.per_value(df["precision"], lambda v: _canonical_precision(str(v)), missing=default_precision)
+                 if "precision" in df.columns else np.full(n, default_precision, dtype=object))
+    compute = _compute_precision(df, precision)  # "" where the precision table decides
+    kv_dtype = (cells.per_value(df["kv_cache_dtype"], str, missing="auto") if "kv_cache_dtype" in df.columns
+                else np.full(n, "auto", dtype=object))
     dp = _col(df, "dp") if "dp" in df.columns else np.ones(n)
     ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
     dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
@@ -201,42 +203,41 @@ def _canonical_precision(value: str) -> str:
 def _compute_precision(df: pd.DataFrame, precision: np.ndarray) -> np.ndarray:
     """The GEMM precision per row where a ``compute_precision`` column gives it, else "" (the precision
     table then picks it per GPU: :func:`energylens.profiles.precision.compute_precision`)."""
-    out = np.full(len(precision), "", dtype=object)
     if "compute_precision" not in df.columns:
-        return out
-    given = df["compute_precision"]
-    for i in np.flatnonzero(given.notna().to_numpy() & (given.astype(str).str.strip() != "").to_numpy()):
-        try:
-            out[i] = tables.normalize_precision(str(given.iloc[i]))
-        except ValueError as exc:
-            raise ValueError(f"profile column 'compute_precision', row {i + 1} (1-based): {exc}") from None
-    return out
+        return np.full(len(precision), "", dtype=object)
+    codes, uniques = cells.codes(df["compute_precision"])
+    mapped = np.full(len(uniques) + 1, "", dtype=object)  # the last slot: missing cells (code -1)
+    errors: dict[int, ValueError] = {}
+    for j, value in enumerate(uniques):
+        if str(value).strip() != "":
+            try:
+                mapped[j] = tables.normalize_precision(str(value))
+            except ValueError as exc:
+                errors[j] = exc
+    if errors:  # the first bad row, as a row-by-row pass would meet it
+        i = int(np.flatnonzero(np.isin(codes, list(errors)))[0])
+        raise ValueError(f"profile column 'compute_precision', row {i + 1} (1-based): {errors[int(codes[i])]}")
+    return mapped[codes]
 
 
 def _hardware(df: pd.DataFrame, precision: np.ndarray, compute: np.ndarray) -> dict[str, np.ndarray]:
     """GPU specs per row (the GPU table, a user GPU table or the profile's ``gpu_*`` columns), one lookup per
     unique (gpu, weight precision, compute precision); the compute precision of a weight format is the
     precision table's for that GPU unless the row gives one."""
-    n = len(df)
-    out = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bpp", "compute_bytes")}
-    gpus = df["gpu"].astype(str).to_numpy()
     specs = _gpu_specs(df)
-    keys = pd.MultiIndex.from_arrays([gpus, precision, compute])
-    for (g, pr, cp), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
+    codes, keys = cells.key_codes(df["gpu"], precision, compute)
+    table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
+    for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
         spec = specs[str(g).strip()]
         try:
             cp = cp or _precision.compute_precision(pr, spec)
             peak = spec.peak_flops(cp)
         except ValueError as exc:
             raise ValueError(f"profile column 'precision': {exc}") from None
-        idx = np.asarray(idx)
-        out["peak"][idx] = peak
-        out["bw"][idx] = spec.hbm_bw_gbs * 1e9
-        out["tdp"][idx] = spec.tdp_w
-        out["link"][idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
-        out["bpp"][idx] = tables.bytes_per_param(pr)
-        out["compute_bytes"][idx] = tables.bytes_per_param(cp)
-    return out
+        table[:, j] = (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,
+                       spec.interconnect_bw_gbs * 1e9 / 2.0,  # table is bidirectional
+                       tables.bytes_per_param(pr), tables.bytes_per_param(cp))
+    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes"), table.take(codes, axis=1), strict=True))
 
 
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
@@ -249,28 +250,32 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     n = len(df)
     arch = {c: (_col(df, c) if c in df.columns else np.full(n, np.nan))
             for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)}
-    arch["vision_b"] = np.zeros(n)
-    Pa = Pa.copy()
-    modality = (df["modality"].astype(str).to_numpy() if "modality" in df.columns else np.array(["text"] * n))
+    is_image, is_video = _modalities(df, n)
     need = np.zeros(n, dtype=bool)
     for c in _ARCH:
         need |= ~np.isfinite(arch[c])
-    is_image = np.isin(modality, ("image", "video"))
-    models = df["model"].astype(str).to_numpy()
-    for (m, p_b), idx in pd.Series(np.arange(n)).groupby([models, P / 1e9]).groups.items():
-        idx = np.asarray(idx)
-        spec = tables.find_model(m)
+    codes, keys = cells.key_codes(df["model"], P / 1e9)
+    any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
+    filled = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
+    # per distinct (model, params_b): the table's value of each column, NaN where nothing is filled
+    table = np.full((len(filled) + 2, len(keys)), np.nan)  # + active ratio, vision encoder size
+    table[-1] = 0.0
+    for j, (m, p_b) in sorted(enumerate(keys), key=lambda item: (str(item[1][0]), float(item[1][1]))):
+        spec = tables.find_model(str(m))
         if spec is None:
-            if not (need[idx].any() or is_image[idx].any() or not pa_given[idx].all()):
+            if not any_need[j]:
                 continue
             spec = tables.estimate_architecture(float(p_b))
-        for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH):
-            v = arch[c][idx]
-            arch[c][idx] = np.where(np.isfinite(v), v, _float_or_nan(getattr(spec, c)))
-        ratio = float(spec.active_params_b) / float(spec.params_b)
-        Pa[idx] = np.where(pa_given[idx], Pa[idx], P[idx] * ratio)
+        table[: len(filled), j] = [_float_or_nan(getattr(spec, c)) for c in filled]
+        table[-2, j] = float(spec.active_params_b) / float(spec.params_b)
         vb = spec.vision_params_b
-        arch["vision_b"][idx] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+        table[-1, j] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+    for c, row in zip(filled, table, strict=False):
+        v = arch[c]
+        arch[c] = np.where(np.isfinite(v), v, row.take(codes))
+    ratio = table[-2].take(codes)
+    Pa = np.where(pa_given | np.isnan(ratio), Pa, P * ratio)  # NaN ratio: no table row was looked up
+    arch["vision_b"] = table[-1].take(codes)
     arch["active"] = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
     E = arch["n_experts"]
     arch["n_experts"] = E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
@@ -291,8 +296,17 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     arch["sliding_window"] = np.where(ok, w, 1.0)
     st = arch["state_elems_per_seq"]
     arch["state_elems"] = np.where(np.isfinite(st) & (st > 0), st, 0.0)
-    arch["modality"] = modality
+    arch["is_image"], arch["is_video"] = is_image, is_video
     return arch
+
+
+def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: an image or video row; a video row (one comparison per distinct modality)."""
+    if "modality" not in df.columns:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    codes, uniques = pd.factorize(df["modality"], use_na_sentinel=False)
+    kinds = np.array([str(u) for u in uniques], dtype=object)
+    return np.isin(kinds, ("image", "video")).take(codes), (kinds == "video").take(codes)
 
 
 def _float_or_nan(v) -> float:
@@ -307,16 +321,14 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     the table's tokens per image (capped at the prompt, the whole prompt if unknown); video rows:
     ``video_frames`` (profile column) x the table's tokens per frame, capped at the prompt, else the
     whole prompt."""
-    modality = arch["modality"]
     n = len(Li)
     img = arch["image_tokens_per_image"]
     frames = _col(df, "video_frames") if "video_frames" in df.columns else np.full(n, np.nan)
     vid = frames * arch["video_tokens_per_frame"]
-    is_video = modality == "video"
+    is_video = arch["is_video"]
     vis_tok = np.where(is_video, np.where(np.isfinite(vid), np.minimum(vid, Li), Li),
                        np.where(np.isfinite(img), np.minimum(img, Li), Li))
-    is_image = np.isin(modality, ("image", "video"))
-    return np.where(is_image, ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 * vis_tok, 0.0)
+    return np.where(arch["is_image"], ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 * vis_tok, 0.0)
 
 
 # Domain of each feature where it is not "finite and > 0": (lower bound, bound included).
