@@ -42,6 +42,7 @@ from energylens.model.persistence import (
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain
+from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
@@ -99,8 +100,20 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     return as_profiles(configs, require_energy=require_energy)
 
 
-def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame:
-    """One chunk through the schema; a warning already shown for an earlier chunk is not repeated."""
+def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightProfiles:
+    """What fit reads: a raw frame of the common simple kind on the light path
+    (:mod:`energylens.profiles.light`, no validated DataFrame built), anything else through
+    :func:`load_configs`."""
+    light = light_profiles(profiles, require_energy=require_energy)
+    return load_configs(profiles, require_energy=require_energy) if light is None else light
+
+
+def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame | LightProfiles:
+    """One chunk through the light path or the schema; a warning already shown for an earlier chunk is
+    not repeated."""
+    light = light_profiles(part, require_energy=False)
+    if light is not None:
+        return light
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always")
         out = as_feature_profiles(part)
@@ -201,8 +214,8 @@ class ClosedFormModel:
         return self._boot.copy()
 
     # ---- features ----------------------------------------------------------------------------
-    def _columns(self, frame: pd.DataFrame) -> list[np.ndarray]:
-        feats = build_features(frame)
+    def _columns(self, frame: pd.DataFrame | LightProfiles) -> list[np.ndarray]:
+        feats = frame.features() if isinstance(frame, LightProfiles) else build_features(frame)
         missing = [n for n in self.feature_names if n not in feats]
         if missing:
             raise ValueError(f"features {missing} missing for template {self.template_id}")
@@ -223,7 +236,7 @@ class ClosedFormModel:
         """Fit the template's parameters on measured profiles (path or DataFrame, schema v1); ``n_threads``
         caps the native fit and bootstrap (default: the process-wide setting, energylens.parallel)."""
         with threads(n_threads):
-            return self._fit_frame(load_configs(profiles, require_energy=self._kind == "energy"))
+            return self._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
 
     def _fit_frame(self, frame: pd.DataFrame) -> ClosedFormModel:
         columns = self._columns(frame)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.base import ClosedFormModel, FitSummary, Param, load_configs
+from energylens.model.base import ClosedFormModel, FitSummary, Param, fit_input, load_configs
 from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
 from energylens.model.persistence import (
     EXPRESSION_MODEL_ID,
@@ -140,9 +140,9 @@ class EnergyModel(ClosedFormModel):
         """Fit on measured profiles; with ``latency`` also fit the latency model where possible;
         ``n_threads`` caps the native fits and bootstraps (default: the process-wide setting)."""
         with threads(n_threads):
-            return self._fit_with_latency(load_configs(profiles, require_energy=True), latency)
+            return self._fit_with_latency(fit_input(profiles, require_energy=True), latency)
 
-    def _fit_with_latency(self, frame: pd.DataFrame, latency: bool) -> EnergyModel:
+    def _fit_with_latency(self, frame: Any, latency: bool) -> EnergyModel:
         self._fit_frame(frame)
         self.latency_model = None
         has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1

@@ -40,7 +40,11 @@ def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, 
     if len(rows) == 0:
         return
     whole = len(rows) == len(models)
-    codes, keys = cells.key_codes(models if whole else models[rows], params_b if whole else params_b[rows])
+    codes, keys = cells.key_codes(models if whole else models[rows])  # the table row depends on the model only
+    if any(tables.find_model(str(name)) is None for (name,) in keys):  # params_b estimates an unknown one
+        codes, keys = cells.key_codes(models if whole else models[rows], params_b if whole else params_b[rows])
+    else:
+        keys = [(name, math.nan) for (name,) in keys]
     arch_pick = need_arch[rows]
     arch_rows, arch_codes = rows[arch_pick], codes[arch_pick]
     first_arch_row = np.full(len(keys), -1, dtype=np.intp)  # per key: its first row that needs the table

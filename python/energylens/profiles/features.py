@@ -9,6 +9,7 @@ encoder FLOPs) is computed here, vectorised.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -20,7 +21,8 @@ from energylens.profiles import cells, tables
 from energylens.profiles import precision as _precision
 from energylens.profiles.schema import as_profiles
 
-__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "check_feature_domain", "moe_touch_fraction"]
+__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
+           "moe_touch_fraction"]
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
@@ -85,33 +87,36 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
     if len(profiles) == 0:
         raise ValueError("profile table is empty")
-    df = as_profiles(profiles, require_energy=False).reset_index(drop=True)
-    n = len(df)
+    return features_of(as_profiles(profiles, require_energy=False).reset_index(drop=True))
 
+
+def features_of(df, gpu_specs: dict | None = None) -> dict[str, np.ndarray]:
+    """:func:`build_features` of rows already validated: a frame from :func:`energylens.profiles.load_profiles`,
+    or the columns of :class:`energylens.profiles.light.LightProfiles` (with their ``gpu_specs``; text
+    columns may be :class:`energylens.profiles.cells.Coded`)."""
     tp, pp, B, Li, Lo, P = _required_numbers(df)
+    n = len(tp)
 
     Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
     pa_given = np.isfinite(Pa) & (Pa > 0)
 
     # text columns: the rule runs once per distinct value (energylens.profiles.cells), never per row
-    default_precision = _canonical_precision("bf16")
-    precision = (cells.per_value(df["precision"], lambda v: _canonical_precision(str(v)), missing=default_precision)
-                 if "precision" in df.columns else np.full(n, default_precision, dtype=object))
-    compute = _compute_precision(df, precision)  # "" where the precision table decides
-    kv_dtype = (cells.per_value(df["kv_cache_dtype"], str, missing="auto") if "kv_cache_dtype" in df.columns
-                else np.full(n, "auto", dtype=object))
+    precision = _precision_codes(df, n)
+    compute = _compute_precision(df, n)  # "" where the precision table decides
+    kv_dtype = cells.per_value(df["kv_cache_dtype"], str, missing="auto") if "kv_cache_dtype" in df.columns else None
     dp = _col(df, "dp") if "dp" in df.columns else np.ones(n)
     ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
     dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
     ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
-    hw = _hardware(df, precision, compute)
+    hw = _hardware(df, precision, compute, gpu_specs)
     arch = _architecture(df, P, Pa, pa_given)
     Pa = arch["active"]
     E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw)
+    expert_only = np.isin(precision[1], EXPERT_ONLY_PRECISIONS).take(precision[0])
+    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only, hw)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
@@ -138,7 +143,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
-def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw) -> tuple[np.ndarray, np.ndarray]:
+def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only_format, hw) -> tuple[np.ndarray, np.ndarray]:
     """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
 
     Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
@@ -152,7 +157,7 @@ def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw) -> tuple[np.nda
     copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
     touch = moe_touch_fraction(E, k, B / copies)
     imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
-    expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
+    expert_only = moe & expert_only_format
     bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
     weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
                             dp * hw["bpp"] * Pa)
@@ -186,6 +191,8 @@ def _ep_imbalance(E: np.ndarray, k: np.ndarray, ep: np.ndarray, tokens: np.ndarr
     mean + sd sqrt(2 ln ep) (Gaussian extreme), capped at all E/ep experts. Returned as max / mean,
     the factor on the expert bytes the step's time is set by. No fitted parameter.
     """
+    if not on.any():  # the switch is off, or no row uses expert parallelism
+        return np.ones(len(E))
     e = E / np.maximum(ep, 1.0)
     q = 1.0 - (1.0 - k / E) ** np.maximum(tokens, 1.0)
     mean = e * q
@@ -200,11 +207,21 @@ def _canonical_precision(value: str) -> str:
         raise ValueError(f"profile column 'precision': {exc}") from None
 
 
-def _compute_precision(df: pd.DataFrame, precision: np.ndarray) -> np.ndarray:
-    """The GEMM precision per row where a ``compute_precision`` column gives it, else "" (the precision
-    table then picks it per GPU: :func:`energylens.profiles.precision.compute_precision`)."""
+def _precision_codes(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, canonical weight format per code): blank cells and an absent column are bf16."""
+    default = _canonical_precision("bf16")
+    if "precision" not in df.columns:
+        return np.zeros(n, dtype=np.intp), np.array([default], dtype=object)
+    codes, uniques = cells.codes(df["precision"])
+    values = np.array([*(_canonical_precision(str(u)) for u in uniques), default], dtype=object)
+    return np.where(codes < 0, len(uniques), codes), values
+
+
+def _compute_precision(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, GEMM precision per code): the ``compute_precision`` column's where given, else ""
+    (the precision table then picks it per GPU: :func:`energylens.profiles.precision.compute_precision`)."""
     if "compute_precision" not in df.columns:
-        return np.full(len(precision), "", dtype=object)
+        return np.zeros(n, dtype=np.intp), np.array([""], dtype=object)
     codes, uniques = cells.codes(df["compute_precision"])
     mapped = np.full(len(uniques) + 1, "", dtype=object)  # the last slot: missing cells (code -1)
     errors: dict[int, ValueError] = {}
@@ -217,15 +234,17 @@ def _compute_precision(df: pd.DataFrame, precision: np.ndarray) -> np.ndarray:
     if errors:  # the first bad row, as a row-by-row pass would meet it
         i = int(np.flatnonzero(np.isin(codes, list(errors)))[0])
         raise ValueError(f"profile column 'compute_precision', row {i + 1} (1-based): {errors[int(codes[i])]}")
-    return mapped[codes]
+    return np.where(codes < 0, len(uniques), codes), mapped
 
 
-def _hardware(df: pd.DataFrame, precision: np.ndarray, compute: np.ndarray) -> dict[str, np.ndarray]:
+def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], compute: tuple[np.ndarray, np.ndarray],
+              gpu_specs: dict | None) -> dict[str, np.ndarray]:
     """GPU specs per row (the GPU table, a user GPU table or the profile's ``gpu_*`` columns), one lookup per
     unique (gpu, weight precision, compute precision); the compute precision of a weight format is the
     precision table's for that GPU unless the row gives one."""
-    specs = _gpu_specs(df)
-    codes, keys = cells.key_codes(df["gpu"], precision, compute)
+    specs = _gpu_specs(df) if gpu_specs is None else gpu_specs
+    codes, keys = cells.key_codes(df["gpu"], precision[0], compute[0])
+    keys = [(g, precision[1][p], compute[1][c]) for g, p, c in keys]
     table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
         spec = specs[str(g).strip()]
@@ -247,16 +266,16 @@ _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_slidin
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:
     """Architecture per row: profile columns, else the model table, else an estimate from params_b."""
-    n = len(df)
-    arch = {c: (_col(df, c) if c in df.columns else np.full(n, np.nan))
-            for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)}
-    is_image, is_video = _modalities(df, n)
-    need = np.zeros(n, dtype=bool)
-    for c in _ARCH:
-        need |= ~np.isfinite(arch[c])
-    codes, keys = cells.key_codes(df["model"], P / 1e9)
-    any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
+    n = len(P)
     filled = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
+    given = {c: _col(df, c) for c in filled if c in df.columns}  # an absent column: the table's, row by row
+    is_image, is_video = _modalities(df, n)
+    need = np.zeros(n, dtype=bool) if all(c in given for c in _ARCH) else np.ones(n, dtype=bool)
+    for c in _ARCH:
+        if c in given:
+            need |= ~np.isfinite(given[c])
+    codes, keys = _model_keys(df["model"], P)
+    any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
     # per distinct (model, params_b): the table's value of each column, NaN where nothing is filled
     table = np.full((len(filled) + 2, len(keys)), np.nan)  # + active ratio, vision encoder size
     table[-1] = 0.0
@@ -266,13 +285,14 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
             if not any_need[j]:
                 continue
             spec = tables.estimate_architecture(float(p_b))
-        table[: len(filled), j] = [_float_or_nan(getattr(spec, c)) for c in filled]
+        table[: len(filled), j] = _spec_values(spec, filled)
         table[-2, j] = float(spec.active_params_b) / float(spec.params_b)
         vb = spec.vision_params_b
         table[-1, j] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+    arch: dict[str, np.ndarray] = {}
     for c, row in zip(filled, table, strict=False):
-        v = arch[c]
-        arch[c] = np.where(np.isfinite(v), v, row.take(codes))
+        v = given.get(c)
+        arch[c] = row.take(codes) if v is None else np.where(np.isfinite(v), v, row.take(codes))
     ratio = table[-2].take(codes)
     Pa = np.where(pa_given | np.isnan(ratio), Pa, P * ratio)  # NaN ratio: no table row was looked up
     arch["vision_b"] = table[-1].take(codes)
@@ -300,6 +320,16 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     return arch
 
 
+def _model_keys(models, P: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+    """(code, (model, params_b)) per distinct key of the architecture lookup. The table's row depends on
+    the model alone and params_b only estimates an unknown model, so with every model known the key is
+    the model (params_b NaN; a float column's factorisation was a large part of the lookup)."""
+    codes, keys = cells.key_codes(models)
+    if all(tables.find_model(str(m)) is not None for (m,) in keys):
+        return codes, [(m, math.nan) for (m,) in keys]
+    return cells.key_codes(models, P / 1e9)
+
+
 def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row: an image or video row; a video row (one comparison per distinct modality)."""
     if "modality" not in df.columns:
@@ -307,6 +337,12 @@ def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(df["modality"], use_na_sentinel=False)
     kinds = np.array([str(u) for u in uniques], dtype=object)
     return np.isin(kinds, ("image", "video")).take(codes), (kinds == "video").take(codes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _spec_values(spec, names: tuple[str, ...]) -> tuple[float, ...]:
+    """A model-table row's values of ``names`` as floats (NaN where blank), once per row (specs are frozen)."""
+    return tuple(_float_or_nan(getattr(spec, c)) for c in names)
 
 
 def _float_or_nan(v) -> float:
@@ -322,6 +358,8 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     ``video_frames`` (profile column) x the table's tokens per frame, capped at the prompt, else the
     whole prompt."""
     n = len(Li)
+    if not arch["is_image"].any():
+        return np.zeros(n)
     img = arch["image_tokens_per_image"]
     frames = _col(df, "video_frames") if "video_frames" in df.columns else np.full(n, np.nan)
     vid = frames * arch["video_tokens_per_frame"]
@@ -366,6 +404,8 @@ def moe_touch_fraction(n_experts: np.ndarray, experts_per_token: np.ndarray, bat
     1 - (1 - k/E)^B for a mixture of experts (E > 1), 1 for a dense model. Scales the expert weights in
     ``weight_bytes_per_step``."""
     moe = n_experts > 1.0
+    if not moe.any():
+        return np.ones(np.broadcast(n_experts, experts_per_token, batch_size).shape)
     return np.where(moe, 1.0 - (1.0 - experts_per_token / n_experts) ** np.maximum(batch_size, 1.0), 1.0)
 
 
@@ -386,7 +426,7 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
     return specs
 
 
-def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
+def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray | None) -> np.ndarray:
     """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
     4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
 
@@ -394,6 +434,8 @@ def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
     weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
     """
     out = np.where(bpp >= 4.0, 4.0, 2.0)
+    if kv_dtype is None:  # no kv_cache_dtype column: auto everywhere
+        return out
     codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
     for j, dtype in enumerate(uniques):
         key = str(dtype).strip().lower()
