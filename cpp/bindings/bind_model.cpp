@@ -116,7 +116,7 @@ const py::array& evaluation_part(const py::array& part, bool present, const char
 
 template <typename T>
 Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, const Array<double>& params_in,
-                         bool jacobian, bool aux, const py::object& out) {
+                         bool jacobian, bool aux, const py::object& out, const py::object& domain) {
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<T>> keep;
@@ -145,6 +145,19 @@ Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, c
   T* o2 = aux ? out2.mutable_data() : nullptr;
   T* j0 = jacobian ? jac0.mutable_data() : nullptr;
   T* j1 = jacobian ? jac1.mutable_data() : nullptr;
+  if (!domain.is_none()) {
+    if (jacobian || aux) throw std::invalid_argument("evaluate: domain= is only for the plain evaluation");
+    const auto bounds = domain.cast<Array<double>>();
+    std::vector<T> lower(static_cast<std::size_t>(bounds.size()));
+    for (std::size_t k = 0; k < lower.size(); ++k) lower[k] = static_cast<T>(bounds.data()[k]);
+    bool ok = true;
+    {
+      py::gil_scoped_release release;
+      ok = evaluate_in_domain<T>(id, rows, ptrs.data(), params, o0, o1, broadcast, lower);
+    }
+    if (!ok) throw std::invalid_argument("evaluate: a feature value is outside its domain (domain=)");
+    return Evaluation{&d, out0, out1, out2, jac0, jac1, aux, jacobian};
+  }
   {
     py::gil_scoped_release release;
     evaluate<T>(id, rows, ptrs.data(), params, o0, o1, o2, j0, j1, broadcast);
@@ -429,19 +442,23 @@ void bind_model(py::module_& m) {
   m.def(
       "evaluate",
       [](const std::string& name, const std::vector<py::array>& columns, const Array<double>& params,
-         bool jacobian, const std::string& dtype, bool aux, const py::object& out) -> Evaluation {
+         bool jacobian, const std::string& dtype, bool aux, const py::object& out,
+         const py::object& domain) -> Evaluation {
         const TemplateId id = template_id(name);
         if (jacobian && aux) throw std::invalid_argument("evaluate: ask for jacobian or aux, not both");
-        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux, out);
-        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux, out);
+        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux, out, domain);
+        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux, out, domain);
         throw std::invalid_argument("dtype must be 'float64' or 'float32', got '" + dtype + "'");
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
       py::arg("dtype") = "float64", py::arg("aux") = false, py::arg("out") = py::none(),
+      py::arg("domain") = py::none(),
       "Evaluate a template on feature columns (in the template's feature order; a column of one value, "
       "or a 0-d array, is used for every row). Returns an Evaluation: out0 and out1 (written into `out`, a "
       "pair of preallocated arrays, when given: no allocation per call), out2 (the auxiliary output, energy: "
-      "implied step time) with aux=True, jacobian0 and jacobian1 ((rows, n_params)) with jacobian=True.");
+      "implied step time) with aux=True, jacobian0 and jacobian1 ((rows, n_params)) with jacobian=True. "
+      "domain: one lower bound per feature (float64); every value must be finite and >= its bound, checked "
+      "in the same pass (ValueError if one is not; the outputs are then meaningless).");
 
   m.def(
       "evaluate_device",

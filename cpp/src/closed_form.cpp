@@ -2,6 +2,7 @@
 
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <memory>
@@ -94,9 +95,49 @@ void evaluate_block(std::index_sequence<K...>, Isa isa, long rows, const T* cons
 
 constexpr bool is_broadcast(BroadcastMask mask, std::size_t k) { return ((mask >> k) & 1U) != 0; }
 
+// Nonzero when some x[i] is not finite or below `lo`: the domain check of evaluate_in_domain(), run on a
+// chunk's column right after the evaluation read it (so from cache), vectorised per instruction-set level
+// like the evaluation (an OR of compares; x - x == 0 is false for NaN and inf).
+template <typename T>
+inline __attribute__((always_inline)) unsigned outside_body(long rows, const T* __restrict x, T lo) {
+  unsigned bad = 0;
+  for (long i = 0; i < rows; ++i) bad |= static_cast<unsigned>(!((x[i] >= lo) & (x[i] - x[i] == T(0))));
+  return bad;
+}
+
+template <typename T>
+unsigned outside_baseline(long rows, const T* __restrict x, T lo) {
+  return outside_body(rows, x, lo);
+}
+
+#if ENERGYLENS_MULTI_ISA
+template <typename T>
+__attribute__((target("arch=x86-64-v3"))) unsigned outside_avx2(long rows, const T* __restrict x, T lo) {
+  return outside_body(rows, x, lo);
+}
+
+template <typename T>
+__attribute__((target("arch=x86-64-v4"))) unsigned outside_avx512(long rows, const T* __restrict x, T lo) {
+  return outside_body(rows, x, lo);
+}
+#endif
+
+template <typename T>
+unsigned outside_domain(Isa isa, long rows, const T* x, T lo) {
+#if ENERGYLENS_MULTI_ISA
+  if (isa == Isa::Avx512) return outside_avx512(rows, x, lo);
+  if (isa == Isa::Avx2) return outside_avx2(rows, x, lo);
+#else
+  (void)isa;
+#endif
+  return outside_baseline(rows, x, lo);
+}
+
+// Returns false when `lower` (non-null: one bound per feature, plain evaluation only) finds a value outside
+// its feature's domain.
 template <class Tpl, typename T>
-void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
-                   T* out1, T* out2, T* jac0, T* jac1, BroadcastMask broadcast) {
+bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
+                   T* out1, T* out2, T* jac0, T* jac1, BroadcastMask broadcast, const T* lower = nullptr) {
   constexpr std::size_t F = Tpl::kFeatures;
   constexpr std::size_t P = Tpl::kParams;
   T p[P];
@@ -112,6 +153,10 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     const Isa isa = active_isa();
     const std::size_t n_broadcast = static_cast<std::size_t>(std::popcount(broadcast));
     std::vector<std::vector<T>> expanded(static_cast<std::size_t>(threads));  // per participant
+    std::atomic<unsigned> bad{0};
+    if (lower != nullptr && rows > 0)  // a broadcast value once, here
+      for (std::size_t k = 0; k < F; ++k)
+        if (is_broadcast(broadcast, k)) bad.fetch_or(outside_domain<T>(Isa::Baseline, 1, columns[k], lower[k]));
     run_chunks(static_cast<std::size_t>(chunks), threads, [&](std::size_t chunk_index, int slot) {
       const long begin = static_cast<long>(chunk_index) * chunk_rows;
       const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
@@ -135,7 +180,14 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
       else
         evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, out1 + begin,
                                       nullptr);
+      if (lower != nullptr) {
+        unsigned chunk_bad = 0;
+        for (std::size_t k = 0; k < F; ++k)
+          if (!is_broadcast(broadcast, k)) chunk_bad |= outside_domain<T>(isa, len, c[k], lower[k]);
+        if (chunk_bad != 0) bad.fetch_or(chunk_bad, std::memory_order_relaxed);
+      }
     });
+    return bad.load(std::memory_order_relaxed) == 0;
   } else {
     const int threads = threads_for(rows, kMinJacobianRowsPerThread);
     constexpr long kJacobianChunkRows = 256;
@@ -160,6 +212,7 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
       }
     });
   }
+  return true;
 }
 
 // One (row, output) pair that enters the fit: which row, which output (0, 1, 2 = auxiliary, or
@@ -372,6 +425,30 @@ template void evaluate<double>(TemplateId, std::size_t, const double* const*, st
                                double*, double*, double*, double*, BroadcastMask);
 template void evaluate<float>(TemplateId, std::size_t, const float* const*, std::span<const double>, float*,
                               float*, float*, float*, float*, BroadcastMask);
+
+template <typename T>
+bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+                        T* out0, T* out1, BroadcastMask broadcast, std::span<const T> lower) {
+  check_columns(columns, rows);
+  return dispatch(id, [&](auto tpl) {
+    using Tpl = decltype(tpl);
+    if (params.size() != Tpl::kParams || lower.size() != Tpl::kFeatures)
+      throw std::invalid_argument("evaluate: " + std::to_string(params.size()) + " parameters and " +
+                                  std::to_string(lower.size()) + " domain bounds given, the " +
+                                  Tpl::descriptor().id + " template has " + std::to_string(Tpl::kParams) +
+                                  " and " + std::to_string(Tpl::kFeatures));
+    if (Tpl::kFeatures < 32 && (broadcast >> Tpl::kFeatures) != 0)
+      throw std::invalid_argument("evaluate: broadcast mask names columns beyond the template's " +
+                                  std::to_string(Tpl::kFeatures) + " features");
+    return evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, nullptr, nullptr, nullptr, broadcast,
+                                 lower.data());
+  });
+}
+
+template bool evaluate_in_domain<double>(TemplateId, std::size_t, const double* const*, std::span<const double>,
+                                         double*, double*, BroadcastMask, std::span<const double>);
+template bool evaluate_in_domain<float>(TemplateId, std::size_t, const float* const*, std::span<const double>,
+                                        float*, float*, BroadcastMask, std::span<const float>);
 
 ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
                   std::span<const std::span<const double>> targets, std::span<const double> start,

@@ -41,7 +41,7 @@ from energylens.model.persistence import (
 )
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
-from energylens.profiles.features import build_features, check_feature_domain
+from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles, as_profiles
 
@@ -348,12 +348,12 @@ class ClosedFormModel:
                              "build them with energylens.profiles.features.build_features or pass them as scalars")
         cols = []
         for name in self.feature_names:
-            col = np.asarray(features[name], dtype=dtype)
+            col = np.asarray(features[name], dtype=dtype)  # no copy when it already is
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
                 check_feature_domain(name, col)
-            cols.append(np.ascontiguousarray(col))
+            cols.append(col if col.flags.c_contiguous else np.ascontiguousarray(col))
         return cols
 
     def evaluate_features(self, features: Mapping[str, Any], *, out: tuple[np.ndarray, np.ndarray] | None = None,
@@ -373,9 +373,20 @@ class ClosedFormModel:
         kind = np.dtype(dtype)
         if kind not in (np.float64, np.float32):
             raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-        columns = self._feature_columns(features, validate, kind)
+        theta = self._require_fitted()
+        # Without out=, the domain check runs inside the native pass (one read of every column, not three);
+        # with out=, first, so that a caller's arrays are never overwritten by a call that then fails.
+        fused = validate and out is None
+        columns = self._feature_columns(features, validate and not fused, kind)
+        domain = domain_lower_bounds(self.feature_names, kind) if fused else None
         with threads(n_threads):
-            ev = _core.evaluate(self._template, columns, self._require_fitted(), dtype=kind.name, out=out)
+            try:
+                ev = _core.evaluate(self._template, columns, theta, dtype=kind.name, out=out, domain=domain)
+            except ValueError:
+                if fused:  # name the feature and row exactly as the check before the pass would have
+                    for name, col in zip(self.feature_names, columns, strict=True):
+                        check_feature_domain(name, col)
+                raise
         return ev.out0, ev.out1
 
     def intervals_unavailable(self) -> str | None:

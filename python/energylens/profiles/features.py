@@ -22,7 +22,7 @@ from energylens.profiles import precision as _precision
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
-           "moe_touch_fraction"]
+           "domain_lower_bounds", "moe_touch_fraction"]
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
@@ -274,13 +274,13 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     for c in _ARCH:
         if c in given:
             need |= ~np.isfinite(given[c])
-    codes, keys = _model_keys(df["model"], P)
+    codes, keys, specs = _model_keys(df["model"], P)
     any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
     # per distinct (model, params_b): the table's value of each column, NaN where nothing is filled
     table = np.full((len(filled) + 2, len(keys)), np.nan)  # + active ratio, vision encoder size
     table[-1] = 0.0
-    for j, (m, p_b) in sorted(enumerate(keys), key=lambda item: (str(item[1][0]), float(item[1][1]))):
-        spec = tables.find_model(str(m))
+    for j, (_m, p_b) in sorted(enumerate(keys), key=lambda item: (str(item[1][0]), float(item[1][1]))):
+        spec = specs[j]
         if spec is None:
             if not any_need[j]:
                 continue
@@ -320,14 +320,17 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     return arch
 
 
-def _model_keys(models, P: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
-    """(code, (model, params_b)) per distinct key of the architecture lookup. The table's row depends on
-    the model alone and params_b only estimates an unknown model, so with every model known the key is
-    the model (params_b NaN; a float column's factorisation was a large part of the lookup)."""
+def _model_keys(models, P: np.ndarray) -> tuple[np.ndarray, list[tuple], list]:
+    """(code, (model, params_b), model-table row or None) per distinct key of the architecture lookup.
+    The table's row depends on the model alone and params_b only estimates an unknown model, so with
+    every model known the key is the model (params_b NaN; a float column's factorisation was a large
+    part of the lookup)."""
     codes, keys = cells.key_codes(models)
-    if all(tables.find_model(str(m)) is not None for (m,) in keys):
-        return codes, [(m, math.nan) for (m,) in keys]
-    return cells.key_codes(models, P / 1e9)
+    specs = [tables.find_model(str(m)) for (m,) in keys]
+    if all(spec is not None for spec in specs):
+        return codes, [(m, math.nan) for (m,) in keys], specs
+    codes, keys = cells.key_codes(models, P / 1e9)
+    return codes, keys, [tables.find_model(str(m)) for m, _ in keys]
 
 
 def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -397,6 +400,26 @@ def check_feature_domain(name: str, col: np.ndarray) -> None:
     row = int(np.flatnonzero(bad)[0])
     need = f">= {lower:g}" if inclusive else f"> {lower:g}"
     raise ValueError(f"feature {name!r} row {row} is {float(flat[row])!r}; it must be finite and {need}")
+
+
+@functools.lru_cache(maxsize=64)
+def _lower_bounds(names: tuple[str, ...], dtype: str) -> np.ndarray:
+    kind = np.dtype(dtype).type
+    out = []
+    for name in names:
+        lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
+        bound = kind(lower) if inclusive else np.nextafter(kind(lower), kind(np.inf))
+        out.append(float(bound))
+    values = np.array(out, dtype=np.float64)
+    values.flags.writeable = False
+    return values
+
+
+def domain_lower_bounds(names: tuple[str, ...], dtype=np.float64) -> np.ndarray:
+    """Per feature of ``names``, the least value of its domain in ``dtype`` (the next representable value
+    above an exclusive bound), as float64: the native evaluator's fused domain check (``_core.evaluate(...,
+    domain=)``) accepts exactly what :func:`check_feature_domain` accepts."""
+    return _lower_bounds(tuple(names), np.dtype(dtype).name)
 
 
 def moe_touch_fraction(n_experts: np.ndarray, experts_per_token: np.ndarray, batch_size: np.ndarray) -> np.ndarray:
