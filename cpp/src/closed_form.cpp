@@ -123,6 +123,40 @@ __attribute__((target("arch=x86-64-v4"))) unsigned outside_avx512(long rows, con
 #endif
 
 template <typename T>
+inline __attribute__((always_inline)) void add_body(long rows, T* __restrict a, const T* __restrict b) {
+  for (long i = 0; i < rows; ++i) a[i] += b[i];
+}
+
+template <typename T>
+void add_baseline(long rows, T* __restrict a, const T* __restrict b) {
+  add_body(rows, a, b);
+}
+
+#if ENERGYLENS_MULTI_ISA
+template <typename T>
+__attribute__((target("arch=x86-64-v3"))) void add_avx2(long rows, T* __restrict a, const T* __restrict b) {
+  add_body(rows, a, b);
+}
+
+template <typename T>
+__attribute__((target("arch=x86-64-v4"))) void add_avx512(long rows, T* __restrict a, const T* __restrict b) {
+  add_body(rows, a, b);
+}
+#endif
+
+// a[i] += b[i] for a chunk (the summed output of evaluate_in_domain), vectorised per level.
+template <typename T>
+void add_into(Isa isa, long rows, T* a, const T* b) {
+#if ENERGYLENS_MULTI_ISA
+  if (isa == Isa::Avx512) return add_avx512(rows, a, b);
+  if (isa == Isa::Avx2) return add_avx2(rows, a, b);
+#else
+  (void)isa;
+#endif
+  add_baseline(rows, a, b);
+}
+
+template <typename T>
 unsigned outside_domain(Isa isa, long rows, const T* x, T lo) {
 #if ENERGYLENS_MULTI_ISA
   if (isa == Isa::Avx512) return outside_avx512(rows, x, lo);
@@ -153,6 +187,10 @@ bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     const Isa isa = active_isa();
     const std::size_t n_broadcast = static_cast<std::size_t>(std::popcount(broadcast));
     std::vector<std::vector<T>> expanded(static_cast<std::size_t>(threads));  // per participant
+    // out1 == nullptr (evaluate_in_domain): out0 receives out0 + out1, out1 going to a per-participant
+    // chunk buffer that stays in cache; added in a separate loop, so rounded as adding the arrays after.
+    const bool summed = out1 == nullptr;
+    std::vector<std::vector<T>> second(summed ? static_cast<std::size_t>(threads) : 0U);
     std::atomic<unsigned> bad{0};
     if (lower != nullptr && rows > 0)  // a broadcast value once, here
       for (std::size_t k = 0; k < F; ++k)
@@ -174,12 +212,19 @@ bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
       const T* c[F];
       for (std::size_t k = 0, b = 0; k < F; ++k)
         c[k] = is_broadcast(broadcast, k) ? block + b++ * static_cast<std::size_t>(chunk_rows) : columns[k] + begin;
+      T* o1 = nullptr;
+      if (summed) {
+        std::vector<T>& mine = second[static_cast<std::size_t>(slot)];
+        if (mine.empty()) mine.resize(static_cast<std::size_t>(chunk_rows));
+        o1 = mine.data();
+      } else {
+        o1 = out1 + begin;
+      }
       if (out2 != nullptr)
-        evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, out1 + begin,
-                                     out2 + begin);
+        evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, o1, out2 + begin);
       else
-        evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, out1 + begin,
-                                      nullptr);
+        evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, o1, nullptr);
+      if (summed) add_into(isa, len, out0 + begin, o1);
       if (lower != nullptr) {
         unsigned chunk_bad = 0;
         for (std::size_t k = 0; k < F; ++k)
@@ -430,9 +475,10 @@ template <typename T>
 bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
                         T* out0, T* out1, BroadcastMask broadcast, std::span<const T> lower) {
   check_columns(columns, rows);
+  if (out0 == nullptr && rows > 0) throw std::invalid_argument("evaluate: no output array");
   return dispatch(id, [&](auto tpl) {
     using Tpl = decltype(tpl);
-    if (params.size() != Tpl::kParams || lower.size() != Tpl::kFeatures)
+    if (params.size() != Tpl::kParams || (!lower.empty() && lower.size() != Tpl::kFeatures))
       throw std::invalid_argument("evaluate: " + std::to_string(params.size()) + " parameters and " +
                                   std::to_string(lower.size()) + " domain bounds given, the " +
                                   Tpl::descriptor().id + " template has " + std::to_string(Tpl::kParams) +
@@ -441,7 +487,7 @@ bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns
       throw std::invalid_argument("evaluate: broadcast mask names columns beyond the template's " +
                                   std::to_string(Tpl::kFeatures) + " features");
     return evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, nullptr, nullptr, nullptr, broadcast,
-                                 lower.data());
+                                 lower.empty() ? nullptr : lower.data());
   });
 }
 

@@ -135,3 +135,18 @@ def test_a_forked_child_starts_its_own_helpers(fitted):
     child.start()
     child.join(timeout=120)
     assert child.exitcode == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_summed_pass_equals_adding_the_two_outputs_bit_for_bit(fitted, dtype):
+    model, feats = fitted
+    feats = {k: v.astype(dtype) for k, v in feats.items()}
+    e_pf, e_dec = model.evaluate_features(feats, dtype=dtype)
+    np.testing.assert_array_equal(model.predict_features(feats, dtype=dtype), e_pf + e_dec)
+    sweep = dict(feats, tdp_w=700.0, d_model=4096.0)  # broadcast columns take the smaller chunks
+    e_pf, e_dec = model.evaluate_features(sweep, dtype=dtype)
+    np.testing.assert_array_equal(model.predict_features(sweep, dtype=dtype), e_pf + e_dec)
+    ev = _core.evaluate("energy", [feats[k] for k in model.feature_names], model.theta, dtype=np.dtype(dtype).name,
+                        sum=True)
+    with pytest.raises(ValueError, match="sum=True"):
+        _ = ev.out1

@@ -35,8 +35,10 @@ void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::spa
 
 /// evaluate() without Jacobians or auxiliary output that also checks, in the same pass over the rows,
 /// every value of every column against its feature's domain: finite and >= lower[k] (one bound per
-/// feature; pass the next representable value above an exclusive bound). Returns false when some value
-/// fails; the outputs are then written but not meaningful (the caller finds and names the row).
+/// feature; pass the next representable value above an exclusive bound; empty: no check). Returns false
+/// when some value fails; the outputs are then written but not meaningful (the caller finds and names
+/// the row). With `out1` null, `out0` receives out0 + out1 (each chunk's second output kept in a
+/// cache-sized buffer and added in a separate loop: the same rounding as adding the arrays afterwards).
 template <typename T>
 bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
                         T* out0, T* out1, BroadcastMask broadcast, std::span<const T> lower);

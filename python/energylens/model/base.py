@@ -370,6 +370,13 @@ class ClosedFormModel:
         themselves and evaluate in a hot loop. ``dtype=np.float32`` runs the float32 native loop end to end
         (columns cast once if needed, float32 outputs); ``n_threads`` caps its threads.
         """
+        ev = self._evaluation(features, out, validate, dtype, n_threads, summed=False)
+        return ev.out0, ev.out1
+
+    def _evaluation(self, features: Mapping[str, Any], out: tuple[np.ndarray, np.ndarray] | None, validate: bool,
+                    dtype, n_threads: int | None, *, summed: bool) -> Any:
+        """The native evaluation behind evaluate_features (and, ``summed``: out0 + out1 added chunk by chunk
+        in cache, predict_features)."""
         kind = np.dtype(dtype)
         if kind not in (np.float64, np.float32):
             raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
@@ -381,13 +388,13 @@ class ClosedFormModel:
         domain = domain_lower_bounds(self.feature_names, kind) if fused else None
         with threads(n_threads):
             try:
-                ev = _core.evaluate(self._template, columns, theta, dtype=kind.name, out=out, domain=domain)
+                return _core.evaluate(self._template, columns, theta, dtype=kind.name, out=out, domain=domain,
+                                      sum=summed)
             except ValueError:
                 if fused:  # name the feature and row exactly as the check before the pass would have
                     for name, col in zip(self.feature_names, columns, strict=True):
                         check_feature_domain(name, col)
                 raise
-        return ev.out0, ev.out1
 
     def intervals_unavailable(self) -> str | None:
         """Why this model cannot give prediction intervals, or None when it can."""

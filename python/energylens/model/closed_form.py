@@ -174,8 +174,7 @@ class EnergyModel(ClosedFormModel):
         The fast path for schedulers and sweeps: no DataFrame, no table lookups, one native pass;
         ``dtype=np.float32`` runs the float32 loop.
         """
-        e_pf, e_dec = self.evaluate_features(features, validate=validate, dtype=dtype, n_threads=n_threads)
-        return np.add(e_pf, e_dec, out=e_pf)
+        return self._evaluation(features, None, validate, dtype, n_threads, summed=True).out0
 
     def predict_bootstrap(self, configs: Any) -> np.ndarray:
         """Energy per request (J) under each converged bootstrap refit, shape (replicates, rows):
