@@ -17,7 +17,7 @@ Every figure is the median of >= 7 samples with min and max (a sample of a call 
 repeats the call and divides). Ratios are baseline median / ours median, with the range from the
 extremes. Writes bench/results/public.json.
 
-    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 1000000] [--repeats 7]
+    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 10000000] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def machine() -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-rows", type=int, default=10_000_000)
-    ap.add_argument("--df-max-rows", type=int, default=1_000_000)
+    ap.add_argument("--df-max-rows", type=int, default=10_000_000)
     ap.add_argument("--memory-rows", type=int, default=10_000_000, help="0 skips the memory probe")
     ap.add_argument("--forest-max-rows", type=int, default=1_000_000,
                     help="largest predict(df) size also timed against the RandomForest (its predict is slow)")

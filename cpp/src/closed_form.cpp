@@ -19,9 +19,11 @@
 namespace energylens {
 namespace {
 
-// Fewest rows worth a thread of their own: below 2x this the loop runs on one thread, where thread
-// start-up and the closing barrier would cost more than the work (bench/bench_threads.py measures it).
-constexpr std::size_t kMinRowsPerThread = 32768;
+// Fewest rows worth a thread of their own: below 2x this (~5 ms of work on one core) the loop runs on
+// the caller alone. Waking a helper costs little, but with another process busy on the helper's core a
+// helper descheduled in the middle of a chunk holds the caller for up to a scheduler time slice (a few
+// ms): at 1e5 rows that made two threads ~3x slower than one (bench_public.py, other core busy).
+constexpr std::size_t kMinRowsPerThread = 131072;
 // The same for the Jacobian loop (about 10x more work per row).
 constexpr std::size_t kMinJacobianRowsPerThread = 4096;
 

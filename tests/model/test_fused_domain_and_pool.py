@@ -20,7 +20,7 @@ from energylens.profiles.features import build_features, check_feature_domain, d
 def fitted():
     data = mlenergy_v2()
     model = EnergyModel(n_starts=1, bootstrap=0).fit(data)
-    feats = {k: np.tile(v, 300) for k, v in build_features(data).items()}  # ~1e5 rows: many chunks, 2 threads
+    feats = {k: np.tile(v, 800) for k, v in build_features(data).items()}  # ~2.8e5 rows: many chunks, 2 threads
     return model, feats
 
 
