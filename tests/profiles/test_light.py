@@ -29,7 +29,8 @@ def _raw(frame: pd.DataFrame, columns, n: int | None = None, seed: int = 0) -> p
 def _assert_same_features(raw: pd.DataFrame) -> None:
     light = light_profiles(raw, require_energy=False)
     assert light is not None
-    got = features_of(light, light.gpu_specs)
+    got = features_of(light, light.gpu_specs, light.model_specs)
+    np.testing.assert_equal(light.features(), got)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = build_features(load_profiles(raw, require_energy=False))
@@ -70,6 +71,10 @@ def test_categorical_and_object_text_columns_take_the_light_path(bundled):
     for kind in ("category", object):
         typed = raw.astype({"model": kind, "gpu": kind})
         _assert_same_features(typed)
+    # categories no row uses (a filtered categorical frame) are codes no key may point at
+    part = raw.astype({"model": "category", "gpu": "category"}).iloc[:12].reset_index(drop=True)
+    assert len(part["model"].cat.categories) > part["model"].nunique()
+    _assert_same_features(part)
 
 
 @pytest.mark.parametrize("spoil", [

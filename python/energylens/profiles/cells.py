@@ -159,7 +159,7 @@ def key_codes(*columns) -> tuple[np.ndarray, list[tuple]]:
     for col in columns:
         c, u = (col.codes, col.values) if isinstance(col, Coded) else pd.factorize(col, use_na_sentinel=False)
         parts.append((c.astype(np.int64, copy=False), np.asarray(u, dtype=object)))
-    if len(parts) == 1:
+    if len(parts) == 1 and not isinstance(columns[0], Coded):  # factorised: every value is used
         group, n_groups = parts[0][0], len(parts[0][1])
     else:
         group, n_groups = _combined(parts, n)

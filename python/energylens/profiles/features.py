@@ -90,10 +90,11 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     return features_of(as_profiles(profiles, require_energy=False).reset_index(drop=True))
 
 
-def features_of(df, gpu_specs: dict | None = None) -> dict[str, np.ndarray]:
+def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = None) -> dict[str, np.ndarray]:
     """:func:`build_features` of rows already validated: a frame from :func:`energylens.profiles.load_profiles`,
-    or the columns of :class:`energylens.profiles.light.LightProfiles` (with their ``gpu_specs``; text
-    columns may be :class:`energylens.profiles.cells.Coded`)."""
+    or the columns of :class:`energylens.profiles.light.LightProfiles` (with their ``gpu_specs`` and the
+    model-table row of every model, ``model_specs``; text columns may be
+    :class:`energylens.profiles.cells.Coded`)."""
     tp, pp, B, Li, Lo, P = _required_numbers(df)
     n = len(tp)
 
@@ -109,7 +110,7 @@ def features_of(df, gpu_specs: dict | None = None) -> dict[str, np.ndarray]:
     dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
     ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
     hw = _hardware(df, precision, compute, gpu_specs)
-    arch = _architecture(df, P, Pa, pa_given)
+    arch = _architecture(df, P, Pa, pa_given, model_specs)
     Pa = arch["active"]
     E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
 
@@ -243,8 +244,8 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
     unique (gpu, weight precision, compute precision); the compute precision of a weight format is the
     precision table's for that GPU unless the row gives one."""
     specs = _gpu_specs(df) if gpu_specs is None else gpu_specs
-    codes, keys = cells.key_codes(df["gpu"], precision[0], compute[0])
-    keys = [(g, precision[1][p], compute[1][c]) for g, p, c in keys]
+    codes, keys = cells.key_codes(df["gpu"], cells.Coded(*precision), cells.Coded(*compute))
+    # (the Coded columns give their values as keys)
     table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
         spec = specs[str(g).strip()]
@@ -264,7 +265,8 @@ _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_slidin
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image")
 
 
-def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:
+def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray,
+                  model_specs: dict | None = None) -> dict[str, np.ndarray]:
     """Architecture per row: profile columns, else the model table, else an estimate from params_b."""
     n = len(P)
     filled = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
@@ -274,7 +276,7 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     for c in _ARCH:
         if c in given:
             need |= ~np.isfinite(given[c])
-    codes, keys, specs = _model_keys(df["model"], P)
+    codes, keys, specs = _model_keys(df["model"], P, model_specs)
     any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
     # per distinct (model, params_b): the table's value of each column, NaN where nothing is filled
     table = np.full((len(filled) + 2, len(keys)), np.nan)  # + active ratio, vision encoder size
@@ -320,13 +322,13 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     return arch
 
 
-def _model_keys(models, P: np.ndarray) -> tuple[np.ndarray, list[tuple], list]:
+def _model_keys(models, P: np.ndarray, model_specs: dict | None = None) -> tuple[np.ndarray, list[tuple], list]:
     """(code, (model, params_b), model-table row or None) per distinct key of the architecture lookup.
     The table's row depends on the model alone and params_b only estimates an unknown model, so with
     every model known the key is the model (params_b NaN; a float column's factorisation was a large
     part of the lookup)."""
     codes, keys = cells.key_codes(models)
-    specs = [tables.find_model(str(m)) for (m,) in keys]
+    specs = [tables.find_model(str(m)) if model_specs is None else model_specs[m] for (m,) in keys]
     if all(spec is not None for spec in specs):
         return codes, [(m, math.nan) for (m,) in keys], specs
     codes, keys = cells.key_codes(models, P / 1e9)

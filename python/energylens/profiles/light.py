@@ -53,16 +53,17 @@ class LightProfiles:
     :class:`~energylens.profiles.cells.Coded`), ``len()`` = rows, and the GPU specs: what the model's fit and predict read,
     standing in for the validated frame."""
 
-    def __init__(self, columns: dict[str, object], n_rows: int, gpu_specs: dict) -> None:
+    def __init__(self, columns: dict[str, object], n_rows: int, gpu_specs: dict, model_specs: dict) -> None:
         self._columns = columns
         self._n_rows = n_rows
         self.gpu_specs = gpu_specs
+        self.model_specs = model_specs
         self._features: dict[str, np.ndarray] | None = None
 
     def features(self) -> dict[str, np.ndarray]:
         """build_features of these rows, built once (fit's energy and latency models share them)."""
         if self._features is None:
-            self._features = features_of(self, self.gpu_specs)
+            self._features = features_of(self, self.gpu_specs, self.model_specs)
         return self._features
 
     @property
@@ -191,7 +192,7 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     columns["active_params_b"] = np.where(np.isnan(filled), params, filled)
     if "energy_j" not in columns:
         columns["energy_j"] = np.full(n, np.nan)
-    return LightProfiles(columns, n, gpus)
+    return LightProfiles(columns, n, gpus, dict(zip(models.values, specs, strict=True)))
 
 
 @functools.lru_cache(maxsize=1024)
