@@ -6,16 +6,18 @@
   checked equal to the native result first). The native core (``_core.evaluate`` into ``out=``) is
   timed separately.
 - ``EnergyModel.predict(df)`` on a raw frame (as read from a CSV) against scikit-learn's
-  ``RandomForestRegressor.predict`` on the same rows; its peak memory (VmHWM) in a fresh process.
+  ``RandomForestRegressor.predict`` on the same rows (up to ``--forest-max-rows``); its peak memory
+  (VmHWM) in a fresh process; the name columns as pandas ``str``, Python objects and categoricals, with
+  the cost of one ``pd.factorize`` of each name column (the part that stays per row whatever the code).
 - ``EnergyModel.fit`` on 50 raw rows: one start without bootstrap, and the defaults; the native fit on
   prebuilt columns separately.
 - "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run.
 
 Every figure is the median of >= 7 samples with min and max (a sample of a call shorter than 2 ms
-repeats the call and divides). Ratios are baseline median / ours median, with the range from the
+repeats the call and divides); the two sides of a ratio are sampled in alternation. Ratios are baseline median / ours median, with the range from the
 extremes. Writes bench/results/public.json.
 
-    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 1000000] [--repeats 7]
+    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 10000000] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -57,6 +59,24 @@ def sample(fn, repeats: int) -> dict:
             "calls_per_sample": inner}
 
 
+def paired(fa, fb, repeats: int) -> tuple[dict, dict]:
+    """Like sample() for two calls, their samples interleaved (a, b, a, b, ...), so a change in the load of a
+    shared machine during the run hits both alike."""
+    fa(), fb()
+    t0 = time.perf_counter()
+    fa()
+    inner = max(1, int(0.002 / max(time.perf_counter() - t0, 1e-9)))
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for fn, out in ((fa, times[0]), (fb, times[1])):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            out.append((time.perf_counter() - t0) / inner)
+    return tuple({"median_s": float(np.median(t)), "min_s": min(t), "max_s": max(t), "samples": repeats,
+                  "calls_per_sample": inner} for t in times)  # type: ignore[return-value]
+
+
 def ratio(base: dict, ours: dict) -> dict:
     return {"median": base["median_s"] / ours["median_s"], "low": base["min_s"] / ours["max_s"],
             "high": base["max_s"] / ours["min_s"]}
@@ -86,20 +106,25 @@ def bench_features(model, n: int, repeats: int, all_threads: int) -> dict:
               "max_rel_float32_vs_float64": float(np.max(np.abs(got32 / got - 1)))}
     assert checks["max_rel_full_vs_numpy"] < 1e-12 and checks["max_rel_sweep_vs_numpy"] < 1e-12, checks
     assert checks["max_rel_float32_vs_float64"] < 1e-5, checks
-    r = {"rows": n, "sweep_of": what, "checks": checks,
-         "public_full_s": sample(lambda: model.predict_features(feats, n_threads=all_threads), repeats),
-         "public_full_1thread_s": sample(lambda: model.predict_features(feats, n_threads=1), repeats),
-         "core_full_out_s": sample(lambda: _core.evaluate("energy", cols, theta, out=out), repeats),
-         "numpy_full_s": sample(lambda: energy_forward(feats, theta), repeats),
-         "public_sweep_s": sample(lambda: model.predict_features(sweep), repeats),
-         "numpy_sweep_s": sample(lambda: energy_forward(sweep, theta), repeats),
-         "public_float32_s": sample(lambda: model.predict_features(f32, dtype=np.float32), repeats),
-         "numpy_float32_s": sample(lambda: energy_forward(f32, theta, np.float32), repeats)}
+    r = {"rows": n, "sweep_of": what, "checks": checks}
+    # each public call and its baseline sampled in alternation (paired), so load changes on a shared
+    # machine hit both sides of a ratio alike
+    r["public_full_s"], r["numpy_full_s"] = paired(lambda: model.predict_features(feats, n_threads=all_threads),
+                                                   lambda: energy_forward(feats, theta), repeats)
+    r["public_full_1thread_s"], r["public_full_all_s"] = paired(
+        lambda: model.predict_features(feats, n_threads=1),
+        lambda: model.predict_features(feats, n_threads=all_threads), repeats)
+    r["core_full_out_s"], r["numpy_full_again_s"] = paired(lambda: _core.evaluate("energy", cols, theta, out=out),
+                                                           lambda: energy_forward(feats, theta), repeats)
+    r["public_sweep_s"], r["numpy_sweep_s"] = paired(lambda: model.predict_features(sweep),
+                                                     lambda: energy_forward(sweep, theta), repeats)
+    r["public_float32_s"], r["numpy_float32_s"] = paired(lambda: model.predict_features(f32, dtype=np.float32),
+                                                         lambda: energy_forward(f32, theta, np.float32), repeats)
     r["ratio_full_vs_numpy"] = ratio(r["numpy_full_s"], r["public_full_s"])
-    r["ratio_core_vs_numpy"] = ratio(r["numpy_full_s"], r["core_full_out_s"])
+    r["ratio_core_vs_numpy"] = ratio(r["numpy_full_again_s"], r["core_full_out_s"])
     r["ratio_sweep_vs_numpy"] = ratio(r["numpy_sweep_s"], r["public_sweep_s"])
     r["ratio_float32_vs_numpy_float32"] = ratio(r["numpy_float32_s"], r["public_float32_s"])
-    r["ratio_all_threads_vs_1"] = ratio(r["public_full_1thread_s"], r["public_full_s"])
+    r["ratio_all_threads_vs_1"] = ratio(r["public_full_1thread_s"], r["public_full_all_s"])
     return r
 
 
@@ -114,19 +139,39 @@ def raw_frame(n: int, seed: int = 0):
     return pd.DataFrame({c: base[c].to_numpy()[idx] for c in RAW_COLUMNS}), base
 
 
-def bench_predict_df(model, n: int, repeats: int) -> dict:
+def bench_predict_df(model, n: int, repeats: int, forest_max_rows: int) -> dict:
     from sklearn.ensemble import RandomForestRegressor
 
     df, base = raw_frame(n)
-    num = [c for c in RAW_COLUMNS if c not in ("model", "gpu")]
-    rf = RandomForestRegressor(n_estimators=100, random_state=0, n_jobs=-1).fit(
-        base[num].to_numpy(float), base["energy_j"].to_numpy(float))
-    X = df[num].to_numpy(float)
     ours = sample(lambda: model.predict(df), repeats)
-    forest = sample(lambda: rf.predict(X), repeats)
-    return {"rows": n, "predict_df_s": ours, "configs_per_s": n / ours["median_s"],
-            "random_forest_predict_s": forest, "ratio_vs_random_forest": ratio(forest, ours),
-            "input_bytes": int(df.memory_usage(deep=True).sum())}
+    r = {"rows": n, "predict_df_s": ours, "configs_per_s": n / ours["median_s"],
+         "input_bytes": int(df.memory_usage(deep=True).sum())}
+    if n <= forest_max_rows:
+        num = [c for c in RAW_COLUMNS if c not in ("model", "gpu")]
+        rf = RandomForestRegressor(n_estimators=100, random_state=0, n_jobs=-1).fit(
+            base[num].to_numpy(float), base["energy_j"].to_numpy(float))
+        X = df[num].to_numpy(float)
+        r["random_forest_predict_s"] = forest = sample(lambda: rf.predict(X), repeats)
+        r["ratio_vs_random_forest"] = ratio(forest, ours)
+    return r
+
+
+def bench_text_columns(model, n: int, repeats: int) -> dict:
+    """predict(df) with the name columns as pandas str (Arrow), Python objects and categoricals, and the
+    part no implementation avoids: one hash pass over each name column (pd.factorize of model and gpu)."""
+    import pandas as pd
+
+    df, _ = raw_frame(n)
+    as_object = df.astype({"model": object, "gpu": object})
+    as_category = df.astype({"model": "category", "gpu": "category"})
+    r = {"rows": n, "dtypes": {"str": str(df["model"].dtype), "object": str(as_object["model"].dtype),
+                               "category": str(as_category["model"].dtype)}}
+    for name, frame in (("str", df), ("object", as_object), ("category", as_category)):
+        r[f"predict_{name}_s"] = t = sample(lambda f=frame: model.predict(f), repeats)
+        r[f"configs_per_s_{name}"] = n / t["median_s"]
+        r[f"factorize_{name}_s"] = sample(
+            lambda f=frame: (pd.factorize(f["model"]), pd.factorize(f["gpu"])), repeats)
+    return r
 
 
 def bench_fit(repeats: int) -> dict:
@@ -151,7 +196,7 @@ def bench_fit(repeats: int) -> dict:
 
 
 def bench_busy(model, sizes: list[int], repeats: int, all_threads: int) -> dict:
-    """1 vs all threads while a busy loop holds the last CPU of this process's mask."""
+    """1 vs all threads while a busy loop holds the last CPU of this process's mask (samples interleaved)."""
     cpus = sorted(os.sched_getaffinity(0))
     busy = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpus[-1]}}})\nwhile True: pass"])
     try:
@@ -159,15 +204,17 @@ def bench_busy(model, sizes: list[int], repeats: int, all_threads: int) -> dict:
         rows = []
         for n in sizes:
             feats = _features_at(n)
-            one = sample(lambda f=feats: model.predict_features(f, n_threads=1), repeats)
-            every = sample(lambda f=feats: model.predict_features(f, n_threads=all_threads), repeats)
+            one, every = paired(lambda f=feats: model.predict_features(f, n_threads=1),
+                                lambda f=feats: model.predict_features(f, n_threads=all_threads), repeats)
             rows.append({"rows": n, "one_thread_s": one, "all_threads_s": every,
-                         "all_over_one_median": every["median_s"] / one["median_s"]})
+                         "all_over_one_median": every["median_s"] / one["median_s"],
+                         "all_over_one_min": every["min_s"] / one["min_s"]})
     finally:
         busy.kill()
         busy.wait()
     return {"busy_cpu": cpus[-1], "threads": all_threads, "by_rows": rows,
-            "worst_all_over_one": max(r["all_over_one_median"] for r in rows)}
+            "worst_all_over_one": max(r["all_over_one_median"] for r in rows),
+            "worst_all_over_one_min": max(r["all_over_one_min"] for r in rows)}
 
 
 def memory_probe(n: int) -> None:
@@ -203,8 +250,11 @@ def machine() -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-rows", type=int, default=10_000_000)
-    ap.add_argument("--df-max-rows", type=int, default=1_000_000)
+    ap.add_argument("--df-max-rows", type=int, default=10_000_000)
     ap.add_argument("--memory-rows", type=int, default=10_000_000, help="0 skips the memory probe")
+    ap.add_argument("--forest-max-rows", type=int, default=1_000_000,
+                    help="largest predict(df) size also timed against the RandomForest (its predict is slow)")
+    ap.add_argument("--busy-max-rows", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "public.json")
     ap.add_argument("--memory-probe", type=int, default=0, help=argparse.SUPPRESS)
@@ -222,9 +272,14 @@ def main() -> None:
     result = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     result["predict_features"] = [bench_features(model, n, args.repeats, all_threads) for n in sizes]
     _show(result["predict_features"])
-    result["predict_df"] = [bench_predict_df(model, n, args.repeats) for n in sizes if n <= args.df_max_rows]
+    result["predict_df"] = [bench_predict_df(model, n, args.repeats, args.forest_max_rows)
+                            for n in sizes if n <= args.df_max_rows]
+    result["predict_df_text_columns"] = bench_text_columns(model, min(args.df_max_rows, 10**6), args.repeats)
+    print(json.dumps({"predict_df": result["predict_df"], "text": result["predict_df_text_columns"]}, indent=1),
+          flush=True)
     result["fit"] = bench_fit(args.repeats)
-    result["other_core_busy"] = bench_busy(model, sizes, args.repeats, all_threads)
+    result["other_core_busy"] = bench_busy(model, [n for n in sizes if n <= args.busy_max_rows], args.repeats,
+                                           all_threads)
     if args.memory_rows:
         out = subprocess.run([sys.executable, __file__, "--memory-probe", str(args.memory_rows)],
                              capture_output=True, text=True, check=True)

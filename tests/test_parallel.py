@@ -17,7 +17,7 @@ def fitted():
     data = mlenergy_v2()
     model = EnergyModel(bootstrap=0).fit(data.sample(50, random_state=0))
     feats = build_features(data)
-    return model, {k: np.tile(v, 300) for k, v in feats.items()}  # ~1e5 rows: several chunks
+    return model, {k: np.tile(v, 800) for k, v in feats.items()}  # ~2.8e5 rows: several chunks, 2 threads
 
 
 def test_every_isa_level_agrees_with_baseline(fitted):

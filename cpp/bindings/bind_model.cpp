@@ -105,6 +105,7 @@ struct Evaluation {
   py::array jacobian0, jacobian1;  ///< d out0 / d params, d out1 / d params (rows x n_params)
   bool has_aux = false;
   bool has_jacobian = false;
+  bool summed = false;  ///< evaluate(..., sum=True): out0 holds out0 + out1, out1 is not there
 };
 
 const py::array& evaluation_part(const py::array& part, bool present, const char* what, const char* flag) {
@@ -116,7 +117,7 @@ const py::array& evaluation_part(const py::array& part, bool present, const char
 
 template <typename T>
 Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, const Array<double>& params_in,
-                         bool jacobian, bool aux, const py::object& out) {
+                         bool jacobian, bool aux, const py::object& out, const py::object& domain, bool sum) {
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<T>> keep;
@@ -127,10 +128,12 @@ Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, c
   const auto p = static_cast<py::ssize_t>(d.n_params);
   if (!out.is_none() && (jacobian || aux))
     throw std::invalid_argument("evaluate: out= is only for the plain evaluation (no jacobian, no aux)");
+  if (sum && (jacobian || aux || !out.is_none()))
+    throw std::invalid_argument("evaluate: sum=True is only for the plain evaluation without out=");
   py::array_t<T> out0, out1;
   if (out.is_none()) {
     out0 = Array<T>(n);
-    out1 = Array<T>(n);
+    out1 = Array<T>(sum ? 0 : n);
   } else {
     const auto pair = out.cast<py::tuple>();
     if (pair.size() != 2) throw std::invalid_argument("out must be a pair of arrays");
@@ -145,6 +148,25 @@ Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, c
   T* o2 = aux ? out2.mutable_data() : nullptr;
   T* j0 = jacobian ? jac0.mutable_data() : nullptr;
   T* j1 = jacobian ? jac1.mutable_data() : nullptr;
+  if (!domain.is_none() || sum) {
+    if (jacobian || aux) throw std::invalid_argument("evaluate: domain= is only for the plain evaluation");
+    std::vector<T> lower;
+    if (!domain.is_none()) {
+      const auto bounds = domain.cast<Array<double>>();
+      lower.resize(static_cast<std::size_t>(bounds.size()));
+      for (std::size_t k = 0; k < lower.size(); ++k) lower[k] = static_cast<T>(bounds.data()[k]);
+      if (lower.empty()) throw std::invalid_argument("evaluate: domain= needs one bound per feature, got none");
+    }
+    bool ok = true;
+    {
+      py::gil_scoped_release release;
+      ok = evaluate_in_domain<T>(id, rows, ptrs.data(), params, o0, sum ? nullptr : o1, broadcast, lower);
+    }
+    if (!ok) throw std::invalid_argument("evaluate: a feature value is outside its domain (domain=)");
+    Evaluation ev{&d, out0, out1, out2, jac0, jac1, aux, jacobian};
+    ev.summed = sum;
+    return ev;
+  }
   {
     py::gil_scoped_release release;
     evaluate<T>(id, rows, ptrs.data(), params, o0, o1, o2, j0, j1, broadcast);
@@ -392,7 +414,10 @@ void bind_types(py::module_& m) {
                          "What evaluate returns: out0 and out1 always; out2 with aux=True; jacobian0 and jacobian1 "
                          "with jacobian=True (reading one not asked for raises ValueError).")
       .def_readonly("out0", &Evaluation::out0, "First output (output_names[0]).")
-      .def_readonly("out1", &Evaluation::out1, "Second output (output_names[1]).")
+      .def_property_readonly("out1", [](const Evaluation& e) -> const py::array& {
+        if (e.summed) throw std::invalid_argument("Evaluation.out1: evaluate(..., sum=True) added it into out0");
+        return e.out1;
+      }, "Second output (output_names[1]).")
       .def_property_readonly(
           "out2", [](const Evaluation& e) { return evaluation_part(e.out2, e.has_aux, "out2", "aux"); },
           "Auxiliary output (output_names[2], energy: the implied step time); needs aux=True.")
@@ -429,19 +454,24 @@ void bind_model(py::module_& m) {
   m.def(
       "evaluate",
       [](const std::string& name, const std::vector<py::array>& columns, const Array<double>& params,
-         bool jacobian, const std::string& dtype, bool aux, const py::object& out) -> Evaluation {
+         bool jacobian, const std::string& dtype, bool aux, const py::object& out,
+         const py::object& domain, bool sum) -> Evaluation {
         const TemplateId id = template_id(name);
         if (jacobian && aux) throw std::invalid_argument("evaluate: ask for jacobian or aux, not both");
-        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux, out);
-        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux, out);
+        if (dtype == "float64") return evaluate_host<double>(id, columns, params, jacobian, aux, out, domain, sum);
+        if (dtype == "float32") return evaluate_host<float>(id, columns, params, jacobian, aux, out, domain, sum);
         throw std::invalid_argument("dtype must be 'float64' or 'float32', got '" + dtype + "'");
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
       py::arg("dtype") = "float64", py::arg("aux") = false, py::arg("out") = py::none(),
+      py::arg("domain") = py::none(), py::arg("sum") = false,
       "Evaluate a template on feature columns (in the template's feature order; a column of one value, "
       "or a 0-d array, is used for every row). Returns an Evaluation: out0 and out1 (written into `out`, a "
       "pair of preallocated arrays, when given: no allocation per call), out2 (the auxiliary output, energy: "
-      "implied step time) with aux=True, jacobian0 and jacobian1 ((rows, n_params)) with jacobian=True.");
+      "implied step time) with aux=True, jacobian0 and jacobian1 ((rows, n_params)) with jacobian=True. "
+      "domain: one lower bound per feature (float64); every value must be finite and >= its bound, checked "
+      "in the same pass (ValueError if one is not; the outputs are then meaningless). sum=True: out0 holds "
+      "out0 + out1 (added chunk by chunk in cache; no out1 array, no second pass).");
 
   m.def(
       "evaluate_device",

@@ -29,6 +29,8 @@ void bind_parallel(py::module_& m) {
   m.def("available_cpus", &available_cpus, "CPUs in this process's affinity mask.");
   m.def("threads_for", &threads_for, py::arg("rows"), py::arg("min_rows_per_thread"),
         "Threads a loop over `rows` rows uses.");
+  m.def("pool_helpers", &pool_helpers, "Helper threads the native loops' chunk pool has started (0 before "
+        "the first parallel call; a forked child starts from 0).");
   m.def("active_isa", [] { return isa_name(active_isa()); }, "Instruction-set level the evaluator runs at.");
   m.def("detected_isa", [] { return isa_name(detected_isa()); }, "Best instruction-set level of this CPU.");
   m.def("set_isa", [](const std::string& name) { set_isa(isa_from_name(name)); }, py::arg("isa"),

@@ -1,8 +1,8 @@
 #include "energylens/closed_form.hpp"
 
-#include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <memory>
@@ -19,9 +19,11 @@
 namespace energylens {
 namespace {
 
-// Fewest rows worth a thread of their own: below 2x this the loop runs on one thread, where thread
-// start-up and the closing barrier would cost more than the work (bench/bench_threads.py measures it).
-constexpr std::size_t kMinRowsPerThread = 32768;
+// Fewest rows worth a thread of their own: below 2x this (~5 ms of work on one core) the loop runs on
+// the caller alone. Waking a helper costs little, but with another process busy on the helper's core a
+// helper descheduled in the middle of a chunk holds the caller for up to a scheduler time slice (a few
+// ms): at 1e5 rows that made two threads ~3x slower than one (bench_public.py, other core busy).
+constexpr std::size_t kMinRowsPerThread = 131072;
 // The same for the Jacobian loop (about 10x more work per row).
 constexpr std::size_t kMinJacobianRowsPerThread = 4096;
 
@@ -95,9 +97,83 @@ void evaluate_block(std::index_sequence<K...>, Isa isa, long rows, const T* cons
 
 constexpr bool is_broadcast(BroadcastMask mask, std::size_t k) { return ((mask >> k) & 1U) != 0; }
 
+// Nonzero when some x[i] is not finite or below `lo`: the domain check of evaluate_in_domain(), run on a
+// chunk's column right after the evaluation read it (so from cache), vectorised per instruction-set level
+// like the evaluation (an OR of compares; x - x == 0 is false for NaN and inf).
+template <typename T>
+inline __attribute__((always_inline)) unsigned outside_body(long rows, const T* __restrict x, T lo) {
+  unsigned bad = 0;
+  for (long i = 0; i < rows; ++i) bad |= static_cast<unsigned>(!((x[i] >= lo) & (x[i] - x[i] == T(0))));
+  return bad;
+}
+
+template <typename T>
+unsigned outside_baseline(long rows, const T* __restrict x, T lo) {
+  return outside_body(rows, x, lo);
+}
+
+#if ENERGYLENS_MULTI_ISA
+template <typename T>
+__attribute__((target("arch=x86-64-v3"))) unsigned outside_avx2(long rows, const T* __restrict x, T lo) {
+  return outside_body(rows, x, lo);
+}
+
+template <typename T>
+__attribute__((target("arch=x86-64-v4"))) unsigned outside_avx512(long rows, const T* __restrict x, T lo) {
+  return outside_body(rows, x, lo);
+}
+#endif
+
+template <typename T>
+inline __attribute__((always_inline)) void add_body(long rows, T* __restrict a, const T* __restrict b) {
+  for (long i = 0; i < rows; ++i) a[i] += b[i];
+}
+
+template <typename T>
+void add_baseline(long rows, T* __restrict a, const T* __restrict b) {
+  add_body(rows, a, b);
+}
+
+#if ENERGYLENS_MULTI_ISA
+template <typename T>
+__attribute__((target("arch=x86-64-v3"))) void add_avx2(long rows, T* __restrict a, const T* __restrict b) {
+  add_body(rows, a, b);
+}
+
+template <typename T>
+__attribute__((target("arch=x86-64-v4"))) void add_avx512(long rows, T* __restrict a, const T* __restrict b) {
+  add_body(rows, a, b);
+}
+#endif
+
+// a[i] += b[i] for a chunk (the summed output of evaluate_in_domain), vectorised per level.
+template <typename T>
+void add_into(Isa isa, long rows, T* a, const T* b) {
+#if ENERGYLENS_MULTI_ISA
+  if (isa == Isa::Avx512) return add_avx512(rows, a, b);
+  if (isa == Isa::Avx2) return add_avx2(rows, a, b);
+#else
+  (void)isa;
+#endif
+  add_baseline(rows, a, b);
+}
+
+template <typename T>
+unsigned outside_domain(Isa isa, long rows, const T* x, T lo) {
+#if ENERGYLENS_MULTI_ISA
+  if (isa == Isa::Avx512) return outside_avx512(rows, x, lo);
+  if (isa == Isa::Avx2) return outside_avx2(rows, x, lo);
+#else
+  (void)isa;
+#endif
+  return outside_baseline(rows, x, lo);
+}
+
+// Returns false when `lower` (non-null: one bound per feature, plain evaluation only) finds a value outside
+// its feature's domain.
 template <class Tpl, typename T>
-void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
-                   T* out1, T* out2, T* jac0, T* jac1, BroadcastMask broadcast) {
+bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const double> params, T* out0,
+                   T* out1, T* out2, T* jac0, T* jac1, BroadcastMask broadcast, const T* lower = nullptr) {
   constexpr std::size_t F = Tpl::kFeatures;
   constexpr std::size_t P = Tpl::kParams;
   T p[P];
@@ -111,51 +187,79 @@ void evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     const long chunks = (n + chunk_rows - 1) / chunk_rows;
     const int threads = threads_for(rows, kMinRowsPerThread);
     const Isa isa = active_isa();
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-      std::vector<T> expanded;
-      const T* base[F];
-      for (std::size_t k = 0, slot = 0; k < F; ++k) {
-        base[k] = columns[k];
-        if (!is_broadcast(broadcast, k)) continue;
-        if (expanded.empty()) expanded.resize(static_cast<std::size_t>(std::popcount(broadcast)) * chunk_rows);
-        T* block = expanded.data() + slot++ * static_cast<std::size_t>(chunk_rows);
-        std::fill(block, block + chunk_rows, columns[k][0]);
-        base[k] = block;
+    const std::size_t n_broadcast = static_cast<std::size_t>(std::popcount(broadcast));
+    std::vector<std::vector<T>> expanded(static_cast<std::size_t>(threads));  // per participant
+    // out1 == nullptr (evaluate_in_domain): out0 receives out0 + out1, out1 going to a per-participant
+    // chunk buffer that stays in cache; added in a separate loop, so rounded as adding the arrays after.
+    const bool summed = out1 == nullptr;
+    std::vector<std::vector<T>> second(summed ? static_cast<std::size_t>(threads) : 0U);
+    std::atomic<unsigned> bad{0};
+    if (lower != nullptr && rows > 0)  // a broadcast value once, here
+      for (std::size_t k = 0; k < F; ++k)
+        if (is_broadcast(broadcast, k)) bad.fetch_or(outside_domain<T>(Isa::Baseline, 1, columns[k], lower[k]));
+    run_chunks(static_cast<std::size_t>(chunks), threads, [&](std::size_t chunk_index, int slot) {
+      const long begin = static_cast<long>(chunk_index) * chunk_rows;
+      const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
+      T* block = nullptr;
+      if (n_broadcast > 0) {
+        std::vector<T>& mine = expanded[static_cast<std::size_t>(slot)];
+        if (mine.empty()) {
+          mine.resize(n_broadcast * static_cast<std::size_t>(chunk_rows));
+          for (std::size_t k = 0, b = 0; k < F; ++k)
+            if (is_broadcast(broadcast, k))
+              std::fill_n(mine.data() + b++ * static_cast<std::size_t>(chunk_rows), chunk_rows, columns[k][0]);
+        }
+        block = mine.data();
       }
-#pragma omp for schedule(dynamic, 1)
-      for (long chunk = 0; chunk < chunks; ++chunk) {
-        const long begin = chunk * chunk_rows;
-        const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
-        const T* c[F];
-        for (std::size_t k = 0; k < F; ++k) c[k] = is_broadcast(broadcast, k) ? base[k] : base[k] + begin;
-        if (out2 != nullptr)
-          evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin,
-                                       out1 + begin, out2 + begin);
-        else
-          evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin,
-                                        out1 + begin, nullptr);
+      const T* c[F];
+      for (std::size_t k = 0, b = 0; k < F; ++k)
+        c[k] = is_broadcast(broadcast, k) ? block + b++ * static_cast<std::size_t>(chunk_rows) : columns[k] + begin;
+      T* o1 = nullptr;
+      if (summed) {
+        std::vector<T>& mine = second[static_cast<std::size_t>(slot)];
+        if (mine.empty()) mine.resize(static_cast<std::size_t>(chunk_rows));
+        o1 = mine.data();
+      } else {
+        o1 = out1 + begin;
       }
-    }
+      if (out2 != nullptr)
+        evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, o1, out2 + begin);
+      else
+        evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, len, c, p, out0 + begin, o1, nullptr);
+      if (summed) add_into(isa, len, out0 + begin, o1);
+      if (lower != nullptr) {
+        unsigned chunk_bad = 0;
+        for (std::size_t k = 0; k < F; ++k)
+          if (!is_broadcast(broadcast, k)) chunk_bad |= outside_domain<T>(isa, len, c[k], lower[k]);
+        if (chunk_bad != 0) bad.fetch_or(chunk_bad, std::memory_order_relaxed);
+      }
+    });
+    return bad.load(std::memory_order_relaxed) == 0;
   } else {
     const int threads = threads_for(rows, kMinJacobianRowsPerThread);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 256) if (threads > 1)
-    for (long i = 0; i < n; ++i) {
-      T f[F];
-      for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][is_broadcast(broadcast, k) ? 0 : i];
-      T g0[P], g1[P], g2[P];
-      T o0, o1, o2;
-      Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
-      out0[i] = o0;
-      out1[i] = o1;
-      if (out2 != nullptr) out2[i] = o2;
-      const std::size_t base = static_cast<std::size_t>(i) * P;
-      if (jac0 != nullptr)
-        for (std::size_t j = 0; j < P; ++j) jac0[base + j] = g0[j];
-      if (jac1 != nullptr)
-        for (std::size_t j = 0; j < P; ++j) jac1[base + j] = g1[j];
-    }
+    constexpr long kJacobianChunkRows = 256;
+    const auto chunks = static_cast<std::size_t>((n + kJacobianChunkRows - 1) / kJacobianChunkRows);
+    run_chunks(chunks, threads, [&](std::size_t chunk_index, int) {
+      const long first = static_cast<long>(chunk_index) * kJacobianChunkRows;
+      const long last = std::min(n, first + kJacobianChunkRows);
+      for (long i = first; i < last; ++i) {
+        T f[F];
+        for (std::size_t k = 0; k < F; ++k) f[k] = columns[k][is_broadcast(broadcast, k) ? 0 : i];
+        T g0[P], g1[P], g2[P];
+        T o0, o1, o2;
+        Tpl::eval(f, p, o0, o1, o2, g0, g1, g2);
+        out0[i] = o0;
+        out1[i] = o1;
+        if (out2 != nullptr) out2[i] = o2;
+        const std::size_t base = static_cast<std::size_t>(i) * P;
+        if (jac0 != nullptr)
+          for (std::size_t j = 0; j < P; ++j) jac0[base + j] = g0[j];
+        if (jac1 != nullptr)
+          for (std::size_t j = 0; j < P; ++j) jac1[base + j] = g1[j];
+      }
+    });
   }
+  return true;
 }
 
 // One (row, output) pair that enters the fit: which row, which output (0, 1, 2 = auxiliary, or
@@ -369,6 +473,31 @@ template void evaluate<double>(TemplateId, std::size_t, const double* const*, st
 template void evaluate<float>(TemplateId, std::size_t, const float* const*, std::span<const double>, float*,
                               float*, float*, float*, float*, BroadcastMask);
 
+template <typename T>
+bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+                        T* out0, T* out1, BroadcastMask broadcast, std::span<const T> lower) {
+  check_columns(columns, rows);
+  if (out0 == nullptr && rows > 0) throw std::invalid_argument("evaluate: no output array");
+  return dispatch(id, [&](auto tpl) {
+    using Tpl = decltype(tpl);
+    if (params.size() != Tpl::kParams || (!lower.empty() && lower.size() != Tpl::kFeatures))
+      throw std::invalid_argument("evaluate: " + std::to_string(params.size()) + " parameters and " +
+                                  std::to_string(lower.size()) + " domain bounds given, the " +
+                                  Tpl::descriptor().id + " template has " + std::to_string(Tpl::kParams) +
+                                  " and " + std::to_string(Tpl::kFeatures));
+    if (Tpl::kFeatures < 32 && (broadcast >> Tpl::kFeatures) != 0)
+      throw std::invalid_argument("evaluate: broadcast mask names columns beyond the template's " +
+                                  std::to_string(Tpl::kFeatures) + " features");
+    return evaluate_rows<Tpl, T>(rows, columns, params, out0, out1, nullptr, nullptr, nullptr, broadcast,
+                                 lower.empty() ? nullptr : lower.data());
+  });
+}
+
+template bool evaluate_in_domain<double>(TemplateId, std::size_t, const double* const*, std::span<const double>,
+                                         double*, double*, BroadcastMask, std::span<const double>);
+template bool evaluate_in_domain<float>(TemplateId, std::size_t, const float* const*, std::span<const double>,
+                                        float*, float*, BroadcastMask, std::span<const float>);
+
 ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
                   std::span<const std::span<const double>> targets, std::span<const double> start,
                   const FitOptions& options) {
@@ -400,8 +529,8 @@ BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* 
   FitOptions single = options;
   single.n_starts = 1;
   const int threads = std::min(max_threads(), replicates);
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-  for (int b = 0; b < replicates; ++b) {
+  run_chunks(static_cast<std::size_t>(replicates), threads, [&](std::size_t replicate, int) {
+    const int b = static_cast<int>(replicate);
     std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(b));
     std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
     std::vector<Term> terms;
@@ -420,7 +549,7 @@ BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* 
                 std::nan(""));
       costs[static_cast<std::size_t>(b)] = std::nan("");
     }
-  }
+  });
   return result;
 }
 

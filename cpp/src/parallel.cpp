@@ -1,11 +1,19 @@
 #include "energylens/parallel.hpp"
 
 #include <omp.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <stdexcept>
+#include <thread>
 
 namespace energylens {
 namespace {
@@ -13,7 +21,132 @@ namespace {
 std::atomic<int> g_max_threads{0};  // 0: default
 std::atomic<int> g_isa{-1};         // -1: detected
 
+// One run_chunks() call. Shared with the helpers through a shared_ptr, so a helper that wakes after the
+// call returned still reads valid counters (and finds no chunk left).
+struct Job {
+  ChunkFn fn = nullptr;
+  void* context = nullptr;
+  std::size_t chunks = 0;
+  int helpers = 0;  // helper slots 1..helpers take part
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+};
+
+void work(Job& job, int slot) {
+  for (;;) {
+    const std::size_t k = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (k >= job.chunks) return;
+    try {
+      job.fn(job.context, k, slot);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(job.error_mutex);
+      if (!job.error) job.error = std::current_exception();
+    }
+    job.done.fetch_add(1, std::memory_order_release);
+  }
+}
+
+// Persistent helper threads, sleeping on a condition variable between jobs. Never destroyed (the
+// helpers are detached), so nothing runs at static destruction while Python shuts down.
+class Pool {
+ public:
+  static Pool& instance() {
+    static Pool* pool = [] {
+      auto* p = new Pool;
+      pthread_atfork(&Pool::before_fork, &Pool::after_fork_parent, &Pool::after_fork_child);
+      return p;
+    }();
+    return *pool;
+  }
+
+  void run(std::size_t chunks, int threads, ChunkFn fn, void* context) {
+    bool idle = false;
+    if (threads <= 1 || chunks <= 1 || !running_.compare_exchange_strong(idle, true)) {
+      for (std::size_t k = 0; k < chunks; ++k) fn(context, k, 0);  // serial, or nested / concurrent call
+      return;
+    }
+    struct Release {
+      std::atomic<bool>& flag;
+      ~Release() { flag.store(false, std::memory_order_release); }
+    } release{running_};
+    auto job = std::make_shared<Job>();
+    job->fn = fn;
+    job->context = context;
+    job->chunks = chunks;
+    job->helpers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads) - 1, chunks - 1));
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      while (helpers_ < job->helpers) {
+        const int slot = ++helpers_;
+        std::thread([this, slot] { loop(slot); }).detach();
+      }
+      job_ = job;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work(*job, 0);
+    // Wait only for chunks a helper has claimed and not finished; unclaimed work does not exist.
+    for (unsigned spins = 0; job->done.load(std::memory_order_acquire) < chunks; ++spins) {
+      if (spins > 64) std::this_thread::yield();
+    }
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (job_ == job) job_.reset();
+    }
+    if (job->error) std::rethrow_exception(job->error);
+  }
+
+  int helpers() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return helpers_;
+  }
+
+ private:
+  void loop(int slot) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        job = job_;
+      }
+      if (job && slot <= job->helpers) work(*job, slot);
+    }
+  }
+
+  static void before_fork() { instance().mutex_.lock(); }
+  static void after_fork_parent() { instance().mutex_.unlock(); }
+  static void after_fork_child() {
+    // Only the forking thread exists in the child: start afresh (the old helpers' objects are leaked).
+    Pool& pool = instance();
+    pool.helpers_ = 0;
+    pool.job_.reset();
+    pool.running_.store(false);
+    // The dead helpers may still count as waiters of the old condition variable; a notify on it could
+    // wait for them forever, so the child gets a new one (the old one is abandoned, not destroyed).
+    new (&pool.wake_) std::condition_variable;
+    pool.mutex_.unlock();
+  }
+
+  std::atomic<bool> running_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::shared_ptr<Job> job_;
+  std::uint64_t generation_ = 0;
+  int helpers_ = 0;
+};
+
 }  // namespace
+
+void run_chunks_raw(std::size_t chunks, int threads, ChunkFn fn, void* context) {
+  Pool::instance().run(chunks, threads, fn, context);
+}
+
+int pool_helpers() { return Pool::instance().helpers(); }
 
 int available_cpus() {
 #if defined(__linux__)

@@ -28,10 +28,20 @@ using BroadcastMask = std::uint32_t;
 /// values. Writes out0/out1 (the two outputs), out2 (the auxiliary output, e.g. the step time the
 /// energy implies) when non-null, and, when non-null, the Jacobians d out0 / d params and
 /// d out1 / d params (rows x n_params, row-major).
-/// OpenMP threads over rows when `rows` is large; SIMD within a thread.
+/// Threads over chunks of rows when `rows` is large (parallel.hpp run_chunks); SIMD within a thread.
 template <typename T>
 void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
               T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1, BroadcastMask broadcast = 0);
+
+/// evaluate() without Jacobians or auxiliary output that also checks, in the same pass over the rows,
+/// every value of every column against its feature's domain: finite and >= lower[k] (one bound per
+/// feature; pass the next representable value above an exclusive bound; empty: no check). Returns false
+/// when some value fails; the outputs are then written but not meaningful (the caller finds and names
+/// the row). With `out1` null, `out0` receives out0 + out1 (each chunk's second output kept in a
+/// cache-sized buffer and added in a separate loop: the same rounding as adding the arrays afterwards).
+template <typename T>
+bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+                        T* out0, T* out1, BroadcastMask broadcast, std::span<const T> lower);
 
 /// How fitted outputs are compared with measurements.
 enum class FitTarget {

@@ -25,7 +25,12 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
 from energylens.model.domain import RangeCheck, design_report, training_ranges
-from energylens.model.intervals import DEFAULT_CHUNK_ROWS, chunk_bounds, interval_bounds, residual_sample
+from energylens.model.intervals import (
+    PREDICT_CHUNK_ROWS,
+    chunk_bounds,
+    interval_bounds,
+    residual_sample,
+)
 from energylens.model.persistence import (
     OPTION_KEYS,
     STATE_KEYS,
@@ -36,8 +41,9 @@ from energylens.model.persistence import (
 )
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
-from energylens.profiles.features import build_features, check_feature_domain
-from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
+from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
+from energylens.profiles.light import LightProfiles, light_profiles
+from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
 
@@ -94,11 +100,23 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     return as_profiles(configs, require_energy=require_energy)
 
 
-def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame:
-    """One chunk through the schema; a warning already shown for an earlier chunk is not repeated."""
+def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightProfiles:
+    """What fit reads: a raw frame of the common simple kind on the light path
+    (:mod:`energylens.profiles.light`, no validated DataFrame built), anything else through
+    :func:`load_configs`."""
+    light = light_profiles(profiles, require_energy=require_energy)
+    return load_configs(profiles, require_energy=require_energy) if light is None else light
+
+
+def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame | LightProfiles:
+    """One chunk through the light path or the schema; a warning already shown for an earlier chunk is
+    not repeated."""
+    light = light_profiles(part, require_energy=False)
+    if light is not None:
+        return light
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always")
-        out = as_profiles(part, require_energy=False)
+        out = as_feature_profiles(part)
     for w in got:
         key = (w.category, str(w.message))
         if key not in seen:
@@ -196,8 +214,8 @@ class ClosedFormModel:
         return self._boot.copy()
 
     # ---- features ----------------------------------------------------------------------------
-    def _columns(self, frame: pd.DataFrame) -> list[np.ndarray]:
-        feats = build_features(frame)
+    def _columns(self, frame: pd.DataFrame | LightProfiles) -> list[np.ndarray]:
+        feats = frame.features() if isinstance(frame, LightProfiles) else build_features(frame)
         missing = [n for n in self.feature_names if n not in feats]
         if missing:
             raise ValueError(f"features {missing} missing for template {self.template_id}")
@@ -218,7 +236,7 @@ class ClosedFormModel:
         """Fit the template's parameters on measured profiles (path or DataFrame, schema v1); ``n_threads``
         caps the native fit and bootstrap (default: the process-wide setting, energylens.parallel)."""
         with threads(n_threads):
-            return self._fit_frame(load_configs(profiles, require_energy=self._kind == "energy"))
+            return self._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
 
     def _fit_frame(self, frame: pd.DataFrame) -> ClosedFormModel:
         columns = self._columns(frame)
@@ -311,7 +329,7 @@ class ClosedFormModel:
             check.warn(call)
         return out0, out1
 
-    def extrapolated(self, configs: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
+    def extrapolated(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
         """Per row: does some feature lie outside the fitted data's [min, max] by more than
         :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`? Warns once (ExtrapolationWarning) with counts
         per feature. All False for a model file written before training ranges were stored."""
@@ -330,12 +348,12 @@ class ClosedFormModel:
                              "build them with energylens.profiles.features.build_features or pass them as scalars")
         cols = []
         for name in self.feature_names:
-            col = np.asarray(features[name], dtype=dtype)
+            col = np.asarray(features[name], dtype=dtype)  # no copy when it already is
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
                 check_feature_domain(name, col)
-            cols.append(np.ascontiguousarray(col))
+            cols.append(col if col.flags.c_contiguous else np.ascontiguousarray(col))
         return cols
 
     def evaluate_features(self, features: Mapping[str, Any], *, out: tuple[np.ndarray, np.ndarray] | None = None,
@@ -352,13 +370,31 @@ class ClosedFormModel:
         themselves and evaluate in a hot loop. ``dtype=np.float32`` runs the float32 native loop end to end
         (columns cast once if needed, float32 outputs); ``n_threads`` caps its threads.
         """
+        ev = self._evaluation(features, out, validate, dtype, n_threads, summed=False)
+        return ev.out0, ev.out1
+
+    def _evaluation(self, features: Mapping[str, Any], out: tuple[np.ndarray, np.ndarray] | None, validate: bool,
+                    dtype, n_threads: int | None, *, summed: bool) -> Any:
+        """The native evaluation behind evaluate_features (and, ``summed``: out0 + out1 added chunk by chunk
+        in cache, predict_features)."""
         kind = np.dtype(dtype)
         if kind not in (np.float64, np.float32):
             raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-        columns = self._feature_columns(features, validate, kind)
+        theta = self._require_fitted()
+        # Without out=, the domain check runs inside the native pass (one read of every column, not three);
+        # with out=, first, so that a caller's arrays are never overwritten by a call that then fails.
+        fused = validate and out is None
+        columns = self._feature_columns(features, validate and not fused, kind)
+        domain = domain_lower_bounds(self.feature_names, kind) if fused else None
         with threads(n_threads):
-            ev = _core.evaluate(self._template, columns, self._require_fitted(), dtype=kind.name, out=out)
-        return ev.out0, ev.out1
+            try:
+                return _core.evaluate(self._template, columns, theta, dtype=kind.name, out=out, domain=domain,
+                                      sum=summed)
+            except ValueError:
+                if fused:  # name the feature and row exactly as the check before the pass would have
+                    for name, col in zip(self.feature_names, columns, strict=True):
+                        check_feature_domain(name, col)
+                raise
 
     def intervals_unavailable(self) -> str | None:
         """Why this model cannot give prediction intervals, or None when it can."""

@@ -20,8 +20,8 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.base import ClosedFormModel, FitSummary, Param, load_configs
-from energylens.model.intervals import DEFAULT_CHUNK_ROWS
+from energylens.model.base import ClosedFormModel, FitSummary, Param, fit_input, load_configs
+from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
 from energylens.model.persistence import (
     EXPRESSION_MODEL_ID,
     MODEL_FILE_VERSION,
@@ -58,7 +58,7 @@ class LatencyModel(ClosedFormModel):
     #: Columns of predict_interval (NaN-filled by ``energylens predict`` when intervals are unavailable).
     interval_columns: ClassVar[tuple[str, ...]] = ("ttft_s_lo", "ttft_s_hi", "tpot_s_lo", "tpot_s_hi")
 
-    def predict(self, configs: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, check_range: bool = True,
+    def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
                 n_threads: int | None = None) -> pd.DataFrame:
         """Predicted ``ttft_s_pred`` and ``tpot_s_pred`` for each configuration row (``chunk_rows`` rows at a
         time; ``check_range``: warn once about rows outside the fitted range, see :meth:`extrapolated`;
@@ -140,9 +140,9 @@ class EnergyModel(ClosedFormModel):
         """Fit on measured profiles; with ``latency`` also fit the latency model where possible;
         ``n_threads`` caps the native fits and bootstraps (default: the process-wide setting)."""
         with threads(n_threads):
-            return self._fit_with_latency(load_configs(profiles, require_energy=True), latency)
+            return self._fit_with_latency(fit_input(profiles, require_energy=True), latency)
 
-    def _fit_with_latency(self, frame: pd.DataFrame, latency: bool) -> EnergyModel:
+    def _fit_with_latency(self, frame: Any, latency: bool) -> EnergyModel:
         self._fit_frame(frame)
         self.latency_model = None
         has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1
@@ -158,7 +158,7 @@ class EnergyModel(ClosedFormModel):
     #: Columns of predict_interval (NaN-filled by ``energylens predict`` when intervals are unavailable).
     interval_columns: ClassVar[tuple[str, ...]] = ("energy_j_lo", "energy_j_hi")
 
-    def predict(self, configs: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, check_range: bool = True,
+    def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
                 n_threads: int | None = None) -> np.ndarray:
         """Energy per request (J) for each configuration row (path or DataFrame, schema v1), ``chunk_rows``
         rows at a time; ``check_range`` warns once about rows outside the fitted range (:meth:`extrapolated`);
@@ -174,8 +174,7 @@ class EnergyModel(ClosedFormModel):
         The fast path for schedulers and sweeps: no DataFrame, no table lookups, one native pass;
         ``dtype=np.float32`` runs the float32 loop.
         """
-        e_pf, e_dec = self.evaluate_features(features, validate=validate, dtype=dtype, n_threads=n_threads)
-        return np.add(e_pf, e_dec, out=e_pf)
+        return self._evaluation(features, None, validate, dtype, n_threads, summed=True).out0
 
     def predict_bootstrap(self, configs: Any) -> np.ndarray:
         """Energy per request (J) under each converged bootstrap refit, shape (replicates, rows):
@@ -190,7 +189,7 @@ class EnergyModel(ClosedFormModel):
             out[b] = ev.out0 + ev.out1
         return out
 
-    def predict_phases(self, configs: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    def predict_phases(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
                        check_range: bool = True) -> pd.DataFrame:
         """Prefill and decode energy per request (J), and their sum, for each configuration row."""
         e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")

@@ -73,6 +73,11 @@ def design_report(columns: list[np.ndarray], targets: list[np.ndarray], n_params
 
 def training_ranges(names: tuple[str, ...], columns: list[np.ndarray]) -> dict[str, list[float]]:
     """[min, max] of each feature over the training rows (finite values only)."""
+    if columns and len(columns[0]):
+        table = np.column_stack(columns)
+        if np.isfinite(table).all():  # the usual case: two reductions for every feature at once
+            return {name: [lo, hi] for name, lo, hi in
+                    zip(names, table.min(axis=0).tolist(), table.max(axis=0).tolist(), strict=True)}
     out = {}
     for name, col in zip(names, columns, strict=True):
         finite = col[np.isfinite(col)]

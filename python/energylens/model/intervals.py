@@ -25,14 +25,18 @@ import numpy as np
 
 from energylens import _core
 
-__all__ = ["RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
+__all__ = ["RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
            "interval_bounds"]
 
 #: Most residuals a model keeps (and writes to its file): 2048 sorted values, about 40 kB of JSON.
 RESIDUAL_SAMPLE_SIZE = 2048
-#: Rows per chunk of predict / predict_interval: the interval work arrays are replicates x chunk floats
+#: Rows per chunk of predict_interval: the interval work arrays are replicates x chunk floats
 #: (200 x 32768 x 8 B = 52 MB each, a handful of them live at once).
 DEFAULT_CHUNK_ROWS = 32768
+#: Rows per chunk of predict, predict_phases and extrapolated: a raw frame is validated and its features
+#: built chunk by chunk, ~0.5 kB per row while a chunk is in flight (~250 MB); validating a chunk costs
+#: several milliseconds however small it is, so small chunks were most of predict(df)'s time.
+PREDICT_CHUNK_ROWS = 1 << 19
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

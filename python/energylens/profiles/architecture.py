@@ -36,25 +36,45 @@ def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, 
         if c not in _NOT_REQUIRED:
             need_arch |= np.isnan(values)
     need_meta = cells.is_missing(architecture) | np.isnan(active_params_b)
+    rows = np.flatnonzero(need_arch | need_meta)
+    if len(rows) == 0:
+        return
+    whole = len(rows) == len(models)
+    codes, keys = cells.key_codes(models if whole else models[rows])  # the table row depends on the model only
+    if any(tables.find_model(str(name)) is None for (name,) in keys):  # params_b estimates an unknown one
+        codes, keys = cells.key_codes(models if whole else models[rows], params_b if whole else params_b[rows])
+    else:
+        keys = [(name, math.nan) for (name,) in keys]
+    arch_pick = need_arch[rows]
+    arch_rows, arch_codes = rows[arch_pick], codes[arch_pick]
+    first_arch_row = np.full(len(keys), -1, dtype=np.intp)  # per key: its first row that needs the table
+    first_arch_row[arch_codes[::-1]] = arch_rows[::-1]
+    # per distinct (model, params_b), one table lookup: the column values, kind and active/total params
+    fill = np.full((len(arch), len(keys)), np.nan)
+    kind = np.full(len(keys), None, dtype=object)
+    active, total = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
     estimated: list[tuple[int, str, float]] = []  # (first row needing it, model, params_b)
-    for (name, p), rows in cells.key_groups(models, params_b, rows=np.flatnonzero(need_arch | need_meta)):
+    for j, (name, p) in enumerate(keys):
         name, p = str(name), float(p)
-        arch_rows = rows[need_arch[rows]]
         spec = tables.find_model(name)
         if spec is None:
-            if not len(arch_rows):
+            if first_arch_row[j] < 0:
                 continue
             spec = tables.model_spec(name, p, warn=False)  # estimated: fills no architecture kind / ratio
-            estimated.append((int(arch_rows[0]), name, p))
-        for c, values in arch.items():
-            sub = values[arch_rows]
-            nan = np.isnan(sub)
-            if nan.any():
-                values[arch_rows] = np.where(nan, float(getattr(spec, c)), sub)
+            estimated.append((int(first_arch_row[j]), name, p))
+        fill[:, j] = [float(getattr(spec, c)) for c in arch]
         if not spec.estimated:
-            architecture[rows[cells.is_missing(architecture[rows])]] = spec.architecture
-            fill = rows[np.isnan(active_params_b[rows])] if spec.params_b > 0 else rows[:0]
-            active_params_b[fill] = params_b[fill] * spec.active_params_b / spec.params_b
+            kind[j] = spec.architecture
+            if spec.params_b > 0:
+                active[j], total[j] = spec.active_params_b, spec.params_b
+    for values, table in zip(arch.values(), fill, strict=True):
+        sub = values[arch_rows]
+        values[arch_rows] = np.where(np.isnan(sub), table.take(arch_codes), sub)
+    has_kind = np.array([k is not None for k in kind], dtype=bool)
+    pick = cells.is_missing(architecture[rows]) & has_kind.take(codes)
+    architecture[rows[pick]] = kind.take(codes[pick])
+    pick = np.isnan(active_params_b[rows]) & np.isfinite(total).take(codes)
+    active_params_b[rows[pick]] = params_b[rows[pick]] * active.take(codes[pick]) / total.take(codes[pick])
     if estimated:
         first: dict[str, float] = {}
         for _, name, p in sorted(estimated):
@@ -70,7 +90,7 @@ def _warn_estimated(estimated: dict[str, float], source: str) -> None:
     warnings.warn(
         f"{source}: {len(estimated)} model(s) not in the model table; their architecture columns were "
         f"estimated from params_b (energylens.profiles.tables.estimate_architecture): {'; '.join(listed)}",
-        tables.EstimatedArchitectureWarning, stacklevel=5)  # the caller of load_profiles
+        tables.EstimatedArchitectureWarning, stacklevel=6)  # the caller of load_profiles
 
 
 def vision_encoders(models: np.ndarray, params_b: np.ndarray, is_image: np.ndarray,

@@ -13,12 +13,21 @@ against the per-row rules it replaced.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["codes", "per_value", "is_blank", "is_missing", "to_numeric", "normalise_choice", "text",
-           "key_groups"]
+           "key_groups", "key_codes", "Coded"]
+
+
+class Coded(NamedTuple):
+    """A text column as a code per row (>= 0) and its distinct values (an object array of str): what the
+    light path hands build_features instead of a column of names (no pandas object per call)."""
+
+    codes: np.ndarray
+    values: np.ndarray
 
 
 # infer_dtype kinds whose cells are all of one type, so equal hashes mean equal cells.
@@ -27,7 +36,10 @@ _ONE_TYPE = ("string", "empty", "floating", "integer", "boolean")
 
 def codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code per cell, distinct values) with code -1 for a missing cell: one code per distinct value for
-    a column of one type (strings, or numbers), one per cell for a column of mixed objects."""
+    a column of one type (strings, or numbers), one per cell for a column of mixed objects. A
+    :class:`Coded` column (the light path's text, :mod:`energylens.profiles.light`) gives its own codes."""
+    if isinstance(series, Coded):
+        return series.codes, series.values
     if pd.api.types.infer_dtype(series, skipna=True) in _ONE_TYPE:
         c, uniques = pd.factorize(series, use_na_sentinel=True)
         return c.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
@@ -134,3 +146,43 @@ def key_groups(*columns, rows: np.ndarray | None = None) -> list[tuple[tuple, np
     for pos in np.split(order, split):
         out.append((tuple(u[c[pos[0]]] for c, u in uniques), rows[pos]))
     return out
+
+
+def key_codes(*columns) -> tuple[np.ndarray, list[tuple]]:
+    """(group code per row, the distinct keys) of the rows' combined key (one value per column: arrays,
+    Series or :class:`Coded`, factorised where they are, e.g. without leaving Arrow). A value looked up per
+    key goes back to the rows as ``table[codes]``: the one Python step per key of a table lookup, and one
+    ``take`` per looked-up column. No order of the keys is promised (callers sort what they report)."""
+    first_column = columns[0]
+    n = len(first_column.codes if isinstance(first_column, Coded) else first_column)
+    parts = []
+    for col in columns:
+        c, u = (col.codes, col.values) if isinstance(col, Coded) else pd.factorize(col, use_na_sentinel=False)
+        parts.append((c.astype(np.int64, copy=False), np.asarray(u, dtype=object)))
+    if len(parts) == 1 and not isinstance(columns[0], Coded):  # factorised: every value is used
+        group, n_groups = parts[0][0], len(parts[0][1])
+    else:
+        group, n_groups = _combined(parts, n)
+    first = np.empty(n_groups, dtype=np.intp)
+    first[group[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)  # the last write is the first row
+    keys = [tuple(u[c[i]] for c, u in parts) for i in first]
+    return group.astype(np.intp, copy=False), keys
+
+
+def _combined(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, int]:
+    """Dense codes of the mixed-radix combination of per-column codes: a bincount over the key space
+    when it is small (a few model x GPU x precision names), else a hash factorisation."""
+    combined = np.zeros(n, dtype=np.int64)
+    span = 1
+    for c, u in parts:
+        if span * max(len(u), 1) >= 2**62:  # keep the mixed-radix key in int64
+            combined, distinct = pd.factorize(combined)
+            span = max(len(distinct), 1)
+        combined = combined * max(len(u), 1) + c
+        span *= max(len(u), 1)
+    if span <= max(4 * n, 1 << 16):
+        present = np.bincount(combined, minlength=span) > 0
+        relabel = np.cumsum(present) - 1
+        return relabel.take(combined), int(present.sum())
+    group, distinct = pd.factorize(combined)
+    return group, len(distinct)

@@ -9,6 +9,7 @@ encoder FLOPs) is computed here, vectorised.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -16,11 +17,12 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import UnknownGpuError
+from energylens.profiles import cells, tables
 from energylens.profiles import precision as _precision
-from energylens.profiles import tables
 from energylens.profiles.schema import as_profiles
 
-__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "check_feature_domain", "moe_touch_fraction"]
+__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
+           "domain_lower_bounds", "moe_touch_fraction"]
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
@@ -92,34 +94,42 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
     if len(profiles) == 0:
         raise ValueError("profile table is empty")
-    df = as_profiles(profiles, require_energy=False).reset_index(drop=True)
-    n = len(df)
+    return features_of(as_profiles(profiles, require_energy=False).reset_index(drop=True))
 
+
+def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = None) -> dict[str, np.ndarray]:
+    """:func:`build_features` of rows already validated: a frame from :func:`energylens.profiles.load_profiles`,
+    or the columns of :class:`energylens.profiles.light.LightProfiles` (with their ``gpu_specs`` and the
+    model-table row of every model, ``model_specs``; text columns may be
+    :class:`energylens.profiles.cells.Coded`)."""
     tp, pp, B, Li, Lo, P = _required_numbers(df)
+    n = len(tp)
 
     Pa = _col(df, "active_params_b") * 1e9 if "active_params_b" in df.columns else np.full(n, np.nan)
     pa_given = np.isfinite(Pa) & (Pa > 0)
 
-    precision = (df["precision"].where(df["precision"].notna(), "bf16").astype(str) if "precision" in df.columns
-                 else pd.Series(["bf16"] * n)).map(_canonical_precision).to_numpy()
-    compute = _compute_precision(df, precision)  # None where the precision table decides
-    kv_dtype = (df["kv_cache_dtype"].astype(object).where(df["kv_cache_dtype"].notna(), "auto").map(str)
-                if "kv_cache_dtype" in df.columns else pd.Series(["auto"] * n)).to_numpy(dtype=object)
+    # text columns: the rule runs once per distinct value (energylens.profiles.cells), never per row
+    precision = _precision_codes(df, n)
+    compute = _compute_precision(df, n)  # "" where the precision table decides
+    kv_dtype = cells.per_value(df["kv_cache_dtype"], str, missing="auto") if "kv_cache_dtype" in df.columns else None
     dp = _col(df, "dp") if "dp" in df.columns else np.ones(n)
     ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
     dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
     ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
-    arch = _architecture(df, P, Pa, pa_given)
+    arch = _architecture(df, P, Pa, pa_given, model_specs)
     if FP8_BLOCK_SCALED:  # fp8 checkpoints with block scales (model table) compute as fp8_block
+        codes, values = precision
         blk = arch["fp8_weight_block"]
-        precision = np.where((precision == "fp8") & np.isfinite(blk) & (blk > 0), "fp8_block", precision)
-    hw = _hardware(df, precision, compute)
+        blocked = (values == "fp8").take(codes) & np.isfinite(blk) & (blk > 0)
+        precision = np.where(blocked, len(values), codes), np.array([*values, "fp8_block"], dtype=object)
+    hw = _hardware(df, precision, compute, gpu_specs)
     Pa = arch["active"]
     E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw)
+    expert_only = np.isin(precision[1], EXPERT_ONLY_PRECISIONS).take(precision[0])
+    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only, hw)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
@@ -146,7 +156,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
-def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw) -> tuple[np.ndarray, np.ndarray]:
+def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only_format, hw) -> tuple[np.ndarray, np.ndarray]:
     """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
 
     Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
@@ -160,7 +170,7 @@ def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, precision, hw) -> tuple[np.nda
     copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
     touch = moe_touch_fraction(E, k, B / copies)
     imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
-    expert_only = moe & np.isin(precision, EXPERT_ONLY_PRECISIONS)
+    expert_only = moe & expert_only_format
     bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
     weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
                             dp * hw["bpp"] * Pa)
@@ -194,6 +204,8 @@ def _ep_imbalance(E: np.ndarray, k: np.ndarray, ep: np.ndarray, tokens: np.ndarr
     mean + sd sqrt(2 ln ep) (Gaussian extreme), capped at all E/ep experts. Returned as max / mean,
     the factor on the expert bytes the step's time is set by. No fitted parameter.
     """
+    if not on.any():  # the switch is off, or no row uses expert parallelism
+        return np.ones(len(E))
     e = E / np.maximum(ep, 1.0)
     q = 1.0 - (1.0 - k / E) ** np.maximum(tokens, 1.0)
     mean = e * q
@@ -208,45 +220,56 @@ def _canonical_precision(value: str) -> str:
         raise ValueError(f"profile column 'precision': {exc}") from None
 
 
-def _compute_precision(df: pd.DataFrame, precision: np.ndarray) -> np.ndarray:
-    """The GEMM precision per row where a ``compute_precision`` column gives it, else "" (the precision
-    table then picks it per GPU: :func:`energylens.profiles.precision.compute_precision`)."""
-    out = np.full(len(precision), "", dtype=object)
+def _precision_codes(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, canonical weight format per code): blank cells and an absent column are bf16."""
+    default = _canonical_precision("bf16")
+    if "precision" not in df.columns:
+        return np.zeros(n, dtype=np.intp), np.array([default], dtype=object)
+    codes, uniques = cells.codes(df["precision"])
+    values = np.array([*(_canonical_precision(str(u)) for u in uniques), default], dtype=object)
+    return np.where(codes < 0, len(uniques), codes), values
+
+
+def _compute_precision(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, GEMM precision per code): the ``compute_precision`` column's where given, else ""
+    (the precision table then picks it per GPU: :func:`energylens.profiles.precision.compute_precision`)."""
     if "compute_precision" not in df.columns:
-        return out
-    given = df["compute_precision"]
-    for i in np.flatnonzero(given.notna().to_numpy() & (given.astype(str).str.strip() != "").to_numpy()):
-        try:
-            out[i] = tables.normalize_precision(str(given.iloc[i]))
-        except ValueError as exc:
-            raise ValueError(f"profile column 'compute_precision', row {i + 1} (1-based): {exc}") from None
-    return out
+        return np.zeros(n, dtype=np.intp), np.array([""], dtype=object)
+    codes, uniques = cells.codes(df["compute_precision"])
+    mapped = np.full(len(uniques) + 1, "", dtype=object)  # the last slot: missing cells (code -1)
+    errors: dict[int, ValueError] = {}
+    for j, value in enumerate(uniques):
+        if str(value).strip() != "":
+            try:
+                mapped[j] = tables.normalize_precision(str(value))
+            except ValueError as exc:
+                errors[j] = exc
+    if errors:  # the first bad row, as a row-by-row pass would meet it
+        i = int(np.flatnonzero(np.isin(codes, list(errors)))[0])
+        raise ValueError(f"profile column 'compute_precision', row {i + 1} (1-based): {errors[int(codes[i])]}")
+    return np.where(codes < 0, len(uniques), codes), mapped
 
 
-def _hardware(df: pd.DataFrame, precision: np.ndarray, compute: np.ndarray) -> dict[str, np.ndarray]:
+def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], compute: tuple[np.ndarray, np.ndarray],
+              gpu_specs: dict | None) -> dict[str, np.ndarray]:
     """GPU specs per row (the GPU table, a user GPU table or the profile's ``gpu_*`` columns), one lookup per
     unique (gpu, weight precision, compute precision); the compute precision of a weight format is the
     precision table's for that GPU unless the row gives one."""
-    n = len(df)
-    out = {k: np.empty(n) for k in ("peak", "bw", "tdp", "link", "bpp", "compute_bytes")}
-    gpus = df["gpu"].astype(str).to_numpy()
-    specs = _gpu_specs(df)
-    keys = pd.MultiIndex.from_arrays([gpus, precision, compute])
-    for (g, pr, cp), idx in pd.Series(np.arange(n)).groupby(keys).groups.items():
+    specs = _gpu_specs(df) if gpu_specs is None else gpu_specs
+    codes, keys = cells.key_codes(df["gpu"], cells.Coded(*precision), cells.Coded(*compute))
+    # (the Coded columns give their values as keys)
+    table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
+    for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
         spec = specs[str(g).strip()]
         try:
             cp = cp or _precision.compute_precision(pr, spec)
             peak = spec.peak_flops(cp)
         except ValueError as exc:
             raise ValueError(f"profile column 'precision': {exc}") from None
-        idx = np.asarray(idx)
-        out["peak"][idx] = peak
-        out["bw"][idx] = spec.hbm_bw_gbs * 1e9
-        out["tdp"][idx] = spec.tdp_w
-        out["link"][idx] = spec.interconnect_bw_gbs * 1e9 / 2.0   # table is bidirectional
-        out["bpp"][idx] = tables.bytes_per_param(pr)
-        out["compute_bytes"][idx] = tables.bytes_per_param(cp)
-    return out
+        table[:, j] = (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,
+                       spec.interconnect_bw_gbs * 1e9 / 2.0,  # table is bidirectional
+                       tables.bytes_per_param(pr), tables.bytes_per_param(cp))
+    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes"), table.take(codes, axis=1), strict=True))
 
 
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
@@ -255,33 +278,39 @@ _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_slidin
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block")
 
 
-def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray) -> dict[str, np.ndarray]:
+def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray,
+                  model_specs: dict | None = None) -> dict[str, np.ndarray]:
     """Architecture per row: profile columns, else the model table, else an estimate from params_b."""
-    n = len(df)
-    arch = {c: (_col(df, c) if c in df.columns else np.full(n, np.nan))
-            for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)}
-    arch["vision_b"] = np.zeros(n)
-    Pa = Pa.copy()
-    modality = (df["modality"].astype(str).to_numpy() if "modality" in df.columns else np.array(["text"] * n))
-    need = np.zeros(n, dtype=bool)
+    n = len(P)
+    filled = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
+    given = {c: _col(df, c) for c in filled if c in df.columns}  # an absent column: the table's, row by row
+    is_image, is_video = _modalities(df, n)
+    need = np.zeros(n, dtype=bool) if all(c in given for c in _ARCH) else np.ones(n, dtype=bool)
     for c in _ARCH:
-        need |= ~np.isfinite(arch[c])
-    is_image = np.isin(modality, ("image", "video"))
-    models = df["model"].astype(str).to_numpy()
-    for (m, p_b), idx in pd.Series(np.arange(n)).groupby([models, P / 1e9]).groups.items():
-        idx = np.asarray(idx)
-        spec = tables.find_model(m)
+        if c in given:
+            need |= ~np.isfinite(given[c])
+    codes, keys, specs = _model_keys(df["model"], P, model_specs)
+    any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
+    # per distinct (model, params_b): the table's value of each column, NaN where nothing is filled
+    table = np.full((len(filled) + 2, len(keys)), np.nan)  # + active ratio, vision encoder size
+    table[-1] = 0.0
+    for j, (_m, p_b) in sorted(enumerate(keys), key=lambda item: (str(item[1][0]), float(item[1][1]))):
+        spec = specs[j]
         if spec is None:
-            if not (need[idx].any() or is_image[idx].any() or not pa_given[idx].all()):
+            if not any_need[j]:
                 continue
             spec = tables.estimate_architecture(float(p_b))
-        for c in (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH):
-            v = arch[c][idx]
-            arch[c][idx] = np.where(np.isfinite(v), v, _float_or_nan(getattr(spec, c)))
-        ratio = float(spec.active_params_b) / float(spec.params_b)
-        Pa[idx] = np.where(pa_given[idx], Pa[idx], P[idx] * ratio)
+        table[: len(filled), j] = _spec_values(spec, filled)
+        table[-2, j] = float(spec.active_params_b) / float(spec.params_b)
         vb = spec.vision_params_b
-        arch["vision_b"][idx] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+        table[-1, j] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+    arch: dict[str, np.ndarray] = {}
+    for c, row in zip(filled, table, strict=False):
+        v = given.get(c)
+        arch[c] = row.take(codes) if v is None else np.where(np.isfinite(v), v, row.take(codes))
+    ratio = table[-2].take(codes)
+    Pa = np.where(pa_given | np.isnan(ratio), Pa, P * ratio)  # NaN ratio: no table row was looked up
+    arch["vision_b"] = table[-1].take(codes)
     arch["active"] = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
     E = arch["n_experts"]
     arch["n_experts"] = E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
@@ -302,8 +331,36 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     arch["sliding_window"] = np.where(ok, w, 1.0)
     st = arch["state_elems_per_seq"]
     arch["state_elems"] = np.where(np.isfinite(st) & (st > 0), st, 0.0)
-    arch["modality"] = modality
+    arch["is_image"], arch["is_video"] = is_image, is_video
     return arch
+
+
+def _model_keys(models, P: np.ndarray, model_specs: dict | None = None) -> tuple[np.ndarray, list[tuple], list]:
+    """(code, (model, params_b), model-table row or None) per distinct key of the architecture lookup.
+    The table's row depends on the model alone and params_b only estimates an unknown model, so with
+    every model known the key is the model (params_b NaN; a float column's factorisation was a large
+    part of the lookup)."""
+    codes, keys = cells.key_codes(models)
+    specs = [tables.find_model(str(m)) if model_specs is None else model_specs[m] for (m,) in keys]
+    if all(spec is not None for spec in specs):
+        return codes, [(m, math.nan) for (m,) in keys], specs
+    codes, keys = cells.key_codes(models, P / 1e9)
+    return codes, keys, [tables.find_model(str(m)) for m, _ in keys]
+
+
+def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: an image or video row; a video row (one comparison per distinct modality)."""
+    if "modality" not in df.columns:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    codes, uniques = pd.factorize(df["modality"], use_na_sentinel=False)
+    kinds = np.array([str(u) for u in uniques], dtype=object)
+    return np.isin(kinds, ("image", "video")).take(codes), (kinds == "video").take(codes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _spec_values(spec, names: tuple[str, ...]) -> tuple[float, ...]:
+    """A model-table row's values of ``names`` as floats (NaN where blank), once per row (specs are frozen)."""
+    return tuple(_float_or_nan(getattr(spec, c)) for c in names)
 
 
 def _float_or_nan(v) -> float:
@@ -321,13 +378,14 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     visual token, each costing 2 FLOP per encoder parameter plus attention over the patches of its
     image (video: of its frame), 4 x ``vision_layers`` x ``vision_d_model`` FLOP per patch pair
     (QK^T and PV, bidirectional; 0 where the table has no depth / width)."""
-    modality = arch["modality"]
     n = len(Li)
+    if not arch["is_image"].any():
+        return np.zeros(n)
     img = arch["image_tokens_per_image"]
     per_frame = arch["video_tokens_per_frame"]
     frames = _col(df, "video_frames") if "video_frames" in df.columns else np.full(n, np.nan)
     vid = frames * per_frame
-    is_video = modality == "video"
+    is_video = arch["is_video"]
     vis_tok = np.where(is_video, np.where(np.isfinite(vid), np.minimum(vid, Li), Li),
                        np.where(np.isfinite(img), np.minimum(img, Li), Li))
     p = arch["vision_patches_per_token"]
@@ -337,8 +395,7 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     attn = 4.0 * arch["vision_layers"] * arch["vision_d_model"] * window
     attn = np.where(np.isfinite(attn) & (attn > 0) & VISION_PATCHES, attn, 0.0)
     per_patch = ENCODER_FLOPS_PER_PARAM_TOKEN * arch["vision_b"] * 1e9 + attn
-    is_image = np.isin(modality, ("image", "video"))
-    return np.where(is_image, vis_tok * p * per_patch, 0.0)
+    return np.where(arch["is_image"], vis_tok * p * per_patch, 0.0)
 
 
 # Domain of each feature where it is not "finite and > 0": (lower bound, bound included).
@@ -371,11 +428,33 @@ def check_feature_domain(name: str, col: np.ndarray) -> None:
     raise ValueError(f"feature {name!r} row {row} is {float(flat[row])!r}; it must be finite and {need}")
 
 
+@functools.lru_cache(maxsize=64)
+def _lower_bounds(names: tuple[str, ...], dtype: str) -> np.ndarray:
+    kind = np.dtype(dtype).type
+    out = []
+    for name in names:
+        lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
+        bound = kind(lower) if inclusive else np.nextafter(kind(lower), kind(np.inf))
+        out.append(float(bound))
+    values = np.array(out, dtype=np.float64)
+    values.flags.writeable = False
+    return values
+
+
+def domain_lower_bounds(names: tuple[str, ...], dtype=np.float64) -> np.ndarray:
+    """Per feature of ``names``, the least value of its domain in ``dtype`` (the next representable value
+    above an exclusive bound), as float64: the native evaluator's fused domain check (``_core.evaluate(...,
+    domain=)``) accepts exactly what :func:`check_feature_domain` accepts."""
+    return _lower_bounds(tuple(names), np.dtype(dtype).name)
+
+
 def moe_touch_fraction(n_experts: np.ndarray, experts_per_token: np.ndarray, batch_size: np.ndarray) -> np.ndarray:
     """Expected fraction of the experts a decode step of ``batch_size`` top-k tokens touches:
     1 - (1 - k/E)^B for a mixture of experts (E > 1), 1 for a dense model. Scales the expert weights in
     ``weight_bytes_per_step``."""
     moe = n_experts > 1.0
+    if not moe.any():
+        return np.ones(np.broadcast(n_experts, experts_per_token, batch_size).shape)
     return np.where(moe, 1.0 - (1.0 - experts_per_token / n_experts) ** np.maximum(batch_size, 1.0), 1.0)
 
 
@@ -396,7 +475,7 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
     return specs
 
 
-def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
+def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray | None) -> np.ndarray:
     """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
     4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
 
@@ -404,6 +483,8 @@ def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray) -> np.ndarray:
     weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
     """
     out = np.where(bpp >= 4.0, 4.0, 2.0)
+    if kv_dtype is None:  # no kv_cache_dtype column: auto everywhere
+        return out
     codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
     for j, dtype in enumerate(uniques):
         key = str(dtype).strip().lower()

@@ -43,6 +43,7 @@ __all__ = [
     "STORE_MARKER",
     "read_store_dir",
     "as_profiles",
+    "as_feature_profiles",
 ]
 
 #: Version of the contract this module implements.
@@ -247,6 +248,12 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             rows, and lists every further problem found.
         FileNotFoundError: the path does not exist.
     """
+    return _load(path_or_frame, drop_invalid, fill_architecture, source, require_energy, plain_text=False)
+
+
+def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str | None, require_energy: bool,
+          *, plain_text: bool) -> pd.DataFrame:
+    """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles)."""
     frame, src = _read(path_or_frame, source)
     frame.columns = [str(c) for c in frame.columns]
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
@@ -261,7 +268,7 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
     _parse_text(frame, out, problems)
     frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid)
 
-    result = _assemble(frame, out, src, fill_architecture)
+    result = _assemble(frame, out, src, fill_architecture, plain_text)
     result.attrs["source"] = src
     result.attrs["schema_version"] = SCHEMA_VERSION
     if dropped is not None:
@@ -283,6 +290,18 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
         if not require_energy or (energy is not None and np.isfinite(energy).all()):
             return frame
     return load_profiles(frame, require_energy=require_energy, source=frame.attrs.get("source"))
+
+
+def as_feature_profiles(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`as_profiles` (``require_energy=False``) for a frame that only
+    :func:`energylens.profiles.features.build_features` reads: the same validation, defaults, fills,
+    warnings and messages, but a frame not validated yet keeps its text columns as NumPy object arrays
+    instead of pandas' ``str`` dtype, whose construction was most of the cost of validating a large
+    table. The prediction path of :mod:`energylens.model` validates a user's frame chunk by chunk
+    through it."""
+    if isinstance(frame, pd.DataFrame) and frame.attrs.get("schema_version") != SCHEMA_VERSION:
+        return _load(frame, False, True, frame.attrs.get("source"), False, plain_text=True)
+    return as_profiles(frame, require_energy=False)
 
 
 def _check_required_columns(frame: pd.DataFrame, required: tuple[str, ...], src: str) -> None:
@@ -401,7 +420,7 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pr
     summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
     warnings.warn(
         f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
-        "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=3)
+        "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=4)
     return frame.loc[keep], {k: v.loc[keep] for k, v in out.items()}, dropped
 
 
@@ -409,7 +428,8 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pr
 # Defaults, architecture fill, dtypes, order
 # --------------------------------------------------------------------------------------------------
 
-def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_architecture: bool) -> pd.DataFrame:
+def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_architecture: bool,
+              plain_text: bool = False) -> pd.DataFrame:
     """Build the result positionally (the index may have duplicate labels)."""
     n = len(frame)
 
@@ -451,16 +471,18 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     for c in MEASURED_COLUMNS:
         cols[c] = num(c)
     cols.update(arch)
-    return _typed(cols, frame)
+    return _typed(cols, frame, plain_text)
 
 
-def _typed(cols: dict[str, object], frame: pd.DataFrame) -> pd.DataFrame:
+def _typed(cols: dict[str, object], frame: pd.DataFrame, plain_text: bool = False) -> pd.DataFrame:
     """Fixed dtypes, the source's index, and the source's unknown columns appended untouched; the frame is
     built once from typed columns (setting columns one by one was most of a 50-row fit's time)."""
     typed: dict[str, object] = {}
     for c, values in cols.items():
         if c in _INT_COLUMNS:
             typed[c] = np.asarray(values).astype("int64")
+        elif c in _TEXT_COLUMNS and plain_text:  # every cell is a str already (cells.text, defaults filled)
+            typed[c] = np.asarray(values, dtype=object)
         elif c in _TEXT_COLUMNS:
             typed[c] = pd.Series(values, dtype=object, copy=False).astype(str).array
         else:

@@ -1,0 +1,204 @@
+"""The light path: a raw table of the common simple kind validated on NumPy arrays, without a DataFrame.
+
+``EnergyModel.fit(df)`` and ``predict(df)`` on a user's freshly read table spend their time in pandas
+when they go through :func:`energylens.profiles.load_profiles`, which builds the whole validated frame
+(30-odd typed columns, text in pandas' ``str`` dtype) that only :func:`~energylens.profiles.features.build_features`
+reads. :func:`light_profiles` takes the common case (the required columns, optionally ``precision`` and
+measured columns, nothing the schema would derive or fill from other columns) and returns the columns
+``build_features`` reads as NumPy arrays (text as :class:`energylens.profiles.cells.Coded`: one code
+per row, one Python value per distinct name), ``active_params_b`` filled from the model table as the schema fills it.
+
+It only ever *accepts*: any cell the schema would reject, warn about, strip, default or derive (a blank,
+a NaN in a required column, an unknown model or GPU, a non-numeric dtype, a column it does not handle)
+makes it return ``None``, and the caller takes the full path, which raises or warns with its usual
+messages. So the two paths cannot disagree on errors, and tests/profiles/test_light.py checks that their
+features are equal bit for bit.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from energylens.errors import EnergyLensError
+from energylens.profiles import tables
+from energylens.profiles.cells import Coded
+from energylens.profiles.features import features_of
+from energylens.profiles.gpu_table import gpu_spec
+from energylens.profiles.schema import (
+    ARCHITECTURE_COLUMNS,
+    MEASURED_COLUMNS,
+    OPTIONAL_DEFAULTS,
+    PRECISIONS,
+    REQUIRED_COLUMNS,
+    SCHEMA_VERSION,
+)
+
+__all__ = ["LightProfiles", "light_profiles"]
+
+_TEXT = ("model", "gpu")
+_INTEGER = ("tp", "pp")
+# (column, lower bound, bound allowed) of the required numbers
+_RANGES = (("tp", 1.0, True), ("pp", 1.0, True), ("params_b", 0.0, False), ("batch_size", 0.0, False),
+           ("input_tokens", 0.0, True), ("output_tokens", 0.0, False))
+_HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
+# columns outside the schema that build_features or the GPU table still read: the full path handles them
+_READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
+                             "sliding_window", "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame"})
+
+
+class LightProfiles:
+    """Validated columns of a raw table (name -> 1-D array; ``model``, ``gpu`` and ``precision`` as
+    :class:`~energylens.profiles.cells.Coded`), ``len()`` = rows, and the GPU specs: what the model's fit and predict read,
+    standing in for the validated frame."""
+
+    def __init__(self, columns: dict[str, object], n_rows: int, gpu_specs: dict, model_specs: dict) -> None:
+        self._columns = columns
+        self._n_rows = n_rows
+        self.gpu_specs = gpu_specs
+        self.model_specs = model_specs
+        self._features: dict[str, np.ndarray] | None = None
+
+    def features(self) -> dict[str, np.ndarray]:
+        """build_features of these rows, built once (fit's energy and latency models share them)."""
+        if self._features is None:
+            self._features = features_of(self, self.gpu_specs, self.model_specs)
+        return self._features
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._columns)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    def __getitem__(self, name: str):
+        return self._columns[name]
+
+    def __len__(self) -> int:
+        return self._n_rows
+
+
+def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | None:
+    """The validated columns of ``frame`` on the light path, or None where the full path must run (see
+    the module docstring): a DataFrame not validated yet, with string column names, the required columns
+    (``energy_j`` optional without ``require_energy``), and otherwise only ``precision``, measured columns
+    and columns the schema keeps untouched."""
+    if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") == SCHEMA_VERSION or len(frame) == 0:
+        return None
+    names = list(frame.columns)
+    if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
+        return None
+    required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
+    if any(c not in frame.columns for c in required):
+        return None
+    for c in names:
+        known = c in REQUIRED_COLUMNS or c in OPTIONAL_DEFAULTS
+        if (known and c not in _HANDLED) or (not known and (c in _READ_ELSEWHERE or c.startswith("gpu_"))):
+            return None
+    columns: dict[str, object] = {}
+    for c in names:
+        if c in _HANDLED and c not in _TEXT and c != "precision":
+            values = _number_column(frame[c], required=c in required)
+            if values is None:
+                return None
+            columns[c] = values
+    if not _in_range(columns):
+        return None
+    for c in (*_TEXT, "precision"):
+        if c in frame.columns:
+            text = _text_column(frame[c], c == "precision")
+            if text is None:
+                return None
+            columns[c] = text
+    return _filled(columns, len(frame))
+
+
+def _number_column(series: pd.Series, *, required: bool) -> np.ndarray | None:
+    """float64 values of a plain NumPy int/float column (NaN allowed only where not required), else None."""
+    if not isinstance(series.dtype, np.dtype) or series.dtype.kind not in "iuf":
+        return None
+    values = series.to_numpy(dtype=np.float64, copy=True)
+    finite = np.isfinite(values)
+    if required and not finite.all():
+        return None
+    if not required and (np.isinf(values).any() or (values[finite] <= 0).any()):  # measured: > 0 where given
+        return None
+    return values
+
+
+def _in_range(columns: dict[str, object]) -> bool:
+    """The schema's range rules on the required numbers (they are all finite by now)."""
+    for name, lower, inclusive in _RANGES:
+        v = columns[name]
+        if not ((v >= lower).all() if inclusive else (v > lower).all()):
+            return False
+    if not all((columns[c] == np.round(columns[c])).all() for c in _INTEGER):
+        return False
+    return "energy_j" not in columns or not (columns["energy_j"] <= 0).any()
+
+
+def _text_column(series: pd.Series, precision: bool) -> Coded | None:
+    """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
+    space (a ``precision`` cell: a weight format as the schema writes it), else None."""
+    if isinstance(series.dtype, pd.CategoricalDtype):  # its own codes: no hashing at all
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
+        values = series if len(series) > 4096 else series.to_numpy(dtype=object, na_value=None)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    else:
+        return None
+    if len(codes) and codes.min() < 0:
+        return None
+    values = list(uniques)
+    for v in values:
+        if not isinstance(v, str) or v == "" or v.strip() != v:
+            return None
+        if precision and v.lower() not in PRECISIONS:  # the full path canonicalises aliases
+            return None
+    if precision:
+        values = [v.lower() for v in values]
+        if len(set(values)) != len(values):
+            return None
+    return Coded(np.asarray(codes, dtype=np.intp), np.array(values, dtype=object))
+
+
+def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
+    """The columns the validated frame would hold for features: ``active_params_b`` as the schema fills it
+    from the model table (known models only: an estimate warns on the full path). The architecture
+    columns are left to build_features, which reads the same table rows (the full path's schema copies
+    them into the frame first; features then find them filled)."""
+    models = columns["model"]
+    assert isinstance(models, Coded)
+    specs = [tables.find_model(str(m)) for m in models.values]
+    if any(spec is None or spec.estimated or not _numbers(spec) for spec in specs):
+        return None
+    gpus = {}
+    for g in columns["gpu"].values:  # type: ignore[union-attr]
+        try:
+            spec = gpu_spec(g)
+        except (KeyError, EnergyLensError):
+            return None  # unknown GPU: the full path names it and both remedies
+        if not all(getattr(spec, c) > 0 for c in ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")):
+            return None  # a spec the template needs but the table lacks: the full path says which
+        gpus[g] = spec
+    active = np.array([s.active_params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)  # type: ignore[union-attr]
+    total = np.array([s.params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)  # type: ignore[union-attr]
+    params = columns["params_b"]
+    codes = models.codes
+    filled = params * active.take(codes) / total.take(codes)  # the schema's params_b * active / total
+    columns["active_params_b"] = np.where(np.isnan(filled), params, filled)
+    if "energy_j" not in columns:
+        columns["energy_j"] = np.full(n, np.nan)
+    return LightProfiles(columns, n, gpus, dict(zip(models.values, specs, strict=True)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _numbers(spec) -> bool:
+    """Every architecture value of a model-table row is a number (the schema's fill needs float())."""
+    try:
+        return all(isinstance(float(getattr(spec, c)), float) for c in ARCHITECTURE_COLUMNS)
+    except (TypeError, ValueError):
+        return False
