@@ -695,12 +695,15 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
   // the work), at most max_threads() (parallel.hpp); blocks handed out on demand, a few at a time so the
   // next block (whose columns are prefetched) is usually the same thread's.
   const int threads = parallel ? threads_for(rows, values_only ? kMinRowsPerThread : kMinJacobianRowsPerThread) : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    thread_local ValueScratch values;  // reused across calls: no allocation per evaluation
+  // Blocks four at a time on the chunk pool (parallel.hpp run_chunks): the caller never waits for a helper
+  // the OS has not scheduled; scratch is per thread and reused across calls (no allocation per evaluation).
+  constexpr std::size_t kBlocksPerChunk = 4;
+  const std::size_t n_chunks = (n_blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+  run_chunks(n_chunks, threads, [&](std::size_t chunk, int) {
+    thread_local ValueScratch values;
     thread_local JacobianScratch derivs;
-#pragma omp for schedule(dynamic, 4)
-    for (std::size_t b = 0; b < n_blocks; ++b) {
+    const std::size_t last = std::min(n_blocks, (chunk + 1) * kBlocksPerChunk);
+    for (std::size_t b = chunk * kBlocksPerChunk; b < last; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);
       if (values_only) {
@@ -713,7 +716,7 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
         evaluate_block(begin, count, columns, params, out, jacobian, rows, broadcast, derivs);
       }
     }
-  }
+  });
 }
 
 namespace {
@@ -805,27 +808,34 @@ std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::
   const auto reps = static_cast<std::size_t>(replicates);
   std::vector<double> params(reps * n, std::numeric_limits<double>::quiet_NaN());
   converged.assign(reps, 0);
-#pragma omp parallel
-  {
-    std::vector<double> cols(f * rows), y(rows);
-    std::vector<const double*> ptrs(f);
-    for (std::size_t c = 0; c < f; ++c) ptrs[c] = cols.data() + c * rows;
-#pragma omp for schedule(dynamic)
-    for (std::size_t b = 0; b < reps; ++b) {
-      std::mt19937_64 rng(seed * 1000003ULL + b);
-      std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
-      for (std::size_t i = 0; i < rows; ++i) {
-        const std::size_t src = pick(rng);
-        y[i] = target[src];
-        for (std::size_t c = 0; c < f; ++c) cols[c * rows + i] = columns[c][src];
-      }
-      std::vector<double> pred(rows);
-      const ResidualFunction fn = residual_function(program, rows, ptrs.data(), y, residual, pred);
-      const FitResult r = levenberg_marquardt(rows, n, fn, start, lower, upper, options);
-      converged[b] = r.converged ? 1 : 0;
-      std::copy(r.params.begin(), r.params.end(), params.begin() + static_cast<std::ptrdiff_t>(b * n));
-    }
+  // Replicates on the chunk pool (parallel.hpp), at most max_threads(); resampled columns per slot.
+  const int threads = std::max(1, std::min(max_threads(), replicates));
+  struct Resample {
+    std::vector<double> cols, y;
+    std::vector<const double*> ptrs;
+  };
+  std::vector<Resample> scratch(static_cast<std::size_t>(threads));
+  for (Resample& s : scratch) {
+    s.cols.resize(f * rows);
+    s.y.resize(rows);
+    s.ptrs.resize(f);
+    for (std::size_t c = 0; c < f; ++c) s.ptrs[c] = s.cols.data() + c * rows;
   }
+  run_chunks(reps, threads, [&](std::size_t b, int slot) {
+    Resample& s = scratch[static_cast<std::size_t>(slot)];
+    std::mt19937_64 rng(seed * 1000003ULL + b);
+    std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const std::size_t src = pick(rng);
+      s.y[i] = target[src];
+      for (std::size_t c = 0; c < f; ++c) s.cols[c * rows + i] = columns[c][src];
+    }
+    std::vector<double> pred(rows);
+    const ResidualFunction fn = residual_function(program, rows, s.ptrs.data(), s.y, residual, pred);
+    const FitResult r = levenberg_marquardt(rows, n, fn, start, lower, upper, options);
+    converged[b] = r.converged ? 1 : 0;
+    std::copy(r.params.begin(), r.params.end(), params.begin() + static_cast<std::ptrdiff_t>(b * n));
+  });
   return params;
 }
 

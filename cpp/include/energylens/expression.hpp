@@ -77,8 +77,8 @@ class ExpressionProgram {
   /// Values for `rows` rows: out[i] = f(columns[*][i]; params). With `jacobian` non-null also
   /// d out[i] / d params[j] into jacobian[j * rows + i] (parameter-major, as least_squares.hpp).
   /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks
-  /// (1024 values only, 256 with the Jacobian), blocks in parallel with OpenMP when `parallel`, on
-  /// threads_for(rows, ...) threads of parallel.hpp (one below 32768 rows, 4096 with the Jacobian).
+  /// (1024 values only, 256 with the Jacobian), four blocks per chunk of parallel.hpp's run_chunks
+  /// when `parallel`, on threads_for(rows, ...) threads (one below 32768 rows, 4096 with the Jacobian).
   void evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                 double* jacobian = nullptr, std::uint64_t broadcast = 0, bool parallel = true) const;
 
