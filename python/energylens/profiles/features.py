@@ -121,7 +121,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
         codes, values = precision
         blk = arch["fp8_weight_block"]
         blocked = (values == "fp8").take(codes) & np.isfinite(blk) & (blk > 0)
-        precision = np.where(blocked, len(values), codes), np.array([*values, "fp8_block"], dtype=object)
+        if blocked.any():  # otherwise no fp8_block value the hardware lookup would resolve for nothing
+            precision = np.where(blocked, len(values), codes), np.array([*values, "fp8_block"], dtype=object)
     hw = _hardware(df, precision, compute, gpu_specs)
     Pa = arch["active"]
     E, k, L = arch["n_experts"], arch["experts_per_token"], arch["n_layers"]
