@@ -20,7 +20,7 @@ from energylens.profiles.mlenergy_v3 import (
     is_mlenergy_v3_table,
     mlenergy_v3,
 )
-from energylens.profiles.tables import find_model
+from energylens.profiles.tables import EstimatedArchitectureWarning, find_model
 
 REAL = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
 
@@ -173,3 +173,22 @@ def test_encoded_video_frames_follow_the_processor_sampling():
     assert encoded_video_frames(vl, 8, 1.0) == 8          # never more than the frames sent
     assert encoded_video_frames(omni, 32, 30.0) == 32     # no re-sampling: every frame sent
     assert encoded_video_frames(None, 32, 30.0) == 32
+
+
+def test_parameter_counts_come_from_the_model_table_where_it_knows_the_model(tmp_path):
+    # the export's counts are the nominal ones of the name (30 / 3 for Qwen3-30B-A3B); config.json's differ
+    path = excerpt(tmp_path, [
+        row(model_id="Qwen/Qwen3-30B-A3B-Instruct-2507", architecture="MoE", total_params_billions=30.0,
+            activated_params_billions=3.0, num_gpus=1, tensor_parallel=1),
+        row(task="image-chat", model_id="Qwen/Qwen3-Omni-30B-A3B-Instruct", architecture="MoE",
+            total_params_billions=30.0, activated_params_billions=3.0, num_gpus=1, tensor_parallel=1),
+        row(model_id="acme/not-in-the-table-14b", total_params_billions=14.0, activated_params_billions=14.0),
+    ])
+    with pytest.warns(EstimatedArchitectureWarning):  # the unknown model's architecture is estimated from its size
+        df = mlenergy_v3(path)
+    qwen, omni = find_model("Qwen/Qwen3-30B-A3B"), find_model("Qwen/Qwen3-Omni-30B-A3B-Instruct")
+    assert df["params_b"].tolist() == [qwen.params_b, omni.params_b, 14.0]
+    assert df["active_params_b"].tolist() == [qwen.active_params_b, omni.active_params_b, 14.0]
+    assert df["params_from_table"].tolist() == [True, True, False]
+    assert df["params_b_nominal"].tolist() == [30.0, 30.0, 14.0]  # the export's, kept
+    assert qwen.active_params_b == pytest.approx(3.35, abs=0.01)
