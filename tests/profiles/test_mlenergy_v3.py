@@ -192,3 +192,5 @@ def test_parameter_counts_come_from_the_model_table_where_it_knows_the_model(tmp
     assert df["params_from_table"].tolist() == [True, True, False]
     assert df["params_b_nominal"].tolist() == [30.0, 30.0, 14.0]  # the export's, kept
     assert qwen.active_params_b == pytest.approx(3.35, abs=0.01)
+    # Qwen3-Omni: vLLM serves the thinker (text + vision + audio tower), not the 35.3 B checkpoint
+    assert omni.params_b == pytest.approx(31.8)
