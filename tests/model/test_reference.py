@@ -502,6 +502,18 @@ def test_image_encoder_counts_patches_and_their_attention():
     np.testing.assert_allclose(f["prefill_extra_flops"], [gemma, llava], rtol=1e-12)
 
 
+def test_tiled_encoders_attend_within_a_tile():
+    base = dict(gpu="H100 SXM", tp=8, pp=1, batch_size=8, output_tokens=300, modality="image")
+    f = _feats_rows([dict(base, model="meta-llama/Llama-4-Scout-17B-16E-Instruct", params_b=108.6, input_tokens=1500),
+                     dict(base, model="nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16", params_b=13.2, tp=1,
+                          input_tokens=1340)])
+    # Llama 4: 10 tiles of 144 tokens (3 x 3 + the global tile), each tile 576 patches attended alone;
+    # Nemotron VL: 5 tiles of 256 tokens (2 x 2 + thumbnail), 1024 patches per tile
+    llama4 = 1440 * 4 * (2 * 0.872e9 + 4 * 34 * 1408 * 144 * 4)
+    nemotron = 1280 * 4 * (2 * 0.7e9 + 4 * 32 * 1280 * 256 * 4)
+    np.testing.assert_allclose(f["prefill_extra_flops"], [llama4, nemotron], rtol=1e-12)
+
+
 def test_moe_layers_add_per_layer_overhead():
     rows = [dict(_MOE, tp=1, dp=1, ep=1, batch_size=8),
             dict(_MOE, model="meta-llama/Llama-4-Maverick-17B-128E-Instruct", params_b=400.7, active_params_b=17.2,

@@ -276,7 +276,8 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
-               "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block")
+               "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
+               "vision_tile_tokens")
 
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray,
@@ -377,7 +378,8 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     (profile column: frames the encoder sees) x the table's tokens per frame, capped at the prompt,
     else the whole prompt. The encoder runs on patches, ``vision_patches_per_token`` (p, default 1) per
     visual token, each costing 2 FLOP per encoder parameter plus attention over the patches of its
-    image (video: of its frame), 4 x ``vision_layers`` x ``vision_d_model`` FLOP per patch pair
+    image (video: of its frame; a tiled encoder: of its tile, ``vision_tile_tokens`` x p),
+    4 x ``vision_layers`` x ``vision_d_model`` FLOP per patch pair
     (QK^T and PV, bidirectional; 0 where the table has no depth / width)."""
     n = len(Li)
     if not arch["is_image"].any():
@@ -391,7 +393,9 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
                        np.where(np.isfinite(img), np.minimum(img, Li), Li))
     p = arch["vision_patches_per_token"]
     p = np.where(np.isfinite(p) & (p >= 1) & VISION_PATCHES, p, 1.0)
-    window = np.where(is_video, np.where(np.isfinite(per_frame), per_frame, vis_tok), vis_tok)
+    tile = arch["vision_tile_tokens"]
+    tile = np.where(np.isfinite(tile) & (tile > 0), tile, vis_tok)   # tiled encoders attend within a tile
+    window = np.where(is_video, np.where(np.isfinite(per_frame), per_frame, vis_tok), np.minimum(tile, vis_tok))
     window = np.minimum(window, vis_tok) * p
     attn = 4.0 * arch["vision_layers"] * arch["vision_d_model"] * window
     attn = np.where(np.isfinite(attn) & (attn > 0) & VISION_PATCHES, attn, 0.0)
