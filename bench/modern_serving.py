@@ -184,6 +184,7 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("v3 parameter counts as exported (nominal, not the model table's)", nominal_counts, None),
         ("Qwen3-Omni at the checkpoint's 35.3 B, not the thinker's 31.8 B", omni_checkpoint, None),
         ("images of Llama 4 / Nemotron VL as one tile (144 / 256 tokens)", one_tile_images, None),
+        ("Mamba state read only (not written back)", lambda d: d, (FE, "STATE_READ_WRITE", False)),
         ("not shipped: video clips at 720p (460 tokens per frame)", video_720p, None),
         ("not shipped: Mamba SSM state at fp32", ssm_state_fp32, None),
         ("not shipped: fit with Huber loss, scale 0.3 (log residual)", lambda d: d,

@@ -52,6 +52,10 @@ FP8_BLOCK_SCALED = True
 #: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
+#: Ablation switch: a decode step reads every sequence's Mamba state and writes the updated state back
+#: (vLLM's selective_state_update and causal_conv1d_update kernels update it in place), so the state
+#: traffic is twice its size; off = read only. On by default.
+STATE_READ_WRITE = True
 
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -142,7 +146,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
     kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
     attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
-    state = arch["state_elems"] * elem                           # all Mamba layers of one sequence
+    # all Mamba layers of one sequence, read and written back every step
+    state = arch["state_elems"] * elem * (2.0 if STATE_READ_WRITE else 1.0)
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
