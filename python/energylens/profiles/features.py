@@ -141,7 +141,7 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     window_share = np.where(arch["n_sliding_layers"] > 0,
                             (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
                              * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La, 1.0)
-    elem = _kv_element_bytes_vec(hw["compute_bytes"], kv_dtype)
+    elem = _precision.kv_element_bytes(hw["compute_bytes"], kv_dtype)
     # vLLM replicates KV heads when tp > n_kv_heads: every rank holds (and reads) at least one head
     kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
     kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
@@ -483,25 +483,3 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
                 f"give it in the profile columns {', '.join('gpu_' + c for c in blank)} or in a user GPU "
                 "table (--gpu-table FILE; docs/reference-tables.md)")
     return specs
-
-
-def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray | None) -> np.ndarray:
-    """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
-    4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
-
-    Serving stacks keep the KV cache in the activation dtype by default also for fp8/int8/int4
-    weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
-    """
-    out = np.where(bpp >= 4.0, 4.0, 2.0)
-    if kv_dtype is None:  # no kv_cache_dtype column: auto everywhere
-        return out
-    codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
-    for j, dtype in enumerate(uniques):
-        key = str(dtype).strip().lower()
-        if key in ("auto", "", "nan"):
-            continue
-        try:
-            out = np.where(codes == j, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
-        except ValueError as exc:
-            raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
-    return out
