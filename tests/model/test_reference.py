@@ -465,6 +465,11 @@ def test_hybrid_models_keep_kv_only_in_attention_layers_and_a_constant_state():
     np.testing.assert_allclose(f["attn_flops_per_token_ctx"], 4 * 6 * 40 * 128)
     # 28 Mamba-2 layers, bf16, read and written back every step
     np.testing.assert_allclose(f["state_bytes_per_seq"], 2 * 28 * 1347584 * 2)
+    # the SSM state in its own dtype (vLLM --mamba-ssm-cache-dtype), the conv state in the activations'
+    f32 = _feats_rows([dict(row, input_tokens=300, mamba_ssm_cache_dtype="float32")])
+    np.testing.assert_allclose(f32["state_bytes_per_seq"], 2 * 28 * (128 * 80 * 128 * 4 + 3 * (128 * 80 + 2 * 8 * 128) * 2))
+    with pytest.raises(ValueError, match="mamba_ssm_cache_dtype"):
+        _feats_rows([dict(row, input_tokens=300, mamba_ssm_cache_dtype="fp3")])
     dense = _feats_rows([dict(row, model="Qwen/Qwen3-14B", params_b=14.768, input_tokens=300)])
     assert dense["state_bytes_per_seq"][0] == 0
     # the constant state costs per sequence, not per context token

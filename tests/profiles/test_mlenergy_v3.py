@@ -77,6 +77,8 @@ def test_recognised_by_header_and_relabelled(tmp_path):
     assert df["modality"].tolist() == ["text", "text", "text", "video", "text", "image", "text"]
     assert df["input_tokens"].iloc[5] == MLENERGY_V3_PROMPT_TOKENS["image-chat"] + 256  # Gemma 3: 256 per image
     assert df["input_tokens_assumed"].all()
+    # the benchmark ran its hybrids with mamba-ssm-cache-dtype float32
+    assert df["mamba_ssm_cache_dtype"].tolist() == ["auto"] * 4 + ["float32"] + ["auto"] * 2
     np.testing.assert_allclose(df["tpot_s"], 0.020)
     np.testing.assert_allclose(df["batch_size"].iloc[1], 63.5)
     vl = find_model("Qwen/Qwen3-VL-8B-Instruct")

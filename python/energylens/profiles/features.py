@@ -80,7 +80,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
 
     Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
     Optional: active_params_b (default params_b), precision (default bf16; the weight format),
-    compute_precision (default: the precision table's for the weight format on that GPU), kv_cache_dtype
+    compute_precision (default: the precision table's for the weight format on that GPU),
+    mamba_ssm_cache_dtype (hybrids' SSM state; default auto, as kv_cache_dtype), kv_cache_dtype
     (default auto: the compute dtype), dp and ep (default 1), n_layers, d_model, n_heads,
     n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b), n_experts,
     experts_per_token (default 1), modality, image_tokens_per_image, video_frames, and the model
@@ -146,8 +147,12 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
     kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
     attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
-    # all Mamba layers of one sequence, read and written back every step
-    state = arch["state_elems"] * elem * (2.0 if STATE_READ_WRITE else 1.0)
+    # all Mamba layers of one sequence, read and written back every step; the SSM part in its own dtype
+    ssm_dtype = (cells.per_value(df["mamba_ssm_cache_dtype"], str, missing="auto")
+                 if "mamba_ssm_cache_dtype" in df.columns else None)
+    ssm_elem = _precision.kv_element_bytes(hw["compute_bytes"], ssm_dtype, "mamba_ssm_cache_dtype")
+    conv = np.minimum(arch["conv_elems"], arch["state_elems"])
+    state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * (2.0 if STATE_READ_WRITE else 1.0)
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
@@ -282,7 +287,7 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
-               "vision_tile_tokens")
+               "vision_tile_tokens", "conv_state_elems_per_seq")
 
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray,
@@ -338,6 +343,8 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     arch["sliding_window"] = np.where(ok, w, 1.0)
     st = arch["state_elems_per_seq"]
     arch["state_elems"] = np.where(np.isfinite(st) & (st > 0), st, 0.0)
+    cv = arch["conv_state_elems_per_seq"]
+    arch["conv_elems"] = np.where(np.isfinite(cv) & (cv > 0), cv, 0.0)
     arch["is_image"], arch["is_video"] = is_image, is_video
     return arch
 

@@ -26,7 +26,7 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.schema import load_profiles
 
-__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
+__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
            "MLENERGY_V3_TASK_MODALITY", "encoded_video_frames", "is_mlenergy_v3_table", "mlenergy_v3"]
 
 #: Columns whose presence marks a CSV as an ML.ENERGY v3 LLM export.
@@ -59,6 +59,9 @@ MLENERGY_V3_VIDEO_FRAMES = 32.0
 #: Frame rate of the clip the workload sends: the 32 sampled frames re-encoded as an mp4 at 30 fps
 #: (mlenergy/llm/datasets.py, ``frames_to_video_bytes(frames, fps=30.0)``), so a 1.07 s clip.
 MLENERGY_V3_VIDEO_FPS = 30.0
+#: SSM-state dtype of the v3 hybrid deployments: ml-energy/benchmark configs/vllm/{gpqa,lm-arena-chat}/nvidia/
+#: NVIDIA-Nemotron-Nano-*-v2/*/monolithic.config.yaml set ``mamba-ssm-cache-dtype: float32``.
+MLENERGY_V3_HYBRID_SSM_DTYPE = "float32"
 #: Modality of each v3 task.
 MLENERGY_V3_TASK_MODALITY: dict[str, str] = {
     "gpqa": "text", "lm-arena-chat": "text", "sourcegraph-fim": "text", "image-chat": "image",
@@ -127,7 +130,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     ``token_throughput_tok_s``, the p90/p95/p99 ITL columns. Added: ``input_tokens`` (assumed,
     :data:`MLENERGY_V3_PROMPT_TOKENS` plus image / video tokens from the model table),
     ``input_tokens_assumed = True``, ``video_frames`` (video rows), ``parallelism_relabelled``,
-    ``params_from_table``.
+    ``params_from_table``, ``mamba_ssm_cache_dtype`` (float32 on hybrid rows, as the benchmark ran them).
 
     Raises:
         ProfileSchemaError: not a v3 export, an unknown GPU or task, bad parallelism labels, or a row
@@ -168,6 +171,8 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["params_b_nominal"], df["active_params_b_nominal"] = df["params_b"], df["active_params_b"]
     df["params_b"], df["active_params_b"], df["params_from_table"] = _parameter_counts(df)
     df["input_tokens_assumed"] = True
+    # the benchmark's vLLM configs for its hybrids (Nemotron Nano v2) set mamba-ssm-cache-dtype float32
+    df["mamba_ssm_cache_dtype"] = np.where(df["architecture"] == "hybrid", MLENERGY_V3_HYBRID_SSM_DTYPE, "auto")
     df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
                           "gpu_model"], errors="ignore")
     return load_profiles(df, source=src)

@@ -213,12 +213,14 @@ def peak_flops(gpu: Any, precision: str) -> float:
     return _peak_tflops(gpu, compute_precision(precision, gpu)) * 1e12
 
 
-def kv_element_bytes(bpp: np.ndarray, kv_dtype: np.ndarray | None) -> np.ndarray:
+def kv_element_bytes(bpp: np.ndarray, kv_dtype: np.ndarray | None, column: str = "kv_cache_dtype") -> np.ndarray:
     """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
     4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
 
     Serving stacks keep the KV cache in the activation dtype by default also for fp8/int8/int4
     weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
+    The same spellings serve other cache dtypes (``column`` names the profile column in errors:
+    ``mamba_ssm_cache_dtype``).
     """
     out = np.where(bpp >= 4.0, 4.0, 2.0)
     if kv_dtype is None:  # no kv_cache_dtype column: auto everywhere
@@ -231,5 +233,5 @@ def kv_element_bytes(bpp: np.ndarray, kv_dtype: np.ndarray | None) -> np.ndarray
         try:
             out = np.where(codes == j, KV_CACHE_DTYPE_BYTES[normalize_kv_cache_dtype(key)], out)
         except ValueError as exc:
-            raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
+            raise ValueError(f"profile column {column!r}: {exc}") from None
     return out

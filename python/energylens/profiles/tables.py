@@ -127,6 +127,8 @@ class ModelSpec:
         vision_tile_tokens: LLM visual tokens of one tile / crop the vision encoder runs on alone (its
             attention spans one tile: Llama 4's 336-px tiles 144, Nemotron VL's 512-px tiles 256);
             NaN = the encoder attends over the whole image at once (Qwen-VL, Gemma 3's one crop).
+        conv_state_elems_per_seq: the conv-state part of ``state_elems_per_seq`` (kept in the
+            activation dtype; the rest is the SSM state, in ``mamba_ssm_cache_dtype``); NaN = none.
     """
 
     name: str
@@ -159,6 +161,7 @@ class ModelSpec:
     video_min_frames: float = math.nan
     fp8_weight_block: float = math.nan
     vision_tile_tokens: float = math.nan
+    conv_state_elems_per_seq: float = math.nan
 
 
 # --------------------------------------------------------------------------------------------------
