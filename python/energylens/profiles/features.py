@@ -58,6 +58,9 @@ _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
+#: HBM passes over a sequence's recurrent (Mamba) state per decode step: the SSM and conv states are read and
+#: written back in place (vLLM's selective_state_update / causal_conv1d_update), so 2 x the state's bytes.
+STATE_TRAFFIC_PER_STEP = 2.0
 #: Vision-encoder FLOPs per patch per encoder parameter (one forward pass: 2 FLOP/param/patch).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
@@ -142,7 +145,7 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
     kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
     attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
-    state = arch["state_elems"] * elem                           # all Mamba layers of one sequence
+    state = STATE_TRAFFIC_PER_STEP * arch["state_elems"] * elem  # all Mamba layers of one sequence, read + written
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
