@@ -58,8 +58,7 @@ _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
-#: HBM passes over a sequence's recurrent (Mamba) state per decode step: the SSM and conv states are read and
-#: written back in place (vLLM's selective_state_update / causal_conv1d_update), so 2 x the state's bytes.
+#: HBM passes over a sequence's Mamba state per decode step: read and written back in place (2 x its bytes).
 STATE_TRAFFIC_PER_STEP = 2.0
 #: Vision-encoder FLOPs per patch per encoder parameter (one forward pass: 2 FLOP/param/patch).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
