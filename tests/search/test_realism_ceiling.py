@@ -65,3 +65,15 @@ def test_smoothness_recovers_injected_noise():
                          "tpot_s": (0.01 + 1e-4 * b) * np.exp(0.03 * rng.standard_normal())})
     got = C.smoothness(pd.DataFrame(rows))
     assert got["sigma_robust"] == pytest.approx(0.03, rel=0.15)
+
+
+def test_model_hit_follows_the_search_rule():
+    g = _group([0.01, 0.02, 0.03, 0.04, 0.05], [50, 40, 30, 20, 10])
+    g["pe"] = g["e"].copy()
+    g["pt"] = g["t"].copy()
+    assert C.model_hit(g, "pt", 0.0)  # exact TPOT: the median row is admitted and is the cheapest
+    g["pt"] = g["t"] * 1.01  # 1 % high: the optimum is excluded, the pick is a dearer row
+    assert not C.model_hit(g, "pt", 0.0)
+    assert C.model_hit(g, "pt", 0.02)  # shading 2 % admits it again
+    g["pt"] = g["t"] * 0.7  # 30 % low: a cheaper row that violates the limit is picked
+    assert not C.model_hit(g, "pt", 0.0)
