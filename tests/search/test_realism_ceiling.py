@@ -77,3 +77,27 @@ def test_model_hit_follows_the_search_rule():
     assert C.model_hit(g, "pt", 0.02)  # shading 2 % admits it again
     g["pt"] = g["t"] * 0.7  # 30 % low: a cheaper row that violates the limit is picked
     assert not C.model_hit(g, "pt", 0.0)
+
+
+def test_latency_trials_template_variant_is_the_reference_tpot():
+    import latency_term_trials as T
+
+    from energylens.model import reference as R
+    from energylens.profiles.features import build_features
+
+    rows = pd.DataFrame([dict(model="Qwen/Qwen3-8B", params_b=8.2, gpu="H100 SXM", tp=tp, pp=1, batch_size=b,
+                              input_tokens=300, output_tokens=600, precision="bf16")
+                         for tp in (1, 2) for b in (8, 64, 256)])
+    f = build_features(rows)
+    ph = np.array([0.6, 0.8, 0.4, 20.0, 30.0, 10.0, 0.5, 0.7])
+    phi = np.array([0.6, 0.8, 0.4, 0.4, 20.0, 30.0, 10.0, 0.0, 0.2])  # the template's 9 parameters
+    np.testing.assert_allclose(T.tpot_variant(f, ph, "template"), R.latency(f, phi)[1], rtol=1e-12)
+    # eta_kv = eta_m and no prefill share: every variant is the template
+    same = ph.copy()
+    same[6], same[7] = same[1], 0.0
+    for v in T.VARIANTS:
+        np.testing.assert_allclose(T.tpot_variant(f, same, v), R.latency(f, phi)[1], rtol=1e-12)
+    slower = ph.copy()
+    slower[6] = 0.1  # KV read at 10 % of peak: longer steps, more so at large batch
+    r = T.tpot_variant(f, slower, "kv_efficiency") / T.tpot_variant(f, ph, "template")
+    assert (r > 1).all() and r[2] > r[0]
