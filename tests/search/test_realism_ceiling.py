@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import latency_term_trials as T  # noqa: E402
 import realism_ceiling as C  # noqa: E402
+from energylens.model import reference as R  # noqa: E402
+from energylens.profiles.features import build_features  # noqa: E402
 
 
 def _group(t, e, b=None, o=None, s=None) -> dict:
@@ -80,11 +83,6 @@ def test_model_hit_follows_the_search_rule():
 
 
 def test_latency_trials_template_variant_is_the_reference_tpot():
-    import latency_term_trials as T
-
-    from energylens.model import reference as R
-    from energylens.profiles.features import build_features
-
     rows = pd.DataFrame([dict(model="Qwen/Qwen3-8B", params_b=8.2, gpu="H100 SXM", tp=tp, pp=1, batch_size=b,
                               input_tokens=300, output_tokens=600, precision="bf16")
                          for tp in (1, 2) for b in (8, 64, 256)])
