@@ -182,7 +182,7 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("v3 parameter counts as exported (nominal, not the model table's)", nominal_counts, None),
         ("Qwen3-Omni at the checkpoint's 35.3 B, not the thinker's 31.8 B", omni_checkpoint, None),
         ("images of Llama 4 / Nemotron VL as one tile (144 / 256 tokens)", one_tile_images, None),
-        ("Mamba state read only (not written back)", lambda d: d, (FE, "STATE_READ_WRITE", False)),
+        ("Mamba state read only (not written back)", lambda d: d, (FE, "STATE_TRAFFIC_PER_STEP", 1.0)),
         ("not shipped: video clips at 720p (460 tokens per frame)", video_720p, None),
         ("Mamba SSM state at bf16, not the benchmark's float32", ssm_state_auto, None),
         ("not shipped: fit with Huber loss, scale 0.3 (log residual)", lambda d: d,

@@ -52,16 +52,14 @@ FP8_BLOCK_SCALED = True
 #: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
-#: Ablation switch: a decode step reads every sequence's Mamba state and writes the updated state back
-#: (vLLM's selective_state_update and causal_conv1d_update kernels update it in place), so the state
-#: traffic is twice its size; off = read only. On by default.
-STATE_READ_WRITE = True
-
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
+#: HBM passes over a sequence's Mamba state per decode step: vLLM's selective_state_update and
+#: causal_conv1d_update kernels read it and write it back in place (2 x its bytes); 1 = read only (ablation).
+STATE_TRAFFIC_PER_STEP = 2.0
 #: Vision-encoder FLOPs per patch per encoder parameter (one forward pass: 2 FLOP/param/patch).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
@@ -152,7 +150,7 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
                  if "mamba_ssm_cache_dtype" in df.columns else None)
     ssm_elem = _precision.kv_element_bytes(hw["compute_bytes"], ssm_dtype, "mamba_ssm_cache_dtype")
     conv = np.minimum(arch["conv_elems"], arch["state_elems"])
-    state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * (2.0 if STATE_READ_WRITE else 1.0)
+    state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * STATE_TRAFFIC_PER_STEP
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
