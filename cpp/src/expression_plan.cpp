@@ -216,11 +216,10 @@ inline __attribute__((always_inline)) void sum_tile(const Term* terms, std::size
   for (int j = 0; j < N; ++j) std::memcpy(d + i + L * j, &acc[j], sizeof(V));
 }
 
-template <typename V>
+template <typename V, int N = 4>
 inline __attribute__((always_inline)) void sum_tiles(const Term* terms, std::size_t n_terms, const Factor* factors,
                                                      const double* const* fp, const double* scalars, double addend,
                                                      double* d, std::size_t k) {
-  constexpr int N = 4;
   constexpr std::size_t kRows = N * sizeof(V) / sizeof(double);
   std::size_t i = 0;
   for (; i + kRows <= k; i += kRows) sum_tile<V, N>(terms, n_terms, factors, fp, scalars, addend, d, i);
@@ -232,7 +231,7 @@ __attribute__((target("arch=x86-64-v4"))) void sum_avx512(const Term* terms, std
                                                          const Factor* factors, const double* const* fp,
                                                          const double* scalars, double addend, double* d,
                                                          std::size_t k) {
-  sum_tiles<Vec8>(terms, n_terms, factors, fp, scalars, addend, d, k);
+  sum_tiles<Vec8, 8>(terms, n_terms, factors, fp, scalars, addend, d, k);
 }
 __attribute__((target("arch=x86-64-v3"))) void sum_avx2(const Term* terms, std::size_t n_terms,
                                                        const Factor* factors, const double* const* fp,

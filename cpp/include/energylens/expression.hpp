@@ -93,6 +93,9 @@ class ExpressionProgram {
                       double* out, double* jacobian, std::size_t rows, std::uint64_t broadcast,
                       JacobianScratch& scratch) const;
   void constant_sets();
+  struct ValueScratch;
+  void values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns, double* out,
+                   std::uint64_t broadcast, const double* scalars) const;
 
   std::vector<Instruction> code_;
   std::size_t n_features_ = 0;

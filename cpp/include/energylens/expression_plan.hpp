@@ -51,6 +51,9 @@ double binary_scalar(OpCode op, double a, double b);
 /// evaluation by scalars().
 class ValuePlan {
  public:
+  /// Rows of the widest vector tile: run_block() on a multiple of it runs no row on the scalar path.
+  static constexpr std::size_t kTileRows = 64;
+
   /// Builds the plan of `code` (already validated by ExpressionProgram) over `n_features` columns.
   ValuePlan(const std::vector<Instruction>& code, std::size_t n_features);
 
