@@ -2,8 +2,6 @@
 
 #include "energylens/expression_plan.hpp"
 
-#include "energylens/fast_exp.hpp"
-#include "energylens/fast_log.hpp"
 #include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 

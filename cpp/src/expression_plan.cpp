@@ -8,10 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <sstream>
-#include <stdexcept>
+#include <utility>
 
 namespace energylens {
 

@@ -1,13 +1,13 @@
 // The values-only evaluation plan of an expression program (expression.hpp), and the element-wise
 // kernels both evaluation paths share. The postfix program runs one opcode per pass over a block, so a
-// formula of the template's size makes ~100 passes per row, each loading two operands and storing one:
-// the loads and stores, not the arithmetic, were the cost. The plan fuses the program's arithmetic: a
-// sum of products and quotients of columns and intermediate values (a*x*y/(z*w) + b*u*u + c, with the
-// constant parts a, b, c computed once per evaluation) is one step that keeps its partial products
-// and sums in vector registers over a tile of rows and stores once. What is left as separate steps are
-// the values used more than once (the program's registers), sums nested inside products, and the
-// functions (exp, log, sqrt, pow, ...). The plan is built once, with the program; the Jacobian path
-// (expression.cpp) runs the program as it is.
+// formula of the template's size makes ~100 passes per row, each loading two operands and storing one.
+// The plan fuses the program's arithmetic: a sum of products and quotients of columns and intermediate
+// values (a*x*y/(z*w) + b*u*u + c, with the constant parts a, b, c computed once per evaluation) is one
+// step that keeps its partial products and sums in vector registers over a tile of rows and stores
+// once. What is left as separate steps are the values used more than once (except products of up to
+// three factors, which each reader recomputes), sums nested inside products, and the functions (exp,
+// log, sqrt, pow, ...): 29 steps for the template's energy formula. The plan is built once, with the
+// program; the Jacobian path (expression.cpp) runs the program as it is.
 #pragma once
 
 #include <cstddef>
