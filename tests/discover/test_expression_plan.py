@@ -131,3 +131,46 @@ def test_plan_listing_names_columns_buffers_and_the_output():
     assert len(lines) == c.program.n_passes == 3
     assert lines[-1].startswith("out = ") and "sqrt(" in lines[1]
     assert c.program.n_buffers >= 1
+
+
+def _random_expression(depth: int, r) -> sp.Expr:
+    a, b, c = x[:3]
+    if depth == 0 or r.random() < 0.2:
+        return r.choice([a, b, c, sp.Float(round(r.uniform(-3, 3), 3)), a, b])
+    u, v = _random_expression(depth - 1, r), _random_expression(depth - 1, r)
+    p = r.choice([-2, -1, 2, 3, 4, 5])
+    make = r.choice([lambda: u + v, lambda: u - v, lambda: u * v, lambda: u / (v * v + 1), lambda: u**p,
+                     lambda: sp.exp(u / 10), lambda: sp.log(sp.Abs(u) + 1), lambda: sp.sqrt(sp.Abs(u)),
+                     lambda: sp.Max(u, v), lambda: sp.tanh(u), lambda: (u * v) * (u * v) + u * v * c])
+    try:
+        return make()
+    except (ValueError, TypeError):  # e.g. Max of a non-comparable constant
+        return u
+
+
+def test_random_expressions_agree_with_the_stack_program_and_numpy():
+    import random
+
+    checked = 0
+    for seed in range(60):
+        r = random.Random(seed)
+        try:
+            expr = _random_expression(4, r) + _random_expression(3, r) * _random_expression(3, r)
+        except (ValueError, TypeError):
+            continue
+        if not expr.free_symbols & set(x[:3]):
+            continue
+        c = compile_expression(expr, NAMES[:3])
+        rng = np.random.default_rng(seed)
+        cols = {n: rng.uniform(-3, 3, 1024 + 77) for n in NAMES[:3]}
+        cols["x0"][::97] = 0.0
+        cc = [cols[n] for n in c.feature_names]
+        ref = _reference(c, [cols.get(n, np.zeros(1101)) for n in NAMES])
+        with np.errstate(all="ignore"):
+            got = c.evaluate(cc)
+            others = [ref] + ([c.evaluate(cc, jacobian=True)[0]] if len(c.start) else [])
+        for other in others:
+            ok = _same(got, other, 1e-8) | (np.isfinite(other) & np.isclose(got, other, rtol=1e-8, atol=1e-12))
+            assert ok.all(), (seed, expr, np.flatnonzero(~ok)[:3])
+        checked += 1
+    assert checked >= 50
