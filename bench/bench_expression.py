@@ -5,7 +5,8 @@ Expressions: the template's energy formula written as a SymPy expression of the 
 ``EnergyModel.from_expression`` runs for a formula of the template's size), and a short discovered-style
 formula. Rows are the bundled ML.ENERGY v2 configurations resampled to N rows, N from 1e3 to 1e7. The
 public call is timed (``CompiledExpression.evaluate``) on one thread and on all the process may use
-(``_core.set_max_threads``); NumPy runs on one thread (its ufuncs do). Baselines: ``lambdify`` as the
+(``_core.set_max_threads``); NumPy runs on one thread (its ufuncs do); one-thread ratios are also given
+in CPU time of the calling thread (steadier on a shared box). Baselines: ``lambdify`` as the
 issue names it (``cse=False``, its default) and ``lambdify(cse=True)`` (common subexpressions computed
 once, as the engine does). Each sample repeats the call until it has run >= 20 ms and reports the time
 per call; median of >= 7 samples with min-max. The load average is recorded: the box is shared.
@@ -42,13 +43,17 @@ def _timed(fn, samples: int, min_sample_s: float = 0.02) -> dict[str, float]:
     t0 = time.perf_counter()
     fn()
     reps = max(1, int(min_sample_s / max(time.perf_counter() - t0, 1e-9)))
-    t = []
+    t, cpu = [], []
     for _ in range(samples):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for _ in range(reps):
             fn()
         t.append((time.perf_counter() - t0) / reps)
-    return {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "calls_per_sample": reps}
+        cpu.append((time.thread_time() - c0) / reps)
+    # CPU time of the calling thread: on a shared box it leaves out the time slices other jobs took, so
+    # one-thread ratios are steadier in it (one-thread native work runs on the calling thread).
+    return {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "calls_per_sample": reps,
+            "cpu_median_s": statistics.median(cpu)}
 
 
 def _template_expression(df) -> sp.Expr:
@@ -76,11 +81,12 @@ def _bench_eval(name: str, expr: sp.Expr, feats: dict[str, np.ndarray], samples:
         finally:
             _core.set_max_threads(0)
         out.append({"expression": name, "rows": rows, "threads": threads or _core.max_threads(),
-                    "instructions": c.program.n_instructions, "constants": len(c.start),
+                    "instructions": c.program.n_instructions, "passes": c.program.n_passes, "constants": len(c.start),
                     "max_rel_diff": float(np.max(np.abs(got / ref - 1.0))), "native": nat, "numpy_lambdify": npy,
                     "numpy_lambdify_cse": npy_cse, "native_rows_per_s": rows / nat["median_s"],
                     "numpy_rows_per_s": rows / npy["median_s"], "speedup": npy["median_s"] / nat["median_s"],
-                    "speedup_vs_cse": npy_cse["median_s"] / nat["median_s"]})
+                    "speedup_vs_cse": npy_cse["median_s"] / nat["median_s"],
+                    "speedup_cpu_time": npy["cpu_median_s"] / nat["cpu_median_s"] if threads == 1 else None})
     return out
 
 
@@ -125,8 +131,9 @@ def main() -> None:
         for name, expr in (("template energy formula", template), ("short discovered-style formula", sp.sympify(SHORT))):
             for e in _bench_eval(name, expr, feats, args.samples):
                 evaluate.append(e)
+                cpu = f", CPU time x{e['speedup_cpu_time']:.1f}" if e["speedup_cpu_time"] else ""
                 print(f"{name:32s} N={rows:>9,d} threads={e['threads']}: native {e['native_rows_per_s']:.3g} rows/s, "
-                      f"lambdify {e['numpy_rows_per_s']:.3g} rows/s, x{e['speedup']:.1f} "
+                      f"lambdify {e['numpy_rows_per_s']:.3g} rows/s, x{e['speedup']:.1f}{cpu} "
                       f"(vs lambdify cse x{e['speedup_vs_cse']:.1f}; max rel diff {e['max_rel_diff']:.1e})", flush=True)
         del feats
     fit = _bench_fit(template, df, base, args.samples)

@@ -13,6 +13,7 @@
 
 #include "bindings.hpp"
 #include "energylens/expression.hpp"
+#include "energylens/expression_plan.hpp"
 
 namespace py = pybind11;
 
@@ -181,6 +182,15 @@ void bind_expression(py::module_& m) {
       .def_property_readonly("max_depth", &ExpressionProgram::max_depth)
       .def_property_readonly("n_registers", &ExpressionProgram::n_registers)
       .def_property_readonly("n_instructions", [](const ExpressionProgram& p) { return p.code().size(); })
+      .def_property_readonly(
+          "n_passes", [](const ExpressionProgram& p) { return p.plan().n_steps(); },
+          "Passes over a block of rows the fused values-only plan makes (sums of products are one pass).")
+      .def_property_readonly(
+          "n_buffers", [](const ExpressionProgram& p) { return p.plan().n_buffers(); },
+          "Block buffers the fused values-only plan uses.")
+      .def_property_readonly(
+          "plan_listing", [](const ExpressionProgram& p) { return p.plan().listing(); },
+          "The fused values-only plan, one pass per line (c: column, b: buffer, s: scalar).")
       .def_property_readonly("listing", &listing, "One instruction per line, e.g. 'feature 3'.")
       .def(
           "evaluate",

@@ -1,7 +1,7 @@
 #include "energylens/expression.hpp"
 
-#include "energylens/fast_exp.hpp"
-#include "energylens/fast_log.hpp"
+#include "energylens/expression_plan.hpp"
+
 #include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 
@@ -51,7 +51,7 @@ constexpr std::size_t kBlock = 256;
 constexpr std::size_t kValueBlock = 1024;
 // Rows per thread below which a second thread does not pay (values: ~20 ns a row for a template-sized
 // formula, so 16384 rows are ~0.3 ms of work against tens of microseconds to start and join a team).
-constexpr std::size_t kMinRowsPerThread = 16384;
+constexpr std::size_t kMinRowsPerThread = 4096;
 constexpr std::size_t kMinJacobianRowsPerThread = 2048;
 
 int arity(OpCode op) {
@@ -74,22 +74,6 @@ int arity(OpCode op) {
 
 std::string where(std::size_t pos, OpCode op) {
   return "instruction " + std::to_string(pos) + " (" + to_string(op) + ")";
-}
-
-// a^n by binary powering: |n| squarings and multiplies at most 2 log2|n|, each rounded once (a few ulp
-// in all, within the parity tolerance); n < 0 powers 1/a, so a result that is representable never
-// overflows or underflows on the way (the partial products are monotone in magnitude). Special values
-// as std::pow: 0^-n = inf with the sign of 0 for odd n, x^0 = 1 even for NaN.
-inline double pow_int(double a, std::int32_t n) {
-  const bool negative = n < 0;
-  const std::uint32_t m = negative ? 0U - static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(n);
-  double b = negative ? 1.0 / a : a;
-  double r = 1.0;
-  for (std::uint32_t e = m; e != 0; e >>= 1) {
-    if ((e & 1U) != 0) r *= b;
-    b *= b;
-  }
-  return r;
 }
 
 ENERGYLENS_CLONES void unary_values(OpCode op, std::int32_t n, const double* a, double* v, double* d, std::size_t k) {
@@ -245,99 +229,6 @@ ENERGYLENS_CLONES void unary_derivs(const std::uint32_t* js, std::size_t n, doub
   }
 }
 
-// Values only (no Jacobian): d <- f(a), where d may be a (in place).
-ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, double* d, std::size_t k) {
-  switch (op) {
-    case OpCode::Neg:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) d[i] = -a[i];
-      return;
-    case OpCode::PowInt: {
-      if (n == 2) {
-#pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) d[i] = a[i] * a[i];
-        return;
-      }
-      if (n == -1) {
-#pragma omp simd
-        for (std::size_t i = 0; i < k; ++i) d[i] = 1.0 / a[i];
-        return;
-      }
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) d[i] = pow_int(a[i], n);
-      return;
-    }
-    case OpCode::Exp:
-      if (d != a) std::memcpy(d, a, k * sizeof(double));
-      exp_in_place(k, d);
-      return;
-    case OpCode::Log:
-      if (d != a) std::memcpy(d, a, k * sizeof(double));
-      log_in_place(k, d);
-      return;
-    case OpCode::Sqrt:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) d[i] = std::sqrt(a[i]);
-      return;
-    case OpCode::Abs:
-#pragma omp simd
-      for (std::size_t i = 0; i < k; ++i) d[i] = std::abs(a[i]);
-      return;
-    case OpCode::Tanh:
-      for (std::size_t i = 0; i < k; ++i) d[i] = std::tanh(a[i]);
-      return;
-    default: return;
-  }
-}
-
-// Values only, three-address: d <- f(A, B), where each operand is a block (x[i]) or one value (x). Three
-// functions (block-block, block-value, value-block) so every loop vectorises (a runtime stride would not).
-#define ENERGYLENS_BINARY(A, B)                                                                  \
-  switch (op) {                                                                                  \
-    case OpCode::Add:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A + B;                      \
-      return;                                                                                    \
-    case OpCode::Sub:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A - B;                      \
-      return;                                                                                    \
-    case OpCode::Mul:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A * B;                      \
-      return;                                                                                    \
-    case OpCode::Div:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A / B;                      \
-      return;                                                                                    \
-    case OpCode::Pow:                                                                            \
-      for (std::size_t i = 0; i < k; ++i) d[i] = std::pow(A, B);                                 \
-      return;                                                                                    \
-    case OpCode::Min:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A <= B ? A : B;             \
-      return;                                                                                    \
-    case OpCode::Max:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A >= B ? A : B;             \
-      return;                                                                                    \
-    default: return;                                                                             \
-  }
-
-ENERGYLENS_CLONES void binary_bb(OpCode op, double* d, const double* a, const double* b, std::size_t k) {
-  ENERGYLENS_BINARY(a[i], b[i])
-}
-
-ENERGYLENS_CLONES void binary_bv(OpCode op, double* d, const double* a, double b, std::size_t k) {
-  ENERGYLENS_BINARY(a[i], b)
-}
-
-ENERGYLENS_CLONES void binary_vb(OpCode op, double* d, double a, const double* b, std::size_t k) {
-  ENERGYLENS_BINARY(a, b[i])
-}
-
-#undef ENERGYLENS_BINARY
-
-double binary_scalar(OpCode op, double a, double b) {
-  double d = 0.0;
-  binary_bb(op, &d, &a, &b, 1);
-  return d;
-}
-
 }  // namespace
 
 ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t n_features, std::size_t n_params)
@@ -383,28 +274,11 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
     max_depth_ = std::max(max_depth_, dep.size());
   }
   n_registers_ = stored.size();
-  // Backwards: a load is the last use of its register's value if no load of it follows before the
-  // register is stored again (or the program ends); a store is dead if no load of it follows.
-  last_use_.assign(code_.size(), 0);
-  stored_before_.assign(code_.size(), 0);
-  std::vector<std::uint8_t> loaded_later(n_registers_, 0), seen_store(n_registers_, 0);
-  for (std::size_t pos = code_.size(); pos-- > 0;) {
-    const Instruction& in = code_[pos];
-    if (in.op != OpCode::Load && in.op != OpCode::Store) continue;
-    const auto r = static_cast<std::size_t>(in.arg);
-    last_use_[pos] = loaded_later[r] ? 0 : 1;
-    loaded_later[r] = in.op == OpCode::Load ? 1 : 0;
-  }
-  for (std::size_t pos = 0; pos < code_.size(); ++pos) {
-    if (code_[pos].op != OpCode::Store) continue;
-    const auto r = static_cast<std::size_t>(code_[pos].arg);
-    stored_before_[pos] = seen_store[r];
-    seen_store[r] = 1;
-  }
   if (dep.size() != 1)
     throw std::invalid_argument("expression program leaves " + std::to_string(dep.size()) +
                                 " values on the stack; a complete program leaves exactly one");
   constant_sets();
+  plan_ = std::make_shared<const ValuePlan>(code_, n_features_);
 }
 
 void ExpressionProgram::constant_sets() {
@@ -551,119 +425,17 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t k, const d
   }
 }
 
-// Scratch of the values-only path, one per thread: a pool of block buffers with reference counts (a
-// buffer is held by stack slots and registers), the free list, the stack and the registers.
+// Scratch of the values-only path, one per thread, reused across calls: the plan's block buffers, the
+// slot table, and one block per broadcast column holding its value.
 struct ExpressionProgram::ValueScratch {
-  struct Slot {
-    const double* ptr = nullptr;  // the block (a column, a pool buffer or the output), or nullptr for one value
-    double value = 0.0;           // the value when ptr is nullptr
-    int buf = -1;                 // the pool buffer this slot holds a reference to, or -1
-  };
   std::unique_ptr<double[]> pool;  // uninitialised: every buffer is written before it is read
   std::size_t pool_size = 0;
-  std::vector<int> refs, free;
-  std::vector<Slot> stack, regs;
+  std::vector<const double*> slots;
+  std::vector<double*> buffers;
+  std::vector<const double*> factors;
+  std::vector<double> splat;
+  std::vector<double> tail;  // a last partial tile: its columns and output, padded to a whole tile
 };
-
-void ExpressionProgram::values_block(std::size_t begin, std::size_t k, const double* const* columns,
-                                     const double* params, double* out, std::uint64_t broadcast,
-                                     ValueScratch& s) const {
-  using Slot = ValueScratch::Slot;
-  // Every stack slot and register is a view: a column, a pool buffer, or one value. Pushing a column or
-  // loading a register copies nothing and neither does a store; an operation writes into the buffer of
-  // an operand that nothing else holds, or takes one from the free list (the most recently freed, still
-  // in L1). The last instruction writes into the output directly.
-  const std::size_t n_buffers = max_depth_ + n_registers_ + 1;
-  const std::size_t stride = (k + 7) & ~std::size_t{7};  // buffers hold this block only
-  if (s.stack.size() < max_depth_ || s.regs.size() < n_registers_ || s.pool_size < n_buffers * stride) {
-    s.pool_size = n_buffers * stride;
-    s.pool = std::make_unique_for_overwrite<double[]>(s.pool_size);
-    s.stack.resize(std::max(s.stack.size(), max_depth_));
-    s.regs.resize(std::max(s.regs.size(), n_registers_));
-  }
-  s.refs.assign(n_buffers, 0);
-  s.free.clear();
-  for (std::size_t b = n_buffers; b-- > 0;) s.free.push_back(static_cast<int>(b));
-  auto release = [&s](int buf) {
-    if (buf >= 0 && --s.refs[static_cast<std::size_t>(buf)] == 0) s.free.push_back(buf);
-  };
-  auto acquire = [&s]() {
-    const int buf = s.free.back();
-    s.free.pop_back();
-    s.refs[static_cast<std::size_t>(buf)] = 1;
-    return buf;
-  };
-  auto data = [&s, stride](int buf) { return s.pool.get() + static_cast<std::size_t>(buf) * stride; };
-  // The operand's buffer if this slot is its only holder (so it can be overwritten), else -1.
-  auto sole = [&s](const Slot& x) { return x.buf >= 0 && s.refs[static_cast<std::size_t>(x.buf)] == 1 ? x.buf : -1; };
-  Slot* st = s.stack.data();
-  std::size_t sp = 0;
-  const std::size_t last = code_.size() - 1;
-  for (std::size_t pos = 0; pos <= last; ++pos) {
-    const Instruction& in = code_[pos];
-    switch (in.op) {
-      case OpCode::Feature: {
-        const auto col = static_cast<std::size_t>(in.arg);
-        if ((broadcast >> col) & 1U) st[sp++] = {nullptr, columns[col][0], -1};
-        else st[sp++] = {columns[col] + begin, 0.0, -1};
-        break;
-      }
-      case OpCode::Param: st[sp++] = {nullptr, params[in.arg], -1}; break;
-      case OpCode::Literal: st[sp++] = {nullptr, in.value, -1}; break;
-      case OpCode::Load: {
-        Slot& r = s.regs[static_cast<std::size_t>(in.arg)];
-        st[sp++] = r;
-        if (last_use_[pos]) r.buf = -1;  // the register's reference moves to the stack
-        else if (r.buf >= 0) ++s.refs[static_cast<std::size_t>(r.buf)];
-        break;
-      }
-      case OpCode::Store: {
-        Slot& r = s.regs[static_cast<std::size_t>(in.arg)];
-        if (stored_before_[pos]) release(r.buf);  // a register stored again: its old value goes
-        r = st[--sp];                               // the slot's reference moves to the register
-        if (last_use_[pos]) {                       // never loaded: drop it
-          release(r.buf);
-          r.buf = -1;
-        }
-        break;
-      }
-      default: {
-        const bool unary = arity(in.op) == 1;
-        Slot& a = st[sp - (unary ? 1 : 2)];
-        const Slot b = unary ? Slot{} : st[sp - 1];
-        if (!unary) --sp;
-        if (a.ptr == nullptr && (unary || b.ptr == nullptr)) {  // one value: computed once per block
-          double v = a.value;
-          if (unary) unary_to(in.op, in.arg, &v, &v, 1);
-          else v = binary_scalar(in.op, a.value, b.value);
-          a.value = v;
-          break;
-        }
-        int dst = -1;
-        double* d = nullptr;
-        if (pos == last) {
-          d = out + begin;
-        } else {
-          dst = sole(a);
-          if (dst < 0 && !unary) dst = sole(b);
-          if (dst < 0) dst = acquire();
-          d = data(dst);
-        }
-        if (unary) unary_to(in.op, in.arg, a.ptr, d, k);
-        else if (b.ptr == nullptr) binary_bv(in.op, d, a.ptr, b.value, k);
-        else if (a.ptr == nullptr) binary_vb(in.op, d, a.value, b.ptr, k);
-        else binary_bb(in.op, d, a.ptr, b.ptr, k);
-        if (a.buf != dst) release(a.buf);
-        if (!unary && b.buf != dst) release(b.buf);
-        a = {d, 0.0, dst};
-      }
-    }
-  }
-  if (st[0].ptr == out + begin) return;
-  if (st[0].ptr != nullptr) std::memcpy(out + begin, st[0].ptr, k * sizeof(double));
-  else std::fill(out + begin, out + begin + k, st[0].value);
-  release(st[0].buf);
-}
 
 namespace {
 
@@ -686,6 +458,38 @@ void prefetch_columns(const double* const* columns, std::size_t n_columns, std::
 
 }  // namespace
 
+// Rows [begin, begin + count) through the plan: whole vector tiles in place, and a last partial tile
+// (the end of the last block) on copies padded to a whole tile, so no row takes the scalar path (with
+// a tile of 64 rows the scalar tail cost up to a third of a 1000-row call).
+void ExpressionProgram::values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns,
+                                    double* out, std::uint64_t broadcast, const double* scalars) const {
+  const std::size_t nf = n_features_, nb = plan_->n_buffers(), tile = ValuePlan::kTileRows;
+  const std::size_t whole = count - count % tile;
+  if (whole > 0) {
+    for (std::size_t c = 0; c < nf; ++c)
+      v.slots[c] = (broadcast >> c) & 1U ? v.splat.data() + c * kValueBlock : columns[c] + begin;
+    v.slots[nf + nb] = v.buffers[nb] = out + begin;
+    plan_->run_block(v.slots.data(), v.buffers.data(), scalars, v.factors.data(), whole);
+  }
+  if (whole == count) return;
+  const std::size_t rest = count - whole;
+  v.tail.resize((nf + 1) * tile);
+  for (std::size_t c = 0; c < nf; ++c) {
+    double* t = v.tail.data() + c * tile;
+    if ((broadcast >> c) & 1U) {
+      std::fill_n(t, tile, columns[c][0]);
+    } else {
+      std::memcpy(t, columns[c] + begin + whole, rest * sizeof(double));
+      std::fill(t + rest, t + tile, 1.0);  // padding rows: computed, never copied out
+    }
+    v.slots[c] = t;
+  }
+  double* t_out = v.tail.data() + nf * tile;
+  v.slots[nf + nb] = v.buffers[nb] = t_out;
+  plan_->run_block(v.slots.data(), v.buffers.data(), scalars, v.factors.data(), tile);
+  std::memcpy(out + begin + whole, t_out, rest * sizeof(double));
+}
+
 void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                                  double* jacobian, std::uint64_t broadcast, bool parallel) const {
   const bool values_only = jacobian == nullptr || n_params_ == 0;
@@ -695,21 +499,45 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
   // the work), at most max_threads() (parallel.hpp); blocks handed out on demand, a few at a time so the
   // next block (whose columns are prefetched) is usually the same thread's.
   const int threads = parallel ? threads_for(rows, values_only ? kMinRowsPerThread : kMinJacobianRowsPerThread) : 1;
+  // The plan's scalars (constants and what is computed from them only), once per evaluation.
+  thread_local std::vector<double> scalars;
+  if (values_only) {
+    scalars.resize(plan_->n_scalars());
+    plan_->scalars(params, scalars.data());
+  }
+  const double* const sc = scalars.data();
+  const std::size_t nf = n_features_, nb = plan_->n_buffers();
   // Blocks four at a time on the chunk pool (parallel.hpp run_chunks): the caller never waits for a helper
   // the OS has not scheduled; scratch is per thread and reused across calls (no allocation per evaluation).
   constexpr std::size_t kBlocksPerChunk = 4;
   const std::size_t n_chunks = (n_blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
   run_chunks(n_chunks, threads, [&](std::size_t chunk, int) {
-    thread_local ValueScratch values;
+    thread_local ValueScratch values;  // NOLINT: per thread, reused
     thread_local JacobianScratch derivs;
+    if (values_only) {
+      ValueScratch& v = values;
+      if (v.pool_size < nb * kValueBlock) {
+        v.pool_size = nb * kValueBlock;
+        v.pool = std::make_unique_for_overwrite<double[]>(v.pool_size);
+      }
+      v.slots.resize(nf + nb + 1);
+      v.buffers.resize(nb + 1);
+      v.factors.resize(plan_->n_factors());
+      for (std::size_t i = 0; i < nb; ++i) v.slots[nf + i] = v.buffers[i] = v.pool.get() + i * kValueBlock;
+      if (broadcast != 0) {
+        v.splat.resize(nf * kValueBlock);
+        for (std::size_t c = 0; c < nf; ++c)
+          if ((broadcast >> c) & 1U) std::fill_n(v.splat.data() + c * kValueBlock, kValueBlock, columns[c][0]);
+      }
+    }
     const std::size_t last = std::min(n_blocks, (chunk + 1) * kBlocksPerChunk);
     for (std::size_t b = chunk * kBlocksPerChunk; b < last; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);
       if (values_only) {
         if (begin + count < rows)  // the next block's columns travel while this one computes
-          prefetch_columns(columns, n_features_, broadcast, begin + count, std::min(block, rows - begin - count));
-        values_block(begin, count, columns, params, out, broadcast, values);
+          prefetch_columns(columns, nf, broadcast, begin + count, std::min(block, rows - begin - count));
+        values_rows(values, begin, count, columns, out, broadcast, sc);
         if (jacobian != nullptr)  // a program without constants: an empty Jacobian
           for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
       } else {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "energylens/least_squares.hpp"
 
 namespace energylens {
+
+class ValuePlan;  // expression_plan.hpp: the fused values-only form of a program
 
 /// One operation of the stack machine. Unary operations replace the top of the stack, binary ones
 /// pop b (top) and a (below) and push f(a, b).
@@ -56,7 +59,7 @@ struct Instruction {
 /// A validated postfix program. Construction checks every index, the stack balance (exactly one
 /// value left) and that every register is stored before it is loaded; it records which constants each
 /// instruction's result depends on (the Jacobian path propagates derivative rows for those only) and
-/// where each register's value is last used (the values path hands its buffer on instead of copying).
+/// builds the fused values-only plan (expression_plan.hpp) that evaluations without a Jacobian run.
 class ExpressionProgram {
  public:
   /// Validates `code` against `n_features` columns and `n_params` constants; throws
@@ -73,12 +76,14 @@ class ExpressionProgram {
   std::size_t max_depth() const noexcept { return max_depth_; }
   /// Registers (common subexpressions) the program stores.
   std::size_t n_registers() const noexcept { return n_registers_; }
+  /// The fused values-only plan (expression_plan.hpp) evaluations without a Jacobian run.
+  const ValuePlan& plan() const noexcept { return *plan_; }
 
   /// Values for `rows` rows: out[i] = f(columns[*][i]; params). With `jacobian` non-null also
   /// d out[i] / d params[j] into jacobian[j * rows + i] (parameter-major, as least_squares.hpp).
   /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks
-  /// (1024 values only, 256 with the Jacobian), four blocks per chunk of parallel.hpp's run_chunks
-  /// when `parallel`, on threads_for(rows, ...) threads (one below 32768 rows, 4096 with the Jacobian).
+  /// (1024 values only, through the fused plan; 256 with the Jacobian, through the program), four
+  /// blocks per chunk of parallel.hpp's run_chunks when `parallel`, on threads_for(rows, ...) threads.
   void evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                 double* jacobian = nullptr, std::uint64_t broadcast = 0, bool parallel = true) const;
 
@@ -89,8 +94,8 @@ class ExpressionProgram {
                       JacobianScratch& scratch) const;
   void constant_sets();
   struct ValueScratch;
-  void values_block(std::size_t begin, std::size_t count, const double* const* columns, const double* params,
-                    double* out, std::uint64_t broadcast, ValueScratch& scratch) const;
+  void values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns, double* out,
+                   std::uint64_t broadcast, const double* scalars) const;
 
   std::vector<Instruction> code_;
   std::size_t n_features_ = 0;
@@ -100,8 +105,7 @@ class ExpressionProgram {
   std::vector<std::size_t> set_begin_;       // per instruction: where its constant set starts in set_index_
   std::vector<std::uint32_t> set_index_;     // the constants each result depends on, sorted, concatenated
   std::vector<std::uint8_t> set_role_;       // per entry of a binary operation: 1 first operand, 2 second, 3 both
-  std::vector<std::uint8_t> last_use_;        // per Load: no later load reads this value; per Store: never loaded
-  std::vector<std::uint8_t> stored_before_;   // per Store: the register was stored before (its old value is released)
+  std::shared_ptr<const ValuePlan> plan_;     // the fused values-only plan (shared by copies)
 };
 
 /// How a prediction p is compared with a measurement y in the fit.
