@@ -17,7 +17,7 @@ Every figure is the median of >= 7 samples with min and max (a sample of a call 
 repeats the call and divides); the two sides of a ratio are sampled in alternation. Ratios are baseline median / ours median, with the range from the
 extremes. Writes bench/results/public.json.
 
-    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 10000000] [--repeats 7]
+    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 10000000] [--repeats 7] [--only fit,busy]
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ sys.path.insert(0, str(HERE))
 from bench_model import _features_at, _sweep_features  # noqa: E402
 from numpy_forward import energy_forward  # noqa: E402
 
+#: What --only picks from (default: all, in this order).
+SECTIONS = ("features", "df", "fit", "busy", "memory")
 RAW_COLUMNS = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
 
 
@@ -256,6 +258,7 @@ def main() -> None:
                     help="largest predict(df) size also timed against the RandomForest (its predict is slow)")
     ap.add_argument("--busy-max-rows", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only", default="", help=f"comma-separated sections to run (default all): {', '.join(SECTIONS)}")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "public.json")
     ap.add_argument("--memory-probe", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -264,23 +267,30 @@ def main() -> None:
         return
     if args.repeats < 7:
         ap.error("--repeats must be >= 7 (medians over at least 7 samples)")
+    only = [x.strip() for x in args.only.split(",") if x.strip()] or list(SECTIONS)
+    if any(x not in SECTIONS for x in only):
+        ap.error(f"--only: unknown section(s) {[x for x in only if x not in SECTIONS]}; known: {', '.join(SECTIONS)}")
     from energylens import parallel
 
     all_threads = parallel.num_threads()
     sizes = [n for n in (10**3, 10**4, 10**5, 10**6, 10**7, 10**8) if n <= args.max_rows]
     model = fitted_model()
     result = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    result["predict_features"] = [bench_features(model, n, args.repeats, all_threads) for n in sizes]
-    _show(result["predict_features"])
-    result["predict_df"] = [bench_predict_df(model, n, args.repeats, args.forest_max_rows)
-                            for n in sizes if n <= args.df_max_rows]
-    result["predict_df_text_columns"] = bench_text_columns(model, min(args.df_max_rows, 10**6), args.repeats)
-    print(json.dumps({"predict_df": result["predict_df"], "text": result["predict_df_text_columns"]}, indent=1),
-          flush=True)
-    result["fit"] = bench_fit(args.repeats)
-    result["other_core_busy"] = bench_busy(model, [n for n in sizes if n <= args.busy_max_rows], args.repeats,
-                                           all_threads)
-    if args.memory_rows:
+    if "features" in only:
+        result["predict_features"] = [bench_features(model, n, args.repeats, all_threads) for n in sizes]
+        _show(result["predict_features"])
+    if "df" in only:
+        result["predict_df"] = [bench_predict_df(model, n, args.repeats, args.forest_max_rows)
+                                for n in sizes if n <= args.df_max_rows]
+        result["predict_df_text_columns"] = bench_text_columns(model, min(args.df_max_rows, 10**6), args.repeats)
+        print(json.dumps({"predict_df": result["predict_df"], "text": result["predict_df_text_columns"]}, indent=1),
+              flush=True)
+    if "fit" in only:
+        result["fit"] = bench_fit(args.repeats)
+    if "busy" in only:
+        result["other_core_busy"] = bench_busy(model, [n for n in sizes if n <= args.busy_max_rows], args.repeats,
+                                               all_threads)
+    if "memory" in only and args.memory_rows:
         out = subprocess.run([sys.executable, __file__, "--memory-probe", str(args.memory_rows)],
                              capture_output=True, text=True, check=True)
         result["predict_df_memory"] = json.loads(out.stdout.strip().splitlines()[-1])

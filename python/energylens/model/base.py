@@ -24,7 +24,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
-from energylens.model.domain import RangeCheck, design_report, training_ranges
+from energylens.model.domain import FeatureTable, RangeCheck, design_report
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     chunk_bounds,
@@ -238,8 +238,15 @@ class ClosedFormModel:
         with threads(n_threads):
             return self._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
 
-    def _fit_frame(self, frame: pd.DataFrame) -> ClosedFormModel:
-        columns = self._columns(frame)
+    def _fit_frame(self, frame: pd.DataFrame | LightProfiles, shared: dict | None = None) -> ClosedFormModel:
+        """Fit on a validated frame. ``shared``: a dict that the fits of one frame pass along (the energy
+        and the latency model's), holding the feature table of a feature list once built."""
+        table = None if shared is None else shared.get(self.feature_names)
+        if table is None:
+            table = FeatureTable(self.feature_names, self._columns(frame))
+            if shared is not None:
+                shared[self.feature_names] = table
+        columns = table.columns
         targets = self._targets(frame)
         n_meas = int(np.isfinite(targets[0]).sum()) if self._fit_target == "sum" else \
             int(sum(np.isfinite(t).sum() for t in targets))
@@ -251,7 +258,7 @@ class ClosedFormModel:
         opts = self._native_options(targets)
         if opts.target == "sum":
             targets = targets[:1]
-        design = design_report(columns, targets, n_params, type(self).__name__)
+        design = design_report(table, targets, n_params, type(self).__name__)
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
         theta = result.best.params
@@ -267,7 +274,7 @@ class ClosedFormModel:
         self._theta = theta
         residuals = self._relative_residuals(columns, targets)
         self._res_sample, self._res_count = residual_sample(residuals), len(residuals)
-        self._ranges = training_ranges(self.feature_names, columns)
+        self._ranges = table.ranges()
         self.summary = FitSummary(
             n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
             iterations=result.best.iterations, converged=result.best.converged,

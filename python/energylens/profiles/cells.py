@@ -155,6 +155,11 @@ def key_codes(*columns) -> tuple[np.ndarray, list[tuple]]:
     ``take`` per looked-up column. No order of the keys is promised (callers sort what they report)."""
     first_column = columns[0]
     n = len(first_column.codes if isinstance(first_column, Coded) else first_column)
+    if len(columns) == 1 and isinstance(first_column, Coded) and len(first_column.values) <= n:
+        # one coded column (the light path's names): its codes are the groups when every value is used
+        used = np.bincount(first_column.codes, minlength=len(first_column.values))
+        if len(used) == len(first_column.values) and used.all():
+            return first_column.codes.astype(np.intp, copy=False), [(v,) for v in first_column.values.tolist()]
     parts = []
     for col in columns:
         c, u = (col.codes, col.values) if isinstance(col, Coded) else pd.factorize(col, use_na_sentinel=False)

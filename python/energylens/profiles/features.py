@@ -65,8 +65,11 @@ DEFAULT_VISION_PARAMS_B = 0.3
 
 
 def _col(df: pd.DataFrame, name: str) -> np.ndarray:
+    values = df[name]
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:  # a light-path column: checked already
+        return values.copy()
     try:
-        return np.array(pd.to_numeric(df[name], errors="raise"), dtype=np.float64, copy=True)
+        return np.array(pd.to_numeric(values, errors="raise"), dtype=np.float64, copy=True)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"profile column {name!r} is not numeric: {exc}") from None
 
@@ -129,7 +132,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    expert_only = np.isin(precision[1], EXPERT_ONLY_PRECISIONS).take(precision[0])
+    # (a comprehension: np.isin on a few objects costs ~10 us)
+    expert_only = np.array([v in EXPERT_ONLY_PRECISIONS for v in precision[1]], dtype=bool).take(precision[0])
     weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only, hw)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
@@ -301,10 +305,7 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
             if not any_need[j]:
                 continue
             spec = tables.estimate_architecture(float(p_b))
-        table[: len(filled), j] = _spec_values(spec, filled)
-        table[-2, j] = float(spec.active_params_b) / float(spec.params_b)
-        vb = spec.vision_params_b
-        table[-1, j] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+        table[:, j] = _spec_column(spec, filled)
     arch: dict[str, np.ndarray] = {}
     for c, row in zip(filled, table, strict=False):
         v = given.get(c)
@@ -359,9 +360,16 @@ def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _spec_values(spec, names: tuple[str, ...]) -> tuple[float, ...]:
-    """A model-table row's values of ``names`` as floats (NaN where blank), once per row (specs are frozen)."""
-    return tuple(_float_or_nan(getattr(spec, c)) for c in names)
+def _spec_column(spec, names: tuple[str, ...]) -> np.ndarray:
+    """A model-table row's column of the architecture table: its values of ``names`` as floats (NaN where
+    blank), its active / total parameter ratio and its vision encoder size (billions); once per row
+    (specs are frozen; read-only)."""
+    vb = spec.vision_params_b
+    column = np.array([*(_float_or_nan(getattr(spec, c)) for c in names),
+                       float(spec.active_params_b) / float(spec.params_b),
+                       vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B], dtype=np.float64)
+    column.flags.writeable = False
+    return column
 
 
 def _float_or_nan(v) -> float:
