@@ -125,6 +125,12 @@ def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.Data
     return out
 
 
+def _mean_abs(values: np.ndarray) -> float:
+    """``float(np.mean(np.abs(values)))`` (NaN when empty) without np.mean's Python layer: the same
+    pairwise sum divided by the count, so the same bits."""
+    return float(np.add.reduce(np.abs(values))) / len(values) if len(values) else math.nan
+
+
 class ClosedFormModel:
     """Shared machinery of EnergyModel and LatencyModel (one native template each)."""
 
@@ -279,7 +285,7 @@ class ClosedFormModel:
             n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
             iterations=result.best.iterations, converged=result.best.converged,
             status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
-            train_mape=float(np.mean(np.abs(residuals))) if len(residuals) else math.nan,
+            train_mape=_mean_abs(residuals),
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=data_hash(columns, targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
@@ -291,8 +297,11 @@ class ClosedFormModel:
         out0, out1 = ev.out0, ev.out1
         preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
         targets = targets[: len(preds)]
-        res = [p[np.isfinite(t)] / t[np.isfinite(t)] - 1.0 for p, t in zip(preds, targets, strict=True)]
-        return np.concatenate(res) if res else np.empty(0)
+        res = []
+        for p, t in zip(preds, targets, strict=True):
+            finite = np.isfinite(t)
+            res.append(p[finite] / t[finite] - 1.0)
+        return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------
     def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> tuple[int, Iterator]:
