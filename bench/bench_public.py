@@ -11,7 +11,9 @@
   the cost of one ``pd.factorize`` of each name column (the part that stays per row whatever the code).
 - ``EnergyModel.fit`` on 50 raw rows: one start without bootstrap, and the defaults; the native fit on
   prebuilt columns separately.
-- "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run.
+- "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run, every
+  column given up to ``--busy-max-rows`` and the sweep layout up to ``--busy-sweep-max-rows`` (1e8 rows:
+  ~5 GB in float64, where every column would need 18 GB).
 
 Every figure is the median of >= 7 samples with min and max (a sample of a call shorter than 2 ms
 repeats the call and divides); the two sides of a ratio are sampled in alternation. Ratios are baseline median / ours median, with the range from the
@@ -197,26 +199,47 @@ def bench_fit(repeats: int) -> dict:
             "core_fit_one_start_s": sample(lambda: _core.fit("energy", cols, targets, None, opts), repeats)}
 
 
-def bench_busy(model, sizes: list[int], repeats: int, all_threads: int) -> dict:
-    """1 vs all threads while a busy loop holds the last CPU of this process's mask (samples interleaved)."""
+def bench_busy(model, sizes: list[int], sweep_sizes: list[int], repeats: int, all_threads: int) -> dict:
+    """1 vs all threads while a busy loop holds the last CPU of this process's mask (samples interleaved):
+    every column given at ``sizes``, and the sweep layout (model and GPU columns as scalars, five varying
+    columns: 40 bytes a row in float64) at ``sweep_sizes``, which reach 1e8 rows in ~5 GB where every
+    column (23 x 8 bytes a row, 18 GB) does not fit this machine."""
     cpus = sorted(os.sched_getaffinity(0))
     busy = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpus[-1]}}})\nwhile True: pass"])
     try:
         time.sleep(0.5)
-        rows = []
-        for n in sizes:
-            feats = _features_at(n)
-            one, every = paired(lambda f=feats: model.predict_features(f, n_threads=1),
-                                lambda f=feats: model.predict_features(f, n_threads=all_threads), repeats)
-            rows.append({"rows": n, "one_thread_s": one, "all_threads_s": every,
-                         "all_over_one_median": every["median_s"] / one["median_s"],
-                         "all_over_one_min": every["min_s"] / one["min_s"]})
+        rows = [_busy_row(model, n, "full", repeats, all_threads) for n in sizes]
+        rows += [_busy_row(model, n, "sweep", repeats, all_threads) for n in sweep_sizes]
     finally:
         busy.kill()
         busy.wait()
+    timed = [r for r in rows if "all_over_one_median" in r]
     return {"busy_cpu": cpus[-1], "threads": all_threads, "by_rows": rows,
-            "worst_all_over_one": max(r["all_over_one_median"] for r in rows),
-            "worst_all_over_one_min": max(r["all_over_one_min"] for r in rows)}
+            "worst_all_over_one": max(r["all_over_one_median"] for r in timed),
+            "worst_all_over_one_min": max(r["all_over_one_min"] for r in timed)}
+
+
+def _busy_row(model, n: int, layout: str, repeats: int, all_threads: int) -> dict:
+    """One size of bench_busy; skipped (with the reason) when its arrays would not fit in the memory
+    available now."""
+    need = n * (8 * 23 + 8 if layout == "full" else 8 * 5 + 8) * 1.25  # the columns, the output, headroom
+    available = _meminfo_bytes("MemAvailable")
+    if need > available:
+        return {"rows": n, "layout": layout, "skipped": f"needs ~{need / 2**30:.1f} GiB, "
+                                                        f"{available / 2**30:.1f} GiB available"}
+    feats = _features_at(n) if layout == "full" else _sweep_features(n)[0]
+    one, every = paired(lambda f=feats: model.predict_features(f, n_threads=1),
+                        lambda f=feats: model.predict_features(f, n_threads=all_threads), repeats)
+    return {"rows": n, "layout": layout, "one_thread_s": one, "all_threads_s": every,
+            "all_over_one_median": every["median_s"] / one["median_s"],
+            "all_over_one_min": every["min_s"] / one["min_s"]}
+
+
+def _meminfo_bytes(key: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{key} not in /proc/meminfo")
 
 
 def memory_probe(n: int) -> None:
@@ -256,7 +279,10 @@ def main() -> None:
     ap.add_argument("--memory-rows", type=int, default=10_000_000, help="0 skips the memory probe")
     ap.add_argument("--forest-max-rows", type=int, default=1_000_000,
                     help="largest predict(df) size also timed against the RandomForest (its predict is slow)")
-    ap.add_argument("--busy-max-rows", type=int, default=10_000_000)
+    ap.add_argument("--busy-max-rows", type=int, default=10_000_000,
+                    help="largest size of the other-core-busy check with every column given")
+    ap.add_argument("--busy-sweep-max-rows", type=int, default=100_000_000,
+                    help="largest size of the other-core-busy check in the sweep layout (1e8: ~5 GB)")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--only", default="", help=f"comma-separated sections to run (default all): {', '.join(SECTIONS)}")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "public.json")
@@ -288,8 +314,10 @@ def main() -> None:
     if "fit" in only:
         result["fit"] = bench_fit(args.repeats)
     if "busy" in only:
-        result["other_core_busy"] = bench_busy(model, [n for n in sizes if n <= args.busy_max_rows], args.repeats,
-                                               all_threads)
+        result["other_core_busy"] = bench_busy(
+            model, [n for n in sizes if n <= args.busy_max_rows],
+            [n for n in (10**3, 10**4, 10**5, 10**6, 10**7, 10**8) if n <= args.busy_sweep_max_rows], args.repeats,
+            all_threads)
     if "memory" in only and args.memory_rows:
         out = subprocess.run([sys.executable, __file__, "--memory-probe", str(args.memory_rows)],
                              capture_output=True, text=True, check=True)
