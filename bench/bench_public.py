@@ -13,7 +13,7 @@
   prebuilt columns separately.
 - "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run, every
   column given up to ``--busy-max-rows`` and the sweep layout up to ``--busy-sweep-max-rows`` (1e8 rows:
-  ~5 GB in float64, where every column would need 18 GB).
+  ~5 GB in float64, where every column would need 17.6 GB).
 
 Every figure is the median of >= 7 samples with min and max (a sample of a call shorter than 2 ms
 repeats the call and divides); the two sides of a ratio are sampled in alternation. Ratios are baseline median / ours median, with the range from the
@@ -203,7 +203,7 @@ def bench_busy(model, sizes: list[int], sweep_sizes: list[int], repeats: int, al
     """1 vs all threads while a busy loop holds the last CPU of this process's mask (samples interleaved):
     every column given at ``sizes``, and the sweep layout (model and GPU columns as scalars, five varying
     columns: 40 bytes a row in float64) at ``sweep_sizes``, which reach 1e8 rows in ~5 GB where every
-    column (23 x 8 bytes a row, 18 GB) does not fit this machine."""
+    column (22 x 8 bytes a row, 17.6 GB, and the output) does not fit this machine."""
     cpus = sorted(os.sched_getaffinity(0))
     busy = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpus[-1]}}})\nwhile True: pass"])
     try:
@@ -222,7 +222,8 @@ def bench_busy(model, sizes: list[int], sweep_sizes: list[int], repeats: int, al
 def _busy_row(model, n: int, layout: str, repeats: int, all_threads: int) -> dict:
     """One size of bench_busy; skipped (with the reason) when its arrays would not fit in the memory
     available now."""
-    need = n * (8 * 23 + 8 if layout == "full" else 8 * 5 + 8) * 1.25  # the columns, the output, headroom
+    columns = len(model.feature_names) if layout == "full" else 5
+    need = n * 8 * (columns + 1) * 1.25  # the float64 columns, the output, headroom
     available = _meminfo_bytes("MemAvailable")
     if need > available:
         return {"rows": n, "layout": layout, "skipped": f"needs ~{need / 2**30:.1f} GiB, "

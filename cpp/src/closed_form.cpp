@@ -36,8 +36,8 @@ constexpr long kChunkRows = 4096;
 constexpr long kBroadcastChunkRows = 1024;
 
 // Rows of the block a broadcast column is expanded into, once per thread; a chunk is evaluated block by
-// block against it. 128 rows keep a sweep's 18 expanded columns (18 KB in float64) in L1: with
-// 1024-row blocks (144 KB) every row read them from L2, ~10 % of the sweep's time.
+// block against it. 128 rows keep a sweep's 17 expanded columns (17 KB in float64) in L1: with
+// 1024-row blocks (136 KB) every row read them from L2, ~30 % of a one-thread sweep's time.
 constexpr long kBroadcastBlockRows = 128;
 
 // The hot loop without Jacobians: straight-line code per row (no branches), each feature column a
