@@ -297,10 +297,7 @@ class ClosedFormModel:
         out0, out1 = ev.out0, ev.out1
         preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
         targets = targets[: len(preds)]
-        res = []
-        for p, t in zip(preds, targets, strict=True):
-            finite = np.isfinite(t)
-            res.append(p[finite] / t[finite] - 1.0)
+        res = [p[finite] / t[finite] - 1.0 for p, t in zip(preds, targets, strict=True) for finite in (np.isfinite(t),)]
         return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------

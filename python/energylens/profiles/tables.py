@@ -158,7 +158,7 @@ class ModelSpec:
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches
-        # (features._spec_values, keyed on the row) pay it for every distinct model of every call. A frozen
+        # (architecture.spec_column, keyed on the row) pay it for every distinct model of every call. A frozen
         # row's hash never changes, so it is computed once and kept outside the fields (not pickled: str
         # hashes differ between processes).
         cached = self.__dict__.get("_hash")
