@@ -165,12 +165,14 @@ def _text_column(column: object, precision: bool) -> Coded | None:
     if isinstance(column, pd.Categorical):  # its own codes: no hashing at all
         codes, uniques = column.codes, column.categories
     elif (isinstance(column, np.ndarray) and column.dtype == object) or pd.api.types.is_string_dtype(column.dtype):
+        # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
+        cells = column if len(column) > 4096 or isinstance(column, np.ndarray) else \
+            column.to_numpy(dtype=object, na_value=None)
         if len(column) > _SHORT_TEXT:
-            codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        else:  # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
+            codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        else:
             try:
-                codes, uniques = _factorize_short(column.to_numpy(dtype=object, na_value=None)
-                                                  if not isinstance(column, np.ndarray) else column)
+                codes, uniques = _factorize_short(cells)
             except TypeError:  # an unhashable cell: the full path names it
                 return None
     else:
