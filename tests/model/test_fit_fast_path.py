@@ -18,6 +18,7 @@ from energylens import _core
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.domain import _SET_ROWS, _distinct
 from energylens.profiles import load_profiles, tables
+from energylens.profiles.cells import Coded, key_codes
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
 from energylens.profiles.light import _SHORT_TEXT, _factorize_short, light_profiles
@@ -140,3 +141,20 @@ def test_model_spec_hash_is_cached_and_not_pickled():
     other = dataclasses.replace(spec, n_layers=spec.n_layers + 1)
     assert "_hash" not in vars(other) and other != spec and hash(other) == hash(
         tuple(getattr(other, f.name) for f in dataclasses.fields(other)))
+
+
+@pytest.mark.parametrize("layout", ["one", "one_unused", "const_const", "varying_const", "two_varying", "all_const"])
+def test_key_codes_of_coded_columns_give_every_row_its_key(layout):
+    rng = np.random.default_rng(len(layout))
+    n = 60
+    names = np.array(["a", "b", "c", "d"], dtype=object)
+    varying = Coded(rng.integers(0, 3 if layout == "one_unused" else 4, n).astype(np.intp), names)
+    const = Coded(np.zeros(n, dtype=np.intp), np.array(["bf16"], dtype=object))
+    other = Coded(rng.integers(0, 2, n).astype(np.intp), np.array(["", "fp8"], dtype=object))
+    columns = {"one": (varying,), "one_unused": (varying,), "const_const": (const, const),
+               "varying_const": (const, varying, const), "two_varying": (varying, const, other),
+               "all_const": (const,)}[layout]
+    group, keys = key_codes(*columns)
+    rows = [tuple(col.values[col.codes[i]] for col in columns) for i in range(n)]
+    assert [keys[g] for g in group] == rows
+    assert len(keys) == len(set(rows))
