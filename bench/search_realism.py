@@ -20,6 +20,7 @@ case) instead of the 50. The v3 export is read from /work/shared/data (never bun
 says so and exits 0.
 
     python bench/search_realism.py [--repeats 20] [--out bench/results/search_realism.json]
+                                   [--state-traffic-per-step X]  (ablation: Mamba-state passes per step, default 2)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import energylens
 from energylens.compare.metrics import top1_hit
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
-from energylens.profiles import read_profiles
+from energylens.profiles import features, read_profiles
 
 V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
 OUT = Path(__file__).parent / "results" / "search_realism.json"
@@ -118,7 +119,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--state-traffic-per-step", type=float, default=None,
+                    help="ablation: override energylens.profiles.features.STATE_TRAFFIC_PER_STEP")
     args = ap.parse_args()
+    if args.state_traffic_per_step is not None:
+        features.STATE_TRAFFIC_PER_STEP = args.state_traffic_per_step
     if not V3.is_file():
         print(f"{V3} not found: the realism bench needs the ML.ENERGY v3 export (not bundled)")
         return
@@ -149,10 +154,11 @@ def main() -> None:
                          "top1_measured_tpot": float(frame["hit_measured_tpot"].mean())})
         print(f"repeat {sp.repeat}: search {per_seed[-1]['top1_search']:.3f}, with measured TPOT "
               f"{per_seed[-1]['top1_measured_tpot']:.3f} ({len(frame)} groups, {time.perf_counter() - t0:.0f} s)")
-    write(args.out, per_seed, records, parity, time.perf_counter() - t0, ape_all)
+    write(args.out, per_seed, records, parity, time.perf_counter() - t0, ape_all, features.STATE_TRAFFIC_PER_STEP)
 
 
-def write(out: str, per_seed: list, records: list, parity: list, seconds: float, ape_all: np.ndarray) -> None:
+def write(out: str, per_seed: list, records: list, parity: list, seconds: float, ape_all: np.ndarray,
+          state_traffic: float) -> None:
     frame = pd.DataFrame(records)
     seeds = pd.DataFrame(per_seed)
     misses = frame[~frame["hit"]]
@@ -161,6 +167,7 @@ def write(out: str, per_seed: list, records: list, parity: list, seconds: float,
     res = {
         "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
         "data": str(V3), "energylens": energylens.__version__, "seconds": seconds,
+        "state_traffic_per_step": state_traffic,
         "repeats": len(seeds), "groups_per_repeat": float(seeds["groups"].mean()),
         "top1_search": float(seeds["top1_search"].mean()), "top1_search_std": float(seeds["top1_search"].std()),
         "top1_search_min_max": [float(seeds["top1_search"].min()), float(seeds["top1_search"].max())],

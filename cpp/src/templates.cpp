@@ -38,7 +38,7 @@ const char* const kFeatureDescriptions[] = {
     "expert-parallel group size (1: experts sharded by tp)",
     "MoE layers that dispatch and combine tokens by all-to-all (EP with dp > 1), else 0",
     "routed experts per token (1 dense)",
-    "constant per-sequence recurrent state read per decode step (Mamba layers)",
+    "per-sequence recurrent-state bytes read and written per decode step (Mamba layers)",
     "layers with routed experts (router, permute and grouped-GEMM kernels)"};
 static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);
 

@@ -463,7 +463,13 @@ def test_hybrid_models_keep_kv_only_in_attention_layers_and_a_constant_state():
     f = _feats_rows([dict(row, input_tokens=300), dict(row, input_tokens=30000)])
     np.testing.assert_allclose(f["kv_bytes_per_token"], 2 * 6 * 8 * 128 * 2)   # 6 attention layers of 62
     np.testing.assert_allclose(f["attn_flops_per_token_ctx"], 4 * 6 * 40 * 128)
-    np.testing.assert_allclose(f["state_bytes_per_seq"], 28 * 1347584 * 2)    # 28 Mamba-2 layers, bf16
+    # 28 Mamba-2 layers, bf16, read and written back every step
+    np.testing.assert_allclose(f["state_bytes_per_seq"], 2 * 28 * 1347584 * 2)
+    # the SSM state in its own dtype (vLLM --mamba-ssm-cache-dtype), the conv state in the activations'
+    f32 = _feats_rows([dict(row, input_tokens=300, mamba_ssm_cache_dtype="float32")])
+    np.testing.assert_allclose(f32["state_bytes_per_seq"], 2 * 28 * (128 * 80 * 128 * 4 + 3 * (128 * 80 + 2 * 8 * 128) * 2))
+    with pytest.raises(ValueError, match="mamba_ssm_cache_dtype"):
+        _feats_rows([dict(row, input_tokens=300, mamba_ssm_cache_dtype="fp3")])
     dense = _feats_rows([dict(row, model="Qwen/Qwen3-14B", params_b=14.768, input_tokens=300)])
     assert dense["state_bytes_per_seq"][0] == 0
     # the constant state costs per sequence, not per context token
@@ -500,6 +506,18 @@ def test_image_encoder_counts_patches_and_their_attention():
     gemma = 256 * 16 * (2 * 0.417e9 + 4 * 27 * 1152 * 256 * 16)   # 4096 SigLIP patches pooled to 256 tokens
     llava = 576 * (2 * 0.325e9 + 4 * 24 * 1024 * 576)            # CLIP ViT-L/14-336, one patch per token
     np.testing.assert_allclose(f["prefill_extra_flops"], [gemma, llava], rtol=1e-12)
+
+
+def test_tiled_encoders_attend_within_a_tile():
+    base = dict(gpu="H100 SXM", tp=8, pp=1, batch_size=8, output_tokens=300, modality="image")
+    f = _feats_rows([dict(base, model="meta-llama/Llama-4-Scout-17B-16E-Instruct", params_b=108.6, input_tokens=1500),
+                     dict(base, model="nvidia/NVIDIA-Nemotron-Nano-12B-v2-VL-BF16", params_b=13.2, tp=1,
+                          input_tokens=1340)])
+    # Llama 4: 10 tiles of 144 tokens (3 x 3 + the global tile), each tile 576 patches attended alone;
+    # Nemotron VL: 5 tiles of 256 tokens (2 x 2 + thumbnail), 1024 patches per tile
+    llama4 = 1440 * 4 * (2 * 0.872e9 + 4 * 34 * 1408 * 144 * 4)
+    nemotron = 1280 * 4 * (2 * 0.7e9 + 4 * 32 * 1280 * 256 * 4)
+    np.testing.assert_allclose(f["prefill_extra_flops"], [llama4, nemotron], rtol=1e-12)
 
 
 def test_moe_layers_add_per_layer_overhead():

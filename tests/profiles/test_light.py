@@ -91,6 +91,7 @@ def test_categorical_and_object_text_columns_take_the_light_path(bundled):
     lambda f: f.assign(energy_j=-1.0),
     lambda f: f.assign(dp=1),                                                      # derived columns: full path
     lambda f: f.assign(gpu_tdp_w=700.0),                                           # inline GPU spec
+    lambda f: f.assign(mamba_ssm_cache_dtype="float32"),                          # read by the features
     lambda f: f.assign(tp=f["tp"].astype(str)),                                    # numbers as text
     lambda f: f.assign(tp=True),
 ])

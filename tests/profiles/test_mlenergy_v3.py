@@ -20,7 +20,7 @@ from energylens.profiles.mlenergy_v3 import (
     is_mlenergy_v3_table,
     mlenergy_v3,
 )
-from energylens.profiles.tables import find_model
+from energylens.profiles.tables import EstimatedArchitectureWarning, find_model
 
 REAL = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
 
@@ -77,6 +77,8 @@ def test_recognised_by_header_and_relabelled(tmp_path):
     assert df["modality"].tolist() == ["text", "text", "text", "video", "text", "image", "text"]
     assert df["input_tokens"].iloc[5] == MLENERGY_V3_PROMPT_TOKENS["image-chat"] + 256  # Gemma 3: 256 per image
     assert df["input_tokens_assumed"].all()
+    # the benchmark ran its hybrids with mamba-ssm-cache-dtype float32
+    assert df["mamba_ssm_cache_dtype"].tolist() == ["auto"] * 4 + ["float32"] + ["auto"] * 2
     np.testing.assert_allclose(df["tpot_s"], 0.020)
     np.testing.assert_allclose(df["batch_size"].iloc[1], 63.5)
     vl = find_model("Qwen/Qwen3-VL-8B-Instruct")
@@ -173,3 +175,24 @@ def test_encoded_video_frames_follow_the_processor_sampling():
     assert encoded_video_frames(vl, 8, 1.0) == 8          # never more than the frames sent
     assert encoded_video_frames(omni, 32, 30.0) == 32     # no re-sampling: every frame sent
     assert encoded_video_frames(None, 32, 30.0) == 32
+
+
+def test_parameter_counts_come_from_the_model_table_where_it_knows_the_model(tmp_path):
+    # the export's counts are the nominal ones of the name (30 / 3 for Qwen3-30B-A3B); config.json's differ
+    path = excerpt(tmp_path, [
+        row(model_id="Qwen/Qwen3-30B-A3B-Instruct-2507", architecture="MoE", total_params_billions=30.0,
+            activated_params_billions=3.0, num_gpus=1, tensor_parallel=1),
+        row(task="image-chat", model_id="Qwen/Qwen3-Omni-30B-A3B-Instruct", architecture="MoE",
+            total_params_billions=30.0, activated_params_billions=3.0, num_gpus=1, tensor_parallel=1),
+        row(model_id="acme/not-in-the-table-14b", total_params_billions=14.0, activated_params_billions=14.0),
+    ])
+    with pytest.warns(EstimatedArchitectureWarning):  # the unknown model's architecture is estimated from its size
+        df = mlenergy_v3(path)
+    qwen, omni = find_model("Qwen/Qwen3-30B-A3B"), find_model("Qwen/Qwen3-Omni-30B-A3B-Instruct")
+    assert df["params_b"].tolist() == [qwen.params_b, omni.params_b, 14.0]
+    assert df["active_params_b"].tolist() == [qwen.active_params_b, omni.active_params_b, 14.0]
+    assert df["params_from_table"].tolist() == [True, True, False]
+    assert df["params_b_nominal"].tolist() == [30.0, 30.0, 14.0]  # the export's, kept
+    assert qwen.active_params_b == pytest.approx(3.35, abs=0.01)
+    # Qwen3-Omni: vLLM serves the thinker (text + vision + audio tower), not the 35.3 B checkpoint
+    assert omni.params_b == pytest.approx(31.8)

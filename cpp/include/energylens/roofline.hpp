@@ -31,7 +31,7 @@ enum Feature : int {
   kEp,                     ///< expert-parallel group size (1 = experts sharded by tp)
   kA2aMoeLayers,           ///< MoE layers that dispatch/combine tokens by all-to-all (EP with dp > 1), else 0
   kExpertsPerToken,        ///< routed experts per token (1 dense)
-  kStateBytesPerSeq,       ///< constant per-sequence recurrent state read per step (Mamba layers), bytes
+  kStateBytesPerSeq,       ///< per-sequence recurrent state read + written per step (Mamba layers), bytes
   kMoeLayers,              ///< layers with routed experts (their router / permute / grouped-GEMM kernels)
   kNumFeatures
 };

@@ -53,13 +53,15 @@ FP8_BLOCK_SCALED = True
 #: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
-
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _REQUIRED_LOWER = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0]])  # _required_numbers: tp, pp >= 1, the rest > 0
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
 ACTIVATION_BYTES = 2.0
+#: HBM passes over a sequence's Mamba state per decode step: vLLM's selective_state_update and
+#: causal_conv1d_update kernels read it and write it back in place (2 x its bytes); 1 = read only (ablation).
+STATE_TRAFFIC_PER_STEP = 2.0
 #: Vision-encoder FLOPs per patch per encoder parameter (one forward pass: 2 FLOP/param/patch).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
 
@@ -79,7 +81,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
 
     Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
     Optional: active_params_b (default params_b), precision (default bf16; the weight format),
-    compute_precision (default: the precision table's for the weight format on that GPU), kv_cache_dtype
+    compute_precision (default: the precision table's for the weight format on that GPU),
+    mamba_ssm_cache_dtype (hybrids' SSM state; default auto, as kv_cache_dtype), kv_cache_dtype
     (default auto: the compute dtype), dp and ep (default 1), n_layers, d_model, n_heads,
     n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b), n_experts,
     experts_per_token (default 1), modality, image_tokens_per_image, video_frames, and the model
@@ -139,12 +142,17 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     window_share = np.where(sliding, (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
                                       * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La,
                             1.0) if sliding.any() else np.ones(n)  # (no window anywhere: the same ones)
-    elem = _kv_element_bytes_vec(hw["compute_bytes"], kv_dtype)
+    elem = _precision.kv_element_bytes(hw["compute_bytes"], kv_dtype)
     # vLLM replicates KV heads when tp > n_kv_heads: every rank holds (and reads) at least one head
     kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
     kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
     attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
-    state = arch["state_elems"] * elem                           # all Mamba layers of one sequence
+    # all Mamba layers of one sequence, read and written back every step; the SSM part in its own dtype
+    ssm_dtype = (cells.per_value(df["mamba_ssm_cache_dtype"], str, missing="auto")
+                 if "mamba_ssm_cache_dtype" in df.columns else None)
+    ssm_elem = _precision.kv_element_bytes(hw["compute_bytes"], ssm_dtype, "mamba_ssm_cache_dtype")
+    conv = np.minimum(arch["conv_elems"], arch["state_elems"])
+    state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * STATE_TRAFFIC_PER_STEP
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
@@ -282,7 +290,8 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
-               "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block")
+               "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
+               "vision_tile_tokens", "conv_state_elems_per_seq")
 
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray,
@@ -338,6 +347,8 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
     arch["sliding_window"] = np.where(ok, w, 1.0)
     st = arch["state_elems_per_seq"]
     arch["state_elems"] = np.where(np.isfinite(st) & (st > 0), st, 0.0)
+    cv = arch["conv_state_elems_per_seq"]
+    arch["conv_elems"] = np.where(np.isfinite(cv) & (cv > 0), cv, 0.0)
     arch["is_image"], arch["is_video"] = is_image, is_video
     return arch
 
@@ -370,7 +381,8 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
     (profile column: frames the encoder sees) x the table's tokens per frame, capped at the prompt,
     else the whole prompt. The encoder runs on patches, ``vision_patches_per_token`` (p, default 1) per
     visual token, each costing 2 FLOP per encoder parameter plus attention over the patches of its
-    image (video: of its frame), 4 x ``vision_layers`` x ``vision_d_model`` FLOP per patch pair
+    image (video: of its frame; a tiled encoder: of its tile, ``vision_tile_tokens`` x p),
+    4 x ``vision_layers`` x ``vision_d_model`` FLOP per patch pair
     (QK^T and PV, bidirectional; 0 where the table has no depth / width)."""
     n = len(Li)
     if not arch["is_image"].any():
@@ -384,7 +396,9 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
                        np.where(np.isfinite(img), np.minimum(img, Li), Li))
     p = arch["vision_patches_per_token"]
     p = np.where(np.isfinite(p) & (p >= 1) & VISION_PATCHES, p, 1.0)
-    window = np.where(is_video, np.where(np.isfinite(per_frame), per_frame, vis_tok), vis_tok)
+    tile = arch["vision_tile_tokens"]
+    tile = np.where(np.isfinite(tile) & (tile > 0), tile, vis_tok)   # tiled encoders attend within a tile
+    window = np.where(is_video, np.where(np.isfinite(per_frame), per_frame, vis_tok), np.minimum(tile, vis_tok))
     window = np.minimum(window, vis_tok) * p
     attn = 4.0 * arch["vision_layers"] * arch["vision_d_model"] * window
     attn = np.where(np.isfinite(attn) & (attn > 0) & VISION_PATCHES, attn, 0.0)
@@ -467,25 +481,3 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
                 f"give it in the profile columns {', '.join('gpu_' + c for c in blank)} or in a user GPU "
                 "table (--gpu-table FILE; docs/reference-tables.md)")
     return specs
-
-
-def _kv_element_bytes_vec(bpp: np.ndarray, kv_dtype: np.ndarray | None) -> np.ndarray:
-    """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
-    4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
-
-    Serving stacks keep the KV cache in the activation dtype by default also for fp8/int8/int4
-    weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
-    """
-    out = np.where(bpp >= 4.0, 4.0, 2.0)
-    if kv_dtype is None:  # no kv_cache_dtype column: auto everywhere
-        return out
-    codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
-    for j, dtype in enumerate(uniques):
-        key = str(dtype).strip().lower()
-        if key in ("auto", "", "nan"):
-            continue
-        try:
-            out = np.where(codes == j, tables.KV_CACHE_DTYPE_BYTES[tables.normalize_kv_cache_dtype(key)], out)
-        except ValueError as exc:
-            raise ValueError(f"profile column 'kv_cache_dtype': {exc}") from None
-    return out

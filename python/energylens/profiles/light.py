@@ -48,7 +48,8 @@ assert tuple(name for name, _l, _i in _RANGES[: len(_INTEGER)]) == _INTEGER  # _
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
 # columns outside the schema that build_features or the GPU table still read: the full path handles them
 _READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
-                             "sliding_window", "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame"})
+                             "sliding_window", "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame",
+                             "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens"})
 
 
 class LightProfiles:

@@ -26,7 +26,7 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.schema import load_profiles
 
-__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
+__all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
            "MLENERGY_V3_TASK_MODALITY", "encoded_video_frames", "is_mlenergy_v3_table", "mlenergy_v3"]
 
 #: Columns whose presence marks a CSV as an ML.ENERGY v3 LLM export.
@@ -59,6 +59,9 @@ MLENERGY_V3_VIDEO_FRAMES = 32.0
 #: Frame rate of the clip the workload sends: the 32 sampled frames re-encoded as an mp4 at 30 fps
 #: (mlenergy/llm/datasets.py, ``frames_to_video_bytes(frames, fps=30.0)``), so a 1.07 s clip.
 MLENERGY_V3_VIDEO_FPS = 30.0
+#: SSM-state dtype of the v3 hybrid deployments: ml-energy/benchmark configs/vllm/{gpqa,lm-arena-chat}/nvidia/
+#: NVIDIA-Nemotron-Nano-*-v2/*/monolithic.config.yaml set ``mamba-ssm-cache-dtype: float32``.
+MLENERGY_V3_HYBRID_SSM_DTYPE = "float32"
 #: Modality of each v3 task.
 MLENERGY_V3_TASK_MODALITY: dict[str, str] = {
     "gpqa": "text", "lm-arena-chat": "text", "sourcegraph-fim": "text", "image-chat": "image",
@@ -120,11 +123,14 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     relabelled (module docstring), avg_batch_size -> batch_size (measured mean running batch),
     avg_output_len -> output_tokens, energy_per_request_joules -> energy_j (all GPUs),
     median_itl_ms / 1000 -> tpot_s, weight_precision -> precision (bfloat16 -> bf16), architecture ->
-    dense / moe / hybrid, total / activated params -> params_b / active_params_b, task -> modality
-    (:data:`MLENERGY_V3_TASK_MODALITY`). Kept: ``max_num_seqs``, ``avg_power_w``,
+    dense / moe / hybrid, total / activated params -> params_b / active_params_b (for a model the
+    table knows, the table's counts: the export's are the nominal ones of the name and are kept as
+    ``params_b_nominal`` / ``active_params_b_nominal``; ``params_from_table`` says which rows), task ->
+    modality (:data:`MLENERGY_V3_TASK_MODALITY`). Kept: ``max_num_seqs``, ``avg_power_w``,
     ``token_throughput_tok_s``, the p90/p95/p99 ITL columns. Added: ``input_tokens`` (assumed,
     :data:`MLENERGY_V3_PROMPT_TOKENS` plus image / video tokens from the model table),
-    ``input_tokens_assumed = True``, ``video_frames`` (video rows), ``parallelism_relabelled``.
+    ``input_tokens_assumed = True``, ``video_frames`` (video rows), ``parallelism_relabelled``,
+    ``params_from_table``, ``mamba_ssm_cache_dtype`` (float32 on hybrid rows, as the benchmark ran them).
 
     Raises:
         ProfileSchemaError: not a v3 export, an unknown GPU or task, bad parallelism labels, or a row
@@ -162,10 +168,31 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["modality"] = task.map(MLENERGY_V3_TASK_MODALITY).to_numpy()
     df["tpot_s"] = pd.to_numeric(raw["median_itl_ms"], errors="coerce") / 1000.0
     df["input_tokens"], df["video_frames"] = _assumed_input_tokens(df)
+    df["params_b_nominal"], df["active_params_b_nominal"] = df["params_b"], df["active_params_b"]
+    df["params_b"], df["active_params_b"], df["params_from_table"] = _parameter_counts(df)
     df["input_tokens_assumed"] = True
+    # the benchmark's vLLM configs for its hybrids (Nemotron Nano v2) set mamba-ssm-cache-dtype float32
+    df["mamba_ssm_cache_dtype"] = np.where(df["architecture"] == "hybrid", MLENERGY_V3_HYBRID_SSM_DTYPE, "auto")
     df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
                           "gpu_model"], errors="ignore")
     return load_profiles(df, source=src)
+
+
+def _parameter_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Total and active parameters (billions) per row: the model table's where it knows the model, else
+    the export's. The export's ``total_params_billions`` / ``activated_params_billions`` are the nominal
+    counts of the model's name (Qwen3-30B-A3B: 30 / 3; its config.json gives 30.53 / 3.35, 12 % more
+    active FLOPs and bytes), and for Qwen3-Omni the whole checkpoint where vLLM serves the thinker."""
+    total = pd.to_numeric(df["params_b"], errors="coerce").to_numpy(dtype="float64").copy()
+    active = pd.to_numeric(df["active_params_b"], errors="coerce").to_numpy(dtype="float64").copy()
+    from_table = np.zeros(len(df), dtype=bool)
+    for model in df["model"].astype(str).unique():
+        spec = tables.find_model(model)
+        if spec is None or not (spec.params_b > 0 and spec.active_params_b > 0):
+            continue
+        rows = (df["model"].astype(str) == model).to_numpy()
+        total[rows], active[rows], from_table[rows] = spec.params_b, spec.active_params_b, True
+    return total, active, from_table
 
 
 def encoded_video_frames(spec: tables.ModelSpec | None, frames: float, clip_fps: float) -> float:

@@ -4,7 +4,7 @@ Every place that needs the bytes a weight takes, the precision its matrix multip
 peak FLOP/s of that precision on a GPU reads :data:`WEIGHT_FORMATS` through the functions here:
 :func:`bytes_per_param` (features, baselines), :func:`compute_precision` and :func:`peak_flops`
 (``GpuSpec.peak_flops``), :func:`normalize_precision` (the profile schema). KV-cache element types
-live here too (:data:`KV_CACHE_DTYPE_BYTES`).
+live here too (:data:`KV_CACHE_DTYPE_BYTES`, :func:`kv_element_bytes`).
 
 A weight format is not a compute precision: an AWQ int4 checkpoint stores 4-bit weights but its
 kernels dequantise them and multiply in 16 bit (W4A16); an mxfp4 checkpoint multiplies in fp4 only
@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 __all__ = [
     "WeightFormat",
     "WEIGHT_FORMATS",
@@ -27,6 +30,7 @@ __all__ = [
     "KV_CACHE_DTYPE_BYTES",
     "normalize_precision",
     "normalize_kv_cache_dtype",
+    "kv_element_bytes",
     "bytes_per_param",
     "compute_precision",
     "peak_flops",
@@ -207,3 +211,27 @@ def peak_flops(gpu: Any, precision: str) -> float:
         ValueError: as :func:`compute_precision`.
     """
     return _peak_tflops(gpu, compute_precision(precision, gpu)) * 1e12
+
+
+def kv_element_bytes(bpp: np.ndarray, kv_dtype: np.ndarray | None, column: str = "kv_cache_dtype") -> np.ndarray:
+    """KV-cache element size: the row's ``kv_cache_dtype`` when explicit (fp8 1 B, fp16/bf16 2 B, fp32
+    4 B); for ``auto`` (vLLM's default) the activation dtype: 16-bit unless the weights are fp32.
+
+    Serving stacks keep the KV cache in the activation dtype by default also for fp8/int8/int4
+    weight-quantised checkpoints; an fp8 KV cache is an explicit opt-in (``kv_cache_dtype=fp8``).
+    The same spellings serve other cache dtypes (``column`` names the profile column in errors:
+    ``mamba_ssm_cache_dtype``).
+    """
+    out = np.where(bpp >= 4.0, 4.0, 2.0)
+    if kv_dtype is None:  # no kv_cache_dtype column: auto everywhere
+        return out
+    codes, uniques = pd.factorize(kv_dtype, sort=True)  # sorted: the first unknown dtype raises, as before
+    for j, dtype in enumerate(uniques):
+        key = str(dtype).strip().lower()
+        if key in ("auto", "", "nan"):
+            continue
+        try:
+            out = np.where(codes == j, KV_CACHE_DTYPE_BYTES[normalize_kv_cache_dtype(key)], out)
+        except ValueError as exc:
+            raise ValueError(f"profile column {column!r}: {exc}") from None
+    return out

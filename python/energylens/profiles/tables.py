@@ -124,6 +124,11 @@ class ModelSpec:
         fp8_weight_block: block size of the model's fp8 checkpoint's weight scales (Qwen3 -FP8: 128 x 128);
             an ``fp8`` row of such a model computes as ``fp8_block`` (energylens.profiles.precision);
             NaN = per-tensor / per-channel scales.
+        vision_tile_tokens: LLM visual tokens of one tile / crop the vision encoder runs on alone (its
+            attention spans one tile: Llama 4's 336-px tiles 144, Nemotron VL's 512-px tiles 256);
+            NaN = the encoder attends over the whole image at once (Qwen-VL, Gemma 3's one crop).
+        conv_state_elems_per_seq: the conv-state part of ``state_elems_per_seq`` (kept in the
+            activation dtype; the rest is the SSM state, in ``mamba_ssm_cache_dtype``); NaN = none.
     """
 
     name: str
@@ -155,6 +160,8 @@ class ModelSpec:
     video_sample_fps: float = math.nan
     video_min_frames: float = math.nan
     fp8_weight_block: float = math.nan
+    vision_tile_tokens: float = math.nan
+    conv_state_elems_per_seq: float = math.nan
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches
