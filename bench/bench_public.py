@@ -11,13 +11,15 @@
   the cost of one ``pd.factorize`` of each name column (the part that stays per row whatever the code).
 - ``EnergyModel.fit`` on 50 raw rows: one start without bootstrap, and the defaults; the native fit on
   prebuilt columns separately.
-- "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run.
+- "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run, every
+  column given up to ``--busy-max-rows`` and the sweep layout up to ``--busy-sweep-max-rows`` (1e8 rows:
+  ~5 GB in float64, where every column would need 17.6 GB).
 
 Every figure is the median of >= 7 samples with min and max (a sample of a call shorter than 2 ms
 repeats the call and divides); the two sides of a ratio are sampled in alternation. Ratios are baseline median / ours median, with the range from the
 extremes. Writes bench/results/public.json.
 
-    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 10000000] [--repeats 7]
+    python bench/bench_public.py [--max-rows 10000000] [--df-max-rows 10000000] [--repeats 7] [--only fit,busy]
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ sys.path.insert(0, str(HERE))
 from bench_model import _features_at, _sweep_features  # noqa: E402
 from numpy_forward import energy_forward  # noqa: E402
 
+#: What --only picks from (default: all, in this order).
+SECTIONS = ("features", "df", "fit", "busy", "memory")
 RAW_COLUMNS = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
 
 
@@ -195,26 +199,48 @@ def bench_fit(repeats: int) -> dict:
             "core_fit_one_start_s": sample(lambda: _core.fit("energy", cols, targets, None, opts), repeats)}
 
 
-def bench_busy(model, sizes: list[int], repeats: int, all_threads: int) -> dict:
-    """1 vs all threads while a busy loop holds the last CPU of this process's mask (samples interleaved)."""
+def bench_busy(model, sizes: list[int], sweep_sizes: list[int], repeats: int, all_threads: int) -> dict:
+    """1 vs all threads while a busy loop holds the last CPU of this process's mask (samples interleaved):
+    every column given at ``sizes``, and the sweep layout (model and GPU columns as scalars, five varying
+    columns: 40 bytes a row in float64) at ``sweep_sizes``, which reach 1e8 rows in ~5 GB where every
+    column (22 x 8 bytes a row, 17.6 GB, and the output) does not fit this machine."""
     cpus = sorted(os.sched_getaffinity(0))
     busy = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpus[-1]}}})\nwhile True: pass"])
     try:
         time.sleep(0.5)
-        rows = []
-        for n in sizes:
-            feats = _features_at(n)
-            one, every = paired(lambda f=feats: model.predict_features(f, n_threads=1),
-                                lambda f=feats: model.predict_features(f, n_threads=all_threads), repeats)
-            rows.append({"rows": n, "one_thread_s": one, "all_threads_s": every,
-                         "all_over_one_median": every["median_s"] / one["median_s"],
-                         "all_over_one_min": every["min_s"] / one["min_s"]})
+        rows = [_busy_row(model, n, "full", repeats, all_threads) for n in sizes]
+        rows += [_busy_row(model, n, "sweep", repeats, all_threads) for n in sweep_sizes]
     finally:
         busy.kill()
         busy.wait()
+    timed = [r for r in rows if "all_over_one_median" in r]
     return {"busy_cpu": cpus[-1], "threads": all_threads, "by_rows": rows,
-            "worst_all_over_one": max(r["all_over_one_median"] for r in rows),
-            "worst_all_over_one_min": max(r["all_over_one_min"] for r in rows)}
+            "worst_all_over_one": max(r["all_over_one_median"] for r in timed),
+            "worst_all_over_one_min": max(r["all_over_one_min"] for r in timed)}
+
+
+def _busy_row(model, n: int, layout: str, repeats: int, all_threads: int) -> dict:
+    """One size of bench_busy; skipped (with the reason) when its arrays would not fit in the memory
+    available now."""
+    columns = len(model.feature_names) if layout == "full" else 5
+    need = n * 8 * (columns + 1) * 1.25  # the float64 columns, the output, headroom
+    available = _meminfo_bytes("MemAvailable")
+    if need > available:
+        return {"rows": n, "layout": layout, "skipped": f"needs ~{need / 2**30:.1f} GiB, "
+                                                        f"{available / 2**30:.1f} GiB available"}
+    feats = _features_at(n) if layout == "full" else _sweep_features(n)[0]
+    one, every = paired(lambda f=feats: model.predict_features(f, n_threads=1),
+                        lambda f=feats: model.predict_features(f, n_threads=all_threads), repeats)
+    return {"rows": n, "layout": layout, "one_thread_s": one, "all_threads_s": every,
+            "all_over_one_median": every["median_s"] / one["median_s"],
+            "all_over_one_min": every["min_s"] / one["min_s"]}
+
+
+def _meminfo_bytes(key: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{key} not in /proc/meminfo")
 
 
 def memory_probe(n: int) -> None:
@@ -254,8 +280,12 @@ def main() -> None:
     ap.add_argument("--memory-rows", type=int, default=10_000_000, help="0 skips the memory probe")
     ap.add_argument("--forest-max-rows", type=int, default=1_000_000,
                     help="largest predict(df) size also timed against the RandomForest (its predict is slow)")
-    ap.add_argument("--busy-max-rows", type=int, default=10_000_000)
+    ap.add_argument("--busy-max-rows", type=int, default=10_000_000,
+                    help="largest size of the other-core-busy check with every column given")
+    ap.add_argument("--busy-sweep-max-rows", type=int, default=100_000_000,
+                    help="largest size of the other-core-busy check in the sweep layout (1e8: ~5 GB)")
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only", default="", help=f"comma-separated sections to run (default all): {', '.join(SECTIONS)}")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "public.json")
     ap.add_argument("--memory-probe", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -264,23 +294,32 @@ def main() -> None:
         return
     if args.repeats < 7:
         ap.error("--repeats must be >= 7 (medians over at least 7 samples)")
+    only = [x.strip() for x in args.only.split(",") if x.strip()] or list(SECTIONS)
+    if any(x not in SECTIONS for x in only):
+        ap.error(f"--only: unknown section(s) {[x for x in only if x not in SECTIONS]}; known: {', '.join(SECTIONS)}")
     from energylens import parallel
 
     all_threads = parallel.num_threads()
     sizes = [n for n in (10**3, 10**4, 10**5, 10**6, 10**7, 10**8) if n <= args.max_rows]
     model = fitted_model()
     result = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    result["predict_features"] = [bench_features(model, n, args.repeats, all_threads) for n in sizes]
-    _show(result["predict_features"])
-    result["predict_df"] = [bench_predict_df(model, n, args.repeats, args.forest_max_rows)
-                            for n in sizes if n <= args.df_max_rows]
-    result["predict_df_text_columns"] = bench_text_columns(model, min(args.df_max_rows, 10**6), args.repeats)
-    print(json.dumps({"predict_df": result["predict_df"], "text": result["predict_df_text_columns"]}, indent=1),
-          flush=True)
-    result["fit"] = bench_fit(args.repeats)
-    result["other_core_busy"] = bench_busy(model, [n for n in sizes if n <= args.busy_max_rows], args.repeats,
-                                           all_threads)
-    if args.memory_rows:
+    if "features" in only:
+        result["predict_features"] = [bench_features(model, n, args.repeats, all_threads) for n in sizes]
+        _show(result["predict_features"])
+    if "df" in only:
+        result["predict_df"] = [bench_predict_df(model, n, args.repeats, args.forest_max_rows)
+                                for n in sizes if n <= args.df_max_rows]
+        result["predict_df_text_columns"] = bench_text_columns(model, min(args.df_max_rows, 10**6), args.repeats)
+        print(json.dumps({"predict_df": result["predict_df"], "text": result["predict_df_text_columns"]}, indent=1),
+              flush=True)
+    if "fit" in only:
+        result["fit"] = bench_fit(args.repeats)
+    if "busy" in only:
+        result["other_core_busy"] = bench_busy(
+            model, [n for n in sizes if n <= args.busy_max_rows],
+            [n for n in (10**3, 10**4, 10**5, 10**6, 10**7, 10**8) if n <= args.busy_sweep_max_rows], args.repeats,
+            all_threads)
+    if "memory" in only and args.memory_rows:
         out = subprocess.run([sys.executable, __file__, "--memory-probe", str(args.memory_rows)],
                              capture_output=True, text=True, check=True)
         result["predict_df_memory"] = json.loads(out.stdout.strip().splitlines()[-1])

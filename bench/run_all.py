@@ -25,7 +25,7 @@ OUT = Path("{out}")  # placeholder in the argument lists: the results folder of 
 # name -> (script, arguments for a full run, arguments for --quick, needs a GPU)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str], bool]] = {
     "public": ("bench_public.py", ["--json", str(OUT / "public.json")],
-               ["--max-rows", "100000", "--df-max-rows", "10000", "--memory-rows", "100000",
+               ["--max-rows", "100000", "--df-max-rows", "10000", "--memory-rows", "100000", "--busy-sweep-max-rows", "100000",
                 "--json", str(OUT / "public.json")], False),
     "model": ("bench_model.py", ["--json", str(OUT / "model.json")],
               ["--rows", "100000", "--fit-draws", "5", "--json", str(OUT / "model.json")], False),

@@ -24,7 +24,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
-from energylens.model.domain import RangeCheck, design_report, training_ranges
+from energylens.model.domain import FeatureTable, RangeCheck, design_report
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     chunk_bounds,
@@ -123,6 +123,12 @@ def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.Data
             seen.add(key)
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
+
+
+def _mean_abs(values: np.ndarray) -> float:
+    """``float(np.mean(np.abs(values)))`` (NaN when empty) without np.mean's Python layer: the same
+    pairwise sum divided by the count, so the same bits."""
+    return float(np.add.reduce(np.abs(values))) / len(values) if len(values) else math.nan
 
 
 class ClosedFormModel:
@@ -238,8 +244,15 @@ class ClosedFormModel:
         with threads(n_threads):
             return self._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
 
-    def _fit_frame(self, frame: pd.DataFrame) -> ClosedFormModel:
-        columns = self._columns(frame)
+    def _fit_frame(self, frame: pd.DataFrame | LightProfiles, shared: dict | None = None) -> ClosedFormModel:
+        """Fit on a validated frame. ``shared``: a dict that the fits of one frame pass along (the energy
+        and the latency model's), holding the feature table of a feature list once built."""
+        table = None if shared is None else shared.get(self.feature_names)
+        if table is None:
+            table = FeatureTable(self.feature_names, self._columns(frame))
+            if shared is not None:
+                shared[self.feature_names] = table
+        columns = table.columns
         targets = self._targets(frame)
         n_meas = int(np.isfinite(targets[0]).sum()) if self._fit_target == "sum" else \
             int(sum(np.isfinite(t).sum() for t in targets))
@@ -251,7 +264,7 @@ class ClosedFormModel:
         opts = self._native_options(targets)
         if opts.target == "sum":
             targets = targets[:1]
-        design = design_report(columns, targets, n_params, type(self).__name__)
+        design = design_report(table, targets, n_params, type(self).__name__)
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
         theta = result.best.params
@@ -267,12 +280,12 @@ class ClosedFormModel:
         self._theta = theta
         residuals = self._relative_residuals(columns, targets)
         self._res_sample, self._res_count = residual_sample(residuals), len(residuals)
-        self._ranges = training_ranges(self.feature_names, columns)
+        self._ranges = table.ranges()
         self.summary = FitSummary(
             n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
             iterations=result.best.iterations, converged=result.best.converged,
             status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
-            train_mape=float(np.mean(np.abs(residuals))) if len(residuals) else math.nan,
+            train_mape=_mean_abs(residuals),
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=data_hash(columns, targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
@@ -284,8 +297,8 @@ class ClosedFormModel:
         out0, out1 = ev.out0, ev.out1
         preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
         targets = targets[: len(preds)]
-        res = [p[np.isfinite(t)] / t[np.isfinite(t)] - 1.0 for p, t in zip(preds, targets, strict=True)]
-        return np.concatenate(res) if res else np.empty(0)
+        res = [p[finite] / t[finite] - 1.0 for p, t in zip(preds, targets, strict=True) for finite in (np.isfinite(t),)]
+        return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------
     def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> tuple[int, Iterator]:

@@ -143,7 +143,8 @@ class EnergyModel(ClosedFormModel):
             return self._fit_with_latency(fit_input(profiles, require_energy=True), latency)
 
     def _fit_with_latency(self, frame: Any, latency: bool) -> EnergyModel:
-        self._fit_frame(frame)
+        shared: dict = {}  # the two templates read the same features: built and stacked once
+        self._fit_frame(frame, shared)
         self.latency_model = None
         has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1
                           for c in ("ttft_s", "tpot_s"))
@@ -152,7 +153,7 @@ class EnergyModel(ClosedFormModel):
             n_lat = sum(int(np.isfinite(np.asarray(frame[c], dtype=float)).sum())
                         for c in ("ttft_s", "tpot_s") if c in frame)
             if n_lat >= len(lm.param_names):
-                self.latency_model = lm._fit_frame(frame)
+                self.latency_model = lm._fit_frame(frame, shared)
         return self
 
     #: Columns of predict_interval (NaN-filled by ``energylens predict`` when intervals are unavailable).

@@ -20,7 +20,8 @@ import numpy as np
 
 from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
 
-__all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "design_report", "training_ranges", "RangeCheck"]
+__all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
+           "RangeCheck"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -44,19 +45,58 @@ class DesignReport:
         return self.n_distinct_configs > self.n_params
 
 
-def _distinct(columns: list[np.ndarray]) -> int:
-    if not columns or len(columns[0]) == 0:
+#: Up to this many rows, distinct rows are counted in a set of row bytes (no fixed cost); above, by
+#: np.unique on the rows viewed as one opaque item each (no Python object per row).
+_SET_ROWS = 4096
+
+
+def _distinct(stacked: np.ndarray) -> int:
+    """Distinct rows of the (columns, rows) table ``stacked``, compared bit for bit."""
+    if stacked.size == 0:
         return 0
-    table = np.ascontiguousarray(np.column_stack(columns))
+    table = np.ascontiguousarray(stacked.T)  # a row's values side by side
     # NaN (an unmeasured target) compares unequal to itself: give every NaN the same bit pattern.
     table[np.isnan(table)] = np.nan
-    return len(np.unique(table.view(np.dtype((np.void, table.dtype.itemsize * table.shape[1])))))
+    if len(table) <= _SET_ROWS:
+        raw, width = table.tobytes(), table.itemsize * table.shape[1]
+        return len({raw[i:i + width] for i in range(0, len(raw), width)})
+    return len(np.unique(table.view(np.dtype((np.void, table.itemsize * table.shape[1])))))
 
 
-def design_report(columns: list[np.ndarray], targets: list[np.ndarray], n_params: int, kind: str) -> DesignReport:
+class FeatureTable:
+    """The feature columns of a fit's rows stacked once, with their distinct configurations and
+    training ranges: the energy and latency fits of one table read the same features, so the second fit
+    reuses the first's (:meth:`energylens.model.EnergyModel.fit`)."""
+
+    def __init__(self, names: tuple[str, ...], columns: list[np.ndarray]) -> None:
+        self.names = names
+        self.columns = columns
+        self.stacked = np.array(columns, dtype=np.float64) if columns else np.empty((0, 0))
+        self._n_configs: int | None = None
+        self._ranges: dict[str, list[float]] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    @property
+    def n_distinct_configs(self) -> int:
+        if self._n_configs is None:
+            self._n_configs = _distinct(self.stacked)
+        return self._n_configs
+
+    def ranges(self) -> dict[str, list[float]]:
+        """[min, max] of each feature over the rows (finite values only); a fresh copy per call."""
+        if self._ranges is None:
+            self._ranges = training_ranges(self.names, self.columns, self.stacked)
+        return {name: list(lo_hi) for name, lo_hi in self._ranges.items()}
+
+
+def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int, kind: str) -> DesignReport:
     """Count duplicates and distinct configurations; warn when the parameters cannot be identified."""
-    report = DesignReport(n_rows=len(columns[0]), n_distinct_rows=_distinct([*columns, *targets]),
-                          n_distinct_configs=_distinct(columns), n_params=n_params)
+    with_targets = np.concatenate([table.stacked, np.array(targets, dtype=np.float64)]) if targets else table.stacked
+    report = DesignReport(n_rows=table.n_rows, n_distinct_rows=_distinct(with_targets),
+                          n_distinct_configs=table.n_distinct_configs, n_params=n_params)
     if not report.identifiable:
         warnings.warn(
             f"{kind} fit: {report.n_distinct_configs} distinct configuration(s) in {report.n_rows} rows for "
@@ -71,13 +111,15 @@ def design_report(columns: list[np.ndarray], targets: list[np.ndarray], n_params
     return report
 
 
-def training_ranges(names: tuple[str, ...], columns: list[np.ndarray]) -> dict[str, list[float]]:
-    """[min, max] of each feature over the training rows (finite values only)."""
+def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],
+                    stacked: np.ndarray | None = None) -> dict[str, list[float]]:
+    """[min, max] of each feature over the training rows (finite values only); ``stacked``: the columns
+    as one (columns, rows) array when the caller has it."""
     if columns and len(columns[0]):
-        table = np.column_stack(columns)
+        table = np.array(columns, dtype=np.float64) if stacked is None else stacked
         if np.isfinite(table).all():  # the usual case: two reductions for every feature at once
             return {name: [lo, hi] for name, lo, hi in
-                    zip(names, table.min(axis=0).tolist(), table.max(axis=0).tolist(), strict=True)}
+                    zip(names, table.min(axis=1).tolist(), table.max(axis=1).tolist(), strict=True)}
     out = {}
     for name, col in zip(names, columns, strict=True):
         finite = col[np.isfinite(col)]

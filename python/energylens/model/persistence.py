@@ -133,7 +133,7 @@ def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
     """A short SHA-256 of the feature columns and targets a model was fitted on."""
     h = hashlib.sha256()
     for a in [*columns, *targets]:
-        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(a, dtype=np.float64))  # its buffer, no bytes copy
     return "sha256:" + h.hexdigest()[:32]
 
 

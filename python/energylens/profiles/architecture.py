@@ -9,6 +9,7 @@ with one :class:`~energylens.profiles.tables.EstimatedArchitectureWarning` namin
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from energylens.profiles import cells, tables
 
-__all__ = ["fill_architecture", "vision_encoders", "DEFAULT_VISION_PARAMS_B"]
+__all__ = ["fill_architecture", "vision_encoders", "spec_column", "DEFAULT_VISION_PARAMS_B"]
 
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -110,3 +111,23 @@ def vision_encoders(models: np.ndarray, params_b: np.ndarray, is_image: np.ndarr
         if it is not None and math.isfinite(it):
             tokens[idx] = np.where(np.isfinite(tokens[idx]), tokens[idx], float(it))
     return vision_b, tokens
+
+
+@functools.lru_cache(maxsize=1024)
+def spec_column(spec, names: tuple[str, ...]) -> np.ndarray:
+    """A model-table row as one column of the feature builder's architecture table: its values of ``names``
+    as floats (NaN where blank), its active / total parameter ratio and its vision encoder size (billions);
+    built once per row (specs are frozen) and read-only."""
+    vb = spec.vision_params_b
+    column = np.array([*(_float_or_nan(getattr(spec, c)) for c in names),
+                       float(spec.active_params_b) / float(spec.params_b),
+                       vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B], dtype=np.float64)
+    column.flags.writeable = False
+    return column
+
+
+def _float_or_nan(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan

@@ -155,6 +155,10 @@ def key_codes(*columns) -> tuple[np.ndarray, list[tuple]]:
     ``take`` per looked-up column. No order of the keys is promised (callers sort what they report)."""
     first_column = columns[0]
     n = len(first_column.codes if isinstance(first_column, Coded) else first_column)
+    if n and all(isinstance(col, Coded) for col in columns):
+        shortcut = _one_varying(columns, n)
+        if shortcut is not None:
+            return shortcut
     parts = []
     for col in columns:
         c, u = (col.codes, col.values) if isinstance(col, Coded) else pd.factorize(col, use_na_sentinel=False)
@@ -167,6 +171,23 @@ def key_codes(*columns) -> tuple[np.ndarray, list[tuple]]:
     first[group[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)  # the last write is the first row
     keys = [tuple(u[c[i]] for c, u in parts) for i in first]
     return group.astype(np.intp, copy=False), keys
+
+
+def _one_varying(columns: tuple[Coded, ...], n: int) -> tuple[np.ndarray, list[tuple]] | None:
+    """key_codes of coded columns of which at most one has more than one value (the light path's names
+    beside a constant precision), when that one uses every value: its codes are the groups. Else None."""
+    varying = [col for col in columns if len(col.values) > 1]
+    if len(varying) > 1:
+        return None
+    fixed = [None if len(col.values) > 1 else col.values[0] for col in columns]
+    if not varying:
+        return np.zeros(n, dtype=np.intp), [tuple(fixed)]
+    col = varying[0]
+    used = np.bincount(col.codes, minlength=len(col.values))
+    if len(col.values) > n or len(used) != len(col.values) or not used.all():
+        return None
+    at = next(j for j, c in enumerate(columns) if c is col)
+    return col.codes.astype(np.intp, copy=False), [(*fixed[:at], v, *fixed[at + 1:]) for v in col.values.tolist()]
 
 
 def _combined(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, int]:

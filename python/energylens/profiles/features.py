@@ -19,6 +19,7 @@ from energylens import _core
 from energylens.errors import UnknownGpuError
 from energylens.profiles import cells, tables
 from energylens.profiles import precision as _precision
+from energylens.profiles.architecture import spec_column
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
@@ -53,6 +54,7 @@ FP8_BLOCK_SCALED = True
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
+_REQUIRED_LOWER = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0]])  # _required_numbers: tp, pp >= 1, the rest > 0
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
 #: Bytes per activation element exchanged in TP all-reduces (16-bit activations).
@@ -62,13 +64,14 @@ ACTIVATION_BYTES = 2.0
 STATE_TRAFFIC_PER_STEP = 2.0
 #: Vision-encoder FLOPs per patch per encoder parameter (one forward pass: 2 FLOP/param/patch).
 ENCODER_FLOPS_PER_PARAM_TOKEN = 2.0
-#: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
-DEFAULT_VISION_PARAMS_B = 0.3
 
 
 def _col(df: pd.DataFrame, name: str) -> np.ndarray:
+    values = df[name]
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:  # a light-path column: checked already
+        return values.copy()
     try:
-        return np.array(pd.to_numeric(df[name], errors="raise"), dtype=np.float64, copy=True)
+        return np.array(pd.to_numeric(values, errors="raise"), dtype=np.float64, copy=True)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"profile column {name!r} is not numeric: {exc}") from None
 
@@ -115,16 +118,14 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     precision = _precision_codes(df, n)
     compute = _compute_precision(df, n)  # "" where the precision table decides
     kv_dtype = cells.per_value(df["kv_cache_dtype"], str, missing="auto") if "kv_cache_dtype" in df.columns else None
-    dp = _col(df, "dp") if "dp" in df.columns else np.ones(n)
-    ep = _col(df, "ep") if "ep" in df.columns else np.ones(n)
-    dp = np.where(np.isfinite(dp) & (dp >= 1), dp, 1.0)
-    ep = np.where(np.isfinite(ep) & (ep >= 1), ep, 1.0)
+    dp, ep = (np.where(np.isfinite(v) & (v >= 1), v, 1.0) if (v := _col(df, c) if c in df.columns else None) is not None
+              else np.ones(n) for c in ("dp", "ep"))
     arch = _architecture(df, P, Pa, pa_given, model_specs)
     if FP8_BLOCK_SCALED:  # fp8 checkpoints with block scales (model table) compute as fp8_block
         codes, values = precision
         blk = arch["fp8_weight_block"]
-        blocked = (values == "fp8").take(codes) & np.isfinite(blk) & (blk > 0)
-        if blocked.any():  # otherwise no fp8_block value the hardware lookup would resolve for nothing
+        blocked = (values == "fp8").take(codes) & np.isfinite(blk) & (blk > 0) if "fp8" in values.tolist() else None
+        if blocked is not None and blocked.any():  # else no fp8_block value the hardware lookup resolves for nothing
             precision = np.where(blocked, len(values), codes), np.array([*values, "fp8_block"], dtype=object)
     hw = _hardware(df, precision, compute, gpu_specs)
     Pa = arch["active"]
@@ -132,14 +133,15 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    expert_only = np.isin(precision[1], EXPERT_ONLY_PRECISIONS).take(precision[0])
+    expert_only = np.array([v in EXPERT_ONLY_PRECISIONS for v in precision[1]], dtype=bool).take(precision[0])  # not np.isin: ~10 us
     weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only, hw)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
-    window_share = np.where(arch["n_sliding_layers"] > 0,
-                            (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
-                             * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La, 1.0)
+    sliding = arch["n_sliding_layers"] > 0
+    window_share = np.where(sliding, (La - arch["n_sliding_layers"] + arch["n_sliding_layers"]
+                                      * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La,
+                            1.0) if sliding.any() else np.ones(n)  # (no window anywhere: the same ones)
     elem = _precision.kv_element_bytes(hw["compute_bytes"], kv_dtype)
     # vLLM replicates KV heads when tp > n_kv_heads: every rank holds (and reads) at least one head
     kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
@@ -194,8 +196,12 @@ def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
     Li = _col(df, "input_tokens")
     Lo = _col(df, "output_tokens")
     P = _col(df, "params_b") * 1e9
-    for name, v, lo in (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
-                        ("output_tokens", Lo, 0.0), ("params_b", P, 0.0)):
+    checks = (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
+              ("output_tokens", Lo, 0.0), ("params_b", P, 0.0))
+    stacked = np.array([v for _n, v, _lo in checks])  # all six at once: finite, > 0 and >= the lower bound
+    if ((stacked > 0.0) & (stacked >= _REQUIRED_LOWER) & np.isfinite(stacked)).all():
+        return tp, pp, B, Li, Lo, P
+    for name, v, lo in checks:  # the first bad column, named as before
         bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
         if bad.any():
             rows = np.flatnonzero(bad)[:10].tolist()
@@ -310,26 +316,26 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
             if not any_need[j]:
                 continue
             spec = tables.estimate_architecture(float(p_b))
-        table[: len(filled), j] = _spec_values(spec, filled)
-        table[-2, j] = float(spec.active_params_b) / float(spec.params_b)
-        vb = spec.vision_params_b
-        table[-1, j] = vb if (vb is not None and math.isfinite(vb)) else DEFAULT_VISION_PARAMS_B
+        table[:, j] = spec_column(spec, filled)
     arch: dict[str, np.ndarray] = {}
-    for c, row in zip(filled, table, strict=False):
+    per_row = table.take(codes, axis=1)  # one take for every column (each row of it contiguous)
+    for c, row in zip(filled, per_row, strict=False):
         v = given.get(c)
-        arch[c] = row.take(codes) if v is None else np.where(np.isfinite(v), v, row.take(codes))
-    ratio = table[-2].take(codes)
+        arch[c] = row if v is None else np.where(np.isfinite(v), v, row)
+    ratio = per_row[-2]
     Pa = np.where(pa_given | np.isnan(ratio), Pa, P * ratio)  # NaN ratio: no table row was looked up
-    arch["vision_b"] = table[-1].take(codes)
+    arch["vision_b"] = per_row[-1]
     arch["active"] = np.where(np.isfinite(Pa) & (Pa > 0), Pa, P)
     E = arch["n_experts"]
     arch["n_experts"] = E = np.where(np.isfinite(E) & (E >= 1), E, 1.0)
     k = arch["experts_per_token"]
     arch["experts_per_token"] = np.where(np.isfinite(k) & (k >= 1), np.minimum(k, E), 1.0)
-    for c in _ARCH:
-        if not (np.isfinite(arch[c]).all() and (arch[c] > 0).all()):
-            rows = np.flatnonzero(~(np.isfinite(arch[c]) & (arch[c] > 0)))[:10].tolist()
-            raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows}")
+    known = np.array([arch[c] for c in _ARCH])
+    if not ((known > 0) & np.isfinite(known)).all():  # (the first bad column named, as column by column)
+        for c in _ARCH:
+            if not (np.isfinite(arch[c]).all() and (arch[c] > 0).all()):
+                rows = np.flatnonzero(~(np.isfinite(arch[c]) & (arch[c] > 0)))[:10].tolist()
+                raise ValueError(f"architecture column {c!r} unknown or non-positive for rows {rows}")
     L = arch["n_layers"]
     La = arch["n_attention_layers"]
     arch["n_attention_layers"] = np.where(np.isfinite(La) & (La >= 1), np.minimum(La, L), L)
@@ -367,19 +373,6 @@ def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(df["modality"], use_na_sentinel=False)
     kinds = np.array([str(u) for u in uniques], dtype=object)
     return np.isin(kinds, ("image", "video")).take(codes), (kinds == "video").take(codes)
-
-
-@functools.lru_cache(maxsize=1024)
-def _spec_values(spec, names: tuple[str, ...]) -> tuple[float, ...]:
-    """A model-table row's values of ``names`` as floats (NaN where blank), once per row (specs are frozen)."""
-    return tuple(_float_or_nan(getattr(spec, c)) for c in names)
-
-
-def _float_or_nan(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]) -> np.ndarray:

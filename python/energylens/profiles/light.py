@@ -42,6 +42,9 @@ _INTEGER = ("tp", "pp")
 # (column, lower bound, bound allowed) of the required numbers
 _RANGES = (("tp", 1.0, True), ("pp", 1.0, True), ("params_b", 0.0, False), ("batch_size", 0.0, False),
            ("input_tokens", 0.0, True), ("output_tokens", 0.0, False))
+_LOWER = np.array([[lower] for _name, lower, _inclusive in _RANGES])
+_INCLUSIVE = np.array([[inclusive] for _name, _lower, inclusive in _RANGES])
+assert tuple(name for name, _l, _i in _RANGES[: len(_INTEGER)]) == _INTEGER  # _in_range reads them first
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
 # columns outside the schema that build_features or the GPU table still read: the full path handles them
 _READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
@@ -88,39 +91,55 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     and columns the schema keeps untouched."""
     if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") == SCHEMA_VERSION or len(frame) == 0:
         return None
-    names = list(frame.columns)
+    names = frame.columns.tolist()
     if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
         return None
     required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
-    if any(c not in frame.columns for c in required):
+    if any(c not in names for c in required):
         return None
     for c in names:
         known = c in REQUIRED_COLUMNS or c in OPTIONAL_DEFAULTS
         if (known and c not in _HANDLED) or (not known and (c in _READ_ELSEWHERE or c.startswith("gpu_"))):
             return None
+    arrays = _column_arrays(frame, names)
     columns: dict[str, object] = {}
     for c in names:
         if c in _HANDLED and c not in _TEXT and c != "precision":
-            values = _number_column(frame[c], required=c in required)
+            values = _number_column(arrays[c], required=c in required)
             if values is None:
                 return None
             columns[c] = values
     if not _in_range(columns):
         return None
     for c in (*_TEXT, "precision"):
-        if c in frame.columns:
-            text = _text_column(frame[c], c == "precision")
+        if c in arrays:
+            text = _text_column(arrays[c], c == "precision")
             if text is None:
                 return None
             columns[c] = text
     return _filled(columns, len(frame))
 
 
-def _number_column(series: pd.Series, *, required: bool) -> np.ndarray | None:
+def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
+    """name -> the values of each column (a NumPy array, or the pandas extension array of a ``str`` or
+    categorical column), without a Series per column: pandas' ``frame[c]`` costs ~10-20 us a column,
+    most of a 50-row fit's validation. ``DataFrame._get_column_array`` (pandas >= 1.3, private) hands out
+    the block's values directly (~1 us); without it, the public path."""
+    get = getattr(frame, "_get_column_array", None)
+    if get is not None:
+        try:
+            return {c: get(i) for i, c in enumerate(names)}
+        except (AttributeError, IndexError, TypeError):  # a pandas whose private method changed
+            pass
+    return {c: frame[c].array if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype)
+            else frame[c].to_numpy() for c in names}
+
+
+def _number_column(values: object, *, required: bool) -> np.ndarray | None:
     """float64 values of a plain NumPy int/float column (NaN allowed only where not required), else None."""
-    if not isinstance(series.dtype, np.dtype) or series.dtype.kind not in "iuf":
+    if not isinstance(values, np.ndarray) or values.ndim != 1 or values.dtype.kind not in "iuf":
         return None
-    values = series.to_numpy(dtype=np.float64, copy=True)
+    values = np.array(values, dtype=np.float64, copy=True)
     finite = np.isfinite(values)
     if required and not finite.all():
         return None
@@ -130,25 +149,33 @@ def _number_column(series: pd.Series, *, required: bool) -> np.ndarray | None:
 
 
 def _in_range(columns: dict[str, object]) -> bool:
-    """The schema's range rules on the required numbers (they are all finite by now)."""
-    for name, lower, inclusive in _RANGES:
-        v = columns[name]
-        if not ((v >= lower).all() if inclusive else (v > lower).all()):
-            return False
-    if not all((columns[c] == np.round(columns[c])).all() for c in _INTEGER):
+    """The schema's range rules on the required numbers (they are all finite by now), on the six
+    columns stacked (one comparison each, not six)."""
+    stacked = np.array([columns[name] for name, _lower, _inclusive in _RANGES])
+    if not (np.where(_INCLUSIVE, stacked >= _LOWER, stacked > _LOWER)).all():
+        return False
+    integers = stacked[: len(_INTEGER)]  # tp, pp
+    if not (integers == np.round(integers)).all():
         return False
     return "energy_j" not in columns or not (columns["energy_j"] <= 0).any()
 
 
-def _text_column(series: pd.Series, precision: bool) -> Coded | None:
+def _text_column(column: object, precision: bool) -> Coded | None:
     """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
     space (a ``precision`` cell: a weight format as the schema writes it), else None."""
-    if isinstance(series.dtype, pd.CategoricalDtype):  # its own codes: no hashing at all
-        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
-    elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+    if isinstance(column, pd.Categorical):  # its own codes: no hashing at all
+        codes, uniques = column.codes, column.categories
+    elif (isinstance(column, np.ndarray) and column.dtype == object) or pd.api.types.is_string_dtype(column.dtype):
         # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
-        values = series if len(series) > 4096 else series.to_numpy(dtype=object, na_value=None)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        cells = column if len(column) > 4096 or isinstance(column, np.ndarray) else \
+            column.to_numpy(dtype=object, na_value=None)
+        if len(column) > _SHORT_TEXT:
+            codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        else:
+            try:
+                codes, uniques = _factorize_short(cells)
+            except TypeError:  # an unhashable cell: the full path names it
+                return None
     else:
         return None
     if len(codes) and codes.min() < 0:
@@ -166,6 +193,20 @@ def _text_column(series: pd.Series, precision: bool) -> Coded | None:
     return Coded(np.asarray(codes, dtype=np.intp), np.array(values, dtype=object))
 
 
+#: Up to this many rows a text column is factorised by a dict in Python (~0.1 us a row, no fixed cost);
+#: longer ones by pandas.
+_SHORT_TEXT = 512
+
+
+def _factorize_short(cells: np.ndarray) -> tuple[np.ndarray, list]:
+    """(code per cell, distinct cells in order of first appearance): ``pd.factorize`` of a short object
+    column without its fixed cost. A missing cell (None, NaN) gets a code like any value; the caller
+    rejects every non-str value, so what pandas would code -1 still sends the table to the full path."""
+    seen: dict[object, int] = {}
+    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in cells.tolist()), dtype=np.intp, count=len(cells))
+    return codes, list(seen)
+
+
 def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     """The columns the validated frame would hold for features: ``active_params_b`` as the schema fills it
     from the model table (known models only: an estimate warns on the full path). The architecture
@@ -173,8 +214,8 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     them into the frame first; features then find them filled)."""
     models = columns["model"]
     assert isinstance(models, Coded)
-    specs = [tables.find_model(str(m)) for m in models.values]
-    if any(spec is None or spec.estimated or not _numbers(spec) for spec in specs):
+    specs = [_usable_model(str(m)) for m in models.values]
+    if any(spec is None for spec in specs):
         return None
     gpus = {}
     for g in columns["gpu"].values:  # type: ignore[union-attr]
@@ -196,10 +237,17 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     return LightProfiles(columns, n, gpus, dict(zip(models.values, specs, strict=True)))
 
 
-@functools.lru_cache(maxsize=1024)
-def _numbers(spec) -> bool:
-    """Every architecture value of a model-table row is a number (the schema's fill needs float())."""
+@functools.lru_cache(maxsize=4096)
+def _usable_model(name: str) -> tables.ModelSpec | None:
+    """The model-table row of ``name`` when the light path can use it (known, not estimated, every
+    architecture value a number, as the schema's fill needs float()), else None. Cached by name: the
+    bundled table is read once per process and never changes, and a name's lookup (normalisation,
+    variant key) and the frozen row's hash are ~5 us each, per distinct model of every fit."""
+    spec = tables.find_model(name)
+    if spec is None or spec.estimated:
+        return None
     try:
-        return all(isinstance(float(getattr(spec, c)), float) for c in ARCHITECTURE_COLUMNS)
+        numbers = all(isinstance(float(getattr(spec, c)), float) for c in ARCHITECTURE_COLUMNS)
     except (TypeError, ValueError):
-        return False
+        return None
+    return spec if numbers else None

@@ -163,6 +163,20 @@ class ModelSpec:
     vision_tile_tokens: float = math.nan
     conv_state_elems_per_seq: float = math.nan
 
+    def __hash__(self) -> int:
+        # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches
+        # (architecture.spec_column, keyed on the row) pay it for every distinct model of every call. A frozen
+        # row's hash never changes, so it is computed once and kept outside the fields (not pickled: str
+        # hashes differ between processes).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 # --------------------------------------------------------------------------------------------------
 # Normalisation and loading
