@@ -59,7 +59,7 @@ def scores(df: pd.DataFrame, repeats: int) -> dict:
 
 def coverage(df: pd.DataFrame, repeats: int, calibration: str | None, level: float = 0.9) -> dict:
     """Held-out rows inside the ``level`` interval (fit on 50 random rows; modern_serving.coverage's splits)."""
-    cov, width, seen = [], [], []
+    cov, width, seen, ks = [], [], [], []
     for r in range(repeats):
         idx = np.random.default_rng(r).permutation(len(df))
         tr, te = df.iloc[idx[:50]], df.iloc[idx[50:]]
@@ -70,10 +70,14 @@ def coverage(df: pd.DataFrame, repeats: int, calibration: str | None, level: flo
         width.append(float(np.median((iv["energy_j_hi"] - iv["energy_j_lo"]).to_numpy() / e)))
         if m.calibration is not None:
             seen.append(float(np.mean(m.calibration.seen(te))))
+            ks.append(m.calibration.k)
     out = {"level": level, "coverage_mean": float(np.mean(cov)), "coverage_min": float(np.min(cov)),
            "coverage_max": float(np.max(cov)), "median_width_rel": float(np.mean(width))}
     if seen:
         out["held_out_rows_with_seen_key"] = float(np.mean(seen))
+        finite = [k for k in ks if np.isfinite(k)]  # k = inf: no between-key variance, every offset 0
+        out["shrinkage_k"] = {"repeats_all_zero": len(ks) - len(finite),
+                              "median_finite": float(np.median(finite)) if finite else None}
     return out
 
 
