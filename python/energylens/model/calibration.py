@@ -15,14 +15,16 @@ Nothing is tuned on the rows evaluated. A key not seen in training (a new family
 the shared model's prediction; :meth:`Calibration.seen` says which rows had an offset.
 
 Intervals (:func:`calibrated_interval`): rows with a seen key use the residuals left after calibration,
-inflated for the parameters and the offsets' effective degrees of freedom sum_g n_g / (n_g + k), and are
-scaled by the offset; rows with an unseen key keep the shared model's interval (whose residuals include the
+inflated for the parameters and the offsets' effective degrees of freedom sum_g n_g / (n_g + k), widened
+in quadrature (log scale) for the offset's posterior sd sqrt(sigma^2 / (n_g + k)), and scaled by the
+offset; rows with an unseen key keep the shared model's interval (whose residuals include the
 between-family spread).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -108,6 +110,18 @@ class Calibration:
         """Multiplicative factor of each row: exp(offset), 1 for a key not seen in training."""
         off = self.log_offsets(configs)
         return np.exp(np.nan_to_num(off, nan=0.0))
+
+    def offset_sd(self, configs: Any) -> np.ndarray:
+        """Posterior standard deviation of each row's log offset, sqrt(sigma^2 / (n_g + k)) (0 for a key not
+        seen in training, whose offset is exactly 0, and when k = inf)."""
+        c, names = row_keys(configs, self.by)
+        index = {k: i for i, k in enumerate(self.keys)}
+        sd = np.zeros(len(names) + 1)  # code -1 (missing model) -> 0
+        if math.isfinite(self.k) and math.isfinite(self.within_var):
+            for j, n in enumerate(names):
+                if n in index:
+                    sd[j] = math.sqrt(self.within_var / (self.counts[index[n]] + self.k))
+        return sd[c]
 
     def seen(self, configs: Any) -> np.ndarray:
         """Per row: was its key seen in training (so an offset, possibly shrunk to 0, applies)?"""
@@ -223,6 +237,7 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     log_off = cal.log_offsets(frame)
     seen = np.isfinite(log_off)
     factor = np.exp(np.nan_to_num(log_off, nan=0.0))
+    point = np.empty(len(seen))
     samples = {True: _draws(model, cal), False: model._residual_draws()}
     check = model._range_check(check_range)
     n, chunks = model._chunks(frame, chunk_rows, check)
@@ -232,10 +247,37 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
         for flag in (True, False):
             if not (s == flag).any():
                 continue
+            if flag:
+                ev = _core.evaluate(model._template, columns, model.theta)
+                point[start:stop] = ev.out0 + ev.out1
             ((c_lo, c_hi),) = interval_bounds(model._template, columns, model._boot, samples[flag], start=start,
                                               seed=model.options["seed"], level=level, picks=(lambda a, b: a + b,))
             rows = np.flatnonzero(s == flag)
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]
     if check is not None:
         check.warn(f"{type(model).__name__}.predict_interval")
+    lo, hi = _widened(lo, hi, point, seen, cal.offset_sd(frame), level)
     return lo * factor, hi * factor
+
+
+def _widened(lo: np.ndarray, hi: np.ndarray, point: np.ndarray, seen: np.ndarray, sd: np.ndarray,
+             level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Seen rows' bounds widened for the offset's own estimation error: each log half-width h around the
+    point prediction becomes sqrt(h^2 + (z sd)^2), z the normal quantile of ``level`` (errors added in
+    quadrature, as independent terms of the log prediction error)."""
+    w = (z_of(level) * sd) ** 2
+    rows = seen & (w > 0) & (point > 0)
+    if not rows.any():
+        return lo, hi
+    with np.errstate(divide="ignore"):
+        h_lo = np.log(point[rows] / lo[rows])  # inf where lo was clipped at 0: stays 0
+        h_hi = np.log(hi[rows] / point[rows])
+    lo, hi = lo.copy(), hi.copy()
+    lo[rows] = point[rows] * np.exp(-np.sqrt(np.maximum(h_lo, 0.0) ** 2 + w[rows]))
+    hi[rows] = point[rows] * np.exp(np.sqrt(np.maximum(h_hi, 0.0) ** 2 + w[rows]))
+    return lo, hi
+
+
+def z_of(level: float) -> float:
+    """The standard normal quantile of a central ``level`` interval (1.645 at 0.9)."""
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
