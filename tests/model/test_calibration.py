@@ -113,8 +113,7 @@ def test_default_is_unchanged(fitted, tmp_path):
     assert "calibration" not in json.loads((tmp_path / "m.json").read_text())["energy"]
 
 
-def test_unseen_key_gets_offset_zero(biased, fitted):
-    _train, _plain, _ = fitted
+def test_unseen_key_gets_offset_zero(biased):
     fam = family(biased)
     train, unseen = biased[fam != "gemma-2"], biased[fam == "gemma-2"]
     plain = EnergyModel(seed=0, bootstrap=0).fit(train, latency=False)
