@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from energylens.cli.options import (
@@ -15,6 +17,8 @@ from energylens.cli.options import (
     read_profiles_with_rows,
     seed,
 )
+from energylens.compare.methods import ClosedForm
+from energylens.compare.registry import register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_tables import OURS
 from energylens.compare.result import worst
@@ -49,6 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
+                   help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
+                        "or model (family | model), reported as a separate method; the default row is unchanged")
     add_gpu_table_option(p)
     p.set_defaults(func=run_evaluate)
     return p
@@ -79,13 +86,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report:
         check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
     apply_gpu_tables(args)
-    res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
-                         repeats=args.repeats,
-                         group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
-                         tpot_slo=args.tpot_slo, seed=args.seed,
-                         splits=_split_list(args.splits) or SPLIT_NAMES,
-                         method_names=_split_list(args.methods),
-                         progress=not args.no_progress)
+    with calibrated_method(args.calibrate, _split_list(args.methods)) as names:
+        res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
+                             repeats=args.repeats,
+                             group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
+                             tpot_slo=args.tpot_slo, seed=args.seed,
+                             splits=_split_list(args.splits) or SPLIT_NAMES,
+                             method_names=names, progress=not args.no_progress)
     failed = failed_methods(res.table)
     if failed and len(failed) == res.table["method"].nunique():
         _print_failures(failed)
@@ -114,6 +121,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
         _print_failures(failed)
         return 2
     return 0
+
+
+@contextlib.contextmanager
+def calibrated_method(key: str | None, names: list[str] | None) -> Iterator[list[str] | None]:
+    """With ``key``: 'energylens+KEY' (ours with calibration, :mod:`energylens.model.calibration`) registered
+    for the block and added to ``names`` (after 'energylens'); yields the method names to run."""
+    if key is None:
+        yield names
+        return
+    name = f"{OURS}+{key}"
+    register_method(name, lambda seed, _gpu_spec: ClosedForm(name=name, seed=seed, calibration=key))
+    try:
+        if names is None:
+            yield None
+        else:
+            at = names.index(OURS) + 1 if OURS in names else len(names)
+            yield [*names[:at], name, *names[at:]]
+    finally:
+        unregister_method(name)
 
 
 def _print_worst(table) -> None:

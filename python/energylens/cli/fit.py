@@ -49,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--no-latency", action="store_true", help="fit the energy model without its latency model")
     group.add_argument("--latency-only", action="store_true",
                        help="fit only the latency model (on ttft_s / tpot_s), ignoring any energy column")
+    fit.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
+                     help="opt-in: also fit one shrunk multiplicative offset per model family or model "
+                          "(family | model; default: none, the 12 shared parameters alone; docs/model.md)")
     add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
@@ -123,7 +126,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
         return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
-    model = EnergyModel(**opts)
+    model = EnergyModel(**opts, calibration=args.calibrate)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
@@ -132,6 +135,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
     _print_design(s)
     _print_params(model)
+    if model.calibration is not None:
+        print("\n".join(model.calibration.describe()))
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")

@@ -57,6 +57,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                                                                      "energy")]
         if model.latency_model is not None:
             parts.append(model.latency_model.predict(configs, check_range=False))
+        if model.calibration is not None:  # opt-in offsets: which rows had one (unseen keys: factor 1)
+            seen = model.calibration.seen(configs)
+            parts.append(pd.DataFrame({"calibration_factor": model.calibration.factors(configs),
+                                       "calibration_key_seen": seen}))
+            print(f"energylens predict: calibrated by {model.calibration.by}; {int((~seen).sum())} of {len(seen)} "
+                  "rows have a key not seen in training and keep the shared model's prediction (factor 1)")
     else:  # a model file fitted from latency-only profiles
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
     parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts

@@ -21,6 +21,14 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.base import ClosedFormModel, FitSummary, Param, fit_input, load_configs
+from energylens.model.calibration import (
+    Calibration,
+    as_frame,
+    calibrated_interval,
+    check_calibration_key,
+    fit_calibration,
+    read_calibration,
+)
 from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
 from energylens.model.persistence import (
     EXPRESSION_MODEL_ID,
@@ -102,15 +110,20 @@ class EnergyModel(ClosedFormModel):
 
     ``fit`` also fits a :class:`LatencyModel` (``latency_model``) when the profiles carry ``ttft_s``
     or ``tpot_s``, so configurations can be chosen under latency limits; ``save`` stores both.
+    ``calibration="family"`` (or ``"model"``, opt-in; default None: the 12 shared parameters alone) also
+    fits one shrunk multiplicative offset per key (:mod:`energylens.model.calibration`), applied by
+    predict, predict_phases and predict_interval; ``calibration`` then holds it.
     """
 
     _template = "energy"
     _fit_target = "sum"
     _kind = "energy"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, calibration: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.latency_model: LatencyModel | None = None
+        self.calibration_by = check_calibration_key(calibration)
+        self.calibration: Calibration | None = None
 
     def _targets(self, frame: pd.DataFrame) -> list[np.ndarray]:
         tpot = np.asarray(frame["tpot_s"], dtype=np.float64) if "tpot_s" in frame else np.full(len(frame), np.nan)
@@ -145,6 +158,7 @@ class EnergyModel(ClosedFormModel):
     def _fit_with_latency(self, frame: Any, latency: bool) -> EnergyModel:
         shared: dict = {}  # the two templates read the same features: built and stacked once
         self._fit_frame(frame, shared)
+        self.calibration = None if self.calibration_by is None else fit_calibration(self, frame, self.calibration_by)
         self.latency_model = None
         has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1
                           for c in ("ttft_s", "tpot_s"))
@@ -164,17 +178,24 @@ class EnergyModel(ClosedFormModel):
         """Energy per request (J) for each configuration row (path or DataFrame, schema v1), ``chunk_rows``
         rows at a time; ``check_range`` warns once about rows outside the fitted range (:meth:`extrapolated`);
         ``n_threads`` caps the native loop's threads."""
+        configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict")
-        return np.add(e_pf, e_dec, out=e_pf)
+        out = np.add(e_pf, e_dec, out=e_pf)
+        return out if self.calibration is None else np.multiply(out, self.calibration.factors(configs), out=out)
 
     def predict_features(self, features: Mapping[str, Any], *, validate: bool = True, dtype=np.float64,
                          n_threads: int | None = None) -> np.ndarray:
         """Energy per request (J) from feature columns (see :meth:`evaluate_features`; scalars broadcast).
 
         The fast path for schedulers and sweeps: no DataFrame, no table lookups, one native pass;
-        ``dtype=np.float32`` runs the float32 loop.
+        ``dtype=np.float32`` runs the float32 loop. Not for a calibrated model (features carry no model
+        name): multiply by ``model.calibration.factors(frame)`` yourself.
         """
+        if self.calibration is not None:
+            raise ValueError(f"predict_features: this model is calibrated by {self.calibration.by!r} and feature "
+                             "columns carry no model name; use predict(frame), or multiply by "
+                             "model.calibration.factors(frame)")
         return self._evaluation(features, None, validate, dtype, n_threads, summed=True).out0
 
     def predict_bootstrap(self, configs: Any) -> np.ndarray:
@@ -183,17 +204,22 @@ class EnergyModel(ClosedFormModel):
         self._require_fitted()
         if self._boot is None or len(self._boot) == 0:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 1")
-        columns = self._columns(load_configs(configs, require_energy=False))
+        frame = load_configs(configs, require_energy=False)
+        columns = self._columns(frame)
         out = np.empty((len(self._boot), len(columns[0])), dtype=np.float64)
         for b, theta_b in enumerate(self._boot):
             ev = _core.evaluate(self._template, columns, theta_b)
             out[b] = ev.out0 + ev.out1
-        return out
+        return out if self.calibration is None else out * self.calibration.factors(frame)
 
     def predict_phases(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
                        check_range: bool = True) -> pd.DataFrame:
         """Prefill and decode energy per request (J), and their sum, for each configuration row."""
+        configs = configs if self.calibration is None else as_frame(configs, load_configs)
         e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")
+        if self.calibration is not None:
+            f = self.calibration.factors(configs)
+            e_pf, e_dec = e_pf * f, e_dec * f
         return pd.DataFrame({"prefill_energy_j_pred": e_pf, "decode_energy_j_pred": e_dec,
                              "energy_j_pred": e_pf + e_dec})
 
@@ -202,6 +228,9 @@ class EnergyModel(ClosedFormModel):
         """Prediction interval of the energy per request at ``level`` (bootstrap + residuals), computed
         ``chunk_rows`` rows at a time (memory O(rows) + O(replicates x chunk_rows)); IntervalsUnavailableError
         when the model has none (:meth:`intervals_unavailable`: no replicates, or parameters not identified)."""
+        if self.calibration is not None:
+            lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
+            return pd.DataFrame({"energy_j_lo": lo, "energy_j_hi": hi})
         ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,), chunk_rows, check_range)
         return pd.DataFrame({"energy_j_lo": lo, "energy_j_hi": hi})
 
@@ -213,7 +242,10 @@ class EnergyModel(ClosedFormModel):
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON file: template id, parameters, fit metrics, data hash, bootstrap."""
-        write_model_file(path, {"energy": self._state(),
+        energy = self._state()
+        if self.calibration is not None:
+            energy["calibration"] = self.calibration.to_state()
+        write_model_file(path, {"energy": energy,
                       "latency": None if self.latency_model is None else self.latency_model._state()})
 
     @classmethod
@@ -228,6 +260,8 @@ class EnergyModel(ClosedFormModel):
             return ExpressionEnergyModel.from_state(state["energy"], str(path))
         model = cls._from_state(state["energy"], str(path))
         assert isinstance(model, EnergyModel)
+        model.calibration = read_calibration(state["energy"].get("calibration"), f"{path}: energy")
+        model.calibration_by = None if model.calibration is None else model.calibration.by
         if state.get("latency"):
             model.latency_model = LatencyModel._from_state(state["latency"], str(path))  # type: ignore[assignment]
         return model
