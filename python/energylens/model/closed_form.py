@@ -164,8 +164,7 @@ class EnergyModel(ClosedFormModel):
         rows at a time; ``check_range`` warns once about rows outside the fitted range (:meth:`extrapolated`);
         ``n_threads`` caps the native loop's threads."""
         with threads(n_threads):
-            e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict")
-        return np.add(e_pf, e_dec, out=e_pf)
+            return self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict", summed=True)[0]
 
     def predict_features(self, features: Mapping[str, Any], *, validate: bool = True, dtype=np.float64,
                          n_threads: int | None = None) -> np.ndarray:

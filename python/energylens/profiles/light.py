@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import EnergyLensError
-from energylens.profiles import tables
+from energylens.profiles import cells, tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.features import features_of
 from energylens.profiles.gpu_table import gpu_spec
@@ -59,6 +59,9 @@ class LightProfiles:
         self.gpu_specs = gpu_specs
         self.model_specs = model_specs
         self._features: dict[str, np.ndarray] | None = None
+        self._derived: dict[str, np.ndarray] = {}
+        if "energy_j" not in columns:
+            columns["energy_j"] = None  # all NaN, made on first read (prediction never reads it)
 
     def features(self) -> dict[str, np.ndarray]:
         """build_features of these rows, built once (fit's energy and latency models share them)."""
@@ -68,12 +71,18 @@ class LightProfiles:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return tuple(self._columns)
+        return (*self._columns, "active_params_b")
 
     def __contains__(self, name: object) -> bool:
-        return name in self._columns
+        return name in self._columns or name == "active_params_b"
 
     def __getitem__(self, name: str):
+        if name == "active_params_b":  # made on first read: the native prediction computes it per row
+            if name not in self._derived:
+                self._derived[name] = _active_params_b(self._columns, self.model_specs)
+            return self._derived[name]
+        if name == "energy_j" and self._columns[name] is None:
+            self._columns[name] = np.full(self._n_rows, np.nan)
         return self._columns[name]
 
     def __len__(self) -> int:
@@ -145,9 +154,12 @@ def _text_column(series: pd.Series, precision: bool) -> Coded | None:
     if isinstance(series.dtype, pd.CategoricalDtype):  # its own codes: no hashing at all
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
-        values = series if len(series) > 4096 else series.to_numpy(dtype=object, na_value=None)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        coded = cells.text_codes(series)  # native: Arrow buffers or str objects, factorize's codes
+        if coded is None:  # a missing or non-str cell, or another storage: pandas, as the schema would
+            # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
+            values = series if len(series) > 4096 else series.to_numpy(dtype=object, na_value=None)
+            coded = pd.factorize(values, use_na_sentinel=True)
+        codes, uniques = coded
     else:
         return None
     if len(codes) and codes.min() < 0:
@@ -184,15 +196,20 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
         if not all(getattr(spec, c) > 0 for c in ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")):
             return None  # a spec the template needs but the table lacks: the full path says which
         gpus[g] = spec
-    active = np.array([s.active_params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)  # type: ignore[union-attr]
-    total = np.array([s.params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)  # type: ignore[union-attr]
-    params = columns["params_b"]
-    codes = models.codes
-    filled = params * active.take(codes) / total.take(codes)  # the schema's params_b * active / total
-    columns["active_params_b"] = np.where(np.isnan(filled), params, filled)
-    if "energy_j" not in columns:
-        columns["energy_j"] = np.full(n, np.nan)
     return LightProfiles(columns, n, gpus, dict(zip(models.values, specs, strict=True)))
+
+
+def _active_params_b(columns: dict[str, object], model_specs: dict) -> np.ndarray:
+    """``active_params_b`` as the schema fills it: params_b x active / total of the row's model (the
+    native pass, cpp/src/row_features.cpp, repeats this per row)."""
+    models = columns["model"]
+    assert isinstance(models, Coded)
+    specs = [model_specs[m] for m in models.values]
+    active = np.array([s.active_params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)
+    total = np.array([s.params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)
+    params = columns["params_b"]
+    filled = params * active.take(models.codes) / total.take(models.codes)  # type: ignore[operator]
+    return np.where(np.isnan(filled), params, filled)
 
 
 @functools.lru_cache(maxsize=1024)
