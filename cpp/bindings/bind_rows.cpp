@@ -190,6 +190,18 @@ void bind_rows(py::module_& m) {
   m.attr("ROW_COMBO_FIELDS") = static_cast<int>(rows::kNumComboFields);
 
   m.def(
+      "numbers_ok",
+      [](const Array<double>& values, double lower, bool inclusive, bool whole, bool allow_nan) {
+        if (values.ndim() != 1) throw std::invalid_argument("numbers_ok: expected a 1-D array");
+        const double* x = values.data();
+        const auto n = static_cast<std::size_t>(values.size());
+        py::gil_scoped_release release;
+        return rows::numbers_ok(x, n, lower, inclusive, whole, allow_nan);
+      },
+      py::arg("values"), py::arg("lower"), py::arg("inclusive"), py::arg("whole") = false, py::arg("allow_nan") = false,
+      "Every value finite and >= / > lower (a whole number with whole=True); NaN also accepted with allow_nan.");
+
+  m.def(
       "used_combos",
       [](const std::vector<py::object>& codes, std::size_t n_models, std::size_t n_gpu, std::size_t n_precision) {
         RowInputs in = row_inputs(std::vector<py::array>(6, py::array_t<double>(0)), codes, n_gpu, n_precision, false);

@@ -32,9 +32,17 @@ void check_code(std::int64_t code, std::size_t size, const char* column, std::si
                                 " at row " + std::to_string(row) + " is outside [0, " + std::to_string(size) + ")");
 }
 
-std::size_t combo_of(const RowColumns& r, std::size_t i) {
-  const std::size_t p = r.precision == nullptr ? 0 : static_cast<std::size_t>(r.precision[i]);
-  return (static_cast<std::size_t>(r.model[i]) * r.n_gpu + static_cast<std::size_t>(r.gpu[i])) * r.n_precision + p;
+// The combination of row i: (model x n_gpu + gpu) x n_precision + precision; std::invalid_argument for a
+// code out of range (one branch per row; a negative code wraps to a huge unsigned value).
+inline std::size_t checked_combo(const RowColumns& r, std::size_t n_models, std::size_t i) {
+  const auto m = static_cast<std::uint64_t>(r.model[i]), g = static_cast<std::uint64_t>(r.gpu[i]);
+  const std::uint64_t p = r.precision == nullptr ? 0 : static_cast<std::uint64_t>(r.precision[i]);
+  if ((m >= n_models) | (g >= r.n_gpu) | (p >= r.n_precision)) {
+    check_code(r.model[i], n_models, "model", i);
+    check_code(r.gpu[i], r.n_gpu, "gpu", i);
+    check_code(r.precision[i], r.n_precision, "precision", i);  // precision non-null: p was in range otherwise
+  }
+  return (m * r.n_gpu + g) * r.n_precision + p;
 }
 
 // The MoE weight bytes all GPUs stream per decode step (features.py _weight_bytes with dp = ep = 1: one
@@ -57,113 +65,156 @@ enum Owned : int {
 
 // Per participant: the block's combination indices, owned feature columns and its share of the tally.
 struct Scratch {
-  std::vector<std::size_t> combo;
+  std::vector<std::uint32_t> combo;
   std::vector<double> owned;
+  std::vector<double> gathered;
   std::vector<std::uint8_t> flags;
   RangeTally tally;
 };
 
-// The arithmetic of one block, row by row without branches (selects), so that it vectorises: the
-// active parameters (light.py's fill of active_params_b, then features.py's _architecture), the dense
-// weight bytes, the sliding-window share of the KV bytes and attention FLOPs, the KV-head replication,
-// and the per-combination features. Inlined into one wrapper per instruction-set level.
-inline __attribute__((always_inline)) void block_body(const RowColumns& r, const double* __restrict table,
-                                                      const std::size_t* __restrict combo, std::size_t b,
-                                                      std::size_t len, bool replicate, double* __restrict o) {
-  const double* __restrict params_b = r.params_b + b;
-  const double* __restrict tp = r.tp + b;
-  const double* __restrict li = r.input_tokens + b;
-  const double* __restrict lo = r.output_tokens + b;
-  double* __restrict layers = o + oLayers * kBlockRows;
-  double* __restrict dmodel = o + oDModel * kBlockRows;
+// Combination fields the block's arithmetic reads, gathered into contiguous columns first (a scalar
+// gather per field: the vectoriser's gathers are off for this CPU family), then read by the vectorised loop.
+constexpr int kGathered[] = {kFillActive, kFillTotal, kArchRatio, kSlidingLayers, kAttentionLayers, kWindowTokens,
+                             kKvHeads, kKvBytesConst, kAttnFlopsConst, kBytesPerParam};
+constexpr std::size_t kNumGathered = sizeof(kGathered) / sizeof(kGathered[0]);
+// Combination fields that are features as they are, and the owned column each goes to.
+constexpr int kCopied[][2] = {{kLayers, oLayers}, {kDModel, oDModel}, {kPeakFlops, oPeak}, {kHbmBytes, oHbm},
+                              {kTdpW, oTdp}, {kLinkBytes, oLink}, {kExpertsPerToken, oK}, {kStateBytes, oState},
+                              {kMoeLayersFeature, oMoeLayers}};
+
+// The arithmetic of one block, row by row without branches (selects, every value loaded, conditions
+// combined without short circuits), so that it vectorises: the active parameters (light.py's fill of
+// active_params_b, then features.py's _architecture), the dense weight bytes, the sliding-window share
+// of the KV bytes and attention FLOPs and the KV-head replication. `g` holds the gathered fields
+// (kGathered order, kBlockRows each). Inlined into one wrapper per instruction-set level.
+template <bool Replicate, bool Sliding>
+inline __attribute__((always_inline)) void block_loop(const double* __restrict params_b, const double* __restrict tp,
+                                                      const double* __restrict li, const double* __restrict lo,
+                                                      const double* __restrict g, std::size_t len,
+                                                      double* __restrict o) {
+  const double* __restrict fill_active = g;
+  const double* __restrict fill_total = g + kBlockRows;
+  const double* __restrict ratio = g + 2 * kBlockRows;
+  const double* __restrict sliding = g + 3 * kBlockRows;
+  const double* __restrict attention_layers = g + 4 * kBlockRows;
+  const double* __restrict window = g + 5 * kBlockRows;
+  const double* __restrict kv_heads = g + 6 * kBlockRows;
+  const double* __restrict kv_const = g + 7 * kBlockRows;
+  const double* __restrict attn_const = g + 8 * kBlockRows;
+  const double* __restrict bpp = g + 9 * kBlockRows;
   double* __restrict active = o + oActive * kBlockRows;
   double* __restrict weight = o + oWeight * kBlockRows;
   double* __restrict kv = o + oKv * kBlockRows;
   double* __restrict attn = o + oAttn * kBlockRows;
-  double* __restrict peak = o + oPeak * kBlockRows;
-  double* __restrict hbm = o + oHbm * kBlockRows;
-  double* __restrict tdp = o + oTdp * kBlockRows;
-  double* __restrict link = o + oLink * kBlockRows;
-  double* __restrict k = o + oK * kBlockRows;
-  double* __restrict state = o + oState * kBlockRows;
-  double* __restrict moe_layers = o + oMoeLayers * kBlockRows;
 #pragma GCC ivdep
   for (std::size_t j = 0; j < len; ++j) {
-    const double* v = table + combo[j] * kNumComboFields;
     const double P = params_b[j] * 1e9;
-    const double filled = params_b[j] * v[kFillActive] / v[kFillTotal];
+    const double filled = params_b[j] * fill_active[j] / fill_total[j];
     const double Pa = (std::isnan(filled) ? params_b[j] : filled) * 1e9;
-    const bool given = std::isfinite(Pa) && Pa > 0;
-    const double Pa2 = (given || std::isnan(v[kArchRatio])) ? Pa : P * v[kArchRatio];
-    const double act = (std::isfinite(Pa2) && Pa2 > 0) ? Pa2 : P;
+    const bool given = std::isfinite(Pa) & (Pa > 0);
+    const double by_ratio = std::isnan(ratio[j]) ? Pa : P * ratio[j];
+    const double Pa2 = given ? Pa : by_ratio;  // nested selects: (given || isnan) does not vectorise
+    const double act = (std::isfinite(Pa2) & (Pa2 > 0)) ? Pa2 : P;
     const double ctx = li[j] + 0.5 * lo[j];
-    const double ns = v[kSlidingLayers], La = v[kAttentionLayers];
-    const double share = (La - ns + ns * std::min(ctx, v[kWindowTokens]) / std::max(ctx, 1.0)) / La;
-    const double ws = ns > 0 ? share : 1.0;
-    const double rep = replicate ? std::max(tp[j] / v[kKvHeads], 1.0) : 1.0;
-    layers[j] = v[kLayers];
-    dmodel[j] = v[kDModel];
+    double ws = 1.0;  // no combination has sliding-window layers: features.py's where(...) gives 1
+    if constexpr (Sliding) {
+      const double ns = sliding[j], La = attention_layers[j];
+      const double share = (La - ns + ns * std::min(ctx, window[j]) / std::max(ctx, 1.0)) / La;
+      ws = ns > 0 ? share : 1.0;
+    }
+    double rep = 1.0;  // a run-time select here keeps GCC 12 from vectorising the loop: a template argument
+    if constexpr (Replicate) rep = std::max(tp[j] / kv_heads[j], 1.0);
     active[j] = act;
-    weight[j] = (1.0 * v[kBytesPerParam]) * act;  // dense; MoE rows are redone after the loop
-    kv[j] = v[kKvBytesConst] * ws * rep;
-    attn[j] = v[kAttnFlopsConst] * ws;
-    peak[j] = v[kPeakFlops];
-    hbm[j] = v[kHbmBytes];
-    tdp[j] = v[kTdpW];
-    link[j] = v[kLinkBytes];
-    k[j] = v[kExpertsPerToken];
-    state[j] = v[kStateBytes];
-    moe_layers[j] = v[kMoeLayersFeature];
+    weight[j] = (1.0 * bpp[j]) * act;  // dense; MoE rows are redone after the loop
+    kv[j] = kv_const[j] * ws * rep;
+    attn[j] = attn_const[j] * ws;
   }
 }
 
-void block_baseline(const RowColumns& r, const double* table, const std::size_t* combo, std::size_t b,
-                    std::size_t len, bool replicate, double* o) {
-  block_body(r, table, combo, b, len, replicate, o);
+inline __attribute__((always_inline)) void block_body(const double* params_b, const double* tp, const double* li,
+                                                      const double* lo, const double* g, std::size_t len,
+                                                      bool replicate, bool sliding, double* o) {
+  if (replicate && sliding) block_loop<true, true>(params_b, tp, li, lo, g, len, o);
+  else if (replicate) block_loop<true, false>(params_b, tp, li, lo, g, len, o);
+  else if (sliding) block_loop<false, true>(params_b, tp, li, lo, g, len, o);
+  else block_loop<false, false>(params_b, tp, li, lo, g, len, o);
+}
+
+void block_baseline(const RowColumns& r, const double* g, std::size_t b, std::size_t len, bool replicate,
+                    bool sliding, double* o) {
+  block_body(r.params_b + b, r.tp + b, r.input_tokens + b, r.output_tokens + b, g, len, replicate, sliding, o);
 }
 
 #if ENERGYLENS_MULTI_ISA
-__attribute__((target("arch=x86-64-v3"))) void block_avx2(const RowColumns& r, const double* table,
-                                                          const std::size_t* combo, std::size_t b, std::size_t len,
-                                                          bool replicate, double* o) {
-  block_body(r, table, combo, b, len, replicate, o);
+__attribute__((target("arch=x86-64-v3"))) void block_avx2(const RowColumns& r, const double* g, std::size_t b,
+                                                          std::size_t len, bool replicate, bool sliding, double* o) {
+  block_body(r.params_b + b, r.tp + b, r.input_tokens + b, r.output_tokens + b, g, len, replicate, sliding, o);
 }
 
-__attribute__((target("arch=x86-64-v4"))) void block_avx512(const RowColumns& r, const double* table,
-                                                            const std::size_t* combo, std::size_t b,
-                                                            std::size_t len, bool replicate, double* o) {
-  block_body(r, table, combo, b, len, replicate, o);
+__attribute__((target("arch=x86-64-v4"))) void block_avx512(const RowColumns& r, const double* g,
+                                                            std::size_t b, std::size_t len, bool replicate,
+                                                            bool sliding, double* o) {
+  block_body(r.params_b + b, r.tp + b, r.input_tokens + b, r.output_tokens + b, g, len, replicate, sliding, o);
 }
 #endif
 
+// The combination table twice: row-major as given (one combination's values together) and field-major
+// (one field's values together, what the vectorised loop gathers from).
+struct Table {
+  std::span<const double> rows;
+  std::vector<double> fields;
+  std::size_t n_combos = 0, n_models = 0;
+  bool sliding = false;  ///< some combination has sliding-window layers
+};
+
+Table table_of(std::span<const double> combos, const RowColumns& r) {
+  Table t{combos, std::vector<double>(combos.size()), combos.size() / kNumComboFields, 0};
+  t.n_models = t.n_combos / (r.n_gpu * r.n_precision);
+  if (combos.size() % kNumComboFields != 0 || t.n_models * r.n_gpu * r.n_precision != t.n_combos)
+    throw std::invalid_argument("predict rows: combos must hold n_models x n_gpu x n_precision rows of fields");
+  for (std::size_t c = 0; c < t.n_combos; ++c)
+    for (std::size_t k = 0; k < kNumComboFields; ++k) t.fields[k * t.n_combos + c] = combos[c * kNumComboFields + k];
+  for (std::size_t c = 0; c < t.n_combos; ++c) t.sliding = t.sliding || combos[c * kNumComboFields + kSlidingLayers] > 0;
+  return t;
+}
+
 // Features of rows [b, b + len) (len <= kBlockRows): pointers in f (roofline order) to the table's
 // columns or the scratch's owned columns, which this fills.
-void fill_block(const RowColumns& r, std::span<const double> combos, const RowOptions& options, std::size_t b,
-                std::size_t len, Scratch& s, const double** f) {
-  const std::size_t n_combos = combos.size() / kNumComboFields;
-  const std::size_t n_models = n_combos / (r.n_gpu * r.n_precision);
-  if (n_models * r.n_gpu * r.n_precision != n_combos)
-    throw std::invalid_argument("predict rows: combos must hold n_models x n_gpu x n_precision rows");
+void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, std::size_t b, std::size_t len,
+                Scratch& s, const double** f) {
   for (std::size_t j = 0; j < len; ++j) {
     const std::size_t i = b + j;
-    check_code(r.model[i], n_models, "model", i);
-    check_code(r.gpu[i], r.n_gpu, "gpu", i);
-    if (r.precision != nullptr) check_code(r.precision[i], r.n_precision, "precision", i);
-    s.combo[j] = combo_of(r, i);
+    s.combo[j] = static_cast<std::uint32_t>(checked_combo(r, t.n_models, i));
   }
   double* o = s.owned.data();
+  double* g = s.gathered.data();
+  const std::uint32_t* combo = s.combo.data();
+  for (std::size_t q = 0; q < kNumGathered; ++q) {
+    const int field = kGathered[q];
+    const bool window_field = field == kSlidingLayers || field == kAttentionLayers || field == kWindowTokens;
+    if ((window_field && !t.sliding) || (field == kKvHeads && !options.kv_head_replication)) continue;  // unread
+    const double* src = t.fields.data() + static_cast<std::size_t>(kGathered[q]) * t.n_combos;
+    double* dst = g + q * kBlockRows;
+    for (std::size_t j = 0; j < len; ++j) dst[j] = src[combo[j]];
+  }
+  for (const auto& [field, column] : kCopied) {
+    const double* src = t.fields.data() + static_cast<std::size_t>(field) * t.n_combos;
+    double* dst = o + static_cast<std::size_t>(column) * kBlockRows;
+    for (std::size_t j = 0; j < len; ++j) dst[j] = src[combo[j]];
+  }
+  const bool rep = options.kv_head_replication;
 #if ENERGYLENS_MULTI_ISA
   const Isa isa = active_isa();
-  if (isa == Isa::Avx512) block_avx512(r, combos.data(), s.combo.data(), b, len, options.kv_head_replication, o);
-  else if (isa == Isa::Avx2) block_avx2(r, combos.data(), s.combo.data(), b, len, options.kv_head_replication, o);
-  else block_baseline(r, combos.data(), s.combo.data(), b, len, options.kv_head_replication, o);
+  if (isa == Isa::Avx512) block_avx512(r, g, b, len, rep, t.sliding, o);
+  else if (isa == Isa::Avx2) block_avx2(r, g, b, len, rep, t.sliding, o);
+  else block_baseline(r, g, b, len, rep, t.sliding, o);
 #else
-  block_baseline(r, combos.data(), s.combo.data(), b, len, options.kv_head_replication, o);
+  block_baseline(r, g, b, len, rep, t.sliding, o);
 #endif
   double* weight = o + oWeight * kBlockRows;
   const double* active = o + oActive * kBlockRows;
   for (std::size_t j = 0; j < len; ++j) {
-    const double* v = combos.data() + s.combo[j] * kNumComboFields;
+    const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
     if (v[kExperts] > 1.0) weight[j] = moe_weight_bytes(v, r.params_b[b + j] * 1e9, active[j], r.batch[b + j]);
   }
   const double* in_place[] = {r.tp + b, r.pp + b, r.batch + b, r.input_tokens + b, r.output_tokens + b};
@@ -183,6 +234,7 @@ void prepare(Scratch& s, std::size_t features) {
   if (!s.owned.empty()) return;
   s.combo.resize(kBlockRows);
   s.owned.resize(kNumOwned * kBlockRows);
+  s.gathered.resize(kNumGathered * kBlockRows);
   std::fill_n(s.owned.begin() + oExtra * kBlockRows, kBlockRows, 0.0);
   std::fill_n(s.owned.begin() + oDp * kBlockRows, kBlockRows, 1.0);
   std::fill_n(s.owned.begin() + oEp * kBlockRows, kBlockRows, 1.0);
@@ -222,23 +274,36 @@ void tally_block(std::size_t len, const double* const* f, std::span<const double
 
 }  // namespace
 
-void used_combos(const RowColumns& r, std::size_t n_models, std::uint8_t* used) {
-  for (std::size_t i = 0; i < r.rows; ++i) {
-    check_code(r.model[i], n_models, "model", i);
-    check_code(r.gpu[i], r.n_gpu, "gpu", i);
-    if (r.precision != nullptr) check_code(r.precision[i], r.n_precision, "precision", i);
-    used[combo_of(r, i)] = 1;
+bool numbers_ok(const double* x, std::size_t n, double lower, bool inclusive, bool whole, bool allow_nan) {
+  constexpr std::size_t kStep = 4096;  // count the bad values of a stretch in a branch-free loop, stop at one
+  for (std::size_t b = 0; b < n; b += kStep) {
+    const std::size_t e = std::min(n, b + kStep);
+    std::size_t bad = 0;
+    for (std::size_t i = b; i < e; ++i) {
+      const double v = x[i];
+      const bool in_range = inclusive ? v >= lower : v > lower;  // false for NaN
+      const bool finite = v - v == 0.0;                           // false for NaN and +-inf
+      const bool ok = (finite & in_range & (!whole | (v == std::trunc(v)))) | (allow_nan & (v != v));
+      bad += ok ? 0U : 1U;
+    }
+    if (bad != 0) return false;
   }
+  return true;
+}
+
+void used_combos(const RowColumns& r, std::size_t n_models, std::uint8_t* used) {
+  for (std::size_t i = 0; i < r.rows; ++i) used[checked_combo(r, n_models, i)] = 1;
 }
 
 void fill_features(const RowColumns& rows, std::span<const double> combos, const RowOptions& options,
                    std::size_t begin, std::size_t end, double* const* features) {
   Scratch s;
+  const Table t = table_of(combos, rows);
   prepare(s, 0);
   const double* f[rf::kNumFeatures];
   for (std::size_t b = begin; b < end; b += kBlockRows) {
     const std::size_t len = std::min(kBlockRows, end - b);
-    fill_block(rows, combos, options, b, len, s, f);
+    fill_block(rows, t, options, b, len, s, f);
     for (std::size_t k = 0; k < rf::kNumFeatures; ++k) std::copy_n(f[k], len, features[k] + (b - begin));
   }
 }
@@ -250,7 +315,7 @@ RangeTally predict(TemplateId id, const RowColumns& rows, std::span<const double
   if (describe(id).n_features != F) throw std::invalid_argument("predict rows: the template's features differ");
   if (above.size() != below.size() || (!above.empty() && above.size() != F))
     throw std::invalid_argument("predict rows: range thresholds need one above and one below value per feature");
-  if (combos.size() % kNumComboFields != 0) throw std::invalid_argument("predict rows: combos has a partial row");
+  const Table t = table_of(combos, rows);
   const std::size_t n = rows.rows;
   const std::size_t chunks = (n + kChunkRows - 1) / kChunkRows;
   const int threads = threads_for(n, kMinRowsPerThread);
@@ -262,7 +327,7 @@ RangeTally predict(TemplateId id, const RowColumns& rows, std::span<const double
     const std::size_t stop = std::min(n, (chunk + 1) * kChunkRows);
     for (std::size_t b = chunk * kChunkRows; b < stop; b += kBlockRows) {
       const std::size_t len = std::min(kBlockRows, stop - b);
-      fill_block(rows, combos, options, b, len, s, f);
+      fill_block(rows, t, options, b, len, s, f);
       if (out1 == nullptr)
         evaluate_in_domain<double>(id, len, f, params, out0 + b, nullptr, 0, {});
       else

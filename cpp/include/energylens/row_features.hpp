@@ -75,6 +75,11 @@ struct RangeTally {
   std::uint64_t flagged = 0;         ///< rows with at least one feature out of range
 };
 
+/// True when every value of x[0, n) is finite, >= lower (inclusive) or > lower, and a whole number when
+/// `whole`; NaN is also accepted with `allow_nan` (a measured column: absent where NaN). One pass, the
+/// light path's validation of a number column (python/energylens/profiles/light.py).
+bool numbers_ok(const double* x, std::size_t n, double lower, bool inclusive, bool whole, bool allow_nan);
+
 /// Marks in `used` (size n_models x n_gpu x n_precision, zeroed by the caller) every combination some
 /// row uses. std::invalid_argument for a code outside its range (naming the column and the row).
 void used_combos(const RowColumns& rows, std::size_t n_models, std::uint8_t* used);
@@ -88,7 +93,8 @@ void fill_features(const RowColumns& rows, std::span<const double> combos, const
 /// cache and never stored: out0/out1 as evaluate() writes them, or with out1 null out0 = out0 + out1
 /// (rounded as adding the two arrays afterwards). With `above` and `below` non-empty (one threshold per
 /// feature; +inf / -inf: unchecked) the tally counts values out of range. Threads over blocks of rows
-/// (parallel.hpp); the result does not depend on the thread count.
+/// (parallel.hpp); the result does not depend on the thread count. std::invalid_argument for a code out
+/// of range (naming the column and row).
 RangeTally predict(TemplateId id, const RowColumns& rows, std::span<const double> combos,
                    std::span<const double> params, const RowOptions& options, double* out0, double* out1,
                    std::span<const double> above, std::span<const double> below);

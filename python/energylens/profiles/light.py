@@ -21,6 +21,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.profiles import cells, tables
 from energylens.profiles.cells import Coded
@@ -39,9 +40,9 @@ __all__ = ["LightProfiles", "light_profiles"]
 
 _TEXT = ("model", "gpu")
 _INTEGER = ("tp", "pp")
-# (column, lower bound, bound allowed) of the required numbers
-_RANGES = (("tp", 1.0, True), ("pp", 1.0, True), ("params_b", 0.0, False), ("batch_size", 0.0, False),
-           ("input_tokens", 0.0, True), ("output_tokens", 0.0, False))
+# column -> (lower bound, bound allowed) of the required numbers (energy_j and the others: > 0)
+_RANGES = {"tp": (1.0, True), "pp": (1.0, True), "params_b": (0.0, False), "batch_size": (0.0, False),
+           "input_tokens": (0.0, True), "output_tokens": (0.0, False)}
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
 # columns outside the schema that build_features or the GPU table still read: the full path handles them
 _READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
@@ -109,12 +110,10 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     columns: dict[str, object] = {}
     for c in names:
         if c in _HANDLED and c not in _TEXT and c != "precision":
-            values = _number_column(frame[c], required=c in required)
+            values = _number_column(frame[c], c, required=c in required)
             if values is None:
                 return None
             columns[c] = values
-    if not _in_range(columns):
-        return None
     for c in (*_TEXT, "precision"):
         if c in frame.columns:
             text = _text_column(frame[c], c == "precision")
@@ -124,28 +123,18 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     return _filled(columns, len(frame))
 
 
-def _number_column(series: pd.Series, *, required: bool) -> np.ndarray | None:
-    """float64 values of a plain NumPy int/float column (NaN allowed only where not required), else None."""
+def _number_column(series: pd.Series, name: str, *, required: bool) -> np.ndarray | None:
+    """float64 values of a plain NumPy int/float column that pass the schema's rules, else None: a required
+    number finite and in its range (tp, pp whole numbers >= 1; params_b, batch_size, output_tokens,
+    energy_j > 0; input_tokens >= 0), a measured one > 0 where given (NaN: not measured). One native pass
+    (``_core.numbers_ok``); the values are read in place where the column already is float64."""
     if not isinstance(series.dtype, np.dtype) or series.dtype.kind not in "iuf":
         return None
-    values = series.to_numpy(dtype=np.float64, copy=True)
-    finite = np.isfinite(values)
-    if required and not finite.all():
-        return None
-    if not required and (np.isinf(values).any() or (values[finite] <= 0).any()):  # measured: > 0 where given
+    values = series.to_numpy(dtype=np.float64)
+    lower, inclusive = _RANGES.get(name, (0.0, False)) if required else (0.0, False)
+    if not _core.numbers_ok(values, lower, inclusive, whole=name in _INTEGER, allow_nan=not required):
         return None
     return values
-
-
-def _in_range(columns: dict[str, object]) -> bool:
-    """The schema's range rules on the required numbers (they are all finite by now)."""
-    for name, lower, inclusive in _RANGES:
-        v = columns[name]
-        if not ((v >= lower).all() if inclusive else (v > lower).all()):
-            return False
-    if not all((columns[c] == np.round(columns[c])).all() for c in _INTEGER):
-        return False
-    return "energy_j" not in columns or not (columns["energy_j"] <= 0).any()
 
 
 def _text_column(series: pd.Series, precision: bool) -> Coded | None:
