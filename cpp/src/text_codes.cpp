@@ -15,17 +15,25 @@ std::uint64_t load8(const char* p) {
   return v;
 }
 
-// A cheap key of a string: its length and first and last 8 bytes, mixed. Equal strings have equal keys;
-// unequal strings with equal keys are told apart by the byte comparison after the probe.
-std::uint64_t key_of(std::string_view s) {
+// The first and last 8 bytes of a string (all of it, zero-padded, when shorter than 8). With the length
+// they decide equality for strings of up to 16 bytes; longer ones compare their middle bytes too.
+struct Ends {
   std::uint64_t a = 0, b = 0;
-  if (s.size() >= 8) {
-    a = load8(s.data());
-    b = load8(s.data() + s.size() - 8);
+};
+
+Ends ends_of(const char* p, std::size_t n) {
+  Ends e;
+  if (n >= 8) {
+    e.a = load8(p);
+    e.b = load8(p + n - 8);
   } else {
-    std::memcpy(&a, s.data(), s.size());
+    std::memcpy(&e.a, p, n);
   }
-  std::uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ULL) ^ s.size()) * 0xBF58476D1CE4E5B9ULL;
+  return e;
+}
+
+std::uint64_t hash_of(const Ends& e, std::size_t n) {
+  const std::uint64_t h = (e.a ^ (e.b * 0x9E3779B97F4A7C15ULL) ^ n) * 0xBF58476D1CE4E5B9ULL;
   return h ^ (h >> 31);
 }
 
@@ -37,7 +45,7 @@ void TextCoder::grow() {
   std::vector<std::int64_t> slots(slots_.size() * 2, -1);
   const std::size_t mask = slots.size() - 1;
   for (std::size_t c = 0; c < values_.size(); ++c) {
-    std::size_t at = keys_[c] & mask;
+    std::size_t at = keys_[c].hash & mask;
     while (slots[at] >= 0) at = (at + 1) & mask;
     slots[at] = static_cast<std::int64_t>(c);
   }
@@ -45,20 +53,23 @@ void TextCoder::grow() {
 }
 
 std::int64_t TextCoder::code(std::string_view text) {
-  const std::uint64_t key = key_of(text);
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  const Ends e = ends_of(p, n);
+  const std::uint64_t h = hash_of(e, n);
   const std::size_t mask = slots_.size() - 1;
-  std::size_t at = key & mask;
+  std::size_t at = h & mask;
   for (;; at = (at + 1) & mask) {
     const std::int64_t c = slots_[at];
     if (c < 0) break;
-    const std::string& v = values_[static_cast<std::size_t>(c)];
-    if (keys_[static_cast<std::size_t>(c)] == key && v.size() == text.size() &&
-        std::memcmp(v.data(), text.data(), text.size()) == 0)
+    const Key& k = keys_[static_cast<std::size_t>(c)];
+    if (k.a == e.a && k.b == e.b && k.size == n &&
+        (n <= 16 || std::memcmp(values_[static_cast<std::size_t>(c)].data() + 8, p + 8, n - 16) == 0))
       return c;
   }
   const auto c = static_cast<std::int64_t>(values_.size());
   values_.emplace_back(text);
-  keys_.push_back(key);
+  keys_.push_back(Key{e.a, e.b, n, h});
   slots_[at] = c;
   if (2 * values_.size() > slots_.size()) grow();  // load factor <= 1/2
   return c;
@@ -66,17 +77,10 @@ std::int64_t TextCoder::code(std::string_view text) {
 
 template <typename Offset>
 void TextCoder::code_arrow(const Offset* offsets, const char* data, std::size_t rows, std::int64_t* out) {
-  std::string_view last;
-  std::int64_t last_code = -1;
   for (std::size_t i = 0; i < rows; ++i) {
     if (offsets[i + 1] < offsets[i])
       throw std::invalid_argument("text column: Arrow offsets decrease at row " + std::to_string(i));
-    const std::string_view s(data + offsets[i], static_cast<std::size_t>(offsets[i + 1] - offsets[i]));
-    if (last_code < 0 || s.size() != last.size() || std::memcmp(s.data(), last.data(), s.size()) != 0) {
-      last_code = code(s);
-      last = s;
-    }
-    out[i] = last_code;
+    out[i] = code(std::string_view(data + offsets[i], static_cast<std::size_t>(offsets[i + 1] - offsets[i])));
   }
 }
 

@@ -1,7 +1,7 @@
 // Text columns coded by value: a code per row and the distinct values in order of first appearance, as
 // pandas.factorize gives them, for the light path of EnergyModel.predict(df) / fit(df)
 // (python/energylens/profiles/light.py). One hash-table probe per row on a cheap key (length, first and
-// last 8 bytes), a byte comparison to confirm, and no probe at all when a row repeats the previous one.
+// last 8 bytes), which decides equality of strings up to 16 bytes; longer ones compare their middle too.
 // No Python: the binding walks Python str objects and hands their UTF-8 bytes here.
 #pragma once
 
@@ -28,9 +28,14 @@ class TextCoder {
   const std::vector<std::string>& values() const { return values_; }
 
  private:
+  struct Key {
+    std::uint64_t a, b;  // first and last 8 bytes
+    std::size_t size;
+    std::uint64_t hash;
+  };
   void grow();
   std::vector<std::string> values_;
-  std::vector<std::uint64_t> keys_;  // per value: its hash key
+  std::vector<Key> keys_;  // per value
   std::vector<std::int64_t> slots_;  // open addressing: code, or -1 empty
 };
 
