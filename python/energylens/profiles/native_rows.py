@@ -71,6 +71,8 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
             return None
         combos[flat] = row
     numbers = [np.asarray(light[c], dtype=np.float64) for c in _NUMBERS]
+    if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
+        return None
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
 
 
