@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "bindings.hpp"
 #include "energylens/closed_form.hpp"
+#include "energylens/parallel.hpp"
 #include "energylens/row_features.hpp"
 #include "energylens/roofline.hpp"
 #include "energylens/text_codes.hpp"
@@ -110,6 +112,74 @@ py::array_t<std::int64_t> code_arrow(TextCoder& coder, const Array<Offset>& offs
   return out;
 }
 
+// One Arrow string chunk of a column: its offsets (int32 or int64, rows + 1) and data bytes.
+struct ArrowChunk {
+  const void* offsets = nullptr;
+  bool wide = false;  // int64 offsets (large_string)
+  const char* data = nullptr;
+  std::size_t rows = 0;
+};
+
+ArrowChunk arrow_chunk(const py::array& offsets, const py::array& data, std::vector<py::array>& keep) {
+  ArrowChunk c;
+  if (offsets.ndim() != 1 || offsets.size() < 1 || !(offsets.flags() & py::array::c_style))
+    throw std::invalid_argument("code_arrow_columns: offsets must be contiguous, 1-D, rows + 1 values");
+  if (data.ndim() != 1 || data.dtype().itemsize() != 1 || !(data.flags() & py::array::c_style))
+    throw std::invalid_argument("code_arrow_columns: data must be contiguous 1-D bytes");
+  c.wide = offsets.dtype().is(py::dtype::of<std::int64_t>());
+  if (!c.wide && !offsets.dtype().is(py::dtype::of<std::int32_t>()))
+    throw std::invalid_argument("code_arrow_columns: offsets must be int32 or int64");
+  c.rows = static_cast<std::size_t>(offsets.size() - 1);
+  const std::int64_t first = c.wide ? static_cast<const std::int64_t*>(offsets.data())[0]
+                                    : static_cast<const std::int32_t*>(offsets.data())[0];
+  const std::int64_t last = c.wide ? static_cast<const std::int64_t*>(offsets.data())[c.rows]
+                                   : static_cast<const std::int32_t*>(offsets.data())[c.rows];
+  if (first < 0 || last > static_cast<std::int64_t>(data.size()))
+    throw std::invalid_argument("code_arrow_columns: offsets point outside the data buffer");
+  static const char kEmpty = 0;
+  c.offsets = offsets.data();
+  c.data = data.size() > 0 ? static_cast<const char*>(data.data()) : &kEmpty;
+  keep.push_back(offsets);
+  keep.push_back(data);
+  return c;
+}
+
+// Codes of several Arrow string columns (each a list of (offsets, data) chunks), one column per thread
+// with the GIL released: [(codes, distinct values)] in column order.
+py::list code_arrow_columns(const std::vector<std::vector<std::pair<py::array, py::array>>>& columns) {
+  std::vector<py::array> keep;
+  std::vector<std::vector<ArrowChunk>> chunks(columns.size());
+  std::vector<py::array_t<std::int64_t>> out;
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    std::size_t rows = 0;
+    for (const auto& [offsets, data] : columns[k]) {
+      chunks[k].push_back(arrow_chunk(offsets, data, keep));
+      rows += chunks[k].back().rows;
+    }
+    out.emplace_back(static_cast<py::ssize_t>(rows));
+    total += rows;
+  }
+  std::vector<TextCoder> coders(columns.size());
+  std::vector<std::int64_t*> dst;
+  for (auto& a : out) dst.push_back(a.mutable_data());
+  {
+    py::gil_scoped_release release;
+    const int threads = total < 65536 ? 1 : std::min(static_cast<int>(columns.size()), max_threads());
+    run_chunks(columns.size(), threads, [&](std::size_t k, int) {
+      std::int64_t* o = dst[k];
+      for (const ArrowChunk& c : chunks[k]) {
+        if (c.wide) coders[k].code_arrow(static_cast<const std::int64_t*>(c.offsets), c.data, c.rows, o);
+        else coders[k].code_arrow(static_cast<const std::int32_t*>(c.offsets), c.data, c.rows, o);
+        o += c.rows;
+      }
+    });
+  }
+  py::list result;
+  for (std::size_t k = 0; k < columns.size(); ++k) result.append(py::make_tuple(out[k], coders[k].values()));
+  return result;
+}
+
 // The outputs of predict_rows and the extrapolation tally (arrays owned by the result).
 struct RowPrediction {
   py::array_t<double> out0, out1;
@@ -178,6 +248,10 @@ void bind_rows(py::module_& m) {
       .def("code_arrow", &code_arrow<std::int64_t>, py::arg("offsets"), py::arg("data"),
            "Codes of an Arrow large_string array's rows (int64 offsets).")
       .def_property_readonly("values", &TextCoder::values, "The distinct values, index = code.");
+
+  m.def("code_arrow_columns", &code_arrow_columns, py::arg("columns"),
+        "Codes of Arrow string columns (each a list of (offsets, data) chunks), the columns coded in parallel "
+        "with the GIL released: [(codes, distinct values in order of first appearance)].");
 
   py::class_<RowPrediction>(m, "RowPrediction", "Outputs of predict_rows and its extrapolation tally.")
       .def_readonly("out0", &RowPrediction::out0)

@@ -114,12 +114,13 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
             if values is None:
                 return None
             columns[c] = values
-    for c in (*_TEXT, "precision"):
-        if c in frame.columns:
-            text = _text_column(frame[c], c == "precision")
-            if text is None:
-                return None
-            columns[c] = text
+    names = [c for c in (*_TEXT, "precision") if c in frame.columns]
+    coded = cells.text_codes_of([frame[c] for c in names])  # native, the Arrow columns in parallel
+    for c, native in zip(names, coded, strict=True):
+        text = _text_column(frame[c], c == "precision", native)
+        if text is None:
+            return None
+        columns[c] = text
     return _filled(columns, len(frame))
 
 
@@ -137,13 +138,13 @@ def _number_column(series: pd.Series, name: str, *, required: bool) -> np.ndarra
     return values
 
 
-def _text_column(series: pd.Series, precision: bool) -> Coded | None:
+def _text_column(series: pd.Series, precision: bool, coded: tuple | None) -> Coded | None:
     """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
-    space (a ``precision`` cell: a weight format as the schema writes it), else None."""
+    space (a ``precision`` cell: a weight format as the schema writes it), else None. ``coded``: the
+    native coder's codes and names (:func:`energylens.profiles.cells.text_codes_of`), or None."""
     if isinstance(series.dtype, pd.CategoricalDtype):  # its own codes: no hashing at all
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        coded = cells.text_codes(series)  # native: Arrow buffers or str objects, factorize's codes
         if coded is None:  # a missing or non-str cell, or another storage: pandas, as the schema would
             # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
             values = series if len(series) > 4096 else series.to_numpy(dtype=object, na_value=None)
