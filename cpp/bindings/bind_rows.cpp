@@ -235,9 +235,8 @@ py::array_t<double> output_or_new(const py::object& out, py::ssize_t n, const ch
 
 std::vector<double> flat(const Array<double>& a) { return std::vector<double>(a.data(), a.data() + a.size()); }
 
-}  // namespace
-
-void bind_rows(py::module_& m) {
+// Text coding and number checks of the light path's columns.
+void bind_columns(py::module_& m) {
   py::class_<TextCoder>(m, "TextCoder",
                         "Codes text by value, 0, 1, 2, ... in order of first appearance (pandas.factorize's order).")
       .def(py::init<>())
@@ -253,16 +252,6 @@ void bind_rows(py::module_& m) {
         "Codes of Arrow string columns (each a list of (offsets, data) chunks), the columns coded in parallel "
         "with the GIL released: [(codes, distinct values in order of first appearance)].");
 
-  py::class_<RowPrediction>(m, "RowPrediction", "Outputs of predict_rows and its extrapolation tally.")
-      .def_readonly("out0", &RowPrediction::out0)
-      .def_readonly("out1", &RowPrediction::out1, "Empty when summed.")
-      .def_property_readonly("range_count", [](const RowPrediction& r) { return r.tally.count; })
-      .def_property_readonly("range_high", [](const RowPrediction& r) { return r.tally.high; })
-      .def_property_readonly("range_low", [](const RowPrediction& r) { return r.tally.low; })
-      .def_property_readonly("range_flagged", [](const RowPrediction& r) { return r.tally.flagged; });
-
-  m.attr("ROW_COMBO_FIELDS") = static_cast<int>(rows::kNumComboFields);
-
   m.def(
       "numbers_ok",
       [](const Array<double>& values, double lower, bool inclusive, bool whole, bool allow_nan) {
@@ -274,6 +263,19 @@ void bind_rows(py::module_& m) {
       },
       py::arg("values"), py::arg("lower"), py::arg("inclusive"), py::arg("whole") = false, py::arg("allow_nan") = false,
       "Every value finite and >= / > lower (a whole number with whole=True); NaN also accepted with allow_nan.");
+}
+
+// The native pass from a table's columns to the template's outputs.
+void bind_predict(py::module_& m) {
+  py::class_<RowPrediction>(m, "RowPrediction", "Outputs of predict_rows and its extrapolation tally.")
+      .def_readonly("out0", &RowPrediction::out0)
+      .def_readonly("out1", &RowPrediction::out1, "Empty when summed.")
+      .def_property_readonly("range_count", [](const RowPrediction& r) { return r.tally.count; })
+      .def_property_readonly("range_high", [](const RowPrediction& r) { return r.tally.high; })
+      .def_property_readonly("range_low", [](const RowPrediction& r) { return r.tally.low; })
+      .def_property_readonly("range_flagged", [](const RowPrediction& r) { return r.tally.flagged; });
+
+  m.attr("ROW_COMBO_FIELDS") = static_cast<int>(rows::kNumComboFields);
 
   m.def(
       "used_combos",
@@ -335,6 +337,13 @@ void bind_rows(py::module_& m) {
       py::arg("out1") = py::none(),
       "The template's outputs for a table's rows in one native pass (features built in cache). Codes are "
       "checked by used_combos first; combos has ROW_COMBO_FIELDS values per combination.");
+}
+
+}  // namespace
+
+void bind_rows(py::module_& m) {
+  bind_columns(m);
+  bind_predict(m);
 }
 
 }  // namespace energylens::bindings
