@@ -5,6 +5,7 @@
 #include "energylens/row_features.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -21,6 +22,9 @@ namespace rf = energylens::roofline;
 
 // Rows whose features are built and evaluated together: 22 columns of 1024 doubles (176 KB) stay in L2.
 constexpr std::size_t kBlockRows = 1024;
+// Distance between a block's scratch columns, in values: 16 more than a block, so that the ~40 columns a
+// block streams do not all fall in the same L1 sets (columns 8 KB apart alias to one set).
+constexpr std::size_t kStride = kBlockRows + 16;
 // Rows handed to a thread at a time (on demand, so a descheduled thread holds up one chunk only).
 constexpr std::size_t kChunkRows = 16 * kBlockRows;
 // Fewest rows worth a thread: building the features costs several times the evaluation per row.
@@ -66,8 +70,7 @@ enum Owned : int {
 // Per participant: the block's combination indices, owned feature columns and its share of the tally.
 struct Scratch {
   std::vector<std::uint32_t> combo;
-  std::vector<double> owned;
-  std::vector<double> gathered;
+  std::vector<double> owned;  // kNumOwned feature columns, then kNumGathered gathered fields
   std::vector<std::uint8_t> flags;
   RangeTally tally;
 };
@@ -82,30 +85,48 @@ constexpr int kCopied[][2] = {{kLayers, oLayers}, {kDModel, oDModel}, {kPeakFlop
                               {kTdpW, oTdp}, {kLinkBytes, oLink}, {kExpertsPerToken, oK}, {kStateBytes, oState},
                               {kMoeLayersFeature, oMoeLayers}};
 
+// Every combination field a block reads, and the scratch column (kStride apart, owned columns
+// first, then the gathered ones) it goes to.
+constexpr std::size_t kNumMoved = kNumGathered + sizeof(kCopied) / sizeof(kCopied[0]);
+constexpr std::array<std::array<int, 2>, kNumMoved> moved() {
+  std::array<std::array<int, 2>, kNumMoved> out{};
+  for (std::size_t q = 0; q < kNumGathered; ++q) out[q] = {kGathered[q], kNumOwned + static_cast<int>(q)};
+  for (std::size_t q = 0; q < kNumMoved - kNumGathered; ++q) out[kNumGathered + q] = {kCopied[q][0], kCopied[q][1]};
+  return out;
+}
+constexpr auto kMoved = moved();
+
+// One row's combination values (row-major `v`) into their scratch columns at position j: one read of the
+// row's code, every store at a fixed offset from one base.
+template <std::size_t... Q>
+inline void gather_row(const double* v, double* base, std::size_t j, std::index_sequence<Q...>) {
+  ((base[static_cast<std::size_t>(kMoved[Q][1]) * kStride + j] = v[kMoved[Q][0]]), ...);
+}
+
 // The arithmetic of one block, row by row without branches (selects, every value loaded, conditions
 // combined without short circuits), so that it vectorises: the active parameters (light.py's fill of
 // active_params_b, then features.py's _architecture), the dense weight bytes, the sliding-window share
 // of the KV bytes and attention FLOPs and the KV-head replication. `g` holds the gathered fields
-// (kGathered order, kBlockRows each). Inlined into one wrapper per instruction-set level.
+// (kGathered order, kStride apart). Inlined into one wrapper per instruction-set level.
 template <bool Replicate, bool Sliding>
 inline __attribute__((always_inline)) void block_loop(const double* __restrict params_b, const double* __restrict tp,
                                                       const double* __restrict li, const double* __restrict lo,
                                                       const double* __restrict g, std::size_t len,
                                                       double* __restrict o) {
   const double* __restrict fill_active = g;
-  const double* __restrict fill_total = g + kBlockRows;
-  const double* __restrict ratio = g + 2 * kBlockRows;
-  const double* __restrict sliding = g + 3 * kBlockRows;
-  const double* __restrict attention_layers = g + 4 * kBlockRows;
-  const double* __restrict window = g + 5 * kBlockRows;
-  const double* __restrict kv_heads = g + 6 * kBlockRows;
-  const double* __restrict kv_const = g + 7 * kBlockRows;
-  const double* __restrict attn_const = g + 8 * kBlockRows;
-  const double* __restrict bpp = g + 9 * kBlockRows;
-  double* __restrict active = o + oActive * kBlockRows;
-  double* __restrict weight = o + oWeight * kBlockRows;
-  double* __restrict kv = o + oKv * kBlockRows;
-  double* __restrict attn = o + oAttn * kBlockRows;
+  const double* __restrict fill_total = g + kStride;
+  const double* __restrict ratio = g + 2 * kStride;
+  const double* __restrict sliding = g + 3 * kStride;
+  const double* __restrict attention_layers = g + 4 * kStride;
+  const double* __restrict window = g + 5 * kStride;
+  const double* __restrict kv_heads = g + 6 * kStride;
+  const double* __restrict kv_const = g + 7 * kStride;
+  const double* __restrict attn_const = g + 8 * kStride;
+  const double* __restrict bpp = g + 9 * kStride;
+  double* __restrict active = o + oActive * kStride;
+  double* __restrict weight = o + oWeight * kStride;
+  double* __restrict kv = o + oKv * kStride;
+  double* __restrict attn = o + oAttn * kStride;
 #pragma GCC ivdep
   for (std::size_t j = 0; j < len; ++j) {
     const double P = params_b[j] * 1e9;
@@ -187,21 +208,12 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
     s.combo[j] = static_cast<std::uint32_t>(checked_combo(r, t.n_models, i));
   }
   double* o = s.owned.data();
-  double* g = s.gathered.data();
+  double* g = o + kNumOwned * kStride;
   const std::uint32_t* combo = s.combo.data();
-  for (std::size_t q = 0; q < kNumGathered; ++q) {
-    const int field = kGathered[q];
-    const bool window_field = field == kSlidingLayers || field == kAttentionLayers || field == kWindowTokens;
-    if ((window_field && !t.sliding) || (field == kKvHeads && !options.kv_head_replication)) continue;  // unread
-    const double* src = t.fields.data() + static_cast<std::size_t>(kGathered[q]) * t.n_combos;
-    double* dst = g + q * kBlockRows;
-    for (std::size_t j = 0; j < len; ++j) dst[j] = src[combo[j]];
-  }
-  for (const auto& [field, column] : kCopied) {
-    const double* src = t.fields.data() + static_cast<std::size_t>(field) * t.n_combos;
-    double* dst = o + static_cast<std::size_t>(column) * kBlockRows;
-    for (std::size_t j = 0; j < len; ++j) dst[j] = src[combo[j]];
-  }
+  const double* table = t.rows.data();
+  for (std::size_t j = 0; j < len; ++j)
+    gather_row(table + static_cast<std::size_t>(combo[j]) * kNumComboFields, o, j,
+               std::make_index_sequence<kNumMoved>{});
   const bool rep = options.kv_head_replication;
 #if ENERGYLENS_MULTI_ISA
   const Isa isa = active_isa();
@@ -211,8 +223,8 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
 #else
   block_baseline(r, g, b, len, rep, t.sliding, o);
 #endif
-  double* weight = o + oWeight * kBlockRows;
-  const double* active = o + oActive * kBlockRows;
+  double* weight = o + oWeight * kStride;
+  const double* active = o + oActive * kStride;
   for (std::size_t j = 0; j < len; ++j) {
     const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
     if (v[kExperts] > 1.0) weight[j] = moe_weight_bytes(v, r.params_b[b + j] * 1e9, active[j], r.batch[b + j]);
@@ -224,7 +236,7 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
                                           rf::kDp, rf::kEp, rf::kA2aMoeLayers, rf::kExpertsPerToken,
                                           rf::kStateBytesPerSeq, rf::kMoeLayers};
   static constexpr int kInPlace[] = {rf::kTp, rf::kPp, rf::kBatch, rf::kInputTokens, rf::kOutputTokens};
-  for (int q = 0; q < kNumOwned; ++q) f[kOwnedFeature[q]] = o + static_cast<std::size_t>(q) * kBlockRows;
+  for (int q = 0; q < kNumOwned; ++q) f[kOwnedFeature[q]] = o + static_cast<std::size_t>(q) * kStride;
   for (int q = 0; q < 5; ++q) f[kInPlace[q]] = in_place[q];
 }
 
@@ -233,12 +245,11 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
 void prepare(Scratch& s, std::size_t features) {
   if (!s.owned.empty()) return;
   s.combo.resize(kBlockRows);
-  s.owned.resize(kNumOwned * kBlockRows);
-  s.gathered.resize(kNumGathered * kBlockRows);
-  std::fill_n(s.owned.begin() + oExtra * kBlockRows, kBlockRows, 0.0);
-  std::fill_n(s.owned.begin() + oDp * kBlockRows, kBlockRows, 1.0);
-  std::fill_n(s.owned.begin() + oEp * kBlockRows, kBlockRows, 1.0);
-  std::fill_n(s.owned.begin() + oA2a * kBlockRows, kBlockRows, 0.0);
+  s.owned.resize((kNumOwned + kNumGathered) * kStride);
+  std::fill_n(s.owned.begin() + oExtra * kStride, kBlockRows, 0.0);
+  std::fill_n(s.owned.begin() + oDp * kStride, kBlockRows, 1.0);
+  std::fill_n(s.owned.begin() + oEp * kStride, kBlockRows, 1.0);
+  std::fill_n(s.owned.begin() + oA2a * kStride, kBlockRows, 0.0);
   s.flags.resize(kBlockRows);
   s.tally.count.assign(features, 0);
   s.tally.high.assign(features, -std::numeric_limits<double>::infinity());
