@@ -66,7 +66,7 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
     for flat in np.flatnonzero(used):
         m, g, p = np.unravel_index(flat, shape)
-        row = _combo(light.model_specs[models.values[m]], light.gpu_specs[gpus.values[g]], formats[p])
+        row = _combo_cached(light.model_specs[models.values[m]], light.gpu_specs[gpus.values[g]], formats[p])
         if row is None:
             return None
         combos[flat] = row
@@ -74,6 +74,24 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
         return None
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
+
+
+# (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row): the specs are frozen
+# values, held here so their ids stay theirs; a chunk of a large table looks its combinations up again.
+_CACHE: dict[tuple, tuple] = {}
+
+
+def _combo_cached(model, gpu, weight_format: str) -> list[float] | None:
+    """:func:`_combo`, remembered per (model spec, GPU spec, format) object and ablation switches."""
+    key = (id(model), id(gpu), weight_format, _features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model and hit[1] is gpu:
+        return hit[2]
+    row = _combo(model, gpu, weight_format)
+    if len(_CACHE) >= 4096:
+        _CACHE.clear()
+    _CACHE[key] = (model, gpu, row)
+    return row
 
 
 def _combo(model, gpu, weight_format: str) -> list[float] | None:
