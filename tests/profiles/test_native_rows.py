@@ -294,3 +294,17 @@ def test_threads_do_not_change_the_native_pass(model):
     with threads(2):
         two = model.predict(df, check_range=False)
     np.testing.assert_array_equal(one, two)
+
+
+def test_code_arrow_columns_takes_int32_and_int64_offsets_and_rejects_bad_buffers():
+    data = np.frombuffer(b"abbbcabbb", dtype=np.uint8)
+    for kind in (np.int32, np.int64):
+        offsets = np.array([0, 1, 4, 5, 6, 9], dtype=kind)  # a, bbb, c, a, bbb
+        (codes, values), = _core.code_arrow_columns([[(offsets, data)]])
+        assert codes.tolist() == [0, 1, 2, 0, 1] and values == ["a", "bbb", "c"]
+    with pytest.raises(ValueError, match="outside the data buffer"):
+        _core.code_arrow_columns([[(np.array([0, 20], dtype=np.int64), data)]])
+    with pytest.raises(ValueError, match="decrease at row 1"):
+        _core.code_arrow_columns([[(np.array([0, 3, 2], dtype=np.int64), data)]])
+    with pytest.raises(ValueError, match="int32 or int64"):
+        _core.code_arrow_columns([[(np.array([0, 1], dtype=np.float64), data)]])
