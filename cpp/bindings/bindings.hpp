@@ -18,5 +18,6 @@ void bind_ranking(pybind11::module_& m);
 void bind_parallel(pybind11::module_& m);
 void bind_expression(pybind11::module_& m);
 void bind_search(pybind11::module_& m);
+void bind_rows(pybind11::module_& m);
 
 }  // namespace energylens::bindings

@@ -21,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
   energylens::bindings::bind_parallel(m);
   energylens::bindings::bind_expression(m);
   energylens::bindings::bind_search(m);
+  energylens::bindings::bind_rows(m);
 }

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -24,10 +23,10 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
+from energylens.model.chunks import evaluate_chunk, iter_chunks
 from energylens.model.domain import FeatureTable, RangeCheck, design_report
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
-    chunk_bounds,
     interval_bounds,
     residual_sample,
 )
@@ -43,7 +42,7 @@ from energylens.parallel import threads
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
-from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles, as_profiles
+from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
 
@@ -106,23 +105,6 @@ def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightPro
     :func:`load_configs`."""
     light = light_profiles(profiles, require_energy=require_energy)
     return load_configs(profiles, require_energy=require_energy) if light is None else light
-
-
-def _validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame | LightProfiles:
-    """One chunk through the light path or the schema; a warning already shown for an earlier chunk is
-    not repeated."""
-    light = light_profiles(part, require_energy=False)
-    if light is not None:
-        return light
-    with warnings.catch_warnings(record=True) as got:
-        warnings.simplefilter("always")
-        out = as_feature_profiles(part)
-    for w in got:
-        key = (w.category, str(w.message))
-        if key not in seen:
-            seen.add(key)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return out
 
 
 def _mean_abs(values: np.ndarray) -> float:
@@ -301,43 +283,33 @@ class ClosedFormModel:
         return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------
-    def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> tuple[int, Iterator]:
-        """The number of rows, and an iterator of (start, stop, feature columns) per chunk, extrapolation
-        flags accumulated in ``check``. A DataFrame not yet validated is validated chunk by chunk, so that
-        its filled copy never exists whole (memory O(chunk)); paths and validated frames are read at once."""
+    def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None,
+                native: bool = False) -> tuple[int, Iterator]:
+        """The number of rows, and an iterator of (start, stop, inputs) per chunk: feature columns
+        (extrapolation flags accumulated in ``check``), or with ``native`` the native pass's
+        :class:`~energylens.profiles.native_rows.RowInputs` where a chunk takes it (:mod:`energylens.model.chunks`).
+        A DataFrame not yet validated is validated chunk by chunk (memory O(chunk)); paths and validated
+        frames are read at once."""
         if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
             frame, validated = configs, False
         else:
             frame, validated = load_configs(configs, require_energy=False), True
-        return len(frame), self._iter_chunks(configs, frame, validated, chunk_rows, check)
-
-    def _iter_chunks(self, configs: Any, frame: pd.DataFrame, validated: bool, chunk_rows: int,
-                     check: RangeCheck | None) -> Iterator[tuple[int, int, list[np.ndarray]]]:
-        n = len(frame)
-        bounds = list(chunk_bounds(n, chunk_rows)) if n else [(0, 0)]
-        seen: set[tuple[type, str]] = set()
-        try:
-            for start, stop in bounds:
-                part = frame if stop - start == n else frame.iloc[start:stop]
-                columns = self._columns(part if validated else _validated_chunk(part, seen))
-                if check is not None:
-                    check.flags(columns)
-                yield start, stop, columns
-        except (ValueError, KeyError):  # ProfileSchemaError, an unknown GPU or model, ...
-            if len(bounds) > 1:  # a chunk's row numbers would mislead: locate the error in the whole table
-                self._columns(load_configs(configs, require_energy=False))
-            raise
+        return len(frame), iter_chunks(frame, validated, chunk_rows, self._columns, check, native,
+                                       lambda: self._columns(load_configs(configs, require_energy=False)))
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
         return RangeCheck(self._ranges, self.feature_names) if check_range else None
 
-    def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str) -> tuple[np.ndarray, np.ndarray]:
+    def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str,
+                 summed: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """The template's two outputs per row (``summed``: their sum, and None)."""
         theta = self._require_fitted()
         check = self._range_check(check_range)
-        n, chunks = self._chunks(configs, chunk_rows, check)
-        out0, out1 = np.empty(n), np.empty(n)
-        for start, stop, columns in chunks:
-            _core.evaluate(self._template, columns, theta, out=(out0[start:stop], out1[start:stop]))
+        n, chunks = self._chunks(configs, chunk_rows, check, native=True)
+        out0, out1 = np.empty(n), None if summed else np.empty(n)
+        for start, stop, inputs in chunks:
+            evaluate_chunk(self._template, inputs, theta, check, out0[start:stop],
+                           None if out1 is None else out1[start:stop])
         if check is not None:
             check.warn(call)
         return out0, out1

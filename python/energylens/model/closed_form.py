@@ -180,8 +180,7 @@ class EnergyModel(ClosedFormModel):
         ``n_threads`` caps the native loop's threads."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
-            e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict")
-        out = np.add(e_pf, e_dec, out=e_pf)
+            out = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict", summed=True)[0]
         return out if self.calibration is None else np.multiply(out, self.calibration.factors(configs), out=out)
 
     def predict_features(self, features: Mapping[str, Any], *, validate: bool = True, dtype=np.float64,

@@ -163,6 +163,29 @@ class RangeCheck:
         self.n_flagged += int(flagged.sum())
         return flagged
 
+    def thresholds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature, the values :meth:`flags` calls out of range: above the first, below the second
+        (+inf / -inf where unchecked), for the native pass that tallies them (:meth:`absorb`)."""
+        above, below = np.full(len(self.names), np.inf), np.full(len(self.names), -np.inf)
+        for k, name in enumerate(self.names):
+            if name in self.ranges:
+                lo, hi = self.ranges[name]
+                above[k] = hi * EXTRAPOLATION_FACTOR if hi > 0 else hi
+                below[k] = lo / EXTRAPOLATION_FACTOR if lo > 0 else -np.inf
+        return above, below
+
+    def absorb(self, n_rows: int, counts, high, low, flagged: int) -> None:
+        """Adds a chunk's tally from the native pass (``_core.predict_rows``), as :meth:`flags` would."""
+        for name, k, hi, lo in zip(self.names, counts, high, low, strict=True):
+            if hi > -np.inf:
+                self.high[name] = max(self.high.get(name, -np.inf), float(hi))
+            if lo < np.inf:
+                self.low[name] = min(self.low.get(name, np.inf), float(lo))
+            if k:
+                self.counts[name] = self.counts.get(name, 0) + int(k)
+        self.n_rows += n_rows
+        self.n_flagged += int(flagged)
+
     def warn(self, call: str) -> None:
         """One ExtrapolationWarning for the whole call, with the rows flagged per feature."""
         if not self.n_flagged:

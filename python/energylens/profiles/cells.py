@@ -18,7 +18,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["codes", "per_value", "is_blank", "is_missing", "to_numeric", "normalise_choice", "text",
+from energylens import _core
+
+__all__ = ["codes", "text_codes", "text_codes_of", "per_value", "is_blank", "is_missing", "to_numeric", "normalise_choice", "text",
            "key_groups", "key_codes", "Coded"]
 
 
@@ -47,6 +49,51 @@ def codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     c = np.full(len(series), -1, dtype=np.intp)
     c[~missing] = np.arange(int((~missing).sum()), dtype=np.intp)
     return c, series.astype(object).to_numpy()[~missing]
+
+
+def text_codes(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """(code per cell, distinct values) of a text column whose every cell is a str, in order of first
+    appearance (what ``pandas.factorize`` gives), coded natively: an Arrow-backed column from its string
+    buffers (``_core.code_arrow_columns``), an object column by walking its str objects
+    (``_core.TextCoder``; a repeated object is not decoded again). None where the column is neither, or
+    has a missing or non-str cell: the caller factorises it with pandas, which handles those."""
+    return text_codes_of([series])[0]
+
+
+def text_codes_of(columns: list[pd.Series]) -> list[tuple[np.ndarray, list[str]] | None]:
+    """:func:`text_codes` of several columns; the Arrow ones are coded in parallel, one per thread."""
+    out: list[tuple[np.ndarray, list[str]] | None] = [None] * len(columns)
+    arrow = {k: _arrow_chunks(s) for k, s in enumerate(columns)}
+    arrow = {k: chunks for k, chunks in arrow.items() if chunks is not None}
+    for k, coded in zip(arrow, _core.code_arrow_columns(list(arrow.values())), strict=True):
+        out[k] = coded
+    for k, series in enumerate(columns):
+        dtype = series.dtype
+        if k not in arrow and ((isinstance(dtype, np.dtype) and dtype.kind == "O") or isinstance(dtype, pd.StringDtype)):
+            coder = _core.TextCoder()
+            codes_ = coder.code_objects(series.to_numpy(dtype=object))
+            out[k] = None if codes_ is None else (codes_, coder.values)
+    return out
+
+
+_ARROW_OFFSETS = {"string": np.int32, "large_string": np.int64, "utf8": np.int32, "large_utf8": np.int64}
+
+
+def _arrow_chunks(series: pd.Series) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(offsets, data) of each chunk of an Arrow-backed str column without nulls (no copy), else None."""
+    dtype = series.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    chunks = series.array.__arrow_array__().chunks  # the Arrow interchange protocol: no copy
+    if any(c.null_count or str(c.type) not in _ARROW_OFFSETS for c in chunks):
+        return None
+    out = []
+    for chunk in chunks:
+        _validity, offsets, data = chunk.buffers()
+        kind = _ARROW_OFFSETS[str(chunk.type)]
+        offsets = np.frombuffer(offsets, dtype=kind, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
+        out.append((offsets, np.zeros(0, dtype=np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)))
+    return out
 
 
 def per_value(series: pd.Series, fn: Callable[[object], object], missing: object = None) -> np.ndarray:

@@ -23,7 +23,7 @@ from energylens.profiles.architecture import spec_column
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
-           "domain_lower_bounds", "moe_touch_fraction"]
+           "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "spec_values", "ARCH_LOOKUP"]
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
@@ -190,11 +190,7 @@ def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only_format, hw) -> tup
 
 def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """tp, pp, batch_size, input_tokens, output_tokens and params (count), checked finite and in range."""
-    tp = _col(df, "tp")
-    pp = _col(df, "pp")
-    B = _col(df, "batch_size")
-    Li = _col(df, "input_tokens")
-    Lo = _col(df, "output_tokens")
+    tp, pp, B, Li, Lo = (_col(df, c) for c in ("tp", "pp", "batch_size", "input_tokens", "output_tokens"))
     P = _col(df, "params_b") * 1e9
     checks = (("tp", tp, 1.0), ("pp", pp, 1.0), ("batch_size", B, 0.0), ("input_tokens", Li, 0.0),
               ("output_tokens", Lo, 0.0), ("params_b", P, 0.0))
@@ -275,16 +271,21 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
     # (the Coded columns give their values as keys)
     table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
-        spec = specs[str(g).strip()]
-        try:
-            cp = cp or _precision.compute_precision(pr, spec)
-            peak = spec.peak_flops(cp)
-        except ValueError as exc:
-            raise ValueError(f"profile column 'precision': {exc}") from None
-        table[:, j] = (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,
-                       spec.interconnect_bw_gbs * 1e9 / 2.0,  # table is bidirectional
-                       tables.bytes_per_param(pr), tables.bytes_per_param(cp))
+        table[:, j] = hardware_values(specs[str(g).strip()], pr, cp)
     return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes"), table.take(codes, axis=1), strict=True))
+
+
+def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
+    """(peak FLOP/s, HBM bytes/s, TDP W, link bytes/s, weight bytes per param, compute bytes per param) of
+    a GPU spec at a weight format and GEMM precision ("": the precision table's for that GPU)."""
+    try:
+        compute = compute or _precision.compute_precision(precision, spec)
+        peak = spec.peak_flops(compute)
+    except ValueError as exc:
+        raise ValueError(f"profile column 'precision': {exc}") from None
+    return (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,
+            spec.interconnect_bw_gbs * 1e9 / 2.0,  # table is bidirectional
+            tables.bytes_per_param(precision), tables.bytes_per_param(compute))
 
 
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
@@ -292,13 +293,15 @@ _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_slidin
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
                "vision_tile_tokens", "conv_state_elems_per_seq")
+#: Every model-table column the architecture lookup reads, in its order (spec_values).
+ARCH_LOOKUP = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
 
 
 def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.ndarray,
                   model_specs: dict | None = None) -> dict[str, np.ndarray]:
     """Architecture per row: profile columns, else the model table, else an estimate from params_b."""
     n = len(P)
-    filled = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
+    filled = ARCH_LOOKUP
     given = {c: _col(df, c) for c in filled if c in df.columns}  # an absent column: the table's, row by row
     is_image, is_video = _modalities(df, n)
     need = np.zeros(n, dtype=bool) if all(c in given for c in _ARCH) else np.ones(n, dtype=bool)
@@ -375,6 +378,11 @@ def _modalities(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.isin(kinds, ("image", "video")).take(codes), (kinds == "video").take(codes)
 
 
+def spec_values(spec, names: tuple[str, ...]) -> tuple[float, ...]:
+    """A model-table row's values of ``names`` as floats (NaN where blank)."""
+    return tuple(spec_column(spec, names)[: len(names)].tolist())
+
+
 def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]) -> np.ndarray:
     """Vision-encoder FLOPs per request. Visual LLM tokens: image rows one image of the table's tokens
     per image (capped at the prompt, the whole prompt if unknown); video rows ``video_frames``
@@ -407,12 +415,10 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
 
 
 # Domain of each feature where it is not "finite and > 0": (lower bound, bound included).
-_FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {"tp": (1.0, True), "pp": (1.0, True),
-                                                   "prefill_extra_flops": (0.0, True), "dp": (1.0, True),
-                                                   "ep": (1.0, True), "a2a_moe_layers": (0.0, True),
-                                                   "experts_per_token": (1.0, True),
-                                                   "state_bytes_per_seq": (0.0, True),
-                                                   "moe_layers": (0.0, True)}
+_FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {
+    "tp": (1.0, True), "pp": (1.0, True), "prefill_extra_flops": (0.0, True), "dp": (1.0, True), "ep": (1.0, True),
+    "a2a_moe_layers": (0.0, True), "experts_per_token": (1.0, True), "state_bytes_per_seq": (0.0, True),
+    "moe_layers": (0.0, True)}
 
 
 def check_feature_domain(name: str, col: np.ndarray) -> None:

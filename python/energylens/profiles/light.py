@@ -21,8 +21,9 @@ import functools
 import numpy as np
 import pandas as pd
 
+from energylens import _core
 from energylens.errors import EnergyLensError
-from energylens.profiles import tables
+from energylens.profiles import cells, tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.features import features_of
 from energylens.profiles.gpu_table import gpu_spec
@@ -39,12 +40,9 @@ __all__ = ["LightProfiles", "light_profiles"]
 
 _TEXT = ("model", "gpu")
 _INTEGER = ("tp", "pp")
-# (column, lower bound, bound allowed) of the required numbers
-_RANGES = (("tp", 1.0, True), ("pp", 1.0, True), ("params_b", 0.0, False), ("batch_size", 0.0, False),
-           ("input_tokens", 0.0, True), ("output_tokens", 0.0, False))
-_LOWER = np.array([[lower] for _name, lower, _inclusive in _RANGES])
-_INCLUSIVE = np.array([[inclusive] for _name, _lower, inclusive in _RANGES])
-assert tuple(name for name, _l, _i in _RANGES[: len(_INTEGER)]) == _INTEGER  # _in_range reads them first
+# column -> (lower bound, bound allowed) of the required numbers (energy_j and the others: > 0)
+_RANGES = {"tp": (1.0, True), "pp": (1.0, True), "params_b": (0.0, False), "batch_size": (0.0, False),
+           "input_tokens": (0.0, True), "output_tokens": (0.0, False)}
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
 # columns outside the schema that build_features or the GPU table still read: the full path handles them
 _READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
@@ -63,6 +61,9 @@ class LightProfiles:
         self.gpu_specs = gpu_specs
         self.model_specs = model_specs
         self._features: dict[str, np.ndarray] | None = None
+        self._derived: dict[str, np.ndarray] = {}
+        if "energy_j" not in columns:
+            columns["energy_j"] = None  # all NaN, made on first read (prediction never reads it)
 
     def features(self) -> dict[str, np.ndarray]:
         """build_features of these rows, built once (fit's energy and latency models share them)."""
@@ -72,12 +73,18 @@ class LightProfiles:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return tuple(self._columns)
+        return (*self._columns, "active_params_b")
 
     def __contains__(self, name: object) -> bool:
-        return name in self._columns
+        return name in self._columns or name == "active_params_b"
 
     def __getitem__(self, name: str):
+        if name == "active_params_b":  # made on first read: the native prediction computes it per row
+            if name not in self._derived:
+                self._derived[name] = _active_params_b(self._columns, self.model_specs)
+            return self._derived[name]
+        if name == "energy_j" and self._columns[name] is None:
+            self._columns[name] = np.full(self._n_rows, np.nan)
         return self._columns[name]
 
     def __len__(self) -> int:
@@ -105,18 +112,20 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     columns: dict[str, object] = {}
     for c in names:
         if c in _HANDLED and c not in _TEXT and c != "precision":
-            values = _number_column(arrays[c], required=c in required)
+            values = _number_column(arrays[c], c, required=c in required)
             if values is None:
                 return None
             columns[c] = values
-    if not _in_range(columns):
-        return None
-    for c in (*_TEXT, "precision"):
-        if c in arrays:
-            text = _text_column(arrays[c], c == "precision")
-            if text is None:
-                return None
-            columns[c] = text
+    text = [c for c in (*_TEXT, "precision") if c in arrays]
+    if len(frame) <= _SHORT_TEXT:  # a dict in Python: no fixed cost (a 50-row fit)
+        coded_text = [_short_text_codes(arrays[c]) for c in text]
+    else:  # native, the Arrow columns in parallel
+        coded_text = cells.text_codes_of([frame[c] for c in text])
+    for c, coded in zip(text, coded_text, strict=True):
+        column = _text_column(arrays[c], c == "precision", coded)
+        if column is None:
+            return None
+        columns[c] = column
     return _filled(columns, len(frame))
 
 
@@ -135,47 +144,37 @@ def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
             else frame[c].to_numpy() for c in names}
 
 
-def _number_column(values: object, *, required: bool) -> np.ndarray | None:
-    """float64 values of a plain NumPy int/float column (NaN allowed only where not required), else None."""
+def _number_column(values: object, name: str, *, required: bool) -> np.ndarray | None:
+    """float64 values of a plain NumPy int/float column that pass the schema's rules, else None: a required
+    number finite and in its range (tp, pp whole numbers >= 1; params_b, batch_size, output_tokens,
+    energy_j > 0; input_tokens >= 0), a measured one > 0 where given (NaN: not measured). One native pass
+    (``_core.numbers_ok``); the values are read in place where the column already is float64."""
     if not isinstance(values, np.ndarray) or values.ndim != 1 or values.dtype.kind not in "iuf":
         return None
-    values = np.array(values, dtype=np.float64, copy=True)
-    finite = np.isfinite(values)
-    if required and not finite.all():
-        return None
-    if not required and (np.isinf(values).any() or (values[finite] <= 0).any()):  # measured: > 0 where given
+    values = np.asarray(values, dtype=np.float64)
+    lower, inclusive = _RANGES.get(name, (0.0, False)) if required else (0.0, False)
+    if not _core.numbers_ok(values, lower, inclusive, whole=name in _INTEGER, allow_nan=not required):
         return None
     return values
 
 
-def _in_range(columns: dict[str, object]) -> bool:
-    """The schema's range rules on the required numbers (they are all finite by now), on the six
-    columns stacked (one comparison each, not six)."""
-    stacked = np.array([columns[name] for name, _lower, _inclusive in _RANGES])
-    if not (np.where(_INCLUSIVE, stacked >= _LOWER, stacked > _LOWER)).all():
-        return False
-    integers = stacked[: len(_INTEGER)]  # tp, pp
-    if not (integers == np.round(integers)).all():
-        return False
-    return "energy_j" not in columns or not (columns["energy_j"] <= 0).any()
-
-
-def _text_column(column: object, precision: bool) -> Coded | None:
+def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded | None:
     """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
-    space (a ``precision`` cell: a weight format as the schema writes it), else None."""
+    space (a ``precision`` cell: a weight format as the schema writes it), else None. ``coded``: the
+    codes and names from :func:`_short_text_codes` or the native coder
+    (:func:`energylens.profiles.cells.text_codes_of`), or None (pandas, as the schema would)."""
     if isinstance(column, pd.Categorical):  # its own codes: no hashing at all
         codes, uniques = column.codes, column.categories
     elif (isinstance(column, np.ndarray) and column.dtype == object) or pd.api.types.is_string_dtype(column.dtype):
-        # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
-        cells = column if len(column) > 4096 or isinstance(column, np.ndarray) else \
-            column.to_numpy(dtype=object, na_value=None)
-        if len(column) > _SHORT_TEXT:
-            codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-        else:
+        if coded is None:  # a missing or non-str cell, or another storage
+            # a short column as plain objects: pandas' Arrow factorisation costs ~0.1 ms however short
+            values = column if len(column) > 4096 or isinstance(column, np.ndarray) else \
+                column.to_numpy(dtype=object, na_value=None)
             try:
-                codes, uniques = _factorize_short(cells)
+                coded = pd.factorize(values, use_na_sentinel=True)
             except TypeError:  # an unhashable cell: the full path names it
                 return None
+        codes, uniques = coded
     else:
         return None
     if len(codes) and codes.min() < 0:
@@ -196,6 +195,23 @@ def _text_column(column: object, precision: bool) -> Coded | None:
 #: Up to this many rows a text column is factorised by a dict in Python (~0.1 us a row, no fixed cost);
 #: longer ones by pandas.
 _SHORT_TEXT = 512
+
+
+def _short_text_codes(column: object) -> tuple[np.ndarray, list] | None:
+    """:func:`_factorize_short` of a short text column (a str extension array as objects), or None
+    (an unhashable cell, or not text: :func:`_text_column` decides)."""
+    if isinstance(column, pd.Categorical):
+        return None
+    if not isinstance(column, np.ndarray):
+        if not pd.api.types.is_string_dtype(column.dtype):
+            return None
+        column = column.to_numpy(dtype=object, na_value=None)
+    elif column.dtype != object:
+        return None
+    try:
+        return _factorize_short(column)
+    except TypeError:
+        return None
 
 
 def _factorize_short(cells: np.ndarray) -> tuple[np.ndarray, list]:
@@ -226,15 +242,20 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
         if not all(getattr(spec, c) > 0 for c in ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")):
             return None  # a spec the template needs but the table lacks: the full path says which
         gpus[g] = spec
-    active = np.array([s.active_params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)  # type: ignore[union-attr]
-    total = np.array([s.params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)  # type: ignore[union-attr]
-    params = columns["params_b"]
-    codes = models.codes
-    filled = params * active.take(codes) / total.take(codes)  # the schema's params_b * active / total
-    columns["active_params_b"] = np.where(np.isnan(filled), params, filled)
-    if "energy_j" not in columns:
-        columns["energy_j"] = np.full(n, np.nan)
     return LightProfiles(columns, n, gpus, dict(zip(models.values, specs, strict=True)))
+
+
+def _active_params_b(columns: dict[str, object], model_specs: dict) -> np.ndarray:
+    """``active_params_b`` as the schema fills it: params_b x active / total of the row's model (the
+    native pass, cpp/src/row_features.cpp, repeats this per row)."""
+    models = columns["model"]
+    assert isinstance(models, Coded)
+    specs = [model_specs[m] for m in models.values]
+    active = np.array([s.active_params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)
+    total = np.array([s.params_b if s.params_b > 0 else np.nan for s in specs], dtype=np.float64)
+    params = columns["params_b"]
+    filled = params * active.take(models.codes) / total.take(models.codes)  # type: ignore[operator]
+    return np.where(np.isnan(filled), params, filled)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,0 +1,86 @@
+"""Prediction chunk by chunk: validation of each chunk (light path or schema), its template inputs, and
+the native pass that prices a light-path chunk straight from its columns.
+
+A DataFrame not validated yet is validated ``chunk_rows`` rows at a time, so that its filled copy never
+exists whole. A chunk on the light path (:mod:`energylens.profiles.light`) whose combinations the native
+pass takes (:func:`energylens.profiles.native_rows.row_inputs`) is evaluated by ``_core.predict_rows``:
+features built in cache and never stored, the extrapolation tally taken in the same pass; any other
+chunk gets its feature columns from features.py and ``_core.evaluate``. Both give the same predictions
+(tests/profiles/test_native_rows.py).
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.model.domain import RangeCheck
+from energylens.model.intervals import chunk_bounds
+from energylens.profiles.light import LightProfiles, light_profiles
+from energylens.profiles.native_rows import RowInputs, row_inputs
+from energylens.profiles.schema import as_feature_profiles
+
+__all__ = ["validated_chunk", "iter_chunks", "evaluate_chunk"]
+
+
+def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame | LightProfiles:
+    """One chunk through the light path or the schema; a warning already shown for an earlier chunk is
+    not repeated."""
+    light = light_profiles(part, require_energy=False)
+    if light is not None:
+        return light
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = as_feature_profiles(part)
+    for w in got:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, check: RangeCheck | None,
+                native: bool, whole_table_error: Callable[[], object]) -> Iterator[tuple[int, int, object]]:
+    """(start, stop, inputs) per chunk of ``frame``: :class:`RowInputs` where ``native`` and the chunk
+    takes the native pass, else its feature columns (``columns_of``; extrapolation flags accumulated in
+    ``check``). On a validation error of a table of several chunks, ``whole_table_error`` runs first, so
+    that the error names rows of the whole table, not of a chunk."""
+    n = len(frame)
+    bounds = list(chunk_bounds(n, chunk_rows)) if n else [(0, 0)]
+    seen: set[tuple[type, str]] = set()
+    try:
+        for start, stop in bounds:
+            part = frame if stop - start == n else frame.iloc[start:stop]
+            part = part if validated else validated_chunk(part, seen)
+            inputs = row_inputs(part) if native and isinstance(part, LightProfiles) else None
+            if inputs is None:
+                inputs = columns_of(part)
+                if check is not None:
+                    check.flags(inputs)
+            yield start, stop, inputs
+    except (ValueError, KeyError):  # ProfileSchemaError, an unknown GPU or model, ...
+        if len(bounds) > 1:
+            whole_table_error()
+        raise
+
+
+def evaluate_chunk(template: str, inputs, theta: np.ndarray, check: RangeCheck | None, out0: np.ndarray,
+                   out1: np.ndarray | None) -> None:
+    """The template's outputs for one chunk into ``out0`` and ``out1``, or with ``out1`` None their sum
+    into ``out0`` (rounded as adding the two arrays)."""
+    if isinstance(inputs, RowInputs):
+        above, below = check.thresholds() if check is not None else (None, None)
+        r = _core.predict_rows(template, inputs.numbers, inputs.codes, inputs.n_gpu, inputs.n_precision,
+                               inputs.combos, theta, summed=out1 is None, above=above, below=below,
+                               kv_head_replication=inputs.kv_head_replication, out0=out0, out1=out1)
+        if check is not None:
+            check.absorb(len(out0), r.range_count, r.range_high, r.range_low, r.range_flagged)
+        return
+    second = np.empty(len(out0)) if out1 is None else out1
+    _core.evaluate(template, inputs, theta, out=(out0, second))
+    if out1 is None:
+        np.add(out0, second, out=out0)

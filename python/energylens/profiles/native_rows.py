@@ -1,0 +1,155 @@
+"""The native prediction inputs of the light path: a table's own columns and one row of constants per
+(model, GPU, weight precision) combination, for ``_core.predict_rows``.
+
+:func:`energylens.profiles.features.features_of` builds the template's 22 features with about 60 NumPy
+passes over the rows. Most of them are the same for every row of one combination (architecture from the
+model table, hardware from the GPU table); what varies per row (tp, pp, batch, lengths, params_b) is a
+few lines of arithmetic. :func:`row_inputs` resolves the constants once per combination the rows use
+(the same table lookups and clean-ups as features.py, in the same order, so the values are equal bit for
+bit) and hands the columns to the native pass (cpp/src/row_features.cpp), which builds each block of
+features in cache and evaluates the template on it. It only ever accepts: where features.py would raise
+or warn for some combination (an architecture value missing, a precision the GPU cannot run) it returns
+None and the caller runs features.py, which raises with its usual message. tests/profiles/test_native_rows.py
+checks the features against features.py and the predictions against the NumPy path.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from energylens import _core
+from energylens.errors import EnergyLensError
+from energylens.profiles import features as _features
+from energylens.profiles import tables
+from energylens.profiles.cells import Coded
+from energylens.profiles.light import LightProfiles
+
+__all__ = ["RowInputs", "row_inputs", "MAX_COMBOS"]
+
+#: Largest model x GPU x precision key space the native pass takes (its constant table is that long).
+MAX_COMBOS = 1 << 16
+_NUMBERS = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
+
+
+class RowInputs(NamedTuple):
+    """The arguments of ``_core.predict_rows`` after the template name."""
+
+    numbers: list[np.ndarray]
+    codes: list[np.ndarray | None]
+    n_gpu: int
+    n_precision: int
+    combos: np.ndarray
+    kv_head_replication: bool
+
+
+def row_inputs(light: LightProfiles) -> RowInputs | None:
+    """The native pass's inputs for validated light-path rows, or None where features.py must run."""
+    if "precision" in light:
+        prec = light["precision"]
+        assert isinstance(prec, Coded)
+        try:
+            formats = [tables.normalize_precision(str(v)) for v in prec.values]
+        except ValueError:
+            return None
+        prec_codes: np.ndarray | None = prec.codes
+    else:
+        formats, prec_codes = [tables.normalize_precision("bf16")], None
+    models, gpus = light["model"], light["gpu"]
+    assert isinstance(models, Coded) and isinstance(gpus, Coded)
+    shape = (len(models.values), len(gpus.values), len(formats))
+    if math.prod(shape) > MAX_COMBOS:
+        return None
+    codes = [models.codes, gpus.codes, prec_codes]
+    used = _core.used_combos(codes, *shape)
+    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
+    for flat in np.flatnonzero(used):
+        m, g, p = np.unravel_index(flat, shape)
+        row = _combo_cached(light.model_specs[models.values[m]], light.gpu_specs[gpus.values[g]], formats[p])
+        if row is None:
+            return None
+        combos[flat] = row
+    numbers = [np.asarray(light[c], dtype=np.float64) for c in _NUMBERS]
+    if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
+        return None
+    return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
+
+
+# (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row): the specs are frozen
+# values, held here so their ids stay theirs; a chunk of a large table looks its combinations up again.
+_CACHE: dict[tuple, tuple] = {}
+
+
+def _combo_cached(model, gpu, weight_format: str) -> list[float] | None:
+    """:func:`_combo`, remembered per (model spec, GPU spec, format) object and ablation switches."""
+    key = (id(model), id(gpu), weight_format, _features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS,
+           _features.STATE_TRAFFIC_PER_STEP)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model and hit[1] is gpu:
+        return hit[2]
+    row = _combo(model, gpu, weight_format)
+    if len(_CACHE) >= 4096:
+        _CACHE.clear()
+    _CACHE[key] = (model, gpu, row)
+    return row
+
+
+def _combo(model, gpu, weight_format: str) -> list[float] | None:
+    """The ComboField values (row_features.hpp) of one combination, as features.py computes them per row
+    (None where it would raise: the caller then runs it)."""
+    arch = _architecture(model)
+    if arch is None:
+        return None
+    E, La = arch["n_experts"], arch["n_attention_layers"]
+    fmt = weight_format
+    blk = arch["fp8_weight_block"]
+    if _features.FP8_BLOCK_SCALED and fmt == "fp8" and math.isfinite(blk) and blk > 0:
+        fmt = "fp8_block"
+    try:
+        peak, bw, tdp, link, bpp, compute_bytes = _features.hardware_values(gpu, fmt, "")
+    except (ValueError, EnergyLensError):
+        return None
+    moe = E > 1.0
+    shared_bpp = compute_bytes if moe and fmt in _features.EXPERT_ONLY_PRECISIONS else bpp
+    elem = 4.0 if compute_bytes >= 4.0 else 2.0  # the KV element: the activation dtype (kv_cache_dtype auto)
+    fill_active = float(model.active_params_b) if model.params_b > 0 else math.nan  # light.py's fill
+    fill_total = float(model.params_b) if model.params_b > 0 else math.nan
+    return [arch["n_layers"], arch["d_model"], fill_active, fill_total, arch["ratio"], E, arch["experts_per_token"],
+            La, arch["n_sliding_layers"], arch["sliding_window"],
+            2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem, 4.0 * La * arch["n_heads"] * arch["head_dim"],
+            arch["n_kv_heads"], _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp,
+            arch["n_moe_layers"] if moe and _features.MOE_LAUNCH_LAYERS else 0.0]
+
+
+def _architecture(model) -> dict[str, float] | None:
+    """features.py's _architecture for a model-table row (no profile overrides), or None where it raises."""
+    a = dict(zip(_features.ARCH_LOOKUP, _features.spec_values(model, _features.ARCH_LOOKUP), strict=True))
+    try:
+        a["ratio"] = float(model.active_params_b) / float(model.params_b)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not all(math.isfinite(a[c]) and a[c] > 0 for c in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")):
+        return None
+    E, k, L = a["n_experts"], a["experts_per_token"], a["n_layers"]
+    a["n_experts"] = E = E if math.isfinite(E) and E >= 1 else 1.0
+    a["experts_per_token"] = min(k, E) if math.isfinite(k) and k >= 1 else 1.0
+    La, Lm = a["n_attention_layers"], a["n_moe_layers"]
+    a["n_attention_layers"] = La = min(La, L) if math.isfinite(La) and La >= 1 else L
+    a["n_moe_layers"] = min(Lm, L) if math.isfinite(Lm) and Lm >= 0 else L
+    ns, w = a["n_sliding_layers"], a["sliding_window"]
+    ok = math.isfinite(ns) and ns > 0 and math.isfinite(w) and w > 0
+    a["n_sliding_layers"] = min(ns, La) if ok else 0.0
+    a["sliding_window"] = w if ok else 1.0
+    st = a["state_elems_per_seq"]
+    a["state_elems"] = st if math.isfinite(st) and st > 0 else 0.0
+    cv = a["conv_state_elems_per_seq"]
+    a["conv_elems"] = cv if math.isfinite(cv) and cv > 0 else 0.0
+    return a
+
+
+def _state_bytes(arch: dict[str, float], elem: float) -> float:
+    """features.py's Mamba state traffic per sequence and step with no ``mamba_ssm_cache_dtype`` column (the
+    SSM state in the activations' dtype), in its order of operations so the bits agree."""
+    conv = min(arch["conv_elems"], arch["state_elems"])
+    return ((arch["state_elems"] - conv) * elem + conv * elem) * _features.STATE_TRAFFIC_PER_STEP
