@@ -52,6 +52,27 @@ def _table():
     }, index=[f"row{i}" for i in range(6)])
 
 
+def test_rows_with_mamba_state_dtype_and_image_tiles_are_priced_as_predict_prices_them(model):
+    """The per-row columns the features read (the SSM state's dtype, conv state size, tile-local vision
+    encoders) reach the engine: a float32 SSM state costs more than the default, as in predict."""
+    df = pd.DataFrame({
+        "model": ["nvidia/NVIDIA-Nemotron-Nano-9B-v2"] * 2 + ["meta-llama/Llama-4-Scout-17B-16E-Instruct"],
+        "gpu": ["H100"] * 3, "tp": [1, 1, 8], "precision": ["bf16"] * 3, "batch_size": [64, 64, 32],
+        "input_tokens": [1000, 1000, 2000], "output_tokens": [800, 800, 300],
+        "mamba_ssm_cache_dtype": ["float32", "auto", "auto"],
+        "modality": ["text", "text", "image"], "vision_tile_tokens": [np.nan, np.nan, 144.0],
+    }, index=["f32", "auto", "tiles"])
+    r = energylens.search(candidates=df, energy_model=model, top=3, bootstrap=False,
+                          gpu_memory_utilization=1.0, runtime_reserve_gib=0, activation_tokens=0)
+    profile = df.assign(pp=1, params_b=[tables.model_spec(m).params_b for m in df["model"]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        energy = pd.Series(model.predict(profile), index=df.index)
+    got = r.top.set_index("candidate")["energy_j"]
+    np.testing.assert_allclose(got, energy.loc[got.index], rtol=1e-12)
+    assert got["f32"] > got["auto"]
+
+
 def test_candidate_rows_are_priced_as_the_energy_model_predicts_them(model):
     df = _table()
     r = energylens.search(candidates=df, energy_model=model, top=6, bootstrap=False)
