@@ -38,11 +38,12 @@ BASES = {
 }
 
 
-def series_oracle(df: pd.DataFrame, basis) -> np.ndarray:
-    """Per-series in-sample curve in B (relative least squares on every row of the series)."""
+def series_oracle(df: pd.DataFrame, basis, by: list[str] = SERIES_BY) -> np.ndarray:
+    """Per-series in-sample curve in B (relative least squares on every row of a series, series = rows
+    equal in ``by``)."""
     y = df["energy_j"].to_numpy(dtype=float)
     pred = np.empty(len(df))
-    for _, s in df.groupby(SERIES_BY):
+    for _, s in df.groupby(by):
         idx = s.index.to_numpy()
         x = basis(s["batch_size"].to_numpy(dtype=float))
         if len(idx) <= x.shape[1]:

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import accuracy_ceiling  # bench/: the per-series oracle
 from energylens.compare.methods import ClosedForm, MethodBase
 from energylens.compare.result import summarize
 from energylens.compare.runner import run_evaluation
@@ -53,18 +54,8 @@ BASES = {
 
 
 def series_oracle(df: pd.DataFrame, basis) -> np.ndarray:
-    """Per-series in-sample curve in B (relative least squares on every row of the series)."""
-    y = df["energy_j"].to_numpy(dtype=float)
-    pred = np.empty(len(df))
-    for _, s in df.groupby(SERIES_BY):
-        idx = s.index.to_numpy()
-        x = basis(s["batch_size"].to_numpy(dtype=float))
-        if len(idx) <= x.shape[1]:
-            pred[idx] = y[idx]
-            continue
-        coef, *_ = np.linalg.lstsq(x / y[idx, None], np.ones(len(idx)), rcond=None)
-        pred[idx] = x @ coef
-    return pred
+    """Per-series in-sample curve in B, series = task x model x GPU count (accuracy_ceiling's oracle)."""
+    return accuracy_ceiling.series_oracle(df, basis, by=SERIES_BY)
 
 
 class Lookup(MethodBase):
