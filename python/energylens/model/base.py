@@ -40,8 +40,14 @@ from energylens.model.persistence import (
 )
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
-from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
+from energylens.profiles.features import (
+    FEATURE_NAMES,
+    build_features,
+    check_feature_domain,
+    domain_lower_bounds,
+)
 from energylens.profiles.light import LightProfiles, light_profiles
+from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
@@ -209,6 +215,16 @@ class ClosedFormModel:
             raise ValueError(f"features {missing} missing for template {self.template_id}")
         return [np.ascontiguousarray(feats[n], dtype=np.float64) for n in self.feature_names]
 
+    def _feature_table(self, frame: pd.DataFrame | LightProfiles) -> FeatureTable:
+        """The fit's features stacked once: a light-path table's built natively in one call
+        (:func:`energylens.profiles.native_rows.feature_rows`, features.py's bit for bit), else by
+        features.py (:meth:`_columns`)."""
+        if isinstance(frame, LightProfiles) and self.feature_names == FEATURE_NAMES:
+            stacked = feature_rows(frame)
+            if stacked is not None:
+                return FeatureTable(self.feature_names, [], stacked)
+        return FeatureTable(self.feature_names, self._columns(frame))
+
     def _targets(self, frame: pd.DataFrame) -> list[np.ndarray]:
         raise NotImplementedError
 
@@ -231,7 +247,7 @@ class ClosedFormModel:
         and the latency model's), holding the feature table of a feature list once built."""
         table = None if shared is None else shared.get(self.feature_names)
         if table is None:
-            table = FeatureTable(self.feature_names, self._columns(frame))
+            table = self._feature_table(frame)
             if shared is not None:
                 shared[self.feature_names] = table
         columns = table.columns

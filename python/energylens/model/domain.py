@@ -68,10 +68,15 @@ class FeatureTable:
     training ranges: the energy and latency fits of one table read the same features, so the second fit
     reuses the first's (:meth:`energylens.model.EnergyModel.fit`)."""
 
-    def __init__(self, names: tuple[str, ...], columns: list[np.ndarray]) -> None:
+    def __init__(self, names: tuple[str, ...], columns: list[np.ndarray], stacked: np.ndarray | None = None) -> None:
+        """``columns``: one float64 array per name; ``stacked``: the same as one C-contiguous (columns,
+        rows) float64 array when the caller built them that way (its rows are then the columns)."""
         self.names = names
-        self.columns = columns
-        self.stacked = np.array(columns, dtype=np.float64) if columns else np.empty((0, 0))
+        if stacked is None:
+            self.stacked = np.array(columns, dtype=np.float64) if columns else np.empty((0, 0))
+            self.columns = columns
+        else:
+            self.stacked, self.columns = stacked, list(stacked)
         self._n_configs: int | None = None
         self._ranges: dict[str, list[float]] | None = None
 

@@ -26,11 +26,13 @@ from energylens.profiles import tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.light import LightProfiles
 
-__all__ = ["RowInputs", "row_inputs", "MAX_COMBOS"]
+__all__ = ["RowInputs", "row_inputs", "feature_rows", "MAX_COMBOS"]
 
 #: Largest model x GPU x precision key space the native pass takes (its constant table is that long).
 MAX_COMBOS = 1 << 16
 _NUMBERS = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
+# ComboField (row_features.hpp) of the routed experts and experts per token: _combo's order
+_EXPERTS, _EXPERTS_PER_TOKEN = 5, 6
 
 
 class RowInputs(NamedTuple):
@@ -62,33 +64,64 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     if math.prod(shape) > MAX_COMBOS:
         return None
     codes = [models.codes, gpus.codes, prec_codes]
-    used = _core.used_combos(codes, *shape)
-    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
-    for flat in np.flatnonzero(used):
-        m, g, p = np.unravel_index(flat, shape)
-        row = _combo_cached(light.model_specs[models.values[m]], light.gpu_specs[gpus.values[g]], formats[p])
+    used = np.flatnonzero(_core.used_combos(codes, *shape))
+    model_specs = [light.model_specs[m] for m in models.values]
+    gpu_specs = [light.gpu_specs[g] for g in gpus.values]
+    rows = []
+    switches = (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP)
+    for m, g, p in zip(*(i.tolist() for i in np.unravel_index(used, shape)), strict=True):
+        row = _combo_cached(model_specs[m], gpu_specs[g], formats[p], switches)
         if row is None:
             return None
-        combos[flat] = row
+        rows.append(row)
+    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
+    combos[used] = np.concatenate(rows).reshape(len(rows), _core.ROW_COMBO_FIELDS)  # (one C loop, not lists)
     numbers = [np.asarray(light[c], dtype=np.float64) for c in _NUMBERS]
     if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
         return None
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
 
 
-# (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row): the specs are frozen
-# values, held here so their ids stay theirs; a chunk of a large table looks its combinations up again.
+def feature_rows(light: LightProfiles) -> np.ndarray | None:
+    """The template features (:data:`~energylens.profiles.features.FEATURE_NAMES` order) of validated
+    light-path rows as one C-contiguous (features, rows) float64 array, built by the native pass's
+    feature code (``_core.row_features``), or None where :func:`row_inputs` declines (features.py must
+    run). Equal to features.py's bit for bit: the MoE rows' touched fraction 1 - (1 - k/E)^B is
+    computed here by features.py's own NumPy expression (NumPy's SIMD pow and the C library's differ in
+    the last bit for some inputs) and handed to the native code. What ``fit(df)`` stacks for the fitter."""
+    inputs = row_inputs(light)
+    if inputs is None:
+        return None
+    touch = None
+    experts = inputs.combos[:, _EXPERTS]
+    if (experts > 1.0).any():  # (unused combinations are NaN: never > 1)
+        models, gpus = inputs.codes[0], inputs.codes[1]
+        assert models is not None and gpus is not None
+        combo = (models * inputs.n_gpu + gpus) * inputs.n_precision
+        if inputs.codes[2] is not None:
+            combo += inputs.codes[2]
+        # features.py: moe_touch_fraction(E, k, B / copies), copies = dp = 1 on the light path
+        touch = _features.moe_touch_fraction(experts.take(combo), inputs.combos[:, _EXPERTS_PER_TOKEN].take(combo),
+                                             inputs.numbers[2] / 1.0)
+    return _core.row_features(inputs.numbers, inputs.codes, inputs.n_gpu, inputs.n_precision, inputs.combos,
+                              inputs.kv_head_replication, touch=touch)
+
+
+# (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row as a float64 array,
+# never written to): the specs are frozen values, held here so their ids stay theirs; a chunk of a large
+# table (or the next fit) looks its combinations up again.
 _CACHE: dict[tuple, tuple] = {}
 
 
-def _combo_cached(model, gpu, weight_format: str) -> list[float] | None:
-    """:func:`_combo`, remembered per (model spec, GPU spec, format) object and ablation switches."""
-    key = (id(model), id(gpu), weight_format, _features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS,
-           _features.STATE_TRAFFIC_PER_STEP)
+def _combo_cached(model, gpu, weight_format: str, switches: tuple) -> np.ndarray | None:
+    """:func:`_combo`, remembered per (model spec, GPU spec, format) object and the ablation ``switches``
+    it reads (FP8_BLOCK_SCALED, MOE_LAUNCH_LAYERS, STATE_TRAFFIC_PER_STEP of features.py)."""
+    key = (id(model), id(gpu), weight_format, switches)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is model and hit[1] is gpu:
         return hit[2]
-    row = _combo(model, gpu, weight_format)
+    values = _combo(model, gpu, weight_format)
+    row = None if values is None else np.array(values, dtype=np.float64)
     if len(_CACHE) >= 4096:
         _CACHE.clear()
     _CACHE[key] = (model, gpu, row)
