@@ -18,10 +18,10 @@ from energylens import _core
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.domain import _SET_ROWS, _distinct
 from energylens.profiles import load_profiles, tables
-from energylens.profiles.cells import Coded, key_codes
+from energylens.profiles.cells import Coded, key_codes, text_codes_of
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
-from energylens.profiles.light import _SHORT_TEXT, _factorize_short, light_profiles
+from energylens.profiles.light import light_profiles
 
 RAW = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
 
@@ -47,7 +47,7 @@ def _old_ranges(names, columns) -> dict[str, list[float]]:
 
 def _frame(kind: str) -> pd.DataFrame:
     data = mlenergy_v2()
-    n = {"short": 13, "rows50": 50, "long": _SHORT_TEXT + 88, "duplicates": 40}.get(kind, 50)
+    n = {"short": 13, "rows50": 50, "long": 600, "duplicates": 40}.get(kind, 50)
     rows = data.sample(n, random_state=7, replace=kind in ("duplicates", "long")).reset_index(drop=True)
     cols = [*RAW, "energy_j"] + ([] if kind == "energy_only" else ["tpot_s", "ttft_s"])
     raw = pd.DataFrame({c: rows[c].to_numpy() for c in cols})
@@ -113,13 +113,22 @@ def test_distinct_rows_by_set_and_by_unique_agree_with_np_unique(n):
     assert _distinct(np.array(cols)) == _old_distinct(cols)
 
 
-def test_factorize_short_equals_pandas():
-    rng = np.random.default_rng(0)
-    cells = np.array([f"m{i}" for i in rng.integers(0, 9, 200)], dtype=object)
-    codes, uniques = _factorize_short(cells)
-    want_codes, want_uniques = pd.factorize(cells)
-    np.testing.assert_array_equal(codes, want_codes)
-    assert list(uniques) == list(want_uniques)
+@pytest.mark.parametrize("n", [1, 13, 50, 600])
+def test_text_codes_of_column_arrays_equal_pandas(n):
+    """The light path codes a frame's name columns from the arrays DataFrame._get_column_array hands out
+    (Arrow str, object, python str), at every size: pandas.factorize's codes and first-appearance order."""
+    rng = np.random.default_rng(n)
+    names = [f"m{i}" for i in rng.integers(0, 9, n)]
+    frame = pd.DataFrame({"arrow": pd.array(names, dtype="str"), "object": pd.Series(names, dtype=object),
+                          "python": pd.array(names, dtype=pd.StringDtype("python"))})
+    arrays = [frame._get_column_array(i) for i in range(3)]
+    want_codes, want_uniques = pd.factorize(np.array(names, dtype=object))
+    for got in text_codes_of(arrays):
+        assert got is not None
+        np.testing.assert_array_equal(got[0], want_codes)
+        assert list(got[1]) == list(want_uniques)
+    with_none = np.array([*names[:-1], None], dtype=object)
+    assert text_codes_of([with_none, pd.Categorical(names)]) == [None, None]  # pandas (and then the rules) decide
 
 
 def test_unhashable_or_missing_name_cells_leave_the_short_path():

@@ -117,10 +117,7 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
                 return None
             columns[c] = values
     text = [c for c in (*_TEXT, "precision") if c in arrays]
-    if len(frame) <= _SHORT_TEXT:  # a dict in Python: no fixed cost (a 50-row fit)
-        coded_text = [_short_text_codes(arrays[c]) for c in text]
-    else:  # native, the Arrow columns in parallel
-        coded_text = cells.text_codes_of([frame[c] for c in text])
+    coded_text = cells.text_codes_of([arrays[c] for c in text])  # native, the Arrow columns in parallel
     for c, coded in zip(text, coded_text, strict=True):
         column = _text_column(arrays[c], c == "precision", coded)
         if column is None:
@@ -161,8 +158,8 @@ def _number_column(values: object, name: str, *, required: bool) -> np.ndarray |
 def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded | None:
     """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
     space (a ``precision`` cell: a weight format as the schema writes it), else None. ``coded``: the
-    codes and names from :func:`_short_text_codes` or the native coder
-    (:func:`energylens.profiles.cells.text_codes_of`), or None (pandas, as the schema would)."""
+    codes and names from the native coder (:func:`energylens.profiles.cells.text_codes_of`), or None
+    (pandas, as the schema would)."""
     if isinstance(column, pd.Categorical):  # its own codes: no hashing at all
         codes, uniques = column.codes, column.categories
     elif (isinstance(column, np.ndarray) and column.dtype == object) or pd.api.types.is_string_dtype(column.dtype):
@@ -190,37 +187,6 @@ def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded 
         if len(set(values)) != len(values):
             return None
     return Coded(np.asarray(codes, dtype=np.intp), np.array(values, dtype=object))
-
-
-#: Up to this many rows a text column is factorised by a dict in Python (~0.1 us a row, no fixed cost);
-#: longer ones by pandas.
-_SHORT_TEXT = 512
-
-
-def _short_text_codes(column: object) -> tuple[np.ndarray, list] | None:
-    """:func:`_factorize_short` of a short text column (a str extension array as objects), or None
-    (an unhashable cell, or not text: :func:`_text_column` decides)."""
-    if isinstance(column, pd.Categorical):
-        return None
-    if not isinstance(column, np.ndarray):
-        if not pd.api.types.is_string_dtype(column.dtype):
-            return None
-        column = column.to_numpy(dtype=object, na_value=None)
-    elif column.dtype != object:
-        return None
-    try:
-        return _factorize_short(column)
-    except TypeError:
-        return None
-
-
-def _factorize_short(cells: np.ndarray) -> tuple[np.ndarray, list]:
-    """(code per cell, distinct cells in order of first appearance): ``pd.factorize`` of a short object
-    column without its fixed cost. A missing cell (None, NaN) gets a code like any value; the caller
-    rejects every non-str value, so what pandas would code -1 still sends the table to the full path."""
-    seen: dict[object, int] = {}
-    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in cells.tolist()), dtype=np.intp, count=len(cells))
-    return codes, list(seen)
 
 
 def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
