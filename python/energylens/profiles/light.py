@@ -17,6 +17,7 @@ features are equal bit for bit.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     and columns the schema keeps untouched."""
     if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") == SCHEMA_VERSION or len(frame) == 0:
         return None
-    names = frame.columns.tolist()
+    names = _column_names(frame.columns)
     if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
         return None
     required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
@@ -126,6 +127,27 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     return _filled(columns, len(frame))
 
 
+# id(column Index) -> (weak reference to it, its names): an Index is immutable, and listing the names of a
+# pandas ``str`` Index costs ~7 us, a tenth of a 50-row table's validation. Bounded; checked by identity.
+_NAMES: dict[int, tuple[weakref.ref, list]] = {}
+
+
+def _column_names(index: pd.Index) -> list:
+    """``index.tolist()``, remembered per Index object (a fresh list per call: callers may keep it)."""
+    hit = _NAMES.get(id(index))
+    if hit is not None and hit[0]() is index:
+        return list(hit[1])
+    names = index.tolist()
+    try:
+        ref = weakref.ref(index)
+    except TypeError:  # a pandas whose Index takes no weak references: nothing remembered
+        return names
+    if len(_NAMES) >= 256:
+        _NAMES.clear()
+    _NAMES[id(index)] = (ref, list(names))
+    return names
+
+
 def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
     """name -> the values of each column (a NumPy array, or the pandas extension array of a ``str`` or
     categorical column), without a Series per column: pandas' ``frame[c]`` costs ~10-20 us a column,
@@ -150,7 +172,7 @@ def _number_column(values: object, name: str, *, required: bool) -> np.ndarray |
         return None
     values = np.asarray(values, dtype=np.float64)
     lower, inclusive = _RANGES.get(name, (0.0, False)) if required else (0.0, False)
-    if not _core.numbers_ok(values, lower, inclusive, whole=name in _INTEGER, allow_nan=not required):
+    if not _core.numbers_ok(values, lower, inclusive, name in _INTEGER, not required):  # (whole, allow_nan)
         return None
     return values
 
@@ -160,7 +182,9 @@ def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded 
     space (a ``precision`` cell: a weight format as the schema writes it), else None. ``coded``: the
     codes and names from the native coder (:func:`energylens.profiles.cells.text_codes_of`), or None
     (pandas, as the schema would)."""
-    if isinstance(column, pd.Categorical):  # its own codes: no hashing at all
+    if coded is not None:  # (the native coder takes text columns only)
+        codes, uniques = coded
+    elif isinstance(column, pd.Categorical):  # its own codes: no hashing at all
         codes, uniques = column.codes, column.categories
     elif (isinstance(column, np.ndarray) and column.dtype == object) or pd.api.types.is_string_dtype(column.dtype):
         if coded is None:  # a missing or non-str cell, or another storage
@@ -196,8 +220,8 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     them into the frame first; features then find them filled)."""
     models = columns["model"]
     assert isinstance(models, Coded)
-    specs = [_usable_model(str(m)) for m in models.values]
-    if any(spec is None for spec in specs):
+    specs = _usable_models(tuple(models.values.tolist()))
+    if specs is None:
         return None
     gpus = {}
     for g in columns["gpu"].values:  # type: ignore[union-attr]
@@ -222,6 +246,14 @@ def _active_params_b(columns: dict[str, object], model_specs: dict) -> np.ndarra
     params = columns["params_b"]
     filled = params * active.take(models.codes) / total.take(models.codes)  # type: ignore[operator]
     return np.where(np.isnan(filled), params, filled)
+
+
+@functools.lru_cache(maxsize=1024)
+def _usable_models(names: tuple[str, ...]) -> list[tables.ModelSpec] | None:
+    """:func:`_usable_model` of each name, or None when one is not usable; cached per tuple of names (a
+    table's distinct models), so a fit of 20-odd models looks them up in one call."""
+    specs = [_usable_model(str(m)) for m in names]
+    return None if any(spec is None for spec in specs) else specs
 
 
 @functools.lru_cache(maxsize=4096)
