@@ -15,6 +15,7 @@ checks the features against features.py and the predictions against the NumPy pa
 from __future__ import annotations
 
 import math
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -64,18 +65,11 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     if math.prod(shape) > MAX_COMBOS:
         return None
     codes = [models.codes, gpus.codes, prec_codes]
-    used = np.flatnonzero(_core.used_combos(codes, *shape))
-    model_specs = [light.model_specs[m] for m in models.values]
-    gpu_specs = [light.gpu_specs[g] for g in gpus.values]
-    rows = []
-    switches = (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP)
-    for m, g, p in zip(*(i.tolist() for i in np.unravel_index(used, shape)), strict=True):
-        row = _combo_cached(model_specs[m], gpu_specs[g], formats[p], switches)
-        if row is None:
-            return None
-        rows.append(row)
-    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
-    combos[used] = np.concatenate(rows).reshape(len(rows), _core.ROW_COMBO_FIELDS)  # (one C loop, not lists)
+    used = _core.used_combos(codes, *shape)
+    specs = ([light.model_specs[m] for m in models.values], [light.gpu_specs[g] for g in gpus.values])
+    combos = _combo_table(specs, formats, used, shape)
+    if combos is None:
+        return None
     numbers = [np.asarray(light[c], dtype=np.float64) for c in _NUMBERS]
     if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
         return None
@@ -93,18 +87,49 @@ def feature_rows(light: LightProfiles) -> np.ndarray | None:
     if inputs is None:
         return None
     touch = None
-    experts = inputs.combos[:, _EXPERTS]
-    if (experts > 1.0).any():  # (unused combinations are NaN: never > 1)
-        models, gpus = inputs.codes[0], inputs.codes[1]
+    if np.fmax.reduce(inputs.combos[:, _EXPERTS]) > 1.0:  # some combination is a MoE (fmax: unused ones are NaN)
+        models, gpus, precisions = inputs.codes
         assert models is not None and gpus is not None
-        combo = (models * inputs.n_gpu + gpus) * inputs.n_precision
-        if inputs.codes[2] is not None:
-            combo += inputs.codes[2]
-        # features.py: moe_touch_fraction(E, k, B / copies), copies = dp = 1 on the light path
-        touch = _features.moe_touch_fraction(experts.take(combo), inputs.combos[:, _EXPERTS_PER_TOKEN].take(combo),
-                                             inputs.numbers[2] / 1.0)
+        combo = models * inputs.n_gpu + gpus if precisions is None else \
+            (models * inputs.n_gpu + gpus) * inputs.n_precision + precisions
+        E, k = inputs.combos[:, [_EXPERTS, _EXPERTS_PER_TOKEN]].T.take(combo, axis=1)  # contiguous rows
+        # features.py's moe_touch_fraction(E, k, B / copies) for its MoE rows (copies = dp = 1 on the light
+        # path, B / 1.0 = B): the same NumPy expression on contiguous arrays of the same values, the same bits
+        touch = 1.0 - (1.0 - k / E) ** np.maximum(inputs.numbers[2], 1.0)
     return _core.row_features(inputs.numbers, inputs.codes, inputs.n_gpu, inputs.n_precision, inputs.combos,
                               inputs.kv_head_replication, touch=touch)
+
+
+# (ids of the model specs, ids of the GPU specs, formats, switches, used combinations) -> (the specs, the
+# combination table, read-only): a table whose rows use the same combinations as the last fit's or chunk's
+# (a refit, a cross-validation fold, the next chunk of a large table) skips the per-combination lookups.
+_TABLES: dict[tuple, tuple] = {}
+
+
+def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
+                 shape: tuple[int, int, int]) -> np.ndarray | None:
+    """The ComboField rows of every combination ``used`` marks (NaN elsewhere), a read-only
+    (combinations, ROW_COMBO_FIELDS) array; None where :func:`_combo` declines one."""
+    switches = (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP)
+    key = (tuple(map(id, specs[0])), tuple(map(id, specs[1])), tuple(formats), switches, used.tobytes())
+    hit = _TABLES.get(key)
+    if hit is not None and all(map(operator.is_, hit[0][0] + hit[0][1], specs[0] + specs[1])):
+        return hit[1]
+    model_specs, gpu_specs = specs
+    flat = np.flatnonzero(used)
+    rows = []
+    for m, g, p in zip(*(i.tolist() for i in np.unravel_index(flat, shape)), strict=True):
+        row = _combo_cached(model_specs[m], gpu_specs[g], formats[p], switches)
+        if row is None:
+            return None
+        rows.append(row)
+    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
+    combos[flat] = np.concatenate(rows).reshape(len(rows), _core.ROW_COMBO_FIELDS)  # (one C loop, not lists)
+    combos.flags.writeable = False
+    if len(_TABLES) >= 64:
+        _TABLES.clear()
+    _TABLES[key] = ((list(model_specs), list(gpu_specs)), combos)
+    return combos
 
 
 # (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row as a float64 array,
