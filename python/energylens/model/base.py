@@ -36,7 +36,6 @@ from energylens.model.persistence import (
     STATE_KEYS,
     check_keys,
     checked_params,
-    data_hash,
     read_state_arrays,
 )
 from energylens.parallel import threads
@@ -305,17 +304,19 @@ class ClosedFormModel:
             converged=best.converged, status=best.status, starts=result.starts, starts_converged=result.starts_converged,
             train_mape=_mean_abs(residuals),
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
-            data_hash=data_hash([table.stacked], targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
+            data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
         )
         return self
 
     def _relative_residuals(self, columns: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
-        ev = _core.evaluate(self._template, columns, self._theta)
-        out0, out1 = ev.out0, ev.out1
-        preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
-        targets = targets[: len(preds)]
-        res = [p[finite] / t[finite] - 1.0 for p, t in zip(preds, targets, strict=True) for finite in (np.isfinite(t),)]
+        summed = self._fit_target == "sum"
+        ev = _core.evaluate(self._template, columns, self._theta, sum=summed)  # (summed in the pass: out0 + out1)
+        preds = [ev.out0] if summed else [ev.out0, ev.out1]
+        res = []
+        for p, t in zip(preds, targets[: len(preds)], strict=True):
+            finite = np.isfinite(t)
+            res.append(p / t - 1.0 if np.count_nonzero(finite) == len(t) else p[finite] / t[finite] - 1.0)
         return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------

@@ -13,9 +13,11 @@ checked against (extrapolation).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +95,7 @@ class FeatureTable:
         self._n_configs: int | None = None
         self._ranges: dict[str, list[float]] | None = None
         self._keys: list[bytes] | None = None
+        self._hash: Any = None  # sha256 of the stacked columns, copied for each fit's targets
 
     @property
     def n_rows(self) -> int:
@@ -120,6 +123,16 @@ class FeatureTable:
             return _distinct(np.concatenate([self.stacked, np.array(targets, dtype=np.float64)]) if targets
                              else self.stacked)
         return len(set(zip(keys, _row_bytes(np.array(targets, dtype=np.float64)), strict=True)))
+
+    def data_hash(self, targets: list[np.ndarray]) -> str:
+        """:func:`energylens.model.persistence.data_hash` of the columns and ``targets``: the stacked
+        columns are the columns' bytes one after another, hashed once and shared by both fits of a table."""
+        if self._hash is None:
+            self._hash = hashlib.sha256(self.stacked)
+        h = self._hash.copy()
+        for a in targets:
+            h.update(np.ascontiguousarray(a, dtype=np.float64))
+        return "sha256:" + h.hexdigest()[:32]
 
     def ranges(self) -> dict[str, list[float]]:
         """[min, max] of each feature over the rows (finite values only); a fresh copy per call."""
