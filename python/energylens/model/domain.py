@@ -122,6 +122,8 @@ class FeatureTable:
         if keys is None or not targets:
             return _distinct(np.concatenate([self.stacked, np.array(targets, dtype=np.float64)]) if targets
                              else self.stacked)
+        if self.n_distinct_configs == len(keys):  # every feature row differs: so does every row
+            return len(keys)
         return len(set(zip(keys, _row_bytes(np.array(targets, dtype=np.float64)), strict=True)))
 
     def data_hash(self, targets: list[np.ndarray]) -> str:
