@@ -104,6 +104,8 @@ def feature_rows(light: LightProfiles) -> np.ndarray | None:
 # combination table, read-only): a table whose rows use the same combinations as the last fit's or chunk's
 # (a refit, a cross-validation fold, the next chunk of a large table) skips the per-combination lookups.
 _TABLES: dict[tuple, tuple] = {}
+#: Largest combination table remembered (1024 x 21 values, 172 kB; at most 32 of them).
+_TABLE_CACHE_COMBOS = 1024
 
 
 def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
@@ -126,9 +128,10 @@ def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
     combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
     combos[flat] = np.concatenate(rows).reshape(len(rows), _core.ROW_COMBO_FIELDS)  # (one C loop, not lists)
     combos.flags.writeable = False
-    if len(_TABLES) >= 64:
-        _TABLES.clear()
-    _TABLES[key] = ((list(model_specs), list(gpu_specs)), combos)
+    if len(combos) <= _TABLE_CACHE_COMBOS:
+        if len(_TABLES) >= 32:
+            _TABLES.clear()
+        _TABLES[key] = ((list(model_specs), list(gpu_specs)), combos)
     return combos
 
 
