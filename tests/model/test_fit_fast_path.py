@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from energylens import _core
-from energylens.model import EnergyModel, LatencyModel, base
+from energylens.model import EnergyModel, LatencyModel, domain
 from energylens.model.domain import _SET_ROWS, _distinct
 from energylens.profiles import load_profiles, tables
 from energylens.profiles.cells import Coded, key_codes, text_codes_of
@@ -121,7 +121,7 @@ def test_fit_equals_the_native_fit_on_the_full_paths_features(kind, monkeypatch)
     raw = _frame(kind)
     assert (light_profiles(raw, require_energy=True) is None) == (kind == "full_path")
     native: list[bool] = []
-    monkeypatch.setattr(base, "feature_rows", lambda light: native.append(True) or feature_rows(light))
+    monkeypatch.setattr(domain, "feature_rows", lambda *a: native.append(True) or feature_rows(*a))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # duplicated rows warn (DegenerateFitWarning), as before
         model = EnergyModel(n_starts=1, bootstrap=0).fit(raw)

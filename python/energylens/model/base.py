@@ -40,14 +40,8 @@ from energylens.model.persistence import (
 )
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
-from energylens.profiles.features import (
-    FEATURE_NAMES,
-    build_features,
-    check_feature_domain,
-    domain_lower_bounds,
-)
+from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
-from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
@@ -134,8 +128,7 @@ def _descriptor(template: str) -> tuple[Any, tuple[str, tuple[str, ...], tuple[s
 
 @functools.lru_cache(maxsize=256)
 def _fit_options(options: tuple[tuple[str, Any], ...], target: str) -> _core.FitOptions:
-    """The native fit options of a model's ``options`` items and fit target (read-only, so one object
-    serves every fit with the same options: building one takes ~4 us)."""
+    """The native fit options of a model's ``options`` items and target (read-only: built once, ~4 us)."""
     opts = {k: v for k, v in options if k != "tpot_weight"}
     return _core.FitOptions(**opts, target=target, aux_weight=dict(options)["tpot_weight"])
 
@@ -236,16 +229,6 @@ class ClosedFormModel:
             raise ValueError(f"features {missing} missing for template {self.template_id}")
         return [np.ascontiguousarray(feats[n], dtype=np.float64) for n in self.feature_names]
 
-    def _feature_table(self, frame: pd.DataFrame | LightProfiles) -> FeatureTable:
-        """The fit's features stacked once: a light-path table's built natively in one call
-        (:func:`energylens.profiles.native_rows.feature_rows`, features.py's bit for bit), else by
-        features.py (:meth:`_columns`)."""
-        if isinstance(frame, LightProfiles) and self.feature_names == FEATURE_NAMES:
-            stacked = feature_rows(frame)
-            if stacked is not None:
-                return FeatureTable(self.feature_names, [], stacked)
-        return FeatureTable(self.feature_names, self._columns(frame))
-
     def _targets(self, frame: pd.DataFrame) -> list[np.ndarray]:
         raise NotImplementedError
 
@@ -267,7 +250,7 @@ class ClosedFormModel:
         and the latency model's), holding the feature table of a feature list once built."""
         table = None if shared is None else shared.get(self.feature_names)
         if table is None:
-            table = self._feature_table(frame)
+            table = FeatureTable.of(self.feature_names, frame, self._columns)
             if shared is not None:
                 shared[self.feature_names] = table
         columns = table.columns
@@ -286,8 +269,7 @@ class ClosedFormModel:
         result = _core.fit(self._template, columns, targets, None, opts)
         best = result.best
         theta = best.params
-        boot_ok = 0
-        self._boot = None
+        boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
             boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)
             params = boot.params

@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
+from energylens.profiles.light import LightProfiles
+from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck"]
@@ -96,6 +99,17 @@ class FeatureTable:
         self._ranges: dict[str, list[float]] | None = None
         self._keys: list[bytes] | None = None
         self._hash: Any = None  # sha256 of the stacked columns, copied for each fit's targets
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], frame: Any, columns: Callable[[Any], list[np.ndarray]]) -> FeatureTable:
+        """The fit's features of ``frame`` stacked once: a light-path table's built natively in one call
+        (:func:`energylens.profiles.native_rows.feature_rows`, features.py's bit for bit), else
+        ``columns(frame)`` (features.py)."""
+        if isinstance(frame, LightProfiles):
+            stacked = feature_rows(frame, names)
+            if stacked is not None:
+                return cls(names, [], stacked)
+        return cls(names, columns(frame))
 
     @property
     def n_rows(self) -> int:

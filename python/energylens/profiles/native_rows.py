@@ -76,14 +76,14 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
 
 
-def feature_rows(light: LightProfiles) -> np.ndarray | None:
-    """The template features (:data:`~energylens.profiles.features.FEATURE_NAMES` order) of validated
-    light-path rows as one C-contiguous (features, rows) float64 array, built by the native pass's
-    feature code (``_core.row_features``), or None where :func:`row_inputs` declines (features.py must
-    run). Equal to features.py's bit for bit: the MoE rows' touched fraction 1 - (1 - k/E)^B is
+def feature_rows(light: LightProfiles, names: tuple[str, ...] = _features.FEATURE_NAMES) -> np.ndarray | None:
+    """The template features ``names`` of validated light-path rows as one C-contiguous (features, rows)
+    float64 array, built by the native pass's feature code (``_core.row_features``), or None where it
+    cannot serve: ``names`` other than :data:`~energylens.profiles.features.FEATURE_NAMES` (its order),
+    or rows :func:`row_inputs` declines (features.py must run). Equal to features.py's bit for bit: the MoE rows' touched fraction 1 - (1 - k/E)^B is
     computed here by features.py's own NumPy expression (NumPy's SIMD pow and the C library's differ in
     the last bit for some inputs) and handed to the native code. What ``fit(df)`` stacks for the fitter."""
-    inputs = row_inputs(light)
+    inputs = row_inputs(light) if names == _features.FEATURE_NAMES else None
     if inputs is None:
         return None
     touch = None
