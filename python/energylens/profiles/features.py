@@ -23,7 +23,8 @@ from energylens.profiles.architecture import spec_column
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
-           "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "spec_values", "ARCH_LOOKUP"]
+           "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "activation_quantised", "spec_values",
+           "ARCH_LOOKUP"]
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
@@ -53,6 +54,11 @@ FP8_BLOCK_SCALED = True
 #: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
+#: Extra per-layer-overhead layers of a layer whose GEMMs quantise their activations on the fly (W8A8: fp8 on
+#: a GPU with FP8 tensor cores, block-scaled fp8, int8; :func:`activation_quantised`): one quantisation kernel
+#: runs before every GEMM of the layer, so such a layer counts twice, as a MoE layer does (1.0; 0 = the
+#: ablation "W8A8 layers count once"; docs/model.md, accuracy round 4).
+ACT_QUANT_LAUNCH_LAYERS = 1.0
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _REQUIRED_LOWER = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0]])  # _required_numbers: tp, pp >= 1, the rest > 0
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -156,13 +162,16 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
+    launch = np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0)
+    if ACT_QUANT_LAUNCH_LAYERS:
+        launch = launch + np.where(hw["act_quant"] > 0, ACT_QUANT_LAUNCH_LAYERS * L, 0.0)
     out = {
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
         "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
         "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
         "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
-        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0),
+        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": launch,
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
@@ -269,10 +278,12 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
     specs = _gpu_specs(df) if gpu_specs is None else gpu_specs
     codes, keys = cells.key_codes(df["gpu"], cells.Coded(*precision), cells.Coded(*compute))
     # (the Coded columns give their values as keys)
-    table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
+    table = np.empty((7, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes, act_quant per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
-        table[:, j] = hardware_values(specs[str(g).strip()], pr, cp)
-    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes"), table.take(codes, axis=1), strict=True))
+        table[:6, j] = hardware_values(specs[str(g).strip()], pr, cp)
+        table[6, j] = activation_quantised(specs[str(g).strip()], pr, cp)
+    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes", "act_quant"), table.take(codes, axis=1),
+                    strict=True))
 
 
 def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
@@ -286,6 +297,19 @@ def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
     return (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,
             spec.interconnect_bw_gbs * 1e9 / 2.0,  # table is bidirectional
             tables.bytes_per_param(precision), tables.bytes_per_param(compute))
+
+
+def activation_quantised(spec, precision: str, compute: str) -> bool:
+    """Whether the GEMMs of a weight format quantise their activations on the fly on this GPU (W8A8): the
+    GEMM precision is 8-bit or narrower (fp8 on FP8 tensor cores, int8), or block-scaled fp8 where the GPU
+    has FP8 tensor cores (its activations are quantised per 1 x 128 group although on Hopper the rate is
+    the 16-bit one). vLLM then launches a quantisation kernel before every such GEMM. ``compute`` "" =
+    the precision table's choice; a given 16-bit compute precision means weight-only (no quantisation)."""
+    resolved = compute or _precision.compute_precision(precision, spec)
+    if tables.bytes_per_param(resolved) <= 1.0:
+        return True
+    return precision == "fp8_block" and not compute and tables.bytes_per_param(
+        _precision.compute_precision("fp8", spec)) <= 1.0
 
 
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.
