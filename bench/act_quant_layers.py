@@ -13,7 +13,8 @@ feature (the launch layers on top of ``n_layers``) grows by ``n_layers`` on thos
 
 Every line of bench/family_protocol.py's protocol, plus leave-one-family / task-out, the 90 % interval
 coverage and the Top-1 miss count, with the switch off (before) and on (after); the native fitter, the
-package's own evaluation (``bench/modern_serving.py``'s scoring).
+package's own evaluation (``bench/modern_serving.py``'s scoring). For the record (not a choice), v3 and half A
+with 0.5 and 2 extra launch layers per W8A8 layer.
 
     python bench/act_quant_layers.py [--repeats 20] [--json bench/results/act_quant_layers.json]
 """
@@ -77,6 +78,18 @@ def main(argv=None) -> int:
             res[label] = lines(v2, v3, args.repeats)
         finally:
             FE.ACT_QUANT_LAUNCH_LAYERS = old
+    # for the record, not a choice: the count is fixed at one extra launch layer (as a MoE layer's)
+    res["sensitivity"] = {}
+    a = FP.family_halves(v3)[0]
+    for x in (0.5, 2.0):
+        old = FE.ACT_QUANT_LAUNCH_LAYERS
+        FE.ACT_QUANT_LAUNCH_LAYERS = x
+        try:
+            res["sensitivity"][str(x)] = {"v3": MS.scores(v3, args.repeats)["random"],
+                                          "half_a": MS.scores(a, args.repeats)["random"]}
+        finally:
+            FE.ACT_QUANT_LAUNCH_LAYERS = old
+        print(f"sensitivity {x} extra launch layers: v3 {MS.fmt(res['sensitivity'][str(x)]['v3'])}")
     for key in ("half_a", "half_b", "v3", "v2", "transfer_a100_plus5_to_h100", "transfer_h100_plus5_to_a100",
                 "transfer_v3_h100_to_v2_h100", "leave_one_family_out_v3", "leave_one_task_out_v3"):
         for label in ("before", "after"):
