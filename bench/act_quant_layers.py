@@ -6,7 +6,7 @@ vLLM runs an fp8 checkpoint on a GPU with FP8 tensor cores as W8A8: before every
 fly (per token, or per 1 x 128 group for block-scaled fp8). The template's per-layer overhead
 (``layer_overhead_us`` x launch layers) already counts a MoE layer twice for its router / permute /
 grouped-GEMM kernels; with ``features.ACT_QUANT_LAUNCH_LAYERS`` an activation-quantised layer counts
-twice as well (``features.activation_quantised``). No new parameter, no new feature: the ``moe_layers``
+twice as well (``precision.activation_quantised``). No new parameter, no new feature: the ``moe_layers``
 feature (the launch layers on top of ``n_layers``) grows by ``n_layers`` on those rows. Weight-only formats
 (mxfp4 / int4 on Hopper, fp8 on Ampere: W8A16 Marlin) and 16-bit rows are unchanged, so ML.ENERGY v2
 (no fp8 rows) is unchanged by construction.

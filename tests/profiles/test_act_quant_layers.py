@@ -11,6 +11,7 @@ import pytest
 from energylens.model import reference as R
 from energylens.profiles import features as FE
 from energylens.profiles import tables
+from energylens.profiles.precision import activation_quantised
 
 _QWEN_FP8 = dict(model="Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", params_b=235.0, active_params_b=22.0, tp=8, pp=1,
                  batch_size=8, input_tokens=200, output_tokens=800, precision="fp8")   # 94 layers, all MoE
@@ -35,7 +36,7 @@ def _feats(rows):
     ("H100 SXM", "fp8", "bf16", False),     # a given 16-bit compute precision: weight-only
 ])
 def test_which_formats_quantise_their_activations(gpu, precision, compute, expected):
-    assert FE.activation_quantised(tables.gpu_spec(gpu), precision, compute) is expected
+    assert activation_quantised(precision, tables.gpu_spec(gpu), compute) is expected
 
 
 def test_activation_quantised_layers_add_one_launch_layer_each():

@@ -23,8 +23,7 @@ from energylens.profiles.architecture import spec_column
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
-           "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "activation_quantised", "spec_values",
-           "ARCH_LOOKUP"]
+           "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "spec_values", "ARCH_LOOKUP"]
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
@@ -54,10 +53,8 @@ FP8_BLOCK_SCALED = True
 #: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
-#: Extra per-layer-overhead layers of a layer whose GEMMs quantise their activations on the fly (W8A8: fp8 on
-#: a GPU with FP8 tensor cores, block-scaled fp8, int8; :func:`activation_quantised`): one quantisation kernel
-#: runs before every GEMM of the layer, so such a layer counts twice, as a MoE layer does (1.0; 0 = the
-#: ablation "W8A8 layers count once"; docs/model.md, accuracy round 4).
+#: Extra launch layers of a W8A8 layer (:func:`energylens.profiles.precision.activation_quantised`): a
+#: quantisation kernel runs before every GEMM, so it counts twice, as a MoE layer (0 = ablation; docs/model.md).
 ACT_QUANT_LAUNCH_LAYERS = 1.0
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _REQUIRED_LOWER = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0]])  # _required_numbers: tp, pp >= 1, the rest > 0
@@ -281,7 +278,7 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
     table = np.empty((7, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes, act_quant per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
         table[:6, j] = hardware_values(specs[str(g).strip()], pr, cp)
-        table[6, j] = activation_quantised(specs[str(g).strip()], pr, cp)
+        table[6, j] = _precision.activation_quantised(pr, specs[str(g).strip()], cp)
     return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes", "act_quant"), table.take(codes, axis=1),
                     strict=True))
 
@@ -297,19 +294,6 @@ def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
     return (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,
             spec.interconnect_bw_gbs * 1e9 / 2.0,  # table is bidirectional
             tables.bytes_per_param(precision), tables.bytes_per_param(compute))
-
-
-def activation_quantised(spec, precision: str, compute: str) -> bool:
-    """Whether the GEMMs of a weight format quantise their activations on the fly on this GPU (W8A8): the
-    GEMM precision is 8-bit or narrower (fp8 on FP8 tensor cores, int8), or block-scaled fp8 where the GPU
-    has FP8 tensor cores (its activations are quantised per 1 x 128 group although on Hopper the rate is
-    the 16-bit one). vLLM then launches a quantisation kernel before every such GEMM. ``compute`` "" =
-    the precision table's choice; a given 16-bit compute precision means weight-only (no quantisation)."""
-    resolved = compute or _precision.compute_precision(precision, spec)
-    if tables.bytes_per_param(resolved) <= 1.0:
-        return True
-    return precision == "fp8_block" and not compute and tables.bytes_per_param(
-        _precision.compute_precision("fp8", spec)) <= 1.0
 
 
 #: Optional model-table columns (tables.ModelSpec) the features use; NaN = the default in _architecture.

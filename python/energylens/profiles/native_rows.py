@@ -22,6 +22,7 @@ import numpy as np
 from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.profiles import features as _features
+from energylens.profiles import precision as _precision
 from energylens.profiles import tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.light import LightProfiles
@@ -112,7 +113,7 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
         return None
     moe = E > 1.0
     launch = arch["n_moe_layers"] if moe and _features.MOE_LAUNCH_LAYERS else 0.0
-    if _features.ACT_QUANT_LAUNCH_LAYERS and _features.activation_quantised(gpu, fmt, ""):
+    if _features.ACT_QUANT_LAUNCH_LAYERS and _precision.activation_quantised(fmt, gpu):
         launch = launch + _features.ACT_QUANT_LAUNCH_LAYERS * arch["n_layers"]  # features.py: W8A8 layers
     shared_bpp = compute_bytes if moe and fmt in _features.EXPERT_ONLY_PRECISIONS else bpp
     elem = 4.0 if compute_bytes >= 4.0 else 2.0  # the KV element: the activation dtype (kv_cache_dtype auto)
