@@ -14,7 +14,7 @@ feature (the launch layers on top of ``n_layers``) grows by ``n_layers`` on thos
 Every line of bench/family_protocol.py's protocol, plus leave-one-family / task-out, the 90 % interval
 coverage and the Top-1 miss count, with the switch off (before) and on (after); the native fitter, the
 package's own evaluation (``bench/modern_serving.py``'s scoring). For the record (not a choice), v3 and half A
-with 0.5 and 2 extra launch layers per W8A8 layer.
+with 0.5 and 2 extra launch layers per W8A8 layer; and v3 on two split seeds the protocol did not use.
 
     python bench/act_quant_layers.py [--repeats 20] [--json bench/results/act_quant_layers.json]
 """
@@ -30,12 +30,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 import family_protocol as FP  # noqa: E402
 import modern_serving as MS  # noqa: E402
 import v3_top1_misses as TM  # noqa: E402
+from energylens.compare.result import summarize  # noqa: E402
+from energylens.compare.runner import run_evaluation  # noqa: E402
 from energylens.model import EnergyModel  # noqa: E402
 from energylens.profiles import features as FE  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
 from energylens.profiles.tables import find_model  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "act_quant_layers.json"
+
+
+def fresh_splits(v3, repeats: int, seeds=(1, 2)) -> dict:
+    """v3 on split seeds the protocol never used (the runner's seed 1 and 2, ``repeats`` splits each)."""
+    out = {}
+    for seed in seeds:
+        res = run_evaluation(v3, train_size=50, repeats=repeats, splits=("random",), method_names=["energylens"],
+                             progress=False, seed=seed)
+        r = summarize(res.table, by=("split",)).iloc[0]
+        out[str(seed)] = {k: float(r[k]) / (100.0 if k == "mape" else 1.0) for k in MS.KEYS}
+    return out
 
 
 def lines(v2, v3, repeats: int) -> dict:
@@ -52,6 +65,7 @@ def lines(v2, v3, repeats: int) -> dict:
     out["leave_one_family_out_v3"] = MS.leave_one_out(fam, "family")["mean"]
     out["leave_one_task_out_v3"] = MS.leave_one_out(v3, "task")["mean"]
     out["coverage_v3"] = MS.coverage(v3, repeats)
+    out["v3_fresh_split_seeds"] = fresh_splits(v3, repeats)
     full = EnergyModel(bootstrap=0, seed=0).fit(v3)
     misses = TM.misses(v3, repeats, full.predict(v3, check_range=False))
     out["top1_misses_v3"] = {k: v for k, v in TM.summarise(misses, TM.smooth_scatter(v3)["sigma_log"]).items()
@@ -95,6 +109,9 @@ def main(argv=None) -> int:
         for label in ("before", "after"):
             m = res[label][key]
             print(f"{key:30s} {label:6s} " + " ".join(f"{k} {m[k]:.3f}" for k in MS.KEYS if k in m))
+    for label in ("before", "after"):
+        for seed, m in res[label]["v3_fresh_split_seeds"].items():
+            print(f"v3, split seed {seed:<16s} {label:6s} {MS.fmt(m)}")
     for label in ("before", "after"):
         c, t = res[label]["coverage_v3"], res[label]["top1_misses_v3"]
         print(f"coverage_v3 {label:6s} {c['coverage_mean']:.3f} ({c['coverage_min']:.3f}-{c['coverage_max']:.3f}), "
