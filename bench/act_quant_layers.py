@@ -26,12 +26,15 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parent))
 import family_protocol as FP  # noqa: E402
 import modern_serving as MS  # noqa: E402
 import v3_top1_misses as TM  # noqa: E402
 from energylens.compare.result import summarize  # noqa: E402
 from energylens.compare.runner import run_evaluation  # noqa: E402
+from energylens.compare.splits import random_splits  # noqa: E402
 from energylens.model import EnergyModel  # noqa: E402
 from energylens.profiles import features as FE  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
@@ -51,6 +54,17 @@ def fresh_splits(v3, repeats: int, seeds=(1, 2)) -> dict:
     return out
 
 
+def latency_tpot_mape(v3, repeats: int) -> float:
+    """Held-out TPOT MAPE of the latency model ``EnergyModel.fit`` fits alongside (the evaluation's splits)."""
+    out = []
+    for sp in random_splits(len(v3), 50, repeats, seed=0):
+        tr, te = v3.iloc[sp.train_idx], v3.iloc[sp.test_idx]
+        lat = EnergyModel(bootstrap=0, seed=sp.repeat).fit(tr).latency_model
+        pred = lat.predict(te, check_range=False)["tpot_s_pred"].to_numpy()
+        out.append(float(np.mean(np.abs(pred / te["tpot_s"].to_numpy() - 1.0))))
+    return float(np.mean(out))
+
+
 def lines(v2, v3, repeats: int) -> dict:
     """Every protocol line for the code as it is now (the switch as set by the caller)."""
     a, b, _, _ = FP.family_halves(v3)
@@ -66,6 +80,7 @@ def lines(v2, v3, repeats: int) -> dict:
     out["leave_one_task_out_v3"] = MS.leave_one_out(v3, "task")["mean"]
     out["coverage_v3"] = MS.coverage(v3, repeats)
     out["v3_fresh_split_seeds"] = fresh_splits(v3, repeats)
+    out["latency_tpot_mape_v3"] = latency_tpot_mape(v3, repeats)
     full = EnergyModel(bootstrap=0, seed=0).fit(v3)
     misses = TM.misses(v3, repeats, full.predict(v3, check_range=False))
     out["top1_misses_v3"] = {k: v for k, v in TM.summarise(misses, TM.smooth_scatter(v3)["sigma_log"]).items()
@@ -113,6 +128,7 @@ def main(argv=None) -> int:
         for seed, m in res[label]["v3_fresh_split_seeds"].items():
             print(f"v3, split seed {seed:<16s} {label:6s} {MS.fmt(m)}")
     for label in ("before", "after"):
+        print(f"latency model, held-out v3 TPOT MAPE {label:6s} {res[label]['latency_tpot_mape_v3']:.4f}")
         c, t = res[label]["coverage_v3"], res[label]["top1_misses_v3"]
         print(f"coverage_v3 {label:6s} {c['coverage_mean']:.3f} ({c['coverage_min']:.3f}-{c['coverage_max']:.3f}), "
               f"width {c['median_width_rel']:.2f}; top-1 misses {t['n']} (structure {t['structure']}, "
