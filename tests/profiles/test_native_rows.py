@@ -111,7 +111,8 @@ def test_row_features_equal_numpy_features(seed, precision):
 
 
 @pytest.mark.parametrize("switch,value", [("KV_HEAD_REPLICATION", False), ("MOE_LAUNCH_LAYERS", False),
-                                          ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0)])
+                                          ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0),
+                                          ("ACT_QUANT_LAUNCH_LAYERS", 0.0), ("ACT_QUANT_LAUNCH_LAYERS", 0.5)])
 def test_row_features_follow_the_ablation_switches(monkeypatch, switch, value):
     monkeypatch.setattr(_features, switch, value)
     df = _frame(2000, 5)
