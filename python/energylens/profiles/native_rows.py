@@ -23,6 +23,7 @@ import numpy as np
 from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.profiles import features as _features
+from energylens.profiles import precision as _precision
 from energylens.profiles import tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.light import LightProfiles
@@ -108,11 +109,17 @@ _TABLES: dict[tuple, tuple] = {}
 _TABLE_CACHE_COMBOS = 1024
 
 
+def _switches() -> tuple:
+    """The features.py ablation switches a combination row depends on."""
+    return (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP,
+            _features.ACT_QUANT_LAUNCH_LAYERS)
+
+
 def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
                  shape: tuple[int, int, int]) -> np.ndarray | None:
     """The ComboField rows of every combination ``used`` marks (NaN elsewhere), a read-only
     (combinations, ROW_COMBO_FIELDS) array; None where :func:`_combo` declines one."""
-    switches = (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP)
+    switches = _switches()
     key = (tuple(map(id, specs[0])), tuple(map(id, specs[1])), tuple(formats), switches, used.tobytes())
     hit = _TABLES.get(key)
     if hit is not None and all(map(operator.is_, hit[0][0] + hit[0][1], specs[0] + specs[1])):
@@ -143,7 +150,7 @@ _CACHE: dict[tuple, tuple] = {}
 
 def _combo_cached(model, gpu, weight_format: str, switches: tuple) -> np.ndarray | None:
     """:func:`_combo`, remembered per (model spec, GPU spec, format) object and the ablation ``switches``
-    it reads (FP8_BLOCK_SCALED, MOE_LAUNCH_LAYERS, STATE_TRAFFIC_PER_STEP of features.py)."""
+    it reads (:func:`_switches`)."""
     key = (id(model), id(gpu), weight_format, switches)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is model and hit[1] is gpu:
@@ -172,6 +179,9 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
     except (ValueError, EnergyLensError):
         return None
     moe = E > 1.0
+    launch = arch["n_moe_layers"] if moe and _features.MOE_LAUNCH_LAYERS else 0.0
+    if _features.ACT_QUANT_LAUNCH_LAYERS and _precision.activation_quantised(fmt, gpu):
+        launch = launch + _features.ACT_QUANT_LAUNCH_LAYERS * arch["n_layers"]  # features.py: W8A8 layers
     shared_bpp = compute_bytes if moe and fmt in _features.EXPERT_ONLY_PRECISIONS else bpp
     elem = 4.0 if compute_bytes >= 4.0 else 2.0  # the KV element: the activation dtype (kv_cache_dtype auto)
     fill_active = float(model.active_params_b) if model.params_b > 0 else math.nan  # light.py's fill
@@ -180,7 +190,7 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
             La, arch["n_sliding_layers"], arch["sliding_window"],
             2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem, 4.0 * La * arch["n_heads"] * arch["head_dim"],
             arch["n_kv_heads"], _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp,
-            arch["n_moe_layers"] if moe and _features.MOE_LAUNCH_LAYERS else 0.0]
+            launch]
 
 
 def _architecture(model) -> dict[str, float] | None:
