@@ -95,7 +95,7 @@ class ExpressionProgram {
   void constant_sets();
   struct ValueScratch;
   void values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns, double* out,
-                   std::uint64_t broadcast, const double* scalars) const;
+                   std::uint64_t broadcast, const double* scalars, std::size_t next_count) const;
 
   std::vector<Instruction> code_;
   std::size_t n_features_ = 0;
