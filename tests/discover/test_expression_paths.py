@@ -120,3 +120,37 @@ def test_threads_give_the_same_bits_as_one_thread():
         _core.set_max_threads(0)
     for m, o in zip(many, one, strict=True):
         np.testing.assert_array_equal(m, o)
+
+
+def test_columns_in_any_numeric_form_give_the_same_values_and_bad_ones_are_named():
+    # Float64 C-contiguous arrays are read in place (the fast path of the binding); strided views,
+    # other dtypes, big-endian arrays, lists and rows of a 2-D array are converted to the same values.
+    c = compile_expression(1.5 * a * b + b / a - 2.0, ["a", "b"])
+    rng = np.random.default_rng(11)
+    wide = rng.uniform(0.5, 3.0, (2, 2 * 1300))
+    ca, cb = np.ascontiguousarray(wide[0, ::2]), np.ascontiguousarray(wide[1, ::2])
+    ref = c.evaluate([ca, cb])
+    forms = {
+        "strided": [wide[0, ::2], wide[1, ::2]],
+        "float32": [ca.astype(np.float32).astype(np.float64), cb.astype(np.float32).astype(np.float64)],
+        "big-endian": [ca.astype(">f8"), cb.astype(">f8")],
+        "lists": [ca.tolist(), cb.tolist()],
+        "tuple": (ca, cb),
+        "2-D rows": np.stack([ca, cb]),
+    }
+    for name, cols in forms.items():
+        want = ref if name != "float32" else c.evaluate([np.asarray(x) for x in cols])
+        np.testing.assert_array_equal(c.program.evaluate(cols, c.start, False), want, err_msg=name)
+    np.testing.assert_array_equal(c.program.evaluate([ca.astype(np.int64), cb], c.start, False),
+                                  c.evaluate([ca.astype(np.int64).astype(float), cb]))
+    with pytest.raises(ValueError, match="column 1 is not numeric"):
+        c.program.evaluate([ca, ["x"] * len(cb)], c.start, False)
+    with pytest.raises(ValueError, match="column 0 must be 1-D"):
+        c.program.evaluate([np.stack([ca, ca]), cb], c.start, False)
+    with pytest.raises(ValueError, match="reads 2 feature columns, got 3"):
+        c.program.evaluate([ca, cb, cb], c.start, False)
+    with pytest.raises(TypeError, match="sequence"):
+        c.program.evaluate(3.0, c.start, False)
+    n = len(c.start)
+    with pytest.raises(ValueError, match=f"params must be 1-D with {n} values"):
+        c.program.evaluate([ca, cb], c.start[:-1], False)
