@@ -54,6 +54,8 @@ constexpr std::size_t kValueBlock = 1024;
 // formula, so 16384 rows are ~0.3 ms of work against tens of microseconds to start and join a team).
 constexpr std::size_t kMinRowsPerThread = 4096;
 constexpr std::size_t kMinJacobianRowsPerThread = 2048;
+// Blocks handed out together (the next block, whose columns are prefetched, is then the same thread's).
+constexpr std::size_t kBlocksPerChunk = 4;
 // Column bytes of an evaluation above which the next block's columns are prefetched while a block runs
 // (below it they are in the caches after the first call; this core's L2 is 1 MiB, its L3 32 MiB).
 constexpr std::size_t kPrefetchBytes = std::size_t{4} << 20;
@@ -505,10 +507,13 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
   // costs the instructions (and the miss buffers they hold).
   const std::size_t streamed = static_cast<std::size_t>(nf - static_cast<std::size_t>(std::popcount(broadcast)));
   const bool prefetch = rows * streamed * sizeof(double) > kPrefetchBytes;
-  // Blocks four at a time on the chunk pool (parallel.hpp run_chunks): the caller never waits for a helper
+  // Blocks a few at a time on the chunk pool (parallel.hpp run_chunks): the caller never waits for a helper
   // the OS has not scheduled; scratch is per thread and reused across calls (no allocation per evaluation).
-  constexpr std::size_t kBlocksPerChunk = 4;
-  const std::size_t n_chunks = (n_blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+  // Up to four blocks a chunk, fewer when that leaves under eight chunks a thread: at 1e4 rows (10 blocks)
+  // four a chunk made 3 chunks, split 2:1 between two threads (1.3x of one thread, not 2x).
+  const std::size_t per_chunk =
+      std::clamp<std::size_t>(n_blocks / (8 * static_cast<std::size_t>(threads)), 1, kBlocksPerChunk);
+  const std::size_t n_chunks = (n_blocks + per_chunk - 1) / per_chunk;
   run_chunks(n_chunks, threads, [&](std::size_t chunk, int) {
     thread_local ValueScratch values;  // NOLINT: per thread, reused
     thread_local JacobianScratch derivs;
@@ -528,8 +533,8 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
           if ((broadcast >> c) & 1U) std::fill_n(v.splat.data() + c * kValueBlock, kValueBlock, columns[c][0]);
       }
     }
-    const std::size_t last = std::min(n_blocks, (chunk + 1) * kBlocksPerChunk);
-    for (std::size_t b = chunk * kBlocksPerChunk; b < last; ++b) {
+    const std::size_t last = std::min(n_blocks, (chunk + 1) * per_chunk);
+    for (std::size_t b = chunk * per_chunk; b < last; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);
       if (values_only) {
