@@ -11,7 +11,8 @@ The same template, other ways to turn 50 rows into a prediction:
   residuals ``sqrt(lam) * (log(theta_j + c_j) - log(prior_j + c_j))`` (c_j = 1e-3 x the upper bound, so
   parameters whose bound is 0 stay finite), the strength ``lam`` picked by 5-fold cross-validation on the
   50 training rows only (never held-out rows). Prototype: the polish runs in SciPy from the native fit.
-  On v2 the prior would be fitted on the evaluation's own rows, so it is scored on v3 only.
+  On v2 the prior is the other way round, the parameters fitted on all v3 rows (a prior from v2
+  itself would see the held-out rows); the v3 -> v2 transfer is not scored for it.
 
 Each variant is scored by the code behind ``energylens evaluate`` (compare.run_evaluation: 50 random rows,
 20 repeats, the rest held out, groups task x model x GPU) on v3 H100 with the protocol seed 0 and two
@@ -20,6 +21,7 @@ leave-one-family-out on v3, and the 90 % interval coverage of held-out v3 rows.
 
     python bench/estimator_variants.py                 # JSON to bench/results/estimator_variants.json
     python bench/estimator_variants.py --repeats 5 --variants point,bag_median
+    python bench/estimator_variants.py --table         # the docs/model.md table from the JSON
 """
 from __future__ import annotations
 
@@ -226,8 +228,16 @@ def run_variant(name: str, v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: i
             rec["coverage_v3"] = coverage(spec, v3, repeats)
         print(f"  {name} transfer {rec.get('transfer_v3_to_v2_h100')} lofo {rec['lofo_v3']} "
               f"coverage {rec.get('coverage_v3')}", file=sys.stderr)
-    if spec["predict"] != "prior":  # a prior fitted on v2 itself would see the held-out rows
-        s = scores(v2, spec, repeats, splits=("random", "unseen_gpu"))
+    if spec["predict"] != "prior" or v3 is not None:
+        # The prior on v2 is the other way round: fitted on all v3 rows (a prior from v2 itself would
+        # see the held-out rows).
+        v2_prior = _PRIOR["theta"]
+        if spec["predict"] == "prior":
+            _PRIOR["theta"] = EnergyModel(bootstrap=0, seed=0).fit(v3, latency=False).theta
+        try:
+            s = scores(v2, spec, repeats, splits=("random", "unseen_gpu"))
+        finally:
+            _PRIOR["theta"] = v2_prior
         rec["v2"] = s["random"]
         rec["v2_transfer"] = {k: v for k, v in s.items() if ":k=5:" in k}
         print(f"  {name} v2: {fmt(rec['v2'])}", file=sys.stderr)
@@ -237,12 +247,40 @@ def run_variant(name: str, v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: i
     return rec
 
 
+def table(out: dict) -> str:
+    """The docs/model.md table from a results file (v3 per seed set: Top-1 / @TPOT / parallelism /
+    pairwise / MAPE; v2; transfers; LOFO; coverage)."""
+    def five(m):
+        return " / ".join(f"{m[k]:.3f}" for k in KEYS) if m else "-"
+
+    def three(m):
+        return f"{m['top1']:.3f} / {m['pairwise']:.3f} / {m['mape']:.3f}" if m else "-"
+
+    lines = ["| variant | v3 seed 0 | v3 seed 1 | v3 seed 2 | v3 Top-1 std (seed 0) | v2 | v2 A100+5 -> H100; "
+             "H100+5 -> A100 (Top-1 / pairwise / MAPE) | v3 -> v2 H100 | LOFO v3 | 90 % coverage |",
+             "|" + "---|" * 10]
+    for name, r in out["variants"].items():
+        tr = r.get("v2_transfer", {})
+        ab = "; ".join(three(v) for v in tr.values()) if tr else "-"
+        cov = r.get("coverage_v3")
+        cov_s = f"{cov['mean']:.3f}" if cov else "as point"
+        lines.append(f"| {name} | {five(r.get('v3_seed0'))} | {five(r.get('v3_seed1'))} | {five(r.get('v3_seed2'))} "
+                     f"| {r['v3_seed0']['top1_std']:.3f} | {five(r.get('v2'))} | {ab} "
+                     f"| {three(r.get('transfer_v3_to_v2_h100'))} | {three(r.get('lofo_v3'))} "
+                     f"| {cov_s} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     args = ap.parse_args(argv)
+    if args.table:
+        print(table(json.loads(Path(args.out).read_text())))
+        return 0
     warnings.simplefilter("ignore")
     v2 = read_profiles("bundled")
     v3 = read_profiles(str(V3)) if V3.is_file() else None
