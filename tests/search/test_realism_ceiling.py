@@ -88,7 +88,7 @@ def test_latency_trials_template_variant_is_the_reference_tpot():
                          for tp in (1, 2) for b in (8, 64, 256)])
     f = build_features(rows)
     ph = np.array([0.6, 0.8, 0.4, 20.0, 30.0, 10.0, 0.5, 0.7])
-    phi = np.array([0.6, 0.8, 0.4, 0.4, 20.0, 30.0, 10.0, 0.0, 0.2])  # the template's 9 parameters
+    phi = np.array([0.6, 0.8, 0.4, 0.4, 20.0, 30.0, 10.0, 0.0, 0.2, 0.0])  # the template's 10 parameters
     np.testing.assert_allclose(T.tpot_variant(f, ph, "template"), R.latency(f, phi)[1], rtol=1e-12)
     # eta_kv = eta_m and no prefill share: every variant is the template
     same = ph.copy()
