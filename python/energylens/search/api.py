@@ -275,6 +275,10 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source = _models(energy_model)
     calibrated = calibrate_latency(space, em.latency_model)
+    if calibrated is not None:
+        moved = sum(f != [1.0, 1.0] for f in calibrated["factors"].values())
+        source += (f"; latency calibrated by {calibrated['by']} ({moved} of {len(calibrated['factors'])} "
+                   "combinations carry a factor; the others keep the template's TTFT and TPOT)")
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
