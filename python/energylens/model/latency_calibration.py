@@ -22,7 +22,13 @@ import numpy as np
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.calibration import Calibration, check_calibration_key, read_calibration, row_keys, shrunk_offsets
+from energylens.model.calibration import (
+    Calibration,
+    check_calibration_key,
+    read_calibration,
+    row_keys,
+    shrunk_offsets,
+)
 from energylens.model.intervals import residual_sample
 
 __all__ = ["LatencyCalibration", "fit_latency_calibration", "read_latency_calibration", "OUTPUTS"]
