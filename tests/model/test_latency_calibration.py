@@ -159,3 +159,17 @@ def test_cli_fit_calibrate_latency_then_search(small, tmp_path, capsys):
     assert cli_main(["search", "--model", "llama-3.1-8b", "--gpus", "H100", "--input-tokens", "512",
                      "--output-tokens", "256", "--model-file", str(model_file), "--top", "3"]) == 0
     assert "latency calibrated by model" in capsys.readouterr().out
+
+
+def test_keys_keep_weight_precisions_apart():
+    from energylens.model.latency_calibration import latency_keys
+
+    frame = {"model": np.array(["Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
+                                "Qwen/Qwen3-235B-A22B-Thinking-2507", "my-own-model", None], dtype=object),
+             "precision": np.array(["bf16", "fp8", None, "bfloat16", "bf16"], dtype=object)}
+    k, names = latency_keys(frame, "model")
+    keys = [names[i] for i in k]
+    # the table maps both checkpoints to one model; the precision keeps their factors apart, a blank
+    # precision is the schema's bf16, an unknown model is its own key and a missing one has none
+    assert keys == ["Qwen/Qwen3-235B-A22B @ bf16", "Qwen/Qwen3-235B-A22B @ fp8", "Qwen/Qwen3-235B-A22B @ bf16",
+                    "my-own-model @ bf16", None]

@@ -5,10 +5,13 @@ calibration's empirical-Bayes partial pooling (:mod:`energylens.model.calibratio
 Why: on held-out rows a large share of the TPOT error is a constant factor per model (kernels, attention
 backend, MoE routing the roofline does not see): on ML.ENERGY v3 a per-model constant removes half of the
 in-sample log variance. The usual case for a user is a model of theirs profiled in a few configurations;
-its other configurations are then priced with that model's own factor. A model not seen in training keeps
-the template's prediction exactly (factor 1), and so does a model whose residuals show no consistent bias
-(the shrinkage sends its offset to 0). TPOT and TTFT offsets are estimated apart, each from the rows that
-measured it; an output no training row measured has no calibration.
+its other configurations are then priced with that model's own factor. The key is the model (or family)
+*and its weight precision* ("Qwen/Qwen3-235B-A22B @ fp8"): the model table maps an FP8 checkpoint to the
+same model as its bf16 one, but their kernels differ (block-scaled FP8 experts run at a different effective
+bandwidth), so their factors are kept apart. A key not seen in training keeps the template's prediction
+exactly (factor 1), and so does one whose residuals show no consistent bias (the shrinkage sends its offset
+to 0). TPOT and TTFT offsets are estimated apart, each from the rows that measured it; an output no
+training row measured has no calibration.
 
 Applied by :meth:`LatencyModel.predict` (and so by ``energylens.search``, which prices each
 configuration's TPOT and TTFT with its model's factors) after the native evaluation.
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
@@ -30,12 +34,49 @@ from energylens.model.calibration import (
     shrunk_offsets,
 )
 from energylens.model.intervals import residual_sample
+from energylens.profiles.cells import Coded, codes
+from energylens.profiles.schema import OPTIONAL_DEFAULTS
+from energylens.profiles.tables import normalize_precision
 
-__all__ = ["LatencyCalibration", "fit_latency_calibration", "read_latency_calibration", "OUTPUTS"]
+__all__ = ["LatencyCalibration", "fit_latency_calibration", "read_latency_calibration", "latency_keys", "OUTPUTS"]
 
 #: The latency model's outputs, in the template's order, and the measured column each is fitted on.
 OUTPUTS = ("ttft_s", "tpot_s")
 _STATE_KEYS = frozenset({"by", *OUTPUTS})
+
+
+def _precision(value: Any) -> str:
+    try:
+        return normalize_precision(str(value))
+    except ValueError:
+        return str(value)  # an unknown format is its own key (features.py rejects it when pricing the row)
+
+
+def latency_keys(configs: Any, by: str) -> tuple[np.ndarray, list[str | None]]:
+    """(code per row, key per code): the row's ``by`` key (:func:`energylens.model.calibration.row_keys`)
+    and its weight precision (blank or absent: bf16), "<key> @ <precision>"; None (code -1 never occurs: a
+    row without a key gets a code whose key is None). Vectorised: one name per distinct (key, precision)."""
+    c, names = row_keys(configs, by)
+    if "precision" in configs:
+        col = configs["precision"]
+        pc, pnames = codes(col if isinstance(col, Coded) else pd.Series(col))
+    else:
+        pc, pnames = np.full(len(c), -1, dtype=np.intp), np.array([], dtype=object)
+    default = _precision(OPTIONAL_DEFAULTS["precision"])
+    precisions = [_precision(p) for p in pnames] + [default]  # code -1 (blank) -> the schema's default
+    base = list(names) + [None]  # code -1 (no model) -> no key
+    pair = (c + 1) * (len(precisions)) + (pc + 1)  # c = -1 and pc = -1 map to the last entries below
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    keys = []
+    for u in uniq:
+        b, p = base[int(u) // len(precisions) - 1], precisions[int(u) % len(precisions) - 1]
+        keys.append(None if b is None else f"{b} @ {p}")
+    return inverse.astype(np.intp), keys
+
+
+def _log_offsets(cal: Calibration, k: np.ndarray, names: list[str | None]) -> np.ndarray:
+    """Each row's log offset under ``cal`` (NaN: key not seen in training)."""
+    return cal._per_code(names)[k] if len(names) else np.full(len(k), np.nan)
 
 
 @dataclass(frozen=True)
@@ -48,18 +89,21 @@ class LatencyCalibration:
 
     def factors(self, configs: Any) -> tuple[np.ndarray, np.ndarray]:
         """(TTFT factor, TPOT factor) of each row of ``configs``: exp(offset), 1 for a key not seen."""
-        c, _ = row_keys(configs, self.by)  # ValueError naming the column when 'model' is absent
-        return tuple(np.ones(len(c)) if cal is None else cal.factors(configs)  # type: ignore[return-value]
+        k, names = latency_keys(configs, self.by)  # ValueError naming the column when 'model' is absent
+        return tuple(np.ones(len(k)) if cal is None  # type: ignore[return-value]
+                     else np.exp(np.nan_to_num(_log_offsets(cal, k, names), nan=0.0))
                      for cal in (self.ttft_s, self.tpot_s))
 
-    def factors_of_models(self, models: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(TTFT factor, TPOT factor) of each model name (e.g. a search space's combos)."""
-        return self.factors({"model": np.asarray(models, dtype=object)})
+    def factors_of(self, models: list[str], precisions: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(TTFT factor, TPOT factor) of each (model name, weight precision), e.g. a search space's combos."""
+        return self.factors({"model": np.asarray(models, dtype=object),
+                             "precision": np.asarray(precisions, dtype=object)})
 
     def seen(self, configs: Any) -> np.ndarray:
         """Per row: did training see its key (for the TPOT offset, else the TTFT one)?"""
         cal = self.tpot_s if self.tpot_s is not None else self.ttft_s
-        return np.zeros(len(row_keys(configs, self.by)[0]), dtype=bool) if cal is None else cal.seen(configs)
+        k, names = latency_keys(configs, self.by)
+        return np.zeros(len(k), dtype=bool) if cal is None else np.isfinite(_log_offsets(cal, k, names))
 
     def describe(self, top: int = 5) -> list[str]:
         lines = []
@@ -75,7 +119,7 @@ class LatencyCalibration:
 
 def _fit_one(pred: np.ndarray, meas: np.ndarray, c: np.ndarray, names: list, by: str) -> Calibration | None:
     """The shrunk offsets of one output (module docstring of :mod:`energylens.model.calibration`)."""
-    key_of_row = np.array(list(names) + [None], dtype=object)[c]
+    key_of_row = np.array(list(names), dtype=object)[c]
     ok = np.array([k is not None for k in key_of_row]) & np.isfinite(meas) & (meas > 0) & (pred > 0)
     if not ok.any():
         return None
@@ -91,7 +135,7 @@ def _fit_one(pred: np.ndarray, meas: np.ndarray, c: np.ndarray, names: list, by:
 def fit_latency_calibration(model: Any, frame: Any, by: str) -> LatencyCalibration:
     """The TTFT and TPOT offsets of a fitted latency model on its training rows ``frame``."""
     check_calibration_key(by)
-    c, names = row_keys(frame, by)
+    c, names = latency_keys(frame, by)
     ev = _core.evaluate(model._template, model._columns(frame), model.theta)
     cals = []
     for name, pred in zip(OUTPUTS, (ev.out0, ev.out1), strict=True):
