@@ -161,15 +161,20 @@ def test_cli_fit_calibrate_latency_then_search(small, tmp_path, capsys):
     assert "latency calibrated by model" in capsys.readouterr().out
 
 
-def test_keys_keep_weight_precisions_apart():
+def test_keys_keep_weight_precisions_and_gpus_apart():
     from energylens.model.latency_calibration import latency_keys
 
     frame = {"model": np.array(["Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
-                                "Qwen/Qwen3-235B-A22B-Thinking-2507", "my-own-model", None], dtype=object),
-             "precision": np.array(["bf16", "fp8", None, "bfloat16", "bf16"], dtype=object)}
+                                "Qwen/Qwen3-235B-A22B-Thinking-2507", "my-own-model", None,
+                                "Qwen/Qwen3-235B-A22B-Instruct-2507"], dtype=object),
+             "precision": np.array(["bf16", "fp8", None, "bfloat16", "bf16", "bf16"], dtype=object),
+             "gpu": np.array(["H100", "NVIDIA H100 80GB HBM3", "H100 SXM", "my-gpu", "H100", "A100-SXM4-80GB"],
+                             dtype=object)}
     k, names = latency_keys(frame, "model")
     keys = [names[i] for i in k]
     # the table maps both checkpoints to one model; the precision keeps their factors apart, a blank
-    # precision is the schema's bf16, an unknown model is its own key and a missing one has none
-    assert keys == ["Qwen/Qwen3-235B-A22B @ bf16", "Qwen/Qwen3-235B-A22B @ fp8", "Qwen/Qwen3-235B-A22B @ bf16",
-                    "my-own-model @ bf16", None]
+    # precision is the schema's bf16, GPU aliases are one GPU, an unknown model or GPU is its own key
+    # and a missing model has none
+    h100, q = "H100-SXM5-80GB", "Qwen/Qwen3-235B-A22B"
+    assert keys == [f"{q} @ bf16 @ {h100}", f"{q} @ fp8 @ {h100}", f"{q} @ bf16 @ {h100}", "my-own-model @ bf16 @ my-gpu",
+                    None, f"{q} @ bf16 @ A100-SXM4-80GB"]

@@ -5,10 +5,11 @@ calibration's empirical-Bayes partial pooling (:mod:`energylens.model.calibratio
 Why: on held-out rows a large share of the TPOT error is a constant factor per model (kernels, attention
 backend, MoE routing the roofline does not see): on ML.ENERGY v3 a per-model constant removes half of the
 in-sample log variance. The usual case for a user is a model of theirs profiled in a few configurations;
-its other configurations are then priced with that model's own factor. The key is the model (or family)
-*and its weight precision* ("Qwen/Qwen3-235B-A22B @ fp8"): the model table maps an FP8 checkpoint to the
-same model as its bf16 one, but their kernels differ (block-scaled FP8 experts run at a different effective
-bandwidth), so their factors are kept apart. A key not seen in training keeps the template's prediction
+its other configurations are then priced with that model's own factor. The key is the model (or family),
+*its weight precision and the GPU* ("Qwen/Qwen3-235B-A22B @ fp8 @ H100-SXM5-80GB"): the model table maps an
+FP8 checkpoint to the same model as its bf16 one, but their kernels differ (block-scaled FP8 experts run at
+a different effective bandwidth), and a model's kernels on an A100 are not those on an H100 (pooling the
+two GPUs of ML.ENERGY v2 by model alone corrects nothing), so their factors are kept apart. A key not seen in training keeps the template's prediction
 exactly (factor 1), and so does one whose residuals show no consistent bias (the shrinkage sends its offset
 to 0). TPOT and TTFT offsets are estimated apart, each from the rows that measured it; an output no
 training row measured has no calibration.
@@ -35,6 +36,7 @@ from energylens.model.calibration import (
 )
 from energylens.model.intervals import residual_sample
 from energylens.profiles.cells import Coded, codes
+from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.schema import OPTIONAL_DEFAULTS
 from energylens.profiles.tables import normalize_precision
 
@@ -52,26 +54,38 @@ def _precision(value: Any) -> str:
         return str(value)  # an unknown format is its own key (features.py rejects it when pricing the row)
 
 
-def latency_keys(configs: Any, by: str) -> tuple[np.ndarray, list[str | None]]:
-    """(code per row, key per code): the row's ``by`` key (:func:`energylens.model.calibration.row_keys`)
-    and its weight precision (blank or absent: bf16), "<key> @ <precision>"; None (code -1 never occurs: a
-    row without a key gets a code whose key is None). Vectorised: one name per distinct (key, precision)."""
-    c, names = row_keys(configs, by)
-    if "precision" in configs:
-        col = configs["precision"]
-        pc, pnames = codes(col if isinstance(col, Coded) else pd.Series(col))
+def _text_codes(configs: Any, column: str, n: int, canonical: Any) -> tuple[np.ndarray, list[str]]:
+    """(code per row, canonical name per code) of a text column; a blank cell or an absent column gets the
+    last code, the schema's default (or "" where it has none)."""
+    if column in configs:
+        col = configs[column]
+        c, values = codes(col if isinstance(col, Coded) else pd.Series(col))
     else:
-        pc, pnames = np.full(len(c), -1, dtype=np.intp), np.array([], dtype=object)
-    default = _precision(OPTIONAL_DEFAULTS["precision"])
-    precisions = [_precision(p) for p in pnames] + [default]  # code -1 (blank) -> the schema's default
+        c, values = np.full(n, -1, dtype=np.intp), np.array([], dtype=object)
+    default = OPTIONAL_DEFAULTS.get(column, "")
+    names = [canonical(v) for v in values] + [canonical(default) if default else ""]
+    return np.where(c < 0, len(names) - 1, c), names
+
+
+def _canonical_gpu(value: Any) -> str:
+    try:
+        return gpu_spec(str(value)).name
+    except (KeyError, ValueError):
+        return str(value)  # a GPU not in the table is its own key
+
+
+def latency_keys(configs: Any, by: str) -> tuple[np.ndarray, list[str | None]]:
+    """(code per row, key per code): the row's ``by`` key (:func:`energylens.model.calibration.row_keys`),
+    its weight precision (blank or absent: bf16) and its GPU (the GPU table's name), "<key> @ <precision> @
+    <gpu>"; None for a row without a model. Vectorised: one name per distinct triple."""
+    c, names = row_keys(configs, by)
     base = list(names) + [None]  # code -1 (no model) -> no key
-    pair = (c + 1) * (len(precisions)) + (pc + 1)  # c = -1 and pc = -1 map to the last entries below
-    uniq, inverse = np.unique(pair, return_inverse=True)
-    keys = []
-    for u in uniq:
-        b, p = base[int(u) // len(precisions) - 1], precisions[int(u) % len(precisions) - 1]
-        keys.append(None if b is None else f"{b} @ {p}")
-    return inverse.astype(np.intp), keys
+    c = np.where(c < 0, len(base) - 1, c)
+    pc, precisions = _text_codes(configs, "precision", len(c), _precision)
+    gc, gpus = _text_codes(configs, "gpu", len(c), _canonical_gpu)
+    triples, inverse = np.unique(np.stack([c, pc, gc], axis=1), axis=0, return_inverse=True)
+    keys = [None if base[i] is None else f"{base[i]} @ {precisions[j]} @ {gpus[g]}" for i, j, g in triples]
+    return np.asarray(inverse, dtype=np.intp).reshape(-1), keys
 
 
 def _log_offsets(cal: Calibration, k: np.ndarray, names: list[str | None]) -> np.ndarray:
@@ -94,10 +108,10 @@ class LatencyCalibration:
                      else np.exp(np.nan_to_num(_log_offsets(cal, k, names), nan=0.0))
                      for cal in (self.ttft_s, self.tpot_s))
 
-    def factors_of(self, models: list[str], precisions: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(TTFT factor, TPOT factor) of each (model name, weight precision), e.g. a search space's combos."""
+    def factors_of(self, models: list[str], precisions: list[str], gpus: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(TTFT factor, TPOT factor) of each (model, weight precision, GPU), e.g. a search space's combos."""
         return self.factors({"model": np.asarray(models, dtype=object),
-                             "precision": np.asarray(precisions, dtype=object)})
+                             "precision": np.asarray(precisions, dtype=object), "gpu": np.asarray(gpus, dtype=object)})
 
     def seen(self, configs: Any) -> np.ndarray:
         """Per row: did training see its key (for the TPOT offset, else the TTFT one)?"""

@@ -60,12 +60,13 @@ def _models(energy_model) -> tuple[EnergyModel, str]:
 def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     """Write the latency model's calibration factors (TTFT, TPOT) of each combo's model into the space's
     engine values (1 where the model is uncalibrated or the combo's model was not seen in its training);
-    returns {"by": key, "factors": {"model @ precision": [ttft, tpot]}} for the result's settings, or None."""
+    returns {"by": key, "factors": {"model @ precision @ gpu": [ttft, tpot]}} for the result's settings, or None."""
     cal = getattr(latency_model, "calibration", None)
     if cal is None:
         return None
-    models = [f"{c.model} @ {c.precision}" for c in space.combos]
-    f_ttft, f_tpot = cal.factors_of([c.model for c in space.combos], [c.precision for c in space.combos])
+    models = [f"{c.model} @ {c.precision} @ {c.gpu}" for c in space.combos]
+    f_ttft, f_tpot = cal.factors_of([c.model for c in space.combos], [c.precision for c in space.combos],
+                                    [c.gpu for c in space.combos])
     space.combo_values[:, COMBO_FIELDS.index("ttft_factor")] = f_ttft
     space.combo_values[:, COMBO_FIELDS.index("tpot_factor")] = f_tpot
     return {"by": cal.by, "factors": {m: [float(a), float(b)] for m, a, b in zip(models, f_ttft, f_tpot, strict=True)}}
