@@ -178,3 +178,16 @@ def test_keys_keep_weight_precisions_and_gpus_apart():
     h100, q = "H100-SXM5-80GB", "Qwen/Qwen3-235B-A22B"
     assert keys == [f"{q} @ bf16 @ {h100}", f"{q} @ fp8 @ {h100}", f"{q} @ bf16 @ {h100}", "my-own-model @ bf16 @ my-gpu",
                     None, f"{q} @ bf16 @ A100-SXM4-80GB"]
+
+
+def test_interval_is_the_template_interval_times_the_factor(small):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = LatencyModel(bootstrap=12, seed=5).fit(small)
+        cal = LatencyModel(bootstrap=12, seed=5, calibration="model").fit(small)
+        lo_hi, lo_hi_cal = plain.predict_interval(small), cal.predict_interval(small)
+    f_ttft, f_tpot = cal.calibration.factors(small)
+    assert np.ptp(f_tpot) > 0.01
+    np.testing.assert_allclose(lo_hi_cal["tpot_s_lo"], lo_hi["tpot_s_lo"] * f_tpot, rtol=1e-12)
+    np.testing.assert_allclose(lo_hi_cal["tpot_s_hi"], lo_hi["tpot_s_hi"] * f_tpot, rtol=1e-12)
+    np.testing.assert_allclose(lo_hi_cal["ttft_s_hi"], lo_hi["ttft_s_hi"] * f_ttft, rtol=1e-12)
