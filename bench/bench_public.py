@@ -9,8 +9,9 @@
   ``RandomForestRegressor.predict`` on the same rows (up to ``--forest-max-rows``); its peak memory
   (VmHWM) in a fresh process; the name columns as pandas ``str``, Python objects and categoricals, with
   the cost of one ``pd.factorize`` of each name column (the part that stays per row whatever the code).
-- ``EnergyModel.fit`` on 50 raw rows: one start without bootstrap, and the defaults; the native fit on
-  prebuilt columns separately.
+- ``EnergyModel.fit`` on 50 raw rows: one start without bootstrap (medians of ``--repeats`` samples, and
+  a standalone loop of 300 calls timed one by one), and the defaults; the native fit on prebuilt columns
+  separately.
 - "Other core busy": a busy-loop process pinned to the last CPU while 1 and all threads run, every
   column given up to ``--busy-max-rows`` and the sweep layout up to ``--busy-sweep-max-rows`` (1e8 rows:
   ~5 GB in float64, where every column would need 17.6 GB).
@@ -61,6 +62,20 @@ def sample(fn, repeats: int) -> dict:
         times.append((time.perf_counter() - t0) / inner)
     return {"median_s": float(np.median(times)), "min_s": min(times), "max_s": max(times), "samples": repeats,
             "calls_per_sample": inner}
+
+
+def per_call(fn, calls: int, warm_up: int = 20) -> dict:
+    """Median/min/max seconds of each of ``calls`` consecutive calls after ``warm_up`` calls: a standalone
+    loop, warm caches (sample() times a few calls between other work)."""
+    for _ in range(warm_up):
+        fn()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"median_s": float(np.median(times)), "min_s": min(times), "max_s": max(times), "samples": calls,
+            "calls_per_sample": 1}
 
 
 def paired(fa, fb, repeats: int) -> tuple[dict, dict]:
@@ -195,6 +210,7 @@ def bench_fit(repeats: int) -> dict:
     return {"rows": 50,
             "public_fit_one_start_no_bootstrap_s": sample(lambda: EnergyModel(n_starts=1, bootstrap=0).fit(raw),
                                                           repeats),
+            "public_fit_one_start_loop_s": per_call(lambda: EnergyModel(n_starts=1, bootstrap=0).fit(raw), 300),
             "public_fit_defaults_s": sample(lambda: EnergyModel().fit(raw), repeats),
             "core_fit_one_start_s": sample(lambda: _core.fit("energy", cols, targets, None, opts), repeats)}
 

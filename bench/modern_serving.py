@@ -179,6 +179,7 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
          (FE, "VISION_PATCHES", False)),
         ("video: every frame sent encoded (no processor re-sampling)", video_every_frame, None),
         ("block-scaled fp8 at the fp8 peak (no fp8_block)", lambda d: d, (FE, "FP8_BLOCK_SCALED", False)),
+        ("W8A8 layers count once in the per-layer overhead", lambda d: d, (FE, "ACT_QUANT_LAUNCH_LAYERS", 0.0)),
         ("v3 parameter counts as exported (nominal, not the model table's)", nominal_counts, None),
         ("Qwen3-Omni at the checkpoint's 35.3 B, not the thinker's 31.8 B", omni_checkpoint, None),
         ("images of Llama 4 / Nemotron VL as one tile (144 / 256 tokens)", one_tile_images, None),

@@ -295,9 +295,15 @@ void bind_predict(py::module_& m) {
   m.def(
       "row_features",
       [](const std::vector<py::array>& numbers, const std::vector<py::object>& codes, std::size_t n_gpu,
-         std::size_t n_precision, const Array<double>& combos, bool kv_head_replication) {
+         std::size_t n_precision, const Array<double>& combos, bool kv_head_replication,
+         std::optional<Array<double>> touch) {
         RowInputs in = row_inputs(numbers, codes, n_gpu, n_precision);
         const auto n = static_cast<py::ssize_t>(in.columns.rows);
+        if (touch) {
+          if (touch->ndim() != 1 || touch->size() != n)
+            throw std::invalid_argument("row_features: touch must be 1-D, one value per row");
+          in.columns.touch = touch->data();
+        }
         py::array_t<double> out({static_cast<py::ssize_t>(roofline::kNumFeatures), n});
         std::vector<double*> f(roofline::kNumFeatures);
         for (std::size_t k = 0; k < f.size(); ++k) f[k] = out.mutable_data() + k * static_cast<std::size_t>(n);
@@ -308,8 +314,10 @@ void bind_predict(py::module_& m) {
         return out;
       },
       py::arg("numbers"), py::arg("codes"), py::arg("n_gpu"), py::arg("n_precision"), py::arg("combos"),
-      py::arg("kv_head_replication") = true,
-      "The template features (features x rows) of predict_rows (for tests; codes must be in range).");
+      py::arg("kv_head_replication") = true, py::kw_only(), py::arg("touch") = py::none(),
+      "The template features (features x rows) of predict_rows, a new C-contiguous array (the fit path's "
+      "features; codes must be in range). touch: the MoE touched fraction per row (NumPy's, for features "
+      "equal to features.py's bit for bit), else computed here.");
 
   m.def(
       "predict_rows",

@@ -6,6 +6,7 @@
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -53,6 +54,11 @@ constexpr std::size_t kValueBlock = 1024;
 // formula, so 16384 rows are ~0.3 ms of work against tens of microseconds to start and join a team).
 constexpr std::size_t kMinRowsPerThread = 4096;
 constexpr std::size_t kMinJacobianRowsPerThread = 2048;
+// Blocks handed out together (the next block, whose columns are prefetched, is then the same thread's).
+constexpr std::size_t kBlocksPerChunk = 4;
+// Column bytes of an evaluation above which the next block's columns are prefetched while a block runs
+// (below it they are in the caches after the first call; this core's L2 is 1 MiB, its L3 32 MiB).
+constexpr std::size_t kPrefetchBytes = std::size_t{4} << 20;
 
 int arity(OpCode op) {
   switch (op) {
@@ -435,41 +441,31 @@ struct ExpressionProgram::ValueScratch {
   std::vector<const double*> factors;
   std::vector<double> splat;
   std::vector<double> tail;  // a last partial tile: its columns and output, padded to a whole tile
+  std::vector<const double*> next;  // the next block's columns (prefetched while this one runs)
 };
-
-namespace {
-
-// Asks for the rows [begin, begin + count) of every (non-broadcast) column to be brought into L2 while
-// the current block computes: a block reads its columns at scattered points of the program, too short
-// a run for the hardware prefetcher to pick up each time.
-void prefetch_columns(const double* const* columns, std::size_t n_columns, std::uint64_t broadcast,
-                      std::size_t begin, std::size_t count) {
-#if defined(__GNUC__) || defined(__clang__)
-  constexpr std::size_t kLine = 64 / sizeof(double);
-  for (std::size_t c = 0; c < n_columns; ++c) {
-    if ((broadcast >> c) & 1U) continue;
-    const double* p = columns[c] + begin;
-    for (std::size_t i = 0; i < count; i += kLine) __builtin_prefetch(p + i, 0, 2);
-  }
-#else
-  (void)columns, (void)n_columns, (void)broadcast, (void)begin, (void)count;
-#endif
-}
-
-}  // namespace
 
 // Rows [begin, begin + count) through the plan: whole vector tiles in place, and a last partial tile
 // (the end of the last block) on copies padded to a whole tile, so no row takes the scalar path (with
 // a tile of 64 rows the scalar tail cost up to a third of a 1000-row call).
 void ExpressionProgram::values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns,
-                                    double* out, std::uint64_t broadcast, const double* scalars) const {
+                                    double* out, std::uint64_t broadcast, const double* scalars,
+                                    std::size_t next_count) const {
   const std::size_t nf = n_features_, nb = plan_->n_buffers(), tile = ValuePlan::kTileRows;
   const std::size_t whole = count - count % tile;
   if (whole > 0) {
     for (std::size_t c = 0; c < nf; ++c)
       v.slots[c] = (broadcast >> c) & 1U ? v.splat.data() + c * kValueBlock : columns[c] + begin;
     v.slots[nf + nb] = v.buffers[nb] = out + begin;
-    plan_->run_block(v.slots.data(), v.buffers.data(), scalars, v.factors.data(), whole);
+    // The next block's columns travel while this one computes: a block reads its columns at scattered
+    // points of the plan, too short a run for the hardware prefetcher to pick up each time.
+    PrefetchRange next;
+    if (next_count > 0) {
+      v.next.resize(nf);
+      for (std::size_t c = 0; c < nf; ++c) v.next[c] = (broadcast >> c) & 1U ? nullptr : columns[c] + begin + count;
+      next = {v.next.data(), nf, (next_count * sizeof(double) + 63) / 64};
+    }
+    plan_->run_block(v.slots.data(), v.buffers.data(), scalars, v.factors.data(), whole,
+                     next_count > 0 ? &next : nullptr);
   }
   if (whole == count) return;
   const std::size_t rest = count - whole;
@@ -507,10 +503,17 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
   }
   const double* const sc = scalars.data();
   const std::size_t nf = n_features_, nb = plan_->n_buffers();
-  // Blocks four at a time on the chunk pool (parallel.hpp run_chunks): the caller never waits for a helper
+  // Prefetching pays where the columns come from memory; on columns that fit in the caches it only
+  // costs the instructions (and the miss buffers they hold).
+  const std::size_t streamed = static_cast<std::size_t>(nf - static_cast<std::size_t>(std::popcount(broadcast)));
+  const bool prefetch = rows * streamed * sizeof(double) > kPrefetchBytes;
+  // Blocks a few at a time on the chunk pool (parallel.hpp run_chunks): the caller never waits for a helper
   // the OS has not scheduled; scratch is per thread and reused across calls (no allocation per evaluation).
-  constexpr std::size_t kBlocksPerChunk = 4;
-  const std::size_t n_chunks = (n_blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+  // Up to four blocks a chunk, fewer when that leaves under eight chunks a thread: at 1e4 rows (10 blocks)
+  // four a chunk made 3 chunks, split 2:1 between two threads (1.3x of one thread, not 2x).
+  const std::size_t per_chunk =
+      std::clamp<std::size_t>(n_blocks / (8 * static_cast<std::size_t>(threads)), 1, kBlocksPerChunk);
+  const std::size_t n_chunks = (n_blocks + per_chunk - 1) / per_chunk;
   run_chunks(n_chunks, threads, [&](std::size_t chunk, int) {
     thread_local ValueScratch values;  // NOLINT: per thread, reused
     thread_local JacobianScratch derivs;
@@ -530,14 +533,13 @@ void ExpressionProgram::evaluate(std::size_t rows, const double* const* columns,
           if ((broadcast >> c) & 1U) std::fill_n(v.splat.data() + c * kValueBlock, kValueBlock, columns[c][0]);
       }
     }
-    const std::size_t last = std::min(n_blocks, (chunk + 1) * kBlocksPerChunk);
-    for (std::size_t b = chunk * kBlocksPerChunk; b < last; ++b) {
+    const std::size_t last = std::min(n_blocks, (chunk + 1) * per_chunk);
+    for (std::size_t b = chunk * per_chunk; b < last; ++b) {
       const std::size_t begin = b * block;
       const std::size_t count = std::min(block, rows - begin);
       if (values_only) {
-        if (begin + count < rows)  // the next block's columns travel while this one computes
-          prefetch_columns(columns, nf, broadcast, begin + count, std::min(block, rows - begin - count));
-        values_rows(values, begin, count, columns, out, broadcast, sc);
+        values_rows(values, begin, count, columns, out, broadcast, sc,
+                    prefetch ? std::min(block, rows - begin - count) : 0);
         if (jacobian != nullptr)  // a program without constants: an empty Jacobian
           for (std::size_t j = 0; j < n_params_; ++j) std::fill(jacobian + j * rows + begin, jacobian + j * rows + begin + count, 0.0);
       } else {

@@ -6,6 +6,7 @@
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -13,6 +14,25 @@
 #include <utility>
 
 namespace energylens {
+
+namespace {
+
+// d[i] = log(d[i]): fast_log.hpp's kernel when every value is positive, normal and finite, std::log
+// otherwise (log_in_place's rule, with its check written as a bitwise reduction that vectorises; the
+// short-circuit form ran one value at a time).
+inline __attribute__((always_inline)) void log_values(double* d, std::size_t k) {
+  int in_range = 1;
+#pragma omp simd reduction(& : in_range)
+  for (std::size_t i = 0; i < k; ++i) in_range &= static_cast<int>(d[i] >= DBL_MIN) & static_cast<int>(d[i] <= DBL_MAX);
+  if (in_range == 0) {
+    for (std::size_t i = 0; i < k; ++i) d[i] = std::log(d[i]);
+    return;
+  }
+#pragma omp simd
+  for (std::size_t i = 0; i < k; ++i) d[i] = log_positive_normal(d[i]);
+}
+
+}  // namespace
 
 // Values only (no Jacobian): d <- f(a), where d may be a (in place).
 ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, double* d, std::size_t k) {
@@ -42,7 +62,7 @@ ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, doub
       return;
     case OpCode::Log:
       if (d != a) std::memcpy(d, a, k * sizeof(double));
-      log_in_place(k, d);
+      log_values(d, k);
       return;
     case OpCode::Sqrt:
 #pragma omp simd
@@ -244,17 +264,20 @@ __attribute__((target("arch=x86-64-v3"))) void sum_avx2(const Term* terms, std::
 // d[i] = addend + sum over terms of coef * prod(num) / prod(den), at the ISA level the evaluator runs
 // (parallel.hpp active_isa(), so tests can run each level).
 void sum_block(const Term* terms, std::size_t n_terms, const Factor* factors, const double* const* fp,
-               const double* scalars, double addend, double* d, std::size_t k) {
+               const double* scalars, double addend, double* d, std::size_t k, Isa isa) {
 #if defined(ENERGYLENS_PLAN_VECTORS)
 #if ENERGYLENS_MULTI_ISA
-  switch (active_isa()) {
+  switch (isa) {
     case Isa::Avx512: sum_avx512(terms, n_terms, factors, fp, scalars, addend, d, k); return;
     case Isa::Avx2: sum_avx2(terms, n_terms, factors, fp, scalars, addend, d, k); return;
     default: break;
   }
+#else
+  (void)isa;
 #endif
   sum_tiles<Vec2>(terms, n_terms, factors, fp, scalars, addend, d, k);
 #else
+  (void)isa;
   sum_rows(terms, n_terms, factors, fp, scalars, addend, d, 0, k);
 #endif
 }
@@ -462,10 +485,25 @@ struct ValuePlan::Builder {
     plan.steps_.push_back(s);
   }
 
+  // exp, log or sqrt of a sum (or product) that nothing else reads: one step, the function applied to
+  // each tile as it is computed, instead of a pass that stores the sum and one that reads it back.
+  bool fused_post(const Node& x) const {
+    if (x.op != OpCode::Exp && x.op != OpCode::Log && x.op != OpCode::Sqrt) return false;
+    const Node& a = nodes[static_cast<std::size_t>(x.a)];
+    return !a.scalar && a.uses == 1 && buffer_of[static_cast<std::size_t>(x.a)] < 0 &&
+           (sum_like(a.op) || product_like(a));
+  }
+
   void emit(int n, std::uint32_t dst) {
     const Node& x = nodes[static_cast<std::size_t>(n)];
     if (sum_like(x.op) || product_like(x)) {
       emit_sum(n, dst);
+      return;
+    }
+    if (fused_post(x)) {
+      const OpCode post = x.op;
+      emit_sum(x.a, dst);
+      plan.steps_.back().post = post;
       return;
     }
     Step s;
@@ -636,6 +674,7 @@ std::string ValuePlan::listing() const {
     slot(st.dst) << " = ";
     switch (st.kind) {
       case StepKind::Sum:
+        if (st.post != OpCode::Literal) s << to_string(st.post) << '(';
         s << 's' << st.addend;
         for (std::uint32_t t = st.term_begin; t < st.term_end; ++t) {
           const TermView& term = terms_[t];
@@ -653,6 +692,7 @@ std::string ValuePlan::listing() const {
             s << ')';
           }
         }
+        if (st.post != OpCode::Literal) s << ')';
         break;
       case StepKind::Unary:
         s << to_string(st.op) << '(';
@@ -685,15 +725,41 @@ void ValuePlan::scalars(const double* params, double* out) const {
   }
 }
 
+namespace {
+
+// Lines [from, to) of every column of `r` into L2 (prefetcht1): a slice of the next block per step, so
+// the misses overlap the arithmetic instead of stalling it in one burst (the miss buffers hold a few
+// dozen lines; a whole block is thousands).
+void prefetch_slice(const PrefetchRange& r, std::size_t from, std::size_t to) {
+#if defined(__GNUC__) || defined(__clang__)
+  constexpr std::size_t kLine = 64 / sizeof(double);
+  for (std::size_t c = 0; c < r.n_columns; ++c) {
+    const double* p = r.columns[c];
+    if (p == nullptr) continue;
+    for (std::size_t l = from; l < to; ++l) __builtin_prefetch(p + l * kLine, 0, 2);
+  }
+#else
+  (void)r, (void)from, (void)to;
+#endif
+}
+
+}  // namespace
+
 void ValuePlan::run_block(const double* const* slots, double* const* buffers, const double* scalars,
-                          const double** factor_ptrs, std::size_t k) const {
+                          const double** factor_ptrs, std::size_t k, const PrefetchRange* next) const {
   for (std::size_t u = 0; u < factors_.size(); ++u) factor_ptrs[u] = slots[factors_[u].slot];
-  for (const Step& s : steps_) {
+  const Isa isa = active_isa();
+  const std::size_t n_steps = steps_.size();
+  for (std::size_t step = 0; step < n_steps; ++step) {
+    const Step& s = steps_[step];
+    if (next != nullptr) prefetch_slice(*next, next->n_lines * step / n_steps, next->n_lines * (step + 1) / n_steps);
     double* d = buffers[s.dst - n_features_];
     switch (s.kind) {
       case StepKind::Sum:
         sum_block(terms_.data() + s.term_begin, s.term_end - s.term_begin, factors_.data(), factor_ptrs, scalars,
-                  scalars[s.addend], d, k);
+                  scalars[s.addend], d, k, isa);
+        // A fused function: over the block just written (still in L1), not a pass over another buffer.
+        if (s.post != OpCode::Literal) unary_to(s.post, 0, d, d, k);
         break;
       case StepKind::Unary: unary_to(s.op, s.arg, slots[s.a], d, k); break;
       case StepKind::Binary:

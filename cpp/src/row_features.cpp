@@ -50,14 +50,15 @@ inline std::size_t checked_combo(const RowColumns& r, std::size_t n_models, std:
 }
 
 // The MoE weight bytes all GPUs stream per decode step (features.py _weight_bytes with dp = ep = 1: one
-// copy of the experts, no EP imbalance). Scalar: pow has no vector form that rounds like NumPy's.
-double moe_weight_bytes(const double* v, double P, double Pa, double B) {
+// copy of the experts, no EP imbalance). Scalar: pow has no vector form that rounds like NumPy's; `given`:
+// the row's touched fraction computed by the caller (RowColumns::touch), or null.
+double moe_weight_bytes(const double* v, double P, double Pa, double B, const double* given) {
   const double E = v[kExperts], k = v[kExpertsPerToken];
   const double frac = k / E;
   const double n_exp = std::max(P - Pa, 0.0) / (1.0 - frac);
   const double shared = P - n_exp;
   const double copies = 1.0;
-  const double touch = 1.0 - std::pow(1.0 - k / E, std::max(B / copies, 1.0));
+  const double touch = given != nullptr ? *given : 1.0 - std::pow(1.0 - k / E, std::max(B / copies, 1.0));
   return (1.0 * v[kSharedBytesPerParam]) * shared + ((copies * touch) * 1.0) * v[kBytesPerParam] * n_exp;
 }
 
@@ -227,7 +228,9 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
   const double* active = o + oActive * kStride;
   for (std::size_t j = 0; j < len; ++j) {
     const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
-    if (v[kExperts] > 1.0) weight[j] = moe_weight_bytes(v, r.params_b[b + j] * 1e9, active[j], r.batch[b + j]);
+    if (v[kExperts] > 1.0)
+      weight[j] = moe_weight_bytes(v, r.params_b[b + j] * 1e9, active[j], r.batch[b + j],
+                                   r.touch == nullptr ? nullptr : r.touch + b + j);
   }
   const double* in_place[] = {r.tp + b, r.pp + b, r.batch + b, r.input_tokens + b, r.output_tokens + b};
   static constexpr int kOwnedFeature[] = {rf::kLayers, rf::kDModel, rf::kActiveParams, rf::kWeightBytesPerStep,

@@ -39,7 +39,8 @@ const char* const kFeatureDescriptions[] = {
     "MoE layers that dispatch and combine tokens by all-to-all (EP with dp > 1), else 0",
     "routed experts per token (1 dense)",
     "per-sequence recurrent-state bytes read and written per decode step (Mamba layers)",
-    "layers with routed experts (router, permute and grouped-GEMM kernels)"};
+    "extra kernel-launch layers: layers with routed experts (router, permute and grouped-GEMM kernels), plus every "
+    "layer of a W8A8 row (activation-quantisation kernels)"};
 static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {

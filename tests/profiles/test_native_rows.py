@@ -19,7 +19,7 @@ from energylens.profiles import features as _features
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import FEATURE_NAMES, features_of
 from energylens.profiles.light import light_profiles
-from energylens.profiles.native_rows import row_inputs
+from energylens.profiles.native_rows import feature_rows, row_inputs
 
 GPUS = ("A100-SXM4-40GB", "H100-SXM5-80GB", "H200-SXM-141GB", "B200", "L40S", "MI300X")
 PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4", "fp32")
@@ -110,8 +110,47 @@ def test_row_features_equal_numpy_features(seed, precision):
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("precision", [True, False])
+def test_fit_feature_rows_equal_numpy_features_bit_for_bit(seed, precision):
+    """feature_rows (what fit stacks) hands the native code NumPy's MoE touched fraction, so even the MoE
+    rows' weight bytes are features.py's bits (every table model, random batch sizes)."""
+    df = _frame(3000, seed, precision=precision)
+    light = light_profiles(df, require_energy=False)
+    stacked = feature_rows(light)
+    assert stacked is not None and stacked.shape == (len(FEATURE_NAMES), len(df)) and stacked.flags.c_contiguous
+    want = _numpy_features(df)
+    moe = (want["moe_layers"] > 0) | (want["experts_per_token"] > 1)
+    assert moe.sum() > 100  # MoE rows are there to be checked
+    for k, name in enumerate(FEATURE_NAMES):
+        np.testing.assert_array_equal(stacked[k], want[name], err_msg=name)
+    again = feature_rows(light_profiles(df, require_energy=False))  # the combination table from the cache
+    np.testing.assert_array_equal(again, stacked)
+
+
 @pytest.mark.parametrize("switch,value", [("KV_HEAD_REPLICATION", False), ("MOE_LAUNCH_LAYERS", False),
-                                          ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0)])
+                                          ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0),
+                                          ("ACT_QUANT_LAUNCH_LAYERS", 0.0), ("ACT_QUANT_LAUNCH_LAYERS", 0.5)])
+def test_fit_feature_rows_follow_the_ablation_switches(monkeypatch, switch, value):
+    df = _frame(1500, 6)
+    feature_rows(light_profiles(df, require_energy=False))  # cached under the default switches first
+    monkeypatch.setattr(_features, switch, value)
+    stacked = feature_rows(light_profiles(df, require_energy=False))
+    want = _numpy_features(df)
+    for k, name in enumerate(FEATURE_NAMES):
+        np.testing.assert_array_equal(stacked[k], want[name], err_msg=name)
+
+
+def test_row_features_touch_must_be_one_value_per_row():
+    light = light_profiles(_frame(20, 1), require_energy=False)
+    ri = row_inputs(light)
+    with pytest.raises(ValueError, match="touch must be 1-D, one value per row"):
+        _core.row_features(ri.numbers, ri.codes, ri.n_gpu, ri.n_precision, ri.combos, True, touch=np.ones(19))
+
+
+@pytest.mark.parametrize("switch,value", [("KV_HEAD_REPLICATION", False), ("MOE_LAUNCH_LAYERS", False),
+                                          ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0),
+                                          ("ACT_QUANT_LAUNCH_LAYERS", 0.0), ("ACT_QUANT_LAUNCH_LAYERS", 0.5)])
 def test_row_features_follow_the_ablation_switches(monkeypatch, switch, value):
     monkeypatch.setattr(_features, switch, value)
     df = _frame(2000, 5)

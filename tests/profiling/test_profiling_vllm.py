@@ -18,12 +18,12 @@ def test_vllm_offline_sweep(tiny_model, tmp_path):
     spec = parse_spec({"sweep": {"backend": "vllm", "mode": "offline", "gpu": "H100", "warmup": 1,
                                  "timeout_s": 900, "gpu_memory_utilization": 0.1},
                        "grid": {"models": [tiny_model], "precision": ["fp32"], "max_num_seqs": [2],
-                                "input_len": [8], "output_len": [4]}})
+                                "input_len": [8], "output_len": [16]}})
     res = run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200")
     assert res.ok == 1, res
     df = load_profiles(tmp_path / "s")
     row = df.iloc[0]
-    assert row["backend"] == "vllm" and row["vllm_version"] and row["output_tokens"] == 4.0
+    assert row["backend"] == "vllm" and row["vllm_version"] and row["output_tokens"] == 16.0
     assert row["n_layers"] == 2 and row["head_dim"] == 32 and row["params_b"] > 0
     np.testing.assert_allclose(row["energy_j"] * 2, 200.0 * row["latency_s"], rtol=0.03)
     assert row["prefill_energy_j"] > 0 and row["ttft_s"] > 0 and row["tpot_s"] > 0

@@ -82,7 +82,7 @@ class ExpressionProgram {
   /// Values for `rows` rows: out[i] = f(columns[*][i]; params). With `jacobian` non-null also
   /// d out[i] / d params[j] into jacobian[j * rows + i] (parameter-major, as least_squares.hpp).
   /// `broadcast` bit k set: column k holds one value for every row. Rows are processed in blocks
-  /// (1024 values only, through the fused plan; 256 with the Jacobian, through the program), four
+  /// (1024 values only, through the fused plan; 256 with the Jacobian, through the program), up to four
   /// blocks per chunk of parallel.hpp's run_chunks when `parallel`, on threads_for(rows, ...) threads.
   void evaluate(std::size_t rows, const double* const* columns, const double* params, double* out,
                 double* jacobian = nullptr, std::uint64_t broadcast = 0, bool parallel = true) const;
@@ -95,7 +95,7 @@ class ExpressionProgram {
   void constant_sets();
   struct ValueScratch;
   void values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns, double* out,
-                   std::uint64_t broadcast, const double* scalars) const;
+                   std::uint64_t broadcast, const double* scalars, std::size_t next_count) const;
 
   std::vector<Instruction> code_;
   std::size_t n_features_ = 0;

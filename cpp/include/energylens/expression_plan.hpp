@@ -45,6 +45,14 @@ void binary_vb(OpCode op, double* d, double a, const double* b, std::size_t k);
 /// f(a, b) for one pair.
 double binary_scalar(OpCode op, double a, double b);
 
+/// Rows a later block reads: `n_lines` cache lines from each of the `n_columns` pointers (a null
+/// pointer is skipped: a column with one value for every row).
+struct PrefetchRange {
+  const double* const* columns = nullptr;  ///< first row of each column
+  std::size_t n_columns = 0;               ///< number of pointers
+  std::size_t n_lines = 0;                 ///< 64-byte lines per column
+};
+
 /// The fused values-only form of a validated program. Operands of block steps are slots: slot s <
 /// n_features is column s, the next n_buffers slots are the plan's block buffers, and the last is the
 /// output. Scalars (constants and everything computed from constants only) are computed once per
@@ -64,7 +72,8 @@ class ValuePlan {
   /// Block steps per block of rows (for the docs and tests: the passes a row makes).
   std::size_t n_steps() const noexcept { return steps_.size(); }
 
-  /// One line per step, e.g. "b3 = s7 + s2*c0*c4^2/(b1) + s9*b2" (c: column, b: buffer, s: scalar).
+  /// One line per step, e.g. "b3 = s7 + s2*c0*c4^2/(b1) + s9*b2" (c: column, b: buffer, s: scalar), or
+  /// "b0 = exp(s0 + s1*c0)" for a sum step that applies a function to its result.
   std::string listing() const;
 
   /// Fills `out` (n_scalars() values) from the constants `params`.
@@ -74,8 +83,9 @@ class ValuePlan {
   /// block, then the buffers and the output), `buffers` the same buffers and output, writable (slot
   /// n_features() + i is buffers[i]); `scalars` what scalars() computed; `factor_ptrs` scratch of
   /// n_factors() entries (each product's operands, resolved once per block). Buffers hold >= k values.
+  /// `next` (optional): the rows the following block will read, asked into L2 a slice before each step.
   void run_block(const double* const* slots, double* const* buffers, const double* scalars,
-                 const double** factor_ptrs, std::size_t k) const;
+                 const double** factor_ptrs, std::size_t k, const PrefetchRange* next = nullptr) const;
 
   /// Number of product factors over all steps (the size of run_block()'s scratch).
   std::size_t n_factors() const noexcept { return factors_.size(); }
@@ -114,6 +124,7 @@ class ValuePlan {
     bool a_scalar = false, b_scalar = false;  // Binary/Fill: the operand is a scalar
     std::uint32_t addend = 0;                 // Sum: scalar index
     std::uint32_t term_begin = 0, term_end = 0;
+    OpCode post = OpCode::Literal;            // Sum: exp, log or sqrt applied to the result; Literal: none
   };
   /// A scalar computed per evaluation: op over earlier scalars a, b (Param: params[arg]; Literal: value).
   struct ScalarStep {

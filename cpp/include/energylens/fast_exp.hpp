@@ -36,9 +36,12 @@ inline double exp_in_range(double x) {
 
 /// x[i] = exp(x[i]) for i < n; blocks with any input outside [-708, 708] (or NaN) go to std::exp.
 inline void exp_in_place(std::size_t n, double* x) {
-  bool in_range = true;
-  for (std::size_t i = 0; i < n; ++i) in_range &= x[i] >= -708.0 && x[i] <= 708.0;
-  if (!in_range) {
+  // One comparison a value (|x| <= 708 is false for NaN) and a bitwise reduction: this vectorises, the
+  // two comparisons and a short-circuit && ran one value at a time (a third of the exp opcode's time).
+  int in_range = 1;
+#pragma omp simd reduction(& : in_range)
+  for (std::size_t i = 0; i < n; ++i) in_range &= static_cast<int>(std::fabs(x[i]) <= 708.0);
+  if (in_range == 0) {
     for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
     return;
   }

@@ -32,7 +32,7 @@ enum Feature : int {
   kA2aMoeLayers,           ///< MoE layers that dispatch/combine tokens by all-to-all (EP with dp > 1), else 0
   kExpertsPerToken,        ///< routed experts per token (1 dense)
   kStateBytesPerSeq,       ///< per-sequence recurrent state read + written per step (Mamba layers), bytes
-  kMoeLayers,              ///< layers with routed experts (their router / permute / grouped-GEMM kernels)
+  kMoeLayers,              ///< extra launch layers: routed-expert layers, plus every layer of a W8A8 row
   kNumFeatures
 };
 
@@ -73,7 +73,7 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   const T li = f[kInputTokens];
   r.out_tokens = f[kOutputTokens];
   r.layers = f[kLayers];
-  r.launch_layers = r.layers + f[kMoeLayers];  // a MoE layer launches about twice a dense layer's kernels
+  r.launch_layers = r.layers + f[kMoeLayers];  // a MoE (or W8A8) layer launches about twice a dense layer's kernels
   const T na = f[kActiveParams];
   const T a = f[kAttnFlopsPerTokenCtx];
   const T peak = f[kPeakFlopsPerS];

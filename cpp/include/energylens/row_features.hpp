@@ -56,6 +56,10 @@ struct RowColumns {
   const std::int64_t* model = nullptr;
   const std::int64_t* gpu = nullptr;
   const std::int64_t* precision = nullptr;
+  /// The MoE touched fraction 1 - (1 - k/E)^max(batch, 1) per row, computed by the caller (the fit path
+  /// passes NumPy's, so that the weight bytes equal features.py's bit for bit; NumPy's SIMD pow and
+  /// std::pow differ in the last bit for some inputs); null: std::pow here. Read for MoE rows only.
+  const double* touch = nullptr;
   std::size_t n_gpu = 1;
   std::size_t n_precision = 1;
   std::size_t rows = 0;

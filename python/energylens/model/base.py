@@ -11,6 +11,7 @@ extrapolation.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -35,7 +36,6 @@ from energylens.model.persistence import (
     STATE_KEYS,
     check_keys,
     checked_params,
-    data_hash,
     read_state_arrays,
 )
 from energylens.parallel import threads
@@ -107,10 +107,30 @@ def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightPro
     return load_configs(profiles, require_energy=require_energy) if light is None else light
 
 
+def _finite_count(values: np.ndarray) -> int:
+    """How many values are finite (``int(np.isfinite(values).sum())`` without ndarray.sum's Python layer)."""
+    return int(np.count_nonzero(np.isfinite(values)))
+
+
 def _mean_abs(values: np.ndarray) -> float:
     """``float(np.mean(np.abs(values)))`` (NaN when empty) without np.mean's Python layer: the same
     pairwise sum divided by the count, so the same bits."""
     return float(np.add.reduce(np.abs(values))) / len(values) if len(values) else math.nan
+
+
+@functools.lru_cache(maxsize=8)
+def _descriptor(template: str) -> tuple[Any, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """A template's native descriptor and its (id, parameter names, feature names), read once: each read
+    of a descriptor's name list builds a new tuple (~1 us), and a fit reads them about ten times."""
+    d = _core.describe_template(template)
+    return d, (d.id, d.param_names, d.feature_names)
+
+
+@functools.lru_cache(maxsize=256)
+def _fit_options(options: tuple[tuple[str, Any], ...], target: str) -> _core.FitOptions:
+    """The native fit options of a model's ``options`` items and target (read-only: built once, ~4 us)."""
+    opts = {k: v for k, v in options if k != "tpot_weight"}
+    return _core.FitOptions(**opts, target=target, aux_weight=dict(options)["tpot_weight"])
 
 
 class ClosedFormModel:
@@ -141,7 +161,7 @@ class ClosedFormModel:
             "tpot_weight": float(tpot_weight),
         }
         self.bootstrap_replicates = int(bootstrap)
-        self._desc = _core.describe_template(self._template)
+        self._desc, self._names = _descriptor(self._template)
         self._theta: np.ndarray | None = None
         self._boot: np.ndarray | None = None  # (B, P) converged bootstrap parameters
         self._res_sample: np.ndarray | None = None  # sorted sample of the training relative residuals
@@ -153,15 +173,15 @@ class ClosedFormModel:
     @property
     def template_id(self) -> str:
         """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
-        return self._desc.id
+        return self._names[0]
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return self._desc.param_names
+        return self._names[1]
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return self._desc.feature_names
+        return self._names[2]
 
     @property
     def is_fitted(self) -> bool:
@@ -216,8 +236,7 @@ class ClosedFormModel:
         return self._fit_target
 
     def _native_options(self, targets: list[np.ndarray]) -> _core.FitOptions:
-        opts = {k: v for k, v in self.options.items() if k != "tpot_weight"}
-        return _core.FitOptions(**opts, target=self._target_mode(targets), aux_weight=self.options["tpot_weight"])
+        return _fit_options(tuple(self.options.items()), self._target_mode(targets))
 
     # ---- fitting -----------------------------------------------------------------------------
     def fit(self, profiles: Any, *, n_threads: int | None = None) -> ClosedFormModel:
@@ -231,13 +250,12 @@ class ClosedFormModel:
         and the latency model's), holding the feature table of a feature list once built."""
         table = None if shared is None else shared.get(self.feature_names)
         if table is None:
-            table = FeatureTable(self.feature_names, self._columns(frame))
+            table = FeatureTable.of(self.feature_names, frame, self._columns)
             if shared is not None:
                 shared[self.feature_names] = table
         columns = table.columns
         targets = self._targets(frame)
-        n_meas = int(np.isfinite(targets[0]).sum()) if self._fit_target == "sum" else \
-            int(sum(np.isfinite(t).sum() for t in targets))
+        n_meas = _finite_count(targets[0]) if self._fit_target == "sum" else sum(map(_finite_count, targets))
         n_params = len(self.param_names)
         if n_meas < n_params:
             raise ValueError(
@@ -249,9 +267,9 @@ class ClosedFormModel:
         design = design_report(table, targets, n_params, type(self).__name__)
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
-        theta = result.best.params
-        boot_ok = 0
-        self._boot = None
+        best = result.best
+        theta = best.params
+        boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
             boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)
             params = boot.params
@@ -264,22 +282,23 @@ class ClosedFormModel:
         self._res_sample, self._res_count = residual_sample(residuals), len(residuals)
         self._ranges = table.ranges()
         self.summary = FitSummary(
-            n_rows=len(frame), n_measurements=n_meas, cost=result.best.cost,
-            iterations=result.best.iterations, converged=result.best.converged,
-            status=result.best.status, starts=result.starts, starts_converged=result.starts_converged,
+            n_rows=len(frame), n_measurements=n_meas, cost=best.cost, iterations=best.iterations,
+            converged=best.converged, status=best.status, starts=result.starts, starts_converged=result.starts_converged,
             train_mape=_mean_abs(residuals),
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
-            data_hash=data_hash(columns, targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
+            data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
         )
         return self
 
     def _relative_residuals(self, columns: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
-        ev = _core.evaluate(self._template, columns, self._theta)
-        out0, out1 = ev.out0, ev.out1
-        preds = [out0 + out1] if self._fit_target == "sum" else [out0, out1]
-        targets = targets[: len(preds)]
-        res = [p[finite] / t[finite] - 1.0 for p, t in zip(preds, targets, strict=True) for finite in (np.isfinite(t),)]
+        summed = self._fit_target == "sum"
+        ev = _core.evaluate(self._template, columns, self._theta, sum=summed)  # (summed in the pass: out0 + out1)
+        preds = [ev.out0] if summed else [ev.out0, ev.out1]
+        res = []
+        for p, t in zip(preds, targets[: len(preds)], strict=True):
+            finite = np.isfinite(t)
+            res.append(p / t - 1.0 if np.count_nonzero(finite) == len(t) else p[finite] / t[finite] - 1.0)
         return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------

@@ -205,13 +205,11 @@ class EnergyModel(ClosedFormModel):
         self._fit_frame(frame, shared)
         self.calibration = None if self.calibration_by is None else fit_calibration(self, frame, self.calibration_by)
         self.latency_model = None
-        has_latency = any(c in frame and np.isfinite(np.asarray(frame[c], dtype=float)).sum() >= 1
-                          for c in ("ttft_s", "tpot_s"))
-        if latency and has_latency:
+        n_lat = sum(int(np.count_nonzero(np.isfinite(np.asarray(frame[c], dtype=float))))
+                    for c in ("ttft_s", "tpot_s") if c in frame)  # latency measurements
+        if latency and n_lat:
             lm = LatencyModel(**self.options, bootstrap=self.bootstrap_replicates,
                               calibration=self.latency_calibration_by)
-            n_lat = sum(int(np.isfinite(np.asarray(frame[c], dtype=float)).sum())
-                        for c in ("ttft_s", "tpot_s") if c in frame)
             if n_lat >= len(lm.param_names):
                 self.latency_model = lm._fit_frame(frame, shared)
         return self

@@ -13,12 +13,18 @@ checked against (extrapolation).
 
 from __future__ import annotations
 
+import hashlib
+import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
+from energylens.profiles.light import LightProfiles
+from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck"]
@@ -50,16 +56,28 @@ class DesignReport:
 _SET_ROWS = 4096
 
 
+def _rows_side_by_side(stacked: np.ndarray) -> np.ndarray:
+    """The (columns, rows) table ``stacked`` as a C-contiguous (rows, columns) copy, every NaN (an
+    unmeasured target, which compares unequal to itself) given the same bit pattern."""
+    table = np.ascontiguousarray(stacked.T)
+    table[np.isnan(table)] = np.nan
+    return table
+
+
+def _row_bytes(stacked: np.ndarray) -> list[bytes]:
+    """Each row of the (columns, rows) table ``stacked`` as its bytes (NaN canonical): equal rows, equal keys."""
+    table = _rows_side_by_side(stacked)
+    raw, width = table.tobytes(), table.itemsize * table.shape[1]
+    return [raw[i:i + width] for i in range(0, len(raw), width)]
+
+
 def _distinct(stacked: np.ndarray) -> int:
     """Distinct rows of the (columns, rows) table ``stacked``, compared bit for bit."""
     if stacked.size == 0:
         return 0
-    table = np.ascontiguousarray(stacked.T)  # a row's values side by side
-    # NaN (an unmeasured target) compares unequal to itself: give every NaN the same bit pattern.
-    table[np.isnan(table)] = np.nan
-    if len(table) <= _SET_ROWS:
-        raw, width = table.tobytes(), table.itemsize * table.shape[1]
-        return len({raw[i:i + width] for i in range(0, len(raw), width)})
+    if stacked.shape[1] <= _SET_ROWS:
+        return len(set(_row_bytes(stacked)))
+    table = _rows_side_by_side(stacked)
     return len(np.unique(table.view(np.dtype((np.void, table.itemsize * table.shape[1])))))
 
 
@@ -68,22 +86,69 @@ class FeatureTable:
     training ranges: the energy and latency fits of one table read the same features, so the second fit
     reuses the first's (:meth:`energylens.model.EnergyModel.fit`)."""
 
-    def __init__(self, names: tuple[str, ...], columns: list[np.ndarray]) -> None:
+    def __init__(self, names: tuple[str, ...], columns: list[np.ndarray], stacked: np.ndarray | None = None) -> None:
+        """``columns``: one float64 array per name; ``stacked``: the same as one C-contiguous (columns,
+        rows) float64 array when the caller built them that way (its rows are then the columns)."""
         self.names = names
-        self.columns = columns
-        self.stacked = np.array(columns, dtype=np.float64) if columns else np.empty((0, 0))
+        if stacked is None:
+            self.stacked = np.array(columns, dtype=np.float64) if columns else np.empty((0, 0))
+            self.columns = columns
+        else:
+            self.stacked, self.columns = stacked, list(stacked)
         self._n_configs: int | None = None
         self._ranges: dict[str, list[float]] | None = None
+        self._keys: list[bytes] | None = None
+        self._hash: Any = None  # sha256 of the stacked columns, copied for each fit's targets
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], frame: Any, columns: Callable[[Any], list[np.ndarray]]) -> FeatureTable:
+        """The fit's features of ``frame`` stacked once: a light-path table's built natively in one call
+        (:func:`energylens.profiles.native_rows.feature_rows`, features.py's bit for bit), else
+        ``columns(frame)`` (features.py)."""
+        if isinstance(frame, LightProfiles):
+            stacked = feature_rows(frame, names)
+            if stacked is not None:
+                return cls(names, [], stacked)
+        return cls(names, columns(frame))
 
     @property
     def n_rows(self) -> int:
         return len(self.columns[0]) if self.columns else 0
 
+    def row_keys(self) -> list[bytes] | None:
+        """Each row's features as bytes (computed once), for tables of 1 to ``_SET_ROWS`` rows; else None."""
+        if self._keys is None and self.stacked.size and self.n_rows <= _SET_ROWS:
+            self._keys = _row_bytes(self.stacked)
+        return self._keys
+
     @property
     def n_distinct_configs(self) -> int:
         if self._n_configs is None:
-            self._n_configs = _distinct(self.stacked)
+            keys = self.row_keys()
+            self._n_configs = _distinct(self.stacked) if keys is None else len(set(keys))
         return self._n_configs
+
+    def n_distinct_rows(self, targets: list[np.ndarray]) -> int:
+        """Distinct rows of features and ``targets`` together (bit for bit, NaN equal to NaN): in a small
+        table, the pairs of a row's feature bytes (:meth:`row_keys`, shared by the fits of one table) and
+        its target bytes; else the rows of both stacked."""
+        keys = self.row_keys()
+        if keys is None or not targets:
+            return _distinct(np.concatenate([self.stacked, np.array(targets, dtype=np.float64)]) if targets
+                             else self.stacked)
+        if self.n_distinct_configs == len(keys):  # every feature row differs: so does every row
+            return len(keys)
+        return len(set(zip(keys, _row_bytes(np.array(targets, dtype=np.float64)), strict=True)))
+
+    def data_hash(self, targets: list[np.ndarray]) -> str:
+        """:func:`energylens.model.persistence.data_hash` of the columns and ``targets``: the stacked
+        columns are the columns' bytes one after another, hashed once and shared by both fits of a table."""
+        if self._hash is None:
+            self._hash = hashlib.sha256(self.stacked)
+        h = self._hash.copy()
+        for a in targets:
+            h.update(np.ascontiguousarray(a, dtype=np.float64))
+        return "sha256:" + h.hexdigest()[:32]
 
     def ranges(self) -> dict[str, list[float]]:
         """[min, max] of each feature over the rows (finite values only); a fresh copy per call."""
@@ -94,8 +159,7 @@ class FeatureTable:
 
 def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int, kind: str) -> DesignReport:
     """Count duplicates and distinct configurations; warn when the parameters cannot be identified."""
-    with_targets = np.concatenate([table.stacked, np.array(targets, dtype=np.float64)]) if targets else table.stacked
-    report = DesignReport(n_rows=table.n_rows, n_distinct_rows=_distinct(with_targets),
+    report = DesignReport(n_rows=table.n_rows, n_distinct_rows=table.n_distinct_rows(targets),
                           n_distinct_configs=table.n_distinct_configs, n_params=n_params)
     if not report.identifiable:
         warnings.warn(
@@ -117,9 +181,11 @@ def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],
     as one (columns, rows) array when the caller has it."""
     if columns and len(columns[0]):
         table = np.array(columns, dtype=np.float64) if stacked is None else stacked
-        if np.isfinite(table).all():  # the usual case: two reductions for every feature at once
-            return {name: [lo, hi] for name, lo, hi in
-                    zip(names, table.min(axis=1).tolist(), table.max(axis=1).tolist(), strict=True)}
+        # the usual case: two reductions for every feature at once. min and max propagate NaN and reach an
+        # infinity, so every value is finite exactly when every minimum and maximum is.
+        low, high = np.minimum.reduce(table, axis=1).tolist(), np.maximum.reduce(table, axis=1).tolist()
+        if all(map(math.isfinite, low)) and all(map(math.isfinite, high)):
+            return {name: [lo, hi] for name, lo, hi in zip(names, low, high, strict=True)}
     out = {}
     for name, col in zip(names, columns, strict=True):
         finite = col[np.isfinite(col)]

@@ -60,18 +60,24 @@ def text_codes(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     return text_codes_of([series])[0]
 
 
-def text_codes_of(columns: list[pd.Series]) -> list[tuple[np.ndarray, list[str]] | None]:
-    """:func:`text_codes` of several columns; the Arrow ones are coded in parallel, one per thread."""
+def text_codes_of(columns: list) -> list[tuple[np.ndarray, list[str]] | None]:
+    """:func:`text_codes` of several columns (Series, or their values: a NumPy array or a pandas extension
+    array, as ``DataFrame._get_column_array`` hands them out); the Arrow ones are coded in parallel, one
+    per thread. No fixed cost beyond a few microseconds a column, so a 50-row table is coded here too."""
     out: list[tuple[np.ndarray, list[str]] | None] = [None] * len(columns)
     arrow = {k: _arrow_chunks(s) for k, s in enumerate(columns)}
     arrow = {k: chunks for k, chunks in arrow.items() if chunks is not None}
-    for k, coded in zip(arrow, _core.code_arrow_columns(list(arrow.values())), strict=True):
-        out[k] = coded
-    for k, series in enumerate(columns):
-        dtype = series.dtype
+    if arrow:
+        for k, coded in zip(arrow, _core.code_arrow_columns(list(arrow.values())), strict=True):
+            out[k] = coded
+    for k, column in enumerate(columns):
+        dtype = column.dtype
         if k not in arrow and ((isinstance(dtype, np.dtype) and dtype.kind == "O") or isinstance(dtype, pd.StringDtype)):
+            values = column if isinstance(column, np.ndarray) else column.to_numpy(dtype=object)
+            if values.ndim != 1:
+                continue
             coder = _core.TextCoder()
-            codes_ = coder.code_objects(series.to_numpy(dtype=object))
+            codes_ = coder.code_objects(values)
             out[k] = None if codes_ is None else (codes_, coder.values)
     return out
 
@@ -79,12 +85,14 @@ def text_codes_of(columns: list[pd.Series]) -> list[tuple[np.ndarray, list[str]]
 _ARROW_OFFSETS = {"string": np.int32, "large_string": np.int64, "utf8": np.int32, "large_utf8": np.int64}
 
 
-def _arrow_chunks(series: pd.Series) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """(offsets, data) of each chunk of an Arrow-backed str column without nulls (no copy), else None."""
-    dtype = series.dtype
+def _arrow_chunks(column) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(offsets, data) of each chunk of an Arrow-backed str column (a Series or its extension array)
+    without nulls (no copy), else None."""
+    dtype = column.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return None
-    chunks = series.array.__arrow_array__().chunks  # the Arrow interchange protocol: no copy
+    values = column.array if isinstance(column, pd.Series) else column
+    chunks = values.__arrow_array__().chunks  # the Arrow interchange protocol: no copy
     if any(c.null_count or str(c.type) not in _ARROW_OFFSETS for c in chunks):
         return None
     out = []

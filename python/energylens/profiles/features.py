@@ -53,6 +53,9 @@ FP8_BLOCK_SCALED = True
 #: Ablation switch: the vision encoder costs its patches (``vision_patches_per_token`` per visual token)
 #: and their attention (model table); off = 2 FLOP per encoder parameter per visual token. On by default.
 VISION_PATCHES = True
+#: Extra launch layers of a W8A8 layer (:func:`energylens.profiles.precision.activation_quantised`): a
+#: quantisation kernel runs before every GEMM, so it counts twice, as a MoE layer (0 = ablation; docs/model.md).
+ACT_QUANT_LAUNCH_LAYERS = 1.0
 _REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _REQUIRED_LOWER = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0]])  # _required_numbers: tp, pp >= 1, the rest > 0
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
@@ -156,13 +159,16 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
 
+    launch = np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0)
+    if ACT_QUANT_LAUNCH_LAYERS:
+        launch = launch + np.where(hw["act_quant"] > 0, ACT_QUANT_LAUNCH_LAYERS * L, 0.0)
     out = {
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
         "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
         "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
         "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
-        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0),
+        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": launch,
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
@@ -269,10 +275,12 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
     specs = _gpu_specs(df) if gpu_specs is None else gpu_specs
     codes, keys = cells.key_codes(df["gpu"], cells.Coded(*precision), cells.Coded(*compute))
     # (the Coded columns give their values as keys)
-    table = np.empty((6, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes per distinct key
+    table = np.empty((7, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes, act_quant per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
-        table[:, j] = hardware_values(specs[str(g).strip()], pr, cp)
-    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes"), table.take(codes, axis=1), strict=True))
+        table[:6, j] = hardware_values(specs[str(g).strip()], pr, cp)
+        table[6, j] = _precision.activation_quantised(pr, specs[str(g).strip()], cp)
+    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes", "act_quant"), table.take(codes, axis=1),
+                    strict=True))
 
 
 def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:

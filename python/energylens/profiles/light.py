@@ -17,6 +17,7 @@ features are equal bit for bit.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     and columns the schema keeps untouched."""
     if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") == SCHEMA_VERSION or len(frame) == 0:
         return None
-    names = frame.columns.tolist()
+    names = _column_names(frame.columns)
     if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
         return None
     required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
@@ -117,16 +118,34 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
                 return None
             columns[c] = values
     text = [c for c in (*_TEXT, "precision") if c in arrays]
-    if len(frame) <= _SHORT_TEXT:  # a dict in Python: no fixed cost (a 50-row fit)
-        coded_text = [_short_text_codes(arrays[c]) for c in text]
-    else:  # native, the Arrow columns in parallel
-        coded_text = cells.text_codes_of([frame[c] for c in text])
+    coded_text = cells.text_codes_of([arrays[c] for c in text])  # native, the Arrow columns in parallel
     for c, coded in zip(text, coded_text, strict=True):
         column = _text_column(arrays[c], c == "precision", coded)
         if column is None:
             return None
         columns[c] = column
     return _filled(columns, len(frame))
+
+
+# id(column Index) -> (weak reference to it, its names): an Index is immutable, and listing the names of a
+# pandas ``str`` Index costs ~7 us, a tenth of a 50-row table's validation. Bounded; checked by identity.
+_NAMES: dict[int, tuple[weakref.ref, list]] = {}
+
+
+def _column_names(index: pd.Index) -> list:
+    """``index.tolist()``, remembered per Index object (a fresh list per call: callers may keep it)."""
+    hit = _NAMES.get(id(index))
+    if hit is not None and hit[0]() is index:
+        return list(hit[1])
+    names = index.tolist()
+    try:
+        ref = weakref.ref(index)
+    except TypeError:  # a pandas whose Index takes no weak references: nothing remembered
+        return names
+    if len(_NAMES) >= 256:
+        _NAMES.clear()
+    _NAMES[id(index)] = (ref, list(names))
+    return names
 
 
 def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
@@ -153,7 +172,7 @@ def _number_column(values: object, name: str, *, required: bool) -> np.ndarray |
         return None
     values = np.asarray(values, dtype=np.float64)
     lower, inclusive = _RANGES.get(name, (0.0, False)) if required else (0.0, False)
-    if not _core.numbers_ok(values, lower, inclusive, whole=name in _INTEGER, allow_nan=not required):
+    if not _core.numbers_ok(values, lower, inclusive, name in _INTEGER, not required):  # (whole, allow_nan)
         return None
     return values
 
@@ -161,9 +180,11 @@ def _number_column(values: object, name: str, *, required: bool) -> np.ndarray |
 def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded | None:
     """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
     space (a ``precision`` cell: a weight format as the schema writes it), else None. ``coded``: the
-    codes and names from :func:`_short_text_codes` or the native coder
-    (:func:`energylens.profiles.cells.text_codes_of`), or None (pandas, as the schema would)."""
-    if isinstance(column, pd.Categorical):  # its own codes: no hashing at all
+    codes and names from the native coder (:func:`energylens.profiles.cells.text_codes_of`), or None
+    (pandas, as the schema would)."""
+    if coded is not None:  # (the native coder takes text columns only)
+        codes, uniques = coded
+    elif isinstance(column, pd.Categorical):  # its own codes: no hashing at all
         codes, uniques = column.codes, column.categories
     elif (isinstance(column, np.ndarray) and column.dtype == object) or pd.api.types.is_string_dtype(column.dtype):
         if coded is None:  # a missing or non-str cell, or another storage
@@ -192,37 +213,6 @@ def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded 
     return Coded(np.asarray(codes, dtype=np.intp), np.array(values, dtype=object))
 
 
-#: Up to this many rows a text column is factorised by a dict in Python (~0.1 us a row, no fixed cost);
-#: longer ones by pandas.
-_SHORT_TEXT = 512
-
-
-def _short_text_codes(column: object) -> tuple[np.ndarray, list] | None:
-    """:func:`_factorize_short` of a short text column (a str extension array as objects), or None
-    (an unhashable cell, or not text: :func:`_text_column` decides)."""
-    if isinstance(column, pd.Categorical):
-        return None
-    if not isinstance(column, np.ndarray):
-        if not pd.api.types.is_string_dtype(column.dtype):
-            return None
-        column = column.to_numpy(dtype=object, na_value=None)
-    elif column.dtype != object:
-        return None
-    try:
-        return _factorize_short(column)
-    except TypeError:
-        return None
-
-
-def _factorize_short(cells: np.ndarray) -> tuple[np.ndarray, list]:
-    """(code per cell, distinct cells in order of first appearance): ``pd.factorize`` of a short object
-    column without its fixed cost. A missing cell (None, NaN) gets a code like any value; the caller
-    rejects every non-str value, so what pandas would code -1 still sends the table to the full path."""
-    seen: dict[object, int] = {}
-    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in cells.tolist()), dtype=np.intp, count=len(cells))
-    return codes, list(seen)
-
-
 def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     """The columns the validated frame would hold for features: ``active_params_b`` as the schema fills it
     from the model table (known models only: an estimate warns on the full path). The architecture
@@ -230,8 +220,8 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     them into the frame first; features then find them filled)."""
     models = columns["model"]
     assert isinstance(models, Coded)
-    specs = [_usable_model(str(m)) for m in models.values]
-    if any(spec is None for spec in specs):
+    specs = _usable_models(tuple(models.values.tolist()))
+    if specs is None:
         return None
     gpus = {}
     for g in columns["gpu"].values:  # type: ignore[union-attr]
@@ -256,6 +246,14 @@ def _active_params_b(columns: dict[str, object], model_specs: dict) -> np.ndarra
     params = columns["params_b"]
     filled = params * active.take(models.codes) / total.take(models.codes)  # type: ignore[operator]
     return np.where(np.isnan(filled), params, filled)
+
+
+@functools.lru_cache(maxsize=1024)
+def _usable_models(names: tuple[str, ...]) -> list[tables.ModelSpec] | None:
+    """:func:`_usable_model` of each name, or None when one is not usable; cached per tuple of names (a
+    table's distinct models), so a fit of 20-odd models looks them up in one call."""
+    specs = [_usable_model(str(m)) for m in names]
+    return None if any(spec is None for spec in specs) else specs
 
 
 @functools.lru_cache(maxsize=4096)

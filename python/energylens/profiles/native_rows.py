@@ -15,6 +15,7 @@ checks the features against features.py and the predictions against the NumPy pa
 from __future__ import annotations
 
 import math
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -22,15 +23,18 @@ import numpy as np
 from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.profiles import features as _features
+from energylens.profiles import precision as _precision
 from energylens.profiles import tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.light import LightProfiles
 
-__all__ = ["RowInputs", "row_inputs", "MAX_COMBOS"]
+__all__ = ["RowInputs", "row_inputs", "feature_rows", "MAX_COMBOS"]
 
 #: Largest model x GPU x precision key space the native pass takes (its constant table is that long).
 MAX_COMBOS = 1 << 16
 _NUMBERS = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
+# ComboField (row_features.hpp) of the routed experts and experts per token: _combo's order
+_EXPERTS, _EXPERTS_PER_TOKEN = 5, 6
 
 
 class RowInputs(NamedTuple):
@@ -63,32 +67,96 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
         return None
     codes = [models.codes, gpus.codes, prec_codes]
     used = _core.used_combos(codes, *shape)
-    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
-    for flat in np.flatnonzero(used):
-        m, g, p = np.unravel_index(flat, shape)
-        row = _combo_cached(light.model_specs[models.values[m]], light.gpu_specs[gpus.values[g]], formats[p])
-        if row is None:
-            return None
-        combos[flat] = row
+    specs = ([light.model_specs[m] for m in models.values], [light.gpu_specs[g] for g in gpus.values])
+    combos = _combo_table(specs, formats, used, shape)
+    if combos is None:
+        return None
     numbers = [np.asarray(light[c], dtype=np.float64) for c in _NUMBERS]
     if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
         return None
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
 
 
-# (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row): the specs are frozen
-# values, held here so their ids stay theirs; a chunk of a large table looks its combinations up again.
+def feature_rows(light: LightProfiles, names: tuple[str, ...] = _features.FEATURE_NAMES) -> np.ndarray | None:
+    """The template features ``names`` of validated light-path rows as one C-contiguous (features, rows)
+    float64 array, built by the native pass's feature code (``_core.row_features``), or None where it
+    cannot serve: ``names`` other than :data:`~energylens.profiles.features.FEATURE_NAMES` (its order),
+    or rows :func:`row_inputs` declines (features.py must run). Equal to features.py's bit for bit: the MoE rows' touched fraction 1 - (1 - k/E)^B is
+    computed here by features.py's own NumPy expression (NumPy's SIMD pow and the C library's differ in
+    the last bit for some inputs) and handed to the native code. What ``fit(df)`` stacks for the fitter."""
+    inputs = row_inputs(light) if names == _features.FEATURE_NAMES else None
+    if inputs is None:
+        return None
+    touch = None
+    if np.fmax.reduce(inputs.combos[:, _EXPERTS]) > 1.0:  # some combination is a MoE (fmax: unused ones are NaN)
+        models, gpus, precisions = inputs.codes
+        assert models is not None and gpus is not None
+        combo = models * inputs.n_gpu + gpus if precisions is None else \
+            (models * inputs.n_gpu + gpus) * inputs.n_precision + precisions
+        E, k = inputs.combos[:, [_EXPERTS, _EXPERTS_PER_TOKEN]].T.take(combo, axis=1)  # contiguous rows
+        # features.py's moe_touch_fraction(E, k, B / copies) for its MoE rows (copies = dp = 1 on the light
+        # path, B / 1.0 = B): the same NumPy expression on contiguous arrays of the same values, the same bits
+        touch = 1.0 - (1.0 - k / E) ** np.maximum(inputs.numbers[2], 1.0)
+    return _core.row_features(inputs.numbers, inputs.codes, inputs.n_gpu, inputs.n_precision, inputs.combos,
+                              inputs.kv_head_replication, touch=touch)
+
+
+# (ids of the model specs, ids of the GPU specs, formats, switches, used combinations) -> (the specs, the
+# combination table, read-only): a table whose rows use the same combinations as the last fit's or chunk's
+# (a refit, a cross-validation fold, the next chunk of a large table) skips the per-combination lookups.
+_TABLES: dict[tuple, tuple] = {}
+#: Largest combination table remembered (1024 x 21 values, 172 kB; at most 32 of them).
+_TABLE_CACHE_COMBOS = 1024
+
+
+def _switches() -> tuple:
+    """The features.py ablation switches a combination row depends on."""
+    return (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP,
+            _features.ACT_QUANT_LAUNCH_LAYERS)
+
+
+def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
+                 shape: tuple[int, int, int]) -> np.ndarray | None:
+    """The ComboField rows of every combination ``used`` marks (NaN elsewhere), a read-only
+    (combinations, ROW_COMBO_FIELDS) array; None where :func:`_combo` declines one."""
+    switches = _switches()
+    key = (tuple(map(id, specs[0])), tuple(map(id, specs[1])), tuple(formats), switches, used.tobytes())
+    hit = _TABLES.get(key)
+    if hit is not None and all(map(operator.is_, hit[0][0] + hit[0][1], specs[0] + specs[1])):
+        return hit[1]
+    model_specs, gpu_specs = specs
+    flat = np.flatnonzero(used)
+    rows = []
+    for m, g, p in zip(*(i.tolist() for i in np.unravel_index(flat, shape)), strict=True):
+        row = _combo_cached(model_specs[m], gpu_specs[g], formats[p], switches)
+        if row is None:
+            return None
+        rows.append(row)
+    combos = np.full((math.prod(shape), _core.ROW_COMBO_FIELDS), np.nan)
+    combos[flat] = np.concatenate(rows).reshape(len(rows), _core.ROW_COMBO_FIELDS)  # (one C loop, not lists)
+    combos.flags.writeable = False
+    if len(combos) <= _TABLE_CACHE_COMBOS:
+        if len(_TABLES) >= 32:
+            _TABLES.clear()
+        _TABLES[key] = ((list(model_specs), list(gpu_specs)), combos)
+    return combos
+
+
+# (id(model spec), id(GPU spec), format, switches) -> (model spec, GPU spec, combo row as a float64 array,
+# never written to): the specs are frozen values, held here so their ids stay theirs; a chunk of a large
+# table (or the next fit) looks its combinations up again.
 _CACHE: dict[tuple, tuple] = {}
 
 
-def _combo_cached(model, gpu, weight_format: str) -> list[float] | None:
-    """:func:`_combo`, remembered per (model spec, GPU spec, format) object and ablation switches."""
-    key = (id(model), id(gpu), weight_format, _features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS,
-           _features.STATE_TRAFFIC_PER_STEP)
+def _combo_cached(model, gpu, weight_format: str, switches: tuple) -> np.ndarray | None:
+    """:func:`_combo`, remembered per (model spec, GPU spec, format) object and the ablation ``switches``
+    it reads (:func:`_switches`)."""
+    key = (id(model), id(gpu), weight_format, switches)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is model and hit[1] is gpu:
         return hit[2]
-    row = _combo(model, gpu, weight_format)
+    values = _combo(model, gpu, weight_format)
+    row = None if values is None else np.array(values, dtype=np.float64)
     if len(_CACHE) >= 4096:
         _CACHE.clear()
     _CACHE[key] = (model, gpu, row)
@@ -111,6 +179,9 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
     except (ValueError, EnergyLensError):
         return None
     moe = E > 1.0
+    launch = arch["n_moe_layers"] if moe and _features.MOE_LAUNCH_LAYERS else 0.0
+    if _features.ACT_QUANT_LAUNCH_LAYERS and _precision.activation_quantised(fmt, gpu):
+        launch = launch + _features.ACT_QUANT_LAUNCH_LAYERS * arch["n_layers"]  # features.py: W8A8 layers
     shared_bpp = compute_bytes if moe and fmt in _features.EXPERT_ONLY_PRECISIONS else bpp
     elem = 4.0 if compute_bytes >= 4.0 else 2.0  # the KV element: the activation dtype (kv_cache_dtype auto)
     fill_active = float(model.active_params_b) if model.params_b > 0 else math.nan  # light.py's fill
@@ -119,7 +190,7 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
             La, arch["n_sliding_layers"], arch["sliding_window"],
             2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem, 4.0 * La * arch["n_heads"] * arch["head_dim"],
             arch["n_kv_heads"], _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp,
-            arch["n_moe_layers"] if moe and _features.MOE_LAUNCH_LAYERS else 0.0]
+            launch]
 
 
 def _architecture(model) -> dict[str, float] | None:

@@ -33,6 +33,7 @@ __all__ = [
     "kv_element_bytes",
     "bytes_per_param",
     "compute_precision",
+    "activation_quantised",
     "peak_flops",
 ]
 
@@ -202,6 +203,23 @@ def compute_precision(precision: str, gpu: Any) -> str:
         f"row; give the GPU's datasheet value in the profile column "
         f"gpu_{PEAK_COLUMNS[_CONDITIONAL_COMPUTE.get(fmt.compute[0], (fmt.compute[0],))[0]]} "
         "or in a user GPU table (--gpu-table FILE; docs/reference-tables.md)")
+
+
+def activation_quantised(precision: str, gpu: Any, compute: str = "") -> bool:
+    """Whether the matrix multiplies of ``precision`` weights quantise their activations on the fly on
+    ``gpu`` (W8A8; vLLM launches a quantisation kernel before every such GEMM): the GEMM precision is
+    8-bit or narrower (fp8 on FP8 tensor cores, int8, fp4), or block-scaled fp8 on a GPU with FP8 tensor
+    cores (activations quantised per 1 x 128 group although on Hopper the rate is the 16-bit one).
+    ``compute`` "" = :func:`compute_precision`'s choice; a given 16-bit ``compute`` means weight-only.
+
+    Raises:
+        ValueError: as :func:`compute_precision`.
+    """
+    resolved = compute or compute_precision(precision, gpu)
+    if bytes_per_param(resolved) <= 1.0:
+        return True
+    fmt = normalize_precision(precision)
+    return fmt == "fp8_block" and not compute and bytes_per_param(compute_precision("fp8", gpu)) <= 1.0
 
 
 def peak_flops(gpu: Any, precision: str) -> float:

@@ -117,7 +117,9 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         "output_tokens": float(np.mean(out_lens)), "energy_j": tot.energy_j / n,
         "prefill_energy_j": pf.energy_j / k / n,
         "decode_energy_j": _positive(tot.energy_j / n - pf.energy_j / k / n),
-        "ttft_s": ttft, "tpot_s": (tot.duration_s - ttft) / (steps - 1) if steps > 1 else math.nan,
+        # Decode time is the full run less one prefill-only run: when a noisy host makes the prefill run
+        # the longer of the two, the difference is no measurement (NaN, like decode_energy_j), not < 0.
+        "ttft_s": ttft, "tpot_s": _positive(tot.duration_s - ttft) / (steps - 1) if steps > 1 else math.nan,
         "latency_s": tot.duration_s, "avg_power_w": tot.energy_j / tot.duration_s, "prefill_runs": k,
         **model_facts(cfg.model),
     }
