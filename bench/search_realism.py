@@ -19,7 +19,13 @@ search's), and the pick with the latency model fitted on all v3 rows (in-sample:
 case) instead of the 50. The v3 export is read from /work/shared/data (never bundled); without it the bench
 says so and exits 0.
 
+``--latency-calibration model`` fits the latency model with its opt-in per-model TPOT factor
+(``EnergyModel(latency_calibration="model")``, docs/model.md section 4; the energy model is unchanged), and
+``--data v2`` runs the same protocol on the bundled ML.ENERGY v2 text rows (A100 and H100; groups task x
+model x GPU), so that nothing is tuned to one dataset.
+
     python bench/search_realism.py [--repeats 20] [--out bench/results/search_realism.json]
+                                   [--latency-calibration model|family] [--data v3|v2]
                                    [--state-traffic-per-step X]  (ablation: Mamba-state passes per step, default 2)
 """
 
@@ -96,7 +102,8 @@ def _group(model: EnergyModel, rows: pd.DataFrame, rng: np.random.Generator, mod
     opt = optimum[0]
     opt_err = float(ev.loc[opt, "tpot_s"] / meas_tpot[opt] - 1.0) if opt in ev.index else float("nan")
     regret = float(meas[pick] / best - 1.0) if pick is not None else float("nan")
-    return {"rows": len(rows), "hit": hit, "hit_measured_tpot": hit_measured, "cause": cause, "regret": regret,
+    return {"rows": len(rows), "architecture": str(rows["architecture"].iloc[0]) if "architecture" in rows else "dense",
+            "hit": hit, "hit_measured_tpot": hit_measured, "cause": cause, "regret": regret,
             "consistent": consistent, "harness_top1_tpot": harness, "hit_latency_all_rows": hit_all, **noisy,
             "no_pick": pick is None, "violates": pick is not None and not bool(ok[pick]),
             "optimum_is_median_row": bool((meas_tpot[optimum] == limit).any()), "rejected_memory": int(picked.rejected["memory_kv_cache"]
@@ -119,24 +126,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--latency-calibration", choices=("model", "family"), default=None,
+                    help="fit the latency model with per-key TPOT/TTFT factors (default: none)")
+    ap.add_argument("--data", choices=("v3", "v2"), default="v3",
+                    help="v3: ML.ENERGY v3 H100 (default); v2: the bundled ML.ENERGY v2 text rows")
     ap.add_argument("--state-traffic-per-step", type=float, default=None,
                     help="ablation: override energylens.profiles.features.STATE_TRAFFIC_PER_STEP")
     args = ap.parse_args()
     if args.state_traffic_per_step is not None:
         features.STATE_TRAFFIC_PER_STEP = args.state_traffic_per_step
-    if not V3.is_file():
+    if args.data == "v3" and not V3.is_file():
         print(f"{V3} not found: the realism bench needs the ML.ENERGY v3 export (not bundled)")
         return
     warnings.simplefilter("ignore")  # range warnings on held-out rows; the figures are what matters
-    df = read_profiles(V3).reset_index(drop=True)
+    if args.data == "v3":
+        df = read_profiles(V3).reset_index(drop=True)
+    else:
+        df = read_profiles("bundled")
+        df = df[(df["modality"] == "text") & np.isfinite(df["tpot_s"])].reset_index(drop=True)
+    kw = {} if args.latency_calibration is None else {"latency_calibration": args.latency_calibration}
     df.index = [f"r{i}" for i in range(len(df))]
     t0 = time.perf_counter()
     per_seed, records, parity = [], [], []
-    latency_all = EnergyModel(bootstrap=0, seed=0).fit(df).latency_model  # in-sample: the template's best case
+    latency_all = EnergyModel(bootstrap=0, seed=0, **kw).fit(df).latency_model  # in-sample: the template's best case
     ape_all = (latency_all.predict(df)["tpot_s_pred"].to_numpy() / df["tpot_s"].to_numpy() - 1.0).__abs__()
     rng = np.random.default_rng(0)
     for sp in random_splits(len(df), 50, args.repeats, 0):
-        model = EnergyModel(bootstrap=0, seed=sp.repeat).fit(df.iloc[sp.train_idx])
+        model = EnergyModel(bootstrap=0, seed=sp.repeat, **kw).fit(df.iloc[sp.train_idx])
         model_all = copy.copy(model)  # the same energy model, the latency model of all rows
         model_all.latency_model = latency_all
         test = df.iloc[sp.test_idx]
@@ -154,11 +170,13 @@ def main() -> None:
                          "top1_measured_tpot": float(frame["hit_measured_tpot"].mean())})
         print(f"repeat {sp.repeat}: search {per_seed[-1]['top1_search']:.3f}, with measured TPOT "
               f"{per_seed[-1]['top1_measured_tpot']:.3f} ({len(frame)} groups, {time.perf_counter() - t0:.0f} s)")
-    write(args.out, per_seed, records, parity, time.perf_counter() - t0, ape_all, features.STATE_TRAFFIC_PER_STEP)
+    write(args.out, per_seed, records, parity, time.perf_counter() - t0, ape_all, features.STATE_TRAFFIC_PER_STEP,
+          {"data": args.data, "latency_calibration": args.latency_calibration,
+           "latency_template": latency_all.template_id})
 
 
 def write(out: str, per_seed: list, records: list, parity: list, seconds: float, ape_all: np.ndarray,
-          state_traffic: float) -> None:
+          state_traffic: float, setup: dict) -> None:
     frame = pd.DataFrame(records)
     seeds = pd.DataFrame(per_seed)
     misses = frame[~frame["hit"]]
@@ -166,7 +184,8 @@ def write(out: str, per_seed: list, records: list, parity: list, seconds: float,
     ape = np.concatenate([np.asarray(a) for a in frame["tpot_ape"]])
     res = {
         "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
-        "data": str(V3), "energylens": energylens.__version__, "seconds": seconds,
+        "data": str(V3) if setup["data"] == "v3" else "bundled ML.ENERGY v2 text rows", **setup,
+        "energylens": energylens.__version__, "seconds": seconds,
         "state_traffic_per_step": state_traffic,
         "repeats": len(seeds), "groups_per_repeat": float(seeds["groups"].mean()),
         "top1_search": float(seeds["top1_search"].mean()), "top1_search_std": float(seeds["top1_search"].std()),
@@ -188,6 +207,9 @@ def write(out: str, per_seed: list, records: list, parity: list, seconds: float,
                                                 for sg in SIGMAS},
         "tpot_rows_on_wrong_side_of_limit": float(frame["tpot_side_wrong"].sum() / frame["tpot_rows"].sum()),
         "tpot_ape_median": float(np.median(ape)), "tpot_ape_p90": float(np.quantile(ape, 0.9)),
+        "tpot_ape_median_by_architecture": {
+            str(a): float(np.median(np.concatenate([np.asarray(x) for x in g["tpot_ape"]])))
+            for a, g in frame.groupby("architecture")},
         "tpot_ape_median_latency_fitted_on_all_rows": float(np.median(ape_all)),
         "search_vs_predict_max_rel_diff": max(parity) if parity else None,
         # how close the measured optimum sits to the limit, and the TPOT error there

@@ -126,8 +126,7 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     double ttft = 0, tpot = 0, aux = 0;
     if (reason == kFeasible) {
       kernel::fill_features(v, d, batch, f);
-      LatencyTemplate::eval(f, p.pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
-                            static_cast<double*>(nullptr));
+      kernel::latency(f, p.pl, v.combos + d.c * kNumComboFields, ttft, tpot, aux);
       reason = kernel::limit_reason(lim, ttft, tpot);
     }
     if (reason != kFeasible) {

@@ -38,7 +38,7 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "weight_total_bytes",       "expert_total_bytes",       "memory_bytes",
                                         "n_heads",                  "n_kv_heads",               "n_experts",
                                         "price_per_gpu_hour",       "window_tokens",            "sliding_share",
-                                        "a2a_moe_layers_with_ep"};
+                                        "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 using kernel::Digits;
@@ -122,8 +122,7 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   double ttft = 0, tpot = 0, aux = 0;
   auto latency_at = [&](double batch) {
     kernel::fill_features(x.view, d, batch, f);
-    LatencyTemplate::eval(f, x.pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
-                          static_cast<double*>(nullptr));
+    kernel::latency(f, x.pl, v, ttft, tpot, aux);
     return ttft + lo * tpot;  // seconds one request spends in the system
   };
   Candidate c;
@@ -372,6 +371,11 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
   if (rows == 0) return;
   eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
                               blk.tpot, blk.aux);
+  for (std::size_t i = 0; i < rows; ++i) {  // latency calibration: the row's combo's factors
+    const double* cv = x.combos.data() + blk.combo[i] * kNumComboFields;
+    blk.ttft[i] *= cv[kTtftFactor];
+    blk.tpot[i] *= cv[kTpotFactor];
+  }
   // Latency limits before the energy template: the rows that pass move up (all columns, so each row
   // still holds its combo's static values).
   std::size_t kept = 0;

@@ -72,10 +72,10 @@ const char* const kEnergyOutputs[] = {"prefill_energy_j", "decode_energy_j", "st
 
 const char* const kLatencyNames[] = {
     "eta_compute", "eta_memory", "roofline_overlap", "eta_prefill", "layer_overhead_us", "allreduce_latency_us",
-    "seq_overhead_us", "pp_bubble", "prefill_batch_factor"};
+    "seq_overhead_us", "pp_bubble", "prefill_batch_factor", "tp_sync_us"};
 const char* const kLatencyUnits[] = {
     "1", "1", "1", "1", "us per layer per step", "us per all-reduce hop", "us per sequence per step",
-    "1 per extra stage", "1 per extra prompt in the prefill batch"};
+    "1 per extra stage", "1 per extra prompt in the prefill batch", "us per layer per extra TP peer"};
 const char* const kLatencyDescriptions[] = {
     "achieved fraction of peak FLOP/s in decode",
     "achieved fraction of HBM bandwidth",
@@ -85,10 +85,11 @@ const char* const kLatencyDescriptions[] = {
     "latency of one all-reduce hop",
     "host time per running sequence per decode step",
     "extra stage time per extra pipeline stage",
-    "TTFT grows by this fraction of one prompt's prefill per extra prompt sharing the batch"};
-const double kLatencyLower[] = {0.01, 0.05, 1e-4, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0};
-const double kLatencyUpper[] = {1.0, 1.0, 1.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0};
-const double kLatencyInit[] = {0.5, 0.6, 0.5, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5};
+    "TTFT grows by this fraction of one prompt's prefill per extra prompt sharing the batch",
+    "per-layer synchronisation time per extra TP peer (grows linearly in tp; 0 = the roofline's all-reduce alone)"};
+const double kLatencyLower[] = {0.01, 0.05, 1e-4, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+const double kLatencyUpper[] = {1.0, 1.0, 1.0, 1.0, 500.0, 200.0, 2000.0, 3.0, 2.0, 200.0};
+const double kLatencyInit[] = {0.5, 0.6, 0.5, 0.4, 50.0, 10.0, 150.0, 0.5, 0.5, 5.0};
 const char* const kLatencyOutputs[] = {"ttft_s", "tpot_s", "tpot_s"};
 
 }  // namespace
@@ -101,7 +102,7 @@ const TemplateDescriptor& EnergyTemplate::descriptor() {
 }
 
 const TemplateDescriptor& LatencyTemplate::descriptor() {
-  static const TemplateDescriptor d{"energylens.latency.v2", kFeatures, kFeatureNames, kParams, kLatencyNames,
+  static const TemplateDescriptor d{"energylens.latency.v3", kFeatures, kFeatureNames, kParams, kLatencyNames,
                                     kLatencyUnits, kLatencyDescriptions, kLatencyLower, kLatencyUpper,
                                     kLatencyInit, kLatencyOutputs, kFeatureUnits, kFeatureDescriptions};
   return d;

@@ -205,7 +205,7 @@ def test_bootstrap_intervals_cover_and_params_carry_intervals():
 
 def test_latency_model_fits_tpot_and_ttft():
     df = synthetic_profiles(5, noise=0.02)
-    phi = np.array([0.5, 0.4, 0.3, 0.35, 60.0, 20.0, 150.0, 0.6, 0.3])
+    phi = np.array([0.5, 0.4, 0.3, 0.35, 60.0, 20.0, 150.0, 0.6, 0.3, 6.0])
     ttft, tpot = R.latency(build_features(df), phi)
     df["ttft_s"] = ttft
     df["tpot_s"] = tpot
@@ -240,7 +240,7 @@ def test_save_load_round_trip(tmp_path):
     pd.testing.assert_frame_equal(back.predict_interval(df), model.predict_interval(df))
     pd.testing.assert_frame_equal(back.latency_model.predict(df), model.latency_model.predict(df))
     assert back.summary == model.summary
-    assert LatencyModel.load(path).template_id == "energylens.latency.v2"
+    assert LatencyModel.load(path).template_id == "energylens.latency.v3"
 
 
 def test_load_errors_are_clear(tmp_path):

@@ -121,14 +121,14 @@ def test_evaluate_returns_one_type_whatever_is_asked(problem):
 def test_template_descriptor_is_a_read_only_class():
     d = _core.describe_template("latency")
     assert isinstance(d, _core.TemplateDescriptor)
-    assert d.id == "energylens.latency.v2" and d.n_params == 9 == len(d.param_names)
+    assert d.id == "energylens.latency.v3" and d.n_params == 10 == len(d.param_names)
     assert d.n_features == len(d.feature_names) == len(d.feature_units) == len(d.feature_descriptions)
     assert isinstance(d.param_names, tuple) and isinstance(d.lower, np.ndarray)
     with pytest.raises(AttributeError):
         d.param_names = ()
     d.init[0] = -1.0  # a copy per access: the native table is untouched
     assert d.init[0] > 0
-    assert "9 parameters" in repr(d)
+    assert "10 parameters" in repr(d)
 
 
 def test_model_options_typo_raises_before_any_work():

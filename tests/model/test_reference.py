@@ -316,7 +316,7 @@ def test_recovers_known_parameters_from_noisy_synthetic_data(seed):
 def test_latency_recovers_known_parameters():
     df = grid_profiles(batches=(1, 4, 16, 64, 256, 1024), lens=((128, 128), (2048, 256), (8000, 64)))
     f = FE.build_features(df)
-    truth = np.array([0.5, 0.65, 0.3, 0.5, 30.0, 10.0, 100.0, 0.3, 0.8])
+    truth = np.array([0.5, 0.65, 0.3, 0.5, 30.0, 10.0, 100.0, 0.3, 0.8, 8.0])
     ttft, tpot = R.latency(f, truth)
     rng = np.random.default_rng(1)
     yf = ttft * np.exp(rng.normal(0, 0.05, ttft.size))
@@ -396,7 +396,7 @@ def test_independent_replicas_cost_what_one_replica_costs_per_request():
     for th in _theta_points():
         e = R.energy(f, th)
         np.testing.assert_allclose(e[1], e[0], rtol=1e-12)
-        _, tpot = R.latency(f, np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5])
+        _, tpot = R.latency(f, np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5, 0.0])
         np.testing.assert_allclose(tpot[1], tpot[0], rtol=1e-12)
 
 
@@ -528,11 +528,21 @@ def test_moe_layers_add_per_layer_overhead():
     f = _feats_rows(rows)
     np.testing.assert_allclose(f["moe_layers"], [48, 24, 0])   # Maverick interleaves 24 MoE with 24 dense layers
     th = R.ENERGY_PARAM_INIT.copy()
-    phi = np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5]
+    phi = np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5, 0.0]
     t0 = R.latency(f, phi)[1]
     phi2 = phi.copy()
     phi2[4] += 10.0  # +10 us per launch layer
     np.testing.assert_allclose(R.latency(f, phi2)[1] - t0, 10e-6 * np.array([96, 72, 80]), rtol=1e-9)
+    # tp_sync_us: per launch layer per extra TP peer, on TTFT and TPOT alike (tp 1, 8, 4 here)
+    np.testing.assert_allclose(f["tp"], [1, 8, 4])
+    phi3 = phi.copy()
+    phi3[9] = 10.0
+    ttft0, tpot0 = R.latency(f, phi)
+    ttft3, tpot3 = R.latency(f, phi3)
+    np.testing.assert_allclose(tpot3 - tpot0, 10e-6 * np.array([0, 72 * 7, 80 * 3]), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(ttft3 - ttft0, 10e-6 * np.array([0, 72 * 7, 80 * 3]), rtol=1e-9, atol=1e-15)
+    # the energy model's step time has no such term
+    np.testing.assert_allclose(R.energy_tpot(f, th), tpot0, rtol=1e-12)
 
 
 def test_kv_heads_are_replicated_when_tp_exceeds_them():

@@ -62,7 +62,7 @@ def test_activation_quantised_layers_add_one_launch_layer_each():
 def test_each_extra_launch_layer_costs_the_per_layer_overhead():
     f = _feats([dict(_LLAMA, gpu="H100 SXM", precision="fp8"), dict(_LLAMA, gpu="H100 SXM", precision="bf16")])
     th = R.ENERGY_PARAM_INIT.copy()
-    phi = np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5]
+    phi = np.r_[th[[0, 1, 2, 3, 7, 8, 9, 10]], 0.5, 0.0]  # prefill_batch_factor, tp_sync_us
     t0 = R.latency(f, phi)[1]
     phi[4] += 10.0   # +10 us per launch layer: the fp8 row has 64, the bf16 row 32
     np.testing.assert_allclose(R.latency(f, phi)[1] - t0, 10e-6 * np.array([64, 32]), rtol=1e-9)

@@ -87,15 +87,19 @@ def test_latency_trials_template_variant_is_the_reference_tpot():
                               input_tokens=300, output_tokens=600, precision="bf16")
                          for tp in (1, 2) for b in (8, 64, 256)])
     f = build_features(rows)
-    ph = np.array([0.6, 0.8, 0.4, 20.0, 30.0, 10.0, 0.5, 0.7])
-    phi = np.array([0.6, 0.8, 0.4, 0.4, 20.0, 30.0, 10.0, 0.0, 0.2])  # the template's 9 parameters
+    ph = np.array([0.6, 0.8, 0.4, 20.0, 30.0, 10.0, 0.5, 0.7, 6.0])
+    phi = np.array([0.6, 0.8, 0.4, 0.4, 20.0, 30.0, 10.0, 0.0, 0.2, 6.0])  # the template's 10 parameters
     np.testing.assert_allclose(T.tpot_variant(f, ph, "template"), R.latency(f, phi)[1], rtol=1e-12)
-    # eta_kv = eta_m and no prefill share: every variant is the template
+    # tp_sync_us = 0, eta_kv = eta_m and no prefill share: every variant is the previous template
     same = ph.copy()
-    same[6], same[7] = same[1], 0.0
+    same[6], same[7], same[8] = same[1], 0.0, 0.0
+    phi[9] = 0.0
     for v in T.VARIANTS:
         np.testing.assert_allclose(T.tpot_variant(f, same, v), R.latency(f, phi)[1], rtol=1e-12)
+    # the template's tp_sync term adds tau_sync x layers x (tp - 1): zero on the TP-1 rows
+    extra = T.tpot_variant(f, ph, "template") - T.tpot_variant(f, ph, "no_tp_sync")
+    np.testing.assert_allclose(extra, 6e-6 * f["n_layers"] * (f["tp"] - 1), rtol=1e-9, atol=1e-15)
     slower = ph.copy()
     slower[6] = 0.1  # KV read at 10 % of peak: longer steps, more so at large batch
-    r = T.tpot_variant(f, slower, "kv_efficiency") / T.tpot_variant(f, ph, "template")
+    r = T.tpot_variant(f, slower, "kv_efficiency") / T.tpot_variant(f, ph, "no_tp_sync")
     assert (r > 1).all() and r[2] > r[0]

@@ -1,6 +1,9 @@
-// The 9-parameter closed-form latency model (template energylens.latency.v1, docs/model.md):
-//   TPOT = t_step,  TTFT = t_pf (1 + kappa_b (B - 1)) + tau_layer L
-// on the same roofline (roofline.hpp) and features as the energy template.
+// The 10-parameter closed-form latency model (template energylens.latency.v3, docs/model.md):
+//   TPOT = t_step + tau_sync L_l (tp - 1),  TTFT = t_pf (1 + kappa_b (B - 1)) + (tau_layer + tau_sync (tp - 1)) L_l
+// on the same roofline (roofline.hpp) and features as the energy template. tau_sync is a per-layer cost per
+// extra TP peer (each layer's collectives wait for, and exchange flags with, every other rank: vLLM's
+// one-shot all-reduce reads all tp - 1 peers' buffers), so it grows linearly in tp where the roofline's
+// all-reduce term saturates as (tp - 1) / tp.
 #pragma once
 
 #include <cstddef>
@@ -11,16 +14,16 @@ namespace energylens {
 
 struct LatencyTemplate {
   static constexpr std::size_t kFeatures = roofline::kNumFeatures;
-  static constexpr std::size_t kParams = 9;
+  static constexpr std::size_t kParams = 10;
   /// Parameter order.
   enum Param : int {
     kEtaCompute = 0, kEtaMemory, kRooflineP, kEtaPrefill, kLayerOverheadUs, kAllreduceLatencyUs,
-    kSeqOverheadUs, kPpBubble, kPrefillBatchFactor
+    kSeqOverheadUs, kPpBubble, kPrefillBatchFactor, kTpSyncUs
   };
   static const TemplateDescriptor& descriptor();
 
   /// One row: TTFT (s), TPOT (s), and TPOT again as the auxiliary output; with non-null gradient
-  /// pointers (all three or none) their gradients over the 9 parameters.
+  /// pointers (all three or none) their gradients over the 10 parameters.
   template <typename T>
   ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft, T& tpot, T& aux, T* g_ttft, T* g_tpot,
                                  T* g_aux) {
@@ -30,9 +33,11 @@ struct LatencyTemplate {
                                     p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
     const roofline::Times<T> r = roofline::times(f, q);
     const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));  // prompts batched in one replica
-    ttft = r.t_pf * hb + q.tau_layer_s * r.launch_layers;
-    tpot = r.t_step;
-    aux = r.t_step;
+    const T sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));  // layer x extra-peer synchronisations
+    const T t_sync = p[kTpSyncUs] * T(roofline::kMicro) * sync_layers;
+    ttft = r.t_pf * hb + q.tau_layer_s * r.launch_layers + t_sync;
+    tpot = r.t_step + t_sync;
+    aux = tpot;
     if (g_ttft == nullptr) return;
     T gs[8];
     roofline::step_time_gradient(r, q, gs);
@@ -49,6 +54,7 @@ struct LatencyTemplate {
     gf[kLayerOverheadUs] = r.launch_layers * T(roofline::kMicro);
     gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
     gf[kPrefillBatchFactor] = r.t_pf * (r.batch_rep - T(1));
+    gf[kTpSyncUs] = gt[kTpSyncUs] = sync_layers * T(roofline::kMicro);
     for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];
   }
 };

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "energylens/latency_template.hpp"
 #include "energylens/roofline.hpp"
 #include "energylens/search.hpp"
 
@@ -174,6 +175,16 @@ ENERGYLENS_HD double objective_of(const Limits& o, double energy_j, double gpu_s
   if (o.objective == static_cast<int>(Objective::Carbon)) value = energy_j * o.carbon_g_per_kwh / 3.6e6;
   else if (o.objective == static_cast<int>(Objective::Cost)) value = gpu_s * price / 3600.0;
   return o.per_token ? value / out_tokens : value;
+}
+
+/// TTFT and TPOT of one candidate's features `f`: the latency template at `pl`, times the combo's
+/// latency-calibration factors (`combo` is its kNumComboFields values; 1 when the model is uncalibrated).
+ENERGYLENS_HD void latency(const double* f, const double* pl, const double* combo, double& ttft, double& tpot,
+                           double& aux) {
+  LatencyTemplate::eval(f, pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
+                        static_cast<double*>(nullptr));
+  ttft *= combo[kTtftFactor];
+  tpot *= combo[kTpotFactor];
 }
 
 /// TtftLimit, TpotLimit or kFeasible (a NaN prediction fails its limit).

@@ -52,6 +52,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                      help="opt-in: also fit one shrunk multiplicative offset per model family or model "
                           "(family | model; default: none, the 12 shared parameters alone; docs/model.md)")
+    fit.add_argument("--calibrate-latency", choices=("family", "model"), default=None, metavar="KEY",
+                     help="opt-in: also fit one shrunk TPOT and one TTFT factor per model family or model for the "
+                          "latency model (family | model; `energylens search --model-file` applies them; unseen "
+                          "models keep factor 1; docs/model.md section 4)")
     add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
@@ -82,7 +86,7 @@ def energy_column_hint(columns) -> str | None:
 
 
 def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: dict, why: str) -> int:
-    lat = LatencyModel(**opts).fit(profiles)
+    lat = LatencyModel(**opts, calibration=args.calibrate_latency).fit(profiles)
     ls = lat.summary
     assert ls is not None
     print(f"{args.profiles}: {why}; fitted the latency model only")
@@ -90,6 +94,8 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
           f"{ls.status}, training MAPE {ls.train_mape:.3f}")
     _print_design(ls)
     _print_params(lat)
+    if lat.calibration is not None:
+        print("\n".join(lat.calibration.describe()))
     lat.save(args.output)
     print(f"wrote {args.output}")
     return 0
@@ -126,7 +132,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
         return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
-    model = EnergyModel(**opts, calibration=args.calibrate)
+    model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
@@ -140,6 +146,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
+        if model.latency_model.calibration is not None:
+            print("\n".join(model.latency_model.calibration.describe()))
     model.save(args.output)
     print(f"wrote {args.output}")
     return 0

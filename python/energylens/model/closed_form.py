@@ -30,6 +30,11 @@ from energylens.model.calibration import (
     read_calibration,
 )
 from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
+from energylens.model.latency_calibration import (
+    LatencyCalibration,
+    fit_latency_calibration,
+    read_latency_calibration,
+)
 from energylens.model.persistence import (
     EXPRESSION_MODEL_ID,
     MODEL_FILE_VERSION,
@@ -49,11 +54,25 @@ class LatencyModel(ClosedFormModel):
     """Closed-form time to first token and time per output token in the energy model's features.
 
     Fitted on ``ttft_s`` and ``tpot_s`` (either may be absent per row: NaN entries are skipped).
+    ``calibration="model"`` (or ``"family"``; default None) also fits one shrunk multiplicative offset per
+    key for TPOT and one for TTFT (:mod:`energylens.model.latency_calibration`), applied by predict and
+    predict_interval; unseen keys keep the template's prediction.
     """
 
     _template = "latency"
     _fit_target = "per_output"
     _kind = "latency"
+
+    def __init__(self, *, calibration: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.calibration_by = check_calibration_key(calibration)
+        self.calibration: LatencyCalibration | None = None
+
+    def _fit_frame(self, frame: Any, shared: dict | None = None) -> LatencyModel:
+        super()._fit_frame(frame, shared)
+        self.calibration = (None if self.calibration_by is None
+                            else fit_latency_calibration(self, frame, self.calibration_by))
+        return self
 
     def _targets(self, frame: pd.DataFrame) -> list[np.ndarray]:
         cols = []
@@ -71,17 +90,40 @@ class LatencyModel(ClosedFormModel):
         """Predicted ``ttft_s_pred`` and ``tpot_s_pred`` for each configuration row (``chunk_rows`` rows at a
         time; ``check_range``: warn once about rows outside the fitted range, see :meth:`extrapolated`;
         ``n_threads`` caps the native loop's threads)."""
+        configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             ttft, tpot = self._outputs(configs, chunk_rows, check_range, "LatencyModel.predict")
+        if self.calibration is not None:
+            f_ttft, f_tpot = self.calibration.factors(configs)
+            ttft, tpot = ttft * f_ttft, tpot * f_tpot
         return pd.DataFrame({"ttft_s_pred": ttft, "tpot_s_pred": tpot})
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                          check_range: bool = True) -> pd.DataFrame:
         """Prediction intervals of TTFT and TPOT at ``level``; IntervalsUnavailableError when the model has
-        none (see :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows)."""
+        none (see :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows). A calibrated
+        model scales the template's interval by each row's factor (the offset's own uncertainty is not added)."""
+        configs = configs if self.calibration is None else as_frame(configs, load_configs)
         (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (lambda a, b: a, lambda a, b: b), chunk_rows,
                                                      check_range)
+        if self.calibration is not None:
+            f_ttft, f_tpot = self.calibration.factors(configs)
+            lo_t, hi_t, lo_p, hi_p = lo_t * f_ttft, hi_t * f_ttft, lo_p * f_tpot, hi_p * f_tpot
         return pd.DataFrame({"ttft_s_lo": lo_t, "ttft_s_hi": hi_t, "tpot_s_lo": lo_p, "tpot_s_hi": hi_p})
+
+    def _state(self) -> dict[str, Any]:
+        state = super()._state()
+        if self.calibration is not None:
+            state["calibration"] = self.calibration.to_state()
+        return state
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any], path: str) -> LatencyModel:
+        model = super()._from_state(state, path)
+        assert isinstance(model, LatencyModel)
+        model.calibration = read_latency_calibration(state.get("calibration"), f"{path}: latency")
+        model.calibration_by = None if model.calibration is None else model.calibration.by
+        return model
 
     def save(self, path: str | Path) -> None:
         write_model_file(path, {"energy": None, "latency": self._state()})
@@ -91,7 +133,7 @@ class LatencyModel(ClosedFormModel):
         state = read_model_file(path)
         if not state.get("latency"):
             raise ModelFileError(f"{path}: holds no latency model")
-        return cls._from_state(state["latency"], str(path))  # type: ignore[return-value]
+        return cls._from_state(state["latency"], str(path))
 
     def to_sympy(self, *, numeric: bool = True):
         from energylens.model.symbolic import latency_expressions
@@ -112,15 +154,18 @@ class EnergyModel(ClosedFormModel):
     or ``tpot_s``, so configurations can be chosen under latency limits; ``save`` stores both.
     ``calibration="family"`` (or ``"model"``, opt-in; default None: the 12 shared parameters alone) also
     fits one shrunk multiplicative offset per key (:mod:`energylens.model.calibration`), applied by
-    predict, predict_phases and predict_interval; ``calibration`` then holds it.
+    predict, predict_phases and predict_interval; ``calibration`` then holds it. ``latency_calibration``
+    (same keys, default None) calibrates the latency model the same way (:class:`LatencyModel`).
     """
 
     _template = "energy"
     _fit_target = "sum"
     _kind = "energy"
 
-    def __init__(self, *, calibration: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, calibration: str | None = None, latency_calibration: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.latency_calibration_by = check_calibration_key(latency_calibration)
         self.latency_model: LatencyModel | None = None
         self.calibration_by = check_calibration_key(calibration)
         self.calibration: Calibration | None = None
@@ -163,7 +208,8 @@ class EnergyModel(ClosedFormModel):
         n_lat = sum(int(np.count_nonzero(np.isfinite(np.asarray(frame[c], dtype=float))))
                     for c in ("ttft_s", "tpot_s") if c in frame)  # latency measurements
         if latency and n_lat:
-            lm = LatencyModel(**self.options, bootstrap=self.bootstrap_replicates)
+            lm = LatencyModel(**self.options, bootstrap=self.bootstrap_replicates,
+                              calibration=self.latency_calibration_by)
             if n_lat >= len(lm.param_names):
                 self.latency_model = lm._fit_frame(frame, shared)
         return self
@@ -260,7 +306,8 @@ class EnergyModel(ClosedFormModel):
         model.calibration = read_calibration(state["energy"].get("calibration"), f"{path}: energy")
         model.calibration_by = None if model.calibration is None else model.calibration.by
         if state.get("latency"):
-            model.latency_model = LatencyModel._from_state(state["latency"], str(path))  # type: ignore[assignment]
+            model.latency_model = LatencyModel._from_state(state["latency"], str(path))
+            model.latency_calibration_by = model.latency_model.calibration_by
         return model
 
     def to_sympy(self, *, numeric: bool = True):

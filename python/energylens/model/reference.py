@@ -27,8 +27,9 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
     t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (ep-1) / (ep tp link))
     E_pf  = (1 + kappa B_r) [ n_r TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
-Latency model (seconds), same roofline with its own 9 parameters:
-    tpot = t_st ;  ttft = t_p (1 + kappa_b (B_r-1)) + tau_l L
+Latency model (seconds), same roofline with its own 10 parameters:
+    t_sy  = tau_sync (L + L_moe) (tp - 1)                    per-layer synchronisation per extra TP peer
+    tpot = t_st + t_sy ;  ttft = t_p (1 + kappa_b (B_r-1)) + tau_l (L + L_moe) + t_sy
 """
 from __future__ import annotations
 
@@ -205,30 +206,31 @@ def energy_jacobian(features, theta):
 
 def _unpack_latency(phi):
     ph = np.asarray(phi, dtype=np.float64)
-    if ph.shape != (9,):
-        raise ValueError(f"phi must have 9 entries, got shape {ph.shape}")
+    if ph.shape != (10,):
+        raise ValueError(f"phi must have 10 entries, got shape {ph.shape}")
     return ph
 
 
 def latency(features, phi):
     """(ttft_s, tpot_s), each (N,)."""
     ph = _unpack_latency(phi)
-    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
+    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb, sy = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
-    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["Ll"]
-    return ttft, c["t_step"]
+    t_sync = sy * _US * c["Ll"] * (c["tp"] - 1.0)
+    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["Ll"] + t_sync
+    return ttft, c["t_step"] + t_sync
 
 
 def latency_jacobian(features, phi):
-    """(d ttft / d phi, d tpot / d phi), each (N, 9)."""
+    """(d ttft / d phi, d tpot / d phi), each (N, 10)."""
     ph = _unpack_latency(phi)
-    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb = ph
+    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb, _sy = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     B, g_pp = c["B"], c["g_pp"]
     hb = 1.0 + kb * (c["Br"] - 1.0)
     N = B.shape[0]
-    Jf = np.zeros((N, 9))
-    Jt = np.zeros((N, 9))
+    Jf = np.zeros((N, 10))
+    Jt = np.zeros((N, 10))
     Jt[:, 0] = g_pp * c["dtg_dtc"] * (-c["tc"] / eta_c)
     Jt[:, 1] = g_pp * c["dtg_dtm"] * (-c["tm"] / eta_m)
     Jt[:, 2] = g_pp * c["dtg_dp"]
@@ -240,11 +242,12 @@ def latency_jacobian(features, phi):
     Jt[:, 6] = c["Br"] * _US
     Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
     Jf[:, 8] = c["t_pf"] * (c["Br"] - 1.0)
+    Jt[:, 9] = Jf[:, 9] = c["Ll"] * (c["tp"] - 1.0) * _US
     return Jf, Jt
 
 
-# Columns of theta that the decode-step time depends on, in LATENCY_PARAM_NAMES order (the last latency
-# parameter, prefill_batch_factor, does not enter tpot).
+# Columns of theta that the decode-step time depends on, in LATENCY_PARAM_NAMES order (prefill_batch_factor
+# does not enter tpot; the energy model has no tp_sync_us: the roofline's step time alone).
 _ENERGY_TIME_COLUMNS = (0, 1, 2, 3, 7, 8, 9, 10)
 
 
@@ -256,14 +259,14 @@ def energy_tpot(features, theta):
     energy pins the time scale (docs/model.md, "Identifiability").
     """
     th = _unpack_energy(theta)
-    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0]
+    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0, 0.0]
     return latency(features, phi)[1]
 
 
 def energy_tpot_jacobian(features, theta):
     """d energy_tpot / d theta, (N, 12) (zero in the power, FLOP-energy and stall columns)."""
     th = _unpack_energy(theta)
-    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0]
+    phi = np.r_[th[list(_ENERGY_TIME_COLUMNS)], 0.0, 0.0]
     _, Jt = latency_jacobian(features, phi)
     J = np.zeros((Jt.shape[0], 12))
     J[:, list(_ENERGY_TIME_COLUMNS)] = Jt[:, :8]

@@ -32,6 +32,7 @@ _LATEX = {
     "static_power_frac": r"\pi_s", "flop_energy_coef": "c_f", "busy_power_frac": r"\pi_b",
     "layer_overhead_us": r"\tau_l", "allreduce_latency_us": r"\alpha", "seq_overhead_us": r"\tau_s",
     "pp_bubble": r"\theta_{pp}", "prefill_stall_per_kseq": r"\kappa", "prefill_batch_factor": r"\kappa_b",
+    "tp_sync_us": r"\tau_{sync}",
 }
 
 
@@ -104,6 +105,8 @@ def latency_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, 
     q = {name: _param(name, params) for name in _TIME_PARAMS}
     r = _roofline(f, q)
     kb = _param("prefill_batch_factor", params)
+    launch_layers = f["n_layers"] + f["moe_layers"]
+    t_sync = _param("tp_sync_us", params) / 10**6 * launch_layers * (f["tp"] - 1)
     ttft = (r["t_pf"] * (1 + kb * (f["batch_size"] / f["dp"] - 1))
-            + q["layer_overhead_us"] / 10**6 * (f["n_layers"] + f["moe_layers"]))
-    return ttft, r["t_step"]
+            + q["layer_overhead_us"] / 10**6 * launch_layers + t_sync)
+    return ttft, r["t_step"] + t_sync

@@ -25,7 +25,7 @@ from energylens.search.candidates import candidate_space
 from energylens.search.result import TERMS, SearchResult
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
-__all__ = ["search", "run_engine", "native_options", "bundled_model", "DEFAULT_MAX_NUM_SEQS", "REASONS"]
+__all__ = ["search", "run_engine", "native_options", "calibrate_latency", "bundled_model", "DEFAULT_MAX_NUM_SEQS", "REASONS"]
 
 #: max_num_seqs values searched by default (vLLM's default cap is 256).
 DEFAULT_MAX_NUM_SEQS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -55,6 +55,21 @@ def _models(energy_model) -> tuple[EnergyModel, str]:
         raise ValueError(f"{source} has no latency model (fit on profiles with ttft_s / tpot_s); the search "
                          "needs predicted TTFT and TPOT")
     return model, source
+
+
+def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
+    """Write the latency model's calibration factors (TTFT, TPOT) of each combo's model into the space's
+    engine values (1 where the model is uncalibrated or the combo's model was not seen in its training);
+    returns {"by": key, "factors": {"model @ precision @ gpu": [ttft, tpot]}} for the result's settings, or None."""
+    cal = getattr(latency_model, "calibration", None)
+    if cal is None:
+        return None
+    models = [f"{c.model} @ {c.precision} @ {c.gpu}" for c in space.combos]
+    f_ttft, f_tpot = cal.factors_of([c.model for c in space.combos], [c.precision for c in space.combos],
+                                    [c.gpu for c in space.combos])
+    space.combo_values[:, COMBO_FIELDS.index("ttft_factor")] = f_ttft
+    space.combo_values[:, COMBO_FIELDS.index("tpot_factor")] = f_tpot
+    return {"by": cal.by, "factors": {m: [float(a), float(b)] for m, a, b in zip(models, f_ttft, f_tpot, strict=True)}}
 
 
 def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
@@ -260,6 +275,11 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     if space.distribution and rate_per_s is not None:
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source = _models(energy_model)
+    calibrated = calibrate_latency(space, em.latency_model)
+    if calibrated is not None:
+        moved = sum(f != [1.0, 1.0] for f in calibrated["factors"].values())
+        source += (f"; latency calibrated by {calibrated['by']} ({moved} of {len(calibrated['factors'])} "
+                   "combinations carry a factor; the others keep the template's TTFT and TPOT)")
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
@@ -273,7 +293,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                 "per_token": per_token, "space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs",
                                                                  "workloads"), space.point_shape, strict=True)),
                 "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
-                "explicit_candidates": None if indices is None else len(indices)}
+                "explicit_candidates": None if indices is None else len(indices), "latency_calibration": calibrated}
     return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
                         pareto_ttft=_candidate_frame(space, out.front_ttft, labels),
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),

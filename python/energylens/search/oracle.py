@@ -54,12 +54,14 @@ def _structural(frame: pd.DataFrame, tp, dp, ep, node_size) -> np.ndarray:
     return np.select(conds, list(range(len(conds))), -1)
 
 
-def _evaluate(frame, theta, phi, rank_batch):
+def _evaluate(frame, theta, phi, rank_batch, factors=(1.0, 1.0)):
+    """Features, energy phases and latency of the rows at ``rank_batch``; ``factors``: the rows' latency
+    calibration (TTFT, TPOT)."""
     frame = frame.assign(batch_size=frame["dp"].to_numpy() * rank_batch)  # the template's batch: all dp ranks
     feats = build_features(frame)
     e_pf, e_dec = reference.energy_phases(feats, theta)
     ttft, tpot = reference.latency(feats, phi)
-    return feats, e_pf, e_dec, ttft, tpot
+    return feats, e_pf, e_dec, ttft * factors[0], tpot * factors[1]
 
 
 def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> dict:
@@ -70,25 +72,26 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     cap = space.max_num_seqs[b]
     n = tp * pp
     reason = _structural(frame, tp, dp, ep, o["node_size"])
+    fac = (space.combo_values[c, COMBO_FIELDS.index("ttft_factor")], space.combo_values[c, COMBO_FIELDS.index("tpot_factor")])
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
     frame = frame.assign(ep=np.where(reason >= 0, 1.0, ep))
     replicas = np.ones(len(frame))
     rate = float(o["rate_per_s"])
     if rate > 0:
-        _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap)
+        _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap, fac)
         capacity = dp * cap / (ttft + lo * tpot)
         replicas = np.maximum(1.0, np.ceil(rate / capacity))
         rank_rate = rate / (replicas * dp)
         low, high = np.zeros(len(frame)), cap.copy()
         for _ in range(int(o["bisection_iterations"])):
             mid = 0.5 * (low + high)
-            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid)
+            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid, fac)
             up = rank_rate * (ttft + lo * tpot) - mid > 0.0
             low, high = np.where(up, mid, low), np.where(up, high, mid)
         batch = high
     else:
         batch = cap
-    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch)
+    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch, fac)
     energy = e_pf + e_dec
     if rate > 0:
         static = np.add(*reference.energy_phases(feats, np.where(np.isin(np.arange(12), (5, 6)), 0.0, theta)))
