@@ -243,6 +243,40 @@ def test_save_load_round_trip(tmp_path):
     assert LatencyModel.load(path).template_id == "energylens.latency.v3"
 
 
+def test_files_of_the_previous_latency_template_still_load(tmp_path):
+    """latency.v3 added tp_sync_us, off at 0: a latency.v2 file (9 parameters, 9 bootstrap columns) loads as
+    latency.v3 with tp_sync_us = 0 and predicts what the same file with that parameter at 0 predicts."""
+    df = synthetic_profiles(9)
+    model = EnergyModel(bootstrap=20).fit(df)
+    path = tmp_path / "model.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    lat = doc["latency"]
+    names = list(lat["params"])
+    k = names.index("tp_sync_us")
+    lat["params"]["tp_sync_us"] = 0.0
+    for row in lat["bootstrap_params"]:
+        row[k] = 0.0
+    zeroed = tmp_path / "zeroed.json"
+    zeroed.write_text(json.dumps(doc))
+    lat["template"] = "energylens.latency.v2"
+    del lat["params"]["tp_sync_us"]
+    del lat["param_units"]["tp_sync_us"]
+    lat["bootstrap_params"] = [row[:k] + row[k + 1:] for row in lat["bootstrap_params"]]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    back, ref = LatencyModel.load(old), LatencyModel.load(zeroed)
+    assert back.template_id == "energylens.latency.v3" and back.theta[k] == 0.0
+    np.testing.assert_array_equal(back.theta, ref.theta)
+    pd.testing.assert_frame_equal(back.predict(df), ref.predict(df))
+    pd.testing.assert_frame_equal(back.predict_interval(df), ref.predict_interval(df))
+    np.testing.assert_array_equal(EnergyModel.load(old).predict(df), model.predict(df))  # energy untouched
+    lat["template"] = "energylens.latency.v1"  # not contained: still refused
+    old.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="template"):
+        LatencyModel.load(old)
+
+
 def test_load_errors_are_clear(tmp_path):
     with pytest.raises(ModelFileError, match="no such model file"):
         EnergyModel.load(tmp_path / "missing.json")

@@ -37,6 +37,7 @@ from energylens.model.persistence import (
     check_keys,
     checked_params,
     read_state_arrays,
+    upgraded_state,
 )
 from energylens.parallel import threads
 from energylens.profiles import read_profiles
@@ -139,6 +140,9 @@ class ClosedFormModel:
     _template: ClassVar[str]
     _fit_target: ClassVar[str]  # "sum" or "per_output"
     _kind: ClassVar[str]
+    #: Older template ids whose files still load: the parameters each lacks and the value at which this
+    #: template reduces to it exactly (e.g. a term added later, off at 0).
+    _upgradable: ClassVar[dict[str, dict[str, float]]] = {}
 
     def __init__(self, *, residual: str = "log", loss: str = "linear", loss_scale: float = 0.1,
                  n_starts: int = 3, start_spread: float = 0.6, seed: int = 0, bootstrap: int = 200,
@@ -470,6 +474,7 @@ class ClosedFormModel:
             model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: {cls._kind} options are not valid: {exc}") from None
+        state = upgraded_state(state, model.template_id, model.param_names, cls._upgradable)
         if state.get("template") != model.template_id:
             raise ModelFileError(
                 f"{path}: {cls._kind} template {state.get('template')!r} does not match this energylens "

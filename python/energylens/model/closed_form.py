@@ -60,6 +60,8 @@ class LatencyModel(ClosedFormModel):
     """
 
     _template = "latency"
+    # latency.v3 added tp_sync_us (a per-layer cost per extra TP peer); at 0 it is latency.v2 exactly.
+    _upgradable: ClassVar[dict[str, dict[str, float]]] = {"energylens.latency.v2": {"tp_sync_us": 0.0}}
     _fit_target = "per_output"
     _kind = "latency"
 

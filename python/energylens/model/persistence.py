@@ -129,6 +129,22 @@ def read_state_arrays(state: dict[str, Any], desc: Any, where: str
                                                                       f"{where} train_ranges")
 
 
+def upgraded_state(state: dict[str, Any], template_id: str, names: tuple[str, ...] | list[str],
+                   upgradable: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """A model state of an older template that ``template_id`` contains, rewritten to ``template_id``: each
+    parameter the old one lacks at its neutral value (``upgradable[old id]``), in the parameters and as a
+    column of the bootstrap refits. Any other state is returned as it is (and checked by the caller)."""
+    added = upgradable.get(state.get("template"))  # type: ignore[arg-type]
+    if added is None or not isinstance(state.get("params"), dict):
+        return state
+    state = {**state, "template": template_id, "params": {**state["params"], **added}}
+    boot, old = state.get("bootstrap_params"), [n for n in names if n not in added]
+    if isinstance(boot, list) and all(isinstance(r, list) and len(r) == len(old) for r in boot):
+        state["bootstrap_params"] = [[dict(zip(old, r, strict=True)).get(n, added.get(n)) for n in names]
+                                     for r in boot]
+    return state
+
+
 def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
     """A short SHA-256 of the feature columns and targets a model was fitted on."""
     h = hashlib.sha256()
