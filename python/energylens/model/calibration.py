@@ -174,7 +174,13 @@ def fit_calibration(model: Any, frame: Any, by: str) -> Calibration:
     pred = ev.out0 + ev.out1
     meas = np.asarray(frame["energy_j"], dtype=np.float64)
     key_of_row = np.array([names[i] if i >= 0 else None for i in range(len(names))] + [None], dtype=object)[c]
-    ok = np.array([k is not None for k in key_of_row]) & np.isfinite(meas) & (meas > 0) & (pred > 0)
+    return shrunk_calibration(by, key_of_row, meas, pred)
+
+
+def shrunk_calibration(by: str, key_of_row: np.ndarray, meas: np.ndarray, pred: np.ndarray) -> Calibration:
+    """The shrunk per-key offsets of measured against predicted values (rows with a key and both positive;
+    module docstring), with the calibrated relative residuals' summary for the intervals."""
+    ok = np.array([k is not None for k in key_of_row], dtype=bool) & np.isfinite(meas) & (meas > 0) & (pred > 0)
     uniq, grp = np.unique(key_of_row[ok].astype(str), return_inverse=True)
     r = np.log(meas[ok] / pred[ok])
     offsets, counts, k, within, between, note = shrunk_offsets(r, grp.astype(np.intp))

@@ -32,9 +32,8 @@ from energylens.model.calibration import (
     check_calibration_key,
     read_calibration,
     row_keys,
-    shrunk_offsets,
+    shrunk_calibration,
 )
-from energylens.model.intervals import residual_sample
 from energylens.profiles.cells import Coded, codes
 from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.schema import OPTIONAL_DEFAULTS
@@ -134,16 +133,8 @@ class LatencyCalibration:
 def _fit_one(pred: np.ndarray, meas: np.ndarray, c: np.ndarray, names: list, by: str) -> Calibration | None:
     """The shrunk offsets of one output (module docstring of :mod:`energylens.model.calibration`)."""
     key_of_row = np.array(list(names), dtype=object)[c]
-    ok = np.array([k is not None for k in key_of_row]) & np.isfinite(meas) & (meas > 0) & (pred > 0)
-    if not ok.any():
-        return None
-    uniq, grp = np.unique(key_of_row[ok].astype(str), return_inverse=True)
-    r = np.log(meas[ok] / pred[ok])
-    offsets, counts, k, within, between, note = shrunk_offsets(r, grp.astype(np.intp))
-    rel = pred[ok] * np.exp(offsets[grp]) / meas[ok] - 1.0
-    dof = float(np.sum(counts / (counts + k))) if np.isfinite(k) else 0.0
-    return Calibration(by, tuple(str(u) for u in uniq), offsets, counts, k, within, between, dof,
-                       residual_sample(rel), len(rel), note)
+    ok = np.array([k is not None for k in key_of_row], dtype=bool) & np.isfinite(meas) & (meas > 0) & (pred > 0)
+    return shrunk_calibration(by, key_of_row, meas, pred) if ok.any() else None
 
 
 def fit_latency_calibration(model: Any, frame: Any, by: str) -> LatencyCalibration:
