@@ -191,3 +191,14 @@ def test_interval_is_the_template_interval_times_the_factor(small):
     np.testing.assert_allclose(lo_hi_cal["tpot_s_lo"], lo_hi["tpot_s_lo"] * f_tpot, rtol=1e-12)
     np.testing.assert_allclose(lo_hi_cal["tpot_s_hi"], lo_hi["tpot_s_hi"] * f_tpot, rtol=1e-12)
     np.testing.assert_allclose(lo_hi_cal["ttft_s_hi"], lo_hi["ttft_s_hi"] * f_ttft, rtol=1e-12)
+
+
+def test_search_says_an_energy_calibration_is_not_applied(small, tmp_path, capsys):
+    profiles = tmp_path / "p.csv"
+    small.to_csv(profiles, index=False)
+    model_file = tmp_path / "m.json"
+    assert cli_main(["fit", str(profiles), "-o", str(model_file), "--bootstrap", "0", "--calibrate", "model"]) == 0
+    capsys.readouterr()
+    assert cli_main(["search", "--model", "llama-3.1-8b", "--gpus", "H100", "--input-tokens", "512",
+                     "--output-tokens", "256", "--model-file", str(model_file), "--top", "3"]) == 0
+    assert "energy calibration (by model) is not applied" in capsys.readouterr().out

@@ -280,6 +280,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         moved = sum(f != [1.0, 1.0] for f in calibrated["factors"].values())
         source += (f"; latency calibrated by {calibrated['by']} ({moved} of {len(calibrated['factors'])} "
                    "combinations carry a factor; the others keep the template's TTFT and TPOT)")
+    if getattr(em, "calibration", None) is not None:  # said, not silently dropped
+        source += (f"; its energy calibration (by {em.calibration.by}) is not applied: energies are the shared "
+                   "template's (one factor per model never reorders a model's own candidates)")
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
