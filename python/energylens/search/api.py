@@ -1,7 +1,9 @@
 """``energylens.search(...)``: the configuration search from the user's side.
 
 Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the energy and latency models (given, read from a model file, or
-fitted on the bundled data, which the result says), runs the native engine with the GIL released, then
+fitted on the bundled data, which the result says), writes their opt-in calibrations' per-combination
+factors into the engine's values (latency: TTFT / TPOT; energy: one factor on the template's per-request
+energy), runs the native engine with the GIL released, then
 explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
 an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
 """
@@ -302,7 +304,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
         top: how many configurations to keep.
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
-            bundled data; the result's ``model_source`` says so).
+            bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
+            are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
         gpu_memory_utilization, node_size, runtime_reserve_gib, activation_tokens: feasibility settings.
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
