@@ -128,6 +128,8 @@ def test_unseen_key_gets_factor_1_and_sentence_says_so(models):
                           output_tokens=256, tp=[1, 2], max_num_seqs=[8], energy_model=cal, bootstrap=False)
     assert "energy calibration by model applied (2 of 4 combinations' model seen in training" in r.model_source
     assert "2 unseen keep the shared template's energy, factor 1" in r.model_source
+    f = float(factor[~qwen][0])  # the span names the seen keys' factors only
+    assert f"carry its factor, x{f:.4g} to x{f:.4g};" in r.model_source
     assert "not applied" not in r.model_source
 
 

@@ -109,9 +109,9 @@ def _calibration_sentences(latency: dict | None, energy: dict | None) -> str:
         text += (f"; latency calibrated by {latency['by']} ({moved} of {len(latency['factors'])} "
                  "combinations carry a factor; the others keep the template's TTFT and TPOT)")
     if energy is not None:
-        f = np.array(list(energy["factors"].values()))
-        n, unseen = len(f), len(energy["unseen"])
-        span = f", x{f.min():.4g} to x{f.max():.4g}" if n > unseen else ""
+        f = np.array([v for k, v in energy["factors"].items() if k not in energy["unseen"]])  # seen keys'
+        n, unseen = len(energy["factors"]), len(energy["unseen"])
+        span = f", x{f.min():.4g} to x{f.max():.4g}" if len(f) else ""
         text += (f"; energy calibration by {energy['by']} applied ({n - unseen} of {n} combinations' "
                  f"{energy['by']} seen in training carry its factor{span}; {unseen} unseen keep the shared "
                  "template's energy, factor 1)")
