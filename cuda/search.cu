@@ -136,6 +136,7 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     double pf, dec, step;
     EnergyTemplate::eval(f, p.pe, pf, dec, step, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
                          static_cast<double*>(nullptr));
+    kernel::calibrate_energy(v.combos + d.c * kNumComboFields, pf, dec);
     ++feasible;
     const double lo = f[roofline::kOutputTokens];
     const double gpu_s = f[roofline::kTp] * f[roofline::kPp] * (ttft + lo * tpot) / batch;

@@ -38,7 +38,8 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "weight_total_bytes",       "expert_total_bytes",       "memory_bytes",
                                         "n_heads",                  "n_kv_heads",               "n_experts",
                                         "price_per_gpu_hour",       "window_tokens",            "sliding_share",
-                                        "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor"};
+                                        "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor",
+                                        "energy_factor"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 using kernel::Digits;
@@ -148,6 +149,10 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
                        static_cast<double*>(nullptr));
   EnergyTemplate::eval(f, x.ps, spf, sdec, sstep, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
                        static_cast<double*>(nullptr));
+  // Energy calibration: the factor scales the template's per-request energy, its static part included;
+  // load mode's idle headroom then tops the static energy up to what the provisioned GPUs draw.
+  kernel::calibrate_energy(v, pf, dec);
+  kernel::calibrate_energy(v, spf, sdec);
   c.prefill_j = pf;
   c.decode_j = dec;
   c.static_j = spf + sdec;
@@ -406,7 +411,9 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     const double batch = blk.rank_batch[i];
     const double lo = blk.cols[roofline::kOutputTokens][i];
     const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
-    const double energy = blk.pf[i] + blk.dec[i];
+    double pf = blk.pf[i], dec = blk.dec[i];
+    kernel::calibrate_energy(x.combos.data() + blk.combo[i] * kNumComboFields, pf, dec);
+    const double energy = pf + dec;
     const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
     const double obj = kernel::objective_of(x.lim, energy, gpu_s, lo, blk.price[i]);
     const std::uint64_t index = blk.index[i];
@@ -418,8 +425,8 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     c.index = index;
     c.objective = obj;
     c.energy_j = energy;
-    c.prefill_j = blk.pf[i];
-    c.decode_j = blk.dec[i];
+    c.prefill_j = pf;
+    c.decode_j = dec;
     c.static_j = std::nan("");  // filled by evaluate_one for the candidates reported
     c.ttft_s = blk.ttft[i];
     c.tpot_s = blk.tpot[i];

@@ -5,7 +5,7 @@ import pytest
 
 import energylens
 from energylens.search.api import bundled_model, native_options, run_engine
-from energylens.search.space import build_space
+from energylens.search.space import COMBO_FIELDS, build_space
 
 pytestmark = pytest.mark.gpu
 
@@ -13,13 +13,16 @@ if energylens.capabilities().cuda_devices == 0:
     pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_reason}", allow_module_level=True)
 
 
+@pytest.mark.parametrize("calibrated", [False, True])
 @pytest.mark.parametrize("tpot_limit", [None, 0.08])
-def test_device_search_matches_the_cpu_engine(tpot_limit):
+def test_device_search_matches_the_cpu_engine(tpot_limit, calibrated):
     model = bundled_model()
     space = build_space(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b"], "H100,H200,B200",
                         input_tokens=[128, 512, 2048, 4096], output_tokens=[64, 256, 512, 1024], tp=[1, 2, 4, 8],
                         pp=[1, 2], dp=[1, 2], ep=[1, 2], max_num_seqs=list(range(1, 257, 3)),
                         precision=["bf16", "fp8"], kv_cache_dtype=["auto", "fp8"])
+    if calibrated:  # an energy calibration's per-combo factors (energy_factor), as search() writes them
+        space.combo_values[:, COMBO_FIELDS.index("energy_factor")] = np.linspace(0.7, 1.3, len(space.combos))
     opts = native_options(top=20, tpot_limit_s=tpot_limit)
     cpu = run_engine(space, model.theta, model.latency_model.theta, opts)
     gpu = run_engine(space, model.theta, model.latency_model.theta, opts, device="cuda")

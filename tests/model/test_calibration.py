@@ -214,14 +214,14 @@ def test_cli_fit_predict_and_evaluate(biased, tmp_path, capsys):
 
 
 def test_offset_uncertainty_widens_seen_rows_in_quadrature():
-    from energylens.model.calibration import _widened, z_of
+    from energylens.model.calibration import widened, z_of
 
     assert z_of(0.9) == pytest.approx(1.6448536, rel=1e-6)
     point = np.array([100.0, 100.0, 100.0])
     lo, hi = np.array([80.0, 80.0, 0.0]), np.array([125.0, 125.0, 150.0])
     sd = np.array([0.1, 0.1, 0.1])
     seen = np.array([True, False, True])
-    new_lo, new_hi = _widened(lo, hi, point, seen, sd, 0.9)
+    new_lo, new_hi = widened(lo, hi, point, seen, sd, 0.9)
     w = (z_of(0.9) * 0.1) ** 2
     assert new_lo[0] == pytest.approx(100 * math.exp(-math.sqrt(math.log(100 / 80) ** 2 + w)))
     assert new_hi[0] == pytest.approx(100 * math.exp(math.sqrt(math.log(125 / 100) ** 2 + w)))

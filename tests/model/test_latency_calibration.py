@@ -193,7 +193,7 @@ def test_interval_is_the_template_interval_times_the_factor(small):
     np.testing.assert_allclose(lo_hi_cal["ttft_s_hi"], lo_hi["ttft_s_hi"] * f_ttft, rtol=1e-12)
 
 
-def test_search_says_an_energy_calibration_is_not_applied(small, tmp_path, capsys):
+def test_search_says_the_energy_calibration_is_applied(small, tmp_path, capsys):
     profiles = tmp_path / "p.csv"
     small.to_csv(profiles, index=False)
     model_file = tmp_path / "m.json"
@@ -201,4 +201,6 @@ def test_search_says_an_energy_calibration_is_not_applied(small, tmp_path, capsy
     capsys.readouterr()
     assert cli_main(["search", "--model", "llama-3.1-8b", "--gpus", "H100", "--input-tokens", "512",
                      "--output-tokens", "256", "--model-file", str(model_file), "--top", "3"]) == 0
-    assert "energy calibration (by model) is not applied" in capsys.readouterr().out
+    out = capsys.readouterr().out  # tests/search/test_search_energy_calibration.py checks the energies
+    assert "energy calibration by model applied (1 of 1 combinations' model seen in training" in out
+    assert "not applied" not in out

@@ -55,6 +55,7 @@ enum ComboField : int {
   kA2aLayersWithEp,        ///< a2a_moe_layers when ep > 1 and dp > 1 (MoE layers; 0 dense)
   kTtftFactor,             ///< latency calibration: the combo's model's TTFT factor (1: none)
   kTpotFactor,             ///< latency calibration: the combo's model's TPOT factor (1: none)
+  kEnergyFactor,           ///< energy calibration: exp(offset) of the combo's model's key (1: none or unseen)
   kNumComboFields
 };
 

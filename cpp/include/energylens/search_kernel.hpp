@@ -187,6 +187,14 @@ ENERGYLENS_HD void latency(const double* f, const double* pl, const double* comb
   tpot *= combo[kTpotFactor];
 }
 
+/// Prefill and decode energy of one candidate times its combo's energy-calibration factor (`combo` is its
+/// kNumComboFields values; the factor is 1 when the model is uncalibrated or the combo's key was not seen
+/// in training, and x 1 is exact, so an uncalibrated search is unchanged bit for bit).
+ENERGYLENS_HD void calibrate_energy(const double* combo, double& prefill_j, double& decode_j) {
+  prefill_j *= combo[kEnergyFactor];
+  decode_j *= combo[kEnergyFactor];
+}
+
 /// TtftLimit, TpotLimit or kFeasible (a NaN prediction fails its limit).
 ENERGYLENS_HD int limit_reason(const Limits& o, double ttft, double tpot) {
   if (!(ttft <= o.ttft_limit_s)) return static_cast<int>(Reason::TtftLimit);

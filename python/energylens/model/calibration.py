@@ -37,7 +37,7 @@ from energylens.profiles.cells import Coded, codes
 from energylens.profiles.tables import find_model
 
 __all__ = ["CALIBRATION_KEYS", "Calibration", "check_calibration_key", "fit_calibration", "row_keys", "shrunk_offsets", "as_frame",
-           "calibrated_interval", "read_calibration"]
+           "calibrated_interval", "read_calibration", "widened"]
 
 #: What a calibration can be keyed on, and where each key comes from.
 CALIBRATION_KEYS = {
@@ -262,11 +262,11 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]
     if check is not None:
         check.warn(f"{type(model).__name__}.predict_interval")
-    lo, hi = _widened(lo, hi, point, seen, cal.offset_sd(frame), level)
+    lo, hi = widened(lo, hi, point, seen, cal.offset_sd(frame), level)
     return lo * factor, hi * factor
 
 
-def _widened(lo: np.ndarray, hi: np.ndarray, point: np.ndarray, seen: np.ndarray, sd: np.ndarray,
+def widened(lo: np.ndarray, hi: np.ndarray, point: np.ndarray, seen: np.ndarray, sd: np.ndarray,
              level: float) -> tuple[np.ndarray, np.ndarray]:
     """Seen rows' bounds widened for the offset's own estimation error: each log half-width h around the
     point prediction becomes sqrt(h^2 + (z sd)^2), z the normal quantile of ``level`` (errors added in

@@ -1,7 +1,9 @@
 """``energylens.search(...)``: the configuration search from the user's side.
 
 Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the energy and latency models (given, read from a model file, or
-fitted on the bundled data, which the result says), runs the native engine with the GIL released, then
+fitted on the bundled data, which the result says), writes their opt-in calibrations' per-combination
+factors into the engine's values (latency: TTFT / TPOT; energy: one factor on the template's per-request
+energy), runs the native engine with the GIL released, then
 explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
 an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
 """
@@ -20,12 +22,14 @@ import pandas as pd
 
 from energylens import _core
 from energylens.model import EnergyModel, load_model
+from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
 from energylens.search.candidates import candidate_space
 from energylens.search.result import TERMS, SearchResult
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
-__all__ = ["search", "run_engine", "native_options", "calibrate_latency", "bundled_model", "DEFAULT_MAX_NUM_SEQS", "REASONS"]
+__all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
+           "DEFAULT_MAX_NUM_SEQS", "REASONS"]
 
 #: max_num_seqs values searched by default (vLLM's default cap is 256).
 DEFAULT_MAX_NUM_SEQS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -70,6 +74,48 @@ def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     space.combo_values[:, COMBO_FIELDS.index("ttft_factor")] = f_ttft
     space.combo_values[:, COMBO_FIELDS.index("tpot_factor")] = f_tpot
     return {"by": cal.by, "factors": {m: [float(a), float(b)] for m, a, b in zip(models, f_ttft, f_tpot, strict=True)}}
+
+
+def _combo_models(space: SearchSpace) -> pd.DataFrame:
+    """One row per combo with the ``model`` value its candidates' profile rows carry (what
+    ``EnergyModel.predict`` keys the energy calibration on)."""
+    return pd.DataFrame({"model": [r["model"] for r in space.profile_rows]})
+
+
+def calibrate_energy(space: SearchSpace, energy_model) -> dict | None:
+    """Write the energy model's calibration factor of each combo's model into the space's engine values
+    (``energy_factor``: exp(offset) of the combo's key, 1 where the model is uncalibrated or the key was not
+    seen in training), so the engine's energies equal ``EnergyModel.predict``; returns {"by": key,
+    "factors": {"model @ precision @ gpu": factor}, "keys": {...: key}, "unseen": [...]} for the result's
+    settings, or None."""
+    cal = getattr(energy_model, "calibration", None)
+    if cal is None:
+        return None
+    frame = _combo_models(space)
+    factors, seen = cal.factors(frame), cal.seen(frame)
+    code, names = row_keys(frame, cal.by)
+    space.combo_values[:, COMBO_FIELDS.index("energy_factor")] = factors
+    labels = [f"{c.model} @ {c.precision} @ {c.gpu}" for c in space.combos]
+    return {"by": cal.by, "factors": {m: float(f) for m, f in zip(labels, factors, strict=True)},
+            "keys": {m: (names[k] if k >= 0 else None) for m, k in zip(labels, code, strict=True)},
+            "unseen": sorted({m for m, s in zip(labels, seen, strict=True) if not s})}
+
+
+def _calibration_sentences(latency: dict | None, energy: dict | None) -> str:
+    """What the model source adds about the calibrations the search applied."""
+    text = ""
+    if latency is not None:
+        moved = sum(f != [1.0, 1.0] for f in latency["factors"].values())
+        text += (f"; latency calibrated by {latency['by']} ({moved} of {len(latency['factors'])} "
+                 "combinations carry a factor; the others keep the template's TTFT and TPOT)")
+    if energy is not None:
+        f = np.array([v for k, v in energy["factors"].items() if k not in energy["unseen"]])  # seen keys'
+        n, unseen = len(energy["factors"]), len(energy["unseen"])
+        span = f", x{f.min():.4g} to x{f.max():.4g}" if len(f) else ""
+        text += (f"; energy calibration by {energy['by']} applied ({n - unseen} of {n} combinations' "
+                 f"{energy['by']} seen in training carry its factor{span}; {unseen} unseen keep the shared "
+                 "template's energy, factor 1)")
+    return text
 
 
 def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
@@ -166,6 +212,9 @@ def _split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel) -> pd
     s_pf, s_dec = static_only.out0, static_only.out1
     if space.distribution:  # weighted means over the distribution's points, as the engine's energy
         s_pf, s_dec = s_pf.reshape(-1, per) @ space.workload_weights, s_dec.reshape(-1, per) @ space.workload_weights
+    # the energy calibration's factor of each configuration's combo, as the engine applies it (1: none)
+    factor = space.combo_values[space.digits(df["index"].to_numpy())[0], COMBO_FIELDS.index("energy_factor")]
+    s_pf, s_dec = s_pf * factor, s_dec * factor
     df["prefill_static_j"] = s_pf
     df["prefill_dynamic_j"] = df["prefill_j"] - s_pf
     df["decode_static_j"] = s_dec
@@ -194,6 +243,10 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
         energies.append(cands.energy_j)
     df["p_best"] = wins / len(boot_e)
     lo, hi = np.quantile(np.vstack(energies), [0.05, 0.95], axis=0)
+    cal = getattr(model, "calibration", None)
+    if cal is not None:  # the offset's own estimation error, added as calibrated_interval adds it
+        frame, c = _combo_models(space), space.digits(idx.astype(np.int64))[0]
+        lo, hi = widened(lo, hi, df["energy_j"].to_numpy(), cal.seen(frame)[c], cal.offset_sd(frame)[c], 0.9)
     df["energy_j_lo"], df["energy_j_hi"] = lo, hi
     return df
 
@@ -251,7 +304,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
         top: how many configurations to keep.
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
-            bundled data; the result's ``model_source`` says so).
+            bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
+            are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
         gpu_memory_utilization, node_size, runtime_reserve_gib, activation_tokens: feasibility settings.
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
@@ -276,13 +330,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source = _models(energy_model)
     calibrated = calibrate_latency(space, em.latency_model)
-    if calibrated is not None:
-        moved = sum(f != [1.0, 1.0] for f in calibrated["factors"].values())
-        source += (f"; latency calibrated by {calibrated['by']} ({moved} of {len(calibrated['factors'])} "
-                   "combinations carry a factor; the others keep the template's TTFT and TPOT)")
-    if getattr(em, "calibration", None) is not None:  # said, not silently dropped
-        source += (f"; its energy calibration (by {em.calibration.by}) is not applied: energies are the shared "
-                   "template's (one factor per model never reorders a model's own candidates)")
+    energy_calibrated = calibrate_energy(space, em)
+    source += _calibration_sentences(calibrated, energy_calibrated)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
@@ -296,7 +345,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                 "per_token": per_token, "space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs",
                                                                  "workloads"), space.point_shape, strict=True)),
                 "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
-                "explicit_candidates": None if indices is None else len(indices), "latency_calibration": calibrated}
+                "explicit_candidates": None if indices is None else len(indices), "latency_calibration": calibrated,
+                "energy_calibration": energy_calibrated}
     return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
                         pareto_ttft=_candidate_frame(space, out.front_ttft, labels),
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),

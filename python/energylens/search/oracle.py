@@ -92,9 +92,11 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     else:
         batch = cap
     feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch, fac)
-    energy = e_pf + e_dec
+    factor = space.combo_values[c, COMBO_FIELDS.index("energy_factor")]  # energy calibration (1: none)
+    energy = (e_pf + e_dec) * factor
     if rate > 0:
         static = np.add(*reference.energy_phases(feats, np.where(np.isin(np.arange(12), (5, 6)), 0.0, theta)))
+        static = static * factor  # the calibrated template's static part; idle headroom tops it up
         energy = energy + np.maximum(0.0, n * feats["tdp_w"] * theta[4] / rank_rate - static)
         gpus = replicas * dp * n
         gpu_s = gpus / rate

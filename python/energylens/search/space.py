@@ -331,6 +331,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
             values[:, col[name]] = one[name]
     values[:, col["a2a_moe_layers_with_ep"]] = feats["a2a_moe_layers"][2 * n:]
     values[:, col["ttft_factor"]] = values[:, col["tpot_factor"]] = 1.0  # latency calibration: api sets them
+    values[:, col["energy_factor"]] = 1.0  # energy calibration: api sets it
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
         values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
