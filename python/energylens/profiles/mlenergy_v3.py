@@ -153,9 +153,15 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
         except UnknownGpuError as exc:
             _fail(src, "gpu_model", (raw["gpu_model"].astype(str) == gpu).to_numpy(), str(exc))
     task = raw["task"].astype(str)
+    given_tokens = _given_input_tokens(raw, src)
     unknown = ~task.isin(list(MLENERGY_V3_TASK_MODALITY)).to_numpy()
-    if unknown.any():
-        _fail(src, "task", unknown, f"unknown v3 task (known: {', '.join(MLENERGY_V3_TASK_MODALITY)})")
+    if (unknown & np.isnan(given_tokens)).any():
+        _fail(src, "task", unknown & np.isnan(given_tokens),
+              f"unknown v3 task {sorted(set(task[unknown & np.isnan(given_tokens)]))} (known: "
+              f"{', '.join(MLENERGY_V3_TASK_MODALITY)}): the export has no input lengths, so a task the reader "
+              "does not know needs its mean prompt length: add an 'input_tokens' column (tokens per request, "
+              "image / video tokens included) with a value on these rows, and a 'modality' column (text, image, "
+              "video) where the prompts are not text; docs/profile-schema.md, 'ML.ENERGY v3'")
     arch = raw["architecture"].astype(str).str.strip().str.lower().map(_ARCHITECTURE)
     if arch.isna().any():
         _fail(src, "architecture", arch.isna().to_numpy(),
@@ -165,17 +171,44 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df = df.drop(columns=["n_gpus"]).join(_relabel_parallelism(raw, src))
     df["architecture"] = arch.to_numpy()
     df["precision"] = raw["weight_precision"].astype(str)
-    df["modality"] = task.map(MLENERGY_V3_TASK_MODALITY).to_numpy()
+    df["modality"] = _modality(raw, task, unknown)
     df["tpot_s"] = pd.to_numeric(raw["median_itl_ms"], errors="coerce") / 1000.0
-    df["input_tokens"], df["video_frames"] = _assumed_input_tokens(df)
+    assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
+    df["input_tokens"] = np.where(np.isnan(given_tokens), assumed, given_tokens)
     df["params_b_nominal"], df["active_params_b_nominal"] = df["params_b"], df["active_params_b"]
     df["params_b"], df["active_params_b"], df["params_from_table"] = _parameter_counts(df)
-    df["input_tokens_assumed"] = True
+    df["input_tokens_assumed"] = np.isnan(given_tokens)
     # the benchmark's vLLM configs for its hybrids (Nemotron Nano v2) set mamba-ssm-cache-dtype float32
     df["mamba_ssm_cache_dtype"] = np.where(df["architecture"] == "hybrid", MLENERGY_V3_HYBRID_SSM_DTYPE, "auto")
     df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
                           "gpu_model"], errors="ignore")
     return load_profiles(df, source=src)
+
+
+def _given_input_tokens(raw: pd.DataFrame, src: str) -> np.ndarray:
+    """The export's own ``input_tokens`` column (mean prompt tokens per request; not an upstream field, a
+    user may add it), NaN where absent or blank; a value that is not a number >= 0 is an error."""
+    if "input_tokens" not in raw.columns:
+        return np.full(len(raw), np.nan)
+    cells = raw["input_tokens"]
+    blank = cells.isna().to_numpy() | (cells.astype(str).str.strip() == "").to_numpy()
+    v = pd.to_numeric(cells.where(~blank), errors="coerce").to_numpy(dtype="float64")
+    bad = ~blank & ~(np.isfinite(v) & (v >= 0))
+    if bad.any():
+        _fail(src, "input_tokens", bad, "must be a number of tokens >= 0 (blank: the task's assumed length)")
+    return v
+
+
+def _modality(raw: pd.DataFrame, task: pd.Series, unknown: np.ndarray) -> np.ndarray:
+    """The task's modality; for a task the reader does not know, the row's ``modality`` column (text
+    where absent or blank)."""
+    out = task.map(MLENERGY_V3_TASK_MODALITY).to_numpy(dtype=object)
+    if unknown.any():
+        given = (raw["modality"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
+                 if "modality" in raw.columns else np.full(len(raw), "", dtype=object))
+        given = np.where(np.isin(given, ("", "nan", "none")), "text", given)
+        out = np.where(unknown, given, out)
+    return out
 
 
 def _parameter_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,10 +240,11 @@ def encoded_video_frames(spec: tables.ModelSpec | None, frames: float, clip_fps:
     return float(min(max(math.floor(frames / clip_fps * fps), lo), frames))
 
 
-def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Text tokens of the task plus one image's or one clip's tokens from the model table."""
+def _assumed_input_tokens(df: pd.DataFrame, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text tokens of the task plus one image's or one clip's tokens from the model table (rows whose
+    length is ``given`` are skipped: NaN, and their ``video_frames`` column's value where the file has one)."""
     text = df["task"].map(MLENERGY_V3_PROMPT_TOKENS).to_numpy(dtype="float64")
-    modality = df["modality"].to_numpy()
+    modality = np.where(given, "given", df["modality"].to_numpy(dtype=object))
     image = np.zeros(len(df))
     frames = np.full(len(df), np.nan)
     unknown = []
@@ -234,4 +268,8 @@ def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
                       + ", ".join(unknown) + "; their input_tokens hold the text part only "
                       "(add image_tokens_per_image / video_tokens_per_frame to energylens/data/models.csv)",
                       tables.EstimatedArchitectureWarning, stacklevel=3)
+    if given.any():
+        own = (pd.to_numeric(df["video_frames"], errors="coerce").to_numpy(dtype="float64")
+               if "video_frames" in df.columns else np.full(len(df), np.nan))
+        frames = np.where(given, own, frames)
     return text + image, frames
