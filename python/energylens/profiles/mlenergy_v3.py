@@ -131,9 +131,13 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     :data:`MLENERGY_V3_PROMPT_TOKENS` plus image / video tokens from the model table),
     ``input_tokens_assumed = True``, ``video_frames`` (video rows), ``parallelism_relabelled``,
     ``params_from_table``, ``mamba_ssm_cache_dtype`` (float32 on hybrid rows, as the benchmark ran them).
+    An ``input_tokens`` column in the file (not upstream; blank = assumed) overrides the assumption row by
+    row (``input_tokens_assumed = False`` there) and lets rows of a task the reader does not know through
+    (their ``modality`` / ``video_frames`` from those columns, text where absent).
 
     Raises:
-        ProfileSchemaError: not a v3 export, an unknown GPU or task, bad parallelism labels, or a row
+        ProfileSchemaError: not a v3 export, an unknown GPU, an unknown task without ``input_tokens``
+            (the message names that remedy), a bad ``input_tokens`` cell, bad parallelism labels, or a row
             that violates the schema (the message names the file, column and rows).
         FileNotFoundError: no such file.
     """
