@@ -245,3 +245,13 @@ def test_an_input_tokens_column_overrides_the_assumption_row_by_row(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(ProfileSchemaError, match=r"column 'input_tokens'.*data row 2"):
         mlenergy_v3(path)
+
+
+def test_activated_params_column_is_optional(tmp_path):
+    frame = pd.DataFrame([row(), row(**MOE)], columns=HEADER).drop(columns=["activated_params_billions"])
+    path = tmp_path / "no_active.csv"
+    frame.to_csv(path, index=False)
+    df = mlenergy_v3(path)  # before: KeyError 'active_params_b'
+    qwen = find_model("Qwen/Qwen3-235B-A22B")
+    assert df["active_params_b"].iloc[1] == pytest.approx(qwen.active_params_b)
+    assert df["active_params_b"].iloc[0] == df["params_b"].iloc[0]

@@ -179,6 +179,8 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["tpot_s"] = pd.to_numeric(raw["median_itl_ms"], errors="coerce") / 1000.0
     assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
     df["input_tokens"] = np.where(np.isnan(given_tokens), assumed, given_tokens)
+    if "active_params_b" not in df.columns:  # activated_params_billions is optional: the table's, else params_b
+        df["active_params_b"] = np.nan
     df["params_b_nominal"], df["active_params_b_nominal"] = df["params_b"], df["active_params_b"]
     df["params_b"], df["active_params_b"], df["params_from_table"] = _parameter_counts(df)
     df["input_tokens_assumed"] = np.isnan(given_tokens)
