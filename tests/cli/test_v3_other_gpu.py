@@ -93,3 +93,29 @@ def test_an_unknown_task_names_the_input_tokens_remedy_and_takes_it(raw, tmp_pat
     new = pred["task"] == "aime-2025"
     assert (pred.loc[new, "input_tokens"] == 250.0).all() and not pred.loc[new, "input_tokens_assumed"].any()
     assert pred.loc[~new, "input_tokens_assumed"].all()
+
+
+def test_a_gpu_the_table_lacks_works_by_both_remedies_the_error_names(raw, tmp_path, capsys):
+    frame = raw.assign(gpu_model="Z9000").head(120)
+    path = _write(tmp_path, frame, "z.csv")
+    assert cli_main(["fit", path, "-o", str(tmp_path / "z.json")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown GPU 'Z9000'" in err and "gpu_hbm_bw_gbs" in err and "--gpu-table FILE" in err
+    # (1) GPU spec columns in the export itself (before: the v3 reader rejected them as an unknown GPU)
+    spec = dict(gpu_hbm_bw_gbs=6000, gpu_tdp_w=900, gpu_interconnect_bw_gbs=1800, gpu_peak_bf16_tflops=2000,
+                gpu_peak_fp8_tflops=4000)
+    inline = _write(tmp_path, frame.assign(**spec), "z_inline.csv")
+    assert cli_main(["fit", inline, "-o", str(tmp_path / "z1.json")]) == 0
+    assert cli_main(["predict", str(tmp_path / "z1.json"), inline, "-o", str(tmp_path / "p1.csv")]) == 0
+    _predictions(str(tmp_path / "p1.csv"))
+    missing = _write(tmp_path, frame.assign(**spec).drop(columns=["gpu_interconnect_bw_gbs"]), "z_missing.csv")
+    assert cli_main(["fit", missing, "-o", str(tmp_path / "z2.json")]) == 2
+    assert "gpu_interconnect_bw_gbs" in capsys.readouterr().err
+    # (2) a user GPU table
+    table = tmp_path / "gpus.csv"
+    table.write_text("name," + ",".join(k[4:] for k in spec) + "\nZ9000," + ",".join(map(str, spec.values())) + "\n")
+    try:
+        assert cli_main(["fit", path, "--gpu-table", str(table), "-o", str(tmp_path / "z3.json")]) == 0
+    finally:
+        from energylens.profiles import tables
+        tables.clear_user_gpus()

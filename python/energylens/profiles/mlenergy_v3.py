@@ -151,11 +151,15 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
                                  f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
+    inline = [c for c in tables.INLINE_COLUMNS if c in raw.columns]  # GPU spec columns describe a GPU too
     for gpu in raw["gpu_model"].astype(str).unique():
+        rows = (raw["gpu_model"].astype(str) == gpu).to_numpy()
+        if inline and raw.loc[rows, inline].notna().to_numpy().any():
+            continue  # checked (values, needed columns) with the features, like any profile's spec columns
         try:
             tables.gpu_spec(gpu)
         except UnknownGpuError as exc:
-            _fail(src, "gpu_model", (raw["gpu_model"].astype(str) == gpu).to_numpy(), str(exc))
+            _fail(src, "gpu_model", rows, str(exc))
     task = raw["task"].astype(str)
     given_tokens = _given_input_tokens(raw, src)
     unknown = ~task.isin(list(MLENERGY_V3_TASK_MODALITY)).to_numpy()
