@@ -181,3 +181,15 @@ def test_a_user_row_may_fill_one_blank_cell_of_a_bundled_gpu(tmp_path):
         assert spec.name == "A10G" and spec.peak_flops("bf16") == 70e12 and spec.tdp_w == 300
     finally:
         tables.clear_user_gpus()
+
+
+def test_search_over_candidates_of_models_the_table_lacks(v2_model):
+    cands = pd.DataFrame({"model": ["acme/MoE-400B-A17B", "acme/MoE-400B-A17B", "acme/Hybrid-12B", "acme/Dense-9B"],
+                          "params_b": [400.0, 400.0, 12.0, 9.0], "active_params_b": [17.0, 17.0, 12.0, 9.0],
+                          "architecture": ["moe", "moe", "hybrid", "dense"], "gpu": ["B200"] * 4, "tp": [8, 4, 1, 1],
+                          "dp": [1, 2, 1, 1], "ep": [8, 8, 1, 1], "input_tokens": [500.0] * 4,
+                          "output_tokens": [300.0] * 4, "max_num_seqs": [64] * 4})
+    with pytest.warns(tables.EstimatedArchitectureWarning, match="acme/MoE-400B-A17B"):
+        r = energylens.search(candidates=cands, energy_model=v2_model, bootstrap=False)
+    df = r.to_frame()
+    assert len(df) == 4 and np.isfinite(df["energy_j"]).all() and (df["energy_j"] > 0).all()

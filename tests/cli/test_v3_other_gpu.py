@@ -75,6 +75,10 @@ def test_evaluate_a_file_of_models_the_table_lacks(raw, tmp_path, capsys):
     assert cli_main(["fit", path, "-o", model]) == 0
     assert cli_main(["predict", model, path, "-o", str(tmp_path / "p.csv")]) == 0
     _predictions(str(tmp_path / "p.csv"))
+    # the search over the export's rows (before: UnknownModelError, then a negative dense part for a MoE)
+    capsys.readouterr()
+    assert cli_main(["search", "--candidates", path, "--model-file", model, "--top", "3"]) == 0
+    assert "J/request" in capsys.readouterr().out
 
 
 def test_an_unknown_task_names_the_input_tokens_remedy_and_takes_it(raw, tmp_path, capsys):

@@ -287,13 +287,20 @@ def test_estimate_of_a_moe_is_sized_by_its_active_parameters():
     for row in m.itertuples(index=False):
         e = estimate_architecture(row.params_b, "moe", row.active_params_b)
         assert e.architecture == "moe" and e.estimated and e.active_params_b == row.active_params_b
-        assert (e.n_experts, e.experts_per_token) == (128, 8)
+        # routing from the active share: within ~2x of the real k/E, and a positive dense part
+        ratio = (e.experts_per_token / e.n_experts) / (row.experts_per_token / row.n_experts)
+        assert 0.4 < ratio < 2.5, (row.name, e.experts_per_token, e.n_experts)
+        assert row.params_b - (row.params_b - row.active_params_b) / (1 - e.experts_per_token / e.n_experts) > 0
         by_active.append(abs(e.n_layers / row.n_layers - 1) + abs(e.d_model / row.d_model - 1))
         t = estimate_architecture(row.params_b)
         by_total.append(abs(t.n_layers / row.n_layers - 1) + abs(t.d_model / row.d_model - 1))
     # the active count is the better size of the layers on the table's own MoE rows (docs/reference-tables.md)
     assert np.median(by_active) < np.median(by_total)
-    # an active count above the total, or none, falls back to the total
+    # a tiny active share: top-1 of more experts, the dense part still positive
+    e = estimate_architecture(1000, "moe", 5)
+    assert e.experts_per_token == 1 and 0 < 1000 - 995 / (1 - 1 / e.n_experts) < 5
+    # an active count above the total, or none, falls back to the total (and 8 of 128 experts)
+    assert (estimate_architecture(30, "moe").n_experts, estimate_architecture(30, "moe").experts_per_token) == (128, 8)
     assert estimate_architecture(30, "moe", 40).active_params_b == 30
     assert estimate_architecture(30, "moe").d_model == estimate_architecture(30).d_model
 
@@ -317,7 +324,9 @@ def test_profile_rows_of_unknown_moe_and_hybrid_models_get_their_kind():
                        "energy_j": [100.0] * 3})
     with pytest.warns(EstimatedArchitectureWarning):
         prof = load_profiles(df)
-    assert prof["n_experts"].tolist() == [128, 1, 1] and prof["experts_per_token"].tolist() == [8, 1, 1]
+    est = estimate_architecture(300, "moe", 20)
+    assert prof["n_experts"].tolist() == [est.n_experts, 1, 1]
+    assert prof["experts_per_token"].tolist() == [est.experts_per_token, 1, 1]
     assert prof["d_model"].iloc[0] == estimate_architecture(300, "moe", 20).d_model
     f = build_features(prof)
     assert all(np.isfinite(v).all() for v in f.values())
