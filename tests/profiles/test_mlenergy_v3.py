@@ -255,3 +255,19 @@ def test_activated_params_column_is_optional(tmp_path):
     qwen = find_model("Qwen/Qwen3-235B-A22B")
     assert df["active_params_b"].iloc[1] == pytest.approx(qwen.active_params_b)
     assert df["active_params_b"].iloc[0] == df["params_b"].iloc[0]
+
+
+def test_other_architecture_labels_and_quantised_checkpoint_names(tmp_path):
+    path = excerpt(tmp_path, [
+        row(**{**MOE, "architecture": "Hybrid MoE"}),
+        row(architecture="Mamba2-Transformer hybrid", model_id="nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+            num_gpus=1, tensor_parallel=1),
+        row(architecture="Transformer", model_id="nvidia/Llama-3.3-70B-Instruct-FP4", weight_precision="nvfp4",
+            total_params_billions=70.0, activated_params_billions=70.0, gpu_model="B200"),
+    ])
+    df = mlenergy_v3(path)
+    assert df["architecture"].tolist() == ["moe", "hybrid", "dense"]
+    # an NVFP4 checkpoint of a table model resolves to it (its counts, not the export's nominal 70)
+    assert df["params_from_table"].tolist() == [True, True, True]
+    assert df["params_b"].iloc[2] == pytest.approx(find_model("meta-llama/Llama-3.3-70B-Instruct").params_b)
+    assert df["precision"].iloc[2] == "nvfp4"

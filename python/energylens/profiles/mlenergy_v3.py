@@ -77,6 +77,22 @@ _COLUMN_MAP = {
 }
 
 
+def _architecture_kind(label: str) -> str | None:
+    """dense / moe / hybrid for an export's ``architecture`` label: the three v3 H100 labels, else by key
+    word (a label naming experts is moe, one naming Mamba / SSM / hybrid a hybrid, a plain transformer
+    dense; a hybrid MoE such as Qwen3-Next counts as moe: its expert weights dominate the bytes); None
+    for a label with none of them."""
+    if label in _ARCHITECTURE:
+        return _ARCHITECTURE[label]
+    if "moe" in label or "expert" in label:
+        return "moe"
+    if any(w in label for w in ("hybrid", "mamba", "ssm")):
+        return "hybrid"
+    if "dense" in label or "transformer" in label:
+        return "dense"
+    return None
+
+
 def is_mlenergy_v3_table(header: tuple[str, ...]) -> bool:
     """Whether a CSV header is that of an ML.ENERGY v3 LLM export."""
     return bool(header) and all(c in header for c in MLENERGY_V3_SIGNATURE)
@@ -170,10 +186,11 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
               "does not know needs its mean prompt length: add an 'input_tokens' column (tokens per request, "
               "image / video tokens included) with a value on these rows, and a 'modality' column (text, image, "
               "video) where the prompts are not text; docs/profile-schema.md, 'ML.ENERGY v3'")
-    arch = raw["architecture"].astype(str).str.strip().str.lower().map(_ARCHITECTURE)
+    arch = raw["architecture"].astype(str).str.strip().str.lower().map(_architecture_kind)
     if arch.isna().any():
         _fail(src, "architecture", arch.isna().to_numpy(),
-              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid)")
+              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid, or a label "
+              "naming experts / MoE, Mamba / SSM / hybrid, or a dense transformer)")
 
     df = raw.rename(columns=_COLUMN_MAP).drop(columns=["tensor_parallel", "expert_parallel", "data_parallel"])
     df = df.drop(columns=["n_gpus"]).join(_relabel_parallelism(raw, src))

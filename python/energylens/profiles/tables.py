@@ -188,6 +188,9 @@ _PUNCT = re.compile(r"[\s\-_.]+")  # as gpu_table.normalize_name
 _VARIANT_TOKENS = frozenset({
     "instruct", "it", "chat", "hf", "base", "pt", "fp8", "fp16", "bf16", "awq", "gptq", "int4", "int8",
     "w4a16", "w8a8", "w8a16", "bnb", "4bit", "8bit", "dynamic", "gguf", "mlx",
+    # Blackwell-era quantised checkpoints (nvidia/Llama-3.3-70B-Instruct-FP4, ...-NVFP4) and reasoning
+    # variants of one architecture (Qwen3-VL-235B-A22B-Thinking)
+    "fp4", "nvfp4", "mxfp4", "thinking",
 })
 
 
