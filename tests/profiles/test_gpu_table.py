@@ -213,8 +213,11 @@ def test_bad_inline_columns_are_located(cols, column, what):
 
 
 def test_blank_table_cell_the_template_needs_names_the_remedy():
-    with pytest.raises(ValueError, match=r"A30.*gpu_interconnect_bw_gbs.*--gpu-table"):
-        build_features(_profile("A30"))
+    # no bundled row lacks bandwidth, TDP or interconnect any more: a registered user GPU without a link
+    tables.register_gpu(tables.GpuSpec("NoLink-1", (), "user", 80, 3000, 60, 900, 900, math.nan, math.nan,
+                                       math.nan, 700, math.nan, "test"))
+    with pytest.raises(ValueError, match=r"NoLink-1.*gpu_interconnect_bw_gbs.*--gpu-table"):
+        build_features(_profile("NoLink-1"))
     with pytest.raises(ValueError, match=r"gpu_peak_bf16_tflops.*--gpu-table"):
         build_features(_profile("A10G"))
     f = build_features(_profile("A10G", gpu_peak_bf16_tflops=70))

@@ -196,3 +196,78 @@ def test_parameter_counts_come_from_the_model_table_where_it_knows_the_model(tmp
     assert qwen.active_params_b == pytest.approx(3.35, abs=0.01)
     # Qwen3-Omni: vLLM serves the thinker (text + vision + audio tower), not the 35.3 B checkpoint
     assert omni.params_b == pytest.approx(31.8)
+
+
+def test_relabelling_uses_the_rows_own_gpu_count_not_an_8_gpu_node(tmp_path):
+    # a B200 / GB200 NVL72 export may serve one deployment on 16-72 GPUs
+    path = excerpt(tmp_path, [
+        row(**{**MOE, "gpu_model": "B200", "num_gpus": 16, "expert_parallel": 16}),
+        row(**{**MOE, "gpu_model": "NVIDIA GB200", "num_gpus": 72, "data_parallel": 8, "expert_parallel": 72}),
+        row(gpu_model="B200", num_gpus=16, tensor_parallel=8, data_parallel=2),
+    ])
+    df = mlenergy_v3(path)
+    assert df["tp"].tolist() == [16, 9, 8] and df["dp"].tolist() == [1, 8, 2]
+    assert df["ep"].tolist() == [16, 72, 1] and df["n_gpus"].tolist() == [16, 72, 16]
+    assert df["gpu"].tolist() == ["B200", "NVIDIA GB200", "B200"]
+
+
+def test_unknown_moe_and_hybrid_models_of_an_export_are_estimated_as_such(tmp_path):
+    from energylens.profiles import load_profiles
+    from energylens.profiles.features import build_features
+    path = excerpt(tmp_path, [
+        row(**{**MOE, "model_id": "acme/Giant-MoE-671B-A37B", "total_params_billions": 671.0,
+               "activated_params_billions": 37.0, "num_gpus": 8, "expert_parallel": 8, "gpu_model": "B200"}),
+        row(model_id="acme/Hybrid-30B", architecture="Mamba-Transformer Hybrid", total_params_billions=30.0,
+            activated_params_billions=30.0, num_gpus=1, tensor_parallel=1, gpu_model="B200"),
+    ])
+    with pytest.warns(EstimatedArchitectureWarning, match="acme/Giant-MoE-671B-A37B"):
+        df = mlenergy_v3(path)
+    assert df["n_experts"].tolist() == [128, 1] and df["architecture"].tolist() == ["moe", "hybrid"]
+    f = build_features(df)
+    assert all(np.isfinite(v).all() for v in f.values()) and f["state_bytes_per_seq"][1] > 0
+    with pytest.warns(EstimatedArchitectureWarning):
+        load_profiles(df.iloc[:1].drop(columns=["n_experts", "experts_per_token"]))  # EP row re-validates
+
+
+def test_an_input_tokens_column_overrides_the_assumption_row_by_row(tmp_path):
+    rows = [row(), row(task="audio-chat"), row(task="image-chat", model_id="google/gemma-3-27b-it", num_gpus=1,
+                                                tensor_parallel=1)]
+    frame = pd.DataFrame(rows, columns=HEADER)
+    frame["input_tokens"] = [np.nan, 420.0, 900.0]
+    frame["modality"] = ["", "", ""]
+    path = tmp_path / "own.csv"
+    frame.to_csv(path, index=False)
+    df = mlenergy_v3(path)
+    assert df["input_tokens"].tolist() == [MLENERGY_V3_PROMPT_TOKENS["lm-arena-chat"], 420.0, 900.0]
+    assert df["input_tokens_assumed"].tolist() == [True, False, False]
+    assert df["modality"].tolist() == ["text", "text", "image"]
+    frame["input_tokens"] = [np.nan, -3.0, 900.0]
+    frame.to_csv(path, index=False)
+    with pytest.raises(ProfileSchemaError, match=r"column 'input_tokens'.*data row 2"):
+        mlenergy_v3(path)
+
+
+def test_activated_params_column_is_optional(tmp_path):
+    frame = pd.DataFrame([row(), row(**MOE)], columns=HEADER).drop(columns=["activated_params_billions"])
+    path = tmp_path / "no_active.csv"
+    frame.to_csv(path, index=False)
+    df = mlenergy_v3(path)  # before: KeyError 'active_params_b'
+    qwen = find_model("Qwen/Qwen3-235B-A22B")
+    assert df["active_params_b"].iloc[1] == pytest.approx(qwen.active_params_b)
+    assert df["active_params_b"].iloc[0] == df["params_b"].iloc[0]
+
+
+def test_other_architecture_labels_and_quantised_checkpoint_names(tmp_path):
+    path = excerpt(tmp_path, [
+        row(**{**MOE, "architecture": "Hybrid MoE"}),
+        row(architecture="Mamba2-Transformer hybrid", model_id="nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+            num_gpus=1, tensor_parallel=1),
+        row(architecture="Transformer", model_id="nvidia/Llama-3.3-70B-Instruct-FP4", weight_precision="nvfp4",
+            total_params_billions=70.0, activated_params_billions=70.0, gpu_model="B200"),
+    ])
+    df = mlenergy_v3(path)
+    assert df["architecture"].tolist() == ["moe", "hybrid", "dense"]
+    # an NVFP4 checkpoint of a table model resolves to it (its counts, not the export's nominal 70)
+    assert df["params_from_table"].tolist() == [True, True, True]
+    assert df["params_b"].iloc[2] == pytest.approx(find_model("meta-llama/Llama-3.3-70B-Instruct").params_b)
+    assert df["precision"].iloc[2] == "nvfp4"

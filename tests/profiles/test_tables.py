@@ -278,3 +278,58 @@ def test_estimate_shape_rules():
         estimate_architecture(0)
     with pytest.raises(ValueError):
         estimate_architecture(float("nan"))
+
+
+def test_estimate_of_a_moe_is_sized_by_its_active_parameters():
+    m = models()
+    m = m[m["architecture"] == "moe"].drop_duplicates(subset=["params_b", "n_layers", "d_model"])
+    by_active, by_total = [], []
+    for row in m.itertuples(index=False):
+        e = estimate_architecture(row.params_b, "moe", row.active_params_b)
+        assert e.architecture == "moe" and e.estimated and e.active_params_b == row.active_params_b
+        # routing from the active share: within ~2x of the real k/E, and a positive dense part
+        ratio = (e.experts_per_token / e.n_experts) / (row.experts_per_token / row.n_experts)
+        assert 0.4 < ratio < 2.5, (row.name, e.experts_per_token, e.n_experts)
+        assert row.params_b - (row.params_b - row.active_params_b) / (1 - e.experts_per_token / e.n_experts) > 0
+        by_active.append(abs(e.n_layers / row.n_layers - 1) + abs(e.d_model / row.d_model - 1))
+        t = estimate_architecture(row.params_b)
+        by_total.append(abs(t.n_layers / row.n_layers - 1) + abs(t.d_model / row.d_model - 1))
+    # the active count is the better size of the layers on the table's own MoE rows (docs/reference-tables.md)
+    assert np.median(by_active) < np.median(by_total)
+    # a tiny active share: top-1 of more experts, the dense part still positive
+    e = estimate_architecture(1000, "moe", 5)
+    assert e.experts_per_token == 1 and 0 < 1000 - 995 / (1 - 1 / e.n_experts) < 5
+    # an active count above the total, or none, falls back to the total (and 8 of 128 experts)
+    assert (estimate_architecture(30, "moe").n_experts, estimate_architecture(30, "moe").experts_per_token) == (128, 8)
+    assert estimate_architecture(30, "moe", 40).active_params_b == 30
+    assert estimate_architecture(30, "moe").d_model == estimate_architecture(30).d_model
+
+
+def test_estimate_of_a_hybrid_keeps_few_attention_layers_and_a_state():
+    for row in models()[lambda d: d["architecture"] == "hybrid"].itertuples(index=False):
+        e = estimate_architecture(row.params_b, "hybrid")
+        assert e.architecture == "hybrid" and 1 <= e.n_attention_layers < e.n_layers / 6
+        assert e.conv_state_elems_per_seq < e.state_elems_per_seq
+        # within 2x of the real model's state (the rule's two source rows)
+        assert 0.5 < e.state_elems_per_seq / row.state_elems_per_seq < 2.0
+
+
+def test_profile_rows_of_unknown_moe_and_hybrid_models_get_their_kind():
+    from energylens.profiles import load_profiles
+    from energylens.profiles.features import build_features
+    df = pd.DataFrame({"model": ["acme/MoE-X", "acme/Hybrid-Y", "acme/Dense-Z"], "params_b": [300.0, 12.0, 12.0],
+                       "active_params_b": [20.0, 12.0, 12.0], "architecture": ["moe", "hybrid", "dense"],
+                       "gpu": ["B200"] * 3, "tp": [4, 1, 1], "pp": [1, 1, 1], "dp": [2, 1, 1], "ep": [8, 1, 1],
+                       "batch_size": [64.0, 8.0, 8.0], "input_tokens": [500.0] * 3, "output_tokens": [300.0] * 3,
+                       "energy_j": [100.0] * 3})
+    with pytest.warns(EstimatedArchitectureWarning):
+        prof = load_profiles(df)
+    est = estimate_architecture(300, "moe", 20)
+    assert prof["n_experts"].tolist() == [est.n_experts, 1, 1]
+    assert prof["experts_per_token"].tolist() == [est.experts_per_token, 1, 1]
+    assert prof["d_model"].iloc[0] == estimate_architecture(300, "moe", 20).d_model
+    f = build_features(prof)
+    assert all(np.isfinite(v).all() for v in f.values())
+    assert f["state_bytes_per_seq"][1] > 0 and f["state_bytes_per_seq"][2] == 0
+    assert f["kv_bytes_per_token"][1] < f["kv_bytes_per_token"][2] / 5  # attention in 1 of 12 layers
+    assert f["moe_layers"][0] > 0

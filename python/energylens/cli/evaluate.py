@@ -148,10 +148,20 @@ def _print_worst(table) -> None:
         w = worst(table, OURS, by)
         if w.empty:
             continue
-        print(f"\n{OURS}: worst {by}s (random split, by MAPE)")
+        print(f"\n{OURS}: worst {by}s (random split, by MAPE; n/a: no choice of that kind in the {by})")
         for _, r in w.iterrows():
-            print(f"  {str(r[by])[:70]:<70} MAPE {r['mape']:6.1f} %  Top-1 {r['top1']:.3f}  "
-                  f"@TPOT {r['top1_tpot']:.3f}  parallelism {r['parallelism']:.3f}  pairwise {r['pairwise']:.3f}")
+            print(f"  {_label(str(r[by])):<70} MAPE {r['mape']:6.1f} %  Top-1 {_score(r['top1'])}  "
+                  f"@TPOT {_score(r['top1_tpot'])}  parallelism {_score(r['parallelism'])}  "
+                  f"pairwise {_score(r['pairwise'])}")
+
+
+def _label(text: str, width: int = 70) -> str:
+    """A group label cut in the middle (task | model | GPU: the GPU at the end stays readable)."""
+    return text if len(text) <= width else text[: width // 2 - 2] + "..." + text[-(width - width // 2 - 1):]
+
+
+def _score(x: float) -> str:
+    return f"{x:.3f}" if x == x else "  n/a"
 
 
 def _print_failures(failed: dict[str, str]) -> None:

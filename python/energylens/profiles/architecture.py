@@ -61,7 +61,10 @@ def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, 
         if spec is None:
             if first_arch_row[j] < 0:
                 continue
-            spec = tables.model_spec(name, p, warn=False)  # estimated: fills no architecture kind / ratio
+            r = first_arch_row[j]  # estimated (MoE / hybrid per the row's kind): fills no kind / active ratio
+            kind_r = "" if cells.is_missing(architecture[r:r + 1])[0] else str(architecture[r])
+            pa = float(active_params_b[r]) if np.isfinite(active_params_b[r]) else None
+            spec = tables.estimate_architecture(p, kind_r or "dense", pa)
             estimated.append((int(first_arch_row[j]), name, p))
         fill[:, j] = [float(getattr(spec, c)) for c in arch]
         if not spec.estimated:

@@ -318,15 +318,18 @@ def _architecture(df: pd.DataFrame, P: np.ndarray, Pa: np.ndarray, pa_given: np.
             need |= ~np.isfinite(given[c])
     codes, keys, specs = _model_keys(df["model"], P, model_specs)
     any_need = np.bincount(codes, weights=need | is_image | ~pa_given, minlength=len(keys)) > 0
+    first = np.zeros(len(keys), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # each key's first row
     # per distinct (model, params_b): the table's value of each column, NaN where nothing is filled
     table = np.full((len(filled) + 2, len(keys)), np.nan)  # + active ratio, vision encoder size
     table[-1] = 0.0
-    for j, (_m, p_b) in sorted(enumerate(keys), key=lambda item: (str(item[1][0]), float(item[1][1]))):
-        spec = specs[j]
-        if spec is None:
-            if not any_need[j]:
+    kinds = df["architecture"].astype(str).to_numpy() if "architecture" in df.columns else np.full(n, "dense")
+    for j, _key in sorted(enumerate(keys), key=lambda item: (str(item[1][0]), float(item[1][1]))):
+        spec, r = specs[j], first[j]
+        if spec is None:  # unknown model: estimated from its first row (MoE by its active params, hybrid)
+            if not any_need[j] and kinds[r] not in ("moe", "hybrid"):
                 continue
-            spec = tables.estimate_architecture(float(p_b))
+            spec = tables.estimate_architecture(float(P[r]) / 1e9, kinds[r], float(Pa[r]) / 1e9 if pa_given[r] else None)
         table[:, j] = spec_column(spec, filled)
     arch: dict[str, np.ndarray] = {}
     per_row = table.take(codes, axis=1)  # one take for every column (each row of it contiguous)

@@ -194,7 +194,7 @@ def _parse_table(frame: pd.DataFrame, source: str, *, require_usable: bool) -> t
     default_source = f"user GPU table {source}"
     for row, rec in enumerate(frame.to_dict("records")):
         spec = _spec_from_record(rec, source, row, default_source)
-        if require_usable:
+        if require_usable and not _names_bundled_gpu(spec):  # a bundled name only fills / aliases that row
             _check_usable(spec, source, [row])
         for n in _names(spec):
             key = normalize_name(n)
@@ -230,6 +230,11 @@ def _bundled_index() -> dict[str, int]:
         for n in _names(spec):
             index.setdefault(normalize_name(n), i)
     return index
+
+
+def _names_bundled_gpu(spec: GpuSpec) -> bool:
+    """Whether a name or alias of ``spec`` is a bundled GPU's (its row then only fills blanks / adds aliases)."""
+    return any(normalize_name(n) in _bundled_index() for n in _names(spec))
 
 
 def gpus() -> pd.DataFrame:
@@ -357,8 +362,27 @@ def _close_matches(query: str, n: int = 5) -> list[str]:
     return list(dict.fromkeys(candidates[h] for h in hits))[:n]
 
 
+def _variants(query: str) -> list[str]:
+    """Table GPUs one of whose names starts with ``query`` (``"A100"``: the four A100 parts)."""
+    key = normalize_name(query)
+    if len(key) < 3:
+        return []
+    return sorted({s.name for s in (*_bundled(), *_USER.values()) for n in _names(s)
+                   if normalize_name(n).startswith(key)})
+
+
 def unknown_gpu_message(name: str) -> str:
-    """The text of :class:`UnknownGpuError`: close matches, the known GPUs and both remedies."""
+    """The text of :class:`UnknownGpuError`: close matches (or the variants an ambiguous family name
+    covers), the known GPUs and both remedies."""
+    variants = _variants(name)
+    if len(variants) > 1:
+        example = next((v for v in variants if "sxm" in v.lower()), variants[0])
+        return (f"GPU name {name!r} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
+                "memory bandwidth and power differ. Either write the variant in the file, or (2) map the name "
+                f"once with a user GPU table holding the row 'name,aliases' = '{example},{name}' (--gpu-table "
+                "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE)), or (1) describe the part with "
+                "GPU spec columns in the profile file under another name (gpu_hbm_bw_gbs, gpu_tdp_w, ...; "
+                "docs/profile-schema.md). ML.ENERGY's own A100s (its v2 data) are A100-SXM4-40GB.")
     close = _close_matches(name)
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     known = ", ".join(s.name for s in (*_bundled(), *_USER.values()))

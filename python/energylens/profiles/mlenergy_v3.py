@@ -77,6 +77,22 @@ _COLUMN_MAP = {
 }
 
 
+def _architecture_kind(label: str) -> str | None:
+    """dense / moe / hybrid for an export's ``architecture`` label: the three v3 H100 labels, else by key
+    word (a label naming experts is moe, one naming Mamba / SSM / hybrid a hybrid, a plain transformer
+    dense; a hybrid MoE such as Qwen3-Next counts as moe: its expert weights dominate the bytes); None
+    for a label with none of them."""
+    if label in _ARCHITECTURE:
+        return _ARCHITECTURE[label]
+    if "moe" in label or "expert" in label:
+        return "moe"
+    if any(w in label for w in ("hybrid", "mamba", "ssm")):
+        return "hybrid"
+    if "dense" in label or "transformer" in label:
+        return "dense"
+    return None
+
+
 def is_mlenergy_v3_table(header: tuple[str, ...]) -> bool:
     """Whether a CSV header is that of an ML.ENERGY v3 LLM export."""
     return bool(header) and all(c in header for c in MLENERGY_V3_SIGNATURE)
@@ -131,9 +147,13 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     :data:`MLENERGY_V3_PROMPT_TOKENS` plus image / video tokens from the model table),
     ``input_tokens_assumed = True``, ``video_frames`` (video rows), ``parallelism_relabelled``,
     ``params_from_table``, ``mamba_ssm_cache_dtype`` (float32 on hybrid rows, as the benchmark ran them).
+    An ``input_tokens`` column in the file (not upstream; blank = assumed) overrides the assumption row by
+    row (``input_tokens_assumed = False`` there) and lets rows of a task the reader does not know through
+    (their ``modality`` / ``video_frames`` from those columns, text where absent).
 
     Raises:
-        ProfileSchemaError: not a v3 export, an unknown GPU or task, bad parallelism labels, or a row
+        ProfileSchemaError: not a v3 export, an unknown GPU, an unknown task without ``input_tokens``
+            (the message names that remedy), a bad ``input_tokens`` cell, bad parallelism labels, or a row
             that violates the schema (the message names the file, column and rows).
         FileNotFoundError: no such file.
     """
@@ -147,35 +167,75 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
                                  f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
+    inline = [c for c in tables.INLINE_COLUMNS if c in raw.columns]  # GPU spec columns describe a GPU too
     for gpu in raw["gpu_model"].astype(str).unique():
+        rows = (raw["gpu_model"].astype(str) == gpu).to_numpy()
+        if inline and raw.loc[rows, inline].notna().to_numpy().any():
+            continue  # checked (values, needed columns) with the features, like any profile's spec columns
         try:
             tables.gpu_spec(gpu)
         except UnknownGpuError as exc:
-            _fail(src, "gpu_model", (raw["gpu_model"].astype(str) == gpu).to_numpy(), str(exc))
+            _fail(src, "gpu_model", rows, str(exc))
     task = raw["task"].astype(str)
+    given_tokens = _given_input_tokens(raw, src)
     unknown = ~task.isin(list(MLENERGY_V3_TASK_MODALITY)).to_numpy()
-    if unknown.any():
-        _fail(src, "task", unknown, f"unknown v3 task (known: {', '.join(MLENERGY_V3_TASK_MODALITY)})")
-    arch = raw["architecture"].astype(str).str.strip().str.lower().map(_ARCHITECTURE)
+    if (unknown & np.isnan(given_tokens)).any():
+        _fail(src, "task", unknown & np.isnan(given_tokens),
+              f"unknown v3 task {sorted(set(task[unknown & np.isnan(given_tokens)]))} (known: "
+              f"{', '.join(MLENERGY_V3_TASK_MODALITY)}): the export has no input lengths, so a task the reader "
+              "does not know needs its mean prompt length: add an 'input_tokens' column (tokens per request, "
+              "image / video tokens included) with a value on these rows, and a 'modality' column (text, image, "
+              "video) where the prompts are not text; docs/profile-schema.md, 'ML.ENERGY v3'")
+    arch = raw["architecture"].astype(str).str.strip().str.lower().map(_architecture_kind)
     if arch.isna().any():
         _fail(src, "architecture", arch.isna().to_numpy(),
-              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid)")
+              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid, or a label "
+              "naming experts / MoE, Mamba / SSM / hybrid, or a dense transformer)")
 
     df = raw.rename(columns=_COLUMN_MAP).drop(columns=["tensor_parallel", "expert_parallel", "data_parallel"])
     df = df.drop(columns=["n_gpus"]).join(_relabel_parallelism(raw, src))
     df["architecture"] = arch.to_numpy()
     df["precision"] = raw["weight_precision"].astype(str)
-    df["modality"] = task.map(MLENERGY_V3_TASK_MODALITY).to_numpy()
+    df["modality"] = _modality(raw, task, unknown)
     df["tpot_s"] = pd.to_numeric(raw["median_itl_ms"], errors="coerce") / 1000.0
-    df["input_tokens"], df["video_frames"] = _assumed_input_tokens(df)
+    assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
+    df["input_tokens"] = np.where(np.isnan(given_tokens), assumed, given_tokens)
+    if "active_params_b" not in df.columns:  # activated_params_billions is optional: the table's, else params_b
+        df["active_params_b"] = np.nan
     df["params_b_nominal"], df["active_params_b_nominal"] = df["params_b"], df["active_params_b"]
     df["params_b"], df["active_params_b"], df["params_from_table"] = _parameter_counts(df)
-    df["input_tokens_assumed"] = True
+    df["input_tokens_assumed"] = np.isnan(given_tokens)
     # the benchmark's vLLM configs for its hybrids (Nemotron Nano v2) set mamba-ssm-cache-dtype float32
     df["mamba_ssm_cache_dtype"] = np.where(df["architecture"] == "hybrid", MLENERGY_V3_HYBRID_SSM_DTYPE, "auto")
     df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
                           "gpu_model"], errors="ignore")
     return load_profiles(df, source=src)
+
+
+def _given_input_tokens(raw: pd.DataFrame, src: str) -> np.ndarray:
+    """The export's own ``input_tokens`` column (mean prompt tokens per request; not an upstream field, a
+    user may add it), NaN where absent or blank; a value that is not a number >= 0 is an error."""
+    if "input_tokens" not in raw.columns:
+        return np.full(len(raw), np.nan)
+    cells = raw["input_tokens"]
+    blank = cells.isna().to_numpy() | (cells.astype(str).str.strip() == "").to_numpy()
+    v = pd.to_numeric(cells.where(~blank), errors="coerce").to_numpy(dtype="float64")
+    bad = ~blank & ~(np.isfinite(v) & (v >= 0))
+    if bad.any():
+        _fail(src, "input_tokens", bad, "must be a number of tokens >= 0 (blank: the task's assumed length)")
+    return v
+
+
+def _modality(raw: pd.DataFrame, task: pd.Series, unknown: np.ndarray) -> np.ndarray:
+    """The task's modality; for a task the reader does not know, the row's ``modality`` column (text
+    where absent or blank)."""
+    out = task.map(MLENERGY_V3_TASK_MODALITY).to_numpy(dtype=object)
+    if unknown.any():
+        given = (raw["modality"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
+                 if "modality" in raw.columns else np.full(len(raw), "", dtype=object))
+        given = np.where(np.isin(given, ("", "nan", "none")), "text", given)
+        out = np.where(unknown, given, out)
+    return out
 
 
 def _parameter_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,10 +267,11 @@ def encoded_video_frames(spec: tables.ModelSpec | None, frames: float, clip_fps:
     return float(min(max(math.floor(frames / clip_fps * fps), lo), frames))
 
 
-def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Text tokens of the task plus one image's or one clip's tokens from the model table."""
+def _assumed_input_tokens(df: pd.DataFrame, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text tokens of the task plus one image's or one clip's tokens from the model table (rows whose
+    length is ``given`` are skipped: NaN, and their ``video_frames`` column's value where the file has one)."""
     text = df["task"].map(MLENERGY_V3_PROMPT_TOKENS).to_numpy(dtype="float64")
-    modality = df["modality"].to_numpy()
+    modality = np.where(given, "given", df["modality"].to_numpy(dtype=object))
     image = np.zeros(len(df))
     frames = np.full(len(df), np.nan)
     unknown = []
@@ -234,4 +295,8 @@ def _assumed_input_tokens(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
                       + ", ".join(unknown) + "; their input_tokens hold the text part only "
                       "(add image_tokens_per_image / video_tokens_per_frame to energylens/data/models.csv)",
                       tables.EstimatedArchitectureWarning, stacklevel=3)
+    if given.any():
+        own = (pd.to_numeric(df["video_frames"], errors="coerce").to_numpy(dtype="float64")
+               if "video_frames" in df.columns else np.full(len(df), np.nan))
+        frames = np.where(given, own, frames)
     return text + image, frames

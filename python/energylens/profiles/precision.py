@@ -109,6 +109,9 @@ _ALIASES: dict[str, str] = {
     "bfloat16": "bf16",
     "fp8block": "fp8_block", "blockfp8": "fp8_block", "fp8blockwise": "fp8_block",
     "float8": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8", "e4m3": "fp8", "w8a8fp8": "fp8",
+    # torch / ROCm spellings: the "fnuz" variants are AMD CDNA 3's fp8 (MI300X, MI325X); same 1 byte per weight
+    "float8e4m3fn": "fp8", "float8e5m2": "fp8", "fp8e4m3fn": "fp8", "fp8e4m3fnuz": "fp8", "fp8e5m2fnuz": "fp8",
+    "float8e4m3fnuz": "fp8", "float8e5m2fnuz": "fp8", "e4m3fnuz": "fp8",
     "w8a8int8": "int8",
     "w4a16": "int4", "awq": "int4", "gptq": "int4",
     "fp4": "mxfp4", "mxfp4e2m1": "mxfp4",

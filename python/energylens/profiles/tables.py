@@ -188,6 +188,9 @@ _PUNCT = re.compile(r"[\s\-_.]+")  # as gpu_table.normalize_name
 _VARIANT_TOKENS = frozenset({
     "instruct", "it", "chat", "hf", "base", "pt", "fp8", "fp16", "bf16", "awq", "gptq", "int4", "int8",
     "w4a16", "w8a8", "w8a16", "bnb", "4bit", "8bit", "dynamic", "gguf", "mlx",
+    # Blackwell-era quantised checkpoints (nvidia/Llama-3.3-70B-Instruct-FP4, ...-NVFP4) and reasoning
+    # variants of one architecture (Qwen3-VL-235B-A22B-Thinking)
+    "fp4", "nvfp4", "mxfp4", "thinking",
 })
 
 
@@ -354,8 +357,43 @@ ESTIMATE_HEAD_DIM = 128
 ESTIMATE_KV_HEADS = 8
 
 
-def estimate_architecture(params_b: float) -> ModelSpec:
-    """A plausible dense decoder for ``params_b`` billion parameters (``estimated=True``).
+#: Routing of an estimated MoE model: 128 experts (the Qwen3 / Qwen3-VL / Qwen3-Omni / gpt-oss-120b /
+#: Maverick rows of the table), top-k from the active share (:func:`_moe_routing`), 8 (Qwen3) without an
+#: active count. ESTIMATE_MOE_SHARED: the dense part (attention, embeddings, shared experts) as a share of
+#: the total, the median of the table's MoE rows (1.6 / 46.7 Mixtral 8x7B ... 8.0 / 235 Qwen3-235B).
+ESTIMATE_MOE_EXPERTS = 128
+ESTIMATE_MOE_TOP_K = 8
+ESTIMATE_MOE_SHARED = 0.03
+
+
+def _moe_routing(p: float, active: float) -> tuple[int, int]:
+    """(experts, top-k) with k/E the share of the expert weights one token touches when the dense part is
+    ESTIMATE_MOE_SHARED of the total, always below active / total (so the dense part the template derives,
+    P - (P - Pa) / (1 - k/E), stays positive)."""
+    if not (0 < active < p):
+        return ESTIMATE_MOE_EXPERTS, ESTIMATE_MOE_TOP_K
+    s, e = ESTIMATE_MOE_SHARED, ESTIMATE_MOE_EXPERTS
+    k = math.floor(e * (active - s * p) / ((1 - s) * p) + 0.5)
+    if 1 <= k and k / e < active / p:
+        return e, min(k, e)
+    # active below the dense share (or top-1 of 128 touches too much): top-1 of more, smaller experts,
+    # the dense part half the active count
+    return max(e, math.ceil(2 * p / active - 1)), 1
+#: An estimated hybrid (Mamba-Transformer) keeps attention in one layer of ESTIMATE_HYBRID_ATTN_EVERY
+#: (Nemotron Nano v2: 4 of 56 and 6 of 62) and per Mamba layer state elements (SSM + conv) and, of
+#: them, conv-state elements of these multiples of d_model (the same rows: 156 / 132 and 4.3 / 3.6).
+ESTIMATE_HYBRID_ATTN_EVERY = 12
+ESTIMATE_HYBRID_STATE_PER_D = 144.0
+ESTIMATE_HYBRID_CONV_PER_D = 4.0
+
+
+def estimate_architecture(params_b: float, architecture: str = "dense",
+                          active_params_b: float | None = None) -> ModelSpec:
+    """A plausible decoder for ``params_b`` billion parameters (``estimated=True``): dense by default;
+    ``architecture="moe"`` sizes the layers by ``active_params_b`` (what one token runs through; the
+    table's MoE rows follow the dense rule on their active count, not their total) and routes
+    :data:`ESTIMATE_MOE_EXPERTS` experts, top-k from the active share (:func:`_moe_routing`); ``"hybrid"`` keeps attention
+    (and a KV cache) in one layer of :data:`ESTIMATE_HYBRID_ATTN_EVERY` and a Mamba state in the others.
 
     Rule (docs/reference-tables.md), fitted to the dense text models of the table:
     ``d_model = 128 * round(1633 * P^0.406 / 128)`` and ``n_layers = round(20.3 * P^0.280)``
@@ -370,26 +408,39 @@ def estimate_architecture(params_b: float) -> ModelSpec:
     p = _float(params_b)
     if not (p > 0) or math.isinf(p):
         raise ValueError(f"params_b must be a positive number of billions, got {params_b!r}")
+    kind = str(architecture).strip().lower()
+    active = _float(active_params_b) if active_params_b is not None else math.nan
+    active = active if (kind == "moe" and 0 < active <= p) else p
     d = max(ESTIMATE_HEAD_DIM,
-            ESTIMATE_HEAD_DIM * round(ESTIMATE_D_COEF * p ** ESTIMATE_D_EXP / ESTIMATE_HEAD_DIM))
-    n_layers = max(1, round(ESTIMATE_L_COEF * p ** ESTIMATE_L_EXP))
+            ESTIMATE_HEAD_DIM * round(ESTIMATE_D_COEF * active ** ESTIMATE_D_EXP / ESTIMATE_HEAD_DIM))
+    n_layers = max(1, round(ESTIMATE_L_COEF * active ** ESTIMATE_L_EXP))
     n_heads = max(1, d // ESTIMATE_HEAD_DIM)
+    extra: dict = {}
+    if kind == "hybrid":
+        attn = max(1, round(n_layers / ESTIMATE_HYBRID_ATTN_EVERY))
+        mamba = max(n_layers - attn, 0)
+        conv = mamba * ESTIMATE_HYBRID_CONV_PER_D * d
+        extra = {"n_attention_layers": float(attn), "conv_state_elems_per_seq": conv,
+                 "state_elems_per_seq": mamba * ESTIMATE_HYBRID_STATE_PER_D * d}  # conv state included
+    moe = kind == "moe"
+    n_experts, top_k = _moe_routing(p, active) if moe else (1, 1)
     return ModelSpec(
         name=f"estimated-{p:g}b",
         aliases=(),
         family="estimated",
-        architecture="dense",
+        architecture=kind if kind in ("moe", "hybrid") else "dense",
         params_b=p,
-        active_params_b=p,
+        active_params_b=active,
         n_layers=int(n_layers),
         d_model=int(d),
         n_heads=int(n_heads),
         n_kv_heads=int(min(ESTIMATE_KV_HEADS, n_heads)),
         head_dim=ESTIMATE_HEAD_DIM,
-        n_experts=1,
-        experts_per_token=1,
+        n_experts=n_experts,
+        experts_per_token=top_k,
         image_tokens_per_image=math.nan,
         vision_params_b=math.nan,
         source="estimated",
         estimated=True,
+        **extra,
     )

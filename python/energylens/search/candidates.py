@@ -17,7 +17,9 @@ tokens), which replace the model table's values for that row as they do in
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -69,6 +71,29 @@ def _rank_batch(df: pd.DataFrame, dp: np.ndarray) -> np.ndarray:
     return out
 
 
+def _model_specs(df: pd.DataFrame) -> dict:
+    """Model name -> ModelSpec: the model table's row, else (a row giving ``params_b``) an estimate of the
+    row's ``architecture`` (MoE sized by ``active_params_b``; :func:`tables.estimate_architecture`), which
+    the row's architecture columns then override, with one EstimatedArchitectureWarning; else
+    UnknownModelError (close matches, the params_b remedy)."""
+    out, estimated = {}, []
+    names = df["model"].astype(str)
+    for m in names.unique():
+        spec = tables.find_model(m)
+        first = int(np.argmax((names == m).to_numpy()))
+        p = pd.to_numeric(df["params_b"], errors="coerce").iloc[first] if "params_b" in df.columns else math.nan
+        if spec is None and p > 0:
+            kind = str(df["architecture"].iloc[first]) if "architecture" in df.columns else "dense"
+            pa = pd.to_numeric(df["active_params_b"], errors="coerce").iloc[first] if "active_params_b" in df else None
+            spec = dataclasses.replace(tables.estimate_architecture(float(p), kind, pa), name=m)
+            estimated.append(f"{m!r} ({float(p):g}B {spec.architecture})")
+        out[m] = spec if spec is not None else tables.model_spec(m)  # UnknownModelError
+    if estimated:
+        warnings.warn("candidates: model(s) not in the model table, architecture estimated from params_b: "
+                      + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)
+    return out
+
+
 def _overrides(df: pd.DataFrame, i: int) -> tuple:
     """(column, value) pairs a row gives for :data:`OVERRIDE_COLUMNS` (missing / NaN left to the table)."""
     out = []
@@ -115,7 +140,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     rank_batch = _rank_batch(df, dp)
     precision = _text(df, "precision", "bf16", tables.normalize_precision)
     kv = _text(df, "kv_cache_dtype", "auto", tables.normalize_kv_cache_dtype)
-    models = {m: tables.model_spec(m) for m in df["model"].astype(str).unique()}
+    models = _model_specs(df)
     gpus = {g: tables.gpu_spec(g) for g in df["gpu"].astype(str).unique()}
     keys, key_of = [], {}
     combo = np.empty(len(df), dtype=np.int64)
