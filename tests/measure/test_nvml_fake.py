@@ -74,7 +74,10 @@ def test_sample_buffer_drained_and_mapped_onto_the_steady_clock(fake_nvml):
         lo = base * duration
         hi = base * duration + 200.0 * duration
         assert lo < e < hi and lo < c < hi
-        assert e == pytest.approx(c, rel=0.03)
+        # the counter moves every ~0.1 s: a read delayed by CPU load stamps a value up to one update
+        # period stale at each end of the window, so the two agree to 2 x peak power x that period
+        period = r["update_period_s"]["nvml_energy"]
+        assert abs(e - c) <= 2.0 * (base + 200.0) * period
         assert abs(e - (base * duration + 100.0)) < 20.0  # 200 W x 2 edges x (<= 50 ms phase)
     assert r["dropped"] == 0
 
