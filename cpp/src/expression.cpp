@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <limits>
@@ -431,6 +432,23 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t k, const d
   }
 }
 
+namespace {
+
+// Whether out[0, count) shares memory with rows [begin, begin + count) of a column (an evaluation written
+// over its own input): then the last tile cannot be recomputed in place.
+bool overlaps_columns(const double* out, std::size_t count, const double* const* columns, std::size_t nf,
+                      std::size_t begin, std::size_t rows, std::uint64_t broadcast) {
+  const auto lo = reinterpret_cast<std::uintptr_t>(out), hi = lo + count * sizeof(double);
+  for (std::size_t c = 0; c < nf; ++c) {
+    if (((broadcast >> c) & 1U) != 0) continue;
+    const auto a = reinterpret_cast<std::uintptr_t>(columns[c] + begin), b = a + rows * sizeof(double);
+    if (a < hi && lo < b) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 // Scratch of the values-only path, one per thread, reused across calls: the plan's block buffers, the
 // slot table, and one block per broadcast column holding its value.
 struct ExpressionProgram::ValueScratch {
@@ -445,8 +463,9 @@ struct ExpressionProgram::ValueScratch {
 };
 
 // Rows [begin, begin + count) through the plan: whole vector tiles in place, and a last partial tile
-// (the end of the last block) on copies padded to a whole tile, so no row takes the scalar path (with
-// a tile of 64 rows the scalar tail cost up to a third of a 1000-row call).
+// (the end of the last block) either in place over the tile before it or, below one tile or when the
+// output is written over a column, on copies padded to a whole tile, so no row takes the scalar path
+// (with a tile of 64 rows the scalar tail cost up to a third of a 1000-row call).
 void ExpressionProgram::values_rows(ValueScratch& v, std::size_t begin, std::size_t count, const double* const* columns,
                                     double* out, std::uint64_t broadcast, const double* scalars,
                                     std::size_t next_count) const {
@@ -468,6 +487,18 @@ void ExpressionProgram::values_rows(ValueScratch& v, std::size_t begin, std::siz
                      next_count > 0 ? &next : nullptr);
   }
   if (whole == count) return;
+  if (whole > 0 && !overlaps_columns(out + begin, count, columns, nf, begin, count, broadcast)) {
+    // The last tile overlaps the whole tiles: rows [count - tile, count), computed in place with no
+    // copies of the columns (a 1000-row call copied 22 columns and padded them). The rows computed
+    // again come out with the same bits, except that exp and log, which take libm for a whole pass
+    // holding an out-of-range value, may then differ by their 1 ulp, as between blocks.
+    const std::size_t from = begin + count - tile;
+    for (std::size_t c = 0; c < nf; ++c)
+      if (((broadcast >> c) & 1U) == 0) v.slots[c] = columns[c] + from;
+    v.slots[nf + nb] = v.buffers[nb] = out + from;
+    plan_->run_block(v.slots.data(), v.buffers.data(), scalars, v.factors.data(), tile);
+    return;
+  }
   const std::size_t rest = count - whole;
   v.tail.resize((nf + 1) * tile);
   for (std::size_t c = 0; c < nf; ++c) {
