@@ -155,3 +155,25 @@ def test_search_fits_deepseek_v3_fp8_on_8_h200_at_a_batch_dense_kv_rejects():
     dense_kv = batch * (li + 0.5 * lo) * 2 * 61 * 128 * 192 * elem / 8
     mla_kv = batch * (li + 0.5 * lo) * 61 * DSV3_LATENT * elem
     assert fixed + dense_kv > usable > fixed + mla_kv
+
+
+def test_native_search_equals_brute_force_on_mla_and_hybrid_moe_models():
+    """The engine's KV replication (its combo's KV heads: 1 for an MLA latent) and memory check agree with
+    the NumPy brute force (build_features) on DeepSeek-V3, Kimi K2 and Qwen3-Next, where the KV cache is
+    what decides which batches fit."""
+    from energylens.search.api import REASONS, bundled_model, native_options, run_engine
+    from energylens.search.oracle import brute_force
+    from energylens.search.space import build_space
+
+    space = build_space(["deepseek-ai/DeepSeek-V3", "moonshotai/Kimi-K2-Instruct", "Qwen/Qwen3-Next-80B-A3B-Instruct"],
+                        gpus=["H200-SXM-141GB", "B200"], tp=[4, 8], dp=[1, 2], ep=[1, 8],
+                        max_num_seqs=[8, 64, 256, 1024], precision=["fp8", "bf16"], kv_cache_dtype=["auto", "fp8"],
+                        input_tokens=[1000, 4000], output_tokens=[1000, 8000])
+    model = bundled_model()
+    theta, phi = model.theta, model.latency_model.theta
+    out = run_engine(space, theta, phi, {**native_options(top=10), "threads": 1})
+    ref = brute_force(space, theta, phi, None, top_k=10)
+    assert dict(zip(REASONS, map(int, out.rejected), strict=True)) == ref["rejected"]
+    assert out.feasible == ref["feasible"] > 0
+    np.testing.assert_allclose(out.top.objective, ref["top"]["objective"], rtol=1e-10)
+    assert ref["rejected"]["memory_kv_cache"] > 0  # the KV check bites somewhere in this space
