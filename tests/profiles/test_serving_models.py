@@ -178,3 +178,17 @@ def test_native_search_equals_brute_force_on_mla_and_hybrid_moe_models():
     assert out.feasible == ref["feasible"] > 0
     np.testing.assert_allclose(out.top.objective, ref["top"]["objective"], rtol=1e-10)
     assert ref["rejected"]["memory_kv_cache"] > 0  # the KV check bites somewhere in this space
+
+
+def test_a_profile_describes_an_mla_model_the_table_lacks():
+    df = pd.DataFrame({"model": ["someorg/Latent-200B-A20B"], "gpu": ["B200"], "tp": [8], "pp": [1],
+                       "batch_size": [32.0], "input_tokens": [1000.0], "output_tokens": [1000.0], "params_b": [200.0],
+                       "architecture": ["moe"], "active_params_b": [20.0], "n_layers": [40], "d_model": [5120],
+                       "n_heads": [64], "n_kv_heads": [64], "head_dim": [192]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the estimate warning: the table lacks the model
+        plain = build_features(df)
+        mla = build_features(df.assign(kv_lora_rank=512, qk_rope_head_dim=64))
+    assert plain["kv_bytes_per_token"][0] == 2 * 40 * 64 * 192 * 2  # 64 KV heads >= tp: no replication
+    assert mla["kv_bytes_per_token"][0] == 8 * 40 * 576 * 2  # the latent on each of the 8 ranks
+    assert mla["attn_flops_per_token_ctx"][0] == 2 * 40 * 64 * (2 * 512 + 64)
