@@ -1,5 +1,5 @@
 """The model-table rows of today's served MoE / reasoning models (Qwen3-Coder-480B, DeepSeek-V3/R1/V3.1,
-Kimi K2, GLM-4.5/4.6, GLM-4.5-Air, Qwen3-Next, MiniMax-M2.5) and multi-head latent attention (MLA): the KV cache of an
+Kimi K2, GLM-4.5/4.6, GLM-4.5-Air, Qwen3-Next, MiniMax-M2) and multi-head latent attention (MLA): the KV cache of an
 MLA model is one latent of kv_lora_rank + qk_rope_head_dim elements per token and layer, held on every TP
 rank, in the features, the native row features and the search's memory check."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from energylens.profiles.light import light_profiles
 from energylens.profiles.native_rows import feature_rows
 
 NEW_MODELS = ("Qwen/Qwen3-Coder-480B-A35B-Instruct", "deepseek-ai/DeepSeek-V3", "moonshotai/Kimi-K2-Instruct",
-              "zai-org/GLM-4.5", "zai-org/GLM-4.5-Air", "Qwen/Qwen3-Next-80B-A3B-Instruct", "MiniMaxAI/MiniMax-M2.5")
+              "zai-org/GLM-4.5", "zai-org/GLM-4.5-Air", "Qwen/Qwen3-Next-80B-A3B-Instruct", "MiniMaxAI/MiniMax-M2")
 # spellings users and the ML.ENERGY exports use -> the row they must resolve to
 VARIANTS = {
     "Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8": "Qwen/Qwen3-Coder-480B-A35B-Instruct",
@@ -35,7 +35,8 @@ VARIANTS = {
     "Qwen/Qwen3-Next-80B-A3B-Thinking": "Qwen/Qwen3-Next-80B-A3B-Instruct",
     "Qwen/Qwen3-Next-80B-A3B-Instruct-FP8": "Qwen/Qwen3-Next-80B-A3B-Instruct",
     "meta-llama/Llama-3.1-405B-Instruct-FP8": "meta-llama/Meta-Llama-3.1-405B-Instruct",
-    "MiniMaxAI/MiniMax-M2.1": "MiniMaxAI/MiniMax-M2.5",
+    "MiniMaxAI/MiniMax-M2.1": "MiniMaxAI/MiniMax-M2",
+    "MiniMaxAI/MiniMax-M2.5": "MiniMaxAI/MiniMax-M2",
 }
 # DeepSeek-V3 config.json: kv_lora_rank 512 + qk_rope_head_dim 64 per token and layer, 61 layers
 DSV3_LATENT = 512 + 64
