@@ -17,7 +17,7 @@ import numpy as np
 
 from energylens.profiles import cells, tables
 
-__all__ = ["fill_architecture", "vision_encoders", "spec_column", "DEFAULT_VISION_PARAMS_B"]
+__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer", "DEFAULT_VISION_PARAMS_B"]
 
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -134,3 +134,29 @@ def _float_or_nan(v) -> float:
         return float(v)
     except (TypeError, ValueError):
         return math.nan
+
+
+def attention_per_layer(arch) -> tuple:
+    """(KV heads the cache is replicated by, KV-cache elements per token, attention FLOPs per context
+    token) of one attention layer; ``arch`` maps n_heads, n_kv_heads, head_dim, kv_lora_rank and
+    qk_rope_head_dim (NaN = none) to arrays or floats (the feature builder's architecture, or one row's).
+
+    Ordinary (grouped-query) attention: ``n_kv_heads`` heads, ``2 x n_kv_heads x head_dim`` elements (K
+    and V), ``4 x n_heads x head_dim`` FLOPs (QK^T and AV). Multi-head latent attention (``kv_lora_rank``
+    > 0: DeepSeek-V3, Kimi K2) as vLLM runs it (``MLACommonImpl``, ``MLAAttentionSpec``): one latent of
+    ``kv_lora_rank + qk_rope_head_dim`` elements per token, shared by all heads and held whole on every
+    TP rank (vLLM's ``get_num_kv_heads`` is 1 for MLA, so it is replicated like a single KV head), and
+    decode with the up-projections absorbed: per head ``2 (kv_lora_rank + qk_rope_head_dim)`` FLOPs for
+    the score and ``2 kv_lora_rank`` for the value, i.e. ``2 n_heads (2 kv_lora_rank + qk_rope_head_dim)``
+    per context token (DeepSeek-V2 paper, arXiv 2405.04434, sec. 2.1.3; DeepSeek-V3: 2 x 128 x 1088).
+    The values are exact integers for integer shapes, so the products do not depend on their order."""
+    n_heads, n_kv_heads, head_dim = arch["n_heads"], arch["n_kv_heads"], arch["head_dim"]
+    kv_lora_rank, qk_rope_head_dim = arch["kv_lora_rank"], arch["qk_rope_head_dim"]
+    mla = np.isfinite(kv_lora_rank) & (np.nan_to_num(kv_lora_rank) > 0)
+    rank, rope = np.nan_to_num(kv_lora_rank), np.nan_to_num(qk_rope_head_dim)
+    heads = np.where(mla, 1.0, n_kv_heads)
+    elems = np.where(mla, rank + rope, 2.0 * n_kv_heads * head_dim)
+    flops = np.where(mla, 2.0 * n_heads * (2.0 * rank + rope), 4.0 * n_heads * head_dim)
+    if np.ndim(heads) == 0:
+        return float(heads), float(elems), float(flops)
+    return heads, elems, flops

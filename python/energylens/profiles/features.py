@@ -19,7 +19,7 @@ from energylens import _core
 from energylens.errors import UnknownGpuError
 from energylens.profiles import cells, tables
 from energylens.profiles import precision as _precision
-from energylens.profiles.architecture import spec_column
+from energylens.profiles.architecture import attention_per_layer, spec_column
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
@@ -146,10 +146,10 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
                                       * np.minimum(ctx, arch["sliding_window"]) / np.maximum(ctx, 1.0)) / La,
                             1.0) if sliding.any() else np.ones(n)  # (no window anywhere: the same ones)
     elem = _precision.kv_element_bytes(hw["compute_bytes"], kv_dtype)
-    # vLLM replicates KV heads when tp > n_kv_heads: every rank holds (and reads) at least one head
-    kv_replication = np.maximum(tp / arch["n_kv_heads"], 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
-    kv_bytes = 2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem * window_share * kv_replication
-    attn = 4.0 * La * arch["n_heads"] * arch["head_dim"] * window_share
+    kv_heads, kv_elems, attn_layer = attention_per_layer(arch)  # replicated when tp > KV heads (MLA: 1 latent)
+    kv_replication = np.maximum(tp / kv_heads, 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
+    kv_bytes = La * kv_elems * elem * window_share * kv_replication
+    attn = La * attn_layer * window_share
     # all Mamba layers of one sequence, read and written back every step; the SSM part in its own dtype
     ssm_dtype = (cells.per_value(df["mamba_ssm_cache_dtype"], str, missing="auto")
                  if "mamba_ssm_cache_dtype" in df.columns else None)
@@ -300,7 +300,7 @@ def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
-               "vision_tile_tokens", "conv_state_elems_per_seq")
+               "vision_tile_tokens", "conv_state_elems_per_seq", "kv_lora_rank", "qk_rope_head_dim")
 #: Every model-table column the architecture lookup reads, in its order (spec_values).
 ARCH_LOOKUP = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
 

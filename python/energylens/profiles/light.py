@@ -48,7 +48,8 @@ _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precisi
 # columns outside the schema that build_features or the GPU table still read: the full path handles them
 _READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
                              "sliding_window", "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame",
-                             "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens"})
+                             "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens",
+                             "kv_lora_rank", "qk_rope_head_dim"})
 
 
 class LightProfiles:

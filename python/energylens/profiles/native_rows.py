@@ -25,6 +25,7 @@ from energylens.errors import EnergyLensError
 from energylens.profiles import features as _features
 from energylens.profiles import precision as _precision
 from energylens.profiles import tables
+from energylens.profiles.architecture import attention_per_layer
 from energylens.profiles.cells import Coded
 from energylens.profiles.light import LightProfiles
 
@@ -186,11 +187,10 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
     elem = 4.0 if compute_bytes >= 4.0 else 2.0  # the KV element: the activation dtype (kv_cache_dtype auto)
     fill_active = float(model.active_params_b) if model.params_b > 0 else math.nan  # light.py's fill
     fill_total = float(model.params_b) if model.params_b > 0 else math.nan
+    kv_heads, kv_elems, attn = attention_per_layer(arch)  # features.py's (MLA: one latent, on every TP rank)
     return [arch["n_layers"], arch["d_model"], fill_active, fill_total, arch["ratio"], E, arch["experts_per_token"],
-            La, arch["n_sliding_layers"], arch["sliding_window"],
-            2.0 * La * arch["n_kv_heads"] * arch["head_dim"] * elem, 4.0 * La * arch["n_heads"] * arch["head_dim"],
-            arch["n_kv_heads"], _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp,
-            launch]
+            La, arch["n_sliding_layers"], arch["sliding_window"], La * kv_elems * elem, La * attn,
+            kv_heads, _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp, launch]
 
 
 def _architecture(model) -> dict[str, float] | None:

@@ -129,6 +129,9 @@ class ModelSpec:
             NaN = the encoder attends over the whole image at once (Qwen-VL, Gemma 3's one crop).
         conv_state_elems_per_seq: the conv-state part of ``state_elems_per_seq`` (kept in the
             activation dtype; the rest is the SSM state, in ``mamba_ssm_cache_dtype``); NaN = none.
+        kv_lora_rank, qk_rope_head_dim: multi-head latent attention (DeepSeek-V3, Kimi K2): vLLM caches
+            ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer (one latent, no K/V heads);
+            NaN = ordinary attention (``2 x n_kv_heads x head_dim`` per token and layer).
     """
 
     name: str
@@ -162,6 +165,8 @@ class ModelSpec:
     fp8_weight_block: float = math.nan
     vision_tile_tokens: float = math.nan
     conv_state_elems_per_seq: float = math.nan
+    kv_lora_rank: float = math.nan
+    qk_rope_head_dim: float = math.nan
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches

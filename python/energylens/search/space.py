@@ -335,7 +335,9 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
         values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
-        values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = _arch(r, m, "n_heads"), _arch(r, m, "n_kv_heads")
+        # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
+        kv_heads = 1.0 if _arch(r, m, "kv_lora_rank") > 0 else _arch(r, m, "n_kv_heads")
+        values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = _arch(r, m, "n_heads"), kv_heads
         values[i, col["n_experts"]] = max(int(_arch(r, m, "n_experts")), 1)
         values[i, col["price_per_gpu_hour"]] = _price(price, g)
     # Sliding-window layers: the engine scales KV bytes and attention FLOPs by the window share of each
