@@ -58,10 +58,14 @@ struct Ctx {
   double ps[EnergyTemplate::kParams];
   double pl[LatencyTemplate::kParams];
   std::uint64_t nw, nb, nep, ndp, npp, ntp;
+  bool energy_calibrated = false;  // some combo's energy factor is not 1 (else the hot loop skips the gather)
   Ctx(const Ctx&) = delete;  // view points into the vectors above
   Ctx& operator=(const Ctx&) = delete;
   Ctx(const Space& space, const Options& options) : s(space), o(options) {
-    for (const SpecCombo& c : space.combos) combos.insert(combos.end(), c.v.begin(), c.v.end());
+    for (const SpecCombo& c : space.combos) {
+      combos.insert(combos.end(), c.v.begin(), c.v.end());
+      energy_calibrated = energy_calibrated || c.v[kEnergyFactor] != 1.0;
+    }
     tp.assign(space.tp.begin(), space.tp.end());
     pp.assign(space.pp.begin(), space.pp.end());
     dp.assign(space.dp.begin(), space.dp.end());
@@ -412,7 +416,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     const double lo = blk.cols[roofline::kOutputTokens][i];
     const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
     double pf = blk.pf[i], dec = blk.dec[i];
-    kernel::calibrate_energy(x.combos.data() + blk.combo[i] * kNumComboFields, pf, dec);
+    if (x.energy_calibrated) kernel::calibrate_energy(x.combos.data() + blk.combo[i] * kNumComboFields, pf, dec);
     const double energy = pf + dec;
     const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
     const double obj = kernel::objective_of(x.lim, energy, gpu_s, lo, blk.price[i]);
