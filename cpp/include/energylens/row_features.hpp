@@ -29,9 +29,12 @@ enum ComboField : int {
   kAttentionLayers,     ///< attention layers (hybrids: fewer than kLayers)
   kSlidingLayers,       ///< sliding-window attention layers (0: none)
   kWindowTokens,        ///< their window in tokens (1 when none)
-  kKvBytesConst,        ///< 2 x attention layers x KV heads x head_dim x KV element bytes
-  kAttnFlopsConst,      ///< 4 x attention layers x heads x head_dim
-  kKvHeads,             ///< KV heads
+  kKvBytesConst,        ///< attention layers x KV-cache elements per token and layer x KV element bytes; the
+                        ///< elements: 2 x KV heads x head_dim, or kv_lora_rank + qk_rope_head_dim for a
+                        ///< multi-head latent attention model (energylens.profiles.architecture.attention_per_layer)
+  kAttnFlopsConst,      ///< attention layers x FLOPs per context token and layer: 4 x heads x head_dim, or
+                        ///< 2 x heads x (2 kv_lora_rank + qk_rope_head_dim) for MLA (the same helper)
+  kKvHeads,             ///< KV heads the cache is replicated by at tp > KV heads (1 for an MLA latent)
   kStateBytes,          ///< recurrent state bytes per sequence
   kPeakFlops,           ///< peak FLOP/s of one GPU at the compute precision
   kHbmBytes,            ///< HBM bytes/s of one GPU

@@ -18,11 +18,25 @@ import pandas as pd
 
 from energylens.profiles import precision as _precision
 from energylens.profiles import tables as _tables
+from energylens.profiles.architecture import kv_cache_per_layer
 
 __all__ = ["GpuSpecFn", "GpuSpecs", "BASELINE_FEATURES", "baseline_features", "precision_bytes", "column",
-           "require_columns", "n_gpus", "active_params_b", "precisions", "measured_energy"]
+           "require_columns", "n_gpus", "active_params_b", "precisions", "measured_energy", "kv_elements_per_layer",
+           "KV_BYTES_PER_ELEMENT"]
 
 GpuSpecFn = Callable[[str], Any]
+
+#: Bytes per KV-cache element the baselines assume (a 16-bit cache; the template reads ``kv_cache_dtype``).
+KV_BYTES_PER_ELEMENT = 2.0
+
+
+def kv_elements_per_layer(df: pd.DataFrame) -> np.ndarray:
+    """KV-cache elements per token and layer of every row, as the template counts them
+    (:func:`energylens.profiles.architecture.kv_cache_per_layer`): ``2 x n_kv_heads x head_dim`` for ordinary
+    attention, ``kv_lora_rank + qk_rope_head_dim`` for a multi-head latent attention model (DeepSeek-V3,
+    Kimi K2; from the model table when the frame lacks the columns); NaN where unknown. Not multiplied by
+    the TP replication of KV heads, which the baselines never modelled."""
+    return kv_cache_per_layer(df)[1]
 
 def precision_bytes(precision: str) -> float:
     """Bytes per weight of a precision name, block scales included (``"bf16"`` -> 2.0, ``"mxfp4"`` ->
@@ -110,7 +124,9 @@ def baseline_features(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None,
 
     The same information the closed form gets: parallelism, batch, token counts, model size and the
     GPU's bandwidth, peak FLOP/s and TDP at the row's precision, bytes per weight, and the
-    architecture (layers, model width, KV width ``n_kv_heads x head_dim``; 0 where unknown).
+    architecture (layers, model width, KV width: half of :func:`kv_elements_per_layer`, i.e. ``n_kv_heads x
+    head_dim`` for ordinary attention and ``(kv_lora_rank + qk_rope_head_dim) / 2`` for an MLA latent; 0
+    where unknown).
     """
     require_columns(df, ["tp", "batch_size", "input_tokens", "output_tokens", "params_b"],
              "baseline_features")
@@ -122,7 +138,7 @@ def baseline_features(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None,
         column(df, "input_tokens"), column(df, "output_tokens"), column(df, "params_b"),
         active_params_b(df), bw / 1e9, flops / 1e12, tdp, pbytes,
         np.nan_to_num(column(df, "n_layers", 0.0)), np.nan_to_num(column(df, "d_model", 0.0)),
-        np.nan_to_num(column(df, "n_kv_heads", 0.0) * column(df, "head_dim", 0.0)),
+        np.nan_to_num(0.5 * kv_elements_per_layer(df)),
     ]
     return np.column_stack(cols)
 

@@ -3,8 +3,11 @@
 :func:`fill_architecture` fills the architecture cells of schema-v1 rows that a profile left empty
 (:func:`energylens.profiles.load_profiles` calls it); :func:`vision_encoders` gives the vision-encoder
 size and tokens per image of image/video rows (:func:`energylens.profiles.features.build_features` calls
-it). Unknown models are estimated from ``params_b`` (:func:`energylens.profiles.tables.estimate_architecture`)
-with one :class:`~energylens.profiles.tables.EstimatedArchitectureWarning` naming them.
+it); :func:`attention_per_layer` sizes one attention layer's KV cache and FLOPs (ordinary or multi-head
+latent attention), the one place that formula lives, and :func:`kv_cache_per_layer` applies it to a profile
+frame's rows (the baselines of :mod:`energylens.compare`). Unknown models are estimated from ``params_b``
+(:func:`energylens.profiles.tables.estimate_architecture`) with one
+:class:`~energylens.profiles.tables.EstimatedArchitectureWarning` naming them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ import numpy as np
 
 from energylens.profiles import cells, tables
 
-__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer", "DEFAULT_VISION_PARAMS_B"]
+__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer", "kv_cache_per_layer",
+           "DEFAULT_VISION_PARAMS_B"]
+
+#: The columns :func:`attention_per_layer` reads.
+ATTENTION_COLUMNS = ("n_heads", "n_kv_heads", "head_dim", "kv_lora_rank", "qk_rope_head_dim")
+_MLA_COLUMNS = ("kv_lora_rank", "qk_rope_head_dim")
 
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -160,3 +168,25 @@ def attention_per_layer(arch) -> tuple:
     if np.ndim(heads) == 0:
         return float(heads), float(elems), float(flops)
     return heads, elems, flops
+
+
+def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
+    """(KV heads the cache is replicated by, KV-cache elements per token and layer) of every row of a profile
+    frame, by :func:`attention_per_layer`: the frame's ``n_heads``, ``n_kv_heads`` and ``head_dim`` (NaN where
+    absent), and its ``kv_lora_rank`` / ``qk_rope_head_dim`` where present and finite, else the model table's
+    (one lookup per distinct ``model``; a profile frame carries no MLA columns unless it was given them).
+    An MLA row gets ``kv_lora_rank + qk_rope_head_dim`` elements and 1 head; an ordinary row ``2 x n_kv_heads
+    x head_dim`` and ``n_kv_heads`` (NaN where those are unknown: nothing is filled or estimated here)."""
+    n = len(df)
+    arch = {c: (df[c].to_numpy(dtype=float) if c in df.columns else np.full(n, np.nan)) for c in ATTENTION_COLUMNS}
+    if "model" in df.columns and n and not all(np.isfinite(arch[c]).all() for c in _MLA_COLUMNS):
+        codes, keys = cells.key_codes(df["model"])
+        table = np.full((len(_MLA_COLUMNS), len(keys)), np.nan)
+        for j, (name,) in enumerate(keys):
+            spec = tables.find_model(str(name))
+            if spec is not None:
+                table[:, j] = [_float_or_nan(getattr(spec, c)) for c in _MLA_COLUMNS]
+        for c, row in zip(_MLA_COLUMNS, table, strict=True):
+            arch[c] = np.where(np.isfinite(arch[c]), arch[c], row.take(codes))
+    heads, elems, _ = attention_per_layer(arch)
+    return heads, elems

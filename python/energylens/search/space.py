@@ -22,6 +22,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.profiles import tables
+from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.features import build_features
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos"]
@@ -336,7 +337,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
         values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
-        kv_heads = 1.0 if _arch(r, m, "kv_lora_rank") > 0 else _arch(r, m, "n_kv_heads")
+        kv_heads = attention_per_layer({c: _arch(r, m, c) for c in ATTENTION_COLUMNS})[0]
         values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = _arch(r, m, "n_heads"), kv_heads
         values[i, col["n_experts"]] = max(int(_arch(r, m, "n_experts")), 1)
         values[i, col["price_per_gpu_hour"]] = _price(price, g)

@@ -1,0 +1,106 @@
+"""The KV cache the baselines read (LLMCarbon roofline, ensemble ``kv_dim``) comes from the one helper the
+template uses (energylens.profiles.architecture): a multi-head latent attention (MLA) model's latent of
+kv_lora_rank + qk_rope_head_dim elements per token and layer, not n_kv_heads x head_dim; and every other
+model's numbers are bit-identical to the old ``2 x n_kv_heads x head_dim`` formula."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_methods import fake_gpu_spec
+
+from energylens.compare import baselines, inputs
+from energylens.profiles import load_profiles, tables
+from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer, kv_cache_per_layer
+from energylens.profiles.features import build_features
+
+DSV3 = "deepseek-ai/DeepSeek-V3"
+LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+
+
+def _profiles(model: str, tp: int, gpu: str = "H100") -> pd.DataFrame:
+    """A few batch sizes of one model, loaded as a profile file is (architecture filled from the table)."""
+    batches = (1.0, 8.0, 64.0, 256.0)
+    rows = pd.DataFrame({"model": model, "params_b": tables.model_spec(model).params_b, "gpu": gpu, "tp": tp,
+                         "pp": 1, "batch_size": batches, "input_tokens": [512.0, 1024.0, 2048.0, 700.0],
+                         "output_tokens": [256.0, 512.0, 300.0, 900.0], "energy_j": [40.0, 20.0, 9.0, 5.0],
+                         "tpot_s": [0.02, 0.025, 0.04, 0.08], "precision": "bf16"})
+    return load_profiles(rows)
+
+
+def _table_attention(model: str) -> tuple[float, float, float]:
+    spec = tables.model_spec(model)
+    return attention_per_layer({c: float(getattr(spec, c)) for c in ATTENTION_COLUMNS})
+
+
+def test_mla_frame_kv_elements_are_the_helpers_latent():
+    df = _profiles(DSV3, tp=8)
+    assert "kv_lora_rank" not in df.columns  # a profile frame carries no MLA columns: the table supplies them
+    assert (df["n_kv_heads"] == 128).all() and (df["head_dim"] == 192).all()  # the config's (unused) heads
+    heads, elems, _ = _table_attention(DSV3)
+    assert (heads, elems) == (1.0, 512.0 + 64.0)
+    np.testing.assert_array_equal(inputs.kv_elements_per_layer(df), np.full(len(df), elems))
+    x = inputs.baseline_features(df, gpu_spec=fake_gpu_spec)
+    np.testing.assert_array_equal(x[:, inputs.BASELINE_FEATURES.index("kv_dim")], np.full(len(df), elems / 2))
+    assert elems / 2 != 128 * 192  # the old width, 85x the latent's
+
+
+def test_mla_llmcarbon_reads_the_latent_by_hand():
+    df = _profiles(DSV3, tp=8)
+    m = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
+    e_u1, step = m._roofline(df)
+    bw, flops, tdp = 3350e9, 989e12, 700.0
+    p_tot, p_act = tables.model_spec(DSV3).params_b * 1e9, df["active_params_b"].to_numpy() * 1e9
+    b, tin, tout = (df[c].to_numpy() for c in ("batch_size", "input_tokens", "output_tokens"))
+    kv_per_token = 61 * (512 + 64) * 2.0  # layers x latent x 2 bytes
+    step_ref = np.maximum((p_tot * 2.0 + b * (tin + 0.5 * tout) * kv_per_token) / (8 * bw), 2 * p_act * b / (8 * flops))
+    np.testing.assert_allclose(step, step_ref, rtol=1e-12)
+    np.testing.assert_allclose(e_u1, 8 * tdp * (2 * p_act * tin / (8 * flops) + tout * step_ref / b), rtol=1e-12)
+    # the template's KV bytes per token are the same latent, held whole on each of the 8 TP ranks
+    feats = build_features(df)
+    np.testing.assert_array_equal(feats["kv_bytes_per_token"], np.full(len(df), 8 * kv_per_token))
+
+
+def test_frame_mla_columns_override_the_table():
+    df = _profiles(DSV3, tp=8).assign(kv_lora_rank=256.0, qk_rope_head_dim=[64.0, np.nan, 64.0, 32.0])
+    np.testing.assert_array_equal(inputs.kv_elements_per_layer(df), [320.0, 320.0, 320.0, 288.0])
+    heads, _ = kv_cache_per_layer(df)
+    np.testing.assert_array_equal(heads, np.ones(len(df)))
+
+
+def test_unknown_and_absent_architecture_give_no_kv():
+    df = pd.DataFrame({"model": ["nobody/unknown", DSV3], "n_layers": [32.0, 61.0]})
+    elems = inputs.kv_elements_per_layer(df)  # no n_kv_heads / head_dim: unknown unless the model is MLA
+    assert math.isnan(elems[0]) and elems[1] == 576.0
+    assert np.isnan(inputs.kv_elements_per_layer(pd.DataFrame({"n_kv_heads": [8.0]}))).all()
+
+
+def _main_roofline(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """LLMCarbonRoofline._roofline as main had it (n_kv_heads x head_dim KV), for the fake GPUs."""
+    specs = [fake_gpu_spec(g) for g in df["gpu"]]
+    bw = np.array([s.hbm_bw_gbs * 1e9 for s in specs])
+    flops = np.array([s.peak_flops(p) for s, p in zip(specs, df["precision"], strict=True)])
+    tdp = np.array([s.tdp_w for s in specs])
+    n = inputs.n_gpus(df)
+    b, tin, tout = (inputs.column(df, c) for c in ("batch_size", "input_tokens", "output_tokens"))
+    p_act, p_tot = inputs.active_params_b(df) * 1e9, inputs.column(df, "params_b") * 1e9
+    wbytes = np.array([inputs.precision_bytes(p) for p in inputs.precisions(df)])
+    kv = 2.0 * inputs.column(df, "n_layers") * inputs.column(df, "n_kv_heads") * inputs.column(df, "head_dim") * 2.0
+    step_s = np.maximum((p_tot * wbytes + b * (tin + 0.5 * tout) * np.nan_to_num(kv)) / (n * bw),
+                        2.0 * p_act * b / (n * flops))
+    return n * tdp * (2.0 * p_act * tin / (n * flops) + tout * step_s / b), step_s
+
+
+@pytest.mark.parametrize("tp", [1, 8])
+def test_non_mla_baselines_are_bit_identical_to_main(tp):
+    df = _profiles(LLAMA, tp=tp)
+    e_new, step_new = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)._roofline(df)
+    e_old, step_old = _main_roofline(df)
+    np.testing.assert_array_equal(e_new, e_old)
+    np.testing.assert_array_equal(step_new, step_old)
+    assert np.all(step_new > 2 * 8.03e9 / (tp * 3350e9))  # the KV term is in there (bytes > weights alone)
+    kv_dim = inputs.baseline_features(df, gpu_spec=fake_gpu_spec)[:, inputs.BASELINE_FEATURES.index("kv_dim")]
+    np.testing.assert_array_equal(kv_dim, np.nan_to_num(df["n_kv_heads"].to_numpy() * df["head_dim"].to_numpy()))
+    assert (kv_dim == 8 * 128).all()
