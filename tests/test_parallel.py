@@ -78,7 +78,7 @@ def test_default_is_the_affinity_mask():
 
 
 def test_idle_helpers_burn_no_cpu(fitted):
-    """A helper polls for the next job only briefly (100 us) after a parallel call, then sleeps: a process
+    """A helper polls for the next job only briefly (50 us) after a parallel call, then sleeps: a process
     that has stopped calling uses no CPU (process time over 0.3 s of sleep, helpers included)."""
     import time
 

@@ -24,12 +24,14 @@ std::atomic<int> g_isa{-1};         // -1: detected
 
 // How long a helper that took part in a job stays awake for the next one before it sleeps on the
 // condition variable. A sleeping helper is woken by a futex call and, on a virtual machine whose idle
-// CPU halts (KVM with guest halt-polling off, as on the development box), joins ~25 us later: at 1e4
-// rows (~150 us of work, 10 chunks) that is most of its share, and from Python, where each call
-// returns to the interpreter for a few microseconds, the helper slept before every call (two threads
-// measured no faster than one). OpenMP runtimes spin likewise (libgomp GOMP_SPINCOUNT, LLVM
-// KMP_BLOCKTIME 200 ms); this one is bounded to 100 us, so an idle process burns no CPU.
-constexpr std::chrono::microseconds kHelperSpin{100};
+// CPU halts (KVM with guest halt-polling off, as on the development box), joins ~25 us later, a third
+// of its share of a 1e4-row call (~150 us of work, 10 chunks). From Python, where each call returns to
+// the interpreter for a few microseconds, the helper slept before every call (one voluntary context
+// switch a call), and two threads measured no faster than one at 1e4 rows; a C++ loop calling back to
+// back never let it sleep (1.7x). OpenMP runtimes spin likewise (libgomp GOMP_SPINCOUNT, LLVM
+// KMP_BLOCKTIME 200 ms); this one is bounded to 50 us (a Python caller is back within ~5 us), so an
+// idle process burns no CPU.
+constexpr std::chrono::microseconds kHelperSpin{50};
 // Polls further apart than this mean the helper was preempted (another thread wants its core).
 constexpr std::chrono::microseconds kHelperPreempted{10};
 
@@ -40,11 +42,21 @@ struct Job {
   void* context = nullptr;
   std::size_t chunks = 0;
   int helpers = 0;  // helper slots 1..helpers take part
+  int caller_cpu = -1;  // the CPU the caller posted the job from (-1: unknown)
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   std::mutex error_mutex;
   std::exception_ptr error;
 };
+
+// The CPU this thread runs on now, -1 where unknown.
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
 
 // Runs chunks of `job` until none is left; the number this participant ran.
 std::size_t work(Job& job, int slot) {
@@ -88,6 +100,7 @@ class Pool {
     job->fn = fn;
     job->context = context;
     job->chunks = chunks;
+    job->caller_cpu = current_cpu();
     job->helpers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads) - 1, chunks - 1));
     {
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -122,7 +135,8 @@ class Pool {
     bool spin = false;
     for (;;) {
       // A helper that ran chunks of the last job polls for the next one a short while (kHelperSpin);
-      // one that found nothing left (woken late: its core is busy elsewhere) sleeps at once.
+      // one that found nothing left (woken late: its core is busy elsewhere), or that ran on the caller's
+      // CPU (its poll would take the caller's time: measured +60-110 us a call), sleeps at once.
       if (spin) await(seen);
       std::shared_ptr<Job> job;
       {
@@ -131,7 +145,7 @@ class Pool {
         seen = generation_.load(std::memory_order_relaxed);
         job = job_;
       }
-      spin = job && slot <= job->helpers && work(*job, slot) > 0;
+      spin = job && slot <= job->helpers && work(*job, slot) > 0 && current_cpu() != job->caller_cpu;
     }
   }
 
