@@ -75,3 +75,20 @@ def test_default_is_the_affinity_mask():
     parallel.set_num_threads(0)
     assert parallel.num_threads() <= len(os.sched_getaffinity(0))
     assert _core.available_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_idle_helpers_burn_no_cpu(fitted):
+    """A helper polls for the next job only briefly (50 us) after a parallel call, then sleeps: a process
+    that has stopped calling uses no CPU (process time over 0.3 s of sleep, helpers included)."""
+    import time
+
+    model, feats = fitted
+    with parallel.threads(2):
+        for _ in range(5):
+            model.predict_features(feats)
+        assert _core.pool_helpers() >= 1
+        time.sleep(0.05)
+        cpu0 = time.process_time()
+        time.sleep(0.3)
+        idle_cpu_s = time.process_time() - cpu0
+    assert idle_cpu_s < 0.03, f"{idle_cpu_s:.3f} s of CPU while idle"

@@ -46,7 +46,8 @@ void run_chunks_raw(std::size_t chunks, int threads, ChunkFn fn, void* context);
 /// thread included (slot 0). Chunks are claimed one at a time from a shared counter, and the call
 /// returns as soon as every chunk has run: a helper that the OS has not scheduled yet (another process
 /// busy on its core) finds nothing left when it wakes and is never waited for, unlike an OpenMP join.
-/// Helpers are persistent threads started on first use and sleeping between calls. A call made while
+/// Helpers are persistent threads started on first use; between calls a helper that ran chunks polls
+/// for the next call for 50 us (not on the caller's CPU), then sleeps. A call made while
 /// another is running (from another thread, or from inside `body`) runs on its own caller alone. The
 /// first exception `body` throws is rethrown to the caller after the claimed chunks have finished.
 template <class Body>
