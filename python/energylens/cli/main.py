@@ -8,10 +8,13 @@ the library at module level; this module imports only :mod:`energylens.errors` a
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 
@@ -84,6 +87,80 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt()
 
 
+class _Resender:
+    """Sends a swallowed interrupt to this process again, a moment later, from a helper thread (started on the
+    first one): Python runs the handler in the main thread at its next instruction, by then (usually) out of
+    the callback that swallowed it. One send at a time: the next is asked for only when that one is lost too."""
+
+    def __init__(self) -> None:
+        self.pending, self.lock = threading.Event(), threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.stopped, self.signum = False, signal.SIGINT
+
+    def ask(self, signum: int) -> None:
+        """Called in the hook; itself interruptible by the send in flight, which then is lost too: ask again."""
+        while True:
+            try:
+                self.signum = signum
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._run, name="energylens-resend", daemon=True)
+                    self.thread.start()
+                self.pending.set()
+                return
+            except KeyboardInterrupt:
+                continue
+
+    def _run(self) -> None:
+        while True:
+            self.pending.wait()
+            self.pending.clear()
+            time.sleep(0.005)
+            with self.lock:
+                if self.stopped:
+                    return
+                os.kill(os.getpid(), self.signum)
+
+    def stop(self, collect: bool) -> None:
+        """No more sends; one that lands meanwhile is the interrupt already being handled. With ``collect``,
+        the interrupted work's half-built objects are finalised now (under the hook)."""
+        while True:
+            try:
+                with self.lock:
+                    self.stopped = True
+                self.pending.set()
+                if self.thread is not None:
+                    self.thread.join()
+                if collect:
+                    gc.collect()
+                return
+            except KeyboardInterrupt:
+                continue
+
+
+def _unraisable_hook(command: str, previous, resender: _Resender):
+    """A ``sys.unraisablehook`` for the command's run. Python cannot raise an exception out of a finaliser
+    (``__del__``, a weakref callback) or a C callback (a ctypes callback such as xgboost's data iterator), so
+    an interrupt landing there would be printed with a traceback and lost (the command would run to its
+    end). Here it is sent again instead, so the command still stops; and the errors that the interrupted,
+    half-built objects raise in their finalisers afterwards get one line each, not a traceback."""
+    def hook(u) -> None:
+        exc = u.exc_value
+        while True:
+            try:
+                if isinstance(exc, KeyboardInterrupt):
+                    resender.ask(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+                elif _signalled["SIGINT"] or _signalled["SIGTERM"]:
+                    where = getattr(u.object, "__qualname__", None) or type(u.object).__name__
+                    print(f"energylens {command}: after the interrupt, {type(exc).__name__} ignored in {where}: "
+                          f"{exc}", file=sys.stderr)
+                else:
+                    previous(u)
+                return
+            except KeyboardInterrupt as again:  # the send in flight landed in this hook: lost too
+                exc = again
+    return hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -94,12 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = previous_int = None
     _signalled.update(SIGTERM=False, SIGINT=False)
+    command = next((a for a in argv if a in COMMANDS), "")
+    previous_hook, resender = sys.unraisablehook, _Resender()
     # Before the command's (heavy) imports: a SIGTERM while they load also ends with 143, no traceback.
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell ignores it
             previous_int = signal.signal(signal.SIGINT, _raise_interrupt)
-    command = next((a for a in argv if a in COMMANDS), "")
+        sys.unraisablehook = _unraisable_hook(command, previous_hook, resender)
     try:
         args = build_parser(argv).parse_args(argv)
         command = args.command
@@ -128,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "ones removed", file=sys.stderr)
         return EXIT_SIGINT
     finally:
+        resender.stop(collect=_signalled["SIGINT"] or _signalled["SIGTERM"])
+        sys.unraisablehook = previous_hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if previous_int is not None:

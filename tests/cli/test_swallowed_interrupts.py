@@ -1,0 +1,104 @@
+"""An interrupt that lands where Python cannot raise it (a ctypes callback, as xgboost's data iterator is, or a
+finaliser) still stops the command with 130 / 143, no traceback and no output: ``energylens.cli.main`` sends it
+again instead of letting it be printed and lost. Before that, such a SIGINT during ``evaluate`` under load
+printed "Exception ignored on calling ctypes callback function ... Traceback ... KeyboardInterrupt", the
+evaluation ran to its end and wrote its report (tests/cli/test_kill_outputs.py failed with it)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+import energylens.cli.fit as fit_cmd
+from energylens.cli.main import main
+from energylens.outputs import atomic_file
+
+_CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+
+
+def _signal_inside_a_ctypes_callback(signum: int) -> None:
+    """libc's qsort with a Python comparison: the signal is sent from inside it, so Python's handler runs (and
+    its exception is swallowed by ctypes) inside the callback, as in xgboost's DMatrix construction."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    values = (ctypes.c_int * 64)(*range(64, 0, -1))
+    sent = []
+
+    def compare(a, b) -> int:
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signum)
+            for _ in range(1000):  # Python runs the handler at one of these instructions, in the callback
+                pass
+        return a[0] - b[0]
+
+    libc.qsort(values, len(values), ctypes.sizeof(ctypes.c_int), _CMP(compare))
+    # qsort returns: the callback's exception was swallowed (its result taken as 0) and the caller carries on
+
+
+def _signal_inside_a_finaliser(signum: int) -> None:
+    class Sends:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signum)
+            for _ in range(1000):
+                pass
+
+    Sends()  # freed at once: __del__ runs, and the handler's exception is swallowed in it
+
+
+class FailsToFinalise:
+    """Like xgboost's DataIter after an interrupt in its __init__: its __del__ raises."""
+
+    def __del__(self) -> None:
+        raise AttributeError("'FailsToFinalise' object has no attribute '_temporary_data'")
+
+
+@pytest.mark.parametrize("where", [_signal_inside_a_ctypes_callback, _signal_inside_a_finaliser])
+@pytest.mark.parametrize("signum,status,said", [(signal.SIGINT, 130, "interrupted (Ctrl-C);"),
+                                                (signal.SIGTERM, 143, "terminated (SIGTERM);")])
+def test_a_swallowed_interrupt_still_stops_the_command(monkeypatch, tmp_path, capsys, where, signum, status, said):
+    out = tmp_path / "m.json"
+    reached: list[str] = []
+
+    def command(args) -> int:
+        half_built = FailsToFinalise()  # noqa: F841 - freed when the interrupt unwinds this frame
+        where(signum)
+        reached.append("after the swallowed signal")
+        deadline = time.monotonic() + 10.0  # the rest of the work: the re-sent signal must stop it
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        with atomic_file(out) as tmp:
+            tmp.write_text("{}")
+        reached.append("end")
+        return 0
+
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
+    hook = sys.unraisablehook
+    t0 = time.monotonic()
+    assert main(["fit", "bundled", "-o", str(out)]) == status
+    err = capsys.readouterr().err
+    assert time.monotonic() - t0 < 8.0, err  # stopped, not run to its end
+    assert reached == ["after the swallowed signal"], err
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert said in err and "lost" not in err and "Traceback" not in err, err
+    assert "after the interrupt, AttributeError ignored in FailsToFinalise.__del__: " in err, err
+    assert sys.unraisablehook is hook  # restored
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_unraisable_errors_without_an_interrupt_still_reach_the_previous_hook(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(type(u.exc_value).__name__))
+
+    def command(args) -> int:
+        FailsToFinalise()
+        return 0
+
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
+    assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 0
+    assert seen == ["AttributeError"]
