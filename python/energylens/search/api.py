@@ -61,6 +61,11 @@ def _models(energy_model) -> tuple[EnergyModel, str]:
     return model, source
 
 
+def _combo_labels(space: SearchSpace) -> list[str]:
+    """Each combo as the calibration settings name it: "model @ precision @ gpu"."""
+    return [f"{c.model} @ {c.precision} @ {c.gpu}" for c in space.combos]
+
+
 def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     """Write the latency model's calibration factors (TTFT, TPOT) of each combo's model into the space's
     engine values (1 where the model is uncalibrated or the combo's model was not seen in its training);
@@ -68,7 +73,7 @@ def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     cal = getattr(latency_model, "calibration", None)
     if cal is None:
         return None
-    models = [f"{c.model} @ {c.precision} @ {c.gpu}" for c in space.combos]
+    models = _combo_labels(space)
     f_ttft, f_tpot = cal.factors_of([c.model for c in space.combos], [c.precision for c in space.combos],
                                     [c.gpu for c in space.combos])
     space.combo_values[:, COMBO_FIELDS.index("ttft_factor")] = f_ttft
@@ -95,7 +100,7 @@ def calibrate_energy(space: SearchSpace, energy_model) -> dict | None:
     factors, seen = cal.factors(frame), cal.seen(frame)
     code, names = row_keys(frame, cal.by)
     space.combo_values[:, COMBO_FIELDS.index("energy_factor")] = factors
-    labels = [f"{c.model} @ {c.precision} @ {c.gpu}" for c in space.combos]
+    labels = _combo_labels(space)
     return {"by": cal.by, "factors": {m: float(f) for m, f in zip(labels, factors, strict=True)},
             "keys": {m: (names[k] if k >= 0 else None) for m, k in zip(labels, code, strict=True)},
             "unseen": sorted({m for m, s in zip(labels, seen, strict=True) if not s})}
