@@ -92,6 +92,34 @@ def test_empty_feasible_set_names_the_reason_that_rejected_most(model):
     assert "tpot_limit" in r.why_empty() and "no feasible configuration" in r.why_empty()
     r1 = energylens.search(L70, "A100-SXM4-40GB", input_tokens=512, output_tokens=256, tp=[1, 2], energy_model=model)
     assert r1.empty and r1.main_rejection == "memory_weights"
+    assert "--precision fp8" in r1.why_empty() and "--pp" in r1.why_empty()
+
+
+def test_every_rejection_reason_has_a_remedy_naming_real_cli_options():
+    import argparse
+    import re
+
+    from energylens.cli import search as cli_search
+    from energylens.search.api import REASONS
+    from energylens.search.result import REMEDIES
+
+    assert set(REMEDIES) == set(REASONS)
+    sub = argparse.ArgumentParser().add_subparsers()
+    cli_search.add_parser(sub)
+    options = {o for a in sub.choices["search"]._actions for o in a.option_strings}
+    for reason, text in REMEDIES.items():
+        named = set(re.findall(r"--[a-z-]+", text))
+        assert named and named <= options, (reason, named - options)
+
+
+def test_the_weights_remedy_widens_an_empty_space_into_a_feasible_one(model):
+    """The remedy's own suggestions (a smaller weight format, pipeline stages, fp8 KV) are values the
+    search accepts, and they turn 70B on two 40 GB A100s into feasible candidates."""
+    base = {"input_tokens": 512, "output_tokens": 256, "energy_model": model}
+    assert energylens.search(L70, "A100-SXM4-40GB", tp=[1, 2], **base).empty
+    wider = energylens.search(L70, "A100-SXM4-40GB", tp=[1, 2], pp=[1, 2, 4], precision=["bf16", "fp8", "int4"],
+                              kv_cache_dtype=["auto", "fp8"], **base)
+    assert not wider.empty
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [

@@ -19,7 +19,7 @@ import pandas as pd
 
 from energylens.outputs import atomic_file
 
-__all__ = ["SearchResult", "TERMS", "config_label"]
+__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label"]
 
 #: The energy terms a result is explained by (J per request; they sum to energy_j).
 TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
@@ -38,6 +38,22 @@ def config_label(row: pd.Series) -> str:
         parts.append(f"EP{int(row['ep'])}")
     parts.append(f"B{row['max_num_seqs']:g}")
     return " ".join(parts)
+
+
+#: What a user can change when a reason rejects the most candidates (CLI option names; the Python
+#: arguments have the same names with underscores).
+REMEDIES: dict[str, str] = {
+    "tp_heads": "pick --tp values that divide the model's attention heads",
+    "tp_node": "keep --tp within one node (--node-size) and add GPUs with --pp or --dp instead",
+    "ep_without_moe": "drop --ep > 1 for dense models",
+    "ep_experts": "pick --ep values that divide the number of experts",
+    "ep_group": "pick --ep values that divide tp x dp",
+    "memory_weights": ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, --ep for MoE models), "
+                       "store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory"),
+    "memory_kv_cache": "lower --max-num-seqs, store the KV cache in fp8 (--kv-cache-dtype fp8) or add GPUs (--tp, --pp)",
+    "ttft_limit": "raise --ttft-limit, or add --tp / smaller --max-num-seqs to shorten prefill",
+    "tpot_limit": "raise --tpot-limit, or add --tp / smaller --max-num-seqs to shorten each decode step",
+}
 
 
 @dataclass
@@ -83,8 +99,9 @@ class SearchResult:
         if not self.empty:
             return f"{self.feasible} of {self.candidates} candidates are feasible"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
-        return (f"no feasible configuration among {self.candidates} candidates; most were rejected by "
-                f"{self.main_rejection} ({counts})")
+        main = self.main_rejection
+        remedy = f"; to widen the space: {REMEDIES[main]}" if main in REMEDIES else ""
+        return f"no feasible configuration among {self.candidates} candidates; most were rejected by {main} ({counts}){remedy}"
 
     def to_frame(self) -> pd.DataFrame:
         """The top-k as a DataFrame (a copy), with a ``config`` label column first."""
