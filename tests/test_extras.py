@@ -91,6 +91,20 @@ def test_runner_progress_is_plain_lines_without_tqdm(monkeypatch, capsys):
     assert len(lines) == 10 and lines[-1].startswith("evaluate: 20/20 fits")
 
 
+def test_runner_progress_is_plain_lines_when_stderr_is_not_a_terminal(capsys):
+    """With tqdm installed, output to a file or pipe still gets 10 plain lines, not a redrawn bar."""
+    pytest.importorskip("tqdm")
+    from energylens.compare import runner
+
+    bar = runner._Progress(30, enabled=True)
+    assert bar.bar is None
+    for _ in range(30):
+        bar.update()
+    bar.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err and len(err.strip().splitlines()) == 10
+
+
 def test_demo_checks_its_extra_before_any_work(monkeypatch, capsys):
     from energylens.cli.demo import run_demo
 

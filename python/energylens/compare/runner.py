@@ -105,12 +105,14 @@ def _default_factory(gpu_spec: Any, include: tuple[str, ...] | None) -> MethodFa
 
 
 class _Progress:
-    """A tqdm bar on stderr when tqdm is installed, else a plain line every tenth of the work."""
+    """A tqdm bar on stderr when tqdm is installed and stderr is a terminal, else a plain line every tenth
+    of the work (a log file or CI output gets 10 lines, not hundreds of carriage-return redraws)."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
         self.t0 = time.perf_counter()
-        tqdm = optional("tqdm.auto") if enabled else None
+        tty = getattr(sys.stderr, "isatty", lambda: False)()
+        tqdm = optional("tqdm.auto") if enabled and tty else None
         self.bar = (tqdm.tqdm(total=total, desc="evaluate", unit="fit", file=sys.stderr, leave=False)
                     if tqdm is not None else None)
         self.every = max(1, total // 10)
