@@ -4,7 +4,8 @@
 (:func:`energylens.profiles.load_profiles` calls it); :func:`vision_encoders` gives the vision-encoder
 size and tokens per image of image/video rows (:func:`energylens.profiles.features.build_features` calls
 it); :func:`attention_per_layer` sizes one attention layer's KV cache and FLOPs (ordinary or multi-head
-latent attention), the one place that formula lives, and :func:`kv_cache_per_layer` applies it to a profile
+latent attention), the one place that formula lives (:func:`prefill_attention_per_layer` the
+prefill's FLOPs, which differ for MLA), and :func:`kv_cache_per_layer` applies it to a profile
 frame's rows (the baselines of :mod:`energylens.compare`). Unknown models are estimated from ``params_b``
 (:func:`energylens.profiles.tables.estimate_architecture`) with one
 :class:`~energylens.profiles.tables.EstimatedArchitectureWarning` naming them.
@@ -20,12 +21,13 @@ import numpy as np
 
 from energylens.profiles import cells, tables
 
-__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer", "kv_cache_per_layer",
+__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer",
+           "prefill_attention_per_layer", "kv_cache_per_layer",
            "DEFAULT_VISION_PARAMS_B"]
 
 #: The columns :func:`attention_per_layer` reads.
-ATTENTION_COLUMNS = ("n_heads", "n_kv_heads", "head_dim", "kv_lora_rank", "qk_rope_head_dim")
-_MLA_COLUMNS = ("kv_lora_rank", "qk_rope_head_dim")
+ATTENTION_COLUMNS = ("n_heads", "n_kv_heads", "head_dim", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
+_MLA_COLUMNS = ("kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
 
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -168,6 +170,31 @@ def attention_per_layer(arch) -> tuple:
     if np.ndim(heads) == 0:
         return float(heads), float(elems), float(flops)
     return heads, elems, flops
+
+
+def prefill_attention_per_layer(arch):
+    """Prefill attention FLOPs per query-key pair of one attention layer (the template's
+    ``prefill_attn_flops_per_token_ctx`` per layer); ``arch`` as :func:`attention_per_layer`'s, plus
+    ``v_head_dim`` (NaN = none).
+
+    Ordinary attention: ``4 x n_heads x head_dim``, the same expression (and bits) as the decode FLOPs of
+    :func:`attention_per_layer`. Multi-head latent attention as vLLM runs a prefill (``MLACommonImpl.
+    _forward_prefill``, the "compute friendly approach" of vllm/v1/attention/backends/mla/common.py): the
+    latent is up-projected by ``kv_b_proj`` to per-head K (``qk_nope_head_dim``, plus the shared rope part)
+    and V, and ordinary multi-head attention runs with a ``head_dim``-wide query/key head (``qk_nope +
+    qk_rope`` = 192) and a ``v_head_dim``-wide value head: ``2 x n_heads x (head_dim + v_head_dim)``
+    (DeepSeek-V3: 128 x (2 x 192 + 2 x 128) = 128 x 640, 0.29x the absorbed decode form's 128 x 2176).
+    The up-projection itself (2 x kv_lora_rank x n_heads x (qk_nope + v_head) per prompt token) is a
+    matmul over ``kv_b_proj``'s weights, counted once per prompt token in 2 x active_params (decode
+    applies the same weights, absorbed, to the query and output). ``v_head_dim`` NaN: ``head_dim -
+    qk_rope_head_dim`` (qk_nope_head_dim, which equals v_head_dim in every DeepSeek-V2/V3 config)."""
+    n_heads, head_dim = arch["n_heads"], arch["head_dim"]
+    kv_lora_rank, qk_rope_head_dim, v_head_dim = arch["kv_lora_rank"], arch["qk_rope_head_dim"], arch["v_head_dim"]
+    mla = np.isfinite(kv_lora_rank) & (np.nan_to_num(kv_lora_rank) > 0)
+    v_dim = np.where(np.isfinite(v_head_dim) & (np.nan_to_num(v_head_dim) > 0), v_head_dim,
+                     head_dim - np.nan_to_num(qk_rope_head_dim))
+    flops = np.where(mla, 2.0 * n_heads * (head_dim + v_dim), 4.0 * n_heads * head_dim)
+    return float(flops) if np.ndim(flops) == 0 else flops
 
 
 def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
