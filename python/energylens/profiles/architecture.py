@@ -22,7 +22,7 @@ import numpy as np
 from energylens.profiles import cells, tables
 
 __all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer",
-           "prefill_attention_per_layer", "kv_cache_per_layer",
+           "prefill_attention_per_layer", "kv_cache_per_layer", "mla_rows",
            "DEFAULT_VISION_PARAMS_B"]
 
 #: The columns :func:`attention_per_layer` reads.
@@ -204,6 +204,20 @@ def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
     (one lookup per distinct ``model``; a profile frame carries no MLA columns unless it was given them).
     An MLA row gets ``kv_lora_rank + qk_rope_head_dim`` elements and 1 head; an ordinary row ``2 x n_kv_heads
     x head_dim`` and ``n_kv_heads`` (NaN where those are unknown: nothing is filled or estimated here)."""
+    heads, elems, _ = attention_per_layer(_attention_arch(df))
+    return heads, elems
+
+
+def mla_rows(df) -> np.ndarray:
+    """True for the rows of a profile frame that use multi-head latent attention (``kv_lora_rank`` > 0, from
+    the frame or the model table as :func:`kv_cache_per_layer` resolves it): vLLM holds their latent whole
+    on every TP rank."""
+    rank = _attention_arch(df)["kv_lora_rank"]
+    return np.isfinite(rank) & (np.nan_to_num(rank) > 0)
+
+
+def _attention_arch(df) -> dict[str, np.ndarray]:
+    """:data:`ATTENTION_COLUMNS` of every row: the frame's where finite, the MLA columns else the table's."""
     n = len(df)
     arch = {c: (df[c].to_numpy(dtype=float) if c in df.columns else np.full(n, np.nan)) for c in ATTENTION_COLUMNS}
     if "model" in df.columns and n and not all(np.isfinite(arch[c]).all() for c in _MLA_COLUMNS):
@@ -215,5 +229,4 @@ def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
                 table[:, j] = [_float_or_nan(getattr(spec, c)) for c in _MLA_COLUMNS]
         for c, row in zip(_MLA_COLUMNS, table, strict=True):
             arch[c] = np.where(np.isfinite(arch[c]), arch[c], row.take(codes))
-    heads, elems, _ = attention_per_layer(arch)
-    return heads, elems
+    return arch
