@@ -45,7 +45,7 @@ def energy_forward(features: Mapping[str, object], theta: np.ndarray, dtype=np.f
     t_a2a = n_a2a * (alpha * us + Br * a2a_tok / link)
     busy = (tg + t_ar + t_a2a) * (one + th_pp * (pp - one))
     t_step = busy + tau_l * us * (L + f["moe_layers"]) + tau_s * us * Br
-    Fp = two * Na * Li + half * a * Li * Li + n_r * f["prefill_extra_flops"]
+    Fp = two * Na * Li + half * f["prefill_attn_flops_per_token_ctx"] * Li * Li + n_r * f["prefill_extra_flops"]
     t_pf = Fp / (n_r * peak * eta_pf) + n_ar * (alpha * us + four * Li * d / link) \
         + n_a2a * (alpha * us + Li * a2a_tok / link)
     ef = c_f * tdp / peak

@@ -65,7 +65,7 @@ double moe_weight_bytes(const double* v, double P, double Pa, double B, const do
 // Feature columns a block owns (the others are the table's own columns, read in place).
 enum Owned : int {
   oLayers = 0, oDModel, oActive, oWeight, oKv, oAttn, oExtra, oPeak, oHbm, oTdp, oLink, oDp, oEp, oA2a, oK, oState,
-  oMoeLayers, kNumOwned
+  oMoeLayers, oAttnPf, kNumOwned
 };
 
 // Per participant: the block's combination indices, owned feature columns and its share of the tally.
@@ -79,7 +79,8 @@ struct Scratch {
 // Combination fields the block's arithmetic reads, gathered into contiguous columns first (a scalar
 // gather per field: the vectoriser's gathers are off for this CPU family), then read by the vectorised loop.
 constexpr int kGathered[] = {kFillActive, kFillTotal, kArchRatio, kSlidingLayers, kAttentionLayers, kWindowTokens,
-                             kKvHeads, kKvBytesConst, kAttnFlopsConst, kBytesPerParam};
+                             kKvHeads, kKvBytesConst, kAttnFlopsConst, kBytesPerParam,
+                             kPrefillAttnFlopsConst};
 constexpr std::size_t kNumGathered = sizeof(kGathered) / sizeof(kGathered[0]);
 // Combination fields that are features as they are, and the owned column each goes to.
 constexpr int kCopied[][2] = {{kLayers, oLayers}, {kDModel, oDModel}, {kPeakFlops, oPeak}, {kHbmBytes, oHbm},
@@ -124,10 +125,12 @@ inline __attribute__((always_inline)) void block_loop(const double* __restrict p
   const double* __restrict kv_const = g + 7 * kStride;
   const double* __restrict attn_const = g + 8 * kStride;
   const double* __restrict bpp = g + 9 * kStride;
+  const double* __restrict attn_pf_const = g + 10 * kStride;
   double* __restrict active = o + oActive * kStride;
   double* __restrict weight = o + oWeight * kStride;
   double* __restrict kv = o + oKv * kStride;
   double* __restrict attn = o + oAttn * kStride;
+  double* __restrict attn_pf = o + oAttnPf * kStride;
 #pragma GCC ivdep
   for (std::size_t j = 0; j < len; ++j) {
     const double P = params_b[j] * 1e9;
@@ -150,6 +153,7 @@ inline __attribute__((always_inline)) void block_loop(const double* __restrict p
     weight[j] = (1.0 * bpp[j]) * act;  // dense; MoE rows are redone after the loop
     kv[j] = kv_const[j] * ws * rep;
     attn[j] = attn_const[j] * ws;
+    attn_pf[j] = attn_pf_const[j] * ws;
   }
 }
 
@@ -237,7 +241,7 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
                                           rf::kKvBytesPerToken, rf::kAttnFlopsPerTokenCtx, rf::kPrefillExtraFlops,
                                           rf::kPeakFlopsPerS, rf::kHbmBytesPerS, rf::kTdpW, rf::kLinkBytesPerS,
                                           rf::kDp, rf::kEp, rf::kA2aMoeLayers, rf::kExpertsPerToken,
-                                          rf::kStateBytesPerSeq, rf::kMoeLayers};
+                                          rf::kStateBytesPerSeq, rf::kMoeLayers, rf::kPrefillAttnFlopsPerTokenCtx};
   static constexpr int kInPlace[] = {rf::kTp, rf::kPp, rf::kBatch, rf::kInputTokens, rf::kOutputTokens};
   for (int q = 0; q < kNumOwned; ++q) f[kOwnedFeature[q]] = o + static_cast<std::size_t>(q) * kStride;
   for (int q = 0; q < 5; ++q) f[kInPlace[q]] = in_place[q];

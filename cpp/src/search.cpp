@@ -310,7 +310,7 @@ constexpr bool varies(std::size_t k) {
   return k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch || k == roofline::kInputTokens ||
          k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops ||
          k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx || k == roofline::kDp ||
-         k == roofline::kEp || k == roofline::kA2aMoeLayers;
+         k == roofline::kEp || k == roofline::kA2aMoeLayers || k == roofline::kPrefillAttnFlopsPerTokenCtx;
 }
 
 // Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
@@ -370,7 +370,8 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
     blk.cols[roofline::kPrefillExtraFlops][r] = kernel::prefill_extra(x.view, d);
     kernel::attention_features(v, x.s.tp[d.tp], w.input_tokens, w.output_tokens,
-                               blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r]);
+                               blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r],
+                               blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r]);
     blk.mem[r] = mem;
     blk.price[r] = v[kPricePerGpuHour];
     blk.dp[r] = dp;

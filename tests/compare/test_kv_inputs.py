@@ -1,7 +1,9 @@
 """The KV cache the baselines read (LLMCarbon roofline, ensemble ``kv_dim``) comes from the one helper the
 template uses (energylens.profiles.architecture): a multi-head latent attention (MLA) model's latent of
-kv_lora_rank + qk_rope_head_dim elements per token and layer, not n_kv_heads x head_dim; and every other
-model's numbers are bit-identical to the old ``2 x n_kv_heads x head_dim`` formula."""
+kv_lora_rank + qk_rope_head_dim elements per token and layer, not n_kv_heads x head_dim, held whole on every
+TP rank (vLLM), in the row's kv_cache_dtype, so the roofline streams what the template's kv_bytes_per_token
+counts; every other model at a 16-bit cache keeps numbers bit-identical to the old ``2 x n_kv_heads x
+head_dim`` formula."""
 from __future__ import annotations
 
 import math
@@ -20,13 +22,13 @@ DSV3 = "deepseek-ai/DeepSeek-V3"
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 
 
-def _profiles(model: str, tp: int, gpu: str = "H100") -> pd.DataFrame:
+def _profiles(model: str, tp: int, gpu: str = "H100", **extra) -> pd.DataFrame:
     """A few batch sizes of one model, loaded as a profile file is (architecture filled from the table)."""
     batches = (1.0, 8.0, 64.0, 256.0)
     rows = pd.DataFrame({"model": model, "params_b": tables.model_spec(model).params_b, "gpu": gpu, "tp": tp,
                          "pp": 1, "batch_size": batches, "input_tokens": [512.0, 1024.0, 2048.0, 700.0],
                          "output_tokens": [256.0, 512.0, 300.0, 900.0], "energy_j": [40.0, 20.0, 9.0, 5.0],
-                         "tpot_s": [0.02, 0.025, 0.04, 0.08], "precision": "bf16"})
+                         "tpot_s": [0.02, 0.025, 0.04, 0.08], "precision": "bf16", **extra})
     return load_profiles(rows)
 
 
@@ -54,13 +56,52 @@ def test_mla_llmcarbon_reads_the_latent_by_hand():
     bw, flops, tdp = 3350e9, 989e12, 700.0
     p_tot, p_act = tables.model_spec(DSV3).params_b * 1e9, df["active_params_b"].to_numpy() * 1e9
     b, tin, tout = (df[c].to_numpy() for c in ("batch_size", "input_tokens", "output_tokens"))
-    kv_per_token = 61 * (512 + 64) * 2.0  # layers x latent x 2 bytes
+    kv_per_token = 8 * 61 * (512 + 64) * 2.0  # 8 TP ranks x layers x latent x 2 bytes: the latent on every rank
     step_ref = np.maximum((p_tot * 2.0 + b * (tin + 0.5 * tout) * kv_per_token) / (8 * bw), 2 * p_act * b / (8 * flops))
     np.testing.assert_allclose(step, step_ref, rtol=1e-12)
     np.testing.assert_allclose(e_u1, 8 * tdp * (2 * p_act * tin / (8 * flops) + tout * step_ref / b), rtol=1e-12)
     # the template's KV bytes per token are the same latent, held whole on each of the 8 TP ranks
     feats = build_features(df)
-    np.testing.assert_array_equal(feats["kv_bytes_per_token"], np.full(len(df), 8 * kv_per_token))
+    np.testing.assert_array_equal(feats["kv_bytes_per_token"], np.full(len(df), kv_per_token))
+
+
+@pytest.mark.parametrize("kv_cache_dtype", ["auto", "fp8", "bf16"])
+@pytest.mark.parametrize("model", [DSV3, LLAMA])
+@pytest.mark.parametrize("tp", [1, 2, 8])
+def test_baseline_kv_bytes_are_the_templates(model, tp, kv_cache_dtype):
+    """The roofline baseline's KV bytes per token (summed over the GPUs' copies) equal the template's feature
+    for MLA and ordinary rows, at a 16-bit and an fp8 cache (no sliding window, no KV-head replication here)."""
+    df = _profiles(model, tp=tp, kv_cache_dtype=kv_cache_dtype)
+    feats = build_features(df)
+    np.testing.assert_array_equal(inputs.kv_bytes_per_token(df), feats["kv_bytes_per_token"])
+    elem = 1.0 if kv_cache_dtype == "fp8" else 2.0
+    per_layer = (512 + 64) * tp if model == DSV3 else 2 * 8 * 128
+    layers = 61 if model == DSV3 else 32
+    np.testing.assert_array_equal(inputs.kv_bytes_per_token(df), np.full(len(df), layers * per_layer * elem))
+
+
+def test_fp8_kv_halves_the_roofline_kv_term_by_hand():
+    m = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
+    _, step16 = m._roofline(_profiles(DSV3, tp=8))
+    _, step8 = m._roofline(_profiles(DSV3, tp=8, kv_cache_dtype="fp8"))
+    df = _profiles(DSV3, tp=8)
+    b, tin, tout = (df[c].to_numpy() for c in ("batch_size", "input_tokens", "output_tokens"))
+    weights = tables.model_spec(DSV3).params_b * 1e9 * 2.0
+    kv8 = b * (tin + 0.5 * tout) * 8 * 61 * 576 * 1.0  # one byte per element, the latent on 8 ranks
+    memory_bound = step8 > 2 * df["active_params_b"].to_numpy() * 1e9 * b / (8 * 989e12)
+    np.testing.assert_allclose(step8[memory_bound], ((weights + kv8) / (8 * 3350e9))[memory_bound], rtol=1e-12)
+    assert (step8 <= step16).all() and (step8 < step16).any()
+
+
+def test_kv_element_bytes_follow_the_dtype_and_the_compute_precision():
+    df = pd.DataFrame({"precision": ["bf16", "fp32", "fp32", "fp8", "bf16"],
+                       "kv_cache_dtype": ["auto", "auto", "fp8", "auto", "fp32"]})
+    np.testing.assert_array_equal(inputs.kv_element_bytes(df), [2.0, 4.0, 1.0, 2.0, 4.0])
+    np.testing.assert_array_equal(inputs.kv_element_bytes(df.assign(compute_precision=["fp32", "", "", "", ""])),
+                                  [4.0, 4.0, 1.0, 2.0, 4.0])
+    np.testing.assert_array_equal(inputs.kv_element_bytes(df.drop(columns="kv_cache_dtype")), [2.0, 4.0, 4.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match="kv_cache_dtype"):
+        inputs.kv_element_bytes(df.assign(kv_cache_dtype="int3"))
 
 
 def test_frame_mla_columns_override_the_table():

@@ -45,7 +45,8 @@ def modern_rows() -> pd.DataFrame:
                  dict(model="nvidia/NVIDIA-Nemotron-Nano-12B-v2", params_b=12.3, **common, tp=1, dp=2, ep=1),
                  dict(model="google/gemma-3-27b-it", params_b=27.425, **common, tp=2, dp=1, ep=1),
                  dict(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.77, modality="video", video_frames=32,
-                      gpu="H200", pp=1, batch_size=b, input_tokens=4156, output_tokens=270, tp=1, dp=1, ep=1)]
+                      gpu="H200", pp=1, batch_size=b, input_tokens=4156, output_tokens=270, tp=1, dp=1, ep=1),
+                 dict(model="deepseek-ai/DeepSeek-V3", params_b=671.026, precision="fp8", **common, tp=8, dp=1, ep=8)]
     return pd.DataFrame(rows)
 
 
@@ -57,6 +58,8 @@ def features():
 def test_parity_grid_covers_ep_dp_hybrid_and_mxfp4(features):
     assert (features["a2a_moe_layers"] > 0).any() and (features["dp"] > 1).any() and (features["ep"] > 1).any()
     assert (features["state_bytes_per_seq"] > 0).any()
+    # an MLA row, whose prefill attention (decompressed K/V) differs from its decode form
+    assert (features["prefill_attn_flops_per_token_ctx"] < features["attn_flops_per_token_ctx"]).any()
 
 
 def columns(feats, template="energy", dtype=np.float64):
@@ -373,7 +376,7 @@ def test_native_argument_errors_are_value_errors(features):
     theta = _core.describe_template("energy").init
     with pytest.raises(ValueError, match="'d_model' has 3 rows"):
         _core.evaluate("energy", cols[:6] + [cols[6][:3]] + cols[7:], theta)
-    with pytest.raises(ValueError, match="needs 22 feature columns"):
+    with pytest.raises(ValueError, match=f"needs {len(cols)} feature columns"):
         _core.evaluate("energy", cols[:-1], theta)
     with pytest.raises(ValueError, match="12 parameters"):
         _core.evaluate("energy", cols, theta[:-1])

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from energylens.profiles import tables
-from energylens.profiles.architecture import attention_per_layer
+from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer
 from energylens.profiles.features import build_features, features_of
 from energylens.profiles.light import light_profiles
 from energylens.profiles.native_rows import feature_rows
@@ -93,6 +93,77 @@ def test_mla_attention_flops_are_the_absorbed_decode():
     f = build_features(_frame(["deepseek-ai/DeepSeek-V3"], tp=1))
     # per head 2 (512 + 64) for the score and 2 x 512 for the value, 128 heads, 61 layers
     assert f["attn_flops_per_token_ctx"][0] == 61 * 128 * (2 * (512 + 64) + 2 * 512)
+
+
+def test_mla_prefill_attention_flops_are_the_decompressed_multi_head_form():
+    # vLLM's MLA prefill (MLACommonImpl._forward_prefill): kv_b_proj decompresses the latent to per-head K
+    # (qk_nope 128 + qk_rope 64 = head_dim 192) and V (v_head_dim 128), then ordinary attention: per head
+    # 2 x 192 (QK^T) + 2 x 128 (PV) = 640 FLOPs per query-key pair, 128 heads, 61 layers
+    f = build_features(_frame(["deepseek-ai/DeepSeek-V3", "moonshotai/Kimi-K2-Instruct"], tp=8))
+    assert f["prefill_attn_flops_per_token_ctx"][0] == 61 * 128 * 640 == 4_997_120
+    assert f["prefill_attn_flops_per_token_ctx"][1] == 61 * 64 * 640  # Kimi K2: 64 heads, same head dims
+    # decode keeps the absorbed form (unchanged)
+    assert f["attn_flops_per_token_ctx"][0] == 61 * 128 * 2176 == 16_990_208
+    assert tables.model_spec("deepseek-ai/DeepSeek-V3").v_head_dim == 128.0
+
+
+def test_prefill_attention_equals_decode_bit_for_bit_for_every_ordinary_model():
+    names = list(tables.models()["name"])
+    df = _frame(names, tp=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = build_features(df)
+    mla = np.array([math.isfinite(tables.model_spec(m).kv_lora_rank) for m in names])
+    assert mla.sum() == 2
+    np.testing.assert_array_equal(f["prefill_attn_flops_per_token_ctx"][~mla], f["attn_flops_per_token_ctx"][~mla])
+    assert (f["prefill_attn_flops_per_token_ctx"][mla] < 0.3 * f["attn_flops_per_token_ctx"][mla]).all()
+
+
+def test_prefill_attention_without_v_head_dim_takes_the_nope_head():
+    mla = {"n_heads": 128.0, "n_kv_heads": 128.0, "head_dim": 192.0, "kv_lora_rank": 512.0, "qk_rope_head_dim": 64.0}
+    assert prefill_attention_per_layer({**mla, "v_head_dim": math.nan}) == 2 * 128 * (192 + 128)
+    assert prefill_attention_per_layer({**mla, "v_head_dim": 256.0}) == 2 * 128 * (192 + 256)
+    ordinary = {**mla, "kv_lora_rank": math.nan, "qk_rope_head_dim": math.nan, "v_head_dim": math.nan}
+    assert prefill_attention_per_layer(ordinary) == attention_per_layer(ordinary)[2] == 4 * 128 * 192
+
+
+def test_mla_prefill_energy_drops_and_decode_is_unchanged():
+    from energylens.model import reference as R
+    from energylens.search.api import bundled_model
+
+    theta = bundled_model().theta
+    f = build_features(_frame(["deepseek-ai/DeepSeek-V3"] * 2, tp=8, input_tokens=[512.0, 8192.0]))
+    pre, dec = R.energy_phases(f, theta)
+    old = {**f, "prefill_attn_flops_per_token_ctx": f["attn_flops_per_token_ctx"]}  # the decode form, as before
+    pre_old, dec_old = R.energy_phases(old, theta)
+    np.testing.assert_array_equal(dec, dec_old)
+    assert (pre < pre_old).all() and pre[1] / pre_old[1] < pre[0] / pre_old[0]  # attention's share grows with L_in
+
+
+def test_mla_search_prices_prefill_as_predict():
+    """The engine's MLA candidates (prefill attention scaled by the window share, as the decode one) cost
+    what EnergyModel / LatencyModel.predict give for the same rows."""
+    from energylens import _core
+    from energylens.search.api import bundled_model, native_options
+    from energylens.search.space import build_space
+
+    model = bundled_model()
+    space = build_space(["deepseek-ai/DeepSeek-V3", "moonshotai/Kimi-K2-Instruct"], ["H200-SXM-141GB", "B200"],
+                        tp=[8], dp=[1, 2], ep=[1, 8, 16], max_num_seqs=[8, 64], precision=["fp8"],
+                        input_tokens=[500, 6000], output_tokens=[300])
+    every = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, native_options(),
+                                  np.arange(space.size, dtype=np.uint64))
+    index = np.flatnonzero((every.reason < 0) | (every.reason >= 5)).astype(np.uint64)
+    assert index.size > 8
+    c = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, native_options(), index)
+    frame = space.point_profiles(index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        energy, lat = model.predict(frame), model.latency_model.predict(frame)
+    f = build_features(frame)
+    assert (f["prefill_attn_flops_per_token_ctx"] < f["attn_flops_per_token_ctx"]).all()
+    np.testing.assert_allclose(c.energy_j, energy, rtol=1e-12)
+    np.testing.assert_allclose(c.ttft_s, lat["ttft_s_pred"], rtol=1e-12)
 
 
 def test_ordinary_rows_keep_their_kv_formula():

@@ -33,6 +33,7 @@ enum Feature : int {
   kExpertsPerToken,        ///< routed experts per token (1 dense)
   kStateBytesPerSeq,       ///< per-sequence recurrent state read + written per step (Mamba layers), bytes
   kMoeLayers,              ///< extra launch layers: routed-expert layers, plus every layer of a W8A8 row
+  kPrefillAttnFlopsPerTokenCtx,  ///< prefill attention FLOPs per token per context position (MLA: decompressed K/V)
   kNumFeatures
 };
 
@@ -105,7 +106,8 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   r.busy = (r.tg + r.t_ar + r.t_a2a) * r.g_pp;
   r.t_step = r.busy + q.tau_layer_s * r.launch_layers + q.tau_seq_s * r.batch_rep;
   // a request's prefill runs on its replica's tp x pp GPUs
-  r.flops_prefill = T(2) * na * li + T(0.5) * a * li * li + r.n_rep * f[kPrefillExtraFlops];
+  // (the prefill's own attention FLOPs: equal to `a` except for MLA, whose prefill decompresses K/V)
+  r.flops_prefill = T(2) * na * li + T(0.5) * f[kPrefillAttnFlopsPerTokenCtx] * li * li + r.n_rep * f[kPrefillExtraFlops];
   r.t_pc = r.flops_prefill / (r.n_rep * peak * q.eta_pf);
   r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link) + r.n_a2a * (q.alpha_s + li * a2a_bytes_per_token / link);
   return r;

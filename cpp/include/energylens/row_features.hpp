@@ -43,6 +43,8 @@ enum ComboField : int {
   kBytesPerParam,       ///< weight bytes per parameter
   kSharedBytesPerParam, ///< bytes per non-expert parameter (the compute dtype's for expert-only formats)
   kMoeLayersFeature,    ///< the moe_layers feature (MoE layers of a MoE model, else 0)
+  kPrefillAttnFlopsConst,  ///< attention layers x prefill FLOPs per context token and layer: kAttnFlopsConst's
+                           ///< value, or 2 x heads x (head_dim + v_head_dim) for MLA (prefill_attention_per_layer)
   kNumComboFields
 };
 

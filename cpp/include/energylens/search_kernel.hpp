@@ -112,11 +112,12 @@ ENERGYLENS_HD double weight_step_bytes(const double* v, double tp, double dp, do
   return dp * v[kWeightSharedStepBytes] + copies * v[kWeightExpertStepBytes] * touched;
 }
 
-/// KV bytes per token (all GPUs) and attention FLOPs per token per position of a candidate: the combo's
-/// values without windows, times the sliding-window share at the mean context (input + output / 2), and
-/// the KV bytes times max(1, tp / kv heads), as vLLM replicates KV heads (features.py).
+/// KV bytes per token (all GPUs) and the decode and prefill attention FLOPs per token per position of a
+/// candidate: the combo's values without windows, times the sliding-window share at the mean context
+/// (input + output / 2), and the KV bytes times max(1, tp / kv heads), as vLLM replicates KV heads
+/// (features.py).
 ENERGYLENS_HD void attention_features(const double* v, double tp, double input_tokens, double output_tokens,
-                                      double& kv, double& attn) {
+                                      double& kv, double& attn, double& attn_prefill) {
   double share = 1.0;
   if (v[kSlidingShare] > 0.0) {
     const double ctx = input_tokens + 0.5 * output_tokens;
@@ -126,6 +127,7 @@ ENERGYLENS_HD void attention_features(const double* v, double tp, double input_t
   const double replication = tp / v[kKvHeads];
   kv = v[roofline::kKvBytesPerToken] * share * (replication > 1.0 ? replication : 1.0);
   attn = v[roofline::kAttnFlopsPerTokenCtx] * share;
+  attn_prefill = v[roofline::kPrefillAttnFlopsPerTokenCtx] * share;
 }
 
 /// Prefill extra FLOPs of (combo, workload).
@@ -156,7 +158,7 @@ ENERGYLENS_HD void fill_features(const View& s, const Digits& d, double rank_bat
   f[roofline::kWeightBytesPerStep] = weight_step_bytes(v, tp, dp, ep, f[roofline::kBatch]);
   f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
   attention_features(v, tp, f[roofline::kInputTokens], f[roofline::kOutputTokens], f[roofline::kKvBytesPerToken],
-                     f[roofline::kAttnFlopsPerTokenCtx]);
+                     f[roofline::kAttnFlopsPerTokenCtx], f[roofline::kPrefillAttnFlopsPerTokenCtx]);
 }
 
 /// KV-cache bytes per GPU of a rank's running batch at its mean context (input + output / 2).
@@ -164,8 +166,8 @@ ENERGYLENS_HD double kv_bytes(const View& s, const Digits& d, const Outer& out, 
   const double* w = s.workloads + 2 * d.w;
   // Per GPU: the unreplicated KV split over min(tp, kv heads) x pp GPUs (replicated heads are the reason
   // the split stops at the KV-head count), at the window share of this context.
-  double kv = 0.0, attn = 0.0;
-  attention_features(s.combos + d.c * kNumComboFields, 1.0, w[0], w[1], kv, attn);
+  double kv = 0.0, attn = 0.0, attn_prefill = 0.0;
+  attention_features(s.combos + d.c * kNumComboFields, 1.0, w[0], w[1], kv, attn, attn_prefill);
   return batch * (w[0] + 0.5 * w[1]) * kv / out.kv_div;
 }
 

@@ -22,13 +22,12 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.inputs import (
-    KV_BYTES_PER_ELEMENT,
     GpuSpecFn,
     GpuSpecs,
     active_params_b,
     baseline_features,
     column,
-    kv_elements_per_layer,
+    kv_bytes_per_token,
     measured_energy,
     n_gpus,
     precision_bytes,
@@ -158,9 +157,10 @@ class LLMCarbonRoofline(MethodBase):
 
     ``time`` per request is a roofline estimate from the GPU's specs: prefill is compute-bound
     (``2 P_active tin`` FLOPs at peak over all GPUs), each decode step is the slower of reading the
-    weights (and the batch's KV cache, where the architecture columns are present: ``n_layers`` x
-    :func:`~energylens.compare.inputs.kv_elements_per_layer` x 2 bytes per token, a multi-head latent
-    attention model's latent included) at HBM bandwidth and ``2 P_active batch`` FLOPs at peak; a decode
+    weights (and the batch's KV cache, where the architecture columns are present:
+    :func:`~energylens.compare.inputs.kv_bytes_per_token`, ``n_layers`` x KV elements x the row's
+    ``kv_cache_dtype`` bytes per token, a multi-head latent attention model's latent counted once per TP
+    rank, as vLLM holds it) at HBM bandwidth and ``2 P_active batch`` FLOPs at peak; a decode
     step is shared by the batch's requests.
     LLMCarbon uses a fixed utilisation and TDP; here ``u`` is one scalar fitted on the training rows
     (geometric mean of measured over estimated energy), which can only help it. TPOT is the roofline
@@ -185,7 +185,7 @@ class LLMCarbonRoofline(MethodBase):
         p_act = active_params_b(df) * 1e9
         p_tot = column(df, "params_b") * 1e9
         wbytes = np.array([precision_bytes(p) for p in precisions(df)])
-        kv_per_token = np.nan_to_num(column(df, "n_layers", np.nan) * kv_elements_per_layer(df) * KV_BYTES_PER_ELEMENT)
+        kv_per_token = kv_bytes_per_token(df)  # MLA latent on every TP rank, the row's kv_cache_dtype
         ctx = tin + 0.5 * tout
         step_bytes = p_tot * wbytes + b * ctx * kv_per_token
         step_s = np.maximum(step_bytes / (n * bw), 2.0 * p_act * b / (n * flops))

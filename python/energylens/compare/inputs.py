@@ -18,17 +18,13 @@ import pandas as pd
 
 from energylens.profiles import precision as _precision
 from energylens.profiles import tables as _tables
-from energylens.profiles.architecture import kv_cache_per_layer
+from energylens.profiles.architecture import kv_cache_per_layer, mla_rows
 
 __all__ = ["GpuSpecFn", "GpuSpecs", "BASELINE_FEATURES", "baseline_features", "precision_bytes", "column",
            "require_columns", "n_gpus", "active_params_b", "precisions", "measured_energy", "kv_elements_per_layer",
-           "KV_BYTES_PER_ELEMENT"]
+           "kv_element_bytes", "kv_bytes_per_token"]
 
 GpuSpecFn = Callable[[str], Any]
-
-#: Bytes per KV-cache element the baselines assume (a 16-bit cache; the template reads ``kv_cache_dtype``).
-KV_BYTES_PER_ELEMENT = 2.0
-
 
 def kv_elements_per_layer(df: pd.DataFrame) -> np.ndarray:
     """KV-cache elements per token and layer of every row, as the template counts them
@@ -37,6 +33,37 @@ def kv_elements_per_layer(df: pd.DataFrame) -> np.ndarray:
     Kimi K2; from the model table when the frame lacks the columns); NaN where unknown. Not multiplied by
     the TP replication of KV heads, which the baselines never modelled."""
     return kv_cache_per_layer(df)[1]
+
+
+def kv_element_bytes(df: pd.DataFrame) -> np.ndarray:
+    """Bytes per KV-cache element of every row, by the template's rule
+    (:func:`energylens.profiles.precision.kv_element_bytes`): the row's ``kv_cache_dtype`` when explicit (fp8
+    1, fp16/bf16 2, fp32 4); ``auto`` (or no column) the activation dtype: 4 where the GEMM precision
+    (``compute_precision`` where given, else ``precision``) is fp32, else 2. ``ValueError`` naming the
+    column for an unknown dtype or precision."""
+    compute = precisions(df)
+    if "compute_precision" in df.columns:
+        given = df["compute_precision"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+        compute = np.where(given != "", given, compute)
+    try:
+        wide = np.array([_precision.bytes_per_param(p) >= 4.0 for p in compute], dtype=bool)
+    except ValueError as exc:
+        raise ValueError(f"profile column 'precision' / 'compute_precision': {exc}") from None
+    kv_dtype = df["kv_cache_dtype"].fillna("auto").astype(str).to_numpy(dtype=object) \
+        if "kv_cache_dtype" in df.columns else None
+    return _precision.kv_element_bytes(np.where(wide, 4.0, 2.0), kv_dtype)
+
+
+def kv_bytes_per_token(df: pd.DataFrame) -> np.ndarray:
+    """KV-cache bytes per token of every row summed over its GPUs' copies, as the baselines stream them:
+    ``n_layers`` x :func:`kv_elements_per_layer` x :func:`kv_element_bytes`, times ``tp`` for a multi-head
+    latent attention row (vLLM holds the one latent whole on every TP rank, as the template's
+    ``kv_bytes_per_token`` does; ordinary KV heads are split over the ranks); 0 where the architecture is
+    unknown. Every ordinary row at a 16-bit cache keeps the old ``n_layers x elements x 2``."""
+    tp = np.maximum(np.nan_to_num(column(df, "tp", 1.0), nan=1.0), 1.0)
+    per_rank = np.where(mla_rows(df), tp, 1.0)
+    kv = column(df, "n_layers", np.nan) * kv_elements_per_layer(df) * kv_element_bytes(df)
+    return np.nan_to_num(kv * per_rank)
 
 def precision_bytes(precision: str) -> float:
     """Bytes per weight of a precision name, block scales included (``"bf16"`` -> 2.0, ``"mxfp4"`` ->

@@ -38,7 +38,7 @@ def _times() -> dict[str, sp.Expr]:
     ctx = f["input_tokens"] + f["output_tokens"] / 2
     t_mem = (f["weight_bytes_per_step"] + f["batch_size"] * ctx * f["kv_bytes_per_token"]) / (n * f["hbm_bytes_per_s"])
     t_comp = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx) / (n * f["peak_flops_per_s"])
-    t_pf = (2 * f["active_params"] * f["input_tokens"] + f["attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
+    t_pf = (2 * f["active_params"] * f["input_tokens"] + f["prefill_attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
             + n * f["prefill_extra_flops"]) / (n * f["peak_flops_per_s"])
     return {"n": n, "t_mem": t_mem, "t_comp": t_comp, "t_pf": t_pf}
 

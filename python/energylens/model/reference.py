@@ -126,7 +126,8 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     busy = (tg + t_ar + t_a2a) * g_pp
     Ll = L + _get(f, "moe_layers")                    # kernel-launch layers: a MoE layer counts twice
     t_step = busy + tau_l * Ll + tau_s * Br
-    Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n_r * _get(f, "prefill_extra_flops")  # encoder on every rank
+    a_pf = _get(f, "prefill_attn_flops_per_token_ctx")  # = a except MLA (prefill decompresses K/V)
+    Fp = 2.0 * Na * Li + 0.5 * a_pf * Li * Li + n_r * _get(f, "prefill_extra_flops")  # encoder on every rank
     t_pc = Fp / (n_r * peak * eta_pf)
     t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link)
     return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,

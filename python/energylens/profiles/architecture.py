@@ -4,7 +4,8 @@
 (:func:`energylens.profiles.load_profiles` calls it); :func:`vision_encoders` gives the vision-encoder
 size and tokens per image of image/video rows (:func:`energylens.profiles.features.build_features` calls
 it); :func:`attention_per_layer` sizes one attention layer's KV cache and FLOPs (ordinary or multi-head
-latent attention), the one place that formula lives, and :func:`kv_cache_per_layer` applies it to a profile
+latent attention), the one place that formula lives (:func:`prefill_attention_per_layer` the
+prefill's FLOPs, which differ for MLA), and :func:`kv_cache_per_layer` applies it to a profile
 frame's rows (the baselines of :mod:`energylens.compare`). Unknown models are estimated from ``params_b``
 (:func:`energylens.profiles.tables.estimate_architecture`) with one
 :class:`~energylens.profiles.tables.EstimatedArchitectureWarning` naming them.
@@ -20,12 +21,13 @@ import numpy as np
 
 from energylens.profiles import cells, tables
 
-__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer", "kv_cache_per_layer",
+__all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer",
+           "prefill_attention_per_layer", "kv_cache_per_layer", "mla_rows",
            "DEFAULT_VISION_PARAMS_B"]
 
 #: The columns :func:`attention_per_layer` reads.
-ATTENTION_COLUMNS = ("n_heads", "n_kv_heads", "head_dim", "kv_lora_rank", "qk_rope_head_dim")
-_MLA_COLUMNS = ("kv_lora_rank", "qk_rope_head_dim")
+ATTENTION_COLUMNS = ("n_heads", "n_kv_heads", "head_dim", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
+_MLA_COLUMNS = ("kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
 
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -170,6 +172,31 @@ def attention_per_layer(arch) -> tuple:
     return heads, elems, flops
 
 
+def prefill_attention_per_layer(arch):
+    """Prefill attention FLOPs per query-key pair of one attention layer (the template's
+    ``prefill_attn_flops_per_token_ctx`` per layer); ``arch`` as :func:`attention_per_layer`'s, plus
+    ``v_head_dim`` (NaN = none).
+
+    Ordinary attention: ``4 x n_heads x head_dim``, the same expression (and bits) as the decode FLOPs of
+    :func:`attention_per_layer`. Multi-head latent attention as vLLM runs a prefill (``MLACommonImpl.
+    _forward_prefill``, the "compute friendly approach" of vllm/v1/attention/backends/mla/common.py): the
+    latent is up-projected by ``kv_b_proj`` to per-head K (``qk_nope_head_dim``, plus the shared rope part)
+    and V, and ordinary multi-head attention runs with a ``head_dim``-wide query/key head (``qk_nope +
+    qk_rope`` = 192) and a ``v_head_dim``-wide value head: ``2 x n_heads x (head_dim + v_head_dim)``
+    (DeepSeek-V3: 128 x (2 x 192 + 2 x 128) = 128 x 640, 0.29x the absorbed decode form's 128 x 2176).
+    The up-projection itself (2 x kv_lora_rank x n_heads x (qk_nope + v_head) per prompt token) is a
+    matmul over ``kv_b_proj``'s weights, counted once per prompt token in 2 x active_params (decode
+    applies the same weights, absorbed, to the query and output). ``v_head_dim`` NaN: ``head_dim -
+    qk_rope_head_dim`` (qk_nope_head_dim, which equals v_head_dim in every DeepSeek-V2/V3 config)."""
+    n_heads, head_dim = arch["n_heads"], arch["head_dim"]
+    kv_lora_rank, qk_rope_head_dim, v_head_dim = arch["kv_lora_rank"], arch["qk_rope_head_dim"], arch["v_head_dim"]
+    mla = np.isfinite(kv_lora_rank) & (np.nan_to_num(kv_lora_rank) > 0)
+    v_dim = np.where(np.isfinite(v_head_dim) & (np.nan_to_num(v_head_dim) > 0), v_head_dim,
+                     head_dim - np.nan_to_num(qk_rope_head_dim))
+    flops = np.where(mla, 2.0 * n_heads * (head_dim + v_dim), 4.0 * n_heads * head_dim)
+    return float(flops) if np.ndim(flops) == 0 else flops
+
+
 def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
     """(KV heads the cache is replicated by, KV-cache elements per token and layer) of every row of a profile
     frame, by :func:`attention_per_layer`: the frame's ``n_heads``, ``n_kv_heads`` and ``head_dim`` (NaN where
@@ -177,6 +204,20 @@ def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
     (one lookup per distinct ``model``; a profile frame carries no MLA columns unless it was given them).
     An MLA row gets ``kv_lora_rank + qk_rope_head_dim`` elements and 1 head; an ordinary row ``2 x n_kv_heads
     x head_dim`` and ``n_kv_heads`` (NaN where those are unknown: nothing is filled or estimated here)."""
+    heads, elems, _ = attention_per_layer(_attention_arch(df))
+    return heads, elems
+
+
+def mla_rows(df) -> np.ndarray:
+    """True for the rows of a profile frame that use multi-head latent attention (``kv_lora_rank`` > 0, from
+    the frame or the model table as :func:`kv_cache_per_layer` resolves it): vLLM holds their latent whole
+    on every TP rank."""
+    rank = _attention_arch(df)["kv_lora_rank"]
+    return np.isfinite(rank) & (np.nan_to_num(rank) > 0)
+
+
+def _attention_arch(df) -> dict[str, np.ndarray]:
+    """:data:`ATTENTION_COLUMNS` of every row: the frame's where finite, the MLA columns else the table's."""
     n = len(df)
     arch = {c: (df[c].to_numpy(dtype=float) if c in df.columns else np.full(n, np.nan)) for c in ATTENTION_COLUMNS}
     if "model" in df.columns and n and not all(np.isfinite(arch[c]).all() for c in _MLA_COLUMNS):
@@ -188,5 +229,4 @@ def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
                 table[:, j] = [_float_or_nan(getattr(spec, c)) for c in _MLA_COLUMNS]
         for c, row in zip(_MLA_COLUMNS, table, strict=True):
             arch[c] = np.where(np.isfinite(arch[c]), arch[c], row.take(codes))
-    heads, elems, _ = attention_per_layer(arch)
-    return heads, elems
+    return arch

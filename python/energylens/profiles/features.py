@@ -19,7 +19,7 @@ from energylens import _core
 from energylens.errors import UnknownGpuError
 from energylens.profiles import cells, tables
 from energylens.profiles import precision as _precision
-from energylens.profiles.architecture import attention_per_layer, spec_column
+from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer, spec_column
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
@@ -150,6 +150,7 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     kv_replication = np.maximum(tp / kv_heads, 1.0) if KV_HEAD_REPLICATION else np.ones_like(tp)
     kv_bytes = La * kv_elems * elem * window_share * kv_replication
     attn = La * attn_layer * window_share
+    attn_prefill = La * prefill_attention_per_layer(arch) * window_share  # MLA: decompressed K/V (= attn otherwise)
     # all Mamba layers of one sequence, read and written back every step; the SSM part in its own dtype
     ssm_dtype = (cells.per_value(df["mamba_ssm_cache_dtype"], str, missing="auto")
                  if "mamba_ssm_cache_dtype" in df.columns else None)
@@ -158,7 +159,6 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * STATE_TRAFFIC_PER_STEP
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
-
     launch = np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0)
     if ACT_QUANT_LAUNCH_LAYERS:
         launch = launch + np.where(hw["act_quant"] > 0, ACT_QUANT_LAUNCH_LAYERS * L, 0.0)
@@ -166,9 +166,9 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
         "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
-        "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
-        "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
-        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": launch,
+        "prefill_attn_flops_per_token_ctx": attn_prefill, "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"],
+        "hbm_bytes_per_s": hw["bw"], "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep,
+        "a2a_moe_layers": a2a_layers, "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": launch,
     }
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
@@ -300,7 +300,7 @@ def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
-               "vision_tile_tokens", "conv_state_elems_per_seq", "kv_lora_rank", "qk_rope_head_dim")
+               "vision_tile_tokens", "conv_state_elems_per_seq", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
 #: Every model-table column the architecture lookup reads, in its order (spec_values).
 ARCH_LOOKUP = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
 

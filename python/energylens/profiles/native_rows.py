@@ -1,7 +1,7 @@
 """The native prediction inputs of the light path: a table's own columns and one row of constants per
 (model, GPU, weight precision) combination, for ``_core.predict_rows``.
 
-:func:`energylens.profiles.features.features_of` builds the template's 22 features with about 60 NumPy
+:func:`energylens.profiles.features.features_of` builds the template's 23 features with about 60 NumPy
 passes over the rows. Most of them are the same for every row of one combination (architecture from the
 model table, hardware from the GPU table); what varies per row (tp, pp, batch, lengths, params_b) is a
 few lines of arithmetic. :func:`row_inputs` resolves the constants once per combination the rows use
@@ -25,7 +25,7 @@ from energylens.errors import EnergyLensError
 from energylens.profiles import features as _features
 from energylens.profiles import precision as _precision
 from energylens.profiles import tables
-from energylens.profiles.architecture import attention_per_layer
+from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer
 from energylens.profiles.cells import Coded
 from energylens.profiles.light import LightProfiles
 
@@ -190,7 +190,8 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
     kv_heads, kv_elems, attn = attention_per_layer(arch)  # features.py's (MLA: one latent, on every TP rank)
     return [arch["n_layers"], arch["d_model"], fill_active, fill_total, arch["ratio"], E, arch["experts_per_token"],
             La, arch["n_sliding_layers"], arch["sliding_window"], La * kv_elems * elem, La * attn,
-            kv_heads, _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp, launch]
+            kv_heads, _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp, launch,
+            La * prefill_attention_per_layer(arch)]
 
 
 def _architecture(model) -> dict[str, float] | None:

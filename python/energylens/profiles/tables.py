@@ -132,6 +132,10 @@ class ModelSpec:
         kv_lora_rank, qk_rope_head_dim: multi-head latent attention (DeepSeek-V3, Kimi K2): vLLM caches
             ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer (one latent, no K/V heads);
             NaN = ordinary attention (``2 x n_kv_heads x head_dim`` per token and layer).
+        v_head_dim: an MLA model's value head (config.json ``v_head_dim``; DeepSeek-V3 and Kimi K2: 128), which
+            vLLM's MLA prefill decompresses the latent to; ``head_dim`` is then the query/key head
+            (``qk_nope_head_dim + qk_rope_head_dim`` = 192). NaN = ``head_dim - qk_rope_head_dim``
+            (``qk_nope_head_dim``, equal to ``v_head_dim`` in every DeepSeek-V2/V3 config).
     """
 
     name: str
@@ -167,6 +171,7 @@ class ModelSpec:
     conv_state_elems_per_seq: float = math.nan
     kv_lora_rank: float = math.nan
     qk_rope_head_dim: float = math.nan
+    v_head_dim: float = math.nan
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches

@@ -228,8 +228,33 @@ def _split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel) -> pd
     return df
 
 
-def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any]) -> pd.DataFrame:
-    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates."""
+def _offset_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable[[], np.ndarray] | None:
+    """A function giving, per call, one draw of every combo's energy-calibration factor: exp(fitted offset +
+    s_g z_g), z_g ~ N(0, 1) drawn once per calibration key g (combos of one key move together), s_g the
+    offset's posterior sd (``Calibration.offset_sd``) for seen keys, 0 (factor as fitted) for unseen ones.
+    The same normal log-offset error that ``calibration.widened`` adds in quadrature to the interval. None
+    when nothing is uncertain (no calibration, or every s_g = 0): P(best) is then computed as before."""
+    cal = getattr(model, "calibration", None)
+    if cal is None:
+        return None
+    frame = _combo_models(space)
+    sd = np.where(cal.seen(frame), cal.offset_sd(frame), 0.0)
+    if not (sd > 0).any():
+        return None
+    code, names = row_keys(frame, cal.by)
+    base = space.combo_values[:, COMBO_FIELDS.index("energy_factor")].copy()
+    rng = np.random.default_rng(seed)
+
+    def draw() -> np.ndarray:
+        z = np.append(rng.standard_normal(len(names)), 0.0)  # code -1 (no model) -> z 0
+        return base * np.exp(sd * z[code])
+    return draw
+
+
+def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
+               seed: int = 0) -> pd.DataFrame:
+    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates; P(best)
+    also samples each calibrated key's offset (:func:`_offset_draws`, one draw per replicate)."""
     boot_e = model.bootstrap_params
     boot_l = model.latency_model.bootstrap_params
     if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1:
@@ -239,10 +264,17 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
     idx = df["index"].to_numpy(dtype=np.uint64)
     wins = np.zeros(len(df))
     energies = []
+    offsets = _offset_draws(space, model, seed)
+    args = list(space.native_args())
     for b, theta_b in enumerate(boot_e):
         phi_b = boot_l[b % len(boot_l)]
         cands = _core.search_evaluate(*space.native_args(), theta_b, phi_b, options, idx)
-        obj = np.where(cands.reason < 0, cands.objective, np.inf)
+        ranked = cands
+        if offsets is not None:  # the engine again, the combos' factors at this replicate's offset draw
+            args[0] = space.combo_values.copy()
+            args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
+            ranked = _core.search_evaluate(*args, theta_b, phi_b, options, idx)
+        obj = np.where(ranked.reason < 0, ranked.objective, np.inf)
         if np.isfinite(obj).any():
             wins[int(np.argmin(obj))] += 1  # ties: the lower rank, as the engine orders them
         energies.append(cands.energy_j)
@@ -286,7 +318,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
            tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False,
            carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
            node_size=8, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
-           progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
+           bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
     Args:
@@ -314,6 +346,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         gpu_memory_utilization, node_size, runtime_reserve_gib, activation_tokens: feasibility settings.
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
+        bootstrap_seed: seed of the calibration-offset draws P(best) samples (an energy model with an opt-in
+            calibration; docs/search.md); the result is deterministic for a given seed.
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
         device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
 
@@ -343,7 +377,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     seconds = time.perf_counter() - t0
     top_df = _split_terms(space, _candidate_frame(space, out.top, labels), em)
     if bootstrap:
-        top_df = _bootstrap(space, top_df, em, options)
+        top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed))
     unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,

@@ -37,7 +37,7 @@ OVERRIDE_COLUMNS = ("params_b", "active_params_b", "n_layers", "d_model", "n_hea
                     "n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                     "state_elems_per_seq", "video_tokens_per_frame", "compute_precision",
                     "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens", "kv_lora_rank",
-                    "qk_rope_head_dim")
+                    "qk_rope_head_dim", "v_head_dim")
 
 
 def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) -> np.ndarray:

@@ -356,6 +356,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
         values[i, col["window_tokens"]], values[i, col["sliding_share"]] = win, s
         values[i, col["kv_bytes_per_token"]] /= share0
         values[i, col["attn_flops_per_token_ctx"]] /= share0
+        values[i, col["prefill_attn_flops_per_token_ctx"]] /= share0
     values[:, col["weight_expert_step_bytes"]] = expert
     values[:, col["weight_shared_step_bytes"]] = every["weight_bytes_per_step"] - expert
     values[:, col["expert_miss_log"]] = np.where(moe, np.log(np.where(moe, 1 - frac, 1.0)), 0.0)
