@@ -228,3 +228,13 @@ def test_device_path_without_a_gpu_says_why(model):
     with pytest.raises(ValueError, match="device must be"):
         energylens.search("llama-3.1-8b", "H100", input_tokens=100, output_tokens=50, energy_model=model,
                           device="tpu")
+
+
+def test_exact_ties_share_p_best(model):
+    """TP 2 with and without EP 2 (dp 1: the experts combine in the TP all-reduce) price alike in every
+    replicate, so they split P(best) instead of the first-ranked taking it all."""
+    r = energylens.search("mistralai/Mixtral-8x7B-Instruct-v0.1", "H100", input_tokens=512, output_tokens=256,
+                          tp=[2], ep=[1, 2], max_num_seqs=[64], energy_model=model)
+    top = r.top
+    assert len(top) == 2 and top["energy_j"].iloc[0] == top["energy_j"].iloc[1]
+    assert top["p_best"].tolist() == [0.5, 0.5]

@@ -275,8 +275,9 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
             args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
             ranked = _core.search_evaluate(*args, theta_b, phi_b, options, idx)
         obj = np.where(ranked.reason < 0, ranked.objective, np.inf)
-        if np.isfinite(obj).any():
-            wins[int(np.argmin(obj))] += 1  # ties: the lower rank, as the engine orders them
+        if np.isfinite(obj).any():  # exact ties (TP 8 and TP 8 + EP 8 price alike) share the win
+            tied = obj == obj.min()
+            wins[tied] += 1.0 / np.count_nonzero(tied)
         energies.append(cands.energy_j)
     df["p_best"] = wins / len(boot_e)
     lo, hi = np.quantile(np.vstack(energies), [0.05, 0.95], axis=0)
