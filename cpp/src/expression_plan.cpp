@@ -1,7 +1,6 @@
 #include "energylens/expression_plan.hpp"
 
-#include "energylens/fast_exp.hpp"
-#include "energylens/fast_log.hpp"
+#include "energylens/kernel_math.hpp"
 #include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 
@@ -17,15 +16,16 @@ namespace energylens {
 
 namespace {
 
-// d[i] = log(d[i]): fast_log.hpp's kernel when every value is positive, normal and finite, std::log
-// otherwise (log_in_place's rule, with its check written as a bitwise reduction that vectorises; the
-// short-circuit form ran one value at a time).
+// d[i] = log_value(d[i]) (fast_log.hpp): a block of positive, normal, finite values in one vectorised
+// loop (the check written as a bitwise reduction that vectorises; the short-circuit form ran one value
+// at a time), any other block one value at a time, each value depending on its own row only (as the
+// kernels generated per expression compute it).
 inline __attribute__((always_inline)) void log_values(double* d, std::size_t k) {
   int in_range = 1;
 #pragma omp simd reduction(& : in_range)
   for (std::size_t i = 0; i < k; ++i) in_range &= static_cast<int>(d[i] >= DBL_MIN) & static_cast<int>(d[i] <= DBL_MAX);
   if (in_range == 0) {
-    for (std::size_t i = 0; i < k; ++i) d[i] = std::log(d[i]);
+    for (std::size_t i = 0; i < k; ++i) d[i] = log_value(d[i]);
     return;
   }
 #pragma omp simd
@@ -710,6 +710,15 @@ std::string ValuePlan::listing() const {
     s << '\n';
   }
   return s.str();
+}
+
+std::uint64_t ValuePlan::fingerprint() const {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64
+  for (const char c : listing()) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
 }
 
 void ValuePlan::scalars(const double* params, double* out) const {
