@@ -23,13 +23,14 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from energylens import _core
 from energylens.model.kernel_source import kernel_source
 
-__all__ = ["KernelBuild", "build_kernel", "cache_dir", "find_compiler", "jit_disabled_reason", "STATS",
+__all__ = ["KernelBuild", "KernelSlot", "JIT_MIN_ROWS", "build_kernel", "cache_dir", "find_compiler", "jit_disabled_reason", "STATS",
            "COMPILE_FLAGS"]
 
 #: Flags of every kernel build (part of the cache key). -fopenmp-simd honours the row loop's
@@ -186,3 +187,51 @@ def build_kernel(program) -> KernelBuild:
                 return KernelBuild(kernel, f"compiled ({how})", path, compile_s, time.perf_counter() - t1)
         STATS.failures += 1
         return KernelBuild(None, err, path, compile_s)
+
+
+def _min_rows() -> int:
+    try:
+        return int(os.environ.get("ENERGYLENS_JIT_MIN_ROWS", JIT_MIN_ROWS))
+    except ValueError:
+        return JIT_MIN_ROWS
+
+
+#: Rows from which an evaluation in ``jit="auto"`` mode builds (or loads) the kernel first: a compile
+#: takes ~0.5-2 s, which the ~8 ns a row it saves repays within a few calls of this size.
+#: ``ENERGYLENS_JIT_MIN_ROWS`` overrides it.
+JIT_MIN_ROWS = 65536
+
+_WARNED: set[str] = set()
+
+
+class KernelSlot:
+    """The generated kernel of one compiled expression, built at most once: ``mode`` "auto" (at the first
+    evaluation of >= :data:`JIT_MIN_ROWS` rows, or :meth:`build`), "off" (never). ``reason`` says which
+    backend runs and why; a failed build warns once per reason and process, and is not tried again."""
+
+    def __init__(self, mode: str = "auto") -> None:
+        if mode not in ("auto", "off"):
+            raise ValueError(f"jit must be 'auto' or 'off', got {mode!r}")
+        self.mode = mode
+        self.kernel = None
+        self.result: KernelBuild | None = None
+        self.reason = ("interpreter: jit='off'" if mode == "off" else
+                       f"interpreter: no kernel yet (built at the first evaluation of >= {_min_rows()} rows, "
+                       "or by compile_kernel())")
+
+    def wants(self, rows: int) -> bool:
+        """Whether an evaluation of ``rows`` rows should build the kernel first."""
+        return self.mode == "auto" and self.result is None and rows >= _min_rows()
+
+    def build(self, program) -> bool:
+        """Builds or loads the kernel now (once); True when it runs."""
+        if self.result is None:
+            self.result = build_kernel(program)
+            self.kernel = self.result.kernel
+            self.reason = (f"kernel: {self.result.reason}" if self.kernel is not None
+                           else f"interpreter: {self.result.reason}")
+            if self.kernel is None and not jit_disabled_reason() and self.result.reason not in _WARNED:
+                _WARNED.add(self.result.reason)
+                warnings.warn(f"energylens: no generated expression kernel ({self.result.reason}); "
+                              "the interpreter runs instead (same values, slower)", RuntimeWarning, stacklevel=3)
+        return self.kernel is not None
