@@ -285,6 +285,9 @@ void bind_expression(py::module_& m) {
           "plan_fingerprint", [](const ExpressionProgram& p) { return p.plan().fingerprint(); },
           "FNV-1a 64 of plan_listing: a generated kernel carries it and is refused for any other plan.")
       .def_property_readonly(
+          "plan_literal_scalars", [](const ExpressionProgram& p) { return p.plan().literal_scalars(); },
+          "The plan's scalars that are fixed numbers (not fitted), as (scalar index, value).")
+      .def_property_readonly(
           "plan_steps", [](const ExpressionProgram& p) { return p.plan().steps(); },
           "The plan's steps in order (PlanStep), for the kernel generator (energylens.model.kernel_source).")
       .def_property_readonly(

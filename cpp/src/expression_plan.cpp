@@ -5,6 +5,7 @@
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -714,11 +715,27 @@ std::string ValuePlan::listing() const {
 
 std::uint64_t ValuePlan::fingerprint() const {
   std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64
-  for (const char c : listing()) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
+  auto add = [&h](std::uint64_t v) {
+    for (int byte = 0; byte < 8; ++byte, v >>= 8) {
+      h ^= v & 0xffU;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  for (const char c : listing()) add(static_cast<unsigned char>(c));
+  for (const ScalarStep& st : scalar_steps_) {
+    add(static_cast<std::uint64_t>(st.op));
+    add(static_cast<std::uint64_t>(static_cast<std::uint32_t>(st.arg)));
+    add(std::bit_cast<std::uint64_t>(st.value));
+    add((static_cast<std::uint64_t>(st.a) << 32) | st.b);
   }
   return h;
+}
+
+std::vector<std::pair<std::uint32_t, double>> ValuePlan::literal_scalars() const {
+  std::vector<std::pair<std::uint32_t, double>> out;
+  for (std::size_t i = 0; i < scalar_steps_.size(); ++i)
+    if (scalar_steps_[i].op == OpCode::Literal) out.emplace_back(static_cast<std::uint32_t>(i), scalar_steps_[i].value);
+  return out;
 }
 
 void ValuePlan::scalars(const double* params, double* out) const {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "energylens/expression.hpp"
@@ -116,8 +117,12 @@ class ValuePlan {
   const std::vector<TermView>& terms() const noexcept { return terms_; }
   /// The factors of the terms (TermView::begin indexes them).
   const std::vector<FactorView>& factors() const noexcept { return factors_; }
-  /// FNV-1a 64 of listing(): a generated kernel carries it, and is refused for any other plan.
+  /// FNV-1a 64 of listing() and of every scalar step (operation, operands, literal value): a generated
+  /// kernel carries it, and is refused for any other plan.
   std::uint64_t fingerprint() const;
+  /// The scalars that are fixed numbers (Literal steps: not fitted), as (scalar index, value): a
+  /// generated kernel may fold them (a coefficient 1 or a constant part -0 are exact no-ops).
+  std::vector<std::pair<std::uint32_t, double>> literal_scalars() const;
 
  private:
   struct Node;

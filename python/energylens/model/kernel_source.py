@@ -4,7 +4,8 @@ Owns the translation of the fused values-only plan (``cpp/include/energylens/exp
 steps, terms and factors) into one function that evaluates the whole formula per row, every intermediate
 in a local variable (registers), over column pointers, into the output. Every operation is the plan's, in
 the plan's order and parenthesised as the plan rounds it (powers 3 and 4 as ``x*(x*x)`` and
-``(x*x)*(x*x)``, products left to right, a quotient after its numerator), and exp / log / integer powers
+``(x*x)*(x*x)``, products left to right, a quotient after its numerator), less the operations that are
+exact no-ops (a multiply by a fixed coefficient 1, an add of a fixed constant part -0), and exp / log / integer powers
 are the core's own (``energylens/kernel_math.hpp``, installed with the package). Compiled with
 ``-ffp-contract=off`` (``kernel_build``), the kernel's bits equal the interpreter's.
 
@@ -16,6 +17,7 @@ from them only) from an array, so a refit of the constants reuses the same kerne
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from energylens import _core
@@ -51,6 +53,8 @@ class _Body:
     slot_var: dict[int, str] = field(default_factory=dict)
     n_vars: int = 0
     calls: set[str] = field(default_factory=set)
+    ones: set[int] = field(default_factory=set)  # scalars that are the fixed number 1
+    neg_zeros: set[int] = field(default_factory=set)  # scalars that are the fixed number -0
 
     def slot(self, s: int) -> str:
         return f"c{s}[i]" if s < self.n_features else self.slot_var[s]
@@ -79,8 +83,9 @@ def _term(body: _Body, term: tuple[int, int, int, int], factors: list[tuple[int,
     coef, begin, n_num, n_den = term
     fs = [_power(body.slot(slot), power) for slot, power in factors[begin:begin + n_num + n_den]]
     num, den = fs[:n_num], fs[n_num:]
-    p = f"s{coef}"
-    for f in num:
+    # 1 * x is x, bit for bit (a coefficient 1: a term with no fitted constant).
+    p = num[0] if num and coef in body.ones else f"s{coef}"
+    for f in num[1:] if num and coef in body.ones else num:
         p = f"({p} * {f})"
     if den:
         q = den[0]
@@ -126,9 +131,10 @@ def _binary(body: _Body, op: str, a: str, b: str) -> str:
 def _step(body: _Body, step, terms, factors) -> str:
     """The variable holding one step's value for row ``i``."""
     if step.kind == "sum":
-        acc = f"s{step.addend}"
+        acc = None if step.addend in body.neg_zeros else f"s{step.addend}"  # -0 + x is x, bit for bit
         for t in range(step.term_begin, step.term_end):
-            acc = f"({acc} + {_term(body, terms[t], factors)})"
+            p = _term(body, terms[t], factors)
+            acc = p if acc is None else f"({acc} + {p})"
         v = body.new_var(acc)
         return v if step.post is None else body.function(step.post.name, v)
     if step.kind == "unary":
@@ -142,6 +148,11 @@ def _step(body: _Body, step, terms, factors) -> str:
 
 def _row_body(program: _core.ExpressionProgram, fast: bool) -> _Body:
     body = _Body(fast=fast, n_features=program.n_features)
+    for k, v in program.plan_literal_scalars:
+        if v == 1.0:
+            body.ones.add(k)
+        elif v == 0.0 and math.copysign(1.0, v) < 0:
+            body.neg_zeros.add(k)
     terms, factors = program.plan_terms, program.plan_factors
     for step in program.plan_steps:
         body.slot_var[step.dst] = _step(body, step, terms, factors)
