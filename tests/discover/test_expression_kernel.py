@@ -248,3 +248,15 @@ def test_kernel_for_another_plan_is_refused(tmp_path):
     b = compile_expression("x*y - 1.5*x", ["x", "y"])
     with pytest.raises(RuntimeError, match="another plan"):
         _core.ExpressionKernel(str(a.jit.result.path), b.program)
+
+
+def test_doctor_lists_the_kernel_compiler(capsys, monkeypatch):
+    from energylens.cli.main import main
+
+    assert main(["doctor"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("expression kernels"))
+    compiler = kernel_build.find_compiler()[0]
+    assert ("yes, " in line and "cache" in line) if compiler else "no (interpreter only)" in line
+    monkeypatch.setenv("ENERGYLENS_JIT", "0")
+    assert main(["doctor"]) == 0
+    assert "off  <- ENERGYLENS_JIT=0" in capsys.readouterr().out

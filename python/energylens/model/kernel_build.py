@@ -30,7 +30,7 @@ from pathlib import Path
 from energylens import _core
 from energylens.model.kernel_source import kernel_source
 
-__all__ = ["KernelBuild", "KernelSlot", "JIT_MIN_ROWS", "build_kernel", "cache_dir", "find_compiler", "jit_disabled_reason", "STATS",
+__all__ = ["KernelBuild", "KernelSlot", "JIT_MIN_ROWS", "build_kernel", "cache_dir", "describe", "find_compiler", "jit_disabled_reason", "STATS",
            "COMPILE_FLAGS"]
 
 #: Flags of every kernel build (part of the cache key). -fopenmp-simd honours the row loop's
@@ -107,6 +107,21 @@ def _cpu_id() -> str:
         return platform.machine() + " " + platform.processor()
     keep = [line for line in text.splitlines() if line.split(":")[0].strip() in ("model name", "flags")]
     return platform.machine() + "\n" + "\n".join(sorted(set(keep)))
+
+
+def describe() -> str:
+    """One line for ``energylens doctor``: the compiler generated kernels use and the cache, or why none."""
+    off = jit_disabled_reason()
+    if off:
+        return f"off  <- {off}"
+    cmd, how = find_compiler()
+    if cmd is None:
+        return f"no (interpreter only)  <- {how}"
+    try:
+        version = _compiler_version(tuple(cmd)).splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError) as e:
+        return f"no (interpreter only)  <- {cmd[0]} --version failed: {e}"
+    return f"yes, {version} ({how}); cache {cache_dir()}"
 
 
 def cache_dir() -> Path:
