@@ -211,6 +211,7 @@ def test_jit_off_by_environment_and_by_option(monkeypatch):
     monkeypatch.delenv("ENERGYLENS_JIT")
     c = compile_expression("x*y", ["x", "y"], jit="off")
     c.evaluate([np.ones(100_000), np.ones(100_000)])
+    assert not c.compile_kernel()
     assert c.backend == "interpreter" and "jit='off'" in c.backend_reason
     with pytest.raises(ValueError, match="jit must be"):
         compile_expression("x*y", ["x", "y"], jit="sometimes")

@@ -228,6 +228,7 @@ class KernelSlot:
         if mode not in ("auto", "off"):
             raise ValueError(f"jit must be 'auto' or 'off', got {mode!r}")
         self.mode = mode
+        self._lock = threading.Lock()
         self.kernel = None
         self.result: KernelBuild | None = None
         self.reason = ("interpreter: jit='off'" if mode == "off" else
@@ -239,7 +240,13 @@ class KernelSlot:
         return self.mode == "auto" and self.result is None and rows >= _min_rows()
 
     def build(self, program) -> bool:
-        """Builds or loads the kernel now (once); True when it runs."""
+        """Builds or loads the kernel now (once; never in mode "off"); True when it runs."""
+        if self.mode == "off":
+            return False
+        with self._lock:  # threads evaluating one expression at once build it once
+            return self._build(program)
+
+    def _build(self, program) -> bool:
         if self.result is None:
             self.result = build_kernel(program)
             self.kernel = self.result.kernel
