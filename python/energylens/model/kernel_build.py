@@ -4,7 +4,8 @@ Owns the run-time build: which C++ compiler (``$CXX``, else ``c++``, ``g++``, ``
 flags (``-O3 -march=native -ffp-contract=off -fno-math-errno -fopenmp-simd``: no FMA contraction, so the
 kernel's bits equal the interpreter's), the per-user cache (``$ENERGYLENS_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/energylens/kernels``, else ``~/.cache/energylens/kernels``) keyed by a hash of the source,
-the compiler's version, the flags and the CPU, written atomically (a temporary file renamed into place, so
+the compiler's version, the flags and the CPU, created private to the user (a library another user owns is
+never loaded), written atomically (a temporary file renamed into place, so
 processes building the same kernel at once never see a partial file), and loading it into the core
 (``_core.ExpressionKernel``, which checks the kernel was made for the program). Every failure (no compiler,
 a compile error, an unloadable or corrupt cache file: removed and built again once) is returned as a reason,
@@ -139,7 +140,7 @@ def include_dir() -> Path:
 
 def _compile(cmd: list[str], source: str, target: Path) -> str | None:
     """Compiles ``source`` into ``target`` atomically; the compiler's complaint on failure, else None."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # per user: others cannot plant a library
     with tempfile.TemporaryDirectory(prefix="build-", dir=target.parent) as tmp:
         src, lib = Path(tmp) / "kernel.cpp", Path(tmp) / "kernel.so"
         src.write_text(source)
@@ -181,6 +182,10 @@ def build_kernel(program) -> KernelBuild:
                                     str(_core.EXPRESSION_KERNEL_ABI)]).encode()).hexdigest()[:32]
     path = cache_dir() / f"energylens-kernel-{key}.so"
     with _LOCK:  # one build per process at a time (threads evaluating the same expression)
+        if path.is_file() and hasattr(os, "getuid") and path.stat().st_uid != os.getuid():
+            STATS.failures += 1
+            return KernelBuild(None, f"{path} belongs to another user: not loaded (set ENERGYLENS_CACHE_DIR to a "
+                                     "directory of your own)", path)
         if path.is_file():
             t0 = time.perf_counter()
             kernel, why = _load(path, program)
