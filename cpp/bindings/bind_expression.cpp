@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "bindings.hpp"
 #include "energylens/expression.hpp"
+#include "energylens/expression_kernel.hpp"
 #include "energylens/expression_plan.hpp"
 
 namespace py = pybind11;
@@ -261,7 +263,81 @@ void bind_expression(py::module_& m) {
             return py::make_tuple(out, jac);
           },
           py::arg("columns"), py::arg("params"), py::arg("jacobian") = false,
-          "Values per row (and with jacobian=True also d value / d params, shape (rows, n_params)).");
+          "Values per row (and with jacobian=True also d value / d params, shape (rows, n_params)).")
+      .def(
+          "evaluate_kernel",
+          [](const ExpressionProgram& p, const ExpressionKernel& k, const py::object& columns,
+             const py::object& params) -> py::object {
+            Columns c = columns_of(p, columns, true);
+            const std::vector<double> theta = vector_of(params, p.n_params(), "params");
+            py::array_t<double> out(static_cast<py::ssize_t>(c.rows));
+            double* o = out.mutable_data();
+            py::gil_scoped_release release;
+            k.evaluate(p, c.rows, c.ptrs.data(), theta.data(), o, c.broadcast, true);
+            return out;
+          },
+          py::arg("kernel"), py::arg("columns"), py::arg("params"),
+          "Values per row through a generated kernel loaded for this program (bits equal to evaluate()).")
+      .def_property_readonly(
+          "n_scalars", [](const ExpressionProgram& p) { return p.plan().n_scalars(); },
+          "Scalars (constants and values computed from them only) the plan computes once per evaluation.")
+      .def_property_readonly(
+          "plan_fingerprint", [](const ExpressionProgram& p) { return p.plan().fingerprint(); },
+          "FNV-1a 64 of plan_listing: a generated kernel carries it and is refused for any other plan.")
+      .def_property_readonly(
+          "plan_literal_scalars", [](const ExpressionProgram& p) { return p.plan().literal_scalars(); },
+          "The plan's scalars that are fixed numbers (not fitted), as (scalar index, value).")
+      .def_property_readonly(
+          "plan_steps", [](const ExpressionProgram& p) { return p.plan().steps(); },
+          "The plan's steps in order (PlanStep), for the kernel generator (energylens.model.kernel_source).")
+      .def_property_readonly(
+          "plan_terms",
+          [](const ExpressionProgram& p) {
+            std::vector<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>> t;
+            for (const auto& v : p.plan().terms()) t.emplace_back(v.coef, v.begin, v.n_num, v.n_den);
+            return t;
+          },
+          "The Sum steps' terms as (coef scalar, first factor, numerator factors, denominator factors).")
+      .def_property_readonly(
+          "plan_factors",
+          [](const ExpressionProgram& p) {
+            std::vector<std::tuple<std::uint32_t, std::uint32_t>> f;
+            for (const auto& v : p.plan().factors()) f.emplace_back(v.slot, v.power);
+            return f;
+          },
+          "The terms' factors as (slot, power 1..4); slot < n_features: a column, else a buffer or the output.");
+
+  using Step = ValuePlan::Step;
+  py::class_<Step>(m, "PlanStep", "One step of the fused values-only plan (energylens/expression_plan.hpp).")
+      .def_property_readonly("kind", [](const Step& s) {
+        switch (s.kind) {
+          case ValuePlan::StepKind::Sum: return "sum";
+          case ValuePlan::StepKind::Unary: return "unary";
+          case ValuePlan::StepKind::Binary: return "binary";
+          default: return "fill";
+        }
+      }, "'sum', 'unary', 'binary' or 'fill'.")
+      .def_property_readonly("op", [](const Step& s) { return s.op; }, "Unary / Binary: the opcode.")
+      .def_property_readonly("arg", [](const Step& s) { return s.arg; }, "Unary powi: the exponent.")
+      .def_property_readonly("dst", [](const Step& s) { return s.dst; }, "Slot written.")
+      .def_property_readonly("a", [](const Step& s) { return s.a; }, "First operand: slot, or scalar index.")
+      .def_property_readonly("b", [](const Step& s) { return s.b; }, "Second operand: slot, or scalar index.")
+      .def_property_readonly("a_scalar", [](const Step& s) { return s.a_scalar; }, "a is a scalar index.")
+      .def_property_readonly("b_scalar", [](const Step& s) { return s.b_scalar; }, "b is a scalar index.")
+      .def_property_readonly("addend", [](const Step& s) { return s.addend; }, "Sum: the constant part's scalar.")
+      .def_property_readonly("term_begin", [](const Step& s) { return s.term_begin; }, "Sum: first term.")
+      .def_property_readonly("term_end", [](const Step& s) { return s.term_end; }, "Sum: one past the last term.")
+      .def_property_readonly(
+          "post", [](const Step& s) -> py::object { return s.post == OpCode::Literal ? py::none() : py::cast(s.post); },
+          "Sum: exp, log or sqrt applied to the result, or None.");
+
+  py::class_<ExpressionKernel>(m, "ExpressionKernel",
+                               "A generated kernel (shared library) loaded and checked against one program.")
+      .def(py::init<const std::string&, const ExpressionProgram&>(), py::arg("path"), py::arg("program"),
+           "Loads the library; RuntimeError naming the path when it does not load or was made for another plan.")
+      .def_property_readonly("path", &ExpressionKernel::path)
+      .def_property_readonly("fingerprint", &ExpressionKernel::fingerprint);
+  m.attr("EXPRESSION_KERNEL_ABI") = kExpressionKernelAbi;
 
   m.def(
       "fit_expression",

@@ -490,8 +490,7 @@ void ExpressionProgram::values_rows(ValueScratch& v, std::size_t begin, std::siz
   if (whole > 0 && !overlaps_columns(out + begin, count, columns, nf, begin, count, broadcast)) {
     // The last tile overlaps the whole tiles: rows [count - tile, count), computed in place with no
     // copies of the columns (a 1000-row call copied 22 columns and padded them). The rows computed
-    // again come out with the same bits, except that exp and log, which take libm for a whole pass
-    // holding an out-of-range value, may then differ by their 1 ulp, as between blocks.
+    // again come out with the same bits (every step, exp and log included, is row-local).
     const std::size_t from = begin + count - tile;
     for (std::size_t c = 0; c < nf; ++c)
       if (((broadcast >> c) & 1U) == 0) v.slots[c] = columns[c] + from;

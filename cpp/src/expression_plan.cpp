@@ -1,11 +1,11 @@
 #include "energylens/expression_plan.hpp"
 
-#include "energylens/fast_exp.hpp"
-#include "energylens/fast_log.hpp"
+#include "energylens/kernel_math.hpp"
 #include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -17,15 +17,16 @@ namespace energylens {
 
 namespace {
 
-// d[i] = log(d[i]): fast_log.hpp's kernel when every value is positive, normal and finite, std::log
-// otherwise (log_in_place's rule, with its check written as a bitwise reduction that vectorises; the
-// short-circuit form ran one value at a time).
+// d[i] = log_value(d[i]) (fast_log.hpp): a block of positive, normal, finite values in one vectorised
+// loop (the check written as a bitwise reduction that vectorises; the short-circuit form ran one value
+// at a time), any other block one value at a time, each value depending on its own row only (as the
+// kernels generated per expression compute it).
 inline __attribute__((always_inline)) void log_values(double* d, std::size_t k) {
   int in_range = 1;
 #pragma omp simd reduction(& : in_range)
   for (std::size_t i = 0; i < k; ++i) in_range &= static_cast<int>(d[i] >= DBL_MIN) & static_cast<int>(d[i] <= DBL_MAX);
   if (in_range == 0) {
-    for (std::size_t i = 0; i < k; ++i) d[i] = std::log(d[i]);
+    for (std::size_t i = 0; i < k; ++i) d[i] = log_value(d[i]);
     return;
   }
 #pragma omp simd
@@ -710,6 +711,31 @@ std::string ValuePlan::listing() const {
     s << '\n';
   }
   return s.str();
+}
+
+std::uint64_t ValuePlan::fingerprint() const {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64
+  auto add = [&h](std::uint64_t v) {
+    for (int byte = 0; byte < 8; ++byte, v >>= 8) {
+      h ^= v & 0xffU;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  for (const char c : listing()) add(static_cast<unsigned char>(c));
+  for (const ScalarStep& st : scalar_steps_) {
+    add(static_cast<std::uint64_t>(st.op));
+    add(static_cast<std::uint64_t>(static_cast<std::uint32_t>(st.arg)));
+    add(std::bit_cast<std::uint64_t>(st.value));
+    add((static_cast<std::uint64_t>(st.a) << 32) | st.b);
+  }
+  return h;
+}
+
+std::vector<std::pair<std::uint32_t, double>> ValuePlan::literal_scalars() const {
+  std::vector<std::pair<std::uint32_t, double>> out;
+  for (std::size_t i = 0; i < scalar_steps_.size(); ++i)
+    if (scalar_steps_[i].op == OpCode::Literal) out.emplace_back(static_cast<std::uint32_t>(i), scalar_steps_[i].value);
+  return out;
 }
 
 void ValuePlan::scalars(const double* params, double* out) const {

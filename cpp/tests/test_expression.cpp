@@ -1,6 +1,7 @@
 // C++ unit tests of the expression engine: values and forward-mode derivatives against a hand-written
 // formula and central differences (both evaluation paths, with a stored common subexpression), the
-// vectorised exp against std::exp, the native refit, and the program validation.
+// vectorised exp against std::exp (row-local outside its range), the native refit, the program validation,
+// the plan's fingerprint and the refusal of a generated kernel that does not load.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "check.hpp"
 #include "energylens/expression.hpp"
+#include "energylens/expression_kernel.hpp"
 #include "energylens/expression_plan.hpp"
 #include "energylens/parallel.hpp"
 #include "energylens/fast_exp.hpp"
@@ -210,8 +212,33 @@ void test_fused_plan() {
   }
 }
 
+// exp_value / log_value: each value on its own (no block-wide libm fallback), and a block holding an
+// out-of-range value gives its in-range rows the same bits as alone.
+void test_row_local_exp_and_fingerprint() {
+  std::vector<double> v = {0.5, 800.0, -1.25, NAN};
+  energylens::exp_in_place(v.size(), v.data());
+  CHECK(v[0] == energylens::exp_in_range(0.5) && v[2] == energylens::exp_in_range(-1.25) && std::isinf(v[1]) &&
+        std::isnan(v[3]));
+  CHECK(energylens::log_value(2.0) == energylens::log_positive_normal(2.0) && std::isnan(energylens::log_value(-1.0)));
+  // The fingerprint covers literal values, which the listing does not show.
+  auto with_literal = [](double value) {
+    return ExpressionProgram({{OpCode::Feature, 0, 0.0}, {OpCode::Literal, 0, value}, {OpCode::Add, 0, 0.0}}, 1, 0);
+  };
+  CHECK(with_literal(2.0).plan().listing() == with_literal(3.0).plan().listing());
+  CHECK(with_literal(2.0).plan().fingerprint() != with_literal(3.0).plan().fingerprint());
+  CHECK(with_literal(2.0).plan().fingerprint() == with_literal(2.0).plan().fingerprint());
+  bool threw = false;
+  try {
+    energylens::ExpressionKernel("/nonexistent/energylens-kernel.so", program());
+  } catch (const std::runtime_error& e) {
+    threw = std::strstr(e.what(), "/nonexistent/energylens-kernel.so") != nullptr;
+  }
+  CHECK(threw);
+}
+
 int main() {
   test_values_and_jacobian();
+  test_row_local_exp_and_fingerprint();
   test_register_reuse_and_integer_powers();
   test_fast_exp();
   test_fit();

@@ -13,26 +13,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "energylens/expression.hpp"
+#include "energylens/kernel_math.hpp"
 
 namespace energylens {
-
-/// a^n by binary powering: |n| squarings and multiplies at most 2 log2|n|, each rounded once (a few
-/// ulp in all); n < 0 powers 1/a, so a result that is representable never overflows or underflows on
-/// the way. Special values as std::pow: 0^-n = inf with the sign of 0 for odd n, x^0 = 1 even for NaN.
-inline double pow_int(double a, std::int32_t n) {
-  const bool negative = n < 0;
-  const std::uint32_t m = negative ? 0U - static_cast<std::uint32_t>(n) : static_cast<std::uint32_t>(n);
-  double b = negative ? 1.0 / a : a;
-  double r = 1.0;
-  for (std::uint32_t e = m; e != 0; e >>= 1) {
-    if ((e & 1U) != 0) r *= b;
-    b *= b;
-  }
-  return r;
-}
 
 /// d[i] = f(a[i]) for a unary opcode (Neg, PowInt with exponent n, Exp, Log, Sqrt, Abs, Tanh); d may be a.
 void unary_to(OpCode op, std::int32_t n, const double* a, double* d, std::size_t k);
@@ -109,23 +96,37 @@ class ValuePlan {
     std::uint32_t n_den = 0;  ///< denominator factors
   };
 
- private:
-  struct Node;
-  struct Builder;
+  /// What a step does (see Step).
   enum class StepKind : std::uint8_t { Sum, Unary, Binary, Fill };
   /// One pass over the block: Sum (addend + terms), Unary / Binary (an opcode; a scalar operand is
   /// flagged), Fill (the output is one scalar, or a copy of a column).
   struct Step {
-    StepKind kind = StepKind::Sum;
-    OpCode op = OpCode::Add;
-    std::int32_t arg = 0;
-    std::uint32_t dst = 0;
-    std::uint32_t a = 0, b = 0;               // operand slots (or scalar indices when flagged)
-    bool a_scalar = false, b_scalar = false;  // Binary/Fill: the operand is a scalar
-    std::uint32_t addend = 0;                 // Sum: scalar index
-    std::uint32_t term_begin = 0, term_end = 0;
-    OpCode post = OpCode::Literal;            // Sum: exp, log or sqrt applied to the result; Literal: none
+    StepKind kind = StepKind::Sum;  ///< what the step does
+    OpCode op = OpCode::Add;                  ///< Unary / Binary: the opcode
+    std::int32_t arg = 0;                     ///< Unary PowInt: the exponent
+    std::uint32_t dst = 0;                    ///< slot written (a buffer, or output_slot())
+    std::uint32_t a = 0, b = 0;               ///< operand slots (or scalar indices when flagged)
+    bool a_scalar = false, b_scalar = false;  ///< Binary/Fill: the operand is a scalar
+    std::uint32_t addend = 0;                 ///< Sum: scalar index
+    std::uint32_t term_begin = 0, term_end = 0;  ///< Sum: its terms, [term_begin, term_end) of terms()
+    OpCode post = OpCode::Literal;            ///< Sum: exp, log or sqrt applied to the result; Literal: none
   };
+  /// The steps in order (for code generators: energylens.model.kernel_source turns them into a kernel).
+  const std::vector<Step>& steps() const noexcept { return steps_; }
+  /// The product terms of the Sum steps (Step::term_begin..term_end index them).
+  const std::vector<TermView>& terms() const noexcept { return terms_; }
+  /// The factors of the terms (TermView::begin indexes them).
+  const std::vector<FactorView>& factors() const noexcept { return factors_; }
+  /// FNV-1a 64 of listing() and of every scalar step (operation, operands, literal value): a generated
+  /// kernel carries it, and is refused for any other plan.
+  std::uint64_t fingerprint() const;
+  /// The scalars that are fixed numbers (Literal steps: not fitted), as (scalar index, value): a
+  /// generated kernel may fold them (a coefficient 1 or a constant part -0 are exact no-ops).
+  std::vector<std::pair<std::uint32_t, double>> literal_scalars() const;
+
+ private:
+  struct Node;
+  struct Builder;
   /// A scalar computed per evaluation: op over earlier scalars a, b (Param: params[arg]; Literal: value).
   struct ScalarStep {
     OpCode op = OpCode::Literal;

@@ -1,7 +1,7 @@
 // An exponential that vectorises (no libm call, no branch), for the expression engine's exp opcode:
 // fdlibm's e_exp.c reduction and rational approximation with the integer part of x / ln 2 and the
 // scale 2^k built from bits (AVX2 has no int64 <-> double conversion). Inputs in [-708, 708] only;
-// exp_in_place sends a block holding anything else (overflow, underflow to subnormal, NaN) to std::exp.
+// exp_value sends anything else (overflow, underflow to subnormal, NaN) to std::exp.
 // Accuracy: within 1 ulp of std::exp (tests/discover/test_expression.py compares with NumPy).
 #pragma once
 
@@ -34,7 +34,11 @@ inline double exp_in_range(double x) {
   return y * scale;
 }
 
-/// x[i] = exp(x[i]) for i < n; blocks with any input outside [-708, 708] (or NaN) go to std::exp.
+/// exp(x) for any x: exp_in_range on [-708, 708], std::exp outside it (overflow, subnormal results, NaN).
+inline double exp_value(double x) { return std::fabs(x) <= 708.0 ? exp_in_range(x) : std::exp(x); }
+
+/// x[i] = exp_value(x[i]) for i < n: a block with every input in [-708, 708] in one vectorised loop,
+/// any other block one value at a time (each value as exp_value: it depends on its own row only).
 inline void exp_in_place(std::size_t n, double* x) {
   // One comparison a value (|x| <= 708 is false for NaN) and a bitwise reduction: this vectorises, the
   // two comparisons and a short-circuit && ran one value at a time (a third of the exp opcode's time).
@@ -42,7 +46,7 @@ inline void exp_in_place(std::size_t n, double* x) {
 #pragma omp simd reduction(& : in_range)
   for (std::size_t i = 0; i < n; ++i) in_range &= static_cast<int>(std::fabs(x[i]) <= 708.0);
   if (in_range == 0) {
-    for (std::size_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+    for (std::size_t i = 0; i < n; ++i) x[i] = exp_value(x[i]);
     return;
   }
 #pragma omp simd

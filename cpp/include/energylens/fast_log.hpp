@@ -40,6 +40,10 @@ inline double log_positive_normal(double x) {
   return e * kLn2Hi - ((hfsq - (s * (hfsq + r) + e * kLn2Lo)) - f);
 }
 
+/// log(x) for any x: log_positive_normal on [DBL_MIN, DBL_MAX], std::log otherwise (zero, negative,
+/// subnormal, infinite, NaN).
+inline double log_value(double x) { return x >= DBL_MIN && x <= DBL_MAX ? log_positive_normal(x) : std::log(x); }
+
 /// x[i] = log(x[i]) for i < n. The branch-free kernel vectorises once inlined into the caller's loop;
 /// if any input is outside its range (zero, negative, subnormal, infinite, NaN) all go to std::log.
 inline void log_in_place(std::size_t n, double* x) {

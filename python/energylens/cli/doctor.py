@@ -1,6 +1,6 @@
 """``energylens doctor``: what this build and machine can do, with versions and the reason for every "no".
 
-It lists only what exists: the native core (CUDA, NVML), the core dependencies and each optional extra of
+It lists only what exists: the native core (CUDA, NVML), the C++ compiler of the generated expression kernels, the core dependencies and each optional extra of
 :mod:`energylens.extras` (installed or the ``pip install`` that adds it).
 """
 
@@ -14,6 +14,7 @@ import energylens
 from energylens.capabilities import capabilities
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint
+from energylens.model import kernel_build
 
 __all__ = ["add_parser"]
 
@@ -51,6 +52,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("CUDA driver", caps.cuda_driver_version or "none"),
         ("NVML", f"yes, library {caps.nvml_version}" if caps.nvml_available else f"no  <- {caps.nvml_reason}"),
         ("NVIDIA driver", caps.driver_version or "none"),
+        ("expression kernels", kernel_build.describe()),
     ]
     for dist in ("numpy", "pandas", "pyarrow"):
         rows.append((dist, dist_version(dist)))

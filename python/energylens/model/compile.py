@@ -9,12 +9,13 @@ the instruction set.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 
 from energylens import _core
+from energylens.model.kernel_build import KernelSlot
 
 __all__ = ["UnsupportedExpressionError", "CompiledExpression", "parametrize", "compile_expression",
            "SUPPORTED_OPERATORS"]
@@ -38,7 +39,11 @@ class CompiledExpression:
     """A SymPy expression compiled for the native engine.
 
     ``feature_names``: the columns the program reads, in order; ``param_names``: the fitted constants
-    in order, ``start``: their values in the expression (the start of a refit).
+    in order, ``start``: their values in the expression (the start of a refit). Values without a
+    Jacobian run through a kernel generated for this expression (``kernel_source``, ``kernel_build``)
+    once it is built: at the first evaluation of >= ``kernel_build.JIT_MIN_ROWS`` rows, or by
+    :meth:`compile_kernel`; until then, where it cannot be built, and for the Jacobian and refits, the
+    interpreter runs. Both give the same bits. ``backend`` / ``backend_reason`` say which runs and why.
     """
 
     expr: sp.Expr
@@ -46,19 +51,49 @@ class CompiledExpression:
     feature_names: tuple[str, ...]
     param_names: tuple[str, ...]
     start: np.ndarray
+    jit: KernelSlot = field(default_factory=KernelSlot, compare=False, repr=False)
+
+    @property
+    def backend(self) -> str:
+        """"kernel" once the generated kernel runs the values, else "interpreter"."""
+        return "kernel" if self.jit.kernel is not None else "interpreter"
+
+    @property
+    def backend_reason(self) -> str:
+        """Which backend runs and why (e.g. "interpreter: no C++ compiler: set CXX ...")."""
+        return self.jit.reason
+
+    def compile_kernel(self) -> bool:
+        """Builds (or loads from the cache) the generated kernel now; True when it runs from here on.
+        Never raises: a missing compiler or a failed build leaves the interpreter, with the reason in
+        :attr:`backend_reason` (and a warning)."""
+        return self.jit.build(self.program)
 
     def evaluate(self, columns: Sequence[np.ndarray], params: np.ndarray | None = None,
                  jacobian: bool = False):
         """Values per row (and the Jacobian with respect to the constants), natively."""
         theta = self.start if params is None else np.asarray(params, dtype=np.float64)
+        kernel = None if jacobian else self.jit.kernel
+        if kernel is None and not jacobian and self.jit.result is None and self.jit.mode == "auto":
+            try:
+                rows = max(np.size(c) for c in columns) if len(columns) else 0
+            except TypeError:
+                rows = 0
+            if self.jit.wants(rows) and self.jit.build(self.program):
+                kernel = self.jit.kernel
         # Arrays go to the binding as they are (it takes float64 C-contiguous ones without a copy and
         # converts other dtypes and layouts, checking shapes): per-column Python work cost ~5 us a call
         # with ~20 columns, a third of a 1000-row evaluation. What is not an array (a list, a number for
         # every row) is converted here when the binding refuses it.
         try:
+            if kernel is not None:
+                return self.program.evaluate_kernel(kernel, columns, theta)
             return self.program.evaluate(columns, theta, jacobian)
         except TypeError:  # raised by argument conversion only, before any work
-            return self.program.evaluate([np.asarray(c, dtype=np.float64) for c in columns], theta, jacobian)
+            cols = [np.asarray(c, dtype=np.float64) for c in columns]
+            if kernel is not None:
+                return self.program.evaluate_kernel(kernel, cols, theta)
+            return self.program.evaluate(cols, theta, jacobian)
 
 
 def parametrize(expr: sp.Expr, prefix: str = "c") -> tuple[sp.Expr, dict[str, float]]:
@@ -212,12 +247,14 @@ def _is_negated(t: sp.Basic) -> bool:
 
 
 def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
-                       params: Mapping[str, float] | None = None) -> CompiledExpression:
+                       params: Mapping[str, float] | None = None, jit: str = "auto") -> CompiledExpression:
     """Compile ``expr`` over ``feature_names`` (symbols named as the columns) and constants.
 
     ``params``: constant name -> start value. When None, every float in ``expr`` becomes a fitted
     constant (:func:`parametrize`). Symbols that are neither features nor constants, and operators the
-    engine lacks, raise :class:`UnsupportedExpressionError` naming them.
+    engine lacks, raise :class:`UnsupportedExpressionError` naming them. ``jit``: "auto" (a generated
+    kernel at the first evaluation of >= ``kernel_build.JIT_MIN_ROWS`` rows, or on
+    :meth:`CompiledExpression.compile_kernel`) or "off" (the interpreter only).
     """
     e = sp.sympify(expr)
     if params is None:
@@ -241,4 +278,4 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     emitter.emit(reduced)
     program = _core.ExpressionProgram(emitter.code, len(used), len(pnames))
     start = np.array([float(params[n]) for n in pnames], dtype=np.float64)
-    return CompiledExpression(e, program, tuple(used), tuple(pnames), start)
+    return CompiledExpression(e, program, tuple(used), tuple(pnames), start, KernelSlot(jit))
