@@ -218,19 +218,36 @@ def test_jit_off_by_environment_and_by_option(monkeypatch):
 
 
 @needs_compiler
-def test_lazy_build_at_the_row_threshold_and_not_for_the_jacobian(monkeypatch):
+def test_background_build_after_the_row_threshold_and_not_for_the_jacobian(monkeypatch):
+    """No call waits for the compiler: once the values evaluated reach the threshold (summed over calls;
+    Jacobians do not count) the kernel is built in a background thread and later calls run it."""
     monkeypatch.setenv("ENERGYLENS_JIT_MIN_ROWS", "500")
     c = compile_expression("1.5*x*y + 0.5*x", ["x", "y"])
-    small = [np.ones(499), np.ones(499)]
-    c.evaluate(small)
-    c.evaluate(small, jacobian=True)
-    assert c.backend == "interpreter" and "no kernel yet" in c.backend_reason
-    big = [np.linspace(1, 2, 500), np.linspace(2, 3, 500)]
-    values = c.evaluate(big)
-    assert c.backend == "kernel"
-    v, jac = c.evaluate(big, jacobian=True)  # the Jacobian (and refits) stay on the interpreter
-    np.testing.assert_array_equal(v, values)
-    assert jac.shape == (500, 2) and any(np.allclose(jac[:, j], big[0] * big[1]) for j in range(2))
+    small = [np.linspace(1, 2, 300), np.linspace(2, 3, 300)]
+    first = c.evaluate(small)
+    for _ in range(3):
+        c.evaluate(small, jacobian=True)
+    assert c.backend == "interpreter" and "no kernel yet" in c.backend_reason and c.jit._thread is None
+    assert c.evaluate(small).tobytes() == first.tobytes()  # 600 rows: the build starts, this call interprets
+    assert c.jit._thread is not None
+    assert c.wait_kernel(timeout=120) and c.backend == "kernel", c.backend_reason
+    assert c.evaluate(small).tobytes() == first.tobytes()
+    v, jac = c.evaluate(small, jacobian=True)  # the Jacobian (and refits) stay on the interpreter
+    np.testing.assert_array_equal(v, first)
+    assert jac.shape == (300, 2) and any(np.allclose(jac[:, j], small[0] * small[1]) for j in range(2))
+
+
+@needs_compiler
+def test_a_failed_background_build_is_reported_once_and_not_retried(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENERGYLENS_JIT_MIN_ROWS", "10")
+    monkeypatch.setattr(kernel_build, "build_kernel", lambda program: 1 / 0)
+    c = compile_expression("x*y + 2.5", ["x", "y"])
+    cols = [np.ones(20), np.ones(20)]
+    c.evaluate(cols)
+    assert not c.wait_kernel(timeout=60)
+    assert "ZeroDivisionError" in c.backend_reason
+    thread = c.jit._thread
+    assert c.evaluate(cols).tolist() == [3.5] * 20 and c.jit._thread is thread
 
 
 def test_generated_source_follows_the_plan():

@@ -41,9 +41,9 @@ class CompiledExpression:
     ``feature_names``: the columns the program reads, in order; ``param_names``: the fitted constants
     in order, ``start``: their values in the expression (the start of a refit). Values without a
     Jacobian run through a kernel generated for this expression (``kernel_source``, ``kernel_build``)
-    once it is built: at the first evaluation of >= ``kernel_build.JIT_MIN_ROWS`` rows, or by
-    :meth:`compile_kernel`; until then, where it cannot be built, and for the Jacobian and refits, the
-    interpreter runs. Both give the same bits. ``backend`` / ``backend_reason`` say which runs and why.
+    once it is built: in a background thread once ``kernel_build.JIT_MIN_ROWS`` rows were evaluated
+    (:meth:`wait_kernel` waits for it), or now by :meth:`compile_kernel`; until then, where it cannot be
+    built, and for the Jacobian and refits, the interpreter runs. Both give the same bits. ``backend`` / ``backend_reason`` say which runs and why.
     """
 
     expr: sp.Expr
@@ -63,6 +63,10 @@ class CompiledExpression:
         """Which backend runs and why (e.g. "interpreter: no C++ compiler: set CXX ...")."""
         return self.jit.reason
 
+    def wait_kernel(self, timeout: float | None = None) -> bool:
+        """Waits for the kernel's background build, if one runs; True when the kernel runs from here on."""
+        return self.jit.wait(timeout)
+
     def compile_kernel(self) -> bool:
         """Builds (or loads from the cache) the generated kernel now; True when it runs from here on.
         Never raises: a missing compiler or a failed build leaves the interpreter, with the reason in
@@ -79,8 +83,7 @@ class CompiledExpression:
                 rows = max(np.size(c) for c in columns) if len(columns) else 0
             except TypeError:
                 rows = 0
-            if self.jit.wants(rows) and self.jit.build(self.program):
-                kernel = self.jit.kernel
+            self.jit.count(rows, self.program)  # the background build, once enough rows were evaluated
         # Arrays go to the binding as they are (it takes float64 C-contiguous ones without a copy and
         # converts other dtypes and layouts, checking shapes): per-column Python work cost ~5 us a call
         # with ~20 columns, a third of a 1000-row evaluation. What is not an array (a list, a number for
@@ -253,7 +256,7 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     ``params``: constant name -> start value. When None, every float in ``expr`` becomes a fitted
     constant (:func:`parametrize`). Symbols that are neither features nor constants, and operators the
     engine lacks, raise :class:`UnsupportedExpressionError` naming them. ``jit``: "auto" (a generated
-    kernel at the first evaluation of >= ``kernel_build.JIT_MIN_ROWS`` rows, or on
+    kernel, built in the background once ``kernel_build.JIT_MIN_ROWS`` rows were evaluated, or now by
     :meth:`CompiledExpression.compile_kernel`) or "off" (the interpreter only).
     """
     e = sp.sympify(expr)
