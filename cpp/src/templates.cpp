@@ -11,11 +11,12 @@ const char* const kFeatureNames[] = {
     "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
     "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
     "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
-    "experts_per_token", "state_bytes_per_seq", "moe_layers"};
+    "experts_per_token", "state_bytes_per_seq", "moe_layers", "a2a_bytes_per_s", "scale_out_bytes_per_s",
+    "pp_scale_out_hops"};
 static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
 const char* const kFeatureUnits[] = {
     "1", "1", "sequences", "tokens/request", "tokens/request", "1", "1", "parameters", "B", "B/token",
-    "FLOP/token/position", "FLOP/request", "FLOP/s", "B/s", "W", "B/s", "1", "1", "1", "1", "B/sequence", "1"};
+    "FLOP/token/position", "FLOP/request", "FLOP/s", "B/s", "W", "B/s", "1", "1", "1", "1", "B/sequence", "1", "B/s", "B/s", "1"};
 static_assert(sizeof(kFeatureUnits) / sizeof(kFeatureUnits[0]) == roofline::kNumFeatures);
 const char* const kFeatureDescriptions[] = {
     "tensor-parallel degree",
@@ -40,7 +41,11 @@ const char* const kFeatureDescriptions[] = {
     "routed experts per token (1 dense)",
     "per-sequence recurrent-state bytes read and written per decode step (Mamba layers)",
     "extra kernel-launch layers: layers with routed experts (router, permute and grouped-GEMM kernels), plus every "
-    "layer of a W8A8 row (activation-quantisation kernels)"};
+    "layer of a W8A8 row (activation-quantisation kernels)",
+    "EP all-to-all bandwidth per GPU per direction: the scale-up link inside one domain; an EP group larger than "
+    "the domain sends 1 - domain/ep of its bytes over scale-out (docs/search.md, Topology)",
+    "scale-out (inter-node NIC) bandwidth per GPU per direction",
+    "pipeline stage boundaries per replica that cross scale-up domains (0 inside one domain)"};
 static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {

@@ -43,6 +43,8 @@ enum ComboField : int {
   kBytesPerParam,       ///< weight bytes per parameter
   kSharedBytesPerParam, ///< bytes per non-expert parameter (the compute dtype's for expert-only formats)
   kMoeLayersFeature,    ///< the moe_layers feature (MoE layers of a MoE model, else 0)
+  kScaleOutBytes,       ///< scale-out bytes/s per direction (the caller keeps rows inside one scale-up domain,
+                        ///< so the all-to-all bandwidth is kLinkBytes and no PP boundary crosses)
   kNumComboFields
 };
 

@@ -124,7 +124,7 @@ def _calibration_sentences(latency: dict | None, energy: dict | None) -> str:
 
 
 def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
-                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=8,
+                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=None,
                    runtime_reserve_gib=1.5, activation_tokens=8192, threads=None) -> dict[str, Any]:
     """The engine's option dict from the API's keywords (validated here with clear messages)."""
     if objective not in _OBJECTIVES:
@@ -136,8 +136,11 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
             raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     if int(top) < 1:
         raise ValueError(f"top must be >= 1, got {top}")
+    if node_size is not None and not (float(node_size) >= 1 and float(node_size) == int(node_size)):
+        raise ValueError(f"node_size must be a whole number of GPUs >= 1 (None: each GPU's scale-up domain from "
+                         f"the GPU table), got {node_size!r}")
     opts = {"top_k": int(top), "objective": objective, "per_token": bool(per_token),
-            "gpu_memory_utilization": float(gpu_memory_utilization), "node_size": int(node_size),
+            "gpu_memory_utilization": float(gpu_memory_utilization), "node_size": int(node_size or 0),
             "runtime_reserve_bytes": float(runtime_reserve_gib) * GIB, "activation_tokens": float(activation_tokens)}
     if tpot_limit_s is not None:
         opts["tpot_limit_s"] = float(tpot_limit_s)
@@ -285,7 +288,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
            tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False,
            carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
-           node_size=8, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
+           node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
@@ -311,7 +314,11 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
-        gpu_memory_utilization, node_size, runtime_reserve_gib, activation_tokens: feasibility settings.
+        gpu_memory_utilization, runtime_reserve_gib, activation_tokens: feasibility settings.
+        node_size: None (default): each GPU's scale-up domain from the GPU table (``scale_up_domain_gpus``: 8
+            on HGX, 72 on GB200 NVL72, ...); a number overrides it for every GPU. TP stays inside a domain
+            (reason ``tp_node``); PP boundaries and EP groups that leave it are priced at the GPU's scale-out
+            bandwidth (docs/search.md, "Topology").
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
@@ -331,6 +338,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             "kv_cache_dtype": kv_cache_dtype}
     space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
                                     price_per_gpu_hour, rate_per_s)
+    space.node_size = options["node_size"]  # point_profiles carries the override to the features
     if space.distribution and rate_per_s is not None:
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source = _models(energy_model)
