@@ -196,6 +196,10 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> p
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
+    # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
+    table = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("scale_up_domain_gpus")]
+    domain = space.node_size or table
+    df["domains"] = np.ceil(df["tp"] * df["pp"] * df["dp"] / domain).astype(int)
     df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
     return df
 
