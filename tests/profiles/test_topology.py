@@ -10,7 +10,11 @@ import pytest
 from energylens.model import reference
 from energylens.profiles import tables
 from energylens.profiles.features import FEATURE_NAMES, build_features
-from energylens.profiles.gpu_table import DEFAULT_SCALE_OUT_BW_GBS, DEFAULT_SCALE_UP_DOMAIN_GPUS, GpuTableError
+from energylens.profiles.gpu_table import (
+    DEFAULT_SCALE_OUT_BW_GBS,
+    DEFAULT_SCALE_UP_DOMAIN_GPUS,
+    GpuTableError,
+)
 from energylens.profiles.light import light_profiles
 from energylens.profiles.native_rows import row_inputs
 
