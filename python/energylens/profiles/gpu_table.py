@@ -84,13 +84,11 @@ class GpuSpec:
 
     def domain_gpus(self) -> float:
         """GPUs per scale-up domain: the table's value, :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` where blank."""
-        v = self.scale_up_domain_gpus
-        return float(v) if v == v else DEFAULT_SCALE_UP_DOMAIN_GPUS
+        return DEFAULT_SCALE_UP_DOMAIN_GPUS if math.isnan(self.scale_up_domain_gpus) else self.scale_up_domain_gpus
 
     def scale_out_gbs(self) -> float:
         """Per-GPU scale-out bandwidth (bidirectional GB/s): the table's, :data:`DEFAULT_SCALE_OUT_BW_GBS` where blank."""
-        v = self.scale_out_bw_gbs
-        return float(v) if v == v else DEFAULT_SCALE_OUT_BW_GBS
+        return DEFAULT_SCALE_OUT_BW_GBS if math.isnan(self.scale_out_bw_gbs) else self.scale_out_bw_gbs
 
     def compute_precision(self, precision: str) -> str:
         """The precision ``precision`` weights compute at on this GPU (:func:`precision.compute_precision`)."""
@@ -110,12 +108,10 @@ class GpuSpec:
         return _precision.bytes_per_param(precision)
 
 
-#: GPUs per scale-up domain assumed where a GPU row leaves ``scale_up_domain_gpus`` blank (an old user
-#: GPU table, inline ``gpu_*`` columns): an 8-GPU HGX-class node, the search's node size before the column.
-DEFAULT_SCALE_UP_DOMAIN_GPUS = 8.0
-#: Per-GPU scale-out bandwidth (bidirectional GB/s) assumed where ``scale_out_bw_gbs`` is blank: one
-#: 400 Gb/s NIC per GPU (HGX H100 / H200 with ConnectX-7), 50 GB/s per direction.
-DEFAULT_SCALE_OUT_BW_GBS = 100.0
+#: Assumed where a row leaves ``scale_up_domain_gpus`` / ``scale_out_bw_gbs`` blank (an old user GPU table, inline
+#: ``gpu_*`` columns): an 8-GPU HGX-class node (the search's node size before the column), and one 400 Gb/s NIC
+#: per GPU as on HGX H100 / H200 (ConnectX-7: 50 GB/s per direction, 100 bidirectional).
+DEFAULT_SCALE_UP_DOMAIN_GPUS, DEFAULT_SCALE_OUT_BW_GBS = 8.0, 100.0
 GPU_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(GpuSpec))
 GPU_NUMERIC_COLUMNS: tuple[str, ...] = tuple(c for c in GPU_COLUMNS[3:] if c != "source")
 #: Profile column -> GPU-table column for GPUs described inline (``gpu_`` + the table column).

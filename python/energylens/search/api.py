@@ -319,10 +319,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
         gpu_memory_utilization, runtime_reserve_gib, activation_tokens: feasibility settings.
-        node_size: None (default): each GPU's scale-up domain from the GPU table (``scale_up_domain_gpus``: 8
-            on HGX, 72 on GB200 NVL72, ...); a number overrides it for every GPU. TP stays inside a domain
-            (reason ``tp_node``); PP boundaries and EP groups that leave it are priced at the GPU's scale-out
-            bandwidth (docs/search.md, "Topology").
+        node_size: None: each GPU's scale-up domain (GPU table ``scale_up_domain_gpus``: 8 on HGX, 72 on GB200
+            NVL72); a number overrides it for every GPU. TP stays inside one (``tp_node``); PP boundaries and
+            EP groups that leave it are priced at the GPU's scale-out bandwidth (docs/search.md, "Topology").
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
