@@ -372,9 +372,9 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     blk.cols[roofline::kPrefillExtraFlops][r] = kernel::prefill_extra(x.view, d);
     kernel::attention_features(v, x.s.tp[d.tp], w.input_tokens, w.output_tokens,
                                blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r]);
-    kernel::topology_features(kernel::domain_gpus(x.lim, v), x.s.tp[d.tp], x.s.pp[d.pp], ep, v[roofline::kLinkBytesPerS],
-                              v[roofline::kScaleOutBytesPerS], blk.cols[roofline::kLinkBytesPerS][r],
-                              blk.cols[roofline::kA2aBytesPerS][r], blk.cols[roofline::kPpScaleOutHops][r]);
+    blk.cols[roofline::kLinkBytesPerS][r] = out.tp_link;  // topology of (combo, tp, pp, ep): outer_info
+    blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;
+    blk.cols[roofline::kPpScaleOutHops][r] = out.hops;
     blk.mem[r] = mem;
     blk.price[r] = v[kPricePerGpuHour];
     blk.dp[r] = dp;

@@ -109,9 +109,11 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   r.t_a2a = r.n_a2a * (q.alpha_s + r.batch_rep * a2a_bytes_per_token / a2a_link);
   // PP stage boundaries that cross scale-up domains send the stage's activations (16-bit, B_r x d) over the
   // scale-out NIC; averaged over the pp stages like the all-reduces (0 inside one domain: +0 is exact)
-  const T out = f[kScaleOutBytesPerS];
-  r.n_x = f[kPpScaleOutHops] / r.pp;
-  r.t_x = r.n_x * (q.alpha_s + T(2) * r.batch_rep * d / out);
+  // one division: q_x = hops / (pp out), n_x = q_x out (= hops / pp), bytes' time per token 2 d q_x (0 inside a domain)
+  const T q_x = f[kPpScaleOutHops] / (r.pp * f[kScaleOutBytesPerS]);
+  const T x_per_token = T(2) * d * q_x;
+  r.n_x = q_x * f[kScaleOutBytesPerS];
+  r.t_x = r.n_x * q.alpha_s + r.batch_rep * x_per_token;
   r.g_pp = T(1) + q.theta_pp * (r.pp - T(1));
   r.busy = (r.tg + r.t_ar + r.t_a2a + r.t_x) * r.g_pp;
   r.t_step = r.busy + q.tau_layer_s * r.launch_layers + q.tau_seq_s * r.batch_rep;
@@ -119,7 +121,7 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   r.flops_prefill = T(2) * na * li + T(0.5) * a * li * li + r.n_rep * f[kPrefillExtraFlops];
   r.t_pc = r.flops_prefill / (r.n_rep * peak * q.eta_pf);
   r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link) +
-           r.n_a2a * (q.alpha_s + li * a2a_bytes_per_token / a2a_link) + r.n_x * (q.alpha_s + T(2) * li * d / out);
+           r.n_a2a * (q.alpha_s + li * a2a_bytes_per_token / a2a_link) + (r.n_x * q.alpha_s + li * x_per_token);
   return r;
 }
 

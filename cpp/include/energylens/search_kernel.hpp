@@ -45,6 +45,7 @@ struct Outer {
   double fixed_bytes;   ///< weights + reserve per GPU
   double kv_div;        ///< GPUs the KV cache is split over: min(tp, kv heads) x pp
   double usable_bytes;  ///< gpu_memory_utilization x memory
+  double tp_link, a2a_link, hops;  ///< topology_features of (combo, tp, pp, ep): set once per outer change
 };
 
 /// Axis positions of candidate `i` (workload fastest, combo slowest).
@@ -95,7 +96,10 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   const double* v = s.combos + d.c * kNumComboFields;
   const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
-  Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes]};
+  Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes],
+            0.0, 0.0, 0.0};
+  topology_features(domain_gpus(o, v), tp, pp, ep, v[roofline::kLinkBytesPerS], v[roofline::kScaleOutBytesPerS],
+                    out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
   if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
   else if (tp > domain_gpus(o, v)) out.reason = static_cast<int>(Reason::TpNode);

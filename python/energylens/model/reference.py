@@ -127,8 +127,10 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     link_a2a = _get(f, "a2a_bytes_per_s")
     t_a2a = n_a2a * (alpha + Br * a2a_tok / link_a2a)
     out = _get(f, "scale_out_bytes_per_s")
-    n_x = _get(f, "pp_scale_out_hops") / pp            # PP boundaries crossing domains, per stage
-    t_x = n_x * (alpha + 2.0 * Br * d / out)
+    q_x = _get(f, "pp_scale_out_hops") / (pp * out)    # PP boundaries crossing domains, per stage, per B/s
+    x_tok = 2.0 * d * q_x                              # their seconds per token (16-bit activations)
+    n_x = q_x * out                                    # = hops / pp
+    t_x = n_x * alpha + Br * x_tok
     g_pp = 1.0 + th_pp * (pp - 1.0)
     busy = (tg + t_ar + t_a2a + t_x) * g_pp
     Ll = L + _get(f, "moe_layers")                    # kernel-launch layers: a MoE layer counts twice
@@ -136,7 +138,7 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     Fp = 2.0 * Na * Li + 0.5 * a * Li * Li + n_r * _get(f, "prefill_extra_flops")  # encoder on every rank
     t_pc = Fp / (n_r * peak * eta_pf)
     t_pf = (t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link_a2a)
-            + n_x * (alpha + 2.0 * Li * d / out))
+            + (n_x * alpha + Li * x_tok))
     return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
                 dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar, n_a2a=n_a2a,
                 t_a2a=t_a2a, n_x=n_x, t_x=t_x, g_pp=g_pp, busy=busy, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
