@@ -45,7 +45,11 @@ def modern_rows() -> pd.DataFrame:
                  dict(model="nvidia/NVIDIA-Nemotron-Nano-12B-v2", params_b=12.3, **common, tp=1, dp=2, ep=1),
                  dict(model="google/gemma-3-27b-it", params_b=27.425, **common, tp=2, dp=1, ep=1),
                  dict(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.77, modality="video", video_frames=32,
-                      gpu="H200", pp=1, batch_size=b, input_tokens=4156, output_tokens=270, tp=1, dp=1, ep=1)]
+                      gpu="H200", pp=1, batch_size=b, input_tokens=4156, output_tokens=270, tp=1, dp=1, ep=1),
+                 # across scale-up domains (8 GPUs on H100): an EP group of 16, PP boundaries, TP over two nodes
+                 dict(**moe, **common, tp=1, dp=16, ep=16), dict(**moe, **{**common, "pp": 4}, tp=4, dp=1, ep=1),
+                 dict(model="meta-llama/Llama-3.1-70B-Instruct", params_b=70.6, **{**common, "pp": 3}, tp=16, dp=1,
+                      ep=1)]
     return pd.DataFrame(rows)
 
 
@@ -57,6 +61,8 @@ def features():
 def test_parity_grid_covers_ep_dp_hybrid_and_mxfp4(features):
     assert (features["a2a_moe_layers"] > 0).any() and (features["dp"] > 1).any() and (features["ep"] > 1).any()
     assert (features["state_bytes_per_seq"] > 0).any()
+    assert (features["pp_scale_out_hops"] > 0).any() and (features["a2a_bytes_per_s"] < features["link_bytes_per_s"]).any()
+    np.testing.assert_array_equal(features["link_bytes_per_s"][features["tp"] == 16], 50e9)  # TP 16: scale-out
 
 
 def columns(feats, template="energy", dtype=np.float64):
