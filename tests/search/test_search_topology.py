@@ -152,3 +152,14 @@ def test_cli_shows_multi_domain_candidates_and_reasons(capsys):
     spans = {(r["gpu"], r["tp"] * r["dp"], r["domains"]) for r in top}
     assert ("H200-SXM-141GB", 16, 2) in spans and ("H200-SXM-141GB", 32, 4) in spans  # multi-node, priced
     assert ("GB200", 32, 1) in spans or ("GB200", 64, 1) in spans  # one NVL72 domain
+
+
+def test_cli_node_size_override(capsys):
+    args = ["search", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpus", "H100", "--tp", "8,16",
+            "--max-num-seqs", "8", "--input-tokens", "512", "--output-tokens", "256"]
+    assert main(args) == 0
+    assert "rejected: tp_node 1" in capsys.readouterr().out
+    assert main([*args, "--node-size", "16", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rejected"]["tp_node"] == 0 and doc["settings"]["node_size"] == 16
+    assert {r["tp"] for r in doc["top"]} == {8, 16}
