@@ -42,12 +42,15 @@ def energy_forward(features: Mapping[str, object], theta: np.ndarray, dtype=np.f
     t_ar = n_ar * (alpha * us + four * Br * d / link)
     n_a2a = two * f["a2a_moe_layers"] / pp
     a2a_tok = two * f["experts_per_token"] * d * (ep - one) / (ep * tp)
-    t_a2a = n_a2a * (alpha * us + Br * a2a_tok / link)
-    busy = (tg + t_ar + t_a2a) * (one + th_pp * (pp - one))
+    t_a2a = n_a2a * (alpha * us + Br * a2a_tok / f["a2a_bytes_per_s"])
+    q_x = f["pp_scale_out_hops"] / (pp * f["scale_out_bytes_per_s"])   # scale-out PP hops (docs/model.md)
+    x_tok = two * d * q_x
+    n_x = q_x * f["scale_out_bytes_per_s"]
+    busy = (tg + t_ar + t_a2a + (n_x * alpha * us + Br * x_tok)) * (one + th_pp * (pp - one))
     t_step = busy + tau_l * us * (L + f["moe_layers"]) + tau_s * us * Br
     Fp = two * Na * Li + half * f["prefill_attn_flops_per_token_ctx"] * Li * Li + n_r * f["prefill_extra_flops"]
     t_pf = Fp / (n_r * peak * eta_pf) + n_ar * (alpha * us + four * Li * d / link) \
-        + n_a2a * (alpha * us + Li * a2a_tok / link)
+        + n_a2a * (alpha * us + Li * a2a_tok / f["a2a_bytes_per_s"]) + (n_x * alpha * us + Li * x_tok)
     ef = c_f * tdp / peak
     e_dec = Lo / B * (n * tdp * (pi_s * t_step + c_b * busy) + ef * F)
     e_pf = (one + kap * kilo * Br) * (n_r * tdp * (pi_s + c_b) * t_pf + ef * Fp)

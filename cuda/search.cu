@@ -125,7 +125,7 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     double f[roofline::kNumFeatures];
     double ttft = 0, tpot = 0, aux = 0;
     if (reason == kFeasible) {
-      kernel::fill_features(v, d, batch, f);
+      kernel::fill_features(v, lim, d, batch, f);
       kernel::latency(f, p.pl, v.combos + d.c * kNumComboFields, ttft, tpot, aux);
       reason = kernel::limit_reason(lim, ttft, tpot);
     }

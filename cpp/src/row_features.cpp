@@ -65,7 +65,7 @@ double moe_weight_bytes(const double* v, double P, double Pa, double B, const do
 // Feature columns a block owns (the others are the table's own columns, read in place).
 enum Owned : int {
   oLayers = 0, oDModel, oActive, oWeight, oKv, oAttn, oExtra, oPeak, oHbm, oTdp, oLink, oDp, oEp, oA2a, oK, oState,
-  oMoeLayers, oAttnPf, kNumOwned
+  oMoeLayers, oAttnPf, oA2aLink, oScaleOut, oHops, kNumOwned
 };
 
 // Per participant: the block's combination indices, owned feature columns and its share of the tally.
@@ -85,7 +85,7 @@ constexpr std::size_t kNumGathered = sizeof(kGathered) / sizeof(kGathered[0]);
 // Combination fields that are features as they are, and the owned column each goes to.
 constexpr int kCopied[][2] = {{kLayers, oLayers}, {kDModel, oDModel}, {kPeakFlops, oPeak}, {kHbmBytes, oHbm},
                               {kTdpW, oTdp}, {kLinkBytes, oLink}, {kExpertsPerToken, oK}, {kStateBytes, oState},
-                              {kMoeLayersFeature, oMoeLayers}};
+                              {kMoeLayersFeature, oMoeLayers}, {kLinkBytes, oA2aLink}, {kScaleOutBytes, oScaleOut}};
 
 // Every combination field a block reads, and the scratch column (kStride apart, owned columns
 // first, then the gathered ones) it goes to.
@@ -241,14 +241,15 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
                                           rf::kKvBytesPerToken, rf::kAttnFlopsPerTokenCtx, rf::kPrefillExtraFlops,
                                           rf::kPeakFlopsPerS, rf::kHbmBytesPerS, rf::kTdpW, rf::kLinkBytesPerS,
                                           rf::kDp, rf::kEp, rf::kA2aMoeLayers, rf::kExpertsPerToken,
-                                          rf::kStateBytesPerSeq, rf::kMoeLayers, rf::kPrefillAttnFlopsPerTokenCtx};
+                                          rf::kStateBytesPerSeq, rf::kMoeLayers, rf::kPrefillAttnFlopsPerTokenCtx,
+                                          rf::kA2aBytesPerS, rf::kScaleOutBytesPerS, rf::kPpScaleOutHops};
   static constexpr int kInPlace[] = {rf::kTp, rf::kPp, rf::kBatch, rf::kInputTokens, rf::kOutputTokens};
   for (int q = 0; q < kNumOwned; ++q) f[kOwnedFeature[q]] = o + static_cast<std::size_t>(q) * kStride;
   for (int q = 0; q < 5; ++q) f[kInPlace[q]] = in_place[q];
 }
 
 // A participant's scratch on first use: the constant columns (no vision encoder, dp = ep = 1, no
-// all-to-all layers) are written once.
+// all-to-all layers, no scale-out PP hop) are written once.
 void prepare(Scratch& s, std::size_t features) {
   if (!s.owned.empty()) return;
   s.combo.resize(kBlockRows);
@@ -257,6 +258,7 @@ void prepare(Scratch& s, std::size_t features) {
   std::fill_n(s.owned.begin() + oDp * kStride, kBlockRows, 1.0);
   std::fill_n(s.owned.begin() + oEp * kStride, kBlockRows, 1.0);
   std::fill_n(s.owned.begin() + oA2a * kStride, kBlockRows, 0.0);
+  std::fill_n(s.owned.begin() + oHops * kStride, kBlockRows, 0.0);  // rows inside one domain (native_rows.py)
   s.flags.resize(kBlockRows);
   s.tally.count.assign(features, 0);
   s.tally.high.assign(features, -std::numeric_limits<double>::infinity());

@@ -39,7 +39,7 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "n_heads",                  "n_kv_heads",               "n_experts",
                                         "price_per_gpu_hour",       "window_tokens",            "sliding_share",
                                         "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor",
-                                        "energy_factor"};
+                                        "energy_factor",            "scale_up_domain_gpus"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 using kernel::Digits;
@@ -126,7 +126,7 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   double f[F];
   double ttft = 0, tpot = 0, aux = 0;
   auto latency_at = [&](double batch) {
-    kernel::fill_features(x.view, d, batch, f);
+    kernel::fill_features(x.view, x.lim, d, batch, f);
     kernel::latency(f, x.pl, v, ttft, tpot, aux);
     return ttft + lo * tpot;  // seconds one request spends in the system
   };
@@ -310,7 +310,8 @@ constexpr bool varies(std::size_t k) {
   return k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch || k == roofline::kInputTokens ||
          k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops ||
          k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx || k == roofline::kDp ||
-         k == roofline::kEp || k == roofline::kA2aMoeLayers || k == roofline::kPrefillAttnFlopsPerTokenCtx;
+         k == roofline::kEp || k == roofline::kA2aMoeLayers || k == roofline::kPrefillAttnFlopsPerTokenCtx ||
+         k == roofline::kLinkBytesPerS || k == roofline::kA2aBytesPerS || k == roofline::kPpScaleOutHops;
 }
 
 // Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
@@ -372,6 +373,9 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     kernel::attention_features(v, x.s.tp[d.tp], w.input_tokens, w.output_tokens,
                                blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r],
                                blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r]);
+    blk.cols[roofline::kLinkBytesPerS][r] = out.tp_link;  // topology of (combo, tp, pp, ep): outer_info
+    blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;
+    blk.cols[roofline::kPpScaleOutHops][r] = out.hops;
     blk.mem[r] = mem;
     blk.price[r] = v[kPricePerGpuHour];
     blk.dp[r] = dp;
@@ -536,7 +540,8 @@ void validate(const Space& space, const Options& o) {
                                k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch ||
                                k == roofline::kInputTokens || k == roofline::kOutputTokens ||
                                k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||
-                               k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers;
+                               k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers ||
+                               k == roofline::kPpScaleOutHops;
       if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
         throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
                                     "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));
@@ -563,7 +568,10 @@ void validate(const Space& space, const Options& o) {
   if (!(o.gpu_memory_utilization > 0 && o.gpu_memory_utilization <= 1))
     throw std::invalid_argument("search: gpu_memory_utilization must be in (0, 1], got " +
                                 std::to_string(o.gpu_memory_utilization));
-  if (o.node_size < 1) throw std::invalid_argument("search: node_size must be >= 1");
+  if (o.node_size < 0) throw std::invalid_argument("search: node_size must be >= 1 (0: each GPU's scale-up domain)");
+  for (const SpecCombo& c : space.combos)
+    if (o.node_size == 0 && !(c.v[kScaleUpDomainGpus] >= 1))
+      throw std::invalid_argument("search: a combo's scale_up_domain_gpus must be >= 1");
   if (o.top_k < 1) throw std::invalid_argument("search: top_k must be >= 1");
   if (!(o.rate_per_s >= 0) || !std::isfinite(o.rate_per_s))
     throw std::invalid_argument("search: rate_per_s must be finite and >= 0");

@@ -11,12 +11,13 @@ const char* const kFeatureNames[] = {
     "tp", "pp", "batch_size", "input_tokens", "output_tokens", "n_layers", "d_model", "active_params",
     "weight_bytes_per_step", "kv_bytes_per_token", "attn_flops_per_token_ctx", "prefill_extra_flops",
     "peak_flops_per_s", "hbm_bytes_per_s", "tdp_w", "link_bytes_per_s", "dp", "ep", "a2a_moe_layers",
-    "experts_per_token", "state_bytes_per_seq", "moe_layers", "prefill_attn_flops_per_token_ctx"};
+    "experts_per_token", "state_bytes_per_seq", "moe_layers", "prefill_attn_flops_per_token_ctx",
+    "a2a_bytes_per_s", "scale_out_bytes_per_s", "pp_scale_out_hops"};
 static_assert(sizeof(kFeatureNames) / sizeof(kFeatureNames[0]) == roofline::kNumFeatures);
 const char* const kFeatureUnits[] = {
     "1", "1", "sequences", "tokens/request", "tokens/request", "1", "1", "parameters", "B", "B/token",
     "FLOP/token/position", "FLOP/request", "FLOP/s", "B/s", "W", "B/s", "1", "1", "1", "1", "B/sequence", "1",
-    "FLOP/token/position"};
+    "FLOP/token/position", "B/s", "B/s", "1"};
 static_assert(sizeof(kFeatureUnits) / sizeof(kFeatureUnits[0]) == roofline::kNumFeatures);
 const char* const kFeatureDescriptions[] = {
     "tensor-parallel degree",
@@ -43,7 +44,11 @@ const char* const kFeatureDescriptions[] = {
     "extra kernel-launch layers: layers with routed experts (router, permute and grouped-GEMM kernels), plus every "
     "layer of a W8A8 row (activation-quantisation kernels)",
     "prefill attention FLOPs per token per context position (equal to attn_flops_per_token_ctx except for "
-    "multi-head latent attention, whose prefill decompresses K/V instead of the decode's absorbed form)"};
+    "multi-head latent attention, whose prefill decompresses K/V instead of the decode's absorbed form)",
+    "EP all-to-all bandwidth per GPU per direction: the scale-up link inside one domain; an EP group larger than "
+    "the domain sends 1 - domain/ep of its bytes over scale-out (docs/search.md, Topology)",
+    "scale-out (inter-node NIC) bandwidth per GPU per direction",
+    "pipeline stage boundaries per replica that cross scale-up domains (0 inside one domain)"};
 static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);
 
 const char* const kEnergyNames[] = {

@@ -46,7 +46,11 @@ def modern_rows() -> pd.DataFrame:
                  dict(model="google/gemma-3-27b-it", params_b=27.425, **common, tp=2, dp=1, ep=1),
                  dict(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.77, modality="video", video_frames=32,
                       gpu="H200", pp=1, batch_size=b, input_tokens=4156, output_tokens=270, tp=1, dp=1, ep=1),
-                 dict(model="deepseek-ai/DeepSeek-V3", params_b=671.026, precision="fp8", **common, tp=8, dp=1, ep=8)]
+                 dict(model="deepseek-ai/DeepSeek-V3", params_b=671.026, precision="fp8", **common, tp=8, dp=1, ep=8),
+                 # across scale-up domains (8 GPUs on H100): an EP group of 16, PP boundaries, TP over two nodes
+                 dict(**moe, **common, tp=1, dp=16, ep=16), dict(**moe, **{**common, "pp": 4}, tp=4, dp=1, ep=1),
+                 dict(model="meta-llama/Llama-3.1-70B-Instruct", params_b=70.6, **{**common, "pp": 3}, tp=16, dp=1,
+                      ep=1)]
     return pd.DataFrame(rows)
 
 
@@ -60,6 +64,8 @@ def test_parity_grid_covers_ep_dp_hybrid_and_mxfp4(features):
     assert (features["state_bytes_per_seq"] > 0).any()
     # an MLA row, whose prefill attention (decompressed K/V) differs from its decode form
     assert (features["prefill_attn_flops_per_token_ctx"] < features["attn_flops_per_token_ctx"]).any()
+    assert (features["pp_scale_out_hops"] > 0).any() and (features["a2a_bytes_per_s"] < features["link_bytes_per_s"]).any()
+    np.testing.assert_array_equal(features["link_bytes_per_s"][features["tp"] == 16], 50e9)  # TP 16: scale-out
 
 
 def columns(feats, template="energy", dtype=np.float64):

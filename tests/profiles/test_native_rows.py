@@ -71,6 +71,10 @@ def _frame(n: int, seed: int, *, precision: bool = True, object_text: bool = Fal
         "tp": rng.choice([1, 2, 4, 8], n), "pp": rng.choice([1, 2], n), "batch_size": rng.uniform(1, 512, n),
         "input_tokens": rng.choice([1.0, 37.0, 512.0, 4096.0, 30000.0], n), "output_tokens": rng.uniform(1, 4000, n),
     })
+    # the native pass serves rows inside one scale-up domain (cross-domain rows go to features.py)
+    domain = np.array([tables.gpu_spec(g).domain_gpus() for g in df["gpu"]])
+    df["tp"] = np.minimum(df["tp"], domain).astype(int)
+    df["pp"] = np.where(df["tp"] * df["pp"] > domain, 1, df["pp"])
     if precision:
         df["precision"] = prec
     if object_text:

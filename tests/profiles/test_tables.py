@@ -25,7 +25,7 @@ from energylens.profiles.tables import (
 
 GPU_COLUMNS = ["name", "aliases", "vendor", "memory_gb", "hbm_bw_gbs", "peak_fp32_tflops", "peak_fp16_tflops",
                "peak_bf16_tflops", "peak_fp8_tflops", "peak_int8_tops", "peak_fp4_tflops", "tdp_w",
-               "interconnect_bw_gbs", "source"]
+               "interconnect_bw_gbs", "source", "scale_up_domain_gpus", "scale_out_bw_gbs"]
 MODEL_COLUMNS = ["name", "aliases", "family", "architecture", "params_b", "active_params_b", "n_layers", "d_model",
                  "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token", "image_tokens_per_image",
                  "vision_params_b", "source", "n_attention_layers", "n_moe_layers", "sliding_window",

@@ -68,7 +68,7 @@ struct EnergyTemplate {
     gp[kStaticPowerFrac] = h * r.n_rep * tdp * r.t_pf;
     gp[kBusyPowerFrac] = h * r.n_rep * tdp * r.t_pf;
     gp[kFlopEnergyCoef] = h * tdp / peak * r.flops_prefill;
-    gp[kAllreduceLatencyUs] = h * pw * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
+    gp[kAllreduceLatencyUs] = h * pw * (r.n_ar + r.n_a2a + r.n_x) * T(roofline::kMicro);
     gp[kPrefillStallPerKseq] = T(1e-3) * r.batch_rep * (pw * r.t_pf + e_flop * r.flops_prefill);
     gt[kEtaCompute] = gs[0];
     gt[kEtaMemory] = gs[1];

@@ -52,7 +52,7 @@ struct LatencyTemplate {
     gt[kPpBubble] = gs[7];
     gf[kEtaPrefill] = hb * (-r.t_pc / q.eta_pf);
     gf[kLayerOverheadUs] = r.launch_layers * T(roofline::kMicro);
-    gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a) * T(roofline::kMicro);
+    gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a + r.n_x) * T(roofline::kMicro);
     gf[kPrefillBatchFactor] = r.t_pf * (r.batch_rep - T(1));
     gf[kTpSyncUs] = gt[kTpSyncUs] = sync_layers * T(roofline::kMicro);
     for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];

@@ -1,5 +1,6 @@
 // The roofline time model shared by the energy and latency templates (docs/model.md): decode-step
-// time from a smooth max of compute and HBM time (one sqrt), TP all-reduce and PP stage terms, host overheads;
+// time from a smooth max of compute and HBM time (one sqrt), TP all-reduce, EP all-to-all, scale-out PP hop
+// and PP stage terms, host overheads;
 // prefill time from FLOPs. Host/device (ENERGYLENS_HD) so the CPU loop and the CUDA kernel share it.
 #pragma once
 
@@ -34,6 +35,9 @@ enum Feature : int {
   kStateBytesPerSeq,       ///< per-sequence recurrent state read + written per step (Mamba layers), bytes
   kMoeLayers,              ///< extra launch layers: routed-expert layers, plus every layer of a W8A8 row
   kPrefillAttnFlopsPerTokenCtx,  ///< prefill attention FLOPs per token per context position (MLA: decompressed K/V)
+  kA2aBytesPerS,           ///< EP all-to-all bandwidth per GPU per direction (kLinkBytesPerS inside one domain)
+  kScaleOutBytesPerS,      ///< scale-out (inter-node NIC) bandwidth per GPU per direction
+  kPpScaleOutHops,         ///< pipeline stage boundaries of a replica that cross scale-up domains (0 inside one)
   kNumFeatures
 };
 
@@ -54,6 +58,7 @@ struct Times {
   T dtg_dtc, dtg_dtm, dtg_dp;   ///< partials of tg
   T n_ar, t_ar, g_pp;           ///< all-reduces per step, their time, PP stage factor
   T n_a2a, t_a2a;               ///< EP all-to-alls per step (dispatch + combine) and their time
+  T n_x, t_x;                   ///< scale-out PP hops per stage per step (hops / pp) and their time
   T busy, t_step;               ///< device-busy part of a step and the whole step (= TPOT)
   T t_pc, t_pf;                 ///< prefill compute time and prefill time
 };
@@ -101,15 +106,24 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   // EP dispatch + combine: each GPU sends its tokens' k hidden states (16-bit) to the (ep-1)/ep remote experts
   r.n_a2a = T(2) * f[kA2aMoeLayers] / r.pp;
   const T a2a_bytes_per_token = T(2) * f[kExpertsPerToken] * d * (ep - T(1)) / (ep * tp);
-  r.t_a2a = r.n_a2a * (q.alpha_s + r.batch_rep * a2a_bytes_per_token / link);
+  const T a2a_link = f[kA2aBytesPerS];  // = link inside one scale-up domain (features.py, docs/search.md "Topology")
+  r.t_a2a = r.n_a2a * (q.alpha_s + r.batch_rep * a2a_bytes_per_token / a2a_link);
+  // PP stage boundaries that cross scale-up domains send the stage's activations (16-bit, B_r x d) over the
+  // scale-out NIC; averaged over the pp stages like the all-reduces (0 inside one domain: +0 is exact)
+  // one division: q_x = hops / (pp out), n_x = q_x out (= hops / pp), bytes' time per token 2 d q_x (0 inside a domain)
+  const T q_x = f[kPpScaleOutHops] / (r.pp * f[kScaleOutBytesPerS]);
+  const T x_per_token = T(2) * d * q_x;
+  r.n_x = q_x * f[kScaleOutBytesPerS];
+  r.t_x = r.n_x * q.alpha_s + r.batch_rep * x_per_token;
   r.g_pp = T(1) + q.theta_pp * (r.pp - T(1));
-  r.busy = (r.tg + r.t_ar + r.t_a2a) * r.g_pp;
+  r.busy = (r.tg + r.t_ar + r.t_a2a + r.t_x) * r.g_pp;
   r.t_step = r.busy + q.tau_layer_s * r.launch_layers + q.tau_seq_s * r.batch_rep;
   // a request's prefill runs on its replica's tp x pp GPUs
   // (the prefill's own attention FLOPs: equal to `a` except for MLA, whose prefill decompresses K/V)
   r.flops_prefill = T(2) * na * li + T(0.5) * f[kPrefillAttnFlopsPerTokenCtx] * li * li + r.n_rep * f[kPrefillExtraFlops];
   r.t_pc = r.flops_prefill / (r.n_rep * peak * q.eta_pf);
-  r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link) + r.n_a2a * (q.alpha_s + li * a2a_bytes_per_token / link);
+  r.t_pf = r.t_pc + r.n_ar * (q.alpha_s + T(4) * li * d / link) +
+           r.n_a2a * (q.alpha_s + li * a2a_bytes_per_token / a2a_link) + (r.n_x * q.alpha_s + li * x_per_token);
   return r;
 }
 
@@ -122,9 +136,9 @@ ENERGYLENS_HD void step_time_gradient(const Times<T>& r, const TimeParams<T>& q,
   g[2] = r.g_pp * r.dtg_dp;
   g[3] = T(0);
   g[4] = r.launch_layers * T(kMicro);
-  g[5] = r.g_pp * (r.n_ar + r.n_a2a) * T(kMicro);
+  g[5] = r.g_pp * (r.n_ar + r.n_a2a + r.n_x) * T(kMicro);
   g[6] = r.batch_rep * T(kMicro);
-  g[7] = (r.tg + r.t_ar + r.t_a2a) * (r.pp - T(1));
+  g[7] = (r.tg + r.t_ar + r.t_a2a + r.t_x) * (r.pp - T(1));
 }
 
 }  // namespace energylens::roofline

@@ -22,7 +22,7 @@ namespace energylens::search {
 /// order that applies.
 enum class Reason : int {
   TpHeads = 0,     ///< tp does not divide the attention heads (or the KV heads / their replication)
-  TpNode,          ///< tp exceeds the GPUs of one node
+  TpNode,          ///< tp exceeds the GPUs of one scale-up domain (the GPU table's, or Options::node_size)
   EpWithoutMoe,    ///< ep > 1 on a dense model
   EpExperts,       ///< ep does not divide the experts
   EpGroup,         ///< ep does not divide tp x dp (the EP group is formed from one stage's TP x DP GPUs)
@@ -56,6 +56,7 @@ enum ComboField : int {
   kTtftFactor,             ///< latency calibration: the combo's model's TTFT factor (1: none)
   kTpotFactor,             ///< latency calibration: the combo's model's TPOT factor (1: none)
   kEnergyFactor,           ///< energy calibration: exp(offset) of the combo's model's key (1: none or unseen)
+  kScaleUpDomainGpus,      ///< GPUs per scale-up domain of the combo's GPU (GPU table; docs/search.md, Topology)
   kNumComboFields
 };
 
@@ -109,7 +110,8 @@ struct Options {
   double runtime_reserve_bytes = 1.5 * 1073741824.0;  ///< CUDA graphs, NCCL buffers, allocator slack
   double activation_tokens = 8192;         ///< tokens of the peak forward pass (vLLM max_num_batched_tokens)
   double activation_bytes_per_token_dmodel = 24;  ///< activation bytes per token per hidden unit
-  int node_size = 8;                       ///< GPUs per node (TP stays within a node)
+  int node_size = 0;                       ///< > 0: GPUs per scale-up domain for every GPU (TP stays inside
+                                           ///< one); 0: each combo's kScaleUpDomainGpus (the GPU table's)
   double ttft_limit_s = std::numeric_limits<double>::infinity();
   double tpot_limit_s = std::numeric_limits<double>::infinity();
   double rate_per_s = 0;                   ///< > 0: load-driven mode (Little's law, replicas)

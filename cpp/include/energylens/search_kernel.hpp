@@ -45,6 +45,7 @@ struct Outer {
   double fixed_bytes;   ///< weights + reserve per GPU
   double kv_div;        ///< GPUs the KV cache is split over: min(tp, kv heads) x pp
   double usable_bytes;  ///< gpu_memory_utilization x memory
+  double tp_link, a2a_link, hops;  ///< topology_features of (combo, tp, pp, ep): set once per outer change
 };
 
 /// Axis positions of candidate `i` (workload fastest, combo slowest).
@@ -66,6 +67,27 @@ ENERGYLENS_HD bool divides(double a, double b) {
   return fmod(b, a) == 0.0;
 }
 
+/// GPUs per scale-up domain of a combo (its values `v`): the node-size override when set (> 0), else the
+/// GPU table's (combo field kScaleUpDomainGpus).
+ENERGYLENS_HD double domain_gpus(const Limits& o, const double* v) {
+  return o.node_size > 0.0 ? o.node_size : v[kScaleUpDomainGpus];
+}
+
+/// The topology features of a candidate (python/energylens/profiles/topology.py, the same expressions) from
+/// its combo's scale-up `link` and scale-out `out` bytes/s: the TP all-reduce bandwidth (scale-out when tp
+/// exceeds the domain), the EP all-to-all bandwidth (an EP group larger than the domain sends 1 - domain/ep
+/// of its bytes over scale-out) and the PP stage boundaries of a replica that cross domains (tp ranks
+/// contiguous in a domain, floor(domain / tp) stages per domain).
+ENERGYLENS_HD void topology_features(double domain, double tp, double pp, double ep, double link, double out,
+                                     double& tp_link, double& a2a_link, double& hops) {
+  using std::floor;
+  tp_link = tp > domain ? (link < out ? link : out) : link;
+  const double inside = domain / ep;
+  a2a_link = ep > domain ? 1.0 / (inside / link + (1.0 - inside) / out) : link;
+  const double per_domain = floor(domain / tp);
+  hops = floor((pp - 1.0) / (per_domain > 1.0 ? per_domain : 1.0));
+}
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp x pp; expert weights over the EP group (whole experts per GPU)
@@ -74,10 +96,13 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   const double* v = s.combos + d.c * kNumComboFields;
   const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
-  Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes]};
+  Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes],
+            0.0, 0.0, 0.0};
+  topology_features(domain_gpus(o, v), tp, pp, ep, v[roofline::kLinkBytesPerS], v[roofline::kScaleOutBytesPerS],
+                    out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
   if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
-  else if (tp > o.node_size) out.reason = static_cast<int>(Reason::TpNode);
+  else if (tp > domain_gpus(o, v)) out.reason = static_cast<int>(Reason::TpNode);
   else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
   else if (ep > 1 && !divides(ep, tp * dp)) out.reason = static_cast<int>(Reason::EpGroup);
@@ -143,7 +168,7 @@ ENERGYLENS_HD double a2a_layers(const double* v, double dp, double ep) {
 
 /// The template's feature row of a candidate whose data-parallel ranks each run `rank_batch` sequences:
 /// the template's batch is the deployment's, dp x rank_batch (features.py; the template splits it over dp).
-ENERGYLENS_HD void fill_features(const View& s, const Digits& d, double rank_batch, double* f) {
+ENERGYLENS_HD void fill_features(const View& s, const Limits& o, const Digits& d, double rank_batch, double* f) {
   const double* v = s.combos + d.c * kNumComboFields;
   for (int k = 0; k < roofline::kNumFeatures; ++k) f[k] = v[k];
   const double tp = s.tp[d.tp], dp = s.dp[d.dp], ep = s.ep[d.ep];
@@ -159,6 +184,9 @@ ENERGYLENS_HD void fill_features(const View& s, const Digits& d, double rank_bat
   f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
   attention_features(v, tp, f[roofline::kInputTokens], f[roofline::kOutputTokens], f[roofline::kKvBytesPerToken],
                      f[roofline::kAttnFlopsPerTokenCtx], f[roofline::kPrefillAttnFlopsPerTokenCtx]);
+  topology_features(domain_gpus(o, v), tp, f[roofline::kPp], ep, v[roofline::kLinkBytesPerS],
+                    v[roofline::kScaleOutBytesPerS], f[roofline::kLinkBytesPerS], f[roofline::kA2aBytesPerS],
+                    f[roofline::kPpScaleOutHops]);
 }
 
 /// KV-cache bytes per GPU of a rank's running batch at its mean context (input + output / 2).

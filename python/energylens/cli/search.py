@@ -85,7 +85,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--price", type=_prices, help="price per GPU-hour: one number or GPU=price pairs")
     p.add_argument("--gpu-memory-utilization", type=positive_float, default=0.9,
                    help="usable fraction of GPU memory, as vLLM's option (0.9)")
-    p.add_argument("--node-size", type=positive_int, default=8, help="GPUs per node; TP stays within one (8)")
+    p.add_argument("--node-size", type=positive_int, default=None,
+                   help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
+                   "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
     p.add_argument("--threads", type=positive_int, help="native threads (default: all cores)")
     add_gpu_table_option(p)
     p.set_defaults(func=_cmd_search)

@@ -19,12 +19,15 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
     n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
     t_ar  = n_ar (alpha + 4 B_r d / link)
     n_a2a = 2 L_a2a / pp                                     EP dispatch + combine per MoE layer
-    t_a2a = n_a2a (alpha + B_r 2 k d (ep-1) / (ep tp link))
-    t_bz  = (t_g + t_ar + t_a2a)(1 + theta_pp (pp-1))        device-busy part of the step
+    t_a2a = n_a2a (alpha + B_r 2 k d (ep-1) / (ep tp link_a2a))     link_a2a = link inside one domain
+    n_x   = h_x / pp                                         PP boundaries over scale-out, per stage
+    t_x   = n_x (alpha + 2 B_r d / out)                      out: scale-out bytes/s (0 inside a domain)
+    t_bz  = (t_g + t_ar + t_a2a + t_x)(1 + theta_pp (pp-1))  device-busy part of the step
     t_st  = t_bz + tau_l L + tau_s B_r
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
     F_p   = 2 N_act L_in + a L_in^2 / 2 + n_r F_enc   (F_enc: vision encoder, replicated per rank)
-    t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (ep-1) / (ep tp link))
+    t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (ep-1) / (ep tp link_a2a))
+            + n_x (alpha + 2 L_in d / out)
     E_pf  = (1 + kappa B_r) [ n_r TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
 Latency model (seconds), same roofline with its own 10 parameters:
@@ -121,18 +124,25 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     t_ar = n_ar * (alpha + 4.0 * Br * d / link)      # each rank holds a full B_r x d partial sum
     n_a2a = 2.0 * _get(f, "a2a_moe_layers") / pp
     a2a_tok = 2.0 * _get(f, "experts_per_token") * d * (ep - 1.0) / (ep * tp)   # bytes per token per a2a
-    t_a2a = n_a2a * (alpha + Br * a2a_tok / link)
+    link_a2a = _get(f, "a2a_bytes_per_s")
+    t_a2a = n_a2a * (alpha + Br * a2a_tok / link_a2a)
+    out = _get(f, "scale_out_bytes_per_s")
+    q_x = _get(f, "pp_scale_out_hops") / (pp * out)    # PP boundaries crossing domains, per stage, per B/s
+    x_tok = 2.0 * d * q_x                              # their seconds per token (16-bit activations)
+    n_x = q_x * out                                    # = hops / pp
+    t_x = n_x * alpha + Br * x_tok
     g_pp = 1.0 + th_pp * (pp - 1.0)
-    busy = (tg + t_ar + t_a2a) * g_pp
+    busy = (tg + t_ar + t_a2a + t_x) * g_pp
     Ll = L + _get(f, "moe_layers")                    # kernel-launch layers: a MoE layer counts twice
     t_step = busy + tau_l * Ll + tau_s * Br
     a_pf = _get(f, "prefill_attn_flops_per_token_ctx")  # = a except MLA (prefill decompresses K/V)
     Fp = 2.0 * Na * Li + 0.5 * a_pf * Li * Li + n_r * _get(f, "prefill_extra_flops")  # encoder on every rank
     t_pc = Fp / (n_r * peak * eta_pf)
-    t_pf = t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link)
+    t_pf = (t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link_a2a)
+            + (n_x * alpha + Li * x_tok))
     return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
                 dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar, n_a2a=n_a2a,
-                t_a2a=t_a2a, g_pp=g_pp, busy=busy, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
+                t_a2a=t_a2a, n_x=n_x, t_x=t_x, g_pp=g_pp, busy=busy, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
 
 
 def _unpack_energy(theta):
@@ -191,10 +201,10 @@ def energy_phases_jacobian(features, theta):
     Jd[:, 6] = k * n * tdp * busy
     Jp[:, 6] = h * n_r * tdp * c["t_pf"]
     Jd[:, 7] = ks * c["Ll"] * _US
-    Jd[:, 8] = kb * g_pp * (c["n_ar"] + c["n_a2a"]) * _US
-    Jp[:, 8] = h * pw * (c["n_ar"] + c["n_a2a"]) * _US
+    Jd[:, 8] = kb * g_pp * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
+    Jp[:, 8] = h * pw * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
     Jd[:, 9] = ks * c["Br"] * _US
-    Jd[:, 10] = kb * (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
+    Jd[:, 10] = kb * (c["tg"] + c["t_ar"] + c["t_a2a"] + c["t_x"]) * (c["pp"] - 1.0)
     Jp[:, 11] = _KILO * c["Br"] * Dp
     return Jp, Jd
 
@@ -238,10 +248,10 @@ def latency_jacobian(features, phi):
     Jf[:, 3] = hb * (-c["t_pc"] / eta_pf)
     Jt[:, 4] = c["Ll"] * _US
     Jf[:, 4] = c["Ll"] * _US
-    Jt[:, 5] = g_pp * (c["n_ar"] + c["n_a2a"]) * _US
-    Jf[:, 5] = hb * (c["n_ar"] + c["n_a2a"]) * _US
+    Jt[:, 5] = g_pp * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
+    Jf[:, 5] = hb * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
     Jt[:, 6] = c["Br"] * _US
-    Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"]) * (c["pp"] - 1.0)
+    Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"] + c["t_x"]) * (c["pp"] - 1.0)
     Jf[:, 8] = c["t_pf"] * (c["Br"] - 1.0)
     Jt[:, 9] = Jf[:, 9] = c["Ll"] * (c["tp"] - 1.0) * _US
     return Jf, Jt

@@ -29,6 +29,7 @@ _LATEX = {
     "peak_flops_per_s": r"\Pi", "hbm_bytes_per_s": r"\beta", "tdp_w": "P_{TDP}", "link_bytes_per_s": r"\lambda",
     "dp": "DP", "ep": "EP", "a2a_moe_layers": r"L_{a2a}", "experts_per_token": "k", "state_bytes_per_seq": "S", "moe_layers": r"L_{moe}",
     "prefill_attn_flops_per_token_ctx": r"a_{pf}",
+    "a2a_bytes_per_s": r"\lambda_{a2a}", "scale_out_bytes_per_s": r"\lambda_{out}", "pp_scale_out_hops": r"h_{x}",
     "eta_compute": r"\eta_c", "eta_memory": r"\eta_m", "roofline_overlap": "s", "eta_prefill": r"\eta_{pf}",
     "static_power_frac": r"\pi_s", "flop_energy_coef": "c_f", "busy_power_frac": r"\pi_b",
     "layer_overhead_us": r"\tau_l", "allreduce_latency_us": r"\alpha", "seq_overhead_us": r"\tau_s",
@@ -67,8 +68,10 @@ def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Ex
     t_ar = n_ar * (alpha + 4 * b_r * f["d_model"] / f["link_bytes_per_s"])
     n_a2a = 2 * f["a2a_moe_layers"] / f["pp"]
     a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (f["ep"] - 1) / (f["ep"] * f["tp"])
-    t_a2a = n_a2a * (alpha + b_r * a2a_tok / f["link_bytes_per_s"])
-    busy = (tg + t_ar + t_a2a) * (1 + q["pp_bubble"] * (f["pp"] - 1))
+    t_a2a = n_a2a * (alpha + b_r * a2a_tok / f["a2a_bytes_per_s"])
+    n_x = f["pp_scale_out_hops"] / f["pp"]
+    t_x = n_x * (alpha + 2 * b_r * f["d_model"] / f["scale_out_bytes_per_s"])
+    busy = (tg + t_ar + t_a2a + t_x) * (1 + q["pp_bubble"] * (f["pp"] - 1))
     launch_layers = f["n_layers"] + f["moe_layers"]
     t_step = busy + q["layer_overhead_us"] * micro * launch_layers + q["seq_overhead_us"] * micro * b_r
     flops_pf = (2 * f["active_params"] * f["input_tokens"]
@@ -76,7 +79,8 @@ def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Ex
                 + n_r * f["prefill_extra_flops"])
     t_pc = flops_pf / (n_r * f["peak_flops_per_s"] * q["eta_prefill"])
     t_pf = (t_pc + n_ar * (alpha + 4 * f["input_tokens"] * f["d_model"] / f["link_bytes_per_s"])
-            + n_a2a * (alpha + f["input_tokens"] * a2a_tok / f["link_bytes_per_s"]))
+            + n_a2a * (alpha + f["input_tokens"] * a2a_tok / f["a2a_bytes_per_s"])
+            + n_x * (alpha + 2 * f["input_tokens"] * f["d_model"] / f["scale_out_bytes_per_s"]))
     return {"n": n, "n_r": n_r, "flops": flops, "busy": busy, "t_step": t_step, "flops_pf": flops_pf, "t_pf": t_pf}
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import UnknownGpuError
-from energylens.profiles import cells, tables
+from energylens.profiles import cells, tables, topology
 from energylens.profiles import precision as _precision
 from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer, spec_column
 from energylens.profiles.schema import as_profiles
@@ -87,7 +87,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     compute_precision (default: the precision table's for the weight format on that GPU),
     mamba_ssm_cache_dtype (hybrids' SSM state; default auto, as kv_cache_dtype), kv_cache_dtype
     (default auto: the compute dtype), dp and ep (default 1), n_layers, d_model, n_heads,
-    n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b), n_experts,
+    n_kv_heads, head_dim (NaN/absent -> model table, else estimated from params_b), scale_up_domain_gpus
+    (blank/absent -> the GPU table's; energylens.profiles.topology), n_experts,
     experts_per_token (default 1), modality, image_tokens_per_image, video_frames, and the model
     table's n_attention_layers, n_moe_layers, sliding_window, n_sliding_layers,
     state_elems_per_seq, video_tokens_per_frame (a profile column overrides the table).
@@ -159,6 +160,9 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * STATE_TRAFFIC_PER_STEP
     a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
     extra = _encoder_flops(df, Li, arch)
+
+    link, a2a_link, hops = topology.comm_features(tp, pp, ep, hw["link"], topology.domains(df, hw["domain"]),
+                                                  hw["out"])  # per collective (docs/search.md, Topology)
     launch = np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0)
     if ACT_QUANT_LAUNCH_LAYERS:
         launch = launch + np.where(hw["act_quant"] > 0, ACT_QUANT_LAUNCH_LAYERS * L, 0.0)
@@ -166,10 +170,10 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
         "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
-        "prefill_attn_flops_per_token_ctx": attn_prefill, "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"],
-        "hbm_bytes_per_s": hw["bw"], "tdp_w": hw["tdp"], "link_bytes_per_s": hw["link"], "dp": dp, "ep": ep,
-        "a2a_moe_layers": a2a_layers, "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": launch,
-    }
+        "prefill_attn_flops_per_token_ctx": attn_prefill, "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
+        "tdp_w": hw["tdp"], "link_bytes_per_s": link, "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
+        "experts_per_token": k, "state_bytes_per_seq": state, "moe_layers": launch, "a2a_bytes_per_s": a2a_link,
+        "scale_out_bytes_per_s": hw["out"], "pp_scale_out_hops": hops}
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
@@ -275,12 +279,13 @@ def _hardware(df: pd.DataFrame, precision: tuple[np.ndarray, np.ndarray], comput
     specs = _gpu_specs(df) if gpu_specs is None else gpu_specs
     codes, keys = cells.key_codes(df["gpu"], cells.Coded(*precision), cells.Coded(*compute))
     # (the Coded columns give their values as keys)
-    table = np.empty((7, len(keys)))  # peak, bw, tdp, link, bpp, compute_bytes, act_quant per distinct key
+    table = np.empty((9, len(keys)))  # hardware_values, act_quant, domain GPUs, scale-out B/s per distinct key
     for j, (g, pr, cp) in sorted(enumerate(keys), key=lambda item: tuple(map(str, item[1]))):  # errors in key order
-        table[:6, j] = hardware_values(specs[str(g).strip()], pr, cp)
-        table[6, j] = _precision.activation_quantised(pr, specs[str(g).strip()], cp)
-    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes", "act_quant"), table.take(codes, axis=1),
-                    strict=True))
+        spec = specs[str(g).strip()]
+        table[:6, j] = hardware_values(spec, pr, cp)
+        table[6:, j] = _precision.activation_quantised(pr, spec, cp), spec.domain_gpus(), spec.scale_out_gbs() * 1e9 / 2.0
+    return dict(zip(("peak", "bw", "tdp", "link", "bpp", "compute_bytes", "act_quant", "domain", "out"),
+                    table.take(codes, axis=1), strict=True))
 
 
 def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
@@ -429,7 +434,7 @@ def _encoder_flops(df: pd.DataFrame, Li: np.ndarray, arch: dict[str, np.ndarray]
 _FEATURE_DOMAIN: dict[str, tuple[float, bool]] = {
     "tp": (1.0, True), "pp": (1.0, True), "prefill_extra_flops": (0.0, True), "dp": (1.0, True), "ep": (1.0, True),
     "a2a_moe_layers": (0.0, True), "experts_per_token": (1.0, True), "state_bytes_per_seq": (0.0, True),
-    "moe_layers": (0.0, True)}
+    "moe_layers": (0.0, True), "pp_scale_out_hops": (0.0, True)}
 
 
 def check_feature_domain(name: str, col: np.ndarray) -> None:
@@ -439,12 +444,9 @@ def check_feature_domain(name: str, col: np.ndarray) -> None:
     lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
     if col.size == 0:
         return
-    if col.size == 1:  # a broadcast scalar: no reductions (the per-call cost of small inputs)
-        lo = hi = float(col.reshape(-1)[0])
-    else:
-        lo, hi = float(col.min()), float(col.max())  # NaN propagates into both
-    ok = math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower)
-    if ok:
+    # a broadcast scalar: no reductions (the per-call cost of small inputs); NaN propagates into min and max
+    lo, hi = (float(col.reshape(-1)[0]),) * 2 if col.size == 1 else (float(col.min()), float(col.max()))
+    if math.isfinite(lo) and math.isfinite(hi) and (lo >= lower if inclusive else lo > lower):
         return
     flat = np.atleast_1d(col)
     bad = ~np.isfinite(flat) | ((flat < lower) if inclusive else (flat <= lower))
@@ -456,12 +458,9 @@ def check_feature_domain(name: str, col: np.ndarray) -> None:
 @functools.lru_cache(maxsize=64)
 def _lower_bounds(names: tuple[str, ...], dtype: str) -> np.ndarray:
     kind = np.dtype(dtype).type
-    out = []
-    for name in names:
-        lower, inclusive = _FEATURE_DOMAIN.get(name, (0.0, False))
-        bound = kind(lower) if inclusive else np.nextafter(kind(lower), kind(np.inf))
-        out.append(float(bound))
-    values = np.array(out, dtype=np.float64)
+    bounds = (_FEATURE_DOMAIN.get(name, (0.0, False)) for name in names)
+    values = np.array([float(kind(lo) if inc else np.nextafter(kind(lo), kind(np.inf))) for lo, inc in bounds],
+                      dtype=np.float64)
     values.flags.writeable = False
     return values
 

@@ -32,7 +32,8 @@ from energylens.profiles import precision as _precision
 from energylens.profiles.cells import codes, key_groups
 
 __all__ = [
-    "GpuSpec", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS", "INLINE_COLUMNS", "GpuTableError",
+    "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
+    "INLINE_COLUMNS", "GpuTableError",
     "gpu_spec", "gpus", "load_gpu_table", "register_gpu_table", "register_gpu", "unregister_gpu",
     "clear_user_gpus", "user_gpus", "gpu_specs_for_profiles", "normalize_name",
 ]
@@ -55,7 +56,13 @@ class GpuSpec:
         tdp_w: board power limit (TDP / max TGP / TBP), W.
         interconnect_bw_gbs: per-GPU scale-up bandwidth (NVLink / Infinity Fabric; PCIe when that is
             all a multi-GPU group has), bidirectional, GB/s.
-        source: URL of the datasheet (or the user file the row came from).
+        scale_up_domain_gpus: GPUs in one scale-up domain (NVLink / Infinity Fabric / PCIe server) of the
+            GPU's typical platform: 8 on HGX / MI300X-class boards, 72 on GB200 NVL72, 2 for H100 NVL
+            bridge pairs. Blank: :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` (:meth:`domain_gpus`).
+        scale_out_bw_gbs: per-GPU inter-node NIC bandwidth of that platform, bidirectional GB/s like
+            ``interconnect_bw_gbs`` (400 Gb/s ConnectX-7 per GPU = 100). Blank:
+            :data:`DEFAULT_SCALE_OUT_BW_GBS` (:meth:`scale_out_gbs`).
+        source: URL(s) of the datasheet and of the platform's (``;``-separated), or the user file the row came from.
     """
 
     name: str
@@ -72,6 +79,16 @@ class GpuSpec:
     tdp_w: float
     interconnect_bw_gbs: float
     source: str
+    scale_up_domain_gpus: float = math.nan  # after source, with defaults: positional constructions stay valid
+    scale_out_bw_gbs: float = math.nan
+
+    def domain_gpus(self) -> float:
+        """GPUs per scale-up domain: the table's value, :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` where blank."""
+        return DEFAULT_SCALE_UP_DOMAIN_GPUS if math.isnan(self.scale_up_domain_gpus) else self.scale_up_domain_gpus
+
+    def scale_out_gbs(self) -> float:
+        """Per-GPU scale-out bandwidth (bidirectional GB/s): the table's, :data:`DEFAULT_SCALE_OUT_BW_GBS` where blank."""
+        return DEFAULT_SCALE_OUT_BW_GBS if math.isnan(self.scale_out_bw_gbs) else self.scale_out_bw_gbs
 
     def compute_precision(self, precision: str) -> str:
         """The precision ``precision`` weights compute at on this GPU (:func:`precision.compute_precision`)."""
@@ -91,14 +108,19 @@ class GpuSpec:
         return _precision.bytes_per_param(precision)
 
 
+#: Assumed where a row leaves ``scale_up_domain_gpus`` / ``scale_out_bw_gbs`` blank (an old user GPU table, inline
+#: ``gpu_*`` columns): an 8-GPU HGX-class node (the search's node size before the column), and one 400 Gb/s NIC
+#: per GPU as on HGX H100 / H200 (ConnectX-7: 50 GB/s per direction, 100 bidirectional).
+DEFAULT_SCALE_UP_DOMAIN_GPUS, DEFAULT_SCALE_OUT_BW_GBS = 8.0, 100.0
 GPU_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(GpuSpec))
-GPU_NUMERIC_COLUMNS: tuple[str, ...] = GPU_COLUMNS[3:-1]
+GPU_NUMERIC_COLUMNS: tuple[str, ...] = tuple(c for c in GPU_COLUMNS[3:] if c != "source")
 #: Profile column -> GPU-table column for GPUs described inline (``gpu_`` + the table column).
 INLINE_COLUMNS: dict[str, str] = {f"gpu_{c}": c for c in GPU_NUMERIC_COLUMNS}
 #: Physically sane ranges (inclusive) a user value must fall in; catches unit slips (TB/s for GB/s).
 _RANGES: dict[str, tuple[float, float]] = {
     "memory_gb": (1.0, 4096.0), "hbm_bw_gbs": (50.0, 50000.0), "tdp_w": (10.0, 5000.0),
-    "interconnect_bw_gbs": (1.0, 50000.0), **{c: (0.1, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
+    "interconnect_bw_gbs": (1.0, 50000.0), "scale_up_domain_gpus": (1.0, 100000.0),
+    "scale_out_bw_gbs": (1.0, 50000.0), **{c: (0.1, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
 }
 #: What a GPU needs for the energy template (plus one of the 16-bit peaks).
 _NEEDED = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")
@@ -148,6 +170,9 @@ def _number(value, source: str, row: int, column: str, label: str | None = None)
         raise GpuTableError(f"{_where(source, [row], label)}: {value!r} is not a number",
                             source=source, column=label, rows=[row]) from None
     lo, hi = _RANGES[column]
+    if column == "scale_up_domain_gpus" and x != int(x):
+        raise GpuTableError(f"{_where(source, [row], label)}: {x:g} is not a whole number of GPUs",
+                            source=source, column=label, rows=[row])
     if not (lo <= x <= hi):
         raise GpuTableError(
             f"{_where(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}] "

@@ -49,7 +49,7 @@ _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precisi
 _READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
                              "sliding_window", "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame",
                              "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens",
-                             "kv_lora_rank", "qk_rope_head_dim", "v_head_dim"})
+                             "kv_lora_rank", "qk_rope_head_dim", "v_head_dim", "scale_up_domain_gpus"})
 
 
 class LightProfiles:

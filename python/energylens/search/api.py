@@ -124,7 +124,7 @@ def _calibration_sentences(latency: dict | None, energy: dict | None) -> str:
 
 
 def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
-                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=8,
+                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=None,
                    runtime_reserve_gib=1.5, activation_tokens=8192, threads=None) -> dict[str, Any]:
     """The engine's option dict from the API's keywords (validated here with clear messages)."""
     if objective not in _OBJECTIVES:
@@ -136,8 +136,11 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
             raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     if int(top) < 1:
         raise ValueError(f"top must be >= 1, got {top}")
+    if node_size is not None and not (float(node_size) >= 1 and float(node_size) == int(node_size)):
+        raise ValueError(f"node_size must be a whole number of GPUs >= 1 (None: each GPU's scale-up domain from "
+                         f"the GPU table), got {node_size!r}")
     opts = {"top_k": int(top), "objective": objective, "per_token": bool(per_token),
-            "gpu_memory_utilization": float(gpu_memory_utilization), "node_size": int(node_size),
+            "gpu_memory_utilization": float(gpu_memory_utilization), "node_size": int(node_size or 0),
             "runtime_reserve_bytes": float(runtime_reserve_gib) * GIB, "activation_tokens": float(activation_tokens)}
     if tpot_limit_s is not None:
         opts["tpot_limit_s"] = float(tpot_limit_s)
@@ -193,6 +196,10 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> p
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
+    # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
+    table = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("scale_up_domain_gpus")]
+    domain = space.node_size or table
+    df["domains"] = np.ceil(df["tp"] * df["pp"] * df["dp"] / domain).astype(int)
     df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
     return df
 
@@ -314,11 +321,19 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
     return space, index, dict(zip(index.tolist(), candidates.index, strict=True))
 
 
+def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
+    """The result's record of the space: its shape, workload distribution and explicit candidates."""
+    return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
+                                    strict=True)),
+            "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
+            "explicit_candidates": None if indices is None else len(indices)}
+
+
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
            tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False,
            carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
-           node_size=8, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
+           node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
@@ -344,7 +359,10 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
-        gpu_memory_utilization, node_size, runtime_reserve_gib, activation_tokens: feasibility settings.
+        gpu_memory_utilization, runtime_reserve_gib, activation_tokens: feasibility settings.
+        node_size: None: each GPU's scale-up domain (GPU table ``scale_up_domain_gpus``: 8 on HGX, 72 on GB200
+            NVL72); a number overrides it for every GPU. TP stays inside one (``tp_node``); PP boundaries and
+            EP groups that leave it are priced at the GPU's scale-out bandwidth (docs/search.md, "Topology").
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
         bootstrap_seed: seed of the calibration-offset draws P(best) samples (an energy model with an opt-in
@@ -366,6 +384,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             "kv_cache_dtype": kv_cache_dtype}
     space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
                                     price_per_gpu_hour, rate_per_s)
+    space.node_size = options["node_size"]  # point_profiles carries the override to the features
     if space.distribution and rate_per_s is not None:
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source = _models(energy_model)
@@ -382,10 +401,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
-                "per_token": per_token, "space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs",
-                                                                 "workloads"), space.point_shape, strict=True)),
-                "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
-                "explicit_candidates": None if indices is None else len(indices), "latency_calibration": calibrated,
+                "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated}
     return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
                         pareto_ttft=_candidate_frame(space, out.front_ttft, labels),

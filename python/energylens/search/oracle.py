@@ -27,7 +27,7 @@ REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "m
            "memory_kv_cache", "ttft_limit", "tpot_limit")
 
 _DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
-             "activation_bytes_per_token_dmodel": 24.0, "node_size": 8, "ttft_limit_s": np.inf,
+             "activation_bytes_per_token_dmodel": 24.0, "node_size": 0, "ttft_limit_s": np.inf,
              "tpot_limit_s": np.inf, "rate_per_s": 0.0, "objective": "energy", "per_token": False,
              "carbon_g_per_kwh": 0.0, "top_k": 10, "bisection_iterations": 48}
 
@@ -44,12 +44,19 @@ def _weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
     return (total - experts) / (tp * pp) + experts / (shard * pp)
 
 
-def _structural(frame: pd.DataFrame, tp, dp, ep, node_size) -> np.ndarray:
+def _domains(frame: pd.DataFrame, node_size) -> np.ndarray:
+    """GPUs per scale-up domain per row: the override when > 0, else each GPU's (the GPU table's)."""
+    if node_size and node_size > 0:
+        return np.full(len(frame), float(node_size))
+    return frame["gpu"].map(lambda g: tables.gpu_spec(g).domain_gpus()).to_numpy(dtype=float)
+
+
+def _structural(frame: pd.DataFrame, tp, dp, ep, domain) -> np.ndarray:
     heads = frame["n_heads"].to_numpy(dtype=float)
     kvh = frame["n_kv_heads"].to_numpy(dtype=float)
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     kv_ok = np.where(tp <= kvh, np.mod(kvh, tp) == 0, np.mod(tp, kvh) == 0)
-    conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > node_size, (ep > 1) & (n_exp <= 1),
+    conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > domain, (ep > 1) & (n_exp <= 1),
              (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (np.mod(tp * dp, ep) != 0)]
     return np.select(conds, list(range(len(conds))), -1)
 
@@ -71,7 +78,9 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     li, lo = space.workloads[w, 0], space.workloads[w, 1]
     cap = space.max_num_seqs[b]
     n = tp * pp
-    reason = _structural(frame, tp, dp, ep, o["node_size"])
+    domain = _domains(frame, o["node_size"])
+    reason = _structural(frame, tp, dp, ep, domain)
+    frame = frame.assign(scale_up_domain_gpus=domain)  # the features price crossings at this domain
     fac = (space.combo_values[c, COMBO_FIELDS.index("ttft_factor")], space.combo_values[c, COMBO_FIELDS.index("tpot_factor")])
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
     frame = frame.assign(ep=np.where(reason >= 0, 1.0, ep))

@@ -143,6 +143,7 @@ class SearchResult:
             return self.why_empty()
         cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
                 "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s", "gpus": "GPUs",
+                "domains": "domains",
                 "batch": "running batch", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
             del cols["objective"]  # the same numbers as J/request

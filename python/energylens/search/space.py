@@ -62,6 +62,7 @@ class SearchSpace:
     workloads: np.ndarray             # (n_workloads, 2): input_tokens, output_tokens
     prefill_extra_flops: np.ndarray   # (n_combos, n_workloads)
     workload_weights: np.ndarray | None = None  # per point, summing to 1: the points are one distribution
+    node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
     shape: tuple[int, ...] = field(init=False)         # candidates
     point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
@@ -124,7 +125,8 @@ class SearchSpace:
         """Schema-v1 rows of workload points (indices into ``point_shape``), what
         :meth:`energylens.model.EnergyModel.predict` takes: the combo's columns, tp, pp, dp, ep, tokens and
         ``batch_size`` = dp x the running batch per data-parallel rank (``rank_batch``; default the
-        point's max_num_seqs, the fixed-batch mode's running batch)."""
+        point's max_num_seqs, the fixed-batch mode's running batch), and ``scale_up_domain_gpus`` when the
+        space carries a node-size override."""
         idx = np.asarray(point_index, dtype=np.int64).reshape(-1)
         c, t, p, d, e, b, w = np.unravel_index(idx, self.point_shape)
         frame = pd.DataFrame(self.profile_rows).iloc[c].reset_index(drop=True)
@@ -132,6 +134,8 @@ class SearchSpace:
         frame["input_tokens"], frame["output_tokens"] = self.workloads[w, 0], self.workloads[w, 1]
         rb = self.max_num_seqs[b] if rank_batch is None else np.asarray(rank_batch, dtype=np.float64).reshape(-1)
         frame["batch_size"] = self.dp[d] * rb
+        if self.node_size > 0:  # the override, as the engine applies it (docs/search.md, Topology)
+            frame["scale_up_domain_gpus"] = float(self.node_size)
         return frame
 
 
@@ -336,6 +340,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
         values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
+        values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
         kv_heads = attention_per_layer({c: _arch(r, m, c) for c in ATTENTION_COLUMNS})[0]
         values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = _arch(r, m, "n_heads"), kv_heads
