@@ -59,12 +59,14 @@ struct Ctx {
   double pl[LatencyTemplate::kParams];
   std::uint64_t nw, nb, nep, ndp, npp, ntp;
   bool energy_calibrated = false;  // some combo's energy factor is not 1 (else the hot loop skips the gather)
+  bool latency_calibrated = false;  // some combo's TTFT or TPOT factor is not 1 (likewise)
   Ctx(const Ctx&) = delete;  // view points into the vectors above
   Ctx& operator=(const Ctx&) = delete;
   Ctx(const Space& space, const Options& options) : s(space), o(options) {
     for (const SpecCombo& c : space.combos) {
       combos.insert(combos.end(), c.v.begin(), c.v.end());
       energy_calibrated = energy_calibrated || c.v[kEnergyFactor] != 1.0;
+      latency_calibrated = latency_calibrated || c.v[kTtftFactor] != 1.0 || c.v[kTpotFactor] != 1.0;
     }
     tp.assign(space.tp.begin(), space.tp.end());
     pp.assign(space.pp.begin(), space.pp.end());
@@ -311,7 +313,9 @@ constexpr bool varies(std::size_t k) {
          k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops ||
          k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx || k == roofline::kDp ||
          k == roofline::kEp || k == roofline::kA2aMoeLayers || k == roofline::kPrefillAttnFlopsPerTokenCtx ||
-         k == roofline::kLinkBytesPerS || k == roofline::kA2aBytesPerS || k == roofline::kPpScaleOutHops;
+         k == roofline::kA2aBytesPerS || k == roofline::kPpScaleOutHops;
+  // (kLinkBytesPerS is the combo's: a row in the block has tp <= its domain, tp_node, so its TP all-reduce
+  // runs on the scale-up link)
 }
 
 // Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
@@ -373,8 +377,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     kernel::attention_features(v, x.s.tp[d.tp], w.input_tokens, w.output_tokens,
                                blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r],
                                blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r]);
-    blk.cols[roofline::kLinkBytesPerS][r] = out.tp_link;  // topology of (combo, tp, pp, ep): outer_info
-    blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;
+    blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;  // topology of (combo, tp, pp, ep): outer_info
     blk.cols[roofline::kPpScaleOutHops][r] = out.hops;
     blk.mem[r] = mem;
     blk.price[r] = v[kPricePerGpuHour];
@@ -385,7 +388,7 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
   if (rows == 0) return;
   eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
                               blk.tpot, blk.aux);
-  for (std::size_t i = 0; i < rows; ++i) {  // latency calibration: the row's combo's factors
+  for (std::size_t i = 0; x.latency_calibrated && i < rows; ++i) {  // latency calibration: the combo's factors
     const double* cv = x.combos.data() + blk.combo[i] * kNumComboFields;
     blk.ttft[i] *= cv[kTtftFactor];
     blk.tpot[i] *= cv[kTpotFactor];
