@@ -13,6 +13,7 @@
 
 #include "energylens/parallel.hpp"
 #include "energylens/roofline.hpp"
+#include "energylens/topology.hpp"
 
 namespace energylens::rows {
 
@@ -204,6 +205,22 @@ Table table_of(std::span<const double> combos, const RowColumns& r) {
   return t;
 }
 
+// Rows whose tp x pp GPUs span scale-up domains (ML.ENERGY v2's TP 8 x PP 2 on 8-GPU nodes): their TP
+// all-reduce bandwidth and PP scale-out hops by topology.hpp, as features.py prices them; every other row
+// keeps its combo's link and no hop. (dp = ep = 1 here, so the all-to-all bandwidth is the link.)
+void cross_domains(const RowColumns& r, const Table& t, const Scratch& s, std::size_t b, std::size_t len, double* o) {
+  double* link = o + oLink * kStride;
+  double* hops = o + oHops * kStride;
+  for (std::size_t j = 0; j < len; ++j) {
+    const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
+    const double tp = r.tp[b + j], pp = r.pp[b + j];
+    double a2a = 0.0, h = 0.0;
+    if (tp * pp > v[kDomainGpus]) topology::features(v[kDomainGpus], tp, pp, 1.0, v[kLinkBytes], v[kScaleOutBytes],
+                                                     link[j], a2a, h);
+    hops[j] = h;
+  }
+}
+
 // Features of rows [b, b + len) (len <= kBlockRows): pointers in f (roofline order) to the table's
 // columns or the scratch's owned columns, which this fills.
 void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, std::size_t b, std::size_t len,
@@ -228,6 +245,7 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
 #else
   block_baseline(r, g, b, len, rep, t.sliding, o);
 #endif
+  cross_domains(r, t, s, b, len, o);
   double* weight = o + oWeight * kStride;
   const double* active = o + oActive * kStride;
   for (std::size_t j = 0; j < len; ++j) {
@@ -249,7 +267,7 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
 }
 
 // A participant's scratch on first use: the constant columns (no vision encoder, dp = ep = 1, no
-// all-to-all layers, no scale-out PP hop) are written once.
+// all-to-all layers) are written once.
 void prepare(Scratch& s, std::size_t features) {
   if (!s.owned.empty()) return;
   s.combo.resize(kBlockRows);
@@ -258,7 +276,6 @@ void prepare(Scratch& s, std::size_t features) {
   std::fill_n(s.owned.begin() + oDp * kStride, kBlockRows, 1.0);
   std::fill_n(s.owned.begin() + oEp * kStride, kBlockRows, 1.0);
   std::fill_n(s.owned.begin() + oA2a * kStride, kBlockRows, 0.0);
-  std::fill_n(s.owned.begin() + oHops * kStride, kBlockRows, 0.0);  // rows inside one domain (native_rows.py)
   s.flags.resize(kBlockRows);
   s.tally.count.assign(features, 0);
   s.tally.high.assign(features, -std::numeric_limits<double>::infinity());

@@ -9,14 +9,14 @@ import pytest
 
 from energylens.model import reference
 from energylens.profiles import tables
-from energylens.profiles.features import FEATURE_NAMES, build_features
+from energylens.profiles.features import FEATURE_NAMES, build_features, features_of
 from energylens.profiles.gpu_table import (
     DEFAULT_SCALE_OUT_BW_GBS,
     DEFAULT_SCALE_UP_DOMAIN_GPUS,
     GpuTableError,
 )
 from energylens.profiles.light import light_profiles
-from energylens.profiles.native_rows import row_inputs
+from energylens.profiles.native_rows import feature_rows, row_inputs
 
 OLD_COLUMNS = ("name,aliases,vendor,memory_gb,hbm_bw_gbs,peak_fp32_tflops,peak_fp16_tflops,peak_bf16_tflops,"
                "peak_fp8_tflops,peak_int8_tops,peak_fp4_tflops,tdp_w,interconnect_bw_gbs,source")
@@ -128,12 +128,19 @@ def test_user_rows_and_inline_columns_give_the_topology(tmp_path):
     assert f["pp_scale_out_hops"][0] == 1 and f["scale_out_bytes_per_s"][0] == 100e9
 
 
-def test_native_rows_serve_only_rows_inside_one_domain():
-    inside = _rows(model="meta-llama/Llama-3.1-8B-Instruct", params_b=8.0, tp=[8, 4], pp=[1, 2])
-    inside = inside.drop(columns=["dp", "ep"])
-    light = light_profiles(inside, require_energy=False)
-    assert light is not None and row_inputs(light) is not None
-    crossing = inside.assign(pp=[2, 4])
+def test_native_rows_price_rows_across_domains_as_features_py():
+    """ML.ENERGY v2's TP 8 x PP 2 rows (and TP over a small domain) stay on the native pass, which prices
+    their scale-out hops and TP bandwidth with the same expressions, bit for bit."""
+    rows = _rows(model="meta-llama/Llama-3.1-8B-Instruct", params_b=8.0, tp=[8, 4], pp=[1, 2]).drop(columns=["dp", "ep"])
+    crossing = pd.concat([rows, rows.assign(pp=[2, 4]), rows.assign(gpu="H100 NVL", tp=[4, 8], pp=[1, 2])],
+                         ignore_index=True)
     light = light_profiles(crossing, require_energy=False)
-    assert light is None or row_inputs(light) is None  # features.py prices the crossing
-    assert tuple(build_features(crossing)) == FEATURE_NAMES
+    assert light is not None and row_inputs(light) is not None
+    native = feature_rows(light)
+    want = features_of(light, light.gpu_specs, light.model_specs)
+    assert (want["pp_scale_out_hops"] > 0).sum() >= 3 and (want["link_bytes_per_s"] < want["link_bytes_per_s"].max()).any()
+    for k, name in enumerate(FEATURE_NAMES):
+        np.testing.assert_array_equal(native[k], want[name], err_msg=name)
+    own_domain = rows.assign(scale_up_domain_gpus=4)  # a row's own domain column: features.py reads it
+    light = light_profiles(own_domain, require_energy=False)
+    assert light is None or row_inputs(light) is None

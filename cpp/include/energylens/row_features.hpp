@@ -45,8 +45,9 @@ enum ComboField : int {
   kMoeLayersFeature,    ///< the moe_layers feature (MoE layers of a MoE model, else 0)
   kPrefillAttnFlopsConst,  ///< attention layers x prefill FLOPs per context token and layer: kAttnFlopsConst's
                            ///< value, or 2 x heads x (head_dim + v_head_dim) for MLA (prefill_attention_per_layer)
-  kScaleOutBytes,       ///< scale-out bytes/s per direction (the caller keeps rows inside one scale-up domain,
-                        ///< so the all-to-all bandwidth is kLinkBytes and no PP boundary crosses)
+  kScaleOutBytes,       ///< scale-out bytes/s per direction
+  kDomainGpus,          ///< GPUs per scale-up domain: a row with tp x pp above it crosses domains (topology.hpp;
+                        ///< rows have dp = ep = 1, so the all-to-all bandwidth stays kLinkBytes)
   kNumComboFields
 };
 

@@ -10,6 +10,7 @@
 #include "energylens/latency_template.hpp"
 #include "energylens/roofline.hpp"
 #include "energylens/search.hpp"
+#include "energylens/topology.hpp"
 
 namespace energylens::search::kernel {
 
@@ -73,19 +74,10 @@ ENERGYLENS_HD double domain_gpus(const Limits& o, const double* v) {
   return o.node_size > 0.0 ? o.node_size : v[kScaleUpDomainGpus];
 }
 
-/// The topology features of a candidate (python/energylens/profiles/topology.py, the same expressions) from
-/// its combo's scale-up `link` and scale-out `out` bytes/s: the TP all-reduce bandwidth (scale-out when tp
-/// exceeds the domain), the EP all-to-all bandwidth (an EP group larger than the domain sends 1 - domain/ep
-/// of its bytes over scale-out) and the PP stage boundaries of a replica that cross domains (tp ranks
-/// contiguous in a domain, floor(domain / tp) stages per domain).
+/// The topology features of a candidate (energylens/topology.hpp, shared with the native row pass).
 ENERGYLENS_HD void topology_features(double domain, double tp, double pp, double ep, double link, double out,
                                      double& tp_link, double& a2a_link, double& hops) {
-  using std::floor;
-  tp_link = tp > domain ? (link < out ? link : out) : link;
-  const double inside = domain / ep;
-  a2a_link = ep > domain ? 1.0 / (inside / link + (1.0 - inside) / out) : link;
-  const double per_domain = floor(domain / tp);
-  hops = floor((pp - 1.0) / (per_domain > 1.0 ? per_domain : 1.0));
+  topology::features(domain, tp, pp, ep, link, out, tp_link, a2a_link, hops);
 }
 
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when

@@ -75,9 +75,8 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     numbers = [np.asarray(light[c], dtype=np.float64) for c in _NUMBERS]
     if not _core.numbers_ok(numbers[3], 0.0, False):  # input_tokens 0: the schema allows it, features.py raises
         return None
-    domain = np.array([g.domain_gpus() for g in specs[1]])
-    if "scale_up_domain_gpus" in light or (numbers[0] * numbers[1] > domain.take(gpus.codes)).any():
-        return None  # a row spans scale-up domains: features.py prices the crossing (profiles/topology.py)
+    if "scale_up_domain_gpus" in light:
+        return None  # the rows' own domains: features.py reads them (profiles/topology.py)
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
 
 
@@ -195,7 +194,8 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
             La, arch["n_sliding_layers"], arch["sliding_window"], La * kv_elems * elem, La * attn,
             kv_heads, _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp, launch,
             La * prefill_attention_per_layer(arch),
-            gpu.scale_out_gbs() * 1e9 / 2.0]  # features.py's scale-out B/s (rows stay inside a domain: row_inputs)
+            gpu.scale_out_gbs() * 1e9 / 2.0,  # features.py's scale-out B/s
+            gpu.domain_gpus()]  # a row with tp x pp above it crosses domains (the native pass prices it)
 
 
 def _architecture(model) -> dict[str, float] | None:
