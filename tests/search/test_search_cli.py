@@ -104,3 +104,25 @@ def test_a_measured_v3_export_is_a_candidate_table(model_file, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["candidates"] == 405 and len(doc["top"]) == 3
     assert all(r["tpot_s"] <= 0.03 for r in doc["top"])
+
+
+def test_bootstrap_seed_reaches_the_search_and_bad_seeds_are_refused(model_file, monkeypatch, capsys):
+    import energylens.cli.search as cli_search
+
+    seen = {}
+    real = cli_search.search
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli_search, "search", spy)
+    args = ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens", "512",
+            "--output-tokens", "256", "--model-file", str(model_file), "--tp", "1", "--max-num-seqs", "8,16"]
+    assert main([*args, "--bootstrap-seed", "7"]) == 0
+    assert seen["bootstrap_seed"] == 7
+    assert main(args) == 0 and seen["bootstrap_seed"] == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main([*args, "--bootstrap-seed", "-1"])
+    assert e.value.code == 2 and "--bootstrap-seed" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 
-from energylens.cli.options import add_gpu_table_option, apply_gpu_tables, positive_float, positive_int
+from energylens.cli.options import add_gpu_table_option, apply_gpu_tables, positive_float, positive_int, seed
 from energylens.outputs import check_output_path
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.search import search
@@ -89,6 +89,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
                    "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
     p.add_argument("--threads", type=positive_int, help="native threads (default: all cores)")
+    p.add_argument("--bootstrap-seed", type=seed, default=0,
+                   help="seed of the calibration-offset draws P(best) samples when the model file has an energy "
+                   "calibration (0); the result is the same for the same seed")
     add_gpu_table_option(p)
     p.set_defaults(func=_cmd_search)
 
@@ -131,7 +134,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
                     ttft_limit_s=args.ttft_limit, rate_per_s=args.rate, objective=args.objective,
                     per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
                     top=args.top, energy_model=args.model_file, gpu_memory_utilization=args.gpu_memory_utilization,
-                    node_size=args.node_size, threads=args.threads, progress=True)
+                    node_size=args.node_size, threads=args.threads, bootstrap_seed=args.bootstrap_seed,
+                    progress=True)
     if args.json:
         print(result.to_json())
     else:
