@@ -46,7 +46,7 @@ struct Outer {
   double fixed_bytes;   ///< weights + reserve per GPU
   double kv_div;        ///< GPUs the KV cache is split over: min(tp, kv heads) x pp
   double usable_bytes;  ///< gpu_memory_utilization x memory
-  double tp_link, a2a_link, hops;  ///< topology_features of (combo, tp, pp, ep): set once per outer change
+  double tp_link, a2a_link, hops;  ///< topology::features of (combo, tp, pp, ep): set once per outer change
 };
 
 /// Axis positions of candidate `i` (workload fastest, combo slowest).
@@ -74,12 +74,6 @@ ENERGYLENS_HD double domain_gpus(const Limits& o, const double* v) {
   return o.node_size > 0.0 ? o.node_size : v[kScaleUpDomainGpus];
 }
 
-/// The topology features of a candidate (energylens/topology.hpp, shared with the native row pass).
-ENERGYLENS_HD void topology_features(double domain, double tp, double pp, double ep, double link, double out,
-                                     double& tp_link, double& a2a_link, double& hops) {
-  topology::features(domain, tp, pp, ep, link, out, tp_link, a2a_link, hops);
-}
-
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp x pp; expert weights over the EP group (whole experts per GPU)
@@ -90,8 +84,8 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
   Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes],
             0.0, 0.0, 0.0};
-  topology_features(domain_gpus(o, v), tp, pp, ep, v[roofline::kLinkBytesPerS], v[roofline::kScaleOutBytesPerS],
-                    out.tp_link, out.a2a_link, out.hops);
+  topology::features(domain_gpus(o, v), tp, pp, ep, v[roofline::kLinkBytesPerS], v[roofline::kScaleOutBytesPerS],
+                     out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
   if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
   else if (tp > domain_gpus(o, v)) out.reason = static_cast<int>(Reason::TpNode);
@@ -176,9 +170,9 @@ ENERGYLENS_HD void fill_features(const View& s, const Limits& o, const Digits& d
   f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
   attention_features(v, tp, f[roofline::kInputTokens], f[roofline::kOutputTokens], f[roofline::kKvBytesPerToken],
                      f[roofline::kAttnFlopsPerTokenCtx], f[roofline::kPrefillAttnFlopsPerTokenCtx]);
-  topology_features(domain_gpus(o, v), tp, f[roofline::kPp], ep, v[roofline::kLinkBytesPerS],
-                    v[roofline::kScaleOutBytesPerS], f[roofline::kLinkBytesPerS], f[roofline::kA2aBytesPerS],
-                    f[roofline::kPpScaleOutHops]);
+  topology::features(domain_gpus(o, v), tp, f[roofline::kPp], ep, v[roofline::kLinkBytesPerS],
+                     v[roofline::kScaleOutBytesPerS], f[roofline::kLinkBytesPerS], f[roofline::kA2aBytesPerS],
+                     f[roofline::kPpScaleOutHops]);
 }
 
 /// KV-cache bytes per GPU of a rank's running batch at its mean context (input + output / 2).
