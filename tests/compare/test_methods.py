@@ -9,10 +9,9 @@ import pytest
 from energylens.compare import baselines, inputs, methods, registry
 from energylens.profiles import load_profiles, tables
 
-
-#: The test frames' short GPU names, as the GPU table's rows (a spec the template's features can read: the
+#: The test frames' GPUs, as the GPU table's rows (specs the template's features can read: the
 #: baselines read the template's inputs, energylens.compare.inputs.template_inputs).
-FAKE_GPUS = {"A100": tables.gpu_spec("A100-SXM4-40GB"), "H100": tables.gpu_spec("H100-SXM5-80GB")}
+FAKE_GPUS = {"A100-SXM4-40GB": tables.gpu_spec("A100-SXM4-40GB"), "H100": tables.gpu_spec("H100-SXM5-80GB")}
 
 
 def fake_gpu_spec(name: str):
@@ -106,31 +105,31 @@ def test_wilkins_recovers_published_form_exactly():
     tin = rng.uniform(100, 1000, 30)
     tout = rng.uniform(50, 500, 30)
     a = (0.01, 0.2, 1e-4)
-    df = pd.DataFrame(dict(model="m", gpu="A100", tp=1, pp=1, batch_size=8, input_tokens=tin, output_tokens=tout,
+    df = pd.DataFrame(dict(model="m", gpu="A100-SXM4-40GB", tp=1, pp=1, batch_size=8, input_tokens=tin, output_tokens=tout,
                            params_b=7.0, energy_j=a[0] * tin + a[1] * tout + a[2] * tin * tout))
     m = baselines.WilkinsClosedForm(gpu_spec=fake_gpu_spec).fit(df)
-    np.testing.assert_allclose(m.coef_[("m", "A100")], a, rtol=1e-8)
+    np.testing.assert_allclose(m.coef_[("m", "A100-SXM4-40GB")], a, rtol=1e-8)
     np.testing.assert_allclose(m.predict_energy(df), df["energy_j"], rtol=1e-8)
     assert m.pooled_groups == []
 
 
 def test_wilkins_pools_small_groups_and_says_so():
-    df = pd.DataFrame(dict(model=["a"] * 5 + ["b"], gpu="A100", tp=1, pp=1, batch_size=8,
+    df = pd.DataFrame(dict(model=["a"] * 5 + ["b"], gpu="A100-SXM4-40GB", tp=1, pp=1, batch_size=8,
                            params_b=[7.0] * 5 + [14.0], input_tokens=[100, 200, 300, 400, 500, 300.0],
                            output_tokens=[50, 80, 60, 90, 70, 70.0],
                            energy_j=[10, 20, 25, 40, 45, 60.0]))
     m = baselines.WilkinsClosedForm(min_rows=3, gpu_spec=fake_gpu_spec).fit(df)
-    assert ("b", "A100") not in m.coef_
-    pred = m.predict_energy(pd.DataFrame(dict(model=["b", "c"], gpu="A100", tp=1, pp=1, batch_size=8,
+    assert ("b", "A100-SXM4-40GB") not in m.coef_
+    pred = m.predict_energy(pd.DataFrame(dict(model=["b", "c"], gpu="A100-SXM4-40GB", tp=1, pp=1, batch_size=8,
                                               params_b=[14.0, 1.0], input_tokens=300.0, output_tokens=70.0)))
-    assert m.pooled_groups == [("b", "A100"), ("c", "A100")]
+    assert m.pooled_groups == [("b", "A100-SXM4-40GB"), ("c", "A100-SXM4-40GB")]
     assert pred[0] == pytest.approx(14.0 * pred[1])  # pooled per active parameter (dense: all of them)
 
 
 def test_wilkins_has_no_configuration_term(frame):
     """Same model, GPU and tokens: the published form cannot tell TP or batch apart."""
     m = baselines.WilkinsClosedForm(gpu_spec=fake_gpu_spec).fit(frame)
-    same = frame[(frame.model == "org/m1") & (frame.gpu == "A100") & (frame.task == "chat")].copy()
+    same = frame[(frame.model == "org/m1") & (frame.gpu == "A100-SXM4-40GB") & (frame.task == "chat")].copy()
     same["output_tokens"] = 250.0
     pred = m.predict_energy(same)
     assert np.ptp(pred) == pytest.approx(0.0, abs=1e-9 * pred.mean())
@@ -138,7 +137,7 @@ def test_wilkins_has_no_configuration_term(frame):
 
 def test_llmcarbon_hand_computed():
     """One row, memory-bound decode: check the roofline by hand (Llama 3.1 8B: 32 layers, 8 KV heads of 128)."""
-    df = pd.DataFrame(dict(model="meta-llama/Llama-3.1-8B-Instruct", gpu="A100", tp=2, pp=1, n_gpus=2, batch_size=4,
+    df = pd.DataFrame(dict(model="meta-llama/Llama-3.1-8B-Instruct", gpu="A100-SXM4-40GB", tp=2, pp=1, n_gpus=2, batch_size=4,
                            input_tokens=100.0, output_tokens=10.0, params_b=8.0, precision="bf16",
                            energy_j=1.0), index=[0])
     m = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
