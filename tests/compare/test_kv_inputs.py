@@ -7,8 +7,6 @@ positions (Gemma 3, gpt-oss); a hybrid's attention layers only, its Mamba layers
 checked by hand, and would fail on the baselines' old ``n_layers x 2 x n_kv_heads x head_dim`` count."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +14,7 @@ from test_methods import fake_gpu_spec
 
 from energylens.compare import baselines, inputs
 from energylens.profiles import load_profiles, tables
-from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer, kv_cache_per_layer
+from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.features import build_features
 
 DSV3 = "deepseek-ai/DeepSeek-V3"
@@ -44,7 +42,6 @@ def test_mla_frame_kv_elements_are_the_helpers_latent():
     assert (df["n_kv_heads"] == 128).all() and (df["head_dim"] == 192).all()  # the config's (unused) heads
     heads, elems, _ = _table_attention(DSV3)
     assert (heads, elems) == (1.0, 512.0 + 64.0)
-    np.testing.assert_array_equal(kv_cache_per_layer(df)[1], np.full(len(df), elems))
     x = inputs.baseline_features(df, gpu_spec=fake_gpu_spec)
     kv = x[:, inputs.BASELINE_FEATURES.index("kv_bytes_per_token")]
     np.testing.assert_array_equal(kv, np.full(len(df), 8 * 61 * elems * 2.0))  # latent on 8 ranks, 2 B
@@ -97,17 +94,10 @@ def test_fp8_kv_halves_the_roofline_kv_term_by_hand():
 
 
 def test_frame_mla_columns_override_the_table():
+    """A profile's MLA columns win over the model table's (a blank cell takes the table's 64), for the template
+    and so for the baselines."""
     df = _profiles(DSV3, tp=8).assign(kv_lora_rank=256.0, qk_rope_head_dim=[64.0, np.nan, 64.0, 32.0])
-    heads, elems = kv_cache_per_layer(df)
-    np.testing.assert_array_equal(elems, [320.0, 320.0, 320.0, 288.0])
-    np.testing.assert_array_equal(heads, np.ones(len(df)))
-
-
-def test_unknown_and_absent_architecture_give_no_kv():
-    df = pd.DataFrame({"model": ["nobody/unknown", DSV3], "n_layers": [32.0, 61.0]})
-    elems = kv_cache_per_layer(df)[1]  # no n_kv_heads / head_dim: unknown unless the model is MLA
-    assert math.isnan(elems[0]) and elems[1] == 576.0
-    assert np.isnan(kv_cache_per_layer(pd.DataFrame({"n_kv_heads": [8.0]}))[1]).all()
+    np.testing.assert_array_equal(inputs.kv_bytes_per_token(df), 8 * 61 * np.array([320.0, 320.0, 320.0, 288.0]) * 2.0)
 
 
 def _main_roofline(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
