@@ -1,12 +1,11 @@
-"""The KV cache the baselines read (LLMCarbon roofline, ensemble ``kv_dim``) comes from the one helper the
-template uses (energylens.profiles.architecture): a multi-head latent attention (MLA) model's latent of
-kv_lora_rank + qk_rope_head_dim elements per token and layer, not n_kv_heads x head_dim, held whole on every
-TP rank (vLLM), in the row's kv_cache_dtype, so the roofline streams what the template's kv_bytes_per_token
-counts; every other model at a 16-bit cache keeps numbers bit-identical to the old ``2 x n_kv_heads x
-head_dim`` formula."""
+"""The KV cache the baselines read (LLMCarbon roofline, the ensembles' ``kv_bytes_per_token``) is the
+template's own (energylens.profiles.features through compare.inputs.template_inputs): a multi-head latent
+attention (MLA) model's latent of kv_lora_rank + qk_rope_head_dim elements per token and layer, held whole on
+every TP rank (vLLM), in the row's kv_cache_dtype; a sliding-window model's windowed layers at most ``window``
+positions (Gemma 3, gpt-oss); a hybrid's attention layers only, its Mamba layers a constant state per sequence
+(Nemotron Nano v2); KV heads replicated when tp exceeds them (Qwen3-235B at TP 8). Each of those cases is
+checked by hand, and would fail on the baselines' old ``n_layers x 2 x n_kv_heads x head_dim`` count."""
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from test_methods import fake_gpu_spec
 
 from energylens.compare import baselines, inputs
 from energylens.profiles import load_profiles, tables
-from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer, kv_cache_per_layer
+from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.features import build_features
 
 DSV3 = "deepseek-ai/DeepSeek-V3"
@@ -43,10 +42,10 @@ def test_mla_frame_kv_elements_are_the_helpers_latent():
     assert (df["n_kv_heads"] == 128).all() and (df["head_dim"] == 192).all()  # the config's (unused) heads
     heads, elems, _ = _table_attention(DSV3)
     assert (heads, elems) == (1.0, 512.0 + 64.0)
-    np.testing.assert_array_equal(inputs.kv_elements_per_layer(df), np.full(len(df), elems))
     x = inputs.baseline_features(df, gpu_spec=fake_gpu_spec)
-    np.testing.assert_array_equal(x[:, inputs.BASELINE_FEATURES.index("kv_dim")], np.full(len(df), elems / 2))
-    assert elems / 2 != 128 * 192  # the old width, 85x the latent's
+    kv = x[:, inputs.BASELINE_FEATURES.index("kv_bytes_per_token")]
+    np.testing.assert_array_equal(kv, np.full(len(df), 8 * 61 * elems * 2.0))  # latent on 8 ranks, 2 B
+    assert elems != 2 * 128 * 192  # the width of 128 ordinary heads: 85x the latent's
 
 
 def test_mla_llmcarbon_reads_the_latent_by_hand():
@@ -54,10 +53,11 @@ def test_mla_llmcarbon_reads_the_latent_by_hand():
     m = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
     e_u1, step = m._roofline(df)
     bw, flops, tdp = 3350e9, 989e12, 700.0
-    p_tot, p_act = tables.model_spec(DSV3).params_b * 1e9, df["active_params_b"].to_numpy() * 1e9
+    p_act = df["active_params_b"].to_numpy() * 1e9
+    weights = build_features(df)["weight_bytes_per_step"]  # the experts a step touches (MoE), the template's
     b, tin, tout = (df[c].to_numpy() for c in ("batch_size", "input_tokens", "output_tokens"))
     kv_per_token = 8 * 61 * (512 + 64) * 2.0  # 8 TP ranks x layers x latent x 2 bytes: the latent on every rank
-    step_ref = np.maximum((p_tot * 2.0 + b * (tin + 0.5 * tout) * kv_per_token) / (8 * bw), 2 * p_act * b / (8 * flops))
+    step_ref = np.maximum((weights + b * (tin + 0.5 * tout) * kv_per_token) / (8 * bw), 2 * p_act * b / (8 * flops))
     np.testing.assert_allclose(step, step_ref, rtol=1e-12)
     np.testing.assert_allclose(e_u1, 8 * tdp * (2 * p_act * tin / (8 * flops) + tout * step_ref / b), rtol=1e-12)
     # the template's KV bytes per token are the same latent, held whole on each of the 8 TP ranks
@@ -86,62 +86,44 @@ def test_fp8_kv_halves_the_roofline_kv_term_by_hand():
     _, step8 = m._roofline(_profiles(DSV3, tp=8, kv_cache_dtype="fp8"))
     df = _profiles(DSV3, tp=8)
     b, tin, tout = (df[c].to_numpy() for c in ("batch_size", "input_tokens", "output_tokens"))
-    weights = tables.model_spec(DSV3).params_b * 1e9 * 2.0
+    weights = build_features(df)["weight_bytes_per_step"]
     kv8 = b * (tin + 0.5 * tout) * 8 * 61 * 576 * 1.0  # one byte per element, the latent on 8 ranks
     memory_bound = step8 > 2 * df["active_params_b"].to_numpy() * 1e9 * b / (8 * 989e12)
     np.testing.assert_allclose(step8[memory_bound], ((weights + kv8) / (8 * 3350e9))[memory_bound], rtol=1e-12)
     assert (step8 <= step16).all() and (step8 < step16).any()
 
 
-def test_kv_element_bytes_follow_the_dtype_and_the_compute_precision():
-    df = pd.DataFrame({"precision": ["bf16", "fp32", "fp32", "fp8", "bf16"],
-                       "kv_cache_dtype": ["auto", "auto", "fp8", "auto", "fp32"]})
-    np.testing.assert_array_equal(inputs.kv_element_bytes(df), [2.0, 4.0, 1.0, 2.0, 4.0])
-    np.testing.assert_array_equal(inputs.kv_element_bytes(df.assign(compute_precision=["fp32", "", "", "", ""])),
-                                  [4.0, 4.0, 1.0, 2.0, 4.0])
-    np.testing.assert_array_equal(inputs.kv_element_bytes(df.drop(columns="kv_cache_dtype")), [2.0, 4.0, 4.0, 2.0, 2.0])
-    with pytest.raises(ValueError, match="kv_cache_dtype"):
-        inputs.kv_element_bytes(df.assign(kv_cache_dtype="int3"))
-
-
 def test_frame_mla_columns_override_the_table():
+    """A profile's MLA columns win over the model table's (a blank cell takes the table's 64), for the template
+    and so for the baselines."""
     df = _profiles(DSV3, tp=8).assign(kv_lora_rank=256.0, qk_rope_head_dim=[64.0, np.nan, 64.0, 32.0])
-    np.testing.assert_array_equal(inputs.kv_elements_per_layer(df), [320.0, 320.0, 320.0, 288.0])
-    heads, _ = kv_cache_per_layer(df)
-    np.testing.assert_array_equal(heads, np.ones(len(df)))
-
-
-def test_unknown_and_absent_architecture_give_no_kv():
-    df = pd.DataFrame({"model": ["nobody/unknown", DSV3], "n_layers": [32.0, 61.0]})
-    elems = inputs.kv_elements_per_layer(df)  # no n_kv_heads / head_dim: unknown unless the model is MLA
-    assert math.isnan(elems[0]) and elems[1] == 576.0
-    assert np.isnan(inputs.kv_elements_per_layer(pd.DataFrame({"n_kv_heads": [8.0]}))).all()
+    np.testing.assert_array_equal(inputs.kv_bytes_per_token(df), 8 * 61 * np.array([320.0, 320.0, 320.0, 288.0]) * 2.0)
 
 
 def _main_roofline(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """LLMCarbonRoofline._roofline as main had it (n_kv_heads x head_dim KV), for the fake GPUs."""
+    """LLMCarbonRoofline._roofline as main had it before it read the template's inputs (every layer's KV,
+    all weights at the weight format's bytes, the weight format's peak), for the test GPUs."""
     specs = [fake_gpu_spec(g) for g in df["gpu"]]
     bw = np.array([s.hbm_bw_gbs * 1e9 for s in specs])
     flops = np.array([s.peak_flops(p) for s, p in zip(specs, df["precision"], strict=True)])
     tdp = np.array([s.tdp_w for s in specs])
-    n = inputs.n_gpus(df)
+    n = df["n_gpus"].to_numpy(dtype=float)
     b, tin, tout = (inputs.column(df, c) for c in ("batch_size", "input_tokens", "output_tokens"))
-    p_act, p_tot = inputs.active_params_b(df) * 1e9, inputs.column(df, "params_b") * 1e9
+    p_act, p_tot = inputs.column(df, "active_params_b") * 1e9, inputs.column(df, "params_b") * 1e9
     wbytes = np.array([inputs.precision_bytes(p) for p in inputs.precisions(df)])
-    kv = 2.0 * inputs.column(df, "n_layers") * inputs.column(df, "n_kv_heads") * inputs.column(df, "head_dim") * 2.0
+    kv = inputs.column(df, "n_layers") * 2.0 * inputs.column(df, "n_kv_heads") * inputs.column(df, "head_dim") * 2.0
     step_s = np.maximum((p_tot * wbytes + b * (tin + 0.5 * tout) * np.nan_to_num(kv)) / (n * bw),
                         2.0 * p_act * b / (n * flops))
     return n * tdp * (2.0 * p_act * tin / (n * flops) + tout * step_s / b), step_s
 
 
 @pytest.mark.parametrize("tp", [1, 8])
-def test_non_mla_baselines_are_bit_identical_to_main(tp):
+def test_dense_full_attention_rows_keep_mains_numbers(tp):
+    """A dense bf16 model with full attention on every layer and tp <= its KV heads: nothing the old count
+    missed applies, and the roofline's numbers stay bit for bit."""
     df = _profiles(LLAMA, tp=tp)
     e_new, step_new = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)._roofline(df)
     e_old, step_old = _main_roofline(df)
     np.testing.assert_array_equal(e_new, e_old)
     np.testing.assert_array_equal(step_new, step_old)
     assert np.all(step_new > 2 * 8.03e9 / (tp * 3350e9))  # the KV term is in there (bytes > weights alone)
-    kv_dim = inputs.baseline_features(df, gpu_spec=fake_gpu_spec)[:, inputs.BASELINE_FEATURES.index("kv_dim")]
-    np.testing.assert_array_equal(kv_dim, np.nan_to_num(df["n_kv_heads"].to_numpy() * df["head_dim"].to_numpy()))
-    assert (kv_dim == 8 * 128).all()

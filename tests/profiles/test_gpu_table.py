@@ -279,7 +279,7 @@ def test_mxfp4_rows_work_in_every_baseline():
     x = inputs.baseline_features(df)
     j = inputs.BASELINE_FEATURES.index("precision_bytes")
     assert set(x[df["precision"] == "mxfp4", j]) == {0.53125}
-    peak = x[:, inputs.BASELINE_FEATURES.index("peak_tflops")]
+    peak = x[:, inputs.BASELINE_FEATURES.index("peak_flops_per_s")] / 1e12  # the template's compute precision
     assert set(peak[(df["precision"] == "mxfp4") & (df["gpu"] == "H100")]) == {989.0}
     assert set(peak[(df["precision"] == "mxfp4") & (df["gpu"] == "B200")]) == {9000.0}
     for method in registry.default_methods(seed=0, include=tuple(registry.method_names())):

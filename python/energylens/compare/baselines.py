@@ -7,8 +7,12 @@
 * :class:`LLMCarbonRoofline` -- LLMCarbon-style ``n_gpus x TDP x u x time`` with the time from a
   roofline of the GPU's specs; ``u`` is one utilisation factor fitted on the training rows.
 * :class:`EnsembleRegressor` -- RandomForest, GradientBoosting and XGBoost on log energy, on
-  :func:`~energylens.compare.inputs.baseline_features` (the same information the closed form gets);
+  :func:`~energylens.compare.inputs.baseline_features` (the closed form's own per-row inputs);
   needs the ``compare`` extra (scikit-learn, xgboost).
+
+Every physical quantity a baseline reads is the template's value for the row
+(:func:`~energylens.compare.inputs.template_inputs`); a quantity a published form has no place for is left
+out, not grafted on (docs/evaluation.md, "Inputs of the baselines").
 
 Imports :mod:`energylens.compare.methods`, :mod:`energylens.compare.inputs` and :mod:`energylens.extras`.
 """
@@ -23,16 +27,11 @@ import pandas as pd
 
 from energylens.compare.inputs import (
     GpuSpecFn,
-    GpuSpecs,
-    active_params_b,
     baseline_features,
     column,
-    kv_bytes_per_token,
     measured_energy,
-    n_gpus,
-    precision_bytes,
-    precisions,
     require_columns,
+    template_inputs,
 )
 from energylens.compare.methods import MethodBase
 from energylens.extras import require
@@ -73,23 +72,26 @@ class LatencyProxy(MethodBase):
 
 
 class WilkinsClosedForm(MethodBase):
-    """Wilkins, Keshav and Mortier 2024: ``e = a0 tin + a1 tout + a2 tin tout`` per (model, GPU).
+    """Wilkins, Keshav and Mortier 2024 (HotCarbon '24, arXiv 2407.04014, the workload-based energy
+    model): ``e = a0 tin + a1 tout + a2 tin tout`` per (model, GPU).
 
     As published: ordinary least squares without intercept, one fit per (model, GPU) on the
     training rows. Where a (model, GPU) has fewer than ``min_rows`` training rows (or none), we
-    pool: one fit per GPU of ``e / active_params_b`` on the same three terms, scaled back by the
-    model's active parameters (our choice; the paper does not cover unseen models). The form has
-    no TP, PP or batch term, so within a (model, GPU, task) it predicts (nearly) the same energy for
-    every configuration. ``pooled_groups`` lists the
+    pool: one fit per GPU of ``e / P_active`` on the same three terms, scaled back by the
+    model's active parameters (our choice; the paper does not cover unseen models), the template's
+    ``active_params`` (:func:`~energylens.compare.inputs.template_inputs`: MoE active parameters from the
+    row or the model table). The form has no TP, PP, DP, batch, precision, KV-cache or hardware term, so
+    within a (model, GPU, task) it predicts (nearly) the same energy for every configuration. ``pooled_groups`` lists the
     (model, GPU) pairs predicted by the pooled fit at the last ``predict_energy`` call and
     ``pooled_fraction`` the share of its rows they hold.
     """
 
     predicts_energy_scale = True
 
-    def __init__(self, name: str = "wilkins2024", min_rows: int = 3) -> None:
+    def __init__(self, name: str = "wilkins2024", min_rows: int = 3, gpu_spec: GpuSpecFn | None = None) -> None:
         self.name = name
         self.min_rows = int(min_rows)
+        self._gpu_spec = gpu_spec
         self.coef_: dict[tuple[str, str], np.ndarray] = {}
         self.pooled_coef_: dict[str, np.ndarray] = {}
         self.global_coef_: np.ndarray | None = None
@@ -119,7 +121,7 @@ class WilkinsClosedForm(MethodBase):
             if rows.sum() >= self.min_rows:
                 m, g = k.split("\x00")
                 self.coef_[(m, g)] = self._lstsq(x[rows], y[rows])
-        p = active_params_b(train_df)
+        p = template_inputs(train_df, self._gpu_spec)["active_params"] / 1e9
         gpus = train_df["gpu"].astype(str).to_numpy(dtype=object)
         for g in np.unique(gpus):
             rows = gpus == g
@@ -131,7 +133,7 @@ class WilkinsClosedForm(MethodBase):
         if self.global_coef_ is None:
             raise RuntimeError("WilkinsClosedForm.predict_energy called before fit")
         x = self._terms(df)
-        p = active_params_b(df)
+        p = template_inputs(df, self._gpu_spec)["active_params"] / 1e9
         out = np.empty(len(df))
         pooled: set[tuple[str, str]] = set()
         for i, (m, g) in enumerate(zip(df["model"].astype(str), df["gpu"].astype(str), strict=False)):
@@ -155,13 +157,23 @@ class WilkinsClosedForm(MethodBase):
 class LLMCarbonRoofline(MethodBase):
     """LLMCarbon-style operational energy: ``n_gpus x TDP x u x time`` per request.
 
-    ``time`` per request is a roofline estimate from the GPU's specs: prefill is compute-bound
-    (``2 P_active tin`` FLOPs at peak over all GPUs), each decode step is the slower of reading the
-    weights (and the batch's KV cache, where the architecture columns are present:
-    :func:`~energylens.compare.inputs.kv_bytes_per_token`, ``n_layers`` x KV elements x the row's
-    ``kv_cache_dtype`` bytes per token, a multi-head latent attention model's latent counted once per TP
-    rank, as vLLM holds it) at HBM bandwidth and ``2 P_active batch`` FLOPs at peak; a decode
-    step is shared by the batch's requests.
+    LLMCarbon (Faiz et al., ICLR 2024, arXiv 2309.14393) charges each device its TDP for the execution
+    time, times a hardware-efficiency factor (its operational carbon model), with the time from its FLOP
+    model (``2 P`` FLOPs per token of inference, ``P`` the active parameters of a MoE) at the devices' peak.
+    That form has no memory-bound phase, which LLM decode is; ``time`` per request here is therefore a
+    roofline of the GPU's datasheet (our extension, named "-style" for it): prefill is compute-bound
+    (``2 P_active tin`` FLOPs, plus the vision encoder's FLOPs of an image or video request, at peak over all
+    GPUs), each decode step is the slower of moving its bytes at HBM bandwidth and ``2 P_active batch``
+    FLOPs at peak; a decode step is shared by the batch's requests. A step's bytes are the weights all GPUs
+    stream, the batch's KV cache at the mean context ``tin + tout / 2``, and a hybrid's per-sequence state.
+
+    Every one of those quantities is the template's for the row (:func:`~energylens.compare.inputs.template_inputs`):
+    ``n_gpus`` = tp x pp x dp, ``active_params``, ``weight_bytes_per_step`` (bytes per parameter of the weight
+    format, data-parallel replicas, the experts a step touches), ``kv_bytes_per_token`` (attention layers
+    only, sliding-window share, KV heads replicated when tp exceeds them, MLA latent per TP rank,
+    ``kv_cache_dtype``), ``state_bytes_per_seq``, ``prefill_extra_flops``, and the peak FLOP/s of the compute
+    precision, HBM bandwidth and TDP. The form has no place for communication (TP all-reduces, EP
+    all-to-alls), attention FLOPs, static power or per-layer overheads: those stay out.
     LLMCarbon uses a fixed utilisation and TDP; here ``u`` is one scalar fitted on the training rows
     (geometric mean of measured over estimated energy), which can only help it. TPOT is the roofline
     step time scaled by a second fitted scalar.
@@ -171,25 +183,21 @@ class LLMCarbonRoofline(MethodBase):
 
     def __init__(self, name: str = "llmcarbon", gpu_spec: GpuSpecFn | None = None) -> None:
         self.name = name
-        self._specs = GpuSpecs(gpu_spec)
+        self._gpu_spec = gpu_spec
         self.utilisation_: float | None = None
         self.tpot_scale_: float | None = None
 
     def _roofline(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(energy per request at u = 1 in J, decode step time in s)."""
         require_columns(df, ["tp", "batch_size", "input_tokens", "output_tokens", "params_b"], self.name)
-        bw, flops, tdp = self._specs.arrays(df)
-        n = n_gpus(df)
-        b = column(df, "batch_size")
-        tin, tout = column(df, "input_tokens"), column(df, "output_tokens")
-        p_act = active_params_b(df) * 1e9
-        p_tot = column(df, "params_b") * 1e9
-        wbytes = np.array([precision_bytes(p) for p in precisions(df)])
-        kv_per_token = kv_bytes_per_token(df)  # MLA latent on every TP rank, the row's kv_cache_dtype
+        f = template_inputs(df, self._gpu_spec)
+        bw, flops, tdp = f["hbm_bytes_per_s"], f["peak_flops_per_s"], f["tdp_w"]
+        n, b, p_act = f["n_gpus"], f["batch_size"], f["active_params"]
+        tin, tout = f["input_tokens"], f["output_tokens"]
         ctx = tin + 0.5 * tout
-        step_bytes = p_tot * wbytes + b * ctx * kv_per_token
+        step_bytes = f["weight_bytes_per_step"] + b * (ctx * f["kv_bytes_per_token"] + f["state_bytes_per_seq"])
         step_s = np.maximum(step_bytes / (n * bw), 2.0 * p_act * b / (n * flops))
-        prefill_s = 2.0 * p_act * tin / (n * flops)
+        prefill_s = (2.0 * p_act * tin + f["prefill_extra_flops"]) / (n * flops)
         time_per_req = prefill_s + tout * step_s / b
         return n * tdp * time_per_req, step_s
 
@@ -234,7 +242,8 @@ def _learner_class(kind: str, name: str) -> Any:
 class EnsembleRegressor(MethodBase):
     """RandomForest (``"rf"``), GradientBoosting (``"gb"``) or XGBoost (``"xgb"``) on log energy.
 
-    Features: :func:`baseline_features`. A second regressor of the same kind fits log TPOT, so the
+    Features: :func:`baseline_features`, the template's own per-row inputs plus the GPU count, total
+    parameters and bytes per weight. A second regressor of the same kind fits log TPOT, so the
     learner has its own latency prediction for the TPOT SLO (fitted on the first ``predict_tpot``).
     Library defaults (RF and GB 100 trees; XGB 200 trees of depth 4, learning rate 0.1),
     single-threaded, seeded.
@@ -251,7 +260,7 @@ class EnsembleRegressor(MethodBase):
         # imported here, at construction, so a missing extra stops the run before any fit
         self._learner = _learner_class(kind, self.name)
         self.seed = int(seed)
-        self._specs = GpuSpecs(gpu_spec)
+        self._gpu_spec = gpu_spec
         self._energy_model: Any = None
         self._tpot_model: Any = None
         self._tpot_data: tuple[np.ndarray, np.ndarray] | None = None
@@ -265,7 +274,7 @@ class EnsembleRegressor(MethodBase):
                              random_state=self.seed, tree_method="hist")
 
     def fit(self, train_df: pd.DataFrame) -> EnsembleRegressor:
-        x = baseline_features(train_df, _specs=self._specs)
+        x = baseline_features(train_df, self._gpu_spec)
         y = measured_energy(train_df)
         self._energy_model = self._make().fit(x, np.log(y))
         self._tpot_model = None
@@ -280,7 +289,7 @@ class EnsembleRegressor(MethodBase):
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
         if self._energy_model is None:
             raise RuntimeError(f"{self.name}.predict_energy called before fit")
-        return np.exp(self._energy_model.predict(baseline_features(df, _specs=self._specs)))
+        return np.exp(self._energy_model.predict(baseline_features(df, self._gpu_spec)))
 
     def has_tpot(self) -> bool:
         return self._tpot_model is not None or self._tpot_data is not None
@@ -290,4 +299,4 @@ class EnsembleRegressor(MethodBase):
             if self._tpot_data is None:
                 raise NotImplementedError("no tpot_s in the training rows")
             self._tpot_model = self._make().fit(*self._tpot_data)
-        return np.exp(self._tpot_model.predict(baseline_features(df, _specs=self._specs)))
+        return np.exp(self._tpot_model.predict(baseline_features(df, self._gpu_spec)))

@@ -1,11 +1,18 @@
-"""What the baselines read from a profile frame: columns with schema defaults, GPU specs per row, bytes per
-weight, and the ensemble learners' design matrix (:func:`baseline_features`).
+"""What the baselines read from a profile frame: the template's own per-row inputs
+(:func:`template_inputs`, i.e. :func:`energylens.profiles.features.features_of`, plus the GPU count and the
+total parameters), columns with schema defaults, bytes per weight, and the ensemble learners' design
+matrix (:func:`baseline_features`).
 
-GPU specifications come from ``energylens.profiles.tables.gpu_specs_for_profiles`` (the GPU table, a
-registered user GPU table, or the profile's ``gpu_*`` spec columns) unless a ``gpu_spec`` callable is
-passed (tests pass a small table); bytes per weight from :mod:`energylens.profiles.precision`. A spec needs
-``hbm_bw_gbs``, ``tdp_w`` and ``peak_flops(precision)`` (FLOP/s). Imports numpy, pandas and
-:mod:`energylens.profiles`.
+Every physical quantity a baseline reads -- GPUs per row, active parameters, weight bytes streamed per decode
+step, KV-cache bytes per token of context, a hybrid's per-sequence state traffic, vision-encoder FLOPs, and
+the GPU's peak FLOP/s, HBM bandwidth and TDP -- is the template's value of that quantity for that row,
+computed by the template's code, never a second formula: the baselines differ from the template in their
+functional form only (docs/evaluation.md, "Inputs of the baselines").
+
+GPU specifications come from the GPU table, a registered user GPU table, or the profile's ``gpu_*`` spec
+columns (``energylens.profiles.tables.gpu_specs_for_profiles``) unless a ``gpu_spec`` callable is passed
+(name -> :class:`energylens.profiles.tables.GpuSpec`); bytes per weight from
+:mod:`energylens.profiles.precision`. Imports numpy, pandas and :mod:`energylens.profiles`.
 """
 
 from __future__ import annotations
@@ -17,53 +24,50 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import precision as _precision
-from energylens.profiles import tables as _tables
-from energylens.profiles.architecture import kv_cache_per_layer, mla_rows
+from energylens.profiles.features import FEATURE_NAMES, features_of
+from energylens.profiles.schema import as_profiles
 
-__all__ = ["GpuSpecFn", "GpuSpecs", "BASELINE_FEATURES", "baseline_features", "precision_bytes", "column",
-           "require_columns", "n_gpus", "active_params_b", "precisions", "measured_energy", "kv_elements_per_layer",
-           "kv_element_bytes", "kv_bytes_per_token"]
+__all__ = ["GpuSpecFn", "template_inputs", "BASELINE_FEATURES", "baseline_features", "precision_bytes", "column",
+           "require_columns", "precisions", "measured_energy", "kv_bytes_per_token"]
 
 GpuSpecFn = Callable[[str], Any]
 
-def kv_elements_per_layer(df: pd.DataFrame) -> np.ndarray:
-    """KV-cache elements per token and layer of every row, as the template counts them
-    (:func:`energylens.profiles.architecture.kv_cache_per_layer`): ``2 x n_kv_heads x head_dim`` for ordinary
-    attention, ``kv_lora_rank + qk_rope_head_dim`` for a multi-head latent attention model (DeepSeek-V3,
-    Kimi K2; from the model table when the frame lacks the columns); NaN where unknown. Not multiplied by
-    the TP replication of KV heads, which the baselines never modelled."""
-    return kv_cache_per_layer(df)[1]
+
+def template_inputs(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None) -> dict[str, np.ndarray]:
+    """The template's per-row inputs of ``df`` (every name of
+    :data:`energylens.profiles.features.FEATURE_NAMES`, computed by
+    :func:`energylens.profiles.features.features_of` on the validated rows, in ``df``'s order), plus
+    ``n_gpus`` (``tp x pp x dp``, every GPU that draws power) and ``params`` (total parameters, a count).
+
+    Among them: ``active_params`` (MoE active parameters, from the row or the model table),
+    ``weight_bytes_per_step`` (weight bytes all GPUs stream per decode step: the weight format's bytes per
+    parameter, an ``mxfp4`` checkpoint's non-expert weights at the compute dtype, every data-parallel
+    replica's copy, the experts a step's batch touches), ``kv_bytes_per_token`` (KV-cache bytes per token of
+    context summed over the GPUs' copies: attention layers only for a hybrid, sliding-window layers' share
+    at the mean context, KV heads replicated when ``tp`` exceeds them, an MLA latent on every TP rank, the
+    ``kv_cache_dtype``), ``state_bytes_per_seq`` (a hybrid's Mamba state moved per decode step),
+    ``prefill_extra_flops`` (vision-encoder FLOPs per request), ``peak_flops_per_s`` (at the compute
+    precision the weight format runs at on that GPU), ``hbm_bytes_per_s`` and ``tdp_w``.
+
+    ``gpu_spec``: name -> GPU spec (a :class:`~energylens.profiles.tables.GpuSpec`) instead of the tables.
+    ``ValueError`` naming the column for rows the template cannot read."""
+    rows = as_profiles(df, require_energy=False).reset_index(drop=True)
+    specs = None
+    if gpu_spec is not None:
+        specs = {str(g).strip(): gpu_spec(str(g).strip()) for g in pd.unique(rows["gpu"].astype(str))}
+    out = dict(features_of(rows, gpu_specs=specs))
+    out["n_gpus"] = rows["n_gpus"].to_numpy(dtype=float)
+    out["params"] = rows["params_b"].to_numpy(dtype=float) * 1e9
+    return out
 
 
-def kv_element_bytes(df: pd.DataFrame) -> np.ndarray:
-    """Bytes per KV-cache element of every row, by the template's rule
-    (:func:`energylens.profiles.precision.kv_element_bytes`): the row's ``kv_cache_dtype`` when explicit (fp8
-    1, fp16/bf16 2, fp32 4); ``auto`` (or no column) the activation dtype: 4 where the GEMM precision
-    (``compute_precision`` where given, else ``precision``) is fp32, else 2. ``ValueError`` naming the
-    column for an unknown dtype or precision."""
-    compute = precisions(df)
-    if "compute_precision" in df.columns:
-        given = df["compute_precision"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
-        compute = np.where(given != "", given, compute)
-    try:
-        wide = np.array([_precision.bytes_per_param(p) >= 4.0 for p in compute], dtype=bool)
-    except ValueError as exc:
-        raise ValueError(f"profile column 'precision' / 'compute_precision': {exc}") from None
-    kv_dtype = df["kv_cache_dtype"].fillna("auto").astype(str).to_numpy(dtype=object) \
-        if "kv_cache_dtype" in df.columns else None
-    return _precision.kv_element_bytes(np.where(wide, 4.0, 2.0), kv_dtype)
+def kv_bytes_per_token(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None) -> np.ndarray:
+    """KV-cache bytes per token of context of every row, summed over its GPUs' copies: the template's
+    ``kv_bytes_per_token`` (:func:`template_inputs`), so a sliding-window model (Gemma 3, gpt-oss) counts its
+    windowed layers' share, a hybrid (Nemotron Nano v2) its attention layers only, and ``tp`` above the KV
+    heads replicates them as vLLM does."""
+    return template_inputs(df, gpu_spec)["kv_bytes_per_token"]
 
-
-def kv_bytes_per_token(df: pd.DataFrame) -> np.ndarray:
-    """KV-cache bytes per token of every row summed over its GPUs' copies, as the baselines stream them:
-    ``n_layers`` x :func:`kv_elements_per_layer` x :func:`kv_element_bytes`, times ``tp`` for a multi-head
-    latent attention row (vLLM holds the one latent whole on every TP rank, as the template's
-    ``kv_bytes_per_token`` does; ordinary KV heads are split over the ranks); 0 where the architecture is
-    unknown. Every ordinary row at a 16-bit cache keeps the old ``n_layers x elements x 2``."""
-    tp = np.maximum(np.nan_to_num(column(df, "tp", 1.0), nan=1.0), 1.0)
-    per_rank = np.where(mla_rows(df), tp, 1.0)
-    kv = column(df, "n_layers", np.nan) * kv_elements_per_layer(df) * kv_element_bytes(df)
-    return np.nan_to_num(kv * per_rank)
 
 def precision_bytes(precision: str) -> float:
     """Bytes per weight of a precision name, block scales included (``"bf16"`` -> 2.0, ``"mxfp4"`` ->
@@ -88,24 +92,6 @@ def require_columns(df: pd.DataFrame, cols: list[str], who: str) -> None:
         raise ValueError(f"{who} needs columns {missing}, absent from the profiles")
 
 
-def n_gpus(df: pd.DataFrame) -> np.ndarray:
-    """GPUs per row: ``n_gpus`` where complete, else ``tp x pp x ep``."""
-    if "n_gpus" in df.columns:
-        n = df["n_gpus"].to_numpy(dtype=float)
-        if not np.isnan(n).any():
-            return n
-    return column(df, "tp", 1.0) * column(df, "pp", 1.0) * column(df, "ep", 1.0)
-
-
-def active_params_b(df: pd.DataFrame) -> np.ndarray:
-    """Active parameters (billions) per row; the total where ``active_params_b`` is absent or NaN."""
-    total = column(df, "params_b")
-    if "active_params_b" not in df.columns:
-        return total
-    act = df["active_params_b"].to_numpy(dtype=float)
-    return np.where(np.isnan(act), total, act)
-
-
 def precisions(df: pd.DataFrame) -> np.ndarray:
     """Precision name per row (``"bf16"`` where absent)."""
     if "precision" not in df.columns:
@@ -113,61 +99,22 @@ def precisions(df: pd.DataFrame) -> np.ndarray:
     return df["precision"].fillna("bf16").astype(str).to_numpy(dtype=object)
 
 
-class GpuSpecs:
-    """Per-row GPU specs, each GPU name looked up once."""
-
-    def __init__(self, gpu_spec: GpuSpecFn | None) -> None:
-        self._fn = gpu_spec
-        self._cache: dict[tuple[str, str], tuple[float, float, float]] = {}
-
-    def arrays(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(hbm_bw bytes/s, peak FLOP/s, TDP W) per row of ``df``."""
-        require_columns(df, ["gpu"], "GPU specs")
-        # default: the GPU table, a user GPU table, or the profile's gpu_* spec columns
-        table = _tables.gpu_specs_for_profiles(df) if self._fn is None else None
-        gpus = df["gpu"].astype(str).to_numpy(dtype=object)
-        precs = precisions(df)
-        out = np.empty((len(df), 3))
-        for i, key in enumerate(zip(gpus, precs, strict=False)):
-            if key not in self._cache:
-                spec = table[str(key[0]).strip()] if table is not None else self._fn(key[0])
-                self._cache[key] = (float(spec.hbm_bw_gbs) * 1e9,
-                                    float(spec.peak_flops(key[1])),
-                                    float(spec.tdp_w))
-            out[i] = self._cache[key]
-        return out[:, 0], out[:, 1], out[:, 2]
+#: The ensemble learners' columns: the template's inputs (:data:`energylens.profiles.features.FEATURE_NAMES`,
+#: in their order), then the GPU count, the total parameters (billions) and the weight format's bytes per
+#: parameter, which the template reads inside its weight bytes.
+BASELINE_FEATURES: tuple[str, ...] = (*FEATURE_NAMES, "n_gpus", "params_b", "precision_bytes")
 
 
-BASELINE_FEATURES = (
-    "tp", "pp", "n_gpus", "batch_size", "input_tokens", "output_tokens", "params_b",
-    "active_params_b", "hbm_bw_gbs", "peak_tflops", "tdp_w", "precision_bytes", "n_layers",
-    "d_model", "kv_dim",
-)
-
-
-def baseline_features(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None,
-                      _specs: GpuSpecs | None = None) -> np.ndarray:
-    """The ensemble learners' design matrix, columns in :data:`BASELINE_FEATURES` order.
-
-    The same information the closed form gets: parallelism, batch, token counts, model size and the
-    GPU's bandwidth, peak FLOP/s and TDP at the row's precision, bytes per weight, and the
-    architecture (layers, model width, KV width: half of :func:`kv_elements_per_layer`, i.e. ``n_kv_heads x
-    head_dim`` for ordinary attention and ``(kv_lora_rank + qk_rope_head_dim) / 2`` for an MLA latent; 0
-    where unknown).
-    """
-    require_columns(df, ["tp", "batch_size", "input_tokens", "output_tokens", "params_b"],
-             "baseline_features")
-    specs = _specs or GpuSpecs(gpu_spec)
-    bw, flops, tdp = specs.arrays(df)
+def baseline_features(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None) -> np.ndarray:
+    """The ensemble learners' design matrix, columns in :data:`BASELINE_FEATURES` order: every per-row
+    input the closed form gets (:func:`template_inputs`: parallelism including dp and ep, batch, token
+    counts, active parameters, weight and KV bytes, attention and vision-encoder FLOPs, a hybrid's state,
+    the GPU's peak FLOP/s at the compute precision, bandwidths and TDP), plus ``n_gpus``, ``params_b`` and
+    bytes per weight."""
+    require_columns(df, ["tp", "batch_size", "input_tokens", "output_tokens", "params_b"], "baseline_features")
+    f = template_inputs(df, gpu_spec)
     pbytes = np.array([precision_bytes(p) for p in precisions(df)])
-    cols = [
-        column(df, "tp"), column(df, "pp", 1.0), n_gpus(df), column(df, "batch_size"),
-        column(df, "input_tokens"), column(df, "output_tokens"), column(df, "params_b"),
-        active_params_b(df), bw / 1e9, flops / 1e12, tdp, pbytes,
-        np.nan_to_num(column(df, "n_layers", 0.0)), np.nan_to_num(column(df, "d_model", 0.0)),
-        np.nan_to_num(0.5 * kv_elements_per_layer(df)),
-    ]
-    return np.column_stack(cols)
+    return np.column_stack([*(f[name] for name in FEATURE_NAMES), f["n_gpus"], f["params"] / 1e9, pbytes])
 
 
 def measured_energy(df: pd.DataFrame) -> np.ndarray:

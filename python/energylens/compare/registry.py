@@ -61,7 +61,7 @@ def default_methods(seed: int = 0, gpu_spec: GpuSpecFn | None = None,
     factories: Mapping[str, Callable[[], Method]] = {
         "energylens": lambda: ClosedForm(seed=seed),
         "latency_proxy": LatencyProxy,
-        "wilkins2024": WilkinsClosedForm,
+        "wilkins2024": lambda: WilkinsClosedForm(gpu_spec=gpu_spec),
         "llmcarbon": lambda: LLMCarbonRoofline(gpu_spec=gpu_spec),
         "random_forest": lambda: EnsembleRegressor("rf", seed=seed, gpu_spec=gpu_spec),
         "gradient_boosting": lambda: EnsembleRegressor("gb", seed=seed, gpu_spec=gpu_spec),

@@ -5,8 +5,7 @@
 size and tokens per image of image/video rows (:func:`energylens.profiles.features.build_features` calls
 it); :func:`attention_per_layer` sizes one attention layer's KV cache and FLOPs (ordinary or multi-head
 latent attention), the one place that formula lives (:func:`prefill_attention_per_layer` the
-prefill's FLOPs, which differ for MLA), and :func:`kv_cache_per_layer` applies it to a profile
-frame's rows (the baselines of :mod:`energylens.compare`). Unknown models are estimated from ``params_b``
+prefill's FLOPs, which differ for MLA). Unknown models are estimated from ``params_b
 (:func:`energylens.profiles.tables.estimate_architecture`) with one
 :class:`~energylens.profiles.tables.EstimatedArchitectureWarning` naming them.
 """
@@ -22,12 +21,11 @@ import numpy as np
 from energylens.profiles import cells, tables
 
 __all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer",
-           "prefill_attention_per_layer", "kv_cache_per_layer", "mla_rows",
+           "prefill_attention_per_layer",
            "DEFAULT_VISION_PARAMS_B"]
 
 #: The columns :func:`attention_per_layer` reads.
 ATTENTION_COLUMNS = ("n_heads", "n_kv_heads", "head_dim", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
-_MLA_COLUMNS = ("kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
 
 #: Default vision-encoder size (billions) when an image model's table row has none (CLIP ViT-L ~0.3B).
 DEFAULT_VISION_PARAMS_B = 0.3
@@ -195,38 +193,3 @@ def prefill_attention_per_layer(arch):
                      head_dim - np.nan_to_num(qk_rope_head_dim))
     flops = np.where(mla, 2.0 * n_heads * (head_dim + v_dim), 4.0 * n_heads * head_dim)
     return float(flops) if np.ndim(flops) == 0 else flops
-
-
-def kv_cache_per_layer(df) -> tuple[np.ndarray, np.ndarray]:
-    """(KV heads the cache is replicated by, KV-cache elements per token and layer) of every row of a profile
-    frame, by :func:`attention_per_layer`: the frame's ``n_heads``, ``n_kv_heads`` and ``head_dim`` (NaN where
-    absent), and its ``kv_lora_rank`` / ``qk_rope_head_dim`` where present and finite, else the model table's
-    (one lookup per distinct ``model``; a profile frame carries no MLA columns unless it was given them).
-    An MLA row gets ``kv_lora_rank + qk_rope_head_dim`` elements and 1 head; an ordinary row ``2 x n_kv_heads
-    x head_dim`` and ``n_kv_heads`` (NaN where those are unknown: nothing is filled or estimated here)."""
-    heads, elems, _ = attention_per_layer(_attention_arch(df))
-    return heads, elems
-
-
-def mla_rows(df) -> np.ndarray:
-    """True for the rows of a profile frame that use multi-head latent attention (``kv_lora_rank`` > 0, from
-    the frame or the model table as :func:`kv_cache_per_layer` resolves it): vLLM holds their latent whole
-    on every TP rank."""
-    rank = _attention_arch(df)["kv_lora_rank"]
-    return np.isfinite(rank) & (np.nan_to_num(rank) > 0)
-
-
-def _attention_arch(df) -> dict[str, np.ndarray]:
-    """:data:`ATTENTION_COLUMNS` of every row: the frame's where finite, the MLA columns else the table's."""
-    n = len(df)
-    arch = {c: (df[c].to_numpy(dtype=float) if c in df.columns else np.full(n, np.nan)) for c in ATTENTION_COLUMNS}
-    if "model" in df.columns and n and not all(np.isfinite(arch[c]).all() for c in _MLA_COLUMNS):
-        codes, keys = cells.key_codes(df["model"])
-        table = np.full((len(_MLA_COLUMNS), len(keys)), np.nan)
-        for j, (name,) in enumerate(keys):
-            spec = tables.find_model(str(name))
-            if spec is not None:
-                table[:, j] = [_float_or_nan(getattr(spec, c)) for c in _MLA_COLUMNS]
-        for c, row in zip(_MLA_COLUMNS, table, strict=True):
-            arch[c] = np.where(np.isfinite(arch[c]), arch[c], row.take(codes))
-    return arch
