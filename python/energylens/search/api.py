@@ -25,6 +25,7 @@ from energylens.model import EnergyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
 from energylens.search.candidates import candidate_space
+from energylens.search.confidence import DEFAULT_CONFIDENCE, check_confidence, confidence_limits
 from energylens.search.result import TERMS, SearchResult
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
@@ -331,7 +332,7 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
-           tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False,
+           tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, objective="energy", per_token=False,
            carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
            node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
@@ -352,6 +353,10 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             :mod:`energylens.search.candidates`). Only those are searched; result rows carry ``candidate``,
             the row's label.
         tpot_limit_s, ttft_limit_s: latency limits on the predicted TPOT / TTFT.
+        limit_confidence: P in (0, 1): a candidate passes a limit only if the upper P-quantile of its TTFT /
+            TPOT under the latency model's prediction intervals meets it (needs a model with bootstrap
+            replicates; :mod:`energylens.search.confidence`); 0.5 (default): the point prediction decides.
+            ``settings`` records the effective limits the engine applied to the point predictions.
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
             ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
@@ -373,6 +378,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     Returns:
         :class:`SearchResult`.
     """
+    confidence = check_confidence(limit_confidence)
     if objective == "cost" and price_per_gpu_hour is None:
         raise ValueError("objective 'cost' needs price_per_gpu_hour (a number, or a dict GPU name -> price)")
     options = native_options(top=top, tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s,
@@ -392,6 +398,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     energy_calibrated = calibrate_energy(space, em)
     source += _calibration_sentences(calibrated, energy_calibrated)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
+    options, limits = confidence_limits(space, em.theta, em.latency_model, options, confidence, indices)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
     seconds = time.perf_counter() - t0
@@ -399,7 +406,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     if bootstrap:
         top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed))
     unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
-    settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s,
+    settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, **limits, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
                 "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated}

@@ -101,6 +101,12 @@ class SearchResult:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
         main = self.main_rejection
         remedy = f"; to widen the space: {REMEDIES[main]}" if main in REMEDIES else ""
+        p = self.settings.get("limit_confidence", 0.5)
+        if main in ("ttft_limit", "tpot_limit") and p > 0.5:
+            name = main.removesuffix("_limit")
+            remedy += (f", or lower --limit-confidence (now {p:g}: the {name.upper()} limit "
+                       f"{self.settings[f'{name}_limit_s']:.4g} s applied as {self.settings[f'effective_{name}_limit_s']:.4g} s "
+                       "on the predicted value; 0.5 applies it as given)")
         return f"no feasible configuration among {self.candidates} candidates; most were rejected by {main} ({counts}){remedy}"
 
     def to_frame(self) -> pd.DataFrame:
@@ -158,7 +164,20 @@ class SearchResult:
         """Header lines: space size, feasible count, rejections per reason, model source, time."""
         rej = ", ".join(f"{k} {v}" for k, v in self.rejected.items() if v) or "none"
         return (f"searched {self.candidates:,} candidates in {self.seconds:.3g} s on {self.threads} thread(s): "
-                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}")
+                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line())
+
+    def limits_line(self) -> str:
+        """The line on latency limits met at a confidence other than 0.5 ("" otherwise): each limit, the
+        effective limit the engine applied to the predicted value, and how it was derived."""
+        s = self.settings
+        p = s.get("limit_confidence", 0.5)
+        if p == 0.5:
+            return ""
+        parts = [f"{n.upper()} {s[f'{n}_limit_s']:.4g} s -> {s[f'effective_{n}_limit_s']:.4g} s predicted"
+                 for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
+        return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
+                f"interval): {'; '.join(parts)} ({s['limit_confidence_method']}, "
+                f"{s['limit_confidence_candidates']:,} candidates pass the other checks)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""
