@@ -128,6 +128,12 @@ class SearchResult:
                 + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
                 f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
                 f"{_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
+        p = self.settings.get("limit_confidence", 0.5)
+        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s predicted (limit {self.settings[f'{n}_limit_s']:.4g} s, applied as "
+               f"{self.settings[f'effective_{n}_limit_s']:.4g} s)" for n in ("tpot", "ttft")
+               if self.settings.get(f"{n}_limit_s") is not None]
+        if p != 0.5 and met:
+            text += f" Latency limits met with confidence {p:g}: {'; '.join(met)}."
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
             margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
