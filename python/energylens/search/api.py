@@ -25,7 +25,7 @@ from energylens.model import EnergyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
 from energylens.search.candidates import candidate_space
-from energylens.search.confidence import DEFAULT_CONFIDENCE, check_confidence, confidence_limits
+from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.result import TERMS, SearchResult
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
@@ -322,6 +322,15 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
     return space, index, dict(zip(index.tolist(), candidates.index, strict=True))
 
 
+def _calibrated_models(space: SearchSpace, energy_model) -> tuple[EnergyModel, str, dict | None, dict | None]:
+    """The models (:func:`_models`), their calibrations written into the space's engine values, the source
+    sentence saying so, and the two calibration records."""
+    em, source = _models(energy_model)
+    calibrated = calibrate_latency(space, em.latency_model)
+    energy_calibrated = calibrate_energy(space, em)
+    return em, source + _calibration_sentences(calibrated, energy_calibrated), calibrated, energy_calibrated
+
+
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
     """The result's record of the space: its shape, workload distribution and explicit candidates."""
     return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
@@ -354,9 +363,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             the row's label.
         tpot_limit_s, ttft_limit_s: latency limits on the predicted TPOT / TTFT.
         limit_confidence: P in (0, 1): a candidate passes a limit only if the upper P-quantile of its TTFT /
-            TPOT under the latency model's prediction intervals meets it (needs a model with bootstrap
-            replicates; :mod:`energylens.search.confidence`); 0.5 (default): the point prediction decides.
-            ``settings`` records the effective limits the engine applied to the point predictions.
+            TPOT (the latency model's prediction interval; needs bootstrap replicates) meets it; 0.5: the point
+            prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
             ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
@@ -378,7 +386,6 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     Returns:
         :class:`SearchResult`.
     """
-    confidence = check_confidence(limit_confidence)
     if objective == "cost" and price_per_gpu_hour is None:
         raise ValueError("objective 'cost' needs price_per_gpu_hour (a number, or a dict GPU name -> price)")
     options = native_options(top=top, tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s,
@@ -393,12 +400,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
     if space.distribution and rate_per_s is not None:
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
-    em, source = _models(energy_model)
-    calibrated = calibrate_latency(space, em.latency_model)
-    energy_calibrated = calibrate_energy(space, em)
-    source += _calibration_sentences(calibrated, energy_calibrated)
+    em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
-    options, limits = confidence_limits(space, em.theta, em.latency_model, options, confidence, indices)
+    options, limits = confidence_limits(space, em.theta, em.latency_model, options, limit_confidence, indices)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
     seconds = time.perf_counter() - t0

@@ -117,7 +117,8 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
                       indices=None, seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """The engine options with the effective limits for confidence ``p``, and the record the result's
     settings carry (``limit_confidence``, ``effective_*_limit_s``, the ratios, how many candidates were
-    evaluated). ``p == 0.5`` returns ``options`` as they are."""
+    evaluated). ``p == 0.5`` returns ``options`` as they are; ValueError for a ``p`` outside (0, 1)."""
+    p = check_confidence(p)
     given = {name: options.get(key) for name, key in _LIMITS}
     record: dict[str, Any] = {"limit_confidence": p, "effective_ttft_limit_s": given["ttft"],
                               "effective_tpot_limit_s": given["tpot"]}
