@@ -44,7 +44,7 @@ def _admitted(space, model, options):
     return c.reason < 0
 
 
-def _random_space(rng):
+def _random_space(rng, distribution=False):
     while True:
         kw = dict(models=list(rng.choice(MODELS, rng.integers(1, 3), replace=False)),
                   gpus=list(rng.choice(GPUS, rng.integers(1, 3), replace=False)),
@@ -54,6 +54,9 @@ def _random_space(rng):
                   precision=list(rng.choice(["bf16", "fp8"], rng.integers(1, 3), replace=False)),
                   input_tokens=rng.integers(16, 4096, rng.integers(1, 3)).tolist())
         kw["output_tokens"] = rng.integers(8, 1024, len(kw["input_tokens"])).tolist()
+        if distribution:  # the points are one distribution: TTFT / TPOT at each configuration's worst point
+            kw["input_tokens"], kw["output_tokens"] = [256, 1024, 3000], [64, 256, 900]
+            kw["workload_weights"] = "equal"
         try:
             return _space(**kw)
         except ValueError:
@@ -116,11 +119,11 @@ def test_every_admitted_candidate_meets_the_limit_at_p_and_the_point_search_does
     assert record["effective_tpot_limit_s"] < limit and record["effective_ttft_limit_s"] is None
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(9))
 def test_a_higher_confidence_never_admits_what_a_lower_one_rejects(seed, model):
     rng = np.random.default_rng(seed)
-    space = _random_space(rng)
-    rate = float(rng.uniform(1, 30)) if seed % 2 else None  # load mode on odd seeds
+    space = _random_space(rng, distribution=seed % 3 == 2)
+    rate = float(rng.uniform(1, 30)) if seed % 3 == 1 else None  # load mode
     base = native_options(rate_per_s=rate)
     q = upper_quantiles(space, model.theta, model.latency_model, base, np.arange(space.size), 0.5)
     live = q["relevant"]
@@ -137,6 +140,10 @@ def test_a_higher_confidence_never_admits_what_a_lower_one_rejects(seed, model):
             assert t <= last_t.get(key, np.inf)
             last_t[key] = t
         ok = _admitted(space, model, opts)
+        if p > 0.5:  # the whole space is evaluated: each admitted candidate's own quantile meets the limits
+            own = upper_quantiles(space, model.theta, model.latency_model, base, np.arange(space.size), p)
+            assert (own["tpot_q"][ok] <= limits["tpot_limit_s"]).all()
+            assert (own["ttft_q"][ok] <= limits["ttft_limit_s"]).all()
         if previous is not None:
             assert not (ok & ~previous).any(), f"P={p} admits candidates a lower P rejects"
         previous = ok
@@ -201,15 +208,17 @@ ARGS = ["search", "--model", L70, "--gpus", "H100,H200,B200", "--input-tokens", 
         "--tpot-limit", "0.1"]
 
 
-def test_cli_limit_confidence_end_to_end(model_file, capsys):
+def test_cli_limit_confidence_end_to_end(model_file, capsys, tmp_path):
     assert main([*ARGS, "--model-file", model_file, "--json", "--limit-confidence", "0.9"]) == 0
     doc = json.loads(capsys.readouterr().out)
     s = doc["settings"]
     assert s["limit_confidence"] == 0.9 and s["tpot_limit_s"] == 0.1 and s["effective_tpot_limit_s"] < 0.1
     assert doc["top"] and all(row["tpot_s"] <= s["effective_tpot_limit_s"] for row in doc["top"])
     assert "Latency limits met with confidence 0.9" in doc["explanation"]
-    assert main([*ARGS, "--model-file", model_file, "--limit-confidence", "0.9", "--top", "3"]) == 0
+    plot = tmp_path / "pareto.png"
+    assert main([*ARGS, "--model-file", model_file, "--limit-confidence", "0.9", "--top", "3", "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
+    assert plot.read_bytes()[:4] == b"\x89PNG"
     assert "latency limits met with confidence 0.9" in out and f"TPOT 0.1 s -> {s['effective_tpot_limit_s']:.4g} s" in out
 
 

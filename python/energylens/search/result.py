@@ -232,6 +232,10 @@ class SearchResult:
             limit = self.settings.get("tpot_limit_s" if x == "tpot_s" else "ttft_limit_s")
             if limit:
                 ax.axvline(limit, color="grey", ls="--", lw=1, label="limit")
+                key = "effective_tpot_limit_s" if x == "tpot_s" else "effective_ttft_limit_s"
+                if self.settings.get(key, limit) != limit:  # limit_confidence != 0.5: what the prediction met
+                    ax.axvline(self.settings[key], color="grey", ls=":", lw=1,
+                               label=f"limit at confidence {self.settings['limit_confidence']:g}")
             ax.set_yscale("log")
             ax.legend(fontsize=8)
         fig.suptitle(f"{self.feasible:,} feasible of {self.candidates:,} candidates", fontsize=10)
