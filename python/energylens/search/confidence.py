@@ -135,9 +135,9 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
             "energylens fit --bootstrap 100), or use limit_confidence=0.5 (the point prediction decides)")
     total = space.size if indices is None else len(indices)
     exact = total <= ENUMERATE_MAX
-    if indices is None:
-        indices = (np.arange(total, dtype=np.uint64) if exact else
-                   np.unique(np.random.default_rng(seed).integers(0, total, ENUMERATE_MAX, dtype=np.uint64)))
+    pick = (np.arange(total, dtype=np.uint64) if exact else  # positions in the space, or in the candidate list
+            np.unique(np.random.default_rng(seed).integers(0, total, ENUMERATE_MAX, dtype=np.uint64)))
+    indices = pick if indices is None else np.asarray(indices, dtype=np.uint64)[pick]
     q = upper_quantiles(space, np.asarray(energy_theta, dtype=np.float64), latency_model, options, indices, p)
     rel = q["relevant"]
     out = dict(options)
