@@ -3,7 +3,8 @@
 Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the energy and latency models (given, read from a model file, or
 fitted on the bundled data, which the result says), writes their opt-in calibrations' per-combination
 factors into the engine's values (latency: TTFT / TPOT; energy: one factor on the template's per-request
-energy), runs the native engine with the GIL released, then
+energy), with ``limit_confidence`` replaces the latency limits by the effective limits that make the
+latency model's upper quantile meet them (:mod:`.confidence`), runs the native engine with the GIL released, then
 explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
 an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
 """
