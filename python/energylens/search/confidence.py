@@ -97,7 +97,7 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
 
 def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> tuple[float, float]:
     """(effective limit T on the point prediction, largest ratio q / pred) for one limit (module docstring)."""
-    ok = np.isfinite(pred) & (pred > 0)
+    ok = np.isfinite(pred) & (pred > 0) & np.isfinite(q)
     pred, q = pred[ok], q[ok]
     ratio = float(np.max(q / pred)) if len(pred) else 1.0
     t = limit / ratio
