@@ -24,8 +24,15 @@ says so and exits 0.
 ``--data v2`` runs the same protocol on the bundled ML.ENERGY v2 text rows (A100 and H100; groups task x
 model x GPU), so that nothing is tuned to one dataset.
 
+``--limit-confidence 0.5,0.8,0.9`` also runs, per group and per confidence P, the search with
+``limit_confidence=P`` (the limit met by the upper P-quantile of the latency model's prediction interval,
+energylens.search.confidence; the models are then fitted with 100 bootstrap refits, which leaves the fitted
+parameters and so every P = 0.5 figure as they are) and reports per P the hit rate, the share of groups
+whose pick violates the measured limit, the share with no pick, and the regret of the compliant picks.
+
     python bench/search_realism.py [--repeats 20] [--out bench/results/search_realism.json]
                                    [--latency-calibration model|family] [--data v3|v2]
+                                   [--limit-confidence 0.5,0.8,0.9]
                                    [--state-traffic-per-step X]  (ablation: Mamba-state passes per step, default 2)
 """
 
@@ -64,7 +71,24 @@ def _hit(pick, ok: pd.Series, meas: pd.Series, best: float) -> bool:
     return pick is not None and bool(ok[pick]) and meas[pick] <= best
 
 
-def _group(model: EnergyModel, rows: pd.DataFrame, rng: np.random.Generator, model_all_latency: EnergyModel) -> dict:
+def _confidence(model: EnergyModel, rows: pd.DataFrame, limit: float, ok: pd.Series, best: float,
+                confidences: tuple[float, ...]) -> dict:
+    """Per confidence P: the pick of the search with ``limit_confidence=P``, hit / violates / no pick / regret."""
+    out = {}
+    meas = rows["energy_j"]
+    for p in confidences:
+        r = energylens.search(candidates=rows, energy_model=model, tpot_limit_s=limit, limit_confidence=p, top=1,
+                              bootstrap=False, threads=1)
+        pick = r.top["candidate"].iloc[0] if len(r.top) else None
+        out[f"conf_{p:g}"] = {"hit": _hit(pick, ok, meas, best), "no_pick": pick is None,
+                              "violates": pick is not None and not bool(ok[pick]),
+                              "regret": float(meas[pick] / best - 1.0) if pick is not None else float("nan"),
+                              "effective_limit_ratio": r.settings["effective_tpot_limit_s"] / limit}
+    return out
+
+
+def _group(model: EnergyModel, rows: pd.DataFrame, rng: np.random.Generator, model_all_latency: EnergyModel,
+           confidences: tuple[float, ...] = ()) -> dict:
     """One group: the search's pick under the median measured TPOT, and the diagnostics."""
     limit = float(np.median(rows["tpot_s"]))
     meas, meas_tpot = rows["energy_j"], rows["tpot_s"]
@@ -110,7 +134,8 @@ def _group(model: EnergyModel, rows: pd.DataFrame, rng: np.random.Generator, mod
                                                             + picked.rejected["memory_weights"]),
             "tpot_side_wrong": int(side.sum()), "tpot_rows": len(ev),
             "optimum_margin": float(1.0 - meas_tpot[opt] / limit), "optimum_tpot_err": opt_err,
-            "tpot_ape": (ev["tpot_s"] / meas_tpot.loc[ev.index] - 1.0).abs().tolist()}
+            "tpot_ape": (ev["tpot_s"] / meas_tpot.loc[ev.index] - 1.0).abs().tolist(),
+            **_confidence(model, rows, limit, ok, best, confidences)}
 
 
 def _parity(model: EnergyModel, test: pd.DataFrame) -> float:
@@ -130,6 +155,8 @@ def main() -> None:
                     help="fit the latency model with per-key TPOT/TTFT factors (default: none)")
     ap.add_argument("--data", choices=("v3", "v2"), default="v3",
                     help="v3: ML.ENERGY v3 H100 (default); v2: the bundled ML.ENERGY v2 text rows")
+    ap.add_argument("--limit-confidence", type=lambda t: tuple(float(v) for v in t.split(",")), default=(),
+                    help="comma-separated confidences P: also search with limit_confidence=P (e.g. 0.5,0.8,0.9)")
     ap.add_argument("--state-traffic-per-step", type=float, default=None,
                     help="ablation: override energylens.profiles.features.STATE_TRAFFIC_PER_STEP")
     args = ap.parse_args()
@@ -148,11 +175,12 @@ def main() -> None:
     df.index = [f"r{i}" for i in range(len(df))]
     t0 = time.perf_counter()
     per_seed, records, parity = [], [], []
+    boot = 100 if args.limit_confidence else 0  # intervals for the confidences; the fitted parameters do not move
     latency_all = EnergyModel(bootstrap=0, seed=0, **kw).fit(df).latency_model  # in-sample: the template's best case
     ape_all = (latency_all.predict(df)["tpot_s_pred"].to_numpy() / df["tpot_s"].to_numpy() - 1.0).__abs__()
     rng = np.random.default_rng(0)
     for sp in random_splits(len(df), 50, args.repeats, 0):
-        model = EnergyModel(bootstrap=0, seed=sp.repeat, **kw).fit(df.iloc[sp.train_idx])
+        model = EnergyModel(bootstrap=boot, seed=sp.repeat, **kw).fit(df.iloc[sp.train_idx])
         model_all = copy.copy(model)  # the same energy model, the latency model of all rows
         model_all.latency_model = latency_all
         test = df.iloc[sp.test_idx]
@@ -163,7 +191,7 @@ def main() -> None:
             if len(rows) < 2:
                 continue
             recs.append({"repeat": sp.repeat, "group": " | ".join(map(str, key)),
-                         **_group(model, rows, rng, model_all)})
+                         **_group(model, rows, rng, model_all, args.limit_confidence)})
         records += recs
         frame = pd.DataFrame(recs)
         per_seed.append({"repeat": sp.repeat, "groups": len(frame), "top1_search": float(frame["hit"].mean()),
@@ -172,11 +200,31 @@ def main() -> None:
               f"{per_seed[-1]['top1_measured_tpot']:.3f} ({len(frame)} groups, {time.perf_counter() - t0:.0f} s)")
     write(args.out, per_seed, records, parity, time.perf_counter() - t0, ape_all, features.STATE_TRAFFIC_PER_STEP,
           {"data": args.data, "latency_calibration": args.latency_calibration,
-           "latency_template": latency_all.template_id})
+           "latency_template": latency_all.template_id, "bootstrap": boot}, args.limit_confidence)
+
+
+def _confidence_figures(frame: pd.DataFrame, confidences: tuple[float, ...]) -> dict:
+    """Per confidence: hit rate (mean over repeats of each repeat's share, as top1_search), the shares of groups
+    whose pick violates the measured limit / that get no pick, the compliant picks' regret, and the effective
+    limit's ratio to the given one."""
+    out = {}
+    for p in confidences:
+        col = pd.DataFrame(list(frame[f"conf_{p:g}"]), index=frame.index)
+        compliant = col.loc[~col["violates"] & ~col["no_pick"], "regret"]
+        out[f"{p:g}"] = {
+            "top1_search": float(col["hit"].groupby(frame["repeat"]).mean().mean()),
+            "pick_violates_measured_limit_share": float(col["violates"].mean()),
+            "no_pick_share": float(col["no_pick"].mean()),
+            "regret_pct_of_compliant_picks_mean": float(compliant.mean() * 100),
+            "regret_pct_of_compliant_picks_median": float(compliant.median() * 100),
+            "compliant_pick_share": float(len(compliant) / len(col)),
+            "effective_limit_ratio_median": float(col["effective_limit_ratio"].median()),
+            "effective_limit_ratio_min": float(col["effective_limit_ratio"].min())}
+    return out
 
 
 def write(out: str, per_seed: list, records: list, parity: list, seconds: float, ape_all: np.ndarray,
-          state_traffic: float, setup: dict) -> None:
+          state_traffic: float, setup: dict, confidences: tuple[float, ...] = ()) -> None:
     frame = pd.DataFrame(records)
     seeds = pd.DataFrame(per_seed)
     misses = frame[~frame["hit"]]
@@ -220,6 +268,7 @@ def write(out: str, per_seed: list, records: list, parity: list, seconds: float,
         "optimum_tpot_overpredicted_share": float((frame["optimum_tpot_err"] > 0).mean()),
         "excluded_optimum_tpot_err_median": float(
             frame.loc[frame["cause"] == "optimum_excluded_by_predicted_tpot", "optimum_tpot_err"].median()),
+        "limit_confidence": _confidence_figures(frame, confidences),
         "misses_by_group": misses.groupby("group")["cause"].agg(lambda s: dict(Counter(s))).to_dict(),
         "per_seed": per_seed,
     }

@@ -8,7 +8,14 @@ import sys
 
 import pandas as pd
 
-from energylens.cli.options import add_gpu_table_option, apply_gpu_tables, positive_float, positive_int, seed
+from energylens.cli.options import (
+    add_gpu_table_option,
+    apply_gpu_tables,
+    level,
+    positive_float,
+    positive_int,
+    seed,
+)
 from energylens.outputs import check_output_path
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.search import search
@@ -64,6 +71,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "configuration one candidate (expected energy; limits and memory at the worst point)")
     p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
     p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
+    p.add_argument("--limit-confidence", type=level, default=0.5, metavar="P",
+                   help="meet the latency limits with confidence P: a configuration passes only if the upper "
+                   "P-quantile of its TPOT / TTFT (the latency model's prediction interval; needs a model with "
+                   "bootstrap refits) meets the limit (0.5: the predicted value decides)")
     p.add_argument("--rate", type=positive_float,
                    help="requests per second: load-driven mode (running batch from Little's law, replicas, idle power)")
     p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
@@ -131,7 +142,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
                     tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
                     precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
                     workload_weights=args.workload_weights, candidates=candidates, tpot_limit_s=args.tpot_limit,
-                    ttft_limit_s=args.ttft_limit, rate_per_s=args.rate, objective=args.objective,
+                    ttft_limit_s=args.ttft_limit, limit_confidence=args.limit_confidence, rate_per_s=args.rate,
+                    objective=args.objective,
                     per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
                     top=args.top, energy_model=args.model_file, gpu_memory_utilization=args.gpu_memory_utilization,
                     node_size=args.node_size, threads=args.threads, bootstrap_seed=args.bootstrap_seed,

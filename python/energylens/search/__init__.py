@@ -4,7 +4,8 @@
 workload points in the native engine (cpp/src/search.cpp: mixed-radix index, never materialised, the
 evaluator's own templates, streaming top-k and Pareto fronts) and returns a :class:`SearchResult`.
 :mod:`.space` builds the space, :mod:`.oracle` is the NumPy brute force the engine is tested against,
-:mod:`.result` the result's views. Design and limits: docs/search.md.
+:mod:`.result` the result's views, :mod:`.confidence` the latency limits met with a stated confidence. Design and
+limits: docs/search.md.
 
 This package may import :mod:`energylens.profiles` and :mod:`energylens.model` (not the CLI).
 ``energylens.search`` is also callable, so ``energylens.search(...)`` works whether the name resolves to

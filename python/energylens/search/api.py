@@ -3,7 +3,8 @@
 Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the energy and latency models (given, read from a model file, or
 fitted on the bundled data, which the result says), writes their opt-in calibrations' per-combination
 factors into the engine's values (latency: TTFT / TPOT; energy: one factor on the template's per-request
-energy), runs the native engine with the GIL released, then
+energy), with ``limit_confidence`` replaces the latency limits by the effective limits that make the
+latency model's upper quantile meet them (:mod:`.confidence`), runs the native engine with the GIL released, then
 explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
 an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
 """
@@ -25,6 +26,7 @@ from energylens.model import EnergyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
 from energylens.search.candidates import candidate_space
+from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.result import TERMS, SearchResult
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
@@ -321,6 +323,15 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
     return space, index, dict(zip(index.tolist(), candidates.index, strict=True))
 
 
+def _calibrated_models(space: SearchSpace, energy_model) -> tuple[EnergyModel, str, dict | None, dict | None]:
+    """The models (:func:`_models`), their calibrations written into the space's engine values, the source
+    sentence saying so, and the two calibration records."""
+    em, source = _models(energy_model)
+    calibrated = calibrate_latency(space, em.latency_model)
+    energy_calibrated = calibrate_energy(space, em)
+    return em, source + _calibration_sentences(calibrated, energy_calibrated), calibrated, energy_calibrated
+
+
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
     """The result's record of the space: its shape, workload distribution and explicit candidates."""
     return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
@@ -331,7 +342,7 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
-           tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy", per_token=False,
+           tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, objective="energy", per_token=False,
            carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
            node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
@@ -352,6 +363,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             :mod:`energylens.search.candidates`). Only those are searched; result rows carry ``candidate``,
             the row's label.
         tpot_limit_s, ttft_limit_s: latency limits on the predicted TPOT / TTFT.
+        limit_confidence: P in (0, 1): a candidate passes a limit only if the upper P-quantile of its TTFT /
+            TPOT (the latency model's prediction interval; needs bootstrap replicates) meets it; 0.5: the point
+            prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
             ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
@@ -387,11 +401,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
     if space.distribution and rate_per_s is not None:
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
-    em, source = _models(energy_model)
-    calibrated = calibrate_latency(space, em.latency_model)
-    energy_calibrated = calibrate_energy(space, em)
-    source += _calibration_sentences(calibrated, energy_calibrated)
+    em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
+    options, limits = confidence_limits(space, em.theta, em.latency_model, options, limit_confidence, indices)
     t0 = time.perf_counter()
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
     seconds = time.perf_counter() - t0
@@ -399,7 +411,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     if bootstrap:
         top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed))
     unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
-    settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s,
+    settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, **limits, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
                 "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated}

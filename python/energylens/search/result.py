@@ -101,6 +101,12 @@ class SearchResult:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
         main = self.main_rejection
         remedy = f"; to widen the space: {REMEDIES[main]}" if main in REMEDIES else ""
+        p = self.settings.get("limit_confidence", 0.5)
+        if main in ("ttft_limit", "tpot_limit") and p > 0.5:
+            name = main.removesuffix("_limit")
+            remedy += (f", or lower --limit-confidence (now {p:g}: the {name.upper()} limit "
+                       f"{self.settings[f'{name}_limit_s']:.4g} s applied as {self.settings[f'effective_{name}_limit_s']:.4g} s "
+                       "on the predicted value; 0.5 applies it as given)")
         return f"no feasible configuration among {self.candidates} candidates; most were rejected by {main} ({counts}){remedy}"
 
     def to_frame(self) -> pd.DataFrame:
@@ -122,6 +128,12 @@ class SearchResult:
                 + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
                 f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
                 f"{_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
+        p = self.settings.get("limit_confidence", 0.5)
+        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s predicted (limit {self.settings[f'{n}_limit_s']:.4g} s, applied as "
+               f"{self.settings[f'effective_{n}_limit_s']:.4g} s)" for n in ("tpot", "ttft")
+               if self.settings.get(f"{n}_limit_s") is not None]
+        if p != 0.5 and met:
+            text += f" Latency limits met with confidence {p:g}: {'; '.join(met)}."
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
             margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
@@ -158,7 +170,20 @@ class SearchResult:
         """Header lines: space size, feasible count, rejections per reason, model source, time."""
         rej = ", ".join(f"{k} {v}" for k, v in self.rejected.items() if v) or "none"
         return (f"searched {self.candidates:,} candidates in {self.seconds:.3g} s on {self.threads} thread(s): "
-                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}")
+                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line())
+
+    def limits_line(self) -> str:
+        """The line on latency limits met at a confidence other than 0.5 ("" otherwise): each limit, the
+        effective limit the engine applied to the predicted value, and how it was derived."""
+        s = self.settings
+        p = s.get("limit_confidence", 0.5)
+        if p == 0.5:
+            return ""
+        parts = [f"{n.upper()} {s[f'{n}_limit_s']:.4g} s -> {s[f'effective_{n}_limit_s']:.4g} s predicted"
+                 for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
+        return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
+                f"interval): {'; '.join(parts)} ({s['limit_confidence_method']}, "
+                f"{s['limit_confidence_candidates']:,} candidates pass the other checks)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""
@@ -207,6 +232,10 @@ class SearchResult:
             limit = self.settings.get("tpot_limit_s" if x == "tpot_s" else "ttft_limit_s")
             if limit:
                 ax.axvline(limit, color="grey", ls="--", lw=1, label="limit")
+                key = "effective_tpot_limit_s" if x == "tpot_s" else "effective_ttft_limit_s"
+                if self.settings.get(key, limit) != limit:  # limit_confidence != 0.5: what the prediction met
+                    ax.axvline(self.settings[key], color="grey", ls=":", lw=1,
+                               label=f"limit at confidence {self.settings['limit_confidence']:g}")
             ax.set_yscale("log")
             ax.legend(fontsize=8)
         fig.suptitle(f"{self.feasible:,} feasible of {self.candidates:,} candidates", fontsize=10)
