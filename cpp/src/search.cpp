@@ -29,6 +29,11 @@ constexpr std::size_t F = roofline::kNumFeatures;
 // 128 rows 81 M/s, 256 rows 45-67 M/s, 512 rows 27 M/s.
 constexpr std::size_t kBlock = 128;
 
+// Workload points from which a run of one batch value is filled by vectorised copies (fill_segment) rather
+// than candidate by candidate (fill_run): measured on the bench spaces (40 points: 10 % faster; 1 point: the
+// per-run calls cost 1.7x).
+constexpr std::uint64_t kSegment = 8;
+
 // Points of each Pareto front the offers' vectorised pre-test compares a row with (offer_candidates).
 constexpr std::size_t kCorners = 8;
 
@@ -295,7 +300,8 @@ struct Block {
   std::int64_t flag[kBlock];    // scratch: rows the offers look at (0 / 1, the width of a double: vectorises)
   std::size_t combo[kBlock];    // combo whose static columns the row holds (SIZE_MAX: none yet)
   std::uint64_t outer[kBlock];  // outer (index / (nb nw)) whose outer columns the row holds
-  std::uint32_t sel[kBlock];    // scratch: the points of a segment that fit in memory
+  std::uint32_t sel[kBlock];    // scratch: rows kept by a pass
+  double batch_all[kBlock], w_step[kBlock];  // scratch: a run's template batch and weight bytes per batch value
   // Per workload point, for the (combo, tp) of `table_combo`, `table_tp`: the features that depend on
   // (combo, tp, workload), and the context and unreplicated KV bytes per token of the memory check. Built
   // once per (combo, tp) a thread meets instead of once per candidate (they cost two divisions each).
@@ -375,25 +381,32 @@ struct Segment {
   std::uint64_t oid, w0, n, first;
 };
 
-// Rows [rows, rows + n) from points w0 + at(k) of segment g: the candidate's columns from the workload
-// tables, the outer's where a row held another outer.
-template <class At>
-void put_rows(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, std::size_t n, At at) {
+// One workload-table column copied into rows [0, n) of `dst`: from point w0 + k, or w0 + sel[k] with sel.
+ENERGYLENS_CLONES void copy_column(long n, const double* __restrict src, const std::uint32_t* sel,
+                                   double* __restrict dst) {
+  if (sel == nullptr) {
+    for (long k = 0; k < n; ++k) dst[k] = src[k];
+  } else {
+    for (long k = 0; k < n; ++k) dst[k] = src[sel[k]];
+  }
+}
+
+// Rows [rows, rows + n) from points w0 + k (or w0 + sel[k]) of segment g: the candidate's columns (copies
+// from the workload tables), the outer's where a row held another outer.
+void put_rows(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, std::size_t n, const std::uint32_t* sel) {
   const double batch = x.s.max_num_seqs[g.d.b], dp = x.s.dp[g.d.dp];
   const double w_step = kernel::weight_step_bytes(combo(x, g.d), x.s.tp[g.d.tp], dp, x.s.ep[g.d.ep], dp * batch);
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t r = rows + k, w = g.w0 + at(k);
-    blk.cols[roofline::kInputTokens][r] = x.in_tokens[w];
-    blk.cols[roofline::kOutputTokens][r] = x.out_tokens[w];
-    blk.cols[roofline::kPrefillExtraFlops][r] = blk.prefill[w];
-    blk.cols[roofline::kKvBytesPerToken][r] = blk.kv[w];
-    blk.cols[roofline::kAttnFlopsPerTokenCtx][r] = blk.attn[w];
-    blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r] = blk.attn_prefill[w];
-    blk.cols[roofline::kBatch][r] = dp * batch;  // the template's batch: all data-parallel ranks
-    blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
-    blk.rank_batch[r] = batch;
-    blk.index[r] = g.first + at(k);
-  }
+  const auto m = static_cast<long>(n);
+  copy_column(m, x.in_tokens.data() + g.w0, sel, blk.cols[roofline::kInputTokens] + rows);
+  copy_column(m, x.out_tokens.data() + g.w0, sel, blk.cols[roofline::kOutputTokens] + rows);
+  copy_column(m, blk.prefill.data() + g.w0, sel, blk.cols[roofline::kPrefillExtraFlops] + rows);
+  copy_column(m, blk.kv.data() + g.w0, sel, blk.cols[roofline::kKvBytesPerToken] + rows);
+  copy_column(m, blk.attn.data() + g.w0, sel, blk.cols[roofline::kAttnFlopsPerTokenCtx] + rows);
+  copy_column(m, blk.attn_prefill.data() + g.w0, sel, blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx] + rows);
+  std::fill_n(blk.cols[roofline::kBatch] + rows, n, dp * batch);  // the template's batch: all data-parallel ranks
+  std::fill_n(blk.cols[roofline::kWeightBytesPerStep] + rows, n, w_step);
+  std::fill_n(blk.rank_batch + rows, n, batch);
+  for (std::size_t k = 0; k < n; ++k) blk.index[rows + k] = g.first + (sel == nullptr ? k : sel[k]);
   for (std::size_t r = rows; r < rows + n; ++r)
     if (blk.outer[r] != g.oid) outer_columns(x, g.d, g.out, g.oid, blk, r);
 }
@@ -421,7 +434,7 @@ std::size_t fill_segment(const Ctx& x, const Segment& g, Block& blk, std::size_t
       kv_memory(static_cast<long>(g.n), g.out, batch, blk.ctx.data() + g.w0, blk.kv1.data() + g.w0, mem);
   local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += g.n - fit;
   if (fit == g.n) {
-    put_rows(x, g, blk, rows, fit, [](std::size_t k) { return k; });
+    put_rows(x, g, blk, rows, fit, nullptr);
   } else if (fit > 0) {  // the points that fit, moved up
     std::size_t k = 0;
     for (std::size_t j = 0; j < g.n; ++j) {
@@ -429,9 +442,53 @@ std::size_t fill_segment(const Ctx& x, const Segment& g, Block& blk, std::size_t
       k += !(mem[j] > g.out.usable_bytes);
     }
     for (k = 0; k < fit; ++k) mem[k] = mem[blk.sel[k]];
-    put_rows(x, g, blk, rows, fit, [&blk](std::size_t j) { return std::size_t{blk.sel[j]}; });
+    put_rows(x, g, blk, rows, fit, blk.sel);
   }
   return rows + fit;
+}
+
+// Candidates at positions [p, end) of outer `oid` (position b nw + w inside it, digits `d` apart from b
+// and w) into the block from row `rows`, each with its KV-cache memory check (a candidate that fails is
+// counted and its row reused): the features from the workload tables and from this run's batch values.
+// Returns the new row count. A plain loop per candidate: with a single workload point (the CLI's case) a
+// run of one batch value is one candidate, so per-run work would cost as much as the candidates.
+std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint64_t oid, std::uint64_t p,
+                     std::uint64_t end, Block& blk, std::size_t rows, Local& local) {
+  const double dp = x.s.dp[d.dp];
+  const std::uint64_t b0 = p / x.nw;
+  for (std::uint64_t b = b0; b <= (end - 1) / x.nw; ++b) {  // as the per-candidate code, once per batch value
+    const double batch_all = dp * x.s.max_num_seqs[b];  // the template's batch: all data-parallel ranks
+    blk.batch_all[b - b0] = batch_all;
+    blk.w_step[b - b0] = kernel::weight_step_bytes(combo(x, d), x.s.tp[d.tp], dp, x.s.ep[d.ep], batch_all);
+  }
+  const std::uint64_t first = oid * x.nb * x.nw;
+  std::uint64_t b = b0, w = p % x.nw, failed = 0;
+  for (std::uint64_t q = p; q < end; ++q) {
+    const std::size_t r = rows;
+    if (blk.outer[r] != oid) outer_columns(x, d, out, oid, blk, r);
+    const double batch = x.s.max_num_seqs[b];
+    const double mem = out.fixed_bytes + batch * blk.ctx[w] * blk.kv1[w] / out.kv_div;  // as kernel::kv_bytes
+    blk.cols[roofline::kInputTokens][r] = x.in_tokens[w];
+    blk.cols[roofline::kOutputTokens][r] = x.out_tokens[w];
+    blk.cols[roofline::kPrefillExtraFlops][r] = blk.prefill[w];
+    blk.cols[roofline::kKvBytesPerToken][r] = blk.kv[w];
+    blk.cols[roofline::kAttnFlopsPerTokenCtx][r] = blk.attn[w];
+    blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r] = blk.attn_prefill[w];
+    blk.cols[roofline::kBatch][r] = blk.batch_all[b - b0];
+    blk.cols[roofline::kWeightBytesPerStep][r] = blk.w_step[b - b0];
+    blk.rank_batch[r] = batch;
+    blk.mem[r] = mem;
+    blk.index[r] = first + q;
+    const bool fits = !(mem > out.usable_bytes);  // branch-free (a NaN fits, as in the per-candidate check)
+    rows += fits;
+    failed += !fits;
+    if (++w == x.nw) {
+      w = 0;
+      ++b;
+    }
+  }
+  local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += failed;
+  return rows;
 }
 
 // Candidates [begin, begin + len) of the fixed-batch mode into the block (structure and memory checked,
@@ -441,7 +498,7 @@ std::size_t fill_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block
   std::size_t rows = 0;
   for (std::uint64_t i = 0; i < len;) {
     const std::uint64_t index = begin + i, oid = index / inner;
-    std::uint64_t pos = index % inner;
+    const std::uint64_t pos = index % inner;
     const std::uint64_t end = pos + std::min<std::uint64_t>(inner - pos, len - i);
     Digits d = decode(x, index);
     const Outer out = outer_info(x, d);
@@ -449,11 +506,15 @@ std::size_t fill_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block
       local.rejected[static_cast<std::size_t>(out.reason)] += end - pos;
     } else {
       workload_tables(x, d, blk);
-      for (std::uint64_t p = pos; p < end;) {  // runs of one batch digit
-        d.b = p / x.nw;
-        const std::uint64_t w0 = p % x.nw, n = std::min<std::uint64_t>(x.nw - w0, end - p);
-        rows = fill_segment(x, Segment{d, out, oid, w0, n, oid * inner + p}, blk, rows, local);
-        p += n;
+      if (x.nw >= kSegment) {
+        for (std::uint64_t p = pos; p < end;) {  // runs of one batch value
+          d.b = p / x.nw;
+          const std::uint64_t w0 = p % x.nw, n = std::min<std::uint64_t>(x.nw - w0, end - p);
+          rows = fill_segment(x, Segment{d, out, oid, w0, n, oid * inner + p}, blk, rows, local);
+          p += n;
+        }
+      } else {
+        rows = fill_run(x, d, out, oid, pos, end, blk, rows, local);
       }
     }
     i += end - pos;
@@ -554,18 +615,32 @@ void offer_rows(const Ctx& x, Block& blk, std::size_t kept, Local& local) {
   }
 }
 
+// Latency limits of n rows, in kernel::limit_reason's order (TTFT first; a NaN fails): flag[i] = 1 where
+// row i passes; the failures per reason added to ttft_fail, tpot_fail. Comparisons only (vectorised).
+ENERGYLENS_CLONES void limit_flags(long n, const double* __restrict ttft, const double* __restrict tpot,
+                                   double ttft_limit, double tpot_limit, std::int64_t* __restrict flag,
+                                   std::uint64_t& ttft_fail, std::uint64_t& tpot_fail) {
+  std::uint64_t t_fail = 0, p_fail = 0;
+  for (long i = 0; i < n; ++i) {
+    const bool t = !(ttft[i] <= ttft_limit), p = !(tpot[i] <= tpot_limit);
+    t_fail += t;
+    p_fail += !t & p;
+    flag[i] = !t & !p;
+  }
+  ttft_fail += t_fail;
+  tpot_fail += p_fail;
+}
+
 // Rows that pass the latency limits moved up (rejections counted per reason); returns how many.
 std::size_t limit_pass(const Ctx& x, Block& blk, std::size_t rows, Local& local) {
-  std::size_t kept = 0, ttft_fail = 0, tpot_fail = 0;
-  for (std::size_t i = 0; i < rows; ++i) {  // branch-free: about half the rows fail in a typical space
-    const bool t = !(blk.ttft[i] <= x.lim.ttft_limit_s), p = !(blk.tpot[i] <= x.lim.tpot_limit_s);
-    ttft_fail += t;  // the order of kernel::limit_reason: TTFT first (a NaN fails)
-    tpot_fail += !t && p;
+  limit_flags(static_cast<long>(rows), blk.ttft, blk.tpot, x.lim.ttft_limit_s, x.lim.tpot_limit_s, blk.flag,
+              local.rejected[static_cast<std::size_t>(Reason::TtftLimit)],
+              local.rejected[static_cast<std::size_t>(Reason::TpotLimit)]);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
     blk.sel[kept] = static_cast<std::uint32_t>(i);
-    kept += !t && !p;
+    kept += static_cast<std::size_t>(blk.flag[i]);
   }
-  local.rejected[static_cast<std::size_t>(Reason::TtftLimit)] += ttft_fail;
-  local.rejected[static_cast<std::size_t>(Reason::TpotLimit)] += tpot_fail;
   for (std::size_t k = 0; k < kept; ++k)
     if (blk.sel[k] != k) move_row(blk, blk.sel[k], k);
   return kept;
