@@ -26,7 +26,8 @@ constexpr std::size_t F = roofline::kNumFeatures;
 
 // Candidates per block: the template loops run vectorised over a block whose 16 feature columns
 // (16 KB in float64) stay in L1. Measured on the bench space (cpu-seconds, one thread): 64 rows 75 M/s,
-// 128 rows 81 M/s, 256 rows 45-67 M/s, 512 rows 27 M/s.
+// 128 rows 81 M/s, 256 rows 45-67 M/s, 512 rows 27 M/s. With 26 feature columns now (26 KB), 64 rows
+// measured no faster than 128 (8.3-9.5e7 against 8.5-8.8e7 per cpu-second, alternating, loaded box).
 constexpr std::size_t kBlock = 128;
 
 // Workload points from which a run of one batch value is filled by vectorised copies (fill_segment) rather
@@ -304,7 +305,7 @@ struct Block {
   double batch_all[kBlock], w_step[kBlock];  // scratch: a run's template batch and weight bytes per batch value
   // Per workload point, for the (combo, tp) of `table_combo`, `table_tp`: the features that depend on
   // (combo, tp, workload), and the context and unreplicated KV bytes per token of the memory check. Built
-  // once per (combo, tp) a thread meets instead of once per candidate (they cost two divisions each).
+  // once per (combo, tp) a thread meets instead of twice per candidate (a division or two each time).
   std::vector<double> kv, attn, attn_prefill, prefill, ctx, kv1;
   std::size_t table_combo = static_cast<std::size_t>(-1);
   std::uint64_t table_tp = 0;
@@ -381,7 +382,7 @@ struct Segment {
   std::uint64_t oid, w0, n, first;
 };
 
-// One workload-table column copied into rows [0, n) of `dst`: from point w0 + k, or w0 + sel[k] with sel.
+// One workload-table column (`src` at the run's first point) copied into rows [0, n) of `dst`: point k, or sel[k].
 ENERGYLENS_CLONES void copy_column(long n, const double* __restrict src, const std::uint32_t* sel,
                                    double* __restrict dst) {
   if (sel == nullptr) {
