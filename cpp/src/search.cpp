@@ -303,6 +303,7 @@ struct Block {
   std::uint64_t outer[kBlock];  // outer (index / (nb nw)) whose outer columns the row holds
   std::uint32_t sel[kBlock];    // scratch: rows kept by a pass
   double batch_all[kBlock], w_step[kBlock];  // scratch: a run's template batch and weight bytes per batch value
+  double run_mem[kBlock];                    // scratch: a run's memory per candidate (fill_run)
   // Per workload point, for the (combo, tp) of `table_combo`, `table_tp`: the features that depend on
   // (combo, tp, workload), and the context and unreplicated KV bytes per token of the memory check. Built
   // once per (combo, tp) a thread meets instead of twice per candidate (a division or two each time).
@@ -462,13 +463,24 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
     blk.batch_all[b - b0] = batch_all;
     blk.w_step[b - b0] = kernel::weight_step_bytes(combo(x, d), x.s.tp[d.tp], dp, x.s.ep[d.ep], batch_all);
   }
+  // The memory of every candidate first: in the row loop below the next row depends on whether this one
+  // fits, and with the division inside that loop each candidate waited for the previous one's.
+  std::uint64_t b = b0, w = p % x.nw;
+  for (std::uint64_t q = p; q < end; ++q) {
+    blk.run_mem[q - p] = out.fixed_bytes + x.s.max_num_seqs[b] * blk.ctx[w] * blk.kv1[w] / out.kv_div;  // kv_bytes
+    if (++w == x.nw) {
+      w = 0;
+      ++b;
+    }
+  }
   const std::uint64_t first = oid * x.nb * x.nw;
-  std::uint64_t b = b0, w = p % x.nw, failed = 0;
+  std::uint64_t failed = 0;
+  b = b0;
+  w = p % x.nw;
   for (std::uint64_t q = p; q < end; ++q) {
     const std::size_t r = rows;
     if (blk.outer[r] != oid) outer_columns(x, d, out, oid, blk, r);
-    const double batch = x.s.max_num_seqs[b];
-    const double mem = out.fixed_bytes + batch * blk.ctx[w] * blk.kv1[w] / out.kv_div;  // as kernel::kv_bytes
+    const double mem = blk.run_mem[q - p];
     blk.cols[roofline::kInputTokens][r] = x.in_tokens[w];
     blk.cols[roofline::kOutputTokens][r] = x.out_tokens[w];
     blk.cols[roofline::kPrefillExtraFlops][r] = blk.prefill[w];
@@ -477,7 +489,7 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
     blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r] = blk.attn_prefill[w];
     blk.cols[roofline::kBatch][r] = blk.batch_all[b - b0];
     blk.cols[roofline::kWeightBytesPerStep][r] = blk.w_step[b - b0];
-    blk.rank_batch[r] = batch;
+    blk.rank_batch[r] = x.s.max_num_seqs[b];
     blk.mem[r] = mem;
     blk.index[r] = first + q;
     const bool fits = !(mem > out.usable_bytes);  // branch-free (a NaN fits, as in the per-candidate check)
