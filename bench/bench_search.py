@@ -8,6 +8,10 @@ second (median of --repeats samples, min-max), wall clock and per CPU-second of 
 (one native thread), since the development box is shared. Writes bench/results/search.json.
 
     python bench/bench_search.py [--repeats 7] [--threads 2]
+    python bench/bench_search.py --fixed-only --n-work 1 --n-batch 640 --out /tmp/one_point.json
+
+--n-work / --n-batch shape the native space (workload points, max_num_seqs 1..n; 40 x 256 by default; one
+point is the CLI's case); --fixed-only skips the brute force and load mode (A/B runs of the native engine).
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", default=str(Path(__file__).with_name("results") / "search.json"))
+    ap.add_argument("--n-work", type=int, default=40, help="workload points of the native space")
+    ap.add_argument("--n-batch", type=int, default=256, help="max_num_seqs values (1..n) of the native space")
+    ap.add_argument("--fixed-only", action="store_true", help="only the native fixed-batch rates")
     args = ap.parse_args()
 
     model = EnergyModel(bootstrap=0).fit("bundled")
@@ -78,7 +85,8 @@ def main() -> None:
 
     # --- fixed-batch mode ---------------------------------------------------------------------
     opts = native_options(top=10, tpot_limit_s=0.1)
-    big = big_space()
+    big = big_space(n_batch=args.n_batch, n_work=args.n_work)
+    res["native_space"] = {"n_work": args.n_work, "n_batch": args.n_batch}
     for threads in sorted({1, args.threads}):
         o = {**opts, "threads": threads}
         out = run_engine(big, theta, phi, o)
@@ -90,6 +98,9 @@ def main() -> None:
         print(f"native fixed-batch, {threads} thread(s): {r['per_s_median']:.3g} candidates/s "
               f"({r['per_s_min']:.3g}-{r['per_s_max']:.3g})" + (f", {r['per_cpu_s']:.3g} per cpu-s" if threads == 1 else ""))
 
+    if args.fixed_only:
+        finish(res, args)
+        return
     small = small_space(32, 40)
     t_np = timed(lambda: brute_force(small, theta, phi, top_k=10, tpot_limit_s=0.1), args.repeats)
     res["numpy_fixed"] = rate(small.size, t_np)
@@ -113,9 +124,13 @@ def main() -> None:
         "fixed_native_1_thread_vs_numpy": res["native_fixed_1_threads"]["per_s_median"] / res["numpy_fixed"]["per_s_median"],
         "load_native_vs_numpy": res["native_load"]["per_s_median"] / res["numpy_load"]["per_s_median"],
     }
+    print(json.dumps(res["ratios"], indent=1))
+    finish(res, args)
+
+
+def finish(res: dict, args) -> None:
     res["targets"] = {"candidates_per_s": 1e8, "vs_numpy": 100.0}
     res["machine"]["load_average_end"] = os.getloadavg()
-    print(json.dumps(res["ratios"], indent=1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1))
     print(f"wrote {args.out}")

@@ -26,8 +26,17 @@ constexpr std::size_t F = roofline::kNumFeatures;
 
 // Candidates per block: the template loops run vectorised over a block whose 16 feature columns
 // (16 KB in float64) stay in L1. Measured on the bench space (cpu-seconds, one thread): 64 rows 75 M/s,
-// 128 rows 81 M/s, 256 rows 45-67 M/s, 512 rows 27 M/s.
+// 128 rows 81 M/s, 256 rows 45-67 M/s, 512 rows 27 M/s. With 26 feature columns now (26 KB), 64 rows
+// measured no faster than 128 (8.3-9.5e7 against 8.5-8.8e7 per cpu-second, alternating, loaded box).
 constexpr std::size_t kBlock = 128;
+
+// Workload points from which a run of one batch value is filled by vectorised copies (fill_segment) rather
+// than candidate by candidate (fill_run): measured on the bench spaces (40 points: 10 % faster; 1 point: the
+// per-run calls cost 1.7x).
+constexpr std::uint64_t kSegment = 8;
+
+// Points of each Pareto front the offers' vectorised pre-test compares a row with (offer_candidates).
+constexpr std::size_t kCorners = 8;
 
 const char* const kReasonNames[] = {"tp_heads",       "tp_node",         "ep_without_moe",
                                     "ep_experts",     "ep_group",        "memory_weights",
@@ -51,6 +60,7 @@ struct Ctx {
   const Space& s;
   const Options& o;
   std::vector<double> combos, tp, pp, dp, ep, workloads;
+  std::vector<double> in_tokens, out_tokens;  // the workload points' tokens, one array each
   std::vector<double> weights;  // workload weights normalised to sum 1 (distribution mode), else empty
   kernel::View view{};
   kernel::Limits lim{};
@@ -72,7 +82,11 @@ struct Ctx {
     pp.assign(space.pp.begin(), space.pp.end());
     dp.assign(space.dp.begin(), space.dp.end());
     ep.assign(space.ep.begin(), space.ep.end());
-    for (const Workload& w : space.workloads) workloads.insert(workloads.end(), {w.input_tokens, w.output_tokens});
+    for (const Workload& w : space.workloads) {
+      workloads.insert(workloads.end(), {w.input_tokens, w.output_tokens});
+      in_tokens.push_back(w.input_tokens);
+      out_tokens.push_back(w.output_tokens);
+    }
     nw = space.workloads.size();
     double total_weight = 0;
     for (double w : space.workload_weights) total_weight += w;
@@ -92,27 +106,6 @@ struct Ctx {
 };
 
 Digits decode(const Ctx& x, std::uint64_t i) { return kernel::decode(x.view, i); }
-
-// Next index in mixed radix; true when the outer digits (combo, tp, pp, dp, ep) changed, and
-// `batch_changed` when the batch digit (or anything above it) changed.
-bool advance(const Ctx& x, Digits& d, bool& batch_changed) {
-  batch_changed = false;
-  if (++d.w < x.nw) return false;
-  d.w = 0;
-  batch_changed = true;
-  if (++d.b < x.nb) return false;
-  d.b = 0;
-  if (++d.ep < x.nep) return true;
-  d.ep = 0;
-  if (++d.dp < x.ndp) return true;
-  d.dp = 0;
-  if (++d.pp < x.npp) return true;
-  d.pp = 0;
-  if (++d.tp < x.ntp) return true;
-  d.tp = 0;
-  ++d.c;
-  return true;
-}
 
 Outer outer_info(const Ctx& x, const Digits& d) { return kernel::outer_info(x.view, x.lim, d); }
 const double* combo(const Ctx& x, const Digits& d) { return x.combos.data() + d.c * kNumComboFields; }
@@ -296,95 +289,381 @@ struct Local {
 };
 
 // Scratch of the vectorised fixed-batch path. Rows hold only the candidates that passed the checks
-// needing no template (structure, memory), compacted; a row's static columns are rewritten only when
-// its combo changes.
+// needing no template (structure, memory), compacted. A row's columns are of three kinds: the combo's
+// (static), the outer's (tp, pp, dp, ep and what follows from them) and the candidate's own (batch and
+// workload); the first two are rewritten only when the row's combo / outer changes, since consecutive
+// blocks mostly lie in one outer (the inner axes, batch x workload, are the fastest).
 struct Block {
   alignas(64) double cols[F][kBlock];
   double pf[kBlock], dec[kBlock], step[kBlock], ttft[kBlock], tpot[kBlock], aux[kBlock];
-  double mem[kBlock], price[kBlock], dp[kBlock], rank_batch[kBlock];
+  double mem[kBlock], rank_batch[kBlock], obj[kBlock];
   std::uint64_t index[kBlock];
-  std::size_t combo[kBlock];  // combo whose static columns the row holds (SIZE_MAX: none yet)
-  Block() { std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1)); }
+  std::int64_t flag[kBlock];    // scratch: rows the offers look at (0 / 1, the width of a double: vectorises)
+  std::size_t combo[kBlock];    // combo whose static columns the row holds (SIZE_MAX: none yet)
+  std::uint64_t outer[kBlock];  // outer (index / (nb nw)) whose outer columns the row holds
+  std::uint32_t sel[kBlock];    // scratch: rows kept by a pass
+  double batch_all[kBlock], w_step[kBlock];  // scratch: a run's template batch and weight bytes per batch value
+  double run_mem[kBlock];                    // scratch: a run's memory per candidate (fill_run)
+  // Per workload point, for the (combo, tp) of `table_combo`, `table_tp`: the features that depend on
+  // (combo, tp, workload), and the context and unreplicated KV bytes per token of the memory check. Built
+  // once per (combo, tp) a thread meets instead of twice per candidate (a division or two each time).
+  std::vector<double> kv, attn, attn_prefill, prefill, ctx, kv1;
+  std::size_t table_combo = static_cast<std::size_t>(-1);
+  std::uint64_t table_tp = 0;
+  explicit Block(std::size_t nw) : kv(nw), attn(nw), attn_prefill(nw), prefill(nw), ctx(nw), kv1(nw) {
+    std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1));
+    std::fill(outer, outer + kBlock, ~std::uint64_t{0});
+  }
 };
 
-// Columns that vary within a combo; the others are the combo's values.
-constexpr bool varies(std::size_t k) {
-  return k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch || k == roofline::kInputTokens ||
-         k == roofline::kOutputTokens || k == roofline::kWeightBytesPerStep || k == roofline::kPrefillExtraFlops ||
-         k == roofline::kKvBytesPerToken || k == roofline::kAttnFlopsPerTokenCtx || k == roofline::kDp ||
-         k == roofline::kEp || k == roofline::kA2aMoeLayers || k == roofline::kPrefillAttnFlopsPerTokenCtx ||
-         k == roofline::kA2aBytesPerS || k == roofline::kPpScaleOutHops;
-  // (kLinkBytesPerS is the combo's: a row in the block has tp <= its domain, tp_node, so its TP all-reduce
-  // runs on the scale-up link)
+// The candidate's own columns; kOuterCols are set per (combo, tp, pp, dp, ep); the rest are the combo's.
+constexpr std::size_t kRowCols[] = {roofline::kBatch, roofline::kInputTokens, roofline::kOutputTokens,
+                                    roofline::kWeightBytesPerStep, roofline::kPrefillExtraFlops,
+                                    roofline::kKvBytesPerToken, roofline::kAttnFlopsPerTokenCtx,
+                                    roofline::kPrefillAttnFlopsPerTokenCtx};
+constexpr std::size_t kOuterCols[] = {roofline::kTp, roofline::kPp, roofline::kDp, roofline::kEp,
+                                      roofline::kA2aMoeLayers, roofline::kA2aBytesPerS, roofline::kPpScaleOutHops};
+// (kLinkBytesPerS is the combo's: a row in the block has tp <= its domain, tp_node, so its TP all-reduce
+// runs on the scale-up link)
+constexpr bool is_static(std::size_t k) {
+  for (std::size_t c : kRowCols)
+    if (c == k) return false;
+  for (std::size_t c : kOuterCols)
+    if (c == k) return false;
+  return true;
+}
+
+// The workload tables of `blk` for the (combo, tp) of `d`: the same calls, on the same values, as the
+// per-candidate code (kernel::fill_features, kernel::kv_bytes), so every feature keeps its bits.
+void workload_tables(const Ctx& x, Digits d, Block& blk) {
+  if (blk.table_combo == d.c && blk.table_tp == d.tp) return;
+  const double* v = combo(x, d);
+  for (std::uint64_t w = 0; w < x.nw; ++w) {
+    const double in = x.in_tokens[w], out = x.out_tokens[w];
+    kernel::attention_features(v, x.s.tp[d.tp], in, out, blk.kv[w], blk.attn[w], blk.attn_prefill[w]);
+    double attn = 0, attn_prefill = 0;
+    kernel::attention_features(v, 1.0, in, out, blk.kv1[w], attn, attn_prefill);
+    blk.ctx[w] = in + 0.5 * out;
+    d.w = w;
+    blk.prefill[w] = kernel::prefill_extra(x.view, d);
+  }
+  blk.table_combo = d.c;
+  blk.table_tp = d.tp;
+}
+
+// The outer's and (if its combo changed) the combo's columns into row r.
+void outer_columns(const Ctx& x, const Digits& d, const Outer& out, std::uint64_t oid, Block& blk, std::size_t r) {
+  const double* v = combo(x, d);
+  if (blk.combo[r] != d.c) {
+    for (std::size_t k = 0; k < F; ++k)
+      if (is_static(k)) blk.cols[k][r] = v[k];
+    blk.combo[r] = d.c;
+  }
+  const double dp = x.s.dp[d.dp], ep = x.s.ep[d.ep];
+  blk.cols[roofline::kTp][r] = x.s.tp[d.tp];
+  blk.cols[roofline::kPp][r] = x.s.pp[d.pp];
+  blk.cols[roofline::kDp][r] = dp;
+  blk.cols[roofline::kEp][r] = ep;
+  blk.cols[roofline::kA2aMoeLayers][r] = kernel::a2a_layers(v, dp, ep);
+  blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;  // topology of (combo, tp, pp, ep): outer_info
+  blk.cols[roofline::kPpScaleOutHops][r] = out.hops;
+  blk.outer[r] = oid;
+}
+
+// GPU-seconds per request of row i (the block's form of evaluate_one's).
+double gpu_seconds(const Block& blk, std::size_t i) {
+  const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
+  return nd * (blk.ttft[i] + blk.cols[roofline::kOutputTokens][i] * blk.tpot[i]) / blk.rank_batch[i];
+}
+
+// One (outer, batch) run of workload points [w0, w0 + n) whose first candidate is `first`.
+struct Segment {
+  const Digits& d;  // d.b is the batch digit
+  const Outer& out;
+  std::uint64_t oid, w0, n, first;
+};
+
+// One workload-table column (`src` at the run's first point) copied into rows [0, n) of `dst`: point k, or sel[k].
+ENERGYLENS_CLONES void copy_column(long n, const double* __restrict src, const std::uint32_t* sel,
+                                   double* __restrict dst) {
+  if (sel == nullptr) {
+    for (long k = 0; k < n; ++k) dst[k] = src[k];
+  } else {
+    for (long k = 0; k < n; ++k) dst[k] = src[sel[k]];
+  }
+}
+
+// Rows [rows, rows + n) from points w0 + k (or w0 + sel[k]) of segment g: the candidate's columns (copies
+// from the workload tables), the outer's where a row held another outer.
+void put_rows(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, std::size_t n, const std::uint32_t* sel) {
+  const double batch = x.s.max_num_seqs[g.d.b], dp = x.s.dp[g.d.dp];
+  const double w_step = kernel::weight_step_bytes(combo(x, g.d), x.s.tp[g.d.tp], dp, x.s.ep[g.d.ep], dp * batch);
+  const auto m = static_cast<long>(n);
+  copy_column(m, x.in_tokens.data() + g.w0, sel, blk.cols[roofline::kInputTokens] + rows);
+  copy_column(m, x.out_tokens.data() + g.w0, sel, blk.cols[roofline::kOutputTokens] + rows);
+  copy_column(m, blk.prefill.data() + g.w0, sel, blk.cols[roofline::kPrefillExtraFlops] + rows);
+  copy_column(m, blk.kv.data() + g.w0, sel, blk.cols[roofline::kKvBytesPerToken] + rows);
+  copy_column(m, blk.attn.data() + g.w0, sel, blk.cols[roofline::kAttnFlopsPerTokenCtx] + rows);
+  copy_column(m, blk.attn_prefill.data() + g.w0, sel, blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx] + rows);
+  std::fill_n(blk.cols[roofline::kBatch] + rows, n, dp * batch);  // the template's batch: all data-parallel ranks
+  std::fill_n(blk.cols[roofline::kWeightBytesPerStep] + rows, n, w_step);
+  std::fill_n(blk.rank_batch + rows, n, batch);
+  for (std::size_t k = 0; k < n; ++k) blk.index[rows + k] = g.first + (sel == nullptr ? k : sel[k]);
+  for (std::size_t r = rows; r < rows + n; ++r)
+    if (blk.outer[r] != g.oid) outer_columns(x, g.d, g.out, g.oid, blk, r);
+}
+
+// Bytes per GPU of n points (weights, reserve, KV cache; kernel::kv_bytes operation for operation: no
+// multiply feeds an add, so every ISA level rounds alike) into mem; returns how many fit (a NaN fits, as
+// in the per-candidate check).
+ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, const double* __restrict ctx,
+                                        const double* __restrict kv1, double* __restrict mem) {
+  const double fixed = out.fixed_bytes, div = out.kv_div, usable = out.usable_bytes;
+  std::size_t fit = 0;
+  for (long k = 0; k < n; ++k) {
+    mem[k] = fixed + batch * ctx[k] * kv1[k] / div;
+    fit += !(mem[k] > usable);
+  }
+  return fit;
+}
+
+// Segment g into the block from row `rows`: the KV-cache memory check per point (rejections counted),
+// the points that fit appended. Returns the new row count.
+std::size_t fill_segment(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, Local& local) {
+  const double batch = x.s.max_num_seqs[g.d.b];
+  double* mem = blk.mem + rows;
+  const std::size_t fit =
+      kv_memory(static_cast<long>(g.n), g.out, batch, blk.ctx.data() + g.w0, blk.kv1.data() + g.w0, mem);
+  local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += g.n - fit;
+  if (fit == g.n) {
+    put_rows(x, g, blk, rows, fit, nullptr);
+  } else if (fit > 0) {  // the points that fit, moved up
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < g.n; ++j) {
+      blk.sel[k] = static_cast<std::uint32_t>(j);
+      k += !(mem[j] > g.out.usable_bytes);
+    }
+    for (k = 0; k < fit; ++k) mem[k] = mem[blk.sel[k]];
+    put_rows(x, g, blk, rows, fit, blk.sel);
+  }
+  return rows + fit;
+}
+
+// Candidates at positions [p, end) of outer `oid` (position b nw + w inside it, digits `d` apart from b
+// and w) into the block from row `rows`, each with its KV-cache memory check (a candidate that fails is
+// counted and its row reused): the features from the workload tables and from this run's batch values.
+// Returns the new row count. A plain loop per candidate: with a single workload point (the CLI's case) a
+// run of one batch value is one candidate, so per-run work would cost as much as the candidates.
+std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint64_t oid, std::uint64_t p,
+                     std::uint64_t end, Block& blk, std::size_t rows, Local& local) {
+  const double dp = x.s.dp[d.dp];
+  const std::uint64_t b0 = p / x.nw;
+  for (std::uint64_t b = b0; b <= (end - 1) / x.nw; ++b) {  // as the per-candidate code, once per batch value
+    const double batch_all = dp * x.s.max_num_seqs[b];  // the template's batch: all data-parallel ranks
+    blk.batch_all[b - b0] = batch_all;
+    blk.w_step[b - b0] = kernel::weight_step_bytes(combo(x, d), x.s.tp[d.tp], dp, x.s.ep[d.ep], batch_all);
+  }
+  // The memory of every candidate first: in the row loop below the next row depends on whether this one
+  // fits, and with the division inside that loop each candidate waited for the previous one's.
+  std::uint64_t b = b0, w = p % x.nw;
+  for (std::uint64_t q = p; q < end; ++q) {
+    blk.run_mem[q - p] = out.fixed_bytes + x.s.max_num_seqs[b] * blk.ctx[w] * blk.kv1[w] / out.kv_div;  // kv_bytes
+    if (++w == x.nw) {
+      w = 0;
+      ++b;
+    }
+  }
+  const std::uint64_t first = oid * x.nb * x.nw;
+  std::uint64_t failed = 0;
+  b = b0;
+  w = p % x.nw;
+  for (std::uint64_t q = p; q < end; ++q) {
+    const std::size_t r = rows;
+    if (blk.outer[r] != oid) outer_columns(x, d, out, oid, blk, r);
+    const double mem = blk.run_mem[q - p];
+    blk.cols[roofline::kInputTokens][r] = x.in_tokens[w];
+    blk.cols[roofline::kOutputTokens][r] = x.out_tokens[w];
+    blk.cols[roofline::kPrefillExtraFlops][r] = blk.prefill[w];
+    blk.cols[roofline::kKvBytesPerToken][r] = blk.kv[w];
+    blk.cols[roofline::kAttnFlopsPerTokenCtx][r] = blk.attn[w];
+    blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r] = blk.attn_prefill[w];
+    blk.cols[roofline::kBatch][r] = blk.batch_all[b - b0];
+    blk.cols[roofline::kWeightBytesPerStep][r] = blk.w_step[b - b0];
+    blk.rank_batch[r] = x.s.max_num_seqs[b];
+    blk.mem[r] = mem;
+    blk.index[r] = first + q;
+    const bool fits = !(mem > out.usable_bytes);  // branch-free (a NaN fits, as in the per-candidate check)
+    rows += fits;
+    failed += !fits;
+    if (++w == x.nw) {
+      w = 0;
+      ++b;
+    }
+  }
+  local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += failed;
+  return rows;
+}
+
+// Candidates [begin, begin + len) of the fixed-batch mode into the block (structure and memory checked,
+// rejections counted); returns the rows filled.
+std::size_t fill_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
+  const std::uint64_t inner = x.nb * x.nw;  // candidates per outer
+  std::size_t rows = 0;
+  for (std::uint64_t i = 0; i < len;) {
+    const std::uint64_t index = begin + i, oid = index / inner;
+    const std::uint64_t pos = index % inner;
+    const std::uint64_t end = pos + std::min<std::uint64_t>(inner - pos, len - i);
+    Digits d = decode(x, index);
+    const Outer out = outer_info(x, d);
+    if (out.reason != kFeasible) {  // the rest of this outer in the block fails for the same reason
+      local.rejected[static_cast<std::size_t>(out.reason)] += end - pos;
+    } else {
+      workload_tables(x, d, blk);
+      if (x.nw >= kSegment) {
+        for (std::uint64_t p = pos; p < end;) {  // runs of one batch value
+          d.b = p / x.nw;
+          const std::uint64_t w0 = p % x.nw, n = std::min<std::uint64_t>(x.nw - w0, end - p);
+          rows = fill_segment(x, Segment{d, out, oid, w0, n, oid * inner + p}, blk, rows, local);
+          p += n;
+        }
+      } else {
+        rows = fill_run(x, d, out, oid, pos, end, blk, rows, local);
+      }
+    }
+    i += end - pos;
+  }
+  return rows;
+}
+
+// Moves row i to row r < i (a candidate that passed the latency limits): its own columns, the outer's
+// and combo's only when row r held another.
+void move_row(Block& blk, std::size_t i, std::size_t r) {
+  for (std::size_t k : kRowCols) blk.cols[k][r] = blk.cols[k][i];
+  if (blk.outer[r] != blk.outer[i]) {
+    for (std::size_t k = 0; k < F; ++k)
+      if (!is_static(k) || blk.combo[r] != blk.combo[i]) blk.cols[k][r] = blk.cols[k][i];
+    blk.outer[r] = blk.outer[i];
+    blk.combo[r] = blk.combo[i];
+  }
+  blk.ttft[r] = blk.ttft[i];
+  blk.tpot[r] = blk.tpot[i];
+  blk.mem[r] = blk.mem[i];
+  blk.rank_batch[r] = blk.rank_batch[i];
+  blk.index[r] = blk.index[i];
+}
+
+// Flags the rows that may enter the top-k (objective not above `worst`) or a front (no corner below them
+// in both coordinates): offer_candidates' superset test. Comparisons only, so every ISA level flags alike.
+ENERGYLENS_CLONES void open_rows(long n, const double* __restrict obj, const double* __restrict tpot,
+                                 const double* __restrict ttft, const double* tx, const double* ty, const double* rx,
+                                 const double* ry, double worst, bool pareto, std::int64_t* __restrict flag) {
+  for (long i = 0; i < n; ++i) {
+    bool open_t = true, open_r = true;
+    for (std::size_t j = 0; j < kCorners; ++j) {
+      open_t &= !((tpot[i] > tx[j]) & (obj[i] > ty[j]));
+      open_r &= !((ttft[i] > rx[j]) & (obj[i] > ry[j]));
+    }
+    flag[i] = (!(obj[i] > worst)) | (pareto & (open_t | open_r));
+  }
+}
+
+// Objective of each of the `kept` rows into blk.obj, and blk.sel the rows that may enter the top-k or a
+// front: a vectorised superset test (the top-k's threshold, a few corners of each front) that leaves the
+// exact tests (accepts, dominated) to the few rows it keeps.
+std::size_t offer_candidates(const Ctx& x, Block& blk, std::size_t kept, const Local& local) {
+  double tx[kCorners], ty[kCorners], rx[kCorners], ry[kCorners];
+  local.front_tpot.corners(tx, ty, kCorners);
+  local.front_ttft.corners(rx, ry, kCorners);
+  const double worst = local.top.worst();
+  const bool cost = x.lim.objective == static_cast<int>(Objective::Cost);
+  for (std::size_t i = 0; i < kept; ++i) {
+    const double* v = x.combos.data() + blk.combo[i] * kNumComboFields;
+    double pf = blk.pf[i], dec = blk.dec[i];
+    if (x.energy_calibrated) kernel::calibrate_energy(v, pf, dec);
+    // GPU-seconds only where the objective needs them (the offers recompute them, the same expression)
+    const double gpu_s = cost ? gpu_seconds(blk, i) : 0.0;
+    blk.obj[i] = kernel::objective_of(x.lim, pf + dec, gpu_s, blk.cols[roofline::kOutputTokens][i],
+                                      v[kPricePerGpuHour]);
+  }
+  open_rows(static_cast<long>(kept), blk.obj, blk.tpot, blk.ttft, tx, ty, rx, ry, worst, x.o.pareto, blk.flag);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < kept; ++i) {
+    blk.sel[n] = static_cast<std::uint32_t>(i);
+    n += static_cast<std::size_t>(blk.flag[i]);
+  }
+  return n;
+}
+
+// The reductions of the rows that passed every check (energy template evaluated).
+void offer_rows(const Ctx& x, Block& blk, std::size_t kept, Local& local) {
+  const std::size_t n = offer_candidates(x, blk, kept, local);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = blk.sel[k];
+    const double obj = blk.obj[i];
+    const std::uint64_t index = blk.index[i];
+    const bool to_top = local.top.accepts(obj, index);
+    const bool to_front = x.o.pareto && (!local.front_tpot.dominated(blk.tpot[i], obj, index) ||
+                                         !local.front_ttft.dominated(blk.ttft[i], obj, index));
+    if (!to_top && !to_front) continue;
+    double pf = blk.pf[i], dec = blk.dec[i];
+    if (x.energy_calibrated) kernel::calibrate_energy(x.combos.data() + blk.combo[i] * kNumComboFields, pf, dec);
+    Candidate c;
+    c.index = index;
+    c.objective = obj;
+    c.energy_j = pf + dec;
+    c.prefill_j = pf;
+    c.decode_j = dec;
+    c.static_j = std::nan("");  // filled by evaluate_one for the candidates reported
+    c.ttft_s = blk.ttft[i];
+    c.tpot_s = blk.tpot[i];
+    c.batch = blk.rank_batch[i];
+    c.gpus = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i] * blk.cols[roofline::kDp][i];
+    c.gpu_s_per_request = gpu_seconds(blk, i);
+    c.memory_bytes = blk.mem[i];
+    if (to_top) local.top.push(c);
+    if (to_front) {
+      local.front_tpot.insert(c.tpot_s, obj, c);
+      local.front_ttft.insert(c.ttft_s, obj, c);
+    }
+  }
+}
+
+// Latency limits of n rows, in kernel::limit_reason's order (TTFT first; a NaN fails): flag[i] = 1 where
+// row i passes; the failures per reason added to ttft_fail, tpot_fail. Comparisons only (vectorised).
+ENERGYLENS_CLONES void limit_flags(long n, const double* __restrict ttft, const double* __restrict tpot,
+                                   double ttft_limit, double tpot_limit, std::int64_t* __restrict flag,
+                                   std::uint64_t& ttft_fail, std::uint64_t& tpot_fail) {
+  std::uint64_t t_fail = 0, p_fail = 0;
+  for (long i = 0; i < n; ++i) {
+    const bool t = !(ttft[i] <= ttft_limit), p = !(tpot[i] <= tpot_limit);
+    t_fail += t;
+    p_fail += !t & p;
+    flag[i] = !t & !p;
+  }
+  ttft_fail += t_fail;
+  tpot_fail += p_fail;
+}
+
+// Rows that pass the latency limits moved up (rejections counted per reason); returns how many.
+std::size_t limit_pass(const Ctx& x, Block& blk, std::size_t rows, Local& local) {
+  limit_flags(static_cast<long>(rows), blk.ttft, blk.tpot, x.lim.ttft_limit_s, x.lim.tpot_limit_s, blk.flag,
+              local.rejected[static_cast<std::size_t>(Reason::TtftLimit)],
+              local.rejected[static_cast<std::size_t>(Reason::TpotLimit)]);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    blk.sel[kept] = static_cast<std::uint32_t>(i);
+    kept += static_cast<std::size_t>(blk.flag[i]);
+  }
+  for (std::size_t k = 0; k < kept; ++k)
+    if (blk.sel[k] != k) move_row(blk, blk.sel[k], k);
+  return kept;
 }
 
 // Fixed-batch mode over [begin, begin + len): structure and memory first (no template needed), the
-// survivors' features into the block, both templates vectorised over them, then one scalar pass for
-// the latency limits, the objective and the reductions.
+// survivors' features into the block, the latency template vectorised over them, the latency limits
+// (survivors compacted), the energy template over those, then the objective and the reductions.
 void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
-  Digits d = decode(x, begin);
-  Outer out = outer_info(x, d);
-  // Weight bytes per step depend on (combo, tp, dp, ep, batch): recomputed when the batch digit or one
-  // above it changes.
-  auto step_bytes = [&x](const Digits& at) {
-    const double dp = x.s.dp[at.dp];
-    return kernel::weight_step_bytes(combo(x, at), x.s.tp[at.tp], dp, x.s.ep[at.ep], dp * x.s.max_num_seqs[at.b]);
-  };
-  double w_step = step_bytes(d);
-  std::size_t rows = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    if (i > 0) {
-      bool batch_changed = false;
-      if (advance(x, d, batch_changed)) out = outer_info(x, d);
-      if (batch_changed) w_step = step_bytes(d);
-    }
-    if (out.reason != kFeasible) {
-      // The rest of this (combo, tp, pp, dp, ep) in the block fails for the same reason: count it at once
-      // and leave the digits on the last one skipped (the next advance leaves the outer).
-      const std::uint64_t pos = d.b * x.nw + d.w;
-      const std::uint64_t skip = std::min<std::uint64_t>(x.nb * x.nw - pos, len - i);
-      local.rejected[static_cast<std::size_t>(out.reason)] += skip;
-      i += static_cast<std::size_t>(skip) - 1;
-      d.b = (pos + skip - 1) / x.nw;
-      d.w = (pos + skip - 1) % x.nw;
-      continue;
-    }
-    const double* v = combo(x, d);
-    const double batch = x.s.max_num_seqs[d.b];
-    const Workload& w = x.s.workloads[d.w];
-    const double mem = out.fixed_bytes + kernel::kv_bytes(x.view, d, out, batch);
-    if (mem > out.usable_bytes) {
-      ++local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)];
-      continue;
-    }
-    const std::size_t r = rows++;
-    if (blk.combo[r] != d.c) {
-      for (std::size_t k = 0; k < F; ++k)
-        if (!varies(k)) blk.cols[k][r] = v[k];
-      blk.combo[r] = d.c;
-    }
-    const double dp = x.s.dp[d.dp], ep = x.s.ep[d.ep];
-    blk.cols[roofline::kTp][r] = x.s.tp[d.tp];
-    blk.cols[roofline::kPp][r] = x.s.pp[d.pp];
-    blk.cols[roofline::kDp][r] = dp;
-    blk.cols[roofline::kEp][r] = ep;
-    blk.cols[roofline::kA2aMoeLayers][r] = kernel::a2a_layers(v, dp, ep);
-    blk.cols[roofline::kBatch][r] = dp * batch;  // the template's batch: all data-parallel ranks
-    blk.cols[roofline::kInputTokens][r] = w.input_tokens;
-    blk.cols[roofline::kOutputTokens][r] = w.output_tokens;
-    blk.cols[roofline::kWeightBytesPerStep][r] = w_step;
-    blk.cols[roofline::kPrefillExtraFlops][r] = kernel::prefill_extra(x.view, d);
-    kernel::attention_features(v, x.s.tp[d.tp], w.input_tokens, w.output_tokens,
-                               blk.cols[roofline::kKvBytesPerToken][r], blk.cols[roofline::kAttnFlopsPerTokenCtx][r],
-                               blk.cols[roofline::kPrefillAttnFlopsPerTokenCtx][r]);
-    blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;  // topology of (combo, tp, pp, ep): outer_info
-    blk.cols[roofline::kPpScaleOutHops][r] = out.hops;
-    blk.mem[r] = mem;
-    blk.price[r] = v[kPricePerGpuHour];
-    blk.dp[r] = dp;
-    blk.rank_batch[r] = batch;
-    blk.index[r] = begin + i;
-  }
+  const std::size_t rows = fill_block(x, begin, len, blk, local);
   if (rows == 0) return;
   eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
                               blk.tpot, blk.aux);
@@ -393,65 +672,12 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
     blk.ttft[i] *= cv[kTtftFactor];
     blk.tpot[i] *= cv[kTpotFactor];
   }
-  // Latency limits before the energy template: the rows that pass move up (all columns, so each row
-  // still holds its combo's static values).
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < rows; ++i) {
-    const int reason = kernel::limit_reason(x.lim, blk.ttft[i], blk.tpot[i]);
-    if (reason != kFeasible) {
-      ++local.rejected[static_cast<std::size_t>(reason)];
-      continue;
-    }
-    if (kept != i) {
-      for (std::size_t k = 0; k < F; ++k) blk.cols[k][kept] = blk.cols[k][i];
-      blk.combo[kept] = blk.combo[i];
-      blk.ttft[kept] = blk.ttft[i];
-      blk.tpot[kept] = blk.tpot[i];
-      blk.mem[kept] = blk.mem[i];
-      blk.price[kept] = blk.price[i];
-      blk.dp[kept] = blk.dp[i];
-      blk.rank_batch[kept] = blk.rank_batch[i];
-      blk.index[kept] = blk.index[i];
-    }
-    ++kept;
-  }
+  const std::size_t kept = limit_pass(x, blk, rows, local);
   if (kept == 0) return;
   eval_block<EnergyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(kept), blk.cols, x.pe, blk.pf,
                              blk.dec, blk.step);
   local.feasible += kept;
-  for (std::size_t i = 0; i < kept; ++i) {
-    const double batch = blk.rank_batch[i];
-    const double lo = blk.cols[roofline::kOutputTokens][i];
-    const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
-    double pf = blk.pf[i], dec = blk.dec[i];
-    if (x.energy_calibrated) kernel::calibrate_energy(x.combos.data() + blk.combo[i] * kNumComboFields, pf, dec);
-    const double energy = pf + dec;
-    const double gpu_s = nd * (blk.ttft[i] + lo * blk.tpot[i]) / batch;
-    const double obj = kernel::objective_of(x.lim, energy, gpu_s, lo, blk.price[i]);
-    const std::uint64_t index = blk.index[i];
-    const bool to_top = local.top.accepts(obj, index);
-    const bool to_front = x.o.pareto && (!local.front_tpot.dominated(blk.tpot[i], obj, index) ||
-                                         !local.front_ttft.dominated(blk.ttft[i], obj, index));
-    if (!to_top && !to_front) continue;
-    Candidate c;
-    c.index = index;
-    c.objective = obj;
-    c.energy_j = energy;
-    c.prefill_j = pf;
-    c.decode_j = dec;
-    c.static_j = std::nan("");  // filled by evaluate_one for the candidates reported
-    c.ttft_s = blk.ttft[i];
-    c.tpot_s = blk.tpot[i];
-    c.batch = batch;
-    c.gpus = nd * blk.dp[i];
-    c.gpu_s_per_request = gpu_s;
-    c.memory_bytes = blk.mem[i];
-    if (to_top) local.top.push(c);
-    if (to_front) {
-      local.front_tpot.insert(c.tpot_s, obj, c);
-      local.front_ttft.insert(c.ttft_s, obj, c);
-    }
-  }
+  offer_rows(x, blk, kept, local);
 }
 
 // Validates everything and copies the parameters into `x` (constructed from the same space and options).
@@ -660,6 +886,16 @@ bool ParetoFront::insert(double x, double y, const Candidate& c) {
   return true;
 }
 
+void ParetoFront::corners(double* xs, double* ys, std::size_t m) const {
+  const std::size_t n = x_.size();
+  for (std::size_t j = 0; j < m; ++j) {
+    const bool any = j < n;
+    const std::size_t at = n <= m ? j : (m == 1 ? 0 : j * (n - 1) / (m - 1));  // both ends included
+    xs[j] = any ? x_[at] : std::numeric_limits<double>::infinity();
+    ys[j] = any ? y_[at] : std::numeric_limits<double>::infinity();
+  }
+}
+
 void ParetoFront::merge(const ParetoFront& other) {
   for (std::size_t i = 0; i < other.x_.size(); ++i) insert(other.x_[i], other.y_[i], other.cand_[i]);
 }
@@ -685,7 +921,7 @@ Result run(const Space& space, const Options& options, std::span<const double> e
 #pragma omp parallel num_threads(threads)
   {
     Local local(options.top_k);
-    auto blk = scalar ? nullptr : std::make_unique<Block>();
+    auto blk = scalar ? nullptr : std::make_unique<Block>(x.nw);
 #pragma omp for schedule(dynamic, 16) nowait
     for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::uint64_t begin = chunk * kBlock;

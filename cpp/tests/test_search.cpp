@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -116,6 +117,38 @@ void duplicates_keep_the_smallest_index() {
   CHECK(top.sorted().size() == 1 && top.sorted()[0].index == 4);
 }
 
+// The block path's pre-tests (search.cpp, offer_candidates) skip a point when it lies strictly above a
+// corner taken from the front before a run of inserts, or when its objective exceeds the top-k's worst():
+// every point so skipped must be one that dominated() / accepts() would reject, however many inserts
+// happened since the corners were taken (the corners may have left the front by then).
+void pre_tests_never_skip_an_entrant() {
+  for (std::uint64_t seed = 0; seed < 10; ++seed) {
+    const std::vector<Point> p = stream(1000 + seed, 3000);
+    ParetoFront front;
+    TopK top(1 + seed % 7);
+    double xs[8], ys[8];
+    std::size_t skipped = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (i % 64 == 0) front.corners(xs, ys, 8);  // refreshed once per "block", as the engine does
+      bool below_corner = false;
+      for (std::size_t j = 0; j < 8; ++j) below_corner = below_corner || (p[i].x > xs[j] && p[i].y > ys[j]);
+      if (below_corner) {
+        CHECK(front.dominated(p[i].x, p[i].y, p[i].index));
+        ++skipped;
+      }
+      if (p[i].y > top.worst()) CHECK(!top.accepts(p[i].y, p[i].index));
+      front.insert(p[i].x, p[i].y, cand(p[i]));
+      top.push(cand(p[i]));
+    }
+    CHECK(skipped > p.size() / 2);  // the test exercises the skip, not only the pass-through
+  }
+  ParetoFront empty;
+  double xs[3], ys[3];
+  empty.corners(xs, ys, 3);
+  for (std::size_t j = 0; j < 3; ++j) CHECK(xs[j] == std::numeric_limits<double>::infinity());
+  CHECK(TopK(4).worst() == std::numeric_limits<double>::infinity());
+}
+
 void zero_k_is_rejected() {
   bool threw = false;
   try {
@@ -132,6 +165,7 @@ int main() {
   merged_equals_brute_force();
   dominated_agrees_with_insert();
   duplicates_keep_the_smallest_index();
+  pre_tests_never_skip_an_entrant();
   zero_k_is_rejected();
   return energylens::testing::finish("test_search");
 }

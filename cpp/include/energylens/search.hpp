@@ -163,6 +163,9 @@ class TopK {
   void merge(const TopK& other);
   /// The kept candidates, best first.
   std::vector<Candidate> sorted() const;
+  /// Objective of the worst kept candidate once k are kept, +inf before: a candidate with a larger
+  /// objective is not accepted (a cheap test before accepts()).
+  double worst() const { return worst_; }
 
  private:
   std::size_t k_;
@@ -182,6 +185,10 @@ class ParetoFront {
   bool dominated(double x, double y, std::uint64_t index) const;
   /// Adds every point of `other`; the result is the front of the union.
   void merge(const ParetoFront& other);
+  /// Up to `m` points spread along the front into xs, ys (the rest of the m padded with +inf); a point
+  /// with x > xs[j] and y > ys[j] for some j is dominated, also after later inserts (they drop only points
+  /// that a kept point dominates): a cheap test, vectorised over many points, before dominated().
+  void corners(double* xs, double* ys, std::size_t m) const;
   /// Front points in increasing x.
   const std::vector<Candidate>& points() const { return cand_; }
   std::size_t size() const { return cand_.size(); }
