@@ -79,7 +79,7 @@ def main() -> None:
     if "token_throughput_tok_s" not in df:
         raise SystemExit("the profiles carry no token_throughput_tok_s column: nothing to fit the wall against")
     feats = {k: np.asarray(v) for k, v in build_features(df).items()}
-    groups = pd.Series(list(zip(*(df[c] for c in DEFAULT_GROUP_BY))))
+    groups = pd.Series(list(zip(*(df[c] for c in DEFAULT_GROUP_BY), strict=True)))
     weights = [float(w) for w in args.weights.split(",")]
     scores: dict[str, list[tuple[float, float]]] = {}
     for sp in random_splits(len(df), 50, args.repeats, 0):
