@@ -415,8 +415,9 @@ class ClosedFormModel:
                     "would be falsely precise; refit on more distinct configurations")
         return None
 
-    def _residual_draws(self) -> np.ndarray:
-        """The residual sample, inflated for the fitted degrees of freedom."""
+    def residual_draws(self) -> np.ndarray:
+        """The residual sample the prediction intervals draw from, inflated for the fitted degrees of
+        freedom (public: the search's confidence limits reproduce predict_interval's draws with it)."""
         sample = self._res_sample if self._res_sample is not None and len(self._res_sample) else np.zeros(1)
         # Training residuals understate the scatter of a new measurement by the fitted degrees of
         # freedom: inflate them by sqrt(n / (n - p)) (the usual unbiased-variance correction), n the
@@ -436,7 +437,7 @@ class ClosedFormModel:
         if why is not None:
             raise IntervalsUnavailableError(f"{type(self).__name__}: prediction intervals are not available: {why}")
         assert self._boot is not None
-        sample = self._residual_draws()
+        sample = self.residual_draws()
         check = self._range_check(check_range)
         n, chunks = self._chunks(configs, chunk_rows, check)
         out = [(np.empty(n), np.empty(n)) for _ in picks]

@@ -244,7 +244,7 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     seen = np.isfinite(log_off)
     factor = np.exp(np.nan_to_num(log_off, nan=0.0))
     point = np.empty(len(seen))
-    samples = {True: _draws(model, cal), False: model._residual_draws()}
+    samples = {True: _draws(model, cal), False: model.residual_draws()}
     check = model._range_check(check_range)
     n, chunks = model._chunks(frame, chunk_rows, check)
     lo, hi = np.empty(n), np.empty(n)

@@ -87,7 +87,7 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
     for b, phi_b in enumerate(boot):
         c = _core.search_evaluate(*args, energy_theta, phi_b, opts, idx)
         ttft[b], tpot[b] = c.ttft_s, c.tpot_s
-    sample = latency_model._residual_draws()
+    sample = latency_model.residual_draws()
     # the interval's own draws: one residual per (refit, row position), the same for both outputs
     draws = sample[draw_indices(latency_model.options["seed"], len(boot), 0, len(idx), len(sample))]
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
