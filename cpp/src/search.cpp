@@ -413,15 +413,19 @@ void put_rows(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, std:
     if (blk.outer[r] != g.oid) outer_columns(x, g.d, g.out, g.oid, blk, r);
 }
 
-// Bytes per GPU of n points (weights, reserve, KV cache; kernel::kv_bytes operation for operation: no
-// multiply feeds an add, so every ISA level rounds alike) into mem; returns how many fit (a NaN fits, as
-// in the per-candidate check).
+// Bytes per GPU of one point (weights, reserve, KV cache; kernel::kv_bytes operation for operation: no
+// multiply feeds an add, so every ISA level rounds alike). ctx x kv1 is the workload's KV bytes per sequence.
+inline double point_memory(const Outer& out, double batch, double ctx, double kv1) {
+  return out.fixed_bytes + batch * ctx * kv1 / out.kv_div;
+}
+
+// point_memory of n points into mem; returns how many fit (a NaN fits, as in the per-candidate check).
 ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, const double* __restrict ctx,
                                         const double* __restrict kv1, double* __restrict mem) {
-  const double fixed = out.fixed_bytes, div = out.kv_div, usable = out.usable_bytes;
+  const double usable = out.usable_bytes;
   std::size_t fit = 0;
   for (long k = 0; k < n; ++k) {
-    mem[k] = fixed + batch * ctx[k] * kv1[k] / div;
+    mem[k] = point_memory(out, batch, ctx[k], kv1[k]);
     fit += !(mem[k] > usable);
   }
   return fit;
@@ -467,7 +471,7 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
   // fits, and with the division inside that loop each candidate waited for the previous one's.
   std::uint64_t b = b0, w = p % x.nw;
   for (std::uint64_t q = p; q < end; ++q) {
-    blk.run_mem[q - p] = out.fixed_bytes + x.s.max_num_seqs[b] * blk.ctx[w] * blk.kv1[w] / out.kv_div;  // kv_bytes
+    blk.run_mem[q - p] = point_memory(out, x.s.max_num_seqs[b], blk.ctx[w], blk.kv1[w]);
     if (++w == x.nw) {
       w = 0;
       ++b;
