@@ -1,7 +1,9 @@
 // The search's device pass (search_cuda.hpp): grid-stride over the mixed-radix candidate index, the
 // per-candidate code of search_kernel.hpp and the templates compiled by nvcc (ENERGYLENS_HD), counts
 // reduced per block in shared memory, the top-k per block by k rounds of a block-wide argmin over each
-// thread's sorted list, Pareto points per thread appended to one buffer (merged on the host).
+// thread's sorted list, Pareto points per thread appended to one buffer (merged on the host): a thread's
+// front that fills up is flushed there and started again (search_thread_lists.hpp), so only a full
+// global buffer sends the fronts back to the CPU engine.
 #include <cuda_runtime_api.h>
 
 #include <cmath>
@@ -14,12 +16,13 @@
 #include "energylens/error.hpp"
 #include "energylens/latency_template.hpp"
 #include "energylens/search_cuda.hpp"
+#include "energylens/search_thread_lists.hpp"
 
 namespace energylens::search::cuda {
 namespace {
 
 constexpr int kThreads = 256;   // power of two (tree reductions)
-constexpr int kFrontCap = 24;   // Pareto points per thread and front before the overflow flag
+constexpr int kFrontCap = 24;   // Pareto points per thread and front before it is flushed to the global buffer
 constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
 
 struct Params {
@@ -41,56 +44,36 @@ struct Out {
   int* overflow;
 };
 
-__device__ __forceinline__ bool before(double a, std::uint64_t ia, double b, std::uint64_t ib) {
-  return a < b || (a == b && ia < ib);
+using lists::before;
+using lists::topk_push;
+
+// Appends n points of one front (which: 0 = TPOT, 1 = TTFT) to the global buffer the host merges; sets
+// overflow (the host then computes the fronts with the CPU engine) when the buffer is full.
+__device__ void append_front(const Out& out, const double* fx, const double* fy, const std::uint64_t* fi, int n,
+                             std::uint8_t which, bool& overflow) {
+  if (n == 0) return;
+  const unsigned long long base = atomicAdd(out.front_count, static_cast<unsigned long long>(n));
+  if (base + static_cast<unsigned long long>(n) > out.front_capacity) {
+    overflow = true;
+    return;
+  }
+  for (int j = 0; j < n; ++j) {
+    out.front_x[base + j] = fx[j];
+    out.front_y[base + j] = fy[j];
+    out.front_index[base + j] = fi[j];
+    out.front_which[base + j] = which;
+  }
 }
 
-// Sorted (objective, index) list of at most k entries.
-__device__ void topk_push(double* o, std::uint64_t* ix, int& n, int k, double obj, std::uint64_t idx) {
-  if (n == k && !before(obj, idx, o[k - 1], ix[k - 1])) return;
-  int j = n < k ? n++ : k - 1;
-  while (j > 0 && before(obj, idx, o[j - 1], ix[j - 1])) {
-    o[j] = o[j - 1];
-    ix[j] = ix[j - 1];
-    --j;
+// Where a thread's full front goes (lists::front_push): the global buffer, so no point is dropped.
+struct FrontSink {
+  const Out* out;
+  std::uint8_t which;
+  bool* overflow;
+  __device__ void operator()(const double* fx, const double* fy, const std::uint64_t* fi, int n) const {
+    append_front(*out, fx, fy, fi, n, which, *overflow);
   }
-  o[j] = obj;
-  ix[j] = idx;
-}
-
-// A thread's Pareto front, sorted by (x, y, index) with y strictly decreasing (ParetoFront's rules).
-__device__ void front_push(double* fx, double* fy, std::uint64_t* fi, int& n, double x, double y, std::uint64_t idx,
-                           bool& overflow) {
-  int pos = 0;
-  while (pos < n && (fx[pos] < x || (fx[pos] == x && before(fy[pos], fi[pos], y, idx)))) ++pos;
-  if (pos > 0 && fy[pos - 1] <= y) return;  // dominated
-  int end = pos;
-  while (end < n && fy[end] >= y) ++end;
-  const int removed = end - pos;
-  if (removed == 0) {
-    if (n == kFrontCap) {  // no room: drop the largest-x point (or the new one), and say the fronts are incomplete
-      overflow = true;
-      if (pos == n) return;
-      --n;
-    }
-    for (int j = n; j > pos; --j) {
-      fx[j] = fx[j - 1];
-      fy[j] = fy[j - 1];
-      fi[j] = fi[j - 1];
-    }
-    ++n;
-  } else {
-    for (int j = 0; end + j < n; ++j) {
-      fx[pos + 1 + j] = fx[end + j];
-      fy[pos + 1 + j] = fy[end + j];
-      fi[pos + 1 + j] = fi[end + j];
-    }
-    n -= removed - 1;
-  }
-  fx[pos] = x;
-  fy[pos] = y;
-  fi[pos] = idx;
-}
+};
 
 __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel::Limits lim, Params p,
                                                           std::uint64_t total, int k, bool pareto, Out out) {
@@ -113,6 +96,7 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
   bool overflow = false;
   unsigned long long rej[kNumReasons] = {};
   unsigned long long feasible = 0;
+  FrontSink sink_tpot{&out, 0, &overflow}, sink_ttft{&out, 1, &overflow};
 
   const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
   for (std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
@@ -143,8 +127,8 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     const double obj = kernel::objective_of(lim, pf + dec, gpu_s, lo, v.combos[d.c * kNumComboFields + kPricePerGpuHour]);
     topk_push(top_o, top_i, n_top, k, obj, i);
     if (pareto) {
-      front_push(ax, ay, ai, na, tpot, obj, i, overflow);
-      front_push(bx, by, bi, nb, ttft, obj, i, overflow);
+      lists::front_push<kFrontCap>(ax, ay, ai, na, tpot, obj, i, sink_tpot);
+      lists::front_push<kFrontCap>(bx, by, bi, nb, ttft, obj, i, sink_ttft);
     }
   }
 
@@ -153,25 +137,10 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     if (rej[r] != 0) atomicAdd(&s_rej[r], rej[r]);
   if (feasible != 0) atomicAdd(&s_feasible, feasible);
 
-  // Pareto points: appended to one buffer (merged on the host).
-  if (pareto && na + nb > 0) {
-    const unsigned long long base = atomicAdd(out.front_count, static_cast<unsigned long long>(na + nb));
-    if (base + static_cast<unsigned long long>(na + nb) > out.front_capacity) {
-      overflow = true;
-    } else {
-      for (int j = 0; j < na; ++j) {
-        out.front_x[base + j] = ax[j];
-        out.front_y[base + j] = ay[j];
-        out.front_index[base + j] = ai[j];
-        out.front_which[base + j] = 0;
-      }
-      for (int j = 0; j < nb; ++j) {
-        out.front_x[base + na + j] = bx[j];
-        out.front_y[base + na + j] = by[j];
-        out.front_index[base + na + j] = bi[j];
-        out.front_which[base + na + j] = 1;
-      }
-    }
+  // Pareto points: what is left of each thread's fronts joins the flushed ones (merged on the host).
+  if (pareto) {
+    append_front(out, ax, ay, ai, na, 0, overflow);
+    append_front(out, bx, by, bi, nb, 1, overflow);
   }
   if (overflow) atomicExch(out.overflow, 1);
 
@@ -265,7 +234,9 @@ DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, c
   check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
   const std::uint64_t needed = (total + kThreads - 1) / kThreads;
   const int blocks = static_cast<int>(needed < static_cast<std::uint64_t>(sms) * 8 ? needed : static_cast<std::uint64_t>(sms) * 8);
-  const std::size_t front_capacity = static_cast<std::size_t>(blocks) * kThreads * 2 * kFrontCap;
+  // Room for every thread's two fronts twice over (flushes of full fronts and the final lists): 25 bytes a
+  // point, ~0.65 GB on a 132-SM H100/H200; a fuller buffer sends the fronts back to the CPU engine.
+  const std::size_t front_capacity = static_cast<std::size_t>(blocks) * kThreads * 2 * kFrontCap * 2;
 
   DeviceBuffer block_obj(static_cast<std::size_t>(blocks) * k * sizeof(double));
   DeviceBuffer block_idx(static_cast<std::size_t>(blocks) * k * sizeof(std::uint64_t));
