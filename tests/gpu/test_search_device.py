@@ -39,3 +39,23 @@ def test_device_refuses_load_mode():
     space = build_space("llama-3.1-8b", "H100", input_tokens=512, output_tokens=256)
     with pytest.raises(ValueError, match="load mode"):
         run_engine(space, model.theta, model.latency_model.theta, native_options(rate_per_s=5.0), device="cuda")
+
+
+def test_device_fronts_stay_exact_on_a_large_space_without_limits():
+    """~1.3e9 candidates, no latency limit: each of ~2.7e5 threads sees ~4.7e3 candidates, so its fronts are long
+    and fill up (flushed to the global buffer, search_thread_lists.hpp); the merged fronts must still be
+    the CPU engine's, and the top-k too."""
+    model = bundled_model()
+    work = np.linspace(64, 8192, 40)
+    space = build_space(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "Qwen/Qwen3-30B-A3B"], "H100,H200,B200",
+                        input_tokens=list(np.repeat(work, 40)), output_tokens=list(np.tile(np.linspace(16, 4096, 40), 40)),
+                        tp=[1, 2, 4, 8], pp=[1, 2], dp=[1, 2], ep=[1, 2], max_num_seqs=list(range(1, 1025, 2)),
+                        precision=["bf16", "fp8"], kv_cache_dtype=["auto", "fp8"])
+    assert space.size > 1e9
+    opts = native_options(top=32)
+    cpu = run_engine(space, model.theta, model.latency_model.theta, opts)
+    gpu = run_engine(space, model.theta, model.latency_model.theta, opts, device="cuda")
+    np.testing.assert_array_equal(gpu.rejected, cpu.rejected)
+    np.testing.assert_array_equal(gpu.top.index, cpu.top.index)
+    for name in ("front_tpot", "front_ttft"):
+        np.testing.assert_array_equal(getattr(gpu, name).index, getattr(cpu, name).index, err_msg=name)
