@@ -42,9 +42,8 @@ def test_device_refuses_load_mode():
 
 
 def test_device_fronts_stay_exact_on_a_large_space_without_limits():
-    """~1.3e9 candidates, no latency limit: each of ~2.7e5 threads sees ~4.7e3 candidates, so its fronts are long
-    and fill up (flushed to the global buffer, search_thread_lists.hpp); the merged fronts must still be
-    the CPU engine's, and the top-k too."""
+    """~1.3e9 candidates (indices past 2^30, ~4.7e3 per thread of the grid-stride loop), no latency limit: the
+    merged fronts, top-k and rejection counts are still the CPU engine's."""
     model = bundled_model()
     work = np.linspace(64, 8192, 40)
     space = build_space(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "Qwen/Qwen3-30B-A3B"], "H100,H200,B200",
