@@ -117,7 +117,7 @@ void duplicates_keep_the_smallest_index() {
   CHECK(top.sorted().size() == 1 && top.sorted()[0].index == 4);
 }
 
-// The block path's pre-tests (search.cpp, offer_candidates) skip a point when it lies strictly above a
+// The block path's pre-tests (search_block.cpp, offer_candidates) skip a point when it lies strictly above a
 // corner taken from the front before a run of inserts, or when its objective exceeds the top-k's worst():
 // every point so skipped must be one that dominated() / accepts() would reject, however many inserts
 // happened since the corners were taken (the corners may have left the front by then).

@@ -1,5 +1,5 @@
 // Per-candidate arithmetic of the search, host/device (ENERGYLENS_HD) so that the CPU engine
-// (cpp/src/search.cpp) and the CUDA pass (cuda/search.cu) share one copy: decoding the mixed-radix
+// (cpp/src/search_engine.cpp, search_block.cpp) and the CUDA pass (cuda/search.cu) share one copy: decoding the mixed-radix
 // index, the feature row, the structural and memory checks, the latency limits and the objective.
 // Operates on a plain view of the space (pointers, sizes); no std containers, no CUDA types.
 #pragma once

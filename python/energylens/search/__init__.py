@@ -1,7 +1,7 @@
 """Configuration search: how to deploy a model, under memory and latency limits, for a given load.
 
 :func:`search` walks every combination of models, GPUs, TP / PP / DP / EP, max_num_seqs, precisions and
-workload points in the native engine (cpp/src/search.cpp: mixed-radix index, never materialised, the
+workload points in the native engine (cpp/src/search*.cpp: mixed-radix index, never materialised, the
 evaluator's own templates, streaming top-k and Pareto fronts) and returns a :class:`SearchResult`.
 :mod:`.space` builds the space, :mod:`.oracle` is the NumPy brute force the engine is tested against,
 :mod:`.result` the result's views, :mod:`.confidence` the latency limits met with a stated confidence. Design and
