@@ -22,7 +22,7 @@ namespace energylens::search::cuda {
 namespace {
 
 constexpr int kThreads = 256;   // power of two (tree reductions)
-constexpr int kFrontCap = 24;   // Pareto points per thread and front before it is flushed to the global buffer
+constexpr int kFrontCap = static_cast<int>(kMaxFrontPoints);  // per-thread front arrays (search_cuda.hpp)
 constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
 
 struct Params {
@@ -76,7 +76,8 @@ struct FrontSink {
 };
 
 __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel::Limits lim, Params p,
-                                                          std::uint64_t total, int k, bool pareto, Out out) {
+                                                          std::uint64_t total, int k, bool pareto, int front_points,
+                                                          Out out) {
   __shared__ unsigned long long s_rej[kNumReasons];
   __shared__ unsigned long long s_feasible;
   __shared__ double s_obj[kThreads];
@@ -127,8 +128,8 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     const double obj = kernel::objective_of(lim, pf + dec, gpu_s, lo, v.combos[d.c * kNumComboFields + kPricePerGpuHour]);
     topk_push(top_o, top_i, n_top, k, obj, i);
     if (pareto) {
-      lists::front_push<kFrontCap>(ax, ay, ai, na, tpot, obj, i, sink_tpot);
-      lists::front_push<kFrontCap>(bx, by, bi, nb, ttft, obj, i, sink_ttft);
+      lists::front_push(ax, ay, ai, na, front_points, tpot, obj, i, sink_tpot);
+      lists::front_push(bx, by, bi, nb, front_points, ttft, obj, i, sink_ttft);
     }
   }
 
@@ -207,8 +208,11 @@ std::vector<T> download(const DeviceBuffer& b, std::size_t n) {
 }  // namespace
 
 DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, const double* pe, const double* pl,
-                       std::uint64_t total, std::size_t k, bool pareto) {
+                       std::uint64_t total, std::size_t k, bool pareto, std::size_t front_points) {
   if (k == 0 || k > kMaxTopK) throw std::invalid_argument("search_pass: k must be in [1, 32]");
+  if (front_points == 0) front_points = kMaxFrontPoints;
+  if (front_points > kMaxFrontPoints)
+    throw std::invalid_argument("search_pass: front_points must be in [0, " + std::to_string(kMaxFrontPoints) + "]");
   std::vector<DeviceBuffer*> keep;
   struct Cleanup {
     std::vector<DeviceBuffer*>& b;
@@ -249,7 +253,8 @@ DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, c
   auto* c = counts.as<unsigned long long>();
   Out out{block_obj.as<double>(), block_idx.as<std::uint64_t>(), c, c + kNumReasons, fx.as<double>(), fy.as<double>(),
           fi.as<std::uint64_t>(), fw.as<std::uint8_t>(), c + kNumReasons + 1, front_capacity, overflow.as<int>()};
-  search_kernel<<<blocks, kThreads>>>(dv, limits, params, total, static_cast<int>(k), pareto, out);
+  search_kernel<<<blocks, kThreads>>>(dv, limits, params, total, static_cast<int>(k), pareto,
+                                      static_cast<int>(front_points), out);
   check(cudaGetLastError(), "search_kernel launch");
   check(cudaDeviceSynchronize(), "search_kernel");
 

@@ -104,6 +104,7 @@ search::Options make_options(const py::dict& d) {
     else if (key == "threads") o.threads = v.cast<int>();
     else if (key == "bisection_iterations") o.bisection_iterations = v.cast<int>();
     else if (key == "pareto") o.pareto = v.cast<bool>();
+    else if (key == "device_front_points") o.device_front_points = v.cast<std::size_t>();
     else if (key == "objective") {
       const auto s = v.cast<std::string>();
       if (s == "energy") o.objective = search::Objective::Energy;

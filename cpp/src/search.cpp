@@ -267,7 +267,7 @@ std::vector<Candidate> evaluate(const Space& space, const Options& options, std:
 #ifndef ENERGYLENS_HAVE_CUDA
 namespace cuda {
 DevicePass search_pass(const kernel::View&, const kernel::Limits&, const double*, const double*, std::uint64_t,
-                       std::size_t, bool) {
+                       std::size_t, bool, std::size_t) {
   throw CudaUnavailable(energylens::cuda::query_devices().reason);
 }
 }  // namespace cuda
@@ -282,10 +282,16 @@ Result run_device(const Space& space, const Options& options, std::span<const do
     throw std::invalid_argument("search on the device: workload distributions run on the CPU engine only");
   if (options.top_k > cuda::kMaxTopK)
     throw std::invalid_argument("search on the device: top_k must be <= " + std::to_string(cuda::kMaxTopK));
+  if (options.device_front_points > cuda::kMaxFrontPoints)
+    throw std::invalid_argument("search on the device: device_front_points must be in [0, " +
+                                std::to_string(cuda::kMaxFrontPoints) + "] (0: " +
+                                std::to_string(cuda::kMaxFrontPoints) + "), got " +
+                                std::to_string(options.device_front_points));
   Ctx x(space, options);
   init_params(x, energy_params, latency_params);
   const std::uint64_t total = space.size();
-  const cuda::DevicePass pass = cuda::search_pass(x.view, x.lim, x.pe, x.pl, total, options.top_k, options.pareto);
+  const cuda::DevicePass pass = cuda::search_pass(x.view, x.lim, x.pe, x.pl, total, options.top_k, options.pareto,
+                                                  options.device_front_points);
   Result res;
   res.candidates = total;
   res.rejected = pass.rejected;

@@ -58,3 +58,21 @@ def test_device_fronts_stay_exact_on_a_large_space_without_limits():
     np.testing.assert_array_equal(gpu.top.index, cpu.top.index)
     for name in ("front_tpot", "front_ttft"):
         np.testing.assert_array_equal(getattr(gpu, name).index, getattr(cpu, name).index, err_msg=name)
+
+
+@pytest.mark.parametrize("front_points", [1, 2, 5])
+def test_device_fronts_stay_exact_when_threads_flush_them(front_points):
+    """Threads keeping at most 1-5 front points flush them to the global buffer many times
+    (search_thread_lists.hpp); the host's merge must still give the CPU engine's fronts exactly."""
+    model = bundled_model()
+    space = build_space(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b"], "H100,H200,B200",
+                        input_tokens=[128, 512, 2048, 4096], output_tokens=[64, 256, 512, 1024], tp=[1, 2, 4, 8],
+                        pp=[1, 2], dp=[1, 2], ep=[1, 2], max_num_seqs=list(range(1, 1025)),
+                        precision=["bf16", "fp8"], kv_cache_dtype=["auto", "fp8"])
+    opts = native_options(top=10)
+    cpu = run_engine(space, model.theta, model.latency_model.theta, opts)
+    gpu = run_engine(space, model.theta, model.latency_model.theta, dict(opts, device_front_points=front_points),
+                     device="cuda")
+    np.testing.assert_array_equal(gpu.top.index, cpu.top.index)
+    for name in ("front_tpot", "front_ttft"):
+        np.testing.assert_array_equal(getattr(gpu, name).index, getattr(cpu, name).index, err_msg=name)

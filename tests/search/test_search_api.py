@@ -230,6 +230,23 @@ def test_device_path_without_a_gpu_says_why(model):
                           device="tpu")
 
 
+def test_device_front_points_is_checked_before_the_device(model):
+    """The device pass's per-thread front size (a knob for tests of its flush path) is validated on the host,
+    so a bad value names the option on any machine; an unknown option stays a TypeError."""
+    from energylens.search.api import native_options, run_engine
+    from energylens.search.space import build_space
+
+    space = build_space("llama-3.1-8b", "H100", input_tokens=512, output_tokens=256)
+    opts = native_options(top=5)
+    with pytest.raises(ValueError, match=r"device_front_points must be in \[0, 24\].*got 25"):
+        run_engine(space, model.theta, model.latency_model.theta, dict(opts, device_front_points=25), device="cuda")
+    with pytest.raises(TypeError, match="unknown option 'device_front_point'"):
+        run_engine(space, model.theta, model.latency_model.theta, dict(opts, device_front_point=2), device="cuda")
+    if energylens.capabilities().cuda_devices == 0:
+        with pytest.raises(energylens.CudaUnavailableError):
+            run_engine(space, model.theta, model.latency_model.theta, dict(opts, device_front_points=2), device="cuda")
+
+
 def test_exact_ties_share_p_best(model):
     """TP 2 with and without EP 2 (dp 1: the experts combine in the TP all-reduce) price alike in every
     replicate, so they split P(best) instead of the first-ranked taking it all."""

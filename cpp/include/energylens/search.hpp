@@ -122,6 +122,8 @@ struct Options {
   int threads = 0;                         ///< 0: OpenMP's default
   int bisection_iterations = 48;           ///< load mode: running-batch solve
   bool pareto = true;                      ///< keep the two Pareto fronts
+  std::size_t device_front_points = 0;     ///< device search: Pareto points a thread keeps per front before
+                                           ///< flushing them (0: the kernel's 24; smaller: tests of the flush)
 };
 
 /// One evaluated candidate.

@@ -16,6 +16,9 @@ namespace energylens::search::cuda {
 
 /// Largest top-k the device pass keeps (per thread and per block).
 inline constexpr std::size_t kMaxTopK = 32;
+/// Pareto points a thread keeps per front before flushing them to the global buffer (the default and
+/// the largest Options::device_front_points).
+inline constexpr std::size_t kMaxFrontPoints = 24;
 
 /// What the device pass returns to the host.
 struct DevicePass {
@@ -26,12 +29,13 @@ struct DevicePass {
   std::vector<std::uint8_t> front_which;    ///< 0: TPOT front, 1: TTFT front
   std::array<std::uint64_t, kNumReasons> rejected{};
   std::uint64_t feasible = 0;
-  bool front_overflow = false;              ///< a thread's front outgrew its buffer: fronts incomplete
+  bool front_overflow = false;              ///< the global front buffer filled up: fronts incomplete
 };
 
 /// Runs the fixed-batch search over all `total` candidates of `view` (host pointers; copied to the
-/// device) with parameters pe (12) / pl (9). `k` <= kMaxTopK.
+/// device) with parameters pe (12) / pl (9). `k` <= kMaxTopK; `front_points` in [1, kMaxFrontPoints], 0 for
+/// kMaxFrontPoints (smaller values make threads flush their fronts often: tests of that path).
 DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, const double* pe, const double* pl,
-                       std::uint64_t total, std::size_t k, bool pareto);
+                       std::uint64_t total, std::size_t k, bool pareto, std::size_t front_points = 0);
 
 }  // namespace energylens::search::cuda

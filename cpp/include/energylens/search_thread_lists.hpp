@@ -28,15 +28,15 @@ ENERGYLENS_HD void topk_push(double* o, std::uint64_t* ix, int& n, int k, double
   ix[j] = idx;
 }
 
-/// Offers (x, y, idx) to a thread's Pareto front `fx` / `fy` / `fi` of length `n` (at most Cap points),
+/// Offers (x, y, idx) to a thread's Pareto front `fx` / `fy` / `fi` of length `n` (at most `cap` points),
 /// kept as ParetoFront keeps it: sorted by (x, y, index), y strictly decreasing, a point dropped when an
 /// earlier one has y <= its y. When a new point must be added to a full front, the front is first passed
 /// to `sink(fx, fy, fi, n)` and emptied, so no point that is on the front of everything this thread sees
 /// is ever lost: it is either still in the list at the end or was handed to the sink. Points handed over
 /// may be dominated by later ones; the merge over all sinks and final lists (ParetoFront on the host)
-/// removes them, so the merged front is exact whatever Cap is.
-template <int Cap, class Sink>
-ENERGYLENS_HD void front_push(double* fx, double* fy, std::uint64_t* fi, int& n, double x, double y,
+/// removes them, so the merged front is exact whatever `cap` (>= 1) is.
+template <class Sink>
+ENERGYLENS_HD void front_push(double* fx, double* fy, std::uint64_t* fi, int& n, int cap, double x, double y,
                               std::uint64_t idx, Sink& sink) {
   int pos = 0;
   while (pos < n && (fx[pos] < x || (fx[pos] == x && before(fy[pos], fi[pos], y, idx)))) ++pos;
@@ -45,7 +45,7 @@ ENERGYLENS_HD void front_push(double* fx, double* fy, std::uint64_t* fi, int& n,
   while (end < n && fy[end] >= y) ++end;  // the points the new one dominates
   const int removed = end - pos;
   if (removed == 0) {
-    if (n == Cap) {  // full: hand the front over and start a new one holding the new point
+    if (n >= cap) {  // full: hand the front over and start a new one holding the new point
       sink(fx, fy, fi, n);
       n = 0;
       pos = 0;
