@@ -99,10 +99,21 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
   unsigned long long feasible = 0;
   FrontSink sink_tpot{&out, 0, &overflow}, sink_ttft{&out, 1, &overflow};
 
+  // Grid-stride loop over the mixed-radix index: one decode per thread, then the digits advance by the
+  // stride's digits (no 64-bit division per candidate), and the (combo, tp, pp, dp, ep) checks are
+  // recomputed only when those digits change (the fast axes, workload and batch, usually span the stride).
   const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
-  for (std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-    const kernel::Digits d = kernel::decode(v, i);
-    const kernel::Outer o = kernel::outer_info(v, lim, d);
+  const std::uint64_t first = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const kernel::Digits step = kernel::decode(v, stride);
+  kernel::Digits d = kernel::decode(v, first);
+  kernel::Digits outer_digits = d;
+  kernel::Outer o{};
+  if (first < total) o = kernel::outer_info(v, lim, d);
+  for (std::uint64_t i = first; i < total; i += stride, kernel::advance(v, d, step)) {
+    if (!kernel::same_outer(d, outer_digits)) {
+      o = kernel::outer_info(v, lim, d);
+      outer_digits = d;
+    }
     const double batch = v.max_num_seqs[d.b];
     int reason = o.reason;
     if (reason == kFeasible && o.fixed_bytes + kernel::kv_bytes(v, d, o, batch) > o.usable_bytes)

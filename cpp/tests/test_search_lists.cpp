@@ -1,5 +1,5 @@
-// The device search's per-thread lists (search_thread_lists.hpp, the code each CUDA thread runs), here on
-// the host: a bounded front that flushes to a sink when full, merged with the other "threads'" sinks and
+// The device search's per-thread code, here on the host: the grid-stride loop's digit advance
+// (search_kernel.hpp's advance against decode) and the per-thread lists (search_thread_lists.hpp): a bounded front that flushes to a sink when full, merged with the other "threads'" sinks and
 // lists as the host merges the device's buffer, gives exactly the brute-force front whatever the bound (1-24);
 // the sorted top-k list keeps exactly the k best. CHECK (check.hpp); exit code 1 on failure.
 #include <algorithm>
@@ -10,6 +10,7 @@
 
 #include "check.hpp"
 #include "energylens/search.hpp"
+#include "energylens/search_kernel.hpp"
 #include "energylens/search_thread_lists.hpp"
 
 namespace {
@@ -142,9 +143,40 @@ void topk_list_keeps_the_k_best() {
   }
 }
 
+// advance() steps the digits of i to those of i + k exactly as decode(i + k) gives them, over random
+// radices (1 included), strides below, at and far above the space's size, and many steps.
+void advance_matches_decode() {
+  namespace kernel = energylens::search::kernel;
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<std::uint64_t> radix(1, 9), big(1, 700);
+  for (int trial = 0; trial < 300; ++trial) {
+    kernel::View v{};
+    v.n_combos = radix(rng);
+    v.n_tp = radix(rng);
+    v.n_pp = radix(rng);
+    v.n_dp = radix(rng);
+    v.n_ep = radix(rng);
+    v.n_b = trial % 3 == 0 ? big(rng) : radix(rng);
+    v.n_w = trial % 2 == 0 ? big(rng) : radix(rng);
+    const std::uint64_t total = v.n_combos * v.n_tp * v.n_pp * v.n_dp * v.n_ep * v.n_b * v.n_w;
+    std::uniform_int_distribution<std::uint64_t> pick(0, total - 1), stride(1, 3 * total);
+    const std::uint64_t k = trial % 5 == 0 ? total : stride(rng);
+    std::uint64_t i = pick(rng);
+    kernel::Digits d = kernel::decode(v, i);
+    const kernel::Digits step = kernel::decode(v, k);
+    for (int s = 0; s < 50 && i < total; ++s, i += k, kernel::advance(v, d, step)) {
+      const kernel::Digits want = kernel::decode(v, i);
+      CHECK(d.c == want.c && d.tp == want.tp && d.pp == want.pp && d.dp == want.dp && d.ep == want.ep &&
+            d.b == want.b && d.w == want.w);
+      CHECK(kernel::same_outer(d, want));
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
+  advance_matches_decode();
   bounded_fronts_merge_to_the_exact_front();
   unbounded_front_is_the_stream_front();
   topk_list_keeps_the_k_best();

@@ -62,6 +62,30 @@ ENERGYLENS_HD Digits decode(const View& s, std::uint64_t i) {
   return d;
 }
 
+/// Moves `d` (the digits of index i) to the digits of i + k, `step` being decode(s, k): a digit-wise add
+/// with carry (each digit of d and of step is below its radix, so one subtraction per digit suffices), the
+/// device's grid-stride loop's way to avoid six 64-bit divisions per candidate.
+ENERGYLENS_HD void advance(const View& s, Digits& d, const Digits& step) {
+  std::uint64_t carry = 0;
+  auto add = [&carry](std::uint64_t& digit, std::uint64_t by, std::uint64_t radix) {
+    digit += by + carry;
+    carry = digit >= radix ? 1 : 0;
+    if (carry) digit -= radix;
+  };
+  add(d.w, step.w, s.n_w);
+  add(d.b, step.b, s.n_b);
+  add(d.ep, step.ep, s.n_ep);
+  add(d.dp, step.dp, s.n_dp);
+  add(d.pp, step.pp, s.n_pp);
+  add(d.tp, step.tp, s.n_tp);
+  d.c += step.c + carry;
+}
+
+/// The axes that define an Outer (combo, tp, pp, dp, ep) are those of `a` and `b` alike.
+ENERGYLENS_HD bool same_outer(const Digits& a, const Digits& b) {
+  return a.c == b.c && a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.ep == b.ep;
+}
+
 /// a divides b (both whole numbers).
 ENERGYLENS_HD bool divides(double a, double b) {
   using std::fmod;
