@@ -43,7 +43,8 @@ def test_chooser_on_real_rows_picks_unmeasured_rows_deterministically():
         b = ActiveChooser(cand, bootstrap=20, seed=1).next_index(start)
     assert a == b and a not in start and 0 <= a < len(df)
     few = ActiveChooser(cand, min_rows=15, seed=0)
-    assert few.next_index({0: 1.0}) not in (0, None)  # below min_rows: uniform at random
+    assert few.next_index({0: 1.0}) not in (0, None)  # below min_rows: the start design
+    assert few.last_scores is None and few.last_model is None
     assert ActiveChooser(cand.iloc[:2]).next_index({0: 1.0, 1: 2.0}) is None
 
 
@@ -205,3 +206,8 @@ def test_information_criterion_is_checked_and_i_optimal_is_used_after_the_start(
         jac = relative_jacobian(cand, chooser.last_model.theta)
     assert chooser.information == "i-optimal"
     assert pick == int(np.argmax(i_optimal_gain(jac, mask))) != int(np.argmax(d_optimal_gain(jac, mask)))
+    # The two parts of the score are kept for inspection; the pick maximises their sum.
+    parts = chooser.last_scores
+    assert pick == int(np.argmax(parts["optimum"] + parts["information"]))
+    np.testing.assert_allclose(parts["information"].max(), 1e9)
+    assert np.all(parts["optimum"][mask] == -np.inf) and np.isfinite(parts["optimum"][~mask]).all()

@@ -26,11 +26,11 @@ summed predicted variance of ``log E`` over the unmeasured candidates, i.e. the 
 on the configurations not measured. ``information="d-optimal"`` (the chooser before) uses the
 parameters' joint variance, :func:`d_optimal_gain`, which weighs every parameter direction alike: once
 the start has identified them it kept returning to the few extreme rows that load on rarely used
-directions (TP 8, PP 2, the largest models and batches: 39 % / 19 % / 45 % of its picks 20-42 on v2
+directions (TP 8, PP 2, the largest models: 37 % / 19 % / 43 % of its picks 20-42 on v2
 against 17 % / 5 % / 21 % of the rows), and the held-out MAPE on v2 stalled at 0.119 from 20 to 40
-measurements (docs/profiling.md section 6). The start stays D-optimal: before any fit, identifying
+measurements (docs/profiling.md section 6.1). The start stays D-optimal: before any fit, identifying
 every parameter matters more than the candidates' average (``start_information="i-optimal"`` measured
-worse on v2). The older spread term (the single row whose own prediction scatters most) kept picking
+worse on v2 and v3). The older spread term (the single row whose own prediction scatters most) kept picking
 extreme configurations where the template fits worst.
 """
 
@@ -149,10 +149,13 @@ class ActiveChooser:
     """Chooses rows of ``candidates`` (schema-v1 frame; ``energy_j`` ignored) one at a time.
 
     ``measured_energy``: row index -> measured energy per request (J). :meth:`next_index` returns the
-    row to measure next, ``None`` when every row is measured. The choice depends only on the candidates,
-    the measured rows and ``seed`` (so a resumed sweep continues where it stopped). ``design``: how the
-    first ``min_rows`` rows are chosen, ``"d-optimal"`` (see the module docstring) or ``"random"``.
-    ``information`` / ``start_information``: the information gain of the active phase / of the start
+    row to measure next, ``None`` when every row is measured. After an active (not start-design) choice,
+    ``last_model`` is the fit it used and ``last_scores`` its score's two parts per row: ``"optimum"``
+    (the p_opt terms, plus spread and coverage if weighted; ``-inf`` for measured rows) and
+    ``"information"`` (``w_info * gain / max(gain)``); the chosen row maximises their sum. The choice
+    depends only on the candidates, the measured rows and ``seed`` (so a resumed sweep continues where it
+    stopped). ``design``: how the first ``min_rows`` rows are chosen, ``"d-optimal"`` (see the module
+    docstring) or ``"random"``. ``information`` / ``start_information``: the information gain of the active phase / of the start
     design, ``"i-optimal"`` or ``"d-optimal"`` (:data:`INFORMATION`).
     """
 
@@ -177,6 +180,7 @@ class ActiveChooser:
         self._groups = _group_codes(self.candidates, self.group_by)
         self._jac: np.ndarray | None = None
         self.last_model: EnergyModel | None = None
+        self.last_scores: dict[str, np.ndarray] | None = None
 
     def _rng(self, n_measured: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, n_measured])
@@ -214,7 +218,8 @@ class ActiveChooser:
         self.last_model = model
         if boot.shape[0] < 2:
             return self.design_index(measured)
-        score = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
+        optimum = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
+        information = np.zeros(n)
         if self.information_weight:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -222,5 +227,6 @@ class ActiveChooser:
             finite = np.isfinite(gain)
             if finite.any():
                 top = max(float(gain[finite].max()), 1e-300)
-                score = score + self.information_weight * np.where(finite, gain / top, 0.0)
-        return int(np.argmax(score))
+                information = self.information_weight * np.where(finite, gain / top, 0.0)
+        self.last_scores = {"optimum": optimum, "information": information}
+        return int(np.argmax(optimum + information))
