@@ -6,7 +6,9 @@ Sub-samples measured rows of a data set as if each row were a configuration stil
 * **active**: :class:`energylens.profiling.ActiveChooser` as ``--strategy active`` runs it: a 15-row
   start design (locally D-optimal at the template's start parameters; ``--design random``: uniform),
   then one row at a time where the fitted model's bootstrap is least sure about each group's optimum
-  and where a measurement shrinks the parameters' uncertainty most, up to 50;
+  and where a measurement most lowers the predicted variance of the rows not yet measured
+  (``--information i-optimal``, the default; ``d-optimal``: the parameters' joint variance, the
+  chooser before 2026-12-02), up to 50;
 * **random curve**: the same sizes drawn uniformly (the reference curve).
 
 After each size the model (``bootstrap=0``) is fitted on the chosen rows and scored on the whole data
@@ -21,6 +23,7 @@ bench/results/active_profiling_<data>.json.
     python bench/active_profiling.py --data v3 --seeds 50
     python bench/active_profiling.py --data v2 --seeds 50
     python bench/active_profiling.py --data v3 --seeds 50 --design random   # the start before issue 15's rework
+    python bench/active_profiling.py --data v2 --seeds 50 --information d-optimal   # the previous information term
 """
 
 from __future__ import annotations
