@@ -6,7 +6,9 @@ Sub-samples measured rows of a data set as if each row were a configuration stil
 * **active**: :class:`energylens.profiling.ActiveChooser` as ``--strategy active`` runs it: a 15-row
   start design (locally D-optimal at the template's start parameters; ``--design random``: uniform),
   then one row at a time where the fitted model's bootstrap is least sure about each group's optimum
-  and where a measurement shrinks the parameters' uncertainty most, up to 50;
+  and where a measurement most lowers the predicted variance of the rows not yet measured
+  (``--information i-optimal``, the default; ``d-optimal``: the parameters' joint variance, the
+  chooser before 2026-12-02), up to 50;
 * **random curve**: the same sizes drawn uniformly (the reference curve).
 
 After each size the model (``bootstrap=0``) is fitted on the chosen rows and scored on the whole data
@@ -21,6 +23,7 @@ bench/results/active_profiling_<data>.json.
     python bench/active_profiling.py --data v3 --seeds 50
     python bench/active_profiling.py --data v2 --seeds 50
     python bench/active_profiling.py --data v3 --seeds 50 --design random   # the start before issue 15's rework
+    python bench/active_profiling.py --data v2 --seeds 50 --information d-optimal   # the previous information term
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from energylens.compare.metrics import top1_hit
 from energylens.model import EnergyModel
 from energylens.profiles.datasets import mlenergy_v2, mlenergy_v3
 from energylens.profiling import ActiveChooser
-from energylens.profiling.active import DESIGNS
+from energylens.profiling.active import DESIGNS, INFORMATION
 
 GROUP_BY = ("task", "model", "gpu")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -68,7 +71,8 @@ def active_curve(df: pd.DataFrame, seed: int, n_max: int, args: argparse.Namespa
     chooser = ActiveChooser(df.drop(columns=["energy_j"]), group_by=GROUP_BY, min_rows=args.min_rows,
                             bootstrap=args.bootstrap, seed=seed, spread_weight=args.spread_weight,
                             coverage_weight=args.coverage_weight, design=args.design,
-                            information_weight=args.information_weight)
+                            information_weight=args.information_weight, information=args.information,
+                            start_information=args.start_information)
     energy = df["energy_j"].to_numpy()
     measured: dict[int, float] = {}
     curve = {}
@@ -118,6 +122,8 @@ def main() -> None:
     ap.add_argument("--coverage-weight", type=float, default=ActiveChooser.coverage_weight)
     ap.add_argument("--design", choices=DESIGNS, default=ActiveChooser.design)
     ap.add_argument("--information-weight", type=float, default=ActiveChooser.information_weight)
+    ap.add_argument("--information", choices=INFORMATION, default=ActiveChooser.information)
+    ap.add_argument("--start-information", choices=INFORMATION, default=ActiveChooser.start_information)
     ap.add_argument("--out", default=None, help="JSON path (default bench/results/active_profiling_<data>.json)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -147,7 +153,8 @@ def main() -> None:
                          "mape_sd": a[:, k, 1].std()} for k, n in enumerate(sizes)}
 
     out = {"data": args.data, "rows": len(df), "seeds": args.seeds, "random_seeds": args.random_seeds,
-           "design": args.design, "information_weight": args.information_weight, "bootstrap": args.bootstrap, "spread_weight": args.spread_weight,
+           "design": args.design, "information_weight": args.information_weight,
+           "information": args.information, "start_information": args.start_information, "bootstrap": args.bootstrap, "spread_weight": args.spread_weight,
            "coverage_weight": args.coverage_weight, "min_rows": args.min_rows,
            "random50_top1": target[0], "random50_mape": target[1],
            "random50_top1_sd": rand50[:, 0].std(), "random50_mape_sd": rand50[:, 1].std(),

@@ -10,7 +10,7 @@ import pytest
 
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiling import ActiveChooser, Store, acquisition_scores, parse_spec, run_sweep
-from energylens.profiling.active import d_optimal_gain, relative_jacobian
+from energylens.profiling.active import d_optimal_gain, i_optimal_gain, relative_jacobian
 
 
 def test_contested_optimum_of_an_unmeasured_group_is_measured_first():
@@ -43,7 +43,8 @@ def test_chooser_on_real_rows_picks_unmeasured_rows_deterministically():
         b = ActiveChooser(cand, bootstrap=20, seed=1).next_index(start)
     assert a == b and a not in start and 0 <= a < len(df)
     few = ActiveChooser(cand, min_rows=15, seed=0)
-    assert few.next_index({0: 1.0}) not in (0, None)  # below min_rows: uniform at random
+    assert few.next_index({0: 1.0}) not in (0, None)  # below min_rows: the start design
+    assert few.last_scores is None and few.last_model is None
     assert ActiveChooser(cand.iloc[:2]).next_index({0: 1.0, 1: 2.0}) is None
 
 
@@ -152,7 +153,61 @@ def test_information_term_picks_the_largest_d_optimal_gain_at_the_fitted_paramet
     mask[rows] = True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        chooser = ActiveChooser(cand, bootstrap=10, seed=0, information_weight=1e9)
+        chooser = ActiveChooser(cand, bootstrap=10, seed=0, information_weight=1e9, information="d-optimal")
         pick = chooser.next_index(measured)
         gain = d_optimal_gain(relative_jacobian(cand, chooser.last_model.theta), mask)
     assert pick == int(np.argmax(gain)) and pick not in measured
+
+
+def test_i_optimal_gain_is_the_summed_variance_decrease_over_unmeasured_rows():
+    rng = np.random.default_rng(0)
+    jac = rng.normal(size=(30, 4))
+    measured = np.zeros(30, dtype=bool)
+    measured[:6] = True
+    gain = i_optimal_gain(jac, measured, ridge=1e-6)
+    targets = ~measured
+
+    def total_variance(mask):
+        a = np.linalg.inv(1e-6 * np.eye(4) + jac[mask].T @ jac[mask])
+        return np.einsum("ij,jk,ik->i", jac[targets], a, jac[targets]).sum()
+
+    brute = [total_variance(measured) - total_variance(measured | (np.arange(30) == i)) for i in range(6, 30)]
+    np.testing.assert_allclose(gain[6:], brute, rtol=1e-9)
+    assert np.all(gain[:6] == -np.inf)
+    jac[7, 1] = np.nan
+    assert i_optimal_gain(jac, measured)[7] == -np.inf
+
+
+def test_i_optimal_prefers_the_bulk_where_d_optimal_prefers_one_extreme_row():
+    # Two parameters, both identified by the measured rows 0-1. Twenty candidates load on the first
+    # parameter only, one extreme candidate (row 22) loads three times as hard on the second.
+    jac = np.array([[1.0, 0.0], [0.0, 1.0]] + [[1.0, 0.0]] * 20 + [[0.0, 3.0]])
+    measured = np.zeros(len(jac), dtype=bool)
+    measured[:2] = True
+    assert int(np.argmax(d_optimal_gain(jac, measured))) == 22   # the parameters' joint variance
+    assert int(np.argmax(i_optimal_gain(jac, measured))) < 22    # the candidates' predictions
+
+
+def test_information_criterion_is_checked_and_i_optimal_is_used_after_the_start():
+    df = mlenergy_v2().reset_index(drop=True)
+    cand = df.drop(columns=["energy_j"])
+    with pytest.raises(ValueError, match="information must be one of d-optimal, i-optimal"):
+        ActiveChooser(cand, information="a-optimal")
+    with pytest.raises(ValueError, match="start_information must be one of"):
+        ActiveChooser(cand, start_information="x")
+    rows = np.random.default_rng(5).choice(len(df), 20, replace=False)
+    measured = {int(i): float(df["energy_j"].iloc[i]) for i in rows}
+    mask = np.zeros(len(df), dtype=bool)
+    mask[rows] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chooser = ActiveChooser(cand, bootstrap=10, seed=0, information_weight=1e9)
+        pick = chooser.next_index(measured)
+        jac = relative_jacobian(cand, chooser.last_model.theta)
+    assert chooser.information == "i-optimal"
+    assert pick == int(np.argmax(i_optimal_gain(jac, mask))) != int(np.argmax(d_optimal_gain(jac, mask)))
+    # The two parts of the score are kept for inspection; the pick maximises their sum.
+    parts = chooser.last_scores
+    assert pick == int(np.argmax(parts["optimum"] + parts["information"]))
+    np.testing.assert_allclose(parts["information"].max(), 1e9)
+    assert np.all(parts["optimum"][mask] == -np.inf) and np.isfinite(parts["optimum"][~mask]).all()

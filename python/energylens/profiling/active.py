@@ -1,5 +1,5 @@
 """Active profiling: a D-optimal start, then measure next where the fitted model's bootstrap is least
-sure about the optimum.
+sure about the optimum and where a measurement most lowers the candidates' prediction variance.
 
 **Start (design).** Until ``min_rows`` rows are measured there is no fit to ask. The start is a greedy,
 locally D-optimal design for the closed-form energy template: at the template's start parameters
@@ -20,11 +20,18 @@ group, how often each candidate is the cheapest: ``p_opt``. An unmeasured candid
             (+ w_spread * rel_spread / max(rel_spread), 0 by default)
 
 i.e. contested optima first, then the most probable optimum of a group whose optimum is still
-unmeasured, then (weight ``w_info``) the largest D-optimal gain at the *fitted* parameters: the
-measurement that most shrinks the parameters' joint uncertainty, and so every prediction's, which is
-what keeps MAPE falling. The older spread term (the single row whose own prediction scatters most)
-kept picking extreme configurations where the template fits worst: on the v2 rows MAPE rose again
-after 30 measurements with it (bench/active_profiling.py, docs/profiling.md).
+unmeasured, then (weight ``w_info``) the information gain at the *fitted* parameters. By default
+(``information="i-optimal"``) that gain is :func:`i_optimal_gain`: how much the measurement lowers the
+summed predicted variance of ``log E`` over the unmeasured candidates, i.e. the error the user will see
+on the configurations not measured. ``information="d-optimal"`` (the chooser before) uses the
+parameters' joint variance, :func:`d_optimal_gain`, which weighs every parameter direction alike: once
+the start has identified them it kept returning to the few extreme rows that load on rarely used
+directions (TP 8, PP 2, the largest models: 37 % / 19 % / 43 % of its picks 20-42 on v2
+against 17 % / 5 % / 21 % of the rows), and the held-out MAPE on v2 stalled at 0.119 from 20 to 40
+measurements (docs/profiling.md section 6.1). The start stays D-optimal: before any fit, identifying
+every parameter matters more than the candidates' average (``start_information="i-optimal"`` measured
+worse on v2 and v3). The older spread term (the single row whose own prediction scatters most) kept picking
+extreme configurations where the template fits worst.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from energylens.model import EnergyModel
 from energylens.profiles import build_features
 
 __all__ = ["ActiveChooser", "acquisition_scores", "d_optimal_gain", "relative_jacobian", "DEFAULT_GROUP_BY",
-           "DESIGNS"]
+           "DESIGNS", "i_optimal_gain", "INFORMATION"]
 
 DEFAULT_GROUP_BY = ("task", "model", "gpu")
 DESIGNS = ("d-optimal", "random")
@@ -76,6 +83,31 @@ def d_optimal_gain(jac: np.ndarray, measured: np.ndarray, ridge: float = 1e-6) -
     gain = np.log1p(np.maximum(np.einsum("ij,jk,ik->i", safe, np.linalg.pinv(info), safe), 0.0))
     gain[measured | ~ok] = -np.inf
     return gain
+
+
+def i_optimal_gain(jac: np.ndarray, measured: np.ndarray, ridge: float = 1e-6) -> np.ndarray:
+    """Decrease of the summed prediction variance ``sum_t j_t M^-1 j_t^T`` over the unmeasured rows ``t``
+    (``M = ridge I + J_m^T J_m``) from measuring each row: ``j A S A j^T / (1 + j A j^T)`` with
+    ``A = M^-1`` and ``S = J_t^T J_t`` (rank-one update of ``M``); ``-inf`` for measured rows and rows
+    whose sensitivity is not finite. Unlike :func:`d_optimal_gain` it weighs each parameter direction by
+    how much the candidates' predictions depend on it, so a direction only a few extreme rows load on
+    counts for those few rows only."""
+    jac = np.asarray(jac, dtype=np.float64)
+    ok = np.isfinite(jac).all(axis=1)
+    jm = jac[measured & ok]
+    jt = jac[~measured & ok]
+    a = np.linalg.pinv(ridge * np.eye(jac.shape[1]) + jm.T @ jm)
+    safe = np.where(ok[:, None], jac, 0.0)
+    ja = safe @ a
+    num = np.einsum("ij,jk,ik->i", ja, jt.T @ jt, ja)
+    den = 1.0 + np.einsum("ij,ij->i", ja, safe)
+    gain = np.maximum(num, 0.0) / np.maximum(den, 1e-300)
+    gain[measured | ~ok] = -np.inf
+    return gain
+
+
+_CRITERIA = {"d-optimal": d_optimal_gain, "i-optimal": i_optimal_gain}
+INFORMATION = tuple(_CRITERIA)
 
 
 def _group_codes(frame: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
@@ -117,9 +149,14 @@ class ActiveChooser:
     """Chooses rows of ``candidates`` (schema-v1 frame; ``energy_j`` ignored) one at a time.
 
     ``measured_energy``: row index -> measured energy per request (J). :meth:`next_index` returns the
-    row to measure next, ``None`` when every row is measured. The choice depends only on the candidates,
-    the measured rows and ``seed`` (so a resumed sweep continues where it stopped). ``design``: how the
-    first ``min_rows`` rows are chosen, ``"d-optimal"`` (see the module docstring) or ``"random"``.
+    row to measure next, ``None`` when every row is measured. After an active (not start-design) choice,
+    ``last_model`` is the fit it used and ``last_scores`` its score's two parts per row: ``"optimum"``
+    (the p_opt terms, plus spread and coverage if weighted; ``-inf`` for measured rows) and
+    ``"information"`` (``w_info * gain / max(gain)``); the chosen row maximises their sum. The choice
+    depends only on the candidates, the measured rows and ``seed`` (so a resumed sweep continues where it
+    stopped). ``design``: how the first ``min_rows`` rows are chosen, ``"d-optimal"`` (see the module
+    docstring) or ``"random"``. ``information`` / ``start_information``: the information gain of the active phase / of the start
+    design, ``"i-optimal"`` or ``"d-optimal"`` (:data:`INFORMATION`).
     """
 
     candidates: pd.DataFrame
@@ -131,13 +168,19 @@ class ActiveChooser:
     coverage_weight: float = 0.0
     design: str = "d-optimal"
     information_weight: float = 3.0
+    information: str = "i-optimal"
+    start_information: str = "d-optimal"
 
     def __post_init__(self) -> None:
         if self.design not in DESIGNS:
             raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {self.design!r}")
+        for key in ("information", "start_information"):
+            if getattr(self, key) not in _CRITERIA:
+                raise ValueError(f"{key} must be one of {', '.join(INFORMATION)}, got {getattr(self, key)!r}")
         self._groups = _group_codes(self.candidates, self.group_by)
         self._jac: np.ndarray | None = None
         self.last_model: EnergyModel | None = None
+        self.last_scores: dict[str, np.ndarray] | None = None
 
     def _rng(self, n_measured: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, n_measured])
@@ -151,7 +194,7 @@ class ActiveChooser:
             with warnings.catch_warnings():  # e.g. architecture estimated for a local model: said by the fit
                 warnings.simplefilter("ignore")
                 self._jac = relative_jacobian(self.candidates)
-        gain = d_optimal_gain(self._jac, measured)
+        gain = _CRITERIA[self.start_information](self._jac, measured)
         return int(np.argmax(gain)) if np.isfinite(gain).any() else int(self._rng(int(measured.sum())).choice(free))
 
     def next_index(self, measured_energy: dict[int, float]) -> int | None:
@@ -175,13 +218,15 @@ class ActiveChooser:
         self.last_model = model
         if boot.shape[0] < 2:
             return self.design_index(measured)
-        score = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
+        optimum = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
+        information = np.zeros(n)
         if self.information_weight:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                gain = d_optimal_gain(relative_jacobian(self.candidates, model.theta), measured)
+                gain = _CRITERIA[self.information](relative_jacobian(self.candidates, model.theta), measured)
             finite = np.isfinite(gain)
             if finite.any():
                 top = max(float(gain[finite].max()), 1e-300)
-                score = score + self.information_weight * np.where(finite, gain / top, 0.0)
-        return int(np.argmax(score))
+                information = self.information_weight * np.where(finite, gain / top, 0.0)
+        self.last_scores = {"optimum": optimum, "information": information}
+        return int(np.argmax(optimum + information))
