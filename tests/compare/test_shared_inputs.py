@@ -212,6 +212,18 @@ def test_unknown_models_are_never_sliced():
     _assert_same(got, _uncached(train, fake_gpu_spec))
 
 
+def test_a_frame_not_validated_is_not_sliced_and_its_bad_rows_fail_only_where_they_did(v2):
+    raw = pd.DataFrame({c: v2[c].to_numpy() for c in v2.columns})  # no attrs: load_profiles runs per call
+    raw.loc[30, "tp"] = 0  # a bad row outside the rows asked for
+    rows = raw.iloc[:20].copy()
+    with inputs.shared_template_inputs(raw) as shared:
+        got = inputs.template_inputs(rows)
+        with pytest.raises(ValueError, match="tp"):
+            inputs.template_inputs(raw.iloc[25:35].copy())
+    assert shared.computed == 0 and shared.hits == 0
+    _assert_same(got, _uncached(rows))
+
+
 def test_a_whole_frame_that_warns_or_fails_is_not_sliced(v2):
     train, _ = _split(v2)
 

@@ -12,7 +12,9 @@ functional form only (docs/evaluation.md, "Inputs of the baselines").
 GPU specifications come from the GPU table, a registered user GPU table, or the profile's ``gpu_*`` spec
 columns (``energylens.profiles.tables.gpu_specs_for_profiles``) unless a ``gpu_spec`` callable is passed
 (name -> :class:`energylens.profiles.tables.GpuSpec`); bytes per weight from
-:mod:`energylens.profiles.precision`. Imports numpy, pandas and :mod:`energylens.profiles`.
+:mod:`energylens.profiles.precision`. Within :func:`shared_template_inputs` (the runner's evaluation) the
+inputs of the evaluated frame's rows are computed once and sliced (:mod:`energylens.compare.shared_inputs`).
+Imports numpy, pandas, :mod:`energylens.profiles` and :mod:`energylens.compare.shared_inputs`.
 """
 
 from __future__ import annotations

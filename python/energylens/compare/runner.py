@@ -224,7 +224,9 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     every member of :class:`~energylens.compare.methods.Method` (``TypeError`` naming what is missing).
     Methods are made fresh for every split with the seed ``seed * 1000 + repeat``. A method whose fit or
     prediction raises one of :data:`CAUGHT` gets NaN metrics and the message in the ``error`` column (and
-    one warning), never a silent zero.
+    one warning), never a silent zero. The template's inputs the baselines read are computed once for
+    ``profiles`` and sliced per split (:func:`energylens.compare.inputs.shared_template_inputs`), the same
+    bits as computed per call.
     """
     t0 = time.perf_counter()
     if not isinstance(profiles, pd.DataFrame):

@@ -122,15 +122,15 @@ class SharedInputs:
         """The whole frame's inputs, or ``None`` where they may not be sliced."""
         if self._usable is None:
             self._usable = False
-            if self._row_local():
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    try:
+            with warnings.catch_warnings(record=True) as caught:  # each call warns where it did
+                warnings.simplefilter("always")
+                try:
+                    if self._row_local():
                         self._inputs = self._compute(self._frame, self._gpu_spec)
                         self.computed += 1
                         self._usable = not caught
-                    except Exception:  # each call raises it as before
-                        self._inputs = None
+                except Exception:  # each call raises it where it did
+                    self._inputs = None
         return self._inputs if self._usable else None
 
     def _labels(self, df: pd.DataFrame) -> np.ndarray | None:
@@ -183,8 +183,12 @@ class SharedInputs:
     def lookup(self, df: Any, gpu_spec: Any) -> Inputs | None:
         """The inputs of ``df``'s rows, sliced from the frame's, or ``None`` where they may not be (then the
         caller computes them)."""
-        labels = self._labels(df) if isinstance(df, pd.DataFrame) and self._usable is not False else None
-        if labels is None or not self._same_specs(gpu_spec) or not self._same_rows(df, labels):
+        try:
+            labels = self._labels(df) if isinstance(df, pd.DataFrame) and self._usable is not False else None
+            same = labels is not None and self._same_specs(gpu_spec) and self._same_rows(df, labels)
+        except Exception:  # a frame the checks cannot read: computed, where it raises what it raised
+            same = False
+        if not same:
             self.misses += 1
             return None
         whole = self._whole()
