@@ -12,22 +12,26 @@ functional form only (docs/evaluation.md, "Inputs of the baselines").
 GPU specifications come from the GPU table, a registered user GPU table, or the profile's ``gpu_*`` spec
 columns (``energylens.profiles.tables.gpu_specs_for_profiles``) unless a ``gpu_spec`` callable is passed
 (name -> :class:`energylens.profiles.tables.GpuSpec`); bytes per weight from
-:mod:`energylens.profiles.precision`. Imports numpy, pandas and :mod:`energylens.profiles`.
+:mod:`energylens.profiles.precision`. Within :func:`shared_template_inputs` (the runner's evaluation) the
+inputs of the evaluated frame's rows are computed once and sliced (:mod:`energylens.compare.shared_inputs`).
+Imports numpy, pandas, :mod:`energylens.profiles` and :mod:`energylens.compare.shared_inputs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from energylens.compare import shared_inputs as _shared
 from energylens.profiles import precision as _precision
 from energylens.profiles.features import FEATURE_NAMES, features_of
 from energylens.profiles.schema import as_profiles
 
-__all__ = ["GpuSpecFn", "template_inputs", "BASELINE_FEATURES", "baseline_features", "precision_bytes", "column",
+__all__ = ["GpuSpecFn", "template_inputs", "shared_template_inputs", "BASELINE_FEATURES", "baseline_features", "precision_bytes", "column",
            "require_columns", "precisions", "measured_energy", "kv_bytes_per_token"]
 
 GpuSpecFn = Callable[[str], Any]
@@ -50,7 +54,27 @@ def template_inputs(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None) -> dict
     precision the weight format runs at on that GPU), ``hbm_bytes_per_s`` and ``tdp_w``.
 
     ``gpu_spec``: name -> GPU spec (a :class:`~energylens.profiles.tables.GpuSpec`) instead of the tables.
-    ``ValueError`` naming the column for rows the template cannot read."""
+    ``ValueError`` naming the column for rows the template cannot read.
+
+    Inside :func:`shared_template_inputs` (the runner's evaluation), rows of its frame are sliced from the
+    whole frame's inputs, computed once, wherever that is exactly what this computation gives
+    (:mod:`energylens.compare.shared_inputs`); the arrays returned are the caller's own either way."""
+    shared = _shared.lookup(df, gpu_spec)
+    if shared is not None:
+        return shared
+    return _template_inputs(df, gpu_spec)
+
+
+def shared_template_inputs(frame: pd.DataFrame, gpu_spec: GpuSpecFn | None = None
+                           ) -> AbstractContextManager[_shared.SharedInputs]:
+    """A block within which :func:`template_inputs` of rows of ``frame`` (a frame whose index gives their
+    positions in ``frame``, e.g. ``frame.iloc[rows].copy()``) under ``gpu_spec`` is sliced from the whole frame's
+    inputs, computed once (:class:`energylens.compare.shared_inputs.SharedInputs`, which it yields)."""
+    return _shared.sharing(frame, gpu_spec, _template_inputs)
+
+
+def _template_inputs(df: pd.DataFrame, gpu_spec: GpuSpecFn | None) -> dict[str, np.ndarray]:
+    """:func:`template_inputs`, computed."""
     rows = as_profiles(df, require_energy=False).reset_index(drop=True)
     specs = None
     if gpu_spec is not None:

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energylens.compare.inputs import shared_template_inputs
 from energylens.compare.methods import Method, check_method
 from energylens.compare.metrics import SLO_METRICS, _Groups, score_groups
 from energylens.compare.registry import default_methods
@@ -223,7 +224,9 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     every member of :class:`~energylens.compare.methods.Method` (``TypeError`` naming what is missing).
     Methods are made fresh for every split with the seed ``seed * 1000 + repeat``. A method whose fit or
     prediction raises one of :data:`CAUGHT` gets NaN metrics and the message in the ``error`` column (and
-    one warning), never a silent zero.
+    one warning), never a silent zero. The template's inputs the baselines read are computed once for
+    ``profiles`` and sliced per split (:func:`energylens.compare.inputs.shared_template_inputs`), the same
+    bits as computed per call.
     """
     t0 = time.perf_counter()
     if not isinstance(profiles, pd.DataFrame):
@@ -244,26 +247,27 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     warned: set[str] = set()
     fit_seconds: dict[str, float] = {}
     bar = _Progress(len(all_splits) * n_methods, progress)
-    for sp in all_splits:
-        test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
-        groups = _Groups(test_ref, group_by)
-        for method in factory(seed * 1000 + sp.repeat):
-            check_method(method)
-            tf = time.perf_counter()
-            # fresh copies per method, so a method that writes into its input can neither leak
-            # into the next method's rows nor into the measurements it is scored against
-            out = _fit_predict(method, df.iloc[sp.train_idx].copy(), test_ref.copy(), tpot_slo)
-            fit_seconds[method.name] = fit_seconds.get(method.name, 0.0) + time.perf_counter() - tf
-            if out.error and method.name not in warned:
-                warned.add(method.name)
-                warnings.warn(f"{method.name} failed on split {sp.key()}: {out.error}", RuntimeWarning,
-                              stacklevel=2)
-            tables.append(_score(test_ref, out, method, sp, groups, group_by, tpot_slo))
-            if sp.split == "random":
-                preds.append(_prediction_rows(test_ref, out, method, sp, group_by))
-            if not out.error:
-                notes.add(method.name, sp.split, method.run_notes())
-            bar.update()
+    with shared_template_inputs(df, gpu_spec):  # the baselines' inputs: computed once, sliced per split
+        for sp in all_splits:
+            test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
+            groups = _Groups(test_ref, group_by)
+            for method in factory(seed * 1000 + sp.repeat):
+                check_method(method)
+                tf = time.perf_counter()
+                # fresh copies per method, so a method that writes into its input can neither leak
+                # into the next method's rows nor into the measurements it is scored against
+                out = _fit_predict(method, df.iloc[sp.train_idx].copy(), test_ref.copy(), tpot_slo)
+                fit_seconds[method.name] = fit_seconds.get(method.name, 0.0) + time.perf_counter() - tf
+                if out.error and method.name not in warned:
+                    warned.add(method.name)
+                    warnings.warn(f"{method.name} failed on split {sp.key()}: {out.error}", RuntimeWarning,
+                                  stacklevel=2)
+                tables.append(_score(test_ref, out, method, sp, groups, group_by, tpot_slo))
+                if sp.split == "random":
+                    preds.append(_prediction_rows(test_ref, out, method, sp, group_by))
+                if not out.error:
+                    notes.add(method.name, sp.split, method.run_notes())
+                bar.update()
     bar.close()
     info = {
         "seed": seed, "repeats": repeats, "train_size": train_size, "group_by": list(group_by),
