@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "front_points.hpp"
 #include "energylens/search.hpp"
 
 namespace {
@@ -18,10 +19,8 @@ using energylens::search::Candidate;
 using energylens::search::ParetoFront;
 using energylens::search::TopK;
 
-struct Point {
-  double x, y;
-  std::uint64_t index;
-};
+using energylens::testing::brute_front;
+using energylens::testing::Point;
 
 std::vector<Point> stream(std::uint64_t seed, std::size_t n) {
   std::mt19937_64 rng(seed);
@@ -43,20 +42,6 @@ std::vector<std::uint64_t> brute_top(std::vector<Point> p, std::size_t k) {
   std::sort(p.begin(), p.end(), [](const Point& a, const Point& b) { return a.y < b.y || (a.y == b.y && a.index < b.index); });
   std::vector<std::uint64_t> out;
   for (std::size_t i = 0; i < std::min(k, p.size()); ++i) out.push_back(p[i].index);
-  return out;
-}
-
-std::vector<std::uint64_t> brute_front(std::vector<Point> p) {
-  std::sort(p.begin(), p.end(), [](const Point& a, const Point& b) {
-    return a.x < b.x || (a.x == b.x && (a.y < b.y || (a.y == b.y && a.index < b.index)));
-  });
-  std::vector<std::uint64_t> out;
-  double best = 1e300;
-  for (const Point& q : p)
-    if (q.y < best) {
-      out.push_back(q.index);
-      best = q.y;
-    }
   return out;
 }
 

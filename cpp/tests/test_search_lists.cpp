@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "front_points.hpp"
 #include "energylens/search.hpp"
 #include "energylens/search_kernel.hpp"
 #include "energylens/search_thread_lists.hpp"
@@ -19,10 +20,8 @@ using energylens::search::Candidate;
 using energylens::search::ParetoFront;
 namespace lists = energylens::search::lists;
 
-struct Point {
-  double x, y;
-  std::uint64_t index;
-};
+using energylens::testing::brute_front;
+using energylens::testing::Point;
 
 // Points in index order with coarse values (exact ties and duplicates), trending like energy against
 // TPOT (larger x tends to smaller y) so fronts are long, as on the device.
@@ -35,20 +34,6 @@ std::vector<Point> stream(std::uint64_t seed, std::size_t n) {
     p[i] = {a * 0.25, (60 - a + coarse(rng) / 6) * 0.5, i};
   }
   return p;
-}
-
-std::vector<std::uint64_t> brute_front(std::vector<Point> p) {
-  std::sort(p.begin(), p.end(), [](const Point& a, const Point& b) {
-    return a.x < b.x || (a.x == b.x && (a.y < b.y || (a.y == b.y && a.index < b.index)));
-  });
-  std::vector<std::uint64_t> out;
-  double best = 1e300;
-  for (const Point& q : p)
-    if (q.y < best) {
-      out.push_back(q.index);
-      best = q.y;
-    }
-  return out;
 }
 
 // What the device's global buffer receives: every flushed point.

@@ -144,13 +144,17 @@ def test_unknown_design_is_refused():
         ActiveChooser(mlenergy_v2().drop(columns=["energy_j"]), design="sobol")
 
 
-def test_information_term_picks_the_largest_d_optimal_gain_at_the_fitted_parameters():
+def _twenty_measured():
+    """The bundled rows as candidates, 20 of them (seeded) measured: (candidates, {row: J}, measured mask)."""
     df = mlenergy_v2().reset_index(drop=True)
-    cand = df.drop(columns=["energy_j"])
     rows = np.random.default_rng(5).choice(len(df), 20, replace=False)
-    measured = {int(i): float(df["energy_j"].iloc[i]) for i in rows}
     mask = np.zeros(len(df), dtype=bool)
     mask[rows] = True
+    return df.drop(columns=["energy_j"]), {int(i): float(df["energy_j"].iloc[i]) for i in rows}, mask
+
+
+def test_information_term_picks_the_largest_d_optimal_gain_at_the_fitted_parameters():
+    cand, measured, mask = _twenty_measured()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chooser = ActiveChooser(cand, bootstrap=10, seed=0, information_weight=1e9, information="d-optimal")
@@ -189,16 +193,11 @@ def test_i_optimal_prefers_the_bulk_where_d_optimal_prefers_one_extreme_row():
 
 
 def test_information_criterion_is_checked_and_i_optimal_is_used_after_the_start():
-    df = mlenergy_v2().reset_index(drop=True)
-    cand = df.drop(columns=["energy_j"])
+    cand, measured, mask = _twenty_measured()
     with pytest.raises(ValueError, match="information must be one of d-optimal, i-optimal"):
         ActiveChooser(cand, information="a-optimal")
     with pytest.raises(ValueError, match="start_information must be one of"):
         ActiveChooser(cand, start_information="x")
-    rows = np.random.default_rng(5).choice(len(df), 20, replace=False)
-    measured = {int(i): float(df["energy_j"].iloc[i]) for i in rows}
-    mask = np.zeros(len(df), dtype=bool)
-    mask[rows] = True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chooser = ActiveChooser(cand, bootstrap=10, seed=0, information_weight=1e9)
