@@ -71,16 +71,22 @@ def relative_jacobian(candidates: pd.DataFrame, theta: np.ndarray | None = None)
     return (ev.jacobian0 + ev.jacobian1) * theta0[None, :] / energy[:, None]
 
 
+def _information(jac, measured: np.ndarray, ridge: float):
+    """What both information criteria start from: ``jac`` as float64, the rows with a finite sensitivity,
+    ``jac`` with the other rows zeroed, and ``(ridge I + J_m^T J_m)^+`` over the finite measured rows."""
+    jac = np.asarray(jac, dtype=np.float64)
+    ok = np.isfinite(jac).all(axis=1)
+    jm = jac[measured & ok]
+    a = np.linalg.pinv(ridge * np.eye(jac.shape[1]) + jm.T @ jm)
+    return jac, ok, np.where(ok[:, None], jac, 0.0), a
+
+
 def d_optimal_gain(jac: np.ndarray, measured: np.ndarray, ridge: float = 1e-6) -> np.ndarray:
     """Increase of ``log det`` of the information matrix ``ridge I + J_m^T J_m`` (``J_m``: the measured
     rows of ``jac``) from measuring each row: ``log(1 + j M^-1 j^T)``; ``-inf`` for measured rows and rows
     whose sensitivity is not finite."""
-    jac = np.asarray(jac, dtype=np.float64)
-    ok = np.isfinite(jac).all(axis=1)
-    jm = jac[measured & ok]
-    info = ridge * np.eye(jac.shape[1]) + jm.T @ jm
-    safe = np.where(ok[:, None], jac, 0.0)
-    gain = np.log1p(np.maximum(np.einsum("ij,jk,ik->i", safe, np.linalg.pinv(info), safe), 0.0))
+    jac, ok, safe, a = _information(jac, measured, ridge)
+    gain = np.log1p(np.maximum(np.einsum("ij,jk,ik->i", safe, a, safe), 0.0))
     gain[measured | ~ok] = -np.inf
     return gain
 
@@ -92,12 +98,8 @@ def i_optimal_gain(jac: np.ndarray, measured: np.ndarray, ridge: float = 1e-6) -
     whose sensitivity is not finite. Unlike :func:`d_optimal_gain` it weighs each parameter direction by
     how much the candidates' predictions depend on it, so a direction only a few extreme rows load on
     counts for those few rows only."""
-    jac = np.asarray(jac, dtype=np.float64)
-    ok = np.isfinite(jac).all(axis=1)
-    jm = jac[measured & ok]
+    jac, ok, safe, a = _information(jac, measured, ridge)
     jt = jac[~measured & ok]
-    a = np.linalg.pinv(ridge * np.eye(jac.shape[1]) + jm.T @ jm)
-    safe = np.where(ok[:, None], jac, 0.0)
     ja = safe @ a
     num = np.einsum("ij,jk,ik->i", ja, jt.T @ jt, ja)
     den = 1.0 + np.einsum("ij,ij->i", ja, safe)
