@@ -102,3 +102,12 @@ def test_unraisable_errors_without_an_interrupt_still_reach_the_previous_hook(mo
     monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
     assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 0
     assert seen == ["AttributeError"]
+
+
+def test_a_shell_that_ignores_sigint_keeps_it_ignored(monkeypatch, tmp_path):
+    # background jobs start with SIGINT ignored: the command neither installs its handler nor restores another
+    seen = []
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", lambda args: seen.append(signal.getsignal(signal.SIGINT)) or 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the conftest fixture puts the default handler back
+    assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 0
+    assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
