@@ -184,6 +184,10 @@ def test_load_mode_counts_idle_headroom(model):
     assert a["energy_j"] > b["energy_j"]              # idle static power dominates at low load
     # gpu-seconds per request: every provisioned GPU for 1/rate seconds
     assert b["gpu_s_per_request"] == pytest.approx(b["gpus"] / 50, rel=1e-12)
+    # the table says how many copies of the labelled deployment serve the load (its label says DP1)
+    header = heavy.table().splitlines()[0]
+    assert "replicas" in header and "running batch" in header
+    assert "replicas" not in energylens.search("llama-3.1-8b", "H100", max_num_seqs=[8], **kw).table()
 
 
 def test_package_attribute_is_callable(model):

@@ -154,13 +154,14 @@ class SearchResult:
         if not len(df):
             return self.why_empty()
         cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
-                "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s", "gpus": "GPUs",
-                "domains": "domains",
+                "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
+                "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
                 "batch": "running batch", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
             del cols["objective"]  # the same numbers as J/request
         if not self.settings.get("rate_per_s"):
             del cols["batch"]  # max_num_seqs, in the label
+            del cols["replicas"]  # one deployment; its GPUs are tp x pp x dp
         view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
         if "decided by" in view:
             view["decided by"] = view["decided by"].str.removesuffix("_j")
