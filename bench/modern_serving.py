@@ -186,6 +186,8 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("Mamba state read only (not written back)", lambda d: d, (FE, "STATE_TRAFFIC_PER_STEP", 1.0)),
         ("not shipped: video clips at 720p (460 tokens per frame)", video_720p, None),
         ("Mamba SSM state at bf16, not the benchmark's float32", ssm_state_auto, None),
+        ("TPOT residuals at weight 1 in the joint fit (the default before round 7: 0.5)", lambda d: d,
+         (METHODS, "EnergyModel", fit_options(tpot_weight=1.0))),
         ("not shipped: fit with Huber loss, scale 0.3 (log residual)", lambda d: d,
          (METHODS, "EnergyModel", fit_options(loss="huber", loss_scale=0.3))),
         ("not shipped: fit with relative residual + Huber loss, scale 0.2", lambda d: d,

@@ -18,12 +18,14 @@ from energylens.cli.options import (
     DEFAULTS,
     add_gpu_table_option,
     apply_gpu_tables,
+    nonnegative_float,
     nonnegative_int,
     positive_int,
     read_profiles_with_rows,
     seed,
 )
 from energylens.model import EnergyModel, LatencyModel
+from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
 from energylens.outputs import check_output_path
 
 __all__ = ["add_parser", "energy_column_hint"]
@@ -45,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--bootstrap", type=nonnegative_int, default=DEFAULTS["bootstrap"],
                      help=f"bootstrap refits for intervals ({DEFAULTS['bootstrap']}; 0: no intervals)")
     fit.add_argument("--seed", type=seed, default=DEFAULTS["seed"], help="seed of the starts and the bootstrap (0)")
+    fit.add_argument("--tpot-weight", type=nonnegative_float, default=ENERGY_TPOT_WEIGHT, metavar="W",
+                     help=f"weight of the measured-TPOT residuals next to the energy residuals in the energy fit "
+                          f"({ENERGY_TPOT_WEIGHT:g}; 0: energy alone; docs/model.md)")
     group = fit.add_mutually_exclusive_group()
     group.add_argument("--no-latency", action="store_true", help="fit the energy model without its latency model")
     group.add_argument("--latency-only", action="store_true",
@@ -132,7 +137,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
         return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
-    model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency)
+    model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
+                        tpot_weight=args.tpot_weight)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None

@@ -21,7 +21,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
-__all__ = ["add_gpu_table_option", "apply_gpu_tables", "read_profiles_with_rows", "positive_int",
+__all__ = ["add_gpu_table_option", "apply_gpu_tables", "read_profiles_with_rows", "positive_int", "nonnegative_float",
            "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
@@ -102,6 +102,14 @@ def positive_float(text: str) -> float:
     value = _float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 

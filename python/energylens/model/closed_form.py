@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the expression model needs SymPy, which the template path d
     from energylens.model.expression import ExpressionEnergyModel
 
 __all__ = ["Param", "FitSummary", "EnergyModel", "LatencyModel", "load_model", "MODEL_FILE_VERSION",
-           "DEFAULT_CHUNK_ROWS"]
+           "DEFAULT_CHUNK_ROWS", "ENERGY_TPOT_WEIGHT"]
 
 
 class LatencyModel(ClosedFormModel):
@@ -149,6 +149,13 @@ class LatencyModel(ClosedFormModel):
         return (r"\mathrm{TTFT} = " + sympy.latex(ttft) + r" \\ " + r"\mathrm{TPOT} = " + sympy.latex(tpot))
 
 
+#: Weight of the log-TPOT residuals next to the log-energy residuals in EnergyModel's joint fit. The measured
+#: TPOT pins the time scale that energy alone cannot tell from power (docs/model.md, identifiability); energy
+#: is the target, so its residuals weigh twice as much (selected on v3 family half A, confirmed on half B
+#: and v2: docs/model.md, "Accuracy round 7"). 1.0 is the previous default; 0 fits energy alone.
+ENERGY_TPOT_WEIGHT = 0.5
+
+
 class EnergyModel(ClosedFormModel):
     """The 12-parameter closed-form energy per request: prefill part + decode part.
 
@@ -158,6 +165,8 @@ class EnergyModel(ClosedFormModel):
     fits one shrunk multiplicative offset per key (:mod:`energylens.model.calibration`), applied by
     predict, predict_phases and predict_interval; ``calibration`` then holds it. ``latency_calibration``
     (same keys, default None) calibrates the latency model the same way (:class:`LatencyModel`).
+    ``tpot_weight`` (default :data:`ENERGY_TPOT_WEIGHT`) weighs the measured-TPOT residuals of the joint fit
+    against the energy residuals; the latency model's own fit does not use it.
     """
 
     _template = "energy"
@@ -165,8 +174,8 @@ class EnergyModel(ClosedFormModel):
     _kind = "energy"
 
     def __init__(self, *, calibration: str | None = None, latency_calibration: str | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 tpot_weight: float = ENERGY_TPOT_WEIGHT, **kwargs: Any) -> None:
+        super().__init__(tpot_weight=tpot_weight, **kwargs)
         self.latency_calibration_by = check_calibration_key(latency_calibration)
         self.latency_model: LatencyModel | None = None
         self.calibration_by = check_calibration_key(calibration)
