@@ -31,9 +31,8 @@ def _ssr(model: EnergyModel, rows) -> tuple[float, float]:
 
 
 def test_default_weight_is_the_documented_one():
-    assert ENERGY_TPOT_WEIGHT == 0.5
-    assert EnergyModel().options["tpot_weight"] == ENERGY_TPOT_WEIGHT
-    assert LatencyModel().options["tpot_weight"] == 1.0   # the latency fit has no auxiliary block to weigh
+    assert ENERGY_TPOT_WEIGHT == 1.0
+    assert EnergyModel().options["tpot_weight"] == ENERGY_TPOT_WEIGHT == LatencyModel().options["tpot_weight"]
     with pytest.raises(ValueError, match="tpot_weight must be >= 0"):
         EnergyModel(tpot_weight=-0.1)
 
@@ -54,11 +53,11 @@ def test_weight_trades_energy_against_tpot_residuals(rows):
 def test_weight_persists_and_the_latency_model_ignores_it(rows, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = EnergyModel(tpot_weight=1.0, bootstrap=0).fit(rows)
+        a = EnergyModel(tpot_weight=0.5, bootstrap=0).fit(rows)
         b = EnergyModel(bootstrap=0).fit(rows)
     path = tmp_path / "m.json"
     a.save(path)
-    assert load_model(path).options["tpot_weight"] == 1.0      # a file fitted before keeps its weight
+    assert load_model(path).options["tpot_weight"] == 0.5      # the file keeps the weight it was fitted with
     np.testing.assert_array_equal(load_model(path).theta, a.theta)
     assert not np.array_equal(a.theta, b.theta)
     np.testing.assert_array_equal(a.latency_model.theta, b.latency_model.theta)
@@ -68,8 +67,8 @@ def test_cli_option(rows, tmp_path, capsys):
     profiles = tmp_path / "p.csv"
     rows.to_csv(profiles, index=False)
     out = tmp_path / "m.json"
-    assert cli_main(["fit", str(profiles), "-o", str(out), "--bootstrap", "0", "--tpot-weight", "1"]) == 0
-    assert json.loads(out.read_text())["energy"]["options"]["tpot_weight"] == 1.0
+    assert cli_main(["fit", str(profiles), "-o", str(out), "--bootstrap", "0", "--tpot-weight", "0.5"]) == 0
+    assert json.loads(out.read_text())["energy"]["options"]["tpot_weight"] == 0.5
     out.unlink()
     assert cli_main(["fit", str(profiles), "-o", str(out), "--bootstrap", "0"]) == 0
     assert json.loads(out.read_text())["energy"]["options"]["tpot_weight"] == ENERGY_TPOT_WEIGHT
