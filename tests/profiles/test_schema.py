@@ -534,6 +534,19 @@ def test_unsupported_suffix(tmp_path):
     assert str(path) in str(ei.value)
 
 
+def test_a_directory_that_is_not_a_store_names_its_tables(tmp_path):
+    (tmp_path / "llm_configs_h100.csv").write_text("x")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ProfileSchemaError, match="a directory, but not a sweep store") as ei:
+        load_profiles(tmp_path)
+    assert "it holds llm_configs_h100.csv: pass one of them" in str(ei.value) and "notes.txt" not in str(ei.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ProfileSchemaError, match="energylens-store.json") as ei:
+        load_profiles(empty)
+    assert "holds" not in str(ei.value)
+
+
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.csv"
     with pytest.raises(FileNotFoundError, match="nope.csv"):
