@@ -61,6 +61,22 @@ def test_bad_input_exits_2_with_a_clear_message(model_file, capsys, extra, messa
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("names", "message"), [
+    (["--model", "foo/bar-7b"], "a --candidates CSV row may describe it (params_b"),
+    (["--gpus", "H100,H900"], "--gpu-table FILE"),
+])
+def test_unknown_names_stop_before_the_bundled_fit(monkeypatch, capsys, names, message):
+    import energylens.search.api as api
+
+    def no_fit():
+        raise AssertionError("the bundled model was fitted before the names were checked")
+
+    monkeypatch.setattr(api, "bundled_model", no_fit)
+    assert main([*ARGS, *names]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "fitting the model" not in err
+
+
 def test_bad_argument_values_are_rejected_at_parse_time(capsys):
     with pytest.raises(SystemExit) as exc:
         main([*ARGS[:5], "--input-tokens", "-5", "--output-tokens", "256"])

@@ -16,7 +16,9 @@ from energylens.cli.options import (
     positive_int,
     seed,
 )
+from energylens.errors import UnknownModelError
 from energylens.outputs import check_output_path
+from energylens.profiles import tables
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.search import search
 
@@ -125,10 +127,28 @@ def _read_candidates(path: str) -> pd.DataFrame:
     return table
 
 
+def _check_names(args: argparse.Namespace) -> None:
+    """Unknown model and GPU names stop at once, before the bundled model is fitted; an unknown model's
+    error also names the command line's remedy (the library's names the Python one)."""
+    for name in (v.strip() for v in (args.model or "").split(",") if v.strip()):
+        if tables.find_model(name) is None:
+            try:
+                tables.model_spec(name)
+            except UnknownModelError as exc:
+                raise UnknownModelError(
+                    f"{exc.args[0]} With energylens search: a --candidates CSV row may describe it (params_b, "
+                    "and architecture columns such as n_layers, d_model, n_kv_heads to override the "
+                    "estimate; docs/search.md).") from None
+    for name in (v.strip() for v in (args.gpus or "").split(",") if v.strip()):
+        tables.gpu_spec(name)  # UnknownGpuError names both remedies
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     apply_gpu_tables(args)
     if args.plot:
         check_output_path(args.plot, inputs=[args.model_file], option="--plot")
+    if args.candidates is None:
+        _check_names(args)
     if args.model_file is None:
         print("energylens search: no --model-file; fitting the model on the bundled ML.ENERGY v2 data",
               file=sys.stderr)
