@@ -47,13 +47,20 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     cmd = [sys.executable, "-c", _RUN, "profile", str(spec), "-o", str(out), "--power-source", "synthetic:200"]
     seen: dict[str, int] = {}  # config_id -> mtime of the part when first seen (a finished row never changes)
-    killed = 0
+    killed = mid_sweep = 0
     for i in range(kills + 1):
         args = cmd + (["--resume"] if out.exists() else [])
+        before = _parts(out)
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         if i < kills:
-            # Spread over interpreter start, model load and the units themselves.
-            time.sleep(float(rng.uniform(0.5, 9.0)))
+            # Every other attempt (while at least two units are left) dies just after finishing a unit, at a
+            # random instant of the next one; the others during interpreter start and model load. Instants
+            # are tied to the sweep's progress, not to wall time, so a fast machine still kills every attempt.
+            if i % 2 and len(ids) - before >= 2 and _wait_for_part(out, before, proc, timeout=120.0):
+                time.sleep(float(rng.uniform(0.0, 0.15)))
+                mid_sweep += 1
+            else:
+                time.sleep(float(rng.uniform(0.1, 1.5)))
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 killed += 1
@@ -71,16 +78,30 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
     rows = Store(out).rows()
     assert set(rows["config_id"]) == ids and rows["config_id"].is_unique and len(rows) == len(ids)
     assert not list(out.rglob("*.tmp"))
-    return {"kills": killed, "units": len(ids)}
+    return {"kills": killed, "mid_sweep": mid_sweep, "units": len(ids)}
+
+
+def _parts(out) -> int:
+    return len(list((out / "parts").glob("*.parquet"))) if (out / "parts").is_dir() else 0
+
+
+def _wait_for_part(out, before: int, proc, timeout: float) -> bool:
+    """Wait until the running sweep has written a unit more than ``before`` (False if it exited or timed out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _parts(out) > before:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_sigkill_and_resume_3_times(tiny_model, tmp_path):
     got = kill_and_resume(tmp_path, tiny_model, kills=3)
-    assert got["units"] == 12
+    assert got["units"] == 12 and got["kills"] == 3 and got["mid_sweep"] == 1
 
 
 @pytest.mark.slow
 def test_sigkill_and_resume_20_times(tiny_model, tmp_path):
     got = kill_and_resume(tmp_path, tiny_model, kills=20, seed=1)
     print(f"SIGKILL-resume: {got}")
-    assert got["kills"] >= 15  # most attempts were killed mid-run, not after finishing
+    assert got["kills"] >= 18 and got["mid_sweep"] >= 4  # killed before finishing, several of them mid-sweep
