@@ -25,7 +25,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
-from energylens.profiles.files import check_csv_file, check_input_file
+from energylens.profiles.files import check_csv_file, check_input_file, table_kind
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 
 __all__ = [
@@ -130,18 +130,6 @@ def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False) -> 
     return frame
 
 
-def _table_kind(path: Path) -> str | None:
-    """"csv" or "parquet" by the name's suffixes (compressed CSVs included), else None."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-2:] in (
-        [".csv", ".gz"], [".csv", ".bz2"], [".csv", ".zip"], [".csv", ".xz"], [".csv", ".zst"]
-    ) or suffixes[-1:] == [".csv"]:
-        return "csv"
-    if suffixes[-1:] in ([".parquet"], [".pq"]):
-        return "parquet"
-    return None
-
-
 def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
     if isinstance(path_or_frame, pd.DataFrame):
         return path_or_frame.copy(), source or _DATAFRAME_SOURCE
@@ -156,18 +144,7 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
         if frame.empty:
             raise ProfileSchemaError(f"{src}: the sweep store has no finished (status ok) rows yet", source=src)
         return frame, src
-    if path.is_dir():
-        tables = sorted(p.name for p in path.iterdir() if p.is_file() and _table_kind(p) is not None)
-        held = f"; it holds {', '.join(tables[:5])}{' ...' if len(tables) > 5 else ''}: pass one of them" if tables else ""
-        raise ProfileSchemaError(
-            f"{src}: a directory, but not a sweep store (no {STORE_MARKER}){held}; profiles are a .csv "
-            "(optionally compressed) or .parquet table, or a store written by `energylens profile`", source=src)
-    kind = _table_kind(path)
-    if kind is None:
-        raise ProfileSchemaError(
-            f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
-            "a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file",
-            source=src)
+    kind = table_kind(path, src, STORE_MARKER)
     check_csv_file(path) if kind == "csv" else check_input_file(path)
     try:
         if kind == "csv":
