@@ -18,7 +18,6 @@ from energylens.cli.options import (
 )
 from energylens.errors import UnknownModelError
 from energylens.outputs import check_output_path
-from energylens.profiles import tables
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.search import search
 
@@ -127,47 +126,32 @@ def _read_candidates(path: str) -> pd.DataFrame:
     return table
 
 
-def _check_names(args: argparse.Namespace) -> None:
-    """Unknown model and GPU names stop at once, before the bundled model is fitted; an unknown model's
-    error also names the command line's remedy (the library's names the Python one)."""
-    for name in (v.strip() for v in (args.model or "").split(",") if v.strip()):
-        if tables.find_model(name) is None:
-            try:
-                tables.model_spec(name)
-            except UnknownModelError as exc:
-                raise UnknownModelError(
-                    f"{exc.args[0]} With energylens search: a --candidates CSV row may describe it (params_b, "
-                    "and architecture columns such as n_layers, d_model, n_kv_heads to override the "
-                    "estimate; docs/search.md).") from None
-    for name in (v.strip() for v in (args.gpus or "").split(",") if v.strip()):
-        tables.gpu_spec(name)  # UnknownGpuError names both remedies
-
-
 def _cmd_search(args: argparse.Namespace) -> int:
     apply_gpu_tables(args)
     if args.plot:
         check_output_path(args.plot, inputs=[args.model_file], option="--plot")
-    if args.candidates is None:
-        _check_names(args)
-    if args.model_file is None:
-        print("energylens search: no --model-file; fitting the model on the bundled ML.ENERGY v2 data",
-              file=sys.stderr)
     candidates = None
     if args.candidates is not None:
         candidates = _read_candidates(args.candidates)
     elif None in (args.model, args.gpus, args.input_tokens, args.output_tokens):
         raise ValueError("energylens search needs --model, --gpus, --input-tokens and --output-tokens "
                          "(or --candidates CSV)")
-    result = search(args.model, args.gpus, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
-                    tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
-                    precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
-                    workload_weights=args.workload_weights, candidates=candidates, tpot_limit_s=args.tpot_limit,
-                    ttft_limit_s=args.ttft_limit, limit_confidence=args.limit_confidence, rate_per_s=args.rate,
-                    objective=args.objective,
-                    per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
-                    top=args.top, energy_model=args.model_file, gpu_memory_utilization=args.gpu_memory_utilization,
-                    node_size=args.node_size, threads=args.threads, bootstrap_seed=args.bootstrap_seed,
-                    progress=True)
+    try:  # the bundled model, when no --model-file is given, is fitted (and announced) after the names resolve
+        result = search(args.model, args.gpus, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
+                        tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
+                        precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
+                        workload_weights=args.workload_weights, candidates=candidates,
+                        tpot_limit_s=args.tpot_limit, ttft_limit_s=args.ttft_limit,
+                        limit_confidence=args.limit_confidence, rate_per_s=args.rate, objective=args.objective,
+                        per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
+                        top=args.top, energy_model=args.model_file,
+                        gpu_memory_utilization=args.gpu_memory_utilization, node_size=args.node_size,
+                        threads=args.threads, bootstrap_seed=args.bootstrap_seed, progress=True)
+    except UnknownModelError as exc:  # the library's remedy is Python's; add the command line's
+        raise UnknownModelError(
+            f"{exc.args[0]} With energylens search: a --candidates CSV row may describe it (params_b, and "
+            "architecture columns such as n_layers, d_model, n_kv_heads to override the estimate; "
+            "docs/search.md).") from None
     if args.json:
         print(result.to_json())
     else:

@@ -46,8 +46,11 @@ def bundled_model() -> EnergyModel:
     return EnergyModel(bootstrap=100).fit("bundled")
 
 
-def _models(energy_model) -> tuple[EnergyModel, str]:
+def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
     if energy_model is None:
+        if announce:  # the fit takes seconds: say why the search waits
+            print("energylens search: no model file; fitting the model on the bundled ML.ENERGY v2 data",
+                  file=sys.stderr)
         model = bundled_model()
         return model, f"fitted on the bundled ML.ENERGY v2 data ({model.summary.n_rows} rows); pass a model file to use your own"
     if isinstance(energy_model, (str, os.PathLike)):
@@ -323,10 +326,12 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
     return space, index, dict(zip(index.tolist(), candidates.index, strict=True))
 
 
-def _calibrated_models(space: SearchSpace, energy_model) -> tuple[EnergyModel, str, dict | None, dict | None]:
-    """The models (:func:`_models`), their calibrations written into the space's engine values, the source
-    sentence saying so, and the two calibration records."""
-    em, source = _models(energy_model)
+def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False
+                       ) -> tuple[EnergyModel, str, dict | None, dict | None]:
+    """The models (:func:`_models`; ``announce``: say so on stderr before fitting the bundled one), their
+    calibrations written into the space's engine values, the source sentence saying so, and the two
+    calibration records."""
+    em, source = _models(energy_model, announce)
     calibrated = calibrate_latency(space, em.latency_model)
     energy_calibrated = calibrate_energy(space, em)
     return em, source + _calibration_sentences(calibrated, energy_calibrated), calibrated, energy_calibrated
@@ -401,7 +406,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
     if space.distribution and rate_per_s is not None:
         raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
-    em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model)
+    em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model, announce=progress is True)
     callback = _progress_printer(space.size) if progress is True else (progress or None)
     options, limits = confidence_limits(space, em.theta, em.latency_model, options, limit_confidence, indices)
     t0 = time.perf_counter()
