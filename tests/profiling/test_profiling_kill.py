@@ -50,7 +50,7 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
     killed = mid_sweep = 0
     for i in range(kills + 1):
         args = cmd + (["--resume"] if out.exists() else [])
-        before = _parts(out)
+        before = len(_part_files(out))
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         if i < kills:
             # Every other attempt (while at least two units are left) dies just after finishing a unit, at a
@@ -68,7 +68,7 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
         else:
             assert proc.wait(timeout=600) == 0
         store = Store(out)
-        parts = sorted((out / "parts").glob("*.parquet")) if (out / "parts").is_dir() else []
+        parts = _part_files(out)
         for p in parts:  # every part on disk is whole and readable
             frame = pd.read_parquet(p)
             assert len(frame) == 1 and frame["config_id"].iloc[0] == p.stem
@@ -81,15 +81,15 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
     return {"kills": killed, "mid_sweep": mid_sweep, "units": len(ids)}
 
 
-def _parts(out) -> int:
-    return len(list((out / "parts").glob("*.parquet"))) if (out / "parts").is_dir() else 0
+def _part_files(out) -> list:
+    return sorted((out / "parts").glob("*.parquet")) if (out / "parts").is_dir() else []
 
 
 def _wait_for_part(out, before: int, proc, timeout: float) -> bool:
     """Wait until the running sweep has written a unit more than ``before`` (False if it exited or timed out)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if _parts(out) > before:
+        if len(_part_files(out)) > before:
             return True
         time.sleep(0.01)
     return False
