@@ -95,6 +95,54 @@ def test_empty_feasible_set_names_the_reason_that_rejected_most(model):
     assert "--precision fp8" in r1.why_empty() and "--pp" in r1.why_empty()
 
 
+def _lowest(result, name):
+    """The configuration with the lowest predicted TPOT / TTFT among all kept (top large enough for all)."""
+    return result.to_frame().nsmallest(1, f"{name}_s").iloc[0]
+
+
+def test_latency_limits_that_leave_nothing_are_answered_with_what_the_space_reaches(model):
+    """An empty result whose latency limits rejected candidates says, from a search without them, how
+    many candidates pass every other check and the lowest TPOT / TTFT they reach, with the configuration:
+    the limit a user must allow. It leads, even where a layout reason rejected more candidates."""
+    axes = {"input_tokens": 512, "output_tokens": 256, "energy_model": model, "top": 1000, "tp": [1, 2, 4],
+            "ep": [1, 2, 4, 8]}
+    free = energylens.search("mixtral-8x7b", "H100", **axes)
+    fast = _lowest(free, "tpot")
+    r = energylens.search("mixtral-8x7b", "H100", tpot_limit_s=fast["tpot_s"] * 0.99, **axes)
+    assert r.empty and r.main_rejection == "ep_group"          # ep 8 on at most 4 GPUs, ep 4 on 1 or 2, ep 2 on 1
+    closest = r.settings["without_latency_limits"]
+    assert closest["feasible"] == free.feasible == r.rejected["tpot_limit"] and closest["unmet"] == ["tpot"]
+    assert closest["min_tpot_s"] == pytest.approx(fast["tpot_s"], rel=1e-12)
+    assert closest["min_tpot_config"] == fast["config"]
+    why = r.why_empty()
+    assert f"the lowest predicted TPOT is {fast['tpot_s']:.4g} s ({fast['config']}; limit" in why
+    assert "raise --tpot-limit to at least that" in why and "pick --ep" not in why
+    assert not energylens.search("mixtral-8x7b", "H100", tpot_limit_s=fast["tpot_s"] * 1.001, **axes).empty
+
+
+def test_two_limits_each_reachable_alone_but_not_together(model):
+    base = {"input_tokens": 512, "output_tokens": 256, "energy_model": model, "top": 1000, "tp": [2, 4, 8]}
+    free = energylens.search(L70, "H100", **base)
+    tpot, ttft = _lowest(free, "tpot"), _lowest(free, "ttft")
+    assert tpot["config"] != ttft["config"]                        # the fastest step is not the fastest prefill
+    r = energylens.search(L70, "H100", tpot_limit_s=tpot["tpot_s"] * 1.001, ttft_limit_s=ttft["ttft_s"] * 1.001, **base)
+    assert r.empty and r.settings["without_latency_limits"]["unmet"] == []
+    meets_tpot = energylens.search(L70, "H100", tpot_limit_s=tpot["tpot_s"] * 1.001, **base)
+    best = _lowest(meets_tpot, "ttft")
+    closest = r.settings["without_latency_limits"]
+    assert closest["min_ttft_at_tpot_limit_s"] == pytest.approx(best["ttft_s"], rel=1e-12)
+    assert f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest predicted TTFT is {best['ttft_s']:.4g} s" in r.why_empty()
+
+
+def test_no_latency_record_when_limits_rejected_nothing_or_something_passed(model):
+    full = energylens.search(L70, "A100-SXM4-40GB", input_tokens=512, output_tokens=256, tp=[1, 2], tpot_limit_s=1.0,
+                             energy_model=model)
+    assert full.empty and full.main_rejection == "memory_weights"
+    assert full.settings["without_latency_limits"] is None and "--precision fp8" in full.why_empty()
+    ok = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tpot_limit_s=1.0, energy_model=model)
+    assert not ok.empty and ok.settings["without_latency_limits"] is None
+
+
 def test_every_rejection_reason_has_a_remedy_naming_real_cli_options():
     import argparse
     import re

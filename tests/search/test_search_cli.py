@@ -46,9 +46,11 @@ def test_json_output_with_rate(model_file, capsys):
 
 def test_empty_result_exits_1_naming_the_reason(model_file, capsys):
     status = main([*ARGS, "--tpot-limit", "0.0001", "--model-file", model_file])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert status == 1, err
     assert "most were rejected by tpot_limit" in err
+    assert "the lowest predicted TPOT is" in err and "raise --tpot-limit to at least that" in err
+    assert "0 feasible" in out and "no feasible configuration" not in out  # the reason is said once, on stderr
 
 
 @pytest.mark.parametrize(("extra", "message"), [

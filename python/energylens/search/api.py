@@ -27,7 +27,7 @@ from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
 from energylens.search.candidates import candidate_space
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
-from energylens.search.result import TERMS, SearchResult
+from energylens.search.result import TERMS, SearchResult, config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
@@ -337,6 +337,38 @@ def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False
     return em, source + _calibration_sentences(calibrated, energy_calibrated), calibrated, energy_calibrated
 
 
+def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels) -> dict | None:
+    """When latency limits left nothing (None otherwise): how far they are from what the space can do.
+
+    The space is searched again without them: how many candidates pass every other check, and among them
+    the lowest predicted TPOT and TTFT with the configurations that reach them. A limit is ``unmet`` when even
+    that lowest value breaks it (as applied, i.e. the effective limit under a confidence). When each limit
+    alone can be met but not both, the lowest TTFT among the candidates that meet the TPOT limit is added."""
+    if out.feasible or not any(out.rejected[REASONS.index(f"{n}_limit")] for n in ("tpot", "ttft")):
+        return None
+    limits = {n: options[f"{n}_limit_s"] for n in ("tpot", "ttft") if f"{n}_limit_s" in options}
+    free = {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")} | {"top_k": 1}
+
+    def lowest(opts, names):
+        res = run_engine(space, em.theta, em.latency_model.theta, opts, None, "cpu", indices)
+        rows = [_candidate_frame(space, getattr(res, f"front_{n}"), labels).nsmallest(1, f"{n}_s").iloc[0]
+                for n in names] if res.feasible else []
+        return int(res.feasible), rows
+
+    info: dict[str, Any] = {"unmet": []}
+    info["feasible"], rows = lowest(free, ("tpot", "ttft"))
+    for name, best in zip(("tpot", "ttft"), rows, strict=False):
+        info[f"min_{name}_s"], info[f"min_{name}_config"] = float(best[f"{name}_s"]), config_label(best)
+        if name in limits and info[f"min_{name}_s"] > limits[name]:
+            info["unmet"].append(name)
+    if rows and not info["unmet"] and len(limits) == 2:  # each limit alone is reachable, not both together
+        _, at_limit = lowest(free | {"tpot_limit_s": limits["tpot"]}, ("ttft",))
+        for best in at_limit:
+            info["min_ttft_at_tpot_limit_s"] = float(best["ttft_s"])
+            info["min_ttft_at_tpot_limit_config"] = config_label(best)
+    return info
+
+
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
     """The result's record of the space: its shape, workload distribution and explicit candidates."""
     return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
@@ -419,7 +451,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, **limits, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
                 "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
-                "energy_calibration": energy_calibrated}
+                "energy_calibration": energy_calibrated,
+                "without_latency_limits": _closest(space, em, options, out, indices, labels)}
     return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
                         pareto_ttft=_candidate_frame(space, out.front_ttft, labels),
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),

@@ -95,19 +95,50 @@ class SearchResult:
         return max(self.rejected, key=lambda k: (self.rejected[k], k))
 
     def why_empty(self) -> str:
-        """One sentence on an empty feasible set: which reason rejected most, and the counts."""
+        """One sentence on an empty feasible set: which reason rejected most, and the counts; when latency
+        limits left nothing, how close the space comes to them (what passes every other check)."""
         if not self.empty:
             return f"{self.feasible} of {self.candidates} candidates are feasible"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
         main = self.main_rejection
+        text = f"no feasible configuration among {self.candidates} candidates; most were rejected by {main} ({counts})"
+        closest = self.settings.get("without_latency_limits")
+        if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
+            return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
         remedy = f"; to widen the space: {REMEDIES[main]}" if main in REMEDIES else ""
-        p = self.settings.get("limit_confidence", 0.5)
-        if main in ("ttft_limit", "tpot_limit") and p > 0.5:
-            name = main.removesuffix("_limit")
-            remedy += (f", or lower --limit-confidence (now {p:g}: the {name.upper()} limit "
-                       f"{self.settings[f'{name}_limit_s']:.4g} s applied as {self.settings[f'effective_{name}_limit_s']:.4g} s "
-                       "on the predicted value; 0.5 applies it as given)")
-        return f"no feasible configuration among {self.candidates} candidates; most were rejected by {main} ({counts}){remedy}"
+        return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
+
+    def _confidence_remedy(self) -> str:
+        """", or lower --limit-confidence ..." when limits were applied at a confidence above 0.5 ("" otherwise)."""
+        s = self.settings
+        p = s.get("limit_confidence", 0.5)
+        if p <= 0.5:
+            return ""
+        applied = [f"the {n.upper()} limit {s[f'{n}_limit_s']:.4g} s applied as {s[f'effective_{n}_limit_s']:.4g} s"
+                   for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
+        return (f", or lower --limit-confidence (now {p:g}: {' and '.join(applied)} on the predicted value; "
+                "0.5 applies it as given)")
+
+    def _closest_sentence(self, closest: dict[str, Any]) -> str:
+        """What the space reaches without its latency limits, against the limits (api._closest's record)."""
+        s = self.settings
+
+        def limit(name: str) -> str:
+            given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
+            return f"limit {given:.4g} s" + (f", applied as {applied:.4g} s at confidence {s['limit_confidence']:g}"
+                                             if applied != given else "")
+        head = f"{closest['feasible']} candidates pass every other check (memory, layout) but none meets the latency limits: "
+        widen = "or widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)"
+        if closest["unmet"]:
+            parts = [f"the lowest predicted {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
+                     f"{limit(n)})" for n in closest["unmet"]]
+            flags = " and ".join(f"--{n}-limit" for n in closest["unmet"])
+            return head + "; ".join(parts) + f"; to find a configuration: raise {flags} to at least that, {widen}"
+        if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
+            return head + f"the lowest predicted TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
+        return (head + f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest "
+                f"predicted TTFT is {closest['min_ttft_at_tpot_limit_s']:.4g} s ({closest['min_ttft_at_tpot_limit_config']}; "
+                f"{limit('ttft')}); to find a configuration: raise --ttft-limit to at least that, or raise --tpot-limit")
 
     def to_frame(self) -> pd.DataFrame:
         """The top-k as a DataFrame (a copy), with a ``config`` label column first."""
@@ -141,6 +172,8 @@ class SearchResult:
                 text += (f" It beats {config_label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
                          f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
                          f"{s['price_per_gpu_hour']:g}.")
+            elif not margin > 1e-12:  # an exact tie (e.g. EP on or off where the model prices both alike)
+                text += f" It ties with {config_label(s)} (the same predicted {self.objective.split(' (')[0]})."
             else:
                 diffs = {t: float(s[t]) - float(r[t]) for t in TERMS}
                 term = max(diffs, key=lambda t: diffs[t])
