@@ -143,6 +143,14 @@ def test_no_latency_record_when_limits_rejected_nothing_or_something_passed(mode
     assert not ok.empty and ok.settings["without_latency_limits"] is None
 
 
+def test_an_exact_tie_is_explained_as_a_tie(model):
+    # TP 2 with and without EP 2 (dp 1): the same bytes per GPU and vLLM's TP all-reduce either way
+    r = energylens.search("mixtral-8x7b", "H100", input_tokens=512, output_tokens=256, tp=[2], ep=[1, 2],
+                          max_num_seqs=[8], energy_model=model)
+    assert len(r.top) == 2 and r.top["energy_j"].iloc[0] == r.top["energy_j"].iloc[1]
+    assert "It ties with" in r.explain(0) and "It beats" not in r.explain(0)
+
+
 def test_every_rejection_reason_has_a_remedy_naming_real_cli_options():
     import argparse
     import re
