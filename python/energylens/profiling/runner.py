@@ -24,6 +24,7 @@ from energylens.profiling.active import ActiveChooser
 from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
+from energylens.profiling.requirements import check_local_backend
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store
 from energylens.profiling.worker import execute
@@ -119,6 +120,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     if strategy == "active" and ray_address is not None:
         raise ValueError("--strategy active chooses one configuration at a time; run it without --ray")
     configs = spec.configs()
+    if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
+        check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
     store = Store(out_dir)
     store.init(_manifest(spec, configs), resume=resume)
     done = store.done(retry_failed=retry_failed)
