@@ -445,14 +445,13 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
     seconds = time.perf_counter() - t0
     top_df = _split_terms(space, _candidate_frame(space, out.top, labels), em)
-    if bootstrap:
-        top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed))
+    top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else top_df
     unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, **limits, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
                 "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
-                "energy_calibration": energy_calibrated,
-                "without_latency_limits": _closest(space, em, options, out, indices, labels)}
+                "energy_calibration": energy_calibrated, "without_latency_limits": _closest(space, em, options, out,
+                                                                                          indices, labels)}
     return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
                         pareto_ttft=_candidate_frame(space, out.front_ttft, labels),
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
