@@ -40,6 +40,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], bool]] = {
                        ["--repeats", "1", "--out", str(OUT / "search_realism.json")], False),
     "bundled_on_v3": ("bundled_on_v3.py", ["--out", str(OUT / "bundled_on_v3.json")],
                       ["--repeats", "2", "--out", str(OUT / "bundled_on_v3.json")], False),
+    "prior_transfer": ("prior_transfer.py", ["--out", str(OUT / "prior_transfer.json")],
+                       ["--repeats", "2", "--out", str(OUT / "prior_transfer.json")], False),
     "realism_ceiling": ("realism_ceiling.py", ["--out", str(OUT / "realism_ceiling.json")],
                         ["--draws", "10", "--out", str(OUT / "realism_ceiling.json")], False),
     "gpu_model": ("gpu_model_check.py", ["-o", str(OUT / "gpu_model.json")],

@@ -178,7 +178,7 @@ Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, c
 
 constexpr const char* kFitOptionNames[] = {"target",         "residual", "aux_weight", "loss", "loss_scale",
                                            "max_iterations", "ftol",     "xtol",       "gtol", "initial_damping",
-                                           "n_starts",       "start_spread", "seed"};
+                                           "n_starts",       "start_spread", "seed",  "prior", "prior_weight"};
 
 std::string accepted_fit_options() {
   std::string s;
@@ -260,6 +260,10 @@ FitOptions fit_options(const py::kwargs& kwargs) {
       f.start_spread = option_value<double>(key, v, "a float");
     } else if (key == "seed") {
       f.seed = option_value<std::uint64_t>(key, v, "a non-negative int");
+    } else if (key == "prior") {
+      if (!v.is_none()) f.prior = option_value<std::vector<double>>(key, v, "a sequence of floats or None");
+    } else if (key == "prior_weight") {
+      f.prior_weight = option_value<double>(key, v, "a float");
     } else {
       throw py::type_error("FitOptions: unknown option '" + key + "'; accepted: " + accepted_fit_options());
     }
@@ -276,7 +280,13 @@ std::string fit_options_repr(const FitOptions& f) {
     << "', aux_weight=" << f.aux_weight << ", loss='" << to_string(ls.loss) << "', loss_scale=" << ls.loss_scale
     << ", max_iterations=" << ls.max_iterations << ", ftol=" << ls.ftol << ", xtol=" << ls.xtol
     << ", gtol=" << ls.gtol << ", initial_damping=" << ls.initial_damping << ", n_starts=" << f.n_starts
-    << ", start_spread=" << f.start_spread << ", seed=" << f.seed << ")";
+    << ", start_spread=" << f.start_spread << ", seed=" << f.seed;
+  if (!f.prior.empty()) {
+    s << ", prior=[";
+    for (std::size_t j = 0; j < f.prior.size(); ++j) s << (j ? ", " : "") << f.prior[j];
+    s << "], prior_weight=" << f.prior_weight;
+  }
+  s << ")";
   return s.str();
 }
 
@@ -368,6 +378,11 @@ void bind_types(py::module_& m) {
       .def_readonly("n_starts", &FitOptions::n_starts)
       .def_readonly("start_spread", &FitOptions::start_spread)
       .def_readonly("seed", &FitOptions::seed)
+      .def_property_readonly("prior", [](const FitOptions& f) -> py::object {
+        if (f.prior.empty()) return py::none();
+        return values(f.prior.data(), f.prior.size());
+      })
+      .def_readonly("prior_weight", &FitOptions::prior_weight)
       .def("__repr__", &fit_options_repr);
 
   py::class_<FitResult>(m, "FitResult", "One least-squares fit; non-convergence is data (converged, status).")

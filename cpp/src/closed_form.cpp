@@ -361,8 +361,8 @@ void rows_outputs_columns(std::index_sequence<K...>, long rows, const double* co
 // parameter-major (jac[j * m + t]), from the per-row outputs and gradients of rows_outputs (a term
 // names its row, so bootstrap resamples that repeat rows cost nothing extra).
 template <std::size_t P>
-ENERGYLENS_CLONES void terms_from_rows(std::size_t rows, const Term* terms, std::size_t m, ResidualKind kind,
-                                       const double* o, const double* g, double* r, double* jac) {
+ENERGYLENS_CLONES void terms_from_rows(std::size_t rows, const Term* terms, std::size_t m, std::size_t stride,
+                                       ResidualKind kind, const double* o, const double* g, double* r, double* jac) {
   const bool log_residual = kind == ResidualKind::Log;
   for (std::size_t t = 0; t < m; ++t) {
     const Term& term = terms[t];
@@ -375,10 +375,10 @@ ENERGYLENS_CLONES void terms_from_rows(std::size_t rows, const Term* terms, std:
     if (term.output < 0) {
       const double* ga = g + i;
       const double* gb = g + P * rows + i;
-      for (std::size_t j = 0; j < P; ++j) col[j * m] = (ga[j * rows] + gb[j * rows]) * scale;
+      for (std::size_t j = 0; j < P; ++j) col[j * stride] = (ga[j * rows] + gb[j * rows]) * scale;
     } else {
       const double* gk = g + static_cast<std::size_t>(term.output) * P * rows + i;
-      for (std::size_t j = 0; j < P; ++j) col[j * m] = gk[j * rows] * scale;
+      for (std::size_t j = 0; j < P; ++j) col[j * stride] = gk[j * rows] * scale;
     }
   }
   if (log_residual) {
@@ -387,22 +387,61 @@ ENERGYLENS_CLONES void terms_from_rows(std::size_t rows, const Term* terms, std:
   }
 }
 
+// The prior's residual rows (FitOptions::prior): sqrt(w) (log(theta_j + c_j) - log(prior_j + c_j)).
+struct PriorRows {
+  double sqrt_weight = 0.0;      // 0: no prior rows
+  std::vector<double> offset;    // c_j
+  std::vector<double> log_prior; // log(prior_j + c_j)
+  std::size_t count() const { return sqrt_weight > 0.0 ? offset.size() : 0; }
+};
+
+PriorRows prior_rows(const FitOptions& options, const TemplateDescriptor& d, std::size_t P) {
+  PriorRows out;
+  if (!(options.prior_weight >= 0.0) || !std::isfinite(options.prior_weight))
+    throw std::invalid_argument("fit: prior_weight must be finite and >= 0");
+  if (options.prior.empty()) {
+    if (options.prior_weight > 0.0) throw std::invalid_argument("fit: prior_weight > 0 needs prior values");
+    return out;
+  }
+  if (options.prior.size() != P)
+    throw std::invalid_argument("fit: prior has " + std::to_string(options.prior.size()) + " values for " +
+                                std::to_string(P) + " parameters");
+  for (std::size_t j = 0; j < P; ++j)
+    if (!(options.prior[j] >= d.lower[j] && options.prior[j] <= d.upper[j]))
+      throw std::invalid_argument("fit: prior value " + std::to_string(j) + " (" + d.param_names[j] + ") = " +
+                                  std::to_string(options.prior[j]) + " is outside its bounds");
+  if (options.prior_weight == 0.0) return out;
+  out.sqrt_weight = std::sqrt(options.prior_weight);
+  for (std::size_t j = 0; j < P; ++j) {
+    out.offset.push_back(kPriorOffset * d.upper[j]);
+    out.log_prior.push_back(std::log(options.prior[j] + out.offset[j]));
+  }
+  return out;
+}
+
 template <class Tpl>
 ResidualFunction make_residual(std::size_t rows, const double* const* columns, const std::vector<Term>& terms,
-                               ResidualKind kind) {
+                               ResidualKind kind, const PriorRows& prior) {
   constexpr std::size_t F = Tpl::kFeatures;
   constexpr std::size_t P = Tpl::kParams;
   // Scratch owned by the function object: each fit (and each bootstrap replicate) has its own.
   auto outputs = std::make_shared<std::vector<double>>(3 * rows);
   auto gradients = std::make_shared<std::vector<double>>(3 * P * rows);
-  return [rows, columns, &terms, kind, outputs, gradients](const double* theta, double* r, double* jac) {
+  return [rows, columns, &terms, kind, outputs, gradients, prior](const double* theta, double* r, double* jac) {
     const long n = static_cast<long>(rows);
     if (jac != nullptr)
       rows_outputs_columns<Tpl, true>(std::make_index_sequence<F>{}, n, columns, theta, outputs->data(),
                                       gradients->data());
     else
       rows_outputs_columns<Tpl, false>(std::make_index_sequence<F>{}, n, columns, theta, outputs->data(), nullptr);
-    terms_from_rows<P>(rows, terms.data(), terms.size(), kind, outputs->data(), gradients->data(), r, jac);
+    const std::size_t T = terms.size(), m = T + prior.count();
+    terms_from_rows<P>(rows, terms.data(), T, m, kind, outputs->data(), gradients->data(), r, jac);
+    for (std::size_t j = 0; j < prior.count(); ++j) {
+      const double x = theta[j] + prior.offset[j];
+      r[T + j] = prior.sqrt_weight * (std::log(x) - prior.log_prior[j]);
+      if (jac == nullptr) continue;
+      for (std::size_t k = 0; k < P; ++k) jac[k * m + T + j] = k == j ? prior.sqrt_weight / x : 0.0;
+    }
   };
 }
 
@@ -411,14 +450,18 @@ ClosedFormFit fit_terms(std::size_t rows, const double* const* columns, const st
                         std::span<const double> start, const FitOptions& options) {
   constexpr std::size_t P = Tpl::kParams;
   const TemplateDescriptor& d = Tpl::descriptor();
-  if (terms.size() < P)
+  const PriorRows prior = prior_rows(options, d, P);
+  if (prior.count() == 0 && terms.size() < P)
     throw std::invalid_argument("fit: " + std::to_string(terms.size()) + " measurements for " +
-                                std::to_string(P) + " parameters; need at least as many measurements as parameters");
+                                std::to_string(P) + " parameters; need at least as many measurements as parameters "
+                                "(or a prior)");
+  if (terms.empty()) throw std::invalid_argument("fit: no measurements");
   std::vector<double> x0(start.begin(), start.end());
   if (x0.empty()) x0.assign(d.init, d.init + P);
   if (x0.size() != P) throw std::invalid_argument("fit: start must have " + std::to_string(P) + " values");
   const std::span<const double> lower(d.lower, P), upper(d.upper, P);
-  const ResidualFunction residual = make_residual<Tpl>(rows, columns, terms, options.residual);
+  const ResidualFunction residual = make_residual<Tpl>(rows, columns, terms, options.residual, prior);
+  const std::size_t m = terms.size() + prior.count();
 
   ClosedFormFit out;
   std::mt19937_64 rng(options.seed);
@@ -430,7 +473,7 @@ ClosedFormFit fit_terms(std::size_t rows, const double* const* columns, const st
       const double factor = s == 0 ? 1.0 : std::exp(options.start_spread * normal(rng));
       trial[j] = std::clamp(x0[j] * factor, lower[j], upper[j]);
     }
-    FitResult r = levenberg_marquardt(terms.size(), P, residual, trial, lower, upper, options.least_squares);
+    FitResult r = levenberg_marquardt(m, P, residual, trial, lower, upper, options.least_squares);
     ++out.starts;
     out.starts_converged += r.converged ? 1 : 0;
     if (s == 0 || r.cost < out.best.cost || !std::isfinite(out.best.cost)) out.best = std::move(r);

@@ -16,7 +16,7 @@ from energylens.model import reference as R
 from energylens.profiles.features import build_features
 
 ACCEPTED = ("target", "residual", "aux_weight", "loss", "loss_scale", "max_iterations", "ftol", "xtol", "gtol",
-            "initial_damping", "n_starts", "start_spread", "seed")
+            "initial_damping", "n_starts", "start_spread", "seed", "prior", "prior_weight")
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,17 @@ struct FitOptions {
   int n_starts = 1;            ///< multi-start: the start point plus n_starts - 1 random perturbations
   double start_spread = 1.0;   ///< perturbation: theta * exp(spread * N(0, 1)), clamped to the bounds
   std::uint64_t seed = 0;      ///< seed of the perturbations
+  /// Prior parameter values (empty: none), one per template parameter within its bounds. With
+  /// prior_weight w > 0 the fit adds, per parameter j, the residual sqrt(w) (log(theta_j + c_j) -
+  /// log(prior_j + c_j)), c_j = kPriorOffset x upper_j (finite where a bound is 0): a pull toward
+  /// the prior that the measurements outweigh as they grow; fewer measurements than parameters are
+  /// then allowed (at least one).
+  std::vector<double> prior;
+  double prior_weight = 0.0;   ///< w of the prior's residuals (0: no prior, the plain fit bit for bit)
 };
+
+/// c_j = kPriorOffset x upper_j in the prior's log residuals.
+inline constexpr double kPriorOffset = 1e-3;
 
 /// A fit: the best start's result plus how many starts converged.
 struct ClosedFormFit {

@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from energylens.cli.options import (
     add_gpu_table_option,
     apply_gpu_tables,
+    nonnegative_float,
     positive_float,
     positive_int,
     read_profiles_with_rows,
@@ -24,6 +25,8 @@ from energylens.compare.report_tables import OURS
 from energylens.compare.result import worst
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
+from energylens.model import EnergyModel
+from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.outputs import atomic_dir, check_output_path
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods"]
@@ -56,6 +59,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                    help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
                         "or model (family | model), reported as a separate method; the default row is unchanged")
+    p.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
+                   help="opt-in: also score 'energylens+prior', the fit pulled toward another fit's parameters "
+                        "(bundled: the bundled v2 fit; or a model file), reported as a separate method")
+    p.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
+                   help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
     add_gpu_table_option(p)
     p.set_defaults(func=run_evaluate)
     return p
@@ -86,7 +94,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report:
         check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
     apply_gpu_tables(args)
-    with calibrated_method(args.calibrate, _split_list(args.methods)) as names:
+    with extra_methods(_extras(args), _split_list(args.methods)) as names:
         res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
                              repeats=args.repeats,
                              group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
@@ -123,23 +131,40 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], ClosedForm]]:
+    """The opt-in variants of ours the options ask for: name -> factory(seed, gpu_spec)."""
+    out: dict[str, Callable[[int, object], ClosedForm]] = {}
+    if args.calibrate is not None:
+        name, key = f"{OURS}+{args.calibrate}", args.calibrate
+        out[name] = lambda seed, _gpu, name=name: ClosedForm(name=name, seed=seed, calibration=key)
+    if args.prior_weight is not None and args.prior is None:
+        raise ValueError("--prior-weight needs --prior (bundled or a model file)")
+    if args.prior == "bundled" and args.profiles == "bundled":
+        raise ValueError("--prior bundled on the bundled rows: the prior was fitted on the rows it would be scored "
+                         "on; evaluate other profiles, or pass a prior fitted on other data (a model file)")
+    if args.prior is not None:  # resolved once (a model file is read here, not per fit)
+        opts = {k: EnergyModel(prior=args.prior, prior_weight=args.prior_weight).options[k]
+                for k in ("prior", "prior_weight")}
+        out[f"{OURS}+prior"] = lambda seed, _gpu: ClosedForm(name=f"{OURS}+prior", seed=seed, model_options=opts)
+    return out
+
+
 @contextlib.contextmanager
-def calibrated_method(key: str | None, names: list[str] | None) -> Iterator[list[str] | None]:
-    """With ``key``: 'energylens+KEY' (ours with calibration, :mod:`energylens.model.calibration`) registered
-    for the block and added to ``names`` (after 'energylens'); yields the method names to run."""
-    if key is None:
-        yield names
-        return
-    name = f"{OURS}+{key}"
-    register_method(name, lambda seed, _gpu_spec: ClosedForm(name=name, seed=seed, calibration=key))
+def extra_methods(extras: dict[str, Callable[[int, object], ClosedForm]],
+                  names: list[str] | None) -> Iterator[list[str] | None]:
+    """Each of ``extras`` (name -> factory) registered for the block and added to ``names`` (after
+    'energylens'); yields the method names to run (None: the default methods plus those registered)."""
+    for name, factory in extras.items():
+        register_method(name, factory)
     try:
-        if names is None:
-            yield None
+        if names is None or not extras:
+            yield names
         else:
             at = names.index(OURS) + 1 if OURS in names else len(names)
-            yield [*names[:at], name, *names[at:]]
+            yield [*names[:at], *extras, *names[at:]]
     finally:
-        unregister_method(name)
+        for name in extras:
+            unregister_method(name)
 
 
 def _print_worst(table) -> None:

@@ -26,6 +26,7 @@ from energylens.cli.options import (
 )
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
+from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.outputs import check_output_path
 
 __all__ = ["add_parser", "energy_column_hint"]
@@ -61,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="opt-in: also fit one shrunk TPOT and one TTFT factor per model family or model for the "
                           "latency model (family | model; `energylens search --model-file` applies them; unseen "
                           "models keep factor 1; docs/model.md section 4)")
+    fit.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
+                     help="opt-in: pull the 12 energy parameters toward another fit's (bundled: the bundled ML.ENERGY "
+                          "v2 fit; or a model file), for a new GPU or stack measured on few rows; fewer rows than "
+                          "parameters then fit (docs/model.md, 'A prior from another fit')")
+    fit.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
+                     help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
     add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
@@ -137,14 +144,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
         return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
+    if args.prior_weight is not None and args.prior is None:
+        raise ValueError("--prior-weight needs --prior (bundled or a model file)")
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
-                        tpot_weight=args.tpot_weight)
+                        tpot_weight=args.tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
           f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
+    if args.prior is not None:
+        print(f"prior: {args.prior} at weight {model.options['prior_weight']:g} (each parameter pulled toward its value "
+              "there; saved in the model file)")
     _print_design(s)
     _print_params(model)
     if model.calibration is not None:

@@ -103,17 +103,20 @@ class ClosedForm(MethodBase):
 
     predicts_energy_scale = True
 
-    def __init__(self, name: str = "energylens", seed: int = 0, calibration: str | None = None) -> None:
+    def __init__(self, name: str = "energylens", seed: int = 0, calibration: str | None = None,
+                 model_options: dict[str, Any] | None = None) -> None:
         self.name = name
         self.seed = seed
         self.calibration = calibration  # opt-in offsets per key (energylens.model.calibration), None: none
+        self.model_options = dict(model_options or {})  # further EnergyModel options (e.g. prior, prior_weight)
         self._model: Any = None
         self._latency: Any = None
 
     def fit(self, train_df: pd.DataFrame) -> ClosedForm:
         with warnings.catch_warnings():  # the sample-efficiency curve fits on as few rows as there are
             warnings.simplefilter("ignore", DegenerateFitWarning)  # parameters on purpose; scores show it
-            self._model = EnergyModel(bootstrap=0, seed=self.seed, calibration=self.calibration).fit(train_df)
+            self._model = EnergyModel(bootstrap=0, seed=self.seed, calibration=self.calibration,
+                                      **self.model_options).fit(train_df)
         self._latency = self._model.latency_model
         return self
 

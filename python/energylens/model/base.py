@@ -130,7 +130,7 @@ def _descriptor(template: str) -> tuple[Any, tuple[str, tuple[str, ...], tuple[s
 @functools.lru_cache(maxsize=256)
 def _fit_options(options: tuple[tuple[str, Any], ...], target: str) -> _core.FitOptions:
     """The native fit options of a model's ``options`` items and target (read-only: built once, ~4 us)."""
-    opts = {k: v for k, v in options if k != "tpot_weight"}
+    opts = {k: v for k, v in options if k != "tpot_weight" and v is not None}
     return _core.FitOptions(**opts, target=target, aux_weight=dict(options)["tpot_weight"])
 
 
@@ -261,14 +261,15 @@ class ClosedFormModel:
         targets = self._targets(frame)
         n_meas = _finite_count(targets[0]) if self._fit_target == "sum" else sum(map(_finite_count, targets))
         n_params = len(self.param_names)
-        if n_meas < n_params:
+        if n_meas < (1 if self.options.get("prior_weight") else n_params):  # a prior stands in for the rest
             raise ValueError(
                 f"{type(self).__name__}.fit: {n_meas} measurements for {n_params} parameters; the closed form "
-                f"needs at least {n_params} (about 50 are recommended)")
+                f"needs at least {n_params} (about 50 are recommended), or a prior (EnergyModel(prior=...), fit --prior)")
         opts = self._native_options(targets)
         if opts.target == "sum":
             targets = targets[:1]
-        design = design_report(table, targets, n_params, type(self).__name__)
+        design = design_report(table, targets, 0 if self.options.get("prior_weight") else n_params,  # prior: identified
+                               type(self).__name__)
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
         best = result.best

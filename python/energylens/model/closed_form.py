@@ -11,6 +11,7 @@ share (chunked prediction, intervals, extrapolation and design checks, state) is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -41,6 +42,7 @@ from energylens.model.persistence import (
     read_model_file,
     write_model_file,
 )
+from energylens.model.prior import DEFAULT_PRIOR_WEIGHT, resolve_prior
 from energylens.parallel import threads
 
 if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
@@ -175,8 +177,15 @@ class EnergyModel(ClosedFormModel):
     _kind = "energy"
 
     def __init__(self, *, calibration: str | None = None, latency_calibration: str | None = None,
-                 tpot_weight: float = ENERGY_TPOT_WEIGHT, **kwargs: Any) -> None:
+                 tpot_weight: float = ENERGY_TPOT_WEIGHT, prior: Any = None, prior_weight: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(tpot_weight=tpot_weight, **kwargs)
+        values = resolve_prior(prior, self._desc)
+        weight = (DEFAULT_PRIOR_WEIGHT if values is not None else 0.0) if prior_weight is None else float(prior_weight)
+        if not (math.isfinite(weight) and weight >= 0) or (weight > 0 and values is None):
+            raise ValueError(f"prior_weight must be finite and >= 0, and > 0 only with a prior; got {prior_weight!r} "
+                             f"with prior {'given' if values is not None else 'None'}")
+        self.options.update(prior=values, prior_weight=weight)
         self.latency_calibration_by = check_calibration_key(latency_calibration)
         self.latency_model: LatencyModel | None = None
         self.calibration_by = check_calibration_key(calibration)
@@ -220,7 +229,8 @@ class EnergyModel(ClosedFormModel):
         n_lat = sum(int(np.count_nonzero(np.isfinite(np.asarray(frame[c], dtype=float))))
                     for c in ("ttft_s", "tpot_s") if c in frame)  # latency measurements
         if latency and n_lat:
-            lm = LatencyModel(**self.options, bootstrap=self.bootstrap_replicates,
+            shared_options = {k: v for k, v in self.options.items() if k not in ("prior", "prior_weight")}
+            lm = LatencyModel(**shared_options, bootstrap=self.bootstrap_replicates,
                               calibration=self.latency_calibration_by)
             if n_lat >= len(lm.param_names):
                 self.latency_model = lm._fit_frame(frame, shared)

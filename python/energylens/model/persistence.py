@@ -44,7 +44,7 @@ STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstr
                          "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
                          "train_ranges", "fit", "calibration"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
-                          "tpot_weight"})
+                          "tpot_weight", "prior", "prior_weight"})
 
 
 def check_keys(doc: Any, known: frozenset[str], where: str) -> None:

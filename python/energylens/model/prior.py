@@ -1,0 +1,70 @@
+"""A prior for the energy fit: pull the 12 parameters toward those of another fit (opt-in).
+
+``EnergyModel(prior="bundled")`` adds, per parameter, the residual sqrt(w) (log(theta_j + c_j) -
+log(prior_j + c_j)) to the native fit (c_j = 1e-3 x the parameter's upper bound; ``FitOptions.prior``),
+so a few measurements of a new GPU or serving stack borrow the rest from a fit on other data: a weak
+pull that the measurements outweigh as they grow, and a fit from fewer rows than parameters becomes
+possible. The prior is:
+
+* ``"bundled"``: the template fitted on the bundled ML.ENERGY v2 rows (vLLM 0.5.4, A100 / H100);
+* a model file (``energylens fit`` output) or a fitted :class:`~energylens.model.EnergyModel`;
+* the 12 values themselves, in template order (what a model file saves, so a refit is reproducible).
+
+``prior_weight`` w defaults to :data:`DEFAULT_PRIOR_WEIGHT`. Measured (``python bench/prior_transfer.py``,
+docs/model.md "Accuracy round 8"): on ML.ENERGY v3 H100 the bundled prior lifts held-out Top-1 from 0.876
+to 0.926 when fitted on 20 rows and from 0.931 to 0.951 on 50 (MAPE 0.184 -> 0.174 and 0.155 -> 0.155); in
+the other direction (the v2 rows under a prior fitted on the v3 rows) it helps on 20 rows (Top-1 0.749 ->
+0.767) but costs Top-1 on 50 (0.786 -> 0.767): a prior from another stack can pull a stack's own ranking,
+so it is an option, not the default.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DEFAULT_PRIOR_WEIGHT", "resolve_prior", "bundled_prior"]
+
+#: Weight w of the prior's residuals when a prior is given without one.
+DEFAULT_PRIOR_WEIGHT = 0.01
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_prior() -> tuple[float, ...]:
+    """The template's parameters fitted on the bundled ML.ENERGY v2 rows (no bootstrap), once per process."""
+    from energylens.model.closed_form import EnergyModel
+
+    return tuple(map(float, EnergyModel(bootstrap=0).fit("bundled", latency=False).theta))
+
+
+def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
+    """The prior's parameter values (template order) from what ``EnergyModel(prior=...)`` accepts."""
+    from energylens.model.closed_form import EnergyModel, load_model
+
+    if prior is None:
+        return None
+    if isinstance(prior, str) and prior == "bundled":
+        return bundled_prior()
+    if isinstance(prior, (str, os.PathLike)):
+        model = load_model(prior)
+        if not isinstance(model, EnergyModel) or model.template_id != desc.id:
+            raise ValueError(f"prior {os.fspath(prior)!r} holds no {desc.id} energy model")
+        return tuple(map(float, model.theta))
+    if isinstance(prior, EnergyModel):
+        if prior.template_id != desc.id:
+            raise ValueError(f"prior: an {prior.template_id} model, this fit is {desc.id}")
+        return tuple(map(float, prior.theta))  # ValueError when it is not fitted
+    values = np.asarray(prior, dtype=np.float64).ravel()
+    names = list(desc.param_names)
+    if values.size != len(names):
+        raise ValueError(f"prior: {values.size} values for the {len(names)} parameters of {desc.id} "
+                         f"({', '.join(names)}), or 'bundled', a model file or a fitted EnergyModel")
+    for j, name in enumerate(names):
+        lo, hi = float(desc.lower[j]), float(desc.upper[j])
+        if not (math.isfinite(values[j]) and lo <= values[j] <= hi):
+            raise ValueError(f"prior: {name} = {float(values[j])!r} is outside its bounds [{lo:g}, {hi:g}]")
+    return tuple(map(float, values))
