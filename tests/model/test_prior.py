@@ -13,8 +13,8 @@ import pytest
 from energylens import _core
 from energylens.cli.main import main as cli_main
 from energylens.model import reference as R
-from energylens.model.closed_form import EnergyModel, load_model
-from energylens.model.prior import DEFAULT_PRIOR_WEIGHT, bundled_prior
+from energylens.model.closed_form import EnergyModel, bundled_prior, load_model
+from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
 

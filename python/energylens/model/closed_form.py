@@ -11,7 +11,9 @@ share (chunked prediction, intervals, extrapolation and design checks, state) is
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,7 +44,7 @@ from energylens.model.persistence import (
     read_model_file,
     write_model_file,
 )
-from energylens.model.prior import DEFAULT_PRIOR_WEIGHT, resolve_prior
+from energylens.model.prior import DEFAULT_PRIOR_WEIGHT, prior_values
 from energylens.parallel import threads
 
 if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
@@ -344,6 +346,31 @@ class EnergyModel(ClosedFormModel):
 
         return (r"E_\mathrm{prefill} = " + sympy.latex(prefill) + r" \\ " + r"E_\mathrm{decode} = "
                 + sympy.latex(decode))
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_prior() -> tuple[float, ...]:
+    """The template's parameters fitted on the bundled ML.ENERGY v2 rows (no bootstrap), once per process."""
+    return tuple(map(float, EnergyModel(bootstrap=0).fit("bundled", latency=False).theta))
+
+
+def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
+    """The prior's parameter values (template order) from what ``EnergyModel(prior=...)`` accepts:
+    ``"bundled"``, a model file, a fitted EnergyModel or the values (:mod:`energylens.model.prior`)."""
+    if prior is None:
+        return None
+    if isinstance(prior, str) and prior == "bundled":
+        return bundled_prior()
+    if isinstance(prior, (str, os.PathLike)):
+        model = load_model(prior)
+        if not isinstance(model, EnergyModel) or model.template_id != desc.id:
+            raise ValueError(f"prior {os.fspath(prior)!r} holds no {desc.id} energy model")
+        prior = model
+    if isinstance(prior, EnergyModel):
+        if prior.template_id != desc.id:
+            raise ValueError(f"prior: an {prior.template_id} model, this fit is {desc.id}")
+        return tuple(map(float, prior.theta))  # ValueError when it is not fitted
+    return prior_values(prior, desc)
 
 
 def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnergyModel:

@@ -20,44 +20,21 @@ so it is an option, not the default.
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_PRIOR_WEIGHT", "resolve_prior", "bundled_prior"]
+__all__ = ["DEFAULT_PRIOR_WEIGHT", "prior_values"]
 
 #: Weight w of the prior's residuals when a prior is given without one.
 DEFAULT_PRIOR_WEIGHT = 0.01
 
 
-@functools.lru_cache(maxsize=1)
-def bundled_prior() -> tuple[float, ...]:
-    """The template's parameters fitted on the bundled ML.ENERGY v2 rows (no bootstrap), once per process."""
-    from energylens.model.closed_form import EnergyModel
-
-    return tuple(map(float, EnergyModel(bootstrap=0).fit("bundled", latency=False).theta))
-
-
-def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
-    """The prior's parameter values (template order) from what ``EnergyModel(prior=...)`` accepts."""
-    from energylens.model.closed_form import EnergyModel, load_model
-
-    if prior is None:
-        return None
-    if isinstance(prior, str) and prior == "bundled":
-        return bundled_prior()
-    if isinstance(prior, (str, os.PathLike)):
-        model = load_model(prior)
-        if not isinstance(model, EnergyModel) or model.template_id != desc.id:
-            raise ValueError(f"prior {os.fspath(prior)!r} holds no {desc.id} energy model")
-        return tuple(map(float, model.theta))
-    if isinstance(prior, EnergyModel):
-        if prior.template_id != desc.id:
-            raise ValueError(f"prior: an {prior.template_id} model, this fit is {desc.id}")
-        return tuple(map(float, prior.theta))  # ValueError when it is not fitted
+def prior_values(prior: Any, desc: Any) -> tuple[float, ...]:
+    """The 12 values of a prior given as numbers (template order), each finite and within its bounds.
+    (``"bundled"``, model files and fitted models are resolved by ``EnergyModel``, which fits and reads
+    them: :func:`energylens.model.closed_form.resolve_prior`.)"""
     values = np.asarray(prior, dtype=np.float64).ravel()
     names = list(desc.param_names)
     if values.size != len(names):
