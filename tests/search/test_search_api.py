@@ -153,8 +153,8 @@ def test_an_exact_tie_is_explained_as_a_tie(model):
 
 def test_the_default_model_says_it_is_2024_serving_and_how_to_use_your_own(model):
     r = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[8])
-    assert r.model_source.startswith("fitted on the bundled ML.ENERGY v2 data (356 rows): vLLM 0.5.4 (2024)")
-    assert "pass a model file fitted on your own profiles or an ML.ENERGY v3 export" in r.model_source
+    assert r.model_source.startswith("fitted on the bundled ML.ENERGY v2 data (356 rows, vLLM 0.5.4, 2024)")
+    assert "for today's vLLM pass a model file fitted on your own profiles or an ML.ENERGY v3 export" in r.model_source
     assert r.top["energy_j"].iloc[0] == energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4],
                                                          max_num_seqs=[8], energy_model=model).top["energy_j"].iloc[0]
 

@@ -52,10 +52,9 @@ def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
             print("energylens search: no model file; fitting the model on the bundled ML.ENERGY v2 data",
                   file=sys.stderr)
         model = bundled_model()
-        return model, (f"fitted on the bundled ML.ENERGY v2 data ({model.summary.n_rows} rows): vLLM 0.5.4 (2024), whose "
-                       "host overheads make its TPOT and energy far above today's vLLM (docs/search.md, 'The default "
-                       "model'); for today's serving pass a model file fitted on your own profiles or an ML.ENERGY v3 "
-                       "export")
+        return model, (f"fitted on the bundled ML.ENERGY v2 data ({model.summary.n_rows} rows, vLLM 0.5.4, 2024): the "
+                       "latencies and energies of that serving stack; for today's vLLM pass a model file fitted on "
+                       "your own profiles or an ML.ENERGY v3 export (docs/search.md, 'The default model')")
     if isinstance(energy_model, (str, os.PathLike)):
         model = load_model(energy_model)
         source = f"model file {os.fspath(energy_model)}"
