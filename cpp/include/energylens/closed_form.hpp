@@ -67,7 +67,7 @@ struct FitOptions {
   /// prior_weight w > 0 the fit adds, per parameter j, the residual sqrt(w) (log(theta_j + c_j) -
   /// log(prior_j + c_j)), c_j = kPriorOffset x upper_j (finite where a bound is 0): a pull toward
   /// the prior that the measurements outweigh as they grow; fewer measurements than parameters are
-  /// then allowed (at least one).
+  /// then allowed (at least one). A robust loss applies to these rows as to every residual.
   std::vector<double> prior;
   double prior_weight = 0.0;   ///< w of the prior's residuals (0: no prior, the plain fit bit for bit)
 };
