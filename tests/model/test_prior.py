@@ -112,6 +112,7 @@ def test_the_prior_resolves_and_persists(tmp_path, a100, h100_prior):
     ({"prior_weight": 0.1}, "prior_weight must be finite and >= 0, and > 0 only with a prior"),
     ({"prior": "bundled", "prior_weight": -1.0}, "prior_weight must be finite"),
     ({"prior": EnergyModel()}, "not fitted yet"),
+    ({"prior": "bundle"}, r"prior 'bundle': no such model file; a prior is 'bundled'"),
 ])
 def test_bad_priors_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
