@@ -49,7 +49,7 @@ def test_empty_result_exits_1_naming_the_reason(model_file, capsys):
     out, err = capsys.readouterr()
     assert status == 1, err
     assert "most were rejected by tpot_limit" in err
-    assert "the lowest predicted TPOT is" in err and "raise --tpot-limit to at least that" in err
+    assert "the lowest predicted TPOT is" in err and "raise --tpot-limit to at least " in err
     assert "0 feasible" in out and "no feasible configuration" not in out  # the reason is said once, on stderr
 
 

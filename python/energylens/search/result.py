@@ -129,16 +129,20 @@ class SearchResult:
                                              if applied != given else "")
         head = f"{closest['feasible']} candidates pass every other check (memory, layout) but none meets the latency limits: "
         widen = "or widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)"
+        def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
+            given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
+            return f"--{name}-limit to at least {value * given / applied:.4g} s"
         if closest["unmet"]:
             parts = [f"the lowest predicted {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
                      f"{limit(n)})" for n in closest["unmet"]]
-            flags = " and ".join(f"--{n}-limit" for n in closest["unmet"])
-            return head + "; ".join(parts) + f"; to find a configuration: raise {flags} to at least that, {widen}"
+            raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
+            return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}, {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
             return head + f"the lowest predicted TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
         return (head + f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest "
                 f"predicted TTFT is {closest['min_ttft_at_tpot_limit_s']:.4g} s ({closest['min_ttft_at_tpot_limit_config']}; "
-                f"{limit('ttft')}); to find a configuration: raise --ttft-limit to at least that, or raise --tpot-limit")
+                f"{limit('ttft')}); to find a configuration: raise {needed('ttft', closest['min_ttft_at_tpot_limit_s'])}, "
+                "or raise --tpot-limit")
 
     def to_frame(self) -> pd.DataFrame:
         """The top-k as a DataFrame (a copy), with a ``config`` label column first."""
