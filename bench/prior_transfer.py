@@ -8,8 +8,8 @@ repeats; Top-1, Top-1 under each group's median TPOT, pairwise and MAPE as defin
 * ML.ENERGY v3 H100 (today's vLLM), prior ``"bundled"``: the template fitted on the bundled v2 rows
   (vLLM 0.5.4; none of the scored rows), n = 10 / 20 / 50, w = 0 (no prior) / 0.01 / 0.1.
 * The bundled v2 rows, prior fitted on every v3 H100 row (the other direction; a prior from v2 itself
-  would have seen the scored rows), n = 20 / 50; and v2's unseen-batch split (train on the small
-  batches).
+  would have seen the scored rows), n = 20 / 50; v2's unseen-batch split (train on the small batches) and
+  its unseen-GPU transfers (all rows of one GPU plus 5 of the other, score the other's rest).
 * The 90 % interval coverage of held-out v3 rows at n = 50 (200 bootstrap refits, which carry the prior).
 
 The v3 export is read from /work/shared/data (never bundled); without it the script says so and exits 0.
@@ -41,11 +41,12 @@ KEYS = ("top1", "top1_tpot", "pairwise", "mape")
 
 def score(df, n: int, prior, weight: float, repeats: int, splits=("random",)) -> dict:
     opts = {"prior": prior, "prior_weight": weight} if weight > 0 else {}
-    res = run_evaluation(df, train_size=n, repeats=repeats, seed=0, splits=splits,
+    res = run_evaluation(df, train_size=n, repeats=repeats, seed=0, splits=splits, gpu_shots=(5,),
                          methods=lambda s: [ClosedForm(seed=s, model_options=opts)], progress=False)
     out = {}
-    for _, r in summarize(res.table, by=("split",)).iterrows():
-        out[str(r["split"])] = {k: round(float(r[k]) / (100.0 if k == "mape" else 1.0), 4) for k in KEYS}
+    for _, r in summarize(res.table, by=("split", "detail")).iterrows():
+        key = str(r["split"]) + (f" {r['detail']}" if str(r["detail"]) else "")
+        out[key] = {k: round(float(r[k]) / (100.0 if k == "mape" else 1.0), 4) for k in KEYS}
     return out
 
 
@@ -89,7 +90,7 @@ def main(argv=None) -> int:
             print(line(f"v3 H100, n={n}, bundled prior w={w:g}", m), flush=True)
     for n in (20, 50):
         for w in WEIGHTS:
-            splits = ("random", "unseen_batch") if n == 50 else ("random",)
+            splits = ("random", "unseen_batch", "unseen_gpu") if n == 50 else ("random",)
             s = score(v2, n, v3_prior, w, args.repeats, splits)
             for split, m in s.items():
                 out["v2_prior_from_v3"][f"{split} n={n} w={w:g}"] = m
