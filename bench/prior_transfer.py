@@ -25,13 +25,14 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from energylens.compare.methods import ClosedForm
 from energylens.compare.result import summarize
 from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
+
+sys.path.insert(0, str(Path(__file__).parent))
+from estimator_variants import coverage  # noqa: E402
 
 V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
 OUT = Path(__file__).parent / "results" / "prior_transfer.json"
@@ -48,19 +49,6 @@ def score(df, n: int, prior, weight: float, repeats: int, splits=("random",)) ->
         key = str(r["split"]) + (f" {r['detail']}" if str(r["detail"]) else "")
         out[key] = {k: round(float(r[k]) / (100.0 if k == "mape" else 1.0), 4) for k in KEYS}
     return out
-
-
-def coverage(df, prior, weight: float, repeats: int, level: float = 0.9) -> float:
-    cov = []
-    for r in range(repeats):
-        idx = np.random.default_rng(r).permutation(len(df))
-        tr, te = df.iloc[idx[:50]], df.iloc[idx[50:]]
-        opts = {"prior": prior, "prior_weight": weight} if weight > 0 else {}
-        m = EnergyModel(bootstrap=200, seed=r, **opts).fit(tr, latency=False)
-        iv = m.predict_interval(te, level, check_range=False)
-        e = te["energy_j"].to_numpy()
-        cov.append(float(np.mean((iv["energy_j_lo"].to_numpy() <= e) & (e <= iv["energy_j_hi"].to_numpy()))))
-    return round(float(np.mean(cov)), 4)
 
 
 def line(name: str, m: dict) -> str:
@@ -95,7 +83,9 @@ def main(argv=None) -> int:
             for split, m in s.items():
                 out["v2_prior_from_v3"][f"{split} n={n} w={w:g}"] = m
                 print(line(f"v2 {split}, n={n}, v3 prior w={w:g}", m), flush=True)
-    out["coverage_v3_n50"] = {f"w={w:g}": coverage(v3, "bundled", w, args.repeats) for w in WEIGHTS}
+    out["coverage_v3_n50"] = {  # the held-out coverage harness of round 5 (bench/estimator_variants.py)
+        f"w={w:g}": round(coverage({"opts": {"prior": "bundled", "prior_weight": w} if w else {}}, v3,
+                                   args.repeats)["mean"], 4) for w in WEIGHTS}
     print(f"90 % interval coverage, v3 n=50: {out['coverage_v3_n50']}")
     out["seconds"] = round(time.perf_counter() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
