@@ -142,5 +142,9 @@ def test_cli_fit_and_evaluate_with_a_prior(tmp_path, a100, h100_prior, capsys):
                      "--prior", str(prior), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "energylens+prior" in out and "\nenergylens " in out
+    assert cli_main(["evaluate", str(rows), "--splits", "random", "--repeats", "2", "--methods", "energylens",
+                     "--prior", str(prior), "--calibrate", "model", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n{m} " in out for m in ("energylens", "energylens+model", "energylens+prior", "energylens+model+prior"))
     assert cli_main(["evaluate", "bundled", "--prior", "bundled", "--no-progress"]) == 2
     assert "the prior was fitted on the rows it would be scored on" in capsys.readouterr().err

@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "or model (family | model), reported as a separate method; the default row is unchanged")
     p.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
                    help="opt-in: also score 'energylens+prior', the fit pulled toward another fit's parameters "
-                        "(bundled: the bundled v2 fit; or a model file), reported as a separate method")
+                        "(bundled: the bundled v2 fit; or a model file), reported as a separate method (with "
+                        "--calibrate KEY also 'energylens+KEY+prior', both options together)")
     p.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
                    help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
     add_gpu_table_option(p)
@@ -146,6 +147,10 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
         opts = {k: EnergyModel(prior=args.prior, prior_weight=args.prior_weight).options[k]
                 for k in ("prior", "prior_weight")}
         out[f"{OURS}+prior"] = lambda seed, _gpu: ClosedForm(name=f"{OURS}+prior", seed=seed, model_options=opts)
+        if args.calibrate is not None:  # both options together, as `energylens fit --prior ... --calibrate ...`
+            both = f"{OURS}+{args.calibrate}+prior"
+            out[both] = lambda seed, _gpu: ClosedForm(name=both, seed=seed, calibration=args.calibrate,
+                                                      model_options=opts)
     return out
 
 

@@ -72,10 +72,11 @@ def format_summary(result: EvaluationResult) -> str:
     if h.empty:
         return "(no random split in this evaluation)"
     n = result.info.get("train_size")
-    lines = [f"{'method':<18} {'Top-1':>6} {'@TPOT':>6} {'parallel':>8} {'pairwise':>8} {'MAPE %':>7} "
+    w = max(18, *(len(str(m)) for m in h["method"]))  # the widest method name (e.g. energylens+model+prior)
+    lines = [f"{'method':<{w}} {'Top-1':>6} {'@TPOT':>6} {'parallel':>8} {'pairwise':>8} {'MAPE %':>7} "
              f"{'regret %':>8}   ({result.info.get('repeats')} repeats, {n} training rows)"]
     for _, r in h.iterrows():
-        lines.append(f"{r['method']:<18} {_num(r, 'top1', '.3f'):>6} {_num(r, 'top1_tpot', '.3f'):>6} "
+        lines.append(f"{r['method']:<{w}} {_num(r, 'top1', '.3f'):>6} {_num(r, 'top1_tpot', '.3f'):>6} "
                      f"{_num(r, 'parallelism', '.3f'):>8} {_num(r, 'pairwise', '.3f'):>8} "
                      f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}")
     return "\n".join(lines)
