@@ -11,8 +11,9 @@ from pathlib import Path
 
 from energylens.cli.options import (
     add_gpu_table_option,
+    add_prior_options,
     apply_gpu_tables,
-    nonnegative_float,
+    check_prior_options,
     positive_float,
     positive_int,
     read_profiles_with_rows,
@@ -26,7 +27,6 @@ from energylens.compare.result import worst
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.model import EnergyModel
-from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.outputs import atomic_dir, check_output_path
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods"]
@@ -59,12 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                    help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
                         "or model (family | model), reported as a separate method; the default row is unchanged")
-    p.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
-                   help="opt-in: also score 'energylens+prior', the fit pulled toward another fit's parameters "
-                        "(bundled: the bundled v2 fit; or a model file), reported as a separate method (with "
-                        "--calibrate KEY also 'energylens+KEY+prior', both options together)")
-    p.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
-                   help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
+    add_prior_options(p, "also score 'energylens+prior' (with --calibrate KEY also 'energylens+KEY+prior'), "
+                         "reported as separate methods")
     add_gpu_table_option(p)
     p.set_defaults(func=run_evaluate)
     return p
@@ -138,8 +134,7 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
     if args.calibrate is not None:
         name, key = f"{OURS}+{args.calibrate}", args.calibrate
         out[name] = lambda seed, _gpu, name=name: ClosedForm(name=name, seed=seed, calibration=key)
-    if args.prior_weight is not None and args.prior is None:
-        raise ValueError("--prior-weight needs --prior (bundled or a model file)")
+    check_prior_options(args)
     if args.prior == "bundled" and args.profiles == "bundled":
         raise ValueError("--prior bundled on the bundled rows: the prior was fitted on the rows it would be scored "
                          "on; evaluate other profiles, or pass a prior fitted on other data (a model file)")

@@ -17,7 +17,9 @@ import pandas as pd
 from energylens.cli.options import (
     DEFAULTS,
     add_gpu_table_option,
+    add_prior_options,
     apply_gpu_tables,
+    check_prior_options,
     nonnegative_float,
     nonnegative_int,
     positive_int,
@@ -26,7 +28,6 @@ from energylens.cli.options import (
 )
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
-from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.outputs import check_output_path
 
 __all__ = ["add_parser", "energy_column_hint"]
@@ -62,12 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="opt-in: also fit one shrunk TPOT and one TTFT factor per model family or model for the "
                           "latency model (family | model; `energylens search --model-file` applies them; unseen "
                           "models keep factor 1; docs/model.md section 4)")
-    fit.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
-                     help="opt-in: pull the 12 energy parameters toward another fit's (bundled: the bundled ML.ENERGY "
-                          "v2 fit; or a model file), for a new GPU or stack measured on few rows; fewer rows than "
-                          "parameters then fit (docs/model.md, 'A prior from another fit')")
-    fit.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
-                     help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
+    add_prior_options(fit, "fit the energy model for a new GPU or stack measured on few rows")
     add_gpu_table_option(fit)
     fit.set_defaults(func=_cmd_fit)
 
@@ -144,8 +140,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
         return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
-    if args.prior_weight is not None and args.prior is None:
-        raise ValueError("--prior-weight needs --prior (bundled or a model file)")
+    check_prior_options(args)
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=args.tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
     model.fit(profiles, latency=not args.no_latency)

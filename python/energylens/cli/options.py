@@ -18,6 +18,7 @@ import sys
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
+from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
@@ -32,6 +33,22 @@ def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
         help="user GPU table: a CSV with the columns of energylens/data/gpus.csv describing GPUs the "
              "bundled table lacks (name, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
              "repeatable")
+
+
+def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--prior bundled|MODEL.json`` and ``--prior-weight W`` (docs/model.md, "Accuracy round 8");
+    ``what`` says what the command does with the prior."""
+    parser.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
+                        help=f"opt-in: {what}, pulled toward another fit's 12 parameters (bundled: the fit on the "
+                             "bundled ML.ENERGY v2 rows; or a model file); fewer rows than parameters then fit")
+    parser.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
+                        help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
+
+
+def check_prior_options(args: argparse.Namespace) -> None:
+    """``--prior-weight`` without ``--prior`` is an error (exit 2)."""
+    if args.prior_weight is not None and args.prior is None:
+        raise ValueError("--prior-weight needs --prior (bundled or a model file)")
 
 
 def apply_gpu_tables(args: argparse.Namespace) -> None:
