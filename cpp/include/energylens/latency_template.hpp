@@ -1,5 +1,5 @@
 // The 10-parameter closed-form latency model (template energylens.latency.v3, docs/model.md):
-//   TPOT = t_step + tau_sync L_l (tp - 1),  TTFT = t_pf (1 + kappa_b (B - 1)) + (tau_layer + tau_sync (tp - 1)) L_l
+//   TPOT = t_step + tau_sync L_l (tp - 1),  TTFT = pp t_pf (1 + kappa_b (B - 1)) + (tau_layer + tau_sync (tp - 1)) L_l
 // on the same roofline (roofline.hpp) and features as the energy template. tau_sync is a per-layer cost per
 // extra TP peer (each layer's collectives wait for, and exchange flags with, every other rank: vLLM's
 // one-shot all-reduce reads all tp - 1 peers' buffers), so it grows linearly in tp where the roofline's
@@ -35,7 +35,8 @@ struct LatencyTemplate {
     const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));  // prompts batched in one replica
     const T sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));  // layer x extra-peer synchronisations
     const T t_sync = p[kTpSyncUs] * T(roofline::kMicro) * sync_layers;
-    ttft = r.t_pf * hb + q.tau_layer_s * r.launch_layers + t_sync;
+    const T hbp = hb * r.pp;  // a prompt passes the replica's pp stages one after another
+    ttft = r.t_pf * hbp + q.tau_layer_s * r.launch_layers + t_sync;
     tpot = r.t_step + t_sync;
     aux = tpot;
     if (g_ttft == nullptr) return;
@@ -50,10 +51,10 @@ struct LatencyTemplate {
     gt[kAllreduceLatencyUs] = gs[5];
     gt[kSeqOverheadUs] = gs[6];
     gt[kPpBubble] = gs[7];
-    gf[kEtaPrefill] = hb * (-r.t_pc / q.eta_pf);
+    gf[kEtaPrefill] = hbp * (-r.t_pc / q.eta_pf);
     gf[kLayerOverheadUs] = r.launch_layers * T(roofline::kMicro);
-    gf[kAllreduceLatencyUs] = hb * (r.n_ar + r.n_a2a + r.n_x) * T(roofline::kMicro);
-    gf[kPrefillBatchFactor] = r.t_pf * (r.batch_rep - T(1));
+    gf[kAllreduceLatencyUs] = hbp * (r.n_ar + r.n_a2a + r.n_x) * T(roofline::kMicro);
+    gf[kPrefillBatchFactor] = r.t_pf * r.pp * (r.batch_rep - T(1));
     gf[kTpSyncUs] = gt[kTpSyncUs] = sync_layers * T(roofline::kMicro);
     for (std::size_t j = 0; j < kParams; ++j) g_aux[j] = gt[j];
   }

@@ -53,10 +53,11 @@ struct TimeParams {
 template <typename T>
 struct Times {
   T n, n_rep, batch, batch_rep, out_tokens, layers, launch_layers, pp;  ///< n = tp pp dp GPUs; n_rep = tp pp per replica
+  T microbatches;               ///< m = min(max(B_r, 1), pp): microbatches in flight through a replica's pipeline
   T flops_step, flops_prefill;  ///< F and F_p
   T tc, tm, tg;                 ///< compute, memory and smooth-max time of a decode step
   T dtg_dtc, dtg_dtm, dtg_dp;   ///< partials of tg
-  T n_ar, t_ar, g_pp;           ///< all-reduces per step, their time, PP stage factor
+  T n_ar, t_ar, g_pp;           ///< all-reduces per step, their time, PP factor (pp / m) (1 + theta_pp (pp - 1))
   T n_a2a, t_a2a;               ///< EP all-to-alls per step (dispatch + combine) and their time
   T n_x, t_x;                   ///< scale-out PP hops per stage per step (hops / pp) and their time
   T busy, t_step;               ///< device-busy part of a step and the whole step (= TPOT)
@@ -85,9 +86,18 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   const T peak = f[kPeakFlopsPerS];
   const T ctx = li + T(0.5) * r.out_tokens;
   r.flops_step = r.batch * (T(2) * na + a * ctx);
+  // Pipeline parallelism as vLLM runs it: a replica's B_r sequences move through its pp stages in
+  // m = min(B_r, pp) microbatches (at least one), and every stage streams its weights once per microbatch.
+  // One decode step of every sequence (a round) is pp stage-times of one microbatch of B_r / m sequences,
+  // which is the round's work below (F, and m x the weights + the KV) times pp / m: at B_r >= pp that is
+  // a tp-only replica's step at B_r / pp sequences, and at B_r = 1 the stages run one after another, so
+  // PP never shortens a lone sequence's step. At pp = 1, m = 1 and every factor below is exactly 1.
+  const T b1 = r.batch_rep < T(1) ? T(1) : r.batch_rep;
+  r.microbatches = b1 < r.pp ? b1 : r.pp;
   // weight bytes are summed over all GPUs (features.py: every replica streams its dense weights,
-  // experts once per expert copy); KV and recurrent state once per sequence
-  const T bytes_step = f[kWeightBytesPerStep] + r.batch * (ctx * f[kKvBytesPerToken] + f[kStateBytesPerSeq]);
+  // experts once per expert copy), once per microbatch; KV and recurrent state once per sequence
+  const T bytes_step =
+      f[kWeightBytesPerStep] * r.microbatches + r.batch * (ctx * f[kKvBytesPerToken] + f[kStateBytesPerSeq]);
   r.tc = r.flops_step / (r.n * peak * q.eta_c);
   r.tm = bytes_step / (r.n * f[kHbmBytesPerS] * q.eta_m);
   // Smooth max of compute and memory time with one sqrt (no transcendental, so the loop vectorises):
@@ -102,23 +112,27 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   r.n_ar = T(2) * r.layers * (tp - T(1)) / (tp * r.pp);
   const T link = f[kLinkBytesPerS];
   const T d = f[kDModel];
-  r.t_ar = r.n_ar * (q.alpha_s + T(4) * r.batch_rep * d / link);
+  // latencies are paid once per microbatch (alpha m), bytes once per sequence
+  const T alpha_m = q.alpha_s * r.microbatches;
+  r.t_ar = r.n_ar * (alpha_m + T(4) * r.batch_rep * d / link);
   // EP dispatch + combine: each GPU sends its tokens' k hidden states (16-bit) to the (ep-1)/ep remote experts
   r.n_a2a = T(2) * f[kA2aMoeLayers] / r.pp;
   const T a2a_bytes_per_token = T(2) * f[kExpertsPerToken] * d * (ep - T(1)) / (ep * tp);
   const T a2a_link = f[kA2aBytesPerS];  // = link inside one scale-up domain (features.py, docs/search.md "Topology")
-  r.t_a2a = r.n_a2a * (q.alpha_s + r.batch_rep * a2a_bytes_per_token / a2a_link);
+  r.t_a2a = r.n_a2a * (alpha_m + r.batch_rep * a2a_bytes_per_token / a2a_link);
   // PP stage boundaries that cross scale-up domains send the stage's activations (16-bit, B_r x d) over the
   // scale-out NIC; averaged over the pp stages like the all-reduces (0 inside one domain: +0 is exact)
   // one division: q_x = hops / (pp out), n_x = q_x out (= hops / pp), bytes' time per token 2 d q_x (0 inside a domain)
   const T q_x = f[kPpScaleOutHops] / (r.pp * f[kScaleOutBytesPerS]);
   const T x_per_token = T(2) * d * q_x;
   r.n_x = q_x * f[kScaleOutBytesPerS];
-  r.t_x = r.n_x * q.alpha_s + r.batch_rep * x_per_token;
-  r.g_pp = T(1) + q.theta_pp * (r.pp - T(1));
+  r.t_x = r.n_x * alpha_m + r.batch_rep * x_per_token;
+  // idle stages when fewer microbatches than stages (pp / m), and the fitted cost per extra stage
+  r.g_pp = r.pp / r.microbatches * (T(1) + q.theta_pp * (r.pp - T(1)));
   r.busy = (r.tg + r.t_ar + r.t_a2a + r.t_x) * r.g_pp;
   r.t_step = r.busy + q.tau_layer_s * r.launch_layers + q.tau_seq_s * r.batch_rep;
-  // a request's prefill runs on its replica's tp x pp GPUs
+  // a request's prefill runs on its replica's tp x pp GPUs: t_pf is their device time (energy); a prompt
+  // passes the pp stages one after another, so its latency is pp t_pf (latency_template.hpp)
   // (the prefill's own attention FLOPs: equal to `a` except for MLA, whose prefill decompresses K/V)
   r.flops_prefill = T(2) * na * li + T(0.5) * f[kPrefillAttnFlopsPerTokenCtx] * li * li + r.n_rep * f[kPrefillExtraFlops];
   r.t_pc = r.flops_prefill / (r.n_rep * peak * q.eta_pf);
@@ -136,9 +150,9 @@ ENERGYLENS_HD void step_time_gradient(const Times<T>& r, const TimeParams<T>& q,
   g[2] = r.g_pp * r.dtg_dp;
   g[3] = T(0);
   g[4] = r.launch_layers * T(kMicro);
-  g[5] = r.g_pp * (r.n_ar + r.n_a2a + r.n_x) * T(kMicro);
+  g[5] = r.g_pp * (r.n_ar + r.n_a2a + r.n_x) * r.microbatches * T(kMicro);
   g[6] = r.batch_rep * T(kMicro);
-  g[7] = (r.tg + r.t_ar + r.t_a2a + r.t_x) * (r.pp - T(1));
+  g[7] = (r.tg + r.t_ar + r.t_a2a + r.t_x) * (r.pp / r.microbatches) * (r.pp - T(1));
 }
 
 }  // namespace energylens::roofline

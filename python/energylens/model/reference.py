@@ -13,16 +13,18 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
     ctx   = L_in + L_out/2                                   mean decode context
     B_r   = B / dp                                           running sequences per replica
     F     = B (2 N_act + a ctx)                              FLOPs per decode step (all replicas)
-    M     = W_step + B (ctx kv + S)                          HBM bytes per decode step, all GPUs
+    m     = min(max(B_r, 1), pp)                             microbatches in flight through a pipeline
+    M     = m W_step + B (ctx kv + S)                        HBM bytes per decode step, all GPUs (weights per microbatch)
     t_c   = F / (n peak eta_c)           t_m = M / (n bw eta_m)
     t_g   = (t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2   smooth roofline max (s: overlap)
     n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
-    t_ar  = n_ar (alpha + 4 B_r d / link)
+    t_ar  = n_ar (m alpha + 4 B_r d / link)
     n_a2a = 2 L_a2a / pp                                     EP dispatch + combine per MoE layer
-    t_a2a = n_a2a (alpha + B_r 2 k d (ep-1) / (ep tp link_a2a))     link_a2a = link inside one domain
+    t_a2a = n_a2a (m alpha + B_r 2 k d (ep-1) / (ep tp link_a2a))   link_a2a = link inside one domain
     n_x   = h_x / pp                                         PP boundaries over scale-out, per stage
-    t_x   = n_x (alpha + 2 B_r d / out)                      out: scale-out bytes/s (0 inside a domain)
-    t_bz  = (t_g + t_ar + t_a2a + t_x)(1 + theta_pp (pp-1))  device-busy part of the step
+    t_x   = n_x (m alpha + 2 B_r d / out)                    out: scale-out bytes/s (0 inside a domain)
+    g_pp  = (pp / m)(1 + theta_pp (pp-1))                    idle stages below pp microbatches, cost per stage
+    t_bz  = (t_g + t_ar + t_a2a + t_x) g_pp                  device-busy part of the step
     t_st  = t_bz + tau_l L + tau_s B_r
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
     F_p   = 2 N_act L_in + a L_in^2 / 2 + n_r F_enc   (F_enc: vision encoder, replicated per rank)
@@ -32,7 +34,7 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
 
 Latency model (seconds), same roofline with its own 10 parameters:
     t_sy  = tau_sync (L + L_moe) (tp - 1)                    per-layer synchronisation per extra TP peer
-    tpot = t_st + t_sy ;  ttft = t_p (1 + kappa_b (B_r-1)) + tau_l (L + L_moe) + t_sy
+    tpot = t_st + t_sy ;  ttft = pp t_p (1 + kappa_b (B_r-1)) + tau_l (L + L_moe) + t_sy   (stages in turn)
 """
 from __future__ import annotations
 
@@ -111,7 +113,8 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     Br = B / dp
     ctx = Li + 0.5 * Lo
     F = B * (2.0 * Na + a * ctx)
-    M = W + B * (ctx * kv + _get(f, "state_bytes_per_seq"))
+    m = np.minimum(np.maximum(Br, 1.0), pp)          # microbatches in flight (roofline.hpp)
+    M = W * m + B * (ctx * kv + _get(f, "state_bytes_per_seq"))
     tc = F / (n * peak * eta_c)
     tm = M / (n * bw * eta_m)
     diff = tc - tm
@@ -121,17 +124,18 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     dtg_dtm = 0.5 * (1.0 + (2.0 * p * tc - diff) / root)
     dtg_dp = tc * tm / root
     n_ar = 2.0 * L * (tp - 1.0) / (tp * pp)
-    t_ar = n_ar * (alpha + 4.0 * Br * d / link)      # each rank holds a full B_r x d partial sum
+    alpha_m = alpha * m                              # latencies once per microbatch
+    t_ar = n_ar * (alpha_m + 4.0 * Br * d / link)    # each rank holds a full B_r x d partial sum
     n_a2a = 2.0 * _get(f, "a2a_moe_layers") / pp
     a2a_tok = 2.0 * _get(f, "experts_per_token") * d * (ep - 1.0) / (ep * tp)   # bytes per token per a2a
     link_a2a = _get(f, "a2a_bytes_per_s")
-    t_a2a = n_a2a * (alpha + Br * a2a_tok / link_a2a)
+    t_a2a = n_a2a * (alpha_m + Br * a2a_tok / link_a2a)
     out = _get(f, "scale_out_bytes_per_s")
     q_x = _get(f, "pp_scale_out_hops") / (pp * out)    # PP boundaries crossing domains, per stage, per B/s
     x_tok = 2.0 * d * q_x                              # their seconds per token (16-bit activations)
     n_x = q_x * out                                    # = hops / pp
-    t_x = n_x * alpha + Br * x_tok
-    g_pp = 1.0 + th_pp * (pp - 1.0)
+    t_x = n_x * alpha_m + Br * x_tok
+    g_pp = pp / m * (1.0 + th_pp * (pp - 1.0))
     busy = (tg + t_ar + t_a2a + t_x) * g_pp
     Ll = L + _get(f, "moe_layers")                    # kernel-launch layers: a MoE layer counts twice
     t_step = busy + tau_l * Ll + tau_s * Br
@@ -140,7 +144,7 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     t_pc = Fp / (n_r * peak * eta_pf)
     t_pf = (t_pc + n_ar * (alpha + 4.0 * Li * d / link) + n_a2a * (alpha + Li * a2a_tok / link_a2a)
             + (n_x * alpha + Li * x_tok))
-    return dict(tp=tp, pp=pp, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
+    return dict(tp=tp, pp=pp, m=m, B=B, Br=Br, Li=Li, Lo=Lo, L=L, Ll=Ll, n=n, n_r=n_r, F=F, M=M, tc=tc, tm=tm, tg=tg,
                 dtg_dtc=dtg_dtc, dtg_dtm=dtg_dtm, dtg_dp=dtg_dp, n_ar=n_ar, t_ar=t_ar, n_a2a=n_a2a,
                 t_a2a=t_a2a, n_x=n_x, t_x=t_x, g_pp=g_pp, busy=busy, t_step=t_step, Fp=Fp, t_pc=t_pc, t_pf=t_pf, peak=peak, bw=bw)
 
@@ -201,10 +205,10 @@ def energy_phases_jacobian(features, theta):
     Jd[:, 6] = k * n * tdp * busy
     Jp[:, 6] = h * n_r * tdp * c["t_pf"]
     Jd[:, 7] = ks * c["Ll"] * _US
-    Jd[:, 8] = kb * g_pp * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
+    Jd[:, 8] = kb * g_pp * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * c["m"] * _US
     Jp[:, 8] = h * pw * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
     Jd[:, 9] = ks * c["Br"] * _US
-    Jd[:, 10] = kb * (c["tg"] + c["t_ar"] + c["t_a2a"] + c["t_x"]) * (c["pp"] - 1.0)
+    Jd[:, 10] = kb * (c["tg"] + c["t_ar"] + c["t_a2a"] + c["t_x"]) * (c["pp"] / c["m"]) * (c["pp"] - 1.0)
     Jp[:, 11] = _KILO * c["Br"] * Dp
     return Jp, Jd
 
@@ -228,7 +232,7 @@ def latency(features, phi):
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb, sy = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     t_sync = sy * _US * c["Ll"] * (c["tp"] - 1.0)
-    ttft = c["t_pf"] * (1.0 + kb * (c["Br"] - 1.0)) + tl * _US * c["Ll"] + t_sync
+    ttft = c["t_pf"] * ((1.0 + kb * (c["Br"] - 1.0)) * c["pp"]) + tl * _US * c["Ll"] + t_sync  # stages in turn
     return ttft, c["t_step"] + t_sync
 
 
@@ -238,7 +242,7 @@ def latency_jacobian(features, phi):
     eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, kb, _sy = ph
     c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
     B, g_pp = c["B"], c["g_pp"]
-    hb = 1.0 + kb * (c["Br"] - 1.0)
+    hb = (1.0 + kb * (c["Br"] - 1.0)) * c["pp"]
     N = B.shape[0]
     Jf = np.zeros((N, 10))
     Jt = np.zeros((N, 10))
@@ -248,11 +252,11 @@ def latency_jacobian(features, phi):
     Jf[:, 3] = hb * (-c["t_pc"] / eta_pf)
     Jt[:, 4] = c["Ll"] * _US
     Jf[:, 4] = c["Ll"] * _US
-    Jt[:, 5] = g_pp * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
+    Jt[:, 5] = g_pp * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * c["m"] * _US
     Jf[:, 5] = hb * (c["n_ar"] + c["n_a2a"] + c["n_x"]) * _US
     Jt[:, 6] = c["Br"] * _US
-    Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"] + c["t_x"]) * (c["pp"] - 1.0)
-    Jf[:, 8] = c["t_pf"] * (c["Br"] - 1.0)
+    Jt[:, 7] = (c["tg"] + c["t_ar"] + c["t_a2a"] + c["t_x"]) * (c["pp"] / c["m"]) * (c["pp"] - 1.0)
+    Jf[:, 8] = c["t_pf"] * c["pp"] * (c["Br"] - 1.0)
     Jt[:, 9] = Jf[:, 9] = c["Ll"] * (c["tp"] - 1.0) * _US
     return Jf, Jt
 

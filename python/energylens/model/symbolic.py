@@ -57,21 +57,22 @@ def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Ex
     b_r = f["batch_size"] / f["dp"]
     ctx = f["input_tokens"] + f["output_tokens"] / 2
     flops = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx)
-    bytes_step = f["weight_bytes_per_step"] + f["batch_size"] * (ctx * f["kv_bytes_per_token"]
-                                                                 + f["state_bytes_per_seq"])
+    m = sp.Min(sp.Max(b_r, 1), f["pp"])   # microbatches in flight through the pipeline (roofline.hpp)
+    bytes_step = f["weight_bytes_per_step"] * m + f["batch_size"] * (ctx * f["kv_bytes_per_token"]
+                                                                     + f["state_bytes_per_seq"])
     tc = flops / (n * f["peak_flops_per_s"] * q["eta_compute"])
     tm = bytes_step / (n * f["hbm_bytes_per_s"] * q["eta_memory"])
     s = q["roofline_overlap"]
     tg = (tc + tm + sp.sqrt((tc - tm) ** 2 + 4 * s * tc * tm)) / 2
     n_ar = 2 * f["n_layers"] * (f["tp"] - 1) / (f["tp"] * f["pp"])
     alpha = q["allreduce_latency_us"] * micro
-    t_ar = n_ar * (alpha + 4 * b_r * f["d_model"] / f["link_bytes_per_s"])
+    t_ar = n_ar * (alpha * m + 4 * b_r * f["d_model"] / f["link_bytes_per_s"])
     n_a2a = 2 * f["a2a_moe_layers"] / f["pp"]
     a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (f["ep"] - 1) / (f["ep"] * f["tp"])
-    t_a2a = n_a2a * (alpha + b_r * a2a_tok / f["a2a_bytes_per_s"])
+    t_a2a = n_a2a * (alpha * m + b_r * a2a_tok / f["a2a_bytes_per_s"])
     n_x = f["pp_scale_out_hops"] / f["pp"]
-    t_x = n_x * (alpha + 2 * b_r * f["d_model"] / f["scale_out_bytes_per_s"])
-    busy = (tg + t_ar + t_a2a + t_x) * (1 + q["pp_bubble"] * (f["pp"] - 1))
+    t_x = n_x * (alpha * m + 2 * b_r * f["d_model"] / f["scale_out_bytes_per_s"])
+    busy = (tg + t_ar + t_a2a + t_x) * f["pp"] / m * (1 + q["pp_bubble"] * (f["pp"] - 1))
     launch_layers = f["n_layers"] + f["moe_layers"]
     t_step = busy + q["layer_overhead_us"] * micro * launch_layers + q["seq_overhead_us"] * micro * b_r
     flops_pf = (2 * f["active_params"] * f["input_tokens"]
@@ -113,6 +114,6 @@ def latency_expressions(params: dict[str, Any] | None = None) -> tuple[sp.Expr, 
     kb = _param("prefill_batch_factor", params)
     launch_layers = f["n_layers"] + f["moe_layers"]
     t_sync = _param("tp_sync_us", params) / 10**6 * launch_layers * (f["tp"] - 1)
-    ttft = (r["t_pf"] * (1 + kb * (f["batch_size"] / f["dp"] - 1))
+    ttft = (r["t_pf"] * f["pp"] * (1 + kb * (f["batch_size"] / f["dp"] - 1))  # the pp stages in turn
             + q["layer_overhead_us"] / 10**6 * launch_layers + t_sync)
     return ttft, r["t_step"] + t_sync
