@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,14 @@ def test_bad_cli_arguments(tmp_path, capsys):
     assert info.value.code == 2 and "must be >= 1" in capsys.readouterr().err
     assert main(["profile", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_spec_in_docs_profiling_md_parses(tmp_path):
+    """The annotated example of docs/profiling.md section 1 is a valid spec as written (server_requests = 0
+    means 4 x max_num_seqs)."""
+    doc = (Path(__file__).parents[2] / "docs" / "profiling.md").read_text()
+    block = doc.split("## 1. The spec", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "sweep.toml"
+    path.write_text(block)
+    spec = load_spec(path)
+    assert spec.sweep["server_requests"] == 0

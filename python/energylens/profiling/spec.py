@@ -245,7 +245,8 @@ def _grid_list(src: str, key: str, v: Any) -> list[Any]:
     return vals
 
 
-_NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 1, "num_frames": 1, "server_port": 0}
+_NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 0,  # 0: 4 x max_num_seqs
+             "num_frames": 1, "server_port": 0}
 
 
 def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
