@@ -73,12 +73,22 @@ class LatencyModel(ClosedFormModel):
         super().__init__(**kwargs)
         self.calibration_by = check_calibration_key(calibration)
         self.calibration: LatencyCalibration | None = None
+        #: Training rows with a measured ``ttft_s`` / ``tpot_s`` (None: a file written before energylens
+        #: recorded them). With no TTFT row, eta_prefill and prefill_batch_factor keep their start values.
+        self.measured_rows: dict[str, int] | None = None
 
     def _fit_frame(self, frame: Any, shared: dict | None = None) -> LatencyModel:
         super()._fit_frame(frame, shared)
+        self.measured_rows = {name: int(np.isfinite(col).sum())
+                              for name, col in zip(("ttft_s", "tpot_s"), self._targets(frame), strict=True)}
         self.calibration = (None if self.calibration_by is None
                             else fit_latency_calibration(self, frame, self.calibration_by))
         return self
+
+    @property
+    def ttft_fitted(self) -> bool | None:
+        """Whether the fit saw measured TTFT (None: unknown, a file from before the count was recorded)."""
+        return None if self.measured_rows is None else self.measured_rows["ttft_s"] > 0
 
     def _targets(self, frame: pd.DataFrame) -> list[np.ndarray]:
         cols = []
@@ -121,6 +131,8 @@ class LatencyModel(ClosedFormModel):
         state = super()._state()
         if self.calibration is not None:
             state["calibration"] = self.calibration.to_state()
+        if self.measured_rows is not None:
+            state["measured_rows"] = dict(self.measured_rows)
         return state
 
     @classmethod
@@ -129,6 +141,7 @@ class LatencyModel(ClosedFormModel):
         assert isinstance(model, LatencyModel)
         model.calibration = read_latency_calibration(state.get("calibration"), f"{path}: latency")
         model.calibration_by = None if model.calibration is None else model.calibration.by
+        model.measured_rows = _measured_rows(state.get("measured_rows"), path)
         return model
 
     def save(self, path: str | Path) -> None:
@@ -384,3 +397,15 @@ def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnerg
     if state.get("energy"):
         return EnergyModel.load(path)
     return LatencyModel.load(path)
+
+
+def _measured_rows(value: Any, path: str) -> dict[str, int] | None:
+    """The ``measured_rows`` entry of a latency model file: {"ttft_s": n, "tpot_s": n}, or None when absent."""
+    if value is None:
+        return None
+    ok = (isinstance(value, dict) and set(value) == {"ttft_s", "tpot_s"}
+          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()))
+    if not ok:
+        raise ModelFileError(f"{path}: latency 'measured_rows' must be {{'ttft_s': n, 'tpot_s': n}} with "
+                             f"whole numbers n >= 0, got {value!r}")
+    return {"ttft_s": value["ttft_s"], "tpot_s": value["tpot_s"]}

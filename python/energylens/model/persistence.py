@@ -42,7 +42,7 @@ _FORMAT = "energylens.model"
 FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
 STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
                          "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
-                         "train_ranges", "fit", "calibration"})
+                         "train_ranges", "fit", "calibration", "measured_rows"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
                           "tpot_weight", "prior", "prior_weight"})
 
