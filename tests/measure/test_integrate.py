@@ -11,6 +11,7 @@ from energylens.measure.integrate import (
     COUNTER_SOURCES,
     POWER_PREFERENCE,
     counter_energy_j,
+    counter_energy_j_per_gpu,
     covered,
     integrate_window,
     power_energy_j_per_gpu,
@@ -82,6 +83,9 @@ def _loop_counter_energy_j(t_ns, energy_j, start_ns, end_ns):
     e = np.asarray(energy_j, dtype=np.float64)
     ok = np.isfinite(e)
     t, e = t[ok], e[ok]
+    keep = np.ones(t.size, dtype=bool)  # a repeated reading is not where the counter reached its value:
+    keep[1:-1] = e[1:-1] != e[:-2]      # the first of each value, and the last reading
+    t, e = t[keep], e[keep]
     if t.size < 2 or t[0] > start_ns or t[-1] < end_ns:
         return math.nan
     tf = t.astype(np.float64)
@@ -223,3 +227,20 @@ def test_covered_matches_the_loop_it_replaced():
             seen.add(got)
     assert seen == {True, False}
     assert not covered({k: v[:0] for k, v in samples.items()}, 1, t0)
+
+
+def test_counter_polled_faster_than_it_updates_is_read_at_its_change_points():
+    """An energy counter that advances every 100 ms (an H200's, docs/NVML-FACTS.md) polled every 10 ms
+    repeats each value ten times; a 50 ms window between two updates reads the power's share, not 0 J,
+    and a window across many updates is unchanged."""
+    t = np.arange(0, 4_000_000_000, 10_000_000, dtype=np.int64)
+    e = 700.0 * ((t // 100_000_000) * 100_000_000) / 1e9  # 700 W, staircase of 100 ms steps
+    assert counter_energy_j(t, e, 1_500_000_000, 1_550_000_000) == pytest.approx(35.0, rel=1e-9)
+    assert counter_energy_j(t, e, 1_000_000_000, 3_000_000_000) == pytest.approx(1400.0, rel=1e-9)
+    # two GPUs interleaved, the second at half the power: per GPU, same rule
+    gpu = np.repeat([0, 1], t.size)
+    got = counter_energy_j_per_gpu(np.concatenate([t, t]), np.concatenate([e, e / 2]), gpu, 2,
+                                   1_500_000_000, 1_550_000_000)
+    np.testing.assert_allclose(got, [35.0, 17.5], rtol=1e-9)
+    # a window past the last change point but before the last reading is still bracketed
+    assert np.isfinite(counter_energy_j(t, e, 3_950_000_000, 3_985_000_000))

@@ -121,11 +121,18 @@ def power_energy_j_per_gpu(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarra
 def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
                              start_ns: int, end_ns: int) -> np.ndarray:
     """Per GPU: the energy counter's difference over ``[start_ns, end_ns]`` (J), linearly interpolated
-    at both ends; NaN for a GPU whose readings do not bracket the span."""
+    at both ends; NaN for a GPU whose readings do not bracket the span.
+
+    The counter advances once per driver update (~100 ms on an H200, docs/NVML-FACTS.md): readings taken
+    faster repeat its value, and interpolating through the repeats would put the whole update at the
+    repeat's end (a 50 ms window between two updates would read 0 J). Only the first reading of each value
+    is interpolated through (it is the closest to when the value was reached); each GPU's last reading is
+    kept so that it still brackets the windows it covers."""
     e = np.asarray(energy_j, dtype=np.float64)
     gp = np.asarray(gpu)
     ok = np.isfinite(e) & (gp >= 0) & (gp < gpu_count)
-    g = _Groups(np.asarray(t_ns)[ok], e[ok], gp[ok], gpu_count, start_ns)
+    t_ok, e_ok, g_ok = _counter_change_points(np.asarray(t_ns)[ok], e[ok], gp[ok])
+    g = _Groups(t_ok, e_ok, g_ok, gpu_count, start_ns)
     out = np.full(gpu_count, math.nan)
     if not g.t.size:
         return out
@@ -137,6 +144,21 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
     diff = g.interpolate(span) - g.interpolate(0.0)
     out[bracket] = diff[bracket]
     return out
+
+
+def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The readings of a cumulative counter where its value changed (per GPU, in time order), plus each GPU's
+    first and last reading."""
+    order = np.lexsort((np.asarray(t_ns, dtype=np.int64), gpu))
+    t_s, e_s, g_s = np.asarray(t_ns)[order], e[order], gpu[order]
+    new_gpu = np.ones(g_s.size, dtype=bool)
+    new_gpu[1:] = g_s[1:] != g_s[:-1]
+    last_gpu = np.ones(g_s.size, dtype=bool)
+    last_gpu[:-1] = new_gpu[1:]
+    changed = np.ones(g_s.size, dtype=bool)
+    changed[1:] = e_s[1:] != e_s[:-1]
+    keep = new_gpu | last_gpu | changed
+    return t_s[keep], e_s[keep], g_s[keep]
 
 
 def window_energy_j(t_ns: np.ndarray, power_w: np.ndarray, start_ns: int, end_ns: int) -> float:
