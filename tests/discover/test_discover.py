@@ -76,6 +76,13 @@ def test_operon_front_is_reproducible_per_seed():
            for s in (7, 7, 8)]
     assert [str(e) for _, e in run[0]] == [str(e) for _, e in run[1]]
     assert [str(e) for _, e in run[0]] != [str(e) for _, e in run[2]]
+    # the cap holds for the front as reported (operon's lengths count its linear scaling's 4 nodes)
+    assert all(c <= 15 for r in run for c, _ in r)
+    small = be.run_backend(be.BackendChoice("operon", "test"), X[:120], y[:120], list(v), max_complexity=7,
+                           time_budget_s=60, seed=7, generations=20, population=100, progress=False)
+    assert small and all(c <= 7 for c, _ in small)
+    with pytest.raises(ValueError, match="max_complexity must be >= 5"):
+        be.run_backend(be.BackendChoice("operon", "test"), X[:120], y[:120], list(v), max_complexity=4)
 
 
 @needs_operon

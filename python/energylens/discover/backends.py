@@ -46,6 +46,10 @@ def _progress(line: str, enabled: bool) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+#: Nodes operon's linear scaling adds to every expression of its front (c + s x: two constants, + and *).
+OPERON_SCALING_NODES = 4
+
+
 def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
                 seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
     from pyoperon.sklearn import SymbolicRegressor
@@ -61,8 +65,10 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
             _progress(f"discover: operon time budget {time_budget_s:g} s spent after {r} of {rounds} rounds", progress)
             break
         if reg is None:
+            # operon's max_length bounds the tree before its linear scaling (c + s tree, 4 more nodes),
+            # while the front's lengths count them: leave room for them so the front stays within the cap
             reg = SymbolicRegressor(allowed_symbols=OPERON_SYMBOLS, objectives=["r2", "length"],
-                                    max_length=max_complexity, generations=10, population_size=population,
+                                    max_length=max(1, max_complexity - OPERON_SCALING_NODES), generations=10, population_size=population,
                                     random_state=seed, n_threads=1, max_time=max(1, int(left)),
                                     warm_start=True)
         else:
@@ -101,12 +107,13 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     """The backend's Pareto front on (X, y): (complexity, expression over ``names``), simplest first."""
     if X.ndim != 2 or X.shape[1] != len(names) or len(y) != X.shape[0]:
         raise ValueError(f"X {X.shape}, y {y.shape} and {len(names)} names do not agree")
-    if max_complexity < 3:
-        raise ValueError(f"max_complexity must be >= 3, got {max_complexity}")
+    if max_complexity < OPERON_SCALING_NODES + 1:
+        raise ValueError(f"max_complexity must be >= {OPERON_SCALING_NODES + 1} (the smallest expression, "
+                         f"c + s x, has that many nodes), got {max_complexity}")
     if time_budget_s <= 0:
         raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
     run = _run_operon if choice.name == "operon" else _run_pysr
     front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
                 max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
                 population=population, progress=progress)
-    return sorted(front, key=lambda t: t[0])
+    return sorted(((c, e) for c, e in front if c <= max_complexity), key=lambda t: t[0])  # a cap is a cap
