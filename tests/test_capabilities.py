@@ -59,3 +59,15 @@ def test_doctor_exits_zero_and_prints_versions(capsys):
     else:
         assert ": yes, " in vllm and ("image/video too" in vllm) == (importlib.util.find_spec("torchvision") is not None)
     assert "cupy" not in out   # nothing uses it
+
+
+def test_doctor_says_no_driver_rather_than_an_old_one(capsys):
+    """Without any NVIDIA driver the CUDA device row names that, not the runtime's 'driver version is
+    insufficient' (which reads as: upgrade the driver you have)."""
+    caps = energylens.capabilities()
+    assert main(["doctor"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("CUDA devices"))
+    if caps.cuda_built and caps.cuda_devices == 0 and not caps.cuda_driver_version and not caps.driver_version:
+        assert "no NVIDIA driver" in row and "insufficient" not in row
+    elif caps.cuda_devices > 0:
+        assert row.split(":", 1)[1].strip() == str(caps.cuda_devices)

