@@ -8,6 +8,9 @@ each onto exactly one class here (``cpp/bindings/bind_errors.cpp``). Bad argumen
 
 from __future__ import annotations
 
+import os
+import sys
+
 __all__ = [
     "EnergyLensError",
     "NvmlUnavailableError",
@@ -25,7 +28,7 @@ __all__ = [
     "IntervalsUnavailableError",
     "DegenerateFitWarning",
     "ExtrapolationWarning",
-]
+]  # and user_stacklevel(), the warnings' helper (not an exception class)
 
 
 class EnergyLensError(RuntimeError):
@@ -120,3 +123,17 @@ class DegenerateFitWarning(UserWarning):
 
 class ExtrapolationWarning(UserWarning):
     """Rows to predict lie outside the fitted data's range by more than the stated factor."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that points at the caller's own code: the first frame
+    outside the energylens package, however deep the call came (call it in the ``warn`` call itself)."""
+    frame = sys._getframe(1)  # the function that calls warnings.warn: stacklevel 1
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -265,10 +265,19 @@ def test_unknown_class_and_source():
 def test_singular_design_is_flagged():
     # one class busy all the time: its busy column equals the idle column
     tr, _ = synthetic_trace(seed=0, duration_s=20, class_power_w={"gemm": 400.0}, gap_s=(0.0, 0.0))
-    with pytest.warns(AttributionWarning, match="not identifiable"):
+    with pytest.warns(AttributionWarning, match="not identifiable") as caught:
         a = attribute(tr, source="nvml_energy", bootstrap=0)
     assert not a.identifiable and np.isinf(a.condition_number)
     assert np.all(np.isnan(a.power_stderr_w))
+    assert caught[0].filename == __file__  # the warning points at the caller's line, not energylens's
+
+
+def test_repr_is_a_summary_not_the_arrays():
+    tr, _ = synthetic_trace(seed=0, duration_s=10)
+    a = attribute(tr, source="nvml_energy", bootstrap=200)
+    text = repr(a)
+    assert len(text) < 400 and text.startswith("Attribution(") and "idle" in text
+    assert all(c in text for c in a.classes)
 
 
 def test_class_without_busy_time_in_windows():

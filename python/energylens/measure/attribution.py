@@ -40,7 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from energylens.errors import EnergyLensError
+from energylens.errors import EnergyLensError, user_stacklevel
 from energylens.measure.attribution_design import (
     OTHER_CLASS,
     SOURCE_PREFERENCE,
@@ -144,6 +144,12 @@ class Attribution:
     backend: str
     covariance: np.ndarray
     bootstrap_coef: np.ndarray
+
+    def __repr__(self) -> str:  # a summary: the arrays (bootstrap_coef, covariance) would flood a REPL
+        parts = ", ".join(f"{c}: {p:.1f} +- {s:.1f} W, {e:.3g} J" for c, p, s, e in
+                          zip(self.classes, self.power_w, self.power_stderr_w, self.energy_j, strict=True))
+        return (f"Attribution({parts}; idle {self.idle_power_w:.1f} W, span {self.span_s:.3g} s, "
+                f"r2 {self.r2:.3f}, identifiable={self.identifiable}, {self.backend})")
 
     def as_frame(self) -> pd.DataFrame:
         """One row per class: power, its uncertainty, busy time and energy."""
@@ -348,7 +354,7 @@ def _uncertainty(fit: dict[str, Any], n_coef: int, bootstrap: int,
             f"attribution design is rank deficient (rank {fit['rank']} of {n_coef}): the split of "
             f"energy between classes {names} (and idle) is not identifiable from this trace; classes that "
             "always run together in fixed proportion must be merged, and the workload must vary its class "
-            "mix across update intervals", AttributionWarning, stacklevel=3)
+            "mix across update intervals", AttributionWarning, stacklevel=user_stacklevel())
     return stderr, ci, np.atleast_2d(cov), bool(identifiable)
 
 
