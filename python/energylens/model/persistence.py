@@ -24,7 +24,7 @@ import numpy as np
 
 from energylens import __version__
 from energylens.errors import ModelFileError
-from energylens.model.intervals import residual_sample
+from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, residual_sample
 from energylens.outputs import atomic_file
 
 __all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
@@ -125,8 +125,24 @@ def read_state_arrays(state: dict[str, Any], desc: Any, where: str
         if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
             raise ModelFileError(f"{where} residual_count = {count!r} must be an integer >= the sample's length "
                                  f"({len(sample)})")
+        if (count > 0) != (len(sample) > 0) or len(sample) > RESIDUAL_SAMPLE_SIZE:
+            raise ModelFileError(f"{where} residual_sample holds {len(sample)} values for residual_count {count}: "
+                                 f"a fit keeps min(count, {RESIDUAL_SAMPLE_SIZE}) of them (the intervals use them)")
+    _check_bootstrap_rows(state, len(boot) if boot.size else 0, where)
     return (boot if boot.size else None), sample, int(count), _ranges(state.get("train_ranges"), desc,
                                                                       f"{where} train_ranges")
+
+
+def _check_bootstrap_rows(state: dict[str, Any], rows: int, where: str) -> None:
+    """The bootstrap table holds the converged refits: no more than ``bootstrap_replicates``, and as many as
+    the fit summary's ``bootstrap_converged`` where the file has one."""
+    replicates = state.get("bootstrap_replicates", 0)
+    converged = (state.get("fit") or {}).get("bootstrap_converged")
+    if isinstance(replicates, int) and rows > replicates:
+        raise ModelFileError(f"{where} bootstrap_params has {rows} rows but bootstrap_replicates is {replicates}")
+    if isinstance(converged, int) and not isinstance(converged, bool) and rows != converged:
+        raise ModelFileError(f"{where} bootstrap_params has {rows} rows but the fit summary counts {converged} "
+                             "converged refits (the file was edited or truncated: refit the model)")
 
 
 def upgraded_state(state: dict[str, Any], template_id: str, names: tuple[str, ...] | list[str],
