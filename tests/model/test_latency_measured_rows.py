@@ -51,3 +51,4 @@ def test_round_trip_and_old_files(v2, tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match="measured_rows"):
         EnergyModel.load(path)
+

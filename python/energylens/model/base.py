@@ -28,6 +28,7 @@ from energylens.model.chunks import evaluate_chunk, iter_chunks
 from energylens.model.domain import FeatureTable, RangeCheck, design_report
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
+    check_level,
     interval_bounds,
     residual_sample,
 )
@@ -432,8 +433,7 @@ class ClosedFormModel:
     def _intervals(self, configs: Any, level: float, picks, chunk_rows: int,
                    check_range: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows."""
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must be in (0, 1), got {level}")
+        level = check_level(level)
         why = self.intervals_unavailable()
         if why is not None:
             raise IntervalsUnavailableError(f"{type(self).__name__}: prediction intervals are not available: {why}")

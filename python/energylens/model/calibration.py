@@ -32,7 +32,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
-from energylens.model.intervals import interval_bounds, residual_sample
+from energylens.model.intervals import check_level, interval_bounds, residual_sample
 from energylens.profiles.cells import Coded, codes
 from energylens.profiles.tables import find_model
 
@@ -233,8 +233,7 @@ def _draws(model: Any, cal: Calibration) -> np.ndarray:
 def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int, check_range: bool,
                         load: Any) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) energy interval of a calibrated model (see the module docstring)."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    level = check_level(level)
     why = model.intervals_unavailable()
     if why is not None:
         raise IntervalsUnavailableError(f"{type(model).__name__}: prediction intervals are not available: {why}")

@@ -24,6 +24,7 @@ from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.base import FitSummary, Param, load_configs
 from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.intervals import check_level
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
 from energylens.profiles.features import FEATURE_NAMES, build_features
 
@@ -174,8 +175,7 @@ class ExpressionEnergyModel:
 
     def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
         """Prediction interval at ``level``: bootstrap refits times a resampled training residual."""
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must be in (0, 1), got {level}")
+        level = check_level(level)
         if self._boot is None or len(self._boot) < 10:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
         frame = load_configs(configs, require_energy=False)

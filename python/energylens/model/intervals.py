@@ -19,13 +19,15 @@ residual to within the sampling noise of the bootstrap (tests/model/test_robust_
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from energylens import _core
 
-__all__ = ["RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
+__all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
            "interval_bounds"]
 
 #: Most residuals a model keeps (and writes to its file): 2048 sorted values, about 40 kB of JSON.
@@ -41,6 +43,14 @@ PREDICT_CHUNK_ROWS = 1 << 19
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+
+
+def check_level(level: Any) -> float:
+    """An interval's coverage level: a real number strictly between 0 and 1 (a string or bool is refused
+    with this message, not a comparison TypeError)."""
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+    return float(level)
 
 
 def residual_sample(residuals: np.ndarray, size: int = RESIDUAL_SAMPLE_SIZE) -> np.ndarray:
