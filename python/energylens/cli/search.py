@@ -4,6 +4,7 @@ under memory and latency limits, optionally for a request rate (docs/search.md).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from energylens.cli.options import (
     add_gpu_table_option,
     apply_gpu_tables,
+    command_inputs,
     level,
     positive_float,
     positive_int,
@@ -20,38 +22,66 @@ from energylens.errors import UnknownModelError
 from energylens.outputs import check_output_path
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.search import search
+from energylens.search.result import check_plot_path
 
 __all__ = ["add_parser", "print_result"]
 
 
+def _items(text: str, what: str) -> list[str]:
+    """The comma-separated items of ``text``; an empty one ("1,,2", "8,") is an error, not dropped."""
+    items = [v.strip() for v in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r} (an empty item: a stray comma?)")
+    return items
+
+
 def _ints(text: str) -> list[int]:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in _items(text, "whole numbers")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-    if not values or min(values) < 1:
+    if min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
     return values
 
 
 def _numbers(text: str) -> list[float]:
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in _items(text, "numbers")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"expected numbers > 0, got {text!r}")
+    if min(values) <= 0 or not all(map(math.isfinite, values)):
+        raise argparse.ArgumentTypeError(f"expected numbers > 0 (and finite), got {text!r}")
     return values
 
 
+def _weights(text: str) -> list[float] | str:
+    """``--workload-weights``: one weight per point, or ``equal`` (as the Python API)."""
+    return "equal" if text.strip().lower() == "equal" else _numbers(text)
+
+
+def _fraction(text: str) -> float:
+    """A fraction in (0, 1] (``--gpu-memory-utilization``, as vLLM's option)."""
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] (a fraction of GPU memory, e.g. 0.9), got {text}")
+    return value
+
+
 def _prices(text: str) -> float | dict[str, float]:
-    """``2.5`` (every GPU) or ``H100=2.5,H200=3.4``."""
+    """``2.5`` (every GPU) or ``H100=2.5,H200=3.4`` (a GPU named twice is an error)."""
     try:
         if "=" not in text:
             return positive_float(text)
-        return {k.strip(): positive_float(v) for k, v in (item.split("=", 1) for item in text.split(","))}
+        pairs = [(k.strip(), positive_float(v)) for k, v in (item.split("=", 1) for item in _items(text, "GPU=price"))]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a price or GPU=price pairs, got {text!r}") from None
+    names = [k for k, _ in pairs]
+    twice = sorted({k for k in names if names.count(k) > 1})
+    if twice or not all(names):
+        raise argparse.ArgumentTypeError(f"each GPU once in GPU=price pairs, got {text!r}"
+                                         + (f" ({', '.join(twice)} more than once)" if twice else ""))
+    return dict(pairs)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,9 +97,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="search only the configurations of this table (one per row: model, gpu, tp, [pp, dp, ep, "
                         "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
                         "a measured profile table works) instead of the axes")
-    p.add_argument("--workload-weights", type=_numbers, default=None,
-                   help="one weight per workload point: the points are quantiles of one distribution, each "
-                        "configuration one candidate (expected energy; limits and memory at the worst point)")
+    p.add_argument("--workload-weights", type=_weights, default=None,
+                   help="one weight per workload point, or 'equal': the points are quantiles of one distribution, "
+                        "each configuration one candidate (expected energy; limits and memory at the worst point)")
     p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
     p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
     p.add_argument("--limit-confidence", type=level, default=0.5, metavar="P",
@@ -80,22 +110,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="requests per second: load-driven mode (running batch from Little's law, replicas, idle power)")
     p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
     p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
-    p.add_argument("--plot", help="write the Pareto plot (PNG/PDF/SVG by extension)")
+    p.add_argument("--plot", help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, ...; "
+                   "checked before the search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (1,2,4,8)")
     p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
     p.add_argument("--dp", type=_ints, default=None, help="data-parallel ranks per deployment (1)")
     p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
-    p.add_argument("--max-num-seqs", type=_numbers, default=None,
+    p.add_argument("--max-num-seqs", type=_ints, default=None,
                    help="vLLM max_num_seqs caps (1,2,4,...,256)")
     p.add_argument("--precision", default=None, help="weight precision(s), comma-separated (bf16)")
     p.add_argument("--kv-cache-dtype", default=None, help="KV-cache dtype(s), comma-separated (auto)")
-    p.add_argument("--objective", choices=("energy", "carbon", "cost"), default="energy",
-                   help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price)")
+    p.add_argument("--objective", choices=("energy", "carbon", "cost"), default=None,
+                   help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price); default: carbon "
+                   "with --carbon alone, cost with --price alone, else energy")
     p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
-    p.add_argument("--carbon", type=positive_float, help="grid carbon intensity, g CO2 per kWh")
-    p.add_argument("--price", type=_prices, help="price per GPU-hour: one number or GPU=price pairs")
-    p.add_argument("--gpu-memory-utilization", type=positive_float, default=0.9,
+    p.add_argument("--carbon", type=positive_float,
+                   help="grid carbon intensity, g CO2 per kWh (minimises carbon unless --objective says otherwise)")
+    p.add_argument("--price", type=_prices,
+                   help="price per GPU-hour: one number or GPU=price pairs, each a GPU of --gpus (minimises cost "
+                   "unless --objective says otherwise)")
+    p.add_argument("--gpu-memory-utilization", type=_fraction, default=0.9,
                    help="usable fraction of GPU memory, as vLLM's option (0.9)")
     p.add_argument("--node-size", type=positive_int, default=None,
                    help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
@@ -127,9 +162,10 @@ def _read_candidates(path: str) -> pd.DataFrame:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    if args.plot:  # never one of the inputs: --model-file, --candidates, every --gpu-table
+        check_output_path(args.plot, inputs=command_inputs(args, "model_file", "candidates"), option="--plot")
+        check_plot_path(args.plot, option="--plot")  # the format too: before the search, not after it
     apply_gpu_tables(args)
-    if args.plot:
-        check_output_path(args.plot, inputs=[args.model_file], option="--plot")
     candidates = None
     if args.candidates is not None:
         candidates = _read_candidates(args.candidates)

@@ -26,8 +26,17 @@ from energylens.model import EnergyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
 from energylens.search.candidates import candidate_space
+from energylens.search.caps import collapse_caps, engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
-from energylens.search.result import TERMS, SearchResult, config_label
+from energylens.search.options import (
+    OBJECTIVES,
+    native_options,
+    progress_printer,
+    refit_printer,
+    resolve_objective,
+)
+from energylens.search.result import TERMS, SearchResult
+from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
@@ -37,7 +46,6 @@ __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calib
 DEFAULT_MAX_NUM_SEQS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 #: Rejection reasons, in the order the engine checks them.
 REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
-_OBJECTIVES = {"energy": "J", "carbon": "g CO2", "cost": "currency"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,38 +138,6 @@ def _calibration_sentences(latency: dict | None, energy: dict | None) -> str:
     return text
 
 
-def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
-                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=None,
-                   runtime_reserve_gib=1.5, activation_tokens=8192, threads=None) -> dict[str, Any]:
-    """The engine's option dict from the API's keywords (validated here with clear messages)."""
-    if objective not in _OBJECTIVES:
-        raise ValueError(f"objective must be one of {', '.join(_OBJECTIVES)}, got {objective!r}")
-    if objective == "carbon" and not (carbon_g_per_kwh and carbon_g_per_kwh > 0):
-        raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (grid intensity, g CO2 per kWh)")
-    for name, value in (("tpot_limit_s", tpot_limit_s), ("ttft_limit_s", ttft_limit_s), ("rate_per_s", rate_per_s)):
-        if value is not None and not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    if int(top) < 1:
-        raise ValueError(f"top must be >= 1, got {top}")
-    if node_size is not None and not (float(node_size) >= 1 and float(node_size) == int(node_size)):
-        raise ValueError(f"node_size must be a whole number of GPUs >= 1 (None: each GPU's scale-up domain from "
-                         f"the GPU table), got {node_size!r}")
-    opts = {"top_k": int(top), "objective": objective, "per_token": bool(per_token),
-            "gpu_memory_utilization": float(gpu_memory_utilization), "node_size": int(node_size or 0),
-            "runtime_reserve_bytes": float(runtime_reserve_gib) * GIB, "activation_tokens": float(activation_tokens)}
-    if tpot_limit_s is not None:
-        opts["tpot_limit_s"] = float(tpot_limit_s)
-    if ttft_limit_s is not None:
-        opts["ttft_limit_s"] = float(ttft_limit_s)
-    if rate_per_s is not None:
-        opts["rate_per_s"] = float(rate_per_s)
-    if carbon_g_per_kwh is not None:
-        opts["carbon_g_per_kwh"] = float(carbon_g_per_kwh)
-    if threads is not None:
-        opts["threads"] = int(threads)
-    return opts
-
-
 def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str, Any],
                progress: Callable[[int, int], None] | None = None, device: str = "cpu", indices=None):
     """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``; with ``indices`` only those
@@ -181,20 +157,6 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
     return _core.search_run(*space.native_args(), theta, phi, options, progress)
 
 
-def _progress_printer(total: int) -> Callable[[int, int], None] | None:
-    """Periodic plain lines for spaces that take over a second (the engine calls back ~twice a second)."""
-    if total < 50_000_000:
-        return None
-    last = [0.0]
-
-    def report(done: int, all_: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] >= 1.0 or done == all_:
-            last[0] = now
-            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates)", file=sys.stderr, flush=True)
-    return report
-
-
 def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> pd.DataFrame:
     df = space.decode(cands.index)
     if labels is not None:  # candidates=...: the row label of each configuration in the given table
@@ -202,6 +164,7 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> p
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
+    df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
     # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
     table = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("scale_up_domain_gpus")]
@@ -310,6 +273,8 @@ _AXIS_DEFAULTS = {"tp": (1, 2, 4, 8), "pp": (1,), "dp": (1,), "ep": (1,), "max_n
 def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weights, candidates, price,
            rate_per_s) -> tuple[SearchSpace, Any, dict | None]:
     """The space, the candidate indices (None: all) and their labels, from the axes or a candidate table."""
+    if workload_weights is not None and rate_per_s is not None:
+        raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     if candidates is None:
         if model is None or gpus is None or input_tokens is None or output_tokens is None:
             raise ValueError("search needs model, gpus, input_tokens and output_tokens (or candidates=DataFrame)")
@@ -357,6 +322,9 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
                 for n in names] if res.feasible else []
         return int(res.feasible), rows
 
+    def config_label(row):  # the result's label: with the workload point when the space holds several
+        return _config_label(row, len(space.workloads) > 1 and not space.distribution)
+
     info: dict[str, Any] = {"unmet": []}
     info["feasible"], rows = lowest(free, ("tpot", "ttft"))
     for name, best in zip(("tpot", "ttft"), rows, strict=False):
@@ -371,6 +339,30 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
     return info
 
 
+def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool):
+    """:func:`confidence_limits` (progress lines on stderr once its pre-pass runs a second), its wall time added
+    to the record (``limit_confidence_seconds``; None at 0.5, where nothing runs)."""
+    t0 = time.perf_counter()
+    options, limits = confidence_limits(space, em.theta, em.latency_model, options, p, indices,
+                                        progress=refit_printer() if progress else None)
+    limits["limit_confidence_seconds"] = time.perf_counter() - t0 if limits["limit_confidence"] != 0.5 else None
+    return options, limits
+
+
+def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any], progress, device: str, indices,
+                   labels, collapse: bool):
+    """The engine's outcome on the space, and its top-k and Pareto fronts as tables. ``collapse`` (load mode on
+    the axes): the engine is asked for enough rows, and candidates that differ only in a max_num_seqs cap that
+    does not bind become one row listing the caps (:mod:`.caps`)."""
+    callback = progress_printer(space.size) if progress is True else (progress or None)
+    opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse))
+    out = run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices)
+    tables = [_candidate_frame(space, c, labels) for c in (out.top, out.front_tpot, out.front_ttft)]
+    if collapse:
+        tables = [collapse_caps(tables[0], options["top_k"]), collapse_caps(tables[1]), collapse_caps(tables[2])]
+    return out, tables[0], tables[1:]
+
+
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
     """The result's record of the space: its shape, workload distribution and explicit candidates."""
     return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
@@ -381,9 +373,9 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
-           tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, objective="energy", per_token=False,
-           carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None, gpu_memory_utilization=0.9,
-           node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
+           tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, objective=None,
+           per_token=False, carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None,
+           gpu_memory_utilization=0.9, node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
@@ -406,8 +398,12 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             TPOT (the latency model's prediction interval; needs bootstrap replicates) meets it; 0.5: the point
             prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
+            Candidates that differ only in a max_num_seqs cap the running batch stays below are one row
+            (``max_num_seqs_equivalent`` lists the caps, ``cap_binds`` says whether it binds; :mod:`.caps`).
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
-            ``price_per_gpu_hour``: a number or a dict GPU -> price); ``per_token`` divides by output tokens.
+            ``price_per_gpu_hour``: a number or a dict searched GPU -> price); None: carbon when only
+            ``carbon_g_per_kwh`` is given, cost when only ``price_per_gpu_hour`` is, else energy (an input the
+            named objective does not use is an error); ``per_token`` divides by output tokens.
         top: how many configurations to keep.
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
@@ -426,8 +422,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     Returns:
         :class:`SearchResult`.
     """
-    if objective == "cost" and price_per_gpu_hour is None:
-        raise ValueError("objective 'cost' needs price_per_gpu_hour (a number, or a dict GPU name -> price)")
+    objective = resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour)
     options = native_options(top=top, tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s,
                              objective=objective, per_token=per_token, carbon_g_per_kwh=carbon_g_per_kwh,
                              gpu_memory_utilization=gpu_memory_utilization, node_size=node_size,
@@ -438,24 +433,21 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
                                     price_per_gpu_hour, rate_per_s)
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
-    if space.distribution and rate_per_s is not None:
-        raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
     em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model, announce=progress is True)
-    callback = _progress_printer(space.size) if progress is True else (progress or None)
-    options, limits = confidence_limits(space, em.theta, em.latency_model, options, limit_confidence, indices)
     t0 = time.perf_counter()
-    out = run_engine(space, em.theta, em.latency_model.theta, options, callback, device, indices)
-    seconds = time.perf_counter() - t0
-    top_df = _split_terms(space, _candidate_frame(space, out.top, labels), em)
+    options, limits = _confidence(space, em, options, limit_confidence, indices, progress is True)
+    out, top_df, fronts = _engine_tables(space, em, options, progress, device, indices, labels,
+                                         collapse=rate_per_s is not None and labels is None and device == "cpu")
+    seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
+    top_df = _split_terms(space, top_df, em)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else top_df
-    unit = _OBJECTIVES[objective] + (" per output token" if per_token else " per request")
+    unit = OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, **limits, "rate_per_s": rate_per_s,
                 "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
                 "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated, "without_latency_limits": _closest(space, em, options, out,
                                                                                           indices, labels)}
-    return SearchResult(top=top_df, pareto_tpot=_candidate_frame(space, out.front_tpot, labels),
-                        pareto_ttft=_candidate_frame(space, out.front_ttft, labels),
+    return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,
                         seconds=seconds, threads=int(out.threads), settings=settings)

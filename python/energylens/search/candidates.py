@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import tables
-from energylens.search.space import SearchSpace, resolve_combos
+from energylens.search.space import SearchSpace, check_prices, resolve_combos
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
@@ -108,6 +108,20 @@ def _overrides(df: pd.DataFrame, i: int) -> tuple:
     return tuple(out)
 
 
+def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: dict) -> None:
+    """A pipeline stage needs at least one layer: ValueError for the first row whose pp exceeds its model's
+    layer count (the row's ``n_layers`` where it gives one, else the model's)."""
+    table = np.array([float(models[str(m)].n_layers) for m in df["model"].astype(str)])
+    given = (pd.to_numeric(df["n_layers"], errors="coerce").to_numpy(dtype=np.float64) if "n_layers" in df.columns
+             else np.full(len(df), np.nan))
+    layers = np.where(np.isfinite(given), given, table)
+    bad = pp > layers
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"candidates: row {i} (0-based) has pp={int(pp[i])}, more than the {int(layers[i])} layers of "
+                         f"{df['model'].iloc[i]}: a pipeline stage needs at least one layer")
+
+
 def _text(df: pd.DataFrame, name: str, default: str, normalise) -> list[str]:
     if name not in df.columns:
         return [default] * len(df)
@@ -142,7 +156,9 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     precision = _text(df, "precision", "bf16", tables.normalize_precision)
     kv = _text(df, "kv_cache_dtype", "auto", tables.normalize_kv_cache_dtype)
     models = _model_specs(df)
+    _check_layers(df, pp, models)
     gpus = {g: tables.gpu_spec(g) for g in df["gpu"].astype(str).unique()}
+    check_prices(price_per_gpu_hour, list(dict.fromkeys(gpus.values())))
     keys, key_of = [], {}
     combo = np.empty(len(df), dtype=np.int64)
     for i in range(len(df)):

@@ -27,7 +27,8 @@ L is replaced by one *effective limit* T on the point prediction, computed befor
   halfway between the largest compliant point prediction below the smallest one of a violating candidate
   and that one (when none violates, above every prediction), and never below L / max R.
   Exact: every candidate the engine admits meets the limit at confidence P (tests/search/test_search_confidence.py).
-* **Larger spaces**: the same on a seeded sample of :data:`ENUMERATE_MAX` candidates gives max R over the
+* **Larger spaces**: the same on a seeded sample of :data:`ENUMERATE_MAX` distinct candidates (drawn
+  without replacement) gives max R over the
   sample's relevant candidates, and T = L / max R, the conservative factor: exact for the sampled ones,
   and for the rest as good as the sample's coverage of the largest ratio (the settings say which).
 
@@ -38,6 +39,7 @@ is met at confidence P on its own (both together: at least 2P - 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -75,9 +77,10 @@ def _unlimited(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: dict[str, Any], indices,
-                    p: float) -> dict[str, np.ndarray]:
+                    p: float, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
     """Per candidate of ``indices``: the point TTFT / TPOT the engine predicts, their upper ``p``-quantiles
-    (module docstring) and ``relevant`` (the candidate passes every check but the latency limits)."""
+    (module docstring) and ``relevant`` (the candidate passes every check but the latency limits).
+    ``progress(done, total)`` is called after each bootstrap refit's engine pass."""
     idx = np.ascontiguousarray(indices, dtype=np.uint64)
     opts = _unlimited(options)
     args = space.native_args()
@@ -87,6 +90,8 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
     for b, phi_b in enumerate(boot):
         c = _core.search_evaluate(*args, energy_theta, phi_b, opts, idx)
         ttft[b], tpot[b] = c.ttft_s, c.tpot_s
+        if progress is not None:
+            progress(b + 1, len(boot))
     sample = latency_model.residual_draws()
     # the interval's own draws: one residual per (refit, row position), the same for both outputs
     draws = sample[draw_indices(latency_model.options["seed"], len(boot), 0, len(idx), len(sample))]
@@ -114,10 +119,12 @@ def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: b
 
 
 def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: dict[str, Any], p: float,
-                      indices=None, seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+                      indices=None, seed: int = 0, progress: Callable[[int, int], None] | None = None
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The engine options with the effective limits for confidence ``p``, and the record the result's
     settings carry (``limit_confidence``, ``effective_*_limit_s``, the ratios, how many candidates were
-    evaluated). ``p == 0.5`` returns ``options`` as they are; ValueError for a ``p`` outside (0, 1)."""
+    evaluated). ``p == 0.5`` returns ``options`` as they are; ValueError for a ``p`` outside (0, 1).
+    ``progress(done, total)``: called per bootstrap refit of the quantile pass (:func:`upper_quantiles`)."""
     p = check_confidence(p)
     given = {name: options.get(key) for name, key in _LIMITS}
     record: dict[str, Any] = {"limit_confidence": p, "effective_ttft_limit_s": given["ttft"],
@@ -135,10 +142,12 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
             "energylens fit --bootstrap 100), or use limit_confidence=0.5 (the point prediction decides)")
     total = space.size if indices is None else len(indices)
     exact = total <= ENUMERATE_MAX
-    pick = (np.arange(total, dtype=np.uint64) if exact else  # positions in the space, or in the candidate list
-            np.unique(np.random.default_rng(seed).integers(0, total, ENUMERATE_MAX, dtype=np.uint64)))
+    # positions in the space, or in the candidate list; beyond ENUMERATE_MAX exactly that many distinct ones
+    pick = (np.arange(total, dtype=np.uint64) if exact else
+            np.sort(np.random.default_rng(seed).choice(total, ENUMERATE_MAX, replace=False)).astype(np.uint64))
     indices = pick if indices is None else np.asarray(indices, dtype=np.uint64)[pick]
-    q = upper_quantiles(space, np.asarray(energy_theta, dtype=np.float64), latency_model, options, indices, p)
+    q = upper_quantiles(space, np.asarray(energy_theta, dtype=np.float64), latency_model, options, indices, p,
+                        progress)
     rel = q["relevant"]
     out = dict(options)
     for name, key in _LIMITS:

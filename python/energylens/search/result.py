@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energylens.extras import require
 from energylens.outputs import atomic_file
+from energylens.search.caps import caps_text
 
-__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label"]
+__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "check_plot_path", "plural"]
 
 #: The energy terms a result is explained by (J per request; they sum to energy_j).
 TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
@@ -28,15 +31,38 @@ _TERM_WORDS = {"prefill_static_j": "static power during prefill", "prefill_dynam
                "idle_j": "static power of idle headroom"}
 
 
-def config_label(row: pd.Series) -> str:
-    """Short configuration name: ``Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B16``."""
+def plural(n: int, word: str) -> str:
+    """``1 candidate``, ``2 candidates`` (thousands separated)."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def check_plot_path(path, option: str = "path") -> str:
+    """The plot's format from the extension of ``path`` (lower case), checked before any work: ValueError
+    naming the supported ones (matplotlib's) when there is none or it is not one of them."""
+    formats = sorted(require("matplotlib.backend_bases", "compare", "the search's plot")
+                     .FigureCanvasBase.get_supported_filetypes())
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    if suffix not in formats:
+        what = f"extension .{suffix} is not a plot format" if suffix else "has no file extension, which sets the format"
+        raise ValueError(f"{option} {path}: {what}; end it in one of: {', '.join('.' + f for f in formats)} "
+                         "(e.g. pareto.png, pareto.pdf, pareto.svg)")
+    return suffix
+
+
+def config_label(row: pd.Series, workload: bool = False) -> str:
+    """Short configuration name: ``Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B16``; ``workload``: with the
+    workload point (``in512 out256``) when the space holds several. A load-mode row that stands for several
+    non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``."""
     parts = [str(row["model"]).split("/")[-1], str(row["gpu"]).split("-")[0], str(row["precision"])]
     if row.get("kv_cache_dtype", "auto") != "auto":
         parts.append(f"kv-{row['kv_cache_dtype']}")
     parts.append(f"TP{int(row['tp'])} PP{int(row['pp'])} DP{int(row['dp'])}")
     if int(row.get("ep", 1)) > 1:
         parts.append(f"EP{int(row['ep'])}")
-    parts.append(f"B{row['max_num_seqs']:g}")
+    caps = row.get("max_num_seqs_equivalent")
+    parts.append(f"B{caps_text(caps)}" if isinstance(caps, list) and len(caps) > 1 else f"B{row['max_num_seqs']:g}")
+    if workload:
+        parts.append(f"in{float(row['input_tokens']):g} out{float(row['output_tokens']):g}")
     return " ".join(parts)
 
 
@@ -67,7 +93,8 @@ class SearchResult:
         candidates, feasible: size of the space and how many passed.
         objective: what was minimised, with its unit (e.g. ``"energy_j per request"``).
         model_source: where the energy/latency model came from.
-        seconds: native search time; threads: threads it used.
+        seconds: wall time of the search (the engine, plus the latency-quantile pre-pass of a limit_confidence
+            other than 0.5: ``settings["limit_confidence_seconds"]``); threads: threads the engine used.
     """
 
     top: pd.DataFrame
@@ -98,10 +125,11 @@ class SearchResult:
         """One sentence on an empty feasible set: which reason rejected most, and the counts; when latency
         limits left nothing, how close the space comes to them (what passes every other check)."""
         if not self.empty:
-            return f"{self.feasible} of {self.candidates} candidates are feasible"
+            return f"{self.feasible:,} of {plural(self.candidates, 'candidate')} feasible"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
         main = self.main_rejection
-        text = f"no feasible configuration among {self.candidates} candidates; most were rejected by {main} ({counts})"
+        text = (f"no feasible configuration among {plural(self.candidates, 'candidate')}; most were rejected by {main} "
+                f"({counts})")
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
@@ -127,7 +155,7 @@ class SearchResult:
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
             return f"limit {given:.4g} s" + (f", applied as {applied:.4g} s at confidence {s['limit_confidence']:g}"
                                              if applied != given else "")
-        head = f"{closest['feasible']} candidates pass every other check (memory, layout) but none meets the latency limits: "
+        head = f"{plural(closest['feasible'], 'candidate')} pass every other check (memory, layout) but none meets the latency limits: "
         widen = "or widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)"
         def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
@@ -144,21 +172,38 @@ class SearchResult:
                 f"{limit('ttft')}); to find a configuration: raise {needed('ttft', closest['min_ttft_at_tpot_limit_s'])}, "
                 "or raise --tpot-limit")
 
+    @property
+    def _workload_in_label(self) -> bool:
+        """The labels name the workload point when the space holds several (not one distribution)."""
+        return (self.settings.get("space_shape", {}).get("workloads", 1) > 1
+                and self.settings.get("workload_distribution") is None)
+
+    def label(self, row: pd.Series) -> str:
+        """The configuration label of a result row (:func:`config_label`, with the workload point when the
+        space holds several)."""
+        return config_label(row, self._workload_in_label)
+
+    def _labelled(self, df: pd.DataFrame) -> pd.DataFrame:
+        out = df.copy()
+        out.insert(0, "config", [self.label(r) for _, r in out.iterrows()] if len(out) else [])
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """The top-k as a DataFrame (a copy), with a ``config`` label column first."""
-        out = self.top.copy()
-        out.insert(0, "config", [config_label(r) for _, r in out.iterrows()] if len(out) else [])
-        return out
+        return self._labelled(self.top)
 
     def explain(self, rank: int = 0) -> str:
         """Why the configuration at ``rank`` costs what it does: phase and static/dynamic split, the
         deciding term, and (for rank 0) what separates it from the runner-up."""
-        if rank >= len(self.top):
-            return self.why_empty() if self.empty else f"no rank {rank}: {len(self.top)} configurations kept"
+        if not 0 <= rank < max(len(self.top), 1):
+            kept = f"0 to {len(self.top) - 1}" if len(self.top) else "none: the result is empty"
+            raise IndexError(f"rank {rank}: the result keeps {plural(len(self.top), 'configuration')} (ranks {kept})")
+        if self.empty:
+            return self.why_empty()
         r = self.top.iloc[rank]
         e = float(r["energy_j"])
         shares = {t: float(r[t]) / e for t in TERMS if e > 0}
-        text = (f"{config_label(r)}: {e:.4g} J/request = prefill {r['prefill_j'] / e:.0%} + decode "
+        text = (f"{self.label(r)}: {e:.4g} J/request = prefill {r['prefill_j'] / e:.0%} + decode "
                 f"{r['decode_j'] / e:.0%}" + (f" + idle headroom {r['idle_j'] / e:.0%}" if r["idle_j"] > 0 else "")
                 + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
                 f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
@@ -173,15 +218,15 @@ class SearchResult:
             s = self.top.iloc[1]
             margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
             if self.settings.get("objective") == "cost":
-                text += (f" It beats {config_label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
+                text += (f" It beats {self.label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
                          f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
                          f"{s['price_per_gpu_hour']:g}.")
             elif not margin > 1e-12:  # an exact tie (e.g. EP on or off where the model prices both alike)
-                text += f" It ties with {config_label(s)} (the same predicted {self.objective.split(' (')[0]})."
+                text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
             else:
                 diffs = {t: float(s[t]) - float(r[t]) for t in TERMS}
                 term = max(diffs, key=lambda t: diffs[t])
-                text += (f" It beats {config_label(s)} by {margin:.1%}, mostly in {_TERM_WORDS[term]} "
+                text += (f" It beats {self.label(s)} by {margin:.1%}, mostly in {_TERM_WORDS[term]} "
                          f"({diffs[term]:+.3g} J).")
         return text
 
@@ -193,13 +238,15 @@ class SearchResult:
         cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
                 "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
                 "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
-                "batch": "running batch", "p_best": "P(best)", "decided_by": "decided by"}
+                "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
             del cols["objective"]  # the same numbers as J/request
         if not self.settings.get("rate_per_s"):
             del cols["batch"]  # max_num_seqs, in the label
             del cols["replicas"]  # one deployment; its GPUs are tp x pp x dp
         view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+        if "cap binds" in view:
+            view["cap binds"] = view["cap binds"].map({True: "yes", False: "no"})
         if "decided by" in view:
             view["decided by"] = view["decided by"].str.removesuffix("_j")
         return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
@@ -207,7 +254,9 @@ class SearchResult:
     def summary(self) -> str:
         """Header lines: space size, feasible count, rejections per reason, model source, time."""
         rej = ", ".join(f"{k} {v}" for k, v in self.rejected.items() if v) or "none"
-        return (f"searched {self.candidates:,} candidates in {self.seconds:.3g} s on {self.threads} thread(s): "
+        pre = self.settings.get("limit_confidence_seconds") or 0.0
+        took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
+        return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line())
 
     def limits_line(self) -> str:
@@ -231,7 +280,8 @@ class SearchResult:
                 "model_source": self.model_source, "candidates": self.candidates, "feasible": self.feasible,
                 "rejected": self.rejected, "seconds": self.seconds, "threads": self.threads,
                 "settings": self.settings, "top": records(self.to_frame()),
-                "pareto_tpot": records(self.pareto_tpot), "pareto_ttft": records(self.pareto_ttft),
+                "pareto_tpot": records(self._labelled(self.pareto_tpot)),
+                "pareto_ttft": records(self._labelled(self.pareto_ttft)),
                 "explanation": self.explain(0)}
 
     def to_json(self, path: str | None = None) -> str:
@@ -245,7 +295,9 @@ class SearchResult:
 
     def plot(self, path: str) -> str:
         """Two panels (objective vs TPOT, objective vs TTFT): the top-k and the Pareto fronts; PNG/PDF/SVG
-        by extension, written atomically. Returns the path."""
+        by extension (:func:`check_plot_path`: one matplotlib writes, checked first), written atomically.
+        Returns the path."""
+        suffix = check_plot_path(path)
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -278,7 +330,6 @@ class SearchResult:
             ax.legend(fontsize=8)
         fig.suptitle(f"{self.feasible:,} feasible of {self.candidates:,} candidates", fontsize=10)
         fig.tight_layout()
-        suffix = path.rsplit(".", 1)[-1] if "." in path else "png"
         with atomic_file(path) as tmp:
             fig.savefig(tmp, format=suffix, dpi=120)
         plt.close(fig)

@@ -14,6 +14,7 @@ model predicts on. :func:`candidate_space` builds the space of an explicit table
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,7 +26,8 @@ from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.features import build_features
 
-__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos"]
+__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
+           "check_prices", "check_gpu_specs"]
 
 #: Column order of the native combos array (template features, then the engine's extra fields).
 COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
@@ -109,7 +111,7 @@ class SearchSpace:
             "precision": [self.combos[i].precision for i in c],
             "kv_cache_dtype": [self.combos[i].kv_cache_dtype for i in c],
             "tp": self.tp[t].astype(int), "pp": self.pp[p].astype(int), "dp": self.dp[d].astype(int),
-            "ep": self.ep[e].astype(int), "max_num_seqs": self.max_num_seqs[b],
+            "ep": self.ep[e].astype(int), "max_num_seqs": _whole(self.max_num_seqs[b]),
             "input_tokens": workloads[w, 0], "output_tokens": workloads[w, 1],
         })
 
@@ -139,11 +141,19 @@ class SearchSpace:
         return frame
 
 
+def _whole(values: np.ndarray) -> np.ndarray:
+    """Integers where every value is whole (max_num_seqs caps; a candidate table's batch_size / dp may not be)."""
+    return values.astype(np.int64) if np.all(values == np.round(values)) else values
+
+
 def _as_list(value, name: str) -> list:
     if value is None:
         raise ValueError(f"{name} is required")
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",") if v.strip()]
+        items = [v.strip() for v in value.split(",")]
+        if len(items) > 1 and not all(items):  # "H100," or "1,,2": a stray comma, not a silent drop
+            raise ValueError(f"{name}: empty item in {value!r} (a stray comma?); give comma-separated values")
+        items = [v for v in items if v]
     elif isinstance(value, (tables.ModelSpec, tables.GpuSpec)) or np.isscalar(value):
         items = [value]
     else:
@@ -158,6 +168,8 @@ def _checked_axis(values, name: str, bad, message) -> list[float]:
     for which ``bad(float)`` holds (``message(value)`` says why, quoting the value as given)."""
     out = []
     for v in _as_list(values, name):
+        if isinstance(v, (bool, np.bool_)):  # float(True) is 1: a boolean is a mistake, not a value
+            raise ValueError(f"{name}: {v!r} is a boolean, not a number")
         try:
             f = float(v)
         except (TypeError, ValueError):
@@ -233,6 +245,73 @@ def _check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: 
                              "ep > 1 needs a mixture-of-experts model")
 
 
+def check_layers(models: Sequence[tuple[str, float]], pp: np.ndarray) -> None:
+    """A pipeline stage needs at least one layer: a pp value above a model's layer count is an error naming
+    the model (``models``: (name, n_layers) pairs; with several models the axis must suit each of them)."""
+    for name, layers in models:
+        over = [int(p) for p in pp if math.isfinite(float(layers)) and p > layers]
+        if over:
+            raise ValueError(f"pp={over[0]} exceeds the {int(layers)} layers of {name}: a pipeline stage needs at "
+                             f"least one layer; pick --pp values up to {int(layers)} (pp is searched for every "
+                             "model, so it must suit each of them)")
+
+
+def _is_number(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def check_prices(price_per_gpu_hour, gpu_specs: Sequence[tables.GpuSpec]) -> None:
+    """``price_per_gpu_hour``: None, one number >= 0, or GPU name -> price with every name one of the searched
+    GPUs (``gpu_specs``), each GPU priced once; ValueError naming what is wrong."""
+    if price_per_gpu_hour is None:
+        return
+    prices = price_per_gpu_hour if isinstance(price_per_gpu_hour, dict) else {"every GPU": price_per_gpu_hour}
+    for key, value in prices.items():
+        if not (_is_number(value) and math.isfinite(float(value)) and float(value) >= 0):
+            raise ValueError(f"price_per_gpu_hour for {key}: {value!r} is not a number >= 0")
+    if not isinstance(price_per_gpu_hour, dict):
+        return
+    owner: dict[str, list[str]] = {}
+    unknown = []
+    for key in prices:
+        hits = list(dict.fromkeys(g.name for g in gpu_specs if tables.normalize_name(str(key)) in
+                                  (tables.normalize_name(g.name), *map(tables.normalize_name, g.aliases))))
+        if not hits:
+            unknown.append(str(key))
+        for h in hits:
+            owner.setdefault(h, []).append(str(key))
+    if unknown:
+        raise ValueError(f"price_per_gpu_hour (--price) names GPU(s) that are not searched: {', '.join(unknown)} "
+                         f"(searched: {', '.join(g.name for g in gpu_specs)})")
+    twice = {g: keys for g, keys in owner.items() if len(keys) > 1}
+    if twice:
+        g, keys = next(iter(twice.items()))
+        raise ValueError(f"price_per_gpu_hour (--price) prices {g} more than once ({', '.join(keys)})")
+
+
+#: GPU spec fields the search needs, and what for.
+_GPU_NEEDS = {"memory_gb": "the memory check", "hbm_bw_gbs": "the time and energy of streaming weights and KV cache",
+              "tdp_w": "static and busy power", "interconnect_bw_gbs": "the tensor-parallel all-reduce time"}
+
+
+def check_gpu_specs(pairs: Iterable[tuple[tables.GpuSpec, str]]) -> None:
+    """Every (GPU, weight precision) of the space has the spec values the search needs (:data:`_GPU_NEEDS`
+    and a peak for the precision), before the feature code or the engine meets a NaN; ValueError naming
+    the GPU, where its row came from, the field and the fix."""
+    for g, precision in pairs:
+        where = re.sub(r"(?i)^user gpu table\s+", "", str(g.source or ""))  # the file a user row came from
+        head = f"GPU {g.name!r}" + (f" (from {where})" if where and "://" not in where else "")
+        for name, why in _GPU_NEEDS.items():
+            v = getattr(g, name)
+            if not (v is not None and math.isfinite(float(v)) and float(v) > 0):
+                raise ValueError(f"{head} has no {name}: the search needs it for {why}; add {name} to the row")
+        try:
+            g.peak_flops(precision)
+        except ValueError:
+            raise ValueError(f"{head} has no peak FLOP/s for {precision} weights: the search needs it for the "
+                             "compute time; add peak_bf16_tflops (or the peak of the format) to the row") from None
+
+
 def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
     if price_per_gpu_hour is None:
         return 0.0
@@ -275,8 +354,10 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
             raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
                              "give one value or the same number of points")
     axes = {name: _int_axis(v, name) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
-    batches = _positive_axis(max_num_seqs, "max_num_seqs")
+    batches = _int_axis(max_num_seqs, "max_num_seqs")  # vLLM's cap is a whole number of sequences
     _check_divisibility(model_specs, axes["tp"], axes["ep"])
+    check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
+    check_prices(price_per_gpu_hour, gpu_specs)
     weights = _workload_weights(workload_weights, len(li))
     keys = [(m, g, p, k, ()) for m in model_specs for g in gpu_specs for p in precisions for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
@@ -306,6 +387,7 @@ def _workload_weights(weights, n_points: int) -> np.ndarray | None:
 def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, list, np.ndarray, np.ndarray]:
     """Combos, their profile rows, engine values and prefill extra FLOPs per workload point, for keys
     (ModelSpec, GpuSpec, precision, kv_cache_dtype, overrides)."""
+    check_gpu_specs(dict.fromkeys((g, p) for _, g, p, _, _ in keys))
     combos = [Combo(m.name, g.name, p, k, o) for m, g, p, k, o in keys]
     rows = [_profile_row(m, g, p, k, o) for m, g, p, k, o in keys]
     values, extra = _combo_values(rows, [(m, g) for m, g, *_ in keys], li, lo, price)

@@ -1,0 +1,67 @@
+"""Load mode's max_num_seqs caps that do not bind: one row per deployment, not one per cap.
+
+In load-driven mode (``rate_per_s``) the cap sizes the replicas (R = ceil(rate / (dp x capacity at the
+cap))) and bounds each rank's running batch B, which solves Little's law by bisection on (0, cap]: when
+the batch reaches the cap the bisection never leaves it (B == cap exactly); below it, B is the same fixed
+point for every cap above it. So candidates that differ only in the cap, with the same replicas and B below
+each cap (same combination, tp, pp, dp, ep, workload point) are one deployment: their outcomes are equal up
+to where each bisection stopped (last bits of B), which used to fill the top-k with copies and split
+P(best) among them by that rounding. :func:`collapse_caps` keeps the first of each group (the engine's
+order: objective, then candidate index) and lists the group's caps in ``max_num_seqs_equivalent``.
+``cap_binds`` says whether the row's cap limits the deployment at all: it sized the replicas (R > 1) or
+the running batch reaches it; when it does not, any larger cap serves the same. The engine is unchanged:
+the search asks it for enough rows that k groups survive (:func:`engine_top_k`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["collapse_caps", "engine_top_k", "caps_text"]
+
+#: Columns that identify a deployment apart from its max_num_seqs cap (workload: the tokens).
+_KEY = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "input_tokens", "output_tokens",
+        "replicas")
+
+
+def engine_top_k(top: int, n_caps: int, load_mode: bool) -> int:
+    """How many rows to ask the engine for so that ``top`` deployments remain after :func:`collapse_caps`
+    (each group holds at most one row per cap)."""
+    return int(top) * max(int(n_caps), 1) if load_mode else int(top)
+
+
+def collapse_caps(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """Rows of a load-mode table (engine order) with the caps of one deployment that its running batch stays
+    below merged into its first row (:data:`_KEY` equal, replicas included); adds ``cap_binds`` (the cap sizes
+    the replicas or the batch reaches it) and ``max_num_seqs_equivalent`` (the caps the row stands for,
+    ascending) and keeps the first ``top`` rows."""
+    out = df.copy()
+    full = (out["batch"].to_numpy(dtype=float) >= out["max_num_seqs"].to_numpy(dtype=float)) if len(out) else []
+    full = np.asarray(full, dtype=bool)
+    out["cap_binds"] = full | (out["replicas"].to_numpy() > 1) if len(out) else np.zeros(0, dtype=bool)
+    key = [tuple(r) for r in out[list(_KEY)].itertuples(index=False)] if len(out) else []
+    first: dict[tuple, int] = {}
+    caps: list[list] = []
+    keep = []
+    for pos, (k, at_cap) in enumerate(zip(key, full, strict=True)):
+        cap = out["max_num_seqs"].iloc[pos]
+        cap = cap.item() if isinstance(cap, np.generic) else cap  # plain numbers in the lists (JSON)
+        if not at_cap and k in first:  # another cap of a deployment already listed, the batch below both
+            caps[first[k]].append(cap)
+            continue
+        if not at_cap:
+            first[k] = len(keep)
+        keep.append(pos)
+        caps.append([cap])
+    out = out.iloc[keep].reset_index(drop=True)
+    out["max_num_seqs_equivalent"] = [sorted(c) for c in caps]
+    return out if top is None else out.head(top).reset_index(drop=True)
+
+
+def caps_text(caps) -> str:
+    """The caps a collapsed row stands for, short: ``8``, ``8/16/32``, ``1..256 (9 caps)``."""
+    caps = sorted(caps)
+    if len(caps) <= 3:
+        return "/".join(f"{c:g}" for c in caps)
+    return f"{caps[0]:g}..{caps[-1]:g} ({len(caps)} caps)"

@@ -1,0 +1,120 @@
+"""The search's keyword options, checked before any work: the engine's option dict (:func:`native_options`),
+the objective a search minimises (:func:`resolve_objective`: ``carbon_g_per_kwh`` / ``price_per_gpu_hour``
+select it when none is named), and the progress lines of the long passes (docs/search.md)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from energylens.search.space import GIB
+
+__all__ = ["OBJECTIVES", "native_options", "resolve_objective", "progress_printer", "refit_printer"]
+
+#: Objective -> its unit.
+OBJECTIVES = {"energy": "J", "carbon": "g CO2", "cost": "currency"}
+
+
+def _number(name: str, value, *, low: float = 0.0, high: float = math.inf, closed_high: bool = True) -> float:
+    """``value`` as a float in (low, high] (or (low, high)); ValueError naming the keyword otherwise (booleans
+    included: float(True) is 1)."""
+    ok = not isinstance(value, (bool, np.bool_, str))
+    try:
+        f = float(value) if ok else math.nan
+    except (TypeError, ValueError):
+        f = math.nan
+    if not (math.isfinite(f) and f > low and (f <= high if closed_high else f < high)):
+        span = "> 0" if high == math.inf else f"in ({low:g}, {high:g}{']' if closed_high else ')'}"
+        raise ValueError(f"{name} must be a finite number {span}, got {value!r}")
+    return f
+
+
+def _whole(value) -> bool:
+    """A whole number >= 1 (not a boolean)."""
+    try:
+        return not isinstance(value, (bool, np.bool_, str)) and float(value) >= 1 and float(value) == int(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour) -> str:
+    """The objective to minimise. ``None`` (the default): ``"carbon"`` when only ``carbon_g_per_kwh`` is
+    given, ``"cost"`` when only ``price_per_gpu_hour`` is, ``"energy"`` when neither is; both without an
+    objective is ambiguous. A named objective must have its input, and an input the objective does not use
+    is an error rather than silently ignored (ValueError naming the fix, CLI and Python spellings)."""
+    carbon, price = carbon_g_per_kwh is not None, price_per_gpu_hour is not None
+    if objective is None:
+        if carbon and price:
+            raise ValueError("carbon_g_per_kwh (--carbon) and price_per_gpu_hour (--price) are both given: say which "
+                             "to minimise with objective='carbon' or 'cost' (--objective carbon or --objective cost)")
+        return "carbon" if carbon else "cost" if price else "energy"
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if objective == "cost" and not price:
+        raise ValueError("objective 'cost' needs price_per_gpu_hour (--price: a number, or a dict GPU name -> price)")
+    unused = [f"{k} ({flag})" for k, flag, given, used in
+              (("carbon_g_per_kwh", "--carbon", carbon, "carbon"), ("price_per_gpu_hour", "--price", price, "cost"))
+              if given and objective != used]
+    if unused:
+        raise ValueError(f"{' and '.join(unused)} would be ignored with objective '{objective}': drop it, or "
+                         "minimise it (objective='carbon' / 'cost', --objective carbon / cost)")
+    return objective
+
+
+def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
+                   per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=None,
+                   runtime_reserve_gib=1.5, activation_tokens=8192, threads=None) -> dict[str, Any]:
+    """The engine's option dict from the API's keywords (validated here with clear messages)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if objective == "carbon" and carbon_g_per_kwh is None:
+        raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (grid intensity, g CO2 per kWh)")
+    opts = {"objective": objective, "per_token": bool(per_token),
+            "gpu_memory_utilization": _number("gpu_memory_utilization", gpu_memory_utilization, high=1.0),
+            "runtime_reserve_bytes": float(runtime_reserve_gib) * GIB, "activation_tokens": float(activation_tokens)}
+    for name, value in (("tpot_limit_s", tpot_limit_s), ("ttft_limit_s", ttft_limit_s), ("rate_per_s", rate_per_s),
+                        ("carbon_g_per_kwh", carbon_g_per_kwh)):
+        if value is not None:
+            opts[name] = _number(name, value)
+    for name, value in (("top", top), ("node_size", node_size), ("threads", threads)):
+        if value is not None and not _whole(value):
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}"
+                             + (" (None: each GPU's scale-up domain from the GPU table)" if name == "node_size" else ""))
+    opts["top_k"], opts["node_size"] = int(top), int(node_size or 0)
+    if threads is not None:
+        opts["threads"] = int(threads)
+    return opts
+
+
+def progress_printer(total: int) -> Callable[[int, int], None] | None:
+    """Periodic plain lines for spaces that take over a second (the engine calls back ~twice a second)."""
+    if total < 50_000_000:
+        return None
+    last = [0.0]
+
+    def report(done: int, all_: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 1.0 or done == all_:
+            last[0] = now
+            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates)", file=sys.stderr, flush=True)
+    return report
+
+
+def refit_printer() -> Callable[[int, int], None]:
+    """Lines for the limit-confidence pre-pass (one engine pass per bootstrap refit), once it has run a
+    second: at most one a second, and the last."""
+    start = time.perf_counter()
+    last = [start]
+
+    def report(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - start >= 1.0 and (now - last[0] >= 1.0 or done == total):
+            last[0] = now
+            print(f"search: latency quantiles for --limit-confidence: {done} of {total} bootstrap refits "
+                  f"({now - start:.1f} s)", file=sys.stderr, flush=True)
+    return report

@@ -1,0 +1,181 @@
+"""What a result says: labels that tell workload points apart, load mode's non-binding caps as one row,
+whole numbers as integers in JSON, singular counts, labelled Pareto entries, explain's ranks, the wall time
+of a search with a limit confidence and its progress lines, the confidence sample's size."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import energylens
+import energylens.search.options as options_module
+from energylens.cli.main import main
+from energylens.search import build_space
+from energylens.search.api import bundled_model, native_options
+from energylens.search.caps import collapse_caps
+from energylens.search.confidence import ENUMERATE_MAX, confidence_limits
+
+L8 = "meta-llama/Llama-3.1-8B-Instruct"
+L70 = "meta-llama/Llama-3.1-70B-Instruct"
+CAPS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bundled_model()
+
+
+@pytest.fixture(scope="module")
+def light_load(model):
+    """70B on H200 at 0.01 requests/s: no cap binds (the running batch is ~0.2), every cap one deployment."""
+    return energylens.search(L70, "H200", input_tokens=512, output_tokens=256, tp=[2, 4, 8], rate_per_s=0.01,
+                             top=3, energy_model=model)
+
+
+# 9. workload points in the label ------------------------------------------------------------------
+
+def test_a_workload_sweep_labels_each_point(model):
+    r = energylens.search(L8, "H100", input_tokens=[512, 1024], output_tokens=256, tp=[1], max_num_seqs=[8],
+                          energy_model=model, bootstrap=False)
+    labels = r.to_frame()["config"].tolist()
+    assert len(labels) == 2 and len(set(labels)) == 2
+    assert {label.split(" B8 ")[1] for label in labels} == {"in512 out256", "in1024 out256"}
+    doc = json.loads(r.to_json())
+    assert {row["config"] for row in doc["top"]} == set(labels)
+    assert "in512 out256" in r.table() and "in" in r.explain(0).split(":")[0]
+    # one point, or the points of one distribution: the label stays as it was
+    one = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                            energy_model=model, bootstrap=False)
+    assert one.to_frame()["config"].iloc[0].endswith("TP1 PP1 DP1 B8")
+    dist = energylens.search(L8, "H100", input_tokens=[512, 1024], output_tokens=256, tp=[1], max_num_seqs=[8],
+                             workload_weights="equal", energy_model=model, bootstrap=False)
+    assert dist.to_frame()["config"].iloc[0].endswith("B8")
+
+
+def test_cli_accepts_equal_workload_weights(model, tmp_path, capsys):
+    path = tmp_path / "model.json"
+    model.save(path)
+    assert main(["search", "--model", L8, "--gpus", "H100", "--input-tokens", "200,1000", "--output-tokens", "100,400",
+                 "--workload-weights", "equal", "--tp", "1", "--max-num-seqs", "8", "--model-file", str(path),
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["settings"]["workload_distribution"] == [0.5, 0.5] and doc["candidates"] == 1
+
+
+# 10. load mode: caps that do not bind are one row ---------------------------------------------------
+
+def test_non_binding_caps_are_one_row(light_load):
+    top = light_load.top
+    assert len(top) == 3 and top["tp"].tolist() == [2, 4, 8]  # three deployments, not nine copies of one
+    assert all(caps == CAPS for caps in top["max_num_seqs_equivalent"])
+    assert not top["cap_binds"].any() and (top["batch"] < 1).all()
+    assert top["p_best"].iloc[0] == 1.0  # no longer split by where each bisection stopped
+    assert "B1..256 (9 caps)" in light_load.to_frame()["config"].iloc[0]
+    assert "cap binds" in light_load.table()
+    doc = json.loads(light_load.to_json())
+    assert doc["top"][0]["max_num_seqs_equivalent"] == CAPS and doc["top"][0]["cap_binds"] is False
+
+
+def test_binding_caps_stay_apart(model):
+    r = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[1, 2, 4],
+                          rate_per_s=200, energy_model=model, bootstrap=False)
+    top = r.top
+    assert top["cap_binds"].all() and len(top) == 3  # each cap sizes its own replicas
+    assert (top["replicas"] > 1).all() and top["replicas"].nunique() == 3
+    assert all(len(c) == 1 for c in top["max_num_seqs_equivalent"])
+
+
+def test_collapse_keeps_the_first_row_of_each_deployment():
+    base = {"model": "m", "gpu": "g", "precision": "bf16", "kv_cache_dtype": "auto", "tp": 1, "pp": 1, "dp": 1,
+            "ep": 1, "input_tokens": 512.0, "output_tokens": 256.0}
+    df = pd.DataFrame([{**base, "index": 3, "max_num_seqs": 8, "batch": 2.0, "replicas": 1, "objective": 1.0},
+                       {**base, "index": 0, "max_num_seqs": 2, "batch": 2.0, "replicas": 1, "objective": 1.5},
+                       {**base, "index": 5, "max_num_seqs": 32, "batch": 2.0, "replicas": 1, "objective": 1.0},
+                       {**base, "index": 4, "max_num_seqs": 16, "batch": 2.0, "replicas": 1, "objective": 2.0},
+                       {**base, "tp": 2, "index": 9, "max_num_seqs": 8, "batch": 1.0, "replicas": 1, "objective": 3.0},
+                       {**base, "index": 7, "max_num_seqs": 4, "batch": 1.5, "replicas": 2, "objective": 4.0},
+                       {**base, "index": 8, "max_num_seqs": 64, "batch": 1.5, "replicas": 2, "objective": 4.0}])
+    out = collapse_caps(df)
+    # the cap the batch reaches (2), another tp and other replicas stay apart; equal replicas below the cap merge
+    assert out["index"].tolist() == [3, 0, 9, 7]
+    assert out["max_num_seqs_equivalent"].tolist() == [[8, 16, 32], [2], [8], [4, 64]]
+    assert out["cap_binds"].tolist() == [False, True, False, True]
+    assert collapse_caps(df, top=1)["index"].tolist() == [3]
+
+
+def test_top_is_ordered_by_objective_then_index(model):
+    r = energylens.search("mistralai/Mixtral-8x7B-Instruct-v0.1", "H100", input_tokens=512, output_tokens=256,
+                          tp=[2, 4], ep=[1, 2], max_num_seqs=[64], energy_model=model, bootstrap=False)
+    keys = list(zip(r.top["objective"], r.top["index"], strict=True))
+    assert keys == sorted(keys)
+
+
+# 11. JSON types, counts, Pareto labels, explain's ranks ----------------------------------------
+
+def test_json_whole_numbers_are_integers_and_pareto_entries_are_labelled(light_load):
+    doc = json.loads(light_load.to_json())
+    for row in doc["top"] + doc["pareto_tpot"] + doc["pareto_ttft"]:
+        for name in ("max_num_seqs", "gpus", "replicas", "tp", "pp", "dp", "ep"):
+            assert isinstance(row[name], int), (name, row[name])
+        assert row["config"].startswith("Meta-Llama-3.1-70B-Instruct H200 bf16 TP")
+    assert doc["pareto_tpot"] and doc["pareto_ttft"]
+
+
+def test_one_candidate_is_singular(model):
+    r = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                          energy_model=model, bootstrap=False)
+    assert r.summary().startswith("searched 1 candidate in ")
+    assert r.why_empty() == "1 of 1 candidate feasible"
+    empty = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                              tpot_limit_s=1e-6, energy_model=model, bootstrap=False)
+    assert "among 1 candidate;" in empty.why_empty() and "1 candidate pass" in empty.why_empty()
+
+
+def test_explain_refuses_ranks_outside_the_result(light_load, model):
+    assert light_load.explain(2).startswith("Meta-Llama")
+    with pytest.raises(IndexError, match=r"rank 3: the result keeps 3 configurations \(ranks 0 to 2\)"):
+        light_load.explain(3)
+    with pytest.raises(IndexError, match="rank -1"):
+        light_load.explain(-1)
+    empty = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                              tpot_limit_s=1e-6, energy_model=model, bootstrap=False)
+    assert empty.explain(0) == empty.why_empty()
+    with pytest.raises(IndexError, match="the result is empty"):
+        empty.explain(1)
+
+
+# 8. the limit-confidence pre-pass: wall time, progress, sample size ------------------------------
+
+def test_seconds_include_the_confidence_pre_pass(model):
+    r = energylens.search(L70, "H100,H200", input_tokens=512, output_tokens=256, tp=[2, 4, 8],
+                          tpot_limit_s=0.1, limit_confidence=0.9, energy_model=model, bootstrap=False)
+    pre = r.settings["limit_confidence_seconds"]
+    assert 0 < pre <= r.seconds
+    assert f"in {r.seconds:.3g} s ({pre:.3g} s of it the latency quantiles for the confidence)" in r.summary()
+    plain = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[2], tpot_limit_s=0.1,
+                              energy_model=model, bootstrap=False)
+    assert plain.settings["limit_confidence_seconds"] is None and "of it the latency" not in plain.summary()
+
+
+def test_refit_progress_lines_start_after_a_second(monkeypatch, capsys):
+    clock = iter([0.0, 0.5, 1.2, 1.5, 2.4, 2.5])
+    monkeypatch.setattr(options_module.time, "perf_counter", lambda: next(clock))
+    report = options_module.refit_printer()  # start at 0.0
+    for done in range(1, 6):  # at 0.5 (quiet), 1.2 (a line), 1.5 (quiet), 2.4 (a line), 2.5 (the last)
+        report(done, 5)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"search: latency quantiles for --limit-confidence: {d} of 5 bootstrap refits ({t} s)"
+                     for d, t in ((2, "1.2"), (4, "2.4"), (5, "2.5"))]
+
+
+def test_the_confidence_sample_holds_exactly_enumerate_max_candidates(model):
+    space = build_space([L8, L70], "H100,H200,B200", input_tokens=[128, 512, 2048], output_tokens=[64, 256, 512],
+                        tp=[1, 2, 4, 8], pp=[1, 2], dp=[1, 2, 3], max_num_seqs=CAPS, precision=["bf16", "fp8"],
+                        kv_cache_dtype=["auto", "fp8"])
+    assert space.size > ENUMERATE_MAX
+    seen = []
+    record = confidence_limits(space, model.theta, model.latency_model, native_options(tpot_limit_s=0.05), 0.9,
+                               progress=lambda done, total: seen.append((done, total)))[1]
+    assert f"a sample of {ENUMERATE_MAX} of {space.size:,} candidates" in record["limit_confidence_method"]
+    n = len(model.latency_model.bootstrap_params)
+    assert seen == [(b, n) for b in range(1, n + 1)]
