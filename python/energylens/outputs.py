@@ -8,7 +8,13 @@ at all, never replaces one of the command's own inputs, and an OS error names th
   renamed over the target (``os.replace``, atomic on POSIX), the folder fsync'd; on any exception,
   interrupts included, the temporary file is removed and the target is left as it was.
 - :func:`atomic_dir` does the same for a folder of files (a report): it is built under a temporary name
-  and renamed into place at the end; an existing folder of the same name is replaced only then.
+  and renamed into place at the end, with a marker file (:data:`REPORT_MARKER`) listing what it wrote; an
+  existing folder of the same name is replaced only then, and only when replacing it loses nothing.
+- :func:`check_report_dir` validates a report folder before the work: an existing folder is replaced only
+  when it is empty or holds nothing but a previous energylens report (its marker lists every entry, or,
+  for a report written before the marker, every entry is a report file and its page is energylens's);
+  never the current folder, nor one holding an input or another output of the command.
+- :func:`announce_written` says "wrote PATH", and on stderr that an existing file was replaced.
 
 A foundation module like :mod:`energylens.errors`: every layer may import it; it imports only the
 standard library and :mod:`energylens.errors`.
@@ -19,13 +25,20 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from energylens.errors import OutputError
 
-__all__ = ["check_output_path", "atomic_file", "atomic_dir", "same_file"]
+__all__ = ["check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file", "announce_written",
+           "existing_file", "REPORT_MARKER"]
+
+#: The file every report folder energylens writes holds: its first line says what it is, the others name
+#: the folder's entries; a folder is replaced only when its entries are all named there (or it is empty).
+REPORT_MARKER = ".energylens-report"
+_MARKER_HEADER = "energylens report folder: energylens may replace it with a new report. Entries it wrote:"
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -111,14 +124,138 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
+def existing_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an existing regular file (one an output would replace; not /dev/null)."""
+    return Path(path).is_file()
+
+
+def announce_written(path: str | os.PathLike, replaced: bool, *, command: str, what: str = "") -> None:
+    """Print ``wrote PATH`` (``what`` after "wrote ", default the path) and, when ``replaced`` (the path
+    was an existing file before the command ran: :func:`existing_file`), say so on stderr."""
+    print(f"wrote {what or path}")
+    if replaced:
+        print(f"energylens {command}: replaced existing {path}", file=sys.stderr)
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _listing(folder: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in folder.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
+
+
+def _marker_names(folder: Path) -> set[str] | None:
+    """The entries a report's marker lists, or None when the folder has no (readable, valid) marker."""
+    marker = folder / REPORT_MARKER
+    try:
+        if marker.is_symlink() or not marker.is_file():
+            return None
+        lines = marker.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not lines or lines[0] != _MARKER_HEADER:
+        return None
+    return {line for line in lines[1:] if line and "/" not in line}
+
+
+def _legacy_report(folder: Path, entries: list[str], known: dict[str, str]) -> bool:
+    """A report written before the marker: every entry a file a report writes, and the page one of ours
+    (``known`` maps file names to how that page's first line starts, "" for the other files)."""
+    if not known or not all(e in known and _plain_file(folder / e) for e in entries):
+        return False
+    pages = {e: head for e, head in known.items() if head}
+    for name, head in pages.items():
+        if name in entries:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                with open(folder / name, encoding="utf-8") as fh:
+                    if fh.readline().startswith(head):
+                        return True
+    return False
+
+
+def _replace_problem(target: Path, inputs: Iterable, outputs: Iterable, known: dict[str, str]) -> str | None:
+    """Why replacing folder ``target`` would lose something (or fail), or None when it is safe."""
+    if target.is_symlink():
+        return "is a symbolic link; give a new folder (or the real folder's path)"
+    here, real = Path.cwd().resolve(), target.resolve()
+    if _within(here, real):
+        return ("is the current folder or holds it, which a report cannot replace; give a new or empty folder "
+                "instead (e.g. --report report)")
+    paths = [(p, True) for p in inputs if p is not None] + [(p, False) for p in outputs if p is not None]
+    for p, is_input in paths:
+        if is_input and not Path(p).exists():
+            continue  # a bundled data set's name, not a file
+        if _within(Path(p).resolve(), real) or _within(Path(os.path.abspath(p)), Path(os.path.abspath(target))):
+            role = "an input" if is_input else "another output"
+            return (f"holds {p}, {role} of this command; replacing the folder would delete it. Choose an empty "
+                    "or new folder for the report")
+    if not target.exists():
+        return None
+    entries = _listing(target)
+    listed = _marker_names(target)
+    if not entries or (listed is None and _legacy_report(target, entries, known)):
+        return None
+    foreign = [e for e in entries if e != REPORT_MARKER and not (e in (listed or ()) and _plain_file(target / e))]
+    if listed is not None and not foreign:
+        return None
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    what = ("an energylens report with files energylens did not write" if listed is not None
+            else "neither empty nor an energylens report")
+    return (f"folder is {what} (it holds {shown}); replacing it would delete them. Choose an empty or new "
+            "folder for the report")
+
+
+def check_report_dir(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (),
+                     outputs: Iterable[str | os.PathLike | None] = (), known: dict[str, str] | None = None,
+                     option: str = "--report") -> Path:
+    """Validate ``path`` as a report folder before any work (:func:`check_output_path` with
+    ``kind="dir"``, then: an existing folder must be one a new report may replace, see the module's
+    notes); ``outputs`` are the command's other outputs (none may lie inside the folder), ``known`` the
+    report's file names (see :func:`atomic_dir`). Raises :class:`OutputError` naming the folder."""
+    inputs, outputs = list(inputs), list(outputs)
+    p = check_output_path(path, inputs=[i for i in inputs if i is not None], kind="dir", option=option)
+    problem = _replace_problem(p, inputs, outputs, known or {})
+    if problem is not None:
+        raise OutputError(f"{option} {p}: {problem}")
+    return p
+
+
+def _write_marker(folder: Path) -> None:
+    names = sorted(e.name for e in folder.iterdir() if e.name != REPORT_MARKER)
+    (folder / REPORT_MARKER).write_text("\n".join([_MARKER_HEADER, *names]) + "\n", encoding="utf-8")
+
+
+def _set_aside(tmp: Path, target: Path) -> Path:
+    """Rename the finished folder ``tmp`` to a free name next to ``target`` (``NAME.new``, ``NAME.new-2``...)."""
+    for k in range(1, 1000):
+        aside = target.with_name(f"{target.name}.new" + (f"-{k}" if k > 1 else ""))
+        if not aside.exists() and not aside.is_symlink():
+            os.rename(tmp, aside)
+            return aside
+    raise OutputError(f"{target}: no free name to keep the new report next to it")
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (),
+               outputs: Iterable[str | os.PathLike | None] = (),
+               known: dict[str, str] | None = None) -> Iterator[Path]:
     """Yield a temporary folder next to ``path``; it becomes ``path`` when the block succeeds.
 
-    An existing folder ``path`` is replaced only after the new one is complete (its old content is kept
-    until then); on failure or interrupt the temporary folder is removed.
+    The finished folder gets the :data:`REPORT_MARKER` file listing its entries. An existing folder
+    ``path`` is replaced only after the new one is complete (its old content is kept until then), and
+    only when :func:`check_report_dir`'s rules allow it at that moment (arguments as there); otherwise
+    the new report is kept next to it as ``NAME.new`` and :class:`OutputError` says so. On failure or
+    interrupt the temporary folder is removed.
     """
-    target = Path(path)
+    target, inputs, outputs = Path(path), list(inputs), list(outputs)
     parent = target.parent if str(target.parent) else Path(".")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
@@ -127,7 +264,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     old: Path | None = None
     try:
         yield tmp
+        _write_marker(tmp)
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the output gets a plain folder's mode
+        problem = _replace_problem(target, inputs, outputs, known or {})
+        if problem is not None:  # the folder changed during the work: keep both, lose nothing
+            raise OutputError(f"{target}: {problem}; the new report was kept in {_set_aside(tmp, target)}")
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             os.replace(target, old / "content")

@@ -21,12 +21,14 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from energylens.cli.evaluate import REPORT_FILES, write_report_folder
 from energylens.cli.search import print_result
 from energylens.compare.metrics import score_groups
-from energylens.compare.report import format_summary, write_report
+from energylens.compare.report import format_summary
 from energylens.compare.runner import run_evaluation
 from energylens.extras import require_extra
 from energylens.model import EnergyModel
+from energylens.outputs import check_report_dir
 from energylens.profiles.datasets import (
     MLENERGY_V2_NOMINAL_PROMPT_TOKENS,
     load_profiles_or_bundled,
@@ -74,7 +76,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job on the bundled real data")
     p.add_argument("--seed", type=int, default=0, help="seed of the training draw (0)")
     p.add_argument("--train-size", type=int, default=50, help="training rows drawn at random (50)")
-    p.add_argument("--report", default="energylens-report", help="folder for the evaluation report")
+    p.add_argument("--report", default="energylens-report",
+                   help="folder for the evaluation report (energylens-report; an existing folder must be empty "
+                        "or an earlier energylens report, which is replaced)")
     p.add_argument("--repeats", type=int, default=5, help="seeded repeats of the closing comparison (5)")
     p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines")
     p.set_defaults(func=lambda a: run_demo(seed=a.seed, train_size=a.train_size, report_dir=a.report,
@@ -142,6 +146,7 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
 
     if compare:  # before any work: the closing comparison needs the learned baselines and the plots
         require_extra("demo", "the comparison energylens demo ends with")
+        check_report_dir(report_dir, known=REPORT_FILES)  # and a folder it may write its report to
     t0 = time.perf_counter()
     data = mlenergy_v2().reset_index(drop=True)
     say(f"energylens demo: ML.ENERGY Leaderboard v2 (Chung et al., NeurIPS 2025 D&B; Apache-2.0), "
@@ -181,11 +186,13 @@ def _search(model: EnergyModel, say) -> None:
 def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: int = 5,
                     seed: int = 0, train_size: int = 50, progress: bool = True,
                     profiles: pd.DataFrame | None = None) -> str:
-    """The comparison ``energylens demo`` ends with: bundled data, report written to ``report_dir``.
+    """The comparison ``energylens demo`` ends with: bundled data, report written to ``report_dir``
+    (atomically, as ``energylens evaluate --report``: an existing folder must be empty or an earlier report).
 
     Returns the text to print: a short table (one line per method) and where the report went.
     """
+    check_report_dir(report_dir, known=REPORT_FILES)  # before the work, as energylens evaluate --report
     df = profiles if profiles is not None else load_profiles_or_bundled("bundled")
     res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed, progress=progress)
-    path = write_report(res, report_dir, command=f"energylens demo (repeats={repeats})")
+    path = write_report_folder(res, report_dir, command=f"energylens demo (repeats={repeats})", what="demo")
     return format_summary(res) + f"\nfull comparison ({res.info['runtime_s']:.0f} s): {path}"

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from energylens.cli.options import positive_float, positive_int, seed
 from energylens.extras import require
-from energylens.outputs import atomic_dir, atomic_file, check_output_path
+from energylens.outputs import (
+    announce_written,
+    atomic_dir,
+    atomic_file,
+    check_output_path,
+    check_report_dir,
+    existing_file,
+)
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "REPORT_FILES"]
+
+#: The files of a discovery report, each with how its first line starts ("" when not checked): a folder
+#: holding only these (discovery.md ours), written before the report marker existed, may be replaced too.
+REPORT_FILES = {"discovery.md": "# Structure discovery", "discovery.json": "", "front.png": ""}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,16 +44,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-size", type=positive_int, default=None,
                    help="training rows (default 70 %%; the rest is held out)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the split and the search (0)")
-    p.add_argument("-o", "--output", default="discovered.json", help="result file (JSON)")
-    p.add_argument("--report", default=None, metavar="DIR", help="write the front plot and LaTeX page here")
+    p.add_argument("-o", "--output", default="discovered.json",
+                   help="result file (JSON; default discovered.json in the current folder; an existing file is "
+                        "replaced, and the command says so on stderr)")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
+                        "energylens report, which is replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_discover)
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=[args.profiles])
-    if args.report:
-        check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
+    if args.report:  # before any work: a folder that is not an earlier report of ours is refused
+        check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")
     from energylens.discover import discover, write_report
 
@@ -63,11 +79,15 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "
               f"({100 * r['mape_cut_relative']:.1f} % cut), adopt: {r['adopt']}")
     text = json.dumps(result.to_dict(), indent=1, allow_nan=True)
+    replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:
         tmp.write_text(text)
-    print(f"wrote {args.output}")
+    announce_written(args.output, replaced, command="discover")
     if args.report:
-        with atomic_dir(args.report) as tmp_dir:
+        replaced = Path(args.report).is_dir() and any(Path(args.report).iterdir())
+        with atomic_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES) as tmp_dir:
             written = write_report(result, tmp_dir)
         print(f"wrote {Path(args.report) / Path(written).name}")
+        if replaced:
+            print(f"energylens discover: replaced the earlier report in {args.report}", file=sys.stderr)
     return 0

@@ -14,6 +14,7 @@ from energylens.cli.options import (
     add_prior_options,
     apply_gpu_tables,
     check_prior_options,
+    command_inputs,
     positive_float,
     positive_int,
     read_profiles_with_rows,
@@ -22,14 +23,20 @@ from energylens.cli.options import (
 from energylens.compare.methods import ClosedForm
 from energylens.compare.registry import register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
+from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import OURS
 from energylens.compare.result import worst
 from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.model import EnergyModel
-from energylens.outputs import atomic_dir, check_output_path
+from energylens.outputs import atomic_dir, check_report_dir
 
-__all__ = ["add_parser", "run_evaluate", "failed_methods"]
+__all__ = ["add_parser", "run_evaluate", "failed_methods", "REPORT_FILES", "write_report_folder"]
+
+#: The files of an evaluation report, each with how its first line starts ("" when not checked): a folder
+#: holding only these (report.md ours), written before the report marker existed, may be replaced too.
+REPORT_FILES = {"report.md": "# energylens evaluation", "summary.csv": "", "results.csv": "",
+                **{name: "" for name, _ in PLOTS}}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -54,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="comma-separated subset of the methods (default: all available)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--report", default=None, metavar="DIR",
-                   help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete)")
+                   help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete); "
+                        "an existing DIR must be empty or an earlier energylens report, which is replaced")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                    help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
@@ -73,9 +81,13 @@ def _split_list(s: str | None) -> list[str] | None:
 
 
 def failed_methods(table) -> dict[str, str]:
-    """Methods with no finite metric in any group, each with its first error message."""
+    """Methods with no finite metric in any group of the headline split (``random``; every split where the
+    evaluation has no random split), each with its first error message there: a method scored only on
+    other splits (the larger training sets of ``curve``) has no headline row, so the run failed for it."""
     out: dict[str, str] = {}
+    headline = (table["split"] == "random").any()
     for name, g in table.groupby("method", sort=False):
+        g = g[g["split"] == "random"] if headline else g
         scored = g[["top1", "pairs_concordant", "ape_sum"]].notna().to_numpy().any() if len(g) else False
         if not scored:
             errs = g["error"].dropna().astype(str)
@@ -88,8 +100,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run ``energylens evaluate`` from parsed arguments; returns the exit status: 2 when a method
     produced no score at all (the table and report are still written, the failure named), or every
     method failed (nothing written)."""
-    if args.report:
-        check_output_path(args.report, inputs=[args.profiles], kind="dir", option="--report")
+    inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
+    if args.report:  # before any work: a folder that is not an earlier report of ours is refused
+        check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)
     apply_gpu_tables(args)
     with extra_methods(_extras(args), _split_list(args.methods)) as names:
         res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
@@ -106,9 +119,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report_path = None
     if args.report:
         cmd = "energylens evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
-        with atomic_dir(args.report) as tmp:
-            write_report(res, tmp, command=cmd)
-        report_path = Path(args.report) / "report.md"
+        report_path = write_report_folder(res, args.report, command=cmd, inputs=inputs, what="evaluate")
     if args.json:
         s = res.summary()
         info = {k: v for k, v in res.info.items() if k != "notes"}
@@ -128,6 +139,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate") -> Path:
+    """Write the evaluation report into ``folder`` atomically (an earlier report there is replaced, with a
+    note on stderr; anything else there is kept, see :func:`energylens.outputs.atomic_dir`); returns
+    its report.md."""
+    replaced = Path(folder).is_dir() and any(Path(folder).iterdir())
+    with atomic_dir(folder, inputs=inputs, known=REPORT_FILES) as tmp:
+        write_report(res, tmp, command=command)
+    if replaced:
+        print(f"energylens {what}: replaced the earlier report in {folder}", file=sys.stderr)
+    return Path(folder) / "report.md"
+
+
 def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], ClosedForm]]:
     """The opt-in variants of ours the options ask for: name -> factory(seed, gpu_spec)."""
     out: dict[str, Callable[[int, object], ClosedForm]] = {}
@@ -135,6 +158,7 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
         name, key = f"{OURS}+{args.calibrate}", args.calibrate
         out[name] = lambda seed, _gpu, name=name: ClosedForm(name=name, seed=seed, calibration=key)
     check_prior_options(args)
+    _check_train_size(args)
     if args.prior == "bundled" and args.profiles == "bundled":
         raise ValueError("--prior bundled on the bundled rows: the prior was fitted on the rows it would be scored "
                          "on; evaluate other profiles, or pass a prior fitted on other data (a model file)")
@@ -147,6 +171,23 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
             out[both] = lambda seed, _gpu: ClosedForm(name=both, seed=seed, calibration=args.calibrate,
                                                       model_options=opts)
     return out
+
+
+def _check_train_size(args: argparse.Namespace) -> None:
+    """ValueError (exit 2, before any work) for a ``--train-size`` below the parameters of our model when the
+    random split is run with a variant of ours that fits them without a prior: each of its fits would fail."""
+    n_params = len(EnergyModel().param_names)
+    names = _split_list(args.methods)
+    plain = [m for m in (OURS, f"{OURS}+{args.calibrate}" if args.calibrate else None)
+             if m is not None and (names is None or m in names or m != OURS)]  # --calibrate's variant always runs
+    if args.train_size >= n_params or not plain or "random" not in (_split_list(args.splits) or SPLIT_NAMES):
+        return
+    raise ValueError(
+        f"--train-size {args.train_size} is below the {n_params} parameters of the energylens model: without a "
+        f"prior its fit needs at least {n_params} training rows (about 50 are recommended), so {', '.join(plain)} "
+        f"would fail on every random split. Use --train-size {n_params} or more, or leave {' and '.join(plain)} "
+        f"out (--methods: baselines, or energylens+prior with --prior bundled|MODEL.json"
+        f"{'; without --calibrate' if args.calibrate else ''})")
 
 
 @contextlib.contextmanager
@@ -191,4 +232,5 @@ def _score(x: float) -> str:
 
 def _print_failures(failed: dict[str, str]) -> None:
     for name, why in failed.items():
-        print(f"energylens evaluate: error: method {name} produced no score in any group: {why}", file=sys.stderr)
+        print(f"energylens evaluate: error: method {name} produced no score on the headline split (random; every "
+              f"split when random is not run): {why}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from energylens.cli.options import (
     add_prior_options,
     apply_gpu_tables,
     check_prior_options,
+    command_inputs,
     nonnegative_float,
     nonnegative_int,
     positive_int,
@@ -28,7 +30,7 @@ from energylens.cli.options import (
 )
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
-from energylens.outputs import check_output_path
+from energylens.outputs import announce_written, check_output_path, existing_file
 
 __all__ = ["add_parser", "energy_column_hint"]
 
@@ -39,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("profiles", metavar="PROFILES",
                      help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, a Splitwise "
                           "perf_model CSV (latency only), or 'bundled'")
-    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON; written atomically)")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON; written atomically; an existing file is "
+                                                           "replaced, and the command says so on stderr)")
     fit.add_argument("--residual", choices=("relative", "log"), default="log",
                      help="residual the fit minimises: log(pred/meas) (default) or relative error")
     fit.add_argument("--loss", choices=("linear", "soft_l1", "huber"), default="linear",
@@ -104,8 +107,9 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     _print_params(lat)
     if lat.calibration is not None:
         print("\n".join(lat.calibration.describe()))
+    replaced = existing_file(args.output)
     lat.save(args.output)
-    print(f"wrote {args.output}")
+    announce_written(args.output, replaced, command="fit")
     return 0
 
 
@@ -128,8 +132,20 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
     return energy
 
 
+#: Rows x (1 + bootstrap refits) above which `fit` says up front what it is doing (about 10 s on 2 cores).
+LONG_FIT_ROW_FITS = 4_000_000
+
+
+def _announce_long_fit(rows: int, bootstrap: int) -> None:
+    """A line on stderr before a fit that will take a while (the native bootstrap reports no progress)."""
+    if rows * (1 + bootstrap) >= LONG_FIT_ROW_FITS:
+        print(f"energylens fit: fitting {rows} rows, then {bootstrap} bootstrap refits of the energy and latency "
+              "models (each a full fit; --bootstrap 0 skips them, 50 is enough for rough intervals): this may "
+              "take a while", file=sys.stderr, flush=True)
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=[args.profiles])
+    check_output_path(args.output, inputs=command_inputs(args, "profiles"))  # --prior, --gpu-table included
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
@@ -143,6 +159,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_prior_options(args)
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=args.tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
+    _announce_long_fit(len(profiles), args.bootstrap)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
@@ -161,6 +178,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
+    replaced = existing_file(args.output)
     model.save(args.output)
-    print(f"wrote {args.output}")
+    announce_written(args.output, replaced, command="fit")
     return 0

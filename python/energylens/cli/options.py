@@ -22,7 +22,7 @@ from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
-__all__ = ["add_gpu_table_option", "apply_gpu_tables", "read_profiles_with_rows", "positive_int", "nonnegative_float",
+__all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows", "positive_int", "nonnegative_float",
            "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
@@ -58,6 +58,16 @@ def apply_gpu_tables(args: argparse.Namespace) -> None:
         specs = register_gpu_table(path)
         print(f"{path}: {len(specs)} GPU(s) registered: {', '.join(s.name for s in specs)}",
               file=sys.stderr)
+
+
+def command_inputs(args: argparse.Namespace, *names: str) -> list[str]:
+    """Every file a command reads, for the output checks (no output may be one, no report folder may
+    hold one): the arguments ``names`` of ``args``, a ``--prior`` model file and every ``--gpu-table``."""
+    out = [getattr(args, n) for n in names if getattr(args, n, None) is not None]
+    prior = getattr(args, "prior", None)
+    if prior is not None and prior != "bundled":
+        out.append(prior)
+    return out + list(getattr(args, "gpu_table", None) or [])
 
 
 def read_profiles_with_rows(path: str, *, require_energy: bool = True) -> pd.DataFrame:

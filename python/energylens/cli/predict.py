@@ -18,11 +18,12 @@ from energylens.cli.options import (
     DEFAULTS,
     add_gpu_table_option,
     apply_gpu_tables,
+    command_inputs,
     level,
     read_profiles_with_rows,
 )
 from energylens.model import EnergyModel, load_model
-from energylens.outputs import atomic_file, check_output_path
+from energylens.outputs import announce_written, atomic_file, check_output_path, existing_file
 
 __all__ = ["add_parser"]
 
@@ -32,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict = sub.add_parser("predict", help="predict energy (and latency) for configurations")
     predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
     predict.add_argument("configs", metavar="CONFIGS", help="configurations (CSV/Parquet, schema v1, energy_j optional)")
-    predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet); written atomically")
+    predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet); written atomically; an existing "
+                         "file is replaced, and the command says so on stderr")
     predict.add_argument("--level", type=level, default=DEFAULTS["level"],
                          help="prediction-interval level, strictly between 0 and 1 (0.9)")
     add_gpu_table_option(predict)
@@ -48,7 +50,7 @@ def _interval_columns(model, configs, level: float, what: str) -> pd.DataFrame:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=[args.model, args.configs])
+    check_output_path(args.output, inputs=command_inputs(args, "model", "configs"))  # and every --gpu-table
     apply_gpu_tables(args)
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False)
@@ -67,10 +69,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
     parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
     out = pd.concat([configs.reset_index(drop=True), *parts], axis=1)
+    replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:
         if args.output.endswith(".parquet"):
             out.to_parquet(tmp, index=False)
         else:
             out.to_csv(tmp, index=False)
-    print(f"wrote {len(out)} rows to {args.output}")
+    announce_written(args.output, replaced, command="predict", what=f"{len(out)} rows to {args.output}")
     return 0

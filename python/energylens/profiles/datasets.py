@@ -20,6 +20,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.files import check_csv_file
+from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.schema import DroppedRowsWarning, load_profiles
 
@@ -194,6 +195,7 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     if not src_path.is_file():
         raise FileNotFoundError(f"ML.ENERGY v2 table not found: {src}")
     raw = pd.read_csv(src_path)
+    check_unique_csv_header(src_path, src, "ML.ENERGY v2 flat table")
     missing = [c for c in ("category", "task", *_COLUMN_MAP) if c not in raw.columns]
     if missing:
         raise ProfileSchemaError(
@@ -260,6 +262,7 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
     if not src_path.is_file():
         raise FileNotFoundError(f"Splitwise table not found: {src}")
     raw = pd.read_csv(src_path)
+    check_unique_csv_header(src_path, src, "Splitwise perf_model table")
     missing = [c for c in SPLITWISE_SIGNATURE if c not in raw.columns]
     if missing:
         raise ProfileSchemaError(f"{src}: not a Splitwise perf_model table: missing column(s) "

@@ -15,11 +15,9 @@ is reported with its file, 1-based data row and column.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import os
-import re
 from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -28,8 +26,11 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
+from energylens.profiles import gpu_names
 from energylens.profiles import precision as _precision
 from energylens.profiles.cells import codes, key_groups
+from energylens.profiles.gpu_names import normalize_name
+from energylens.profiles.header import check_unique_columns, csv_header
 
 __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
@@ -133,18 +134,6 @@ class GpuTableError(ProfileSchemaError):
     the file, the 1-based data row(s) and the column (``.source``, ``.rows`` zero-based, ``.column``)."""
 
 
-_PUNCT = re.compile(r"[\s\-_.]+")
-
-
-def normalize_name(name: str) -> str:
-    """Normalise a GPU or model name for lookup: lower-case, drop an ``org/`` prefix and the word
-    ``nvidia``, remove spaces, ``-``, ``_`` and ``.`` (``"NVIDIA H100 80GB HBM3"`` -> ``"h10080gbhbm3"``)."""
-    s = str(name).strip().lower()
-    s = s.rsplit("/", 1)[-1]
-    s = s.replace("nvidia", "")
-    return _PUNCT.sub("", s)
-
-
 def _names(spec_or_row) -> list[str]:
     return [spec_or_row.name, *spec_or_row.aliases]
 
@@ -207,6 +196,11 @@ def _check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "")
 
 
 def _parse_table(frame: pd.DataFrame, source: str, *, require_usable: bool) -> tuple[GpuSpec, ...]:
+    return tuple(spec for _, spec in _parse_rows(frame, source, require_usable=require_usable))
+
+
+def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> list[tuple[int, GpuSpec]]:
+    """(zero-based data row, spec) per GPU; a GPU named on two rows is one spec (:func:`_combine`), at its first row."""
     frame.columns = [str(c).strip() for c in frame.columns]
     unknown = [c for c in frame.columns if c not in GPU_COLUMNS]
     if unknown:
@@ -214,7 +208,7 @@ def _parse_table(frame: pd.DataFrame, source: str, *, require_usable: bool) -> t
                             f"the columns {', '.join(GPU_COLUMNS)}", source=source, column=unknown[0])
     if "name" not in frame.columns:
         raise GpuTableError(f"{source}: a GPU table needs a 'name' column", source=source, column="name")
-    specs: list[GpuSpec] = []
+    specs: dict[str, tuple[int, GpuSpec]] = {}
     seen: dict[str, tuple[int, str]] = {}
     default_source = f"user GPU table {source}"
     for row, rec in enumerate(frame.to_dict("records")):
@@ -228,9 +222,24 @@ def _parse_table(frame: pd.DataFrame, source: str, *, require_usable: bool) -> t
                 raise GpuTableError(f"{_where(source, [first, row], 'aliases')}: the name {n!r} is given to two "
                                     f"GPUs ({seen[key][1]!r} and {spec.name!r})", source=source,
                                     column="aliases", rows=[first, row])
-            seen[key] = (row, spec.name)
-        specs.append(spec)
-    return tuple(specs)
+            seen.setdefault(key, (row, spec.name))
+        if spec.name in specs:
+            first, earlier = specs[spec.name]
+            spec, row = _combine(earlier, spec, (source, first), (source, row)), first
+        specs[spec.name] = (row, spec)
+    return list(specs.values())
+
+
+def _combine(earlier: GpuSpec, spec: GpuSpec, first: tuple[str, int], second: tuple[str, int]) -> GpuSpec:
+    """One GPU described twice ((file, zero-based row) ``first``, then ``second``): ``earlier`` with its blank cells
+    filled from ``spec`` and both's names; a value both give differently is an error naming both places."""
+    diffs = gpu_names.conflicts(earlier, spec, GPU_NUMERIC_COLUMNS)
+    if diffs:
+        raise GpuTableError(gpu_names.duplicate_message(earlier.name, first, second, diffs), source=second[0],
+                            column=diffs[0][0], rows=[first[1], second[1]] if first[0] == second[0] else [second[1]])
+    fills = {c: getattr(spec, c) for c in GPU_NUMERIC_COLUMNS if math.isnan(getattr(earlier, c))}
+    aliases = tuple(dict.fromkeys(n for n in (*earlier.aliases, spec.name, *spec.aliases) if n != earlier.name))
+    return replace(earlier, aliases=aliases, **fills)
 
 
 def _read_csv(path_or_buffer, source: str) -> pd.DataFrame:
@@ -274,6 +283,7 @@ def gpus() -> pd.DataFrame:
 
 _USER: dict[str, GpuSpec] = {}        # canonical name -> spec (merged with the bundled row if any)
 _USER_INDEX: dict[str, str] = {}      # normalised name/alias -> canonical name
+_USER_ORIGIN: dict[str, tuple[str, int]] = {}  # canonical name -> (file or caller, zero-based row) registered from
 
 
 def load_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
@@ -282,12 +292,22 @@ def load_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
 
     Raises:
         FileNotFoundError: no such file.
-        GpuTableError: a bad cell (file, 1-based data row, column), an unknown column, a name two rows share.
+        GpuTableError: a folder; a bad cell (file, 1-based data row, column), an unknown or repeated column, a
+            name two GPUs share, or one GPU on two rows with different values (a second row may fill blanks).
     """
+    return tuple(spec for _, spec in _table_rows(path))
+
+
+def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
     p = Path(path)
+    if p.is_dir():
+        raise GpuTableError(f"{p}: is a folder, not a file; a GPU table is a CSV file with the columns of "
+                            "energylens/data/gpus.csv", source=str(p))
     if not p.is_file():
         raise FileNotFoundError(f"GPU table not found: {p}")
-    return _parse_table(_read_csv(p, str(p)), str(p), require_usable=True)
+    frame = _read_csv(p, str(p))
+    check_unique_columns([c.strip() for c in csv_header(p)], str(p), "GPU table")  # pandas renames repeats
+    return _parse_rows(frame, str(p), require_usable=True)
 
 
 def _merge(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "") -> GpuSpec:
@@ -335,21 +355,31 @@ def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) ->
                                 f"{owner!r}", source=where, column="aliases", rows=[row])
     unregister_gpu(spec.name)
     _USER[spec.name] = spec
+    _USER_ORIGIN[spec.name] = (where, row)
     for n in _names(spec):
         _USER_INDEX[normalize_name(n)] = spec.name
     return spec
 
 
 def register_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
-    """:func:`load_gpu_table` then :func:`register_gpu` for every row (what ``--gpu-table FILE`` does)."""
-    specs = load_gpu_table(path)
-    return tuple(register_gpu(s, where=str(path), row=i) for i, s in enumerate(specs))
+    """:func:`load_gpu_table` then :func:`register_gpu` for every row (what ``--gpu-table FILE`` does). A GPU
+    another table (or :func:`register_gpu`) registered may be described again only to fill its blank cells:
+    a different value is a GpuTableError naming both files and rows and the columns (registering the same
+    file again replaces its own GPUs)."""
+    out = []
+    for row, spec in _table_rows(path):
+        owner = _USER_INDEX.get(normalize_name(spec.name))
+        if owner is not None and _USER_ORIGIN[owner][0] != str(path):
+            spec = _combine(_USER[owner], spec, _USER_ORIGIN[owner], (str(path), row))
+        out.append(register_gpu(spec, where=str(path), row=row))
+    return tuple(out)
 
 
 def unregister_gpu(name: str) -> None:
     """Forget a registered user GPU (no-op when it is not registered)."""
     canon = _USER_INDEX.get(normalize_name(name), name)
     spec = _USER.pop(canon, None)
+    _USER_ORIGIN.pop(canon, None)
     if spec is not None:
         for k in [k for k, v in _USER_INDEX.items() if v == canon]:
             del _USER_INDEX[k]
@@ -359,6 +389,7 @@ def clear_user_gpus() -> None:
     """Forget every registered user GPU."""
     _USER.clear()
     _USER_INDEX.clear()
+    _USER_ORIGIN.clear()
 
 
 def user_gpus() -> tuple[GpuSpec, ...]:
@@ -378,45 +409,10 @@ def _find(name: str) -> GpuSpec | None:
     return None if i is None else _bundled()[i]
 
 
-def _close_matches(query: str, n: int = 5) -> list[str]:
-    candidates: dict[str, str] = {}
-    for spec in (*_bundled(), *_USER.values()):
-        for alias in _names(spec):
-            candidates.setdefault(normalize_name(alias), spec.name)
-    hits = difflib.get_close_matches(normalize_name(query), list(candidates), n=4 * n, cutoff=0.5)
-    return list(dict.fromkeys(candidates[h] for h in hits))[:n]
-
-
-def _variants(query: str) -> list[str]:
-    """Table GPUs one of whose names starts with ``query`` (``"A100"``: the four A100 parts)."""
-    key = normalize_name(query)
-    if len(key) < 3:
-        return []
-    return sorted({s.name for s in (*_bundled(), *_USER.values()) for n in _names(s)
-                   if normalize_name(n).startswith(key)})
-
-
 def unknown_gpu_message(name: str) -> str:
     """The text of :class:`UnknownGpuError`: close matches (or the variants an ambiguous family name
     covers), the known GPUs and both remedies."""
-    variants = _variants(name)
-    if len(variants) > 1:
-        example = next((v for v in variants if "sxm" in v.lower()), variants[0])
-        return (f"GPU name {name!r} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
-                "memory bandwidth and power differ. Either write the variant in the file, or (2) map the name "
-                f"once with a user GPU table holding the row 'name,aliases' = '{example},{name}' (--gpu-table "
-                "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE)), or (1) describe the part with "
-                "GPU spec columns in the profile file under another name (gpu_hbm_bw_gbs, gpu_tdp_w, ...; "
-                "docs/profile-schema.md). ML.ENERGY's own A100s (its v2 data) are A100-SXM4-40GB.")
-    close = _close_matches(name)
-    hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
-    known = ", ".join(s.name for s in (*_bundled(), *_USER.values()))
-    cols = ", ".join(f"gpu_{c}" for c in (*_NEEDED, "peak_bf16_tflops"))
-    return (f"unknown GPU {name!r}.{hint} Known GPUs: {known}. To use a GPU that is not in the table, "
-            f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
-            "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
-            "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
-            "energylens.profiles.tables.register_gpu_table(FILE)).")
+    return gpu_names.unknown_gpu_message(name, (*_bundled(), *_USER.values()), (*_NEEDED, "peak_bf16_tflops"))
 
 
 def gpu_spec(name: str) -> GpuSpec:

@@ -30,6 +30,7 @@ from energylens.profiles.features import features_of
 from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.schema import (
     ARCHITECTURE_COLUMNS,
+    MAX_GPU_COUNT,
     MEASURED_COLUMNS,
     OPTIONAL_DEFAULTS,
     PRECISIONS,
@@ -174,6 +175,8 @@ def _number_column(values: object, name: str, *, required: bool) -> np.ndarray |
     values = np.asarray(values, dtype=np.float64)
     lower, inclusive = _RANGES.get(name, (0.0, False)) if required else (0.0, False)
     if not _core.numbers_ok(values, lower, inclusive, name in _INTEGER, not required):  # (whole, allow_nan)
+        return None
+    if name in _INTEGER and values.size and values.max() > MAX_GPU_COUNT:  # the schema's bound: its error
         return None
     return values
 

@@ -10,7 +10,7 @@ Parallelism labels: rows with ``expert_parallel`` = N > 1 say ``tensor_parallel`
 benchmark ran ``vllm serve --tensor-parallel-size num_gpus --enable-expert-parallel`` (or
 ``--data-parallel-size num_gpus`` where ``data_parallel`` > 1): attention ran with
 tp = num_gpus / data_parallel and the experts were sharded over ep = num_gpus. Such rows get
-``parallelism_relabelled = True``.
+``parallelism_relabelled = True``; an ``expert_parallel`` > 1 other than ``num_gpus`` is an error.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
+from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.schema import load_profiles
 
 __all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
@@ -120,6 +121,13 @@ def _relabel_parallelism(raw: pd.DataFrame, src: str) -> pd.DataFrame:
         cols[c] = v
     n, tp, ep, dp = cols["num_gpus"], cols["tensor_parallel"], cols["expert_parallel"], cols["data_parallel"]
     expert = ep > 1
+    if (expert & (ep != n)).any():  # the relabelling below sets ep = num_gpus: any other label would be misread
+        at = int(np.argmax(expert & (ep != n)))
+        _fail(src, "expert_parallel", expert & (ep != n),
+              f"expert_parallel > 1 must equal num_gpus (e.g. {ep[at]:g} with num_gpus {n[at]:g}"
+              f"{' (it does not divide it)' if n[at] % ep[at] else ''}): the benchmark's --enable-expert-parallel "
+              "shards the experts over every GPU (ep = tp x dp = num_gpus), so the reader cannot tell how this "
+              "row ran")
     if (n % dp != 0).any():
         _fail(src, "data_parallel", n % dp != 0, "must divide num_gpus")
     bad = ~expert & (tp * dp != n)
@@ -162,6 +170,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     if not p.is_file():
         raise FileNotFoundError(f"ML.ENERGY v3 table not found: {src}")
     raw = pd.read_csv(p)
+    check_unique_csv_header(p, src, "ML.ENERGY v3 export")
     missing = [c for c in (*MLENERGY_V3_SIGNATURE, "task", "median_itl_ms", "weight_precision", "architecture",
                            "total_params_billions") if c not in raw.columns]
     if missing:

@@ -26,6 +26,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
 from energylens.profiles.files import check_csv_file, check_input_file, table_kind
+from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "PRECISIONS",
     "MODALITIES",
     "ARCHITECTURES",
+    "MAX_GPU_COUNT",
     "DroppedRowsWarning",
     "load_profiles",
     "STORE_MARKER",
@@ -96,6 +98,9 @@ PRECISIONS: tuple[str, ...] = tuple(tables.WEIGHT_FORMATS)
 KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
 MODALITIES: tuple[str, ...] = ("text", "image", "video")
 ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
+#: Largest GPU count a row may give or derive (tp, pp, ep, dp, n_gpus and tp * pp * dp): 2**20, a bound no
+#: deployment reaches, that keeps every count and product exact in int64 and float64.
+MAX_GPU_COUNT = 2**20
 
 _TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
 _INT_COLUMNS = ("tp", "pp", "ep", "dp", "n_gpus")
@@ -153,6 +158,8 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
             frame = pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
         raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
+    if kind == "csv":  # pandas renames a repeated header (energy_j.1): read the header row as written
+        check_unique_csv_header(path, src)
     return frame, src
 
 
@@ -245,11 +252,12 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles)."""
     frame, src = _read(path_or_frame, source)
     frame.columns = [str(c) for c in frame.columns]
+    check_unique_columns(frame.columns, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
+    check_required_columns(frame.columns, required, src)  # before energy_j is added: "found" lists the source's columns
     if not require_energy and "energy_j" not in frame.columns:
         frame = frame.copy()
         frame["energy_j"] = np.nan
-    _check_required_columns(frame, required, src)
 
     problems = _Problems(len(frame))
     out = _parse_numeric(frame, required, problems)
@@ -293,15 +301,6 @@ def as_feature_profiles(frame: pd.DataFrame) -> pd.DataFrame:
     return as_profiles(frame, require_energy=False)
 
 
-def _check_required_columns(frame: pd.DataFrame, required: tuple[str, ...], src: str) -> None:
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ProfileSchemaError(
-            f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
-            f"{', '.join(required)}; found {', '.join(map(repr, frame.columns)) or 'no columns'})",
-            source=src, column=missing[0], rows=[])
-
-
 def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: _Problems) -> dict[str, pd.Series]:
     """float64 values of every numeric column present; unparseable, infinite and missing required cells
     are recorded in ``problems``."""
@@ -333,6 +332,7 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pro
 
     for col in _INT_COLUMNS:
         rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
+        rule(col, lambda v: v > MAX_GPU_COUNT, f"must be <= {MAX_GPU_COUNT} (2**20; a count of GPUs)")
     rule("params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
     rule("active_params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
     rule("batch_size", lambda v: v <= 0, "must be > 0 (mean running sequences)")
@@ -353,6 +353,17 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pro
                          "must be <= params_b", frame["active_params_b"])
 
     check_parallelism(out, frame, problems, frame.index)
+    _check_gpu_total(out, frame, problems)
+
+
+def _check_gpu_total(out: dict[str, pd.Series], frame: pd.DataFrame, problems: _Problems) -> None:
+    """A GPU count derived as tp * pp * dp (no n_gpus given) within MAX_GPU_COUNT, reported on tp (a given
+    n_gpus has its own bound, and must equal the product)."""
+    tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
+                     for c in ("tp", "pp", "dp", "n_gpus"))
+    with np.errstate(invalid="ignore", over="ignore"):
+        problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
+                     f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
 
 
 def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems) -> None:

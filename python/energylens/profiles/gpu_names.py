@@ -1,0 +1,97 @@
+"""GPU names for :mod:`energylens.profiles.gpu_table`: the normalisation lookups use, the message for a name no
+table knows, and what two descriptions of one GPU (two rows of a user GPU table, or two tables) disagree on.
+
+Works on any sequence of GPU specs (objects with ``name``, ``aliases`` and the numeric columns), so it
+imports nothing of the GPU table itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Sequence
+
+__all__ = ["normalize_name", "unknown_gpu_message", "conflicts", "duplicate_message"]
+
+_PUNCT = re.compile(r"[\s\-_.]+")
+_AGREE_REL = 1e-6
+
+
+def normalize_name(name: str) -> str:
+    """Normalise a GPU or model name for lookup: lower-case, drop an ``org/`` prefix and the word
+    ``nvidia``, remove spaces, ``-``, ``_`` and ``.`` (``"NVIDIA H100 80GB HBM3"`` -> ``"h10080gbhbm3"``)."""
+    s = str(name).strip().lower()
+    s = s.rsplit("/", 1)[-1]
+    s = s.replace("nvidia", "")
+    return _PUNCT.sub("", s)
+
+
+def _all_names(spec) -> list[str]:
+    return [spec.name, *spec.aliases]
+
+
+def _close_matches(query: str, specs: Sequence, n: int = 5) -> list[str]:
+    candidates: dict[str, str] = {}
+    for spec in specs:
+        for alias in _all_names(spec):
+            candidates.setdefault(normalize_name(alias), spec.name)
+    hits = difflib.get_close_matches(normalize_name(query), list(candidates), n=4 * n, cutoff=0.5)
+    return list(dict.fromkeys(candidates[h] for h in hits))[:n]
+
+
+def _variants(query: str, specs: Sequence) -> list[str]:
+    """Table GPUs one of whose names starts with ``query`` (``"A100"``: the four A100 parts)."""
+    key = normalize_name(query)
+    if len(key) < 3:
+        return []
+    return sorted({s.name for s in specs for n in _all_names(s) if normalize_name(n).startswith(key)})
+
+
+def unknown_gpu_message(name: str, specs: Sequence, needed: Sequence[str]) -> str:
+    """The text of :class:`~energylens.errors.UnknownGpuError` for ``name`` among ``specs`` (the known GPUs):
+    close matches (or the variants an ambiguous family name covers), the known GPUs and both remedies
+    (``needed``: the spec columns a new GPU must give)."""
+    variants = _variants(name, specs)
+    if len(variants) > 1:
+        example = next((v for v in variants if "sxm" in v.lower()), variants[0])
+        return (f"GPU name {name!r} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
+                "memory bandwidth and power differ. Either write the variant in the file, or (2) map the name "
+                f"once with a user GPU table holding the row 'name,aliases' = '{example},{name}' (--gpu-table "
+                "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE)), or (1) describe the part with "
+                "GPU spec columns in the profile file under another name (gpu_hbm_bw_gbs, gpu_tdp_w, ...; "
+                "docs/profile-schema.md). ML.ENERGY's own A100s (its v2 data) are A100-SXM4-40GB.")
+    close = _close_matches(name, specs)
+    hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
+    known = ", ".join(s.name for s in specs)
+    cols = ", ".join(f"gpu_{c}" for c in needed)
+    return (f"unknown GPU {name!r}.{hint} Known GPUs: {known}. To use a GPU that is not in the table, "
+            f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
+            "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
+            "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
+            "energylens.profiles.tables.register_gpu_table(FILE)).")
+
+
+def conflicts(first, second, columns: Sequence[str]) -> list[tuple[str, float, float]]:
+    """``(column, first's value, second's value)`` for each of ``columns`` both specs fill with values that
+    differ (relative 1e-6); a blank (NaN) cell of either conflicts with nothing."""
+    out = []
+    for c in columns:
+        a, b = getattr(first, c), getattr(second, c)
+        if not (math.isnan(a) or math.isnan(b) or math.isclose(a, b, rel_tol=_AGREE_REL)):
+            out.append((c, a, b))
+    return out
+
+
+def duplicate_message(name: str, first: tuple[str, int], second: tuple[str, int],
+                      diffs: Sequence[tuple[str, float, float]]) -> str:
+    """The error for GPU ``name`` described at ``first`` and again at ``second`` ((file, zero-based data row)
+    each) with the differing values ``diffs`` (:func:`conflicts`)."""
+    def at(where: tuple[str, int]) -> str:
+        return f"{where[0]}: data row {where[1] + 1}"
+
+    shown = "; ".join(f"{c} = {a:g} there, {b:g} here" for c, a, b in diffs)
+    return (f"{at(second)} (1-based, header not counted), column(s) {', '.join(repr(c) for c, _, _ in diffs)}: "
+            f"GPU {name!r} is already described by {at(first)} with different values ({shown}); one GPU has one "
+            "spec: remove one of the rows, make them agree, or give the other part another name (a second "
+            "description may only fill cells the first leaves blank)")

@@ -1,0 +1,69 @@
+"""The header of a table as written: duplicate column names, and the "found" list of a missing-column error.
+
+pandas renames a repeated CSV header (the second ``energy_j`` becomes ``energy_j.1``), so a reader that
+looked only at the parsed frame would use the first column and keep the other as an unknown one. The
+readers of :mod:`energylens.profiles` (profile tables, the dataset converters, user GPU tables) read the
+header row as written first and raise a :class:`~energylens.errors.ProfileSchemaError` naming the file
+and the repeated column(s). Imports only pandas and :mod:`energylens.errors`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError
+
+__all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list"]
+
+_MAX_NAMES_SHOWN = 30
+_MAX_NAME_CHARS = 60
+
+
+def csv_header(path: str | os.PathLike) -> list[str]:
+    """The cells of the header row of a CSV file (compressed ones included) as written: no renaming of
+    repeated names, ``""`` for a blank cell. Raises what :func:`pandas.read_csv` raises on a bad file."""
+    head = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, na_filter=False)
+    return [str(c) for c in head.iloc[0].tolist()] if len(head) else []
+
+
+def check_unique_columns(names: Iterable[object], src: str, what: str = "profile table") -> None:
+    """ProfileSchemaError naming ``src`` and every column name that appears more than once in ``names``
+    (blank names are not compared: pandas gives each its own ``Unnamed: N``)."""
+    counts = Counter(str(n) for n in names if str(n).strip() != "")
+    repeated = [n for n, k in counts.items() if k > 1]
+    if repeated:
+        shown = ", ".join(f"{n!r} ({counts[n]} times)" for n in repeated)
+        raise ProfileSchemaError(
+            f"{src}: duplicate column header(s) {shown}; the {what} must name each column once (which of the "
+            "columns holds the values is ambiguous): remove or rename the extra column(s)",
+            source=src, column=repeated[0], rows=[])
+
+
+def check_unique_csv_header(path: str | os.PathLike, src: str, what: str = "profile table") -> None:
+    """:func:`check_unique_columns` on the header row of the CSV file ``path`` as written."""
+    check_unique_columns(csv_header(path), src, what)
+
+
+def columns_list(names: Iterable[object]) -> str:
+    """The column names for a message (``'a', 'b'``), at most 30 of them and each cut at 60 characters, so
+    a file that is not a table (JSON saved as .csv) does not print kilobytes; ``no columns`` when empty."""
+    names = [str(n) for n in names]
+    shown = [repr(n if len(n) <= _MAX_NAME_CHARS else n[:_MAX_NAME_CHARS - 3] + "...")
+             for n in names[:_MAX_NAMES_SHOWN]]
+    more = f" and {len(names) - _MAX_NAMES_SHOWN} more" if len(names) > _MAX_NAMES_SHOWN else ""
+    return ", ".join(shown) + more if shown else "no columns"
+
+
+def check_required_columns(names: Iterable[object], required: tuple[str, ...], src: str) -> None:
+    """ProfileSchemaError naming ``src``, the columns of ``required`` missing from ``names`` and the columns
+    found (:func:`columns_list`)."""
+    names = list(names)
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise ProfileSchemaError(
+            f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
+            f"{', '.join(required)}; found {columns_list(names)})", source=src, column=missing[0], rows=[])

@@ -1,0 +1,235 @@
+"""Outputs never destroy what a user has: a report folder is replaced only when it is empty or an earlier
+energylens report (never one holding the command's inputs, other outputs or the current folder, checked
+before the work); no output may be any input (--prior, --gpu-table, --candidates included); replacing an
+existing output file is said on stderr."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+import energylens.cli.demo as demo_cmd
+from energylens.cli.main import main
+from energylens.errors import OutputError
+from energylens.outputs import REPORT_MARKER, atomic_dir, check_report_dir
+from energylens.profiles.datasets import mlenergy_v2
+
+GPU_TABLE = Path(__file__).resolve().parents[2] / "python" / "energylens" / "data" / "gpus.csv"
+EVALUATE = ["--no-progress", "--repeats", "1", "--splits", "random", "--methods", "energylens"]
+EVALUATE_REPORT = {"report.md": "# energylens evaluation", "results.csv": "", "summary.csv": ""}
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("prof") / "p.csv"
+    mlenergy_v2().head(80).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory, profiles) -> Path:
+    path = tmp_path_factory.mktemp("model") / "m.json"
+    assert main(["fit", str(profiles), "-o", str(path), "--bootstrap", "0"]) == 0
+    return path
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _user_folder(tmp_path: Path, profiles: Path, with_input: bool) -> Path:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep\n")
+    if with_input:
+        (folder / "profiles.csv").write_bytes(profiles.read_bytes())
+    return folder
+
+
+# -- evaluate --report: the audit's repro (the folder, the input inside it and the user's notes were deleted)
+
+def test_evaluate_refuses_a_report_folder_holding_its_input(tmp_path, profiles, capsys):
+    folder = _user_folder(tmp_path, profiles, with_input=True)
+    before = _digest(folder)
+    rc = main(["evaluate", str(folder / "profiles.csv"), *EVALUATE, "--report", str(folder)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert str(folder) in err and "profiles.csv" in err and "input" in err and "Traceback" not in err
+    assert _digest(folder) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine.")]  # nothing left aside
+
+
+def test_evaluate_refuses_a_folder_of_user_files_before_any_work(tmp_path, profiles, capsys):
+    folder = _user_folder(tmp_path, profiles, with_input=False)
+    before = _digest(folder)
+    rc = main(["evaluate", str(profiles), *EVALUATE, "--report", str(folder)])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == ""  # refused before the evaluation ran
+    assert str(folder) in captured.err and "notes.txt" in captured.err and "empty or new folder" in captured.err
+    assert _digest(folder) == before
+
+
+def test_evaluate_refuses_the_current_folder_up_front(tmp_path, profiles, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for report in (".", str(tmp_path.parent)):
+        rc = main(["evaluate", str(profiles), *EVALUATE, "--report", report])
+        captured = capsys.readouterr()
+        assert rc == 2 and captured.out == "", captured.err
+        assert "current folder" in captured.err and "busy" not in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_refuses_a_folder_holding_a_gpu_table(tmp_path, profiles, capsys):
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    (folder / "gpus.csv").write_bytes(GPU_TABLE.read_bytes())
+    rc = main(["evaluate", str(profiles), *EVALUATE, "--gpu-table", str(folder / "gpus.csv"), "--report", str(folder)])
+    assert rc == 2 and "gpus.csv" in capsys.readouterr().err
+    assert (folder / "gpus.csv").read_bytes() == GPU_TABLE.read_bytes()
+
+
+def test_evaluate_replaces_its_own_earlier_report_and_says_so(tmp_path, profiles, capsys):
+    folder = tmp_path / "rep"
+    folder.mkdir()  # an empty folder may be written to
+    assert main(["evaluate", str(profiles), *EVALUATE, "--report", str(folder)]) == 0
+    assert "replaced" not in capsys.readouterr().err
+    marker = (folder / REPORT_MARKER).read_text().splitlines()
+    assert {"report.md", "results.csv", "summary.csv"} <= set(marker[1:])
+    (folder / "report.md").write_text("# energylens evaluation\nstale\n")
+    assert main(["evaluate", str(profiles), *EVALUATE, "--report", str(folder)]) == 0
+    assert f"replaced the earlier report in {folder}" in capsys.readouterr().err
+    assert "stale" not in (folder / "report.md").read_text()
+    (folder / "mine.txt").write_text("added by the user")  # now no longer only energylens's files
+    assert main(["evaluate", str(profiles), *EVALUATE, "--report", str(folder)]) == 2
+    assert "mine.txt" in capsys.readouterr().err and (folder / "mine.txt").exists()
+
+
+# -- discover --report and -o
+
+def test_discover_refuses_a_folder_of_user_files_or_holding_its_output(tmp_path, profiles, capsys):
+    folder = _user_folder(tmp_path, profiles, with_input=False)
+    before = _digest(folder)
+    assert main(["discover", str(profiles), "-o", str(tmp_path / "d.json"), "--report", str(folder)]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["discover", str(profiles), "-o", str(empty / "d.json"), "--report", str(empty)]) == 2
+    assert "d.json" in capsys.readouterr().err
+    assert _digest(folder) == before and list(empty.iterdir()) == []
+
+
+def test_discover_says_it_replaced_its_default_output(tmp_path, profiles, capsys, monkeypatch):
+    pytest.importorskip("pyoperon")
+    monkeypatch.chdir(tmp_path)
+    run = ["discover", str(profiles), "--time-budget", "1", "--generations", "2", "--population", "20",
+           "--max-complexity", "8", "--quiet", "--report", "rep"]
+    assert main(run) == 0
+    captured = capsys.readouterr()
+    assert "wrote discovered.json" in captured.out and "replaced" not in captured.err
+    assert (tmp_path / "rep" / REPORT_MARKER).is_file()
+    assert main(run) == 0
+    err = capsys.readouterr().err
+    assert "replaced existing discovered.json" in err and "replaced the earlier report in rep" in err
+
+
+# -- demo --report
+
+def test_demo_checks_its_report_folder_before_any_work(tmp_path, profiles, capsys, monkeypatch):
+    monkeypatch.setattr(demo_cmd, "require_extra", lambda *a, **k: None)
+    folder = _user_folder(tmp_path, profiles, with_input=False)
+    with pytest.raises(OutputError, match="notes.txt"):
+        demo_cmd.run_demo(report_dir=str(folder))
+    assert capsys.readouterr().out == ""
+    assert (folder / "notes.txt").read_text() == "keep\n"
+
+
+# -- outputs written over inputs
+
+@pytest.mark.parametrize("case", ["prior", "gpu_table"])
+def test_fit_refuses_to_write_over_its_prior_or_gpu_table(tmp_path, profiles, model, capsys, case):
+    target = tmp_path / ("pr.json" if case == "prior" else "gtab.csv")
+    target.write_bytes(model.read_bytes() if case == "prior" else GPU_TABLE.read_bytes())
+    before = target.read_bytes()
+    extra = ["--prior", str(target)] if case == "prior" else ["--gpu-table", str(target)]
+    rc = main(["fit", str(profiles), "-o", str(target), "--bootstrap", "0", *extra])
+    assert rc == 2 and "also an input of the command" in capsys.readouterr().err
+    assert target.read_bytes() == before
+
+
+def test_predict_refuses_to_write_over_its_gpu_table(tmp_path, profiles, model, capsys):
+    target = tmp_path / "gtab2.csv"
+    target.write_bytes(GPU_TABLE.read_bytes())
+    rc = main(["predict", str(model), str(profiles), "-o", str(target), "--gpu-table", str(target)])
+    assert rc == 2 and "also an input of the command" in capsys.readouterr().err
+    assert target.read_bytes() == GPU_TABLE.read_bytes()
+
+
+def test_search_refuses_a_plot_over_its_candidates(tmp_path, capsys):
+    cands = tmp_path / "c.csv"
+    cands.write_text("model,gpu\nx,y\n")
+    rc = main(["search", "--candidates", str(cands), "--plot", str(cands)])
+    assert rc == 2 and "also an input of the command" in capsys.readouterr().err
+    assert cands.read_text() == "model,gpu\nx,y\n"
+
+
+# -- replacing an existing output file is said
+
+def test_fit_and_predict_say_when_they_replace_an_existing_file(tmp_path, profiles, model, capsys):
+    out = tmp_path / "m.json"
+    assert main(["fit", str(profiles), "-o", str(out), "--bootstrap", "0"]) == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert main(["fit", str(profiles), "-o", str(out), "--bootstrap", "0"]) == 0
+    assert f"replaced existing {out}" in capsys.readouterr().err
+    table = tmp_path / "pred.csv"
+    assert main(["predict", str(model), str(profiles), "-o", str(table)]) == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert main(["predict", str(model), str(profiles), "-o", str(table)]) == 0
+    assert f"replaced existing {table}" in capsys.readouterr().err
+
+
+# -- energylens.outputs directly
+
+def test_check_report_dir_accepts_new_empty_and_earlier_reports(tmp_path):
+    check_report_dir(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    check_report_dir(tmp_path / "empty")
+    with atomic_dir(tmp_path / "ours") as tmp:
+        (tmp / "report.md").write_text("x")
+    check_report_dir(tmp_path / "ours")
+    legacy = tmp_path / "legacy"  # written before the marker existed: only report files, the page ours
+    legacy.mkdir()
+    (legacy / "report.md").write_text("# energylens evaluation\n\n...")
+    (legacy / "results.csv").write_text("a\n")
+    check_report_dir(legacy, known=EVALUATE_REPORT)
+    (legacy / "report.md").write_text("# my own notes\n")
+    with pytest.raises(OutputError, match="report.md"):
+        check_report_dir(legacy, known=EVALUATE_REPORT)
+
+
+def test_check_report_dir_refuses_a_link_and_a_forged_marker(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(OutputError, match="symbolic link"):
+        check_report_dir(tmp_path / "link")
+    (real / REPORT_MARKER).write_text("not ours\n")
+    (real / "data.csv").write_text("1\n")
+    with pytest.raises(OutputError, match="data.csv"):
+        check_report_dir(real)
+
+
+def test_atomic_dir_keeps_a_folder_that_changed_during_the_work(tmp_path):
+    target = tmp_path / "rep"
+    with atomic_dir(target) as tmp:
+        (tmp / "report.md").write_text("first")
+    with pytest.raises(OutputError, match="rep.new"):
+        with atomic_dir(target) as tmp:
+            (tmp / "report.md").write_text("second")
+            (target / "notes.txt").write_text("written while the report was built")
+    assert (target / "notes.txt").exists() and (target / "report.md").read_text() == "first"
+    assert (tmp_path / "rep.new" / "report.md").read_text() == "second"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert os.access(tmp_path / "rep.new", os.R_OK | os.X_OK)
