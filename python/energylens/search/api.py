@@ -301,7 +301,18 @@ def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False
     em, source = _models(energy_model, announce)
     calibrated = calibrate_latency(space, em.latency_model)
     energy_calibrated = calibrate_energy(space, em)
-    return em, source + _calibration_sentences(calibrated, energy_calibrated), calibrated, energy_calibrated
+    return (em, source + _calibration_sentences(calibrated, energy_calibrated) + _ttft_sentence(em), calibrated,
+            energy_calibrated)
+
+
+def _ttft_sentence(em: EnergyModel) -> str:
+    """Said when the latency model never saw a measured TTFT (ML.ENERGY v2 and v3 measure TPOT only): its
+    prefill efficiency and batching factor then sit at their start values."""
+    if em.latency_model is None or em.latency_model.ttft_fitted is not False:
+        return ""
+    return ("; TTFT not fitted: the latency model saw no measured TTFT, so TTFT is the roofline's prefill with "
+            "eta_prefill and prefill_batch_factor at their start values (a rough estimate: weigh --ttft-limit "
+            "with that; fit on profiles with ttft_s, e.g. your own sweep, for a fitted TTFT)")
 
 
 def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels) -> dict | None:
