@@ -10,6 +10,7 @@ with different specs; 7. ``--gpu-table DIR``.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from energylens.cli.evaluate import failed_methods
 from energylens.cli.main import main as cli_main
 from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel
-from energylens.profiles import load_profiles, tables
+from energylens.profiles import load_profiles, read_profiles, tables
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.gpu_table import GpuTableError
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
@@ -314,3 +315,27 @@ def test_the_fit_fast_path_keeps_the_gpu_count_bound():
     raw.loc[3, "tp"] = 1e20
     with pytest.raises(ProfileSchemaError, match="'tp'.*data row 4"):
         EnergyModel(bootstrap=0).fit(raw)
+
+
+def test_export_errors_name_the_files_own_columns_and_rows(tmp_path):
+    """v2 / v3 exports: a bad cell's error also names the export's column; Splitwise: the file's own row,
+    checked before repeats are averaged, and an unknown GPU names the --gpu-table remedy."""
+    v3 = pd.read_csv("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv").head(30) \
+        if Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv").is_file() else None
+    if v3 is not None:
+        v3.loc[4, "energy_per_request_joules"] = -5
+        v3.to_csv(tmp_path / "v3.csv", index=False)
+        with pytest.raises(ProfileSchemaError, match="energy_per_request_joules") as info:
+            read_profiles(str(tmp_path / "v3.csv"))
+        assert info.value.column == "energy_j" and "data row 5" in str(info.value)
+    sw = pd.DataFrame({"model": ["llama2-70b"] * 3, "hardware": ["a100-80gb"] * 3, "prompt_size": [128] * 3,
+                       "batch_size": [1] * 3, "token_size": [128] * 3, "prompt_time": [50.0] * 3,
+                       "token_time": [20.0, 21.0, -1.0], "tensor_parallel": [4] * 3})
+    sw.to_csv(tmp_path / "sw.csv", index=False)
+    with pytest.raises(ProfileSchemaError, match=r"'token_time'.*data rows 3, 1-based"):
+        read_profiles(str(tmp_path / "sw.csv"), require_energy=False)
+    sw.loc[2, "token_time"] = 22.0
+    sw["hardware"] = "tpu-v5"
+    sw.to_csv(tmp_path / "sw.csv", index=False)
+    with pytest.raises(ProfileSchemaError, match="--gpu-table"):
+        read_profiles(str(tmp_path / "sw.csv"), require_energy=False)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
+from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import check_csv_file
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
@@ -226,7 +227,7 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df["max_num_seqs"] = df["max_batch_size"]  # vLLM 0.5.4's max_num_seqs, named as the v3 reader names it
     df = df.drop(columns=["category", "bs_from_filename"], errors="ignore")
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), in_export_columns({v: k for k, v in _COLUMN_MAP.items()}):
         if sizes:  # said above, with where the sizes came from
             warnings.simplefilter("ignore", tables.EstimatedArchitectureWarning)
         return load_profiles(df, source=src)
@@ -239,6 +240,18 @@ SPLITWISE_SIGNATURE = ("model", "hardware", "prompt_size", "batch_size", "token_
 #: Splitwise hardware labels that are derived upstream rather than measured (decode time copied from
 #: h100-80gb, prefill exactly 1.3x): dropped by :func:`splitwise`.
 SPLITWISE_DERIVED_HARDWARE = ("h100-80gb-pcap",)
+
+
+def _check_splitwise_numbers(raw: pd.DataFrame, src: str) -> None:
+    """Sizes, TP and times must be finite and > 0, checked on the file's own rows (before repeats are
+    averaged, so the rows named are the file's: ``raw``'s index, the derived rows' positions kept)."""
+    for col in ("prompt_size", "batch_size", "token_size", "tensor_parallel", "prompt_time", "token_time"):
+        v = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype="float64")
+        bad = ~(np.isfinite(v) & (v > 0))
+        if bad.any():
+            rows = [int(i) for i in raw.index[bad]]
+            raise ProfileSchemaError(f"{src}: column {col!r} must be a number > 0 ({_data_rows_phrase(rows)})",
+                                     source=src, column=col, rows=rows)
 
 
 def splitwise(path: str | os.PathLike) -> pd.DataFrame:
@@ -272,6 +285,8 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
         warnings.warn(f"{src}: dropped {int(derived.sum())} row(s) of derived (not measured) hardware "
                       f"{', '.join(SPLITWISE_DERIVED_HARDWARE)}", DroppedRowsWarning, stacklevel=2)
     raw = raw[~derived]
+    _check_splitwise_numbers(raw, src)
+
     def gpu_or_none(name: str) -> tables.GpuSpec | None:
         try:
             return tables.gpu_spec(name)
@@ -286,8 +301,10 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
         for value, spec in found[col].items():
             if spec is None:
                 rows = _rows_with(column, value)
+                remedy = ("; describe it in a --gpu-table FILE row (docs/reference-tables.md)" if col == "hardware"
+                          else "")
                 raise ProfileSchemaError(f"{src}: column {col!r}: {value!r} is not in the reference tables "
-                                         f"({_data_rows_phrase(rows)})", source=src, column=col, rows=rows)
+                                         f"({_data_rows_phrase(rows)}){remedy}", source=src, column=col, rows=rows)
     keys = ["model", "hardware", "tensor_parallel", "prompt_size", "batch_size", "token_size"]
     agg = raw.groupby(keys, as_index=False).agg(
         prompt_time=("prompt_time", "mean"), token_time=("token_time", "mean"), n_repeats=("prompt_time", "size"))

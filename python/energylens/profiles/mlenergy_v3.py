@@ -24,6 +24,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
+from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.schema import load_profiles
 
@@ -76,6 +77,12 @@ _COLUMN_MAP = {
     "total_params_billions": "params_b", "activated_params_billions": "active_params_b",
     "avg_power_watts": "avg_power_w", "output_throughput_tokens_per_sec": "token_throughput_tok_s",
 }
+
+
+#: Schema column -> the export column it is read from, for error messages (export_columns.py).
+_EXPORT_NAMES = {**{v: k for k, v in _COLUMN_MAP.items()}, "precision": "weight_precision",
+                 "tpot_s": "median_itl_ms (ms)", "tp": "num_gpus / data_parallel (relabelled)",
+                 "dp": "data_parallel", "ep": "expert_parallel"}
 
 
 def _architecture_kind(label: str) -> str | None:
@@ -218,7 +225,8 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["mamba_ssm_cache_dtype"] = np.where(df["architecture"] == "hybrid", MLENERGY_V3_HYBRID_SSM_DTYPE, "auto")
     df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
                           "gpu_model"], errors="ignore")
-    return load_profiles(df, source=src)
+    with in_export_columns(_EXPORT_NAMES):
+        return load_profiles(df, source=src)
 
 
 def _given_input_tokens(raw: pd.DataFrame, src: str) -> np.ndarray:

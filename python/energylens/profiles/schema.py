@@ -408,7 +408,8 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pr
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
             lines += ["  " + _problem_text(*item) for item in problems.items[1:]]
-        lines.append("(pass drop_invalid=True to drop the invalid rows instead; see docs/profile-schema.md)")
+        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
+                     "docs/profile-schema.md)")
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
     keep = ~problems.bad
     dropped = frame.loc[problems.bad].copy()
