@@ -339,3 +339,18 @@ def test_export_errors_name_the_files_own_columns_and_rows(tmp_path):
     sw.to_csv(tmp_path / "sw.csv", index=False)
     with pytest.raises(ProfileSchemaError, match="--gpu-table"):
         read_profiles(str(tmp_path / "sw.csv"), require_energy=False)
+
+
+def test_an_export_with_a_column_missing_is_named_as_that_export(tmp_path):
+    v2 = pd.read_csv(Path(__file__).parents[2] / "python/energylens/data/mlenergy_v2_2024/llm_configs_flat.csv"
+                     ).head(10) if (Path(__file__).parents[2] / "python/energylens/data/mlenergy_v2_2024/"
+                                    "llm_configs_flat.csv").is_file() else None
+    sw = pd.DataFrame({"model": ["llama2-70b"], "hardware": ["a100-80gb"], "prompt_size": [128], "batch_size": [1],
+                       "token_size": [128], "prompt_time": [50.0], "tokn_time": [20.0], "tensor_parallel": [4]})
+    sw.to_csv(tmp_path / "sw.csv", index=False)
+    with pytest.raises(ProfileSchemaError, match=r"Splitwise perf_model table but lacks column\(s\) 'token_time'"):
+        read_profiles(str(tmp_path / "sw.csv"), require_energy=False)
+    if v2 is not None:
+        v2.rename(columns={"Energy/req (J)": "Energy per req"}).to_csv(tmp_path / "v2.csv", index=False)
+        with pytest.raises(ProfileSchemaError, match="ML.ENERGY v2 flat table but lacks"):
+            read_profiles(str(tmp_path / "v2.csv"))

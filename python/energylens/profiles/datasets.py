@@ -8,6 +8,7 @@ LICENSE and NOTICE.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import warnings
@@ -22,8 +23,8 @@ from energylens.profiles import tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import check_csv_file
 from energylens.profiles.header import check_unique_csv_header
-from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
-from energylens.profiles.schema import DroppedRowsWarning, load_profiles
+from energylens.profiles.mlenergy_v3 import MLENERGY_V3_SIGNATURE, is_mlenergy_v3_table, mlenergy_v3
+from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
 
 __all__ = [
     "BUNDLED_NAMES",
@@ -372,5 +373,22 @@ def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) 
                                      "it fits the latency model (energylens fit)", source=str(name_or_path),
                                      column="energy_j")
         return splitwise(name_or_path)
-
+    _near_miss(name_or_path, header)
     return load_profiles(name_or_path, require_energy=require_energy)
+
+
+def _near_miss(path: str, header: tuple[str, ...]) -> None:
+    """A header that holds most, not all, of an export's signature is that export with a column missing
+    or misspelled: say so, rather than list the schema's required columns it was never meant to have."""
+    if "energy_j" in header or sum(c in header for c in REQUIRED_COLUMNS) * 2 >= len(REQUIRED_COLUMNS):
+        return  # a schema file (or close to one): its own checks speak
+    for name, signature in (("ML.ENERGY v2 flat table", MLENERGY_V2_SIGNATURE),
+                            ("ML.ENERGY v3 LLM export", MLENERGY_V3_SIGNATURE),
+                            ("Splitwise perf_model table", SPLITWISE_SIGNATURE)):
+        missing = [c for c in signature if c not in header]
+        if missing and len(missing) <= len(signature) // 3:
+            close = {m: difflib.get_close_matches(m, header, n=1) for m in missing}
+            said = ", ".join(f"{m!r}" + (f" (is {c[0]!r} a misspelling?)" if c else "") for m, c in close.items())
+            raise ProfileSchemaError(f"{path}: looks like an {name} but lacks column(s) {said}; exports are "
+                                     "recognised by their full header (docs/profile-schema.md)", source=path,
+                                     column=missing[0])
