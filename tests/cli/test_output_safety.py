@@ -233,3 +233,12 @@ def test_atomic_dir_keeps_a_folder_that_changed_during_the_work(tmp_path):
     assert (tmp_path / "rep.new" / "report.md").read_text() == "second"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert os.access(tmp_path / "rep.new", os.R_OK | os.X_OK)
+
+
+def test_monitor_says_when_it_replaces_an_existing_trace(tmp_path, capsys):
+    out = tmp_path / "t.parquet"
+    argv = ["monitor", "--source", "synthetic", "--duration", "0.3", "--interval", "0.1", "-o", str(out)]
+    assert main(argv) == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert main(argv) == 0
+    assert f"replaced existing {out}" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import numpy as np
 
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
-from energylens.outputs import check_output_path
+from energylens.outputs import announce_written, check_output_path, existing_file
 
 __all__ = ["add_parser", "run_monitor"]
 
@@ -121,6 +121,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         trace = mon.trace() if args.output else None
     _summary(total, mon.result, interrupted)
     if trace is not None:
+        replaced = existing_file(args.output)
         trace.save(args.output)
-        print(f"wrote {args.output}")
+        announce_written(args.output, replaced, command="monitor")
     return 0
