@@ -24,7 +24,7 @@ from energylens.profiles import load_profiles, read_profiles, tables
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.gpu_table import GpuTableError
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
-from energylens.profiles.schema import MAX_GPU_COUNT
+from energylens.profiles.schema import MAX_GPU_COUNT, as_profiles
 
 ROWS = [dict(model="meta-llama/Llama-3.1-8B-Instruct", params_b=8.03, gpu="H100", tp=tp, pp=1, batch_size=b,
              input_tokens=500, output_tokens=300, energy_j=100.0 * tp / b ** 0.5, task="chat")
@@ -354,3 +354,16 @@ def test_an_export_with_a_column_missing_is_named_as_that_export(tmp_path):
         v2.rename(columns={"Energy/req (J)": "Energy per req"}).to_csv(tmp_path / "v2.csv", index=False)
         with pytest.raises(ProfileSchemaError, match="ML.ENERGY v2 flat table but lacks"):
             read_profiles(str(tmp_path / "v2.csv"))
+
+
+def test_a_validated_frame_edited_afterwards_is_validated_again():
+    """pandas keeps attrs through edits: a once-validated frame whose numbers were then broken is not
+    trusted (profiles/recheck.py); an untouched one still is, as the same object."""
+    d = mlenergy_v2().head(60).copy()
+    assert as_profiles(d) is d
+    for col, bad in (("tp", 0), ("batch_size", -1.0), ("tp", 2**21), ("input_tokens", float("nan"))):
+        e = d.copy()
+        e[col] = e[col].astype(float)
+        e.loc[e.index[3], col] = bad
+        with pytest.raises(ProfileSchemaError, match=f"'{col}'.*data row 4"):
+            EnergyModel(bootstrap=0).fit(e)

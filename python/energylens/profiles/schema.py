@@ -28,6 +28,7 @@ from energylens.profiles import cells, tables
 from energylens.profiles.files import check_csv_file, check_input_file, table_kind
 from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
+from energylens.profiles.recheck import still_valid
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -282,7 +283,8 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         return load_profiles(frame, require_energy=require_energy)  # raises TypeError naming what it takes
     # attrs survive column selection (frame[cols].copy()): validated means every output column is there too
-    if frame.attrs.get("schema_version") == SCHEMA_VERSION and _OUTPUT_COLUMNS.issubset(frame.columns):
+    if (frame.attrs.get("schema_version") == SCHEMA_VERSION and _OUTPUT_COLUMNS.issubset(frame.columns)
+            and still_valid(frame, MAX_GPU_COUNT)):  # edited since it was validated: validated again
         energy = frame["energy_j"].to_numpy(dtype="float64") if "energy_j" in frame.columns else None
         if not require_energy or (energy is not None and np.isfinite(energy).all()):
             return frame
