@@ -92,7 +92,7 @@ def test_unknown_task_names_file_column_and_rows(tmp_path):
     path = excerpt(tmp_path, [row(), row(task="audio-chat"), row(task="audio-chat")])
     with pytest.raises(ProfileSchemaError, match=r"column 'task'.*unknown v3 task.*data rows 2, 3") as ei:
         mlenergy_v3(path)
-    assert str(path) in str(ei.value) and ei.value.rows == [2, 3]
+    assert str(path) in str(ei.value) and ei.value.rows == [1, 2]  # zero-based; the message says 2, 3
 
 
 def test_inconsistent_parallelism_labels_are_errors(tmp_path):

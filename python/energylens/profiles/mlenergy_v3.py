@@ -114,7 +114,7 @@ def _rows_phrase(mask: np.ndarray) -> str:
 
 def _fail(src: str, column: str, mask: np.ndarray, reason: str) -> None:
     raise ProfileSchemaError(f"{src}: column {column!r}: {reason} ({_rows_phrase(mask)})", source=src,
-                             column=column, rows=(np.flatnonzero(mask) + 1).tolist())
+                             column=column, rows=np.flatnonzero(mask).tolist())  # zero-based, as errors.py says
 
 
 def _relabel_parallelism(raw: pd.DataFrame, src: str) -> pd.DataFrame:
