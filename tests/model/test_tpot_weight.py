@@ -33,7 +33,7 @@ def _ssr(model: EnergyModel, rows) -> tuple[float, float]:
 def test_default_weight_is_the_documented_one():
     assert ENERGY_TPOT_WEIGHT == 1.0
     assert EnergyModel().options["tpot_weight"] == ENERGY_TPOT_WEIGHT == LatencyModel().options["tpot_weight"]
-    with pytest.raises(ValueError, match="tpot_weight must be >= 0"):
+    with pytest.raises(ValueError, match="tpot_weight must be a finite number >= 0"):
         EnergyModel(tpot_weight=-0.1)
 
 

@@ -25,7 +25,8 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
-from energylens.model.domain import FeatureTable, RangeCheck, design_report
+from energylens.model.domain import FeatureTable, RangeCheck, check_feature_keys, design_report
+from energylens.model.fit_options import checked_fit_options
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     check_level,
@@ -148,24 +149,9 @@ class ClosedFormModel:
     def __init__(self, *, residual: str = "log", loss: str = "linear", loss_scale: float = 0.1,
                  n_starts: int = 3, start_spread: float = 0.6, seed: int = 0, bootstrap: int = 200,
                  max_iterations: int = 300, tpot_weight: float = 1.0) -> None:
-        if residual not in ("relative", "log"):
-            raise ValueError(f"residual must be 'relative' or 'log', got {residual!r}")
-        if loss not in ("linear", "soft_l1", "huber"):
-            raise ValueError(f"loss must be 'linear', 'soft_l1' or 'huber', got {loss!r}")
-        if bootstrap < 0:
-            raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
-        if n_starts < 1:
-            raise ValueError(f"n_starts must be >= 1, got {n_starts}")
-        if tpot_weight < 0:
-            raise ValueError(f"tpot_weight must be >= 0, got {tpot_weight}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        self.options = {
-            "residual": residual, "loss": loss, "loss_scale": float(loss_scale), "n_starts": int(n_starts),
-            "start_spread": float(start_spread), "seed": int(seed), "max_iterations": int(max_iterations),
-            "tpot_weight": float(tpot_weight),
-        }
-        self.bootstrap_replicates = int(bootstrap)
+        self.options, self.bootstrap_replicates = checked_fit_options(
+            residual=residual, loss=loss, loss_scale=loss_scale, n_starts=n_starts, start_spread=start_spread,
+            seed=seed, bootstrap=bootstrap, max_iterations=max_iterations, tpot_weight=tpot_weight)
         self._desc, self._names = _descriptor(self._template)
         self._theta: np.ndarray | None = None
         self._boot: np.ndarray | None = None  # (B, P) converged bootstrap parameters
@@ -352,10 +338,7 @@ class ClosedFormModel:
 
     def _feature_columns(self, features: Mapping[str, Any], validate: bool, dtype=np.float64) -> list[np.ndarray]:
         """Template-ordered columns in ``dtype`` from a feature mapping (scalars and 1-element arrays broadcast)."""
-        missing = [n for n in self.feature_names if n not in features]
-        if missing:
-            raise ValueError(f"features {missing} missing for template {self.template_id}; "
-                             "build them with energylens.profiles.features.build_features or pass them as scalars")
+        check_feature_keys(features, self.feature_names, self.template_id)
         cols = []
         for name in self.feature_names:
             col = np.asarray(features[name], dtype=dtype)  # no copy when it already is

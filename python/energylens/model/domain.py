@@ -13,10 +13,11 @@ checked against (extrapolation).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
-           "RangeCheck"]
+           "RangeCheck", "check_feature_keys"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -266,3 +267,20 @@ class RangeCheck:
             f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside the fitted data's range by more than "
             f"a factor {EXTRAPOLATION_FACTOR:g} ({'; '.join(parts)}); predictions there are extrapolations",
             ExtrapolationWarning, stacklevel=4)
+
+
+def check_feature_keys(features, names: Sequence[str], template_id: str) -> None:
+    """ValueError when a feature mapping lacks one of the template's ``names`` or holds a key the template
+    does not read (a misspelt ``batch_sizes`` would otherwise leave ``batch_size`` at its scalar and the
+    sweep silently flat), naming the keys and the close matches."""
+    missing = [n for n in names if n not in features]
+    unknown = [k for k in features if k not in names]
+    if not missing and not unknown:
+        return
+    hints = [f"{k!r} -> did you mean {m[0]!r}?" for k in unknown
+             if (m := difflib.get_close_matches(str(k), names, n=1))]
+    parts = ([f"features {missing} missing"] if missing else []) + \
+        ([f"{unknown} are not features of the template" + (f" ({'; '.join(hints)})" if hints else "")]
+         if unknown else [])
+    raise ValueError(f"{' and '.join(parts)} (template {template_id}); build them with "
+                     "energylens.profiles.features.build_features or pass them as scalars")

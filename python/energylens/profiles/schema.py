@@ -283,12 +283,15 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         return load_profiles(frame, require_energy=require_energy)  # raises TypeError naming what it takes
     # attrs survive column selection (frame[cols].copy()): validated means every output column is there too
-    if (frame.attrs.get("schema_version") == SCHEMA_VERSION and _OUTPUT_COLUMNS.issubset(frame.columns)
-            and still_valid(frame, MAX_GPU_COUNT)):  # edited since it was validated: validated again
-        energy = frame["energy_j"].to_numpy(dtype="float64") if "energy_j" in frame.columns else None
-        if not require_energy or (energy is not None and np.isfinite(energy).all()):
-            return frame
-    return load_profiles(frame, require_energy=require_energy, source=frame.attrs.get("source"))
+    source = frame.attrs.get("source")
+    if frame.attrs.get("schema_version") == SCHEMA_VERSION and _OUTPUT_COLUMNS.issubset(frame.columns):
+        if still_valid(frame, MAX_GPU_COUNT):
+            energy = frame["energy_j"].to_numpy(dtype="float64") if "energy_j" in frame.columns else None
+            if not require_energy or (energy is not None and np.isfinite(energy).all()):
+                return frame
+        else:  # edited since it was validated: validated again, its rows named as the edited frame's
+            source = f"<DataFrame edited after it was read from {source}>" if source else None
+    return load_profiles(frame, require_energy=require_energy, source=source)
 
 
 def as_feature_profiles(frame: pd.DataFrame) -> pd.DataFrame:

@@ -22,14 +22,16 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
-from energylens.model import EnergyModel, load_model
+from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.profiles.features import build_features
+from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.options import (
     OBJECTIVES,
+    check_call_options,
     native_options,
     progress_printer,
     refit_printer,
@@ -66,10 +68,15 @@ def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
     if isinstance(energy_model, (str, os.PathLike)):
         model = load_model(energy_model)
         source = f"model file {os.fspath(energy_model)}"
+    elif isinstance(energy_model, LatencyModel | EnergyModel):
+        model, source = energy_model, f"the given {type(energy_model).__name__}"
     else:
-        model, source = energy_model, "the given EnergyModel"
+        raise TypeError("energy_model must be an EnergyModel, a model file's path or None (the bundled model), "
+                        f"got {type(energy_model).__name__}")
     if not isinstance(model, EnergyModel):
         raise ValueError(f"{source} holds only a latency model; the search needs an energy model")
+    if not model.is_fitted:
+        raise ValueError(f"{source} is not fitted: call .fit(profiles) first, or pass a model file")
     if model.latency_model is None or not model.latency_model.is_fitted:
         raise ValueError(f"{source} has no latency model (fit on profiles with ttft_s / tpot_s); the search "
                          "needs predicted TTFT and TPOT")
@@ -164,6 +171,9 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> p
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
+    if len(df) and df["gpus"].max() > MAX_GPU_COUNT:  # load mode: a rate no deployment of this space can serve
+        raise ValueError(f"rate_per_s needs {df['gpus'].max():.3g} GPUs for the best configuration (replicas "
+                         f"{df['replicas'].max():.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
     df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
     # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
@@ -375,9 +385,16 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
 
 
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
-    """The result's record of the space: its shape, workload distribution and explicit candidates."""
+    """The result's record of the space: its shape and axes (what was searched, enough to search it again),
+    workload distribution and explicit candidates."""
+    def names(field: str) -> list[str]:
+        return list(dict.fromkeys(getattr(c, field) for c in space.combos))
     return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
                                     strict=True)),
+            "models": names("model"), "gpus": names("gpu"), "precisions": names("precision"),
+            "kv_cache_dtypes": names("kv_cache_dtype"),
+            **{a: getattr(space, a).astype(int).tolist() for a in ("tp", "pp", "dp", "ep", "max_num_seqs")},
+            "input_tokens": space.workloads[:, 0].tolist(), "output_tokens": space.workloads[:, 1].tolist(),
             "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
             "explicit_candidates": None if indices is None else len(indices)}
 
@@ -433,12 +450,12 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     Returns:
         :class:`SearchResult`.
     """
+    check_call_options(bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, progress=progress)
     objective = resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour)
-    options = native_options(top=top, tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s,
-                             objective=objective, per_token=per_token, carbon_g_per_kwh=carbon_g_per_kwh,
-                             gpu_memory_utilization=gpu_memory_utilization, node_size=node_size,
-                             runtime_reserve_gib=runtime_reserve_gib, activation_tokens=activation_tokens,
-                             threads=threads)
+    given = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s, "per_token": per_token,
+             "carbon_g_per_kwh": carbon_g_per_kwh, "gpu_memory_utilization": gpu_memory_utilization,
+             "node_size": node_size, "runtime_reserve_gib": runtime_reserve_gib, "activation_tokens": activation_tokens}
+    options = native_options(top=top, objective=objective, threads=threads, **given)
     axes = {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "max_num_seqs": max_num_seqs, "precision": precision,
             "kv_cache_dtype": kv_cache_dtype}
     space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
@@ -451,13 +468,13 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                                          collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
     top_df = _split_terms(space, top_df, em)
-    top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else top_df
+    top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
+        top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
     unit = OBJECTIVES[objective] + (" per output token" if per_token else " per request")
-    settings = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, **limits, "rate_per_s": rate_per_s,
-                "gpu_memory_utilization": gpu_memory_utilization, "node_size": node_size, "objective": objective,
-                "per_token": per_token, **_space_settings(space, indices), "latency_calibration": calibrated,
-                "energy_calibration": energy_calibrated, "without_latency_limits": _closest(space, em, options, out,
-                                                                                          indices, labels)}
+    settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
+                "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
+                "energy_calibration": energy_calibrated,
+                "without_latency_limits": _closest(space, em, options, out, indices, labels)}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,

@@ -14,8 +14,10 @@ import numpy as np
 
 from energylens.search.space import GIB
 
-__all__ = ["OBJECTIVES", "native_options", "resolve_objective", "progress_printer", "refit_printer"]
+__all__ = ["OBJECTIVES", "MAX_TOP", "native_options", "check_call_options", "resolve_objective", "progress_printer", "refit_printer"]
 
+#: The most configurations a search keeps (``top``); each is a row of the result.
+MAX_TOP = 100_000
 #: Objective -> its unit.
 OBJECTIVES = {"energy": "J", "carbon": "g CO2", "cost": "currency"}
 
@@ -32,6 +34,32 @@ def _number(name: str, value, *, low: float = 0.0, high: float = math.inf, close
         span = "> 0" if high == math.inf else f"in ({low:g}, {high:g}{']' if closed_high else ')'}"
         raise ValueError(f"{name} must be a finite number {span}, got {value!r}")
     return f
+
+
+def _flag(name: str, value) -> bool:
+    """A real boolean (``"no"`` or 0 would read as a choice the user did not make); ValueError otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _reserve(name: str, value) -> float:
+    """A memory reserve: a finite number >= 0 (NaN would switch the memory check off)."""
+    return 0.0 if _is_zero(value) else _number(name, value)
+
+
+def _is_zero(value) -> bool:
+    return not isinstance(value, (bool, np.bool_, str)) and isinstance(value, (int, float, np.number)) and value == 0
+
+
+def check_call_options(*, bootstrap, bootstrap_seed, progress) -> None:
+    """The search's Python-side keywords: ``bootstrap`` a boolean, ``bootstrap_seed`` a whole number >= 0,
+    ``progress`` None, a boolean or a callable(done, total); ValueError naming the keyword otherwise."""
+    _flag("bootstrap", bootstrap)
+    if not _whole(bootstrap_seed) and not _is_zero(bootstrap_seed):
+        raise ValueError(f"bootstrap_seed must be a whole number >= 0, got {bootstrap_seed!r}")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)) and not callable(progress):
+        raise ValueError(f"progress must be True, False, None or a callable(done, total), got {progress!r}")
 
 
 def _whole(value) -> bool:
@@ -74,9 +102,10 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if objective == "carbon" and carbon_g_per_kwh is None:
         raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (grid intensity, g CO2 per kWh)")
-    opts = {"objective": objective, "per_token": bool(per_token),
+    opts = {"objective": objective, "per_token": _flag("per_token", per_token),
             "gpu_memory_utilization": _number("gpu_memory_utilization", gpu_memory_utilization, high=1.0),
-            "runtime_reserve_bytes": float(runtime_reserve_gib) * GIB, "activation_tokens": float(activation_tokens)}
+            "runtime_reserve_bytes": _reserve("runtime_reserve_gib", runtime_reserve_gib) * GIB,
+            "activation_tokens": _reserve("activation_tokens", activation_tokens)}
     for name, value in (("tpot_limit_s", tpot_limit_s), ("ttft_limit_s", ttft_limit_s), ("rate_per_s", rate_per_s),
                         ("carbon_g_per_kwh", carbon_g_per_kwh)):
         if value is not None:
@@ -85,6 +114,8 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
         if value is not None and not _whole(value):
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}"
                              + (" (None: each GPU's scale-up domain from the GPU table)" if name == "node_size" else ""))
+    if top is not None and top > MAX_TOP:
+        raise ValueError(f"top must be at most {MAX_TOP:,} (the engine keeps the top rows in memory), got {top!r}")
     opts["top_k"], opts["node_size"] = int(top), int(node_size or 0)
     if threads is not None:
         opts["threads"] = int(threads)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -195,6 +196,7 @@ class SearchResult:
     def explain(self, rank: int = 0) -> str:
         """Why the configuration at ``rank`` costs what it does: phase and static/dynamic split, the
         deciding term, and (for rank 0) what separates it from the runner-up."""
+        rank = _rank("rank", rank)
         if not 0 <= rank < max(len(self.top), 1):
             kept = f"0 to {len(self.top) - 1}" if len(self.top) else "none: the result is empty"
             raise IndexError(f"rank {rank}: the result keeps {plural(len(self.top), 'configuration')} (ranks {kept})")
@@ -232,9 +234,10 @@ class SearchResult:
 
     def table(self, n: int | None = None) -> str:
         """Plain-text table of the top ``n`` (all kept if None)."""
-        df = self.to_frame().head(n)
+        df = self.to_frame().head(None if n is None else _rank("n", n))
         if not len(df):
             return self.why_empty()
+        df = df.drop(columns=[c for c in ("energy_j_lo", "energy_j_hi", "p_best") if c in df and df[c].isna().all()])
         cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
                 "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
                 "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
@@ -274,8 +277,8 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""
-        def records(df: pd.DataFrame) -> list[dict]:
-            return json.loads(df.to_json(orient="records"))
+        def records(df: pd.DataFrame) -> list[dict]:  # full float precision (to_json rounds to 10 digits)
+            return [{k: _plain(v) for k, v in rec.items()} for rec in df.to_dict(orient="records")]
         return {"format": "energylens.search", "version": 1, "objective": self.objective,
                 "model_source": self.model_source, "candidates": self.candidates, "feasible": self.feasible,
                 "rejected": self.rejected, "seconds": self.seconds, "threads": self.threads,
@@ -334,6 +337,29 @@ class SearchResult:
             fig.savefig(tmp, format=suffix, dpi=120)
         plt.close(fig)
         return path
+
+
+def _plain(value):
+    """A table cell as JSON takes it: NaN and infinities as null, NumPy scalars and arrays as Python's."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _rank(name: str, value) -> int:
+    """A whole-number argument (``rank``, ``n``); TypeError naming it otherwise (1.0 and "0" included)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {value!r}") from None
 
 
 def _json_default(value):

@@ -25,6 +25,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.features import build_features
+from energylens.profiles.schema import MAX_GPU_COUNT
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
            "check_prices", "check_gpu_specs"]
@@ -33,6 +34,8 @@ __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolv
 COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
 #: The GPU table's memory_gb is read as GiB: what nvidia-smi reports for these parts (H100 80 GB: 81559 MiB).
 GIB = float(2**30)
+#: The largest max_num_seqs the engine takes (its native axis check).
+MAX_NUM_SEQS = 1_000_000
 #: A batch large enough that every expert is touched ((1 - k/E)^B underflows to 0).
 _ALL_EXPERTS_BATCH = 1e9
 
@@ -180,12 +183,23 @@ def _checked_axis(values, name: str, bad, message) -> list[float]:
     return out
 
 
-def _int_axis(values, name: str) -> np.ndarray:
-    out = _checked_axis(values, name, lambda f: not math.isfinite(f) or f < 1 or f != int(f),
-                        lambda v: f"{name}: {v!r} is not a whole number >= 1")
+def _int_axis(values, name: str, high: float) -> np.ndarray:
+    out = _checked_axis(values, name, lambda f: not math.isfinite(f) or f < 1 or f != int(f) or f > high,
+                        lambda v: f"{name}: {v!r} is not a whole number in [1, {high:.0f}]")
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: repeated values in {out}")
     return np.asarray(out, dtype=np.float64)
+
+
+def _check_distinct(specs, given, name: str, what: str) -> None:
+    """ValueError when two names of ``given`` resolve to one table entry (aliases: the same configurations
+    would be searched twice and share P(best) with themselves)."""
+    seen: dict[str, object] = {}
+    for spec, raw in zip(specs, _as_list(given, name), strict=True):
+        if spec.name in seen:
+            raise ValueError(f"{name}: {raw!r} and {seen[spec.name]!r} are the same {what} ({spec.name}); "
+                             "give each once")
+        seen[spec.name] = raw
 
 
 def _positive_axis(values, name: str) -> np.ndarray:
@@ -353,8 +367,15 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
         else:
             raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
                              "give one value or the same number of points")
-    axes = {name: _int_axis(v, name) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
-    batches = _int_axis(max_num_seqs, "max_num_seqs")  # vLLM's cap is a whole number of sequences
+    axes = {name: _int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
+    biggest = {name: int(axes[name].max()) for name in ("tp", "pp", "dp")}
+    if math.prod(biggest.values()) > MAX_GPU_COUNT:
+        raise ValueError(f"tp x pp x dp reaches {math.prod(biggest.values()):,} GPUs per deployment ("
+                         f"{', '.join(f'{k} {v}' for k, v in biggest.items())}); energylens takes at most "
+                         f"{MAX_GPU_COUNT:,} (2**20): drop the largest values")
+    batches = _int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
+    _check_distinct(model_specs, models, "models", "model")
+    _check_distinct(gpu_specs, gpus, "gpus", "GPU")
     _check_divisibility(model_specs, axes["tp"], axes["ep"])
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)

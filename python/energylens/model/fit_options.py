@@ -1,0 +1,46 @@
+"""The fit options of :class:`energylens.model.base.NativeModel` (``EnergyModel(...)``, ``LatencyModel(...)``),
+checked when the model is made rather than at ``fit``: each must have the type and range it is used with, so
+``bootstrap="200"`` or ``n_starts=2.7`` is an error naming the keyword, not a truncation or a message from
+inside the fitter."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["checked_fit_options"]
+
+
+def _count(name: str, value: Any, low: int, high: int = 2**31 - 1) -> int:
+    """A whole number (an int, or a float with no fraction) in [low, high]; booleans and strings refused."""
+    ok = isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not (ok and math.isfinite(value) and value == int(value) and low <= value <= high):
+        raise ValueError(f"{name} must be a whole number in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def _real(name: str, value: Any, *, positive: bool) -> float:
+    """A finite number > 0 (``positive``) or >= 0; booleans and strings refused."""
+    ok = isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not (ok and math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+    return float(value)
+
+
+def checked_fit_options(*, residual: str, loss: str, loss_scale: Any, n_starts: Any, start_spread: Any, seed: Any,
+                        bootstrap: Any, max_iterations: Any, tpot_weight: Any) -> tuple[dict[str, Any], int]:
+    """The fitter's option dict and the bootstrap replicate count; ValueError naming the first bad keyword."""
+    if residual not in ("relative", "log"):
+        raise ValueError(f"residual must be 'relative' or 'log', got {residual!r}")
+    if loss not in ("linear", "soft_l1", "huber"):
+        raise ValueError(f"loss must be 'linear', 'soft_l1' or 'huber', got {loss!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    options = {"residual": residual, "loss": loss, "loss_scale": _real("loss_scale", loss_scale, positive=True),
+               "n_starts": _count("n_starts", n_starts, 1), "start_spread": _real("start_spread", start_spread,
+                                                                                   positive=False),
+               "seed": int(seed), "max_iterations": _count("max_iterations", max_iterations, 1),
+               "tpot_weight": _real("tpot_weight", tpot_weight, positive=False)}
+    return options, _count("bootstrap", bootstrap, 0)
