@@ -168,6 +168,22 @@ def test_refit_progress_lines_start_after_a_second(monkeypatch, capsys):
                      for d, t in ((2, "1.2"), (4, "2.4"), (5, "2.5"))]
 
 
+def test_search_progress_lines_depend_on_time_not_on_the_space_size(monkeypatch, capsys):
+    clock = iter([0.0, 0.5, 1.1, 1.6, 2.3, 2.4])
+    monkeypatch.setattr(options_module.time, "perf_counter", lambda: next(clock))
+    report = options_module.progress_printer(1_000)  # a small (load-mode) space that still takes seconds
+    for done in (100, 300, 500, 800, 1_000):  # at 0.5 (quiet), 1.1 (a line), 1.6 (quiet), 2.3 (a line), 2.4 (last)
+        report(done, 1_000)
+    assert capsys.readouterr().err.splitlines() == [
+        "search: 30% (300 of 1,000 candidates, 1.1 s)", "search: 80% (800 of 1,000 candidates, 2.3 s)",
+        "search: 100% (1,000 of 1,000 candidates, 2.4 s)"]
+    clock = iter([0.0, 0.3, 0.6])
+    quick = options_module.progress_printer(10**9)  # a search under a second prints nothing, however large
+    quick(5 * 10**8, 10**9)
+    quick(10**9, 10**9)
+    assert capsys.readouterr().err == ""
+
+
 def test_the_confidence_sample_holds_exactly_enumerate_max_candidates(model):
     space = build_space([L8, L70], "H100,H200,B200", input_tokens=[128, 512, 2048], output_tokens=[64, 256, 512],
                         tp=[1, 2, 4, 8], pp=[1, 2], dp=[1, 2, 3], max_num_seqs=CAPS, precision=["bf16", "fp8"],

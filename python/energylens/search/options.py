@@ -122,17 +122,19 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
     return opts
 
 
-def progress_printer(total: int) -> Callable[[int, int], None] | None:
-    """Periodic plain lines for spaces that take over a second (the engine calls back ~twice a second)."""
-    if total < 50_000_000:
-        return None
-    last = [0.0]
+def progress_printer(total: int) -> Callable[[int, int], None]:
+    """Plain lines on stderr for a search that takes over a second, whatever its size (a load-mode space
+    of 1e6 candidates takes about that; the engine calls back about twice a second): the first once a
+    second has passed, then at most one a second, and the last when any was printed."""
+    start = time.perf_counter()
+    last = [start]
 
     def report(done: int, all_: int) -> None:
         now = time.perf_counter()
-        if now - last[0] >= 1.0 or done == all_:
+        if now - start >= 1.0 and (now - last[0] >= 1.0 or (done == all_ and last[0] > start)):
             last[0] = now
-            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates)", file=sys.stderr, flush=True)
+            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates, {now - start:.1f} s)",
+                  file=sys.stderr, flush=True)
     return report
 
 
