@@ -166,6 +166,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
           f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
+    if not s.converged:
+        print(f"energylens fit: warning: the fit stopped without converging ({s.status}); the parameters are the best "
+              "found so far: check the warnings above, try more --starts, or look for rows far from the rest",
+              file=sys.stderr)
     if args.prior is not None:
         print(f"prior: {args.prior} at weight {model.options['prior_weight']:g} (each parameter pulled toward its value "
               "there; saved in the model file)")

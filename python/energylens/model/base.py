@@ -25,7 +25,7 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
-from energylens.model.domain import FeatureTable, RangeCheck, check_feature_keys, design_report
+from energylens.model.domain import FeatureTable, RangeCheck, check_feature_keys, design_report, non_finite_fit_error
 from energylens.model.fit_options import checked_fit_options
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -261,6 +261,9 @@ class ClosedFormModel:
         result = _core.fit(self._template, columns, targets, None, opts)
         best = result.best
         theta = best.params
+        if best.status == "non_finite":
+            ev = _core.evaluate(self._template, columns, theta, sum=False)
+            raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1])
         boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
             boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)

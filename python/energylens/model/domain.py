@@ -28,7 +28,7 @@ from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
-           "RangeCheck", "check_feature_keys"]
+           "RangeCheck", "check_feature_keys", "non_finite_fit_error"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -174,6 +174,27 @@ def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int,
             f"the intervals count {report.n_distinct_rows} distinct rows as the sample size",
             DegenerateFitWarning, stacklevel=4)
     return report
+
+
+def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.ndarray]) -> ValueError:
+    """The error of a fit whose cost is not finite at its start: the rows whose predictions are not finite
+    (1-based, in the order given) and, for the first, the features of largest magnitude, which are usually
+    a unit or typing slip (a batch of 1e300, tokens in bytes)."""
+    bad = np.zeros(table.n_rows, dtype=bool)
+    for p in predictions:
+        bad |= ~np.isfinite(p)
+    rows = np.flatnonzero(bad)
+    if rows.size == 0:
+        return ValueError(f"{kind}.fit: the fit's cost is not finite (the predictions are, so the measured "
+                          "targets are the likely cause: zero, negative or infinite values); nothing was fitted")
+    first = table.stacked[:, rows[0]] if table.stacked.size else np.empty(0)
+    largest = sorted(zip(np.abs(first).tolist(), table.names, first.tolist(), strict=True), reverse=True)[:3]
+    shown = ", ".join(f"{name}={value:.4g}" for _mag, name, value in largest)
+    listed = (rows[:20] + 1).tolist()
+    return ValueError(
+        f"{kind}.fit: the model's predictions are not finite for {rows.size} of {table.n_rows} rows (data rows "
+        f"{listed}{' ...' if rows.size > 20 else ''}, 1-based), so nothing was fitted; the first row's largest "
+        f"features are {shown}: check those rows' units and values (batch size, token counts, parameters)")
 
 
 def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],
