@@ -85,6 +85,17 @@ def test_bad_argument_values_are_rejected_at_parse_time(capsys):
     assert exc.value.code == 2 and "expected numbers > 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "value"), [("--input-tokens", "1,024"), ("--output-tokens", "2,048"),
+                                               ("--max-num-seqs", "1,024")])
+def test_a_thousands_separator_is_refused_not_read_as_two_points(capsys, option, value):
+    argv = [*ARGS[:5], "--input-tokens", "512", "--output-tokens", "256", option, value]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and option in err and "thousands separator" in err
+    assert repr(value.replace(",", "")) in err
+
+
 def test_user_gpu_table(model_file, tmp_path, capsys):
     from energylens.profiles import tables
 

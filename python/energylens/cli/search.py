@@ -32,6 +32,11 @@ def _items(text: str, what: str) -> list[str]:
     items = [v.strip() for v in text.split(",")]
     if not all(items):
         raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r} (an empty item: a stray comma?)")
+    padded = [v for v in items[1:] if len(v) > 1 and v[0] == "0" and v[1].isdigit()]
+    if padded:  # "1,024": a thousands separator read as two items (1 and 24)
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated {what}, got {text!r}: the item {padded[0]!r} starts with a zero, so the comma "
+            f"looks like a thousands separator; write {text.replace(',', '')!r} for one number (commas separate items)")
     return items
 
 
