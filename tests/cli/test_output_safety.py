@@ -242,3 +242,26 @@ def test_monitor_says_when_it_replaces_an_existing_trace(tmp_path, capsys):
     assert "replaced" not in capsys.readouterr().err
     assert main(argv) == 0
     assert f"replaced existing {out}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["fit", "predict"])
+def test_a_closed_pipe_on_stdout_still_writes_the_outputs(tmp_path, profiles, model, command):
+    """`energylens fit ... | head`: the reader is gone before the first line (unbuffered, so every print
+    meets the broken pipe); the command still writes its file, exits 0 and prints no traceback."""
+    import subprocess
+    import sys
+
+    out = tmp_path / ("m.json" if command == "fit" else "pred.csv")
+    argv = (["fit", str(profiles), "-o", str(out), "--bootstrap", "0"] if command == "fit"
+            else ["predict", str(model), str(profiles), "-o", str(out)])
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has already quit
+    try:
+        proc = subprocess.run([sys.executable, "-m", "energylens.cli.main", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                              timeout=300)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert out.is_file() and out.stat().st_size > 0

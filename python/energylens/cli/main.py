@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
+from energylens.cli.pipe import pipe_safe_stdout
 from energylens.errors import EnergyLensError
 from energylens.extras import dist_version
 
@@ -183,7 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(argv).parse_args(argv)
         command = args.command
         warnings.formatwarning = _format_warning
-        status = int(args.func(args) or 0)
+        with pipe_safe_stdout():  # `energylens fit ... | head` still writes its files
+            status = int(args.func(args) or 0)
         # A command that stops cleanly on an interrupt (monitor saves its trace) still reports SIGTERM.
         if _signalled["SIGTERM"]:
             return EXIT_SIGTERM
