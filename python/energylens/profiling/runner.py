@@ -24,7 +24,7 @@ from energylens.profiling.active import ActiveChooser
 from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
-from energylens.profiling.requirements import check_local_backend
+from energylens.profiling.requirements import check_local_backend, check_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store
 from energylens.profiling.worker import execute
@@ -120,39 +120,46 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     if strategy == "active" and ray_address is not None:
         raise ValueError("--strategy active chooses one configuration at a time; run it without --ray")
     configs = spec.configs()
+    store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
         check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
-    store = Store(out_dir)
-    store.init(_manifest(spec, configs), resume=resume)
-    done = store.done(retry_failed=retry_failed)
-    todo = [c for c in configs if c.config_id not in done]
-    skipped = len(configs) - len(todo)
-    n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
-    out = out or sys.stdout
-    print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already, running {n} "
-          f"({strategy}{', on Ray ' + ray_address if ray_address else ''}; power source {power_source})",
-          file=out, flush=True)
-    progress = Progress(n, out)
-    t0 = time.monotonic()
-    counts = {"ok": 0, "failed": 0}
+    elif ray_address is not None:
+        check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
+    with store.lock():  # one sweep writes a store at a time
+        store.init(_manifest(spec, configs), resume=resume)
+        statuses = store.statuses()
+        done = {k for k, status in statuses.items() if status == "ok" or not retry_failed}
+        todo = [c for c in configs if c.config_id not in done]
+        skipped = len(configs) - len(todo)
+        n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
+        failed_before = 0 if retry_failed else sum(statuses.get(c.config_id) == "failed" for c in configs)
+        out = out or sys.stdout
+        print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already"
+              + (f" ({failed_before} of them failed; --retry-failed runs them again)" if failed_before else "")
+              + f", running {n} "
+              f"({strategy}{', on Ray ' + ray_address if ray_address else ''}; power source {power_source})",
+              file=out, flush=True)
+        progress = Progress(n, out)
+        t0 = time.monotonic()
+        counts = {"ok": 0, "failed": 0}
 
-    def record(cfg: RunConfig, row: dict[str, Any]) -> None:
-        store.write(cfg.config_id, row)
-        counts["ok" if row["status"] == "ok" else "failed"] += 1
-        progress.update(row, cfg.describe())
+        def record(cfg: RunConfig, row: dict[str, Any]) -> None:
+            store.write(cfg.config_id, row)
+            counts["ok" if row["status"] == "ok" else "failed"] += 1
+            progress.update(row, cfg.describe())
 
-    if n and ray_address is not None:
-        run_on_ray(_order(todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
-                   reserve_gpus=ray_num_gpus)
-    elif n and strategy == "active":
-        _run_active(configs, store, n, power_source, run_one, record, spec.sweep["seed"])
-    else:
-        for cfg in _order(todo, strategy, spec.sweep["seed"])[:n]:
-            record(cfg, run_one(cfg, power_source))
-    res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
-                      skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
-    print(f"sweep {spec.sweep['name']}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
-          f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
+        if n and ray_address is not None:
+            run_on_ray(_order(todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
+                       reserve_gpus=ray_num_gpus)
+        elif n and strategy == "active":
+            _run_active(configs, store, n, power_source, run_one, record, spec.sweep["seed"])
+        else:
+            for cfg in _order(todo, strategy, spec.sweep["seed"])[:n]:
+                record(cfg, run_one(cfg, power_source))
+        res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
+                          skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
+        print(f"sweep {spec.sweep['name']}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
+              f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
     return res
 
 

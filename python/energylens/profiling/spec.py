@@ -277,6 +277,10 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     if out["backend"] == "vllm" and out["isolation"] != "process":
         raise _fail(src, "sweep.isolation", "the vllm backend runs each configuration in a fresh subprocess; "
                     "only 'process' is allowed")
+    if "timeout_s" in s and out["isolation"] != "process":
+        raise _fail(src, "sweep.timeout_s", "a unit run inside the sweep's own process cannot be stopped, so the "
+                    "timeout would be ignored: set sweep.isolation = \"process\" (a fresh subprocess per unit, "
+                    "killed after timeout_s) or remove timeout_s")
     size = s.get("image_size", [224, 224])
     if not (isinstance(size, list) and len(size) == 2):
         raise _fail(src, "sweep.image_size", f"must be [width, height], got {size!r}")

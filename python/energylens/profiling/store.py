@@ -9,22 +9,36 @@ Every write goes to a temporary file in the same directory, is fsync'd, renamed 
 and the directory is fsync'd: a SIGKILL at any instant leaves either no part or a whole part, never a
 half one. ``--resume`` reads the part names; temporary files left by a killed run are removed.
 ``energylens.profiles.load_profiles(DIR)`` reads the ``status == "ok"`` rows of a store directly.
+
+One sweep writes a store at a time: :meth:`Store.lock` holds an exclusive ``flock`` on
+``DIR/.energylens-store.lock`` for the run (the kernel drops it when the process dies, so a killed run
+leaves no stale lock), and a second run on the same directory is refused naming the first's process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import platform
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from energylens.profiles.schema import STORE_MARKER, read_store_dir
+from energylens.profiles.store_dir import STORE_MARKER, read_part, read_store_dir
 
-__all__ = ["Store", "STORE_MARKER", "atomic_write_bytes"]
+try:
+    import fcntl
+except ImportError:  # not POSIX: no advisory locks (the store is still crash-safe, not guarded)
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["Store", "STORE_MARKER", "LOCK_NAME", "atomic_write_bytes"]
+
+#: The lock file a running sweep holds in its store directory.
+LOCK_NAME = ".energylens-store.lock"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -58,10 +72,33 @@ class Store:
     def __init__(self, directory: str | os.PathLike) -> None:
         self.dir = Path(directory)
         self.parts = self.dir / "parts"
+        if self.dir.exists() and not self.dir.is_dir():
+            raise ValueError(f"{self.dir} is a file; the sweep store is a directory (-o DIR): choose a new or "
+                             "existing directory")
 
     @property
     def manifest_path(self) -> Path:
         return self.dir / STORE_MARKER
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store for one sweep (creating the directory): another process holding it is an error
+        naming that process."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
+                    raise ValueError(f"{self.dir}: another sweep is writing this store ({holder}); wait for it to "
+                                     "finish (or stop it), then --resume, or choose another directory") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {platform.node()}".encode())
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def exists(self) -> bool:
         return self.manifest_path.is_file()
@@ -118,8 +155,7 @@ class Store:
         if not self.parts.is_dir():
             return out
         for p in sorted(self.parts.glob("*.parquet")):
-            st = pd.read_parquet(p, columns=["status"])["status"]
-            out[p.stem] = str(st.iloc[0]) if len(st) else "failed"
+            out[p.stem] = str(read_part(p, columns=["status"])["status"].iloc[0])
         return out
 
     def done(self, *, retry_failed: bool = False) -> set[str]:

@@ -28,7 +28,29 @@ from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row"]
+__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "STOP_GRACE_S"]
+
+#: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
+#: (vLLM shuts its engine down) before SIGKILL.
+STOP_GRACE_S = 10.0
+
+
+def _stop_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """End the worker's process group (the worker, vllm serve, its engine cores): SIGTERM, up to
+    ``grace_s`` for the worker to exit, then SIGKILL to whatever of the group is left (always sent, even
+    when a second interrupt arrives meanwhile)."""
+    try:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=grace_s)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def _versions() -> dict[str, str]:
@@ -123,6 +145,9 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
             os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started (vllm serve)
             log, _ = proc.communicate()
             error = f"timeout: no result after {timeout:g} s (sweep.timeout_s); killed"
+        except BaseException:  # Ctrl-C / SIGTERM of the sweep: the worker's own session would outlive it
+            _stop_group(proc)
+            raise
         tail = log.decode(errors="replace")[-3000:]
         if not error and out_path.is_file():
             row = json.loads(out_path.read_text())

@@ -1,0 +1,47 @@
+"""Reading a profiling-sweep store directory (written by :mod:`energylens.profiling.store`): its marker
+file and its part files, each part read with an error that names it and says how to recover.
+
+A part that cannot be read (a disk that filled, a file copied half-way, an edit) is an error naming the
+part and the unit: delete that one file and ``energylens profile SPEC -o DIR --resume`` measures the
+unit again; the other parts are untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError
+
+__all__ = ["STORE_MARKER", "read_part", "read_store_dir"]
+
+#: File that marks a directory as a profiling-sweep store (energylens.profiling.store).
+STORE_MARKER = "energylens-store.json"
+
+
+def read_part(part: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """One part file (``columns`` of it), or ProfileSchemaError naming the part and the remedy."""
+    try:
+        frame = pd.read_parquet(part, columns=columns)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a damaged file
+        raise ProfileSchemaError(
+            f"{part}: this part of the sweep store cannot be read ({type(exc).__name__}: {exc}); delete this "
+            f"file and run `energylens profile SPEC -o {part.parent.parent} --resume` to measure unit "
+            f"{part.stem} again (the other parts are kept)", source=str(part)) from None
+    if not len(frame) or (columns is None and "status" not in frame):  # a part holds one row, with its status
+        raise ProfileSchemaError(f"{part}: this part of the sweep store has no row or no status column; delete it and --resume to "
+                                 f"measure unit {part.stem} again", source=str(part))
+    return frame
+
+
+def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFrame:
+    """The rows of a profiling-sweep store directory (``parts/*.parquet``), unvalidated, in part-name
+    order; only ``status == "ok"`` rows unless ``include_failed`` (failed ones carry ``error``)."""
+    parts = sorted((Path(path) / "parts").glob("*.parquet"))
+    frames = [read_part(p) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not include_failed and len(frame):
+        frame = frame[frame["status"] == "ok"].reset_index(drop=True)
+    return frame
