@@ -150,8 +150,8 @@ def test_gpu_table_row_without_memory_is_named(model_file, tmp_path, capsys):
                                   "--model-file", model_file])
     finally:
         tables.clear_user_gpus()
-    assert (f"GPU 'NoMem' (from {table}) has no memory_gb: the search needs it for the memory check; add memory_gb "
-            "to the row") in err
+    assert (f"GPU 'NoMem' (from {table}) has no memory_gb: the search needs it for the memory check; add it to "
+            "NoMem's row there") in err
     assert "memory_bytes" not in err
 
 
@@ -163,6 +163,13 @@ def test_gpu_spec_without_a_needed_field_is_named(model, field):
             _search(model, gpus=[spec])
     finally:
         tables.clear_user_gpus()
+
+
+def test_a_bundled_gpu_without_a_vendor_peak_says_how_to_supply_it(model_file, capsys):
+    """A10G: NVIDIA publishes no datasheet, so the bundled row leaves its peaks blank."""
+    err = _cli_error(capsys, [*ARGS[:3], "--gpus", "A10G", *ARGS[5:], "--model-file", model_file])
+    assert "GPU 'A10G' has no peak FLOP/s for bf16 weights" in err
+    assert "a row for A10G of a --gpu-table FILE" in err and "docs/reference-tables.md" in err
 
 
 def test_gpu_spec_without_a_peak_for_the_precision_is_named(model):

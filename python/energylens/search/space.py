@@ -315,15 +315,18 @@ def check_gpu_specs(pairs: Iterable[tuple[tables.GpuSpec, str]]) -> None:
     for g, precision in pairs:
         where = re.sub(r"(?i)^user gpu table\s+", "", str(g.source or ""))  # the file a user row came from
         head = f"GPU {g.name!r}" + (f" (from {where})" if where and "://" not in where else "")
+        fix = (f"add it to {g.name}'s row there" if where and "://" not in where else
+               f"give it in a row for {g.name} of a --gpu-table FILE (docs/reference-tables.md says which bundled "
+               "rows leave a figure blank, and why)")
         for name, why in _GPU_NEEDS.items():
             v = getattr(g, name)
             if not (v is not None and math.isfinite(float(v)) and float(v) > 0):
-                raise ValueError(f"{head} has no {name}: the search needs it for {why}; add {name} to the row")
+                raise ValueError(f"{head} has no {name}: the search needs it for {why}; {fix}")
         try:
             g.peak_flops(precision)
         except ValueError:
-            raise ValueError(f"{head} has no peak FLOP/s for {precision} weights: the search needs it for the "
-                             "compute time; add peak_bf16_tflops (or the peak of the format) to the row") from None
+            raise ValueError(f"{head} has no peak FLOP/s for {precision} weights (peak_bf16_tflops or the format's "
+                             f"own peak): the search needs it for the compute time; {fix}") from None
 
 
 def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
