@@ -32,6 +32,21 @@ def light_load(model):
                              top=3, energy_model=model)
 
 
+# GPU variants in the label ------------------------------------------------------------------------
+
+def test_gpu_variants_keep_their_names_in_the_label(model):
+    """H100 SXM and PCIe searched together: both labels used to read "H100"; one GPU keeps the short name."""
+    r = energylens.search(L8, ["H100-SXM5-80GB", "H100-PCIe-80GB", "H200"], input_tokens=512, output_tokens=256,
+                          tp=[1], max_num_seqs=[8], energy_model=model, bootstrap=False, top=3)
+    frame = r.to_frame()
+    by_gpu = dict(zip(frame["gpu"], frame["config"], strict=True))
+    assert " H100-SXM5-80GB " in by_gpu["H100-SXM5-80GB"] and " H100-PCIe-80GB " in by_gpu["H100-PCIe-80GB"]
+    assert " H200 " in by_gpu["H200-SXM-141GB"]  # no other H200 searched: the short name
+    one = energylens.search(L8, "H100-PCIe-80GB", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                            energy_model=model, bootstrap=False, top=1)
+    assert " H100 bf16 " in one.to_frame()["config"].iloc[0]
+
+
 # 9. workload points in the label ------------------------------------------------------------------
 
 def test_a_workload_sweep_labels_each_point(model):

@@ -37,7 +37,7 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.result import TERMS, SearchResult
+from energylens.search.result import TERMS, SearchResult, gpu_labels
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 
@@ -344,7 +344,8 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
         return int(res.feasible), rows
 
     def config_label(row):  # the result's label: with the workload point when the space holds several
-        return _config_label(row, len(space.workloads) > 1 and not space.distribution)
+        return _config_label(row, len(space.workloads) > 1 and not space.distribution,
+                             gpu_labels(c.gpu for c in space.combos))
 
     info: dict[str, Any] = {"unmet": []}
     info["feasible"], rows = lowest(free, ("tpot", "ttft"))

@@ -23,7 +23,7 @@ from energylens.extras import require
 from energylens.outputs import atomic_file
 from energylens.search.caps import caps_text
 
-__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "check_plot_path", "plural"]
+__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "gpu_labels", "check_plot_path", "plural"]
 
 #: The energy terms a result is explained by (J per request; they sum to energy_j).
 TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
@@ -50,11 +50,22 @@ def check_plot_path(path, option: str = "path") -> str:
     return suffix
 
 
-def config_label(row: pd.Series, workload: bool = False) -> str:
+def gpu_labels(names) -> dict[str, str]:
+    """Each GPU name's label: the part before its first '-' (``H100-SXM5-80GB`` -> ``H100``) where no other
+    of ``names`` shares it, else the whole name (``H100-SXM5-80GB`` beside ``H100-PCIe-80GB``)."""
+    names = list(dict.fromkeys(map(str, names)))
+    short = {n: n.split("-")[0] for n in names}
+    taken = [short[n] for n in names]
+    return {n: short[n] if taken.count(short[n]) == 1 else n for n in names}
+
+
+def config_label(row: pd.Series, workload: bool = False, gpus: dict[str, str] | None = None) -> str:
     """Short configuration name: ``Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B16``; ``workload``: with the
-    workload point (``in512 out256``) when the space holds several. A load-mode row that stands for several
+    workload point (``in512 out256``) when the space holds several; ``gpus``: the GPU labels of the searched
+    GPUs (:func:`gpu_labels`; without it, the whole GPU name). A load-mode row that stands for several
     non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``."""
-    parts = [str(row["model"]).split("/")[-1], str(row["gpu"]).split("-")[0], str(row["precision"])]
+    gpu = str(row["gpu"])
+    parts = [str(row["model"]).split("/")[-1], (gpus or {}).get(gpu, gpu), str(row["precision"])]
     if row.get("kv_cache_dtype", "auto") != "auto":
         parts.append(f"kv-{row['kv_cache_dtype']}")
     parts.append(f"TP{int(row['tp'])} PP{int(row['pp'])} DP{int(row['dp'])}")
@@ -182,7 +193,7 @@ class SearchResult:
     def label(self, row: pd.Series) -> str:
         """The configuration label of a result row (:func:`config_label`, with the workload point when the
         space holds several)."""
-        return config_label(row, self._workload_in_label)
+        return config_label(row, self._workload_in_label, gpu_labels(self.settings.get("gpus", [])))
 
     def _labelled(self, df: pd.DataFrame) -> pd.DataFrame:
         out = df.copy()
