@@ -134,6 +134,8 @@ def _fit_cases() -> list[Case]:
              ("did you mean", "energy_joules")),
         Case("fit_energy_partly_missing", base + ["{dir}/m.json"], {"g.csv": _at("energy_j", 3, "")},
              ("energy_j", "4")),
+        Case("fit_no_measurements_at_all", base + ["{dir}/m.json"], {"g.csv": lambda: _csv(GOOD.drop(
+            columns=["energy_j", "tpot_s"]))}, ("g.csv", "nothing to fit", "energy_j", "ttft_s / tpot_s")),
         Case("fit_no_latency_and_no_energy", base + ["{dir}/m.json", "--no-latency"],
              {"g.csv": _drop("energy_j")}, ("--no-latency",)),
         # a value that overflows the model (a batch of 1e300): no model file, the row and feature named

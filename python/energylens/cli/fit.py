@@ -155,6 +155,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if _energy(args, profiles) is None:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
+        if not any(c in profiles and np.isfinite(profiles[c].to_numpy(dtype=float)).any() for c in ("ttft_s", "tpot_s")):
+            raise ValueError(f"{args.profiles}: nothing to fit: no energy_j column (J per request, for the energy "
+                             "model) and no ttft_s / tpot_s (s, for the latency model); this looks like a table of "
+                             "configurations, which `energylens predict` or `search --candidates` take "
+                             "(docs/profile-schema.md lists the measured columns)")
         return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
     check_prior_options(args)
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
