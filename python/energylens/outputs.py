@@ -50,12 +50,15 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 
 def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),
-                      kind: str = "file", option: str = "-o/--output") -> Path:
+                      kind: str = "file", option: str = "-o/--output",
+                      formats: tuple[str, tuple[str, ...]] | None = None) -> Path:
     """Validate ``path`` as an output before any work; returns it as a :class:`Path`.
 
     ``kind`` is ``"file"`` or ``"dir"``. Raises :class:`OutputError` naming the path and the option when
     the path is one of ``inputs``, is a folder where a file is wanted (or a file where a folder is), or
-    its parent folder is missing or not writable.
+    its parent folder is missing or not writable. ``formats``: (what is written, the name endings that
+    fit it), e.g. ``("JSON", (".json",))``: a name with another extension (``model.csv`` for a JSON model)
+    is refused; a name without one is taken as given.
     """
     p = Path(path)
     for src in inputs:
@@ -64,6 +67,9 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
                               "it (write the output to another path)")
     if kind == "file" and p.is_dir():
         raise OutputError(f"{option} {p}: is a folder; give a file path")
+    if formats is not None and p.suffix and not p.name.lower().endswith(formats[1]):
+        raise OutputError(f"{option} {p}: this writes {formats[0]}, which a {p.suffix} name would hide; end the "
+                          f"name in {' or '.join(formats[1])}")
     if kind == "dir" and p.exists() and not p.is_dir():
         raise OutputError(f"{option} {p}: exists and is not a folder; give a folder path")
     parent = p.parent if str(p.parent) else Path(".")

@@ -128,6 +128,7 @@ def _fit_cases() -> list[Case]:
         Case("fit_output_is_folder", base + ["{dir}"], good, ("is a folder",)),
         Case("fit_output_folder_missing", base + ["{dir}/no/such/m.json"], good, ("does not exist",)),
         Case("fit_output_dev_full", base + ["/dev/full"], good, ("/dev/full",)),
+        Case("fit_output_named_csv", base + ["{dir}/m.csv"], good, ("m.csv", "JSON model", ".json")),
         Case("fit_energy_misspelled", base + ["{dir}/m.json"], {"g.csv": _rename("energy_j", "Energy_J")},
              ("did you mean", "Energy_J")),
         Case("fit_energy_misnamed", base + ["{dir}/m.json"], {"g.csv": _rename("energy_j", "energy_joules")},
@@ -218,6 +219,7 @@ def _model_file_cases() -> list[Case]:
         Case("predict_output_is_model", argv[:3] + ["-o", "{dir}/m.json"], good, ("m.json", "input")),
         Case("predict_output_is_configs", argv[:3] + ["-o", "{dir}/c.csv"], good, ("c.csv", "input")),
         Case("predict_output_is_folder", argv[:3] + ["-o", "{dir}"], good, ("is a folder",)),
+        Case("predict_output_named_xlsx", argv[:3] + ["-o", "{dir}/out.xlsx"], good, ("out.xlsx", "CSV", ".parquet")),
     ] + [Case(f"predict_level_{v}", argv + ["--level", v], good, ("--level",))
          for v in ("1.5", "0", "1", "-0.1", "nan", "abc")]
     return out
@@ -244,7 +246,9 @@ def _monitor_cases() -> list[Case]:
     return [Case(f"monitor_arg_{opt.strip('-')}_{v}", ["monitor", opt, v, "--source", "synthetic"], {}, (opt,))
             for opt, v in (("--duration", "0"), ("--duration", "-1"), ("--duration", "x"), ("--interval", "0"),
                            ("--gpus", "a,b"), ("--gpus", "-1"), ("--dcgm", "maybe"), ("--source", "wind"))] + [
-        Case("monitor_output_is_folder", ["monitor", "--source", "synthetic", "--duration", "0.2", "-o", "{dir}"],
+    Case("monitor_output_named_csv", ["monitor", "--source", "synthetic", "--duration", "0.2", "-o", "{dir}/t.csv"],
+        {}, ("t.csv", "Parquet trace")),
+    Case("monitor_output_is_folder", ["monitor", "--source", "synthetic", "--duration", "0.2", "-o", "{dir}"],
              {}, ("is a folder",)),
     ]
 

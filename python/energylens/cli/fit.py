@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("profiles", metavar="PROFILES",
                      help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, a Splitwise "
                           "perf_model CSV (latency only), or 'bundled'")
-    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON; written atomically; an existing file is "
+    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON: a .json name, or one without an extension; written atomically; an existing file is "
                                                            "replaced, and the command says so on stderr)")
     fit.add_argument("--residual", choices=("relative", "log"), default="log",
                      help="residual the fit minimises: log(pred/meas) (default) or relative error")
@@ -145,7 +145,8 @@ def _announce_long_fit(rows: int, bootstrap: int) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=command_inputs(args, "profiles"))  # --prior, --gpu-table included
+    check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
+                      formats=("a JSON model file", (".json",)))
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gpus", type=_gpu_list, default=None, help="visible GPU indices, e.g. 0,1 (default: all)")
     p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C)")
     p.add_argument("--interval", type=_positive, default=0.5, help="seconds between live lines (0.5)")
-    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet)")
+    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name)")
     p.add_argument("--dcgm", choices=("off", "auto", "on"), default="off",
                    help="also read DCGM (auto: when a host engine answers; on: required)")
     p.add_argument("--source", choices=("nvml", "synthetic"), default="nvml",
@@ -112,7 +112,7 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool) -> None:
 
 def run_monitor(args: argparse.Namespace) -> int:
     if args.output:
-        check_output_path(args.output)
+        check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")))
     sampler = _sampler(args)
     with EnergyMonitor(sampler, sync=False) as mon:
         mon.begin_window("total")

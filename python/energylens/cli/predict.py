@@ -25,7 +25,11 @@ from energylens.cli.options import (
 from energylens.model import EnergyModel, load_model
 from energylens.outputs import announce_written, atomic_file, check_output_path, existing_file
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "PREDICT_FORMATS"]
+
+#: What ``predict -o`` writes and the name endings that fit it (pandas compresses a .csv.gz and the like).
+PREDICT_FORMATS = ("CSV (Parquet for a .parquet name)",
+                   (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parquet"))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +54,7 @@ def _interval_columns(model, configs, level: float, what: str) -> pd.DataFrame:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=command_inputs(args, "model", "configs"))  # and every --gpu-table
+    check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS)  # and every --gpu-table
     apply_gpu_tables(args)
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False)
