@@ -152,3 +152,13 @@ def test_a_damaged_part_is_named_with_the_way_to_recover(tmp_path, damage):
     part.unlink()  # as the message says: the unit is measured again, the other part kept
     res = run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
     assert (res.ran, res.skipped) == (1, 1)
+
+
+def test_resume_with_another_power_source_is_refused(tmp_path):
+    from energylens.profiling import run_sweep
+
+    run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="synthetic:100", run_one=_fake)
+    with pytest.raises(ValueError, match=r"measured with --power-source synthetic:100; resume with the same source"):
+        run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
+    assert run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="synthetic:100",
+                     run_one=_fake).ran == 0

@@ -94,7 +94,7 @@ def test_without_power_rows_record_time_and_no_energy(tiny_model, tmp_path):
     assert (df["ttft_s"] > 0).all() and (df["latency_s"] > 0).all()
 
 
-def test_nvml_absent_falls_back_to_time_only(tiny_model, tmp_path):
+def test_nvml_absent_falls_back_to_time_only(tiny_model, tmp_path, capsys):
     from energylens.capabilities import capabilities
 
     if capabilities().nvml_available:
@@ -103,6 +103,8 @@ def test_nvml_absent_falls_back_to_time_only(tiny_model, tmp_path):
     run_sweep(spec, str(tmp_path / "s"), power_source="nvml")
     row = Store(tmp_path / "s").rows().iloc[0]
     assert row["power_source"].startswith("none (NVML unavailable") and math.isnan(row["energy_j"])
+    log = capsys.readouterr().out  # said up front and at the end, not "power source nvml" and all ok
+    assert "power source nvml, NOT AVAILABLE here" in log and "1 of the 1 ok rows have no energy" in log
 
 
 def test_failed_configurations_are_recorded_and_the_sweep_goes_on(tiny_model, tmp_path, capsys):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energylens.capabilities import capabilities
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.hf_config import SHAPE_COLUMNS
@@ -63,11 +64,22 @@ class Progress:
               f"(elapsed {el:.0f} s, ETA {eta:.0f} s)", file=self.out, flush=True)
 
 
-def _manifest(spec: SweepSpec, configs: list[RunConfig]) -> dict[str, Any]:
+def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> dict[str, Any]:
     ids = [c.config_id for c in configs]
     return {"format": "energylens.sweep-store", "version": 1, "source": spec.source,
             "spec_hash": hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16],
-            "sweep": dict(spec.sweep), "n_units": len(ids), "config_ids": ids}
+            "sweep": dict(spec.sweep), "n_units": len(ids), "config_ids": ids, "power_source": power_source}
+
+
+def _power_source_note(power_source: str, local: bool) -> str:
+    """The start line's word on energy: NVML asked for on a machine without it measures time only."""
+    if power_source != "nvml" or not local:
+        return f"power source {power_source}"
+    caps = capabilities()
+    if caps.nvml_available:
+        return "power source nvml"
+    return (f"power source nvml, NOT AVAILABLE here ({caps.nvml_reason.splitlines()[0] if caps.nvml_reason else 'no driver'}): "
+            "rows get timings only, energy columns NaN; run where NVML is, or pass --power-source none to say so")
 
 
 def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
@@ -126,7 +138,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     elif ray_address is not None:
         check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
     with store.lock():  # one sweep writes a store at a time
-        store.init(_manifest(spec, configs), resume=resume)
+        store.init(_manifest(spec, configs, power_source), resume=resume)
         statuses = store.statuses()
         done = {k for k, status in statuses.items() if status == "ok" or not retry_failed}
         todo = [c for c in configs if c.config_id not in done]
@@ -136,16 +148,17 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         out = out or sys.stdout
         print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already"
               + (f" ({failed_before} of them failed; --retry-failed runs them again)" if failed_before else "")
-              + f", running {n} "
-              f"({strategy}{', on Ray ' + ray_address if ray_address else ''}; power source {power_source})",
+              + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
+              f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
               file=out, flush=True)
         progress = Progress(n, out)
         t0 = time.monotonic()
-        counts = {"ok": 0, "failed": 0}
+        counts = {"ok": 0, "failed": 0, "no_energy": 0}
 
         def record(cfg: RunConfig, row: dict[str, Any]) -> None:
             store.write(cfg.config_id, row)
             counts["ok" if row["status"] == "ok" else "failed"] += 1
+            counts["no_energy"] += row["status"] == "ok" and not row.get("energy_measured", False)
             progress.update(row, cfg.describe())
 
         if n and ray_address is not None:
@@ -160,6 +173,10 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
         print(f"sweep {spec.sweep['name']}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
               f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
+        if counts["no_energy"] and power_source != "none":
+            print(f"sweep {spec.sweep['name']}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
+                  f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
+                  "fits the latency model alone on them", file=out, flush=True)
     return res
 
 

@@ -120,6 +120,11 @@ class Store:
                 raise ValueError(f"{self.dir}: the store was made by another spec ({old.get('source')}, "
                                  f"hash {old.get('spec_hash')}); --resume needs the same spec "
                                  f"(this one: hash {manifest.get('spec_hash')})")
+            before, now = old.get("power_source"), manifest.get("power_source")
+            if before is not None and now is not None and before != now:
+                raise ValueError(f"{self.dir}: the store's rows were measured with --power-source {before}; resume "
+                                 f"with the same source (not {now}), so that one fit never mixes two ways of "
+                                 "measuring energy, or start another store")
         self.parts.mkdir(parents=True, exist_ok=True)
         self.clean_temporaries()
         if not self.exists():
