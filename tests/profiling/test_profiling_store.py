@@ -162,3 +162,17 @@ def test_resume_with_another_power_source_is_refused(tmp_path):
         run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
     assert run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="synthetic:100",
                      run_one=_fake).ran == 0
+
+
+def test_a_grid_listed_in_another_order_resumes_as_the_same_sweep(tmp_path):
+    from energylens.profiling import parse_spec, run_sweep
+
+    def spec(seqs, lens):
+        return parse_spec({"sweep": {"backend": "transformers", "gpu": "H100"},
+                           "grid": {"models": ["org/m"], "max_num_seqs": seqs, "input_len": lens, "output_len": [4]}})
+
+    run_sweep(spec([1, 2], [8, 16]), str(tmp_path / "s"), power_source="none", run_one=_fake)
+    assert run_sweep(spec([2, 1], [16, 8]), str(tmp_path / "s"), resume=True, power_source="none",
+                     run_one=_fake).skipped == 4
+    with pytest.raises(ValueError, match="made by another spec"):  # another set of units is still refused
+        run_sweep(spec([2, 1, 4], [16, 8]), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)

@@ -68,6 +68,8 @@ def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> d
     ids = [c.config_id for c in configs]
     return {"format": "energylens.sweep-store", "version": 1, "source": spec.source,
             "spec_hash": hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16],
+            # the units as a set: a grid listed in another order is the same sweep (what --resume compares)
+            "units_hash": hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()[:16],
             "sweep": dict(spec.sweep), "n_units": len(ids), "config_ids": ids, "power_source": power_source}
 
 

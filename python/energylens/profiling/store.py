@@ -116,7 +116,8 @@ class Store:
                 raise ValueError(f"{self.dir} already holds a sweep store; pass --resume to continue it "
                                       "or choose another directory")
             old = self.manifest()
-            if old.get("spec_hash") != manifest.get("spec_hash"):
+            key = "units_hash" if "units_hash" in old else "spec_hash"  # (stores before units_hash: in order)
+            if old.get(key) != manifest.get(key):
                 raise ValueError(f"{self.dir}: the store was made by another spec ({old.get('source')}, "
                                  f"hash {old.get('spec_hash')}); --resume needs the same spec "
                                  f"(this one: hash {manifest.get('spec_hash')})")
