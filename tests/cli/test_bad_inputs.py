@@ -354,3 +354,19 @@ def test_python_api_bad_inputs():
         else:
             failures.append(f"{name}: no exception")
     assert not failures, "\n".join(failures)
+
+
+def test_energy_in_millijoules_fits_with_a_warning_naming_the_units(tmp_path, capsys):
+    """Energy 1000x too large still fits (it is a valid table) but the parameters pin at their bounds: the
+    command says so and names the likely cause, and exits 0 with the model written."""
+    from energylens.profiles.datasets import mlenergy_v2
+
+    rows = mlenergy_v2().head(60)
+    rows.assign(energy_j=rows["energy_j"] * 1000).to_csv(tmp_path / "mj.csv", index=False)
+    assert cli_main(["fit", str(tmp_path / "mj.csv"), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: training MAPE" in err and "ended at a bound of their physical range" in err
+    assert "joules per request (not mJ, Wh" in err and (tmp_path / "m.json").is_file()
+    rows.to_csv(tmp_path / "j.csv", index=False)  # the same rows in joules: no warning
+    assert cli_main(["fit", str(tmp_path / "j.csv"), "-o", str(tmp_path / "m2.json"), "--bootstrap", "0"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -132,6 +132,24 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
     return energy
 
 
+#: Training MAPE above which `fit` warns (the real data sets of docs/model.md fit to about a quarter of it).
+POOR_FIT_MAPE = 0.5
+
+
+def _warn_poor_fit(model, train_mape: float) -> None:
+    """A warning on stderr when the training error is large, naming the parameters pinned at a bound of
+    their physical range: the usual sign of measurements in other units (mJ, Wh) or rows that disagree."""
+    if not train_mape > POOR_FIT_MAPE:
+        return
+    pinned = [p.name for p in model.params.values()
+              if min(abs(p.value - p.lower), abs(p.value - p.upper)) <= 1e-6 * (p.upper - p.lower)]
+    print(f"energylens fit: warning: training MAPE {train_mape:.3g} is above {POOR_FIT_MAPE:g}"
+          + (f"; {len(pinned)} parameters ended at a bound of their physical range ({', '.join(pinned)})" if pinned
+             else "")
+          + ": check that energy_j is in joules per request (not mJ, Wh or per token) and that the rows measure "
+          "one kind of thing", file=sys.stderr)
+
+
 #: Rows x (1 + bootstrap refits) above which `fit` says up front what it is doing (about 10 s on 2 cores).
 LONG_FIT_ROW_FITS = 4_000_000
 
@@ -172,6 +190,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
           f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
+    _warn_poor_fit(model, s.train_mape)
     if not s.converged:
         print(f"energylens fit: warning: the fit stopped without converging ({s.status}); the parameters are the best "
               "found so far: check the warnings above, try more --starts, or look for rows far from the rest",

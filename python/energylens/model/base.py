@@ -55,6 +55,7 @@ from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
 
 __all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
 
+
 @dataclass(frozen=True)
 class Param:
     """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
