@@ -204,6 +204,10 @@ def _model_file_cases() -> list[Case]:
         ("bootstrap_width", edited(state("bootstrap_params", [[1.0, 2.0]])), ("m.json", "bootstrap_params")),
         ("bootstrap_inf", edited(state("bootstrap_params", [[float("inf")] * 12])), ("m.json", "bootstrap_params")),
         ("old_residuals_text", edited(state("train_residuals", "x")), ("m.json", "train_residuals")),
+        ("unidentified_unknown", edited(lambda d: d["energy"]["fit"].__setitem__("unidentified", ["colour"])),
+         ("m.json", "unidentified")),
+        ("unidentified_text", edited(lambda d: d["energy"]["fit"].__setitem__("unidentified", "pp_bubble")),
+         ("m.json", "unidentified")),
         # hand-edited tables that would silently change the intervals
         ("residual_sample_emptied", edited(state("residual_sample", [])), ("m.json", "residual_sample")),
         ("bootstrap_truncated", edited(state("bootstrap_params", [[0.5] * 12] * 3)), ("m.json", "bootstrap_params")),

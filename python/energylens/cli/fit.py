@@ -72,8 +72,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _print_params(model) -> None:
+    unset = set(model.summary.unidentified)
     for p in model.params.values():
-        print(f"  {p.name:<24} {p.value:>11.4g}  [{p.ci_low:.3g}, {p.ci_high:.3g}]  {p.unit}")
+        ci = "[not identified]" if p.name in unset else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]"
+        print(f"  {p.name:<24} {p.value:>11.4g}  {ci}  {p.unit}")
+    if unset:
+        print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is the fit's "
+              "starting value, not a measurement, and predictions that depend on it rest on that value")
 
 
 def _print_design(s) -> None:

@@ -31,6 +31,7 @@ from energylens.model.domain import (
     check_feature_keys,
     design_report,
     non_finite_fit_error,
+    unexercised_params,
 )
 from energylens.model.fit_options import checked_fit_options
 from energylens.model.intervals import (
@@ -45,6 +46,7 @@ from energylens.model.persistence import (
     check_keys,
     checked_params,
     read_state_arrays,
+    summary_fields,
     upgraded_state,
 )
 from energylens.parallel import threads
@@ -93,6 +95,9 @@ class FitSummary:
     #: Distinct feature rows; the parameters are identifiable only with more of them than parameters.
     n_distinct_configs: int | None = None
     identifiable: bool = True
+    #: Parameters no training row depends on (pp_bubble without a pp > 1 row): their value is the start
+    #: value, not a measurement, and they get no interval. Empty in files written before it was recorded.
+    unidentified: tuple[str, ...] = ()
 
     @property
     def n_duplicate_rows(self) -> int | None:
@@ -199,9 +204,11 @@ class ClosedFormModel:
             lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
         d = self._desc
         lower, upper = d.lower, d.upper
+        unset = set(self.summary.unidentified) if self.summary is not None else set()
         return {
             name: Param(name, float(theta[j]), d.param_units[j], d.param_descriptions[j],
-                        float(lower[j]), float(upper[j]), float(lo[j]), float(hi[j]))
+                        float(lower[j]), float(upper[j]), *((math.nan, math.nan) if name in unset
+                                                            else (float(lo[j]), float(hi[j]))))
             for j, name in enumerate(d.param_names)
         }
 
@@ -290,6 +297,7 @@ class ClosedFormModel:
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
+            unidentified=unexercised_params(self._template, self._desc, columns, theta, targets, self._fit_target == "sum"),
         )
         return self
 
@@ -483,7 +491,7 @@ class ClosedFormModel:
         model._boot, model._res_sample, model._res_count, model._ranges = arrays
         fit = state.get("fit")
         try:
-            model.summary = FitSummary(**fit) if fit else None
+            model.summary = FitSummary(**summary_fields(fit, model.param_names)) if fit else None
         except TypeError as exc:
             raise ModelFileError(f"{path}: {cls._kind} fit summary is not valid ({exc})") from None
         return model

@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from energylens import _core
 from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
-           "RangeCheck", "check_feature_keys", "non_finite_fit_error"]
+           "RangeCheck", "check_feature_keys", "non_finite_fit_error", "unexercised_params"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -195,6 +196,26 @@ def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.nd
         f"{kind}.fit: the model's predictions are not finite for {rows.size} of {table.n_rows} rows (data rows "
         f"{listed}{' ...' if rows.size > 20 else ''}, 1-based), so nothing was fitted; the first row's largest "
         f"features are {shown}: check those rows' units and values (batch size, token counts, parameters)")
+
+
+def unexercised_params(template: Any, desc: Any, columns: list[np.ndarray], theta: np.ndarray,
+                       targets: list[np.ndarray], summed: bool) -> tuple[str, ...]:
+    """The parameters whose change (a tenth of their range) moves no fitted quantity of a row with a
+    measurement (the energy sum, or each latency output where its target was measured): nothing in the
+    data determines them, so their value is the start value and their bootstrap spread zero."""
+    def fitted(params: np.ndarray) -> list[np.ndarray]:
+        ev = _core.evaluate(template, columns, params, sum=summed)
+        outs = [ev.out0] if summed else [ev.out0, ev.out1]
+        return [o[np.isfinite(t)] for o, t in zip(outs, targets, strict=False)]
+
+    base, out = fitted(theta), []
+    for j, name in enumerate(desc.param_names):
+        moved = theta.copy()
+        step = 0.1 * (desc.upper[j] - desc.lower[j])
+        moved[j] = theta[j] + step if theta[j] + step <= desc.upper[j] else theta[j] - step
+        if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(fitted(moved), base, strict=True)):
+            out.append(name)
+    return tuple(out)
 
 
 def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],

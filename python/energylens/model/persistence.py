@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, residual_sample
 from energylens.outputs import atomic_file
 
 __all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
-           "write_model_file", "check_keys", "checked_params", "read_state_arrays"]
+           "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields"]
 
 #: Template id written to model files for expression models (``EnergyModel.from_expression``).
 EXPRESSION_MODEL_ID = "energylens.expression.v1"
@@ -196,3 +197,14 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
                              f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
     check_keys(doc, FILE_KEYS, f"{p}")
     return doc
+
+
+def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[str, Any]:
+    """A file's fit summary as ``FitSummary`` fields: ``unidentified`` (absent before it was recorded) must
+    list parameter names, and becomes a tuple. TypeError (the caller's "not valid") otherwise."""
+    out = dict(fit)
+    unset = out.get("unidentified", ())
+    if isinstance(unset, str) or not isinstance(unset, (list, tuple)) or not set(unset) <= set(param_names):
+        raise TypeError(f"unidentified must list parameter names, got {unset!r}")
+    out["unidentified"] = tuple(unset)
+    return out

@@ -385,6 +385,24 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     return out, tables[0], tables[1:]
 
 
+#: Parameters that only act on candidates with one of these axes above 1 (else every candidate uses them).
+_ACTS_ON = {"pp_bubble": "pp", "allreduce_latency_us": "tp", "tp_sync_us": "tp"}
+
+
+def _unidentified(space: SearchSpace, em: EnergyModel) -> dict[str, list[str]]:
+    """The parameters of the energy and latency models that no training row depended on (fit summaries)
+    and some searched candidate does."""
+    out = {}
+    for kind, m in (("energy", em), ("latency", em.latency_model)):
+        names = list(getattr(getattr(m, "summary", None), "unidentified", ()) or ())
+        if kind == "latency" and _ttft_sentence(em):  # the TTFT ones are said by the model line already
+            names = [n for n in names if n not in ("eta_prefill", "prefill_batch_factor")]
+        names = [n for n in names if n not in _ACTS_ON or int(getattr(space, _ACTS_ON[n]).max()) > 1]
+        if names:
+            out[kind] = names
+    return out
+
+
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
     """The result's record of the space: its shape and axes (what was searched, enough to search it again),
     workload distribution and explicit candidates."""
@@ -474,7 +492,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     unit = OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
                 "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
-                "energy_calibration": energy_calibrated,
+                "energy_calibration": energy_calibrated, "unidentified_params": _unidentified(space, em),
                 "without_latency_limits": _closest(space, em, options, out, indices, labels)}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),

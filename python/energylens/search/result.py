@@ -271,7 +271,19 @@ class SearchResult:
         pre = self.settings.get("limit_confidence_seconds") or 0.0
         took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
-                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line())
+                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
+                + self._unidentified_line())
+
+    def _unidentified_line(self) -> str:
+        """A note when the model has parameters its training data never exercised ("" otherwise)."""
+        unset = self.settings.get("unidentified_params") or {}
+        if not unset:
+            return ""
+        named = "; ".join(f"{kind} model: {', '.join(names)}" for kind, names in unset.items())
+        example = " (pp > 1 for pp_bubble)" if any("pp_bubble" in names for names in unset.values()) else ""
+        return (f"\nnote: not identified by the model's training data ({named}): no training row depended on "
+                f"them, so candidates that do{example} rest on their starting values; measure such configurations "
+                "before trusting those candidates")
 
     def limits_line(self) -> str:
         """The line on latency limits met at a confidence other than 0.5 ("" otherwise): each limit, the

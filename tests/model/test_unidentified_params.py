@@ -1,0 +1,57 @@
+"""A parameter no training row depends on (pp_bubble fitted on pp = 1 rows only) is reported as not
+identified: no interval that looks certain, recorded in the model file, said by fit and by a search whose
+candidates depend on it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import energylens
+from energylens.cli.main import main
+from energylens.model import EnergyModel, load_model
+from energylens.profiles.datasets import mlenergy_v2
+
+L70 = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+@pytest.fixture(scope="module")
+def pp1_rows():
+    rows = mlenergy_v2()
+    return rows[rows["pp"] == 1].sample(60, random_state=0).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def pp1_model(pp1_rows):
+    return EnergyModel(bootstrap=30).fit(pp1_rows)
+
+
+def test_pp_bubble_without_pipeline_rows_is_not_identified(pp1_model, tmp_path):
+    assert pp1_model.summary.unidentified == ("pp_bubble",)
+    assert "pp_bubble" in pp1_model.latency_model.summary.unidentified
+    p = pp1_model.params["pp_bubble"]
+    assert math.isnan(p.ci_low) and math.isnan(p.ci_high)  # was [0.5, 0.5]: every refit kept the start value
+    assert all(math.isfinite(q.ci_low) for n, q in pp1_model.params.items() if n != "pp_bubble")
+    pp1_model.save(tmp_path / "m.json")
+    assert load_model(tmp_path / "m.json").summary.unidentified == ("pp_bubble",)
+
+
+def test_rows_with_pipeline_stages_identify_it():
+    rows = mlenergy_v2()
+    assert (rows["pp"] > 1).any()
+    assert EnergyModel(bootstrap=0).fit(rows).summary.unidentified == ()
+
+
+def test_fit_and_search_say_it(pp1_model, pp1_rows, tmp_path, capsys):
+    pp1_rows.to_csv(tmp_path / "p.csv", index=False)
+    assert main(["fit", str(tmp_path / "p.csv"), "-o", str(tmp_path / "m.json"), "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "[not identified]" in out and "no training row depends on pp_bubble" in out
+    note = "not identified by the model's training data (energy model: pp_bubble"
+    with_pp = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, pp=[1, 2], top=3,
+                                energy_model=pp1_model, bootstrap=False)
+    assert note in with_pp.summary() and with_pp.settings["unidentified_params"]["energy"] == ["pp_bubble"]
+    without_pp = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, pp=[1], top=3,
+                                   energy_model=pp1_model, bootstrap=False)
+    assert "not identified" not in without_pp.summary()  # no candidate depends on it
