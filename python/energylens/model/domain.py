@@ -200,22 +200,14 @@ def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.nd
 
 def unexercised_params(template: Any, desc: Any, columns: list[np.ndarray], theta: np.ndarray,
                        targets: list[np.ndarray], summed: bool) -> tuple[str, ...]:
-    """The parameters whose change (a tenth of their range) moves no fitted quantity of a row with a
-    measurement (the energy sum, or each latency output where its target was measured): nothing in the
-    data determines them, so their value is the start value and their bootstrap spread zero."""
-    def fitted(params: np.ndarray) -> list[np.ndarray]:
-        ev = _core.evaluate(template, columns, params, sum=summed)
-        outs = [ev.out0] if summed else [ev.out0, ev.out1]
-        return [o[np.isfinite(t)] for o, t in zip(outs, targets, strict=False)]
-
-    base, out = fitted(theta), []
-    for j, name in enumerate(desc.param_names):
-        moved = theta.copy()
-        step = 0.1 * (desc.upper[j] - desc.lower[j])
-        moved[j] = theta[j] + step if theta[j] + step <= desc.upper[j] else theta[j] - step
-        if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(fitted(moved), base, strict=True)):
-            out.append(name)
-    return tuple(out)
+    """The parameters no fitted quantity of a measured row depends on at the fit (the energy sum, or each
+    latency output where its target was measured): their Jacobian column is zero on every such row, so the
+    fit never moved them from the start value and every bootstrap refit keeps it (no spread to report).
+    One evaluation with the analytic Jacobian."""
+    ev = _core.evaluate(template, columns, theta, jacobian=True)
+    jacs = [ev.jacobian0 + ev.jacobian1] if summed else [ev.jacobian0, ev.jacobian1]
+    used = [jac[np.isfinite(t)] for jac, t in zip(jacs, targets, strict=False)]
+    return tuple(name for j, name in enumerate(desc.param_names) if not any(np.any(jac[:, j]) for jac in used))
 
 
 def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],
