@@ -210,3 +210,23 @@ def test_the_confidence_sample_holds_exactly_enumerate_max_candidates(model):
     assert f"a sample of {ENUMERATE_MAX} of {space.size:,} candidates" in record["limit_confidence_method"]
     n = len(model.latency_model.bootstrap_params)
     assert seen == [(b, n) for b in range(1, n + 1)]
+
+
+# load mode below one running request: the time between requests is idle headroom -------------------
+
+def test_a_light_load_reports_the_time_between_requests_as_idle(model):
+    """At 0.05 requests/s one 8B rank holds a request about a third of the time; the template's static
+    energy for the rest used to be reported as "decode static" (docs/search.md calls it idle headroom)."""
+    r = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], rate_per_s=0.05, top=1,
+                          energy_model=model, bootstrap=False)
+    row = r.top.iloc[0]
+    assert row["batch"] < 1
+    total = row["prefill_j"] + row["decode_j"] + row["idle_j"]
+    assert total == pytest.approx(row["energy_j"], rel=1e-12)  # the total is unchanged
+    working = row["prefill_static_j"] + row["decode_static_j"]
+    # the static energy while working : idle = B : (1 - B) of the template's static, up to the engine's idle_j
+    assert working / (working + row["idle_j"]) == pytest.approx(row["batch"], rel=0.05)
+    assert row["decided_by"] == "idle_j" and "idle headroom" in r.explain(0)
+    busy = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], rate_per_s=20, top=1,
+                             energy_model=model, bootstrap=False).top.iloc[0]
+    assert busy["batch"] > 1 and busy["decided_by"] != "idle_j"  # a loaded rank: nothing moved

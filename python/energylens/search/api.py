@@ -24,7 +24,6 @@ import pandas as pd
 from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys, widened
-from energylens.profiles.features import build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, engine_top_k
@@ -37,9 +36,10 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.result import TERMS, SearchResult, gpu_labels
+from energylens.search.result import SearchResult, gpu_labels
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
+from energylens.search.terms import split_terms
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
            "DEFAULT_MAX_NUM_SEQS", "REASONS"]
@@ -181,37 +181,6 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> p
     domain = space.node_size or table
     df["domains"] = np.ceil(df["tp"] * df["pp"] * df["dp"] / domain).astype(int)
     df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
-    return df
-
-
-def _split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel) -> pd.DataFrame:
-    """Static and dynamic energy per phase through the model's own evaluator (busy power and FLOP energy
-    zeroed for the static part), and the term that decides each configuration."""
-    if not len(df):
-        for t in (*TERMS, "decided_by"):
-            df[t] = pd.Series(dtype=float if t != "decided_by" else object)
-        return df
-    points = space.points(df["index"].to_numpy())
-    per = points.shape[1] if points.ndim == 2 else 1
-    # the points as EnergyModel.predict takes them (dp, ep, batch_size = dp x the rank's running batch)
-    feats = build_features(space.point_profiles(points.reshape(-1), np.repeat(df["batch"].to_numpy(), per)))
-    theta = model.theta
-    names = list(model.param_names)
-    static = theta.copy()
-    static[[names.index("busy_power_frac"), names.index("flop_energy_coef")]] = 0.0
-    cols = [feats[n] for n in model.feature_names]
-    static_only = _core.evaluate("energy", cols, static)
-    s_pf, s_dec = static_only.out0, static_only.out1
-    if space.distribution:  # weighted means over the distribution's points, as the engine's energy
-        s_pf, s_dec = s_pf.reshape(-1, per) @ space.workload_weights, s_dec.reshape(-1, per) @ space.workload_weights
-    # the energy calibration's factor of each configuration's combo, as the engine applies it (1: none)
-    factor = space.combo_values[space.digits(df["index"].to_numpy())[0], COMBO_FIELDS.index("energy_factor")]
-    s_pf, s_dec = s_pf * factor, s_dec * factor
-    df["prefill_static_j"] = s_pf
-    df["prefill_dynamic_j"] = df["prefill_j"] - s_pf
-    df["decode_static_j"] = s_dec
-    df["decode_dynamic_j"] = df["decode_j"] - s_dec
-    df["decided_by"] = df[list(TERMS)].idxmax(axis=1)
     return df
 
 
@@ -486,7 +455,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     out, top_df, fronts = _engine_tables(space, em, options, progress, device, indices, labels,
                                          collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
-    top_df = _split_terms(space, top_df, em)
+    top_df = split_terms(space, top_df, em, load=rate_per_s is not None)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
         top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
     unit = OBJECTIVES[objective] + (" per output token" if per_token else " per request")
