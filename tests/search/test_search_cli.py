@@ -155,3 +155,21 @@ def test_bootstrap_seed_reaches_the_search_and_bad_seeds_are_refused(model_file,
     with pytest.raises(SystemExit) as e:
         main([*args, "--bootstrap-seed", "-1"])
     assert e.value.code == 2 and "--bootstrap-seed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "the file is empty"),
+    (b"model\tgpu\ttp\tinput_tokens\toutput_tokens\tbatch_size\nmeta-llama/Llama-3.1-8B-Instruct\tH100\t1\t512\t256\t8\n",
+     "separated by tabs"),
+    (b"model,gpu,tp,input_tokens,output_tokens,batch_size\n", "no data rows"),
+    (b"model,gpu,tp,input_tokens,output_tokens,batch_size\nmeta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8\n"
+     b"meta-llama/Llama-3.1-8B-Instruct,H100,0,512,256,8\n", "column 'tp' data row 2 is 0; it must be a whole number"),
+    (b"model,gpu,tp,input_tokens,output_tokens,batch_size\nmeta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8\n"
+     b"meta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8\n", "data rows [1, 2] describe the same configuration"),
+])
+def test_a_bad_candidate_file_is_named_with_its_data_row(model_file, tmp_path, capsys, content, message):
+    path = tmp_path / "cands.csv"
+    path.write_bytes(content)
+    assert main(["search", "--candidates", str(path), "--model-file", model_file]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and message in err and "Traceback" not in err

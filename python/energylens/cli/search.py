@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -20,7 +21,9 @@ from energylens.cli.options import (
 )
 from energylens.errors import UnknownModelError
 from energylens.outputs import check_output_path
+from energylens.profiles.files import check_csv_file, check_input_file, table_kind
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
+from energylens.profiles.store_dir import STORE_MARKER
 from energylens.search import search
 from energylens.search.result import check_plot_path
 
@@ -159,10 +162,18 @@ def print_result(result, top: int | None = None, out=None) -> None:
 
 
 def _read_candidates(path: str) -> pd.DataFrame:
-    """A CSV of configurations; an ML.ENERGY v3 export is read (relabelled) by its own reader."""
-    table = pd.read_csv(path)  # FileNotFoundError / ParserError name the path
+    """A CSV (or Parquet) table of configurations, checked as a profile file is (empty, binary, another
+    separator: named errors); an ML.ENERGY v3 export is read (relabelled) by its own reader. The frame's
+    ``attrs["source"]`` makes the search's messages name the file and 1-based data rows."""
+    p = Path(path)
+    kind = table_kind(p, path, STORE_MARKER)
+    check_csv_file(p) if kind == "csv" else check_input_file(p, "candidate table")
+    table = pd.read_csv(p) if kind == "csv" else pd.read_parquet(p)
+    if len(table) == 0:
+        raise ValueError(f"{path}: no data rows (the file has a header only)")
     if is_mlenergy_v3_table(tuple(table.columns)):
-        return mlenergy_v3(path)
+        table = mlenergy_v3(path)
+    table.attrs["source"] = str(path)
     return table
 
 

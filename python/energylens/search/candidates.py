@@ -40,6 +40,16 @@ OVERRIDE_COLUMNS = ("params_b", "active_params_b", "n_layers", "d_model", "n_hea
                     "qk_rope_head_dim", "v_head_dim")
 
 
+def _src(df: pd.DataFrame) -> str:
+    """What the messages name: the file the table came from (``attrs["source"]``, set by the command line)."""
+    return str(df.attrs.get("source") or "candidates")
+
+
+def _row(df: pd.DataFrame, i: int) -> str:
+    """Row ``i`` as a user finds it: the 1-based data row of a file, the 0-based position of a DataFrame."""
+    return f"data row {i + 1}" if df.attrs.get("source") else f"row {i} (0-based)"
+
+
 def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) -> np.ndarray:
     """A numeric column (or the default where absent); ValueError naming the column and first bad row."""
     if name not in df.columns:
@@ -51,14 +61,16 @@ def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) ->
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         need = "a whole number >= 1" if whole else "finite and > 0"
-        raise ValueError(f"candidates: column {name!r} row {row} (0-based) is {df[name].iloc[row]!r}; it must be {need}")
+        value = df[name].iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value  # 0, not np.int64(0)
+        raise ValueError(f"{_src(df)}: column {name!r} {_row(df, row)} is {value!r}; it must be {need}")
     return v
 
 
 def _rank_batch(df: pd.DataFrame, dp: np.ndarray) -> np.ndarray:
     """Running sequences per data-parallel rank: batch_size / dp where given, else max_num_seqs."""
     if "batch_size" not in df.columns and "max_num_seqs" not in df.columns:
-        raise ValueError("candidates: need a 'batch_size' (running batch) or 'max_num_seqs' column")
+        raise ValueError(f"{_src(df)}: need a 'batch_size' (running batch) or 'max_num_seqs' column")
     out = np.full(len(df), np.nan)
     if "batch_size" in df.columns:
         out = pd.to_numeric(df["batch_size"], errors="coerce").to_numpy(dtype=np.float64) / dp
@@ -67,7 +79,7 @@ def _rank_batch(df: pd.DataFrame, dp: np.ndarray) -> np.ndarray:
         out = np.where(np.isnan(out), cap, out)
     bad = ~(np.isfinite(out) & (out > 0))
     if bad.any():
-        raise ValueError(f"candidates: row {int(np.flatnonzero(bad)[0])} (0-based) has no finite batch_size or "
+        raise ValueError(f"{_src(df)}: {_row(df, int(np.flatnonzero(bad)[0]))} has no finite batch_size or "
                          "max_num_seqs > 0")
     return out
 
@@ -118,7 +130,7 @@ def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: dict) -> None:
     bad = pp > layers
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"candidates: row {i} (0-based) has pp={int(pp[i])}, more than the {int(layers[i])} layers of "
+        raise ValueError(f"{_src(df)}: {_row(df, i)} has pp={int(pp[i])}, more than the {int(layers[i])} layers of "
                          f"{df['model'].iloc[i]}: a pipeline stage needs at least one layer")
 
 
@@ -131,7 +143,7 @@ def _text(df: pd.DataFrame, name: str, default: str, normalise) -> list[str]:
         try:
             out.append(normalise(str(v)))
         except ValueError as exc:
-            raise ValueError(f"candidates: column {name!r} row {i} (0-based): {exc}") from None
+            raise ValueError(f"{_src(df)}: column {name!r} {_row(df, i)}: {exc}") from None
     return out
 
 
@@ -146,9 +158,10 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     if not isinstance(candidates, pd.DataFrame) or len(candidates) == 0:
         raise ValueError("candidates must be a non-empty pandas DataFrame, one configuration per row")
     df = candidates.reset_index(drop=True)
+    df.attrs = dict(candidates.attrs)  # the source file, for the messages
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"candidates: missing column(s) {', '.join(map(repr, missing))}")
+        raise ValueError(f"{_src(df)}: missing column(s) {', '.join(map(repr, missing))}")
     tp, pp, dp, ep = (_numbers(df, c, 1.0 if c != "tp" else None, True) for c in ("tp", "pp", "dp", "ep"))
     li = _numbers(df, "input_tokens", None, False)
     lo = _numbers(df, "output_tokens", None, False)
@@ -181,5 +194,6 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     if (counts > 1).any():
         dup = uniq[counts > 1][0]
         rows_dup = np.flatnonzero(index == dup)[:5].tolist()
-        raise ValueError(f"candidates: rows {rows_dup} (0-based) describe the same configuration")
+        named = (f"data rows {[r + 1 for r in rows_dup]}" if df.attrs.get("source") else f"rows {rows_dup} (0-based)")
+        raise ValueError(f"{_src(df)}: {named} describe the same configuration")
     return space, index
