@@ -81,7 +81,7 @@ def test_gpu_counts_past_the_bound_are_refused_with_the_axes_named(model):
 
 
 def test_a_rate_no_deployment_can_serve_is_an_error_not_an_overflow(model):
-    with pytest.raises(ValueError, match="rate_per_s needs .* GPUs .* lower the rate"):
+    with pytest.raises(ValueError, match=r"rate_per_s \(--rate\) needs .* GPUs .* lower the rate"):
         _search(model, rate_per_s=1e20, max_num_seqs=[256])
     r = _search(model, rate_per_s=20.0, max_num_seqs=[256])
     assert (r.top["gpus"] >= 1).all() and (r.top["replicas"] >= 1).all()

@@ -96,7 +96,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens search``."""
     p = sub.add_parser("search", help="find the energy-optimal deployment under memory and latency limits")
     p.add_argument("--model", help="model name(s) from the model table, comma-separated (required without --candidates)")
-    p.add_argument("--gpus", help="GPU name(s) from the GPU table, comma-separated (H100,H200,B200)")
+    p.add_argument("--gpus", help="GPU name(s) from the GPU table, comma-separated, e.g. H100,H200,B200 (required "
+                   "without --candidates)")
     p.add_argument("--input-tokens", type=_numbers,
                    help="mean prompt tokens per request (or comma-separated workload points)")
     p.add_argument("--output-tokens", type=_numbers,

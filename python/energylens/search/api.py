@@ -172,7 +172,7 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> p
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
     if len(df) and df["gpus"].max() > MAX_GPU_COUNT:  # load mode: a rate no deployment of this space can serve
-        raise ValueError(f"rate_per_s needs {df['gpus'].max():.3g} GPUs for the best configuration (replicas "
+        raise ValueError(f"rate_per_s (--rate) needs {df['gpus'].max():.3g} GPUs for the best configuration (replicas "
                          f"{df['replicas'].max():.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
     df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
@@ -253,7 +253,8 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
            rate_per_s) -> tuple[SearchSpace, Any, dict | None]:
     """The space, the candidate indices (None: all) and their labels, from the axes or a candidate table."""
     if workload_weights is not None and rate_per_s is not None:
-        raise ValueError("workload_weights (a workload distribution) runs in fixed-batch mode only, not with rate_per_s")
+        raise ValueError("workload_weights (--workload-weights: a workload distribution) runs in fixed-batch mode only, "
+                         "not with rate_per_s (--rate)")
     if candidates is None:
         if model is None or gpus is None or input_tokens is None or output_tokens is None:
             raise ValueError("search needs model, gpus, input_tokens and output_tokens (or candidates=DataFrame)")

@@ -132,7 +132,7 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
     if p == DEFAULT_CONFIDENCE:
         return options, record
     if given["ttft"] is None and given["tpot"] is None:
-        raise ValueError(f"limit_confidence={p:g} applies to the latency limits, but neither tpot_limit_s nor "
+        raise ValueError(f"limit_confidence={p:g} (--limit-confidence) applies to the latency limits, but neither tpot_limit_s nor "
                          "ttft_limit_s (--tpot-limit / --ttft-limit) is set")
     why = latency_model.intervals_unavailable()
     if why is not None:

@@ -101,7 +101,7 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if objective == "carbon" and carbon_g_per_kwh is None:
-        raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (grid intensity, g CO2 per kWh)")
+        raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (--carbon: grid intensity, g CO2 per kWh)")
     opts = {"objective": objective, "per_token": _flag("per_token", per_token),
             "gpu_memory_utilization": _number("gpu_memory_utilization", gpu_memory_utilization, high=1.0),
             "runtime_reserve_bytes": _reserve("runtime_reserve_gib", runtime_reserve_gib) * GIB,

@@ -397,14 +397,15 @@ def _workload_weights(weights, n_points: int) -> np.ndarray | None:
         return None
     if isinstance(weights, str):
         if weights != "equal":
-            raise ValueError(f"workload_weights must be a list of numbers or 'equal', got {weights!r}")
+            raise ValueError(f"workload_weights (--workload-weights) must be a list of numbers or 'equal', got {weights!r}")
         return np.full(n_points, 1.0 / n_points)
     w = np.asarray(_checked_axis(weights, "workload_weights", lambda f: not math.isfinite(f) or f < 0,
                                  lambda v: f"workload_weights must be finite and >= 0, got {v!r}"))
     if len(w) != n_points:
-        raise ValueError(f"workload_weights has {len(w)} values for {n_points} workload points")
+        raise ValueError(f"workload_weights (--workload-weights) has {len(w)} values for {n_points} workload points "
+                         "(one per --input-tokens / --output-tokens pair)")
     if not w.sum() > 0:
-        raise ValueError("workload_weights sum to 0")
+        raise ValueError("workload_weights (--workload-weights) sum to 0")
     return np.ascontiguousarray(w / w.sum())
 
 
