@@ -374,3 +374,14 @@ def test_energy_in_millijoules_fits_with_a_warning_naming_the_units(tmp_path, ca
     rows.to_csv(tmp_path / "j.csv", index=False)  # the same rows in joules: no warning
     assert cli_main(["fit", str(tmp_path / "j.csv"), "-o", str(tmp_path / "m2.json"), "--bootstrap", "0"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_evaluate_with_a_tpot_slo_nothing_meets_says_so(tmp_path, capsys):
+    (tmp_path / "g.csv").write_bytes(_csv(GOOD))
+    argv = ["evaluate", str(tmp_path / "g.csv"), "--no-progress", "--splits", "random", "--repeats", "1",
+            "--train-size", "6", "--methods", "latency_proxy"]
+    assert cli_main([*argv, "--tpot-slo", "0.001"]) == 0
+    err = capsys.readouterr().err
+    assert "--tpot-slo 0.001 s: no row of" in err and "the lowest is 0.009 s" in err
+    assert cli_main([*argv, "--tpot-slo", "0.02"]) == 0
+    assert "--tpot-slo" not in capsys.readouterr().err  # some rows meet it: nothing to say

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from energylens.cli.options import (
     add_gpu_table_option,
     add_prior_options,
@@ -104,8 +106,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)
     apply_gpu_tables(args)
+    profiles = read_profiles_with_rows(args.profiles)
+    _check_slo(args, profiles)
     with extra_methods(_extras(args), _split_list(args.methods)) as names:
-        res = run_evaluation(read_profiles_with_rows(args.profiles), train_size=args.train_size,
+        res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
                              group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
                              tpot_slo=args.tpot_slo, seed=args.seed,
@@ -137,6 +141,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         _print_failures(failed)
         return 2
     return 0
+
+
+def _check_slo(args: argparse.Namespace, profiles) -> None:
+    """A --tpot-slo that no measured row meets leaves Top-1 and regret under it n/a: said before the run."""
+    if args.tpot_slo is None or "tpot_s" not in profiles:
+        return
+    tpot = profiles["tpot_s"].to_numpy(dtype=float)
+    if np.isfinite(tpot).any() and not (tpot <= args.tpot_slo).any():
+        print(f"energylens evaluate: warning: --tpot-slo {args.tpot_slo:g} s: no row of {args.profiles} has a "
+              f"measured TPOT within it (the lowest is {np.nanmin(tpot):.4g} s), so Top-1 and regret under the SLO "
+              "will be n/a; raise it", file=sys.stderr)
 
 
 def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate") -> Path:
