@@ -46,3 +46,13 @@ def test_reported_accuracy_changes_with_the_fit(runs):
 def test_without_the_comparison_it_does_not_promise_one(runs):
     text = runs[(40, 0)]
     assert "comparison below" not in text and "comparison with the baselines" not in text
+
+
+def test_a_report_folder_with_no_comparison_is_refused(tmp_path, capsys):
+    from energylens.cli.main import main
+
+    assert main(["demo", "--no-compare", "--report", str(tmp_path / "r")]) == 2
+    assert "--no-compare skips" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    with pytest.raises(SystemExit):
+        main(["demo", "--train-size", "0"])
+    assert "--train-size" in capsys.readouterr().err

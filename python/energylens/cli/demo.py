@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.evaluate import REPORT_FILES, write_report_folder
+from energylens.cli.options import positive_int, seed
 from energylens.cli.search import print_result
 from energylens.compare.metrics import score_groups
 from energylens.compare.report import format_summary
@@ -74,15 +75,22 @@ def choices_table(profiles: pd.DataFrame, energy_pred: np.ndarray, tpot: np.ndar
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens demo``."""
     p = sub.add_parser("demo", help="run the main job on the bundled real data")
-    p.add_argument("--seed", type=int, default=0, help="seed of the training draw (0)")
-    p.add_argument("--train-size", type=int, default=50, help="training rows drawn at random (50)")
-    p.add_argument("--report", default="energylens-report",
-                   help="folder for the evaluation report (energylens-report; an existing folder must be empty "
-                        "or an earlier energylens report, which is replaced)")
-    p.add_argument("--repeats", type=int, default=5, help="seeded repeats of the closing comparison (5)")
-    p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines")
-    p.set_defaults(func=lambda a: run_demo(seed=a.seed, train_size=a.train_size, report_dir=a.report,
-                                           repeats=a.repeats, compare=not a.no_compare))
+    p.add_argument("--seed", type=seed, default=0, help="seed of the training draw (0)")
+    p.add_argument("--train-size", type=positive_int, default=50, help="training rows drawn at random (50)")
+    p.add_argument("--report", default=None,
+                   help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
+                        "be empty or an earlier energylens report, which is replaced)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="seeded repeats of the closing comparison (5)")
+    p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines (and its "
+                   "report)")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.no_compare and args.report is not None:
+        raise ValueError("--report is the closing comparison's report, which --no-compare skips: drop one of them")
+    return run_demo(seed=args.seed, train_size=args.train_size, report_dir=args.report or "energylens-report",
+                    repeats=args.repeats, compare=not args.no_compare)
 
 
 def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyModel, pd.DataFrame]:
