@@ -55,3 +55,19 @@ def test_fit_and_search_say_it(pp1_model, pp1_rows, tmp_path, capsys):
     without_pp = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, pp=[1], top=3,
                                    energy_model=pp1_model, bootstrap=False)
     assert "not identified" not in without_pp.summary()  # no candidate depends on it
+
+
+def test_predict_notes_what_rests_on_start_values(pp1_rows, tmp_path, capsys):
+    pp1_rows.to_csv(tmp_path / "p.csv", index=False)
+    assert main(["fit", str(tmp_path / "p.csv"), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    rows = pp1_rows.head(4).copy()
+    rows.to_csv(tmp_path / "c1.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m.json"), str(tmp_path / "c1.csv"), "-o", str(tmp_path / "o1.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "ttft_s_pred is a roofline estimate" in err  # v2 rows measure no TTFT
+    assert "not identified" not in err                  # no row with pp > 1: pp_bubble does not matter
+    rows.loc[0, ["tp", "pp"]] = [1, 2]
+    rows.to_csv(tmp_path / "c2.csv", index=False)
+    assert main(["predict", str(tmp_path / "m.json"), str(tmp_path / "c2.csv"), "-o", str(tmp_path / "o2.csv")]) == 0
+    assert "not identified by the model's training data (energy model: pp_bubble" in capsys.readouterr().err

@@ -53,6 +53,25 @@ def _interval_columns(model, configs, level: float, what: str) -> pd.DataFrame:
     return pd.DataFrame({c: np.full(len(configs), np.nan) for c in model.interval_columns})
 
 
+def _note_unfitted(model, configs: pd.DataFrame) -> None:
+    """Say which predicted columns rest on start values: TTFT from a latency model that saw no measured TTFT,
+    and parameters no training row depended on (``summary.unidentified``; pp_bubble only where a row has
+    pp > 1)."""
+    latency = model.latency_model if isinstance(model, EnergyModel) else model
+    if latency is not None and getattr(latency, "ttft_fitted", None) is False:
+        print("energylens predict: note: ttft_s_pred is a roofline estimate: the latency model saw no measured TTFT, "
+              "so its prefill efficiency and batching factor sit at their start values", file=sys.stderr)
+    pipelined = "pp" in configs and bool((configs["pp"] > 1).any())
+    named = []
+    for kind, m in (("energy", model if isinstance(model, EnergyModel) else None), ("latency", latency)):
+        unset = [n for n in getattr(getattr(m, "summary", None), "unidentified", ())
+                 if n not in ("eta_prefill", "prefill_batch_factor") and (n != "pp_bubble" or pipelined)]
+        named += [f"{kind} model: {', '.join(unset)}"] if unset else []
+    if named:
+        print(f"energylens predict: note: not identified by the model's training data ({'; '.join(named)}): no "
+              "training row depended on them, so the rows that do rest on their start values", file=sys.stderr)
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS)  # and every --gpu-table
     apply_gpu_tables(args)
@@ -71,6 +90,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                   "rows have a key not seen in training and keep the shared model's prediction (factor 1)")
     else:  # a model file fitted from latency-only profiles
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
+    _note_unfitted(model, configs)
     parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
     out = pd.concat([configs.reset_index(drop=True), *parts], axis=1)
     replaced = existing_file(args.output)
