@@ -56,6 +56,22 @@ BAD = [
     ("grid", "input_len", [{"value": 3, "spread": 1}], "grid.input_len[0].spread", "unknown key"),
     ("grid", "output_len", [0], "grid.output_len[0]", "must be >= 1"),
     ("grid", "batch", [1], "grid.batch", "unknown key"),
+    # settings that would be silently ignored or silently change what is measured
+    ("grid", "input_len", [{"distribution": "uniform", "value": 100, "low": 1, "high": 200}],
+     "grid.input_len[0].value", "not used by a uniform length"),
+    ("grid", "input_len", [{"value": 100, "mean": 5}], "grid.input_len[0].mean", "not used by a fixed length"),
+    ("grid", "input_len", [{"distribution": "uniform", "low": 8, "high": 8}], "grid.input_len[0]",
+     "is the fixed length 8"),
+    ("grid", "input_len", [{"distribution": "normal", "mean": 8, "std": 0}], "grid.input_len[0].std",
+     "is the fixed length 8"),
+    ("grid", "input_len", [{"distribution": "lognormal", "mean": 100000, "std": 10, "low": 16, "high": 64}],
+     "grid.input_len[0].mean", "outside [low, high] = [16, 64]"),
+    ("grid", "input_len", [10_000_000_000], "grid.input_len[0]", "must be <= 10,000,000"),
+    ("grid", "max_num_seqs", [100_000_000], "grid.max_num_seqs[0]", "must be <= 1,000,000"),
+    ("grid", "models", ["/models/x", "/models/./x/"], "grid.models", "are the same path"),
+    ("sweep", "name", {"a": 1}, "sweep.name", "must be a non-empty string"),
+    ("sweep", "server_requests", 100, "sweep.server_requests", "mode 'server' only"),
+    ("sweep", "gpu_memory_utilization", 0.5, "sweep.gpu_memory_utilization", "vLLM's setting"),
 ]
 
 
@@ -67,6 +83,13 @@ def test_bad_spec_names_key_and_problem(table, key, value, where, problem):
     assert info.value.key == where
     assert f"'{where}'" in str(info.value) and problem in str(info.value)
     assert str(info.value).startswith("s.toml: ")
+
+
+def test_a_server_port_must_be_a_tcp_port():
+    raw = {"sweep": {"backend": "vllm", "mode": "server", "server_port": 70000}, "grid": GOOD["grid"]}
+    with pytest.raises(SweepSpecError, match="<= 65535") as info:
+        parse_spec(raw)
+    assert info.value.key == "sweep.server_port"
 
 
 def test_vllm_specific_rules():

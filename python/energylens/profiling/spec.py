@@ -193,11 +193,13 @@ def _fail(src: str, key: str, problem: str) -> SweepSpecError:
     return SweepSpecError(f"key {key!r}: {problem}", src, key)
 
 
-def _int(src: str, key: str, v: Any, lo: int) -> int:
+def _int(src: str, key: str, v: Any, lo: int, hi: int | None = None) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise _fail(src, key, f"must be an integer, got {v!r}")
     if v < lo:
         raise _fail(src, key, f"must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise _fail(src, key, f"must be <= {hi:,}, got {v:,}")
     return v
 
 
@@ -215,26 +217,46 @@ def _choice(src: str, key: str, v: Any, allowed: tuple[str, ...]) -> str:
     return v.lower()
 
 
+#: The longest prompt or output a spec may ask for, and the largest max_num_seqs (beyond any served model).
+MAX_TOKENS = 10_000_000
+MAX_NUM_SEQS = 1_000_000
+
+#: The keys each length distribution reads (any other is refused: it would be silently ignored).
+_LENGTH_KEYS = {"fixed": {"value"}, "uniform": {"low", "high"}, "normal": {"mean", "std", "low", "high"},
+                "lognormal": {"mean", "std", "low", "high"}}
+
+
 def _length(src: str, key: str, v: Any) -> LengthSpec:
     if not isinstance(v, Mapping):
-        return LengthSpec("fixed", value=_int(src, key, v, 1))
+        return LengthSpec("fixed", value=_int(src, key, v, 1, MAX_TOKENS))
     unknown = set(v) - {"distribution", "value", "mean", "std", "low", "high"}
     if unknown:
         raise _fail(src, f"{key}.{sorted(unknown)[0]}", "unknown key (allowed: distribution, value, mean, std, low, high)")
     dist = _choice(src, f"{key}.distribution", v.get("distribution", "fixed"), DISTRIBUTIONS)
+    unused = set(v) - {"distribution"} - _LENGTH_KEYS[dist]
+    if unused:
+        raise _fail(src, f"{key}.{sorted(unused)[0]}", f"not used by a {dist} length (it reads "
+                    f"{', '.join(sorted(_LENGTH_KEYS[dist]))})")
     if dist == "fixed":
-        return LengthSpec("fixed", value=_int(src, f"{key}.value", v.get("value"), 1))
-    low = _int(src, f"{key}.low", v.get("low", 1), 1)
-    high = _int(src, f"{key}.high", v.get("high", 1_000_000), low)
+        return LengthSpec("fixed", value=_int(src, f"{key}.value", v.get("value"), 1, MAX_TOKENS))
+    low = _int(src, f"{key}.low", v.get("low", 1), 1, MAX_TOKENS)
+    high = _int(src, f"{key}.high", v.get("high", 1_000_000), low, MAX_TOKENS)
     if dist == "uniform":
         if "low" not in v or "high" not in v:
             raise _fail(src, key, "a uniform distribution needs low and high")
+        if low == high:
+            raise _fail(src, key, f"uniform with low = high is the fixed length {low}: write {low}")
         return LengthSpec(dist, low=low, high=high)
     for k in ("mean", "std"):
         if k not in v:
             raise _fail(src, key, f"a {dist} distribution needs mean and std")
     mean = _number(src, f"{key}.mean", v["mean"], 1.0)
     std = _number(src, f"{key}.std", v["std"], 0.0)
+    if std == 0:
+        raise _fail(src, f"{key}.std", f"a {dist} length with std 0 is the fixed length {mean:g}: write it as one")
+    if not low <= mean <= high:
+        raise _fail(src, f"{key}.mean", f"{mean:g} lies outside [low, high] = [{low}, {high}]: nearly every draw "
+                    "would be clipped to a bound")
     return LengthSpec(dist, mean=mean, std=std, low=low, high=high)
 
 
@@ -253,7 +275,10 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(s) - _SWEEP_KEYS
     if unknown:
         raise _fail(src, f"sweep.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(_SWEEP_KEYS))})")
-    out: dict[str, Any] = {"name": str(s.get("name", Path(src).stem if src else "sweep"))}
+    name = s.get("name", Path(src).stem if src else "sweep")
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(src, "sweep.name", f"must be a non-empty string, got {name!r}")
+    out: dict[str, Any] = {"name": name}
     if "backend" not in s:
         raise _fail(src, "sweep.backend", f"missing (one of {', '.join(BACKENDS)})")
     out["backend"] = _choice(src, "sweep.backend", s["backend"], BACKENDS)
@@ -287,6 +312,13 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     out["image_size"] = [_int(src, f"sweep.image_size[{i}]", x, 1) for i, x in enumerate(size)]
     if out["mode"] == "server" and out["backend"] != "vllm":
         raise _fail(src, "sweep.mode", "mode 'server' needs backend 'vllm' (vllm serve)")
+    if out["server_port"] > 65535:
+        raise _fail(src, "sweep.server_port", f"must be a TCP port <= 65535 (0: any free one), got {out['server_port']}")
+    for k in ("server_requests", "server_port"):
+        if k in s and out["mode"] != "server":
+            raise _fail(src, f"sweep.{k}", "is read in mode 'server' only (vllm serve); this sweep is offline")
+    if "gpu_memory_utilization" in s and out["backend"] != "vllm":
+        raise _fail(src, "sweep.gpu_memory_utilization", "is vLLM's setting; the transformers backend does not read it")
     return out
 
 
@@ -306,8 +338,9 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
                 if not isinstance(v, str) or not v.strip():
                     raise _fail(src, key, f"must be a Hugging Face id or a local path, got {v!r}")
             out[k] = [str(v) for v in vals]
+            _check_same_paths(src, out[k])
         elif k in ("tp", "pp", "dp", "ep", "max_num_seqs"):
-            out[k] = [_int(src, key, v, 1) for key, v in keyed]
+            out[k] = [_int(src, key, v, 1, MAX_NUM_SEQS if k == "max_num_seqs" else None) for key, v in keyed]
         elif k in ("input_len", "output_len"):
             out[k] = [_length(src, key, v) for key, v in keyed]
         else:
@@ -317,6 +350,17 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
             raise _fail(src, f"grid.{k}", f"lists a value twice: {vals!r}")
     _check_backend(src, out, sweep)
     return out
+
+
+def _check_same_paths(src: str, models: list[str]) -> None:
+    """Two spellings of one local folder ("/models/x", "/models/x/", "/models/./x") would measure it twice."""
+    seen: dict[str, str] = {}
+    for m in models:
+        if m.startswith(("/", "./", "../", "~")):
+            norm = os.path.normpath(os.path.expanduser(m))
+            if norm in seen:
+                raise _fail(src, "grid.models", f"lists one model twice: {seen[norm]!r} and {m!r} are the same path")
+            seen[norm] = m
 
 
 def _check_backend(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any]) -> None:
