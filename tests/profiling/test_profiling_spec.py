@@ -190,3 +190,11 @@ def test_the_spec_in_docs_profiling_md_parses(tmp_path):
     path.write_text(block)
     spec = load_spec(path)
     assert spec.sweep["server_requests"] == 0
+
+
+def test_progress_lines_keep_the_org_of_a_hub_id_and_shorten_a_folder():
+    raw = {"sweep": {"backend": "transformers"},
+           "grid": {"models": ["org-a/m-7b", "org-b/m-7b", "/models/deep/folder/m-7b"], "max_num_seqs": [1],
+                    "input_len": [8], "output_len": [4]}}
+    described = [c.describe().split()[0] for c in parse_spec(raw).configs()]
+    assert described == ["org-a/m-7b", "org-b/m-7b", "m-7b"]

@@ -140,7 +140,8 @@ class RunConfig:
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
-        return (f"{Path(self.model).name if os.sep in self.model else self.model} {self.backend}/{self.mode} "
+        local = self.model.startswith(("/", "./", "../", "~"))  # a folder: its name; a Hub id keeps its org
+        return (f"{Path(self.model).name if local else self.model} {self.backend}/{self.mode} "
                 f"tp{self.tp} pp{self.pp} dp{self.dp} ep{self.ep} {self.precision} kv={self.kv_cache_dtype} "
                 f"bs{self.max_num_seqs} in={self.input_len.label()} out={self.output_len.label()} "
                 f"{self.modality} rep{self.repetition}")
