@@ -176,3 +176,11 @@ def test_a_grid_listed_in_another_order_resumes_as_the_same_sweep(tmp_path):
                      run_one=_fake).skipped == 4
     with pytest.raises(ValueError, match="made by another spec"):  # another set of units is still refused
         run_sweep(spec([2, 1, 4], [16, 8]), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
+
+
+def test_active_choice_without_energy_is_refused_before_the_store(tmp_path):
+    from energylens.profiling import run_sweep
+
+    with pytest.raises(ValueError, match="--power-source none measures none"):
+        run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", strategy="active", run_one=_fake)
+    assert not (tmp_path / "s").exists()

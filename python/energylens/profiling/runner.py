@@ -133,6 +133,9 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         raise ValueError(f"--budget must be >= 1, got {budget}")
     if strategy == "active" and ray_address is not None:
         raise ValueError("--strategy active chooses one configuration at a time; run it without --ray")
+    if strategy == "active" and parse_power_source(power_source)[0] == "none":
+        raise ValueError("--strategy active chooses the next configuration from the energies measured so far; "
+                         "--power-source none measures none: use nvml (or replay / synthetic), or --strategy random")
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
