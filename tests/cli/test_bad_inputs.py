@@ -385,3 +385,15 @@ def test_evaluate_with_a_tpot_slo_nothing_meets_says_so(tmp_path, capsys):
     assert "--tpot-slo 0.001 s: no row of" in err and "the lowest is 0.009 s" in err
     assert cli_main([*argv, "--tpot-slo", "0.02"]) == 0
     assert "--tpot-slo" not in capsys.readouterr().err  # some rows meet it: nothing to say
+
+
+def test_monitor_labels_the_gpus_asked_for(tmp_path, capsys):
+    """--gpus 3,5 on the synthetic source read "GPU0 / GPU1" in the lines, the totals and the trace."""
+    from energylens.measure.trace import Trace
+
+    out = tmp_path / "t.parquet"
+    assert cli_main(["monitor", "--source", "synthetic", "--gpus", "3,5", "--duration", "0.3", "--interval", "0.1",
+                     "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "GPU3" in text and "GPU5" in text and "GPU0" not in text
+    assert [g["index"] for g in Trace.load(out).meta["gpus"]] == [3, 5]

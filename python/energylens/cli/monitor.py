@@ -53,9 +53,18 @@ def _sampler(args: argparse.Namespace) -> PowerSampler:
         n = len(args.gpus) if args.gpus else 1
         t = np.arange(0.0, 3600.0, 0.5)
         p = np.where(np.arange(t.size) % 2 == 0, 150.0, 450.0)
-        return PowerSampler.synthetic([(t, p)] * n)
+        sampler = PowerSampler.synthetic([(t, p)] * n)
+        for entry, index in zip(sampler.meta.get("gpus", []), args.gpus or [], strict=False):
+            entry["index"] = int(index)  # the --gpus asked for, in the labels and the saved trace
+        return sampler
     dcgm = {"off": False, "auto": "auto", "on": True}[args.dcgm]
     return PowerSampler.nvml(args.gpus, dcgm=dcgm)  # NvmlUnavailableError (with the fix) without NVML
+
+
+def _labels(sampler: PowerSampler) -> list[int]:
+    """Each sampled GPU's visible index as its sampler records it (NVML's; the --gpus of a synthetic one)."""
+    recorded = [int(g["index"]) for g in sampler.meta.get("gpus", []) if "index" in g]
+    return recorded if len(recorded) == sampler.gpu_count else list(range(sampler.gpu_count))
 
 
 def _latest_power(samples: dict, gpu_count: int) -> list[float]:
@@ -67,7 +76,7 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
     return out
 
 
-def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float) -> bool:
+def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float, labels: list[int]) -> bool:
     """Print the latest power of every GPU every ``interval_s`` (one updating line on a terminal)
     until ``duration_s`` has passed; returns whether Ctrl-C ended it."""
     tty = sys.stdout.isatty()
@@ -79,7 +88,7 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float) ->
             sampler.flush()
             watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
             line = f"{time.monotonic() - start:7.1f} s  " + "  ".join(
-                f"GPU{g} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
+                f"GPU{labels[g]} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
             print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
     except KeyboardInterrupt:
         return True
@@ -89,7 +98,7 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float) ->
     return False
 
 
-def _summary(total: Measurement, res: SamplerResult, interrupted: bool) -> None:
+def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: list[int]) -> None:
     """Energy per GPU and in total (with the counter's where there is one), update periods,
     fallbacks and drops."""
     print(f"sampled {total.duration_s:.2f} s from {res.active_source or 'no source'} ({res.kind})"
@@ -97,7 +106,7 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool) -> None:
     for g, e in enumerate(total.energy_j_per_gpu):
         c = total.counter_energy_j_per_gpu[g]
         counter = f", counter {c:.1f} J" if c == c else ""
-        print(f"  GPU{g}: {e:10.1f} J  avg {e / total.duration_s:7.1f} W{counter}")
+        print(f"  GPU{labels[g]}: {e:10.1f} J  avg {e / total.duration_s:7.1f} W{counter}")
     counter_total = f", counter {total.counter_energy_j:.1f} J" if total.counter_energy_j == total.counter_energy_j else ""
     print(f"  total: {total.energy_j:9.1f} J  avg {total.avg_power_w:7.1f} W{counter_total}")
     for src, period in sorted(res.update_period_s.items()):
@@ -116,10 +125,10 @@ def run_monitor(args: argparse.Namespace) -> int:
     sampler = _sampler(args)
     with EnergyMonitor(sampler, sync=False) as mon:
         mon.begin_window("total")
-        interrupted = _live(sampler, args.duration, args.interval)
+        interrupted = _live(sampler, args.duration, args.interval, _labels(sampler))
         total = mon.end_window("total")
         trace = mon.trace() if args.output else None
-    _summary(total, mon.result, interrupted)
+    _summary(total, mon.result, interrupted, _labels(sampler))
     if trace is not None:
         replaced = existing_file(args.output)
         trace.save(args.output)
