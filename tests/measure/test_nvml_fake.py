@@ -126,7 +126,7 @@ def test_cli_monitor_reports_totals_and_periods(fake_nvml, tmp_path):
                           "0.25", "--gpus", "1", "-o", str(trace)], capture_output=True, text=True, env=env,
                          timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "GPU0" in out.stdout and "total:" in out.stdout
+    assert "GPU1" in out.stdout and "GPU0" not in out.stdout and "total:" in out.stdout  # --gpus 1 is GPU1
     assert "nvml_samples: update period 20.0 ms" in out.stdout
     from energylens.measure.trace import Trace
 
