@@ -65,6 +65,9 @@ def test_a_workload_sweep_labels_each_point(model):
     dist = energylens.search(L8, "H100", input_tokens=[512, 1024], output_tokens=256, tp=[1], max_num_seqs=[8],
                              workload_weights="equal", energy_model=model, bootstrap=False)
     assert dist.to_frame()["config"].iloc[0].endswith("B8")
+    # ranking two workloads in one list is said, once; one point or one distribution says nothing
+    assert "note: the 2 workload points are separate workloads ranked together" in r.summary()
+    assert "workload points" not in one.summary() and "workload points" not in dist.summary()
 
 
 def test_cli_accepts_equal_workload_weights(model, tmp_path, capsys):

@@ -272,7 +272,16 @@ class SearchResult:
         took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
-                + self._unidentified_line())
+                + self._unidentified_line() + self._points_line())
+
+    def _points_line(self) -> str:
+        """Several workload points without weights are separate workloads ranked in one list: said once."""
+        if not self._workload_in_label:
+            return ""
+        n = self.settings.get("space_shape", {}).get("workloads", 1)
+        return (f"\nnote: the {n} workload points are separate workloads ranked together by {self.objective}, so "
+                "the cheapest point's configurations lead; search one point at a time for the best deployment of "
+                "each, or give workload weights (--workload-weights) to treat them as one distribution")
 
     def _unidentified_line(self) -> str:
         """A note when the model has parameters its training data never exercised ("" otherwise)."""
