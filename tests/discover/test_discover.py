@@ -114,8 +114,19 @@ def test_cli_end_to_end(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert doc["format"] == "energylens.discovery" and doc["front"]
     assert (tmp_path / "rep" / "front.png").stat().st_size > 0
-    assert "$$" in (tmp_path / "rep" / "discovery.md").read_text()
-    assert "backend: operon" in capsys.readouterr().out
+    report = (tmp_path / "rep" / "discovery.md").read_text()
+    assert "$$" in report
+    printed = capsys.readouterr().out
+    assert "backend: operon" in printed
+    # a score the held-out rows cannot give (no group varies TP x PP) reads n/a, never nan
+    assert " nan " not in printed
+    assert "| nan |" not in report
+
+
+def test_a_missing_score_is_shown_as_na():
+    from energylens.discover.search import shown
+
+    assert shown(float("nan"), ".3f") == "n/a" and shown(0.25, ".3f") == "0.250"
 
 
 def test_cli_bad_backend_is_a_located_error(monkeypatch, capsys):

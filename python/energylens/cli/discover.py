@@ -60,6 +60,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")
     from energylens.discover import discover, write_report
+    from energylens.discover.search import shown
 
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
@@ -67,13 +68,13 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     print(f"backend: {result.backend} ({result.backend_reason})")
     t = result.template
     print(f"{'':>3} {'cplx':>4} {'R^2':>8} {'Top-1':>6} {'TPxPP':>6} {'pair':>6} {'MAPE%':>7}  expression")
-    print(f"{'T':>3} {'-':>4} {t['r2']:8.4f} {t['top1']:6.3f} {t['parallelism_top1']:6.3f} {t['pairwise']:6.3f} "
-          f"{t['mape']:7.2f}  template")
+    def scores(d: dict) -> str:  # "n/a" where the held-out rows allow no such choice
+        return (f"{shown(d['r2'], '.4f'):>8} {shown(d['top1'], '.3f'):>6} {shown(d['parallelism_top1'], '.3f'):>6} "
+                f"{shown(d['pairwise'], '.3f'):>6} {shown(d['mape'], '.2f'):>7}")
+    print(f"{'T':>3} {'-':>4} {scores(t)}  template")
     for i, e in enumerate(result.front):
-        h = e.heldout
         star = "*" if i == result.chosen else " "
-        print(f"{i:>2}{star} {e.complexity:>4} {h['r2']:8.4f} {h['top1']:6.3f} {h['parallelism_top1']:6.3f} "
-              f"{h['pairwise']:6.3f} {h['mape']:7.2f}  {e.expression}")
+        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)}  {e.expression}")
     if result.residual_test:
         r = result.residual_test
         print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from energylens.discover.search import DiscoveryResult  # noqa: E402
+from energylens.discover.search import DiscoveryResult, shown  # noqa: E402
 
 __all__ = ["write_report"]
 
@@ -46,13 +46,14 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
              f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", "", "![front](front.png)", "",
              "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV error |",
              "|---|---|---|---|---|---|---|---|",
-             f"| template | 12 params | {t['r2']:.4f} | {t['top1']:.3f} | {t['parallelism_top1']:.3f} | "
-             f"{t['pairwise']:.3f} | {t['mape']:.2f} | |"]
+             f"| template | 12 params | {shown(t['r2'], '.4f')} | {shown(t['top1'], '.3f')} | "
+             f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | |"]
     for i, e in enumerate(result.front):
         h = e.heldout
         mark = " (chosen)" if i == result.chosen else ""
-        lines.append(f"| {i}{mark} | {e.complexity} | {h['r2']:.4f} | {h['top1']:.3f} | {h['parallelism_top1']:.3f} | "
-                     f"{h['pairwise']:.3f} | {h['mape']:.2f} | {e.cv_error:.4f} |")
+        lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
+                     f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
+                     f"{shown(e.cv_error, '.4f')} |")
     lines += ["", "## Expressions", ""]
     what = "log-correction g (model: template x exp(g))" if result.target == "residual" else "energy (J)"
     for i, e in enumerate(result.front):

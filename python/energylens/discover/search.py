@@ -27,7 +27,13 @@ from energylens.model.compile import compile_expression, parametrize
 from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
 
-__all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS"]
+__all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown"]
+
+
+def shown(value: float, spec: str) -> str:
+    """A held-out score as printed: "n/a" where the held-out rows allow no such choice (NaN), e.g. the TP x PP
+    choice when no held-out group varies the parallelism."""
+    return "n/a" if value != value else format(value, spec)
 
 TARGETS = {"energy": "energy_j", "prefill": "prefill_energy_j", "decode": "decode_energy_j", "residual": "energy_j"}
 
