@@ -397,3 +397,14 @@ def test_monitor_labels_the_gpus_asked_for(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "GPU3" in text and "GPU5" in text and "GPU0" not in text
     assert [g["index"] for g in Trace.load(out).meta["gpus"]] == [3, 5]
+
+
+def test_sweep_rows_without_energy_fit_the_latency_model_and_say_why(tmp_path, capsys):
+    """A store measured where NVML was missing: energy_j NaN, energy_measured False. The hint used to be
+    'did you mean column energy_measured?'."""
+    rows = GOOD.assign(energy_j=math.nan, energy_measured=False, power_source="none (NVML unavailable: no driver)")
+    rows.to_csv(tmp_path / "s.csv", index=False)
+    assert cli_main(["fit", str(tmp_path / "s.csv"), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "no energy_j measurements (power source: none (NVML unavailable: no driver)); fitted the latency" in out
+    assert "energy_measured" not in out

@@ -90,7 +90,7 @@ def _print_design(s) -> None:
 
 def energy_column_hint(columns) -> str | None:
     """The column a user probably meant as ``energy_j`` (case or spelling), or None."""
-    names = [str(c) for c in columns if str(c) != "energy_j"]
+    names = [str(c) for c in columns if str(c) not in ("energy_j", "energy_measured")]  # (a sweep's True/False flag)
     lowered = {n.lower(): n for n in names}
     if "energy_j" in lowered:
         return lowered["energy_j"]
@@ -184,7 +184,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                              "model) and no ttft_s / tpot_s (s, for the latency model); this looks like a table of "
                              "configurations, which `energylens predict` or `search --candidates` take "
                              "(docs/profile-schema.md lists the measured columns)")
-        return _fit_latency_only(args, profiles, opts, "no energy_j measurements")
+        sources = sorted(set(profiles["power_source"].astype(str))) if "power_source" in profiles else []
+        why = "no energy_j measurements" + (f" (power source: {'; '.join(sources)})" if sources else "")
+        return _fit_latency_only(args, profiles, opts, why)
     check_prior_options(args)
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=args.tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
