@@ -233,3 +233,12 @@ def test_a_light_load_reports_the_time_between_requests_as_idle(model):
     busy = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], rate_per_s=20, top=1,
                              energy_model=model, bootstrap=False).top.iloc[0]
     assert busy["batch"] > 1 and busy["decided_by"] != "idle_j"  # a loaded rank: nothing moved
+
+
+def test_dp_values_tying_in_fixed_mode_are_explained(model):
+    kw = dict(input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[64], energy_model=model, bootstrap=False)
+    fixed = energylens.search(L8, "H100", dp=[1, 2], **kw)
+    assert fixed.top["energy_j"].nunique() == 1  # the tie the note explains
+    assert "data parallelism does not change energy" in fixed.summary()
+    assert "data parallelism" not in energylens.search(L8, "H100", dp=[1], **kw).summary()
+    assert "data parallelism" not in energylens.search(L8, "H100", dp=[1, 2], rate_per_s=5, **kw).summary()

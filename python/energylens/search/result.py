@@ -272,7 +272,16 @@ class SearchResult:
         took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
-                + self._unidentified_line() + self._points_line())
+                + self._unidentified_line() + self._points_line() + self._dp_line())
+
+    def _dp_line(self) -> str:
+        """Fixed-batch mode with several dp values: each rank runs the same batch, so they tie; said once."""
+        s = self.settings
+        if s.get("rate_per_s") is not None or len(s.get("dp") or []) < 2 or s.get("explicit_candidates"):
+            return ""
+        return ("\nnote: at a fixed running batch per rank, data parallelism does not change energy or latency per "
+                "request (each rank serves the same batch), so dp values tie; give a request rate (--rate) to size "
+                "the replicas for a load")
 
     def _points_line(self) -> str:
         """Several workload points without weights are separate workloads ranked in one list: said once."""
