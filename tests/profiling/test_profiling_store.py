@@ -184,3 +184,13 @@ def test_active_choice_without_energy_is_refused_before_the_store(tmp_path):
     with pytest.raises(ValueError, match="--power-source none measures none"):
         run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", strategy="active", run_one=_fake)
     assert not (tmp_path / "s").exists()
+
+
+def test_parts_without_a_marker_are_not_taken_as_this_sweeps_units(tmp_path):
+    from energylens.profiling import run_sweep
+
+    run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", run_one=_fake)
+    (tmp_path / "s" / "energylens-store.json").unlink()
+    for resume in (False, True):
+        with pytest.raises(ValueError, match="parts/ holds part files but there is no energylens-store.json"):
+            run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=resume, power_source="none", run_one=_fake)

@@ -126,6 +126,10 @@ class Store:
                 raise ValueError(f"{self.dir}: the store's rows were measured with --power-source {before}; resume "
                                  f"with the same source (not {now}), so that one fit never mixes two ways of "
                                  "measuring energy, or start another store")
+        elif self.parts.is_dir() and any(self.parts.glob("*.parquet")):
+            raise ValueError(f"{self.dir}: parts/ holds part files but there is no {STORE_MARKER} (a store whose "
+                             "marker was deleted, or files copied in): they would be taken as measured units of this "
+                             "sweep; choose an empty directory, or move parts/ away")
         self.parts.mkdir(parents=True, exist_ok=True)
         self.clean_temporaries()
         if not self.exists():
