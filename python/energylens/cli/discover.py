@@ -59,8 +59,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")
-    from energylens.discover import discover, write_report
-    from energylens.discover.search import shown
+    from energylens.discover import discover, shown, write_report
 
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
