@@ -206,8 +206,11 @@ def unexercised_params(template: Any, desc: Any, columns: list[np.ndarray], thet
     One evaluation with the analytic Jacobian."""
     ev = _core.evaluate(template, columns, theta, jacobian=True)
     jacs = [ev.jacobian0 + ev.jacobian1] if summed else [ev.jacobian0, ev.jacobian1]
-    used = [jac[np.isfinite(t)] for jac, t in zip(jacs, targets, strict=False)]
-    return tuple(name for j, name in enumerate(desc.param_names) if not any(np.any(jac[:, j]) for jac in used))
+    moved = np.zeros(len(desc.param_names), dtype=bool)
+    for jac, t in zip(jacs, targets, strict=False):
+        measured = np.isfinite(t)
+        moved |= (jac if measured.all() else jac[measured]).any(axis=0)
+    return tuple(name for name, m in zip(desc.param_names, moved.tolist(), strict=True) if not m)
 
 
 def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],
