@@ -194,3 +194,18 @@ def test_parts_without_a_marker_are_not_taken_as_this_sweeps_units(tmp_path):
     for resume in (False, True):
         with pytest.raises(ValueError, match="parts/ holds part files but there is no energylens-store.json"):
             run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=resume, power_source="none", run_one=_fake)
+
+
+def test_a_file_system_without_locks_warns_and_runs(tmp_path, monkeypatch):
+    import errno
+
+    from energylens.profiling import run_sweep
+    from energylens.profiling import store as store_module
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(store_module.fcntl, "flock", no_locks)
+    with pytest.warns(UserWarning, match="cannot lock the store \\(No locks available\\)"):
+        res = run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", run_one=_fake)
+    assert res.ran == 2

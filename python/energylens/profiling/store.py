@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,9 @@ class Store:
                     holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
                     raise ValueError(f"{self.dir}: another sweep is writing this store ({holder}); wait for it to "
                                      "finish (or stop it), then --resume, or choose another directory") from None
+                except OSError as exc:  # a file system without locks (some network mounts): say so, go on
+                    warnings.warn(f"{self.dir}: cannot lock the store ({exc.strerror}); nothing stops a second "
+                                  "sweep on this directory from running at the same time", stacklevel=3)
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()} on {platform.node()}".encode())
             yield
