@@ -71,3 +71,15 @@ def test_predict_notes_what_rests_on_start_values(pp1_rows, tmp_path, capsys):
     rows.to_csv(tmp_path / "c2.csv", index=False)
     assert main(["predict", str(tmp_path / "m.json"), str(tmp_path / "c2.csv"), "-o", str(tmp_path / "o2.csv")]) == 0
     assert "not identified by the model's training data (energy model: pp_bubble" in capsys.readouterr().err
+
+
+def test_fit_marks_a_parameter_at_a_bound_of_its_range(tmp_path, capsys):
+    rows = mlenergy_v2()
+    rows.to_csv(tmp_path / "v2.csv", index=False)
+    model = EnergyModel(bootstrap=0).fit(rows)
+    pinned = [p.name for p in model.params.values() if p.value in (p.lower, p.upper)]
+    assert main(["fit", str(tmp_path / "v2.csv"), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    for name in pinned:
+        assert any(line.strip().startswith(name) and "bound)" in line for line in out.splitlines())
+    assert ("at a bound of their physical range" in out) == bool(pinned)

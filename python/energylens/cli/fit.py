@@ -73,9 +73,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _print_params(model) -> None:
     unset = set(model.summary.unidentified)
+    at_bound = 0
     for p in model.params.values():
         ci = "[not identified]" if p.name in unset else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]"
-        print(f"  {p.name:<24} {p.value:>11.4g}  {ci}  {p.unit}")
+        tol = 1e-9 * (p.upper - p.lower)
+        bound = ("" if p.name in unset else "  (at its lower bound)" if abs(p.value - p.lower) <= tol else
+                 "  (at its upper bound)" if abs(p.value - p.upper) <= tol else "")
+        at_bound += bool(bound)
+        print(f"  {p.name:<24} {p.value:>11.4g}  {ci}  {p.unit}{bound}")
+    if at_bound:
+        print(f"  {at_bound} parameter(s) at a bound of their physical range: the data would push them past it, "
+              "so the value and its interval stop at the bound")
     if unset:
         print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is the fit's "
               "starting value, not a measurement, and predictions that depend on it rest on that value")
