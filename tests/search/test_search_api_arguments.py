@@ -132,3 +132,8 @@ def test_bootstrap_off_keeps_the_interval_columns_empty_and_the_table_hides_them
     assert "P(best)" not in r.table() and " lo " not in r.table()
     with_boot = _search(model, bootstrap=True)
     assert "P(best)" in with_boot.table() and with_boot.top["p_best"].notna().all()
+
+
+def test_fewer_than_one_output_token_is_refused():
+    with pytest.raises(ValueError, match=r"output_tokens must be >= 1 \(every request generates at least one token\)"):
+        energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=512, output_tokens=0.5)

@@ -362,6 +362,9 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     kvs = [tables.normalize_kv_cache_dtype(k) for k in _as_list(kv_cache_dtype, "kv_cache_dtype")]
     li = _positive_axis(input_tokens, "input_tokens")
     lo = _positive_axis(output_tokens, "output_tokens")
+    if (lo < 1).any():  # (a mean: fractional is fine, below one token is not a request)
+        raise ValueError(f"output_tokens must be >= 1 (every request generates at least one token), got "
+                         f"{float(lo[lo < 1][0])!r}")
     if len(li) != len(lo):
         if len(li) == 1:
             li = np.full(len(lo), li[0])
