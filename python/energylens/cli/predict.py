@@ -22,7 +22,7 @@ from energylens.cli.options import (
     level,
     read_profiles_with_rows,
 )
-from energylens.model import EnergyModel, load_model
+from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.outputs import announce_written, atomic_file, check_output_path, existing_file
 
 __all__ = ["add_parser", "PREDICT_FORMATS"]
@@ -65,7 +65,7 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
     named = []
     for kind, m in (("energy", model if isinstance(model, EnergyModel) else None), ("latency", latency)):
         unset = [n for n in getattr(getattr(m, "summary", None), "unidentified", ())
-                 if n not in ("eta_prefill", "prefill_batch_factor") and (n != "pp_bubble" or pipelined)]
+                 if n not in LatencyModel.TTFT_PARAMS and (n != "pp_bubble" or pipelined)]
         named += [f"{kind} model: {', '.join(unset)}"] if unset else []
     if named:
         print(f"energylens predict: note: not identified by the model's training data ({'; '.join(named)}): no "

@@ -68,6 +68,8 @@ class LatencyModel(ClosedFormModel):
     _upgradable: ClassVar[dict[str, dict[str, float]]] = {"energylens.latency.v2": {"tp_sync_us": 0.0}}
     _fit_target = "per_output"
     _kind = "latency"
+    #: The parameters only measured TTFT determines (they keep their start values without it).
+    TTFT_PARAMS: ClassVar[tuple[str, ...]] = ("eta_prefill", "prefill_batch_factor")
 
     def __init__(self, *, calibration: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

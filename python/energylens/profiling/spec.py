@@ -140,8 +140,7 @@ class RunConfig:
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
-        local = self.model.startswith(("/", "./", "../", "~"))  # a folder: its name; a Hub id keeps its org
-        return (f"{Path(self.model).name if local else self.model} {self.backend}/{self.mode} "
+        return (f"{Path(self.model).name if _is_local_path(self.model) else self.model} {self.backend}/{self.mode} "
                 f"tp{self.tp} pp{self.pp} dp{self.dp} ep{self.ep} {self.precision} kv={self.kv_cache_dtype} "
                 f"bs{self.max_num_seqs} in={self.input_len.label()} out={self.output_len.label()} "
                 f"{self.modality} rep{self.repetition}")
@@ -353,11 +352,16 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
     return out
 
 
+def _is_local_path(model: str) -> bool:
+    """A model given as a folder ("/models/x", "./x", "~/x"), not a Hub id ("org/name")."""
+    return model.startswith(("/", "./", "../", "~"))
+
+
 def _check_same_paths(src: str, models: list[str]) -> None:
     """Two spellings of one local folder ("/models/x", "/models/x/", "/models/./x") would measure it twice."""
     seen: dict[str, str] = {}
     for m in models:
-        if m.startswith(("/", "./", "../", "~")):
+        if _is_local_path(m):
             norm = os.path.normpath(os.path.expanduser(m))
             if norm in seen:
                 raise _fail(src, "grid.models", f"lists one model twice: {seen[norm]!r} and {m!r} are the same path")

@@ -366,7 +366,7 @@ def _unidentified(space: SearchSpace, em: EnergyModel) -> dict[str, list[str]]:
     for kind, m in (("energy", em), ("latency", em.latency_model)):
         names = list(getattr(getattr(m, "summary", None), "unidentified", ()) or ())
         if kind == "latency" and _ttft_sentence(em):  # the TTFT ones are said by the model line already
-            names = [n for n in names if n not in ("eta_prefill", "prefill_batch_factor")]
+            names = [n for n in names if n not in LatencyModel.TTFT_PARAMS]
         names = [n for n in names if n not in _ACTS_ON or int(getattr(space, _ACTS_ON[n]).max()) > 1]
         if names:
             out[kind] = names
