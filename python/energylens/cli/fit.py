@@ -71,15 +71,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.set_defaults(func=_cmd_fit)
 
 
+def _bound_side(p) -> str:
+    """"lower" or "upper" where a fitted parameter ended at that bound of its physical range, else ""."""
+    tol = 1e-9 * (p.upper - p.lower)
+    return "lower" if abs(p.value - p.lower) <= tol else "upper" if abs(p.value - p.upper) <= tol else ""
+
+
 def _print_params(model) -> None:
     unset = set(model.summary.unidentified)
     at_bound = 0
     for p in model.params.values():
         ci = "[not identified]" if p.name in unset else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]"
-        tol = 1e-9 * (p.upper - p.lower)
-        bound = ("" if p.name in unset else "  (at its lower bound)" if abs(p.value - p.lower) <= tol else
-                 "  (at its upper bound)" if abs(p.value - p.upper) <= tol else "")
-        at_bound += bool(bound)
+        side = "" if p.name in unset else _bound_side(p)
+        bound = f"  (at its {side} bound)" if side else ""
+        at_bound += bool(side)
         print(f"  {p.name:<24} {p.value:>11.4g}  {ci}  {p.unit}{bound}")
     if at_bound:
         print(f"  {at_bound} parameter(s) at a bound of their physical range: the data would push them past it, "
@@ -154,8 +159,7 @@ def _warn_poor_fit(model, train_mape: float) -> None:
     their physical range: the usual sign of measurements in other units (mJ, Wh) or rows that disagree."""
     if not train_mape > POOR_FIT_MAPE:
         return
-    pinned = [p.name for p in model.params.values()
-              if min(abs(p.value - p.lower), abs(p.value - p.upper)) <= 1e-6 * (p.upper - p.lower)]
+    pinned = [p.name for p in model.params.values() if _bound_side(p)]
     print(f"energylens fit: warning: training MAPE {train_mape:.3g} is above {POOR_FIT_MAPE:g}"
           + (f"; {len(pinned)} parameters ended at a bound of their physical range ({', '.join(pinned)})" if pinned
              else "")

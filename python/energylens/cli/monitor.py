@@ -125,10 +125,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     sampler = _sampler(args)
     with EnergyMonitor(sampler, sync=False) as mon:
         mon.begin_window("total")
-        interrupted = _live(sampler, args.duration, args.interval, _labels(sampler))
+        labels = _labels(sampler)
+        interrupted = _live(sampler, args.duration, args.interval, labels)
         total = mon.end_window("total")
         trace = mon.trace() if args.output else None
-    _summary(total, mon.result, interrupted, _labels(sampler))
+    _summary(total, mon.result, interrupted, labels)
     if trace is not None:
         replaced = existing_file(args.output)
         trace.save(args.output)
