@@ -76,7 +76,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS)  # and every --gpu-table
     apply_gpu_tables(args)
     model = load_model(args.model)
-    configs = read_profiles_with_rows(args.configs, require_energy=False)
+    configs = read_profiles_with_rows(args.configs, require_energy=False).reset_index(drop=True)  # parts align by row
     if isinstance(model, EnergyModel):
         parts = [model.predict_phases(configs, check_range=False), _interval_columns(model, configs, args.level,
                                                                                      "energy")]
@@ -92,7 +92,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
     _note_unfitted(model, configs)
     parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
-    out = pd.concat([configs.reset_index(drop=True), *parts], axis=1)
+    out = pd.concat([configs, *parts], axis=1)
     replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:
         if args.output.endswith(".parquet"):

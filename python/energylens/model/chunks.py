@@ -23,7 +23,14 @@ from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.native_rows import RowInputs, row_inputs
 from energylens.profiles.schema import as_feature_profiles
 
-__all__ = ["validated_chunk", "iter_chunks", "evaluate_chunk"]
+__all__ = ["validated_chunk", "iter_chunks", "evaluate_chunk", "per_row_frame"]
+
+
+def per_row_frame(columns: dict[str, np.ndarray], configs: object) -> pd.DataFrame:
+    """Per-row results as a DataFrame that carries the index of a DataFrame input, so that
+    ``df["x"] = model.predict_phases(df)["x"]`` and ``pd.concat([df, ...], axis=1)`` align row for row
+    (a path or mapping input gets 0..n-1)."""
+    return pd.DataFrame(columns, index=configs.index if isinstance(configs, pd.DataFrame) else None)
 
 
 def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataFrame | LightProfiles:

@@ -32,6 +32,7 @@ from energylens.model.calibration import (
     fit_calibration,
     read_calibration,
 )
+from energylens.model.chunks import per_row_frame
 from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
 from energylens.model.latency_calibration import (
     LatencyCalibration,
@@ -114,7 +115,7 @@ class LatencyModel(ClosedFormModel):
         if self.calibration is not None:
             f_ttft, f_tpot = self.calibration.factors(configs)
             ttft, tpot = ttft * f_ttft, tpot * f_tpot
-        return pd.DataFrame({"ttft_s_pred": ttft, "tpot_s_pred": tpot})
+        return per_row_frame({"ttft_s_pred": ttft, "tpot_s_pred": tpot}, configs)
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                          check_range: bool = True) -> pd.DataFrame:
@@ -127,7 +128,7 @@ class LatencyModel(ClosedFormModel):
         if self.calibration is not None:
             f_ttft, f_tpot = self.calibration.factors(configs)
             lo_t, hi_t, lo_p, hi_p = lo_t * f_ttft, hi_t * f_ttft, lo_p * f_tpot, hi_p * f_tpot
-        return pd.DataFrame({"ttft_s_lo": lo_t, "ttft_s_hi": hi_t, "tpot_s_lo": lo_p, "tpot_s_hi": hi_p})
+        return per_row_frame({"ttft_s_lo": lo_t, "ttft_s_hi": hi_t, "tpot_s_lo": lo_p, "tpot_s_hi": hi_p}, configs)
 
     def _state(self) -> dict[str, Any]:
         state = super()._state()
@@ -302,8 +303,8 @@ class EnergyModel(ClosedFormModel):
         if self.calibration is not None:
             f = self.calibration.factors(configs)
             e_pf, e_dec = e_pf * f, e_dec * f
-        return pd.DataFrame({"prefill_energy_j_pred": e_pf, "decode_energy_j_pred": e_dec,
-                             "energy_j_pred": e_pf + e_dec})
+        return per_row_frame({"prefill_energy_j_pred": e_pf, "decode_energy_j_pred": e_dec,
+                              "energy_j_pred": e_pf + e_dec}, configs)
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                          check_range: bool = True) -> pd.DataFrame:
@@ -312,9 +313,9 @@ class EnergyModel(ClosedFormModel):
         when the model has none (:meth:`intervals_unavailable`: no replicates, or parameters not identified)."""
         if self.calibration is not None:
             lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
-            return pd.DataFrame({"energy_j_lo": lo, "energy_j_hi": hi})
+            return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
         ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,), chunk_rows, check_range)
-        return pd.DataFrame({"energy_j_lo": lo, "energy_j_hi": hi})
+        return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:
         """d energy_j / d params at the fitted parameters, shape (rows, 12)."""

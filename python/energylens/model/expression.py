@@ -23,6 +23,7 @@ import sympy as sp
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.base import FitSummary, Param, load_configs
+from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
 from energylens.model.intervals import check_level
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
@@ -189,7 +190,7 @@ class ExpressionEnergyModel:
                  for tb in self._boot]
         alpha = (1.0 - level) / 2.0
         lo, hi = np.quantile(np.vstack(draws), [alpha, 1.0 - alpha], axis=0)
-        return pd.DataFrame({"energy_j_lo": np.maximum(lo, 0.0), "energy_j_hi": hi})
+        return per_row_frame({"energy_j_lo": np.maximum(lo, 0.0), "energy_j_hi": hi}, configs)
 
     # ---- symbolic ----------------------------------------------------------------------------
     def to_sympy(self, *, numeric: bool = True) -> sp.Expr:
