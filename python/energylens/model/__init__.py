@@ -7,14 +7,8 @@ Takes frames or feature arrays; the only file formats it knows are its own model
 :mod:`energylens.profiles` (features, validation), :mod:`energylens.errors` and the native core.
 """
 
-from energylens.model.closed_form import (
-    MODEL_FILE_VERSION,
-    EnergyModel,
-    FitSummary,
-    LatencyModel,
-    Param,
-    load_model,
-)
+from energylens.model.closed_form import MODEL_FILE_VERSION, EnergyModel, LatencyModel, load_model
+from energylens.model.fit_summary import FitSummary, Param
 
 __all__ = ["EnergyModel", "LatencyModel", "Param", "FitSummary", "load_model", "MODEL_FILE_VERSION", "ExpressionEnergyModel"]
 

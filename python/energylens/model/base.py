@@ -16,7 +16,7 @@ import math
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +34,7 @@ from energylens.model.domain import (
     unexercised_params,
 )
 from energylens.model.fit_options import checked_fit_options
+from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     check_level,
@@ -55,54 +56,7 @@ from energylens.profiles.features import build_features, check_feature_domain, d
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
 
-__all__ = ["Param", "FitSummary", "ClosedFormModel", "load_configs"]
-
-
-@dataclass(frozen=True)
-class Param:
-    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
-
-    name: str
-    value: float
-    unit: str
-    description: str
-    lower: float
-    upper: float
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-
-
-@dataclass(frozen=True)
-class FitSummary:
-    """How a fit went. Non-convergence is reported here, not raised."""
-
-    n_rows: int
-    n_measurements: int
-    cost: float
-    iterations: int
-    converged: bool
-    status: str
-    starts: int
-    starts_converged: int
-    train_mape: float
-    bootstrap_replicates: int
-    bootstrap_converged: int
-    data_hash: str
-    fit_seconds: float
-    #: Rows that are not exact copies of another row (features and targets): the intervals' sample size.
-    #: None in files written before energylens recorded it.
-    n_distinct_rows: int | None = None
-    #: Distinct feature rows; the parameters are identifiable only with more of them than parameters.
-    n_distinct_configs: int | None = None
-    identifiable: bool = True
-    #: Parameters no training row depends on (pp_bubble without a pp > 1 row): their value is the start
-    #: value, not a measurement, and they get no interval. Empty in files written before it was recorded.
-    unidentified: tuple[str, ...] = ()
-
-    @property
-    def n_duplicate_rows(self) -> int | None:
-        """Rows that exactly copy another row (None when the file predates the count)."""
-        return None if self.n_distinct_rows is None else self.n_rows - self.n_distinct_rows
+__all__ = ["ClosedFormModel", "load_configs"]
 
 
 def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
@@ -164,7 +118,7 @@ class ClosedFormModel:
         self.options, self.bootstrap_replicates = checked_fit_options(
             residual=residual, loss=loss, loss_scale=loss_scale, n_starts=n_starts, start_spread=start_spread,
             seed=seed, bootstrap=bootstrap, max_iterations=max_iterations, tpot_weight=tpot_weight)
-        self._desc, self._names = _descriptor(self._template)
+        self._names = _descriptor(self._template)[1]
         self._theta: np.ndarray | None = None
         self._boot: np.ndarray | None = None  # (B, P) converged bootstrap parameters
         self._res_sample: np.ndarray | None = None  # sorted sample of the training relative residuals
@@ -174,20 +128,27 @@ class ClosedFormModel:
 
     # ---- description -------------------------------------------------------------------------
     @property
+    def _desc(self) -> Any:  # looked up, not stored: a fitted model pickles and deep-copies
+        return _descriptor(self._template)[0]
+
+    @property
     def template_id(self) -> str:
         """Versioned id of the closed form, e.g. ``energylens.energy.v1``."""
         return self._names[0]
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """The template's parameter names, in the order of :attr:`theta`."""
         return self._names[1]
 
     @property
     def feature_names(self) -> tuple[str, ...]:
+        """The feature columns :meth:`evaluate_features` takes (``energylens.profiles.features``)."""
         return self._names[2]
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the model has parameters (fitted, or loaded from a file)."""
         return self._theta is not None
 
     def _require_fitted(self) -> np.ndarray:

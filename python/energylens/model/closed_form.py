@@ -23,7 +23,8 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.base import ClosedFormModel, FitSummary, Param, fit_input, load_configs
+from energylens.model.base import ClosedFormModel, fit_input, load_configs
+from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.calibration import (
     Calibration,
     as_frame,

@@ -53,6 +53,12 @@ class CompiledExpression:
     start: np.ndarray
     jit: KernelSlot = field(default_factory=KernelSlot, compare=False, repr=False)
 
+    def __reduce__(self):
+        """Pickled and deep-copied as its source: compiled again on loading (the native program and a built
+        kernel are per process)."""
+        return compile_expression, (self.expr, self.feature_names, dict(zip(self.param_names, self.start.tolist())),
+                                    self.jit.mode)
+
     @property
     def backend(self) -> str:
         """"kernel" once the generated kernel runs the values, else "interpreter"."""

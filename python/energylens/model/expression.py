@@ -22,7 +22,8 @@ import sympy as sp
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.base import FitSummary, Param, load_configs
+from energylens.model.base import load_configs
+from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
 from energylens.model.intervals import check_level
