@@ -193,3 +193,15 @@ def test_search_over_candidates_of_models_the_table_lacks(v2_model):
         r = energylens.search(candidates=cands, energy_model=v2_model, bootstrap=False)
     df = r.to_frame()
     assert len(df) == 4 and np.isfinite(df["energy_j"]).all() and (df["energy_j"] > 0).all()
+
+
+def test_an_unknown_gpu_in_a_profile_is_an_unknown_gpu_error_everywhere(v2_model):
+    """predict / fit / latency raise the same UnknownGpuError as search and gpu_spec (and it is a ValueError,
+    as the profile column holds a bad value)."""
+    rows = datasets.mlenergy_v2().iloc[:3].copy()
+    rows["gpu"] = "Foo-9000"
+    calls = (v2_model.predict, v2_model.predict_phases, v2_model.latency_model.predict, EnergyModel(bootstrap=0).fit)
+    for call in calls:
+        with pytest.raises(energylens.UnknownGpuError, match="profile column 'gpu'.*--gpu-table") as got:
+            call(rows)
+        assert isinstance(got.value, ValueError) and isinstance(got.value, energylens.EnergyLensError)

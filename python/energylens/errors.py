@@ -98,8 +98,9 @@ class ProfileSchemaError(EnergyLensError, ValueError):
         self.rows = [] if rows is None else [int(r) for r in rows]  # a list or an array of rows
 
 
-class UnknownGpuError(EnergyLensError, KeyError):
-    """A GPU name matched no entry of the GPU table; the message lists close matches."""
+class UnknownGpuError(EnergyLensError, KeyError, ValueError):
+    """A GPU name matched no entry of the GPU table; the message lists close matches. A KeyError (a lookup)
+    and a ValueError (a profile's ``gpu`` column holds a bad value), so either ``except`` catches it."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""

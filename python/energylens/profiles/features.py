@@ -488,7 +488,7 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
     try:
         specs = tables.gpu_specs_for_profiles(profiles)
     except UnknownGpuError as exc:  # the message names the rows and both remedies
-        raise ValueError(f"profile column 'gpu': {exc}") from None
+        raise UnknownGpuError(f"profile column 'gpu': {exc}") from None
     for g, spec in specs.items():
         blank = [c for c in ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs") if not (getattr(spec, c) > 0)]
         if blank:
