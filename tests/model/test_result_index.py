@@ -34,3 +34,21 @@ def test_an_index_inside_0_to_n_is_not_reordered(fitted):
     sub["tpot"] = model.latency_model.predict(sub)["tpot_s_pred"]
     np.testing.assert_array_equal(sub["tpot"].to_numpy(),
                                   model.latency_model.predict(sub.reset_index(drop=True))["tpot_s_pred"].to_numpy())
+
+
+def test_zero_rows_give_zero_results(fitted):
+    """A selection that matches nothing (``data[mask]``) predicts nothing rather than raising; a missing column is
+    still an error."""
+    model, data = fitted
+    empty = data.iloc[:0]
+    assert model.predict(empty).shape == (0,)
+    assert list(model.predict_phases(empty).columns) == ["prefill_energy_j_pred", "decode_energy_j_pred",
+                                                        "energy_j_pred"]
+    assert model.predict_interval(empty).shape == (0, 2)
+    assert model.latency_model.predict(empty).shape == (0, 2)
+    assert model.extrapolated(empty).shape == (0,)
+    assert model.jacobian(empty).shape == (0, 12)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.predict(empty.drop(columns=["batch_size"]))
+    with pytest.raises(ValueError, match="0 measurements"):
+        EnergyModel().fit(empty)

@@ -57,8 +57,12 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
     ``check``). On a validation error of a table of several chunks, ``whole_table_error`` runs first, so
     that the error names rows of the whole table, not of a chunk."""
     n = len(frame)
-    bounds = list(chunk_bounds(n, chunk_rows)) if n else [(0, 0)]
     seen: set[tuple[type, str]] = set()
+    if n == 0:  # no rows, no outputs; the columns are still checked (a missing column is an error)
+        if not validated:
+            validated_chunk(frame, seen)
+        return
+    bounds = list(chunk_bounds(n, chunk_rows))
     try:
         for start, stop in bounds:
             part = frame if stop - start == n else frame.iloc[start:stop]

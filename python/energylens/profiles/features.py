@@ -97,13 +97,14 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         dict name -> contiguous float64 array of len(profiles), keys in :data:`FEATURE_NAMES` order.
 
     Raises:
-        ValueError: a missing required column, an empty table, a non-numeric or non-positive value,
+        ValueError: a missing required column, a non-numeric or non-positive value,
             an unknown GPU or precision (the message names the column / value).
     """
     if not isinstance(profiles, pd.DataFrame):
         raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
-    if len(profiles) == 0:
-        raise ValueError("profile table is empty")
+    if len(profiles) == 0:  # the columns are still checked; every feature is an empty array
+        as_profiles(profiles, require_energy=False)
+        return {name: np.empty(0) for name in FEATURE_NAMES}
     return features_of(as_profiles(profiles, require_energy=False).reset_index(drop=True))
 
 
