@@ -585,3 +585,19 @@ def test_configs_without_energy_load_when_energy_is_not_required():
     assert out.loc[0, "n_layers"] == 32
     with pytest.raises(ProfileSchemaError, match="energy_j"):
         load_profiles(frame)
+
+
+def test_float32_params_b_beside_float64_active_params_b_is_accepted():
+    """active_params_b <= params_b allows float32 rounding: a column cast to float32 is not an error."""
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.schema import as_profiles
+    frame = mlenergy_v2().iloc[:40].copy()
+    frame.attrs = {}
+    assert "active_params_b" in frame
+    mixed = frame.astype({"params_b": "float32"})
+    got = as_profiles(mixed, require_energy=False)
+    assert len(got) == len(frame)
+    bad = frame.copy()
+    bad["active_params_b"] = bad["params_b"] * 1.001  # a real excess is still refused
+    with pytest.raises(ProfileSchemaError, match="active_params_b"):
+        as_profiles(bad, require_energy=False)
