@@ -96,6 +96,8 @@ def test_the_prior_resolves_and_persists(tmp_path, a100, h100_prior):
     from_file = EnergyModel(bootstrap=0, prior=str(path)).fit(rows)
     from_values = EnergyModel(bootstrap=0, prior=list(h100_prior.theta)).fit(rows)
     assert np.array_equal(from_file.theta, from_values.theta)
+    for mapping in (h100_prior.params, {n: p.value for n, p in h100_prior.params.items()}):  # name -> Param / value
+        assert EnergyModel(prior=mapping).options["prior"] == tuple(h100_prior.theta)
     assert EnergyModel(prior="bundled").options["prior"] == bundled_prior()
     np.testing.assert_array_equal(bundled_prior(), EnergyModel(bootstrap=0).fit("bundled", latency=False).theta)
     from_file.save(tmp_path / "m.json")
@@ -113,6 +115,9 @@ def test_the_prior_resolves_and_persists(tmp_path, a100, h100_prior):
     ({"prior": "bundled", "prior_weight": -1.0}, "prior_weight must be finite"),
     ({"prior": EnergyModel()}, "not fitted yet"),
     ({"prior": "bundle"}, r"prior 'bundle': no such model file; a prior is 'bundled'"),
+    ({"prior": {"eta_compute": 0.5}}, r"exactly the parameters of energylens.energy.*missing \['"),
+    ({"prior": {"nope": 1.0}}, r"unknown \['nope'\]"),
+    ({"prior": object()}, "prior must be 'bundled', a model file, a fitted EnergyModel, 12 numbers"),
 ])
 def test_bad_priors_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

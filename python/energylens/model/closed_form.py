@@ -188,7 +188,9 @@ class EnergyModel(ClosedFormModel):
     predict, predict_phases and predict_interval; ``calibration`` then holds it. ``latency_calibration``
     (same keys, default None) calibrates the latency model the same way (:class:`LatencyModel`).
     ``tpot_weight`` (default :data:`ENERGY_TPOT_WEIGHT`) weighs the measured-TPOT residuals of the joint fit
-    against the energy residuals; the latency model's own fit does not use it.
+    against the energy residuals; the latency model's own fit does not use it. ``prior`` (opt-in): parameter
+    values the fit is pulled toward with ``prior_weight``: ``"bundled"``, a model file, a fitted EnergyModel,
+    12 numbers in :attr:`param_names` order or a mapping name -> value (``other.params`` works).
     """
 
     _template = "energy"
@@ -373,7 +375,8 @@ def bundled_prior() -> tuple[float, ...]:
 
 def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
     """The prior's parameter values (template order) from what ``EnergyModel(prior=...)`` accepts:
-    ``"bundled"``, a model file, a fitted EnergyModel or the values (:mod:`energylens.model.prior`)."""
+    ``"bundled"``, a model file, a fitted EnergyModel, or the values or a name -> value mapping
+    (:mod:`energylens.model.prior`)."""
     if prior is None:
         return None
     if isinstance(prior, str) and prior == "bundled":

@@ -21,6 +21,7 @@ so it is an option, not the default.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,19 @@ def prior_values(prior: Any, desc: Any) -> tuple[float, ...]:
     """The 12 values of a prior given as numbers (template order), each finite and within its bounds.
     (``"bundled"``, model files and fitted models are resolved by ``EnergyModel``, which fits and reads
     them: :func:`energylens.model.closed_form.resolve_prior`.)"""
-    values = np.asarray(prior, dtype=np.float64).ravel()
     names = list(desc.param_names)
+    if isinstance(prior, Mapping):  # name -> value, or a fitted model's ``params`` (name -> Param)
+        unknown, missing = sorted(set(prior) - set(names)), [n for n in names if n not in prior]
+        if unknown or missing:
+            raise ValueError(f"prior: a mapping needs exactly the parameters of {desc.id}; "
+                             f"unknown {unknown}, missing {missing}")
+        prior = [getattr(prior[n], "value", prior[n]) for n in names]
+    try:
+        values = np.asarray(prior, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"prior must be 'bundled', a model file, a fitted EnergyModel, {len(names)} numbers in "
+                         f"the order of {desc.id}'s parameters or a mapping name -> value; got "
+                         f"{type(prior).__name__}") from None
     if values.size != len(names):
         raise ValueError(f"prior: {values.size} values for the {len(names)} parameters of {desc.id} "
                          f"({', '.join(names)}), or 'bundled', a model file or a fitted EnergyModel")
