@@ -129,3 +129,16 @@ def test_candidates_exclude_the_axes(model):
         energylens.search(candidates=_table(), rate_per_s=5, energy_model=model)
     with pytest.raises(ValueError, match="CPU engine"):
         energylens.search(candidates=_table(), energy_model=model, device="cuda")
+
+
+def test_a_candidate_table_with_a_date_index_writes_json(model):
+    """Candidate labels come from the table's index; a DatetimeIndex (a log of deployments) is written as ISO text."""
+    import json
+
+    from energylens.profiles.datasets import mlenergy_v2
+    cand = mlenergy_v2().iloc[:30].copy()
+    cand.index = pd.date_range("2024-01-01", periods=30)
+    result = energylens.search(candidates=cand, energy_model=model, top=3)
+    rows = json.loads(result.to_json())["top"]
+    assert len(rows) == 3
+    assert all(isinstance(r.get("candidate"), str) and r["candidate"].startswith("2024-01-") for r in rows)

@@ -9,6 +9,7 @@ the top-k. ``to_json`` and ``plot`` write nothing partial (energylens.outputs).
 from __future__ import annotations
 
 import json
+import datetime
 import math
 import operator
 import os
@@ -392,6 +393,9 @@ def _plain(value):
         return int(value)
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
+    if isinstance(value, (datetime.date, np.datetime64, pd.Timedelta, datetime.timedelta)):  # a candidate's label
+        return pd.Timestamp(value).isoformat() if not isinstance(value, (pd.Timedelta, datetime.timedelta)) \
+            else pd.Timedelta(value).isoformat()
     return value
 
 
