@@ -288,6 +288,8 @@ class ClosedFormModel:
                                        lambda: self._columns(load_configs(configs, require_energy=False)))
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
+        if not isinstance(check_range, (bool, np.bool_)):
+            raise TypeError(f"check_range must be True or False, got {check_range!r}")
         return RangeCheck(self._ranges, self.feature_names) if check_range else None
 
     def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str,
@@ -320,7 +322,10 @@ class ClosedFormModel:
         check_feature_keys(features, self.feature_names, self.template_id)
         cols = []
         for name in self.feature_names:
-            col = np.asarray(features[name], dtype=dtype)  # no copy when it already is
+            raw = features[name]
+            if type(raw) is bool or (isinstance(raw, np.ndarray) and raw.dtype.kind == "b"):
+                raise ValueError(f"feature {name!r} is boolean; features are numbers (tp=2, not True)")
+            col = np.asarray(raw, dtype=dtype)  # no copy when it already is
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
@@ -337,10 +342,21 @@ class ClosedFormModel:
         one-element array) is used for every row, so a sweep over TP, PP, batch and lengths for one model on
         one GPU passes the model's and GPU's specs once and streams only what varies (about 2x faster than
         full columns on a memory-bound machine; bench/README.md). ``out``: a pair of preallocated float64
-        arrays to write into. ``validate=False`` skips the domain check of every value (finite; tp, pp
-        >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the columns
-        themselves and evaluate in a hot loop. ``dtype=np.float32`` runs the float32 native loop end to end
-        (columns cast once if needed, float32 outputs); ``n_threads`` caps its threads.
+        arrays to write into (not overlapping). ``validate=False`` skips the domain check of every value
+        (finite; tp, pp >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the
+        columns themselves and evaluate in a hot loop. Boolean columns are refused either way; tp, pp, dp and
+        ep must be whole numbers, which is not checked (a per-row pass would cost the fast path). Integer
+        arrays are converted to ``dtype`` on every call: pass float arrays to a hot loop.
+        ``dtype=np.float32`` runs the float32 native loop end to end (columns cast once if needed, float32
+        outputs); ``n_threads`` caps its threads.
+
+        Every feature the varied axes change must vary with them, or the sweep is silently wrong:
+        ``weight_bytes_per_step`` follows the batch for MoE models (experts touched); ``kv_bytes_per_token``
+        follows tp once tp exceeds the KV heads (replication; MLA latents), and the lengths for
+        sliding-window models, as the attention FLOP features do; ``pp_scale_out_hops`` follows pp across
+        nodes. When unsure, build the columns with :func:`energylens.profiles.features.build_features` on the
+        swept rows rather than taking one row's specs (the search engine does this for you:
+        :func:`energylens.search`).
         """
         ev = self._evaluation(features, out, validate, dtype, n_threads, summed=False)
         return ev.out0, ev.out1
@@ -353,6 +369,8 @@ class ClosedFormModel:
         if kind not in (np.float64, np.float32):
             raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
         theta = self._require_fitted()
+        if out is not None and len(out) == 2 and np.may_share_memory(out[0], out[1]):
+            raise ValueError("out: the two arrays overlap; the template writes prefill and decode separately")
         # Without out=, the domain check runs inside the native pass (one read of every column, not three);
         # with out=, first, so that a caller's arrays are never overwritten by a call that then fails.
         fused = validate and out is None

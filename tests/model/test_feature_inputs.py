@@ -1,0 +1,45 @@
+"""predict_features / evaluate_features refuse inputs that would be silently wrong: boolean columns, an
+``out`` pair that overlaps, a non-boolean ``check_range``."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+from energylens.profiles.features import build_features
+
+
+@pytest.fixture(scope="module")
+def model_and_specs():
+    data = mlenergy_v2()
+    model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))
+    return model, {k: v[0] for k, v in build_features(data.iloc[[0]]).items()}
+
+
+def test_boolean_columns_are_refused(model_and_specs):
+    model, specs = model_and_specs
+    for bad in (True, np.array([True, False])):
+        with pytest.raises(ValueError, match="feature 'tp' is boolean"):
+            model.predict_features(dict(specs, tp=bad))
+
+
+def test_an_out_pair_that_overlaps_is_refused(model_and_specs):
+    model, specs = model_and_specs
+    sweep = dict(specs, batch_size=np.arange(1.0, 11.0))
+    a = np.empty(10)
+    with pytest.raises(ValueError, match="out: the two arrays overlap"):
+        model.evaluate_features(sweep, out=(a, a))
+    b = np.empty(20)
+    with pytest.raises(ValueError, match="overlap"):
+        model.evaluate_features(sweep, out=(b[:10], b[5:15]))
+    c, d = np.empty(10), np.empty(10)
+    model.evaluate_features(sweep, out=(c, d))
+    np.testing.assert_allclose(c + d, model.predict_features(sweep), rtol=1e-15)
+
+
+def test_check_range_must_be_a_bool(model_and_specs):
+    model, _ = model_and_specs
+    rows = mlenergy_v2().iloc[:3]
+    with pytest.raises(TypeError, match="check_range must be True or False"):
+        model.predict(rows, check_range="no")
