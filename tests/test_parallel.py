@@ -61,6 +61,34 @@ def test_threads_restored_and_validated():
         _core.set_max_threads(-1)
 
 
+def test_a_cap_belongs_to_the_thread_that_set_it():
+    """n_threads= of one Python thread's call neither reaches another thread's calls nor is restored over
+    them (a process-wide cap leaked into the other thread, and overlapping blocks could end stuck at 1)."""
+    import threading
+
+    default = parallel.num_threads()
+    inside, leave = threading.Event(), threading.Event()
+    seen: dict[str, int] = {}
+
+    def capped() -> None:
+        with parallel.threads(1):
+            seen["other"] = parallel.num_threads()
+            inside.set()
+            leave.wait(timeout=10)
+            seen["other, after main's block"] = parallel.num_threads()
+
+    worker = threading.Thread(target=capped)
+    worker.start()
+    assert inside.wait(timeout=10)
+    seen["main"] = parallel.num_threads()
+    with parallel.threads(3):
+        seen["main, capped"] = parallel.num_threads()
+    leave.set()
+    worker.join(timeout=10)
+    assert seen == {"other": 1, "main": default, "main, capped": 3, "other, after main's block": 1}
+    assert parallel.num_threads() == default
+
+
 def test_small_inputs_use_one_thread():
     with parallel.threads(8):
         assert _core.threads_for(1000, 32768) == 1

@@ -26,6 +26,9 @@ void bind_parallel(py::module_& m) {
   m.def("max_threads", &max_threads, "Threads the native loops may use.");
   m.def("set_max_threads", &set_max_threads, py::arg("n_threads"),
         "Cap the native loops' threads; 0 restores the default (the CPUs this process may use).");
+  m.def("thread_max_threads", &thread_max_threads, "The calling thread's own cap (0: none).");
+  m.def("set_thread_max_threads", &set_thread_max_threads, py::arg("n_threads"),
+        "Cap the native loops this thread runs (0: remove the cap; other threads are not affected).");
   m.def("available_cpus", &available_cpus, "CPUs in this process's affinity mask.");
   m.def("threads_for", &threads_for, py::arg("rows"), py::arg("min_rows_per_thread"),
         "Threads a loop over `rows` rows uses.");

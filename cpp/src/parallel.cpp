@@ -20,6 +20,9 @@ namespace energylens {
 namespace {
 
 std::atomic<int> g_max_threads{0};  // 0: default
+// The calling thread's own cap (0: the process-wide one): ``n_threads=`` of one Python thread's call must
+// neither leak into another thread's calls nor be restored over another thread's setting.
+thread_local int t_max_threads = 0;
 std::atomic<int> g_isa{-1};         // -1: detected
 
 // How long a helper that took part in a job stays awake for the next one before it sleeps on the
@@ -218,7 +221,7 @@ int available_cpus() {
 }
 
 int max_threads() {
-  const int set = g_max_threads.load(std::memory_order_relaxed);
+  const int set = t_max_threads > 0 ? t_max_threads : g_max_threads.load(std::memory_order_relaxed);
   if (set > 0) return set;
   return std::max(1, std::min(available_cpus(), omp_get_max_threads()));
 }
@@ -226,6 +229,13 @@ int max_threads() {
 void set_max_threads(int n_threads) {
   if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0 (0: the CPUs this process may use)");
   g_max_threads.store(n_threads, std::memory_order_relaxed);
+}
+
+int thread_max_threads() { return t_max_threads; }
+
+void set_thread_max_threads(int n_threads) {
+  if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0 (0: the process-wide setting)");
+  t_max_threads = n_threads;
 }
 
 int threads_for(std::size_t rows, std::size_t min_rows_per_thread) {

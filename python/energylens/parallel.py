@@ -2,8 +2,8 @@
 
 ``set_num_threads(n)`` caps every native loop (fit, bootstrap, evaluate, search); by default they use
 the CPUs this process may run on (its affinity mask, as ``os.sched_getaffinity``), never more, and one
-thread for small inputs. ``threads(n)`` does the same for a ``with`` block, and the public calls that
-take ``n_threads=`` use it. ``isa()`` tells which vectorised build of the evaluator runs (avx512, avx2 or
+thread for small inputs. ``threads(n)`` caps the calls the current Python thread makes inside a ``with``
+block (other threads are not affected), and the public calls that take ``n_threads=`` use it. ``isa()`` tells which vectorised build of the evaluator runs (avx512, avx2 or
 baseline); ``use_isa(name)`` picks a lower one, for tests and benchmarks.
 
 A foundation module: imports only the native core.
@@ -37,18 +37,20 @@ def set_num_threads(n_threads: int) -> None:
 
 @contextlib.contextmanager
 def threads(n_threads: int | None) -> Iterator[None]:
-    """Cap the native loops' threads inside the block (``None``: leave the setting as it is)."""
+    """Cap the threads of the native loops this Python thread runs inside the block (``None``: leave the
+    setting as it is). Other threads' calls keep their own setting, so concurrent calls with different
+    ``n_threads=`` neither see nor undo each other's cap."""
     if n_threads is None:
         yield
         return
     if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
         raise ValueError(f"n_threads must be an integer >= 1 (or None), got {n_threads!r}")
-    before = _core.max_threads()
-    _core.set_max_threads(n_threads)
+    before = _core.thread_max_threads()
+    _core.set_thread_max_threads(n_threads)
     try:
         yield
     finally:
-        _core.set_max_threads(before)
+        _core.set_thread_max_threads(before)
 
 
 def honours_n_threads(fn: _F) -> _F:

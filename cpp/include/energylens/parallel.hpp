@@ -20,9 +20,17 @@
 
 namespace energylens {
 
-/// Threads the native loops may use: the set_max_threads() value, or by default the CPUs in this
-/// process's affinity mask (capped by OpenMP's own limit).
+/// Threads the native loops may use: the calling thread's set_thread_max_threads() value, else the
+/// set_max_threads() value, or by default the CPUs in this process's affinity mask (capped by OpenMP's
+/// own limit).
 int max_threads();
+
+/// The calling thread's own cap (0: none, the process-wide setting applies).
+int thread_max_threads();
+
+/// Caps the native loops the calling thread runs, leaving other threads' calls alone; 0 removes the cap.
+/// std::invalid_argument for a negative count.
+void set_thread_max_threads(int n_threads);
 
 /// Caps the threads of every native loop (fit, bootstrap, evaluate, search); 0 restores the default.
 /// std::invalid_argument for a negative count.
