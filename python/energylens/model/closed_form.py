@@ -119,13 +119,14 @@ class LatencyModel(ClosedFormModel):
         return per_row_frame({"ttft_s_pred": ttft, "tpot_s_pred": tpot}, configs)
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                         check_range: bool = True) -> pd.DataFrame:
+                         check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
         """Prediction intervals of TTFT and TPOT at ``level``; IntervalsUnavailableError when the model has
         none (see :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows). A calibrated
         model scales the template's interval by each row's factor (the offset's own uncertainty is not added)."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
-        (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (lambda a, b: a, lambda a, b: b), chunk_rows,
-                                                     check_range)
+        with threads(n_threads):
+            (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (lambda a, b: a, lambda a, b: b),
+                                                         chunk_rows, check_range)
         if self.calibration is not None:
             f_ttft, f_tpot = self.calibration.factors(configs)
             lo_t, hi_t, lo_p, hi_p = lo_t * f_ttft, hi_t * f_ttft, lo_p * f_tpot, hi_p * f_tpot
@@ -299,10 +300,12 @@ class EnergyModel(ClosedFormModel):
         return out if self.calibration is None else out * self.calibration.factors(frame)
 
     def predict_phases(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
-                       check_range: bool = True) -> pd.DataFrame:
-        """Prefill and decode energy per request (J), and their sum, for each configuration row."""
+                       check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
+        """Prefill and decode energy per request (J), and their sum, for each configuration row (a DataFrame
+        input's index is kept)."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
-        e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")
+        with threads(n_threads):
+            e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")
         if self.calibration is not None:
             f = self.calibration.factors(configs)
             e_pf, e_dec = e_pf * f, e_dec * f
@@ -310,14 +313,18 @@ class EnergyModel(ClosedFormModel):
                               "energy_j_pred": e_pf + e_dec}, configs)
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                         check_range: bool = True) -> pd.DataFrame:
+                         check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
         """Prediction interval of the energy per request at ``level`` (bootstrap + residuals), computed
         ``chunk_rows`` rows at a time (memory O(rows) + O(replicates x chunk_rows)); IntervalsUnavailableError
-        when the model has none (:meth:`intervals_unavailable`: no replicates, or parameters not identified)."""
-        if self.calibration is not None:
-            lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
-            return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
-        ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,), chunk_rows, check_range)
+        when the model has none (:meth:`intervals_unavailable`: no replicates, or parameters not identified).
+        The residual draws follow each row's position in the table (reproducible whatever ``chunk_rows``),
+        so the bounds of one configuration vary by a few percent with where it sits: a Monte Carlo interval,
+        not a per-configuration constant (:mod:`energylens.model.intervals`)."""
+        with threads(n_threads):
+            if self.calibration is not None:
+                lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
+            else:
+                ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,), chunk_rows, check_range)
         return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:
