@@ -48,7 +48,7 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "n_heads",                  "n_kv_heads",               "n_experts",
                                         "price_per_gpu_hour",       "window_tokens",            "sliding_share",
                                         "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor",
-                                        "energy_factor",            "scale_up_domain_gpus"};
+                                        "energy_factor",            "scale_up_domain_gpus",     "state_memory_bytes_per_seq"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 template <typename T>
@@ -126,7 +126,7 @@ void validate(const Space& space, const Options& o) {
                                k == roofline::kInputTokens || k == roofline::kOutputTokens ||
                                k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||
                                k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers ||
-                               k == roofline::kPpScaleOutHops;
+                               k == roofline::kPpScaleOutHops || k == kStateMemoryBytesPerSeq;
       if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
         throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
                                     "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));

@@ -38,11 +38,11 @@ struct Block {
   /// Per workload point, for the (combo, tp) of `table_combo`, `table_tp`: the features that depend on
   /// (combo, tp, workload), and the context and unreplicated KV bytes per token of the memory check. Built
   /// once per (combo, tp) a thread meets instead of twice per candidate (a division or two each time).
-  std::vector<double> kv, attn, attn_prefill, prefill, ctx, kv1;
+  std::vector<double> kv, attn, attn_prefill, prefill, ctx, full, kv1;
   std::size_t table_combo = static_cast<std::size_t>(-1);  ///< combo of the workload tables (SIZE_MAX: none)
   std::uint64_t table_tp = 0;                               ///< tp digit of the workload tables
   /// Empty rows and workload tables for `nw` workload points.
-  explicit Block(std::size_t nw) : kv(nw), attn(nw), attn_prefill(nw), prefill(nw), ctx(nw), kv1(nw) {
+  explicit Block(std::size_t nw) : kv(nw), attn(nw), attn_prefill(nw), prefill(nw), ctx(nw), full(nw), kv1(nw) {
     std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1));
     std::fill(outer, outer + kBlock, ~std::uint64_t{0});
   }
@@ -113,6 +113,7 @@ void workload_tables(const Ctx& x, Digits d, Block& blk) {
     double attn = 0, attn_prefill = 0;
     kernel::attention_features(v, 1.0, in, out, blk.kv1[w], attn, attn_prefill);
     blk.ctx[w] = in + 0.5 * out;
+    blk.full[w] = in + out;
     d.w = w;
     blk.prefill[w] = kernel::prefill_extra(x.view, d);
   }
@@ -182,19 +183,21 @@ void put_rows(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, std:
     if (blk.outer[r] != g.oid) outer_columns(x, g.d, g.out, g.oid, blk, r);
 }
 
-// Bytes per GPU of one point (weights, reserve, KV cache; kernel::kv_bytes operation for operation: no
-// multiply feeds an add, so every ISA level rounds alike). ctx x kv1 is the workload's KV bytes per sequence.
-inline double point_memory(const Outer& out, double batch, double ctx, double kv1) {
-  return out.fixed_bytes + batch * ctx * kv1 / out.kv_div;
+// Bytes per GPU of one point (weights, reserve, KV cache and recurrent state: kernel::kv_bytes's
+// kernel::cache_bytes on the same values, so every ISA level rounds alike). ctx / full: the workload's mean
+// and whole-sequence tokens, kv1 its KV bytes per token.
+inline double point_memory(const Outer& out, double batch, double ctx, double full, double kv1) {
+  return out.fixed_bytes + kernel::cache_bytes(out, batch, ctx, full, kv1);
 }
 
 // point_memory of n points into mem; returns how many fit (a NaN fits, as in the per-candidate check).
 ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, const double* __restrict ctx,
-                                        const double* __restrict kv1, double* __restrict mem) {
+                                        const double* __restrict full, const double* __restrict kv1,
+                                        double* __restrict mem) {
   const double usable = out.usable_bytes;
   std::size_t fit = 0;
   for (long k = 0; k < n; ++k) {
-    mem[k] = point_memory(out, batch, ctx[k], kv1[k]);
+    mem[k] = point_memory(out, batch, ctx[k], full[k], kv1[k]);
     fit += !(mem[k] > usable);
   }
   return fit;
@@ -206,7 +209,8 @@ std::size_t fill_segment(const Ctx& x, const Segment& g, Block& blk, std::size_t
   const double batch = x.s.max_num_seqs[g.d.b];
   double* mem = blk.mem + rows;
   const std::size_t fit =
-      kv_memory(static_cast<long>(g.n), g.out, batch, blk.ctx.data() + g.w0, blk.kv1.data() + g.w0, mem);
+      kv_memory(static_cast<long>(g.n), g.out, batch, blk.ctx.data() + g.w0, blk.full.data() + g.w0,
+                blk.kv1.data() + g.w0, mem);
   local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += g.n - fit;
   if (fit == g.n) {
     put_rows(x, g, blk, rows, fit, nullptr);
@@ -240,7 +244,7 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
   // fits, and with the division inside that loop each candidate waited for the previous one's.
   std::uint64_t b = b0, w = p % x.nw;
   for (std::uint64_t q = p; q < end; ++q) {
-    blk.run_mem[q - p] = point_memory(out, x.s.max_num_seqs[b], blk.ctx[w], blk.kv1[w]);
+    blk.run_mem[q - p] = point_memory(out, x.s.max_num_seqs[b], blk.ctx[w], blk.full[w], blk.kv1[w]);
     if (++w == x.nw) {
       w = 0;
       ++b;

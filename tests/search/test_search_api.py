@@ -53,6 +53,42 @@ def test_70b_bf16_does_not_fit_one_80gb_gpu_but_fits_two_at_small_batch(model):
         assert (_evaluate(one, model).reason[0] == -1) == ok, gpu
 
 
+def test_one_whole_sequence_must_fit_whatever_the_batch(model):
+    """The cache holds at least one sequence at its full length (input + output): at batch 1 that is more
+    than the mean context, and a load-mode batch below one (Little's law at a low rate) still serves whole
+    requests. 70B TP2 on H100 with a 100k-token prompt: weights + reserve 68.7 GiB per GPU, one sequence's KV
+    100,512 x 163,840 B over 2 GPUs 7.7 GiB, 76.4 GiB against 72 GiB usable: rejected at any rate."""
+    kv_per_token = 2 * 80 * 8 * 128 * 2
+    space = build_space(L70, "H100", input_tokens=100_000, output_tokens=512, tp=[2], max_num_seqs=[1])
+    c = _evaluate(space, model)
+    reserve = 1.5 * GIB + 8192 * 8192 * 24
+    full = 100_512 * kv_per_token / 2
+    assert c.memory_bytes[0] == pytest.approx(70.552e9 * 2 / 2 + reserve + full, rel=1e-12)
+    assert _core.search_reason_names()[c.reason[0]] == "memory_kv_cache"
+    low_rate = energylens.search(L70, "H100", input_tokens=100_000, output_tokens=512, tp=[2], rate_per_s=0.002,
+                                 energy_model=model, bootstrap=False)
+    assert low_rate.empty and low_rate.rejected["memory_kv_cache"] > 0
+    fits = energylens.search(L70, "H100", input_tokens=20_000, output_tokens=512, tp=[2], rate_per_s=0.002,
+                             energy_model=model, bootstrap=False)
+    assert not fits.empty and (fits.top["batch"] < 1).all()  # the same rate, a prompt whose sequence fits
+
+
+def test_hybrid_models_hold_each_sequences_recurrent_state(model):
+    """Nemotron-Nano-9B-v2 (Mamba-2 hybrid, 4 attention layers): each running sequence adds its attention
+    KV and its SSM + conv state (the features' per-step state traffic is its read and write: half of it)."""
+    from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
+    name = "nvidia/NVIDIA-Nemotron-Nano-9B-v2"
+    space = build_space(name, "H100", input_tokens=4096, output_tokens=256, tp=[1], max_num_seqs=[2, 3, 512])
+    c = _evaluate(space, model)
+    step = c.memory_bytes[1] - c.memory_bytes[0]
+    row = space.point_profiles(np.array([0]))
+    feats = build_features(row)
+    state = feats["state_bytes_per_seq"][0] / STATE_TRAFFIC_PER_STEP
+    kv = (4096 + 128) * feats["kv_bytes_per_token"][0]
+    assert state > 50e6 and step == pytest.approx(kv + state, rel=1e-9)
+    assert _core.search_reason_names()[c.reason[2]] == "memory_kv_cache"  # 512 sequences: 70 GB of state
+
+
 def test_kv_heads_are_replicated_beyond_their_count(model):
     # Llama-3.1-8B: 8 KV heads; at TP16 each GPU holds 8/8 = 1 head's worth -> KV split over 8, not 16
     space = build_space("llama-3.1-8b", "H100", input_tokens=1000, output_tokens=200, tp=[8, 16], max_num_seqs=[64])

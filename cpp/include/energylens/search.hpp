@@ -57,6 +57,7 @@ enum ComboField : int {
   kTpotFactor,             ///< latency calibration: the combo's model's TPOT factor (1: none)
   kEnergyFactor,           ///< energy calibration: exp(offset) of the combo's model's key (1: none or unseen)
   kScaleUpDomainGpus,      ///< GPUs per scale-up domain of the combo's GPU (GPU table; docs/search.md, Topology)
+  kStateMemoryBytesPerSeq,  ///< bytes of one sequence's recurrent (Mamba SSM + conv) state, all layers (0: none)
   kNumComboFields
 };
 

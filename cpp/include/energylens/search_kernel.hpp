@@ -47,6 +47,7 @@ struct Outer {
   double kv_div;        ///< GPUs the KV cache is split over: min(tp, kv heads) x pp
   double usable_bytes;  ///< gpu_memory_utilization x memory
   double tp_link, a2a_link, hops;  ///< topology::features of (combo, tp, pp, ep): set once per outer change
+  double state_bytes;   ///< one sequence's recurrent state per GPU: split over tp x pp (heads and layers)
 };
 
 /// Axis positions of candidate `i` (workload fastest, combo slowest).
@@ -107,7 +108,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
   Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes],
-            0.0, 0.0, 0.0};
+            0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * pp)};
   topology::features(domain_gpus(o, v), tp, pp, ep, v[roofline::kLinkBytesPerS], v[roofline::kScaleOutBytesPerS],
                      out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
@@ -145,6 +146,16 @@ ENERGYLENS_HD double weight_step_bytes(const double* v, double tp, double dp, do
   const double per_copy = batch / copies;
   const double touched = 1.0 - exp((per_copy > 1.0 ? per_copy : 1.0) * v[kExpertMissLog]);
   return dp * v[kWeightSharedStepBytes] + copies * v[kWeightExpertStepBytes] * touched;
+}
+
+/// The cache bytes of kv_bytes from its parts: `ctx` the mean and `full` the whole sequence's tokens,
+/// `kv1` the unreplicated KV bytes per token. (No multiply feeds an add, and the build does not contract,
+/// so the per-candidate and block paths round alike.)
+ENERGYLENS_HD double cache_bytes(const Outer& out, double batch, double ctx, double full, double kv1) {
+  const double mean_tokens = batch * ctx;
+  const double tokens = mean_tokens > full ? mean_tokens : full;
+  const double seqs = batch > 1.0 ? batch : 1.0;
+  return tokens * kv1 / out.kv_div + seqs * out.state_bytes;
 }
 
 /// KV bytes per token (all GPUs) and the decode and prefill attention FLOPs per token per position of a
@@ -199,14 +210,17 @@ ENERGYLENS_HD void fill_features(const View& s, const Limits& o, const Digits& d
                      f[roofline::kPpScaleOutHops]);
 }
 
-/// KV-cache bytes per GPU of a rank's running batch at its mean context (input + output / 2).
+/// Cache bytes per GPU of a rank's running batch: the KV cache of its tokens at the mean context
+/// (batch x (input + output / 2)), but never less than one whole sequence (input + output: vLLM refuses a
+/// max_model_len whose sequence does not fit, and a load-mode batch below one still serves whole
+/// requests), plus each sequence's recurrent state (hybrid Mamba layers; at least one sequence).
 ENERGYLENS_HD double kv_bytes(const View& s, const Digits& d, const Outer& out, double batch) {
   const double* w = s.workloads + 2 * d.w;
   // Per GPU: the unreplicated KV split over min(tp, kv heads) x pp GPUs (replicated heads are the reason
   // the split stops at the KV-head count), at the window share of this context.
   double kv = 0.0, attn = 0.0, attn_prefill = 0.0;
   attention_features(s.combos + d.c * kNumComboFields, 1.0, w[0], w[1], kv, attn, attn_prefill);
-  return batch * (w[0] + 0.5 * w[1]) * kv / out.kv_div;
+  return cache_bytes(out, batch, w[0] + 0.5 * w[1], w[0] + w[1], kv);
 }
 
 /// The value minimised.

@@ -17,7 +17,7 @@ import pandas as pd
 
 from energylens.model import reference
 from energylens.profiles import tables
-from energylens.profiles.features import build_features
+from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
 
 __all__ = ["brute_force", "REASONS"]
@@ -116,8 +116,11 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     fixed = (_weights_per_gpu(frame, tp, pp, ep) + o["runtime_reserve_bytes"]
              + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
-    # a rank's batch x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp)
-    kv = batch * (li + 0.5 * lo) * feats["kv_bytes_per_token"] / (tp * pp)
+    # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the
+    # running batch at the mean context, at least one whole sequence; plus each sequence's recurrent state
+    tokens = np.maximum(batch * (li + 0.5 * lo), li + lo)
+    state = feats["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
+    kv = tokens * feats["kv_bytes_per_token"] / (tp * pp) + np.maximum(batch, 1.0) * state / (tp * pp)
     later = [fixed > usable, fixed + kv > usable, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
     for code, cond in zip(range(5, 9), later, strict=True):
         reason = np.where((reason < 0) & cond, code, reason)

@@ -24,7 +24,7 @@ import pandas as pd
 from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
-from energylens.profiles.features import build_features
+from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
@@ -447,6 +447,8 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     values[:, col["a2a_moe_layers_with_ep"]] = feats["a2a_moe_layers"][2 * n:]
     values[:, col["ttft_factor"]] = values[:, col["tpot_factor"]] = 1.0  # latency calibration: api sets them
     values[:, col["energy_factor"]] = 1.0  # energy calibration: api sets it
+    # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
+    values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
         values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
