@@ -87,6 +87,17 @@ def test_a_rate_no_deployment_can_serve_is_an_error_not_an_overflow(model):
     assert (r.top["gpus"] >= 1).all() and (r.top["replicas"] >= 1).all()
 
 
+def test_a_high_rate_leaves_out_front_rows_past_the_bound_not_the_search(model):
+    """At 1e4 req/s the best 70B deployment needs ~8e3 H100s, but the TPOT front's batch-1 end needs ~1e6:
+    those rows are left out and said, the search is not an error."""
+    r = energylens.search("llama-3.1-70b", "H100", input_tokens=512, output_tokens=256, rate_per_s=1e4,
+                          energy_model=model, bootstrap=False)
+    assert r.top["gpus"].iloc[0] < 2**20 and (r.pareto_tpot["gpus"] <= 2**20).all()
+    assert r.settings["over_gpu_count"] > 0
+    assert f"{r.settings['over_gpu_count']} configuration" in r.summary() and "more than 2**20 GPUs" in r.summary()
+    assert json.loads(r.to_json())["settings"]["over_gpu_count"] == r.settings["over_gpu_count"]
+
+
 def test_energy_model_of_the_wrong_kind_says_what_it_is():
     with pytest.raises(TypeError, match=r"energy_model must be an EnergyModel, a model file's path or None \(the bundled model\), got int"):
         _search(42)

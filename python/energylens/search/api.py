@@ -164,23 +164,29 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
     return _core.search_run(*space.native_args(), theta, phi, options, progress)
 
 
-def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None) -> pd.DataFrame:
+def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False) -> pd.DataFrame:
+    """The engine's candidates as a table. Load mode: rows whose replicas would need more than 2**20 GPUs
+    are left out (``attrs["over_gpu_count"]`` counts them; a Pareto front's lowest-TPOT end at batch 1 can
+    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``)."""
     df = space.decode(cands.index)
     if labels is not None:  # candidates=...: the row label of each configuration in the given table
         df.insert(1, "candidate", [labels[int(i)] for i in cands.index])
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         df[name] = getattr(cands, name)
-    if len(df) and df["gpus"].max() > MAX_GPU_COUNT:  # load mode: a rate no deployment of this space can serve
-        raise ValueError(f"rate_per_s (--rate) needs {df['gpus'].max():.3g} GPUs for the best configuration (replicas "
-                         f"{df['replicas'].max():.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
-    df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
     df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
     # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
     table = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("scale_up_domain_gpus")]
     domain = space.node_size or table
     df["domains"] = np.ceil(df["tp"] * df["pp"] * df["dp"] / domain).astype(int)
     df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
+    over = ~(df["gpus"] <= MAX_GPU_COUNT)
+    if best_first and len(df) and over.iloc[0]:  # load mode: a rate no deployment of this space can serve
+        raise ValueError(f"rate_per_s (--rate) needs {df['gpus'].iloc[0]:.3g} GPUs for the best configuration (replicas "
+                         f"{df['replicas'].iloc[0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
+    df = df[~over].reset_index(drop=True) if over.any() else df
+    df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
+    df.attrs["over_gpu_count"] = int(over.sum())
     return df
 
 
@@ -309,8 +315,8 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
 
     def lowest(opts, names):
         res = run_engine(space, em.theta, em.latency_model.theta, opts, None, "cpu", indices)
-        rows = [_candidate_frame(space, getattr(res, f"front_{n}"), labels).nsmallest(1, f"{n}_s").iloc[0]
-                for n in names] if res.feasible else []
+        fronts = [_candidate_frame(space, getattr(res, f"front_{n}"), labels) for n in names] if res.feasible else []
+        rows = [f.nsmallest(1, f"{n}_s").iloc[0] for f, n in zip(fronts, names, strict=True) if len(f)]
         return int(res.feasible), rows
 
     def config_label(row):  # the result's label: with the workload point when the space holds several
@@ -345,14 +351,17 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
                    labels, collapse: bool):
     """The engine's outcome on the space, and its top-k and Pareto fronts as tables. ``collapse`` (load mode on
     the axes): the engine is asked for enough rows, and candidates that differ only in a max_num_seqs cap that
-    does not bind become one row listing the caps (:mod:`.caps`)."""
+    does not bind become one row listing the caps (:mod:`.caps`); and how many rows were left out for needing
+    more than 2**20 GPUs (load mode)."""
     callback = progress_printer(space.size) if progress is True else (progress or None)
     opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse))
     out = run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices)
-    tables = [_candidate_frame(space, c, labels) for c in (out.top, out.front_tpot, out.front_ttft)]
+    tables = [_candidate_frame(space, c, labels, best_first=k == 0)
+              for k, c in enumerate((out.top, out.front_tpot, out.front_ttft))]
+    over = sum(t.attrs["over_gpu_count"] for t in tables)
     if collapse:
         tables = [collapse_caps(tables[0], options["top_k"]), collapse_caps(tables[1]), collapse_caps(tables[2])]
-    return out, tables[0], tables[1:]
+    return out, tables[0], tables[1:], over
 
 
 #: Parameters that only act on candidates with one of these axes above 1 (else every candidate uses them).
@@ -453,7 +462,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model, announce=progress is True)
     t0 = time.perf_counter()
     options, limits = _confidence(space, em, options, limit_confidence, indices, progress is True)
-    out, top_df, fronts = _engine_tables(space, em, options, progress, device, indices, labels,
+    out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
                                          collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
     top_df = split_terms(space, top_df, em, load=rate_per_s is not None)
@@ -463,7 +472,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
                 "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated, "unidentified_params": _unidentified(space, em),
-                "without_latency_limits": _closest(space, em, options, out, indices, labels)}
+                "without_latency_limits": _closest(space, em, options, out, indices, labels),
+                "over_gpu_count": over}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,

@@ -273,7 +273,13 @@ class SearchResult:
         took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
-                + self._unidentified_line() + self._points_line() + self._dp_line())
+                + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line())
+
+    def _over_line(self) -> str:
+        """Load mode: rows of the top-k or fronts left out for needing more GPUs than energylens counts."""
+        n = self.settings.get("over_gpu_count") or 0
+        return (f"\nnote: {plural(n, 'configuration')} of the top-k and Pareto fronts would need more than 2**20 GPUs "
+                "at this rate and are left out (small batches at a high rate)") if n else ""
 
     def _dp_line(self) -> str:
         """Fixed-batch mode with several dp values: each rank runs the same batch, so they tie; said once."""
