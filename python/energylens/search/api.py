@@ -463,7 +463,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     t0 = time.perf_counter()
     options, limits = _confidence(space, em, options, limit_confidence, indices, progress is True)
     out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
-                                         collapse=rate_per_s is not None and labels is None and device == "cpu")
+                                               collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
     top_df = split_terms(space, top_df, em, load=rate_per_s is not None)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
@@ -472,8 +472,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
                 "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated, "unidentified_params": _unidentified(space, em),
-                "without_latency_limits": _closest(space, em, options, out, indices, labels),
-                "over_gpu_count": over}
+                "without_latency_limits": _closest(space, em, options, out, indices, labels), "over_gpu_count": over}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,
