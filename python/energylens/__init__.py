@@ -77,8 +77,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from energylens.measure.monitor import EnergyMonitor, Measurement, PowerSampler, mark
     from energylens.measure.trace import Trace, synthetic_trace
     from energylens.model.closed_form import EnergyModel, LatencyModel
-    from energylens.model.fit_summary import FitSummary, Param
     from energylens.model.device import evaluate_device
+    from energylens.model.fit_summary import FitSummary, Param
     from energylens.profiles.schema import load_profiles
     from energylens.search import SearchResult, search
 

@@ -24,7 +24,6 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.base import ClosedFormModel, fit_input, load_configs
-from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.calibration import (
     Calibration,
     as_frame,
@@ -34,6 +33,7 @@ from energylens.model.calibration import (
     read_calibration,
 )
 from energylens.model.chunks import per_row_frame
+from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
 from energylens.model.latency_calibration import (
     LatencyCalibration,

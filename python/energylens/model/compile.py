@@ -56,7 +56,7 @@ class CompiledExpression:
     def __reduce__(self):
         """Pickled and deep-copied as its source: compiled again on loading (the native program and a built
         kernel are per process)."""
-        return compile_expression, (self.expr, self.feature_names, dict(zip(self.param_names, self.start.tolist())),
+        return compile_expression, (self.expr, self.feature_names, dict(zip(self.param_names, self.start.tolist(), strict=True)),
                                     self.jit.mode)
 
     @property

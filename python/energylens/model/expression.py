@@ -23,9 +23,9 @@ import sympy as sp
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.base import load_configs
-from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import check_level
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
 from energylens.profiles.features import FEATURE_NAMES, build_features

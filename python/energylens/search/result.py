@@ -8,8 +8,8 @@ the top-k. ``to_json`` and ``plot`` write nothing partial (energylens.outputs).
 
 from __future__ import annotations
 
-import json
 import datetime
+import json
 import math
 import operator
 import os
