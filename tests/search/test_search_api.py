@@ -111,6 +111,17 @@ def test_structural_reasons(model):
     assert got[("mistralai/Mixtral-8x7B-Instruct-v0.1", "2", "1")] == "ok"
 
 
+def test_the_expert_parallel_group_is_every_gpu_of_a_stage(model):
+    """vLLM's EP group is TP x DP: DeepSeek-V3 at TP2 DP8 with EP 8 (two groups of 8, each expert twice) is not
+    a deployment vLLM can run; EP 16 is, and so is EP 1 (experts sharded with TP)."""
+    space = build_space("deepseek-ai/DeepSeek-V3", "H200", input_tokens=512, output_tokens=256, tp=[2], dp=[8],
+                        ep=[1, 8, 16], max_num_seqs=[64], precision=["fp8"])
+    c = _evaluate(space, model)
+    got = {int(e): (_core.search_reason_names()[r] if r >= 0 else "ok")
+           for e, r in zip(space.decode(c.index)["ep"], c.reason, strict=True)}
+    assert got[8] == "ep_group" and got[16] != "ep_group" and got[1] != "ep_group"
+
+
 def test_ep_shards_expert_weights(model):
     space = build_space("mixtral-8x7b", "H100", input_tokens=100, output_tokens=100, tp=[4], ep=[1, 4],
                         max_num_seqs=[1])

@@ -25,7 +25,7 @@ enum class Reason : int {
   TpNode,          ///< tp exceeds the GPUs of one scale-up domain (the GPU table's, or Options::node_size)
   EpWithoutMoe,    ///< ep > 1 on a dense model
   EpExperts,       ///< ep does not divide the experts
-  EpGroup,         ///< ep does not divide tp x dp (the EP group is formed from one stage's TP x DP GPUs)
+  EpGroup,         ///< ep > 1 is not tp x dp (vLLM's expert-parallel group is every GPU of a stage: TP x DP)
   MemoryWeights,   ///< weights + activation/runtime reserve exceed the usable memory of a GPU
   MemoryKvCache,   ///< ... and the KV cache of the running batch does not fit next to them
   TtftLimit,       ///< predicted TTFT above the limit

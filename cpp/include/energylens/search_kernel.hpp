@@ -116,7 +116,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   else if (tp > domain_gpus(o, v)) out.reason = static_cast<int>(Reason::TpNode);
   else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
-  else if (ep > 1 && !divides(ep, tp * dp)) out.reason = static_cast<int>(Reason::EpGroup);
+  else if (ep > 1 && ep != tp * dp) out.reason = static_cast<int>(Reason::EpGroup);
   const double shard = ep > 1 ? ep : tp;
   const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) + v[kExpertTotalBytes] / (shard * pp);
   const double reserve = o.runtime_reserve_bytes + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;

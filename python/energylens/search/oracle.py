@@ -57,7 +57,7 @@ def _structural(frame: pd.DataFrame, tp, dp, ep, domain) -> np.ndarray:
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     kv_ok = np.where(tp <= kvh, np.mod(kvh, tp) == 0, np.mod(tp, kvh) == 0)
     conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > domain, (ep > 1) & (n_exp <= 1),
-             (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (np.mod(tp * dp, ep) != 0)]
+             (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (tp * dp != ep)]
     return np.select(conds, list(range(len(conds))), -1)
 
 

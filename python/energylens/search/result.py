@@ -86,7 +86,7 @@ REMEDIES: dict[str, str] = {
     "tp_node": "keep --tp within one node (--node-size) and add GPUs with --pp or --dp instead",
     "ep_without_moe": "drop --ep > 1 for dense models",
     "ep_experts": "pick --ep values that divide the number of experts",
-    "ep_group": "pick --ep values that divide tp x dp",
+    "ep_group": "pick --ep values equal to tp x dp (or 1)",
     "memory_weights": ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, --ep for MoE models), "
                        "store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory"),
     "memory_kv_cache": "lower --max-num-seqs, store the KV cache in fp8 (--kv-cache-dtype fp8) or add GPUs (--tp, --pp)",
