@@ -91,9 +91,10 @@ constexpr std::size_t kRowCols[] = {roofline::kBatch, roofline::kInputTokens, ro
                                     roofline::kKvBytesPerToken, roofline::kAttnFlopsPerTokenCtx,
                                     roofline::kPrefillAttnFlopsPerTokenCtx};
 constexpr std::size_t kOuterCols[] = {roofline::kTp, roofline::kPp, roofline::kDp, roofline::kEp,
-                                      roofline::kA2aMoeLayers, roofline::kA2aBytesPerS, roofline::kPpScaleOutHops};
-// (kLinkBytesPerS is the combo's: a row in the block has tp <= its domain, tp_node, so its TP all-reduce
-// runs on the scale-up link)
+                                      roofline::kA2aMoeLayers, roofline::kLinkBytesPerS, roofline::kA2aBytesPerS,
+                                      roofline::kPpScaleOutHops};
+// (kLinkBytesPerS: the TP all-reduce's link, the scale-up link, or min(link, scale-out) where tp exceeds a
+// domain smaller than a server: H100 / H200 NVL bridge pairs)
 constexpr bool is_static(std::size_t k) {
   for (std::size_t c : kRowCols)
     if (c == k) return false;
@@ -135,7 +136,8 @@ void outer_columns(const Ctx& x, const Digits& d, const Outer& out, std::uint64_
   blk.cols[roofline::kDp][r] = dp;
   blk.cols[roofline::kEp][r] = ep;
   blk.cols[roofline::kA2aMoeLayers][r] = kernel::a2a_layers(v, dp, ep);
-  blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;  // topology of (combo, tp, pp, ep): outer_info
+  blk.cols[roofline::kLinkBytesPerS][r] = out.tp_link;  // topology of (combo, tp, pp, ep): outer_info
+  blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;
   blk.cols[roofline::kPpScaleOutHops][r] = out.hops;
   blk.outer[r] = oid;
 }

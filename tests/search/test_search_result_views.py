@@ -42,9 +42,11 @@ def test_gpu_variants_keep_their_names_in_the_label(model):
     by_gpu = dict(zip(frame["gpu"], frame["config"], strict=True))
     assert " H100-SXM5-80GB " in by_gpu["H100-SXM5-80GB"] and " H100-PCIe-80GB " in by_gpu["H100-PCIe-80GB"]
     assert " H200 " in by_gpu["H200-SXM-141GB"]  # no other H200 searched: the short name
-    one = energylens.search(L8, "H100-PCIe-80GB", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
-                            energy_model=model, bootstrap=False, top=1)
-    assert " H100 bf16 " in one.to_frame()["config"].iloc[0]
+    for gpu, label in (("H100-SXM5-80GB", "H100"), ("H100-PCIe-80GB", "H100-PCIe-80GB"), ("H100 NVL", "H100-NVL-94GB")):
+        one = energylens.search(L8, gpu, input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=[8],
+                                energy_model=model, bootstrap=False, top=1)
+        # alone, a GPU gets the short name only where that name is this GPU ("H100" is the SXM part)
+        assert f" {label} bf16 " in one.to_frame()["config"].iloc[0], gpu
 
 
 # 9. workload points in the label ------------------------------------------------------------------

@@ -33,6 +33,26 @@ def _evaluate(space, model, options=None):
     return _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, opts, idx)
 
 
+def test_nvl_bridge_pairs_run_tp_across_their_pcie_server(model):
+    """H100 NVL (NVLink bridge pairs, domain 2) in an 8-card server: TP4 and TP8 are deployments (their
+    all-reduce leaves the pair, at min(link, scale-out)); TP16 is not. The block path (search_run) prices them
+    as the per-candidate path and the brute force do."""
+    space = build_space("llama-3.1-70b", "H100 NVL", input_tokens=512, output_tokens=256, tp=[2, 4, 8, 16],
+                        max_num_seqs=[8, 64])
+    c = _evaluate(space, model)
+    names = dict(zip(space.decode(c.index)["tp"].astype(int), (_core.search_reason_names()[r] if r >= 0 else "ok"
+                                                             for r in c.reason), strict=False))
+    assert names[4] != "tp_node" and names[8] != "tp_node" and names[16] == "tp_node"
+    row = space.point_profiles(space.points(np.array([2])).reshape(-1))  # tp 4
+    f = build_features(row)
+    assert f["link_bytes_per_s"][0] == min(f["scale_out_bytes_per_s"][0], 300e9)
+    theta, phi = model.theta, model.latency_model.theta
+    out = run_engine(space, theta, phi, {**native_options(top=20), "threads": 1})
+    ref = brute_force(space, theta, phi, top_k=20)
+    np.testing.assert_allclose(out.top.objective, ref["top"]["objective"], rtol=1e-10)
+    assert set(space.decode(out.top.index)["tp"].astype(int)) >= {4, 8}
+
+
 def test_gb200_domain_allows_tp16_where_h100_rejects_it(model):
     space = build_space("llama-3.1-70b", ["H100", "GB200"], input_tokens=512, output_tokens=256, tp=[8, 16],
                         max_num_seqs=[8])

@@ -99,6 +99,17 @@ ENERGYLENS_HD double domain_gpus(const Limits& o, const double* v) {
   return o.node_size > 0.0 ? o.node_size : v[kScaleUpDomainGpus];
 }
 
+/// GPUs of one server: the largest tp (tp_node). A scale-up domain smaller than a server (H100 / H200 NVL
+/// bridge pairs of 2 or 4 in an 8-card PCIe server) still runs TP across it, its all-reduce leaving the
+/// domain (priced in the features); one larger than a server (GB200 NVL72) runs TP across its servers.
+inline constexpr double kServerGpus = 8.0;
+
+/// The largest tp of a combo: the node-size override when set, else max(a server, the scale-up domain).
+ENERGYLENS_HD double tp_limit(const Limits& o, const double* v) {
+  if (o.node_size > 0.0) return o.node_size;
+  return v[kScaleUpDomainGpus] > kServerGpus ? v[kScaleUpDomainGpus] : kServerGpus;
+}
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp x pp; expert weights over the EP group (whole experts per GPU)
@@ -113,7 +124,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
                      out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
   if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
-  else if (tp > domain_gpus(o, v)) out.reason = static_cast<int>(Reason::TpNode);
+  else if (tp > tp_limit(o, v)) out.reason = static_cast<int>(Reason::TpNode);
   else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
   else if (ep > 1 && ep != tp * dp) out.reason = static_cast<int>(Reason::EpGroup);

@@ -436,7 +436,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
         gpu_memory_utilization, runtime_reserve_gib, activation_tokens: feasibility settings.
         node_size: None: each GPU's scale-up domain (GPU table ``scale_up_domain_gpus``: 8 on HGX, 72 on GB200
-            NVL72); a number overrides it for every GPU. TP stays inside one (``tp_node``); PP boundaries and
+            NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs, or the override
+            (``tp_node``); PP boundaries and
             EP groups that leave it are priced at the GPU's scale-out bandwidth (docs/search.md, "Topology").
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.

@@ -51,12 +51,12 @@ def _domains(frame: pd.DataFrame, node_size) -> np.ndarray:
     return frame["gpu"].map(lambda g: tables.gpu_spec(g).domain_gpus()).to_numpy(dtype=float)
 
 
-def _structural(frame: pd.DataFrame, tp, dp, ep, domain) -> np.ndarray:
+def _structural(frame: pd.DataFrame, tp, dp, ep, tp_limit) -> np.ndarray:
     heads = frame["n_heads"].to_numpy(dtype=float)
     kvh = frame["n_kv_heads"].to_numpy(dtype=float)
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     kv_ok = np.where(tp <= kvh, np.mod(kvh, tp) == 0, np.mod(tp, kvh) == 0)
-    conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > domain, (ep > 1) & (n_exp <= 1),
+    conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > tp_limit, (ep > 1) & (n_exp <= 1),
              (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (tp * dp != ep)]
     return np.select(conds, list(range(len(conds))), -1)
 
@@ -79,7 +79,9 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     cap = space.max_num_seqs[b]
     n = tp * pp
     domain = _domains(frame, o["node_size"])
-    reason = _structural(frame, tp, dp, ep, domain)
+    # the largest tp: the override, else a server's 8 GPUs or a larger scale-up domain (NVL72)
+    limit = domain if o["node_size"] and o["node_size"] > 0 else np.maximum(8.0, domain)
+    reason = _structural(frame, tp, dp, ep, limit)
     frame = frame.assign(scale_up_domain_gpus=domain)  # the features price crossings at this domain
     fac = (space.combo_values[c, COMBO_FIELDS.index("ttft_factor")], space.combo_values[c, COMBO_FIELDS.index("tpot_factor")])
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema

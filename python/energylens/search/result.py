@@ -22,6 +22,7 @@ import pandas as pd
 
 from energylens.extras import require
 from energylens.outputs import atomic_file
+from energylens.profiles import tables
 from energylens.search.caps import caps_text
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "gpu_labels", "check_plot_path", "plural"]
@@ -53,11 +54,22 @@ def check_plot_path(path, option: str = "path") -> str:
 
 def gpu_labels(names) -> dict[str, str]:
     """Each GPU name's label: the part before its first '-' (``H100-SXM5-80GB`` -> ``H100``) where no other
-    of ``names`` shares it, else the whole name (``H100-SXM5-80GB`` beside ``H100-PCIe-80GB``)."""
+    of ``names`` shares it and it names this GPU in the GPU table, else the whole name (``H100-SXM5-80GB``
+    beside ``H100-PCIe-80GB``; ``H100-NVL-94GB`` alone, as "H100" is the SXM part)."""
     names = list(dict.fromkeys(map(str, names)))
     short = {n: n.split("-")[0] for n in names}
     taken = [short[n] for n in names]
-    return {n: short[n] if taken.count(short[n]) == 1 else n for n in names}
+    return {n: short[n] if taken.count(short[n]) == 1 and _names_it(short[n], n) else n for n in names}
+
+
+def _names_it(label: str, name: str) -> bool:
+    """Whether ``label`` resolves to the GPU ``name`` resolves to (a label a user can type back)."""
+    if label == name:
+        return True
+    try:
+        return tables.gpu_spec(label).name == tables.gpu_spec(name).name
+    except (KeyError, ValueError):  # unknown or ambiguous
+        return False
 
 
 def config_label(row: pd.Series, workload: bool = False, gpus: dict[str, str] | None = None) -> str:
