@@ -244,3 +244,23 @@ def test_dp_values_tying_in_fixed_mode_are_explained(model):
     assert "data parallelism does not change energy" in fixed.summary()
     assert "data parallelism" not in energylens.search(L8, "H100", dp=[1], **kw).summary()
     assert "data parallelism" not in energylens.search(L8, "H100", dp=[1, 2], rate_per_s=5, **kw).summary()
+
+
+def test_configurations_outside_the_fitted_range_are_flagged_as_predict_flags_them(model):
+    """The bundled model saw batches of 16 and up: a TPOT limit that leaves batches of 4 and 8 gets the same
+    range check as EnergyModel.predict (a column and a note), and rows inside the range are not flagged."""
+    r = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4, 8], max_num_seqs=[4, 8, 16, 256],
+                          tpot_limit_s=0.095, energy_model=model, bootstrap=False, top=5)
+    from energylens.profiles.tables import model_spec
+    rows = r.top.assign(batch_size=r.top["dp"] * r.top["batch"], params_b=model_spec(L70).params_b)
+    with pytest.warns(Warning, match="outside the fitted data"):
+        expected = model.extrapolated(rows)
+    assert r.top["extrapolated"].tolist() == expected.tolist() and expected.any() and not expected.all()
+    assert f"note: {int(expected.sum())} of the {len(r.top)} listed configurations lie outside" in r.summary()
+    assert "batch_size" in r.settings["extrapolation"]
+    doc = json.loads(r.to_json())
+    assert [row["extrapolated"] for row in doc["top"]] == expected.tolist()
+    inside = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[64, 256],
+                               energy_model=model, bootstrap=False)
+    assert not inside.top["extrapolated"].any() and inside.settings["extrapolation"] is None
+    assert "listed configurations lie outside" not in inside.summary()

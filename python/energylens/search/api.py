@@ -28,6 +28,7 @@ from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
+from energylens.search.extrapolation import flag_extrapolated
 from energylens.search.options import (
     OBJECTIVES,
     check_call_options,
@@ -436,9 +437,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
         gpu_memory_utilization, runtime_reserve_gib, activation_tokens: feasibility settings.
         node_size: None: each GPU's scale-up domain (GPU table ``scale_up_domain_gpus``: 8 on HGX, 72 on GB200
-            NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs, or the override
-            (``tp_node``); PP boundaries and
-            EP groups that leave it are priced at the GPU's scale-out bandwidth (docs/search.md, "Topology").
+            NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs or the override
+            (``tp_node``); TP, PP and EP traffic leaving a domain pays scale-out bandwidth (docs/search.md).
         threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
         bootstrap_seed: seed of the calibration-offset draws P(best) samples (an energy model with an opt-in
@@ -455,8 +455,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
              "carbon_g_per_kwh": carbon_g_per_kwh, "gpu_memory_utilization": gpu_memory_utilization,
              "node_size": node_size, "runtime_reserve_gib": runtime_reserve_gib, "activation_tokens": activation_tokens}
     options = native_options(top=top, objective=objective, threads=threads, **given)
-    axes = {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "max_num_seqs": max_num_seqs, "precision": precision,
-            "kv_cache_dtype": kv_cache_dtype}
+    axes = dict(tp=tp, pp=pp, dp=dp, ep=ep, max_num_seqs=max_num_seqs, precision=precision, kv_cache_dtype=kv_cache_dtype)
     space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
                                     price_per_gpu_hour, rate_per_s)
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
@@ -466,15 +465,16 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
                                                collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
-    top_df = split_terms(space, top_df, em, load=rate_per_s is not None)
+    top_df, outside = flag_extrapolated(space, split_terms(space, top_df, em, load=rate_per_s is not None), em)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
         top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
-    unit = OBJECTIVES[objective] + (" per output token" if per_token else " per request")
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
                 "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated, "unidentified_params": _unidentified(space, em),
-                "without_latency_limits": _closest(space, em, options, out, indices, labels), "over_gpu_count": over}
+                "without_latency_limits": _closest(space, em, options, out, indices, labels), "over_gpu_count": over,
+                "extrapolation": outside}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
-                        feasible=int(out.feasible), objective=f"{objective} ({unit})", model_source=source,
+                        feasible=int(out.feasible), model_source=source,
+                        objective=f"{objective} ({OBJECTIVES[objective]} per {'output token' if per_token else 'request'})",
                         seconds=seconds, threads=int(out.threads), settings=settings)

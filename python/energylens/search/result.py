@@ -285,7 +285,17 @@ class SearchResult:
         took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
-                + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line())
+                + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
+                + self._extrapolation_line())
+
+    def _extrapolation_line(self) -> str:
+        """The top rows whose features lie outside the model's fitted range (``extrapolated``), as predict says."""
+        detail = self.settings.get("extrapolation")
+        if not detail or "extrapolated" not in self.top:
+            return ""
+        n = int(self.top["extrapolated"].sum())
+        return (f"\nnote: {n} of the {len(self.top)} listed configurations lie outside {detail} (fit on profiles "
+                "that cover them, e.g. your own sweep, before relying on them)")
 
     def _over_line(self) -> str:
         """Load mode: rows of the top-k or fronts left out for needing more GPUs than energylens counts."""

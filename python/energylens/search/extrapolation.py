@@ -1,0 +1,31 @@
+"""Whether the search's best configurations lie outside the data the model was fitted on: the same range
+check :meth:`energylens.model.EnergyModel.predict` warns with (:meth:`~energylens.model.EnergyModel.extrapolated`),
+run on the top-k rows, so a search that ranks batch-1 deployments with a model fitted on batches of 64 and
+up says so, as predict would."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from energylens.model import EnergyModel
+from energylens.search.space import SearchSpace
+
+__all__ = ["flag_extrapolated"]
+
+
+def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel) -> tuple[pd.DataFrame, str | None]:
+    """``top`` with a boolean column ``extrapolated`` (some workload point of the row lies outside the fitted
+    range by more than the model's factor), and the range check's detail for the flagged rows (None when
+    none is)."""
+    if top.empty:
+        return top.assign(extrapolated=np.zeros(0, dtype=bool)), None
+    points = np.asarray(space.points(top["index"].to_numpy())).reshape(len(top), -1)
+    rows = space.point_profiles(points.reshape(-1), rank_batch=np.repeat(top["batch"].to_numpy(), points.shape[1]))
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        flags = model.extrapolated(rows).reshape(len(top), -1).any(axis=1)
+    detail = next((str(w.message).split(" lie outside ", 1)[-1] for w in got if " lie outside " in str(w.message)), None)
+    return top.assign(extrapolated=flags), detail if flags.any() else None
