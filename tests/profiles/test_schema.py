@@ -601,3 +601,13 @@ def test_float32_params_b_beside_float64_active_params_b_is_accepted():
     bad["active_params_b"] = bad["params_b"] * 1.001  # a real excess is still refused
     with pytest.raises(ProfileSchemaError, match="active_params_b"):
         as_profiles(bad, require_energy=False)
+
+
+def test_an_edited_active_params_b_is_checked_again():
+    """The re-check of a validated frame covers active_params_b (a negative one was trusted)."""
+    from energylens.profiles.datasets import mlenergy_v2
+    from energylens.profiles.schema import as_profiles
+    frame = mlenergy_v2().iloc[:5].copy()
+    frame.loc[frame.index[1], "active_params_b"] = -1.0
+    with pytest.raises(ProfileSchemaError, match="active_params_b"):
+        as_profiles(frame, require_energy=False)
