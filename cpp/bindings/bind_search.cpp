@@ -98,6 +98,7 @@ search::Options make_options(const py::dict& d) {
     else if (key == "ttft_limit_s") o.ttft_limit_s = v.cast<double>();
     else if (key == "tpot_limit_s") o.tpot_limit_s = v.cast<double>();
     else if (key == "rate_per_s") o.rate_per_s = v.cast<double>();
+    else if (key == "max_utilization") o.max_utilization = v.cast<double>();
     else if (key == "per_token") o.per_token = v.cast<bool>();
     else if (key == "carbon_g_per_kwh") o.carbon_g_per_kwh = v.cast<double>();
     else if (key == "top_k") o.top_k = v.cast<std::size_t>();

@@ -160,6 +160,8 @@ void validate(const Space& space, const Options& o) {
   if (o.top_k < 1) throw std::invalid_argument("search: top_k must be >= 1");
   if (!(o.rate_per_s >= 0) || !std::isfinite(o.rate_per_s))
     throw std::invalid_argument("search: rate_per_s must be finite and >= 0");
+  if (!(o.max_utilization > 0 && o.max_utilization <= 1))
+    throw std::invalid_argument("search: max_utilization must be in (0, 1], got " + std::to_string(o.max_utilization));
   if (!(o.ttft_limit_s > 0) || !(o.tpot_limit_s > 0)) throw std::invalid_argument("search: latency limits must be > 0");
   if (o.runtime_reserve_bytes < 0 || o.activation_tokens < 0 || o.activation_bytes_per_token_dmodel < 0)
     throw std::invalid_argument("search: memory reserves must be >= 0");

@@ -86,10 +86,11 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   c.index = index;
   double batch = cap, replicas = 1, rank_rate = 0;
   if (x.o.rate_per_s > 0) {
-    // Replicas so that each rank's share fits under its max_num_seqs cap, then the running batch that
+    // Replicas so that each rank's share fits under max_utilization of its throughput at the max_num_seqs
+    // cap, then the running batch that
     // rate solves B = rate_rank x (TTFT(B) + L_out TPOT(B)) (Little's law), by bisection on (0, cap].
     const double capacity = dp * cap / latency_at(cap);
-    replicas = std::max(1.0, std::ceil(x.o.rate_per_s / capacity));
+    replicas = std::max(1.0, std::ceil(x.o.rate_per_s / (x.o.max_utilization * capacity)));
     rank_rate = x.o.rate_per_s / (replicas * dp);
     double lo_b = 0.0, hi_b = cap;
     for (int it = 0; it < x.o.bisection_iterations; ++it) {

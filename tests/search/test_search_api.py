@@ -283,6 +283,23 @@ def test_result_explains_itself_and_serialises(model, tmp_path):
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_max_utilization_adds_replicas_and_the_full_use_note_says_when_to(model):
+    """At 100 req/s the best 70B deployment fills its cap (running batch ~251 of 256): the summary says its
+    replicas run at full throughput; max_utilization=0.5 sizes at least twice the capacity."""
+    base = dict(input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[256], rate_per_s=100.0, energy_model=model,
+                bootstrap=False, top=1)
+    full = energylens.search(L70, "H100", **base)
+    half = energylens.search(L70, "H100", max_utilization=0.5, **base)
+    assert full.top["batch"].iloc[0] >= 0.95 * 256 and "at its max_num_seqs cap" in full.summary()
+    assert half.top["replicas"].iloc[0] >= 2 * full.top["replicas"].iloc[0] - 1
+    assert half.top["batch"].iloc[0] < full.top["batch"].iloc[0] and "max_num_seqs cap" not in half.summary()
+    assert half.settings["max_utilization"] == 0.5
+    with pytest.raises(ValueError, match=r"max_utilization \(--max-utilization\) sizes load mode's replicas"):
+        energylens.search(L70, "H100", input_tokens=512, output_tokens=256, max_utilization=0.5, energy_model=model)
+    with pytest.raises(ValueError, match=r"max_utilization must be a finite number in \(0, 1\]"):
+        energylens.search(L70, "H100", max_utilization=1.5, **{**base, "top": 2})
+
+
 def test_load_mode_counts_idle_headroom(model):
     kw = {"input_tokens": 512, "output_tokens": 256, "tp": [1, 2, 4, 8], "energy_model": model, "top": 3,
           "bootstrap": False}

@@ -42,6 +42,8 @@ def test_json_output_with_rate(model_file, capsys):
     assert doc["settings"]["rate_per_s"] == 20 and doc["model_source"].startswith("model file")
     assert all(row["tpot_s"] <= 0.1 and row["replicas"] >= 1 for row in doc["top"])
     assert sum(doc["rejected"].values()) + doc["feasible"] == doc["candidates"] == 108
+    status = main([*ARGS, "--rate", "20", "--max-utilization", "0.5", "--model-file", model_file, "--json", "--top", "1"])
+    assert status == 0 and json.loads(capsys.readouterr().out)["settings"]["max_utilization"] == 0.5
 
 
 def test_empty_result_exits_1_naming_the_reason(model_file, capsys):

@@ -116,6 +116,8 @@ struct Options {
   double ttft_limit_s = std::numeric_limits<double>::infinity();
   double tpot_limit_s = std::numeric_limits<double>::infinity();
   double rate_per_s = 0;                   ///< > 0: load-driven mode (Little's law, replicas)
+  double max_utilization = 1.0;            ///< load mode: replicas sized so each runs at most this share of
+                                           ///< its throughput at the max_num_seqs cap (headroom for queueing)
   Objective objective = Objective::Energy;
   bool per_token = false;                  ///< divide the objective by the output tokens
   double carbon_g_per_kwh = 0;             ///< Objective::Carbon

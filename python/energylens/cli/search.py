@@ -117,6 +117,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "bootstrap refits) meets the limit (0.5: the predicted value decides)")
     p.add_argument("--rate", type=positive_float,
                    help="requests per second: load-driven mode (running batch from Little's law, replicas, idle power)")
+    p.add_argument("--max-utilization", type=positive_float, metavar="U",
+                   help="with --rate: size the replicas to run at most this share of their throughput at the "
+                   "max_num_seqs cap, in (0, 1] (default 1: no headroom; queueing delay is not modelled, and it "
+                   "grows without bound as a replica nears full use)")
     p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
     p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
     p.add_argument("--plot", help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, ...; "
@@ -195,7 +199,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
                         precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
                         workload_weights=args.workload_weights, candidates=candidates,
                         tpot_limit_s=args.tpot_limit, ttft_limit_s=args.ttft_limit,
-                        limit_confidence=args.limit_confidence, rate_per_s=args.rate, objective=args.objective,
+                        limit_confidence=args.limit_confidence, rate_per_s=args.rate,
+                        max_utilization=args.max_utilization, objective=args.objective,
                         per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
                         top=args.top, energy_model=args.model_file,
                         gpu_memory_utilization=args.gpu_memory_utilization, node_size=args.node_size,

@@ -400,7 +400,8 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
-           tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, objective=None,
+           tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, max_utilization=None,
+           objective=None,
            per_token=False, carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None,
            gpu_memory_utilization=0.9, node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
            bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
@@ -420,13 +421,14 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             dp, ep, precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs;
             :mod:`energylens.search.candidates`). Only those are searched; result rows carry ``candidate``,
             the row's label.
-        tpot_limit_s, ttft_limit_s: latency limits on the predicted TPOT / TTFT.
-        limit_confidence: P in (0, 1): a candidate passes a limit only if the upper P-quantile of its TTFT /
+        tpot_limit_s, ttft_limit_s: limits on the predicted TPOT / TTFT. limit_confidence: P in (0, 1): a
+            candidate passes a limit only if the upper P-quantile of its TTFT /
             TPOT (the latency model's prediction interval; needs bootstrap replicates) meets it; 0.5: the point
             prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
             Candidates that differ only in a max_num_seqs cap the running batch stays below are one row
             (``max_num_seqs_equivalent`` lists the caps, ``cap_binds`` says whether it binds; :mod:`.caps`).
+            ``max_utilization`` (None: 1) sizes the replicas to run at most that share of their throughput.
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
             ``price_per_gpu_hour``: a number or a dict searched GPU -> price); None: carbon when only
             ``carbon_g_per_kwh`` is given, cost when only ``price_per_gpu_hour`` is, else energy (an input the
@@ -440,20 +442,18 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs or the override
             (``tp_node``); TP, PP and EP traffic leaving a domain pays scale-out bandwidth (docs/search.md).
         threads: native threads (None: OpenMP's default). The result does not depend on it.
-        bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates.
-        bootstrap_seed: seed of the calibration-offset draws P(best) samples (an energy model with an opt-in
-            calibration; docs/search.md); the result is deterministic for a given seed.
+        bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates; bootstrap_seed:
+            seed of the calibration-offset draws P(best) samples (opt-in calibration; deterministic per seed).
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
         device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
 
-    Returns:
-        :class:`SearchResult`.
+    Returns: :class:`SearchResult`.
     """
     check_call_options(bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, progress=progress)
     objective = resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour)
-    given = {"tpot_limit_s": tpot_limit_s, "ttft_limit_s": ttft_limit_s, "rate_per_s": rate_per_s, "per_token": per_token,
-             "carbon_g_per_kwh": carbon_g_per_kwh, "gpu_memory_utilization": gpu_memory_utilization,
-             "node_size": node_size, "runtime_reserve_gib": runtime_reserve_gib, "activation_tokens": activation_tokens}
+    given = dict(tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s, max_utilization=max_utilization,
+                 per_token=per_token, carbon_g_per_kwh=carbon_g_per_kwh, gpu_memory_utilization=gpu_memory_utilization,
+                 node_size=node_size, runtime_reserve_gib=runtime_reserve_gib, activation_tokens=activation_tokens)
     options = native_options(top=top, objective=objective, threads=threads, **given)
     axes = dict(tp=tp, pp=pp, dp=dp, ep=ep, max_num_seqs=max_num_seqs, precision=precision, kv_cache_dtype=kv_cache_dtype)
     space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,

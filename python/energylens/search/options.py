@@ -96,7 +96,7 @@ def resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour) -> str:
 
 def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
                    per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=None,
-                   runtime_reserve_gib=1.5, activation_tokens=8192, threads=None) -> dict[str, Any]:
+                   runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, max_utilization=None) -> dict[str, Any]:
     """The engine's option dict from the API's keywords (validated here with clear messages)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -117,6 +117,10 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
     if top is not None and top > MAX_TOP:
         raise ValueError(f"top must be at most {MAX_TOP:,} (the engine keeps the top rows in memory), got {top!r}")
     opts["top_k"], opts["node_size"] = int(top), int(node_size or 0)
+    if max_utilization is not None:
+        if rate_per_s is None:
+            raise ValueError("max_utilization (--max-utilization) sizes load mode's replicas: give rate_per_s (--rate)")
+        opts["max_utilization"] = _number("max_utilization", max_utilization, high=1.0)
     if threads is not None:
         opts["threads"] = int(threads)
     return opts

@@ -28,7 +28,7 @@ REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "m
 
 _DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
              "activation_bytes_per_token_dmodel": 24.0, "node_size": 0, "ttft_limit_s": np.inf,
-             "tpot_limit_s": np.inf, "rate_per_s": 0.0, "objective": "energy", "per_token": False,
+             "tpot_limit_s": np.inf, "rate_per_s": 0.0, "max_utilization": 1.0, "objective": "energy", "per_token": False,
              "carbon_g_per_kwh": 0.0, "top_k": 10, "bisection_iterations": 48}
 
 
@@ -91,7 +91,7 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     if rate > 0:
         _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap, fac)
         capacity = dp * cap / (ttft + lo * tpot)
-        replicas = np.maximum(1.0, np.ceil(rate / capacity))
+        replicas = np.maximum(1.0, np.ceil(rate / (o["max_utilization"] * capacity)))
         rank_rate = rate / (replicas * dp)
         low, high = np.zeros(len(frame)), cap.copy()
         for _ in range(int(o["bisection_iterations"])):

@@ -286,7 +286,20 @@ class SearchResult:
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
-                + self._extrapolation_line())
+                + self._extrapolation_line() + self._headroom_line())
+
+    def _headroom_line(self) -> str:
+        """Load mode at full use: the best deployment's running batch at its cap means its replicas run at
+        their throughput limit, where waiting time (not modelled) grows without bound."""
+        s = self.settings
+        if s.get("rate_per_s") is None or s.get("max_utilization") not in (None, 1.0) or self.top.empty:
+            return ""
+        best = self.top.iloc[0]
+        if not best["batch"] >= 0.95 * float(best["max_num_seqs"]):
+            return ""
+        return (f"\nnote: the best deployment's running batch ({best['batch']:.4g}) is at its max_num_seqs cap, so "
+                "its replicas run at about their full throughput, where queueing delay (not in TTFT) grows without "
+                "bound; --max-utilization 0.8 (max_utilization=0.8) sizes the replicas with headroom")
 
     def _extrapolation_line(self) -> str:
         """The top rows whose features lie outside the model's fitted range (``extrapolated``), as predict says."""
