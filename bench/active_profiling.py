@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_paths import V3 as V3_CSV
 from energylens.compare.metrics import top1_hit
 from energylens.model import EnergyModel
 from energylens.profiles.datasets import mlenergy_v2, mlenergy_v3
@@ -50,7 +51,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def load(name: str) -> pd.DataFrame:
     if name == "v2":
         return mlenergy_v2()
-    path = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+    path = V3_CSV
     if not path.is_file():
         raise SystemExit(f"{path} not found (ML.ENERGY v3 H100 rows: development data, not bundled); run --data v2")
     return mlenergy_v3(path)

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from data_paths import V3 as V3_CSV
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
 from energylens.search.api import bundled_model
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "bundled_on_v3.json"
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_paths import V3 as V3_CSV
 from energylens.model import LatencyModel
 from energylens.profiles import read_profiles
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "latency_diagnosis.json"
 SERIES = ["model", "task", "gpu", "tp", "pp", "dp", "ep"]
 

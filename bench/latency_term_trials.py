@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from data_paths import V3 as V3_CSV
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
 from energylens.model import reference as R
@@ -41,7 +42,7 @@ from energylens.model.calibration import shrunk_offsets
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "latency_term_trials.json"
 VARIANTS = ("template", "no_tp_sync", "kv_efficiency", "chunked_prefill", "both")
 US = 1e-6

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_paths import V3 as V3_CSV
 from energylens.compare import methods as METHODS
 from energylens.compare.metrics import pairwise_counts, top1_hit
 from energylens.compare.result import summarize
@@ -33,7 +34,7 @@ from energylens.profiles import read_profiles
 from energylens.profiles.mlenergy_v3 import MLENERGY_V3_PROMPT_TOKENS, MLENERGY_V3_VIDEO_FRAMES
 from energylens.profiles.tables import find_model
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "modern_serving.json"
 KEYS = ("top1", "top1_tpot", "parallelism", "pairwise", "mape")
 

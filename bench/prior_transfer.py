@@ -32,9 +32,10 @@ from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
 
 sys.path.insert(0, str(Path(__file__).parent))
+from data_paths import V3 as V3_CSV
 from estimator_variants import coverage  # noqa: E402
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "prior_transfer.json"
 WEIGHTS = (0.0, 0.01, 0.1)
 KEYS = ("top1", "top1_tpot", "pairwise", "mape")

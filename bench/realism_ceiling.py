@@ -49,12 +49,13 @@ import numpy as np
 import pandas as pd
 
 import energylens
+from data_paths import SHARED_DATA
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
 from energylens.profiles.datasets import mlenergy_v2
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 V3 = DATA / "mlenergy-v3-h100" / "llm_configs_h100.csv"
 V2 = DATA / "mlenergy-v2-2024" / "llm_configs_flat.csv"
 SPLITWISE = DATA / "splitwise-perf-model" / "perf_model.csv"

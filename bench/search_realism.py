@@ -50,12 +50,13 @@ import numpy as np
 import pandas as pd
 
 import energylens
+from data_paths import V3 as V3_CSV
 from energylens.compare.metrics import top1_hit
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
 from energylens.profiles import features, read_profiles
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "search_realism.json"
 CAUSES = ("memory", "pick_violates_limit", "optimum_excluded_by_predicted_tpot", "energy_ranking")
 SIGMAS = (0.0, 0.02, 0.05, 0.10, 0.15)  # TPOT noise of the sensitivity diagnostic

@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_paths import V3 as V3_CSV
 from energylens.compare import inputs
 from energylens.compare import runner as ev
 from energylens.profiles.datasets import load_profiles_or_bundled
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 METHODS = ("wilkins2024", "llmcarbon")
 
 

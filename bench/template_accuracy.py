@@ -32,12 +32,13 @@ from scipy.optimize import least_squares
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
+from data_paths import SPLITWISE as SPLITWISE_CSV  # noqa: E402
 from energylens.compare import metrics  # noqa: E402
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
 from energylens.profiles import datasets, features  # noqa: E402
 
-SPLITWISE = Path("/work/shared/data/splitwise-perf-model/perf_model.csv")
+SPLITWISE = SPLITWISE_CSV
 
 
 def _subset(f: dict, idx: np.ndarray) -> dict:

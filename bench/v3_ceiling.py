@@ -36,13 +36,14 @@ import numpy as np
 import pandas as pd
 
 import accuracy_ceiling  # bench/: the per-series oracle
+from data_paths import V3 as V3_CSV
 from energylens.compare.methods import ClosedForm, MethodBase
 from energylens.compare.result import summarize
 from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "v3_ceiling.json"
 SERIES_BY = ["task", "model", "n_gpus"]
 CONFIG_BY = ["task", "model", "n_gpus", "max_num_seqs"]

@@ -34,13 +34,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_paths import V3 as V3_CSV
 from energylens.compare.splits import random_splits
 from energylens.model import EnergyModel
 from energylens.model import reference as R
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "v3_top1_misses.json"
 GROUP = ["task", "model", "gpu"]
 SERIES = ["task", "model", "n_gpus"]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from data_paths import V3 as V3_CSV
 from energylens.compare.metrics import top1_hit
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
@@ -34,7 +35,7 @@ from energylens.model import reference as ref
 from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "wall_aux_trial.json"
 
 

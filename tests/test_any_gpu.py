@@ -6,20 +6,20 @@ error naming the remedy. Models fitted on the bundled ML.ENERGY v2 rows (always)
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import energylens
+from data_paths import V3 as V3_CSV
 from energylens import EnergyModel
 from energylens.profiles import datasets, tables
 from energylens.profiles import precision as prec
 from energylens.profiles.features import build_features
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 GPUS = tuple(tables.gpus()["name"])
 FORMATS = tuple(prec.WEIGHT_FORMATS)
 #: GPUs whose row has no 16-bit tensor peak (no checked source): the template cannot run them until the

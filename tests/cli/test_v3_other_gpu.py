@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data_paths import V3 as V3_CSV
 from energylens.cli.main import main as cli_main
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 pytestmark = [pytest.mark.filterwarnings("ignore::energylens.ExtrapolationWarning"),
               pytest.mark.filterwarnings("ignore::energylens.profiles.tables.EstimatedArchitectureWarning")]
 

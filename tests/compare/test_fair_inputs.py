@@ -6,14 +6,13 @@ Nano v2), KV heads replicated when tp exceeds them (Qwen3-235B at TP 8), data-pa
 streaming the weights, and a vision request's encoder FLOPs. Each test also shows the old count differs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from test_kv_inputs import _main_roofline, _profiles
 from test_methods import fake_gpu_spec
 
+from data_paths import V3 as V3_CSV
 from energylens.compare import baselines, inputs
 from energylens.profiles import read_profiles
 from energylens.profiles.features import FEATURE_NAMES, build_features
@@ -22,7 +21,7 @@ GEMMA = "google/gemma-3-27b-it"        # 62 layers, 52 of them sliding (window 1
 GPT_OSS = "openai/gpt-oss-120b"        # 36 layers, 18 sliding (window 128), 8 KV heads of 64
 NEMOTRON = "nvidia/NVIDIA-Nemotron-Nano-9B-v2"  # 56 layers, 4 of them attention (8 KV heads of 128)
 QWEN235 = "Qwen/Qwen3-235B-A22B-Instruct-2507"  # 94 layers, 4 KV heads of 128
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 
 
 def _step_bytes(df: pd.DataFrame) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data_paths import V3 as V3_CSV
 from energylens.cli.evaluate import failed_methods
 from energylens.cli.main import main as cli_main
 from energylens.errors import ProfileSchemaError
@@ -320,8 +321,8 @@ def test_the_fit_fast_path_keeps_the_gpu_count_bound():
 def test_export_errors_name_the_files_own_columns_and_rows(tmp_path):
     """v2 / v3 exports: a bad cell's error also names the export's column; Splitwise: the file's own row,
     checked before repeats are averaged, and an unknown GPU names the --gpu-table remedy."""
-    v3 = pd.read_csv("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv").head(30) \
-        if Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv").is_file() else None
+    v3 = pd.read_csv(V3_CSV).head(30) \
+        if V3_CSV.is_file() else None
     if v3 is not None:
         v3.loc[4, "energy_per_request_joules"] = -5
         v3.to_csv(tmp_path / "v3.csv", index=False)

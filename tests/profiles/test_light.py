@@ -4,12 +4,12 @@ path then raises its usual message)."""
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from data_paths import V3 as V3_CSV
 from energylens.model import EnergyModel, LatencyModel
 from energylens.profiles import load_profiles
 from energylens.profiles.datasets import mlenergy_v2
@@ -17,7 +17,7 @@ from energylens.profiles.features import build_features, features_of
 from energylens.profiles.light import light_profiles
 
 RAW = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 
 
 def _raw(frame: pd.DataFrame, columns, n: int | None = None, seed: int = 0) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data_paths import V3 as V3_CSV
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import read_profiles
 from energylens.profiles.mlenergy_v3 import (
@@ -22,7 +23,7 @@ from energylens.profiles.mlenergy_v3 import (
 )
 from energylens.profiles.tables import EstimatedArchitectureWarning, find_model
 
-REAL = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+REAL = V3_CSV
 
 HEADER = ["task", "activated_params_billions", "architecture", "avg_batch_size", "avg_output_len", "avg_power_watts",
           "data_parallel", "energy_per_request_joules", "energy_per_token_joules", "expert_parallel", "gpu_model",

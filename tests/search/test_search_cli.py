@@ -3,10 +3,10 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from data_paths import V3 as V3_CSV
 from energylens.cli.main import main
 from energylens.search.api import bundled_model
 
@@ -125,7 +125,7 @@ def test_workload_distribution_from_the_cli(model_file, capsys):
     assert doc["candidates"] == 4 and len(doc["top"]) == 4  # one candidate per configuration, not per point
 
 
-V3 = Path("/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv")
+V3 = V3_CSV
 
 
 @pytest.mark.skipif(not V3.is_file(), reason="ML.ENERGY v3 export not present (development data, never bundled)")
