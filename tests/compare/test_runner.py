@@ -157,6 +157,19 @@ def test_unseen_batch_split_trains_on_smaller_half():
     assert list(s.test_idx) == [2, 3]
 
 
+def test_unseen_batch_split_uses_the_configured_cap_over_the_measured_batch():
+    """v3 rows carry max_num_seqs and a measured running batch that differs between rows of one cap: the cap
+    decides, so one setting never lands on both sides (a split on the measured batch put cap 64's 4-GPU row in
+    training and its 8-GPU row in the held-out half)."""
+    df = pd.DataFrame(dict(task="t", model="a", gpu="X", max_num_seqs=[64, 64, 128, 128, 256],
+                           batch_size=[60.1, 63.9, 120.0, 127.5, 250.0]))
+    (s,) = S.unseen_batch_split(df, ("task", "model", "gpu"))
+    assert list(s.train_idx) == [0, 1] and list(s.test_idx) == [2, 3, 4]  # caps 64 | 128, 256
+    with_gaps = df.assign(max_num_seqs=[64, np.nan, 128, 128, 256])  # not filled everywhere: the measured batch
+    (g,) = S.unseen_batch_split(with_gaps, ("task", "model", "gpu"))
+    assert list(g.train_idx) == [0, 1]
+
+
 def test_unseen_gpu_and_model_splits(frame):
     sp = S.unseen_gpu_splits(frame, shots=(0, 5), repeats=3, seed=0)
     assert len(sp) == 2 * (1 + 3)

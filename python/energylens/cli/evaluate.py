@@ -83,19 +83,36 @@ def _split_list(s: str | None) -> list[str] | None:
 
 
 def failed_methods(table) -> dict[str, str]:
-    """Methods with no finite metric in any group of the headline split (``random``; every split where the
-    evaluation has no random split), each with its first error message there: a method scored only on
-    other splits (the larger training sets of ``curve``) has no headline row, so the run failed for it."""
+    """Methods that failed in the headline split (``random``; every split where the evaluation has no
+    random split), each with its first error message there: a method with no finite metric at all (scored
+    only on other splits, e.g. the larger training sets of ``curve``, it has no headline row), or one whose
+    fit failed in some of the splits ("failed in 2 of 4 splits: ..."; its figures average the others)."""
     out: dict[str, str] = {}
+    if table.empty:
+        return out
     headline = (table["split"] == "random").any()
+    split_key = [c for c in ("split", "variant", "train_size", "repeat") if c in table.columns]
     for name, g in table.groupby("method", sort=False):
         g = g[g["split"] == "random"] if headline else g
-        scored = g[["top1", "pairs_concordant", "ape_sum"]].notna().to_numpy().any() if len(g) else False
-        if not scored:
-            errs = g["error"].dropna().astype(str)
-            errs = errs[errs != ""]
-            out[str(name)] = errs.iloc[0] if len(errs) else "no group could be scored"
+        errs = g["error"].dropna().astype(str)
+        errs = errs[errs != ""]
+        first = errs.iloc[0] if len(errs) else "no group could be scored"
+        scored = g[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=1)
+        if not len(g) or not scored.any():
+            out[str(name)] = first
+            continue
+        per_split = scored.groupby([g[c] for c in split_key], dropna=False).any()
+        if not per_split.all():
+            out[str(name)] = f"failed in {int((~per_split).sum())} of {len(per_split)} splits: {first}"
     return out
+
+
+#: Why a split family can yield nothing on a data set (said when it did).
+_EMPTY_SPLIT = {"unseen_gpu": "it holds out one GPU and needs rows of two GPUs or more",
+                "unseen_model": "it holds out one model and needs two models or more",
+                "unseen_batch": "it needs groups measured at two batch sizes or more",
+                "curve": "it needs more rows than its smallest training size plus the held-out quarter",
+                "random": "it needs more rows than --train-size"}
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -115,6 +132,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              tpot_slo=args.tpot_slo, seed=args.seed,
                              splits=_split_list(args.splits) or SPLIT_NAMES,
                              method_names=names, progress=not args.no_progress)
+    asked = _split_list(args.splits) or SPLIT_NAMES
+    empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
+    if empty:
+        why = "; ".join(f"{s}: {_EMPTY_SPLIT.get(s, 'no split could be drawn')}" for s in empty)
+        print(f"energylens evaluate: {'error' if len(empty) == len(asked) else 'note'}: nothing to evaluate on "
+              f"this data for {', '.join(empty)} ({why})", file=sys.stderr)
+        if len(empty) == len(asked):
+            return 2
     failed = failed_methods(res.table)
     if failed and len(failed) == res.table["method"].nunique():
         _print_failures(failed)
@@ -145,10 +170,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _check_slo(args: argparse.Namespace, profiles) -> None:
     """A --tpot-slo that no measured row meets leaves Top-1 and regret under it n/a: said before the run."""
-    if args.tpot_slo is None or "tpot_s" not in profiles:
+    if args.tpot_slo is None:
         return
-    tpot = profiles["tpot_s"].to_numpy(dtype=float)
-    if np.isfinite(tpot).any() and not (tpot <= args.tpot_slo).any():
+    tpot = profiles["tpot_s"].to_numpy(dtype=float) if "tpot_s" in profiles else np.full(len(profiles), np.nan)
+    if not np.isfinite(tpot).any():
+        raise ValueError(f"--tpot-slo {args.tpot_slo:g}: {args.profiles} has no measured TPOT (column tpot_s), so "
+                         "no configuration can be checked against the SLO; drop --tpot-slo or add tpot_s")
+    if not (tpot <= args.tpot_slo).any():
         print(f"energylens evaluate: warning: --tpot-slo {args.tpot_slo:g} s: no row of {args.profiles} has a "
               f"measured TPOT within it (the lowest is {np.nanmin(tpot):.4g} s), so Top-1 and regret under the SLO "
               "will be n/a; raise it", file=sys.stderr)

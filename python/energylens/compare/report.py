@@ -138,9 +138,10 @@ def _notes(result: EvaluationResult) -> list[str]:
         md.append("- TPOT for the SLO filter: " + ", ".join(f"{m}: {s}" for m, s in src.items())
                   + " (measured = the method has no latency model).")
     errs = t[t["error"].astype(bool)]
-    if not errs.empty:
-        md.append("- Failed fits (NaN metrics): " + "; ".join(
-            f"{m}: {n} splits" for m, n in errs.groupby("method")["split"].size().items()))
+    if not errs.empty:  # one failed fit leaves a row per group of its split: count the splits
+        key = [c for c in ("split", "variant", "train_size", "repeat") if c in errs.columns]
+        md.append("- Failed fits (NaN metrics, not averaged in): " + "; ".join(
+            f"{m}: {len(e.drop_duplicates(key))} splits" for m, e in errs.groupby("method")))
     return md + [""]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens.compare.result import EvaluationResult, summarize
+from energylens.compare.result import EvaluationResult, overview, summarize
 
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads"]
@@ -67,18 +67,44 @@ def headline(result: EvaluationResult) -> pd.DataFrame:
 
 
 def format_summary(result: EvaluationResult) -> str:
-    """A short fixed-width table (one line per method) for terminals."""
+    """A short fixed-width table (one line per method) for terminals: the random split, or without one every
+    split's rows. With a TPOT SLO also the groups each method was scored on, its strict Top-1 and its SLO
+    violations (each method's Top-1 is over the configurations it predicts to meet the SLO, so its groups
+    differ); methods whose fit failed in some repeats are named below the table."""
     h = headline(result)
     if h.empty:
-        return "(no random split in this evaluation)"
+        return _other_splits(result)
     n = result.info.get("train_size")
+    slo = bool(result.info.get("tpot_slo")) and "top1_strict" in h
     w = max(18, *(len(str(m)) for m in h["method"]))  # the widest method name (e.g. energylens+model+prior)
     lines = [f"{'method':<{w}} {'Top-1':>6} {'@TPOT':>6} {'parallel':>8} {'pairwise':>8} {'MAPE %':>7} "
-             f"{'regret %':>8}   ({result.info.get('repeats')} repeats, {n} training rows)"]
+             f"{'regret %':>8}" + (f" {'groups':>6} {'strict':>6} {'SLO viol':>8}" if slo else "")
+             + f"   ({result.info.get('repeats')} repeats, {n} training rows)"]
     for _, r in h.iterrows():
         lines.append(f"{r['method']:<{w}} {_num(r, 'top1', '.3f'):>6} {_num(r, 'top1_tpot', '.3f'):>6} "
                      f"{_num(r, 'parallelism', '.3f'):>8} {_num(r, 'pairwise', '.3f'):>8} "
-                     f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}")
+                     f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}"
+                     + (f" {_num(r, 'n_groups', '.1f'):>6} {_num(r, 'top1_strict', '.3f'):>6} "
+                        f"{_num(r, 'slo_violation', '.1%'):>8}" if slo else ""))
+    lines += [f"note: {r['method']}'s fit failed in {int(r['n_failed_repeats'])} of "
+              f"{int(r['n_repeats'] + r['n_failed_repeats'])} repeats; its figures average the other "
+              f"{int(r['n_repeats'])}" for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
+    return "\n".join(lines)
+
+
+def _other_splits(result: EvaluationResult) -> str:
+    """Without a random split: Top-1, pairwise, MAPE and regret per split, variant, size and method."""
+    t = result.table
+    if t.empty:
+        return "(nothing was evaluated)"
+    s = overview(t)
+    lines = [f"{'split':<14} {'variant':<28} {'size':>5} {'method':<18} {'Top-1':>6} {'pairwise':>8} {'MAPE %':>7} "
+             f"{'regret %':>8}"]
+    for _, r in s.iterrows():
+        size = "" if pd.isna(r["train_size"]) else f"{int(r['train_size'])}"
+        lines.append(f"{r['split']:<14} {str(r['variant'])[:28]:<28} {size:>5} {r['method']:<18} "
+                     f"{_num(r, 'top1', '.3f'):>6} {_num(r, 'pairwise', '.3f'):>8} {_num(r, 'mape', '.1f'):>7} "
+                     f"{_num(r, 'regret_pct', '.1f'):>8}")
     return "\n".join(lines)
 
 
@@ -149,6 +175,8 @@ def paired_wins(result: EvaluationResult, split: str = "random") -> pd.DataFrame
             continue
         a = per[per["method"] == OURS].set_index("repeat")
         b = per[per["method"] == m].set_index("repeat").reindex(a.index)
+        both = (a["n_repeats"] > 0) & (b["n_repeats"] > 0)  # repeats where both were scored
+        a, b = a[both], b[both]
         rec: dict[str, Any] = {"method": m, "repeats": len(a)}
         for metric, sign in (("top1", 1.0), ("pairwise", 1.0), ("regret_pct", -1.0)):
             d = sign * (a[metric] - b[metric])

@@ -49,7 +49,8 @@ def summarize(table: pd.DataFrame,
     ``parallelism`` the parallelism choices hit over those made (pooled; see
     :func:`energylens.compare.metrics.serving_metrics`). With a TPOT SLO, ``top1_strict`` and ``slo_violation`` (means over groups) too.
     Columns: ``by``, each metric and ``<metric>_std``, ``n_groups`` (Top-1 groups per repeat),
-    ``n_repeats``.
+    ``n_repeats`` (repeats with any score: a repeat whose fit failed is not averaged in) and
+    ``n_failed_repeats`` (repeats of the key with no score at all).
     """
     by = list(by)
     missing = [c for c in by if c not in table.columns]
@@ -82,15 +83,19 @@ def summarize(table: pd.DataFrame,
         out = agg
         for m in metrics:
             out[f"{m}_std"] = np.nan
-        out["n_repeats"] = 1
+        out["n_repeats"] = agg[["top1", "pairwise", "mape"]].notna().any(axis=1).astype(int)
+        out["n_failed_repeats"] = 1 - out["n_repeats"]
     else:
+        agg["_scored"] = agg[["top1", "pairwise", "mape"]].notna().any(axis=1)
         g = agg.groupby(by, sort=False, dropna=False)
-        out = g[metrics + ["n_groups"]].mean()
+        out = agg[agg["_scored"]].groupby(by, sort=False, dropna=False)[metrics + ["n_groups"]].mean()
+        out = out.reindex(g.size().index)  # a key never scored keeps its row, all NaN
         std = g[metrics].std(ddof=0).add_suffix("_std")
         out = out.join(std)
-        out["n_repeats"] = g.size()
+        out["n_repeats"] = g["_scored"].sum()
+        out["n_failed_repeats"] = g.size() - out["n_repeats"]
         out = out.reset_index()
-    cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats"]
+    cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats", "n_failed_repeats"]
     return out[cols]
 
 

@@ -96,12 +96,15 @@ def curve_splits(n_rows: int, sizes: Iterable[int] = CURVE_SIZES, repeats: int =
 def unseen_batch_split(df: pd.DataFrame, group_by: Sequence[str]) -> list[Split]:
     """Per group, train on the smaller half of its distinct batch sizes, test on the larger.
 
-    Batch sizes are the configured ``max_batch_size`` where that column exists (the knob an
-    operator sets), else ``batch_size``. With ``n`` distinct batch sizes the smallest ``n // 2`` go to training; a group with a single
-    batch size goes entirely to training (it has no larger half).
+    Batch sizes are the configured ``max_batch_size`` or ``max_num_seqs`` where that column is filled (the
+    knob an operator sets; the ML.ENERGY v3 reader fills ``max_num_seqs``), else ``batch_size`` (the
+    measured running batch, which differs between rows of one setting). With ``n`` distinct batch sizes the
+    smallest ``n // 2`` go to training; a group with a single batch size goes entirely to training (it has
+    no larger half).
     """
     codes = _group_codes(df, group_by)
-    col = "max_batch_size" if "max_batch_size" in df.columns else "batch_size"
+    col = next((c for c in ("max_batch_size", "max_num_seqs")
+                if c in df.columns and np.isfinite(df[c].to_numpy(dtype=float)).all()), "batch_size")
     b = df[col].to_numpy(dtype=float)
     is_train = np.zeros(len(df), dtype=bool)
     for code in np.unique(codes):

@@ -1,0 +1,78 @@
+"""Evaluation outputs that must not hide what did not run: a method whose fit failed in some repeats is
+averaged over the others and said so (summary counts, exit status, report, terminal table), a requested
+split that yields nothing is said (an error when it was the only one), and --tpot-slo without measured TPOT
+is refused."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from energylens.cli.evaluate import failed_methods
+from energylens.cli.main import main as cli_main
+from energylens.compare import run_evaluation
+from energylens.compare.methods import ClosedForm, MethodBase
+from energylens.compare.report import write_report
+from energylens.compare.report_tables import format_summary
+from energylens.profiles.datasets import mlenergy_v2
+
+
+class _Flaky(MethodBase):
+    """Predicts the measured energy, but its fit fails on odd repeat seeds."""
+
+    name = "flaky_oracle"
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def fit(self, train):
+        if self.seed % 2:
+            raise ValueError("diverged")
+        return self
+
+    def predict_energy(self, df):
+        return df["energy_j"].to_numpy() * 1.0
+
+
+def test_a_method_failing_in_some_repeats_is_counted_and_named(tmp_path):
+    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=4, splits=["random"], progress=False,
+                         methods=lambda s: [ClosedForm(seed=s), _Flaky(s)])
+    s = res.summary().set_index("method")
+    assert s.loc["flaky_oracle", "n_repeats"] == 2 and s.loc["flaky_oracle", "n_failed_repeats"] == 2
+    assert s.loc["energylens", "n_repeats"] == 4 and s.loc["energylens", "n_failed_repeats"] == 0
+    assert failed_methods(res.table) == {"flaky_oracle": "failed in 2 of 4 splits: ValueError: diverged"}
+    text = format_summary(res)
+    assert "note: flaky_oracle's fit failed in 2 of 4 repeats; its figures average the other 2" in text
+    report = write_report(res, tmp_path / "rep").read_text()
+    assert "flaky_oracle: 2 splits" in report  # splits, not the failed rows of every group
+    assert "averaged over fewer repeats: flaky_oracle (2 of 4 repeats" in report
+    assert "in how many of the 2 repeats" in report  # paired only where both were scored
+
+
+def test_a_split_that_yields_nothing_is_said(tmp_path, capsys):
+    one_gpu = mlenergy_v2()
+    one_gpu = one_gpu[one_gpu["gpu"] == one_gpu["gpu"].iloc[0]]
+    path = tmp_path / "one_gpu.csv"
+    one_gpu.to_csv(path, index=False)
+    base = ["evaluate", str(path), "--repeats", "2", "--methods", "energylens", "--no-progress"]
+    assert cli_main([*base, "--splits", "unseen_gpu"]) == 2
+    assert "nothing to evaluate on this data for unseen_gpu (unseen_gpu: it holds out one GPU" in capsys.readouterr().err
+    assert cli_main([*base, "--splits", "random,unseen_gpu"]) == 0
+    captured = capsys.readouterr()
+    assert "note: nothing to evaluate on this data for unseen_gpu" in captured.err and "energylens" in captured.out
+
+
+def test_without_a_random_split_the_table_shows_the_other_splits(capsys):
+    assert cli_main(["evaluate", "bundled", "--splits", "unseen_model", "--repeats", "2", "--methods",
+                     "energylens", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "no random split" not in out and "unseen_model" in out and "energylens" in out
+
+
+def test_a_tpot_slo_without_measured_tpot_is_refused(tmp_path, capsys):
+    frame = mlenergy_v2().drop(columns=["tpot_s"])
+    frame["tpot_s"] = np.nan
+    path = tmp_path / "no_tpot.csv"
+    pd.DataFrame(frame).to_csv(path, index=False)
+    assert cli_main(["evaluate", str(path), "--splits", "random", "--repeats", "2", "--methods", "energylens",
+                     "--tpot-slo", "0.05", "--no-progress"]) == 2
+    assert "has no measured TPOT (column tpot_s)" in capsys.readouterr().err
