@@ -76,3 +76,15 @@ def test_a_tpot_slo_without_measured_tpot_is_refused(tmp_path, capsys):
     assert cli_main(["evaluate", str(path), "--splits", "random", "--repeats", "2", "--methods", "energylens",
                      "--tpot-slo", "0.05", "--no-progress"]) == 2
     assert "has no measured TPOT (column tpot_s)" in capsys.readouterr().err
+
+
+def test_the_report_shows_every_headline_metric_and_ours_at_the_nearest_curve_size(tmp_path):
+    """report.md carries Top-1 under the TPOT limit and the parallelism choice as the terminal table does, and a
+    --train-size that is not a learning-curve size still puts our row in 'Ours at N rows'."""
+    res = run_evaluation(mlenergy_v2(), train_size=40, repeats=2, splits=["random", "curve"], progress=False,
+                         methods=lambda s: [ClosedForm(seed=s)])
+    report = write_report(res, tmp_path / "rep").read_text()
+    assert "| Top-1 @TPOT | parallelism |" in report
+    section = report.split("## Ours at ", 1)[1].split("##", 1)[0]
+    assert section.startswith("50 rows") and "nearest to the 40 training rows" in section
+    assert "| energylens | 50 |" in section

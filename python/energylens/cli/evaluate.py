@@ -60,7 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--splits", default=",".join(SPLIT_NAMES),
                    help=f"comma-separated subset of {','.join(SPLIT_NAMES)}")
     p.add_argument("--methods", default=None,
-                   help="comma-separated subset of the methods (default: all available)")
+                   help="comma-separated subset of the methods (default: all of them; the learned baselines need "
+                   "the [compare] extra, and a missing one stops the run naming the pip install)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete); "

@@ -97,8 +97,11 @@ def _small_vs_all(result: EvaluationResult) -> list[str]:
     sv, n_small, n_all = small_vs_all(result)
     if sv.empty:
         return []
+    asked = result.info.get("train_size")
+    nearest = f" (the learning curve's size nearest to the {asked} training rows asked for)" \
+        if asked is not None and int(asked) != n_small else ""
     return [f"## Ours at {n_small} rows against every method at {n_all} rows (all the others), same "
-            "held-out rows", "", md_table(("method", "train rows") + heads(sv),
+            f"held-out rows{nearest}", "", md_table(("method", "train rows") + heads(sv),
                                            metric_rows(sv, ("method", "train_size"))), ""]
 
 

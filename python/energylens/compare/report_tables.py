@@ -147,12 +147,15 @@ def paper_comparison(result: EvaluationResult) -> pd.DataFrame:
 
 
 def small_vs_all(result: EvaluationResult) -> tuple[pd.DataFrame, int, int]:
-    """Ours at the chosen train size against every method at the largest curve size."""
+    """Ours at the chosen train size (the curve's size nearest to it when the curve has no such size) against
+    every method at the largest curve size."""
     t = result.table[result.table["split"] == "curve"]
     if t.empty:
         return pd.DataFrame(), 0, 0
     s = summarize(t, by=("train_size", "method"))
-    n_small = int(result.info.get("train_size", 50))
+    asked = int(result.info.get("train_size", 50))
+    sizes = s.loc[s["method"] == OURS, "train_size"].dropna().unique()
+    n_small = int(min(sizes, key=lambda v: (abs(v - asked), v))) if len(sizes) else asked
     n_all = int(s["train_size"].max())
     ours = s[(s["method"] == OURS) & (s["train_size"] == n_small)]
     others = s[(s["method"] != OURS) & (s["train_size"] == n_all)]
@@ -208,7 +211,8 @@ def metric_rows(s: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:
     rows = []
     for _, r in s.iterrows():
         row = tuple(str(r[k]) for k in keys) + (
-            fmt(r["top1"], r.get("top1_std")), fmt(r["pairwise"], r.get("pairwise_std")),
+            fmt(r["top1"], r.get("top1_std")), fmt(r.get("top1_tpot", float("nan")), r.get("top1_tpot_std")),
+            fmt(r.get("parallelism", float("nan")), r.get("parallelism_std")), fmt(r["pairwise"], r.get("pairwise_std")),
             fmt(r["mape"], pct=True), fmt(r["spearman"]), fmt(r["regret_pct"], pct=True),
             f"{r['n_groups']:.1f}")
         if slo:
@@ -220,7 +224,7 @@ def metric_rows(s: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:
 
 def heads(s: pd.DataFrame) -> tuple[str, ...]:
     """Column headers matching :func:`metric_rows`."""
-    head = ("Top-1", "pairwise", "MAPE %", "Spearman", "regret %", "groups")
+    head = ("Top-1", "Top-1 @TPOT", "parallelism", "pairwise", "MAPE %", "Spearman", "regret %", "groups")
     if "top1_strict" in s.columns:
         head += ("Top-1 strict", "SLO violations %")
     return head
