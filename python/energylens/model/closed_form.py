@@ -150,21 +150,25 @@ class LatencyModel(ClosedFormModel):
         return model
 
     def save(self, path: str | Path) -> None:
+        """Write a model file holding this latency model alone (versioned JSON, as EnergyModel.save)."""
         write_model_file(path, {"energy": None, "latency": self._state()})
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyModel:
+        """The latency model of a model file (one written by either model); ModelFileError when it has none."""
         state = read_model_file(path)
         if not state.get("latency"):
             raise ModelFileError(f"{path}: holds no latency model")
         return cls._from_state(state["latency"], str(path))
 
     def to_sympy(self, *, numeric: bool = True):
+        """(TTFT, TPOT) as SymPy expressions of the features; fitted values substituted (``numeric``)."""
         from energylens.model.symbolic import latency_expressions
 
         return latency_expressions(self.params if numeric and self.is_fitted else None)
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        """TTFT and TPOT as LaTeX (needs the [symbolic] extra)."""
         ttft, tpot = self.to_sympy(numeric=numeric)  # first: a missing sympy names the extra to install
         import sympy
 
@@ -367,6 +371,7 @@ class EnergyModel(ClosedFormModel):
         return energy_expressions(self.params if numeric and self.is_fitted else None)
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        """Prefill and decode energy as LaTeX (needs the [symbolic] extra)."""
         prefill, decode = self.to_sympy(numeric=numeric)  # first: a missing sympy names the extra to install
         import sympy
 
