@@ -405,3 +405,36 @@ def test_changes_only_stream_lag_is_absorbed_by_the_offset_fit():
     assert 0.0015 < a.clock_offset_s < 0.0035
     dyn, _ = truth_powers(truth, list(a.classes))
     np.testing.assert_allclose(a.power_w, dyn, rtol=0.08)
+
+
+@pytest.mark.parametrize("gaps", [(0.0, 0.02), (0.0, 0.1)])
+def test_repeated_buffer_readings_are_whole_intervals_not_stale_values(gaps):
+    """The driver's buffer rows each average the interval since the previous row, so one repeating the
+    previous value (rounded to NVML's 1 mW while the GPU idles through a long gap) is a reading, not a
+    duplicate: dropping it charged the next value to both intervals (memcpy -98 %, idle 161 W of 90 with
+    gaps up to 100 ms)."""
+
+    trace, truth = synthetic_trace(duration_s=30, noise_w=0.0, gap_s=gaps, seed=11)
+    s = trace.samples.copy()
+    s["power_w"] = np.round(s["power_w"] * 1000) / 1000
+    quantised = Trace(samples=s, kernels=trace.kernels, marks=trace.marks, meta=trace.meta)
+    buffer = s[s.source == "nvml_samples"].power_w.to_numpy()
+    assert (np.diff(buffer) == 0).sum() > 30  # the case: many repeats
+    a = attribute(quantised, source="nvml_samples", bootstrap=0)
+    assert a.idle_power_w == pytest.approx(truth.idle_power_w, rel=1e-3)
+    for i, c in enumerate(a.classes):
+        assert a.power_w[i] == pytest.approx(truth.class_power_w[c] - truth.idle_power_w, rel=2e-3), c
+
+
+def test_a_missing_buffer_reading_leaves_its_interval_out():
+    """A NaN buffer row is an interval without a measurement: dropped, not merged into the next row."""
+
+    trace, truth = synthetic_trace(duration_s=30, noise_w=0.0, seed=3)
+    s = trace.samples.copy()
+    rows = s.index[s.source == "nvml_samples"][10::7]
+    s.loc[rows, "power_w"] = np.nan
+    holed = Trace(samples=s, kernels=trace.kernels, marks=trace.marks, meta=trace.meta)
+    a = attribute(holed, source="nvml_samples", bootstrap=0)
+    assert a.idle_power_w == pytest.approx(truth.idle_power_w, rel=1e-6)
+    for i, c in enumerate(a.classes):
+        assert a.power_w[i] == pytest.approx(truth.class_power_w[c] - truth.idle_power_w, rel=1e-6), c

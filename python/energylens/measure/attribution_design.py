@@ -98,7 +98,8 @@ def pick_source(samples: pd.DataFrame, source: str | None) -> str:
     return source
 
 
-def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None) -> tuple[np.ndarray, np.ndarray, bool]:
+def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
+           keep_repeats: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """One row per published value, stamped as close to the update instant as the data allows.
 
     A source polled faster than it updates (median spacing under 3/4 of the update period) shows
@@ -106,10 +107,12 @@ def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None) -> tuple[np.nda
     and the first that saw the new one: the row is stamped at the midpoint of that bracket (error
     uniform within +-half the poll spacing, no bias) and the first value, whose bracket is unknown,
     is dropped. Otherwise (one row per update, or changes-only streams) exact repeats of the previous
-    value are dropped (a stale energy counter is never a zero-energy interval) and stamps are kept.
-    Returns (t, v, bracketed).
+    value are dropped (a stale energy counter is never a zero-energy interval) and stamps are kept,
+    unless ``keep_repeats``: a power stream whose every row is the mean over the interval since the
+    previous one (the driver's sample buffer) repeats a value when the power did not change, and
+    dropping that row would charge the next value to both intervals. Returns (t, v, bracketed).
     """
-    if t.size < 3:
+    if t.size < 3 or keep_repeats:
         return t, v, False
     change = np.concatenate(([False], v[1:] != v[:-1]))
     if change[1:].all():
@@ -134,15 +137,18 @@ def readings(trace, gpu, source, signal, update_period_s):
     if signal not in ("energy", "power"):
         raise ValueError(f"signal must be 'auto', 'energy' or 'power', got {signal!r}")
     col = "energy_j" if signal == "energy" else "power_w"
-    s = s[np.isfinite(s[col].to_numpy())].sort_values("t_ns", kind="stable")
+    # Whole-interval power (the driver's buffer: each row the mean since the previous row): a missing value
+    # leaves its interval out (a NaN target, dropped by Design.rows) rather than merging it into the next.
+    whole = signal == "power" and source != "nvml_instant" and trace.averaging_window_s(source) is None
+    s = (s if whole else s[np.isfinite(s[col].to_numpy())]).sort_values("t_ns", kind="stable")
     t = s["t_ns"].to_numpy()
     v = s[col].to_numpy()
     period = update_period_s if update_period_s is not None else trace.update_period_s(source)
-    t, v, _ = dedupe(t, v, period)
+    t, v, _ = dedupe(t, v, period, keep_repeats=whole)
     if period is None and t.size > 1:
         period = float(np.median(np.diff(t))) * 1e-9
-    if t.size < 2:
-        raise EnergyLensError(f"source {source!r} on GPU {gpu} has {t.size} usable {col} reading(s); "
+    if int(np.isfinite(v).sum()) < 2:
+        raise EnergyLensError(f"source {source!r} on GPU {gpu} has {int(np.isfinite(v).sum())} usable {col} reading(s); "
                               "attribution needs many (one per update period over tens of seconds)")
     if signal == "energy":
         d = np.diff(v)
@@ -233,7 +239,7 @@ class Design:
         """(start_ns, end_ns, target_j) of every reading whose interval, in kernel time, lies in the span."""
         start, end, target = intervals(self.signal, self.t_read, self.v_read, window, self.source)
         start, end = start - offset_ns, end - offset_ns  # reading time -> kernel time
-        keep = (start >= self.lo) & (end <= self.hi) & (end > start)
+        keep = (start >= self.lo) & (end <= self.hi) & (end > start) & np.isfinite(target)
         return start[keep], end[keep], target[keep]
 
     def busy(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
