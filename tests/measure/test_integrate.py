@@ -9,6 +9,7 @@ import pytest
 
 from energylens.measure.integrate import (
     COUNTER_SOURCES,
+    INTERVAL_SOURCES,
     POWER_PREFERENCE,
     counter_energy_j,
     counter_energy_j_per_gpu,
@@ -78,6 +79,24 @@ def _loop_window_energy_j(t_ns, power_w, start_ns, end_ns):
     return float(np.sum(0.5 * (values[1:] + values[:-1]) * np.diff(rel)) * 1e-9)
 
 
+def _loop_step_energy_j(t_ns, power_w, start_ns, end_ns):
+    """The same for interval means: reading i holds on (t[i-1], t[i]], the first and last held beyond the ends."""
+    t = np.asarray(t_ns, dtype=np.int64)
+    p = np.asarray(power_w, dtype=np.float64)
+    ok = np.isfinite(p)
+    t, p = t[ok], p[ok]
+    if t.size == 0:
+        return math.nan
+    total = 0.0
+    edges = [(-(2**62), int(t[0]), p[0])] + [(int(t[i - 1]), int(t[i]), p[i]) for i in range(1, t.size)] \
+        + [(int(t[-1]), 2**62, p[-1])]
+    for a, b, v in edges:
+        overlap = min(b, end_ns) - max(a, start_ns)
+        if overlap > 0:
+            total += v * overlap
+    return total * 1e-9
+
+
 def _loop_counter_energy_j(t_ns, energy_j, start_ns, end_ns):
     t = np.asarray(t_ns, dtype=np.int64)
     e = np.asarray(energy_j, dtype=np.float64)
@@ -107,8 +126,8 @@ def _loop_measure(samples, gpu_count, start_ns, end_ns, periods):
         if t[0] <= start_ns + slack and t[-1] >= end_ns - slack:
             source = src
             break
-    else:
-        source = present[0] if present else None
+    else:  # no source covers the window (it reaches past the recording): no energy, not an extrapolation
+        source = None
     per_gpu, counter, count = [], [], 0
     for g in range(gpu_count):
         on_gpu = s["gpu"] == g
@@ -118,7 +137,8 @@ def _loop_measure(samples, gpu_count, start_ns, end_ns, periods):
             sel = on_gpu & (s["source"] == source) & np.isfinite(s["power_w"])
             t, p = s["t_ns"][sel], s["power_w"][sel]
             count += int(((t >= start_ns) & (t <= end_ns)).sum())
-            per_gpu.append(_loop_window_energy_j(t, p, start_ns, end_ns))
+            integrate = _loop_step_energy_j if source in INTERVAL_SOURCES else _loop_window_energy_j
+            per_gpu.append(integrate(t, p, start_ns, end_ns))
         c = math.nan
         for csrc in COUNTER_SOURCES:
             sel = on_gpu & (s["source"] == csrc) & np.isfinite(s["energy_j"])
@@ -244,3 +264,37 @@ def test_counter_polled_faster_than_it_updates_is_read_at_its_change_points():
     np.testing.assert_allclose(got, [35.0, 17.5], rtol=1e-9)
     # a window past the last change point but before the last reading is still bracketed
     assert np.isfinite(counter_energy_j(t, e, 3_950_000_000, 3_985_000_000))
+
+
+def test_interval_means_integrate_exactly_where_the_interpolant_lags_an_edge():
+    """Buffer readings are means over the interval since the previous one: a window on a 100 ms burst of
+    500 W over 100 W idle reads 50 J above idle exactly as a step function (the interpolant read -8 %)."""
+    t = np.arange(0, 2_000_000_001, 20_000_000, dtype=np.int64)  # a reading every 20 ms, t = end of interval
+    p = np.where((t > 1_000_000_000) & (t <= 1_100_000_000), 500.0, 100.0)
+    gpu = np.zeros(t.size, np.int32)
+    exact = power_energy_j_per_gpu(t, p, gpu, 1, 1_000_000_000, 1_100_000_000, kind="interval")[0]
+    lagged = power_energy_j_per_gpu(t, p, gpu, 1, 1_000_000_000, 1_100_000_000)[0]
+    assert exact == pytest.approx(50.0, rel=1e-12) and lagged == pytest.approx(46.0, rel=1e-9)
+    half = power_energy_j_per_gpu(t, p, gpu, 1, 1_010_000_000, 1_020_000_000, kind="interval")[0]
+    assert half == pytest.approx(5.0, rel=1e-12)  # inside one interval: its mean x the overlap
+
+
+def test_a_window_across_a_fallback_joins_the_sources_and_one_before_the_recording_is_nan():
+    """The buffer stops at 1.0 s and the instant field takes over: a window across the switch integrates the
+    buffer up to its last reading and the instant field from there (it held the dead source's last value to
+    the end: +91 %); a window before any reading is NaN, not the first reading extrapolated."""
+    s = 1_000_000_000
+    t_buf = np.arange(20_000_000, s + 1, 20_000_000, dtype=np.int64)
+    t_ins = np.arange(s + 100_000_000, 3 * s + 1, 100_000_000, dtype=np.int64)
+    samples = {"t_ns": np.concatenate([t_buf, t_ins]), "gpu": np.zeros(t_buf.size + t_ins.size, np.int32),
+               "power_w": np.concatenate([np.full(t_buf.size, 300.0), np.full(t_ins.size, 100.0)]),
+               "energy_j": np.full(t_buf.size + t_ins.size, np.nan),
+               "source": np.array(["nvml_samples"] * t_buf.size + ["nvml_instant"] * t_ins.size, dtype=object)}
+    order = np.argsort(samples["t_ns"], kind="stable")
+    samples = {k: v[order] for k, v in samples.items()}
+    periods = {"nvml_samples": 0.02, "nvml_instant": 0.1}
+    w = integrate_window(samples, 1, int(0.2 * s), 3 * s, periods)
+    assert w.source == "nvml_samples+nvml_instant"
+    assert w.energy_j_per_gpu[0] == pytest.approx(0.8 * 300 + 2.0 * 100, rel=1e-9)
+    before = integrate_window(samples, 1, -s, -s // 2, periods)
+    assert before.source == "" and np.isnan(before.energy_j_per_gpu[0]) and before.sample_count == 0

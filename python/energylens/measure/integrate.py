@@ -3,12 +3,17 @@ once (vectorised NumPy; no loop over samples or GPUs).
 
 - Power signals: the integral of the piecewise-linear interpolant of the readings (trapezoids between
   readings, constant beyond the first and last), evaluated as ``F(end) - F(start)`` of its
-  antiderivative per GPU (:func:`power_energy_j_per_gpu`, :func:`window_energy_j` for one GPU).
+  antiderivative per GPU (:func:`power_energy_j_per_gpu`, :func:`window_energy_j` for one GPU); for a
+  source whose readings are each the mean over the interval since the previous one (the driver's sample
+  buffer, :data:`INTERVAL_SOURCES`), the step function of those means (``kind="interval"``): exact for
+  any window, where the interpolant lags a power edge by half a sample (-8 % on a 100 ms burst).
 - Energy counters: the counter's difference, linearly interpolated at both ends, NaN unless the
   readings bracket the span (:func:`counter_energy_j_per_gpu`, :func:`counter_energy_j`).
 - Which signal a window integrates: the finest power source that covers it
-  (:data:`POWER_PREFERENCE`), and the first counter of :data:`COUNTER_SOURCES` a GPU has
-  (:func:`integrate_window`).
+  (:data:`POWER_PREFERENCE`); when none covers it alone (a mid-run fallback inside the window), the
+  failed source up to its last reading and the source that took over from there; NaN when the window
+  is not covered (before the sampler started); and the first counter of :data:`COUNTER_SOURCES` a GPU
+  has (:func:`integrate_window`).
 
 Samples are the sampler's table: ``t_ns`` int64 (sorted), ``gpu`` int32, ``power_w`` / ``energy_j``
 float64 (NaN where absent), ``source`` (``Trace`` source names).
@@ -33,6 +38,8 @@ __all__ = [
     "power_energy_j_per_gpu",
     "counter_energy_j_per_gpu",
     "finest_source",
+    "power_segments",
+    "INTERVAL_SOURCES",
     "near",
     "covered",
     "integrate_window",
@@ -40,6 +47,8 @@ __all__ = [
 
 #: Power sources in the order a window integrates them (the finest first).
 POWER_PREFERENCE: tuple[str, ...] = ("nvml_samples", "nvml_instant", "dcgm", "nvml_average")
+#: Power sources whose every reading is the mean over the interval since the previous reading.
+INTERVAL_SOURCES: frozenset[str] = frozenset({"nvml_samples"})
 #: Sources that carry a cumulative energy counter, in the order a window uses them.
 COUNTER_SOURCES: tuple[str, ...] = tuple(dict.fromkeys(s.source for s in SIGNALS if s.quantity == "energy"))
 
@@ -102,20 +111,45 @@ def _antiderivative(g: _Groups, x: float) -> np.ndarray:
     return out - cum[np.minimum(first, cum.size - 1)]
 
 
+def _step_antiderivative(g: _Groups, x: float) -> np.ndarray:
+    """Per GPU, ``F(x)`` of the step function whose value on ``(t[i-1], t[i]]`` is ``v[i]`` (each reading the
+    mean over the interval since the previous one), held at the first value before the first reading and
+    at the last after the last (relative to the GPU's first reading, like :func:`_antiderivative`)."""
+    same_gpu = g.gpu[1:] == g.gpu[:-1]
+    seg = np.where(same_gpu, g.v[1:] * np.diff(g.t), 0.0)
+    cum = np.concatenate(([0.0], np.cumsum(seg)))
+    out = np.full(g.gpu_count, math.nan)
+    idx, ok = g.last_at_or_before(x)  # the reading at or before x; the interval containing x ends at idx + 1
+    has = g.count > 0
+    first, last = g.first[:-1], g.first[1:] - 1
+    before = has & ~ok
+    out[before] = (x - g.t[first[before]]) * g.v[first[before]]
+    inner = has & ok & (idx < last)
+    out[inner] = cum[idx[inner]] - cum[first[inner]] + g.v[idx[inner] + 1] * (x - g.t[idx[inner]])
+    tail = has & ok & (idx >= last)
+    out[tail] = cum[last[tail]] - cum[first[tail]] + g.v[last[tail]] * (x - g.t[last[tail]])
+    return out
+
+
 def power_energy_j_per_gpu(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, gpu_count: int,
-                           start_ns: int, end_ns: int) -> np.ndarray:
-    """Per GPU ``0..gpu_count-1``: the integral (J) over ``[start_ns, end_ns]`` of the piecewise-linear
-    interpolant of its power readings (constant beyond the first and last); NaN for a GPU without
-    readings. Rows with a NaN power or a GPU outside the range are ignored."""
+                           start_ns: int, end_ns: int, kind: str = "point") -> np.ndarray:
+    """Per GPU ``0..gpu_count-1``: the integral (J) over ``[start_ns, end_ns]`` of its power readings: the
+    piecewise-linear interpolant (``kind="point"``, readings as values at their instants) or the step
+    function of interval means (``kind="interval"``: a reading is the mean since the previous one), constant
+    beyond the first and last; NaN for a GPU without readings. Rows with a NaN power or a GPU outside the
+    range are ignored."""
     if end_ns < start_ns:
         raise ValueError("end_ns < start_ns")
+    if kind not in ("point", "interval"):
+        raise ValueError(f"kind must be 'point' or 'interval', got {kind!r}")
     p = np.asarray(power_w, dtype=np.float64)
     gp = np.asarray(gpu)
     ok = np.isfinite(p) & (gp >= 0) & (gp < gpu_count)
     g = _Groups(np.asarray(t_ns)[ok], p[ok], gp[ok], gpu_count, start_ns)
     if not g.t.size:
         return np.full(gpu_count, math.nan)
-    return (_antiderivative(g, float(end_ns - start_ns)) - _antiderivative(g, 0.0)) * 1e-9
+    f = _step_antiderivative if kind == "interval" else _antiderivative
+    return (f(g, float(end_ns - start_ns)) - f(g, 0.0)) * 1e-9
 
 
 def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
@@ -191,11 +225,45 @@ def finest_source(samples: Samples, start_ns: int | None = None, end_ns: int | N
     if start_ns is None or end_ns is None:
         return present[0]
     for src in present:
-        t = samples["t_ns"][has_power & (samples["source"] == src)]
-        slack = int(2 * float((periods or {}).get(src, 0.1)) * 1e9) + 1
-        if t[0] <= start_ns + slack and t[-1] >= end_ns - slack:
+        lo, hi = _reach(samples, src, periods)
+        if lo <= start_ns and hi >= end_ns:
             return src
     return present[0]
+
+
+def _reach(samples: Samples, src: str, periods: Mapping[str, float] | None) -> tuple[int, int]:
+    """The span a power source's readings cover: its first and last reading, widened by two update periods."""
+    t = samples["t_ns"][np.isfinite(samples["power_w"]) & (samples["source"] == src)]
+    slack = int(2 * float((periods or {}).get(src, 0.1)) * 1e9) + 1
+    return int(t[0]) - slack, int(t[-1]) + slack
+
+
+def power_segments(samples: Samples, start_ns: int, end_ns: int,
+                   periods: Mapping[str, float] | None = None) -> list[tuple[str, int, int]] | None:
+    """(source, from_ns, to_ns) pieces that integrate ``[start_ns, end_ns]``: the finest source that covers
+    it alone, else (a mid-run fallback inside the window) the finest source covering the start up to its
+    last reading, then the finest covering on from there, and so on. None when some part is covered by no
+    source (a window before the sampler started, or after every source stopped)."""
+    present = [src for src in POWER_PREFERENCE
+               if (np.isfinite(samples["power_w"]) & (samples["source"] == src)).any()]
+    reach = {src: _reach(samples, src, periods) for src in present}
+    alone = next((src for src in present if reach[src][0] <= start_ns and reach[src][1] >= end_ns), None)
+    if alone is not None:
+        return [(alone, start_ns, end_ns)]
+    pieces, cursor, used = [], start_ns, set()
+    while cursor < end_ns:  # each source serves at most one piece, so this ends
+        src = next((s for s in present if s not in used and reach[s][0] <= cursor < reach[s][1]), None)
+        if src is None:
+            return None
+        used.add(src)
+        if reach[src][1] >= end_ns:
+            pieces.append((src, cursor, end_ns))
+            break
+        last = int(samples["t_ns"][np.isfinite(samples["power_w"]) & (samples["source"] == src)][-1])
+        if last > cursor:
+            pieces.append((src, cursor, last))
+            cursor = last
+    return pieces
 
 
 def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
@@ -234,9 +302,10 @@ class WindowEnergy:
     """What :func:`integrate_window` found for one span (per-GPU tuples in GPU order).
 
     Attributes:
-        energy_j_per_gpu: the integral of ``source``'s power (J; NaN without a power source).
+        energy_j_per_gpu: the integral of ``source``'s power (J; NaN where no power source covers the span).
         counter_energy_j_per_gpu: the counter difference (J; NaN where no counter brackets the span).
-        source: the power source integrated (``""`` when none has readings).
+        source: the power source integrated, ``"a+b"`` when a fallback inside the span joined two
+            (``""`` when none covers it).
         sample_count: readings of ``source`` inside the span, all GPUs.
     """
 
@@ -251,15 +320,18 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
     the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals)."""
     s = near(samples, start_ns, end_ns, margin_ns)
-    source = finest_source(s, start_ns, end_ns, periods)
-    if source is None:
-        energy = np.full(gpu_count, math.nan)
-        count = 0
-    else:
-        rows = (s["source"] == source) & np.isfinite(s["power_w"])
-        t, gpu = s["t_ns"][rows], s["gpu"][rows]
-        energy = power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, start_ns, end_ns)
-        count = int(((t >= start_ns) & (t <= end_ns) & (gpu >= 0) & (gpu < gpu_count)).sum())
+    pieces = power_segments(s, start_ns, end_ns, periods) if s["t_ns"].size else None
+    energy = np.full(gpu_count, math.nan)
+    count = 0
+    if pieces:
+        energy = np.zeros(gpu_count)
+        for src, a, b in pieces:
+            rows = (s["source"] == src) & np.isfinite(s["power_w"])
+            t, gpu = s["t_ns"][rows], s["gpu"][rows]
+            kind = "interval" if src in INTERVAL_SOURCES else "point"
+            energy += power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, a, b, kind=kind)
+            count += int(((t >= a) & (t <= b) & (gpu >= 0) & (gpu < gpu_count)).sum())
+    source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
     counter = np.full(gpu_count, math.nan)
     chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
     for c in COUNTER_SOURCES:
@@ -274,4 +346,4 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             chosen |= take
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
-                        source=source or "", sample_count=count)
+                        source=source, sample_count=count)
