@@ -191,3 +191,15 @@ def test_synthetic_argument_errors():
         synthetic_trace(class_power_w={})
     with pytest.raises(ValueError, match="unknown classes"):
         synthetic_trace(class_weights={"nope": 1.0})
+
+
+@pytest.mark.parametrize(("column", "value"), [("power_w", -500.0), ("power_w", np.inf), ("energy_j", -1.0)])
+def test_negative_or_infinite_readings_are_refused_naming_the_rows(column, value):
+    """A negative or infinite power or energy reading is a fault, not data (it pulled an attributed idle power
+    from 90 to 47 W); NaN stays the mark of a reading not taken."""
+    trace, _ = synthetic_trace(duration_s=2, seed=0)
+    s = trace.samples.copy()
+    row = int(np.flatnonzero(np.isfinite(s[column].to_numpy()))[3])
+    s.loc[s.index[row], column] = value
+    with pytest.raises(EnergyLensError, match=rf"samples\.{column} must be finite and >= 0 .*rows \[{row}\]"):
+        Trace(samples=s, kernels=trace.kernels, marks=trace.marks, meta=trace.meta)

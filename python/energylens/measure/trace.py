@@ -201,6 +201,14 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
             raise EnergyLensError(f"{where}: {table} columns have different lengths ({name}: {length}, "
                                   f"expected {n})")
     df = pd.DataFrame(out)
+    if table == "samples" and len(df):  # NaN marks a missing reading; a negative or infinite one is a fault
+        for name in ("power_w", "energy_j"):
+            v = df[name].to_numpy()
+            bad = np.isinf(v) | (v < 0)
+            if bad.any():
+                raise EnergyLensError(f"{where}: samples.{name} must be finite and >= 0 where present (NaN: not "
+                                      f"read); rows {np.flatnonzero(bad)[:10].tolist()} hold "
+                                      f"{v[bad][:5].tolist()}")
     if table == "kernels" and len(df) and (df["end_ns"].to_numpy() < df["start_ns"].to_numpy()).any():
         bad_rows = np.flatnonzero(df["end_ns"].to_numpy() < df["start_ns"].to_numpy())[:10].tolist()
         raise EnergyLensError(f"{where}: kernels with end_ns < start_ns at rows {bad_rows}")
