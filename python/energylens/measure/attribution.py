@@ -363,8 +363,9 @@ def _result(fit: dict[str, Any], design: Design, names: list[str], target: np.nd
             clock_offset_s: float, update_period_s: float | None, method: str) -> Attribution:
     ks, ke, kc, k = design.ks, design.ke, design.kc, design.k
     coef = np.asarray(fit["coef"])
-    in_span = (ks >= design.lo) & (ke <= design.hi)
-    total_busy = np.array([((ke - ks)[in_span & (kc == c)]).sum() * 1e-9 for c in range(k)])
+    # each kernel's time inside the span (one straddling an end counts its part inside, not nothing)
+    inside = np.clip(np.minimum(ke, design.hi) - np.maximum(ks, design.lo), 0, None)
+    total_busy = np.array([inside[kc == c].sum() * 1e-9 for c in range(k)])
     span_s = (design.hi - design.lo) * 1e-9
     resid = np.asarray(fit["residuals"])
     tss = float(((target - target.mean()) ** 2).sum())
