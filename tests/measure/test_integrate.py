@@ -65,11 +65,15 @@ def test_per_gpu_integration_keeps_gpus_apart_and_ignores_nan_and_foreign_rows()
 # ---- the loop the vectorised integration replaced (monitor.py before the split) -------------------------
 
 
-def _loop_window_energy_j(t_ns, power_w, start_ns, end_ns):
+def _finite_readings(t_ns, power_w):
     t = np.asarray(t_ns, dtype=np.int64)
     p = np.asarray(power_w, dtype=np.float64)
     ok = np.isfinite(p)
-    t, p = t[ok], p[ok]
+    return t[ok], p[ok]
+
+
+def _loop_window_energy_j(t_ns, power_w, start_ns, end_ns):
+    t, p = _finite_readings(t_ns, power_w)
     if t.size == 0:
         return math.nan
     inside = t[(t > start_ns) & (t < end_ns)]
@@ -81,10 +85,7 @@ def _loop_window_energy_j(t_ns, power_w, start_ns, end_ns):
 
 def _loop_step_energy_j(t_ns, power_w, start_ns, end_ns):
     """The same for interval means: reading i holds on (t[i-1], t[i]], the first and last held beyond the ends."""
-    t = np.asarray(t_ns, dtype=np.int64)
-    p = np.asarray(power_w, dtype=np.float64)
-    ok = np.isfinite(p)
-    t, p = t[ok], p[ok]
+    t, p = _finite_readings(t_ns, power_w)
     if t.size == 0:
         return math.nan
     total = 0.0
