@@ -23,6 +23,8 @@ from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
 __all__ = ["brute_force", "REASONS"]
 
 #: Rejection reasons in the engine's order (the first that applies is counted).
+#: GPUs of one server, the largest tp where a GPU's scale-up domain is smaller (search_kernel.hpp kServerGpus).
+SERVER_GPUS = 8.0
 REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "memory_weights",
            "memory_kv_cache", "ttft_limit", "tpot_limit")
 
@@ -79,8 +81,8 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     cap = space.max_num_seqs[b]
     n = tp * pp
     domain = _domains(frame, o["node_size"])
-    # the largest tp: the override, else a server's 8 GPUs or a larger scale-up domain (NVL72)
-    limit = domain if o["node_size"] and o["node_size"] > 0 else np.maximum(8.0, domain)
+    # the largest tp: the override, else a server's GPUs or a larger scale-up domain (NVL72)
+    limit = domain if o["node_size"] and o["node_size"] > 0 else np.maximum(SERVER_GPUS, domain)
     reason = _structural(frame, tp, dp, ep, limit)
     frame = frame.assign(scale_up_domain_gpus=domain)  # the features price crossings at this domain
     fac = (space.combo_values[c, COMBO_FIELDS.index("ttft_factor")], space.combo_values[c, COMBO_FIELDS.index("tpot_factor")])
