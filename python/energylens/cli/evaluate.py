@@ -126,14 +126,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles)
     _check_slo(args, profiles)
+    asked = _split_list(args.splits) or SPLIT_NAMES
     with extra_methods(_extras(args), _split_list(args.methods)) as names:
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
                              group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
                              tpot_slo=args.tpot_slo, seed=args.seed,
-                             splits=_split_list(args.splits) or SPLIT_NAMES,
+                             splits=asked,
                              method_names=names, progress=not args.no_progress)
-    asked = _split_list(args.splits) or SPLIT_NAMES
     empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
     if empty:
         why = "; ".join(f"{s}: {_EMPTY_SPLIT.get(s, 'no split could be drawn')}" for s in empty)

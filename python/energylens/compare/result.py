@@ -79,14 +79,14 @@ def summarize(table: pd.DataFrame,
         extra = t.groupby(keys, sort=False, dropna=False)[list(SLO_METRICS)].mean().reset_index()
         agg = agg.merge(extra, on=keys, how="left")
         metrics += list(SLO_METRICS)
+    agg["_scored"] = agg[["top1", "pairwise", "mape"]].notna().any(axis=1)  # the fit of that repeat ran
     if "repeat" in by:
         out = agg
         for m in metrics:
             out[f"{m}_std"] = np.nan
-        out["n_repeats"] = agg[["top1", "pairwise", "mape"]].notna().any(axis=1).astype(int)
+        out["n_repeats"] = agg["_scored"].astype(int)
         out["n_failed_repeats"] = 1 - out["n_repeats"]
     else:
-        agg["_scored"] = agg[["top1", "pairwise", "mape"]].notna().any(axis=1)
         g = agg.groupby(by, sort=False, dropna=False)
         out = agg[agg["_scored"]].groupby(by, sort=False, dropna=False)[metrics + ["n_groups"]].mean()
         out = out.reindex(g.size().index)  # a key never scored keeps its row, all NaN

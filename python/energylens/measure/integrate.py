@@ -37,7 +37,6 @@ __all__ = [
     "counter_energy_j",
     "power_energy_j_per_gpu",
     "counter_energy_j_per_gpu",
-    "finest_source",
     "power_segments",
     "INTERVAL_SOURCES",
     "near",
@@ -211,29 +210,8 @@ def counter_energy_j(t_ns: np.ndarray, energy_j: np.ndarray, start_ns: int, end_
     return float(counter_energy_j_per_gpu(t_ns, e, np.zeros(e.size, np.int32), 1, start_ns, end_ns)[0])
 
 
-def finest_source(samples: Samples, start_ns: int | None = None, end_ns: int | None = None,
-                  periods: Mapping[str, float] | None = None) -> str | None:
-    """The finest power source present; with a span, the finest that covers it (a reading within two
-    update periods of each end), so a window after a mid-run fallback is not integrated from the
-    failed source's last reading. None when no source has power readings."""
-    if not samples["t_ns"].size:
-        return None
-    has_power = np.isfinite(samples["power_w"])
-    present = [src for src in POWER_PREFERENCE if (has_power & (samples["source"] == src)).any()]
-    if not present:
-        return None
-    if start_ns is None or end_ns is None:
-        return present[0]
-    for src in present:
-        lo, hi = _reach(samples, src, periods)
-        if lo <= start_ns and hi >= end_ns:
-            return src
-    return present[0]
-
-
-def _reach(samples: Samples, src: str, periods: Mapping[str, float] | None) -> tuple[int, int]:
-    """The span a power source's readings cover: its first and last reading, widened by two update periods."""
-    t = samples["t_ns"][np.isfinite(samples["power_w"]) & (samples["source"] == src)]
+def _reach(t: np.ndarray, src: str, periods: Mapping[str, float] | None) -> tuple[int, int]:
+    """The span a power source's readings ``t`` cover: first and last reading, widened by two update periods."""
     slack = int(2 * float((periods or {}).get(src, 0.1)) * 1e9) + 1
     return int(t[0]) - slack, int(t[-1]) + slack
 
@@ -244,9 +222,10 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
     it alone, else (a mid-run fallback inside the window) the finest source covering the start up to its
     last reading, then the finest covering on from there, and so on. None when some part is covered by no
     source (a window before the sampler started, or after every source stopped)."""
-    present = [src for src in POWER_PREFERENCE
-               if (np.isfinite(samples["power_w"]) & (samples["source"] == src)).any()]
-    reach = {src: _reach(samples, src, periods) for src in present}
+    has_power = np.isfinite(samples["power_w"])
+    times = {src: samples["t_ns"][has_power & (samples["source"] == src)] for src in POWER_PREFERENCE}
+    present = [src for src in POWER_PREFERENCE if times[src].size]
+    reach = {src: _reach(times[src], src, periods) for src in present}
     alone = next((src for src in present if reach[src][0] <= start_ns and reach[src][1] >= end_ns), None)
     if alone is not None:
         return [(alone, start_ns, end_ns)]
@@ -259,7 +238,7 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
         if reach[src][1] >= end_ns:
             pieces.append((src, cursor, end_ns))
             break
-        last = int(samples["t_ns"][np.isfinite(samples["power_w"]) & (samples["source"] == src)][-1])
+        last = int(times[src][-1])
         if last > cursor:
             pieces.append((src, cursor, last))
             cursor = last

@@ -210,7 +210,9 @@ class SearchResult:
 
     def _labelled(self, df: pd.DataFrame) -> pd.DataFrame:
         out = df.copy()
-        out.insert(0, "config", [self.label(r) for _, r in out.iterrows()] if len(out) else [])
+        gpus = gpu_labels(self.settings.get("gpus", []))  # once, not per row: it looks each GPU up in the table
+        out.insert(0, "config", [config_label(r, self._workload_in_label, gpus) for _, r in out.iterrows()]
+                   if len(out) else [])
         return out
 
     def to_frame(self) -> pd.DataFrame:
