@@ -275,6 +275,12 @@ def test_latency_only_model_flags_and_chunks(tmp_path, bundled):
         lat.predict(far)
     with pytest.warns(ExtrapolationWarning):
         assert lat.extrapolated(far).tolist() == [False, True]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the non-warning form: the same flags, the warning's text returned
+        flags, detail = lat.extrapolation(far)
+        assert flags.tolist() == [False, True]
+        assert detail.startswith("the fitted data's range by more than a factor") and "batch_size: 1 row(s)" in detail
+        assert lat.extrapolation(bundled.iloc[:2])[1] is None
 
 
 def test_unvalidated_frames_are_validated_chunk_by_chunk_with_whole_table_errors(model, bundled):

@@ -310,12 +310,23 @@ class ClosedFormModel:
         """Per row: does some feature lie outside the fitted data's [min, max] by more than
         :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`? Warns once (ExtrapolationWarning) with counts
         per feature. All False for a model file written before training ranges were stored."""
+        flags, check = self._range_flags(configs, chunk_rows)
+        check.warn(f"{type(self).__name__}.extrapolated")
+        return flags
+
+    def extrapolation(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS) -> tuple[np.ndarray, str | None]:
+        """:meth:`extrapolated`'s flags and, instead of its warning, what the flagged rows lie outside (the
+        fitted range by the factor; per feature the rows and extreme values against the fitted [min, max]),
+        None when no row is flagged."""
+        flags, check = self._range_flags(configs, chunk_rows)
+        return flags, check.summary()
+
+    def _range_flags(self, configs: Any, chunk_rows: int) -> tuple[np.ndarray, RangeCheck]:
         self._require_fitted()
         check = RangeCheck(self._ranges, self.feature_names)
         _n, chunks = self._chunks(configs, chunk_rows, None)
         flags = [check.flags(columns) for _s, _e, columns in chunks]
-        check.warn(f"{type(self).__name__}.extrapolated")
-        return np.concatenate(flags) if flags else np.zeros(0, dtype=bool)
+        return (np.concatenate(flags) if flags else np.zeros(0, dtype=bool)), check
 
     def _feature_columns(self, features: Mapping[str, Any], validate: bool, dtype=np.float64) -> list[np.ndarray]:
         """Template-ordered columns in ``dtype`` from a feature mapping (scalars and 1-element arrays broadcast)."""

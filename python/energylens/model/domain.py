@@ -290,20 +290,26 @@ class RangeCheck:
         self.n_rows += n_rows
         self.n_flagged += int(flagged)
 
-    def warn(self, call: str) -> None:
-        """One ExtrapolationWarning for the whole call, with the rows flagged per feature."""
+    def summary(self) -> str | None:
+        """What the flagged rows lie outside: the fitted range by the factor, per feature the rows, the
+        extreme values seen and the fitted [min, max] ("the fitted data's range by more than ... (...)");
+        None when no row is flagged. :meth:`warn`'s text says "N of M rows lie outside" it."""
         if not self.n_flagged:
-            return
+            return None
         parts = []
         for name, k in self.counts.items():
             seen = [f"up to {self.high[name]:.4g}"] if name in self.high else []
             seen += [f"down to {self.low[name]:.4g}"] if name in self.low else []
             lo, hi = self.ranges[name]
             parts.append(f"{name}: {k} row(s), {' and '.join(seen)} vs fitted [{lo:.4g}, {hi:.4g}]")
-        warnings.warn(
-            f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside the fitted data's range by more than "
-            f"a factor {EXTRAPOLATION_FACTOR:g} ({'; '.join(parts)}); predictions there are extrapolations",
-            ExtrapolationWarning, stacklevel=4)
+        return f"the fitted data's range by more than a factor {EXTRAPOLATION_FACTOR:g} ({'; '.join(parts)})"
+
+    def warn(self, call: str) -> None:
+        """One ExtrapolationWarning for the whole call, with the rows flagged per feature."""
+        text = self.summary()
+        if text is not None:
+            warnings.warn(f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside {text}; predictions there "
+                          "are extrapolations", ExtrapolationWarning, stacklevel=4)
 
 
 def check_feature_keys(features, names: Sequence[str], template_id: str) -> None:

@@ -1,11 +1,9 @@
 """Whether the search's best configurations lie outside the data the model was fitted on: the same range
-check :meth:`energylens.model.EnergyModel.predict` warns with (:meth:`~energylens.model.EnergyModel.extrapolated`),
+check :meth:`energylens.model.EnergyModel.predict` warns with (:meth:`~energylens.model.EnergyModel.extrapolation`),
 run on the top-k rows, so a search that ranks batch-1 deployments with a model fitted on batches of 64 and
 up says so, as predict would."""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -24,8 +22,5 @@ def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel)
         return top.assign(extrapolated=np.zeros(0, dtype=bool)), None
     points = np.asarray(space.points(top["index"].to_numpy())).reshape(len(top), -1)
     rows = space.point_profiles(points.reshape(-1), rank_batch=np.repeat(top["batch"].to_numpy(), points.shape[1]))
-    with warnings.catch_warnings(record=True) as got:
-        warnings.simplefilter("always")
-        flags = model.extrapolated(rows).reshape(len(top), -1).any(axis=1)
-    detail = next((str(w.message).split(" lie outside ", 1)[-1] for w in got if " lie outside " in str(w.message)), None)
-    return top.assign(extrapolated=flags), detail if flags.any() else None
+    flags, detail = model.extrapolation(rows)
+    return top.assign(extrapolated=flags.reshape(len(top), -1).any(axis=1)), detail
