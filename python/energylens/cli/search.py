@@ -132,7 +132,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
     p.add_argument("--max-num-seqs", type=_ints, default=None,
                    help="vLLM max_num_seqs caps (1,2,4,...,256)")
-    p.add_argument("--precision", default=None, help="weight precision(s), comma-separated (bf16)")
+    p.add_argument("--precision", default=None,
+                   help="weight precision(s), comma-separated (default: each model's published checkpoint format: "
+                        "mxfp4 for openai/gpt-oss-*, fp8 for DeepSeek-V3 and names ending -FP8, int4 for -AWQ, "
+                        "else bf16)")
     p.add_argument("--kv-cache-dtype", default=None, help="KV-cache dtype(s), comma-separated (auto)")
     p.add_argument("--objective", choices=("energy", "carbon", "cost"), default=None,
                    help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price); default: carbon "

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import tables
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.search.space import SearchSpace, check_prices, resolve_combos
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
@@ -134,10 +135,12 @@ def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: dict) -> None:
                          f"{df['model'].iloc[i]}: a pipeline stage needs at least one layer")
 
 
-def _text(df: pd.DataFrame, name: str, default: str, normalise) -> list[str]:
+def _text(df: pd.DataFrame, name: str, default: str | list[str], normalise) -> list[str]:
+    """Column ``name`` normalised per row, ``default`` (one value, or one per row) where absent or blank."""
+    defaults = default if isinstance(default, list) else [default] * len(df)
     if name not in df.columns:
-        return [default] * len(df)
-    col = df[name].astype(object).where(df[name].notna(), default)
+        return list(defaults)
+    col = [d if pd.isna(v) else v for v, d in zip(df[name].astype(object), defaults, strict=True)]
     out = []
     for i, v in enumerate(col):
         try:
@@ -166,7 +169,9 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     li = _numbers(df, "input_tokens", None, False)
     lo = _numbers(df, "output_tokens", None, False)
     rank_batch = _rank_batch(df, dp)
-    precision = _text(df, "precision", "bf16", tables.normalize_precision)
+    # no precision given: the weight format the row's checkpoint is published in (gpt-oss: mxfp4, -FP8: fp8)
+    precision = _text(df, "precision", [checkpoint_precision(m) for m in df["model"].astype(str)],
+                      tables.normalize_precision)
     kv = _text(df, "kv_cache_dtype", "auto", tables.normalize_kv_cache_dtype)
     models = _model_specs(df)
     _check_layers(df, pp, models)

@@ -288,7 +288,17 @@ class SearchResult:
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
-                + self._extrapolation_line() + self._headroom_line())
+                + self._extrapolation_line() + self._headroom_line() + self._precision_line())
+
+    def _precision_line(self) -> str:
+        """No precision axis given: each model searched in its checkpoint's format, said where one is not bf16."""
+        formats = self.settings.get("checkpoint_precisions") or {}
+        quantised = {m: f for m, f in formats.items() if f != "bf16"}
+        if not quantised:
+            return ""
+        listed = ", ".join(f"{m} {f}" for m, f in quantised.items())
+        return (f"\nprecision: each model in the format its checkpoint is published in ({listed}); --precision "
+                "(precision=) searches others")
 
     def _headroom_line(self) -> str:
         """Load mode at full use: the best deployment's running batch at its cap means its replicas run at

@@ -24,6 +24,7 @@ import pandas as pd
 from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
 
@@ -68,6 +69,7 @@ class SearchSpace:
     prefill_extra_flops: np.ndarray   # (n_combos, n_workloads)
     workload_weights: np.ndarray | None = None  # per point, summing to 1: the points are one distribution
     node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
+    checkpoint_precisions: dict[str, str] | None = None  # no precision axis given: model -> its checkpoint's format
     shape: tuple[int, ...] = field(init=False)         # candidates
     point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
@@ -342,11 +344,14 @@ def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
 
 
 def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,), dp=(1,), ep=(1,),
-                max_num_seqs=(1, 2, 4, 8, 16, 32, 64, 128, 256), precision=("bf16",), kv_cache_dtype=("auto",),
+                max_num_seqs=(1, 2, 4, 8, 16, 32, 64, 128, 256), precision=None, kv_cache_dtype=("auto",),
                 price_per_gpu_hour=None, workload_weights=None) -> SearchSpace:
     """Validate the axes and resolve every combination.
 
     ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points.
+    ``precision``: weight formats searched for every model; None: each model in the format its checkpoint
+    is published in (:func:`energylens.profiles.checkpoints.checkpoint_precision`: ``openai/gpt-oss-120b``
+    mxfp4, ``Qwen/Qwen3-8B-FP8`` fp8, most others bf16).
     ``workload_weights``: None (each point searched as its own candidate, e.g. a sweep over workloads), or
     one weight per point, or ``"equal"``: the points are quantiles of one workload distribution and each
     configuration is one candidate (expected energy per request over the points, limits and memory at
@@ -358,7 +363,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     """
     model_specs = [_resolve_model(m) for m in _as_list(models, "models")]
     gpu_specs = [_resolve_gpu(g) for g in _as_list(gpus, "gpus")]
-    precisions = [tables.normalize_precision(p) for p in _as_list(precision, "precision")]
+    precisions = None if precision is None else [tables.normalize_precision(p) for p in _as_list(precision, "precision")]
     kvs = [tables.normalize_kv_cache_dtype(k) for k in _as_list(kv_cache_dtype, "kv_cache_dtype")]
     li = _positive_axis(input_tokens, "input_tokens")
     lo = _positive_axis(output_tokens, "output_tokens")
@@ -386,12 +391,17 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
     weights = _workload_weights(workload_weights, len(li))
-    keys = [(m, g, p, k, ()) for m in model_specs for g in gpu_specs for p in precisions for k in kvs]
+    formats = [precisions or [checkpoint_precision(m.name if isinstance(m, tables.ModelSpec) else str(m))]
+               for m in _as_list(models, "models")]
+    keys = [(m, g, p, k, ()) for m, ps in zip(model_specs, formats, strict=True) for g in gpu_specs for p in ps
+            for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
     return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes["tp"], pp=axes["pp"],
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
-                       workload_weights=weights)
+                       workload_weights=weights,
+                       checkpoint_precisions=None if precisions else {m.name: f[0] for m, f in zip(model_specs, formats,
+                                                                                                  strict=True)})
 
 
 def _workload_weights(weights, n_points: int) -> np.ndarray | None:
