@@ -90,8 +90,8 @@ def test_discover_scores_front_next_to_template():
     res = discover("bundled", time_budget_s=30, generations=20, population=100, max_complexity=15, progress=False)
     assert res.backend == "operon" and res.front
     assert set(res.template) >= {"r2", "top1", "pairwise", "mape", "parallelism_top1"}
-    p = res.template["parallelism_top1"]  # NaN where no group has two TP x PP choices (v2: one per model and GPU)
-    assert np.isnan(p) or 0.0 <= p <= 1.0
+    p = res.template["parallelism_top1"]  # v2 has 22 choices between GPU counts at one max_num_seqs
+    assert 0.0 <= p <= 1.0
     for e in res.front:
         assert np.isfinite(e.heldout["mape"]) and e.latex
     assert res.front[res.chosen].cv_error == min(e.cv_error for e in res.front)
@@ -177,3 +177,91 @@ def test_pysr_front_is_read_from_its_equations_table(monkeypatch):
     assert str(front[1][1]) == "E_pf**2 + exp(-0.5*tp)"
     assert seen["maxsize"] == 9 and seen["timeout_in_seconds"] == 5 and seen["random_state"] == 3
     assert seen["names"] == names
+
+
+def test_parallelism_choice_groups_by_max_num_seqs_where_the_batch_is_a_measured_mean():
+    """ML.ENERGY v3: batch_size is each run's measured mean (no two rows share it); the choice between GPU
+    counts is among rows of one max_num_seqs, as the evaluation harness groups it."""
+    import pandas as pd
+
+    from energylens.discover.search import _scores
+
+    df = pd.DataFrame({"task": ["chat"] * 4, "model": ["m"] * 4, "gpu": ["H100"] * 4,
+                       "batch_size": [7.98, 7.99, 15.9, 15.97], "max_num_seqs": [8, 8, 16, 16],
+                       "tp": [1, 2, 1, 2], "pp": [1, 1, 1, 1]})
+    meas = np.array([10.0, 12.0, 20.0, 18.0])
+    assert _scores(df, meas, np.array([9.0, 13.0, 21.0, 17.0]), ["task", "model", "gpu"])["parallelism_top1"] == 1.0
+    assert _scores(df, meas, np.array([13.0, 9.0, 21.0, 17.0]), ["task", "model", "gpu"])["parallelism_top1"] == 0.5
+
+
+def test_constants_predicting_nonpositive_energy_are_refitted_not_dropped():
+    """The backend fits squared error; a negative intercept can predict <= 0 on some rows, where the log
+    residual is undefined. The refit starts from the relative error and keeps the expression."""
+    import sympy as sp
+
+    from energylens.discover.search import _refit
+
+    x = sp.Symbol("batch_size", positive=True)
+    rows = np.arange(40)
+    b = np.linspace(1.0, 40.0, 40)
+    y = 3.0 * b + 2.0
+    features = {"batch_size": b}
+    fit = _refit(sp.Symbol("c0", real=True) * x + sp.Symbol("c1", real=True), {"c0": 3.0, "c1": -20.0},
+                 features, rows, y, "log")  # the start predicts <= 0 for batch_size < 7
+    assert fit is not None
+    np.testing.assert_allclose(fit[1], [3.0, 2.0], rtol=1e-6)
+
+
+def test_unfittable_front_expressions_are_listed_not_silently_dropped(monkeypatch, capsys, tmp_path):
+    import sympy as sp
+
+    from energylens.discover import search as ds
+
+    names = list(energy_variables())
+    e_mem = sp.Symbol(names[0])
+    front = [(5, 2.0 * e_mem + 1.0), (6, -sp.exp(1.0 * e_mem) - 1.0)]  # the second is < 0 for every constant
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: front)
+    res = discover("bundled", progress=False)
+    assert [e.complexity for e in res.front] == [5]
+    assert [d["complexity"] for d in res.dropped] == [6] and "finite error" in res.dropped[0]["why"]
+    out = tmp_path / "d.json"
+    assert main(["discover", "bundled", "-o", str(out), "--quiet", "--report", str(tmp_path / "rep")]) == 0
+    assert "note: 1 of the front's 2 expressions are left out" in capsys.readouterr().out
+    assert json.loads(out.read_text())["dropped"][0]["complexity"] == 6
+    assert "Left out: 1 front expression" in (tmp_path / "rep" / "discovery.md").read_text()
+
+
+@needs_operon
+def test_the_smallest_cap_gives_a_front_and_generations_are_a_cap(monkeypatch):
+    from pyoperon.sklearn import SymbolicRegressor
+
+    ran = []
+    fit = SymbolicRegressor.fit
+    monkeypatch.setattr(SymbolicRegressor, "fit", lambda self, X, y: (ran.append(self.generations), fit(self, X, y))[1])
+    res = discover("bundled", max_complexity=5, generations=13, population=100, time_budget_s=20, progress=False)
+    assert res.front and all(e.complexity <= 5 for e in res.front)
+    assert ran == [10, 3]  # 13 generations: a round of 10, then the 3 left
+
+
+def test_residual_target_reports_the_corrections_own_r2(monkeypatch):
+    import sympy as sp
+
+    from energylens.discover import search as ds
+
+    names = list(ds.residual_variables())
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 0.1 * sp.Symbol(names[0]) + 0.01)])
+    res = discover("bundled", target="residual", progress=False)
+    h = res.front[0].heldout
+    assert h["r2_residual"] < h["r2"]  # energy's R^2 is high for any correction near 0; g's own is not
+
+
+def test_tiny_inputs_are_named(tmp_path):
+    with pytest.raises(ValueError, match="at least 2 training and 2 held-out rows: 355 of 356"):
+        discover("bundled", train_size=355, progress=False)
+    few = load_profiles_or_bundled("bundled").iloc[:15]
+    with pytest.raises(ValueError, match="fitted on the 10 training rows .--train-size; default 70 % of 15."):
+        discover(few, progress=False)
+    head = tmp_path / "head.csv"
+    few.iloc[:0].to_csv(head, index=False)
+    with pytest.raises(ValueError, match="no data rows"):
+        discover(str(head), progress=False)

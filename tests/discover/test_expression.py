@@ -4,6 +4,7 @@ forward-mode derivatives against central differences, the native refit, and Ener
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import sympy as sp
 
@@ -60,6 +61,9 @@ def test_jacobian_matches_central_differences(expr, jacobian_matches_central_dif
 def test_unsupported_operator_and_unknown_symbol_are_named():
     with pytest.raises(UnsupportedExpressionError, match="'sin'"):
         compile_expression(sp.sin(x) + 1.0, ["x"])
+    with pytest.raises(UnsupportedExpressionError, match="'Piecewise'"):  # not a TypeError of parametrize
+        tp = sp.Symbol("tp", positive=True)
+        EnergyModel.from_expression(2.0 * tp + sp.Piecewise((1.0, tp > 1), (0.0, True)))
     with pytest.raises(UnsupportedExpressionError, match="'w'"):
         compile_expression(x + sp.Symbol("w"), ["x"])
     with pytest.raises(ValueError, match="leaves 2 values"):
@@ -115,6 +119,30 @@ def test_from_expression_matches_template_then_fits_predicts_saves(bundled, tmp_
     np.testing.assert_array_equal(back.predict(bundled), model.predict(bundled))
     np.testing.assert_array_equal(back.predict_interval(bundled.iloc[60:70]), iv)
 
+
+
+def test_cli_predict_takes_an_expression_model_file(bundled, tmp_path, capsys):
+    from energylens.cli import main
+
+    data, out = tmp_path / "p.csv", tmp_path / "out.csv"
+    bundled.iloc[:5].to_csv(data, index=False)
+    for boot in (20, 0):
+        model = EnergyModel.from_expression("2.0*tp*pp*tdp_w*output_tokens/batch_size + 5.0", bootstrap=boot).fit(bundled)
+        model.save(tmp_path / "m.json")
+        assert main(["predict", str(tmp_path / "m.json"), str(data), "-o", str(out)]) == 0
+        got = pd.read_csv(out)
+        np.testing.assert_allclose(got["energy_j_pred"], model.predict(bundled.iloc[:5]), rtol=1e-12)
+        assert got[["energy_j_lo", "energy_j_hi"]].notna().all().all() == (boot > 0)
+        assert "extrapolated" not in got
+    assert "energy interval columns are NaN" in capsys.readouterr().err
+
+
+def test_named_constants_print_their_fitted_values(bundled):
+    model = EnergyModel.from_expression("c0*tp*pp*tdp_w*output_tokens/batch_size + c1", params={"c0": 1.0, "c1": 5.0},
+                                        bootstrap=0).fit(bundled)
+    assert not model.to_sympy().free_symbols & {sp.Symbol("c0"), sp.Symbol("c1")}  # plain symbols, by name
+    assert f"{model.theta[1]:.6g}"[:5] in model.to_latex()
+    assert model.to_sympy(numeric=False).has(sp.Symbol("c1"))
 
 
 def test_expression_bootstrap_is_the_same_on_one_and_all_threads():

@@ -74,6 +74,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     for i, e in enumerate(result.front):
         star = "*" if i == result.chosen else " "
         print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)}  {e.expression}")
+    if result.dropped:
+        print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "
+              "left out: no fit of their constants gives a finite error on the training rows (listed under "
+              "'dropped' in the result file)")
     if result.residual_test:
         r = result.residual_test
         print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "

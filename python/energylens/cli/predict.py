@@ -23,6 +23,7 @@ from energylens.cli.options import (
     read_profiles_with_rows,
 )
 from energylens.model import EnergyModel, LatencyModel, load_model
+from energylens.model.persistence import EXPRESSION_MODEL_ID
 from energylens.outputs import announce_written, atomic_file, check_output_path, existing_file
 
 __all__ = ["add_parser", "PREDICT_FORMATS"]
@@ -43,6 +44,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          help="prediction-interval level, strictly between 0 and 1 (0.9)")
     add_gpu_table_option(predict)
     predict.set_defaults(func=_cmd_predict)
+
+
+def _expression_intervals(model, configs, level: float) -> pd.DataFrame:
+    """An expression model's energy interval columns; NaN, said on stderr, when it was fitted without the
+    bootstrap its intervals need."""
+    try:
+        return model.predict_interval(configs, level=level).reset_index(drop=True)
+    except ValueError as exc:  # fitted without bootstrap replicates
+        print(f"energylens predict: energy interval columns are NaN: {exc}", file=sys.stderr)
+        return pd.DataFrame({c: np.full(len(configs), np.nan) for c in ("energy_j_lo", "energy_j_hi")})
 
 
 def _interval_columns(model, configs, level: float, what: str) -> pd.DataFrame:
@@ -88,10 +99,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                        "calibration_key_seen": seen}))
             print(f"energylens predict: calibrated by {model.calibration.by}; {int((~seen).sum())} of {len(seen)} "
                   "rows have a key not seen in training and keep the shared model's prediction (factor 1)")
+    elif model.template_id == EXPRESSION_MODEL_ID:  # EnergyModel.from_expression (a discovered formula)
+        parts = [pd.DataFrame({"energy_j_pred": model.predict(configs)}), _expression_intervals(model, configs,
+                                                                                                args.level)]
+        print("energylens predict: an expression model stores no training ranges: no extrapolated column",
+              file=sys.stderr)
     else:  # a model file fitted from latency-only profiles
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
-    _note_unfitted(model, configs)
-    parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
+    if model.template_id != EXPRESSION_MODEL_ID:
+        _note_unfitted(model, configs)
+        parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
     out = pd.concat([configs, *parts], axis=1)
     replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:

@@ -48,6 +48,8 @@ def _progress(line: str, enabled: bool) -> None:
 
 #: Nodes operon's linear scaling adds to every expression of its front (c + s x: two constants, + and *).
 OPERON_SCALING_NODES = 4
+#: The shortest tree length operon builds a front with (pyoperon 0.6).
+OPERON_MIN_LENGTH = 3
 
 
 def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
@@ -56,23 +58,27 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
 
     # Rounds of generations continued with warm_start: progress between rounds and a time check. With a
     # fixed number of rounds (the generation cap reached before the time budget) a seed reproduces.
-    rounds = max(1, generations // 10)
+    # A cap that is not a multiple of 10 ends with a shorter round: the cap is the generations run.
+    sizes = [10] * (generations // 10) + ([generations % 10] if generations % 10 else [])
+    rounds = len(sizes)
     reg = None
     t0 = last = time.perf_counter()
-    for r in range(rounds):
+    for r, size in enumerate(sizes):
         left = time_budget_s - (time.perf_counter() - t0)
         if left <= 0:
             _progress(f"discover: operon time budget {time_budget_s:g} s spent after {r} of {rounds} rounds", progress)
             break
         if reg is None:
             # operon's max_length bounds the tree before its linear scaling (c + s tree, 4 more nodes),
-            # while the front's lengths count them: leave room for them so the front stays within the cap
+            # while the front's lengths count them: leave room for them so the front stays within the cap.
+            # Below 3 operon builds no front at all (pyoperon 0.6: "min() arg is an empty sequence"), so a
+            # cap of 5 or 6 asks for trees of 3 and run_backend drops what exceeds the cap.
             reg = SymbolicRegressor(allowed_symbols=OPERON_SYMBOLS, objectives=["r2", "length"],
-                                    max_length=max(1, max_complexity - OPERON_SCALING_NODES), generations=10, population_size=population,
-                                    random_state=seed, n_threads=1, max_time=max(1, int(left)),
-                                    warm_start=True)
+                                    max_length=max(OPERON_MIN_LENGTH, max_complexity - OPERON_SCALING_NODES),
+                                    generations=size, population_size=population, random_state=seed, n_threads=1,
+                                    max_time=max(1, int(left)), warm_start=True)
         else:
-            reg.set_params(random_state=seed + r, max_time=max(1, int(left)))
+            reg.set_params(random_state=seed + r, max_time=max(1, int(left)), generations=size)
         reg.fit(X, y)
         now = time.perf_counter()
         if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s

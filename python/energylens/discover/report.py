@@ -54,6 +54,12 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
                      f"{shown(e.cv_error, '.4f')} |")
+    lines += ["", "R^2 and MAPE are of the predicted energy" + (
+        " (template x exp(g)); the R^2 of g itself on the held-out log-residuals is `r2_residual` in "
+        "discovery.json" if result.target == "residual" else "") + "."]
+    if result.dropped:
+        lines += ["", f"Left out: {len(result.dropped)} front expression(s) whose constants no fit could give a "
+                  "finite error on the training rows: " + "; ".join(f"`{d['expression']}`" for d in result.dropped) + "."]
     lines += ["", "## Expressions", ""]
     what = "log-correction g (model: template x exp(g))" if result.target == "residual" else "energy (J)"
     for i, e in enumerate(result.front):

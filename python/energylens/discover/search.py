@@ -66,6 +66,7 @@ class DiscoveryResult:
     chosen: int
     seconds: float
     residual_test: dict[str, Any] | None = None
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # front expressions no refit could evaluate
 
     def front_table(self) -> pd.DataFrame:
         """One row per front expression: complexity, expression, cv error and held-out metrics."""
@@ -78,12 +79,14 @@ class DiscoveryResult:
                 "backend_reason": self.backend_reason, "seed": self.seed, "n_train": self.n_train,
                 "n_heldout": self.n_heldout, "variables": self.variables, "template": self.template,
                 "chosen": self.chosen, "seconds": self.seconds, "residual_test": self.residual_test,
-                "front": [e.__dict__ for e in self.front]}
+                "front": [e.__dict__ for e in self.front], "dropped": self.dropped}
 
 
 def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by: Sequence[str]) -> dict[str, float]:
-    """Held-out R^2 (on the target), Top-1 and pairwise (pooled over groups), MAPE (%), and the parallelism
-    choice: Top-1 among rows that differ only in TP x PP (groups plus batch size, where two or more)."""
+    """Held-out R^2 and MAPE (%) of the predicted energy (for the residual target: template x exp(g)), Top-1
+    and pairwise (pooled over groups), and the parallelism choice: Top-1 among rows that differ only in the
+    GPUs they use (groups plus ``max_num_seqs`` where every row has it, as the evaluation harness groups it:
+    ML.ENERGY v3's batch_size is a measured mean that no two rows share; else plus batch size)."""
     out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / np.sum((meas - meas.mean()) ** 2)),
            "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
     if not np.all(np.isfinite(pred)):
@@ -93,7 +96,8 @@ def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by:
     tot = g["pairs_total"].sum()
     out["top1"] = float(g["top1"].mean())
     out["pairwise"] = float(g["pairs_concordant"].sum() / tot) if tot > 0 else float("nan")
-    par = score_groups(frame, pred, [*group_by, "batch_size"])
+    load = "max_num_seqs" if "max_num_seqs" in frame and frame["max_num_seqs"].notna().all() else "batch_size"
+    par = score_groups(frame, pred, [*group_by, load])
     out["parallelism_top1"] = float(par["top1"].mean()) if par["top1"].notna().any() else float("nan")
     return out
 
@@ -105,13 +109,27 @@ def _refit(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.nd
     cols = [features[n][rows] for n in compiled.feature_names]
     if not compiled.param_names:
         return compiled, compiled.start
+    theta = _fit_constants(compiled, cols, target[rows], compiled.start, residual)
+    if theta is None and residual == "log":
+        # The backend fits squared error, and its constants (a negative intercept, say) can predict <= 0 on
+        # some rows, where a log residual is undefined: fit the relative error first (defined for any
+        # prediction), then the log residual from there; keep the relative fit if that cannot improve it.
+        theta = _fit_constants(compiled, cols, target[rows], compiled.start, "relative")
+        if theta is not None:
+            theta = _fit_constants(compiled, cols, target[rows], theta, "log") if np.all(
+                compiled.evaluate(cols, theta) > 0) else theta
+    return None if theta is None else (compiled, theta)
+
+
+def _fit_constants(compiled, cols: list[np.ndarray], y: np.ndarray, start: np.ndarray,
+                   residual: str) -> np.ndarray | None:
+    """The fitted constants, or None where the fit's cost is not finite (or the expression cannot be fitted)."""
     try:
-        fit = _core.fit_expression(compiled.program, cols, target[rows], compiled.start, None, None,
+        fit = _core.fit_expression(compiled.program, cols, y, np.asarray(start, dtype=np.float64), None, None,
                                    {"residual": residual, "max_iterations": 200})
     except ValueError:
         return None
-    theta = np.asarray(fit.params)
-    return (compiled, theta) if np.isfinite(fit.cost) else None
+    return np.asarray(fit.params) if np.isfinite(fit.cost) else None
 
 
 def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.ndarray], train: np.ndarray, target: np.ndarray,
@@ -134,8 +152,9 @@ def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np
 
 def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     size = int(round(0.7 * n)) if train_size is None else int(train_size)
-    if not 2 <= size < n:
-        raise ValueError(f"train_size must leave training and held-out rows: {size} of {n} rows")
+    if not 2 <= size <= n - 2:  # R^2 and the ranking scores need two held-out rows
+        raise ValueError(f"train_size (--train-size) must leave at least 2 training and 2 held-out rows: {size} of "
+                         f"{n} rows")
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[:size]), np.sort(perm[size:])
 
@@ -162,9 +181,15 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     missing = [c for c in group_by if c not in df]
     group_by = [c for c in group_by if c in df] if missing else list(group_by)
     y = df[column].to_numpy(dtype=float)
+    if not len(df):
+        raise ValueError(f"{profiles}: no data rows (the file has a header only)")
     train, test = _split(len(df), train_size, seed)
     features = build_features(df)
-    template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
+    try:
+        template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
+    except ValueError as exc:
+        raise ValueError(f"the template, which the front is scored against, is fitted on the {len(train)} training "
+                         f"rows (--train-size; default 70 % of {len(df)}): {exc}") from None
     if target in ("prefill", "decode"):
         base = template.predict_phases(df)[f"{target}_energy_j_pred"].to_numpy()
     else:
@@ -176,28 +201,33 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
                         time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
                         progress=progress)
-    entries = _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
-                           group_by)
+    entries, dropped = _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
+                                    group_by)
     if not entries:
-        raise ValueError("discovery: no expression of the front can be evaluated on the training rows")
+        raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
+                         f"(e.g. {dropped[0]['expression'] if dropped else '-'}: it predicts no finite value there)")
     chosen = int(np.argmin([e.cv_error for e in entries]))
     tmpl = _scores(df.iloc[test], y[test], base[test], group_by)
     result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
                              {k: str(v) for k, v in variables.items()}, entries, tmpl, chosen,
-                             time.perf_counter() - t0)
+                             time.perf_counter() - t0, dropped=dropped)
     if target == "residual":
         result.residual_test = residual_test(result)
     return result
 
 
 def _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
-                 group_by) -> list[FrontEntry]:
-    entries = []
+                 group_by) -> tuple[list[FrontEntry], list[dict[str, Any]]]:
+    """The scored entries, and the expressions left out (complexity, expression, why) where no fit of their
+    constants gives a finite error on the training rows."""
+    entries, dropped = [], []
     for complexity, expr in front:
         pexpr, starts = parametrize(expr)
         formula = substitute(pexpr, variables)
         fit = _refit(formula, starts, features, train, sr_target, residual)
         if fit is None:
+            dropped.append({"complexity": complexity, "expression": str(expr),
+                            "why": "no fit of its constants gives a finite error on the training rows"})
             continue
         compiled, theta = fit
         pred = compiled.evaluate([features[n] for n in compiled.feature_names], theta)
@@ -210,7 +240,10 @@ def _score_front(front, variables, features, df, train, test, y, base, sr_target
             complexity=complexity, expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
             cv_error=_cv_error(formula, starts, features, train, sr_target, residual, seed),
             heldout=_scores(df.iloc[test], y[test], pred[test], group_by)))
-    return entries
+        if residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
+            g, t = np.log(pred[test] / base[test]), sr_target[test]
+            entries[-1].heldout["r2_residual"] = float(1.0 - np.sum((g - t) ** 2) / np.sum((t - t.mean()) ** 2))
+    return entries, dropped
 
 
 def residual_test(result: DiscoveryResult) -> dict[str, Any]:

@@ -124,7 +124,11 @@ def parametrize(expr: sp.Expr, prefix: str = "c") -> tuple[sp.Expr, dict[str, fl
             return e
         if isinstance(e, sp.Pow):
             return sp.Pow(walk(e.base), walk(e.exp, exponent=True), evaluate=False)
-        return e.func(*[walk(a) for a in e.args], evaluate=False)
+        args = [walk(a) for a in e.args]
+        try:
+            return e.func(*args, evaluate=False)
+        except TypeError:  # nodes without that keyword (Piecewise's ExprCondPair): compiling names them
+            return e.func(*args)
 
     out = walk(sp.sympify(expr))
     return out, starts

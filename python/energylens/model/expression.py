@@ -198,9 +198,10 @@ class ExpressionEnergyModel:
         """The expression; with ``numeric`` the current constants substituted (6 significant digits)."""
         if not numeric:
             return self.expression
-        subs = {sp.Symbol(n, real=True): sp.Float(float(v), 6) for n, v in zip(self.param_names, self._theta,
-                                                                               strict=True)}
-        return self.expression.xreplace(subs)
+        values = dict(zip(self.param_names, map(float, self._theta), strict=True))
+        # by name: a user's constants (params=...) are plain symbols, the parametrised ones real
+        return self.expression.xreplace({s: sp.Float(values[s.name], 6) for s in self.expression.free_symbols
+                                         if s.name in values})
 
     def to_latex(self, *, numeric: bool = True) -> str:
         return "E = " + sp.latex(self.to_sympy(numeric=numeric))
