@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -177,13 +178,22 @@ void bind_search(py::module_& m) {
         const search::Options opts = make_options(options);
         const std::vector<double> pe = params_of(energy_params, "energy_params");
         const std::vector<double> pl = params_of(latency_params, "latency_params");
-        search::Progress cb;
-        if (!progress.is_none()) {
-          cb = [progress](std::uint64_t done, std::uint64_t total) {
-            py::gil_scoped_acquire gil;
-            progress(done, total);
-          };
-        }
+        // The engine calls this from the calling thread about twice a second, inside its parallel loop: a
+        // Python exception must not escape there (std::terminate). It is kept, the engine told to stop, and
+        // raised here once the loop has ended. Signals are checked on every call, with or without a
+        // progress callable, so Ctrl-C (KeyboardInterrupt) and SIGTERM's handler stop a long search.
+        std::exception_ptr raised;
+        const search::Progress cb = [&progress, &raised](std::uint64_t done, std::uint64_t total) {
+          py::gil_scoped_acquire gil;
+          try {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            if (!progress.is_none()) progress(done, total);
+            return true;
+          } catch (...) {
+            raised = std::current_exception();
+            return false;
+          }
+        };
         if (!indices.is_none()) {
           const auto a = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>::ensure(indices);
           if (!a || a.ndim() != 1) throw std::invalid_argument("search: indices must be a 1-D array of candidate indices");
@@ -191,8 +201,13 @@ void bind_search(py::module_& m) {
           py::gil_scoped_release release;
           return search::run_subset(space, opts, idx, pe, pl);
         }
-        py::gil_scoped_release release;
-        return search::run(space, opts, pe, pl, cb);
+        search::Result result;
+        {
+          py::gil_scoped_release release;
+          result = search::run(space, opts, pe, pl, cb);
+        }
+        if (raised) std::rethrow_exception(raised);
+        return result;
       },
       py::arg("combos"), py::arg("tp"), py::arg("pp"), py::arg("dp"), py::arg("ep"), py::arg("max_num_seqs"),
       py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("workload_weights"), py::arg("energy_params"), py::arg("latency_params"),

@@ -2,6 +2,7 @@
 #include "energylens/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -500,9 +501,11 @@ AttributionFit fit_attribution(std::span<const double> design, std::size_t m, st
     for (double v : target) bnorm2 += v * v;
     // Same gradient threshold as the full-data solve (a replicate's ||b|| is of the same order).
     const double tol = 10.0 * kEps * static_cast<double>(std::max(m, n)) * std::max(std::sqrt(bnorm2), 1e-300);
-    int n_conv = 0;
-#pragma omp parallel for num_threads(max_threads()) schedule(dynamic) reduction(+ : n_conv)
-    for (int rep = 0; rep < nb; ++rep) {
+    std::atomic<int> n_conv{0};
+    // On the chunk pool (parallel.hpp), which a fork child can use: an OpenMP team's pool does not survive
+    // fork, and a child's first parallel region would wait for it for ever.
+    run_chunks(static_cast<std::size_t>(nb), max_threads(), [&](std::size_t chunk, int) {
+      const int rep = static_cast<int>(chunk);
       SplitMix64 rng{options.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(rep) + 1};
       std::vector<double> g(n * n, 0.0);
       std::vector<double> c(n, 0.0);
@@ -522,12 +525,12 @@ AttributionFit fit_attribution(std::span<const double> design, std::size_t m, st
         for (std::size_t q = 0; q < p; ++q) g[q * n + p] = g[p * n + q];
       }
       NnlsResult rr = nnls_gram(g, c, n, options.max_iterations, tol);
-      n_conv += rr.converged ? 1 : 0;
+      if (rr.converged) n_conv.fetch_add(1, std::memory_order_relaxed);
       for (std::size_t j = 0; j < n; ++j) {
         fit.bootstrap_coef[static_cast<std::size_t>(rep) * n + j] = rr.x[j] / sc.scale[j];
       }
-    }
-    fit.bootstrap_converged = n_conv;
+    });
+    fit.bootstrap_converged = n_conv.load();
     if (nb > 1) {
       for (std::size_t j = 0; j < n; ++j) {
         double mean = 0.0;

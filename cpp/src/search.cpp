@@ -1,11 +1,10 @@
 // The search's entry points (search.hpp, docs/search.md "Engine"): validation, the names of the reasons
 // and combo fields, and run / run_subset / evaluate / run_device, which build the engine's state
-// (search_engine.hpp, internal), spread the space over OpenMP threads in chunks of kBlock candidates (the
+// (search_engine.hpp, internal), spread the space over the chunk pool's threads (parallel.hpp) in chunks of kBlock candidates (the
 // vectorised block path of search_block.cpp for fixed-batch points, the scalar path of search_engine.cpp
 // for load mode and workload distributions), and merge the threads' reductions (search_reduce.cpp).
 #include "energylens/search.hpp"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,10 +13,12 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "energylens/closed_form.hpp"
 #include "energylens/cuda_device.hpp"
 #include "energylens/error.hpp"
+#include "energylens/parallel.hpp"
 #include "energylens/search_cuda.hpp"
 #include "energylens/search_kernel.hpp"
 #include "search_engine.hpp"
@@ -178,42 +179,48 @@ Result run(const Space& space, const Options& options, std::span<const double> e
   init_params(x, energy_params, latency_params);
   const std::uint64_t total = space.size();
   const std::uint64_t chunks = (total + kBlock - 1) / kBlock;
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const int threads = options.threads > 0 ? options.threads : max_threads();
   Result res;
   res.candidates = total;
   res.threads = threads;
   Local merged(options.top_k);
   std::atomic<std::uint64_t> done{0};
+  std::atomic<bool> stop{false};
   // Load mode (a bisection per candidate) and workload distributions (several points per candidate) take
   // the scalar path; fixed-batch points the vectorised blocks.
   const bool scalar = options.rate_per_s > 0 || space.distribution();
   using Clock = std::chrono::steady_clock;
   auto last = Clock::now();
-#pragma omp parallel num_threads(threads)
-  {
-    Local local(options.top_k);
-    engine::BlockPtr blk = scalar ? nullptr : engine::make_block(x.nw);
-#pragma omp for schedule(dynamic, 16) nowait
-    for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
-      const std::uint64_t begin = chunk * kBlock;
-      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
-      if (scalar) {
-        for (std::size_t i = 0; i < len; ++i) local.offer_index(x, begin + i);
-      } else {
-        fixed_block(x, begin, len, *blk, local);
-      }
-      if (progress) {
-        const std::uint64_t now_done = done.fetch_add(len, std::memory_order_relaxed) + len;
-        if (omp_get_thread_num() == 0 && Clock::now() - last > std::chrono::milliseconds(500)) {
-          last = Clock::now();
-          progress(now_done, total);
-        }
+  // One reduction and one block buffer per participant of the chunk pool (parallel.hpp: fork-safe, unlike
+  // an OpenMP team, whose pool a fork child inherits broken), made on its first chunk.
+  std::vector<std::unique_ptr<Local>> locals(static_cast<std::size_t>(threads));
+  std::vector<engine::BlockPtr> blocks(static_cast<std::size_t>(threads));
+  run_chunks(static_cast<std::size_t>(chunks), threads, [&](std::size_t chunk, int slot) {
+    if (stop.load(std::memory_order_relaxed)) return;  // the caller asked to stop: skip what is left
+    auto& local = locals[static_cast<std::size_t>(slot)];
+    if (!local) local = std::make_unique<Local>(options.top_k);
+    auto& blk = blocks[static_cast<std::size_t>(slot)];
+    if (!scalar && !blk) blk = engine::make_block(x.nw);
+    const std::uint64_t begin = chunk * kBlock;
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
+    if (scalar) {
+      for (std::size_t i = 0; i < len; ++i) local->offer_index(x, begin + i);
+    } else {
+      fixed_block(x, begin, len, *blk, *local);
+    }
+    if (progress) {
+      const std::uint64_t now_done = done.fetch_add(len, std::memory_order_relaxed) + len;
+      if (slot == 0 && Clock::now() - last > std::chrono::milliseconds(500)) {  // slot 0: the calling thread
+        last = Clock::now();
+        if (!progress(now_done, total)) stop.store(true, std::memory_order_relaxed);
       }
     }
-#pragma omp critical(energylens_search_merge)
-    merged.merge(local);
+  });
+  for (const auto& local : locals) {
+    if (local) merged.merge(*local);
   }
-  if (progress) progress(total, total);
+  res.stopped = stop.load();
+  if (progress && !res.stopped) progress(total, total);
   finish(x, merged, res);
   return res;
 }
@@ -232,19 +239,22 @@ Result run_subset(const Space& space, const Options& options, std::span<const st
   const auto repeated = std::adjacent_find(sorted.begin(), sorted.end());
   if (repeated != sorted.end())
     throw std::invalid_argument("search: candidate index " + std::to_string(*repeated) + " given twice");
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const int threads = options.threads > 0 ? options.threads : max_threads();
   Result res;
   res.candidates = sorted.size();
   res.threads = threads;
   Local merged(options.top_k);
-  const auto n = static_cast<std::int64_t>(sorted.size());
-#pragma omp parallel num_threads(threads)
-  {
-    Local local(options.top_k);
-#pragma omp for schedule(dynamic, 64) nowait
-    for (std::int64_t i = 0; i < n; ++i) local.offer_index(x, sorted[static_cast<std::size_t>(i)]);
-#pragma omp critical(energylens_search_merge)
-    merged.merge(local);
+  constexpr std::size_t kPerChunk = 64;
+  const std::size_t chunks = (sorted.size() + kPerChunk - 1) / kPerChunk;
+  std::vector<std::unique_ptr<Local>> locals(static_cast<std::size_t>(threads));
+  run_chunks(chunks, threads, [&](std::size_t chunk, int slot) {
+    auto& local = locals[static_cast<std::size_t>(slot)];
+    if (!local) local = std::make_unique<Local>(options.top_k);
+    const std::size_t end = std::min(sorted.size(), (chunk + 1) * kPerChunk);
+    for (std::size_t i = chunk * kPerChunk; i < end; ++i) local->offer_index(x, sorted[i]);
+  });
+  for (const auto& local : locals) {
+    if (local) merged.merge(*local);
   }
   finish(x, merged, res);
   return res;

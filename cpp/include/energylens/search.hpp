@@ -214,10 +214,13 @@ struct Result {
   std::uint64_t candidates = 0;       ///< size of the space
   std::uint64_t feasible = 0;
   int threads = 0;                    ///< threads used
+  bool stopped = false;               ///< the progress callback asked to stop (run() only)
 };
 
-/// Progress callback: (candidates done, total); called from one thread about twice a second.
-using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
+/// Progress callback: (candidates done, total); called from the calling thread about twice a second.
+/// Returning false stops the search: the chunks not yet started are skipped and run() returns with
+/// Result::stopped set (its tables then cover only what ran).
+using Progress = std::function<bool(std::uint64_t, std::uint64_t)>;
 
 /// Validates the space and options (std::invalid_argument naming the axis / option and value).
 void validate(const Space& space, const Options& options);
