@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from energylens import _core
+from energylens import _core, warning_sink
 from energylens.model.domain import RangeCheck
 from energylens.model.intervals import chunk_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
@@ -39,14 +39,12 @@ def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataF
     light = light_profiles(part, require_energy=False)
     if light is not None:
         return light
-    with warnings.catch_warnings(record=True) as got:
-        warnings.simplefilter("always")
+    with warning_sink.collected() as got:  # per thread: catch_warnings is process-wide and not thread-safe
         out = as_feature_profiles(part)
-    for w in got:
-        key = (w.category, str(w.message))
-        if key not in seen:
-            seen.add(key)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for message, category in got:
+        if (category, message) not in seen:
+            seen.add((category, message))
+            warnings.warn(message, category, stacklevel=5)  # the caller of predict / predict_phases
     return out
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import numpy as np
 
+from energylens import warning_sink
 from energylens.profiles import cells, tables
 
 __all__ = ["fill_architecture", "vision_encoders", "spec_column", "attention_per_layer",
@@ -99,7 +99,7 @@ def _warn_estimated(estimated: dict[str, float], source: str) -> None:
     for name, p in estimated.items():
         close = tables._close_matches(name, tables._model_frame(), n=3)
         listed.append(f"{name!r} ({p:g}B" + (f"; close: {', '.join(close)})" if close else ")"))
-    warnings.warn(
+    warning_sink.warn(
         f"{source}: {len(estimated)} model(s) not in the model table; their architecture columns were "
         f"estimated from params_b (energylens.profiles.tables.estimate_architecture): {'; '.join(listed)}",
         tables.EstimatedArchitectureWarning, stacklevel=6)  # the caller of load_profiles

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +21,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
@@ -411,7 +411,7 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pr
     for rows, col, reason, _ in problems.items:
         counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
     summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
-    warnings.warn(
+    warning_sink.warn(
         f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
         "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=4)
     return frame.loc[keep], {k: v.loc[keep] for k, v in out.items()}, dropped

@@ -19,12 +19,12 @@ import difflib
 import functools
 import math
 import re
-import warnings
 from dataclasses import dataclass, fields
 from importlib import resources
 
 import pandas as pd
 
+from energylens import warning_sink
 from energylens.errors import UnknownModelError
 from energylens.profiles.gpu_table import (
     GPU_COLUMNS,
@@ -345,7 +345,7 @@ def model_spec(name: str, params_b: float | None = None, *, warn: bool = True) -
     est = estimate_architecture(float(params_b))
     est = ModelSpec(**{**est.__dict__, "name": str(name)})
     if warn:
-        warnings.warn(
+        warning_sink.warn(
             f"model {name!r} is not in the model table; architecture estimated from params_b="
             f"{float(params_b):g} (n_layers={est.n_layers}, d_model={est.d_model}, n_heads={est.n_heads}, "
             f"n_kv_heads={est.n_kv_heads}, head_dim={est.head_dim}).{hint}",
