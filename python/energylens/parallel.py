@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from energylens import _core
 
-__all__ = ["num_threads", "set_num_threads", "threads", "honours_n_threads", "isa", "supported_isas", "use_isa"]
+__all__ = ["num_threads", "set_num_threads", "threads", "honours_n_threads", "isa", "supported_isas", "use_isa",
+           "once"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 def num_threads() -> int:
@@ -82,3 +85,19 @@ def use_isa(name: str) -> Iterator[None]:
         yield
     finally:
         _core.set_isa(before)
+
+
+def once(fn: Callable[[], _T]) -> Callable[[], _T]:
+    """A function of no arguments computed once per process, its value kept: threads that call it while the
+    first call runs wait for that call (``functools.cache`` would run it once per waiting thread: four
+    threads' first searches each fitted the bundled model). ``.cache_clear()`` forgets the value."""
+    lock = threading.Lock()
+    cached = functools.cache(fn)
+
+    @functools.wraps(fn)
+    def wrapper() -> _T:
+        with lock:
+            return cached()
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper

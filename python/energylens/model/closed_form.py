@@ -11,7 +11,6 @@ share (chunked prediction, intervals, extrapolation and design checks, state) is
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Mapping
@@ -47,7 +46,7 @@ from energylens.model.persistence import (
     write_model_file,
 )
 from energylens.model.prior import DEFAULT_PRIOR_WEIGHT, prior_values
-from energylens.parallel import threads
+from energylens.parallel import once, threads
 
 if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
     from energylens.model.expression import ExpressionEnergyModel
@@ -379,7 +378,7 @@ class EnergyModel(ClosedFormModel):
                 + sympy.latex(decode))
 
 
-@functools.lru_cache(maxsize=1)
+@once
 def bundled_prior() -> tuple[float, ...]:
     """The template's parameters fitted on the bundled ML.ENERGY v2 rows (no bootstrap), once per process."""
     return tuple(map(float, EnergyModel(bootstrap=0).fit("bundled", latency=False).theta))

@@ -11,7 +11,6 @@ an energy interval and the probability that it is truly the cheapest of the top-
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ import pandas as pd
 from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys, widened
+from energylens.parallel import once
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, engine_top_k
@@ -51,7 +51,7 @@ DEFAULT_MAX_NUM_SEQS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
 
 
-@functools.lru_cache(maxsize=1)
+@once
 def bundled_model() -> EnergyModel:
     """The energy model (with its latency model) fitted on the bundled ML.ENERGY v2 rows, once per process."""
     return EnergyModel(bootstrap=100).fit("bundled")
