@@ -1,6 +1,6 @@
 // The search's entry points (search.hpp, docs/search.md "Engine"): validation, the names of the reasons
 // and combo fields, and run / run_subset / evaluate / run_device, which build the engine's state
-// (search_engine.hpp, internal), spread the space over the chunk pool's threads (parallel.hpp) in chunks of kBlock candidates (the
+// (search_engine.hpp, internal), spread the space over the chunk pool (parallel.hpp) in blocks of kBlock candidates (the
 // vectorised block path of search_block.cpp for fixed-batch points, the scalar path of search_engine.cpp
 // for load mode and workload distributions), and merge the threads' reductions (search_reduce.cpp).
 #include "energylens/search.hpp"
@@ -195,24 +195,35 @@ Result run(const Space& space, const Options& options, std::span<const double> e
   // an OpenMP team, whose pool a fork child inherits broken), made on its first chunk.
   std::vector<std::unique_ptr<Local>> locals(static_cast<std::size_t>(threads));
   std::vector<engine::BlockPtr> blocks(static_cast<std::size_t>(threads));
-  run_chunks(static_cast<std::size_t>(chunks), threads, [&](std::size_t chunk, int slot) {
+  // A pool chunk is kBlocksPerChunk blocks, as OpenMP's schedule(dynamic, 16) handed them out: one claim
+  // (an atomic on a shared counter) per 2048 candidates.
+  constexpr std::uint64_t kBlocksPerChunk = 16;
+  const std::uint64_t pool_chunks = (chunks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+  run_chunks(static_cast<std::size_t>(pool_chunks), threads, [&](std::size_t pool_chunk, int slot) {
     if (stop.load(std::memory_order_relaxed)) return;  // the caller asked to stop: skip what is left
     auto& local = locals[static_cast<std::size_t>(slot)];
     if (!local) local = std::make_unique<Local>(options.top_k);
     auto& blk = blocks[static_cast<std::size_t>(slot)];
     if (!scalar && !blk) blk = engine::make_block(x.nw);
-    const std::uint64_t begin = chunk * kBlock;
-    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
-    if (scalar) {
-      for (std::size_t i = 0; i < len; ++i) local->offer_index(x, begin + i);
-    } else {
-      fixed_block(x, begin, len, *blk, *local);
-    }
-    if (progress) {
-      const std::uint64_t now_done = done.fetch_add(len, std::memory_order_relaxed) + len;
-      if (slot == 0 && Clock::now() - last > std::chrono::milliseconds(500)) {  // slot 0: the calling thread
-        last = Clock::now();
-        if (!progress(now_done, total)) stop.store(true, std::memory_order_relaxed);
+    const std::uint64_t first = pool_chunk * kBlocksPerChunk;
+    const std::uint64_t last_chunk = std::min(chunks, first + kBlocksPerChunk);
+    for (std::uint64_t chunk = first; chunk < last_chunk; ++chunk) {
+      const std::uint64_t begin = chunk * kBlock;
+      const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kBlock, total - begin));
+      if (scalar) {
+        for (std::size_t i = 0; i < len; ++i) local->offer_index(x, begin + i);
+      } else {
+        fixed_block(x, begin, len, *blk, *local);
+      }
+      if (progress) {
+        const std::uint64_t now_done = done.fetch_add(len, std::memory_order_relaxed) + len;
+        if (slot == 0 && Clock::now() - last > std::chrono::milliseconds(500)) {  // slot 0: the calling thread
+          last = Clock::now();
+          if (!progress(now_done, total)) {
+            stop.store(true, std::memory_order_relaxed);
+            return;
+          }
+        }
       }
     }
   });
