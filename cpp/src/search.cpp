@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -313,6 +314,10 @@ Result run_device(const Space& space, const Options& options, std::span<const do
   Ctx x(space, options);
   init_params(x, energy_params, latency_params);
   const std::uint64_t total = space.size();
+  // The kernel's grid-stride loop adds the stride (a few 1e5 threads) to an index below `total`: keep the
+  // sum inside 64 bits (no scannable space comes near; this only rules out a silent wrap-around).
+  if (total > std::numeric_limits<std::uint64_t>::max() - (std::uint64_t{1} << 40))
+    throw std::invalid_argument("search on the device: at most 2^64 - 2^40 candidates, got " + std::to_string(total));
   const cuda::DevicePass pass = cuda::search_pass(x.view, x.lim, x.pe, x.pl, total, options.top_k, options.pareto,
                                                   options.device_front_points);
   Result res;

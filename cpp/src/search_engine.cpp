@@ -2,7 +2,7 @@
 // candidate at a time with the kernel's code (search_kernel.hpp), which load mode (a Little's-law bisection
 // per candidate), workload distributions (several points per candidate), run_subset, evaluate and the
 // re-evaluation of the reported candidates use. The fixed-batch search takes the vectorised block path
-// (search_block.cpp), which keeps the same bits.
+// (search_block.cpp), which keeps the same bits (it is compiled without FMA contraction: cpp/CMakeLists.txt).
 #include "search_engine.hpp"
 
 #include <algorithm>

@@ -62,3 +62,21 @@ def test_single_workload_point_matches_brute_force(model, threads):
                         tp=[1, 2, 4, 8], pp=[1, 2], dp=[1, 2], ep=[1, 2], max_num_seqs=list(range(1, 300, 7)),
                         precision=["bf16", "fp8"], kv_cache_dtype=["auto", "fp8"])
     _compare(space, model.theta, model.latency_model.theta, {"top": 12, "tpot_limit_s": 0.08}, threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_block_path_objectives_equal_the_scalar_paths_bit_for_bit(model, threads):
+    """The vectorised block path (its AVX2 / AVX-512 clones) rounds as the scalar per-candidate path: no FMA
+    contraction (cpp/CMakeLists.txt), so the objectives and latencies it reports are the scalar path's bits,
+    not only the same selections."""
+    rng = np.random.default_rng(3)
+    space = _long_context_space(rng, 13, 5)
+    theta, phi = _random_params(model, rng)
+    options = {**native_options(top=25, tpot_limit_s=0.15), "threads": threads}
+    from energylens.search.api import run_engine
+
+    out = run_engine(space, theta, phi, options)
+    for table in (out.top, out.front_tpot, out.front_ttft):
+        ev = _core.search_evaluate(*space.native_args(), theta, phi, options, np.asarray(table.index, dtype=np.uint64))
+        np.testing.assert_array_equal(table.objective, ev.objective)
+        np.testing.assert_array_equal(table.tpot_s, ev.tpot_s)

@@ -225,7 +225,7 @@ using Progress = std::function<bool(std::uint64_t, std::uint64_t)>;
 /// Validates the space and options (std::invalid_argument naming the axis / option and value).
 void validate(const Space& space, const Options& options);
 
-/// Searches the whole space: energy params (12) and latency params (9) of the fitted templates. The
+/// Searches the whole space: energy params (12) and latency params (10) of the fitted templates. The
 /// result does not depend on the thread count. Releases nothing Python-related (there is none here).
 Result run(const Space& space, const Options& options, std::span<const double> energy_params,
            std::span<const double> latency_params, const Progress& progress = {});

@@ -33,7 +33,7 @@ struct DevicePass {
 };
 
 /// Runs the fixed-batch search over all `total` candidates of `view` (host pointers; copied to the
-/// device) with parameters pe (12) / pl (9). `k` <= kMaxTopK; `front_points` in [1, kMaxFrontPoints], 0 for
+/// device) with parameters pe (12) / pl (10). `k` <= kMaxTopK; `front_points` in [1, kMaxFrontPoints], 0 for
 /// kMaxFrontPoints (smaller values make threads flush their fronts often: tests of that path).
 DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, const double* pe, const double* pl,
                        std::uint64_t total, std::size_t k, bool pareto, std::size_t front_points = 0);
