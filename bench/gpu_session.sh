@@ -1,29 +1,53 @@
 #!/usr/bin/env bash
-# The whole device check for a lent H100/H200, in one call (about 8 minutes with the build):
-#   build and install energylens with the CUDA part (no package index there: --no-build-isolation
-#   --no-deps against the image's packages), run the GPU tests, the model's CUDA parity and throughput
-#   (bench/gpu_model_check.py), the search engine's device rate (bench/gpu_search_check.py), the
-#   sampler's hardware targets (bench/gpu_check.py) and, where transformers is carried as a wheel, the
-#   profiling check (bench/gpu_profiling_check.py).
-# Results land in $OUT (or ./gpu-results). CuPy must be importable: carry its wheel (see the device
-# tool's README: pip download cupy-cuda13x into .whl and install with --no-index).
+# The whole device check for a lent H100/H200, in one call of the device tool (which stops a command at
+# 600 s; each step below has its own time limit (typical runs far shorter), so one slow step cannot take the
+# others' time): preflight (Python headers, compilers), build and install energylens with the CUDA part
+# forced on (no package index there: --no-build-isolation --no-deps against the image's packages; a build
+# without CUDA stops here instead of skipping every check), the GPU tests, the model's CUDA parity and
+# throughput (bench/gpu_model_check.py), the search engine's device rate (bench/gpu_search_check.py,
+# which sizes its space from a first pass and writes its JSON after every stage), the sampler's hardware
+# targets (bench/gpu_check.py) and, where torch with CUDA and transformers import, the profiling check
+# (bench/gpu_profiling_check.py). A failed or timed-out step is reported and the next one runs.
+# Results land in $OUT (or ./gpu-results). CuPy, torch and nvidia-ml-py are in the device image: carry
+# nothing (a .whl folder, if present, is installed first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-results}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
+export ENERGYLENS_ENABLE_CUDA=ON
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+
+step() {  # step SECONDS NAME COMMAND...: run with a time limit, say how it ended, never stop the script
+  local limit=$1 name=$2
+  shift 2
+  echo "== $name (limit ${limit} s) =="
+  local t0=$SECONDS
+  timeout --kill-after=10 "$limit" "$@"
+  local rc=$?
+  echo "== $name: exit $rc after $((SECONDS - t0)) s$([ $rc -eq 124 ] && echo ', TIMED OUT') =="
+  return 0
+}
+
 {
+  echo "== preflight =="
   nvidia-smi || true
+  python3 -c "import sys, sysconfig, os; p = sysconfig.get_paths()['include']; print(sys.version); print(p, 'Python.h:', os.path.exists(os.path.join(p, 'Python.h')))"
+  nvcc --version | tail -2 || echo "nvcc: not found (the build below will stop)"
+  cmake --version | head -1; g++ --version | head -1
   if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps .whl/*.whl; fi
-  time python3 -m pip install -q --no-build-isolation --no-deps . || exit 1
+  echo "== build (CUDA forced on) =="
+  time timeout 200 python3 -m pip install -q --no-build-isolation --no-deps . || { echo "BUILD FAILED"; exit 1; }
+  python3 -c "import energylens, sys; c = energylens.capabilities(); print(c); sys.exit(0 if c.cuda_built and c.cuda_devices > 0 else 3)" \
+    || { echo "the build cannot use the GPU (capabilities above): stopping"; exit 1; }
   energylens doctor
-  python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/gpu tests/model/test_closed_form.py -rs
-  python3 bench/gpu_model_check.py -o "$OUT/gpu_model_check.json"
-  python3 bench/gpu_search_check.py --out "$OUT/gpu_search_check.json"
-  python3 bench/gpu_check.py --quick -o "$OUT/gpu_check.json"
+  step 120 "GPU tests" python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/gpu tests/model/test_closed_form.py -rs
+  step 60 "model CUDA parity and throughput" python3 bench/gpu_model_check.py -o "$OUT/gpu_model_check.json"
+  step 120 "search device rate" python3 bench/gpu_search_check.py --out "$OUT/gpu_search_check.json"
+  step 180 "sampler hardware targets" python3 bench/gpu_check.py --quick -o "$OUT/gpu_check.json"
   # Issue 15: transformers-backend prefill + decode vs the measured total (needs CUDA torch + transformers).
   if python3 -c "import torch, transformers" 2>/dev/null; then
-    python3 bench/gpu_profiling_check.py -o "$OUT/gpu_profiling_check.json"
+    step 90 "profiling check" python3 bench/gpu_profiling_check.py -o "$OUT/gpu_profiling_check.json"
   else
     echo "gpu_profiling_check: skipped (torch with CUDA and transformers are not installed)"
   fi

@@ -1,6 +1,7 @@
 // CUDA-event stream marks and device UUIDs (see cpp/include/energylens/stream_marks.hpp).
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -44,18 +45,71 @@ std::vector<std::string> device_uuids() noexcept {
   return out;
 }
 
+// Each mark is timed from the newest anchor recorded before it: an event whose steady-clock time was
+// bracketed on the host. cudaEventElapsedTime returns float milliseconds, whose step grows with the
+// interval (0.24 us at 4 s, 62.5 us at 10 min), and one anchor would also leave any rate difference
+// between the GPU timer and the steady clock uncorrected, so a new anchor is taken once the newest is
+// kAnchorMaxAgeNs old: recorded into a private non-blocking stream (empty, so the event completes as
+// soon as the GPU sees it, without waiting for the application's streams or synchronising the device).
+constexpr std::int64_t kAnchorMaxAgeNs = 2'000'000'000;
+
 struct StreamMarks::Impl {
+  struct Anchor {
+    cudaEvent_t event;
+    std::int64_t ns;
+  };
   struct Pending {
     cudaEvent_t event;
     std::int32_t label;
     std::int32_t device;
+    std::size_t anchor;  ///< index into anchors
   };
-  cudaEvent_t reference = nullptr;
-  std::int64_t reference_ns = 0;
+  std::vector<Anchor> anchors;  ///< time order; the newest last
   std::int64_t uncertainty_ns = 0;
   int device = 0;
+  cudaStream_t anchor_stream = nullptr;
   std::vector<Pending> pending;
   std::vector<cudaEvent_t> pool;
+
+  cudaEvent_t take() {
+    cudaEvent_t event = nullptr;
+    if (!pool.empty()) {
+      event = pool.back();
+      pool.pop_back();
+    } else {
+      check_cuda(cudaEventCreate(&event), "cudaEventCreate");
+    }
+    return event;
+  }
+
+  // The tightest of `tries` brackets of an event recorded into `stream` (which must hold no work) and
+  // synchronised while the steady clock is read around it.
+  void anchor(cudaStream_t stream, int tries) {
+    std::int64_t best = INT64_MAX;
+    Anchor kept{nullptr, 0};
+    for (int i = 0; i < tries; ++i) {
+      cudaEvent_t event = take();
+      const std::int64_t before = clock::steady_now_ns();
+      try {
+        check_cuda(cudaEventRecord(event, stream), "cudaEventRecord");
+        check_cuda(cudaEventSynchronize(event), "cudaEventSynchronize");
+      } catch (...) {
+        pool.push_back(event);
+        if (kept.event != nullptr) pool.push_back(kept.event);
+        throw;
+      }
+      const std::int64_t after = clock::steady_now_ns();
+      if (after - before < best) {
+        best = after - before;
+        if (kept.event != nullptr) pool.push_back(kept.event);
+        kept = {event, before + best / 2};
+      } else {
+        pool.push_back(event);
+      }
+    }
+    anchors.push_back(kept);
+    uncertainty_ns = std::max(uncertainty_ns, (best + 1) / 2);
+  }
 };
 
 StreamMarks::StreamMarks() : impl_(std::make_unique<Impl>()) {
@@ -63,48 +117,38 @@ StreamMarks::StreamMarks() : impl_(std::make_unique<Impl>()) {
   check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
   if (count == 0) throw CudaUnavailable("stream marks: the CUDA driver reports no devices");
   check_cuda(cudaGetDevice(&impl_->device), "cudaGetDevice");
-  // Bracket a reference event: after a synchronise the device is idle, so an event completes as
-  // soon as it is recorded and its time lies between the two steady reads. Keep the tightest.
+  check_cuda(cudaStreamCreateWithFlags(&impl_->anchor_stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  // The first anchor on the legacy default stream after a synchronise: the device is idle, so the event
+  // completes as soon as it is recorded and its time lies between the two steady reads.
   check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  std::int64_t best = INT64_MAX;
-  for (int i = 0; i < 5; ++i) {
-    cudaEvent_t event = nullptr;
-    check_cuda(cudaEventCreate(&event), "cudaEventCreate");
-    const std::int64_t before = clock::steady_now_ns();
-    check_cuda(cudaEventRecord(event, nullptr), "cudaEventRecord");
-    check_cuda(cudaEventSynchronize(event), "cudaEventSynchronize");
-    const std::int64_t after = clock::steady_now_ns();
-    if (after - before < best) {
-      best = after - before;
-      impl_->reference_ns = before + best / 2;
-      impl_->uncertainty_ns = (best + 1) / 2;
-      if (impl_->reference != nullptr) impl_->pool.push_back(impl_->reference);
-      impl_->reference = event;
-    } else {
-      impl_->pool.push_back(event);
-    }
-  }
+  impl_->anchor(nullptr, 5);
 }
 
 StreamMarks::~StreamMarks() {
   if (!impl_) return;
   for (auto& p : impl_->pending) cudaEventDestroy(p.event);
   for (auto e : impl_->pool) cudaEventDestroy(e);
-  if (impl_->reference != nullptr) cudaEventDestroy(impl_->reference);
+  for (auto& a : impl_->anchors) cudaEventDestroy(a.event);
+  if (impl_->anchor_stream != nullptr) cudaStreamDestroy(impl_->anchor_stream);
 }
 
 void StreamMarks::record(std::int32_t label, std::uintptr_t stream) {
-  cudaEvent_t event = nullptr;
-  if (!impl_->pool.empty()) {
-    event = impl_->pool.back();
-    impl_->pool.pop_back();
-  } else {
-    check_cuda(cudaEventCreate(&event), "cudaEventCreate");
-  }
   int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaEventRecord(event, reinterpret_cast<cudaStream_t>(stream)), "cudaEventRecord");
-  impl_->pending.push_back({event, label, device});
+  if (device != impl_->device) {  // its events and anchors belong to the device current at construction
+    throw CudaUnavailable("stream marks: record() on CUDA device " + std::to_string(device) +
+                          ", but these marks were created on device " + std::to_string(impl_->device) +
+                          "; create one StreamMarks per device, each while that device is current");
+  }
+  if (clock::steady_now_ns() - impl_->anchors.back().ns > kAnchorMaxAgeNs) impl_->anchor(impl_->anchor_stream, 3);
+  cudaEvent_t event = impl_->take();
+  try {
+    check_cuda(cudaEventRecord(event, reinterpret_cast<cudaStream_t>(stream)), "cudaEventRecord");
+  } catch (...) {
+    impl_->pool.push_back(event);
+    throw;
+  }
+  impl_->pending.push_back({event, label, device, impl_->anchors.size() - 1});
 }
 
 std::vector<StreamMark> StreamMarks::collect() {
@@ -112,13 +156,16 @@ std::vector<StreamMark> StreamMarks::collect() {
   out.reserve(impl_->pending.size());
   for (auto& p : impl_->pending) {
     check_cuda(cudaEventSynchronize(p.event), "cudaEventSynchronize");
+    const auto& a = impl_->anchors[p.anchor];
     float ms = 0.0f;
-    check_cuda(cudaEventElapsedTime(&ms, impl_->reference, p.event), "cudaEventElapsedTime");
-    out.push_back({impl_->reference_ns + static_cast<std::int64_t>(static_cast<double>(ms) * 1e6), p.label,
-                   p.device});
+    check_cuda(cudaEventElapsedTime(&ms, a.event, p.event), "cudaEventElapsedTime");
+    out.push_back({a.ns + static_cast<std::int64_t>(static_cast<double>(ms) * 1e6), p.label, p.device});
     impl_->pool.push_back(p.event);
   }
   impl_->pending.clear();
+  // Only the newest anchor can time a later mark: the others go back to the pool.
+  for (std::size_t i = 0; i + 1 < impl_->anchors.size(); ++i) impl_->pool.push_back(impl_->anchors[i].event);
+  impl_->anchors.erase(impl_->anchors.begin(), impl_->anchors.end() - 1);
   return out;
 }
 

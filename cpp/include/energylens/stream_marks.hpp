@@ -21,9 +21,12 @@ struct StreamMark {
   std::int32_t device = 0; ///< CUDA device the event was recorded on
 };
 
-/// Records CUDA events into streams and turns them into steady-clock times: a reference event is
-/// recorded and synchronised while the steady clock is read around it; every later event's time
-/// is the reference time plus cudaEventElapsedTime. Resolution ~0.5 us; error ~ the bracket.
+/// Records CUDA events into streams and turns them into steady-clock times: an anchor event is
+/// recorded and synchronised while the steady clock is read around it; a later event's time is its
+/// anchor's time plus cudaEventElapsedTime. A new anchor is taken when the newest is 2 s old (on a
+/// private non-blocking stream, not synchronising the device), so the float milliseconds of
+/// cudaEventElapsedTime keep a step of ~0.25 us and the GPU timer's rate against the steady clock
+/// is re-read every 2 s. Error ~ the bracket. One device: the one current at construction.
 class StreamMarks {
  public:
   /// Throws CudaUnavailable when CUDA is not built in or no device is usable.
@@ -35,7 +38,7 @@ class StreamMarks {
   void record(std::int32_t label, std::uintptr_t stream);
   /// Waits for every recorded event and returns their steady-clock times (and forgets them).
   std::vector<StreamMark> collect();
-  /// The bracket half-width of the reference event's steady time, ns.
+  /// The widest bracket half-width of the anchors' steady times so far, ns.
   [[nodiscard]] std::int64_t uncertainty_ns() const noexcept;
 
  private:
