@@ -1,6 +1,7 @@
 """A checkpoint's published weight format (energylens.profiles.checkpoints), the search's default precision:
 the name's quantisation token, else the model table's checkpoint_precision cell, else bf16."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,3 +81,21 @@ def test_candidate_rows_without_precision_take_the_checkpoint_format():
     got = dict(zip(r.top["candidate"], r.top["precision"], strict=True))
     assert got == {0: "mxfp4", 2: "bf16"}  # row 1 (bf16 on 2 GPUs, 117 GB per GPU) does not fit
     assert r.rejected["memory_weights"] == 1
+
+
+def test_profiles_without_precision_take_the_checkpoint_format():
+    """The schema (and the light path, which must agree with it) fills a missing or blank precision with the
+    format the row's checkpoint is published in, as the search does; before, every such row was bf16."""
+    from energylens.profiles.schema import load_profiles
+
+    df = pd.DataFrame({"model": ["Qwen/Qwen3-8B-FP8", "openai/gpt-oss-20b", "meta-llama/Llama-3.1-8B-Instruct"],
+                       "params_b": [8.2, 20.9, 8.0], "gpu": "H100", "tp": 1, "pp": 1, "batch_size": 32.0,
+                       "input_tokens": 512.0, "output_tokens": 256.0})
+    assert list(load_profiles(df, require_energy=False)["precision"]) == ["fp8", "mxfp4", "bf16"]
+    assert list(load_profiles(df.assign(precision=[None, "bf16", ""]), require_energy=False)["precision"]) == [
+        "fp8", "bf16", "bf16"]
+    m = bundled_model()
+    explicit = m.predict(df.assign(precision=["fp8", "mxfp4", "bf16"]))
+    np.testing.assert_array_equal(m.predict(df), explicit)             # light path (no other columns)
+    np.testing.assert_array_equal(m.predict(df.assign(dp=1)), explicit)  # schema path (a dp column)
+    assert m.predict(df)[0] != m.predict(df.assign(precision="bf16"))[0]

@@ -34,6 +34,7 @@ NAME_TOKEN_PRECISIONS: dict[str, str] = {
 _PUNCT = re.compile(r"[\s\-_.]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def checkpoint_precision(name: str) -> str:
     """The canonical weight format (``energylens.profiles.precision``) the checkpoint ``name`` is published
     in: its name's quantisation token, else the model table's ``checkpoint_precision`` for that name, else

@@ -26,6 +26,7 @@ from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.profiles import cells, tables
 from energylens.profiles.cells import Coded
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import features_of
 from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.schema import (
@@ -227,6 +228,11 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     specs = _usable_models(tuple(models.values.tolist()))
     if specs is None:
         return None
+    if "precision" not in columns:  # as the schema fills it: each row's checkpoint format (an -FP8 name ...)
+        formats = _checkpoint_formats(tuple(models.values.tolist()))
+        if any(f != "bf16" for f in formats):  # (all bf16: the column stays absent, the features' default)
+            values, per_model = np.unique(np.array(formats, dtype=object), return_inverse=True)
+            columns["precision"] = Coded(per_model.astype(np.intp).take(models.codes), values)
     gpus = {}
     for g in columns["gpu"].values:  # type: ignore[union-attr]
         try:
@@ -250,6 +256,12 @@ def _active_params_b(columns: dict[str, object], model_specs: dict) -> np.ndarra
     params = columns["params_b"]
     filled = params * active.take(models.codes) / total.take(models.codes)  # type: ignore[operator]
     return np.where(np.isnan(filled), params, filled)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checkpoint_formats(names: tuple[str, ...]) -> list[str]:
+    """The weight format each named model's checkpoint is published in (cached per tuple of names)."""
+    return [checkpoint_precision(str(m)) for m in names]
 
 
 @functools.lru_cache(maxsize=1024)

@@ -25,6 +25,7 @@ from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.files import check_csv_file, check_input_file, table_kind
 from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
@@ -89,6 +90,8 @@ OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
 
 #: How the derived defaults are computed, per row.
 DERIVED_DEFAULTS: Mapping[str, str] = MappingProxyType({
+    "precision": "the format the model's checkpoint is published in (energylens.profiles.checkpoints: a "
+                 "-FP8 / -AWQ / -NVFP4 name, openai/gpt-oss-* mxfp4, DeepSeek-V3 fp8 ...), else bf16",
     "active_params_b": "params_b (for a model of the model table: params_b * its active/total ratio)",
     "dp": "n_gpus / (tp * pp) when n_gpus is given, else 1",
     "n_gpus": "tp * pp * dp",
@@ -459,7 +462,13 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     cols["architecture"] = architecture
     for c in ("precision", "kv_cache_dtype", "modality", "task"):
         a = text(c)
-        a[cells.is_missing(a)] = OPTIONAL_DEFAULTS[c]
+        missing = cells.is_missing(a)
+        if c == "precision" and missing.any():  # the format the row's checkpoint is published in, else bf16
+            names = cols["model"][missing]
+            formats = {m: checkpoint_precision(str(m)) for m in set(names)}
+            a[missing] = [formats[m] for m in names]
+        else:
+            a[missing] = OPTIONAL_DEFAULTS[c]
         cols[c] = a
     for c in MEASURED_COLUMNS:
         cols[c] = num(c)
