@@ -198,3 +198,23 @@ def test_progress_lines_keep_the_org_of_a_hub_id_and_shorten_a_folder():
                     "input_len": [8], "output_len": [4]}}
     described = [c.describe().split()[0] for c in parse_spec(raw).configs()]
     assert described == ["org-a/m-7b", "org-b/m-7b", "m-7b"]
+
+
+def test_expert_parallel_rows_are_valid_schema_rows():
+    """A vLLM TP + EP (or DP + EP) configuration is recorded as it ran: tp, pp, dp, ep and n_gpus = tp x pp x
+    dp, which the profile schema accepts (the earlier tp = 1, n_gpus = pp x ep rows it refused for tp > 1)."""
+    import pandas as pd
+
+    from energylens.profiles.schema import load_profiles
+    from energylens.profiling.worker import base_row
+
+    spec = parse_spec({"sweep": {"backend": "vllm"},
+                       "grid": {**GOOD["grid"], "models": ["Qwen/Qwen3-30B-A3B"], "tp": [2], "dp": [2], "ep": [4]}})
+    rows = []
+    for cfg in spec.configs()[:2]:
+        row = base_row(cfg, "nvml")
+        row.update(status="ok", params_b=30.5, gpu="H100", batch_size=8.0, input_tokens=512.0, output_tokens=128.0,
+                   energy_j=100.0)
+        rows.append(row)
+    got = load_profiles(pd.DataFrame(rows))
+    assert got[["tp", "pp", "dp", "ep", "n_gpus"]].drop_duplicates().values.tolist() == [[2, 1, 2, 4, 4]]

@@ -96,7 +96,7 @@ def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
         k = known.get(c.model)
         spec = tables.find_model(c.model) if k is None else None
         out.append({"model": c.model, "params_b": k["params_b"] if k else (spec.params_b if spec else math.nan),
-                    "gpu": k["gpu"] if k else (c.options.get("gpu") or "H100"), "tp": c.tp, "pp": c.pp, "ep": c.ep,
+                    "gpu": k["gpu"] if k else (c.options.get("gpu") or "H100"), "tp": c.tp, "pp": c.pp, "dp": c.dp, "ep": c.ep,
                     "batch_size": float(c.max_num_seqs), "input_tokens": _mean_len(c.input_len),
                     "output_tokens": _mean_len(c.output_len), "precision": c.precision,
                     "kv_cache_dtype": c.kv_cache_dtype, "modality": c.modality,

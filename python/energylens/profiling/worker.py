@@ -82,11 +82,10 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     """The columns every row has, whatever happened: the configuration and the metadata."""
     return {
         "config_id": cfg.config_id, "status": "failed", "error": "",
-        # Schema v1 counts GPUs as tp x pp x ep; with expert parallelism vLLM spans ep = tp x dp GPUs per
-        # stage, so such rows say tp = 1 (as ML.ENERGY does) and keep the attention TP in tp_attention.
-        "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": 1 if cfg.ep > 1 else cfg.tp,
-        "tp_attention": cfg.tp, "pp": cfg.pp, "dp": cfg.dp, "ep": cfg.ep,
-        "n_gpus": cfg.pp * cfg.ep if cfg.ep > 1 else cfg.tp * cfg.pp, "precision": cfg.precision,
+        # Schema v1: n_gpus = tp x pp x dp, and ep the expert-parallel group (vLLM: tp x dp GPUs per stage),
+        # the configuration exactly as vLLM ran it.
+        "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
+        "ep": cfg.ep, "n_gpus": cfg.n_gpus, "precision": cfg.precision,
         "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
         "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
         "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
