@@ -218,3 +218,16 @@ def test_expert_parallel_rows_are_valid_schema_rows():
         rows.append(row)
     got = load_profiles(pd.DataFrame(rows))
     assert got[["tp", "pp", "dp", "ep", "n_gpus"]].drop_duplicates().values.tolist() == [[2, 1, 2, 4, 4]]
+
+
+def test_a_quantised_checkpoint_is_recorded_in_its_own_format():
+    """vLLM loads an -FP8 or gpt-oss (mxfp4) checkpoint in its own format whatever --dtype says: the row's
+    precision (the weight format) is that format, not the dtype the spec named."""
+    from energylens.profiling.worker import base_row
+
+    spec = parse_spec({"sweep": {"backend": "vllm"},
+                       "grid": {**GOOD["grid"], "models": ["Qwen/Qwen3-8B-FP8", "openai/gpt-oss-20b", "Qwen/Qwen3-8B"]}})
+    got = {cfg.model: base_row(cfg, "nvml")["precision"] for cfg in spec.configs()}
+    assert got == {"Qwen/Qwen3-8B-FP8": "fp8", "openai/gpt-oss-20b": "mxfp4", "Qwen/Qwen3-8B": "bf16"}
+    tf = parse_spec({"sweep": dict(GOOD["sweep"]), "grid": {**GOOD["grid"], "models": ["Qwen/Qwen3-8B-FP8"]}})
+    assert {base_row(cfg, "nvml")["precision"] for cfg in tf.configs()} == {"bf16"}  # transformers: as given

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from energylens.capabilities import capabilities
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
 from energylens.profiling.loadgen import run_server
@@ -78,6 +79,17 @@ def _driver() -> str:
         return ""
 
 
+def weight_format(cfg: RunConfig) -> str:
+    """The weights' format as the run loaded them: the spec's quantisation, or, where the spec names only a
+    dtype, the format vLLM reads from a quantised checkpoint whatever ``--dtype`` says (an -FP8 checkpoint,
+    gpt-oss in mxfp4; --dtype sets the activations): the profile's ``precision`` is the weight format."""
+    if cfg.backend == "vllm" and cfg.precision in ("fp32", "fp16", "bf16"):
+        published = checkpoint_precision(cfg.model)
+        if published not in ("fp32", "fp16", "bf16"):
+            return published
+    return cfg.precision
+
+
 def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     """The columns every row has, whatever happened: the configuration and the metadata."""
     return {
@@ -85,7 +97,7 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         # Schema v1: n_gpus = tp x pp x dp, and ep the expert-parallel group (vLLM: tp x dp GPUs per stage),
         # the configuration exactly as vLLM ran it.
         "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
-        "ep": cfg.ep, "n_gpus": cfg.n_gpus, "precision": cfg.precision,
+        "ep": cfg.ep, "n_gpus": cfg.n_gpus, "precision": weight_format(cfg),
         "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
         "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
         "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
