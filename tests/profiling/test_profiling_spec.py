@@ -231,3 +231,30 @@ def test_a_quantised_checkpoint_is_recorded_in_its_own_format():
     assert got == {"Qwen/Qwen3-8B-FP8": "fp8", "openai/gpt-oss-20b": "mxfp4", "Qwen/Qwen3-8B": "bf16"}
     tf = parse_spec({"sweep": dict(GOOD["sweep"]), "grid": {**GOOD["grid"], "models": ["Qwen/Qwen3-8B-FP8"]}})
     assert {base_row(cfg, "nvml")["precision"] for cfg in tf.configs()} == {"bf16"}  # transformers: as given
+
+
+def test_random_order_continues_the_same_sample_on_resume():
+    """--strategy random: a seeded permutation of all the units with the done ones skipped, so a resumed
+    sweep measures the sample an uninterrupted one would (a permutation of what was left changed it)."""
+    from energylens.profiling.runner import _order
+
+    configs = parse_spec({"sweep": dict(GOOD["sweep"]), "grid": dict(GOOD["grid"])}).configs()
+    full = _order(configs, configs, "random", 7)
+    for done in (1, 3):
+        left = [c for c in configs if c.config_id not in {d.config_id for d in full[:done]}]
+        assert _order(configs, left, "random", 7) == full[done:]
+
+
+def test_rows_hold_strict_json_and_files_follow_the_umask(tmp_path):
+    import json
+
+    from energylens.profiling import store
+    from energylens.profiling.store import atomic_write_bytes
+    from energylens.profiling.worker import base_row
+
+    cfg = parse_spec({"sweep": dict(GOOD["sweep"]), "grid": dict(GOOD["grid"])}).configs()[0]
+    json.loads(base_row(cfg, "nvml")["config_json"],
+               parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))  # no bare NaN
+    atomic_write_bytes(tmp_path / "part", b"x")
+    assert (tmp_path / "part").stat().st_mode & 0o777 == 0o666 & ~store._UMASK  # as open() makes it, not 0600
+    assert store._UMASK & 0o044 or (tmp_path / "part").stat().st_mode & 0o044  # readable by others (umask 022)

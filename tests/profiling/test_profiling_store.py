@@ -209,3 +209,24 @@ def test_a_file_system_without_locks_warns_and_runs(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="cannot lock the store \\(No locks available\\)"):
         res = run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source="none", run_one=_fake)
     assert res.ran == 2
+
+
+def test_active_on_a_device_the_gpu_table_lacks_draws_the_rest_at_random(tmp_path, capsys):
+    """Active profiling predicts from the GPU's specs; units that ran on a device the table lacks (the CPU,
+    an unlisted GPU) used to stop the sweep after its first unit (a feature error): now the budget is spent
+    on random draws, said once."""
+    from energylens.profiling import parse_spec, run_sweep
+
+    spec = parse_spec({"sweep": {"backend": "transformers"},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "max_num_seqs": [1, 2, 4, 8],
+                                "input_len": [8], "output_len": [4]}})
+
+    def on_cpu(cfg, power_source):
+        return {**ROW, "config_id": cfg.config_id, "gpu": "cpu", "batch_size": float(cfg.max_num_seqs),
+                "energy_j": 100.0 / cfg.max_num_seqs, "energy_measured": True}
+
+    res = run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:100", strategy="active", budget=3,
+                    run_one=on_cpu)
+    assert res.ok == 3
+    assert "and cpu is not in the GPU table" in capsys.readouterr().err
+    assert (Store(tmp_path / "s").rows()["chosen_by"] == "random").sum() == 2  # after the first unit

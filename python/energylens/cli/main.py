@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnergyLensError as exc:
         print(f"energylens {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (ValueError, OSError) as exc:  # OSError: a missing file, a full disk, a read-only folder ...
         print(f"energylens {command}: error: {exc}", file=sys.stderr)
         return 2
     except Terminated:

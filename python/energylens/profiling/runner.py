@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.capabilities import capabilities
+from energylens.errors import UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.hf_config import SHAPE_COLUMNS
@@ -114,10 +115,13 @@ def _mean_len(ls) -> float:
     return float(ls.mean)
 
 
-def _order(todo: list[RunConfig], strategy: str, seed: int) -> list[RunConfig]:
+def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed: int) -> list[RunConfig]:
+    """The units to run, in order. ``random``: a seeded permutation of *all* the sweep's units with the done
+    ones skipped, so a resumed sweep continues the same sample (a permutation of what was left changed it)."""
     if strategy == "random":
-        idx = np.random.default_rng(seed).permutation(len(todo))
-        return [todo[i] for i in idx]
+        left = {c.config_id for c in todo}
+        return [configs[i] for i in np.random.default_rng(seed).permutation(len(configs))
+                if configs[i].config_id in left]
     return list(todo)
 
 
@@ -167,12 +171,12 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             progress.update(row, cfg.describe())
 
         if n and ray_address is not None:
-            run_on_ray(_order(todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
+            run_on_ray(_order(configs, todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
                        reserve_gpus=ray_num_gpus)
         elif n and strategy == "active":
             _run_active(configs, store, n, power_source, run_one, record, spec.sweep["seed"])
         else:
-            for cfg in _order(todo, strategy, spec.sweep["seed"])[:n]:
+            for cfg in _order(configs, todo, strategy, spec.sweep["seed"])[:n]:
                 record(cfg, run_one(cfg, power_source))
         res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
@@ -185,9 +189,22 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     return res
 
 
+def _unknown_gpus(cand: pd.DataFrame) -> list[str]:
+    """The candidates' devices the GPU table lacks (the CPU, a GPU not in the table): active profiling
+    predicts from the GPU's specs, so it cannot choose among them."""
+    out = []
+    for g in cand["gpu"].dropna().unique():
+        try:
+            tables.gpu_spec(str(g))
+        except UnknownGpuError:
+            out.append(str(g))
+    return out
+
+
 def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: str, run_one, record,
                 seed: int) -> None:
     ids = [c.config_id for c in configs]
+    warned = False
     for _ in range(n):
         statuses = store.statuses()
         rows = store.rows()
@@ -199,13 +216,20 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
             return
         keep = [i for i in range(len(ids)) if i not in blocked]  # a failed configuration is no candidate
         cand = _candidate_frame(configs, store).iloc[keep].reset_index(drop=True)
-        chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_tokens", "output_tokens"), seed=seed)
-        pick = None
-        if cand["params_b"].notna().all():  # else a model not measured yet and not in the table
+        unknown = _unknown_gpus(cand)
+        if unknown and not warned:
+            print(f"energylens profile: --strategy active predicts from the GPU's specs and {', '.join(unknown)} is "
+                  "not in the GPU table: the remaining units are drawn at random (chosen_by = 'random'); set "
+                  "sweep.gpu to the device's GPU-table name (docs/reference-tables.md) for active choices",
+                  file=sys.stderr, flush=True)
+            warned = True
+        pick, chosen_by = None, "random"
+        if cand["params_b"].notna().all() and not unknown:  # else a model not measured yet and not in the table
+            chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_tokens", "output_tokens"), seed=seed)
             pos = {i: k for k, i in enumerate(keep)}
             k = chooser.next_index({pos[i]: e for i, e in measured.items()})
             pick = None if k is None else keep[k]
-        chosen_by = "design" if len(measured) < chooser.min_rows else "active"
+            chosen_by = "design" if len(measured) < chooser.min_rows else "active"
         if pick is None:  # nothing can be predicted for that model before one row of it is measured
             pick, chosen_by = int(np.random.default_rng(seed + len(statuses)).choice(free)), "random"
         row = run_one(configs[pick], power_source)

@@ -79,6 +79,18 @@ def _driver() -> str:
         return ""
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN / inf floats as None, so the JSON is strict (jq, JSON.parse): a fixed length's
+    unused mean / std are NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def weight_format(cfg: RunConfig) -> str:
     """The weights' format as the run loaded them: the spec's quantisation, or, where the spec names only a
     dtype, the format vLLM reads from a quantised checkpoint whatever ``--dtype`` says (an -FP8 checkpoint,
@@ -102,7 +114,7 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
         "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
         "energy_measured": False, "host": platform.node(), "driver_version": _driver(),
-        "config_json": json.dumps(cfg.to_dict(), sort_keys=True), **_versions(),
+        "config_json": json.dumps(_json_safe(cfg.to_dict()), sort_keys=True, allow_nan=False), **_versions(),
     }
 
 
