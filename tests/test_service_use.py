@@ -68,36 +68,34 @@ def _attribution():
     return attribute(trace[0] if isinstance(trace, tuple) else trace, bootstrap=50)
 
 
+def _in_fork_child(target, *args):
+    """(hung, exit code, what the child put on its queue) of ``target(queue, *args)`` in a fork child."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(q, *args))
+    p.start()
+    p.join(timeout=60)
+    hung = p.is_alive()
+    if hung:
+        p.kill()
+        p.join()
+    return hung, p.exitcode, None if hung or p.exitcode else q.get(timeout=5)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_a_fork_child_searches_after_the_parent_did(model):
     energylens.search(**KW, energy_model=model, threads=2)  # the parent's native loop ran on 2 threads
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child_search, args=(q, model))
-    p.start()
-    p.join(timeout=60)
-    alive = p.is_alive()
-    if alive:
-        p.kill()
-        p.join()
-    assert not alive, "the fork child's search hung (an OpenMP team does not survive fork)"
-    assert p.exitcode == 0 and q.get(timeout=5) == 3
+    hung, code, rows = _in_fork_child(_child_search, model)
+    assert not hung, "the fork child's search hung (an OpenMP team does not survive fork)"
+    assert code == 0 and rows == 3
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_a_fork_child_attributes_after_the_parent_did():
     n = len(_attribution().classes)  # the parent's bootstrap ran on the native threads
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child_attribute, args=(q,))
-    p.start()
-    p.join(timeout=60)
-    alive = p.is_alive()
-    if alive:
-        p.kill()
-        p.join()
-    assert not alive, "the fork child's attribution hung"
-    assert p.exitcode == 0 and q.get(timeout=5) == n
+    hung, code, classes = _in_fork_child(_child_attribute)
+    assert not hung, "the fork child's attribution hung"
+    assert code == 0 and classes == n
 
 
 def test_the_thread_cap_covers_the_search(model):
