@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import warnings
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,24 @@ def test_sweep_rows_then_fit(tiny_model, tmp_path, capsys):
     expect = model.predict(pd.concat([df[(df["input_tokens"] == 16) & (df["output_tokens"] == 8)].iloc[:1]] * 4,
                                      ignore_index=True).assign(**grid))
     assert best["max_num_seqs"] == [1, 2, 4, 8][int(np.argmin(expect))]
+
+
+def test_drawn_lengths_record_the_static_batch_work(tiny_model, tmp_path):
+    """transformers pads every prompt to the longest drawn one and decodes every sequence for the longest
+    output drawn: the row says so (input_tokens / output_tokens / batch_size), the drawn means kept apart."""
+    spec = _spec(tiny_model, max_num_seqs=[4], input_len=[{"distribution": "uniform", "low": 4, "high": 24}],
+                 output_len=[{"distribution": "uniform", "low": 2, "high": 9}])
+    res = run_sweep(parse_spec(spec), str(tmp_path / "store"), power_source="synthetic:250")
+    assert (res.ok, res.failed) == (1, 0)
+    row = load_profiles(tmp_path / "store").iloc[0]
+    cfg = parse_spec(spec).configs()[0]
+    rng = np.random.default_rng((cfg.seed * 1_000_003 + cfg.repetition * 7919 + zlib.crc32(cfg.config_id.encode()))
+                                % 2**32)
+    ins, outs = cfg.input_len.draw(4, rng), cfg.output_len.draw(4, rng)  # the backend's draws, in its order
+    assert len(set(ins)) > 1 and len(set(outs)) > 1  # a real spread, or padded and drawn would agree anyway
+    assert (row["input_tokens"], row["output_tokens"], row["batch_size"]) == (max(ins), max(outs), 4.0)
+    assert row["drawn_input_tokens"] == pytest.approx(np.mean(ins))
+    assert row["drawn_output_tokens"] == pytest.approx(np.mean(outs))
 
 
 def test_resume_skips_done_and_refuses_to_clobber(tiny_model, tmp_path):

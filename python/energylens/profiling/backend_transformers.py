@@ -9,6 +9,12 @@ stops early, i.e. ``ignore_eos``):
 3. **the full run**: prefill then ``max(output)`` decode steps with the KV cache, inside a ``total``
    window, with a ``prefill_in_run`` and a ``decode`` window inside it.
 
+The batch is static: every prompt is left-padded to the longest one drawn and every sequence is decoded
+for the longest output drawn (finished sequences are not dropped), so the row describes that work:
+``input_tokens`` = the longest drawn prompt, ``output_tokens`` = the decode steps, ``batch_size`` =
+``max_num_seqs`` all the way; the means of the drawn lengths are kept as ``drawn_input_tokens`` and
+``drawn_output_tokens``. (With fixed lengths the two agree.)
+
 Per request: ``energy_j`` = total / batch, ``prefill_energy_j`` = prefill-only energy / batch,
 ``decode_energy_j`` = the rest; the in-run windows are kept (``decode_window_energy_j``,
 ``prefill_in_run_energy_j``) so a GPU run can check prefill + decode against the total
@@ -135,9 +141,12 @@ def run_transformers(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     return {
         **model_facts(model),
         "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-        "batch_size": float(sum(out_lens)) / steps,  # mean running sequences over the decode steps
-        "input_tokens": float(np.mean(in_lens)),
-        "output_tokens": float(np.mean(out_lens)),
+        # a static batch: n sequences every step, each prompt padded to the longest, each decoded `steps` times
+        "batch_size": float(n),
+        "input_tokens": float(ids.shape[1]),
+        "output_tokens": float(steps),
+        "drawn_input_tokens": float(np.mean(in_lens)),
+        "drawn_output_tokens": float(np.mean(out_lens)),
         "energy_j": e_req,
         "prefill_energy_j": pf_req,
         "decode_energy_j": dec_req if dec_req > 0 else math.nan,
