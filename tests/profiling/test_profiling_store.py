@@ -186,6 +186,27 @@ def test_active_choice_without_energy_is_refused_before_the_store(tmp_path):
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize("content", [None, b"", b"not parquet"])
+def test_an_unreadable_replay_source_is_refused_before_the_store(tmp_path, content):
+    from energylens.profiling import run_sweep
+
+    trace = tmp_path / "power.parquet"
+    if content is not None:
+        trace.write_bytes(content)
+    with pytest.raises(ValueError, match=r"--power-source 'replay:.*power\.parquet'.*(no such trace|not a readable)"):
+        run_sweep(_tiny_spec(), str(tmp_path / "s"), power_source=f"replay:{trace}", run_one=_fake)
+    assert not (tmp_path / "s").exists()
+
+
+def test_resume_of_a_directory_without_a_store_says_it_starts_a_new_one(tmp_path, capsys):
+    from energylens.profiling import run_sweep
+
+    run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
+    assert f"--resume, but {tmp_path / 's'} held no sweep store: started a new one" in capsys.readouterr().out
+    run_sweep(_tiny_spec(), str(tmp_path / "s"), resume=True, power_source="none", run_one=_fake)
+    assert "held no sweep store" not in capsys.readouterr().out  # a real resume says nothing of the kind
+
+
 def test_parts_without_a_marker_are_not_taken_as_this_sweeps_units(tmp_path):
     from energylens.profiling import run_sweep
 

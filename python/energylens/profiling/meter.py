@@ -14,10 +14,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from energylens.errors import NvmlUnavailableError
+from energylens.errors import EnergyLensError, NvmlUnavailableError
 from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
+from energylens.measure.trace import Trace
 
-__all__ = ["Span", "Meter", "parse_power_source", "make_sampler"]
+__all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler"]
 
 
 def parse_power_source(text: str) -> tuple[str, str]:
@@ -36,6 +37,20 @@ def parse_power_source(text: str) -> tuple[str, str]:
             raise ValueError(f"--power-source {text!r}: watts must be > 0")
     if kind in ("nvml", "none") and arg:
         raise ValueError(f"--power-source {text!r}: {kind} takes no argument")
+    return kind, arg
+
+
+def check_power_source(text: str) -> tuple[str, str]:
+    """:func:`parse_power_source`, and for ``replay:FILE`` the file read as a trace with samples, so a sweep
+    refuses a bad source before it writes a store whose every unit would fail (ValueError naming the file)."""
+    kind, arg = parse_power_source(text)
+    if kind == "replay":
+        try:
+            samples = Trace.load(arg).samples
+        except (EnergyLensError, OSError) as e:
+            raise ValueError(f"--power-source {text!r}: {e}") from None
+        if len(samples) == 0:
+            raise ValueError(f"--power-source {text!r}: the trace {arg} has no samples to replay")
     return kind, arg
 
 

@@ -24,7 +24,7 @@ from energylens.errors import UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.hf_config import SHAPE_COLUMNS
-from energylens.profiling.meter import parse_power_source
+from energylens.profiling.meter import check_power_source, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import check_local_backend, check_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
@@ -130,7 +130,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
               ray_address: str | None = None, ray_num_gpus: bool = True,
               run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None) -> SweepResult:
     """Run (or continue) the sweep into the store ``out_dir``; see the module docstring."""
-    parse_power_source(power_source)
+    check_power_source(power_source)  # a replay file that cannot be read is refused before the store is written
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if budget is not None and budget < 1:
@@ -147,6 +147,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     elif ray_address is not None:
         check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
     with store.lock():  # one sweep writes a store at a time
+        fresh = resume and not store.exists()
         store.init(_manifest(spec, configs, power_source), resume=resume)
         statuses = store.statuses()
         done = {k for k, status in statuses.items() if status == "ok" or not retry_failed}
@@ -155,6 +156,9 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
         failed_before = 0 if retry_failed else sum(statuses.get(c.config_id) == "failed" for c in configs)
         out = out or sys.stdout
+        if fresh:  # a mistyped directory must not pass for a resumed sweep
+            print(f"sweep {spec.sweep['name']}: --resume, but {out_dir} held no sweep store: started a new one",
+                  file=out, flush=True)
         print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already"
               + (f" ({failed_before} of them failed; --retry-failed runs them again)" if failed_before else "")
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
