@@ -135,6 +135,10 @@ def test_failed_configurations_are_recorded_and_the_sweep_goes_on(tiny_model, tm
     rows = Store(tmp_path / "s").rows(include_failed=True)
     bad = rows[rows["status"] == "failed"].iloc[0]
     assert "missing-model" in bad["model"] and bad["error"]
+    import transformers
+
+    # which GPU and which backend version it failed on, as an ok row says
+    assert (bad["gpu"], bad["backend_version"]) == ("H100", transformers.__version__)
     assert len(load_profiles(tmp_path / "s", require_energy=False)) == 1  # failed rows are not profiles
     # A unit that overruns its timeout in a subprocess is killed and recorded; --retry-failed reruns it.
     slow = _spec(tiny_model, max_num_seqs=[1], input_len=[8], output_len=[4])
@@ -142,6 +146,7 @@ def test_failed_configurations_are_recorded_and_the_sweep_goes_on(tiny_model, tm
     res = run_sweep(parse_spec(slow), str(tmp_path / "t"), power_source="none")
     row = Store(tmp_path / "t").rows(include_failed=True).iloc[0]
     assert res.failed == 1 and row["error"].startswith("timeout: no result after 0.5 s")
+    assert (row["gpu"], row["backend_version"]) == ("H100", transformers.__version__)
     assert run_sweep(parse_spec(slow), str(tmp_path / "t"), resume=True, power_source="none").ran == 0
 
 

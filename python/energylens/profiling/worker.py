@@ -103,7 +103,9 @@ def weight_format(cfg: RunConfig) -> str:
 
 
 def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
-    """The columns every row has, whatever happened: the configuration and the metadata."""
+    """The columns every row has, whatever happened: the configuration and the metadata (a failed row too
+    says which GPU and which backend version it failed on)."""
+    versions = _versions()
     return {
         "config_id": cfg.config_id, "status": "failed", "error": "",
         # Schema v1: n_gpus = tp x pp x dp, and ep the expert-parallel group (vLLM: tp x dp GPUs per stage),
@@ -114,7 +116,9 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
         "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
         "energy_measured": False, "host": platform.node(), "driver_version": _driver(),
-        "config_json": json.dumps(_json_safe(cfg.to_dict()), sort_keys=True, allow_nan=False), **_versions(),
+        "config_json": json.dumps(_json_safe(cfg.to_dict()), sort_keys=True, allow_nan=False), **versions,
+        "gpu": str(cfg.options.get("gpu") or ""),
+        "backend_version": versions["vllm_version" if cfg.backend == "vllm" else "transformers_version"],
     }
 
 
@@ -141,8 +145,7 @@ def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         return row
     row.update(got)
     row["wall_s"] = time.monotonic() - t0
-    gpu = str(cfg.options.get("gpu") or "")
-    row["gpu"] = gpu or str(row.get("device", "cpu"))
+    row["gpu"] = row["gpu"] or str(row.get("device", "cpu"))
     row["energy_measured"] = sampler is not None and math.isfinite(row.get("energy_j", math.nan))
     if not row["energy_measured"]:
         for c in ("energy_j", "prefill_energy_j", "decode_energy_j", "avg_power_w", "prefill_in_run_energy_j",
