@@ -82,3 +82,42 @@ def _group_of(pid: int) -> int | None:
         return os.getpgid(pid)
     except (ProcessLookupError, PermissionError):
         return None
+
+
+# A stand-in sweep that starts an isolated stand-in worker (own session, as run_in_subprocess starts it) and
+# waits; the worker watches its parent and starts a child that ignores SIGTERM (a hung vllm serve).
+_ORPHAN_WORKER = ("import os, subprocess, sys, time\n"
+                  "from energylens.profiling.worker import watch_parent\n"
+                  "watch_parent(os.getppid(), poll_s=0.05, grace_s=0.5)\n"
+                  "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+                  "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(120)'], "
+                  "stdout=subprocess.PIPE)\n"
+                  "child.stdout.readline()\n"  # its SIGTERM is ignored from here on
+                  "print('pids', os.getpid(), child.pid, flush=True)\n"
+                  "time.sleep(120)\n")
+_SWEEP = ("import subprocess, sys, time\n"
+          "w = subprocess.Popen([sys.executable, '-c', sys.argv[1]], start_new_session=True)\n"
+          "time.sleep(120)\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_sweep_leaves_no_orphaned_worker_group():
+    sweep = subprocess.Popen([sys.executable, "-c", _SWEEP, _ORPHAN_WORKER], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        line = sweep.stdout.readline().split()
+        assert line[:1] == ["pids"], line
+        worker_pid, child_pid = int(line[1]), int(line[2])
+        assert not _gone(worker_pid) and not _gone(child_pid)
+        time.sleep(0.3)
+        assert not _gone(worker_pid) and not _gone(child_pid)  # a live sweep's worker is left alone
+        sweep.kill()  # SIGKILL: no chance to stop its worker
+        sweep.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (_gone(worker_pid) and _gone(child_pid)):
+            time.sleep(0.05)
+        assert _gone(worker_pid) and _gone(child_pid), "the orphaned worker group is still running"
+        assert f"energylens worker {worker_pid}: the sweep (pid {sweep.pid}) is gone" in sweep.stderr.read()
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()

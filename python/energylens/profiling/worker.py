@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -29,7 +30,7 @@ from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "STOP_GRACE_S"]
+__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "STOP_GRACE_S"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
 #: (vLLM shuts its engine down) before SIGKILL.
@@ -197,7 +198,39 @@ def execute(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     return run_in_process(cfg, power_source)
 
 
+def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRACE_S) -> threading.Thread:
+    """In an isolated worker (its own process group): when the sweep that started it dies without stopping
+    it (SIGKILL, a lost node), end the group (the worker, vllm serve, its engine cores) instead of
+    measuring on as an orphan: SIGTERM to the group, ``grace_s`` to shut down, then SIGKILL. While orphaned
+    the worker ignores that SIGTERM so that it lives to send the SIGKILL; before, SIGTERM (the sweep's own
+    stop, :func:`_stop_group`) exits it as usual."""
+    orphaned = threading.Event()
+
+    def on_term(signum, frame):
+        if not orphaned.is_set():
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        orphaned.set()
+        print(f"energylens worker {os.getpid()}: the sweep (pid {parent_pid}) is gone; ending this unit's "
+              "processes", file=sys.stderr, flush=True)
+        try:
+            os.killpg(os.getpgrp(), signal.SIGTERM)
+            time.sleep(grace_s)
+        finally:
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="energylens-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def _main(argv: list[str]) -> int:
+    watch_parent(os.getppid())
     cfg = RunConfig.from_dict(json.loads(Path(argv[0]).read_text()))
     row = run_in_process(cfg, argv[2])
     Path(argv[1]).write_text(json.dumps(row, default=float))
