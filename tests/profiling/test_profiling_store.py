@@ -251,3 +251,45 @@ def test_active_on_a_device_the_gpu_table_lacks_draws_the_rest_at_random(tmp_pat
     assert res.ok == 3
     assert "and cpu is not in the GPU table" in capsys.readouterr().err
     assert (Store(tmp_path / "s").rows()["chosen_by"] == "random").sum() == 2  # after the first unit
+
+
+def test_dry_run_plans_what_a_run_would_measure_and_writes_nothing(tmp_path, capsys):
+    """--dry-run makes a run's checks (store against spec, --resume, power source) and lists each unit's state
+    in the store and the units a run would measure now, in the order the run then measures them."""
+    import textwrap
+
+    from energylens.cli import main
+    from energylens.profiling import load_spec, run_sweep
+
+    spec_path = tmp_path / "sweep.toml"
+    spec_path.write_text(textwrap.dedent("""
+        [sweep]
+        backend = "transformers"
+        gpu = "H100"
+        [grid]
+        models = ["org/m"]
+        max_num_seqs = [1, 2, 3, 4, 5, 6]
+        input_len = [8]
+        output_len = [4]
+    """))
+    spec, store = load_spec(spec_path), tmp_path / "s"
+    run_sweep(spec, str(store), power_source="none", budget=2, run_one=_fake)  # bs 1 ok, bs 2 failed
+    before = sorted(p.name for p in store.rglob("*"))
+    assert main(["profile", str(spec_path), "-o", str(store), "--dry-run"]) == 2  # a run would be refused too
+    assert "already holds a sweep store; pass --resume" in capsys.readouterr().err
+    args = ["profile", str(spec_path), "-o", str(store), "--dry-run", "--resume", "--power-source", "none",
+            "--strategy", "random", "--budget", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    planned = [cid for _, cid in sorted((int(line.split()[2]), line.split()[0]) for line in out if "  run " in line)]
+    assert sum("done (ok)" in line for line in out) == 1 and sum("done (failed)" in line for line in out) == 1
+    assert sum("  later " in line for line in out) == 2 and len(planned) == 2
+    assert out[-1] == (f"6 units; {store} holds 2 of them done (1 failed; --retry-failed runs them again); a run "
+                       "would measure 2 now (random order, --budget 4); nothing was run or written")
+    assert sorted(p.name for p in store.rglob("*")) == before  # nothing written
+    measured = []
+    run_sweep(spec, str(store), resume=True, power_source="none", strategy="random", budget=4,
+              run_one=lambda cfg, src: measured.append(cfg.config_id) or _fake(cfg, src))
+    assert measured == planned  # the plan is what the run did
+    assert main(args[:-4] + ["--power-source", "synthetic:100"]) == 2  # another source: refused, as a run is
+    assert "measured with --power-source none" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from energylens.profiling import STRATEGIES, load_spec, parse_power_source, run_sweep
+from energylens.profiling import STRATEGIES, load_spec, parse_power_source, plan_sweep, run_sweep
 
 __all__ = ["add_parser", "run"]
 
@@ -34,7 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=_positive_int, default=None, metavar="N", help="measure at most N units in all")
     p.add_argument("--strategy", choices=STRATEGIES, default="grid",
                    help="grid order, seeded random order, or active (bootstrap-guided) choice")
-    p.add_argument("--dry-run", action="store_true", help="validate the spec and list the units; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the spec, power source and store as a run would, list every unit with its state in "
+                        "DIR and the units a run would measure now, in order; run and write nothing")
     p.set_defaults(func=run)
 
 
@@ -42,12 +44,28 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)  # SweepSpecError (names the key) before anything runs
     parse_power_source(args.power_source)
     if args.dry_run:
-        units = spec.configs()
-        for c in units:
-            print(f"{c.config_id}  {c.describe()}")
-        print(f"{len(units)} units")
-        return 0
+        return _dry_run(spec, args)
     res = run_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                     power_source=args.power_source, budget=args.budget, strategy=args.strategy,
                     ray_address=args.ray, ray_num_gpus=not args.ray_no_gpus)
     return 0 if res.failed == 0 else 3
+
+
+def _dry_run(spec, args: argparse.Namespace) -> int:
+    plan = plan_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
+                      power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray)
+    position = {c.config_id: k for k, c in enumerate(plan.run or [], start=1)}
+    for c, state in plan.units:
+        k = position.get(c.config_id)
+        mark = f"run {k:>{len(str(plan.n_run))}}" if k else (f"done ({state})" if state else "later")
+        if plan.run is None and not (state == "ok" or (state == "failed" and not args.retry_failed)):
+            mark = "candidate"
+        print(f"{c.config_id}  {mark:<12}  {c.describe()}")
+    where = f"{args.output} holds {plan.skipped} of them done" if plan.store_exists else f"{args.output} holds no store yet"
+    how = ("chosen one at a time from the energies measured" if plan.run is None else
+           f"{args.strategy} order{', on Ray ' + args.ray if args.ray else ''}")
+    print(f"{len(plan.units)} units; {where}"
+          + (f" ({plan.failed_before} failed; --retry-failed runs them again)" if plan.failed_before else "")
+          + f"; a run would measure {plan.n_run} now ({how}"
+          + (f", --budget {args.budget}" if args.budget else "") + "); nothing was run or written")
+    return 0

@@ -31,7 +31,7 @@ from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store
 from energylens.profiling.worker import execute
 
-__all__ = ["SweepResult", "run_sweep", "STRATEGIES"]
+__all__ = ["SweepResult", "SweepPlan", "run_sweep", "plan_sweep", "STRATEGIES"]
 
 STRATEGIES = ("grid", "random", "active")
 
@@ -125,11 +125,7 @@ def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed:
     return list(todo)
 
 
-def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
-              power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
-              ray_address: str | None = None, ray_num_gpus: bool = True,
-              run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None) -> SweepResult:
-    """Run (or continue) the sweep into the store ``out_dir``; see the module docstring."""
+def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_address: str | None) -> None:
     check_power_source(power_source)  # a replay file that cannot be read is refused before the store is written
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -140,6 +136,55 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     if strategy == "active" and parse_power_source(power_source)[0] == "none":
         raise ValueError("--strategy active chooses the next configuration from the energies measured so far; "
                          "--power-source none measures none: use nvml (or replay / synthetic), or --strategy random")
+
+
+def _todo(configs: list[RunConfig], statuses: dict[str, str], retry_failed: bool,
+          budget: int | None) -> tuple[list[RunConfig], int, int, int]:
+    """(units not done, how many of them run now under ``budget``, units skipped, skipped ones that failed)."""
+    done = {k for k, status in statuses.items() if status == "ok" or not retry_failed}
+    todo = [c for c in configs if c.config_id not in done]
+    n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
+    failed_before = 0 if retry_failed else sum(statuses.get(c.config_id) == "failed" for c in configs)
+    return todo, n, len(configs) - len(todo), failed_before
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What :func:`run_sweep` would do with the same arguments (:func:`plan_sweep`): every unit with its state
+    in the store (``"ok"``, ``"failed"`` or ``""``), the units it would run now in their order (``None``
+    for ``active``: chosen one at a time from the energies measured), and how many."""
+
+    units: list[tuple[RunConfig, str]]
+    run: list[RunConfig] | None
+    n_run: int
+    skipped: int
+    failed_before: int
+    store_exists: bool
+
+
+def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
+               power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
+               ray_address: str | None = None) -> SweepPlan:
+    """The checks :func:`run_sweep` makes before it runs (arguments, power source, the store against this
+    spec and ``resume``) and the units it would run, writing nothing (``energylens profile --dry-run``).
+    Whether the backend is installed is not checked: a dry run plans for the machine that will run it."""
+    _check_arguments(power_source, strategy, budget, ray_address)
+    configs = spec.configs()
+    store = Store(out_dir)
+    store.check(_manifest(spec, configs, power_source), resume=resume)
+    statuses = store.statuses() if store.exists() else {}
+    todo, n, skipped, failed_before = _todo(configs, statuses, retry_failed, budget)
+    order = None if strategy == "active" else _order(configs, todo, strategy, spec.sweep["seed"])[:n]
+    return SweepPlan(units=[(c, statuses.get(c.config_id, "")) for c in configs], run=order, n_run=n,
+                     skipped=skipped, failed_before=failed_before, store_exists=store.exists())
+
+
+def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
+              power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
+              ray_address: str | None = None, ray_num_gpus: bool = True,
+              run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None) -> SweepResult:
+    """Run (or continue) the sweep into the store ``out_dir``; see the module docstring."""
+    _check_arguments(power_source, strategy, budget, ray_address)
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
@@ -150,11 +195,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         fresh = resume and not store.exists()
         store.init(_manifest(spec, configs, power_source), resume=resume)
         statuses = store.statuses()
-        done = {k for k, status in statuses.items() if status == "ok" or not retry_failed}
-        todo = [c for c in configs if c.config_id not in done]
-        skipped = len(configs) - len(todo)
-        n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
-        failed_before = 0 if retry_failed else sum(statuses.get(c.config_id) == "failed" for c in configs)
+        todo, n, skipped, failed_before = _todo(configs, statuses, retry_failed, budget)
         out = out or sys.stdout
         if fresh:  # a mistyped directory must not pass for a resumed sweep
             print(f"sweep {spec.sweep['name']}: --resume, but {out_dir} held no sweep store: started a new one",

@@ -120,6 +120,14 @@ class Store:
 
         Without ``resume`` a directory that already holds a store is refused (nothing is clobbered).
         """
+        self.check(manifest, resume=resume)
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.clean_temporaries()
+        if not self.exists():
+            atomic_write_bytes(self.manifest_path, json.dumps(dict(manifest), indent=1).encode())
+
+    def check(self, manifest: Mapping[str, Any], *, resume: bool) -> None:
+        """The refusals of :meth:`init` (ValueError), writing nothing: what ``--dry-run`` checks."""
         if self.exists():
             if not resume:
                 raise ValueError(f"{self.dir} already holds a sweep store; pass --resume to continue it "
@@ -139,10 +147,6 @@ class Store:
             raise ValueError(f"{self.dir}: parts/ holds part files but there is no {STORE_MARKER} (a store whose "
                              "marker was deleted, or files copied in): they would be taken as measured units of this "
                              "sweep; choose an empty directory, or move parts/ away")
-        self.parts.mkdir(parents=True, exist_ok=True)
-        self.clean_temporaries()
-        if not self.exists():
-            atomic_write_bytes(self.manifest_path, json.dumps(dict(manifest), indent=1).encode())
 
     def clean_temporaries(self) -> int:
         """Remove temporary files a killed writer left; returns how many."""
