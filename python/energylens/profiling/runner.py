@@ -189,6 +189,11 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
         check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
+        if strategy == "active" and power_source == "nvml" and not capabilities().nvml_available:
+            reason = (capabilities().nvml_reason or "no driver").splitlines()[0].split(". Fix:")[0]
+            raise ValueError("--strategy active chooses the next configuration from the energies measured so far, "
+                             f"and NVML is not available here ({reason}), so rows would record time only; run "
+                             "where NVML is, or use --strategy random (or grid)")
     elif ray_address is not None:
         check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
     with store.lock():  # one sweep writes a store at a time
