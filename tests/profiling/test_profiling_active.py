@@ -210,3 +210,27 @@ def test_information_criterion_is_checked_and_i_optimal_is_used_after_the_start(
     assert pick == int(np.argmax(parts["optimum"] + parts["information"]))
     np.testing.assert_allclose(parts["information"].max(), 1e9)
     assert np.all(parts["optimum"][mask] == -np.inf) and np.isfinite(parts["optimum"][~mask]).all()
+
+
+def test_candidates_carry_the_lengths_their_rows_will_record(tmp_path):
+    """transformers records a static batch (the longest lengths drawn): active choice predicts each candidate
+    at those, and groups candidates by the length spec, not by the per-unit maxima."""
+    from energylens.profiling.backend_transformers import static_batch_lengths
+    from energylens.profiling.runner import _candidate_frame
+
+    spec = parse_spec({"sweep": {"backend": "transformers", "gpu": "H100"},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "max_num_seqs": [2, 4, 8],
+                                "input_len": [{"distribution": "uniform", "low": 10, "high": 500}, 64],
+                                "output_len": [32]}})
+    configs = spec.configs()
+    cand = _candidate_frame(configs, Store(tmp_path))
+    expect = [static_batch_lengths(c) for c in configs]
+    assert list(zip(cand["input_tokens"], cand["output_tokens"], strict=True)) == expect
+    drawn = cand[cand["input_len_spec"] == "uniform(10,500)"]
+    assert drawn["input_tokens"].nunique() == 3  # the max of each unit's own draws, not the spec's mean (255)
+    assert (cand.loc[cand["input_len_spec"] == "64", "input_tokens"] == 64).all()
+    vllm = parse_spec({"sweep": {"backend": "vllm", "gpu": "H100"},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "max_num_seqs": [2],
+                                "input_len": [{"distribution": "uniform", "low": 10, "high": 500}],
+                                "output_len": [32]}}).configs()
+    assert _candidate_frame(vllm, Store(tmp_path))["input_tokens"].tolist() == [255.0]  # vLLM: the mean

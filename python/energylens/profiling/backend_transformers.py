@@ -34,7 +34,7 @@ from energylens.profiling.hf_config import architecture_columns
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["run_transformers", "TORCH_DTYPES"]
+__all__ = ["run_transformers", "static_batch_lengths", "TORCH_DTYPES"]
 
 TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
@@ -43,13 +43,25 @@ def _device(torch) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _inputs(cfg: RunConfig, vocab: int, torch, device: str) -> tuple[Any, Any, list[int], list[int]]:
-    """Left-padded random prompts of the drawn lengths, their mask, and the drawn lengths."""
+def _draw(cfg: RunConfig) -> tuple[np.random.Generator, list[int], list[int]]:
+    """The unit's seeded generator after drawing its prompt and output lengths, and the lengths."""
     seed = (cfg.seed * 1_000_003 + cfg.repetition * 7919 + zlib.crc32(cfg.config_id.encode())) % 2**32
     rng = np.random.default_rng(seed)
+    in_lens = cfg.input_len.draw(cfg.max_num_seqs, rng)
+    return rng, in_lens, cfg.output_len.draw(cfg.max_num_seqs, rng)
+
+
+def static_batch_lengths(cfg: RunConfig) -> tuple[float, float]:
+    """(input_tokens, output_tokens) a run of ``cfg`` records: the longest prompt and output it draws
+    (active profiling predicts candidates at them before they run)."""
+    _, in_lens, out_lens = _draw(cfg)
+    return float(max(in_lens)), float(max(out_lens))
+
+
+def _inputs(cfg: RunConfig, vocab: int, torch, device: str) -> tuple[Any, Any, list[int], list[int]]:
+    """Left-padded random prompts of the drawn lengths, their mask, and the drawn lengths."""
+    rng, in_lens, out_lens = _draw(cfg)
     n = cfg.max_num_seqs
-    in_lens = cfg.input_len.draw(n, rng)
-    out_lens = cfg.output_len.draw(n, rng)
     width = max(in_lens)
     ids = np.zeros((n, width), dtype=np.int64)
     mask = np.zeros((n, width), dtype=np.int64)

@@ -23,6 +23,7 @@ from energylens.capabilities import capabilities
 from energylens.errors import UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
+from energylens.profiling.backend_transformers import static_batch_lengths
 from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import check_power_source, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
@@ -98,13 +99,21 @@ def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
         spec = tables.find_model(c.model) if k is None else None
         out.append({"model": c.model, "params_b": k["params_b"] if k else (spec.params_b if spec else math.nan),
                     "gpu": k["gpu"] if k else (c.options.get("gpu") or "H100"), "tp": c.tp, "pp": c.pp, "dp": c.dp, "ep": c.ep,
-                    "batch_size": float(c.max_num_seqs), "input_tokens": _mean_len(c.input_len),
-                    "output_tokens": _mean_len(c.output_len), "precision": c.precision,
+                    "batch_size": float(c.max_num_seqs), **_lengths(c), "input_len_spec": c.input_len.label(),
+                    "output_len_spec": c.output_len.label(), "precision": c.precision,
                     "kv_cache_dtype": c.kv_cache_dtype, "modality": c.modality,
                     **({a: k.get(a, math.nan) for a in SHAPE_COLUMNS} | {"architecture": k.get("architecture", "dense"),
                                                                       "active_params_b": k.get("active_params_b", math.nan)}
                        if k else {})})
     return pd.DataFrame(out)
+
+
+def _lengths(c: RunConfig) -> dict[str, float]:
+    """The candidate's input / output tokens as its row will record them: transformers runs a static batch
+    (the longest lengths drawn, reproduced from the unit's seed), vLLM the mean lengths."""
+    if c.backend == "transformers":
+        return dict(zip(("input_tokens", "output_tokens"), static_batch_lengths(c), strict=True))
+    return {"input_tokens": _mean_len(c.input_len), "output_tokens": _mean_len(c.output_len)}
 
 
 def _mean_len(ls) -> float:
@@ -275,7 +284,7 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
             warned = True
         pick, chosen_by = None, "random"
         if cand["params_b"].notna().all() and not unknown:  # else a model not measured yet and not in the table
-            chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_tokens", "output_tokens"), seed=seed)
+            chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_len_spec", "output_len_spec"), seed=seed)
             pos = {i: k for k, i in enumerate(keep)}
             k = chooser.next_index({pos[i]: e for i, e in measured.items()})
             pick = None if k is None else keep[k]
