@@ -22,8 +22,8 @@ def is_blank(series: pd.Series) -> np.ndarray:
 
 
 def to_numeric(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64"), np.zeros(len(series), dtype=bool)
+    if pd.api.types.is_bool_dtype(series.dtype):  # True / False are not counts: every non-NA cell is bad
+        return pd.Series(np.nan, index=series.index, dtype="float64"), ~series.isna().to_numpy(dtype=bool)
     if pd.api.types.is_numeric_dtype(series.dtype):
         return series.astype("float64"), np.zeros(len(series), dtype=bool)
     blank = is_blank(series)

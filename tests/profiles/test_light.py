@@ -94,6 +94,7 @@ def test_categorical_and_object_text_columns_take_the_light_path(bundled):
     lambda f: f.assign(mamba_ssm_cache_dtype="float32"),                          # read by the features
     lambda f: f.assign(tp=f["tp"].astype(str)),                                    # numbers as text
     lambda f: f.assign(tp=True),
+    lambda f: f.assign(tp=2 ** 19, pp=4),                                          # each in range, tp x pp not
 ])
 def test_anything_the_schema_would_reject_or_rewrite_takes_the_full_path(bundled, spoil):
     raw = spoil(_raw(bundled, RAW))

@@ -225,6 +225,15 @@ def test_non_numeric_value(tmp_path, column):
     assert "'abc'" in str(ei.value)
 
 
+@pytest.mark.parametrize("column", ["tp", "pp", "ep", "dp"])
+def test_true_false_in_a_count_column_is_not_a_count(column):
+    """ep = True (meaning "expert parallelism on") was cast to ep = 1 and fitted without a word."""
+    frame = good_frame().assign(**{column: [True, True, False, True]})
+    with pytest.raises(ProfileSchemaError, match=rf"column '{column}': non-numeric value in data rows 1, 2, 3") as ei:
+        load_profiles(frame)
+    assert "True" in str(ei.value)
+
+
 @pytest.mark.parametrize("column", REQUIRED_COLUMNS)
 def test_nan_or_empty_in_required_column(tmp_path, column):
     frame = good_frame().astype({column: object})

@@ -137,7 +137,10 @@ def _number_cell(v: object) -> object:
 def to_numeric(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """float64 values and a mask of cells that held something that is not a number (blank cells: NaN,
     not flagged)."""
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_bool_dtype(series.dtype):  # True / False are not counts (ep = True is not ep 1)
+        bad = ~np.asarray(series.isna().to_numpy(), dtype=bool)
+        return pd.Series(np.nan, index=series.index, dtype="float64"), bad
+    if pd.api.types.is_numeric_dtype(series.dtype):
         return series.astype("float64"), np.zeros(len(series), dtype=bool)
     blank = is_blank(series)
     c, uniques = codes(series)

@@ -127,6 +127,8 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
         if column is None:
             return None
         columns[c] = column
+    if (np.asarray(columns["tp"]) * np.asarray(columns["pp"])).max() > MAX_GPU_COUNT:
+        return None  # tp x pp beyond the schema's GPU count: the full path's error, not a prediction
     return _filled(columns, len(frame))
 
 
