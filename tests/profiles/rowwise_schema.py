@@ -74,15 +74,23 @@ def fill_architecture(models, params_b, arch, architecture, active_params_b, *, 
         if c not in _NOT_REQUIRED:
             need_arch |= np.isnan(values)
     need_meta = blank(architecture) | np.isnan(active_params_b)
-    estimated: dict[str, float] = {}
+    estimated: dict[str, tuple[float, tuple[str, ...]]] = {}
     specs: dict = {}
+    inferred: dict = {}  # key -> "moe" where the first row needing an estimate gave routed experts
     for i in np.flatnonzero(need_arch | need_meta):
         key = (str(models[i]), float(params_b[i]))
         if key not in specs or (specs[key] is None and need_arch[i]):
             spec = tables.find_model(key[0])
             if spec is None and need_arch[i]:
-                spec = tables.model_spec(key[0], key[1], warn=False)
-                estimated.setdefault(key[0], key[1])
+                kind = "" if blank(architecture[i:i + 1])[0] else str(architecture[i])
+                if not kind and "n_experts" in arch and arch["n_experts"][i] > 1:
+                    kind = inferred[key] = "moe"
+                pa = float(active_params_b[i]) if np.isfinite(active_params_b[i]) else None
+                spec = tables.estimate_architecture(key[1], kind or "dense", pa)
+                cols = tuple(c for c, v in arch.items() if c not in _NOT_REQUIRED and math.isnan(v[i])
+                             and not (c in ("n_experts", "experts_per_token") and (kind or "dense") == "dense"))
+                if cols and key[0] not in estimated:
+                    estimated[key[0]] = (key[1], cols)
             specs[key] = spec
         spec = specs[key]
         if spec is None:
@@ -91,6 +99,8 @@ def fill_architecture(models, params_b, arch, architecture, active_params_b, *, 
             for c, values in arch.items():
                 if math.isnan(values[i]):
                     values[i] = float(getattr(spec, c))
+        if key in inferred and blank(architecture[i:i + 1])[0]:
+            architecture[i] = inferred[key]
         if not spec.estimated:
             if blank(architecture[i:i + 1])[0]:
                 architecture[i] = spec.architecture

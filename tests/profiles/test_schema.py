@@ -620,3 +620,44 @@ def test_an_edited_active_params_b_is_checked_again():
     frame.loc[frame.index[1], "active_params_b"] = -1.0
     with pytest.raises(ProfileSchemaError, match="active_params_b"):
         as_profiles(frame, require_energy=False)
+
+
+def _ep_rows(**cols) -> pd.DataFrame:
+    base = {"model": "meta-llama/Llama-3.1-70B-Instruct", "params_b": 70.6, "gpu": "H100", "tp": 4, "pp": 1,
+            "ep": 4, "batch_size": 8.0, "input_tokens": 500.0, "output_tokens": 300.0, "energy_j": 100.0}
+    return pd.DataFrame([{**base, **cols}] * 2)
+
+
+def test_expert_parallelism_on_a_model_the_table_knows_as_dense_is_an_error():
+    """ep > 1 on Llama-3.1-70B without an architecture column was accepted and fitted as a dense model."""
+    with pytest.raises(ProfileSchemaError, match="model table has this model as dense or hybrid") as ei:
+        load_profiles(_ep_rows())
+    assert ei.value.column == "ep" and ei.value.rows == [0, 1]
+
+
+def test_expert_parallelism_on_an_unknown_model_needs_it_said_to_be_a_moe():
+    with pytest.raises(ProfileSchemaError, match="model the model table lacks: say it is a MoE") as ei:
+        load_profiles(_ep_rows(model="acme/Mixer-47B", params_b=46.7))
+    assert ei.value.column == "ep"
+
+
+def test_an_unknown_model_with_routed_experts_is_a_moe_sized_as_one():
+    """n_experts > 1 without an architecture column: labelled and sized as a MoE (it was 'dense', with the
+    layers of a dense 47B), and only the columns the rows left empty are said to be estimated."""
+    rows = _ep_rows(model="acme/Mixer-47B", params_b=46.7, active_params_b=12.9, n_experts=8, experts_per_token=2,
+                    tp=2, ep=2)
+    with pytest.warns(EstimatedArchitectureWarning, match=r"'acme/Mixer-47B' \(46.7B; estimated: n_layers, d_model, "
+                      r"n_heads, n_kv_heads, head_dim"):
+        got = load_profiles(rows)
+    said = load_profiles(rows.assign(architecture="moe"))
+    assert (got["architecture"] == "moe").all()
+    pd.testing.assert_frame_equal(got, said[got.columns])
+
+
+def test_an_unknown_dense_model_with_every_shape_column_is_not_called_estimated():
+    rows = _ep_rows(model="acme/SuperLM-13B", params_b=13.1, tp=1, ep=1, n_layers=40, d_model=5120, n_heads=40,
+                    n_kv_heads=8, head_dim=128)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = load_profiles(rows)
+    assert (got["architecture"] == "dense").all() and (got["n_experts"] == 1).all()

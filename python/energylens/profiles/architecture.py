@@ -71,9 +71,14 @@ def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, 
                 continue
             r = first_arch_row[j]  # estimated (MoE / hybrid per the row's kind): fills no kind / active ratio
             kind_r = "" if cells.is_missing(architecture[r:r + 1])[0] else str(architecture[r])
+            if not kind_r and "n_experts" in arch and arch["n_experts"][r] > 1:
+                kind_r = kind[j] = "moe"  # routed experts given: a MoE, sized and labelled as one
             pa = float(active_params_b[r]) if np.isfinite(active_params_b[r]) else None
             spec = tables.estimate_architecture(p, kind_r or "dense", pa)
-            estimated.append((int(first_arch_row[j]), name, p))
+            cols = tuple(c for c, v in arch.items() if c not in _NOT_REQUIRED and np.isnan(v[r])
+                         and not (c in ("n_experts", "experts_per_token") and (kind_r or "dense") == "dense"))
+            if cols:  # (a dense model's one expert is no estimate: every shape column given, nothing to warn)
+                estimated.append((int(first_arch_row[j]), name, p, cols))
         fill[:, j] = [float(getattr(spec, c)) for c in arch]
         if not spec.estimated:
             kind[j] = spec.architecture
@@ -88,21 +93,22 @@ def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, 
     pick = np.isnan(active_params_b[rows]) & np.isfinite(total).take(codes)
     active_params_b[rows[pick]] = params_b[rows[pick]] * active.take(codes[pick]) / total.take(codes[pick])
     if estimated:
-        first: dict[str, float] = {}
-        for _, name, p in sorted(estimated):
-            first.setdefault(name, p)
+        first: dict[str, tuple[float, tuple[str, ...]]] = {}
+        for _, name, p, cols in sorted(estimated):
+            first.setdefault(name, (p, cols))
         _warn_estimated(first, source)
 
 
-def _warn_estimated(estimated: dict[str, float], source: str) -> None:
+def _warn_estimated(estimated: dict[str, tuple[float, tuple[str, ...]]], source: str) -> None:
     listed = []
-    for name, p in estimated.items():
+    for name, (p, cols) in estimated.items():
         close = tables._close_matches(name, tables._model_frame(), n=3)
-        listed.append(f"{name!r} ({p:g}B" + (f"; close: {', '.join(close)})" if close else ")"))
+        listed.append(f"{name!r} ({p:g}B; estimated: {', '.join(cols)}" + (f"; close: {', '.join(close)})" if close
+                                                                            else ")"))
     warning_sink.warn(
-        f"{source}: {len(estimated)} model(s) not in the model table; their architecture columns were "
-        f"estimated from params_b (energylens.profiles.tables.estimate_architecture): {'; '.join(listed)}",
-        tables.EstimatedArchitectureWarning, stacklevel=6)  # the caller of load_profiles
+        f"{source}: {len(estimated)} model(s) not in the model table; the architecture columns their rows left "
+        f"empty were estimated from params_b (energylens.profiles.tables.estimate_architecture): "
+        f"{'; '.join(listed)}", tables.EstimatedArchitectureWarning, stacklevel=6)  # the caller of load_profiles
 
 
 def vision_encoders(models: np.ndarray, params_b: np.ndarray, is_image: np.ndarray,
