@@ -3,6 +3,7 @@
 // power average (last resort) and the slow energy counter (its own thread in the sampler).
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -169,6 +170,7 @@ class PolledPowerSource final : public PowerSource {
     handles_ = handles_of(gpus_);
     last_value_.assign(gpus_.size(), kNaN);
     last_emit_ns_.assign(gpus_.size(), 0);
+    last_stamp_ns_.assign(gpus_.size(), 0);
     last_poll_ns_.assign(gpus_.size(), 0);
     // Detect the update period: poll GPU 0 every 2 ms until four changes (three intervals) or
     // 450 ms; polling faster than the period afterwards only costs CPU.
@@ -196,10 +198,18 @@ class PolledPowerSource final : public PowerSource {
       // New values only (and one per second when the value holds). A new value appeared between
       // the previous poll, which still saw the old one, and this one: stamp it at the midpoint.
       const bool changed = w != last_value_[g];
+      if (changed && last_poll_ns_[g] > last_stamp_ns_[g] && !std::isnan(last_value_[g])) {
+        // The old value held until the previous poll: say so, or the integral would ramp from its last
+        // row to the new value across the whole hold (-47 % / +142 % on 300 ms windows where the
+        // reading holds for 0.5 s; held values are common at idle, docs/measuring.md).
+        out.push_back({last_poll_ns_[g], static_cast<std::int32_t>(g), static_cast<std::int32_t>(signal_),
+                       last_value_[g], kNaN});
+      }
       if (changed || t - last_emit_ns_[g] >= 1'000'000'000) {
         const std::int64_t stamp = changed && last_poll_ns_[g] > 0 ? last_poll_ns_[g] + (t - last_poll_ns_[g]) / 2 : t;
         last_value_[g] = w;
         last_emit_ns_[g] = t;
+        last_stamp_ns_[g] = stamp;
         out.push_back({stamp, static_cast<std::int32_t>(g), static_cast<std::int32_t>(signal_), w, kNaN});
       }
       last_poll_ns_[g] = t;
@@ -235,6 +245,7 @@ class PolledPowerSource final : public PowerSource {
   std::vector<nvml::Device> handles_;
   std::vector<double> last_value_;
   std::vector<std::int64_t> last_emit_ns_;
+  std::vector<std::int64_t> last_stamp_ns_;  // the stamp of the last row sent
   std::vector<std::int64_t> last_poll_ns_;
   std::int64_t period_ns_ = 100'000'000;
   bool detected_ = false;

@@ -147,3 +147,42 @@ def test_dcgm_absent_is_reported_unless_required(fake_nvml):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert "AUTO cannot load DCGM" in out.stdout, out.stderr
     assert "REQUIRED cannot load DCGM" in out.stdout and "nv-hostengine" in out.stdout
+
+
+HELD_SCRIPT = r"""
+import json, time, warnings
+import numpy as np
+from energylens.measure.monitor import EnergyMonitor, PowerSampler, steady_now_ns
+warnings.simplefilter("ignore")
+w0 = time.time()
+s = PowerSampler.nvml([0], chain=("instant",))  # nvmlInit: the stand-in's clock starts here
+t0_wall = (w0 + time.time()) / 2
+wall_minus_steady = time.time() - steady_now_ns() / 1e9
+
+def energy(t):  # the stand-in's GPU 0: 100 W, 300 W in every odd half second since nvmlInit
+    half = np.floor(t / 0.5)
+    return 100.0 * t + 100.0 * np.floor(half / 2) + np.where(half % 2 == 1, 200.0 * (t - 0.5 * half), 0.0)
+
+with EnergyMonitor(s, sync=False) as mon:
+    time.sleep(3.2)
+    ratios = []
+    for a in np.arange(0.3, 2.6, 0.05):
+        lo, hi = s.start_ns + int(a * 1e9), s.start_ns + int((a + 0.3) * 1e9)
+        truth = energy(hi / 1e9 + wall_minus_steady - t0_wall) - energy(lo / 1e9 + wall_minus_steady - t0_wall)
+        ratios.append(mon.measure("w", lo, hi).energy_j / truth)
+print(json.dumps(ratios))
+"""
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_instant_reading_windows_match_the_known_power_when_the_reading_holds(fake_nvml, tmp_path, held):
+    """The instant field sends a row only when its value changes: a value that held for 0.5 s was
+    integrated as a ramp from its last row to the next value (300 ms windows -47 % / +140 %, -22 % / +34 %
+    even with a reading that moves by a few mW every update). The held value's last poll is sent too."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(ENERGYLENS_NVML_LIBRARY=str(fake_nvml), **({"FAKE_NVML_QUANTISED": "1"} if held else {}))
+    out = subprocess.run([sys.executable, "-c", HELD_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    ratios = [r for r in json.loads(out.stdout.strip().splitlines()[-1]) if r == r]
+    assert len(ratios) >= 40
+    assert min(ratios) > 0.9 and max(ratios) < 1.1, (min(ratios), max(ratios))  # measured: within 0.95-1.05

@@ -3,7 +3,8 @@
  * GPU g draws (100 + 100 g) W, plus 200 W during every odd half second since nvmlInit.
  * - nvmlDeviceGetSamples: a driver-like buffer of 20 ms samples (mean power of each 20 ms),
  *   wall-clock microsecond stamps, the last ~2.4 s, drained with lastSeenTimeStamp.
- * - NVML_FI_DEV_POWER_INSTANT: every 100 ms the power at that instant (+ k % 3 mW so it changes).
+ * - NVML_FI_DEV_POWER_INSTANT: every 100 ms the power at that instant (+ k % 3 mW so it changes;
+ *   FAKE_NVML_QUANTISED: without, so the reading holds for 0.5 s between steps, as a real one does).
  * - nvmlDeviceGetTotalEnergyConsumption: the exact integral (mJ) at each 100 ms update.
  * Environment: FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
  * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED).
@@ -90,7 +91,8 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_
     if (v->fieldId != 186 || getenv("FAKE_NVML_NO_INSTANT")) { v->nvmlReturn = 3; continue; }
     long long k = (long long)(t / 0.1);
     v->valueType = 1;
-    v->value.ui = (unsigned int)(power_w(d->index, 0.1 * (double)k) * 1000.0) + (unsigned int)(k % 3);
+    v->value.ui = (unsigned int)(power_w(d->index, 0.1 * (double)k) * 1000.0)
+                  + (getenv("FAKE_NVML_QUANTISED") ? 0u : (unsigned int)(k % 3));
     v->nvmlReturn = 0;
   }
   return 0;
