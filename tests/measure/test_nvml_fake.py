@@ -119,6 +119,23 @@ def test_requesting_an_invisible_gpu_is_a_value_error(fake_nvml):
     assert "VE GPU 1 is not visible (this process sees 1 GPU(s))" in out.stdout, out.stderr
 
 
+def test_a_gpu_named_twice_or_an_empty_list_is_a_value_error(fake_nvml):
+    """gpus=[0, 0] sampled GPU 0 twice and doubled every total; gpus=[] sampled every GPU."""
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml))
+    code = ("from energylens.measure.monitor import EnergyMonitor, PowerSampler\n"
+            "for make in (lambda: PowerSampler.nvml([0, 1, 0]), lambda: EnergyMonitor(gpus=[0, 0]).__enter__(),\n"
+            "             lambda: PowerSampler.nvml([])):\n"
+            "    try:\n        make()\n    except ValueError as e:\n        print('VE', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.splitlines() == ["VE gpus lists GPU 0 more than once: [0, 1, 0]",
+                                       "VE gpus lists GPU 0 more than once: [0, 0]",
+                                       "VE gpus=[] names no GPU: pass None for every visible GPU, or their indices"], \
+        out.stderr
+    cli = subprocess.run([sys.executable, "-m", "energylens.cli.main", "monitor", "--gpus", "0,0", "--duration", "1"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert cli.returncode == 2 and "--gpus names a GPU more than once (got '0,0')" in cli.stderr
+
+
 def test_cli_monitor_reports_totals_and_periods(fake_nvml, tmp_path):
     env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml))
     trace = tmp_path / "run.parquet"

@@ -24,13 +24,19 @@ def _gpu_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--gpus takes indices like 0,1 (got {text!r})") from exc
     if not gpus or min(gpus) < 0:
         raise argparse.ArgumentTypeError(f"--gpus takes non-negative indices like 0,1 (got {text!r})")
+    if len(set(gpus)) != len(gpus):  # each mention would be sampled and added to the total
+        raise argparse.ArgumentTypeError(f"--gpus names a GPU more than once (got {text!r})")
     return gpus
+
+
+#: The longest --duration / --interval (a year): beyond it time.sleep overflows (a traceback, not a run).
+_LONGEST_S = 365 * 24 * 3600.0
 
 
 def _positive(text: str) -> float:
     v = float(text)
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
+    if not v > 0 or not v <= _LONGEST_S:
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most {_LONGEST_S:.0f} s (a year) (got {text})")
     return v
 
 

@@ -145,7 +145,12 @@ class PowerSampler:
         engine answers) or True (required: :class:`~energylens.errors.DcgmUnavailableError` if not).
         Raises :class:`~energylens.errors.NvmlUnavailableError` (with the fix) without NVML.
         """
+        if gpus is not None and len(gpus) == 0:
+            raise ValueError("gpus=[] names no GPU: pass None for every visible GPU, or their indices")
         requested = [int(g) for g in (gpus or [])]
+        repeated = sorted({g for g in requested if requested.count(g) > 1})
+        if repeated:  # each would be sampled, and counted in every total, once per mention
+            raise ValueError(f"gpus lists GPU {', '.join(map(str, repeated))} more than once: {requested}")
         info = _core.nvml_gpus(requested)  # raises NvmlUnavailableError with the fix
         poll_ns = int(round(buffer_poll_s * 1e9))
         sources = []
