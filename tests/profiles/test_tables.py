@@ -274,6 +274,10 @@ def test_estimate_shape_rules():
         assert e.estimated and e.architecture == "dense" and e.params_b == p == e.active_params_b
         assert e.head_dim == 128 and e.d_model % 128 == 0 and e.n_heads == e.d_model // 128
         assert e.n_kv_heads == min(8, e.n_heads) and e.n_layers >= 1
+        if e.n_heads >= 32:  # a GQA layout every TP up to 8 divides (the search's tp_heads rule)
+            assert e.n_heads % 8 == 0
+    for p in (30, 34, 40, 100):  # plain rounding gave 51, 53, 57, 83 heads: no TP above 1 fitted them
+        assert estimate_architecture(p).n_heads % 8 == 0
     assert estimate_architecture(70).d_model > estimate_architecture(7).d_model
     with pytest.raises(ValueError):
         estimate_architecture(0)

@@ -406,9 +406,10 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
     (and a KV cache) in one layer of :data:`ESTIMATE_HYBRID_ATTN_EVERY` and a Mamba state in the others.
 
     Rule (docs/reference-tables.md), fitted to the dense text models of the table:
-    ``d_model = 128 * round(1633 * P^0.406 / 128)`` and ``n_layers = round(20.3 * P^0.280)``
-    (P in billions; e.g. 8B -> 32 x 3840, 70B -> 66 x 9216); ``head_dim = 128``,
-    ``n_heads = d_model / 128`` and GQA with ``n_kv_heads = min(8, n_heads)``. Median error on the
+    ``n_heads = 1633 * P^0.406 / 128`` rounded to a multiple of 8 (from 32 heads on; from 16, to an even
+    count; below, to the nearest), ``d_model = 128 * n_heads`` and ``n_layers = round(20.3 * P^0.280)`` (P in
+    billions; e.g. 8B -> 36 x 3840, 70B -> 67 x 9216); ``head_dim = 128`` and GQA with ``n_kv_heads =
+    min(8, n_heads)``. Median error on the
     table's dense models is ~11 % for both d_model and n_layers; outliers (up to ~45 %) are models with
     unusually wide MLPs or large vocabularies (Gemma, sub-1B models).
 
@@ -421,10 +422,15 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
     kind = str(architecture).strip().lower()
     active = _float(active_params_b) if active_params_b is not None else math.nan
     active = active if (kind == "moe" and 0 < active <= p) else p
-    d = max(ESTIMATE_HEAD_DIM,
-            ESTIMATE_HEAD_DIM * round(ESTIMATE_D_COEF * active ** ESTIMATE_D_EXP / ESTIMATE_HEAD_DIM))
+    heads = ESTIMATE_D_COEF * active ** ESTIMATE_D_EXP / ESTIMATE_HEAD_DIM
+    # A layout a real checkpoint has: from 32 heads (~8 B) on a multiple of the 8 KV heads, so TP 2, 4 and 8
+    # divide both (51 or 53 query heads over 8 KV heads, as plain rounding gave 30 B and 34 B, is no GQA
+    # layout and let no TP above 1 through the search); from 16 an even count; below, the nearest (d_model
+    # of the table's dense rows: 87 % within 30 % either way, the bound tests/profiles/test_tables.py keeps).
+    step = 8 if heads >= 32 else 2 if heads >= 16 else 1
+    n_heads = max(1, step * round(heads / step))
+    d = ESTIMATE_HEAD_DIM * n_heads
     n_layers = max(1, round(ESTIMATE_L_COEF * active ** ESTIMATE_L_EXP))
-    n_heads = max(1, d // ESTIMATE_HEAD_DIM)
     extra: dict = {}
     if kind == "hybrid":
         attn = max(1, round(n_layers / ESTIMATE_HYBRID_ATTN_EVERY))
