@@ -14,7 +14,7 @@ namespace energylens::search {
 
 TopK::TopK(std::size_t k) : k_(k) {
   if (k == 0) throw std::invalid_argument("TopK: k must be >= 1");
-  heap_.reserve(k);
+  heap_.reserve(std::min<std::size_t>(k, 4096));  // grows with what arrives: a large k costs only what it holds
 }
 
 void TopK::push(const Candidate& c) {

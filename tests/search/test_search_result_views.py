@@ -12,7 +12,7 @@ import energylens.search.options as options_module
 from energylens.cli.main import main
 from energylens.search import build_space
 from energylens.search.api import bundled_model, native_options
-from energylens.search.caps import collapse_caps
+from energylens.search.caps import collapse_caps, engine_top_k
 from energylens.search.confidence import ENUMERATE_MAX, confidence_limits
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
@@ -103,6 +103,17 @@ def test_binding_caps_stay_apart(model):
     assert top["cap_binds"].all() and len(top) == 3  # each cap sizes its own replicas
     assert (top["replicas"] > 1).all() and top["replicas"].nunique() == 3
     assert all(len(c) == 1 for c in top["max_num_seqs_equivalent"])
+
+
+def test_many_caps_and_a_large_top_ask_the_engine_for_no_more_rows_than_the_space_holds(model):
+    """top 100 000 over 10 000 caps asked the engine for 10**9 rows of a 10 000-candidate space (std::bad_alloc,
+    a traceback); the request is clamped to the space, and every deployment is still there."""
+    caps = list(range(1, 10_001))
+    r = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], max_num_seqs=caps,
+                          rate_per_s=1, top=100_000, energy_model=model, bootstrap=False)
+    assert sum(len(c) for c in r.top["max_num_seqs_equivalent"]) == r.feasible == len(caps)
+    assert engine_top_k(100_000, 10_000, True, 10_000) == 10_000 and engine_top_k(5, 3, True, 10**9) == 15
+    assert engine_top_k(7, 3, False, 4) == 4
 
 
 def test_collapse_keeps_the_first_row_of_each_deployment():

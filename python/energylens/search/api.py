@@ -355,7 +355,7 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     does not bind become one row listing the caps (:mod:`.caps`); and how many rows were left out for needing
     more than 2**20 GPUs (load mode)."""
     callback = progress_printer(space.size) if progress is True else (progress or None)
-    opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse))
+    opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse, space.size))
     out = run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices)
     tables = [_candidate_frame(space, c, labels, best_first=k == 0)
               for k, c in enumerate((out.top, out.front_tpot, out.front_ttft))]

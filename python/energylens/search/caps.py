@@ -25,10 +25,12 @@ _KEY = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "
         "replicas")
 
 
-def engine_top_k(top: int, n_caps: int, load_mode: bool) -> int:
+def engine_top_k(top: int, n_caps: int, load_mode: bool, space_size: int | None = None) -> int:
     """How many rows to ask the engine for so that ``top`` deployments remain after :func:`collapse_caps`
-    (each group holds at most one row per cap)."""
-    return int(top) * max(int(n_caps), 1) if load_mode else int(top)
+    (each group holds at most one row per cap), never more than the space holds (``space_size``): 100 000
+    deployments over 10 000 caps asked for 10**9 rows of a 10 000-candidate space (std::bad_alloc)."""
+    k = int(top) * max(int(n_caps), 1) if load_mode else int(top)
+    return max(1, min(k, int(space_size))) if space_size is not None else k
 
 
 def collapse_caps(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
