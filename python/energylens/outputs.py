@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from energylens.errors import OutputError
 
 __all__ = ["check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file", "announce_written",
-           "existing_file", "REPORT_MARKER"]
+           "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER"]
 
 #: The file every report folder energylens writes holds: its first line says what it is, the others name
 #: the folder's entries; a folder is replaced only when its entries are all named there (or it is empty).
@@ -49,16 +50,65 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return False
 
 
+def energylens_json(path: Path) -> bool:
+    """A JSON file energylens wrote (a model, a discovery result): ``"format": "energylens.…"`` at its top."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.match(r'\s*\{\s*"format"\s*:\s*"energylens\.', head) is not None
+
+
+def table_with_column(column: str) -> Callable[[Path], bool]:
+    """A CSV or Parquet file whose header has ``column`` (what ``energylens predict`` writes: energy_j_pred)."""
+    def check(path: Path) -> bool:
+        try:
+            if path.suffix.lower() in (".parquet", ".pq"):
+                import pyarrow.parquet as pq
+
+                return column in pq.read_schema(path).names
+            with open(path, "rb") as fh:
+                return column in fh.readline(1 << 16).decode("utf-8", errors="replace").split(",")
+        except Exception:  # noqa: BLE001 - unreadable: not ours
+            return False
+    return check
+
+
+def parquet_trace(path: Path) -> bool:
+    """A Parquet file with an energylens trace's metadata (what ``energylens monitor -o`` writes)."""
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:  # noqa: BLE001 - unreadable: not ours
+        return False
+    return any(k.startswith(b"energylens") for k in meta)
+
+
+def image_file(path: Path) -> bool:
+    """A PNG, PDF, SVG or JPEG file (what ``--plot`` writes)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8")) or b"<svg" in head
+
+
 def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),
                       kind: str = "file", option: str = "-o/--output",
-                      formats: tuple[str, tuple[str, ...]] | None = None) -> Path:
+                      formats: tuple[str, tuple[str, ...]] | None = None,
+                      replaces: tuple[str, Callable[[Path], bool]] | None = None) -> Path:
     """Validate ``path`` as an output before any work; returns it as a :class:`Path`.
 
     ``kind`` is ``"file"`` or ``"dir"``. Raises :class:`OutputError` naming the path and the option when
     the path is one of ``inputs``, is a folder where a file is wanted (or a file where a folder is), or
     its parent folder is missing or not writable. ``formats``: (what is written, the name endings that
     fit it), e.g. ``("JSON", (".json",))``: a name with another extension (``model.csv`` for a JSON model)
-    is refused; a name without one is taken as given.
+    is refused; a name without one is taken as given. ``replaces``: (what the command writes, a test of an
+    existing file): an existing file that fails the test (the user's measurements, a README) is refused
+    rather than replaced; one the command wrote before is replaced, and :func:`announce_written` says so.
     """
     p = Path(path)
     for src in inputs:
@@ -79,6 +129,9 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
         raise OutputError(f"{option} {p}: folder {parent} is not writable")
     if p.exists() and kind == "file" and not os.access(p, os.W_OK):
         raise OutputError(f"{option} {p}: exists and is not writable")
+    if replaces is not None and kind == "file" and p.is_file() and not replaces[1](p):
+        raise OutputError(f"{option} {p}: exists and is not {replaces[0]}; refusing to replace it (delete it "
+                          "first, or write to another path)")
     return p
 
 

@@ -9,6 +9,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import energylens.cli.demo as demo_cmd
@@ -188,6 +189,43 @@ def test_fit_and_predict_say_when_they_replace_an_existing_file(tmp_path, profil
     assert "replaced" not in capsys.readouterr().err
     assert main(["predict", str(model), str(profiles), "-o", str(table)]) == 0
     assert f"replaced existing {table}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "monitor", "search", "discover"])
+def test_a_file_the_command_did_not_write_is_not_replaced(tmp_path, profiles, model, capsys, command):
+    """fit -o README, predict -o my_measurements.csv: the user's file was replaced (with a note on stderr after
+    it was gone); each command now replaces only what it writes itself (a model, a predict table, a trace,
+    a plot, an energylens JSON) and refuses anything else before any work."""
+    mine = tmp_path / {"fit": "notes.json", "predict": "mine.csv", "monitor": "mine.parquet", "search": "mine.png",
+                       "discover": "notes.json"}[command]
+    if command == "predict":
+        mine.write_bytes(profiles.read_bytes())  # a copy of the measurements: a table, without energy_j_pred
+    elif command == "monitor":
+        mlenergy_v2().head(3).to_parquet(mine)  # a Parquet file that is not a trace
+    else:
+        mine.write_text("my own notes\n")
+    before = mine.read_bytes()
+    argv = {"fit": ["fit", str(profiles), "-o", str(mine), "--bootstrap", "0"],
+            "predict": ["predict", str(model), str(profiles), "-o", str(mine)],
+            "monitor": ["monitor", "--source", "synthetic", "--duration", "0.2", "-o", str(mine)],
+            "search": ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens",
+                       "512", "--output-tokens", "256", "--tp", "1", "--max-num-seqs", "8", "--plot", str(mine)],
+            "discover": ["discover", str(profiles), "-o", str(mine)]}[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{mine}: exists and is not" in err and "refusing to replace it" in err
+    assert mine.read_bytes() == before
+
+
+def test_predict_on_its_own_output_replaces_the_old_predictions(tmp_path, profiles, model, capsys):
+    first, second = tmp_path / "p.csv", tmp_path / "p2.csv"
+    assert main(["predict", str(model), str(profiles), "-o", str(first)]) == 0
+    assert main(["predict", str(model), str(first), "-o", str(second)]) == 0  # wrote duplicate columns
+    assert "already has prefill_energy_j_pred" in capsys.readouterr().err
+    a, b = pd.read_csv(first), pd.read_csv(second)
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a, b)
+    assert main(["predict", str(model), str(second), "-o", str(tmp_path / "p3.csv")]) == 0  # and it reads back
 
 
 # -- energylens.outputs directly

@@ -20,6 +20,7 @@ from energylens.outputs import (
     atomic_file,
     check_output_path,
     check_report_dir,
+    energylens_json,
     existing_file,
 )
 
@@ -55,7 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=[args.profiles], formats=("JSON", (".json",)))
+    check_output_path(args.output, inputs=[args.profiles], formats=("JSON", (".json",)),
+                      replaces=("a JSON file energylens wrote", energylens_json))
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")

@@ -30,7 +30,7 @@ from energylens.cli.options import (
 )
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
-from energylens.outputs import announce_written, check_output_path, existing_file
+from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
 
 __all__ = ["add_parser", "energy_column_hint"]
 
@@ -41,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("profiles", metavar="PROFILES",
                      help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, a Splitwise "
                           "perf_model CSV (latency only), or 'bundled'")
-    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON: a .json name, or one without an extension; written atomically; an existing file is "
-                                                           "replaced, and the command says so on stderr)")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON: a .json name, or one without an extension; written atomically; an existing model file is "
+                                                           "replaced, and the command says so on stderr; any other file is refused)")
     fit.add_argument("--residual", choices=("relative", "log"), default="log",
                      help="residual the fit minimises: log(pred/meas) (default) or relative error")
     fit.add_argument("--loss", choices=("linear", "soft_l1", "huber"), default="linear",
@@ -181,7 +181,7 @@ def _announce_long_fit(rows: int, bootstrap: int) -> None:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
-                      formats=("a JSON model file", (".json",)))
+                      formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json))
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,

@@ -12,7 +12,7 @@ import numpy as np
 
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
-from energylens.outputs import announce_written, check_output_path, existing_file
+from energylens.outputs import announce_written, check_output_path, existing_file, parquet_trace
 
 __all__ = ["add_parser", "run_monitor"]
 
@@ -127,7 +127,8 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
 
 def run_monitor(args: argparse.Namespace) -> int:
     if args.output:
-        check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")))
+        check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")),
+                          replaces=("an energylens trace", parquet_trace))
     sampler = _sampler(args)
     with EnergyMonitor(sampler, sync=False) as mon:
         mon.begin_window("total")

@@ -24,7 +24,13 @@ from energylens.cli.options import (
 )
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.persistence import EXPRESSION_MODEL_ID
-from energylens.outputs import announce_written, atomic_file, check_output_path, existing_file
+from energylens.outputs import (
+    announce_written,
+    atomic_file,
+    check_output_path,
+    existing_file,
+    table_with_column,
+)
 
 __all__ = ["add_parser", "PREDICT_FORMATS"]
 
@@ -39,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
     predict.add_argument("configs", metavar="CONFIGS", help="configurations (CSV/Parquet, schema v1, energy_j optional)")
     predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet); written atomically; an existing "
-                         "file is replaced, and the command says so on stderr")
+                         "table predict wrote is replaced, and the command says so on stderr; any other file is refused")
     predict.add_argument("--level", type=level, default=DEFAULTS["level"],
                          help="prediction-interval level, strictly between 0 and 1 (0.9)")
     add_gpu_table_option(predict)
@@ -84,7 +90,9 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS)  # and every --gpu-table
+    check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS,
+                      replaces=("a table energylens predict wrote (one with energy_j_pred)",
+                                table_with_column("energy_j_pred")))  # and every --gpu-table
     apply_gpu_tables(args)
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False).reset_index(drop=True)  # parts align by row
@@ -109,7 +117,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
         parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
-    out = pd.concat([configs, *parts], axis=1)
+    new = [c for part in parts for c in part.columns]
+    stale = [c for c in configs.columns if c in set(new)]
+    if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
+        print(f"energylens predict: {args.configs} already has {', '.join(stale)}: replaced by this model's "
+              "predictions", file=sys.stderr)
+    out = pd.concat([configs.drop(columns=stale), *parts], axis=1)
     replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:
         if args.output.endswith(".parquet"):

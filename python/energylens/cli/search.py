@@ -20,7 +20,7 @@ from energylens.cli.options import (
     seed,
 )
 from energylens.errors import UnknownModelError
-from energylens.outputs import check_output_path
+from energylens.outputs import check_output_path, existing_file, image_file
 from energylens.profiles.files import check_csv_file, check_input_file, table_kind
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.store_dir import STORE_MARKER
@@ -187,7 +187,8 @@ def _read_candidates(path: str) -> pd.DataFrame:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     if args.plot:  # never one of the inputs: --model-file, --candidates, every --gpu-table
-        check_output_path(args.plot, inputs=command_inputs(args, "model_file", "candidates"), option="--plot")
+        check_output_path(args.plot, inputs=command_inputs(args, "model_file", "candidates"), option="--plot",
+                          replaces=("an image (PNG, PDF, SVG or JPEG)", image_file))
         check_plot_path(args.plot, option="--plot")  # the format too: before the search, not after it
     apply_gpu_tables(args)
     candidates = None
@@ -218,8 +219,11 @@ def _cmd_search(args: argparse.Namespace) -> int:
     else:
         print_result(result)
     if args.plot:
+        replaced = existing_file(args.plot)
         result.plot(args.plot)
         print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+        if replaced:
+            print(f"energylens search: replaced existing {args.plot}", file=sys.stderr)
     if result.empty:
         print(f"energylens search: {result.why_empty()}", file=sys.stderr)
         return 1
