@@ -88,3 +88,15 @@ def test_the_report_shows_every_headline_metric_and_ours_at_the_nearest_curve_si
     section = report.split("## Ours at ", 1)[1].split("##", 1)[0]
     assert section.startswith("50 rows") and "nearest to the 40 training rows" in section
     assert "| energylens | 50 |" in section
+
+
+def test_an_unknown_gpu_is_named_by_its_file_row_before_any_split_runs(tmp_path, capsys):
+    """A GPU typo at data row 22 surfaced after every split had run, printed once per method and split and
+    numbered by its position inside a split's held-out rows (row 20)."""
+    df = mlenergy_v2().head(60).reset_index(drop=True)
+    df.loc[21, "gpu"] = "HMB3"
+    path = tmp_path / "typo.csv"
+    df.to_csv(path, index=False)
+    assert cli_main(["evaluate", str(path), "--repeats", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("unknown GPU 'HMB3'") == 1 and "data row 22 (1-based" in err

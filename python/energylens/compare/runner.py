@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens.compare.inputs import shared_template_inputs
+from energylens.compare.inputs import shared_template_inputs, template_inputs
 from energylens.compare.methods import Method, check_method
 from energylens.compare.metrics import SLO_METRICS, _Groups, score_groups
 from energylens.compare.registry import default_methods
@@ -248,6 +248,10 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     fit_seconds: dict[str, float] = {}
     bar = _Progress(len(all_splits) * n_methods, progress)
     with shared_template_inputs(df, gpu_spec):  # the baselines' inputs: computed once, sliced per split
+        if methods is None:  # the built-in methods read them: a bad row fails now, by its row in the frame, not
+            with warnings.catch_warnings():  # once per split after the whole run, by its row in a split
+                warnings.simplefilter("ignore")  # (what warns, warns again where a method computes it)
+                template_inputs(df, gpu_spec)
         for sp in all_splits:
             test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
             groups = _Groups(test_ref, group_by)
