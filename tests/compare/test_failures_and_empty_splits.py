@@ -39,7 +39,7 @@ def test_a_method_failing_in_some_repeats_is_counted_and_named(tmp_path):
     s = res.summary().set_index("method")
     assert s.loc["flaky_oracle", "n_repeats"] == 2 and s.loc["flaky_oracle", "n_failed_repeats"] == 2
     assert s.loc["energylens", "n_repeats"] == 4 and s.loc["energylens", "n_failed_repeats"] == 0
-    assert failed_methods(res.table) == {"flaky_oracle": "failed in 2 of 4 splits: ValueError: diverged"}
+    assert failed_methods(res.table) == {"flaky_oracle": "failed in 2 of 4 splits of random: ValueError: diverged"}
     text = format_summary(res)
     assert "note: flaky_oracle's fit failed in 2 of 4 repeats; its figures average the other 2" in text
     report = write_report(res, tmp_path / "rep").read_text()
@@ -100,3 +100,29 @@ def test_an_unknown_gpu_is_named_by_its_file_row_before_any_split_runs(tmp_path,
     assert cli_main(["evaluate", str(path), "--repeats", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("unknown GPU 'HMB3'") == 1 and "data row 22 (1-based" in err
+
+
+class _FailsWithoutOneModel(_Flaky):
+    """Fails in the leave-one-model-out folds that hold out either of two models."""
+
+    name = "picky_oracle"
+
+    def fit(self, train):
+        models = set(train["model"])
+        if not {"meta-llama/Meta-Llama-3.1-8B-Instruct", "google/gemma-2-9b-it"} <= models:
+            raise ValueError("needs both")
+        return self
+
+
+def test_failed_folds_of_a_leave_one_out_split_are_counted_and_named():
+    """Leave-one-model-out folds all carry repeat 0: a failed fold vanished from the figures, the summary
+    said n_failed_repeats 0, and evaluate exited 0."""
+    df = mlenergy_v2()
+    assert {"meta-llama/Meta-Llama-3.1-8B-Instruct", "google/gemma-2-9b-it"} <= set(df["model"])
+    res = run_evaluation(df, train_size=50, repeats=1, splits=["unseen_model"], progress=False,
+                         methods=lambda s: [ClosedForm(seed=s), _FailsWithoutOneModel(s)])
+    n_folds = df["model"].nunique()
+    s = res.summary().set_index("method")
+    assert s.loc["picky_oracle", "n_failed_repeats"] == 2 and s.loc["energylens", "n_failed_repeats"] == 0
+    assert failed_methods(res.table) == {
+        "picky_oracle": f"failed in 2 of {n_folds} folds of unseen_model: ValueError: needs both"}

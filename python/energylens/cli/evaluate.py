@@ -84,27 +84,31 @@ def _split_list(s: str | None) -> list[str] | None:
 
 
 def failed_methods(table) -> dict[str, str]:
-    """Methods that failed in the headline split (``random``; every split where the evaluation has no
-    random split), each with its first error message there: a method with no finite metric at all (scored
-    only on other splits, e.g. the larger training sets of ``curve``, it has no headline row), or one whose
-    fit failed in some of the splits ("failed in 2 of 4 splits: ..."; its figures average the others)."""
+    """Methods with a failed fit, each with its first error message: one with no finite metric in the
+    headline split (``random``; every split where the evaluation has no random split), or one whose fit
+    failed in some of the units of any split: a repeat, or a fold of a leave-one-out split (``detail``
+    names it) ("failed in 2 of 29 folds of unseen_model: ..."; its figures average the others, so they
+    are not comparable with a method scored on every fold)."""
     out: dict[str, str] = {}
     if table.empty:
         return out
     headline = (table["split"] == "random").any()
-    split_key = [c for c in ("split", "variant", "train_size", "repeat") if c in table.columns]
+    unit_key = [c for c in ("split", "variant", "train_size", "repeat", "detail") if c in table.columns]
     for name, g in table.groupby("method", sort=False):
-        g = g[g["split"] == "random"] if headline else g
+        head = g[g["split"] == "random"] if headline else g
         errs = g["error"].dropna().astype(str)
         errs = errs[errs != ""]
         first = errs.iloc[0] if len(errs) else "no group could be scored"
         scored = g[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=1)
-        if not len(g) or not scored.any():
+        if not len(head) or not scored[head.index].any():
             out[str(name)] = first
             continue
-        per_split = scored.groupby([g[c] for c in split_key], dropna=False).any()
-        if not per_split.all():
-            out[str(name)] = f"failed in {int((~per_split).sum())} of {len(per_split)} splits: {first}"
+        per_unit = scored.groupby([g[c] for c in unit_key], dropna=False).any()
+        if not per_unit.all():
+            failed = (~per_unit).groupby(level=0, sort=False).agg(["sum", "size"])
+            parts = [f"{int(n)} of {int(m)} {'folds' if split.startswith('unseen') else 'splits'} of {split}"
+                     for split, (n, m) in failed.iterrows() if n]
+            out[str(name)] = f"failed in {', '.join(parts)}: {first}"
     return out
 
 

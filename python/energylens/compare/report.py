@@ -142,9 +142,9 @@ def _notes(result: EvaluationResult) -> list[str]:
                   + " (measured = the method has no latency model).")
     errs = t[t["error"].astype(bool)]
     if not errs.empty:  # one failed fit leaves a row per group of its split: count the splits
-        key = [c for c in ("split", "variant", "train_size", "repeat") if c in errs.columns]
+        key = [c for c in ("split", "variant", "train_size", "repeat", "detail") if c in errs.columns]
         md.append("- Failed fits (NaN metrics, not averaged in): " + "; ".join(
-            f"{m}: {len(e.drop_duplicates(key))} splits" for m, e in errs.groupby("method")))
+            f"{m}: {len(e.drop_duplicates(key))} splits or folds" for m, e in errs.groupby("method")))
     return md + [""]
 
 

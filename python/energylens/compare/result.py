@@ -50,7 +50,8 @@ def summarize(table: pd.DataFrame,
     :func:`energylens.compare.metrics.serving_metrics`). With a TPOT SLO, ``top1_strict`` and ``slo_violation`` (means over groups) too.
     Columns: ``by``, each metric and ``<metric>_std``, ``n_groups`` (Top-1 groups per repeat),
     ``n_repeats`` (repeats with any score: a repeat whose fit failed is not averaged in) and
-    ``n_failed_repeats`` (repeats of the key with no score at all).
+    ``n_failed_repeats`` (repeats of the key with no score at all; for a leave-one-out split, whose folds
+    share one repeat, the folds with no score, named by ``detail``).
     """
     by = list(by)
     missing = [c for c in by if c not in table.columns]
@@ -95,6 +96,14 @@ def summarize(table: pd.DataFrame,
         out["n_repeats"] = g["_scored"].sum()
         out["n_failed_repeats"] = g.size() - out["n_repeats"]
         out = out.reset_index()
+    if "detail" in t.columns and "detail" not in by:  # a leave-one-out split's folds share repeat 0: count
+        units = by + [c for c in ("repeat", "detail") if c not in by]  # each fold that failed, not the repeat
+        t["_scored"] = t[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=1)
+        scored_unit = t.groupby(units, sort=False, dropna=False)["_scored"].any().reset_index()
+        failed = (~scored_unit["_scored"]).groupby([scored_unit[c] for c in by], sort=False, dropna=False).sum()
+        failed = failed.rename("_failed_units").reset_index()
+        out = out.merge(failed, on=by, how="left")
+        out["n_failed_repeats"] = out["_failed_units"].fillna(0).astype(int)
     cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats", "n_failed_repeats"]
     return out[cols]
 
