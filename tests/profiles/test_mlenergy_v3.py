@@ -112,6 +112,16 @@ def test_unknown_architecture_and_gpu(tmp_path):
         mlenergy_v3(excerpt(tmp_path, [row(gpu_model="Z9000")], "g.csv"))
 
 
+def test_a_latency_that_is_not_a_number_is_an_error_and_a_blank_one_is_not_measured(tmp_path):
+    """'14.4 ms' was read as a blank: the row silently left the latency model's data."""
+    path = excerpt(tmp_path, [row(), row(), row(median_itl_ms="14.4 ms")])
+    with pytest.raises(ProfileSchemaError, match=r"column 'median_itl_ms': non-numeric value.*data row 3") as ei:
+        mlenergy_v3(path)
+    assert str(path) in str(ei.value) and ei.value.rows == [2]
+    df = mlenergy_v3(excerpt(tmp_path, [row(), row(median_itl_ms="")], "blank.csv"))
+    assert df["tpot_s"].isna().tolist() == [False, True]
+
+
 def test_not_a_v3_file(tmp_path):
     p = tmp_path / "x.csv"
     pd.DataFrame([row()]).drop(columns=["task"]).to_csv(p, index=False)

@@ -661,3 +661,15 @@ def test_an_unknown_dense_model_with_every_shape_column_is_not_called_estimated(
         warnings.simplefilter("error")
         got = load_profiles(rows)
     assert (got["architecture"] == "dense").all() and (got["n_experts"] == 1).all()
+
+
+def test_feature_read_columns_are_checked_by_column_and_row():
+    """video_frames = -4 was accepted and lowered the prediction; scale_up_domain_gpus = 0 failed later with
+    a 0-based row and no file."""
+    rows = good_frame(3).assign(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.8, modality="video",
+                                video_frames=[-4, 0, 32], scale_up_domain_gpus=[8, 0, np.nan])
+    with pytest.raises(ProfileSchemaError, match=r"column 'video_frames': must be >= 0 .* data row 1 \(1-based") as ei:
+        load_profiles(rows)
+    assert "column 'scale_up_domain_gpus': must be a whole number of GPUs >= 1 in data row 2" in str(ei.value)
+    ok = load_profiles(rows.assign(video_frames=[4, 0, 32], scale_up_domain_gpus=[8, np.nan, 16]))
+    assert ok["video_frames"].tolist() == [4, 0, 32]

@@ -112,6 +112,17 @@ def _rows_phrase(mask: np.ndarray) -> str:
     return f"data row{'s' if len(rows) != 1 else ''} {shown} (1-based)"
 
 
+def _milliseconds(raw: pd.DataFrame, column: str, src: str) -> pd.Series:
+    """A latency column as numbers: a blank cell is "not measured" (NaN); one that is not a number is an error,
+    not a blank ('14.4 ms' silently left the latency model's data)."""
+    values = pd.to_numeric(raw[column], errors="coerce")
+    text = raw[column].astype(str).str.strip()
+    unparsed = values.isna() & raw[column].notna() & (text != "") & (text.str.lower() != "nan")
+    if unparsed.any():
+        _fail(src, column, unparsed.to_numpy(), "non-numeric value (milliseconds, a number)")
+    return values
+
+
 def _fail(src: str, column: str, mask: np.ndarray, reason: str) -> None:
     raise ProfileSchemaError(f"{src}: column {column!r}: {reason} ({_rows_phrase(mask)})", source=src,
                              column=column, rows=np.flatnonzero(mask).tolist())  # zero-based, as errors.py says
@@ -213,7 +224,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["architecture"] = arch.to_numpy()
     df["precision"] = raw["weight_precision"].astype(str)
     df["modality"] = _modality(raw, task, unknown)
-    df["tpot_s"] = pd.to_numeric(raw["median_itl_ms"], errors="coerce") / 1000.0
+    df["tpot_s"] = _milliseconds(raw, "median_itl_ms", src) / 1000.0
     assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
     df["input_tokens"] = np.where(np.isnan(given_tokens), assumed, given_tokens)
     if "active_params_b" not in df.columns:  # activated_params_billions is optional: the table's, else params_b

@@ -26,6 +26,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.feature_columns import check_feature_columns
 from energylens.profiles.files import check_csv_file, check_input_file, table_kind
 from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
@@ -252,6 +253,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     problems = _Problems(len(frame))
     out = _parse_numeric(frame, required, problems)
     _check_ranges(frame, out, problems)
+    check_feature_columns(frame, problems)
     _parse_text(frame, out, problems)
     frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid)
 
