@@ -121,6 +121,7 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     print(f"{args.profiles}: {why}; fitted the latency model only")
     print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
           f"{ls.status}, training MAPE {ls.train_mape:.3f}")
+    _warn_latency_units(profiles, ls.train_mape)
     _print_design(ls)
     _print_params(lat)
     if lat.calibration is not None:
@@ -165,6 +166,30 @@ def _warn_poor_fit(model, train_mape: float) -> None:
              else "")
           + ": check that energy_j is in joules per request (not mJ, Wh or per token) and that the rows measure "
           "one kind of thing", file=sys.stderr)
+
+
+#: Slowest plausible time per output token of a served LLM (s): slower suggests milliseconds read as seconds.
+SLOWEST_TPOT_S = 2.0
+
+
+def _warn_latency_units(profiles, latency_mape: float | None) -> None:
+    """A warning on stderr when the latency columns look like milliseconds (TPOT above a couple of seconds
+    per token) or the latency fit is poor: TPOT feeds the energy fit too, so both suffer without a word."""
+    slow = {}
+    for col, limit in (("tpot_s", SLOWEST_TPOT_S), ("ttft_s", 1000 * SLOWEST_TPOT_S)):
+        if col in profiles.columns:
+            v = profiles[col].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size and float(np.median(v)) > limit:
+                slow[col] = float(np.median(v))
+    if slow:
+        print("energylens fit: warning: " + ", ".join(f"median {c} is {v:g} s" for c, v in slow.items())
+              + f": no served LLM takes that long per token; is it in milliseconds? (the columns are seconds: divide "
+              "by 1000)", file=sys.stderr)
+    elif latency_mape is not None and latency_mape > POOR_FIT_MAPE:
+        print(f"energylens fit: warning: the latency model's training MAPE {latency_mape:.3g} is above "
+              f"{POOR_FIT_MAPE:g}: check that tpot_s / ttft_s are in seconds and that the rows measure one kind of "
+              "thing (TPOT also feeds the energy fit)", file=sys.stderr)
 
 
 #: Rows x (1 + bootstrap refits) above which `fit` says up front what it is doing (about 10 s on 2 cores).
@@ -224,6 +249,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
+        _warn_latency_units(profiles, ls.train_mape)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
     replaced = existing_file(args.output)
