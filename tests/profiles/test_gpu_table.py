@@ -203,6 +203,8 @@ def test_inline_columns_fill_blank_cells_but_never_change_filled_ones():
     (dict(gpu_hbm_bw_gbs=4000, gpu_peak_bf16_tflops=800, gpu_tdp_w=600), "gpu_interconnect_bw_gbs", "lacks"),
     (dict(gpu_hbm_bw_gbs=4.0, gpu_peak_bf16_tflops=800, gpu_tdp_w=600, gpu_interconnect_bw_gbs=400),
      "gpu_hbm_bw_gbs", "sane range"),
+    (dict(gpu_hbm_bw_gbs=4000, gpu_peak_bf16_tflops=0.8, gpu_tdp_w=600, gpu_interconnect_bw_gbs=400),  # PFLOP/s
+     "gpu_peak_bf16_tflops", "sane range"),
 ])
 def test_bad_inline_columns_are_located(cols, column, what):
     df = _profile("Z9", **cols)

@@ -121,7 +121,10 @@ INLINE_COLUMNS: dict[str, str] = {f"gpu_{c}": c for c in GPU_NUMERIC_COLUMNS}
 _RANGES: dict[str, tuple[float, float]] = {
     "memory_gb": (1.0, 4096.0), "hbm_bw_gbs": (50.0, 50000.0), "tdp_w": (10.0, 5000.0),
     "interconnect_bw_gbs": (1.0, 50000.0), "scale_up_domain_gpus": (1.0, 100000.0),
-    "scale_out_bw_gbs": (1.0, 50000.0), **{c: (0.1, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
+    "scale_out_bw_gbs": (1.0, 50000.0),
+    # tensor-core peaks below 5 TFLOP/s are a unit slip (0.8 for 800: PFLOP/s), not a GPU anyone serves an LLM on
+    # (the table's lowest 16-bit peak is 121, a 2016 P100's 21); plain fp32 from 1
+    **{c: (1.0 if "fp32" in c else 5.0, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
 }
 #: What a GPU needs for the energy template (plus one of the 16-bit peaks).
 _NEEDED = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")
