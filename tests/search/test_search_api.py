@@ -223,6 +223,16 @@ def test_every_rejection_reason_has_a_remedy_naming_real_cli_options():
         assert named and named <= options, (reason, named - options)
 
 
+def test_the_weights_remedy_suggests_only_formats_smaller_than_those_searched(model):
+    base = {"input_tokens": 512, "output_tokens": 256, "energy_model": model, "tp": [1], "max_num_seqs": [8]}
+    bf16 = energylens.search(L70, "A100-SXM4-40GB", **base).why_empty()
+    assert "(--precision fp8 or int4)" in bf16
+    fp8 = energylens.search(L70, "A100-SXM4-40GB", precision="fp8", **base).why_empty()
+    assert "(--precision int4)" in fp8 and "fp8 or" not in fp8
+    four = energylens.search("meta-llama/Llama-3.1-405B-Instruct", "A100-SXM4-40GB", precision="int4", **base)
+    assert "--precision" not in four.why_empty() and "add GPUs with more memory" in four.why_empty()
+
+
 def test_the_weights_remedy_widens_an_empty_space_into_a_feasible_one(model):
     """The remedy's own suggestions (a smaller weight format, pipeline stages, fp8 KV) are values the
     search accepts, and they turn 70B on two 40 GB A100s into feasible candidates."""

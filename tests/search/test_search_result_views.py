@@ -275,3 +275,17 @@ def test_configurations_outside_the_fitted_range_are_flagged_as_predict_flags_th
                                energy_model=model, bootstrap=False)
     assert not inside.top["extrapolated"].any() and inside.settings["extrapolation"] is None
     assert "listed configurations lie outside" not in inside.summary()
+
+
+def test_the_margin_is_explained_in_the_objectives_units(model):
+    """Per output token, the runner-up's excess was computed per request (J), so the term named could be the
+    wrong one and printed '+0 J'; the terms are compared as shares of the objective now."""
+    r = energylens.search(L8, "H100", input_tokens=512, output_tokens=[64, 1024], tp=[1], max_num_seqs=[64],
+                          per_token=True, energy_model=model, bootstrap=False)
+    best, second = r.top.iloc[0], r.top.iloc[1]
+    assert second["energy_j"] < best["energy_j"]  # per request the runner-up is cheaper: only per token it loses
+    terms = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
+    diff = {t: second[t] / second["output_tokens"] - best[t] / best["output_tokens"] for t in terms}
+    top = max(diff, key=diff.get)
+    text = r.explain(0)
+    assert f"({diff[top]:+.3g} J per output token)." in text

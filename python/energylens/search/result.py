@@ -158,8 +158,19 @@ class SearchResult:
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
-        remedy = f"; to widen the space: {REMEDIES[main]}" if main in REMEDIES else ""
+        remedy = f"; to widen the space: {self._remedy(main)}" if main in REMEDIES else ""
         return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
+
+    def _remedy(self, reason: str) -> str:
+        """:data:`REMEDIES`, with the weights' "smaller format" naming only formats smaller than every one
+        searched (DeepSeek-V3 searched in its fp8 was told to try --precision fp8)."""
+        if reason != "memory_weights":
+            return REMEDIES[reason]
+        searched = [tables.bytes_per_param(p) for p in self.settings.get("precisions") or ["bf16"]]
+        smaller = [p for p in ("fp8", "int4") if tables.bytes_per_param(p) < min(searched)]
+        fmt = f"store them in a smaller format (--precision {' or '.join(smaller)}) or " if smaller else ""
+        return ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, --ep for MoE models), "
+                f"{fmt}add GPUs with more memory")
 
     def _confidence_remedy(self) -> str:
         """", or lower --limit-confidence ..." when limits were applied at a confidence above 0.5 ("" otherwise)."""
@@ -252,11 +263,24 @@ class SearchResult:
             elif not margin > 1e-12:  # an exact tie (e.g. EP on or off where the model prices both alike)
                 text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
             else:
-                diffs = {t: float(s[t]) - float(r[t]) for t in TERMS}
-                term = max(diffs, key=lambda t: diffs[t])
-                text += (f" It beats {self.label(s)} by {margin:.1%}, mostly in {_TERM_WORDS[term]} "
-                         f"({diffs[term]:+.3g} J).")
+                text += f" It beats {self.label(s)} by {margin:.1%}" + self._margin_term(r, s) + "."
         return text
+
+    def _margin_term(self, r: pd.Series, s: pd.Series) -> str:
+        """", mostly in <term> (+x unit)": the energy term that adds most to the runner-up's objective over the
+        best's, each term in the objective's own units (per output token, x carbon: a term's share of the
+        objective), so the comparison is the one the margin states; empty when no term is higher."""
+        def per_objective(row: pd.Series, t: str) -> float:
+            e = float(row["energy_j"])
+            return float(row[t]) * float(row["objective"]) / e if e > 0 else math.nan
+
+        diffs = {t: per_objective(s, t) - per_objective(r, t) for t in TERMS}
+        term = max(diffs, key=lambda t: diffs[t] if math.isfinite(diffs[t]) else -math.inf)
+        if not diffs[term] > 0:
+            return ""
+        unit = self.objective.split("(", 1)[1].rstrip(")") if "(" in self.objective else self.objective
+        same_units = self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token")
+        return f", mostly in {_TERM_WORDS[term]} ({diffs[term]:+.3g} {'J' if same_units else unit})"
 
     def table(self, n: int | None = None) -> str:
         """Plain-text table of the top ``n`` (all kept if None)."""
