@@ -184,7 +184,7 @@ def _warn_latency_units(profiles, latency_mape: float | None) -> None:
                 slow[col] = float(np.median(v))
     if slow:
         print("energylens fit: warning: " + ", ".join(f"median {c} is {v:g} s" for c, v in slow.items())
-              + f": no served LLM takes that long per token; is it in milliseconds? (the columns are seconds: divide "
+              + ": no served LLM takes that long per token; is it in milliseconds? (the columns are seconds: divide "
               "by 1000)", file=sys.stderr)
     elif latency_mape is not None and latency_mape > POOR_FIT_MAPE:
         print(f"energylens fit: warning: the latency model's training MAPE {latency_mape:.3g} is above "
