@@ -153,3 +153,8 @@ def test_cli_fit_and_evaluate_with_a_prior(tmp_path, a100, h100_prior, capsys):
     assert all(f"\n{m} " in out for m in ("energylens", "energylens+model", "energylens+prior", "energylens+model+prior"))
     assert cli_main(["evaluate", "bundled", "--prior", "bundled", "--no-progress"]) == 2
     assert "the prior was fitted on the rows it would be scored on" in capsys.readouterr().err
+    # the same rows under another name (a copy of the bundled CSV, the shared ML.ENERGY v2 file): by content
+    copy = tmp_path / "copy.csv"
+    mlenergy_v2().iloc[[5, 9, 2]].to_csv(copy, index=False)
+    assert cli_main(["evaluate", str(copy), "--prior", "bundled", "--no-progress"]) == 2
+    assert "3 of the 3 rows of" in capsys.readouterr().err

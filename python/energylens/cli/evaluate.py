@@ -32,6 +32,7 @@ from energylens.compare.runner import run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.model import EnergyModel
 from energylens.outputs import atomic_dir, check_report_dir
+from energylens.profiles.datasets import mlenergy_v2
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods", "REPORT_FILES", "write_report_folder"]
 
@@ -129,6 +130,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles)
+    _check_prior_data(args, profiles)
     _check_slo(args, profiles)
     asked = _split_list(args.splits) or SPLIT_NAMES
     with extra_methods(_extras(args), _split_list(args.methods)) as names:
@@ -207,9 +209,6 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
         out[name] = lambda seed, _gpu, name=name: ClosedForm(name=name, seed=seed, calibration=key)
     check_prior_options(args)
     _check_train_size(args)
-    if args.prior == "bundled" and args.profiles == "bundled":
-        raise ValueError("--prior bundled on the bundled rows: the prior was fitted on the rows it would be scored "
-                         "on; evaluate other profiles, or pass a prior fitted on other data (a model file)")
     if args.prior is not None:  # resolved once (a model file is read here, not per fit)
         opts = {k: EnergyModel(prior=args.prior, prior_weight=args.prior_weight).options[k]
                 for k in ("prior", "prior_weight")}
@@ -219,6 +218,37 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
             out[both] = lambda seed, _gpu: ClosedForm(name=both, seed=seed, calibration=args.calibrate,
                                                       model_options=opts)
     return out
+
+
+#: The columns that identify a measurement: the same values in a row of the profiles and of the bundled data
+#: mean the same measured row (energies to 9 significant digits, as CSV round trips keep them).
+_MEASUREMENT_KEY = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j")
+
+
+def _measurement_keys(df) -> list[tuple]:
+    cols = [np.round(df[c].to_numpy(dtype=float), 6) for c in _MEASUREMENT_KEY[:-1]]
+    cols.append(np.array([float(f"{v:.9g}") for v in df["energy_j"].to_numpy(dtype=float)]))
+    return list(zip(*cols, strict=True))
+
+
+def _check_prior_data(args: argparse.Namespace, profiles) -> None:
+    """``--prior bundled`` on profiles holding rows of the bundled data (a copy of its CSV under another
+    name, the shared ML.ENERGY v2 file): the prior was fitted on rows it would be scored on. Checked by
+    content, not by the name 'bundled' alone."""
+    if args.prior != "bundled":
+        return
+    if args.profiles == "bundled":
+        raise ValueError("--prior bundled on the bundled rows: the prior was fitted on the rows it would be scored "
+                         "on; evaluate other profiles, or pass a prior fitted on other data (a model file)")
+    ours = set(_measurement_keys(mlenergy_v2()))
+    theirs = np.array([k in ours for k in _measurement_keys(profiles)], dtype=bool)
+    shared = int(np.sum(theirs))
+    if shared:
+        first = int(np.flatnonzero(theirs)[0]) + 1
+        raise ValueError(f"--prior bundled: {shared} of the {len(profiles)} rows of {args.profiles} are measurements "
+                         f"of the bundled data the prior was fitted on (the first: data row {first}), so its scores "
+                         "would be fitted on rows they are scored on; evaluate other profiles, or pass a prior fitted "
+                         "on other data (a model file)")
 
 
 def _check_train_size(args: argparse.Namespace) -> None:
