@@ -168,6 +168,11 @@ def test_unseen_batch_split_uses_the_configured_cap_over_the_measured_batch():
     with_gaps = df.assign(max_num_seqs=[64, np.nan, 128, 128, 256])  # not filled everywhere: the measured batch
     (g,) = S.unseen_batch_split(with_gaps, ("task", "model", "gpu"))
     assert list(g.train_idx) == [0, 1]
+    # per group: a gap in one group leaves the other group on its caps (one row used to switch the whole table)
+    other = df.assign(model="b", batch_size=[64.0, 130.0, 60.0, 100.0, 256.0])  # measured order differs from caps
+    both = pd.concat([with_gaps, other], ignore_index=True)
+    (b,) = S.unseen_batch_split(both, ("task", "model", "gpu"))
+    assert list(b.train_idx) == [0, 1, 5, 6]  # model b by its caps: 64, 64 | 128, 128, 256
 
 
 def test_unseen_gpu_and_model_splits(frame):

@@ -96,24 +96,25 @@ def curve_splits(n_rows: int, sizes: Iterable[int] = CURVE_SIZES, repeats: int =
 def unseen_batch_split(df: pd.DataFrame, group_by: Sequence[str]) -> list[Split]:
     """Per group, train on the smaller half of its distinct batch sizes, test on the larger.
 
-    Batch sizes are the configured ``max_batch_size`` or ``max_num_seqs`` where that column is filled (the
-    knob an operator sets; the ML.ENERGY v3 reader fills ``max_num_seqs``), else ``batch_size`` (the
-    measured running batch, which differs between rows of one setting). With ``n`` distinct batch sizes the
-    smallest ``n // 2`` go to training; a group with a single batch size goes entirely to training (it has
-    no larger half).
+    Batch sizes are, per group, the configured ``max_batch_size`` or ``max_num_seqs`` where that column is
+    filled on every row of the group (the knob an operator sets; the ML.ENERGY v3 reader fills
+    ``max_num_seqs``), else ``batch_size`` (the measured running batch, which differs between rows of one
+    setting). (One row without the setting used to switch every group of the table to ``batch_size``.) With
+    ``n`` distinct batch sizes the smallest ``n // 2`` go to training; a group with a single batch size goes
+    entirely to training (it has no larger half).
     """
     codes = _group_codes(df, group_by)
-    col = next((c for c in ("max_batch_size", "max_num_seqs")
-                if c in df.columns and np.isfinite(df[c].to_numpy(dtype=float)).all()), "batch_size")
-    b = df[col].to_numpy(dtype=float)
+    settings = [df[c].to_numpy(dtype=float) for c in ("max_batch_size", "max_num_seqs") if c in df.columns]
+    measured = df["batch_size"].to_numpy(dtype=float)
     is_train = np.zeros(len(df), dtype=bool)
     for code in np.unique(codes):
         idx = np.flatnonzero(codes == code)
-        sizes = np.unique(b[idx])
+        b = next((v[idx] for v in settings if np.isfinite(v[idx]).all()), measured[idx])  # aligned with idx
+        sizes = np.unique(b)
         if sizes.size < 2:
             is_train[idx] = True
             continue
-        is_train[idx] = b[idx] <= sizes[sizes.size // 2 - 1]
+        is_train[idx] = b <= sizes[sizes.size // 2 - 1]
     if not is_train.any() or is_train.all():
         return []
     return [Split("unseen_batch", "", "", 0, np.flatnonzero(is_train), np.flatnonzero(~is_train))]
