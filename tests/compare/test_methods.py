@@ -90,6 +90,8 @@ def test_every_method_fits_and_predicts(frame, name):
 def test_unknown_method_name():
     with pytest.raises(ValueError, match="unknown method"):
         registry.default_methods(include=("nope",))
+    with pytest.raises(ValueError, match=r"method\(s\) \['energylens'\] named more than once"):
+        registry.default_methods(include=("energylens", "llmcarbon", "energylens"))  # ran twice, merged into one
     with pytest.raises(ValueError, match="unknown ensemble kind"):
         baselines.EnsembleRegressor("svm")
 

@@ -51,13 +51,16 @@ def default_methods(seed: int = 0, gpu_spec: GpuSpecFn | None = None,
     """Fresh, unfitted instances of the compared methods (ours first), seeded with ``seed``.
 
     ``include`` picks a subset by name (from :func:`method_names`); ``ValueError`` on an unknown
-    name.
+    name or one named twice.
     """
     known = method_names()
     names = known if include is None else tuple(include)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; known: {list(known)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # each would run, and their rows be merged into one line of the summary
+        raise ValueError(f"method(s) {repeated} named more than once; name each once")
     factories: Mapping[str, Callable[[], Method]] = {
         "energylens": lambda: ClosedForm(seed=seed),
         "latency_proxy": LatencyProxy,
