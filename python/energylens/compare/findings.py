@@ -28,26 +28,31 @@ def random_summary(result: EvaluationResult) -> pd.DataFrame:
     return summarize(t, by=("method",)).set_index("method")
 
 
-def _groups_of(result: EvaluationResult, split: str) -> pd.DataFrame:
-    """One row per (split instance, group) of ``split``: the first method's rows (every method has the same)."""
+def _groups_of(result: EvaluationResult, split: str, method: str | None = None) -> pd.DataFrame:
+    """One row per (split instance, group) of ``split``: ``method``'s rows (default the first method's; the
+    groups and held-out rows are every method's, but the candidates of a group under a TPOT limit are the
+    method's own)."""
     t = result.table
     if t.empty:
         return t
     t = t[t["split"] == split]
     if t.empty:
         return t
-    return t[t["method"] == t["method"].iloc[0]]
+    return t[t["method"] == (t["method"].iloc[0] if method is None else method)]
 
 
-def chance_top1(result: EvaluationResult, split: str = "random") -> float:
-    """Top-1 of a uniformly random pick among the same candidates: mean of ``1 / candidates`` over the groups
-    with at least two (measured ties aside); NaN without such groups."""
-    g = _groups_of(result, split)
+def chance_top1(result: EvaluationResult, split: str = "random", method: str | None = None) -> float:
+    """Top-1 of a uniformly random pick among ``method``'s candidates (default the first method's): per
+    repeat the mean of ``1 / candidates`` over the groups with at least two (measured ties aside), then the
+    mean over repeats, as Top-1 itself is averaged; NaN without such groups."""
+    g = _groups_of(result, split, method)
     if g.empty:
         return float("nan")
-    n = g["n_candidates"].to_numpy(dtype=float)
-    n = n[n >= 2]
-    return float(np.mean(1.0 / n)) if n.size else float("nan")
+    g = g[g["n_candidates"].to_numpy(dtype=float) >= 2]
+    if g.empty:
+        return float("nan")
+    per = (1.0 / g["n_candidates"].astype(float)).groupby(g["repeat"] if "repeat" in g else 0).mean()
+    return float(per.mean())
 
 
 def candidates_per_group(result: EvaluationResult, split: str = "random") -> float:
@@ -116,7 +121,7 @@ def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
     return ("- **wilkins2024** (Wilkins, Keshav and Mortier 2024, e = a0 tin + a1 tout + a2 tin tout) is "
             "fitted by least squares per (model, GPU), as published. It has no TP, PP or batch term, so it "
             "orders a group's configurations by their token counts only: its Top-1 on the random split is "
-            f"{_metric(s, 'wilkins2024', 'top1'):.3f}, against {chance_top1(result):.3f} for a uniformly "
+            f"{_metric(s, 'wilkins2024', 'top1'):.3f}, against {chance_top1(result, method='wilkins2024'):.3f} for a uniformly "
             "random pick among the same candidates. A (model, GPU) with too few training rows was predicted "
             "by a pooled per-GPU fit of energy per active parameter (our choice; share of held-out rows so "
             f"predicted, per split: {pooled_txt}).")
