@@ -264,17 +264,27 @@ class ReplaySource final : public PowerSource {
     const std::int64_t shift = rebase_ ? start_ns_ - first_ns_ : 0;
     while (next_ < samples_.size()) {
       PowerSample s = samples_[next_];
-      if (realtime_) {
-        const double due = static_cast<double>(s.t_ns - first_ns_) / speed_;
-        if (static_cast<double>(now_ns - start_ns_) < due) break;
+      const double due = static_cast<double>(s.t_ns - first_ns_) / speed_;
+      if (realtime_ && static_cast<double>(now_ns - start_ns_) < due) break;
+      // Rebased and played in real time at `speed`, a sample is stamped when it is delivered, on the timeline
+      // the windows are measured on (it was stamped (t - first) after start, up to 1.5 s in the future at
+      // speed 4, so a window read idle power while the load step had played).
+      // The trace then plays `speed` times faster: power values kept, the energy counter scaled by 1 / speed,
+      // so that both give a window the energy of the compressed profile.
+      if (rebase_ && realtime_) {
+        s.t_ns = start_ns_ + static_cast<std::int64_t>(due);
+        s.energy_j /= speed_;  // (NaN stays NaN)
+      } else {
+        s.t_ns += shift;
       }
-      s.t_ns += shift;
       out.push_back(s);
       ++next_;
     }
   }
   std::int64_t poll_interval_ns() const override { return realtime_ ? 10'000'000 : 1'000'000; }
-  std::int64_t update_period_ns() const override { return period_ns_; }
+  std::int64_t update_period_ns() const override {
+    return rebase_ && realtime_ ? static_cast<std::int64_t>(static_cast<double>(period_ns_) / speed_) : period_ns_;
+  }
   bool period_detected() const override { return period_ns_ > 0; }
   bool exhausted() const override { return next_ >= samples_.size(); }
 

@@ -16,6 +16,7 @@ from energylens.measure.monitor import (
     PowerSampler,
     ShortWindowWarning,
     mark,
+    steady_now_ns,
 )
 from energylens.measure.trace import Trace
 
@@ -212,6 +213,27 @@ def test_realtime_replay_feeds_windows_like_a_live_source():
     assert m.avg_power_w == pytest.approx(400.0, rel=1e-6)
     with pytest.raises(TypeError):
         PowerSampler.replay(42)
+
+
+def test_a_faster_replay_stamps_samples_when_they_appear_and_its_counter_agrees(h200_trace):
+    """speed=4 delivered samples 4x faster but stamped them on the recorded time: the latest stamp lay 1.5 s in
+    the future and a 0.5 s window read idle power while the load step had played."""
+    replay = PowerSampler.replay(h200_trace, realtime=True, speed=4.0)
+    with EnergyMonitor(replay, sync=False) as mon:
+        time.sleep(0.15)  # trace time 0.6 s
+        mon.begin_window("w")
+        time.sleep(0.35)  # 1.4 s of trace (it lasts 2.7 s): into the load step
+        m = mon.end_window("w")
+        assert replay.samples()["t_ns"].max() <= steady_now_ns()  # nothing stamped in the future
+    full = PowerSampler.replay(h200_trace, realtime=False, rebase=False)
+    with EnergyMonitor(full, sync=False, wait=False) as slow:
+        time.sleep(0.05)  # (every sample at the first poll)
+        t0 = int(h200_trace.samples["t_ns"].min())
+        a, b = m.start_ns - replay.start_ns, m.end_ns - replay.start_ns  # the same stretch of the trace, x4
+        same = slow.measure("w", t0 + 4 * a, t0 + 4 * b)
+    assert m.avg_power_w == pytest.approx(same.avg_power_w, rel=0.05)  # power kept, time compressed
+    assert m.energy_j == pytest.approx(same.energy_j / 4, rel=0.05)
+    assert m.counter_energy_j == pytest.approx(m.energy_j, rel=0.1)  # counter scaled with the time
 
 
 def test_real_h200_trace_replays_and_its_counter_agrees_with_instant_power(h200_trace):

@@ -239,7 +239,9 @@ class PowerSampler:
                ring_capacity: int = 1 << 16) -> PowerSampler:
         """Replay the samples of a :class:`~energylens.measure.trace.Trace` (or a path to a saved one).
 
-        ``realtime``: samples appear as their time passes (``speed`` times faster); otherwise all at
+        ``realtime``: samples appear as their time passes (``speed`` times faster: with ``rebase`` the trace
+        then plays compressed, each sample stamped when it appears, power values kept and energy-counter
+        readings divided by ``speed``, so power and counter agree on a window); otherwise all at
         the first poll. ``rebase``: shift times so the first sample lands at ``start()``; otherwise
         the recorded ``t_ns`` are kept.
         """
