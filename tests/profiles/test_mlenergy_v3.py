@@ -122,6 +122,13 @@ def test_a_latency_that_is_not_a_number_is_an_error_and_a_blank_one_is_not_measu
     assert df["tpot_s"].isna().tolist() == [False, True]
 
 
+def test_a_compressed_export_is_recognised_by_its_header(tmp_path):
+    """An export saved as .csv.gz was read as a schema table: 'missing required column(s) model, params_b'."""
+    plain = excerpt(tmp_path, [row(), row(max_num_seqs=32, avg_batch_size=31.0)])
+    packed = excerpt(tmp_path, [row(), row(max_num_seqs=32, avg_batch_size=31.0)], "llm_configs_h100.csv.gz")
+    pd.testing.assert_frame_equal(read_profiles(str(packed)), read_profiles(str(plain)))
+
+
 def test_not_a_v3_file(tmp_path):
     p = tmp_path / "x.csv"
     pd.DataFrame([row()]).drop(columns=["task"]).to_csv(p, index=False)

@@ -21,7 +21,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.export_columns import in_export_columns
-from energylens.profiles.files import check_csv_file
+from energylens.profiles.files import check_csv_file, suffix_kind
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.mlenergy_v3 import MLENERGY_V3_SIGNATURE, is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
@@ -342,11 +342,17 @@ def is_mlenergy_v2_table(path: str | os.PathLike) -> bool:
 
 
 def _csv_header(path: str | os.PathLike) -> tuple[str, ...]:
-    """Column names of a CSV file; empty for anything else (another suffix, no such file)."""
+    """Column names of a CSV file, compressed ones included (an export saved as .csv.gz is still
+    recognised by its header); empty for anything else (another suffix, no such file)."""
     p = Path(path)
-    if p.suffix.lower() != ".csv" or not p.exists():
+    if not p.is_file() or suffix_kind(p) != "csv":
         return ()
     check_csv_file(p)  # a folder, empty, binary, UTF-16 or ';'-separated file: a named error
+    if p.suffix.lower() != ".csv":
+        try:  # compressed: what pandas cannot decompress is named where the table itself is read
+            return tuple(pd.read_csv(p, nrows=0).columns)
+        except Exception:  # noqa: BLE001 - not a recognisable export: the schema path reports the file
+            return ()
     return tuple(pd.read_csv(p, nrows=0).columns)
 
 

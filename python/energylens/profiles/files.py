@@ -13,13 +13,14 @@ from pathlib import Path
 
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["check_csv_file", "check_input_file", "table_kind"]
+__all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind"]
 
 _SNIFF_BYTES = 65536
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
 
 
-def _suffix_kind(path: Path) -> str | None:
+def suffix_kind(path: Path) -> str | None:
+    """"csv" (compressed ones included), "parquet" or None, by the name of ``path``."""
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".csv.zst")):
         return "csv"
@@ -31,12 +32,12 @@ def table_kind(path: Path, src: str, store_marker: str) -> str:
     ``src`` for another suffix, and for a folder that is not a sweep store (no ``store_marker``), with the
     profile tables it holds."""
     if path.is_dir():
-        tables = sorted(p.name for p in path.iterdir() if p.is_file() and _suffix_kind(p) is not None)
+        tables = sorted(p.name for p in path.iterdir() if p.is_file() and suffix_kind(p) is not None)
         held = f"; it holds {', '.join(tables[:5])}{' ...' * (len(tables) > 5)}: pass one of them" if tables else ""
         raise ProfileSchemaError(f"{src}: a directory, but not a sweep store (no {store_marker}){held}; profiles "
                                  "are a .csv (optionally compressed) or .parquet table, or a store written by "
                                  "`energylens profile`", source=src)
-    kind = _suffix_kind(path)
+    kind = suffix_kind(path)
     if kind is None:
         raise ProfileSchemaError(
             f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
