@@ -129,6 +129,15 @@ def test_a_compressed_export_is_recognised_by_its_header(tmp_path):
     pd.testing.assert_frame_equal(read_profiles(str(packed)), read_profiles(str(plain)))
 
 
+def test_a_row_with_an_extra_field_is_an_error_naming_the_file(tmp_path):
+    path = excerpt(tmp_path, [row(), row(), row()])
+    lines = path.read_text().splitlines()
+    lines[2] += ",surplus"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ProfileSchemaError, match=rf"{path}: could not read the ML.ENERGY v3 export: .*line 3"):
+        mlenergy_v3(path)
+
+
 def test_not_a_v3_file(tmp_path):
     p = tmp_path / "x.csv"
     pd.DataFrame([row()]).drop(columns=["task"]).to_csv(p, index=False)

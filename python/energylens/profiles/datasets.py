@@ -21,7 +21,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.export_columns import in_export_columns
-from energylens.profiles.files import check_csv_file, suffix_kind
+from energylens.profiles.files import check_csv_file, read_export_csv, suffix_kind
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.mlenergy_v3 import MLENERGY_V3_SIGNATURE, is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
@@ -196,7 +196,7 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     src = str(src_path)
     if not src_path.is_file():
         raise FileNotFoundError(f"ML.ENERGY v2 table not found: {src}")
-    raw = pd.read_csv(src_path)
+    raw = read_export_csv(src_path, "ML.ENERGY v2 flat table")
     check_unique_csv_header(src_path, src, "ML.ENERGY v2 flat table")
     missing = [c for c in ("category", "task", *_COLUMN_MAP) if c not in raw.columns]
     if missing:
@@ -275,7 +275,7 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
     src = str(src_path)
     if not src_path.is_file():
         raise FileNotFoundError(f"Splitwise table not found: {src}")
-    raw = pd.read_csv(src_path)
+    raw = read_export_csv(src_path, "Splitwise perf_model table")
     check_unique_csv_header(src_path, src, "Splitwise perf_model table")
     missing = [c for c in SPLITWISE_SIGNATURE if c not in raw.columns]
     if missing:

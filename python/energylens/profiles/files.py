@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind"]
+__all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv"]
 
 _SNIFF_BYTES = 65536
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
@@ -95,3 +97,13 @@ def check_csv_file(path: str | os.PathLike) -> Path:
                     f"{src}: the header is separated by {name}, not commas ({header[:80]!r}); energylens reads "
                     "comma-separated CSV: re-save the file with ',' as the separator", source=src)
     return p
+
+
+def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
+    """``pandas.read_csv(path)`` of a leaderboard / Splitwise export, a file it cannot parse (a row with an extra
+    field, a bad compression) an error naming the file: pandas' own message does not ("Error tokenizing data.
+    C error: Expected 23 fields in line 4, saw 24")."""
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, EOFError) as exc:
+        raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc

@@ -25,6 +25,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.export_columns import in_export_columns
+from energylens.profiles.files import read_export_csv
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.schema import load_profiles
 
@@ -187,7 +188,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     src = str(p)
     if not p.is_file():
         raise FileNotFoundError(f"ML.ENERGY v3 table not found: {src}")
-    raw = pd.read_csv(p)
+    raw = read_export_csv(p, "ML.ENERGY v3 export")
     check_unique_csv_header(p, src, "ML.ENERGY v3 export")
     missing = [c for c in (*MLENERGY_V3_SIGNATURE, "task", "median_itl_ms", "weight_precision", "architecture",
                            "total_params_billions") if c not in raw.columns]
