@@ -673,3 +673,16 @@ def test_feature_read_columns_are_checked_by_column_and_row():
     assert "column 'scale_up_domain_gpus': must be a whole number of GPUs >= 1 in data row 2" in str(ei.value)
     ok = load_profiles(rows.assign(video_frames=[4, 0, 32], scale_up_domain_gpus=[8, np.nan, 16]))
     assert ok["video_frames"].tolist() == [4, 0, 32]
+
+
+def test_feature_read_text_columns_are_checked_by_column_and_row():
+    """mamba_ssm_cache_dtype = 'float33' failed inside the features with no file and no row, naming the
+    wrong column; compute_precision = 'fp9' without the file."""
+    rows = good_frame(3).assign(model="nvidia/NVIDIA-Nemotron-Nano-12B-v2", params_b=12.3,
+                                mamba_ssm_cache_dtype=["float32", "float33", None], compute_precision=["bf16", "", "fp9"])
+    rows.attrs["source"] = "runs.csv"
+    with pytest.raises(ProfileSchemaError) as ei:
+        load_profiles(rows)
+    msg = str(ei.value)
+    assert "column 'mamba_ssm_cache_dtype': unknown mamba_ssm_cache_dtype" in msg and "data row 2 (1-based" in msg
+    assert "column 'compute_precision': unknown compute_precision" in msg and "data row 3 (1-based" in msg

@@ -1,5 +1,6 @@
-"""Schema v1 rules on the numeric columns the schema keeps untouched but the features read
-(docs/profile-schema.md): ``video_frames`` (>= 0) and ``scale_up_domain_gpus`` (a whole number >= 1). Used
+"""Schema v1 rules on the columns the schema keeps untouched but the features read (docs/profile-schema.md):
+``video_frames`` (>= 0), ``scale_up_domain_gpus`` (a whole number >= 1), ``compute_precision`` (a weight
+format's name) and ``mamba_ssm_cache_dtype`` (a KV-cache dtype's). Used
 by :func:`energylens.profiles.load_profiles`; every violation is reported by column and row through its
 problem collector, as the schema's own columns are."""
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from energylens.profiles import cells
+from energylens.profiles import cells, precision
 
 __all__ = ["check_feature_columns"]
 
@@ -29,3 +30,27 @@ def check_feature_columns(frame: pd.DataFrame, problems) -> None:
         v = values.to_numpy()
         with np.errstate(invalid="ignore"):
             problems.add(~np.isnan(v) & ~(np.isfinite(v) & ok(v)), col, reason, frame[col])
+    for col, canon in _FEATURE_CHOICES.items():
+        if col in frame.columns:
+            problems.add(_unknown(frame[col], canon), col, f"unknown {col} ({_CHOICE_TEXT[col]})", frame[col])
+
+
+#: Text columns the features read: the canonicaliser a cell must pass (blank: the default).
+_FEATURE_CHOICES = {"compute_precision": precision.normalize_precision,
+                    "mamba_ssm_cache_dtype": precision.normalize_kv_cache_dtype}
+_CHOICE_TEXT = {"compute_precision": "a precision such as bf16, fp8 or fp4",
+                "mamba_ssm_cache_dtype": "auto or a dtype such as float32, bfloat16 or fp8"}
+
+
+def _unknown(column: pd.Series, canon) -> np.ndarray:
+    """Cells that are not blank and that ``canon`` refuses."""
+    def bad(v: object) -> bool:
+        if str(v).strip() == "":
+            return False
+        try:
+            canon(str(v))
+        except ValueError:
+            return True
+        return False
+
+    return cells.per_value(column, bad, missing=False).astype(bool)
