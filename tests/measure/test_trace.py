@@ -133,9 +133,15 @@ def test_load_errors_name_the_file(tmp_path):
         t.column_names.index("label"), "label", pa.array([None] * t.num_rows, pa.string())))
     cases["badtype"] = dict(table_fn=lambda t: t.set_column(
         t.column_names.index("t_ns"), "t_ns", pc_cast(t.column("t_ns"))))
+    cases["periods"] = dict(header={**hdr, "meta": {**hdr["meta"], "update_period_s": [0.1]}})
+    cases["periodtext"] = dict(header={**hdr, "meta": {**hdr["meta"], "update_period_s": {"nvml_samples": "20ms"}}})
+    cases["gpus"] = dict(header={**hdr, "meta": {**hdr["meta"], "gpus": "0,1"}})
     expected = {"newer": "newer", "format": "format", "versiontype": "not an integer",
                 "badjson": "not valid JSON", "nometa": "not an energylens trace", "dropcol": "energy_j",
-                "nulls": "null", "badtype": "type double"}
+                "nulls": "null", "badtype": "type double",
+                # loaded cleanly, then a TypeError in replay / the monitor / update_period_s
+                "periods": "'update_period_s' must be an object", "periodtext": "'update_period_s' must be an object",
+                "gpus": "'gpus' must be a list of objects"}
     for name, kw in cases.items():
         path = tmp_path / f"{name}.parquet"
         _rewrite(good, path, **kw)

@@ -340,6 +340,7 @@ class Trace:
         meta = header.get("meta")
         if not isinstance(meta, dict):
             raise EnergyLensError(f"{where}: trace header has no 'meta' object")
+        _check_meta(meta, where)  # what replay, the monitor and update_period_s read (a list failed there)
         if "table" not in table.column_names:
             raise EnergyLensError(f"{where}: column 'table' is missing")
         tables: dict[str, dict[str, Any]] = {}
@@ -470,3 +471,16 @@ def _check_synthetic(powers: dict[str, float], duration_s: float, update_period_
         raise ValueError("kernel_duration_s must be (min, max) with 0 < min <= max")
     if not 0 <= gap_s[0] <= gap_s[1]:
         raise ValueError("gap_s must be (min, max) with 0 <= min <= max")
+
+
+def _check_meta(meta: dict, where: str) -> None:
+    """EnergyLensError naming the file for a ``meta`` whose ``gpus`` / ``update_period_s`` are not what the
+    readers of a trace expect (a list of objects; an object of numbers or nulls)."""
+    gpus = meta.get("gpus", [])
+    if not isinstance(gpus, list) or not all(isinstance(g, dict) for g in gpus):
+        raise EnergyLensError(f"{where}: trace meta 'gpus' must be a list of objects, got {type(gpus).__name__}")
+    periods = meta.get("update_period_s", {})
+    if not isinstance(periods, dict) or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                                                for v in periods.values()):
+        raise EnergyLensError(f"{where}: trace meta 'update_period_s' must be an object of seconds per source, got "
+                              f"{periods!r}"[:300])
