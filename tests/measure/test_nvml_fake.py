@@ -203,3 +203,24 @@ def test_instant_reading_windows_match_the_known_power_when_the_reading_holds(fa
     ratios = [r for r in json.loads(out.stdout.strip().splitlines()[-1]) if r == r]
     assert len(ratios) >= 40
     assert min(ratios) > 0.9 and max(ratios) < 1.1, (min(ratios), max(ratios))  # measured: within 0.95-1.05
+
+
+def test_the_result_survives_an_exception_leaving_the_block_after_the_sources_died(fake_nvml):
+    """Inside a with block that raises, a sampler whose only source died raised again from stop(): that was
+    swallowed, and mon.result stayed None, so why the power chain died was lost."""
+    env = dict(os.environ, ENERGYLENS_NVML_LIBRARY=str(fake_nvml), FAKE_NVML_LOST_AFTER_S="0.3")
+    code = """
+import time
+from energylens.measure.monitor import EnergyMonitor, PowerSampler
+mon = EnergyMonitor(PowerSampler.nvml([0], chain=("sample_buffer",)), sync=False)
+try:
+    with mon:
+        time.sleep(0.8)
+        raise KeyError("the caller's own error")
+except KeyError as e:
+    print("propagated", e)
+print("result", mon.result is not None, [f.reason for f in mon.result.fallbacks] if mon.result else None)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "propagated" in out.stdout and "result True" in out.stdout, out.stdout

@@ -202,7 +202,8 @@ class EnergyMonitor:
                 try:
                     self.result = self._sampler.stop()
                 except Exception:  # noqa: BLE001 - keep the exception already propagating
-                    pass
+                    with contextlib.suppress(Exception):  # but keep what the sampler knows (why its sources died)
+                        self.result = self._sampler.result()
 
     @property
     def sampler(self) -> PowerSampler:
