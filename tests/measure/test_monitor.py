@@ -317,3 +317,17 @@ def test_window_context_manager_measures_or_cancels():
                 1 / 0  # noqa: B018
         assert bad.measurement is None
         assert mon.windows == ()
+
+
+def test_a_window_across_a_fallback_is_short_by_its_coarsest_sources_period():
+    """A window whose source is 'nvml_samples+nvml_instant' was never flagged short: its period was looked up
+    under the joined name."""
+    from energylens.measure.integrate import WindowEnergy
+    from energylens.measure.monitor import _measurement
+
+    periods = {"nvml_samples": 0.02, "nvml_instant": 0.1}
+    w = WindowEnergy(energy_j_per_gpu=(5.0,), counter_energy_j_per_gpu=(5.0,), source="nvml_samples+nvml_instant",
+                     sample_count=3)
+    short = _measurement("w", 0, 50_000_000, w, periods)  # 50 ms: longer than 20 ms, shorter than 100 ms
+    assert short.short_window and short.update_period_s == 0.1
+    assert not _measurement("w", 0, 150_000_000, w, periods).short_window

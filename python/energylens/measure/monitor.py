@@ -107,7 +107,9 @@ class Measurement:
 def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
                  periods: Mapping[str, float]) -> Measurement:
     duration_s = (end_ns - start_ns) * 1e-9
-    period = float(periods.get(w.source, math.nan)) if w.source else math.nan
+    # a window across a fallback ("nvml_samples+nvml_instant") is as coarse as its coarsest source's period
+    parts = [float(periods.get(p, math.nan)) for p in w.source.split("+")] if w.source else []
+    period = max(parts) if parts and not any(math.isnan(p) for p in parts) else math.nan
     short = bool(w.source and not math.isnan(period) and duration_s < period)
     total = float(sum(w.energy_j_per_gpu)) if w.energy_j_per_gpu else math.nan
     ctotal = float(sum(w.counter_energy_j_per_gpu)) if w.counter_energy_j_per_gpu else math.nan
