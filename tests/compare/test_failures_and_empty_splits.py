@@ -126,3 +126,26 @@ def test_failed_folds_of_a_leave_one_out_split_are_counted_and_named():
     assert s.loc["picky_oracle", "n_failed_repeats"] == 2 and s.loc["energylens", "n_failed_repeats"] == 0
     assert failed_methods(res.table) == {
         "picky_oracle": f"failed in 2 of {n_folds} folds of unseen_model: ValueError: needs both"}
+
+
+class _BadTpot(_Flaky):
+    """Energy right, TPOT of the wrong length (or NaN): a custom method's mistake."""
+
+    name = "bad_tpot"
+
+    def fit(self, train):
+        return self
+
+    def has_tpot(self):
+        return True
+
+    def predict_tpot(self, df):
+        return np.full(len(df) + (1 if self.seed % 2 else 0), np.nan if self.seed % 2 == 0 else 0.01)
+
+
+def test_a_custom_methods_tpot_of_the_wrong_shape_or_nan_is_its_failure_not_a_traceback():
+    df = mlenergy_v2()
+    res = run_evaluation(df, train_size=50, repeats=2, splits=["random"], progress=False, tpot_slo=0.05,
+                         methods=lambda s: [ClosedForm(seed=s), _BadTpot(s)])
+    errors = set(res.table.loc[res.table["method"] == "bad_tpot", "error"])
+    assert any("TPOT predictions for" in e for e in errors) and any("non-finite TPOT" in e for e in errors)

@@ -58,7 +58,9 @@ class LatencyProxy(MethodBase):
         require_columns(df, ["tpot_s"], self.name)
         t = df["tpot_s"].to_numpy(dtype=float)
         if np.isnan(t).any():
-            raise ValueError(f"{self.name}: tpot_s is missing in {int(np.isnan(t).sum())} rows")
+            rows = np.flatnonzero(np.isnan(t))
+            shown = ", ".join(str(df.index[r]) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+            raise ValueError(f"{self.name}: tpot_s is missing in {len(rows)} rows (index {shown})")
         return t
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:

@@ -155,6 +155,11 @@ def _fit_predict(method: Method, train_df: pd.DataFrame, test_df: pd.DataFrame,
         pred_tpot = None
         if tpot_slo is not None and method.has_tpot():
             pred_tpot = np.asarray(method.predict_tpot(test_df), dtype=float)
+            if pred_tpot.shape != (len(test_df),):  # a custom method's: a raw traceback in the scoring otherwise
+                raise ValueError(f"{method.name} returned {pred_tpot.shape} TPOT predictions for {len(test_df)} rows")
+            if not np.all(np.isfinite(pred_tpot)):  # a NaN row silently stopped being a candidate
+                raise ValueError(f"{method.name} predicted non-finite TPOT for {int((~np.isfinite(pred_tpot)).sum())} "
+                                 "rows")
             tpot_source = "predicted"
         return _Outcome(pred, pred_tpot, tpot_source, "")
     except CAUGHT as exc:
