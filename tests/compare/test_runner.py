@@ -65,6 +65,18 @@ def test_spearman_cases():
     assert math.isnan(M.group_spearman([1, 1, 1], [1, 2, 3]))
 
 
+def test_top1_under_the_median_tpot_leaves_out_only_rows_without_a_measured_tpot():
+    """One row without a measured TPOT dropped its whole group from Top-1 under the median TPOT."""
+    pred, meas = [1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 2.0, 3.0, 4.0, 5.0]
+    full = M.serving_metrics(pred, meas, [0.01, 0.02, 0.03, 0.04, 0.05], None, None)
+    gap = M.serving_metrics(pred, meas, [np.nan, 0.02, 0.03, 0.04, 0.05], None, None)
+    assert full["top1_tpot"] == 1.0
+    assert gap["top1_tpot"] == 1.0  # candidates: rows 1, 2 (median of the four known, 0.035)
+    wrong = M.serving_metrics([3.0, 1.0, 2.0, 4.0, 5.0], meas, [np.nan, 0.02, 0.03, 0.04, 0.05], None, None)
+    assert wrong["top1_tpot"] == 1.0  # row 0 (predicted cheapest, TPOT unknown) is no candidate
+    assert math.isnan(M.serving_metrics(pred, meas, [np.nan] * 4 + [0.05], None, None)["top1_tpot"])
+
+
 def test_group_metrics_with_slo():
     pred = [1.0, 2.0, 3.0, 4.0]
     meas = [1.0, 3.0, 2.0, 4.0]

@@ -168,8 +168,8 @@ def serving_metrics(pred: Sequence[float], meas: Sequence[float],
 
     * ``top1_tpot``: Top-1 among the rows whose measured TPOT meets the group's median measured TPOT
       (the limit; the rows an operator could deploy under it). The deployment view, where the
-      method's own predicted TPOT decides feasibility, is ``top1_strict`` with ``tpot_slo``. NaN with
-      fewer than two rows or no measured TPOT.
+      method's own predicted TPOT decides feasibility, is ``top1_strict`` with ``tpot_slo``. Rows without a
+      measured TPOT are not candidates (nor counted in the median); NaN with fewer than two rows that have one.
     * ``par_hits`` / ``par_total``: parallelism choice. Rows with the same ``max_num_seqs`` but
       different GPU counts form one choice (how many GPUs to serve this load on); a hit is
       :func:`top1_hit` of that choice. ``par_total`` counts the choices with >= 2 distinct GPU counts.
@@ -178,9 +178,10 @@ def serving_metrics(pred: Sequence[float], meas: Sequence[float],
     out = {"top1_tpot": float("nan"), "par_hits": float("nan"), "par_total": 0}
     if meas_tpot is not None and p.size >= 2:
         mt = _as_float(meas_tpot)
-        if np.isfinite(mt).all():
-            limit = float(np.median(mt))
-            out["top1_tpot"] = top1_hit(p[mt <= limit], m[mt <= limit])
+        known = np.isfinite(mt)  # a row without a measured TPOT cannot be said to meet the limit: not a candidate
+        if known.sum() >= 2:  # (one such row used to drop the whole group)
+            keep = known & (mt <= float(np.median(mt[known])))
+            out["top1_tpot"] = top1_hit(p[keep], m[keep])
     if n_gpus is not None and max_num_seqs is not None:
         g, q = _as_float(n_gpus), _as_float(max_num_seqs)
         hits = 0.0
