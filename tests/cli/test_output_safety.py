@@ -303,3 +303,17 @@ def test_a_closed_pipe_on_stdout_still_writes_the_outputs(tmp_path, profiles, mo
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert out.is_file() and out.stat().st_size > 0
+
+
+def test_predict_says_which_configurations_cannot_fit_in_memory(tmp_path, model, capsys):
+    """70B bf16 on one 80 GB H100 was predicted without a word; the search's memory check, per row now: does not
+    fit at TP 1, fits at TP 2 with a small batch, not at TP 2 with 256 sequences of 768 tokens."""
+    rows = pd.DataFrame([dict(model="meta-llama/Llama-3.1-70B-Instruct", params_b=70.6, gpu="H100", tp=tp, pp=1,
+                              batch_size=b, input_tokens=512, output_tokens=256) for tp, b in ((1, 8), (2, 8), (2, 256))])
+    rows.to_csv(tmp_path / "c.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    assert "2 of 3 rows of" in capsys.readouterr().err
+    out = pd.read_csv(tmp_path / "p.csv")
+    assert out["fits_memory"].tolist() == [False, True, False]
+    weights_gib = 70.6e9 * 2 / 2**30  # bf16: the whole model on one GPU, half on each of two
+    assert out["gpu_memory_gib"][0] > weights_gib and weights_gib / 2 < out["gpu_memory_gib"][1] < 0.9 * 80

@@ -31,6 +31,9 @@ from energylens.outputs import (
     existing_file,
     table_with_column,
 )
+from energylens.profiles.features import build_features
+from energylens.search.memory import gpu_memory
+from energylens.search.space import GIB
 
 __all__ = ["add_parser", "PREDICT_FORMATS"]
 
@@ -117,6 +120,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
         parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
+    parts.append(_memory_columns(configs, args.configs))
     new = [c for part in parts for c in part.columns]
     stale = [c for c in configs.columns if c in set(new)]
     if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
@@ -131,3 +135,25 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             out.to_csv(tmp, index=False)
     announce_written(args.output, replaced, command="predict", what=f"{len(out)} rows to {args.output}")
     return 0
+
+
+def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``gpu_memory_gib`` (per GPU: weights, reserve, activations and the running batch's KV cache, as the
+    search's feasibility check counts them) and ``fits_memory`` (within 0.9 of the GPU's memory; NA where the
+    GPU's memory is unknown), with one line on stderr counting the rows that do not fit: their predictions
+    describe a deployment vLLM would not start (it was predicted without a word)."""
+    mem = gpu_memory(configs, build_features(configs), configs["batch_size"].to_numpy(dtype=float)
+                     / configs["dp"].to_numpy(dtype=float), configs["input_tokens"], configs["output_tokens"])
+    need = mem.fixed + mem.kv
+    known = np.isfinite(mem.usable)
+    fits = pd.array(np.where(known, need <= mem.usable, False), dtype="boolean")
+    fits[~known] = pd.NA
+    over = np.flatnonzero(known & (need > mem.usable))
+    if over.size:
+        shown = ", ".join(str(i + 1) for i in over[:10]) + (" ..." if over.size > 10 else "")
+        print(f"energylens predict: {over.size} of {len(configs)} rows of {source} need more memory per GPU than "
+              f"0.9 of the GPU's (data rows {shown}; column fits_memory): vLLM would not start them as given; "
+              "their predictions are for a deployment that cannot run (more GPUs, pipeline stages or a smaller weight "
+              "format would)",
+              file=sys.stderr)
+    return pd.DataFrame({"gpu_memory_gib": need / GIB, "fits_memory": fits})

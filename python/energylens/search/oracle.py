@@ -17,8 +17,9 @@ import pandas as pd
 
 from energylens.model import reference
 from energylens.profiles import tables
-from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
-from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
+from energylens.profiles.features import build_features
+from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory
+from energylens.search.space import COMBO_FIELDS, SearchSpace
 
 __all__ = ["brute_force", "REASONS"]
 
@@ -28,22 +29,9 @@ SERVER_GPUS = 8.0
 REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "memory_weights",
            "memory_kv_cache", "ttft_limit", "tpot_limit")
 
-_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
-             "activation_bytes_per_token_dmodel": 24.0, "node_size": 0, "ttft_limit_s": np.inf,
+_DEFAULTS = {**MEMORY_DEFAULTS, "node_size": 0, "ttft_limit_s": np.inf,
              "tpot_limit_s": np.inf, "rate_per_s": 0.0, "max_utilization": 1.0, "objective": "energy", "per_token": False,
              "carbon_g_per_kwh": 0.0, "top_k": 10, "bisection_iterations": 48}
-
-
-def _weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
-    bpp = np.array([tables.bytes_per_param(x) for x in frame["precision"]])
-    total = bpp * frame["params_b"].to_numpy() * 1e9
-    n_exp = frame["n_experts"].to_numpy(dtype=float)
-    k = frame["experts_per_token"].to_numpy(dtype=float)
-    moe = n_exp > 1
-    inactive = (frame["params_b"].to_numpy() - frame["active_params_b"].to_numpy()) * 1e9
-    experts = np.where(moe, bpp * inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
-    shard = np.where(ep > 1, ep, tp)
-    return (total - experts) / (tp * pp) + experts / (shard * pp)
 
 
 def _domains(frame: pd.DataFrame, node_size) -> np.ndarray:
@@ -116,16 +104,8 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     else:
         gpus = dp * n
         gpu_s = n * (ttft + lo * tpot) / batch
-    usable = o["gpu_memory_utilization"] * frame["gpu"].map(lambda g: tables.gpu_spec(g).memory_gb).to_numpy() * GIB
-    fixed = (_weights_per_gpu(frame, tp, pp, ep) + o["runtime_reserve_bytes"]
-             + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
-    # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
-    # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the
-    # running batch at the mean context, at least one whole sequence; plus each sequence's recurrent state
-    tokens = np.maximum(batch * (li + 0.5 * lo), li + lo)
-    state = feats["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
-    kv = tokens * feats["kv_bytes_per_token"] / (tp * pp) + np.maximum(batch, 1.0) * state / (tp * pp)
-    later = [fixed > usable, fixed + kv > usable, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
+    mem = gpu_memory(frame, feats, batch, li, lo, {k: o[k] for k in MEMORY_DEFAULTS})
+    later = [~mem.weights_fit, ~mem.fits, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
     for code, cond in zip(range(5, 9), later, strict=True):
         reason = np.where((reason < 0) & cond, code, reason)
     return {"energy": energy, "ttft": ttft, "tpot": tpot, "gpu_s": gpu_s, "gpus": gpus, "batch": batch,

@@ -1,0 +1,87 @@
+"""GPU memory of a deployment, per GPU: what the search's feasibility checks and ``energylens predict`` report.
+
+Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibility"):
+
+* **fixed**: the weights it holds (dense weights over tp x pp; routed experts over ep x pp with expert
+  parallelism, else over tp x pp), a runtime reserve (CUDA graphs, NCCL buffers; 1.5 GiB) and the activations
+  of a ``activation_tokens``-token forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
+* **kv**: the KV cache of the rank's running batch at the mean context (input + output / 2, at least one whole
+  sequence), the features' KV bytes per token spread over its tp x pp GPUs, plus each sequence's recurrent
+  state (hybrids);
+* **usable**: ``gpu_memory_utilization`` x the GPU's memory.
+
+The engine (cpp/include/energylens/search_kernel.hpp) computes the same in C++; the NumPy brute force
+(:mod:`energylens.search.oracle`) calls this module, and the exactness tests compare the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from energylens.profiles import tables
+from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
+from energylens.search.space import GIB
+
+__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "gpu_memory"]
+
+#: The memory check's settings (the search's options of the same names, docs/search.md).
+MEMORY_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
+                   "activation_bytes_per_token_dmodel": 24.0}
+
+
+@dataclass(frozen=True)
+class GpuMemory:
+    """Bytes per GPU, one entry per row: ``fixed`` (weights, reserve, activations), ``kv`` (KV cache and state of
+    the running batch) and ``usable`` (the GPU's memory x gpu_memory_utilization)."""
+
+    fixed: np.ndarray
+    kv: np.ndarray
+    usable: np.ndarray
+
+    @property
+    def weights_fit(self) -> np.ndarray:
+        return self.fixed <= self.usable
+
+    @property
+    def fits(self) -> np.ndarray:
+        return self.fixed + self.kv <= self.usable
+
+
+def weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
+    """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1 else tp) x pp."""
+    bpp = np.array([tables.bytes_per_param(x) for x in frame["precision"]])
+    total = bpp * frame["params_b"].to_numpy() * 1e9
+    n_exp = frame["n_experts"].to_numpy(dtype=float)
+    k = frame["experts_per_token"].to_numpy(dtype=float)
+    moe = n_exp > 1
+    inactive = (frame["params_b"].to_numpy() - frame["active_params_b"].to_numpy()) * 1e9
+    experts = np.where(moe, bpp * inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
+    shard = np.where(ep > 1, ep, tp)
+    return (total - experts) / (tp * pp) + experts / (shard * pp)
+
+
+def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_tokens, options=None) -> GpuMemory:
+    """:class:`GpuMemory` of validated profile rows ``frame`` (model, precision, GPU, tp, pp, ep, the
+    architecture columns) with their features ``feats``, each data-parallel rank running ``rank_batch``
+    sequences of ``input_tokens`` / ``output_tokens``; ``options`` override :data:`MEMORY_DEFAULTS`."""
+    o = {**MEMORY_DEFAULTS, **(options or {})}
+    tp, pp = frame["tp"].to_numpy(dtype=float), frame["pp"].to_numpy(dtype=float)
+    ep = frame["ep"].to_numpy(dtype=float)
+    li, lo = np.asarray(input_tokens, dtype=float), np.asarray(output_tokens, dtype=float)
+    batch = np.asarray(rank_batch, dtype=float)
+    specs = tables.gpu_specs_for_profiles(frame)  # table, user table, or the rows' own gpu_* spec columns
+    memory_gb = frame["gpu"].astype(str).str.strip().map(lambda g: specs[g].memory_gb).to_numpy(dtype=float)
+    usable = o["gpu_memory_utilization"] * memory_gb * GIB  # NaN where the GPU's memory is unknown
+    fixed = (weights_per_gpu(frame, tp, pp, ep) + o["runtime_reserve_bytes"]
+             + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
+    # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
+    # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the
+    # running batch at the mean context, at least one whole sequence; plus each sequence's recurrent state
+    tokens = np.maximum(batch * (li + 0.5 * lo), li + lo)
+    state = feats["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
+    kv = tokens * feats["kv_bytes_per_token"] / (tp * pp) + np.maximum(batch, 1.0) * state / (tp * pp)
+    return GpuMemory(fixed=np.asarray(fixed, dtype=float), kv=np.asarray(kv, dtype=float),
+                     usable=np.asarray(usable, dtype=float))
