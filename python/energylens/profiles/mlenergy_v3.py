@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
-from energylens.profiles import tables
+from energylens.profiles import cells, tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import read_export_csv
 from energylens.profiles.header import check_unique_csv_header
@@ -116,11 +116,9 @@ def _rows_phrase(mask: np.ndarray) -> str:
 def _milliseconds(raw: pd.DataFrame, column: str, src: str) -> pd.Series:
     """A latency column as numbers: a blank cell is "not measured" (NaN); one that is not a number is an error,
     not a blank ('14.4 ms' silently left the latency model's data)."""
-    values = pd.to_numeric(raw[column], errors="coerce")
-    text = raw[column].astype(str).str.strip()
-    unparsed = values.isna() & raw[column].notna() & (text != "") & (text.str.lower() != "nan")
+    values, unparsed = cells.to_numeric(raw[column])  # the schema's own rule: blank is NaN, text is flagged
     if unparsed.any():
-        _fail(src, column, unparsed.to_numpy(), "non-numeric value (milliseconds, a number)")
+        _fail(src, column, unparsed, "non-numeric value (milliseconds, a number)")
     return values
 
 
