@@ -124,3 +124,5 @@ def test_chance_is_computed_among_the_methods_own_candidates_and_per_repeat():
     res = types.SimpleNamespace(table=t)
     assert findings.chance_top1(res) == pytest.approx(((1 / 2 + 1 / 4) / 2 + 1 / 2) / 2)  # method a, per repeat
     assert findings.chance_top1(res, method="b") == pytest.approx((1 / 5 + 1 / 10) / 2)
+    no_repeats = types.SimpleNamespace(table=t.drop(columns=["repeat"]))  # one repeat: the plain mean
+    assert findings.chance_top1(no_repeats) == pytest.approx((1 / 2 + 1 / 4 + 1 / 2) / 3)

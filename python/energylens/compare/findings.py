@@ -51,7 +51,8 @@ def chance_top1(result: EvaluationResult, split: str = "random", method: str | N
     g = g[g["n_candidates"].to_numpy(dtype=float) >= 2]
     if g.empty:
         return float("nan")
-    per = (1.0 / g["n_candidates"].astype(float)).groupby(g["repeat"] if "repeat" in g else 0).mean()
+    repeat = g["repeat"].to_numpy() if "repeat" in g else np.zeros(len(g))  # (a table without repeats: one)
+    per = (1.0 / g["n_candidates"].astype(float)).groupby(repeat).mean()
     return float(per.mean())
 
 
