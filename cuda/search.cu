@@ -116,6 +116,9 @@ __global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel
     }
     const double batch = v.max_num_seqs[d.b];
     int reason = o.reason;
+    if (reason == kFeasible &&
+        kernel::beyond_context(v.combos + d.c * kNumComboFields, v.workloads[2 * d.w], v.workloads[2 * d.w + 1]))
+      reason = static_cast<int>(Reason::ContextLength);
     if (reason == kFeasible && o.fixed_bytes + kernel::kv_bytes(v, d, o, batch) > o.usable_bytes)
       reason = static_cast<int>(Reason::MemoryKvCache);
     double f[roofline::kNumFeatures];

@@ -40,9 +40,9 @@ using engine::outer_info;
 
 namespace {
 
-const char* const kReasonNames[] = {"tp_heads",       "tp_node",         "ep_without_moe",
-                                    "ep_experts",     "ep_group",        "memory_weights",
-                                    "memory_kv_cache", "ttft_limit",     "tpot_limit"};
+const char* const kReasonNames[] = {"tp_heads",        "tp_node",        "ep_without_moe",  "ep_experts",
+                                    "ep_group",        "fp8_block_shape", "memory_weights", "context_length",
+                                    "memory_kv_cache", "ttft_limit",      "tpot_limit"};
 static_assert(sizeof(kReasonNames) / sizeof(kReasonNames[0]) == kNumReasons);
 
 const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expert_step_bytes", "expert_miss_log",
@@ -50,7 +50,9 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "n_heads",                  "n_kv_heads",               "n_experts",
                                         "price_per_gpu_hour",       "window_tokens",            "sliding_share",
                                         "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor",
-                                        "energy_factor",            "scale_up_domain_gpus",     "state_memory_bytes_per_seq"};
+                                        "energy_factor",            "scale_up_domain_gpus",     "state_memory_bytes_per_seq",
+                                        "context_window_tokens",    "fp8_weight_block",         "intermediate_size",
+                                        "moe_intermediate_size"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 template <typename T>
@@ -128,7 +130,8 @@ void validate(const Space& space, const Options& o) {
                                k == roofline::kInputTokens || k == roofline::kOutputTokens ||
                                k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||
                                k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers ||
-                               k == roofline::kPpScaleOutHops || k == kStateMemoryBytesPerSeq;
+                               k == roofline::kPpScaleOutHops || k == kStateMemoryBytesPerSeq ||
+                               k == kContextTokens || k == kFp8Block || k == kFfnWidth || k == kExpertFfnWidth;
       if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
         throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
                                     "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));

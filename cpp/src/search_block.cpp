@@ -36,13 +36,15 @@ struct Block {
   double batch_all[kBlock], w_step[kBlock];  ///< scratch: a run's template batch and weight bytes per batch value
   double run_mem[kBlock];                    ///< scratch: a run's memory per candidate (fill_run)
   /// Per workload point, for the (combo, tp) of `table_combo`, `table_tp`: the features that depend on
-  /// (combo, tp, workload), and the context and unreplicated KV bytes per token of the memory check. Built
-  /// once per (combo, tp) a thread meets instead of twice per candidate (a division or two each time).
-  std::vector<double> kv, attn, attn_prefill, prefill, ctx, full, kv1;
+  /// (combo, tp, workload), the context and unreplicated KV bytes per token of the memory check, and 1 / 0:
+  /// the point fits in the model's context window (kernel::beyond_context). Built once per (combo, tp) a
+  /// thread meets instead of twice per candidate (a division or two each time).
+  std::vector<double> kv, attn, attn_prefill, prefill, ctx, full, kv1, in_context;
   std::size_t table_combo = static_cast<std::size_t>(-1);  ///< combo of the workload tables (SIZE_MAX: none)
   std::uint64_t table_tp = 0;                               ///< tp digit of the workload tables
   /// Empty rows and workload tables for `nw` workload points.
-  explicit Block(std::size_t nw) : kv(nw), attn(nw), attn_prefill(nw), prefill(nw), ctx(nw), full(nw), kv1(nw) {
+  explicit Block(std::size_t nw)
+      : kv(nw), attn(nw), attn_prefill(nw), prefill(nw), ctx(nw), full(nw), kv1(nw), in_context(nw) {
     std::fill(combo, combo + kBlock, static_cast<std::size_t>(-1));
     std::fill(outer, outer + kBlock, ~std::uint64_t{0});
   }
@@ -115,6 +117,7 @@ void workload_tables(const Ctx& x, Digits d, Block& blk) {
     kernel::attention_features(v, 1.0, in, out, blk.kv1[w], attn, attn_prefill);
     blk.ctx[w] = in + 0.5 * out;
     blk.full[w] = in + out;
+    blk.in_context[w] = kernel::beyond_context(v, in, out) ? 0.0 : 1.0;
     d.w = w;
     blk.prefill[w] = kernel::prefill_extra(x.view, d);
   }
@@ -192,16 +195,21 @@ inline double point_memory(const Outer& out, double batch, double ctx, double fu
   return out.fixed_bytes + kernel::cache_bytes(out, batch, ctx, full, kv1);
 }
 
-// point_memory of n points into mem; returns how many fit (a NaN fits, as in the per-candidate check).
+// point_memory of n points into mem; returns how many fit (inside the context window and in memory; a NaN
+// memory fits, as in the per-candidate check) and counts the points beyond the context window in `beyond`.
 ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, const double* __restrict ctx,
                                         const double* __restrict full, const double* __restrict kv1,
-                                        double* __restrict mem) {
+                                        const double* __restrict in_context, double* __restrict mem,
+                                        std::size_t& beyond) {
   const double usable = out.usable_bytes;
-  std::size_t fit = 0;
+  std::size_t fit = 0, outside = 0;
   for (long k = 0; k < n; ++k) {
     mem[k] = point_memory(out, batch, ctx[k], full[k], kv1[k]);
-    fit += !(mem[k] > usable);
+    const bool inside = in_context[k] != 0.0;
+    outside += !inside;
+    fit += inside & !(mem[k] > usable);
   }
+  beyond = outside;
   return fit;
 }
 
@@ -210,17 +218,19 @@ ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, 
 std::size_t fill_segment(const Ctx& x, const Segment& g, Block& blk, std::size_t rows, Local& local) {
   const double batch = x.s.max_num_seqs[g.d.b];
   double* mem = blk.mem + rows;
+  std::size_t beyond = 0;
   const std::size_t fit =
       kv_memory(static_cast<long>(g.n), g.out, batch, blk.ctx.data() + g.w0, blk.full.data() + g.w0,
-                blk.kv1.data() + g.w0, mem);
-  local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += g.n - fit;
+                blk.kv1.data() + g.w0, blk.in_context.data() + g.w0, mem, beyond);
+  local.rejected[static_cast<std::size_t>(Reason::ContextLength)] += beyond;
+  local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += g.n - fit - beyond;
   if (fit == g.n) {
     put_rows(x, g, blk, rows, fit, nullptr);
   } else if (fit > 0) {  // the points that fit, moved up
     std::size_t k = 0;
     for (std::size_t j = 0; j < g.n; ++j) {
       blk.sel[k] = static_cast<std::uint32_t>(j);
-      k += !(mem[j] > g.out.usable_bytes);
+      k += (blk.in_context[g.w0 + j] != 0.0) & !(mem[j] > g.out.usable_bytes);
     }
     for (k = 0; k < fit; ++k) mem[k] = mem[blk.sel[k]];
     put_rows(x, g, blk, rows, fit, blk.sel);
@@ -253,7 +263,7 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
     }
   }
   const std::uint64_t first = oid * x.nb * x.nw;
-  std::uint64_t failed = 0;
+  std::uint64_t failed = 0, beyond = 0;
   b = b0;
   w = p % x.nw;
   for (std::uint64_t q = p; q < end; ++q) {
@@ -271,14 +281,18 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
     blk.rank_batch[r] = x.s.max_num_seqs[b];
     blk.mem[r] = mem;
     blk.index[r] = first + q;
-    const bool fits = !(mem > out.usable_bytes);  // branch-free (a NaN fits, as in the per-candidate check)
+    // branch-free (a NaN memory fits, as in the per-candidate check); the context window is checked first
+    const bool inside = blk.in_context[w] != 0.0;
+    const bool fits = inside & !(mem > out.usable_bytes);
     rows += fits;
-    failed += !fits;
+    beyond += !inside;
+    failed += inside & !fits;
     if (++w == x.nw) {
       w = 0;
       ++b;
     }
   }
+  local.rejected[static_cast<std::size_t>(Reason::ContextLength)] += beyond;
   local.rejected[static_cast<std::size_t>(Reason::MemoryKvCache)] += failed;
   return rows;
 }

@@ -132,6 +132,8 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   c.memory_bytes = out.fixed_bytes + kernel::kv_bytes(x.view, d, out, batch);
   c.objective = kernel::objective_of(x.lim, c.energy_j, c.gpu_s_per_request, lo, v[kPricePerGpuHour]);
   c.reason = out.reason;
+  if (c.reason == kFeasible && kernel::beyond_context(v, x.s.workloads[d.w].input_tokens, lo))
+    c.reason = static_cast<int>(Reason::ContextLength);
   if (c.reason == kFeasible && c.memory_bytes > out.usable_bytes) c.reason = static_cast<int>(Reason::MemoryKvCache);
   if (c.reason == kFeasible) c.reason = kernel::limit_reason(x.lim, ttft, tpot);
   return c;

@@ -31,7 +31,8 @@ MODEL_COLUMNS = ["name", "aliases", "family", "architecture", "params_b", "activ
                  "vision_params_b", "source", "n_attention_layers", "n_moe_layers", "sliding_window",
                  "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame", "vision_patches_per_token",
                  "vision_layers", "vision_d_model", "video_sample_fps", "video_min_frames", "fp8_weight_block", "vision_tile_tokens", "conv_state_elems_per_seq",
-                 "kv_lora_rank", "qk_rope_head_dim", "v_head_dim", "checkpoint_precision", "notes"]
+                 "kv_lora_rank", "qk_rope_head_dim", "v_head_dim", "context_window_tokens", "intermediate_size",
+                 "moe_intermediate_size", "checkpoint_precision", "notes"]
 
 
 # --------------------------------------------------------------------------------------------------

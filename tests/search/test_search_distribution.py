@@ -8,7 +8,7 @@ import pytest
 import energylens
 from energylens import _core
 from energylens.search.api import bundled_model, native_options, run_engine
-from energylens.search.oracle import brute_force
+from energylens.search.oracle import REASONS, brute_force
 from energylens.search.space import build_space
 
 MODELS = ["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "Qwen/Qwen3-30B-A3B", "google/gemma-3-12b-it"]
@@ -66,9 +66,10 @@ def test_distribution_is_the_weighted_mean_of_its_points_and_limited_by_the_wors
     np.testing.assert_allclose(d.memory_bytes, p.memory_bytes.reshape(-1, n).max(axis=1), rtol=0)
     # a configuration whose KV cache fits at the short quantiles but not at the long one is rejected
     per_point = p.reason.reshape(-1, n)
-    mixed = (per_point[:, 0] < 0) & (per_point[:, -1] == 6)  # memory_kv_cache at the 6000-token point
+    kv = REASONS.index("memory_kv_cache")
+    mixed = (per_point[:, 0] < 0) & (per_point[:, -1] == kv)  # memory_kv_cache at the 6000-token point
     assert mixed.any()
-    assert np.all(d.reason[mixed] == 6)
+    assert np.all(d.reason[mixed] == kv)
 
 
 def test_search_reports_one_row_per_configuration(model):

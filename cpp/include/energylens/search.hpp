@@ -26,7 +26,10 @@ enum class Reason : int {
   EpWithoutMoe,    ///< ep > 1 on a dense model
   EpExperts,       ///< ep does not divide the experts
   EpGroup,         ///< ep > 1 is not tp x dp (vLLM's expert-parallel group is every GPU of a stage: TP x DP)
+  Fp8BlockShape,   ///< a block-scaled fp8 checkpoint's FFN shard is not a whole number of weight blocks (vLLM
+                   ///< refuses to load it: fp8.py validate_fp8_block_shape / Fp8MoEMethod)
   MemoryWeights,   ///< weights + activation/runtime reserve exceed the usable memory of a GPU
+  ContextLength,   ///< the workload's prompt + output tokens exceed the model's context window
   MemoryKvCache,   ///< ... and the KV cache of the running batch does not fit next to them
   TtftLimit,       ///< predicted TTFT above the limit
   TpotLimit,       ///< predicted TPOT above the limit
@@ -58,6 +61,10 @@ enum ComboField : int {
   kEnergyFactor,           ///< energy calibration: exp(offset) of the combo's model's key (1: none or unseen)
   kScaleUpDomainGpus,      ///< GPUs per scale-up domain of the combo's GPU (GPU table; docs/search.md, Topology)
   kStateMemoryBytesPerSeq,  ///< bytes of one sequence's recurrent (Mamba SSM + conv) state, all layers (0: none)
+  kContextTokens,          ///< the model's context window in tokens (prompt + output; 0: unknown, not checked)
+  kFp8Block,               ///< weight-block width of a block-scaled fp8 checkpoint searched in fp8 (0: none)
+  kFfnWidth,               ///< FFN intermediate width of the dense layers (0: none or unknown)
+  kExpertFfnWidth,         ///< FFN intermediate width of one routed expert (0: dense or unknown)
   kNumComboFields
 };
 

@@ -110,6 +110,26 @@ ENERGYLENS_HD double tp_limit(const Limits& o, const double* v) {
   return v[kScaleUpDomainGpus] > kServerGpus ? v[kScaleUpDomainGpus] : kServerGpus;
 }
 
+/// vLLM's weight-block rule for a block-scaled fp8 checkpoint (its fp8.py: validate_fp8_block_shape for the
+/// dense layers, Fp8MoEMethod.create_weights for the experts): each GPU's shard of an FFN must hold whole
+/// blocks. The dense FFN splits over tp (checked when tp > 1, as vLLM does); the routed experts' FFN splits
+/// over tp x dp without expert parallelism (vLLM's MoE layers flatten TP across DP) and stays whole with it.
+/// Qwen3-235B-A22B-FP8 (expert width 1536, blocks of 128) fails at TP 8 (192 per GPU) and loads at TP 8 +
+/// EP 8. A width of 0 (unknown) is not checked.
+ENERGYLENS_HD bool fp8_block_misfit(const double* v, double tp, double dp, double ep) {
+  const double block = v[kFp8Block], ffn = v[kFfnWidth], expert = v[kExpertFfnWidth];
+  if (!(block > 0.0)) return false;
+  if (tp > 1.0 && ffn > 0.0 && !divides(block, ffn / tp)) return true;
+  const double expert_split = ep > 1.0 ? 1.0 : tp * dp;
+  return expert > 0.0 && !divides(block, expert / expert_split);
+}
+
+/// The workload point (`input_tokens` + `output_tokens` per request) is longer than the combo's context window
+/// (kContextTokens; 0: unknown, never rejected).
+ENERGYLENS_HD bool beyond_context(const double* v, double input_tokens, double output_tokens) {
+  return v[kContextTokens] > 0.0 && input_tokens + output_tokens > v[kContextTokens];
+}
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp x pp; expert weights over the EP group (whole experts per GPU)
@@ -128,6 +148,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   else if (ep > 1 && experts <= 1) out.reason = static_cast<int>(Reason::EpWithoutMoe);
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
   else if (ep > 1 && ep != tp * dp) out.reason = static_cast<int>(Reason::EpGroup);
+  else if (fp8_block_misfit(v, tp, dp, ep)) out.reason = static_cast<int>(Reason::Fp8BlockShape);
   const double shard = ep > 1 ? ep : tp;
   const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) + v[kExpertTotalBytes] / (shard * pp);
   const double reserve = o.runtime_reserve_bytes + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;

@@ -58,9 +58,7 @@ def _table_formats() -> dict[str, tuple[str, dict[str, str]]]:
     for name, cell in zip(frame["name"], frame["checkpoint_precision"], strict=True):
         if not isinstance(cell, str) or not cell.strip():
             continue
-        parts = [p.strip() for p in cell.split(";") if p.strip()]
-        overrides = {tables.normalize_name(a): tables.normalize_precision(f)
-                     for a, f in (p.split("=", 1) for p in parts if "=" in p)}
-        base = [p for p in parts if "=" not in p]
-        out[name] = (tables.normalize_precision(base[0]) if base else "bf16", overrides)
+        base, overrides = tables.alias_cell(cell)
+        out[name] = (tables.normalize_precision(base) if base else "bf16",
+                     {tables.normalize_name(a): tables.normalize_precision(f) for a, f in overrides.items()})
     return out

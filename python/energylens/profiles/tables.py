@@ -19,7 +19,7 @@ import difflib
 import functools
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 
 import pandas as pd
@@ -59,6 +59,7 @@ __all__ = [
     "EstimatedArchitectureWarning",
     "gpu_spec",
     "model_spec",
+    "alias_cell",
     "gpus",
     "models",
     "bytes_per_param",
@@ -136,6 +137,14 @@ class ModelSpec:
             vLLM's MLA prefill decompresses the latent to; ``head_dim`` is then the query/key head
             (``qk_nope_head_dim + qk_rope_head_dim`` = 192). NaN = ``head_dim - qk_rope_head_dim``
             (``qk_nope_head_dim``, equal to ``v_head_dim`` in every DeepSeek-V2/V3 config).
+        intermediate_size: FFN width of the dense layers (config.json ``intermediate_size``; a MoE model's
+            dense layers, NaN when every layer is MoE), moe_intermediate_size: FFN width of one routed expert
+            (``moe_intermediate_size``; Mixtral-style configs: ``intermediate_size``); NaN = unknown. The
+            search checks a block-scaled fp8 checkpoint's shards against them (vLLM's block rule).
+        context_window_tokens: the longest sequence (prompt + output tokens) the checkpoint is served with,
+            vLLM's default ``max_model_len`` from config.json; the table's cell may give an alias its own
+            (``40960; Qwen/Qwen3-235B-A22B-Instruct-2507=262144``), which :func:`find_model` applies for
+            that name. NaN = unknown (not checked).
     """
 
     name: str
@@ -172,6 +181,9 @@ class ModelSpec:
     kv_lora_rank: float = math.nan
     qk_rope_head_dim: float = math.nan
     v_head_dim: float = math.nan
+    intermediate_size: float = math.nan
+    moe_intermediate_size: float = math.nan
+    context_window_tokens: float = math.nan
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches
@@ -278,6 +290,8 @@ def _float(value) -> float:
 
 
 _MODEL_INT_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
+#: Numeric ModelSpec fields whose table cell may give an alias its own value (:func:`alias_cell`).
+_ALIAS_CELL_FIELDS = ("context_window_tokens",)
 
 
 def _model_from_row(row: pd.Series) -> ModelSpec:
@@ -294,6 +308,8 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
             kwargs[f.name] = str(v)
         elif f.name in _MODEL_INT_FIELDS:
             kwargs[f.name] = int(v)
+        elif f.name in _ALIAS_CELL_FIELDS:  # the row's own value; its aliases' in find_model
+            kwargs[f.name] = _float(alias_cell(v)[0])
         else:
             kwargs[f.name] = _float(v)
     return ModelSpec(**kwargs, estimated=False)
@@ -304,13 +320,43 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
 # --------------------------------------------------------------------------------------------------
 
 def find_model(name: str) -> ModelSpec | None:
-    """The table row for ``name`` (name, alias, or a variant such as ``-FP8``/``-AWQ``), else None."""
+    """The table row for ``name`` (name, alias, or a variant such as ``-FP8``/``-AWQ``), else None; with
+    the values the table gives that name of the row (``context_window_tokens``) where they differ."""
     i = _model_index().get(normalize_name(name))
     if i is None:
         i = _model_variant_index().get(_variant_key(name))
     if i is None:
         return None
-    return _model_spec_at(i)
+    return _named_spec(i, str(name))
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_spec(i: int, name: str) -> ModelSpec:
+    """Row ``i``'s ModelSpec with the alias cells the row gives ``name``: its own entry, else that of the alias
+    it is a variant of (``...-Instruct-2507-FP8`` takes ``...-Instruct-2507``'s)."""
+    spec = _model_spec_at(i)
+    row = _model_frame().iloc[i]
+    own = {}
+    for f in _ALIAS_CELL_FIELDS:
+        overrides = alias_cell(row[f])[1] if f in row.index else {}
+        exact = {normalize_name(a): v for a, v in overrides.items()}
+        variant = {_variant_key(a): v for a, v in overrides.items()}
+        value = exact.get(normalize_name(name), variant.get(_variant_key(name)))
+        if value is not None:
+            own[f] = _float(value)
+    return replace(spec, **own) if own else spec
+
+
+def alias_cell(cell) -> tuple[str | None, dict[str, str]]:
+    """A model-table cell that may differ between a row's names: ``"value; alias=value; ..."`` -> (the row's
+    value or None, {alias as written: its value}). Used by ``checkpoint_precision`` and
+    ``context_window_tokens`` (docs/reference-tables.md)."""
+    if not isinstance(cell, str):
+        return (None if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell)), {}
+    parts = [p.strip() for p in cell.split(";") if p.strip()]
+    overrides = {a.strip(): v.strip() for a, v in (p.split("=", 1) for p in parts if "=" in p)}
+    base = [p for p in parts if "=" not in p]
+    return (base[0] if base else None), overrides
 
 
 @functools.cache

@@ -26,8 +26,8 @@ __all__ = ["brute_force", "REASONS"]
 #: Rejection reasons in the engine's order (the first that applies is counted).
 #: GPUs of one server, the largest tp where a GPU's scale-up domain is smaller (search_kernel.hpp kServerGpus).
 SERVER_GPUS = 8.0
-REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "memory_weights",
-           "memory_kv_cache", "ttft_limit", "tpot_limit")
+REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "fp8_block_shape", "memory_weights",
+           "context_length", "memory_kv_cache", "ttft_limit", "tpot_limit")
 
 _DEFAULTS = {**MEMORY_DEFAULTS, "node_size": 0, "ttft_limit_s": np.inf,
              "tpot_limit_s": np.inf, "rate_per_s": 0.0, "max_utilization": 1.0, "objective": "energy", "per_token": False,
@@ -41,13 +41,28 @@ def _domains(frame: pd.DataFrame, node_size) -> np.ndarray:
     return frame["gpu"].map(lambda g: tables.gpu_spec(g).domain_gpus()).to_numpy(dtype=float)
 
 
-def _structural(frame: pd.DataFrame, tp, dp, ep, tp_limit) -> np.ndarray:
+def _combo_field(space: SearchSpace, c, name: str) -> np.ndarray:
+    return space.combo_values[c, COMBO_FIELDS.index(name)]
+
+
+def _fp8_misfit(space: SearchSpace, c, tp, dp, ep) -> np.ndarray:
+    """vLLM's block rule for block-scaled fp8 weights: the dense FFN's tp shard (tp > 1) and the experts' shard
+    (over tp x dp without EP, whole with EP) must be whole blocks; a width or block of 0 is not checked."""
+    block, ffn, expert = (_combo_field(space, c, n) for n in ("fp8_weight_block", "intermediate_size",
+                                                                "moe_intermediate_size"))
+    safe = np.where(block > 0, block, 1.0)
+    dense_bad = (tp > 1) & (ffn > 0) & (np.mod(ffn / tp, safe) != 0)
+    expert_bad = (expert > 0) & (np.mod(expert / np.where(ep > 1, 1.0, tp * dp), safe) != 0)
+    return (block > 0) & (dense_bad | expert_bad)
+
+
+def _structural(frame: pd.DataFrame, tp, dp, ep, tp_limit, fp8_misfit) -> np.ndarray:
     heads = frame["n_heads"].to_numpy(dtype=float)
     kvh = frame["n_kv_heads"].to_numpy(dtype=float)
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     kv_ok = np.where(tp <= kvh, np.mod(kvh, tp) == 0, np.mod(tp, kvh) == 0)
     conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > tp_limit, (ep > 1) & (n_exp <= 1),
-             (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (tp * dp != ep)]
+             (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (tp * dp != ep), fp8_misfit]
     return np.select(conds, list(range(len(conds))), -1)
 
 
@@ -71,9 +86,9 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     domain = _domains(frame, o["node_size"])
     # the largest tp: the override, else a server's GPUs or a larger scale-up domain (NVL72)
     limit = domain if o["node_size"] and o["node_size"] > 0 else np.maximum(SERVER_GPUS, domain)
-    reason = _structural(frame, tp, dp, ep, limit)
+    reason = _structural(frame, tp, dp, ep, limit, _fp8_misfit(space, c, tp, dp, ep))
     frame = frame.assign(scale_up_domain_gpus=domain)  # the features price crossings at this domain
-    fac = (space.combo_values[c, COMBO_FIELDS.index("ttft_factor")], space.combo_values[c, COMBO_FIELDS.index("tpot_factor")])
+    fac = (_combo_field(space, c, "ttft_factor"), _combo_field(space, c, "tpot_factor"))
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
     frame = frame.assign(ep=np.where(reason >= 0, 1.0, ep))
     replicas = np.ones(len(frame))
@@ -105,8 +120,10 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
         gpus = dp * n
         gpu_s = n * (ttft + lo * tpot) / batch
     mem = gpu_memory(frame, feats, batch, li, lo, {k: o[k] for k in MEMORY_DEFAULTS})
-    later = [~mem.weights_fit, ~mem.fits, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
-    for code, cond in zip(range(5, 9), later, strict=True):
+    window = _combo_field(space, c, "context_window_tokens")
+    beyond = (window > 0) & (li + lo > window)
+    later = [~mem.weights_fit, beyond, ~mem.fits, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]
+    for code, cond in zip(range(REASONS.index("memory_weights"), len(REASONS)), later, strict=True):
         reason = np.where((reason < 0) & cond, code, reason)
     return {"energy": energy, "ttft": ttft, "tpot": tpot, "gpu_s": gpu_s, "gpus": gpus, "batch": batch,
             "lo": lo, "reason": reason, "price": space.combo_values[c, COMBO_FIELDS.index("price_per_gpu_hour")]}

@@ -99,8 +99,11 @@ REMEDIES: dict[str, str] = {
     "ep_without_moe": "drop --ep > 1 for dense models",
     "ep_experts": "pick --ep values that divide the number of experts",
     "ep_group": "pick --ep values equal to tp x dp (or 1)",
+    "fp8_block_shape": ("the fp8 checkpoint's weight blocks do not split over that many GPUs: pick a smaller --tp "
+                        "(add GPUs with --pp) or, for MoE models, expert parallelism (--ep equal to tp x dp)"),
     "memory_weights": ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, --ep for MoE models), "
                        "store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory"),
+    "context_length": "keep --input-tokens + --output-tokens within the model's context window",
     "memory_kv_cache": "lower --max-num-seqs, store the KV cache in fp8 (--kv-cache-dtype fp8) or add GPUs (--tp, --pp)",
     "ttft_limit": "raise --ttft-limit, or add --tp / smaller --max-num-seqs to shorten prefill",
     "tpot_limit": "raise --tpot-limit, or add --tp / smaller --max-num-seqs to shorten each decode step",

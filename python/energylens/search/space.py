@@ -27,6 +27,7 @@ from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_la
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
+from energylens.search.serving_limits import limit_values
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
            "check_prices", "check_gpu_specs"]
@@ -484,6 +485,8 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
         values[i, col["kv_bytes_per_token"]] /= share0
         values[i, col["attn_flops_per_token_ctx"]] /= share0
         values[i, col["prefill_attn_flops_per_token_ctx"]] /= share0
+    for name, column in limit_values(rows, [m for m, _ in specs]).items():
+        values[:, col[name]] = column
     values[:, col["weight_expert_step_bytes"]] = expert
     values[:, col["weight_shared_step_bytes"]] = every["weight_bytes_per_step"] - expert
     values[:, col["expert_miss_log"]] = np.where(moe, np.log(np.where(moe, 1 - frac, 1.0)), 0.0)

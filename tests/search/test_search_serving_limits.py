@@ -1,0 +1,116 @@
+"""The checkpoint's own limits in the search (docs/search.md, "Feasibility"): vLLM's weight-block rule for
+block-scaled fp8 checkpoints (fp8_block_shape) and the model's context window (context_length), against
+hand-worked cases, the NumPy oracle in both fill paths, and the CLI's explanation of an empty result."""
+
+import numpy as np
+import pytest
+from test_search_exact import _compare, _random_params
+
+from energylens import _core
+from energylens.cli.main import main
+from energylens.profiles import tables
+from energylens.search.api import bundled_model, native_options
+from energylens.search.space import build_space
+
+Q235_FP8 = "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"  # experts 1536 wide, 128 x 128 blocks (v3 ran it TP8 + EP8)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bundled_model()
+
+
+def _reasons(space, model) -> list[str]:
+    """The first failing reason of every candidate ('' when feasible)."""
+    ev = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, native_options(),
+                               np.arange(space.size, dtype=np.uint64))
+    names = _core.search_reason_names()
+    return ["" if r < 0 else names[r] for r in ev.reason]
+
+
+def _by_layout(space, model) -> dict[tuple, str]:
+    frame = space.decode(np.arange(space.size, dtype=np.uint64))
+    return {(r.precision, int(r.tp), int(r.dp), int(r.ep)): why
+            for r, why in zip(frame.itertuples(), _reasons(space, model), strict=True)}
+
+
+def test_fp8_moe_experts_must_split_into_whole_blocks(model):
+    """1536 / TP 8 = 192 is no multiple of 128 (vLLM: "output_size of gate's and up's weight = 192 is not
+    divisible by weight quantization block_n = 128"); 1536 / 4 = 384 is; with EP the experts stay whole.
+    Without EP vLLM's MoE layers shard over TP x DP, so TP 4 x DP 2 fails as TP 8 does. bf16 has no blocks."""
+    space = build_space([Q235_FP8], ["H200"], input_tokens=512, output_tokens=256, tp=[4, 8], dp=[1, 2],
+                        ep=[1, 8], max_num_seqs=[8], precision=["fp8", "bf16"])
+    got = _by_layout(space, model)
+    assert got[("fp8", 8, 1, 1)] == "fp8_block_shape"
+    assert got[("fp8", 4, 2, 1)] == "fp8_block_shape"
+    assert got[("fp8", 4, 1, 1)] != "fp8_block_shape"
+    assert got[("fp8", 8, 1, 8)] == ""                      # the deployment ML.ENERGY v3 measured
+    assert got[("fp8", 4, 2, 8)] == ""                      # DP 2 + EP 8: experts whole on each GPU
+    assert got[("bf16", 8, 1, 1)] not in ("fp8_block_shape",)  # the bf16 checkpoint has no blocks
+    assert "fp8_block_shape" not in {why for (p, *_), why in got.items() if p == "bf16"}
+
+
+def test_fp8_dense_ffn_must_split_into_whole_blocks(model):
+    """Qwen3-4B's FFN is 9728 wide: 2432 per GPU at TP 4 (19 blocks), 1216 at TP 8 (9.5 blocks)."""
+    assert tables.model_spec("Qwen/Qwen3-4B").intermediate_size == 9728
+    space = build_space(["Qwen/Qwen3-4B-FP8"], ["H100"], input_tokens=512, output_tokens=256, tp=[1, 2, 4, 8],
+                        max_num_seqs=[8])
+    got = _by_layout(space, model)
+    assert [got[("fp8", tp, 1, 1)] for tp in (1, 2, 4, 8)] == ["", "", "", "fp8_block_shape"]
+
+
+def test_context_window_rejects_longer_requests_per_checkpoint(model):
+    """Llama 3.1: 131072 tokens; Qwen3-235B-A22B 40960, its -Instruct-2507 alias 262144 (the cell's alias value)."""
+    assert tables.model_spec("meta-llama/Llama-3.1-8B-Instruct").context_window_tokens == 131072
+    assert tables.find_model("Qwen/Qwen3-235B-A22B").context_window_tokens == 40960
+    assert tables.find_model("Qwen/Qwen3-235B-A22B-Instruct-2507").context_window_tokens == 262144
+    # a variant of an alias (not itself in the table) takes the alias's window, not the row's
+    assert tables.find_model("Qwen/Qwen3-30B-A3B-Instruct-2507-AWQ").context_window_tokens == 262144
+    assert tables.find_model("Qwen/Qwen3-30B-A3B-AWQ").context_window_tokens == 40960
+    llama = build_space(["llama-3.1-8b"], ["H200"], input_tokens=[100_000, 200_000], output_tokens=[1000, 1000],
+                        tp=[8], max_num_seqs=[1])
+    assert _reasons(llama, model) == ["", "context_length"]
+    for name, expected in (("Qwen/Qwen3-235B-A22B", "context_length"), ("Qwen/Qwen3-235B-A22B-Instruct-2507", "")):
+        space = build_space([name], ["B200"], input_tokens=100_000, output_tokens=1000, tp=[8], ep=[8],
+                            max_num_seqs=[1])
+        assert _reasons(space, model) == [expected], name
+
+
+@pytest.mark.parametrize("n_work", [5, 9])  # the per-candidate and the vectorised fill path
+@pytest.mark.parametrize("threads", [1, 2])
+def test_engine_matches_the_oracle_with_both_new_reasons(model, n_work, threads):
+    """Runs of one batch value whose points fall on both sides of Mixtral's 32768-token window, and an fp8
+    MoE whose TP / DP / EP layouts hit the block rule, against the NumPy brute force."""
+    rng = np.random.default_rng(100 + n_work)
+    space = build_space(["mixtral-8x7b", "Qwen/Qwen3-30B-A3B"], ["H200", "B200"],
+                        input_tokens=rng.integers(1000, 45_000, n_work).tolist(),
+                        output_tokens=rng.integers(16, 2048, n_work).tolist(),
+                        tp=[1, 2, 4, 8], dp=[1, 2], ep=[1, 2, 4], max_num_seqs=[1, 7, 40], precision=["fp8", "bf16"])
+    theta, phi = _random_params(model, rng)
+    _, ref = _compare(space, theta, phi, {"top": 12, "tpot_limit_s": 0.2}, threads)
+    assert ref["rejected"]["context_length"] > 0 and ref["rejected"]["fp8_block_shape"] > 0, ref["rejected"]
+
+
+def test_cli_names_the_block_rule_when_it_empties_the_space(capsys):
+    rc = main(["search", "--model", Q235_FP8, "--gpus", "H200", "--tp", "8", "--input-tokens", "512",
+               "--output-tokens", "256"])
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert rc != 0
+    assert "fp8_block_shape" in text and "--ep" in text, text
+
+
+def test_model_table_cells_are_consistent():
+    """Every block-scaled fp8 row has the FFN width its rule needs, and an alias value in a
+    context_window_tokens cell names an alias of that row (a typo would silently never apply)."""
+    frame = tables.models()
+    for row in frame.itertuples(index=False):
+        if np.isfinite(row.fp8_weight_block):
+            width = row.moe_intermediate_size if row.architecture == "moe" else row.intermediate_size
+            assert np.isfinite(width) and width % row.fp8_weight_block == 0, row.name
+        base, overrides = tables.alias_cell(row.context_window_tokens)
+        names = {tables.normalize_name(a) for a in [row.name, *str(row.aliases).split(";")] if a}
+        assert base is not None and float(base) >= 2048, row.name
+        for alias, value in overrides.items():
+            assert tables.normalize_name(alias) in names, (row.name, alias)
+            assert float(value) >= 2048 and float(value) != float(base), (row.name, alias)
