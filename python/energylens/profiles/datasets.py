@@ -22,7 +22,7 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import check_csv_file, read_export_csv, suffix_kind
-from energylens.profiles.header import check_unique_csv_header
+from energylens.profiles.header import check_unique_csv_header, csv_header
 from energylens.profiles.mlenergy_v3 import MLENERGY_V3_SIGNATURE, is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
 
@@ -343,8 +343,14 @@ def is_mlenergy_v2_table(path: str | os.PathLike) -> bool:
 
 def _csv_header(path: str | os.PathLike) -> tuple[str, ...]:
     """Column names of a CSV file, compressed ones included (an export saved as .csv.gz is still
-    recognised by its header); empty for anything else (another suffix, no such file)."""
+    recognised by its header), or of a Parquet file (a Parquet copy of an export); empty for anything else
+    (another suffix, no such file)."""
     p = Path(path)
+    if p.is_file() and suffix_kind(p) == "parquet":
+        try:
+            return tuple(csv_header(p))
+        except Exception:  # noqa: BLE001 - not readable Parquet: the schema path reports the file
+            return ()
     if not p.is_file() or suffix_kind(p) != "csv":
         return ()
     check_csv_file(p)  # a folder, empty, binary, UTF-16 or ';'-separated file: a named error

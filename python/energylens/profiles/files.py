@@ -100,10 +100,12 @@ def check_csv_file(path: str | os.PathLike) -> Path:
 
 
 def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
-    """``pandas.read_csv(path)`` of a leaderboard / Splitwise export, a file it cannot parse (a row with an extra
-    field, a bad compression) an error naming the file: pandas' own message does not ("Error tokenizing data.
-    C error: Expected 23 fields in line 4, saw 24")."""
+    """``pandas.read_csv(path)`` of a leaderboard / Splitwise export (``pandas.read_parquet`` of a Parquet copy
+    of one, by its name), a file it cannot parse (a row with an extra field, a bad compression, not Parquet
+    after all) an error naming the file: pandas' own message does not ("Error tokenizing data. C error:
+    Expected 23 fields in line 4, saw 24")."""
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, EOFError) as exc:
+        return pd.read_parquet(path) if suffix_kind(Path(path)) == "parquet" else pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, EOFError,
+            OSError) as exc:
         raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc

@@ -25,7 +25,12 @@ _MAX_NAME_CHARS = 60
 
 def csv_header(path: str | os.PathLike) -> list[str]:
     """The cells of the header row of a CSV file (compressed ones included) as written: no renaming of
-    repeated names, ``""`` for a blank cell. Raises what :func:`pandas.read_csv` raises on a bad file."""
+    repeated names, ``""`` for a blank cell; of a Parquet file (``.parquet`` / ``.pq``), its schema's
+    column names. Raises what :func:`pandas.read_csv` / pyarrow raise on a bad file."""
+    if str(path).lower().endswith((".parquet", ".pq")):
+        import pyarrow.parquet  # pandas' Parquet engine, needed only for Parquet files
+
+        return [str(n) for n in pyarrow.parquet.read_schema(path).names]
     head = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, na_filter=False)
     return [str(c) for c in head.iloc[0].tolist()] if len(head) else []
 
