@@ -3,10 +3,9 @@
 import pandas as pd
 import pytest
 
+from data_paths import V3
 from energylens.errors import ProfileSchemaError
 from energylens.profiles.datasets import bundled_path, load_profiles_or_bundled
-
-V3 = "/work/shared/data/mlenergy-v3-h100/llm_configs_h100.csv"
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
