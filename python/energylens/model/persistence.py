@@ -29,7 +29,7 @@ from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, residual_sample
 from energylens.outputs import atomic_file
 
 __all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
-           "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields"]
+           "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields", "check_state_types"]
 
 #: Template id written to model files for expression models (``EnergyModel.from_expression``).
 EXPRESSION_MODEL_ID = "energylens.expression.v1"
@@ -55,6 +55,30 @@ def check_keys(doc: Any, known: frozenset[str], where: str) -> None:
     if unknown:
         raise ModelFileError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)} (was the file edited, or "
                              "written by a newer energylens?)")
+
+
+def _whole(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def check_state_types(state: Any, where: str) -> None:
+    """ModelFileError naming the key when a model state's top-level values have the wrong type (a
+    hand-edited file): ``template`` a string, ``params`` / ``options`` objects, ``bootstrap_replicates`` a whole
+    number >= 0, ``fit`` an object or null, and a prior in ``options`` a list of numbers (a name such as
+    "bundled" would refit the bundled data on every load)."""
+    check_keys(state, STATE_KEYS, where)
+    for key, kind, ok in (("template", "a string", lambda v: isinstance(v, str)),
+                          ("params", "an object of name -> value", lambda v: isinstance(v, dict)),
+                          ("options", "an object", lambda v: isinstance(v, dict)),
+                          ("bootstrap_replicates", "a whole number >= 0", lambda v: _whole(v, 0)),
+                          ("fit", "an object or null", lambda v: v is None or isinstance(v, dict))):
+        if key in state and not ok(state[key]):
+            raise ModelFileError(f"{where} {key} = {state[key]!r} must be {kind}")
+    prior = (state.get("options") or {}).get("prior")
+    if prior is not None and (not isinstance(prior, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in prior)):
+        raise ModelFileError(f"{where} options.prior = {prior!r} must be null or the prior's parameter values "
+                             "(a list of numbers, as fit writes it)")
 
 
 def checked_params(params: Any, desc: Any, where: str) -> np.ndarray:
@@ -117,11 +141,21 @@ def read_state_arrays(state: dict[str, Any], desc: Any, where: str
     if boot.size and boot.shape[1] != len(desc.param_names):
         raise ModelFileError(f"{where} bootstrap_params has {boot.shape[1]} columns, expected "
                              f"{len(desc.param_names)}")
+    if boot.size:
+        outside = (boot < np.asarray(desc.lower)) | (boot > np.asarray(desc.upper))
+        if outside.any():
+            row, col = (int(i) for i in np.argwhere(outside)[0])
+            raise ModelFileError(f"{where} bootstrap_params row {row + 1}: {desc.param_names[col]} = "
+                                 f"{float(boot[row, col])!r} is outside its bounds [{desc.lower[col]:g}, "
+                                 f"{desc.upper[col]:g}]; refit instead of editing the file")
     if "train_residuals" in state:  # version 1: one residual per training row
         rows = _numbers(state["train_residuals"], f"{where} train_residuals", 1)
         sample, count = residual_sample(rows), len(rows)
     else:
         sample = np.sort(_numbers(state.get("residual_sample", []), f"{where} residual_sample", 1))
+        if len(sample) and not sample[0] > -1.0:
+            raise ModelFileError(f"{where} residual_sample holds {float(sample[0])!r}: a residual predicted / measured - 1 "
+                                 "is above -1")
         count = state.get("residual_count", len(sample))
         if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
             raise ModelFileError(f"{where} residual_count = {count!r} must be an integer >= the sample's length "
@@ -192,10 +226,13 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
     version = doc.get("version")
-    if not isinstance(version, int) or version > MODEL_FILE_VERSION or version < 1:
+    if not _whole(version, 1) or version > MODEL_FILE_VERSION:
         raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
                              f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
     check_keys(doc, FILE_KEYS, f"{p}")
+    for key in ("energy", "latency"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise ModelFileError(f"{p}: {key} = {doc[key]!r} must be a model's state (an object) or null")
     return doc
 
 
@@ -203,6 +240,14 @@ def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[s
     """A file's fit summary as ``FitSummary`` fields: ``unidentified`` (absent before it was recorded) must
     list parameter names, and becomes a tuple. TypeError (the caller's "not valid") otherwise."""
     out = dict(fit)
+    for key in ("n_rows", "n_measurements", "iterations", "starts", "starts_converged", "bootstrap_replicates",
+                "bootstrap_converged", "n_distinct_rows", "n_distinct_configs"):
+        low = 1 if key == "n_rows" else 0
+        if key in out and not (_whole(out[key], low) or (out[key] is None and key.startswith("n_distinct"))):
+            raise TypeError(f"{key} = {out[key]!r} must be a whole number >= {low}")
+    for key in ("identifiable", "converged"):
+        if key in out and not isinstance(out[key], bool):
+            raise TypeError(f"{key} = {out[key]!r} must be true or false")
     unset = out.get("unidentified", ())
     if isinstance(unset, str) or not isinstance(unset, (list, tuple)) or not set(unset) <= set(param_names):
         raise TypeError(f"unidentified must list parameter names, got {unset!r}")

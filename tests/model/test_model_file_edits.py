@@ -1,0 +1,70 @@
+"""A hand-edited model file is a ModelFileError naming the file and the key, never a Python traceback or a
+model that loads and then misbehaves (a negative count, a prior that refits the bundled data on load)."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from energylens.errors import ModelFileError
+from energylens.model.closed_form import EnergyModel, load_model
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    bundled = load_profiles_or_bundled("bundled")
+    path = tmp_path_factory.mktemp("model") / "m.json"
+    EnergyModel(bootstrap=12, seed=3, calibration="family").fit(bundled).save(path)
+    return json.loads(path.read_text())
+
+
+def _energy(doc):
+    return doc["energy"]
+
+
+EDITS = [
+    ("version", lambda d: d.__setitem__("version", True), "version True"),
+    ("energy", lambda d: d.__setitem__("energy", 5), "energy = 5 must be"),
+    ("latency", lambda d: d.__setitem__("latency", []), "latency = [] must be"),
+    ("options", lambda d: _energy(d).__setitem__("options", None), "options = None must be an object"),
+    ("params", lambda d: _energy(d).__setitem__("params", None), "params = None must be an object"),
+    ("template", lambda d: _energy(d).__setitem__("template", []), "template = [] must be a string"),
+    ("replicates", lambda d: _energy(d).__setitem__("bootstrap_replicates", 1.5), "bootstrap_replicates = 1.5"),
+    ("prior", lambda d: _energy(d)["options"].__setitem__("prior", "bundled"), "options.prior = 'bundled'"),
+    ("fit", lambda d: _energy(d).__setitem__("fit", 5), "fit = 5 must be an object or null"),
+    ("n_rows", lambda d: _energy(d)["fit"].__setitem__("n_rows", "x"), "n_rows = 'x' must be a whole number"),
+    ("identifiable", lambda d: _energy(d)["fit"].__setitem__("identifiable", "no"), "identifiable = 'no'"),
+    ("boot bounds", lambda d: _energy(d)["bootstrap_params"][0].__setitem__(0, -1e9), "bootstrap_params row 1"),
+    ("residual", lambda d: _energy(d)["residual_sample"].__setitem__(0, -1.5), "residual_sample holds -1.5"),
+    ("counts", lambda d: _energy(d)["calibration"].__setitem__(
+        "counts", [-1] * len(_energy(d)["calibration"]["keys"])), "counts must be finite and >= 0"),
+    ("k", lambda d: _energy(d)["calibration"].__setitem__("k", -1.0), "k must be >= 0"),
+    ("dup keys", lambda d: _energy(d)["calibration"].__setitem__(
+        "keys", [_energy(d)["calibration"]["keys"][0]] * len(_energy(d)["calibration"]["keys"])), "keys repeat"),
+    ("cal sample", lambda d: _energy(d)["calibration"].__setitem__("residual_sample", [[0.1]]), "residual_sample"),
+]
+
+
+@pytest.mark.parametrize("name,edit,message", EDITS, ids=[e[0] for e in EDITS])
+def test_an_edited_file_names_what_is_wrong(saved, tmp_path, name, edit, message):
+    doc = copy.deepcopy(saved)
+    edit(doc)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="edited.json") as err:
+        load_model(path)
+    assert message in str(err.value), str(err.value)
+
+
+def test_one_row_per_calibration_key_writes_valid_json_and_loads(tmp_path):
+    """Undefined variances (no within-key scatter) are written as null, not the NaN token other JSON readers
+    refuse, and read back as NaN."""
+    rows = load_profiles_or_bundled("bundled").drop_duplicates("model").head(20)
+    model = EnergyModel(bootstrap=12, calibration="model").fit(rows)
+    assert np.isnan(model.calibration.within_var)
+    path = tmp_path / "m.json"
+    model.save(path)
+    json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in the model file"))
+    assert np.isnan(load_model(path).calibration.within_var)
