@@ -122,6 +122,11 @@ class DegenerateFitWarning(UserWarning):
     """A fit's data duplicates rows or cannot identify the parameters (see energylens.model.domain)."""
 
 
+class IntervalLevelWarning(UserWarning):
+    """A prediction interval's level asks for tails finer than the bootstrap refits resolve: it may cover less
+    than its level (energylens.model.intervals.replicates_note)."""
+
+
 class ExtrapolationWarning(UserWarning):
     """Rows to predict lie outside the fitted data's range by more than the stated factor."""
 

@@ -34,10 +34,11 @@ def model(bundled) -> EnergyModel:
 
 
 def _old_intervals(model: EnergyModel, configs, residuals: np.ndarray, level: float = 0.9):
-    """The interval method before issue 13: every training residual, one seeded stream, 200 x N arrays."""
+    """The interval method before issue 13: every training residual, one seeded stream, 200 x N arrays (the
+    measurement a residual r = pred / meas - 1 stands for is pred / (1 + r), its log scatter inflated)."""
     cols = model._columns(configs)
     n, p = len(residuals), len(model.param_names)
-    res = residuals * np.sqrt(n / (n - p))
+    res = np.expm1(-np.log1p(residuals) * np.sqrt(n / (n - p)))  # so that 1 + res is the measurement factor
     rng = np.random.default_rng(model.options["seed"] + 7919)
     acc = []
     for theta_b in model._boot:
@@ -102,7 +103,7 @@ def test_intervals_match_the_per_row_residual_method_and_cover(model, bundled):
 
 def test_a_summarised_sample_gives_the_intervals_of_every_residual(model, bundled):
     rng = np.random.default_rng(0)
-    many = rng.standard_t(4, 200_000) * 0.08  # far more residuals than the file keeps
+    many = np.expm1(rng.standard_t(4, 200_000) * 0.08)  # far more residuals than the file keeps (all > -1)
     sample = residual_sample(many)
     assert len(sample) == RESIDUAL_SAMPLE_SIZE and np.all(np.diff(sample) >= 0)
     a, b = _copy(model), _copy(model)

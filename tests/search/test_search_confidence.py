@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 import energylens
+from data_paths import SPLITWISE
 from energylens import _core
 from energylens.cli.main import main
 from energylens.errors import IntervalsUnavailableError
-from energylens.model import EnergyModel
+from energylens.model import EnergyModel, LatencyModel
 from energylens.search import build_space
 from energylens.search.api import bundled_model, calibrate_latency, native_options, run_engine
 from energylens.search.confidence import ENUMERATE_MAX, confidence_limits, upper_quantiles
@@ -96,9 +97,27 @@ def test_quantile_is_the_latency_models_interval_bound_on_the_same_rows(p, calib
     interval = em.latency_model.predict_interval(frame, level=level, check_range=False)
     side = "hi" if p > 0.5 else "lo"
     np.testing.assert_allclose(q["tpot_q"], interval[f"tpot_s_{side}"], rtol=1e-9)
-    np.testing.assert_allclose(q["ttft_q"], interval[f"ttft_s_{side}"], rtol=1e-9)
     pred = em.latency_model.predict(frame, check_range=False)
+    # the bundled rows measure no TTFT: no TTFT interval (NaN bounds), and the search applies its TTFT limit
+    # to the predicted value
+    assert em.latency_model.ttft_fitted is False and interval[f"ttft_s_{side}"].isna().all()
+    np.testing.assert_allclose(q["ttft_q"], pred["ttft_s_pred"], rtol=1e-9)
     np.testing.assert_allclose(q["tpot"], pred["tpot_s_pred"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.9])
+def test_ttft_quantile_is_the_interval_bound_of_a_model_that_measured_ttft(p, model):
+    """Splitwise measured TTFT: the search's TTFT quantile is the latency model's TTFT interval bound."""
+    if not SPLITWISE.is_file():
+        pytest.skip("the shared Splitwise rows are not on this machine")
+    lat = LatencyModel(bootstrap=30).fit(str(SPLITWISE))
+    assert lat.ttft_fitted is True
+    space = _space()
+    idx = np.arange(space.size)
+    q = upper_quantiles(space, model.theta, lat, native_options(), idx, p)
+    frame = space.point_profiles(space.points(idx))
+    interval = lat.predict_interval(frame, level=2 * p - 1 if p > 0.5 else 1 - 2 * p, check_range=False)
+    np.testing.assert_allclose(q["ttft_q"], interval[f"ttft_s_{'hi' if p > 0.5 else 'lo'}"], rtol=1e-9)
 
 
 @pytest.mark.parametrize("p", [0.7, 0.9, 0.99])

@@ -80,7 +80,13 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
     latency = model.latency_model if isinstance(model, EnergyModel) else model
     if latency is not None and getattr(latency, "ttft_fitted", None) is False:
         print("energylens predict: note: ttft_s_pred is a roofline estimate: the latency model saw no measured TTFT, "
-              "so its prefill efficiency and batching factor sit at their start values", file=sys.stderr)
+              "so its prefill efficiency and batching factor sit at their start values (ttft_s_lo / ttft_s_hi are "
+              "empty: no measured TTFT sizes an interval)", file=sys.stderr)
+    cal = getattr(latency, "calibration", None)
+    if cal is not None:  # opt-in latency offsets: which rows had one (unseen keys: factor 1)
+        seen = cal.seen(configs)
+        print(f"energylens predict: latency calibrated by {cal.by}; {int((~seen).sum())} of {len(seen)} rows have a "
+              "key not seen in training and keep the shared latency model's prediction (factor 1)", file=sys.stderr)
     pipelined = "pp" in configs and bool((configs["pp"] > 1).any())
     named = []
     for kind, m in (("energy", model if isinstance(model, EnergyModel) else None), ("latency", latency)):

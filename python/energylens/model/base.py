@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from energylens import _core
-from energylens.errors import IntervalsUnavailableError, ModelFileError
+from energylens import _core, warning_sink
+from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError, ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
 from energylens.model.domain import (
     FeatureTable,
@@ -39,12 +39,14 @@ from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     check_level,
     interval_bounds,
+    measurement_factors,
+    replicates_note,
     residual_sample,
 )
 from energylens.model.persistence import (
     OPTION_KEYS,
-    STATE_KEYS,
     check_keys,
+    check_state_types,
     checked_params,
     read_state_arrays,
     summary_fields,
@@ -400,26 +402,33 @@ class ClosedFormModel:
     def intervals_unavailable(self) -> str | None:
         """Why this model cannot give prediction intervals, or None when it can."""
         self._require_fitted()
-        if self._boot is None or len(self._boot) < 10:
+        if self._boot is None or not len(self._boot):
             return "no bootstrap replicates: fit with bootstrap >= 10 to get intervals"
-        if self.summary is not None and not self.summary.identifiable:
-            return (f"the training data had {self.summary.n_distinct_configs} distinct configuration(s) for "
-                    f"{len(self.param_names)} parameters, so the parameters are not identified and an interval "
+        if len(self._boot) < 10:
+            return f"only {len(self._boot)} bootstrap refits: fit with bootstrap >= 10 to get intervals"
+        s, p = self.summary, len(self.param_names)
+        if s is not None and not s.identifiable:
+            return (f"the training data had {s.n_distinct_configs} distinct configuration(s) for "
+                    f"{p} parameters, so the parameters are not identified and an interval "
                     "would be falsely precise; refit on more distinct configurations")
+        if s is not None and s.n_distinct_rows is not None and s.n_distinct_rows <= p:
+            return (f"the training data had {s.n_distinct_rows} distinct row(s) for {p} parameters: too few "
+                    "residuals to estimate the scatter of a new measurement (a prior fixes the parameters, not "
+                    f"that scatter), so an interval would be falsely precise; refit on more than {p} distinct rows")
         return None
 
-    def residual_draws(self) -> np.ndarray:
-        """The residual sample the prediction intervals draw from, inflated for the fitted degrees of
-        freedom (public: the search's confidence limits reproduce predict_interval's draws with it)."""
-        sample = self._res_sample if self._res_sample is not None and len(self._res_sample) else np.zeros(1)
+    def measurement_factors(self) -> np.ndarray:
+        """The factors measured / predicted the prediction intervals draw from (sorted; one per kept training
+        residual, :func:`energylens.model.intervals.measurement_factors`), their scatter inflated for the fitted
+        degrees of freedom (public: the search's confidence limits reproduce predict_interval's draws with it)."""
+        sample = self._res_sample if self._res_sample is not None else np.zeros(0)
         # Training residuals understate the scatter of a new measurement by the fitted degrees of
-        # freedom: inflate them by sqrt(n / (n - p)) (the usual unbiased-variance correction), n the
-        # residuals of distinct rows (exact copies are not new measurements).
-        n_res, n_par = float(max(self._res_count, len(sample))), len(self.param_names)
+        # freedom: n counts the residuals of distinct rows (exact copies are not new measurements).
+        n_res = float(max(self._res_count, len(sample)))
         s = self.summary
         if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
             n_res *= s.n_distinct_rows / s.n_rows
-        return sample * np.sqrt(n_res / (n_res - n_par)) if n_res > n_par else sample
+        return np.sort(measurement_factors(sample, n_res, len(self.param_names)))
 
     def _intervals(self, configs: Any, level: float, picks, chunk_rows: int,
                    check_range: bool) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -429,7 +438,10 @@ class ClosedFormModel:
         if why is not None:
             raise IntervalsUnavailableError(f"{type(self).__name__}: prediction intervals are not available: {why}")
         assert self._boot is not None
-        sample = self.residual_draws()
+        note = replicates_note(level, len(self._boot))
+        if note is not None:
+            warning_sink.warn(f"{type(self).__name__}.predict_interval: {note}", IntervalLevelWarning, stacklevel=3)
+        sample = self.measurement_factors()
         check = self._range_check(check_range)
         n, chunks = self._chunks(configs, chunk_rows, check)
         out = [(np.empty(n), np.empty(n)) for _ in picks]
@@ -460,7 +472,7 @@ class ClosedFormModel:
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], path: str) -> ClosedFormModel:
-        check_keys(state, STATE_KEYS, f"{path}: {cls._kind} model")
+        check_state_types(state, f"{path}: {cls._kind} model")
         opts = dict(state.get("options", {}))
         check_keys(opts, OPTION_KEYS, f"{path}: {cls._kind} options")
         try:

@@ -30,9 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens import _core
-from energylens.errors import IntervalsUnavailableError, ModelFileError
-from energylens.model.intervals import check_level, interval_bounds, residual_sample
+from energylens import _core, warning_sink
+from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError, ModelFileError
+from energylens.model.intervals import (
+    check_level,
+    interval_bounds,
+    measurement_factors,
+    replicates_note,
+    residual_sample,
+)
 from energylens.profiles.cells import Coded, codes
 from energylens.profiles.tables import find_model
 
@@ -142,7 +148,9 @@ class Calibration:
     def to_state(self) -> dict[str, Any]:
         return {"by": self.by, "keys": list(self.keys), "offsets": self.offsets.tolist(),
                 "counts": self.counts.astype(int).tolist(), "k": None if math.isinf(self.k) else self.k,
-                "within_var": self.within_var, "between_var": self.between_var, "dof": self.dof,
+                # undefined variances (one row per key: no within-key scatter) as null, so the file stays JSON
+                "within_var": _finite_or_none(self.within_var), "between_var": _finite_or_none(self.between_var),
+                "dof": self.dof,
                 "residual_sample": self.residual_sample.tolist(), "residual_count": self.residual_count,
                 "note": self.note}
 
@@ -203,14 +211,49 @@ def read_calibration(state: Any, where: str) -> Calibration | None:
         keys = tuple(str(x) for x in state["keys"])
         sample = np.sort(np.asarray(state["residual_sample"], dtype=np.float64))
         k = math.inf if state["k"] is None else float(state["k"])
-        cal = Calibration(by, keys, offsets, counts, k, float(state["within_var"]), float(state["between_var"]),
+        cal = Calibration(by, keys, offsets, counts, k, _float_or_nan(state["within_var"]),
+                          _float_or_nan(state["between_var"]),
                           float(state["dof"]), sample, int(state["residual_count"]), str(state.get("note", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{where} calibration is not valid ({type(exc).__name__}: {exc})") from None
-    if by is None or not (len(keys) == len(offsets) == len(counts)) or not np.isfinite(offsets).all():
+    if (by is None or offsets.ndim != 1 or counts.ndim != 1 or not (len(keys) == len(offsets) == len(counts))
+            or not np.isfinite(offsets).all()):
         raise ModelFileError(f"{where} calibration: keys, offsets and counts must be lists of equal length "
                              "with finite offsets")
+    _check_calibration_values(cal, where)
     return cal
+
+
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+def _float_or_nan(v: Any) -> float:
+    """A file's number, null (or an older file's NaN) as NaN; TypeError / ValueError for anything else."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"{v!r} is not a number")
+    return float(v)
+
+
+def _check_calibration_values(cal: Calibration, where: str) -> None:
+    """ModelFileError naming the first value a fit cannot have written (a hand-edited file)."""
+    problems = [
+        (len(set(cal.keys)) != len(cal.keys), "keys repeat a key"),
+        (not (np.isfinite(cal.counts) & (cal.counts >= 0)).all(), "counts must be finite and >= 0"),
+        (not (cal.k >= 0), "k must be >= 0 (or null: no between-key variance)"),
+        (not all(math.isnan(v) or v >= 0 for v in (cal.within_var, cal.between_var)),
+         "within_var and between_var must be >= 0 (or null: undefined)"),
+        (not (math.isfinite(cal.dof) and cal.dof >= 0), "dof must be finite and >= 0"),
+        (cal.residual_sample.ndim != 1 or not np.isfinite(cal.residual_sample).all()
+         or (len(cal.residual_sample) and not cal.residual_sample[0] > -1.0),
+         "residual_sample must be a list of finite residuals above -1"),
+        (cal.residual_count < len(cal.residual_sample), "residual_count must be >= the sample's length"),
+    ]
+    for bad, what in problems:
+        if bad:
+            raise ModelFileError(f"{where} calibration: {what}")
 
 
 def as_frame(configs: Any, load: Any) -> Any:
@@ -221,13 +264,13 @@ def as_frame(configs: Any, load: Any) -> Any:
 
 
 def _draws(model: Any, cal: Calibration) -> np.ndarray:
-    """The calibrated residual sample, inflated by sqrt(n / (n - p - dof)) (n: distinct rows' residuals)."""
-    sample = cal.residual_sample if len(cal.residual_sample) else np.zeros(1)
-    n_res, n_par = float(max(cal.residual_count, len(sample))), len(model.param_names) + cal.dof
+    """The measurement factors of the calibrated residuals (sorted), their scatter inflated for p + dof fitted
+    degrees of freedom (n: distinct rows' residuals; :func:`energylens.model.intervals.measurement_factors`)."""
+    n_res = float(max(cal.residual_count, len(cal.residual_sample)))
     s = model.summary
     if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
         n_res *= s.n_distinct_rows / s.n_rows
-    return sample * np.sqrt(n_res / (n_res - n_par)) if n_res > n_par else sample
+    return np.sort(measurement_factors(cal.residual_sample, n_res, len(model.param_names) + cal.dof))
 
 
 def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int, check_range: bool,
@@ -238,12 +281,15 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     if why is not None:
         raise IntervalsUnavailableError(f"{type(model).__name__}: prediction intervals are not available: {why}")
     cal: Calibration = model.calibration
+    note = replicates_note(level, len(model._boot))
+    if note is not None:
+        warning_sink.warn(f"{type(model).__name__}.predict_interval: {note}", IntervalLevelWarning, stacklevel=3)
     frame = as_frame(configs, load)
     log_off = cal.log_offsets(frame)
     seen = np.isfinite(log_off)
     factor = np.exp(np.nan_to_num(log_off, nan=0.0))
     point = np.empty(len(seen))
-    samples = {True: _draws(model, cal), False: model.residual_draws()}
+    samples = {True: _draws(model, cal), False: model.measurement_factors()}
     check = model._range_check(check_range)
     n, chunks = model._chunks(frame, chunk_rows, check)
     lo, hi = np.empty(n), np.empty(n)

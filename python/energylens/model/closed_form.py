@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from energylens import _core
-from energylens.errors import ModelFileError
+from energylens import _core, warning_sink
+from energylens.errors import DegenerateFitWarning, ModelFileError
 from energylens.model.base import ClosedFormModel, fit_input, load_configs
 from energylens.model.calibration import (
     Calibration,
@@ -121,11 +121,15 @@ class LatencyModel(ClosedFormModel):
                          check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
         """Prediction intervals of TTFT and TPOT at ``level``; IntervalsUnavailableError when the model has
         none (see :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows). A calibrated
-        model scales the template's interval by each row's factor (the offset's own uncertainty is not added)."""
+        model scales the template's interval by each row's factor (the offset's own uncertainty is not added).
+        A model that saw no measured TTFT (:attr:`ttft_fitted` False) gives NaN TTFT bounds: its TTFT is the
+        roofline's estimate at start values, and no residual tells how far a measurement may fall from it."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
             (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (lambda a, b: a, lambda a, b: b),
                                                          chunk_rows, check_range)
+        if self.ttft_fitted is False:
+            lo_t, hi_t = np.full(len(lo_t), np.nan), np.full(len(hi_t), np.nan)
         if self.calibration is not None:
             f_ttft, f_tpot = self.calibration.factors(configs)
             lo_t, hi_t, lo_p, hi_p = lo_t * f_ttft, hi_t * f_ttft, lo_p * f_tpot, hi_p * f_tpot
@@ -259,6 +263,11 @@ class EnergyModel(ClosedFormModel):
                               calibration=self.latency_calibration_by)
             if n_lat >= len(lm.param_names):
                 self.latency_model = lm._fit_frame(frame, shared)
+            else:
+                warning_sink.warn(
+                    f"{type(self).__name__}.fit: no latency model fitted: the profiles carry {n_lat} latency "
+                    f"measurement(s) (ttft_s / tpot_s) for its {len(lm.param_names)} parameters; predictions "
+                    "get no TTFT / TPOT (profile more rows with ttft_s or tpot_s)", DegenerateFitWarning, stacklevel=3)
         return self
 
     #: Columns of predict_interval (NaN-filled by ``energylens predict`` when intervals are unavailable).

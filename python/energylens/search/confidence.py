@@ -6,14 +6,17 @@ passes only if the upper P-quantile of the quantity meets it, the quantile of th
 predictive distribution, the one :meth:`energylens.model.LatencyModel.predict_interval` reads its bounds
 from (:mod:`energylens.model.intervals`): for a row x,
 
-    Y_b(x) = f_b(x) * (1 + r_b),   b = 1..B bootstrap refits,
+    Y_b(x) = f_b(x) / (1 + r_b),   b = 1..B bootstrap refits,
 
-``f_b`` the template at refit ``b``'s parameters and ``r_b`` a training residual (inflated for the fitted
-degrees of freedom) drawn by the interval's own hash of (seed, b, row position), so the quantile at P is
+``f_b`` the template at refit ``b``'s parameters and ``r_b`` a training residual predicted / measured - 1
+(its log scatter inflated for the fitted degrees of freedom: ``measurement_factors``) drawn by the
+interval's own hash of (seed, b, row position), so the quantile at P is
 exactly ``predict_interval(level=2P - 1)``'s upper bound (P > 0.5; the lower bound at ``level=1 - 2P``
 for P < 0.5). A calibrated latency model (``latency_calibration``) multiplies f and every f_b by the same
 per-combination factor, so its quantile is the calibrated point prediction times the same ratio, as
-predict_interval scales its bounds.
+predict_interval scales its bounds. A latency model that saw no measured TTFT has no TTFT interval
+(predict_interval gives NaN bounds): its TTFT limit is applied to the point prediction as given, and the
+settings say so (``ttft_limit_confidence_note``).
 
 The engine compares one number per candidate with one limit, and the ratio R(x) = q_P(Y(x)) / f(x) is not
 the same for every row (the residual part is, the parameter part is not: rows far from the training data
@@ -92,12 +95,13 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
         ttft[b], tpot[b] = c.ttft_s, c.tpot_s
         if progress is not None:
             progress(b + 1, len(boot))
-    sample = latency_model.residual_draws()
-    # the interval's own draws: one residual per (refit, row position), the same for both outputs
+    sample = latency_model.measurement_factors()
+    # the interval's own draws: one measurement factor per (refit, row position), the same for both outputs
     draws = sample[draw_indices(latency_model.options["seed"], len(boot), 0, len(idx), len(sample))]
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
-            "ttft_q": np.quantile(ttft * (1.0 + draws), p, axis=0),
-            "tpot_q": np.quantile(tpot * (1.0 + draws), p, axis=0)}
+            # no measured TTFT: no scatter to take a quantile of (predict_interval's TTFT bounds are NaN)
+            "ttft_q": (point.ttft_s if latency_model.ttft_fitted is False else np.quantile(ttft * draws, p, axis=0)),
+            "tpot_q": np.quantile(tpot * draws, p, axis=0)}
 
 
 def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> tuple[float, float]:
@@ -160,4 +164,7 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
     record["limit_confidence_method"] = ("every candidate's own quantile" if exact else
                                          f"largest quantile ratio over a sample of {len(indices)} of {total:,} candidates")
     record["limit_confidence_candidates"] = int(rel.sum())
+    if given["ttft"] is not None and latency_model.ttft_fitted is False:
+        record["ttft_limit_confidence_note"] = ("the TTFT limit is applied to the predicted TTFT as given: the latency "
+                                                "model saw no measured TTFT, so no interval sizes its scatter")
     return out, record

@@ -395,7 +395,8 @@ class SearchResult:
                  for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
         return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
                 f"interval): {'; '.join(parts)} ({s['limit_confidence_method']}, "
-                f"{s['limit_confidence_candidates']:,} candidates pass the other checks)")
+                f"{s['limit_confidence_candidates']:,} candidates pass the other checks)"
+                + (f"; {s['ttft_limit_confidence_note']}" if s.get("ttft_limit_confidence_note") else ""))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""
