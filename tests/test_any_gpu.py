@@ -75,7 +75,10 @@ def _check_outputs(model: EnergyModel, df: pd.DataFrame) -> None:
         v = np.asarray(lat[col], dtype=float)
         assert np.isfinite(v).all() and (v > 0).all(), col
     liv = model.latency_model.predict_interval(df, check_range=False)
-    assert np.isfinite(liv.to_numpy(dtype=float)).all() and (liv.to_numpy(dtype=float) > 0).all()
+    tpot = liv[["tpot_s_lo", "tpot_s_hi"]].to_numpy(dtype=float)
+    assert np.isfinite(tpot).all() and (tpot > 0).all()
+    # v3 measures no TTFT: no TTFT interval (NaN bounds), never a made-up one
+    assert model.latency_model.ttft_fitted is False and liv[["ttft_s_lo", "ttft_s_hi"]].isna().all().all()
     iv = model.predict_interval(df, check_range=False)
     lo, hi = (np.asarray(iv[c], dtype=float) for c in ("energy_j_lo", "energy_j_hi"))
     assert np.isfinite(lo).all() and (lo > 0).all() and (hi >= lo).all()

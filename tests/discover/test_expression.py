@@ -168,3 +168,18 @@ def test_expression_bootstrap_is_the_same_on_one_and_all_threads():
     assert many[1].all()  # every replicate converged, so the comparison is of real refits
     np.testing.assert_array_equal(many[0], one[0])
     np.testing.assert_array_equal(many[1], one[1])
+
+
+def test_expression_intervals_draw_the_measurement_a_residual_stands_for(bundled):
+    """As the template's (tests/model/test_interval_semantics.py): 20 % of runs at 1.8x the model put the
+    interval's upper bound at 1.8x the prediction and its lower bound at it, never 0.56x below."""
+    model = EnergyModel.from_expression("c0*tp*pp*tdp_w*output_tokens/batch_size + c1", params={"c0": 1.0, "c1": 5.0},
+                                        bootstrap=20).fit(bundled)
+    model._boot = np.tile(model.theta, (200, 1))  # no parameter scatter: only the measurement's
+    ratio = np.where(np.arange(100_000) % 5 == 0, 1.8, 1.0)
+    model._residuals = 1.0 / ratio - 1.0
+    rows = bundled.head(30)
+    iv = model.predict_interval(rows, 0.9)
+    pred = model.predict(rows)
+    np.testing.assert_allclose(iv["energy_j_lo"] / pred, 1.0, rtol=1e-3)
+    np.testing.assert_allclose(iv["energy_j_hi"] / pred, 1.8, rtol=1e-3)

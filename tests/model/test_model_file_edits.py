@@ -38,6 +38,7 @@ EDITS = [
     ("identifiable", lambda d: _energy(d)["fit"].__setitem__("identifiable", "no"), "identifiable = 'no'"),
     ("boot bounds", lambda d: _energy(d)["bootstrap_params"][0].__setitem__(0, -1e9), "bootstrap_params row 1"),
     ("residual", lambda d: _energy(d)["residual_sample"].__setitem__(0, -1.5), "residual_sample holds -1.5"),
+    ("v1 residuals", lambda d: _energy(d).__setitem__("train_residuals", [0.1, -1.0]), "train_residuals holds -1.0"),
     ("counts", lambda d: _energy(d)["calibration"].__setitem__(
         "counts", [-1] * len(_energy(d)["calibration"]["keys"])), "counts must be finite and >= 0"),
     ("k", lambda d: _energy(d)["calibration"].__setitem__("k", -1.0), "k must be >= 0"),

@@ -3,12 +3,15 @@ block-scaled fp8 checkpoints (fp8_block_shape) and the model's context window (c
 hand-worked cases, the NumPy oracle in both fill paths, and the CLI's explanation of an empty result."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_search_exact import _compare, _random_params
 
+import energylens
 from energylens import _core
 from energylens.cli.main import main
 from energylens.profiles import tables
+from energylens.profiles.alias_cells import alias_cell
 from energylens.search.api import bundled_model, native_options
 from energylens.search.space import build_space
 
@@ -67,6 +70,14 @@ def test_context_window_rejects_longer_requests_per_checkpoint(model):
     # a variant of an alias (not itself in the table) takes the alias's window, not the row's
     assert tables.find_model("Qwen/Qwen3-30B-A3B-Instruct-2507-AWQ").context_window_tokens == 262144
     assert tables.find_model("Qwen/Qwen3-30B-A3B-AWQ").context_window_tokens == 40960
+    # a row's own names keep the row's window, even where dropping words like Instruct / hf / Base would
+    # make them look like an alias with another one; a quantised copy keeps its checkpoint's
+    for name, window in (("Qwen/Qwen2.5-7B-Instruct", 32768), ("Qwen/Qwen2.5-7B-Instruct-AWQ", 32768),
+                         ("Qwen/Qwen2.5-7B", 131072), ("codellama/CodeLlama-70b-hf", 16384),
+                         ("codellama/CodeLlama-70b-hf-AWQ", 16384), ("codellama/CodeLlama-70b-Instruct-hf", 4096),
+                         ("moonshotai/Kimi-K2-Instruct", 131072), ("moonshotai/Kimi-K2-Base", 131072),
+                         ("moonshotai/Kimi-K2-Instruct-0905", 262144)):
+        assert tables.find_model(name).context_window_tokens == window, name
     llama = build_space(["llama-3.1-8b"], ["H200"], input_tokens=[100_000, 200_000], output_tokens=[1000, 1000],
                         tp=[8], max_num_seqs=[1])
     assert _reasons(llama, model) == ["", "context_length"]
@@ -108,9 +119,32 @@ def test_model_table_cells_are_consistent():
         if np.isfinite(row.fp8_weight_block):
             width = row.moe_intermediate_size if row.architecture == "moe" else row.intermediate_size
             assert np.isfinite(width) and width % row.fp8_weight_block == 0, row.name
-        base, overrides = tables.alias_cell(row.context_window_tokens)
+        base, overrides = alias_cell(row.context_window_tokens)
         names = {tables.normalize_name(a) for a in [row.name, *str(row.aliases).split(";")] if a}
         assert base is not None and float(base) >= 2048, row.name
         for alias, value in overrides.items():
             assert tables.normalize_name(alias) in names, (row.name, alias)
             assert float(value) >= 2048 and float(value) != float(base), (row.name, alias)
+
+
+def test_results_name_the_checkpoint_asked_for_and_round_trip(model):
+    """The 2507 refresh (262144 tokens) at 101k tokens: feasible, shown under its own name, and its result
+    row fed back as a candidate is the same checkpoint (the original's 40960-token window would reject it)."""
+    name = "Qwen/Qwen3-235B-A22B-Instruct-2507"
+    r = energylens.search(name, "B200", input_tokens=100_000, output_tokens=1000, tp=[8], ep=[8], max_num_seqs=[1],
+                          energy_model=model, bootstrap=False)
+    assert r.feasible == 1 and list(r.top["model"]) == [name]
+    again = energylens.search(candidates=r.top[["model", "gpu", "tp", "pp", "dp", "ep", "max_num_seqs",
+                                                "input_tokens", "output_tokens", "precision"]],
+                              energy_model=model, bootstrap=False)
+    assert again.feasible == 1, again.rejected
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_candidates_of_two_checkpoints_of_one_row_keep_their_windows(model, order):
+    rows = pd.DataFrame({"model": ["Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507"][::order],
+                         "gpu": "B200", "tp": 8, "ep": 8, "max_num_seqs": 1, "input_tokens": 100_000,
+                         "output_tokens": 1000})
+    r = energylens.search(candidates=rows, energy_model=model, bootstrap=False)
+    assert r.feasible == 1 and r.rejected["context_length"] == 1
+    assert list(r.top["model"]) == ["Qwen/Qwen3-235B-A22B-Instruct-2507"]

@@ -26,7 +26,7 @@ from energylens.model.base import load_configs
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.intervals import check_level
+from energylens.model.intervals import check_level, measurement_factors
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
 from energylens.profiles.features import FEATURE_NAMES, build_features
 
@@ -176,19 +176,17 @@ class ExpressionEnergyModel:
         return self.compiled.evaluate(cols, self._theta)
 
     def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
-        """Prediction interval at ``level``: bootstrap refits times a resampled training residual."""
+        """Prediction interval at ``level``: bootstrap refits times the measurement a resampled training residual
+        stands for (1 / (1 + r), r = predicted / measured - 1; :func:`energylens.model.intervals.measurement_factors`)."""
         level = check_level(level)
         if self._boot is None or len(self._boot) < 10:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
         frame = load_configs(configs, require_energy=False)
         columns = self._columns(frame)
-        res = self._residuals if self._residuals is not None and len(self._residuals) else np.zeros(1)
-        n_res, n_par = len(res), len(self.param_names)
-        if n_res > n_par:  # unbiased-variance inflation, as the template's intervals
-            res = res * np.sqrt(n_res / (n_res - n_par))
+        res = self._residuals if self._residuals is not None else np.zeros(0)
+        factors = measurement_factors(res, len(res), len(self.param_names))  # inflated as the template's
         rng = np.random.default_rng(self.options["seed"] + 7919)
-        draws = [self.compiled.evaluate(columns, tb) * (1.0 + rng.choice(res, size=len(frame)))
-                 for tb in self._boot]
+        draws = [self.compiled.evaluate(columns, tb) * rng.choice(factors, size=len(frame)) for tb in self._boot]
         alpha = (1.0 - level) / 2.0
         lo, hi = np.quantile(np.vstack(draws), [alpha, 1.0 - alpha], axis=0)
         return per_row_frame({"energy_j_lo": np.maximum(lo, 0.0), "energy_j_hi": hi}, configs)

@@ -36,8 +36,7 @@ __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT
            "interval_bounds", "measurement_factors", "replicates_note", "MIN_TAIL_DRAWS"]
 
 #: Draws per row an interval wants beyond each of its bounds: with fewer, the bound is read between the few
-#: most extreme of B draws and the interval covers less than its level (B = 10 at level 0.9: 0.76 of held-out
-#: v3 rows; B = 200: 0.90).
+#: most extreme of B draws and the interval covers less than its level.
 MIN_TAIL_DRAWS = 5
 
 #: Most residuals a model keeps (and writes to its file): 2048 sorted values, about 40 kB of JSON.

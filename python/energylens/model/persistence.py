@@ -151,11 +151,10 @@ def read_state_arrays(state: dict[str, Any], desc: Any, where: str
     if "train_residuals" in state:  # version 1: one residual per training row
         rows = _numbers(state["train_residuals"], f"{where} train_residuals", 1)
         sample, count = residual_sample(rows), len(rows)
+        _check_residuals(sample, f"{where} train_residuals")
     else:
         sample = np.sort(_numbers(state.get("residual_sample", []), f"{where} residual_sample", 1))
-        if len(sample) and not sample[0] > -1.0:
-            raise ModelFileError(f"{where} residual_sample holds {float(sample[0])!r}: a residual predicted / measured - 1 "
-                                 "is above -1")
+        _check_residuals(sample, f"{where} residual_sample")
         count = state.get("residual_count", len(sample))
         if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
             raise ModelFileError(f"{where} residual_count = {count!r} must be an integer >= the sample's length "
@@ -166,6 +165,13 @@ def read_state_arrays(state: dict[str, Any], desc: Any, where: str
     _check_bootstrap_rows(state, len(boot) if boot.size else 0, where)
     return (boot if boot.size else None), sample, int(count), _ranges(state.get("train_ranges"), desc,
                                                                       f"{where} train_ranges")
+
+
+def _check_residuals(sorted_sample: np.ndarray, where: str) -> None:
+    """A residual predicted / measured - 1 of positive energies is above -1."""
+    if len(sorted_sample) and not sorted_sample[0] > -1.0:
+        raise ModelFileError(f"{where} holds {float(sorted_sample[0])!r}, but a residual predicted / measured - 1 "
+                             "must be above -1 (the file was edited: refit the model)")
 
 
 def _check_bootstrap_rows(state: dict[str, Any], rows: int, where: str) -> None:

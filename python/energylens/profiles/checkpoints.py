@@ -18,6 +18,7 @@ import functools
 import re
 
 from energylens.profiles import tables
+from energylens.profiles.alias_cells import alias_cell
 
 __all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS"]
 
@@ -58,7 +59,7 @@ def _table_formats() -> dict[str, tuple[str, dict[str, str]]]:
     for name, cell in zip(frame["name"], frame["checkpoint_precision"], strict=True):
         if not isinstance(cell, str) or not cell.strip():
             continue
-        base, overrides = tables.alias_cell(cell)
+        base, overrides = alias_cell(cell)
         out[name] = (tables.normalize_precision(base) if base else "bf16",
                      {tables.normalize_name(a): tables.normalize_precision(f) for a, f in overrides.items()})
     return out

@@ -26,6 +26,7 @@ import pandas as pd
 
 from energylens import warning_sink
 from energylens.errors import UnknownModelError
+from energylens.profiles.alias_cells import alias_cell, alias_value
 from energylens.profiles.gpu_table import (
     GPU_COLUMNS,
     INLINE_COLUMNS,
@@ -59,7 +60,6 @@ __all__ = [
     "EstimatedArchitectureWarning",
     "gpu_spec",
     "model_spec",
-    "alias_cell",
     "gpus",
     "models",
     "bytes_per_param",
@@ -332,31 +332,14 @@ def find_model(name: str) -> ModelSpec | None:
 
 @functools.lru_cache(maxsize=1024)
 def _named_spec(i: int, name: str) -> ModelSpec:
-    """Row ``i``'s ModelSpec with the alias cells the row gives ``name``: its own entry, else that of the alias
-    it is a variant of (``...-Instruct-2507-FP8`` takes ``...-Instruct-2507``'s)."""
+    """Row ``i``'s ModelSpec with the values its alias cells give ``name`` (:mod:`energylens.profiles.alias_cells`)."""
     spec = _model_spec_at(i)
     row = _model_frame().iloc[i]
-    own = {}
-    for f in _ALIAS_CELL_FIELDS:
-        overrides = alias_cell(row[f])[1] if f in row.index else {}
-        exact = {normalize_name(a): v for a, v in overrides.items()}
-        variant = {_variant_key(a): v for a, v in overrides.items()}
-        value = exact.get(normalize_name(name), variant.get(_variant_key(name)))
-        if value is not None:
-            own[f] = _float(value)
+    names = [row["name"], *(a for a in str(row["aliases"]).split(";") if a)]
+    own = {f: _float(alias_value(row[f], names, name)) for f in _ALIAS_CELL_FIELDS if f in row.index}
+    own = {f: v for f, v in own.items() if not (math.isnan(v) and math.isnan(getattr(spec, f)))
+           and v != getattr(spec, f)}
     return replace(spec, **own) if own else spec
-
-
-def alias_cell(cell) -> tuple[str | None, dict[str, str]]:
-    """A model-table cell that may differ between a row's names: ``"value; alias=value; ..."`` -> (the row's
-    value or None, {alias as written: its value}). Used by ``checkpoint_precision`` and
-    ``context_window_tokens`` (docs/reference-tables.md)."""
-    if not isinstance(cell, str):
-        return (None if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell)), {}
-    parts = [p.strip() for p in cell.split(";") if p.strip()]
-    overrides = {a.strip(): v.strip() for a, v in (p.split("=", 1) for p in parts if "=" in p)}
-    base = [p for p in parts if "=" not in p]
-    return (base[0] if base else None), overrides
 
 
 @functools.cache

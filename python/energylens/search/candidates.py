@@ -26,6 +26,7 @@ import pandas as pd
 
 from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.search.serving_limits import served_spec
 from energylens.search.space import SearchSpace, check_prices, resolve_combos
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
@@ -101,7 +102,7 @@ def _model_specs(df: pd.DataFrame) -> dict:
             pa = pd.to_numeric(df["active_params_b"], errors="coerce").iloc[first] if "active_params_b" in df else None
             spec = dataclasses.replace(tables.estimate_architecture(float(p), kind, pa), name=m)
             estimated.append(f"{m!r} ({float(p):g}B {spec.architecture})")
-        out[m] = spec if spec is not None else tables.model_spec(m)  # UnknownModelError
+        out[m] = served_spec(spec if spec is not None else tables.model_spec(m), m)  # UnknownModelError
     if estimated:
         warnings.warn("candidates: model(s) not in the model table, architecture estimated from params_b: "
                       + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)

@@ -9,13 +9,14 @@ them with its own arithmetic.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from energylens.profiles import tables
 
-__all__ = ["LIMIT_FIELDS", "limit_values"]
+__all__ = ["LIMIT_FIELDS", "limit_values", "served_spec"]
 
 #: The combo fields this module fills.
 LIMIT_FIELDS = ("context_window_tokens", "fp8_weight_block", "intermediate_size", "moe_intermediate_size")
@@ -34,6 +35,15 @@ def _value(row: dict, spec: tables.ModelSpec, name: str) -> float:
         if math.isfinite(v) and v > 0:
             return v
     return 0.0
+
+
+def served_spec(spec: tables.ModelSpec, given) -> tables.ModelSpec:
+    """``spec`` under the name the user gave (``given``; a ModelSpec is kept as it is): the results show the
+    checkpoint asked for (``Qwen/Qwen3-235B-A22B-Instruct-2507``, not the table row's name), and a result row
+    fed back as a candidate resolves to the same checkpoint and context window."""
+    if isinstance(given, tables.ModelSpec) or spec.name == str(given):
+        return spec
+    return dataclasses.replace(spec, name=str(given))
 
 
 def limit_values(rows: list[dict], specs: list[tables.ModelSpec]) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_la
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
-from energylens.search.serving_limits import limit_values
+from energylens.search.serving_limits import limit_values, served_spec
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
            "check_prices", "check_gpu_specs"]
@@ -394,8 +394,8 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     weights = _workload_weights(workload_weights, len(li))
     formats = [precisions or [checkpoint_precision(m.name if isinstance(m, tables.ModelSpec) else str(m))]
                for m in _as_list(models, "models")]
-    keys = [(m, g, p, k, ()) for m, ps in zip(model_specs, formats, strict=True) for g in gpu_specs for p in ps
-            for k in kvs]
+    keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, _as_list(models, "models"), formats,
+                                                                      strict=True) for g in gpu_specs for p in ps for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
     return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes["tp"], pp=axes["pp"],
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
