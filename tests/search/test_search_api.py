@@ -105,11 +105,10 @@ def test_structural_reasons(model):
     c = _evaluate(space, model)
     names = [(_core.search_reason_names()[r] if r >= 0 else "ok") for r in c.reason]
     got = dict(zip(map(tuple, space.decode(c.index)[["model", "tp", "ep"]].astype(str).to_numpy()), names, strict=True))
-    # (the results name each model as it was asked for)
-    assert got[("llama-3.1-8b", "16", "1")] == "tp_node"
-    assert got[("llama-3.1-8b", "2", "4")] == "ep_without_moe"
-    assert got[("mixtral-8x7b", "2", "4")] == "ep_group"      # 4 does not divide tp x dp = 2
-    assert got[("mixtral-8x7b", "2", "1")] == "ok"
+    assert got[("meta-llama/Meta-Llama-3.1-8B-Instruct", "16", "1")] == "tp_node"
+    assert got[("meta-llama/Meta-Llama-3.1-8B-Instruct", "2", "4")] == "ep_without_moe"
+    assert got[("mistralai/Mixtral-8x7B-Instruct-v0.1", "2", "4")] == "ep_group"      # 4 does not divide tp x dp = 2
+    assert got[("mistralai/Mixtral-8x7B-Instruct-v0.1", "2", "1")] == "ok"
 
 
 def test_the_expert_parallel_group_is_every_gpu_of_a_stage(model):

@@ -38,10 +38,11 @@ def _value(row: dict, spec: tables.ModelSpec, name: str) -> float:
 
 
 def served_spec(spec: tables.ModelSpec, given) -> tables.ModelSpec:
-    """``spec`` under the name the user gave (``given``; a ModelSpec is kept as it is): the results show the
-    checkpoint asked for (``Qwen/Qwen3-235B-A22B-Instruct-2507``, not the table row's name), and a result row
-    fed back as a candidate resolves to the same checkpoint and context window."""
-    if isinstance(given, tables.ModelSpec) or spec.name == str(given):
+    """``spec`` (what ``given`` resolved to) under the table row's name, unless the table gives the checkpoint
+    ``given`` names values of its own (a context window: ``Qwen/Qwen3-235B-A22B-Instruct-2507`` 262144 beside
+    the row's 40960): then under ``given``, so the results show that checkpoint, two checkpoints of one row stay
+    apart, and a result row fed back as a candidate resolves to the same window. A ModelSpec is kept as it is."""
+    if isinstance(given, tables.ModelSpec) or spec.name == str(given) or tables.find_model(spec.name) == spec:
         return spec
     return dataclasses.replace(spec, name=str(given))
 
