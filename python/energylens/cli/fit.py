@@ -90,8 +90,9 @@ def _print_params(model) -> None:
         print(f"  {at_bound} parameter(s) at a bound of their physical range: the data would push them past it, "
               "so the value and its interval stop at the bound")
     if unset:
-        print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is the fit's "
-              "starting value, not a measurement, and predictions that depend on it rest on that value")
+        print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is where the "
+              "fit's best start put it (a perturbed start value), not a measurement, and predictions that depend on "
+              "it rest on that value")
 
 
 def _print_design(s) -> None:
@@ -249,6 +250,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
+        if ls.unidentified:  # (the latency model's prefill terms when no row measured TTFT)
+            print(f"  not identified: no training row depends on {', '.join(sorted(ls.unidentified))} "
+                  f"({model.latency_model.summary.n_rows} rows, {model.latency_model.measured_rows['ttft_s']} with a "
+                  "measured TTFT); predictions that depend on them rest on the fit's start values")
         _warn_latency_units(profiles, ls.train_mape)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))

@@ -79,9 +79,10 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
     pp > 1)."""
     latency = model.latency_model if isinstance(model, EnergyModel) else model
     if latency is not None and getattr(latency, "ttft_fitted", None) is False:
+        empty = ("" if isinstance(model, EnergyModel) else
+                 " (ttft_s_lo / ttft_s_hi are empty: no measured TTFT sizes an interval)")  # latency-only file
         print("energylens predict: note: ttft_s_pred is a roofline estimate: the latency model saw no measured TTFT, "
-              "so its prefill efficiency and batching factor sit at their start values (ttft_s_lo / ttft_s_hi are "
-              "empty: no measured TTFT sizes an interval)", file=sys.stderr)
+              f"so its prefill efficiency and batching factor sit at their start values{empty}", file=sys.stderr)
     cal = getattr(latency, "calibration", None)
     if cal is not None:  # opt-in latency offsets: which rows had one (unseen keys: factor 1)
         seen = cal.seen(configs)

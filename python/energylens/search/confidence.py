@@ -20,7 +20,8 @@ settings say so (``ttft_limit_confidence_note``).
 
 The engine compares one number per candidate with one limit, and the ratio R(x) = q_P(Y(x)) / f(x) is not
 the same for every row (the residual part is, the parameter part is not: rows far from the training data
-carry a wider bootstrap; x1.16 to x1.66 at P = 0.9 over one 70B space fitted on 50 v3 rows). So the limit
+carry a wider bootstrap; x1.14 to x1.59 at P = 0.9 over one 70B space fitted on 50 v3 rows,
+bench/confidence_ratio.py). So the limit
 L is replaced by one *effective limit* T on the point prediction, computed before the engine runs:
 
 * **Every candidate evaluated** (explicit candidates, or at most :data:`ENUMERATE_MAX` in the space): each

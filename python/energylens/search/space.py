@@ -401,8 +401,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
                        workload_weights=weights,
-                       checkpoint_precisions=None if precisions else {m.name: f[0] for m, f in zip(model_specs, formats,
-                                                                                                  strict=True)})
+                       checkpoint_precisions=None if precisions else {c.model: c.precision for c in combos})
 
 
 def _workload_weights(weights, n_points: int) -> np.ndarray | None:
