@@ -6,10 +6,10 @@ facts belong to a checkpoint, not the architecture: the weight format it is publ
 (``context_window_tokens``: Qwen3-235B-A22B-Instruct-2507's 262144 beside the original's 40960). Such a cell
 holds the row's value, then ``; alias=value`` for an alias published otherwise (docs/reference-tables.md).
 
-:func:`alias_value` picks a name's value: that of the row name or alias it is (case and punctuation
-aside), else that of the one it is a quantised copy of (``...-Instruct-2507-AWQ`` takes
-``...-Instruct-2507``'s; only quantisation tokens are dropped, so ``Qwen2.5-7B-Instruct-AWQ`` stays the
-Instruct checkpoint and does not take the base model's window), else the row's. Imports only the name
+:func:`alias_override` picks a name's own value: that of the alias it is (case and punctuation aside),
+else that of the alias it is a quantised copy of (``...-Instruct-2507-AWQ`` takes ``...-Instruct-2507``'s;
+only quantisation tokens are dropped, so ``Qwen2.5-7B-Instruct-AWQ`` stays the Instruct checkpoint and does
+not take the base model's window); None when the name takes the row's value. Imports only the name
 normaliser.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from energylens.profiles.gpu_names import normalize_name
 
-__all__ = ["alias_cell", "alias_value", "QUANT_TOKENS"]
+__all__ = ["alias_cell", "alias_override", "QUANT_TOKENS"]
 
 #: Name tokens that mark a quantised copy of a checkpoint (the same checkpoint's window and architecture).
 QUANT_TOKENS = frozenset({"fp8", "fp16", "bf16", "awq", "gptq", "int4", "int8", "w4a16", "w8a8", "w8a16", "bnb",
@@ -46,15 +46,14 @@ def _checkpoint_key(name: str) -> str:
     return "".join(t for t in tokens if t and t not in QUANT_TOKENS)
 
 
-def alias_value(cell, row_names: Iterable[str], name: str) -> str | None:
-    """The value a row's ``cell`` gives ``name`` (one of the row's names, or a quantised copy of one; see
-    the module docstring): an alias's own value, else the row's (None when the cell is blank)."""
-    base, overrides = alias_cell(cell)
+def alias_override(cell, row_names: Iterable[str], name: str) -> str | None:
+    """The value a row's ``cell`` gives ``name`` of its own (``name`` one of the row's names, or a quantised
+    copy of one; see the module docstring), or None: the row's value applies."""
+    overrides = alias_cell(cell)[1]
     own = {normalize_name(a): v for a, v in overrides.items()}
     key = normalize_name(name)
     if key in own:
         return own[key]
     if key in {normalize_name(n) for n in row_names}:
-        return base
-    copies = {_checkpoint_key(a): v for a, v in overrides.items()}
-    return copies.get(_checkpoint_key(name), base)
+        return None
+    return {_checkpoint_key(a): v for a, v in overrides.items()}.get(_checkpoint_key(name))

@@ -26,7 +26,7 @@ import pandas as pd
 
 from energylens import warning_sink
 from energylens.errors import UnknownModelError
-from energylens.profiles.alias_cells import alias_cell, alias_value
+from energylens.profiles.alias_cells import alias_cell, alias_override
 from energylens.profiles.gpu_table import (
     GPU_COLUMNS,
     INLINE_COLUMNS,
@@ -336,9 +336,8 @@ def _named_spec(i: int, name: str) -> ModelSpec:
     spec = _model_spec_at(i)
     row = _model_frame().iloc[i]
     names = [row["name"], *(a for a in str(row["aliases"]).split(";") if a)]
-    own = {f: _float(alias_value(row[f], names, name)) for f in _ALIAS_CELL_FIELDS if f in row.index}
-    own = {f: v for f, v in own.items() if not (math.isnan(v) and math.isnan(getattr(spec, f)))
-           and v != getattr(spec, f)}
+    own = {f: _float(v) for f in _ALIAS_CELL_FIELDS
+           if f in row.index and (v := alias_override(row[f], names, name)) is not None}
     return replace(spec, **own) if own else spec
 
 
