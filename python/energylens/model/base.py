@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from energylens import _core, warning_sink
-from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError, ModelFileError
+from energylens import _core
+from energylens.errors import ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
 from energylens.model.domain import (
     FeatureTable,
@@ -37,10 +37,9 @@ from energylens.model.fit_options import checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
-    check_level,
     interval_bounds,
-    measurement_factors,
-    replicates_note,
+    interval_preflight,
+    model_factors,
     residual_sample,
 )
 from energylens.model.persistence import (
@@ -421,26 +420,12 @@ class ClosedFormModel:
         """The factors measured / predicted the prediction intervals draw from (sorted; one per kept training
         residual, :func:`energylens.model.intervals.measurement_factors`), their scatter inflated for the fitted
         degrees of freedom (public: the search's confidence limits reproduce predict_interval's draws with it)."""
-        sample = self._res_sample if self._res_sample is not None else np.zeros(0)
-        # Training residuals understate the scatter of a new measurement by the fitted degrees of
-        # freedom: n counts the residuals of distinct rows (exact copies are not new measurements).
-        n_res = float(max(self._res_count, len(sample)))
-        s = self.summary
-        if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
-            n_res *= s.n_distinct_rows / s.n_rows
-        return np.sort(measurement_factors(sample, n_res, len(self.param_names)))
+        return model_factors(self, self._res_sample if self._res_sample is not None else np.zeros(0), self._res_count)
 
     def _intervals(self, configs: Any, level: float, picks, chunk_rows: int,
                    check_range: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows."""
-        level = check_level(level)
-        why = self.intervals_unavailable()
-        if why is not None:
-            raise IntervalsUnavailableError(f"{type(self).__name__}: prediction intervals are not available: {why}")
-        assert self._boot is not None
-        note = replicates_note(level, len(self._boot))
-        if note is not None:
-            warning_sink.warn(f"{type(self).__name__}.predict_interval: {note}", IntervalLevelWarning, stacklevel=3)
+        level = interval_preflight(self, level)
         sample = self.measurement_factors()
         check = self._range_check(check_range)
         n, chunks = self._chunks(configs, chunk_rows, check)

@@ -30,13 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens import _core, warning_sink
-from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError, ModelFileError
+from energylens import _core
+from energylens.errors import ModelFileError
 from energylens.model.intervals import (
-    check_level,
     interval_bounds,
-    measurement_factors,
-    replicates_note,
+    interval_preflight,
+    model_factors,
     residual_sample,
 )
 from energylens.profiles.cells import Coded, codes
@@ -263,33 +262,19 @@ def as_frame(configs: Any, load: Any) -> Any:
     return load(configs, require_energy=False)
 
 
-def _draws(model: Any, cal: Calibration) -> np.ndarray:
-    """The measurement factors of the calibrated residuals (sorted), their scatter inflated for p + dof fitted
-    degrees of freedom (n: distinct rows' residuals; :func:`energylens.model.intervals.measurement_factors`)."""
-    n_res = float(max(cal.residual_count, len(cal.residual_sample)))
-    s = model.summary
-    if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
-        n_res *= s.n_distinct_rows / s.n_rows
-    return np.sort(measurement_factors(cal.residual_sample, n_res, len(model.param_names) + cal.dof))
-
-
 def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int, check_range: bool,
                         load: Any) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) energy interval of a calibrated model (see the module docstring)."""
-    level = check_level(level)
-    why = model.intervals_unavailable()
-    if why is not None:
-        raise IntervalsUnavailableError(f"{type(model).__name__}: prediction intervals are not available: {why}")
+    level = interval_preflight(model, level)
     cal: Calibration = model.calibration
-    note = replicates_note(level, len(model._boot))
-    if note is not None:
-        warning_sink.warn(f"{type(model).__name__}.predict_interval: {note}", IntervalLevelWarning, stacklevel=3)
     frame = as_frame(configs, load)
     log_off = cal.log_offsets(frame)
     seen = np.isfinite(log_off)
     factor = np.exp(np.nan_to_num(log_off, nan=0.0))
     point = np.empty(len(seen))
-    samples = {True: _draws(model, cal), False: model.measurement_factors()}
+    # the calibrated residuals, inflated for the offsets' effective parameters too (dof)
+    samples = {True: model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
+               False: model.measurement_factors()}
     check = model._range_check(check_range)
     n, chunks = model._chunks(frame, chunk_rows, check)
     lo, hi = np.empty(n), np.empty(n)

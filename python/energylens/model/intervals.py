@@ -30,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from energylens import _core
+from energylens import _core, warning_sink
+from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError
 
 __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
-           "interval_bounds", "measurement_factors", "replicates_note", "MIN_TAIL_DRAWS"]
+           "interval_bounds", "measurement_factors", "replicates_note", "MIN_TAIL_DRAWS", "model_factors",
+           "interval_preflight"]
 
 #: Draws per row an interval wants beyond each of its bounds: with fewer, the bound is read between the few
 #: most extreme of B draws and the interval covers less than its level.
@@ -95,6 +97,33 @@ def measurement_factors(sample: np.ndarray, n_residuals: float, n_params: float)
         return np.ones(1)
     inflation = math.sqrt(n_residuals / (n_residuals - n_params)) if n_residuals > n_params else 1.0
     return np.exp(-inflation * np.log1p(r))
+
+
+def model_factors(model: Any, residuals: np.ndarray, count: int, extra_params: float = 0.0) -> np.ndarray:
+    """:func:`measurement_factors` of a fitted ``model``'s sorted residual sample ``residuals`` standing for
+    ``count`` training residuals, sorted, inflated for the model's parameters plus ``extra_params`` fitted
+    degrees of freedom (a calibration's offsets). Training residuals understate the scatter of a new
+    measurement by the fitted degrees of freedom; n counts the residuals of distinct rows (exact copies are not
+    new measurements)."""
+    n_res = float(max(count, len(residuals)))
+    s = model.summary
+    if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
+        n_res *= s.n_distinct_rows / s.n_rows
+    return np.sort(measurement_factors(residuals, n_res, len(model.param_names) + extra_params))
+
+
+def interval_preflight(model: Any, level: Any) -> float:
+    """The checked ``level`` of a ``model``'s interval; IntervalsUnavailableError when the model has none
+    (``model.intervals_unavailable()``), and an IntervalLevelWarning when its bootstrap refits cannot resolve
+    the level (the shared and the calibrated intervals both start here)."""
+    level = check_level(level)
+    why = model.intervals_unavailable()
+    if why is not None:
+        raise IntervalsUnavailableError(f"{type(model).__name__}: prediction intervals are not available: {why}")
+    note = replicates_note(level, len(model.bootstrap_params))
+    if note is not None:
+        warning_sink.warn(f"{type(model).__name__}.predict_interval: {note}", IntervalLevelWarning, stacklevel=4)
+    return level
 
 
 def _splitmix(z: np.ndarray) -> np.ndarray:
