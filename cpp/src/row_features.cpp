@@ -206,17 +206,18 @@ Table table_of(std::span<const double> combos, const RowColumns& r) {
 }
 
 // Rows whose tp x pp GPUs span scale-up domains (ML.ENERGY v2's TP 8 x PP 2 on 8-GPU nodes): their TP
-// all-reduce bandwidth and PP scale-out hops by topology.hpp, as features.py prices them; every other row
-// keeps its combo's link and no hop. (dp = ep = 1 here, so the all-to-all bandwidth is the link.)
+// all-reduce and all-to-all bandwidths and PP scale-out hops by topology.hpp, as features.py prices them;
+// every other row keeps its combo's link and no hop. (dp = ep = 1 here, so the MoE group is the tp GPUs.)
 void cross_domains(const RowColumns& r, const Table& t, const Scratch& s, std::size_t b, std::size_t len, double* o) {
   double* link = o + oLink * kStride;
+  double* a2a = o + oA2aLink * kStride;
   double* hops = o + oHops * kStride;
   for (std::size_t j = 0; j < len; ++j) {
     const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
     const double tp = r.tp[b + j], pp = r.pp[b + j];
-    double a2a = 0.0, h = 0.0;
-    if (tp * pp > v[kDomainGpus]) topology::features(v[kDomainGpus], tp, pp, 1.0, v[kLinkBytes], v[kScaleOutBytes],
-                                                     link[j], a2a, h);
+    double h = 0.0;
+    if (tp * pp > v[kDomainGpus]) topology::features(v[kDomainGpus], tp, pp, tp, v[kLinkBytes], v[kScaleOutBytes],
+                                                     link[j], a2a[j], h);
     hops[j] = h;
   }
 }

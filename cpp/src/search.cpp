@@ -49,7 +49,7 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "weight_total_bytes",       "expert_total_bytes",       "memory_bytes",
                                         "n_heads",                  "n_kv_heads",               "n_experts",
                                         "price_per_gpu_hour",       "window_tokens",            "sliding_share",
-                                        "a2a_moe_layers_with_ep",   "ttft_factor",              "tpot_factor",
+                                        "a2a_moe_layers_with_dp",   "ttft_factor",              "tpot_factor",
                                         "energy_factor",            "scale_up_domain_gpus",     "state_memory_bytes_per_seq",
                                         "context_window_tokens",    "fp8_weight_block",         "intermediate_size",
                                         "moe_intermediate_size"};
@@ -125,7 +125,7 @@ void validate(const Space& space, const Options& o) {
       const double v = space.combos[c].v[k];
       const bool may_be_zero = k == roofline::kPrefillExtraFlops || k == kWeightExpertStepBytes ||
                                k == kExpertTotalBytes || k == kPricePerGpuHour || k == kExpertMissLog ||
-                               k == kWindowTokens || k == kSlidingShare || k == kA2aLayersWithEp ||
+                               k == kWindowTokens || k == kSlidingShare || k == kA2aLayersWithDp ||
                                k == roofline::kTp || k == roofline::kPp || k == roofline::kBatch ||
                                k == roofline::kInputTokens || k == roofline::kOutputTokens ||
                                k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||

@@ -138,7 +138,7 @@ void outer_columns(const Ctx& x, const Digits& d, const Outer& out, std::uint64_
   blk.cols[roofline::kPp][r] = x.s.pp[d.pp];
   blk.cols[roofline::kDp][r] = dp;
   blk.cols[roofline::kEp][r] = ep;
-  blk.cols[roofline::kA2aMoeLayers][r] = kernel::a2a_layers(v, dp, ep);
+  blk.cols[roofline::kA2aMoeLayers][r] = kernel::a2a_layers(v, dp);
   blk.cols[roofline::kLinkBytesPerS][r] = out.tp_link;  // topology of (combo, tp, pp, ep): outer_info
   blk.cols[roofline::kA2aBytesPerS][r] = out.a2a_link;
   blk.cols[roofline::kPpScaleOutHops][r] = out.hops;

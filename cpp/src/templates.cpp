@@ -37,16 +37,16 @@ const char* const kFeatureDescriptions[] = {
     "board power limit of one GPU",
     "scale-up link bandwidth per GPU per direction",
     "data-parallel replicas (each tp x pp GPUs); n_gpus = tp x pp x dp",
-    "expert-parallel group size (1: experts sharded by tp)",
-    "MoE layers that dispatch and combine tokens by all-to-all (EP with dp > 1), else 0",
+    "expert-parallel group size (1: experts tensor-sliced over tp x dp)",
+    "MoE layers that dispatch and combine the data-parallel ranks' tokens (dp > 1, with or without EP), else 0",
     "routed experts per token (1 dense)",
     "per-sequence recurrent-state bytes read and written per decode step (Mamba layers)",
     "extra kernel-launch layers: layers with routed experts (router, permute and grouped-GEMM kernels), plus every "
     "layer of a W8A8 row (activation-quantisation kernels)",
     "prefill attention FLOPs per token per context position (equal to attn_flops_per_token_ctx except for "
     "multi-head latent attention, whose prefill decompresses K/V instead of the decode's absorbed form)",
-    "EP all-to-all bandwidth per GPU per direction: the scale-up link inside one domain; an EP group larger than "
-    "the domain sends 1 - domain/ep of its bytes over scale-out (docs/search.md, Topology)",
+    "MoE dispatch / combine bandwidth per GPU per direction: the scale-up link inside one domain; a MoE group (ep, "
+    "else tp x dp) larger than the domain sends 1 - domain/group of its bytes over scale-out (docs/search.md, Topology)",
     "scale-out (inter-node NIC) bandwidth per GPU per direction",
     "pipeline stage boundaries per replica that cross scale-up domains (0 inside one domain)"};
 static_assert(sizeof(kFeatureDescriptions) / sizeof(kFeatureDescriptions[0]) == roofline::kNumFeatures);

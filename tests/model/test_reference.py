@@ -413,12 +413,13 @@ def test_static_power_is_charged_on_every_gpu():
     assert gain[1] > gain[0] > 0
 
 
-def test_expert_parallel_all_to_all_only_with_data_parallel_replicas():
+def test_moe_dispatch_and_combine_only_with_data_parallel_ranks():
     f = _feats_rows([dict(_MOE, tp=8, dp=1, ep=8, batch_size=64), dict(_MOE, tp=1, dp=4, ep=4, batch_size=64),
-                     dict(_MOE, tp=2, dp=2, ep=1, batch_size=64)])
-    # TP + EP (dp = 1): the MoE output is combined by the TP all-reduce; DP + EP: two all-to-alls per MoE layer
-    np.testing.assert_allclose(f["a2a_moe_layers"], [0, 48, 0])
-    np.testing.assert_allclose(f["experts_per_token"], [8, 8, 8])
+                     dict(_MOE, tp=2, dp=2, ep=1, batch_size=64), dict(_MOE, tp=4, dp=1, ep=1, batch_size=64)])
+    # TP + EP (dp = 1) and TP alone: the MoE output is combined by the TP all-reduce; DP + EP, and DP without
+    # EP (vLLM's MoE layers then span all tp x dp GPUs): a dispatch and a combine per MoE layer
+    np.testing.assert_allclose(f["a2a_moe_layers"], [0, 48, 48, 0])
+    np.testing.assert_allclose(f["experts_per_token"], [8, 8, 8, 8])
     th = R.ENERGY_PARAM_INIT.copy()
     a = th.copy()
     a[R.ENERGY_PARAM_NAMES.index("allreduce_latency_us")] *= 3
@@ -427,16 +428,18 @@ def test_expert_parallel_all_to_all_only_with_data_parallel_replicas():
 
 
 def test_expert_weights_are_streamed_once_per_expert_copy():
-    # EP over all GPUs: one copy of the experts, touched by the whole batch; without EP every replica
-    # streams its own copy (each touched by its share of the batch), and its dense weights too.
-    f = _feats_rows([dict(_MOE, tp=1, dp=4, ep=4, batch_size=8), dict(_MOE, tp=1, dp=4, ep=1, batch_size=8)])
-    assert f["weight_bytes_per_step"][1] > f["weight_bytes_per_step"][0]
+    # EP over all GPUs, or no EP (vLLM slices the experts over all tp x dp GPUs): one copy of the experts,
+    # touched by the whole batch; two EP groups of 2 (ep = 2 of 4 GPUs): two copies, each touched by its half
+    # of the batch. Every replica streams its dense weights.
+    f = _feats_rows([dict(_MOE, tp=1, dp=4, ep=4, batch_size=8), dict(_MOE, tp=1, dp=4, ep=1, batch_size=8),
+                     dict(_MOE, tp=1, dp=4, ep=2, batch_size=8)])
     n_exp = (30.532e9 - 3.353e9) / (1 - 8 / 128)
     shared = 30.532e9 - n_exp
     touch_all = 1 - (1 - 8 / 128) ** 8
-    touch_rep = 1 - (1 - 8 / 128) ** 2
+    touch_half = 1 - (1 - 8 / 128) ** 4
     np.testing.assert_allclose(f["weight_bytes_per_step"], [2 * (4 * shared + touch_all * n_exp),
-                                                            2 * (4 * shared + 4 * touch_rep * n_exp)], rtol=1e-12)
+                                                            2 * (4 * shared + touch_all * n_exp),
+                                                            2 * (4 * shared + 2 * touch_half * n_exp)], rtol=1e-12)
 
 
 def test_mxfp4_weights_compute_in_bf16_and_quantise_only_experts():

@@ -397,3 +397,34 @@ def test_exact_ties_share_p_best(model):
     top = r.top
     assert len(top) == 2 and top["energy_j"].iloc[0] == top["energy_j"].iloc[1]
     assert top["p_best"].tolist() == [0.5, 0.5]
+
+
+def test_data_parallel_moe_ranks_hold_one_slice_of_the_experts(model):
+    """vLLM's MoE layers flatten TP across DP: Qwen3-235B-A22B bf16 (470 GB) at TP 4 holds 117.5 GB per GPU
+    and does not fit an H100, but as 2 DP ranks of TP 4 the experts are sliced over all 8 GPUs, with EP 8
+    or without it: 4.0 GB of dense weights + 56.8 GB of experts per GPU, which fit."""
+    space = build_space("Qwen/Qwen3-235B-A22B", "H100", input_tokens=512, output_tokens=256, tp=[4], dp=[1, 2],
+                        ep=[1, 8], max_num_seqs=[8])
+    c = _evaluate(space, model)
+    frame = space.decode(c.index)
+    total = 235.093e9 * 2
+    experts = 2 * (235.093e9 - 22.19e9) / (1 - 8 / 128)
+    reserve = 1.5 * GIB + 8192 * 4096 * 24
+    names = _core.search_reason_names()
+    seen = set()
+    for row, reason, mem in zip(frame.itertuples(), c.reason, c.memory_bytes, strict=True):
+        seen.add((row.dp, row.ep))
+        if row.dp == 1:
+            if row.ep == 1:
+                assert names[reason] == "memory_weights"
+            else:
+                assert names[reason] == "ep_group"  # EP 8 needs 8 GPUs per stage
+            continue
+        weights = (total - experts) / 4 + experts / 8
+        assert weights / 1e9 == pytest.approx(60.8, abs=0.1)
+        kv = 8 * (512 + 128) * (2 * 94 * 4 * 128 * 2) / 4   # 94 layers, 4 KV heads x 128, split over tp 4
+        assert mem == pytest.approx(weights + reserve + kv, rel=1e-12)
+        assert reason == -1
+    assert seen == {(1, 1), (1, 8), (2, 1), (2, 8)}
+    two = frame.index[frame["dp"] == 2]
+    assert c.memory_bytes[two[0]] == c.memory_bytes[two[1]]

@@ -36,7 +36,7 @@ def test_both_fill_paths_match_brute_force(model, n_work, threads):
     space = _long_context_space(rng, n_work, 5)
     assert 128 % (5 * n_work) != 0  # outers straddle the 128-row blocks
     theta, phi = _random_params(model, rng)
-    out, ref = _compare(space, theta, phi, {"top": 15, "tpot_limit_s": 0.15, "ttft_limit_s": 20.0}, threads)
+    out, ref = _compare(space, theta, phi, {"top": 15, "tpot_limit_s": 0.2, "ttft_limit_s": 20.0}, threads)
     kv = ref["rejected"]["memory_kv_cache"]
     assert 0 < kv and out.feasible > 15, (kv, out.feasible)
 

@@ -76,16 +76,27 @@ def test_load_mode_energy_is_the_model_at_the_solved_batch_plus_idle(model):
     np.testing.assert_allclose(c.tpot_s, lat["tpot_s_pred"], rtol=1e-11)
 
 
-def test_expert_parallel_replicas_pay_for_their_all_to_alls(model):
-    """Qwen3-30B-A3B on 8 H100 as 2 DP ranks of TP4 with EP 8: the template's all-to-alls raise TPOT over
-    the same GPUs without EP, and the engine agrees with the model on both."""
-    space = build_space("Qwen/Qwen3-30B-A3B", "H100", input_tokens=1000, output_tokens=500, tp=[4], dp=[2],
+def test_data_parallel_moe_ranks_share_one_expert_copy_and_exchange_tokens(model):
+    """Qwen3-30B-A3B on 8 H100 as 2 DP ranks of TP 4, without EP and with EP 8: vLLM's MoE layers span all
+    8 GPUs either way (tensor-sliced over TP x DP, or whole experts over the EP group), so both stream one
+    expert copy and pay the dispatch / combine of the two ranks' tokens, which TP 8 at dp 1 does not; the
+    engine agrees with the model on all three."""
+    space = build_space("Qwen/Qwen3-30B-A3B", "H100", input_tokens=1000, output_tokens=500, tp=[4, 8], dp=[1, 2],
                         ep=[1, 8], max_num_seqs=[64])
+    picked = space.decode(np.arange(space.size))
+    index = np.flatnonzero(((picked["tp"] == 4) & (picked["dp"] == 2))
+                           | ((picked["tp"] == 8) & (picked["dp"] == 1) & (picked["ep"] == 1)))
     c = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta, native_options(),
-                              np.arange(space.size, dtype=np.uint64))
-    assert list(space.decode(np.arange(2))["ep"]) == [1, 8]
-    feats = build_features(space.point_profiles(np.arange(2)))
-    assert feats["a2a_moe_layers"][0] == 0 and feats["a2a_moe_layers"][1] > 0
-    assert c.tpot_s[1] > c.tpot_s[0]
-    _, energy, _ = _predicted(model, space, np.arange(2))
+                              index.astype(np.uint64))
+    rows = space.decode(index)
+    assert [tuple(r) for r in rows[["tp", "dp", "ep"]].to_numpy()] == [(4, 2, 1), (4, 2, 8), (8, 1, 1)]
+    feats = build_features(space.point_profiles(index))
+    layers = feats["a2a_moe_layers"]
+    assert layers[0] == layers[1] == 48 and layers[2] == 0
+    # one expert copy: the weights a step streams for 2 x 64 sequences, alike with and without EP
+    assert feats["weight_bytes_per_step"][0] == feats["weight_bytes_per_step"][1]
+    assert c.tpot_s[0] == c.tpot_s[1] and c.energy_j[0] == c.energy_j[1]
+    assert np.all(c.reason[:2] == c.reason[0])
+    _, energy, lat = _predicted(model, space, index)
     np.testing.assert_allclose(c.energy_j, energy, rtol=1e-12)
+    np.testing.assert_allclose(c.tpot_s, lat["tpot_s_pred"], rtol=1e-11)

@@ -29,8 +29,8 @@ enum Feature : int {
   kTdpW,                   ///< board power limit of one GPU
   kLinkBytesPerS,          ///< scale-up link bandwidth per GPU per direction
   kDp,                     ///< data-parallel replicas (each tp x pp GPUs); n_gpus = tp x pp x dp
-  kEp,                     ///< expert-parallel group size (1 = experts sharded by tp)
-  kA2aMoeLayers,           ///< MoE layers that dispatch/combine tokens by all-to-all (EP with dp > 1), else 0
+  kEp,                     ///< expert-parallel group size (1 = experts tensor-sliced over tp x dp)
+  kA2aMoeLayers,           ///< MoE layers that dispatch/combine the dp ranks' tokens (dp > 1), else 0
   kExpertsPerToken,        ///< routed experts per token (1 dense)
   kStateBytesPerSeq,       ///< per-sequence recurrent state read + written per step (Mamba layers), bytes
   kMoeLayers,              ///< extra launch layers: routed-expert layers, plus every layer of a W8A8 row
@@ -115,9 +115,12 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   // latencies are paid once per microbatch (alpha m), bytes once per sequence
   const T alpha_m = q.alpha_s * r.microbatches;
   r.t_ar = r.n_ar * (alpha_m + T(4) * r.batch_rep * d / link);
-  // EP dispatch + combine: each GPU sends its tokens' k hidden states (16-bit) to the (ep-1)/ep remote experts
+  // MoE dispatch + combine among the dp ranks: each GPU sends its tokens' k hidden states (16-bit) to the
+  // (G-1)/G remote GPUs of the MoE group G: the EP group, else all tp x dp GPUs (vLLM's MoE layers flatten
+  // TP across DP; search_kernel.hpp's moe_group)
   r.n_a2a = T(2) * f[kA2aMoeLayers] / r.pp;
-  const T a2a_bytes_per_token = T(2) * f[kExpertsPerToken] * d * (ep - T(1)) / (ep * tp);
+  const T group = ep > T(1) ? ep : tp * dp;
+  const T a2a_bytes_per_token = T(2) * f[kExpertsPerToken] * d * (group - T(1)) / (group * tp);
   const T a2a_link = f[kA2aBytesPerS];  // = link inside one scale-up domain (features.py, docs/search.md "Topology")
   r.t_a2a = r.n_a2a * (alpha_m + r.batch_rep * a2a_bytes_per_token / a2a_link);
   // PP stage boundaries that cross scale-up domains send the stage's activations (16-bit, B_r x d) over the

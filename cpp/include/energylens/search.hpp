@@ -55,7 +55,7 @@ enum ComboField : int {
   kPricePerGpuHour,        ///< price of one GPU-hour (cost objective; 0 if unused)
   kWindowTokens,           ///< sliding-window / chunked-attention span in tokens (0: none)
   kSlidingShare,           ///< share of the attention layers that use the window (0: none)
-  kA2aLayersWithEp,        ///< a2a_moe_layers when ep > 1 and dp > 1 (MoE layers; 0 dense)
+  kA2aLayersWithDp,        ///< a2a_moe_layers when dp > 1 (MoE layers' dispatch / combine; 0 dense)
   kTtftFactor,             ///< latency calibration: the combo's model's TTFT factor (1: none)
   kTpotFactor,             ///< latency calibration: the combo's model's TPOT factor (1: none)
   kEnergyFactor,           ///< energy calibration: exp(offset) of the combo's model's key (1: none or unseen)

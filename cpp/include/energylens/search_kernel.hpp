@@ -130,18 +130,23 @@ ENERGYLENS_HD bool beyond_context(const double* v, double input_tokens, double o
   return v[kContextTokens] > 0.0 && input_tokens + output_tokens > v[kContextTokens];
 }
 
+/// GPUs of a stage that one copy of a MoE layer's routed experts spans, and whose tokens its dispatch /
+/// combine exchange (topology.py's moe_group_gpus): the EP group, else all tp x dp GPUs (vLLM's MoE layers
+/// flatten TP across DP, so the dp replicas of a MoE model share one tensor-sliced expert copy).
+ENERGYLENS_HD double moe_group(double tp, double dp, double ep) { return ep > 1.0 ? ep : tp * dp; }
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
-/// does; dense weights split over tp x pp; expert weights over the EP group (whole experts per GPU)
-/// or, without EP, sharded with TP like the dense ones.
+/// does; dense weights split over tp x pp; expert weights over moe_group x pp (whole experts per GPU with
+/// EP, tensor-sliced over tp x dp without).
 ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) {
   const double* v = s.combos + d.c * kNumComboFields;
   const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
   Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes],
             0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * pp)};
-  topology::features(domain_gpus(o, v), tp, pp, ep, v[roofline::kLinkBytesPerS], v[roofline::kScaleOutBytesPerS],
-                     out.tp_link, out.a2a_link, out.hops);
+  topology::features(domain_gpus(o, v), tp, pp, moe_group(tp, dp, ep), v[roofline::kLinkBytesPerS],
+                     v[roofline::kScaleOutBytesPerS], out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
   if (!divides(tp, heads) || !kv_ok) out.reason = static_cast<int>(Reason::TpHeads);
   else if (tp > tp_limit(o, v)) out.reason = static_cast<int>(Reason::TpNode);
@@ -149,22 +154,19 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
   else if (ep > 1 && ep != tp * dp) out.reason = static_cast<int>(Reason::EpGroup);
   else if (fp8_block_misfit(v, tp, dp, ep)) out.reason = static_cast<int>(Reason::Fp8BlockShape);
-  const double shard = ep > 1 ? ep : tp;
-  const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) + v[kExpertTotalBytes] / (shard * pp);
+  const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) +
+                         v[kExpertTotalBytes] / (moe_group(tp, dp, ep) * pp);
   const double reserve = o.runtime_reserve_bytes + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
   out.fixed_bytes = weights + reserve;
   if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
   return out;
 }
 
-/// Expert copies of a deployment (features.py's _weight_bytes): one per EP group (tp dp / ep of them,
-/// at least one) with expert parallelism, else one per data-parallel replica.
+/// Expert copies of a deployment (features.py's _weight_bytes): tp dp / moe_group, at least one: one per EP
+/// group with expert parallelism, else one for all the dp replicas.
 ENERGYLENS_HD double expert_copies(double tp, double dp, double ep) {
-  if (ep > 1.0) {
-    const double groups = tp * dp / ep;
-    return groups > 1.0 ? groups : 1.0;
-  }
-  return dp;
+  const double copies = tp * dp / moe_group(tp, dp, ep);
+  return copies > 1.0 ? copies : 1.0;
 }
 
 /// Weight bytes all GPUs of a deployment stream per decode step at running batch B (all replicas): every
@@ -214,10 +216,9 @@ ENERGYLENS_HD double prefill_extra(const View& s, const Digits& d) {
   return s.prefill_extra[d.c * s.n_w + d.w];
 }
 
-/// EP all-to-all MoE layers of a candidate: the combo's MoE layers when ep > 1 and dp > 1 (features.py).
-ENERGYLENS_HD double a2a_layers(const double* v, double dp, double ep) {
-  return ep > 1.0 && dp > 1.0 ? v[kA2aLayersWithEp] : 0.0;
-}
+/// Dispatch / combine MoE layers of a candidate: the combo's MoE layers when dp > 1, with EP or without
+/// (moe_group; features.py).
+ENERGYLENS_HD double a2a_layers(const double* v, double dp) { return dp > 1.0 ? v[kA2aLayersWithDp] : 0.0; }
 
 /// The template's feature row of a candidate whose data-parallel ranks each run `rank_batch` sequences:
 /// the template's batch is the deployment's, dp x rank_batch (features.py; the template splits it over dp).
@@ -229,7 +230,7 @@ ENERGYLENS_HD void fill_features(const View& s, const Limits& o, const Digits& d
   f[roofline::kPp] = s.pp[d.pp];
   f[roofline::kDp] = dp;
   f[roofline::kEp] = ep;
-  f[roofline::kA2aMoeLayers] = a2a_layers(v, dp, ep);
+  f[roofline::kA2aMoeLayers] = a2a_layers(v, dp);
   f[roofline::kBatch] = dp * rank_batch;
   f[roofline::kInputTokens] = s.workloads[2 * d.w];
   f[roofline::kOutputTokens] = s.workloads[2 * d.w + 1];
@@ -237,7 +238,7 @@ ENERGYLENS_HD void fill_features(const View& s, const Limits& o, const Digits& d
   f[roofline::kPrefillExtraFlops] = prefill_extra(s, d);
   attention_features(v, tp, f[roofline::kInputTokens], f[roofline::kOutputTokens], f[roofline::kKvBytesPerToken],
                      f[roofline::kAttnFlopsPerTokenCtx], f[roofline::kPrefillAttnFlopsPerTokenCtx]);
-  topology::features(domain_gpus(o, v), tp, f[roofline::kPp], ep, v[roofline::kLinkBytesPerS],
+  topology::features(domain_gpus(o, v), tp, f[roofline::kPp], moe_group(tp, dp, ep), v[roofline::kLinkBytesPerS],
                      v[roofline::kScaleOutBytesPerS], f[roofline::kLinkBytesPerS], f[roofline::kA2aBytesPerS],
                      f[roofline::kPpScaleOutHops]);
 }

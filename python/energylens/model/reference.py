@@ -19,8 +19,8 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
     t_g   = (t_c + t_m + sqrt((t_c - t_m)^2 + 4 s t_c t_m)) / 2   smooth roofline max (s: overlap)
     n_ar  = 2 L (tp-1) / (tp pp)                             all-reduces per step per stage x ring share
     t_ar  = n_ar (m alpha + 4 B_r d / link)
-    n_a2a = 2 L_a2a / pp                                     EP dispatch + combine per MoE layer
-    t_a2a = n_a2a (m alpha + B_r 2 k d (ep-1) / (ep tp link_a2a))   link_a2a = link inside one domain
+    n_a2a = 2 L_a2a / pp                                     MoE dispatch + combine among the dp ranks
+    t_a2a = n_a2a (m alpha + B_r 2 k d (G-1) / (G tp link_a2a))     G = ep if ep > 1 else tp dp; link_a2a = link inside one domain
     n_x   = h_x / pp                                         PP boundaries over scale-out, per stage
     t_x   = n_x (m alpha + 2 B_r d / out)                    out: scale-out bytes/s (0 inside a domain)
     g_pp  = (pp / m)(1 + theta_pp (pp-1))                    idle stages below pp microbatches, cost per stage
@@ -28,7 +28,7 @@ Energy model (per request, joules; n = tp*pp*dp devices, n_r = tp*pp per data-pa
     t_st  = t_bz + tau_l L + tau_s B_r
     E_dec = L_out/B [ n TDP (pi_s t_st + pi_b t_bz) + c_f TDP/peak F ]
     F_p   = 2 N_act L_in + a L_in^2 / 2 + n_r F_enc   (F_enc: vision encoder, replicated per rank)
-    t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (ep-1) / (ep tp link_a2a))
+    t_p   = F_p / (n_r peak eta_pf) + n_ar (alpha + 4 L_in d / link) + n_a2a (alpha + L_in 2 k d (G-1) / (G tp link_a2a))
             + n_x (alpha + 2 L_in d / out)
     E_pf  = (1 + kappa B_r) [ n_r TDP (pi_s + pi_b) t_p + c_f TDP/peak F_p ]
 
@@ -127,7 +127,8 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     alpha_m = alpha * m                              # latencies once per microbatch
     t_ar = n_ar * (alpha_m + 4.0 * Br * d / link)    # each rank holds a full B_r x d partial sum
     n_a2a = 2.0 * _get(f, "a2a_moe_layers") / pp
-    a2a_tok = 2.0 * _get(f, "experts_per_token") * d * (ep - 1.0) / (ep * tp)   # bytes per token per a2a
+    group = np.where(ep > 1.0, ep, tp * dp)           # the MoE group G: the EP group, else all tp x dp GPUs
+    a2a_tok = 2.0 * _get(f, "experts_per_token") * d * (group - 1.0) / (group * tp)   # bytes per token per a2a
     link_a2a = _get(f, "a2a_bytes_per_s")
     t_a2a = n_a2a * (alpha_m + Br * a2a_tok / link_a2a)
     out = _get(f, "scale_out_bytes_per_s")

@@ -68,7 +68,9 @@ def _roofline(f: dict[str, sp.Symbol], q: dict[str, sp.Expr]) -> dict[str, sp.Ex
     alpha = q["allreduce_latency_us"] * micro
     t_ar = n_ar * (alpha * m + 4 * b_r * f["d_model"] / f["link_bytes_per_s"])
     n_a2a = 2 * f["a2a_moe_layers"] / f["pp"]
-    a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (f["ep"] - 1) / (f["ep"] * f["tp"])
+    # the MoE group (roofline.hpp): ep when ep > 1, else tp dp; Min(ep - 1, 1) is that test for whole ep >= 1
+    group = f["tp"] * f["dp"] + sp.Min(f["ep"] - 1, 1) * (f["ep"] - f["tp"] * f["dp"])
+    a2a_tok = 2 * f["experts_per_token"] * f["d_model"] * (group - 1) / (group * f["tp"])
     t_a2a = n_a2a * (alpha * m + b_r * a2a_tok / f["a2a_bytes_per_s"])
     n_x = f["pp_scale_out_hops"] / f["pp"]
     t_x = n_x * (alpha * m + 2 * b_r * f["d_model"] / f["scale_out_bytes_per_s"])

@@ -37,8 +37,7 @@ FEATURE_UNITS: dict[str, str] = dict(zip(FEATURE_NAMES, _DESCRIPTOR.feature_unit
 #: Weight precisions that quantise only the routed experts of a MoE checkpoint (gpt-oss: mxfp4 experts,
 #: bf16 attention, router and embeddings); their non-expert weights are counted at the compute dtype.
 EXPERT_ONLY_PRECISIONS = ("mxfp4",)
-#: Ablation switch (docs/model.md, ablation table): charge EP steps for the slowest rank
-#: (:func:`_ep_imbalance`). Off by default: it did not improve held-out accuracy on ML.ENERGY v3.
+#: Ablation switch (docs/model.md): charge EP steps for the slowest rank (:func:`_ep_imbalance`); off: no gain on v3.
 EP_SLOWEST_RANK = False
 #: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
 #: top-k, permute and grouped-GEMM kernels on top of a dense layer's). On by default (docs/model.md).
@@ -159,10 +158,11 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     ssm_elem = _precision.kv_element_bytes(hw["compute_bytes"], ssm_dtype, "mamba_ssm_cache_dtype")
     conv = np.minimum(arch["conv_elems"], arch["state_elems"])
     state = ((arch["state_elems"] - conv) * ssm_elem + conv * elem) * STATE_TRAFFIC_PER_STEP
-    a2a_layers = np.where(moe & (ep > 1.0) & (dp > 1.0), arch["n_moe_layers"], 0.0)
+    a2a_layers = np.where(moe & (dp > 1.0), arch["n_moe_layers"], 0.0)  # dp ranks' tokens: topology.moe_group_gpus
     extra = _encoder_flops(df, Li, arch)
 
-    link, a2a_link, hops = topology.comm_features(tp, pp, ep, hw["link"], topology.domains(df, hw["domain"]),
+    link, a2a_link, hops = topology.comm_features(tp, pp, topology.moe_group_gpus(tp, dp, ep), hw["link"],
+                                                  topology.domains(df, hw["domain"]),
                                                   hw["out"])  # per collective (docs/search.md, Topology)
     launch = np.where(moe & MOE_LAUNCH_LAYERS, arch["n_moe_layers"], 0.0)
     if ACT_QUANT_LAUNCH_LAYERS:
@@ -182,14 +182,14 @@ def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only_format, hw) -> tup
     """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
 
     Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
-    one per EP group (ep > 1: n_gpus / (ep pp) copies), else one per data-parallel replica, each copy
-    serving its share of the batch and touching 1 - (1 - k/E)^(B / copies) of its experts.
+    one per EP group (ep > 1: n_gpus / (ep pp) copies), else one (vLLM: topology.moe_group_gpus), each
+    copy serving its share of the batch and touching 1 - (1 - k/E)^(B / copies) of its experts.
     """
     moe = E > 1.0
     frac = k / E                                                  # experts per token / experts
     n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
     shared = P - n_exp_params                                    # attention, shared experts, embeddings
-    copies = np.where(ep > 1.0, np.maximum(tp * pp * dp / (ep * pp), 1.0), dp)
+    copies = np.maximum(tp * dp / topology.moe_group_gpus(tp, dp, ep), 1.0)
     touch = moe_touch_fraction(E, k, B / copies)
     imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
     expert_only = moe & expert_only_format

@@ -5,9 +5,9 @@ Placement rule (one replica of tp x pp GPUs, then the dp replicas): the tp ranks
 inside one scale-up domain of D GPUs (``scale_up_domain_gpus`` of the GPU table, or the profile column of
 that name, or the search's node-size override); a domain holds floor(D / tp) whole stages, so of the
 pp - 1 stage boundaries floor((pp - 1) / floor(D / tp)) cross to another domain and send their activations
-over the scale-out NIC (``scale_out_bw_gbs``). An expert-parallel group of ep > D GPUs sends the fraction
-1 - D / ep of its all-to-all bytes over scale-out (the rest over the scale-up link, one after the other:
-per byte 1 / bw = (D/ep) / link + (1 - D/ep) / out). A TP group larger than its domain (a measured row; the
+over the scale-out NIC (``scale_out_bw_gbs``). A MoE group (:func:`moe_group_gpus`) of G > D GPUs sends the
+fraction 1 - D / G of its dispatch / combine bytes over scale-out (the rest over the scale-up link, one after
+the other: per byte 1 / bw = (D/G) / link + (1 - D/G) / out). A TP group larger than its domain (a measured row; the
 search rejects it, reason ``tp_node``) all-reduces over scale-out. Inside one domain every value is the
 scale-up link's, bit for bit (``np.where`` selects, no arithmetic on it), so rows of up to D GPUs keep
 their features.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DOMAIN_COLUMN", "domain_override", "domains", "comm_features"]
+__all__ = ["DOMAIN_COLUMN", "domain_override", "domains", "moe_group_gpus", "comm_features"]
 
 #: Optional profile column: GPUs per scale-up domain the row was served on (blank: the GPU table's).
 DOMAIN_COLUMN = "scale_up_domain_gpus"
@@ -46,6 +46,14 @@ def domains(df, table_domain: np.ndarray) -> np.ndarray:
     """GPUs per scale-up domain per row: the profile column where given, else the GPU table's (``table_domain``)."""
     given = domain_override(df)
     return table_domain if given is None else np.where(np.isfinite(given), given, table_domain)
+
+
+def moe_group_gpus(tp: np.ndarray, dp: np.ndarray, ep: np.ndarray) -> np.ndarray:
+    """GPUs of a stage that one copy of a MoE layer's routed experts is spread over, and whose tokens its
+    dispatch / combine exchange: the expert-parallel group (``ep`` > 1, whole experts per GPU), else all
+    ``tp x dp`` GPUs, tensor-sliced: vLLM's MoE layers flatten TP across DP (its
+    ``FusedMoEParallelConfig.make``), so the dp replicas of a MoE model share one expert copy."""
+    return np.where(ep > 1.0, ep, tp * dp)
 
 
 def comm_features(tp: np.ndarray, pp: np.ndarray, ep: np.ndarray, link: np.ndarray, domain: np.ndarray,

@@ -3,7 +3,7 @@
 Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibility"):
 
 * **fixed**: the weights it holds (dense weights over tp x pp; routed experts over ep x pp with expert
-  parallelism, else over tp x pp), a runtime reserve (CUDA graphs, NCCL buffers; 1.5 GiB) and the activations
+  parallelism, else over tp x dp x pp: vLLM's MoE layers flatten TP across DP), a runtime reserve (CUDA graphs, NCCL buffers; 1.5 GiB) and the activations
   of a ``activation_tokens``-token forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
 * **kv**: the KV cache of the rank's running batch at the mean context (input + output / 2, at least one whole
   sequence), the features' KV bytes per token spread over its tp x pp GPUs, plus each sequence's recurrent
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from energylens.profiles import tables
+from energylens.profiles import tables, topology
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 from energylens.search.space import GIB
 
@@ -50,8 +50,9 @@ class GpuMemory:
         return self.fixed + self.kv <= self.usable
 
 
-def weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
-    """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1 else tp) x pp."""
+def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep) -> np.ndarray:
+    """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1, else tp x dp:
+    vLLM's MoE layers shard them over every GPU of a stage, :func:`topology.moe_group_gpus`) x pp."""
     bpp = np.array([tables.bytes_per_param(x) for x in frame["precision"]])
     total = bpp * frame["params_b"].to_numpy() * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
@@ -59,7 +60,7 @@ def weights_per_gpu(frame: pd.DataFrame, tp, pp, ep) -> np.ndarray:
     moe = n_exp > 1
     inactive = (frame["params_b"].to_numpy() - frame["active_params_b"].to_numpy()) * 1e9
     experts = np.where(moe, bpp * inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
-    shard = np.where(ep > 1, ep, tp)
+    shard = topology.moe_group_gpus(tp, dp, ep)
     return (total - experts) / (tp * pp) + experts / (shard * pp)
 
 
@@ -69,13 +70,13 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
     sequences of ``input_tokens`` / ``output_tokens``; ``options`` override :data:`MEMORY_DEFAULTS`."""
     o = {**MEMORY_DEFAULTS, **(options or {})}
     tp, pp = frame["tp"].to_numpy(dtype=float), frame["pp"].to_numpy(dtype=float)
-    ep = frame["ep"].to_numpy(dtype=float)
+    dp, ep = frame["dp"].to_numpy(dtype=float), frame["ep"].to_numpy(dtype=float)
     li, lo = np.asarray(input_tokens, dtype=float), np.asarray(output_tokens, dtype=float)
     batch = np.asarray(rank_batch, dtype=float)
     specs = tables.gpu_specs_for_profiles(frame)  # table, user table, or the rows' own gpu_* spec columns
     memory_gb = frame["gpu"].astype(str).str.strip().map(lambda g: specs[g].memory_gb).to_numpy(dtype=float)
     usable = o["gpu_memory_utilization"] * memory_gb * GIB  # NaN where the GPU's memory is unknown
-    fixed = (weights_per_gpu(frame, tp, pp, ep) + o["runtime_reserve_bytes"]
+    fixed = (weights_per_gpu(frame, tp, pp, dp, ep) + o["runtime_reserve_bytes"]
              + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
     # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the

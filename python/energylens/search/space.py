@@ -435,14 +435,14 @@ def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, l
 def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price) -> tuple[np.ndarray, np.ndarray]:
     """Static engine values per combination, from build_features at batch 1, at a batch that touches
     every expert (the MoE weight bytes per step at any batch follow from these two and k/E), and with
-    dp = ep = 2 (the EP all-to-all layers)."""
+    dp = 2 (the MoE layers' dispatch / combine among the dp ranks)."""
     n, nw = len(rows), len(li)
     n_exp = np.array([max(_arch(r, m, "n_experts"), 1.0) for r, (m, _) in zip(rows, specs, strict=True)])
     frame = pd.DataFrame(rows * 3)
     frame["tp"], frame["pp"], frame["input_tokens"], frame["output_tokens"] = 1, 1, li[0], lo[0]
     frame["batch_size"] = np.repeat([1.0, _ALL_EXPERTS_BATCH, 2.0], n)
     frame["dp"] = np.repeat([1.0, 1.0, 2.0], n)
-    frame["ep"] = np.concatenate([np.ones(2 * n), np.where(n_exp > 1, 2.0, 1.0)])  # EP needs a MoE
+    frame["ep"] = 1
     feats = build_features(frame)
     one = {k: v[:n] for k, v in feats.items()}
     every = {k: v[n:2 * n] for k, v in feats.items()}
@@ -454,7 +454,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     for name in feats:
         if name in col:
             values[:, col[name]] = one[name]
-    values[:, col["a2a_moe_layers_with_ep"]] = feats["a2a_moe_layers"][2 * n:]
+    values[:, col["a2a_moe_layers_with_dp"]] = feats["a2a_moe_layers"][2 * n:]
     values[:, col["ttft_factor"]] = values[:, col["tpot_factor"]] = 1.0  # latency calibration: api sets them
     values[:, col["energy_factor"]] = 1.0  # energy calibration: api sets it
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
