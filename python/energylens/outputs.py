@@ -50,14 +50,20 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return False
 
 
-def energylens_json(path: Path) -> bool:
-    """A JSON file energylens wrote (a model, a discovery result): ``"format": "energylens.…"`` at its top."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).decode("utf-8", errors="replace")
-    except OSError:
-        return False
-    return re.match(r'\s*\{\s*"format"\s*:\s*"energylens\.', head) is not None
+def energylens_json(fmt: str) -> Callable[[Path], bool]:
+    """A JSON file energylens wrote in format ``fmt`` (``"format": "energylens.model"`` at its top; a
+    discovery result is ``energylens.discovery``): each command replaces only its own kind of file, so
+    ``fit -o`` never replaces a discovery result, nor ``discover -o`` a fitted model."""
+    pattern = re.compile(r'\s*\{\s*"format"\s*:\s*"' + re.escape(fmt) + '"')
+
+    def check(path: Path) -> bool:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096).decode("utf-8", errors="replace")
+        except OSError:
+            return False
+        return pattern.match(head) is not None
+    return check
 
 
 def table_with_column(column: str) -> Callable[[Path], bool]:

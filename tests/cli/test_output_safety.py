@@ -217,6 +217,23 @@ def test_a_file_the_command_did_not_write_is_not_replaced(tmp_path, profiles, mo
     assert mine.read_bytes() == before
 
 
+def test_fit_and_discover_do_not_replace_each_others_output(tmp_path, profiles, model, capsys):
+    """discover -o model.json replaced a fitted model ("replaced existing model.json"), which predict then
+    refused as a discovery result; each command now replaces only its own kind of energylens JSON."""
+    fitted = tmp_path / "model.json"
+    fitted.write_bytes(model.read_bytes())
+    assert main(["discover", str(profiles), "--time-budget", "1", "-o", str(fitted)]) == 2
+    err = capsys.readouterr().err
+    assert f"{fitted}: exists and is not a discovery result" in err and "refusing to replace it" in err
+    assert fitted.read_bytes() == model.read_bytes()
+    found = tmp_path / "found.json"
+    found.write_text('{"format": "energylens.discovery", "version": 1}\n')
+    assert main(["fit", str(profiles), "-o", str(found), "--bootstrap", "0"]) == 2
+    assert f"{found}: exists and is not an energylens model file" in capsys.readouterr().err
+    assert main(["fit", str(profiles), "-o", str(fitted), "--bootstrap", "0"]) == 0  # its own: replaced
+    assert "replaced existing" in capsys.readouterr().err
+
+
 def test_predict_on_its_own_output_replaces_the_old_predictions(tmp_path, profiles, model, capsys):
     first, second = tmp_path / "p.csv", tmp_path / "p2.csv"
     assert main(["predict", str(model), str(profiles), "-o", str(first)]) == 0

@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_discover(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=[args.profiles], formats=("JSON", (".json",)),
-                      replaces=("a JSON file energylens wrote", energylens_json))
+                      replaces=("a discovery result (energylens discover -o)", energylens_json("energylens.discovery")))
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")

@@ -207,7 +207,7 @@ def _announce_long_fit(rows: int, bootstrap: int) -> None:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
-                      formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json))
+                      formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json("energylens.model")))
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles, require_energy=False)
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
