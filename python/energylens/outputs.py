@@ -93,13 +93,14 @@ def parquet_trace(path: Path) -> bool:
 
 
 def image_file(path: Path) -> bool:
-    """A PNG, PDF, SVG or JPEG file (what ``--plot`` writes)."""
+    """A PNG, PDF, SVG, JPEG, (E)PS, TIFF, WebP or GIF file (what ``--plot`` writes), by its first bytes."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except OSError:
         return False
-    return head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8")) or b"<svg" in head
+    magic = (b"\x89PNG", b"%PDF", b"\xff\xd8", b"%!PS", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a")
+    return head.startswith(magic) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or b"<svg" in head
 
 
 def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),

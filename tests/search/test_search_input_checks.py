@@ -13,9 +13,11 @@ import energylens
 import energylens.cli.search as cli_search
 import energylens.search.api as api
 from energylens.cli.main import main
+from energylens.outputs import image_file
 from energylens.profiles import tables
 from energylens.search import build_space
 from energylens.search.api import bundled_model
+from energylens.search.result import PLOT_FORMATS
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
@@ -125,7 +127,9 @@ def test_a_candidate_row_deeper_than_its_model_is_refused(model):
 # 4. the plot's format, before the search -------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "message"), [("p.txt", "extension .txt is not a plot format"),
-                                               ("p", "has no file extension")])
+                                               ("p", "has no file extension"),
+                                               ("p.pgf", "extension .pgf is not a plot format"),  # needs LaTeX
+                                               ("p.raw", "extension .raw is not a plot format")])  # no header
 def test_plot_path_is_checked_before_the_search(capsys, tmp_path, no_search, name, message):
     err = _cli_error(capsys, [*ARGS, "--plot", str(tmp_path / name)])
     assert message in err and ".png" in err and ".pdf" in err and ".svg" in err
@@ -138,6 +142,17 @@ def test_python_plot_refuses_a_path_without_a_format(model, tmp_path):
         r.plot(str(tmp_path / "p"))
     assert not (tmp_path / "p").exists()
     assert open(r.plot(str(tmp_path / "p.SVG")), "rb").read(5) in (b"<?xml", b"<svg ")
+
+
+@pytest.mark.parametrize("suffix", PLOT_FORMATS)
+def test_every_plot_format_is_written_and_replaced_by_a_rerun(capsys, tmp_path, suffix):
+    """.eps, .tif, .webp, .gif ... were written once and then refused as "not an image" on the re-run."""
+    path = tmp_path / f"p.{suffix}"
+    argv = ["search", *ARGS[1:], "--plot", str(path)]
+    assert main(argv) == 0 and image_file(path)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert f"replaced existing {path}" in capsys.readouterr().err
 
 
 # 5. GPU rows missing what the search needs ------------------------------------------------------

@@ -123,8 +123,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "grows without bound as a replica nears full use)")
     p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
     p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
-    p.add_argument("--plot", help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, ...; "
-                   "checked before the search)")
+    p.add_argument("--plot", help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, .jpg, .eps, .ps, "
+                   ".tif, .webp, .gif; checked before the search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (1,2,4,8)")
     p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
@@ -188,7 +188,7 @@ def _read_candidates(path: str) -> pd.DataFrame:
 def _cmd_search(args: argparse.Namespace) -> int:
     if args.plot:  # never one of the inputs: --model-file, --candidates, every --gpu-table
         check_output_path(args.plot, inputs=command_inputs(args, "model_file", "candidates"), option="--plot",
-                          replaces=("an image (PNG, PDF, SVG or JPEG)", image_file))
+                          replaces=("a plot image (PNG, PDF, SVG, JPEG, EPS, TIFF, WebP or GIF)", image_file))
         check_plot_path(args.plot, option="--plot")  # the format too: before the search, not after it
     apply_gpu_tables(args)
     candidates = None

@@ -39,11 +39,15 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+#: Plot formats matplotlib writes alone (not PGF: LaTeX) that outputs.image_file knows (a re-run replaces them).
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp", "gif")
+
+
 def check_plot_path(path, option: str = "path") -> str:
     """The plot's format from the extension of ``path`` (lower case), checked before any work: ValueError
-    naming the supported ones (matplotlib's) when there is none or it is not one of them."""
-    formats = sorted(require("matplotlib.backend_bases", "compare", "the search's plot")
-                     .FigureCanvasBase.get_supported_filetypes())
+    naming the supported ones (:data:`PLOT_FORMATS`) when there is none or it is not one of them."""
+    written = require("matplotlib.backend_bases", "compare", "the search's plot").FigureCanvasBase.get_supported_filetypes()
+    formats = [f for f in PLOT_FORMATS if f in written]
     suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
     if suffix not in formats:
         what = f"extension .{suffix} is not a plot format" if suffix else "has no file extension, which sets the format"
