@@ -56,3 +56,18 @@ def test_a_report_folder_with_no_comparison_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--train-size", "0"])
     assert "--train-size" in capsys.readouterr().err
+
+
+def test_a_training_size_that_leaves_nothing_held_out_is_refused_before_any_output(capsys):
+    """--train-size 356 ended in KeyError 'ape_sum' after the parameters were printed, 400 in numpy's "Cannot
+    take a larger sample than population"; 350 printed "pairwise ranking 0.000" over no pairs at all."""
+    from energylens.cli.main import main
+
+    for n in ("356", "400"):
+        assert main(["demo", "--no-compare", "--train-size", n]) == 2
+        captured = capsys.readouterr()
+        assert f"--train-size {n}: the bundled data has 356 rows" in captured.err and "use at most 355" in captured.err
+        assert captured.out == ""
+    text = _demo(train_size=350)
+    assert "held-out accuracy on the other 6 rows" in text
+    assert "Top-1 n/a over 0 (task, model, GPU) groups, pairwise ranking n/a (no pairs)" in text

@@ -115,9 +115,11 @@ def _held_out(model: EnergyModel, test: pd.DataFrame, say) -> None:
     per_group = score_groups(test, model.predict(test, check_range=False), GROUP_BY)  # held out on purpose
     mape = float(per_group["ape_sum"].sum() / per_group["n_rows"].sum() / 100.0)
     top1 = per_group["top1"].dropna()
-    pairwise = float(per_group["pairs_concordant"].sum() / max(per_group["pairs_total"].sum(), 1))
-    say(f"\nheld-out accuracy on the other {len(test)} rows: MAPE {mape:.3f}, Top-1 {top1.mean():.3f} "
-        f"over {len(top1)} (task, model, GPU) groups, pairwise ranking {pairwise:.3f}")
+    pairs = int(per_group["pairs_total"].sum())
+    top1_text = f"{top1.mean():.3f}" if len(top1) else "n/a"  # no group with two held-out rows
+    pairwise = f"{per_group['pairs_concordant'].sum() / pairs:.3f}" if pairs else "n/a (no pairs)"
+    say(f"\nheld-out accuracy on the other {len(test)} row{'' if len(test) == 1 else 's'}: MAPE {mape:.3f}, Top-1 {top1_text} "
+        f"over {len(top1)} (task, model, GPU) groups, pairwise ranking {pairwise}")
     phases = model.predict_phases(test, check_range=False)
     share = float(np.median(phases["prefill_energy_j_pred"] / phases["energy_j_pred"]))
     say(f"median predicted prefill share of energy per request: {share:.1%}")
@@ -157,6 +159,9 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         check_report_dir(report_dir, known=REPORT_FILES)  # and a folder it may write its report to
     t0 = time.perf_counter()
     data = mlenergy_v2().reset_index(drop=True)
+    if train_size >= len(data):  # before any output: some rows must stay held out
+        raise ValueError(f"--train-size {train_size}: the bundled data has {len(data)} rows and the demo scores "
+                         f"the rows it did not fit on; use at most {len(data) - 1} (default 50)")
     say(f"energylens demo: ML.ENERGY Leaderboard v2 (Chung et al., NeurIPS 2025 D&B; Apache-2.0), "
         f"{len(data)} measured vLLM configurations, {data['model'].nunique()} models, "
         f"{data['gpu'].nunique()} GPUs, tasks {', '.join(sorted(data['task'].unique()))}.")
