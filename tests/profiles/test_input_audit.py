@@ -128,6 +128,16 @@ def test_duplicate_header_in_a_compressed_csv_is_an_error(tmp_path):
         load_profiles(path)
 
 
+def test_extra_fields_in_the_first_data_row_are_named_not_shifted(tmp_path):
+    """pandas reads a first data row with more fields than the header by taking its leading fields as an
+    index, shifting every column: the error was "params_b: non-numeric value 'H100'"."""
+    text = _frame().to_csv(index=False).splitlines()
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join([text[0], text[1] + ",9,9", *text[2:]]) + "\n")
+    with pytest.raises(ProfileSchemaError, match=r"ragged\.csv: data row 1 has more fields than the header's"):
+        load_profiles(path)
+
+
 def test_a_column_literally_named_like_pandas_renaming_is_not_a_duplicate(tmp_path):
     path = tmp_path / "ok.csv"
     _frame(**{"energy_j.1": 5.0}).to_csv(path, index=False)

@@ -168,6 +168,14 @@ def test_bootstrap_seed_reaches_the_search_and_bad_seeds_are_refused(model_file,
      b"meta-llama/Llama-3.1-8B-Instruct,H100,0,512,256,8\n", "column 'tp' data row 2 is 0; it must be a whole number"),
     (b"model,gpu,tp,input_tokens,output_tokens,batch_size\nmeta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8\n"
      b"meta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8\n", "data rows [1, 2] describe the same configuration"),
+    # two tp columns were searched with the first one; a ragged row gave pandas' message without the file
+    (b"model,gpu,tp,input_tokens,output_tokens,batch_size,tp\nmeta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8,8\n",
+     "duplicate column header(s) 'tp' (2 times)"),
+    (b"model,gpu,tp,input_tokens,output_tokens,batch_size\nmeta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8\n"
+     b"meta-llama/Llama-3.1-8B-Instruct,H100,2,512,256,8,9\n", "could not read the candidate table"),
+    # extra fields in the first data row: pandas took the model as an index and shifted every column
+    (b"model,gpu,tp,input_tokens,output_tokens,batch_size\nmeta-llama/Llama-3.1-8B-Instruct,H100,1,512,256,8,9,9\n",
+     "data row 1 has more fields than the header's 6 columns"),
 ])
 def test_a_bad_candidate_file_is_named_with_its_data_row(model_file, tmp_path, capsys, content, message):
     path = tmp_path / "cands.csv"

@@ -21,7 +21,8 @@ from energylens.cli.options import (
 )
 from energylens.errors import UnknownModelError
 from energylens.outputs import check_output_path, existing_file, image_file
-from energylens.profiles.files import check_csv_file, check_input_file, table_kind
+from energylens.profiles.files import check_csv_file, check_input_file, read_export_csv, table_kind
+from energylens.profiles.header import check_unique_columns, check_unique_csv_header
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.store_dir import STORE_MARKER
 from energylens.search import search
@@ -175,8 +176,13 @@ def _read_candidates(path: str) -> pd.DataFrame:
     ``attrs["source"]`` makes the search's messages name the file and 1-based data rows."""
     p = Path(path)
     kind = table_kind(p, path, STORE_MARKER)
-    check_csv_file(p) if kind == "csv" else check_input_file(p, "candidate table")
-    table = pd.read_csv(p) if kind == "csv" else pd.read_parquet(p)
+    if kind == "csv":  # a repeated header (pandas reads the first copy) or a ragged row: errors naming the file
+        check_csv_file(p)
+        check_unique_csv_header(p, str(p), "candidate table")
+    else:
+        check_input_file(p, "candidate table")
+    table = read_export_csv(p, "candidate table")  # CSV or Parquet by the name, as table_kind decided
+    check_unique_columns(table.columns, str(p), "candidate table")
     if len(table) == 0:
         raise ValueError(f"{path}: no data rows (the file has a header only)")
     if is_mlenergy_v3_table(tuple(table.columns)):

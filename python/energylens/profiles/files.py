@@ -99,13 +99,26 @@ def check_csv_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def check_row_lengths(frame: pd.DataFrame, src: str) -> pd.DataFrame:
+    """``frame`` as read from the CSV ``src``, or ProfileSchemaError when pandas took its leading columns as
+    an index, which it does when the data rows hold more fields than the header (it shifts every column
+    right: a model name read as the index, its GPU as params_b); a later ragged row is pandas' own error."""
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise ProfileSchemaError(
+            f"{src}: data row 1 has more fields than the header's {frame.shape[1]} columns (a stray ',' or a "
+            "missing header name); every row must have one field per header column", source=src, rows=[0])
+    return frame
+
+
 def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
     """``pandas.read_csv(path)`` of a leaderboard / Splitwise export (``pandas.read_parquet`` of a Parquet copy
     of one, by its name), a file it cannot parse (a row with an extra field, a bad compression, not Parquet
     after all) an error naming the file: pandas' own message does not ("Error tokenizing data. C error:
     Expected 23 fields in line 4, saw 24")."""
+    parquet = suffix_kind(Path(path)) == "parquet"
     try:
-        return pd.read_parquet(path) if suffix_kind(Path(path)) == "parquet" else pd.read_csv(path)
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, EOFError,
             OSError) as exc:
         raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc
+    return frame if parquet else check_row_lengths(frame, str(path))

@@ -27,7 +27,7 @@ from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.feature_columns import check_feature_columns
-from energylens.profiles.files import check_csv_file, check_input_file, table_kind
+from energylens.profiles.files import check_csv_file, check_input_file, check_row_lengths, table_kind
 from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 from energylens.profiles.recheck import still_valid
@@ -144,7 +144,7 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
     check_csv_file(path) if kind == "csv" else check_input_file(path)
     try:
         if kind == "csv":
-            frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS})
+            frame = check_row_lengths(pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}), src)
         else:
             frame = pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
