@@ -109,6 +109,15 @@ def test_max_num_seqs_is_the_running_batch_without_batch_size(model):
     np.testing.assert_array_equal(got.to_numpy(), [8, 16, 32, 64, 128, 4])
 
 
+def test_settings_keep_a_fractional_measured_batch(model):
+    """Measured running batches (31.92) were recorded as [31, ...] in the result's settings."""
+    df = _table().assign(batch_size=[31.92, 16, 32, 64.5, 128, 4])
+    r = energylens.search(candidates=df, energy_model=model, top=6, bootstrap=False)
+    # the running batch per rank: batch_size / dp (row 2 runs 32 sequences over 2 ranks: 16 each)
+    assert sorted(r.settings["max_num_seqs"]) == [4, 16, 31.92, 64.5, 128]
+    assert all(isinstance(v, int) for v in r.settings["max_num_seqs"] if v in (4, 16, 128))
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.drop(columns="gpu"), "missing column"),
     (lambda d: d.drop(columns="batch_size"), "batch_size"),

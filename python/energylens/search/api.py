@@ -392,7 +392,9 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
                                     strict=True)),
             "models": names("model"), "gpus": names("gpu"), "precisions": names("precision"),
             "kv_cache_dtypes": names("kv_cache_dtype"),
-            **{a: getattr(space, a).astype(int).tolist() for a in ("tp", "pp", "dp", "ep", "max_num_seqs")},
+            **{a: getattr(space, a).astype(int).tolist() for a in ("tp", "pp", "dp", "ep")},
+            # whole on the axes; a candidate table's measured running batch may be fractional (31.92)
+            "max_num_seqs": [int(v) if float(v).is_integer() else float(v) for v in space.max_num_seqs],
             "input_tokens": space.workloads[:, 0].tolist(), "output_tokens": space.workloads[:, 1].tolist(),
             "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
             "explicit_candidates": None if indices is None else len(indices),
