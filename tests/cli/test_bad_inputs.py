@@ -422,3 +422,30 @@ def test_sweep_rows_without_energy_fit_the_latency_model_and_say_why(tmp_path, c
     out = capsys.readouterr().out
     assert "no energy_j measurements (power source: none (NVML unavailable: no driver)); fitted the latency" in out
     assert "energy_measured" not in out
+
+
+@pytest.mark.parametrize(("extra", "drop", "message"), [
+    (["--latency-only", "--calibrate", "family", "--prior", "bundled"], None,
+     "--calibrate, --prior: option(s) of the energy model, which is not fitted (--latency-only)"),
+    (["--latency-only", "--prior-weight", "0.5"], None, "--prior-weight: option(s) of the energy model"),
+    (["--latency-only", "--tpot-weight", "3"], None, "--tpot-weight: option(s) of the energy model"),
+    (["--calibrate", "model"], "energy_j", "option(s) of the energy model, which is not fitted (no energy_j"),
+    (["--no-latency", "--calibrate-latency", "model"], None, "--calibrate-latency calibrates the latency model, "
+     "which --no-latency skips"),
+    (["--calibrate-latency", "model"], "tpot_s", "has no ttft_s / tpot_s measurement"),
+    (["--tpot-weight", "2"], "tpot_s", "--tpot-weight 2: "),
+])
+def test_fit_options_the_fit_would_ignore_are_errors(tmp_path, capsys, extra, drop, message):
+    """fit --latency-only --calibrate family --prior bundled ... exited 0 and wrote "energy": null: the energy
+    options were dropped without a word, as were the latency model's under --no-latency."""
+    from energylens.profiles.datasets import mlenergy_v2
+
+    rows = mlenergy_v2().head(60)
+    if drop == "tpot_s":
+        rows = rows.drop(columns=[c for c in ("ttft_s", "tpot_s") if c in rows])
+    elif drop is not None:
+        rows = rows.drop(columns=[drop])
+    rows.to_csv(tmp_path / "p.csv", index=False)
+    out = tmp_path / "m.json"
+    assert cli_main(["fit", str(tmp_path / "p.csv"), "-o", str(out), "--bootstrap", "0", *extra]) == 2
+    assert message in capsys.readouterr().err and not out.exists()

@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--bootstrap", type=nonnegative_int, default=DEFAULTS["bootstrap"],
                      help=f"bootstrap refits for intervals ({DEFAULTS['bootstrap']}; 0: no intervals)")
     fit.add_argument("--seed", type=seed, default=DEFAULTS["seed"], help="seed of the starts and the bootstrap (0)")
-    fit.add_argument("--tpot-weight", type=nonnegative_float, default=ENERGY_TPOT_WEIGHT, metavar="W",
+    fit.add_argument("--tpot-weight", type=nonnegative_float, default=None, metavar="W",
                      help=f"weight of the measured-TPOT residuals next to the energy residuals in the energy fit "
                           f"({ENERGY_TPOT_WEIGHT:g}; 0: energy alone; docs/model.md)")
     group = fit.add_mutually_exclusive_group()
@@ -115,7 +115,30 @@ def energy_column_hint(columns) -> str | None:
     return energy_like[0] if energy_like else None
 
 
+def _measured(profiles: pd.DataFrame, column: str) -> bool:
+    return column in profiles and bool(np.isfinite(profiles[column].to_numpy(dtype=float)).any())
+
+
+def _check_mode_options(args: argparse.Namespace, profiles: pd.DataFrame, latency_only: str | None) -> None:
+    """An option the fit would ignore is an error naming why (exit 2): the energy model's options when only
+    the latency model is fitted (``latency_only``: the reason), the latency model's with --no-latency or
+    without any TTFT / TPOT measured, --tpot-weight without a measured TPOT."""
+    given = [o for o, v in (("--calibrate", args.calibrate), ("--prior", args.prior),
+                            ("--prior-weight", args.prior_weight), ("--tpot-weight", args.tpot_weight)) if v is not None]
+    if latency_only is not None and given:
+        raise ValueError(f"{', '.join(given)}: option(s) of the energy model, which is not fitted ({latency_only})")
+    if args.calibrate_latency is not None and latency_only is None:
+        if args.no_latency:
+            raise ValueError("--calibrate-latency calibrates the latency model, which --no-latency skips: drop one")
+        if not (_measured(profiles, "ttft_s") or _measured(profiles, "tpot_s")):
+            raise ValueError(f"--calibrate-latency: {args.profiles} has no ttft_s / tpot_s measurement, so no "
+                             "latency model is fitted")
+    if args.tpot_weight is not None and args.tpot_weight > 0 and not _measured(profiles, "tpot_s"):
+        raise ValueError(f"--tpot-weight {args.tpot_weight:g}: {args.profiles} has no tpot_s measurement to weigh")
+
+
 def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: dict, why: str) -> int:
+    _check_mode_options(args, profiles, why)
     lat = LatencyModel(**opts, calibration=args.calibrate_latency).fit(profiles)
     ls = lat.summary
     assert ls is not None
@@ -213,7 +236,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)
     if args.latency_only:
-        return _fit_latency_only(args, profiles, opts, "--latency-only")
+        return _fit_latency_only(args, profiles, opts, "--latency-only")  # which checks its options
     if _energy(args, profiles) is None:
         if args.no_latency:
             raise ValueError(f"{args.profiles}: no energy_j measurements, and --no-latency leaves nothing to fit")
@@ -226,8 +249,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         why = "no energy_j measurements" + (f" (power source: {'; '.join(sources)})" if sources else "")
         return _fit_latency_only(args, profiles, opts, why)
     check_prior_options(args)
+    _check_mode_options(args, profiles, None)
+    tpot_weight = ENERGY_TPOT_WEIGHT if args.tpot_weight is None else args.tpot_weight
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
-                        tpot_weight=args.tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
+                        tpot_weight=tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
     _announce_long_fit(len(profiles), args.bootstrap)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
