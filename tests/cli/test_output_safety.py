@@ -334,3 +334,38 @@ def test_predict_says_which_configurations_cannot_fit_in_memory(tmp_path, model,
     assert out["fits_memory"].tolist() == [False, True, False]
     weights_gib = 70.6e9 * 2 / 2**30  # bf16: the whole model on one GPU, half on each of two
     assert out["gpu_memory_gib"][0] > weights_gib and weights_gib / 2 < out["gpu_memory_gib"][1] < 0.9 * 80
+
+
+def test_predict_says_which_configurations_vllm_would_refuse(tmp_path, model, capsys):
+    """predict applied the memory check but not the search's other two: a prompt beyond the context window
+    (Llama 3.1: 131072 tokens) and Qwen3-235B-A22B-FP8 at TP 8 without EP (expert shards of 192 columns,
+    blocks of 128: vLLM stops loading); TP 8 + EP 8 loads; an unknown model is NA, not a guess."""
+    rows = pd.DataFrame([dict(model=m, params_b=p, gpu="H100", tp=tp, pp=1, ep=ep, batch_size=8, input_tokens=li,
+                              output_tokens=256, precision=prec)
+                         for m, p, tp, ep, li, prec in (
+                             ("meta-llama/Llama-3.1-70B-Instruct", 70.6, 4, 1, 200_000, "bf16"),
+                             ("meta-llama/Llama-3.1-70B-Instruct", 70.6, 4, 1, 100_000, "bf16"),
+                             ("Qwen/Qwen3-235B-A22B-FP8", 235.1, 8, 1, 512, "fp8"),
+                             ("Qwen/Qwen3-235B-A22B-FP8", 235.1, 8, 8, 512, "fp8"),
+                             ("acme/unknown-13b", 13.0, 1, 1, 512, "fp8"))])
+    rows.to_csv(tmp_path / "c.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "1 of 5 rows of" in err and "longer (input + output tokens) than the model's context window" in err
+    assert "(data rows 1; column fits_context)" in err and "(data rows 3; column fits_fp8_blocks)" in err
+    out = pd.read_csv(tmp_path / "p.csv", dtype={"fits_context": "boolean", "fits_fp8_blocks": "boolean"})
+    assert out["fits_context"].tolist() == [False, True, True, True, pd.NA]
+    assert out["fits_fp8_blocks"].tolist() == [pd.NA, pd.NA, False, True, pd.NA]
+
+
+def test_predict_announces_its_stages_on_a_large_table(tmp_path, model, capsys, monkeypatch):
+    import energylens.cli.predict as predict_cmd
+
+    monkeypatch.setattr(predict_cmd, "PROGRESS_ROWS", 3)
+    rows = mlenergy_v2().head(4)
+    rows.to_csv(tmp_path / "c.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    stages = [line for line in err.splitlines() if line.endswith("(4 rows) ...")]
+    assert [s.split(": ", 1)[1].split(" (")[0] for s in stages] == [
+        "predicting", "checking memory, context window and fp8 weight blocks", f"writing {tmp_path / 'p.csv'}"]

@@ -3,7 +3,11 @@
 The output has every input column, the predictions, the interval columns (NaN, with the reason on
 stderr, when the model cannot give intervals: no bootstrap replicates, or parameters its data could not
 identify) and ``extrapolated`` (True where a feature lies outside the fitted data's range by more than
-:data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts).
+:data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts), and what the search
+checks before it prices a deployment: ``gpu_memory_gib`` / ``fits_memory``, ``fits_context`` (prompt + output
+within the context window) and ``fits_fp8_blocks`` (vLLM's block rule for a block-scaled fp8 checkpoint),
+NA where a rule does not apply or its inputs are unknown, with one stderr line per rule some rows break.
+Tables of :data:`PROGRESS_ROWS` rows or more announce each stage on stderr.
 """
 
 from __future__ import annotations
@@ -33,11 +37,21 @@ from energylens.outputs import (
 )
 from energylens.profiles.features import build_features
 from energylens.search.memory import gpu_memory
+from energylens.search.serving_limits import row_limits
 from energylens.search.space import GIB
 
 __all__ = ["add_parser", "PREDICT_FORMATS"]
 
 #: What ``predict -o`` writes and the name endings that fit it (pandas compresses a .csv.gz and the like).
+#: Tables from this many rows take seconds (500,000: ~20 s on 2 cores): each stage is announced on stderr.
+PROGRESS_ROWS = 50_000
+
+
+def _stage(n_rows: int, what: str) -> None:
+    if n_rows >= PROGRESS_ROWS:
+        print(f"energylens predict: {what} ({n_rows} rows) ...", file=sys.stderr, flush=True)
+
+
 PREDICT_FORMATS = ("CSV (Parquet for a .parquet name)",
                    (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parquet"))
 
@@ -106,6 +120,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     apply_gpu_tables(args)
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False).reset_index(drop=True)  # parts align by row
+    _stage(len(configs), "predicting")
     if isinstance(model, EnergyModel):
         parts = [model.predict_phases(configs, check_range=False), _interval_columns(model, configs, args.level,
                                                                                      "energy")]
@@ -127,7 +142,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
         parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
+    _stage(len(configs), "checking memory, context window and fp8 weight blocks")
     parts.append(_memory_columns(configs, args.configs))
+    parts.append(_limit_columns(configs, args.configs))
     new = [c for part in parts for c in part.columns]
     stale = [c for c in configs.columns if c in set(new)]
     if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
@@ -135,6 +152,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
               "predictions", file=sys.stderr)
     out = pd.concat([configs.drop(columns=stale), *parts], axis=1)
     replaced = existing_file(args.output)
+    _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
         if args.output.endswith(".parquet"):
             out.to_parquet(tmp, index=False)
@@ -164,3 +182,20 @@ def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
               "format would)",
               file=sys.stderr)
     return pd.DataFrame({"gpu_memory_gib": need / GIB, "fits_memory": fits})
+
+
+def _limit_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``fits_context`` and ``fits_fp8_blocks`` (:func:`energylens.search.serving_limits.row_limits`: what the
+    search rejects as ``context_length`` and ``fp8_block_shape``), with a line on stderr for each rule some
+    rows break: vLLM would refuse them (a prompt beyond max_model_len; a weight shard of partial blocks)."""
+    limits = row_limits(configs)
+    for column, what in (("fits_context", "are longer (input + output tokens) than the model's context window, "
+                                          "which vLLM refuses"),
+                         ("fits_fp8_blocks", "split a block-scaled fp8 checkpoint's FFN into partial weight blocks "
+                                             "(vLLM refuses to load it: a smaller tp, or EP for a MoE, would not)")):
+        bad = np.flatnonzero(~limits[column].fillna(True).to_numpy(dtype=bool))  # NA (unknown, n/a): not counted
+        if bad.size:
+            shown = ", ".join(str(i + 1) for i in bad[:10]) + (" ..." if bad.size > 10 else "")
+            print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} {what} (data rows {shown}; "
+                  f"column {column})", file=sys.stderr)
+    return limits

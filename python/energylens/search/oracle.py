@@ -19,6 +19,7 @@ from energylens.model import reference
 from energylens.profiles import tables
 from energylens.profiles.features import build_features
 from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory
+from energylens.search.serving_limits import fp8_block_misfit
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
 __all__ = ["brute_force", "REASONS"]
@@ -48,12 +49,8 @@ def _combo_field(space: SearchSpace, c, name: str) -> np.ndarray:
 def _fp8_misfit(space: SearchSpace, c, tp, dp, ep) -> np.ndarray:
     """vLLM's block rule for block-scaled fp8 weights: the dense FFN's tp shard (tp > 1) and the experts' shard
     (over tp x dp without EP, whole with EP) must be whole blocks; a width or block of 0 is not checked."""
-    block, ffn, expert = (_combo_field(space, c, n) for n in ("fp8_weight_block", "intermediate_size",
-                                                                "moe_intermediate_size"))
-    safe = np.where(block > 0, block, 1.0)
-    dense_bad = (tp > 1) & (ffn > 0) & (np.mod(ffn / tp, safe) != 0)
-    expert_bad = (expert > 0) & (np.mod(expert / np.where(ep > 1, 1.0, tp * dp), safe) != 0)
-    return (block > 0) & (dense_bad | expert_bad)
+    return fp8_block_misfit(*(_combo_field(space, c, n) for n in ("fp8_weight_block", "intermediate_size",
+                                                                   "moe_intermediate_size")), tp, dp, ep)
 
 
 def _structural(frame: pd.DataFrame, tp, dp, ep, tp_limit, fp8_misfit) -> np.ndarray:

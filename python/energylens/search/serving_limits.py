@@ -13,10 +13,11 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 
 from energylens.profiles import tables
 
-__all__ = ["LIMIT_FIELDS", "limit_values", "served_spec"]
+__all__ = ["LIMIT_FIELDS", "limit_values", "served_spec", "fp8_block_misfit", "row_limits"]
 
 #: The combo fields this module fills.
 LIMIT_FIELDS = ("context_window_tokens", "fp8_weight_block", "intermediate_size", "moe_intermediate_size")
@@ -58,3 +59,49 @@ def limit_values(rows: list[dict], specs: list[tables.ModelSpec]) -> dict[str, n
         if tables.normalize_precision(str(row.get("precision", "bf16"))) not in _BLOCK_FORMATS:
             out["fp8_weight_block"][i] = 0.0
     return out
+
+
+def fp8_block_misfit(block, ffn, expert, tp, dp, ep) -> np.ndarray:
+    """vLLM's block rule for block-scaled fp8 weights (search_kernel.hpp's ``fp8_block_misfit``, in NumPy):
+    the dense FFN's tp shard (tp > 1) and the experts' shard (over tp x dp without EP, whole with EP) must be
+    whole blocks; a width or block of 0 is not checked."""
+    block, ffn, expert, tp, dp, ep = np.broadcast_arrays(*(np.asarray(x, dtype=float)
+                                                           for x in (block, ffn, expert, tp, dp, ep)))
+    safe = np.where(block > 0, block, 1.0)
+    dense_bad = (tp > 1) & (ffn > 0) & (np.mod(ffn / tp, safe) != 0)
+    expert_bad = (expert > 0) & (np.mod(expert / np.where(ep > 1, 1.0, tp * dp), safe) != 0)
+    return (block > 0) & (dense_bad | expert_bad)
+
+
+def row_limits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per validated profile row (model, precision, tp, dp, ep, input / output tokens): ``fits_context``
+    (prompt + output within the checkpoint's context window) and ``fits_fp8_blocks`` (vLLM's weight-block
+    rule for a block-scaled fp8 checkpoint served in fp8), each NA where it does not apply or is unknown (a
+    model the table lacks, a window or width it does not give). A row's own column of a LIMIT_FIELDS name
+    overrides the table's value, as in the search."""
+    precision = frame["precision"].astype(str).to_numpy()
+    codes, pairs = pd.factorize(pd.Series(list(zip(frame["model"].astype(str), precision, strict=True)),
+                                          dtype=object))
+    table = {name: np.zeros(len(pairs)) for name in LIMIT_FIELDS}
+    for u, (model, prec) in enumerate(pairs):  # the table's values once per (model, precision)
+        spec = tables.find_model(model)
+        if spec is not None:
+            got = limit_values([{"precision": prec}], [spec])
+            for name in LIMIT_FIELDS:
+                table[name][u] = got[name][0]
+    values = {name: table[name][codes] for name in LIMIT_FIELDS}
+    for name in LIMIT_FIELDS:  # a row's own value wins where it is a positive number
+        if name in frame.columns:
+            own = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+            values[name] = np.where(np.isfinite(own) & (own > 0), own, values[name])
+    fp8 = np.isin(np.array([tables.normalize_precision(p) for p in pairs.map(lambda k: k[1])]), _BLOCK_FORMATS)[codes]
+    values["fp8_weight_block"] = np.where(fp8, values["fp8_weight_block"], 0.0)
+    tokens = frame["input_tokens"].to_numpy(dtype=float) + frame["output_tokens"].to_numpy(dtype=float)
+    window = values["context_window_tokens"]
+    fits_context = pd.array(tokens <= window, dtype="boolean")
+    fits_context[window <= 0] = pd.NA
+    misfit = fp8_block_misfit(values["fp8_weight_block"], values["intermediate_size"],
+                              values["moe_intermediate_size"], *(frame[c].to_numpy(dtype=float) for c in ("tp", "dp", "ep")))
+    blocks = pd.array(~misfit, dtype="boolean")
+    blocks[values["fp8_weight_block"] <= 0] = pd.NA
+    return pd.DataFrame({"fits_context": fits_context, "fits_fp8_blocks": blocks})
