@@ -449,3 +449,18 @@ def test_fit_options_the_fit_would_ignore_are_errors(tmp_path, capsys, extra, dr
     out = tmp_path / "m.json"
     assert cli_main(["fit", str(tmp_path / "p.csv"), "-o", str(out), "--bootstrap", "0", *extra]) == 2
     assert message in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["monitor", "--source", "synthetic", "--dcgm", "on", "--duration", "0.1"], "--source synthetic reads neither"),
+    (["evaluate", "bundled", "--group-by", "task,,model", "--no-progress"], "--group-by 'task,,model': an empty item"),
+    (["evaluate", "bundled", "--splits", "random,", "--no-progress"], "--splits 'random,': an empty item"),
+    (["profile", "spec.toml", "-o", "store", "--retry-failed"], "with --resume: add --resume"),
+    (["profile", "spec.toml", "-o", "store", "--ray-no-gpus"], "with --ray ADDRESS"),
+])
+def test_options_that_would_do_nothing_are_errors(tmp_path, capsys, monkeypatch, argv, message):
+    """--dcgm on with the synthetic source exited 0 without reading DCGM; --group-by task,,model dropped the
+    empty item; --retry-failed without --resume and --ray-no-gpus without --ray were accepted and ignored."""
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -17,7 +17,7 @@ from energylens.outputs import image_file
 from energylens.profiles import tables
 from energylens.search import build_space
 from energylens.search.api import bundled_model
-from energylens.search.result import PLOT_FORMATS
+from energylens.search.plot import PLOT_FORMATS
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 L70 = "meta-llama/Llama-3.1-70B-Instruct"

@@ -173,6 +173,10 @@ def test_explain_refuses_ranks_outside_the_result(light_load, model):
     assert empty.explain(0) == empty.why_empty()
     with pytest.raises(IndexError, match="the result is empty"):
         empty.explain(1)
+    # table(-5) returned all but the last 5 rows (pandas' head); None is every row, 0 none
+    with pytest.raises(ValueError, match="n must be >= 0, got -5"):
+        light_load.table(-5)
+    assert light_load.table(None) == light_load.table(3) != light_load.table(1)
 
 
 # 8. the limit-confidence pre-pass: wall time, progress, sample size ------------------------------
@@ -289,3 +293,17 @@ def test_the_margin_is_explained_in_the_objectives_units(model):
     top = max(diff, key=diff.get)
     text = r.explain(0)
     assert f"({diff[top]:+.3g} J per output token)." in text
+
+
+def test_the_dp_tie_note_is_for_dense_models_only(model):
+    """A dense model's dp ranks at a fixed batch per rank tie (said once); a MoE's share one expert copy and
+    exchange tokens per MoE layer (vLLM), so its dp values do not tie and the note would be wrong."""
+    def search(name):
+        return energylens.search(name, "H100", input_tokens=512, output_tokens=256, tp=[1], dp=[1, 2],
+                                 max_num_seqs=[64], energy_model=model, bootstrap=False)
+
+    dense, moe = search(L8), search("Qwen/Qwen3-30B-A3B")
+    assert dense.top["energy_j"].nunique() == 1 and "dp values tie" in dense.summary()
+    assert moe.top["energy_j"].nunique() == 2 and "dp values tie" not in moe.summary()
+    both = search([L8, "Qwen/Qwen3-30B-A3B"])
+    assert "data parallelism of a dense model (meta-llama/Meta-Llama-3.1-8B-Instruct)" in both.summary()

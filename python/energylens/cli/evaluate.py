@@ -78,10 +78,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _split_list(s: str | None) -> list[str] | None:
+def _split_list(s: str | None, option: str) -> list[str] | None:
+    """Comma-separated names; an empty item (``task,,model``, a trailing comma) is an error naming ``option``."""
     if s is None:
         return None
-    return [x.strip() for x in s.split(",") if x.strip()]
+    items = [x.strip() for x in s.split(",")]
+    if not all(items):
+        raise ValueError(f"{option} {s!r}: an empty item (a stray comma); give names separated by single commas")
+    return items
 
 
 def failed_methods(table) -> dict[str, str]:
@@ -132,11 +136,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     profiles = read_profiles_with_rows(args.profiles)
     _check_prior_data(args, profiles)
     _check_slo(args, profiles)
-    asked = _split_list(args.splits) or SPLIT_NAMES
-    with extra_methods(_extras(args), _split_list(args.methods)) as names:
+    asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
+    with extra_methods(_extras(args), _split_list(args.methods, "--methods")) as names:
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
-                             group_by=_split_list(args.group_by) or DEFAULT_GROUP_BY,
+                             group_by=_split_list(args.group_by, "--group-by") or DEFAULT_GROUP_BY,
                              tpot_slo=args.tpot_slo, seed=args.seed,
                              splits=asked,
                              method_names=names, progress=not args.no_progress)
@@ -255,10 +259,10 @@ def _check_train_size(args: argparse.Namespace) -> None:
     """ValueError (exit 2, before any work) for a ``--train-size`` below the parameters of our model when the
     random split is run with a variant of ours that fits them without a prior: each of its fits would fail."""
     n_params = len(EnergyModel().param_names)
-    names = _split_list(args.methods)
+    names = _split_list(args.methods, "--methods")
     plain = [m for m in (OURS, f"{OURS}+{args.calibrate}" if args.calibrate else None)
              if m is not None and (names is None or m in names or m != OURS)]  # --calibrate's variant always runs
-    if args.train_size >= n_params or not plain or "random" not in (_split_list(args.splits) or SPLIT_NAMES):
+    if args.train_size >= n_params or not plain or "random" not in (_split_list(args.splits, "--splits") or SPLIT_NAMES):
         return
     raise ValueError(
         f"--train-size {args.train_size} is below the {n_params} parameters of the energylens model: without a "

@@ -55,6 +55,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _sampler(args: argparse.Namespace) -> PowerSampler:
+    if args.source == "synthetic" and args.dcgm != "off":
+        raise ValueError(f"--dcgm {args.dcgm} reads DCGM beside NVML; --source synthetic reads neither: drop one")
     if args.source == "synthetic":
         n = len(args.gpus) if args.gpus else 1
         t = np.arange(0.0, 3600.0, 0.5)

@@ -41,6 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.retry_failed and not args.resume:
+        raise ValueError("--retry-failed runs a store's failed units again, with --resume: add --resume")
+    if args.ray_no_gpus and args.ray is None:
+        raise ValueError("--ray-no-gpus sets the GPUs of Ray tasks, with --ray ADDRESS: add --ray or drop it")
     spec = load_spec(args.spec)  # SweepSpecError (names the key) before anything runs
     parse_power_source(args.power_source)
     if args.dry_run:

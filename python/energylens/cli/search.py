@@ -26,7 +26,7 @@ from energylens.profiles.header import check_unique_columns, check_unique_csv_he
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.store_dir import STORE_MARKER
 from energylens.search import search
-from energylens.search.result import check_plot_path
+from energylens.search.plot import check_plot_path
 
 __all__ = ["add_parser", "print_result"]
 

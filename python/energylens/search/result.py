@@ -12,20 +12,18 @@ import datetime
 import json
 import math
 import operator
-import os
-import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from energylens.extras import require
 from energylens.outputs import atomic_file
 from energylens.profiles import tables
 from energylens.search.caps import caps_text
+from energylens.search.plot import pareto_plot
 
-__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "gpu_labels", "check_plot_path", "plural"]
+__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "gpu_labels", "plural"]
 
 #: The energy terms a result is explained by (J per request; they sum to energy_j).
 TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
@@ -37,23 +35,6 @@ _TERM_WORDS = {"prefill_static_j": "static power during prefill", "prefill_dynam
 def plural(n: int, word: str) -> str:
     """``1 candidate``, ``2 candidates`` (thousands separated)."""
     return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
-#: Plot formats matplotlib writes alone (not PGF: LaTeX) that outputs.image_file knows (a re-run replaces them).
-PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp", "gif")
-
-
-def check_plot_path(path, option: str = "path") -> str:
-    """The plot's format from the extension of ``path`` (lower case), checked before any work: ValueError
-    naming the supported ones (:data:`PLOT_FORMATS`) when there is none or it is not one of them."""
-    written = require("matplotlib.backend_bases", "compare", "the search's plot").FigureCanvasBase.get_supported_filetypes()
-    formats = [f for f in PLOT_FORMATS if f in written]
-    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
-    if suffix not in formats:
-        what = f"extension .{suffix} is not a plot format" if suffix else "has no file extension, which sets the format"
-        raise ValueError(f"{option} {path}: {what}; end it in one of: {', '.join('.' + f for f in formats)} "
-                         "(e.g. pareto.png, pareto.pdf, pareto.svg)")
-    return suffix
 
 
 def gpu_labels(names) -> dict[str, str]:
@@ -291,7 +272,7 @@ class SearchResult:
 
     def table(self, n: int | None = None) -> str:
         """Plain-text table of the top ``n`` (all kept if None)."""
-        df = self.to_frame().head(None if n is None else _rank("n", n))
+        df = self.to_frame().head(None if n is None else _rank("n", n, low=0))
         if not len(df):
             return self.why_empty()
         df = df.drop(columns=[c for c in ("energy_j_lo", "energy_j_hi", "p_best") if c in df and df[c].isna().all()])
@@ -360,13 +341,18 @@ class SearchResult:
                 "at this rate and are left out (small batches at a high rate)") if n else ""
 
     def _dp_line(self) -> str:
-        """Fixed-batch mode with several dp values: each rank runs the same batch, so they tie; said once."""
+        """Fixed-batch mode with several dp values: each rank of a dense model runs the same batch, so they tie;
+        said once. (A MoE's dp ranks share one expert copy and exchange tokens: they do not tie.)"""
         s = self.settings
         if s.get("rate_per_s") is not None or len(s.get("dp") or []) < 2 or s.get("explicit_candidates"):
             return ""
-        return ("\nnote: at a fixed running batch per rank, data parallelism does not change energy or latency per "
-                "request (each rank serves the same batch), so dp values tie; give a request rate (--rate) to size "
-                "the replicas for a load")
+        dense = [m for m in s.get("models", []) if getattr(tables.find_model(m), "n_experts", 1) <= 1]
+        if not dense:
+            return ""
+        which = "" if len(dense) == len(s.get("models", [])) else f" of a dense model ({', '.join(dense)})"
+        return (f"\nnote: at a fixed running batch per rank, data parallelism{which} does not change energy or "
+                "latency per request (each rank serves the same batch), so dp values tie; give a request rate "
+                "(--rate) to size the replicas for a load")
 
     def _points_line(self) -> str:
         """Several workload points without weights are separate workloads ranked in one list: said once."""
@@ -424,47 +410,10 @@ class SearchResult:
         return text
 
     def plot(self, path: str) -> str:
-        """Two panels (objective vs TPOT, objective vs TTFT): the top-k and the Pareto fronts; PNG/PDF/SVG
-        by extension (:func:`check_plot_path`: one matplotlib writes, checked first), written atomically.
+        """Two panels (objective vs TPOT, objective vs TTFT): the top-k and the Pareto fronts, in the format of
+        the extension (:func:`energylens.search.plot.check_plot_path`, checked first), written atomically.
         Returns the path."""
-        suffix = check_plot_path(path)
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        for ax, front, x, label in ((axes[0], self.pareto_tpot, "tpot_s", "TPOT (s)"),
-                                    (axes[1], self.pareto_ttft, "ttft_s", "TTFT (s)")):
-            ax.set_xlabel(label)
-            ax.set_ylabel(self.objective)
-            if self.empty:
-                ax.text(0.5, 0.5, textwrap.fill(self.why_empty(), 50), ha="center", va="center", fontsize=8,
-                        transform=ax.transAxes)
-                continue
-            if len(front):
-                ax.step(front[x], front["objective"], where="post", color="C0", label="Pareto front")
-                ax.scatter(front[x], front["objective"], s=14, color="C0")
-            if len(self.top):
-                ax.scatter(self.top[x], self.top["objective"], s=40, marker="x", color="C3", label="top-k")
-                ax.annotate("best", (self.top[x].iloc[0], self.top["objective"].iloc[0]),
-                            textcoords="offset points", xytext=(6, 6))
-            limit = self.settings.get("tpot_limit_s" if x == "tpot_s" else "ttft_limit_s")
-            if limit:
-                ax.axvline(limit, color="grey", ls="--", lw=1, label="limit")
-                key = "effective_tpot_limit_s" if x == "tpot_s" else "effective_ttft_limit_s"
-                if self.settings.get(key, limit) != limit:  # limit_confidence != 0.5: what the prediction met
-                    ax.axvline(self.settings[key], color="grey", ls=":", lw=1,
-                               label=f"limit at confidence {self.settings['limit_confidence']:g}")
-            ax.set_yscale("log")
-            ax.legend(fontsize=8)
-        fig.suptitle(f"{self.feasible:,} feasible of {self.candidates:,} candidates", fontsize=10)
-        fig.tight_layout()
-        with atomic_file(path) as tmp:
-            fig.savefig(tmp, format=suffix, dpi=120)
-        plt.close(fig)
-        return path
-
+        return pareto_plot(self, path)
 
 def _plain(value):
     """A table cell as JSON takes it: NaN and infinities as null, NumPy scalars and arrays as Python's."""
@@ -484,12 +433,16 @@ def _plain(value):
     return value
 
 
-def _rank(name: str, value) -> int:
-    """A whole-number argument (``rank``, ``n``); TypeError naming it otherwise (1.0 and "0" included)."""
+def _rank(name: str, value, low: int | None = None) -> int:
+    """A whole-number argument (``rank``, ``n``); TypeError naming it otherwise (1.0 and "0" included), and
+    ValueError below ``low`` when given (``table(-5)`` dropped the last 5 rows: pandas' head)."""
     try:
-        return operator.index(value)
+        out = operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an int, got {value!r}") from None
+    if low is not None and out < low:
+        raise ValueError(f"{name} must be >= {low}, got {out}")
+    return out
 
 
 def _json_default(value):

@@ -1,0 +1,69 @@
+"""The search's Pareto plot (``energylens search --plot``, :meth:`SearchResult.plot`): two panels, the
+objective against TPOT and against TTFT, with the top-k, the Pareto fronts and the latency limits."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+from energylens.extras import require
+from energylens.outputs import atomic_file
+
+__all__ = ["PLOT_FORMATS", "check_plot_path", "pareto_plot"]
+
+#: Plot formats matplotlib writes alone (not PGF: LaTeX) that outputs.image_file knows (a re-run replaces them).
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp", "gif")
+
+
+def check_plot_path(path, option: str = "path") -> str:
+    """The plot's format from the extension of ``path`` (lower case), checked before any work: ValueError
+    naming the supported ones (:data:`PLOT_FORMATS`) when there is none or it is not one of them."""
+    written = require("matplotlib.backend_bases", "compare", "the search's plot").FigureCanvasBase.get_supported_filetypes()
+    formats = [f for f in PLOT_FORMATS if f in written]
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    if suffix not in formats:
+        what = f"extension .{suffix} is not a plot format" if suffix else "has no file extension, which sets the format"
+        raise ValueError(f"{option} {path}: {what}; end it in one of: {', '.join('.' + f for f in formats)} "
+                         "(e.g. pareto.png, pareto.pdf, pareto.svg)")
+    return suffix
+
+
+def pareto_plot(result, path: str) -> str:
+    """Write ``result``'s (a SearchResult) plot to ``path`` in the format of its extension; returns the path."""
+    suffix = check_plot_path(path)
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, front, x, label in ((axes[0], result.pareto_tpot, "tpot_s", "TPOT (s)"),
+                                (axes[1], result.pareto_ttft, "ttft_s", "TTFT (s)")):
+        ax.set_xlabel(label)
+        ax.set_ylabel(result.objective)
+        if result.empty:
+            ax.text(0.5, 0.5, textwrap.fill(result.why_empty(), 50), ha="center", va="center", fontsize=8,
+                    transform=ax.transAxes)
+            continue
+        if len(front):
+            ax.step(front[x], front["objective"], where="post", color="C0", label="Pareto front")
+            ax.scatter(front[x], front["objective"], s=14, color="C0")
+        if len(result.top):
+            ax.scatter(result.top[x], result.top["objective"], s=40, marker="x", color="C3", label="top-k")
+            ax.annotate("best", (result.top[x].iloc[0], result.top["objective"].iloc[0]),
+                        textcoords="offset points", xytext=(6, 6))
+        limit = result.settings.get("tpot_limit_s" if x == "tpot_s" else "ttft_limit_s")
+        if limit:
+            ax.axvline(limit, color="grey", ls="--", lw=1, label="limit")
+            key = "effective_tpot_limit_s" if x == "tpot_s" else "effective_ttft_limit_s"
+            if result.settings.get(key, limit) != limit:  # limit_confidence != 0.5: what the prediction met
+                ax.axvline(result.settings[key], color="grey", ls=":", lw=1,
+                           label=f"limit at confidence {result.settings['limit_confidence']:g}")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{result.feasible:,} feasible of {result.candidates:,} candidates", fontsize=10)
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format=suffix, dpi=120)
+    plt.close(fig)
+    return path
