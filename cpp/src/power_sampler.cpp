@@ -102,10 +102,31 @@ PowerSampler::~PowerSampler() {
 void PowerSampler::start() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (running_) throw std::logic_error("PowerSampler: already started");
+    // starting_: the sources start without the lock held (an instant source detects its update period
+    // for ~0.3 s), so a second start() in that time must not get through to overwrite the threads
+    if (running_ || starting_) throw std::logic_error("PowerSampler: already started");
+    starting_ = true;
     stopping_ = false;
     error_ = nullptr;
+    fallbacks_.clear();  // a restart reports this run's sources, not the previous run's failures
+    for (auto& c : change_times_) c.clear();
+    for (auto& p : producers_) {
+      p->active = p->chain.size();
+      for (auto& st : p->status) {
+        st.started = st.active = st.failed = st.period_detected = false;
+        st.error.clear();
+        st.update_period_ns = st.poll_interval_ns = 0;
+        st.samples = 0;
+      }
+    }
   }
+  struct StartingGuard {  // start() throwing (no chain source started) leaves the sampler startable again
+    PowerSampler& s;
+    ~StartingGuard() {
+      std::lock_guard<std::mutex> lock(s.mutex_);
+      s.starting_ = false;
+    }
+  } guard{*this};
   // Every source (fallbacks started later too) gets the sampler's origin: synthetic timelines
   // and replays are anchored to it.
   const std::int64_t now = clock::steady_now_ns();
@@ -353,8 +374,7 @@ std::vector<PowerSample> PowerSampler::drain() {
     out.swap(archive_);
   }
   std::stable_sort(out.begin(), out.end(), [](const PowerSample& a, const PowerSample& b) { return a.t_ns < b.t_ns; });
-  rethrow_if_failed();
-  return out;
+  return out;  // never throws the stored error: the samples taken before a failure are the caller's
 }
 
 void PowerSampler::rethrow_if_failed() const {

@@ -224,3 +224,32 @@ print("result", mon.result is not None, [f.reason for f in mon.result.fallbacks]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "propagated" in out.stdout and "result True" in out.stdout, out.stdout
+
+
+CONCURRENT_START = r"""
+import threading
+from energylens.measure.sampler import PowerSampler
+s = PowerSampler.nvml(chain=("instant",), energy_counter=False)
+barrier, results = threading.Barrier(2), []
+def go():
+    barrier.wait()
+    try:
+        s.start()
+        results.append("started")
+    except RuntimeError as e:
+        results.append(str(e))
+threads = [threading.Thread(target=go) for _ in range(2)]
+[t.start() for t in threads]; [t.join() for t in threads]
+s.stop()
+print(sorted(results))
+"""
+
+
+def test_two_threads_starting_one_sampler_get_one_start_and_one_error(fake_nvml):
+    """The instant source detects its period for ~0.3 s with the lock released; a second start() in that time
+    got through and overwrote the running thread: std::terminate, the process aborted (exit 134)."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    out = subprocess.run([sys.executable, "-c", CONCURRENT_START], capture_output=True, text=True,
+                         env={**env, "ENERGYLENS_NVML_LIBRARY": str(fake_nvml)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "['PowerSampler: already started', 'started']"

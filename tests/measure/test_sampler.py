@@ -147,6 +147,34 @@ def test_when_no_fallback_is_left_the_error_is_raised_on_the_callers_thread():
     assert s.result().fallbacks[-1].to == ""
 
 
+def test_the_samples_taken_before_the_last_source_failed_are_kept():
+    """drain() re-raised the stored error after emptying the archive: a run whose only source failed after
+    0.5 s kept 0 of the 5 readings it took."""
+    s = PowerSampler.synthetic(constant(), chain=("instant",), energy_counter=False, fail_after_s={"instant": 0.3})
+    s.start()
+    time.sleep(0.6)
+    with pytest.raises(NvmlError):
+        s.stop()
+    produced = s.result().sources[0].samples
+    assert produced >= 2 and s.result().samples == produced == s.samples(collect=False)["t_ns"].size
+
+
+def test_a_restarted_sampler_reports_this_runs_sources_not_the_last_runs_failure():
+    """After a run whose sample buffer failed (falling back to the instant field), a second run still said
+    the working buffer had failed, with the old error, and listed the old fallback."""
+    s = PowerSampler.synthetic(constant(), fail_after_s={"sample_buffer": 0.15}, energy_counter=False,
+                               buffer_poll_s=0.05)
+    s.start()
+    time.sleep(0.4)
+    s.stop()
+    assert s.result().fallbacks and any(x.failed for x in s.result().sources)
+    s.start()
+    r = s.result()
+    assert not r.fallbacks and not any(x.failed or x.error for x in r.sources)
+    assert r.active_source == "synthetic_sample_buffer"
+    s.stop()
+
+
 def test_an_auxiliary_failure_is_reported_not_fatal():
     s = PowerSampler.synthetic(constant(), fail_after_s={"energy_counter": 0.1})
     with s:

@@ -65,7 +65,8 @@ class PowerSampler {
 
   /// Starts the first chain source that starts (detecting its update period), every auxiliary
   /// source that starts (failures are recorded, not fatal), and the threads. Throws the last
-  /// chain error when no chain source starts; std::logic_error when already started.
+  /// chain error when no chain source starts; std::logic_error when already started or starting
+  /// (from another thread). Every source's status and the fallbacks are those of this run.
   void start();
   /// Stops and joins the threads, collects what is left, and re-raises a stored error.
   void stop();
@@ -74,7 +75,9 @@ class PowerSampler {
   /// Makes every producer (only the fast chain when `auxiliary` is false: the energy counter
   /// costs ms per read) poll now, waits for those polls, and collects. Re-raises a stored error.
   void flush(bool auxiliary = true);
-  /// Samples collected since the previous drain (time-ordered per producer). Re-raises a stored error.
+  /// Samples collected since the previous drain (time-ordered per producer), also after a failure: the
+  /// stored error is re-raised by stop(), flush() and rethrow_if_failed(), not here, so what was sampled
+  /// before it is never lost.
   std::vector<PowerSample> drain();
   /// Re-raises a stored sampling-thread error on the caller's thread, if any.
   void rethrow_if_failed() const;
@@ -119,6 +122,7 @@ class PowerSampler {
   std::condition_variable wake_;    // flush requests and stop, to producers and the collector
   std::condition_variable polled_;  // a producer finished a poll (flush waits on it)
   bool running_ = false;
+  bool starting_ = false;  // inside start(), sources starting without the lock
   bool stopping_ = false;
   std::uint64_t flush_epoch_ = 0;       // bumped by flush(): every producer polls
   std::uint64_t fast_flush_epoch_ = 0;  // bumped by flush(false): only the chain producer polls
