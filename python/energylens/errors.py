@@ -28,6 +28,7 @@ __all__ = [
     "IntervalsUnavailableError",
     "DegenerateFitWarning",
     "ExtrapolationWarning",
+    "MarksDroppedWarning",
 ]  # and user_stacklevel(), the warnings' helper (not an exception class)
 
 
@@ -129,6 +130,10 @@ class IntervalLevelWarning(UserWarning):
 
 class ExtrapolationWarning(UserWarning):
     """Rows to predict lie outside the fitted data's range by more than the stated factor."""
+
+
+class MarksDroppedWarning(UserWarning):
+    """The native mark log was full between two collections and dropped marks (energylens.measure.marks)."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -331,3 +331,20 @@ def test_a_window_across_a_fallback_is_short_by_its_coarsest_sources_period():
     short = _measurement("w", 0, 50_000_000, w, periods)  # 50 ms: longer than 20 ms, shorter than 100 ms
     assert short.short_window and short.update_period_s == 0.1
     assert not _measurement("w", 0, 150_000_000, w, periods).short_window
+
+
+def test_marks_dropped_by_a_full_log_are_warned_and_recorded_in_the_trace():
+    """300,001 marks inside one monitor block: 37,857 were dropped (the final one too) without a word, so
+    the phases attributed from them merged spans silently."""
+    from energylens.errors import MarksDroppedWarning
+    from energylens.measure.marks import MARK_LOG_CAPACITY, collect_marks, marks_dropped
+
+    collect_marks()
+    before = marks_dropped()
+    s = PowerSampler.synthetic([([0.0], [300.0])], energy_counter=False)
+    with EnergyMonitor(s, sync=False) as mon:
+        for _ in range(MARK_LOG_CAPACITY + 100):
+            mark("step")
+        with pytest.warns(MarksDroppedWarning, match=r"marks were dropped: the native mark log holds 262,144"):
+            trace = mon.trace()
+    assert trace.meta["marks_dropped"] == marks_dropped() - before >= 100

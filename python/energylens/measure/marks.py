@@ -8,12 +8,17 @@ every mark, so that several monitors can each read the marks of their own span (
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 
 from energylens import _core
+from energylens.errors import MarksDroppedWarning, user_stacklevel
 
-__all__ = ["mark", "marks", "collect_marks", "steady_now_ns"]
+__all__ = ["mark", "marks", "collect_marks", "marks_dropped", "steady_now_ns", "MARK_LOG_CAPACITY"]
+
+#: Marks the native log holds between two collections (cpp/src/marks.cpp); more are dropped and counted.
+MARK_LOG_CAPACITY = 1 << 18
 
 #: steady-clock nanoseconds (the time base of samples, marks and kernels).
 steady_now_ns = _core.steady_now_ns
@@ -30,6 +35,7 @@ class _MarkStore:
         self._t: list[np.ndarray] = []
         self._ids: list[np.ndarray] = []
         self._lock = threading.Lock()  # monitors on several threads may read marks at once
+        self._dropped_seen = 0
 
     def collect(self) -> None:
         with self._lock:
@@ -37,6 +43,13 @@ class _MarkStore:
             if d["t_ns"].size:
                 self._t.append(d["t_ns"])
                 self._ids.append(d["label_id"])
+            dropped = int(_core.marks_dropped())
+            if dropped > self._dropped_seen:  # the log was full: a later span may miss its boundary marks
+                warnings.warn(f"{dropped - self._dropped_seen:,} marks were dropped: the native mark log holds "
+                              f"{MARK_LOG_CAPACITY:,} between collections; call "
+                              "energylens.measure.marks.collect_marks() more often (a trace records the count "
+                              "in meta['marks_dropped'])", MarksDroppedWarning, stacklevel=user_stacklevel())
+                self._dropped_seen = dropped
 
     def between(self, start_ns: int | None = None, end_ns: int | None = None) -> dict[str, np.ndarray]:
         self.collect()
@@ -61,6 +74,11 @@ _STORE = _MarkStore()
 def collect_marks() -> None:
     """Move the marks recorded so far from the native log into the store (cheap; any time)."""
     _STORE.collect()
+
+
+def marks_dropped() -> int:
+    """Marks dropped in this process so far because the native log was full (cumulative)."""
+    return int(_core.marks_dropped())
 
 
 def marks(start_ns: int | None = None, end_ns: int | None = None) -> dict[str, np.ndarray]:

@@ -41,7 +41,7 @@ from energylens.measure.integrate import (
     window_energy_j,
 )
 from energylens.measure.kernels import KernelTracer
-from energylens.measure.marks import collect_marks, mark, marks, steady_now_ns
+from energylens.measure.marks import collect_marks, mark, marks, marks_dropped, steady_now_ns
 from energylens.measure.sampler import Fallback, PowerSampler, SamplerResult, SourceInfo
 from energylens.measure.signals import SIGNAL_TO_SOURCE
 
@@ -163,6 +163,7 @@ class EnergyMonitor:
         self._kernels: list[Any] = []
         self._windows: dict[str, int] = {}
         self._entered = False
+        self._marks_dropped_at_start = 0  # marks_dropped() when the run began
         self.result: SamplerResult | None = None
 
     # -- lifetime --
@@ -174,6 +175,7 @@ class EnergyMonitor:
         if self._want_kernels:
             self._tracer = KernelTracer()
             self._tracer.start()
+        self._marks_dropped_at_start = marks_dropped()
         try:
             self._sampler.start()
         except BaseException:
@@ -315,4 +317,5 @@ class EnergyMonitor:
             self._kernels.append(self._tracer.flush())
         if self._kernels:
             kern = pd.concat(self._kernels, ignore_index=True)
-        return sampler.to_trace(marks=mk, kernels=kern)
+        lost = marks_dropped() - self._marks_dropped_at_start
+        return sampler.to_trace(marks=mk, kernels=kern, meta={"marks_dropped": lost} if lost else None)
