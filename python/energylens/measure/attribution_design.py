@@ -99,7 +99,7 @@ def pick_source(samples: pd.DataFrame, source: str | None) -> str:
 
 
 def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
-           keep_repeats: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+           keep_repeats: bool = False, stamped: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """One row per published value, stamped as close to the update instant as the data allows.
 
     A source polled faster than it updates (median spacing under 3/4 of the update period) shows
@@ -110,13 +110,19 @@ def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
     value are dropped (a stale energy counter is never a zero-energy interval) and stamps are kept,
     unless ``keep_repeats``: a power stream whose every row is the mean over the interval since the
     previous one (the driver's sample buffer) repeats a value when the power did not change, and
-    dropping that row would charge the next value to both intervals. Returns (t, v, bracketed).
+    dropping that row would charge the next value to both intervals. ``stamped``: the rows are already one
+    per published value at its bracket's midpoint, with the held value re-sent at the last poll that saw it
+    and a once-a-second heartbeat (energylens' own NVML instant stream): repeats are dropped and the stamps
+    kept (bracketing them again moved every stamp a quarter poll early). Returns (t, v, bracketed).
     """
     if t.size < 3 or keep_repeats:
         return t, v, False
     change = np.concatenate(([False], v[1:] != v[:-1]))
     if change[1:].all():
         return t, v, False
+    if stamped:
+        change[0] = True
+        return t[change], v[change], False
     spacing = float(np.median(np.diff(t))) * 1e-9
     if period_s is None:
         tc = t[change]
@@ -144,7 +150,10 @@ def readings(trace, gpu, source, signal, update_period_s):
     t = s["t_ns"].to_numpy()
     v = s[col].to_numpy()
     period = update_period_s if update_period_s is not None else trace.update_period_s(source)
-    t, v, _ = dedupe(t, v, period, keep_repeats=whole)
+    # the sampler's own instant stream (meta "sampler": nvml / synthetic) is stamped at the poll bracket's
+    # midpoint already; a trace of raw polls (another tool, the shared H200 trace) is bracketed here
+    stamped = source == "nvml_instant" and trace.meta.get("sampler") in ("nvml", "synthetic")
+    t, v, _ = dedupe(t, v, period, keep_repeats=whole, stamped=stamped)
     if period is None and t.size > 1:
         period = float(np.median(np.diff(t))) * 1e-9
     if int(np.isfinite(v).sum()) < 2:
