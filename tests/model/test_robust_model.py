@@ -303,3 +303,13 @@ def test_unvalidated_frames_are_validated_chunk_by_chunk_with_whole_table_errors
     with pytest.raises(Exception) as whole:
         model.predict(unknown, chunk_rows=10_000)
     assert type(chunked.value) is type(whole.value) and str(chunked.value) == str(whole.value)
+
+
+def test_the_range_note_names_what_moe_layers_counts():
+    """The note said "moe_layers: 1 row(s), up to 188" for a 94-layer fp8 MoE: the feature counts a W8A8
+    checkpoint's activation-quantised layers as extra launch layers too, which the bare name hides."""
+    from energylens.model.domain import RangeCheck
+
+    check = RangeCheck({"moe_layers": [0.0, 48.0], "tp": [1.0, 8.0]}, ("moe_layers", "tp"))
+    check.flags([np.array([188.0, 10.0]), np.array([1.0, 2.0])])
+    assert "moe_layers (extra launch layers: MoE and W8A8 layers): 1 row(s), up to 188" in check.summary()

@@ -232,6 +232,11 @@ def training_ranges(names: tuple[str, ...], columns: list[np.ndarray],
     return out
 
 
+#: How :meth:`RangeCheck.summary` names a feature whose name alone misleads: ``moe_layers`` counts every extra
+#: kernel-launch layer, a W8A8 checkpoint's activation-quantised layers too (188 for a 94-layer fp8 MoE).
+_FEATURE_LABELS = {"moe_layers": "moe_layers (extra launch layers: MoE and W8A8 layers)"}
+
+
 class RangeCheck:
     """Accumulates extrapolation flags over the chunks of one prediction call and warns once at the end."""
 
@@ -301,7 +306,8 @@ class RangeCheck:
             seen = [f"up to {self.high[name]:.4g}"] if name in self.high else []
             seen += [f"down to {self.low[name]:.4g}"] if name in self.low else []
             lo, hi = self.ranges[name]
-            parts.append(f"{name}: {k} row(s), {' and '.join(seen)} vs fitted [{lo:.4g}, {hi:.4g}]")
+            parts.append(f"{_FEATURE_LABELS.get(name, name)}: {k} row(s), {' and '.join(seen)} vs fitted "
+                         f"[{lo:.4g}, {hi:.4g}]")
         return f"the fitted data's range by more than a factor {EXTRAPOLATION_FACTOR:g} ({'; '.join(parts)})"
 
     def warn(self, call: str) -> None:
