@@ -10,6 +10,7 @@ The v3 export is read from /work/shared/data (never bundled); without it only th
 
     python bench/modern_serving.py                 # everything, JSON to bench/results/modern_serving.json
     python bench/modern_serving.py --repeats 5     # quicker
+    python bench/modern_serving.py --table         # docs/model.md's ablation table from the JSON (no run)
 """
 from __future__ import annotations
 
@@ -297,12 +298,28 @@ def coverage(df: pd.DataFrame, repeats: int, level: float = 0.9) -> dict:
             "coverage_max": float(np.max(cov)), "median_width_rel": float(np.mean(width))}
 
 
+def ablation_table(path: Path) -> str:
+    """docs/model.md's ablation table (markdown) from a results file of this bench."""
+    cols = [("v2", k) for k in ("top1", "parallelism", "pairwise", "mape")] + [("v3", k) for k in KEYS]
+    lines = ["| change switched off | v2 Top-1 | v2 parallelism | v2 pairwise | v2 MAPE | v3 Top-1 | v3 Top-1 @TPOT "
+             "| v3 parallelism | v3 pairwise | v3 MAPE |", "|---|" + "---|" * len(cols)]
+    for row in json.loads(path.read_text())["ablation"]:
+        name = "none (as shipped)" if row["change"] == "as shipped" else row["change"]
+        cells = [f"{row[d][k]:.3f}" if row.get(d) else "n/a" for d, k in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--table", action="store_true", help="print the ablation table of --out and exit")
     args = ap.parse_args(argv)
+    if args.table:
+        print(ablation_table(Path(args.out)))
+        return 0
     warnings.simplefilter("ignore")
     v2 = read_profiles("bundled")
     v3 = read_profiles(str(V3)) if V3.is_file() else None
