@@ -148,3 +148,17 @@ def test_candidates_of_two_checkpoints_of_one_row_keep_their_windows(model, orde
     r = energylens.search(candidates=rows, energy_model=model, bootstrap=False)
     assert r.feasible == 1 and r.rejected["context_length"] == 1
     assert list(r.top["model"]) == ["Qwen/Qwen3-235B-A22B-Instruct-2507"]
+
+
+def test_an_axis_search_takes_two_checkpoints_of_one_row(model):
+    """The original and its 2507 refresh in one axis search were refused as "the same model"; they differ in
+    their context window, so at 100k tokens one is rejected and the other kept. Two names of one checkpoint
+    (a table alias, a quantised copy) are still refused."""
+    r = energylens.search(["Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507"], "B200",
+                          input_tokens=100_000, output_tokens=1000, tp=[8], ep=[8], max_num_seqs=[1],
+                          energy_model=model, bootstrap=False)
+    assert r.feasible == 1 and r.rejected["context_length"] == 1
+    assert list(r.top["model"]) == ["Qwen/Qwen3-235B-A22B-Instruct-2507"]
+    with pytest.raises(ValueError, match=r"are the same model \(Qwen/Qwen3-235B-A22B\).*precision="):
+        energylens.search(["Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-FP8"], "B200", input_tokens=1000,
+                          output_tokens=100, energy_model=model, bootstrap=False)

@@ -195,14 +195,16 @@ def _int_axis(values, name: str, high: float) -> np.ndarray:
 
 
 def _check_distinct(specs, given, name: str, what: str) -> None:
-    """ValueError when two names of ``given`` resolve to one table entry (aliases: the same configurations
-    would be searched twice and share P(best) with themselves)."""
+    """ValueError when two names of ``given`` resolve to one entry as searched (aliases: the same configurations
+    would be searched twice and share P(best) with themselves); two checkpoints of one model-table row with
+    values of their own (served_spec: Qwen3-235B-A22B and its 2507 refresh) are two models."""
     seen: dict[str, object] = {}
     for spec, raw in zip(specs, _as_list(given, name), strict=True):
-        if spec.name in seen:
-            raise ValueError(f"{name}: {raw!r} and {seen[spec.name]!r} are the same {what} ({spec.name}); "
-                             "give each once")
-        seen[spec.name] = raw
+        key = served_spec(spec, raw).name if isinstance(spec, tables.ModelSpec) else spec.name
+        if key in seen:
+            raise ValueError(f"{name}: {raw!r} and {seen[key]!r} are the same {what} ({key}); give each once"
+                             + (" (a quantised copy: search its formats with precision=)" if what == "model" else ""))
+        seen[key] = raw
 
 
 def _positive_axis(values, name: str) -> np.ndarray:
