@@ -258,3 +258,34 @@ def test_rows_hold_strict_json_and_files_follow_the_umask(tmp_path):
     atomic_write_bytes(tmp_path / "part", b"x")
     assert (tmp_path / "part").stat().st_mode & 0o777 == 0o666 & ~store._UMASK  # as open() makes it, not 0600
     assert store._UMASK & 0o044 or (tmp_path / "part").stat().st_mode & 0o044  # readable by others (umask 022)
+
+
+@pytest.mark.parametrize("requests", [2, 8, 16])
+def test_server_requests_must_exceed_every_batch(requests):
+    """server_requests <= max_num_seqs left no steady-state window: the load generator wrote an 'ok' row from
+    the send burst (steady_tokens 0, energy per token = the window's energy). With as many requests as the
+    batch the window is empty too (the last request is sent before the batch's last first token)."""
+    raw = {"sweep": {"backend": "vllm", "mode": "server", "server_requests": requests},
+           "grid": {**GOOD["grid"], "max_num_seqs": [4, 16]}}
+    with pytest.raises(SweepSpecError) as info:
+        parse_spec(raw, source="s.toml")
+    assert info.value.key == "sweep.server_requests"
+    assert str(info.value).startswith(f"s.toml: key 'sweep.server_requests': {requests} requests leave no steady")
+    assert "grid.max_num_seqs = 16" in str(info.value) and "> 16" in str(info.value)
+    for fine in (17, 0):  # 0: 4 x max_num_seqs per configuration
+        raw["sweep"]["server_requests"] = fine
+        assert len(parse_spec(raw).configs()) == 4
+
+
+def test_a_spec_that_is_not_utf8_names_the_file_and_the_byte(tmp_path, capsys):
+    p = tmp_path / "latin1.toml"
+    p.write_bytes('[sweep]\nbackend = "vllm"\nname = "café"\n'.encode("latin-1"))
+    with pytest.raises(SweepSpecError) as info:
+        load_spec(p)
+    msg = str(info.value)
+    assert msg.startswith(f"{p}: not UTF-8 text")
+    assert "byte 0xe9 at byte position 36 (line 3, column 12)" in msg
+    assert main(["profile", str(p), "-o", str(tmp_path / "o"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert str(p) in err and "0xe9" in err and "codec can't decode" not in err
+    assert not (tmp_path / "o").exists()

@@ -143,9 +143,6 @@ def run_transformers(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         _decode(model, past, nxt, m, p, steps - 1, torch)
         dec_s = dec.end()
         tot = total.end()
-        cooldown = float(cfg.options.get("cooldown_s", 0.0))
-    if cooldown > 0:
-        time.sleep(cooldown)
     prefill_j = pf.energy_j / k
     e_req = tot.energy_j / n
     pf_req = prefill_j / n

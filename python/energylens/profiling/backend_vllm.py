@@ -173,7 +173,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         # the longer of the two, the difference is no measurement (NaN, like decode_energy_j), not < 0.
         "ttft_s": ttft, "tpot_s": _positive(tot.duration_s - ttft) / (steps - 1) if steps > 1 else math.nan,
         "latency_s": tot.duration_s, "avg_power_w": tot.energy_j / tot.duration_s, "prefill_runs": k,
-        **model_facts(cfg.model),
+        "short_windows": meter.short_windows, **model_facts(cfg.model),
     }
 
 

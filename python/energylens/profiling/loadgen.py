@@ -139,15 +139,15 @@ def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         run = meter.begin("run")
         sent, tokens = _load(port, cfg, prompts, out_lens, n_req)
         run.end()
-        firsts = sorted(t[0] for t in tokens if t)
-        start_ns = firsts[bs - 1] if len(firsts) >= bs else sent[0]
-        end_ns = sent[-1]
-        if end_ns <= start_ns:
-            raise RuntimeError("no steady state: the batch never stayed full; raise sweep.server_requests")
+        start_ns, end_ns = _steady_window(sent, tokens, bs, n_req)
         m = meter.measure("steady", start_ns, end_ns)
     in_window = sum(int(np.sum((np.asarray(t) >= start_ns) & (np.asarray(t) < end_ns))) for t in tokens)
+    if in_window == 0:  # an energy per token over no token would be the window's energy, not a measurement
+        raise RuntimeError(f"no steady state: no token was streamed in the {m.duration_s:.3g} s from the full "
+                           f"batch (max_num_seqs = {bs}) to the last of {n_req} requests sent; raise "
+                           "sweep.server_requests")
     mean_out = float(np.mean([len(t) for t in tokens]))
-    per_token = m.energy_j / max(in_window, 1)
+    per_token = m.energy_j / in_window
     ttfts = [(t[0] - s) / 1e9 for s, t in zip(sent, tokens, strict=True) if t]
     tpots = [(t[-1] - t[0]) / 1e9 / (len(t) - 1) for t in tokens if len(t) > 1]
     e_req = per_token * mean_out
@@ -158,7 +158,22 @@ def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
             "latency_s": float(np.mean([(t[-1] - s) / 1e9 for s, t in zip(sent, tokens, strict=True) if t])),
             "avg_power_w": m.energy_j / m.duration_s if m.duration_s > 0 else math.nan,
             "steady_window_s": m.duration_s, "steady_tokens": in_window, "prefill_runs": k,
-            "energy_per_token_j": per_token}
+            "energy_per_token_j": per_token, "short_windows": meter.short_windows}
+
+
+def _steady_window(sent: list[int], tokens: list[list[int]], bs: int, n_req: int) -> tuple[int, int]:
+    """(start, end) in steady-clock ns: from the first token of the ``bs``-th request to have one (the batch is
+    full) to the last request's send; RuntimeError "no steady state" when the batch never filled or the window
+    is empty (never a window made up from the send burst)."""
+    firsts = sorted(t[0] for t in tokens if t)
+    if len(firsts) < bs:
+        raise RuntimeError(f"no steady state: the batch of max_num_seqs = {bs} never filled ({len(firsts)} of "
+                           f"{n_req} requests streamed a token); sweep.server_requests must exceed max_num_seqs")
+    start_ns, end_ns = firsts[bs - 1], sent[-1]
+    if end_ns <= start_ns:
+        raise RuntimeError(f"no steady state: the batch of max_num_seqs = {bs} never stayed full (the last of "
+                           f"{n_req} requests was sent before it filled); raise sweep.server_requests")
+    return start_ns, end_ns
 
 
 def _vocab(model: str) -> int:

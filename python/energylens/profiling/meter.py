@@ -1,7 +1,8 @@
 """Power sources of a sweep and the :class:`Meter` backends measure spans with.
 
-``--power-source``: ``nvml`` (the default: every visible GPU through :class:`EnergyMonitor`; where NVML
-is absent, spans record time only and energy is marked not measured, never invented), ``none`` (time
+``--power-source``: ``nvml`` (the default: the unit's ``tp x pp x dp`` GPUs, the first that many the
+process sees, through :class:`EnergyMonitor`; where NVML is absent, spans record time only and energy is
+marked not measured, never invented), ``none`` (time
 only), ``synthetic[:WATTS]`` (a known constant power per GPU, for tests) or ``replay:FILE`` (a saved
 :class:`~energylens.trace.Trace`, replayed in real time). The source actually used is what every row
 records in ``power_source``.
@@ -10,15 +11,18 @@ records in ``power_source``.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from energylens import _core
+from energylens.capabilities import capabilities
 from energylens.errors import EnergyLensError, NvmlUnavailableError
 from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
 from energylens.measure.trace import Trace
 
-__all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler"]
+__all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler", "ordinal_mapping_problem"]
 
 
 def parse_power_source(text: str) -> tuple[str, str]:
@@ -55,7 +59,7 @@ def check_power_source(text: str) -> tuple[str, str]:
 
 
 def make_sampler(power_source: str, n_gpus: int = 1) -> tuple[PowerSampler | None, str]:
-    """(sampler or None, the source label recorded in rows)."""
+    """(sampler or None, the source label recorded in rows) for a unit on ``n_gpus`` GPUs (:func:`_nvml_sampler`)."""
     kind, arg = parse_power_source(power_source)
     if kind == "none":
         return None, "none"
@@ -66,10 +70,66 @@ def make_sampler(power_source: str, n_gpus: int = 1) -> tuple[PowerSampler | Non
                                       buffer_period_s=0.005, buffer_poll_s=0.02), f"synthetic:{watts:g}"
     if kind == "replay":
         return PowerSampler.replay(arg, realtime=True), f"replay:{arg}"
+    return _nvml_sampler(n_gpus)
+
+
+def _nvml_sampler(n_gpus: int) -> tuple[PowerSampler | None, str]:
+    """The unit's GPUs: the first ``n_gpus`` this process sees (CUDA_VISIBLE_DEVICES, mapped onto NVML by the
+    native layer), which is where vLLM / torch put a unit. No NVML, or no GPU visible at all (e.g.
+    ``CUDA_VISIBLE_DEVICES=""``): time only, the reason in the label. Fewer visible GPUs than the unit needs,
+    or CUDA devices that cannot be named as NVML GPUs: ValueError saying so (the unit fails)."""
+    n = max(1, n_gpus)
     try:
-        return PowerSampler.nvml(), "nvml"
+        try:
+            visible = _core.nvml_gpus([])
+        except ValueError as exc:  # nothing visible to this process: not present, like NVML absent
+            if "no GPU to sample" not in str(exc):
+                raise  # e.g. a MIG instance in CUDA_VISIBLE_DEVICES: the message says what to do
+            return None, f"none (no GPU visible: CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})"
+        if len(visible) < n:
+            raise ValueError(f"the unit runs on {n} GPUs (tp x pp x dp) but this process sees {len(visible)} "
+                             f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})")
+        problem = ordinal_mapping_problem(n)
+        if problem:
+            raise ValueError(problem)
+        return PowerSampler.nvml(list(range(n))), "nvml"
     except NvmlUnavailableError as exc:
         return None, f"none (NVML unavailable: {str(exc).splitlines()[0]})"
+
+
+def ordinal_mapping_problem(n_gpus: int) -> str:
+    """Why the process's first ``n_gpus`` CUDA devices cannot be named as NVML GPUs here; ``""`` when they can.
+
+    The native layer matches CUDA's devices to NVML's by UUID when the CUDA runtime answers. Otherwise it reads
+    ``CUDA_VISIBLE_DEVICES`` (UUIDs: exact; integers: NVML's order, the PCI bus order), and integers (or no
+    list) count in CUDA's order, which is the bus order with ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` or where every GPU
+    is one model (CUDA's default puts the fastest first); on a host of mixed GPUs it is not known."""
+    if capabilities().cuda_devices > 0 or os.environ.get("CUDA_DEVICE_ORDER", "") == "PCI_BUS_ID":
+        return ""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    first = [t.strip() for t in visible.split(",")][:max(1, n_gpus)] if visible is not None else []
+    if visible is not None and not any(t.isdigit() for t in first):
+        return ""  # named by UUID (or nothing visible)
+    names = sorted({g.name for g in _all_nvml_gpus()})
+    if len(names) <= 1:
+        return ""
+    return (f"cannot tell which GPUs the unit runs on: this host mixes GPU models ({', '.join(names)}), "
+            f"CUDA_VISIBLE_DEVICES={visible!r} counts in CUDA's order (fastest first unless "
+            "CUDA_DEVICE_ORDER=PCI_BUS_ID), NVML in PCI bus order, and the CUDA runtime cannot be asked here; "
+            "set CUDA_DEVICE_ORDER=PCI_BUS_ID or name the GPUs by UUID in CUDA_VISIBLE_DEVICES (nvidia-smi -L)")
+
+
+def _all_nvml_gpus() -> list[Any]:
+    """Every GPU NVML sees, whatever CUDA_VISIBLE_DEVICES says (NVML's listing reads it, so it is set aside for
+    the call: this runs before the unit and its threads start)."""
+    saved = os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    try:
+        return list(_core.nvml_gpus([]))
+    except ValueError:  # NVML sees no GPU at all
+        return []
+    finally:
+        if saved is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = saved
 
 
 @dataclass
@@ -94,6 +154,8 @@ class Meter:
         self._sampler = sampler
         self.label = label
         self._mon: EnergyMonitor | None = None
+        #: windows (spans and :meth:`measure`) shorter than the power signal's update period; every
+        #: backend's row records it as ``short_windows``
         self.short_windows = 0
 
     @property
@@ -124,6 +186,7 @@ class Meter:
                 warnings.simplefilter("ignore", ShortWindowWarning)
                 m = self._mon.measure(key, start_ns, end_ns)
             out.energy_j, out.short_window = m.energy_j, bool(m.short_window)
+            self.short_windows += int(out.short_window)
         return out
 
     def span(self, key: str) -> _Open:

@@ -25,7 +25,7 @@ from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.backend_transformers import static_batch_lengths
 from energylens.profiling.hf_config import SHAPE_COLUMNS
-from energylens.profiling.meter import check_power_source, parse_power_source
+from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import check_local_backend, check_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
@@ -157,6 +157,16 @@ def _todo(configs: list[RunConfig], statuses: dict[str, str], retry_failed: bool
     return todo, n, len(configs) - len(todo), failed_before
 
 
+def _check_unit_gpus(power_source: str, configs: list[RunConfig]) -> None:
+    """NVML here, on a host of mixed GPU models whose CUDA order is unknown: every unit would fail naming the
+    fix (``meter.ordinal_mapping_problem``), so the sweep stops before the store is written instead."""
+    if power_source != "nvml" or not configs or not capabilities().nvml_available:
+        return
+    problem = ordinal_mapping_problem(max(c.n_gpus for c in configs))
+    if problem:
+        raise ValueError(f"--power-source nvml: {problem}")
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """What :func:`run_sweep` would do with the same arguments (:func:`plan_sweep`): every unit with its state
@@ -198,6 +208,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
         check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
+        _check_unit_gpus(power_source, configs)
         if strategy == "active" and power_source == "nvml" and not capabilities().nvml_available:
             reason = (capabilities().nvml_reason or "no driver").splitlines()[0].split(". Fix:")[0]
             raise ValueError("--strategy active chooses the next configuration from the energies measured so far, "

@@ -182,8 +182,15 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"sweep spec {p} does not exist")
+    data = p.read_bytes()
     try:
-        raw = tomllib.loads(p.read_text())
+        raw = tomllib.loads(data.decode("utf-8"))  # TOML is UTF-8, whatever the locale says
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SweepSpecError(f"not UTF-8 text (a TOML file is UTF-8): byte 0x{data[exc.start]:02x} at byte "
+                             f"position {exc.start} (line {line}, column {column}): {exc.reason}; save the file "
+                             "as UTF-8", str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SweepSpecError(f"not valid TOML: {exc}", str(p)) from None
     return parse_spec(raw, source=str(p))
@@ -384,6 +391,13 @@ def _check_backend(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any
         for i, m in enumerate(g["modality"]):
             if m != "text":
                 raise _fail(src, f"grid.modality[{i}]", f"{m!r} inputs: needs backend 'vllm' (transformers: text)")
+    batch = max(g["max_num_seqs"])
+    if sweep["mode"] == "server" and 0 < sweep["server_requests"] <= batch:
+        # the steady-state window runs from the batch's filling to the last request sent: with no more requests
+        # than the batch it is empty (the load generator would fail every such unit)
+        raise _fail(src, "sweep.server_requests", f"{sweep['server_requests']} requests leave no steady state for "
+                    f"grid.max_num_seqs = {batch}: it must exceed every max_num_seqs of the sweep (> {batch}; "
+                    "0: 4 x max_num_seqs)")
     for i, ep in enumerate(g["ep"]):
         if ep > 1 and any(ep != tp * dp for tp in g["tp"] for dp in g["dp"]):
             raise _fail(src, f"grid.ep[{i}]", f"expert parallelism in vLLM spans tp x dp GPUs; ep={ep} must "

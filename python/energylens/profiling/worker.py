@@ -30,7 +30,8 @@ from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "STOP_GRACE_S"]
+__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown",
+           "unit_visible_devices", "STOP_GRACE_S"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
 #: (vLLM shuts its engine down) before SIGKILL.
@@ -132,12 +133,19 @@ def _measure(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
 
 
 def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
-    """Measure ``cfg`` here; a failure becomes a failed row."""
-    sampler, label = make_sampler(power_source, cfg.n_gpus)
-    row = base_row(cfg, label)
+    """Measure ``cfg`` here (on the first ``cfg.n_gpus`` GPUs this process sees); a failure becomes a failed row."""
     t0 = time.monotonic()
     try:
-        got = _measure(cfg, Meter(sampler, label))
+        sampler, label = make_sampler(power_source, cfg.n_gpus)
+    except ValueError as exc:  # the unit's GPUs cannot be measured (too few visible, no mapping onto NVML)
+        row = base_row(cfg, power_source)
+        row["error"] = f"power source {power_source}: {exc}"
+        row["wall_s"] = time.monotonic() - t0
+        return row
+    row = base_row(cfg, label)
+    meter = Meter(sampler, label)
+    try:
+        got = _measure(cfg, meter)
     except Exception as exc:  # noqa: BLE001 - a failed configuration is data; the sweep goes on
         tb = traceback.format_exc(limit=-3)
         kind = "out of memory" if "out of memory" in str(exc).lower() else type(exc).__name__
@@ -145,6 +153,7 @@ def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         row["wall_s"] = time.monotonic() - t0
         return row
     row.update(got)
+    row["short_windows"] = meter.short_windows  # every backend's windows, the steady-state one included
     row["wall_s"] = time.monotonic() - t0
     row["gpu"] = row["gpu"] or str(row.get("device", "cpu"))
     row["energy_measured"] = sampler is not None and math.isfinite(row.get("energy_j", math.nan))
@@ -156,14 +165,26 @@ def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     return row
 
 
+def unit_visible_devices(n_gpus: int, visible: str | None) -> str:
+    """``CUDA_VISIBLE_DEVICES`` for a worker whose unit runs on ``n_gpus`` GPUs, given the sweep's own (None:
+    unset, every GPU): its first ``n_gpus`` entries, in CUDA's order as before (``"0,...,n-1"`` when unset),
+    so the unit and its meter see the same GPUs and no other. An empty list stays empty (no GPU)."""
+    if visible is None:
+        return ",".join(str(i) for i in range(n_gpus))
+    return ",".join(t.strip() for t in visible.split(",")[:n_gpus])
+
+
 def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
-    """Measure ``cfg`` in a fresh Python process (own CUDA context, own memory; killed on timeout)."""
+    """Measure ``cfg`` in a fresh Python process (own CUDA context, own memory; killed on timeout), which sees
+    only the unit's GPUs (:func:`unit_visible_devices`)."""
     timeout = float(cfg.options.get("timeout_s", 1800.0))
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES=unit_visible_devices(cfg.n_gpus, os.environ.get("CUDA_VISIBLE_DEVICES")))
     with tempfile.TemporaryDirectory(prefix="energylens-worker-") as tmp:
         cfg_path, out_path = Path(tmp) / "config.json", Path(tmp) / "row.json"
         cfg_path.write_text(json.dumps(cfg.to_dict()))
         cmd = [sys.executable, "-m", "energylens.profiling.worker", str(cfg_path), str(out_path), power_source]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=env)
         t0 = time.monotonic()
         try:
             log, _ = proc.communicate(timeout=timeout)
@@ -192,10 +213,21 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
 
 
 def execute(cfg: RunConfig, power_source: str) -> dict[str, Any]:
-    """One row for ``cfg``, isolated as ``cfg.options['isolation']`` says."""
+    """One row for ``cfg``, isolated as ``cfg.options['isolation']`` says, then the spec's ``cooldown_s`` pause
+    (every backend, ok or failed; under Ray inside the task, so its GPUs stay reserved while they cool)."""
     if cfg.options.get("isolation", "none") == "process":
-        return run_in_subprocess(cfg, power_source)
-    return run_in_process(cfg, power_source)
+        row = run_in_subprocess(cfg, power_source)
+    else:
+        row = run_in_process(cfg, power_source)
+    cooldown(cfg)
+    return row
+
+
+def cooldown(cfg: RunConfig) -> None:
+    """Sleep ``sweep.cooldown_s`` after a unit (the GPUs idle, so the next unit does not start on hot ones)."""
+    pause = float(cfg.options.get("cooldown_s", 0.0))
+    if pause > 0:
+        time.sleep(pause)
 
 
 def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRACE_S) -> threading.Thread:
