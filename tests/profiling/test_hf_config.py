@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from energylens.profiles import tables
@@ -104,3 +105,31 @@ def test_recorded_columns_reach_the_features():
     flat = build_features(pd.DataFrame([{**row, "model": "someone/deepseek-shaped-671b", "head_dim": 64.0,
                                          "kv_lora_rank": math.nan, "qk_rope_head_dim": math.nan}]))
     assert flat["kv_bytes_per_token"][0] != pytest.approx(table["kv_bytes_per_token"][0], rel=0.01)
+
+
+@pytest.mark.parametrize(("name", "config", "want"), [
+    # vLLM's default max_model_len: DeepSeek-V3 is yarn x40 over 4096; Llama 3.1's llama3 scaling extrapolates
+    # by itself (131072 as given); the FFN widths as the model table states them
+    ("deepseek-ai/DeepSeek-V3", lambda: transformers.DeepseekV3Config(
+        max_position_embeddings=163840, rope_scaling={"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096,
+                                                      "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}),
+     (163840.0, 18432.0, 2048.0)),
+    ("meta-llama/Llama-3.1-8B-Instruct", lambda: transformers.LlamaConfig(
+        max_position_embeddings=131072, intermediate_size=14336,
+        rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                      "original_max_position_embeddings": 8192}), (131072.0, 14336.0, math.nan)),
+    ("Qwen/Qwen3-30B-A3B", lambda: transformers.Qwen3MoeConfig(
+        max_position_embeddings=40960, intermediate_size=6144, moe_intermediate_size=768, num_experts=128),
+     (40960.0, math.nan, 768.0)),
+    ("mistralai/Mixtral-8x7B-Instruct-v0.1", lambda: transformers.MixtralConfig(
+        max_position_embeddings=32768, intermediate_size=14336), (32768.0, math.nan, 14336.0)),
+])
+def test_serving_limit_columns_equal_the_model_table(name, config, want):
+    """A model the table lacks had no context window or FFN widths in its profile rows, so the search and
+    predict could not apply the context-length and fp8 weight-block rules to it."""
+    got = architecture_columns(config(), params_b=1.0)
+    cols = ("context_window_tokens", "intermediate_size", "moe_intermediate_size")
+    values = tuple(got.get(c, math.nan) for c in cols)
+    np.testing.assert_array_equal(values, want)
+    spec = tables.find_model(name)
+    np.testing.assert_array_equal(values, [float(getattr(spec, c)) for c in cols])

@@ -14,6 +14,9 @@ attention shape, the experts, and the cells of today's architectures that a plai
   (``hybrid_override_pattern``) and Gated DeltaNet (``layer_types`` with ``linear_attention``), by the
   formulas of docs/reference-tables.md.
 * **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
+* **Serving limits** (:data:`LIMIT_COLUMNS`, the search's ``context_length`` and ``fp8_block_shape`` rules):
+  the context window as vLLM derives its default ``max_model_len`` (the smallest length key, times a RoPE
+  scaling factor), the dense FFN width and one routed expert's width.
 
 A cell the config does not determine is NaN ("the model table's, else the default"), never a guess.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["SHAPE_COLUMNS", "architecture_columns", "text_config"]
+__all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config"]
 
 #: The numeric architecture columns :func:`architecture_columns` may write (besides params_b).
 SHAPE_COLUMNS: tuple[str, ...] = (
@@ -31,6 +34,14 @@ SHAPE_COLUMNS: tuple[str, ...] = (
     "kv_lora_rank", "qk_rope_head_dim", "sliding_window", "n_sliding_layers", "n_attention_layers",
     "state_elems_per_seq", "conv_state_elems_per_seq", "fp8_weight_block",
 )
+
+
+#: The serving-limit columns :func:`architecture_columns` writes (the model table's names).
+LIMIT_COLUMNS: tuple[str, ...] = ("context_window_tokens", "intermediate_size", "moe_intermediate_size")
+
+#: Config keys vLLM takes the model's length from (the smallest that is set; its _get_and_verify_max_len).
+_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length",
+                "max_seq_length", "seq_len")
 
 
 def text_config(config: Any) -> Any:
@@ -113,6 +124,37 @@ def _weight_block(config: Any) -> dict[str, float]:
     return {"fp8_weight_block": float(block[0])} if block else {}
 
 
+def _context_window(c: Any) -> float:
+    """vLLM's default max_model_len of a text config: the smallest length key set, times the RoPE scaling
+    factor unless the type extrapolates by itself (su, longrope, llama3); yarn scales its original length."""
+    lengths = [float(v) for k in _LENGTH_KEYS if isinstance(v := getattr(c, k, None), (int, float))]
+    if not lengths:
+        return math.nan
+    window = min(lengths)
+    rope = getattr(c, "rope_scaling", None)
+    if isinstance(rope, dict):
+        kind = rope.get("rope_type") or rope.get("type")
+        if kind not in ("su", "longrope", "llama3", None):
+            if kind == "yarn" and rope.get("original_max_position_embeddings"):
+                window = float(rope["original_max_position_embeddings"])
+            window *= float(rope.get("factor") or 1.0)
+    return window
+
+
+def _ffn_widths(c: Any, moe: bool, all_moe: bool) -> dict[str, float]:
+    """Dense FFN width and one routed expert's (the model table's ``intermediate_size`` / ``moe_intermediate_size``):
+    an expert is ``moe_intermediate_size`` where the config has it (Qwen3 MoE, DeepSeek), else
+    ``intermediate_size`` (Mixtral, gpt-oss, Llama 4); a MoE's dense layers are ``intermediate_size_mlp``
+    (Llama 4) or, beside a ``moe_intermediate_size``, ``intermediate_size``; none when every layer is MoE."""
+    width = _get(c, "intermediate_size", "ff_intermediate_size", "ffn_hidden_size")
+    if not moe:
+        return {"intermediate_size": float(width)} if width else {}
+    expert = getattr(c, "moe_intermediate_size", None)
+    dense = getattr(c, "intermediate_size_mlp", None) or (width if expert else None)
+    out = {"moe_intermediate_size": float(expert or width)} if (expert or width) else {}
+    return out | ({"intermediate_size": float(dense)} if dense and not all_moe else {})
+
+
 def _mamba2_state(c: Any) -> tuple[float, float]:
     """(state, conv-state part) elements of one Mamba-2 layer for one sequence."""
     inner = c.mamba_num_heads * c.mamba_head_dim
@@ -142,7 +184,11 @@ def architecture_columns(config: Any, params_b: float) -> dict[str, Any]:
     out = {"params_b": params_b, **_experts(c, params_b), "n_layers": float(getattr(c, "num_hidden_layers", math.nan)),
            "d_model": d_model, "n_heads": heads, "n_kv_heads": float(getattr(c, "num_key_value_heads", None) or heads),
            **_attention(c, heads, d_model)}
-    kinds = _layer_kinds(c) | _weight_block(config)
+    moe = out["n_experts"] > 1
+    window = _context_window(c)
+    limits = _ffn_widths(c, moe, moe and not math.isfinite(out["n_moe_layers"])) | (
+        {"context_window_tokens": window} if math.isfinite(window) else {})
+    kinds = _layer_kinds(c) | _weight_block(config) | limits
     if kinds.get("architecture") == "hybrid" and out["architecture"] == "moe":
         kinds.pop("architecture")  # a hybrid MoE keeps the MoE label (the EP checks read it)
     return out | kinds
