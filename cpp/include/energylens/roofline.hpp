@@ -119,7 +119,11 @@ ENERGYLENS_HD Times<T> times(const T* f, const TimeParams<T>& q) {
   // (G-1)/G remote GPUs of the MoE group G: the EP group, else all tp x dp GPUs (vLLM's MoE layers flatten
   // TP across DP; search_kernel.hpp's moe_group)
   r.n_a2a = T(2) * f[kA2aMoeLayers] / r.pp;
-  const T group = ep > T(1) ? ep : tp * dp;
+  // group = ep when ep > 1, else tp dp, branch-free (a select of two expressions keeps GCC from vectorising
+  // the row loop): min(ep - 1, 1) is 0 or 1 for a whole ep >= 1 (symbolic.py writes the same)
+  const T ep_minus_1 = ep - T(1);
+  const T with_ep = ep_minus_1 < T(1) ? ep_minus_1 : T(1);
+  const T group = tp * dp + with_ep * (ep - tp * dp);
   const T a2a_bytes_per_token = T(2) * f[kExpertsPerToken] * d * (group - T(1)) / (group * tp);
   const T a2a_link = f[kA2aBytesPerS];  // = link inside one scale-up domain (features.py, docs/search.md "Topology")
   r.t_a2a = r.n_a2a * (alpha_m + r.batch_rep * a2a_bytes_per_token / a2a_link);

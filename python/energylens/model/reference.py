@@ -127,7 +127,7 @@ def _core(f, eta_c, eta_m, p, eta_pf, tau_l, alpha, tau_s, th_pp):
     alpha_m = alpha * m                              # latencies once per microbatch
     t_ar = n_ar * (alpha_m + 4.0 * Br * d / link)    # each rank holds a full B_r x d partial sum
     n_a2a = 2.0 * _get(f, "a2a_moe_layers") / pp
-    group = np.where(ep > 1.0, ep, tp * dp)           # the MoE group G: the EP group, else all tp x dp GPUs
+    group = tp * dp + np.minimum(ep - 1.0, 1.0) * (ep - tp * dp)  # the MoE group G: ep if > 1, else tp x dp
     a2a_tok = 2.0 * _get(f, "experts_per_token") * d * (group - 1.0) / (group * tp)   # bytes per token per a2a
     link_a2a = _get(f, "a2a_bytes_per_s")
     t_a2a = n_a2a * (alpha_m + Br * a2a_tok / link_a2a)
