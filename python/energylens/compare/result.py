@@ -62,19 +62,23 @@ def summarize(table: pd.DataFrame,
     for c, fill in (("top1_tpot", np.nan), ("par_hits", np.nan), ("par_total", 0)):
         if c not in t.columns:  # tables from before these metrics
             t[c] = fill
+    # a failed fit's groups keep their row and choice counts but no scores: the denominators count only
+    # what was scored (a leave-one-out repeat whose one fold failed read a lower MAPE and parallelism)
+    t["_ape_rows"] = t["n_rows"].where(t["ape_sum"].notna(), 0)
+    t["par_total"] = t["par_total"].where(t["par_hits"].notna(), 0)
     keys = by + (["repeat"] if "repeat" not in by else [])
     agg = t.groupby(keys, sort=False, dropna=False).agg(
         top1=("top1", "mean"), regret_pct=("regret_pct", "mean"),
         pairs_concordant=("pairs_concordant", lambda s: s.sum(min_count=1)),
         pairs_total=("pairs_total", "sum"),
-        ape_sum=("ape_sum", lambda s: s.sum(min_count=1)), n_rows=("n_rows", "sum"),
+        ape_sum=("ape_sum", lambda s: s.sum(min_count=1)), n_rows=("n_rows", "sum"), ape_rows=("_ape_rows", "sum"),
         spearman=("spearman", "mean"), n_groups=("_top1_n", "sum"),
         top1_tpot=("top1_tpot", "mean"),
         par_hits=("par_hits", lambda s: s.sum(min_count=1)), par_total=("par_total", "sum"),
     ).reset_index()
     agg["pairwise"] = agg["pairs_concordant"] / agg["pairs_total"].where(agg["pairs_total"] > 0)
     agg["parallelism"] = agg["par_hits"] / agg["par_total"].where(agg["par_total"] > 0)
-    agg["mape"] = agg["ape_sum"] / agg["n_rows"]
+    agg["mape"] = agg["ape_sum"] / agg["ape_rows"].where(agg["ape_rows"] > 0)
     metrics = list(METRICS)
     if "top1_strict" in t.columns:  # the deployment view of a TPOT SLO
         extra = t.groupby(keys, sort=False, dropna=False)[list(SLO_METRICS)].mean().reset_index()
