@@ -192,6 +192,9 @@ def test_parallelism_choice_groups_by_max_num_seqs_where_the_batch_is_a_measured
     meas = np.array([10.0, 12.0, 20.0, 18.0])
     assert _scores(df, meas, np.array([9.0, 13.0, 21.0, 17.0]), ["task", "model", "gpu"])["parallelism_top1"] == 1.0
     assert _scores(df, meas, np.array([13.0, 9.0, 21.0, 17.0]), ["task", "model", "gpu"])["parallelism_top1"] == 0.5
+    # two runs of one deployment (same GPU count) are no choice between GPU counts: not scored, as in evaluate
+    twins = df.assign(tp=[1, 1, 1, 2])
+    assert _scores(twins, meas, np.array([13.0, 9.0, 21.0, 17.0]), ["task", "model", "gpu"])["parallelism_top1"] == 1.0
 
 
 def test_constants_predicting_nonpositive_energy_are_refitted_not_dropped():

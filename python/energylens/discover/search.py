@@ -84,21 +84,24 @@ class DiscoveryResult:
 
 def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by: Sequence[str]) -> dict[str, float]:
     """Held-out R^2 and MAPE (%) of the predicted energy (for the residual target: template x exp(g)), Top-1
-    and pairwise (pooled over groups), and the parallelism choice: Top-1 among rows that differ only in the
-    GPUs they use (groups plus ``max_num_seqs`` where every row has it, as the evaluation harness groups it:
-    ML.ENERGY v3's batch_size is a measured mean that no two rows share; else plus batch size)."""
+    and pairwise (pooled over groups), and the parallelism choice as ``energylens evaluate`` scores it
+    (:func:`energylens.compare.metrics.serving_metrics`: within a group, rows of one ``max_num_seqs`` on at
+    least two distinct GPU counts; ML.ENERGY v3's batch_size is a measured mean that no two rows share, so
+    batch size stands in only where a row lacks max_num_seqs)."""
     out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / np.sum((meas - meas.mean()) ** 2)),
            "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
     if not np.all(np.isfinite(pred)):
         return {**out, "top1": float("nan"), "pairwise": float("nan"), "parallelism_top1": float("nan")}
     frame = test_df.assign(energy_j=meas)
+    if not ("max_num_seqs" in frame and frame["max_num_seqs"].notna().all()):
+        frame = frame.assign(max_num_seqs=frame["batch_size"])
+    if "n_gpus" not in frame:  # (a validated profile has it)
+        frame = frame.assign(n_gpus=frame["tp"] * frame["pp"] * (frame["dp"] if "dp" in frame else 1))
     g = score_groups(frame, pred, list(group_by))
-    tot = g["pairs_total"].sum()
+    tot, choices = g["pairs_total"].sum(), g["par_total"].sum()
     out["top1"] = float(g["top1"].mean())
     out["pairwise"] = float(g["pairs_concordant"].sum() / tot) if tot > 0 else float("nan")
-    load = "max_num_seqs" if "max_num_seqs" in frame and frame["max_num_seqs"].notna().all() else "batch_size"
-    par = score_groups(frame, pred, [*group_by, load])
-    out["parallelism_top1"] = float(par["top1"].mean()) if par["top1"].notna().any() else float("nan")
+    out["parallelism_top1"] = float(g["par_hits"].sum() / choices) if choices > 0 else float("nan")
     return out
 
 
