@@ -174,7 +174,7 @@ ENERGYLENS_CLONES void binary_values(OpCode op, const double* a, const double* b
     case OpCode::Min:
 #pragma omp simd
       for (std::size_t i = 0; i < k; ++i) {
-        const bool left = a[i] <= b[i];
+        const bool left = a[i] <= b[i] || a[i] != a[i];  // NaN in either operand gives NaN (as NumPy)
         v[i] = left ? a[i] : b[i];
         c1[i] = left ? 1.0 : 0.0;
         c2[i] = left ? 0.0 : 1.0;
@@ -183,7 +183,7 @@ ENERGYLENS_CLONES void binary_values(OpCode op, const double* a, const double* b
     case OpCode::Max:
 #pragma omp simd
       for (std::size_t i = 0; i < k; ++i) {
-        const bool left = a[i] >= b[i];
+        const bool left = a[i] >= b[i] || a[i] != a[i];
         v[i] = left ? a[i] : b[i];
         c1[i] = left ? 1.0 : 0.0;
         c2[i] = left ? 0.0 : 1.0;

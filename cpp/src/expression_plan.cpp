@@ -100,10 +100,10 @@ ENERGYLENS_CLONES void unary_to(OpCode op, std::int32_t n, const double* a, doub
       for (std::size_t i = 0; i < k; ++i) d[i] = std::pow(A, B);                                 \
       return;                                                                                    \
     case OpCode::Min:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A <= B ? A : B;             \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = (A <= B || A != A) ? A : B; \
       return;                                                                                    \
     case OpCode::Max:                                                                            \
-      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = A >= B ? A : B;             \
+      _Pragma("omp simd") for (std::size_t i = 0; i < k; ++i) d[i] = (A >= B || A != A) ? A : B; \
       return;                                                                                    \
     default: return;                                                                             \
   }

@@ -194,3 +194,53 @@ def test_vectorised_exp_and_log_are_within_one_ulp_of_libm():
         got = c.evaluate([xs])
         np.testing.assert_array_equal(got[:-1], np.log(xs[:-1]))
     assert got[-1] == c.evaluate([np.array([3.0])])[0] and _ulps(got[-1:], np.log(xs[-1:])).max() <= 1.0
+
+
+@pytest.mark.parametrize("jit", ["off", "auto"])
+def test_min_and_max_propagate_nan_from_either_operand_as_numpy_does(jit):
+    """Min(x, y) with x = [nan, 1], y = [1, nan] gave [1, nan]: the result depended on the operand order
+    and hid a NaN that lambdify propagates (Max(log(c)**(3/4), tanh(c)**-2) read 3.76 where lambdify is NaN)."""
+    x, y = np.array([np.nan, 1.0, 2.0, np.nan]), np.array([1.0, np.nan, 3.0, np.nan])
+    X, Y = sp.symbols("x y")
+    for e in (sp.Min(X, Y), sp.Max(X, Y), sp.Min(Y, X), sp.Max(Y, X)):
+        c = compile_expression(e, ["x", "y"], params={}, jit=jit)
+        if jit == "auto":
+            c.compile_kernel()  # the generated kernel where a compiler exists, else the interpreter again
+        np.testing.assert_array_equal(c.evaluate([x, y]), sp.lambdify((X, Y), e, "numpy")(x, y))
+    a = np.linspace(0.1, 3.0, 7)
+    pa = np.array([0.5])
+    C, P = sp.Symbol("x"), sp.Symbol("p")
+    e = sp.Min(P * C, C ** 2)
+    _, jac = compile_expression(e, ["x"], params={"p": 0.5}, jit="off").evaluate([np.r_[a, np.nan]], pa,
+                                                                                  jacobian=True)
+    assert np.isfinite(np.asarray(jac)[:-1]).all()  # the Jacobian path takes the same branch
+
+
+def test_a_constant_expression_predicts_every_row():
+    """An expression of no feature had no column to count rows by: predict returned [] for five rows and fit
+    failed with 'target must be 1-D with 0 values'."""
+    from energylens.model import EnergyModel
+    from energylens.profiles.datasets import mlenergy_v2
+
+    rows = mlenergy_v2().head(40)
+    m = EnergyModel.from_expression("300.0", bootstrap=0)
+    np.testing.assert_array_equal(m.predict(rows.head(5)), np.full(5, 300.0))
+    m.fit(rows)
+    assert m.summary.converged and np.isfinite(m.theta).all()
+    assert m.predict(rows).shape == (40,) and np.unique(m.predict(rows)).size == 1
+
+
+@pytest.mark.parametrize(("expr", "params", "message"), [
+    ("tp/0", None, r"undefined or infinite on every row: SymPy reduced a part of it to zoo \(a division by zero"),
+    ("log(0)*tp", None, "reduced a part of it to zoo"),
+    ("1e400*tp*output_tokens", None, r"constant start\(s\) \{'c0': inf\} are not finite"),
+    ("c0*tp", {"c0": float("nan")}, r"constant start\(s\) \{'c0': nan\} are not finite"),
+])
+def test_undefined_expressions_and_non_finite_starts_are_named(expr, params, message):
+    """tp/0 was 'operator ComplexInfinity is not supported'; a start of inf or NaN fitted to status non_finite
+    without an error."""
+    from energylens.model import EnergyModel
+    from energylens.model.compile import UnsupportedExpressionError
+
+    with pytest.raises(UnsupportedExpressionError, match=message):
+        EnergyModel.from_expression(expr, params=params, bootstrap=0)

@@ -159,7 +159,8 @@ class _Emitter:
         elif e.is_Number or isinstance(e, sp.NumberSymbol):
             v = float(e)
             if not np.isfinite(v):
-                raise UnsupportedExpressionError(f"the expression holds the non-finite number {e}")
+                text = str(e) if len(str(e)) <= 24 else f"{str(e)[:12]}... ({len(str(e))} characters)"
+                raise UnsupportedExpressionError(f"the expression holds the non-finite number {text} (beyond float64)")
             self.op("literal", value=v)
         elif isinstance(e, sp.Add):
             self._add(e)
@@ -270,16 +271,27 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     :meth:`CompiledExpression.compile_kernel`) or "off" (the interpreter only).
     """
     e = sp.sympify(expr)
+    undefined = [str(s) for s in (sp.zoo, sp.nan, sp.oo, -sp.oo) if e.has(s)]
+    if undefined:  # SymPy's reduction of tp/0, log(0), 0/0 ...: no value on any row
+        raise UnsupportedExpressionError(f"the expression {e} is undefined or infinite on every row: SymPy reduced a "
+                                         f"part of it to {', '.join(undefined)} (a division by zero, log(0), 0/0, ...)")
     if params is None:
         e, params = parametrize(e)
+    bad = {n: v for n, v in params.items() if not np.isfinite(float(v))}
+    if bad:  # a start the fit cannot move from (1e400 overflows float64 to inf; NaN)
+        raise UnsupportedExpressionError(f"constant start(s) {bad} are not finite numbers (a literal beyond float64 "
+                                         "is inf); give finite starts")
     by_name = {s.name: s for s in e.free_symbols}
     unknown = sorted(n for n in by_name if n not in feature_names and n not in params)
     if unknown:
         raise UnsupportedExpressionError(
             f"symbol(s) {unknown} are neither feature columns nor constants; features: {list(feature_names)}")
-    used = [n for n in feature_names if n in by_name]
+    # an expression of no feature (a constant) still reads one column, unused, for the row count: with
+    # none, every evaluation had 0 rows (predict returned [] for five configurations)
+    used = [n for n in feature_names if n in by_name] or list(feature_names[:1])
     pnames = [n for n in params if n in by_name]
-    emitter = _Emitter({by_name[n]: i for i, n in enumerate(used)}, {by_name[n]: j for j, n in enumerate(pnames)})
+    emitter = _Emitter({by_name[n]: i for i, n in enumerate(used) if n in by_name},
+                       {by_name[n]: j for j, n in enumerate(pnames)})
     # Common subexpressions are computed once per block of rows and kept in registers (store / load).
     replacements, (reduced,) = sp.cse(e, symbols=sp.numbered_symbols("_cse"), optimizations=None)
     for k, (sym, sub) in enumerate(replacements):

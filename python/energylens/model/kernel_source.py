@@ -122,9 +122,9 @@ def _binary(body: _Body, op: str, a: str, b: str) -> str:
         body.calls.add("pow")
         return body.new_var(f"std::pow({a}, {b})")
     if op == "min":
-        return body.new_var(f"({a} <= {b} ? {a} : {b})")
+        return body.new_var(f"(({a} <= {b} || {a} != {a}) ? {a} : {b})")  # NaN in either operand: NaN
     if op == "max":
-        return body.new_var(f"({a} >= {b} ? {a} : {b})")
+        return body.new_var(f"(({a} >= {b} || {a} != {a}) ? {a} : {b})")
     raise ValueError(f"plan step with unknown binary opcode {op!r}")
 
 
