@@ -131,7 +131,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             parts.append(pd.DataFrame({"calibration_factor": model.calibration.factors(configs),
                                        "calibration_key_seen": seen}))
             print(f"energylens predict: calibrated by {model.calibration.by}; {int((~seen).sum())} of {len(seen)} "
-                  "rows have a key not seen in training and keep the shared model's prediction (factor 1)")
+                  "rows have a key not seen in training and keep the shared model's prediction (factor 1)",
+                  file=sys.stderr)  # with the other notes (the latency calibration's): stdout says what was written
     elif model.template_id == EXPRESSION_MODEL_ID:  # EnergyModel.from_expression (a discovered formula)
         parts = [pd.DataFrame({"energy_j_pred": model.predict(configs)}), _expression_intervals(model, configs,
                                                                                                 args.level)]
