@@ -176,7 +176,7 @@ def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
     fits[~known] = pd.NA
     over = np.flatnonzero(known & (need > mem.usable))
     if over.size:
-        shown = ", ".join(str(i + 1) for i in over[:10]) + (" ..." if over.size > 10 else "")
+        shown = _data_rows(over)
         print(f"energylens predict: {over.size} of {len(configs)} rows of {source} need more memory per GPU than "
               f"0.9 of the GPU's (data rows {shown}; column fits_memory): vLLM would not start them as given; "
               "their predictions are for a deployment that cannot run (more GPUs, pipeline stages or a smaller weight "
@@ -196,7 +196,12 @@ def _limit_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
                                              "(vLLM refuses to load it: a smaller tp, or EP for a MoE, would not)")):
         bad = np.flatnonzero(~limits[column].fillna(True).to_numpy(dtype=bool))  # NA (unknown, n/a): not counted
         if bad.size:
-            shown = ", ".join(str(i + 1) for i in bad[:10]) + (" ..." if bad.size > 10 else "")
+            shown = _data_rows(bad)
             print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} {what} (data rows {shown}; "
                   f"column {column})", file=sys.stderr)
     return limits
+
+
+def _data_rows(index: np.ndarray) -> str:
+    """0-based row positions as the first ten 1-based data rows of a message."""
+    return ", ".join(str(i + 1) for i in index[:10]) + (" ..." if index.size > 10 else "")

@@ -83,7 +83,9 @@ def row_limits(frame: pd.DataFrame) -> pd.DataFrame:
     codes, pairs = pd.factorize(pd.Series(list(zip(frame["model"].astype(str), precision, strict=True)),
                                           dtype=object))
     table = {name: np.zeros(len(pairs)) for name in LIMIT_FIELDS}
+    block_format = np.zeros(len(pairs), dtype=bool)
     for u, (model, prec) in enumerate(pairs):  # the table's values once per (model, precision)
+        block_format[u] = tables.normalize_precision(prec) in _BLOCK_FORMATS
         spec = tables.find_model(model)
         if spec is not None:
             got = limit_values([{"precision": prec}], [spec])
@@ -94,8 +96,8 @@ def row_limits(frame: pd.DataFrame) -> pd.DataFrame:
         if name in frame.columns:
             own = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
             values[name] = np.where(np.isfinite(own) & (own > 0), own, values[name])
-    fp8 = np.isin(np.array([tables.normalize_precision(p) for p in pairs.map(lambda k: k[1])]), _BLOCK_FORMATS)[codes]
-    values["fp8_weight_block"] = np.where(fp8, values["fp8_weight_block"], 0.0)
+    # only a block format loads the blocks, a row's own fp8_weight_block included
+    values["fp8_weight_block"] = np.where(block_format[codes], values["fp8_weight_block"], 0.0)
     tokens = frame["input_tokens"].to_numpy(dtype=float) + frame["output_tokens"].to_numpy(dtype=float)
     window = values["context_window_tokens"]
     fits_context = pd.array(tokens <= window, dtype="boolean")
