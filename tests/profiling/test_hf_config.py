@@ -113,22 +113,33 @@ def test_recorded_columns_reach_the_features():
     ("deepseek-ai/DeepSeek-V3", lambda: transformers.DeepseekV3Config(
         max_position_embeddings=163840, rope_scaling={"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096,
                                                       "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}),
-     (163840.0, 18432.0, 2048.0)),
+     (163840.0, 18432.0, 2048.0, 2048.0)),
     ("meta-llama/Llama-3.1-8B-Instruct", lambda: transformers.LlamaConfig(
         max_position_embeddings=131072, intermediate_size=14336,
         rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                      "original_max_position_embeddings": 8192}), (131072.0, 14336.0, math.nan)),
+                      "original_max_position_embeddings": 8192}), (131072.0, 14336.0, math.nan, math.nan)),
     ("Qwen/Qwen3-30B-A3B", lambda: transformers.Qwen3MoeConfig(
         max_position_embeddings=40960, intermediate_size=6144, moe_intermediate_size=768, num_experts=128),
-     (40960.0, math.nan, 768.0)),
+     (40960.0, math.nan, 768.0, math.nan)),
     ("mistralai/Mixtral-8x7B-Instruct-v0.1", lambda: transformers.MixtralConfig(
-        max_position_embeddings=32768, intermediate_size=14336), (32768.0, math.nan, 14336.0)),
+        max_position_embeddings=32768, intermediate_size=14336), (32768.0, math.nan, 14336.0, math.nan)),
+    # a shared expert of its own width (Qwen3-Next), and Llama 4's one shared expert of the routed width
+    ("Qwen/Qwen3-Next-80B-A3B-Instruct", lambda: transformers.Qwen3NextConfig(
+        max_position_embeddings=262144, hidden_size=2048, num_attention_heads=16, num_key_value_heads=2, head_dim=256,
+        num_hidden_layers=48, num_experts=512, num_experts_per_tok=10, moe_intermediate_size=512,
+        shared_expert_intermediate_size=512, intermediate_size=5120),
+     (262144.0, math.nan, 512.0, 512.0)),
+    ("meta-llama/Llama-4-Scout-17B-16E-Instruct", lambda: transformers.Llama4TextConfig(
+        max_position_embeddings=10485760, intermediate_size=8192, intermediate_size_mlp=16384, num_local_experts=16,
+        interleave_moe_layer_step=1, rope_scaling={"rope_type": "llama3", "factor": 16.0, "low_freq_factor": 1.0,
+                                                   "high_freq_factor": 1.0, "original_max_position_embeddings": 8192}),
+     (10485760.0, math.nan, 8192.0, 8192.0)),
 ])
 def test_serving_limit_columns_equal_the_model_table(name, config, want):
     """A model the table lacks had no context window or FFN widths in its profile rows, so the search and
     predict could not apply the context-length and fp8 weight-block rules to it."""
     got = architecture_columns(config(), params_b=1.0)
-    cols = ("context_window_tokens", "intermediate_size", "moe_intermediate_size")
+    cols = ("context_window_tokens", "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size")
     values = tuple(got.get(c, math.nan) for c in cols)
     np.testing.assert_array_equal(values, want)
     spec = tables.find_model(name)

@@ -13,6 +13,7 @@ from energylens.cli.main import main
 from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.search.api import bundled_model, native_options
+from energylens.search.serving_limits import fp8_block_misfit, row_limits, tp_sharded_width
 from energylens.search.space import build_space
 
 Q235_FP8 = "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"  # experts 1536 wide, 128 x 128 blocks (v3 ran it TP8 + EP8)
@@ -60,6 +61,48 @@ def test_fp8_dense_ffn_must_split_into_whole_blocks(model):
                         max_num_seqs=[8])
     got = _by_layout(space, model)
     assert [got[("fp8", tp, 1, 1)] for tp in (1, 2, 4, 8)] == ["", "", "", "fp8_block_shape"]
+
+
+def test_fp8_shared_expert_splits_over_tp_even_with_ep(model):
+    """Qwen3-Next-FP8's shared expert is a plain 512-wide MLP split over tp: 64 per GPU at TP 8, half a block,
+    with EP 8 too, where the routed experts (also 512) stay whole (SGLang refuses it,
+    sgl-project/sglang#10852; vLLM builds the same MergedColumnParallelLinear with the fp8 block config).
+    At TP 4 the shard is one block; with DP 2 + EP 8 (TP 4) the shared expert still splits over tp only."""
+    spec = tables.model_spec("Qwen/Qwen3-Next-80B-A3B-Instruct")
+    assert (spec.shared_expert_intermediate_size, spec.moe_intermediate_size) == (512, 512)
+    space = build_space(["Qwen/Qwen3-Next-80B-A3B-Instruct-FP8"], ["H200"], input_tokens=512, output_tokens=256,
+                        tp=[4, 8], dp=[1, 2], ep=[1, 8], max_num_seqs=[8], precision=["fp8"])
+    got = _by_layout(space, model)
+    assert got[("fp8", 8, 1, 8)] == "fp8_block_shape"
+    assert got[("fp8", 4, 1, 1)] == "" and got[("fp8", 4, 2, 8)] == ""
+    assert got[("fp8", 4, 2, 1)] == "fp8_block_shape"      # routed experts over tp x dp = 8: 64 wide
+
+
+def test_tp_sharded_width_is_exactly_the_two_widths_rule():
+    """Folding the dense and shared widths into their gcd keeps the rule exact: tp x block divides both
+    widths exactly when it divides the gcd (brute force over small integers), and a width that is not a whole
+    number never fits."""
+    rng = np.random.default_rng(7)
+    dense, shared = rng.integers(0, 3000, 4000).astype(float), rng.integers(0, 3000, 4000).astype(float)
+    block, tp = rng.choice([16.0, 64.0, 128.0], 4000), rng.choice([2.0, 3.0, 4.0, 8.0], 4000)
+    folded = tp_sharded_width(dense, shared)
+    want = np.zeros(4000, dtype=bool)
+    for w in (dense, shared):
+        want |= (w > 0) & (np.mod(w / tp, block) != 0)
+    got = fp8_block_misfit(block, folded, 0.0, tp, 1.0, 1.0)
+    np.testing.assert_array_equal(got, want)
+    assert fp8_block_misfit(128.0, tp_sharded_width(1024.5, 1024.0), 0.0, 2.0, 1.0, 1.0)
+    np.testing.assert_array_equal(tp_sharded_width([0.0, 512.0, 0.0], [8192.0, 0.0, 0.0]), [8192.0, 512.0, 0.0])
+
+
+def test_predict_row_limits_check_the_shared_expert():
+    """predict's per-row block rule folds the shared expert in as the search does; a row's own
+    shared_expert_intermediate_size overrides the table's."""
+    rows = pd.DataFrame({"model": ["Qwen/Qwen3-Next-80B-A3B-Instruct-FP8"] * 3, "precision": ["fp8"] * 3,
+                         "tp": [8, 4, 8], "dp": [1, 1, 1], "ep": [8, 4, 8], "input_tokens": [512] * 3,
+                         "output_tokens": [256] * 3, "shared_expert_intermediate_size": [np.nan, np.nan, 1024]})
+    got = row_limits(rows)["fits_fp8_blocks"].tolist()
+    assert got == [False, True, True]
 
 
 def test_context_window_rejects_longer_requests_per_checkpoint(model):
@@ -119,6 +162,8 @@ def test_model_table_cells_are_consistent():
         if np.isfinite(row.fp8_weight_block):
             width = row.moe_intermediate_size if row.architecture == "moe" else row.intermediate_size
             assert np.isfinite(width) and width % row.fp8_weight_block == 0, row.name
+            shared = row.shared_expert_intermediate_size
+            assert not np.isfinite(shared) or shared % row.fp8_weight_block == 0, row.name
         base, overrides = alias_cell(row.context_window_tokens)
         names = {tables.normalize_name(a) for a in [row.name, *str(row.aliases).split(";")] if a}
         assert base is not None and float(base) >= 2048, row.name

@@ -112,8 +112,10 @@ ENERGYLENS_HD double tp_limit(const Limits& o, const double* v) {
 
 /// vLLM's weight-block rule for a block-scaled fp8 checkpoint (its fp8.py: validate_fp8_block_shape for the
 /// dense layers, Fp8MoEMethod.create_weights for the experts): each GPU's shard of an FFN must hold whole
-/// blocks. The dense FFN splits over tp (checked when tp > 1, as vLLM does); the routed experts' FFN splits
-/// over tp x dp without expert parallelism (vLLM's MoE layers flatten TP across DP) and stays whole with it.
+/// blocks. The dense FFN splits over tp (checked when tp > 1, as vLLM does; kFfnWidth also stands for a
+/// shared expert, split over tp too: Python folds the two widths into their gcd, serving_limits.py
+/// tp_sharded_width); the routed experts' FFN splits over tp x dp without expert parallelism (vLLM's MoE
+/// layers flatten TP across DP) and stays whole with it.
 /// Qwen3-235B-A22B-FP8 (expert width 1536, blocks of 128) fails at TP 8 (192 per GPU) and loads at TP 8 +
 /// EP 8. A width of 0 (unknown) is not checked.
 ENERGYLENS_HD bool fp8_block_misfit(const double* v, double tp, double dp, double ep) {

@@ -139,8 +139,9 @@ class ModelSpec:
             (``qk_nope_head_dim``, equal to ``v_head_dim`` in every DeepSeek-V2/V3 config).
         intermediate_size: FFN width of the dense layers (config.json ``intermediate_size``; a MoE model's
             dense layers, NaN when every layer is MoE), moe_intermediate_size: FFN width of one routed expert
-            (``moe_intermediate_size``; Mixtral-style configs: ``intermediate_size``); NaN = unknown. The
-            search checks a block-scaled fp8 checkpoint's shards against them (vLLM's block rule).
+            (``moe_intermediate_size``; Mixtral-style configs: ``intermediate_size``); NaN = unknown.
+        shared_expert_intermediate_size: FFN width of a MoE's shared expert(s), split over tp like the dense
+            layers; NaN = none. The search checks a block-scaled fp8 checkpoint's shards against the widths.
         context_window_tokens: the longest sequence (prompt + output tokens) the checkpoint is served with,
             vLLM's default ``max_model_len`` from config.json; the table's cell may give an alias its own
             (``40960; Qwen/Qwen3-235B-A22B-Instruct-2507=262144``), which :func:`find_model` applies for
@@ -183,6 +184,7 @@ class ModelSpec:
     v_head_dim: float = math.nan
     intermediate_size: float = math.nan
     moe_intermediate_size: float = math.nan
+    shared_expert_intermediate_size: float = math.nan
     context_window_tokens: float = math.nan
 
     def __hash__(self) -> int:

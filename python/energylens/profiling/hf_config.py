@@ -16,7 +16,7 @@ attention shape, the experts, and the cells of today's architectures that a plai
 * **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
 * **Serving limits** (:data:`LIMIT_COLUMNS`, the search's ``context_length`` and ``fp8_block_shape`` rules):
   the context window as vLLM derives its default ``max_model_len`` (the smallest length key, times a RoPE
-  scaling factor), the dense FFN width and one routed expert's width.
+  scaling factor), the dense FFN width, one routed expert's width and the shared experts' width.
 
 A cell the config does not determine is NaN ("the model table's, else the default"), never a guess.
 """
@@ -37,7 +37,8 @@ SHAPE_COLUMNS: tuple[str, ...] = (
 
 
 #: The serving-limit columns :func:`architecture_columns` writes (the model table's names).
-LIMIT_COLUMNS: tuple[str, ...] = ("context_window_tokens", "intermediate_size", "moe_intermediate_size")
+LIMIT_COLUMNS: tuple[str, ...] = ("context_window_tokens", "intermediate_size", "moe_intermediate_size",
+                                  "shared_expert_intermediate_size")
 
 #: Config keys vLLM takes the model's length from (the smallest that is set; its _get_and_verify_max_len).
 _LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length",
@@ -141,17 +142,36 @@ def _context_window(c: Any) -> float:
     return window
 
 
+def _shared_expert_width(c: Any, expert: Any) -> float | None:
+    """The FFN width of a MoE layer's shared expert(s), the MLP vLLM builds beside the routed experts:
+    ``shared_expert_intermediate_size`` (Qwen2-MoE, Qwen3-Next), ``n_shared_experts`` x the routed width
+    (DeepSeek-V2/V3, Kimi K2, GLM-4.5), Llama 4's one shared expert of the routed width; None = no shared
+    expert (Qwen3 MoE, Mixtral, gpt-oss: the keys are absent or 0)."""
+    width = getattr(c, "shared_expert_intermediate_size", None)
+    if width:
+        return float(width)
+    shared = getattr(c, "n_shared_experts", None)
+    if shared and expert:
+        return float(shared) * float(expert)
+    if getattr(c, "model_type", None) == "llama4_text" and expert:  # Llama4TextMoe: shared_expert = MLP(config)
+        return float(expert)
+    return None
+
+
 def _ffn_widths(c: Any, moe: bool, all_moe: bool) -> dict[str, float]:
-    """Dense FFN width and one routed expert's (the model table's ``intermediate_size`` / ``moe_intermediate_size``):
-    an expert is ``moe_intermediate_size`` where the config has it (Qwen3 MoE, DeepSeek), else
-    ``intermediate_size`` (Mixtral, gpt-oss, Llama 4); a MoE's dense layers are ``intermediate_size_mlp``
-    (Llama 4) or, beside a ``moe_intermediate_size``, ``intermediate_size``; none when every layer is MoE."""
+    """Dense FFN width, one routed expert's and the shared experts' (the model table's ``intermediate_size`` /
+    ``moe_intermediate_size`` / ``shared_expert_intermediate_size``): an expert is ``moe_intermediate_size``
+    where the config has it (Qwen3 MoE, DeepSeek), else ``intermediate_size`` (Mixtral, gpt-oss, Llama 4); a
+    MoE's dense layers are ``intermediate_size_mlp`` (Llama 4) or, beside a ``moe_intermediate_size``,
+    ``intermediate_size``; none when every layer is MoE."""
     width = _get(c, "intermediate_size", "ff_intermediate_size", "ffn_hidden_size")
     if not moe:
         return {"intermediate_size": float(width)} if width else {}
     expert = getattr(c, "moe_intermediate_size", None)
     dense = getattr(c, "intermediate_size_mlp", None) or (width if expert else None)
     out = {"moe_intermediate_size": float(expert or width)} if (expert or width) else {}
+    shared = _shared_expert_width(c, expert or width)
+    out |= {"shared_expert_intermediate_size": shared} if shared else {}
     return out | ({"intermediate_size": float(dense)} if dense and not all_moe else {})
 
 
