@@ -5,6 +5,7 @@ the steady-state window refused when there is none, ``sweep.cooldown_s`` after e
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 import types
@@ -31,6 +32,7 @@ class _LLM:
     """generate(): 5 ms for a one-token (prefill-only) batch, 300 ms for the full one."""
 
     def __init__(self, model, **kw):
+        _LLM.start_method = os.environ.get(backend_vllm.MULTIPROC_METHOD_ENV)
         cfg = types.SimpleNamespace(get_vocab_size=lambda: 256)
         self.llm_engine = types.SimpleNamespace(model_config=cfg)
 
@@ -51,6 +53,19 @@ def _vllm_unit(**sweep):
     return parse_spec({"sweep": {"backend": "vllm", "warmup": 0, **sweep},
                        "grid": {"models": ["m"], "max_num_seqs": [4], "input_len": [16], "output_len": [8]}},
                       source="s.toml").configs()[0]
+
+
+@pytest.mark.parametrize(("user", "want"), [(None, "spawn"), ("fork", "fork"), ("spawn", "spawn")])
+def test_vllm_offline_starts_its_processes_by_spawn_unless_told(fake_vllm, monkeypatch, user, want):
+    """The meter's sampler initialises the CUDA driver (UUID mapping) before vllm.LLM forks its engine core,
+    which vLLM cannot see: a forked child would fail to initialise CUDA. A user's own choice stays."""
+    monkeypatch.setenv(backend_vllm.MULTIPROC_METHOD_ENV, "placeholder")  # restored (removed) after the test
+    if user is None:
+        monkeypatch.delenv(backend_vllm.MULTIPROC_METHOD_ENV)
+    else:
+        monkeypatch.setenv(backend_vllm.MULTIPROC_METHOD_ENV, user)
+    backend_vllm._offline(_vllm_unit(), Meter(None, "none"))
+    assert _LLM.start_method == want
 
 
 def test_vllm_offline_rows_record_short_windows(fake_vllm):

@@ -24,6 +24,7 @@ features cost the vision encoder at the resolution that was measured, not the mo
 from __future__ import annotations
 
 import math
+import os
 import time
 import zlib
 from typing import Any
@@ -133,9 +134,18 @@ def media_columns(cfg: RunConfig, prompt_lens: list[int], text_lens: list[int]) 
     return out
 
 
+#: vLLM's start method for its engine-core and worker processes (vllm.envs).
+MULTIPROC_METHOD_ENV = "VLLM_WORKER_MULTIPROC_METHOD"
+
+
 def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     from vllm import LLM, SamplingParams
 
+    # The meter's NVML sampler names the unit's GPUs through the CUDA runtime (UUIDs), which initialises the
+    # CUDA driver in this process. vLLM checks only torch's flag before it forks its engine core and workers,
+    # and a child forked after cuInit fails ("CUDA error: initialization error"; vllm-project/vllm#32611).
+    # vLLM forces spawn itself when it sees CUDA initialised; this says so for it, unless the user chose.
+    os.environ.setdefault(MULTIPROC_METHOD_ENV, "spawn")
     llm = LLM(model=cfg.model, **engine_args(cfg))
     vocab = int(llm.llm_engine.model_config.get_vocab_size())
     placeholder = "" if cfg.modality == "text" else media_placeholder(_model_class(llm), cfg.modality, cfg.model)
