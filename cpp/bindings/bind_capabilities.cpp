@@ -3,6 +3,7 @@
 #include "bindings.hpp"
 #include "energylens/capabilities.hpp"
 #include "energylens/cuda_device.hpp"
+#include "energylens/nvml.hpp"
 
 namespace py = pybind11;
 
@@ -33,6 +34,19 @@ void bind_capabilities(py::module_& m) {
         return d;
       },
       "Probe CUDA and NVML; returns a dict (wrapped by energylens.capabilities()).");
+  m.def(
+      "nvml_driver_version",
+      []() -> std::string {
+        if (nvml::unavailable_reason()) return "";
+        try {
+          return nvml::driver_version();
+        } catch (const std::exception&) {
+          return "";
+        }
+      },
+      py::call_guard<py::gil_scoped_release>(),
+      "The NVIDIA driver version NVML reports, '' without NVML; unlike query_capabilities it never asks the "
+      "CUDA runtime (which initialises the CUDA driver in the process).");
   m.def("synchronize_device", &cuda::synchronize_device, py::call_guard<py::gil_scoped_release>(),
         "Wait for all work on the current CUDA device (no-op without CUDA).");
 }

@@ -204,7 +204,11 @@ void bind_sampler(py::module_& m) {
         return gpus;
       },
       py::arg("requested") = std::vector<int>{},
-      "GPUs this process sees (CUDA_VISIBLE_DEVICES-aware, matched by UUID); throws NvmlUnavailable.");
+      "GPUs this process sees (CUDA_VISIBLE_DEVICES-aware; the CUDA runtime is asked only on a host of mixed "
+      "GPU models without CUDA_DEVICE_ORDER=PCI_BUS_ID); throws NvmlUnavailable.");
+  m.def("nvml_all_gpus", &nvml_all_gpus, py::call_guard<py::gil_scoped_release>(),
+        "Every GPU NVML sees, whatever CUDA_VISIBLE_DEVICES says (never asks the CUDA runtime); throws "
+        "NvmlUnavailable.");
   m.def(
       "nvml_source",
       [](const std::string& kind, const std::vector<int>& requested, std::int64_t poll_interval_ns) {

@@ -366,12 +366,16 @@ std::vector<unsigned int> resolve_visible_gpus(const char* cuda_visible_devices,
   return out;
 }
 
-std::vector<NvmlGpu> nvml_visible_gpus(const std::vector<int>& requested) {
+bool cuda_order_may_differ(const std::vector<std::string>& names, const char* cuda_device_order) {
+  if (cuda_device_order != nullptr && std::string(cuda_device_order) == "PCI_BUS_ID") return false;
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n != names.front(); });
+}
+
+std::vector<NvmlGpu> nvml_all_gpus() {
   const nvml::Api& a = nvml::api();
   unsigned int count = 0;
   nvml::check(a.device_get_count(&count), "nvmlDeviceGetCount");
   std::vector<NvmlGpu> all;
-  std::vector<std::string> uuids;
   for (unsigned int i = 0; i < count; ++i) {
     NvmlGpu g;
     g.index = i;
@@ -384,11 +388,22 @@ std::vector<NvmlGpu> nvml_visible_gpus(const std::vector<int>& requested) {
     }
     char name[96] = {};
     if (a.device_get_name != nullptr && a.device_get_name(d, name, sizeof(name)) == nvml::kSuccess) g.name = name;
-    uuids.push_back(g.uuid);
     all.push_back(g);
   }
-  const std::vector<unsigned int> visible =
-      resolve_visible_gpus(std::getenv("CUDA_VISIBLE_DEVICES"), uuids, cuda::device_uuids());
+  return all;
+}
+
+std::vector<NvmlGpu> nvml_visible_gpus(const std::vector<int>& requested) {
+  const std::vector<NvmlGpu> all = nvml_all_gpus();
+  std::vector<std::string> uuids, names;
+  for (const NvmlGpu& g : all) {
+    uuids.push_back(g.uuid);
+    names.push_back(g.name);
+  }
+  // The CUDA runtime only where the orders may differ: asking it initialises the CUDA driver here.
+  const std::vector<std::string> cuda_uuids =
+      cuda_order_may_differ(names, std::getenv("CUDA_DEVICE_ORDER")) ? cuda::device_uuids() : std::vector<std::string>{};
+  const std::vector<unsigned int> visible = resolve_visible_gpus(std::getenv("CUDA_VISIBLE_DEVICES"), uuids, cuda_uuids);
   std::vector<NvmlGpu> out;
   if (requested.empty()) {
     for (unsigned int i : visible) out.push_back(all[i]);

@@ -160,6 +160,13 @@ void visible_gpus() {
   CHECK((energylens::resolve_visible_gpus("2,GPU-aa", uuids, {}) == std::vector<unsigned>{2, 0}));
   CHECK((energylens::resolve_visible_gpus("1,9,0", uuids, {}) == std::vector<unsigned>{1}));
   CHECK((energylens::resolve_visible_gpus("0", uuids, {"GPU-CC"}) == std::vector<unsigned>{2}));
+  // The CUDA runtime is asked only where CUDA's order may differ from NVML's: mixed models, no PCI_BUS_ID.
+  const std::vector<std::string> same{"NVIDIA H200", "NVIDIA H200"}, mixed{"NVIDIA H200", "NVIDIA A10"};
+  CHECK(!energylens::cuda_order_may_differ(same, nullptr));
+  CHECK(!energylens::cuda_order_may_differ({}, nullptr));
+  CHECK(energylens::cuda_order_may_differ(mixed, nullptr));
+  CHECK(energylens::cuda_order_may_differ(mixed, "FASTEST_FIRST"));
+  CHECK(!energylens::cuda_order_may_differ(mixed, "PCI_BUS_ID"));
 }
 
 }  // namespace

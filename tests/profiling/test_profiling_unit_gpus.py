@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import energylens
 from energylens.profiling import meter as meter_mod
 from energylens.profiling import parse_spec, worker
 from energylens.profiling.meter import make_sampler, ordinal_mapping_problem
@@ -103,6 +104,42 @@ def test_too_few_visible_gpus_fail_the_unit_and_none_visible_measures_time_only(
                          env=_env(fake_nvml, "1"), timeout=120)
     row = json.loads(out.stdout.strip().splitlines()[-1])
     assert row["status"] == "failed" and "the unit runs on 2 GPUs" in row["error"], out.stderr
+
+
+FAKE_LIBCUDA_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((constructor)) static void loaded(void) {  /* the CUDA runtime dlopens libcuda.so.1 when asked */
+  const char* path = getenv("FAKE_CUDA_MARKER");
+  FILE* f = path ? fopen(path, "a") : NULL;
+  if (f) { fputs("loaded\n", f); fclose(f); }
+}
+"""
+
+
+@needs_cc
+def test_a_unit_sampler_leaves_the_cuda_driver_alone(fake_nvml, tmp_path):
+    """make_sampler and the row's driver column asked the CUDA runtime (UUIDs, device count), initialising the
+    CUDA driver in the worker before vllm.LLM forked its engine core, whose CUDA then fails. A stand-in
+    libcuda.so.1 records whether anything loads it; the control (capabilities(), which asks the runtime) must."""
+    if not energylens.capabilities().cuda_built:
+        pytest.skip("the CUDA runtime is not built in: nothing here could load libcuda")
+    (tmp_path / "fake_cuda.c").write_text(FAKE_LIBCUDA_C)
+    subprocess.run([CC, "-shared", "-fPIC", "-o", str(tmp_path / "libcuda.so.1"), str(tmp_path / "fake_cuda.c")],
+                   check=True)
+
+    def loads_libcuda(code: str) -> bool:
+        marker = tmp_path / "marker.txt"
+        marker.unlink(missing_ok=True)
+        env = _env(fake_nvml, "1", LD_LIBRARY_PATH=str(tmp_path), FAKE_CUDA_MARKER=str(marker))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return marker.exists()
+
+    assert not loads_libcuda("from energylens.profiling.meter import make_sampler\n"
+                             "from energylens.profiling.worker import _driver\n"
+                             "s, label = make_sampler('nvml', 1)\nassert label == 'nvml' and s is not None\n_driver()")
+    assert loads_libcuda("import energylens\nenergylens.capabilities()")
 
 
 def test_mixed_gpu_models_without_a_known_order_are_refused(monkeypatch):

@@ -130,8 +130,20 @@ std::vector<unsigned int> resolve_visible_gpus(const char* cuda_visible_devices,
                                                const std::vector<std::string>& nvml_uuids,
                                                const std::vector<std::string>& cuda_uuids);
 
-/// The GPUs this process sees (CUDA_VISIBLE_DEVICES-aware, matched by UUID), or the subset
-/// `requested` (indices into the visible list). Throws NvmlUnavailable / NvmlError.
+/// Whether CUDA's device order may differ from NVML's (PCI bus order), so that only the CUDA runtime can
+/// say which NVML GPU a CUDA ordinal is: GPUs of more than one model (`names`) under CUDA's default
+/// FASTEST_FIRST order (`cuda_device_order` is the CUDA_DEVICE_ORDER variable, nullptr when unset). One
+/// model, or CUDA_DEVICE_ORDER=PCI_BUS_ID: the orders agree. Pure (tested without a GPU).
+bool cuda_order_may_differ(const std::vector<std::string>& names, const char* cuda_device_order);
+
+/// Every GPU NVML sees, in NVML order, whatever CUDA_VISIBLE_DEVICES says; never asks the CUDA runtime.
+/// Throws NvmlUnavailable / NvmlError.
+std::vector<NvmlGpu> nvml_all_gpus();
+
+/// The GPUs this process sees (CUDA_VISIBLE_DEVICES-aware), or the subset `requested` (indices into the
+/// visible list). The CUDA runtime (UUIDs in CUDA's order) is asked only where cuda_order_may_differ: it
+/// initialises the CUDA driver in this process, after which a forked child (vLLM's engine core and workers)
+/// cannot use CUDA. Throws NvmlUnavailable / NvmlError.
 std::vector<NvmlGpu> nvml_visible_gpus(const std::vector<int>& requested = {});
 
 /// Driver sample buffer (nvmlDeviceGetSamples, drained with lastSeenTimeStamp every

@@ -103,15 +103,17 @@ def ordinal_mapping_problem(n_gpus: int) -> str:
     The native layer matches CUDA's devices to NVML's by UUID when the CUDA runtime answers. Otherwise it reads
     ``CUDA_VISIBLE_DEVICES`` (UUIDs: exact; integers: NVML's order, the PCI bus order), and integers (or no
     list) count in CUDA's order, which is the bus order with ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` or where every GPU
-    is one model (CUDA's default puts the fastest first); on a host of mixed GPUs it is not known."""
-    if capabilities().cuda_devices > 0 or os.environ.get("CUDA_DEVICE_ORDER", "") == "PCI_BUS_ID":
+    is one model (CUDA's default puts the fastest first); on a host of mixed GPUs it is not known. The CUDA
+    runtime is asked last, on such a host only: asking initialises the CUDA driver in this process, and a
+    child forked afterwards (vLLM's engine core) cannot use CUDA."""
+    if os.environ.get("CUDA_DEVICE_ORDER", "") == "PCI_BUS_ID":
         return ""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     first = [t.strip() for t in visible.split(",")][:max(1, n_gpus)] if visible is not None else []
     if visible is not None and not any(t.isdigit() for t in first):
         return ""  # named by UUID (or nothing visible)
     names = sorted({g.name for g in _all_nvml_gpus()})
-    if len(names) <= 1:
+    if len(names) <= 1 or capabilities().cuda_devices > 0:
         return ""
     return (f"cannot tell which GPUs the unit runs on: this host mixes GPU models ({', '.join(names)}), "
             f"CUDA_VISIBLE_DEVICES={visible!r} counts in CUDA's order (fastest first unless "
@@ -120,16 +122,8 @@ def ordinal_mapping_problem(n_gpus: int) -> str:
 
 
 def _all_nvml_gpus() -> list[Any]:
-    """Every GPU NVML sees, whatever CUDA_VISIBLE_DEVICES says (NVML's listing reads it, so it is set aside for
-    the call: this runs before the unit and its threads start)."""
-    saved = os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-    try:
-        return list(_core.nvml_gpus([]))
-    except ValueError:  # NVML sees no GPU at all
-        return []
-    finally:
-        if saved is not None:
-            os.environ["CUDA_VISIBLE_DEVICES"] = saved
+    """Every GPU NVML sees, whatever CUDA_VISIBLE_DEVICES says (without the CUDA runtime)."""
+    return list(_core.nvml_all_gpus())
 
 
 @dataclass

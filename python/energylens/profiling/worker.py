@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from energylens.capabilities import capabilities
+from energylens import _core
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
@@ -75,8 +75,10 @@ def _versions() -> dict[str, str]:
 
 
 def _driver() -> str:
+    """The NVIDIA driver version from NVML alone: capabilities() would ask the CUDA runtime for its devices,
+    initialising the CUDA driver in a worker that vLLM forks afterwards."""
     try:
-        return capabilities().driver_version or ""
+        return _core.nvml_driver_version()
     except Exception:  # noqa: BLE001 - metadata only; the row is still valid without it
         return ""
 
