@@ -307,3 +307,33 @@ def test_the_dp_tie_note_is_for_dense_models_only(model):
     assert moe.top["energy_j"].nunique() == 2 and "dp values tie" not in moe.summary()
     both = search([L8, "Qwen/Qwen3-30B-A3B"])
     assert "data parallelism of a dense model (meta-llama/Meta-Llama-3.1-8B-Instruct)" in both.summary()
+
+
+# ties to rounding and caps below the engine's cut -------------------------------------------------------
+
+@pytest.mark.parametrize("batch", [7, 64, 100])
+def test_dense_dp_replicas_share_p_best_and_keep_index_order(model, batch):
+    """A dense model's dp replicas at one batch per rank cost the same per request in exact arithmetic, but
+    float64 rounds dp = 3 and 5 differently (n = tp pp dp GPUs over dp B sequences): P(best) went to whichever
+    rounded lower in each replicate (0.13 / 0.13 / 0.57 / 0.17 at B 64, whose point energies are bit-identical),
+    and DP5 ranked above DP3 by 1 ulp. Now such ties share the win and keep the candidate order."""
+    r = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], dp=[1, 2, 3, 5],
+                          max_num_seqs=[batch], top=4, energy_model=model)
+    top = r.top
+    assert top["dp"].tolist() == [1, 2, 3, 5] and top["index"].is_monotonic_increasing
+    assert top["p_best"].tolist() == pytest.approx([0.25] * 4, abs=1e-12)
+    assert "ties with" in r.explain(0)
+
+
+def test_load_mode_caps_do_not_depend_on_top(model):
+    """A kept row listed only the caps of its deployment that the engine ranked among its top x n_caps rows:
+    Qwen3-30B-A3B's B4 was missing at top 3 (label B8..1024) and present at top 50 (B4..1024)."""
+    kw = dict(gpus=["A100-SXM4-40GB"], tp=[1, 16], pp=[1, 4], dp=[2], ep=[1, 2],
+              max_num_seqs=[1, 4, 8, 64, 256, 1024], precision=["fp8"], input_tokens=[512, 2000, 9000, 16],
+              output_tokens=[256, 64, 256, 4000], rate_per_s=0.1143901472283177, energy_model=model, bootstrap=False)
+    models = ["Qwen/Qwen3-8B", "meta-llama/Llama-3.2-1B-Instruct", "Qwen/Qwen3-30B-A3B"]
+    small, large = (energylens.search(models, top=top, **kw).top for top in (3, 50))
+    got = {i: c for i, c in zip(large["index"], large["max_num_seqs_equivalent"], strict=True)}
+    for i, caps in zip(small["index"], small["max_num_seqs_equivalent"], strict=True):
+        assert caps == got[i], i
+    assert [4, 8, 64, 256, 1024] in list(small["max_num_seqs_equivalent"])

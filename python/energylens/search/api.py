@@ -26,7 +26,7 @@ from energylens.model.calibration import row_keys, widened
 from energylens.parallel import once
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
-from energylens.search.caps import collapse_caps, engine_top_k
+from energylens.search.caps import collapse_caps, complete_caps, engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.extrapolation import flag_extrapolated
 from energylens.search.options import (
@@ -37,7 +37,7 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.result import SearchResult, gpu_labels
+from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
 from energylens.search.terms import split_terms
@@ -238,8 +238,8 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
             args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
             ranked = _core.search_evaluate(*args, theta_b, phi_b, options, idx)
         obj = np.where(ranked.reason < 0, ranked.objective, np.inf)
-        if np.isfinite(obj).any():  # exact ties (TP 8 and TP 8 + EP 8 price alike) share the win
-            tied = obj == obj.min()
+        if np.isfinite(obj).any():  # ties (TP 8 and TP 8 + EP 8, a dense model's dp values) share the win
+            tied = obj <= obj.min() + TIE_RTOL * abs(obj.min())
             wins[tied] += 1.0 / np.count_nonzero(tied)
         energies.append(cands.energy_j)
     df["p_best"] = wins / len(boot_e)
@@ -361,8 +361,11 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
               for k, c in enumerate((out.top, out.front_tpot, out.front_ttft))]
     over = sum(t.attrs["over_gpu_count"] for t in tables)
     if collapse:
-        tables = [collapse_caps(tables[0], options["top_k"]), collapse_caps(tables[1]), collapse_caps(tables[2])]
-    return out, tables[0], tables[1:], over
+        def evaluate(idx):
+            return _core.search_evaluate(*space.native_args(), em.theta, em.latency_model.theta, options, idx)
+        tables = [complete_caps(space, t, evaluate) for t in
+                  (collapse_caps(tables[0], options["top_k"]), collapse_caps(tables[1]), collapse_caps(tables[2]))]
+    return out, ties_by_index(tables[0]), tables[1:], over
 
 
 #: Parameters that only act on candidates with one of these axes above 1 (else every candidate uses them).

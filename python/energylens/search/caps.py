@@ -10,7 +10,8 @@ P(best) among them by that rounding. :func:`collapse_caps` keeps the first of ea
 order: objective, then candidate index) and lists the group's caps in ``max_num_seqs_equivalent``.
 ``cap_binds`` says whether the row's cap limits the deployment at all: it sized the replicas (R > 1) or
 the running batch reaches it; when it does not, any larger cap serves the same. The engine is unchanged:
-the search asks it for enough rows that k groups survive (:func:`engine_top_k`).
+the search asks it for enough rows that k groups survive (:func:`engine_top_k`), and
+:func:`complete_caps` lists every cap of a kept row's group, also those the engine ranked below its cut.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["collapse_caps", "engine_top_k", "caps_text"]
+__all__ = ["collapse_caps", "complete_caps", "engine_top_k", "caps_text"]
 
 #: Columns that identify a deployment apart from its max_num_seqs cap (workload: the tokens).
 _KEY = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "input_tokens", "output_tokens",
@@ -59,6 +60,32 @@ def collapse_caps(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     out = out.iloc[keep].reset_index(drop=True)
     out["max_num_seqs_equivalent"] = [sorted(c) for c in caps]
     return out if top is None else out.head(top).reset_index(drop=True)
+
+
+def complete_caps(space, df: pd.DataFrame, evaluate) -> pd.DataFrame:
+    """``max_num_seqs_equivalent`` of each collapsed row whose cap does not bind, from all its siblings (the
+    same deployment at every cap of the space's axis, ``evaluate(indices)`` giving the engine's ``reason``,
+    ``batch`` and ``replicas``): the feasible ones with the row's replicas and the batch below the cap. The
+    engine's top rows hold only the siblings ranked above its cut, so the list (and the label) depended on
+    ``top``. ``space``: the :class:`~energylens.search.space.SearchSpace` (the cap is axis 5)."""
+    rows = np.flatnonzero(~df["cap_binds"].to_numpy(dtype=bool)) if len(df) else np.zeros(0, dtype=np.int64)
+    caps = np.asarray(space.max_num_seqs, dtype=float)
+    if rows.size == 0 or caps.size < 2:
+        return df
+    digits = np.stack(space.digits(df["index"].to_numpy(dtype=np.int64)[rows]), axis=1)
+    sib = np.repeat(digits, caps.size, axis=0)
+    sib[:, 5] = np.tile(np.arange(caps.size), rows.size)
+    ev = evaluate(np.ravel_multi_index(tuple(sib.T), space.shape).astype(np.uint64))
+    cap = np.tile(caps, rows.size)
+    replicas = np.repeat(df["replicas"].to_numpy(dtype=float)[rows], caps.size)
+    same = ((np.asarray(ev.reason) < 0) & (np.asarray(ev.batch) < cap) & (np.asarray(ev.replicas) == replicas))
+    out = df.copy()
+    lists = list(out["max_num_seqs_equivalent"])
+    for k, pos in enumerate(rows):
+        got = np.asarray(space.max_num_seqs)[same[k * caps.size:(k + 1) * caps.size]]
+        lists[pos] = sorted({int(c) if float(c).is_integer() else float(c) for c in got} | set(lists[pos]))
+    out["max_num_seqs_equivalent"] = lists
+    return out
 
 
 def caps_text(caps) -> str:

@@ -23,7 +23,29 @@ from energylens.profiles import tables
 from energylens.search.caps import caps_text
 from energylens.search.plot import pareto_plot
 
-__all__ = ["REMEDIES", "SearchResult", "TERMS", "config_label", "gpu_labels", "plural"]
+__all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
+
+#: Objectives this close (relative) are one value: configurations the model prices alike in exact arithmetic
+#: (a dense model's dp replicas at one batch per rank: n = tp pp dp GPUs over dp B sequences) differ in the
+#: last bits, as float64 rounds each dp differently.
+TIE_RTOL = 1e-12
+
+
+def ties_by_index(df: pd.DataFrame) -> pd.DataFrame:
+    """A best-first table with each run of tied objectives (within :data:`TIE_RTOL` of the run's first)
+    ordered by candidate index, as exact ties are: which of two tied deployments comes first no longer
+    depends on how the rounding fell."""
+    if len(df) < 2:
+        return df
+    obj = df["objective"].to_numpy(dtype=float)
+    run = np.zeros(len(obj), dtype=np.int64)
+    head = obj[0]
+    for i in range(1, len(obj)):
+        tied = abs(obj[i] - head) <= TIE_RTOL * abs(head)
+        run[i] = run[i - 1] + (not tied)
+        head = head if tied else obj[i]
+    order = np.lexsort((df["index"].to_numpy(), run))
+    return df if (order == np.arange(len(df))).all() else df.iloc[order].reset_index(drop=True)
 
 #: The energy terms a result is explained by (J per request; they sum to energy_j).
 TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
@@ -248,7 +270,7 @@ class SearchResult:
                 text += (f" It beats {self.label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
                          f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
                          f"{s['price_per_gpu_hour']:g}.")
-            elif not margin > 1e-12:  # an exact tie (e.g. EP on or off where the model prices both alike)
+            elif not margin > TIE_RTOL:  # a tie (EP on or off, or a dense model's dp, where the model prices both alike)
                 text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
             else:
                 text += f" It beats {self.label(s)} by {margin:.1%}" + self._margin_term(r, s) + "."
