@@ -2,6 +2,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -71,6 +72,18 @@ struct StreamMarks::Impl {
   std::vector<Pending> pending;
   std::vector<cudaEvent_t> pool;
 
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Here, not in ~StreamMarks: a constructor that throws after creating the stream or an anchor destroys its
+  // members (impl_ included) but never runs the outer destructor. Each event is in exactly one list.
+  ~Impl() {
+    for (auto& p : pending) cudaEventDestroy(p.event);
+    for (auto e : pool) cudaEventDestroy(e);
+    for (auto& a : anchors) cudaEventDestroy(a.event);
+    if (anchor_stream != nullptr) cudaStreamDestroy(anchor_stream);
+  }
+
   cudaEvent_t take() {
     cudaEvent_t event = nullptr;
     if (!pool.empty()) {
@@ -124,13 +137,7 @@ StreamMarks::StreamMarks() : impl_(std::make_unique<Impl>()) {
   impl_->anchor(nullptr, 5);
 }
 
-StreamMarks::~StreamMarks() {
-  if (!impl_) return;
-  for (auto& p : impl_->pending) cudaEventDestroy(p.event);
-  for (auto e : impl_->pool) cudaEventDestroy(e);
-  for (auto& a : impl_->anchors) cudaEventDestroy(a.event);
-  if (impl_->anchor_stream != nullptr) cudaStreamDestroy(impl_->anchor_stream);
-}
+StreamMarks::~StreamMarks() = default;  // Impl's destructor frees the events and the stream
 
 void StreamMarks::record(std::int32_t label, std::uintptr_t stream) {
   int device = 0;
@@ -154,13 +161,21 @@ void StreamMarks::record(std::int32_t label, std::uintptr_t stream) {
 std::vector<StreamMark> StreamMarks::collect() {
   std::vector<StreamMark> out;
   out.reserve(impl_->pending.size());
-  for (auto& p : impl_->pending) {
-    check_cuda(cudaEventSynchronize(p.event), "cudaEventSynchronize");
-    const auto& a = impl_->anchors[p.anchor];
-    float ms = 0.0f;
-    check_cuda(cudaEventElapsedTime(&ms, a.event, p.event), "cudaEventElapsedTime");
-    out.push_back({a.ns + static_cast<std::int64_t>(static_cast<double>(ms) * 1e6), p.label, p.device});
-    impl_->pool.push_back(p.event);
+  std::size_t done = 0;  // marks collected, their events back in the pool
+  try {
+    for (; done < impl_->pending.size(); ++done) {
+      const auto& p = impl_->pending[done];
+      check_cuda(cudaEventSynchronize(p.event), "cudaEventSynchronize");
+      const auto& a = impl_->anchors[p.anchor];
+      float ms = 0.0f;
+      check_cuda(cudaEventElapsedTime(&ms, a.event, p.event), "cudaEventElapsedTime");
+      out.push_back({a.ns + static_cast<std::int64_t>(static_cast<double>(ms) * 1e6), p.label, p.device});
+      impl_->pool.push_back(p.event);
+    }
+  } catch (...) {
+    // the pooled events leave `pending`: each event in one list only (destroyed once, never reused while pending)
+    impl_->pending.erase(impl_->pending.begin(), impl_->pending.begin() + static_cast<std::ptrdiff_t>(done));
+    throw;
   }
   impl_->pending.clear();
   // Only the newest anchor can time a later mark: the others go back to the pool.
