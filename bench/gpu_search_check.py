@@ -1,6 +1,8 @@
 """The search on a GPU: candidates per second of the CUDA pass (target >= 1e10 on an H100/H200) against
 the CPU engine on the same machine, and parity of the top-k and fronts. The large space is sized from the
-rate of a first, small pass so that a timed pass takes <= 20 s, and the JSON is written after every stage.
+rate of a first, small pass so that a timed pass takes <= 10 s, and the JSON is written after every stage.
+Last, the kernel compiled for two resident blocks per SM (ENERGYLENS_SEARCH_MIN_BLOCKS=2, capped at 128
+registers) against the default one (one block, ~185 registers), same space, results checked identical.
 Run on a lent device:
 
     python bench/gpu_search_check.py [--repeats 7]
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -63,9 +66,9 @@ def main() -> None:
                                                     and np.array_equal(cpu.rejected, gpu_small.rejected)
                                                     and np.array_equal(cpu.front_tpot.index, gpu_small.front_tpot.index))})
     save("small")
-    # The rate on the largest space that the small pass's rate says takes <= 20 s a pass (up to ~1.1e10
+    # The rate on the largest space that the small pass's rate says takes <= 10 s a pass (up to ~1.1e10
     # candidates: 80 x 80 workload points), so the timed passes fit the session whatever the rate is.
-    n_out = int(np.clip(20.0 * res["gpu_small_per_s"] / (small.size / 10 * 80), 1, 80))
+    n_out = int(np.clip(10.0 * res["gpu_small_per_s"] / (small.size / 10 * 80), 1, 80))
     big = space(list(np.repeat(work, n_out)), list(np.tile(np.linspace(16, 4096, n_out), 80)))
     times = []
     for _ in range(args.repeats):
@@ -76,8 +79,24 @@ def main() -> None:
                     "gpu_per_s_median": big.size / statistics.median(times)})
         res["gpu_vs_cpu"] = res["gpu_per_s_median"] / res["cpu_per_s_median"]
         save(f"big, {len(times)} of {args.repeats} passes")
-        if sum(times) > 90.0:  # enough passes for a median; leave the session's time to the other checks
+        if sum(times) > 40.0:  # enough passes for a median; leave the session's time to the other checks
             break
+    # A/B of the register cap: the same space, the kernel compiled for two blocks per SM
+    os.environ["ENERGYLENS_SEARCH_MIN_BLOCKS"] = "2"
+    try:
+        times2 = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            out2 = run_engine(big, theta, phi, opts, device="cuda")
+            times2.append(time.perf_counter() - t0)
+        res.update({"gpu_min_blocks_2_s": times2, "gpu_min_blocks_2_per_s_median": big.size / statistics.median(times2),
+                    "min_blocks_2_vs_1": statistics.median(times) / statistics.median(times2),
+                    "min_blocks_2_identical": bool(np.array_equal(out.top.index, out2.top.index)
+                                                   and np.array_equal(out.rejected, out2.rejected)
+                                                   and np.array_equal(out.front_tpot.index, out2.front_tpot.index))})
+        save("min_blocks 2")
+    finally:
+        del os.environ["ENERGYLENS_SEARCH_MIN_BLOCKS"]
     print(json.dumps(res, indent=1))
 
 

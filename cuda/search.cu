@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -75,9 +76,11 @@ struct FrontSink {
   }
 };
 
-__global__ void __launch_bounds__(kThreads) search_kernel(kernel::View v, kernel::Limits lim, Params p,
-                                                          std::uint64_t total, int k, bool pareto, int front_points,
-                                                          Out out) {
+// MinBlocks: resident blocks per SM the kernel is compiled for, which caps its registers (launch_search).
+template <int MinBlocks>
+__global__ void __launch_bounds__(kThreads, MinBlocks) search_kernel(kernel::View v, kernel::Limits lim, Params p,
+                                                                     std::uint64_t total, int k, bool pareto,
+                                                                     int front_points, Out out) {
   __shared__ unsigned long long s_rej[kNumReasons];
   __shared__ unsigned long long s_feasible;
   __shared__ double s_obj[kThreads];
@@ -267,8 +270,17 @@ DevicePass search_pass(const kernel::View& view, const kernel::Limits& limits, c
   auto* c = counts.as<unsigned long long>();
   Out out{block_obj.as<double>(), block_idx.as<std::uint64_t>(), c, c + kNumReasons, fx.as<double>(), fy.as<double>(),
           fi.as<std::uint64_t>(), fw.as<std::uint8_t>(), c + kNumReasons + 1, front_capacity, overflow.as<int>()};
-  search_kernel<<<blocks, kThreads>>>(dv, limits, params, total, static_cast<int>(k), pareto,
-                                      static_cast<int>(front_points), out);
+  // The kernel compiled for one resident 256-thread block per SM (~185 registers, no spills: the default) or
+  // for two (capped at 128 registers: twice the warps to hide latency, some spills). Which is faster is a
+  // measurement: ENERGYLENS_SEARCH_MIN_BLOCKS=2 runs the second, and bench/gpu_search_check.py times both on
+  // the device and checks their results are identical (the arithmetic is the same code).
+  const char* min_blocks = std::getenv("ENERGYLENS_SEARCH_MIN_BLOCKS");
+  if (min_blocks != nullptr && std::string(min_blocks) == "2")
+    search_kernel<2><<<blocks, kThreads>>>(dv, limits, params, total, static_cast<int>(k), pareto,
+                                           static_cast<int>(front_points), out);
+  else
+    search_kernel<1><<<blocks, kThreads>>>(dv, limits, params, total, static_cast<int>(k), pareto,
+                                           static_cast<int>(front_points), out);
   check(cudaGetLastError(), "search_kernel launch");
   check(cudaDeviceSynchronize(), "search_kernel");
 

@@ -13,9 +13,12 @@ if energylens.capabilities().cuda_devices == 0:
     pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_reason}", allow_module_level=True)
 
 
+@pytest.mark.parametrize("min_blocks", [None, "2"])  # the kernel compiled for 1 or 2 resident blocks per SM
 @pytest.mark.parametrize("calibrated", [False, True])
 @pytest.mark.parametrize("tpot_limit", [None, 0.08])
-def test_device_search_matches_the_cpu_engine(tpot_limit, calibrated):
+def test_device_search_matches_the_cpu_engine(tpot_limit, calibrated, min_blocks, monkeypatch):
+    if min_blocks is not None:
+        monkeypatch.setenv("ENERGYLENS_SEARCH_MIN_BLOCKS", min_blocks)
     model = bundled_model()
     space = build_space(["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b"], "H100,H200,B200",
                         input_tokens=[128, 512, 2048, 4096], output_tokens=[64, 256, 512, 1024], tp=[1, 2, 4, 8],
