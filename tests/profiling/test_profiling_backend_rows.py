@@ -15,6 +15,7 @@ import pytest
 from energylens.measure.marks import steady_now_ns
 from energylens.measure.sampler import PowerSampler
 from energylens.profiling import backend_vllm, loadgen, parse_spec, worker
+from energylens.profiling import meter as meter_mod
 from energylens.profiling.meter import Meter, make_sampler
 
 
@@ -55,17 +56,33 @@ def _vllm_unit(**sweep):
                       source="s.toml").configs()[0]
 
 
-@pytest.mark.parametrize(("user", "want"), [(None, "spawn"), ("fork", "fork"), ("spawn", "spawn")])
-def test_vllm_offline_starts_its_processes_by_spawn_unless_told(fake_vllm, monkeypatch, user, want):
-    """The meter's sampler initialises the CUDA driver (UUID mapping) before vllm.LLM forks its engine core,
-    which vLLM cannot see: a forked child would fail to initialise CUDA. A user's own choice stays."""
+@pytest.mark.parametrize(("user", "asks", "label", "want"), [
+    (None, True, "nvml", "spawn"), ("fork", True, "nvml", "fork"), ("spawn", True, "nvml", "spawn"),
+    (None, False, "nvml", None), (None, True, "synthetic:200", None)])
+def test_vllm_offline_starts_its_processes_by_spawn_after_cuda_init(fake_vllm, monkeypatch, user, asks, label, want):
+    """On a host of mixed GPU models the NVML sampler initialises the CUDA driver (UUID mapping) before
+    vllm.LLM forks its engine core, which vLLM cannot see: a forked child would fail to initialise CUDA. Then
+    the unit asks for spawn; a user's own choice stays, and elsewhere vLLM keeps its default."""
     monkeypatch.setenv(backend_vllm.MULTIPROC_METHOD_ENV, "placeholder")  # restored (removed) after the test
     if user is None:
         monkeypatch.delenv(backend_vllm.MULTIPROC_METHOD_ENV)
     else:
         monkeypatch.setenv(backend_vllm.MULTIPROC_METHOD_ENV, user)
-    backend_vllm._offline(_vllm_unit(), Meter(None, "none"))
+    monkeypatch.setattr(backend_vllm, "asks_cuda_runtime", lambda: asks)
+    backend_vllm._offline(_vllm_unit(), Meter(None, label))
     assert _LLM.start_method == want
+
+
+def test_mixed_gpu_models_ask_the_cuda_runtime(monkeypatch):
+    SimpleNamespace = types.SimpleNamespace
+    gpus = [SimpleNamespace(name="NVIDIA H100"), SimpleNamespace(name="NVIDIA H100")]
+    monkeypatch.setattr(meter_mod, "_all_nvml_gpus", lambda: gpus)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    assert not meter_mod.asks_cuda_runtime()
+    gpus[1] = SimpleNamespace(name="NVIDIA A10")
+    assert meter_mod.asks_cuda_runtime()
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    assert not meter_mod.asks_cuda_runtime()
 
 
 def test_vllm_offline_rows_record_short_windows(fake_vllm):

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from energylens.profiling.hf_config import architecture_columns
-from energylens.profiling.meter import Meter
+from energylens.profiling.meter import Meter, asks_cuda_runtime
 from energylens.profiling.spec import RunConfig
 
 __all__ = ["run_vllm_offline", "engine_args", "make_prompts", "media_placeholder", "media_columns", "model_facts"]
@@ -141,11 +141,13 @@ MULTIPROC_METHOD_ENV = "VLLM_WORKER_MULTIPROC_METHOD"
 def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     from vllm import LLM, SamplingParams
 
-    # The meter's NVML sampler names the unit's GPUs through the CUDA runtime (UUIDs), which initialises the
-    # CUDA driver in this process. vLLM checks only torch's flag before it forks its engine core and workers,
-    # and a child forked after cuInit fails ("CUDA error: initialization error"; vllm-project/vllm#32611).
-    # vLLM forces spawn itself when it sees CUDA initialised; this says so for it, unless the user chose.
-    os.environ.setdefault(MULTIPROC_METHOD_ENV, "spawn")
+    # On a host of mixed GPU models the meter's NVML sampler names the unit's GPUs through the CUDA runtime
+    # (UUIDs), which initialises the CUDA driver in this process. vLLM checks only torch's flag before it forks
+    # its engine core and workers, and a child forked after cuInit fails ("CUDA error: initialization error";
+    # vllm-project/vllm#32611). vLLM forces spawn itself when it sees CUDA initialised; this says so for it
+    # there, unless the user chose. Elsewhere vLLM keeps its own default.
+    if meter.label == "nvml" and asks_cuda_runtime():
+        os.environ.setdefault(MULTIPROC_METHOD_ENV, "spawn")
     llm = LLM(model=cfg.model, **engine_args(cfg))
     vocab = int(llm.llm_engine.model_config.get_vocab_size())
     placeholder = "" if cfg.modality == "text" else media_placeholder(_model_class(llm), cfg.modality, cfg.model)

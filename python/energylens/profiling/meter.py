@@ -22,7 +22,8 @@ from energylens.errors import EnergyLensError, NvmlUnavailableError
 from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
 from energylens.measure.trace import Trace
 
-__all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler", "ordinal_mapping_problem"]
+__all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler", "ordinal_mapping_problem",
+           "asks_cuda_runtime"]
 
 
 def parse_power_source(text: str) -> tuple[str, str]:
@@ -119,6 +120,19 @@ def ordinal_mapping_problem(n_gpus: int) -> str:
             f"CUDA_VISIBLE_DEVICES={visible!r} counts in CUDA's order (fastest first unless "
             "CUDA_DEVICE_ORDER=PCI_BUS_ID), NVML in PCI bus order, and the CUDA runtime cannot be asked here; "
             "set CUDA_DEVICE_ORDER=PCI_BUS_ID or name the GPUs by UUID in CUDA_VISIBLE_DEVICES (nvidia-smi -L)")
+
+
+def asks_cuda_runtime() -> bool:
+    """Whether naming this process's GPUs for the NVML sampler asks the CUDA runtime, which initialises the CUDA
+    driver here (a child forked afterwards cannot use CUDA): on a host of mixed GPU models without
+    ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` only (nvml_sources.cpp ``cuda_order_may_differ``; and
+    :func:`ordinal_mapping_problem`, which asks for the device count there)."""
+    if os.environ.get("CUDA_DEVICE_ORDER", "") == "PCI_BUS_ID":
+        return False
+    try:
+        return len({g.name for g in _all_nvml_gpus()}) > 1
+    except NvmlUnavailableError:
+        return False
 
 
 def _all_nvml_gpus() -> list[Any]:
