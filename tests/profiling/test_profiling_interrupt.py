@@ -98,12 +98,20 @@ _ORPHAN_WORKER = ("import os, subprocess, sys, time\n"
 _SWEEP = ("import subprocess, sys, time\n"
           "w = subprocess.Popen([sys.executable, '-c', sys.argv[1]], start_new_session=True)\n"
           "time.sleep(120)\n")
+# As run_in_subprocess starts it: the worker's output is a pipe read by the sweep (relayed here), so once
+# the sweep is killed the worker's stderr is a broken pipe.
+_SWEEP_PIPED = ("import subprocess, sys, time\n"
+                "w = subprocess.Popen([sys.executable, '-c', sys.argv[1]], start_new_session=True, "
+                "stdout=subprocess.PIPE, stderr=subprocess.STDOUT)\n"
+                "print(w.stdout.readline().decode(), end='', flush=True)\n"
+                "time.sleep(120)\n")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_a_killed_sweep_leaves_no_orphaned_worker_group():
-    sweep = subprocess.Popen([sys.executable, "-c", _SWEEP, _ORPHAN_WORKER], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("piped", [False, True], ids=["own-stderr", "stderr-piped-to-the-sweep"])
+def test_a_killed_sweep_leaves_no_orphaned_worker_group(piped):
+    sweep = subprocess.Popen([sys.executable, "-c", _SWEEP_PIPED if piped else _SWEEP, _ORPHAN_WORKER],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = sweep.stdout.readline().split()
         assert line[:1] == ["pids"], line
@@ -117,7 +125,8 @@ def test_a_killed_sweep_leaves_no_orphaned_worker_group():
         while time.monotonic() < deadline and not (_gone(worker_pid) and _gone(child_pid)):
             time.sleep(0.05)
         assert _gone(worker_pid) and _gone(child_pid), "the orphaned worker group is still running"
-        assert f"energylens worker {worker_pid}: the sweep (pid {sweep.pid}) is gone" in sweep.stderr.read()
+        if not piped:
+            assert f"energylens worker {worker_pid}: the sweep (pid {sweep.pid}) is gone" in sweep.stderr.read()
     finally:
         if sweep.poll() is None:
             sweep.kill()

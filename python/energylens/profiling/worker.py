@@ -176,6 +176,17 @@ def unit_visible_devices(n_gpus: int, visible: str | None) -> str:
     return ",".join(t.strip() for t in visible.split(",")[:n_gpus])
 
 
+def _read_result(path: Path) -> dict[str, Any] | str:
+    """The worker's row, or why it cannot be used (the unit then becomes a failed row; the sweep goes on)."""
+    try:
+        row = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"crash: the worker's result {path.name} is unreadable ({exc})"
+    if not isinstance(row, dict) or "status" not in row:
+        return f"crash: the worker's result {path.name} is not a row (no 'status' field)"
+    return row
+
+
 def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     """Measure ``cfg`` in a fresh Python process (own CUDA context, own memory; killed on timeout), which sees
     only the unit's GPUs (:func:`unit_visible_devices`)."""
@@ -199,8 +210,10 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
             _stop_group(proc)
             raise
         tail = log.decode(errors="replace")[-3000:]
-        if not error and out_path.is_file():
-            row = json.loads(out_path.read_text())
+        row = _read_result(out_path) if not error and out_path.is_file() else None
+        if isinstance(row, str):
+            error, row = row, None
+        if row is not None:
             if row["status"] != "ok":  # the root cause is often only in the worker's log (vLLM engine core)
                 row["error"] = f"{row['error']}\n--- worker output (tail) ---\n{tail}"
             return row
@@ -250,8 +263,11 @@ def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRA
         while os.getppid() == parent_pid:
             time.sleep(poll_s)
         orphaned.set()
-        print(f"energylens worker {os.getpid()}: the sweep (pid {parent_pid}) is gone; ending this unit's "
-              "processes", file=sys.stderr, flush=True)
+        try:  # stderr is usually a pipe to the dead sweep: writing to it raises BrokenPipeError
+            print(f"energylens worker {os.getpid()}: the sweep (pid {parent_pid}) is gone; ending this unit's "
+                  "processes", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
         try:
             os.killpg(os.getpgrp(), signal.SIGTERM)
             time.sleep(grace_s)
@@ -267,7 +283,10 @@ def _main(argv: list[str]) -> int:
     watch_parent(os.getppid())
     cfg = RunConfig.from_dict(json.loads(Path(argv[0]).read_text()))
     row = run_in_process(cfg, argv[2])
-    Path(argv[1]).write_text(json.dumps(row, default=float))
+    out = Path(argv[1])
+    partial = out.with_name(out.name + ".partial")  # renamed when whole: a worker killed mid-write leaves no row
+    partial.write_text(json.dumps(row, default=float))
+    os.replace(partial, out)
     return 0
 
 
