@@ -234,3 +234,28 @@ def test_candidates_carry_the_lengths_their_rows_will_record(tmp_path):
                                 "input_len": [{"distribution": "uniform", "low": 10, "high": 500}],
                                 "output_len": [32]}}).configs()
     assert _candidate_frame(vllm, Store(tmp_path))["input_tokens"].tolist() == [255.0]  # vLLM: the mean
+
+
+def test_active_retries_failed_units_first_within_the_budget(tiny_model, tmp_path):
+    """--strategy active with --retry-failed: the failed unit runs again (chosen_by 'retry') and the store
+    keeps to --budget; before 2026-12-05 the failed unit was never retried and new units went past it."""
+    from energylens.profiling.worker import base_row, execute
+
+    spec = parse_spec({"sweep": {"backend": "transformers", "gpu": "H100", "warmup": 0, "seed": 2},
+                       "grid": {"models": [tiny_model], "precision": ["fp32"], "max_num_seqs": [1, 2, 3],
+                                "input_len": [8, 16], "output_len": [3]}})
+    calls = []
+
+    def first_fails(cfg, src):
+        calls.append(cfg.config_id)
+        return base_row(cfg, src) | {"error": "out of memory (test)"} if len(calls) == 1 else execute(cfg, src)
+
+    store = tmp_path / "s"
+    run_sweep(spec, str(store), power_source="synthetic:200", budget=3, strategy="active", run_one=first_fails)
+    assert sorted(Store(store).statuses().values()) == ["failed", "ok", "ok"]
+    res = run_sweep(spec, str(store), resume=True, retry_failed=True, power_source="synthetic:200", budget=3,
+                    strategy="active", run_one=first_fails)
+    assert res.ran == 1 and calls[-1] == calls[0]
+    assert sorted(Store(store).statuses().values()) == ["ok"] * 3
+    rows = Store(store).rows()
+    assert rows.set_index("config_id").loc[calls[0], "chosen_by"] == "retry"

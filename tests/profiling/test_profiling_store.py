@@ -293,3 +293,46 @@ def test_dry_run_plans_what_a_run_would_measure_and_writes_nothing(tmp_path, cap
     assert measured == planned  # the plan is what the run did
     assert main(args[:-4] + ["--power-source", "synthetic:100"]) == 2  # another source: refused, as a run is
     assert "measured with --power-source none" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategy", ["grid", "random"])
+def test_retried_units_run_first_and_the_store_never_exceeds_the_budget(tmp_path, strategy):
+    """--budget N bounds the units the store holds: a retried unit replaces its failed row, a new one adds
+    a row. Before 2026-12-05 a retry run with a budget could measure new units instead and end past it."""
+    from energylens.profiling import parse_spec, plan_sweep, run_sweep
+
+    spec = parse_spec({"sweep": {"backend": "transformers", "gpu": "H100"},
+                       "grid": {"models": ["org/m"], "max_num_seqs": [1, 2, 3, 4, 5, 6], "input_len": [8],
+                                "output_len": [4]}})
+    store = tmp_path / "s"
+    run_sweep(spec, str(store), power_source="none", budget=2, run_one=_fake)  # bs 1 ok, bs 2 failed
+    failed = [k for k, s in Store(store).statuses().items() if s == "failed"]
+    measured = []
+
+    def ok(cfg, src):
+        measured.append(cfg.config_id)
+        return {**ROW, "config_id": cfg.config_id, "status": "ok", "error": ""}
+
+    kw = dict(resume=True, retry_failed=True, power_source="none", strategy=strategy)
+    plan = plan_sweep(spec, str(store), budget=2, **kw)
+    assert plan.n_run == 1 and [c.config_id for c in plan.run] == failed
+    res = run_sweep(spec, str(store), budget=2, run_one=ok, **kw)
+    assert (res.ran, res.skipped, measured) == (1, 1, failed)
+    assert set(Store(store).statuses().values()) == {"ok"} and len(Store(store).statuses()) == 2
+    measured.clear()
+    assert run_sweep(spec, str(store), budget=3, run_one=ok, **kw).ran == 1 and len(Store(store).statuses()) == 3
+    assert failed[0] not in measured
+
+
+def test_a_retry_past_the_budget_waits_for_a_larger_one(tmp_path):
+    from energylens.profiling import parse_spec, plan_sweep, run_sweep
+
+    spec = parse_spec({"sweep": {"backend": "transformers", "gpu": "H100"},
+                       "grid": {"models": ["org/m"], "max_num_seqs": [1, 2], "input_len": [8, 16],
+                                "output_len": [4]}})
+    store = tmp_path / "s"
+    run_sweep(spec, str(store), power_source="none", run_one=_fake)  # 2 ok, 2 failed (bs 2)
+    plan = plan_sweep(spec, str(store), resume=True, retry_failed=True, power_source="none", budget=3)
+    assert plan.n_run == 1 and plan.skipped == 3  # the ok rows leave room for one retry
+    plan = plan_sweep(spec, str(store), resume=True, retry_failed=True, power_source="none", budget=2)
+    assert plan.n_run == 0 and plan.skipped == 4

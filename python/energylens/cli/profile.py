@@ -58,12 +58,16 @@ def run(args: argparse.Namespace) -> int:
 def _dry_run(spec, args: argparse.Namespace) -> int:
     plan = plan_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                       power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray)
-    position = {c.config_id: k for k, c in enumerate(plan.run or [], start=1)}
+    first = plan.run if plan.run is not None else [c for c, _ in plan.units if c.config_id in plan.retry]
+    position = {c.config_id: k for k, c in enumerate(first, start=1)}
     for c, state in plan.units:
         k = position.get(c.config_id)
-        mark = f"run {k:>{len(str(plan.n_run))}}" if k else (f"done ({state})" if state else "later")
-        if plan.run is None and not (state == "ok" or (state == "failed" and not args.retry_failed)):
-            mark = "candidate"
+        if k:
+            mark = f"run {k:>{len(str(plan.n_run))}}"
+        elif state == "ok" or (state == "failed" and not args.retry_failed):
+            mark = f"done ({state})"
+        else:  # active chooses among the new units as it measures; a failed one past --budget waits
+            mark = "candidate" if plan.run is None and not state else "later"
         print(f"{c.config_id}  {mark:<12}  {c.describe()}")
     where = f"{args.output} holds {plan.skipped} of them done" if plan.store_exists else f"{args.output} holds no store yet"
     how = ("chosen one at a time from the energies measured" if plan.run is None else

@@ -124,14 +124,19 @@ def _mean_len(ls) -> float:
     return float(ls.mean)
 
 
-def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed: int) -> list[RunConfig]:
-    """The units to run, in order. ``random``: a seeded permutation of *all* the sweep's units with the done
-    ones skipped, so a resumed sweep continues the same sample (a permutation of what was left changed it)."""
+def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed: int,
+           retry: frozenset[str] = frozenset()) -> list[RunConfig]:
+    """The units to run, in order: failed units retried (``retry``) first, in spec order (a retry replaces
+    its row, so it fits any budget the store already meets), then the new ones. ``random``: a seeded
+    permutation of *all* the sweep's units with the done ones skipped, so a resumed sweep continues the same
+    sample (a permutation of what was left changed it)."""
+    first = [c for c in todo if c.config_id in retry]
+    new = [c for c in todo if c.config_id not in retry]
     if strategy == "random":
-        left = {c.config_id for c in todo}
-        return [configs[i] for i in np.random.default_rng(seed).permutation(len(configs))
-                if configs[i].config_id in left]
-    return list(todo)
+        left = {c.config_id for c in new}
+        new = [configs[i] for i in np.random.default_rng(seed).permutation(len(configs))
+               if configs[i].config_id in left]
+    return first + new
 
 
 def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_address: str | None) -> None:
@@ -148,13 +153,22 @@ def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_a
 
 
 def _todo(configs: list[RunConfig], statuses: dict[str, str], retry_failed: bool,
-          budget: int | None) -> tuple[list[RunConfig], int, int, int]:
-    """(units not done, how many of them run now under ``budget``, units skipped, skipped ones that failed)."""
-    done = {k for k, status in statuses.items() if status == "ok" or not retry_failed}
-    todo = [c for c in configs if c.config_id not in done]
-    n = len(todo) if budget is None else min(len(todo), max(0, budget - len(done & {c.config_id for c in configs})))
-    failed_before = 0 if retry_failed else sum(statuses.get(c.config_id) == "failed" for c in configs)
-    return todo, n, len(configs) - len(todo), failed_before
+          budget: int | None) -> tuple[list[RunConfig], int, int, int, frozenset[str]]:
+    """(units not done, how many of them run now under ``budget``, units skipped, skipped ones that failed,
+    the failed units retried now). ``budget`` bounds the units the store holds in all: a retried unit
+    replaces its row (it runs while the ok rows leave room), a new one adds one (it runs while the store
+    has room)."""
+    ids = [c.config_id for c in configs]
+    ok = sum(statuses.get(i) == "ok" for i in ids)
+    failed = [i for i in ids if statuses.get(i) == "failed"]
+    new = [c for c in configs if c.config_id not in statuses]
+    if not retry_failed:
+        n = len(new) if budget is None else min(len(new), max(0, budget - ok - len(failed)))
+        return new, n, len(configs) - len(new), len(failed), frozenset()
+    retry = failed if budget is None else failed[:max(0, budget - ok)]
+    n_new = len(new) if budget is None else min(len(new), max(0, budget - ok - len(failed)))
+    todo = [c for c in configs if c.config_id in set(retry)] + new
+    return todo, len(retry) + n_new, ok + len(failed) - len(retry), 0, frozenset(retry)
 
 
 def _check_unit_gpus(power_source: str, configs: list[RunConfig]) -> None:
@@ -171,7 +185,8 @@ def _check_unit_gpus(power_source: str, configs: list[RunConfig]) -> None:
 class SweepPlan:
     """What :func:`run_sweep` would do with the same arguments (:func:`plan_sweep`): every unit with its state
     in the store (``"ok"``, ``"failed"`` or ``""``), the units it would run now in their order (``None``
-    for ``active``: chosen one at a time from the energies measured), and how many."""
+    for ``active``: chosen one at a time from the energies measured, after the failed units it retries,
+    ``retry``), and how many."""
 
     units: list[tuple[RunConfig, str]]
     run: list[RunConfig] | None
@@ -179,6 +194,7 @@ class SweepPlan:
     skipped: int
     failed_before: int
     store_exists: bool
+    retry: frozenset[str] = frozenset()
 
 
 def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
@@ -192,10 +208,10 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
     store = Store(out_dir)
     store.check(_manifest(spec, configs, power_source), resume=resume)
     statuses = store.statuses() if store.exists() else {}
-    todo, n, skipped, failed_before = _todo(configs, statuses, retry_failed, budget)
-    order = None if strategy == "active" else _order(configs, todo, strategy, spec.sweep["seed"])[:n]
+    todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
+    order = None if strategy == "active" else _order(configs, todo, strategy, spec.sweep["seed"], retry)[:n]
     return SweepPlan(units=[(c, statuses.get(c.config_id, "")) for c in configs], run=order, n_run=n,
-                     skipped=skipped, failed_before=failed_before, store_exists=store.exists())
+                     skipped=skipped, failed_before=failed_before, store_exists=store.exists(), retry=retry)
 
 
 def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
@@ -220,7 +236,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         fresh = resume and not store.exists()
         store.init(_manifest(spec, configs, power_source), resume=resume)
         statuses = store.statuses()
-        todo, n, skipped, failed_before = _todo(configs, statuses, retry_failed, budget)
+        todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         out = out or sys.stdout
         if fresh:  # a mistyped directory must not pass for a resumed sweep
             print(f"sweep {spec.sweep['name']}: --resume, but {out_dir} held no sweep store: started a new one",
@@ -241,12 +257,14 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             progress.update(row, cfg.describe())
 
         if n and ray_address is not None:
-            run_on_ray(_order(configs, todo, strategy, spec.sweep["seed"])[:n], power_source, ray_address, record,
-                       reserve_gpus=ray_num_gpus)
+            run_on_ray(_order(configs, todo, strategy, spec.sweep["seed"], retry)[:n], power_source, ray_address,
+                       record, reserve_gpus=ray_num_gpus)
         elif n and strategy == "active":
-            _run_active(configs, store, n, power_source, run_one, record, spec.sweep["seed"])
+            for cfg in (c for c in configs if c.config_id in retry):  # chosen before; retried first
+                record(cfg, run_one(cfg, power_source) | {"chosen_by": "retry"})
+            _run_active(configs, store, n - len(retry), power_source, run_one, record, spec.sweep["seed"])
         else:
-            for cfg in _order(configs, todo, strategy, spec.sweep["seed"])[:n]:
+            for cfg in _order(configs, todo, strategy, spec.sweep["seed"], retry)[:n]:
                 record(cfg, run_one(cfg, power_source))
         res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
