@@ -33,12 +33,52 @@ def test_a_failed_write_leaves_no_part_and_no_temporary(tmp_path, monkeypatch):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
+    import errno
+
+    store = Store(tmp_path)
+    store.init({"spec_hash": "h"}, resume=False)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a write/fsync raises it: no file named
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as err:
+        store.write("abc", ROW)
+    assert err.value.errno == errno.ENOSPC and str(store.part_path("abc")) in str(err.value)
+    monkeypatch.undo()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def test_temporaries_of_a_killed_writer_are_removed_on_resume(tmp_path):
     store = Store(tmp_path)
     store.init({"spec_hash": "h"}, resume=False)
     (store.parts / ".x.parquet.123.tmp").write_bytes(b"half")
+    (tmp_path / ".energylens-store.json.4nb2.tmp").write_bytes(b"half a marker")
+    mine = [tmp_path / ".notes.md.tmp", store.parts / ".draft.tmp"]  # a user's files: not the store's to delete
+    for p in mine:
+        p.write_text("keep")
     Store(tmp_path).init({"spec_hash": "h"}, resume=True)
-    assert not list(tmp_path.rglob("*.tmp"))
+    assert sorted(tmp_path.rglob("*.tmp")) == sorted(mine)
+
+
+def test_a_damaged_marker_is_an_error_naming_it(tmp_path, capsys):
+    from energylens.cli import main
+
+    store = Store(tmp_path / "s")
+    store.init({"spec_hash": "h"}, resume=False)
+    store.manifest_path.write_text(store.manifest_path.read_text()[:5])
+    with pytest.raises(ValueError, match=r"energylens-store.json: the store's marker is damaged"):
+        store.check({"spec_hash": "h"}, resume=True)
+    store.manifest_path.write_text("[1]")
+    with pytest.raises(ValueError, match=r"energylens-store.json: the store's marker is not a JSON object"):
+        store.check({"spec_hash": "h"}, resume=True)
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\n'
+                    'max_num_seqs = [2]\ninput_len = [8]\noutput_len = [4]\n')
+    assert main(["profile", str(spec), "-o", str(store.dir), "--resume", "--dry-run", "--power-source", "none"]) == 2
+    err = capsys.readouterr().err
+    assert f"{store.manifest_path}: the store's marker is not a JSON object" in err and "Traceback" not in err
 
 
 def test_statuses_done_and_profile_reading(tmp_path):

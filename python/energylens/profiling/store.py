@@ -18,6 +18,7 @@ leaves no stale lock), and a second run on the same directory is refused naming 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import platform
@@ -55,8 +56,19 @@ os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir). An
+    OSError (a full disk, a read-only folder) names ``path``."""
     path = Path(path)
+    try:
+        _write_replace(path, data)
+    except OSError as exc:
+        if exc.filename is not None:  # (mkstemp's, naming the temporary file in path's folder)
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    _fsync_dir(path.parent)
+
+
+def _write_replace(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # as open() would create it: mkstemp's 0600 kept colleagues out
@@ -69,7 +81,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
 
 
 class Store:
@@ -113,7 +124,15 @@ class Store:
         return self.manifest_path.is_file()
 
     def manifest(self) -> dict[str, Any]:
-        return json.loads(self.manifest_path.read_text())
+        try:
+            out = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{self.manifest_path}: the store's marker is damaged ({exc}); it is written once "
+                             "when a sweep starts: restore it from a copy, or start the sweep in another "
+                             "directory (the measured rows stay in parts/, one Parquet file per unit)") from None
+        if not isinstance(out, dict):
+            raise ValueError(f"{self.manifest_path}: the store's marker is not a JSON object (damaged or edited)")
+        return out
 
     def init(self, manifest: Mapping[str, Any], *, resume: bool) -> None:
         """Create the store, or (``resume``) check it was made by the same sweep.
@@ -149,11 +168,12 @@ class Store:
                              "sweep; choose an empty directory, or move parts/ away")
 
     def clean_temporaries(self) -> int:
-        """Remove temporary files a killed writer left; returns how many."""
+        """Remove temporary files a killed writer of this store left (the marker's, the parts'; nothing
+        else: -o may name a folder that holds other files); returns how many."""
         n = 0
-        for d in (self.dir, self.parts):
+        for d, pattern in ((self.dir, f".{STORE_MARKER}.*.tmp"), (self.parts, ".*.parquet.*.tmp")):
             if d.is_dir():
-                for p in d.glob(".*.tmp"):
+                for p in d.glob(pattern):
                     p.unlink(missing_ok=True)
                     n += 1
         return n
@@ -165,8 +185,6 @@ class Store:
         """Write one finished unit's row atomically (replacing an earlier part of the same id)."""
         frame = pd.DataFrame([dict(row)])
         path = self.part_path(config_id)
-        import io
-
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         atomic_write_bytes(path, buf.getvalue())
