@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from energylens.cli import main
@@ -38,3 +44,59 @@ output_len = [3, 4]
     assert main(["profile", str(spec), "-o", str(out), "--ray", "local", "--ray-no-gpus", "--resume",
                  "--power-source", "synthetic:150"]) == 0
     assert len(Store(out).statuses()) == 4
+
+
+def _worker_pids() -> list[int]:
+    out = []
+    for p in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                if b"energylens.profiling.worker" in f.read():
+                    out.append(int(p))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_of_a_ray_sweep_exits_143_without_rays_crash_dump(tiny_model, tmp_path):
+    """ray.init installs its own SIGTERM handler (a C++ stack dump, exit 1); the sweep keeps the command
+    line's, so SIGTERM stops it as it stops a local sweep: 143, one line, the unit's worker ended."""
+    pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    spec = tmp_path / "ray.toml"
+    spec.write_text(f"""
+[sweep]
+backend = "transformers"
+gpu = "H100"
+warmup = 0
+isolation = "process"
+min_window_s = 60.0
+[grid]
+models = ["{tiny_model}"]
+precision = ["fp32"]
+max_num_seqs = [1]
+input_len = [8]
+output_len = [3]
+""")
+    before = set(_worker_pids())
+    sweep = subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o",
+                              str(tmp_path / "store"), "--ray", "local", "--ray-no-gpus", "--power-source",
+                              "synthetic:150"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not set(_worker_pids()) - before and sweep.poll() is None:
+            time.sleep(0.2)
+        workers = set(_worker_pids()) - before
+        assert workers, "the unit's worker never started"
+        time.sleep(1.0)
+        sweep.send_signal(signal.SIGTERM)
+        out, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 143, err
+    assert "energylens profile: terminated (SIGTERM)" in err and "SIGTERM received" not in err
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and workers & set(_worker_pids()):
+        time.sleep(0.2)
+    assert not workers & set(_worker_pids()), "the unit's worker outlived the stopped sweep"

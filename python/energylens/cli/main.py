@@ -200,11 +200,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:  # OSError: a missing file, a full disk, a read-only folder ...
         print(f"energylens {command}: error: {exc}", file=sys.stderr)
         return 2
-    except Terminated:
-        print(f"\nenergylens {command}: terminated (SIGTERM); finished outputs were kept, unfinished "
-              "ones removed", file=sys.stderr)
-        return EXIT_SIGTERM
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # (Terminated, or a library's KeyboardInterrupt standing for it: Ray's wait re-raises a signal's
+        # exception as a plain KeyboardInterrupt)
+        if isinstance(exc, Terminated) or (_signalled["SIGTERM"] and not _signalled["SIGINT"]):
+            print(f"\nenergylens {command}: terminated (SIGTERM); finished outputs were kept, unfinished "
+                  "ones removed", file=sys.stderr)
+            return EXIT_SIGTERM
         print(f"\nenergylens {command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
               "ones removed", file=sys.stderr)
         return EXIT_SIGINT

@@ -9,6 +9,9 @@ Ray places it and returns the row; the driver writes each row into the store as 
 
 from __future__ import annotations
 
+import platform
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +24,6 @@ __all__ = ["run_on_ray"]
 
 def _task(cfg_dict: dict[str, Any], power_source: str) -> dict[str, Any]:
     row = execute(RunConfig.from_dict(cfg_dict), power_source)
-    import platform
-
     row["ray_node"] = platform.node()
     return row
 
@@ -33,11 +34,14 @@ def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
     ray = check_ray()
     started_here = False
     if not ray.is_initialized():
+        on_term = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
         if address == "local":
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
         started_here = True
+        if on_term is not None:  # ray.init installs its own (exit 1 after a C++ stack dump): keep the caller's,
+            signal.signal(signal.SIGTERM, on_term)  # so `energylens profile` stops its workers and exits 143
     try:
         remote = ray.remote(_task)
         pending = {}
