@@ -329,7 +329,9 @@ def test_predict_says_which_configurations_cannot_fit_in_memory(tmp_path, model,
                               batch_size=b, input_tokens=512, output_tokens=256) for tp, b in ((1, 8), (2, 8), (2, 256))])
     rows.to_csv(tmp_path / "c.csv", index=False)
     assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
-    assert "2 of 3 rows of" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1 of 3 rows of" in err and "for their weights and runtime reserve" in err and "(data rows 1;" in err
+    assert "hold a running batch whose KV cache does not fit" in err and "data rows 3;" in err
     out = pd.read_csv(tmp_path / "p.csv")
     assert out["fits_memory"].tolist() == [False, True, False]
     weights_gib = 70.6e9 * 2 / 2**30  # bf16: the whole model on one GPU, half on each of two
