@@ -61,6 +61,34 @@ def test_threads_restored_and_validated():
         _core.set_max_threads(-1)
 
 
+def test_numpy_integers_are_thread_counts_and_the_range_is_named(fitted):
+    """Any integer (a NumPy one too) is a thread count; beyond a C int is a ValueError naming n_threads and the
+    range, not the binding's raw type error; a bool or a float is still refused."""
+    model, _ = fitted
+    rows = mlenergy_v2().iloc[:5]
+    np.testing.assert_array_equal(model.predict(rows, n_threads=np.int64(2)), model.predict(rows, n_threads=2))
+    with parallel.threads(np.uint8(3)):
+        assert parallel.num_threads() == 3
+    before = parallel.num_threads()
+    try:
+        parallel.set_num_threads(np.int32(1))
+        assert parallel.num_threads() == 1
+        parallel.set_num_threads(parallel.MAX_THREADS)
+    finally:
+        parallel.set_num_threads(0)
+    assert parallel.num_threads() == before
+    for bad in (2**31, -1):
+        with pytest.raises(ValueError, match=r"^n_threads must be >= 0 and <= 2147483647 "):
+            parallel.set_num_threads(bad)
+    with pytest.raises(ValueError, match=r"^n_threads must be >= 1 and <= 2147483647 "):
+        model.predict(rows, n_threads=np.int64(2**31))
+    for bad in (True, 2.0, "2"):
+        with pytest.raises(TypeError, match="n_threads must be an integer"):
+            parallel.set_num_threads(bad)
+        with pytest.raises(ValueError, match="n_threads must be an integer >= 1"):
+            model.predict(rows, n_threads=bad)
+
+
 def test_a_cap_belongs_to_the_thread_that_set_it():
     """n_threads= of one Python thread's call neither reaches another thread's calls nor is restored over
     them (a process-wide cap leaked into the other thread, and overlapping blocks could end stuck at 1)."""

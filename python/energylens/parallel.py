@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -20,7 +21,11 @@ from typing import Any, TypeVar
 from energylens import _core
 
 __all__ = ["num_threads", "set_num_threads", "threads", "honours_n_threads", "isa", "supported_isas", "use_isa",
-           "once"]
+           "once", "MAX_THREADS"]
+
+#: Largest thread count the native loops take (a C ``int``); they never run more threads than the CPUs
+#: this process may use, so any larger cap means "all of them".
+MAX_THREADS = 2**31 - 1
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T")
@@ -33,9 +38,10 @@ def num_threads() -> int:
 
 def set_num_threads(n_threads: int) -> None:
     """Cap the native loops' threads; 0 restores the default (the CPUs this process may use)."""
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int):
-        raise TypeError(f"n_threads must be an int, got {type(n_threads).__name__}")
-    _core.set_max_threads(n_threads)
+    n = _whole(n_threads)
+    if n is None:
+        raise TypeError(f"n_threads must be an integer (int or NumPy integer), got {type(n_threads).__name__}")
+    _core.set_max_threads(_in_range(n, 0, "0 restores the default"))
 
 
 @contextlib.contextmanager
@@ -46,14 +52,33 @@ def threads(n_threads: int | None) -> Iterator[None]:
     if n_threads is None:
         yield
         return
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+    n = _whole(n_threads)
+    if n is None:
         raise ValueError(f"n_threads must be an integer >= 1 (or None), got {n_threads!r}")
+    n = _in_range(n, 1, "or None: the process-wide setting")
     before = _core.thread_max_threads()
-    _core.set_thread_max_threads(n_threads)
+    _core.set_thread_max_threads(n)
     try:
         yield
     finally:
         _core.set_thread_max_threads(before)
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (int or NumPy integer, not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _in_range(n: int, low: int, note: str) -> int:
+    """``n`` when ``low <= n <= MAX_THREADS``; ValueError naming n_threads and the range otherwise."""
+    if not low <= n <= MAX_THREADS:
+        raise ValueError(f"n_threads must be >= {low} and <= {MAX_THREADS} (2**31 - 1; {note}), got {n}")
+    return n
 
 
 def honours_n_threads(fn: _F) -> _F:

@@ -2,6 +2,7 @@
 unseen keys, persistence, the default left alone, the light predict path, intervals and the CLI flags."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 import warnings
@@ -78,6 +79,38 @@ def test_no_between_key_variance_leaves_offsets_at_zero():
 def test_one_row_per_key_cannot_be_separated():
     off, _n, k, _w, _b, note = shrunk_offsets(np.array([0.5, -0.5]), np.array([0, 1]))
     assert math.isinf(k) and not off.any() and "one training row" in note
+
+
+def test_no_row_with_a_known_family_is_said_as_such(biased):
+    assert "no training row has a key" in shrunk_offsets(np.empty(0), np.empty(0, np.intp))[5]
+    d = biased.iloc[:60].reset_index(drop=True)
+    d["model"] = [f"acme/custom-{i % 3}" for i in range(len(d))]  # models the model table does not know
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = EnergyModel(bootstrap=0, calibration="family").fit(d, latency=False).calibration
+    assert cal.keys == () and "one training row" not in cal.note
+    assert cal.note.startswith("no training row has a known family (the model table's `family` column")
+    assert "no offsets, every row keeps the shared model's prediction" in cal.note
+
+
+def test_jacobian_of_a_calibrated_model_is_the_derivative_of_predict(fitted):
+    """predict = factor x template energy with the offsets fixed once fitted: its derivative, checked against
+    central differences of predict itself."""
+    train, _plain, cal = fitted
+    rows = train.iloc[::7].reset_index(drop=True)
+    factors = cal.calibration.factors(rows)
+    assert np.ptp(factors) > 0.1  # the mistral offset: a Jacobian without the factors would be off by it
+    jac = cal.jacobian(rows)
+    for j in range(len(cal.param_names)):
+        h = 1e-6 * max(1.0, abs(cal.theta[j]))
+        up, down = copy.deepcopy(cal), copy.deepcopy(cal)
+        up._theta = cal.theta.copy()
+        down._theta = cal.theta.copy()
+        up._theta[j] += h
+        down._theta[j] -= h
+        fd = (up.predict(rows, check_range=False) - down.predict(rows, check_range=False)) / (2 * h)
+        scale = np.max(np.abs(fd)) + 1e-300
+        assert np.max(np.abs(jac[:, j] - fd)) / scale < 1e-5, cal.param_names[j]
 
 
 def test_many_rows_give_the_group_mean_and_few_are_pulled_to_zero():

@@ -15,7 +15,7 @@ from energylens import _core
 from energylens.cli.main import main as cli_main
 from energylens.errors import CudaUnavailableError, ModelFileError, ProfileSchemaError
 from energylens.model import reference as R
-from energylens.model.closed_form import MODEL_FILE_VERSION, EnergyModel, LatencyModel
+from energylens.model.closed_form import MODEL_FILE_VERSION, EnergyModel, LatencyModel, load_model
 from energylens.profiles.features import build_features
 
 MODELS = (("meta-llama/Meta-Llama-3.1-8B-Instruct", 8.03), ("meta-llama/Meta-Llama-3.1-70B-Instruct", 70.55),
@@ -297,6 +297,11 @@ def test_load_errors_are_clear(tmp_path):
     other.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ModelFileError, match="not an energylens model file"):
         EnergyModel.load(other)
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"format": "energylens.model", "version": MODEL_FILE_VERSION, "energy": None,
+                                 "latency": None}))
+    with pytest.raises(ModelFileError, match=r"empty.json: holds neither an energy nor a latency model"):
+        load_model(empty)
     model = EnergyModel(bootstrap=0).fit(synthetic_profiles(8), latency=False)
     path = tmp_path / "m.json"
     model.save(path)

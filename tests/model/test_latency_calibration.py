@@ -99,6 +99,36 @@ def test_save_load_round_trip_and_bad_state(small, tmp_path):
         load_model(path)
 
 
+def test_the_requested_latency_calibration_survives_a_file_without_a_latency_model(small, tmp_path):
+    """Without a latency model (latency=False, or too few TTFT/TPOT rows) the file still says how to calibrate
+    one, so a refit of the loaded model calibrates its latency as the original's refit does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = EnergyModel(bootstrap=0, latency_calibration="model").fit(small, latency=False)
+        path = tmp_path / "m.json"
+        em.save(path)
+        back = load_model(path)
+        assert back.latency_model is None and back.latency_calibration_by == "model"
+        assert back.fit(small).latency_model.calibration.by == "model"
+    plain = tmp_path / "plain.json"
+    EnergyModel(bootstrap=0).fit(small, latency=False).save(plain)
+    assert "latency_calibration_by" not in json.loads(plain.read_text())["energy"]  # the default file is as before
+    state = json.loads(path.read_text())
+    state["energy"]["latency_calibration_by"] = "gpu"
+    path.write_text(json.dumps(state))
+    with pytest.raises(ModelFileError, match=r"m.json: energy latency_calibration_by: calibration key 'gpu'"):
+        load_model(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        EnergyModel(bootstrap=0, latency_calibration="model").fit(small).save(path)
+    state = json.loads(path.read_text())
+    state["energy"]["latency_calibration_by"] = "family"
+    path.write_text(json.dumps(state))
+    with pytest.raises(ModelFileError, match=r"latency_calibration_by = 'family' but the latency model is calibrated "
+                                             r"by 'model'"):
+        load_model(path)
+
+
 def test_unknown_key_is_a_clear_error():
     with pytest.raises(ValueError, match="calibration key 'gpu'"):
         LatencyModel(calibration="gpu")

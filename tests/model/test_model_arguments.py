@@ -9,6 +9,7 @@ import pytest
 
 from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel, LatencyModel
+from energylens.profiles import load_profiles
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
 
@@ -60,3 +61,39 @@ def test_an_edited_bundled_table_is_named_as_the_edited_frame(column, value):
     with pytest.raises(ProfileSchemaError, match=rf"^<DataFrame edited after it was read from .*llm_configs_flat.csv>: "
                                                  rf"profile table violates schema v1: column '{column}'.* data row 4 "):
         EnergyModel(bootstrap=0).fit(data)
+
+
+def test_a_reordered_subset_of_a_read_file_is_not_named_by_the_files_rows(tmp_path, fitted):
+    """The frame's rows are not the file's rows after a sort and reset_index: the error names the frame, its
+    position and its index label, not the file (whose data row 5 holds a valid batch size)."""
+    data, model = fitted
+    path = tmp_path / "profiles.csv"
+    data.iloc[:40].to_csv(path, index=False)
+    read = load_profiles(path)
+    cols = ["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens"]
+    configs = read[cols].sort_values("batch_size", ascending=False)
+    label = configs.index[4]
+    configs.loc[label, "batch_size"] = 0.0
+    with pytest.raises(ProfileSchemaError, match=rf"^<DataFrame edited after it was read from .*profiles.csv>: .*"
+                                                 rf"'batch_size'.* in data row 5 of the DataFrame \(1-based position; "
+                                                 rf"index label {label}\)") as err:
+        model.predict(configs)
+    assert err.value.rows == [4]
+    configs = configs.reset_index(drop=True)
+    with pytest.raises(ProfileSchemaError, match=r"data row 5 of the DataFrame \(1-based position; index label 4\)"):
+        model.predict(configs, chunk_rows=7)
+    train = read.sample(20, random_state=1).reset_index(drop=True)
+    train.loc[2, "energy_j"] = np.nan  # within the schema's ranges, but fit needs every energy
+    with pytest.raises(ProfileSchemaError, match=r"^<DataFrame read from .*profiles.csv>: .*'energy_j'.* "
+                                                 r"in data row 3 of the DataFrame \(1-based position; index label 2\)"):
+        EnergyModel(bootstrap=0).fit(train)
+
+
+def test_a_file_or_a_new_frame_keeps_its_data_rows(tmp_path):
+    path = tmp_path / "profiles.csv"
+    frame = mlenergy_v2().iloc[:10].reset_index(drop=True)
+    frame.loc[3, "tp"] = 0
+    frame.to_csv(path, index=False)
+    for source, rows in [(path, "profiles.csv"), (frame, "<DataFrame>")]:
+        with pytest.raises(ProfileSchemaError, match=rf"{rows}.*'tp'.* in data row 4 \(1-based, header not counted\)"):
+            load_profiles(source)

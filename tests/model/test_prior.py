@@ -14,7 +14,7 @@ from energylens import _core
 from energylens.cli.main import main as cli_main
 from energylens.errors import DegenerateFitWarning
 from energylens.model import reference as R
-from energylens.model.closed_form import EnergyModel, bundled_prior, load_model
+from energylens.model.closed_form import EnergyModel, LatencyModel, bundled_prior, load_model
 from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
@@ -94,6 +94,15 @@ def test_a_prior_lets_fewer_rows_than_parameters_fit(a100, h100_prior):
     assert len(m.bootstrap_params) >= 10                    # the refits carry the prior too
     # but 6 residuals cannot tell the scatter of a new measurement: no (zero-width) interval
     assert "6 distinct row(s) for 12 parameters" in m.intervals_unavailable()
+
+
+def test_the_latency_models_too_few_rows_error_offers_no_prior(a100):
+    """LatencyModel takes no prior: its error names the remedy it has, more rows that measure latency."""
+    with pytest.raises(ValueError, match=r"^LatencyModel.fit: 6 measurements for 10 parameters; the closed form "
+                                         r"needs at least 10 \(about 50 are recommended\): more rows with a measured "
+                                         r"ttft_s or tpot_s \(the latency model takes no prior\)$"):
+        LatencyModel(bootstrap=0).fit(a100.sample(6, random_state=3))
+
 
 
 def test_the_prior_resolves_and_persists(tmp_path, a100, h100_prior):

@@ -109,6 +109,8 @@ class ClosedFormModel:
     _template: ClassVar[str]
     _fit_target: ClassVar[str]  # "sum" or "per_output"
     _kind: ClassVar[str]
+    #: What the too-few-measurements error of fit offers instead (only remedies this class takes).
+    _too_few_remedy: ClassVar[str]
     #: Older template ids whose files still load: the parameters each lacks and the value at which this
     #: template reduces to it exactly (e.g. a term added later, off at 0).
     _upgradable: ClassVar[dict[str, dict[str, float]]] = {}
@@ -227,7 +229,7 @@ class ClosedFormModel:
         if n_meas < (1 if self.options.get("prior_weight") else n_params):  # a prior stands in for the rest
             raise ValueError(
                 f"{type(self).__name__}.fit: {n_meas} measurements for {n_params} parameters; the closed form "
-                f"needs at least {n_params} (about 50 are recommended), or a prior (EnergyModel(prior=...), fit --prior)")
+                f"needs at least {n_params} (about 50 are recommended){self._too_few_remedy}")
         opts = self._native_options(targets)
         if opts.target == "sum":
             targets = targets[:1]

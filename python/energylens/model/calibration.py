@@ -162,7 +162,9 @@ def shrunk_offsets(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray
     sums = np.bincount(c, weights=r, minlength=g)
     means = sums / np.maximum(n, 1.0)
     df_w = len(r) - g
-    if g == 0 or df_w < 1:
+    if g == 0:
+        return np.zeros(0), n, math.inf, math.nan, math.nan, "no training row has a key: nothing to calibrate"
+    if df_w < 1:
         return (np.zeros(g), n, math.inf, math.nan, math.nan,
                 "every key has one training row: within- and between-key variance cannot be separated, "
                 "offsets 0")
@@ -187,10 +189,15 @@ def fit_calibration(model: Any, frame: Any, by: str) -> Calibration:
 def shrunk_calibration(by: str, key_of_row: np.ndarray, meas: np.ndarray, pred: np.ndarray) -> Calibration:
     """The shrunk per-key offsets of measured against predicted values (rows with a key and both positive;
     module docstring), with the calibrated relative residuals' summary for the intervals."""
-    ok = np.array([k is not None for k in key_of_row], dtype=bool) & np.isfinite(meas) & (meas > 0) & (pred > 0)
+    keyed = np.array([k is not None for k in key_of_row], dtype=bool)
+    ok = keyed & np.isfinite(meas) & (meas > 0) & (pred > 0)
     uniq, grp = np.unique(key_of_row[ok].astype(str), return_inverse=True)
     r = np.log(meas[ok] / pred[ok])
     offsets, counts, k, within, between, note = shrunk_offsets(r, grp.astype(np.intp))
+    if not ok.any():  # "no key" said with the key's name and where it comes from
+        why = (f"has a known {by} ({CALIBRATION_KEYS[by]})" if not keyed.any()
+               else f"with a known {by} has a measured and a predicted value > 0")
+        note = f"no training row {why}: no offsets, every row keeps the shared model's prediction"
     rel = pred[ok] * np.exp(offsets[grp]) / meas[ok] - 1.0
     dof = float(np.sum(counts / (counts + k))) if math.isfinite(k) else 0.0
     return Calibration(by, tuple(str(u) for u in uniq), offsets, counts, k, within, between, dof,

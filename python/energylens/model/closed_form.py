@@ -69,6 +69,7 @@ class LatencyModel(ClosedFormModel):
     _upgradable: ClassVar[dict[str, dict[str, float]]] = {"energylens.latency.v2": {"tp_sync_us": 0.0}}
     _fit_target = "per_output"
     _kind = "latency"
+    _too_few_remedy = ": more rows with a measured ttft_s or tpot_s (the latency model takes no prior)"
     #: The parameters only measured TTFT determines (they keep their start values without it).
     TTFT_PARAMS: ClassVar[tuple[str, ...]] = ("eta_prefill", "prefill_batch_factor")
 
@@ -204,6 +205,7 @@ class EnergyModel(ClosedFormModel):
     _template = "energy"
     _fit_target = "sum"
     _kind = "energy"
+    _too_few_remedy = ", or a prior (EnergyModel(prior=...), fit --prior)"
 
     def __init__(self, *, calibration: str | None = None, latency_calibration: str | None = None,
                  tpot_weight: float = ENERGY_TPOT_WEIGHT, prior: Any = None, prior_weight: float | None = None,
@@ -340,16 +342,21 @@ class EnergyModel(ClosedFormModel):
         return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:
-        """d energy_j / d params at the fitted parameters, shape (rows, 12)."""
+        """d energy_j / d params at the fitted parameters, shape (rows, 12): the derivative of what
+        :meth:`predict` returns, so for a calibrated model each row's times its factor (the offsets are
+        fixed once fitted)."""
         frame = load_configs(configs, require_energy=False)
         ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), jacobian=True)
-        return ev.jacobian0 + ev.jacobian1
+        jac = ev.jacobian0 + ev.jacobian1
+        return jac if self.calibration is None else jac * self.calibration.factors(frame)[:, None]
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON file: template id, parameters, fit metrics, data hash, bootstrap."""
         energy = self._state()
         if self.calibration is not None:
             energy["calibration"] = self.calibration.to_state()
+        if self.latency_calibration_by is not None:  # kept for a refit when no latency model was fitted
+            energy["latency_calibration_by"] = self.latency_calibration_by
         write_model_file(path, {"energy": energy,
                       "latency": None if self.latency_model is None else self.latency_model._state()})
 
@@ -369,7 +376,7 @@ class EnergyModel(ClosedFormModel):
         model.calibration_by = None if model.calibration is None else model.calibration.by
         if state.get("latency"):
             model.latency_model = LatencyModel._from_state(state["latency"], str(path))
-            model.latency_calibration_by = model.latency_model.calibration_by
+        model.latency_calibration_by = _latency_calibration_by(state["energy"], model.latency_model, str(path))
         return model
 
     def to_sympy(self, *, numeric: bool = True):
@@ -423,7 +430,28 @@ def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnerg
     state = read_model_file(path)
     if state.get("energy"):
         return EnergyModel.load(path)
+    if not state.get("latency"):
+        raise ModelFileError(f"{path}: holds neither an energy nor a latency model (its 'energy' and 'latency' "
+                             "entries are empty); a model file comes from a fitted model's save() or energylens fit")
     return LatencyModel.load(path)
+
+
+def _latency_calibration_by(energy: dict[str, Any], latency: LatencyModel | None, path: str) -> str | None:
+    """The latency calibration an energy model's file asks for: its ``latency_calibration_by`` (written since
+    energylens kept it without a latency model), else the latency model's own; ModelFileError when the
+    name is not a calibration key or differs from the latency model's."""
+    fitted = None if latency is None else latency.calibration_by
+    if "latency_calibration_by" not in energy:
+        return fitted
+    by = energy["latency_calibration_by"]
+    try:
+        by = check_calibration_key(by)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: energy latency_calibration_by: {exc}") from None
+    if latency is not None and by != fitted:
+        raise ModelFileError(f"{path}: energy latency_calibration_by = {by!r} but the latency model is calibrated "
+                             f"by {fitted!r} (the file was edited: refit the model)")
+    return by
 
 
 def _measured_rows(value: Any, path: str) -> dict[str, int] | None:

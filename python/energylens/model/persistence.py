@@ -43,7 +43,7 @@ _FORMAT = "energylens.model"
 FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
 STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
                          "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
-                         "train_ranges", "fit", "calibration", "measured_rows"})
+                         "train_ranges", "fit", "calibration", "measured_rows", "latency_calibration_by"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
                           "tpot_weight", "prior", "prior_weight"})
 
@@ -254,8 +254,24 @@ def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[s
     for key in ("identifiable", "converged"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"{key} = {out[key]!r} must be true or false")
+    for key in ("cost", "train_mape", "fit_seconds"):
+        if key in out and (isinstance(out[key], bool) or not isinstance(out[key], (int, float))):
+            raise TypeError(f"{key} = {out[key]!r} must be a number")
+    _check_summary_counts(out)
     unset = out.get("unidentified", ())
     if isinstance(unset, str) or not isinstance(unset, (list, tuple)) or not set(unset) <= set(param_names):
         raise TypeError(f"unidentified must list parameter names, got {unset!r}")
     out["unidentified"] = tuple(unset)
     return out
+
+
+def _check_summary_counts(fit: Mapping[str, Any]) -> None:
+    """TypeError naming the first count of a fit summary larger than the count it is part of (a fit writes
+    n_distinct_configs <= n_distinct_rows <= n_rows, starts_converged <= starts, bootstrap_converged <=
+    bootstrap_replicates): such a summary was edited, and the intervals would use the edited sample size."""
+    for part, whole in (("n_distinct_rows", "n_rows"), ("n_distinct_configs", "n_distinct_rows"),
+                        ("n_distinct_configs", "n_rows"), ("starts_converged", "starts"),
+                        ("bootstrap_converged", "bootstrap_replicates")):
+        if fit.get(part) is not None and fit.get(whole) is not None and fit[part] > fit[whole]:
+            raise TypeError(f"{part} = {fit[part]!r} exceeds {whole} = {fit[whole]!r} (a fit counts {part} "
+                            f"among the {whole}; the summary was edited: refit the model)")

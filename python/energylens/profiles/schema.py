@@ -30,6 +30,7 @@ from energylens.profiles.feature_columns import check_feature_columns
 from energylens.profiles.files import check_csv_file, check_input_file, check_row_lengths, table_kind
 from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
+from energylens.profiles.problems import Problems, problem_text
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
@@ -114,7 +115,6 @@ _NUMERIC_COLUMNS = tuple(
     c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
 )
 _OUTPUT_COLUMNS = frozenset(REQUIRED_COLUMNS) | frozenset(OPTIONAL_DEFAULTS)
-_MAX_ROWS_SHOWN = 20
 _DATAFRAME_SOURCE = "<DataFrame>"
 
 
@@ -158,50 +158,6 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
 # Validation helpers
 # --------------------------------------------------------------------------------------------------
 
-class _Problems:
-    """Collects (row positions, column, reason, example values) in the order found."""
-
-    def __init__(self, n_rows: int) -> None:
-        self.items: list[tuple[np.ndarray, str, str, list]] = []
-        self.bad = np.zeros(n_rows, dtype=bool)
-
-    def add(self, mask: np.ndarray, column: str, reason: str, values: pd.Series) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~self._already(column)
-        if not mask.any():
-            return
-        rows = np.flatnonzero(mask)
-        self.items.append((rows, column, reason, list(values.iloc[rows[:5]])))
-        self.bad |= mask
-
-    def reasons(self) -> np.ndarray:
-        """"column: reason; ..." of every bad row (in row order), the problems in the order found."""
-        text = np.full(len(self.bad), "", dtype=object)
-        for rows, col, reason, _ in self.items:
-            cur = text[rows]
-            text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
-        return text[self.bad]
-
-    def _already(self, column: str) -> np.ndarray:
-        """Rows already reported for ``column`` (one problem per cell is enough)."""
-        out = np.zeros(len(self.bad), dtype=bool)
-        for rows, col, _, _ in self.items:
-            if col == column:
-                out[rows] = True
-        return out
-
-
-def _rows_text(rows: np.ndarray) -> str:
-    shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
-    more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
-    word = "row" if len(rows) == 1 else "rows"
-    return f"data {word} {shown}{more} (1-based, header not counted)"
-
-
-def _problem_text(rows: np.ndarray, column: str, reason: str, values: list) -> str:
-    vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
-    return f"column {column!r}: {reason} in {_rows_text(rows)}; value(s): {vals}"
-
-
 # --------------------------------------------------------------------------------------------------
 # load_profiles
 # --------------------------------------------------------------------------------------------------
@@ -239,8 +195,9 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
 
 
 def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str | None, require_energy: bool,
-          *, plain_text: bool) -> pd.DataFrame:
-    """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles)."""
+          *, plain_text: bool, frame_rows: bool = False) -> pd.DataFrame:
+    """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
+    ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
     frame, src = _read(path_or_frame, source)
     frame.columns = [str(c) for c in frame.columns]
     check_unique_columns(frame.columns, src)
@@ -250,12 +207,12 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         frame = frame.copy()
         frame["energy_j"] = np.nan
 
-    problems = _Problems(len(frame))
+    problems = Problems(len(frame))
     out = _parse_numeric(frame, required, problems)
     _check_ranges(frame, out, problems)
     check_feature_columns(frame, problems)
     _parse_text(frame, out, problems)
-    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid)
+    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if frame_rows else None)
 
     result = _assemble(frame, out, src, fill_architecture, plain_text)
     result.attrs["source"] = src
@@ -270,19 +227,26 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
     with ``require_energy``, every row has its energy; otherwise ``load_profiles(frame)``, which validates
     and fills it or raises naming the column and rows. The one entry point through which the model and
     :func:`energylens.profiles.features.build_features` accept a frame, so rows are validated and
-    architectures filled once, here."""
+    architectures filled once, here.
+
+    A validated frame validated again may have been filtered, reordered or re-indexed since it was read: its
+    errors name it ``<DataFrame read from FILE>`` (``<DataFrame edited after it was read from FILE>`` when its
+    numbers or columns changed) and its rows as positions in the frame with their index labels, never as
+    rows of the file."""
     if not isinstance(frame, pd.DataFrame):
         return load_profiles(frame, require_energy=require_energy)  # raises TypeError naming what it takes
     # attrs survive column selection (frame[cols].copy()): validated means every output column is there too
     source = frame.attrs.get("source")
-    if frame.attrs.get("schema_version") == SCHEMA_VERSION and _OUTPUT_COLUMNS.issubset(frame.columns):
-        if still_valid(frame, MAX_GPU_COUNT):
-            energy = frame["energy_j"].to_numpy(dtype="float64") if "energy_j" in frame.columns else None
-            if not require_energy or (energy is not None and np.isfinite(energy).all()):
-                return frame
-        else:  # edited since it was validated: validated again, its rows named as the edited frame's
-            source = f"<DataFrame edited after it was read from {source}>" if source else None
-    return load_profiles(frame, require_energy=require_energy, source=source)
+    if frame.attrs.get("schema_version") != SCHEMA_VERSION:
+        return load_profiles(frame, require_energy=require_energy, source=source)
+    edited = not _OUTPUT_COLUMNS.issubset(frame.columns) or not still_valid(frame, MAX_GPU_COUNT)
+    if not edited:
+        energy = frame["energy_j"].to_numpy(dtype="float64")
+        if not require_energy or np.isfinite(energy).all():
+            return frame
+    if source and not str(source).startswith("<"):  # a file's name: these rows need not be the file's rows
+        source = f"<DataFrame {'edited after it was ' if edited else ''}read from {source}>"
+    return _load(frame, False, True, source, require_energy, plain_text=False, frame_rows=True)
 
 
 def as_feature_profiles(frame: pd.DataFrame) -> pd.DataFrame:
@@ -297,7 +261,7 @@ def as_feature_profiles(frame: pd.DataFrame) -> pd.DataFrame:
     return as_profiles(frame, require_energy=False)
 
 
-def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: _Problems) -> dict[str, pd.Series]:
+def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: Problems) -> dict[str, pd.Series]:
     """float64 values of every numeric column present; unparseable, infinite and missing required cells
     are recorded in ``problems``."""
     out: dict[str, pd.Series] = {}
@@ -315,7 +279,7 @@ def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: _Pr
     return out
 
 
-def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems) -> None:
+def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:
     """The range rules of schema v1 on the parsed numeric columns (NaN cells are not checked here)."""
 
     def rule(col: str, bad_fn, reason: str) -> None:
@@ -353,7 +317,7 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pro
     _check_gpu_total(out, frame, problems)
 
 
-def _check_gpu_total(out: dict[str, pd.Series], frame: pd.DataFrame, problems: _Problems) -> None:
+def _check_gpu_total(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Problems) -> None:
     """A GPU count derived as tp * pp * dp (no n_gpus given) within MAX_GPU_COUNT, reported on tp (a given
     n_gpus has its own bound, and must equal the product)."""
     tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
@@ -363,7 +327,7 @@ def _check_gpu_total(out: dict[str, pd.Series], frame: pd.DataFrame, problems: _
                      f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
 
 
-def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems) -> None:
+def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:
     """Stripped names (model, gpu), canonical choices (precision, kv_cache_dtype, modality, architecture)
     and task into ``out``; blank required names and unknown choices into ``problems``."""
     for col in ("model", "gpu"):
@@ -388,10 +352,11 @@ def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Probl
         out["task"] = cells.text(frame["task"], cells.is_blank(frame["task"]))
 
 
-def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Problems, src: str,
-                   drop_invalid: bool) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
-    """Raise on the first problem (listing the others), or with ``drop_invalid`` drop the bad rows and
-    return them (original values, 1-based ``row``, ``reason``) with one warning counting them."""
+def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems, src: str, drop_invalid: bool,
+                   labels: pd.Index | None) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
+    """Raise on the first problem (listing the others; rows named with their index ``labels`` when given), or
+    with ``drop_invalid`` drop the bad rows and return them (original values, 1-based ``row``, ``reason``)
+    with one warning counting them."""
     if not problems.items:
         if not drop_invalid:
             return frame, out, None
@@ -401,10 +366,10 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: _Pr
         return frame, out, dropped
     if not drop_invalid:
         first_rows, col, reason, vals = problems.items[0]
-        lines = [f"{src}: profile table violates schema v1: " + _problem_text(first_rows, col, reason, vals)]
+        lines = [f"{src}: profile table violates schema v1: " + problem_text(first_rows, col, reason, vals, labels)]
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
-            lines += ["  " + _problem_text(*item) for item in problems.items[1:]]
+            lines += ["  " + problem_text(*item, labels) for item in problems.items[1:]]
         lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
                      "docs/profile-schema.md)")
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])

@@ -1,0 +1,68 @@
+"""The problem collector of :func:`energylens.profiles.schema.load_profiles`, and how its messages name rows.
+
+Rows are **1-based data rows** (the header does not count). Of a file, or of a DataFrame the user passed
+as it is, that is the row's position. A frame that :func:`energylens.profiles.schema.load_profiles`
+validated earlier and that is validated again (:func:`energylens.profiles.schema.as_profiles`) may have
+been filtered, reordered or re-indexed since it was read, so its rows are named as positions in *that
+frame*, with their index labels (a frame read from a file keeps the file's zero-based data row as its
+index until the index is reset), never as rows of the file it came from.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Problems", "rows_text", "problem_text"]
+
+_MAX_ROWS_SHOWN = 20
+
+
+class Problems:
+    """Collects (row positions, column, reason, example values) in the order found."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.items: list[tuple[np.ndarray, str, str, list]] = []
+        self.bad = np.zeros(n_rows, dtype=bool)
+
+    def add(self, mask: np.ndarray, column: str, reason: str, values: pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self._already(column)
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        self.items.append((rows, column, reason, list(values.iloc[rows[:5]])))
+        self.bad |= mask
+
+    def reasons(self) -> np.ndarray:
+        """"column: reason; ..." of every bad row (in row order), the problems in the order found."""
+        text = np.full(len(self.bad), "", dtype=object)
+        for rows, col, reason, _ in self.items:
+            cur = text[rows]
+            text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
+        return text[self.bad]
+
+    def _already(self, column: str) -> np.ndarray:
+        """Rows already reported for ``column`` (one problem per cell is enough)."""
+        out = np.zeros(len(self.bad), dtype=bool)
+        for rows, col, _, _ in self.items:
+            if col == column:
+                out[rows] = True
+        return out
+
+
+def rows_text(rows: np.ndarray, labels: pd.Index | None = None) -> str:
+    """"data rows 2, 5 (1-based, header not counted)" for zero-based positions ``rows``; with the frame's
+    index ``labels`` (a frame validated again), "data rows 2, 5 of the DataFrame (1-based positions;
+    index labels ...)"."""
+    shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
+    more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
+    plural = "s" if len(rows) != 1 else ""
+    if labels is None:
+        return f"data row{plural} {shown}{more} (1-based, header not counted)"
+    names = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in labels[rows[:_MAX_ROWS_SHOWN]])
+    return f"data row{plural} {shown}{more} of the DataFrame (1-based position{plural}; index label{plural} {names})"
+
+
+def problem_text(rows: np.ndarray, column: str, reason: str, values: list, labels: pd.Index | None = None) -> str:
+    """One problem: column, reason, rows (see :func:`rows_text`) and up to five offending values."""
+    vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
+    return f"column {column!r}: {reason} in {rows_text(rows, labels)}; value(s): {vals}"
