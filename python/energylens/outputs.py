@@ -28,12 +28,13 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from energylens.errors import OutputError
 
-__all__ = ["check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file", "announce_written",
+__all__ = ["current_umask", "check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file", "announce_written",
            "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER"]
 
 #: The file every report folder energylens writes holds: its first line says what it is, the others name
@@ -142,10 +143,23 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
     return p
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the kernel says it (Linux >= 4.7:
+    /proc/self/status): ``os.umask`` can only read it by setting it, so two threads doing that at once
+    could leave it at 0 for the whole process (files every user can write). Elsewhere the set-and-restore
+    runs under a lock (which orders energylens's own reads, not other code's)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -177,7 +191,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the output gets a plain file's mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; the output gets a plain file's mode
         if target.exists() and not target.is_file():  # /dev/full, a fifo: write through, no rename
             shutil.copyfile(tmp, target)
         else:
@@ -331,7 +345,7 @@ def atomic_dir(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | 
     try:
         yield tmp
         _write_marker(tmp)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the output gets a plain folder's mode
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; the output gets a plain folder's mode
         problem = _replace_problem(target, inputs, outputs, known or {})
         if problem is not None:  # the folder changed during the work: keep both, lose nothing
             raise OutputError(f"{target}: {problem}; the new report was kept in {_set_aside(tmp, target)}")

@@ -248,7 +248,7 @@ def test_random_order_continues_the_same_sample_on_resume():
 def test_rows_hold_strict_json_and_files_follow_the_umask(tmp_path):
     import json
 
-    from energylens.profiling import store
+    from energylens.outputs import current_umask
     from energylens.profiling.store import atomic_write_bytes
     from energylens.profiling.worker import base_row
 
@@ -256,8 +256,9 @@ def test_rows_hold_strict_json_and_files_follow_the_umask(tmp_path):
     json.loads(base_row(cfg, "nvml")["config_json"],
                parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))  # no bare NaN
     atomic_write_bytes(tmp_path / "part", b"x")
-    assert (tmp_path / "part").stat().st_mode & 0o777 == 0o666 & ~store._UMASK  # as open() makes it, not 0600
-    assert store._UMASK & 0o044 or (tmp_path / "part").stat().st_mode & 0o044  # readable by others (umask 022)
+    mask = current_umask()
+    assert (tmp_path / "part").stat().st_mode & 0o777 == 0o666 & ~mask  # as open() makes it, not 0600
+    assert mask & 0o044 or (tmp_path / "part").stat().st_mode & 0o044  # readable by others (umask 022)
 
 
 @pytest.mark.parametrize("requests", [2, 8, 16])

@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from energylens.outputs import current_umask
 from energylens.profiles.store_dir import STORE_MARKER, read_part, read_store_dir
 
 try:
@@ -51,8 +52,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-_UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it), then restored
-os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -71,7 +70,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def _write_replace(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # as open() would create it: mkstemp's 0600 kept colleagues out
+        os.fchmod(fd, 0o666 & ~current_umask())  # as open() would create it: mkstemp's 0600 kept colleagues out
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
