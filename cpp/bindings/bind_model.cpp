@@ -159,7 +159,7 @@ Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, c
     }
     bool ok = true;
     {
-      py::gil_scoped_release release;
+      const ReleaseGilIfLong release(rows);
       ok = evaluate_in_domain<T>(id, rows, ptrs.data(), params, o0, sum ? nullptr : o1, broadcast, lower);
     }
     if (!ok) throw std::invalid_argument("evaluate: a feature value is outside its domain (domain=)");
@@ -168,7 +168,7 @@ Evaluation evaluate_host(TemplateId id, const std::vector<py::array>& columns, c
     return ev;
   }
   {
-    py::gil_scoped_release release;
+    const ReleaseGilIfLong release(jacobian ? rows * 10 : rows);  // (a Jacobian row costs ~10 plain ones)
     evaluate<T>(id, rows, ptrs.data(), params, o0, o1, o2, j0, j1, broadcast);
   }
   return Evaluation{&d, out0, out1, out2, jac0, jac1, aux, jacobian};

@@ -164,7 +164,7 @@ py::list code_arrow_columns(const std::vector<std::vector<std::pair<py::array, p
   std::vector<std::int64_t*> dst;
   for (auto& a : out) dst.push_back(a.mutable_data());
   {
-    py::gil_scoped_release release;
+    const ReleaseGilIfLong release(total);
     const int threads = total < 65536 ? 1 : std::min(static_cast<int>(columns.size()), max_threads());
     run_chunks(columns.size(), threads, [&](std::size_t k, int) {
       std::int64_t* o = dst[k];
@@ -258,7 +258,7 @@ void bind_columns(py::module_& m) {
         if (values.ndim() != 1) throw std::invalid_argument("numbers_ok: expected a 1-D array");
         const double* x = values.data();
         const auto n = static_cast<std::size_t>(values.size());
-        py::gil_scoped_release release;
+        const ReleaseGilIfLong release(n);
         return rows::numbers_ok(x, n, lower, inclusive, whole, allow_nan);
       },
       py::arg("values"), py::arg("lower"), py::arg("inclusive"), py::arg("whole") = false, py::arg("allow_nan") = false,
@@ -309,7 +309,7 @@ void bind_predict(py::module_& m) {
         for (std::size_t k = 0; k < f.size(); ++k) f[k] = out.mutable_data() + k * static_cast<std::size_t>(n);
         const std::vector<double> table = flat(combos);
         rows::RowOptions options{kv_head_replication};
-        py::gil_scoped_release release;
+        const ReleaseGilIfLong release(in.columns.rows);
         rows::fill_features(in.columns, table, options, 0, in.columns.rows, f.data());
         return out;
       },
@@ -335,7 +335,7 @@ void bind_predict(py::module_& m) {
         if (theta.size() != describe(id).n_params) throw std::invalid_argument("predict_rows: wrong number of params");
         double* o0 = r.out0.mutable_data();
         double* o1 = summed ? nullptr : r.out1.mutable_data();
-        py::gil_scoped_release release;
+        const ReleaseGilIfLong release(in.columns.rows);
         r.tally = rows::predict(id, in.columns, table, theta, rows::RowOptions{kv_head_replication}, o0, o1, hi, lo);
         return r;
       },

@@ -11,6 +11,7 @@ extrapolation.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import os
@@ -210,9 +211,20 @@ class ClosedFormModel:
     # ---- fitting -----------------------------------------------------------------------------
     def fit(self, profiles: Any, *, n_threads: int | None = None) -> ClosedFormModel:
         """Fit the template's parameters on measured profiles (path or DataFrame, schema v1); ``n_threads``
-        caps the native fit and bootstrap (default: the process-wide setting, energylens.parallel)."""
+        caps the native fit and bootstrap (default: the process-wide setting, energylens.parallel).
+
+        The fit runs on a copy and its state replaces this model's in one step at the end (a failed fit
+        leaves the model as it was): a call on another thread sees the old or the new fit, never a half-set
+        one. A call that reads the model twice while a refit lands (search: energy, then latency) may still
+        see both; a scheduler refits a new model and swaps its reference."""
         with threads(n_threads):
-            return self._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
+            new = copy.copy(self)._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
+        return self._adopt(new)
+
+    def _adopt(self, fitted: ClosedFormModel) -> ClosedFormModel:
+        """Take ``fitted``'s state (a fitted copy of this model) in one dict update, under the GIL."""
+        vars(self).update(vars(fitted))
+        return self
 
     def _fit_frame(self, frame: pd.DataFrame | LightProfiles, shared: dict | None = None) -> ClosedFormModel:
         """Fit on a validated frame. ``shared``: a dict that the fits of one frame pass along (the energy

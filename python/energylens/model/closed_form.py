@@ -11,6 +11,7 @@ share (chunked prediction, intervals, extrapolation and design checks, state) is
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Mapping
@@ -248,9 +249,12 @@ class EnergyModel(ClosedFormModel):
 
     def fit(self, profiles: Any, *, latency: bool = True, n_threads: int | None = None) -> EnergyModel:
         """Fit on measured profiles; with ``latency`` also fit the latency model where possible;
-        ``n_threads`` caps the native fits and bootstraps (default: the process-wide setting)."""
+        ``n_threads`` caps the native fits and bootstraps (default: the process-wide setting). The state
+        (parameters, calibration, latency model) is replaced in one step at the end, as
+        :meth:`ClosedFormModel.fit` says."""
         with threads(n_threads):
-            return self._fit_with_latency(fit_input(profiles, require_energy=True), latency)
+            new = copy.copy(self)._fit_with_latency(fit_input(profiles, require_energy=True), latency)
+        return self._adopt(new)
 
     def _fit_with_latency(self, frame: Any, latency: bool) -> EnergyModel:
         shared: dict = {}  # the two templates read the same features: built and stacked once
