@@ -71,3 +71,13 @@ def test_a_training_size_that_leaves_nothing_held_out_is_refused_before_any_outp
     text = _demo(train_size=350)
     assert "held-out accuracy on the other 6 rows" in text
     assert "Top-1 n/a over 0 (task, model, GPU) groups, pairwise ranking n/a (no pairs)" in text
+
+
+def test_parameters_the_rows_never_exercise_are_named_not_given_a_nan_interval():
+    """The default demo's 50 random rows hold no PP row, so pp_bubble keeps its start value: until 2026-12-05
+    the demo printed its interval as [nan, nan] (energylens fit said [not identified])."""
+    text = _demo()
+    assert "nan" not in text.lower().replace("nanosecond", "")
+    line = next(x for x in text.splitlines() if x.startswith("pp_bubble "))
+    assert "[not identified]" in line
+    assert re.search(r"^not identified: .*pp_bubble", text, re.M)

@@ -105,8 +105,13 @@ def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyMod
     say(f"\nfitted {model.template_id} on {train_size} random rows (seed {seed}): {s.status}, "
         f"{s.iterations} iterations, {s.fit_seconds * 1e3:.0f} ms with {s.bootstrap_converged} bootstrap refits")
     say(f"{'parameter':<24} {'value':>10}  {'90% interval':>21}  meaning [unit]")
+    unset = set(s.unidentified)
     for p in model.params.values():
-        say(f"{p.name:<24} {p.value:>10.4g}  [{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]  {p.description} [{p.unit}]")
+        ci = f"{'[not identified]':>22}" if p.name in unset else f"[{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]"
+        say(f"{p.name:<24} {p.value:>10.4g}  {ci}  {p.description} [{p.unit}]")
+    if unset:
+        say(f"not identified: {', '.join(sorted(unset))} (the training rows never exercise them: start values, "
+            "no interval; docs/model.md)")
     return model, data[test_mask]
 
 
