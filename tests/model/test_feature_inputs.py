@@ -19,9 +19,16 @@ def model_and_specs():
 
 def test_boolean_columns_are_refused(model_and_specs):
     model, specs = model_and_specs
-    for bad in (True, np.array([True, False])):
+    for bad in (True, np.bool_(True), np.array([True, False])):  # (np.bool_ passed as 1.0 until 2026-12-05)
         with pytest.raises(ValueError, match="feature 'tp' is boolean"):
             model.predict_features(dict(specs, tp=bad))
+
+
+def test_complex_columns_are_refused(model_and_specs):
+    """A complex column lost its imaginary part with only NumPy's ComplexWarning until 2026-12-05."""
+    model, specs = model_and_specs
+    with pytest.raises(ValueError, match="feature 'batch_size' is complex"):
+        model.predict_features(dict(specs, batch_size=np.array([1.0 + 2j, 3.0])))
 
 
 def test_an_out_pair_that_overlaps_is_refused(model_and_specs):

@@ -349,8 +349,9 @@ class ClosedFormModel:
         cols = []
         for name in self.feature_names:
             raw = features[name]
-            if type(raw) is bool or (isinstance(raw, np.ndarray) and raw.dtype.kind == "b"):
-                raise ValueError(f"feature {name!r} is boolean; features are numbers (tp=2, not True)")
+            if isinstance(raw, (bool, np.bool_)) or (isinstance(raw, np.ndarray) and raw.dtype.kind in "bc"):
+                kind = "complex" if isinstance(raw, np.ndarray) and raw.dtype.kind == "c" else "boolean"
+                raise ValueError(f"feature {name!r} is {kind}; features are real numbers (tp=2, not True)")
             col = np.asarray(raw, dtype=dtype)  # no copy when it already is
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
