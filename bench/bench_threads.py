@@ -1,5 +1,6 @@
 """Calls per second in all from 1, 2 and 4 Python threads calling one model, as a scheduler's request
-threads would: ``predict_features`` and ``predict(df)`` on one row, ``predict_features`` on 1e5 rows.
+threads would: ``predict_features`` and ``predict(df)`` on one row, ``predict_features`` on 1e5 rows, and
+``energylens.search`` over a one-row candidate table (its fixed cost per call).
 The baseline is the same call from one thread in the same run (the ratio: 4 threads / 1 thread; a
 one-row call cannot use a second core, so about 1 means no loss, below 1 is the cost of sharing the GIL).
 Writes bench/results/threads.json.
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import energylens
 from energylens.model import EnergyModel
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
@@ -59,7 +61,9 @@ def main() -> None:
                         "tp": [1], "pp": [1], "batch_size": [32.0], "input_tokens": [512.0], "output_tokens": [256.0]})
     calls = {"predict_features, 1 row": lambda: model.predict_features(one),
              "predict(df), 1 row": lambda: model.predict(raw),
-             "predict_features, 1e5 rows": lambda: model.predict_features(many)}
+             "predict_features, 1e5 rows": lambda: model.predict_features(many),
+             "search, 1 candidate": lambda: energylens.search(candidates=raw.drop(columns=["params_b", "pp"]),
+                                                              energy_model=model, bootstrap=False)}
     out = {}
     for name, call in calls.items():
         rates = {n: calls_per_s(call, n, args.seconds) for n in (1, 2, 4)}
