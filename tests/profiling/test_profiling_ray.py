@@ -17,21 +17,17 @@ from energylens.profiling import Store
 pytestmark = [pytest.mark.ray, pytest.mark.torch]
 
 
+def _spec(path, tiny_model: str, sweep: str = "", max_num_seqs: str = "[1, 2]", output_len: str = "[3, 4]"):
+    """A sweep spec of the tiny model on the transformers backend (``sweep``: extra [sweep] lines)."""
+    path.write_text(f'[sweep]\nbackend = "transformers"\ngpu = "H100"\nwarmup = 0\n{sweep}'
+                    f'[grid]\nmodels = ["{tiny_model}"]\nprecision = ["fp32"]\nmax_num_seqs = {max_num_seqs}\n'
+                    f'input_len = [8]\noutput_len = {output_len}\n')
+    return path
+
+
 def test_local_ray_sweep(tiny_model, tmp_path, capsys):
     pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
-    spec = tmp_path / "ray.toml"
-    spec.write_text(f"""
-[sweep]
-backend = "transformers"
-gpu = "H100"
-warmup = 0
-[grid]
-models = ["{tiny_model}"]
-precision = ["fp32"]
-max_num_seqs = [1, 2]
-input_len = [8]
-output_len = [3, 4]
-""")
+    spec = _spec(tmp_path / "ray.toml", tiny_model)
     out = tmp_path / "store"
     rc = main(["profile", str(spec), "-o", str(out), "--ray", "local", "--ray-no-gpus",
                "--power-source", "synthetic:150"])
@@ -63,21 +59,7 @@ def test_sigterm_of_a_ray_sweep_exits_143_without_rays_crash_dump(tiny_model, tm
     """ray.init installs its own SIGTERM handler (a C++ stack dump, exit 1); the sweep keeps the command
     line's, so SIGTERM stops it as it stops a local sweep: 143, one line, the unit's worker ended."""
     pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
-    spec = tmp_path / "ray.toml"
-    spec.write_text(f"""
-[sweep]
-backend = "transformers"
-gpu = "H100"
-warmup = 0
-isolation = "process"
-min_window_s = 60.0
-[grid]
-models = ["{tiny_model}"]
-precision = ["fp32"]
-max_num_seqs = [1]
-input_len = [8]
-output_len = [3]
-""")
+    spec = _spec(tmp_path / "ray.toml", tiny_model, 'isolation = "process"\nmin_window_s = 60.0\n', "[1]", "[3]")
     before = set(_worker_pids())
     sweep = subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o",
                               str(tmp_path / "store"), "--ray", "local", "--ray-no-gpus", "--power-source",
