@@ -34,8 +34,8 @@ from pathlib import Path
 
 from energylens.errors import OutputError
 
-__all__ = ["current_umask", "check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file", "announce_written",
-           "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER"]
+__all__ = ["current_umask", "check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file",
+           "announce_written", "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER"]
 
 #: The file every report folder energylens writes holds: its first line says what it is, the others name
 #: the folder's entries; a folder is replaced only when its entries are all named there (or it is empty).

@@ -52,19 +52,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-
-
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir). An
     OSError (a full disk, a read-only folder) names ``path``."""
     path = Path(path)
     try:
         _write_replace(path, data)
+        _fsync_dir(path.parent)
     except OSError as exc:
         if exc.filename is not None:  # (mkstemp's, naming the temporary file in path's folder)
             raise
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-    _fsync_dir(path.parent)
 
 
 def _write_replace(path: Path, data: bytes) -> None:

@@ -215,7 +215,7 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
             error, row = row, None
         if row is not None:
             if row["status"] != "ok":  # the root cause is often only in the worker's log (vLLM engine core)
-                row["error"] = f"{row['error']}\n--- worker output (tail) ---\n{tail}"
+                row["error"] = f"{row.get('error', '')}\n--- worker output (tail) ---\n{tail}"
             return row
         row = base_row(cfg, power_source)
         if not error:
