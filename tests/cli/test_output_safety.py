@@ -330,12 +330,23 @@ def test_predict_says_which_configurations_cannot_fit_in_memory(tmp_path, model,
     rows.to_csv(tmp_path / "c.csv", index=False)
     assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
     err = capsys.readouterr().err
-    assert "1 of 3 rows of" in err and "for their weights and runtime reserve" in err and "(data rows 1;" in err
+    assert "1 of 3 rows of" in err and "for their weights, runtime reserve and one whole sequence" in err and "(data rows 1;" in err
     assert "hold a running batch whose KV cache does not fit" in err and "data rows 3;" in err
     out = pd.read_csv(tmp_path / "p.csv")
     assert out["fits_memory"].tolist() == [False, True, False]
     weights_gib = 70.6e9 * 2 / 2**30  # bf16: the whole model on one GPU, half on each of two
     assert out["gpu_memory_gib"][0] > weights_gib and weights_gib / 2 < out["gpu_memory_gib"][1] < 0.9 * 80
+
+
+def test_predict_says_a_sequence_too_long_for_the_memory_would_not_start(tmp_path, model, capsys):
+    """Weights fit (70B on two H100s) but one 400k-token sequence's KV cache does not: vLLM would refuse it,
+    not run a smaller batch."""
+    rows = pd.DataFrame([dict(model="meta-llama/Llama-3.1-70B-Instruct", params_b=70.6, gpu="H100", tp=2, pp=1,
+                              batch_size=1, input_tokens=400_000, output_tokens=256)])
+    rows.to_csv(tmp_path / "c.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "weights, runtime reserve and one whole sequence" in err and "running batch" not in err
 
 
 def test_predict_says_which_configurations_vllm_would_refuse(tmp_path, model, capsys):

@@ -166,22 +166,27 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
     """``gpu_memory_gib`` (per GPU: weights, reserve, activations and the running batch's KV cache, as the
     search's feasibility check counts them) and ``fits_memory`` (within 0.9 of the GPU's memory; NA where the
-    GPU's memory is unknown), with a line on stderr for each kind of row that does not fit: weights and reserve
-    alone too large (vLLM would not start it), or the running batch's KV cache on top (vLLM starts it but
-    holds fewer sequences at once than the row's batch_size; it was predicted without a word)."""
-    mem = gpu_memory(configs, build_features(configs), configs["batch_size"].to_numpy(dtype=float)
+    GPU's memory is unknown), with a line on stderr for each kind of row that does not fit: not even one whole
+    sequence beside the weights and reserve (vLLM would not start it), or not the running batch's KV cache
+    (vLLM starts it but holds fewer sequences at once than the row's batch_size; it was predicted without a
+    word)."""
+    feats = build_features(configs)
+    mem = gpu_memory(configs, feats, configs["batch_size"].to_numpy(dtype=float)
                      / configs["dp"].to_numpy(dtype=float), configs["input_tokens"], configs["output_tokens"])
+    one = gpu_memory(configs, feats, np.ones(len(configs)), configs["input_tokens"], configs["output_tokens"])
     need = mem.fixed + mem.kv
     known = np.isfinite(mem.usable)
     fits = pd.array(np.where(known, need <= mem.usable, False), dtype="boolean")
     fits[~known] = pd.NA
-    weights = np.flatnonzero(known & (mem.fixed > mem.usable))
-    batch = np.flatnonzero(known & (mem.fixed <= mem.usable) & (need > mem.usable))
+    starts = one.fixed + one.kv <= one.usable  # weights, reserve and one whole sequence
+    weights = np.flatnonzero(known & ~starts)
+    batch = np.flatnonzero(known & starts & (need > mem.usable))
     if weights.size:
         print(f"energylens predict: {weights.size} of {len(configs)} rows of {source} need more memory per GPU for "
-              f"their weights and runtime reserve than 0.9 of the GPU's (data rows {_data_rows(weights)}; column "
-              "fits_memory): vLLM would not start them; their predictions are for a deployment that cannot run "
-              "(more GPUs, pipeline stages or a smaller weight format would)", file=sys.stderr)
+              f"their weights, runtime reserve and one whole sequence than 0.9 of the GPU's (data rows "
+              f"{_data_rows(weights)}; column fits_memory): vLLM would not start them; their predictions are for a "
+              "deployment that cannot run (more GPUs, pipeline stages or a smaller weight format would)",
+              file=sys.stderr)
     if batch.size:
         excess = need[batch] / mem.usable[batch]
         print(f"energylens predict: {batch.size} of {len(configs)} rows of {source} hold a running batch whose KV "
