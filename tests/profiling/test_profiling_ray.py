@@ -82,3 +82,28 @@ def test_sigterm_of_a_ray_sweep_exits_143_without_rays_crash_dump(tiny_model, tm
     while time.monotonic() < deadline and workers & set(_worker_pids()):
         time.sleep(0.2)
     assert not workers & set(_worker_pids()), "the unit's worker outlived the stopped sweep"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
+def test_sigterm_while_ray_starts_exits_143(tiny_model, tmp_path):
+    """A SIGTERM that arrives while ray.init is still starting the local cluster meets the command line's
+    handler too (Ray's would exit 15 or 1), and the half-started cluster is shut down."""
+    pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    spec = _spec(tmp_path / "ray.toml", tiny_model, "", "[1]", "[3]")
+    sweep = subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o",
+                              str(tmp_path / "store"), "--ray", "local", "--ray-no-gpus", "--power-source",
+                              "synthetic:150"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = sweep.stdout.readline()
+        while line and "on Ray local" not in line:
+            line = sweep.stdout.readline()
+        assert line, "the sweep never announced its Ray run"
+        time.sleep(0.5)  # inside ray.init: a local cluster takes seconds to start
+        sweep.send_signal(signal.SIGTERM)
+        out, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 143, err
+    assert "energylens profile: terminated (SIGTERM)" in err
+    assert not Store(tmp_path / "store").statuses(), "no unit ran"

@@ -28,20 +28,46 @@ def _task(cfg_dict: dict[str, Any], power_source: str) -> dict[str, Any]:
     return row
 
 
+def _init_keeping_sigterm(ray: Any, address: str) -> None:
+    """``ray.init`` with the caller's SIGTERM handler in force throughout, also while it starts.
+
+    ray.init (and the local node it starts) installs its own handlers (``sys.exit(15)``; kill the node's
+    processes and exit 1 after a C++ stack dump) through ``ray._private.utils.set_sigterm_handler``: that
+    setter is silenced during the call and the caller's handler put back after it, whatever happens, so
+    ``energylens profile`` stops its workers and exits 143 even when the signal comes during start-up.
+    A start that fails or is interrupted shuts down what it had started.
+    """
+    on_term = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    setter = getattr(utils, "set_sigterm_handler", None) if on_term is not None else None
+    if setter is not None:
+        utils.set_sigterm_handler = lambda handler: None
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except BaseException:
+        try:
+            ray.shutdown()
+        except Exception:  # noqa: BLE001 - the start's own error is the one to report
+            pass
+        raise
+    finally:
+        if setter is not None:
+            utils.set_sigterm_handler = setter
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
+
+
 def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
                record: Callable[[RunConfig, dict[str, Any]], None], *, reserve_gpus: bool = True) -> None:
     """Run ``configs`` as Ray tasks; ``record(cfg, row)`` is called on the driver for each result."""
     ray = check_ray()
     started_here = False
     if not ray.is_initialized():
-        on_term = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
-        if address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        _init_keeping_sigterm(ray, address)
         started_here = True
-        if on_term is not None:  # ray.init installs its own (exit 1 after a C++ stack dump): keep the caller's,
-            signal.signal(signal.SIGTERM, on_term)  # so `energylens profile` stops its workers and exits 143
     try:
         remote = ray.remote(_task)
         pending = {}
