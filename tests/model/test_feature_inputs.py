@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from energylens.model import EnergyModel
@@ -19,7 +20,9 @@ def model_and_specs():
 
 def test_boolean_columns_are_refused(model_and_specs):
     model, specs = model_and_specs
-    for bad in (True, np.bool_(True), np.array([True, False])):  # (np.bool_ passed as 1.0 until 2026-12-05)
+    for bad in (True, np.bool_(True), np.array([True, False]),  # (np.bool_ passed as 1.0 until 2026-12-05)
+                pd.Series([True, False]), pd.array([True, False], dtype="boolean"), [True, False]):
+        # (a Series, pandas' nullable boolean array and a list passed as 1.0 / 0.0 until 2026-12-05)
         with pytest.raises(ValueError, match="feature 'tp' is boolean"):
             model.predict_features(dict(specs, tp=bad))
 
@@ -27,8 +30,17 @@ def test_boolean_columns_are_refused(model_and_specs):
 def test_complex_columns_are_refused(model_and_specs):
     """A complex column lost its imaginary part with only NumPy's ComplexWarning until 2026-12-05."""
     model, specs = model_and_specs
-    with pytest.raises(ValueError, match="feature 'batch_size' is complex"):
-        model.predict_features(dict(specs, batch_size=np.array([1.0 + 2j, 3.0])))
+    for bad in (np.array([1.0 + 2j, 3.0]), pd.Series([1.0 + 2j, 3.0]), [1.0 + 2j, 3.0], 1.0 + 2j, np.complex128(2)):
+        with pytest.raises(ValueError, match="feature 'batch_size' is complex"):
+            model.predict_features(dict(specs, batch_size=bad))
+
+
+def test_real_containers_still_accepted(model_and_specs):
+    """The check looks at the dtype only: float and integer Series, lists and pandas' nullable integers pass."""
+    model, specs = model_and_specs
+    want = model.predict_features(dict(specs, batch_size=np.array([1.0, 4.0])))
+    for good in (pd.Series([1, 4]), [1, 4], (1.0, 4.0), pd.array([1, 4], dtype="Int64")):
+        np.testing.assert_array_equal(model.predict_features(dict(specs, batch_size=good)), want)
 
 
 def test_an_out_pair_that_overlaps_is_refused(model_and_specs):

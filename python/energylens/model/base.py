@@ -30,6 +30,7 @@ from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
     check_feature_keys,
+    check_feature_real,
     design_report,
     non_finite_fit_error,
     unexercised_params,
@@ -349,9 +350,7 @@ class ClosedFormModel:
         cols = []
         for name in self.feature_names:
             raw = features[name]
-            if isinstance(raw, (bool, np.bool_)) or (isinstance(raw, np.ndarray) and raw.dtype.kind in "bc"):
-                kind = "complex" if isinstance(raw, np.ndarray) and raw.dtype.kind == "c" else "boolean"
-                raise ValueError(f"feature {name!r} is {kind}; features are real numbers (tp=2, not True)")
+            check_feature_real(name, raw)
             col = np.asarray(raw, dtype=dtype)  # no copy when it already is
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")

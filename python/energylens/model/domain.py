@@ -333,3 +333,19 @@ def check_feature_keys(features, names: Sequence[str], template_id: str) -> None
          if unknown else [])
     raise ValueError(f"{' and '.join(parts)} (template {template_id}); build them with "
                      "energylens.profiles.features.build_features or pass them as scalars")
+
+
+def check_feature_real(name: str, raw) -> None:
+    """Refuse a boolean or complex feature in any container (scalar, ndarray, pandas Series or extension array,
+    list): converted to float it would pass as 1.0 / 0.0 or lose its imaginary part."""
+    if isinstance(raw, (bool, np.bool_, complex, np.complexfloating)):
+        kind = "b" if isinstance(raw, (bool, np.bool_)) else "c"
+    elif getattr(raw, "dtype", None) is not None:
+        kind = getattr(raw.dtype, "kind", "")
+    elif isinstance(raw, (list, tuple)):
+        kind = np.asarray(raw).dtype.kind
+    else:
+        return
+    if kind in ("b", "c"):
+        what = "complex" if kind == "c" else "boolean"
+        raise ValueError(f"feature {name!r} is {what}; features are real numbers (tp=2, not True)")
