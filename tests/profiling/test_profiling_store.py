@@ -324,7 +324,7 @@ def test_dry_run_plans_what_a_run_would_measure_and_writes_nothing(tmp_path, cap
     planned = [cid for _, cid in sorted((int(line.split()[2]), line.split()[0]) for line in out if "  run " in line)]
     assert sum("done (ok)" in line for line in out) == 1 and sum("done (failed)" in line for line in out) == 1
     assert sum("  later " in line for line in out) == 2 and len(planned) == 2
-    assert out[-1] == (f"6 units; {store} holds 2 of them done (1 failed; --retry-failed runs them again); a run "
+    assert out[-1] == (f"6 units; {store} holds 2 of them done (1 of them failed; --retry-failed runs them again); a run "
                        "would measure 2 now (random order, --budget 4); nothing was run or written")
     assert sorted(p.name for p in store.rglob("*")) == before  # nothing written
     measured = []
@@ -375,4 +375,36 @@ def test_a_retry_past_the_budget_waits_for_a_larger_one(tmp_path):
     plan = plan_sweep(spec, str(store), resume=True, retry_failed=True, power_source="none", budget=3)
     assert plan.n_run == 1 and plan.skipped == 3  # the ok rows leave room for one retry
     plan = plan_sweep(spec, str(store), resume=True, retry_failed=True, power_source="none", budget=2)
-    assert plan.n_run == 0 and plan.skipped == 4
+    assert plan.n_run == 0 and plan.skipped == 4 and plan.failed_before == 2
+
+
+def test_failed_units_past_the_budget_are_named_as_waiting(tmp_path, capsys):
+    """Failed units a --retry-failed run leaves for a larger --budget are counted as such, by the run and by
+    --dry-run (they were counted silently among the units done until 2026-12-05), and an active dry run with
+    no room left after its retries marks the new units "later", not "candidate"."""
+    from energylens.cli import main
+    from energylens.profiling import load_spec, run_sweep
+
+    spec_path = tmp_path / "sweep.toml"
+    spec_path.write_text('[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\n'
+                         'max_num_seqs = [1, 2]\ninput_len = [8, 16, 32]\noutput_len = [4]\n')
+    store = tmp_path / "s"
+    run_sweep(load_spec(spec_path), str(store), power_source="synthetic:100", budget=4, run_one=_fake)
+    assert sorted(Store(store).statuses().values()) == ["failed", "ok", "ok", "ok"]  # (bs 2 fails)
+    capsys.readouterr()
+    res = run_sweep(load_spec(spec_path), str(store), resume=True, retry_failed=True, power_source="synthetic:100",
+                    budget=3, run_one=_fake)  # the ok rows fill the budget: nothing runs
+    assert res.ran == 0
+    assert "4 done already (1 of them failed; a larger --budget retries them), running 0" in capsys.readouterr().out
+    args = ["profile", str(spec_path), "-o", str(store), "--dry-run", "--resume", "--retry-failed"]
+    assert main(args + ["--power-source", "synthetic:100", "--budget", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith(f"6 units; {store} holds 4 of them done (1 of them failed; a larger --budget "
+                              "retries them); a run would measure 0 now")
+    args += ["--power-source", "synthetic:100", "--strategy", "active", "--budget"]
+    assert main(args + ["4"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert sum("  run 1 " in line for line in out) == 1 and sum("candidate" in line for line in out) == 0
+    assert sum("  later " in line for line in out) == 2  # the retry fills the budget: no new unit is chosen
+    assert main(args + ["5"]) == 0
+    assert sum("candidate" in line for line in capsys.readouterr().out.splitlines()) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.profiling import STRATEGIES, load_spec, parse_power_source, plan_sweep, run_sweep
+from energylens.profiling.runner import failed_note
 
 __all__ = ["add_parser", "run"]
 
@@ -67,13 +68,14 @@ def _dry_run(spec, args: argparse.Namespace) -> int:
         elif state == "ok" or (state == "failed" and not args.retry_failed):
             mark = f"done ({state})"
         else:  # active chooses among the new units as it measures; a failed one past --budget waits
-            mark = "candidate" if plan.run is None and not state else "later"
+            room = plan.n_run > len(plan.retry)  # (active retries first, then chooses while --budget leaves room)
+            mark = "candidate" if plan.run is None and not state and room else "later"
         print(f"{c.config_id}  {mark:<12}  {c.describe()}")
     where = f"{args.output} holds {plan.skipped} of them done" if plan.store_exists else f"{args.output} holds no store yet"
     how = ("chosen one at a time from the energies measured" if plan.run is None else
            f"{args.strategy} order{', on Ray ' + args.ray if args.ray else ''}")
     print(f"{len(plan.units)} units; {where}"
-          + (f" ({plan.failed_before} failed; --retry-failed runs them again)" if plan.failed_before else "")
+          + failed_note(plan.failed_before, args.retry_failed)
           + f"; a run would measure {plan.n_run} now ({how}"
           + (f", --budget {args.budget}" if args.budget else "") + "); nothing was run or written")
     return 0

@@ -154,10 +154,10 @@ def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_a
 
 def _todo(configs: list[RunConfig], statuses: dict[str, str], retry_failed: bool,
           budget: int | None) -> tuple[list[RunConfig], int, int, int, frozenset[str]]:
-    """(units not done, how many of them run now under ``budget``, units skipped, skipped ones that failed,
-    the failed units retried now). ``budget`` bounds the units the store holds in all: a retried unit
-    replaces its row (it runs while the ok rows leave room), a new one adds one (it runs while the store
-    has room)."""
+    """(units not done, how many of them run now under ``budget``, units skipped, skipped ones that failed and
+    are not retried now, the failed units retried now). ``budget`` bounds the units the store holds in all: a
+    retried unit replaces its row (it runs while the ok rows leave room), a new one adds one (it runs while
+    the store has room)."""
     ids = [c.config_id for c in configs]
     ok = sum(statuses.get(i) == "ok" for i in ids)
     failed = [i for i in ids if statuses.get(i) == "failed"]
@@ -168,7 +168,16 @@ def _todo(configs: list[RunConfig], statuses: dict[str, str], retry_failed: bool
     retry = failed if budget is None else failed[:max(0, budget - ok)]
     n_new = len(new) if budget is None else min(len(new), max(0, budget - ok - len(failed)))
     todo = [c for c in configs if c.config_id in set(retry)] + new
-    return todo, len(retry) + n_new, ok + len(failed) - len(retry), 0, frozenset(retry)
+    return todo, len(retry) + n_new, ok + len(failed) - len(retry), len(failed) - len(retry), frozenset(retry)
+
+
+def failed_note(n_failed: int, retry_failed: bool) -> str:
+    """`` (N of them failed; ...)`` after the count of units done (the start line, ``--dry-run``): how the
+    failed units this run leaves alone would run, or ``""`` when there are none."""
+    if not n_failed:
+        return ""
+    how = "a larger --budget retries them" if retry_failed else "--retry-failed runs them again"
+    return f" ({n_failed} of them failed; {how})"
 
 
 def _check_unit_gpus(power_source: str, configs: list[RunConfig]) -> None:
@@ -186,7 +195,8 @@ class SweepPlan:
     """What :func:`run_sweep` would do with the same arguments (:func:`plan_sweep`): every unit with its state
     in the store (``"ok"``, ``"failed"`` or ``""``), the units it would run now in their order (``None``
     for ``active``: chosen one at a time from the energies measured, after the failed units it retries,
-    ``retry``), and how many."""
+    ``retry``), and how many; ``failed_before``: the failed units it leaves alone (all of them without
+    ``retry_failed``; those past ``budget`` with it)."""
 
     units: list[tuple[RunConfig, str]]
     run: list[RunConfig] | None
@@ -242,7 +252,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             print(f"sweep {spec.sweep['name']}: --resume, but {out_dir} held no sweep store: started a new one",
                   file=out, flush=True)
         print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already"
-              + (f" ({failed_before} of them failed; --retry-failed runs them again)" if failed_before else "")
+              + failed_note(failed_before, retry_failed)
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
               f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
               file=out, flush=True)
