@@ -50,6 +50,34 @@ def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.parametrize("fails", ["mkstemp", "replace", "no errno"])
+def test_a_failed_write_names_the_file_not_its_temporary(tmp_path, monkeypatch, fails):
+    """mkstemp's and os.replace's errors name the hidden temporary file (``.x.json.abc.tmp``); an OSError
+    without an errno read ``[Errno None]``. Both now name the file being written (until 2026-12-05)."""
+    import errno
+    import tempfile
+
+    target = tmp_path / "x.json"
+    if fails == "mkstemp":
+        def broken(*a, **k):
+            raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".x.json.abc.tmp"))
+        monkeypatch.setattr(tempfile, "mkstemp", broken)
+    else:
+        def broken(src, dst):
+            if fails == "no errno":
+                raise OSError("the mount went away")
+            raise OSError(errno.EXDEV, "Invalid cross-device link", src, None, dst)
+        monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError) as err:
+        atomic_write_bytes(target, b"x")
+    text = str(err.value)
+    assert str(target) in text and ".tmp" not in text and "Errno None" not in text, text
+    if fails == "mkstemp":
+        assert isinstance(err.value, PermissionError)
+    monkeypatch.undo()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def test_temporaries_of_a_killed_writer_are_removed_on_resume(tmp_path):
     store = Store(tmp_path)
     store.init({"spec_hash": "h"}, resume=False)

@@ -59,10 +59,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         _write_replace(path, data)
         _fsync_dir(path.parent)
-    except OSError as exc:
-        if exc.filename is not None:  # (mkstemp's, naming the temporary file in path's folder)
-            raise
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    except OSError as exc:  # (mkstemp's and os.replace's name the temporary file, not the one being written)
+        if exc.errno is None:
+            raise OSError(f"{path}: {exc}") from exc
+        raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from exc
 
 
 def _write_replace(path: Path, data: bytes) -> None:
