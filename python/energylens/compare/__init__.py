@@ -2,7 +2,7 @@
 
 Owns the metrics (:mod:`.metrics`), the seeded splits (:mod:`.splits`), the :class:`~.methods.Method`
 protocol and ours (:mod:`.methods`), the baselines (:mod:`.baselines`) and what they read from a frame
-(:mod:`.inputs`), the list of methods a run uses (:mod:`.registry`), the runner (:mod:`.runner`), its
+(:mod:`.inputs`), which spellings of a GPU or model are one (:mod:`.names`), the list of methods a run uses (:mod:`.registry`), the runner (:mod:`.runner`), its
 result and summaries (:mod:`.result`), and the report (:mod:`.report`, with :mod:`.findings`,
 :mod:`.report_tables` and :mod:`.report_plots`). Imports :mod:`energylens.model`, :mod:`energylens.profiles` and
 :mod:`energylens.extras`; never the command line. The learned baselines and the plots need the ``compare``

@@ -1,7 +1,8 @@
 """Metrics of configuration choice on one group of candidates (pure functions on arrays), and the
 scoring of every group of a held-out frame (:func:`score_groups`).
 
-Owns: Top-1, regret, pairwise concordance, Spearman, the per-group record. Imports numpy and pandas only.
+Owns: Top-1, regret, pairwise concordance, Spearman, the per-group record. Imports numpy, pandas and
+:mod:`energylens.compare.names` (one group per GPU or model, however spelled).
 Definitions are in the module docstring of :mod:`energylens.compare.runner`.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.compare.names import canonical_names
 
 __all__ = ["METRICS", "SLO_METRICS", "top1_hit", "regret_pct", "pairwise_counts", "group_spearman",
            "group_metrics", "serving_metrics", "score_groups"]
@@ -197,7 +199,8 @@ def serving_metrics(pred: Sequence[float], meas: Sequence[float],
 
 
 def _group_codes(df: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
-    return df.groupby(list(group_by), sort=True, dropna=False).ngroup().to_numpy()
+    """Group numbers; the spellings of one GPU or model are one (:mod:`energylens.compare.names`)."""
+    return canonical_names(df[list(group_by)]).groupby(list(group_by), sort=True, dropna=False).ngroup().to_numpy()
 
 
 class _Groups:
@@ -210,7 +213,7 @@ class _Groups:
         self.members = np.split(order, bounds) if len(order) else []
         extra = [c for c in ("modality", "task") if c not in group_by and c in test_df.columns]
         firsts = [int(idx[0]) for idx in self.members]
-        head = test_df.iloc[firsts]
+        head = canonical_names(test_df[[*dict.fromkeys((*group_by, *extra))]]).iloc[firsts]  # a group's label
         cols = {c: head[c].tolist() for c in (*group_by, *extra)}
         self.meta = []
         for i in range(len(firsts)):

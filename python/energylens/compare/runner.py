@@ -53,6 +53,7 @@ import pandas as pd
 from energylens.compare.inputs import shared_template_inputs, template_inputs
 from energylens.compare.methods import Method, check_method
 from energylens.compare.metrics import SLO_METRICS, _Groups, score_groups
+from energylens.compare.names import canonical_names
 from energylens.compare.registry import default_methods
 from energylens.compare.result import EvaluationResult
 from energylens.compare.splits import (
@@ -184,12 +185,13 @@ def _score(test_df: pd.DataFrame, out: _Outcome, method: Method, sp: Split, grou
     return g
 
 
-def _prediction_rows(test_df: pd.DataFrame, out: _Outcome, method: Method, sp: Split,
+def _prediction_rows(test_df: pd.DataFrame, labels: pd.DataFrame, out: _Outcome, method: Method, sp: Split,
                      group_by: Sequence[str]) -> pd.DataFrame:
-    """Per held-out row: measured and predicted energy (kept for the ``random`` split's plots)."""
+    """Per held-out row: measured and predicted energy (kept for the ``random`` split's plots); ``labels``: the
+    rows with the names their group is labelled by."""
     return pd.DataFrame({
         "repeat": sp.repeat, "method": method.name, "row": sp.test_idx,
-        "group": [" | ".join(map(str, k)) for k in test_df[list(group_by)].itertuples(index=False)],
+        "group": [" | ".join(map(str, k)) for k in labels[list(group_by)].itertuples(index=False)],
         "modality": test_df["modality"].to_numpy() if "modality" in test_df else "n/a",
         "energy_j": test_df["energy_j"].to_numpy(dtype=float),
         "predicted_energy_j": out.pred,
@@ -239,6 +241,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     group_by = tuple(group_by)
     _validate(profiles, group_by, tpot_slo)
     df = profiles.reset_index(drop=True)
+    named = canonical_names(df)  # the spellings of one GPU or model are one, in splits and groups
     all_splits = make_splits(df, train_size=train_size, repeats=repeats, seed=seed, group_by=group_by,
                              splits=splits, curve_sizes=curve_sizes, gpu_shots=gpu_shots)
     factory = methods or _default_factory(gpu_spec, None if method_names is None else tuple(method_names))
@@ -259,7 +262,8 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                 template_inputs(df, gpu_spec)
         for sp in all_splits:
             test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
-            groups = _Groups(test_ref, group_by)
+            labels = named.iloc[sp.test_idx]  # groups by the names of the whole frame: one label per GPU, model
+            groups = _Groups(labels, group_by)
             for method in factory(seed * 1000 + sp.repeat):
                 check_method(method)
                 tf = time.perf_counter()
@@ -273,7 +277,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                                   stacklevel=2)
                 tables.append(_score(test_ref, out, method, sp, groups, group_by, tpot_slo))
                 if sp.split == "random":
-                    preds.append(_prediction_rows(test_ref, out, method, sp, group_by))
+                    preds.append(_prediction_rows(test_ref, labels, out, method, sp, group_by))
                 if not out.error:
                     notes.add(method.name, sp.split, method.run_notes())
                 bar.update()

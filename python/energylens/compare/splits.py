@@ -1,8 +1,9 @@
 """Seeded train/test splits of a profile table: random draws, sample-efficiency curves, unseen batch
 sizes, unseen GPU (few-shot), unseen model.
 
-Owns: :class:`Split` and the split builders. Imports numpy, pandas and :mod:`energylens.compare.metrics`
-(group codes) only.
+Owns: :class:`Split` and the split builders. Imports numpy, pandas, :mod:`energylens.compare.metrics`
+(group codes) and :mod:`energylens.compare.names` (the spellings of one GPU or model are one: an "unseen"
+GPU or model is unseen under every name).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.metrics import _group_codes
+from energylens.compare.names import name_labels
 
 __all__ = ["DEFAULT_GROUP_BY", "CURVE_SIZES", "GPU_SHOTS", "SPLIT_NAMES", "Split", "make_splits",
            "random_splits", "curve_splits", "unseen_batch_split", "unseen_gpu_splits", "unseen_model_splits"]
@@ -124,9 +126,10 @@ def unseen_gpu_splits(df: pd.DataFrame, shots: Iterable[int] = GPU_SHOTS, repeat
                       seed: int = 0) -> list[Split]:
     """Train on every row of one GPU plus ``k`` random rows of another; test on that GPU's rest.
 
-    Every ordered pair of GPUs; ``k = 0`` is deterministic (one repeat). Empty with one GPU.
+    Every ordered pair of GPUs (the spellings of one GPU are one, :func:`energylens.compare.names.name_labels`);
+    ``k = 0`` is deterministic (one repeat). Empty with one GPU.
     """
-    gpus = df["gpu"].astype(str).to_numpy(dtype=object)
+    gpus = name_labels(df["gpu"], "gpu")  # one GPU spelled two ways is one GPU, not a pair to hold out
     names = sorted(set(gpus))
     out = []
     rngs = _rngs(seed, repeats, 3)
@@ -147,8 +150,9 @@ def unseen_gpu_splits(df: pd.DataFrame, shots: Iterable[int] = GPU_SHOTS, repeat
 
 
 def unseen_model_splits(df: pd.DataFrame) -> list[Split]:
-    """Leave one model out: train on every other model's rows, test on the model's rows."""
-    models = df["model"].astype(str).to_numpy(dtype=object)
+    """Leave one model out: train on every other model's rows, test on the model's rows (every spelling of it,
+    :func:`energylens.compare.names.name_labels`)."""
+    models = name_labels(df["model"], "model")  # a model's aliases are held out with it
     out = []
     for m in sorted(set(models)):
         test = np.flatnonzero(models == m)

@@ -1,0 +1,67 @@
+"""Findings of the audit of ``energylens evaluate``: held-out rows that leaked into training, input the
+evaluation accepted silently or refused without saying where, and messages that said the wrong thing."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens.compare import metrics as M
+from energylens.compare import splits as S
+from energylens.compare.names import name_labels
+from energylens.compare.runner import run_evaluation
+from energylens.profiles.datasets import mlenergy_v2
+
+H100 = "NVIDIA H100 80GB HBM3"
+LLAMA70 = "meta-llama/Meta-Llama-3.1-70B-Instruct"
+
+
+@pytest.fixture(scope="module")
+def v2() -> pd.DataFrame:
+    return mlenergy_v2().reset_index(drop=True)
+
+
+def _respelled(v2: pd.DataFrame) -> pd.DataFrame:
+    """Every other H100 row spelled ``H100``, every other Llama 3.1 70B row ``meta-llama/Llama-3.1-70B-Instruct``."""
+    df = v2.copy()
+    h = np.flatnonzero(df["gpu"].to_numpy() == H100)[::2]
+    df.loc[h, "gpu"] = "H100"
+    m = np.flatnonzero(df["model"].to_numpy() == LLAMA70)[::2]
+    df.loc[m, "model"] = "meta-llama/Llama-3.1-70B-Instruct"
+    return df
+
+
+# ---------------------------------------------------------------- 1: two spellings of one GPU / model
+
+def test_two_spellings_of_one_gpu_are_one_gpu_held_out(v2):
+    df = _respelled(v2)
+    splits = S.unseen_gpu_splits(df, shots=(0,), repeats=1)
+    assert sorted(s.detail for s in splits) == ["A100-SXM4-40GB -> H100-SXM5-80GB", "H100-SXM5-80GB -> A100-SXM4-40GB"]
+    h100 = np.flatnonzero(df["gpu"].isin([H100, "H100"]).to_numpy())
+    for s in splits:
+        if s.detail.endswith("H100-SXM5-80GB"):  # held out: every H100 row, under either name; none trained on
+            assert np.array_equal(s.test_idx, h100) and not np.isin(s.train_idx, h100).any()
+
+
+def test_two_spellings_of_one_model_are_one_model_held_out(v2):
+    df = _respelled(v2)
+    splits = S.unseen_model_splits(df)
+    assert len(splits) == v2["model"].nunique()
+    llama = np.flatnonzero(df["model"].str.contains("Llama-3.1-70B").to_numpy())
+    (s,) = [s for s in splits if s.detail == LLAMA70.split("/")[-1]]
+    assert np.array_equal(s.test_idx, llama) and not np.isin(s.train_idx, llama).any()
+
+
+def test_two_spellings_are_one_group_and_single_spellings_keep_their_names(v2):
+    df = _respelled(v2)
+    assert M._group_codes(df, S.DEFAULT_GROUP_BY).max() == M._group_codes(v2, S.DEFAULT_GROUP_BY).max()
+    res = run_evaluation(df, splits=["unseen_gpu"], gpu_shots=(0,), repeats=1, progress=False,
+                         method_names=["llmcarbon"])
+    assert set(res.table["gpu"]) == {"NVIDIA A100-SXM4-40GB", "H100-SXM5-80GB"}  # two spellings: the table's name
+    assert not res.table["group"].str.contains(H100).any()
+    # one spelling per GPU and model: the names (and so documented results) are as before
+    assert list(name_labels(v2["gpu"], "gpu")) == list(v2["gpu"])
+    assert list(name_labels(v2["model"], "model")) == list(v2["model"])
+    # a name in neither table (a GPU of spec columns, an unknown model) is its own
+    assert list(name_labels(pd.Series(["MyGPU-9", " MyGPU-9", "org/unknown"]), "gpu")) == ["MyGPU-9", "MyGPU-9",
+                                                                                          "org/unknown"]
