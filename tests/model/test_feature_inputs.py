@@ -62,3 +62,15 @@ def test_check_range_must_be_a_bool(model_and_specs):
     rows = mlenergy_v2().iloc[:3]
     with pytest.raises(TypeError, match="check_range must be True or False"):
         model.predict(rows, check_range="no")
+
+
+def test_text_columns_are_refused(model_and_specs):
+    """A string such as "2" (a CSV column read without dtypes, a config value never parsed) was converted to
+    2.0 silently until 2026-12-05."""
+    model, specs = model_and_specs
+    for bad in ("2", np.array(["2", "4"]), pd.Series(["2", "4"]), pd.Series([2, "4"], dtype=object), [2, "4"],
+                b"2"):
+        with pytest.raises(ValueError, match="feature 'tp' is text"):
+            model.predict_features(dict(specs, tp=bad))
+    np.testing.assert_array_equal(model.predict_features(dict(specs, tp=pd.Series([2.0, 4.0], dtype=object))),
+                                  model.predict_features(dict(specs, tp=np.array([2.0, 4.0]))))

@@ -370,8 +370,8 @@ class ClosedFormModel:
         full columns on a memory-bound machine; bench/README.md). ``out``: a pair of preallocated float64
         arrays to write into (not overlapping). ``validate=False`` skips the domain check of every value
         (finite; tp, pp >= 1; prefill_extra_flops >= 0; everything else > 0), for callers that built the
-        columns themselves and evaluate in a hot loop. Boolean columns are refused either way; tp, pp, dp and
-        ep must be whole numbers, which is not checked (a per-row pass would cost the fast path). Integer
+        columns themselves and evaluate in a hot loop. Boolean, complex and text columns are refused either way;
+        tp, pp, dp and ep must be whole numbers, which is not checked (a per-row pass would cost the fast path). Integer
         arrays are converted to ``dtype`` on every call: pass float arrays to a hot loop.
         ``dtype=np.float32`` runs the float32 native loop end to end (columns cast once if needed, float32
         outputs); ``n_threads`` caps its threads.

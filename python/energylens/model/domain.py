@@ -335,17 +335,26 @@ def check_feature_keys(features, names: Sequence[str], template_id: str) -> None
                      "energylens.profiles.features.build_features or pass them as scalars")
 
 
+_NOT_REAL = {"b": "boolean", "c": "complex", "U": "text", "S": "text"}
+
+
 def check_feature_real(name: str, raw) -> None:
-    """Refuse a boolean or complex feature in any container (scalar, ndarray, pandas Series or extension array,
-    list): converted to float it would pass as 1.0 / 0.0 or lose its imaginary part."""
-    if isinstance(raw, (bool, np.bool_, complex, np.complexfloating)):
-        kind = "b" if isinstance(raw, (bool, np.bool_)) else "c"
+    """Refuse a boolean, complex or text feature in any container (scalar, ndarray, pandas Series or extension
+    array, list): converted to float it would pass as 1.0 / 0.0, lose its imaginary part, or read a string
+    such as "2" (or "1e3", a typo's digits) as a number without anyone having said it was one."""
+    if isinstance(raw, (bool, np.bool_, complex, np.complexfloating, str, bytes, np.str_, np.bytes_)):
+        kind = np.asarray(raw).dtype.kind
     elif getattr(raw, "dtype", None) is not None:
         kind = getattr(raw.dtype, "kind", "")
+        if kind == "O":  # (object columns: a CSV read without dtypes; scanned, they are the slow path anyway)
+            kind = next((np.asarray(v).dtype.kind for v in np.asarray(raw).ravel()
+                         if isinstance(v, (str, bytes, bool, complex))), "O")
     elif isinstance(raw, (list, tuple)):
         kind = np.asarray(raw).dtype.kind
+        if kind == "O":
+            kind = next((np.asarray(v).dtype.kind for v in raw if isinstance(v, (str, bytes, bool, complex))), "O")
     else:
         return
-    if kind in ("b", "c"):
-        what = "complex" if kind == "c" else "boolean"
-        raise ValueError(f"feature {name!r} is {what}; features are real numbers (tp=2, not True)")
+    if kind in _NOT_REAL:
+        raise ValueError(f"feature {name!r} is {_NOT_REAL[kind]}; features are real numbers (tp=2, not True "
+                         "or \"2\")")
