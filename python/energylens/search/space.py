@@ -27,6 +27,15 @@ from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_la
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
+from energylens.search.axes import (
+    as_list,
+    check_distinct,
+    check_divisibility,
+    check_layers,
+    int_axis,
+    point_weights,
+    positive_axis,
+)
 from energylens.search.serving_limits import limit_values, served_spec
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
@@ -152,67 +161,6 @@ def _whole(values: np.ndarray) -> np.ndarray:
     return values.astype(np.int64) if np.all(values == np.round(values)) else values
 
 
-def _as_list(value, name: str) -> list:
-    if value is None:
-        raise ValueError(f"{name} is required")
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-        if len(items) > 1 and not all(items):  # "H100," or "1,,2": a stray comma, not a silent drop
-            raise ValueError(f"{name}: empty item in {value!r} (a stray comma?); give comma-separated values")
-        items = [v for v in items if v]
-    elif isinstance(value, (tables.ModelSpec, tables.GpuSpec)) or np.isscalar(value):
-        items = [value]
-    else:
-        items = list(value)
-    if not items:
-        raise ValueError(f"{name} is empty")
-    return items
-
-
-def _checked_axis(values, name: str, bad, message) -> list[float]:
-    """The axis values as floats; ValueError naming the axis and the first value that is not a number, or
-    for which ``bad(float)`` holds (``message(value)`` says why, quoting the value as given)."""
-    out = []
-    for v in _as_list(values, name):
-        if isinstance(v, (bool, np.bool_)):  # float(True) is 1: a boolean is a mistake, not a value
-            raise ValueError(f"{name}: {v!r} is a boolean, not a number")
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: {v!r} is not a number") from None
-        if bad(f):
-            raise ValueError(message(v))
-        out.append(f)
-    return out
-
-
-def _int_axis(values, name: str, high: float) -> np.ndarray:
-    out = _checked_axis(values, name, lambda f: not math.isfinite(f) or f < 1 or f != int(f) or f > high,
-                        lambda v: f"{name}: {v!r} is not a whole number in [1, {high:.0f}]")
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name}: repeated values in {out}")
-    return np.asarray(out, dtype=np.float64)
-
-
-def _check_distinct(specs, given, name: str, what: str) -> None:
-    """ValueError when two names of ``given`` resolve to one entry as searched (aliases: the same configurations
-    would be searched twice and share P(best) with themselves); two checkpoints of one model-table row with
-    values of their own (served_spec: Qwen3-235B-A22B and its 2507 refresh) are two models."""
-    seen: dict[str, object] = {}
-    for spec, raw in zip(specs, _as_list(given, name), strict=True):
-        key = served_spec(spec, raw).name if isinstance(spec, tables.ModelSpec) else spec.name
-        if key in seen:
-            raise ValueError(f"{name}: {raw!r} and {seen[key]!r} are the same {what} ({key}); give each once"
-                             + (" (a quantised copy: search its formats with precision=)" if what == "model" else ""))
-        seen[key] = raw
-
-
-def _positive_axis(values, name: str) -> np.ndarray:
-    out = _checked_axis(values, name, lambda f: not math.isfinite(f) or f <= 0,
-                        lambda v: f"{name} must be finite and > 0, got {v!r}")
-    return np.asarray(out, dtype=np.float64)
-
-
 def _resolve_model(m) -> tables.ModelSpec:
     if isinstance(m, tables.ModelSpec):
         return m
@@ -249,30 +197,6 @@ def _arch(r: dict, m: tables.ModelSpec, name: str) -> float:
     if not math.isfinite(v):
         v = float(getattr(m, name, math.nan) if getattr(m, name, None) is not None else math.nan)
     return v
-
-
-def _check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray) -> None:
-    """An axis value no model can use is a mistake, not a rejection: say which and why."""
-    for t in tp:
-        if not any(m.n_heads % t == 0 for m in models):
-            heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
-            raise ValueError(f"tp={int(t)} divides the attention heads of none of the models ({heads})")
-    for e in ep:
-        if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
-            experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
-            raise ValueError(f"ep={int(e)} divides the experts of none of the models ({experts}); "
-                             "ep > 1 needs a mixture-of-experts model")
-
-
-def check_layers(models: Sequence[tuple[str, float]], pp: np.ndarray) -> None:
-    """A pipeline stage needs at least one layer: a pp value above a model's layer count is an error naming
-    the model (``models``: (name, n_layers) pairs; with several models the axis must suit each of them)."""
-    for name, layers in models:
-        over = [int(p) for p in pp if math.isfinite(float(layers)) and p > layers]
-        if over:
-            raise ValueError(f"pp={over[0]} exceeds the {int(layers)} layers of {name}: a pipeline stage needs at "
-                             f"least one layer; pick --pp values up to {int(layers)} (pp is searched for every "
-                             "model, so it must suit each of them)")
 
 
 def _is_number(value) -> bool:
@@ -364,12 +288,12 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
         ValueError: an empty or invalid axis (non-positive tokens, TP that divides no model's heads ...).
         UnknownGpuError, UnknownModelError: a name the tables do not know (close matches listed).
     """
-    model_specs = [_resolve_model(m) for m in _as_list(models, "models")]
-    gpu_specs = [_resolve_gpu(g) for g in _as_list(gpus, "gpus")]
-    precisions = None if precision is None else [tables.normalize_precision(p) for p in _as_list(precision, "precision")]
-    kvs = [tables.normalize_kv_cache_dtype(k) for k in _as_list(kv_cache_dtype, "kv_cache_dtype")]
-    li = _positive_axis(input_tokens, "input_tokens")
-    lo = _positive_axis(output_tokens, "output_tokens")
+    model_specs = [_resolve_model(m) for m in as_list(models, "models")]
+    gpu_specs = [_resolve_gpu(g) for g in as_list(gpus, "gpus")]
+    precisions = None if precision is None else [tables.normalize_precision(p) for p in as_list(precision, "precision")]
+    kvs = [tables.normalize_kv_cache_dtype(k) for k in as_list(kv_cache_dtype, "kv_cache_dtype")]
+    li = positive_axis(input_tokens, "input_tokens")
+    lo = positive_axis(output_tokens, "output_tokens")
     if (lo < 1).any():  # (a mean: fractional is fine, below one token is not a request)
         raise ValueError(f"output_tokens must be >= 1 (every request generates at least one token), got "
                          f"{float(lo[lo < 1][0])!r}")
@@ -381,22 +305,22 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
         else:
             raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
                              "give one value or the same number of points")
-    axes = {name: _int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
+    axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
     biggest = {name: int(axes[name].max()) for name in ("tp", "pp", "dp")}
     if math.prod(biggest.values()) > MAX_GPU_COUNT:
         raise ValueError(f"tp x pp x dp reaches {math.prod(biggest.values()):,} GPUs per deployment ("
                          f"{', '.join(f'{k} {v}' for k, v in biggest.items())}); energylens takes at most "
                          f"{MAX_GPU_COUNT:,} (2**20): drop the largest values")
-    batches = _int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
-    _check_distinct(model_specs, models, "models", "model")
-    _check_distinct(gpu_specs, gpus, "gpus", "GPU")
-    _check_divisibility(model_specs, axes["tp"], axes["ep"])
+    batches = int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
+    check_distinct(model_specs, models, "models", "model")
+    check_distinct(gpu_specs, gpus, "gpus", "GPU")
+    check_divisibility(model_specs, axes["tp"], axes["ep"])
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
-    weights = _workload_weights(workload_weights, len(li))
+    weights = point_weights(workload_weights, len(li))
     formats = [precisions or [checkpoint_precision(m.name if isinstance(m, tables.ModelSpec) else str(m))]
-               for m in _as_list(models, "models")]
-    keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, _as_list(models, "models"), formats,
+               for m in as_list(models, "models")]
+    keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, as_list(models, "models"), formats,
                                                                       strict=True) for g in gpu_specs for p in ps for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
     return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes["tp"], pp=axes["pp"],
@@ -404,24 +328,6 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
                        workload_weights=weights,
                        checkpoint_precisions=None if precisions else {c.model: c.precision for c in combos})
-
-
-def _workload_weights(weights, n_points: int) -> np.ndarray | None:
-    """None, or the weights normalised to sum 1 (ValueError naming what is wrong)."""
-    if weights is None:
-        return None
-    if isinstance(weights, str):
-        if weights != "equal":
-            raise ValueError(f"workload_weights (--workload-weights) must be a list of numbers or 'equal', got {weights!r}")
-        return np.full(n_points, 1.0 / n_points)
-    w = np.asarray(_checked_axis(weights, "workload_weights", lambda f: not math.isfinite(f) or f < 0,
-                                 lambda v: f"workload_weights must be finite and >= 0, got {v!r}"))
-    if len(w) != n_points:
-        raise ValueError(f"workload_weights (--workload-weights) has {len(w)} values for {n_points} workload points "
-                         "(one per --input-tokens / --output-tokens pair)")
-    if not w.sum() > 0:
-        raise ValueError("workload_weights (--workload-weights) sum to 0")
-    return np.ascontiguousarray(w / w.sum())
 
 
 def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, list, np.ndarray, np.ndarray]:

@@ -1,0 +1,125 @@
+"""The search's axes as a user gives them, checked before any combination is resolved (:mod:`.space`).
+
+Each axis is a scalar, a list or a comma-separated string (:func:`as_list`); whole-number axes (tp, pp, dp,
+ep, max_num_seqs) and positive ones (tokens) are checked value by value, naming the axis and the value; a
+value given twice is refused (after normalising, for the named axes: ``bf16,BF16``), as are models or GPUs
+that resolve to one entry, TP / EP values no model can use and PP values above a model's layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from energylens.profiles import tables
+from energylens.search.serving_limits import served_spec
+
+__all__ = ["as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
+           "check_layers", "point_weights"]
+
+
+def as_list(value, name: str) -> list:
+    """An axis as a list: a comma-separated string split (a stray comma is an error), a scalar or spec as one
+    item, any other iterable as it is; ValueError naming the axis when nothing is left."""
+    if value is None:
+        raise ValueError(f"{name} is required")
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+        if len(items) > 1 and not all(items):  # "H100," or "1,,2": a stray comma, not a silent drop
+            raise ValueError(f"{name}: empty item in {value!r} (a stray comma?); give comma-separated values")
+        items = [v for v in items if v]
+    elif isinstance(value, (tables.ModelSpec, tables.GpuSpec)) or np.isscalar(value):
+        items = [value]
+    else:
+        items = list(value)
+    if not items:
+        raise ValueError(f"{name} is empty")
+    return items
+
+
+def checked_axis(values, name: str, bad, message) -> list[float]:
+    """The axis values as floats; ValueError naming the axis and the first value that is not a number, or
+    for which ``bad(float)`` holds (``message(value)`` says why, quoting the value as given)."""
+    out = []
+    for v in as_list(values, name):
+        if isinstance(v, (bool, np.bool_)):  # float(True) is 1: a boolean is a mistake, not a value
+            raise ValueError(f"{name}: {v!r} is a boolean, not a number")
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {v!r} is not a number") from None
+        if bad(f):
+            raise ValueError(message(v))
+        out.append(f)
+    return out
+
+
+def int_axis(values, name: str, high: float) -> np.ndarray:
+    out = checked_axis(values, name, lambda f: not math.isfinite(f) or f < 1 or f != int(f) or f > high,
+                       lambda v: f"{name}: {v!r} is not a whole number in [1, {high:.0f}]")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: repeated values in {out}")
+    return np.asarray(out, dtype=np.float64)
+
+
+def check_distinct(specs, given, name: str, what: str) -> None:
+    """ValueError when two names of ``given`` resolve to one entry as searched (aliases: the same configurations
+    would be searched twice and share P(best) with themselves); two checkpoints of one model-table row with
+    values of their own (served_spec: Qwen3-235B-A22B and its 2507 refresh) are two models."""
+    seen: dict[str, object] = {}
+    for spec, raw in zip(specs, as_list(given, name), strict=True):
+        key = served_spec(spec, raw).name if isinstance(spec, tables.ModelSpec) else spec.name
+        if key in seen:
+            raise ValueError(f"{name}: {raw!r} and {seen[key]!r} are the same {what} ({key}); give each once"
+                             + (" (a quantised copy: search its formats with precision=)" if what == "model" else ""))
+        seen[key] = raw
+
+
+def positive_axis(values, name: str) -> np.ndarray:
+    out = checked_axis(values, name, lambda f: not math.isfinite(f) or f <= 0,
+                       lambda v: f"{name} must be finite and > 0, got {v!r}")
+    return np.asarray(out, dtype=np.float64)
+
+
+def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray) -> None:
+    """An axis value no model can use is a mistake, not a rejection: say which and why."""
+    for t in tp:
+        if not any(m.n_heads % t == 0 for m in models):
+            heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
+            raise ValueError(f"tp={int(t)} divides the attention heads of none of the models ({heads})")
+    for e in ep:
+        if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
+            experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
+            raise ValueError(f"ep={int(e)} divides the experts of none of the models ({experts}); "
+                             "ep > 1 needs a mixture-of-experts model")
+
+
+def check_layers(models: Sequence[tuple[str, float]], pp: np.ndarray) -> None:
+    """A pipeline stage needs at least one layer: a pp value above a model's layer count is an error naming
+    the model (``models``: (name, n_layers) pairs; with several models the axis must suit each of them)."""
+    for name, layers in models:
+        over = [int(p) for p in pp if math.isfinite(float(layers)) and p > layers]
+        if over:
+            raise ValueError(f"pp={over[0]} exceeds the {int(layers)} layers of {name}: a pipeline stage needs at "
+                             f"least one layer; pick --pp values up to {int(layers)} (pp is searched for every "
+                             "model, so it must suit each of them)")
+
+
+def point_weights(weights, n_points: int) -> np.ndarray | None:
+    """None, or the weights normalised to sum 1 (ValueError naming what is wrong)."""
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        if weights != "equal":
+            raise ValueError(f"workload_weights (--workload-weights) must be a list of numbers or 'equal', got {weights!r}")
+        return np.full(n_points, 1.0 / n_points)
+    w = np.asarray(checked_axis(weights, "workload_weights", lambda f: not math.isfinite(f) or f < 0,
+                                lambda v: f"workload_weights must be finite and >= 0, got {v!r}"))
+    if len(w) != n_points:
+        raise ValueError(f"workload_weights (--workload-weights) has {len(w)} values for {n_points} workload points "
+                         "(one per --input-tokens / --output-tokens pair)")
+    if not w.sum() > 0:
+        raise ValueError("workload_weights (--workload-weights) sum to 0")
+    return np.ascontiguousarray(w / w.sum())
