@@ -65,3 +65,26 @@ def test_two_spellings_are_one_group_and_single_spellings_keep_their_names(v2):
     # a name in neither table (a GPU of spec columns, an unknown model) is its own
     assert list(name_labels(pd.Series(["MyGPU-9", " MyGPU-9", "org/unknown"]), "gpu")) == ["MyGPU-9", "MyGPU-9",
                                                                                           "org/unknown"]
+
+
+# ---------------------------------------------------------------- 2: exact copies of a row
+
+def test_copies_of_a_row_stay_on_its_side_of_every_split_and_are_named(v2, tmp_path):
+    copied = [0, 5, 40, 41, 200]  # copies appended at the end; one copied twice, one under another GPU spelling
+    extra = v2.iloc[[*copied, 40]].copy()
+    extra.iloc[-1, extra.columns.get_loc("gpu")] = v2["gpu"].iloc[40].replace("NVIDIA ", "")
+    df = pd.concat([v2, extra], ignore_index=True)
+    units = S.duplicate_units(df)
+    assert units is not None and S.duplicate_units(v2) is None
+    splits = S.make_splits(df, train_size=50, repeats=5, splits=S.SPLIT_NAMES, gpu_shots=(0, 5, 10))
+    for s in splits:
+        assert not np.intersect1d(units[s.train_idx], units[s.test_idx]).size, s.key()
+    assert {s.train_size for s in splits if s.split == "random"} == {50}
+    path = tmp_path / "copies.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(S.DuplicateRowsWarning) as rec:
+        run_evaluation(str(path), splits=["random"], repeats=1, progress=False, method_names=["llmcarbon"])
+    text = str(rec[0].message)
+    assert text.startswith(f"{path}: 6 data row(s) copy an earlier row exactly")
+    assert "data rows 357 (= 1), 358 (= 6), 359 (= 41), 360 (= 42), 361 (= 201), 362 (= 41)" in text
+    assert "kept on its row's side of every split" in text

@@ -61,7 +61,10 @@ from energylens.compare.splits import (
     DEFAULT_GROUP_BY,
     GPU_SHOTS,
     SPLIT_NAMES,
+    DuplicateRowsWarning,
     Split,
+    duplicate_message,
+    duplicate_units,
     make_splits,
 )
 from energylens.errors import EnergyLensError
@@ -98,6 +101,20 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
     e = df["energy_j"].to_numpy(dtype=float)
     if not np.all(np.isfinite(e) & (e > 0)):
         raise ValueError("energy_j must be finite and positive in every row")
+
+
+def _prepare(profiles: pd.DataFrame | str, group_by: tuple[str, ...], tpot_slo: float | None) -> pd.DataFrame:
+    """The profiles read (a path), checked and indexed by position; copies of a row warned of (the splits keep
+    them on its side, :func:`energylens.compare.splits.make_splits`, and the figures count them as rows)."""
+    if not isinstance(profiles, pd.DataFrame):
+        profiles = read_profiles(str(profiles))
+    _validate(profiles, group_by, tpot_slo)
+    df = profiles.reset_index(drop=True)
+    units = duplicate_units(df)
+    if units is not None:
+        warnings.warn(duplicate_message(df, units, str(profiles.attrs.get("source", "profiles"))),
+                      DuplicateRowsWarning, stacklevel=3)
+    return df
 
 
 def _default_factory(gpu_spec: Any, include: tuple[str, ...] | None) -> MethodFactory:
@@ -236,11 +253,8 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     bits as computed per call.
     """
     t0 = time.perf_counter()
-    if not isinstance(profiles, pd.DataFrame):
-        profiles = read_profiles(str(profiles))
     group_by = tuple(group_by)
-    _validate(profiles, group_by, tpot_slo)
-    df = profiles.reset_index(drop=True)
+    df = _prepare(profiles, group_by, tpot_slo)
     named = canonical_names(df)  # the spellings of one GPU or model are one, in splits and groups
     all_splits = make_splits(df, train_size=train_size, repeats=repeats, seed=seed, group_by=group_by,
                              splits=splits, curve_sizes=curve_sizes, gpu_shots=gpu_shots)
