@@ -8,7 +8,9 @@ those in its ``checkpoint_precision`` column (docs/reference-tables.md): a forma
 optionally followed by ``; alias=format`` for an alias published otherwise.
 
 :func:`checkpoint_precision` reads a name's quantisation token first (``-FP8``, ``-AWQ``, ``-GPTQ-Int4``,
-``-NVFP4``, ``-BF16`` ...), then the table, else ``"bf16"``. A token it does not map (``GGUF``, whose
+``-NVFP4``, ``-BF16`` ...), then the table, else ``"bf16"``. A token that says the width (``Int8``, ``W8A8``,
+``8bit``, ``Int4`` ...) wins over a method word (``GPTQ``, ``AWQ``), which only implies 4-bit where nothing
+else says: ``Qwen/Qwen2.5-72B-Instruct-GPTQ-Int8`` is int8, ``-GPTQ-Int4`` and ``-AWQ`` int4. A token it does not map (``GGUF``, whose
 quantisation level the name does not fix; ``W8A16``, a format energylens has no row for) falls through.
 """
 
@@ -20,7 +22,7 @@ import re
 from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
 
-__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS"]
+__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
 #: ``FP4`` in a name is NVIDIA's NVFP4 (nvidia/*-FP4 model cards), not the OCP MXFP4 that the precision
@@ -32,6 +34,10 @@ NAME_TOKEN_PRECISIONS: dict[str, str] = {
     "bf16": "bf16", "fp16": "fp16",
 }
 
+#: Quantisation methods whose name does not fix the width (GPTQ and AWQ checkpoints come in 4 and 8 bits): the
+#: format they imply (4-bit, the common one) is taken only when no other token of the name gives the width.
+METHOD_TOKENS = frozenset({"awq", "gptq"})
+
 _PUNCT = re.compile(r"[\s\-_.]+")
 
 
@@ -40,9 +46,9 @@ def checkpoint_precision(name: str) -> str:
     """The canonical weight format (``energylens.profiles.precision``) the checkpoint ``name`` is published
     in: its name's quantisation token, else the model table's ``checkpoint_precision`` for that name, else
     ``"bf16"`` (a name the table does not know included)."""
-    for token in _PUNCT.split(str(name).strip().lower().rsplit("/", 1)[-1]):
-        if token in NAME_TOKEN_PRECISIONS:
-            return NAME_TOKEN_PRECISIONS[token]
+    tokens = [t for t in _PUNCT.split(str(name).strip().lower().rsplit("/", 1)[-1]) if t in NAME_TOKEN_PRECISIONS]
+    if tokens:  # a width word (GPTQ-Int8: int8) before a method word, which implies int4 only on its own
+        return NAME_TOKEN_PRECISIONS[next((t for t in tokens if t not in METHOD_TOKENS), tokens[0])]
     spec = tables.find_model(name)
     if spec is None:
         return "bf16"

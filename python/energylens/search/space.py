@@ -79,7 +79,7 @@ class SearchSpace:
     prefill_extra_flops: np.ndarray   # (n_combos, n_workloads)
     workload_weights: np.ndarray | None = None  # per point, summing to 1: the points are one distribution
     node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
-    checkpoint_precisions: dict[str, str] | None = None  # no precision axis given: model -> its checkpoint's format
+    checkpoint_precisions: dict[str, str] | None = None  # no precision axis: checkpoint as named -> its format
     shape: tuple[int, ...] = field(init=False)         # candidates
     point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
@@ -318,8 +318,8 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
     weights = point_weights(workload_weights, len(li))
-    formats = [precisions or [checkpoint_precision(m.name if isinstance(m, tables.ModelSpec) else str(m))]
-               for m in as_list(models, "models")]
+    checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
+    formats = [precisions or [checkpoint_precision(c)] for c in checkpoints]
     keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, as_list(models, "models"), formats,
                                                                       strict=True) for g in gpu_specs for p in ps for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
@@ -327,7 +327,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
                        workload_weights=weights,
-                       checkpoint_precisions=None if precisions else {c.model: c.precision for c in combos})
+                       checkpoint_precisions=None if precisions else {c: f[0] for c, f in zip(checkpoints, formats, strict=True)})
 
 
 def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, list, np.ndarray, np.ndarray]:
