@@ -252,8 +252,8 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
     return df
 
 
-_AXIS_DEFAULTS = {"tp": (1, 2, 4, 8), "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs": DEFAULT_MAX_NUM_SEQS,
-                  "precision": None, "kv_cache_dtype": "auto"}  # precision None: each checkpoint's own format
+_AXIS_DEFAULTS = {"tp": None, "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs": DEFAULT_MAX_NUM_SEQS,
+                  "precision": None, "kv_cache_dtype": "auto"}  # None: each checkpoint's format; tp 1,2,4,8 that fit
 
 
 def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weights, candidates, price,
@@ -401,7 +401,7 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
             "input_tokens": space.workloads[:, 0].tolist(), "output_tokens": space.workloads[:, 1].tolist(),
             "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
             "explicit_candidates": None if indices is None else len(indices),
-            "checkpoint_precisions": space.checkpoint_precisions}
+            "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None}
 
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
@@ -418,7 +418,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         gpus: GPU name(s) from the GPU table, e.g. ``"H100,H200,B200"``.
         input_tokens, output_tokens: mean tokens per request, or equal-length lists of workload points.
         tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists; defaults
-            tp 1,2,4,8, pp/dp/ep 1, max_num_seqs 1..256 in powers of 2, the checkpoint's format, auto).
+            tp 1,2,4,8 less those no model's heads divide (said in the summary), pp/dp/ep 1, max_num_seqs
+            1..256 in powers of 2, the checkpoint's format, auto).
         workload_weights: None (each workload point is searched on its own), or one weight per point, or
             ``"equal"``: the points are quantiles of one distribution; each configuration is then one
             candidate with the expected energy per request over the points and its TTFT, TPOT and memory

@@ -16,7 +16,7 @@ import numpy as np
 from energylens.profiles import tables
 from energylens.search.serving_limits import served_spec
 
-__all__ = ["as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
+__all__ = ["DEFAULT_TP", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
            "check_layers", "point_weights"]
 
 
@@ -83,17 +83,32 @@ def positive_axis(values, name: str) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray) -> None:
-    """An axis value no model can use is a mistake, not a rejection: say which and why."""
-    for t in tp:
-        if not any(m.n_heads % t == 0 for m in models):
-            heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
-            raise ValueError(f"tp={int(t)} divides the attention heads of none of the models ({heads})")
+#: TP degrees searched when none are given (vLLM's powers of two up to one 8-GPU node).
+DEFAULT_TP = (1, 2, 4, 8)
+
+
+def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray,
+                       tp_given: bool = True) -> tuple[np.ndarray, str]:
+    """An axis value no model can use is a mistake, not a rejection: say which and why. On the default TP
+    axis (``tp_given`` False) such values are dropped instead (Qwen2.5-7B's 28 heads: no TP8), and the
+    sentence saying so returned with the kept axis ("" when nothing was dropped)."""
+    unusable = [t for t in tp if not any(m.n_heads % t == 0 for m in models)]
+    heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
+    if unusable and tp_given:
+        raise ValueError(f"tp={int(unusable[0])} divides the attention heads of none of the models ({heads})")
+    note = ""
+    if unusable:
+        kept = [t for t in tp if t not in unusable]
+        note = (f"tp (--tp) not given: searched tp {','.join(str(int(t)) for t in kept)} of the default "
+                f"{','.join(map(str, DEFAULT_TP))}; tp {','.join(str(int(t)) for t in unusable)} divides the "
+                f"attention heads of none of the models ({heads})")
+        tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
             experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
             raise ValueError(f"ep={int(e)} divides the experts of none of the models ({experts}); "
                              "ep > 1 needs a mixture-of-experts model")
+    return tp, note
 
 
 def check_layers(models: Sequence[tuple[str, float]], pp: np.ndarray) -> None:

@@ -322,7 +322,8 @@ class SearchResult:
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
-                + self._extrapolation_line() + self._headroom_line() + self._precision_line())
+                + self._extrapolation_line() + self._headroom_line() + self._precision_line()
+                + (f"\nnote: {self.settings['tp_note']}" if self.settings.get("tp_note") else ""))
 
     def _precision_line(self) -> str:
         """No precision axis given: each model searched in its checkpoint's format, said where one is not bf16."""

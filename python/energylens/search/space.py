@@ -28,6 +28,7 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.axes import (
+    DEFAULT_TP,
     as_list,
     check_distinct,
     check_divisibility,
@@ -80,6 +81,7 @@ class SearchSpace:
     workload_weights: np.ndarray | None = None  # per point, summing to 1: the points are one distribution
     node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
     checkpoint_precisions: dict[str, str] | None = None  # no precision axis: checkpoint as named -> its format
+    tp_note: str = ""  # the default TP axis without the values no model can use: which, and why
     shape: tuple[int, ...] = field(init=False)         # candidates
     point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
@@ -270,12 +272,14 @@ def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
     return float(price_per_gpu_hour)
 
 
-def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), pp=(1,), dp=(1,), ep=(1,),
+def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), dp=(1,), ep=(1,),
                 max_num_seqs=(1, 2, 4, 8, 16, 32, 64, 128, 256), precision=None, kv_cache_dtype=("auto",),
                 price_per_gpu_hour=None, workload_weights=None) -> SearchSpace:
     """Validate the axes and resolve every combination.
 
     ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points.
+    ``tp``: None: :data:`~energylens.search.axes.DEFAULT_TP` less the values that divide no model's attention
+    heads (``tp_note`` says which); a given value no model can use is an error.
     ``precision``: weight formats searched for every model; None: each model in the format its checkpoint
     is published in (:func:`energylens.profiles.checkpoints.checkpoint_precision`: ``openai/gpt-oss-120b``
     mxfp4, ``Qwen/Qwen3-8B-FP8`` fp8, most others bf16).
@@ -305,7 +309,8 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
         else:
             raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
                              "give one value or the same number of points")
-    axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep))}
+    axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", DEFAULT_TP if tp is None else tp), ("pp", pp),
+                                                                    ("dp", dp), ("ep", ep))}
     biggest = {name: int(axes[name].max()) for name in ("tp", "pp", "dp")}
     if math.prod(biggest.values()) > MAX_GPU_COUNT:
         raise ValueError(f"tp x pp x dp reaches {math.prod(biggest.values()):,} GPUs per deployment ("
@@ -314,7 +319,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
     batches = int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
     check_distinct(model_specs, models, "models", "model")
     check_distinct(gpu_specs, gpus, "gpus", "GPU")
-    check_divisibility(model_specs, axes["tp"], axes["ep"])
+    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp_given=tp is not None)
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
     weights = point_weights(workload_weights, len(li))
@@ -327,7 +332,8 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=(1, 2, 4, 8), p
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
                        workload_weights=weights,
-                       checkpoint_precisions=None if precisions else {c: f[0] for c, f in zip(checkpoints, formats, strict=True)})
+                       checkpoint_precisions=None if precisions else {c: f[0] for c, f in zip(checkpoints, formats, strict=True)},
+                       tp_note=tp_note)
 
 
 def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, list, np.ndarray, np.ndarray]:

@@ -1,0 +1,51 @@
+"""The default TP axis (1,2,4,8) keeps only the values some searched model can use and says which it dropped:
+before, a model whose attention heads 8 does not divide (Qwen2.5-7B: 28) failed the whole search. A TP value
+the user gives is still an error when no model can use it."""
+
+import pytest
+
+import energylens
+from energylens.cli.main import main
+from energylens.search.api import bundled_model
+
+KW = dict(gpus="H100", input_tokens=512, output_tokens=256, max_num_seqs=[8], bootstrap=False)
+
+
+@pytest.mark.parametrize("model, heads, kept", [
+    ("Qwen/Qwen2.5-7B-Instruct", 28, [1, 2, 4]),
+    ("Qwen/Qwen2.5-0.5B-Instruct", 14, [1, 2]),
+    ("google/gemma-3-1b-it", 4, [1, 2, 4]),
+])
+def test_default_tp_drops_values_no_model_can_use_and_says_so(model, heads, kept):
+    r = energylens.search(model=model, energy_model=bundled_model(), **KW)
+    assert r.settings["tp"] == kept and r.feasible > 0
+    dropped = ",".join(str(t) for t in (1, 2, 4, 8) if t not in kept)
+    note = (f"note: tp (--tp) not given: searched tp {','.join(map(str, kept))} of the default 1,2,4,8; tp {dropped} "
+            f"divides the attention heads of none of the models ({model.split('/')[-1]} has {heads})")
+    assert note in r.summary() and r.settings["tp_note"] == note.removeprefix("note: ")
+
+
+def test_default_tp_unchanged_where_every_value_fits():
+    r = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", energy_model=bundled_model(), **KW)
+    assert r.settings["tp"] == [1, 2, 4, 8] and r.settings["tp_note"] is None and "tp (--tp)" not in r.summary()
+    both = energylens.search(model="Qwen/Qwen2.5-7B-Instruct,meta-llama/Llama-3.1-8B-Instruct",
+                             energy_model=bundled_model(), **KW)  # TP8 suits one of them: kept, rejected per model
+    assert both.settings["tp"] == [1, 2, 4, 8] and both.rejected["tp_heads"] == 1
+
+
+@pytest.mark.parametrize("tp", [[8], [1, 2, 4, 8]])
+def test_given_tp_no_model_can_use_is_still_an_error(tp):
+    with pytest.raises(ValueError, match=r"tp=8 divides the attention heads of none of the models "
+                                         r"\(Qwen2.5-7B-Instruct has 28\)"):
+        energylens.search(model="Qwen/Qwen2.5-7B-Instruct", tp=tp, energy_model=bundled_model(), **KW)
+
+
+def test_cli_default_tp_searches_and_prints_the_note(tmp_path, capsys):
+    path = tmp_path / "model.json"
+    bundled_model().save(path)
+    args = ["search", "--model", "Qwen/Qwen2.5-7B-Instruct", "--gpus", "H100", "--input-tokens", "512",
+            "--output-tokens", "256", "--model-file", str(path), "--top", "1"]
+    assert main(args) == 0
+    assert "searched tp 1,2,4 of the default 1,2,4,8" in capsys.readouterr().out
+    assert main([*args, "--tp", "1,8"]) == 2
+    assert "tp=8 divides the attention heads of none of the models" in capsys.readouterr().err
