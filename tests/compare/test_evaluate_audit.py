@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from energylens.cli.main import main as cli_main
 from energylens.compare import metrics as M
 from energylens.compare import splits as S
 from energylens.compare.names import name_labels
@@ -88,3 +89,30 @@ def test_copies_of_a_row_stay_on_its_side_of_every_split_and_are_named(v2, tmp_p
     assert text.startswith(f"{path}: 6 data row(s) copy an earlier row exactly")
     assert "data rows 357 (= 1), 358 (= 6), 359 (= 41), 360 (= 42), 361 (= 201), 362 (= 41)" in text
     assert "kept on its row's side of every split" in text
+
+
+# ---------------------------------------------------------------- 3: fit's unit checks before the run
+
+def _cli(args, capsys) -> tuple[int, str, str]:
+    code = cli_main(["evaluate", *map(str, args), "--no-progress"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+FAST = ["--splits", "random", "--repeats", "1", "--methods", "llmcarbon"]
+
+
+def test_energy_in_wh_and_tpot_in_ms_are_warned_of_before_the_run(v2, tmp_path, capsys):
+    wh, ms = v2.copy(), v2.copy()
+    wh["energy_j"] = wh["energy_j"] / 3600.0
+    ms["tpot_s"] = ms["tpot_s"] * 1000.0
+    wh.to_csv(tmp_path / "wh.csv", index=False)
+    ms.to_csv(tmp_path / "ms.csv", index=False)
+    code, _, err = _cli([tmp_path / "wh.csv", *FAST], capsys)
+    assert code == 0
+    assert ("energylens evaluate: warning: energylens fitted on every row before the run: training MAPE" in err
+            and "check that energy_j is in joules per request (not mJ, Wh or per token)" in err)
+    code, _, err = _cli([tmp_path / "ms.csv", *FAST], capsys)
+    assert code == 0 and "energylens evaluate: warning: median tpot_s is" in err and "in milliseconds?" in err
+    code, _, err = _cli(["bundled", *FAST], capsys)
+    assert code == 0 and "warning" not in err

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from energylens.cli.fit import _warn_latency_units, _warn_poor_fit
 from energylens.cli.options import (
     add_gpu_table_option,
     add_prior_options,
@@ -28,7 +31,7 @@ from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import OURS
 from energylens.compare.result import worst
-from energylens.compare.runner import run_evaluation
+from energylens.compare.runner import CAUGHT, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.model import EnergyModel
 from energylens.outputs import atomic_dir, check_report_dir
@@ -136,6 +139,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     profiles = read_profiles_with_rows(args.profiles)
     _check_prior_data(args, profiles)
     _check_slo(args, profiles)
+    _check_units(profiles)
     asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
     with extra_methods(_extras(args), _split_list(args.methods, "--methods")) as names:
         res = run_evaluation(profiles, train_size=args.train_size,
@@ -191,6 +195,30 @@ def _check_slo(args: argparse.Namespace, profiles) -> None:
         print(f"energylens evaluate: warning: --tpot-slo {args.tpot_slo:g} s: no row of {args.profiles} has a "
               f"measured TPOT within it (the lowest is {np.nanmin(tpot):.4g} s), so Top-1 and regret under the SLO "
               "will be n/a; raise it", file=sys.stderr)
+
+
+def _check_units(profiles) -> None:
+    """``energylens fit``'s unit checks before the run, its own functions on a fit of the energylens model on
+    every row (bootstrap off, tens of milliseconds): energy_j in Wh or mJ (a training MAPE above 0.5 with
+    parameters at their bounds) and tpot_s / ttft_s in milliseconds, which otherwise only showed as poor
+    figures. A fit that fails says nothing here (the run names the failure)."""
+    out = io.StringIO()
+    with contextlib.redirect_stderr(out):  # fit's warnings, each printed under this command's name
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the run warns of the same rows itself
+                model = EnergyModel(bootstrap=0).fit(profiles)
+        except CAUGHT:
+            _warn_latency_units(profiles, None)
+        else:
+            s, lat = model.summary, model.latency_model
+            if s is not None:
+                _warn_poor_fit(model, s.train_mape)
+            _warn_latency_units(profiles, lat.summary.train_mape if lat is not None and lat.summary else None)
+    for line in out.getvalue().splitlines():
+        print(line.replace("energylens fit: warning: training MAPE",
+                           "energylens evaluate: warning: energylens fitted on every row before the run: training "
+                           "MAPE", 1).replace("energylens fit:", "energylens evaluate:", 1), file=sys.stderr)
 
 
 def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate") -> Path:
