@@ -10,6 +10,7 @@ from energylens.cli.main import main as cli_main
 from energylens.compare import metrics as M
 from energylens.compare import splits as S
 from energylens.compare.names import name_labels
+from energylens.compare.report import write_report
 from energylens.compare.runner import run_evaluation
 from energylens.profiles.datasets import mlenergy_v2
 
@@ -116,3 +117,15 @@ def test_energy_in_wh_and_tpot_in_ms_are_warned_of_before_the_run(v2, tmp_path, 
     assert code == 0 and "energylens evaluate: warning: median tpot_s is" in err and "in milliseconds?" in err
     code, _, err = _cli(["bundled", *FAST], capsys)
     assert code == 0 and "warning" not in err
+
+
+# ---------------------------------------------------------------- 4: a report with no Top-1 anywhere
+
+def test_a_report_without_any_top1_is_written_and_says_why(v2, tmp_path):
+    one_each = v2.groupby(list(S.DEFAULT_GROUP_BY), sort=False).head(1)  # no group has two candidates
+    res = run_evaluation(one_each, train_size=50, repeats=2, splits=["random"], progress=False,
+                         method_names=["energylens", "llmcarbon"])
+    assert res.summary()["top1"].isna().all() and res.summary()["mape"].notna().all()
+    text = write_report(res, tmp_path / "rep").read_text()
+    assert "No method has a Top-1 on the random split (50 training rows)" in text
+    assert "| Top-1, best analytical baseline (n/a) |" in text

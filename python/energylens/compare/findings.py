@@ -82,6 +82,9 @@ def standing(result: EvaluationResult) -> str:
     if s.empty:
         return ""
     n = result.info.get("train_size")
+    if not s["top1"].notna().any():  # (idxmax raised "Encountered all NA values")
+        return (f"No method has a Top-1 on the random split ({n} training rows): no held-out group had two "
+                "candidates to choose between; train on fewer rows (--train-size) to hold out more.")
     if OURS not in s.index or not np.isfinite(s.loc[OURS, "top1"]):
         best = s["top1"].idxmax()
         return f"Best Top-1 on the random split ({n} training rows): {best} ({s.loc[best, 'top1']:.3f})."

@@ -133,7 +133,7 @@ def paper_comparison(result: EvaluationResult) -> pd.DataFrame:
     best_name = ""
     if not base.empty:
         sb = summarize(base[base["method"].isin(ANALYTICAL)], by=("method",))
-        if not sb.empty:
+        if not sb.empty and sb["top1"].notna().any():  # (nanargmax raises on all-NaN: no Top-1 anywhere)
             i = int(np.nanargmax(sb["top1"].to_numpy()))
             best_base, best_name = float(sb["top1"].iloc[i]), str(sb["method"].iloc[i])
     claims = {metric: value for metric, value, _ in PAPER_CLAIMS}
