@@ -12,6 +12,7 @@ from energylens.compare import splits as S
 from energylens.compare.names import name_labels
 from energylens.compare.report import write_report
 from energylens.compare.runner import run_evaluation
+from energylens.model import EnergyModel
 from energylens.profiles.datasets import mlenergy_v2
 
 H100 = "NVIDIA H100 80GB HBM3"
@@ -129,3 +130,19 @@ def test_a_report_without_any_top1_is_written_and_says_why(v2, tmp_path):
     text = write_report(res, tmp_path / "rep").read_text()
     assert "No method has a Top-1 on the random split (50 training rows)" in text
     assert "| Top-1, best analytical baseline (n/a) |" in text
+
+
+# ---------------------------------------------------------------- 5: the --train-size error's own advice
+
+def test_the_fix_the_train_size_error_recommends_runs(v2, tmp_path, capsys):
+    prior = tmp_path / "prior.json"
+    EnergyModel(bootstrap=0).fit(v2).save(prior)
+    small = v2.iloc[:60]
+    small.to_csv(tmp_path / "small.csv", index=False)
+    code, _, err = _cli([tmp_path / "small.csv", "--splits", "random", "--repeats", "1", "--train-size", "5",
+                         "--methods", "energylens,llmcarbon"], capsys)
+    assert code == 2 and "or energylens+prior with --prior bundled|MODEL.json" in err
+    code, out, err = _cli([tmp_path / "small.csv", "--splits", "random", "--repeats", "1", "--train-size", "5",
+                           "--methods", "energylens+prior,llmcarbon", "--prior", prior], capsys)
+    assert code == 0, err
+    assert "named more than once" not in err and "energylens+prior" in out

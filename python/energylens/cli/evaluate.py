@@ -304,15 +304,18 @@ def _check_train_size(args: argparse.Namespace) -> None:
 def extra_methods(extras: dict[str, Callable[[int, object], ClosedForm]],
                   names: list[str] | None) -> Iterator[list[str] | None]:
     """Each of ``extras`` (name -> factory) registered for the block and added to ``names`` (after
-    'energylens'); yields the method names to run (None: the default methods plus those registered)."""
+    'energylens') unless ``names`` already names it (``--methods energylens+prior --prior ...``, which the
+    --train-size error recommends, was refused as naming it twice); yields the method names to run (None: the
+    default methods plus those registered)."""
     for name, factory in extras.items():
         register_method(name, factory)
     try:
-        if names is None or not extras:
+        added = [name for name in extras if names is None or name not in names]
+        if names is None or not added:
             yield names
         else:
             at = names.index(OURS) + 1 if OURS in names else len(names)
-            yield [*names[:at], *extras, *names[at:]]
+            yield [*names[:at], *added, *names[at:]]
     finally:
         for name in extras:
             unregister_method(name)
