@@ -22,20 +22,25 @@ standard library and :mod:`energylens.errors`.
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
+import lzma
 import os
 import re
 import shutil
 import sys
 import tempfile
 import threading
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from energylens.errors import OutputError
 
 __all__ = ["current_umask", "check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file",
-           "announce_written", "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER"]
+           "announce_written", "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER",
+           "csv_compression"]
 
 #: The file every report folder energylens writes holds: its first line says what it is, the others name
 #: the folder's entries; a folder is replaced only when its entries are all named there (or it is empty).
@@ -67,16 +72,41 @@ def energylens_json(fmt: str) -> Callable[[Path], bool]:
     return check
 
 
+#: A CSV name's last ending (lower-cased) -> the compression pandas writes it with (``compression=``).
+CSV_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
+
+
+def csv_compression(path: str | os.PathLike) -> str | None:
+    """The compression a CSV named ``path`` is written with (``p.csv.gz``, ``P.CSV.GZ``: gzip), None for a
+    plain one. Writers pass it explicitly: :func:`atomic_file` writes to a ``.partial`` name, which hides the
+    suffix from pandas' inference."""
+    return CSV_COMPRESSION.get(Path(path).suffix.lower())
+
+
+@contextlib.contextmanager
+def _open_csv(path: Path) -> Iterator:
+    """A binary stream of the CSV at ``path``, decompressed as its name says (:func:`csv_compression`)."""
+    method = csv_compression(path)
+    if method == "zip":
+        with zipfile.ZipFile(path) as zf, zf.open(zf.namelist()[0]) as fh:
+            yield fh
+        return
+    with {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(method, open)(path, "rb") as fh:
+        yield fh
+
+
 def table_with_column(column: str) -> Callable[[Path], bool]:
-    """A CSV or Parquet file whose header has ``column`` (what ``energylens predict`` writes: energy_j_pred)."""
+    """A CSV (compressed as its name says) or Parquet file whose header has ``column`` (what ``energylens
+    predict`` writes: energy_j_pred)."""
     def check(path: Path) -> bool:
         try:
             if path.suffix.lower() in (".parquet", ".pq"):
                 import pyarrow.parquet as pq
 
                 return column in pq.read_schema(path).names
-            with open(path, "rb") as fh:
-                return column in fh.readline(1 << 16).decode("utf-8", errors="replace").split(",")
+            with _open_csv(path) as fh:
+                head = fh.readline(1 << 16).decode("utf-8", errors="replace").rstrip("\r\n")
+            return column in head.split(",")
         except Exception:  # noqa: BLE001 - unreadable: not ours
             return False
     return check

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from energylens.outputs import (
     announce_written,
     atomic_file,
     check_output_path,
+    csv_compression,
     existing_file,
     table_with_column,
 )
@@ -42,7 +44,7 @@ from energylens.search.space import GIB
 
 __all__ = ["add_parser", "PREDICT_FORMATS"]
 
-#: What ``predict -o`` writes and the name endings that fit it (pandas compresses a .csv.gz and the like).
+#: What ``predict -o`` writes and the name endings that fit it (:func:`_write_table` compresses a .csv.gz and the like).
 #: Tables from this many rows take seconds (500,000: ~20 s on 2 cores): each stage is announced on stderr.
 PROGRESS_ROWS = 50_000
 
@@ -61,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict = sub.add_parser("predict", help="predict energy (and latency) for configurations")
     predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
     predict.add_argument("configs", metavar="CONFIGS", help="configurations (CSV/Parquet, schema v1, energy_j optional)")
-    predict.add_argument("-o", "--output", required=True, help="output CSV (or .parquet); written atomically; an existing "
+    predict.add_argument("-o", "--output", required=True, help="output CSV (compressed for a .csv.gz, .bz2, .xz or .zip name; Parquet "
+                         "for .parquet; any case); written atomically; an existing "
                          "table predict wrote is replaced, and the command says so on stderr; any other file is refused")
     predict.add_argument("--level", type=level, default=DEFAULTS["level"],
                          help="prediction-interval level, strictly between 0 and 1 (0.9)")
@@ -155,12 +158,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     replaced = existing_file(args.output)
     _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
-        if args.output.endswith(".parquet"):
-            out.to_parquet(tmp, index=False)
-        else:
-            out.to_csv(tmp, index=False)
+        _write_table(out, args.output, tmp)
     announce_written(args.output, replaced, command="predict", what=f"{len(out)} rows to {args.output}")
     return 0
+
+
+def _write_table(out: pd.DataFrame, target: str, tmp) -> None:
+    """``out`` to ``tmp`` in the format of the ``target`` name, whatever its case (Parquet for ``.parquet``,
+    else CSV compressed as the name says): given explicitly, as the temporary name hides the suffix."""
+    if target.lower().endswith(".parquet"):
+        out.to_parquet(tmp, index=False)
+        return
+    method = csv_compression(target)
+    out.to_csv(tmp, index=False, compression={"method": "zip", "archive_name": Path(target).name[:-4]}
+               if method == "zip" else method)
 
 
 def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
