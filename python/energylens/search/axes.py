@@ -17,7 +17,7 @@ from energylens.profiles import tables
 from energylens.search.serving_limits import served_spec
 
 __all__ = ["DEFAULT_TP", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
-           "check_layers", "point_weights"]
+           "check_layers", "point_weights", "normalised_axis", "workload_points"]
 
 
 def as_list(value, name: str) -> list:
@@ -138,3 +138,47 @@ def point_weights(weights, n_points: int) -> np.ndarray | None:
     if not w.sum() > 0:
         raise ValueError("workload_weights (--workload-weights) sum to 0")
     return np.ascontiguousarray(w / w.sum())
+
+
+def normalised_axis(values, name: str, normalise, what: str) -> list[str]:
+    """A named axis (precision, kv_cache_dtype) normalised item by item; ValueError naming the axis, its option
+    and both spellings when two items are one value (``bf16,BF16``, ``fp8,fp8_e4m3``: the same configurations
+    would be searched twice and share P(best) with themselves)."""
+    given = as_list(values, name)
+    out = [normalise(str(v)) for v in given]
+    first: dict[str, object] = {}
+    for raw, key in zip(given, out, strict=True):
+        if key in first:
+            raise ValueError(f"{name} (--{name.replace('_', '-')}): {first[key]!r} and {raw!r} are the same {what} "
+                             f"({key}); give each once")
+        first[key] = raw
+    return out
+
+
+def workload_points(input_tokens, output_tokens, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The workload points (input and output tokens: one value each, or as many points; a single value pairs
+    with every point of the other) and their weights (:func:`point_weights`). Without weights a point given
+    twice is an error naming both (each would be searched twice); in a distribution equal quantiles may
+    repeat."""
+    li = positive_axis(input_tokens, "input_tokens")
+    lo = positive_axis(output_tokens, "output_tokens")
+    if (lo < 1).any():  # (a mean: fractional is fine, below one token is not a request)
+        raise ValueError(f"output_tokens must be >= 1 (every request generates at least one token), got "
+                         f"{float(lo[lo < 1][0])!r}")
+    if len(li) != len(lo):
+        if len(li) == 1:
+            li = np.full(len(lo), li[0])
+        elif len(lo) == 1:
+            lo = np.full(len(li), lo[0])
+        else:
+            raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
+                             "give one value or the same number of points")
+    if weights is None:
+        first: dict[tuple[float, float], int] = {}
+        for i, point in enumerate(zip(li.tolist(), lo.tolist(), strict=True)):
+            if point in first:
+                raise ValueError(f"input_tokens / output_tokens (--input-tokens / --output-tokens): workload points "
+                                 f"{first[point] + 1} and {i + 1} are the same ({point[0]:g} in, {point[1]:g} out); "
+                                 "give each once (repeats count only in a distribution, workload_weights)")
+            first[point] = i
+    return li, lo, point_weights(weights, len(li))

@@ -34,8 +34,8 @@ from energylens.search.axes import (
     check_divisibility,
     check_layers,
     int_axis,
-    point_weights,
-    positive_axis,
+    normalised_axis,
+    workload_points,
 )
 from energylens.search.serving_limits import limit_values, served_spec
 
@@ -294,21 +294,10 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     """
     model_specs = [_resolve_model(m) for m in as_list(models, "models")]
     gpu_specs = [_resolve_gpu(g) for g in as_list(gpus, "gpus")]
-    precisions = None if precision is None else [tables.normalize_precision(p) for p in as_list(precision, "precision")]
-    kvs = [tables.normalize_kv_cache_dtype(k) for k in as_list(kv_cache_dtype, "kv_cache_dtype")]
-    li = positive_axis(input_tokens, "input_tokens")
-    lo = positive_axis(output_tokens, "output_tokens")
-    if (lo < 1).any():  # (a mean: fractional is fine, below one token is not a request)
-        raise ValueError(f"output_tokens must be >= 1 (every request generates at least one token), got "
-                         f"{float(lo[lo < 1][0])!r}")
-    if len(li) != len(lo):
-        if len(li) == 1:
-            li = np.full(len(lo), li[0])
-        elif len(lo) == 1:
-            lo = np.full(len(li), lo[0])
-        else:
-            raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
-                             "give one value or the same number of points")
+    precisions = None if precision is None else normalised_axis(precision, "precision", tables.normalize_precision,
+                                                                "weight format")
+    kvs = normalised_axis(kv_cache_dtype, "kv_cache_dtype", tables.normalize_kv_cache_dtype, "KV-cache dtype")
+    li, lo, weights = workload_points(input_tokens, output_tokens, workload_weights)
     axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", DEFAULT_TP if tp is None else tp), ("pp", pp),
                                                                     ("dp", dp), ("ep", ep))}
     biggest = {name: int(axes[name].max()) for name in ("tp", "pp", "dp")}
@@ -322,7 +311,6 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp_given=tp is not None)
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
-    weights = point_weights(workload_weights, len(li))
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
     formats = [precisions or [checkpoint_precision(c)] for c in checkpoints]
     keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, as_list(models, "models"), formats,
