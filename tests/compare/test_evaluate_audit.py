@@ -146,3 +146,21 @@ def test_the_fix_the_train_size_error_recommends_runs(v2, tmp_path, capsys):
                            "--methods", "energylens+prior,llmcarbon", "--prior", prior], capsys)
     assert code == 0, err
     assert "named more than once" not in err and "energylens+prior" in out
+
+
+# ---------------------------------------------------------------- 6: a bad max_num_seqs / max_batch_size cell
+
+@pytest.mark.parametrize("column", ["max_batch_size", "max_num_seqs"])
+def test_a_bad_batch_setting_is_an_error_naming_file_column_and_row(v2, tmp_path, capsys, column):
+    df = v2.drop(columns=["max_num_seqs"]) if column == "max_batch_size" else v2.copy()
+    df[column] = df[column].astype(object)
+    df.loc[2, column] = "64x"
+    df.loc[6, column] = 0
+    df.loc[9, column] = None  # blank: not known, fine
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    for split in ("random", "unseen_batch"):
+        code, _, err = _cli([path, "--splits", split, "--repeats", "1", "--methods", "llmcarbon"], capsys)
+        assert code == 2
+        assert (f"{path}: column '{column}': not a number of requests >= 1 (blank: not known) in data rows 3, 7 "
+                "(1-based, header not counted); value(s): '64x', '0'") in err

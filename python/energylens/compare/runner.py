@@ -67,9 +67,10 @@ from energylens.compare.splits import (
     duplicate_units,
     make_splits,
 )
-from energylens.errors import EnergyLensError
+from energylens.errors import EnergyLensError, ProfileSchemaError
 from energylens.extras import optional
-from energylens.profiles import read_profiles
+from energylens.profiles import cells, read_profiles
+from energylens.profiles.problems import problem_text
 
 __all__ = ["evaluate", "run_evaluation", "CAUGHT"]
 
@@ -101,6 +102,31 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
     e = df["energy_j"].to_numpy(dtype=float)
     if not np.all(np.isfinite(e) & (e > 0)):
         raise ValueError("energy_j must be finite and positive in every row")
+    _check_batch_settings(df)
+
+
+#: The serving settings the splits (unseen_batch) and the parallelism metric read: a count of requests, or blank.
+BATCH_SETTINGS = ("max_num_seqs", "max_batch_size")
+
+
+def _check_batch_settings(df: pd.DataFrame) -> None:
+    """ValueError naming the file, column and 1-based data rows for a :data:`BATCH_SETTINGS` cell that is not a
+    number >= 1 (blank is fine: not known). The schema keeps these columns as given; a '64x' failed the
+    unseen_batch split with "could not convert string to float" and left the parallelism metric NaN."""
+    src = str(df.attrs.get("source", "profiles"))
+    for col in BATCH_SETTINGS:
+        if col not in df.columns:
+            continue
+        values, text = cells.to_numeric(df[col])
+        v = values.to_numpy()
+        with np.errstate(invalid="ignore"):
+            bad = text | (~np.isnan(v) & ~(np.isfinite(v) & (v >= 1)))
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise ProfileSchemaError(
+                f"{src}: " + problem_text(rows, col, "not a number of requests >= 1 (blank: not known)",
+                                          list(df[col].iloc[rows[:5]])), source=src, column=col,
+                rows=rows.tolist())
 
 
 def _prepare(profiles: pd.DataFrame | str, group_by: tuple[str, ...], tpot_slo: float | None) -> pd.DataFrame:
