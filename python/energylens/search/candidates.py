@@ -24,10 +24,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from energylens.errors import ProfileSchemaError
 from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.schema import load_profiles
 from energylens.search.serving_limits import served_spec
-from energylens.search.space import SearchSpace, check_prices, resolve_combos
+from energylens.search.space import SearchSpace, check_prices, profile_row, resolve_combos
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
@@ -109,17 +111,38 @@ def _model_specs(df: pd.DataFrame) -> dict:
     return out
 
 
-def _overrides(df: pd.DataFrame, i: int) -> tuple:
-    """(column, value) pairs a row gives for :data:`OVERRIDE_COLUMNS` (missing / NaN left to the table)."""
-    out = []
+def _overrides(df: pd.DataFrame, i: int, spec: tables.ModelSpec) -> tuple:
+    """(column, value) pairs a row gives for :data:`OVERRIDE_COLUMNS` (missing / NaN left to the table). A
+    dense model's row that gives ``params_b`` without ``active_params_b`` has every parameter active: its
+    ``params_b`` (8.0 for Llama-3.1-8B, whose table says 8.03, is not below the table's active 8.03)."""
+    out = {}
     for c in OVERRIDE_COLUMNS:
         if c not in df.columns:
             continue
         v = df[c].iloc[i]
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
-        out.append((c, v.item() if isinstance(v, np.generic) else v))
-    return tuple(out)
+        out[c] = v.item() if isinstance(v, np.generic) else v
+    experts = pd.to_numeric(pd.Series([out.get("n_experts", spec.n_experts)]), errors="coerce").iloc[0]
+    if "params_b" in out and "active_params_b" not in out and not experts > 1:
+        out["active_params_b"] = out["params_b"]
+    return tuple((c, out[c]) for c in OVERRIDE_COLUMNS if c in out)
+
+
+def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray]) -> None:
+    """Each candidate row as the profile row it is priced as (its combo's columns, overrides included, and its
+    own tp, pp, dp, ep, tokens and running batch), validated as schema v1 before any feature is built: an
+    override cell the schema refuses (active_params_b above params_b ...) is an error naming the candidate
+    table and its own rows, not the internal frame the features are built from."""
+    frame = pd.DataFrame(rows)
+    for name, values in axes.items():
+        frame[name] = values
+    try:
+        load_profiles(frame, require_energy=False, fill_architecture=False, source=_src(df))
+    except ProfileSchemaError as exc:
+        lines = [line for line in str(exc).splitlines() if "drop_invalid=True" not in line]
+        raise ValueError("\n".join(lines).replace("profile table violates schema v1: ", "candidate table: ", 1)
+                         ) from None
 
 
 def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: dict) -> None:
@@ -182,11 +205,13 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     combo = np.empty(len(df), dtype=np.int64)
     for i in range(len(df)):
         m, g = models[str(df["model"].iloc[i])], gpus[str(df["gpu"].iloc[i])]
-        key = (m.name, g.name, precision[i], kv[i], _overrides(df, i))
+        key = (m.name, g.name, precision[i], kv[i], _overrides(df, i, m))
         if key not in key_of:
             key_of[key] = len(keys)
             keys.append((m, g, precision[i], kv[i], key[4]))
         combo[i] = key_of[key]
+    _check_rows(df, [profile_row(*keys[c]) for c in combo], {"tp": tp, "pp": pp, "dp": dp, "ep": ep,
+                "input_tokens": li, "output_tokens": lo, "batch_size": rank_batch * dp})
     axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)

@@ -39,7 +39,7 @@ from energylens.search.axes import (
 )
 from energylens.search.serving_limits import limit_values, served_spec
 
-__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "check_layers",
+__all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "profile_row", "check_layers",
            "check_prices", "check_gpu_specs"]
 
 #: Column order of the native combos array (template features, then the engine's extra fields).
@@ -177,7 +177,7 @@ def _resolve_gpu(g) -> tables.GpuSpec:
     return tables.gpu_spec(str(g))  # UnknownGpuError with close matches
 
 
-def _profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str, overrides: tuple = ()) -> dict:
+def profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str, overrides: tuple = ()) -> dict:
     """Schema-v1 columns that describe a combination (architecture explicit, text modality unless the
     overrides say otherwise)."""
     row = {"model": m.name, "gpu": g.name, "precision": precision, "kv_cache_dtype": kv,
@@ -329,7 +329,7 @@ def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, l
     (ModelSpec, GpuSpec, precision, kv_cache_dtype, overrides)."""
     check_gpu_specs(dict.fromkeys((g, p) for _, g, p, _, _ in keys))
     combos = [Combo(m.name, g.name, p, k, o) for m, g, p, k, o in keys]
-    rows = [_profile_row(m, g, p, k, o) for m, g, p, k, o in keys]
+    rows = [profile_row(m, g, p, k, o) for m, g, p, k, o in keys]
     values, extra = _combo_values(rows, [(m, g) for m, g, *_ in keys], li, lo, price)
     return combos, rows, values, extra
 

@@ -1,0 +1,50 @@
+"""Candidate rows that override the model table: a dense model's row giving a rounded params_b (8.0 for
+Llama-3.1-8B, whose table says 8.03 active) has every parameter active, and an override cell the schema refuses
+is an error naming the candidate file and its own 1-based data rows (it named ``<DataFrame>`` and the rows of
+an internal frame three times as long)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import energylens
+from energylens.cli.main import main
+from energylens.search.api import bundled_model
+from energylens.search.candidates import candidate_space
+
+ROW = dict(model="meta-llama/Llama-3.1-8B-Instruct", gpu="H100", tp=1, pp=1, batch_size=8, input_tokens=512,
+           output_tokens=256)
+
+
+def test_rounded_params_b_of_a_dense_model_is_its_active_count():
+    df = pd.DataFrame([{**ROW, "params_b": 8.0}, {**ROW, "params_b": 8.0, "tp": 2}])
+    space, index = candidate_space(df)
+    assert [dict(c.overrides) for c in space.combos] == [{"params_b": 8.0, "active_params_b": 8.0}]
+    r = energylens.search(candidates=df, energy_model=bundled_model(), bootstrap=False)
+    assert r.feasible == 2 and np.isfinite(r.top["energy_j"]).all()
+
+
+def test_moe_row_keeps_the_tables_active_count():
+    row = dict(ROW, model="mistralai/Mixtral-8x7B-Instruct-v0.1", tp=2, params_b=46.7)
+    space, _ = candidate_space(pd.DataFrame([row]))
+    assert "active_params_b" not in dict(space.combos[0].overrides)  # 12.9 of 46.7 active, from the table
+
+
+def test_a_refused_override_cell_names_the_file_and_its_data_row(tmp_path, capsys):
+    path = tmp_path / "cands.csv"
+    pd.DataFrame([{**ROW, "params_b": 8.0}, {**ROW, "params_b": 8.0, "tp": 2},
+                  {**ROW, "params_b": 8.0, "active_params_b": 9.0, "batch_size": 16}]).to_csv(path, index=False)
+    model = tmp_path / "m.json"
+    bundled_model().save(model)
+    assert main(["search", "--candidates", str(path), "--model-file", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}: candidate table: column 'active_params_b': must be <= params_b in data row 3 (1-based, "
+            "header not counted); value(s): 9") in err
+    assert "<DataFrame>" not in err and "drop_invalid" not in err
+
+
+def test_a_dataframe_row_too():
+    df = pd.DataFrame([{**ROW, "params_b": 8.0, "active_params_b": 9.0}])
+    with pytest.raises(ValueError, match=r"^candidates: candidate table: column 'active_params_b': must be <= "
+                                         r"params_b in data row 1 "):
+        candidate_space(df)
