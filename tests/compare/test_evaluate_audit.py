@@ -9,7 +9,9 @@ import pytest
 from energylens.cli.main import main as cli_main
 from energylens.compare import metrics as M
 from energylens.compare import splits as S
+from energylens.compare.methods import MethodBase
 from energylens.compare.names import name_labels
+from energylens.compare.registry import register_method, unregister_method
 from energylens.compare.report import write_report
 from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
@@ -164,3 +166,32 @@ def test_a_bad_batch_setting_is_an_error_naming_file_column_and_row(v2, tmp_path
         assert code == 2
         assert (f"{path}: column '{column}': not a number of requests >= 1 (blank: not known) in data rows 3, 7 "
                 "(1-based, header not counted); value(s): '64x', '0'") in err
+
+
+# ---------------------------------------------------------------- 7: partial failure is not "no score"
+
+class _FailsOnOneModel(MethodBase):
+    """Predicts the measured energy; its prediction fails when gemma-2-9b-it is held out."""
+
+    name = "fails_one_fold"
+
+    def fit(self, train):
+        return self
+
+    def predict_energy(self, df):
+        if (df["model"] == "google/gemma-2-9b-it").any():
+            raise ValueError("deliberate failure on this fold")
+        return df["energy_j"].to_numpy(dtype=float)
+
+
+def test_a_method_failing_in_one_fold_is_not_said_to_have_no_score(capsys):
+    register_method("fails_one_fold", lambda seed, gpu: _FailsOnOneModel())
+    try:
+        code, out, err = _cli(["bundled", "--splits", "unseen_model", "--methods", "fails_one_fold,llmcarbon"],
+                              capsys)
+    finally:
+        unregister_method("fails_one_fold")
+    assert code == 2 and "fails_one_fold" in out
+    assert ("error: method fails_one_fold failed in 1 of 29 folds of unseen_model: ValueError: deliberate failure on "
+            "this fold (its figures average the fits that succeeded") in err
+    assert "produced no score" not in err

@@ -91,6 +91,10 @@ def _split_list(s: str | None, option: str) -> list[str] | None:
     return items
 
 
+#: How :func:`failed_methods` begins the message of a method whose fit failed in only some units.
+_PARTIAL = "failed in "
+
+
 def failed_methods(table) -> dict[str, str]:
     """Methods with a failed fit, each with its first error message: one with no finite metric in the
     headline split (``random``; every split where the evaluation has no random split), or one whose fit
@@ -116,7 +120,7 @@ def failed_methods(table) -> dict[str, str]:
             failed = (~per_unit).groupby(level=0, sort=False).agg(["sum", "size"])
             parts = [f"{int(n)} of {int(m)} {'folds' if split.startswith('unseen') else 'splits'} of {split}"
                      for split, (n, m) in failed.iterrows() if n]
-            out[str(name)] = f"failed in {', '.join(parts)}: {first}"
+            out[str(name)] = f"{_PARTIAL}{', '.join(parts)}: {first}"
     return out
 
 
@@ -130,8 +134,8 @@ _EMPTY_SPLIT = {"unseen_gpu": "it holds out one GPU and needs rows of two GPUs o
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Run ``energylens evaluate`` from parsed arguments; returns the exit status: 2 when a method
-    produced no score at all (the table and report are still written, the failure named), or every
-    method failed (nothing written)."""
+    produced no score on the headline split or failed in some of its fits (the table and report are still
+    written, the failure named), or every method failed (nothing written)."""
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)
@@ -344,6 +348,12 @@ def _score(x: float) -> str:
 
 
 def _print_failures(failed: dict[str, str]) -> None:
+    """One line per failed method: one that failed in some of its fits ("failed in 1 of 29 folds of
+    unseen_model", its figures shown) is not said to have produced no score (as it was)."""
     for name, why in failed.items():
-        print(f"energylens evaluate: error: method {name} produced no score on the headline split (random; every "
-              f"split when random is not run): {why}", file=sys.stderr)
+        if why.startswith(_PARTIAL):
+            print(f"energylens evaluate: error: method {name} {why} (its figures average the fits that succeeded, "
+                  "so they are not comparable with a method scored in every one)", file=sys.stderr)
+        else:
+            print(f"energylens evaluate: error: method {name} produced no score on the headline split (random; "
+                  f"every split when random is not run): {why}", file=sys.stderr)
