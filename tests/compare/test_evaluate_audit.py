@@ -195,3 +195,18 @@ def test_a_method_failing_in_one_fold_is_not_said_to_have_no_score(capsys):
     assert ("error: method fails_one_fold failed in 1 of 29 folds of unseen_model: ValueError: deliberate failure on "
             "this fold (its figures average the fits that succeeded") in err
     assert "produced no score" not in err
+
+
+# ---------------------------------------------------------------- 8: parallelism from max_batch_size
+
+def test_parallelism_reads_max_batch_size_where_max_num_seqs_is_absent(v2):
+    only_bs = v2.drop(columns=["max_num_seqs"])
+    pred = v2["energy_j"].to_numpy()
+    with_seqs = M.score_groups(v2, pred, S.DEFAULT_GROUP_BY)
+    with_bs = M.score_groups(only_bs, pred, S.DEFAULT_GROUP_BY)
+    assert with_bs["par_total"].sum() > 0
+    pd.testing.assert_series_equal(with_bs["par_total"], with_seqs["par_total"])
+    pd.testing.assert_series_equal(with_bs["par_hits"], with_seqs["par_hits"])
+    gaps = v2.copy()  # a blank max_num_seqs cell takes the row's max_batch_size
+    gaps.loc[::3, "max_num_seqs"] = np.nan
+    pd.testing.assert_series_equal(M.score_groups(gaps, pred, S.DEFAULT_GROUP_BY)["par_total"], with_seqs["par_total"])

@@ -172,9 +172,9 @@ def serving_metrics(pred: Sequence[float], meas: Sequence[float],
       (the limit; the rows an operator could deploy under it). The deployment view, where the
       method's own predicted TPOT decides feasibility, is ``top1_strict`` with ``tpot_slo``. Rows without a
       measured TPOT are not candidates (nor counted in the median); NaN with fewer than two rows that have one.
-    * ``par_hits`` / ``par_total``: parallelism choice. Rows with the same ``max_num_seqs`` but
-      different GPU counts form one choice (how many GPUs to serve this load on); a hit is
-      :func:`top1_hit` of that choice. ``par_total`` counts the choices with >= 2 distinct GPU counts.
+    * ``par_hits`` / ``par_total``: parallelism choice. Rows with the same ``max_num_seqs`` (in
+      :func:`score_groups`: else ``max_batch_size``) but different GPU counts form one choice (how many
+      GPUs to serve this load on); a hit is :func:`top1_hit` of that choice. ``par_total`` counts the choices with >= 2 distinct GPU counts.
     """
     p, m = _as_float(pred), _as_float(meas)
     out = {"top1_tpot": float("nan"), "par_hits": float("nan"), "par_total": 0}
@@ -244,7 +244,7 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
             raise ValueError("tpot_slo needs a tpot_s column")
         slo_tpot = meas_tpot if pred_tpot is None else np.asarray(pred_tpot, dtype=float)
     n_gpus = _column_or_none(test_df, "n_gpus")
-    max_seqs = _column_or_none(test_df, "max_num_seqs")
+    max_seqs = _batch_setting(test_df)
     groups = _groups or _Groups(test_df, group_by)
     rows = []
     for idx, meta in zip(groups.members, groups.meta, strict=True):
@@ -259,6 +259,16 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
             None if n_gpus is None else n_gpus[idx], None if max_seqs is None else max_seqs[idx]))
         rows.append(rec)
     return pd.DataFrame(rows)
+
+
+def _batch_setting(df: pd.DataFrame) -> np.ndarray | None:
+    """The configured batch limit per row: ``max_num_seqs``, else ``max_batch_size`` (the same vLLM setting; the
+    ML.ENERGY v2 converter's name, which a schema-v1 file of its rows carries alone: the parallelism metric
+    was n/a there); None when the frame has neither."""
+    seqs, batch = _column_or_none(df, "max_num_seqs"), _column_or_none(df, "max_batch_size")
+    if seqs is None or batch is None:
+        return seqs if batch is None else batch
+    return np.where(np.isfinite(seqs), seqs, batch)
 
 
 def _column_or_none(df: pd.DataFrame, name: str) -> np.ndarray | None:
