@@ -9,6 +9,7 @@ the top-k. ``to_json`` and ``plot`` write nothing partial (energylens.outputs).
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import math
 import operator
@@ -205,7 +206,7 @@ class SearchResult:
         widen = "or widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)"
         def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
-            return f"--{name}-limit to at least {value * given / applied:.4g} s"
+            return f"--{name}-limit to at least {_round_up(value * given / applied)} s"
         if closest["unmet"]:
             parts = [f"the lowest predicted {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
                      f"{limit(n)})" for n in closest["unmet"]]
@@ -437,6 +438,16 @@ class SearchResult:
         the extension (:func:`energylens.search.plot.check_plot_path`, checked first), written atomically.
         Returns the path."""
         return pareto_plot(self, path)
+
+def _round_up(value: float) -> str:
+    """``value`` at 4 significant digits, rounded up (a suggested limit: "at least 0.1101 s" for 0.11012 admitted
+    nothing, the engine keeping what is <= the limit)."""
+    text = f"{value:.4g}"
+    if not math.isfinite(value) or float(text) >= value:
+        return text
+    step = decimal.Decimal(1).scaleb(decimal.Decimal(text).as_tuple().exponent)  # one unit in the last digit
+    return f"{float(decimal.Decimal(text) + step):.4g}"
+
 
 def _plain(value):
     """A table cell as JSON takes it: NaN and infinities as null, NumPy scalars and arrays as Python's."""
