@@ -258,12 +258,7 @@ class SearchResult:
                 + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
                 f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
                 f"{_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
-        p = self.settings.get("limit_confidence", 0.5)
-        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s predicted (limit {self.settings[f'{n}_limit_s']:.4g} s, applied as "
-               f"{self.settings[f'effective_{n}_limit_s']:.4g} s)" for n in ("tpot", "ttft")
-               if self.settings.get(f"{n}_limit_s") is not None]
-        if p != 0.5 and met:
-            text += f" Latency limits met with confidence {p:g}: {'; '.join(met)}."
+        text += self._limits_met(r)
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
             margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
@@ -275,6 +270,20 @@ class SearchResult:
                 text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
             else:
                 text += f" It beats {self.label(s)} by {margin:.1%}" + self._margin_term(r, s) + "."
+        return text
+
+    def _limits_met(self, r: pd.Series) -> str:
+        """At a confidence other than 0.5: the limits row ``r`` meets at that confidence (given and applied), and
+        a TTFT limit applied as given where the latency model has no TTFT interval (ttft_limit_confidence_note)."""
+        s, p = self.settings, self.settings.get("limit_confidence", 0.5)
+        as_given = "ttft" if s.get("ttft_limit_confidence_note") else None
+        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s predicted (limit {s[f'{n}_limit_s']:.4g} s, applied as "
+               f"{s[f'effective_{n}_limit_s']:.4g} s)" for n in ("tpot", "ttft")
+               if s.get(f"{n}_limit_s") is not None and n != as_given]
+        text = f" Latency limits met with confidence {p:g}: {'; '.join(met)}." if p != 0.5 and met else ""
+        if p != 0.5 and as_given and s.get("ttft_limit_s") is not None:
+            text += (f" TTFT {r['ttft_s']:.4g} s predicted meets the limit {s['ttft_limit_s']:.4g} s as given, not at "
+                     "a confidence (the latency model saw no measured TTFT: no interval).")
         return text
 
     def _margin_term(self, r: pd.Series, s: pd.Series) -> str:
