@@ -210,3 +210,17 @@ def test_parallelism_reads_max_batch_size_where_max_num_seqs_is_absent(v2):
     gaps = v2.copy()  # a blank max_num_seqs cell takes the row's max_batch_size
     gaps.loc[::3, "max_num_seqs"] = np.nan
     pd.testing.assert_series_equal(M.score_groups(gaps, pred, S.DEFAULT_GROUP_BY)["par_total"], with_seqs["par_total"])
+
+
+# ---------------------------------------------------------------- 9: a seed too large for the methods' seeds
+
+def test_a_seed_whose_method_seeds_overflow_is_refused_naming_the_limit(capsys):
+    top = (2**63 - 3) // 1000
+    with pytest.raises(ValueError, match=f"with 3 repeats the seed must be at most {top}"):
+        run_evaluation(mlenergy_v2(), seed=top + 1, repeats=3, splits=["random"], progress=False,
+                       method_names=["energylens"])
+    code, _, err = _cli(["bundled", "--seed", "10000000000000000", *FAST], capsys)
+    assert code == 2 and "seed 10000000000000000 is too large" in err and "failed" not in err
+    res = run_evaluation(mlenergy_v2(), seed=top, repeats=3, splits=["random"], progress=False,
+                         method_names=["energylens"])  # the largest seed runs, every fit of ours too
+    assert res.table["error"].eq("").all()

@@ -60,7 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="columns whose rows are the candidates of one choice (task,model,gpu)")
     p.add_argument("--tpot-slo", type=positive_float, default=None, metavar="SECONDS",
                    help="choose only among candidates meeting this TPOT (predicted and measured)")
-    p.add_argument("--seed", type=seed, default=0, help="seed of every draw (0)")
+    p.add_argument("--seed", type=seed, default=0,
+                   help="seed of every draw (0); each method is seeded seed*1000+repeat, so at most "
+                        "(2**63 - repeats) // 1000")
     p.add_argument("--splits", default=",".join(SPLIT_NAMES),
                    help=f"comma-separated subset of {','.join(SPLIT_NAMES)}")
     p.add_argument("--methods", default=None,

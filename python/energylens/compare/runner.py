@@ -129,6 +129,23 @@ def _check_batch_settings(df: pd.DataFrame) -> None:
                 rows=rows.tolist())
 
 
+#: Method seeds (``seed * METHOD_SEED_STRIDE + repeat``) stay below this: the fits take a seed in [0, 2**63).
+METHOD_SEED_LIMIT = 2**63
+METHOD_SEED_STRIDE = 1000
+
+
+def _check_seed(seed: int, repeats: int) -> None:
+    """ValueError naming the largest usable seed when a method's seed would pass :data:`METHOD_SEED_LIMIT` (every
+    fit of ours failed with "seed must be an integer in [0, 2**63)"). Seeds are kept as they were (documented
+    figures depend on them), so the seed is bounded instead."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    top = (METHOD_SEED_LIMIT - max(int(repeats), 1)) // METHOD_SEED_STRIDE
+    if seed > top:
+        raise ValueError(f"seed {seed} is too large: each method is seeded seed * {METHOD_SEED_STRIDE} + repeat, which "
+                         f"must stay below 2**63, so with {repeats} repeats the seed must be at most {top}")
+
+
 def _prepare(profiles: pd.DataFrame | str, group_by: tuple[str, ...], tpot_slo: float | None) -> pd.DataFrame:
     """The profiles read (a path), checked and indexed by position; copies of a row warned of (the splits keep
     them on its side, :func:`energylens.compare.splits.make_splits`, and the figures count them as rows)."""
@@ -280,6 +297,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     """
     t0 = time.perf_counter()
     group_by = tuple(group_by)
+    _check_seed(seed, repeats)
     df = _prepare(profiles, group_by, tpot_slo)
     named = canonical_names(df)  # the spellings of one GPU or model are one, in splits and groups
     all_splits = make_splits(df, train_size=train_size, repeats=repeats, seed=seed, group_by=group_by,
@@ -304,7 +322,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
             test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
             labels = named.iloc[sp.test_idx]  # groups by the names of the whole frame: one label per GPU, model
             groups = _Groups(labels, group_by)
-            for method in factory(seed * 1000 + sp.repeat):
+            for method in factory(seed * METHOD_SEED_STRIDE + sp.repeat):
                 check_method(method)
                 tf = time.perf_counter()
                 # fresh copies per method, so a method that writes into its input can neither leak
