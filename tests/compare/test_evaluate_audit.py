@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from energylens.cli import evaluate as evaluate_cli
 from energylens.cli.main import main as cli_main
 from energylens.compare import metrics as M
 from energylens.compare import splits as S
@@ -224,3 +225,20 @@ def test_a_seed_whose_method_seeds_overflow_is_refused_naming_the_limit(capsys):
     res = run_evaluation(mlenergy_v2(), seed=top, repeats=3, splits=["random"], progress=False,
                          method_names=["energylens"])  # the largest seed runs, every fit of ours too
     assert res.table["error"].eq("").all()
+
+
+# ---------------------------------------------------------------- 10: --prior bundled on rounded copies
+
+def test_prior_bundled_refuses_rounded_or_respelled_copies_of_the_bundled_rows(v2, tmp_path, capsys):
+    other = v2.copy()
+    other["energy_j"] *= 1.3  # other measurements of the same configurations: not copies
+    rounded = _respelled(v2).round(2)
+    mixed = pd.concat([other.iloc[:20], rounded.iloc[100:110]], ignore_index=True)
+    assert list(np.flatnonzero(evaluate_cli._bundled_copies(mixed))) == list(range(20, 30))
+    assert not evaluate_cli._bundled_copies(other).any()
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    code, _, err = _cli([tmp_path / "mixed.csv", "--prior", "bundled", *FAST], capsys)
+    assert code == 2
+    assert (f"--prior bundled: 10 of the 30 rows of {tmp_path / 'mixed.csv'} are measurements of the bundled data "
+            "the prior was fitted on (the first: data row 21; the same model, GPU, TP and PP, batch size and energy "
+            "within 1%)") in err

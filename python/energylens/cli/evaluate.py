@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from energylens.cli.fit import _warn_latency_units, _warn_poor_fit
 from energylens.cli.options import (
@@ -26,6 +27,7 @@ from energylens.cli.options import (
     seed,
 )
 from energylens.compare.methods import ClosedForm
+from energylens.compare.names import resolved_name
 from energylens.compare.registry import register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
@@ -258,35 +260,54 @@ def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], Close
     return out
 
 
-#: The columns that identify a measurement: the same values in a row of the profiles and of the bundled data
-#: mean the same measured row (energies to 9 significant digits, as CSV round trips keep them).
-_MEASUREMENT_KEY = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j")
+#: What identifies a measured row of the bundled data in other profiles: the same configuration labels
+#: (model and GPU under any spelling, TP, PP) and batch size and energy within :data:`_COPY_RTOL` (a copy
+#: rounded to two decimals, or to whole joules, is still a copy; only unrounded copies were caught before).
+_COPY_LABELS = ("model", "gpu", "tp", "pp")
+_COPY_VALUES = ("batch_size", "energy_j")
+_COPY_RTOL = 0.01
 
 
-def _measurement_keys(df) -> list[tuple]:
-    cols = [np.round(df[c].to_numpy(dtype=float), 6) for c in _MEASUREMENT_KEY[:-1]]
-    cols.append(np.array([float(f"{v:.9g}") for v in df["energy_j"].to_numpy(dtype=float)]))
-    return list(zip(*cols, strict=True))
+def _copy_keys(df) -> pd.DataFrame:
+    """The labels and values of :data:`_COPY_LABELS` / :data:`_COPY_VALUES` (names resolved), by position."""
+    out = pd.DataFrame({c: [resolved_name(v, c) for v in df[c].astype(str)] for c in ("model", "gpu")})
+    for c in ("tp", "pp", *_COPY_VALUES):
+        out[c] = df[c].to_numpy(dtype=float)
+    return out
+
+
+def _bundled_copies(profiles) -> np.ndarray:
+    """Per row of ``profiles``, whether it is a row of the bundled data (:data:`_COPY_LABELS`, :data:`_COPY_VALUES`)."""
+    theirs = _copy_keys(profiles).reset_index(drop=True)
+    theirs["row"] = np.arange(len(theirs))
+    pairs = theirs.merge(_copy_keys(mlenergy_v2()), on=list(_COPY_LABELS), suffixes=("", "_b"))
+    close = np.ones(len(pairs), dtype=bool)
+    for c in _COPY_VALUES:
+        a, b = pairs[c].to_numpy(dtype=float), pairs[f"{c}_b"].to_numpy(dtype=float)
+        close &= np.abs(a - b) <= _COPY_RTOL * np.abs(b)
+    out = np.zeros(len(theirs), dtype=bool)
+    out[pairs["row"].to_numpy()[close]] = True
+    return out
 
 
 def _check_prior_data(args: argparse.Namespace, profiles) -> None:
     """``--prior bundled`` on profiles holding rows of the bundled data (a copy of its CSV under another
-    name, the shared ML.ENERGY v2 file): the prior was fitted on rows it would be scored on. Checked by
-    content, not by the name 'bundled' alone."""
+    name, the shared ML.ENERGY v2 file, rounded or with GPUs and models spelled otherwise): the prior was
+    fitted on rows it would be scored on. Checked by content, not by the name 'bundled' alone."""
     if args.prior != "bundled":
         return
     if args.profiles == "bundled":
         raise ValueError("--prior bundled on the bundled rows: the prior was fitted on the rows it would be scored "
                          "on; evaluate other profiles, or pass a prior fitted on other data (a model file)")
-    ours = set(_measurement_keys(mlenergy_v2()))
-    theirs = np.array([k in ours for k in _measurement_keys(profiles)], dtype=bool)
+    theirs = _bundled_copies(profiles)
     shared = int(np.sum(theirs))
     if shared:
         first = int(np.flatnonzero(theirs)[0]) + 1
         raise ValueError(f"--prior bundled: {shared} of the {len(profiles)} rows of {args.profiles} are measurements "
-                         f"of the bundled data the prior was fitted on (the first: data row {first}), so its scores "
-                         "would be fitted on rows they are scored on; evaluate other profiles, or pass a prior fitted "
-                         "on other data (a model file)")
+                         f"of the bundled data the prior was fitted on (the first: data row {first}; the same model, "
+                         f"GPU, TP and PP, batch size and energy within {_COPY_RTOL:.0%}), so its scores would be "
+                         "fitted on rows they are scored on; evaluate other profiles, or pass a prior fitted on other "
+                         "data (a model file)")
 
 
 def _check_train_size(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ model table (case and punctuation tolerant, ``org/`` optional). A quantised or o
 Where one table entry is spelled only one way in a frame, its label is that spelling (results and group names
 read as before); where it is spelled several ways, every spelling is labelled with the table's name.
 
-Owns :func:`name_labels` and :func:`canonical_names`. Imports pandas, numpy and
+Owns :func:`resolved_name`, :func:`name_labels` and :func:`canonical_names`. Imports pandas, numpy and
 :mod:`energylens.profiles.tables`.
 """
 
@@ -28,7 +28,7 @@ import pandas as pd
 from energylens.errors import UnknownGpuError
 from energylens.profiles.tables import gpu_spec, models, normalize_name
 
-__all__ = ["NAME_COLUMNS", "name_labels", "canonical_names"]
+__all__ = ["NAME_COLUMNS", "resolved_name", "name_labels", "canonical_names"]
 
 #: The columns whose spellings are resolved.
 NAME_COLUMNS = ("model", "gpu")
@@ -49,8 +49,9 @@ def _model_names() -> dict[str, str]:
     return out
 
 
-def _resolve(name: str, column: str) -> str:
-    """The table's name of ``name`` (``column``: ``"gpu"`` or ``"model"``), else ``name`` stripped."""
+def resolved_name(name: str, column: str) -> str:
+    """The table's name of ``name`` (``column``: ``"gpu"`` or ``"model"``), else ``name`` stripped: equal for
+    every spelling of one table entry, whatever else a frame holds."""
     raw = str(name).strip()
     if column == "gpu":
         try:
@@ -66,7 +67,7 @@ def name_labels(values: Iterable, column: str) -> np.ndarray:
     raw = pd.Series(list(values) if not isinstance(values, pd.Series) else values, dtype=object)
     text = raw.astype(str).str.strip()
     uniques = pd.unique(text)
-    resolved = {u: _resolve(u, column) for u in uniques}
+    resolved = {u: resolved_name(u, column) for u in uniques}
     spellings: dict[str, set[str]] = {}
     for u, r in resolved.items():
         spellings.setdefault(r, set()).add(u)
