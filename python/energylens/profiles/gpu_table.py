@@ -15,6 +15,7 @@ is reported with its file, 1-based data row and column.
 
 from __future__ import annotations
 
+import csv
 import functools
 import math
 import os
@@ -198,10 +199,6 @@ def _check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "")
                             column=prefix + missing[0].split(" ")[0], rows=rows)
 
 
-def _parse_table(frame: pd.DataFrame, source: str, *, require_usable: bool) -> tuple[GpuSpec, ...]:
-    return tuple(spec for _, spec in _parse_rows(frame, source, require_usable=require_usable))
-
-
 def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> list[tuple[int, GpuSpec]]:
     """(zero-based data row, spec) per GPU; a GPU named on two rows is one spec (:func:`_combine`), at its first row."""
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -216,7 +213,8 @@ def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> li
     default_source = f"user GPU table {source}"
     for row, rec in enumerate(frame.to_dict("records")):
         spec = _spec_from_record(rec, source, row, default_source)
-        if require_usable and not _names_bundled_gpu(spec):  # a bundled name only fills / aliases that row
+        # a bundled GPU's name or alias: the row only fills that GPU's blanks / adds aliases
+        if require_usable and not any(normalize_name(n) in _bundled_index() for n in _names(spec)):
             _check_usable(spec, source, [row])
         for n in _names(spec):
             key = normalize_name(n)
@@ -245,19 +243,27 @@ def _combine(earlier: GpuSpec, spec: GpuSpec, first: tuple[str, int], second: tu
     return replace(earlier, aliases=aliases, **fills)
 
 
+def _check_fields(path: Path) -> None:
+    """A data row with more fields than the header, named (pandas shifted a first such row a column left)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        rows = [r for r in csv.reader(fh) if r]
+    if long := [i for i, r in enumerate(rows[1:]) if len(r) > len(rows[0])]:
+        raise GpuTableError(f"{path}: data row {long[0] + 1} (1-based, header not counted) has more fields than the "
+                            f"header's {len(rows[0])} columns (a stray ',' or a missing header name)", source=str(path), rows=long)
+
+
 def _read_csv(path_or_buffer, source: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False, comment=None)
+        return pd.read_csv(path_or_buffer, dtype=str, keep_default_na=False, comment=None, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GpuTableError(f"{source}: could not read the GPU table CSV: {exc}", source=source) from exc
 
 
 @functools.cache
 def _bundled() -> tuple[GpuSpec, ...]:
-    ref = resources.files("energylens").joinpath("data", "gpus.csv")
-    with ref.open("r", encoding="utf-8") as fh:
-        return _parse_table(_read_csv(fh, "energylens/data/gpus.csv"), "energylens/data/gpus.csv",
-                            require_usable=False)
+    with resources.files("energylens").joinpath("data", "gpus.csv").open("r", encoding="utf-8") as fh:
+        frame = _read_csv(fh, "energylens/data/gpus.csv")
+    return tuple(spec for _, spec in _parse_rows(frame, "energylens/data/gpus.csv", require_usable=False))
 
 
 @functools.cache
@@ -267,11 +273,6 @@ def _bundled_index() -> dict[str, int]:
         for n in _names(spec):
             index.setdefault(normalize_name(n), i)
     return index
-
-
-def _names_bundled_gpu(spec: GpuSpec) -> bool:
-    """Whether a name or alias of ``spec`` is a bundled GPU's (its row then only fills blanks / adds aliases)."""
-    return any(normalize_name(n) in _bundled_index() for n in _names(spec))
 
 
 def gpus() -> pd.DataFrame:
@@ -308,6 +309,7 @@ def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
                             "energylens/data/gpus.csv", source=str(p))
     if not p.is_file():
         raise FileNotFoundError(f"GPU table not found: {p}")
+    _check_fields(p)
     frame = _read_csv(p, str(p))
     check_unique_columns([c.strip() for c in csv_header(p)], str(p), "GPU table")  # pandas renames repeats
     return _parse_rows(frame, str(p), require_usable=True)
@@ -390,9 +392,8 @@ def unregister_gpu(name: str) -> None:
 
 def clear_user_gpus() -> None:
     """Forget every registered user GPU."""
-    _USER.clear()
-    _USER_INDEX.clear()
-    _USER_ORIGIN.clear()
+    for registry in (_USER, _USER_INDEX, _USER_ORIGIN):
+        registry.clear()
 
 
 def user_gpus() -> tuple[GpuSpec, ...]:
