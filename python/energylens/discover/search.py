@@ -26,6 +26,7 @@ from energylens.model import EnergyModel, ExpressionEnergyModel
 from energylens.model.compile import compile_expression, parametrize
 from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
+from energylens.profiles.problems import rows_text
 
 __all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown"]
 
@@ -162,6 +163,19 @@ def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(perm[:size]), np.sort(perm[size:])
 
 
+def _check_target(df: pd.DataFrame, target: str, column: str, src: str) -> None:
+    """ValueError naming the source and the 1-based data rows without a finite ``column`` (the target's
+    measurement); it named neither, so a few blank cells among hundreds of rows had to be hunted down."""
+    if column not in df:
+        raise ValueError(f"{src}: target {target!r} needs a measured {column!r} in every row; the profiles have no "
+                         f"{column!r} column")
+    bad = ~np.isfinite(pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float))
+    if bad.any():
+        raise ValueError(f"{src}: target {target!r} needs a measured, finite {column!r} in every row; it is missing "
+                         f"or not finite in {int(bad.sum())} of the {len(df)} rows, {rows_text(np.flatnonzero(bad))}: "
+                         "measure it there, or leave those rows out")
+
+
 def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", max_complexity: int = 25,
              time_budget_s: float = 60.0, seed: int = 0, train_size: int | None = None,
              generations: int = 200, population: int = 500, group_by: Sequence[str] = DEFAULT_GROUP_BY,
@@ -179,8 +193,8 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
         drop=True)
     column = TARGETS[target]
-    if column not in df or not np.isfinite(df[column].to_numpy(dtype=float)).all():
-        raise ValueError(f"target {target!r} needs a measured, finite {column!r} in every row")
+    _check_target(df, target, column,
+                  str(df.attrs.get("source", "<DataFrame>" if isinstance(profiles, pd.DataFrame) else profiles)))
     missing = [c for c in group_by if c not in df]
     group_by = [c for c in group_by if c in df] if missing else list(group_by)
     y = df[column].to_numpy(dtype=float)
