@@ -109,7 +109,8 @@ REMEDIES: dict[str, str] = {
     "ep_group": "pick --ep values equal to tp x dp (or 1)",
     "fp8_block_shape": ("the fp8 checkpoint's weight blocks do not split over that many GPUs: pick a smaller --tp "
                         "(add GPUs with --pp) or, for MoE models, expert parallelism (--ep equal to tp x dp)"),
-    "memory_weights": ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, --ep for MoE models), "
+    "memory_weights": ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, for MoE models --dp 2,4: "
+                       "the data-parallel ranks share one copy of the experts; --ep only regroups the same GPUs), "
                        "store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory"),
     "context_length": "keep --input-tokens + --output-tokens within the model's context window",
     "memory_kv_cache": "lower --max-num-seqs, store the KV cache in fp8 (--kv-cache-dtype fp8) or add GPUs (--tp, --pp)",
@@ -180,8 +181,7 @@ class SearchResult:
         searched = [tables.bytes_per_param(p) for p in self.settings.get("precisions") or ["bf16"]]
         smaller = [p for p in ("fp8", "int4") if tables.bytes_per_param(p) < min(searched)]
         fmt = f"store them in a smaller format (--precision {' or '.join(smaller)}) or " if smaller else ""
-        return ("spread the weights over more GPUs (--tp up to the node size, --pp 2,4, --ep for MoE models), "
-                f"{fmt}add GPUs with more memory")
+        return REMEDIES[reason].split("store them")[0] + f"{fmt}add GPUs with more memory"
 
     def _confidence_remedy(self) -> str:
         """", or lower --limit-confidence ..." when limits were applied at a confidence above 0.5 ("" otherwise)."""
