@@ -10,6 +10,7 @@ from energylens.cli import evaluate as evaluate_cli
 from energylens.cli.main import main as cli_main
 from energylens.compare import metrics as M
 from energylens.compare import splits as S
+from energylens.compare.baselines import LatencyProxy
 from energylens.compare.methods import MethodBase
 from energylens.compare.names import name_labels
 from energylens.compare.registry import register_method, unregister_method
@@ -242,3 +243,41 @@ def test_prior_bundled_refuses_rounded_or_respelled_copies_of_the_bundled_rows(v
     assert (f"--prior bundled: 10 of the 30 rows of {tmp_path / 'mixed.csv'} are measurements of the bundled data "
             "the prior was fitted on (the first: data row 21; the same model, GPU, TP and PP, batch size and energy "
             "within 1%)") in err
+
+
+# ---------------------------------------------------------------- minor: latency_proxy rows, worst-list n/a
+
+def test_latency_proxy_names_missing_tpot_by_1_based_data_rows(v2):
+    df = v2.copy()
+    df.loc[[0, 7], "tpot_s"] = np.nan
+    with pytest.raises(ValueError, match=r"latency_proxy: tpot_s is missing in 2 rows \(data rows 1, 8 \(1-based\)\)"):
+        LatencyProxy().predict_energy(df)
+
+
+class _OursFailing(MethodBase):
+    """Stands in for ours: 20 % high on even seeds, fails on odd ones."""
+
+    name = "energylens"
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def fit(self, train):
+        if self.seed % 2:
+            raise ValueError("diverged")
+        return self
+
+    def predict_energy(self, df):
+        return df["energy_j"].to_numpy(dtype=float) * 1.2
+
+
+def test_the_worst_list_says_n_a_not_nan_for_a_failed_fit(v2, capsys):
+    failed = run_evaluation(v2, repeats=1, splits=["random"], progress=False, methods=lambda s: [_OursFailing(1)])
+    evaluate_cli._print_worst(failed.table)
+    assert capsys.readouterr().out == ""  # no MAPE of ours anywhere: no list (the failure is said elsewhere)
+    table = run_evaluation(v2, repeats=2, splits=["random"], progress=False, methods=lambda s: [_OursFailing(s)]).table
+    one = table["group"] == table["group"].iloc[0]
+    table.loc[one, ["ape_sum", "n_rows"]] = [np.nan, 0]  # a group whose only scored rows failed
+    evaluate_cli._print_worst(table)
+    out = capsys.readouterr().out
+    assert "nan" not in out and "MAPE   20.0 %" in out

@@ -352,11 +352,11 @@ def _print_worst(table) -> None:
     """Where ours is worst, per task and per group (random split, highest MAPE first)."""
     for by in ("task", "group"):
         w = worst(table, OURS, by)
-        if w.empty:
+        if w.empty or w["mape"].isna().all():  # no MAPE of ours anywhere (its fits failed: said separately)
             continue
         print(f"\n{OURS}: worst {by}s (random split, by MAPE; n/a: no choice of that kind in the {by})")
         for _, r in w.iterrows():
-            print(f"  {_label(str(r[by])):<70} MAPE {r['mape']:6.1f} %  Top-1 {_score(r['top1'])}  "
+            print(f"  {_label(str(r[by])):<70} MAPE {_pct(r['mape'])}  Top-1 {_score(r['top1'])}  "
                   f"@TPOT {_score(r['top1_tpot'])}  parallelism {_score(r['parallelism'])}  "
                   f"pairwise {_score(r['pairwise'])}")
 
@@ -364,6 +364,11 @@ def _print_worst(table) -> None:
 def _label(text: str, width: int = 70) -> str:
     """A group label cut in the middle (task | model | GPU: the GPU at the end stays readable)."""
     return text if len(text) <= width else text[: width // 2 - 2] + "..." + text[-(width - width // 2 - 1):]
+
+
+def _pct(x: float) -> str:
+    """A MAPE of the worst list: "12.3 %", or n/a where the fit failed (it printed "nan %")."""
+    return f"{x:6.1f} %" if x == x else "   n/a  "
 
 
 def _score(x: float) -> str:

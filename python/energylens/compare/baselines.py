@@ -59,8 +59,12 @@ class LatencyProxy(MethodBase):
         t = df["tpot_s"].to_numpy(dtype=float)
         if np.isnan(t).any():
             rows = np.flatnonzero(np.isnan(t))
-            shown = ", ".join(str(df.index[r]) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
-            raise ValueError(f"{self.name}: tpot_s is missing in {len(rows)} rows (index {shown})")
+            more = " ..." if len(rows) > 10 else ""
+            if pd.api.types.is_integer_dtype(df.index.dtype):  # the evaluated frame's positions: its data rows
+                shown = f"data rows {', '.join(str(int(i) + 1) for i in df.index[rows[:10]])}{more} (1-based)"
+            else:
+                shown = f"index {', '.join(map(str, df.index[rows[:10]]))}{more}"
+            raise ValueError(f"{self.name}: tpot_s is missing in {len(rows)} rows ({shown})")
         return t
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
