@@ -48,3 +48,12 @@ def test_a_dataframe_row_too():
     with pytest.raises(ValueError, match=r"^candidates: candidate table: column 'active_params_b': must be <= "
                                          r"params_b in data row 1 "):
         candidate_space(df)
+
+
+def test_row_validation_leaves_the_layout_to_the_engine():
+    # ep on a dense model, or an ep that does not divide the GPUs: the profile schema refuses such rows, the
+    # search counts them as rejections (ep_without_moe, ep_experts) as it did before rows were validated
+    df = pd.DataFrame([{**ROW, "params_b": 8.0, "tp": 2, "ep": 2},
+                       {**ROW, "model": "mistralai/Mixtral-8x7B-Instruct-v0.1", "tp": 2, "ep": 3}, ROW])
+    r = energylens.search(candidates=df, energy_model=bundled_model(), bootstrap=False)
+    assert r.rejected["ep_without_moe"] == 1 and r.rejected["ep_experts"] == 1 and r.feasible == 1

@@ -130,11 +130,11 @@ def _overrides(df: pd.DataFrame, i: int, spec: tables.ModelSpec) -> tuple:
 
 
 def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray]) -> None:
-    """Each candidate row as the profile row it is priced as (its combo's columns, overrides included, and its
-    own tp, pp, dp, ep, tokens and running batch), validated as schema v1 before any feature is built: an
-    override cell the schema refuses (active_params_b above params_b ...) is an error naming the candidate
-    table and its own rows, not the internal frame the features are built from."""
-    frame = pd.DataFrame(rows)
+    """Each candidate row's model columns as priced (its combo's, overrides included, with its tokens), validated
+    as schema v1 before any feature is built: an override cell the schema refuses (active_params_b above
+    params_b ...) is an error naming the candidate table and its own rows, not the internal frame the features
+    are built from. The layout is left to the engine (tp 1, one GPU here): a layout it rejects is counted."""
+    frame = pd.DataFrame(rows).assign(tp=1, pp=1, dp=1, ep=1, batch_size=1.0)
     for name, values in axes.items():
         frame[name] = values
     try:
@@ -210,8 +210,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
             key_of[key] = len(keys)
             keys.append((m, g, precision[i], kv[i], key[4]))
         combo[i] = key_of[key]
-    _check_rows(df, [profile_row(*keys[c]) for c in combo], {"tp": tp, "pp": pp, "dp": dp, "ep": ep,
-                "input_tokens": li, "output_tokens": lo, "batch_size": rank_batch * dp})
+    _check_rows(df, [profile_row(*keys[c]) for c in combo], {"input_tokens": li, "output_tokens": lo})
     axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)
