@@ -381,4 +381,4 @@ def test_predict_announces_its_stages_on_a_large_table(tmp_path, model, capsys, 
     err = capsys.readouterr().err
     stages = [line for line in err.splitlines() if line.endswith("(4 rows) ...")]
     assert [s.split(": ", 1)[1].split(" (")[0] for s in stages] == [
-        "predicting", "checking memory, context window and fp8 weight blocks", f"writing {tmp_path / 'p.csv'}"]
+        "predicting", "checking memory, context window, fp8 weight blocks and layout", f"writing {tmp_path / 'p.csv'}"]

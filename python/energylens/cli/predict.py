@@ -5,7 +5,8 @@ stderr, when the model cannot give intervals: no bootstrap replicates, or parame
 identify) and ``extrapolated`` (True where a feature lies outside the fitted data's range by more than
 :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts), and what the search
 checks before it prices a deployment: ``gpu_memory_gib`` / ``fits_memory``, ``fits_context`` (prompt + output
-within the context window) and ``fits_fp8_blocks`` (vLLM's block rule for a block-scaled fp8 checkpoint),
+within the context window), ``fits_fp8_blocks`` (vLLM's block rule for a block-scaled fp8 checkpoint) and
+``fits_layout`` (tp divides the heads and stays in a scale-up domain, ep on a MoE over tp x dp GPUs),
 NA where a rule does not apply or its inputs are unknown, with one stderr line per rule some rows break.
 Tables of :data:`PROGRESS_ROWS` rows or more announce each stage on stderr.
 """
@@ -38,6 +39,9 @@ from energylens.outputs import (
     table_with_column,
 )
 from energylens.profiles.features import build_features
+from energylens.profiles.gpu_table import gpu_specs_for_profiles
+from energylens.profiles.topology import domains
+from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
 from energylens.search.memory import gpu_memory
 from energylens.search.serving_limits import row_limits
 from energylens.search.space import GIB
@@ -146,9 +150,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
         parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
-    _stage(len(configs), "checking memory, context window and fp8 weight blocks")
+    _stage(len(configs), "checking memory, context window, fp8 weight blocks and layout")
     parts.append(_memory_columns(configs, args.configs))
     parts.append(_limit_columns(configs, args.configs))
+    parts.append(_layout_column(configs, args.configs))
     new = [c for part in parts for c in part.columns]
     stale = [c for c in configs.columns if c in set(new)]
     if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
@@ -224,6 +229,28 @@ def _limit_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
             print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} {what} (data rows {shown}; "
                   f"column {column})", file=sys.stderr)
     return limits
+
+
+def _layout_column(configs: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``fits_layout``: the search's layout rules (:func:`energylens.search.layout.layout_reason`: tp divides the
+    attention heads and splits or replicates the KV heads, stays within a server or the GPU's scale-up domain;
+    ep > 1 only on a MoE whose experts it divides, over tp x dp GPUs), NA where the heads are unknown; a line on
+    stderr for each rule some rows break, as vLLM refuses such a layout (70B at TP3, Qwen2.5-7B at TP8)."""
+    specs = gpu_specs_for_profiles(configs, source)
+    table = configs["gpu"].astype(str).str.strip().map(lambda g: specs[g].domain_gpus()).to_numpy(dtype=float)
+    heads = configs["n_heads"].to_numpy(dtype=float)
+    reason = layout_reason(heads, *(configs[c].to_numpy(dtype=float) for c in ("n_kv_heads", "n_experts", "tp", "dp",
+                                                                               "ep")), tp_limit(domains(configs, table)))
+    known = np.isfinite(heads)
+    fits = pd.array(reason < 0, dtype="boolean")
+    fits[~known] = pd.NA
+    for k, name in enumerate(LAYOUT_REASONS):
+        bad = np.flatnonzero(known & (reason == k))
+        if bad.size:
+            print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} have a layout vLLM refuses "
+                  f"({name}: {LAYOUT_RULES[name]}; data rows {_data_rows(bad)}; column fits_layout): their predictions "
+                  "are for a deployment that cannot run", file=sys.stderr)
+    return pd.DataFrame({"fits_layout": fits})
 
 
 def _data_rows(index: np.ndarray) -> str:

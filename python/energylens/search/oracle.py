@@ -18,6 +18,7 @@ import pandas as pd
 from energylens.model import reference
 from energylens.profiles import tables
 from energylens.profiles.features import build_features
+from energylens.search.layout import LAYOUT_REASONS, layout_reason, tp_limit
 from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory
 from energylens.search.serving_limits import fp8_block_misfit
 from energylens.search.space import COMBO_FIELDS, SearchSpace
@@ -25,10 +26,8 @@ from energylens.search.space import COMBO_FIELDS, SearchSpace
 __all__ = ["brute_force", "REASONS"]
 
 #: Rejection reasons in the engine's order (the first that applies is counted).
-#: GPUs of one server, the largest tp where a GPU's scale-up domain is smaller (search_kernel.hpp kServerGpus).
-SERVER_GPUS = 8.0
-REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group", "fp8_block_shape", "memory_weights",
-           "context_length", "memory_kv_cache", "ttft_limit", "tpot_limit")
+REASONS = (*LAYOUT_REASONS, "fp8_block_shape", "memory_weights", "context_length", "memory_kv_cache", "ttft_limit",
+           "tpot_limit")
 
 _DEFAULTS = {**MEMORY_DEFAULTS, "node_size": 0, "ttft_limit_s": np.inf,
              "tpot_limit_s": np.inf, "rate_per_s": 0.0, "max_utilization": 1.0, "objective": "energy", "per_token": False,
@@ -53,14 +52,11 @@ def _fp8_misfit(space: SearchSpace, c, tp, dp, ep) -> np.ndarray:
                                                                    "moe_intermediate_size")), tp, dp, ep)
 
 
-def _structural(frame: pd.DataFrame, tp, dp, ep, tp_limit, fp8_misfit) -> np.ndarray:
-    heads = frame["n_heads"].to_numpy(dtype=float)
-    kvh = frame["n_kv_heads"].to_numpy(dtype=float)
-    n_exp = frame["n_experts"].to_numpy(dtype=float)
-    kv_ok = np.where(tp <= kvh, np.mod(kvh, tp) == 0, np.mod(tp, kvh) == 0)
-    conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > tp_limit, (ep > 1) & (n_exp <= 1),
-             (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (tp * dp != ep), fp8_misfit]
-    return np.select(conds, list(range(len(conds))), -1)
+def _structural(frame: pd.DataFrame, tp, dp, ep, limit, fp8_misfit) -> np.ndarray:
+    """The layout reason (:func:`.layout.layout_reason`), else fp8_block_shape where the blocks misfit, else -1."""
+    reason = layout_reason(*(frame[c].to_numpy(dtype=float) for c in ("n_heads", "n_kv_heads", "n_experts")),
+                           tp, dp, ep, limit)
+    return np.where((reason < 0) & fp8_misfit, len(LAYOUT_REASONS), reason)
 
 
 def _evaluate(frame, theta, phi, rank_batch, factors=(1.0, 1.0)):
@@ -81,9 +77,7 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     cap = space.max_num_seqs[b]
     n = tp * pp
     domain = _domains(frame, o["node_size"])
-    # the largest tp: the override, else a server's GPUs or a larger scale-up domain (NVL72)
-    limit = domain if o["node_size"] and o["node_size"] > 0 else np.maximum(SERVER_GPUS, domain)
-    reason = _structural(frame, tp, dp, ep, limit, _fp8_misfit(space, c, tp, dp, ep))
+    reason = _structural(frame, tp, dp, ep, tp_limit(domain, o["node_size"]), _fp8_misfit(space, c, tp, dp, ep))
     frame = frame.assign(scale_up_domain_gpus=domain)  # the features price crossings at this domain
     fac = (_combo_field(space, c, "ttft_factor"), _combo_field(space, c, "tpot_factor"))
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
