@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from energylens.errors import ProfileSchemaError
+from energylens.errors import ProfileSchemaError, UnknownGpuError, UnknownModelError
 from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.schema import load_profiles
@@ -71,6 +71,29 @@ def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) ->
     return v
 
 
+def _check_names(df: pd.DataFrame) -> None:
+    """Every row names its model and GPU: a blank cell is an error naming the file, its row and the column
+    (it was looked up as the name 'nan')."""
+    for name in ("model", "gpu"):
+        blank = (df[name].isna() | (df[name].astype(str).str.strip() == "")).to_numpy()
+        if blank.any():
+            raise ValueError(f"{_src(df)}: column {name!r} {_row(df, int(np.flatnonzero(blank)[0]))} is blank; every "
+                             f"candidate names its {'model' if name == 'model' else 'GPU'}")
+
+
+def _gpu_specs(df: pd.DataFrame) -> dict:
+    """GPU name -> GpuSpec; an unknown name is an UnknownGpuError naming the file, its first row and the column."""
+    names = df["gpu"].astype(str)
+    out = {}
+    for g in names.unique():
+        try:
+            out[g] = tables.gpu_spec(g)
+        except UnknownGpuError as exc:
+            first = int(np.argmax((names == g).to_numpy()))
+            raise UnknownGpuError(f"{_src(df)}: column 'gpu' {_row(df, first)}: {exc}") from None
+    return out
+
+
 def _rank_batch(df: pd.DataFrame, dp: np.ndarray) -> np.ndarray:
     """Running sequences per data-parallel rank: batch_size / dp where given, else max_num_seqs."""
     if "batch_size" not in df.columns and "max_num_seqs" not in df.columns:
@@ -104,7 +127,10 @@ def _model_specs(df: pd.DataFrame) -> dict:
             pa = pd.to_numeric(df["active_params_b"], errors="coerce").iloc[first] if "active_params_b" in df else None
             spec = dataclasses.replace(tables.estimate_architecture(float(p), kind, pa), name=m)
             estimated.append(f"{m!r} ({float(p):g}B {spec.architecture})")
-        out[m] = served_spec(spec if spec is not None else tables.model_spec(m), m)  # UnknownModelError
+        try:
+            out[m] = served_spec(spec if spec is not None else tables.model_spec(m), m)
+        except UnknownModelError as exc:  # where the name is: the file, its row and column
+            raise UnknownModelError(f"{_src(df)}: column 'model' {_row(df, first)}: {exc}") from None
     if estimated:
         warnings.warn("candidates: model(s) not in the model table, architecture estimated from params_b: "
                       + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)
@@ -189,6 +215,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{_src(df)}: missing column(s) {', '.join(map(repr, missing))}")
+    _check_names(df)
     tp, pp, dp, ep = (_numbers(df, c, 1.0 if c != "tp" else None, True) for c in ("tp", "pp", "dp", "ep"))
     li = _numbers(df, "input_tokens", None, False)
     lo = _numbers(df, "output_tokens", None, False)
@@ -199,7 +226,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     kv = _text(df, "kv_cache_dtype", "auto", tables.normalize_kv_cache_dtype)
     models = _model_specs(df)
     _check_layers(df, pp, models)
-    gpus = {g: tables.gpu_spec(g) for g in df["gpu"].astype(str).unique()}
+    gpus = _gpu_specs(df)
     check_prices(price_per_gpu_hour, list(dict.fromkeys(gpus.values())))
     keys, key_of = [], {}
     combo = np.empty(len(df), dtype=np.int64)

@@ -392,9 +392,12 @@ class SearchResult:
         if not self._workload_in_label:
             return ""
         n = self.settings.get("space_shape", {}).get("workloads", 1)
+        weigh = ("; a candidate table's points cannot be weighted (workload weights need --model / --gpus and the "
+                 "axes instead of --candidates)" if self.settings.get("explicit_candidates") else
+                 ", or give workload weights (--workload-weights) to treat them as one distribution")
         return (f"\nnote: the {n} workload points are separate workloads ranked together by {self.objective}, so "
                 "the cheapest point's configurations lead; search one point at a time for the best deployment of "
-                "each, or give workload weights (--workload-weights) to treat them as one distribution")
+                f"each{weigh}")
 
     def _unidentified_line(self) -> str:
         """A note when the model has parameters its training data never exercised ("" otherwise)."""
