@@ -84,9 +84,8 @@ def csv_compression(path: str | os.PathLike) -> str | None:
 
 
 @contextlib.contextmanager
-def _open_csv(path: Path) -> Iterator:
-    """A binary stream of the CSV at ``path``, decompressed as its name says (:func:`csv_compression`)."""
-    method = csv_compression(path)
+def _open_csv(path: Path, method: str | None) -> Iterator:
+    """A binary stream of the CSV at ``path``, decompressed by ``method`` (:func:`csv_compression`'s names)."""
     if method == "zip":
         with zipfile.ZipFile(path) as zf, zf.open(zf.namelist()[0]) as fh:
             yield fh
@@ -95,20 +94,28 @@ def _open_csv(path: Path) -> Iterator:
         yield fh
 
 
-def table_with_column(column: str) -> Callable[[Path], bool]:
-    """A CSV (compressed as its name says) or Parquet file whose header has ``column`` (what ``energylens
-    predict`` writes: energy_j_pred)."""
-    def check(path: Path) -> bool:
-        try:
-            if path.suffix.lower() in (".parquet", ".pq"):
-                import pyarrow.parquet as pq
+def _header(path: Path, how: str | None) -> list[str]:
+    """The column names of the table at ``path`` read as ``how``: ``"parquet"``, a compression, or None (CSV)."""
+    if how == "parquet":
+        import pyarrow.parquet as pq
 
-                return column in pq.read_schema(path).names
-            with _open_csv(path) as fh:
-                head = fh.readline(1 << 16).decode("utf-8", errors="replace").rstrip("\r\n")
-            return column in head.split(",")
-        except Exception:  # noqa: BLE001 - unreadable: not ours
-            return False
+        return pq.read_schema(path).names
+    with _open_csv(path, how) as fh:
+        return fh.readline(1 << 16).decode("utf-8", errors="replace").rstrip("\r\n").split(",")
+
+
+def table_with_column(column: str) -> Callable[[Path], bool]:
+    """A table whose header has ``column`` (what ``energylens predict`` writes: energy_j_pred): read as its name
+    says (Parquet, a compressed CSV), then as plain CSV, which earlier versions wrote under any name."""
+    def check(path: Path) -> bool:
+        first = "parquet" if path.suffix.lower() in (".parquet", ".pq") else csv_compression(path)
+        for how in dict.fromkeys((first, None)):
+            try:
+                if column in _header(path, how):
+                    return True
+            except Exception:  # noqa: BLE001, S112 - unreadable this way: try the next, else not ours
+                continue
+        return False
     return check
 
 

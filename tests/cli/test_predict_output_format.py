@@ -56,3 +56,15 @@ def test_a_compressed_file_predict_did_not_write_is_still_refused(inputs, tmp_pa
     before = mine.read_bytes()
     assert main(["predict", str(model), str(profiles), "-o", str(mine)]) == 2
     assert "refusing to replace it" in capsys.readouterr().err and mine.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["old.csv.gz", "old.PARQUET", "old.csv.zip"])
+def test_an_earlier_plain_csv_output_under_such_a_name_is_replaced(inputs, tmp_path, capsys, name):
+    # what predict wrote before the name picked the format: plain CSV under a compressed or Parquet name
+    model, profiles = inputs
+    out = tmp_path / name
+    pd.DataFrame({"model": ["m"], "energy_j_pred": [1.0]}).to_csv(out, index=False, compression=None)
+    assert main(["predict", str(model), str(profiles), "-o", str(out)]) == 0
+    assert f"replaced existing {out}" in capsys.readouterr().err
+    kind = {"old.csv.gz": "gzip", "old.PARQUET": "parquet", "old.csv.zip": "zip"}[name]
+    assert out.read_bytes().startswith(MAGIC[kind])
