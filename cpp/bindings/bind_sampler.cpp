@@ -275,6 +275,8 @@ void bind_sampler(py::module_& m) {
              return samples_to_dict(samples);
            })
       .def("rethrow_if_failed", &PowerSampler::rethrow_if_failed)
+      .def("hold_auxiliary", &PowerSampler::hold_auxiliary, py::arg("hold"),
+           "While held (a window is open), auxiliary sources poll at least about once per update period.")
       .def_property_readonly("running", &PowerSampler::running)
       .def_property_readonly("gpu_count", &PowerSampler::gpu_count)
       .def_property_readonly("start_ns", &PowerSampler::start_ns)

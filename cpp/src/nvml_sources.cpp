@@ -3,11 +3,13 @@
 // power average (last resort) and the slow energy counter (its own thread in the sampler).
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "energylens/clock.hpp"
 #include "energylens/error.hpp"
@@ -172,22 +174,16 @@ class PolledPowerSource final : public PowerSource {
     last_emit_ns_.assign(gpus_.size(), 0);
     last_stamp_ns_.assign(gpus_.size(), 0);
     last_poll_ns_.assign(gpus_.size(), 0);
-    // Detect the update period: poll GPU 0 every 2 ms until four changes (three intervals) or
-    // 450 ms; polling faster than the period afterwards only costs CPU.
-    std::vector<std::int64_t> changes;
-    double previous = read(0);
-    const std::int64_t t0 = clock::steady_now_ns();
-    while (changes.size() < 4 && clock::steady_now_ns() - t0 < 450'000'000) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      const double v = read(0);
-      if (v != previous) {
-        changes.push_back(clock::steady_now_ns());
-        previous = v;
-      }
-    }
-    period_ns_ = median_interval_ns(changes);
-    detected_ = changes.size() >= 3 && period_ns_ > 0;
-    if (!detected_) period_ns_ = 100'000'000;  // assumed (NVML-FACTS: ~100 ms); reported as such
+    // One read proves the field works; the update period is then detected online from the first
+    // changes (polled every 2 ms until four changes or 450 ms) while readings are already recorded:
+    // a source taking over mid-run from a failed one must cover the gap at once (detecting before
+    // the first reading left ~0.4 s that no source covered: NaN energy for every window across it).
+    read(0);
+    changes_.clear();
+    period_ns_ = 100'000'000;  // assumed (NVML-FACTS: ~100 ms) until detected; reported as such
+    detected_ = false;
+    detecting_ = true;
+    detect_since_ns_ = clock::steady_now_ns();
   }
 
   void poll(std::int64_t, std::vector<PowerSample>& out) override {
@@ -211,21 +207,41 @@ class PolledPowerSource final : public PowerSource {
         last_emit_ns_[g] = t;
         last_stamp_ns_[g] = stamp;
         out.push_back({stamp, static_cast<std::int32_t>(g), static_cast<std::int32_t>(signal_), w, kNaN});
+        if (g == 0 && changed && detecting_ && last_poll_ns_[g] > 0) changes_.push_back(stamp);
       }
       last_poll_ns_[g] = t;
     }
+    if (detecting_) detect_period();
   }
 
   // ~10 ms for a 100 ms field: stamps within +-5 ms at < 1 % of a core for 8 GPUs (the thread's
   // wake-ups, not the 0.5 us reads, are the cost). Attribution below the update period wants
   // 2-5 ms (docs/measuring.md): PowerSampler(interval_s=0.005) sets it.
   std::int64_t poll_interval_ns() const override {
+    if (detecting_) return 2'000'000;  // the first changes, 2 ms apart: the period to +-1 ms
     return std::max<std::int64_t>(period_ns_ / 10, 2'000'000);
   }
   std::int64_t update_period_ns() const override { return period_ns_; }
   bool period_detected() const override { return detected_; }
 
  private:
+  // Four changes (three intervals) give the period; after 450 ms without them it stays assumed.
+  void detect_period() {
+    if (changes_.size() >= 4) {
+      period_ns_ = median_interval_ns(changes_);
+      detected_ = period_ns_ > 0;
+      if (!detected_) period_ns_ = 100'000'000;
+      detecting_ = false;
+    } else if (clock::steady_now_ns() - detect_since_ns_ >= 450'000'000) {
+      if (changes_.size() >= 3) {
+        period_ns_ = median_interval_ns(changes_);
+        detected_ = period_ns_ > 0;
+      }
+      if (!detected_) period_ns_ = 100'000'000;
+      detecting_ = false;
+    }
+  }
+
   double read(std::size_t g) {
     const nvml::Api& a = nvml::api();
     if (signal_ == Signal::kInstant) {
@@ -247,8 +263,11 @@ class PolledPowerSource final : public PowerSource {
   std::vector<std::int64_t> last_emit_ns_;
   std::vector<std::int64_t> last_stamp_ns_;  // the stamp of the last row sent
   std::vector<std::int64_t> last_poll_ns_;
+  std::vector<std::int64_t> changes_;  // GPU 0: stamps of the first changes (period detection)
   std::int64_t period_ns_ = 100'000'000;
+  std::int64_t detect_since_ns_ = 0;
   bool detected_ = false;
+  bool detecting_ = false;
 };
 
 // ---- energy counter --------------------------------------------------------------------------
@@ -269,46 +288,98 @@ class EnergyCounterSource final : public PowerSource {
     handles_ = handles_of(gpus_);
     last_mj_.assign(gpus_.size(), std::numeric_limits<unsigned long long>::max());
     last_read_ns_.assign(gpus_.size(), 0);
-    for (std::size_t g = 0; g < handles_.size(); ++g) {  // proves support before the thread runs
-      unsigned long long mj = 0;
-      nvml::check(a.device_get_total_energy_consumption(handles_[g], &mj), "nvmlDeviceGetTotalEnergyConsumption");
+    changes_.clear();
+    pending_.clear();
+    period_ns_ = 0;
+    // The first value read was published up to one update period before the read: stamped at the
+    // read, a window opened at start read high by up to a period's energy (+2.4 % on a 1 s window,
+    // always positive). Read until each GPU's counter moves (<= ~1 update period), so that the first
+    // row is a move bracketed to about a millisecond.
+    for (std::size_t g = 0; g < handles_.size(); ++g) {  // also proves support before the thread runs
+      const auto [mj, t] = read_at(g);
+      last_mj_[g] = mj;
+      last_read_ns_[g] = t;
     }
+    std::vector<bool> moved(handles_.size(), false);
+    std::size_t left = handles_.size();
+    const std::int64_t t0 = clock::steady_now_ns();
+    while (left > 0 && clock::steady_now_ns() - t0 < kFirstMoveTimeoutNs) {
+      for (std::size_t g = 0; g < handles_.size(); ++g) {
+        if (moved[g]) continue;
+        const auto [mj, t] = read_at(g);
+        if (mj != last_mj_[g]) {
+          const std::int64_t stamp = last_read_ns_[g] + (t - last_read_ns_[g]) / 2;
+          pending_.push_back(sample(g, stamp, mj));
+          if (g == 0) changes_.push_back(stamp);
+          last_mj_[g] = mj;
+          moved[g] = true;
+          --left;
+        }
+        last_read_ns_[g] = t;
+      }
+      if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (std::size_t g = 0; g < handles_.size(); ++g)  // a counter that did not move: its value at the read
+      if (!moved[g]) pending_.push_back(sample(g, last_read_ns_[g], last_mj_[g]));
   }
 
   void poll(std::int64_t, std::vector<PowerSample>& out) override {
-    const nvml::Api& a = nvml::api();
+    out.insert(out.end(), pending_.begin(), pending_.end());
+    pending_.clear();
     for (std::size_t g = 0; g < handles_.size(); ++g) {
-      unsigned long long mj = 0;
-      const std::int64_t before = clock::steady_now_ns();
-      nvml::check(a.device_get_total_energy_consumption(handles_[g], &mj), "nvmlDeviceGetTotalEnergyConsumption");
-      const std::int64_t t = before + (clock::steady_now_ns() - before) / 2;
+      const auto [mj, t] = read_at(g);
       const std::int64_t previous_read = last_read_ns_[g];
       last_read_ns_[g] = t;
       if (mj == last_mj_[g]) continue;
-      // The counter moved between the previous read and this one: stamp the midpoint.
-      const std::int64_t stamp = previous_read > 0 ? previous_read + (t - previous_read) / 2 : t;
       last_mj_[g] = mj;
-      if (g == 0 && changes_.size() < 16) {
-        changes_.push_back(t);
-        period_ns_ = median_interval_ns(changes_);
+      const std::int64_t stamp = stamp_change(previous_read, t);
+      if (g == 0 && changes_.size() < kDetectChanges && t - previous_read <= poll_interval_ns_ * 3 / 2) {
+        changes_.push_back(stamp);
+        if (changes_.size() >= 4) period_ns_ = median_interval_ns(changes_);
       }
-      out.push_back({stamp, static_cast<std::int32_t>(g), static_cast<std::int32_t>(Signal::kEnergyCounter), kNaN,
-                     static_cast<double>(mj) / 1000.0});
+      out.push_back(sample(g, stamp, mj));
     }
   }
 
   std::int64_t poll_interval_ns() const override { return poll_interval_ns_; }
-  // Detected online from the first counter changes; bounded below by the poll interval.
+  // The median interval of the first changes seen at the requested poll interval (reads backed off to
+  // the CPU budget do not count: they would measure the poll, not the counter; the sampler does not
+  // back the counter off before it is known); bounded below by the poll interval. 0 until four changes.
   std::int64_t update_period_ns() const override { return period_ns_; }
-  bool period_detected() const override { return changes_.size() >= 3; }
+  bool period_detected() const override { return period_ns_ > 0; }
 
  private:
+  static constexpr std::int64_t kFirstMoveTimeoutNs = 300'000'000;
+  static constexpr std::size_t kDetectChanges = 16;
+
+  // The counter of GPU g moved after the read at `previous_read` and by the read at `t`, and at most
+  // one update period P before this read: a read backed off to its CPU budget can come a second after
+  // the previous one, and a stamp midway back to it put the value up to 0.6 s early (a 0.3 s window's
+  // counter read up to 2x off). The stamp is the middle of what is left of the bracket.
+  std::int64_t stamp_change(std::int64_t previous_read, std::int64_t t) const {
+    const std::int64_t lo = period_ns_ > 0 ? std::max(previous_read, t - period_ns_) : previous_read;
+    return lo + (t - lo) / 2;
+  }
+
+  std::pair<unsigned long long, std::int64_t> read_at(std::size_t g) const {
+    unsigned long long mj = 0;
+    const std::int64_t before = clock::steady_now_ns();
+    nvml::check(nvml::api().device_get_total_energy_consumption(handles_[g], &mj),
+                "nvmlDeviceGetTotalEnergyConsumption");
+    return {mj, before + (clock::steady_now_ns() - before) / 2};
+  }
+  static PowerSample sample(std::size_t g, std::int64_t t_ns, unsigned long long mj) {
+    return {t_ns, static_cast<std::int32_t>(g), static_cast<std::int32_t>(Signal::kEnergyCounter), kNaN,
+            static_cast<double>(mj) / 1000.0};
+  }
+
   std::vector<NvmlGpu> gpus_;
   std::int64_t poll_interval_ns_;
   std::vector<nvml::Device> handles_;
   std::vector<unsigned long long> last_mj_;
   std::vector<std::int64_t> last_read_ns_;
   std::vector<std::int64_t> changes_;
+  std::vector<PowerSample> pending_;  // the first change of each GPU, found by start()
   std::int64_t period_ns_ = 0;
 };
 

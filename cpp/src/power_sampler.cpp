@@ -36,6 +36,8 @@ std::exception_ptr as_sampler_error(const std::exception_ptr& e, const std::stri
 }
 
 constexpr std::size_t kMaxChangeTimes = 512;
+// An auxiliary source whose update period stays unknown is backed off after this many polls anyway.
+constexpr std::uint64_t kPollsBeforeBackOff = 24;
 
 // CPU time of the calling thread (ns): what a poll really costs, as opposed to waiting in the driver.
 std::int64_t thread_cpu_ns() noexcept {
@@ -66,6 +68,9 @@ struct PowerSampler::Producer {
   std::uint64_t polled_epoch = 0;  // guarded by mutex_
   std::uint64_t polled_fast_epoch = 0;  // guarded by mutex_
   double cpu_ema_ns = -1.0;        // producer thread only: smoothed CPU time of one poll
+  std::uint64_t polls = 0;         // producer thread only: polls of the active source
+  double dither = 0.0;             // producer thread only: spreads auxiliary reads (next_poll_interval)
+  std::uint64_t hold_epoch = 0;    // guarded by mutex_: the hold_epoch_ this producer last saw
   bool done = true;                // guarded by mutex_: no thread is polling
 };
 
@@ -102,16 +107,18 @@ PowerSampler::~PowerSampler() {
 void PowerSampler::start() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // starting_: the sources start without the lock held (an instant source detects its update period
-    // for ~0.3 s), so a second start() in that time must not get through to overwrite the threads
+    // starting_: the sources start without the lock held (an energy counter reads until its first
+    // change, ~0.1 s), so a second start() in that time must not get through to overwrite the threads
     if (running_ || starting_) throw std::logic_error("PowerSampler: already started");
     starting_ = true;
     stopping_ = false;
     error_ = nullptr;
     fallbacks_.clear();  // a restart reports this run's sources, not the previous run's failures
     for (auto& c : change_times_) c.clear();
+    hold_auxiliary_ = false;
     for (auto& p : producers_) {
       p->active = p->chain.size();
+      p->polls = 0;
       for (auto& st : p->status) {
         st.started = st.active = st.failed = st.period_detected = false;
         st.error.clear();
@@ -188,11 +195,14 @@ void PowerSampler::run_producer(Producer& p) {
   for (;;) {
     std::uint64_t epoch = 0;
     std::uint64_t fast_epoch = 0;
+    bool hold = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) break;
       epoch = flush_epoch_;
       fast_epoch = fast_flush_epoch_;
+      p.hold_epoch = hold_epoch_;
+      hold = hold_auxiliary_;
     }
     PowerSource& source = *p.chain[p.active];
     batch.clear();
@@ -204,7 +214,8 @@ void PowerSampler::run_producer(Producer& p) {
       return;
     }
     for (const PowerSample& s : batch) p.ring.push(s);  // a full ring counts drops, never blocks
-    const std::int64_t interval = next_poll_interval(p, source, cpu_before);
+    ++p.polls;
+    const std::int64_t interval = next_poll_interval(p, source, cpu_before, hold);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(interval);
     std::unique_lock<std::mutex> lock(mutex_);
     SourceStatus& st = p.status[p.active];
@@ -216,7 +227,8 @@ void PowerSampler::run_producer(Producer& p) {
     p.polled_fast_epoch = fast_epoch;
     polled_.notify_all();
     wake_.wait_until(lock, deadline, [&] {
-      return stopping_ || flush_epoch_ != epoch || (!p.auxiliary && fast_flush_epoch_ != fast_epoch);
+      return stopping_ || flush_epoch_ != epoch || (!p.auxiliary && fast_flush_epoch_ != fast_epoch) ||
+             (p.auxiliary && hold_epoch_ != p.hold_epoch);
     });
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -264,6 +276,7 @@ bool PowerSampler::fall_back(Producer& p, const std::exception_ptr& failure) {
     return false;
   }
   p.active = next;
+  p.polls = 0;
   SourceStatus& st = p.status[next];
   st.started = st.active = true;
   st.update_period_ns = p.chain[next]->update_period_ns();
@@ -272,15 +285,28 @@ bool PowerSampler::fall_back(Producer& p, const std::exception_ptr& failure) {
   return true;
 }
 
-std::int64_t PowerSampler::next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before) {
-  std::int64_t interval = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
-                                                                     : source.poll_interval_ns();
+std::int64_t PowerSampler::next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before,
+                                              bool hold) {
+  const std::int64_t base = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
+                                                                       : source.poll_interval_ns();
+  std::int64_t interval = base;
+  const std::int64_t period = source.update_period_ns();
   if (p.auxiliary && options_.auxiliary_cpu_budget > 0.0) {
     // A slow reader (the energy counter: ms per read) backs off until its own CPU time stays
-    // within the budget (a fraction of one core); the EMA smooths the driver's jitter.
+    // within the budget (a fraction of one core); the EMA smooths the driver's jitter. Not before
+    // its update period is known (detected from reads at its own rate: a backed-off read would
+    // measure the poll, not the counter), nor, while a window is open (hold_auxiliary), beyond
+    // about one update period: a window's edges need counter reads within a period of them.
     const auto cpu = static_cast<double>(thread_cpu_ns() - cpu_before);
     p.cpu_ema_ns = p.cpu_ema_ns < 0.0 ? cpu : 0.8 * p.cpu_ema_ns + 0.2 * cpu;
-    interval = std::max(interval, static_cast<std::int64_t>(p.cpu_ema_ns / options_.auxiliary_cpu_budget));
+    if (period > 0 || p.polls >= kPollsBeforeBackOff)
+      interval = std::max(interval, static_cast<std::int64_t>(p.cpu_ema_ns / options_.auxiliary_cpu_budget));
+    if (hold) interval = std::min(interval, std::max(base, period));
+    // Spread the reads over 0.75-1.25 of the interval (a low-discrepancy sequence): read at about its
+    // update rate, a counter's reads phase-locked to its updates, and every mid-bracket stamp was off
+    // by the same part of a period (+24 ms on the stand-in NVML, a fixed bias on every window edge).
+    p.dither = std::fmod(p.dither + 0.6180339887498949, 1.0);
+    interval = static_cast<std::int64_t>(static_cast<double>(interval) * (0.75 + 0.5 * p.dither));
   }
   if (source.exhausted()) interval = std::max<std::int64_t>(interval, 100'000'000);
   return interval;
@@ -375,6 +401,17 @@ std::vector<PowerSample> PowerSampler::drain() {
   }
   std::stable_sort(out.begin(), out.end(), [](const PowerSample& a, const PowerSample& b) { return a.t_ns < b.t_ns; });
   return out;  // never throws the stored error: the samples taken before a failure are the caller's
+}
+
+void PowerSampler::hold_auxiliary(bool hold) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (hold == hold_auxiliary_) return;
+    hold_auxiliary_ = hold;
+    if (!hold) return;  // the backed-off rate resumes after the next poll
+    ++hold_epoch_;      // a reader asleep for a backed-off interval reads now, then at the held rate
+  }
+  wake_.notify_all();
 }
 
 void PowerSampler::rethrow_if_failed() const {

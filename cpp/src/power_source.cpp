@@ -188,10 +188,13 @@ class SyntheticSource final : public PowerSource {
         last = std::max(last, k_now);
       } else if (k_now != last) {
         // A new value was published at k_now * P; a poller sees it now and, like the NVML sources,
-        // stamps it midway between the previous poll (which still saw the old value) and this one.
+        // stamps it midway between the previous poll (which still saw the old value) and this one, or,
+        // when that poll was longer than a period ago (a backed-off counter, the first poll), midway
+        // through the last period (never before the origin, where the first value is published).
         last = k_now;
         const std::int64_t t_pub = k_now * period;
-        const std::int64_t stamp = last_poll_ns_ >= 0 ? last_poll_ns_ + (now_ns - last_poll_ns_) / 2 : now_ns;
+        const std::int64_t lo = std::max({last_poll_ns_, now_ns - period, origin_ns_});
+        const std::int64_t stamp = lo + (now_ns - lo) / 2;
         PowerSample s{stamp, g, static_cast<std::int32_t>(signal_), kNaN, kNaN};
         if (signal_ == Signal::kInstant) {
           const std::int64_t a = config_.averaging_window_ns;

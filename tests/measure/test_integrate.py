@@ -299,3 +299,27 @@ def test_a_window_across_a_fallback_joins_the_sources_and_one_before_the_recordi
     assert w.energy_j_per_gpu[0] == pytest.approx(0.8 * 300 + 2.0 * 100, rel=1e-9)
     before = integrate_window(samples, 1, -s, -s // 2, periods)
     assert before.source == "" and np.isnan(before.energy_j_per_gpu[0]) and before.sample_count == 0
+
+
+def test_a_gap_between_a_failed_source_and_the_next_is_bridged_and_reported():
+    """The buffer's last reading is at 1.0 s and the instant field's first at 1.5 s (it detected its period
+    before reading): no source covered 1.04-1.3 s and every window across it was NaN. Each side's reading
+    is now held to the gap's middle (1.25 s) and the window says how long was bridged."""
+    s = 1_000_000_000
+    t_buf = np.arange(20_000_000, s + 1, 20_000_000, dtype=np.int64)
+    t_ins = np.arange(s + 500_000_000, 3 * s + 1, 100_000_000, dtype=np.int64)
+    samples = {"t_ns": np.concatenate([t_buf, t_ins]), "gpu": np.zeros(t_buf.size + t_ins.size, np.int32),
+               "power_w": np.concatenate([np.full(t_buf.size, 300.0), np.full(t_ins.size, 100.0)]),
+               "energy_j": np.full(t_buf.size + t_ins.size, np.nan),
+               "source": np.array(["nvml_samples"] * t_buf.size + ["nvml_instant"] * t_ins.size, dtype=object)}
+    periods = {"nvml_samples": 0.02, "nvml_instant": 0.1}
+    w = integrate_window(samples, 1, int(0.2 * s), 3 * s, periods)
+    assert w.source == "nvml_samples+nvml_instant"
+    assert w.energy_j_per_gpu[0] == pytest.approx(1.05 * 300 + 1.75 * 100, rel=1e-9)
+    # uncovered: from the buffer's reach (1.0 s + 2 x 20 ms) to the instant field's (1.5 s - 2 x 100 ms)
+    assert w.bridged_s == pytest.approx(0.26, abs=1e-6)
+    inside = integrate_window(samples, 1, int(1.1 * s), int(2.0 * s), periods)  # opened inside the gap
+    assert inside.energy_j_per_gpu[0] == pytest.approx(0.15 * 300 + 0.75 * 100, rel=1e-9)
+    assert inside.bridged_s == pytest.approx(0.2, abs=1e-6)
+    covered_w = integrate_window(samples, 1, int(1.6 * s), int(2.0 * s), periods)
+    assert covered_w.bridged_s == 0.0

@@ -348,3 +348,48 @@ def test_marks_dropped_by_a_full_log_are_warned_and_recorded_in_the_trace():
         with pytest.warns(MarksDroppedWarning, match=r"marks were dropped: the native mark log holds 262,144"):
             trace = mon.trace()
     assert trace.meta["marks_dropped"] == marks_dropped() - before >= 100
+
+
+# ---- audit: a slow counter, spans in the future -----------------------------------------------------------
+
+
+def test_a_cpu_hungry_counter_still_brackets_a_short_window_without_a_long_wait():
+    """3 ms of CPU per counter read backs its thread off to 1.2 s (0.25 % budget): end_window waited ~1.2 s for
+    a counter reading past the end, stamped midway back to a read 1.2 s earlier, and the counter of a 0.7 s
+    window came out up to 2x off or NaN. While a window is open the counter is read about once per update
+    period, and a move is stamped within one period of the read that saw it."""
+    t = np.arange(0.0, 60.0, 0.5)
+    p = np.where(np.arange(t.size) % 2 == 0, 150.0, 450.0)
+    s = PowerSampler.synthetic([(t, p)], energy_read_cpu_s=0.003)
+    waits, ratios = [], []
+    with EnergyMonitor(s, sync=False) as mon:
+        time.sleep(1.5)  # backed off by now
+        for _ in range(3):
+            mon.begin_window("w")
+            time.sleep(0.7)
+            t0 = time.monotonic()
+            m = mon.end_window("w")
+            waits.append(time.monotonic() - t0)
+            ratios.append(m.counter_energy_j / exact_energy_j(t, p, (m.start_ns - s.start_ns) * 1e-9,
+                                                               (m.end_ns - s.start_ns) * 1e-9))
+            time.sleep(1.3)
+        counter = [x for x in s.result().sources if x.role == "auxiliary"][0]
+    assert counter.poll_interval_s > 0.5  # backed off between windows (CPU budget)
+    assert max(waits) < 0.5, waits
+    assert all(0.85 < r < 1.15 for r in ratios), ratios  # +-1 update period of 450 W at each edge
+
+
+def test_measure_refuses_a_span_in_the_future_or_on_the_wall_clock():
+    """measure() waited for readings past end_ns: a span 3 s ahead blocked, a wall-clock span (time.time_ns)
+    returned after ~0.25 s with NaN; end < start said only 'end_ns < start_ns'."""
+    with EnergyMonitor(synthetic(), sync=False) as mon:
+        now = steady_now_ns()
+        with pytest.raises(ValueError, match=r"in the future of steady_now_ns\(\)"):
+            mon.measure("ahead", now, now + 3 * 10**9)
+        with pytest.raises(ValueError, match=r"looks like a wall-clock time \(time.time_ns\(\)\)"):
+            mon.measure("wall", time.time_ns() - 10**9, time.time_ns())
+        with pytest.raises(ValueError, match="end_ns .* is before start_ns"):
+            mon.measure("backwards", now, now - 1)
+        time.sleep(0.3)
+        assert mon.measure("past", now, now + 10**8).energy_j == pytest.approx(10.0, rel=1e-6)
+

@@ -253,3 +253,95 @@ def test_two_threads_starting_one_sampler_get_one_start_and_one_error(fake_nvml)
                          env={**env, "ENERGYLENS_NVML_LIBRARY": str(fake_nvml)}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "['PowerSampler: already started', 'started']"
+
+
+FALLBACK_SCRIPT = r"""
+import json, time
+from energylens.measure.monitor import EnergyMonitor, PowerSampler
+s = PowerSampler.nvml([0])
+with EnergyMonitor(s, sync=False) as mon:
+    mon.begin_window("across")
+    time.sleep(2.0)
+    m = mon.end_window("across")
+first_instant = min(int(t) for t, src in zip(s.samples()["t_ns"], s.samples()["source"]) if src == "nvml_instant")
+lost = [f.t_ns for f in mon.result.fallbacks][0]
+print(json.dumps({"energy_j": m.energy_j, "counter_energy_j": m.counter_energy_j, "source": m.source,
+                  "bridged_s": m.bridged_s, "first_instant_after_s": (first_instant - lost) * 1e-9,
+                  "detected": [x.period_detected for x in s.result().sources if x.name == "nvml_instant"][0]}))
+"""
+
+
+def test_a_fallback_mid_window_starts_reading_at_once_and_the_window_has_an_energy(fake_nvml):
+    """The instant field taking over from a lost buffer spent ~0.4 s detecting its update period before its
+    first reading: no source covered that time and a window across it (the monitor's total too) was NaN with
+    exit 0. It now reads at once and detects the period online."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(ENERGYLENS_NVML_LIBRARY=str(fake_nvml), FAKE_NVML_LOST_AFTER_S="0.8")
+    out = subprocess.run([sys.executable, "-c", FALLBACK_SCRIPT], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["source"] == "nvml_samples+nvml_instant"
+    assert r["first_instant_after_s"] < 0.05 and r["detected"]
+    assert r["bridged_s"] == 0.0
+    # GPU 0: 100 W + 200 W half the time; the counter is the reference
+    assert r["energy_j"] == pytest.approx(r["counter_energy_j"], rel=0.08)
+
+
+FIRST_COUNTER_SCRIPT = r"""
+import json, time
+from energylens.measure.monitor import PowerSampler, steady_now_ns
+w0 = time.time()
+s = PowerSampler.nvml([0], chain=("sample_buffer",))  # nvmlInit: the stand-in's clock starts here
+w1 = time.time()
+time.sleep(0.05)  # start half-way between two counter updates
+t0_wall = (w0 + w1) / 2
+wall_minus_steady = time.time() - steady_now_ns() / 1e9
+with s:
+    s.flush()
+x = s.samples()
+t = [ti / 1e9 + wall_minus_steady - t0_wall for ti, src in zip(x["t_ns"], x["source"]) if src == "nvml_energy"]
+print(json.dumps({"first": t[0], "init_uncertainty_s": (w1 - w0) / 2}))
+"""
+
+
+def test_the_first_counter_reading_is_stamped_when_the_counter_moved_not_when_it_was_read(fake_nvml):
+    """The first counter value was stamped at its read though published up to one update period earlier: a
+    window opened at start read high (+10 J on 200 J, always positive). The source now reads until the
+    counter moves, so its first row is a move bracketed to about a millisecond (the stand-in's counter moves
+    at multiples of 100 ms after nvmlInit)."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(ENERGYLENS_NVML_LIBRARY=str(fake_nvml))
+    for _ in range(4):
+        out = subprocess.run([sys.executable, "-c", FIRST_COUNTER_SCRIPT], capture_output=True, text=True,
+                             env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        phase = r["first"] - round(r["first"] / 0.1) * 0.1
+        assert abs(phase) < 0.004 + r["init_uncertainty_s"], r  # a read at a random phase: within 4 ms 8 % of the time
+
+
+def test_a_cpu_bound_counter_read_does_not_stall_end_window(fake_nvml):
+    """3 ms of CPU per counter read (FAKE_NVML_ENERGY_SPIN_MS) backed the counter off to 1.2 s: end_window
+    blocked ~1.2 s and the counter of a 0.3 s window was up to 2x off or NaN."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(ENERGYLENS_NVML_LIBRARY=str(fake_nvml), FAKE_NVML_ENERGY_SPIN_MS="3")
+    code = r"""
+import json, time
+from energylens.measure.monitor import EnergyMonitor, PowerSampler
+s = PowerSampler.nvml([0])
+out = []
+with EnergyMonitor(s, sync=False) as mon:
+    time.sleep(2.0)
+    for _ in range(3):
+        mon.begin_window("w"); time.sleep(0.3)
+        t0 = time.monotonic(); m = mon.end_window("w")
+        out.append([time.monotonic() - t0, m.energy_j, m.counter_energy_j])
+        time.sleep(0.5)
+print(json.dumps(out))
+"""
+    run_ = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert run_.returncode == 0, run_.stderr
+    for wait, power, counter in json.loads(run_.stdout.strip().splitlines()[-1]):
+        assert wait < 0.5
+        assert abs(counter - power) < 2 * 300 * 0.1  # within one update period of peak power at each edge

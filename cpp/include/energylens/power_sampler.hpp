@@ -81,6 +81,10 @@ class PowerSampler {
   std::vector<PowerSample> drain();
   /// Re-raises a stored sampling-thread error on the caller's thread, if any.
   void rethrow_if_failed() const;
+  /// While held (a measurement window is open), auxiliary sources are not backed off to their CPU
+  /// budget beyond max(their poll interval, their update period), so that a window's edges have
+  /// counter reads within about one update period; holding wakes a backed-off reader at once.
+  void hold_auxiliary(bool hold);
 
   /// Number of GPUs (of the first chain source).
   [[nodiscard]] int gpu_count() const noexcept { return gpu_count_; }
@@ -106,8 +110,9 @@ class PowerSampler {
   /// auxiliary source, or no chain source left (the error is then stored for the caller).
   bool fall_back(Producer& p, const std::exception_ptr& failure);
   /// How long `p` waits before its next poll of `source` (ns): the sampler's interval or the
-  /// source's, an auxiliary source backed off to its CPU budget, >= 100 ms once exhausted.
-  std::int64_t next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before);
+  /// source's, an auxiliary source backed off to its CPU budget (once its update period is known;
+  /// at most about that period while `hold`), >= 100 ms once exhausted.
+  std::int64_t next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before, bool hold);
   void run_collector();
   void collect();
   void record_observation(const std::vector<PowerSample>& samples);
@@ -126,6 +131,8 @@ class PowerSampler {
   bool stopping_ = false;
   std::uint64_t flush_epoch_ = 0;       // bumped by flush(): every producer polls
   std::uint64_t fast_flush_epoch_ = 0;  // bumped by flush(false): only the chain producer polls
+  std::uint64_t hold_epoch_ = 0;        // bumped when hold_auxiliary(true) starts a hold
+  bool hold_auxiliary_ = false;
   std::exception_ptr error_;
   std::vector<FallbackEvent> fallbacks_;
   std::vector<PowerSample> archive_;

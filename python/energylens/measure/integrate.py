@@ -11,9 +11,11 @@ once (vectorised NumPy; no loop over samples or GPUs).
   readings bracket the span (:func:`counter_energy_j_per_gpu`, :func:`counter_energy_j`).
 - Which signal a window integrates: the finest power source that covers it
   (:data:`POWER_PREFERENCE`); when none covers it alone (a mid-run fallback inside the window), the
-  failed source up to its last reading and the source that took over from there; NaN when the window
-  is not covered (before the sampler started); and the first counter of :data:`COUNTER_SOURCES` a GPU
-  has (:func:`integrate_window`).
+  failed source up to its last reading and the source that took over from there, a gap between them
+  (no reading of either within two update periods) bridged by holding each side's reading to the gap's
+  middle and reported as ``bridged_s``; NaN when the window is not covered (before the sampler started,
+  after every source stopped); and the first counter of :data:`COUNTER_SOURCES` a GPU has
+  (:func:`integrate_window`).
 
 Samples are the sampler's table: ``t_ns`` int64 (sorted), ``gpu`` int32, ``power_w`` / ``energy_j``
 float64 (NaN where absent), ``source`` (``Trace`` source names).
@@ -41,6 +43,8 @@ __all__ = [
     "INTERVAL_SOURCES",
     "near",
     "covered",
+    "power_covered",
+    "counter_covered",
     "integrate_window",
 ]
 
@@ -220,8 +224,11 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
                    periods: Mapping[str, float] | None = None) -> list[tuple[str, int, int]] | None:
     """(source, from_ns, to_ns) pieces that integrate ``[start_ns, end_ns]``: the finest source that covers
     it alone, else (a mid-run fallback inside the window) the finest source covering the start up to its
-    last reading, then the finest covering on from there, and so on. None when some part is covered by no
-    source (a window before the sampler started, or after every source stopped)."""
+    last reading, then the finest covering on from there, and so on. Where no source covers a stretch
+    between two sources (the failed one's last reading and the next one's first are further apart than
+    their two-period reach), each holds its reading to the middle of the gap (:func:`bridged_ns` says how
+    long that was). None when the start or the end is covered by no source (a window before the sampler
+    started, or after every source stopped)."""
     has_power = np.isfinite(samples["power_w"])
     times = {src: samples["t_ns"][has_power & (samples["source"] == src)] for src in POWER_PREFERENCE}
     present = [src for src in POWER_PREFERENCE if times[src].size]
@@ -229,11 +236,22 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
     alone = next((src for src in present if reach[src][0] <= start_ns and reach[src][1] >= end_ns), None)
     if alone is not None:
         return [(alone, start_ns, end_ns)]
-    pieces, cursor, used = [], start_ns, set()
+    pieces: list[tuple[str, int, int]] = []
+    cursor, used = start_ns, set()
     while cursor < end_ns:  # each source serves at most one piece, so this ends
         src = next((s for s in present if s not in used and reach[s][0] <= cursor < reach[s][1]), None)
         if src is None:
-            return None
+            # a gap after a source that served: the next source to start takes over from the gap's middle
+            later = [s for s in present if s not in used and cursor < reach[s][0] < end_ns]
+            earlier = [s for s in present if s not in used and times[s][-1] < cursor]
+            if not later or not (pieces or earlier):
+                return None
+            src = min(later, key=lambda s: reach[s][0])
+            prev, a, _ = pieces.pop() if pieces else (max(earlier, key=lambda s: times[s][-1]), cursor, cursor)
+            used.add(prev)
+            middle = (int(times[prev][-1]) + int(times[src][0])) // 2
+            pieces.append((prev, a, max(a, min(middle, end_ns))))
+            cursor = pieces[-1][2]
         used.add(src)
         if reach[src][1] >= end_ns:
             pieces.append((src, cursor, end_ns))
@@ -245,6 +263,20 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
     return pieces
 
 
+def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]],
+               periods: Mapping[str, float] | None = None) -> int:
+    """How much of the span of ``pieces`` (:func:`power_segments`) no source's reach covered: the gaps
+    between consecutive sources that their readings were held across (0 when none)."""
+    has_power = np.isfinite(samples["power_w"])
+    reach = [_reach(samples["t_ns"][has_power & (samples["source"] == src)], src, periods) for src, _, _ in pieces]
+    gap = 0
+    for r0, r1 in zip(reach[:-1], reach[1:], strict=True):
+        lo, hi = max(r0[1], pieces[0][1]), min(r1[0], pieces[-1][2])
+        if hi > lo:
+            gap += hi - lo
+    return gap
+
+
 def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
     """The samples within ``margin_ns`` of ``[start_ns, end_ns]`` (``samples`` is sorted by time), so
     that a window costs O(log n + samples nearby) rather than O(all samples) on long runs."""
@@ -254,26 +286,34 @@ def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[s
     return {k: v[lo:hi] for k, v in samples.items()}
 
 
+def _per_gpu(samples: Samples, rows: np.ndarray, gpu_count: int) -> np.ndarray:
+    gpu = samples["gpu"]
+    rows = rows & (gpu >= 0) & (gpu < gpu_count)
+    return np.bincount(gpu[rows], minlength=gpu_count)[:gpu_count] > 0
+
+
+def power_covered(samples: Samples, gpu_count: int, end_ns: int) -> bool:
+    """Every GPU has a power reading (from whichever source is alive) at or after ``end_ns``."""
+    if samples["t_ns"].size == 0:
+        return False
+    power = np.isin(samples["source"], POWER_PREFERENCE) & np.isfinite(samples["power_w"])
+    return bool(_per_gpu(samples, (samples["t_ns"] >= end_ns) & power, gpu_count).all())
+
+
+def counter_covered(samples: Samples, gpu_count: int, end_ns: int) -> bool:
+    """Every recorded counter has a reading of every GPU stamped at or after ``end_ns`` (True without one)."""
+    late = samples["t_ns"] >= end_ns
+    for c in COUNTER_SOURCES:
+        mine = samples["source"] == c
+        if mine.any() and not _per_gpu(samples, late & mine, gpu_count).all():
+            return False
+    return True
+
+
 def covered(samples: Samples, gpu_count: int, end_ns: int) -> bool:
     """Every GPU has a power reading (from whichever source is alive) and, where a counter is
     recorded, a counter reading at or after ``end_ns``."""
-    if samples["t_ns"].size == 0:
-        return False
-    late = samples["t_ns"] >= end_ns
-    gpu = samples["gpu"]
-    in_range = (gpu >= 0) & (gpu < gpu_count)
-
-    def per_gpu(rows: np.ndarray) -> np.ndarray:
-        return np.bincount(gpu[rows & in_range], minlength=gpu_count)[:gpu_count] > 0
-
-    power = np.isin(samples["source"], POWER_PREFERENCE) & np.isfinite(samples["power_w"])
-    if not per_gpu(late & power).all():
-        return False
-    for c in COUNTER_SOURCES:
-        mine = samples["source"] == c
-        if mine.any() and not per_gpu(late & mine).all():
-            return False
-    return True
+    return power_covered(samples, gpu_count, end_ns) and counter_covered(samples, gpu_count, end_ns)
 
 
 @dataclass(frozen=True)
@@ -286,12 +326,15 @@ class WindowEnergy:
         source: the power source integrated, ``"a+b"`` when a fallback inside the span joined two
             (``""`` when none covers it).
         sample_count: readings of ``source`` inside the span, all GPUs.
+        bridged_s: seconds of the span no power source covered (a gap at a fallback), integrated by
+            holding the readings on either side of it.
     """
 
     energy_j_per_gpu: tuple[float, ...]
     counter_energy_j_per_gpu: tuple[float, ...]
     source: str
     sample_count: int
+    bridged_s: float = 0.0
 
 
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
@@ -311,6 +354,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             energy += power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, a, b, kind=kind)
             count += int(((t >= a) & (t <= b) & (gpu >= 0) & (gpu < gpu_count)).sum())
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
+    bridged = bridged_ns(s, pieces, periods) * 1e-9 if pieces and len(pieces) > 1 else 0.0
     counter = np.full(gpu_count, math.nan)
     chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
     for c in COUNTER_SOURCES:
@@ -325,4 +369,4 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             chosen |= take
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
-                        source=source, sample_count=count)
+                        source=source, sample_count=count, bridged_s=bridged)

@@ -35,9 +35,10 @@ import pandas as pd
 from energylens import _core
 from energylens.measure.integrate import (
     WindowEnergy,
+    counter_covered,
     counter_energy_j,
-    covered,
     integrate_window,
+    power_covered,
     window_energy_j,
 )
 from energylens.measure.kernels import KernelTracer
@@ -64,6 +65,10 @@ __all__ = [
 ]
 
 
+#: How far in the future of steady_now_ns() measure() accepts an end (clock reads on other threads).
+_FUTURE_TOLERANCE_NS = 50_000_000
+
+
 class ShortWindowWarning(UserWarning):
     """A window was shorter than the update period of the power signal it was integrated from."""
 
@@ -87,6 +92,8 @@ class Measurement:
         sample_count: power samples of ``source`` inside the window, all GPUs.
         update_period_s: that source's update period.
         short_window: the window is shorter than ``update_period_s``: ``energy_j`` is interpolated.
+        bridged_s: seconds of the window that no power source covered (a gap at a mid-run fallback),
+            integrated by holding the readings on either side of the gap; 0.0 when none.
     """
 
     key: str
@@ -102,6 +109,7 @@ class Measurement:
     sample_count: int
     update_period_s: float
     short_window: bool
+    bridged_s: float = 0.0
 
 
 def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
@@ -117,7 +125,8 @@ def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
                        energy_j=total, energy_j_per_gpu=w.energy_j_per_gpu,
                        avg_power_w=total / duration_s if duration_s > 0 else math.nan,
                        counter_energy_j=ctotal, counter_energy_j_per_gpu=w.counter_energy_j_per_gpu,
-                       source=w.source, sample_count=w.sample_count, update_period_s=period, short_window=short)
+                       source=w.source, sample_count=w.sample_count, update_period_s=period, short_window=short,
+                       bridged_s=w.bridged_s)
 
 
 class WindowResult:
@@ -233,6 +242,7 @@ class EnergyMonitor:
         if self.sync if sync is None else sync:
             _core.synchronize_active_devices()
         self._windows[key] = steady_now_ns()
+        self.sampler.hold_auxiliary(True)  # the counter read within ~1 update period of both edges
 
     def cancel_window(self, key: str) -> None:
         """Forget open window ``key`` (KeyError if it is not open)."""
@@ -240,6 +250,8 @@ class EnergyMonitor:
         if key not in self._windows:
             raise KeyError(f"no open window {key!r} (open: {sorted(self._windows)})")
         del self._windows[key]
+        if not self._windows:
+            self.sampler.hold_auxiliary(False)
 
     def end_window(self, key: str, *, sync: bool | None = None) -> Measurement:
         """Close window ``key`` and return its :class:`Measurement` (KeyError if it is not open)."""
@@ -250,7 +262,11 @@ class EnergyMonitor:
             _core.synchronize_active_devices()
         end_ns = steady_now_ns()
         start_ns = self._windows.pop(key)
-        return self._measure(key, start_ns, end_ns)
+        try:
+            return self._measure(key, start_ns, end_ns)
+        finally:  # released after the measurement: its wait reads the counter past end_ns at the held rate
+            if not self._windows:
+                self.sampler.hold_auxiliary(False)
 
     @contextlib.contextmanager
     def window(self, key: str, *, sync: bool | None = None) -> Iterator[WindowResult]:
@@ -266,21 +282,41 @@ class EnergyMonitor:
             raise
         result.measurement = self.end_window(key, sync=sync)
 
-    def measure(self, key: str, start_ns: int, end_ns: int) -> Measurement:
-        """The Measurement of any span ``[start_ns, end_ns]`` of this run (e.g. between two marks)."""
+    def measure(self, key: str, start_ns: int, end_ns: int, *, recorded: bool = False) -> Measurement:
+        """The Measurement of any span ``[start_ns, end_ns]`` of this run (e.g. between two marks), both on
+        the steady clock of :func:`steady_now_ns` (``mark()`` times), and not in the future.
+        ``recorded=True``: from what has been recorded, without polling or waiting (also after the sampler
+        failed: the stored error is not re-raised)."""
         self._require_running()
+        start_ns, end_ns = int(start_ns), int(end_ns)
         if end_ns < start_ns:
-            raise ValueError("end_ns < start_ns")
-        return self._measure(key, int(start_ns), int(end_ns))
+            raise ValueError(f"measure({key!r}): end_ns {end_ns} is before start_ns {start_ns}")
+        now = steady_now_ns()
+        if end_ns > now + _FUTURE_TOLERANCE_NS:
+            wall = abs(end_ns - time.time_ns()) < 10 * 60 * 10**9
+            raise ValueError(
+                f"measure({key!r}): end_ns is {(end_ns - now) * 1e-9:.3g} s in the future of steady_now_ns(); "
+                + ("it looks like a wall-clock time (time.time_ns()): " if wall else "")
+                + "spans are steady-clock ns (steady_now_ns(), mark() times) that have already passed")
+        return self._measure(key, start_ns, end_ns, recorded=recorded)
 
-    def _measure(self, key: str, start_ns: int, end_ns: int) -> Measurement:
+    def window_start_ns(self, key: str) -> int:
+        """When open window ``key`` began (steady-clock ns; KeyError if it is not open)."""
+        if key not in self._windows:
+            raise KeyError(f"no open window {key!r} (open: {sorted(self._windows)})")
+        return self._windows[key]
+
+    def _measure(self, key: str, start_ns: int, end_ns: int, recorded: bool = False) -> Measurement:
         sampler = self.sampler
         periods = sampler.result().update_period_s
-        if self.wait:
-            self._wait_past(end_ns, periods)
+        if recorded:
+            samples = sampler.samples(check=False)
         else:
-            sampler.flush()
-        samples = sampler.samples(collect=False)
+            if self.wait:
+                self._wait_past(end_ns, periods)
+            else:
+                sampler.flush()
+            samples = sampler.samples(collect=False)
         m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns,
                                                                 end_ns, periods), periods)
         if m.short_window:
@@ -294,14 +330,22 @@ class EnergyMonitor:
         sampler = self.sampler
         finite = [p for p in periods.values() if p == p and p > 0]
         deadline = end_ns + int((2 * max(finite, default=0.1) + 0.05) * 1e9)
-        first = True
+        counter_period = periods.get("nvml_energy") or periods.get("dcgm") or 0.1
+        forced_at = None
         while True:
-            # One read of every source (the counter included, now past end_ns), then only the fast
-            # chain until its readings reach end_ns (the driver buffer lags by up to a period).
-            sampler.flush(auxiliary=first)
-            first = False
+            # One read of every source (the counter included, now past end_ns), then the fast chain until its
+            # readings reach end_ns (the driver buffer lags by up to a period), and the counter again every half
+            # period until a move stamped past end_ns is seen (a read right after end_ns is stamped before it
+            # when the counter had moved before end_ns): its own thread may be backed off to a second or more.
+            now = steady_now_ns()
+            force = forced_at is None or (not counter_covered(sampler.samples(collect=False), sampler.gpu_count,
+                                                              end_ns)
+                                          and now - forced_at >= counter_period * 0.5e9)
+            sampler.flush(auxiliary=force)
+            forced_at = now if force else forced_at
             s = sampler.samples(collect=False)
-            if covered(s, sampler.gpu_count, end_ns) or steady_now_ns() > deadline:
+            if (power_covered(s, sampler.gpu_count, end_ns) and counter_covered(s, sampler.gpu_count, end_ns)) \
+                    or steady_now_ns() > deadline:
                 return
             time.sleep(0.005)
 

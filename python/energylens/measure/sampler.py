@@ -299,6 +299,12 @@ class PowerSampler:
         self._native.flush(auxiliary)
         self._collect()
 
+    def hold_auxiliary(self, hold: bool) -> None:
+        """While held (``EnergyMonitor`` holds it while a window is open), auxiliary sources (the energy
+        counter) are not backed off to their CPU budget beyond about one update period, so that window
+        edges have counter reads within a period of them; holding wakes a backed-off reader at once."""
+        self._native.hold_auxiliary(bool(hold))
+
     def _collect(self) -> None:
         d = self._native.drain()
         if d["t_ns"].size:
@@ -315,11 +321,13 @@ class PowerSampler:
         """Steady-clock ns at which sampling started (None before start)."""
         return self._t_start_ns
 
-    def samples(self, *, collect: bool = True) -> dict[str, np.ndarray]:
+    def samples(self, *, collect: bool = True, check: bool = True) -> dict[str, np.ndarray]:
         """Every sample so far, sorted by time: ``t_ns`` int64, ``gpu`` int32, ``power_w``,
-        ``energy_j`` (float64, NaN where absent), ``source`` (object: ``Trace`` source names)."""
+        ``energy_j`` (float64, NaN where absent), ``source`` (object: ``Trace`` source names).
+        ``check=False``: collect without re-raising a sampling-thread error (what was recorded before it)."""
         if collect and self.running:
-            self._native.rethrow_if_failed()
+            if check:
+                self._native.rethrow_if_failed()
             self._collect()
         with self._lock:
             return self._merged()
@@ -371,7 +379,7 @@ class PowerSampler:
     def to_trace(self, *, marks: Mapping[str, Any] | None = None, kernels: Any = None,
                  meta: Mapping[str, Any] | None = None) -> Any:
         """The samples so far (plus ``marks`` and ``kernels`` tables) as a :class:`~energylens.measure.trace.Trace`."""
-        s = self.samples()
+        s = self.samples(check=False)  # what was recorded, also after a failure (meta["fallbacks"] says why)
         res = self.result()
         m = dict(self.meta)
         m["update_period_s"] = {**res.update_period_s, **m.get("update_period_s", {})} \

@@ -7,7 +7,8 @@
  *   FAKE_NVML_QUANTISED: without, so the reading holds for 0.5 s between steps, as a real one does).
  * - nvmlDeviceGetTotalEnergyConsumption: the exact integral (mJ) at each 100 ms update.
  * Environment: FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
- * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED).
+ * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED),
+ * FAKE_NVML_ENERGY_SPIN_MS (each energy counter read spins this long, as a CPU-bound driver call).
  * Build: cc -shared -fPIC -O2 -o libfake_nvml.so fake_nvml.c */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int* mw) {
   return 0;
 }
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long* mj) {
+  const char* spin = getenv("FAKE_NVML_ENERGY_SPIN_MS"); /* a read that burns this much CPU */
+  if (spin) { double until = wall_now() + atof(spin) * 1e-3; while (wall_now() < until) {} }
   double t = wall_now() - t0_wall;
   double t_upd = 0.1 * (double)(long long)(t / 0.1);
   *mj = (unsigned long long)(1.0e6 + energy_j(d->index, t_upd) * 1000.0);
