@@ -393,3 +393,38 @@ def test_measure_refuses_a_span_in_the_future_or_on_the_wall_clock():
         time.sleep(0.3)
         assert mon.measure("past", now, now + 10**8).energy_j == pytest.approx(10.0, rel=1e-6)
 
+
+def test_cli_monitor_keeps_the_recording_when_the_power_chain_dies(tmp_path, capsys, monkeypatch):
+    """A sampler error mid-run (the last power source lost) escaped the live loop, which caught only Ctrl-C:
+    no summary, no trace. Now the totals cover what was recorded, the trace is saved, the error is stated
+    and the exit status is 1."""
+    import energylens.cli.monitor as cli_monitor
+    from energylens.cli.main import main
+
+    def dying(args):
+        return PowerSampler.synthetic([([0.0], [200.0])], chain=("sample_buffer",),
+                                      fail_after_s={"sample_buffer": 0.6}, buffer_poll_s=0.02)
+
+    monkeypatch.setattr(cli_monitor, "_sampler", dying)
+    path = tmp_path / "dies.parquet"
+    assert main(["monitor", "--source", "synthetic", "--duration", "1.5", "--interval", "0.2", "-o", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "total:" in out and "fallback: synthetic_sample_buffer -> none" in out
+    total = float(out.split("total:")[1].split("J")[0])
+    assert 0.5 * 200 < total < 0.7 * 200  # ~0.6 s at 200 W, not NaN
+    assert "sampling stopped after" in err and "GPU is lost" in err and "and the trace cover what was recorded" in err
+    assert len(Trace.load(path).samples) > 0
+
+
+def test_a_ctrl_c_while_the_monitor_saves_is_noted_not_raised():
+    """A second Ctrl-C within ~0.1 s of the first (while the run was being closed and saved) lost the trace."""
+    import os
+    import signal
+
+    from energylens.cli.monitor import _sigint_deferred
+
+    with _sigint_deferred() as got:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert got == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

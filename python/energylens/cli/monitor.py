@@ -4,14 +4,21 @@ whole run saved as a trace (Parquet). Registered by ``energylens.cli.main``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
+from energylens.errors import EnergyLensError as Error
+from energylens.measure.marks import steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
+from energylens.measure.signals import trace_source_of
 from energylens.outputs import announce_written, check_output_path, existing_file, parquet_trace
 
 __all__ = ["add_parser", "run_monitor"]
@@ -84,9 +91,11 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
     return out
 
 
-def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float, labels: list[int]) -> bool:
+def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
+          labels: list[int]) -> tuple[bool, Error | None]:
     """Print the latest power of every GPU every ``interval_s`` (one updating line on a terminal)
-    until ``duration_s`` has passed; returns whether Ctrl-C ended it."""
+    until ``duration_s`` has passed; returns whether Ctrl-C ended it and the sampler's error when
+    sampling stopped (every power source failed: GPU lost)."""
     tty = sys.stdout.isatty()
     start = time.monotonic()
     try:
@@ -99,11 +108,44 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float, la
                 f"GPU{labels[g]} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
             print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
     except KeyboardInterrupt:
-        return True
+        return True, None
+    except Error as exc:  # the recording so far is summarised and saved; the error is stated
+        return False, exc
     finally:
         if tty:
             print()
-    return False
+    return False, None
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[list[int]]:
+    """Ctrl-C while the run is being closed and saved is noted (the list gets an entry), not raised: a
+    second Ctrl-C right after the first lost the whole trace. Only the main thread can set handlers."""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _close(mon: EnergyMonitor, error: Error | None, want_trace: bool) -> tuple[Measurement, object, Error | None]:
+    """The total window and the trace; after a sampler error (or one raised now), from what was recorded."""
+    if error is None:
+        try:
+            total = mon.end_window("total")
+        except Error as exc:
+            error = exc
+    if error is not None:  # up to the last power reading: after it no source was left to cover the time
+        s = mon.sampler.samples(check=False)
+        power_t = s["t_ns"][np.isfinite(s["power_w"])]
+        start = mon.window_start_ns("total")
+        end = int(power_t[-1]) if power_t.size and power_t[-1] > start else steady_now_ns()
+        total = mon.measure("total", start, min(end, steady_now_ns()), recorded=True)
+    return total, mon.trace() if want_trace else None, error
 
 
 def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: list[int]) -> None:
@@ -117,10 +159,15 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
         print(f"  GPU{labels[g]}: {e:10.1f} J  avg {e / total.duration_s:7.1f} W{counter}")
     counter_total = f", counter {total.counter_energy_j:.1f} J" if total.counter_energy_j == total.counter_energy_j else ""
     print(f"  total: {total.energy_j:9.1f} J  avg {total.avg_power_w:7.1f} W{counter_total}")
+    if total.bridged_s > 0:
+        print(f"  bridged: {total.bridged_s:.3f} s that no power source covered (at a fallback) were integrated "
+              "by holding the readings on either side")
+    polled = {s.name: s.poll_interval_s for s in res.sources if s.role == "auxiliary" and s.started}
     for src, period in sorted(res.update_period_s.items()):
         seen = res.observed_period_s.get(src)
         got = f", {1.0 / seen:.1f} samples/s achieved" if seen else ""
-        print(f"  {src}: update period {period * 1e3:.1f} ms{got}")
+        poll = next((f", polled every {v * 1e3:.0f} ms" for n, v in polled.items() if trace_source_of(n) == src), "")
+        print(f"  {src}: update period {period * 1e3:.1f} ms{got}{poll}")
     for f in res.fallbacks:
         print(f"  fallback: {f.from_source} -> {f.to or 'none'}: {f.reason}")
     if res.dropped:
@@ -132,15 +179,31 @@ def run_monitor(args: argparse.Namespace) -> int:
         check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")),
                           replaces=("an energylens trace", parquet_trace))
     sampler = _sampler(args)
-    with EnergyMonitor(sampler, sync=False) as mon:
+    mon = EnergyMonitor(sampler, sync=False)
+    mon.__enter__()  # a failure to start propagates (NvmlUnavailableError with the fix: exit 2)
+    try:
         mon.begin_window("total")
         labels = _labels(sampler)
-        interrupted = _live(sampler, args.duration, args.interval, labels)
-        total = mon.end_window("total")
-        trace = mon.trace() if args.output else None
-    _summary(total, mon.result, interrupted, labels)
-    if trace is not None:
-        replaced = existing_file(args.output)
-        trace.save(args.output)
-        announce_written(args.output, replaced, command="monitor")
+        interrupted, error = _live(sampler, args.duration, args.interval, labels)
+    except BaseException:
+        mon.__exit__(*sys.exc_info())
+        raise
+    with _sigint_deferred() as late_interrupt:  # closing and saving the run survives a second Ctrl-C
+        try:
+            total, trace, error = _close(mon, error, bool(args.output))
+        finally:
+            try:
+                mon.__exit__(None, None, None)
+            except Error as exc:  # stop() re-raises the sampler's stored error: in hand already, or new
+                error = error or exc
+        _summary(total, sampler.result(), interrupted or bool(late_interrupt), labels)
+        if trace is not None:
+            replaced = existing_file(args.output)
+            trace.save(args.output)
+            announce_written(args.output, replaced, command="monitor")
+    if error is not None:
+        print(f"energylens monitor: sampling stopped after {total.duration_s:.2f} s: {type(error).__name__}: "
+              f"{error}; the totals above{' and the trace' if trace is not None else ''} cover what was "
+              "recorded until then", file=sys.stderr)
+        return 1
     return 0
