@@ -21,6 +21,7 @@ from energylens.errors import (
 )
 from energylens.measure.marks import mark, marks, steady_now_ns
 from energylens.measure.sampler import PowerSampler
+from energylens.measure.trace import Trace
 
 NVML = energylens.capabilities().nvml_available
 
@@ -466,6 +467,17 @@ def test_replay_and_source_argument_errors():
         PowerSampler.synthetic([([0.0], [-5.0])])
     with pytest.raises(ValueError, match="None"):
         _core.PowerSampler([None], [])
+
+
+def test_replay_refuses_gpu_values_that_are_not_positions():
+    """One GPU recorded as gpu 2 was replayed as three GPUs, two of them without readings: a NaN total."""
+    n = 50
+    samples = {"t_ns": np.arange(n, dtype=np.int64) * 20_000_000, "gpu": np.full(n, 2, np.int32),
+               "power_w": np.full(n, 300.0), "energy_j": np.full(n, np.nan), "source": ["nvml_samples"] * n}
+    trace = Trace(samples=samples, meta={"gpus": [{"index": 2, "name": "H200", "uuid": "GPU-x"}]})
+    with pytest.raises(ValueError, match=r"gpu column holds \[2\]; it is the position 0..n-1"):
+        PowerSampler.replay(trace, realtime=False)
+    assert PowerSampler.replay(Trace(samples={**samples, "gpu": np.zeros(n, np.int32)}), realtime=False).gpu_count == 1
 
 
 def test_a_fast_flush_does_not_wait_for_the_slow_counter():

@@ -136,12 +136,18 @@ def test_load_errors_name_the_file(tmp_path):
     cases["periods"] = dict(header={**hdr, "meta": {**hdr["meta"], "update_period_s": [0.1]}})
     cases["periodtext"] = dict(header={**hdr, "meta": {**hdr["meta"], "update_period_s": {"nvml_samples": "20ms"}}})
     cases["gpus"] = dict(header={**hdr, "meta": {**hdr["meta"], "gpus": "0,1"}})
+    # (until 2026-12-05 these loaded, and attribute failed "could not convert string to float: '25ms'")
+    cases["windowtext"] = dict(header={**hdr, "meta": {**hdr["meta"], "averaging_window_s": {"nvml_instant": "25ms"}}})
+    cases["negperiod"] = dict(header={**hdr, "meta": {**hdr["meta"], "update_period_s": {"nvml_instant": -0.1}}})
+    cases["neggpu"] = dict(table_fn=lambda t: t.set_column(
+        t.column_names.index("gpu"), "gpu", pa.array([-1] * t.num_rows, pa.int32())))
     expected = {"newer": "newer", "format": "format", "versiontype": "not an integer",
                 "badjson": "not valid JSON", "nometa": "not an energylens trace", "dropcol": "energy_j",
                 "nulls": "null", "badtype": "type double",
                 # loaded cleanly, then a TypeError in replay / the monitor / update_period_s
                 "periods": "'update_period_s' must be an object", "periodtext": "'update_period_s' must be an object",
-                "gpus": "'gpus' must be a list of objects"}
+                "gpus": "'gpus' must be a list of objects", "windowtext": "'averaging_window_s' must be an object",
+                "negperiod": "'update_period_s' must be an object of seconds > 0", "neggpu": "gpu must be >= 0"}
     for name, kw in cases.items():
         path = tmp_path / f"{name}.parquet"
         _rewrite(good, path, **kw)
@@ -209,3 +215,12 @@ def test_negative_or_infinite_readings_are_refused_naming_the_rows(column, value
     s.loc[s.index[row], column] = value
     with pytest.raises(EnergyLensError, match=rf"samples\.{column} must be finite and >= 0 .*rows \[{row}\]"):
         Trace(samples=s, kernels=trace.kernels, marks=trace.marks, meta=trace.meta)
+
+
+def test_a_trace_is_checked_where_it_is_made():
+    """Meta and gpu values are refused by the constructor too, not first when the saved file is read back."""
+    with pytest.raises(EnergyLensError, match="'averaging_window_s' must be an object of seconds > 0"):
+        Trace(meta={"averaging_window_s": {"nvml_instant": "25ms"}})
+    samples = small_trace().samples.assign(gpu=np.array([0, -1, 1, 1], dtype=np.int32))
+    with pytest.raises(EnergyLensError, match=r"samples.gpu must be >= 0 .*rows \[1\]"):
+        Trace(samples=samples)

@@ -252,6 +252,10 @@ class PowerSampler:
         s = trace.samples
         if len(s) == 0:
             raise ValueError("replay(): the trace has no samples")
+        gpus = np.unique(s["gpu"].to_numpy())
+        if not np.array_equal(gpus, np.arange(len(gpus))):  # (gpu 2 alone replayed as 3 GPUs, 2 without readings)
+            raise ValueError(f"replay(): the samples' gpu column holds {gpus[:10].tolist()}; it is the position "
+                             "0..n-1 of each GPU in the trace (its device index belongs in meta['gpus'][i]['index'])")
         signal = signal_ids(s["source"].astype(object).to_numpy(), s["power_w"].to_numpy())
         src = _core.replay_source(s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int32), signal,
                                   s["power_w"].to_numpy(np.float64), s["energy_j"].to_numpy(np.float64),

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -209,6 +210,9 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
                 raise EnergyLensError(f"{where}: samples.{name} must be finite and >= 0 where present (NaN: not "
                                       f"read); rows {np.flatnonzero(bad)[:10].tolist()} hold "
                                       f"{v[bad][:5].tolist()}")
+    if table != "marks" and len(df) and (df["gpu"].to_numpy() < 0).any():
+        raise EnergyLensError(f"{where}: {table}.gpu must be >= 0 (a position in meta['gpus']); rows "
+                              f"{np.flatnonzero(df['gpu'].to_numpy() < 0)[:10].tolist()} are negative")
     if table == "kernels" and len(df) and (df["end_ns"].to_numpy() < df["start_ns"].to_numpy()).any():
         bad_rows = np.flatnonzero(df["end_ns"].to_numpy() < df["start_ns"].to_numpy())[:10].tolist()
         raise EnergyLensError(f"{where}: kernels with end_ns < start_ns at rows {bad_rows}")
@@ -254,6 +258,7 @@ class Trace:
             meta = json.loads(json.dumps(meta, allow_nan=True))
         except (TypeError, ValueError) as exc:
             raise EnergyLensError(f"Trace: meta must be JSON-serialisable: {exc}") from exc
+        _check_meta(meta, "Trace")  # (checked where it is made, not first when the saved file is read back)
         object.__setattr__(self, "meta", meta)
 
     # ---- convenience ---------------------------------------------------------------------------
@@ -479,8 +484,10 @@ def _check_meta(meta: dict, where: str) -> None:
     gpus = meta.get("gpus", [])
     if not isinstance(gpus, list) or not all(isinstance(g, dict) for g in gpus):
         raise EnergyLensError(f"{where}: trace meta 'gpus' must be a list of objects, got {type(gpus).__name__}")
-    periods = meta.get("update_period_s", {})
-    if not isinstance(periods, dict) or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-                                                for v in periods.values()):
-        raise EnergyLensError(f"{where}: trace meta 'update_period_s' must be an object of seconds per source, got "
-                              f"{periods!r}"[:300])
+    for key in ("update_period_s", "averaging_window_s"):  # (a "25ms" or a -0.1 failed later, naming nothing)
+        periods = meta.get(key, {})
+        if not isinstance(periods, dict) or not all(
+                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0)
+                for v in periods.values()):
+            raise EnergyLensError(f"{where}: trace meta '{key}' must be an object of seconds > 0 (or null) per "
+                                  f"source, got {periods!r}"[:300])
