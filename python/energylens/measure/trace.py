@@ -5,7 +5,8 @@ what :func:`energylens.measure.attribution.attribute` consumes, and the fixture 
 three tables and a metadata dict:
 
 ``samples`` (one row per reading)
-    ``t_ns`` int64 (steady-clock ns), ``gpu`` int32, ``power_w`` float64 (NaN where the reading has
+    ``t_ns`` int64 (steady-clock ns), ``gpu`` int32 (the GPU's position 0..n-1 in ``meta["gpus"]``, whose
+    ``index`` is the device's), ``power_w`` float64 (NaN where the reading has
     no power), ``energy_j`` float64 (cumulative energy counter, NaN where the source gives none),
     ``source`` category, one of :data:`SOURCES`.
 ``marks`` (user marks, e.g. the start of a prefill or decode iteration)
