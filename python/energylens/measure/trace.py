@@ -203,6 +203,12 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
             raise EnergyLensError(f"{where}: {table} columns have different lengths ({name}: {length}, "
                                   f"expected {n})")
     df = pd.DataFrame(out)
+    _check_values(table, df, where)
+    return df
+
+
+def _check_values(table: str, df: pd.DataFrame, where: str) -> None:
+    """EnergyLensError for values a table's dtypes allow but its readers do not (see the module docstring)."""
     if table == "samples" and len(df):  # NaN marks a missing reading; a negative or infinite one is a fault
         for name in ("power_w", "energy_j"):
             v = df[name].to_numpy()
@@ -217,7 +223,6 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
     if table == "kernels" and len(df) and (df["end_ns"].to_numpy() < df["start_ns"].to_numpy()).any():
         bad_rows = np.flatnonzero(df["end_ns"].to_numpy() < df["start_ns"].to_numpy())[:10].tolist()
         raise EnergyLensError(f"{where}: kernels with end_ns < start_ns at rows {bad_rows}")
-    return df
 
 
 def _default_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
