@@ -37,3 +37,13 @@ def test_gptq_int8_checkpoint_is_searched_in_8_bit_and_named_in_the_precision_li
                              max_num_seqs=[1], input_tokens=512, output_tokens=256, energy_model=bundled_model(),
                              bootstrap=False)
     assert int4.settings["precisions"] == ["int4"] and int4.feasible == 1
+
+
+def test_llm_compressor_checkpoints_find_their_model():
+    """neuralmagic's / RedHatAI's '-quantized.w8a8' names got the right width but no model row until 2026-12-05
+    ('quantized' was not a variant word), so the search could not run them."""
+    r = energylens.search(model="neuralmagic/Meta-Llama-3.1-70B-Instruct-quantized.w8a8", gpus="H100", tp=[1, 2],
+                          max_num_seqs=[8], input_tokens=512, output_tokens=256, energy_model=bundled_model(),
+                          bootstrap=False)
+    assert r.settings["precisions"] == ["int8"]
+    assert r.feasible == 2  # 70.6 GB of 8-bit weights: TP1 fits beside a batch of 8 on 80 GB, as TP2 does

@@ -215,6 +215,8 @@ _VARIANT_TOKENS = frozenset({
     # Blackwell-era quantised checkpoints (nvidia/Llama-3.3-70B-Instruct-FP4, ...-NVFP4) and reasoning
     # variants of one architecture (Qwen3-VL-235B-A22B-Thinking)
     "fp4", "nvfp4", "mxfp4", "thinking",
+    # llm-compressor's names (neuralmagic/ and RedHatAI/ ...-quantized.w8a8, -quantized.w4a16)
+    "quantized", "w4a4",
 })
 
 
