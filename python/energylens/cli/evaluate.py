@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import sys
 import warnings
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energylens.cli.fit import _warn_latency_units, _warn_poor_fit
+from energylens.cli.fit import warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
     add_gpu_table_option,
     add_prior_options,
@@ -210,23 +209,19 @@ def _check_units(profiles) -> None:
     every row (bootstrap off, tens of milliseconds): energy_j in Wh or mJ (a training MAPE above 0.5 with
     parameters at their bounds) and tpot_s / ttft_s in milliseconds, which otherwise only showed as poor
     figures. A fit that fails says nothing here (the run names the failure)."""
-    out = io.StringIO()
-    with contextlib.redirect_stderr(out):  # fit's warnings, each printed under this command's name
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the run warns of the same rows itself
-                model = EnergyModel(bootstrap=0).fit(profiles)
-        except CAUGHT:
-            _warn_latency_units(profiles, None)
-        else:
-            s, lat = model.summary, model.latency_model
-            if s is not None:
-                _warn_poor_fit(model, s.train_mape)
-            _warn_latency_units(profiles, lat.summary.train_mape if lat is not None and lat.summary else None)
-    for line in out.getvalue().splitlines():
-        print(line.replace("energylens fit: warning: training MAPE",
-                           "energylens evaluate: warning: energylens fitted on every row before the run: training "
-                           "MAPE", 1).replace("energylens fit:", "energylens evaluate:", 1), file=sys.stderr)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the run warns of the same rows itself
+            model = EnergyModel(bootstrap=0).fit(profiles)
+    except CAUGHT:
+        warn_latency_units(profiles, None, command="evaluate")
+    else:
+        s, lat = model.summary, model.latency_model
+        if s is not None:
+            warn_poor_fit(model, s.train_mape, command="evaluate",
+                          fitted="energylens fitted on every row before the run: ")
+        warn_latency_units(profiles, lat.summary.train_mape if lat is not None and lat.summary else None,
+                           command="evaluate")
 
 
 def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate") -> Path:

@@ -145,7 +145,7 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     print(f"{args.profiles}: {why}; fitted the latency model only")
     print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
           f"{ls.status}, training MAPE {ls.train_mape:.3f}")
-    _warn_latency_units(profiles, ls.train_mape)
+    warn_latency_units(profiles, ls.train_mape)
     _print_design(ls)
     _print_params(lat)
     if lat.calibration is not None:
@@ -179,13 +179,14 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
 POOR_FIT_MAPE = 0.5
 
 
-def _warn_poor_fit(model, train_mape: float) -> None:
-    """A warning on stderr when the training error is large, naming the parameters pinned at a bound of
-    their physical range: the usual sign of measurements in other units (mJ, Wh) or rows that disagree."""
+def warn_poor_fit(model, train_mape: float, *, command: str = "fit", fitted: str = "") -> None:
+    """A warning on stderr (as ``energylens {command}``; ``fitted``: what was fitted, before "training MAPE")
+    when the training error is large, naming the parameters pinned at a bound of their physical range: the
+    usual sign of measurements in other units (mJ, Wh) or rows that disagree."""
     if not train_mape > POOR_FIT_MAPE:
         return
     pinned = [p.name for p in model.params.values() if _bound_side(p)]
-    print(f"energylens fit: warning: training MAPE {train_mape:.3g} is above {POOR_FIT_MAPE:g}"
+    print(f"energylens {command}: warning: {fitted}training MAPE {train_mape:.3g} is above {POOR_FIT_MAPE:g}"
           + (f"; {len(pinned)} parameters ended at a bound of their physical range ({', '.join(pinned)})" if pinned
              else "")
           + ": check that energy_j is in joules per request (not mJ, Wh or per token) and that the rows measure "
@@ -196,8 +197,8 @@ def _warn_poor_fit(model, train_mape: float) -> None:
 SLOWEST_TPOT_S = 2.0
 
 
-def _warn_latency_units(profiles, latency_mape: float | None) -> None:
-    """A warning on stderr when the latency columns look like milliseconds (TPOT above a couple of seconds
+def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "fit") -> None:
+    """A warning on stderr (as ``energylens {command}``) when the latency columns look like milliseconds (TPOT above a couple of seconds
     per token) or the latency fit is poor: TPOT feeds the energy fit too, so both suffer without a word."""
     slow = {}
     for col, limit in (("tpot_s", SLOWEST_TPOT_S), ("ttft_s", 1000 * SLOWEST_TPOT_S)):
@@ -207,11 +208,11 @@ def _warn_latency_units(profiles, latency_mape: float | None) -> None:
             if v.size and float(np.median(v)) > limit:
                 slow[col] = float(np.median(v))
     if slow:
-        print("energylens fit: warning: " + ", ".join(f"median {c} is {v:g} s" for c, v in slow.items())
+        print(f"energylens {command}: warning: " + ", ".join(f"median {c} is {v:g} s" for c, v in slow.items())
               + ": no served LLM takes that long per token; is it in milliseconds? (the columns are seconds: divide "
               "by 1000)", file=sys.stderr)
     elif latency_mape is not None and latency_mape > POOR_FIT_MAPE:
-        print(f"energylens fit: warning: the latency model's training MAPE {latency_mape:.3g} is above "
+        print(f"energylens {command}: warning: the latency model's training MAPE {latency_mape:.3g} is above "
               f"{POOR_FIT_MAPE:g}: check that tpot_s / ttft_s are in seconds and that the rows measure one kind of "
               "thing (TPOT also feeds the energy fit)", file=sys.stderr)
 
@@ -260,7 +261,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
           f"({'converged' if s.converged else 'NOT converged'}), training MAPE {s.train_mape:.3f}, "
           f"{s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, {s.fit_seconds * 1e3:.1f} ms")
-    _warn_poor_fit(model, s.train_mape)
+    warn_poor_fit(model, s.train_mape)
     if not s.converged:
         print(f"energylens fit: warning: the fit stopped without converging ({s.status}); the parameters are the best "
               "found so far: check the warnings above, try more --starts, or look for rows far from the rest",
@@ -279,7 +280,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             print(f"  not identified: no training row depends on {', '.join(sorted(ls.unidentified))} "
                   f"({model.latency_model.summary.n_rows} rows, {model.latency_model.measured_rows['ttft_s']} with a "
                   "measured TTFT); predictions that depend on them rest on the fit's start values")
-        _warn_latency_units(profiles, ls.train_mape)
+        warn_latency_units(profiles, ls.train_mape)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
     replaced = existing_file(args.output)
