@@ -74,6 +74,18 @@ def test_two_spellings_are_one_group_and_single_spellings_keep_their_names(v2):
                                                                                           "org/unknown"]
 
 
+def test_other_checkpoints_of_one_architecture_stay_separate_models():
+    """The model table lists the Instruct / Thinking / FP8 checkpoints of one architecture as aliases of one row;
+    grouping by alias merged ML.ENERGY v3's 29 models into 23 (its Top-1 groups and held-out models changed).
+    Only spellings of one checkpoint are one model."""
+    names = ["Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
+             "Qwen/Qwen3-235B-A22B-Thinking-2507", "Qwen/Qwen3-30B-A3B-Instruct-2507",
+             "Qwen/Qwen3-Coder-30B-A3B-Instruct", "Qwen/Qwen3-VL-235B-A22B-Instruct",
+             "Qwen/Qwen3-VL-235B-A22B-Instruct-FP8"]
+    assert list(name_labels(names, "model")) == names
+    assert len(set(name_labels(names + ["qwen3-235b-a22b-instruct-2507"], "model"))) == len(names)
+
+
 # ---------------------------------------------------------------- 2: exact copies of a row
 
 def test_copies_of_a_row_stay_on_its_side_of_every_split_and_are_named(v2, tmp_path):

@@ -5,10 +5,12 @@
 leaked the "unseen" GPU or model into training, and a group split in two had two "cheapest" choices.
 
 A GPU resolves as the loader resolves it (:func:`energylens.profiles.tables.gpu_spec`: registered user GPUs,
-then the bundled table, tolerant of case, punctuation and ``NVIDIA``); a model by its name or an alias in the
-model table (case and punctuation tolerant, ``org/`` optional). A quantised or otherwise renamed variant
-(``-AWQ``, ``-FP8``) stays a model of its own (it is served at another precision). A name in neither table
-(a GPU described by spec columns, an unknown model) is its own, stripped of surrounding blanks.
+then the bundled table, tolerant of case, punctuation and ``NVIDIA``); a model by its name alone, tolerant of
+case, punctuation, the ``org/`` prefix and Meta's ``Meta-`` before ``Llama``. The model table's aliases are not
+used: they gather other checkpoints of one architecture (``-Instruct-2507`` and ``-Thinking-2507``, ``-FP8``),
+each its own model with its own outputs and precision, which ML.ENERGY v3 measures side by side (29 models;
+resolved by alias they were 23). A name in neither table (a GPU described by spec columns, an unknown model) is
+its own, stripped of surrounding blanks.
 
 Where one table entry is spelled only one way in a frame, its label is that spelling (results and group names
 read as before); where it is spelled several ways, every spelling is labelled with the table's name.
@@ -34,18 +36,19 @@ __all__ = ["NAME_COLUMNS", "resolved_name", "name_labels", "canonical_names"]
 NAME_COLUMNS = ("model", "gpu")
 
 
+def _model_key(name: str) -> str:
+    """Equal for the spellings of one checkpoint: normalised (case, punctuation, ``org/``), ``Meta-Llama`` as
+    ``Llama`` (meta-llama/Meta-Llama-3.1-70B-Instruct was renamed meta-llama/Llama-3.1-70B-Instruct)."""
+    k = normalize_name(name)
+    return k[len("meta"):] if k.startswith("metallama") else k
+
+
 @functools.cache
 def _model_names() -> dict[str, str]:
-    """Normalised name or alias -> the model table's name (a key two rows share names neither)."""
+    """Model key -> the model table's name for it (its rows' names, not their aliases)."""
     out: dict[str, str] = {}
-    shared: set[str] = set()
-    for row in models().itertuples(index=False):
-        for n in [row.name, *(a for a in str(row.aliases).split(";") if a.strip())]:
-            k = normalize_name(n)
-            if k and out.setdefault(k, str(row.name)) != row.name:
-                shared.add(k)
-    for k in shared:
-        del out[k]
+    for name in models()["name"]:
+        out.setdefault(_model_key(str(name)), str(name))
     return out
 
 
@@ -58,7 +61,8 @@ def resolved_name(name: str, column: str) -> str:
             return str(gpu_spec(raw).name)
         except UnknownGpuError:
             return raw
-    return _model_names().get(normalize_name(raw), raw)
+    key = _model_key(raw)
+    return _model_names().get(key, key)
 
 
 def name_labels(values: Iterable, column: str) -> np.ndarray:
@@ -71,7 +75,9 @@ def name_labels(values: Iterable, column: str) -> np.ndarray:
     spellings: dict[str, set[str]] = {}
     for u, r in resolved.items():
         spellings.setdefault(r, set()).add(u)
-    label = {u: (r if len(spellings[r]) > 1 else u) for u, r in resolved.items()}
+    tabled = set(_model_names().values()) if column == "model" else None
+    label = {u: (u if len(spellings[r]) == 1 else r if tabled is None or r in tabled else min(spellings[r]))
+             for u, r in resolved.items()}  # (several spellings of an unknown model: the first in order)
     return text.map(label).to_numpy(dtype=object)
 
 
