@@ -43,7 +43,7 @@ def test_a_skewed_scatter_keeps_its_tail_above_the_prediction(model, bundled):
     skew.latency_model = None
     skew._boot = np.tile(model.theta, (200, 1))  # no parameter scatter: only the measurement's
     ratio = np.where(np.arange(10_000) % 5 == 0, 1.8, 1.0)
-    skew._res_sample, skew._res_count = np.sort(1.0 / ratio - 1.0), 10**9
+    skew._res_samples, skew._res_counts = [np.sort(1.0 / ratio - 1.0)], [10**9]
     rows = bundled.head(50)
     iv = skew.predict_interval(rows, 0.9, check_range=False)
     pred = skew.predict(rows, check_range=False)

@@ -19,7 +19,7 @@ from energylens.errors import (
     ModelFileError,
 )
 from energylens.model import EnergyModel, LatencyModel, load_model
-from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, draw_indices, residual_sample
+from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, draw_indices, output_residuals, residual_sample
 from energylens.profiles.datasets import load_profiles_or_bundled
 
 
@@ -85,7 +85,8 @@ def test_residual_draws_depend_on_the_absolute_row_only():
 # ---- the residual summary ------------------------------------------------------------------------------
 def test_intervals_match_the_per_row_residual_method_and_cover(model, bundled):
     ivl = model.predict_interval(bundled, check_range=False)
-    residuals = model._relative_residuals(model._columns(bundled), [bundled["energy_j"].to_numpy(float)])
+    (residuals,) = output_residuals(model._template, model._columns(bundled), model.theta,
+                                    [bundled["energy_j"].to_numpy(float)], True)
     lo, hi = _old_intervals(model, bundled, residuals)
     reseeded = _copy(model)
     reseeded.options = {**model.options, "seed": model.options["seed"] + 1}
@@ -107,8 +108,8 @@ def test_a_summarised_sample_gives_the_intervals_of_every_residual(model, bundle
     sample = residual_sample(many)
     assert len(sample) == RESIDUAL_SAMPLE_SIZE and np.all(np.diff(sample) >= 0)
     a, b = _copy(model), _copy(model)
-    a._res_sample, a._res_count = np.sort(many), len(many)
-    b._res_sample, b._res_count = sample, len(many)
+    a._res_samples, a._res_counts = [np.sort(many)], [len(many)]
+    b._res_samples, b._res_counts = [sample], [len(many)]
     ia, ib = (m.predict_interval(bundled, check_range=False) for m in (a, b))
     for col in ("energy_j_lo", "energy_j_hi"):
         assert np.median(np.abs(ib[col] / ia[col] - 1)) < 0.01, col
@@ -146,8 +147,8 @@ def _as_version_1(doc: dict, residuals: list[float]) -> dict:
         state = doc[kind]
         if state is None:
             continue
-        for key in ("residual_sample", "residual_count", "train_ranges"):
-            state.pop(key)
+        for key in ("residual_sample", "residual_count", "residual_samples", "residual_counts", "train_ranges"):
+            state.pop(key, None)
         state["train_residuals"] = residuals
         for key in ("n_distinct_rows", "n_distinct_configs", "identifiable"):
             state["fit"].pop(key)
@@ -157,12 +158,13 @@ def _as_version_1(doc: dict, residuals: list[float]) -> dict:
 def test_version_1_files_with_per_row_residuals_still_load(tmp_path, model, bundled):
     path = tmp_path / "m.json"
     model.save(path)
-    residuals = model._relative_residuals(model._columns(bundled), [bundled["energy_j"].to_numpy(float)])
+    (residuals,) = output_residuals(model._template, model._columns(bundled), model.theta,
+                                    [bundled["energy_j"].to_numpy(float)], True)
     old = tmp_path / "old.json"
     old.write_text(json.dumps(_as_version_1(json.loads(path.read_text()), residuals.tolist())))
     back = load_model(old)
-    assert back._res_count == len(residuals)
-    np.testing.assert_allclose(back._res_sample, np.sort(residuals))
+    assert back._res_counts == [len(residuals)]
+    np.testing.assert_allclose(back._res_samples[0], np.sort(residuals))
     assert back.summary.n_distinct_rows is None and back.summary.identifiable
     ivl = back.predict_interval(bundled)
     assert np.all(ivl["energy_j_lo"] <= ivl["energy_j_hi"])

@@ -42,6 +42,7 @@ from energylens.model.intervals import (
     interval_bounds,
     interval_preflight,
     model_factors,
+    output_residuals,
     residual_sample,
 )
 from energylens.model.persistence import (
@@ -50,6 +51,7 @@ from energylens.model.persistence import (
     check_state_types,
     checked_params,
     read_state_arrays,
+    residual_state,
     summary_fields,
     upgraded_state,
 )
@@ -126,8 +128,8 @@ class ClosedFormModel:
         self._names = _descriptor(self._template)[1]
         self._theta: np.ndarray | None = None
         self._boot: np.ndarray | None = None  # (B, P) converged bootstrap parameters
-        self._res_sample: np.ndarray | None = None  # sorted sample of the training relative residuals
-        self._res_count = 0  # how many residuals the sample stands for
+        self._res_samples: list[np.ndarray] = []  # per fitted output: sorted sample of its relative residuals
+        self._res_counts: list[int] = []  # per fitted output: how many residuals its sample stands for
         self._ranges: dict[str, list[float]] | None = None  # feature -> [min, max] over the training rows
         self.summary: FitSummary | None = None
 
@@ -264,8 +266,9 @@ class ClosedFormModel:
             self._boot = params[keep]
         seconds = time.perf_counter() - t0
         self._theta = theta
-        residuals = self._relative_residuals(columns, targets)
-        self._res_sample, self._res_count = residual_sample(residuals), len(residuals)
+        per_output = output_residuals(self._template, columns, theta, targets, self._fit_target == "sum")
+        residuals = np.concatenate(per_output) if len(per_output) > 1 else per_output[0]
+        self._res_samples, self._res_counts = [residual_sample(r) for r in per_output], [len(r) for r in per_output]
         self._ranges = table.ranges()
         self.summary = FitSummary(
             n_rows=len(frame), n_measurements=n_meas, cost=best.cost, iterations=best.iterations,
@@ -277,16 +280,6 @@ class ClosedFormModel:
             unidentified=unexercised_params(self._template, self._desc, columns, theta, targets, self._fit_target == "sum"),
         )
         return self
-
-    def _relative_residuals(self, columns: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
-        summed = self._fit_target == "sum"
-        ev = _core.evaluate(self._template, columns, self._theta, sum=summed)  # (summed in the pass: out0 + out1)
-        preds = [ev.out0] if summed else [ev.out0, ev.out1]
-        res = []
-        for p, t in zip(preds, targets[: len(preds)], strict=True):
-            finite = np.isfinite(t)
-            res.append(p / t - 1.0 if np.count_nonzero(finite) == len(t) else p[finite] / t[finite] - 1.0)
-        return np.concatenate(res) if len(res) > 1 else res[0] if res else np.empty(0)
 
     # ---- prediction --------------------------------------------------------------------------
     def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None,
@@ -430,22 +423,27 @@ class ClosedFormModel:
                     f"that scatter), so an interval would be falsely precise; refit on more than {p} distinct rows")
         return None
 
-    def measurement_factors(self) -> np.ndarray:
-        """The factors measured / predicted the prediction intervals draw from (sorted; one per kept training
-        residual, :func:`energylens.model.intervals.measurement_factors`), their scatter inflated for the fitted
-        degrees of freedom (public: the search's confidence limits reproduce predict_interval's draws with it)."""
-        return model_factors(self, self._res_sample if self._res_sample is not None else np.zeros(0), self._res_count)
+    def measurement_factors(self, output: int = 0) -> np.ndarray:
+        """The factors measured / predicted the prediction interval of ``output`` draws from (sorted; one per
+        kept training residual of that output, :func:`energylens.model.intervals.measurement_factors`), their
+        scatter inflated for the fitted degrees of freedom (public: the search's confidence limits reproduce
+        predict_interval's draws with it). ``output``: 0 TTFT, 1 TPOT of a LatencyModel; an EnergyModel has one
+        (the sum), as has a latency file written before per-output samples (both outputs draw from it)."""
+        if not self._res_samples:
+            return model_factors(self, np.zeros(0), 0)
+        k = min(output, len(self._res_samples) - 1)
+        return model_factors(self, self._res_samples[k], self._res_counts[k])
 
     def _intervals(self, configs: Any, level: float, picks, chunk_rows: int,
                    check_range: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows."""
         level = interval_preflight(self, level)
-        sample = self.measurement_factors()
+        samples = [self.measurement_factors(k) for k in range(len(picks))]  # each output its own residuals
         check = self._range_check(check_range)
         n, chunks = self._chunks(configs, chunk_rows, check)
         out = [(np.empty(n), np.empty(n)) for _ in picks]
         for start, stop, columns in chunks:
-            chunk = interval_bounds(self._template, columns, self._boot, sample, start=start,
+            chunk = interval_bounds(self._template, columns, self._boot, samples, start=start,
                                     seed=self.options["seed"], level=level, picks=picks)
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
                 lo[start:stop], hi[start:stop] = c_lo, c_hi
@@ -463,8 +461,7 @@ class ClosedFormModel:
             "options": self.options,
             "bootstrap_replicates": self.bootstrap_replicates,
             "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
-            "residual_sample": [] if self._res_sample is None else self._res_sample.tolist(),
-            "residual_count": self._res_count,
+            **residual_state(self._res_samples or [np.zeros(0)], self._res_counts or [0]),
             "train_ranges": self._ranges,
             "fit": None if self.summary is None else asdict(self.summary),
         }
@@ -488,8 +485,8 @@ class ClosedFormModel:
         if missing:
             raise ModelFileError(f"{path}: {cls._kind} parameters {missing} missing")
         model._theta = checked_params(params, model._desc, f"{path}: {cls._kind} parameter")
-        arrays = read_state_arrays(state, model._desc, f"{path}: {cls._kind}")
-        model._boot, model._res_sample, model._res_count, model._ranges = arrays
+        arrays = read_state_arrays(state, model._desc, f"{path}: {cls._kind}", 1 if cls._fit_target == "sum" else 2)
+        model._boot, model._res_samples, model._res_counts, model._ranges = arrays
         fit = state.get("fit")
         try:
             model.summary = FitSummary(**summary_fields(fit, model.param_names)) if fit else None

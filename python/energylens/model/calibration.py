@@ -293,7 +293,7 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
             if flag:
                 ev = _core.evaluate(model._template, columns, model.theta)
                 point[start:stop] = ev.out0 + ev.out1
-            ((c_lo, c_hi),) = interval_bounds(model._template, columns, model._boot, samples[flag], start=start,
+            ((c_lo, c_hi),) = interval_bounds(model._template, columns, model._boot, (samples[flag],), start=start,
                                               seed=model.options["seed"], level=level, picks=(lambda a, b: a + b,))
             rows = np.flatnonzero(s == flag)
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]

@@ -9,7 +9,9 @@ The residual drawn for (replicate ``b``, row ``i``) is a pure function of the se
 position ``i`` in the whole table (a splitmix64 hash), not of a stream consumed in order, so any chunk
 size gives the same intervals bit for bit. The hash gives a uniform u in [0, 1) and the draw is the
 residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
-drawn at the same quantile.
+drawn at the same quantile. Each output draws from its own residuals (a LatencyModel's TTFT
+from the TTFT residuals, its TPOT from the TPOT residuals: their scatters differ, TTFT's several times
+TPOT's on Splitwise), at the same u for (b, i).
 
 A training residual is r = predicted / measured - 1, so the measurement it stands for is
 predicted / (1 + r): an interval draws the factors 1 / (1 + r) (:func:`measurement_factors`), never
@@ -34,6 +36,7 @@ from energylens import _core, warning_sink
 from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError
 
 __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
+           "output_residuals",
            "interval_bounds", "measurement_factors", "replicates_note", "MIN_TAIL_DRAWS", "model_factors",
            "interval_preflight"]
 
@@ -157,25 +160,41 @@ def chunk_bounds(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
         yield start, min(start + int(chunk_rows), n_rows)
 
 
-def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, sample: np.ndarray, *,
+def output_residuals(template: str, columns: list[np.ndarray], theta: np.ndarray, targets: list[np.ndarray],
+                     summed: bool) -> list[np.ndarray]:
+    """Relative residuals predicted / measured - 1 of a fit, one array per fitted output over that output's
+    finite targets: the sum's alone when ``summed`` (an EnergyModel), else out0's and out1's (a LatencyModel's
+    TTFT and TPOT, kept apart so that each output's interval draws its own scatter)."""
+    ev = _core.evaluate(template, columns, theta, sum=summed)  # (summed in the pass: out0 + out1)
+    preds = [ev.out0] if summed else [ev.out0, ev.out1]
+    res = []
+    for p, t in zip(preds, targets[: len(preds)], strict=True):
+        finite = np.isfinite(t)
+        res.append(p / t - 1.0 if np.count_nonzero(finite) == len(t) else p[finite] / t[finite] - 1.0)
+    return res
+
+
+def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, samples: Sequence[np.ndarray], *,
                     start: int, seed: int, level: float,
                     picks: Sequence[Callable[[np.ndarray, np.ndarray], np.ndarray]]
                     ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(lo, hi) at ``level`` of each output ``pick(out0, out1)`` for one chunk of rows whose first row is
-    row ``start`` of the whole table; ``sample`` is the sorted :func:`measurement_factors` (one drawn per
-    replicate and row multiplies that replicate's prediction)."""
+    row ``start`` of the whole table; ``samples`` holds one sorted :func:`measurement_factors` per pick (one
+    drawn per replicate and row multiplies that replicate's prediction of that output)."""
+    if len(samples) != len(picks):
+        raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
     m = len(columns[0])
     n_boot = len(boot)
     out0 = np.empty((n_boot, m))
     out1 = np.empty((n_boot, m))
     for b, theta_b in enumerate(boot):
         _core.evaluate(template, columns, theta_b, out=(out0[b], out1[b]))
-    # One draw per (replicate, row), the same for every output: each output's interval depends on
-    # that output's replicates only.
-    draws = sample[draw_indices(seed, n_boot, start, start + m, len(sample))] if len(sample) else 1.0
+    # One u per (replicate, row), the same for every output, each output reading it in its own residuals:
+    # each output's interval depends on that output's replicates and residuals only.
     alpha = (1.0 - level) / 2.0
     bounds = []
-    for pick in picks:
+    for pick, sample in zip(picks, samples, strict=True):
+        draws = sample[draw_indices(seed, n_boot, start, start + m, len(sample))] if len(sample) else 1.0
         values = pick(out0, out1) * draws
         lo, hi = np.quantile(values, [alpha, 1.0 - alpha], axis=0)
         bounds.append((np.maximum(lo, 0.0), hi))

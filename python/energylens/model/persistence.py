@@ -9,6 +9,11 @@ Version 2 (energylens 0.2) stores a fixed-size sorted sample of the training res
 (``train_residuals``, which made a fit on 5M rows write 244 MB), and each feature's training range
 (``train_ranges``, for the extrapolation check). Version 1 files still load: their per-row residuals are
 summarised on load, and without ``train_ranges`` no row is flagged as extrapolated.
+
+A model with two fitted outputs (a LatencyModel: TTFT and TPOT) writes one sample and count per output
+(``residual_samples``, ``residual_counts``) in place of ``residual_sample`` / ``residual_count``; a latency
+file written before that holds one sample mixing both outputs' residuals and loads as before (both
+outputs draw from it: refit for per-output intervals).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, residual_sample
 from energylens.outputs import atomic_file
 
 __all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
-           "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields", "check_state_types"]
+           "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields", "check_state_types",
+           "residual_state"]
 
 #: Template id written to model files for expression models (``EnergyModel.from_expression``).
 EXPRESSION_MODEL_ID = "energylens.expression.v1"
@@ -43,6 +49,7 @@ _FORMAT = "energylens.model"
 FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_s", "energy", "latency"})
 STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
                          "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
+                         "residual_samples", "residual_counts",
                          "train_ranges", "fit", "calibration", "measured_rows", "latency_calibration_by"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
                           "tpot_weight", "prior", "prior_weight"})
@@ -133,10 +140,62 @@ def _ranges(value: Any, desc: Any, where: str) -> dict[str, list[float]] | None:
     return out
 
 
-def read_state_arrays(state: dict[str, Any], desc: Any, where: str
-                      ) -> tuple[np.ndarray | None, np.ndarray, int, dict[str, list[float]] | None]:
-    """(bootstrap parameters or None, sorted residual sample, residual count, training ranges or None) of
-    one model's state; a version-1 file's per-row ``train_residuals`` are summarised here."""
+def residual_state(samples: Sequence[np.ndarray], counts: Sequence[int]) -> dict[str, Any]:
+    """The file's keys of a model's residual samples, one per fitted output: ``residual_sample`` /
+    ``residual_count`` for one output (as version 2 always wrote), ``residual_samples`` / ``residual_counts``
+    for several."""
+    if len(samples) == 1:
+        return {"residual_sample": samples[0].tolist(), "residual_count": int(counts[0])}
+    return {"residual_samples": [s.tolist() for s in samples], "residual_counts": [int(c) for c in counts]}
+
+
+def _read_sample(values: Any, count: Any, where: str, name: str, count_name: str) -> tuple[np.ndarray, int]:
+    """One sorted residual sample and its count (``name``, ``count_name``: their keys, for the messages)."""
+    sample = np.sort(_numbers(values, f"{where} {name}", 1))
+    _check_residuals(sample, f"{where} {name}")
+    count = len(sample) if count is ... else count  # (...: the key is absent)
+    if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
+        raise ModelFileError(f"{where} {count_name} = {count!r} must be an integer >= the sample's length "
+                             f"({len(sample)})")
+    if (count > 0) != (len(sample) > 0) or len(sample) > RESIDUAL_SAMPLE_SIZE:
+        raise ModelFileError(f"{where} {name} holds {len(sample)} values for {count_name} {count}: "
+                             f"a fit keeps min(count, {RESIDUAL_SAMPLE_SIZE}) of them (the intervals use them)")
+    return sample, int(count)
+
+
+def _read_samples(state: dict[str, Any], outputs: int, where: str) -> tuple[list[np.ndarray], list[int]]:
+    """The residual samples and counts of a model state: one per output from ``residual_samples``, else
+    the one sample of ``residual_sample`` (or a version-1 file's ``train_residuals``) that every output
+    draws from: a latency file written before per-output samples mixes TTFT and TPOT residuals in it, and
+    its intervals stay as they were."""
+    if "residual_samples" in state:
+        samples, counts = state["residual_samples"], state.get("residual_counts")
+        if {"residual_sample", "residual_count", "train_residuals"} & set(state):
+            raise ModelFileError(f"{where} holds residual_samples and a single residual_sample / train_residuals: "
+                                 "keep one (the file was edited: refit the model)")
+        if not isinstance(samples, list) or len(samples) != outputs:
+            raise ModelFileError(f"{where} residual_samples must be a list of {outputs} residual lists (one per "
+                                 "output)")
+        if not isinstance(counts, list) or len(counts) != outputs:
+            raise ModelFileError(f"{where} residual_counts = {counts!r} must be a list of {outputs} counts")
+        read = [_read_sample(s, c, where, f"residual_samples[{k}]", f"residual_counts[{k}]")
+                for k, (s, c) in enumerate(zip(samples, counts, strict=True))]
+        return [s for s, _ in read], [c for _, c in read]
+    if "train_residuals" in state:  # version 1: one residual per training row
+        rows = _numbers(state["train_residuals"], f"{where} train_residuals", 1)
+        sample = residual_sample(rows)
+        _check_residuals(sample, f"{where} train_residuals")
+        return [sample], [len(rows)]
+    sample, count = _read_sample(state.get("residual_sample", []), state.get("residual_count", ...), where,
+                                 "residual_sample", "residual_count")
+    return [sample], [count]
+
+
+def read_state_arrays(state: dict[str, Any], desc: Any, where: str, outputs: int = 1
+                      ) -> tuple[np.ndarray | None, list[np.ndarray], list[int], dict[str, list[float]] | None]:
+    """(bootstrap parameters or None, sorted residual samples, residual counts, training ranges or None) of
+    one model's state with ``outputs`` fitted outputs (:func:`_read_samples`: a file with one sample gives
+    one, that every output draws from); a version-1 file's per-row ``train_residuals`` are summarised here."""
     boot = _numbers(state.get("bootstrap_params", []), f"{where} bootstrap_params", 2)
     if boot.size and boot.shape[1] != len(desc.param_names):
         raise ModelFileError(f"{where} bootstrap_params has {boot.shape[1]} columns, expected "
@@ -148,23 +207,10 @@ def read_state_arrays(state: dict[str, Any], desc: Any, where: str
             raise ModelFileError(f"{where} bootstrap_params row {row + 1}: {desc.param_names[col]} = "
                                  f"{float(boot[row, col])!r} is outside its bounds [{desc.lower[col]:g}, "
                                  f"{desc.upper[col]:g}]; refit instead of editing the file")
-    if "train_residuals" in state:  # version 1: one residual per training row
-        rows = _numbers(state["train_residuals"], f"{where} train_residuals", 1)
-        sample, count = residual_sample(rows), len(rows)
-        _check_residuals(sample, f"{where} train_residuals")
-    else:
-        sample = np.sort(_numbers(state.get("residual_sample", []), f"{where} residual_sample", 1))
-        _check_residuals(sample, f"{where} residual_sample")
-        count = state.get("residual_count", len(sample))
-        if isinstance(count, bool) or not isinstance(count, int) or count < len(sample):
-            raise ModelFileError(f"{where} residual_count = {count!r} must be an integer >= the sample's length "
-                                 f"({len(sample)})")
-        if (count > 0) != (len(sample) > 0) or len(sample) > RESIDUAL_SAMPLE_SIZE:
-            raise ModelFileError(f"{where} residual_sample holds {len(sample)} values for residual_count {count}: "
-                                 f"a fit keeps min(count, {RESIDUAL_SAMPLE_SIZE}) of them (the intervals use them)")
+    samples, counts = _read_samples(state, outputs, where)
     _check_bootstrap_rows(state, len(boot) if boot.size else 0, where)
-    return (boot if boot.size else None), sample, int(count), _ranges(state.get("train_ranges"), desc,
-                                                                      f"{where} train_ranges")
+    return (boot if boot.size else None), samples, counts, _ranges(state.get("train_ranges"), desc,
+                                                                   f"{where} train_ranges")
 
 
 def _check_residuals(sorted_sample: np.ndarray, where: str) -> None:

@@ -96,13 +96,15 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
         ttft[b], tpot[b] = c.ttft_s, c.tpot_s
         if progress is not None:
             progress(b + 1, len(boot))
-    sample = latency_model.measurement_factors()
-    # the interval's own draws: one measurement factor per (refit, row position), the same for both outputs
-    draws = sample[draw_indices(latency_model.options["seed"], len(boot), 0, len(idx), len(sample))]
+    # the interval's own draws: one measurement factor per (refit, row position), each output's from its own
+    # residuals (output 0: TTFT, 1: TPOT)
+    ttft_draws, tpot_draws = (
+        sample[draw_indices(latency_model.options["seed"], len(boot), 0, len(idx), len(sample))]
+        for sample in (latency_model.measurement_factors(k) for k in (0, 1)))
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
             # no measured TTFT: no scatter to take a quantile of (predict_interval's TTFT bounds are NaN)
-            "ttft_q": (point.ttft_s if latency_model.ttft_fitted is False else np.quantile(ttft * draws, p, axis=0)),
-            "tpot_q": np.quantile(tpot * draws, p, axis=0)}
+            "ttft_q": (point.ttft_s if latency_model.ttft_fitted is False else np.quantile(ttft * ttft_draws, p, axis=0)),
+            "tpot_q": np.quantile(tpot * tpot_draws, p, axis=0)}
 
 
 def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> tuple[float, float]:
