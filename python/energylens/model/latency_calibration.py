@@ -35,6 +35,7 @@ from energylens.model.calibration import (
     shrunk_calibration,
 )
 from energylens.profiles.cells import Coded, codes
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.schema import OPTIONAL_DEFAULTS
 from energylens.profiles.tables import normalize_precision
@@ -61,9 +62,26 @@ def _text_codes(configs: Any, column: str, n: int, canonical: Any) -> tuple[np.n
         c, values = codes(col if isinstance(col, Coded) else pd.Series(col))
     else:
         c, values = np.full(n, -1, dtype=np.intp), np.array([], dtype=object)
+    blank = np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
+    if blank.any():  # a blank text cell is missing, as the schema reads it
+        c = np.where(blank.take(np.maximum(c, 0)) & (c >= 0), -1, c)
     default = OPTIONAL_DEFAULTS.get(column, "")
     names = [canonical(v) for v in values] + [canonical(default) if default else ""]
     return np.where(c < 0, len(names) - 1, c), names
+
+
+def _precision_codes(configs: Any, n: int) -> tuple[np.ndarray, list[str]]:
+    """(code per row, weight format per code): the row's ``precision``, else (blank or absent) the format
+    its model's checkpoint is published in (``checkpoint_precision``: Llama-3.1-405B-Instruct-FP8 fp8,
+    gpt-oss mxfp4), as the schema fills it, so a plain DataFrame and the same rows read from a file get
+    one key."""
+    pc, precisions = _text_codes(configs, "precision", n, _precision)
+    blank = pc == len(precisions) - 1
+    if not blank.any():
+        return pc, precisions
+    mc, models = _text_codes(configs, "model", n, str)
+    published = [checkpoint_precision(m) if m else precisions[-1] for m in models]
+    return np.where(blank, len(precisions) - 1 + mc, pc), precisions[:-1] + published
 
 
 def _canonical_gpu(value: Any) -> str:
@@ -75,12 +93,12 @@ def _canonical_gpu(value: Any) -> str:
 
 def latency_keys(configs: Any, by: str) -> tuple[np.ndarray, list[str | None]]:
     """(code per row, key per code): the row's ``by`` key (:func:`energylens.model.calibration.row_keys`),
-    its weight precision (blank or absent: bf16) and its GPU (the GPU table's name), "<key> @ <precision> @
+    its weight precision (blank or absent: its checkpoint's, :func:`_precision_codes`) and its GPU (the GPU table's name), "<key> @ <precision> @
     <gpu>"; None for a row without a model. Vectorised: one name per distinct triple."""
     c, names = row_keys(configs, by)
     base = list(names) + [None]  # code -1 (no model) -> no key
     c = np.where(c < 0, len(base) - 1, c)
-    pc, precisions = _text_codes(configs, "precision", len(c), _precision)
+    pc, precisions = _precision_codes(configs, len(c))
     gc, gpus = _text_codes(configs, "gpu", len(c), _canonical_gpu)
     triples, inverse = np.unique(np.stack([c, pc, gc], axis=1), axis=0, return_inverse=True)
     keys = [None if base[i] is None else f"{base[i]} @ {precisions[j]} @ {gpus[g]}" for i, j, g in triples]
