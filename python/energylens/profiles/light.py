@@ -27,7 +27,7 @@ from energylens.errors import EnergyLensError
 from energylens.profiles import cells, tables
 from energylens.profiles.cells import Coded
 from energylens.profiles.checkpoints import checkpoint_precision
-from energylens.profiles.features import features_of
+from energylens.profiles.features import ARCH_LOOKUP, features_of
 from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.schema import (
     ARCHITECTURE_COLUMNS,
@@ -47,11 +47,12 @@ _INTEGER = ("tp", "pp")
 _RANGES = {"tp": (1.0, True), "pp": (1.0, True), "params_b": (0.0, False), "batch_size": (0.0, False),
            "input_tokens": (0.0, True), "output_tokens": (0.0, False)}
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
-# columns outside the schema that build_features or the GPU table still read: the full path handles them
-_READ_ELSEWHERE = frozenset({"compute_precision", "video_frames", "n_attention_layers", "n_moe_layers",
-                             "sliding_window", "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame",
-                             "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens",
-                             "kv_lora_rank", "qk_rope_head_dim", "v_head_dim", "scale_up_domain_gpus"})
+# columns outside the schema that build_features or the GPU look-up still read: the full path handles them.
+# Derived from the architecture look-up's own list (every model-table column a profile column overrides),
+# so that a column added there cannot be dropped here (tests/profiles/test_light_columns.py scans the
+# feature builder for the rest).
+_READ_ELSEWHERE = frozenset(ARCH_LOOKUP) | frozenset({"compute_precision", "video_frames", "mamba_ssm_cache_dtype",
+                                                      "scale_up_domain_gpus"})
 
 
 class LightProfiles:
