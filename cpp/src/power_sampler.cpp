@@ -105,12 +105,14 @@ PowerSampler::~PowerSampler() {
 }
 
 void PowerSampler::start() {
+  // Held for the whole of start() (and stop()): a stop() from another thread waits until the threads
+  // exist, rather than marking the sampler stopped while start() goes on to create joinable threads.
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // starting_: the sources start without the lock held (an energy counter reads until its first
-    // change, ~0.1 s), so a second start() in that time must not get through to overwrite the threads
-    if (running_ || starting_) throw std::logic_error("PowerSampler: already started");
-    starting_ = true;
+    // The sources start without mutex_ held (an energy counter reads until its first change, ~0.1 s);
+    // a second start() meanwhile waits on lifecycle_mutex_ and then finds the sampler running.
+    if (running_) throw std::logic_error("PowerSampler: already started");
     stopping_ = false;
     error_ = nullptr;
     fallbacks_.clear();  // a restart reports this run's sources, not the previous run's failures
@@ -127,13 +129,6 @@ void PowerSampler::start() {
       }
     }
   }
-  struct StartingGuard {  // start() throwing (no chain source started) leaves the sampler startable again
-    PowerSampler& s;
-    ~StartingGuard() {
-      std::lock_guard<std::mutex> lock(s.mutex_);
-      s.starting_ = false;
-    }
-  } guard{*this};
   // Every source (fallbacks started later too) gets the sampler's origin: synthetic timelines
   // and replays are anchored to it.
   const std::int64_t now = clock::steady_now_ns();
@@ -181,12 +176,29 @@ void PowerSampler::start() {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    running_ = true;
     for (auto& p : producers_) p->done = p->active == p->chain.size();
   }
+  try {
+    for (auto& p : producers_)
+      if (p->active != p->chain.size()) p->thread = std::thread([this, raw = p.get()] { run_producer(*raw); });
+    collector_ = std::thread([this] { run_collector(); });
+  } catch (...) {  // a thread that could not be created: end those that were, never leave one joinable
+    join_threads();
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  running_ = true;  // only once every thread exists
+}
+
+void PowerSampler::join_threads() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
   for (auto& p : producers_)
-    if (p->active != p->chain.size()) p->thread = std::thread([this, raw = p.get()] { run_producer(*raw); });
-  collector_ = std::thread([this] { run_collector(); });
+    if (p->thread.joinable()) p->thread.join();
+  if (collector_.joinable()) collector_.join();
 }
 
 void PowerSampler::run_producer(Producer& p) {
@@ -344,15 +356,12 @@ void PowerSampler::record_observation(const std::vector<PowerSample>& samples) {
 }
 
 void PowerSampler::stop() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);  // a start() in progress finishes first
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!running_) return;
-    stopping_ = true;
   }
-  wake_.notify_all();
-  for (auto& p : producers_)
-    if (p->thread.joinable()) p->thread.join();
-  if (collector_.joinable()) collector_.join();
+  join_threads();
   collect();
   {
     std::lock_guard<std::mutex> lock(mutex_);

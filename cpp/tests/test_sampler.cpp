@@ -1,6 +1,7 @@
 // The sampler without Python: synthetic timelines (prefix sums vs the exact walk), samples and
 // update periods, a mid-run fallback, a stored error re-raised by stop(), drops on a full ring,
 // replay, and CUDA_VISIBLE_DEVICES resolution. CHECK (check.hpp); exit code 1 on failure.
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -154,6 +155,55 @@ void bad_arguments() {
   CHECK(threw);
 }
 
+// A constant source whose start() takes `start_ms` (an energy counter waiting for its first change).
+class SlowStart final : public energylens::PowerSource {
+ public:
+  explicit SlowStart(int start_ms) : start_ms_(start_ms) {}
+  std::string name() const override { return "slow_start"; }
+  int gpu_count() const override { return 1; }
+  void start(std::int64_t) override { sleep_ms(start_ms_); }
+  void poll(std::int64_t now_ns, std::vector<PowerSample>& out) override {
+    out.push_back({now_ns, 0, static_cast<int>(Signal::kInstant), 100.0, 0.0});
+  }
+  std::int64_t poll_interval_ns() const override { return 1'000'000; }
+  std::int64_t update_period_ns() const override { return 0; }
+  bool period_detected() const override { return false; }
+
+ private:
+  int start_ms_;
+};
+
+std::unique_ptr<energylens::PowerSampler> slow_sampler(int start_ms) {
+  std::vector<std::unique_ptr<energylens::PowerSource>> chain;
+  chain.push_back(std::make_unique<SlowStart>(start_ms));
+  return std::make_unique<energylens::PowerSampler>(std::move(chain),
+                                                    std::vector<std::unique_ptr<energylens::PowerSource>>{});
+}
+
+// stop() on another thread while start() runs: it waits for start() and stops, never leaving a
+// joinable thread behind (std::terminate in the destructor) nor a sampler running after stop() returned.
+void stop_racing_start() {
+  for (int i = 0; i < 200; ++i) {
+    auto s = slow_sampler(0);
+    std::atomic<bool> done{false};
+    std::thread stopper([&] {
+      while (!done.load()) s->stop();
+    });
+    s->start();
+    done.store(true);
+    stopper.join();
+    s->stop();
+    CHECK(!s->running());
+  }
+  auto s = slow_sampler(150);
+  std::thread starter([&] { s->start(); });
+  sleep_ms(50);  // the source is still starting
+  s->stop();
+  CHECK(!s->running());
+  starter.join();
+  CHECK(!s->running());
+}
+
 void visible_gpus() {
   const std::vector<std::string> uuids{"GPU-aa", "GPU-bb", "GPU-cc"};
   CHECK((energylens::resolve_visible_gpus(nullptr, uuids, {}) == std::vector<unsigned>{0, 1, 2}));
@@ -178,5 +228,6 @@ int main() {
   full_ring_counts_drops();
   bad_arguments();
   visible_gpus();
+  stop_racing_start();
   return energylens::testing::finish("test_sampler");
 }

@@ -68,7 +68,8 @@ class PowerSampler {
   /// chain error when no chain source starts; std::logic_error when already started or starting
   /// (from another thread). Every source's status and the fallbacks are those of this run.
   void start();
-  /// Stops and joins the threads, collects what is left, and re-raises a stored error.
+  /// Stops and joins the threads, collects what is left, and re-raises a stored error. Called while
+  /// start() runs on another thread, it waits for start() to finish and then stops.
   void stop();
   /// True between start() and stop().
   [[nodiscard]] bool running() const noexcept;
@@ -114,6 +115,8 @@ class PowerSampler {
   /// at most about that period while `hold`), >= 100 ms once exhausted.
   std::int64_t next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before, bool hold);
   void run_collector();
+  /// Sets stopping_, wakes and joins every thread that was created (none is left joinable).
+  void join_threads();
   void collect();
   void record_observation(const std::vector<PowerSample>& samples);
 
@@ -122,12 +125,12 @@ class PowerSampler {
   int gpu_count_ = 0;
   std::int64_t start_ns_ = 0;
 
+  std::mutex lifecycle_mutex_;  // held for the whole of start() and stop(): they never interleave
   std::mutex collect_mutex_;  // serialises ring consumers (collector, flush, drain)
   mutable std::mutex mutex_;  // guards everything below and Producer's non-atomic state
   std::condition_variable wake_;    // flush requests and stop, to producers and the collector
   std::condition_variable polled_;  // a producer finished a poll (flush waits on it)
   bool running_ = false;
-  bool starting_ = false;  // inside start(), sources starting without the lock
   bool stopping_ = false;
   std::uint64_t flush_epoch_ = 0;       // bumped by flush(): every producer polls
   std::uint64_t fast_flush_epoch_ = 0;  // bumped by flush(false): only the chain producer polls
