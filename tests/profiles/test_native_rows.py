@@ -241,9 +241,9 @@ def test_a_combination_features_py_rejects_takes_the_numpy_path_and_its_error(mo
 
 def test_rows_features_py_rejects_keep_its_error(model, monkeypatch):
     df = _frame(50, 15)
-    df.loc[[3, 7], "input_tokens"] = 0.0  # the schema accepts it; features.py names the rows
-    assert row_inputs(light_profiles(df, require_energy=False)) is None
-    with pytest.raises(ValueError, match=r"'input_tokens' must be finite and > 0; bad rows \(0-based\): \[3, 7\]"):
+    df.loc[[3, 7], "input_tokens"] = 0.0  # the schema refuses it, naming the rows (1-based)
+    assert light_profiles(df, require_energy=False) is None
+    with pytest.raises(ValueError, match=r"'input_tokens': must be > 0 .* data rows 4, 8"):
         model.predict(df)
 
 

@@ -276,7 +276,7 @@ def test_counts_must_be_integers_ge_1(tmp_path, column, value):
     ("output_tokens", 0.0, "> 0"),
     ("energy_j", 0.0, "> 0"),
     ("energy_j", -3.5, "> 0"),
-    ("input_tokens", -1.0, ">= 0"),
+    ("input_tokens", -1.0, "> 0"),
     ("active_params_b", 0.0, "> 0"),
 ])
 def test_non_positive_values(tmp_path, column, value, phrase):
@@ -291,10 +291,12 @@ def test_non_positive_values(tmp_path, column, value, phrase):
     assert_names(ei.value, path, [1, 4], column)
 
 
-def test_input_tokens_zero_is_valid():
+def test_input_tokens_zero_is_refused():
+    """An empty prompt cannot be priced (the features need >= 1 token): refused here, not by the features."""
     frame = good_frame()
     frame["input_tokens"] = 0.0
-    assert (load_profiles(frame)["input_tokens"] == 0).all()
+    with pytest.raises(ProfileSchemaError, match=r"'input_tokens': must be > 0"):
+        load_profiles(frame)
 
 
 @pytest.mark.parametrize("column", MEASURED_COLUMNS)

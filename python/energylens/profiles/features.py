@@ -211,9 +211,9 @@ def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
     for name, v, lo in checks:  # the first bad column, named as before
         bad = ~np.isfinite(v) | (v < lo) | ((v <= 0) if lo == 0.0 else False)
         if bad.any():
-            rows = np.flatnonzero(bad)[:10].tolist()
-            raise ValueError(f"profile column {name!r} must be finite and "
-                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (0-based): {rows}")
+            rows, src = (np.flatnonzero(bad)[:10] + 1).tolist(), df.attrs.get("source") or "the profiles"
+            raise ValueError(f"{src}: profile column {name!r} must be finite and "
+                             f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (1-based): {rows}")
     return tp, pp, B, Li, Lo, P
 
 

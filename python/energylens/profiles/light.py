@@ -45,7 +45,7 @@ _TEXT = ("model", "gpu")
 _INTEGER = ("tp", "pp")
 # column -> (lower bound, bound allowed) of the required numbers (energy_j and the others: > 0)
 _RANGES = {"tp": (1.0, True), "pp": (1.0, True), "params_b": (0.0, False), "batch_size": (0.0, False),
-           "input_tokens": (0.0, True), "output_tokens": (0.0, False)}
+           "input_tokens": (0.0, False), "output_tokens": (0.0, False)}
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
 # columns outside the schema that build_features or the GPU look-up still read: the full path handles them.
 # Derived from the architecture look-up's own list (every model-table column a profile column overrides),
@@ -172,7 +172,7 @@ def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
 def _number_column(values: object, name: str, *, required: bool) -> np.ndarray | None:
     """float64 values of a plain NumPy int/float column that pass the schema's rules, else None: a required
     number finite and in its range (tp, pp whole numbers >= 1; params_b, batch_size, output_tokens,
-    energy_j > 0; input_tokens >= 0), a measured one > 0 where given (NaN: not measured). One native pass
+    energy_j, input_tokens > 0), a measured one > 0 where given (NaN: not measured). One native pass
     (``_core.numbers_ok``); the values are read in place where the column already is float64."""
     if not isinstance(values, np.ndarray) or values.ndim != 1 or values.dtype.kind not in "iuf":
         return None

@@ -296,7 +296,8 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Prob
     rule("params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
     rule("active_params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
     rule("batch_size", lambda v: v <= 0, "must be > 0 (mean running sequences)")
-    rule("input_tokens", lambda v: v < 0, "must be >= 0 (mean prompt tokens per request)")
+    rule("input_tokens", lambda v: v <= 0, "must be > 0 (mean prompt tokens per request; the serving engine "
+         "refuses an empty prompt, and the features price a prompt of at least one token)")
     rule("output_tokens", lambda v: v <= 0, "must be > 0 (mean generated tokens per request)")
     rule("energy_j", lambda v: v <= 0, "must be > 0 (joules per request)")
     for col in MEASURED_COLUMNS:
