@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 
 import numpy as np
@@ -81,7 +82,8 @@ def _print_params(model) -> None:
     unset = set(model.summary.unidentified)
     at_bound = 0
     for p in model.params.values():
-        ci = "[not identified]" if p.name in unset else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]"
+        ci = ("[not identified]" if p.name in unset else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]" if math.isfinite(p.ci_low)
+              else "[no interval: fewer than 10 bootstrap refits]")
         side = "" if p.name in unset else _bound_side(p)
         bound = f"  (at its {side} bound)" if side else ""
         at_bound += bool(side)
@@ -221,11 +223,13 @@ def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "
 LONG_FIT_ROW_FITS = 4_000_000
 
 
-def _announce_long_fit(rows: int, bootstrap: int) -> None:
-    """A line on stderr before a fit that will take a while (the native bootstrap reports no progress)."""
+def _announce_long_fit(rows: int, bootstrap: int, latency: bool = True) -> None:
+    """A line on stderr before a fit that will take a while (the native bootstrap reports no progress);
+    ``latency``: the latency model is fitted (and refitted) too."""
     if rows * (1 + bootstrap) >= LONG_FIT_ROW_FITS:
-        print(f"energylens fit: fitting {rows} rows, then {bootstrap} bootstrap refits of the energy and latency "
-              "models (each a full fit; --bootstrap 0 skips them, 50 is enough for rough intervals): this may "
+        models = "energy and latency models" if latency else "energy model"
+        print(f"energylens fit: fitting {rows} rows, then {bootstrap} bootstrap refits of the {models}"
+              " (each a full fit; --bootstrap 0 skips them, 50 is enough for rough intervals): this may "
               "take a while", file=sys.stderr, flush=True)
 
 
@@ -250,11 +254,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         why = "no energy_j measurements" + (f" (power source: {'; '.join(sources)})" if sources else "")
         return _fit_latency_only(args, profiles, opts, why)
     check_prior_options(args)
+    if args.prior is not None and args.prior_weight == 0:
+        raise ValueError("--prior-weight 0 gives the prior no weight, so --prior would have no effect: give a weight "
+                         "> 0 to pull the parameters toward the prior, or leave --prior out")
     _check_mode_options(args, profiles, None)
     tpot_weight = ENERGY_TPOT_WEIGHT if args.tpot_weight is None else args.tpot_weight
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
-    _announce_long_fit(len(profiles), args.bootstrap)
+    _announce_long_fit(len(profiles), args.bootstrap, latency=not args.no_latency)
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
