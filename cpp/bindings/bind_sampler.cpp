@@ -5,6 +5,7 @@
 // own their memory (copied out of native vectors).
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,9 @@ class SharedSource final : public PowerSource {
   std::int64_t update_period_ns() const override { return inner_->update_period_ns(); }
   bool period_detected() const override { return inner_->period_detected(); }
   bool exhausted() const override { return inner_->exhausted(); }
+  bool try_claim() noexcept override { return inner_->try_claim(); }
+  void release_claim() noexcept override { inner_->release_claim(); }
+  const PowerSource* inner() const noexcept { return inner_.get(); }
 
  private:
   std::shared_ptr<PowerSource> inner_;
@@ -252,6 +256,15 @@ void bind_sampler(py::module_& m) {
                if (!s) throw std::invalid_argument("PowerSampler: None among the auxiliary sources");
                a.push_back(std::make_unique<SharedSource>(s));
              }
+             // Two threads of one sampler must never poll one object (a replay would emit its samples twice).
+             std::vector<const PowerSource*> seen;
+             for (const auto* list : {&chain, &auxiliary})
+               for (const auto& s : *list) {
+                 if (std::find(seen.begin(), seen.end(), s.get()) != seen.end())
+                   throw std::invalid_argument("PowerSampler: the source '" + s->name() +
+                                               "' is passed twice (each source object may appear once in a sampler)");
+                 seen.push_back(s.get());
+               }
              SamplerOptions o;
              o.interval_ns = interval_ns;
              o.ring_capacity = ring_capacity;

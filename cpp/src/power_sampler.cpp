@@ -113,6 +113,17 @@ void PowerSampler::start() {
     // The sources start without mutex_ held (an energy counter reads until its first change, ~0.1 s);
     // a second start() meanwhile waits on lifecycle_mutex_ and then finds the sampler running.
     if (running_) throw std::logic_error("PowerSampler: already started");
+  }
+  claim_sources();
+  struct ClaimGuard {  // start() failing releases the sources for another sampler
+    PowerSampler& s;
+    bool keep = false;
+    ~ClaimGuard() {
+      if (!keep) s.release_sources();
+    }
+  } claims{*this};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
     error_ = nullptr;
     fallbacks_.clear();  // a restart reports this run's sources, not the previous run's failures
@@ -186,8 +197,27 @@ void PowerSampler::start() {
     join_threads();
     throw;
   }
+  claims.keep = true;
   std::lock_guard<std::mutex> lock(mutex_);
   running_ = true;  // only once every thread exists
+}
+
+void PowerSampler::claim_sources() {
+  std::vector<PowerSource*> claimed;
+  for (auto& p : producers_)
+    for (auto& source : p->chain) {
+      if (!source->try_claim()) {
+        for (PowerSource* c : claimed) c->release_claim();
+        throw std::logic_error("PowerSampler: the source '" + source->name() +
+                               "' is in use by another running sampler (a source is polled by one sampler at a time)");
+      }
+      claimed.push_back(source.get());
+    }
+}
+
+void PowerSampler::release_sources() noexcept {
+  for (auto& p : producers_)
+    for (auto& source : p->chain) source->release_claim();
 }
 
 void PowerSampler::join_threads() {
@@ -362,6 +392,7 @@ void PowerSampler::stop() {
     if (!running_) return;
   }
   join_threads();
+  release_sources();
   collect();
   {
     std::lock_guard<std::mutex> lock(mutex_);

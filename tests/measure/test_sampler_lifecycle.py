@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from energylens import _core
 
@@ -46,3 +47,31 @@ def test_stop_racing_start_on_another_thread_neither_crashes_nor_leaves_it_runni
     assert r.returncode == 0, r.stderr[-2000:]
     assert "ok" in r.stdout
 
+
+
+def test_one_source_twice_in_a_sampler_is_a_value_error():
+    # Two threads polled one replay and it emitted its samples up to 1.6 times.
+    src = replay()
+    with pytest.raises(ValueError, match="'replay' is passed twice"):
+        _core.PowerSampler([src], [src], 0, 1 << 10)
+    with pytest.raises(ValueError, match="passed twice"):
+        _core.PowerSampler([src, src], [], 0, 1 << 10)
+    with pytest.raises(ValueError, match="passed twice"):
+        _core.PowerSampler([synthetic()], [src, src], 0, 1 << 10)
+
+
+def test_two_samplers_cannot_run_one_source_at_once():
+    src = replay()
+    a = _core.PowerSampler([src], [], 0, 1 << 12)
+    b = _core.PowerSampler([synthetic()], [src], 0, 1 << 12)
+    a.start()
+    with pytest.raises(RuntimeError, match="in use by another running sampler"):
+        b.start()
+    assert not b.running
+    a.flush()
+    a.stop()
+    assert len(a.drain()["t_ns"]) == 1000
+    b.start()  # released by a.stop(), and b's failed start released what it had claimed
+    b.stop()
+    a.start()  # and by b.stop()
+    a.stop()

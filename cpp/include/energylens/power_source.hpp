@@ -5,6 +5,7 @@
 // replay source feeding recorded samples. Everything downstream sees the same samples.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,6 +61,14 @@ class PowerSource {
   [[nodiscard]] virtual bool period_detected() const = 0;
   /// True once every sample has been emitted (replay); the sampler then idles.
   [[nodiscard]] virtual bool exhausted() const { return false; }
+  /// Claims the source for one running sampler (its poll() is not thread-safe): false when it is
+  /// claimed already. The sampler claims every source in start() and releases them in stop().
+  /// A wrapper forwards both to the source it wraps.
+  [[nodiscard]] virtual bool try_claim() noexcept { return !claimed_.exchange(true); }
+  virtual void release_claim() noexcept { claimed_.store(false); }
+
+ private:
+  std::atomic<bool> claimed_{false};
 };
 
 // ---- synthetic -------------------------------------------------------------------------------
