@@ -12,6 +12,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles import load_profiles, read_profiles
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features
+from energylens.profiles.recheck import still_valid
 
 _COLS = ["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j"]
 
@@ -50,5 +51,20 @@ def test_the_feature_builders_check_names_the_source_and_1_based_rows(zero_promp
     pd.read_csv(zero_prompt).assign(input_tokens=100.0).to_csv(ok, index=False)
     frame = read_profiles(str(ok))
     frame.loc[frame.index[4], "input_tokens"] = 0.0  # edited after validation
-    with pytest.raises(ValueError, match=r"ok\.csv: profile column 'input_tokens' .* bad rows \(1-based\): \[5\]"):
+    # (the recheck of the edited frame sends it to the schema, whose error names the frame, column and row)
+    with pytest.raises(ProfileSchemaError, match=r"edited after it was read from .*ok\.csv.*'input_tokens': must be > 0 "
+                                                 r".* data row 5"):
         build_features(frame)
+
+
+def test_a_validated_frame_edited_to_a_zero_prompt_is_rechecked_by_the_schema(zero_prompt, tmp_path):
+    """The recheck of an edited validated frame allowed input_tokens >= 0 until 2026-12-05 (the schema's old rule),
+    so the edit reached the feature builder instead of the schema's error naming the frame."""
+    ok = tmp_path / "ok.csv"
+    pd.read_csv(zero_prompt).assign(input_tokens=100.0).to_csv(ok, index=False)
+    frame = read_profiles(str(ok))
+    assert still_valid(frame, 1e6)
+    frame.loc[frame.index[4], "input_tokens"] = 0.0
+    assert not still_valid(frame, 1e6)
+    with pytest.raises(ProfileSchemaError, match="input_tokens"):
+        load_profiles(frame)

@@ -29,14 +29,14 @@ _CHECKS = {"tp": (1.0, True, True, False), "pp": (1.0, True, True, False), "dp":
            "ep": (1.0, True, True, False), "n_gpus": (1.0, True, True, False),
            "params_b": (0.0, False, False, False), "active_params_b": (0.0, False, False, True),
            "batch_size": (0.0, False, False, False),
-           "input_tokens": (0.0, True, False, False), "output_tokens": (0.0, False, False, False),
+           "input_tokens": (0.0, False, False, False), "output_tokens": (0.0, False, False, False),
            "energy_j": (0.0, False, False, True), "tpot_s": (0.0, False, False, True),
            "ttft_s": (0.0, False, False, True)}
 
 
 def still_valid(frame: pd.DataFrame, max_count: float) -> bool:
     """Whether the template's numeric columns of a once-validated ``frame`` still pass the schema's range
-    rules (counts whole, >= 1 and <= ``max_count``; sizes > 0; ``input_tokens`` >= 0; energy and latencies > 0
+    rules (counts whole, >= 1 and <= ``max_count``; sizes and ``input_tokens`` > 0, as the schema since 2026-12-05; energy and latencies > 0
     or NaN)."""
     for col, (lower, inclusive, whole, allow_nan) in _CHECKS.items():
         if col not in frame.columns:
