@@ -16,9 +16,14 @@ namespace energylens::search::engine {
 
 namespace {
 
-// First point of a candidate (the workload digit 0 in distribution mode).
+// First point of a candidate (the workload digit 0 in distribution mode). A distribution's candidate
+// index counts configurations only: its digits are decoded with one workload point, never from
+// index x nw (which wraps past 2^64 where size x nw does, though size itself fits).
 Digits first_point(const Ctx& x, std::uint64_t index) {
-  return decode(x, x.weights.empty() ? index : index * x.nw);
+  if (x.weights.empty()) return decode(x, index);
+  kernel::View configurations = x.view;
+  configurations.n_w = 1;
+  return kernel::decode(configurations, index);  // d.w = 0
 }
 
 }  // namespace
@@ -139,7 +144,7 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   return c;
 }
 
-// Distribution mode: candidate `index` stands for the points index x nw + w.
+// Distribution mode: candidate `index` stands for the points (index, w) for every workload w.
 Candidate evaluate_candidate(const Ctx& x, std::uint64_t index, Digits d, const Outer& out) {
   if (x.weights.empty()) return evaluate_one(x, index, d, out);
   Candidate a;
@@ -148,7 +153,7 @@ Candidate evaluate_candidate(const Ctx& x, std::uint64_t index, Digits d, const 
   double out_tokens = 0;
   for (std::uint64_t w = 0; w < x.nw; ++w) {
     d.w = w;
-    const Candidate c = evaluate_one(x, index * x.nw + w, d, out);
+    const Candidate c = evaluate_one(x, index, d, out);  // (its index unused: `a` is the candidate)
     const double q = x.weights[w];
     a.energy_j += q * c.energy_j;
     a.prefill_j += q * c.prefill_j;

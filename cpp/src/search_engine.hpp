@@ -60,7 +60,7 @@ struct Ctx {
 /// options).
 void init_params(Ctx& x, std::span<const double> energy_params, std::span<const double> latency_params);
 
-/// Axis positions of point `i` (a candidate's index, or in distribution mode index x nw + w).
+/// Axis positions of candidate `i` (not in distribution mode: there first_point decodes configurations).
 inline Digits decode(const Ctx& x, std::uint64_t i) { return kernel::decode(x.view, i); }
 
 /// Structure and weight memory of the outer (combo, tp, pp, dp, ep) of `d`.
