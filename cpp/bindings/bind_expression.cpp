@@ -154,6 +154,7 @@ FitOptions fit_options(const py::dict& o) {
                            "initial_damping, n_starts, start_spread, seed)");
   }
   if (f.ls.max_iterations < 1) throw std::invalid_argument("max_iterations must be >= 1");
+  validate(f.ls);
   return f;
 }
 

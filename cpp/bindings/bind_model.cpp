@@ -269,6 +269,7 @@ FitOptions fit_options(const py::kwargs& kwargs) {
     }
   }
   if (ls.max_iterations < 1) throw std::invalid_argument("max_iterations must be >= 1");
+  validate(ls);
   return f;
 }
 

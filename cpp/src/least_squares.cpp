@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace energylens {
 
@@ -146,6 +148,15 @@ double evaluate(const ResidualFunction& residual, const double* theta, std::size
 
 }  // namespace
 
+void validate(const LeastSquaresOptions& o) {
+  if (!(std::isfinite(o.initial_damping) && o.initial_damping > 0.0))
+    throw std::invalid_argument("initial_damping must be finite and > 0, got " + std::to_string(o.initial_damping));
+  const std::pair<const char*, double> tolerances[] = {{"ftol", o.ftol}, {"xtol", o.xtol}, {"gtol", o.gtol}};
+  for (const auto& [name, value] : tolerances)
+    if (!(std::isfinite(value) && value >= 0.0))
+      throw std::invalid_argument(std::string(name) + " must be finite and >= 0, got " + std::to_string(value));
+}
+
 FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFunction& residual,
                               std::span<const double> start, std::span<const double> lower,
                               std::span<const double> upper, const LeastSquaresOptions& o) {
@@ -157,6 +168,7 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
     if (!(lower[j] <= upper[j]))
       throw std::invalid_argument("levenberg_marquardt: lower > upper for parameter " + std::to_string(j));
   if (!(o.loss_scale > 0.0)) throw std::invalid_argument("levenberg_marquardt: loss_scale must be > 0");
+  validate(o);
 
   FitResult result;
   std::vector<double> x(n), x_new(n), g(n), h(n * n), a, b, weighted(n * m);

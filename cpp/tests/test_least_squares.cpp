@@ -5,6 +5,7 @@
 #include <random>
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "check.hpp"
@@ -84,6 +85,30 @@ void test_bad_arguments_throw_invalid_argument() {
     thrown = true;
   }
   check(thrown, "lower > upper throws std::invalid_argument");
+
+  // A negative initial damping never left the damping loop (a hang); 0 or NaN gave up at once.
+  const double good_lo[] = {0.0, 0.0, -10.0}, good_hi[] = {10.0, 10.0, 10.0};
+  auto rejects = [&](void (*set)(energylens::LeastSquaresOptions&), const char* name) {
+    energylens::LeastSquaresOptions o;
+    set(o);
+    bool named = false;
+    try {
+      energylens::levenberg_marquardt(1, 3, p, start, good_lo, good_hi, o);
+    } catch (const std::invalid_argument& e) {
+      named = std::string(e.what()).find(name) != std::string::npos;
+    }
+    check(named, name);
+  };
+  rejects([](energylens::LeastSquaresOptions& o) { o.initial_damping = -1.0; }, "initial_damping");
+  rejects([](energylens::LeastSquaresOptions& o) { o.initial_damping = 0.0; }, "initial_damping");
+  rejects([](energylens::LeastSquaresOptions& o) { o.initial_damping = std::nan(""); }, "initial_damping");
+  rejects([](energylens::LeastSquaresOptions& o) { o.initial_damping = HUGE_VAL; }, "initial_damping");
+  rejects([](energylens::LeastSquaresOptions& o) { o.ftol = -1e-8; }, "ftol");
+  rejects([](energylens::LeastSquaresOptions& o) { o.xtol = std::nan(""); }, "xtol");
+  rejects([](energylens::LeastSquaresOptions& o) { o.gtol = HUGE_VAL; }, "gtol");
+  energylens::LeastSquaresOptions zero_tolerances;
+  zero_tolerances.ftol = zero_tolerances.xtol = zero_tolerances.gtol = 0.0;
+  energylens::validate(zero_tolerances);  // 0 is allowed: run to max_iterations
 }
 
 void test_energy_template_descriptor() {

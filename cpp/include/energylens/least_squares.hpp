@@ -41,6 +41,11 @@ struct LeastSquaresOptions {
   double initial_damping = 1e-3;   ///< lambda relative to diag(J^T J)
 };
 
+/// Throws std::invalid_argument naming the option unless initial_damping is finite and > 0 (a negative
+/// one never grew past the damping loop: a hang; 0 or NaN gave up at once) and ftol, xtol, gtol are
+/// finite and >= 0. levenberg_marquardt() calls it; the bindings too, when the options are made.
+void validate(const LeastSquaresOptions& options);
+
 /// The outcome of one fit.
 struct FitResult {
   std::vector<double> params;   ///< best parameters found
