@@ -103,12 +103,10 @@ py::array_t<std::int64_t> code_arrow(TextCoder& coder, const Array<Offset>& offs
   if (offsets.ndim() != 1 || offsets.size() < 1) throw std::invalid_argument("code_arrow: offsets must be 1-D, rows + 1 values");
   const std::size_t rows = static_cast<std::size_t>(offsets.size() - 1);
   const Offset* off = offsets.data();
-  if (off[0] < 0 || static_cast<std::size_t>(off[rows]) > static_cast<std::size_t>(data.size()))
-    throw std::invalid_argument("code_arrow: offsets point outside the data buffer");
   py::array_t<std::int64_t> out(static_cast<py::ssize_t>(rows));
   static const char kEmpty = 0;
   const char* bytes = data.size() > 0 ? reinterpret_cast<const char*>(data.data()) : &kEmpty;
-  coder.code_arrow<Offset>(off, bytes, rows, out.mutable_data());
+  coder.code_arrow<Offset>(off, bytes, static_cast<std::size_t>(data.size()), rows, out.mutable_data());
   return out;
 }
 
@@ -117,6 +115,7 @@ struct ArrowChunk {
   const void* offsets = nullptr;
   bool wide = false;  // int64 offsets (large_string)
   const char* data = nullptr;
+  std::size_t data_size = 0;
   std::size_t rows = 0;
 };
 
@@ -130,12 +129,10 @@ ArrowChunk arrow_chunk(const py::array& offsets, const py::array& data, std::vec
   if (!c.wide && !offsets.dtype().is(py::dtype::of<std::int32_t>()))
     throw std::invalid_argument("code_arrow_columns: offsets must be int32 or int64");
   c.rows = static_cast<std::size_t>(offsets.size() - 1);
-  const std::int64_t first = c.wide ? static_cast<const std::int64_t*>(offsets.data())[0]
-                                    : static_cast<const std::int32_t*>(offsets.data())[0];
-  const std::int64_t last = c.wide ? static_cast<const std::int64_t*>(offsets.data())[c.rows]
-                                   : static_cast<const std::int32_t*>(offsets.data())[c.rows];
-  if (first < 0 || last > static_cast<std::int64_t>(data.size()))
-    throw std::invalid_argument("code_arrow_columns: offsets point outside the data buffer");
+  c.data_size = static_cast<std::size_t>(data.size());
+  // Every offset checked here, with the GIL held, before the coding threads read any row.
+  if (c.wide) TextCoder::check_arrow_offsets(static_cast<const std::int64_t*>(offsets.data()), c.rows, c.data_size);
+  else TextCoder::check_arrow_offsets(static_cast<const std::int32_t*>(offsets.data()), c.rows, c.data_size);
   static const char kEmpty = 0;
   c.offsets = offsets.data();
   c.data = data.size() > 0 ? static_cast<const char*>(data.data()) : &kEmpty;
@@ -169,8 +166,8 @@ py::list code_arrow_columns(const std::vector<std::vector<std::pair<py::array, p
     run_chunks(columns.size(), threads, [&](std::size_t k, int) {
       std::int64_t* o = dst[k];
       for (const ArrowChunk& c : chunks[k]) {
-        if (c.wide) coders[k].code_arrow(static_cast<const std::int64_t*>(c.offsets), c.data, c.rows, o);
-        else coders[k].code_arrow(static_cast<const std::int32_t*>(c.offsets), c.data, c.rows, o);
+        if (c.wide) coders[k].code_arrow(static_cast<const std::int64_t*>(c.offsets), c.data, c.data_size, c.rows, o);
+        else coders[k].code_arrow(static_cast<const std::int32_t*>(c.offsets), c.data, c.data_size, c.rows, o);
         o += c.rows;
       }
     });

@@ -76,15 +76,31 @@ std::int64_t TextCoder::code(std::string_view text) {
 }
 
 template <typename Offset>
-void TextCoder::code_arrow(const Offset* offsets, const char* data, std::size_t rows, std::int64_t* out) {
-  for (std::size_t i = 0; i < rows; ++i) {
+void TextCoder::check_arrow_offsets(const Offset* offsets, std::size_t rows, std::size_t data_size) {
+  // All of them before any row is read: offsets {0, 4096, 5} over 10 bytes read 4096 bytes of row 0
+  // when only the pair of each row was compared as it was coded.
+  if (offsets[0] < 0) throw std::invalid_argument("text column: Arrow offsets point outside the data buffer (below 0)");
+  for (std::size_t i = 0; i < rows; ++i)
     if (offsets[i + 1] < offsets[i])
       throw std::invalid_argument("text column: Arrow offsets decrease at row " + std::to_string(i));
-    out[i] = code(std::string_view(data + offsets[i], static_cast<std::size_t>(offsets[i + 1] - offsets[i])));
-  }
+  if (static_cast<std::uint64_t>(offsets[rows]) > static_cast<std::uint64_t>(data_size))
+    throw std::invalid_argument("text column: Arrow offsets point outside the data buffer (" +
+                                std::to_string(offsets[rows]) + " > " + std::to_string(data_size) + " bytes)");
 }
 
-template void TextCoder::code_arrow<std::int32_t>(const std::int32_t*, const char*, std::size_t, std::int64_t*);
-template void TextCoder::code_arrow<std::int64_t>(const std::int64_t*, const char*, std::size_t, std::int64_t*);
+template <typename Offset>
+void TextCoder::code_arrow(const Offset* offsets, const char* data, std::size_t data_size, std::size_t rows,
+                           std::int64_t* out) {
+  check_arrow_offsets(offsets, rows, data_size);
+  for (std::size_t i = 0; i < rows; ++i)
+    out[i] = code(std::string_view(data + offsets[i], static_cast<std::size_t>(offsets[i + 1] - offsets[i])));
+}
+
+template void TextCoder::code_arrow<std::int32_t>(const std::int32_t*, const char*, std::size_t, std::size_t,
+                                                  std::int64_t*);
+template void TextCoder::code_arrow<std::int64_t>(const std::int64_t*, const char*, std::size_t, std::size_t,
+                                                  std::int64_t*);
+template void TextCoder::check_arrow_offsets<std::int32_t>(const std::int32_t*, std::size_t, std::size_t);
+template void TextCoder::check_arrow_offsets<std::int64_t>(const std::int64_t*, std::size_t, std::size_t);
 
 }  // namespace energylens

@@ -21,9 +21,14 @@ class TextCoder {
   std::int64_t code(std::string_view text);
   /// Codes rows [0, rows) of an Arrow string array (`offsets` rows + 1 values, each row the bytes
   /// data[offsets[i], offsets[i + 1])) into out[0, rows). Offset is int32_t (string) or int64_t
-  /// (large_string). std::invalid_argument when the offsets decrease.
+  /// (large_string). std::invalid_argument, before anything is read or coded, unless every offset
+  /// lies in [0, data_size] and none decreases (check_arrow_offsets).
   template <typename Offset>
-  void code_arrow(const Offset* offsets, const char* data, std::size_t rows, std::int64_t* out);
+  void code_arrow(const Offset* offsets, const char* data, std::size_t data_size, std::size_t rows, std::int64_t* out);
+  /// std::invalid_argument unless offsets[0] >= 0, offsets[i + 1] >= offsets[i] for every row and
+  /// offsets[rows] <= data_size: every row's bytes lie inside the data buffer.
+  template <typename Offset>
+  static void check_arrow_offsets(const Offset* offsets, std::size_t rows, std::size_t data_size);
   /// The distinct values, index = code.
   const std::vector<std::string>& values() const { return values_; }
 
