@@ -232,6 +232,8 @@ class SyntheticSource final : public PowerSource {
 
 // ---- replay ----------------------------------------------------------------------------------
 
+constexpr std::int32_t kMaxReplayGpus = 1 << 16;
+
 class ReplaySource final : public PowerSource {
  public:
   ReplaySource(ReplayData data, bool realtime, bool rebase, double speed)
@@ -242,6 +244,10 @@ class ReplaySource final : public PowerSource {
                      [](const PowerSample& a, const PowerSample& b) { return a.t_ns < b.t_ns; });
     for (const auto& s : samples_) {
       if (s.gpu < 0) throw std::invalid_argument("replay source: negative gpu index");
+      // (s.gpu + 1 overflowed int at INT32_MAX; a GPU position this large is no machine's anyway)
+      if (s.gpu >= kMaxReplayGpus)
+        throw std::invalid_argument("replay source: gpu index " + std::to_string(s.gpu) + " is not a GPU position (0.." +
+                                    std::to_string(kMaxReplayGpus - 1) + ")");
       if (s.signal < 0 || s.signal >= kSignalCount)
         throw std::invalid_argument("replay source: unknown signal " + std::to_string(s.signal));
       gpus_ = std::max(gpus_, s.gpu + 1);
@@ -262,6 +268,7 @@ class ReplaySource final : public PowerSource {
   void start(std::int64_t now_ns) override {
     start_ns_ = now_ns;
     first_ns_ = samples_.front().t_ns;
+    next_ = 0;  // a restarted replay plays from its first sample again (it yielded nothing)
   }
   void poll(std::int64_t now_ns, std::vector<PowerSample>& out) override {
     const std::int64_t shift = rebase_ ? start_ns_ - first_ns_ : 0;

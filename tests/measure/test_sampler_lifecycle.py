@@ -75,3 +75,24 @@ def test_two_samplers_cannot_run_one_source_at_once():
     b.stop()
     a.start()  # and by b.stop()
     a.stop()
+
+
+def test_a_restarted_replay_plays_again():
+    s = _core.PowerSampler([replay()], [], 0, 1 << 12)
+    for _ in range(2):
+        s.start()
+        s.flush()
+        s.stop()
+        assert len(s.drain()["t_ns"]) == 1000
+
+
+@pytest.mark.parametrize("gpu", [2**31 - 1, 1 << 16])
+def test_replay_refuses_gpu_indices_that_are_no_position(gpu):
+    # gpu INT32_MAX overflowed gpu + 1 (signed overflow, UBSan) when counting the GPUs.
+    with pytest.raises(ValueError, match="not a GPU position"):
+        _core.replay_source(np.array([0, 1000], np.int64), np.array([0, gpu], np.int32), np.array([1, 1], np.int32),
+                            np.array([100.0, 100.0]), np.array([np.nan, np.nan]), False, True, 1.0)
+    src = _core.replay_source(np.array([0, 1000], np.int64), np.array([0, (1 << 16) - 1], np.int32),
+                              np.array([1, 1], np.int32), np.array([100.0, 100.0]), np.array([np.nan, np.nan]),
+                              False, True, 1.0)
+    assert src.gpu_count == 1 << 16
