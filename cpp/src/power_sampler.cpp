@@ -232,6 +232,17 @@ void PowerSampler::join_threads() {
 }
 
 void PowerSampler::run_producer(Producer& p) {
+  try {
+    produce(p);
+  } catch (...) {  // never out of the thread (std::terminate): stored for stop() to re-raise
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_) error_ = as_sampler_error(std::current_exception(), "a sampling thread failed");
+    p.done = true;
+    polled_.notify_all();
+  }
+}
+
+void PowerSampler::produce(Producer& p) {
   std::vector<PowerSample> batch;
   batch.reserve(1024);
   for (;;) {
@@ -355,13 +366,18 @@ std::int64_t PowerSampler::next_poll_interval(Producer& p, const PowerSource& so
 }
 
 void PowerSampler::run_collector() {
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_for(lock, std::chrono::nanoseconds(options_.collect_interval_ns), [&] { return stopping_; });
-      if (stopping_) return;
+  try {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait_for(lock, std::chrono::nanoseconds(options_.collect_interval_ns), [&] { return stopping_; });
+        if (stopping_) return;
+      }
+      collect();
     }
-    collect();
+  } catch (...) {  // (bad_alloc growing the archive) stored for stop() to re-raise, never std::terminate
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_) error_ = as_sampler_error(std::current_exception(), "the sampler's collector thread failed");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "check.hpp"
@@ -204,6 +205,42 @@ void stop_racing_start() {
   CHECK(!s->running());
 }
 
+// A source whose update_period_ns() throws once the sampler thread runs (outside poll()'s fallback):
+// the exception is stored and stop() re-raises it, instead of std::terminate on the thread.
+class ThrowsOnThread final : public energylens::PowerSource {
+ public:
+  std::string name() const override { return "throws_on_thread"; }
+  int gpu_count() const override { return 1; }
+  void start(std::int64_t) override {}
+  void poll(std::int64_t now_ns, std::vector<PowerSample>& out) override {
+    out.push_back({now_ns, 0, static_cast<int>(Signal::kInstant), 100.0, 0.0});
+  }
+  std::int64_t poll_interval_ns() const override { return 1'000'000; }
+  std::int64_t update_period_ns() const override {
+    if (++calls_ > 1) throw std::runtime_error("period lost");
+    return 0;
+  }
+  bool period_detected() const override { return false; }
+
+ private:
+  mutable int calls_ = 0;
+};
+
+void thread_exception_is_stored() {
+  std::vector<std::unique_ptr<energylens::PowerSource>> chain;
+  chain.push_back(std::make_unique<ThrowsOnThread>());
+  energylens::PowerSampler s(std::move(chain), {});
+  s.start();
+  sleep_ms(50);
+  bool raised = false;
+  try {
+    s.stop();
+  } catch (const energylens::SamplerError& e) {
+    raised = std::string(e.what()).find("period lost") != std::string::npos;
+  }
+  CHECK(raised);
+}
+
 void visible_gpus() {
   const std::vector<std::string> uuids{"GPU-aa", "GPU-bb", "GPU-cc"};
   CHECK((energylens::resolve_visible_gpus(nullptr, uuids, {}) == std::vector<unsigned>{0, 1, 2}));
@@ -229,5 +266,6 @@ int main() {
   bad_arguments();
   visible_gpus();
   stop_racing_start();
+  thread_exception_is_stored();
   return energylens::testing::finish("test_sampler");
 }

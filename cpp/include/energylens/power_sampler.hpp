@@ -106,7 +106,9 @@ class PowerSampler {
 
  private:
   struct Producer;
+  /// The producer thread: produce(), an escaping exception stored as the sampler's error.
   void run_producer(Producer& p);
+  void produce(Producer& p);
   /// After the active source of `p` failed with `failure`: records it and starts the next chain
   /// source (without the lock held while it starts). False when the producer must end: an
   /// auxiliary source, or no chain source left (the error is then stored for the caller).
