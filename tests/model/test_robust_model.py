@@ -21,6 +21,7 @@ from energylens.errors import (
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, draw_indices, output_residuals, residual_sample
 from energylens.profiles.datasets import load_profiles_or_bundled
+from energylens.profiles.features import build_features
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +259,20 @@ def test_far_rows_are_flagged_with_one_warning_and_counts(model, bundled):
         warnings.simplefilter("error", ExtrapolationWarning)
         model.predict(far, check_range=False)
         model.predict(bundled)  # the training rows themselves are inside
+
+
+def test_extrapolation_from_given_features_equals_the_rows_path(model, bundled):
+    """energylens.search passes the features it computed for its terms (one feature pass): the flags and the
+    detail must be those of the rows themselves, flagged rows and unflagged ones."""
+    far = pd.concat([bundled.iloc[[0]].assign(batch_size=10**9), bundled.iloc[[1, 2]],
+                     bundled.iloc[[3]].assign(input_tokens=10**9)], ignore_index=True)
+    flags, detail = model.extrapolation(far)
+    given_flags, given_detail = model.extrapolation(None, features=build_features(far))
+    np.testing.assert_array_equal(given_flags, [True, False, False, True])
+    np.testing.assert_array_equal(given_flags, flags)
+    assert given_detail == detail and "input_tokens" in detail
+    inside = model.extrapolation(None, features=build_features(bundled.iloc[:5]))
+    assert not inside[0].any() and inside[1] is None
 
 
 def test_cli_predict_writes_an_extrapolated_column(tmp_path, model, bundled, capsys):

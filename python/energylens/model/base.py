@@ -323,16 +323,19 @@ class ClosedFormModel:
         check.warn(f"{type(self).__name__}.extrapolated")
         return flags
 
-    def extrapolation(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS) -> tuple[np.ndarray, str | None]:
+    def extrapolation(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
+                      features: Mapping[str, Any] | None = None) -> tuple[np.ndarray, str | None]:
         """:meth:`extrapolated`'s flags and, instead of its warning, what the flagged rows lie outside (the
         fitted range by the factor; per feature the rows and extreme values against the fitted [min, max]),
-        None when no row is flagged."""
-        flags, check = self._range_flags(configs, chunk_rows)
+        None when no row is flagged. ``features``: ``build_features(configs)`` when the caller has it."""
+        flags, check = self._range_flags(configs, chunk_rows, features)
         return flags, check.summary()
 
-    def _range_flags(self, configs: Any, chunk_rows: int) -> tuple[np.ndarray, RangeCheck]:
+    def _range_flags(self, configs: Any, chunk_rows: int, features=None) -> tuple[np.ndarray, RangeCheck]:
         self._require_fitted()
         check = RangeCheck(self._ranges, self.feature_names)
+        if features is not None:  # one pass, as the chunks below would compute it
+            return check.flags(self._feature_columns(features, False)), check
         _n, chunks = self._chunks(configs, chunk_rows, None)
         flags = [check.flags(columns) for _s, _e, columns in chunks]
         return (np.concatenate(flags) if flags else np.zeros(0, dtype=bool)), check

@@ -40,7 +40,7 @@ from energylens.search.options import (
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
-from energylens.search.terms import split_terms
+from energylens.search.terms import point_features, split_terms
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
            "DEFAULT_MAX_NUM_SEQS", "REASONS"]
@@ -471,7 +471,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
                                                collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
-    top_df, outside = flag_extrapolated(space, split_terms(space, top_df, em, load=rate_per_s is not None), em)
+    feats = point_features(space, top_df) if len(top_df) else None  # one feature pass for the terms and range flags
+    top_df = split_terms(space, top_df, em, load=rate_per_s is not None, feats=feats)
+    top_df, outside = flag_extrapolated(space, top_df, em, feats)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
         top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,

@@ -14,13 +14,18 @@ from energylens.search.space import SearchSpace
 __all__ = ["flag_extrapolated"]
 
 
-def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel) -> tuple[pd.DataFrame, str | None]:
+def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel,
+                      feats: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, str | None]:
     """``top`` with a boolean column ``extrapolated`` (some workload point of the row lies outside the fitted
     range by more than the model's factor), and the range check's detail for the flagged rows (None when
-    none is)."""
+    none is). ``feats``: :func:`energylens.search.terms.point_features` of ``top`` when the caller has them
+    (one feature pass for the terms and this check)."""
     if top.empty:
         return top.assign(extrapolated=np.zeros(0, dtype=bool)), None
     points = np.asarray(space.points(top["index"].to_numpy())).reshape(len(top), -1)
-    rows = space.point_profiles(points.reshape(-1), rank_batch=np.repeat(top["batch"].to_numpy(), points.shape[1]))
-    flags, detail = model.extrapolation(rows)
+    if feats is None:
+        rows = space.point_profiles(points.reshape(-1), rank_batch=np.repeat(top["batch"].to_numpy(), points.shape[1]))
+        flags, detail = model.extrapolation(rows)
+    else:
+        flags, detail = model.extrapolation(None, features=feats)
     return top.assign(extrapolated=flags.reshape(len(top), -1).any(axis=1)), detail

@@ -345,7 +345,14 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     frame["batch_size"] = np.repeat([1.0, _ALL_EXPERTS_BATCH, 2.0], n)
     frame["dp"] = np.repeat([1.0, 1.0, 2.0], n)
     frame["ep"] = 1
-    feats = build_features(frame)
+    # The vision-encoder share depends on the prompt: (combo, workload) rows in the same feature pass.
+    grid = pd.DataFrame([r for r in rows for _ in range(nw)])
+    grid["tp"], grid["pp"], grid["batch_size"] = 1, 1, 1.0
+    grid["input_tokens"], grid["output_tokens"] = np.tile(li, n), np.tile(lo, n)
+    grid["dp"], grid["ep"] = 1.0, 1
+    both = build_features(pd.concat([frame, grid], ignore_index=True))
+    feats = {k: v[:3 * n] for k, v in both.items()}
+    extra = both["prefill_extra_flops"][3 * n:].reshape(n, nw)
     one = {k: v[:n] for k, v in feats.items()}
     every = {k: v[n:2 * n] for k, v in feats.items()}
     frac = np.where(n_exp > 1, one["experts_per_token"] / n_exp, 1.0)  # touched at batch 1: k/E (1 dense)
@@ -392,9 +399,4 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     values[:, col["weight_shared_step_bytes"]] = every["weight_bytes_per_step"] - expert
     values[:, col["expert_miss_log"]] = np.where(moe, np.log(np.where(moe, 1 - frac, 1.0)), 0.0)
     values[:, col["expert_total_bytes"]] = expert
-    # The vision-encoder share depends on the prompt: one build_features pass over (combo, workload).
-    grid = pd.DataFrame([r for r in rows for _ in range(nw)])
-    grid["tp"], grid["pp"], grid["batch_size"] = 1, 1, 1.0
-    grid["input_tokens"], grid["output_tokens"] = np.tile(li, n), np.tile(lo, n)
-    extra = build_features(grid)["prefill_extra_flops"].reshape(n, nw)
     return np.ascontiguousarray(values), np.ascontiguousarray(extra)

@@ -20,22 +20,28 @@ from energylens.profiles.features import build_features
 from energylens.search.result import TERMS
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
-__all__ = ["split_terms"]
+__all__ = ["point_features", "split_terms"]
 
 
-def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *, load: bool = False) -> pd.DataFrame:
+def point_features(space: SearchSpace, df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``build_features`` of every workload point of the result rows ``df``, as ``EnergyModel.predict`` takes
+    them (dp, ep, batch_size = dp x the rank's running batch ``df["batch"]``); row-major (row, point)."""
+    points = np.asarray(space.points(df["index"].to_numpy())).reshape(len(df), -1)
+    return build_features(space.point_profiles(points.reshape(-1), np.repeat(df["batch"].to_numpy(), points.shape[1])))
+
+
+def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *, load: bool = False,
+                feats: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Static and dynamic energy per phase through the model's own evaluator (busy power and FLOP energy
     zeroed for the static part), and the term that decides each configuration. ``load``: rows of a load-mode
     search whose running batch is below one move the idle share of the template's static energy to idle_j
-    (module docstring)."""
+    (module docstring). ``feats``: :func:`point_features` of ``df`` when the caller has them."""
     if not len(df):
         for t in (*TERMS, "decided_by"):
             df[t] = pd.Series(dtype=float if t != "decided_by" else object)
         return df
-    points = space.points(df["index"].to_numpy())
-    per = points.shape[1] if points.ndim == 2 else 1
-    # the points as EnergyModel.predict takes them (dp, ep, batch_size = dp x the rank's running batch)
-    feats = build_features(space.point_profiles(points.reshape(-1), np.repeat(df["batch"].to_numpy(), per)))
+    feats = point_features(space, df) if feats is None else feats
+    per = len(feats["batch_size"]) // len(df)  # workload points per row (a distribution's, else 1)
     theta = model.theta
     names = list(model.param_names)
     static = theta.copy()
