@@ -293,3 +293,14 @@ def test_the_worst_list_says_n_a_not_nan_for_a_failed_fit(v2, capsys):
     evaluate_cli._print_worst(table)
     out = capsys.readouterr().out
     assert "nan" not in out and "MAPE   20.0 %" in out
+
+
+def test_an_edited_frame_with_bad_energy_names_its_rows_and_values(v2):
+    """A validated frame whose energies were edited in memory (0, NaN) reached the evaluation's own check,
+    whose message named neither rows nor values; now the rows as positions in the frame with index labels."""
+    df = v2.iloc[10:].copy()
+    df.loc[df.index[[3, 7]], "energy_j"] = [0.0, np.nan]
+    with pytest.raises(ValueError, match=r"<DataFrame edited after it was read from .*>: column 'energy_j': must be "
+                       r"finite and > 0 \(joules per request\) in data rows 4, 8 of the DataFrame \(1-based positions; "
+                       r"index labels 13, 17\); value\(s\): 0, nan"):
+        run_evaluation(df, repeats=1, splits=("random",), method_names=["llmcarbon"], progress=False)

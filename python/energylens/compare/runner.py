@@ -100,8 +100,15 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
     if absent:
         raise ValueError(f"profiles lack column(s) {absent} needed by the evaluation")
     e = df["energy_j"].to_numpy(dtype=float)
-    if not np.all(np.isfinite(e) & (e > 0)):
-        raise ValueError("energy_j must be finite and positive in every row")
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(e) & (e > 0))
+    if bad.any():  # a frame edited after validation: named as the schema names such a frame (positions, labels)
+        rows = np.flatnonzero(bad)
+        src = str(df.attrs.get("source") or "<DataFrame>")
+        src = src if src.startswith("<") else f"<DataFrame edited after it was read from {src}>"
+        raise ProfileSchemaError(f"{src}: " + problem_text(rows, "energy_j", "must be finite and > 0 (joules per request)",
+                                                          list(e[rows[:5]]), df.index), source=src, column="energy_j",
+                                 rows=rows.tolist())
     _check_batch_settings(df)
 
 
