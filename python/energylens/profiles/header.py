@@ -17,7 +17,8 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list"]
+__all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
+           "check_column_spelling"]
 
 _MAX_NAMES_SHOWN = 30
 _MAX_NAME_CHARS = 60
@@ -69,6 +70,26 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
     names = list(names)
     missing = [c for c in required if c not in names]
     if missing:
+        near = [f"{n!r} for {c!r}" for c in missing for n in map(str, names) if n.strip().lower() == c]
+        hint = f"; names are exact: rename {', '.join(near)}" if near else ""
         raise ProfileSchemaError(
             f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
-            f"{', '.join(required)}; found {columns_list(names)})", source=src, column=missing[0], rows=[])
+            f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
+
+
+def check_column_spelling(names: Iterable[object], known: Iterable[str], src: str, what: str = "profile table") -> None:
+    """ProfileSchemaError naming ``src`` and every column of ``names`` that is not one of ``known`` but differs
+    from one only in case or surrounding spaces (``' n_gpus'``, ``Precision``, an Excel header): such a
+    column would be kept as an unknown one and its values silently replaced by the default."""
+    known = list(known)
+    exact = set(known)
+    folded = {k.strip().lower(): k for k in known}
+    near = [(str(n), folded[str(n).strip().lower()]) for n in names
+            if str(n) not in exact and str(n).strip().lower() in folded]
+    if near:
+        shown = ", ".join(f"{n!r} (did you mean {k!r}?)" for n, k in near)
+        raise ProfileSchemaError(
+            f"{src}: column(s) {shown} differ from a {what} column only in case or surrounding spaces; column "
+            "names are exact and such a column is not read (an optional one's default would silently take its "
+            "place): rename the column(s)",
+            source=src, column=near[0][0], rows=[])

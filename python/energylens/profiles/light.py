@@ -53,6 +53,8 @@ _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precisi
 # feature builder for the rest).
 _READ_ELSEWHERE = frozenset(ARCH_LOOKUP) | frozenset({"compute_precision", "video_frames", "mamba_ssm_cache_dtype",
                                                       "scale_up_domain_gpus"})
+# lower-case names an unknown column may not fold to (case, spaces): the full path raises on them
+_NEAR_MISSES = _READ_ELSEWHERE | frozenset(REQUIRED_COLUMNS) | frozenset(OPTIONAL_DEFAULTS)
 
 
 class LightProfiles:
@@ -111,7 +113,8 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
         return None
     for c in names:
         known = c in REQUIRED_COLUMNS or c in OPTIONAL_DEFAULTS
-        if (known and c not in _HANDLED) or (not known and (c in _READ_ELSEWHERE or c.startswith("gpu_"))):
+        folded = c if known else c.strip().lower()  # ' n_gpus' / 'Precision': the full path names the near miss
+        if (known and c not in _HANDLED) or (not known and (folded in _NEAR_MISSES or folded.startswith("gpu_"))):
             return None
     arrays = _column_arrays(frame, names)
     columns: dict[str, object] = {}

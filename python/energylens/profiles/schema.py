@@ -28,7 +28,12 @@ from energylens.profiles import cells, tables
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.feature_columns import check_feature_columns
 from energylens.profiles.files import check_csv_file, check_input_file, check_row_lengths, table_kind
-from energylens.profiles.header import check_required_columns, check_unique_columns, check_unique_csv_header
+from energylens.profiles.header import (
+    check_column_spelling,
+    check_required_columns,
+    check_unique_columns,
+    check_unique_csv_header,
+)
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 from energylens.profiles.problems import Problems, problem_text
 from energylens.profiles.recheck import still_valid
@@ -116,6 +121,9 @@ _NUMERIC_COLUMNS = tuple(
 )
 _OUTPUT_COLUMNS = frozenset(REQUIRED_COLUMNS) | frozenset(OPTIONAL_DEFAULTS)
 _DATAFRAME_SOURCE = "<DataFrame>"
+#: Every column name the schema, the features and the GPU spec columns read (exact names; a near miss is an error).
+_SPELLED_COLUMNS = (*_OUTPUT_COLUMNS, "video_frames", "scale_up_domain_gpus", "compute_precision",
+                    "mamba_ssm_cache_dtype", *tables.INLINE_COLUMNS)
 
 
 class DroppedRowsWarning(UserWarning):
@@ -203,6 +211,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     check_unique_columns(frame.columns, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
     check_required_columns(frame.columns, required, src)  # before energy_j is added: "found" lists the source's columns
+    check_column_spelling(frame.columns, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
     if not require_energy and "energy_j" not in frame.columns:
         frame = frame.copy()
         frame["energy_j"] = np.nan
