@@ -9,11 +9,15 @@ import io
 
 import pandas as pd
 import pytest
+from test_mlenergy_v3 import MOE as V3_MOE
+from test_mlenergy_v3 import excerpt as v3_excerpt
+from test_mlenergy_v3 import row as v3_row
 
 from energylens.errors import ProfileSchemaError
 from energylens.model.base import fit_input
 from energylens.profiles import load_profiles
 from energylens.profiles.light import light_profiles
+from energylens.profiles.mlenergy_v3 import mlenergy_v3
 
 HEADER = "model,params_b,gpu,tp,pp,batch_size,input_tokens,output_tokens,energy_j"
 ROW = "meta-llama/Llama-3.1-8B-Instruct,8.03,H100-SXM,1,1,32,500,300,41.2"
@@ -54,3 +58,37 @@ def test_the_light_path_leaves_a_near_miss_column_to_the_full_path():
     with pytest.raises(ProfileSchemaError, match="'Precision' \\(did you mean 'precision'\\?\\)"):
         fit_input(frame, require_energy=True)
     assert light_profiles(frame.drop(columns="Precision"), require_energy=True) is not None
+
+
+# ML.ENERGY v3 exports edited by hand (rows in the v3 layout of test_mlenergy_v3.py)
+
+@pytest.mark.parametrize("tp, dp", [(2, 1), (3, 2)])
+def test_v3_expert_row_with_a_tensor_parallel_label_neither_1_nor_num_gpus_over_dp_is_an_error(tmp_path, tp, dp):
+    """The benchmark writes tensor_parallel 1 on expert-parallel rows (and the reader relabels it num_gpus / dp);
+    a 2 on 8 GPUs was silently read as tp 8."""
+    path = v3_excerpt(tmp_path, [v3_row(), v3_row(**{**V3_MOE, "num_gpus": 8, "tensor_parallel": tp,
+                                                     "expert_parallel": 8, "data_parallel": dp})])
+    with pytest.raises(ProfileSchemaError, match="tensor_parallel': on rows with expert parallelism") as ei:
+        mlenergy_v3(path)
+    assert str(path) in str(ei.value) and "data row 2 (1-based)" in str(ei.value) and ei.value.rows == [1]
+    ok = v3_excerpt(tmp_path, [v3_row(**{**V3_MOE, "num_gpus": 8, "tensor_parallel": 8 // dp, "expert_parallel": 8,
+                                         "data_parallel": dp})], "ok.csv")
+    assert mlenergy_v3(ok)["tp"].tolist() == [8 // dp]  # a label that says how it ran still reads
+
+
+def test_v3_blank_architecture_names_the_row(tmp_path):
+    path = v3_excerpt(tmp_path, [v3_row(), v3_row(architecture=None)])  # was a TypeError naming nothing
+    with pytest.raises(ProfileSchemaError, match="column 'architecture': unknown architecture") as ei:
+        mlenergy_v3(path)
+    assert ei.value.rows == [1] and str(path) in str(ei.value)
+
+
+@pytest.mark.parametrize("column, cell", [("total_params_billions", "1,000"), ("activated_params_billions", "abc")])
+@pytest.mark.parametrize("model", ["Qwen/Qwen3-14B", "acme/Foo-14B"])  # in the model table, and not
+def test_v3_parameter_count_that_is_not_a_number_is_an_error(tmp_path, column, cell, model):
+    """'abc' active parameters became params_b (dense) without a word; '1,000' total was reported as a missing
+    params_b; for a model the table knows the cell was kept as text in params_b_nominal."""
+    path = v3_excerpt(tmp_path, [v3_row(model_id=model), v3_row(model_id=model, **{column: cell})])
+    with pytest.raises(ProfileSchemaError, match=f"column '{column}': non-numeric value") as ei:
+        mlenergy_v3(path)
+    assert ei.value.rows == [1] and str(path) in str(ei.value)

@@ -113,12 +113,13 @@ def _rows_phrase(mask: np.ndarray) -> str:
     return f"data row{'s' if len(rows) != 1 else ''} {shown} (1-based)"
 
 
-def _milliseconds(raw: pd.DataFrame, column: str, src: str) -> pd.Series:
-    """A latency column as numbers: a blank cell is "not measured" (NaN); one that is not a number is an error,
-    not a blank ('14.4 ms' silently left the latency model's data)."""
+def _numbers(raw: pd.DataFrame, column: str, src: str, unit: str) -> pd.Series:
+    """A column as numbers: a blank cell is NaN; one that is not a number is an error naming it, not a blank
+    ('14.4 ms' silently left the latency model's data; a total_params_billions of '1,000' was reported as a
+    missing params_b, an activated_params_billions of 'abc' silently became params_b)."""
     values, unparsed = cells.to_numeric(raw[column])  # the schema's own rule: blank is NaN, text is flagged
     if unparsed.any():
-        _fail(src, column, unparsed, "non-numeric value (milliseconds, a number)")
+        _fail(src, column, unparsed, f"non-numeric value ({unit}, a number)")
     return values
 
 
@@ -147,6 +148,11 @@ def _relabel_parallelism(raw: pd.DataFrame, src: str) -> pd.DataFrame:
               "row ran")
     if (n % dp != 0).any():
         _fail(src, "data_parallel", n % dp != 0, "must divide num_gpus")
+    mislabelled = expert & (tp != 1) & (tp != n / dp)  # neither the benchmark's label (1) nor how it ran
+    if mislabelled.any():
+        _fail(src, "tensor_parallel", mislabelled, "on rows with expert parallelism must be 1 (the benchmark's "
+              "label) or num_gpus / data_parallel (how vLLM ran it); another value says a deployment the reader "
+              "cannot tell apart from the relabelled one")
     bad = ~expert & (tp * dp != n)
     if bad.any():
         _fail(src, "tensor_parallel", bad, "tensor_parallel x data_parallel must equal num_gpus on rows without "
@@ -212,7 +218,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
               "does not know needs its mean prompt length: add an 'input_tokens' column (tokens per request, "
               "image / video tokens included) with a value on these rows, and a 'modality' column (text, image, "
               "video) where the prompts are not text; docs/profile-schema.md, 'ML.ENERGY v3'")
-    arch = raw["architecture"].astype(str).str.strip().str.lower().map(_architecture_kind)
+    arch = raw["architecture"].fillna("").astype(str).str.strip().str.lower().map(_architecture_kind)
     if arch.isna().any():
         _fail(src, "architecture", arch.isna().to_numpy(),
               "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid, or a label "
@@ -223,7 +229,10 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["architecture"] = arch.to_numpy()
     df["precision"] = raw["weight_precision"].astype(str)
     df["modality"] = _modality(raw, task, unknown)
-    df["tpot_s"] = _milliseconds(raw, "median_itl_ms", src) / 1000.0
+    df["tpot_s"] = _numbers(raw, "median_itl_ms", src, "milliseconds") / 1000.0
+    for column, name in (("total_params_billions", "params_b"), ("activated_params_billions", "active_params_b")):
+        if column in raw.columns:
+            df[name] = _numbers(raw, column, src, "billions of parameters")
     assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
     df["input_tokens"] = np.where(np.isnan(given_tokens), assumed, given_tokens)
     if "active_params_b" not in df.columns:  # activated_params_billions is optional: the table's, else params_b
