@@ -8,7 +8,6 @@ command runs, not when the parser is built: ``energylens --help`` works without 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -84,7 +83,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         r = result.residual_test
         print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "
               f"({100 * r['mape_cut_relative']:.1f} % cut), adopt: {r['adopt']}")
-    text = json.dumps(result.to_dict(), indent=1, allow_nan=True)
+    text = result.to_json()
     replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:
         tmp.write_text(text)

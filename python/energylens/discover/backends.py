@@ -50,6 +50,22 @@ def _progress(line: str, enabled: bool) -> None:
 OPERON_SCALING_NODES = 4
 #: The shortest tree length operon builds a front with (pyoperon 0.6).
 OPERON_MIN_LENGTH = 3
+#: The smallest ``maxsize`` PySR accepts ("PySR requires a maxsize of at least 7").
+PYSR_MIN_MAXSIZE = 7
+
+
+def _fit_round(reg, X: np.ndarray, y: np.ndarray, round_no: int, population: int) -> None:
+    """One round of operon; a clear error where pyoperon cannot score its own front. pyoperon 0.6 computes each
+    front tree's squared error with scikit-learn, which raises "Input contains NaN" when a tree has no finite
+    value on some training row (a log of a negative, an exp that overflows): seen with tiny populations."""
+    try:
+        reg.fit(X, y)
+    except ValueError as exc:
+        if "NaN" not in str(exc) and "infinity" not in str(exc):
+            raise
+        raise ValueError(f"operon, round {round_no}: an expression of its front has no finite value on some "
+                         f"training rows, and pyoperon cannot score it ({exc}). A larger --population (now "
+                         f"{population}) or another --seed avoids it") from None
 
 
 def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
@@ -79,7 +95,7 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
                                     max_time=max(1, int(left)), warm_start=True)
         else:
             reg.set_params(random_state=seed + r, max_time=max(1, int(left)), generations=size)
-        reg.fit(X, y)
+        _fit_round(reg, X, y, r + 1, population)
         now = time.perf_counter()
         if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
             continue
@@ -95,7 +111,15 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
 
 def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
               seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
-    os.environ.setdefault("PYTHON_JULIACALL_EXE", julia_executable() or "")
+    exe = julia_executable()
+    if exe is None:  # (select_backend refuses this; a hand-made BackendChoice does not)
+        raise BackendUnavailable(f"backend 'pysr' needs a Julia runtime, none was found: {PYSR_INSTALL}")
+    # juliacall >= 0.9 (PySR 1.x) starts the Julia that juliapkg finds: PYTHON_JULIAPKG_EXE, else a `julia`
+    # on PATH of a compatible version, else it downloads one. PYTHON_JULIACALL_EXE is read only by older
+    # juliacall. Both name the Julia detected, so a Julia found through JULIA_EXE (or off PATH) is the one
+    # that runs, and none is downloaded.
+    for var in ("PYTHON_JULIAPKG_EXE", "PYTHON_JULIACALL_EXE"):
+        os.environ[var] = exe
     from pysr import PySRRegressor
 
     reg = PySRRegressor(binary_operators=["+", "-", "*", "/"], unary_operators=["sqrt", "log", "exp", "square"],
@@ -116,6 +140,9 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     if max_complexity < OPERON_SCALING_NODES + 1:
         raise ValueError(f"max_complexity must be >= {OPERON_SCALING_NODES + 1} (the smallest expression, "
                          f"c + s x, has that many nodes), got {max_complexity}")
+    if choice.name == "pysr" and max_complexity < PYSR_MIN_MAXSIZE:  # PySR refuses it, after starting Julia
+        raise ValueError(f"max_complexity (--max-complexity) must be >= {PYSR_MIN_MAXSIZE} for the pysr backend "
+                         f"(PySR's smallest maxsize), got {max_complexity}")
     if time_budget_s <= 0:
         raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
     run = _run_operon if choice.name == "operon" else _run_pysr

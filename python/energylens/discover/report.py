@@ -3,7 +3,6 @@ and the expressions in LaTeX, with their held-out scores, as a Markdown page plu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -39,7 +38,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     _plot(result, out / "front.png")
-    (out / "discovery.json").write_text(json.dumps(result.to_dict(), indent=1, allow_nan=True))
+    (out / "discovery.json").write_text(result.to_json())
     t = result.template
     lines = [f"# Structure discovery: target `{result.target}`", "",
              f"Backend {result.backend} ({result.backend_reason}); seed {result.seed}; {result.n_train} training "

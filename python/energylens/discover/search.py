@@ -8,6 +8,7 @@ pairwise, MAPE from :mod:`energylens.compare.metrics`) next to the template fitt
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,26 @@ class DiscoveryResult:
                 "n_heldout": self.n_heldout, "variables": self.variables, "template": self.template,
                 "chosen": self.chosen, "seconds": self.seconds, "residual_test": self.residual_test,
                 "front": [e.__dict__ for e in self.front], "dropped": self.dropped}
+
+    def to_json(self) -> str:
+        """The result as strict JSON: a score the held-out rows cannot give (NaN) or an infinite CV error is
+        ``null``, never the bare ``NaN`` / ``Infinity`` that JSON does not have (Python's own reader took
+        them, ``jq``, JavaScript and strict readers did not)."""
+        return json.dumps(_finite_or_null(self.to_dict()), indent=1, allow_nan=False)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by: Sequence[str]) -> dict[str, float]:
@@ -176,6 +197,24 @@ def _check_target(df: pd.DataFrame, target: str, column: str, src: str) -> None:
                          "measure it there, or leave those rows out")
 
 
+def _group_columns(df: pd.DataFrame, group_by: Sequence[str]) -> list[str]:
+    """The group columns the held-out scores use: a column of the default grouping the profiles lack (``task``
+    in a frame without one) is left out; a column the caller named that the profiles lack is an error (it was
+    left out unsaid, so a misspelt column scored other groups than asked)."""
+    if tuple(group_by) == tuple(DEFAULT_GROUP_BY):
+        return [c for c in group_by if c in df]
+    missing = [c for c in group_by if c not in df]
+    if missing:
+        raise ValueError(f"unknown group column(s) {missing}; the profiles have columns {sorted(map(str, df.columns))}")
+    return list(group_by)
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    return int(seed)
+
+
 def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", max_complexity: int = 25,
              time_budget_s: float = 60.0, seed: int = 0, train_size: int | None = None,
              generations: int = 200, population: int = 500, group_by: Sequence[str] = DEFAULT_GROUP_BY,
@@ -188,6 +227,7 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    seed = _check_seed(seed)
     t0 = time.perf_counter()
     choice = select_backend(backend)
     df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
@@ -195,8 +235,7 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     column = TARGETS[target]
     _check_target(df, target, column,
                   str(df.attrs.get("source", "<DataFrame>" if isinstance(profiles, pd.DataFrame) else profiles)))
-    missing = [c for c in group_by if c not in df]
-    group_by = [c for c in group_by if c in df] if missing else list(group_by)
+    group_by = _group_columns(df, group_by)
     y = df[column].to_numpy(dtype=float)
     if not len(df):
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")

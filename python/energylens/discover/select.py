@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_executable", "OPERON_INSTALL",
-           "PYSR_INSTALL"]
+__all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_executable", "JULIA_VARIABLES",
+           "OPERON_INSTALL", "PYSR_INSTALL"]
 
 OPERON_INSTALL = "pip install 'energylens[sr]'  (or: pip install pyoperon)"
-PYSR_INSTALL = "pip install pysr, and a Julia runtime (julia on PATH or PYTHON_JULIACALL_EXE)"
+PYSR_INSTALL = "pip install pysr, and a Julia runtime (julia on PATH or PYTHON_JULIAPKG_EXE)"
 
 
 class BackendUnavailable(EnergyLensError):
@@ -32,9 +32,15 @@ class BackendChoice:
     reason: str
 
 
+#: Where a Julia executable is looked for, in this order (then ``julia`` on PATH): juliapkg's variable (what
+#: juliacall >= 0.9, and so PySR 1.x, starts), juliacall's older one, and a generic one.
+JULIA_VARIABLES = ("PYTHON_JULIAPKG_EXE", "PYTHON_JULIACALL_EXE", "JULIA_EXE")
+
+
 def julia_executable() -> str | None:
-    """A Julia already on this machine (PYTHON_JULIACALL_EXE, JULIA_EXE or ``julia`` on PATH), else None."""
-    for var in ("PYTHON_JULIACALL_EXE", "JULIA_EXE"):
+    """A Julia already on this machine (PYTHON_JULIAPKG_EXE, PYTHON_JULIACALL_EXE, JULIA_EXE or ``julia`` on
+    PATH), else None."""
+    for var in JULIA_VARIABLES:
         path = os.environ.get(var)
         if path and os.path.isfile(path) and os.access(path, os.X_OK):
             return path
@@ -63,7 +69,7 @@ def select_backend(name: str = "auto") -> BackendChoice:
     if julia is None:
         raise BackendUnavailable(
             f"backend '{name}': PySR is installed but no Julia runtime was found (julia on PATH, "
-            "PYTHON_JULIACALL_EXE or JULIA_EXE); energylens does not let juliacall download one. Install Julia, "
+            f"{', '.join(JULIA_VARIABLES)}); energylens does not let juliacall download one. Install Julia, "
             f"or use the operon backend: {OPERON_INSTALL}")
     why = "requested" if name == "pysr" else f"auto: pyoperon is not installed; PySR and Julia ({julia}) are"
     return BackendChoice("pysr", why)

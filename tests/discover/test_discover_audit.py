@@ -1,0 +1,122 @@
+"""Discovery audit findings: the Julia PySR starts, PySR's smallest maxsize, operon fronts pyoperon cannot score,
+strict JSON results, misspelt group columns and bad seeds (each failed before its fix)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy as sp
+
+from energylens.cli import main
+from energylens.discover import backends as be
+from energylens.discover import search as ds
+from energylens.discover import select as sel
+from energylens.discover.variables import energy_variables
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+
+def _fake_pysr(monkeypatch, seen: dict) -> None:
+    """A stand-in PySRRegressor (the real one needs Julia): records its arguments and the Julia variables."""
+
+    class FakePySR:
+        def __init__(self, **kw):
+            seen.update(kw, juliapkg_exe=sys.modules["os"].environ.get("PYTHON_JULIAPKG_EXE"))
+
+        def fit(self, X, y, variable_names):
+            self.equations_ = pd.DataFrame({"complexity": [3], "equation": [f"{variable_names[0]} * 2.5"]})
+            return self
+
+    monkeypatch.setitem(sys.modules, "pysr", types.SimpleNamespace(PySRRegressor=FakePySR))
+
+
+def test_pysr_starts_the_julia_that_was_detected(monkeypatch, tmp_path):
+    """juliacall >= 0.9 (PySR 1.x) starts the Julia juliapkg finds (PYTHON_JULIAPKG_EXE, else a compatible
+    `julia` on PATH, else a download); a Julia found through JULIA_EXE was announced and then not used."""
+    exe = tmp_path / "julia"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    for var in ("PYTHON_JULIAPKG_EXE", "PYTHON_JULIACALL_EXE"):
+        monkeypatch.setenv(var, "")  # (restored after the test; the run sets them)
+    monkeypatch.setenv("JULIA_EXE", str(exe))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    seen: dict = {}
+    _fake_pysr(monkeypatch, seen)
+    front = be.run_backend(be.BackendChoice("pysr", "test"), np.ones((5, 1)), np.ones(5), ["E_mem"], max_complexity=9,
+                           time_budget_s=5, progress=False)
+    assert [c for c, _ in front] == [3]
+    assert seen["juliapkg_exe"] == str(exe)
+    # juliapkg's own variable is a place a Julia is found, first
+    monkeypatch.setenv("PYTHON_JULIAPKG_EXE", str(exe))
+    monkeypatch.delenv("JULIA_EXE")
+    assert sel.julia_executable() == str(exe)
+
+
+def test_pysr_cap_below_its_smallest_maxsize_is_refused_up_front(monkeypatch):
+    """PySR refuses maxsize < 7 ("PySR requires a maxsize of at least 7"), after Julia has started; the cap is
+    checked first and the message names the option."""
+    seen: dict = {}
+    _fake_pysr(monkeypatch, seen)
+    monkeypatch.setattr(be, "julia_executable", lambda: "/opt/julia/bin/julia")
+    with pytest.raises(ValueError, match=r"--max-complexity\) must be >= 7 for the pysr backend .*got 6"):
+        be.run_backend(be.BackendChoice("pysr", "test"), np.ones((5, 1)), np.ones(5), ["E_mem"], max_complexity=6,
+                       time_budget_s=5, progress=False)
+    assert not seen  # PySR never constructed
+
+
+@pytest.mark.skipif(not sel._has("pyoperon"), reason="pyoperon is not installed")
+def test_an_operon_front_pyoperon_cannot_score_is_a_clear_error(monkeypatch, capsys):
+    """pyoperon 0.6 scores its front with scikit-learn, which raises a bare "Input contains NaN." when a front
+    tree has no finite value on a training row (`discover bundled --population 2` did, seed 0)."""
+    from pyoperon.sklearn import SymbolicRegressor
+
+    def fit(self, X, y):
+        raise ValueError("Input contains NaN.")
+
+    monkeypatch.setattr(SymbolicRegressor, "fit", fit)
+    rc = main(["discover", "bundled", "-o", "/dev/null", "--quiet", "--population", "2", "--generations", "10"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "operon, round 1: an expression of its front has no finite value on some training rows" in err
+    assert "A larger --population (now 2) or another --seed avoids it" in err
+
+
+def _strict(text: str):
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_result_files_are_strict_json(monkeypatch, tmp_path, capsys):
+    """A score the held-out rows cannot give (single-GPU profiles: no parallelism choice) was written as a bare
+    NaN, which JSON does not have; strict readers refused the file. It is null now, and "n/a" when printed."""
+    e_mem = sp.Symbol(next(iter(energy_variables())))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])
+    df = load_profiles_or_bundled("bundled")
+    path = tmp_path / "one_gpu.csv"
+    df[df["n_gpus"] == 1].to_csv(path, index=False)
+    out = tmp_path / "d.json"
+    assert main(["discover", str(path), "-o", str(out), "--quiet", "--report", str(tmp_path / "rep")]) == 0
+    assert "n/a" in capsys.readouterr().out
+    for text in (out.read_text(), (tmp_path / "rep" / "discovery.json").read_text()):
+        doc = _strict(text)
+        assert doc["template"]["parallelism_top1"] is None
+        assert doc["front"][0]["heldout"]["parallelism_top1"] is None
+
+
+def test_a_group_column_the_profiles_lack_is_an_error(monkeypatch):
+    """A misspelt group column was left out unsaid, so Top-1 and pairwise were scored over other groups."""
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
+    with pytest.raises(ValueError, match=r"unknown group column\(s\) \['modle'\]; the profiles have columns"):
+        ds.discover("bundled", group_by=["task", "modle", "gpu"], progress=False)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True])
+def test_a_bad_seed_is_named(seed):
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*63\), got"):
+        ds.discover("bundled", seed=seed, progress=False)
