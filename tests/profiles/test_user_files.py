@@ -16,8 +16,10 @@ from test_mlenergy_v3 import row as v3_row
 from energylens.errors import ProfileSchemaError
 from energylens.model.base import fit_input
 from energylens.profiles import load_profiles
+from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.light import light_profiles
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
+from energylens.profiles.tables import find_model
 
 HEADER = "model,params_b,gpu,tp,pp,batch_size,input_tokens,output_tokens,energy_j"
 ROW = "meta-llama/Llama-3.1-8B-Instruct,8.03,H100-SXM,1,1,32,500,300,41.2"
@@ -92,3 +94,24 @@ def test_v3_parameter_count_that_is_not_a_number_is_an_error(tmp_path, column, c
     with pytest.raises(ProfileSchemaError, match=f"column '{column}': non-numeric value") as ei:
         mlenergy_v3(path)
     assert ei.value.rows == [1] and str(path) in str(ei.value)
+
+
+# Checkpoint names and local paths (energylens.profiles.checkpoints)
+
+@pytest.mark.parametrize("name, precision", [
+    ("nm-testing/Meta-Llama-3-8B-Instruct-W8A8-FP8", "fp8"),         # was int8: W8A8 gives the width, FP8 the format
+    ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "int8"),  # unchanged: W8A8 alone is int8
+    ("Qwen/Qwen2.5-72B-Instruct-GPTQ-Int8", "int8"),
+    ("unsloth/Meta-Llama-3.1-8B-Instruct-bnb-4bit", "int4"),
+    ("acme/Llama-3.1-8B-Instruct-bnb-nf4", "int4"),                  # was bf16: bitsandbytes NF4 is 4-bit weights
+    ("/models/Qwen3-8B-AWQ/", "int4"),                               # was bf16: a local path with a trailing '/'
+    ("/models/openai/gpt-oss-120b/", "mxfp4"),                       # was bf16: the table's row not found
+    ("C:\\models\\DeepSeek-V3", "fp8"),                              # a Windows path
+])
+def test_checkpoint_precision_of_names_and_local_paths(name, precision):
+    assert checkpoint_precision(name) == precision
+
+
+def test_a_local_path_with_a_trailing_slash_finds_the_model_table_row():
+    assert find_model("/models/openai/gpt-oss-120b/").name == "openai/gpt-oss-120b"
+    assert find_model("deepseek-ai/DeepSeek-V3/").name == "deepseek-ai/DeepSeek-V3"

@@ -8,9 +8,12 @@ those in its ``checkpoint_precision`` column (docs/reference-tables.md): a forma
 optionally followed by ``; alias=format`` for an alias published otherwise.
 
 :func:`checkpoint_precision` reads a name's quantisation token first (``-FP8``, ``-AWQ``, ``-GPTQ-Int4``,
-``-NVFP4``, ``-BF16`` ...), then the table, else ``"bf16"``. A token that says the width (``Int8``, ``W8A8``,
-``8bit``, ``Int4`` ...) wins over a method word (``GPTQ``, ``AWQ``), which only implies 4-bit where nothing
-else says: ``Qwen/Qwen2.5-72B-Instruct-GPTQ-Int8`` is int8, ``-GPTQ-Int4`` and ``-AWQ`` int4. A token it does not map (``GGUF``, whose
+``-NVFP4``, ``-BF16`` ...), then the table, else ``"bf16"``. A format token (``FP8``, ``Int8``, ``Int4``,
+``NVFP4`` ...) wins over one that gives only the width (``W8A8``, ``W4A16``, ``8bit``, ``4bit``: ``-W8A8-FP8``
+is fp8, ``quantized.w8a8`` int8), and both over a method word (``GPTQ``, ``AWQ``), which only implies 4-bit
+where nothing else says: ``Qwen/Qwen2.5-72B-Instruct-GPTQ-Int8`` is int8, ``-GPTQ-Int4`` and ``-AWQ`` int4.
+bitsandbytes ``NF4`` is int4 (4-bit weights with block scales, 16-bit GEMMs). A local path's last folder is the
+name (``/models/Qwen3-8B-AWQ/``). A token it does not map (``GGUF``, whose
 quantisation level the name does not fix; ``W8A16``, a format energylens has no row for) falls through.
 """
 
@@ -22,14 +25,14 @@ import re
 from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
 
-__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS"]
+__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
 #: ``FP4`` in a name is NVIDIA's NVFP4 (nvidia/*-FP4 model cards), not the OCP MXFP4 that the precision
 #: name ``fp4`` means.
 NAME_TOKEN_PRECISIONS: dict[str, str] = {
     "fp8": "fp8", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "fp4": "nvfp4",
-    "awq": "int4", "gptq": "int4", "int4": "int4", "w4a16": "int4", "4bit": "int4",
+    "awq": "int4", "gptq": "int4", "int4": "int4", "w4a16": "int4", "4bit": "int4", "nf4": "int4",
     "int8": "int8", "w8a8": "int8", "8bit": "int8",
     "bf16": "bf16", "fp16": "fp16",
 }
@@ -37,6 +40,9 @@ NAME_TOKEN_PRECISIONS: dict[str, str] = {
 #: Quantisation methods whose name does not fix the width (GPTQ and AWQ checkpoints come in 4 and 8 bits): the
 #: format they imply (4-bit, the common one) is taken only when no other token of the name gives the width.
 METHOD_TOKENS = frozenset({"awq", "gptq"})
+#: Tokens that give the width but not the number format (W8A8 is int8 in llm-compressor's ``quantized.w8a8``
+#: names, but ``-W8A8-FP8`` is fp8): a format token of the name (``FP8``, ``INT8``, ``NVFP4`` ...) decides over them.
+WIDTH_TOKENS = frozenset({"w8a8", "w4a16", "8bit", "4bit"})
 
 _PUNCT = re.compile(r"[\s\-_.]+")
 
@@ -46,9 +52,11 @@ def checkpoint_precision(name: str) -> str:
     """The canonical weight format (``energylens.profiles.precision``) the checkpoint ``name`` is published
     in: its name's quantisation token, else the model table's ``checkpoint_precision`` for that name, else
     ``"bf16"`` (a name the table does not know included)."""
-    tokens = [t for t in _PUNCT.split(str(name).strip().lower().rsplit("/", 1)[-1]) if t in NAME_TOKEN_PRECISIONS]
-    if tokens:  # a width word (GPTQ-Int8: int8) before a method word, which implies int4 only on its own
-        return NAME_TOKEN_PRECISIONS[next((t for t in tokens if t not in METHOD_TOKENS), tokens[0])]
+    # the last part of a Hugging Face id or of a local path ("/models/Qwen3-8B-AWQ/": the trailing '/' included)
+    base = str(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1]
+    tokens = [t for t in _PUNCT.split(base) if t in NAME_TOKEN_PRECISIONS]
+    if tokens:  # a format word (W8A8-FP8: fp8), then a width word (GPTQ-Int8: int8), then a method word (int4)
+        return NAME_TOKEN_PRECISIONS[min(tokens, key=lambda t: (t in METHOD_TOKENS, t in WIDTH_TOKENS))]
     spec = tables.find_model(name)
     if spec is None:
         return "bf16"

@@ -221,7 +221,7 @@ _VARIANT_TOKENS = frozenset({
 
 
 def _variant_key(name: str) -> str:
-    s = str(name).strip().lower().rsplit("/", 1)[-1].replace("nvidia", "")
+    s = str(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1].replace("nvidia", "")  # a local path too
     tokens = [t for t in _PUNCT.split(s) if t and t not in _VARIANT_TOKENS]
     return "".join(tokens)
 
