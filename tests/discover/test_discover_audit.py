@@ -120,3 +120,27 @@ def test_a_group_column_the_profiles_lack_is_an_error(monkeypatch):
 def test_a_bad_seed_is_named(seed):
     with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*63\), got"):
         ds.discover("bundled", seed=seed, progress=False)
+
+
+def test_what_the_heldout_scores_are_over_is_said(monkeypatch, tmp_path, capsys):
+    """A TP x PP score of 0.750 read as if over the bundled data's 22 choices (docs); it is over the 4 the default
+    split holds out. The counts are printed, reported and in the result file."""
+    e_mem = sp.Symbol(next(iter(energy_variables())))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])
+    out = tmp_path / "d.json"
+    assert main(["discover", "bundled", "-o", str(out), "--quiet", "--report", str(tmp_path / "rep")]) == 0
+    line = "held-out scores over 34 groups with a choice (Top-1), 98 pairs (pairwise), 4 TP x PP choices"
+    assert f"{line} (107 held-out rows)" in capsys.readouterr().out
+    assert "H" + line[1:] + "." in (tmp_path / "rep" / "discovery.md").read_text()
+    t = json.loads(out.read_text())["template"]
+    assert (t["top1_groups"], t["pairs"], t["parallelism_choices"]) == (34, 98, 4)
+
+
+def test_a_target_no_row_measures_is_said_so(monkeypatch):
+    """ML.ENERGY v3 and the bundled v2 data measure no phase energy: the error listed 20 row numbers and "385
+    more" instead of saying that no row has it."""
+    monkeypatch.setattr(ds, "select_backend", lambda backend: None)
+    df = load_profiles_or_bundled("bundled").assign(prefill_energy_j=np.nan)
+    with pytest.raises(ValueError, match=r"'prefill_energy_j' in every row; no row has one \(all 356 are blank or not "
+                                         r"finite\): these profiles do not measure it$"):
+        ds.discover(df, target="prefill")

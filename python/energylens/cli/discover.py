@@ -60,7 +60,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")
-    from energylens.discover import discover, shown, write_report
+    from energylens.discover import discover, heldout_counts, shown, write_report
 
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
@@ -75,6 +75,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     for i, e in enumerate(result.front):
         star = "*" if i == result.chosen else " "
         print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)}  {e.expression}")
+    if heldout_counts(t):
+        print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
     if result.dropped:
         print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "
               "left out: no fit of their constants gives a finite error on the training rows (listed under "

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from energylens.discover.search import DiscoveryResult, shown  # noqa: E402
+from energylens.discover.search import DiscoveryResult, heldout_counts, shown  # noqa: E402
 
 __all__ = ["write_report"]
 
@@ -53,6 +53,8 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
                      f"{shown(e.cv_error, '.4f')} |")
+    if heldout_counts(t):
+        lines += ["", "H" + heldout_counts(t)[1:] + "."]
     lines += ["", "R^2 and MAPE are of the predicted energy" + (
         " (template x exp(g)); the R^2 of g itself on the held-out log-residuals is `r2_residual` in "
         "discovery.json" if result.target == "residual" else "") + "."]
