@@ -144,3 +144,25 @@ def test_a_target_no_row_measures_is_said_so(monkeypatch):
     with pytest.raises(ValueError, match=r"'prefill_energy_j' in every row; no row has one \(all 356 are blank or not "
                                          r"finite\): these profiles do not measure it$"):
         ds.discover(df, target="prefill")
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"generations": 0}, "generations must be an integer >= 1, got 0"),  # a bare AssertionError
+    ({"generations": -1}, "generations must be an integer >= 1, got -1"),  # ran 9 generations
+    ({"population": 2.5}, "population must be an integer >= 1, got 2.5"),
+    ({"time_budget_s": float("nan")}, "time budget must be > 0 s, got nan"),  # "cannot convert float NaN"
+])
+def test_bad_search_settings_are_named(kw, message):
+    choice = be.BackendChoice("operon", "test")
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        be.run_backend(choice, np.ones((5, 1)), np.ones(5), ["E_mem"], progress=False, **kw)
+
+
+@pytest.mark.skipif(not sel._has("pyoperon"), reason="pyoperon is not installed")
+def test_an_infinite_time_budget_leaves_the_generation_cap_to_stop_the_search():
+    """inf was an OverflowError (int(inf) for operon's time limit)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, (40, 2))
+    front = be.run_backend(be.BackendChoice("operon", "test"), X, 3 * X[:, 0] + X[:, 1], ["a", "b"],
+                           time_budget_s=float("inf"), generations=10, population=50, progress=False)
+    assert front

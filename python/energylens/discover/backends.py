@@ -54,6 +54,12 @@ OPERON_MIN_LENGTH = 3
 PYSR_MIN_MAXSIZE = 7
 
 
+def _whole_seconds(left: float) -> int:
+    """operon's time limit for a round: whole seconds, at least 1; an infinite budget is ~30 years (int(inf)
+    raised OverflowError)."""
+    return max(1, int(min(left, 1e9)))
+
+
 def _fit_round(reg, X: np.ndarray, y: np.ndarray, round_no: int, population: int) -> None:
     """One round of operon; a clear error where pyoperon cannot score its own front. pyoperon 0.6 computes each
     front tree's squared error with scikit-learn, which raises "Input contains NaN" when a tree has no finite
@@ -92,9 +98,9 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
             reg = SymbolicRegressor(allowed_symbols=OPERON_SYMBOLS, objectives=["r2", "length"],
                                     max_length=max(OPERON_MIN_LENGTH, max_complexity - OPERON_SCALING_NODES),
                                     generations=size, population_size=population, random_state=seed, n_threads=1,
-                                    max_time=max(1, int(left)), warm_start=True)
+                                    max_time=_whole_seconds(left), warm_start=True)
         else:
-            reg.set_params(random_state=seed + r, max_time=max(1, int(left)), generations=size)
+            reg.set_params(random_state=seed + r, max_time=_whole_seconds(left), generations=size)
         _fit_round(reg, X, y, r + 1, population)
         now = time.perf_counter()
         if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
@@ -143,8 +149,12 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     if choice.name == "pysr" and max_complexity < PYSR_MIN_MAXSIZE:  # PySR refuses it, after starting Julia
         raise ValueError(f"max_complexity (--max-complexity) must be >= {PYSR_MIN_MAXSIZE} for the pysr backend "
                          f"(PySR's smallest maxsize), got {max_complexity}")
-    if time_budget_s <= 0:
+    if not time_budget_s > 0:  # (NaN too; inf is no budget: the generation cap stops the search)
         raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
+    for what, value in (("generations", generations), ("population", population)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            # (-1 ran 9 generations, 0 ended in a bare AssertionError)
+            raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
     run = _run_operon if choice.name == "operon" else _run_pysr
     front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
                 max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
