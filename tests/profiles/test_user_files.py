@@ -5,6 +5,7 @@ Every table here is a few hand-written rows (made-up numbers) in a tmp dir.
 """
 from __future__ import annotations
 
+import gzip
 import io
 
 import pandas as pd
@@ -115,3 +116,28 @@ def test_checkpoint_precision_of_names_and_local_paths(name, precision):
 def test_a_local_path_with_a_trailing_slash_finds_the_model_table_row():
     assert find_model("/models/openai/gpt-oss-120b/").name == "openai/gpt-oss-120b"
     assert find_model("deepseek-ai/DeepSeek-V3/").name == "deepseek-ai/DeepSeek-V3"
+
+
+# Compressed CSV files get the checks of a plain one
+
+@pytest.mark.parametrize("suffix, sep, words", [
+    (".csv.gz", ";", "separated by semicolons"), (".csv.bz2", "\t", "separated by tabs"),
+    (".csv.xz", ";", "separated by semicolons"), (".csv.zip", "\t", "separated by tabs"),
+])
+def test_a_compressed_csv_with_another_separator_says_so(tmp_path, suffix, sep, words):
+    """Before: 'missing required column(s) model, params_b, ... found 'model;params_b;...'' for a compressed file,
+    the separator message only for a plain .csv."""
+    path = tmp_path / f"runs{suffix}"
+    pd.DataFrame([ROW.split(",")], columns=HEADER.split(",")).to_csv(path, sep=sep, index=False)
+    with pytest.raises(ProfileSchemaError, match=words) as ei:
+        load_profiles(path)
+    assert str(path) in str(ei.value)
+    pd.read_csv(path, sep=sep).to_csv(path, index=False)  # the same file with commas loads
+    assert len(load_profiles(path)) == 1
+
+
+def test_a_compressed_utf16_csv_says_so(tmp_path):
+    path = tmp_path / "runs.csv.gz"
+    path.write_bytes(gzip.compress(f"{HEADER}\n{ROW}\n".encode("utf-16")))
+    with pytest.raises(ProfileSchemaError, match="UTF-16 text; save it as UTF-8"):
+        load_profiles(path)

@@ -8,7 +8,11 @@ gets the same message whichever format it was meant to be. Imports only the stan
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import os
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -60,16 +64,15 @@ def check_input_file(path: str | os.PathLike, what: str = "profile table") -> Pa
 
 
 def check_csv_file(path: str | os.PathLike) -> Path:
-    """Check that an uncompressed ``.csv`` file is comma-separated UTF-8 text with a header line.
+    """Check that a ``.csv`` file (gzip / bz2 / xz / zip compressed too) is comma-separated UTF-8 text with a header line.
 
     Raises ProfileSchemaError naming the file: empty, binary, UTF-16/32, not UTF-8, or a header that is
     separated by ';', tabs or '|' instead of commas (with the fix).
     """
     p = check_input_file(path)
-    if p.suffix.lower() != ".csv":
-        return p  # compressed CSV: pandas decompresses and reports its own errors, named by the caller
-    with open(p, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+    head = _head_bytes(p)
+    if head is None:
+        return p  # a compression the standard library does not open (.zst): pandas reports its own errors
     src = str(p)
     if not head.strip():
         raise ProfileSchemaError(f"{src}: the file is empty; a profile table has a header line and data rows",
@@ -97,6 +100,31 @@ def check_csv_file(path: str | os.PathLike) -> Path:
                     f"{src}: the header is separated by {name}, not commas ({header[:80]!r}); energylens reads "
                     "comma-separated CSV: re-save the file with ',' as the separator", source=src)
     return p
+
+
+def _head_bytes(p: Path) -> bytes | None:
+    """The first bytes of the text of ``p``, decompressed for .csv.gz / .bz2 / .xz / .zip (a compressed CSV saved
+    from Excel has the same ';' header as a plain one); None for another suffix, or a file that does not
+    decompress (pandas then names the error, and the caller the file)."""
+    name = p.name.lower()
+    openers = {".csv": open, ".csv.gz": gzip.open, ".csv.bz2": bz2.open, ".csv.xz": lzma.open}
+    try:
+        if name.endswith(".csv.zip"):
+            with zipfile.ZipFile(p) as zf:
+                members = zf.namelist()
+                if len(members) != 1:
+                    return None
+                with zf.open(members[0]) as fh:
+                    return fh.read(_SNIFF_BYTES)
+        opener = next((o for suffix, o in openers.items() if name.endswith(suffix)), None)
+        if opener is None:
+            return None
+        with opener(p, "rb") as fh:
+            return fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile):
+        if name.endswith(".csv"):
+            raise
+        return None
 
 
 def check_row_lengths(frame: pd.DataFrame, src: str) -> pd.DataFrame:
