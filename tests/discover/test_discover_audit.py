@@ -166,3 +166,17 @@ def test_an_infinite_time_budget_leaves_the_generation_cap_to_stop_the_search():
     front = be.run_backend(be.BackendChoice("operon", "test"), X, 3 * X[:, 0] + X[:, 1], ["a", "b"],
                            time_budget_s=float("inf"), generations=10, population=50, progress=False)
     assert front
+
+
+@pytest.mark.parametrize("size", [0.7, 70.9])
+def test_a_train_size_that_is_not_a_row_count_is_named(size, monkeypatch):
+    """0.7 (a share) was truncated to 0 rows and refused as "0 of 356 rows"; 70.9 ran 70 rows unsaid."""
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
+    with pytest.raises(ValueError, match=r"^train_size is a number of training rows \(an integer; None: 70 %\), got "):
+        ds.discover("bundled", train_size=size, progress=False)
+
+
+def test_huge_scores_print_in_three_digits():
+    """An overfitted front on 14 training rows had a held-out R^2 of -3.6e84, printed as 85 digits in fixed point."""
+    assert ds.shown(-3.592656e84, ".4f") == "-3.59e+84" and ds.shown(2.8e43, ".2f") == "2.8e+43"
+    assert ds.shown(-67548.63, ".4f") == "-67548.6300" and ds.shown(float("-inf"), ".4f") == "-inf"

@@ -34,8 +34,11 @@ __all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown", "hel
 
 def shown(value: float, spec: str) -> str:
     """A held-out score as printed: "n/a" where the held-out rows allow no such choice (NaN), e.g. the TP x PP
-    choice when no held-out group varies the parallelism."""
-    return "n/a" if value != value else format(value, spec)
+    choice when no held-out group varies the parallelism. A value of a million or more is in 3 significant
+    digits (an overfitted front's held-out R^2 of -3.6e84 took 85 characters of the table in fixed point)."""
+    if value != value:
+        return "n/a"
+    return format(value, ".3g") if abs(value) >= 1e6 else format(value, spec)
 
 TARGETS = {"energy": "energy_j", "prefill": "prefill_energy_j", "decode": "decode_energy_j", "residual": "energy_j"}
 
@@ -187,6 +190,9 @@ def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np
 
 
 def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, (int, np.integer))):
+        # (0.7, meant as a share, was truncated to 0 rows and refused as "0 of N rows"; 70.9 ran 70 unsaid)
+        raise ValueError(f"train_size is a number of training rows (an integer; None: 70 %), got {train_size!r}")
     size = int(round(0.7 * n)) if train_size is None else int(train_size)
     if not 2 <= size <= n - 2:  # R^2 and the ranking scores need two held-out rows
         raise ValueError(f"train_size (--train-size) must leave at least 2 training and 2 held-out rows: {size} of "
