@@ -180,3 +180,15 @@ def test_huge_scores_print_in_three_digits():
     """An overfitted front on 14 training rows had a held-out R^2 of -3.6e84, printed as 85 digits in fixed point."""
     assert ds.shown(-3.592656e84, ".4f") == "-3.59e+84" and ds.shown(2.8e43, ".2f") == "2.8e+43"
     assert ds.shown(-67548.63, ".4f") == "-67548.6300" and ds.shown(float("-inf"), ".4f") == "-inf"
+
+
+def test_a_backend_that_is_found_but_does_not_import_is_named(monkeypatch, capsys):
+    """Detection looks for the module without importing it; a pyoperon that does not import (a wheel built
+    against another NumPy) ended the run in a traceback after the template fit."""
+    monkeypatch.setattr(sel, "_has", lambda m: m == "pyoperon")
+    monkeypatch.setitem(sys.modules, "pyoperon.sklearn", None)  # import fails with ImportError
+    rc = main(["discover", "bundled", "-o", "/dev/null", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "backend 'operon': pyoperon.sklearn is installed but does not import (" in err
+    assert "reinstall it: pip install 'energylens[sr]'" in err

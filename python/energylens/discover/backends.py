@@ -8,6 +8,7 @@ A backend returns the front as (complexity, SymPy expression over the variable n
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
@@ -54,6 +55,17 @@ OPERON_MIN_LENGTH = 3
 PYSR_MIN_MAXSIZE = 7
 
 
+def _backend_class(backend: str, module: str, name: str, install: str) -> type:
+    """The backend's regressor class; :class:`BackendUnavailable` naming the install when the module, found by
+    detection (which does not import it), fails to import (a wheel built against another NumPy, say): that was
+    a traceback, after the template fit."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise BackendUnavailable(f"backend {backend!r}: {module} is installed but does not import ({exc}); "
+                                 f"reinstall it: {install}") from None
+
+
 def _whole_seconds(left: float) -> int:
     """operon's time limit for a round: whole seconds, at least 1; an infinite budget is ~30 years (int(inf)
     raised OverflowError)."""
@@ -76,7 +88,7 @@ def _fit_round(reg, X: np.ndarray, y: np.ndarray, round_no: int, population: int
 
 def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
                 seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
-    from pyoperon.sklearn import SymbolicRegressor
+    SymbolicRegressor = _backend_class("operon", "pyoperon.sklearn", "SymbolicRegressor", OPERON_INSTALL)
 
     # Rounds of generations continued with warm_start: progress between rounds and a time check. With a
     # fixed number of rounds (the generation cap reached before the time budget) a seed reproduces.
@@ -126,7 +138,7 @@ def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complex
     # that runs, and none is downloaded.
     for var in ("PYTHON_JULIAPKG_EXE", "PYTHON_JULIACALL_EXE"):
         os.environ[var] = exe
-    from pysr import PySRRegressor
+    PySRRegressor = _backend_class("pysr", "pysr", "PySRRegressor", PYSR_INSTALL)
 
     reg = PySRRegressor(binary_operators=["+", "-", "*", "/"], unary_operators=["sqrt", "log", "exp", "square"],
                         maxsize=max_complexity, niterations=generations, population_size=population,
