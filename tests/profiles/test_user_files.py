@@ -18,6 +18,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.model.base import fit_input
 from energylens.profiles import load_profiles
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
 from energylens.profiles.light import light_profiles
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
 from energylens.profiles.tables import find_model
@@ -141,3 +142,38 @@ def test_a_compressed_utf16_csv_says_so(tmp_path):
     path.write_bytes(gzip.compress(f"{HEADER}\n{ROW}\n".encode("utf-16")))
     with pytest.raises(ProfileSchemaError, match="UTF-16 text; save it as UTF-8"):
         load_profiles(path)
+
+
+# User GPU tables saved from Excel
+
+GPU_HEADER = "name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops"
+GPU_ROW = "Acme-X1,4000,600,400,800"
+
+
+@pytest.mark.parametrize("sep, words", [(";", "separated by semicolons"), ("\t", "separated by tabs")])
+def test_a_gpu_table_with_another_separator_says_so(tmp_path, sep, words):
+    """Before: "unknown column(s) 'name;hbm_bw_gbs;...'"."""
+    path = tmp_path / "gpus.csv"
+    path.write_text(f"{GPU_HEADER}\n{GPU_ROW}\n".replace(",", sep))
+    with pytest.raises(GpuTableError, match=words) as ei:
+        load_gpu_table(path)
+    assert str(path) in str(ei.value)
+
+
+def test_a_utf16_gpu_table_says_so(tmp_path):
+    path = tmp_path / "gpus.csv"
+    path.write_bytes(f"{GPU_HEADER}\n{GPU_ROW}\n".encode("utf-16"))
+    with pytest.raises(GpuTableError, match="UTF-16 text"):
+        load_gpu_table(path)
+
+
+def test_a_gpu_table_with_excel_trailing_empty_columns_loads(tmp_path):
+    """Before: "unknown column(s) 'Unnamed: 5', 'Unnamed: 6'" for columns that hold nothing."""
+    path = tmp_path / "gpus.csv"
+    path.write_text(f"{GPU_HEADER},,\r\n{GPU_ROW},,\r\n")
+    (spec,) = load_gpu_table(path)
+    assert (spec.name, spec.hbm_bw_gbs, spec.peak_bf16_tflops) == ("Acme-X1", 4000.0, 800.0)
+    path.write_text(f"{GPU_HEADER},\n{GPU_ROW},\nAcme-X2,4000,600,400,800,900\n")  # a value without a header name
+    with pytest.raises(GpuTableError, match="column 6 has no header name but holds '900' in data row 2") as ei:
+        load_gpu_table(path)
+    assert ei.value.rows == [1]

@@ -63,40 +63,40 @@ def check_input_file(path: str | os.PathLike, what: str = "profile table") -> Pa
     return p
 
 
-def check_csv_file(path: str | os.PathLike) -> Path:
-    """Check that a ``.csv`` file (gzip / bz2 / xz / zip compressed too) is comma-separated UTF-8 text with a header line.
+def check_csv_file(path: str | os.PathLike, what: str = "profile table", error: type = ProfileSchemaError) -> Path:
+    """Check that a ``.csv`` file (gzip / bz2 / xz / zip compressed too) is comma-separated UTF-8 text with a
+    header line.
 
-    Raises ProfileSchemaError naming the file: empty, binary, UTF-16/32, not UTF-8, or a header that is
-    separated by ';', tabs or '|' instead of commas (with the fix).
+    Raises ``error`` (a ProfileSchemaError; GpuTableError for a GPU table) naming the file: empty, binary,
+    UTF-16/32, not UTF-8, or a header that is separated by ';', tabs or '|' instead of commas (with the fix).
     """
-    p = check_input_file(path)
+    p = check_input_file(path, what)
     head = _head_bytes(p)
     if head is None:
         return p  # a compression the standard library does not open (.zst): pandas reports its own errors
     src = str(p)
     if not head.strip():
-        raise ProfileSchemaError(f"{src}: the file is empty; a profile table has a header line and data rows",
-                                 source=src)
+        raise error(f"{src}: the file is empty; a {what} has a header line and data rows", source=src)
     for bom, name in _BOMS.items():
         if head.startswith(bom):
-            raise ProfileSchemaError(f"{src}: the file is {name} text; save it as UTF-8 (comma-separated CSV)",
-                                     source=src)
+            raise error(f"{src}: the file is {name} text; save it as UTF-8 (comma-separated CSV)", source=src)
     if b"\x00" in head:
-        raise ProfileSchemaError(f"{src}: not a text file (it contains NUL bytes); a profile table is a "
-                                 "comma-separated CSV text file or a Parquet file (.parquet)", source=src)
+        parquet = " or a Parquet file (.parquet)" if what == "profile table" else ""
+        raise error(f"{src}: not a text file (it contains NUL bytes); a {what} is a comma-separated CSV text "
+                    f"file{parquet}", source=src)
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if len(head) == _SNIFF_BYTES and exc.start >= _SNIFF_BYTES - 4:
             text = head[:exc.start].decode("utf-8")  # a character cut at the sniff boundary
         else:
-            raise ProfileSchemaError(f"{src}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8",
-                                     source=src) from None
+            raise error(f"{src}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8",
+                        source=src) from None
     header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     if "," not in header:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
             if header.count(sep) >= 2:
-                raise ProfileSchemaError(
+                raise error(
                     f"{src}: the header is separated by {name}, not commas ({header[:80]!r}); energylens reads "
                     "comma-separated CSV: re-save the file with ',' as the separator", source=src)
     return p

@@ -30,8 +30,9 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import gpu_names
 from energylens.profiles import precision as _precision
 from energylens.profiles.cells import codes, key_groups
+from energylens.profiles.files import check_csv_file
 from energylens.profiles.gpu_names import normalize_name
-from energylens.profiles.header import check_unique_columns, csv_header
+from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
 
 __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
@@ -128,8 +129,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     **{c: (1.0 if "fp32" in c else 5.0, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
 }
 #: What a GPU needs for the energy template (plus one of the 16-bit peaks).
-_NEEDED = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")
-_SIXTEEN_BIT = ("peak_bf16_tflops", "peak_fp16_tflops")
+_NEEDED, _SIXTEEN_BIT = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs"), ("peak_bf16_tflops", "peak_fp16_tflops")
 _AGREE_REL = 1e-6
 
 
@@ -248,8 +248,8 @@ def _check_fields(path: Path) -> None:
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         rows = [r for r in csv.reader(fh) if r]
     if long := [i for i, r in enumerate(rows[1:]) if len(r) > len(rows[0])]:
-        raise GpuTableError(f"{path}: data row {long[0] + 1} (1-based, header not counted) has more fields than the "
-                            f"header's {len(rows[0])} columns (a stray ',' or a missing header name)", source=str(path), rows=long)
+        raise GpuTableError(f"{path}: data row {long[0] + 1} (1-based, header not counted) has more fields than the header's "
+                            f"{len(rows[0])} columns (a stray ',' or a missing header name)", source=str(path), rows=long)
 
 
 def _read_csv(path_or_buffer, source: str) -> pd.DataFrame:
@@ -281,9 +281,7 @@ def gpus() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(GPU_COLUMNS))
 
 
-# --------------------------------------------------------------------------------------------------
-# User GPUs
-# --------------------------------------------------------------------------------------------------
+# ---- User GPUs -----------------------------------------------------------------------------------
 
 _USER: dict[str, GpuSpec] = {}        # canonical name -> spec (merged with the bundled row if any)
 _USER_INDEX: dict[str, str] = {}      # normalised name/alias -> canonical name
@@ -309,9 +307,11 @@ def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
                             "energylens/data/gpus.csv", source=str(p))
     if not p.is_file():
         raise FileNotFoundError(f"GPU table not found: {p}")
+    check_csv_file(p, "GPU table", GpuTableError)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
     _check_fields(p)
-    frame = _read_csv(p, str(p))
-    check_unique_columns([c.strip() for c in csv_header(p)], str(p), "GPU table")  # pandas renames repeats
+    header = csv_header(p)
+    frame = drop_empty_unnamed_columns(_read_csv(p, str(p)), header, str(p), "GPU table", GpuTableError)
+    check_unique_columns([c.strip() for c in header], str(p), "GPU table")  # pandas renames repeats
     return _parse_rows(frame, str(p), require_usable=True)
 
 

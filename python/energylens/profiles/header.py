@@ -13,12 +13,13 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling"]
+           "check_column_spelling", "drop_empty_unnamed_columns"]
 
 _MAX_NAMES_SHOWN = 30
 _MAX_NAME_CHARS = 60
@@ -93,3 +94,22 @@ def check_column_spelling(names: Iterable[object], known: Iterable[str], src: st
             "names are exact and such a column is not read (an optional one's default would silently take its "
             "place): rename the column(s)",
             source=src, column=near[0][0], rows=[])
+
+
+def drop_empty_unnamed_columns(frame: pd.DataFrame, header: list[str], src: str, what: str,
+                               error: type = ProfileSchemaError) -> pd.DataFrame:
+    """``frame`` (read with ``dtype=str, keep_default_na=False`` from a CSV whose header row is ``header``) without
+    the columns whose header cell is blank and whose every cell is blank: Excel's trailing empty columns, which
+    hold nothing. A blank-header column holding a value raises ``error`` naming the file, column position and
+    the first such row (which column the values belong to is unknown)."""
+    drop = []
+    for i, name in enumerate(header[:frame.shape[1]]):
+        if name.strip():
+            continue
+        filled = np.flatnonzero(frame.iloc[:, i].astype(str).str.strip().to_numpy() != "")
+        if len(filled):
+            raise error(f"{src}: column {i + 1} has no header name but holds {frame.iloc[filled[0], i]!r} in data row "
+                        f"{filled[0] + 1} (1-based, header not counted); name the column or remove it from the "
+                        f"{what}", source=src, column=str(frame.columns[i]), rows=filled.tolist())
+        drop.append(frame.columns[i])
+    return frame.drop(columns=drop)
