@@ -192,3 +192,17 @@ def test_a_backend_that_is_found_but_does_not_import_is_named(monkeypatch, capsy
     assert rc == 2
     assert "backend 'operon': pyoperon.sklearn is installed but does not import (" in err
     assert "reinstall it: pip install 'energylens[sr]'" in err
+
+
+def test_a_frames_rows_without_the_target_are_named_by_position_and_label(monkeypatch):
+    """A frame filtered after it was read was named as the file with "data rows 4, 8 (1-based, header not
+    counted)": positions in the frame, not the file's rows. Now as the schema names a frame's rows."""
+    monkeypatch.setattr(ds, "select_backend", lambda backend: None)
+    df = load_profiles_or_bundled("bundled").iloc[10:].copy()
+    df["prefill_energy_j"] = df["energy_j"] * 0.1
+    df.loc[df.index[[3, 7]], "prefill_energy_j"] = np.nan
+    with pytest.raises(ValueError, match=r"^<DataFrame read from .*llm_configs_flat.csv>: target 'prefill' needs a "
+                                         r"measured, finite 'prefill_energy_j' in every row; it is missing or not finite "
+                                         r"in 2 of the 346 rows, data rows 4, 8 of the DataFrame \(1-based positions; "
+                                         r"index labels 13, 17\): measure it there, or leave those rows out$"):
+        ds.discover(df, target="prefill")

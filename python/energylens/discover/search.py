@@ -201,9 +201,19 @@ def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(perm[:size]), np.sort(perm[size:])
 
 
-def _check_target(df: pd.DataFrame, target: str, column: str, src: str) -> None:
+def _source(profiles: Any, df: pd.DataFrame) -> tuple[str, pd.Index | None]:
+    """How the profiles are named in an error, and a frame's index (its rows are named by position and label:
+    a frame filtered after it was read has positions that are not the file's data rows)."""
+    if not isinstance(profiles, pd.DataFrame):
+        return str(df.attrs.get("source", profiles)), None
+    read_from = profiles.attrs.get("source")
+    return (f"<DataFrame read from {read_from}>" if read_from else "<DataFrame>"), profiles.index
+
+
+def _check_target(df: pd.DataFrame, target: str, column: str, src: str, labels: pd.Index | None = None) -> None:
     """ValueError naming the source and the 1-based data rows without a finite ``column`` (the target's
-    measurement); it named neither, so a few blank cells among hundreds of rows had to be hunted down."""
+    measurement); it named neither, so a few blank cells among hundreds of rows had to be hunted down. For a
+    frame (``labels``: its index) the rows are positions in it, with their index labels."""
     if column not in df:
         raise ValueError(f"{src}: target {target!r} needs a measured {column!r} in every row; the profiles have no "
                          f"{column!r} column")
@@ -212,9 +222,10 @@ def _check_target(df: pd.DataFrame, target: str, column: str, src: str) -> None:
         raise ValueError(f"{src}: target {target!r} needs a measured, finite {column!r} in every row; no row has one "
                          f"(all {len(df)} are blank or not finite): these profiles do not measure it")
     if bad.any():
+        rows = rows_text(np.flatnonzero(bad), labels)
         raise ValueError(f"{src}: target {target!r} needs a measured, finite {column!r} in every row; it is missing "
-                         f"or not finite in {int(bad.sum())} of the {len(df)} rows, {rows_text(np.flatnonzero(bad))}: "
-                         "measure it there, or leave those rows out")
+                         f"or not finite in {int(bad.sum())} of the {len(df)} rows, {rows}: measure it there, or leave "
+                         "those rows out")
 
 
 def _group_columns(df: pd.DataFrame, group_by: Sequence[str]) -> list[str]:
@@ -253,8 +264,7 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
         drop=True)
     column = TARGETS[target]
-    _check_target(df, target, column,
-                  str(df.attrs.get("source", "<DataFrame>" if isinstance(profiles, pd.DataFrame) else profiles)))
+    _check_target(df, target, column, *_source(profiles, df))
     group_by = _group_columns(df, group_by)
     y = df[column].to_numpy(dtype=float)
     if not len(df):
