@@ -9,6 +9,8 @@ import gzip
 import io
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from test_mlenergy_v3 import MOE as V3_MOE
 from test_mlenergy_v3 import excerpt as v3_excerpt
@@ -177,3 +179,49 @@ def test_a_gpu_table_with_excel_trailing_empty_columns_loads(tmp_path):
     with pytest.raises(GpuTableError, match="column 6 has no header name but holds '900' in data row 2") as ei:
         load_gpu_table(path)
     assert ei.value.rows == [1]
+
+
+# Parquet files from other writers
+
+def _parquet(path, columns: dict) -> None:
+    pq.write_table(pa.table(columns), path)
+
+
+def _columns(model=None) -> dict:
+    return {"model": model if model is not None else pa.array(["meta-llama/Llama-3.1-8B-Instruct"]),
+            "params_b": [8.03], "gpu": ["H100"], "tp": pa.array([1], pa.int8()), "pp": pa.array([1], pa.uint8()),
+            "batch_size": pa.array([32.0], pa.float32()), "input_tokens": [500.0], "output_tokens": [300.0],
+            "energy_j": [41.2]}
+
+
+def test_a_parquet_binary_text_column_is_read_as_text(tmp_path):
+    """Text written as Parquet binary (no UTF-8 annotation) came back as bytes: the model became
+    "b'meta-llama/Llama-3.1-8B-Instruct'", missed the model table and was estimated."""
+    path = tmp_path / "runs.parquet"
+    _parquet(path, _columns(pa.array([b"meta-llama/Llama-3.1-8B-Instruct"], pa.binary())))
+    df = load_profiles(path)
+    assert df["model"].tolist() == ["meta-llama/Llama-3.1-8B-Instruct"]
+    assert df["n_layers"].tolist() == [32.0]  # the model table's row
+    _parquet(path, _columns(pa.array([b"\xff\xfe"], pa.binary())))
+    with pytest.raises(ProfileSchemaError, match="column 'model' is binary and not UTF-8 text"):
+        load_profiles(path)
+
+
+def test_a_parquet_file_with_a_repeated_column_name_says_so(tmp_path):
+    path = tmp_path / "runs.parquet"
+    table = pa.table(_columns())
+    pq.write_table(table.append_column("energy_j", pa.array([99.0])), path)
+    with pytest.raises(ProfileSchemaError, match="duplicate column header\\(s\\) 'energy_j'") as ei:
+        load_profiles(path)
+    assert str(path) in str(ei.value)
+
+
+def test_a_parquet_file_pandas_cannot_restore_is_named(tmp_path):
+    """pandas' metadata for an Arrow dictionary column raised a bare TypeError naming no file."""
+    path = tmp_path / "runs.parquet"
+    frame = pd.DataFrame({k: (v.to_pylist() if isinstance(v, pa.Array) else v) for k, v in _columns().items()})
+    frame["model"] = frame["model"].astype(pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string())))
+    frame.to_parquet(path)
+    with pytest.raises(ProfileSchemaError, match="could not read the PARQUET file") as ei:
+        load_profiles(path)
+    assert str(path) in str(ei.value)

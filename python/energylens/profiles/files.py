@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
+from energylens.profiles.header import check_unique_columns
 
-__all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv"]
+__all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv", "read_parquet_table"]
 
 _SNIFF_BYTES = 65536
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
@@ -150,3 +151,25 @@ def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
             OSError) as exc:
         raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc
     return frame if parquet else check_row_lengths(frame, str(path))
+
+
+def read_parquet_table(path: Path, src: str) -> pd.DataFrame:
+    """``pandas.read_parquet(path)`` with its Parquet ``binary`` columns (text written without the UTF-8 annotation,
+    which pandas hands out as ``bytes``: a model read as ``"b'meta-llama/...'"``) decoded as UTF-8; a repeated
+    column name, or a binary cell that is not UTF-8, is a ProfileSchemaError naming the file and column."""
+    import pyarrow as pa  # pandas' Parquet engine, needed only for Parquet files
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    check_unique_columns(schema.names, src)  # pyarrow allows a repeated name; pandas' error would not say so
+    frame = pd.read_parquet(path)
+    for field in schema:
+        if not (pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)) or field.name not in frame:
+            continue
+        cells = frame[field.name]
+        try:
+            frame[field.name] = cells.map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v)
+        except UnicodeDecodeError as exc:
+            raise ProfileSchemaError(f"{src}: column {field.name!r} is binary and not UTF-8 text ({exc.reason}); "
+                                     "write it as a string column", source=src, column=field.name) from None
+    return frame

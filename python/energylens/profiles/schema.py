@@ -27,7 +27,13 @@ from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.feature_columns import check_feature_columns
-from energylens.profiles.files import check_csv_file, check_input_file, check_row_lengths, table_kind
+from energylens.profiles.files import (
+    check_csv_file,
+    check_input_file,
+    check_row_lengths,
+    read_parquet_table,
+    table_kind,
+)
 from energylens.profiles.header import (
     check_column_spelling,
     check_required_columns,
@@ -154,8 +160,10 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
         if kind == "csv":
             frame = check_row_lengths(pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}), src)
         else:
-            frame = pd.read_parquet(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
+            frame = read_parquet_table(path, src)
+    except ProfileSchemaError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError, TypeError) as exc:
         raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
     if kind == "csv":  # pandas renames a repeated header (energy_j.1): read the header row as written
         check_unique_csv_header(path, src)
