@@ -225,3 +225,10 @@ def test_a_parquet_file_pandas_cannot_restore_is_named(tmp_path):
     with pytest.raises(ProfileSchemaError, match="could not read the PARQUET file") as ei:
         load_profiles(path)
     assert str(path) in str(ei.value)
+
+
+@pytest.mark.parametrize("cell, precision", [("FP8-Dynamic", "fp8"), ("W8A8", "int8"), ("nf4", "int4")])
+def test_precision_cells_spelled_as_checkpoint_names_read(cell, precision):
+    """The precision column refused the spellings the checkpoint-name parser reads ('-FP8-Dynamic', 'W8A8', NF4)."""
+    frame = pd.read_csv(io.StringIO(f"{HEADER},precision\n{ROW},{cell}\n"))
+    assert load_profiles(frame)["precision"].tolist() == [precision]

@@ -112,8 +112,9 @@ _ALIASES: dict[str, str] = {
     # torch / ROCm spellings: the "fnuz" variants are AMD CDNA 3's fp8 (MI300X, MI325X); same 1 byte per weight
     "float8e4m3fn": "fp8", "float8e5m2": "fp8", "fp8e4m3fn": "fp8", "fp8e4m3fnuz": "fp8", "fp8e5m2fnuz": "fp8",
     "float8e4m3fnuz": "fp8", "float8e5m2fnuz": "fp8", "e4m3fnuz": "fp8",
-    "w8a8int8": "int8",
-    "w4a16": "int4", "awq": "int4", "gptq": "int4",
+    "fp8dynamic": "fp8",  # RedHatAI's -FP8-Dynamic: fp8 weights, per-token dynamic fp8 activation scales
+    "w8a8int8": "int8", "w8a8": "int8",  # llm-compressor's quantized.w8a8 (int8), as checkpoints.py reads the name
+    "w4a16": "int4", "awq": "int4", "gptq": "int4", "nf4": "int4",  # bitsandbytes NF4: 4-bit weights, 16-bit GEMMs
     "fp4": "mxfp4", "mxfp4e2m1": "mxfp4",
 }
 
