@@ -206,3 +206,23 @@ def test_a_frames_rows_without_the_target_are_named_by_position_and_label(monkey
                                          r"in 2 of the 346 rows, data rows 4, 8 of the DataFrame \(1-based positions; "
                                          r"index labels 13, 17\): measure it there, or leave those rows out$"):
         ds.discover(df, target="prefill")
+
+
+def test_a_row_that_overflows_a_variable_is_named_with_its_file_and_features(monkeypatch, tmp_path, capsys):
+    """Output tokens of 1e300 in data row 201 overflow E_mem: the error said "... is not finite at row 200"
+    (0-based, no file, no feature); in a frame, the template fit's error counted rows among the training rows."""
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
+    df = load_profiles_or_bundled("bundled")
+    df.loc[200, "output_tokens"] = 1e300
+    path = tmp_path / "huge.csv"
+    df.to_csv(path, index=False)
+    assert main(["discover", str(path), "-o", str(tmp_path / "d.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert (f"{path}: discovery variable 'E_mem' is not finite in data row 201 (1-based, header not counted); the "
+            "first such row's largest features are output_tokens=1e+300") in err
+    frame = load_profiles_or_bundled("bundled").iloc[3:].copy()
+    frame.loc[5, "input_tokens"] = 1e200
+    with pytest.raises(ValueError, match=r"^<DataFrame read from .*>: discovery variable 'E_pf' is not finite in data "
+                                         r"row 3 of the DataFrame \(1-based position; index label 5\); the first such "
+                                         r"row's largest features are input_tokens=1e\+200"):
+        ds.discover(frame, progress=False)

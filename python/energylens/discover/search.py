@@ -264,13 +264,16 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
         drop=True)
     column = TARGETS[target]
-    _check_target(df, target, column, *_source(profiles, df))
+    src, labels = _source(profiles, df)
+    _check_target(df, target, column, src, labels)
     group_by = _group_columns(df, group_by)
     y = df[column].to_numpy(dtype=float)
     if not len(df):
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")
     train, test = _split(len(df), train_size, seed)
     features = build_features(df)
+    variables = residual_variables() if target == "residual" else energy_variables()
+    X = variable_matrix(variables, features, source=src, labels=labels)  # before the template fit: rows named
     try:
         template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
     except ValueError as exc:
@@ -280,10 +283,8 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
         base = template.predict_phases(df)[f"{target}_energy_j_pred"].to_numpy()
     else:
         base = template.predict(df)
-    variables = residual_variables() if target == "residual" else energy_variables()
     sr_target = np.log(y / base) if target == "residual" else y
     residual = "absolute" if target == "residual" else "log"
-    X = variable_matrix(variables, features)
     front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
                         time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
                         progress=progress)

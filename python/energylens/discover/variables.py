@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 import sympy as sp
 
 from energylens.model.compile import compile_expression
 from energylens.profiles.features import FEATURE_NAMES
+from energylens.profiles.problems import rows_text
 
 __all__ = ["feature_symbol", "energy_variables", "residual_variables", "variable_matrix", "substitute"]
 
@@ -81,15 +83,26 @@ def residual_variables() -> dict[str, sp.Expr]:
     }
 
 
-def variable_matrix(variables: Mapping[str, sp.Expr], features: Mapping[str, np.ndarray]) -> np.ndarray:
-    """(rows, len(variables)) values of each variable, computed by the native engine from feature columns."""
+def variable_matrix(variables: Mapping[str, sp.Expr], features: Mapping[str, np.ndarray], *, source: str = "",
+                    labels: pd.Index | None = None) -> np.ndarray:
+    """(rows, len(variables)) values of each variable, computed by the native engine from feature columns.
+
+    A variable that is not finite on some row (a feature that overflows it: output tokens of 1e300, say) is a
+    ValueError naming ``source``, the 1-based data rows (a frame's: positions and index ``labels``) and the first
+    such row's largest features (it named a 0-based row and nothing else)."""
     cols = []
     for name, expr in variables.items():
         compiled = compile_expression(expr, FEATURE_NAMES, params={})
-        values = compiled.evaluate([features[n] for n in compiled.feature_names], np.empty(0))
+        inputs = [features[n] for n in compiled.feature_names]
+        values = compiled.evaluate(inputs, np.empty(0))
         if not np.all(np.isfinite(values)):
-            row = int(np.flatnonzero(~np.isfinite(values))[0])
-            raise ValueError(f"discovery variable {name!r} is not finite at row {row}")
+            rows = np.flatnonzero(~np.isfinite(values))
+            first = sorted(((abs(float(c[rows[0]])), n, float(c[rows[0]])) for n, c in
+                            zip(compiled.feature_names, inputs, strict=True)), reverse=True)[:3]
+            largest = ", ".join(f"{n}={v:.4g}" for _, n, v in first)
+            raise ValueError(f"{source + ': ' if source else ''}discovery variable {name!r} is not finite in "
+                             f"{rows_text(rows, labels)}; the first such row's largest features are {largest}: check "
+                             "those rows' units and values (batch size, token counts, parameters)")
         cols.append(values)
     return np.column_stack(cols)
 
