@@ -226,3 +226,16 @@ def test_a_row_that_overflows_a_variable_is_named_with_its_file_and_features(mon
                                          r"row 3 of the DataFrame \(1-based position; index label 5\); the first such "
                                          r"row's largest features are input_tokens=1e\+200"):
         ds.discover(frame, progress=False)
+
+
+def test_search_inputs_that_are_not_finite_are_named_not_blamed_on_the_front():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, (40, 2))
+    y = 3 * X[:, 0]
+    y[5] = np.nan
+    choice = be.BackendChoice("operon", "test")
+    with pytest.raises(ValueError, match=r"^y is not finite in 1 of 40 rows \(0-based: \[5\]\); the search needs"):
+        be.run_backend(choice, X, y, ["a", "b"], generations=10, population=50, progress=False)
+    y[5], X[3, 1] = 1.0, np.inf
+    with pytest.raises(ValueError, match=r"^X is not finite in 1 of 40 rows \(0-based: \[3\]\)"):
+        be.run_backend(choice, X, y, ["a", "b"], generations=10, population=50, progress=False)

@@ -155,6 +155,11 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     """The backend's Pareto front on (X, y): (complexity, expression over ``names``), simplest first."""
     if X.ndim != 2 or X.shape[1] != len(names) or len(y) != X.shape[0]:
         raise ValueError(f"X {X.shape}, y {y.shape} and {len(names)} names do not agree")
+    for what, values in (("X", np.asarray(X, dtype=float)), ("y", np.asarray(y, dtype=float))):
+        bad = ~np.isfinite(values) if values.ndim == 1 else ~np.isfinite(values).all(axis=1)
+        if bad.any():  # (operon's own message blamed the front: "Input y contains NaN.")
+            raise ValueError(f"{what} is not finite in {int(bad.sum())} of {len(bad)} rows (0-based: "
+                             f"{np.flatnonzero(bad)[:10].tolist()}); the search needs finite inputs")
     if max_complexity < OPERON_SCALING_NODES + 1:
         raise ValueError(f"max_complexity must be >= {OPERON_SCALING_NODES + 1} (the smallest expression, "
                          f"c + s x, has that many nodes), got {max_complexity}")
