@@ -232,3 +232,13 @@ def test_precision_cells_spelled_as_checkpoint_names_read(cell, precision):
     """The precision column refused the spellings the checkpoint-name parser reads ('-FP8-Dynamic', 'W8A8', NF4)."""
     frame = pd.read_csv(io.StringIO(f"{HEADER},precision\n{ROW},{cell}\n"))
     assert load_profiles(frame)["precision"].tolist() == [precision]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_excel_separator_hint_line_is_named(tmp_path, suffix):
+    """Excel's 'sep=,' first line was read as the header: "data row 1 has more fields than the header's 2 columns"."""
+    path = tmp_path / f"runs{suffix}"
+    text = f"sep=,\n{HEADER}\n{ROW}\n".encode()
+    path.write_bytes(gzip.compress(text) if suffix.endswith(".gz") else text)
+    with pytest.raises(ProfileSchemaError, match="'sep=,' is Excel's separator hint"):
+        load_profiles(path)

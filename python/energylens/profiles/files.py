@@ -94,6 +94,9 @@ def check_csv_file(path: str | os.PathLike, what: str = "profile table", error: 
             raise error(f"{src}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8",
                         source=src) from None
     header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    if header.strip().lower().startswith("sep="):  # pandas read it as a 2-column header, and row 1 as too long
+        raise error(f"{src}: the first line {header.strip()[:10]!r} is Excel's separator hint, not the header; delete "
+                    "that line (the header is the next one)", source=src, rows=[])
     if "," not in header:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
             if header.count(sep) >= 2:
