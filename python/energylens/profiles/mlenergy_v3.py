@@ -229,14 +229,9 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df["architecture"] = arch.to_numpy()
     df["precision"] = raw["weight_precision"].astype(str)
     df["modality"] = _modality(raw, task, unknown)
-    df["tpot_s"] = _numbers(raw, "median_itl_ms", src, "milliseconds") / 1000.0
-    for column, name in (("total_params_billions", "params_b"), ("activated_params_billions", "active_params_b")):
-        if column in raw.columns:
-            df[name] = _numbers(raw, column, src, "billions of parameters")
+    _parse_numbers(raw, df, src)
     assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
     df["input_tokens"] = np.where(np.isnan(given_tokens), assumed, given_tokens)
-    if "active_params_b" not in df.columns:  # activated_params_billions is optional: the table's, else params_b
-        df["active_params_b"] = np.nan
     df["params_b_nominal"], df["active_params_b_nominal"] = df["params_b"], df["active_params_b"]
     df["params_b"], df["active_params_b"], df["params_from_table"] = _parameter_counts(df)
     df["input_tokens_assumed"] = np.isnan(given_tokens)
@@ -246,6 +241,17 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
                           "gpu_model"], errors="ignore")
     with in_export_columns(_EXPORT_NAMES):
         return load_profiles(df, source=src)
+
+
+def _parse_numbers(raw: pd.DataFrame, df: pd.DataFrame, src: str) -> None:
+    """``tpot_s`` (s) from ``median_itl_ms`` and the parameter counts as numbers into ``df``: a cell that is not a
+    number is an error naming the export column (:func:`_numbers`); ``activated_params_billions`` is optional
+    (NaN: the table's ratio, else params_b)."""
+    df["tpot_s"] = _numbers(raw, "median_itl_ms", src, "milliseconds") / 1000.0
+    df["active_params_b"] = np.nan
+    for column, name in (("total_params_billions", "params_b"), ("activated_params_billions", "active_params_b")):
+        if column in raw.columns:
+            df[name] = _numbers(raw, column, src, "billions of parameters")
 
 
 def _given_input_tokens(raw: pd.DataFrame, src: str) -> np.ndarray:
