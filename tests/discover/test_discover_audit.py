@@ -239,3 +239,16 @@ def test_search_inputs_that_are_not_finite_are_named_not_blamed_on_the_front():
     y[5], X[3, 1] = 1.0, np.inf
     with pytest.raises(ValueError, match=r"^X is not finite in 1 of 40 rows \(0-based: \[3\]\)"):
         be.run_backend(choice, X, y, ["a", "b"], generations=10, population=50, progress=False)
+
+
+def test_matplotlib_is_needed_only_for_the_report_and_said_up_front(monkeypatch, tmp_path, capsys):
+    """Without matplotlib (pyoperon and SymPy installed by hand) every run ended in a traceback from the report
+    module's import, with or without --report; now only --report needs it, and it is said before any work."""
+    e_mem = sp.Symbol(next(iter(energy_variables())))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.delitem(sys.modules, "energylens.discover.report", raising=False)
+    assert main(["discover", "bundled", "-o", str(tmp_path / "d.json"), "--quiet"]) == 0
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
+    assert main(["discover", "bundled", "-o", str(tmp_path / "e.json"), "--quiet", "--report", str(tmp_path / "r")]) == 2
+    assert "energylens discover --report (the front plot) needs matplotlib" in capsys.readouterr().err

@@ -60,7 +60,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
         check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")
-    from energylens.discover import discover, heldout_counts, shown, write_report
+    if args.report:  # before any work (without it, the report's import was a traceback after the search)
+        require("matplotlib", "sr", "energylens discover --report (the front plot)")
+    from energylens.discover import discover, heldout_counts, shown
 
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
@@ -92,6 +94,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     announce_written(args.output, replaced, command="discover")
     if args.report:
         replaced = Path(args.report).is_dir() and any(Path(args.report).iterdir())
+        from energylens.discover import write_report  # (needs matplotlib: only with --report)
+
         with atomic_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES) as tmp_dir:
             written = write_report(result, tmp_dir)
         print(f"wrote {Path(args.report) / Path(written).name}")
