@@ -219,12 +219,15 @@ def test_a_row_that_overflows_a_variable_is_named_with_its_file_and_features(mon
     assert main(["discover", str(path), "-o", str(tmp_path / "d.json"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert (f"{path}: discovery variable 'E_mem' is not finite in data row 201 (1-based, header not counted); the "
-            "first such row's largest features are output_tokens=1e+300") in err
+            "first such row's most extreme features are output_tokens=1e+300") in err
     frame = load_profiles_or_bundled("bundled").iloc[3:].copy()
     frame.loc[5, "input_tokens"] = 1e200
     with pytest.raises(ValueError, match=r"^<DataFrame read from .*>: discovery variable 'E_pf' is not finite in data "
                                          r"row 3 of the DataFrame \(1-based position; index label 5\); the first such "
-                                         r"row's largest features are input_tokens=1e\+200"):
+                                         r"row's most extreme features are input_tokens=1e\+200"):
+        ds.discover(frame, progress=False)
+    frame.loc[5, ["input_tokens", "batch_size"]] = [frame.loc[6, "input_tokens"], 1e-310]  # a batch of 1e-310
+    with pytest.raises(ValueError, match=r"not finite in data row 3 of .* most extreme features are batch_size=1e-310"):
         ds.discover(frame, progress=False)
 
 

@@ -89,7 +89,7 @@ def variable_matrix(variables: Mapping[str, sp.Expr], features: Mapping[str, np.
 
     A variable that is not finite on some row (a feature that overflows it: output tokens of 1e300, say) is a
     ValueError naming ``source``, the 1-based data rows (a frame's: positions and index ``labels``) and the first
-    such row's largest features (it named a 0-based row and nothing else)."""
+    such row's most extreme features (in orders of magnitude) (it named a 0-based row and nothing else)."""
     cols = []
     for name, expr in variables.items():
         compiled = compile_expression(expr, FEATURE_NAMES, params={})
@@ -97,11 +97,14 @@ def variable_matrix(variables: Mapping[str, sp.Expr], features: Mapping[str, np.
         values = compiled.evaluate(inputs, np.empty(0))
         if not np.all(np.isfinite(values)):
             rows = np.flatnonzero(~np.isfinite(values))
-            first = sorted(((abs(float(c[rows[0]])), n, float(c[rows[0]])) for n, c in
-                            zip(compiled.feature_names, inputs, strict=True)), reverse=True)[:3]
-            largest = ", ".join(f"{n}={v:.4g}" for _, n, v in first)
+            at = {n: float(c[rows[0]]) for n, c in zip(compiled.feature_names, inputs, strict=True)}
+            # the most extreme in orders of magnitude: a batch of 1e-310 overflows as surely as tokens of 1e300
+            # (a value that is not finite first, a zero last: a feature may well be 0, an encoder's FLOPs say)
+            order = sorted(at, key=lambda n: 0.0 if at[n] == 0 else -abs(np.log10(abs(at[n]))) if np.isfinite(at[n])
+                           else -np.inf)
+            extreme = ", ".join(f"{n}={at[n]:.4g}" for n in order[:3])
             raise ValueError(f"{source + ': ' if source else ''}discovery variable {name!r} is not finite in "
-                             f"{rows_text(rows, labels)}; the first such row's largest features are {largest}: check "
+                             f"{rows_text(rows, labels)}; the first such row's most extreme features are {extreme}: check "
                              "those rows' units and values (batch size, token counts, parameters)")
         cols.append(values)
     return np.column_stack(cols)
