@@ -20,6 +20,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.model.base import fit_input
 from energylens.profiles import load_profiles
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.features import build_features
 from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
 from energylens.profiles.light import light_profiles
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
@@ -242,3 +243,25 @@ def test_excel_separator_hint_line_is_named(tmp_path, suffix):
     path.write_bytes(gzip.compress(text) if suffix.endswith(".gz") else text)
     with pytest.raises(ProfileSchemaError, match="'sep=,' is Excel's separator hint"):
         load_profiles(path)
+
+
+# GPU spec columns (gpu_*) in a profile
+
+SPEC_HEADER = f"{HEADER},gpu_hbm_bw_gbs,gpu_peak_bf16_tflops,gpu_tdp_w,gpu_interconnect_bw_gbs"
+
+
+@pytest.mark.parametrize("first, second, column", [
+    ("Acme-X1,1,1,32,500,300,41.2,4000,800,600,400", "acme-x1,1,1,32,500,300,41.2,4000,800,700,400", "gpu_tdp_w"),
+    ("A10G,1,1,32,500,300,41.2,,70,,", "NVIDIA A10G,1,1,32,500,300,41.2,,125,,", "gpu_peak_bf16_tflops"),
+])
+def test_two_names_of_one_gpu_with_different_spec_columns_is_an_error(tmp_path, first, second, column):
+    """Each spelling of one GPU got its own spec from its rows' gpu_* cells (600 W and 700 W, or a 70 and a 125
+    TFLOP/s A10G) without a word; the rule is one GPU, one spec."""
+    path = tmp_path / "runs.csv"
+    path.write_text(f"{SPEC_HEADER}\nQwen/Qwen3-8B,8.19,{first}\nQwen/Qwen3-8B,8.19,{second}\n")
+    with pytest.raises(GpuTableError, match="already described by .* with different values") as ei:
+        build_features(load_profiles(path))
+    assert ei.value.column == column and ei.value.rows == [0, 1] and "names the same GPU" in str(ei.value)
+    agreeing = second.split(",", 1)[0] + "," + first.split(",", 1)[1]  # the second name with the first's cells
+    path.write_text(f"{SPEC_HEADER}\nQwen/Qwen3-8B,8.19,{first}\nQwen/Qwen3-8B,8.19,{agreeing}\n")
+    assert len(build_features(load_profiles(path))["tp"]) == 2

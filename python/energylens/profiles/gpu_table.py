@@ -142,9 +142,7 @@ def _names(spec_or_row) -> list[str]:
     return [spec_or_row.name, *spec_or_row.aliases]
 
 
-# --------------------------------------------------------------------------------------------------
-# Parsing and validating a table (bundled or user)
-# --------------------------------------------------------------------------------------------------
+# ---- Parsing and validating a table (bundled or user) --------------------------------------------
 
 def _where(source: str, rows: list[int], column: str | None) -> str:
     shown = ", ".join(str(r + 1) for r in rows[:20])
@@ -401,9 +399,7 @@ def user_gpus() -> tuple[GpuSpec, ...]:
     return tuple(_USER.values())
 
 
-# --------------------------------------------------------------------------------------------------
-# Lookup
-# --------------------------------------------------------------------------------------------------
+# ---- Lookup --------------------------------------------------------------------------------------
 
 def _find(name: str) -> GpuSpec | None:
     key = normalize_name(name)
@@ -433,8 +429,7 @@ def gpu_spec(name: str) -> GpuSpec:
     return spec
 
 
-# --------------------------------------------------------------------------------------------------
-# GPU spec columns in a profile table
+# ---- GPU spec columns in a profile table ---------------------------------------------------------
 
 def _inline_values(cells_: np.ndarray, rows: np.ndarray, src: str, col: str) -> dict[int, float]:
     """Data row -> parsed value of one GPU's non-blank cells of inline column ``col``; each distinct cell
@@ -447,7 +442,7 @@ def _inline_values(cells_: np.ndarray, rows: np.ndarray, src: str, col: str) -> 
     x = parsed[c]
     keep = ~np.isnan(x)
     return dict(zip(rows[keep].tolist(), x[keep].tolist(), strict=True))
-# --------------------------------------------------------------------------------------------------
+
 
 def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
     """Zero-based data rows: the index where it is the reader's row number, else positions."""
@@ -476,6 +471,7 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
     names = profiles["gpu"].astype(str).str.strip()
     present = [c for c in INLINE_COLUMNS if c in profiles.columns]
     out: dict[str, GpuSpec] = {}
+    first: dict[str, tuple[str, int]] = {}  # one GPU under two names ('A10G', 'NVIDIA A10G'): its first name, row
     for (g,), pos in key_groups(names):  # one pass per GPU, rows in order
         at = rows[pos]
         inline: dict[str, float] = {}
@@ -496,5 +492,9 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
             _check_usable(spec, src, at, prefix="gpu_")
         else:
             spec = _merge(base, inline, src, at, prefix="gpu_")
+        g0, row0 = first.setdefault(base.name if base is not None else normalize_name(g), (g, here := int(at[0])))
+        if diffs := gpu_names.conflicts(out[g0], spec, GPU_NUMERIC_COLUMNS) if g0 != g else []:
+            raise GpuTableError(gpu_names.duplicate_message(g0, (src, row0), (src, here), diffs) + f" ({g!r} names the "
+                                "same GPU)", source=src, column="gpu_" + diffs[0][0], rows=[row0, here])
         out[g] = spec
     return out
