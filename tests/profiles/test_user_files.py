@@ -24,7 +24,7 @@ from energylens.profiles.features import build_features
 from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
 from energylens.profiles.light import light_profiles
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
-from energylens.profiles.tables import find_model
+from energylens.profiles.tables import find_model, gpu_spec
 
 HEADER = "model,params_b,gpu,tp,pp,batch_size,input_tokens,output_tokens,energy_j"
 ROW = "meta-llama/Llama-3.1-8B-Instruct,8.03,H100-SXM,1,1,32,500,300,41.2"
@@ -265,3 +265,23 @@ def test_two_names_of_one_gpu_with_different_spec_columns_is_an_error(tmp_path, 
     agreeing = second.split(",", 1)[0] + "," + first.split(",", 1)[1]  # the second name with the first's cells
     path.write_text(f"{SPEC_HEADER}\nQwen/Qwen3-8B,8.19,{first}\nQwen/Qwen3-8B,8.19,{agreeing}\n")
     assert len(build_features(load_profiles(path))["tp"]) == 2
+
+
+# Names copied from web pages and word processors
+
+@pytest.mark.parametrize("model", ["Qwen/Qwen3\u20118B\u2011FP8",   # non-breaking hyphens
+                                   "Qwen/Qwen3\u20138B-FP8",         # an en dash
+                                   "Qwen/Qwen3-8B-FP8\u200b"])        # a zero-width space at the end
+def test_unicode_dashes_and_zero_width_characters_in_a_model_name(model, recwarn):
+    """The model missed the table (estimated architecture) and its -FP8 token, so it was priced as bf16."""
+    frame = pd.read_csv(io.StringIO(f"{HEADER}\n{ROW}\n"))
+    frame["model"] = model
+    out = load_profiles(frame)
+    assert out["precision"].tolist() == ["fp8"] and out["model"].tolist() == [model.strip()]  # the name kept as given
+    assert find_model(model).name == "Qwen/Qwen3-8B"
+    assert not [w for w in recwarn if "estimated" in str(w.message)]
+
+
+@pytest.mark.parametrize("gpu", ["H100\u2011SXM", "\uff28100", "MI300X\u200b"])  # nb-hyphen, full-width H, ZWSP
+def test_unicode_variants_of_a_gpu_name_resolve(gpu):
+    assert gpu_spec(gpu).name in ("H100-SXM5-80GB", "MI300X")

@@ -24,6 +24,7 @@ import re
 
 from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
+from energylens.profiles.gpu_names import fold_text
 
 __all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS"]
 
@@ -53,7 +54,7 @@ def checkpoint_precision(name: str) -> str:
     in: its name's quantisation token, else the model table's ``checkpoint_precision`` for that name, else
     ``"bf16"`` (a name the table does not know included)."""
     # the last part of a Hugging Face id or of a local path ("/models/Qwen3-8B-AWQ/": the trailing '/' included)
-    base = str(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1]
+    base = fold_text(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1]
     tokens = [t for t in _PUNCT.split(base) if t in NAME_TOKEN_PRECISIONS]
     if tokens:  # a format word (W8A8-FP8: fp8), then a width word (GPTQ-Int8: int8), then a method word (int4)
         return NAME_TOKEN_PRECISIONS[min(tokens, key=lambda t: (t in METHOD_TOKENS, t in WIDTH_TOKENS))]

@@ -10,18 +10,30 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["normalize_name", "unknown_gpu_message", "conflicts", "duplicate_message"]
+__all__ = ["fold_text", "normalize_name", "unknown_gpu_message", "conflicts", "duplicate_message"]
 
 _PUNCT = re.compile(r"[\s\-_.]+")
 _AGREE_REL = 1e-6
+#: Unicode dashes a name copied from a web page or a word processor carries (non-breaking hyphen, en dash, minus
+#: ...) -> "-"; zero-width characters and a stray BOM -> removed.
+_DASHES = str.maketrans({**{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"},
+                         **{c: None for c in "\u200b\u200c\u200d\u2060\ufeff"}})
+
+
+def fold_text(name: object) -> str:
+    """``str(name)`` with what does not change a name's meaning made plain: NFKC (full-width letters, ligatures),
+    Unicode dashes as ``-``, zero-width characters removed (``Qwen3\u20118B\u2011FP8`` -> ``Qwen3-8B-FP8``)."""
+    s = str(name)
+    return s if s.isascii() else unicodedata.normalize("NFKC", s).translate(_DASHES)
 
 
 def normalize_name(name: str) -> str:
-    """Normalise a GPU or model name for lookup: lower-case, drop an ``org/`` prefix and the word
-    ``nvidia``, remove spaces, ``-``, ``_`` and ``.`` (``"NVIDIA H100 80GB HBM3"`` -> ``"h10080gbhbm3"``)."""
-    s = str(name).strip().lower()
+    """Normalise a GPU or model name for lookup: :func:`fold_text`, lower-case, drop an ``org/`` prefix and the
+    word ``nvidia``, remove spaces, ``-``, ``_`` and ``.`` (``"NVIDIA H100 80GB HBM3"`` -> ``"h10080gbhbm3"``)."""
+    s = fold_text(name).strip().lower()
     s = s.rsplit("/", 1)[-1]
     s = s.replace("nvidia", "")
     return _PUNCT.sub("", s)

@@ -27,6 +27,7 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import UnknownModelError
 from energylens.profiles.alias_cells import alias_cell, alias_override
+from energylens.profiles.gpu_names import fold_text
 from energylens.profiles.gpu_table import (
     GPU_COLUMNS,
     INLINE_COLUMNS,
@@ -221,7 +222,7 @@ _VARIANT_TOKENS = frozenset({
 
 
 def _variant_key(name: str) -> str:
-    s = str(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1].replace("nvidia", "")  # a local path too
+    s = fold_text(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1].replace("nvidia", "")  # a local path too
     tokens = [t for t in _PUNCT.split(s) if t and t not in _VARIANT_TOKENS]
     return "".join(tokens)
 
