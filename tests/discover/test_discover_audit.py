@@ -267,3 +267,15 @@ def test_rows_the_template_fit_cannot_predict_are_the_profiles_data_rows(monkeyp
                                          r"predictions are not finite for 1 of 249 rows \(data rows \[6\], 1-based, of "
                                          r"the profiles\)"):
         ds.discover(df, progress=False)
+
+
+def test_a_seed_pysr_cannot_take_is_refused_up_front(monkeypatch):
+    """PySR seeds NumPy's RandomState with random_state (0 .. 2**32 - 1); --seed takes up to 2**63 - 1 (operon takes
+    any), so 2**32 failed inside PySR after Julia had started."""
+    seen: dict = {}
+    _fake_pysr(monkeypatch, seen)
+    monkeypatch.setattr(be, "julia_executable", lambda: "/opt/julia/bin/julia")
+    with pytest.raises(ValueError, match=r"^seed \(--seed\) must be < 2\*\*32 for the pysr backend .*got 4294967296$"):
+        be.run_backend(be.BackendChoice("pysr", "test"), np.ones((5, 1)), np.ones(5), ["E_mem"], max_complexity=9,
+                       time_budget_s=5, seed=2**32, progress=False)
+    assert not seen

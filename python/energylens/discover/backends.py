@@ -166,6 +166,9 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     if choice.name == "pysr" and max_complexity < PYSR_MIN_MAXSIZE:  # PySR refuses it, after starting Julia
         raise ValueError(f"max_complexity (--max-complexity) must be >= {PYSR_MIN_MAXSIZE} for the pysr backend "
                          f"(PySR's smallest maxsize), got {max_complexity}")
+    if choice.name == "pysr" and not 0 <= seed < 2**32:  # PySR seeds NumPy's RandomState with it, after Julia starts
+        raise ValueError(f"seed (--seed) must be < 2**32 for the pysr backend (PySR seeds NumPy's RandomState with "
+                         f"it), got {seed}")
     if not time_budget_s > 0:  # (NaN too; inf is no budget: the generation cap stops the search)
         raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
     for what, value in (("generations", generations), ("population", population)):
