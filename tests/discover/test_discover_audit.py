@@ -259,13 +259,13 @@ def test_matplotlib_is_needed_only_for_the_report_and_said_up_front(monkeypatch,
 
 def test_rows_the_template_fit_cannot_predict_are_the_profiles_data_rows(monkeypatch):
     """A batch of 1e200 in data row 6 stops the template fit, whose message counted rows among the 249 training
-    rows: "data rows [4]". Now the profiles' data row."""
+    rows: "data rows [4]". Now the position among them with the index label (the file's 0-based data row 5)."""
     monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
     df = load_profiles_or_bundled("bundled")
     df.loc[5, "batch_size"] = 1e200
     with pytest.raises(ValueError, match=r"fitted on the 249 training rows .*: EnergyModel.fit: the model's "
-                                         r"predictions are not finite for 1 of 249 rows \(data rows \[6\], 1-based, of "
-                                         r"the profiles\)"):
+                                         r"predictions are not finite for 1 of 249 rows \(data row 4 of the DataFrame "
+                                         r"\(1-based position; index label 5\), a DataFrame read from .*\)"):
         ds.discover(df, progress=False)
 
 

@@ -261,6 +261,17 @@ def test_far_rows_are_flagged_with_one_warning_and_counts(model, bundled):
         model.predict(bundled)  # the training rows themselves are inside
 
 
+def test_a_fit_stopped_by_a_slip_names_the_frames_rows_and_the_extreme_feature(bundled):
+    """The non-finite fit's message counted rows among the rows given ("data rows [3]" for the file's sixth data
+    row once three were dropped) and listed the largest features, so a batch of 1e-310 went unnamed."""
+    df = bundled.copy()
+    df.loc[5, "batch_size"] = 1e-310
+    with pytest.raises(ValueError, match=r"not finite for 1 of 353 rows \(data row 3 of the DataFrame \(1-based "
+                                         r"position; index label 5\), a DataFrame read from .*llm_configs_flat.csv\)"
+                                         r".* most extreme features are batch_size=1e-310, "):
+        EnergyModel(bootstrap=0).fit(df.iloc[3:])
+
+
 def test_extrapolation_from_given_features_equals_the_rows_path(model, bundled):
     """energylens.search passes the features it computed for its terms (one feature pass): the flags and the
     detail must be those of the rows themselves, flagged rows and unflagged ones."""

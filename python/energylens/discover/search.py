@@ -9,7 +9,6 @@ pairwise, MAPE from :mod:`energylens.compare.metrics`) next to the template fitt
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -229,15 +228,6 @@ def _check_target(df: pd.DataFrame, target: str, column: str, src: str, labels: 
                          "those rows out")
 
 
-def _in_data_rows(text: str, train: np.ndarray) -> str:
-    """The template fit's message with its rows made the profiles' data rows: EnergyModel.fit counts them among
-    the rows it is given, the training rows ("data rows [4], 1-based" was data row 6)."""
-    def data(m: re.Match) -> str:
-        rows = [int(train[int(r) - 1]) + 1 for r in m.group(1).split(",")]
-        return f"data rows {rows}{m.group(2)}, 1-based, of the profiles"
-    return re.sub(r"data rows \[([0-9, ]+)\]((?: \.\.\.)?), 1-based", data, text)
-
-
 def _group_columns(df: pd.DataFrame, group_by: Sequence[str]) -> list[str]:
     """The group columns the held-out scores use: a column of the default grouping the profiles lack (``task``
     in a frame without one) is left out; a column the caller named that the profiles lack is an error (it was
@@ -288,7 +278,7 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
         template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
     except ValueError as exc:
         raise ValueError(f"the template, which the front is scored against, is fitted on the {len(train)} training "
-                         f"rows (--train-size; default 70 % of {len(df)}): {_in_data_rows(str(exc), train)}") from None
+                         f"rows (--train-size; default 70 % of {len(df)}): {exc}") from None
     if target in ("prefill", "decode"):
         base = template.predict_phases(df)[f"{target}_energy_j_pred"].to_numpy()
     else:

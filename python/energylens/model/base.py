@@ -256,7 +256,7 @@ class ClosedFormModel:
         theta = best.params
         if best.status == "non_finite":
             ev = _core.evaluate(self._template, columns, theta, sum=False)
-            raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1])
+            raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1], frame)
         boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
             boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)

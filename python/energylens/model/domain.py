@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import _core
 from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
+from energylens.profiles.problems import rows_text
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck", "check_feature_keys", "non_finite_fit_error", "unexercised_params"]
@@ -177,10 +179,12 @@ def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int,
     return report
 
 
-def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.ndarray]) -> ValueError:
-    """The error of a fit whose cost is not finite at its start: the rows whose predictions are not finite
-    (1-based, in the order given) and, for the first, the features of largest magnitude, which are usually
-    a unit or typing slip (a batch of 1e300, tokens in bytes)."""
+def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.ndarray],
+                         frame: Any = None) -> ValueError:
+    """The error of a fit whose cost is not finite at its start: the rows whose predictions are not finite and,
+    for the first, its most extreme features (farthest from 1 in either direction: a batch of 1e300 or of
+    1e-310, tokens in bytes), usually a unit or typing slip. Rows are named as the schema names a frame's
+    (:func:`_where`)."""
     bad = np.zeros(table.n_rows, dtype=bool)
     for p in predictions:
         bad |= ~np.isfinite(p)
@@ -189,13 +193,26 @@ def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.nd
         return ValueError(f"{kind}.fit: the fit's cost is not finite (the predictions are, so the measured "
                           "targets are the likely cause: zero, negative or infinite values); nothing was fitted")
     first = table.stacked[:, rows[0]] if table.stacked.size else np.empty(0)
-    largest = sorted(zip(np.abs(first).tolist(), table.names, first.tolist(), strict=True), reverse=True)[:3]
-    shown = ", ".join(f"{name}={value:.4g}" for _mag, name, value in largest)
-    listed = (rows[:20] + 1).tolist()
+    with np.errstate(divide="ignore"):
+        extremity = np.where(np.isfinite(first), np.abs(np.log10(np.abs(first))), np.inf)
+    extremity[first == 0] = 0.0  # a zero count (no experts, no window) is a value, not a slip
+    order = np.argsort(-extremity, kind="stable")[:3]
+    shown = ", ".join(f"{table.names[j]}={first[j]:.4g}" for j in order)
     return ValueError(
-        f"{kind}.fit: the model's predictions are not finite for {rows.size} of {table.n_rows} rows (data rows "
-        f"{listed}{' ...' if rows.size > 20 else ''}, 1-based), so nothing was fitted; the first row's largest "
-        f"features are {shown}: check those rows' units and values (batch size, token counts, parameters)")
+        f"{kind}.fit: the model's predictions are not finite for {rows.size} of {table.n_rows} rows "
+        f"({_where(rows, frame)}), so nothing was fitted; the first row's most extreme features are {shown}: check "
+        "those rows' units and values (batch size, token counts, parameters)")
+
+
+def _where(rows: np.ndarray, frame: Any) -> str:
+    """The rows as :mod:`energylens.profiles.problems` names a frame's: positions with their index labels (the
+    file's 0-based data row while the frame is as read), and the file the frame was read from."""
+    index = getattr(frame, "index", None)
+    if not isinstance(index, pd.Index):  # rows given without labels (a light table): positions
+        return rows_text(rows)
+    source = str(frame.attrs.get("source") or "")
+    read = f", a DataFrame read from {source}" if source and not source.startswith("<") else ""
+    return rows_text(rows, index) + read
 
 
 def unexercised_params(template: Any, desc: Any, columns: list[np.ndarray], theta: np.ndarray,
