@@ -285,3 +285,17 @@ def test_unicode_dashes_and_zero_width_characters_in_a_model_name(model, recwarn
 @pytest.mark.parametrize("gpu", ["H100\u2011SXM", "\uff28100", "MI300X\u200b"])  # nb-hyphen, full-width H, ZWSP
 def test_unicode_variants_of_a_gpu_name_resolve(gpu):
     assert gpu_spec(gpu).name in ("H100-SXM5-80GB", "MI300X")
+
+
+def test_spreadsheet_trailing_empty_rows_are_named_as_empty(tmp_path):
+    """',,,,' rows Excel saved were reported as a missing value in each of the nine required columns."""
+    path = tmp_path / "runs.csv"
+    path.write_text(f"{HEADER}\n{ROW}\n,,,,,,,,\n,, ,,,,,,\n")  # (a blank model cell marks the candidates)
+    with pytest.raises(ProfileSchemaError) as ei:
+        load_profiles(path)
+    first = str(ei.value).splitlines()[0]
+    assert "empty row (every cell blank" in first and "data rows 2, 3 (1-based" in first
+    assert "more problem" not in str(ei.value) and ei.value.rows == [1, 2]
+    with pytest.warns(UserWarning, match="dropped 2 of 3 rows"):
+        out = load_profiles(path, drop_invalid=True)
+    assert len(out) == 1 and out.attrs["dropped"]["row"].tolist() == [2, 3]

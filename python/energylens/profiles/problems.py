@@ -12,9 +12,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problems", "rows_text", "problem_text"]
+__all__ = ["Problems", "rows_text", "problem_text", "EMPTY_ROW", "empty_rows"]
 
 _MAX_ROWS_SHOWN = 20
+#: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
+EMPTY_ROW = "(every column)"
+
+
+def empty_rows(frame: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
+    """Rows whose every cell is NaN or blank text (Excel saves formatted but empty rows as ``,,,,``), looked for
+    among ``candidates`` only (a mask: rows whose model is missing), so a large valid table costs nothing."""
+    out = np.zeros(len(frame), dtype=bool)
+    at = np.flatnonzero(candidates)
+    if len(at) == 0 or frame.shape[1] == 0:
+        return out
+    sub = frame.iloc[at]
+    blank = np.array(sub.isna().to_numpy(), dtype=bool)  # a writable copy
+    for j in range(sub.shape[1]):  # text cells: only whitespace counts as blank too
+        if not pd.api.types.is_numeric_dtype(sub.iloc[:, j].dtype):
+            blank[:, j] |= sub.iloc[:, j].astype(str).str.strip().eq("").to_numpy()
+    out[at] = blank.all(axis=1)
+    return out
 
 
 class Problems:
@@ -25,7 +43,7 @@ class Problems:
         self.bad = np.zeros(n_rows, dtype=bool)
 
     def add(self, mask: np.ndarray, column: str, reason: str, values: pd.Series) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~self._already(column)
+        mask = np.asarray(mask, dtype=bool) & ~self._already(column) & ~self._already(EMPTY_ROW)
         if not mask.any():
             return
         rows = np.flatnonzero(mask)

@@ -41,7 +41,7 @@ from energylens.profiles.header import (
     check_unique_csv_header,
 )
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
-from energylens.profiles.problems import Problems, problem_text
+from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, problem_text
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
@@ -225,6 +225,8 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         frame["energy_j"] = np.nan
 
     problems = Problems(len(frame))
+    problems.add(empty_rows(frame, frame["model"].isna().to_numpy()), EMPTY_ROW, "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): "
+                 "delete it", frame.iloc[:, 0])
     out = _parse_numeric(frame, required, problems)
     _check_ranges(frame, out, problems)
     check_feature_columns(frame, problems)
