@@ -141,7 +141,7 @@ def _fit_cases() -> list[Case]:
              {"g.csv": _drop("energy_j")}, ("--no-latency",)),
         # a value that overflows the model (a batch of 1e300): no model file, the row and feature named
         Case("fit_predictions_not_finite", base + ["{dir}/m.json", "--bootstrap", "0"],
-             {"g.csv": _at("batch_size", 2, 1e300)}, ("not finite", "[3]", "batch_size=1e+300")),
+             {"g.csv": _at("batch_size", 2, 1e300)}, ("not finite", "data row 3 (1-based, header not counted) of", "batch_size=1e+300")),
     ] + [Case(f"fit_arg_{opt.strip('-')}_{v}", base + ["{dir}/m.json", opt, v], good, (opt,))
          for opt, v in (("--starts", "0"), ("--starts", "-2"), ("--starts", "x"), ("--bootstrap", "-1"),
                         ("--bootstrap", "1.5"), ("--seed", "-1"), ("--seed", "abc"), ("--seed", str(2**64)),
@@ -321,7 +321,7 @@ def _api_cases():
         ("fit_missing_column", lambda: EnergyModel().fit(GOOD.drop(columns=["tp"])), ValueError, "tp"),
         ("fit_too_few_rows", lambda: EnergyModel().fit(GOOD.iloc[:5]), ValueError, "12"),
         ("fit_not_finite", lambda: LatencyModel(bootstrap=0).fit(GOOD.assign(batch_size=[1e300] + [16.0] * 11)),
-         ValueError, "data rows [1]"),
+         ValueError, "data row 1 (1-based"),
         ("predict_unfitted", lambda: EnergyModel().predict(GOOD), ValueError, "not fitted"),
         ("predict_bad_level", lambda: fitted.predict_interval(GOOD, level=1.5), ValueError, "level"),
         ("load_missing", lambda: load_model("/nonexistent/m.json"), ModelFileError, "m.json"),

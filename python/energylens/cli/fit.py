@@ -262,6 +262,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
     _announce_long_fit(len(profiles), args.bootstrap, latency=not args.no_latency)
+    profiles.attrs["file_rows"] = True  # the file's rows, in its order: a fit error names them as its data rows
     model.fit(profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None

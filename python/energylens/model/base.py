@@ -69,7 +69,9 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
     command line reads them (``energylens.profiles.read_profiles``)."""
     if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
-        return read_profiles(str(configs), require_energy=require_energy)
+        frame = read_profiles(str(configs), require_energy=require_energy)
+        frame.attrs["file_rows"] = True  # read here: its rows are the file's (model.domain names them so)
+        return frame
     return as_profiles(configs, require_energy=require_energy)
 
 

@@ -206,11 +206,14 @@ def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.nd
 
 def _where(rows: np.ndarray, frame: Any) -> str:
     """The rows as :mod:`energylens.profiles.problems` names a frame's: positions with their index labels (the
-    file's 0-based data row while the frame is as read), and the file the frame was read from."""
+    file's 0-based data row while the frame is as read), and the file the frame was read from; the file's
+    data rows when the fit read the file itself (``attrs["file_rows"]``, set by ``load_configs``)."""
     index = getattr(frame, "index", None)
     if not isinstance(index, pd.Index):  # rows given without labels (a light table): positions
         return rows_text(rows)
     source = str(frame.attrs.get("source") or "")
+    if frame.attrs.get("file_rows") and source:  # read from its path by the fit itself, rows untouched
+        return f"{rows_text(rows)} of {source}"
     read = f", a DataFrame read from {source}" if source and not source.startswith("<") else ""
     return rows_text(rows, index) + read
 
