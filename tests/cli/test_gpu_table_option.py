@@ -89,3 +89,25 @@ def test_fit_with_gpu_spec_columns_in_the_profile(tmp_path):
     df.to_csv(prof, index=False)
     assert cli_main(["fit", str(prof), "-o", str(tmp_path / "m.json"), "--bootstrap", "0", "--starts", "1",
                      "--no-latency"]) == 0
+
+
+def test_discover_with_a_user_gpu_table(tmp_path, capsys, monkeypatch):
+    """discover's unknown-GPU error told users to pass --gpu-table, which discover did not have."""
+    sp = pytest.importorskip("sympy")
+    pytest.importorskip("pyoperon")
+    from energylens.discover import search as ds
+    from energylens.discover.variables import energy_variables
+
+    e_mem = sp.Symbol(next(iter(energy_variables())))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])  # the search itself: not here
+    prof = tmp_path / "p.csv"
+    _profiles("X1000").to_csv(prof, index=False)
+    table = tmp_path / "gpus.csv"
+    table.write_text(GPU_TABLE)
+    args = ["discover", str(prof), "-o", str(tmp_path / "d.json"), "--quiet"]
+    assert cli_main(args) == 2
+    assert "unknown GPU 'X1000'" in capsys.readouterr().err
+    assert cli_main(args + ["--gpu-table", str(table)]) == 0
+    assert "1 GPU(s) registered: X1000" in capsys.readouterr().err
+    assert json.loads((tmp_path / "d.json").read_text())["front"]
+    assert cli_main(["discover", str(prof), "-o", str(table), "--quiet", "--gpu-table", str(table)]) == 2  # an input

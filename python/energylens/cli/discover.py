@@ -11,7 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from energylens.cli.options import positive_float, positive_int, seed
+from energylens.cli.options import (
+    add_gpu_table_option,
+    apply_gpu_tables,
+    command_inputs,
+    positive_float,
+    positive_int,
+    seed,
+)
 from energylens.extras import require
 from energylens.outputs import (
     announce_written,
@@ -51,19 +58,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
                         "energylens report, which is replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_gpu_table_option(p)
     p.set_defaults(func=_cmd_discover)
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    check_output_path(args.output, inputs=[args.profiles], formats=("JSON", (".json",)),
+    inputs = command_inputs(args, "profiles")  # --gpu-table files included
+    check_output_path(args.output, inputs=inputs, formats=("JSON", (".json",)),
                       replaces=("a discovery result (energylens discover -o)", energylens_json("energylens.discovery")))
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused
-        check_report_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES)
+        check_report_dir(args.report, inputs=inputs, outputs=[args.output], known=REPORT_FILES)
     require("sympy", "sr", "energylens discover (SymPy fronts)")
     if args.report:  # before any work (without it, the report's import was a traceback after the search)
         require("matplotlib", "sr", "energylens discover --report (the front plot)")
     from energylens.discover import discover, heldout_counts, shown
 
+    apply_gpu_tables(args)  # the profiles may name GPUs only a user table describes
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
                       generations=args.generations, population=args.population, progress=not args.quiet)
