@@ -44,7 +44,11 @@ def engine_args(cfg: RunConfig) -> dict[str, Any]:
     """Keyword arguments of ``vllm.LLM`` (and, as flags, of ``vllm serve``) for ``cfg``."""
     args: dict[str, Any] = {"tensor_parallel_size": cfg.tp, "pipeline_parallel_size": cfg.pp,
                             "max_num_seqs": cfg.max_num_seqs, "seed": cfg.seed, "kv_cache_dtype": cfg.kv_cache_dtype,
-                            "gpu_memory_utilization": float(cfg.options.get("gpu_memory_utilization", 0.9))}
+                            "gpu_memory_utilization": float(cfg.options.get("gpu_memory_utilization", 0.9)),
+                            # Every measured run sends prompts the warm-up (and, in server mode, an earlier request)
+                            # sent already: with vLLM's prefix cache (on by default in V1) their KV blocks would be
+                            # reused and the prefill never computed (1408 of 1500 prompt tokens cached, TTFT / 5).
+                            "enable_prefix_caching": False}
     if cfg.precision in _DTYPE:
         args["dtype"] = _DTYPE[cfg.precision]
     else:  # fp8 quantises on the fly; int8/awq/gptq need a checkpoint quantised that way
@@ -166,6 +170,9 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
                 k += 1
         with meter.span("total") as tot:
             outs = llm.generate(prompts, full, use_tqdm=False)
+    cached = sum(int(getattr(o, "num_cached_tokens", None) or 0) for o in outs)
+    if cached:  # a prefill served from the prefix cache is not the prefill the row says it measured
+        raise RuntimeError(f"vLLM served {cached} prompt tokens of the measured run from its prefix cache")
     produced = [len(o.outputs[0].token_ids) for o in outs]
     if produced != out_lens:
         raise RuntimeError(f"vLLM generated {produced} tokens, asked for {out_lens} (ignore_eos)")

@@ -54,7 +54,9 @@ def serve_command(cfg: RunConfig, args: dict[str, Any], port: int) -> list[str]:
         flag = "--" + k.replace("_", "-")
         if v is True:
             cmd.append(flag)
-        elif v is not False and v is not None:
+        elif v is False:  # vLLM's boolean flags (argparse BooleanOptionalAction): --no-enable-prefix-caching
+            cmd.append("--no-" + flag[2:])
+        elif v is not None:
             cmd += [flag, str(v)]
     return cmd
 
