@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -231,6 +232,32 @@ def test_a_quantised_checkpoint_is_recorded_in_its_own_format():
     assert got == {"Qwen/Qwen3-8B-FP8": "fp8", "openai/gpt-oss-20b": "mxfp4", "Qwen/Qwen3-8B": "bf16"}
     tf = parse_spec({"sweep": dict(GOOD["sweep"]), "grid": {**GOOD["grid"], "models": ["Qwen/Qwen3-8B-FP8"]}})
     assert {base_row(cfg, "nvml")["precision"] for cfg in tf.configs()} == {"bf16"}  # transformers: as given
+
+
+def test_the_precision_recorded_is_the_format_the_checkpoint_declares(tmp_path):
+    """A quantised checkpoint's config.json says how vLLM loads it, whatever the spec's dtype or method: a local
+    AWQ folder under bf16 is int4, a GPTQ-Int8 checkpoint under gptq int8, a compressed-tensors W4A16 one under
+    int8 int4 (before, the rows said bf16, gptq (read as int4) and int8); without one the spec's method, as
+    schema v1 spells it (awq / gptq: int4)."""
+    from energylens.profiling.worker import base_row
+
+    def folder(name, q):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"model_type": "llama", "quantization_config": q}))
+        return str(tmp_path / name)
+
+    awq = folder("ckpt-a", {"quant_method": "awq", "bits": 4, "group_size": 128})
+    gptq8 = folder("ckpt-g", {"quant_method": "gptq", "bits": 8})
+    w4a16 = folder("ckpt-c", {"quant_method": "compressed-tensors", "format": "pack-quantized",
+                              "config_groups": {"group_0": {"weights": {"num_bits": 4, "type": "int"}}}})
+    block = folder("ckpt-f", {"quant_method": "fp8", "weight_block_size": [128, 128]})
+    plain = str(tmp_path / "plain")
+    cases = [(awq, "bf16", "int4"), (gptq8, "gptq", "int8"), (w4a16, "int8", "int4"), (block, "bf16", "fp8_block"),
+             (plain, "gptq", "int4"), (plain, "awq", "int4"), (plain, "fp8", "fp8"), (plain, "bf16", "bf16")]
+    for model, precision, want in cases:
+        spec = parse_spec({"sweep": {"backend": "vllm"},
+                           "grid": {**GOOD["grid"], "models": [model], "precision": [precision]}})
+        assert base_row(spec.configs()[0], "nvml")["precision"] == want, (model, precision)
 
 
 def test_random_order_continues_the_same_sample_on_resume():

@@ -125,6 +125,32 @@ def _weight_block(config: Any) -> dict[str, float]:
     return {"fp8_weight_block": float(block[0])} if block else {}
 
 
+def declared_weight_format(quantization_config: Any) -> str:
+    """The weight format a checkpoint's ``quantization_config`` (config.json) declares, as schema v1 names it
+    (``int4``, ``int8``, ``fp8``, ``fp8_block``, ``mxfp4``, ``nvfp4``), or ``""`` when it declares none that is
+    known. vLLM loads a checkpoint in this format whatever ``--dtype`` / ``--quantization`` say."""
+    q = quantization_config if isinstance(quantization_config, dict) else {}
+    method = str(q.get("quant_method") or q.get("quant_algo") or "").lower().replace("-", "_")
+    if method in ("awq", "gptq", "awq_marlin", "gptq_marlin", "auto_round"):
+        return {4: "int4", 8: "int8"}.get(int(q.get("bits") or 4), "")
+    if method == "fp8":
+        return "fp8_block" if q.get("weight_block_size") else "fp8"
+    if method in ("mxfp4", "nvfp4"):
+        return method
+    if method == "compressed_tensors":
+        fmt = str(q.get("format") or "").lower()
+        if "nvfp4" in fmt:
+            return "nvfp4"
+        for group in (q.get("config_groups") or {}).values():
+            w = (group or {}).get("weights") or {}
+            bits, kind = int(w.get("num_bits") or 0), str(w.get("type") or "int")
+            if kind == "float" and bits == 8:
+                return "fp8_block" if w.get("block_structure") else "fp8"
+            if kind == "int" and bits in (4, 8):
+                return f"int{bits}"
+    return ""
+
+
 def _context_window(c: Any) -> float:
     """vLLM's default max_model_len of a text config: the smallest length key set, times the RoPE scaling
     factor unless the type extrapolates by itself (su, longrope, llama3); yarn scales its original length."""

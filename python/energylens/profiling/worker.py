@@ -24,8 +24,10 @@ from typing import Any
 
 from energylens import _core
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.precision import normalize_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
+from energylens.profiling.hf_config import declared_weight_format
 from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig
@@ -95,15 +97,43 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _checkpoint_quantization(model: str) -> str:
+    """The format the checkpoint's own config.json declares (``hf_config.declared_weight_format``): a local
+    folder's, or a Hub id's already in the local cache (nothing is downloaded); ``""`` when none is declared."""
+    path = Path(model).expanduser() / "config.json"
+    if not path.is_file():
+        if Path(model).expanduser().exists() or model.startswith(("/", ".", "~")):
+            return ""  # a local folder without a config.json
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(model, "config.json")
+        except (ImportError, ValueError):  # not installed; not a valid Hub id
+            return ""
+        if not isinstance(cached, str):
+            return ""
+        path = Path(cached)
+    try:
+        return declared_weight_format(json.loads(path.read_text(encoding="utf-8")).get("quantization_config"))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return ""
+
+
 def weight_format(cfg: RunConfig) -> str:
-    """The weights' format as the run loaded them: the spec's quantisation, or, where the spec names only a
-    dtype, the format vLLM reads from a quantised checkpoint whatever ``--dtype`` says (an -FP8 checkpoint,
-    gpt-oss in mxfp4; --dtype sets the activations): the profile's ``precision`` is the weight format."""
-    if cfg.backend == "vllm" and cfg.precision in ("fp32", "fp16", "bf16"):
-        published = checkpoint_precision(cfg.model)
-        if published not in ("fp32", "fp16", "bf16"):
-            return published
-    return cfg.precision
+    """The weights' format as the run loaded them (the profile's ``precision``, schema v1 spelling). vLLM loads a
+    quantised checkpoint in the format its config.json declares whatever ``--dtype`` / ``--quantization`` say
+    (an AWQ folder under ``bf16``; a GPTQ-Int8 checkpoint under ``gptq``, which alone would read as int4); else
+    the format its name or the model table says it is published in (an -FP8 checkpoint, gpt-oss in mxfp4); else
+    the spec's (``fp8`` quantises on the fly; ``awq`` / ``gptq`` are int4)."""
+    if cfg.backend != "vllm":
+        return cfg.precision
+    declared = _checkpoint_quantization(cfg.model)
+    if declared:
+        return declared
+    published = checkpoint_precision(cfg.model)
+    if published not in ("fp32", "fp16", "bf16"):
+        return published
+    return normalize_precision(cfg.precision)
 
 
 def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
