@@ -105,3 +105,52 @@ def test_media_columns_record_what_was_prefilled():
     assert video == {"input_tokens": 104.0, "video_frames": 3.0, "video_tokens_per_frame": 32.0}
     with pytest.raises(RuntimeError, match="the image was not expanded into the prompt"):
         media_columns(_unit(modality=["image"]), [6, 10], [6, 10])
+
+
+def test_server_rows_record_the_measured_running_batch_and_the_prompts_sent(monkeypatch):
+    """Server mode: batch_size is the mean number of requests streaming in the steady window (it was
+    max_num_seqs, the limit; schema v1: the measured mean), input_tokens the mean prompt of the requests sent
+    (request i carries prompt i mod max_num_seqs; it was the mean of the max_num_seqs prompts)."""
+    from energylens.profiling import loadgen
+    from energylens.profiling.meter import Meter
+
+    cfg = parse_spec({"sweep": {"backend": "vllm", "mode": "server", "seed": 4, "server_requests": 3},
+                      "grid": {"models": ["org/m"], "max_num_seqs": [2], "output_len": [4],
+                               "input_len": [{"distribution": "uniform", "low": 5, "high": 50}]}}).configs()[0]
+    in_lens = make_prompts(cfg, vocab=100)[1]
+    assert in_lens[0] != in_lens[1]
+    # r0: tokens 10..100 ns; r1: first token at 40 (the batch is full), done at 70; r2 sent at 100 (window end)
+    run = ([0, 0, 100], [list(range(10, 101, 10)), [40, 50, 60, 70], [120, 130, 140, 150]])
+    monkeypatch.setattr(loadgen, "_vocab", lambda model: 100)
+    monkeypatch.setattr(loadgen, "_load", lambda port, c, prompts, outs, n: run if n == 3 else ([0] * n, [[5]] * n))
+    row = loadgen._measure(0, cfg, Meter(None))
+    assert row["batch_size"] == (60 + 30) / 60   # r0 streams the whole window [40, 100], r1 half of it
+    assert row["input_tokens"] == (2 * in_lens[0] + in_lens[1]) / 3
+    assert row["steady_tokens"] == 10 and row["output_tokens"] == 6
+    one = ([0, 0, 100], [[30], [40], [120]])  # one token each (output_len 1): running from the send
+    assert loadgen._running_batch(*one, 40, 100) == 0 + 0 and loadgen._running_batch(*one, 20, 35) == 2.0 - 5 / 15
+
+
+@pytest.mark.parametrize(("quant", "tensors"), [
+    ({"quant_method": "awq", "bits": 4}, {"l.qweight": ("I32", [128, 16]), "l.qzeros": ("I32", [1, 16]),
+                                           "l.scales": ("F16", [1, 128])}),
+    ({"quant_method": "gptq", "bits": 8}, {"l.qweight": ("I32", [32, 128]), "l.qzeros": ("I32", [1, 32]),
+                                            "l.scales": ("F16", [1, 128]), "l.g_idx": ("I32", [128])}),
+    ({"quant_method": "compressed-tensors", "config_groups": {"g": {"weights": {"num_bits": 4, "type": "int"}}}},
+     {"l.weight_packed": ("I32", [128, 16]), "l.weight_scale": ("F16", [128, 1]), "l.weight_shape": ("I64", [2])}),
+    ({"quant_method": "mxfp4"}, {"l_blocks": ("U8", [128, 4, 16]), "l_scales": ("U8", [128, 4])}),
+    ({"quant_method": "fp8"}, {"l.weight": ("F8_E4M3", [128, 128]), "l.weight_scale_inv": ("F32", [1, 1])}),
+])
+def test_params_of_a_quantised_checkpoint_count_its_packed_weights(tmp_path, quant, tensors):
+    """params_b comes from the safetensors headers: a packed tensor holds several weights per element (an AWQ
+    int32 word eight int4 weights) and scales / zero points are no weights; before, a 128 x 128 AWQ layer
+    counted 2,192 parameters instead of 16,384 (a 7B AWQ model recorded about 1B)."""
+    import json
+    import struct
+
+    from energylens.profiling.backend_vllm import _param_count
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama", "quantization_config": quant}))
+    header = json.dumps({k: {"dtype": d, "shape": sh, "data_offsets": [0, 0]} for k, (d, sh) in tensors.items()})
+    (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header.encode())
+    assert _param_count(str(tmp_path)) == 128 * 128

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from energylens.profiling.hf_config import architecture_columns
+from energylens.profiling.hf_config import architecture_columns, declared_weight_format
 from energylens.profiling.meter import Meter, asks_cuda_runtime
 from energylens.profiling.spec import RunConfig
 
@@ -228,13 +228,44 @@ def _param_count(model: str) -> int:
 
         root = Path(snapshot_download(model, allow_patterns=["*.safetensors"], local_files_only=True))
         files = sorted(root.glob("*.safetensors"))
+    fmt = declared_weight_format(_quantization_config(files[0].parent)) if files else ""
+    bits = {"int4": 4, "int8": 8}.get(fmt, 4)
     total = 0
     for f in files:
         with open(f, "rb") as fh:
             (n,) = struct.unpack("<Q", fh.read(8))
             header = json.loads(fh.read(n))
-        total += sum(int(np.prod(v["shape"])) for k, v in header.items() if k != "__metadata__")
+        total += sum(_weights_in(k, v, bits) if fmt else int(np.prod(v["shape"]))
+                     for k, v in header.items() if k != "__metadata__")
     return total
+
+
+#: Tensors of a quantised checkpoint that hold no weights: scales, zero points, group indices, shapes.
+_QUANT_META = (".qzeros", ".scales", ".g_idx", "_scale", "_scale_inv", "_zero_point", ".weight_shape", "_scales",
+               ".k_scale", ".v_scale")
+
+
+def _weights_in(name: str, tensor: dict[str, Any], bits: int) -> int:
+    """Weights one safetensors tensor holds: its elements, times the values packed into each (AWQ / GPTQ /
+    compressed-tensors int32 words of ``32 / bits`` weights; mxfp4 / nvfp4 bytes of two), none for metadata."""
+    if name.endswith(_QUANT_META):
+        return 0
+    n = int(np.prod(tensor["shape"]))
+    if name.endswith((".qweight", ".weight_packed")) and tensor.get("dtype") == "I32":
+        return n * (32 // bits)
+    if name.endswith(("_blocks", ".weight_packed")) and tensor.get("dtype") == "U8":
+        return n * 2
+    return n
+
+
+def _quantization_config(folder: Any) -> Any:
+    """The ``quantization_config`` of the checkpoint folder's config.json (None without one)."""
+    import json
+
+    try:
+        return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("quantization_config")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def run_vllm_offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:

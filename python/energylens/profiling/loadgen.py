@@ -148,19 +148,31 @@ def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         raise RuntimeError(f"no steady state: no token was streamed in the {m.duration_s:.3g} s from the full "
                            f"batch (max_num_seqs = {bs}) to the last of {n_req} requests sent; raise "
                            "sweep.server_requests")
+    # what was sent: request i carries prompt i mod max_num_seqs (token ids, prefilled as given)
+    sent_in = float(np.mean([in_lens[i % len(in_lens)] for i in range(len(sent))]))
     mean_out = float(np.mean([len(t) for t in tokens]))
     per_token = m.energy_j / in_window
     ttfts = [(t[0] - s) / 1e9 for s, t in zip(sent, tokens, strict=True) if t]
     tpots = [(t[-1] - t[0]) / 1e9 / (len(t) - 1) for t in tokens if len(t) > 1]
     e_req = per_token * mean_out
     pf_req = pf.energy_j / k / bs
-    return {"batch_size": float(bs), "input_tokens": float(np.mean(in_lens)), "output_tokens": mean_out,
+    return {"batch_size": _running_batch(sent, tokens, start_ns, end_ns), "input_tokens": sent_in, "output_tokens": mean_out,
             "energy_j": e_req, "prefill_energy_j": pf_req, "decode_energy_j": e_req - pf_req if e_req > pf_req
             else math.nan, "ttft_s": float(np.mean(ttfts)), "tpot_s": float(np.mean(tpots)) if tpots else math.nan,
             "latency_s": float(np.mean([(t[-1] - s) / 1e9 for s, t in zip(sent, tokens, strict=True) if t])),
             "avg_power_w": m.energy_j / m.duration_s if m.duration_s > 0 else math.nan,
             "steady_window_s": m.duration_s, "steady_tokens": in_window, "prefill_runs": k,
             "energy_per_token_j": per_token, "short_windows": meter.short_windows}
+
+
+def _running_batch(sent: list[int], tokens: list[list[int]], start_ns: int, end_ns: int) -> float:
+    """The mean number of requests streaming tokens (from their first to their last; a one-token request, which
+    decodes nothing, from its send) over the window: the running batch as measured, below ``max_num_seqs``
+    while requests wait, prefill or travel between the client and the server (schema v1's ``batch_size``, "not
+    the configured maximum")."""
+    busy = sum(max(0, min(t[-1], end_ns) - max(t[0] if len(t) > 1 else s, start_ns))
+               for s, t in zip(sent, tokens, strict=True) if t)
+    return busy / (end_ns - start_ns)
 
 
 def _steady_window(sent: list[int], tokens: list[list[int]], bs: int, n_req: int) -> tuple[int, int]:
