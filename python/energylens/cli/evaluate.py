@@ -34,6 +34,7 @@ from energylens.compare.report_tables import OURS
 from energylens.compare.result import worst
 from energylens.compare.runner import CAUGHT, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
+from energylens.extras import require
 from energylens.model import EnergyModel
 from energylens.outputs import atomic_dir, check_report_dir
 from energylens.profiles.datasets import mlenergy_v2
@@ -140,8 +141,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     produced no score on the headline split or failed in some of its fits (the table and report are still
     written, the failure named), or every method failed (nothing written)."""
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
-    if args.report:  # before any work: a folder that is not an earlier report of ours is refused
-        check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)
+    if args.report:  # before any work: a folder that is not an earlier report of ours is refused, and the
+        check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib
+        require("matplotlib", "compare", "the evaluation report's plots (--report)")
     apply_gpu_tables(args)
     profiles = read_profiles_with_rows(args.profiles)
     _check_prior_data(args, profiles)

@@ -180,8 +180,10 @@ class SweepSpec:
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a TOML sweep spec (:class:`SweepSpecError` names the key at fault)."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"sweep spec {p} does not exist")
+    if not p.is_file():  # a folder or a device exists: "does not exist" sent users looking for a typo
+        what, err = ("does not exist", FileNotFoundError) if not p.exists() else (
+            ("is a folder", IsADirectoryError) if p.is_dir() else ("is not a regular file", OSError))
+        raise err(f"sweep spec {p} {what}; a sweep spec is a TOML file (docs/profiling.md)")
     data = p.read_bytes()
     try:
         raw = tomllib.loads(data.decode("utf-8"))  # TOML is UTF-8, whatever the locale says

@@ -262,12 +262,12 @@ class SearchResult:
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
             margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
-            if self.settings.get("objective") == "cost":
+            if not margin > TIE_RTOL:  # a tie (EP on or off, a dense model's dp, or GPU-seconds x price alike)
+                text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
+            elif self.settings.get("objective") == "cost":
                 text += (f" It beats {self.label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
                          f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
                          f"{s['price_per_gpu_hour']:g}.")
-            elif not margin > TIE_RTOL:  # a tie (EP on or off, or a dense model's dp, where the model prices both alike)
-                text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
             else:
                 text += f" It beats {self.label(s)} by {margin:.1%}" + self._margin_term(r, s) + "."
         return text

@@ -1,0 +1,58 @@
+"""Findings of a new-user audit of the installed command (each test failed before its fix).
+
+* ``energylens evaluate --report`` without matplotlib ran every fit (100 s on the bundled data by default)
+  and only then stopped for the report's plots: the missing extra is now named before any work.
+* ``energylens profile FOLDER`` said the sweep spec "does not exist" for a folder that does.
+* ``energylens search --price ...``: a runner-up at the same cost (1 GPU at 3 per hour against 2 at 1.5)
+  was said to be beaten "by 0.0% in cost"; it is a tie, said as ties are for energy.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import energylens.cli.evaluate as evaluate_cmd
+from energylens.cli.main import main
+from energylens.profiles.datasets import mlenergy_v2
+from energylens.search import search
+
+
+def _block(monkeypatch, module: str) -> None:
+    for name in list(sys.modules):
+        if name == module or name.startswith(module + "."):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, module, None)
+
+
+def test_evaluate_report_names_missing_matplotlib_before_any_fit(tmp_path, capsys, monkeypatch):
+    profiles = tmp_path / "p.csv"
+    mlenergy_v2().head(80).to_csv(profiles, index=False)
+    _block(monkeypatch, "matplotlib")
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the evaluation ran although its report cannot be written")
+
+    monkeypatch.setattr(evaluate_cmd, "run_evaluation", no_run)
+    rc = main(["evaluate", str(profiles), "--no-progress", "--repeats", "1", "--splits", "random",
+               "--methods", "energylens", "--report", str(tmp_path / "rep")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert 'pip install "energylens[compare]"' in err and "matplotlib" in err and "Traceback" not in err
+    assert not (tmp_path / "rep").exists()
+
+
+def test_profile_spec_that_is_a_folder_is_not_said_missing(tmp_path, capsys):
+    assert main(["profile", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "does not exist" not in err and "Traceback" not in err
+
+
+def test_search_cost_tie_is_not_said_to_beat_the_runner_up():
+    r = search("meta-llama/Llama-3.1-8B-Instruct", "H100,A100-SXM4-80GB", input_tokens=512, output_tokens=256,
+               rate_per_s=5, max_utilization=0.8, top=4, price_per_gpu_hour={"H100": 3, "A100-SXM4-80GB": 1.5})
+    top = r.top
+    assert top["objective"].iloc[0] == pytest.approx(top["objective"].iloc[1], rel=1e-12)  # the repro's tie
+    text = r.explain()
+    assert "It ties with" in text and "beats" not in text and "0.0%" not in text
