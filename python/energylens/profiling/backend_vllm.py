@@ -35,7 +35,8 @@ from energylens.profiling.hf_config import architecture_columns, declared_weight
 from energylens.profiling.meter import Meter, asks_cuda_runtime
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["run_vllm_offline", "engine_args", "make_prompts", "media_placeholder", "media_columns", "model_facts"]
+__all__ = ["run_vllm_offline", "engine_args", "running_batch", "make_prompts", "media_placeholder", "media_columns",
+           "model_facts"]
 
 _DTYPE = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
@@ -152,7 +153,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     # there, unless the user chose. Elsewhere vLLM keeps its own default.
     if meter.label == "nvml" and asks_cuda_runtime():
         os.environ.setdefault(MULTIPROC_METHOD_ENV, "spawn")
-    llm = LLM(model=cfg.model, **engine_args(cfg))
+    llm = LLM(model=cfg.model, **engine_args(cfg), disable_log_stats=False)  # stats: per-request timestamps
     vocab = int(llm.llm_engine.model_config.get_vocab_size())
     placeholder = "" if cfg.modality == "text" else media_placeholder(_model_class(llm), cfg.modality, cfg.model)
     prompts, in_lens, out_lens = make_prompts(cfg, vocab, placeholder)
@@ -183,7 +184,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     text_lens = in_lens if tokenizer is None else [len(tokenizer.encode(p["prompt"].replace(placeholder, "", 1)))
                                                    for p in prompts]
     return {
-        "batch_size": float(sum(out_lens)) / steps,
+        "batch_size": running_batch(outs, out_lens),
         **media_columns(cfg, [len(o.prompt_token_ids) for o in outs], text_lens),
         "output_tokens": float(np.mean(out_lens)), "energy_j": tot.energy_j / n,
         "prefill_energy_j": pf.energy_j / k / n,
@@ -194,6 +195,22 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         "latency_s": tot.duration_s, "avg_power_w": tot.energy_j / tot.duration_s, "prefill_runs": k,
         "short_windows": meter.short_windows, **model_facts(cfg.model),
     }
+
+
+def running_batch(outs: list[Any], out_lens: list[int]) -> float:
+    """The mean running batch of the full run. When vLLM admitted the whole batch at once (every request
+    scheduled before any first token, none preempted) it ran in lock-step: sum(outputs) / decode steps. Else
+    (prefill chunked over several steps by vLLM's token budget, a KV cache too small for the batch) it is
+    measured from vLLM's per-request timestamps: the time each request was running (scheduled to last token)
+    over the run's span, as vLLM's ``num_requests_running`` averages it."""
+    stats = [getattr(o, "metrics", None) for o in outs]
+    if any(getattr(m, "scheduled_ts", 0.0) <= 0 or getattr(m, "last_token_ts", 0.0) <= 0 for m in stats):
+        return float(sum(out_lens)) / max(out_lens)  # no timestamps (a vLLM without them): lock-step assumed
+    together = max(m.scheduled_ts for m in stats) <= min(m.first_token_ts for m in stats)
+    if together and not any(getattr(m, "num_preemptions", 0) for m in stats):
+        return float(sum(out_lens)) / max(out_lens)
+    span = max(m.last_token_ts for m in stats) - min(m.scheduled_ts for m in stats)
+    return float(sum(m.last_token_ts - m.scheduled_ts for m in stats) / span)
 
 
 def _positive(x: float) -> float:
