@@ -5,16 +5,22 @@
 * ``energylens profile FOLDER`` said the sweep spec "does not exist" for a folder that does.
 * ``energylens search --price ...``: a runner-up at the same cost (1 GPU at 3 per hour against 2 at 1.5)
   was said to be beaten "by 0.0% in cost"; it is a tie, said as ties are for energy.
+* ``energylens search --model-file`` with a fit that identifies none of its parameters (predict: "an interval
+  would be falsely precise") printed energy intervals and P(best) from its bootstrap replicates anyway.
 """
 
 from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 
 import energylens.cli.evaluate as evaluate_cmd
 from energylens.cli.main import main
+from energylens.cli.search import print_result
+from energylens.errors import DegenerateFitWarning
+from energylens.model import EnergyModel
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.search import search
 
@@ -56,3 +62,21 @@ def test_search_cost_tie_is_not_said_to_beat_the_runner_up():
     assert top["objective"].iloc[0] == pytest.approx(top["objective"].iloc[1], rel=1e-12)  # the repro's tie
     text = r.explain()
     assert "It ties with" in text and "beats" not in text and "0.0%" not in text
+
+
+def test_search_gives_no_interval_or_p_best_from_a_fit_that_identifies_nothing(tmp_path, capsys):
+    """12 distinct rows for 12 parameters: predict refuses intervals ("falsely precise"), yet the search
+    printed lo/hi and P(best) 0.995 from the same bootstrap replicates."""
+    data = mlenergy_v2().reset_index(drop=True)
+    rows = np.sort(np.random.default_rng(7).choice(len(data), size=12, replace=False))
+    with pytest.warns(DegenerateFitWarning):
+        model = EnergyModel(seed=7).fit(data.iloc[rows])
+    why = model.intervals_unavailable()
+    assert why is not None and "not identified" in why  # the precondition: predict_interval refuses
+    r = search("meta-llama/Llama-3.1-70B-Instruct", "H100,B200", input_tokens=512, output_tokens=256, top=3,
+               energy_model=model)
+    assert r.top[["p_best", "energy_j_lo", "energy_j_hi"]].isna().all().all()
+    assert r.settings["intervals_unavailable"] == why
+    print_result(r)
+    out = capsys.readouterr().out
+    assert f"note: no energy interval or P(best): {why}" in out and "P(best)" not in out.split(why)[1]

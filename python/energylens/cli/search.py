@@ -166,6 +166,8 @@ def print_result(result, top: int | None = None, out=None) -> None:
     stdout)."""
     out = sys.stdout if out is None else out
     print(result.summary(), file=out)
+    if result.settings.get("intervals_unavailable"):  # the columns are dropped, said why (as predict says it)
+        print(f"note: no energy interval or P(best): {result.settings['intervals_unavailable']}", file=out)
     if not result.empty:  # an empty result's reason is the command's error line (stderr), said once
         print(result.table(top), file=out)
         print(result.explain(0), file=out)

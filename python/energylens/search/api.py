@@ -214,13 +214,19 @@ def _offset_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable
     return draw
 
 
+def _not_identified(model: EnergyModel) -> str | None:
+    """Why no interval or P(best): energy parameters not identified (predict_interval refuses those too)."""
+    s = getattr(model, "summary", None)
+    return model.intervals_unavailable() if s is not None and not s.identifiable else None
+
+
 def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
                seed: int = 0) -> pd.DataFrame:
     """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates; P(best)
     also samples each calibrated key's offset (:func:`_offset_draws`, one draw per replicate)."""
     boot_e = model.bootstrap_params
     boot_l = model.latency_model.bootstrap_params
-    if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1:
+    if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or _not_identified(model):
         df["p_best"] = np.nan
         df["energy_j_lo"] = df["energy_j_hi"] = np.nan
         return df
@@ -485,7 +491,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                 "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
                 "energy_calibration": energy_calibrated, "unidentified_params": _unidentified(space, em),
                 "without_latency_limits": _closest(space, em, options, out, indices, labels), "over_gpu_count": over,
-                "extrapolation": outside}
+                "extrapolation": outside, "intervals_unavailable": _not_identified(em) if bootstrap else None}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), model_source=source,
