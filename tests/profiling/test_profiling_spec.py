@@ -86,6 +86,27 @@ def test_bad_spec_names_key_and_problem(table, key, value, where, problem):
     assert str(info.value).startswith("s.toml: ")
 
 
+@pytest.mark.parametrize(("body", "key", "line"), [
+    ("[sweep]\nbackend = 'transformers'\nwarmup = 1.5  # bad\n[grid]\n" + "{grid}", "sweep.warmup", 3),
+    ("[sweep]\nbackend = 'transformers'\n\n[grid]\nmodels = ['m']\nmax_num_seqs = [1]\noutput_len = [4]\n"
+     "input_len = [\n  8,\n  {{distribution = 'normal', mean = 9}},\n]\n", "grid.input_len[1]", 8),
+    ("[sweep]\nbackend = 'transformers'\n[ grid ]\nmodels = ['m']\ninput_len = [8]\noutput_len = [4]\n",
+     "grid.max_num_seqs", 3),                                          # missing: the table's header
+    ("grid.models = ['m']\ngrid.max_num_seqs = [0]\ngrid.input_len = [8]\ngrid.output_len = [4]\n"
+     "[sweep]\nbackend = 'transformers'\n", "grid.max_num_seqs[0]", 2),  # dotted keys, no [grid] header
+    ("[sweep]\nbackend = 'transformers'\n\"colour\" = 'red'\n[grid]\n{grid}", "sweep.colour", 3),
+])
+def test_a_bad_value_in_a_file_is_named_with_its_line(tmp_path, body, key, line):
+    """A spec file's error says where the key is written (file:line: key '...': problem); before, the file and
+    the key only, which a long spec with several [grid]-like lists left to be searched."""
+    p = tmp_path / "s.toml"
+    p.write_text(body.format(grid="models = ['m']\nmax_num_seqs = [1]\ninput_len = [8]\noutput_len = [4]\n"))
+    with pytest.raises(SweepSpecError) as info:
+        load_spec(p)
+    assert info.value.key == key and info.value.line == line
+    assert str(info.value).startswith(f"{p}:{line}: key '{key}': ")
+
+
 def test_a_server_port_must_be_a_tcp_port():
     raw = {"sweep": {"backend": "vllm", "mode": "server", "server_port": 70000}, "grid": GOOD["grid"]}
     with pytest.raises(SweepSpecError, match="<= 65535") as info:
@@ -151,7 +172,7 @@ def test_toml_file_and_cli(tmp_path, capsys):
                  "input_len = [8]\noutput_len = [4]\ntp = [1, 'two']\n")
     assert main(["profile", str(p), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "sweep.toml: key 'grid.tp[1]': must be an integer, got 'two'" in err
+    assert "sweep.toml:8: key 'grid.tp[1]': must be an integer, got 'two'" in err  # file:line: key
     assert not (tmp_path / "out").exists()  # nothing ran
     p.write_text("[sweep\n")
     assert main(["profile", str(p), "-o", str(tmp_path / "out")]) == 2

@@ -49,10 +49,13 @@ _GRID_DEFAULTS: dict[str, list[Any]] = {"tp": [1], "pp": [1], "dp": [1], "ep": [
 class SweepSpecError(EnergyLensError, ValueError):
     """A sweep spec is invalid; ``key`` is the dotted key at fault (``grid.tp[1]``)."""
 
-    def __init__(self, message: str, source: str = "", key: str = "") -> None:
-        super().__init__(f"{source}: {message}" if source else message)
+    def __init__(self, message: str, source: str = "", key: str = "", line: int = 0) -> None:
+        where = f"{source}:{line}" if source and line else source
+        super().__init__(f"{where}: {message}" if where else message)
         self.source = source
         self.key = key
+        self.line = line  # where the key is written in the file (0: not known, or not from a file)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,31 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
                              "as UTF-8", str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SweepSpecError(f"not valid TOML: {exc}", str(p)) from None
-    return parse_spec(raw, source=str(p))
+    try:
+        return parse_spec(raw, source=str(p))
+    except SweepSpecError as exc:
+        line = _line_of(data.decode("utf-8"), exc.key)
+        if not line:
+            raise
+        raise SweepSpecError(exc.message, exc.source, exc.key, line) from None
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line (1-based) where the dotted ``key`` of an error (``grid.tp[1]``, ``grid.input_len[0].mean``) is
+    written: its assignment in its table, else the table's header; 0 when neither is found."""
+    table, _, rest = key.partition(".")
+    name = rest.split("[", 1)[0].split(".", 1)[0]
+    current, header = "", 0
+    for i, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.split("#", 1)[0].strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            current = stripped.strip("[] \t")
+            header = i if current == table and not header else header
+            continue
+        lhs = stripped.split("=", 1)[0].strip().replace('"', "").replace("'", "") if "=" in stripped else ""
+        if name and (current == table and lhs == name or not current and lhs == f"{table}.{name}"):
+            return i
+    return header
 
 
 def _fail(src: str, key: str, problem: str) -> SweepSpecError:
