@@ -156,6 +156,9 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
     rather than replaced; one the command wrote before is replaced, and :func:`announce_written` says so.
     """
     p = Path(path)
+    if os.fspath(path) == "-":  # the shell's "standard output" wrote a file named '-' in the current folder
+        noun = "folder" if kind == "dir" else "file"
+        raise OutputError(f"{option} -: this writes a {noun}, not to standard output; give a {noun} name")
     for src in inputs:
         if src is not None and Path(src).exists() and same_file(p, src):
             raise OutputError(f"{option} {p}: this is also an input of the command; refusing to overwrite "

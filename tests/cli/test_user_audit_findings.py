@@ -80,3 +80,21 @@ def test_search_gives_no_interval_or_p_best_from_a_fit_that_identifies_nothing(t
     print_result(r)
     out = capsys.readouterr().out
     assert f"note: no energy interval or P(best): {why}" in out and "P(best)" not in out.split(why)[1]
+
+
+@pytest.mark.parametrize("command", ["predict", "fit", "evaluate"])
+def test_dash_output_is_refused_not_written_as_a_file_named_dash(tmp_path, capsys, monkeypatch, command):
+    """``energylens predict model.json configs.csv -o -`` wrote a file named '-' (the shell's standard output)."""
+    monkeypatch.chdir(tmp_path)
+    profiles = tmp_path / "p.csv"
+    mlenergy_v2().head(80).to_csv(profiles, index=False)
+    args = {"predict": ["predict", "m.json", str(profiles), "-o", "-"],
+            "fit": ["fit", str(profiles), "-o", "-", "--bootstrap", "0"],
+            "evaluate": ["evaluate", str(profiles), "--no-progress", "--repeats", "1", "--report", "-"]}[command]
+    if command == "predict":
+        assert main(["fit", str(profiles), "-o", "m.json", "--bootstrap", "0"]) == 0
+        capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "not to standard output" in err and "Traceback" not in err
+    assert not (tmp_path / "-").exists()
