@@ -98,3 +98,12 @@ def test_dash_output_is_refused_not_written_as_a_file_named_dash(tmp_path, capsy
     err = capsys.readouterr().err
     assert "not to standard output" in err and "Traceback" not in err
     assert not (tmp_path / "-").exists()
+
+
+def test_fit_calibration_listing_says_it_shows_the_largest_offsets(tmp_path, capsys):
+    """``fit --calibrate family`` on the bundled data said "11 keys" and listed 8 with no word on the others."""
+    assert main(["fit", "bundled", "-o", str(tmp_path / "m.json"), "--bootstrap", "0", "--calibrate", "family"]) == 0
+    out = capsys.readouterr().out
+    n_keys = int(out.split("calibration by family (opt-in): ")[1].split(" keys")[0])
+    assert n_keys > 8
+    assert f"(the 8 largest offsets; {n_keys - 8} more keys with smaller ones)" in out

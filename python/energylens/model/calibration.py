@@ -142,6 +142,8 @@ class Calibration:
             lines.append(f"  note: {self.note}")
         for i in np.argsort(-np.abs(self.offsets))[:top]:
             lines.append(f"  {self.keys[i]:<28} x{math.exp(self.offsets[i]):.3f}  ({int(self.counts[i])} rows)")
+        if len(self.keys) > top:  # "11 keys" above 8 lines read as 3 keys lost
+            lines.append(f"  (the {top} largest offsets; {len(self.keys) - top} more keys with smaller ones)")
         return lines
 
     def to_state(self) -> dict[str, Any]:
