@@ -204,3 +204,26 @@ def test_cooldown_of_a_real_transformers_unit_is_slept_once(tiny_model, monkeypa
     row = worker.execute(cfg, "none")
     assert row["status"] == "ok", row["error"]
     assert slept.count(0.75) == 1 and "short_windows" in row
+
+
+def test_transformers_windows_end_after_the_device_finished(monkeypatch, tiny_model):
+    """CUDA runs kernels after their launch returns: every window of the transformers backend must end after a
+    synchronisation that follows its last model call (the in-run prefill, decode and total windows ended at the
+    last launch, before the GPU had finished: latency, TPOT and energy cut short)."""
+    from energylens.profiling import backend_transformers as bt
+
+    events: list[object] = []
+    prefill, decode, end = bt._prefill, bt._decode, meter_mod._Open.end
+    monkeypatch.setattr(bt, "_sync", lambda torch, device: events.append("sync"))
+    monkeypatch.setattr(bt, "_prefill", lambda *a: (events.append("work"), prefill(*a))[1])
+    monkeypatch.setattr(bt, "_decode", lambda *a: (events.append("work"), decode(*a))[1])
+    monkeypatch.setattr(meter_mod._Open, "end", lambda self: (events.append(("end", self.key)), end(self))[1])
+    cfg = parse_spec({"sweep": {"backend": "transformers", "warmup": 0},
+                      "grid": {"models": [tiny_model], "precision": ["fp32"], "max_num_seqs": [2], "input_len": [8],
+                               "output_len": [4]}}).configs()[0]
+    bt.run_transformers(cfg, Meter(None))
+    ends = [i for i, e in enumerate(events) if isinstance(e, tuple)]
+    assert {events[i][1] for i in ends} == {"prefill_only", "prefill_in_run", "decode", "total"}
+    for i in ends:
+        last = [e for e in events[:i] if not isinstance(e, tuple)][-1]
+        assert last == "sync", f"window {events[i][1]!r} ends before the device is synchronised: {events}"

@@ -138,9 +138,11 @@ def run_transformers(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         total = meter.begin("total")
         in_run = meter.begin("prefill_in_run")
         past, nxt, m, p = _prefill(model, ids, mask, torch)
+        _sync(torch, device)  # a window ends when the GPU has done its work, not when the launches are queued
         pf_run = in_run.end()
         dec = meter.begin("decode")
         _decode(model, past, nxt, m, p, steps - 1, torch)
+        _sync(torch, device)
         dec_s = dec.end()
         tot = total.end()
     prefill_j = pf.energy_j / k
