@@ -46,6 +46,11 @@ def test_prefix_caching_is_off_in_both_modes():
     assert engine_args(cfg)["enable_prefix_caching"] is False
     cmd = serve_command(cfg, engine_args(cfg), 8123)
     assert "--no-enable-prefix-caching" in cmd and "--enable-prefix-caching" not in cmd
+    # nor vLLM's multimodal processor cache: the measured runs' images are the warm-up's, which it would have kept
+    # processed (their resize and normalisation then fell outside every window); text units leave it alone
+    assert engine_args(_unit(modality=["image"]))["mm_processor_cache_gb"] == 0
+    assert engine_args(_unit(modality=["video"]))["mm_processor_cache_gb"] == 0
+    assert "mm_processor_cache_gb" not in engine_args(cfg)
 
 
 def test_text_prompts_are_token_ids_of_the_drawn_lengths():

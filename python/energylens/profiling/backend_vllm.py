@@ -55,6 +55,8 @@ def engine_args(cfg: RunConfig) -> dict[str, Any]:
     else:  # fp8 quantises on the fly; int8/awq/gptq need a checkpoint quantised that way
         args["dtype"] = "auto"
         args["quantization"] = {"int8": "compressed-tensors"}.get(cfg.precision, cfg.precision)
+    if cfg.modality != "text":  # the warm-up's images again: served from the processor cache, never re-processed
+        args["mm_processor_cache_gb"] = 0
     if cfg.dp > 1:
         args["data_parallel_size"] = cfg.dp
     if cfg.ep > 1:
