@@ -21,7 +21,7 @@ from energylens.cli.main import main
 from energylens.cli.search import print_result
 from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel
-from energylens.profiles.datasets import mlenergy_v2
+from energylens.profiles.datasets import bundled_path, mlenergy_v2
 from energylens.search import search
 
 
@@ -107,3 +107,17 @@ def test_fit_calibration_listing_says_it_shows_the_largest_offsets(tmp_path, cap
     n_keys = int(out.split("calibration by family (opt-in): ")[1].split(" keys")[0])
     assert n_keys > 8
     assert f"(the 8 largest offsets; {n_keys - 8} more keys with smaller ones)" in out
+
+
+@pytest.mark.parametrize("source", ["bundled", "v2 flat CSV"])
+def test_search_candidates_take_bundled_and_the_v2_leaderboard_csv(tmp_path, capsys, source):
+    """README: "Where a command takes a profile file it also takes `bundled`, an ML.ENERGY v2 leaderboard CSV
+    ...". ``search --candidates bundled`` said "unsupported file type '(no suffix)'" and the v2 CSV "missing
+    column(s) 'model', 'gpu', 'tp' ..."."""
+    model = tmp_path / "m.json"
+    assert main(["fit", "bundled", "-o", str(model), "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    path = "bundled" if source == "bundled" else str(bundled_path())
+    assert main(["search", "--candidates", path, "--top", "2", "--model-file", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert f"searched {len(mlenergy_v2())} candidates" in out

@@ -21,6 +21,7 @@ from energylens.cli.options import (
 )
 from energylens.errors import UnknownModelError
 from energylens.outputs import check_output_path, existing_file, image_file
+from energylens.profiles.datasets import BUNDLED_NAMES, is_mlenergy_v2_table, load_profiles_or_bundled
 from energylens.profiles.files import check_csv_file, check_input_file, read_export_csv, table_kind
 from energylens.profiles.header import check_unique_columns, check_unique_csv_header
 from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
@@ -106,7 +107,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--candidates", metavar="CSV",
                    help="search only the configurations of this table (one per row: model, gpu, tp, [pp, dp, ep, "
                         "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
-                        "a measured profile table works) instead of the axes")
+                        "a measured profile table, 'bundled' or an ML.ENERGY v2 / v3 export works) instead of the axes")
     p.add_argument("--workload-weights", type=_weights, default=None,
                    help="one weight per workload point, or 'equal': the points are quantiles of one distribution, "
                         "each configuration one candidate (expected energy; limits and memory at the worst point)")
@@ -177,6 +178,10 @@ def _read_candidates(path: str) -> pd.DataFrame:
     """A CSV (or Parquet) table of configurations, checked as a profile file is (empty, binary, another
     separator: named errors); an ML.ENERGY v3 export is read (relabelled) by its own reader. The frame's
     ``attrs["source"]`` makes the search's messages name the file and 1-based data rows."""
+    if path in BUNDLED_NAMES or is_mlenergy_v2_table(path):  # as every command that reads profiles (README)
+        table = load_profiles_or_bundled(path)
+        table.attrs["source"] = str(path)
+        return table
     p = Path(path)
     kind = table_kind(p, path, STORE_MARKER)
     if kind == "csv":  # a repeated header (pandas reads the first copy) or a ragged row: errors naming the file
