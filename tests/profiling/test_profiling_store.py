@@ -436,3 +436,31 @@ def test_failed_units_past_the_budget_are_named_as_waiting(tmp_path, capsys):
     assert sum("  later " in line for line in out) == 2  # the retry fills the budget: no new unit is chosen
     assert main(args + ["5"]) == 0
     assert sum("candidate" in line for line in capsys.readouterr().out.splitlines()) == 2
+
+
+def test_resume_notes_rows_measured_by_another_release(tmp_path):
+    """A resumed store whose rows another energylens measured (whose columns may mean something else: e.g. the
+    prefill served from vLLM's prefix cache until 2026-12-05) is noted in one line, instead of passing unremarked
+    into one fit with the new rows; a store of this release alone says nothing."""
+    import io
+
+    from energylens.profiling import run_sweep
+    from energylens.profiling.worker import package_versions
+
+    now = package_versions()["energylens_version"]
+
+    def old(cfg, power_source):
+        return {**ROW, "config_id": cfg.config_id, "status": "ok", "energylens_version": "0.0.1"}
+
+    def new(cfg, power_source):
+        return {**old(cfg, power_source), "energylens_version": now}
+
+    run_sweep(_tiny_spec(), str(tmp_path / "a"), power_source="none", run_one=old, budget=1, out=io.StringIO())
+    out = io.StringIO()
+    run_sweep(_tiny_spec(), str(tmp_path / "a"), power_source="none", run_one=new, resume=True, out=out)
+    assert f"note: 1 of the 1 ok rows in {tmp_path / 'a'} were measured by energylens 0.0.1, this run is {now}" \
+        in out.getvalue()
+    run_sweep(_tiny_spec(), str(tmp_path / "b"), power_source="none", run_one=new, budget=1, out=io.StringIO())
+    out = io.StringIO()
+    run_sweep(_tiny_spec(), str(tmp_path / "b"), power_source="none", run_one=new, resume=True, out=out)
+    assert "note:" not in out.getvalue()

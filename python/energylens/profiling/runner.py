@@ -30,7 +30,7 @@ from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import check_local_backend, check_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store
-from energylens.profiling.worker import execute
+from energylens.profiling.worker import execute, package_versions
 
 __all__ = ["SweepResult", "SweepPlan", "run_sweep", "plan_sweep", "STRATEGIES"]
 
@@ -251,6 +251,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         if fresh:  # a mistyped directory must not pass for a resumed sweep
             print(f"sweep {spec.sweep['name']}: --resume, but {out_dir} held no sweep store: started a new one",
                   file=out, flush=True)
+        elif resume:
+            _note_other_versions(store, spec.sweep["name"], out)
         print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already"
               + failed_note(failed_before, retry_failed)
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
@@ -285,6 +287,22 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                   f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
                   "fits the latency model alone on them", file=out, flush=True)
     return res
+
+
+def _note_other_versions(store: Store, name: str, out) -> None:
+    """On ``--resume``: say so when the store's ok rows were measured by another energylens release, whose rows
+    may mean something else (docs/profiling.md dates each change), so that one fit does not mix them unawares."""
+    rows = store.rows()
+    if not len(rows) or "energylens_version" not in rows:
+        return
+    now = package_versions()["energylens_version"]
+    other = rows["energylens_version"].fillna("").astype(str)
+    other = other[other != now]
+    if len(other):
+        print(f"sweep {name}: note: {len(other)} of the {len(rows)} ok rows in {store.dir} were measured by energylens "
+              f"{', '.join(sorted(set(other)))}, this run is {now}: their columns may mean something else (see the "
+              "dated notes in docs/profiling.md); start another store to keep the rows of one release", file=out,
+              flush=True)
 
 
 def _unknown_gpus(cand: pd.DataFrame) -> list[str]:

@@ -32,7 +32,7 @@ from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown",
+__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown", "package_versions",
            "unit_visible_devices", "STOP_GRACE_S"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
@@ -58,7 +58,7 @@ def _stop_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
         proc.wait()
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
     import importlib.metadata
 
     out = {}
@@ -139,7 +139,7 @@ def weight_format(cfg: RunConfig) -> str:
 def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     """The columns every row has, whatever happened: the configuration and the metadata (a failed row too
     says which GPU and which backend version it failed on)."""
-    versions = _versions()
+    versions = package_versions()
     return {
         "config_id": cfg.config_id, "status": "failed", "error": "",
         # Schema v1: n_gpus = tp x pp x dp, and ep the expert-parallel group (vLLM: tp x dp GPUs per stage),
