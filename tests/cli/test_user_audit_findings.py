@@ -21,6 +21,7 @@ from energylens.cli.main import main
 from energylens.cli.search import print_result
 from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel
+from energylens.parallel import isa, supported_isas
 from energylens.profiles.datasets import bundled_path, mlenergy_v2
 from energylens.search import search
 
@@ -121,3 +122,11 @@ def test_search_candidates_take_bundled_and_the_v2_leaderboard_csv(tmp_path, cap
     assert main(["search", "--candidates", path, "--top", "2", "--model-file", str(model)]) == 0
     out = capsys.readouterr().out
     assert f"searched {len(mlenergy_v2())} candidates" in out
+
+
+def test_doctor_names_the_evaluators_instruction_set(capsys):
+    """README: the evaluator runs an AVX-512, AVX2 or baseline build, whichever the CPU has, and ``energylens
+    doctor`` prints what this build and machine can do; it named neither the level nor the CPU's."""
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluator ISA" in out and f": {isa()} (this CPU: {', '.join(supported_isas())})" in out

@@ -16,6 +16,7 @@ from energylens.capabilities import capabilities
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint
 from energylens.model import kernel_build
+from energylens.parallel import isa, supported_isas
 from energylens.profiling.requirements import VLLM_HINT
 
 __all__ = ["add_parser"]
@@ -73,6 +74,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("platform", platform.platform()),
         ("compiler", caps.compiler),
         ("OpenMP threads", str(caps.openmp_threads)),
+        ("evaluator ISA", f"{isa()} (this CPU: {', '.join(supported_isas())})"),
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built else "no"),
         ("CUDA devices", _cuda_devices_row(caps)),
         ("CUDA driver", caps.cuda_driver_version or "none"),
