@@ -29,6 +29,7 @@ __all__ = [
     "DegenerateFitWarning",
     "ExtrapolationWarning",
     "MarksDroppedWarning",
+    "FailedRowsWarning",
 ]  # and user_stacklevel(), the warnings' helper (not an exception class)
 
 
@@ -134,6 +135,11 @@ class ExtrapolationWarning(UserWarning):
 
 class MarksDroppedWarning(UserWarning):
     """The native mark log was full between two collections and dropped marks (energylens.measure.marks)."""
+
+
+class FailedRowsWarning(UserWarning):
+    """A profiling-sweep store holds units that failed: their rows carry no measurement and are not read
+    (energylens.profiles.store_dir)."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 
-from energylens.errors import ProfileSchemaError
+from energylens.cli.main import main as cli_main
+from energylens.errors import FailedRowsWarning, ProfileSchemaError
 from energylens.profiles import load_profiles
 from energylens.profiling import Store
 from energylens.profiling.store import atomic_write_bytes
@@ -119,9 +121,30 @@ def test_statuses_done_and_profile_reading(tmp_path):
                         "energy_j": float("nan")})
     assert store.statuses() == {"abc": "ok", "bad": "failed"}
     assert store.done() == {"abc", "bad"} and store.done(retry_failed=True) == {"abc"}
-    df = load_profiles(tmp_path)
+    with pytest.warns(FailedRowsWarning, match=r"1 of the sweep store's 2 units failed and are not read .*"
+                                               r"--retry-failed"):  # energylens fit STORE/ left them out unsaid
+        df = load_profiles(tmp_path)
     assert list(df["config_id"]) == ["abc"] and df.attrs["schema_version"] == 1
     assert len(store.rows(include_failed=True)) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FailedRowsWarning)
+        assert len(store.rows()) == 1  # the sweep's own reads (active profiling refits) stay quiet
+
+
+def test_energylens_fit_on_a_store_says_how_many_units_failed(tmp_path, capsys):
+    store = Store(tmp_path / "runs")
+    store.init({"spec_hash": "h"}, resume=False)
+    for i in range(14):
+        store.write(f"u{i}", {**ROW, "config_id": f"u{i}", "batch_size": float(2 ** (i % 7)), "tp": 1 + i // 7,
+                              "energy_j": 100.0 / (1 + i % 7) * (1 + i // 7)})
+    for i in range(3):
+        store.write(f"f{i}", {**ROW, "config_id": f"f{i}", "status": "failed", "error": "out of memory",
+                              "energy_j": float("nan")})
+    assert cli_main(["fit", str(tmp_path / "runs"), "-o", str(tmp_path / "m.json"), "--bootstrap", "0",
+                     "--no-latency"]) == 0
+    captured = capsys.readouterr()
+    assert "3 of the sweep store's 17 units failed and are not read" in captured.err
+    assert "on 14 rows" in captured.out
 
 
 def test_atomic_write_replaces_whole(tmp_path):

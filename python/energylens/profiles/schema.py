@@ -150,7 +150,7 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
     path = Path(path_or_frame)
     src = source or str(path)
     if path.is_dir() and (path / STORE_MARKER).is_file():
-        frame = read_store_dir(path)
+        frame = read_store_dir(path, warn_failed=True)
         if frame.empty:
             raise ProfileSchemaError(f"{src}: the sweep store has no finished (status ok) rows yet", source=src)
         return frame, src
