@@ -176,7 +176,7 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
     _held_out(model, test, say)
     _choices(model, data, train_size, compare, say)
     if compare:
-        say(f"\ncomparison with the baselines on identical splits ({repeats} repeats of {train_size} training rows):")
+        say(f"\ncomparison with the baselines on identical splits ({repeats} repeat{'s' if repeats != 1 else ''} of {train_size} training rows):")
         say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
                             profiles=data, progress=True))
     _search(model, say)

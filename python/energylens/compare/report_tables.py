@@ -79,7 +79,7 @@ def format_summary(result: EvaluationResult) -> str:
     w = max(18, *(len(str(m)) for m in h["method"]))  # the widest method name (e.g. energylens+model+prior)
     lines = [f"{'method':<{w}} {'Top-1':>6} {'@TPOT':>6} {'parallel':>8} {'pairwise':>8} {'MAPE %':>7} "
              f"{'regret %':>8}" + (f" {'groups':>6} {'strict':>6} {'SLO viol':>8}" if slo else "")
-             + f"   ({result.info.get('repeats')} repeats, {n} training rows)"]
+             + f"   ({result.info.get('repeats')} repeat{'s' if result.info.get('repeats') != 1 else ''}, {n} training rows)"]
     for _, r in h.iterrows():
         lines.append(f"{r['method']:<{w}} {_num(r, 'top1', '.3f'):>6} {_num(r, 'top1_tpot', '.3f'):>6} "
                      f"{_num(r, 'parallelism', '.3f'):>8} {_num(r, 'pairwise', '.3f'):>8} "
