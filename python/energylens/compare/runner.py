@@ -70,7 +70,7 @@ from energylens.compare.splits import (
 from energylens.errors import EnergyLensError, ProfileSchemaError
 from energylens.extras import optional
 from energylens.profiles import cells, read_profiles
-from energylens.profiles.problems import problem_text
+from energylens.profiles.problems import frame_source, problem_text
 
 __all__ = ["evaluate", "run_evaluation", "CAUGHT"]
 
@@ -104,8 +104,7 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
         bad = ~(np.isfinite(e) & (e > 0))
     if bad.any():  # a frame edited after validation: named as the schema names such a frame (positions, labels)
         rows = np.flatnonzero(bad)
-        src = str(df.attrs.get("source") or "<DataFrame>")
-        src = src if src.startswith("<") else f"<DataFrame edited after it was read from {src}>"
+        src = frame_source(df.attrs.get("source"), edited=True)
         raise ProfileSchemaError(f"{src}: " + problem_text(rows, "energy_j", "must be finite and > 0 (joules per request)",
                                                           list(e[rows[:5]]), df.index), source=src, column="energy_j",
                                  rows=rows.tolist())

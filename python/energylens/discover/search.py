@@ -27,7 +27,7 @@ from energylens.model import EnergyModel, ExpressionEnergyModel
 from energylens.model.compile import compile_expression, parametrize
 from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
-from energylens.profiles.problems import rows_text
+from energylens.profiles.problems import frame_source, rows_text
 
 __all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown", "heldout_counts"]
 
@@ -206,8 +206,7 @@ def _source(profiles: Any, df: pd.DataFrame) -> tuple[str, pd.Index | None]:
     a frame filtered after it was read has positions that are not the file's data rows)."""
     if not isinstance(profiles, pd.DataFrame):
         return str(df.attrs.get("source", profiles)), None
-    read_from = profiles.attrs.get("source")
-    return (f"<DataFrame read from {read_from}>" if read_from else "<DataFrame>"), profiles.index
+    return frame_source(profiles.attrs.get("source")), profiles.index
 
 
 def _check_target(df: pd.DataFrame, target: str, column: str, src: str, labels: pd.Index | None = None) -> None:

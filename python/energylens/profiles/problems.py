@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problems", "rows_text", "problem_text", "EMPTY_ROW", "empty_rows"]
+__all__ = ["Problems", "rows_text", "problem_text", "frame_source", "EMPTY_ROW", "empty_rows"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
@@ -78,6 +78,16 @@ def rows_text(rows: np.ndarray, labels: pd.Index | None = None) -> str:
         return f"data row{plural} {shown}{more} (1-based, header not counted)"
     names = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in labels[rows[:_MAX_ROWS_SHOWN]])
     return f"data row{plural} {shown}{more} of the DataFrame (1-based position{plural}; index label{plural} {names})"
+
+
+def frame_source(source: object, *, edited: bool = False) -> str:
+    """How an error names a DataFrame: ``<DataFrame read from FILE>`` (``<DataFrame edited after it was read
+    from FILE>`` when its values changed since it was read), a name already in angle brackets as it is, and
+    ``<DataFrame>`` without a source. Its rows are then positions with index labels (:func:`rows_text`)."""
+    if not source:
+        return "<DataFrame>"
+    text = str(source)
+    return text if text.startswith("<") else f"<DataFrame {'edited after it was ' if edited else ''}read from {text}>"
 
 
 def problem_text(rows: np.ndarray, column: str, reason: str, values: list, labels: pd.Index | None = None) -> str:

@@ -41,7 +41,7 @@ from energylens.profiles.header import (
     check_unique_csv_header,
 )
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
-from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, problem_text
+from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, problem_text
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
@@ -263,8 +263,8 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
         energy = frame["energy_j"].to_numpy(dtype="float64")
         if not require_energy or np.isfinite(energy).all():
             return frame
-    if source and not str(source).startswith("<"):  # a file's name: these rows need not be the file's rows
-        source = f"<DataFrame {'edited after it was ' if edited else ''}read from {source}>"
+    if source:  # a file's name: these rows need not be the file's rows
+        source = frame_source(source, edited=edited)
     return _load(frame, False, True, source, require_energy, plain_text=False, frame_rows=True)
 
 
