@@ -10,6 +10,7 @@ import pandas as pd
 
 from energylens.model import EnergyModel
 from energylens.search.space import SearchSpace
+from energylens.search.terms import point_features
 
 __all__ = ["flag_extrapolated"]
 
@@ -22,10 +23,5 @@ def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel,
     (one feature pass for the terms and this check)."""
     if top.empty:
         return top.assign(extrapolated=np.zeros(0, dtype=bool)), None
-    points = np.asarray(space.points(top["index"].to_numpy())).reshape(len(top), -1)
-    if feats is None:
-        rows = space.point_profiles(points.reshape(-1), rank_batch=np.repeat(top["batch"].to_numpy(), points.shape[1]))
-        flags, detail = model.extrapolation(rows)
-    else:
-        flags, detail = model.extrapolation(None, features=feats)
+    flags, detail = model.extrapolation(None, features=point_features(space, top) if feats is None else feats)
     return top.assign(extrapolated=flags.reshape(len(top), -1).any(axis=1)), detail
