@@ -20,6 +20,7 @@ from energylens.errors import UnknownGpuError
 from energylens.profiles import cells, tables, topology
 from energylens.profiles import precision as _precision
 from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer, spec_column
+from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
@@ -27,8 +28,7 @@ __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "c
 
 _DESCRIPTOR = _core.describe_template("energy")  # both templates share the feature list
 
-#: Ordered per-row inputs of the templates (units in the names): the native descriptor's list
-#: (cpp/src/templates.cpp), not a copy of it.
+#: Ordered per-row inputs of the templates (units in the names): the native descriptor's list (cpp/src/templates.cpp).
 FEATURE_NAMES: tuple[str, ...] = _DESCRIPTOR.feature_names
 
 #: Unit of each feature, from the same descriptor.
@@ -104,7 +104,7 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     if len(profiles) == 0:  # the columns are still checked; every feature is an empty array
         as_profiles(profiles, require_energy=False)
         return {name: np.empty(0) for name in FEATURE_NAMES}
-    return features_of(as_profiles(profiles, require_energy=False).reset_index(drop=True))
+    return features_of(FrameColumns(as_profiles(profiles, require_energy=False).reset_index(drop=True)))
 
 
 def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = None) -> dict[str, np.ndarray]:
@@ -487,7 +487,7 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
     """Every distinct GPU's spec (table, user GPU table, or the profile's ``gpu_*`` spec columns); a spec
     the template needs but the row lacks is an error naming the GPU, the column and both remedies."""
     try:
-        specs = tables.gpu_specs_for_profiles(profiles)
+        specs = profiles.gpu_specs() if isinstance(profiles, FrameColumns) else tables.gpu_specs_for_profiles(profiles)
     except UnknownGpuError as exc:  # the message names the rows and both remedies
         raise UnknownGpuError(f"profile column 'gpu': {exc}") from None
     for g, spec in specs.items():

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.profiles.frame_columns import column_values
 
 __all__ = ["still_valid"]
 
@@ -41,7 +42,9 @@ def still_valid(frame: pd.DataFrame, max_count: float) -> bool:
     for col, (lower, inclusive, whole, allow_nan) in _CHECKS.items():
         if col not in frame.columns:
             continue
-        values = frame[col].to_numpy()
+        values = column_values(frame, col)
+        if not isinstance(values, np.ndarray):  # an extension array (nullable, Arrow): not a plain number column
+            return False
         if values.dtype.kind not in "iuf":
             return False
         values = np.asarray(values, dtype=np.float64)

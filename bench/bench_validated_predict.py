@@ -1,0 +1,71 @@
+"""``EnergyModel.predict`` on a validated frame (what ``read_profiles`` / ``mlenergy_v2()`` return, 37
+columns) against the same rows as a user's freshly read 8-column table (the light path), and the feature
+build of the validated frame through :class:`energylens.profiles.frame_columns.FrameColumns` against the
+pandas path it replaced (``features_of`` reading the DataFrame itself), in the same run.
+
+Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
+bench/results/validated_predict.json.
+
+    python bench/bench_validated_predict.py
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+from energylens.profiles.features import build_features, features_of
+from energylens.profiles.schema import as_profiles
+
+RAW = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
+OUT = Path(__file__).resolve().parent / "results" / "validated_predict.json"
+
+
+def median_seconds(fn, repeats: int = 15) -> float:
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    inner = max(1, int(0.002 / max(time.perf_counter() - t0, 1e-9)))
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        samples.append((time.perf_counter() - t0) / inner)
+    return float(np.median(samples))
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    data = mlenergy_v2()
+    model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))
+    rows = []
+    for n in (1, 50, len(data)):
+        validated = data.iloc[:n]
+        raw = pd.DataFrame({c: validated[c].to_numpy() for c in RAW})  # a user's table: no validated marker
+        frame = as_profiles(validated, require_energy=False).reset_index(drop=True)
+        t_valid = median_seconds(lambda v=validated: model.predict(v))
+        t_raw = median_seconds(lambda r=raw: model.predict(r))
+        t_columns = median_seconds(lambda v=validated: build_features(v))
+        t_frame = median_seconds(lambda f=frame: features_of(f))
+        rows.append({"rows": n, "predict_validated_ms": t_valid * 1e3, "predict_raw_ms": t_raw * 1e3,
+                     "validated_over_raw": t_valid / t_raw, "features_frame_columns_ms": t_columns * 1e3,
+                     "features_pandas_frame_ms": t_frame * 1e3, "features_speedup": t_frame / t_columns})
+        r = rows[-1]
+        print(f"{n:4d} rows: predict validated {r['predict_validated_ms']:.3f} ms, raw {r['predict_raw_ms']:.3f} ms "
+              f"({r['validated_over_raw']:.1f}x); features via FrameColumns {r['features_frame_columns_ms']:.3f} ms "
+              f"against the pandas frame {r['features_pandas_frame_ms']:.3f} ms ({r['features_speedup']:.1f}x faster)")
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(json.dumps({"python": sys.version.split()[0], "rows": rows}, indent=1) + "\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
