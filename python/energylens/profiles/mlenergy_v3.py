@@ -184,8 +184,8 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         ProfileSchemaError: not a v3 export, an unknown GPU, an unknown task without ``input_tokens``
-            (the message names that remedy), a bad ``input_tokens`` cell, bad parallelism labels, or a row
-            that violates the schema (the message names the file, column and rows).
+            (the message names that remedy), a bad ``input_tokens`` cell, a blank ``weight_precision``, bad
+            parallelism labels, or a row that violates the schema (the message names the file, column and rows).
         FileNotFoundError: no such file.
     """
     p = Path(path)
@@ -218,11 +218,8 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
               "does not know needs its mean prompt length: add an 'input_tokens' column (tokens per request, "
               "image / video tokens included) with a value on these rows, and a 'modality' column (text, image, "
               "video) where the prompts are not text; docs/profile-schema.md, 'ML.ENERGY v3'")
-    arch = raw["architecture"].fillna("").astype(str).str.strip().str.lower().map(_architecture_kind)
-    if arch.isna().any():
-        _fail(src, "architecture", arch.isna().to_numpy(),
-              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid, or a label "
-              "naming experts / MoE, Mamba / SSM / hybrid, or a dense transformer)")
+    arch = _architectures(raw, src)
+    _check_weight_precision(raw, src)
 
     df = raw.rename(columns=_COLUMN_MAP).drop(columns=["tensor_parallel", "expert_parallel", "data_parallel"])
     df = df.drop(columns=["n_gpus"]).join(_relabel_parallelism(raw, src))
@@ -241,6 +238,27 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
                           "gpu_model"], errors="ignore")
     with in_export_columns(_EXPORT_NAMES):
         return load_profiles(df, source=src)
+
+
+def _architectures(raw: pd.DataFrame, src: str) -> pd.Series:
+    """dense / moe / hybrid per row from the export's ``architecture`` label (a blank one is unknown: an error)."""
+    arch = raw["architecture"].fillna("").astype(str).str.strip().str.lower().map(_architecture_kind)
+    if arch.isna().any():
+        _fail(src, "architecture", arch.isna().to_numpy(),
+              "unknown architecture (known: Dense Transformer, MoE, Mamba-Transformer Hybrid, or a label "
+              "naming experts / MoE, Mamba / SSM / hybrid, or a dense transformer)")
+    return arch
+
+
+def _check_weight_precision(raw: pd.DataFrame, src: str) -> None:
+    """A blank ``weight_precision`` is an error naming the rows, never the schema's default: the export names every
+    row's format, and the format sets the bytes per parameter the model prices (a guessed bf16 would misprice fp8
+    or mxfp4 weights 2-4x), so a blank is a damaged file, not an assumption to flag like the input lengths."""
+    blank = cells.is_blank(raw["weight_precision"])
+    if blank.any():
+        _fail(src, "weight_precision", blank,
+              "missing value (blank): every ML.ENERGY v3 row names its weight format (bfloat16, fp8, mxfp4); it sets "
+              "the bytes per parameter the model prices, so the reader does not guess it: fill the cell in")
 
 
 def _parse_numbers(raw: pd.DataFrame, df: pd.DataFrame, src: str) -> None:
