@@ -1,5 +1,5 @@
-"""GPU names for :mod:`energylens.profiles.gpu_table`: the normalisation lookups use, the message for a name no
-table knows, and what two descriptions of one GPU (two rows of a user GPU table, or two tables) disagree on.
+"""GPU names for :mod:`energylens.profiles.gpu_table`: the normalisation lookups use, the message for a name (or
+the names) no table knows, and what two descriptions of one GPU (two rows of a user GPU table, or two tables) disagree on.
 
 Works on any sequence of GPU specs (objects with ``name``, ``aliases`` and the numeric columns), so it
 imports nothing of the GPU table itself.
@@ -13,10 +13,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["fold_text", "normalize_name", "unknown_gpu_message", "conflicts", "duplicate_message"]
+__all__ = ["fold_text", "normalize_name", "unknown_gpu_message", "unknown_gpus_message", "conflicts",
+           "duplicate_message"]
 
 _PUNCT = re.compile(r"[\s\-_.]+")
 _AGREE_REL = 1e-6
+_ML_ENERGY_A100 = "ML.ENERGY's own A100s (its v2 data) are A100-SXM4-40GB."
 #: Unicode dashes a name copied from a web page or a word processor carries (non-breaking hyphen, en dash, minus
 #: ...) -> "-"; zero-width characters and a stray BOM -> removed.
 _DASHES = str.maketrans({**{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"},
@@ -60,28 +62,63 @@ def _variants(query: str, specs: Sequence) -> list[str]:
     return sorted({s.name for s in specs for n in _all_names(s) if normalize_name(n).startswith(key)})
 
 
+def _mapping(name: str, variants: Sequence[str]) -> str:
+    """The user GPU table row that maps the ambiguous ``name`` onto one of its ``variants`` (an SXM part if any)."""
+    example = next((v for v in variants if "sxm" in v.lower()), variants[0])
+    return f"'name,aliases' = '{example},{name}'"
+
+
+def _remedies(needed: Sequence[str]) -> str:
+    """The two ways to give a GPU no table knows its numbers (``needed``: the spec columns a new GPU must give)."""
+    cols = ", ".join(f"gpu_{c}" for c in needed)
+    return ("To use a GPU that is not in the table, "
+            f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
+            "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
+            "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
+            "energylens.profiles.tables.register_gpu_table(FILE)).")
+
+
 def unknown_gpu_message(name: str, specs: Sequence, needed: Sequence[str]) -> str:
     """The text of :class:`~energylens.errors.UnknownGpuError` for ``name`` among ``specs`` (the known GPUs):
     close matches (or the variants an ambiguous family name covers), the known GPUs and both remedies
     (``needed``: the spec columns a new GPU must give)."""
     variants = _variants(name, specs)
     if len(variants) > 1:
-        example = next((v for v in variants if "sxm" in v.lower()), variants[0])
         return (f"GPU name {name!r} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
                 "memory bandwidth and power differ. Either write the variant in the file, or (2) map the name "
-                f"once with a user GPU table holding the row 'name,aliases' = '{example},{name}' (--gpu-table "
+                f"once with a user GPU table holding the row {_mapping(name, variants)} (--gpu-table "
                 "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE)), or (1) describe the part with "
                 "GPU spec columns in the profile file under another name (gpu_hbm_bw_gbs, gpu_tdp_w, ...; "
-                "docs/profile-schema.md). ML.ENERGY's own A100s (its v2 data) are A100-SXM4-40GB.")
+                f"docs/profile-schema.md). {_ML_ENERGY_A100}")
     close = _close_matches(name, specs)
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     known = ", ".join(s.name for s in specs)
-    cols = ", ".join(f"gpu_{c}" for c in needed)
-    return (f"unknown GPU {name!r}.{hint} Known GPUs: {known}. To use a GPU that is not in the table, "
-            f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
-            "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
-            "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
-            "energylens.profiles.tables.register_gpu_table(FILE)).")
+    return f"unknown GPU {name!r}.{hint} Known GPUs: {known}. {_remedies(needed)}"
+
+
+def unknown_gpus_message(found: Sequence[tuple[str, str]], specs: Sequence, needed: Sequence[str],
+                         more: Sequence[tuple[str, str]] = ()) -> str:
+    """The lines after a header for several GPU names no table knows, ``found``: (name, where it is, e.g.
+    ``"data rows 2, 5"``) each, with its close matches (or, for an ambiguous family name, the variants and the
+    user GPU table row that maps it); ``more``: further names, counted and the first one named. Then the known
+    GPUs and both remedies, once (``needed``: as for :func:`unknown_gpu_message`)."""
+    lines, ambiguous = [], False
+    for name, where in found:
+        variants = _variants(name, specs)
+        if len(variants) > 1:
+            ambiguous = True
+            lines.append(f"  GPU name {name!r} at {where} is ambiguous: it names several table GPUs "
+                         f"({', '.join(variants)}), whose memory bandwidth and power differ; write the variant, "
+                         f"or map the name with the user GPU table row {_mapping(name, variants)}")
+        else:
+            close = _close_matches(name, specs)
+            hint = f"close matches: {', '.join(close)}" if close else "no close matches"
+            lines.append(f"  unknown GPU {name!r} at {where} ({hint})")
+    if more:
+        lines.append(f"  and {len(more)} more unknown GPU name{'s' if len(more) > 1 else ''}, the first "
+                     f"{more[0][0]!r} at {more[0][1]}")
+    tail = f"Known GPUs: {', '.join(s.name for s in specs)}. {_remedies(needed)}"
+    return "\n".join([*lines, tail + (f" {_ML_ENERGY_A100}" if ambiguous else "")])
 
 
 def conflicts(first, second, columns: Sequence[str]) -> list[tuple[str, float, float]]:

@@ -10,7 +10,9 @@ Three ways a GPU gets its numbers (docs/reference-tables.md):
 
 A user row or inline columns naming a GPU that is already in the table may fill the row's blank cells
 but never change a filled one (that would be a different part: give it another name). Every bad cell
-is reported with its file, 1-based data row and column.
+is reported with its file, 1-based data row and column; the GPU names of a profile that nothing describes
+are reported together (:func:`gpu_specs_for_profiles`). The row itself, :class:`GpuSpec`, and the checks of
+its values live in :mod:`energylens.profiles.gpu_spec` (re-exported here).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import csv
 import functools
 import math
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -28,10 +30,26 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import gpu_names
-from energylens.profiles import precision as _precision
 from energylens.profiles.cells import codes, key_groups
 from energylens.profiles.files import check_csv_file
 from energylens.profiles.gpu_names import normalize_name
+from energylens.profiles.gpu_spec import (
+    DEFAULT_SCALE_OUT_BW_GBS,
+    DEFAULT_SCALE_UP_DOMAIN_GPUS,
+    GPU_COLUMNS,
+    GPU_NUMERIC_COLUMNS,
+    INLINE_COLUMNS,
+    NEEDED_COLUMNS,
+    GpuSpec,
+    GpuTableError,
+    cell_number,
+    check_usable,
+    fill_blanks,
+    rows_text,
+    spec_from_record,
+    spec_names,
+    where_in,
+)
 from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
 
 __all__ = [
@@ -42,159 +60,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class GpuSpec:
-    """One row of the GPU table. Peaks are DENSE (no structured sparsity); NaN where unsupported or
-    not published.
-
-    Attributes:
-        name: canonical name, e.g. ``"H100-SXM5-80GB"``.
-        aliases: other spellings (NVML names among them).
-        vendor: ``"nvidia"``, ``"amd"`` (``"user"`` for a GPU described only by profile columns).
-        memory_gb: device memory, GB.
-        hbm_bw_gbs: peak memory bandwidth (HBM or GDDR), GB/s.
-        peak_fp32_tflops: FP32 (CUDA-core / vector, not TF32) peak, TFLOP/s.
-        peak_fp16_tflops, peak_bf16_tflops, peak_fp8_tflops, peak_fp4_tflops: tensor peaks, TFLOP/s.
-        peak_int8_tops: INT8 tensor peak, TOP/s.
-        tdp_w: board power limit (TDP / max TGP / TBP), W.
-        interconnect_bw_gbs: per-GPU scale-up bandwidth (NVLink / Infinity Fabric; PCIe when that is
-            all a multi-GPU group has), bidirectional, GB/s.
-        scale_up_domain_gpus: GPUs in one scale-up domain (NVLink / Infinity Fabric / PCIe server) of the
-            GPU's typical platform: 8 on HGX / MI300X-class boards, 72 on GB200 NVL72, 2 for H100 NVL
-            bridge pairs. Blank: :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` (:meth:`domain_gpus`).
-        scale_out_bw_gbs: per-GPU inter-node NIC bandwidth of that platform, bidirectional GB/s like
-            ``interconnect_bw_gbs`` (400 Gb/s ConnectX-7 per GPU = 100). Blank:
-            :data:`DEFAULT_SCALE_OUT_BW_GBS` (:meth:`scale_out_gbs`).
-        source: URL(s) of the datasheet and of the platform's (``;``-separated), or the user file the row came from.
-    """
-
-    name: str
-    aliases: tuple[str, ...]
-    vendor: str
-    memory_gb: float
-    hbm_bw_gbs: float
-    peak_fp32_tflops: float
-    peak_fp16_tflops: float
-    peak_bf16_tflops: float
-    peak_fp8_tflops: float
-    peak_int8_tops: float
-    peak_fp4_tflops: float
-    tdp_w: float
-    interconnect_bw_gbs: float
-    source: str
-    scale_up_domain_gpus: float = math.nan  # after source, with defaults: positional constructions stay valid
-    scale_out_bw_gbs: float = math.nan
-
-    def domain_gpus(self) -> float:
-        """GPUs per scale-up domain: the table's value, :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` where blank."""
-        return DEFAULT_SCALE_UP_DOMAIN_GPUS if math.isnan(self.scale_up_domain_gpus) else self.scale_up_domain_gpus
-
-    def scale_out_gbs(self) -> float:
-        """Per-GPU scale-out bandwidth (bidirectional GB/s): the table's, :data:`DEFAULT_SCALE_OUT_BW_GBS` where blank."""
-        return DEFAULT_SCALE_OUT_BW_GBS if math.isnan(self.scale_out_bw_gbs) else self.scale_out_bw_gbs
-
-    def compute_precision(self, precision: str) -> str:
-        """The precision ``precision`` weights compute at on this GPU (:func:`precision.compute_precision`)."""
-        return _precision.compute_precision(precision, self)
-
-    def peak_flops(self, precision: str) -> float:
-        """Dense peak FLOP/s of the compute precision of ``precision`` weights on this GPU
-        (:func:`energylens.profiles.precision.peak_flops`: mxfp4 -> fp4 or bf16, fp8 -> fp8 or bf16, int4 -> bf16).
-
-        Raises:
-            ValueError: unknown precision, or no peak the format can use is filled in.
-        """
-        return _precision.peak_flops(self, precision)
-
-    def bytes_per_param(self, precision: str) -> float:
-        """Same as :func:`energylens.profiles.precision.bytes_per_param` (GPU-independent)."""
-        return _precision.bytes_per_param(precision)
-
-
-#: Assumed where a row leaves ``scale_up_domain_gpus`` / ``scale_out_bw_gbs`` blank (an old user GPU table, inline
-#: ``gpu_*`` columns): an 8-GPU HGX-class node (the search's node size before the column), and one 400 Gb/s NIC
-#: per GPU as on HGX H100 / H200 (ConnectX-7: 50 GB/s per direction, 100 bidirectional).
-DEFAULT_SCALE_UP_DOMAIN_GPUS, DEFAULT_SCALE_OUT_BW_GBS = 8.0, 100.0
-GPU_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(GpuSpec))
-GPU_NUMERIC_COLUMNS: tuple[str, ...] = tuple(c for c in GPU_COLUMNS[3:] if c != "source")
-#: Profile column -> GPU-table column for GPUs described inline (``gpu_`` + the table column).
-INLINE_COLUMNS: dict[str, str] = {f"gpu_{c}": c for c in GPU_NUMERIC_COLUMNS}
-#: Physically sane ranges (inclusive) a user value must fall in; catches unit slips (TB/s for GB/s).
-_RANGES: dict[str, tuple[float, float]] = {
-    "memory_gb": (1.0, 4096.0), "hbm_bw_gbs": (50.0, 50000.0), "tdp_w": (10.0, 5000.0),
-    "interconnect_bw_gbs": (1.0, 50000.0), "scale_up_domain_gpus": (1.0, 100000.0),
-    "scale_out_bw_gbs": (1.0, 50000.0),
-    # tensor-core peaks below 5 TFLOP/s are a unit slip (0.8 for 800: PFLOP/s), not a GPU anyone serves an LLM on
-    # (the table's lowest 16-bit peak is 121, a 2016 P100's 21); plain fp32 from 1
-    **{c: (1.0 if "fp32" in c else 5.0, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
-}
-#: What a GPU needs for the energy template (plus one of the 16-bit peaks).
-_NEEDED, _SIXTEEN_BIT = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs"), ("peak_bf16_tflops", "peak_fp16_tflops")
-_AGREE_REL = 1e-6
-
-
-class GpuTableError(ProfileSchemaError):
-    """A GPU table (bundled or user) or a profile's GPU spec columns are malformed; the message names
-    the file, the 1-based data row(s) and the column (``.source``, ``.rows`` zero-based, ``.column``)."""
-
-
-def _names(spec_or_row) -> list[str]:
-    return [spec_or_row.name, *spec_or_row.aliases]
-
-
-# ---- Parsing and validating a table (bundled or user) --------------------------------------------
-
-def _where(source: str, rows: list[int], column: str | None) -> str:
-    shown = ", ".join(str(r + 1) for r in rows[:20])
-    col = f", column {column!r}" if column else ""
-    return f"{source}: data row{'s' if len(rows) > 1 else ''} {shown} (1-based, header not counted){col}"
-
-
-def _number(value, source: str, row: int, column: str, label: str | None = None) -> float:
-    """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``)."""
-    label = label or column
-    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
-        return math.nan
-    try:
-        x = float(str(value).strip())
-    except ValueError:
-        raise GpuTableError(f"{_where(source, [row], label)}: {value!r} is not a number",
-                            source=source, column=label, rows=[row]) from None
-    lo, hi = _RANGES[column]
-    if column == "scale_up_domain_gpus" and x != int(x):
-        raise GpuTableError(f"{_where(source, [row], label)}: {x:g} is not a whole number of GPUs",
-                            source=source, column=label, rows=[row])
-    if not (lo <= x <= hi):
-        raise GpuTableError(
-            f"{_where(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}] "
-            f"(units: {column.rsplit('_', 1)[-1]}; dense peaks, not sparse)", source=source, column=label, rows=[row])
-    return x
-
-
-def _spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:
-    name = str(rec.get("name", "") or "").strip()
-    if not name or name.lower() == "nan":
-        raise GpuTableError(f"{_where(source, [row], 'name')}: missing GPU name", source=source,
-                            column="name", rows=[row])
-    aliases = str(rec.get("aliases", "") or "")
-    aliases = "" if aliases.lower() == "nan" else aliases
-    vendor = str(rec.get("vendor", "") or "").strip().lower()
-    src = str(rec.get("source", "") or "").strip()
-    values = {c: _number(rec.get(c), source, row, c) for c in GPU_NUMERIC_COLUMNS}
-    return GpuSpec(name=name, aliases=tuple(a.strip() for a in aliases.split(";") if a.strip()),
-                   vendor=vendor if vendor and vendor != "nan" else "user",
-                   source=src if src and src.lower() != "nan" else default_source, **values)
-
-
-def _check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "") -> None:
-    missing = [c for c in _NEEDED if math.isnan(getattr(spec, c))]
-    if all(math.isnan(getattr(spec, c)) for c in _SIXTEEN_BIT):
-        missing.append(" or ".join(_SIXTEEN_BIT))
-    if missing:
-        cols = ", ".join(prefix + m.replace(" or ", " or " + prefix) for m in missing)
-        raise GpuTableError(f"{_where(source, rows, None)}: GPU {spec.name!r} lacks {cols} (needed to predict "
-                            "energy; take them from the datasheet, dense peaks)", source=source,
-                            column=prefix + missing[0].split(" ")[0], rows=rows)
+# ---- Parsing a table (bundled or user) -----------------------------------------------------------
 
 
 def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> list[tuple[int, GpuSpec]]:
@@ -210,15 +76,15 @@ def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> li
     seen: dict[str, tuple[int, str]] = {}
     default_source = f"user GPU table {source}"
     for row, rec in enumerate(frame.to_dict("records")):
-        spec = _spec_from_record(rec, source, row, default_source)
+        spec = spec_from_record(rec, source, row, default_source)
         # a bundled GPU's name or alias: the row only fills that GPU's blanks / adds aliases
-        if require_usable and not any(normalize_name(n) in _bundled_index() for n in _names(spec)):
-            _check_usable(spec, source, [row])
-        for n in _names(spec):
+        if require_usable and not any(normalize_name(n) in _bundled_index() for n in spec_names(spec)):
+            check_usable(spec, source, [row])
+        for n in spec_names(spec):
             key = normalize_name(n)
             if key in seen and seen[key][1] != spec.name:
                 first = seen[key][0]
-                raise GpuTableError(f"{_where(source, [first, row], 'aliases')}: the name {n!r} is given to two "
+                raise GpuTableError(f"{where_in(source, [first, row], 'aliases')}: the name {n!r} is given to two "
                                     f"GPUs ({seen[key][1]!r} and {spec.name!r})", source=source,
                                     column="aliases", rows=[first, row])
             seen.setdefault(key, (row, spec.name))
@@ -268,7 +134,7 @@ def _bundled() -> tuple[GpuSpec, ...]:
 def _bundled_index() -> dict[str, int]:
     index: dict[str, int] = {}
     for i, spec in enumerate(_bundled()):
-        for n in _names(spec):
+        for n in spec_names(spec):
             index.setdefault(normalize_name(n), i)
     return index
 
@@ -313,23 +179,6 @@ def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
     return _parse_rows(frame, str(p), require_usable=True)
 
 
-def _merge(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "") -> GpuSpec:
-    """``base`` with its blank cells filled from ``extra``; a filled cell ``extra`` contradicts is an error."""
-    values = extra if isinstance(extra, dict) else {c: getattr(extra, c) for c in GPU_NUMERIC_COLUMNS}
-    updates = {}
-    for c, v in values.items():
-        old = getattr(base, c)
-        if math.isnan(v):
-            continue
-        if math.isnan(old):
-            updates[c] = v
-        elif not math.isclose(old, v, rel_tol=_AGREE_REL):
-            raise GpuTableError(
-                f"{_where(source, rows, prefix + c)}: GPU {base.name!r} is in the table with {c} = {old:g} "
-                f"({base.source}); {v:g} describes a different part, so give it another GPU name (spec "
-                "values may only fill the table's blank cells)", source=source, column=prefix + c, rows=rows)
-    return replace(base, **updates) if updates else base
-
 
 def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) -> GpuSpec:
     """Make ``spec`` resolvable by :func:`gpu_spec` under its name and aliases (process-wide).
@@ -341,25 +190,25 @@ def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) ->
         GpuTableError: the spec contradicts the bundled row it names, or one of its names belongs to a
             different GPU.
     """
-    keys = [normalize_name(n) for n in _names(spec)]
+    keys = [normalize_name(n) for n in spec_names(spec)]
     bundled_hits = {_bundled_index()[k] for k in keys if k in _bundled_index()}
     if len(bundled_hits) > 1:
         names = sorted(_bundled()[i].name for i in bundled_hits)
-        raise GpuTableError(f"{_where(where, [row], 'aliases')}: {spec.name!r} names several table GPUs "
+        raise GpuTableError(f"{where_in(where, [row], 'aliases')}: {spec.name!r} names several table GPUs "
                             f"({', '.join(names)})", source=where, column="aliases", rows=[row])
     if bundled_hits:
         base = _bundled()[bundled_hits.pop()]
-        merged = _merge(base, spec, where, [row])
+        merged = fill_blanks(base, spec, where, [row])
         spec = replace(merged, aliases=tuple(dict.fromkeys(base.aliases + (spec.name,) + spec.aliases)))
     for k in keys:
         owner = _USER_INDEX.get(k)
         if owner is not None and owner != spec.name:
-            raise GpuTableError(f"{_where(where, [row], 'aliases')}: the name {k!r} is already registered for "
+            raise GpuTableError(f"{where_in(where, [row], 'aliases')}: the name {k!r} is already registered for "
                                 f"{owner!r}", source=where, column="aliases", rows=[row])
     unregister_gpu(spec.name)
     _USER[spec.name] = spec
     _USER_ORIGIN[spec.name] = (where, row)
-    for n in _names(spec):
+    for n in spec_names(spec):
         _USER_INDEX[normalize_name(n)] = spec.name
     return spec
 
@@ -399,6 +248,12 @@ def user_gpus() -> tuple[GpuSpec, ...]:
     return tuple(_USER.values())
 
 
+#: What a GPU no table knows must give (the remedies name them): the needed columns and the bf16 peak.
+NEW_GPU_COLUMNS: tuple[str, ...] = (*NEEDED_COLUMNS, "peak_bf16_tflops")
+#: Unknown GPU names one error lists with their rows and close matches (the rest are counted).
+_MAX_NAMES_SHOWN = 10
+
+
 # ---- Lookup --------------------------------------------------------------------------------------
 
 def _find(name: str) -> GpuSpec | None:
@@ -409,10 +264,15 @@ def _find(name: str) -> GpuSpec | None:
     return None if i is None else _bundled()[i]
 
 
+def _known() -> tuple[GpuSpec, ...]:
+    """Every GPU a name can resolve to: the bundled rows, then the registered user GPUs."""
+    return (*_bundled(), *_USER.values())
+
+
 def unknown_gpu_message(name: str) -> str:
     """The text of :class:`UnknownGpuError`: close matches (or the variants an ambiguous family name
     covers), the known GPUs and both remedies."""
-    return gpu_names.unknown_gpu_message(name, (*_bundled(), *_USER.values()), (*_NEEDED, "peak_bf16_tflops"))
+    return gpu_names.unknown_gpu_message(name, _known(), NEW_GPU_COLUMNS)
 
 
 def gpu_spec(name: str) -> GpuSpec:
@@ -438,7 +298,7 @@ def _inline_values(cells_: np.ndarray, rows: np.ndarray, src: str, col: str) -> 
     parsed = np.full(len(uniques) + 1, math.nan)
     for j in range(len(uniques)):
         first = int(np.argmax(c == j))
-        parsed[j] = _number(cells_[first], src, int(rows[first]), INLINE_COLUMNS[col], label=col)
+        parsed[j] = cell_number(cells_[first], src, int(rows[first]), INLINE_COLUMNS[col], label=col)
     x = parsed[c]
     keep = ~np.isnan(x)
     return dict(zip(rows[keep].tolist(), x[keep].tolist(), strict=True))
@@ -452,6 +312,36 @@ def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
     return np.arange(len(frame), dtype=np.int64)
 
 
+def _inline_spec(profiles: pd.DataFrame, present: list[str], pos: np.ndarray, rows: np.ndarray, src: str,
+                 g: str) -> dict[str, float]:
+    """GPU-table column -> value of the inline columns ``present`` on GPU ``g``'s rows ``pos`` (blank columns
+    left out); a value that differs between its rows is an error naming them."""
+    inline: dict[str, float] = {}
+    for col in present:
+        vals = _inline_values(profiles[col].to_numpy(dtype=object)[pos], rows[pos], src, col)
+        if len(set(vals.values())) > 1:
+            raise GpuTableError(f"{where_in(src, list(vals), col)}: GPU {g!r} is given different values "
+                                f"({', '.join(f'{v:g}' for v in dict.fromkeys(vals.values()))}); one GPU has "
+                                "one spec", source=src, column=col, rows=list(vals))
+        if vals:
+            inline[INLINE_COLUMNS[col]] = next(iter(vals.values()))
+    return inline
+
+
+def _unknown_error(unknown: list[tuple[str, np.ndarray]], src: str) -> UnknownGpuError:
+    """The error for the GPU names no table knows and no inline column describes, each with its rows; one name
+    keeps the message of :func:`gpu_spec`, several are listed (the first :data:`_MAX_NAMES_SHOWN` with their
+    close matches) above the known GPUs and both remedies, said once."""
+    if len(unknown) == 1:
+        g, at = unknown[0]
+        return UnknownGpuError(f"{where_in(src, at.tolist(), 'gpu')}: {unknown_gpu_message(g)}")
+    named = [(g, rows_text(at.tolist())) for g, at in unknown]
+    lines = gpu_names.unknown_gpus_message(named[:_MAX_NAMES_SHOWN], _known(), NEW_GPU_COLUMNS,
+                                           more=named[_MAX_NAMES_SHOWN:])
+    return UnknownGpuError(f"{src}, column 'gpu': {len(unknown)} unknown GPU names (data rows 1-based, header not "
+                           f"counted):\n{lines}")
+
+
 def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) -> dict[str, GpuSpec]:
     """The :class:`GpuSpec` of every distinct ``gpu`` of a profile table.
 
@@ -460,7 +350,8 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
     must be the same on every row of one GPU.
 
     Raises:
-        UnknownGpuError: a GPU in neither table and without inline spec columns (both remedies named).
+        UnknownGpuError: GPUs in neither table and without inline spec columns: every such name with its
+            rows (close matches of each), and both remedies once.
         GpuTableError: a non-numeric / out-of-range / inconsistent inline value, an inline value that
             contradicts the table, or a new GPU lacking a needed column (source, rows, column named).
     """
@@ -470,28 +361,20 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
     rows = _row_numbers(profiles)
     names = profiles["gpu"].astype(str).str.strip()
     present = [c for c in INLINE_COLUMNS if c in profiles.columns]
+    # one pass per GPU, rows in order: its inline values and table row; then every unknown name at once
+    gpus_ = [(g, rows[pos], _inline_spec(profiles, present, pos, rows, src, g), _find(g))
+             for (g,), pos in key_groups(names)]
+    if unknown := [(g, at) for g, at, inline, base in gpus_ if base is None and not inline]:
+        raise _unknown_error(unknown, src)
     out: dict[str, GpuSpec] = {}
     first: dict[str, tuple[str, int]] = {}  # one GPU under two names ('A10G', 'NVIDIA A10G'): its first name, row
-    for (g,), pos in key_groups(names):  # one pass per GPU, rows in order
-        at = rows[pos]
-        inline: dict[str, float] = {}
-        for col in present:
-            vals = _inline_values(profiles[col].to_numpy(dtype=object)[pos], rows[pos], src, col)
-            if len(set(vals.values())) > 1:
-                raise GpuTableError(f"{_where(src, list(vals), col)}: GPU {g!r} is given different values "
-                                    f"({', '.join(f'{v:g}' for v in dict.fromkeys(vals.values()))}); one GPU has "
-                                    "one spec", source=src, column=col, rows=list(vals))
-            if vals:
-                inline[INLINE_COLUMNS[col]] = next(iter(vals.values()))
-        base = _find(g)
-        if base is None and not inline:
-            raise UnknownGpuError(f"{_where(src, at, 'gpu')}: {unknown_gpu_message(g)}")
+    for g, at, inline, base in gpus_:
         if base is None:
             spec = GpuSpec(name=g, aliases=(), vendor="user", source=f"{src}: GPU spec columns",
                            **{c: inline.get(c, math.nan) for c in GPU_NUMERIC_COLUMNS})
-            _check_usable(spec, src, at, prefix="gpu_")
+            check_usable(spec, src, at, prefix="gpu_")
         else:
-            spec = _merge(base, inline, src, at, prefix="gpu_")
+            spec = fill_blanks(base, inline, src, at, prefix="gpu_")
         g0, row0 = first.setdefault(base.name if base is not None else normalize_name(g), (g, here := int(at[0])))
         if diffs := gpu_names.conflicts(out[g0], spec, GPU_NUMERIC_COLUMNS) if g0 != g else []:
             raise GpuTableError(gpu_names.duplicate_message(g0, (src, row0), (src, here), diffs) + f" ({g!r} names the "

@@ -1,0 +1,206 @@
+"""One GPU's datasheet row (:class:`GpuSpec`), its columns, and the checks every row given by a user passes.
+
+The bundled table, a user GPU table and a profile file's GPU spec columns (:mod:`energylens.profiles.gpu_table`)
+all make their :class:`GpuSpec` here: each value a number in a physically sane range (:func:`cell_number`), a GPU
+no table knows with what the energy template needs (:func:`check_usable`), a second description of a known GPU
+only filling its blank cells (:func:`fill_blanks`). Every error names the file, the 1-based data row(s) and the
+column (:func:`where_in`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from energylens.errors import ProfileSchemaError
+from energylens.profiles import precision as _precision
+
+__all__ = [
+    "GpuSpec", "GpuTableError", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS",
+    "GPU_NUMERIC_COLUMNS", "INLINE_COLUMNS", "NEEDED_COLUMNS", "SIXTEEN_BIT_COLUMNS", "spec_names", "rows_text",
+    "where_in", "cell_number", "spec_from_record", "check_usable", "fill_blanks",
+]
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One row of the GPU table. Peaks are DENSE (no structured sparsity); NaN where unsupported or
+    not published.
+
+    Attributes:
+        name: canonical name, e.g. ``"H100-SXM5-80GB"``.
+        aliases: other spellings (NVML names among them).
+        vendor: ``"nvidia"``, ``"amd"`` (``"user"`` for a GPU described only by profile columns).
+        memory_gb: device memory, GB.
+        hbm_bw_gbs: peak memory bandwidth (HBM or GDDR), GB/s.
+        peak_fp32_tflops: FP32 (CUDA-core / vector, not TF32) peak, TFLOP/s.
+        peak_fp16_tflops, peak_bf16_tflops, peak_fp8_tflops, peak_fp4_tflops: tensor peaks, TFLOP/s.
+        peak_int8_tops: INT8 tensor peak, TOP/s.
+        tdp_w: board power limit (TDP / max TGP / TBP), W.
+        interconnect_bw_gbs: per-GPU scale-up bandwidth (NVLink / Infinity Fabric; PCIe when that is
+            all a multi-GPU group has), bidirectional, GB/s.
+        scale_up_domain_gpus: GPUs in one scale-up domain (NVLink / Infinity Fabric / PCIe server) of the
+            GPU's typical platform: 8 on HGX / MI300X-class boards, 72 on GB200 NVL72, 2 for H100 NVL
+            bridge pairs. Blank: :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` (:meth:`domain_gpus`).
+        scale_out_bw_gbs: per-GPU inter-node NIC bandwidth of that platform, bidirectional GB/s like
+            ``interconnect_bw_gbs`` (400 Gb/s ConnectX-7 per GPU = 100). Blank:
+            :data:`DEFAULT_SCALE_OUT_BW_GBS` (:meth:`scale_out_gbs`).
+        source: URL(s) of the datasheet and of the platform's (``;``-separated), or the user file the row came from.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    vendor: str
+    memory_gb: float
+    hbm_bw_gbs: float
+    peak_fp32_tflops: float
+    peak_fp16_tflops: float
+    peak_bf16_tflops: float
+    peak_fp8_tflops: float
+    peak_int8_tops: float
+    peak_fp4_tflops: float
+    tdp_w: float
+    interconnect_bw_gbs: float
+    source: str
+    scale_up_domain_gpus: float = math.nan  # after source, with defaults: positional constructions stay valid
+    scale_out_bw_gbs: float = math.nan
+
+    def domain_gpus(self) -> float:
+        """GPUs per scale-up domain: the table's value, :data:`DEFAULT_SCALE_UP_DOMAIN_GPUS` where blank."""
+        return DEFAULT_SCALE_UP_DOMAIN_GPUS if math.isnan(self.scale_up_domain_gpus) else self.scale_up_domain_gpus
+
+    def scale_out_gbs(self) -> float:
+        """Per-GPU scale-out bandwidth (bidirectional GB/s): the table's, :data:`DEFAULT_SCALE_OUT_BW_GBS` where blank."""
+        return DEFAULT_SCALE_OUT_BW_GBS if math.isnan(self.scale_out_bw_gbs) else self.scale_out_bw_gbs
+
+    def compute_precision(self, precision: str) -> str:
+        """The precision ``precision`` weights compute at on this GPU (:func:`precision.compute_precision`)."""
+        return _precision.compute_precision(precision, self)
+
+    def peak_flops(self, precision: str) -> float:
+        """Dense peak FLOP/s of the compute precision of ``precision`` weights on this GPU
+        (:func:`energylens.profiles.precision.peak_flops`: mxfp4 -> fp4 or bf16, fp8 -> fp8 or bf16, int4 -> bf16).
+
+        Raises:
+            ValueError: unknown precision, or no peak the format can use is filled in.
+        """
+        return _precision.peak_flops(self, precision)
+
+    def bytes_per_param(self, precision: str) -> float:
+        """Same as :func:`energylens.profiles.precision.bytes_per_param` (GPU-independent)."""
+        return _precision.bytes_per_param(precision)
+
+
+#: Assumed where a row leaves ``scale_up_domain_gpus`` / ``scale_out_bw_gbs`` blank (an old user GPU table, inline
+#: ``gpu_*`` columns): an 8-GPU HGX-class node (the search's node size before the column), and one 400 Gb/s NIC
+#: per GPU as on HGX H100 / H200 (ConnectX-7: 50 GB/s per direction, 100 bidirectional).
+DEFAULT_SCALE_UP_DOMAIN_GPUS, DEFAULT_SCALE_OUT_BW_GBS = 8.0, 100.0
+GPU_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(GpuSpec))
+GPU_NUMERIC_COLUMNS: tuple[str, ...] = tuple(c for c in GPU_COLUMNS[3:] if c != "source")
+#: Profile column -> GPU-table column for GPUs described inline (``gpu_`` + the table column).
+INLINE_COLUMNS: dict[str, str] = {f"gpu_{c}": c for c in GPU_NUMERIC_COLUMNS}
+#: Physically sane ranges (inclusive) a user value must fall in; catches unit slips (TB/s for GB/s).
+_RANGES: dict[str, tuple[float, float]] = {
+    "memory_gb": (1.0, 4096.0), "hbm_bw_gbs": (50.0, 50000.0), "tdp_w": (10.0, 5000.0),
+    "interconnect_bw_gbs": (1.0, 50000.0), "scale_up_domain_gpus": (1.0, 100000.0),
+    "scale_out_bw_gbs": (1.0, 50000.0),
+    # tensor-core peaks below 5 TFLOP/s are a unit slip (0.8 for 800: PFLOP/s), not a GPU anyone serves an LLM on
+    # (the table's lowest 16-bit peak is 121, a 2016 P100's 21); plain fp32 from 1
+    **{c: (1.0 if "fp32" in c else 5.0, 200000.0) for c in GPU_NUMERIC_COLUMNS if "peak" in c},
+}
+#: What a GPU needs for the energy template (plus one of the 16-bit peaks).
+NEEDED_COLUMNS: tuple[str, ...] = ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs")
+SIXTEEN_BIT_COLUMNS: tuple[str, ...] = ("peak_bf16_tflops", "peak_fp16_tflops")
+_AGREE_REL = 1e-6
+#: Rows an error lists before "and N more".
+_MAX_ROWS_SHOWN = 20
+
+
+class GpuTableError(ProfileSchemaError):
+    """A GPU table (bundled or user) or a profile's GPU spec columns are malformed; the message names
+    the file, the 1-based data row(s) and the column (``.source``, ``.rows`` zero-based, ``.column``)."""
+
+
+def spec_names(spec_or_row) -> list[str]:
+    """The name and the aliases of a spec (or of anything with ``name`` and ``aliases``)."""
+    return [spec_or_row.name, *spec_or_row.aliases]
+
+
+# ---- Checking the values of one row --------------------------------------------------------------
+
+def rows_text(rows: list[int]) -> str:
+    """``data rows 2, 5`` for zero-based ``rows`` (the first 20, then ``and N more``)."""
+    shown = ", ".join(str(r + 1) for r in rows[:_MAX_ROWS_SHOWN])
+    more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
+    return f"data row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def where_in(source: str, rows: list[int], column: str | None) -> str:
+    """``FILE: data rows 2, 5 (1-based, header not counted), column 'c'`` for zero-based ``rows``."""
+    col = f", column {column!r}" if column else ""
+    return f"{source}: {rows_text(rows)} (1-based, header not counted){col}"
+
+
+def cell_number(value, source: str, row: int, column: str, label: str | None = None) -> float:
+    """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``)."""
+    label = label or column
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
+        return math.nan
+    try:
+        x = float(str(value).strip())
+    except ValueError:
+        raise GpuTableError(f"{where_in(source, [row], label)}: {value!r} is not a number",
+                            source=source, column=label, rows=[row]) from None
+    lo, hi = _RANGES[column]
+    if column == "scale_up_domain_gpus" and x != int(x):
+        raise GpuTableError(f"{where_in(source, [row], label)}: {x:g} is not a whole number of GPUs",
+                            source=source, column=label, rows=[row])
+    if not (lo <= x <= hi):
+        raise GpuTableError(
+            f"{where_in(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}] "
+            f"(units: {column.rsplit('_', 1)[-1]}; dense peaks, not sparse)", source=source, column=label, rows=[row])
+    return x
+
+
+def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:
+    name = str(rec.get("name", "") or "").strip()
+    if not name or name.lower() == "nan":
+        raise GpuTableError(f"{where_in(source, [row], 'name')}: missing GPU name", source=source,
+                            column="name", rows=[row])
+    aliases = str(rec.get("aliases", "") or "")
+    aliases = "" if aliases.lower() == "nan" else aliases
+    vendor = str(rec.get("vendor", "") or "").strip().lower()
+    src = str(rec.get("source", "") or "").strip()
+    values = {c: cell_number(rec.get(c), source, row, c) for c in GPU_NUMERIC_COLUMNS}
+    return GpuSpec(name=name, aliases=tuple(a.strip() for a in aliases.split(";") if a.strip()),
+                   vendor=vendor if vendor and vendor != "nan" else "user",
+                   source=src if src and src.lower() != "nan" else default_source, **values)
+
+
+def check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "") -> None:
+    missing = [c for c in NEEDED_COLUMNS if math.isnan(getattr(spec, c))]
+    if all(math.isnan(getattr(spec, c)) for c in SIXTEEN_BIT_COLUMNS):
+        missing.append(" or ".join(SIXTEEN_BIT_COLUMNS))
+    if missing:
+        cols = ", ".join(prefix + m.replace(" or ", " or " + prefix) for m in missing)
+        raise GpuTableError(f"{where_in(source, rows, None)}: GPU {spec.name!r} lacks {cols} (needed to predict "
+                            "energy; take them from the datasheet, dense peaks)", source=source,
+                            column=prefix + missing[0].split(" ")[0], rows=rows)
+
+
+def fill_blanks(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "") -> GpuSpec:
+    """``base`` with its blank cells filled from ``extra``; a filled cell ``extra`` contradicts is an error."""
+    values = extra if isinstance(extra, dict) else {c: getattr(extra, c) for c in GPU_NUMERIC_COLUMNS}
+    updates = {}
+    for c, v in values.items():
+        old = getattr(base, c)
+        if math.isnan(v):
+            continue
+        if math.isnan(old):
+            updates[c] = v
+        elif not math.isclose(old, v, rel_tol=_AGREE_REL):
+            raise GpuTableError(
+                f"{where_in(source, rows, prefix + c)}: GPU {base.name!r} is in the table with {c} = {old:g} "
+                f"({base.source}); {v:g} describes a different part, so give it another GPU name (spec "
+                "values may only fill the table's blank cells)", source=source, column=prefix + c, rows=rows)
+    return replace(base, **updates) if updates else base
+
