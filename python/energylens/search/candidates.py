@@ -242,7 +242,8 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)
     combos, rows, values, extra = resolve_combos(keys, points[:, 0], points[:, 1], price_per_gpu_hour)
-    space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes[0], pp=axes[1], dp=axes[2],
+    space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs={m.name: m for m, *_ in keys},
+                        tp=axes[0], pp=axes[1], dp=axes[2],
                         ep=axes[3], max_num_seqs=axes[4], workloads=np.ascontiguousarray(points),
                         prefill_extra_flops=extra)
     digits = [combo] + [np.searchsorted(ax, v) for ax, v in zip(axes, (tp, pp, dp, ep, rank_batch), strict=True)]

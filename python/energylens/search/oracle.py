@@ -17,11 +17,10 @@ import pandas as pd
 
 from energylens.model import reference
 from energylens.profiles import tables
-from energylens.profiles.features import build_features
 from energylens.search.layout import LAYOUT_REASONS, layout_reason, tp_limit
 from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory
 from energylens.search.serving_limits import fp8_block_misfit
-from energylens.search.space import COMBO_FIELDS, SearchSpace
+from energylens.search.space import COMBO_FIELDS, SearchSpace, combo_features
 
 __all__ = ["brute_force", "REASONS"]
 
@@ -59,11 +58,11 @@ def _structural(frame: pd.DataFrame, tp, dp, ep, limit, fp8_misfit) -> np.ndarra
     return np.where((reason < 0) & fp8_misfit, len(LAYOUT_REASONS), reason)
 
 
-def _evaluate(frame, theta, phi, rank_batch, factors=(1.0, 1.0)):
+def _evaluate(frame, theta, phi, rank_batch, factors, model_specs):
     """Features, energy phases and latency of the rows at ``rank_batch``; ``factors``: the rows' latency
-    calibration (TTFT, TPOT)."""
+    calibration (TTFT, TPOT); ``model_specs``: the space's (:func:`~energylens.search.space.combo_features`)."""
     frame = frame.assign(batch_size=frame["dp"].to_numpy() * rank_batch)  # the template's batch: all dp ranks
-    feats = build_features(frame)
+    feats = combo_features(frame, model_specs)
     e_pf, e_dec = reference.energy_phases(feats, theta)
     ttft, tpot = reference.latency(feats, phi)
     return feats, e_pf, e_dec, ttft * factors[0], tpot * factors[1]
@@ -85,20 +84,20 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     replicas = np.ones(len(frame))
     rate = float(o["rate_per_s"])
     if rate > 0:
-        _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap, fac)
+        _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap, fac, space.model_specs)
         capacity = dp * cap / (ttft + lo * tpot)
         replicas = np.maximum(1.0, np.ceil(rate / (o["max_utilization"] * capacity)))
         rank_rate = rate / (replicas * dp)
         low, high = np.zeros(len(frame)), cap.copy()
         for _ in range(int(o["bisection_iterations"])):
             mid = 0.5 * (low + high)
-            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid, fac)
+            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid, fac, space.model_specs)
             up = rank_rate * (ttft + lo * tpot) - mid > 0.0
             low, high = np.where(up, mid, low), np.where(up, high, mid)
         batch = high
     else:
         batch = cap
-    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch, fac)
+    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch, fac, space.model_specs)
     factor = space.combo_values[c, COMBO_FIELDS.index("energy_factor")]  # energy calibration (1: none)
     energy = (e_pf + e_dec) * factor
     if rate > 0:

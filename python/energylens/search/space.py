@@ -25,8 +25,9 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.checkpoints import checkpoint_precision
-from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, build_features
-from energylens.profiles.schema import MAX_GPU_COUNT
+from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
+from energylens.profiles.frame_columns import FrameColumns
+from energylens.profiles.schema import MAX_GPU_COUNT, as_profiles
 from energylens.search.axes import (
     DEFAULT_TP,
     as_list,
@@ -40,7 +41,7 @@ from energylens.search.axes import (
 from energylens.search.serving_limits import limit_values, served_spec
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "profile_row", "check_layers",
-           "check_prices", "check_gpu_specs"]
+           "check_prices", "check_gpu_specs", "combo_features"]
 
 #: Column order of the native combos array (template features, then the engine's extra fields).
 COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
@@ -82,6 +83,7 @@ class SearchSpace:
     node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
     checkpoint_precisions: dict[str, str] | None = None  # no precision axis: checkpoint as named -> its format
     tp_note: str = ""  # the default TP axis without the values no model can use: which, and why
+    model_specs: dict = field(default_factory=dict)  # combo model name -> its ModelSpec (a table row or the user's)
     shape: tuple[int, ...] = field(init=False)         # candidates
     point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
@@ -156,6 +158,21 @@ class SearchSpace:
         if self.node_size > 0:  # the override, as the engine applies it (docs/search.md, Topology)
             frame["scale_up_domain_gpus"] = float(self.node_size)
         return frame
+
+    def point_features(self, point_index: Iterable[int], rank_batch=None) -> dict[str, np.ndarray]:
+        """The template's features of :meth:`point_profiles` rows, each model priced by its ModelSpec
+        (:func:`combo_features`)."""
+        return combo_features(self.point_profiles(point_index, rank_batch), self.model_specs)
+
+
+def combo_features(frame: pd.DataFrame, model_specs: dict) -> dict[str, np.ndarray]:
+    """``build_features`` of schema-v1 rows of a space's combos with every model's architecture from its
+    ModelSpec (``model_specs``: name -> spec), not looked up by name in the model table: a user's explicit
+    architecture (``search(model=ModelSpec(...))``, or a table row copied under another name) is priced with
+    all it gives (a hybrid's attention layers and recurrent state, sliding windows, the vision encoder), as a
+    table row is. A name-only lookup had estimated such a model as dense from its basic columns."""
+    return features_of(FrameColumns(as_profiles(frame, require_energy=False).reset_index(drop=True)),
+                       model_specs=model_specs)
 
 
 def _whole(values: np.ndarray) -> np.ndarray:
@@ -316,7 +333,8 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, as_list(models, "models"), formats,
                                                                       strict=True) for g in gpu_specs for p in ps for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
-    return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, tp=axes["tp"], pp=axes["pp"],
+    return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs=_specs_by_name(keys),
+                       tp=axes["tp"], pp=axes["pp"],
                        dp=axes["dp"], ep=axes["ep"], max_num_seqs=batches,
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
                        workload_weights=weights,
@@ -332,6 +350,11 @@ def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, l
     rows = [profile_row(m, g, p, k, o) for m, g, p, k, o in keys]
     values, extra = _combo_values(rows, [(m, g) for m, g, *_ in keys], li, lo, price)
     return combos, rows, values, extra
+
+
+def _specs_by_name(keys) -> dict[str, tables.ModelSpec]:
+    """Model name -> ModelSpec of resolve_combos' keys (:attr:`SearchSpace.model_specs`)."""
+    return {m.name: m for m, *_ in keys}
 
 
 def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price) -> tuple[np.ndarray, np.ndarray]:
@@ -350,7 +373,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     grid["tp"], grid["pp"], grid["batch_size"] = 1, 1, 1.0
     grid["input_tokens"], grid["output_tokens"] = np.tile(li, n), np.tile(lo, n)
     grid["dp"], grid["ep"] = 1.0, 1
-    both = build_features(pd.concat([frame, grid], ignore_index=True))
+    both = combo_features(pd.concat([frame, grid], ignore_index=True), {m.name: m for m, _ in specs})
     feats = {k: v[:3 * n] for k, v in both.items()}
     extra = both["prefill_extra_flops"][3 * n:].reshape(n, nw)
     one = {k: v[:n] for k, v in feats.items()}

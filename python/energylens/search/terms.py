@@ -16,7 +16,6 @@ import pandas as pd
 
 from energylens import _core
 from energylens.model import EnergyModel
-from energylens.profiles.features import build_features
 from energylens.search.result import TERMS
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
@@ -27,7 +26,7 @@ def point_features(space: SearchSpace, df: pd.DataFrame) -> dict[str, np.ndarray
     """``build_features`` of every workload point of the result rows ``df``, as ``EnergyModel.predict`` takes
     them (dp, ep, batch_size = dp x the rank's running batch ``df["batch"]``); row-major (row, point)."""
     points = np.asarray(space.points(df["index"].to_numpy())).reshape(len(df), -1)
-    return build_features(space.point_profiles(points.reshape(-1), np.repeat(df["batch"].to_numpy(), points.shape[1])))
+    return space.point_features(points.reshape(-1), np.repeat(df["batch"].to_numpy(), points.shape[1]))
 
 
 def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *, load: bool = False,
