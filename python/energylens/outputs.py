@@ -15,6 +15,8 @@ at all, never replaces one of the command's own inputs, and an OS error names th
   for a report written before the marker, every entry is a report file and its page is energylens's);
   never the current folder, nor one holding an input or another output of the command.
 - :func:`announce_written` says "wrote PATH", and on stderr that an existing file was replaced.
+- :func:`plural` writes a count and its noun ("1 repeat", "2 repeats") for the text every command prints
+  and writes (search and evaluate summaries, reports, the demo).
 
 A foundation module like :mod:`energylens.errors`: every layer may import it; it imports only the
 standard library and :mod:`energylens.errors`.
@@ -39,7 +41,7 @@ from pathlib import Path
 from energylens.errors import OutputError
 
 __all__ = ["current_umask", "check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file",
-           "announce_written", "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER",
+           "announce_written", "plural", "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER",
            "csv_compression"]
 
 #: The file every report folder energylens writes holds: its first line says what it is, the others name
@@ -255,6 +257,11 @@ def announce_written(path: str | os.PathLike, replaced: bool, *, command: str, w
     print(f"wrote {what or path}")
     if replaced:
         print(f"energylens {command}: replaced existing {path}", file=sys.stderr)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 candidate``, ``2 candidates``, ``0 repeats`` (thousands separated: ``1,000 repeats``)."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _within(path: Path, folder: Path) -> bool:

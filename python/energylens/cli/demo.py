@@ -29,7 +29,7 @@ from energylens.compare.report import format_summary
 from energylens.compare.runner import run_evaluation
 from energylens.extras import require_extra
 from energylens.model import EnergyModel
-from energylens.outputs import check_report_dir
+from energylens.outputs import check_report_dir, plural
 from energylens.profiles.datasets import (
     MLENERGY_V2_NOMINAL_PROMPT_TOKENS,
     load_profiles_or_bundled,
@@ -176,7 +176,7 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
     _held_out(model, test, say)
     _choices(model, data, train_size, compare, say)
     if compare:
-        say(f"\ncomparison with the baselines on identical splits ({repeats} repeat{'s' if repeats != 1 else ''} of {train_size} training rows):")
+        say(f"\ncomparison with the baselines on identical splits ({plural(repeats, 'repeat')} of {train_size} training rows):")
         say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
                             profiles=data, progress=True))
     _search(model, say)

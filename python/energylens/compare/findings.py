@@ -15,6 +15,7 @@ import pandas as pd
 
 from energylens.compare.report_tables import OURS, method_order
 from energylens.compare.result import EvaluationResult, summarize
+from energylens.outputs import plural
 
 __all__ = ["random_summary", "chance_top1", "candidates_per_group", "standing", "method_notes"]
 
@@ -97,7 +98,7 @@ def standing(result: EvaluationResult) -> str:
         vs = f"; best other: {other} {value:{digits}}{unit}" if other else ""
         parts.append(f"{_ordinal(rank)} by {label} ({ours:{digits}}{unit}{vs})")
     k = int(s["top1"].notna().sum())
-    partial = [f"{m} ({int(r.n_repeats)} of {int(r.n_repeats + r.n_failed_repeats)} repeats; its other fits failed)"
+    partial = [f"{m} ({int(r.n_repeats)} of {plural(int(r.n_repeats + r.n_failed_repeats), 'repeat')}; its other fits failed)"
                for m, r in s.iterrows() if "n_failed_repeats" in s and r.n_failed_repeats > 0 and r.n_repeats > 0]
     return (f"On the random split ({n} training rows), {OURS} ranks " + ", ".join(parts[:-1])
             + f" and {parts[-1]}, among {k} methods with results"

@@ -38,6 +38,7 @@ from energylens.compare.report_tables import (
     small_vs_all,
 )
 from energylens.compare.result import EvaluationResult, overview, summarize
+from energylens.outputs import plural
 
 __all__ = ["write_report", "format_summary"]
 
@@ -51,7 +52,7 @@ _EXTRAPOLATION = (
 def _intro(result: EvaluationResult, command: str) -> list[str]:
     info = result.info
     md = ["# energylens evaluation", "",
-          f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {info['repeats']} repeat{'s' if info['repeats'] != 1 else ''}; "
+          f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {plural(info['repeats'], 'repeat')}; "
           f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {info['runtime_s']:.0f} s."]
     if command:
         md += ["", f"Command: `{command}`"]
@@ -78,7 +79,7 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     pw = paired_wins(result)
     if not pw.empty:
         md += ["Paired over repeats (same rows for every method): in how many of the "
-               f"{int(pw['repeats'].iloc[0])} repeat{'s' if int(pw['repeats'].iloc[0]) != 1 else ''} {OURS} did better than each method (ties count half).", "",
+               f"{plural(int(pw['repeats'].iloc[0]), 'repeat')} {OURS} did better than each method (ties count half).", "",
                md_table(("vs", "Top-1", "pairwise", "regret"),
                         [(r.method, f"{r.top1:g}", f"{r.pairwise:g}", f"{r.regret_pct:g}")
                          for r in pw.itertuples()]), ""]

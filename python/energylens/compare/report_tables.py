@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.result import EvaluationResult, overview, summarize
+from energylens.outputs import plural
 
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads"]
@@ -79,17 +80,29 @@ def format_summary(result: EvaluationResult) -> str:
     w = max(18, *(len(str(m)) for m in h["method"]))  # the widest method name (e.g. energylens+model+prior)
     lines = [f"{'method':<{w}} {'Top-1':>6} {'@TPOT':>6} {'parallel':>8} {'pairwise':>8} {'MAPE %':>7} "
              f"{'regret %':>8}" + (f" {'groups':>6} {'strict':>6} {'SLO viol':>8}" if slo else "")
-             + f"   ({result.info.get('repeats')} repeat{'s' if result.info.get('repeats') != 1 else ''}, {n} training rows)"]
+             + f"   ({_repeats(result.info.get('repeats'))}, {n} training rows)"]
     for _, r in h.iterrows():
         lines.append(f"{r['method']:<{w}} {_num(r, 'top1', '.3f'):>6} {_num(r, 'top1_tpot', '.3f'):>6} "
                      f"{_num(r, 'parallelism', '.3f'):>8} {_num(r, 'pairwise', '.3f'):>8} "
                      f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}"
                      + (f" {_num(r, 'n_groups', '.1f'):>6} {_num(r, 'top1_strict', '.3f'):>6} "
                         f"{_num(r, 'slo_violation', '.1%'):>8}" if slo else ""))
-    lines += [f"note: {r['method']}'s fit failed in {int(r['n_failed_repeats'])} of "
-              f"{int(r['n_repeats'] + r['n_failed_repeats'])} repeats; its figures average the other "
-              f"{int(r['n_repeats'])}" for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
+    lines += [_failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
     return "\n".join(lines)
+
+
+def _failed_note(r: pd.Series) -> str:
+    """The note under the table for a method whose fit failed in some (or every) repeat."""
+    failed, scored = int(r["n_failed_repeats"]), int(r["n_repeats"])
+    if scored == 0:
+        return f"note: {r['method']}'s fit failed in every repeat ({plural(failed, 'repeat')}); it has no figures"
+    return (f"note: {r['method']}'s fit failed in {failed} of {plural(failed + scored, 'repeat')}; its figures "
+            f"average the other {scored}")
+
+
+def _repeats(n: Any) -> str:
+    """``1 repeat``, ``20 repeats``; ``repeats: ?`` for a result whose info does not say (one built by hand)."""
+    return "repeats: ?" if n is None else plural(int(n), "repeat")
 
 
 def _other_splits(result: EvaluationResult) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens.outputs import atomic_file
+from energylens.outputs import atomic_file, plural  # plural: re-exported (it lived here)
 from energylens.profiles import tables
 from energylens.search.caps import caps_text
 from energylens.search.plot import pareto_plot
@@ -53,11 +53,6 @@ TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dyn
 _TERM_WORDS = {"prefill_static_j": "static power during prefill", "prefill_dynamic_j": "prefill compute",
                "decode_static_j": "static power during decode", "decode_dynamic_j": "decode compute and streaming",
                "idle_j": "static power of idle headroom"}
-
-
-def plural(n: int, word: str) -> str:
-    """``1 candidate``, ``2 candidates`` (thousands separated)."""
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def gpu_labels(names) -> dict[str, str]:
