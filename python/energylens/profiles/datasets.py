@@ -24,6 +24,7 @@ from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import check_csv_file, read_export_csv, suffix_kind
 from energylens.profiles.header import check_unique_csv_header, csv_header
 from energylens.profiles.mlenergy_v3 import MLENERGY_V3_SIGNATURE, is_mlenergy_v3_table, mlenergy_v3
+from energylens.profiles.problems import column_label
 from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
 
 __all__ = [
@@ -81,6 +82,8 @@ _COLUMN_MAP = {
     "Token tput (tok/s)": "token_throughput_tok_s",
     "file": "source_file",
 }
+#: Schema column -> the flat table's own header, kept so that errors name the column the user's file has ('TP').
+_FILE_NAMES = {v: k for k, v in _COLUMN_MAP.items()}
 
 
 def bundled_path() -> Path:
@@ -129,8 +132,8 @@ def _check_gpus(df: pd.DataFrame, src: str) -> None:
             tables.gpu_spec(gpu)
         except UnknownGpuError as exc:
             bad_rows = _rows_with(df["gpu"], gpu)
-            raise ProfileSchemaError(f"{src}: column 'gpu': {exc} ({_data_rows_phrase(bad_rows)})",
-                                     source=src, column="gpu", rows=bad_rows) from None
+            raise ProfileSchemaError(f"{src}: column {column_label('gpu', _FILE_NAMES)}: {exc} "
+                                     f"({_data_rows_phrase(bad_rows)})", source=src, column="gpu", rows=bad_rows) from None
 
 
 def _model_sizes(df: pd.DataFrame, raw: pd.DataFrame,
@@ -228,10 +231,10 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     df["max_num_seqs"] = df["max_batch_size"]  # vLLM 0.5.4's max_num_seqs, named as the v3 reader names it
     df = df.drop(columns=["category", "bs_from_filename"], errors="ignore")
 
-    with warnings.catch_warnings(), in_export_columns({v: k for k, v in _COLUMN_MAP.items()}):
+    with warnings.catch_warnings(), in_export_columns(_FILE_NAMES):  # (errors outside the row checks)
         if sizes:  # said above, with where the sizes came from
             warnings.simplefilter("ignore", tables.EstimatedArchitectureWarning)
-        return load_profiles(df, source=src)
+        return load_profiles(df, source=src, column_names=_FILE_NAMES)
 
 
 #: Columns whose presence marks a CSV as a Splitwise performance-model table (perf_model.csv).

@@ -80,10 +80,11 @@ _COLUMN_MAP = {
 }
 
 
-#: Schema column -> the export column it is read from, for error messages (export_columns.py).
-_EXPORT_NAMES = {**{v: k for k, v in _COLUMN_MAP.items()}, "precision": "weight_precision",
-                 "tpot_s": "median_itl_ms (ms)", "tp": "num_gpus / data_parallel (relabelled)",
-                 "dp": "data_parallel", "ep": "expert_parallel"}
+#: Schema column -> the export column it is copied from unchanged: row errors name that column ('avg_batch_size').
+_FILE_NAMES = {**{v: k for k, v in _COLUMN_MAP.items()}, "precision": "weight_precision", "dp": "data_parallel"}
+#: Schema column -> the export column(s) it is derived from, for the other errors (export_columns.py).
+_EXPORT_NAMES = {**_FILE_NAMES, "tpot_s": "median_itl_ms (ms)", "tp": "num_gpus / data_parallel (relabelled)",
+                 "ep": "expert_parallel"}
 
 
 def _architecture_kind(label: str) -> str | None:
@@ -237,7 +238,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df = df.drop(columns=["median_itl_ms", "weight_precision", "energy_per_token_joules", "nickname",
                           "gpu_model"], errors="ignore")
     with in_export_columns(_EXPORT_NAMES):
-        return load_profiles(df, source=src)
+        return load_profiles(df, source=src, column_names=_FILE_NAMES)
 
 
 def _architectures(raw: pd.DataFrame, src: str) -> pd.Series:

@@ -9,10 +9,12 @@ index until the index is reset), never as rows of the file it came from.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problems", "rows_text", "problem_text", "frame_source", "EMPTY_ROW", "empty_rows"]
+__all__ = ["Problems", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "empty_rows"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
@@ -50,10 +52,12 @@ class Problems:
         self.items.append((rows, column, reason, list(values.iloc[rows[:5]])))
         self.bad |= mask
 
-    def reasons(self) -> np.ndarray:
-        """"column: reason; ..." of every bad row (in row order), the problems in the order found."""
+    def reasons(self, names: Mapping[str, str] | None = None) -> np.ndarray:
+        """"column: reason; ..." of every bad row (in row order), the problems in the order found; a column the
+        source spells otherwise (``names``: schema column -> its own name) by that name."""
         text = np.full(len(self.bad), "", dtype=object)
-        for rows, col, reason, _ in self.items:
+        for rows, column, reason, _ in self.items:
+            col = (names or {}).get(column, column)
             cur = text[rows]
             text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
         return text[self.bad]
@@ -90,7 +94,16 @@ def frame_source(source: object, *, edited: bool = False) -> str:
     return text if text.startswith("<") else f"<DataFrame {'edited after it was ' if edited else ''}read from {text}>"
 
 
-def problem_text(rows: np.ndarray, column: str, reason: str, values: list, labels: pd.Index | None = None) -> str:
-    """One problem: column, reason, rows (see :func:`rows_text`) and up to five offending values."""
+def column_label(column: str, names: Mapping[str, str] | None = None) -> str:
+    """``'TP' (schema column 'tp')`` for a schema column the source spells otherwise (``names``: schema column ->
+    the source's own header, e.g. an export reader's rename), else ``'tp'``."""
+    own = (names or {}).get(column)
+    return f"{column!r}" if own is None or own == column else f"{own!r} (schema column {column!r})"
+
+
+def problem_text(rows: np.ndarray, column: str, reason: str, values: list, labels: pd.Index | None = None,
+                 names: Mapping[str, str] | None = None) -> str:
+    """One problem: column (as the source spells it, :func:`column_label`), reason, rows (see :func:`rows_text`)
+    and up to five offending values."""
     vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
-    return f"column {column!r}: {reason} in {rows_text(rows, labels)}; value(s): {vals}"
+    return f"column {column_label(column, names)}: {reason} in {rows_text(rows, labels)}; value(s): {vals}"

@@ -179,7 +179,8 @@ def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
 # --------------------------------------------------------------------------------------------------
 
 def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architecture: bool = True,
-                  source: str | None = None, require_energy: bool = True) -> pd.DataFrame:
+                  source: str | None = None, require_energy: bool = True,
+                  column_names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read and validate a profile table (schema v1, docs/profile-schema.md).
 
     Args:
@@ -194,6 +195,9 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
         source: the name used in messages (default: the path, or ``"<DataFrame>"``).
         require_energy: ``False`` reads a table of *configurations to predict*: ``energy_j`` may be
             absent (it is then added as NaN) or empty; every other rule still applies.
+        column_names: schema column -> the source's own name for it (a converted export's header: ``{"tp":
+            "TP"}``): row errors name the column as the user's file spells it, ``column 'TP' (schema column
+            'tp')`` (``ProfileSchemaError.column`` stays the schema column).
 
     Returns:
         A new DataFrame: required columns, then every optional column, then unknown columns (kept
@@ -207,11 +211,12 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             rows, and lists every further problem found.
         FileNotFoundError: the path does not exist.
     """
-    return _load(path_or_frame, drop_invalid, fill_architecture, source, require_energy, plain_text=False)
+    return _load(path_or_frame, drop_invalid, fill_architecture, source, require_energy, plain_text=False,
+                 names=column_names)
 
 
 def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str | None, require_energy: bool,
-          *, plain_text: bool, frame_rows: bool = False) -> pd.DataFrame:
+          *, plain_text: bool, frame_rows: bool = False, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
     ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
     frame, src = _read(path_or_frame, source)
@@ -231,7 +236,8 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     _check_ranges(frame, out, problems)
     check_feature_columns(frame, problems)
     _parse_text(frame, out, problems)
-    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if frame_rows else None)
+    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if frame_rows else None,
+                                         names)
 
     result = _assemble(frame, out, src, fill_architecture, plain_text)
     result.attrs["source"] = src
@@ -373,10 +379,11 @@ def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Proble
 
 
 def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems, src: str, drop_invalid: bool,
-                   labels: pd.Index | None) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
-    """Raise on the first problem (listing the others; rows named with their index ``labels`` when given), or
-    with ``drop_invalid`` drop the bad rows and return them (original values, 1-based ``row``, ``reason``)
-    with one warning counting them."""
+                   labels: pd.Index | None, names: Mapping[str, str] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
+    """Raise on the first problem (listing the others; rows named with their index ``labels`` when given; columns
+    as the source spells them, ``names``), or with ``drop_invalid`` drop the bad rows and return them (original
+    values, 1-based ``row``, ``reason``) with one warning counting them."""
     if not problems.items:
         if not drop_invalid:
             return frame, out, None
@@ -386,19 +393,21 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Pro
         return frame, out, dropped
     if not drop_invalid:
         first_rows, col, reason, vals = problems.items[0]
-        lines = [f"{src}: profile table violates schema v1: " + problem_text(first_rows, col, reason, vals, labels)]
+        lines = [f"{src}: profile table violates schema v1: "
+                 + problem_text(first_rows, col, reason, vals, labels, names)]
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
-            lines += ["  " + problem_text(*item, labels) for item in problems.items[1:]]
+            lines += ["  " + problem_text(*item, labels, names) for item in problems.items[1:]]
         lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
                      "docs/profile-schema.md)")
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
     keep = ~problems.bad
     dropped = frame.loc[problems.bad].copy()
     dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
-    dropped["reason"] = list(problems.reasons())
+    dropped["reason"] = list(problems.reasons(names))
     counts: dict[str, int] = {}
-    for rows, col, reason, _ in problems.items:
+    for rows, column, reason, _ in problems.items:
+        col = (names or {}).get(column, column)
         counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
     summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
     warning_sink.warn(
