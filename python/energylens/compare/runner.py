@@ -138,14 +138,25 @@ def _check_batch_settings(df: pd.DataFrame) -> None:
 #: Method seeds (``seed * METHOD_SEED_STRIDE + repeat``) stay below this: the fits take a seed in [0, 2**63).
 METHOD_SEED_LIMIT = 2**63
 METHOD_SEED_STRIDE = 1000
+#: Most repeats of one run: with more, repeat ``METHOD_SEED_STRIDE`` of seed S would get the method seed of seed
+#: S+1's first repeat. No seeding of the repeats past it can avoid every run's (seed * 1000 + repeat covers every
+#: integer once repeats below 1000 keep the seeds the documented figures depend on), so more are refused.
+MAX_REPEATS = METHOD_SEED_STRIDE
 
 
 def _check_seed(seed: int, repeats: int) -> None:
-    """ValueError naming the largest usable seed when a method's seed would pass :data:`METHOD_SEED_LIMIT` (every
-    fit of ours failed with "seed must be an integer in [0, 2**63)"). Seeds are kept as they were (documented
-    figures depend on them), so the seed is bounded instead."""
+    """ValueError when a method's seed would pass :data:`METHOD_SEED_LIMIT` (every fit of ours failed with "seed
+    must be an integer in [0, 2**63)"), naming the largest usable seed, or repeat a seed another run gives its
+    methods (more than :data:`MAX_REPEATS` repeats). Seeds are kept as they were (documented figures depend on
+    them), so the seed and the repeats are bounded instead."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(repeats, (int, np.integer)) and repeats > MAX_REPEATS:
+        raise ValueError(
+            f"repeats {repeats} is more than {MAX_REPEATS}: each method is seeded seed * {METHOD_SEED_STRIDE} + repeat, "
+            f"so repeat {METHOD_SEED_STRIDE} of seed {seed} would reuse the method seed of the first repeat of seed "
+            f"{seed + 1} (the two runs' fits would not be independent); run at most {MAX_REPEATS} repeats, and for "
+            f"more run again with seed {seed + 1}, {seed + 2}, ... (their method seeds never overlap) and pool the results")
     top = (METHOD_SEED_LIMIT - max(int(repeats), 1)) // METHOD_SEED_STRIDE
     if seed > top:
         raise ValueError(f"seed {seed} is too large: each method is seeded seed * {METHOD_SEED_STRIDE} + repeat, which "
@@ -295,7 +306,8 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     ``methods``: a callable ``seed -> list of fresh methods`` (default: every method of
     ``energylens.compare.registry.default_methods``, or those named in ``method_names``); each must have
     every member of :class:`~energylens.compare.methods.Method` (``TypeError`` naming what is missing).
-    Methods are made fresh for every split with the seed ``seed * 1000 + repeat``. A method whose fit or
+    Methods are made fresh for every split with the seed ``seed * 1000 + repeat``, so at most
+    :data:`MAX_REPEATS` repeats (more are a ValueError: the run with ``seed + 1`` would reuse their seeds). A method whose fit or
     prediction raises one of :data:`CAUGHT` gets NaN metrics and the message in the ``error`` column (and
     one warning), never a silent zero. The template's inputs the baselines read are computed once for
     ``profiles`` and sliced per split (:func:`energylens.compare.inputs.shared_template_inputs`), the same
