@@ -169,22 +169,23 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best
     """The engine's candidates as a table. Load mode: rows whose replicas would need more than 2**20 GPUs
     are left out (``attrs["over_gpu_count"]`` counts them; a Pareto front's lowest-TPOT end at batch 1 can
     need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``)."""
-    df = space.decode(cands.index)
+    cols = space.decode_columns(cands.index)  # one frame built at the end (each column added costs ~0.1 ms)
     if labels is not None:  # candidates=...: the row label of each configuration in the given table
-        df.insert(1, "candidate", [labels[int(i)] for i in cands.index])
+        cols = {"index": cols.pop("index"), "candidate": [labels[int(i)] for i in cands.index], **cols}
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
-        df[name] = getattr(cands, name)
-    df["memory_gib_per_gpu"] = cands.memory_bytes / GIB
+        cols[name] = np.asarray(getattr(cands, name))
+    cols["memory_gib_per_gpu"] = cands.memory_bytes / GIB
     # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
-    table = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("scale_up_domain_gpus")]
-    domain = space.node_size or table
-    df["domains"] = np.ceil(df["tp"] * df["pp"] * df["dp"] / domain).astype(int)
-    df["price_per_gpu_hour"] = space.combo_values[space.digits(cands.index)[0], COMBO_FIELDS.index("price_per_gpu_hour")]
-    over = ~(df["gpus"] <= MAX_GPU_COUNT)
-    if best_first and len(df) and over.iloc[0]:  # load mode: a rate no deployment of this space can serve
-        raise ValueError(f"rate_per_s (--rate) needs {df['gpus'].iloc[0]:.3g} GPUs for the best configuration (replicas "
-                         f"{df['replicas'].iloc[0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
+    combo = space.combo_values[space.digits(cands.index)[0]]
+    domain = space.node_size or combo[:, COMBO_FIELDS.index("scale_up_domain_gpus")]
+    cols["domains"] = np.ceil(cols["tp"] * cols["pp"] * cols["dp"] / domain).astype(int)
+    cols["price_per_gpu_hour"] = combo[:, COMBO_FIELDS.index("price_per_gpu_hour")]
+    over = ~(cols["gpus"] <= MAX_GPU_COUNT)
+    if best_first and len(over) and over[0]:  # load mode: a rate no deployment of this space can serve
+        raise ValueError(f"rate_per_s (--rate) needs {cols['gpus'][0]:.3g} GPUs for the best configuration (replicas "
+                         f"{cols['replicas'][0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
+    df = pd.DataFrame(cols)
     df = df[~over].reset_index(drop=True) if over.any() else df
     df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
     df.attrs["over_gpu_count"] = int(over.sum())

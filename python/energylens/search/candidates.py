@@ -29,7 +29,7 @@ from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.schema import load_profiles
 from energylens.search.serving_limits import served_spec
-from energylens.search.space import SearchSpace, check_prices, profile_row, resolve_combos
+from energylens.search.space import SearchSpace, canonical_rows, check_prices, profile_row, resolve_combos
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
@@ -155,16 +155,17 @@ def _overrides(df: pd.DataFrame, i: int, spec: tables.ModelSpec) -> tuple:
     return tuple((c, out[c]) for c in OVERRIDE_COLUMNS if c in out)
 
 
-def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray]) -> None:
+def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray]) -> pd.DataFrame:
     """Each candidate row's model columns as priced (its combo's, overrides included, with its tokens), validated
     as schema v1 before any feature is built: an override cell the schema refuses (active_params_b above
     params_b ...) is an error naming the candidate table and its own rows, not the internal frame the features
-    are built from. The layout is left to the engine (tp 1, one GPU here): a layout it rejects is counted."""
+    are built from. The layout is left to the engine (tp 1, one GPU here): a layout it rejects is counted.
+    Returns the validated rows: their cells, as the schema writes them, are the combos' profile rows."""
     frame = pd.DataFrame(rows).assign(tp=1, pp=1, dp=1, ep=1, batch_size=1.0)
     for name, values in axes.items():
         frame[name] = values
     try:
-        load_profiles(frame, require_energy=False, fill_architecture=False, source=_src(df))
+        return load_profiles(frame, require_energy=False, fill_architecture=False, source=_src(df))
     except ProfileSchemaError as exc:
         lines = [line for line in str(exc).splitlines() if "drop_invalid=True" not in line]
         raise ValueError("\n".join(lines).replace("profile table violates schema v1: ", "candidate table: ", 1)
@@ -237,11 +238,13 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
             key_of[key] = len(keys)
             keys.append((m, g, precision[i], kv[i], key[4]))
         combo[i] = key_of[key]
-    _check_rows(df, [profile_row(*keys[c]) for c in combo], {"input_tokens": li, "output_tokens": lo})
+    valid = _check_rows(df, [profile_row(*keys[c]) for c in combo], {"input_tokens": li, "output_tokens": lo})
+    first = np.unique(combo, return_index=True)[1]  # each combo's first candidate row: its validated cells
+    rows = canonical_rows([profile_row(*k) for k in keys], valid, first)
     axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)
-    combos, rows, values, extra = resolve_combos(keys, points[:, 0], points[:, 1], price_per_gpu_hour)
+    combos, rows, values, extra = resolve_combos(keys, points[:, 0], points[:, 1], price_per_gpu_hour, rows)
     space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs={m.name: m for m, *_ in keys},
                         tp=axes[0], pp=axes[1], dp=axes[2],
                         ep=axes[3], max_num_seqs=axes[4], workloads=np.ascontiguousarray(points),

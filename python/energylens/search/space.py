@@ -27,7 +27,7 @@ from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_la
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
 from energylens.profiles.frame_columns import FrameColumns
-from energylens.profiles.schema import MAX_GPU_COUNT, as_profiles
+from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
 from energylens.search.axes import (
     DEFAULT_TP,
     as_list,
@@ -41,7 +41,7 @@ from energylens.search.axes import (
 from energylens.search.serving_limits import limit_values, served_spec
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "profile_row", "check_layers",
-           "check_prices", "check_gpu_specs", "combo_features"]
+           "check_prices", "check_gpu_specs", "combo_features", "canonical_rows"]
 
 #: Column order of the native combos array (template features, then the engine's extra fields).
 COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
@@ -117,6 +117,10 @@ class SearchSpace:
     def decode(self, index: Iterable[int]) -> pd.DataFrame:
         """Configurations of candidate indices: model, gpu, precision, kv_cache_dtype, tp, pp, dp, ep,
         max_num_seqs, input_tokens, output_tokens (a distribution's weighted mean tokens)."""
+        return pd.DataFrame(self.decode_columns(index))
+
+    def decode_columns(self, index: Iterable[int]) -> dict[str, object]:
+        """:meth:`decode` as a dict of columns (a caller adding columns builds its frame once)."""
         c, t, p, d, e, b, w = self.digits(index)
         if self.distribution:
             mean = self.workload_weights @ self.workloads
@@ -124,7 +128,7 @@ class SearchSpace:
             workloads = mean[None, :]
         else:
             workloads = self.workloads
-        return pd.DataFrame({
+        return {
             "index": np.asarray(index, dtype=np.int64),
             "model": [self.combos[i].model for i in c], "gpu": [self.combos[i].gpu for i in c],
             "precision": [self.combos[i].precision for i in c],
@@ -132,7 +136,7 @@ class SearchSpace:
             "tp": self.tp[t].astype(int), "pp": self.pp[p].astype(int), "dp": self.dp[d].astype(int),
             "ep": self.ep[e].astype(int), "max_num_seqs": _whole(self.max_num_seqs[b]),
             "input_tokens": workloads[w, 0], "output_tokens": workloads[w, 1],
-        })
+        }
 
     def points(self, index: Iterable[int]) -> np.ndarray:
         """Workload-point indices (into ``point_shape``) of candidates: ``index`` itself, or for a
@@ -166,13 +170,37 @@ class SearchSpace:
 
 
 def combo_features(frame: pd.DataFrame, model_specs: dict) -> dict[str, np.ndarray]:
-    """``build_features`` of schema-v1 rows of a space's combos with every model's architecture from its
-    ModelSpec (``model_specs``: name -> spec), not looked up by name in the model table: a user's explicit
-    architecture (``search(model=ModelSpec(...))``, or a table row copied under another name) is priced with
-    all it gives (a hybrid's attention layers and recurrent state, sliding windows, the vision encoder), as a
-    table row is. A name-only lookup had estimated such a model as dense from its basic columns."""
-    return features_of(FrameColumns(as_profiles(frame, require_energy=False).reset_index(drop=True)),
-                       model_specs=model_specs)
+    """``build_features`` of rows of a space's combos (their canonical profile rows, :func:`_canonical`, with
+    the axes' tp, pp, dp, ep, batch and tokens), with every model's architecture from its ModelSpec
+    (``model_specs``: name -> spec), not looked up by name in the model table: a user's explicit architecture
+    (``search(model=ModelSpec(...))``, or a table row copied under another name) is priced with all it gives
+    (a hybrid's attention layers and recurrent state, sliding windows, the vision encoder), as a table row
+    is. The rows were validated when the space was built, so the schema is not run again here (it was most
+    of a one-candidate search's time); tests/search/test_search_parity.py checks the result against
+    ``EnergyModel.predict``, which does run it."""
+    return features_of(FrameColumns(frame.reset_index(drop=True)), model_specs=model_specs)
+
+
+def _canonical(rows: list[dict]) -> list[dict]:
+    """The combos' profile rows as schema v1 writes them (a modality 'Image' -> 'image', a compute precision
+    'FP8' -> 'fp8', numbers as floats), validated here once for the feature passes of :func:`combo_features`.
+    Only the rows' own columns are kept (no architecture filled from the table: the ModelSpec gives it)."""
+    frame = pd.DataFrame(rows).assign(tp=1, pp=1, dp=1, ep=1, batch_size=1.0, input_tokens=1.0, output_tokens=1.0)
+    return canonical_rows(rows, load_profiles(frame, require_energy=False, fill_architecture=False), range(len(rows)))
+
+
+def canonical_rows(rows: list[dict], valid: pd.DataFrame, at: Iterable[int]) -> list[dict]:
+    """``rows`` with each of their columns' values taken from the validated frame ``valid`` at positions ``at``
+    (one per row; a column the frame lacks keeps the row's value)."""
+    columns = {c: valid[c].to_numpy(dtype=object) for c in dict.fromkeys(k for r in rows for k in r) if c in valid.columns}
+    return [{c: _plain(columns[c][i]) if c in columns else v for c, v in row.items()} for i, row in zip(at, rows, strict=True)]
+
+
+def _plain(value):
+    """A validated cell as a Python value (float for numbers, str for texts, NaN for a blank)."""
+    if isinstance(value, (np.floating, np.integer)):
+        return float(value)
+    return math.nan if value is None or value is pd.NA else value
 
 
 def _whole(values: np.ndarray) -> np.ndarray:
@@ -342,12 +370,14 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
                        tp_note=tp_note)
 
 
-def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price) -> tuple[list, list, np.ndarray, np.ndarray]:
+def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price, rows: list[dict] | None = None
+                   ) -> tuple[list, list, np.ndarray, np.ndarray]:
     """Combos, their profile rows, engine values and prefill extra FLOPs per workload point, for keys
-    (ModelSpec, GpuSpec, precision, kv_cache_dtype, overrides)."""
+    (ModelSpec, GpuSpec, precision, kv_cache_dtype, overrides); ``rows``: the keys' profile rows validated
+    by the caller already (:func:`canonical_rows`), else validated here."""
     check_gpu_specs(dict.fromkeys((g, p) for _, g, p, _, _ in keys))
     combos = [Combo(m.name, g.name, p, k, o) for m, g, p, k, o in keys]
-    rows = [profile_row(m, g, p, k, o) for m, g, p, k, o in keys]
+    rows = _canonical([profile_row(m, g, p, k, o) for m, g, p, k, o in keys]) if rows is None else rows
     values, extra = _combo_values(rows, [(m, g) for m, g, *_ in keys], li, lo, price)
     return combos, rows, values, extra
 
