@@ -230,7 +230,7 @@ def test_expert_parallel_rows_are_valid_schema_rows():
     from energylens.profiles.schema import load_profiles
     from energylens.profiling.worker import base_row
 
-    spec = parse_spec({"sweep": {"backend": "vllm"},
+    spec = parse_spec({"sweep": {"backend": "vllm", "mode": "server"},  # dp > 1 runs in server mode only
                        "grid": {**GOOD["grid"], "models": ["Qwen/Qwen3-30B-A3B"], "tp": [2], "dp": [2], "ep": [4]}})
     rows = []
     for cfg in spec.configs()[:2]:

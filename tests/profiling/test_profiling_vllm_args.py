@@ -10,11 +10,11 @@ from energylens.profiling.backend_vllm import engine_args, make_prompts, media_c
 from energylens.profiling.loadgen import serve_command
 
 
-def _unit(**grid):
+def _unit(mode: str = "offline", **grid):
     g = {"models": ["org/m"], "max_num_seqs": [4], "input_len": [{"distribution": "uniform", "low": 5, "high": 9}],
          "output_len": [7]}
     g.update(grid)
-    return parse_spec({"sweep": {"backend": "vllm", "gpu_memory_utilization": 0.5, "seed": 4,
+    return parse_spec({"sweep": {"backend": "vllm", "mode": mode, "gpu_memory_utilization": 0.5, "seed": 4,
                                  "image_size": [32, 24], "num_frames": 3}, "grid": g}).configs()[0]
 
 
@@ -23,14 +23,14 @@ def test_engine_args_follow_the_configuration():
     assert a == {"tensor_parallel_size": 2, "pipeline_parallel_size": 2, "max_num_seqs": 4, "seed": 4,
                  "kv_cache_dtype": "fp8", "gpu_memory_utilization": 0.5, "dtype": "bfloat16",
                  "enable_prefix_caching": False}
-    q = engine_args(_unit(precision=["fp8"], tp=[2], dp=[2], ep=[4]))
+    q = engine_args(_unit("server", precision=["fp8"], tp=[2], dp=[2], ep=[4]))  # dp > 1: server mode only
     assert q["quantization"] == "fp8" and q["dtype"] == "auto"
     assert q["data_parallel_size"] == 2 and q["enable_expert_parallel"] is True
     assert engine_args(_unit(precision=["awq"]))["quantization"] == "awq"
 
 
 def test_serve_command_carries_every_engine_argument():
-    cfg = _unit(tp=[2], dp=[2], ep=[4])
+    cfg = _unit("server", tp=[2], dp=[2], ep=[4])
     cmd = serve_command(cfg, engine_args(cfg), 8123)
     joined = " ".join(cmd)
     for flag in ("--tensor-parallel-size 2", "--max-num-seqs 4", "--data-parallel-size 2", "--port 8123",

@@ -34,7 +34,7 @@ from energylens.profiling.hf_config import architecture_columns
 from energylens.profiling.meter import Meter
 from energylens.profiling.spec import RunConfig
 
-__all__ = ["run_transformers", "static_batch_lengths", "TORCH_DTYPES"]
+__all__ = ["run_transformers", "check_one_device", "static_batch_lengths", "TORCH_DTYPES"]
 
 TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
@@ -116,8 +116,20 @@ def model_facts(model) -> dict[str, float]:
     return architecture_columns(model.config, sum(p.numel() for p in model.parameters()) / 1e9)
 
 
+def check_one_device(cfg: RunConfig) -> None:
+    """ValueError naming the spec key when ``cfg`` asks for more than one device (the spec refuses such a
+    grid; a configuration built by hand, or read back from a store, is refused here rather than run on one
+    device and recorded as dp ranks it never had)."""
+    for key in ("tp", "pp", "dp", "ep"):
+        if getattr(cfg, key) > 1:
+            raise ValueError(f"grid.{key} = {getattr(cfg, key)}: the transformers backend runs on one device "
+                             f"(tp = pp = dp = ep = 1); {key} > 1 needs backend 'vllm'"
+                             + (" in mode 'server'" if key == "dp" else ""))
+
+
 def run_transformers(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     """Measure ``cfg``; returns the measured columns (per request) and the model/device facts."""
+    check_one_device(cfg)
     torch, model, device = load_model(cfg)
     ids, mask, in_lens, out_lens = _inputs(cfg, int(model.config.vocab_size), torch, device)
     steps = max(out_lens)

@@ -122,6 +122,14 @@ class RunConfig:
         """GPUs one instance of this configuration reserves (tp x pp x dp)."""
         return self.tp * self.pp * self.dp
 
+    @property
+    def full_batch(self) -> int:
+        """Requests the running batch holds when every data-parallel rank is full: dp x max_num_seqs. vLLM's
+        max_num_seqs is per engine (with data_parallel_size = dp each of the dp engine cores schedules up to
+        max_num_seqs), so a unit keeps this many requests in flight (server) or sends this many prompts
+        (offline); its row records max_num_seqs per rank and batch_size the measured total."""
+        return self.dp * self.max_num_seqs
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["options"] = dict(self.options)
@@ -303,7 +311,7 @@ def _grid_list(src: str, key: str, v: Any) -> list[Any]:
     return vals
 
 
-_NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 0,  # 0: 4 x max_num_seqs
+_NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 0,  # 0: 4 x dp x max_num_seqs
              "num_frames": 1, "server_port": 0}
 
 
@@ -410,7 +418,7 @@ def _check_backend(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any
         for k in ("tp", "pp", "dp", "ep"):
             if g[k] != [1]:
                 raise _fail(src, f"grid.{k}", f"the transformers backend runs on one device; {k} > 1 needs "
-                            "backend 'vllm'")
+                            "backend 'vllm'" + (" in mode 'server'" if k == "dp" else ""))
         for i, p in enumerate(g["precision"]):
             if p not in ("fp32", "fp16", "bf16"):
                 raise _fail(src, f"grid.precision[{i}]", f"{p!r} needs backend 'vllm' (transformers: fp32, fp16, bf16)")
@@ -420,17 +428,34 @@ def _check_backend(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any
         for i, m in enumerate(g["modality"]):
             if m != "text":
                 raise _fail(src, f"grid.modality[{i}]", f"{m!r} inputs: needs backend 'vllm' (transformers: text)")
-    batch = max(g["max_num_seqs"])
-    if sweep["mode"] == "server" and 0 < sweep["server_requests"] <= batch:
-        # the steady-state window runs from the batch's filling to the last request sent: with no more requests
-        # than the batch it is empty (the load generator would fail every such unit)
-        raise _fail(src, "sweep.server_requests", f"{sweep['server_requests']} requests leave no steady state for "
-                    f"grid.max_num_seqs = {batch}: it must exceed every max_num_seqs of the sweep (> {batch}; "
-                    "0: 4 x max_num_seqs)")
+    if sweep["backend"] == "vllm" and sweep["mode"] == "offline":
+        for i, dp in enumerate(g["dp"]):
+            if dp > 1:  # vllm.LLM in one process: ValueError since vllm#27282, a hang before
+                raise _fail(src, f"grid.dp[{i}]", f"dp = {dp}: vLLM's offline engine (vllm.LLM) does not run data "
+                            "parallel in one process (vLLM refuses LLM(data_parallel_size > 1)); profile dp > 1 "
+                            "with sweep.mode = 'server' (vllm serve --data-parallel-size)")
+    _check_server_requests(src, g, sweep)
     for i, ep in enumerate(g["ep"]):
         if ep > 1 and any(ep != tp * dp for tp in g["tp"] for dp in g["dp"]):
             raise _fail(src, f"grid.ep[{i}]", f"expert parallelism in vLLM spans tp x dp GPUs; ep={ep} must "
                         f"equal tp*dp for every tp {g['tp']} and dp {g['dp']} (sweep ep in its own spec)")
+
+
+def _check_server_requests(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any]) -> None:
+    """The steady-state window runs from the batch's filling to the last request sent: with no more requests
+    than the full batch (dp x max_num_seqs, every rank's max_num_seqs) it is empty, and the load generator would
+    fail every such unit."""
+    dp, bs = max(g["dp"]), max(g["max_num_seqs"])
+    if sweep["mode"] != "server" or not 0 < sweep["server_requests"] <= dp * bs:
+        return
+    n = sweep["server_requests"]
+    if dp == 1:
+        raise _fail(src, "sweep.server_requests", f"{n} requests leave no steady state for grid.max_num_seqs = {bs}: "
+                    f"it must exceed every max_num_seqs of the sweep (> {bs}; 0: 4 x max_num_seqs)")
+    raise _fail(src, "sweep.server_requests", f"{n} requests leave no steady state for dp x max_num_seqs = {dp} x "
+                f"{bs} = {dp * bs} (vLLM's max_num_seqs is per data-parallel rank, so a unit keeps dp x max_num_seqs "
+                f"requests in flight): it must exceed every dp x max_num_seqs of the sweep (> {dp * bs}; "
+                "0: 4 x dp x max_num_seqs)")
 
 
 def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
