@@ -159,7 +159,7 @@ def test_a_batch_that_never_fills_is_no_steady_state(monkeypatch):
 
 def test_a_window_without_tokens_is_no_steady_state(monkeypatch):
     _fake_server(monkeypatch)
-    monkeypatch.setattr(loadgen, "_steady_window", lambda sent, tokens, bs, n: (sent[0], sent[0] + 1_000_000))
+    monkeypatch.setattr(loadgen, "_steady_window", lambda sent, tokens, bs, n, *words: (sent[0], sent[0] + 1_000_000))
     with pytest.raises(RuntimeError, match="no steady state: no token was streamed"):
         loadgen._measure(0, _server_unit(8), Meter(*make_sampler("synthetic:300", 1)))
 

@@ -1,15 +1,20 @@
 """The vLLM backend (runs inside a fresh worker subprocess per configuration).
 
-``offline``: ``LLM.generate`` on a fixed batch of ``max_num_seqs`` token-id prompts with
-``ignore_eos`` (every request generates exactly its output length). A prefill-only batch
+``offline``: ``LLM.generate`` on a fixed batch of ``dp x max_num_seqs`` token-id prompts with
+``ignore_eos`` (every request generates exactly its output length; the spec refuses dp > 1 offline,
+which ``vllm.LLM`` cannot run in one process, so the batch is ``max_num_seqs``). A prefill-only batch
 (``max_tokens=1``), repeated until the window lasts ``min_window_s``, gives prefill energy and TTFT;
 the full batch gives the total; decode is the rest.
 
 ``server``: ``vllm serve`` on a free port (own process group, killed at the end) and a bounded load
-generator (:mod:`energylens.profiling.loadgen`) that keeps exactly ``max_num_seqs`` requests in
+generator (:mod:`energylens.profiling.loadgen`) that keeps exactly ``dp x max_num_seqs`` requests in
 flight; energy is taken over the steady-state window in which the running batch is full, per output
 token, times the mean output length (ML.ENERGY's method). Prefill is measured by bursts of
-``max_num_seqs`` one-token requests.
+``dp x max_num_seqs`` one-token requests.
+
+vLLM's ``max_num_seqs`` is per engine: with ``data_parallel_size = dp`` each of the dp engine cores
+schedules up to ``max_num_seqs`` (``RunConfig.full_batch``). The row records ``max_num_seqs`` as vLLM
+was given it (per rank) and ``batch_size`` as the measured running batch of all ranks together.
 
 Modalities ``image`` / ``video``: each prompt carries a generated image (random RGB of
 ``image_size``) or ``num_frames`` generated frames through vLLM's ``multi_modal_data``, at the place
@@ -80,10 +85,11 @@ def _media(cfg: RunConfig, rng: np.random.Generator) -> dict[str, Any]:
 
 
 def make_prompts(cfg: RunConfig, vocab: int, placeholder: str = "") -> tuple[list[Any], list[int], list[int]]:
-    """(prompts, input lengths, output lengths): token-id prompts for text; for image / video a text
-    prompt of the drawn length (``placeholder`` marks where the media goes) with generated media."""
+    """(prompts, input lengths, output lengths) of the full batch, ``dp x max_num_seqs`` of each: token-id
+    prompts for text; for image / video a text prompt of the drawn length (``placeholder`` marks where the
+    media goes) with generated media."""
     rng = _rng(cfg)
-    n = cfg.max_num_seqs
+    n = cfg.full_batch  # every data-parallel rank's max_num_seqs
     in_lens, out_lens = cfg.input_len.draw(n, rng), cfg.output_len.draw(n, rng)
     prompts: list[Any] = []
     for L in in_lens:
@@ -179,7 +185,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     produced = [len(o.outputs[0].token_ids) for o in outs]
     if produced != out_lens:
         raise RuntimeError(f"vLLM generated {produced} tokens, asked for {out_lens} (ignore_eos)")
-    n = cfg.max_num_seqs
+    n = len(prompts)  # dp x max_num_seqs
     steps = max(out_lens)
     ttft = pf.duration_s / k
     tokenizer = llm.get_tokenizer() if cfg.modality != "text" else None

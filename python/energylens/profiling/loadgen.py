@@ -1,12 +1,15 @@
 """Server mode: ``vllm serve`` plus a bounded load generator, energy over the full-batch window.
 
-The generator keeps exactly ``max_num_seqs`` streaming completion requests in flight (a new one is
-sent the moment one finishes) until ``server_requests`` have been sent (default 4 x max_num_seqs).
-The **steady-state window** runs from the moment the ``max_num_seqs``-th request has its first token
-(the batch is full and prefilled) to the moment the last request is sent (after which the batch
+The generator keeps exactly ``dp x max_num_seqs`` streaming completion requests in flight (a new one
+is sent the moment one finishes) until ``server_requests`` have been sent (default 4 x dp x
+max_num_seqs). vLLM's ``max_num_seqs`` is per engine: ``vllm serve --data-parallel-size dp`` runs dp
+engine cores, each scheduling up to ``max_num_seqs``, and balances the requests over them, so dp x
+max_num_seqs in flight fill every rank (``RunConfig.full_batch``; with dp = 1 it is max_num_seqs).
+The **steady-state window** runs from the moment the ``dp x max_num_seqs``-th request has its first
+token (the batch is full and prefilled) to the moment the last request is sent (after which the batch
 drains). Energy per output token = window energy / tokens streamed inside the window; energy per
-request = that x the mean output length. Prefill is measured first by bursts of ``max_num_seqs``
-one-token requests (window ``prefill_only``).
+request = that x the mean output length. Prefill is measured first by bursts of ``dp x max_num_seqs``
+one-token requests (window ``prefill_only``); the warm-up sends ``warmup`` x that many full requests.
 """
 
 from __future__ import annotations
@@ -97,7 +100,8 @@ def _request(port: int, model: str, prompt: dict[str, Any], max_tokens: int) -> 
 
 
 def _load(port: int, cfg: RunConfig, prompts: list[Any], outs: list[int], n_requests: int):
-    """Closed-loop load with ``max_num_seqs`` in flight; returns (send times, token times per request)."""
+    """Closed-loop load with ``dp x max_num_seqs`` in flight (every data-parallel rank's batch); returns
+    (send times, token times per request)."""
     lock = threading.Lock()
     sent: list[int] = []
     tokens: list[list[int]] = []
@@ -117,7 +121,7 @@ def _load(port: int, cfg: RunConfig, prompts: list[Any], outs: list[int], n_requ
                 errors.append(exc)
                 return
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(cfg.max_num_seqs)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(cfg.full_batch)]
     for t in threads:
         t.start()
     for t in threads:
@@ -129,7 +133,7 @@ def _load(port: int, cfg: RunConfig, prompts: list[Any], outs: list[int], n_requ
 
 def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     prompts, in_lens, out_lens = make_prompts(cfg, _vocab(cfg.model))
-    bs = cfg.max_num_seqs
+    bs = cfg.full_batch  # dp x max_num_seqs: vLLM's max_num_seqs is per data-parallel rank
     n_req = int(cfg.options.get("server_requests") or 4 * bs)
     _load(port, cfg, prompts, out_lens, bs * int(cfg.options.get("warmup", 1)))  # warm-up
     with meter:
@@ -141,14 +145,14 @@ def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         run = meter.begin("run")
         sent, tokens = _load(port, cfg, prompts, out_lens, n_req)
         run.end()
-        start_ns, end_ns = _steady_window(sent, tokens, bs, n_req)
+        start_ns, end_ns = _steady_window(sent, tokens, bs, n_req, _batch_words(cfg))
         m = meter.measure("steady", start_ns, end_ns)
     in_window = sum(int(np.sum((np.asarray(t) >= start_ns) & (np.asarray(t) < end_ns))) for t in tokens)
     if in_window == 0:  # an energy per token over no token would be the window's energy, not a measurement
         raise RuntimeError(f"no steady state: no token was streamed in the {m.duration_s:.3g} s from the full "
-                           f"batch (max_num_seqs = {bs}) to the last of {n_req} requests sent; raise "
+                           f"batch ({_batch_words(cfg)}) to the last of {n_req} requests sent; raise "
                            "sweep.server_requests")
-    # what was sent: request i carries prompt i mod max_num_seqs (token ids, prefilled as given)
+    # what was sent: request i carries prompt i mod dp x max_num_seqs (token ids, prefilled as given)
     sent_in = float(np.mean([in_lens[i % len(in_lens)] for i in range(len(sent))]))
     mean_out = float(np.mean([len(t) for t in tokens]))
     per_token = m.energy_j / in_window
@@ -167,25 +171,34 @@ def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
 
 def _running_batch(sent: list[int], tokens: list[list[int]], start_ns: int, end_ns: int) -> float:
     """The mean number of requests streaming tokens (from their first to their last; a one-token request, which
-    decodes nothing, from its send) over the window: the running batch as measured, below ``max_num_seqs``
-    while requests wait, prefill or travel between the client and the server (schema v1's ``batch_size``, "not
-    the configured maximum")."""
+    decodes nothing, from its send) over the window: the running batch of all data-parallel ranks together as
+    measured, below ``dp x max_num_seqs`` while requests wait, prefill or travel between the client and the
+    server (schema v1's ``batch_size``, "not the configured maximum")."""
     busy = sum(max(0, min(t[-1], end_ns) - max(t[0] if len(t) > 1 else s, start_ns))
                for s, t in zip(sent, tokens, strict=True) if t)
     return busy / (end_ns - start_ns)
 
 
-def _steady_window(sent: list[int], tokens: list[list[int]], bs: int, n_req: int) -> tuple[int, int]:
-    """(start, end) in steady-clock ns: from the first token of the ``bs``-th request to have one (the batch is
-    full) to the last request's send; RuntimeError "no steady state" when the batch never filled or the window
-    is empty (never a window made up from the send burst)."""
+def _batch_words(cfg: RunConfig) -> str:
+    """The full batch as an error names it: ``max_num_seqs = 4``; with dp > 1 ``dp x max_num_seqs = 2 x 4 = 8``."""
+    if cfg.dp == 1:
+        return f"max_num_seqs = {cfg.max_num_seqs}"
+    return f"dp x max_num_seqs = {cfg.dp} x {cfg.max_num_seqs} = {cfg.full_batch}"
+
+
+def _steady_window(sent: list[int], tokens: list[list[int]], bs: int, n_req: int,
+                   words: str = "") -> tuple[int, int]:
+    """(start, end) in steady-clock ns: from the first token of the ``bs``-th request to have one (the batch of
+    ``bs`` = dp x max_num_seqs is full) to the last request's send; RuntimeError "no steady state" when the batch
+    never filled or the window is empty (never a window made up from the send burst)."""
+    words = words or f"max_num_seqs = {bs}"
     firsts = sorted(t[0] for t in tokens if t)
     if len(firsts) < bs:
-        raise RuntimeError(f"no steady state: the batch of max_num_seqs = {bs} never filled ({len(firsts)} of "
-                           f"{n_req} requests streamed a token); sweep.server_requests must exceed max_num_seqs")
+        raise RuntimeError(f"no steady state: the batch of {words} never filled ({len(firsts)} of {n_req} requests "
+                           f"streamed a token); sweep.server_requests must exceed {words.split(' =')[0]}")
     start_ns, end_ns = firsts[bs - 1], sent[-1]
     if end_ns <= start_ns:
-        raise RuntimeError(f"no steady state: the batch of max_num_seqs = {bs} never stayed full (the last of "
+        raise RuntimeError(f"no steady state: the batch of {words} never stayed full (the last of "
                            f"{n_req} requests was sent before it filled); raise sweep.server_requests")
     return start_ns, end_ns
 

@@ -88,7 +88,9 @@ def _power_source_note(power_source: str, local: bool) -> str:
 
 def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
     """Schema-v1 candidate rows for active choice: model facts from measured rows of the same model,
-    else from the model table (``energylens.profiles.tables``), else the model cannot be predicted yet (NaN)."""
+    else from the model table (``energylens.profiles.tables``), else the model cannot be predicted yet (NaN).
+    ``batch_size`` is the full running batch, dp x max_num_seqs (vLLM's max_num_seqs is per data-parallel
+    rank; the model splits the batch B_r = B / dp per replica)."""
     known: dict[str, dict[str, Any]] = {}
     rows = store.rows()
     for model, g in (rows.groupby("model") if len(rows) else []):
@@ -99,7 +101,7 @@ def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
         spec = tables.find_model(c.model) if k is None else None
         out.append({"model": c.model, "params_b": k["params_b"] if k else (spec.params_b if spec else math.nan),
                     "gpu": k["gpu"] if k else (c.options.get("gpu") or "H100"), "tp": c.tp, "pp": c.pp, "dp": c.dp, "ep": c.ep,
-                    "batch_size": float(c.max_num_seqs), **_lengths(c), "input_len_spec": c.input_len.label(),
+                    "batch_size": float(c.full_batch), **_lengths(c), "input_len_spec": c.input_len.label(),
                     "output_len_spec": c.output_len.label(), "precision": c.precision,
                     "kv_cache_dtype": c.kv_cache_dtype, "modality": c.modality,
                     **({a: k.get(a, math.nan) for a in SHAPE_COLUMNS} | {"architecture": k.get("architecture", "dense"),

@@ -143,7 +143,8 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     return {
         "config_id": cfg.config_id, "status": "failed", "error": "",
         # Schema v1: n_gpus = tp x pp x dp, and ep the expert-parallel group (vLLM: tp x dp GPUs per stage),
-        # the configuration exactly as vLLM ran it.
+        # the configuration exactly as vLLM ran it; max_num_seqs is vLLM's per-rank limit (the unit fills
+        # dp x max_num_seqs, and the backend's batch_size is the measured running batch of all ranks).
         "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
         "ep": cfg.ep, "n_gpus": cfg.n_gpus, "precision": weight_format(cfg),
         "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
