@@ -46,3 +46,26 @@ def test_accepted_spellings_price_as_the_canonical_ones(model):
         warnings.simplefilter("ignore")
         energy = pd.Series(model.predict(profile), index=profile.index).sort_index()
     np.testing.assert_allclose(spelled["energy_j"].to_numpy(), energy.to_numpy(), rtol=1e-12)
+
+
+def test_every_model_table_row_is_canonical_as_built():
+    """space._canonical keeps a table spec's row without the schema: every row, in its checkpoint's format
+    and in each weight format, comes out of the schema with the same values."""
+    from energylens.profiles.checkpoints import checkpoint_precision
+    from energylens.profiles.schema import load_profiles
+    from energylens.search.space import canonical_rows, profile_row
+
+    gpu = tables.gpu_spec("H100")
+    rows = [profile_row(tables.model_spec(name), gpu, precision, kv)
+            for name in tables.models()["name"]
+            for precision in dict.fromkeys([checkpoint_precision(name), "bf16", "fp8", "int4", "mxfp4"])
+            for kv in ("auto", "fp8")]
+    frame = pd.DataFrame(rows).assign(tp=1, pp=1, dp=1, ep=1, batch_size=1.0, input_tokens=1.0, output_tokens=1.0)
+    valid = canonical_rows(rows, load_profiles(frame, require_energy=False, fill_architecture=False), range(len(rows)))
+    for raw, checked in zip(rows, valid, strict=True):
+        assert list(raw) == list(checked)
+        for column, value in raw.items():
+            if isinstance(value, str):
+                assert checked[column] == value, (raw["model"], column)
+            else:
+                np.testing.assert_equal(float(checked[column]), float(value), err_msg=f"{raw['model']} {column}")
