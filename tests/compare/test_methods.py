@@ -160,6 +160,21 @@ def test_ensembles_are_seeded(frame):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", ["rf", "gb"])
+def test_ensembles_take_method_seeds_past_2_32(frame, kind):
+    """evaluate's method seeds (seed * 1000 + repeat) reach 2**63; the libraries take random_state below 2**32.
+    A large seed gets a 32-bit seed drawn from it (deterministic), a small one is passed as it is."""
+    pytest.importorskip("sklearn")
+    big = 4_294_968 * 1000  # evaluate --seed 4294968, first repeat: past 2**32
+    a = baselines.EnsembleRegressor(kind, seed=big, gpu_spec=fake_gpu_spec)
+    pred = a.fit(frame).predict_energy(frame)
+    assert np.all(np.isfinite(pred))
+    again = baselines.EnsembleRegressor(kind, seed=big, gpu_spec=fake_gpu_spec).fit(frame).predict_energy(frame)
+    np.testing.assert_array_equal(pred, again)
+    assert a.learner_seed < 2**32 and baselines.EnsembleRegressor(kind, seed=big + 1).learner_seed != a.learner_seed
+    assert baselines.EnsembleRegressor(kind, seed=3).learner_seed == 3
+
+
 def test_fit_rejects_bad_energy(frame):
     bad = frame.copy()
     bad.loc[bad.index[0], "energy_j"] = -1.0

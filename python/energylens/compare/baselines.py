@@ -271,13 +271,20 @@ class EnsembleRegressor(MethodBase):
         self._tpot_model: Any = None
         self._tpot_data: tuple[np.ndarray, np.ndarray] | None = None
 
+    @property
+    def learner_seed(self) -> int:
+        """The learner's ``random_state``: the method seed where it is below 2**32 (the libraries' limit), else a
+        32-bit seed drawn from it (``numpy.random.SeedSequence``): evaluate's method seeds reach 2**63, and a
+        seed from 2**32 on had failed every fit of these baselines (NaN figures)."""
+        return self.seed if self.seed < 2**32 else int(np.random.SeedSequence(self.seed).generate_state(1)[0])
+
     def _make(self) -> Any:
         if self.kind == "rf":
-            return self._learner(n_estimators=100, random_state=self.seed, n_jobs=1)
+            return self._learner(n_estimators=100, random_state=self.learner_seed, n_jobs=1)
         if self.kind == "gb":
-            return self._learner(random_state=self.seed)
+            return self._learner(random_state=self.learner_seed)
         return self._learner(n_estimators=200, learning_rate=0.1, max_depth=4, n_jobs=1,
-                             random_state=self.seed, tree_method="hist")
+                             random_state=self.learner_seed, tree_method="hist")
 
     def fit(self, train_df: pd.DataFrame) -> EnsembleRegressor:
         x = baseline_features(train_df, self._gpu_spec)
