@@ -9,6 +9,7 @@ import pytest
 from energylens.cli.main import main as cli_main
 from energylens.errors import UnknownGpuError
 from energylens.profiles import gpu_spec, gpu_table, tables
+from energylens.profiles.features import build_features
 from energylens.profiles.gpu_table import GpuTableError, gpu_specs_for_profiles
 
 
@@ -98,3 +99,13 @@ def test_the_cli_lists_every_unknown_gpu_and_exits_non_zero(tmp_path, capsys):
     assert code == 2
     assert "unknown GPU 'Foo-1' at data row 2" in err and "unknown GPU 'Bar-2' at data row 3" in err
     assert err.count("--gpu-table FILE") == 1
+
+
+def test_the_feature_builder_names_the_column_once():
+    """build_features prefixed "profile column 'gpu': " to a message that names the column already."""
+    frame = pd.DataFrame({"model": ["meta-llama/Llama-3.1-8B-Instruct"] * 2, "params_b": [8.0, 8.0],
+                          "gpu": ["FooGPU", "BarGPU"], "tp": [1, 1], "pp": [1, 1], "batch_size": [8.0, 8.0],
+                          "input_tokens": [100.0, 100.0], "output_tokens": [100.0, 100.0]})
+    with pytest.raises(UnknownGpuError) as err:
+        build_features(frame)
+    assert str(err.value).count("column 'gpu'") == 1 and "FooGPU" in str(err.value) and "BarGPU" in str(err.value)

@@ -488,8 +488,8 @@ def _gpu_specs(profiles: pd.DataFrame) -> dict:
     the template needs but the row lacks is an error naming the GPU, the column and both remedies."""
     try:
         specs = profiles.gpu_specs() if isinstance(profiles, FrameColumns) else tables.gpu_specs_for_profiles(profiles)
-    except UnknownGpuError as exc:  # the message names the rows and both remedies
-        raise UnknownGpuError(f"profile column 'gpu': {exc}") from None
+    except UnknownGpuError as exc:  # the message names the rows and both remedies (and the column, where it does)
+        raise UnknownGpuError(str(exc) if "column 'gpu'" in str(exc) else f"profile column 'gpu': {exc}") from None
     for g, spec in specs.items():
         blank = [c for c in ("hbm_bw_gbs", "tdp_w", "interconnect_bw_gbs") if not (getattr(spec, c) > 0)]
         if blank:
