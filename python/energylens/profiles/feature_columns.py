@@ -1,5 +1,5 @@
 """Schema v1 rules on the columns the schema keeps untouched but the features read (docs/profile-schema.md):
-``video_frames`` (>= 0), ``scale_up_domain_gpus`` (a whole number >= 1), ``compute_precision`` (a weight
+``video_frames`` (>= 0, <= 10,000,000), ``scale_up_domain_gpus`` (a whole number >= 1, <= 2**20), ``compute_precision`` (a weight
 format's name) and ``mamba_ssm_cache_dtype`` (a KV-cache dtype's). Used
 by :func:`energylens.profiles.load_profiles`; every violation is reported by column and row through its
 problem collector, as the schema's own columns are."""
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import cells, precision
+from energylens.profiles.limits import MAX_GPU_COUNT, MAX_TOKENS
 
 __all__ = ["check_feature_columns"]
 
@@ -16,6 +17,12 @@ __all__ = ["check_feature_columns"]
 _FEATURE_NUMBERS = {
     "video_frames": (lambda v: v >= 0, "must be >= 0 (frames per video prompt)"),
     "scale_up_domain_gpus": (lambda v: (v >= 1) & (v == np.round(v)), "must be a whole number of GPUs >= 1"),
+}
+#: Their plausibility limits (profiles/limits.py), checked where the rule above holds.
+_FEATURE_LIMITS = {
+    "video_frames": (MAX_TOKENS, f"must be <= {MAX_TOKENS:,} (frames per video prompt: each frame is a prompt token "
+                                 "at least, and a prompt has 10,000,000 at most)"),
+    "scale_up_domain_gpus": (MAX_GPU_COUNT, f"must be <= {MAX_GPU_COUNT} (2**20; a count of GPUs)"),
 }
 
 
@@ -28,8 +35,10 @@ def check_feature_columns(frame: pd.DataFrame, problems) -> None:
         values, non_numeric = cells.to_numeric(frame[col])
         problems.add(non_numeric, col, "non-numeric value", frame[col])
         v = values.to_numpy()
+        high, too_high = _FEATURE_LIMITS[col]
         with np.errstate(invalid="ignore"):
             problems.add(~np.isnan(v) & ~(np.isfinite(v) & ok(v)), col, reason, frame[col])
+            problems.add(np.isfinite(v) & (v > high), col, too_high, frame[col])
     for col, canon in _FEATURE_CHOICES.items():
         if col in frame.columns:
             problems.add(_unknown(frame[col], canon), col, f"unknown {col} ({_CHOICE_TEXT[col]})", frame[col])

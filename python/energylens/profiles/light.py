@@ -29,6 +29,7 @@ from energylens.profiles.cells import Coded
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import ARCH_LOOKUP, features_of
 from energylens.profiles.gpu_table import gpu_spec
+from energylens.profiles.limits import LIMITS
 from energylens.profiles.schema import (
     ARCHITECTURE_COLUMNS,
     MAX_GPU_COUNT,
@@ -175,13 +176,19 @@ def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
 def _number_column(values: object, name: str, *, required: bool) -> np.ndarray | None:
     """float64 values of a plain NumPy int/float column that pass the schema's rules, else None: a required
     number finite and in its range (tp, pp whole numbers >= 1; params_b, batch_size, output_tokens,
-    energy_j, input_tokens > 0), a measured one > 0 where given (NaN: not measured). One native pass
-    (``_core.numbers_ok``); the values are read in place where the column already is float64."""
+    energy_j, input_tokens > 0), a measured one > 0 where given (NaN: not measured), and every one inside its
+    plausibility limit (profiles/limits.py). One native pass (``_core.numbers_ok``) and a maximum; the values
+    are read in place where the column already is float64."""
     if not isinstance(values, np.ndarray) or values.ndim != 1 or values.dtype.kind not in "iuf":
         return None
     values = np.asarray(values, dtype=np.float64)
     lower, inclusive = _RANGES.get(name, (0.0, False)) if required else (0.0, False)
+    limit = LIMITS.get(name)
+    if limit is not None:  # above the sign rule's bound (0) for every limited column
+        lower, inclusive = limit.low, True
     if not _core.numbers_ok(values, lower, inclusive, name in _INTEGER, not required):  # (whole, allow_nan)
+        return None
+    if limit is not None and values.size and np.fmax.reduce(values) > limit.high:
         return None
     if name in _INTEGER and values.size and values.max() > MAX_GPU_COUNT:  # the schema's bound: its error
         return None

@@ -40,6 +40,7 @@ from energylens.profiles.header import (
     check_unique_columns,
     check_unique_csv_header,
 )
+from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
 from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, problem_text
 from energylens.profiles.recheck import still_valid
@@ -116,9 +117,6 @@ PRECISIONS: tuple[str, ...] = tuple(tables.WEIGHT_FORMATS)
 KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
 MODALITIES: tuple[str, ...] = ("text", "image", "video")
 ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
-#: Largest GPU count a row may give or derive (tp, pp, ep, dp, n_gpus and tp * pp * dp): 2**20, a bound no
-#: deployment reaches, that keeps every count and product exact in int64 and float64.
-MAX_GPU_COUNT = 2**20
 
 _TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
 _INT_COLUMNS = ("tp", "pp", "ep", "dp", "n_gpus")
@@ -264,7 +262,8 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
     source = frame.attrs.get("source")
     if frame.attrs.get("schema_version") != SCHEMA_VERSION:
         return load_profiles(frame, require_energy=require_energy, source=source)
-    edited = not _OUTPUT_COLUMNS.issubset(frame.columns) or not still_valid(frame, MAX_GPU_COUNT)
+    edited = (not _OUTPUT_COLUMNS.issubset(frame.columns) or not still_valid(frame, MAX_GPU_COUNT)
+              or not within_limits(frame))
     if not edited:
         energy = frame["energy_j"].to_numpy(dtype="float64")
         if not require_energy or np.isfinite(energy).all():
@@ -340,17 +339,7 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Prob
                          "must be <= params_b", frame["active_params_b"])
 
     check_parallelism(out, frame, problems, frame.index)
-    _check_gpu_total(out, frame, problems)
-
-
-def _check_gpu_total(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Problems) -> None:
-    """A GPU count derived as tp * pp * dp (no n_gpus given) within MAX_GPU_COUNT, reported on tp (a given
-    n_gpus has its own bound, and must equal the product)."""
-    tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
-                     for c in ("tp", "pp", "dp", "n_gpus"))
-    with np.errstate(invalid="ignore", over="ignore"):
-        problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
-                     f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
+    check_limits(out, frame, problems)  # plausibility and GPU-count bounds, after the rules above name a sign error
 
 
 def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:

@@ -1,0 +1,135 @@
+"""Plausibility limits of schema v1's numbers (docs/profile-schema.md, "Plausibility limits").
+
+Every bound is far beyond any real serving measurement, so no real row meets it (the bundled ML.ENERGY v2
+rows, the v3 H100 export, the Splitwise table and the profiler's own rows all lie orders of magnitude
+inside): what it rejects is a number that cannot be a measurement of that column, an overflow-scale
+``output_tokens`` of 1e300 or a denormal ``batch_size`` of 1e-310, which would otherwise reach the template
+as inf or 0 and fail a fit far from its cause. Where a column has a natural floor or ceiling it is used
+(a prompt and an output have at least one token; a count is at least 1; the profiling spec's longest
+length and largest ``max_num_seqs``); the rest are round numbers several orders of magnitude out.
+
+The schema (:mod:`energylens.profiles.schema`) reports a cell outside its limit naming the file, the 1-based
+data row, the column and the allowed range; the light path (:mod:`energylens.profiles.light`) and the
+re-check of a validated frame (:func:`within_limits`) hand such a table to the schema, so no path accepts
+what it refuses. Imports only NumPy, pandas, the native core and :mod:`.problems`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.profiles.problems import Problems
+
+__all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "Limit", "LIMITS",
+           "limit_text", "check_limits", "within_limits"]
+
+#: The longest mean prompt or output a row may give (tokens per request): the longest prompt or output a
+#: profiling spec may ask for (energylens.profiling.spec.MAX_TOKENS, the same number; tests check they agree),
+#: beyond any served model's context.
+MAX_TOKENS = 10_000_000
+#: The largest ``max_num_seqs`` a profiling spec accepts (energylens.profiling.spec.MAX_NUM_SEQS, the same
+#: number), beyond any served model.
+MAX_NUM_SEQS = 1_000_000
+#: Largest GPU count a row may give or derive (tp, pp, ep, dp, n_gpus and tp * pp * dp): 2**20, a bound no
+#: deployment reaches, that keeps every count and product exact in int64 and float64.
+MAX_GPU_COUNT = 2**20
+#: The largest mean running batch (sequences, all replicas together): MAX_NUM_SEQS on each of MAX_GPU_COUNT
+#: GPUs, every GPU a data-parallel replica, 2**20 x 1,000,000 ~ 1.05e12.
+MAX_BATCH = MAX_GPU_COUNT * MAX_NUM_SEQS
+#: Largest architecture count (layers, heads, head and model widths, experts): 2**24, beyond any model (the
+#: widest d_model is ~2e4, the most experts 2**20 in PEER's "mixture of a million experts"), exact in float32.
+MAX_ARCH_COUNT = 2**24
+
+
+class Limit(NamedTuple):
+    """The plausible range of a column, both ends allowed, and what it counts (for the error message)."""
+
+    low: float
+    high: float
+    what: str
+
+
+_ENERGY = Limit(1e-9, 1e12, "joules per request; the largest real row is ~1e5 J")
+_TIME = Limit(1e-9, 1e9, "seconds: a nanosecond to ~30 years")
+_PARAMS = Limit(1e-9, 1e5, "billions of parameters: one parameter to 100 trillion")
+_ARCH = Limit(1, MAX_ARCH_COUNT, "a count of layers, heads, widths or experts")
+
+#: Column -> its plausible range (both ends allowed; NaN cells of optional columns are not checked here) and what
+#: it counts. The batch's lower bound is not 1: the profiler's measured running batch at max_num_seqs 1 is below
+#: one (energylens.profiling.loadgen counts a request while it streams tokens, not while it prefills or
+#: travels), so 1e-6 only refuses what no engine that served requests measures.
+LIMITS: Mapping[str, Limit] = MappingProxyType({
+    "params_b": _PARAMS,
+    "active_params_b": _PARAMS,
+    "batch_size": Limit(1e-6, MAX_BATCH, "mean running sequences; at most the largest max_num_seqs a profiling "
+                        "spec accepts, 1,000,000, on each of 2**20 GPUs"),
+    "input_tokens": Limit(1, MAX_TOKENS, "mean prompt tokens per request: a prompt has one token at least, a "
+                          "profiling spec asks for 10,000,000 at most"),
+    "output_tokens": Limit(1, MAX_TOKENS, "mean generated tokens per request: a finished request generates one at "
+                           "least, a profiling spec asks for 10,000,000 at most"),
+    "energy_j": _ENERGY,
+    "prefill_energy_j": _ENERGY,
+    "decode_energy_j": _ENERGY,
+    "ttft_s": _TIME,
+    "tpot_s": _TIME,
+    "latency_s": _TIME,
+    "avg_power_w": Limit(1e-3, 1e10, "watts summed over the GPUs: a milliwatt to 2**20 GPUs at 10 kW each"),
+    **{c: _ARCH for c in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts",
+                          "experts_per_token")},
+    "image_tokens_per_image": Limit(0, MAX_TOKENS, "prompt tokens per image"),
+})
+
+# The columns the re-check of a validated frame covers: those the template reads, and the energy and latencies
+# a fit reads (as energylens.profiles.recheck does for the lower bounds).
+_RECHECKED = ("params_b", "active_params_b", "batch_size", "input_tokens", "output_tokens", "energy_j", "tpot_s",
+              "ttft_s")
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if 1 <= x <= MAX_ARCH_COUNT and float(x).is_integer() else f"{x:g}"
+
+
+def limit_text(column: str) -> str:
+    """The rule of ``column`` as an error states it: ``must be between 1 and 10,000,000 (...)``."""
+    lim = LIMITS[column]
+    return f"must be between {_number(lim.low)} and {_number(lim.high)} ({lim.what})"
+
+
+def within_limits(frame) -> bool:
+    """Whether a once-validated frame's numbers (:data:`_RECHECKED` columns, float64 or integer) are still inside
+    their :data:`LIMITS` (a column absent is not checked; NaN is left to the other checks): one native pass for
+    the lower bound and one maximum per column."""
+    for col in _RECHECKED:
+        if col not in frame.columns:
+            continue
+        values = frame[col].to_numpy()
+        if values.dtype.kind not in "iuf":
+            return False
+        values = np.asarray(values, dtype=np.float64)
+        if not values.size:
+            continue
+        lim = LIMITS[col]
+        if not _core.numbers_ok(values, lim.low, True, False, True) or np.fmax.reduce(values) > lim.high:
+            return False
+    return True
+
+
+def check_limits(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Problems) -> None:
+    """The schema's bounds on the parsed numbers ``out`` into ``problems`` (NaN cells are not checked): every
+    :data:`LIMITS` column, and a GPU count derived as tp * pp * dp (reported on tp; n_gpus has its own)."""
+    for col, lim in LIMITS.items():
+        if col in out:
+            v = out[col].to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                problems.add(np.isfinite(v) & ((v < lim.low) | (v > lim.high)), col, limit_text(col), frame[col])
+    tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
+                     for c in ("tp", "pp", "dp", "n_gpus"))
+    with np.errstate(invalid="ignore", over="ignore"):
+        problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
+                     f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
