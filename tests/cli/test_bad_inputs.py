@@ -139,9 +139,10 @@ def _fit_cases() -> list[Case]:
             columns=["energy_j", "tpot_s"]))}, ("g.csv", "nothing to fit", "energy_j", "ttft_s / tpot_s")),
         Case("fit_no_latency_and_no_energy", base + ["{dir}/m.json", "--no-latency"],
              {"g.csv": _drop("energy_j")}, ("--no-latency",)),
-        # a value that overflows the model (a batch of 1e300): no model file, the row and feature named
-        Case("fit_predictions_not_finite", base + ["{dir}/m.json", "--bootstrap", "0"],
-             {"g.csv": _at("batch_size", 2, 1e300)}, ("not finite", "data row 3 (1-based, header not counted) of", "batch_size=1e+300")),
+        # a value that would overflow the model (a batch of 1e300): refused by the schema's plausibility limits
+        # (profiles/limits.py) before a fit starts; no model file, the file, row, column and range named
+        Case("fit_batch_implausible", base + ["{dir}/m.json", "--bootstrap", "0"],
+             {"g.csv": _at("batch_size", 2, 1e300)}, ("g.csv", "'batch_size'", "must be between", "data row 3 (1-based")),
     ] + [Case(f"fit_arg_{opt.strip('-')}_{v}", base + ["{dir}/m.json", opt, v], good, (opt,))
          for opt, v in (("--starts", "0"), ("--starts", "-2"), ("--starts", "x"), ("--bootstrap", "-1"),
                         ("--bootstrap", "1.5"), ("--seed", "-1"), ("--seed", "abc"), ("--seed", str(2**64)),

@@ -217,17 +217,17 @@ def test_a_row_that_overflows_a_variable_is_named_with_its_file_and_features(mon
     path = tmp_path / "huge.csv"
     df.to_csv(path, index=False)
     assert main(["discover", str(path), "-o", str(tmp_path / "d.json"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert (f"{path}: discovery variable 'E_mem' is not finite in data row 201 (1-based, header not counted); the "
-            "first such row's most extreme features are output_tokens=1e+300") in err
+    err = capsys.readouterr().err  # refused when read: the schema's plausibility limits (profiles/limits.py)
+    assert f"{path}: profile table violates schema v1: column 'output_tokens': must be between 1 and 10,000,000" in err
+    assert "in data row 201 (1-based, header not counted); value(s): 1e+300" in err
     frame = load_profiles_or_bundled("bundled").iloc[3:].copy()
     frame.loc[5, "input_tokens"] = 1e200
-    with pytest.raises(ValueError, match=r"^<DataFrame read from .*>: discovery variable 'E_pf' is not finite in data "
-                                         r"row 3 of the DataFrame \(1-based position; index label 5\); the first such "
-                                         r"row's most extreme features are input_tokens=1e\+200"):
+    with pytest.raises(ValueError, match=r"^<DataFrame edited after it was read from .*>: profile table violates schema "
+                                         r"v1: column 'input_tokens': must be between .* in data row 3 of the DataFrame "
+                                         r"\(1-based position; index label \d+\); value\(s\): 1e\+200"):
         ds.discover(frame, progress=False)
     frame.loc[5, ["input_tokens", "batch_size"]] = [frame.loc[6, "input_tokens"], 1e-310]  # a batch of 1e-310
-    with pytest.raises(ValueError, match=r"not finite in data row 3 of .* most extreme features are batch_size=1e-310"):
+    with pytest.raises(ValueError, match=r"column 'batch_size': must be between .* data row 3 of .*; value\(s\): 1e-310"):
         ds.discover(frame, progress=False)
 
 
@@ -262,10 +262,9 @@ def test_rows_the_template_fit_cannot_predict_are_the_profiles_data_rows(monkeyp
     rows: "data rows [4]". Now the position among them with the index label (the file's 0-based data row 5)."""
     monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
     df = load_profiles_or_bundled("bundled")
-    df.loc[5, "batch_size"] = 1e200
-    with pytest.raises(ValueError, match=r"fitted on the 249 training rows .*: EnergyModel.fit: the model's "
-                                         r"predictions are not finite for 1 of 249 rows \(data row 4 of the DataFrame "
-                                         r"\(1-based position; index label 5\), a DataFrame read from .*\)"):
+    df.loc[5, "batch_size"] = 1e200  # refused by the schema's plausibility limits, naming the row of the frame
+    with pytest.raises(ValueError, match=r"column 'batch_size': must be between .* in data row 6 of the DataFrame "
+                                         r"\(1-based position; index label 5\); value\(s\): 1e\+200"):
         ds.discover(df, progress=False)
 
 

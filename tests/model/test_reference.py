@@ -485,11 +485,11 @@ def test_hybrid_models_keep_kv_only_in_attention_layers_and_a_constant_state():
 
 def test_sliding_window_layers_cap_kv_at_long_context():
     row = dict(model="google/gemma-3-27b-it", params_b=27.425, gpu="H100 SXM", tp=1, pp=1, batch_size=8,
-               output_tokens=0.5, precision="bf16")
+               output_tokens=1.0, precision="bf16")  # (a mean below one token is refused by the schema)
     f = _feats_rows([dict(row, input_tokens=500), dict(row, input_tokens=64000)])
     full = 2 * 62 * 16 * 128 * 2
     np.testing.assert_allclose(f["kv_bytes_per_token"][0], full, rtol=1e-3)        # context < window
-    expect = full * (10 + 52 * 1024 / 64000.25) / 62                                  # 52 local layers
+    expect = full * (10 + 52 * 1024 / 64000.5) / 62                                   # 52 local layers
     np.testing.assert_allclose(f["kv_bytes_per_token"][1], expect, rtol=1e-9)
 
 

@@ -17,6 +17,7 @@ from energylens.errors import (
     ExtrapolationWarning,
     IntervalsUnavailableError,
     ModelFileError,
+    ProfileSchemaError,
 )
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, draw_indices, output_residuals, residual_sample
@@ -244,7 +245,7 @@ def test_no_bootstrap_is_intervals_unavailable_not_zero_width(bundled):
 def test_far_rows_are_flagged_with_one_warning_and_counts(model, bundled):
     base = bundled.iloc[:4].copy()
     far = pd.concat([base.iloc[[0]].assign(tp=1024, pp=1, ep=1, n_gpus=1024), base.iloc[[1]].assign(batch_size=10**9),
-                     base.iloc[[2]].assign(input_tokens=10**9), base.iloc[[3]]], ignore_index=True)
+                     base.iloc[[2]].assign(input_tokens=10**7), base.iloc[[3]]], ignore_index=True)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         model.predict(far)
@@ -252,7 +253,7 @@ def test_far_rows_are_flagged_with_one_warning_and_counts(model, bundled):
     assert len(ext) == 1
     msg = str(ext[0].message)
     assert "3 of 4 rows" in msg and "factor 2" in msg
-    assert "tp: 1 row(s), up to 1024" in msg and "input_tokens: 1 row(s), up to 1e+09" in msg
+    assert "tp: 1 row(s), up to 1024" in msg and "input_tokens: 1 row(s), up to 1e+07" in msg
     with pytest.warns(ExtrapolationWarning):
         np.testing.assert_array_equal(model.extrapolated(far), [True, True, True, False])
     with warnings.catch_warnings():
@@ -263,12 +264,12 @@ def test_far_rows_are_flagged_with_one_warning_and_counts(model, bundled):
 
 def test_a_fit_stopped_by_a_slip_names_the_frames_rows_and_the_extreme_feature(bundled):
     """The non-finite fit's message counted rows among the rows given ("data rows [3]" for the file's sixth data
-    row once three were dropped) and listed the largest features, so a batch of 1e-310 went unnamed."""
+    row once three were dropped) and listed the largest features, so a batch of 1e-310 went unnamed. Such a batch
+    is now refused before the fit by the schema's plausibility limits, naming the same row and the column."""
     df = bundled.copy()
     df.loc[5, "batch_size"] = 1e-310
-    with pytest.raises(ValueError, match=r"not finite for 1 of 353 rows \(data row 3 of the DataFrame \(1-based "
-                                         r"position; index label 5\), a DataFrame read from .*llm_configs_flat.csv\)"
-                                         r".* most extreme features are batch_size=1e-310, "):
+    with pytest.raises(ProfileSchemaError, match=r"column 'batch_size': must be between 1e-06 and .* in data row 3 of "
+                                                 r"the DataFrame \(1-based position; index label 5\); value\(s\): 1e-310"):
         EnergyModel(bootstrap=0).fit(df.iloc[3:])
 
 
@@ -276,7 +277,7 @@ def test_extrapolation_from_given_features_equals_the_rows_path(model, bundled):
     """energylens.search passes the features it computed for its terms (one feature pass): the flags and the
     detail must be those of the rows themselves, flagged rows and unflagged ones."""
     far = pd.concat([bundled.iloc[[0]].assign(batch_size=10**9), bundled.iloc[[1, 2]],
-                     bundled.iloc[[3]].assign(input_tokens=10**9)], ignore_index=True)
+                     bundled.iloc[[3]].assign(input_tokens=10**7)], ignore_index=True)
     flags, detail = model.extrapolation(far)
     given_flags, given_detail = model.extrapolation(None, features=build_features(far))
     np.testing.assert_array_equal(given_flags, [True, False, False, True])
