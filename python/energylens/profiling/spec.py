@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from energylens.errors import EnergyLensError
+from energylens.profiles import limits
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -261,9 +262,10 @@ def _choice(src: str, key: str, v: Any, allowed: tuple[str, ...]) -> str:
     return v.lower()
 
 
-#: The longest prompt or output a spec may ask for, and the largest max_num_seqs (beyond any served model).
-MAX_TOKENS = 10_000_000
-MAX_NUM_SEQS = 1_000_000
+#: The longest prompt or output a spec may ask for, and the largest max_num_seqs (beyond any served model): the
+#: profile schema's plausibility limits (energylens.profiles.limits), so that every row a sweep records loads.
+MAX_TOKENS = limits.MAX_TOKENS
+MAX_NUM_SEQS = limits.MAX_NUM_SEQS
 
 #: The keys each length distribution reads (any other is refused: it would be silently ignored).
 _LENGTH_KEYS = {"fixed": {"value"}, "uniform": {"low", "high"}, "normal": {"mean", "std", "low", "high"},
