@@ -77,7 +77,8 @@ def command_line(command: str, inputs: dict[str, Path], out: Path) -> list[str]:
     if command == "evaluate":
         return _cli("evaluate", str(inputs["data"]), "--report", str(out), "--repeats", "1", "--methods",
                     "energylens,latency_proxy", "--no-progress")
-    return _cli("monitor", "--source", "synthetic", "--duration", "1.5", "--interval", "0.1", "-o", str(out))
+    # --force: the trials reuse one output path, so each kill meets the previous trial's trace (kept unless forced)
+    return _cli("monitor", "--source", "synthetic", "--duration", "1.5", "--interval", "0.1", "-o", str(out), "--force")
 
 
 def check_output(command: str, out: Path, inputs: dict[str, Path]) -> str:

@@ -290,12 +290,19 @@ def test_atomic_dir_keeps_a_folder_that_changed_during_the_work(tmp_path):
     assert os.access(tmp_path / "rep.new", os.R_OK | os.X_OK)
 
 
-def test_monitor_says_when_it_replaces_an_existing_trace(tmp_path, capsys):
+def test_monitor_keeps_an_earlier_trace_unless_forced(tmp_path, capsys):
+    """A trace cannot be recorded again: monitor refuses an existing one at -o before sampling (exit 2, the file
+    untouched) and replaces it, saying so, only with --force."""
     out = tmp_path / "t.parquet"
     argv = ["monitor", "--source", "synthetic", "--duration", "0.3", "--interval", "0.1", "-o", str(out)]
     assert main(argv) == 0
     assert "replaced" not in capsys.readouterr().err
-    assert main(argv) == 0
+    before = out.read_bytes()
+    assert main(argv) == 2
+    err = capsys.readouterr()
+    assert "a trace exists there" in err.err and "--force" in err.err and "sampled" not in err.out
+    assert out.read_bytes() == before
+    assert main([*argv, "--force"]) == 0
     assert f"replaced existing {out}" in capsys.readouterr().err
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from energylens.errors import EnergyLensError as Error
+from energylens.errors import OutputError
 from energylens.measure.marks import steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
@@ -53,7 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gpus", type=_gpu_list, default=None, help="visible GPU indices, e.g. 0,1 (default: all)")
     p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C)")
     p.add_argument("--interval", type=_positive, default=0.5, help="seconds between live lines (0.5)")
-    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name)")
+    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name); "
+                   "an existing file there is refused before sampling starts unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier trace at -o (a measurement cannot be taken again, so not by default)")
     p.add_argument("--dcgm", choices=("off", "auto", "on"), default="off",
                    help="also read DCGM (auto: when a host engine answers; on: required)")
     p.add_argument("--source", choices=("nvml", "synthetic"), default="nvml",
@@ -178,6 +182,9 @@ def run_monitor(args: argparse.Namespace) -> int:
     if args.output:
         check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")),
                           replaces=("an energylens trace", parquet_trace))
+        if existing_file(args.output) and not args.force:  # a fitted model can be refitted; a measurement cannot
+            raise OutputError(f"-o {args.output}: a trace exists there; it cannot be recorded again, so monitor "
+                              "does not replace it: choose another name, or pass --force to replace it")
     sampler = _sampler(args)
     mon = EnergyMonitor(sampler, sync=False)
     mon.__enter__()  # a failure to start propagates (NvmlUnavailableError with the fix: exit 2)
