@@ -10,9 +10,10 @@ import pytest
 
 from data_paths import V3
 from energylens.profiles import gpu_table
+from energylens.profiles.cells import column_values
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features, features_of
-from energylens.profiles.frame_columns import FrameColumns, column_values
+from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import as_profiles
 
 

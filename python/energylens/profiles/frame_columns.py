@@ -19,7 +19,7 @@ from energylens.errors import UnknownGpuError
 from energylens.profiles import cells
 from energylens.profiles.gpu_table import INLINE_COLUMNS, gpu_spec, gpu_specs_for_profiles
 
-__all__ = ["FrameColumns", "column_values"]
+__all__ = ["FrameColumns"]
 
 #: Text columns handed on coded (the ones the light path codes, and every reader of them takes Coded).
 _CODED = ("model", "gpu", "precision")
@@ -60,7 +60,7 @@ class FrameColumns:
         return gpu_specs_for_profiles(self.frame)
 
     def _convert(self, name: str):
-        values = column_values(self.frame, name)
+        values = cells.column_values(self.frame, name)
         dtype = values.dtype
         if isinstance(values, np.ndarray) and values.ndim == 1 and dtype.kind in "iuf":
             return np.asarray(values, dtype=np.float64)
@@ -71,16 +71,3 @@ class FrameColumns:
                 return cells.Coded(np.asarray(codes, dtype=np.intp), np.asarray(values, dtype=object))
         return self.frame[name]
 
-
-def column_values(frame: pd.DataFrame, name: str) -> object:
-    """A column's values without a Series (``DataFrame._get_column_array``, pandas' private accessor that
-    :func:`energylens.profiles.light._column_arrays` uses too: a Series costs ~40 us on a validated frame,
-    whose ``attrs`` pandas deep-copies into it), else the Series' values."""
-    get = getattr(frame, "_get_column_array", None)
-    if get is not None:
-        try:
-            return get(frame.columns.get_loc(name))
-        except (AttributeError, IndexError, TypeError):  # a pandas whose private method changed
-            pass
-    series = frame[name]
-    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array

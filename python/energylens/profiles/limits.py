@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.profiles.cells import column_values
 from energylens.profiles.problems import Problems
 
 __all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "Limit", "LIMITS",
@@ -108,8 +109,8 @@ def within_limits(frame) -> bool:
     for col in _RECHECKED:
         if col not in frame.columns:
             continue
-        values = frame[col].to_numpy()
-        if values.dtype.kind not in "iuf":
+        values = column_values(frame, col)  # (no Series: pandas deep-copies a validated frame's attrs into each)
+        if not isinstance(values, np.ndarray) or values.dtype.kind not in "iuf":
             return False
         values = np.asarray(values, dtype=np.float64)
         if not values.size:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
-from energylens.profiles.frame_columns import column_values
+from energylens.profiles.cells import column_values
 
 __all__ = ["still_valid"]
 
