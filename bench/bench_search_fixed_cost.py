@@ -1,0 +1,70 @@
+"""The fixed cost of one ``energylens.search`` call, what a scheduler pays per decision: CPU time per call on one
+thread (``time.process_time``, so other load on the box moves it less than wall time) of
+
+- a one-row candidate table (Llama 3.1 8B on one H100 at batch 32), and
+- a 70B model over its default axes on one GPU (tp 1, 2, 4, 8 x max_num_seqs 1..256),
+
+each the median of ``--repeats`` samples of ``--calls`` calls, with a model fitted on 50 bundled rows
+(no bootstrap, as a scheduler's refits would be). Writes bench/results/search_fixed_cost.json.
+
+    OMP_NUM_THREADS=1 python bench/bench_search_fixed_cost.py [--calls 20] [--repeats 7]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import energylens
+from energylens.model import EnergyModel
+from energylens.profiles import read_profiles
+
+OUT = Path(__file__).resolve().parent / "results" / "search_fixed_cost.json"
+
+
+def cpu_ms_per_call(call, calls: int, repeats: int) -> dict:
+    call()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(calls):
+            call()
+        samples.append((time.process_time() - t0) / calls * 1e3)
+    return {"median_ms": float(np.median(samples)), "min_ms": float(min(samples)), "max_ms": float(max(samples))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--calls", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    model = EnergyModel(bootstrap=0, seed=0).fit(read_profiles("bundled").sample(50, random_state=0))
+    table = pd.DataFrame({"model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"], "gpu": ["H100"], "tp": [1],
+                          "batch_size": [32.0], "input_tokens": [512.0], "output_tokens": [256.0]})
+    cases = {
+        "one-row candidate table": lambda: energylens.search(candidates=table, energy_model=model, bootstrap=False),
+        "70B over its default axes, one GPU": lambda: energylens.search(
+            model="meta-llama/Llama-3.1-70B-Instruct", gpus=["H100"], input_tokens=512, output_tokens=256,
+            energy_model=model, bootstrap=False),
+    }
+    rows = {name: cpu_ms_per_call(call, args.calls, args.repeats) for name, call in cases.items()}
+    for name, r in rows.items():
+        print(f"{name}: {r['median_ms']:.1f} ms CPU per call (min {r['min_ms']:.1f}, max {r['max_ms']:.1f})")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(energylens.__file__).parent).stdout.strip()  # the package timed
+    Path(args.out).parent.mkdir(exist_ok=True)
+    Path(args.out).write_text(json.dumps({"commit": commit, "package": energylens.__file__, "calls": args.calls,
+                                          "repeats": args.repeats, "cases": rows}, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
