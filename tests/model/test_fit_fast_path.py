@@ -84,8 +84,8 @@ def _frame(kind: str) -> pd.DataFrame:
         raw = raw.astype({"model": object, "gpu": object})
     if kind == "category":
         raw = raw.astype({"model": "category", "gpu": "category"})
-    if kind == "full_path":  # dp / ep columns: off the light path, NumPy features on the validated frame
-        raw = raw.assign(dp=1, ep=1)
+    if kind == "full_path":  # a derived column (n_gpus): off the light path, NumPy features on the validated frame
+        raw = raw.assign(n_gpus=raw["tp"] * raw["pp"])
     return raw
 
 

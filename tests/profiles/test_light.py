@@ -89,7 +89,9 @@ def test_categorical_and_object_text_columns_take_the_light_path(bundled):
     lambda f: f.assign(precision="BF16 "),                                         # canonicalised by the schema
     lambda f: f.assign(precision="nope"),
     lambda f: f.assign(energy_j=-1.0),
-    lambda f: f.assign(dp=1),                                                      # derived columns: full path
+    lambda f: f.assign(n_gpus=f["tp"] * f["pp"]),                                 # derived columns: full path
+    lambda f: f.assign(dp=np.nan),                                                 # derived where blank
+    lambda f: f.assign(modality="text"),                                           # (dp / ep / kv: test_light_parallel)
     lambda f: f.assign(gpu_tdp_w=700.0),                                           # inline GPU spec
     lambda f: f.assign(mamba_ssm_cache_dtype="float32"),                          # read by the features
     lambda f: f.assign(tp=f["tp"].astype(str)),                                    # numbers as text

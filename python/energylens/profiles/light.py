@@ -32,6 +32,7 @@ from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.limits import LIMITS
 from energylens.profiles.schema import (
     ARCHITECTURE_COLUMNS,
+    KV_CACHE_DTYPES,
     MAX_GPU_COUNT,
     MEASURED_COLUMNS,
     OPTIONAL_DEFAULTS,
@@ -43,11 +44,15 @@ from energylens.profiles.schema import (
 __all__ = ["LightProfiles", "light_profiles"]
 
 _TEXT = ("model", "gpu")
-_INTEGER = ("tp", "pp")
+_INTEGER = ("tp", "pp", "dp", "ep")
 # column -> (lower bound, bound allowed) of the required numbers (energy_j and the others: > 0)
 _RANGES = {"tp": (1.0, True), "pp": (1.0, True), "params_b": (0.0, False), "batch_size": (0.0, False),
-           "input_tokens": (0.0, False), "output_tokens": (0.0, False)}
-_HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision"}
+           "input_tokens": (0.0, False), "output_tokens": (0.0, False), "dp": (1.0, True), "ep": (1.0, True)}
+#: Optional columns the light path takes as given where every cell is as the schema would keep it: data-parallel
+#: replicas and the expert-parallel group (whole numbers >= 1, the schema's cross-column rules checked here, any
+#: doubt to the full path), and the KV-cache dtype in its canonical spelling.
+_PARALLEL = ("dp", "ep")
+_HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision", "kv_cache_dtype", *_PARALLEL}
 # columns outside the schema that build_features or the GPU look-up still read: the full path handles them.
 # Derived from the architecture look-up's own list (every model-table column a profile column overrides),
 # so that a column added there cannot be dropped here (tests/profiles/test_light_columns.py scans the
@@ -120,19 +125,19 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     arrays = _column_arrays(frame, names)
     columns: dict[str, object] = {}
     for c in names:
-        if c in _HANDLED and c not in _TEXT and c != "precision":
-            values = _number_column(arrays[c], c, required=c in required)
+        if c in _HANDLED and c not in _TEXT and c not in ("precision", "kv_cache_dtype"):
+            values = _number_column(arrays[c], c, required=c in required or c in _PARALLEL)  # (dp, ep: no NaN)
             if values is None:
                 return None
             columns[c] = values
-    text = [c for c in (*_TEXT, "precision") if c in arrays]
+    text = [c for c in (*_TEXT, "precision", "kv_cache_dtype") if c in arrays]
     coded_text = cells.text_codes_of([arrays[c] for c in text])  # native, the Arrow columns in parallel
     for c, coded in zip(text, coded_text, strict=True):
         column = _text_column(arrays[c], c == "precision", coded)
-        if column is None:
+        if column is None or (c == "kv_cache_dtype" and not _canonical_kv(column)):
             return None
         columns[c] = column
-    if (np.asarray(columns["tp"]) * np.asarray(columns["pp"])).max() > MAX_GPU_COUNT:
+    if _gpu_count(columns).max() > MAX_GPU_COUNT or not _ep_divides(columns):
         return None  # tp x pp beyond the schema's GPU count: the full path's error, not a prediction
     return _filled(columns, len(frame))
 
@@ -195,6 +200,25 @@ def _number_column(values: object, name: str, *, required: bool) -> np.ndarray |
     return values
 
 
+def _gpu_count(columns: dict[str, object]) -> np.ndarray:
+    """tp * pp * dp per row (dp 1 where absent): the GPU count the schema derives as n_gpus."""
+    n = np.asarray(columns["tp"]) * np.asarray(columns["pp"])
+    return n * np.asarray(columns["dp"]) if "dp" in columns else n
+
+
+def _ep_divides(columns: dict[str, object]) -> bool:
+    """The schema's rule that ep divides n_gpus (= tp * pp * dp), on every row (its MoE rule: :func:`_filled`)."""
+    if "ep" not in columns:
+        return True
+    return bool((np.mod(_gpu_count(columns), np.asarray(columns["ep"])) == 0).all())
+
+
+def _canonical_kv(column: Coded) -> bool:
+    """Every KV-cache dtype written as the schema writes it (``auto``, ``fp8``, ...; an alias such as
+    ``float16`` goes to the full path, which canonicalises it)."""
+    return all(v in KV_CACHE_DTYPES and tables.normalize_kv_cache_dtype(v) == v for v in column.values)
+
+
 def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded | None:
     """Codes and distinct names of a text column whose every cell is a non-blank str with no surrounding
     space (a ``precision`` cell: a weight format as the schema writes it), else None. ``coded``: the
@@ -241,6 +265,10 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     specs = _usable_models(tuple(models.values.tolist()))
     if specs is None:
         return None
+    if "ep" in columns:  # ep > 1 needs a MoE model (the schema's rule; the full path names the row)
+        multi = np.bincount(models.codes, weights=np.asarray(columns["ep"]) > 1, minlength=len(specs)) > 0
+        if any(m and not (s.architecture == "moe" and s.n_experts > 1) for m, s in zip(multi, specs, strict=True)):
+            return None
     if "precision" not in columns:  # as the schema fills it: each row's checkpoint format (an -FP8 name ...)
         formats = _checkpoint_formats(tuple(models.values.tolist()))
         if any(f != "bf16" for f in formats):  # (all bf16: the column stays absent, the features' default)

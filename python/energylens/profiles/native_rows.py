@@ -77,6 +77,10 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
         return None
     if "scale_up_domain_gpus" in light:
         return None  # the rows' own domains: features.py reads them (profiles/topology.py)
+    if any(c in light and (np.asarray(light[c]) != 1.0).any() for c in ("dp", "ep")):
+        return None  # data / expert parallelism: the native row features count one replica, no EP group
+    if "kv_cache_dtype" in light and any(v != "auto" for v in light["kv_cache_dtype"].values):
+        return None  # a KV-cache dtype of its own: features.py prices its bytes
     return RowInputs(numbers, codes, shape[1], shape[2], combos, bool(_features.KV_HEAD_REPLICATION))
 
 
