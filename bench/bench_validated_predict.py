@@ -1,7 +1,10 @@
 """``EnergyModel.predict`` on a validated frame (what ``read_profiles`` / ``mlenergy_v2()`` return, 37
 columns) against the same rows as a user's freshly read 8-column table (the light path), and the feature
 build of the validated frame through :class:`energylens.profiles.frame_columns.FrameColumns` against the
-pandas path it replaced (``features_of`` reading the DataFrame itself), in the same run.
+pandas path it replaced (``features_of`` reading the DataFrame itself), in the same run; and one
+data / expert-parallel row (Qwen3-30B-A3B, tp 2, dp 2, ep 4, an fp8 KV cache) as a raw table, which takes the
+light path since 2026-12-05, against the same row with an ``n_gpus`` column, which keeps it on the full path
+(the schema on every call, as every dp / ep row did before).
 
 Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
 bench/results/validated_predict.json.
@@ -62,8 +65,17 @@ def main() -> None:
         print(f"{n:4d} rows: predict validated {r['predict_validated_ms']:.3f} ms, raw {r['predict_raw_ms']:.3f} ms "
               f"({r['validated_over_raw']:.1f}x); features via FrameColumns {r['features_frame_columns_ms']:.3f} ms "
               f"against the pandas frame {r['features_pandas_frame_ms']:.3f} ms ({r['features_speedup']:.1f}x faster)")
+    dp_ep = pd.DataFrame({"model": ["Qwen/Qwen3-30B-A3B"], "params_b": [30.5], "gpu": ["H100"], "tp": [2], "pp": [1],
+                          "dp": [2], "ep": [4], "kv_cache_dtype": ["fp8"], "batch_size": [64.0],
+                          "input_tokens": [512.0], "output_tokens": [256.0]})
+    full = dp_ep.assign(n_gpus=4)  # a derived column: the full path
+    assert np.array_equal(model.predict(dp_ep), model.predict(full))
+    parallel = {"light_ms": median_seconds(lambda: model.predict(dp_ep)) * 1e3,
+                "full_path_ms": median_seconds(lambda: model.predict(full)) * 1e3}
+    print(f"one dp 2 / ep 4 row: light path {parallel['light_ms']:.3f} ms, full path {parallel['full_path_ms']:.3f} ms "
+          f"({parallel['full_path_ms'] / parallel['light_ms']:.1f}x)")
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"python": sys.version.split()[0], "rows": rows}, indent=1) + "\n")
+    OUT.write_text(json.dumps({"python": sys.version.split()[0], "rows": rows, "dp_ep_row": parallel}, indent=1) + "\n")
     print(f"wrote {OUT}")
 
 
