@@ -23,6 +23,7 @@ from energylens.compare.metrics import score_groups
 from energylens.compare.splits import DEFAULT_GROUP_BY
 from energylens.discover.backends import run_backend, select_backend
 from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
+from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel, ExpressionEnergyModel
 from energylens.model.compile import compile_expression, parametrize
 from energylens.profiles.datasets import load_profiles_or_bundled
@@ -245,6 +246,17 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
+def _features(profiles: Any, df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """build_features of ``df`` (the profiles with a fresh 0..n-1 index); a schema error is raised as the user's own
+    frame gives it, so that it names their index labels, not the renumbered ones."""
+    try:
+        return build_features(df)
+    except ProfileSchemaError:
+        if isinstance(profiles, pd.DataFrame):
+            build_features(profiles)  # raises the same error, with the frame's own labels
+        raise
+
+
 def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", max_complexity: int = 25,
              time_budget_s: float = 60.0, seed: int = 0, train_size: int | None = None,
              generations: int = 200, population: int = 500, group_by: Sequence[str] = DEFAULT_GROUP_BY,
@@ -270,7 +282,7 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     if not len(df):
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")
     train, test = _split(len(df), train_size, seed)
-    features = build_features(df)
+    features = _features(profiles, df)
     variables = residual_variables() if target == "residual" else energy_variables()
     X = variable_matrix(variables, features, source=src, labels=labels)  # before the template fit: rows named
     try:
