@@ -111,30 +111,41 @@ def _rank_batch(df: pd.DataFrame, dp: np.ndarray) -> np.ndarray:
     return out
 
 
-def _model_specs(df: pd.DataFrame) -> dict:
-    """Model name -> ModelSpec: the model table's row, else (a row giving ``params_b``) an estimate of the
-    row's ``architecture`` (MoE sized by ``active_params_b``; :func:`tables.estimate_architecture`), which
-    the row's architecture columns then override, with one EstimatedArchitectureWarning; else
-    UnknownModelError (close matches, the params_b remedy)."""
-    out, estimated = {}, []
+def _model_specs(df: pd.DataFrame) -> list:
+    """Each row's ModelSpec: the model table's row, else (a row giving ``params_b``) an estimate of the row's
+    ``architecture`` (MoE sized by ``active_params_b``; :func:`tables.estimate_architecture`), which the row's
+    architecture columns then override, with one EstimatedArchitectureWarning; else UnknownModelError (close
+    matches, the params_b remedy). An unknown model is estimated once per (name, params_b), from the first row
+    with that pair, as ``EnergyModel.predict`` estimates it: rows of one unknown name at 8 and 70 B were all
+    priced from the first row's estimate (the 70 B row with the 8 B row's 30 heads and 36 layers)."""
+    out, estimated, specs = [], [], {}
     names = df["model"].astype(str)
-    for m in names.unique():
-        spec = tables.find_model(m)
-        first = int(np.argmax((names == m).to_numpy()))
-        p = pd.to_numeric(df["params_b"], errors="coerce").iloc[first] if "params_b" in df.columns else math.nan
-        if spec is None and p > 0:
-            kind = str(df["architecture"].iloc[first]) if "architecture" in df.columns else "dense"
-            pa = pd.to_numeric(df["active_params_b"], errors="coerce").iloc[first] if "active_params_b" in df else None
-            spec = dataclasses.replace(tables.estimate_architecture(float(p), kind, pa), name=m)
-            estimated.append(f"{m!r} ({float(p):g}B {spec.architecture})")
-        try:
-            out[m] = served_spec(spec if spec is not None else tables.model_spec(m), m)
-        except UnknownModelError as exc:  # where the name is: the file, its row and column
-            raise UnknownModelError(f"{_src(df)}: column 'model' {_row(df, first)}: {exc}") from None
+    params = (pd.to_numeric(df["params_b"], errors="coerce").to_numpy(dtype=np.float64) if "params_b" in df.columns
+              else np.full(len(df), math.nan))
+    for i, m in enumerate(names):
+        table = tables.find_model(m)
+        key = (m, math.nan) if table is not None or not params[i] > 0 else (m, float(params[i]))
+        if key not in specs:
+            specs[key] = _spec(df, i, m, table, estimated)
+        out.append(specs[key])
     if estimated:
         warnings.warn("candidates: model(s) not in the model table, architecture estimated from params_b: "
                       + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)
     return out
+
+
+def _spec(df: pd.DataFrame, i: int, m: str, spec, estimated: list[str]) -> tables.ModelSpec:
+    """The ModelSpec of model ``m`` at row ``i`` (:func:`_model_specs`); an estimate is named in ``estimated``."""
+    p = pd.to_numeric(df["params_b"], errors="coerce").iloc[i] if "params_b" in df.columns else math.nan
+    if spec is None and p > 0:
+        kind = str(df["architecture"].iloc[i]) if "architecture" in df.columns else "dense"
+        pa = pd.to_numeric(df["active_params_b"], errors="coerce").iloc[i] if "active_params_b" in df else None
+        spec = dataclasses.replace(tables.estimate_architecture(float(p), kind, pa), name=m)
+        estimated.append(f"{m!r} ({float(p):g}B {spec.architecture})")
+    try:
+        return served_spec(spec if spec is not None else tables.model_spec(m), m)
+    except UnknownModelError as exc:  # where the name is: the file, its row and column
+        raise UnknownModelError(f"{_src(df)}: column 'model' {_row(df, i)}: {exc}") from None
 
 
 def _overrides(df: pd.DataFrame, i: int, spec: tables.ModelSpec) -> tuple:
@@ -172,10 +183,10 @@ def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray])
                          ) from None
 
 
-def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: dict) -> None:
+def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: list) -> None:
     """A pipeline stage needs at least one layer: ValueError for the first row whose pp exceeds its model's
     layer count (the row's ``n_layers`` where it gives one, else the model's)."""
-    table = np.array([float(models[str(m)].n_layers) for m in df["model"].astype(str)])
+    table = np.array([float(spec.n_layers) for spec in models])
     given = (pd.to_numeric(df["n_layers"], errors="coerce").to_numpy(dtype=np.float64) if "n_layers" in df.columns
              else np.full(len(df), np.nan))
     layers = np.where(np.isfinite(given), given, table)
@@ -199,6 +210,12 @@ def _text(df: pd.DataFrame, name: str, default: str | list[str], normalise) -> l
         except ValueError as exc:
             raise ValueError(f"{_src(df)}: column {name!r} {_row(df, i)}: {exc}") from None
     return out
+
+
+def _by_name(keys) -> dict:
+    """:attr:`SearchSpace.model_specs` of the keys: name -> ModelSpec, None for a model estimated from params_b
+    (looked up per (name, params_b) as ``EnergyModel.predict`` looks it up; :func:`_model_specs`)."""
+    return {m.name: None if m.estimated else m for m, *_ in keys}
 
 
 def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[SearchSpace, np.ndarray]:
@@ -232,7 +249,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     keys, key_of = [], {}
     combo = np.empty(len(df), dtype=np.int64)
     for i in range(len(df)):
-        m, g = models[str(df["model"].iloc[i])], gpus[str(df["gpu"].iloc[i])]
+        m, g = models[i], gpus[str(df["gpu"].iloc[i])]
         key = (m.name, g.name, precision[i], kv[i], _overrides(df, i, m))
         if key not in key_of:
             key_of[key] = len(keys)
@@ -245,7 +262,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)
     combos, rows, values, extra = resolve_combos(keys, points[:, 0], points[:, 1], price_per_gpu_hour, rows)
-    space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs={m.name: m for m, *_ in keys},
+    space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs=_by_name(keys),
                         tp=axes[0], pp=axes[1], dp=axes[2],
                         ep=axes[3], max_num_seqs=axes[4], workloads=np.ascontiguousarray(points),
                         prefill_extra_flops=extra)

@@ -83,7 +83,8 @@ class SearchSpace:
     node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
     checkpoint_precisions: dict[str, str] | None = None  # no precision axis: checkpoint as named -> its format
     tp_note: str = ""  # the default TP axis without the values no model can use: which, and why
-    model_specs: dict = field(default_factory=dict)  # combo model name -> its ModelSpec (a table row or the user's)
+    model_specs: dict = field(default_factory=dict)  # combo model name -> its ModelSpec (a table row or the user's;
+    # None: a candidate table's model estimated per (name, params_b), looked up as predict does)
     shape: tuple[int, ...] = field(init=False)         # candidates
     point_shape: tuple[int, ...] = field(init=False)   # workload points (= shape without a distribution)
 
@@ -189,8 +190,11 @@ def combo_features(frame: pd.DataFrame, model_specs: dict) -> dict[str, np.ndarr
     (a hybrid's attention layers and recurrent state, sliding windows, the vision encoder), as a table row
     is. The rows were validated when the space was built, so the schema is not run again here (it was most
     of a one-candidate search's time); tests/search/test_search_parity.py checks the result against
-    ``EnergyModel.predict``, which does run it."""
-    return features_of(FrameColumns(frame.reset_index(drop=True)), model_specs=model_specs)
+    ``EnergyModel.predict``, which does run it. A None spec (a candidate table's model estimated from its
+    params_b) has every model looked up as ``predict`` looks it up: the table's row, an estimate per (name,
+    params_b)."""
+    specs = model_specs if all(s is not None for s in model_specs.values()) else None
+    return features_of(FrameColumns(frame.reset_index(drop=True)), model_specs=specs)
 
 
 def _canonical(keys, rows: list[dict]) -> list[dict]:
