@@ -8,6 +8,7 @@ that resolve to one entry, TP / EP values no model can use and PP values above a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -68,13 +69,32 @@ def check_distinct(specs, given, name: str, what: str) -> None:
     """ValueError when two names of ``given`` resolve to one entry as searched (aliases: the same configurations
     would be searched twice and share P(best) with themselves); two checkpoints of one model-table row with
     values of their own (served_spec: Qwen3-235B-A22B and its 2507 refresh) are two models."""
-    seen: dict[str, object] = {}
+    seen: dict[str, tuple] = {}
     for spec, raw in zip(specs, as_list(given, name), strict=True):
         key = served_spec(spec, raw).name if isinstance(spec, tables.ModelSpec) else spec.name
+        if key in seen and _differ(spec, seen[key][1]):
+            raise ValueError(f"{name}: two {what}s are named {key!r} with different values ({_differ(spec, seen[key][1])}); "
+                             "give each its own name (the results, calibrations and features tell them apart by it)")
         if key in seen:
-            raise ValueError(f"{name}: {raw!r} and {seen[key]!r} are the same {what} ({key}); give each once"
-                             + (" (a quantised copy: search its formats with precision=)" if what == "model" else ""))
-        seen[key] = raw
+            raise ValueError(f"{name}: {_label(raw)!r} and {_label(seen[key][0])!r} are the same {what} ({key}); give "
+                             "each once" + (" (a quantised copy: search its formats with precision=)" if what == "model" else ""))
+        seen[key] = (raw, spec)
+
+
+def _label(given) -> str:
+    """A model or GPU as the user gave it, for a message: a spec by its name (its repr is 40 fields long)."""
+    return given.name if isinstance(given, (tables.ModelSpec, tables.GpuSpec)) else str(given)
+
+
+def _differ(spec, other) -> str:
+    """The first fields (at most 3) in which two specs of one name differ, "field a vs b" ("" when they agree)."""
+    names = [f.name for f in dataclasses.fields(spec) if f.name not in ("name", "aliases", "source")]
+    diff = [n for n in names if not _same(getattr(spec, n), getattr(other, n))]
+    return ", ".join(f"{n} {getattr(other, n)!r} vs {getattr(spec, n)!r}" for n in diff[:3])
+
+
+def _same(a, b) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
 
 
 def positive_axis(values, name: str) -> np.ndarray:

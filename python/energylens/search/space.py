@@ -39,6 +39,7 @@ from energylens.search.axes import (
     workload_points,
 )
 from energylens.search.serving_limits import limit_values, served_spec
+from energylens.search.specs import check_model_spec
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "profile_row", "check_layers",
            "check_prices", "check_gpu_specs", "combo_features", "canonical_rows"]
@@ -237,7 +238,7 @@ def _whole(values: np.ndarray) -> np.ndarray:
 
 def _resolve_model(m) -> tables.ModelSpec:
     if isinstance(m, tables.ModelSpec):
-        return m
+        return check_model_spec(m)  # a user's values: each checked, the spec and field named
     return tables.model_spec(str(m))  # UnknownModelError with close matches
 
 

@@ -1,0 +1,75 @@
+"""A user's ModelSpec (``search(model=ModelSpec(...))``) checked before anything is priced from it.
+
+A table row passes (tests/search/test_search_spec_checks.py runs every row through :func:`check_model_spec`);
+a hand-written or edited spec with a value no model has (0 layers, NaN heads, 32 heads over 3 KV heads,
+more active parameters than parameters, 4 experts per token of 1) is a ValueError naming the spec and the
+field. Before, such a spec met the first check that happened to read the field: "pp=1 exceeds the 0
+layers", "tp=1 divides the attention heads of none of the models (x has nan)", a schema error about data
+row 1 of an internal "<DataFrame>", or no error at all (experts_per_token above n_experts was clamped to it,
+KV heads that do not divide the heads were priced as given).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from energylens.profiles import tables
+
+__all__ = ["check_model_spec", "WHOLE_FIELDS", "OPTIONAL_FIELDS"]
+
+#: Fields every model has: a whole number >= 1.
+WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
+#: Optional numeric fields (NaN / None: the model has none, or it is unknown): else a finite number >= 0.
+OPTIONAL_FIELDS = tuple(f.name for f in dataclasses.fields(tables.ModelSpec)
+                        if f.default is not dataclasses.MISSING and f.name != "estimated") + (
+    "image_tokens_per_image", "vision_params_b")
+#: Optional layer counts that cannot exceed n_layers.
+_LAYER_COUNTS = ("n_attention_layers", "n_moe_layers", "n_sliding_layers")
+
+
+def _number(value) -> float | None:
+    """``value`` as a float, None when it is not a number (a boolean is not one)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_model_spec(spec: tables.ModelSpec, where: str = "search(model=...)") -> tables.ModelSpec:
+    """``spec`` itself when its values describe a model; else ValueError naming the spec, the field, its value
+    and what it must be."""
+    name = spec.name if isinstance(spec.name, str) and spec.name.strip() else None
+    head = f"ModelSpec {name!r} given to {where}" if name else f"a ModelSpec given to {where}"
+    if name is None:
+        raise ValueError(f"{head} has no name ({spec.name!r}); the results and the features tell models apart by it")
+
+    def bad(field: str, need: str) -> ValueError:
+        return ValueError(f"{head}: {field} is {getattr(spec, field)!r}; it must be {need}")
+
+    for field in WHOLE_FIELDS:
+        v = _number(getattr(spec, field))
+        if v is None or not math.isfinite(v) or v < 1 or v != int(v):
+            raise bad(field, "a whole number >= 1")
+    p, pa = _number(spec.params_b), _number(spec.active_params_b)
+    if p is None or not math.isfinite(p) or p <= 0:
+        raise bad("params_b", "a finite number of billions > 0")
+    if pa is None or not math.isfinite(pa) or pa <= 0 or pa > p:
+        raise bad("active_params_b", f"a finite number of billions > 0 and <= params_b ({p:g})")
+    if int(spec.n_heads) % int(spec.n_kv_heads):
+        raise bad("n_kv_heads", f"a divisor of n_heads ({int(spec.n_heads)}): each KV head serves a whole group of "
+                                "query heads")
+    if spec.experts_per_token > spec.n_experts:
+        raise bad("experts_per_token", f"at most n_experts ({int(spec.n_experts)})")
+    for field in OPTIONAL_FIELDS:
+        raw = getattr(spec, field)
+        v = math.nan if raw is None else _number(raw)
+        if v is None or math.isinf(v) or v < 0:
+            raise bad(field, "a finite number >= 0, or NaN (none / unknown)")
+    for field in _LAYER_COUNTS:
+        v = float(getattr(spec, field) if getattr(spec, field) is not None else math.nan)
+        if v > spec.n_layers:
+            raise bad(field, f"at most n_layers ({int(spec.n_layers)})")
+    return spec
