@@ -33,6 +33,9 @@ from energylens.search.space import SearchSpace, canonical_rows, check_prices, p
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
+#: Text override columns and how the features canonicalise them (the schema checked they pass).
+_FEATURE_TEXT = {"compute_precision": tables.normalize_precision,
+                 "mamba_ssm_cache_dtype": tables.normalize_kv_cache_dtype}
 #: Columns every candidate row needs (plus batch_size or max_num_seqs).
 REQUIRED_COLUMNS = ("model", "gpu", "tp", "input_tokens", "output_tokens")
 #: Profile columns that, where a row gives them, replace the model table's values for that row.
@@ -189,12 +192,35 @@ def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: list) -> None:
     table = np.array([float(spec.n_layers) for spec in models])
     given = (pd.to_numeric(df["n_layers"], errors="coerce").to_numpy(dtype=np.float64) if "n_layers" in df.columns
              else np.full(len(df), np.nan))
-    layers = np.where(np.isfinite(given), given, table)
+    layers = np.where(np.isfinite(given) & (given >= 1), given, table)  # a bad cell: the schema names it
     bad = pp > layers
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{_src(df)}: {_row(df, i)} has pp={int(pp[i])}, more than the {int(layers[i])} layers of "
                          f"{df['model'].iloc[i]}: a pipeline stage needs at least one layer")
+
+
+def _merge_same(keys: list, rows: list[dict], combo: np.ndarray) -> tuple[list, list[dict], np.ndarray]:
+    """Keys whose validated profile rows are equal are one combination (the first kept), so rows that differ only
+    in spelling are found as duplicates: a modality 'Image' and 'image', 'text' and no modality, a row giving
+    the model table's own n_layers and one leaving it blank, a compute precision 'FP8' and 'fp8'. Before, each
+    was a combo of its own and both rows were ranked, sharing P(best) with themselves."""
+    first: dict[tuple, int] = {}
+    to = np.empty(len(keys), dtype=np.int64)
+    for j, (key, row) in enumerate(zip(keys, rows, strict=True)):
+        cells = tuple(sorted((c, _same_key(c, v)) for c, v in row.items()))
+        to[j] = first.setdefault((key[0], cells), len(first))
+    kept = np.unique(to, return_index=True)[1]
+    return [keys[j] for j in kept], [rows[j] for j in kept], to[combo]
+
+
+def _same_key(column: str, value):
+    """A validated cell as :func:`_merge_same` compares it: NaN equal to NaN, the text columns the features
+    canonicalise (compute precision, the SSM cache dtype; the schema keeps them as written) canonicalised."""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    canon = _FEATURE_TEXT.get(column)
+    return canon(str(value)) if canon is not None and isinstance(value, str) and value.strip() else value
 
 
 def _text(df: pd.DataFrame, name: str, default: str | list[str], normalise) -> list[str]:
@@ -258,6 +284,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     valid = _check_rows(df, [profile_row(*keys[c]) for c in combo], {"input_tokens": li, "output_tokens": lo})
     first = np.unique(combo, return_index=True)[1]  # each combo's first candidate row: its validated cells
     rows = canonical_rows([profile_row(*k) for k in keys], valid, first)
+    keys, rows, combo = _merge_same(keys, rows, combo)
     axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)
