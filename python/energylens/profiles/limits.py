@@ -27,7 +27,8 @@ from energylens import _core
 from energylens.profiles.cells import column_values
 from energylens.profiles.problems import Problems
 
-__all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "Limit", "LIMITS",
+__all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "MIN_ACTIVE_FRACTION",
+           "Limit", "LIMITS",
            "limit_text", "check_limits", "within_limits"]
 
 #: The longest mean prompt or output a row may give (tokens per request): the longest prompt or output a
@@ -43,6 +44,11 @@ MAX_GPU_COUNT = 2**20
 #: The largest mean running batch (sequences, all replicas together): MAX_NUM_SEQS on each of MAX_GPU_COUNT
 #: GPUs, every GPU a data-parallel replica, 2**20 x 1,000,000 ~ 1.05e12.
 MAX_BATCH = MAX_GPU_COUNT * MAX_NUM_SEQS
+#: The smallest share of its parameters a model of the model table activates per token (its
+#: ``active_params_b`` / ``params_b``; the sparsest bundled MoE, Kimi-K2, activates ~3 %; a test checks the table):
+#: the schema fills ``active_params_b`` as ``params_b`` x that share, so a validated row with ``params_b`` near its
+#: lower limit holds a filled ``active_params_b`` below it, which the re-check of a validated frame must keep.
+MIN_ACTIVE_FRACTION = 1e-3
 #: Largest architecture count (layers, heads, head and model widths, experts): 2**24, beyond any model (the
 #: widest d_model is ~2e4, the most experts 2**20 in PEER's "mixture of a million experts"), exact in float32.
 MAX_ARCH_COUNT = 2**24
@@ -105,7 +111,8 @@ def limit_text(column: str) -> str:
 def within_limits(frame) -> bool:
     """Whether a once-validated frame's numbers (:data:`_RECHECKED` columns, float64 or integer) are still inside
     their :data:`LIMITS` (a column absent is not checked; NaN is left to the other checks): one native pass for
-    the lower bound and one maximum per column."""
+    the lower bound and one maximum per column. An ``active_params_b`` below its limit passes where the schema's
+    own fill can have made it (:func:`_filled_active`), so that every frame ``load_profiles`` returns passes."""
     for col in _RECHECKED:
         if col not in frame.columns:
             continue
@@ -116,9 +123,27 @@ def within_limits(frame) -> bool:
         if not values.size:
             continue
         lim = LIMITS[col]
-        if not _core.numbers_ok(values, lim.low, True, False, True) or np.fmax.reduce(values) > lim.high:
+        if np.fmax.reduce(values) > lim.high:
+            return False
+        if not _core.numbers_ok(values, lim.low, True, False, True) and not (
+                col == "active_params_b" and _filled_active(frame, values, lim.low)):
             return False
     return True
+
+
+def _filled_active(frame, active: np.ndarray, low: float) -> bool:
+    """Whether every ``active_params_b`` below ``low`` (NaN aside) is one the schema's fill gives, params_b x the
+    model's active share: positive, at most ``params_b`` and at least :data:`MIN_ACTIVE_FRACTION` of it (a
+    ``params_b`` itself near its lower limit). An edit to 1e-12 or a denormal on a real-sized row stays caught."""
+    if "params_b" not in frame.columns:
+        return False
+    params = column_values(frame, "params_b")
+    if not isinstance(params, np.ndarray) or params.dtype.kind not in "iuf":
+        return False
+    with np.errstate(invalid="ignore"):
+        below = active < low
+        a, p = active[below], np.asarray(params, dtype=np.float64)[below]
+        return bool(((a > 0) & (a <= p) & (a >= p * MIN_ACTIVE_FRACTION)).all())
 
 
 def check_limits(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Problems) -> None:
