@@ -1,5 +1,6 @@
 """A user's ModelSpec with a value no model has is a ValueError naming the spec and the field
-(energylens.search.specs), and two specs of one name with different values are refused naming the fields.
+(energylens.search.specs), and two specs of one name with different values are refused naming the fields; a
+candidate row whose override cells make such a model is an error naming the row and the field.
 Before: "pp=1 exceeds the 0 layers", "tp=1 divides the attention heads of none of the models (x has nan)", a
 schema error about data row 1 of an internal "<DataFrame>", a 40-field repr, or no error at all
 (experts_per_token above n_experts clamped to it; 32 heads over 3 KV heads priced as given)."""
@@ -7,10 +8,12 @@ schema error about data row 1 of an internal "<DataFrame>", a 40-field repr, or 
 import dataclasses
 import math
 
+import pandas as pd
 import pytest
 
 from energylens import search
 from energylens.profiles import tables
+from energylens.search.candidates import candidate_space
 from energylens.search.space import build_space
 from energylens.search.specs import check_model_spec
 
@@ -70,3 +73,34 @@ def test_a_spec_named_as_a_table_row_beside_that_row_is_refused_naming_the_field
         build_space([edited, "llama-3.1-8b"], "H100", input_tokens=512, output_tokens=256, tp=[1])
     with pytest.raises(ValueError, match=r"models: 'meta-llama/Meta-Llama-3.1-8B-Instruct' and 'llama-3.1-8b' are the same"):
         build_space(["llama-3.1-8b", BASE], "H100", input_tokens=512, output_tokens=256, tp=[1])
+
+
+def test_an_estimated_architecture_passes():
+    """The estimator rounds heads to widths (8 B: 30 heads over 8 KV heads): its spec is not the user's mistake."""
+    for p in (1.0, 8.0, 70.0):
+        assert check_model_spec(tables.estimate_architecture(p, "dense", None)) is not None
+
+
+ROW = dict(gpu="H100", tp=1, batch_size=8, input_tokens=1000, output_tokens=200)
+
+
+@pytest.mark.parametrize(("model", "cells", "message"), [
+    (BASE.name, {"n_kv_heads": 3}, r"n_kv_heads is 3(\.0)? \(the row's own\); it must be a divisor of n_heads \(32\)"),
+    (BASE.name, {"experts_per_token": 4}, r"experts_per_token is 4(\.0)? \(the row's own\); it must be at most n_experts \(1\)"),
+    (BASE.name, {"n_attention_layers": 50}, r"n_attention_layers is 50(\.0)? \(the row's own\); it must be at most n_layers"),
+    (BASE.name, {"sliding_window": -4, "n_sliding_layers": 3}, r"sliding_window is -4(\.0)? \(the row's own\)"),
+    (BASE.name, {"state_elems_per_seq": math.inf}, r"state_elems_per_seq is inf \(the row's own\)"),
+    (MOE.name, {"n_experts": 4}, r"experts_per_token is 8 \(the model's \(Qwen/Qwen3-30B-A3B\), under the row's "
+                                 r"n_experts\); it must be at most n_experts \(4\)"),
+])
+def test_a_candidate_row_whose_cells_describe_no_model_is_an_error_naming_the_row(model, cells, message):
+    df = pd.DataFrame([dict(ROW, model=BASE.name, tp=2), dict(ROW, model=model, **cells)])
+    with pytest.raises(ValueError, match=r"candidates: row 1 \(0-based\): " + message):
+        candidate_space(df)
+
+
+def test_an_unknown_models_estimate_with_its_rows_params_passes():
+    df = pd.DataFrame([dict(ROW, model="lab/unknown", params_b=8.0)])
+    with pytest.warns(tables.EstimatedArchitectureWarning):
+        space, _ = candidate_space(df)
+    assert len(space.combos) == 1

@@ -30,6 +30,7 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.schema import load_profiles
 from energylens.search.serving_limits import served_spec
 from energylens.search.space import SearchSpace, canonical_rows, check_prices, profile_row, resolve_combos
+from energylens.search.specs import spec_problem
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
@@ -214,6 +215,28 @@ def _merge_same(keys: list, rows: list[dict], combo: np.ndarray) -> tuple[list, 
     return [keys[j] for j in kept], [rows[j] for j in kept], to[combo]
 
 
+def _check_specs(df: pd.DataFrame, keys: list, rows: list[dict], combo: np.ndarray) -> None:
+    """Each combination's model with its rows' override cells applied describes a model (the checks of a user's
+    ModelSpec, :func:`~energylens.search.specs.spec_problem`, across fields the schema checks one by one): else
+    ValueError naming the table, the first row and the field, and whose value it is. Before, 3 KV heads under
+    32 heads, 4 experts per token of 1, 50 attention layers of 32 were priced without a word."""
+    fields = {f.name for f in dataclasses.fields(tables.ModelSpec)}
+    for j, ((spec, *_, overrides), row) in enumerate(zip(keys, rows, strict=True)):
+        given = {c for c, _ in overrides if c in fields}
+        if not given:
+            continue
+        problem = spec_problem(dataclasses.replace(spec, **{c: row.get(c, getattr(spec, c)) for c in given}))
+        if problem is not None and given & {problem[0], problem[3]}:  # (the table's own values are not the row's)
+            field, value, need, _ = problem
+            whose = "the row's own" if field in given else f"the model's ({spec.name}), under the row's {', '.join(sorted(given))}"
+            raise ValueError(f"{_src(df)}: {_row(df, int(np.argmax(combo == j)))}: {field} is {_plain(value)!r} "
+                             f"({whose}); it must be {need}")
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _same_key(column: str, value):
     """A validated cell as :func:`_merge_same` compares it: NaN equal to NaN, the text columns the features
     canonicalise (compute precision, the SSM cache dtype; the schema keeps them as written) canonicalised."""
@@ -285,6 +308,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     first = np.unique(combo, return_index=True)[1]  # each combo's first candidate row: its validated cells
     rows = canonical_rows([profile_row(*k) for k in keys], valid, first)
     keys, rows, combo = _merge_same(keys, rows, combo)
+    _check_specs(df, keys, rows, combo)
     axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
     work = np.column_stack([li, lo])
     points, w = np.unique(work, axis=0, return_inverse=True)

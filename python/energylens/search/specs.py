@@ -16,7 +16,7 @@ import math
 
 from energylens.profiles import tables
 
-__all__ = ["check_model_spec", "WHOLE_FIELDS", "OPTIONAL_FIELDS"]
+__all__ = ["check_model_spec", "spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS"]
 
 #: Fields every model has: a whole number >= 1.
 WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
@@ -40,36 +40,43 @@ def _number(value) -> float | None:
 
 def check_model_spec(spec: tables.ModelSpec, where: str = "search(model=...)") -> tables.ModelSpec:
     """``spec`` itself when its values describe a model; else ValueError naming the spec, the field, its value
-    and what it must be."""
+    and what it must be (:func:`spec_problem`)."""
     name = spec.name if isinstance(spec.name, str) and spec.name.strip() else None
-    head = f"ModelSpec {name!r} given to {where}" if name else f"a ModelSpec given to {where}"
     if name is None:
-        raise ValueError(f"{head} has no name ({spec.name!r}); the results and the features tell models apart by it")
+        raise ValueError(f"a ModelSpec given to {where} has no name ({spec.name!r}); the results and the features "
+                         "tell models apart by it")
+    problem = spec_problem(spec)
+    if problem is not None:
+        field, value, need, _ = problem
+        raise ValueError(f"ModelSpec {name!r} given to {where}: {field} is {value!r}; it must be {need}")
+    return spec
 
-    def bad(field: str, need: str) -> ValueError:
-        return ValueError(f"{head}: {field} is {getattr(spec, field)!r}; it must be {need}")
 
+def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
+    """The first value of ``spec`` no model has, as (field, value, what it must be, the other field the rule
+    reads or ""); None when there is none. An estimate's (``tables.estimate_architecture``: 30 heads over 8 KV
+    heads for 8 B) KV heads are not held to divide its heads: that is the estimator's rounding, not the user's."""
     for field in WHOLE_FIELDS:
         v = _number(getattr(spec, field))
         if v is None or not math.isfinite(v) or v < 1 or v != int(v):
-            raise bad(field, "a whole number >= 1")
+            return field, getattr(spec, field), "a whole number >= 1", ""
     p, pa = _number(spec.params_b), _number(spec.active_params_b)
     if p is None or not math.isfinite(p) or p <= 0:
-        raise bad("params_b", "a finite number of billions > 0")
+        return "params_b", spec.params_b, "a finite number of billions > 0", ""
     if pa is None or not math.isfinite(pa) or pa <= 0 or pa > p:
-        raise bad("active_params_b", f"a finite number of billions > 0 and <= params_b ({p:g})")
-    if int(spec.n_heads) % int(spec.n_kv_heads):
-        raise bad("n_kv_heads", f"a divisor of n_heads ({int(spec.n_heads)}): each KV head serves a whole group of "
-                                "query heads")
+        return "active_params_b", spec.active_params_b, f"a finite number of billions > 0 and <= params_b ({p:g})", "params_b"
+    if int(spec.n_heads) % int(spec.n_kv_heads) and not spec.estimated:
+        return ("n_kv_heads", spec.n_kv_heads, f"a divisor of n_heads ({int(spec.n_heads)}): each KV head serves a "
+                "whole group of query heads", "n_heads")
     if spec.experts_per_token > spec.n_experts:
-        raise bad("experts_per_token", f"at most n_experts ({int(spec.n_experts)})")
+        return "experts_per_token", spec.experts_per_token, f"at most n_experts ({int(spec.n_experts)})", "n_experts"
     for field in OPTIONAL_FIELDS:
         raw = getattr(spec, field)
         v = math.nan if raw is None else _number(raw)
         if v is None or math.isinf(v) or v < 0:
-            raise bad(field, "a finite number >= 0, or NaN (none / unknown)")
+            return field, raw, "a finite number >= 0, or NaN (none / unknown)", ""
     for field in _LAYER_COUNTS:
         v = float(getattr(spec, field) if getattr(spec, field) is not None else math.nan)
         if v > spec.n_layers:
-            raise bad(field, f"at most n_layers ({int(spec.n_layers)})")
-    return spec
+            return field, getattr(spec, field), f"at most n_layers ({int(spec.n_layers)})", "n_layers"
+    return None
