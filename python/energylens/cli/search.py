@@ -177,10 +177,12 @@ def print_result(result, top: int | None = None, out=None) -> None:
 def _read_candidates(path: str) -> pd.DataFrame:
     """A CSV (or Parquet) table of configurations, checked as a profile file is (empty, binary, another
     separator: named errors); an ML.ENERGY v3 export is read (relabelled) by its own reader. The frame's
-    ``attrs["source"]`` makes the search's messages name the file and 1-based data rows."""
+    ``attrs["source"]`` makes the search's messages name the file and 1-based data rows, and its index (the
+    results' ``candidate`` labels) is those data rows."""
     if path in BUNDLED_NAMES or is_mlenergy_v2_table(path):  # as every command that reads profiles (README)
         table = load_profiles_or_bundled(path)
         table.attrs["source"] = str(path)
+        table.index = pd.RangeIndex(1, len(table) + 1)
         return table
     p = Path(path)
     kind = table_kind(p, path, STORE_MARKER)
@@ -196,6 +198,7 @@ def _read_candidates(path: str) -> pd.DataFrame:
     if is_mlenergy_v3_table(tuple(table.columns)):
         table = mlenergy_v3(path)
     table.attrs["source"] = str(path)
+    table.index = pd.RangeIndex(1, len(table) + 1)  # each result's candidate label: its 1-based data row, as errors say
     return table
 
 

@@ -79,7 +79,9 @@ def config_label(row: pd.Series, workload: bool = False, gpus: dict[str, str] | 
     """Short configuration name: ``Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B16``; ``workload``: with the
     workload point (``in512 out256``) when the space holds several; ``gpus``: the GPU labels of the searched
     GPUs (:func:`gpu_labels`; without it, the whole GPU name). A load-mode row that stands for several
-    non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``."""
+    non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``. A candidate
+    table's row ends with its label, ``(candidate 2)``: rows that differ only in an override column (modality,
+    params_b) printed the same label, and the best "beat" itself."""
     gpu = str(row["gpu"])
     parts = [str(row["model"]).split("/")[-1], (gpus or {}).get(gpu, gpu), str(row["precision"])]
     if row.get("kv_cache_dtype", "auto") != "auto":
@@ -91,6 +93,8 @@ def config_label(row: pd.Series, workload: bool = False, gpus: dict[str, str] | 
     parts.append(f"B{caps_text(caps)}" if isinstance(caps, list) and len(caps) > 1 else f"B{row['max_num_seqs']:g}")
     if workload:
         parts.append(f"in{float(row['input_tokens']):g} out{float(row['output_tokens']):g}")
+    if "candidate" in row.index:  # a candidate table's rows: two may differ only in a column the label omits
+        parts.append(f"(candidate {row['candidate']})")
     return " ".join(parts)
 
 
