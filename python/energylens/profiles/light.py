@@ -246,11 +246,7 @@ def _text_column(column: object, precision: bool, coded: tuple | None) -> Coded 
     for v in values:
         if not isinstance(v, str) or v == "" or v.strip() != v:
             return None
-        if precision and v.lower() not in PRECISIONS:  # the full path canonicalises aliases
-            return None
-    if precision:
-        values = [v.lower() for v in values]
-        if len(set(values)) != len(values):
+        if precision and v not in PRECISIONS:  # the full path canonicalises aliases and case (BF16 -> bf16)
             return None
     return Coded(np.asarray(codes, dtype=np.intp), np.array(values, dtype=object))
 
