@@ -276,10 +276,10 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
         space = build_space(model, gpus, input_tokens=input_tokens, output_tokens=output_tokens,
                             price_per_gpu_hour=price, workload_weights=workload_weights, **given)
         return space, None, None
-    clash = [k for k, v in {"model": model, "gpus": gpus, "input_tokens": input_tokens, "output_tokens": output_tokens,
-                            "workload_weights": workload_weights, **axes}.items() if v is not None]
+    clash = [f"{k} (--{k.replace('_', '-')})" for k, v in {"model": model, "gpus": gpus, "input_tokens": input_tokens,
+             "output_tokens": output_tokens, "workload_weights": workload_weights, **axes}.items() if v is not None]
     if clash:
-        raise ValueError(f"candidates= gives the configurations; do not also pass {', '.join(clash)}")
+        raise ValueError(f"candidates= (--candidates) gives the configurations; do not also pass {', '.join(clash)}")
     if rate_per_s is not None and "batch_size" in candidates.columns:
         raise ValueError("candidates with a 'batch_size' column fix the running batch; load-driven mode "
                          "(rate_per_s) solves it from max_num_seqs: drop one of them")
