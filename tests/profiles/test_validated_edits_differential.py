@@ -117,11 +117,30 @@ def check_edit(frame: pd.DataFrame, column: str, row: int, value: float, dtype: 
         if isinstance(fresh, ProfileSchemaError):
             assert got.column == fresh.column, (got, fresh)
         return
+    if kept:
+        check_frame_columns(edited)
+    _same_prediction(edited, fresh)
+
+
+def _same_prediction(edited: pd.DataFrame, fresh: pd.DataFrame) -> None:
     got, want = _predicted(edited), _predicted(fresh)
     if isinstance(got, Exception) or isinstance(want, Exception):
         assert type(got) is type(want), (got, want)
     else:
         np.testing.assert_array_equal(got, want)
+
+
+def check_text_dtype(frame: pd.DataFrame, column: str, dtype: str) -> None:
+    """A validated frame's text column in another dtype (categorical, object, pandas string): the re-check has
+    nothing to catch, and FrameColumns and predict read it as the schema's frame."""
+    edited = frame.copy()
+    edited[column] = edited[column].astype(dtype)
+    edited.attrs = dict(frame.attrs)
+    fresh = _afresh(edited)
+    if isinstance(fresh, Exception):
+        return
+    check_frame_columns(edited)
+    _same_prediction(edited, fresh)
 
 
 def check_frame_columns(frame: pd.DataFrame) -> None:
@@ -157,6 +176,15 @@ def edits(draw):
 @given(edits())
 def test_an_edit_after_validation_meets_the_schemas_decision(edit):
     check_edit(*edit)
+
+
+@_SETTINGS
+@given(raw_tables(), st.sampled_from(("model", "gpu", "precision", "kv_cache_dtype", "architecture")),
+       st.sampled_from(("category", "object", "string", "str")))
+def test_a_text_column_in_another_dtype_reads_as_the_schemas(raw, column, dtype):
+    frame = _validated(raw)
+    assume(frame is not None)
+    check_text_dtype(frame, column, dtype)
 
 
 @_SETTINGS
