@@ -215,7 +215,7 @@ def _predicted(configs) -> object:
 
 
 def check_declined_error_parity(raw: pd.DataFrame) -> None:
-    """A table the light path declines: predict raises the schema's error type where load_profiles refuses it,
+    """A table the light path declines: predict raises the schema's error where load_profiles refuses it,
     and otherwise predicts (or fails) as predict on the validated frame does."""
     if light_profiles(raw, require_energy=False) is not None:
         return
@@ -224,6 +224,8 @@ def check_declined_error_parity(raw: pd.DataFrame) -> None:
     want = frame if isinstance(frame, Exception) else _predicted(frame)
     if isinstance(want, Exception) or isinstance(got, Exception):
         assert type(got) is type(want), (got, want)
+        if isinstance(frame, Exception):
+            assert str(got) == str(frame)  # the schema's message, word for word
     else:
         np.testing.assert_array_equal(got, want)
 

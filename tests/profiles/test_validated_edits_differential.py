@@ -49,7 +49,7 @@ EDITS = {
     "tpot_s": (0.0, 1e-10, 1e10, np.inf, np.nan, 0.01),
     "ttft_s": (0.0, -1.0, 1e-10, 1e10, np.nan, 0.2),
 }
-DTYPES = ("same", "float64", "float32", "object", "str")
+DTYPES = ("same", "float64", "float32", "object", "str", "Float64", "category")
 
 
 def _validated(raw: pd.DataFrame) -> pd.DataFrame | None:
