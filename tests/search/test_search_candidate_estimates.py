@@ -61,3 +61,21 @@ def test_the_oracle_prices_the_estimates_as_the_engine(model):
     # the engine's heads (TP check, KV replication): each estimate's own (8 B: 30, 70 B: 72), not the first row's
     heads = space.combo_values[:, COMBO_FIELDS.index("n_heads")]
     assert {tables.estimate_architecture(p, "dense", None).n_heads for p in (8.0, 70.0)} <= set(heads.tolist())
+
+
+def test_a_row_without_params_b_takes_the_names_one_estimate_in_any_order():
+    """Before, such a row took the first row's estimate when a sized row came first, and was an unknown model
+    when it came first."""
+    for order in (slice(None), slice(None, None, -1)):
+        rows = [dict(BASE, model="lab/unknown", params_b=8.0, tp=1), dict(BASE, model="lab/unknown", params_b=np.nan, tp=2)]
+        with pytest.warns(tables.EstimatedArchitectureWarning):
+            space, index = candidate_space(pd.DataFrame(rows[order]))
+        assert len(index) == 2 and [r["params_b"] for r in space.profile_rows] == [8.0]
+
+
+def test_a_row_without_params_b_among_several_sizes_is_an_error_naming_it():
+    rows = [dict(BASE, model="lab/unknown", params_b=8.0, tp=1), dict(BASE, model="lab/unknown", params_b=np.nan, tp=2),
+            dict(BASE, model="lab/unknown", params_b=70.0, tp=4)]
+    with pytest.raises(ValueError, match=r"row 1 \(0-based\) gives no params_b for 'lab/unknown', which other rows give "
+                                         r"as 8B and 70B: give its params_b"):
+        candidate_space(pd.DataFrame(rows))

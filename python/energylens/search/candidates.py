@@ -121,17 +121,24 @@ def _model_specs(df: pd.DataFrame) -> list:
     architecture columns then override, with one EstimatedArchitectureWarning; else UnknownModelError (close
     matches, the params_b remedy). An unknown model is estimated once per (name, params_b), from the first row
     with that pair, as ``EnergyModel.predict`` estimates it: rows of one unknown name at 8 and 70 B were all
-    priced from the first row's estimate (the 70 B row with the 8 B row's 30 heads and 36 layers)."""
-    out, estimated, specs = [], [], {}
-    names = df["model"].astype(str)
+    priced from the first row's estimate (the 70 B row with the 8 B row's 30 heads and 36 layers). A row of an
+    unknown name without ``params_b`` takes the name's one estimate; where other rows give it several sizes,
+    which one it is is an error naming the row."""
+    estimated, specs = [], {}
+    names = df["model"].astype(str).tolist()
     params = (pd.to_numeric(df["params_b"], errors="coerce").to_numpy(dtype=np.float64) if "params_b" in df.columns
               else np.full(len(df), math.nan))
-    for i, m in enumerate(names):
-        table = tables.find_model(m)
-        key = (m, math.nan) if table is not None or not params[i] > 0 else (m, float(params[i]))
+    known = {m: tables.find_model(m) for m in dict.fromkeys(names)}
+    keys = [(m, math.nan) if known[m] is not None or not params[i] > 0 else (m, float(params[i]))
+            for i, m in enumerate(names)]
+    for i, key in sorted(enumerate(keys), key=lambda item: math.isnan(item[1][1])):  # the sized rows first
         if key not in specs:
-            specs[key] = _spec(df, i, m, table, estimated)
-        out.append(specs[key])
+            sizes = [k[1] for k in specs if k[0] == key[0]] if known[key[0]] is None and math.isnan(key[1]) else []
+            if len(sizes) > 1:
+                raise ValueError(f"{_src(df)}: {_row(df, i)} gives no params_b for {key[0]!r}, which other rows "
+                                 f"give as {' and '.join(f'{p:g}B' for p in sizes)}: give its params_b")
+            specs[key] = specs[(key[0], sizes[0])] if sizes else _spec(df, i, key[0], known[key[0]], estimated)
+    out = [specs[key] for key in keys]
     if estimated:
         warnings.warn("candidates: model(s) not in the model table, architecture estimated from params_b: "
                       + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)
