@@ -137,7 +137,8 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
         if column is None or (c == "kv_cache_dtype" and not _canonical_kv(column)):
             return None
         columns[c] = column
-    if _gpu_count(columns).max() > MAX_GPU_COUNT or not _ep_divides(columns):
+    gpus = _gpu_count(columns)
+    if gpus.max() > MAX_GPU_COUNT or not _ep_divides(columns, gpus):
         return None  # tp x pp beyond the schema's GPU count: the full path's error, not a prediction
     return _filled(columns, len(frame))
 
@@ -206,11 +207,12 @@ def _gpu_count(columns: dict[str, object]) -> np.ndarray:
     return n * np.asarray(columns["dp"]) if "dp" in columns else n
 
 
-def _ep_divides(columns: dict[str, object]) -> bool:
-    """The schema's rule that ep divides n_gpus (= tp * pp * dp), on every row (its MoE rule: :func:`_filled`)."""
+def _ep_divides(columns: dict[str, object], gpus: np.ndarray) -> bool:
+    """The schema's rule that ep divides n_gpus (``gpus``: tp * pp * dp, :func:`_gpu_count`), on every row (its
+    MoE rule: :func:`_filled`)."""
     if "ep" not in columns:
         return True
-    return bool((np.mod(_gpu_count(columns), np.asarray(columns["ep"])) == 0).all())
+    return bool((np.mod(gpus, np.asarray(columns["ep"])) == 0).all())
 
 
 def _canonical_kv(column: Coded) -> bool:
