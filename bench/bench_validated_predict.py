@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -27,22 +26,16 @@ from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features, features_of
 from energylens.profiles.schema import as_profiles
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_public import sample  # noqa: E402  (the benches' shared sampler)
+
 RAW = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
 OUT = Path(__file__).resolve().parent / "results" / "validated_predict.json"
 
 
 def median_seconds(fn, repeats: int = 15) -> float:
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    inner = max(1, int(0.002 / max(time.perf_counter() - t0, 1e-9)))
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    return float(np.median(samples))
+    """bench_public.sample's median (a sample of a call shorter than 2 ms repeats it and divides)."""
+    return sample(fn, repeats)["median_s"]
 
 
 def main() -> None:
