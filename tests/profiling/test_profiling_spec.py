@@ -222,6 +222,15 @@ def test_progress_lines_keep_the_org_of_a_hub_id_and_shorten_a_folder():
     assert described == ["org-a/m-7b", "org-b/m-7b", "m-7b"]
 
 
+def test_progress_lines_show_the_per_rank_batch_and_the_replicas():
+    """vLLM's max_num_seqs is per DP rank: a dp = 2 unit at max_num_seqs 4 keeps 8 requests in flight, and its
+    progress line says so (it read bs4 before, as if 4 were in flight)."""
+    raw = {"sweep": {"backend": "vllm", "mode": "server"},
+           "grid": {"models": ["org/m"], "max_num_seqs": [4], "dp": [1, 2], "input_len": [8], "output_len": [4]}}
+    batches = [next(w for w in c.describe().split() if w.startswith("bs")) for c in parse_spec(raw).configs()]
+    assert batches == ["bs4", "bs4x2"]
+
+
 def test_expert_parallel_rows_are_valid_schema_rows():
     """A vLLM TP + EP (or DP + EP) configuration is recorded as it ran: tp, pp, dp, ep and n_gpus = tp x pp x
     dp, which the profile schema accepts (the earlier tp = 1, n_gpus = pp x ep rows it refused for tp > 1)."""

@@ -152,9 +152,12 @@ class RunConfig:
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
+        """One progress line; with dp > 1 the batch reads ``bs{per rank}x{dp}`` so the line shows both the
+        max_num_seqs vLLM is given (per rank) and the dp x max_num_seqs requests the unit keeps in flight."""
+        batch = f"bs{self.max_num_seqs}" if self.dp == 1 else f"bs{self.max_num_seqs}x{self.dp}"
         return (f"{Path(self.model).name if _is_local_path(self.model) else self.model} {self.backend}/{self.mode} "
                 f"tp{self.tp} pp{self.pp} dp{self.dp} ep{self.ep} {self.precision} kv={self.kv_cache_dtype} "
-                f"bs{self.max_num_seqs} in={self.input_len.label()} out={self.output_len.label()} "
+                f"{batch} in={self.input_len.label()} out={self.output_len.label()} "
                 f"{self.modality} rep{self.repetition}")
 
 
