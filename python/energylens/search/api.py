@@ -28,6 +28,7 @@ from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, complete_caps, engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
+from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import flag_extrapolated
 from energylens.search.options import (
     OBJECTIVES,
@@ -151,14 +152,12 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
     """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``; with ``indices`` only those
     candidates. ``device="cuda"`` runs the fixed-batch search on the GPU (CudaUnavailableError without one;
     no progress lines there)."""
+    check_device(device, explicit_candidates=indices is not None, probe=False)  # the engine checks options first
     theta = np.asarray(energy_theta, dtype=np.float64)
     phi = np.asarray(latency_phi, dtype=np.float64)
     if device == "cuda":
-        if indices is not None:
-            raise ValueError("an explicit candidate list runs on the CPU engine (device='cpu')")
-        return _core.search_run_device(*space.native_args(), theta, phi, options)
-    if device != "cpu":
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        with cuda_errors():
+            return _core.search_run_device(*space.native_args(), theta, phi, options)
     if indices is not None:
         return _core.search_run(*space.native_args(), theta, phi, options, None,
                                 np.ascontiguousarray(indices, dtype=np.uint64))
@@ -470,6 +469,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     Returns: :class:`SearchResult`.
     """
     check_call_options(bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, progress=progress)
+    check_device(device, explicit_candidates=candidates is not None)  # before the model is fitted
     objective = resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour)
     given = dict(tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s, max_utilization=max_utilization,
                  per_token=per_token, carbon_g_per_kwh=carbon_g_per_kwh, gpu_memory_utilization=gpu_memory_utilization,
