@@ -28,6 +28,7 @@ def test_vllm_offline_sweep(tiny_model, tmp_path):
     assert row["n_layers"] == 2 and row["head_dim"] == 32 and row["params_b"] > 0
     np.testing.assert_allclose(row["energy_j"] * 2, 200.0 * row["latency_s"], rtol=0.03)
     assert row["prefill_energy_j"] > 0 and row["ttft_s"] > 0 and row["tpot_s"] > 0
+    assert row["tpot_s"] * 15 < row["latency_s"]   # vLLM's per-request timestamps: 15 steps inside the run
 
 
 @pytest.mark.slow

@@ -180,3 +180,25 @@ def test_offline_batch_is_measured_when_vllm_did_not_run_the_batch_at_once():
     assert running_batch(one_at_a_time, [10, 10]) == 1.0       # (was 2.0)
     preempted = [out(0.0, 0.1, 2.0), out(0.0, 0.1, 1.0, preempted=1)]
     assert running_batch(preempted, [10, 10]) == 1.5
+
+
+def test_offline_tpot_is_the_mean_per_request_time_per_output_token():
+    """Offline TPOT as the server's load generator measures it: each request's (last - first token) / (tokens - 1),
+    averaged. With drawn output lengths the longest request's steps (the earlier figure) miss the faster steps
+    of the shrunken batch; without timestamps that figure is the fallback."""
+    from types import SimpleNamespace as NS
+
+    import pytest
+
+    from energylens.profiling.backend_vllm import offline_tpot
+
+    def out(first, last, tokens):
+        return NS(metrics=NS(first_token_ts=5 + first, last_token_ts=5 + last), outputs=[NS(token_ids=[0] * tokens)])
+
+    # a 4-token request (3 steps of 0.1 s) and a 9-token one whose last 5 steps run alone, at 0.05 s
+    outs = [out(0.1, 0.4, 4), out(0.1, 0.65, 9)]
+    assert offline_tpot(outs, decode_s=0.65, steps=9) == pytest.approx((0.3 / 3 + 0.55 / 8) / 2)
+    assert offline_tpot(outs, 0.65, 9) != pytest.approx(0.65 / 8)           # the longest request's steps
+    no_stamps = [NS(metrics=None, outputs=o.outputs) for o in outs]
+    assert offline_tpot(no_stamps, 0.65, 9) == pytest.approx(0.65 / 8)
+    assert offline_tpot([out(0.1, 0.1, 1)], 0.0, 1) != offline_tpot([out(0.1, 0.1, 1)], 0.0, 1)  # NaN: one token

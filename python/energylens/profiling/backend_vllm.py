@@ -199,7 +199,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         "decode_energy_j": _positive(tot.energy_j / n - pf.energy_j / k / n),
         # Decode time is the full run less one prefill-only run: when a noisy host makes the prefill run
         # the longer of the two, the difference is no measurement (NaN, like decode_energy_j), not < 0.
-        "ttft_s": ttft, "tpot_s": _positive(tot.duration_s - ttft) / (steps - 1) if steps > 1 else math.nan,
+        "ttft_s": ttft, "tpot_s": offline_tpot(outs, tot.duration_s - ttft, steps),
         "latency_s": tot.duration_s, "avg_power_w": tot.energy_j / tot.duration_s, "prefill_runs": k,
         "short_windows": meter.short_windows, **model_facts(cfg.model),
     }
@@ -219,6 +219,23 @@ def running_batch(outs: list[Any], out_lens: list[int]) -> float:
         return float(sum(out_lens)) / max(out_lens)
     span = max(m.last_token_ts for m in stats) - min(m.scheduled_ts for m in stats)
     return float(sum(m.last_token_ts - m.scheduled_ts for m in stats) / span)
+
+
+def offline_tpot(outs: list[Any], decode_s: float, steps: int) -> float:
+    """Mean time per output token of the requests, as the server's load generator measures it: each request's
+    (last token - first token) / (its tokens - 1) from vLLM's per-request timestamps, averaged over the
+    requests with more than one token. Without timestamps (a vLLM that has none), the full run less one
+    prefill over the longest request's steps, which equals it only in lock-step: with drawn output lengths
+    the short requests leave, the batch shrinks and the late steps run faster, which the per-request mean
+    counts and the longest request's steps do not (until 2026-12-05 that figure was always used)."""
+    stats = [getattr(o, "metrics", None) for o in outs]
+    per_request = [(m.last_token_ts - m.first_token_ts) / (len(o.outputs[0].token_ids) - 1)
+                   for o, m in zip(outs, stats, strict=True)
+                   if len(o.outputs[0].token_ids) > 1 and getattr(m, "first_token_ts", 0.0) > 0
+                   and getattr(m, "last_token_ts", 0.0) > 0]
+    if per_request and len(per_request) == sum(len(o.outputs[0].token_ids) > 1 for o in outs):
+        return _positive(float(np.mean(per_request)))
+    return _positive(decode_s) / (steps - 1) if steps > 1 else math.nan
 
 
 def _positive(x: float) -> float:
