@@ -42,3 +42,20 @@ def test_the_command_labels_each_row_by_its_data_row(tmp_path, model_file, capsy
     assert main(["search", "--candidates", str(path), "--model-file", model_file]) == 0
     out = capsys.readouterr().out
     assert "B8 (candidate 1)" in out and "B8 (candidate 2)" in out
+
+
+def test_repeated_row_labels_are_refused_with_the_fix():
+    """Two tables joined with pd.concat keep their own 0, 1, ... labels: the result read "(candidate 0)" and
+    "(candidate 1)" twice each, with no way to tell which row either was. Now an error naming the labels, their
+    positions and the fix; with ignore_index=True the same rows search, labelled 0..3."""
+    first = pd.DataFrame([dict(ROW, batch_size=8, model="Llama-3.1-8B"), dict(ROW, batch_size=16, model="Llama-3.1-8B")])
+    second = first.assign(batch_size=[32, 64])
+    with pytest.raises(ValueError, match=r"row labels \(the DataFrame's index\) repeat: 0 at rows 0, 2; 1 at rows 1, "
+                                         r"3 \(0-based positions\).*ignore_index=True.*reset_index\(drop=True\)"):
+        energylens.search(candidates=pd.concat([first, second]), energy_model=bundled_model(), top=4, bootstrap=False)
+    named = pd.concat([first, second]).set_axis(["a", "b", "a", "c"])
+    with pytest.raises(ValueError, match=r"repeat: 'a' at rows 0, 2 \("):
+        energylens.search(candidates=named, energy_model=bundled_model(), bootstrap=False)
+    r = energylens.search(candidates=pd.concat([first, second], ignore_index=True), energy_model=bundled_model(),
+                          top=4, bootstrap=False)
+    assert sorted(r.to_frame()["candidate"]) == [0, 1, 2, 3]

@@ -58,6 +58,23 @@ def _row(df: pd.DataFrame, i: int) -> str:
     return f"data row {i + 1}" if df.attrs.get("source") else f"row {i} (0-based)"
 
 
+def _check_labels(candidates: pd.DataFrame) -> None:
+    """Each row has its own label (the index): a result row names its candidate by it, so repeated labels (two
+    frames joined by ``pd.concat`` without ``ignore_index``) made two result rows read "(candidate 0)" with no
+    way to tell which row either was. ValueError naming the first repeated labels and their rows."""
+    repeated = candidates.index.duplicated(keep=False)
+    if not repeated.any():
+        return
+    labels = candidates.index[repeated].unique()
+    where = [f"{label!r}" if isinstance(label, str) else str(label) for label in labels[:3]]
+    where = [f"{w} at rows {', '.join(map(str, candidates.index.get_indexer_for([label])[:4]))}"
+             for w, label in zip(where, labels, strict=False)]
+    more = f"; and {len(labels) - 3} more labels" if len(labels) > 3 else ""
+    raise ValueError(f"{_src(candidates)}: row labels (the DataFrame's index) repeat: {'; '.join(where)}{more} "
+                     "(0-based positions); a result row names its candidate by its label, so give each row its own: "
+                     "pd.concat([...], ignore_index=True), or candidates.reset_index(drop=True)")
+
+
 def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) -> np.ndarray:
     """A numeric column (or the default where absent); ValueError naming the column and first bad row."""
     if name not in df.columns:
@@ -280,12 +297,13 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     """The space spanned by a table of configurations and the candidate index of each row (row order).
 
     Raises:
-        ValueError: a missing column, a bad value (column and row named), or two rows with the same
-            configuration.
+        ValueError: a missing column, a bad value (column and row named), two rows with the same
+            configuration, or two with the same label (index).
         UnknownModelError, UnknownGpuError: a name the tables do not know.
     """
     if not isinstance(candidates, pd.DataFrame) or len(candidates) == 0:
         raise ValueError("candidates must be a non-empty pandas DataFrame, one configuration per row")
+    _check_labels(candidates)
     df = candidates.reset_index(drop=True)
     df.attrs = dict(candidates.attrs)  # the source file, for the messages
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
