@@ -39,3 +39,37 @@ def test_a_bad_n_layers_cell_is_named_by_its_rule():
     df = pd.DataFrame([dict(ROW, model=LLAMA), dict(ROW, model=LLAMA, n_layers=-1)])
     with pytest.raises(ValueError, match=r"column 'n_layers': must be an integer >= 1 in data row 2"):
         candidate_space(df)
+
+
+def _with(column, cells, dtype):
+    """Three rows (a TP 2 one first) whose ``column`` holds ``cells`` as a column of ``dtype``."""
+    df = pd.DataFrame([dict(ROW, model=LLAMA, tp=2), dict(ROW, model=LLAMA), dict(ROW, model=LLAMA)])
+    df[column] = pd.Series(cells, dtype=dtype)
+    return df
+
+
+@pytest.mark.parametrize(("column", "cells", "dtype"), [
+    ("n_layers", [32, 32, pd.NA], "Int64"),            # a nullable column's missing cell (pd.read_csv dtype_backend)
+    ("n_layers", [32.0, 32.0, pd.NA], "Float64"),
+    ("n_layers", [32.0, 32.0, np.nan], "float32"),     # NaN of another width than Python's float
+    ("n_layers", [32, 32, ""], object),                # a blank text cell in a numeric column
+    ("compute_precision", [np.nan, np.nan, ""], object),  # blank text beside a missing cell
+    ("compute_precision", [None, None, " "], object),
+    ("modality", [pd.NA, pd.NA, "text"], "string"),
+])
+def test_a_blank_override_cell_is_the_model_tables_value(column, cells, dtype):
+    """A cell that gives nothing leaves the model table's value, as a missing column does, in every spelling of
+    missing: row 2 is then row 1's configuration. Before, only a Python-float NaN did; pd.NA, a float32 NaN or ''
+    was the row's own value, refused as "n_layers is nan (the row's own)", and '' beside NaN was a second
+    combination (both rows ranked)."""
+    with pytest.raises(ValueError, match=r"rows \[1, 2\] \(0-based\) describe the same configuration"):
+        candidate_space(_with(column, cells, dtype))
+
+
+@pytest.mark.parametrize(("cells", "dtype"), [([pd.NA], "Int64"), ([np.nan], "float32"), ([""], object)])
+def test_a_lone_blank_n_layers_cell_is_allowed(cells, dtype):
+    """One row with a blank n_layers: the table's 32 layers, as with no n_layers column (it was refused)."""
+    df = pd.DataFrame([dict(ROW, model=LLAMA)]).assign(n_layers=pd.Series(cells, dtype=dtype))
+    space, _ = candidate_space(df)
+    plain, _ = candidate_space(pd.DataFrame([dict(ROW, model=LLAMA)]))
+    np.testing.assert_array_equal(space.combo_values, plain.combo_values)

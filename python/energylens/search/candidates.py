@@ -177,21 +177,32 @@ def _spec(df: pd.DataFrame, i: int, m: str, spec, estimated: list[str]) -> table
 
 
 def _overrides(df: pd.DataFrame, i: int, spec: tables.ModelSpec) -> tuple:
-    """(column, value) pairs a row gives for :data:`OVERRIDE_COLUMNS` (missing / NaN left to the table). A
-    dense model's row that gives ``params_b`` without ``active_params_b`` has every parameter active: its
-    ``params_b`` (8.0 for Llama-3.1-8B, whose table says 8.03, is not below the table's active 8.03)."""
+    """(column, value) pairs a row gives for :data:`OVERRIDE_COLUMNS` (a blank cell, :func:`_blank`, is left to
+    the table). A dense model's row that gives ``params_b`` without ``active_params_b`` has every parameter
+    active: its ``params_b`` (8.0 for Llama-3.1-8B, whose table says 8.03, is not below the table's active 8.03)."""
     out = {}
     for c in OVERRIDE_COLUMNS:
         if c not in df.columns:
             continue
         v = df[c].iloc[i]
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if _blank(v):
             continue
         out[c] = v.item() if isinstance(v, np.generic) else v
     experts = pd.to_numeric(pd.Series([out.get("n_experts", spec.n_experts)]), errors="coerce").iloc[0]
     if "params_b" in out and "active_params_b" not in out and not experts > 1:
         out["active_params_b"] = out["params_b"]
     return tuple((c, out[c]) for c in OVERRIDE_COLUMNS if c in out)
+
+
+def _blank(value) -> bool:
+    """An override cell that gives nothing, so the model table's value stands, as a missing column leaves it: every
+    spelling of missing (None, NaN of any float width, pd.NA of the nullable dtypes, NaT) and blank text. Only a
+    Python-float NaN was; a pd.NA of an Int64 column, a float32 NaN or '' was taken as the row's own value, NaN
+    once validated, and refused as "n_layers is nan (the row's own)", and a blank compute_precision beside a
+    missing one was a second combination, both rows ranked as two configurations."""
+    if isinstance(value, str):
+        return not value.strip()
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
 
 
 def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray]) -> pd.DataFrame:
