@@ -314,7 +314,6 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     """
     if not isinstance(candidates, pd.DataFrame) or len(candidates) == 0:
         raise ValueError("candidates must be a non-empty pandas DataFrame, one configuration per row")
-    _check_labels(candidates)
     df = candidates.reset_index(drop=True)
     df.attrs = dict(candidates.attrs)  # the source file, for the messages
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -363,4 +362,5 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
         rows_dup = np.flatnonzero(index == dup)[:5].tolist()
         named = (f"data rows {[r + 1 for r in rows_dup]}" if df.attrs.get("source") else f"rows {rows_dup} (0-based)")
         raise ValueError(f"{_src(df)}: {named} describe the same configuration")
+    _check_labels(candidates)  # after the rows' own checks: two rows of one configuration is the deeper fault
     return space, index
