@@ -111,10 +111,10 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
         if value is not None:
             opts[name] = _number(name, value)
     for name, value in (("top", top), ("node_size", node_size), ("threads", threads)):
-        if value is not None and not _whole(value):
+        if (value is not None or name == "top") and not _whole(value):  # top=None: int(None)'s TypeError before
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}"
                              + (" (None: each GPU's scale-up domain from the GPU table)" if name == "node_size" else ""))
-    if top is not None and top > MAX_TOP:
+    if top > MAX_TOP:
         raise ValueError(f"top must be at most {MAX_TOP:,} (the engine keeps the top rows in memory), got {top!r}")
     opts["top_k"], opts["node_size"] = int(top), int(node_size or 0)
     if max_utilization is not None:
