@@ -5,8 +5,11 @@ settings that reproduce the search, the interval columns with bootstrap off)."""
 
 import json
 import math
+import uuid
+from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import energylens
@@ -53,6 +56,7 @@ def test_flags_must_be_booleans(model, kw):
     ({"bootstrap_seed": None}, "bootstrap_seed must be a whole number"),
     ({"progress": "x"}, "progress must be True, False, None or a callable"),
     ({"top": 10**9}, "top must be at most 100,000"),
+    ({"top": None}, "top must be a whole number >= 1, got None"),  # int(None)'s TypeError before
 ])
 def test_call_options_name_themselves(model, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -148,3 +152,17 @@ def test_bootstrap_off_keeps_the_interval_columns_empty_and_the_table_hides_them
 def test_fewer_than_one_output_token_is_refused():
     with pytest.raises(ValueError, match=r"output_tokens must be >= 1 \(every request generates at least one token\)"):
         energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=512, output_tokens=0.5)
+
+
+def test_labels_and_numbers_json_does_not_know_are_written(model):
+    """A candidate table indexed by month (a PeriodIndex) or by deployment id (UUIDs), and a limit given as a
+    Decimal, are accepted by the search; to_json then failed at the end ("not JSON serialisable: Period"). Now the
+    labels are written as their text and the number as a float."""
+    table = pd.DataFrame([dict(model=L8, gpu="H100", tp=1, input_tokens=512, output_tokens=256, batch_size=b)
+                          for b in (8, 16)])
+    for index, text in ((pd.period_range("2024-01", periods=2, freq="M"), ["2024-01", "2024-02"]),
+                        ([uuid.UUID(int=1), uuid.UUID(int=2)], [str(uuid.UUID(int=1)), str(uuid.UUID(int=2))])):
+        r = energylens.search(candidates=table.set_axis(index), energy_model=model, bootstrap=False)
+        assert sorted(row["candidate"] for row in json.loads(r.to_json())["top"]) == text
+    r = _search(model, tpot_limit_s=Decimal("0.05"))
+    assert json.loads(r.to_json())["settings"]["tpot_limit_s"] == 0.05

@@ -8,7 +8,6 @@ the top-k. ``to_json`` and ``plot`` write nothing partial (energylens.outputs).
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import json
 import math
@@ -22,6 +21,7 @@ import pandas as pd
 from energylens.outputs import atomic_file, plural  # plural: re-exported (it lived here)
 from energylens.profiles import tables
 from energylens.search.caps import caps_text
+from energylens.search.json_cells import json_cell, json_default
 from energylens.search.plot import pareto_plot
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
@@ -426,7 +426,7 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""
         def records(df: pd.DataFrame) -> list[dict]:  # full float precision (to_json rounds to 10 digits)
-            return [{k: _plain(v) for k, v in rec.items()} for rec in df.to_dict(orient="records")]
+            return [{k: json_cell(v) for k, v in rec.items()} for rec in df.to_dict(orient="records")]
         return {"format": "energylens.search", "version": 1, "objective": self.objective,
                 "model_source": self.model_source, "candidates": self.candidates, "feasible": self.feasible,
                 "rejected": self.rejected, "seconds": self.seconds, "threads": self.threads,
@@ -437,7 +437,7 @@ class SearchResult:
 
     def to_json(self, path: str | None = None) -> str:
         """The result as JSON; also written (atomically) to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default)
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=json_default)
         if path is not None:
             with atomic_file(path) as tmp:
                 with open(tmp, "w") as fh:
@@ -460,24 +460,6 @@ def _round_up(value: float) -> str:
     return f"{float(decimal.Decimal(text) + step):.4g}"
 
 
-def _plain(value):
-    """A table cell as JSON takes it: NaN and infinities as null, NumPy scalars and arrays as Python's."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (datetime.date, np.datetime64, pd.Timedelta, datetime.timedelta)):  # a candidate's label
-        return pd.Timestamp(value).isoformat() if not isinstance(value, (pd.Timedelta, datetime.timedelta)) \
-            else pd.Timedelta(value).isoformat()
-    return value
-
-
 def _rank(name: str, value, low: int | None = None) -> int:
     """A whole-number argument (``rank``, ``n``); TypeError naming it otherwise (1.0 and "0" included), and
     ValueError below ``low`` when given (``table(-5)`` dropped the last 5 rows: pandas' head)."""
@@ -488,11 +470,3 @@ def _rank(name: str, value, low: int | None = None) -> int:
     if low is not None and out < low:
         raise ValueError(f"{name} must be >= {low}, got {out}")
     return out
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
