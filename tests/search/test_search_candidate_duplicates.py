@@ -73,3 +73,15 @@ def test_a_lone_blank_n_layers_cell_is_allowed(cells, dtype):
     space, _ = candidate_space(df)
     plain, _ = candidate_space(pd.DataFrame([dict(ROW, model=LLAMA)]))
     np.testing.assert_array_equal(space.combo_values, plain.combo_values)
+
+
+@pytest.mark.parametrize("column", ["precision", "kv_cache_dtype"])
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_blank_precision_text_is_the_default(column, blank):
+    """A blank precision / kv_cache_dtype text cell takes the default, as a missing cell and the profile schema
+    (what predict and fit read) take it: a profile table with '' there was refused ("unknown precision ''")."""
+    fp8 = "RedHatAI/Meta-Llama-3.1-8B-Instruct-FP8"  # its default precision is the checkpoint's fp8
+    rows = pd.DataFrame([dict(ROW, model=LLAMA, **{column: blank}), dict(ROW, model=fp8, **{column: blank})])
+    space, _ = candidate_space(rows)
+    plain, _ = candidate_space(pd.DataFrame([dict(ROW, model=LLAMA), dict(ROW, model=fp8)]))
+    assert space.combos == plain.combos and [c.precision for c in space.combos] == ["bf16", "fp8"]

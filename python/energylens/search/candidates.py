@@ -284,11 +284,12 @@ def _same_key(column: str, value):
 
 
 def _text(df: pd.DataFrame, name: str, default: str | list[str], normalise) -> list[str]:
-    """Column ``name`` normalised per row, ``default`` (one value, or one per row) where absent or blank."""
+    """Column ``name`` normalised per row, ``default`` (one value, or one per row) where absent or blank
+    (:func:`_blank`: blank text too, as the profile schema reads it; '' was refused as "unknown precision ''")."""
     defaults = default if isinstance(default, list) else [default] * len(df)
     if name not in df.columns:
         return list(defaults)
-    col = [d if pd.isna(v) else v for v, d in zip(df[name].astype(object), defaults, strict=True)]
+    col = [d if _blank(v) else v for v, d in zip(df[name].astype(object), defaults, strict=True)]
     out = []
     for i, v in enumerate(col):
         try:
