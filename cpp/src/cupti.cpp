@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include "energylens/cupti_layout.hpp"
 #include "energylens/dynamic_library.hpp"
 
 #include <cstdlib>
@@ -14,15 +15,13 @@
 namespace energylens::cupti {
 namespace {
 
-// The CUPTI ABI used here (cupti_activity.h, CUDA 13): result codes, activity kinds and the
-// stable leading fields of the kernel/memcpy/memset records (offsets checked against CUDA 13.0's
-// CUpti_ActivityKernel10, CUpti_ActivityMemcpy6 and CUpti_ActivityMemset4).
+// The CUPTI ABI used here: cupti_layout.hpp (checked against the toolkit's headers at build time).
+namespace layout = energylens::cupti::layout;
 using Result = int;
-constexpr Result kSuccess = 0;
-constexpr int kKindMemcpy = 1;
-constexpr int kKindMemset = 2;
-constexpr int kKindConcurrentKernel = 10;
-constexpr std::uint32_t kNameLayoutMinVersion = 130000;  // CUPTI API version with name at offset 104
+using layout::kKindConcurrentKernel;
+using layout::kKindMemcpy;
+using layout::kKindMemset;
+using layout::kSuccess;
 
 using RequestFn = void (*)(std::uint8_t**, std::size_t*, std::size_t*);
 using CompleteFn = void (*)(void*, std::uint32_t, std::uint8_t*, std::size_t, std::size_t);
@@ -128,69 +127,85 @@ T read_at(const std::uint8_t* record, std::size_t offset) {
 
 const char* memcpy_name(std::uint8_t kind) {
   switch (kind) {
-    case 1: return "memcpy_HtoD";
-    case 2: return "memcpy_DtoH";
-    case 8: return "memcpy_DtoD";
-    case 9: return "memcpy_HtoH";
-    case 10: return "memcpy_PtoP";
+    case layout::kCopyHtoD: return "memcpy_HtoD";
+    case layout::kCopyDtoH: return "memcpy_DtoH";
+    case layout::kCopyDtoD: return "memcpy_DtoD";
+    case layout::kCopyHtoH: return "memcpy_HtoH";
+    case layout::kCopyPtoP: return "memcpy_PtoP";
     default: return "memcpy";
   }
 }
 
-void on_request(std::uint8_t** buffer, std::size_t* size, std::size_t* max_records) {
+void on_request(std::uint8_t** buffer, std::size_t* size, std::size_t* max_records) noexcept {
   constexpr std::size_t kBytes = 8u << 20;
   *buffer = static_cast<std::uint8_t*>(std::aligned_alloc(8, kBytes));
   *size = *buffer != nullptr ? kBytes : 0;
   *max_records = 0;
 }
 
-void on_complete(void* context, std::uint32_t stream, std::uint8_t* buffer, std::size_t, std::size_t valid) {
-  const Api& a = api_or_empty();
-  State& s = state();
+// Decodes one buffer's records (kernel, memcpy, memset; other kinds skipped) onto the steady clock.
+std::vector<ActivityRecord> decode(const Api& a, const clock::ClockMapping& mapping, std::uint8_t* buffer,
+                                   std::size_t valid) {
   std::vector<ActivityRecord> records;
-  clock::ClockMapping mapping;
-  {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    mapping = s.mapping;
-  }
   void* raw = nullptr;
   while (a.get_next_record(buffer, valid, &raw) == kSuccess) {
     const auto* r = static_cast<const std::uint8_t*>(raw);
-    const int kind = read_at<std::int32_t>(r, 0);
+    const int kind = read_at<std::int32_t>(r, layout::kKind);
     ActivityRecord out;
-    const auto start = static_cast<std::int64_t>(read_at<std::uint64_t>(r, 16));
-    const auto end = static_cast<std::int64_t>(read_at<std::uint64_t>(r, 24));
-    out.start_ns = mapping.to_steady_ns(start);
-    out.end_ns = mapping.to_steady_ns(end);
+    out.start_ns = mapping.to_steady_ns(static_cast<std::int64_t>(read_at<std::uint64_t>(r, layout::kStart)));
+    out.end_ns = mapping.to_steady_ns(static_cast<std::int64_t>(read_at<std::uint64_t>(r, layout::kEnd)));
     if (kind == kKindConcurrentKernel) {
       out.kind = "kernel";
-      out.device = static_cast<std::int32_t>(read_at<std::uint32_t>(r, 40));
-      out.stream = read_at<std::uint32_t>(r, 48);
-      if (a.version >= kNameLayoutMinVersion) {
-        const char* name = read_at<const char*>(r, 104);
+      out.device = static_cast<std::int32_t>(read_at<std::uint32_t>(r, layout::kKernelDevice));
+      out.stream = read_at<std::uint32_t>(r, layout::kKernelStream);
+      if (a.version >= layout::kKernelNameMinVersion) {
+        const char* name = read_at<const char*>(r, layout::kKernelName);
         if (name != nullptr) out.name = name;
       }
     } else if (kind == kKindMemcpy) {
       out.kind = "memcpy";
-      out.name = memcpy_name(read_at<std::uint8_t>(r, 4));
-      out.device = static_cast<std::int32_t>(read_at<std::uint32_t>(r, 32));
-      out.stream = read_at<std::uint32_t>(r, 40);
+      out.name = memcpy_name(read_at<std::uint8_t>(r, layout::kMemcpyCopyKind));
+      out.device = static_cast<std::int32_t>(read_at<std::uint32_t>(r, layout::kMemcpyDevice));
+      out.stream = read_at<std::uint32_t>(r, layout::kMemcpyStream);
     } else if (kind == kKindMemset) {
       out.kind = "memset";
       out.name = "memset";
-      out.device = static_cast<std::int32_t>(read_at<std::uint32_t>(r, 32));
-      out.stream = read_at<std::uint32_t>(r, 40);
+      out.device = static_cast<std::int32_t>(read_at<std::uint32_t>(r, layout::kMemsetDevice));
+      out.stream = read_at<std::uint32_t>(r, layout::kMemsetStream);
     } else {
       continue;
     }
     records.push_back(std::move(out));
   }
-  std::size_t dropped = 0;
-  if (a.get_num_dropped != nullptr) a.get_num_dropped(context, stream, &dropped);
+  return records;
+}
+
+// CUPTI calls this from its own thread, through C frames: nothing may propagate out of it. A buffer whose
+// records cannot be stored (out of memory; nothing of it is kept then) is freed and all its records are
+// counted as dropped, which dropped() reports, instead of terminating the process being measured.
+void on_complete(void* context, std::uint32_t stream, std::uint8_t* buffer, std::size_t, std::size_t valid) noexcept {
+  const Api& a = api_or_empty();
+  State& s = state();
+  try {
+    clock::ClockMapping mapping;
+    {
+      std::lock_guard<std::mutex> lock(s.mutex);
+      mapping = s.mapping;
+    }
+    std::vector<ActivityRecord> records = decode(a, mapping, buffer, valid);
+    std::size_t dropped = 0;
+    if (a.get_num_dropped != nullptr) a.get_num_dropped(context, stream, &dropped);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.dropped += dropped;
+    s.completed.reserve(s.completed.size() + records.size());
+    for (auto& r : records) s.completed.push_back(std::move(r));
+  } catch (...) {
+    std::uint64_t in_buffer = 0;
+    for (void* raw = nullptr; a.get_next_record(buffer, valid, &raw) == kSuccess;) ++in_buffer;
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.dropped += in_buffer;
+  }
   std::free(buffer);
-  std::lock_guard<std::mutex> lock(s.mutex);
-  s.dropped += dropped;
-  for (auto& r : records) s.completed.push_back(std::move(r));
 }
 
 clock::ClockMapping measure_mapping(const Api& a) {
@@ -247,7 +262,7 @@ std::vector<ActivityRecord> flush() {
     std::lock_guard<std::mutex> lock(s.mutex);
     s.mapping = m;
   }
-  const Result rc = a.flush_all(1 /*CUPTI_ACTIVITY_FLAG_FLUSH_FORCED*/);
+  const Result rc = a.flush_all(layout::kFlushForced);
   if (rc != kSuccess) throw CuptiUnavailable("cuptiActivityFlushAll failed: " + result_string(rc));
   std::lock_guard<std::mutex> lock(s.mutex);
   std::vector<ActivityRecord> out;
