@@ -166,3 +166,11 @@ def test_labels_and_numbers_json_does_not_know_are_written(model):
         assert sorted(row["candidate"] for row in json.loads(r.to_json())["top"]) == text
     r = _search(model, tpot_limit_s=Decimal("0.05"))
     assert json.loads(r.to_json())["settings"]["tpot_limit_s"] == 0.05
+
+
+def test_a_numpy_boolean_progress_is_a_boolean(model):
+    """progress=np.True_ (``progress=n > 1e6`` on a NumPy count) passed the check, was not ``True`` to the search
+    and went to the engine as the callable: "'numpy.bool' object is not callable". Now it reads as True."""
+    r = _search(model, progress=np.True_)
+    assert r.feasible == _search(model, progress=True).feasible > 0
+    assert _search(model, progress=np.False_).feasible == r.feasible

@@ -468,7 +468,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
 
     Returns: :class:`SearchResult`.
     """
-    check_call_options(bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, progress=progress)
+    progress = check_call_options(bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, progress=progress)
     check_device(device, explicit_candidates=candidates is not None)  # before the model is fitted
     objective = resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour)
     given = dict(tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s, max_utilization=max_utilization,

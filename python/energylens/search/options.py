@@ -52,14 +52,17 @@ def _is_zero(value) -> bool:
     return not isinstance(value, (bool, np.bool_, str)) and isinstance(value, (int, float, np.number)) and value == 0
 
 
-def check_call_options(*, bootstrap, bootstrap_seed, progress) -> None:
+def check_call_options(*, bootstrap, bootstrap_seed, progress):
     """The search's Python-side keywords: ``bootstrap`` a boolean, ``bootstrap_seed`` a whole number >= 0,
-    ``progress`` None, a boolean or a callable(done, total); ValueError naming the keyword otherwise."""
+    ``progress`` None, a boolean or a callable(done, total); ValueError naming the keyword otherwise. Returns
+    ``progress`` as the search reads it: a NumPy boolean as Python's (``np.True_`` passed the check, was not
+    ``True`` to the search and went to the engine as the callable: "'numpy.bool' object is not callable")."""
     _flag("bootstrap", bootstrap)
     if not _whole(bootstrap_seed) and not _is_zero(bootstrap_seed):
         raise ValueError(f"bootstrap_seed must be a whole number >= 0, got {bootstrap_seed!r}")
     if progress is not None and not isinstance(progress, (bool, np.bool_)) and not callable(progress):
         raise ValueError(f"progress must be True, False, None or a callable(done, total), got {progress!r}")
+    return bool(progress) if isinstance(progress, np.bool_) else progress
 
 
 def _whole(value) -> bool:
