@@ -42,7 +42,12 @@ _LONGEST_S = 365 * 24 * 3600.0
 
 
 def _positive(text: str) -> float:
-    v = float(text)
+    """Seconds, > 0 and at most a year; a word is refused in argparse's own terms (a ValueError here was
+    printed as "invalid _positive value", the function's name)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not v > 0 or not v <= _LONGEST_S:
         raise argparse.ArgumentTypeError(f"must be > 0 and at most {_LONGEST_S:.0f} s (a year) (got {text})")
     return v
@@ -179,6 +184,11 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
 
 
 def run_monitor(args: argparse.Namespace) -> int:
+    """Sample until --duration or Ctrl-C, print the totals, save the trace at -o; exit 1 when sampling stopped
+    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling."""
+    if args.force and not args.output:  # it was accepted and did nothing: no trace is saved without -o
+        raise ValueError("--force replaces an earlier trace at -o FILE, and without -o no trace is saved: add -o "
+                         "FILE or drop --force")
     if args.output:
         check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")),
                           replaces=("an energylens trace", parquet_trace))
