@@ -29,3 +29,12 @@ def test_monitor_force_without_output_is_an_error(tmp_path, capsys, monkeypatch)
     assert "sampled" not in captured.out  # refused before sampling
     assert list(tmp_path.iterdir()) == []
 
+
+def test_demo_repeats_with_no_compare_is_an_error(tmp_path, capsys, monkeypatch):
+    """`demo --no-compare --repeats 3` ran and ignored --repeats (the repeats of the comparison it skipped), while
+    `--no-compare --report DIR` was already refused."""
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["demo", "--no-compare", "--repeats", "3"]) == 2
+    captured = capsys.readouterr()
+    assert "--repeats is an option of the closing comparison, which --no-compare skips" in captured.err
+    assert captured.out == ""  # refused before the fit

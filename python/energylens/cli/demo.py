@@ -40,6 +40,8 @@ from energylens.search import search
 __all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison"]
 
 GROUP_BY = ("task", "model", "gpu")
+#: Seeded repeats of the closing comparison when --repeats is not given.
+DEMO_REPEATS = 5
 
 
 def _config_label(row: pd.Series) -> str:
@@ -80,17 +82,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", default=None,
                    help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
                         "be empty or an earlier energylens report, which is replaced)")
-    p.add_argument("--repeats", type=positive_int, default=5, help="seeded repeats of the closing comparison (5)")
+    p.add_argument("--repeats", type=positive_int, default=None,
+                   help=f"seeded repeats of the closing comparison ({DEMO_REPEATS})")
     p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines (and its "
                    "report)")
     p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    if args.no_compare and args.report is not None:
-        raise ValueError("--report is the closing comparison's report, which --no-compare skips: drop one of them")
+    """Options of the comparison with --no-compare, which skips it, are errors: they were accepted and ignored."""
+    if args.no_compare:
+        given = [o for o, v in (("--report", args.report), ("--repeats", args.repeats)) if v is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)} {'is an option' if len(given) == 1 else 'are options'} of "
+                             "the closing comparison, which --no-compare skips: drop one of them")
     return run_demo(seed=args.seed, train_size=args.train_size, report_dir=args.report or "energylens-report",
-                    repeats=args.repeats, compare=not args.no_compare)
+                    repeats=args.repeats or DEMO_REPEATS, compare=not args.no_compare)
 
 
 def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyModel, pd.DataFrame]:
