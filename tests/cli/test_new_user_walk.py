@@ -5,9 +5,12 @@ Run in-process through ``energylens.cli.main.main``, as the bad-input harness do
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
+from data_paths import V3
 from energylens.cli.main import main as cli_main
+from energylens.cli.options import note_assumed_inputs
 
 
 def test_monitor_duration_that_is_not_a_number_names_the_expectation(capsys):
@@ -28,6 +31,40 @@ def test_monitor_force_without_output_is_an_error(tmp_path, capsys, monkeypatch)
     assert "--force replaces an earlier trace at -o FILE" in captured.err
     assert "sampled" not in captured.out  # refused before sampling
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_on_the_bundled_data_says_its_input_lengths_are_assumed(tmp_path, capsys):
+    """The ML.ENERGY exports record no prompt lengths; `fit`, `predict` and `evaluate` used the readers' per-task
+    assumptions without a word (only `demo` said so), while prefill energy and TTFT scale with them."""
+    assert cli_main(["fit", "bundled", "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "energylens fit: note: input_tokens of 356 of 356 rows of bundled are assumed per task" in err
+    assert "chat 140, " in err and "code 130" in err  # the values as read, per task
+    assert "image and video rows" in err  # image-chat rows add the model's image tokens
+
+
+def test_v3_export_says_its_input_lengths_are_assumed_and_a_given_column_is_not(tmp_path, capsys):
+    """A v3 export's `input_tokens` column overrides the assumption row by row: only the blank rows are named."""
+    if not V3.exists():
+        pytest.skip(f"needs the shared ML.ENERGY v3 rows ({V3})")
+    raw = pd.read_csv(V3)
+    raw = raw[raw["task"] == "gpqa"].head(30).copy()
+    raw["input_tokens"] = [512.0] * 20 + [None] * 10
+    path = tmp_path / "v3.csv"
+    raw.to_csv(path, index=False)
+    assert cli_main(["fit", "bundled", "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    assert cli_main(["predict", str(tmp_path / "m.json"), str(path), "-o", str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    assert f"input_tokens of 10 of 30 rows of {path} are assumed per task, not measured" in err
+    assert "gpqa 300" in err and "image and video" not in err
+
+
+def test_a_measured_table_gets_no_note_on_input_lengths(capsys):
+    """Rows without the readers' flags (a sweep's, the user's own table) are measured: nothing is said."""
+    note_assumed_inputs(pd.DataFrame({"input_tokens": [512.0]}), "p.csv", "fit")
+    note_assumed_inputs(pd.DataFrame({"input_tokens": [512.0], "input_tokens_assumed": [False]}), "p.csv", "fit")
+    assert capsys.readouterr().err == ""
 
 
 def test_demo_repeats_with_no_compare_is_an_error(tmp_path, capsys, monkeypatch):

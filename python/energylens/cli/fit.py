@@ -237,7 +237,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
                       formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json("energylens.model")))
     apply_gpu_tables(args)
-    profiles = read_profiles_with_rows(args.profiles, require_energy=False)
+    profiles = read_profiles_with_rows(args.profiles, require_energy=False, command="fit")
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)
     if args.latency_only:

@@ -15,6 +15,7 @@ import argparse
 import math
 import sys
 
+import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
@@ -22,8 +23,8 @@ from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
-__all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows", "positive_int", "nonnegative_float",
-           "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
+__all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows",
+           "note_assumed_inputs", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
 def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
@@ -70,13 +71,44 @@ def command_inputs(args: argparse.Namespace, *names: str) -> list[str]:
     return out + list(getattr(args, "gpu_table", None) or [])
 
 
-def read_profiles_with_rows(path: str, *, require_energy: bool = True) -> pd.DataFrame:
+def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: str = "") -> pd.DataFrame:
     """The profiles of ``path`` (any recognised format, or a bundled name); an error naming the file when
-    it has a header but no data rows (the library returns an empty frame; a command has nothing to do)."""
+    it has a header but no data rows (the library returns an empty frame; a command has nothing to do).
+    With ``command``, input lengths a reader had to assume are said on stderr (:func:`note_assumed_inputs`)."""
     frame = load_profiles_or_bundled(path, require_energy=require_energy)
     if len(frame) == 0:
         raise ProfileSchemaError(f"{path}: no data rows (the file has a header only)", source=str(path))
+    if command:
+        note_assumed_inputs(frame, path, command)
     return frame
+
+
+#: Flags the readers set on rows whose ``input_tokens`` they assumed because the export records no prompt
+#: lengths: ML.ENERGY v3 (``input_tokens_assumed``) and v2, the bundled data (``input_tokens_nominal``).
+ASSUMED_INPUT_FLAGS = ("input_tokens_assumed", "input_tokens_nominal")
+
+
+def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
+    """One stderr line when ``input_tokens`` of some rows are a reader's per-task assumption, not a measurement,
+    with the values per task as read. Prefill energy and TTFT scale with them, and an ML.ENERGY export's rows
+    looked measured: only ``energylens demo`` said its lengths were nominal, while ``fit``, ``predict`` and
+    ``evaluate`` on the same rows said nothing (docs/profile-schema.md gives each task's basis)."""
+    flags = [frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool) for c in ASSUMED_INPUT_FLAGS if c in frame]
+    assumed = np.logical_or.reduce(flags) if flags else np.zeros(len(frame), dtype=bool)
+    if not assumed.any():
+        return
+    rows = frame.loc[assumed]
+    tokens = rows["input_tokens"].astype(float)
+    groups = rows["task"].astype(str) if "task" in rows else pd.Series("", index=rows.index)
+    parts = []
+    for task, values in tokens.groupby(groups, sort=False):
+        low, high = values.min(), values.max()
+        parts.append(f"{task} {low:g}".strip() if low == high else f"{task} {low:g}-{high:g}".strip())
+    media = "modality" in rows and bool((rows["modality"].astype(str) != "text").any())
+    print(f"energylens {command}: note: input_tokens of {int(assumed.sum())} of {len(frame)} rows of {path} are "
+          "assumed per task, not measured (the export records no prompt lengths): " + ", ".join(parts)
+          + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
+          + "; prefill energy and TTFT rest on them (docs/profile-schema.md)", file=sys.stderr)
 
 
 #: Defaults shared with the Python API (``EnergyModel(...)``), so the command line and the API agree.
