@@ -5,6 +5,8 @@ Run in-process through ``energylens.cli.main.main``, as the bad-input harness do
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -75,3 +77,27 @@ def test_demo_repeats_with_no_compare_is_an_error(tmp_path, capsys, monkeypatch)
     captured = capsys.readouterr()
     assert "--repeats is an option of the closing comparison, which --no-compare skips" in captured.err
     assert captured.out == ""  # refused before the fit
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "evaluate", "discover"])
+def test_profiles_help_names_every_input_the_readers_take(command, capsys):
+    """The PROFILES help of fit / evaluate / discover (and predict's CONFIGS) named a schema-v1 table, a v2 CSV and
+    'bundled' only, while each also reads an ML.ENERGY v3 export and a sweep's store folder (README, "Using it")."""
+    with pytest.raises(SystemExit):
+        cli_main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "v3 export" in text and "store folder" in text, text
+
+
+def test_discover_help_explains_target_and_backend_and_its_table_its_marks(tmp_path, capsys):
+    """`--target` and `--backend` had no help, and the front's 'T' and '*' marks were not explained."""
+    pytest.importorskip("pyoperon", reason="discover's default backend (pip install 'energylens[sr]')")
+    with pytest.raises(SystemExit):
+        cli_main(["discover", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "log(energy_j / template)" in text and "operon (pyoperon" in text
+    out = tmp_path / "d.json"
+    assert cli_main(["discover", "bundled", "--generations", "10", "--quiet", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    chosen = json.loads(out.read_text())["chosen"]
+    assert f"*: the chosen expression ({chosen}: the lowest cross-validated error" in printed

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from energylens.cli.options import (
+    PROFILES_HELP,
     add_gpu_table_option,
     apply_gpu_tables,
     command_inputs,
@@ -40,11 +41,16 @@ REPORT_FILES = {"discovery.md": "# Structure discovery", "discovery.json": "", "
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens discover``."""
     p = sub.add_parser("discover", help="symbolic regression of energy (or the template's residuals) to a front")
-    p.add_argument("profiles", metavar="PROFILES", help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, or 'bundled'")
-    p.add_argument("--target", choices=("energy", "prefill", "decode", "residual"), default="energy")
-    p.add_argument("--backend", choices=("auto", "operon", "pysr"), default="auto")
-    p.add_argument("--max-complexity", type=positive_int, default=25, help="largest expression (nodes)")
-    p.add_argument("--time-budget", type=positive_float, default=60.0, help="seconds for the search")
+    p.add_argument("profiles", metavar="PROFILES", help=PROFILES_HELP)
+    p.add_argument("--target", choices=("energy", "prefill", "decode", "residual"), default="energy",
+                   help="what the expressions predict: energy per request (J; default), a phase's measured energy "
+                        "(prefill_energy_j / decode_energy_j), or residual, log(energy_j / template) with the "
+                        "template fitted on the training rows: a term the template lacks (docs/discover.md)")
+    p.add_argument("--backend", choices=("auto", "operon", "pysr"), default="auto",
+                   help="operon (pyoperon, the [sr] extra), pysr (needs PySR and a Julia executable), or auto "
+                        "(default: operon where installed, else pysr; the run says which and why)")
+    p.add_argument("--max-complexity", type=positive_int, default=25, help="largest expression (nodes; 25)")
+    p.add_argument("--time-budget", type=positive_float, default=60.0, help="seconds for the search (60; it also stops at --generations)")
     p.add_argument("--generations", type=positive_int, default=200, help="generation cap (operon: reproducible "
                    "per seed when it binds before the time budget)")
     p.add_argument("--population", type=positive_int, default=500, help="population size (500)")
@@ -87,6 +93,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     for i, e in enumerate(result.front):
         star = "*" if i == result.chosen else " "
         print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)}  {e.expression}")
+    if result.front:  # the row marks were unexplained
+        print(f"T: the template fitted on the same training rows; *: the chosen expression "
+              f"({result.chosen}: the lowest cross-validated error on the training rows)")
     if heldout_counts(t):
         print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
     if result.dropped:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from energylens.cli.fit import warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
+    PROFILES_HELP,
     add_gpu_table_option,
     add_prior_options,
     apply_gpu_tables,
@@ -55,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "held-out rows: Top-1, pairwise, MAPE, Spearman, regret; sample efficiency; "
                     "unseen batch sizes, GPU and model.")
     p.add_argument("profiles", metavar="PROFILES",
-                   help="profile table (schema v1), an ML.ENERGY v2 flat CSV, or 'bundled' for the bundled data")
+                   help=PROFILES_HELP)
     p.add_argument("--train-size", type=positive_int, default=50, help="training rows per repeat (50)")
     p.add_argument("--repeats", type=positive_int, default=20, help="seeded repeats (20; at most 1000)")
     p.add_argument("--group-by", default=",".join(DEFAULT_GROUP_BY),

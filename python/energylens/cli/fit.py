@@ -18,6 +18,7 @@ import pandas as pd
 
 from energylens.cli.options import (
     DEFAULTS,
+    PROFILES_HELP,
     add_gpu_table_option,
     add_prior_options,
     apply_gpu_tables,
@@ -40,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens fit``."""
     fit = sub.add_parser("fit", help="fit the closed-form energy (and latency) model on measured profiles")
     fit.add_argument("profiles", metavar="PROFILES",
-                     help="profile table (CSV/Parquet, schema v1), an ML.ENERGY v2 flat CSV, a Splitwise "
-                          "perf_model CSV (latency only), or 'bundled'")
+                     help=PROFILES_HELP.replace(", a sweep's", ", a Splitwise perf_model CSV (latency only), a "
+                                                "sweep's"))
     fit.add_argument("-o", "--output", required=True, help="model file to write (JSON: a .json name, or one without an extension; written atomically; an existing model file is "
                                                            "replaced, and the command says so on stderr; any other file is refused)")
     fit.add_argument("--residual", choices=("relative", "log"), default="log",

@@ -24,7 +24,7 @@ from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
 __all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows",
-           "note_assumed_inputs", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
+           "note_assumed_inputs", "PROFILES_HELP", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
 def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +110,12 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
           + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
           + "; prefill energy and TTFT rest on them (docs/profile-schema.md)", file=sys.stderr)
 
+
+#: What a PROFILES argument takes (every format load_profiles_or_bundled recognises; README "Using it"), for the
+#: commands that need measured energy; ``fit`` adds Splitwise's latency-only table.
+PROFILES_HELP = ("profiles: a schema-v1 table (CSV/Parquet; docs/profile-schema.md), an ML.ENERGY v2 flat CSV or "
+                 "v3 export, a sweep's store folder (energylens profile -o), or 'bundled' (the bundled ML.ENERGY v2 "
+                 "rows)")
 
 #: Defaults shared with the Python API (``EnergyModel(...)``), so the command line and the API agree.
 DEFAULTS = {"n_starts": 3, "bootstrap": 200, "seed": 0, "level": 0.9}

@@ -66,7 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens predict``."""
     predict = sub.add_parser("predict", help="predict energy (and latency) for configurations")
     predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
-    predict.add_argument("configs", metavar="CONFIGS", help="configurations (CSV/Parquet, schema v1, energy_j optional)")
+    predict.add_argument("configs", metavar="CONFIGS", help="configurations: a schema-v1 table (CSV/Parquet; energy_j optional) or "
+                         "any profiles fit takes (an ML.ENERGY v2 / v3 export, a sweep's store folder, 'bundled')")
     predict.add_argument("-o", "--output", required=True, help="output CSV (compressed for a .csv.gz, .bz2, .xz or .zip name; Parquet "
                          "for .parquet; any case); written atomically; an existing "
                          "table predict wrote is replaced, and the command says so on stderr; any other file is refused")
