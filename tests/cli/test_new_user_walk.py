@@ -101,3 +101,12 @@ def test_discover_help_explains_target_and_backend_and_its_table_its_marks(tmp_p
     printed = capsys.readouterr().out
     chosen = json.loads(out.read_text())["chosen"]
     assert f"*: the chosen expression ({chosen}: the lowest cross-validated error" in printed
+
+
+def test_evaluate_worst_tasks_are_not_padded_to_the_width_of_group_labels(capsys):
+    """Every worst-list label was padded to 70 characters: 'code' was followed by 66 spaces before its MAPE."""
+    assert cli_main(["evaluate", "bundled", "--repeats", "1", "--splits", "random", "--methods", "energylens",
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    tasks = out.split("worst tasks")[1].split("\n\n")[0].splitlines()[1:]
+    assert tasks and all(line.index("MAPE") <= len("  image-chat  ") for line in tasks), tasks

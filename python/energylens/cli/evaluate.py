@@ -353,8 +353,9 @@ def _print_worst(table) -> None:
         if w.empty or w["mape"].isna().all():  # no MAPE of ours anywhere (its fits failed: said separately)
             continue
         print(f"\n{OURS}: worst {by}s (random split, by MAPE; n/a: no choice of that kind in the {by})")
+        width = max(len(_label(str(v))) for v in w[by])  # as wide as the longest label (the tasks' took 70)
         for _, r in w.iterrows():
-            print(f"  {_label(str(r[by])):<70} MAPE {_pct(r['mape'])}  Top-1 {_score(r['top1'])}  "
+            print(f"  {_label(str(r[by])):<{width}}  MAPE {_pct(r['mape'])}  Top-1 {_score(r['top1'])}  "
                   f"@TPOT {_score(r['top1_tpot'])}  parallelism {_score(r['parallelism'])}  "
                   f"pairwise {_score(r['pairwise'])}")
 
