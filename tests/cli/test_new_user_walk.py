@@ -10,7 +10,7 @@ import json
 import pandas as pd
 import pytest
 
-from data_paths import V3
+from data_paths import SPLITWISE, V3
 from energylens.cli.main import main as cli_main
 from energylens.cli.options import note_assumed_inputs
 
@@ -110,3 +110,39 @@ def test_evaluate_worst_tasks_are_not_padded_to_the_width_of_group_labels(capsys
     out = capsys.readouterr().out
     tasks = out.split("worst tasks")[1].split("\n\n")[0].splitlines()[1:]
     assert tasks and all(line.index("MAPE") <= len("  image-chat  ") for line in tasks), tasks
+
+
+@pytest.fixture(scope="module")
+def bundled_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.json"
+    assert cli_main(["fit", "bundled", "-o", str(path), "--bootstrap", "0"]) == 0
+    return path
+
+
+def test_predict_names_the_output_rows_of_a_table_its_reader_rebuilt(tmp_path, bundled_model, capsys):
+    """A Splitwise table's repeats are averaged (1260 lines, 152 rows): "data rows 7, 8, ... of perf_model.csv"
+    named lines of the file that held other configurations. The rows listed are the output's."""
+    if not SPLITWISE.exists():
+        pytest.skip(f"needs the shared Splitwise table ({SPLITWISE})")
+    out = tmp_path / "out.csv"
+    capsys.readouterr()
+    assert cli_main(["predict", str(bundled_model), str(SPLITWISE), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "column fits_context" in x)
+    assert f"rows of {SPLITWISE} as read (a Splitwise table, its repeats averaged: the data rows are the output's)" \
+        in line
+    listed = line.split("(data rows ")[1].split(";")[0].replace(" ...", "").split(", ")
+    too_long = pd.read_csv(out)["fits_context"].eq(False).to_numpy().nonzero()[0] + 1
+    assert [int(r) for r in listed] == too_long[:10].tolist()
+
+
+def test_predict_on_a_schema_table_names_the_file_and_one_row_in_the_singular(tmp_path, bundled_model, capsys):
+    """A schema-v1 file's rows are its data rows (named as before); one row was "wrote 1 rows"."""
+    configs = tmp_path / "c.csv"
+    configs.write_text("model,params_b,gpu,tp,pp,batch_size,input_tokens,output_tokens\n"
+                       "meta-llama/Llama-3.1-8B-Instruct,8,H100,1,1,64,100000,100000\n")
+    capsys.readouterr()
+    assert cli_main(["predict", str(bundled_model), str(configs), "-o", str(tmp_path / "o.csv")]) == 0
+    captured = capsys.readouterr()
+    assert f"1 of 1 rows of {configs} are longer" in captured.err and "as read" not in captured.err
+    assert f"wrote 1 row to {tmp_path / 'o.csv'}" in captured.out

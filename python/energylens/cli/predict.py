@@ -38,6 +38,7 @@ from energylens.outputs import (
     existing_file,
     table_with_column,
 )
+from energylens.profiles.datasets import BUNDLED_NAMES, is_splitwise_table
 from energylens.profiles.features import build_features
 from energylens.profiles.gpu_table import gpu_specs_for_profiles
 from energylens.profiles.topology import domains
@@ -152,9 +153,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         _note_unfitted(model, configs)
         parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
     _stage(len(configs), "checking memory, context window, fp8 weight blocks and layout")
-    parts.append(_memory_columns(configs, args.configs))
-    parts.append(_limit_columns(configs, args.configs))
-    parts.append(_layout_column(configs, args.configs))
+    rows_of = _rows_of(args.configs)
+    parts.append(_memory_columns(configs, rows_of))
+    parts.append(_limit_columns(configs, rows_of))
+    parts.append(_layout_column(configs, rows_of, args.configs))
     new = [c for part in parts for c in part.columns]
     stale = [c for c in configs.columns if c in set(new)]
     if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
@@ -165,8 +167,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
         _write_table(out, args.output, tmp)
-    announce_written(args.output, replaced, command="predict", what=f"{len(out)} rows to {args.output}")
+    announce_written(args.output, replaced, command="predict",
+                     what=f"{len(out)} {'row' if len(out) == 1 else 'rows'} to {args.output}")
     return 0
+
+
+def _rows_of(path: str) -> str:
+    """How the stderr lines name the table whose data rows they list: the file itself where its reader keeps
+    the file's rows in order, else the table as read, whose rows are the output's. A Splitwise table's repeats
+    are averaged and its derived hardware dropped (1260 lines, 152 rows) and a store folder's rows are gathered
+    from its part files: "data rows 53, 110 of perf_model.csv" named lines of the file that were other rows."""
+    if path in BUNDLED_NAMES or not (Path(path).is_dir() or is_splitwise_table(path)):
+        return path
+    how = "a sweep store's rows" if Path(path).is_dir() else "a Splitwise table, its repeats averaged"
+    return f"{path} as read ({how}: the data rows are the output's)"
 
 
 def _write_table(out: pd.DataFrame, target: str, tmp) -> None:
@@ -232,12 +246,12 @@ def _limit_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
     return limits
 
 
-def _layout_column(configs: pd.DataFrame, source: str) -> pd.DataFrame:
+def _layout_column(configs: pd.DataFrame, source: str, path: str) -> pd.DataFrame:
     """``fits_layout``: the search's layout rules (:func:`energylens.search.layout.layout_reason`: tp divides the
     attention heads and splits or replicates the KV heads, stays within a server or the GPU's scale-up domain;
     ep > 1 only on a MoE whose experts it divides, over tp x dp GPUs), NA where the heads are unknown; a line on
     stderr for each rule some rows break, as vLLM refuses such a layout (70B at TP3, Qwen2.5-7B at TP8)."""
-    specs = gpu_specs_for_profiles(configs, source)
+    specs = gpu_specs_for_profiles(configs, path)
     table = configs["gpu"].astype(str).str.strip().map(lambda g: specs[g].domain_gpus()).to_numpy(dtype=float)
     heads = configs["n_heads"].to_numpy(dtype=float)
     reason = layout_reason(heads, *(configs[c].to_numpy(dtype=float) for c in ("n_kv_heads", "n_experts", "tp", "dp",
