@@ -202,3 +202,13 @@ def test_progress_is_reported(model):
     run_engine(space, model.theta, model.latency_model.theta, native_options(), lambda d, t: seen.append((d, t)))
     assert seen and seen[-1] == (space.size, space.size)
     assert all(0 < d <= t == space.size for d, t in seen)
+
+
+def test_a_candidate_list_reports_progress_once_when_done(model):
+    """The engine calls back only while it walks a space; a list of candidates (and the GPU pass) reports once, at
+    the end, so a caller's progress bar ends (it was never called)."""
+    space = build_space(MODELS, GPUS, input_tokens=[512], output_tokens=[256], tp=[1, 2], max_num_seqs=[8, 64])
+    seen = []
+    run_engine(space, model.theta, model.latency_model.theta, native_options(), lambda d, t: seen.append((d, t)),
+               indices=[0, 3, 5])
+    assert seen == [(3, 3)]

@@ -150,18 +150,19 @@ def _calibration_sentences(latency: dict | None, energy: dict | None) -> str:
 def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str, Any],
                progress: Callable[[int, int], None] | None = None, device: str = "cpu", indices=None):
     """The native search on ``space`` (GIL released): a ``_core.SearchOutcome``; with ``indices`` only those
-    candidates. ``device="cuda"`` runs the fixed-batch search on the GPU (CudaUnavailableError without one;
-    no progress lines there)."""
+    candidates. ``device="cuda"`` runs the fixed-batch search on the GPU (CudaUnavailableError without one).
+    ``progress(done, total)``: as the engine goes; once, when done, for the GPU and a candidate list."""
     check_device(device, explicit_candidates=indices is not None, probe=False)  # the engine checks options first
     theta = np.asarray(energy_theta, dtype=np.float64)
     phi = np.asarray(latency_phi, dtype=np.float64)
-    if device == "cuda":
-        with cuda_errors():
-            return _core.search_run_device(*space.native_args(), theta, phi, options)
-    if indices is not None:
-        return _core.search_run(*space.native_args(), theta, phi, options, None,
-                                np.ascontiguousarray(indices, dtype=np.uint64))
-    return _core.search_run(*space.native_args(), theta, phi, options, progress)
+    if device == "cpu" and indices is None:
+        return _core.search_run(*space.native_args(), theta, phi, options, progress)
+    with cuda_errors():
+        out = _core.search_run_device(*space.native_args(), theta, phi, options) if device == "cuda" else \
+            _core.search_run(*space.native_args(), theta, phi, options, None, np.ascontiguousarray(indices, np.uint64))
+    if progress is not None:  # so that a caller's progress bar ends
+        progress(*(2 * [space.size if indices is None else len(indices)]))
+    return out
 
 
 def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False) -> pd.DataFrame:
