@@ -146,3 +146,18 @@ def test_predict_on_a_schema_table_names_the_file_and_one_row_in_the_singular(tm
     captured = capsys.readouterr()
     assert f"1 of 1 rows of {configs} are longer" in captured.err and "as read" not in captured.err
     assert f"wrote 1 row to {tmp_path / 'o.csv'}" in captured.out
+
+
+@pytest.mark.parametrize("argv", [
+    ["fit", "bundled", "--bootstrap", "0", "-o"],
+    ["predict", "{model}", "bundled", "-o"],
+    ["discover", "bundled", "--quiet", "--generations", "5", "-o"],
+    ["monitor", "--source", "synthetic", "--duration", "0.1", "-o"],
+])
+def test_a_file_output_named_like_a_folder_is_refused(argv, tmp_path, bundled_model, capsys):
+    """`-o runs/` wrote a file named `runs` (the trailing '/' dropped) and said "wrote runs/"."""
+    argv = [a.replace("{model}", str(bundled_model)) for a in argv] + [f"{tmp_path / 'out'}/"]
+    capsys.readouterr()
+    assert cli_main(argv) == 2
+    assert "ends in '/', which names a folder, but this writes a file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -18,6 +18,7 @@ from energylens.cli.options import (
     command_inputs,
     positive_float,
     positive_int,
+    refuse_folder_name,
     seed,
 )
 from energylens.extras import require
@@ -70,6 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_discover(args: argparse.Namespace) -> int:
     inputs = command_inputs(args, "profiles")  # --gpu-table files included
+    refuse_folder_name(args.output)
     check_output_path(args.output, inputs=inputs, formats=("JSON", (".json",)),
                       replaces=("a discovery result (energylens discover -o)", energylens_json("energylens.discovery")))
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused

@@ -28,6 +28,7 @@ from energylens.cli.options import (
     nonnegative_int,
     positive_int,
     read_profiles_with_rows,
+    refuse_folder_name,
     seed,
 )
 from energylens.model import EnergyModel, LatencyModel
@@ -235,6 +236,7 @@ def _announce_long_fit(rows: int, bootstrap: int, latency: bool = True) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    refuse_folder_name(args.output)
     check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
                       formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json("energylens.model")))
     apply_gpu_tables(args)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from energylens.cli.options import refuse_folder_name
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import OutputError
 from energylens.measure.marks import steady_now_ns
@@ -190,6 +191,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         raise ValueError("--force replaces an earlier trace at -o FILE, and without -o no trace is saved: add -o "
                          "FILE or drop --force")
     if args.output:
+        refuse_folder_name(args.output)
         check_output_path(args.output, formats=("a Parquet trace", (".parquet", ".pq")),
                           replaces=("an energylens trace", parquet_trace))
         if existing_file(args.output) and not args.force:  # a fitted model can be refitted; a measurement cannot

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 
 import numpy as np
 import pandas as pd
 
-from energylens.errors import ProfileSchemaError
+from energylens.errors import OutputError, ProfileSchemaError
 from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
 __all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows",
-           "note_assumed_inputs", "PROFILES_HELP", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
+           "note_assumed_inputs", "PROFILES_HELP", "refuse_folder_name", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
 def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +70,14 @@ def command_inputs(args: argparse.Namespace, *names: str) -> list[str]:
     if prior is not None and prior != "bundled":
         out.append(prior)
     return out + list(getattr(args, "gpu_table", None) or [])
+
+
+def refuse_folder_name(path: str, option: str = "-o/--output") -> None:
+    """OutputError for a file output named like a folder (``-o runs/``): the name's trailing separator was dropped
+    and a file written at ``runs``, reported as "wrote runs/" (a model, a prediction table, a trace)."""
+    if os.fspath(path).endswith(("/", os.sep)):
+        raise OutputError(f"{option} {path}: ends in '/', which names a folder, but this writes a file; give a "
+                          "file path")
 
 
 def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: str = "") -> pd.DataFrame:

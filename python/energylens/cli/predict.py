@@ -27,6 +27,7 @@ from energylens.cli.options import (
     command_inputs,
     level,
     read_profiles_with_rows,
+    refuse_folder_name,
 )
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.persistence import EXPRESSION_MODEL_ID
@@ -123,6 +124,7 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    refuse_folder_name(args.output)
     check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS,
                       replaces=("a table energylens predict wrote (one with energy_j_pred)",
                                 table_with_column("energy_j_pred")))  # and every --gpu-table
