@@ -25,9 +25,36 @@ def _rowwise_text(series: pd.Series, blank: np.ndarray, fn=str) -> pd.Series:
     return series.astype(object).where(~blank, "").map(fn)
 
 
+def _rowwise_cells(values, native=None) -> tuple[np.ndarray, np.ndarray]:
+    """One code per cell (NA cells too): every rule below then runs on each cell, as the per-row code did."""
+    every = pd.Series(values, copy=False).astype(object).to_numpy()
+    return np.arange(len(every), dtype=np.intp), every
+
+
+def _rowwise_per_code(c, uniques, fn, missing=None) -> np.ndarray:
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [fn(u) for u in uniques]
+    return out[c]
+
+
+def _rowwise_choices(c, uniques, allowed, canon=None) -> tuple[np.ndarray, np.ndarray]:
+    values, bad = rowwise.normalise_choice(pd.Series(uniques, dtype=object), allowed, canon)
+    return values.to_numpy(dtype=object)[c], bad[c]
+
+
+def _rowwise_float(values) -> tuple[np.ndarray, np.ndarray]:
+    parsed, bad = rowwise.to_numeric(pd.Series(values, copy=False))
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan), bad
+
+
+#: The schema's cell API with the per-row rules behind it (column reads and the native coder are no rules: the
+#: coder declines every column, so each is coded cell by cell).
 _ROWWISE_CELLS = types.SimpleNamespace(
     is_blank=rowwise.is_blank, to_numeric=rowwise.to_numeric, normalise_choice=rowwise.normalise_choice,
-    text=_rowwise_text, is_missing=rowwise.blank)
+    text=_rowwise_text, is_missing=rowwise.blank, column_arrays=cells.column_arrays,
+    text_codes_of=lambda columns: [None] * len(columns), coded_cells=_rowwise_cells,
+    blank_codes=lambda values, c, uniques: rowwise.is_blank(pd.Series(values, copy=False))[c],
+    per_code=_rowwise_per_code, choice_codes=_rowwise_choices, to_float=_rowwise_float)
 _ROWWISE_ARCH = types.SimpleNamespace(fill_architecture=rowwise.fill_architecture)
 
 

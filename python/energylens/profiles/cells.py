@@ -21,7 +21,8 @@ import pandas as pd
 from energylens import _core
 
 __all__ = ["codes", "text_codes", "text_codes_of", "per_value", "is_blank", "is_missing", "to_numeric", "normalise_choice", "text",
-           "key_groups", "key_codes", "Coded", "column_values"]
+           "key_groups", "key_codes", "Coded", "column_values", "column_arrays", "to_float", "coded_cells",
+           "string_like", "per_code", "blank_codes", "choice_codes"]
 
 
 class Coded(NamedTuple):
@@ -107,7 +108,11 @@ def _arrow_chunks(column) -> list[tuple[np.ndarray, np.ndarray]] | None:
 def per_value(series: pd.Series, fn: Callable[[object], object], missing: object = None) -> np.ndarray:
     """Object array of ``fn(cell)`` for every cell (``missing`` where the cell is NA), ``fn`` called once
     per distinct value."""
-    c, uniques = codes(series)
+    return per_code(*codes(series), fn, missing)
+
+
+def per_code(c: np.ndarray, uniques: np.ndarray, fn: Callable[[object], object], missing: object = None) -> np.ndarray:
+    """:func:`per_value` of a column already coded (:func:`codes`: code per cell, -1 for NA, and its distinct values)."""
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for j, u in enumerate(uniques):
         mapped[j] = fn(u)
@@ -120,6 +125,15 @@ def is_blank(series: pd.Series) -> np.ndarray:
     blank = np.array(series.isna().to_numpy(), dtype=bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         blank |= per_value(series, lambda v: str(v).strip() == "", missing=True).astype(bool)
+    return blank
+
+
+def blank_codes(values: object, c: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+    """:func:`is_blank` of a column already coded (``c``, ``uniques`` from :func:`coded_cells` of ``values``): NA is
+    code -1, and text is read only in an object or string column, as :func:`is_blank` reads it."""
+    blank = c < 0
+    if string_like(values):
+        blank |= per_code(c, uniques, lambda v: str(v).strip() == "", missing=True).astype(bool)
     return blank
 
 
@@ -152,10 +166,40 @@ def to_numeric(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(num, index=series.index, dtype="float64"), bad
 
 
+def to_float(values: object) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`to_numeric` of a column's values (a NumPy or pandas extension array, or a Series) as a float64
+    array: a NumPy int or float column (what a small table a user built mostly holds) without building a Series."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return values.astype(np.float64), np.zeros(len(values), dtype=bool)
+    parsed, bad = to_numeric(values if isinstance(values, pd.Series) else pd.Series(values, copy=False))
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan), bad
+
+
+def string_like(values: object) -> bool:
+    """Whether :func:`is_blank` reads a column of this dtype's text (object or a string dtype; not categorical)."""
+    dtype = values.dtype
+    return dtype == object or pd.api.types.is_string_dtype(dtype)  # noqa: E721  (is_blank's own test)
+
+
+def coded_cells(values: object, native: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`codes` of a column's values (an array or Series), or ``native``, the column's :func:`text_codes`
+    (every cell a str, coded without pandas; several columns at once with :func:`text_codes_of`)."""
+    if native is not None:
+        return np.asarray(native[0], dtype=np.intp), np.asarray(native[1], dtype=object)
+    return codes(values if isinstance(values, pd.Series) else pd.Series(values, copy=False))
+
+
 def normalise_choice(series: pd.Series, allowed: tuple[str, ...],
                      canon: Callable[[str], str] | None = None) -> tuple[pd.Series, np.ndarray]:
     """Canonical lower-case choice per cell (``canon`` maps aliases) and a mask of cells not in
     ``allowed`` (NA cells included); a bad cell keeps its original value."""
+    values, bad = choice_codes(*codes(series), allowed, canon)
+    return pd.Series(values, index=series.index, dtype=object), bad
+
+
+def choice_codes(c: np.ndarray, uniques: np.ndarray, allowed: tuple[str, ...],
+                 canon: Callable[[str], str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`normalise_choice` of a column already coded (:func:`codes`), as an object array and the mask."""
     def one(v: object) -> tuple[object, bool]:
         key = str(v).strip().lower()
         if canon is not None:
@@ -165,14 +209,13 @@ def normalise_choice(series: pd.Series, allowed: tuple[str, ...],
                 pass
         return (key, False) if key in allowed else (v, True)
 
-    c, uniques = codes(series)
     pairs = [one(u) for u in uniques]
     values = np.empty(len(pairs) + 1, dtype=object)
     for j, (v, _) in enumerate(pairs):
         values[j] = v
     values[-1] = np.nan
     bad = np.array([b for _, b in pairs] + [True], dtype=bool)
-    return pd.Series(values[c], index=series.index, dtype=object), bad[c]
+    return values[c], bad[c]
 
 
 def text(series: pd.Series, blank: np.ndarray, fn: Callable[[object], str] = str) -> pd.Series:
@@ -279,3 +322,17 @@ def column_values(frame: pd.DataFrame, name: str) -> object:
             pass
     series = frame[name]
     return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+
+
+def column_arrays(frame: pd.DataFrame) -> list[object]:
+    """Every column's values, by position (a NumPy array, or the pandas extension array of a ``str`` or
+    categorical column), without a Series per column: ``frame[c]`` costs ~10-20 us a column, more than the
+    rest of a small table's validation. ``DataFrame._get_column_array`` as in :func:`column_values`."""
+    get = getattr(frame, "_get_column_array", None)
+    if get is not None:
+        try:
+            return [get(i) for i in range(frame.shape[1])]
+        except (AttributeError, IndexError, TypeError):  # a pandas whose private method changed
+            pass
+    series = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    return [s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array for s in series]

@@ -5,6 +5,8 @@ by :func:`energylens.profiles.load_profiles`; every violation is reported by col
 problem collector, as the schema's own columns are."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -26,22 +28,23 @@ _FEATURE_LIMITS = {
 }
 
 
-def check_feature_columns(frame: pd.DataFrame, problems) -> None:
+def check_feature_columns(columns: Mapping[str, object], problems) -> None:
     """The numeric columns the features read that the schema otherwise keeps untouched: a number that breaks
-    its rule (a negative video_frames lowered the prediction) is a problem named by column and row."""
+    its rule (a negative video_frames lowered the prediction) is a problem named by column and row.
+    ``columns``: column name -> the values the frame holds (:func:`energylens.profiles.cells.column_arrays`)."""
     for col, (ok, reason) in _FEATURE_NUMBERS.items():
-        if col not in frame.columns:
+        if col not in columns:
             continue
-        values, non_numeric = cells.to_numeric(frame[col])
-        problems.add(non_numeric, col, "non-numeric value", frame[col])
-        v = values.to_numpy()
+        v, non_numeric = cells.to_float(columns[col])
+        problems.add(non_numeric, col, "non-numeric value")
         high, too_high = _FEATURE_LIMITS[col]
         with np.errstate(invalid="ignore"):
-            problems.add(~np.isnan(v) & ~(np.isfinite(v) & ok(v)), col, reason, frame[col])
-            problems.add(np.isfinite(v) & (v > high), col, too_high, frame[col])
+            problems.add(~np.isnan(v) & ~(np.isfinite(v) & ok(v)), col, reason)
+            problems.add(np.isfinite(v) & (v > high), col, too_high)
     for col, canon in _FEATURE_CHOICES.items():
-        if col in frame.columns:
-            problems.add(_unknown(frame[col], canon), col, f"unknown {col} ({_CHOICE_TEXT[col]})", frame[col])
+        if col in columns:
+            problems.add(_unknown(pd.Series(columns[col], copy=False), canon), col,
+                         f"unknown {col} ({_CHOICE_TEXT[col]})")
 
 
 #: Text columns the features read: the canonicaliser a cell must pass (blank: the default).

@@ -11,7 +11,7 @@ length and largest ``max_num_seqs``); the rest are round numbers several orders 
 The schema (:mod:`energylens.profiles.schema`) reports a cell outside its limit naming the file, the 1-based
 data row, the column and the allowed range; the light path (:mod:`energylens.profiles.light`) and the
 re-check of a validated frame (:func:`within_limits`) hand such a table to the schema, so no path accepts
-what it refuses. Imports only NumPy, pandas, the native core and :mod:`.problems`.
+what it refuses. Imports only NumPy, the native core, :mod:`.cells` and :mod:`.problems`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from energylens import _core
 from energylens.profiles.cells import column_values
@@ -146,16 +145,17 @@ def _filled_active(frame, active: np.ndarray, low: float) -> bool:
         return bool(((a > 0) & (a <= p) & (a >= p * MIN_ACTIVE_FRACTION)).all())
 
 
-def check_limits(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Problems) -> None:
-    """The schema's bounds on the parsed numbers ``out`` into ``problems`` (NaN cells are not checked): every
-    :data:`LIMITS` column, and a GPU count derived as tp * pp * dp (reported on tp; n_gpus has its own)."""
+def check_limits(out: Mapping[str, np.ndarray], problems: Problems, n_rows: int) -> None:
+    """The schema's bounds on the parsed numbers ``out`` (float64 per column) into ``problems`` (NaN cells are not
+    checked): every :data:`LIMITS` column, and a GPU count derived as tp * pp * dp (reported on tp; n_gpus has its
+    own)."""
     for col, lim in LIMITS.items():
         if col in out:
-            v = out[col].to_numpy(dtype="float64", na_value=np.nan)
+            v = np.asarray(out[col], dtype=np.float64)
             with np.errstate(invalid="ignore"):
-                problems.add(np.isfinite(v) & ((v < lim.low) | (v > lim.high)), col, limit_text(col), frame[col])
-    tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
+                problems.add(np.isfinite(v) & ((v < lim.low) | (v > lim.high)), col, limit_text(col))
+    tp, pp, dp, g = (np.asarray(out[c], dtype=np.float64) if c in out else np.full(n_rows, np.nan)
                      for c in ("tp", "pp", "dp", "n_gpus"))
     with np.errstate(invalid="ignore", over="ignore"):
         problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
-                     f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
+                     f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)")

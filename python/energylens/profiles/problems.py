@@ -1,4 +1,5 @@
-"""The problem collector of :func:`energylens.profiles.schema.load_profiles`, and how its messages name rows.
+"""The problem collector of :func:`energylens.profiles.schema.load_profiles`, how its messages name rows, and what
+it does with the problems (:func:`raise_or_drop`: one error listing them, or the rows dropped with one warning).
 
 Rows are **1-based data rows** (the header does not count). Of a file, or of a DataFrame the user passed
 as it is, that is the row's position. A frame that :func:`energylens.profiles.schema.load_profiles`
@@ -14,7 +15,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problems", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "empty_rows"]
+from energylens import warning_sink
+from energylens.errors import ProfileSchemaError
+
+__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "empty_rows"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
@@ -38,18 +42,30 @@ def empty_rows(frame: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
 
 
 class Problems:
-    """Collects (row positions, column, reason, example values) in the order found."""
+    """Collects (row positions, column, reason, example values) in the order found.
 
-    def __init__(self, n_rows: int) -> None:
+    ``columns`` (column name -> its values: a Series, or the array a frame holds) gives the example values of a
+    problem added without ``values``, looked up only when the mask holds a row: a Series per column checked cost
+    more than a small table's whole validation."""
+
+    def __init__(self, n_rows: int, columns: Mapping[str, object] | None = None) -> None:
         self.items: list[tuple[np.ndarray, str, str, list]] = []
         self.bad = np.zeros(n_rows, dtype=bool)
+        self._columns = columns or {}
 
-    def add(self, mask: np.ndarray, column: str, reason: str, values: pd.Series) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~self._already(column) & ~self._already(EMPTY_ROW)
+    def add(self, mask: np.ndarray, column: str, reason: str, values: object = None) -> None:
+        """Record the rows of ``mask`` not reported yet for ``column``, with up to five of their ``values`` (a Series
+        or array; default: ``columns[column]``)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():  # the usual case: nothing to subtract, no values to read
+            return
+        mask = mask & ~self._already(column) & ~self._already(EMPTY_ROW)
         if not mask.any():
             return
         rows = np.flatnonzero(mask)
-        self.items.append((rows, column, reason, list(values.iloc[rows[:5]])))
+        values = self._columns[column] if values is None else values
+        series = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+        self.items.append((rows, column, reason, list(series.iloc[rows[:5]])))
         self.bad |= mask
 
     def reasons(self, names: Mapping[str, str] | None = None) -> np.ndarray:
@@ -107,3 +123,42 @@ def problem_text(rows: np.ndarray, column: str, reason: str, values: list, label
     and up to five offending values."""
     vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
     return f"column {column_label(column, names)}: {reason} in {rows_text(rows, labels)}; value(s): {vals}"
+
+
+def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Problems, src: str, drop_invalid: bool,
+                  labels: pd.Index | None, names: Mapping[str, str] | None, warning: type[Warning]
+                  ) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame | None]:
+    """What :func:`energylens.profiles.schema.load_profiles` does with the problems of ``frame`` (its parsed columns
+    ``out``): raise on the first problem (listing the others; rows named with their index ``labels`` when given;
+    columns as the source spells them, ``names``), or with ``drop_invalid`` drop the bad rows and return them
+    (original values, 1-based ``row``, ``reason``) with one ``warning`` counting them."""
+    if not problems.items:
+        if not drop_invalid:
+            return frame, out, None
+        dropped = frame.iloc[0:0].copy()
+        dropped.insert(0, "row", pd.Series(dtype="int64"))
+        dropped["reason"] = pd.Series(dtype=object)
+        return frame, out, dropped
+    if not drop_invalid:
+        first_rows, col, reason, vals = problems.items[0]
+        lines = [f"{src}: profile table violates schema v1: "
+                 + problem_text(first_rows, col, reason, vals, labels, names)]
+        if len(problems.items) > 1:
+            lines.append(f"{len(problems.items) - 1} more problem(s):")
+            lines += ["  " + problem_text(*item, labels, names) for item in problems.items[1:]]
+        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
+                     "docs/profile-schema.md)")
+        raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
+    keep = ~problems.bad
+    dropped = frame.loc[problems.bad].copy()
+    dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
+    dropped["reason"] = list(problems.reasons(names))
+    counts: dict[str, int] = {}
+    for rows, column, reason, _ in problems.items:
+        col = (names or {}).get(column, column)
+        counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
+    summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
+    warning_sink.warn(
+        f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
+        "they are in result.attrs['dropped']", warning, stacklevel=4)
+    return frame.loc[keep], {k: v[keep] for k, v in out.items()}, dropped

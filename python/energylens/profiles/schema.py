@@ -21,7 +21,6 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
@@ -42,7 +41,7 @@ from energylens.profiles.header import (
 )
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
-from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, problem_text
+from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, raise_or_drop
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
@@ -218,31 +217,60 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
     ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
     frame, src = _read(path_or_frame, source)
-    frame.columns = [str(c) for c in frame.columns]
-    check_unique_columns(frame.columns, src)
+    headers = [str(c) for c in frame.columns]
+    check_unique_columns(headers, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
-    check_required_columns(frame.columns, required, src)  # before energy_j is added: "found" lists the source's columns
-    check_column_spelling(frame.columns, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
-    if not require_energy and "energy_j" not in frame.columns:
-        frame = frame.copy()
-        frame["energy_j"] = np.nan
+    check_required_columns(headers, required, src)  # before energy_j is added: "found" lists the source's columns
+    check_column_spelling(headers, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
+    # the columns' values, read once (a Series per column and check cost more than a small table's whole pass)
+    arrays = cells.column_arrays(frame)
+    raw = dict(zip(headers, arrays, strict=True))
+    add_energy = not require_energy and "energy_j" not in raw
+    if add_energy:
+        raw["energy_j"] = np.full(len(frame), np.nan)
 
-    problems = Problems(len(frame))
-    problems.add(empty_rows(frame, frame["model"].isna().to_numpy()), EMPTY_ROW, "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): "
-                 "delete it", frame.iloc[:, 0])
-    out = _parse_numeric(frame, required, problems)
-    _check_ranges(frame, out, problems)
-    check_feature_columns(frame, problems)
-    _parse_text(frame, out, problems)
-    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if frame_rows else None,
-                                         names)
+    problems = Problems(len(frame), raw)
+    problems.add(empty_rows(frame, np.asarray(pd.isna(raw["model"]), dtype=bool)), EMPTY_ROW,
+                 "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): delete it", arrays[0])
+    out = _parse_numeric(raw, required, problems)
+    _check_ranges(out, problems, len(frame))
+    check_feature_columns(raw, problems)
+    _parse_text(raw, out, problems)
+    dropped = None
+    if problems.items or drop_invalid:
+        frame = _as_read(frame, headers, add_energy)
+        frame, out, dropped = raise_or_drop(frame, out, problems, src, drop_invalid,
+                                            frame.index if frame_rows else None, names, DroppedRowsWarning)
+        extras = [(c, frame[c].array) for c in frame.columns if c not in _OUTPUT_COLUMNS]
+    else:
+        extras = _extra_columns(frame, headers, arrays, add_energy)
 
-    result = _assemble(frame, out, src, fill_architecture, plain_text)
+    result = _assemble(out, frame.index, extras, src, fill_architecture, plain_text)
     result.attrs["source"] = src
     result.attrs["schema_version"] = SCHEMA_VERSION
     if dropped is not None:
         result.attrs["dropped"] = dropped
     return result
+
+
+def _as_read(frame: pd.DataFrame, names: list[str], add_energy: bool) -> pd.DataFrame:
+    """The frame as the rows are dropped from and reported: str column names, and ``energy_j`` (NaN) where a table
+    of configurations lacks it. ``frame`` is the reader's own copy."""
+    frame.columns = names
+    if add_energy:
+        frame["energy_j"] = np.nan
+    return frame
+
+
+def _extra_columns(frame: pd.DataFrame, names: list[str], arrays: list[object],
+                   add_energy: bool) -> list[tuple[str, object]]:
+    """The source's unknown columns, in order, as (name, values) for the result. Two blank-named columns (which
+    pass the duplicate check) are read by name as before, which fails as it did."""
+    extras = [(c, a) for c, a in zip(names, arrays, strict=True) if c not in _OUTPUT_COLUMNS]
+    if len({c for c, _ in extras}) < len(extras):
+        frame = _as_read(frame, names, add_energy)
+        return [(c, frame[c].array) for c in frame.columns if c not in _OUTPUT_COLUMNS]
+    return extras
 
 
 def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
@@ -285,34 +313,33 @@ def as_feature_profiles(frame: pd.DataFrame) -> pd.DataFrame:
     return as_profiles(frame, require_energy=False)
 
 
-def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: Problems) -> dict[str, pd.Series]:
+def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problems: Problems) -> dict[str, np.ndarray]:
     """float64 values of every numeric column present; unparseable, infinite and missing required cells
     are recorded in ``problems``."""
-    out: dict[str, pd.Series] = {}
+    out: dict[str, np.ndarray] = {}
     for col in _NUMERIC_COLUMNS:
-        if col not in frame.columns:
+        if col not in raw:
             continue
-        values, non_numeric = cells.to_numeric(frame[col])
-        problems.add(non_numeric, col, "non-numeric value", frame[col])
-        finite = np.isfinite(values.to_numpy())
-        nan = values.isna().to_numpy()
-        problems.add(~nan & ~finite, col, "non-finite value (inf)", frame[col])
+        values, non_numeric = cells.to_float(raw[col])
+        problems.add(non_numeric, col, "non-numeric value")
+        nan = np.isnan(values)
+        problems.add(~nan & ~np.isfinite(values), col, "non-finite value (inf)")
         if col in required:
-            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", frame[col])
+            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column")
         out[col] = values
     return out
 
 
-def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:
+def _check_ranges(out: dict[str, np.ndarray], problems: Problems, n_rows: int) -> None:
     """The range rules of schema v1 on the parsed numeric columns (NaN cells are not checked here)."""
 
     def rule(col: str, bad_fn, reason: str) -> None:
         if col not in out:
             return
-        v = out[col].to_numpy()
+        v = out[col]
         with np.errstate(invalid="ignore"):
             mask = ~np.isnan(v) & np.isfinite(v) & bad_fn(v)
-        problems.add(mask, col, reason, frame[col])
+        problems.add(mask, col, reason)
 
     for col in _INT_COLUMNS:
         rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
@@ -332,97 +359,72 @@ def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Prob
         else:
             rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
     if "active_params_b" in out:
-        a, p = out["active_params_b"].to_numpy(), out["params_b"].to_numpy()
+        a, p = out["active_params_b"], out["params_b"]
         with np.errstate(invalid="ignore"):
             # 1e-6: one column stored as float32 (rounding up to 6e-8) and the other as float64 still agree
             problems.add(~np.isnan(a) & ~np.isnan(p) & (a > p * (1 + 1e-6)), "active_params_b",
-                         "must be <= params_b", frame["active_params_b"])
+                         "must be <= params_b")
 
-    check_parallelism(out, frame, problems, frame.index)
-    check_limits(out, frame, problems)  # plausibility and GPU-count bounds, after the rules above name a sign error
+    check_parallelism(out, problems, n_rows)
+    check_limits(out, problems, n_rows)  # plausibility and GPU-count bounds, after the rules above name a sign error
 
 
-def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:
+#: Text columns the schema reads, and the choice columns' allowed values and alias maps.
+_PARSED_TEXT = ("model", "gpu", "precision", "kv_cache_dtype", "modality", "architecture", "task")
+_CHOICES = {
+    "precision": (PRECISIONS, tables.normalize_precision),
+    "kv_cache_dtype": (KV_CACHE_DTYPES, tables.normalize_kv_cache_dtype),
+    "modality": (MODALITIES, None),
+    "architecture": (ARCHITECTURES, None),
+}
+
+
+def _parse_text(raw: Mapping[str, object], out: dict[str, np.ndarray], problems: Problems) -> None:
     """Stripped names (model, gpu), canonical choices (precision, kv_cache_dtype, modality, architecture)
-    and task into ``out``; blank required names and unknown choices into ``problems``."""
+    and task into ``out`` (object arrays); blank required names and unknown choices into ``problems``. Each
+    column is coded once (natively where every cell is a str) and every rule runs per distinct value."""
+    present = [c for c in _PARSED_TEXT if c in raw]
+    native = dict(zip(present, cells.text_codes_of([raw[c] for c in present]), strict=True))
+
+    def coded(col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c, uniques = cells.coded_cells(raw[col], native[col])
+        return c, uniques, cells.blank_codes(raw[col], c, uniques)
+
     for col in ("model", "gpu"):
-        blank = cells.is_blank(frame[col])
-        problems.add(blank, col, "missing value (NaN/empty) in a required column", frame[col])
-        out[col] = cells.text(frame[col], blank, lambda v: str(v).strip())
-    choices = {
-        "precision": (PRECISIONS, tables.normalize_precision),
-        "kv_cache_dtype": (KV_CACHE_DTYPES, tables.normalize_kv_cache_dtype),
-        "modality": (MODALITIES, None),
-        "architecture": (ARCHITECTURES, None),
-    }
-    for col, (allowed, canon) in choices.items():
-        if col not in frame.columns:
+        c, uniques, blank = coded(col)
+        problems.add(blank, col, "missing value (NaN/empty) in a required column")
+        out[col] = cells.per_code(c, uniques, lambda v: str(v).strip(), missing="")
+        out[col][blank] = ""
+    for col, (allowed, canon) in _CHOICES.items():
+        if col not in raw:
             continue
-        blank = cells.is_blank(frame[col])
-        values, bad = cells.normalise_choice(frame[col], allowed, canon)
-        problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", frame[col])
-        out[col] = values.where(~blank, np.nan)
-    check_expert_parallel_model(out, frame, problems)
-    if "task" in frame.columns:
-        out["task"] = cells.text(frame["task"], cells.is_blank(frame["task"]))
-
-
-def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems, src: str, drop_invalid: bool,
-                   labels: pd.Index | None, names: Mapping[str, str] | None = None
-                   ) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
-    """Raise on the first problem (listing the others; rows named with their index ``labels`` when given; columns
-    as the source spells them, ``names``), or with ``drop_invalid`` drop the bad rows and return them (original
-    values, 1-based ``row``, ``reason``) with one warning counting them."""
-    if not problems.items:
-        if not drop_invalid:
-            return frame, out, None
-        dropped = frame.iloc[0:0].copy()
-        dropped.insert(0, "row", pd.Series(dtype="int64"))
-        dropped["reason"] = pd.Series(dtype=object)
-        return frame, out, dropped
-    if not drop_invalid:
-        first_rows, col, reason, vals = problems.items[0]
-        lines = [f"{src}: profile table violates schema v1: "
-                 + problem_text(first_rows, col, reason, vals, labels, names)]
-        if len(problems.items) > 1:
-            lines.append(f"{len(problems.items) - 1} more problem(s):")
-            lines += ["  " + problem_text(*item, labels, names) for item in problems.items[1:]]
-        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
-                     "docs/profile-schema.md)")
-        raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
-    keep = ~problems.bad
-    dropped = frame.loc[problems.bad].copy()
-    dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
-    dropped["reason"] = list(problems.reasons(names))
-    counts: dict[str, int] = {}
-    for rows, column, reason, _ in problems.items:
-        col = (names or {}).get(column, column)
-        counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
-    summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
-    warning_sink.warn(
-        f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
-        "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=4)
-    return frame.loc[keep], {k: v.loc[keep] for k, v in out.items()}, dropped
+        c, uniques, blank = coded(col)
+        values, bad = cells.choice_codes(c, uniques, allowed, canon)
+        problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})")
+        values[blank] = np.nan
+        out[col] = values
+    check_expert_parallel_model(out, problems)
+    if "task" in raw:
+        c, uniques, blank = coded("task")
+        out["task"] = cells.per_code(c, uniques, str, missing="")
+        out["task"][blank] = ""
 
 
 # --------------------------------------------------------------------------------------------------
 # Defaults, architecture fill, dtypes, order
 # --------------------------------------------------------------------------------------------------
 
-def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_architecture: bool,
-              plain_text: bool = False) -> pd.DataFrame:
-    """Build the result positionally (the index may have duplicate labels)."""
-    n = len(frame)
+def _assemble(out: dict[str, np.ndarray], index: pd.Index, extras: list[tuple[str, object]], src: str,
+              fill_architecture: bool, plain_text: bool = False) -> pd.DataFrame:
+    """Build the result positionally (the index may have duplicate labels); ``extras``: the source's unknown
+    columns, appended untouched."""
+    n = len(index)
 
     def num(name: str) -> np.ndarray:
-        if name in out:
-            return out[name].to_numpy(dtype="float64", na_value=np.nan).copy()
-        return np.full(n, np.nan)
+        return np.array(out[name], dtype=np.float64) if name in out else np.full(n, np.nan)
 
     def text(name: str) -> np.ndarray:
-        if name in out:
-            return out[name].astype(object).to_numpy().copy()
-        return np.full(n, None, dtype=object)
+        return np.array(out[name], dtype=object) if name in out else np.full(n, None, dtype=object)
 
     ep = num("ep")
     ep[np.isnan(ep)] = 1.0
@@ -458,24 +460,27 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     for c in MEASURED_COLUMNS:
         cols[c] = num(c)
     cols.update(arch)
-    return _typed(cols, frame, plain_text)
+    return _typed(cols, index, extras, plain_text)
 
 
-def _typed(cols: dict[str, object], frame: pd.DataFrame, plain_text: bool = False) -> pd.DataFrame:
+def _typed(cols: dict[str, object], index: pd.Index, extras: list[tuple[str, object]],
+           plain_text: bool = False) -> pd.DataFrame:
     """Fixed dtypes, the source's index, and the source's unknown columns appended untouched; the frame is
-    built once from typed columns (setting columns one by one was most of a 50-row fit's time)."""
+    built once from typed columns (setting columns one by one was most of a 50-row fit's time). A text
+    column whose every cell is a str (cells.text, defaults filled) becomes pandas' ``str`` array directly, as
+    ``Series.astype(str)`` would build it, at a third of the cost."""
     typed: dict[str, object] = {}
     for c, values in cols.items():
         if c in _INT_COLUMNS:
             typed[c] = np.asarray(values).astype("int64")
         elif c in _TEXT_COLUMNS and plain_text:  # every cell is a str already (cells.text, defaults filled)
             typed[c] = np.asarray(values, dtype=object)
+        elif c in _TEXT_COLUMNS and pd.api.types.infer_dtype(values, skipna=False) == "string":
+            typed[c] = pd.array(values, dtype="str")
         elif c in _TEXT_COLUMNS:
             typed[c] = pd.Series(values, dtype=object, copy=False).astype(str).array
         else:
             typed[c] = np.asarray(values, dtype="float64")
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_DEFAULTS)
-    for c in frame.columns:
-        if c not in known:
-            typed[c] = frame[c].array
-    return pd.DataFrame(typed, index=frame.index, copy=False)
+    for c, values in extras:
+        typed[c] = values
+    return pd.DataFrame(typed, index=index, copy=False)

@@ -1,0 +1,415 @@
+"""The schema pass of ``load_profiles`` as it was before its small-table rework (commit ab9fcc1), kept verbatim
+as the oracle of tests/profiles/test_load_small_differential.py: a Series per column and per check, numbers
+parsed through pandas, text through ``Series.astype(str)``. The reading (``schema._read``), the per-cell rules of
+:mod:`energylens.profiles.cells` (checked row by row in test_vectorised_schema.py) and the architecture fill are
+shared; every step in between is the old code, so the new pass must give the same frame, attrs, dropped rows,
+warnings and errors."""
+# ruff: noqa
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from energylens import warning_sink
+from energylens.errors import ProfileSchemaError
+from energylens.profiles import architecture as _architecture
+from energylens.profiles import cells, precision, tables
+from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.header import check_column_spelling, check_required_columns, check_unique_columns
+from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, limit_text
+from energylens.profiles.problems import EMPTY_ROW, empty_rows, problem_text
+from energylens.profiles.schema import (
+    _INT_COLUMNS, _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, ARCHITECTURE_COLUMNS, ARCHITECTURES,
+    KV_CACHE_DTYPES, MEASURED_COLUMNS, MODALITIES, OPTIONAL_DEFAULTS, PRECISIONS, REQUIRED_COLUMNS, SCHEMA_VERSION,
+    DroppedRowsWarning, _read,
+)
+
+
+class Problems:
+    """Collects (row positions, column, reason, example values) in the order found."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.items: list[tuple[np.ndarray, str, str, list]] = []
+        self.bad = np.zeros(n_rows, dtype=bool)
+
+    def add(self, mask: np.ndarray, column: str, reason: str, values: pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self._already(column) & ~self._already(EMPTY_ROW)
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        self.items.append((rows, column, reason, list(values.iloc[rows[:5]])))
+        self.bad |= mask
+
+    def reasons(self, names: Mapping[str, str] | None = None) -> np.ndarray:
+        """"column: reason; ..." of every bad row (in row order), the problems in the order found; a column the
+        source spells otherwise (``names``: schema column -> its own name) by that name."""
+        text = np.full(len(self.bad), "", dtype=object)
+        for rows, column, reason, _ in self.items:
+            col = (names or {}).get(column, column)
+            cur = text[rows]
+            text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
+        return text[self.bad]
+
+    def _already(self, column: str) -> np.ndarray:
+        """Rows already reported for ``column`` (one problem per cell is enough)."""
+        out = np.zeros(len(self.bad), dtype=bool)
+        for rows, col, _, _ in self.items:
+            if col == column:
+                out[rows] = True
+        return out
+
+
+
+def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str | None, require_energy: bool,
+          *, plain_text: bool, frame_rows: bool = False, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
+    ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
+    frame, src = _read(path_or_frame, source)
+    frame.columns = [str(c) for c in frame.columns]
+    check_unique_columns(frame.columns, src)
+    required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
+    check_required_columns(frame.columns, required, src)  # before energy_j is added: "found" lists the source's columns
+    check_column_spelling(frame.columns, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
+    if not require_energy and "energy_j" not in frame.columns:
+        frame = frame.copy()
+        frame["energy_j"] = np.nan
+
+    problems = Problems(len(frame))
+    problems.add(empty_rows(frame, frame["model"].isna().to_numpy()), EMPTY_ROW, "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): "
+                 "delete it", frame.iloc[:, 0])
+    out = _parse_numeric(frame, required, problems)
+    _check_ranges(frame, out, problems)
+    check_feature_columns(frame, problems)
+    _parse_text(frame, out, problems)
+    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if frame_rows else None,
+                                         names)
+
+    result = _assemble(frame, out, src, fill_architecture, plain_text)
+    result.attrs["source"] = src
+    result.attrs["schema_version"] = SCHEMA_VERSION
+    if dropped is not None:
+        result.attrs["dropped"] = dropped
+    return result
+
+
+def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: Problems) -> dict[str, pd.Series]:
+    """float64 values of every numeric column present; unparseable, infinite and missing required cells
+    are recorded in ``problems``."""
+    out: dict[str, pd.Series] = {}
+    for col in _NUMERIC_COLUMNS:
+        if col not in frame.columns:
+            continue
+        values, non_numeric = cells.to_numeric(frame[col])
+        problems.add(non_numeric, col, "non-numeric value", frame[col])
+        finite = np.isfinite(values.to_numpy())
+        nan = values.isna().to_numpy()
+        problems.add(~nan & ~finite, col, "non-finite value (inf)", frame[col])
+        if col in required:
+            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", frame[col])
+        out[col] = values
+    return out
+
+
+def _check_ranges(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:
+    """The range rules of schema v1 on the parsed numeric columns (NaN cells are not checked here)."""
+
+    def rule(col: str, bad_fn, reason: str) -> None:
+        if col not in out:
+            return
+        v = out[col].to_numpy()
+        with np.errstate(invalid="ignore"):
+            mask = ~np.isnan(v) & np.isfinite(v) & bad_fn(v)
+        problems.add(mask, col, reason, frame[col])
+
+    for col in _INT_COLUMNS:
+        rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
+        rule(col, lambda v: v > MAX_GPU_COUNT, f"must be <= {MAX_GPU_COUNT} (2**20; a count of GPUs)")
+    rule("params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
+    rule("active_params_b", lambda v: v <= 0, "must be > 0 (billions of parameters)")
+    rule("batch_size", lambda v: v <= 0, "must be > 0 (mean running sequences)")
+    rule("input_tokens", lambda v: v <= 0, "must be > 0 (mean prompt tokens per request; the serving engine "
+         "refuses an empty prompt, and the features price a prompt of at least one token)")
+    rule("output_tokens", lambda v: v <= 0, "must be > 0 (mean generated tokens per request)")
+    rule("energy_j", lambda v: v <= 0, "must be > 0 (joules per request)")
+    for col in MEASURED_COLUMNS:
+        rule(col, lambda v: v <= 0, "must be > 0 where measured (leave empty/NaN if not measured)")
+    for col in ARCHITECTURE_COLUMNS:
+        if col == "image_tokens_per_image":
+            rule(col, lambda v: v < 0, "must be >= 0")
+        else:
+            rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
+    if "active_params_b" in out:
+        a, p = out["active_params_b"].to_numpy(), out["params_b"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            # 1e-6: one column stored as float32 (rounding up to 6e-8) and the other as float64 still agree
+            problems.add(~np.isnan(a) & ~np.isnan(p) & (a > p * (1 + 1e-6)), "active_params_b",
+                         "must be <= params_b", frame["active_params_b"])
+
+    check_parallelism(out, frame, problems, frame.index)
+    check_limits(out, frame, problems)  # plausibility and GPU-count bounds, after the rules above name a sign error
+
+
+def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems) -> None:
+    """Stripped names (model, gpu), canonical choices (precision, kv_cache_dtype, modality, architecture)
+    and task into ``out``; blank required names and unknown choices into ``problems``."""
+    for col in ("model", "gpu"):
+        blank = cells.is_blank(frame[col])
+        problems.add(blank, col, "missing value (NaN/empty) in a required column", frame[col])
+        out[col] = cells.text(frame[col], blank, lambda v: str(v).strip())
+    choices = {
+        "precision": (PRECISIONS, tables.normalize_precision),
+        "kv_cache_dtype": (KV_CACHE_DTYPES, tables.normalize_kv_cache_dtype),
+        "modality": (MODALITIES, None),
+        "architecture": (ARCHITECTURES, None),
+    }
+    for col, (allowed, canon) in choices.items():
+        if col not in frame.columns:
+            continue
+        blank = cells.is_blank(frame[col])
+        values, bad = cells.normalise_choice(frame[col], allowed, canon)
+        problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", frame[col])
+        out[col] = values.where(~blank, np.nan)
+    check_expert_parallel_model(out, frame, problems)
+    if "task" in frame.columns:
+        out["task"] = cells.text(frame["task"], cells.is_blank(frame["task"]))
+
+
+def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Problems, src: str, drop_invalid: bool,
+                   labels: pd.Index | None, names: Mapping[str, str] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame | None]:
+    """Raise on the first problem (listing the others; rows named with their index ``labels`` when given; columns
+    as the source spells them, ``names``), or with ``drop_invalid`` drop the bad rows and return them (original
+    values, 1-based ``row``, ``reason``) with one warning counting them."""
+    if not problems.items:
+        if not drop_invalid:
+            return frame, out, None
+        dropped = frame.iloc[0:0].copy()
+        dropped.insert(0, "row", pd.Series(dtype="int64"))
+        dropped["reason"] = pd.Series(dtype=object)
+        return frame, out, dropped
+    if not drop_invalid:
+        first_rows, col, reason, vals = problems.items[0]
+        lines = [f"{src}: profile table violates schema v1: "
+                 + problem_text(first_rows, col, reason, vals, labels, names)]
+        if len(problems.items) > 1:
+            lines.append(f"{len(problems.items) - 1} more problem(s):")
+            lines += ["  " + problem_text(*item, labels, names) for item in problems.items[1:]]
+        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
+                     "docs/profile-schema.md)")
+        raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
+    keep = ~problems.bad
+    dropped = frame.loc[problems.bad].copy()
+    dropped.insert(0, "row", np.flatnonzero(problems.bad) + 1)
+    dropped["reason"] = list(problems.reasons(names))
+    counts: dict[str, int] = {}
+    for rows, column, reason, _ in problems.items:
+        col = (names or {}).get(column, column)
+        counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
+    summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
+    warning_sink.warn(
+        f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
+        "they are in result.attrs['dropped']", DroppedRowsWarning, stacklevel=4)
+    return frame.loc[keep], {k: v.loc[keep] for k, v in out.items()}, dropped
+
+
+
+
+def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_architecture: bool,
+              plain_text: bool = False) -> pd.DataFrame:
+    """Build the result positionally (the index may have duplicate labels)."""
+    n = len(frame)
+
+    def num(name: str) -> np.ndarray:
+        if name in out:
+            return out[name].to_numpy(dtype="float64", na_value=np.nan).copy()
+        return np.full(n, np.nan)
+
+    def text(name: str) -> np.ndarray:
+        if name in out:
+            return out[name].astype(object).to_numpy().copy()
+        return np.full(n, None, dtype=object)
+
+    ep = num("ep")
+    ep[np.isnan(ep)] = 1.0
+    n_gpus = num("n_gpus")
+    tp, pp = num("tp"), num("pp")
+    dp = num("dp")
+    dp = np.where(np.isnan(dp), np.where(np.isnan(n_gpus), 1.0, n_gpus / (tp * pp)), dp)
+    n_gpus = np.where(np.isnan(n_gpus), tp * pp * dp, n_gpus)
+    params = num("params_b")
+    active = num("active_params_b")
+    architecture = text("architecture")
+    arch = {c: num(c) for c in ARCHITECTURE_COLUMNS}
+    if fill_architecture and n:
+        _architecture.fill_architecture(text("model"), params, arch, architecture, active, source=src)
+    architecture[cells.is_missing(architecture)] = OPTIONAL_DEFAULTS["architecture"]
+
+    cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in REQUIRED_COLUMNS}
+    cols["active_params_b"] = np.where(np.isnan(active), params, active)
+    cols["ep"] = ep
+    cols["dp"] = dp
+    cols["n_gpus"] = n_gpus
+    cols["architecture"] = architecture
+    for c in ("precision", "kv_cache_dtype", "modality", "task"):
+        a = text(c)
+        missing = cells.is_missing(a)
+        if c == "precision" and missing.any():  # the format the row's checkpoint is published in, else bf16
+            names = cols["model"][missing]
+            formats = {m: checkpoint_precision(str(m)) for m in set(names)}
+            a[missing] = [formats[m] for m in names]
+        else:
+            a[missing] = OPTIONAL_DEFAULTS[c]
+        cols[c] = a
+    for c in MEASURED_COLUMNS:
+        cols[c] = num(c)
+    cols.update(arch)
+    return _typed(cols, frame, plain_text)
+
+
+def _typed(cols: dict[str, object], frame: pd.DataFrame, plain_text: bool = False) -> pd.DataFrame:
+    """Fixed dtypes, the source's index, and the source's unknown columns appended untouched; the frame is
+    built once from typed columns (setting columns one by one was most of a 50-row fit's time)."""
+    typed: dict[str, object] = {}
+    for c, values in cols.items():
+        if c in _INT_COLUMNS:
+            typed[c] = np.asarray(values).astype("int64")
+        elif c in _TEXT_COLUMNS and plain_text:  # every cell is a str already (cells.text, defaults filled)
+            typed[c] = np.asarray(values, dtype=object)
+        elif c in _TEXT_COLUMNS:
+            typed[c] = pd.Series(values, dtype=object, copy=False).astype(str).array
+        else:
+            typed[c] = np.asarray(values, dtype="float64")
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_DEFAULTS)
+    for c in frame.columns:
+        if c not in known:
+            typed[c] = frame[c].array
+    return pd.DataFrame(typed, index=frame.index, copy=False)
+
+
+def check_parallelism(out: dict[str, pd.Series], raw: pd.DataFrame, problems, index) -> None:
+    """GPU counts: n_gpus = tp * pp * dp (dp derived as n_gpus / (tp * pp) when absent), and the
+    expert-parallel group ep divides n_gpus (vLLM: ep = tp * dp with --enable-expert-parallel)."""
+    def col(name: str) -> np.ndarray:
+        return out[name].to_numpy(dtype="float64", na_value=np.nan) if name in out else np.full(len(index), np.nan)
+
+    tp, pp, dp, g = col("tp"), col("pp"), col("dp"), col("n_gpus")
+    ep = np.where(np.isnan(col("ep")), 1.0, col("ep"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if "n_gpus" in out and "dp" in out:
+            problems.add(~np.isnan(g) & ~np.isnan(dp) & (g != tp * pp * dp), "n_gpus",
+                         "must equal tp * pp * dp", raw["n_gpus"])
+        if "n_gpus" in out:
+            per = g / (tp * pp)
+            problems.add(~np.isnan(g) & np.isnan(dp) & ~np.isnan(per) & (per != np.round(per)), "n_gpus",
+                         "must be a multiple of tp * pp (n_gpus = tp * pp * dp)", raw["n_gpus"])
+        n = np.where(np.isnan(g), tp * pp * np.where(np.isnan(dp), 1.0, dp), g)
+        share = n / ep
+        if "ep" in out:
+            problems.add(~np.isnan(share) & (share != np.round(share)), "ep",
+                         "must divide n_gpus (= tp * pp * dp; in vLLM ep = tp * dp with expert parallelism)",
+                         raw["ep"])
+
+
+def check_expert_parallel_model(out: dict[str, pd.Series], raw: pd.DataFrame, problems) -> None:
+    """ep > 1 needs a mixture-of-experts model: an explicit dense/hybrid architecture or n_experts = 1 is an
+    error, and so is a row that says neither whose model the model table knows as dense or hybrid, or does
+    not know at all (its architecture would be estimated as a dense model's)."""
+    if "ep" not in out:
+        return
+    ep = out["ep"].to_numpy(dtype="float64", na_value=np.nan)
+    multi = ~np.isnan(ep) & (ep > 1)
+    if not multi.any():
+        return
+    n = len(ep)
+    a = out["architecture"].astype(object).to_numpy() if "architecture" in out else np.full(n, None, dtype=object)
+    e = out["n_experts"].to_numpy(dtype="float64", na_value=np.nan) if "n_experts" in out else np.full(n, np.nan)
+    said = np.array([isinstance(v, str) for v in a], dtype=bool) | ~np.isnan(e)
+    not_moe = np.array([isinstance(v, str) and v in ("dense", "hybrid") for v in a], dtype=bool)
+    not_moe |= ~np.isnan(e) & (e == 1)
+    problems.add(multi & not_moe, "ep", "expert parallelism (ep > 1) needs a MoE model (architecture moe, "
+                 "n_experts > 1)", raw["ep"])
+    unsaid = multi & ~said
+    if unsaid.any() and "model" in out:
+        names = out["model"].astype(object).to_numpy()
+        kinds = {m: _table_kind(m) for m in set(names[unsaid])}
+        kind = np.array([kinds.get(m, "moe") for m in names], dtype=object)
+        problems.add(unsaid & (kind != "moe") & (kind != "unknown"), "ep",
+                     "expert parallelism (ep > 1) needs a MoE model, and the model table has this model as dense "
+                     "or hybrid", raw["ep"])
+        problems.add(unsaid & (kind == "unknown"), "ep",
+                     "expert parallelism (ep > 1) on a model the model table lacks: say it is a MoE (columns "
+                     "architecture = moe and n_experts; docs/profile-schema.md)", raw["ep"])
+
+
+def _table_kind(model: object) -> str:
+    spec = tables.find_model(str(model)) if isinstance(model, str) else None
+    return "unknown" if spec is None else spec.architecture
+
+
+def check_limits(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Problems) -> None:
+    """The schema's bounds on the parsed numbers ``out`` into ``problems`` (NaN cells are not checked): every
+    :data:`LIMITS` column, and a GPU count derived as tp * pp * dp (reported on tp; n_gpus has its own)."""
+    for col, lim in LIMITS.items():
+        if col in out:
+            v = out[col].to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                problems.add(np.isfinite(v) & ((v < lim.low) | (v > lim.high)), col, limit_text(col), frame[col])
+    tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
+                     for c in ("tp", "pp", "dp", "n_gpus"))
+    with np.errstate(invalid="ignore", over="ignore"):
+        problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
+                     f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
+
+
+#: Numeric columns the schema keeps untouched but the features read: (the rule they must meet, its text).
+_FEATURE_NUMBERS = {
+    "video_frames": (lambda v: v >= 0, "must be >= 0 (frames per video prompt)"),
+    "scale_up_domain_gpus": (lambda v: (v >= 1) & (v == np.round(v)), "must be a whole number of GPUs >= 1"),
+}
+#: Their plausibility limits (profiles/limits.py), checked where the rule above holds.
+_FEATURE_LIMITS = {
+    "video_frames": (MAX_TOKENS, f"must be <= {MAX_TOKENS:,} (frames per video prompt: each frame is a prompt token "
+                                 "at least, and a prompt has 10,000,000 at most)"),
+    "scale_up_domain_gpus": (MAX_GPU_COUNT, f"must be <= {MAX_GPU_COUNT} (2**20; a count of GPUs)"),
+}
+
+
+def check_feature_columns(frame: pd.DataFrame, problems) -> None:
+    """The numeric columns the features read that the schema otherwise keeps untouched: a number that breaks
+    its rule (a negative video_frames lowered the prediction) is a problem named by column and row."""
+    for col, (ok, reason) in _FEATURE_NUMBERS.items():
+        if col not in frame.columns:
+            continue
+        values, non_numeric = cells.to_numeric(frame[col])
+        problems.add(non_numeric, col, "non-numeric value", frame[col])
+        v = values.to_numpy()
+        high, too_high = _FEATURE_LIMITS[col]
+        with np.errstate(invalid="ignore"):
+            problems.add(~np.isnan(v) & ~(np.isfinite(v) & ok(v)), col, reason, frame[col])
+            problems.add(np.isfinite(v) & (v > high), col, too_high, frame[col])
+    for col, canon in _FEATURE_CHOICES.items():
+        if col in frame.columns:
+            problems.add(_unknown(frame[col], canon), col, f"unknown {col} ({_CHOICE_TEXT[col]})", frame[col])
+
+
+#: Text columns the features read: the canonicaliser a cell must pass (blank: the default).
+_FEATURE_CHOICES = {"compute_precision": precision.normalize_precision,
+                    "mamba_ssm_cache_dtype": precision.normalize_kv_cache_dtype}
+_CHOICE_TEXT = {"compute_precision": "a precision such as bf16, fp8 or fp4",
+                "mamba_ssm_cache_dtype": "auto or a dtype such as float32, bfloat16 or fp8"}
+
+
+def _unknown(column: pd.Series, canon) -> np.ndarray:
+    """Cells that are not blank and that ``canon`` refuses."""
+    def bad(v: object) -> bool:
+        if str(v).strip() == "":
+            return False
+        try:
+            canon(str(v))
+        except ValueError:
+            return True
+        return False
+
+    return cells.per_value(column, bad, missing=False).astype(bool)
