@@ -13,6 +13,7 @@ import pytest
 from data_paths import SPLITWISE, V3
 from energylens.cli.main import main as cli_main
 from energylens.cli.options import note_assumed_inputs
+from energylens.profiles.datasets import mlenergy_v2
 
 
 def test_monitor_duration_that_is_not_a_number_names_the_expectation(capsys):
@@ -161,3 +162,17 @@ def test_a_file_output_named_like_a_folder_is_refused(argv, tmp_path, bundled_mo
     assert cli_main(argv) == 2
     assert "ends in '/', which names a folder, but this writes a file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_fit_says_when_a_sweeps_energies_came_from_a_test_power_source(tmp_path, capsys):
+    """Rows of `energylens profile --power-source synthetic` (a square wave) carry energy_measured True; `fit` fitted
+    the signal and said nothing. Rows measured otherwise (nvml) get no note."""
+    rows = mlenergy_v2().head(20).assign(power_source=["synthetic:300"] * 15 + ["nvml"] * 5)
+    path = tmp_path / "p.csv"
+    rows.to_csv(path, index=False)
+    assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    err = capsys.readouterr().err
+    assert (f"energylens fit: note: energy_j of 15 of 20 rows of {path} comes from power source synthetic:300 "
+            "(energylens profile --power-source)") in err
+    assert cli_main(["predict", str(tmp_path / "m.json"), str(path), "-o", str(tmp_path / "o.csv")]) == 0
+    assert "power source" not in capsys.readouterr().err  # predict does not use energy_j

@@ -25,7 +25,7 @@ from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.tables import register_gpu_table
 
 __all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows",
-           "note_assumed_inputs", "PROFILES_HELP", "refuse_folder_name", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
+           "note_assumed_inputs", "note_test_power", "PROFILES_HELP", "refuse_folder_name", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
 def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
@@ -80,16 +80,40 @@ def refuse_folder_name(path: str, option: str = "-o/--output") -> None:
                           "file path")
 
 
-def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: str = "") -> pd.DataFrame:
+def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: str = "",
+                            fits_energy: bool = True) -> pd.DataFrame:
     """The profiles of ``path`` (any recognised format, or a bundled name); an error naming the file when
     it has a header but no data rows (the library returns an empty frame; a command has nothing to do).
-    With ``command``, input lengths a reader had to assume are said on stderr (:func:`note_assumed_inputs`)."""
+    With ``command``, input lengths a reader had to assume are said on stderr (:func:`note_assumed_inputs`), and
+    with ``fits_energy`` too, energies a sweep took from a test power source (:func:`note_test_power`)."""
     frame = load_profiles_or_bundled(path, require_energy=require_energy)
     if len(frame) == 0:
         raise ProfileSchemaError(f"{path}: no data rows (the file has a header only)", source=str(path))
     if command:
         note_assumed_inputs(frame, path, command)
+        if fits_energy:
+            note_test_power(frame, path, command)
     return frame
+
+
+#: Power sources of ``energylens profile --power-source`` whose energies are not a measurement of the run.
+TEST_POWER_SOURCES = ("synthetic", "replay")
+
+
+def note_test_power(frame: pd.DataFrame, path: str, command: str) -> None:
+    """One stderr line when a sweep's ``energy_j`` came from ``--power-source synthetic`` (a square wave) or
+    ``replay:FILE`` (another run's trace): its rows say ``energy_measured`` True, and a fit on them described
+    the test signal with nothing said."""
+    if "power_source" not in frame or "energy_j" not in frame:
+        return
+    source = frame["power_source"].astype("string").fillna("")
+    test = (source.str.split(":").str[0].isin(TEST_POWER_SOURCES).to_numpy(dtype=bool)
+            & np.isfinite(frame["energy_j"].to_numpy(dtype=float)))
+    if test.any():
+        names = ", ".join(sorted(set(source[test])))
+        print(f"energylens {command}: note: energy_j of {int(test.sum())} of {len(frame)} rows of {path} comes from "
+              f"power source {names} (energylens profile --power-source): a test signal or a replayed trace, not "
+              "power measured on the GPUs during the sweep", file=sys.stderr)
 
 
 #: Flags the readers set on rows whose ``input_tokens`` they assumed because the export records no prompt

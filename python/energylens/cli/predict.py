@@ -130,7 +130,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                 table_with_column("energy_j_pred")))  # and every --gpu-table
     apply_gpu_tables(args)
     model = load_model(args.model)
-    configs = read_profiles_with_rows(args.configs, require_energy=False, command="predict").reset_index(drop=True)  # parts align by row
+    configs = read_profiles_with_rows(args.configs, require_energy=False, command="predict",
+                                      fits_energy=False).reset_index(drop=True)  # parts align by row
     _stage(len(configs), "predicting")
     if isinstance(model, EnergyModel):
         parts = [model.predict_phases(configs, check_range=False), _interval_columns(model, configs, args.level,
