@@ -176,3 +176,18 @@ def test_fit_says_when_a_sweeps_energies_came_from_a_test_power_source(tmp_path,
             "(energylens profile --power-source)") in err
     assert cli_main(["predict", str(tmp_path / "m.json"), str(path), "-o", str(tmp_path / "o.csv")]) == 0
     assert "power source" not in capsys.readouterr().err  # predict does not use energy_j
+
+
+def test_fit_says_why_it_fitted_no_latency_model_and_names_a_latency_column_it_did_not_read(tmp_path, capsys):
+    """Profiles with TPOT as `tpot_ms` fitted the energy model alone, said nothing of latency, and predict then gave
+    no TTFT / TPOT; the column was ignored without a word."""
+    rows = mlenergy_v2().head(40)
+    rows = rows[["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j"]]
+    path = tmp_path / "p.csv"
+    rows.assign(tpot_ms=mlenergy_v2().head(40)["tpot_s"] * 1000).to_csv(path, index=False)
+    assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "latency model: not fitted: no ttft_s / tpot_s measurements" in out
+    assert "column 'tpot_ms' is not read" in out
+    assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0", "--no-latency"]) == 0
+    assert "latency model" not in capsys.readouterr().out  # asked for: nothing to explain

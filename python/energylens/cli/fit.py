@@ -119,6 +119,20 @@ def energy_column_hint(columns) -> str | None:
     return energy_like[0] if energy_like else None
 
 
+def _no_latency_reason(profiles: pd.DataFrame) -> str:
+    """Why a fit without --no-latency has no latency model, naming a column that looks like TTFT / TPOT under
+    another name (``tpot_ms``, ``median_itl_ms``): such a column was ignored without a word."""
+    if _measured(profiles, "ttft_s") or _measured(profiles, "tpot_s"):
+        return "too few TTFT / TPOT measurements for its parameters (the warning above); predictions get no TTFT / TPOT"
+    why = "no ttft_s / tpot_s measurements, so predictions get no TTFT / TPOT"
+    alike = [str(c) for c in profiles.columns if str(c) not in ("ttft_s", "tpot_s")
+             and any(k in str(c).lower() for k in ("ttft", "tpot", "itl")) and _measured(profiles, str(c))]
+    if alike:
+        why += (f"; column {alike[0]!r} is not read: ttft_s (time to first token) and tpot_s (time per output "
+                "token) are seconds; rename it (divided by 1000 if it is milliseconds) to fit the latency model")
+    return why
+
+
 def _measured(profiles: pd.DataFrame, column: str) -> bool:
     return column in profiles and bool(np.isfinite(profiles[column].to_numpy(dtype=float)).any())
 
@@ -294,6 +308,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         warn_latency_units(profiles, ls.train_mape)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
+    elif not args.no_latency:  # the fit said nothing of latency, and predict then gives no TTFT / TPOT
+        print(f"latency model: not fitted: {_no_latency_reason(profiles)}")
     replaced = existing_file(args.output)
     model.save(args.output)
     announce_written(args.output, replaced, command="fit")
