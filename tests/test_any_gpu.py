@@ -129,10 +129,10 @@ def test_search_runs_on_every_gpu(gpu, v2_model):
 @pytest.mark.parametrize("gpu, fmt, compute", [
     ("A100-SXM4-80GB", "fp8", "bf16"), ("A100-SXM4-40GB", "mxfp4", "bf16"), ("A10", "nvfp4", "bf16"),
     ("H100-SXM5-80GB", "mxfp4", "bf16"), ("H200-NVL-141GB", "fp8", "fp8"), ("H200-NVL-141GB", "nvfp4", "bf16"),
-    ("H20", "fp8", "fp8"), ("B200", "nvfp4", "fp4"), ("GB200", "mxfp4", "fp4"), ("B300", "mxfp4", "fp4"),
+    ("H20", "fp8", "fp8"), ("B200", "nvfp4", "fp4"), ("GB200", "mxfp4", "bf16"), ("B300", "mxfp4", "bf16"),
     ("RTX-PRO-6000-Blackwell", "nvfp4", "fp4"), ("RTX-6000-Ada", "fp8", "fp8"), ("RTX-6000-Ada", "mxfp4", "bf16"),
     ("MI250X", "fp8", "bf16"), ("MI300X", "fp8_e4m3fnuz", "fp8"), ("MI325X", "mxfp4", "bf16"),
-    ("MI355X", "mxfp4", "fp4"), ("V100-SXM2-32GB", "fp8", "fp16"), ("A30", "int4", "bf16"),
+    ("MI355X", "mxfp4", "bf16"), ("B200", "mxfp4", "bf16"), ("V100-SXM2-32GB", "fp8", "fp16"), ("A30", "int4", "bf16"),
 ])
 def test_compute_precision_falls_back_where_the_gpu_lacks_the_format(gpu, fmt, compute):
     spec = tables.gpu_spec(gpu)

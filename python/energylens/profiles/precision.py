@@ -85,9 +85,12 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
     _fmt("int4", 4.25, ("bf16", "fp16"),
          "AWQ/GPTQ W4A16, group size 128: 4 bits + one fp16 scale and a packed zero point per 128 "
          "weights (+0.25 bit); kernels dequantise to 16 bit, so compute is bf16/fp16"),
-    _fmt("mxfp4", 4.25, ("fp4", "bf16", "fp16"),
-         "OCP MXFP4: 4-bit E2M1 + one 8-bit E8M0 scale per 32 weights (+0.25 bit); fp4 tensor "
-         "cores where the GPU has them (B200/B300/GB200/MI355X), else dequantised to bf16"),
+    _fmt("mxfp4", 4.25, ("bf16", "fp16"),
+         "OCP MXFP4: 4-bit E2M1 + one 8-bit E8M0 scale per 32 weights (+0.25 bit). W4A16 on every GPU, "
+         "as vLLM runs it by default (gpt-oss): Marlin / Triton on Hopper and older, FlashInfer's MXFP4 "
+         "BF16 MoE backend on Blackwell (vllm/model_executor/layers/quantization/mxfp4.py picks it for "
+         "SM100 unless VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1, which quantises activations to mxfp8: fp8 "
+         "rate). A deployment with fp8 or fp4 activations says so in the compute_precision column"),
     _fmt("nvfp4", 4.5, ("fp4", "bf16", "fp16"),
          "NVIDIA NVFP4: 4-bit E2M1 + one FP8 E4M3 scale per 16 weights (+0.5 bit; the per-tensor "
          "fp32 scale is negligible); fp4 tensor cores where present, else bf16"),
@@ -187,7 +190,8 @@ def compute_precision(precision: str, gpu: Any) -> str:
     """The precision the matrix multiplies of ``precision`` weights run at on ``gpu``.
 
     ``gpu`` is anything with the GPU-table peak attributes (a :class:`energylens.profiles.tables.GpuSpec`).
-    mxfp4/nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; fp8 -> ``"fp8"`` with
+    nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; mxfp4 -> ``"bf16"`` (vLLM's W4A16
+    default, also on Blackwell); fp8 -> ``"fp8"`` with
     FP8 tensor cores, else ``"bf16"``; fp8_block -> ``"fp8"`` only with block-scaling (FP4-generation)
     tensor cores, else ``"bf16"``; int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
     only fp16 tensor cores.
