@@ -191,3 +191,11 @@ def test_fit_says_why_it_fitted_no_latency_model_and_names_a_latency_column_it_d
     assert "column 'tpot_ms' is not read" in out
     assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0", "--no-latency"]) == 0
     assert "latency model" not in capsys.readouterr().out  # asked for: nothing to explain
+
+
+def test_profile_help_states_its_exit_statuses(capsys):
+    """A sweep with failed units exits 3, which neither --help nor the docs said."""
+    with pytest.raises(SystemExit):
+        cli_main(["profile", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "3 when some failed" in text

@@ -22,7 +22,11 @@ def _positive_int(text: str) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("profile", help="run a profiling sweep (vLLM or transformers) into a crash-safe store")
+    """Register ``energylens profile``; its exit statuses are in its --help (3, failed units, was said nowhere)."""
+    p = sub.add_parser("profile", help="run a profiling sweep (vLLM or transformers) into a crash-safe store",
+                       description="Exit status: 0 when every unit this run measured finished, 3 when some failed "
+                                   "(each recorded in the store with its error; --resume --retry-failed runs them "
+                                   "again), 2 for a bad spec, option or store, before anything runs.")
     p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (docs/profiling.md)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="store directory (Parquet part files)")
     p.add_argument("--resume", action="store_true", help="continue the store in DIR, skipping finished units")
