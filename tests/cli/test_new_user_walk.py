@@ -199,3 +199,10 @@ def test_profile_help_states_its_exit_statuses(capsys):
         cli_main(["profile", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "3 when some failed" in text
+
+
+def test_evaluate_help_says_a_failed_method_exits_2(capsys):
+    """evaluate printed its full table, then exited 2 for a method that failed in some folds; --help did not say."""
+    with pytest.raises(SystemExit):
+        cli_main(["evaluate", "--help"])
+    assert "also when a method failed in some of its fits" in " ".join(capsys.readouterr().out.split())

@@ -54,7 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "evaluate", help="compare configuration choice: ours against the baselines, same splits",
         description="Fit every method on the same seeded training rows and score it on the same "
                     "held-out rows: Top-1, pairwise, MAPE, Spearman, regret; sample efficiency; "
-                    "unseen batch sizes, GPU and model.")
+                    "unseen batch sizes, GPU and model. Exit status 2 for bad input, and also when a method failed "
+                    "in some of its fits or scored nothing: the table and report are still written, the failure "
+                    "named on stderr.")
     p.add_argument("profiles", metavar="PROFILES",
                    help=PROFILES_HELP)
     p.add_argument("--train-size", type=positive_int, default=50, help="training rows per repeat (50)")
