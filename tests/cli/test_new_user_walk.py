@@ -206,3 +206,15 @@ def test_evaluate_help_says_a_failed_method_exits_2(capsys):
     with pytest.raises(SystemExit):
         cli_main(["evaluate", "--help"])
     assert "also when a method failed in some of its fits" in " ".join(capsys.readouterr().out.split())
+
+
+def test_predict_with_model_and_configs_swapped_says_the_order(tmp_path, bundled_model, capsys):
+    """`predict configs.csv model.json` said "configs.csv: not a JSON model file (Expecting value: line 1 column 1
+    (char 0))", the JSON parser's words."""
+    configs = tmp_path / "c.csv"
+    mlenergy_v2().head(3).to_csv(configs, index=False)
+    capsys.readouterr()
+    assert cli_main(["predict", str(configs), str(bundled_model), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"the order is MODEL first, then CONFIGS: energylens predict {bundled_model} {configs} -o OUTPUT" in err
+    assert not (tmp_path / "o.csv").exists()

@@ -124,6 +124,7 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    _check_order(args.model, args.configs)
     refuse_folder_name(args.output)
     check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS,
                       replaces=("a table energylens predict wrote (one with energy_j_pred)",
@@ -173,6 +174,18 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     announce_written(args.output, replaced, command="predict",
                      what=f"{len(out)} {'row' if len(out) == 1 else 'rows'} to {args.output}")
     return 0
+
+
+#: Name endings of a profile table (what CONFIGS is, never MODEL).
+_TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parquet")
+
+
+def _check_order(model: str, configs: str) -> None:
+    """ValueError for MODEL and CONFIGS given the other way round (a table first, a .json file second): it was
+    "configs.csv: not a JSON model file (Expecting value: line 1 column 1 (char 0))", the JSON parser's words."""
+    if model.lower().endswith(_TABLE_SUFFIXES) and configs.lower().endswith(".json"):
+        raise ValueError(f"MODEL {model} is a table and CONFIGS {configs} a .json file: the order is MODEL first, "
+                         f"then CONFIGS: energylens predict {configs} {model} -o OUTPUT")
 
 
 def _rows_of(path: str) -> str:
