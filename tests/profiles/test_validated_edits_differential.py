@@ -92,14 +92,6 @@ def _afresh(frame: pd.DataFrame) -> object:
             return exc
 
 
-#: The schema's cross-column rules, which the re-check does not claim to see (profiles/recheck.py's docstring: a
-#: filled or derived column, n_gpus, dp, active_params_b, goes stale when tp or params_b is edited, and then
-#: acts as the row's own value; docs/profile-schema.md says to build a fresh frame): an edit that breaks one
-#: only is left out of the comparison.
-CROSS_COLUMN = ("must equal tp * pp * dp", "must be a multiple of tp * pp", "must divide n_gpus",
-                "needs a MoE model", "must be <= params_b")
-
-
 def check_edit(frame: pd.DataFrame, column: str, row: int, value: float, dtype: str) -> None:
     if isinstance(_afresh(frame), Exception):
         return  # the schema refuses its own output read afresh (a filled active_params_b below its limit)
@@ -108,8 +100,8 @@ def check_edit(frame: pd.DataFrame, column: str, row: int, value: float, dtype: 
     edited = _edited(frame, column, row, value, dtype)
     fresh = _afresh(edited)
     kept = still_valid(edited, MAX_GPU_COUNT) and within_limits(edited)
-    if isinstance(fresh, ProfileSchemaError) and any(r in str(fresh).split("\n")[0] for r in CROSS_COLUMN):
-        return
+    # (an edit that breaks a rule between columns, a stale n_gpus after tp, an ep that no longer divides it, an
+    # active_params_b above an edited params_b, is compared too since 2026-12-05: profiles/recheck.py checks them)
     if isinstance(fresh, Exception):
         assert not kept, f"the re-check keeps an edit the schema refuses: {fresh}"
         got = _predicted(edited)
