@@ -218,3 +218,18 @@ def test_predict_with_model_and_configs_swapped_says_the_order(tmp_path, bundled
     err = capsys.readouterr().err
     assert f"the order is MODEL first, then CONFIGS: energylens predict {bundled_model} {configs} -o OUTPUT" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_evaluate_on_profiles_without_tasks_says_so_and_lists_no_blank_task(tmp_path, capsys):
+    """A table without `task` (the default --group-by's first column) printed a worst-task list of one blank label
+    and group labels starting ' | ', and said nothing of choices now spanning every workload of a (model, GPU)."""
+    path = tmp_path / "p.csv"
+    mlenergy_v2().drop(columns=["task"]).to_csv(path, index=False)
+    assert cli_main(["evaluate", str(path), "--repeats", "1", "--splits", "random", "--methods", "energylens",
+                     "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert f"every row of {path} leaves task blank, so the choices are among the rows of one (model, gpu)" \
+        in captured.err
+    assert "worst tasks" not in captured.out
+    groups = captured.out.split("worst groups")[1].splitlines()[1:]
+    assert groups and not any(line.lstrip().startswith("|") for line in groups), groups

@@ -152,11 +152,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _check_prior_data(args, profiles)
     _check_slo(args, profiles)
     _check_units(profiles)
+    group_by = _split_list(args.group_by, "--group-by") or DEFAULT_GROUP_BY
+    _note_blank_group_columns(profiles, group_by, args.profiles)
     asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
     with extra_methods(_extras(args), _split_list(args.methods, "--methods")) as names:
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
-                             group_by=_split_list(args.group_by, "--group-by") or DEFAULT_GROUP_BY,
+                             group_by=group_by,
                              tpot_slo=args.tpot_slo, seed=args.seed,
                              splits=asked,
                              method_names=names, progress=not args.no_progress)
@@ -193,6 +195,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         _print_failures(failed)
         return 2
     return 0
+
+
+def _note_blank_group_columns(profiles, group_by: list[str], path: str) -> None:
+    """A --group-by column every row leaves blank (a table without ``task``, the default's first column) groups
+    nothing: said on stderr, since each choice is then among configurations of every workload of a (model, GPU),
+    and the worst-task list had one blank label."""
+    blank = [c for c in group_by if c in profiles
+             and not profiles[c].astype("string").fillna("").str.strip().astype(bool).any()]
+    if blank:
+        rest = [c for c in group_by if c not in blank]
+        print(f"energylens evaluate: note: every row of {path} leaves {', '.join(blank)} blank, so the choices are "
+              f"among the rows of one ({', '.join(rest) or 'table'}) whatever their workload (--group-by)",
+              file=sys.stderr)
 
 
 def _check_slo(args: argparse.Namespace, profiles) -> None:
@@ -354,10 +369,13 @@ def _print_worst(table) -> None:
         w = worst(table, OURS, by)
         if w.empty or w["mape"].isna().all():  # no MAPE of ours anywhere (its fits failed: said separately)
             continue
+        labels = [" | ".join(p for p in str(v).split(" | ") if p.strip()) for v in w[by]]  # blank task: no " | x"
+        if not any(labels):  # profiles without tasks: a list of one blank label
+            continue
         print(f"\n{OURS}: worst {by}s (random split, by MAPE; n/a: no choice of that kind in the {by})")
-        width = max(len(_label(str(v))) for v in w[by])  # as wide as the longest label (the tasks' took 70)
-        for _, r in w.iterrows():
-            print(f"  {_label(str(r[by])):<{width}}  MAPE {_pct(r['mape'])}  Top-1 {_score(r['top1'])}  "
+        width = max(len(_label(v)) for v in labels)  # as wide as the longest label (the tasks' took 70)
+        for label, (_, r) in zip(labels, w.iterrows(), strict=True):
+            print(f"  {_label(label):<{width}}  MAPE {_pct(r['mape'])}  Top-1 {_score(r['top1'])}  "
                   f"@TPOT {_score(r['top1_tpot'])}  parallelism {_score(r['parallelism'])}  "
                   f"pairwise {_score(r['pairwise'])}")
 
