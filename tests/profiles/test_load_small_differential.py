@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import reference_load
 
-from energylens.profiles import schema
+from energylens.profiles import cells, schema
 from energylens.profiles.limits import MAX_GPU_COUNT, MAX_TOKENS
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -214,3 +214,30 @@ def test_edge_tables_load_as_before(case):
         frame = frame.iloc[0:0]
     for drop in (False, True):
         assert_same_load(frame, **{"drop_invalid": drop, **options})
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells_=st.lists(st.one_of(st.text(max_size=6), st.sampled_from(("", " ", "bf16", None, np.nan, 1, 2.5))),
+                       max_size=8))
+def test_str_array_is_astype_str(cells_):
+    """cells.str_array builds what Series.astype(str) builds: the same array type, dtype, Arrow type and cells, or
+    the same error (a lone surrogate)."""
+    values = np.empty(len(cells_), dtype=object)
+    values[:] = cells_
+
+    def both(fn):
+        try:
+            return fn(values)
+        except Exception as exc:  # noqa: BLE001 - the exception itself is what is compared
+            return (type(exc), str(exc))
+
+    new = both(cells.str_array)
+    old = both(lambda v: pd.Series(v, dtype=object, copy=False).astype(str).array)
+    if isinstance(old, tuple):
+        assert new == old
+        return
+    assert type(new) is type(old) and new.dtype == old.dtype
+    pd.testing.assert_extension_array_equal(new, old) if not isinstance(old, np.ndarray) else \
+        np.testing.assert_array_equal(new, old)
+    if hasattr(old, "__arrow_array__"):
+        assert new.__arrow_array__().type == old.__arrow_array__().type

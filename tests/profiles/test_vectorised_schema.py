@@ -54,7 +54,8 @@ _ROWWISE_CELLS = types.SimpleNamespace(
     text=_rowwise_text, is_missing=rowwise.blank, column_arrays=cells.column_arrays,
     text_codes_of=lambda columns: [None] * len(columns), coded_cells=_rowwise_cells,
     blank_codes=lambda values, c, uniques: rowwise.is_blank(pd.Series(values, copy=False))[c],
-    per_code=_rowwise_per_code, choice_codes=_rowwise_choices, to_float=_rowwise_float)
+    per_code=_rowwise_per_code, choice_codes=_rowwise_choices, to_float=_rowwise_float,
+    str_array=lambda values: pd.Series(values, dtype=object, copy=False).astype(str).array)
 _ROWWISE_ARCH = types.SimpleNamespace(fill_architecture=rowwise.fill_architecture)
 
 

@@ -466,19 +466,16 @@ def _assemble(out: dict[str, np.ndarray], index: pd.Index, extras: list[tuple[st
 def _typed(cols: dict[str, object], index: pd.Index, extras: list[tuple[str, object]],
            plain_text: bool = False) -> pd.DataFrame:
     """Fixed dtypes, the source's index, and the source's unknown columns appended untouched; the frame is
-    built once from typed columns (setting columns one by one was most of a 50-row fit's time). A text
-    column whose every cell is a str (cells.text, defaults filled) becomes pandas' ``str`` array directly, as
-    ``Series.astype(str)`` would build it, at a third of the cost."""
+    built once from typed columns (setting columns one by one was most of a 50-row fit's time); a text column
+    as ``Series.astype(str)`` builds it (:func:`energylens.profiles.cells.str_array`, without its overhead)."""
     typed: dict[str, object] = {}
     for c, values in cols.items():
         if c in _INT_COLUMNS:
             typed[c] = np.asarray(values).astype("int64")
         elif c in _TEXT_COLUMNS and plain_text:  # every cell is a str already (cells.text, defaults filled)
             typed[c] = np.asarray(values, dtype=object)
-        elif c in _TEXT_COLUMNS and pd.api.types.infer_dtype(values, skipna=False) == "string":
-            typed[c] = pd.array(values, dtype="str")
         elif c in _TEXT_COLUMNS:
-            typed[c] = pd.Series(values, dtype=object, copy=False).astype(str).array
+            typed[c] = cells.str_array(np.asarray(values, dtype=object))
         else:
             typed[c] = np.asarray(values, dtype="float64")
     for c, values in extras:
