@@ -332,14 +332,15 @@ def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problem
 
 def _check_ranges(out: dict[str, np.ndarray], problems: Problems, n_rows: int) -> None:
     """The range rules of schema v1 on the parsed numeric columns (NaN cells are not checked here)."""
+    finite: dict[str, np.ndarray] = {}
 
     def rule(col: str, bad_fn, reason: str) -> None:
         if col not in out:
             return
         v = out[col]
-        with np.errstate(invalid="ignore"):
-            mask = ~np.isnan(v) & np.isfinite(v) & bad_fn(v)
-        problems.add(mask, col, reason)
+        if col not in finite:
+            finite[col] = np.isfinite(v)
+        problems.add(finite[col] & bad_fn(v), col, reason)  # the comparisons see no NaN where it counts
 
     for col in _INT_COLUMNS:
         rule(col, lambda v: (v < 1) | (v != np.round(v)), "must be an integer >= 1")
