@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from data_paths import SPLITWISE, V3
+from energylens import _core
 from energylens.cli.main import main as cli_main
 from energylens.cli.options import note_assumed_inputs
 from energylens.profiles.datasets import mlenergy_v2
@@ -233,3 +234,17 @@ def test_evaluate_on_profiles_without_tasks_says_so_and_lists_no_blank_task(tmp_
     assert "worst tasks" not in captured.out
     groups = captured.out.split("worst groups")[1].splitlines()[1:]
     assert groups and not any(line.lstrip().startswith("|") for line in groups), groups
+
+
+def test_fit_does_not_call_an_unperturbed_start_value_perturbed(tmp_path, capsys):
+    """On the v3 rows (no pp > 1) pp_bubble stays at the template's own start value, 0.5 (the first start is not
+    perturbed), and fit said it was "a perturbed start value"."""
+    if not V3.exists():
+        pytest.skip(f"needs the shared ML.ENERGY v3 rows ({V3})")
+    out = tmp_path / "m.json"
+    assert cli_main(["fit", str(V3), "-o", str(out), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    start = dict(zip(*(lambda d: (d.param_names, d.init))(_core.describe_template("energy")), strict=True))
+    assert json.loads(out.read_text())["energy"]["params"]["pp_bubble"] == start["pp_bubble"]
+    assert "a perturbed start value" not in printed
+    assert "the value is where the fit started it (the template's start value" in printed

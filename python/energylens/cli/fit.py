@@ -95,8 +95,8 @@ def _print_params(model) -> None:
               "so the value and its interval stop at the bound")
     if unset:
         print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is where the "
-              "fit's best start put it (a perturbed start value), not a measurement, and predictions that depend on "
-              "it rest on that value")
+              "fit started it (the template's start value, one of --starts' perturbed ones, or the prior's), not a "
+              "measurement, and predictions that depend on it rest on that value")
 
 
 def _print_design(s) -> None:
