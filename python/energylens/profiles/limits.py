@@ -28,7 +28,7 @@ from energylens.profiles.problems import Problems
 
 __all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "MIN_ACTIVE_FRACTION",
            "Limit", "LIMITS",
-           "limit_text", "check_limits", "within_limits"]
+           "limit_text", "check_limits", "within_limits", "filled_share"]
 
 #: The longest mean prompt or output a row may give (tokens per request): the longest prompt or output a
 #: profiling spec may ask for (energylens.profiling.spec.MAX_TOKENS, the same number; tests check they agree),
@@ -46,7 +46,8 @@ MAX_BATCH = MAX_GPU_COUNT * MAX_NUM_SEQS
 #: The smallest share of its parameters a model of the model table activates per token (its
 #: ``active_params_b`` / ``params_b``; the sparsest bundled MoE, Kimi-K2, activates ~3 %; a test checks the table):
 #: the schema fills ``active_params_b`` as ``params_b`` x that share, so a validated row with ``params_b`` near its
-#: lower limit holds a filled ``active_params_b`` below it, which the re-check of a validated frame must keep.
+#: lower limit holds a filled ``active_params_b`` below it, which the schema (reading such a frame again) and the
+#: re-check of a validated frame must keep (:func:`filled_share`).
 MIN_ACTIVE_FRACTION = 1e-3
 #: Largest architecture count (layers, heads, head and model widths, experts): 2**24, beyond any model (the
 #: widest d_model is ~2e4, the most experts 2**20 in PEER's "mixture of a million experts"), exact in float32.
@@ -141,8 +142,15 @@ def _filled_active(frame, active: np.ndarray, low: float) -> bool:
         return False
     with np.errstate(invalid="ignore"):
         below = active < low
-        a, p = active[below], np.asarray(params, dtype=np.float64)[below]
-        return bool(((a > 0) & (a <= p) & (a >= p * MIN_ACTIVE_FRACTION)).all())
+        return bool(filled_share(active[below], np.asarray(params, dtype=np.float64)[below]).all())
+
+
+def filled_share(active: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Per row, whether ``active`` (billions) is a share the schema's fill can give for ``params``: positive, at
+    most ``params`` and at least :data:`MIN_ACTIVE_FRACTION` of it. Below its lower limit such an
+    ``active_params_b`` is kept, on a first read and on a re-read of a validated frame alike."""
+    with np.errstate(invalid="ignore"):
+        return (active > 0) & (active <= params) & (active >= params * MIN_ACTIVE_FRACTION)
 
 
 def check_limits(out: Mapping[str, np.ndarray], problems: Problems, n_rows: int) -> None:
@@ -153,7 +161,10 @@ def check_limits(out: Mapping[str, np.ndarray], problems: Problems, n_rows: int)
         if col in out:
             v = np.asarray(out[col], dtype=np.float64)
             with np.errstate(invalid="ignore"):
-                problems.add(np.isfinite(v) & ((v < lim.low) | (v > lim.high)), col, limit_text(col))
+                low = v < lim.low
+                if col == "active_params_b" and "params_b" in out and low.any():  # what the fill gives a tiny model
+                    low &= ~filled_share(v, np.asarray(out["params_b"], dtype=np.float64))
+                problems.add(np.isfinite(v) & (low | (v > lim.high)), col, limit_text(col))
     tp, pp, dp, g = (np.asarray(out[c], dtype=np.float64) if c in out else np.full(n_rows, np.nan)
                      for c in ("tp", "pp", "dp", "n_gpus"))
     with np.errstate(invalid="ignore", over="ignore"):
