@@ -248,3 +248,17 @@ def test_fit_does_not_call_an_unperturbed_start_value_perturbed(tmp_path, capsys
     assert json.loads(out.read_text())["energy"]["params"]["pp_bubble"] == start["pp_bubble"]
     assert "a perturbed start value" not in printed
     assert "the value is where the fit started it (the template's start value" in printed
+
+
+@pytest.mark.parametrize(("cells", "named"), [(["yes", ""], 0), ([2.5, 0], 0), ([1, 0], 1), (["True", None], 1)])
+def test_a_users_own_flag_column_of_any_type_never_stops_predict(cells, named, tmp_path, bundled_model, capsys):
+    """A table carrying its own input_tokens_assumed column ('yes', 2.5) must not end predict in a traceback; only
+    true cells are named as assumed."""
+    configs = tmp_path / "c.csv"
+    pd.DataFrame({"model": ["meta-llama/Llama-3.1-8B-Instruct"] * 2, "params_b": [8.0] * 2, "gpu": ["H100"] * 2,
+                  "tp": [1, 1], "pp": [1, 1], "batch_size": [64, 32], "input_tokens": [512, 512],
+                  "output_tokens": [256, 256], "input_tokens_assumed": cells}).to_csv(configs, index=False)
+    capsys.readouterr()
+    assert cli_main(["predict", str(bundled_model), str(configs), "-o", str(tmp_path / "o.csv")]) == 0
+    err = capsys.readouterr().err
+    assert ("input_tokens of 1 of 2 rows" in err) == bool(named)

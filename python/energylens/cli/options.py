@@ -96,6 +96,13 @@ def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: 
     return frame
 
 
+def _true_cells(column: pd.Series) -> np.ndarray:
+    """Where a flag column says true, whatever its type after a round trip through a CSV (True, "true", 1); any
+    other cell (blank, False, a user's own text) is not a flag: the note never stops a command."""
+    text = column.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "1.0"]).fillna(False).to_numpy(dtype=bool)
+
+
 #: Power sources of ``energylens profile --power-source`` whose energies are not a measurement of the run.
 TEST_POWER_SOURCES = ("synthetic", "replay")
 
@@ -126,7 +133,7 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
     with the values per task as read. Prefill energy and TTFT scale with them, and an ML.ENERGY export's rows
     looked measured: only ``energylens demo`` said its lengths were nominal, while ``fit``, ``predict`` and
     ``evaluate`` on the same rows said nothing (docs/profile-schema.md gives each task's basis)."""
-    flags = [frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool) for c in ASSUMED_INPUT_FLAGS if c in frame]
+    flags = [_true_cells(frame[c]) for c in ASSUMED_INPUT_FLAGS if c in frame]
     assumed = np.logical_or.reduce(flags) if flags else np.zeros(len(frame), dtype=bool)
     if not assumed.any():
         return
