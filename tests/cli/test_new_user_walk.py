@@ -262,3 +262,15 @@ def test_a_users_own_flag_column_of_any_type_never_stops_predict(cells, named, t
     assert cli_main(["predict", str(bundled_model), str(configs), "-o", str(tmp_path / "o.csv")]) == 0
     err = capsys.readouterr().err
     assert ("input_tokens of 1 of 2 rows" in err) == bool(named)
+
+
+def test_a_text_column_named_like_latency_does_not_stop_fit(tmp_path, capsys):
+    """The hint for a TTFT/TPOT-like column read it as numbers: a text column `ttft_comment` ended the fit with
+    "could not convert string to float"."""
+    rows = mlenergy_v2().head(40)[["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens",
+                                   "output_tokens", "energy_j"]]
+    path = tmp_path / "p.csv"
+    rows.assign(ttft_comment="slow").to_csv(path, index=False)
+    assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "latency model: not fitted: no ttft_s / tpot_s measurements" in out and "ttft_comment" not in out

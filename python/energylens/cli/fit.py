@@ -126,7 +126,8 @@ def _no_latency_reason(profiles: pd.DataFrame) -> str:
         return "too few TTFT / TPOT measurements for its parameters (the warning above); predictions get no TTFT / TPOT"
     why = "no ttft_s / tpot_s measurements, so predictions get no TTFT / TPOT"
     alike = [str(c) for c in profiles.columns if str(c) not in ("ttft_s", "tpot_s")
-             and any(k in str(c).lower() for k in ("ttft", "tpot", "itl")) and _measured(profiles, str(c))]
+             and any(k in str(c).lower() for k in ("ttft", "tpot", "itl"))
+             and np.isfinite(pd.to_numeric(profiles[c], errors="coerce").to_numpy(dtype=float)).any()]  # numbers
     if alike:
         why += (f"; column {alike[0]!r} is not read: ttft_s (time to first token) and tpot_s (time per output "
                 "token) are seconds; rename it (divided by 1000 if it is milliseconds) to fit the latency model")
