@@ -10,7 +10,6 @@ chunk gets its feature columns from features.py and ``_core.evaluate``. Both giv
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -44,7 +43,7 @@ def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataF
     for message, category in got:
         if (category, message) not in seen:
             seen.add((category, message))
-            warnings.warn(message, category, stacklevel=5)  # the caller of predict / predict_phases
+            warning_sink.warn_bounded(message, category, stacklevel=5)  # the caller of predict / predict_phases
     return out
 
 

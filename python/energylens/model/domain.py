@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens import _core
+from energylens import _core, warning_sink
 from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
@@ -166,13 +165,13 @@ def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int,
     report = DesignReport(n_rows=table.n_rows, n_distinct_rows=table.n_distinct_rows(targets),
                           n_distinct_configs=table.n_distinct_configs, n_params=n_params)
     if not report.identifiable:
-        warnings.warn(
+        warning_sink.warn_bounded(
             f"{kind} fit: {report.n_distinct_configs} distinct configuration(s) in {report.n_rows} rows for "
             f"{n_params} parameters; the data cannot identify the parameters, so the fitted values are one of "
             "many that fit equally well and prediction intervals are not available. Measure more distinct "
             "configurations (TP, batch, lengths, ...)", DegenerateFitWarning, stacklevel=4)
     elif report.n_duplicate_rows:
-        warnings.warn(
+        warning_sink.warn_bounded(
             f"{kind} fit: {report.n_duplicate_rows} of {report.n_rows} rows duplicate another row exactly; "
             f"the intervals count {report.n_distinct_rows} distinct rows as the sample size",
             DegenerateFitWarning, stacklevel=4)
@@ -334,8 +333,8 @@ class RangeCheck:
         """One ExtrapolationWarning for the whole call, with the rows flagged per feature."""
         text = self.summary()
         if text is not None:
-            warnings.warn(f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside {text}; predictions there "
-                          "are extrapolations", ExtrapolationWarning, stacklevel=4)
+            warning_sink.warn_bounded(f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside {text}; "
+                                      "predictions there are extrapolations", ExtrapolationWarning, stacklevel=4)
 
 
 def check_feature_keys(features, names: Sequence[str], template_id: str) -> None:

@@ -1,0 +1,61 @@
+"""A scheduler's view of the model: one fitted model called per request for days. What such a process keeps
+from call to call must stay bounded (the scheduler audit of 2026-12-06)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens import warning_sink
+from energylens.errors import ExtrapolationWarning
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+
+COLUMNS = ["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens"]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    data = mlenergy_v2()
+    model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(60, random_state=0))
+    request = pd.DataFrame({c: data[c].to_numpy()[:2] for c in COLUMNS})
+    return model, request
+
+
+def _registry_entries() -> int:
+    """Texts this module's warnings registry holds (its 'version' key aside)."""
+    return sum(1 for key in globals().get("__warningregistry__", {}) if key != "version")
+
+
+def test_extrapolation_texts_are_not_remembered_without_bound(fitted, monkeypatch):
+    # Each request's text differs (row counts, extreme values); under the default action warnings.warn kept
+    # every one in the caller's __warningregistry__ for the life of the process (6412 entries after 60000
+    # random one-request predicts, still growing).
+    model, request = fitted
+    monkeypatch.setattr(warning_sink, "REGISTRY_ENTRIES", 16)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("default")
+        for i in range(60):
+            model.predict(request.assign(input_tokens=[1e6 + 1000 * i, 1e6]))
+    assert len(got) == 60 and all(issubclass(w.category, ExtrapolationWarning) for w in got)
+    assert got[0].filename == __file__  # still attributed to the caller of predict
+    assert _registry_entries() == 0
+    assert all(len(r) <= 16 + 2 for r in warning_sink._registries.values())
+
+
+def test_a_repeated_text_still_shows_once_under_the_default_action(fitted):
+    model, request = fitted
+    far = request.assign(input_tokens=[3e6, 3e6])
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("default")
+        for _ in range(5):
+            model.predict(far)  # one source line: one location
+    assert len(got) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)  # the filters still decide
+        with pytest.raises(ExtrapolationWarning):
+            model.predict(far)
+    assert np.isfinite(model.predict(far, check_range=False)).all()
