@@ -274,10 +274,16 @@ def test_estimate_shape_rules():
     for p in (0.1, 1, 7, 70, 400, 2000):
         e = estimate_architecture(p)
         assert e.estimated and e.architecture == "dense" and e.params_b == p == e.active_params_b
-        assert e.head_dim == 128 and e.d_model % 128 == 0 and e.n_heads == e.d_model // 128
+        assert e.d_model % 128 == 0 and e.d_model == e.n_heads * e.head_dim and e.n_heads % e.n_kv_heads == 0
         assert e.n_kv_heads == min(8, e.n_heads) and e.n_layers >= 1
-        if e.n_heads >= 32:  # a GQA layout every TP up to 8 divides (the search's tp_heads rule)
-            assert e.n_heads % 8 == 0
+        if e.n_heads >= 8:  # a GQA layout every TP up to 8 divides (the search's tp_heads rule); heads 64 to 128 wide
+            assert e.n_heads % 8 == 0 and 64 < e.head_dim <= 128
+        else:
+            assert e.head_dim == 128
+    # below 32 heads of 128 (~8 B) the width is split into 8, 16 or 32 heads; until 2026-12-05 1 B had 13 heads
+    # and 8 B 30, over 8 KV heads, which no GQA model has
+    assert [(estimate_architecture(p).n_heads, estimate_architecture(p).head_dim) for p in (1, 3, 8, 14)] == [
+        (16, 104), (32, 80), (32, 120), (40, 128)]
     for p in (30, 34, 40, 100):  # plain rounding gave 51, 53, 57, 83 heads: no TP above 1 fitted them
         assert estimate_architecture(p).n_heads % 8 == 0
     assert estimate_architecture(70).d_model > estimate_architecture(7).d_model

@@ -409,6 +409,16 @@ ESTIMATE_MOE_TOP_K = 8
 ESTIMATE_MOE_SHARED = 0.03
 
 
+def _attention_heads(width: int) -> tuple[int, int, int]:
+    """(n_heads, n_kv_heads, head_dim) for d_model = ``width`` x 128 in GQA (n_heads a multiple of n_kv_heads = 8, TP
+    2, 4, 8 divide both; n_heads x head_dim = d_model): from 32, ``width`` heads of 128; from 8, the fewest of 8, 16
+    or 32 no wider than 128 (until 2026-12-05 ``width`` heads of 128: 8B's 30 over 8); below 8, MHA of 128."""
+    if width >= 32 or width < ESTIMATE_KV_HEADS:
+        return width, min(width, ESTIMATE_KV_HEADS), ESTIMATE_HEAD_DIM
+    n_heads = ESTIMATE_KV_HEADS * 2 ** math.ceil(math.log2(width / ESTIMATE_KV_HEADS))
+    return n_heads, ESTIMATE_KV_HEADS, ESTIMATE_HEAD_DIM * width // n_heads
+
+
 def _moe_routing(p: float, active: float) -> tuple[int, int]:
     """(experts, top-k) with k/E the share of the expert weights one token touches when the dense part is
     ESTIMATE_MOE_SHARED of the total, always below active / total (so the dense part the template derives,
@@ -438,13 +448,11 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
     :data:`ESTIMATE_MOE_EXPERTS` experts, top-k from the active share (:func:`_moe_routing`); ``"hybrid"`` keeps attention
     (and a KV cache) in one layer of :data:`ESTIMATE_HYBRID_ATTN_EVERY` and a Mamba state in the others.
 
-    Rule (docs/reference-tables.md), fitted to the dense text models of the table:
-    ``n_heads = 1633 * P^0.406 / 128`` rounded to a multiple of 8 (from 32 heads on; from 16, to an even
-    count; below, to the nearest), ``d_model = 128 * n_heads`` and ``n_layers = round(20.3 * P^0.280)`` (P in
-    billions; e.g. 8B -> 36 x 3840, 70B -> 67 x 9216); ``head_dim = 128`` and GQA with ``n_kv_heads =
-    min(8, n_heads)``. Median error on the
-    table's dense models is ~11 % for both d_model and n_layers; outliers (up to ~45 %) are models with
-    unusually wide MLPs or large vocabularies (Gemma, sub-1B models).
+    Rule (docs/reference-tables.md), fitted to the dense text models of the table: ``d_model = 128 * h``,
+    ``h = 1633 * P^0.406 / 128`` rounded to a multiple of 8 (from 32 on; from 16, to an even number; below, to
+    the nearest), ``n_layers = round(20.3 * P^0.280)`` (P in billions; 8B -> 36 x 3840, 70B -> 67 x 9216), and
+    the heads of :func:`_attention_heads` (8B: 32 x 120 over 8 KV). Median error on the table's dense models ~11 %
+    (d_model, n_layers); outliers (up to ~45 %: 87 % within 30 %) have wide MLPs or large vocabularies (Gemma).
 
     Raises:
         ValueError: ``params_b`` not a positive finite number.
@@ -456,13 +464,10 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
     active = _float(active_params_b) if active_params_b is not None else math.nan
     active = active if (kind == "moe" and 0 < active <= p) else p
     heads = ESTIMATE_D_COEF * active ** ESTIMATE_D_EXP / ESTIMATE_HEAD_DIM
-    # A layout a real checkpoint has: from 32 heads (~8 B) on a multiple of the 8 KV heads, so TP 2, 4 and 8
-    # divide both (51 or 53 query heads over 8 KV heads, as plain rounding gave 30 B and 34 B, is no GQA
-    # layout and let no TP above 1 through the search); from 16 an even count; below, the nearest (d_model
-    # of the table's dense rows: 87 % within 30 % either way, the bound tests/profiles/test_tables.py keeps).
     step = 8 if heads >= 32 else 2 if heads >= 16 else 1
-    n_heads = max(1, step * round(heads / step))
-    d = ESTIMATE_HEAD_DIM * n_heads
+    width = max(1, step * round(heads / step))
+    d = ESTIMATE_HEAD_DIM * width
+    n_heads, n_kv_heads, head_dim = _attention_heads(width)
     n_layers = max(1, round(ESTIMATE_L_COEF * active ** ESTIMATE_L_EXP))
     extra: dict = {}
     if kind == "hybrid":
@@ -483,8 +488,8 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
         n_layers=int(n_layers),
         d_model=int(d),
         n_heads=int(n_heads),
-        n_kv_heads=int(min(ESTIMATE_KV_HEADS, n_heads)),
-        head_dim=ESTIMATE_HEAD_DIM,
+        n_kv_heads=int(n_kv_heads),
+        head_dim=int(head_dim),
         n_experts=n_experts,
         experts_per_token=top_k,
         image_tokens_per_image=math.nan,
