@@ -6,9 +6,11 @@ architecture, feature and unknown columns; valid, boundary and bad cells; float 
 categorical / nullable / bool dtypes; shuffled column order; odd indexes) and every option, both give the same
 exception (type, message, column, rows), or the same frame (values, dtypes, column order, index), attrs
 (source, schema version, dropped rows), and warnings; neither modifies the caller's frame.
+``ENERGYLENS_DIFF_EXAMPLES=4000`` draws more tables than the default 400.
 """
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -170,7 +172,7 @@ OPTIONS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=int(__import__("os").environ.get("ENERGYLENS_DIFF_EXAMPLES", "400")), deadline=None,
+@settings(max_examples=int(os.environ.get("ENERGYLENS_DIFF_EXAMPLES", "400")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(frame=small_tables(), options=OPTIONS)
 def test_random_small_tables_load_as_before(frame, options):
