@@ -298,3 +298,16 @@ def test_other_architecture_labels_and_quantised_checkpoint_names(tmp_path):
     assert df["params_from_table"].tolist() == [True, True, True]
     assert df["params_b"].iloc[2] == pytest.approx(find_model("meta-llama/Llama-3.3-70B-Instruct").params_b)
     assert df["precision"].iloc[2] == "nvfp4"
+
+
+def test_a_bare_fp4_weight_precision_is_the_checkpoints_format(tmp_path):
+    """'fp4' in an export names NVFP4 on nvidia/*-FP4 checkpoints (W4A4 on FP4 tensor cores) and MXFP4 on gpt-oss
+    (W4A16 as vLLM serves it): the checkpoint decides, where the schema's 'fp4' spelling alone would read mxfp4."""
+    path = excerpt(tmp_path, [
+        row(architecture="Transformer", model_id="nvidia/Llama-3.3-70B-Instruct-FP4", weight_precision="fp4",
+            total_params_billions=70.0, activated_params_billions=70.0, gpu_model="B200"),
+        row(**{**MOE, "model_id": "openai/gpt-oss-120b", "weight_precision": "FP4", "total_params_billions": 117.0,
+               "activated_params_billions": 5.1, "num_gpus": 1, "expert_parallel": 1}),
+        row(weight_precision="fp4", model_id="Qwen/Qwen3-14B"),   # no 4-bit float format named: as written
+    ])
+    assert mlenergy_v3(path)["precision"].tolist() == ["nvfp4", "mxfp4", "mxfp4"]
