@@ -341,7 +341,7 @@ def test_report_and_cli(frame, tmp_path, monkeypatch, capsys):
 
     parser = argparse.ArgumentParser()
     evaluate_cli.add_parser(parser.add_subparsers(dest="command"))
-    monkeypatch.setattr(evaluate_cli, "read_profiles_with_rows", lambda p: frame)
+    monkeypatch.setattr(evaluate_cli, "read_profiles_with_rows", lambda p, **_kw: frame)
     args = parser.parse_args(["evaluate", "x.csv", "--train-size", "30", "--repeats", "2",
                               "--splits", "random", "--methods", "latency_proxy,wilkins2024",
                               "--json", "--no-progress", "--report", str(tmp_path / "r2")])
