@@ -105,7 +105,8 @@ def test_a_frame_edited_in_place_is_computed_again(v2):
     train, _ = _split(v2)
     with inputs.shared_template_inputs(v2) as shared:
         before = inputs.template_inputs(train)
-        train.loc[train.index[0], "tp"] = train["tp"].iloc[0] * 2  # more KV-head replication, other links
+        # more KV-head replication, other links (n_gpus = tp x pp x dp follows, as the schema requires)
+        train.loc[train.index[0], ["tp", "n_gpus"]] = train[["tp", "n_gpus"]].iloc[0].to_numpy() * 2
         after = inputs.template_inputs(train)
     assert (shared.hits, shared.misses) == (1, 1)
     _assert_same(after, _uncached(train))
@@ -160,7 +161,7 @@ def test_a_gpu_spec_that_changes_its_answer_is_asked_again(v2):
 
 
 def test_a_template_switch_flipped_inside_the_block_is_computed(v2, monkeypatch):
-    tp8 = v2.assign(tp=8.0)  # past the KV heads of every model: replication counts
+    tp8 = v2.assign(tp=8, n_gpus=8 * v2["pp"] * v2["dp"])  # past the KV heads of every model: replication counts
     train, _ = _split(tp8)
     with inputs.shared_template_inputs(tp8) as shared:
         on = inputs.template_inputs(train)
