@@ -15,7 +15,7 @@ from energylens import search
 from energylens.profiles import tables
 from energylens.search.candidates import candidate_space
 from energylens.search.space import build_space
-from energylens.search.specs import check_model_spec
+from energylens.search.specs import check_model_spec, spec_problem
 
 BASE = tables.model_spec("meta-llama/Llama-3.1-8B-Instruct")
 MOE = tables.model_spec("Qwen/Qwen3-30B-A3B")
@@ -75,10 +75,13 @@ def test_a_spec_named_as_a_table_row_beside_that_row_is_refused_naming_the_field
         build_space(["llama-3.1-8b", BASE], "H100", input_tokens=512, output_tokens=256, tp=[1])
 
 
-def test_an_estimated_architecture_passes():
-    """The estimator rounds heads to widths (8 B: 30 heads over 8 KV heads): its spec is not the user's mistake."""
-    for p in (1.0, 8.0, 70.0):
-        assert check_model_spec(tables.estimate_architecture(p, "dense", None)) is not None
+def test_an_estimated_architecture_passes_the_same_rules():
+    """Estimates are checked like a user's spec, with no exemption: their heads divide by their KV heads at every
+    size (8 B is 32 over 8; it was 30 over 8, which the check then had to exempt)."""
+    for p in (0.5, 1.0, 3.0, 8.0, 70.0, 400.0):
+        for kind in ("dense", "moe", "hybrid"):
+            spec = tables.estimate_architecture(p, kind, None)
+            assert spec_problem(spec) is None and check_model_spec(spec) is spec
 
 
 ROW = dict(gpu="H100", tp=1, batch_size=8, input_tokens=1000, output_tokens=200)

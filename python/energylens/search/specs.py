@@ -54,8 +54,8 @@ def check_model_spec(spec: tables.ModelSpec, where: str = "search(model=...)") -
 
 def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
     """The first value of ``spec`` no model has, as (field, value, what it must be, the other field the rule
-    reads or ""); None when there is none. An estimate's (``tables.estimate_architecture``: 30 heads over 8 KV
-    heads for 8 B) KV heads are not held to divide its heads: that is the estimator's rounding, not the user's."""
+    reads or ""); None when there is none. Estimates (``tables.estimate_architecture``) are held to the same rules:
+    their heads are a multiple of their KV heads at every size (53e9175; before, 8 B gave 30 over 8 and was exempt)."""
     for field in WHOLE_FIELDS:
         v = _number(getattr(spec, field))
         if v is None or not math.isfinite(v) or v < 1 or v != int(v):
@@ -65,7 +65,7 @@ def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
         return "params_b", spec.params_b, "a finite number of billions > 0", ""
     if pa is None or not math.isfinite(pa) or pa <= 0 or pa > p:
         return "active_params_b", spec.active_params_b, f"a finite number of billions > 0 and <= params_b ({p:g})", "params_b"
-    if int(spec.n_heads) % int(spec.n_kv_heads) and not spec.estimated:
+    if int(spec.n_heads) % int(spec.n_kv_heads):
         return ("n_kv_heads", spec.n_kv_heads, f"a divisor of n_heads ({int(spec.n_heads)}): each KV head serves a "
                 "whole group of query heads", "n_heads")
     if spec.experts_per_token > spec.n_experts:
