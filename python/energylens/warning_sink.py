@@ -67,5 +67,7 @@ def warn_bounded(message: str, category: type[Warning], stacklevel: int = 1) -> 
     registry = _registries.get(filename)
     if registry is None or len(registry) > REGISTRY_ENTRIES:
         registry = _registries[filename] = {}
-    warnings.warn_explicit(message, category, filename, lineno, module_globals.get("__name__", "<string>"),
-                           registry, module_globals)
+    # No module_globals: warnings.warn passes none to the C warn_explicit either, which otherwise asks the
+    # module's __loader__ for its source and raises where there is none (`python -c`: the BuiltinImporter's
+    # ImportError "'__main__' is not a built-in module" instead of the warning).
+    warnings.warn_explicit(message, category, filename, lineno, module_globals.get("__name__", "<string>"), registry)

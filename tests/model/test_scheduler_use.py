@@ -59,3 +59,18 @@ def test_a_repeated_text_still_shows_once_under_the_default_action(fitted):
         with pytest.raises(ExtrapolationWarning):
             model.predict(far)
     assert np.isfinite(model.predict(far, check_range=False)).all()
+
+
+def test_a_warning_to_a_python_dash_c_caller_is_shown_not_an_import_error():
+    """warn_bounded passed the caller's globals to warnings.warn_explicit, which then asked ``python -c``'s
+    __main__ loader (the BuiltinImporter) for source: ImportError "'__main__' is not a built-in module" in place
+    of every energylens warning to such a caller (an unknown model's estimate here)."""
+    import subprocess
+    import sys
+
+    code = ("import pandas as pd\nfrom energylens.profiles import load_profiles\n"
+            "load_profiles(pd.DataFrame([dict(model='acme/Mystery-30B', params_b=30, gpu='H100', tp=1, pp=1, "
+            "batch_size=8, input_tokens=512, output_tokens=256)]), require_energy=False)\nprint('done')\n")
+    out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "done" in out.stdout and "Warning" in out.stderr
