@@ -32,7 +32,7 @@ COUNTS = (1, 1, 2, 4, 8, 3, 0, -1, 1.5, np.nan, np.inf, MAX_GPU_COUNT, MAX_GPU_C
           True, None)
 POSITIVE = (1.0, 64.0, 0.5, 1e-6, 1e-7, 0.0, -1.0, np.nan, np.inf, -np.inf, 1e300, 1e-310, MAX_TOKENS,
             MAX_TOKENS + 1, "12", " 3e2", "hot", "", None, False)
-PARAMS = (7.0, 8.03, 30.532, 1e-9, 1e-10, 1e5, 1.1e5, 0.0, -3.0, np.nan, "8", "x")
+PARAMS = (7.0, 8.03, 30.532, 1e-9, 1e-10, 5e-10, 1e-13, 1e5, 1.1e5, 0.0, -3.0, np.nan, "8", "x")
 CHOICES = {"precision": ("bf16", "fp8", "FP8", " fp8", "float16", "int4", "mxfp4", "awq", "bogus", "", None, 1),
            "kv_cache_dtype": ("auto", "fp8", "FP8", "fp8_e4m3", "bf16", "bogus", "", None),
            "modality": ("text", "image", "VIDEO", " text", "smell", "", None),
@@ -188,7 +188,7 @@ def _good(n: int = 3) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("case", ["two_blank_names", "int_labels", "configs_dropped", "empty_rows", "validated",
-                                  "validated_edited", "text_numbers", "empty_frame"])
+                                  "validated_edited", "text_numbers", "empty_frame", "tiny_model"])
 def test_edge_tables_load_as_before(case):
     frame = _good()
     options: dict = {}
@@ -214,6 +214,8 @@ def test_edge_tables_load_as_before(case):
         frame.loc[2, "energy_j"] = "hot"
     elif case == "empty_frame":
         frame = frame.iloc[0:0]
+    elif case == "tiny_model":  # active_params_b below its limit: kept where the fill could give it, else refused
+        frame = frame.assign(params_b=1e-9, active_params_b=[5e-10, 1e-13, np.nan])
     for drop in (False, True):
         assert_same_load(frame, **{"drop_invalid": drop, **options})
 
