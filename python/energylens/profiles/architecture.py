@@ -77,6 +77,9 @@ def fill_architecture(models: np.ndarray, params_b: np.ndarray, arch: dict[str, 
             spec = tables.estimate_architecture(p, kind_r or "dense", pa)
             cols = tuple(c for c, v in arch.items() if c not in _NOT_REQUIRED and np.isnan(v[r])
                          and not (c in ("n_experts", "experts_per_token") and (kind_r or "dense") == "dense"))
+            if kind_r == "moe" and pa is None:  # sized and priced as if every parameter ran for every token
+                cols += ("no active_params_b given, so every parameter is taken as active: an upper bound on a "
+                         "MoE's work per token (give the active count in active_params_b)",)
             if cols:  # (a dense model's one expert is no estimate: every shape column given, nothing to warn)
                 estimated.append((int(first_arch_row[j]), name, p, cols))
         fill[:, j] = [float(getattr(spec, c)) for c in arch]
