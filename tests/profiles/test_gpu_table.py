@@ -295,3 +295,15 @@ def test_block_scaled_fp8_spellings_and_bytes():
     assert precision.bytes_per_param("fp8_block") == precision.bytes_per_param("fp8") == 1.0
     assert tables.gpu_spec("B200").peak_flops("fp8_block") == tables.gpu_spec("B200").peak_flops("fp8")
     assert tables.gpu_spec("H100").peak_flops("fp8_block") == tables.gpu_spec("H100").peak_flops("bf16")
+
+
+def test_rows_run_on_a_cpu_are_told_why_and_what_to_do():
+    """A sweep run without a GPU records gpu 'cpu'; fitting its rows listed 30 GPUs as if 'cpu' were a typo."""
+    from energylens.profiles import load_profiles
+
+    with pytest.raises(UnknownGpuError, match=r"run on a CPU .*gpu = \"H100\""):
+        tables.gpu_spec("cpu")
+    frame = pd.DataFrame([dict(model="meta-llama/Llama-3.1-8B-Instruct", params_b=8.0, gpu=g, tp=1, pp=1,
+                               batch_size=8, input_tokens=100, output_tokens=10, energy_j=1.0) for g in ("cpu", "X9")])
+    with pytest.raises(UnknownGpuError, match=r"unknown GPU 'cpu' at data row 1 .*run on a CPU"):
+        build_features(load_profiles(frame))

