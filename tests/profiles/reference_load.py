@@ -3,8 +3,9 @@ as the oracle of tests/profiles/test_load_small_differential.py: a Series per co
 parsed through pandas, text through ``Series.astype(str)``. The reading (``schema._read``), the per-cell rules of
 :mod:`energylens.profiles.cells` (checked row by row in test_vectorised_schema.py) and the architecture fill are
 shared; every step in between is the old code, so the new pass must give the same frame, attrs, dropped rows,
-warnings and errors. A rule changed on purpose since (a158847: a filled ``active_params_b`` below its limit is
-kept) is changed here too, marked where it is."""
+warnings and errors. Rules changed on purpose since (a158847: a filled ``active_params_b`` below its limit is
+kept; params_b from the model table where a known model leaves it blank or out) are changed here too, marked
+where they are."""
 # ruff: noqa
 from __future__ import annotations
 
@@ -71,11 +72,16 @@ def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str
     frame.columns = [str(c) for c in frame.columns]
     check_unique_columns(frame.columns, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
-    check_required_columns(frame.columns, required, src)  # before energy_j is added: "found" lists the source's columns
+    # params_b filled from the model table (a rule made since, in schema._load / _parse_numeric; copied here)
+    check_required_columns(frame.columns, tuple(c for c in required if c != "params_b" or "model" not in frame.columns),
+                           src)
     check_column_spelling(frame.columns, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
     if not require_energy and "energy_j" not in frame.columns:
         frame = frame.copy()
         frame["energy_j"] = np.nan
+    if "params_b" not in frame.columns:  # known models' configurations (a rule made since; copied here)
+        frame = frame.copy()
+        frame["params_b"] = np.nan
 
     problems = Problems(len(frame))
     problems.add(empty_rows(frame, frame["model"].isna().to_numpy()), EMPTY_ROW, "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): "
@@ -102,13 +108,19 @@ def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: Pro
     for col in _NUMERIC_COLUMNS:
         if col not in frame.columns:
             continue
-        values, non_numeric = cells.to_numeric(frame[col])
-        problems.add(non_numeric, col, "non-numeric value", frame[col])
+        cells_ = frame[col]
+        values, non_numeric = cells.to_numeric(cells_)
+        if col == "params_b":  # the model table's count for a blank cell of a known model (a rule made since)
+            values = pd.Series(_architecture.table_params_b(frame["model"].to_numpy(), values.to_numpy(dtype=float)),
+                               index=values.index)
+        problems.add(non_numeric, col, "non-numeric value", cells_)
         finite = np.isfinite(values.to_numpy())
         nan = values.isna().to_numpy()
-        problems.add(~nan & ~finite, col, "non-finite value (inf)", frame[col])
+        problems.add(~nan & ~finite, col, "non-finite value (inf)", cells_)
         if col in required:
-            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column", frame[col])
+            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column" + (
+                " (the model table does not know the model, so its parameter count, in billions, is needed)"
+                if col == "params_b" else ""), cells_)
         out[col] = values
     return out
 

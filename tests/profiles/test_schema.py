@@ -23,7 +23,7 @@ from energylens.profiles.schema import (
     DroppedRowsWarning,
     load_profiles,
 )
-from energylens.profiles.tables import EstimatedArchitectureWarning
+from energylens.profiles.tables import EstimatedArchitectureWarning, find_model
 
 
 def good_frame(n: int = 4) -> pd.DataFrame:
@@ -190,12 +190,33 @@ def test_empty_optional_cells_take_defaults(tmp_path):
     assert df["ttft_s"].iloc[0] == 0.1 and math.isnan(df["ttft_s"].iloc[1])
 
 
+def test_params_b_of_a_known_model_comes_from_the_model_table(tmp_path):
+    """A configuration of a model the table knows needs no params_b (the search and the CLI's --model take the
+    table's); it was a required column, so `model,gpu,tp,...` for Llama 3.1 8B was refused. A blank cell of an
+    unknown model stays an error, which now says why the count is needed."""
+    frame = good_frame(3).drop(columns=["params_b"])
+    df = load_profiles(write_csv(tmp_path, frame))
+    assert df["params_b"].tolist() == [find_model("meta-llama/Meta-Llama-3.1-8B-Instruct").params_b] * 3
+    given = good_frame(3).assign(params_b=[7.5, np.nan, 8.03])   # a user's own count is kept
+    assert load_profiles(given)["params_b"].tolist()[::2] == [7.5, 8.03]
+    unknown = good_frame(2).assign(model=["acme/unknown-8b", "meta-llama/Meta-Llama-3.1-8B-Instruct"],
+                                   params_b=[np.nan, np.nan])
+    with pytest.raises(ProfileSchemaError, match=r"'params_b'.*the model table does not know the model.*data row 1 "):
+        load_profiles(unknown)
+
+
 # --------------------------------------------------------------------------------------------------
 # one test per violation
 # --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("column", REQUIRED_COLUMNS)
 def test_missing_required_column(tmp_path, column):
+    if column == "params_b":  # a known model's count comes from the model table; an unknown one's rows need it
+        path = write_csv(tmp_path, good_frame().assign(model="acme/unknown-8b").drop(columns=[column]))
+        with pytest.raises(ProfileSchemaError, match=r"missing value .*model table does not know") as ei:
+            load_profiles(path)
+        assert ei.value.column == column and ei.value.rows == [0, 1, 2, 3]
+        return
     path = write_csv(tmp_path, good_frame().drop(columns=[column]))
     with pytest.raises(ProfileSchemaError) as ei:
         load_profiles(path)
@@ -237,6 +258,8 @@ def test_true_false_in_a_count_column_is_not_a_count(column):
 @pytest.mark.parametrize("column", REQUIRED_COLUMNS)
 def test_nan_or_empty_in_required_column(tmp_path, column):
     frame = good_frame().astype({column: object})
+    if column == "params_b":  # (a known model's blank is the model table's count)
+        frame["model"] = "acme/unknown-8b"
     frame.loc[1, column] = None
     frame.loc[3, column] = "" if column in ("model", "gpu") else None
     path = write_csv(tmp_path, frame)

@@ -56,7 +56,8 @@ _ROWWISE_CELLS = types.SimpleNamespace(
     blank_codes=lambda values, c, uniques: rowwise.is_blank(pd.Series(values, copy=False))[c],
     per_code=_rowwise_per_code, choice_codes=_rowwise_choices, to_float=_rowwise_float,
     str_array=lambda values: pd.Series(values, dtype=object, copy=False).astype(str).array)
-_ROWWISE_ARCH = types.SimpleNamespace(fill_architecture=rowwise.fill_architecture)
+_ROWWISE_ARCH = types.SimpleNamespace(fill_architecture=rowwise.fill_architecture,
+                                      table_params_b=vectorised_architecture.table_params_b)  # a table lookup, no cell rule
 
 
 def _outcome(load, monkeypatch, rowwise_rules: bool):

@@ -202,3 +202,20 @@ def prefill_attention_per_layer(arch):
                      head_dim - np.nan_to_num(qk_rope_head_dim))
     flops = np.where(mla, 2.0 * n_heads * (head_dim + v_dim), 4.0 * n_heads * head_dim)
     return float(flops) if np.ndim(flops) == 0 else flops
+
+
+def table_params_b(models: object, params_b: np.ndarray) -> np.ndarray:
+    """``params_b`` (float64, NaN = blank or the column absent) with each blank cell of a model the model table
+    knows filled with the table's parameter count, so a configuration of a known model needs no ``params_b``
+    (the search and the CLI's ``--model`` already take the table's). Blank cells of other models stay NaN, and
+    the schema reports them as missing, naming the rows. One table lookup per distinct model."""
+    blank = np.flatnonzero(np.isnan(params_b))
+    if len(blank) == 0:
+        return params_b
+    out = params_b.copy()
+    for (name,), idx in cells.key_groups(np.asarray(models, dtype=object), rows=blank):
+        spec = tables.find_model(str(name)) if isinstance(name, str) and name.strip() else None
+        if spec is not None and spec.params_b > 0:
+            out[idx] = float(spec.params_b)
+    return out
+

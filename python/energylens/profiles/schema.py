@@ -220,14 +220,17 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     headers = [str(c) for c in frame.columns]
     check_unique_columns(headers, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
-    check_required_columns(headers, required, src)  # before energy_j is added: "found" lists the source's columns
+    # params_b may be left out where the model table knows the model (_parse_numeric fills it)
+    check_required_columns(headers, tuple(c for c in required if c != "params_b" or "model" not in headers), src)
     check_column_spelling(headers, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
     # the columns' values, read once (a Series per column and check cost more than a small table's whole pass)
     arrays = cells.column_arrays(frame)
     raw = dict(zip(headers, arrays, strict=True))
-    add_energy = not require_energy and "energy_j" not in raw
-    if add_energy:
-        raw["energy_j"] = np.full(len(frame), np.nan)
+    # energy_j of a table of configurations; params_b of known models' configurations (the model table's counts)
+    add_energy = tuple(c for c, absent in (("energy_j", not require_energy and "energy_j" not in raw),
+                                           ("params_b", "params_b" not in raw)) if absent)
+    for c in add_energy:
+        raw[c] = np.full(len(frame), np.nan)
 
     problems = Problems(len(frame), raw)
     problems.add(empty_rows(frame, np.asarray(pd.isna(raw["model"]), dtype=bool)), EMPTY_ROW,
@@ -253,17 +256,17 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     return result
 
 
-def _as_read(frame: pd.DataFrame, names: list[str], add_energy: bool) -> pd.DataFrame:
-    """The frame as the rows are dropped from and reported: str column names, and ``energy_j`` (NaN) where a table
-    of configurations lacks it. ``frame`` is the reader's own copy."""
+def _as_read(frame: pd.DataFrame, names: list[str], add_energy: tuple[str, ...]) -> pd.DataFrame:
+    """The frame as the rows are dropped from and reported: str column names, and ``energy_j`` / ``params_b``
+    (NaN) where a table of configurations lacks them. ``frame`` is the reader's own copy."""
     frame.columns = names
-    if add_energy:
-        frame["energy_j"] = np.nan
+    for c in add_energy:
+        frame[c] = np.nan
     return frame
 
 
 def _extra_columns(frame: pd.DataFrame, names: list[str], arrays: list[object],
-                   add_energy: bool) -> list[tuple[str, object]]:
+                   add_energy: tuple[str, ...]) -> list[tuple[str, object]]:
     """The source's unknown columns, in order, as (name, values) for the result. Two blank-named columns (which
     pass the duplicate check) are read by name as before, which fails as it did."""
     extras = [(c, a) for c, a in zip(names, arrays, strict=True) if c not in _OUTPUT_COLUMNS]
@@ -321,11 +324,15 @@ def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problem
         if col not in raw:
             continue
         values, non_numeric = cells.to_float(raw[col])
+        if col == "params_b":  # a blank cell (or no column) of a model the table knows: the table's count
+            values = _architecture.table_params_b(raw["model"], values)
         problems.add(non_numeric, col, "non-numeric value")
         nan = np.isnan(values)
         problems.add(~nan & ~np.isfinite(values), col, "non-finite value (inf)")
         if col in required:
-            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column")
+            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column" + (
+                " (the model table does not know the model, so its parameter count, in billions, is needed)"
+                if col == "params_b" else ""))
         out[col] = values
     return out
 
