@@ -190,6 +190,17 @@ def test_empty_optional_cells_take_defaults(tmp_path):
     assert df["ttft_s"].iloc[0] == 0.1 and math.isnan(df["ttft_s"].iloc[1])
 
 
+def test_a_missing_column_names_the_found_column_it_may_be():
+    """'batch' / 'input_len' (benchmarks' spellings) got the bare 'missing required column' with no hint."""
+    frame = good_frame(2).rename(columns={"batch_size": "batch", "input_tokens": "input_len", "energy_j": "energy_js"})
+    with pytest.raises(ProfileSchemaError, match=r"did you mean 'batch' for 'batch_size', 'input_len' for "
+                                                 r"'input_tokens', 'energy_js' for 'energy_j'\?"):
+        load_profiles(frame)
+    with pytest.raises(ProfileSchemaError) as ei:   # nothing alike: no hint
+        load_profiles(good_frame(2).drop(columns="tp"))
+    assert "did you mean" not in str(ei.value)
+
+
 def test_params_b_of_a_known_model_comes_from_the_model_table(tmp_path):
     """A configuration of a model the table knows needs no params_b (the search and the CLI's --model take the
     table's); it was a required column, so `model,gpu,tp,...` for Llama 3.1 8B was refused. A blank cell of an

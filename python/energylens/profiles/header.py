@@ -9,6 +9,7 @@ and the repeated column(s). Imports only pandas and :mod:`energylens.errors`.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -72,7 +73,7 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
     missing = [c for c in required if c not in names]
     if missing:
         near = [f"{n!r} for {c!r}" for c in missing for n in map(str, names) if n.strip().lower() == c]
-        hint = f"; names are exact: rename {', '.join(near)}" if near else ""
+        hint = f"; names are exact: rename {', '.join(near)}" if near else _similar_hint(missing, names)
         raise ProfileSchemaError(
             f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
             f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
@@ -113,3 +114,31 @@ def drop_empty_unnamed_columns(frame: pd.DataFrame, header: list[str], src: str,
                         f"{what}", source=src, column=str(frame.columns[i]), rows=filled.tolist())
         drop.append(frame.columns[i])
     return frame.drop(columns=drop)
+
+
+#: Other names of the required columns (engines', benchmarks' and papers' spellings), for the hint of
+#: :func:`check_required_columns`; a column is never read under them.
+_SYNONYMS = {
+    "batch_size": ("batch", "bs", "max_num_seqs", "num_seqs", "concurrency", "batch size"),
+    "input_tokens": ("input_len", "input_length", "prompt_tokens", "prompt_len", "isl", "input"),
+    "output_tokens": ("output_len", "output_length", "completion_tokens", "gen_tokens", "osl", "output"),
+    "tp": ("tensor_parallel", "tensor_parallel_size", "tp_size", "TP"), "pp": ("pipeline_parallel",
+    "pipeline_parallel_size", "pp_size", "PP"), "params_b": ("params", "parameters", "num_params", "size_b"),
+    "energy_j": ("energy", "energy_per_request", "energy_per_request_joules", "joules"), "gpu": ("gpu_model", "device"),
+    "model": ("model_id", "model_name", "name"),
+}
+
+
+def _similar_hint(missing: list[str], names: list[object]) -> str:
+    """'; did you mean ...' for the missing columns a found column may stand for (a known other name of it,
+    or a close spelling), else ''."""
+    found = [str(n) for n in names]
+    folded = {f.strip().lower(): f for f in found}
+    pairs = []
+    for c in missing:
+        hit = next((folded[s.lower()] for s in _SYNONYMS.get(c, ()) if s.lower() in folded), None)
+        close = difflib.get_close_matches(c, found, n=1, cutoff=0.75)
+        if hit or close:
+            pairs.append(f"{hit or close[0]!r} for {c!r}")
+    return f"; did you mean {', '.join(pairs)}? (rename the column: names are exact)" if pairs else ""
+
