@@ -27,6 +27,7 @@ def _feats(rows):
     ("H100 SXM", "fp8", "", True),          # W8A8 on FP8 tensor cores
     ("H100 SXM", "fp8_block", "", True),    # 1 x 128 activation groups, at the 16-bit rate on Hopper
     ("B200", "fp8_block", "", True),
+    ("MI355X", "fp8_block", "", True),    # at the 16-bit rate (vLLM's ROCm kernels), activations still fp8
     ("H100 SXM", "int8", "", True),
     ("A100-SXM4-40GB", "fp8", "", False),   # no FP8 tensor cores: weight-only (W8A16)
     ("A100-SXM4-40GB", "fp8_block", "", False),

@@ -244,9 +244,15 @@ def test_precision_table_is_consistent():
     ("H100", "mxfp4", "bf16"), ("B200", "mxfp4", "bf16"), ("MI355X", "mxfp4", "bf16"), ("A100 80GB", "fp8", "bf16"),
     ("H100", "fp8", "fp8"), ("L40S", "fp8", "fp8"), ("H100", "int4", "bf16"), ("B300", "int8", "bf16"),
     ("A100 80GB", "int8", "int8"), ("V100 32GB", "bf16", "fp16"), ("GB200", "nvfp4", "fp4"),
-    # block-scaled fp8: the fp8 peak only where the tensor cores apply block scales (FP4 generation)
+    # block-scaled fp8: the fp8 peak only on NVIDIA's FP4 generation (vLLM's DeepGEMM / CUTLASS SM100 kernels);
+    # vLLM's ROCm kernels rescale in registers on CDNA 4 as on CDNA 3, so MI355X prices as MI300X does
     ("H100", "fp8_block", "bf16"), ("H200", "fp8_block", "bf16"), ("MI300X", "fp8_block", "bf16"),
-    ("B200", "fp8_block", "fp8"), ("MI355X", "fp8_block", "fp8"), ("A100 80GB", "fp8_block", "bf16"),
+    ("B200", "fp8_block", "fp8"), ("MI355X", "fp8_block", "bf16"), ("A100 80GB", "fp8_block", "bf16"),
+    ("MI325X", "fp8_block", "bf16"), ("GB200", "fp8_block", "fp8"), ("B300", "fp8_block", "fp8"),
+    ("RTX PRO 6000", "fp8_block", "fp8"), ("MI355X", "fp8", "fp8"),
+    # nvfp4: W4A4 where vLLM has an FP4 GEMM (Blackwell), weight-only Marlin elsewhere; mxfp4 W4A16 everywhere
+    ("H100", "nvfp4", "bf16"), ("B200", "nvfp4", "fp4"), ("RTX PRO 6000", "nvfp4", "fp4"),
+    ("RTX PRO 6000", "mxfp4", "bf16"), ("GB200", "mxfp4", "bf16"), ("B200", "int4", "bf16"),
 ])
 def test_compute_precision(gpu, fmt, compute):
     spec = tables.gpu_spec(gpu)
@@ -295,6 +301,21 @@ def test_block_scaled_fp8_spellings_and_bytes():
     assert precision.bytes_per_param("fp8_block") == precision.bytes_per_param("fp8") == 1.0
     assert tables.gpu_spec("B200").peak_flops("fp8_block") == tables.gpu_spec("B200").peak_flops("fp8")
     assert tables.gpu_spec("H100").peak_flops("fp8_block") == tables.gpu_spec("H100").peak_flops("bf16")
+    assert tables.gpu_spec("MI355X").peak_flops("fp8_block") == tables.gpu_spec("MI355X").peak_flops("bf16")
+
+
+def test_block_scaled_fp8_rate_follows_the_vendor_not_only_the_fp4_peak():
+    """vLLM's block-fp8 kernels meet the fp8 rate only on NVIDIA Blackwell (DeepGEMM / CUTLASS SM100); a GPU
+    described by the user with fp8 and fp4 peaks is taken as such a GPU, an AMD one is not."""
+    from types import SimpleNamespace
+    peaks = dict(peak_bf16_tflops=1000.0, peak_fp16_tflops=1000.0, peak_fp8_tflops=2000.0, peak_fp4_tflops=4000.0)
+    for vendor, want in (("nvidia", "fp8"), ("user", "fp8"), ("amd", "bf16"), ("AMD ", "bf16")):
+        gpu = SimpleNamespace(name="x", vendor=vendor, **peaks)
+        assert precision.compute_precision("fp8_block", gpu) == want, vendor
+        assert precision.compute_precision("fp8", gpu) == "fp8"
+        assert precision.activation_quantised("fp8_block", gpu)  # 1 x 128 activation groups either way
+    no_fp4 = SimpleNamespace(name="y", vendor="nvidia", **{**peaks, "peak_fp4_tflops": math.nan})
+    assert precision.compute_precision("fp8_block", no_fp4) == "bf16"
 
 
 def test_rows_run_on_a_cpu_are_told_why_and_what_to_do():

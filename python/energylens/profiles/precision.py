@@ -75,25 +75,45 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
          "(A100, A10, A30, A40); per-tensor/channel scales are negligible"),
     _fmt("fp8_block", 8.0, ("fp8_blockscaled", "bf16", "fp16"),
          "fp8 with one fp32 scale per 128 x 128 weight block and per 1 x 128 activation group (DeepSeek-V3 "
-         "style; the official Qwen3 -FP8 checkpoints: +0.002 bit, negligible). On Hopper the tensor cores "
-         "lack block scaling: partial sums are promoted to FP32 CUDA cores every 128 products and rescaled "
-         "(DeepSeek-V3 technical report, arXiv 2412.19437, sec. 3.3.2), so the GEMMs run at about the 16-bit "
-         "rate; at the fp8 peak only where the tensor cores apply block scales natively (the GPUs with FP4 "
-         "tensor cores: Blackwell, CDNA 4); W8A16 at the 16-bit peak without FP8 tensor cores"),
+         "style; the official Qwen3 -FP8 checkpoints: +0.002 bit, negligible). At the fp8 peak only on NVIDIA "
+         "GPUs with FP4 tensor cores (Blackwell: B100/B200/GB200/B300, RTX PRO 6000), where vLLM runs it on "
+         "DeepGEMM (vllm/utils/deep_gemm.py is_deep_gemm_supported: SM90 or the SM100 family, "
+         "VLLM_USE_DEEP_GEMM default 1 in vllm/envs.py; on SM100 the scales are requantised to UE8M0 for the "
+         "tensor cores' block-scaled MMA) or on CUTLASS's SM100 blockwise kernel "
+         "(csrc/quantization/cutlass_w8a8/c3x/scaled_mm_blockwise_sm100_fp8.cu). Elsewhere the scales are "
+         "applied outside the MMA (Hopper: partial sums promoted to FP32 every 128 products, DeepSeek-V3 "
+         "report arXiv 2412.19437 sec. 3.3.2; AMD MI300X/MI325X and MI355X alike: vLLM's ROCm path is "
+         "AITER gemm_a8w8_blockscale or the Triton _w8a8_triton_block_scaled_mm, which rescale the "
+         "accumulator per 128-wide K block in registers, vllm/model_executor/layers/quantization/utils/"
+         "fp8_utils.py W8A8BlockFp8LinearOp) and the effective rate is taken as the 16-bit one: a calibration "
+         "on the v3 H100 rows (Qwen3-235B-A22B -FP8 slower than bf16 at the same batch), not a hardware peak "
+         "(DeepGEMM reports far more on H800 for large GEMMs); pricing Hopper at the fp8 peak lowers v3 "
+         "Top-1 0.931 -> 0.907, MAPE 0.155 -> 0.163. W8A16 at the 16-bit peak without FP8 tensor cores"),
     _fmt("int8", 8.0, ("int8", "bf16", "fp16"),
-         "W8A8 int8 at the int8 peak where the tensor cores have INT8, else 16-bit"),
+         "W8A8 int8 at the int8 peak where the tensor cores have INT8, else 16-bit. vLLM 0.10-0.12 has no int8 "
+         "kernel on Blackwell (its CUTLASS SM100/SM120 dispatch wires int8 to nullptr and refuses the layer: "
+         "vllm-project/vllm PR #25935; the Triton fallback is PR #54316, open in 2026-08), so an int8 "
+         "checkpoint does not load there; the B200 row's int8 peak prices a deployment vLLM does not run"),
     _fmt("int4", 4.25, ("bf16", "fp16"),
          "AWQ/GPTQ W4A16, group size 128: 4 bits + one fp16 scale and a packed zero point per 128 "
          "weights (+0.25 bit); kernels dequantise to 16 bit, so compute is bf16/fp16"),
     _fmt("mxfp4", 4.25, ("bf16", "fp16"),
          "OCP MXFP4: 4-bit E2M1 + one 8-bit E8M0 scale per 32 weights (+0.25 bit). W4A16 on every GPU, "
          "as vLLM runs it by default (gpt-oss): Marlin / Triton on Hopper and older, FlashInfer's MXFP4 "
-         "BF16 MoE backend on Blackwell (vllm/model_executor/layers/quantization/mxfp4.py picks it for "
-         "SM100 unless VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1, which quantises activations to mxfp8: fp8 "
-         "rate). A deployment with fp8 or fp4 activations says so in the compute_precision column"),
+         "BF16 MoE backend on Blackwell (vllm/model_executor/layers/quantization/mxfp4.py get_mxfp4_backend "
+         "picks it for the SM100 family unless VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1, which quantises "
+         "activations to mxfp8: fp8 rate), Marlin on SM120 (RTX PRO 6000: triton_kernels only for "
+         "SM90 <= cc < SM110), the triton_kernels backend on ROCm (MI300X, MI355X) with "
+         "mxfp4_w4a16_moe_quant_config. A deployment with fp8 or fp4 activations says so in the "
+         "compute_precision column"),
     _fmt("nvfp4", 4.5, ("fp4", "bf16", "fp16"),
          "NVIDIA NVFP4: 4-bit E2M1 + one FP8 E4M3 scale per 16 weights (+0.5 bit; the per-tensor "
-         "fp32 scale is negligible); fp4 tensor cores where present, else bf16"),
+         "fp32 scale is negligible). W4A4 at the fp4 peak where vLLM has an FP4 GEMM (select_nvfp4_linear_"
+         "backend in vllm/model_executor/layers/quantization/utils/nvfp4_utils.py: FlashInfer CUTLASS or "
+         "vLLM CUTLASS where cutlass_scaled_mm_supports_fp4: Blackwell SM100 family and SM120; activations "
+         "quantised by scaled_fp4_quant before every GEMM), else weight-only Marlin (W4A16, bf16: Hopper, Ada, "
+         "Ampere). No ROCm backend (cutlass_fp4_supported is False off CUDA, Marlin is CUDA-only): the MI355X "
+         "row's fp4 price for nvfp4 is a deployment vLLM does not run by default"),
 ]))
 
 #: Bytes per weight for each canonical format (derived from :data:`WEIGHT_FORMATS`).
@@ -170,11 +190,16 @@ def bytes_per_param(precision: str) -> float:
 #: have a peak). Block-scaled fp8 reaches the fp8 peak only on tensor cores that apply block scales
 #: (the generation with FP4 tensor cores).
 _CONDITIONAL_COMPUTE: dict[str, tuple[str, tuple[str, ...]]] = {"fp8_blockscaled": ("fp8", ("fp8", "fp4"))}
+#: Vendors whose GPUs never meet a conditional compute choice: vLLM's ROCm block-fp8 kernels rescale in
+#: registers on CDNA 4 as on CDNA 3 (the fp8_block note), so an MI355X prices fp8_block as an MI300X does.
+_CONDITIONAL_EXCLUDED_VENDORS: dict[str, frozenset[str]] = {"fp8_blockscaled": frozenset({"amd"})}
 
 
 def _peak_tflops(gpu: Any, compute: str) -> float:
     if compute in _CONDITIONAL_COMPUTE:
         runs_at, needs = _CONDITIONAL_COMPUTE[compute]
+        if str(getattr(gpu, "vendor", "") or "").strip().lower() in _CONDITIONAL_EXCLUDED_VENDORS[compute]:
+            return math.nan
         if any(math.isnan(_peak_tflops(gpu, c)) for c in needs):
             return math.nan
         compute = runs_at
@@ -192,8 +217,8 @@ def compute_precision(precision: str, gpu: Any) -> str:
     ``gpu`` is anything with the GPU-table peak attributes (a :class:`energylens.profiles.tables.GpuSpec`).
     nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; mxfp4 -> ``"bf16"`` (vLLM's W4A16
     default, also on Blackwell); fp8 -> ``"fp8"`` with
-    FP8 tensor cores, else ``"bf16"``; fp8_block -> ``"fp8"`` only with block-scaling (FP4-generation)
-    tensor cores, else ``"bf16"``; int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
+    FP8 tensor cores, else ``"bf16"``; fp8_block -> ``"fp8"`` only on an NVIDIA (or user) GPU with FP4
+    tensor cores (vLLM's block-scaled kernels on Blackwell), else ``"bf16"`` (Hopper, every AMD GPU); int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
     only fp16 tensor cores.
 
     Raises:
