@@ -80,7 +80,9 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
          "DeepGEMM (vllm/utils/deep_gemm.py is_deep_gemm_supported: SM90 or the SM100 family, "
          "VLLM_USE_DEEP_GEMM default 1 in vllm/envs.py; on SM100 the scales are requantised to UE8M0 for the "
          "tensor cores' block-scaled MMA) or on CUTLASS's SM100 blockwise kernel "
-         "(csrc/quantization/cutlass_w8a8/c3x/scaled_mm_blockwise_sm100_fp8.cu; SM120: "
+         "(csrc/quantization/cutlass_w8a8/c3x/scaled_mm_blockwise_sm100_fp8.cu), its MoE experts on DeepGEMM "
+         "or CUTLASS's SM100 block-scaled grouped GEMM (vllm/model_executor/layers/quantization/fp8.py "
+         "get_fp8_moe_backend; Hopper without DeepGEMM and ROCm fall to Triton) (SM120: "
          "cutlass_scaled_mm_blockwise_sm120_fp8, dense layers only, its MoE experts take Triton: unmeasured). "
          "Elsewhere the scales are "
          "applied outside the MMA (Hopper: partial sums promoted to FP32 every 128 products, DeepSeek-V3 "
@@ -98,7 +100,10 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
          "checkpoint does not load there; the B200 row's int8 peak prices a deployment vLLM does not run"),
     _fmt("int4", 4.25, ("bf16", "fp16"),
          "AWQ/GPTQ W4A16, group size 128: 4 bits + one fp16 scale and a packed zero point per 128 "
-         "weights (+0.25 bit); kernels dequantise to 16 bit, so compute is bf16/fp16"),
+         "weights (+0.25 bit); kernels dequantise to 16 bit, so compute is bf16/fp16 on every GPU, Blackwell "
+         "too: vLLM's choose_mp_linear_kernel tries CutlassW4A8 (fp8-activation checkpoints only), Machete "
+         "(Hopper), AllSpark, Marlin, Exllama, all W4A16 for a 16-bit-activation checkpoint "
+         "(vllm/model_executor/layers/quantization/kernels/mixed_precision/__init__.py _POSSIBLE_KERNELS)"),
     _fmt("mxfp4", 4.25, ("bf16", "fp16"),
          "OCP MXFP4: 4-bit E2M1 + one 8-bit E8M0 scale per 32 weights (+0.25 bit). W4A16 on every GPU, "
          "as vLLM runs it by default (gpt-oss): Marlin / Triton on Hopper and older, FlashInfer's MXFP4 "
