@@ -131,14 +131,17 @@ def test_nvml_absent_falls_back_to_time_only(tiny_model, tmp_path, capsys):
 
 
 def test_failed_configurations_are_recorded_and_the_sweep_goes_on(tiny_model, tmp_path, capsys):
-    spec = parse_spec(_spec(tiny_model, models=[str(tmp_path / "missing-model"), tiny_model],
+    broken = tmp_path / "broken-model"  # a model folder that fails to load (a missing one stops the sweep early)
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    spec = parse_spec(_spec(tiny_model, models=[str(broken), tiny_model],
                             max_num_seqs=[1], input_len=[8], output_len=[4]))
     res = run_sweep(spec, str(tmp_path / "s"), power_source="none")
     assert (res.ok, res.failed) == (1, 1)
     assert "FAILED" in capsys.readouterr().out
     rows = Store(tmp_path / "s").rows(include_failed=True)
     bad = rows[rows["status"] == "failed"].iloc[0]
-    assert "missing-model" in bad["model"] and bad["error"]
+    assert "broken-model" in bad["model"] and bad["error"]
     import transformers
 
     # which GPU and which backend version it failed on, as an ok row says

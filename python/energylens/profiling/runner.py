@@ -27,7 +27,7 @@ from energylens.profiling.backend_transformers import static_batch_lengths
 from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
-from energylens.profiling.requirements import check_local_backend, check_ray
+from energylens.profiling.requirements import check_local_backend, check_local_models, check_ray
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store
 from energylens.profiling.worker import execute, package_versions
@@ -234,6 +234,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     _check_arguments(power_source, strategy, budget, ray_address)
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
+    if ray_address in (None, "local") and run_one is execute:  # (a Ray cluster's nodes may mount other folders)
+        check_local_models(spec)
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
         check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
         _check_unit_gpus(power_source, configs)

@@ -28,7 +28,7 @@ else:  # Python 3.10: the same parser as the tomli package
     import tomli as tomllib
 
 __all__ = ["SweepSpecError", "LengthSpec", "RunConfig", "SweepSpec", "load_spec", "parse_spec",
-           "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
+           "spec_error", "is_local_path", "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
 
 BACKENDS = ("transformers", "vllm")
 MODES = ("offline", "server")
@@ -155,7 +155,7 @@ class RunConfig:
         """One progress line; with dp > 1 the batch reads ``bs{per rank}x{dp}`` so the line shows both the
         max_num_seqs vLLM is given (per rank) and the dp x max_num_seqs requests the unit keeps in flight."""
         batch = f"bs{self.max_num_seqs}" if self.dp == 1 else f"bs{self.max_num_seqs}x{self.dp}"
-        return (f"{Path(self.model).name if _is_local_path(self.model) else self.model} {self.backend}/{self.mode} "
+        return (f"{Path(self.model).name if is_local_path(self.model) else self.model} {self.backend}/{self.mode} "
                 f"tp{self.tp} pp{self.pp} dp{self.dp} ep{self.ep} {self.precision} kv={self.kv_cache_dtype} "
                 f"{batch} in={self.input_len.label()} out={self.output_len.label()} "
                 f"{self.modality} rep{self.repetition}")
@@ -235,6 +235,16 @@ def _line_of(text: str, key: str) -> int:
         if name and (current == table and lhs == name or not current and lhs == f"{table}.{name}"):
             return i
     return header
+
+
+def spec_error(spec: SweepSpec, key: str, problem: str) -> SweepSpecError:
+    """The error of a check made after loading (a model folder on this machine): it names the file and the line
+    of ``key`` as :func:`load_spec`'s own errors do (the line is 0 where the file cannot be read again)."""
+    try:
+        line = _line_of(Path(spec.source).read_text(encoding="utf-8"), key)
+    except (OSError, UnicodeDecodeError):
+        line = 0
+    return SweepSpecError(f"key {key!r}: {problem}", spec.source, key, line)
 
 
 def _fail(src: str, key: str, problem: str) -> SweepSpecError:
@@ -401,7 +411,7 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
     return out
 
 
-def _is_local_path(model: str) -> bool:
+def is_local_path(model: str) -> bool:
     """A model given as a folder ("/models/x", "./x", "~/x"), not a Hub id ("org/name")."""
     return model.startswith(("/", "./", "../", "~"))
 
@@ -410,7 +420,7 @@ def _check_same_paths(src: str, models: list[str]) -> None:
     """Two spellings of one local folder ("/models/x", "/models/x/", "/models/./x") would measure it twice."""
     seen: dict[str, str] = {}
     for m in models:
-        if _is_local_path(m):
+        if is_local_path(m):
             norm = os.path.normpath(os.path.expanduser(m))
             if norm in seen:
                 raise _fail(src, "grid.models", f"lists one model twice: {seen[norm]!r} and {m!r} are the same path")

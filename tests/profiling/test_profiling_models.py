@@ -1,0 +1,80 @@
+"""A model given as a path that is not a model folder here stops the sweep before anything is written, naming
+the spec file, its line and ``grid.models[i]``; it used to fail every unit of it late, with transformers'
+Hub-id message ("Repo id must be in the form ...", cut off mid-sentence in the progress line)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from energylens.cli import main
+from energylens.profiling import SweepSpecError, load_spec, run_sweep
+from energylens.profiling.requirements import check_local_models
+
+
+def _spec_file(tmp_path, models: list[str], backend: str = "transformers"):
+    p = tmp_path / "sweep.toml"
+    listed = ", ".join(f'"{m}"' for m in models)
+    extra = 'gpu_memory_utilization = 0.1\n' if backend == "vllm" else ""
+    p.write_text(textwrap.dedent(f"""\
+        [sweep]
+        backend = "{backend}"
+        """) + extra + textwrap.dedent(f"""\
+        [grid]
+        models = [{listed}]
+        max_num_seqs = [2]
+        input_len = [8]
+        output_len = [4]
+        """))
+    return p
+
+
+def _model_folder(path):
+    path.mkdir(parents=True)
+    (path / "config.json").write_text("{}")
+    return str(path)
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda d: str(d / "nope"), r"the model folder '.*nope' does not exist"),
+    (lambda d: str((d / "empty").mkdir() or d / "empty"), r"the folder '.*empty' holds no config.json"),
+    (lambda d: str((d / "w.bin").write_text("") * 0 or d / "w.bin"), r"'.*w.bin' is a file"),
+])
+def test_a_model_path_that_is_no_model_folder_stops_the_sweep_naming_file_line_and_entry(tmp_path, capsys, make,
+                                                                                          problem):
+    spec = _spec_file(tmp_path, [_model_folder(tmp_path / "good"), make(tmp_path)])
+    assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "synthetic:100"]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:4: key 'grid.models[1]': " in err
+    assert len(err.strip().splitlines()) == 1 and re.search(problem, err), err
+    assert not (tmp_path / "runs").exists()                   # nothing was written
+
+
+def test_a_relative_path_that_does_not_exist_names_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec(_spec_file(tmp_path, ["./typo"]))
+    with pytest.raises(SweepSpecError, match=r"'./typo' does not exist \(relative to the working directory "):
+        run_sweep(spec, str(tmp_path / "runs"), power_source="synthetic:100")
+
+
+def test_hub_ids_model_folders_and_vllm_gguf_files_pass_without_touching_the_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "m.gguf").write_text("")
+    good = _model_folder(tmp_path / "good")
+    mistral = tmp_path / "mistral"
+    mistral.mkdir()
+    (mistral / "params.json").write_text("{}")
+    check_local_models(load_spec(_spec_file(tmp_path, [good, "org/not-cached-anywhere", "gpt2"])))
+    check_local_models(load_spec(_spec_file(tmp_path, [good, str(tmp_path / "m.gguf"), str(mistral)], "vllm")))
+    with pytest.raises(SweepSpecError, match=r"'.*m.gguf' is a file; .* config.json and the weights$"):
+        check_local_models(load_spec(_spec_file(tmp_path, [str(tmp_path / "m.gguf")])))  # transformers: no gguf
+
+
+def test_an_injected_runner_or_a_remote_ray_cluster_is_not_checked(tmp_path):
+    """A test's runner measures nothing from the folder; a Ray cluster's nodes may mount folders the driver lacks."""
+    spec = load_spec(_spec_file(tmp_path, ["/no/such/model"]))
+    res = run_sweep(spec, str(tmp_path / "runs"), power_source="synthetic:100",
+                    run_one=lambda c, p: {"config_id": c.config_id, "status": "ok", "wall_s": 0.0})
+    assert res.ok == 1
