@@ -60,3 +60,28 @@ def test_the_worker_writes_its_row_whole_or_not_at_all(tmp_path, monkeypatch):
     assert worker._main([str(cfg_path), str(out), "none"]) == 0
     assert json.loads(out.read_text()) == {"status": "ok", "x": 1.0}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "row.json"]
+
+
+def _deep_failure(depth: int, message: str):
+    if depth:
+        _deep_failure(depth - 1, message)
+    raise ValueError(message)
+
+
+@pytest.mark.parametrize("message", ["bad engine config " * 10, "vLLM says: " + "x" * 6000 + " <- the end"],
+                         ids=["deep-traceback", "long-message"])
+def test_a_failed_row_keeps_the_exception_type_and_message_first(monkeypatch, message):
+    """The error was the last 4000 characters of 'type: message + traceback': a long message or traceback
+    lost the type and message, the part that says what went wrong."""
+    monkeypatch.setattr(worker, "_measure", lambda cfg, meter: _deep_failure(400, message))
+    row = worker.run_in_process(_cfg(), "none")
+    assert row["status"] == "failed" and len(row["error"]) <= worker.ERROR_CHARS
+    assert row["error"].startswith(f"ValueError: {message[:100]}")
+    assert "characters left out" in row["error"] and "<- the end" in row["error"] if len(message) > 4000 else \
+        'in _deep_failure\n    raise ValueError(message)\nValueError' in row["error"]  # where: the traceback's end
+
+
+def test_error_text_keeps_a_short_error_whole():
+    assert worker.error_text("ValueError: bad", "Traceback ...\nValueError: bad") == \
+        "ValueError: bad\nTraceback ...\nValueError: bad"
+    assert worker.error_text("RuntimeError: x", "") == "RuntimeError: x"

@@ -17,7 +17,7 @@ from typing import Any
 
 from energylens.profiling.requirements import check_ray
 from energylens.profiling.spec import RunConfig
-from energylens.profiling.worker import base_row, execute
+from energylens.profiling.worker import base_row, error_text, execute
 
 __all__ = ["run_on_ray"]
 
@@ -82,7 +82,7 @@ def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
                     row = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - a lost node or worker is a failed unit
                     row = base_row(cfg, power_source)
-                    row["error"] = f"ray task failed: {type(exc).__name__}: {exc}"[-4000:]
+                    row["error"] = error_text(f"ray task failed: {type(exc).__name__}: {exc}", "")
                 record(cfg, row)
     finally:
         if started_here:

@@ -33,11 +33,28 @@ from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig
 
 __all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown", "package_versions",
-           "unit_visible_devices", "STOP_GRACE_S"]
+           "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
 #: (vLLM shuts its engine down) before SIGKILL.
 STOP_GRACE_S = 10.0
+
+#: The most characters of a failed unit's error that a row keeps (before the worker's output tail).
+ERROR_CHARS = 4000
+
+
+def error_text(head: str, detail: str, limit: int = ERROR_CHARS) -> str:
+    """``head`` (the exception's type and message: what went wrong), then as much of the end of ``detail`` (the
+    traceback: where) as fits in ``limit`` characters. A message longer than half of ``limit`` keeps its start
+    and end with the count left out between; cutting the whole text from its end lost the type and message
+    first, leaving traceback lines."""
+    if len(head) > limit // 2:
+        keep = limit // 2 - 40
+        head = f"{head[:keep * 3 // 4]} [... {len(head) - keep} characters left out ...] {head[-(keep // 4):]}"
+    room = limit - len(head) - 1
+    if detail and len(detail) > room:
+        detail = "..." + detail[-(room - 3):]
+    return f"{head}\n{detail}" if detail else head
 
 
 def _stop_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
@@ -182,7 +199,7 @@ def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - a failed configuration is data; the sweep goes on
         tb = traceback.format_exc(limit=-3)
         kind = "out of memory" if "out of memory" in str(exc).lower() else type(exc).__name__
-        row["error"] = f"{kind}: {exc}\n{tb}"[-4000:]
+        row["error"] = error_text(f"{kind}: {exc}", tb)
         row["wall_s"] = time.monotonic() - t0
         return row
     row.update(got)
