@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import warnings
@@ -15,7 +16,7 @@ import pytest
 from energylens.cli import main
 from energylens.model import load_model
 from energylens.profiles import load_profiles, tables
-from energylens.profiling import Store, parse_spec, run_sweep
+from energylens.profiling import Store, load_spec, parse_spec, run_sweep
 from energylens.search import search
 
 pytestmark = pytest.mark.torch
@@ -184,3 +185,16 @@ def test_replayed_power_trace(tiny_model, tmp_path):
     df = load_profiles(tmp_path / "s")
     assert (df["power_source"] == source).all()
     np.testing.assert_allclose(df["avg_power_w"], 120.0, rtol=0.03)
+
+
+@pytest.mark.parametrize("name, label", [("", "sweep sweep.toml"), ('name = "llama-bs"\n', "sweep 'llama-bs'")])
+def test_the_lines_name_the_spec_file_or_the_sweep_name(tmp_path, name, label):
+    """sweep.name defaults to the file's stem: sweep.toml's lines read 'sweep sweep: ...'."""
+    path = tmp_path / "sweep.toml"
+    path.write_text(f'[sweep]\nbackend = "transformers"\n{name}[grid]\nmodels = ["org/m"]\nmax_num_seqs = [1]\n'
+                    "input_len = [8]\noutput_len = [4]\n")
+    out = io.StringIO()
+    run_sweep(load_spec(path), str(tmp_path / "s"), power_source="none", out=out,
+              run_one=lambda c, p: {"config_id": c.config_id, "status": "ok", "wall_s": 0.0})
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"{label}: 1 units, 0 done already") and lines[-1].startswith(f"{label}: 1 ok"), lines

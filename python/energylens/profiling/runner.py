@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,13 @@ def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> d
             # the units as a set: a grid listed in another order is the same sweep (what --resume compares)
             "units_hash": hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()[:16],
             "sweep": dict(spec.sweep), "n_units": len(ids), "config_ids": ids, "power_source": power_source}
+
+
+def sweep_label(spec: SweepSpec) -> str:
+    """How the command's lines name the sweep: its ``sweep.name`` quoted where the spec sets one, else the spec
+    file's name. The name defaults to the file's stem, so a spec called sweep.toml read ``sweep sweep: ...``."""
+    name, source = spec.sweep["name"], Path(spec.source)
+    return f"sweep {source.name}" if name == source.stem else f"sweep {name!r}"
 
 
 def _power_source_note(power_source: str, local: bool) -> str:
@@ -252,12 +260,13 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         statuses = store.statuses()
         todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         out = out or sys.stdout
+        label = sweep_label(spec)
         if fresh:  # a mistyped directory must not pass for a resumed sweep
-            print(f"sweep {spec.sweep['name']}: --resume, but {out_dir} held no sweep store: started a new one",
+            print(f"{label}: --resume, but {out_dir} held no sweep store: started a new one",
                   file=out, flush=True)
         elif resume:
-            _note_other_versions(store, spec.sweep["name"], out)
-        print(f"sweep {spec.sweep['name']}: {len(configs)} units, {skipped} done already"
+            _note_other_versions(store, label, out)
+        print(f"{label}: {len(configs)} units, {skipped} done already"
               + failed_note(failed_before, retry_failed)
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
               f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
@@ -284,16 +293,16 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                 record(cfg, run_one(cfg, power_source))
         res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
-        print(f"sweep {spec.sweep['name']}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
+        print(f"{label}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
               f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
         if counts["no_energy"] and power_source != "none":
-            print(f"sweep {spec.sweep['name']}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
+            print(f"{label}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
                   f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
                   "fits the latency model alone on them", file=out, flush=True)
     return res
 
 
-def _note_other_versions(store: Store, name: str, out) -> None:
+def _note_other_versions(store: Store, label: str, out) -> None:
     """On ``--resume``: say so when the store's ok rows were measured by another energylens release, whose rows
     may mean something else (docs/profiling.md dates each change), so that one fit does not mix them unawares."""
     rows = store.rows()
@@ -303,7 +312,7 @@ def _note_other_versions(store: Store, name: str, out) -> None:
     other = rows["energylens_version"].fillna("").astype(str)
     other = other[other != now]
     if len(other):
-        print(f"sweep {name}: note: {len(other)} of the {len(rows)} ok rows in {store.dir} were measured by energylens "
+        print(f"{label}: note: {len(other)} of the {len(rows)} ok rows in {store.dir} were measured by energylens "
               f"{', '.join(sorted(set(other)))}, this run is {now}: their columns may mean something else (see the "
               "dated notes in docs/profiling.md); start another store to keep the rows of one release", file=out,
               flush=True)
