@@ -12,7 +12,8 @@ import pytest
 
 from energylens.cli import main
 from energylens.profiles import load_profiles
-from energylens.profiling import Store
+from energylens.profiling import Store, parse_spec
+from energylens.profiling.ray_runner import gpu_shortage
 
 pytestmark = [pytest.mark.ray, pytest.mark.torch]
 
@@ -107,3 +108,27 @@ def test_sigterm_while_ray_starts_exits_143(tiny_model, tmp_path):
     assert sweep.returncode == 143, err
     assert "energylens profile: terminated (SIGTERM)" in err
     assert not Store(tmp_path / "store").statuses(), "no unit ran"
+
+
+def test_units_that_reserve_more_gpus_than_the_cluster_has_are_named():
+    """Ray keeps a task that asks for more GPUs than the cluster has pending, silently: `--ray local` on a CPU
+    machine without --ray-no-gpus waited forever."""
+    configs = parse_spec({"sweep": {"backend": "vllm", "mode": "server"},
+                          "grid": {"models": ["org/m"], "tp": [1, 2], "dp": [1, 2], "max_num_seqs": [2],
+                                   "input_len": [8], "output_len": [4]}}).configs()
+    assert gpu_shortage(configs, 4, "local") == ""
+    msg = gpu_shortage(configs, 2, "local")
+    assert msg.startswith("1 of the 4 units reserve more GPUs (tp x pp x dp, up to 4) than the Ray cluster at local "
+                          "has in all (2)") and msg.endswith("add --ray-no-gpus")
+
+
+def test_ray_local_without_gpus_stops_instead_of_waiting_forever(tiny_model, tmp_path, capsys):
+    ray = pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    spec = _spec(tmp_path / "ray.toml", tiny_model)
+    t0 = time.monotonic()
+    rc = main(["profile", str(spec), "-o", str(tmp_path / "s"), "--ray", "local", "--power-source", "synthetic:100"])
+    assert not ray.is_initialized()
+    if rc == 0:
+        pytest.skip("this machine has a GPU: the Ray units ran")
+    assert rc == 2 and time.monotonic() - t0 < 120
+    assert "than the Ray cluster at local has in all (0)" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,20 @@ from energylens.profiling.requirements import check_ray
 from energylens.profiling.spec import RunConfig
 from energylens.profiling.worker import base_row, error_text, execute
 
-__all__ = ["run_on_ray"]
+__all__ = ["run_on_ray", "gpu_shortage"]
+
+
+def gpu_shortage(configs: list[RunConfig], cluster_gpus: float, address: str) -> str:
+    """Why units reserving ``tp x pp x dp`` GPUs each can never start on a cluster of ``cluster_gpus`` GPUs in
+    all, or ``""``: Ray keeps such a task pending without an error, so the sweep waited forever, silently (a
+    CPU machine's ``--ray local`` without ``--ray-no-gpus``)."""
+    need = max((c.n_gpus for c in configs), default=0)
+    if need <= cluster_gpus:
+        return ""
+    n = sum(c.n_gpus > cluster_gpus for c in configs)
+    return (f"{n} of the {len(configs)} units reserve more GPUs (tp x pp x dp, up to {need}) than the Ray cluster "
+            f"at {address} has in all ({cluster_gpus:g}), so Ray would keep them waiting; on a cluster without GPUs "
+            "add --ray-no-gpus")
 
 
 def _task(cfg_dict: dict[str, Any], power_source: str) -> dict[str, Any]:
@@ -69,6 +83,12 @@ def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
         _init_keeping_sigterm(ray, address)
         started_here = True
     try:
+        shortage = gpu_shortage(configs, ray.cluster_resources().get("GPU", 0), address) if reserve_gpus else ""
+        if shortage and address == "local":  # nothing will add GPUs to this machine
+            raise ValueError(f"{shortage}; the store is kept: rerun with --resume")
+        if shortage:  # an autoscaler may yet add GPU nodes: say why the units wait
+            print(f"energylens profile: warning: {shortage}, unless the cluster's autoscaler adds GPU nodes",
+                  file=sys.stderr, flush=True)
         remote = ray.remote(_task)
         pending = {}
         for cfg in configs:
