@@ -347,3 +347,18 @@ def test_a_spec_that_is_not_utf8_names_the_file_and_the_byte(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(p) in err and "0xe9" in err and "codec can't decode" not in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("table, key, value, at, hint", [
+    ("sweep", "repetitons", 2, "sweep.repetitons", "did you mean 'repetitions'? allowed: "),
+    ("grid", "model", ["org/m"], "grid.model", "did you mean 'models'? allowed: "),
+    ("grid", "input_len", [{"distribution": "normal", "mean": 5, "sd": 2}], "grid.input_len[0].sd",
+     "did you mean 'std'? allowed: "),
+    ("sweep", "colour", "red", "sweep.colour", "unknown key (allowed: "),   # nothing close: the list alone
+])
+def test_a_misspelt_key_names_the_key_it_is_close_to(table, key, value, at, hint):
+    with pytest.raises(SweepSpecError) as err:
+        parse_spec(_with(table, key, value))
+    assert err.value.key == at and hint in str(err.value)
+    with pytest.raises(SweepSpecError, match=r"unknown table \(did you mean 'grid'\? allowed: grid, sweep\)"):
+        parse_spec({**_with("sweep", "seed", 0), "grids": {}})

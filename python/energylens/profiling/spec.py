@@ -8,6 +8,7 @@ stable ``config_id`` so a store can tell what is done. The format is documented 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
@@ -251,6 +252,13 @@ def _fail(src: str, key: str, problem: str) -> SweepSpecError:
     return SweepSpecError(f"key {key!r}: {problem}", src, key)
 
 
+def _unknown(src: str, key: str, allowed: set[str], what: str = "key") -> SweepSpecError:
+    """An unknown key, with the allowed key it is a close spelling of first (``repetitons``: ``repetitions``)."""
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], sorted(allowed), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return _fail(src, key, f"unknown {what} ({hint}allowed: {', '.join(sorted(allowed))})")
+
+
 def _int(src: str, key: str, v: Any, lo: int, hi: int | None = None) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise _fail(src, key, f"must be an integer, got {v!r}")
@@ -290,7 +298,7 @@ def _length(src: str, key: str, v: Any) -> LengthSpec:
         return LengthSpec("fixed", value=_int(src, key, v, 1, MAX_TOKENS))
     unknown = set(v) - {"distribution", "value", "mean", "std", "low", "high"}
     if unknown:
-        raise _fail(src, f"{key}.{sorted(unknown)[0]}", "unknown key (allowed: distribution, value, mean, std, low, high)")
+        raise _unknown(src, f"{key}.{sorted(unknown)[0]}", {"distribution", "value", "mean", "std", "low", "high"})
     dist = _choice(src, f"{key}.distribution", v.get("distribution", "fixed"), DISTRIBUTIONS)
     unused = set(v) - {"distribution"} - _LENGTH_KEYS[dist]
     if unused:
@@ -333,7 +341,7 @@ _NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 0,  # 0
 def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(s) - _SWEEP_KEYS
     if unknown:
-        raise _fail(src, f"sweep.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(_SWEEP_KEYS))})")
+        raise _unknown(src, f"sweep.{sorted(unknown)[0]}", _SWEEP_KEYS)
     name = s.get("name", Path(src).stem if src else "sweep")
     if not isinstance(name, str) or not name.strip():
         raise _fail(src, "sweep.name", f"must be a non-empty string, got {name!r}")
@@ -384,7 +392,7 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
 def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dict[str, list[Any]]:
     unknown = set(g) - _GRID_KEYS
     if unknown:
-        raise _fail(src, f"grid.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(_GRID_KEYS))})")
+        raise _unknown(src, f"grid.{sorted(unknown)[0]}", _GRID_KEYS)
     for k in ("models", "max_num_seqs", "input_len", "output_len"):
         if k not in g:
             raise _fail(src, f"grid.{k}", "missing (required)")
@@ -477,7 +485,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
     """Validate a spec already parsed from TOML (``{"sweep": {...}, "grid": {...}}``)."""
     unknown = set(raw) - {"sweep", "grid"}
     if unknown:
-        raise _fail(source, sorted(unknown)[0], "unknown table (a spec has [sweep] and [grid])")
+        raise _unknown(source, sorted(unknown)[0], {"sweep", "grid"}, "table")
     for t in ("sweep", "grid"):
         if not isinstance(raw.get(t), Mapping):
             raise _fail(source, t, f"missing table [{t}]")
