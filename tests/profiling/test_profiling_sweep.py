@@ -17,6 +17,7 @@ from energylens.cli import main
 from energylens.model import load_model
 from energylens.profiles import load_profiles, tables
 from energylens.profiling import Store, load_spec, parse_spec, run_sweep
+from energylens.profiling.runner import Progress
 from energylens.search import search
 
 pytestmark = pytest.mark.torch
@@ -198,3 +199,14 @@ def test_the_lines_name_the_spec_file_or_the_sweep_name(tmp_path, name, label):
               run_one=lambda c, p: {"config_id": c.config_id, "status": "ok", "wall_s": 0.0})
     lines = out.getvalue().splitlines()
     assert lines[0].startswith(f"{label}: 1 units, 0 done already") and lines[-1].startswith(f"{label}: 1 ok"), lines
+
+
+def test_a_failed_units_progress_line_says_where_its_cut_error_goes_on():
+    out = io.StringIO()
+    cfg = parse_spec(_spec("org/m", max_num_seqs=[1], input_len=[8], output_len=[4])).configs()[0]
+    long = "OSError: " + "word " * 100
+    Progress(2, out).update({"status": "failed", "error": f"{long}\nTraceback ...", "wall_s": 0.0}, cfg.describe())
+    Progress(2, out).update({"status": "failed", "error": "", "wall_s": 0.0}, cfg.describe())
+    first, second = out.getvalue().splitlines()
+    assert f": {long[:200].rstrip()} [...; the row's error column has all of it]  (elapsed" in first
+    assert "FAILED 0.0 s" in second and "rep0:   (elapsed" in second        # an empty error (it raised IndexError)

@@ -62,9 +62,16 @@ class Progress:
         el = time.monotonic() - self.t0
         eta = el / self.done * (self.total - self.done)
         status = row["status"] if row["status"] == "ok" else "FAILED"
-        err = "" if row["status"] == "ok" else f": {str(row.get('error', '')).splitlines()[0][:120]}"
+        err = "" if row["status"] == "ok" else f": {_first_line(str(row.get('error', '')))}"
         print(f"[{self.done}/{self.total}] {status} {row.get('wall_s', math.nan):.1f} s  {desc}{err}  "
               f"(elapsed {el:.0f} s, ETA {eta:.0f} s)", file=self.out, flush=True)
+
+
+def _first_line(error: str, limit: int = 200) -> str:
+    """A failed unit's error on its progress line: the first line, cut at ``limit`` with a pointer to the rest
+    (the row's error column); cut bare at 120 it read "... Use `" and stopped, as if that were the message."""
+    line = (error.splitlines() or [""])[0]
+    return line if len(line) <= limit else f"{line[:limit].rstrip()} [...; the row's error column has all of it]"
 
 
 def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> dict[str, Any]:
