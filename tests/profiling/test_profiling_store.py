@@ -374,6 +374,7 @@ def test_dry_run_plans_what_a_run_would_measure_and_writes_nothing(tmp_path, cap
     planned = [cid for _, cid in sorted((int(line.split()[2]), line.split()[0]) for line in out if "  run " in line)]
     assert sum("done (ok)" in line for line in out) == 1 and sum("done (failed)" in line for line in out) == 1
     assert sum("  later " in line for line in out) == 2 and len(planned) == 2
+    assert len({line.index(" transformers/") for line in out[:-1]}) == 1  # one column ('done (failed)' pushed it)
     assert out[-1] == (f"6 units; {store} holds 2 of them done (1 of them failed; --retry-failed runs them again); a run "
                        "would measure 2 now (random order, --budget 4); nothing was run or written")
     assert sorted(p.name for p in store.rglob("*")) == before  # nothing written

@@ -74,7 +74,7 @@ def _dry_run(spec, args: argparse.Namespace) -> int:
         else:  # active chooses among the new units as it measures; a failed one past --budget waits
             room = plan.n_run > len(plan.retry)  # (active retries first, then chooses while --budget leaves room)
             mark = "candidate" if plan.run is None and not state and room else "later"
-        print(f"{c.config_id}  {mark:<12}  {c.describe()}")
+        print(f"{c.config_id}  {mark:<13}  {c.describe()}")  # (13: "done (failed)", the longest mark)
     where = f"{args.output} holds {plan.skipped} of them done" if plan.store_exists else f"{args.output} holds no store yet"
     how = ("chosen one at a time from the energies measured" if plan.run is None else
            f"{args.strategy} order{', on Ray ' + args.ray if args.ray else ''}")
