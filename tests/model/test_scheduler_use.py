@@ -74,3 +74,21 @@ def test_a_warning_to_a_python_dash_c_caller_is_shown_not_an_import_error():
     out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "done" in out.stdout and "Warning" in out.stderr
+
+
+def test_a_mapping_is_one_row_and_a_list_of_mappings_rows():
+    """A scheduler's request as a dict: predict(dict) raised 'load_profiles takes a path ... or a DataFrame', naming a
+    function the caller never called. A mapping is one row, a list of mappings rows; other types name what is taken."""
+    import pandas as pd
+    import pytest
+
+    from energylens.search.api import bundled_model
+
+    model = bundled_model()
+    row = dict(model="meta-llama/Llama-3.1-8B-Instruct", gpu="H100", tp=1, pp=1, batch_size=64, input_tokens=512,
+               output_tokens=256)
+    frame = pd.DataFrame([row, dict(row, tp=2)])
+    assert model.predict(row).tolist() == model.predict(frame.iloc[:1]).tolist()
+    assert model.predict([row, dict(row, tp=2)]).tolist() == model.predict(frame).tolist()
+    with pytest.raises(TypeError, match=r"a mapping \(one row: column -> value\) or a list of mappings, not int"):
+        model.predict(3)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import functools
 import math
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
@@ -26,6 +25,7 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
+from energylens.model.configs import fit_input, load_configs
 from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
@@ -56,31 +56,11 @@ from energylens.model.persistence import (
     upgraded_state,
 )
 from energylens.parallel import threads
-from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
-from energylens.profiles.light import LightProfiles, light_profiles
-from energylens.profiles.schema import SCHEMA_VERSION, as_profiles
+from energylens.profiles.light import LightProfiles
+from energylens.profiles.schema import SCHEMA_VERSION
 
-__all__ = ["ClosedFormModel", "load_configs"]
-
-
-def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
-    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
-    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
-    command line reads them (``energylens.profiles.read_profiles``)."""
-    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
-        frame = read_profiles(str(configs), require_energy=require_energy)
-        frame.attrs["file_rows"] = True  # read here: its rows are the file's (model.domain names them so)
-        return frame
-    return as_profiles(configs, require_energy=require_energy)
-
-
-def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightProfiles:
-    """What fit reads: a raw frame of the common simple kind on the light path
-    (:mod:`energylens.profiles.light`, no validated DataFrame built), anything else through
-    :func:`load_configs`."""
-    light = light_profiles(profiles, require_energy=require_energy)
-    return load_configs(profiles, require_energy=require_energy) if light is None else light
+__all__ = ["ClosedFormModel", "load_configs", "fit_input"]
 
 
 def _finite_count(values: np.ndarray) -> int:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 
+from energylens import warning_sink
 from energylens.errors import ProfileSchemaError, UnknownGpuError, UnknownModelError
 from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
@@ -157,8 +157,9 @@ def _model_specs(df: pd.DataFrame) -> list:
             specs[key] = specs[(key[0], sizes[0])] if sizes else _spec(df, i, key[0], known[key[0]], estimated)
     out = [specs[key] for key in keys]
     if estimated:
-        warnings.warn("candidates: model(s) not in the model table, architecture estimated from params_b: "
-                      + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)
+        # bounded: the text carries the user's model names, which Python's registry would keep forever per text
+        warning_sink.warn_bounded("candidates: model(s) not in the model table, architecture estimated from "
+                                  "params_b: " + ", ".join(estimated), tables.EstimatedArchitectureWarning, stacklevel=3)
     return out
 
 

@@ -1,0 +1,45 @@
+"""What the models' calls accept as configurations, validated once: :func:`load_configs` (a DataFrame, a profile
+file or ``"bundled"``, one mapping or a list of mappings) and :func:`fit_input` (the light path for a plain raw
+frame, :mod:`energylens.profiles.light`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from energylens.profiles import read_profiles
+from energylens.profiles.light import LightProfiles, light_profiles
+from energylens.profiles.schema import as_profiles
+
+__all__ = ["load_configs", "fit_input"]
+
+
+def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
+    """Validate a profile / configuration table through schema v1: a DataFrame, a profile file, an
+    ML.ENERGY v2 flat CSV, a Splitwise perf_model CSV (latency only) or ``"bundled"``, read as the
+    command line reads them (``energylens.profiles.read_profiles``). A mapping is one row and a list of mappings
+    rows (a scheduler's request ``{"model": ..., "gpu": ..., "tp": 2, ...}``); anything else is a TypeError
+    naming what the model's calls take (it named load_profiles, which the caller never called)."""
+    if isinstance(configs, Mapping) or (isinstance(configs, (list, tuple)) and configs
+                                        and all(isinstance(c, Mapping) for c in configs)):
+        configs = pd.DataFrame([configs] if isinstance(configs, Mapping) else list(configs))
+    elif not isinstance(configs, (str, os.PathLike, pd.DataFrame)):
+        raise TypeError("the configurations must be a pandas.DataFrame, a path (str or os.PathLike) of a profile "
+                        "file, 'bundled', a mapping (one row: column -> value) or a list of mappings, not "
+                        f"{type(configs).__name__}")
+    if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
+        frame = read_profiles(str(configs), require_energy=require_energy)
+        frame.attrs["file_rows"] = True  # read here: its rows are the file's (model.domain names them so)
+        return frame
+    return as_profiles(configs, require_energy=require_energy)
+
+
+def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightProfiles:
+    """What fit reads: a raw frame of the common simple kind on the light path
+    (:mod:`energylens.profiles.light`, no validated DataFrame built), anything else through
+    :func:`load_configs`."""
+    light = light_profiles(profiles, require_energy=require_energy)
+    return load_configs(profiles, require_energy=require_energy) if light is None else light
