@@ -198,7 +198,7 @@ def test_the_lines_name_the_spec_file_or_the_sweep_name(tmp_path, name, label):
     run_sweep(load_spec(path), str(tmp_path / "s"), power_source="none", out=out,
               run_one=lambda c, p: {"config_id": c.config_id, "status": "ok", "wall_s": 0.0})
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(f"{label}: 1 units, 0 done already") and lines[-1].startswith(f"{label}: 1 ok"), lines
+    assert lines[0].startswith(f"{label}: 1 unit, 0 done already") and lines[-1].startswith(f"{label}: 1 ok"), lines
 
 
 def test_a_failed_units_progress_line_says_where_its_cut_error_goes_on():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from energylens.outputs import plural
 from energylens.profiling import STRATEGIES, load_spec, parse_power_source, plan_sweep, run_sweep
 from energylens.profiling.runner import failed_note
 
@@ -78,7 +79,7 @@ def _dry_run(spec, args: argparse.Namespace) -> int:
     where = f"{args.output} holds {plan.skipped} of them done" if plan.store_exists else f"{args.output} holds no store yet"
     how = ("chosen one at a time from the energies measured" if plan.run is None else
            f"{args.strategy} order{', on Ray ' + args.ray if args.ray else ''}")
-    print(f"{len(plan.units)} units; {where}"
+    print(f"{plural(len(plan.units), 'unit')}; {where}"
           + failed_note(plan.failed_before, args.retry_failed)
           + f"; a run would measure {plan.n_run} now ({how}"
           + (f", --budget {args.budget}" if args.budget else "") + "); nothing was run or written")

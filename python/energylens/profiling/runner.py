@@ -22,6 +22,7 @@ import pandas as pd
 
 from energylens.capabilities import capabilities
 from energylens.errors import UnknownGpuError
+from energylens.outputs import plural
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.backend_transformers import static_batch_lengths
@@ -273,7 +274,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                   file=out, flush=True)
         elif resume:
             _note_other_versions(store, label, out)
-        print(f"{label}: {len(configs)} units, {skipped} done already"
+        print(f"{label}: {plural(len(configs), 'unit')}, {skipped} done already"
               + failed_note(failed_before, retry_failed)
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
               f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
