@@ -314,7 +314,7 @@ def _combined(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.nd
 
 def column_values(frame: pd.DataFrame, name: str) -> object:
     """A column's values without a Series (``DataFrame._get_column_array``, pandas' private accessor that
-    :func:`energylens.profiles.light._column_arrays` uses too: a Series costs ~40 us on a validated frame,
+    :func:`column_arrays` uses too: a Series costs ~40 us on a validated frame,
     whose ``attrs`` pandas deep-copies into it), else the Series' values."""
     get = getattr(frame, "_get_column_array", None)
     if get is not None:

@@ -122,7 +122,7 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
         folded = c if known else c.strip().lower()  # ' n_gpus' / 'Precision': the full path names the near miss
         if (known and c not in _HANDLED) or (not known and (folded in _NEAR_MISSES or folded.startswith("gpu_"))):
             return None
-    arrays = _column_arrays(frame, names)
+    arrays = dict(zip(names, cells.column_arrays(frame), strict=True))  # the frame's columns, names in order
     columns: dict[str, object] = {}
     for c in names:
         if c in _HANDLED and c not in _TEXT and c not in ("precision", "kv_cache_dtype"):
@@ -162,21 +162,6 @@ def _column_names(index: pd.Index) -> list:
         _NAMES.clear()
     _NAMES[id(index)] = (ref, list(names))
     return names
-
-
-def _column_arrays(frame: pd.DataFrame, names: list[str]) -> dict[str, object]:
-    """name -> the values of each column (a NumPy array, or the pandas extension array of a ``str`` or
-    categorical column), without a Series per column: pandas' ``frame[c]`` costs ~10-20 us a column,
-    most of a 50-row fit's validation. ``DataFrame._get_column_array`` (pandas >= 1.3, private) hands out
-    the block's values directly (~1 us); without it, the public path."""
-    get = getattr(frame, "_get_column_array", None)
-    if get is not None:
-        try:
-            return {c: get(i) for i, c in enumerate(names)}
-        except (AttributeError, IndexError, TypeError):  # a pandas whose private method changed
-            pass
-    return {c: frame[c].array if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype)
-            else frame[c].to_numpy() for c in names}
 
 
 def _number_column(values: object, name: str, *, required: bool) -> np.ndarray | None:
