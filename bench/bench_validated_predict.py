@@ -4,7 +4,8 @@ build of the validated frame through :class:`energylens.profiles.frame_columns.F
 pandas path it replaced (``features_of`` reading the DataFrame itself), in the same run; and one
 data / expert-parallel row (Qwen3-30B-A3B, tp 2, dp 2, ep 4, an fp8 KV cache) as a raw table, which takes the
 light path since 2026-12-05, against the same row with an ``n_gpus`` column, which keeps it on the full path
-(the schema on every call, as every dp / ep row did before).
+(the schema on every call, as every dp / ep row did before); and that row as a dict (a scheduler's request),
+which takes the light path since 2026-12-06, against the schema pass a dict took before, then predict.
 
 Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
 bench/results/validated_predict.json.
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.model import EnergyModel
+from energylens.model.configs import load_configs
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features, features_of
 from energylens.profiles.schema import as_profiles
@@ -67,8 +69,17 @@ def main() -> None:
                 "full_path_ms": median_seconds(lambda: model.predict(full)) * 1e3}
     print(f"one dp 2 / ep 4 row: light path {parallel['light_ms']:.3f} ms, full path {parallel['full_path_ms']:.3f} ms "
           f"({parallel['full_path_ms'] / parallel['light_ms']:.1f}x)")
+    request = dp_ep.iloc[0].to_dict()  # a scheduler's request as a dict: the light path since 2026-12-06
+    schema_first = lambda: model.predict(load_configs(request, require_energy=False))  # noqa: E731 (its old path)
+    assert np.array_equal(model.predict(request), schema_first())
+    mapping = {"dict_ms": median_seconds(lambda: model.predict(request)) * 1e3,
+               "schema_then_predict_ms": median_seconds(schema_first) * 1e3}
+    print(f"the same row as a dict: {mapping['dict_ms']:.3f} ms, through the schema first (the path a dict took "
+          f"before 2026-12-06) {mapping['schema_then_predict_ms']:.3f} ms "
+          f"({mapping['schema_then_predict_ms'] / mapping['dict_ms']:.1f}x)")
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"python": sys.version.split()[0], "rows": rows, "dp_ep_row": parallel}, indent=1) + "\n")
+    OUT.write_text(json.dumps({"python": sys.version.split()[0], "rows": rows, "dp_ep_row": parallel,
+                               "dict_row": mapping}, indent=1) + "\n")
     print(f"wrote {OUT}")
 
 

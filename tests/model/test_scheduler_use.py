@@ -92,3 +92,38 @@ def test_a_mapping_is_one_row_and_a_list_of_mappings_rows():
     assert model.predict([row, dict(row, tp=2)]).tolist() == model.predict(frame).tolist()
     with pytest.raises(TypeError, match=r"a mapping \(one row: column -> value\) or a list of mappings, not int"):
         model.predict(3)
+
+
+def test_a_mapping_takes_the_light_path_of_a_raw_frame(fitted, monkeypatch):
+    """A dict went through the full schema (load_configs -> as_profiles, then the re-check of the validated
+    frame): 9.2 ms a call against 0.5 ms for the same row as a raw frame on the light path. It is a raw frame:
+    the schema must not run, and every call gives what the frame gives."""
+    from energylens.model import base, configs
+    from energylens.profiles import schema
+
+    model, request = fitted
+    rows = request.to_dict("records")
+    expected = model.predict(request)
+    phases = model.predict_phases(request)
+
+    def no_schema(*args, **kwargs):
+        raise AssertionError("a plain mapping must not take the schema pass")
+
+    monkeypatch.setattr(configs, "as_profiles", no_schema)
+    monkeypatch.setattr(base, "load_configs", no_schema)
+    monkeypatch.setattr(schema, "as_profiles", no_schema)
+    assert model.predict(rows).tolist() == expected.tolist()
+    assert model.predict(rows[1]).tolist() == expected[1:].tolist()
+    pd.testing.assert_frame_equal(model.predict_phases(rows), phases.reset_index(drop=True))
+
+
+def test_a_bad_mapping_is_named_as_a_frame_would_be(fitted):
+    model, request = fitted
+    row = request.to_dict("records")[0]
+    with pytest.raises(ValueError, match="gpu") as bad_gpu:
+        model.predict(dict(row, gpu="H1000"))
+    with pytest.raises(ValueError, match="gpu") as bad_gpu_frame:
+        model.predict(pd.DataFrame([dict(row, gpu="H1000")]))
+    assert str(bad_gpu.value) == str(bad_gpu_frame.value)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.predict({k: v for k, v in row.items() if k != "batch_size"})

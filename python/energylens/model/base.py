@@ -25,7 +25,7 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.chunks import evaluate_chunk, iter_chunks
-from energylens.model.configs import fit_input, load_configs
+from energylens.model.configs import fit_input, load_configs, mapping_frame
 from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
@@ -269,8 +269,9 @@ class ClosedFormModel:
         """The number of rows, and an iterator of (start, stop, inputs) per chunk: feature columns
         (extrapolation flags accumulated in ``check``), or with ``native`` the native pass's
         :class:`~energylens.profiles.native_rows.RowInputs` where a chunk takes it (:mod:`energylens.model.chunks`).
-        A DataFrame not yet validated is validated chunk by chunk (memory O(chunk)); paths and validated
-        frames are read at once."""
+        A DataFrame not yet validated (a mapping or a list of mappings is one) is validated chunk by chunk
+        (memory O(chunk); the light path where it takes the frame); paths and validated frames are read at once."""
+        configs = mapping_frame(configs)
         if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
             frame, validated = configs, False
         else:

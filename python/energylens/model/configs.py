@@ -14,7 +14,16 @@ from energylens.profiles import read_profiles
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.schema import as_profiles
 
-__all__ = ["load_configs", "fit_input"]
+__all__ = ["load_configs", "fit_input", "mapping_frame"]
+
+
+def mapping_frame(configs: Any) -> Any:
+    """A mapping (one row: column -> value) or a non-empty list of mappings as a raw DataFrame (not yet
+    validated: a model's predict then takes it on the light path like any raw frame); anything else as it is."""
+    if isinstance(configs, Mapping) or (isinstance(configs, (list, tuple)) and configs
+                                        and all(isinstance(c, Mapping) for c in configs)):
+        return pd.DataFrame([configs] if isinstance(configs, Mapping) else list(configs))
+    return configs
 
 
 def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
@@ -23,10 +32,8 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     command line reads them (``energylens.profiles.read_profiles``). A mapping is one row and a list of mappings
     rows (a scheduler's request ``{"model": ..., "gpu": ..., "tp": 2, ...}``); anything else is a TypeError
     naming what the model's calls take (it named load_profiles, which the caller never called)."""
-    if isinstance(configs, Mapping) or (isinstance(configs, (list, tuple)) and configs
-                                        and all(isinstance(c, Mapping) for c in configs)):
-        configs = pd.DataFrame([configs] if isinstance(configs, Mapping) else list(configs))
-    elif not isinstance(configs, (str, os.PathLike, pd.DataFrame)):
+    configs = mapping_frame(configs)
+    if not isinstance(configs, (str, os.PathLike, pd.DataFrame)):
         raise TypeError("the configurations must be a pandas.DataFrame, a path (str or os.PathLike) of a profile "
                         "file, 'bundled', a mapping (one row: column -> value) or a list of mappings, not "
                         f"{type(configs).__name__}")
