@@ -24,7 +24,7 @@ import os
 import platform
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -203,11 +203,3 @@ class Store:
     def rows(self, *, include_failed: bool = False) -> pd.DataFrame:
         """Every row (raw, unvalidated), ``status == 'ok'`` only unless ``include_failed``."""
         return read_store_dir(self.dir, include_failed=include_failed)
-
-    def ingest(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Write rows produced elsewhere (Ray workers), each keyed by its ``config_id``."""
-        n = 0
-        for row in rows:
-            self.write(str(row["config_id"]), row)
-            n += 1
-        return n
