@@ -16,6 +16,7 @@
 #include "bindings.hpp"
 #include "energylens/closed_form.hpp"
 #include "energylens/closed_form_cuda.hpp"
+#include "energylens/intervals.hpp"
 
 namespace py = pybind11;
 
@@ -81,6 +82,75 @@ std::vector<double> as_params(const TemplateDescriptor& d, const Array<double>& 
     throw std::invalid_argument(std::string(d.id) + " has " + std::to_string(d.n_params) + " parameters, got " +
                                 std::to_string(params.size()));
   return {params.data(), params.data() + d.n_params};
+}
+
+// A (replicates, n_params) matrix of parameter sets (a bootstrap's refits), as C-contiguous float64.
+Array<double> param_matrix(const TemplateDescriptor& d, const py::array& params, const char* call) {
+  auto a = Array<double>::ensure(params);
+  if (!a) throw std::invalid_argument(std::string(call) + ": params must be a numeric (replicates, n_params) array");
+  if (a.ndim() != 2 || static_cast<std::size_t>(a.shape(1)) != d.n_params) {
+    std::string shape;
+    for (py::ssize_t k = 0; k < a.ndim(); ++k) shape += (k ? ", " : "") + std::to_string(a.shape(k));
+    throw std::invalid_argument(std::string(call) + ": params must have shape (replicates, " +
+                                std::to_string(d.n_params) + ") for the " + d.id + " template, got shape (" + shape +
+                                (a.ndim() == 1 ? ",)" : ")"));
+  }
+  return a;
+}
+
+py::tuple evaluate_replicates_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in) {
+  const TemplateDescriptor& d = describe(id);
+  std::size_t rows = 0;
+  std::vector<Array<double>> keep;
+  BroadcastMask broadcast = 0;
+  const std::vector<const double*> ptrs = column_pointers<double>(d, columns, rows, keep, &broadcast);
+  const Array<double> params = param_matrix(d, params_in, "evaluate_replicates");
+  const auto replicates = static_cast<std::size_t>(params.shape(0));
+  const auto shape = std::vector<py::ssize_t>{params.shape(0), static_cast<py::ssize_t>(rows)};
+  Array<double> out0(shape), out1(shape);
+  double* o0 = out0.mutable_data();
+  double* o1 = out1.mutable_data();
+  {
+    const ReleaseGilIfLong release(rows * replicates);
+    evaluate_replicates<double>(id, rows, ptrs.data(), {params.data(), static_cast<std::size_t>(params.size())},
+                                replicates, o0, o1, broadcast);
+  }
+  return py::make_tuple(out0, out1);
+}
+
+py::list interval_bounds_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in,
+                              const std::vector<py::array>& factors, const std::vector<int>& outputs,
+                              std::uint64_t start, std::uint64_t seed, double q_lo, double q_hi) {
+  const TemplateDescriptor& d = describe(id);
+  std::size_t rows = 0;
+  std::vector<Array<double>> keep;
+  BroadcastMask broadcast = 0;
+  const std::vector<const double*> ptrs = column_pointers<double>(d, columns, rows, keep, &broadcast);
+  const Array<double> params = param_matrix(d, params_in, "interval_bounds");
+  if (factors.size() != outputs.size())
+    throw std::invalid_argument("interval_bounds: " + std::to_string(factors.size()) + " factor samples for " +
+                                std::to_string(outputs.size()) + " outputs");
+  std::vector<Array<double>> samples;
+  std::vector<Array<double>> bounds;
+  std::vector<IntervalOutput> specs;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    samples.push_back(Array<double>::ensure(factors[k]));
+    if (!samples.back() || samples.back().ndim() != 1)
+      throw std::invalid_argument("interval_bounds: factors[" + std::to_string(k) + "] must be a 1-D numeric array");
+    bounds.emplace_back(static_cast<py::ssize_t>(rows));
+    bounds.emplace_back(static_cast<py::ssize_t>(rows));
+    specs.push_back({outputs[k], {samples.back().data(), static_cast<std::size_t>(samples.back().size())},
+                     bounds[2 * k].mutable_data(), bounds[2 * k + 1].mutable_data()});
+  }
+  const auto replicates = static_cast<std::size_t>(params.shape(0));
+  {
+    const ReleaseGilIfLong release(rows * replicates);
+    interval_bounds(id, rows, ptrs.data(), broadcast, {params.data(), static_cast<std::size_t>(params.size())},
+                    replicates, seed, start, q_lo, q_hi, specs);
+  }
+  py::list out;
+  for (std::size_t k = 0; k < outputs.size(); ++k) out.append(py::make_tuple(bounds[2 * k], bounds[2 * k + 1]));
+  return out;
 }
 
 // A caller-owned output array: 1-D, C-contiguous, writeable, of T, with `rows` entries.
@@ -488,6 +558,31 @@ void bind_model(py::module_& m) {
       "domain: one lower bound per feature (float64); every value must be finite and >= its bound, checked "
       "in the same pass (ValueError if one is not; the outputs are then meaningless). sum=True: out0 holds "
       "out0 + out1 (added chunk by chunk in cache; no out1 array, no second pass).");
+
+  m.def(
+      "evaluate_replicates",
+      [](const std::string& name, const std::vector<py::array>& columns, const py::array& params) {
+        return evaluate_replicates_host(template_id(name), columns, params);
+      },
+      py::arg("template"), py::arg("columns"), py::arg("params"),
+      "Evaluate a template (float64, plain) at each row of `params`, a (replicates, n_params) matrix (a "
+      "bootstrap's refits), in one call: returns (out0, out1), each (replicates, rows); row b equals "
+      "evaluate(template, columns, params[b]) bit for bit, at any thread count. Columns as evaluate's.");
+
+  m.def(
+      "interval_bounds",
+      [](const std::string& name, const std::vector<py::array>& columns, const py::array& params,
+         const std::vector<py::array>& factors, const std::vector<int>& outputs, std::uint64_t start,
+         std::uint64_t seed, double q_lo, double q_hi) {
+        return interval_bounds_host(template_id(name), columns, params, factors, outputs, start, seed, q_lo, q_hi);
+      },
+      py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("factors"), py::arg("outputs"),
+      py::kw_only(), py::arg("start"), py::arg("seed"), py::arg("q_lo"), py::arg("q_hi"),
+      "Prediction-interval quantiles per row (energylens.model.intervals): for each output (0: out0, 1: out1, "
+      "-1: out0 + out1) and its sorted measurement factors, the template at every row of `params` "
+      "((replicates, n_params)) times one factor drawn per (replicate, row start + i) from a hash of "
+      "(seed, replicate, row), and np.quantile(..., [q_lo, q_hi], method='linear') of those values per row, "
+      "bit for bit. Returns one (lo, hi) pair of arrays per output.");
 
   m.def(
       "evaluate_device",

@@ -174,6 +174,38 @@ unsigned outside_domain(Isa isa, long rows, const T* x, T lo) {
   return outside_baseline(rows, x, lo);
 }
 
+// Broadcast columns expanded into `step` rows each, in feature order (the block a chunk's columns read).
+template <class Tpl, typename T>
+void expand_broadcast(std::vector<T>& block, const T* const* columns, BroadcastMask broadcast, long step) {
+  if (!block.empty()) return;
+  block.resize(static_cast<std::size_t>(std::popcount(broadcast)) * static_cast<std::size_t>(step));
+  for (std::size_t k = 0, b = 0; k < Tpl::kFeatures; ++k)
+    if (is_broadcast(broadcast, k))
+      std::fill_n(block.data() + b++ * static_cast<std::size_t>(step), step, columns[k][0]);
+}
+
+// The plain evaluation (no Jacobian) of rows [begin, begin + len), `step` rows at a time, broadcast columns
+// read from `block` (expand_broadcast); `second` non-null: out0 receives out0 + out1, out1 going to that
+// step-row buffer and added in a separate loop. evaluate_rows() and evaluate_replicates() both run their
+// chunks through here, so a row's arithmetic is the same in both.
+template <class Tpl, typename T>
+void evaluate_span(Isa isa, long begin, long len, long step, const T* const* columns, BroadcastMask broadcast,
+                   const T* block, const T* p, T* out0, T* out1, T* out2, T* second) {
+  constexpr std::size_t F = Tpl::kFeatures;
+  for (long at = begin; at < begin + len; at += step) {
+    const long m = std::min(step, begin + len - at);
+    const T* c[F];
+    for (std::size_t k = 0, b = 0; k < F; ++k)
+      c[k] = is_broadcast(broadcast, k) ? block + b++ * static_cast<std::size_t>(step) : columns[k] + at;
+    T* o1 = second != nullptr ? second : out1 + at;
+    if (out2 != nullptr)
+      evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, m, c, p, out0 + at, o1, out2 + at);
+    else
+      evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, m, c, p, out0 + at, o1, nullptr);
+    if (second != nullptr) add_into(isa, m, out0 + at, o1);
+  }
+}
+
 // Returns false when `lower` (non-null: one bound per feature, plain evaluation only) finds a value outside
 // its feature's domain.
 template <class Tpl, typename T>
@@ -211,12 +243,7 @@ bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
       T* block = nullptr;
       if (n_broadcast > 0) {
         std::vector<T>& mine = expanded[static_cast<std::size_t>(slot)];
-        if (mine.empty()) {
-          mine.resize(n_broadcast * static_cast<std::size_t>(step));
-          for (std::size_t k = 0, b = 0; k < F; ++k)
-            if (is_broadcast(broadcast, k))
-              std::fill_n(mine.data() + b++ * static_cast<std::size_t>(step), step, columns[k][0]);
-        }
+        expand_broadcast<Tpl>(mine, columns, broadcast, step);
         block = mine.data();
       }
       T* second_buffer = nullptr;
@@ -225,18 +252,7 @@ bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
         if (mine.empty()) mine.resize(static_cast<std::size_t>(step));
         second_buffer = mine.data();
       }
-      for (long at = begin; at < begin + len; at += step) {
-        const long m = std::min(step, begin + len - at);
-        const T* c[F];
-        for (std::size_t k = 0, b = 0; k < F; ++k)
-          c[k] = is_broadcast(broadcast, k) ? block + b++ * static_cast<std::size_t>(step) : columns[k] + at;
-        T* o1 = summed ? second_buffer : out1 + at;
-        if (out2 != nullptr)
-          evaluate_block<Tpl, T, true>(std::make_index_sequence<F>{}, isa, m, c, p, out0 + at, o1, out2 + at);
-        else
-          evaluate_block<Tpl, T, false>(std::make_index_sequence<F>{}, isa, m, c, p, out0 + at, o1, nullptr);
-        if (summed) add_into(isa, m, out0 + at, o1);
-      }
+      evaluate_span<Tpl, T>(isa, begin, len, step, columns, broadcast, block, p, out0, out1, out2, second_buffer);
       if (lower != nullptr) {
         unsigned chunk_bad = 0;
         for (std::size_t k = 0; k < F; ++k)
@@ -270,6 +286,38 @@ bool evaluate_rows(std::size_t rows, const T* const* columns, std::span<const do
     });
   }
   return true;
+}
+
+// evaluate_rows()'s plain evaluation once per parameter set (params: replicates x P, row-major), replicate b's
+// outputs at out0 + b * rows and out1 + b * rows. The work items are (replicate, chunk) pairs over the same
+// chunks and blocks evaluate_rows() uses, so each replicate's outputs are those of evaluate() with its
+// parameters, bit for bit, at any thread count.
+template <class Tpl, typename T>
+void evaluate_replicate_rows(std::size_t rows, const T* const* columns, std::span<const double> params,
+                             std::size_t replicates, T* out0, T* out1, BroadcastMask broadcast) {
+  constexpr std::size_t P = Tpl::kParams;
+  const long n = static_cast<long>(rows);
+  const long chunk_rows = broadcast == 0 ? kChunkRows : kBroadcastChunkRows;
+  const auto chunks = static_cast<std::size_t>((n + chunk_rows - 1) / chunk_rows);
+  const long step = broadcast != 0 ? kBroadcastBlockRows : chunk_rows;
+  const int threads = threads_for(rows * replicates, kMinRowsPerThread);
+  const Isa isa = active_isa();
+  std::vector<std::vector<T>> expanded(static_cast<std::size_t>(threads));  // per participant
+  run_chunks(replicates * chunks, threads, [&](std::size_t item, int slot) {
+    const std::size_t b = item / chunks;
+    const long begin = static_cast<long>(item % chunks) * chunk_rows;
+    const long len = begin + chunk_rows < n ? chunk_rows : n - begin;
+    T p[P];
+    for (std::size_t j = 0; j < P; ++j) p[j] = static_cast<T>(params[b * P + j]);
+    T* block = nullptr;
+    if (broadcast != 0) {
+      std::vector<T>& mine = expanded[static_cast<std::size_t>(slot)];
+      expand_broadcast<Tpl>(mine, columns, broadcast, step);
+      block = mine.data();
+    }
+    evaluate_span<Tpl, T>(isa, begin, len, step, columns, broadcast, block, p, out0 + b * rows, out1 + b * rows,
+                          nullptr, nullptr);
+  });
 }
 
 // One (row, output) pair that enters the fit: which row, which output (0, 1, 2 = auxiliary, or
@@ -525,6 +573,30 @@ template void evaluate<double>(TemplateId, std::size_t, const double* const*, st
                                double*, double*, double*, double*, BroadcastMask);
 template void evaluate<float>(TemplateId, std::size_t, const float* const*, std::span<const double>, float*,
                               float*, float*, float*, float*, BroadcastMask);
+
+template <typename T>
+void evaluate_replicates(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+                         std::size_t replicates, T* out0, T* out1, BroadcastMask broadcast) {
+  check_columns(columns, rows);
+  dispatch(id, [&](auto tpl) {
+    using Tpl = decltype(tpl);
+    if (params.size() != replicates * Tpl::kParams)
+      throw std::invalid_argument("evaluate_replicates: " + std::to_string(params.size()) + " parameter values for " +
+                                  std::to_string(replicates) + " replicates of the " + Tpl::descriptor().id +
+                                  " template's " + std::to_string(Tpl::kParams) + " parameters");
+    if (Tpl::kFeatures < 32 && (broadcast >> Tpl::kFeatures) != 0)
+      throw std::invalid_argument("evaluate_replicates: broadcast mask names columns beyond the template's " +
+                                  std::to_string(Tpl::kFeatures) + " features");
+    if (rows > 0 && replicates > 0)
+      evaluate_replicate_rows<Tpl, T>(rows, columns, params, replicates, out0, out1, broadcast);
+    return 0;
+  });
+}
+
+template void evaluate_replicates<double>(TemplateId, std::size_t, const double* const*, std::span<const double>,
+                                          std::size_t, double*, double*, BroadcastMask);
+template void evaluate_replicates<float>(TemplateId, std::size_t, const float* const*, std::span<const double>,
+                                         std::size_t, float*, float*, BroadcastMask);
 
 template <typename T>
 bool evaluate_in_domain(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,

@@ -33,6 +33,15 @@ template <typename T>
 void evaluate(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
               T* out0, T* out1, T* out2, T* jacobian0, T* jacobian1, BroadcastMask broadcast = 0);
 
+/// evaluate() (plain: no Jacobians, no auxiliary output) once per parameter set: `params` holds
+/// `replicates` x n_params values (row-major, a bootstrap's refits); replicate b's outputs go to
+/// out0[b * rows + i] and out1[b * rows + i]. Each replicate's outputs equal evaluate()'s with its
+/// parameters bit for bit, at any thread count (the same chunks and blocks); threads over (replicate,
+/// chunk) pairs when replicates x rows is large, so one call covers what a loop of small evaluate() calls did.
+template <typename T>
+void evaluate_replicates(TemplateId id, std::size_t rows, const T* const* columns, std::span<const double> params,
+                         std::size_t replicates, T* out0, T* out1, BroadcastMask broadcast = 0);
+
 /// evaluate() without Jacobians or auxiliary output that also checks, in the same pass over the rows,
 /// every value of every column against its feature's domain: finite and >= lower[k] (one bound per
 /// feature; pass the next representable value above an exclusive bound; empty: no check). Returns false

@@ -33,6 +33,7 @@ import pandas as pd
 from energylens import _core
 from energylens.errors import ModelFileError
 from energylens.model.intervals import (
+    OUT_SUM,
     interval_bounds,
     interval_preflight,
     model_factors,
@@ -296,7 +297,7 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
                 ev = _core.evaluate(model._template, columns, model.theta)
                 point[start:stop] = ev.out0 + ev.out1
             ((c_lo, c_hi),) = interval_bounds(model._template, columns, model._boot, (samples[flag],), start=start,
-                                              seed=model.options["seed"], level=level, picks=(lambda a, b: a + b,))
+                                              seed=model.options["seed"], level=level, picks=(OUT_SUM,))
             rows = np.flatnonzero(s == flag)
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]
     if check is not None:

@@ -34,7 +34,7 @@ from energylens.model.calibration import (
 )
 from energylens.model.chunks import per_row_frame
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS
+from energylens.model.intervals import DEFAULT_CHUNK_ROWS, OUT0, OUT1, OUT_SUM, PREDICT_CHUNK_ROWS
 from energylens.model.latency_calibration import (
     LatencyCalibration,
     fit_latency_calibration,
@@ -128,7 +128,7 @@ class LatencyModel(ClosedFormModel):
         roofline's estimate at start values, and no residual tells how far a measurement may fall from it."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
-            (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (lambda a, b: a, lambda a, b: b),
+            (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (OUT0, OUT1),
                                                          chunk_rows, check_range)
         if self.ttft_fitted is False:
             lo_t, hi_t = np.full(len(lo_t), np.nan), np.full(len(hi_t), np.nan)
@@ -342,7 +342,7 @@ class EnergyModel(ClosedFormModel):
             if self.calibration is not None:
                 lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
             else:
-                ((lo, hi),) = self._intervals(configs, level, (lambda a, b: a + b,), chunk_rows, check_range)
+                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range)
         return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:

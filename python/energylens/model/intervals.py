@@ -9,7 +9,9 @@ The residual drawn for (replicate ``b``, row ``i``) is a pure function of the se
 position ``i`` in the whole table (a splitmix64 hash), not of a stream consumed in order, so any chunk
 size gives the same intervals bit for bit. The hash gives a uniform u in [0, 1) and the draw is the
 residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
-drawn at the same quantile. Each output draws from its own residuals (a LatencyModel's TTFT
+drawn at the same quantile. The work of a chunk (the template at every replicate, the draws, the quantiles
+per row) is one native call, ``_core.interval_bounds``, threaded over rows; :func:`reference_interval_bounds`
+is the same in NumPy (a loop over the replicates), which it matches bit for bit. Each output draws from its own residuals (a LatencyModel's TTFT
 from the TTFT residuals, its TPOT from the TPOT residuals: their scatters differ, TTFT's several times
 TPOT's on Splitwise), at the same u for (b, i).
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,8 +39,8 @@ from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError
 
 __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
            "output_residuals",
-           "interval_bounds", "measurement_factors", "replicates_note", "MIN_TAIL_DRAWS", "model_factors",
-           "interval_preflight"]
+           "interval_bounds", "reference_interval_bounds", "OUT0", "OUT1", "OUT_SUM", "measurement_factors",
+           "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight"]
 
 #: Draws per row an interval wants beyond each of its bounds: with fewer, the bound is read between the few
 #: most extreme of B draws and the interval covers less than its level.
@@ -174,13 +176,33 @@ def output_residuals(template: str, columns: list[np.ndarray], theta: np.ndarray
     return res
 
 
+#: Which template output an interval is of (``picks`` of :func:`interval_bounds`): out0, out1, or their sum
+#: (an energy per request).
+OUT0, OUT1, OUT_SUM = 0, 1, -1
+_PICKS = {OUT0: lambda a, b: a, OUT1: lambda a, b: b, OUT_SUM: lambda a, b: a + b}
+
+
 def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, samples: Sequence[np.ndarray], *,
-                    start: int, seed: int, level: float,
-                    picks: Sequence[Callable[[np.ndarray, np.ndarray], np.ndarray]]
-                    ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(lo, hi) at ``level`` of each output ``pick(out0, out1)`` for one chunk of rows whose first row is
-    row ``start`` of the whole table; ``samples`` holds one sorted :func:`measurement_factors` per pick (one
-    drawn per replicate and row multiplies that replicate's prediction of that output)."""
+                    start: int, seed: int, level: float, picks: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(lo, hi) at ``level`` of each output ``pick`` (:data:`OUT0`, :data:`OUT1` or :data:`OUT_SUM`) for one
+    chunk of rows whose first row is row ``start`` of the whole table; ``samples`` holds one sorted
+    :func:`measurement_factors` per pick (one drawn per replicate and row multiplies that replicate's
+    prediction of that output). One native call (``_core.interval_bounds``: the template at every replicate,
+    the draws and the quantiles per row, threaded over rows), bit for bit :func:`reference_interval_bounds`."""
+    if len(samples) != len(picks):
+        raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
+    alpha = (1.0 - level) / 2.0
+    bounds = _core.interval_bounds(template, columns, boot, samples, picks, start=start, seed=seed % 2**63,
+                                   q_lo=alpha, q_hi=1.0 - alpha)
+    return [(np.maximum(lo, 0.0), hi) for lo, hi in bounds]
+
+
+def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray,
+                              samples: Sequence[np.ndarray], *, start: int, seed: int, level: float,
+                              picks: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`interval_bounds` in NumPy, the definition the native pass reproduces bit for bit: the template
+    evaluated once per replicate, :func:`draw_indices`, np.quantile over the replicates (the tests' and
+    bench/bench_predict_interval.py's baseline; what predict_interval ran before 2026-12-06)."""
     if len(samples) != len(picks):
         raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
     m = len(columns[0])
@@ -195,7 +217,7 @@ def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, 
     bounds = []
     for pick, sample in zip(picks, samples, strict=True):
         draws = sample[draw_indices(seed, n_boot, start, start + m, len(sample))] if len(sample) else 1.0
-        values = pick(out0, out1) * draws
+        values = _PICKS[pick](out0, out1) * draws
         lo, hi = np.quantile(values, [alpha, 1.0 - alpha], axis=0)
         bounds.append((np.maximum(lo, 0.0), hi))
     return bounds

@@ -1,0 +1,46 @@
+// Prediction intervals of the closed-form templates from bootstrap refits and a sorted sample of
+// measurement factors, natively: per row, the template at every replicate's parameters, one factor drawn
+// per (replicate, row) by a hash of (seed, replicate, absolute row index), and the two quantiles of the
+// products. The Python reference is energylens.model.intervals.reference_interval_bounds (a loop over the
+// replicates, NumPy's draws and np.quantile); this gives the same bits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "energylens/closed_form.hpp"
+
+namespace energylens {
+
+/// Which template output an interval is of: out0, out1, or out0 + out1 (an energy per request).
+inline constexpr int kOutputSum = -1;
+
+/// One output of interval_bounds(): which template output (0, 1 or kOutputSum), the sorted factors
+/// (measured / predicted) it draws from (empty: the factor 1) and where its bounds go (`rows` values each).
+struct IntervalOutput {
+  int output = kOutputSum;
+  std::span<const double> factors;
+  double* lo = nullptr;
+  double* hi = nullptr;
+};
+
+/// The draw of (replicate, absolute row): u in [0, 1), the top 53 bits of splitmix64(key + row x the
+/// golden ratio), key = splitmix64(replicate + seed x M1) (replicate_key); from n sorted factors it picks
+/// index floor(u x n), clamped to n - 1 (draw_index; 0 when n is 0). Every output reads the same u.
+std::uint64_t replicate_key(std::uint64_t seed, std::uint64_t replicate);
+double draw_u(std::uint64_t key, std::uint64_t row);
+std::size_t draw_index(double u, std::size_t n);
+
+/// Per row i of `rows` (row start + i of the whole table): the values output(params_b) x factor(b, i) over
+/// the `replicates` parameter sets b (params: replicates x n_params, row-major), and their quantiles at
+/// probabilities q_lo and q_hi as np.quantile(method="linear") computes them, bit for bit (NaN when one of
+/// the row's values is NaN). Each output's factor is drawn at the same u for (b, i). Threads over blocks of
+/// rows; the bounds do not depend on the thread count or on how the caller chunks the rows.
+/// std::invalid_argument on no replicates, a parameter count that is not replicates x n_params, an
+/// unknown output or a probability outside [0, 1].
+void interval_bounds(TemplateId id, std::size_t rows, const double* const* columns, BroadcastMask broadcast,
+                     std::span<const double> params, std::size_t replicates, std::uint64_t seed,
+                     std::uint64_t start, double q_lo, double q_hi, std::span<const IntervalOutput> outputs);
+
+}  // namespace energylens

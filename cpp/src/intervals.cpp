@@ -1,0 +1,161 @@
+// Compiled with -ffp-contract=off (cpp/CMakeLists.txt): the interpolation a + (b - a) t must round as
+// NumPy's, never as a fused multiply-add.
+#include "energylens/intervals.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "energylens/parallel.hpp"
+
+namespace energylens {
+namespace {
+
+constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+constexpr std::uint64_t kM1 = 0xBF58476D1CE4E5B9ULL;
+constexpr std::uint64_t kM2 = 0x94D049BB133111EBULL;
+
+// Rows per block: the block's replicates x rows outputs (2 x 200 x 128 doubles, 400 kB) stay in L2 while
+// each row's draws and quantiles read them.
+constexpr std::size_t kBlockRows = 128;
+// Fewest (replicate, row) draws worth a thread of their own (each an evaluation, a hash and a share of the
+// selection): below 2x this a call runs on the caller alone.
+constexpr std::size_t kMinDrawsPerThread = 65536;
+
+std::uint64_t splitmix(std::uint64_t z) {
+  z ^= z >> 30;
+  z *= kM1;
+  z ^= z >> 27;
+  z *= kM2;
+  z ^= z >> 31;
+  return z;
+}
+
+// np.quantile(method="linear")'s neighbours and weight of probability q among n sorted values
+// (numpy/lib/_function_base_impl.py: _get_indexes, _get_gamma), the index -1 stored as n - 1.
+struct Position {
+  std::size_t previous = 0, next = 0;
+  double gamma = 0.0;
+};
+
+Position position(std::size_t n, double q) {
+  const double virtual_index = static_cast<double>(n - 1) * q;
+  double previous = std::floor(virtual_index);
+  double next = previous + 1.0;
+  if (virtual_index >= static_cast<double>(n - 1)) previous = next = -1.0;
+  if (virtual_index < 0.0) previous = next = 0.0;
+  const double gamma = virtual_index - previous;
+  const auto index = [n](double k) { return k < 0.0 ? n - 1 : static_cast<std::size_t>(k); };
+  return {index(previous), index(next), gamma};
+}
+
+// NumPy's _lerp: a + (b - a) t, or b - (b - a)(1 - t) where t >= 0.5.
+double lerp(double a, double b, double t) {
+  const double diff = b - a;
+  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+// The values of `v` (no NaN) at the ascending ranks `ranks` (v is reordered): one nth_element per rank on
+// the part above the previous rank, or a minimum when the rank is the next one (a quantile's two neighbours).
+template <std::size_t K>
+void order_statistics(std::vector<double>& v, const std::array<std::size_t, K>& ranks, std::array<double, K>& out) {
+  auto from = v.begin();
+  for (std::size_t r = 0; r < K; ++r) {
+    const auto at = v.begin() + static_cast<long>(ranks[r]);
+    if (at == from) {
+      std::iter_swap(from, std::min_element(from, v.end()));
+      from = at + 1;
+    } else if (at > from) {
+      std::nth_element(from, at, v.end());
+      from = at + 1;
+    }
+    out[r] = *at;
+  }
+}
+
+struct Scratch {
+  std::vector<double> out0, out1, u, values;
+};
+
+}  // namespace
+
+std::uint64_t replicate_key(std::uint64_t seed, std::uint64_t replicate) { return splitmix(replicate + seed * kM1); }
+
+// Both conversions go through signed 64-bit integers (exact: the values are below 2^53 and 2^63), one
+// instruction each where an unsigned conversion is a branchy sequence without AVX-512; NumPy converts to intp.
+double draw_u(std::uint64_t key, std::uint64_t row) {
+  const auto top = static_cast<std::int64_t>(splitmix(key + row * kGolden) >> 11);
+  return static_cast<double>(top) * (1.0 / 9007199254740992.0);  // 2^-53
+}
+
+std::size_t draw_index(double u, std::size_t n) {
+  const auto count = static_cast<std::int64_t>(std::max<std::size_t>(n, 1));
+  return static_cast<std::size_t>(std::min(static_cast<std::int64_t>(u * static_cast<double>(count)), count - 1));
+}
+
+void interval_bounds(TemplateId id, std::size_t rows, const double* const* columns, BroadcastMask broadcast,
+                     std::span<const double> params, std::size_t replicates, std::uint64_t seed,
+                     std::uint64_t start, double q_lo, double q_hi, std::span<const IntervalOutput> outputs) {
+  const std::size_t P = describe(id).n_params;
+  if (replicates == 0) throw std::invalid_argument("interval_bounds: no bootstrap replicates");
+  if (params.size() != replicates * P)
+    throw std::invalid_argument("interval_bounds: " + std::to_string(params.size()) + " parameter values for " +
+                                std::to_string(replicates) + " replicates of " + std::to_string(P) + " parameters");
+  if (!(q_lo >= 0.0 && q_lo <= 1.0 && q_hi >= 0.0 && q_hi <= 1.0))
+    throw std::invalid_argument("interval_bounds: probabilities must be in [0, 1]");
+  for (const IntervalOutput& o : outputs)
+    if (o.output != kOutputSum && o.output != 0 && o.output != 1)
+      throw std::invalid_argument("interval_bounds: output " + std::to_string(o.output) +
+                                  " is not 0, 1 or -1 (out0 + out1)");
+  if (rows == 0 || outputs.empty()) return;
+  std::vector<std::uint64_t> keys(replicates);
+  for (std::size_t b = 0; b < replicates; ++b) keys[b] = replicate_key(seed, b);
+  const Position lo_at = position(replicates, q_lo), hi_at = position(replicates, q_hi);
+  std::array<std::size_t, 4> ranks{lo_at.previous, lo_at.next, hi_at.previous, hi_at.next};
+  std::sort(ranks.begin(), ranks.end());
+  const std::size_t n_columns = describe(id).n_features;
+  const std::size_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+  const int threads = threads_for(rows * replicates, kMinDrawsPerThread);
+  std::vector<Scratch> scratch(static_cast<std::size_t>(threads));
+  run_chunks(blocks, threads, [&](std::size_t block, int slot) {
+    Scratch& s = scratch[static_cast<std::size_t>(slot)];
+    const std::size_t first = block * kBlockRows, len = std::min(kBlockRows, rows - first);
+    s.out0.resize(replicates * len);
+    s.out1.resize(replicates * len);
+    s.u.resize(replicates);
+    s.values.resize(replicates);
+    std::vector<const double*> c(n_columns);
+    for (std::size_t k = 0; k < n_columns; ++k) c[k] = columns[k] + (((broadcast >> k) & 1U) != 0 ? 0 : first);
+    evaluate_replicates<double>(id, len, c.data(), params, replicates, s.out0.data(), s.out1.data(), broadcast);
+    for (std::size_t i = 0; i < len; ++i) {
+      for (std::size_t b = 0; b < replicates; ++b) s.u[b] = draw_u(keys[b], start + first + i);
+      for (const IntervalOutput& o : outputs) {
+        const std::size_t n = o.factors.size();
+        bool nan = false;
+        for (std::size_t b = 0; b < replicates; ++b) {
+          const double a = s.out0[b * len + i], c1 = s.out1[b * len + i];
+          const double pick = o.output == 0 ? a : o.output == 1 ? c1 : a + c1;
+          const double f = n == 0 ? 1.0 : o.factors[draw_index(s.u[b], n)];
+          s.values[b] = pick * f;
+          nan |= std::isnan(s.values[b]);
+        }
+        if (nan) {
+          o.lo[first + i] = o.hi[first + i] = std::nan("");
+          continue;
+        }
+        std::array<double, 4> at{};
+        order_statistics(s.values, ranks, at);
+        const auto value = [&](std::size_t rank) {
+          return at[static_cast<std::size_t>(std::find(ranks.begin(), ranks.end(), rank) - ranks.begin())];
+        };
+        o.lo[first + i] = lerp(value(lo_at.previous), value(lo_at.next), lo_at.gamma);
+        o.hi[first + i] = lerp(value(hi_at.previous), value(hi_at.next), hi_at.gamma);
+      }
+    }
+  });
+}
+
+}  // namespace energylens

@@ -1,0 +1,198 @@
+"""Prediction intervals in one native call (``_core.interval_bounds``), not a Python loop of one ``_core.evaluate``
+per bootstrap replicate (about 1 ms of a one-row interval's 1.2 ms, bench/bench_predict_interval.py): the
+bounds must stay bit for bit those of the loop (:func:`energylens.model.intervals.reference_interval_bounds`)
+for every row count, chunk size, thread count, instruction-set level and level, for both templates."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens import _core
+from energylens.model import EnergyModel, LatencyModel
+from energylens.model import base as model_base
+from energylens.model import calibration as model_calibration
+from energylens.model import intervals as iv
+from energylens.parallel import supported_isas, threads, use_isa
+from energylens.profiles.datasets import mlenergy_v2
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return mlenergy_v2()
+
+
+@pytest.fixture(scope="module")
+def energy(data) -> EnergyModel:
+    return EnergyModel(bootstrap=40, seed=3).fit(data, latency=False)
+
+
+@pytest.fixture(scope="module")
+def latency(data) -> LatencyModel:
+    return LatencyModel(bootstrap=40, seed=4).fit(data)
+
+
+def _random_rows(data: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """``n`` bundled configurations with random batch sizes and lengths (rows the fit never saw)."""
+    rng = np.random.default_rng(seed)
+    rows = data.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+    return rows.assign(batch_size=rng.integers(1, 512, n).astype(float),
+                       input_tokens=rng.integers(16, 8192, n).astype(float),
+                       output_tokens=rng.integers(16, 2048, n).astype(float))
+
+
+def _columns(model, rows: pd.DataFrame) -> list[np.ndarray]:
+    _, chunks = model._chunks(rows, len(rows), None)
+    ((_, _, columns),) = list(chunks)
+    return columns
+
+
+def _bits(bounds) -> list[bytes]:
+    return [a.tobytes() for pair in bounds for a in pair]
+
+
+def _both(model, columns, picks, samples, **kw):
+    args = (model._template, columns, model._boot, samples)
+    return iv.interval_bounds(*args, picks=picks, **kw), iv.reference_interval_bounds(*args, picks=picks, **kw)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 8, 9, 127, 128, 129, 300, 1001])
+def test_energy_bounds_equal_the_replicate_loop_bit_for_bit(energy, data, m):
+    columns = _columns(energy, _random_rows(data, m, m))
+    for start, seed, level in [(0, 3, 0.9), (12345, 7, 0.5), (2**40, 2**70, 0.99)]:
+        new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], start=start, seed=seed,
+                         level=level)
+        assert _bits(new) == _bits(ref), (m, start, seed, level)
+
+
+@pytest.mark.parametrize("m", [1, 5, 130, 777])
+def test_latency_bounds_equal_the_replicate_loop_bit_for_bit(latency, data, m):
+    columns = _columns(latency, _random_rows(data, m, 100 + m))
+    samples = [latency.measurement_factors(0), latency.measurement_factors(1)]
+    assert len(samples[0]) != len(samples[1]) or not np.array_equal(samples[0], samples[1])
+    for level in (0.8, 0.95):
+        new, ref = _both(latency, columns, (iv.OUT0, iv.OUT1), samples, start=17, seed=4, level=level)
+        assert _bits(new) == _bits(ref), (m, level)
+    # each output alone, and the sum, from an empty sample (factor 1) and a one-value one
+    for picks in [(iv.OUT1,), (iv.OUT_SUM,), (iv.OUT0,)]:
+        for sample in (np.zeros(0), np.array([1.3])):
+            new, ref = _both(latency, columns, picks, [sample], start=0, seed=1, level=0.9)
+            assert _bits(new) == _bits(ref), (picks, len(sample))
+
+
+@pytest.mark.parametrize("level", [0.01, 0.5, 0.9, 0.999, 1.0 - 2.0**-53])
+def test_every_level_interpolates_as_np_quantile(energy, data, level):
+    # the extreme level puts the upper quantile's virtual index on the last replicate (NumPy's -1 index)
+    columns = _columns(energy, _random_rows(data, 64, 9))
+    new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], start=5, seed=0, level=level)
+    assert _bits(new) == _bits(ref)
+
+
+def test_a_nan_replicate_gives_nan_bounds_as_np_quantile(energy, data):
+    columns = _columns(energy, _random_rows(data, 50, 2))
+    boot = energy._boot.copy()
+    boot[3, 1] = np.nan
+    args = (energy._template, columns, boot, [energy.measurement_factors()])
+    kw = dict(start=0, seed=1, level=0.9, picks=(iv.OUT_SUM,))
+    (lo, hi), = iv.interval_bounds(*args, **kw)
+    (r_lo, r_hi), = iv.reference_interval_bounds(*args, **kw)
+    assert np.isnan(lo).all() and np.isnan(hi).all() and np.isnan(r_lo).all() and np.isnan(r_hi).all()
+
+
+def _reference_public(monkeypatch, call):
+    """``call()`` with predict_interval running the replicate loop (the code before the native pass)."""
+    with monkeypatch.context() as m:
+        m.setattr(model_base, "interval_bounds", iv.reference_interval_bounds)
+        m.setattr(model_calibration, "interval_bounds", iv.reference_interval_bounds)
+        return call()
+
+
+def test_public_intervals_equal_the_loop_for_every_chunk_size_and_thread_count(energy, latency, data, monkeypatch):
+    rows = _random_rows(data, 5000, 11)  # 5000 x 40 draws: two threads where allowed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_e = _reference_public(monkeypatch, lambda: energy.predict_interval(rows, check_range=False))
+        ref_l = _reference_public(monkeypatch, lambda: latency.predict_interval(rows, check_range=False))
+        for chunk_rows in (1, 7, 128, 1000, 32768):
+            part = rows.iloc[:300] if chunk_rows < 100 else rows
+            for n_threads in (1, 2):
+                got = energy.predict_interval(part, chunk_rows=chunk_rows, n_threads=n_threads, check_range=False)
+                pd.testing.assert_frame_equal(got, ref_e.iloc[: len(part)], check_exact=True)
+                got = latency.predict_interval(part, chunk_rows=chunk_rows, n_threads=n_threads, check_range=False)
+                pd.testing.assert_frame_equal(got, ref_l.iloc[: len(part)], check_exact=True)
+
+
+def test_every_instruction_set_level_matches_its_own_loop(energy, data):
+    columns = _columns(energy, _random_rows(data, 200, 5))
+    for isa in supported_isas():
+        with use_isa(isa):
+            new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], start=0, seed=3,
+                             level=0.9)
+        assert _bits(new) == _bits(ref), isa
+
+
+def test_calibrated_interval_equals_the_loop(data, monkeypatch):
+    model = EnergyModel(bootstrap=30, seed=2, calibration="family").fit(data, latency=False)
+    rows = _random_rows(data, 400, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = _reference_public(monkeypatch, lambda: model.predict_interval(rows, chunk_rows=150))
+        got = model.predict_interval(rows, chunk_rows=150)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+
+
+def test_an_interval_is_one_native_call_per_chunk(energy, data, monkeypatch):
+    """The replicate loop called _core.evaluate once per replicate and chunk (40 here); now one call per chunk."""
+    calls = []
+    monkeypatch.setattr(_core, "evaluate", lambda *a, **k: calls.append("evaluate"))
+    native = _core.interval_bounds
+    monkeypatch.setattr(_core, "interval_bounds", lambda *a, **k: calls.append("interval") or native(*a, **k))
+    rows = _random_rows(data, 10, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        energy.predict_interval(rows, chunk_rows=4, check_range=False)
+    assert calls == ["interval"] * 3
+
+
+@pytest.mark.parametrize("template,model_fixture", [("energy", "energy"), ("latency", "latency")])
+def test_evaluate_replicates_equals_evaluate_per_replicate(template, model_fixture, data, request):
+    model = request.getfixturevalue(model_fixture)
+    columns = _columns(model, _random_rows(data, 9000, 3))  # 9000 x 40: threads over (replicate, chunk)
+    boot = model._boot
+    for cols in (columns, [c[:1] if k % 3 == 0 else c for k, c in enumerate(columns)]):  # broadcast columns too
+        for n_threads in (1, 2):
+            with threads(n_threads):
+                out0, out1 = _core.evaluate_replicates(template, cols, boot)
+            assert out0.shape == out1.shape == (len(boot), 9000)
+            for b in (0, 17, len(boot) - 1):
+                ev = _core.evaluate(template, cols, boot[b])
+                assert out0[b].tobytes() == ev.out0.tobytes() and out1[b].tobytes() == ev.out1.tobytes()
+
+
+def test_bad_inputs_are_named_by_the_binding(energy, data):
+    columns = _columns(energy, _random_rows(data, 4, 0))
+    boot, f = energy._boot, [energy.measurement_factors()]
+    kw = dict(start=0, seed=0, q_lo=0.05, q_hi=0.95)
+    with pytest.raises(ValueError, match=r"params must have shape \(replicates, 12\) for the .* got shape \(12,\)"):
+        _core.interval_bounds("energy", columns, boot[0], f, [iv.OUT_SUM], **kw)
+    with pytest.raises(ValueError, match=r"params must have shape \(replicates, 12\).* got shape \(40, 11\)"):
+        _core.interval_bounds("energy", columns, boot[:, :11], f, [iv.OUT_SUM], **kw)
+    with pytest.raises(ValueError, match=r"evaluate_replicates: params must have shape \(replicates, 12\)"):
+        _core.evaluate_replicates("energy", columns, boot[:, :, None])
+    with pytest.raises(ValueError, match="no bootstrap replicates"):
+        _core.interval_bounds("energy", columns, boot[:0], f, [iv.OUT_SUM], **kw)
+    with pytest.raises(ValueError, match="2 factor samples for 1 outputs"):
+        _core.interval_bounds("energy", columns, boot, f * 2, [iv.OUT_SUM], **kw)
+    with pytest.raises(ValueError, match="output 2 is not 0, 1 or -1"):
+        _core.interval_bounds("energy", columns, boot, f, [2], **kw)
+    with pytest.raises(ValueError, match="probabilities must be in"):
+        _core.interval_bounds("energy", columns, boot, f, [iv.OUT_SUM], start=0, seed=0, q_lo=-0.1, q_hi=0.95)
+    with pytest.raises(ValueError, match="factors\\[0\\] must be a 1-D"):
+        _core.interval_bounds("energy", columns, boot, [f[0][:, None]], [iv.OUT_SUM], **kw)
+    with pytest.raises(ValueError, match="feature columns"):
+        _core.interval_bounds("energy", columns[:-1], boot, f, [iv.OUT_SUM], **kw)
+    with pytest.raises(ValueError, match="2 residual samples for 1 outputs"):
+        iv.interval_bounds("energy", columns, boot, f * 2, start=0, seed=0, level=0.9, picks=(iv.OUT_SUM,))
