@@ -69,7 +69,8 @@ def test_constants():
     assert SCHEMA_VERSION == 1
     assert REQUIRED_COLUMNS == ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens",
                                 "output_tokens", "energy_j")
-    assert set(PRECISIONS) == {"fp32", "fp16", "bf16", "fp8", "fp8_block", "int8", "int4", "mxfp4", "nvfp4"}
+    assert set(PRECISIONS) == {"fp32", "fp16", "bf16", "fp8", "fp8_block", "int8", "int4", "mxfp4", "nvfp4",
+                               "nvfp4a16"}
     assert set(MODALITIES) == {"text", "image", "video"}
     assert set(ARCHITECTURES) == {"dense", "moe", "hybrid"}
     assert OPTIONAL_DEFAULTS["ep"] == 1 and OPTIONAL_DEFAULTS["precision"] == "bf16"

@@ -12,8 +12,9 @@ optionally followed by ``; alias=format`` for an alias published otherwise.
 ``NVFP4`` ...) wins over one that gives only the width (``W8A8``, ``W4A16``, ``8bit``, ``4bit``: ``-W8A8-FP8``
 is fp8, ``quantized.w8a8`` int8), and both over a method word (``GPTQ``, ``AWQ``), which only implies 4-bit
 where nothing else says: ``Qwen/Qwen2.5-72B-Instruct-GPTQ-Int8`` is int8, ``-GPTQ-Int4`` and ``-AWQ`` int4.
-bitsandbytes ``NF4`` is int4 (4-bit weights with block scales, 16-bit GEMMs). A local path's last folder is the
-name (``/models/Qwen3-8B-AWQ/``). A token it does not map (``GGUF``, whose
+bitsandbytes ``NF4`` is int4 (4-bit weights with block scales, 16-bit GEMMs). ``-NVFP4A16`` (or ``NVFP4`` beside
+``W4A16`` / ``A16``) is the weight-only ``nvfp4a16``: NVFP4 bytes, 16-bit GEMMs (vLLM runs it on FP4 Marlin). A
+local path's last folder is the name (``/models/Qwen3-8B-AWQ/``). A token it does not map (``GGUF``, whose
 quantisation level the name does not fix; ``W8A16``, a format energylens has no row for) falls through.
 """
 
@@ -26,13 +27,13 @@ from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.profiles.gpu_names import fold_text
 
-__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS"]
+__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS", "A16_TOKENS"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
 #: ``FP4`` in a name is NVIDIA's NVFP4 (nvidia/*-FP4 model cards), not the OCP MXFP4 that the precision
 #: name ``fp4`` means.
 NAME_TOKEN_PRECISIONS: dict[str, str] = {
-    "fp8": "fp8", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "fp4": "nvfp4",
+    "fp8": "fp8", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "fp4": "nvfp4", "nvfp4a16": "nvfp4a16",
     "awq": "int4", "gptq": "int4", "int4": "int4", "w4a16": "int4", "4bit": "int4", "nf4": "int4",
     "int8": "int8", "w8a8": "int8", "8bit": "int8",
     "bf16": "bf16", "fp16": "fp16",
@@ -44,6 +45,9 @@ METHOD_TOKENS = frozenset({"awq", "gptq"})
 #: Tokens that give the width but not the number format (W8A8 is int8 in llm-compressor's ``quantized.w8a8``
 #: names, but ``-W8A8-FP8`` is fp8): a format token of the name (``FP8``, ``INT8``, ``NVFP4`` ...) decides over them.
 WIDTH_TOKENS = frozenset({"w8a8", "w4a16", "8bit", "4bit"})
+#: Tokens that say the activations stay 16-bit: beside an NVFP4 token (``-NVFP4-W4A16``) the weight-only
+#: ``nvfp4a16`` (W4A16 via FP4 Marlin in vLLM; energylens.profiles.precision), not the W4A4 ``nvfp4``.
+A16_TOKENS = frozenset({"w4a16", "a16"})
 
 _PUNCT = re.compile(r"[\s\-_.]+")
 
@@ -55,9 +59,11 @@ def checkpoint_precision(name: str) -> str:
     ``"bf16"`` (a name the table does not know included)."""
     # the last part of a Hugging Face id or of a local path ("/models/Qwen3-8B-AWQ/": the trailing '/' included)
     base = fold_text(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1]
-    tokens = [t for t in _PUNCT.split(base) if t in NAME_TOKEN_PRECISIONS]
+    words = _PUNCT.split(base)
+    tokens = [t for t in words if t in NAME_TOKEN_PRECISIONS]
     if tokens:  # a format word (W8A8-FP8: fp8), then a width word (GPTQ-Int8: int8), then a method word (int4)
-        return NAME_TOKEN_PRECISIONS[min(tokens, key=lambda t: (t in METHOD_TOKENS, t in WIDTH_TOKENS))]
+        fmt = NAME_TOKEN_PRECISIONS[min(tokens, key=lambda t: (t in METHOD_TOKENS, t in WIDTH_TOKENS))]
+        return "nvfp4a16" if fmt == "nvfp4" and not A16_TOKENS.isdisjoint(words) else fmt
     spec = tables.find_model(name)
     if spec is None:
         return "bf16"

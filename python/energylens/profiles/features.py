@@ -294,7 +294,7 @@ def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
     a GPU spec at a weight format and GEMM precision ("": the precision table's for that GPU)."""
     try:
         compute = compute or _precision.compute_precision(precision, spec)
-        peak = spec.peak_flops(compute)
+        peak = _precision.gemm_peak_flops(spec, compute)  # "fp4" the fp4 peak, not the mxfp4 alias's bf16
     except ValueError as exc:
         raise ValueError(f"profile column 'precision': {exc}") from None
     return (peak, spec.hbm_bw_gbs * 1e9, spec.tdp_w,

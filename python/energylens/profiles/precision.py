@@ -35,6 +35,7 @@ __all__ = [
     "compute_precision",
     "activation_quantised",
     "peak_flops",
+    "gemm_peak_flops",
 ]
 
 
@@ -121,6 +122,14 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
          "quantised by scaled_fp4_quant before every GEMM), else weight-only Marlin (W4A16, bf16: Hopper, Ada, "
          "Ampere). No ROCm backend (cutlass_fp4_supported is False off CUDA, Marlin is CUDA-only): the MI355X "
          "row's fp4 price for nvfp4 is a deployment vLLM does not run by default"),
+    _fmt("nvfp4a16", 4.5, ("bf16", "fp16"),
+         "weight-only NVFP4 (llm-compressor's NVFP4A16 scheme: RedHatAI/*-NVFP4A16): nvfp4's bytes, W4A16 on "
+         "every GPU, Blackwell too. The checkpoint quantises no activations, so vLLM's compressed-tensors "
+         "config picks CompressedTensorsW4A16Fp4 before any other scheme (_get_scheme_from_parts: "
+         "_is_fp4a16_nvfp4, weight_quant given and input_quant None; vllm/model_executor/layers/quantization/"
+         "compressed_tensors/compressed_tensors.py), which runs every GEMM through apply_fp4_marlin_linear "
+         "(FP4 Marlin: weights dequantised into 16-bit MMAs; schemes/compressed_tensors_w4a16_nvfp4.py), never "
+         "the W4A4 CUTLASS / FlashInfer kernels of nvfp4"),
 ]))
 
 #: Bytes per weight for each canonical format (derived from :data:`WEIGHT_FORMATS`).
@@ -146,6 +155,7 @@ _ALIASES: dict[str, str] = {
     "w8a8int8": "int8", "w8a8": "int8",  # llm-compressor's quantized.w8a8 (int8), as checkpoints.py reads the name
     "w4a16": "int4", "awq": "int4", "gptq": "int4", "nf4": "int4",  # bitsandbytes NF4: 4-bit weights, 16-bit GEMMs
     "fp4": "mxfp4", "mxfp4e2m1": "mxfp4",
+    "nvfp4w4a16": "nvfp4a16", "w4a16nvfp4": "nvfp4a16",  # weight-only NVFP4 (llm-compressor's NVFP4A16)
 }
 
 #: Bytes per KV-cache element for each explicit ``kv_cache_dtype`` (``auto`` follows the activations).
@@ -185,7 +195,7 @@ def normalize_kv_cache_dtype(dtype: str) -> str:
 
 def bytes_per_param(precision: str) -> float:
     """Bytes per weight, block scales included: fp32 4, fp16/bf16 2, fp8/int8 1, int4/mxfp4 0.53125,
-    nvfp4 0.5625 (:data:`WEIGHT_FORMATS`).
+    nvfp4/nvfp4a16 0.5625 (:data:`WEIGHT_FORMATS`).
 
     Raises:
         ValueError: unknown precision.
@@ -222,8 +232,8 @@ def compute_precision(precision: str, gpu: Any) -> str:
     """The precision the matrix multiplies of ``precision`` weights run at on ``gpu``.
 
     ``gpu`` is anything with the GPU-table peak attributes (a :class:`energylens.profiles.tables.GpuSpec`).
-    nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; mxfp4 -> ``"bf16"`` (vLLM's W4A16
-    default, also on Blackwell); fp8 -> ``"fp8"`` with
+    nvfp4 -> ``"fp4"`` on a GPU with FP4 tensor cores, else ``"bf16"``; nvfp4a16 (weight-only NVFP4) and
+    mxfp4 -> ``"bf16"`` (vLLM's W4A16 kernels, also on Blackwell); fp8 -> ``"fp8"`` with
     FP8 tensor cores, else ``"bf16"``; fp8_block -> ``"fp8"`` only on an NVIDIA (or user) GPU with FP4
     tensor cores (vLLM's block-scaled kernels on Blackwell), else ``"bf16"`` (Hopper, every AMD GPU); int4 (W4A16) -> ``"bf16"``; bf16 -> ``"fp16"`` on a GPU with
     only fp16 tensor cores.
@@ -269,6 +279,24 @@ def peak_flops(gpu: Any, precision: str) -> float:
         ValueError: as :func:`compute_precision`.
     """
     return _peak_tflops(gpu, compute_precision(precision, gpu)) * 1e12
+
+
+def gemm_peak_flops(gpu: Any, compute: str) -> float:
+    """Dense peak FLOP/s of GEMMs that run at the compute precision ``compute`` on ``gpu`` (what
+    :func:`compute_precision` returns, or a profile's ``compute_precision`` cell): that precision's own peak
+    column where the GPU's row has it, else :func:`peak_flops` of ``compute`` read as a weight format (fp8 on a
+    GPU without FP8 tensor cores: bf16). The two differ only for ``"fp4"``, which as a weight format is the
+    alias of mxfp4 (W4A16, the 16-bit peak): nvfp4 weights compute at ``"fp4"`` on Blackwell, and priced through
+    :func:`peak_flops` they got the bf16 peak (since mxfp4 became W4A16 on 2026-12-05), a quarter of the fp4 one.
+
+    Raises:
+        ValueError: as :func:`compute_precision`.
+    """
+    if compute in PEAK_COLUMNS:
+        value = _peak_tflops(gpu, compute)
+        if not math.isnan(value):
+            return value * 1e12
+    return peak_flops(gpu, compute)
 
 
 def kv_element_bytes(bpp: np.ndarray, kv_dtype: np.ndarray | None, column: str = "kv_cache_dtype") -> np.ndarray:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from energylens import warning_sink
 from energylens.errors import UnknownModelError
-from energylens.profiles.alias_cells import alias_cell, alias_override
+from energylens.profiles.alias_cells import alias_cell, alias_override, name_values
 from energylens.profiles.gpu_names import fold_text
 from energylens.profiles.gpu_table import (
     GPU_COLUMNS,
@@ -215,7 +215,7 @@ _VARIANT_TOKENS = frozenset({
     "w4a16", "w8a8", "w8a16", "bnb", "4bit", "8bit", "dynamic", "gguf", "mlx",
     # Blackwell-era quantised checkpoints (nvidia/Llama-3.3-70B-Instruct-FP4, ...-NVFP4) and reasoning
     # variants of one architecture (Qwen3-VL-235B-A22B-Thinking)
-    "fp4", "nvfp4", "mxfp4", "thinking",
+    "fp4", "nvfp4", "mxfp4", "nvfp4a16", "thinking",
     # llm-compressor's names (neuralmagic/ and RedHatAI/ ...-quantized.w8a8, -quantized.w4a16)
     "quantized", "w4a4",
 })
@@ -337,12 +337,12 @@ def find_model(name: str) -> ModelSpec | None:
 
 @functools.lru_cache(maxsize=1024)
 def _named_spec(i: int, name: str) -> ModelSpec:
-    """Row ``i``'s ModelSpec with the values its alias cells give ``name`` (:mod:`energylens.profiles.alias_cells`)."""
+    """Row ``i``'s ModelSpec with the values its alias cells and ``name`` itself give it (:mod:`.alias_cells`)."""
     spec = _model_spec_at(i)
     row = _model_frame().iloc[i]
     names = [row["name"], *(a for a in str(row["aliases"]).split(";") if a)]
     own = {f: _float(v) for f in _ALIAS_CELL_FIELDS
-           if f in row.index and (v := alias_override(row[f], names, name)) is not None}
+           if f in row.index and (v := alias_override(row[f], names, name)) is not None} | name_values(name, spec)
     return replace(spec, **own) if own else spec
 
 
