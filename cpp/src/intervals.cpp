@@ -58,21 +58,62 @@ double lerp(double a, double b, double t) {
   return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
 }
 
-// The values of `v` (no NaN) at the ascending ranks `ranks` (v is reordered): one nth_element per rank on
-// the part above the previous rank, or a minimum when the rank is the next one (a quantile's two neighbours).
+// Places the value of rank k of a[lo, hi) (no NaN) at a[k], smaller ones before it, larger or equal after:
+// quickselect with a median-of-three pivot and a branchless partition (a swap and a conditional count
+// per element; 2x faster than std::nth_element on 200 values, whose branches the data decide).
+void select_rank(double* a, long lo, long hi, long k) {
+  while (hi - lo > 16) {
+    const double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi - 1];
+    const double pivot = std::max(std::min(x, y), std::min(std::max(x, y), z));
+    long j = lo;  // [lo, j) < pivot
+    for (long i = lo; i < hi; ++i) {
+      const double v = a[i];
+      a[i] = a[j];
+      a[j] = v;
+      j += v < pivot ? 1 : 0;
+    }
+    if (k < j) {
+      hi = j;
+      continue;
+    }
+    if (j > lo) {
+      lo = j;
+      continue;
+    }
+    long e = j;  // nothing below the pivot: [lo, e) == pivot
+    for (long i = j; i < hi; ++i) {
+      const double v = a[i];
+      a[i] = a[e];
+      a[e] = v;
+      e += v <= pivot ? 1 : 0;
+    }
+    if (k < e) return;
+    lo = e;
+  }
+  for (long i = lo + 1; i < hi; ++i) {  // insertion sort of the last few
+    const double v = a[i];
+    long j = i;
+    for (; j > lo && a[j - 1] > v; --j) a[j] = a[j - 1];
+    a[j] = v;
+  }
+}
+
+// The values of `v` (no NaN) at the ascending ranks `ranks` (v is reordered): a selection per rank on the
+// part above the previous rank, or a minimum when the rank is the next one (a quantile's two neighbours).
 template <std::size_t K>
 void order_statistics(std::vector<double>& v, const std::array<std::size_t, K>& ranks, std::array<double, K>& out) {
-  auto from = v.begin();
+  long from = 0;
+  const long n = static_cast<long>(v.size());
   for (std::size_t r = 0; r < K; ++r) {
-    const auto at = v.begin() + static_cast<long>(ranks[r]);
+    const long at = static_cast<long>(ranks[r]);
     if (at == from) {
-      std::iter_swap(from, std::min_element(from, v.end()));
+      std::iter_swap(v.begin() + from, std::min_element(v.begin() + from, v.end()));
       from = at + 1;
     } else if (at > from) {
-      std::nth_element(from, at, v.end());
+      select_rank(v.data(), from, n, at);
       from = at + 1;
     }
-    out[r] = *at;
+    out[r] = v[static_cast<std::size_t>(at)];
   }
 }
 

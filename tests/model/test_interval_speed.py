@@ -103,6 +103,17 @@ def test_a_nan_replicate_gives_nan_bounds_as_np_quantile(energy, data):
     assert np.isnan(lo).all() and np.isnan(hi).all() and np.isnan(r_lo).all() and np.isnan(r_hi).all()
 
 
+@pytest.mark.parametrize("level", [0.5, 0.9])
+def test_tied_draws_select_as_np_quantile(energy, data, level):
+    """Replicates repeated and one factor: every row's values come in runs of equal values (the selection's
+    equal-to-pivot pass), and with one replicate only the interval is that replicate's prediction."""
+    columns = _columns(energy, _random_rows(data, 300, 12))
+    for boot in (np.repeat(energy._boot[:5], 8, axis=0), energy._boot[:1], np.repeat(energy._boot[:1], 40, axis=0)):
+        args = (energy._template, columns, boot, [np.array([1.25])])
+        kw = dict(start=0, seed=2, level=level, picks=(iv.OUT_SUM,))
+        assert _bits(iv.interval_bounds(*args, **kw)) == _bits(iv.reference_interval_bounds(*args, **kw))
+
+
 def _reference_public(monkeypatch, call):
     """``call()`` with predict_interval running the replicate loop (the code before the native pass)."""
     with monkeypatch.context() as m:
