@@ -4,8 +4,8 @@ parsed through pandas, text through ``Series.astype(str)``. The reading (``schem
 :mod:`energylens.profiles.cells` (checked row by row in test_vectorised_schema.py) and the architecture fill are
 shared; every step in between is the old code, so the new pass must give the same frame, attrs, dropped rows,
 warnings and errors. Rules changed on purpose since (a158847: a filled ``active_params_b`` below its limit is
-kept; params_b from the model table where a known model leaves it blank or out) are changed here too, marked
-where they are."""
+kept; params_b from the model table where a known model leaves it blank or out; a bare ``fp4`` precision read by
+the row's checkpoint, energylens.profiles.bare_fp4) are changed here too, marked where they are."""
 # ruff: noqa
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, precision, tables
+from energylens.profiles.bare_fp4 import AmbiguousPrecisionWarning
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.header import check_column_spelling, check_required_columns, check_unique_columns
 from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, filled_share, limit_text
@@ -183,6 +184,8 @@ def _parse_text(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Proble
         blank = cells.is_blank(frame[col])
         values, bad = cells.normalise_choice(frame[col], allowed, canon)
         problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})", frame[col])
+        if col == "precision":  # a bare fp4 waits for the row's model (a rule made since; row by row here)
+            values = values.where(~np.array([_bare_fp4(v) for v in frame[col].astype(object)], dtype=bool), "fp4")
         out[col] = values.where(~blank, np.nan)
     check_expert_parallel_model(out, frame, problems)
     if "task" in frame.columns:
@@ -267,6 +270,21 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     cols["architecture"] = architecture
     for c in ("precision", "kv_cache_dtype", "modality", "task"):
         a = text(c)
+        if c == "precision":  # a bare fp4: the checkpoint's fp4 format, else mxfp4 with a warning (a rule made since)
+            guessed = set()
+            for i, v in enumerate(a):
+                if isinstance(v, str) and v == "fp4":
+                    fmt = checkpoint_precision(str(cols["model"][i]))
+                    if fmt not in ("nvfp4", "nvfp4a16", "mxfp4"):
+                        fmt = "mxfp4"
+                        guessed.add(str(cols["model"][i]))
+                    a[i] = fmt
+            if guessed:
+                warning_sink.warn(
+                    f"{src}: precision 'fp4' names two formats, NVIDIA's NVFP4 (W4A4 on Blackwell) and the OCP MXFP4 "
+                    f"of gpt-oss (W4A16), and the checkpoint name does not say which for {len(guessed)} model(s): "
+                    f"{', '.join(repr(m) for m in sorted(guessed))}; their rows were taken as mxfp4 (the alias): write "
+                    "nvfp4 or mxfp4 in the precision column (docs/profile-schema.md)", AmbiguousPrecisionWarning)
         missing = cells.is_missing(a)
         if c == "precision" and missing.any():  # the format the row's checkpoint is published in, else bf16
             names = cols["model"][missing]
@@ -279,6 +297,11 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
         cols[c] = num(c)
     cols.update(arch)
     return _typed(cols, frame, plain_text)
+
+
+def _bare_fp4(v: object) -> bool:
+    """A precision cell that is ``fp4`` as the precision parser reads it (a rule made since)."""
+    return isinstance(v, str) and v.strip().lower().replace("-", "").replace("_", "") == "fp4"
 
 
 def _typed(cols: dict[str, object], frame: pd.DataFrame, plain_text: bool = False) -> pd.DataFrame:

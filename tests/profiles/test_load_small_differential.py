@@ -26,14 +26,16 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 MODELS = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "Qwen/Qwen3-30B-A3B", "openai/gpt-oss-20b", "Qwen/Qwen3-8B-FP8",
-          "mistralai/Mixtral-8x7B-Instruct-v0.1", "acme/unknown-7b", " Qwen/Qwen3-8B ", "", "  ", None, np.nan, 7)
+          "nvidia/Llama-3.3-70B-Instruct-FP4", "mistralai/Mixtral-8x7B-Instruct-v0.1", "acme/unknown-7b",
+          " Qwen/Qwen3-8B ", "", "  ", None, np.nan, 7)
 GPUS = ("H100-SXM5-80GB", "A100-SXM4-40GB", " h100 ", "Unknown-GPU-9000", "", None, np.nan, 3.0)
 COUNTS = (1, 1, 2, 4, 8, 3, 0, -1, 1.5, np.nan, np.inf, MAX_GPU_COUNT, MAX_GPU_COUNT + 1, "2", " 4 ", "two", "",
           True, None)
 POSITIVE = (1.0, 64.0, 0.5, 1e-6, 1e-7, 0.0, -1.0, np.nan, np.inf, -np.inf, 1e300, 1e-310, MAX_TOKENS,
             MAX_TOKENS + 1, "12", " 3e2", "hot", "", None, False)
 PARAMS = (7.0, 8.03, 30.532, 1e-9, 1e-10, 5e-10, 1e-13, 1e5, 1.1e5, 0.0, -3.0, np.nan, "8", "x")
-CHOICES = {"precision": ("bf16", "fp8", "FP8", " fp8", "float16", "int4", "mxfp4", "awq", "bogus", "", None, 1),
+CHOICES = {"precision": ("bf16", "fp8", "FP8", " fp8", "float16", "int4", "mxfp4", "awq", "bogus", "", None, 1,
+                         "fp4", " FP4", "fp-4", "nvfp4"),
            "kv_cache_dtype": ("auto", "fp8", "FP8", "fp8_e4m3", "bf16", "bogus", "", None),
            "modality": ("text", "image", "VIDEO", " text", "smell", "", None),
            "architecture": ("dense", "moe", "hybrid", "MoE", "x", "", None, np.nan),
@@ -188,7 +190,8 @@ def _good(n: int = 3) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("case", ["two_blank_names", "int_labels", "configs_dropped", "empty_rows", "validated",
-                                  "validated_edited", "text_numbers", "empty_frame", "tiny_model"])
+                                  "validated_edited", "text_numbers", "empty_frame", "tiny_model", "bare_fp4",
+                                  "bare_fp4_dropped"])
 def test_edge_tables_load_as_before(case):
     frame = _good()
     options: dict = {}
@@ -216,6 +219,11 @@ def test_edge_tables_load_as_before(case):
         frame = frame.iloc[0:0]
     elif case == "tiny_model":  # active_params_b below its limit: kept where the fill could give it, else refused
         frame = frame.assign(params_b=1e-9, active_params_b=[5e-10, 1e-13, np.nan])
+    elif case.startswith("bare_fp4"):  # the checkpoint's fp4 format; a guess warned once, naming kept rows' models
+        frame = pd.concat([frame, _good(2)], ignore_index=True).assign(
+            model=["nvidia/Llama-3.3-70B-Instruct-FP4", "openai/gpt-oss-20b", "meta-llama/Meta-Llama-3.1-8B-Instruct",
+                   "acme/unknown-7b", "nvidia/Llama-3.3-70B-Instruct-FP4"],
+            precision=["fp4", " FP4", "fp-4", "fp4", "mxfp4"], tp=[1, 1, 1, 0 if case.endswith("dropped") else 1, 1])
     for drop in (False, True):
         assert_same_load(frame, **{"drop_invalid": drop, **options})
 

@@ -24,6 +24,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
+from energylens.profiles.bare_fp4 import mark_bare, resolve_bare
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.feature_columns import check_feature_columns
 from energylens.profiles.files import (
@@ -408,6 +409,7 @@ def _parse_text(raw: Mapping[str, object], out: dict[str, np.ndarray], problems:
             continue
         c, uniques, blank = coded(col)
         values, bad = cells.choice_codes(c, uniques, allowed, canon)
+        mark_bare(out, col, c, uniques)  # a bare fp4 cell: its row's checkpoint decides (_assemble)
         problems.add(bad & ~blank, col, f"unknown {col} (allowed: {', '.join(allowed)})")
         values[blank] = np.nan
         out[col] = values
@@ -456,7 +458,7 @@ def _assemble(out: dict[str, np.ndarray], index: pd.Index, extras: list[tuple[st
     cols["n_gpus"] = n_gpus
     cols["architecture"] = architecture
     for c in ("precision", "kv_cache_dtype", "modality", "task"):
-        a = text(c)
+        a = resolve_bare(text(c), out, cols["model"], src) if c == "precision" else text(c)  # fp4: nvfp4 ...
         missing = cells.is_missing(a)
         if c == "precision" and missing.any():  # the format the row's checkpoint is published in, else bf16
             names = cols["model"][missing]
