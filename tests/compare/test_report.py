@@ -70,7 +70,7 @@ def test_method_notes_quote_this_runs_numbers(good, bad):
     s = findings.random_summary(good)
     notes = "\n".join(findings.method_notes(good))
     lp = s.loc["latency_proxy"]
-    assert f"in {lp['top1']:.0%} of groups, with a mean regret of {lp['regret_pct']:.1f} %" in notes
+    assert f"in {100 * lp['top1']:.1f} % of groups, with a mean regret of {lp['regret_pct']:.1f} %" in notes
     assert f"its Top-1 on the random split is {s.loc['wilkins2024', 'top1']:.3f}" in notes
     chance = findings.chance_top1(good, method="wilkins2024")  # among wilkins2024's own candidates
     assert f"against {chance:.3f} for a uniformly random pick" in notes
@@ -107,9 +107,9 @@ def test_paper_claims_are_quoted_from_one_table(good):
 def test_report_numbers_have_their_source_in_the_table(good):
     """Every percentage in the notes about latency_proxy is the table's own."""
     notes = [n for n in findings.method_notes(good) if n.startswith("- **latency_proxy**")][0]
-    shown = re.findall(r"(\d+)% of groups", notes)
+    shown = re.findall(r"([\d.]+) % of groups", notes)
     s = findings.random_summary(good)
-    assert shown[0] == f"{s.loc['latency_proxy', 'top1']:.0%}".rstrip("%")
+    assert shown[0] == f"{100 * s.loc['latency_proxy', 'top1']:.1f}"
 
 
 def test_chance_is_computed_among_the_methods_own_candidates_and_per_repeat():

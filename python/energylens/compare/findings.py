@@ -109,14 +109,19 @@ def _metric(s: pd.DataFrame, method: str, metric: str) -> float:
     return float(s.loc[method, metric]) if method in s.index else float("nan")
 
 
+def _share(x: float) -> str:
+    """A Top-1 as a share of groups, to 0.1 % (0.005 read "0%", as if the choice never hit; NaN: n/a)."""
+    return f"{100 * x:.1f} %" if np.isfinite(x) else "n/a"
+
+
 def _latency_proxy(s: pd.DataFrame) -> str:
     ours = ""
     if OURS in s.index:
-        ours = (f" ({OURS}: {_metric(s, OURS, 'top1'):.0%} of groups, mean regret "
+        ours = (f" ({OURS}: {_share(_metric(s, OURS, 'top1'))} of groups, mean regret "
                 f"{_metric(s, OURS, 'regret_pct'):.1f} %)")
     return ("- **latency_proxy** chooses the configuration with the lowest *measured* TPOT: an oracle latency "
             "with no prediction error. On the random split it picks the measured cheapest configuration in "
-            f"{_metric(s, 'latency_proxy', 'top1'):.0%} of groups, with a mean regret of "
+            f"{_share(_metric(s, 'latency_proxy', 'top1'))} of groups, with a mean regret of "
             f"{_metric(s, 'latency_proxy', 'regret_pct'):.1f} %{ours}. It has no energy scale, so MAPE is n/a.")
 
 

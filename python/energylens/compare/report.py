@@ -78,10 +78,12 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
                "cheapest feasible one; `SLO violations` is the share of choices that miss the SLO.", ""]
     pw = paired_wins(result)
     if not pw.empty:
-        md += ["Paired over repeats (same rows for every method): in how many of the "
-               f"{plural(int(pw['repeats'].iloc[0]), 'repeat')} {OURS} did better than each method (ties count half).", "",
-               md_table(("vs", "Top-1", "pairwise", "regret"),
-                        [(r.method, f"{r.top1:g}", f"{r.pairwise:g}", f"{r.regret_pct:g}")
+        # each row out of its own count: a method whose fit failed in some repeats is compared on the others only
+        # (the sentence named the first row's count for every row: "2" read as 2 of 4 when it was 2 of 2)
+        md += ["Paired over repeats (same rows for every method): in how many of the repeats where both were "
+               f"scored (`repeats`) {OURS} did better than each method (ties count half).", "",
+               md_table(("vs", "Top-1", "pairwise", "regret", "repeats"),
+                        [(r.method, f"{r.top1:g}", f"{r.pairwise:g}", f"{r.regret_pct:g}", f"{r.repeats}")
                          for r in pw.itertuples()]), ""]
     pc = paper_comparison(result)
     return md + ["## The paper's claims side by side", "",

@@ -91,6 +91,9 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
     if missing:
         raise ValueError(f"unknown group column(s) {missing}; the profiles have columns "
                          f"{sorted(map(str, df.columns))}")
+    twice = sorted({c for c in group_by if list(group_by).count(c) > 1})
+    if twice:  # (pandas' "Grouper for 'task' not 1-dimensional" came out of the first split's scoring)
+        raise ValueError(f"group column(s) {twice} named more than once (--group-by); name each once")
     need = ["energy_j", "batch_size", "model", "gpu"]
     if tpot_slo is not None:
         need.append("tpot_s")

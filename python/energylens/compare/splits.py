@@ -16,6 +16,7 @@ import pandas as pd
 
 from energylens.compare.metrics import _group_codes
 from energylens.compare.names import canonical_names, name_labels
+from energylens.outputs import plural
 
 __all__ = ["DEFAULT_GROUP_BY", "CURVE_SIZES", "GPU_SHOTS", "SPLIT_NAMES", "Split", "make_splits",
            "random_splits", "curve_splits", "unseen_batch_split", "unseen_gpu_splits", "unseen_model_splits",
@@ -122,9 +123,12 @@ def _rngs(seed: int, repeats: int, salt: int) -> list[np.random.Generator]:
 def _check_train_size(n_rows: int, train_size: int) -> None:
     if train_size < 1:
         raise ValueError(f"train size must be at least 1, got {train_size}")
+    if n_rows < 2:  # (it advised "choose a train size below 1", which no train size is)
+        raise ValueError(f"the profiles have {plural(n_rows, 'row')}: a split needs at least 2, one to train on and "
+                         "one to hold out")
     if train_size >= n_rows:
         raise ValueError(f"train size {train_size} leaves no held-out rows: the profiles have "
-                         f"{n_rows} rows; choose a train size below {n_rows}")
+                         f"{plural(n_rows, 'row')}; choose a train size below {n_rows}")
 
 
 def random_splits(n_rows: int, train_size: int, repeats: int, seed: int = 0,
@@ -151,7 +155,8 @@ def curve_splits(n_rows: int, sizes: Iterable[int] = CURVE_SIZES, repeats: int =
     n_test = max(1, int(round(n_rows * test_fraction)))
     pool = n_rows - n_test
     if pool < 2:
-        raise ValueError(f"{n_rows} rows are too few for a sample-efficiency curve")
+        raise ValueError(f"too few rows for a sample-efficiency curve: the profiles have {plural(n_rows, 'row')}, of "
+                         "which it holds out a quarter and needs 2 or more of the rest to train on")
     sizes = list(sizes)
     out = []
     for r, rng in enumerate(_rngs(seed, repeats, 2)):
