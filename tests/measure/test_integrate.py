@@ -11,6 +11,7 @@ from energylens.measure.integrate import (
     COUNTER_SOURCES,
     INTERVAL_SOURCES,
     POWER_PREFERENCE,
+    CounterWentBackWarning,
     counter_energy_j,
     counter_energy_j_per_gpu,
     covered,
@@ -51,6 +52,20 @@ def test_counter_energy_interpolates_and_needs_brackets():
     assert counter_energy_j(t, e, 50, 150) == pytest.approx(30.0 - 15.0)
     assert math.isnan(counter_energy_j(t, e, -1, 150))
     assert math.isnan(counter_energy_j(t, e, 50, 201))
+
+
+def test_a_counter_that_goes_back_inside_a_window_is_nan_and_warned_not_a_negative_energy():
+    """A reset (driver reload, or a corrupt trace) inside a window: the difference read -820 J on a 400 W x 2 s
+    run. GPU 1's counter is fine and keeps its value; a window before the reset is unaffected."""
+    t = np.arange(0, 31) * 100_000_000
+    e = 200.0 * 0.1 * np.arange(31) + 1000.0
+    e[t > 1_050_000_000] -= 1220.0  # the counter restarts near 0 after 1.05 s
+    gpu = np.repeat([0, 1], 31)
+    both = np.concatenate([e, 200.0 * 0.1 * np.arange(31)])
+    with pytest.warns(CounterWentBackWarning, match=r"GPU\(s\) \[0\] went back .*t_ns 1100000000"):
+        got = counter_energy_j_per_gpu(np.concatenate([t, t]), both, gpu, 2, 500_000_000, 2_500_000_000)
+    assert math.isnan(got[0]) and got[1] == pytest.approx(400.0)
+    assert counter_energy_j(t, e, 100_000_000, 900_000_000) == pytest.approx(160.0)  # before it: no warning
 
 
 def test_per_gpu_integration_keeps_gpus_apart_and_ignores_nan_and_foreign_rows():

@@ -24,11 +24,13 @@ float64 (NaN where absent), ``source`` (``Trace`` source names).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from energylens.errors import user_stacklevel
 from energylens.measure.signals import SIGNALS
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "power_covered",
     "counter_covered",
     "integrate_window",
+    "CounterWentBackWarning",
 ]
 
 #: Power sources in the order a window integrates them (the finest first).
@@ -56,6 +59,11 @@ INTERVAL_SOURCES: frozenset[str] = frozenset({"nvml_samples"})
 COUNTER_SOURCES: tuple[str, ...] = tuple(dict.fromkeys(s.source for s in SIGNALS if s.quantity == "energy"))
 
 Samples = Mapping[str, np.ndarray]
+
+
+class CounterWentBackWarning(UserWarning):
+    """An energy counter read lower than its previous reading inside a window (a reset: a driver reload, or
+    a corrupt trace): the counter difference of that GPU is NaN rather than a negative or short energy."""
 
 
 class _Groups:
@@ -158,7 +166,8 @@ def power_energy_j_per_gpu(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarra
 def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
                              start_ns: int, end_ns: int) -> np.ndarray:
     """Per GPU: the energy counter's difference over ``[start_ns, end_ns]`` (J), linearly interpolated
-    at both ends; NaN for a GPU whose readings do not bracket the span.
+    at both ends; NaN for a GPU whose readings do not bracket the span, and (with a
+    :class:`CounterWentBackWarning`) for one whose counter steps down inside it (a reset).
 
     The counter advances once per driver update (~100 ms on an H200, docs/NVML-FACTS.md): readings taken
     faster repeat its value, and interpolating through the repeats would put the whole update at the
@@ -179,7 +188,17 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
     bracket = has.copy()
     bracket[has] = (g.t[first[has]] <= 0.0) & (g.t[last[has]] >= span)
     diff = g.interpolate(span) - g.interpolate(0.0)
-    out[bracket] = diff[bracket]
+    # a step down between two readings whose interval overlaps the span: across a reset the difference is
+    # no energy (a window over one read -820 J on a 400 J run)
+    down = (g.gpu[1:] == g.gpu[:-1]) & (g.v[1:] < g.v[:-1]) & (g.t[1:] > 0.0) & (g.t[:-1] < span)
+    back = np.bincount(g.gpu[1:][down], minlength=gpu_count)[:gpu_count] > 0
+    if (back & bracket).any():
+        at = int(np.flatnonzero(down & (back & bracket)[g.gpu[1:]])[0]) + 1
+        warnings.warn(f"energy counter of GPU(s) {np.flatnonzero(back & bracket).tolist()} went back inside "
+                      f"[{start_ns}, {end_ns}] ns (first at t_ns {int(g.t[at]) + start_ns}: {g.v[at - 1]:.3f} -> "
+                      f"{g.v[at]:.3f} J; a counter reset or a corrupt trace): its counter energy is NaN",
+                      CounterWentBackWarning, stacklevel=user_stacklevel())
+    out[bracket & ~back] = diff[bracket & ~back]
     return out
 
 
