@@ -18,7 +18,7 @@ from energylens import _core
 from energylens.compare.names import canonical_names
 
 __all__ = ["METRICS", "SLO_METRICS", "top1_hit", "regret_pct", "pairwise_counts", "group_spearman",
-           "group_metrics", "serving_metrics", "score_groups"]
+           "group_metrics", "serving_metrics", "score_groups", "batch_setting"]
 
 METRICS = ("top1", "pairwise", "mape", "spearman", "regret_pct", "top1_tpot", "parallelism")
 SLO_METRICS = ("top1_strict", "slo_violation")
@@ -244,7 +244,7 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
             raise ValueError("tpot_slo needs a tpot_s column")
         slo_tpot = meas_tpot if pred_tpot is None else np.asarray(pred_tpot, dtype=float)
     n_gpus = _column_or_none(test_df, "n_gpus")
-    max_seqs = _batch_setting(test_df)
+    max_seqs = batch_setting(test_df)
     groups = _groups or _Groups(test_df, group_by)
     rows = []
     for idx, meta in zip(groups.members, groups.meta, strict=True):
@@ -261,7 +261,7 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
     return pd.DataFrame(rows)
 
 
-def _batch_setting(df: pd.DataFrame) -> np.ndarray | None:
+def batch_setting(df: pd.DataFrame) -> np.ndarray | None:
     """The configured batch limit per row: ``max_num_seqs``, else ``max_batch_size`` (the same vLLM setting; the
     ML.ENERGY v2 converter's name, which a schema-v1 file of its rows carries alone: the parallelism metric
     was n/a there); None when the frame has neither."""

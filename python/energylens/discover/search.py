@@ -19,7 +19,7 @@ import pandas as pd
 import sympy as sp
 
 from energylens import _core
-from energylens.compare.metrics import score_groups
+from energylens.compare.metrics import batch_setting, score_groups
 from energylens.compare.splits import DEFAULT_GROUP_BY
 from energylens.discover.backends import run_backend, select_backend
 from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
@@ -111,15 +111,16 @@ def _finite_or_null(value: Any) -> Any:
 def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by: Sequence[str]) -> dict[str, float]:
     """Held-out R^2 and MAPE (%) of the predicted energy (for the residual target: template x exp(g)), Top-1
     and pairwise (pooled over groups), and the parallelism choice as ``energylens evaluate`` scores it
-    (:func:`energylens.compare.metrics.serving_metrics`: within a group, rows of one ``max_num_seqs`` on at
-    least two distinct GPU counts; ML.ENERGY v3's batch_size is a measured mean that no two rows share, so
-    batch size stands in only where a row lacks max_num_seqs)."""
+    (:func:`energylens.compare.metrics.serving_metrics`: within a group, rows of one ``max_num_seqs``, else
+    ``max_batch_size``, on at least two distinct GPU counts; ML.ENERGY v3's batch_size is a measured mean that no
+    two rows share, so batch size stands in only where a row has neither setting)."""
     out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / np.sum((meas - meas.mean()) ** 2)),
            "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
     if not np.all(np.isfinite(pred)):
         return {**out, "top1": float("nan"), "pairwise": float("nan"), "parallelism_top1": float("nan")}
     frame = test_df.assign(energy_j=meas)
-    if not ("max_num_seqs" in frame and frame["max_num_seqs"].notna().all()):
+    setting = batch_setting(frame)  # max_num_seqs, else max_batch_size (the v2 converter's name), as evaluate reads it
+    if setting is None or not np.isfinite(setting).all():  # (a file with max_batch_size alone scored no choice)
         frame = frame.assign(max_num_seqs=frame["batch_size"])
     if "n_gpus" not in frame:  # (a validated profile has it)
         frame = frame.assign(n_gpus=frame["tp"] * frame["pp"] * (frame["dp"] if "dp" in frame else 1))
@@ -237,6 +238,9 @@ def _group_columns(df: pd.DataFrame, group_by: Sequence[str]) -> list[str]:
     missing = [c for c in group_by if c not in df]
     if missing:
         raise ValueError(f"unknown group column(s) {missing}; the profiles have columns {sorted(map(str, df.columns))}")
+    twice = sorted({c for c in group_by if list(group_by).count(c) > 1})
+    if twice:  # (pandas' "Grouper ... not 1-dimensional" came after the whole search)
+        raise ValueError(f"group column(s) {twice} named more than once; name each once")
     return list(group_by)
 
 
