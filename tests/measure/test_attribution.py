@@ -237,6 +237,50 @@ def test_phase_errors():
         attribute_phases(tr2, phases=["warmup"], bootstrap=0)
 
 
+def _with_marks(tr, t_ns, labels):
+    return Trace(samples=tr.samples, kernels=tr.kernels, meta=tr.meta,
+                 marks={"t_ns": np.asarray(t_ns, np.int64), "label": np.asarray(labels, dtype=object)})
+
+
+def test_phases_from_hand_made_marks_equal_the_model_integrated_by_hand_in_any_row_order():
+    tr, truth = synthetic_trace(seed=3, duration_s=10, phases={"p": {"gemm": 1}, "d": {"memcpy": 1}})
+    a = attribute(tr, bootstrap=0)
+    t = [3_000_000_000, 1_500_000_000, 6_000_000_000, 2_000_000_000]  # unsorted on purpose
+    pa = attribute_phases(_with_marks(tr, t, ["x", "p", "end", "d"]), attribution=a)
+    k = tr.kernels
+    for name, (lo, hi) in {"p": (1_500_000_000, 2_000_000_000), "x": (3_000_000_000, 6_000_000_000)}.items():
+        busy = [np.clip(np.minimum(k["end_ns"], hi) - np.maximum(k["start_ns"], lo), 0, None)[k["kind"] == c].sum()
+                * 1e-9 for c in a.classes]
+        want = a.idle_power_w * (hi - lo) * 1e-9 + float(np.dot(busy, a.power_w))
+        assert pa.energy_j[pa.phases.index(name)] == pytest.approx(want, rel=1e-12)
+
+
+def test_marks_at_one_time_are_an_error_naming_their_rows_not_a_zero_length_span():
+    """One mark recorded twice made a zero-length span that counted as a span (energy_per_span_j 60.2 J read
+    59.1 J), and which of two labels at one time opened the next span was the table's row order."""
+    tr, _ = synthetic_trace(seed=1, duration_s=10, phases={"p": {"gemm": 3}, "d": {"memcpy": 1}})
+    m = tr.marks
+    t, lab = m["t_ns"].to_numpy(), m["label"].to_numpy()
+    dup = _with_marks(tr, np.append(t, t[5]), np.append(lab, "x"))
+    with pytest.raises(EnergyLensError, match=rf"rows 5 and {len(m)} .* both at t_ns {t[5]}"):
+        attribute_phases(dup, bootstrap=0)
+
+
+def test_a_phase_span_beyond_the_readings_is_an_error_not_extrapolated_idle_power():
+    """A last mark 100 s after the last reading gave its phase 9001 J of fitted idle power over time with no
+    reading; one before the first reading likewise. Leaving that phase out (phases=) is fine."""
+    tr, _ = synthetic_trace(seed=1, duration_s=10, phases={"p": {"gemm": 3}, "d": {"memcpy": 1}})
+    a = attribute(tr, bootstrap=0)
+    t, lab = tr.marks["t_ns"].to_numpy(), tr.marks["label"].to_numpy()
+    late = _with_marks(tr, np.append(t, int(tr.samples["t_ns"].max()) + 100 * 10**9), np.append(lab, "after"))
+    with pytest.raises(EnergyLensError, match=r"phase 'end' from marks row \d+ .* outside the recording"):
+        attribute_phases(late, attribution=a)
+    assert attribute_phases(late, attribution=a, phases=["p", "d"]).phases == ("p", "d")
+    early = _with_marks(tr, np.append(0, t), np.append("before", lab))
+    with pytest.raises(EnergyLensError, match=r"phase 'before' from marks row 0 \(t_ns 0\)"):
+        attribute_phases(early, attribution=a)
+
+
 # ---- error paths ------------------------------------------------------------------------------------
 
 

@@ -55,6 +55,7 @@ from energylens.measure.attribution_design import (
     run_fit,
     search_window_and_offset,
 )
+from energylens.measure.attribution_phases import check_covered, mark_spans, phase_names, sum_by_phase
 from energylens.measure.attribution_reference import reference_busy_time, reference_fit
 from energylens.measure.trace import Trace
 from energylens.parallel import honours_n_threads
@@ -429,26 +430,26 @@ def attribute_phases(
         gpu, by, attribute_kwargs: as in :func:`attribute`.
 
     Raises:
-        EnergyLensError: no marks (fewer than two), or a phase label that no span has.
+        EnergyLensError: no marks (fewer than two), two marks at one time (a zero-length span), a phase label
+            that no span has, or a reported span reaching beyond the readings (by more than two update
+            periods or 0.25 s).
     """
-    marks = trace.marks.sort_values("t_ns", kind="stable")
-    if len(marks) < 2:
-        raise EnergyLensError(f"the trace has {len(marks)} mark(s): phases are spans between consecutive "
-                              "marks, so at least two are needed")
+    spans = mark_spans(trace.marks)  # (before the fit: a trace without marks fails at once)
     if attribution is None:
         attribution = attribute(trace, gpu=gpu, by=by, **attribute_kwargs)
     gpu = pick_gpu(trace, gpu)
-    mt = marks["t_ns"].to_numpy()
-    span_label = marks["label"].to_numpy(dtype=object)[:-1]
-    names = _phase_names(span_label, phases)
+    names = phase_names(spans.label, phases)
+    mine = trace.samples[(trace.samples["gpu"] == gpu) & (trace.samples["source"] == attribution.source)]
+    check_covered(spans, names, mine["t_ns"].to_numpy(), attribution.source,
+                  int(max(2 * (attribution.update_period_s or 0.1), 0.25) * 1e9))
     kern = trace.kernels[trace.kernels["gpu"] == gpu]
     classes = list(attribution.classes)
     index = {c: i for i, c in enumerate(classes)}
     other = index.get(OTHER_CLASS, -1)
     kc = np.array([index.get(lab, other) for lab in class_labels(kern, by)], dtype=np.int64)
-    busy_spans = busy_time(kern["start_ns"].to_numpy(), kern["end_ns"].to_numpy(), kc, len(classes), mt[:-1],
-                           mt[1:], attribution.backend)
-    busy, duration, count = _sum_by_phase(names, span_label, busy_spans, np.diff(mt) * 1e-9)
+    busy_spans = busy_time(kern["start_ns"].to_numpy(), kern["end_ns"].to_numpy(), kc, len(classes), spans.start_ns,
+                           spans.end_ns, attribution.backend)
+    busy, duration, count = sum_by_phase(names, spans.label, busy_spans, (spans.end_ns - spans.start_ns) * 1e-9)
     coef = np.concatenate(([attribution.idle_power_w], attribution.power_w))
     g = np.column_stack([duration, busy])  # (phases, 1 + classes)
     energy = g @ coef
@@ -468,28 +469,3 @@ def attribute_phases(
         attribution=attribution,
     )
 
-
-def _phase_names(span_label: np.ndarray, phases: Sequence[str] | None) -> list[str]:
-    present = list(dict.fromkeys(span_label.tolist()))
-    if phases is None:
-        return present
-    names = [str(p) for p in phases]
-    unknown = [p for p in names if p not in present]
-    if unknown:
-        raise EnergyLensError(f"unknown phase(s) {unknown}: no span starts with that mark label; "
-                              f"span labels: {present[:30]}")
-    return names
-
-
-def _sum_by_phase(names: list[str], span_label: np.ndarray, busy_spans: np.ndarray,
-                  span_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per phase: busy seconds of each class, total duration (s) and number of spans."""
-    busy = np.zeros((len(names), busy_spans.shape[1]))
-    duration = np.zeros(len(names))
-    count = np.zeros(len(names), dtype=np.int64)
-    for i, p in enumerate(names):
-        sel = span_label == p
-        busy[i] = busy_spans[sel].sum(axis=0)
-        duration[i] = span_s[sel].sum()
-        count[i] = int(sel.sum())
-    return busy, duration, count
