@@ -354,6 +354,23 @@ def test_multi_gpu_needs_choice_and_too_few_readings():
         attribute(short, source="nvml_instant")
 
 
+def test_a_reversed_or_foreign_span_or_kernels_on_another_clock_say_so():
+    """span_ns with its end first was "only 0 reading interval(s) ... record longer", one past int64 an
+    OverflowError traceback, and kernels on another clock (1000 s off) the same "record longer"."""
+    tr, _ = synthetic_trace(seed=0, duration_s=5)
+    lo, hi = int(tr.kernels["start_ns"].min()), int(tr.kernels["end_ns"].max())
+    for bad in [(hi, lo), (lo, lo), (0, 10**20), (lo,), "x"]:
+        with pytest.raises(ValueError, match="span_ns"):
+            attribute(tr, span_ns=bad, bootstrap=0)
+    with pytest.raises(EnergyLensError, match=rf"no reading interval .* \[{hi + 10**9}, {hi + 2 * 10**9}\] ns"):
+        attribute(tr, span_ns=(hi + 10**9, hi + 2 * 10**9), bootstrap=0)
+    k = tr.kernels.copy()
+    k["start_ns"] += 1000 * 10**9
+    k["end_ns"] += 1000 * 10**9
+    with pytest.raises(EnergyLensError, match="share one clock"):
+        attribute(Trace(samples=tr.samples, kernels=k, meta=tr.meta), bootstrap=0)
+
+
 def test_energy_counter_backwards_and_overlapping_windows():
     tr, _ = synthetic_trace(seed=0, duration_s=5)
     s = tr.samples.copy()

@@ -280,7 +280,7 @@ def attribute(
     names, kc = class_index(class_labels(kern, by), classes, by, gpu)
     ks = kern["start_ns"].to_numpy()
     ke = kern["end_ns"].to_numpy()
-    lo, hi = span_ns if span_ns is not None else (int(ks.min()), int(ke.max()))
+    lo, hi = _span(span_ns) if span_ns is not None else (int(ks.min()), int(ke.max()))
     design = Design(ks=ks, ke=ke, kc=kc, k=len(names), lo=lo, hi=hi, signal=signal, source=source,
                     t_read=t_read, v_read=v_read, backend=backend)
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)
@@ -305,12 +305,29 @@ def _check_inputs(trace: Trace, backend: str, bootstrap: int) -> None:
                               "(record them with CUPTI, or add them to Trace.kernels)")
 
 
+def _span(span_ns: Any) -> tuple[int, int]:
+    """``span_ns`` as two int64 ns with start < end; a ValueError naming it otherwise (an end before the start
+    was reported as too few readings, "record longer"; one past int64 as an OverflowError traceback)."""
+    try:
+        lo, hi = (int(x) for x in span_ns)
+    except (TypeError, ValueError):
+        raise ValueError(f"span_ns must be (start_ns, end_ns), two integers, got {span_ns!r}") from None
+    if not -(2**63) <= lo < hi < 2**63:
+        raise ValueError(f"span_ns ({lo}, {hi}) must have start_ns < end_ns, both int64 steady-clock ns")
+    return lo, hi
+
+
 def _regression(design: Design, names: list[str], window: Any,
                 clock_offset_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row lengths in s, design matrix [length, busy per class], target J) of the final fit; an
     EnergyLensError when there are too few rows or a class is never busy inside one."""
     start, end, target = design.rows(window, int(round(clock_offset_s * 1e9)))
     n_rows = int(start.size)
+    if n_rows == 0:
+        t = design.t_read
+        raise EnergyLensError(f"no reading interval of {design.source!r} lies inside the analysed span "
+                              f"[{design.lo}, {design.hi}] ns (readings from t_ns {int(t.min())} to {int(t.max())}): "
+                              "check span_ns, or that the kernels and readings share one clock")
     if n_rows <= design.k + 1:
         raise EnergyLensError(f"only {n_rows} reading interval(s) of {design.source!r} lie inside the analysed "
                               f"span; {design.k + 1} unknowns need many more (record longer: >= 60 s is typical)")
