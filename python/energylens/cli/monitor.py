@@ -101,6 +101,14 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
     return out
 
 
+def _line(elapsed_s: float, watts: list[float], labels: list[int]) -> str:
+    """One live line: each GPU's latest power and their total, which is NaN while no GPU has a reading (the
+    first line read "GPU0 nan W  total 0.0 W")."""
+    total = float(np.nansum(watts)) if np.isfinite(watts).any() else math.nan
+    return (f"{elapsed_s:7.1f} s  " + "  ".join(f"GPU{labels[g]} {w:7.1f} W" for g, w in enumerate(watts))
+            + f"  total {total:8.1f} W")
+
+
 def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
           labels: list[int]) -> tuple[bool, Error | None]:
     """Print the latest power of every GPU every ``interval_s`` (one updating line on a terminal)
@@ -113,9 +121,8 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
             elapsed = time.monotonic() - start
             time.sleep(max(interval_s if duration_s is None else min(interval_s, duration_s - elapsed), 0.0))
             sampler.flush()
-            watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
-            line = f"{time.monotonic() - start:7.1f} s  " + "  ".join(
-                f"GPU{labels[g]} {w:7.1f} W" for g, w in enumerate(watts)) + f"  total {np.nansum(watts):8.1f} W"
+            line = _line(time.monotonic() - start, _latest_power(sampler.samples(collect=False), sampler.gpu_count),
+                         labels)
             print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
     except KeyboardInterrupt:
         return True, None
