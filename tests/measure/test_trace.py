@@ -157,6 +157,27 @@ def test_load_errors_name_the_file(tmp_path):
         assert expected[name] in str(info.value), (name, str(info.value))
 
 
+def test_a_null_cell_or_an_unknown_source_names_its_row(tmp_path):
+    """A null t_ns and an unknown source named the column and a count, not the row to look at."""
+    good = tmp_path / "good.parquet"
+    small_trace().save(good)
+    t = pq.read_table(good)
+    n = int((t.column("table").to_numpy(zero_copy_only=False) == "samples").sum())
+    assert n >= 3
+    ts = t.column("t_ns").to_pylist()
+    ts[2] = None
+    _rewrite(good, tmp_path / "null.parquet",
+             table_fn=lambda x: x.set_column(x.column_names.index("t_ns"), "t_ns", pa.array(ts, pa.int64())))
+    with pytest.raises(EnergyLensError, match=r"null.parquet: table 'samples' column 't_ns' .* at rows \[2\]"):
+        Trace.load(tmp_path / "null.parquet")
+    src = t.column("source").to_pylist()
+    src[1] = "nvml_bogus"
+    _rewrite(good, tmp_path / "src.parquet",
+             table_fn=lambda x: x.set_column(x.column_names.index("source"), "source", pa.array(src, pa.string())))
+    with pytest.raises(EnergyLensError, match=r"src.parquet: .*'nvml_bogus'.\] at rows \[1\]"):
+        Trace.load(tmp_path / "src.parquet")
+
+
 def pc_cast(col):
     return col.cast(pa.float64(), safe=False)
 

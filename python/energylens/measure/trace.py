@@ -164,8 +164,8 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
             bad = ~pd.Series(raw, dtype=object).isin(SOURCES).to_numpy()
             if bad.any():
                 unknown = sorted({repr(v) for v in raw[bad]})[:10]
-                raise EnergyLensError(f"{where}: {table}.source has unknown value(s) {unknown}; "
-                                      f"allowed: {list(SOURCES)}")
+                raise EnergyLensError(f"{where}: {table}.source has unknown value(s) {unknown} at rows "
+                                      f"{np.flatnonzero(bad)[:10].tolist()}; allowed: {list(SOURCES)}")
             out[name] = pd.Categorical(raw, dtype=_SOURCE_DTYPE)
             length = len(raw)
         elif kind == "s":
@@ -368,8 +368,9 @@ class Trace:
                     raise EnergyLensError(f"{where}: column '{col}' of table '{name}' is missing")
                 arr = sub.column(col)
                 if arr.null_count:
-                    raise EnergyLensError(f"{where}: table '{name}' column '{col}' has "
-                                          f"{arr.null_count} null value(s)")
+                    rows = np.flatnonzero(pc.is_null(arr).to_numpy(zero_copy_only=False))[:10].tolist()
+                    raise EnergyLensError(f"{where}: table '{name}' column '{col}' has {arr.null_count} null "
+                                          f"value(s), at rows {rows} of that table")
                 try:
                     if kind in ("s", "c"):
                         if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
