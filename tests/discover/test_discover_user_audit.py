@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 import sympy as sp
 
 from energylens.cli import main
+from energylens.compare.splits import DuplicateRowsWarning
 from energylens.discover import search as ds
 from energylens.discover.variables import energy_variables
 from energylens.profiles.datasets import mlenergy_v2
@@ -37,3 +40,41 @@ def test_a_group_column_named_twice_is_named_before_the_search(monkeypatch):
     monkeypatch.setattr(ds, "run_backend", lambda *a, **k: pytest.fail("the search ran"))
     with pytest.raises(ValueError, match=r"group column\(s\) \['model'\] named more than once"):
         ds.discover("bundled", group_by=("task", "model", "model", "gpu"), progress=False)
+
+
+def test_copies_of_a_row_stay_on_its_side_of_the_split_and_are_named(monkeypatch, tmp_path):
+    """A table with exact copies of rows (here the first 100 bundled rows twice): 36 of the 137 held-out rows had
+    their copy among the training rows, so the front and the template were scored partly on their own training
+    data, unsaid (energylens evaluate keeps copies together and warns)."""
+    _one_expression(monkeypatch)
+    v2 = mlenergy_v2().reset_index(drop=True)
+    path = tmp_path / "with_copies.csv"
+    pd.concat([v2, v2.iloc[:100]], ignore_index=True).to_csv(path, index=False)
+    seen: dict[str, np.ndarray] = {}
+    split = ds._split
+
+    def spy(n, train_size, seed, units=None):
+        seen["train"], seen["test"] = split(n, train_size, seed, units)
+        return seen["train"], seen["test"]
+
+    monkeypatch.setattr(ds, "_split", spy)
+    with pytest.warns(DuplicateRowsWarning, match=r"100 data row\(s\) copy an earlier row exactly"):
+        assert main(["discover", str(path), "-o", str(tmp_path / "d.json"), "--quiet"]) == 0
+    original = lambda rows: np.where(rows >= len(v2), rows - len(v2), rows)  # noqa: E731
+    assert not np.intersect1d(original(seen["train"]), original(seen["test"])).size
+    assert ds._split(len(v2), None, 0)[0].size == round(0.7 * len(v2))  # without copies: the split as before
+
+
+def test_cross_validation_keeps_a_rows_copies_in_its_fold():
+    """The 5-fold cross-validation that chooses the expression split copies across folds (a fold scored on rows
+    whose copies it was fitted on); without copies the folds are unchanged."""
+    rng = np.random.default_rng(3)
+    train = np.sort(rng.choice(200, size=120, replace=False))
+    units = np.arange(200) // 3  # rows 0-2, 3-5, ... copy one another
+    order, fold = ds._cv_folds(train, 0, 5, units)
+    for u in np.unique(units[order]):
+        assert np.unique(fold[units[order] == u]).size == 1
+    plain_order, plain = ds._cv_folds(train, 0, 5, None)
+    assert np.array_equal(plain_order, np.random.default_rng(0).permutation(train))
+    assert all(np.array_equal(plain_order[plain == k], plain_order[k::5]) for k in range(5))
+    assert np.bincount(fold).min() > 0  # every fold has rows

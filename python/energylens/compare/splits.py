@@ -20,7 +20,7 @@ from energylens.outputs import plural
 
 __all__ = ["DEFAULT_GROUP_BY", "CURVE_SIZES", "GPU_SHOTS", "SPLIT_NAMES", "Split", "make_splits",
            "random_splits", "curve_splits", "unseen_batch_split", "unseen_gpu_splits", "unseen_model_splits",
-           "PROVENANCE_COLUMNS", "DuplicateRowsWarning", "duplicate_units", "duplicate_message"]
+           "PROVENANCE_COLUMNS", "DuplicateRowsWarning", "duplicate_units", "duplicate_message", "take_with_copies"]
 
 DEFAULT_GROUP_BY = ("task", "model", "gpu")
 CURVE_SIZES = (12, 25, 50, 100, 200, 400)
@@ -90,7 +90,7 @@ def duplicate_message(df: pd.DataFrame, units: np.ndarray, source: str, shown: i
             "repeated measurements")
 
 
-def _take(order: np.ndarray, n: int, units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def take_with_copies(order: np.ndarray, n: int, units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The first ``n`` rows of ``order`` and the rest (both in the order's order). With ``units``
     (:func:`duplicate_units`) a row comes with its copies: walking ``order``, each row's copies are taken
     together while they fit in ``n`` and left together otherwise, so no copy is on both sides (the taken
@@ -138,7 +138,7 @@ def random_splits(n_rows: int, train_size: int, repeats: int, seed: int = 0,
     _check_train_size(n_rows, train_size)
     out = []
     for r, rng in enumerate(_rngs(seed, repeats, 1)):
-        train, test = _take(rng.permutation(n_rows), train_size, units)
+        train, test = take_with_copies(rng.permutation(n_rows), train_size, units)
         out.append(Split("random", "", "", r, np.sort(train), np.sort(test)))
     return out
 
@@ -161,11 +161,11 @@ def curve_splits(n_rows: int, sizes: Iterable[int] = CURVE_SIZES, repeats: int =
     out = []
     for r, rng in enumerate(_rngs(seed, repeats, 2)):
         perm = rng.permutation(n_rows)
-        held, rest = _take(perm[::-1], n_test, units)  # the last n_test rows of the draw (copies together)
+        held, rest = take_with_copies(perm[::-1], n_test, units)  # the last n_test rows of the draw (copies together)
         rest = rest[::-1]
         test = np.sort(held)
         for s in sorted({s for s in sizes if 1 <= s < rest.size} | {rest.size}):
-            out.append(Split("curve", "", "", r, np.sort(_take(rest, s, units)[0]), test))
+            out.append(Split("curve", "", "", r, np.sort(take_with_copies(rest, s, units)[0]), test))
     return out
 
 
@@ -218,7 +218,7 @@ def unseen_gpu_splits(df: pd.DataFrame, shots: Iterable[int] = GPU_SHOTS, repeat
                 if k >= dst_idx.size:
                     continue
                 for r in range(1 if k == 0 else repeats):
-                    shots_k, rest = _take(rngs[r].permutation(dst_idx), k, units)  # a shot's copies with it
+                    shots_k, rest = take_with_copies(rngs[r].permutation(dst_idx), k, units)  # a shot's copies with it
                     train = np.sort(np.concatenate([src_idx, shots_k]))
                     out.append(Split("unseen_gpu", f"k={k}", detail, r, train, np.sort(rest)))
     return out

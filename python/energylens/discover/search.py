@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,13 @@ import sympy as sp
 
 from energylens import _core
 from energylens.compare.metrics import batch_setting, score_groups
-from energylens.compare.splits import DEFAULT_GROUP_BY
+from energylens.compare.splits import (
+    DEFAULT_GROUP_BY,
+    DuplicateRowsWarning,
+    duplicate_message,
+    duplicate_units,
+    take_with_copies,
+)
 from energylens.discover.backends import run_backend, select_backend
 from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
 from energylens.errors import ProfileSchemaError
@@ -173,13 +180,26 @@ def _fit_constants(compiled, cols: list[np.ndarray], y: np.ndarray, start: np.nd
     return np.asarray(fit.params) if np.isfinite(fit.cost) else None
 
 
-def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.ndarray], train: np.ndarray, target: np.ndarray,
-              residual: str, seed: int, folds: int = 5) -> float:
-    """Mean |relative error| (residual target: mean |error| of the log-correction) over k folds of ``train``."""
+def _cv_folds(train: np.ndarray, seed: int, folds: int, units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(seeded permutation of ``train``, the fold of each of its rows): every ``folds``-th row, or with ``units``
+    every ``folds``-th unit by where it first appears, so a row's exact copies share its fold (without copies the
+    same folds)."""
     order = np.random.default_rng(seed).permutation(train)
+    if units is None:
+        return order, np.arange(order.size) % folds
+    _, first, inv = np.unique(units[order], return_index=True, return_inverse=True)
+    return order, np.argsort(np.argsort(first))[inv] % folds
+
+
+def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.ndarray], train: np.ndarray, target: np.ndarray,
+              residual: str, seed: int, folds: int = 5, units: np.ndarray | None = None) -> float:
+    """Mean |relative error| (residual target: mean |error| of the log-correction) over k folds of ``train``;
+    ``units`` (:func:`energylens.compare.splits.duplicate_units`): a row's exact copies are in its fold (without
+    copies the folds are as before: every ``folds``-th row of one seeded permutation)."""
+    order, fold = _cv_folds(train, seed, folds, units)
     errs = []
     for k in range(folds):
-        test = order[k::folds]
+        test = order[fold == k]
         fit = _refit(formula, starts, features, np.setdiff1d(order, test), target, residual)
         if fit is None:
             return float("inf")
@@ -191,7 +211,10 @@ def _cv_error(formula: sp.Expr, starts: dict[str, float], features: dict[str, np
     return float(np.mean(e)) if np.all(np.isfinite(e)) else float("inf")
 
 
-def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split(n: int, train_size: int | None, seed: int, units: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded training and held-out rows; ``units`` (:func:`energylens.compare.splits.duplicate_units`): a row's
+    exact copies are on its side, as in ``energylens evaluate`` (a held-out row whose copy was trained on scored
+    the front on its own training data), so the training side may hold a few rows fewer than asked."""
     if train_size is not None and (isinstance(train_size, bool) or not isinstance(train_size, (int, np.integer))):
         # (0.7, meant as a share, was truncated to 0 rows and refused as "0 of N rows"; 70.9 ran 70 unsaid)
         raise ValueError(f"train_size is a number of training rows (an integer; None: 70 %), got {train_size!r}")
@@ -199,8 +222,11 @@ def _split(n: int, train_size: int | None, seed: int) -> tuple[np.ndarray, np.nd
     if not 2 <= size <= n - 2:  # R^2 and the ranking scores need two held-out rows
         raise ValueError(f"train_size (--train-size) must leave at least 2 training and 2 held-out rows: {size} of "
                          f"{n} rows")
-    perm = np.random.default_rng(seed).permutation(n)
-    return np.sort(perm[:size]), np.sort(perm[size:])
+    train, test = take_with_copies(np.random.default_rng(seed).permutation(n), size, units)
+    if train.size < 2 or test.size < 2:
+        raise ValueError(f"train_size (--train-size) must leave at least 2 training and 2 held-out rows: {size} of {n} "
+                         f"rows, with each row's exact copies on its side, leaves {train.size} and {test.size}")
+    return np.sort(train), np.sort(test)
 
 
 def _source(profiles: Any, df: pd.DataFrame) -> tuple[str, pd.Index | None]:
@@ -285,7 +311,10 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     y = df[column].to_numpy(dtype=float)
     if not len(df):
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")
-    train, test = _split(len(df), train_size, seed)
+    units = duplicate_units(df)
+    if units is not None:  # as energylens evaluate says it: the copies are kept on their row's side of the split
+        warnings.warn(duplicate_message(df, units, src), DuplicateRowsWarning, stacklevel=2)
+    train, test = _split(len(df), train_size, seed, units)
     features = _features(profiles, df)
     variables = residual_variables() if target == "residual" else energy_variables()
     X = variable_matrix(variables, features, source=src, labels=labels)  # before the template fit: rows named
@@ -303,7 +332,7 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
                         time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
                         progress=progress)
-    entries, dropped = _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
+    entries, dropped = _score_front(front, variables, features, df, (train, test, units), y, base, sr_target, residual, seed,
                                     group_by)
     if not entries:
         raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
@@ -318,10 +347,12 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     return result
 
 
-def _score_front(front, variables, features, df, train, test, y, base, sr_target, residual, seed,
+def _score_front(front, variables, features, df, rows, y, base, sr_target, residual, seed,
                  group_by) -> tuple[list[FrontEntry], list[dict[str, Any]]]:
     """The scored entries, and the expressions left out (complexity, expression, why) where no fit of their
-    constants gives a finite error on the training rows."""
+    constants gives a finite error on the training rows. ``rows``: (training rows, held-out rows, the rows' copy
+    units or None)."""
+    train, test, units = rows
     entries, dropped = [], []
     for complexity, expr in front:
         pexpr, starts = parametrize(expr)
@@ -340,7 +371,7 @@ def _score_front(front, variables, features, df, train, test, y, base, sr_target
         fitted = compiled.expr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 12) for k, v in subs.items()})
         entries.append(FrontEntry(
             complexity=complexity, expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
-            cv_error=_cv_error(formula, starts, features, train, sr_target, residual, seed),
+            cv_error=_cv_error(formula, starts, features, train, sr_target, residual, seed, units=units),
             heldout=_scores(df.iloc[test], y[test], pred[test], group_by)))
         if residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
             g, t = np.log(pred[test] / base[test]), sr_target[test]
