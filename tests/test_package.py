@@ -27,3 +27,21 @@ def test_import_does_not_load_pandas_or_the_learners():
 
 def test_lazy_table_and_all_agree():
     assert set(energylens._LAZY) <= set(energylens.__all__)
+
+
+def test_search_is_the_callable_package_whatever_was_imported_first():
+    """``from energylens import search`` bound the function over the subpackage's name, after which every
+    ``import energylens.search.api`` failed ("cannot import name 'api' from 'search'"), e.g. a test file run
+    after another. Each order is its own process: the first access decides what the name holds."""
+    orders = [
+        "from energylens import search\nimport energylens.search.api as api\nimport energylens.search.space",
+        "import energylens\nenergylens.search\nimport energylens.search.api as api",
+        "import energylens.search.api as api\nfrom energylens import search",
+    ]
+    check = ("\nimport inspect, energylens\nassert energylens.search.api is api\n"
+             "assert callable(energylens.search) and energylens.search.search is api.search\n"
+             "assert inspect.signature(energylens.search) == inspect.signature(api.search)\n"
+             "assert energylens.search.__call__.__doc__ == api.search.__doc__\n")
+    for code in orders:
+        out = subprocess.run([sys.executable, "-c", code + check], capture_output=True, text=True)
+        assert out.returncode == 0, f"{code!r}:\n{out.stderr[-1500:]}"

@@ -87,7 +87,11 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'energylens' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    package = importlib.import_module(module)
+    # ``search`` is the subpackage itself, which is callable (energylens/search/__init__.py): binding the function
+    # here shadowed the subpackage, and every later ``import energylens.search.api`` (or ``energylens.search.api``)
+    # failed with "cannot import name 'api' from 'search'".
+    value = package if module == f"{__name__}.{name}" else getattr(package, name)
     globals()[name] = value
     return value
 

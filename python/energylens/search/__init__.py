@@ -14,6 +14,7 @@ this package or to the function.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 
@@ -29,6 +30,11 @@ class _CallableModule(types.ModuleType):
 
     def __call__(self, *args, **kwargs) -> SearchResult:
         return search(*args, **kwargs)
+
+    __call__.__doc__ = search.__doc__
+    __call__.__signature__ = inspect.signature(search).replace(parameters=[  # help() / IDEs: search()'s arguments
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+        *inspect.signature(search).parameters.values()])
 
 
 sys.modules[__name__].__class__ = _CallableModule
