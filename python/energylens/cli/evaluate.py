@@ -37,7 +37,7 @@ from energylens.compare.runner import CAUGHT, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.extras import require
 from energylens.model import EnergyModel
-from energylens.outputs import atomic_dir, check_report_dir
+from energylens.outputs import atomic_dir, check_report_dir, plural
 from energylens.profiles.datasets import mlenergy_v2
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods", "REPORT_FILES", "write_report_folder"]
@@ -155,7 +155,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     group_by = _split_list(args.group_by, "--group-by") or DEFAULT_GROUP_BY
     _note_blank_group_columns(profiles, group_by, args.profiles)
     asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
-    with extra_methods(_extras(args), _split_list(args.methods, "--methods")) as names:
+    with extra_methods(_extras(args, len(profiles)), _split_list(args.methods, "--methods")) as names:
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
                              group_by=group_by,
@@ -256,14 +256,14 @@ def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), wha
     return Path(folder) / "report.md"
 
 
-def _extras(args: argparse.Namespace) -> dict[str, Callable[[int, object], ClosedForm]]:
+def _extras(args: argparse.Namespace, n_rows: int) -> dict[str, Callable[[int, object], ClosedForm]]:
     """The opt-in variants of ours the options ask for: name -> factory(seed, gpu_spec)."""
     out: dict[str, Callable[[int, object], ClosedForm]] = {}
     if args.calibrate is not None:
         name, key = f"{OURS}+{args.calibrate}", args.calibrate
         out[name] = lambda seed, _gpu, name=name: ClosedForm(name=name, seed=seed, calibration=key)
     check_prior_options(args)
-    _check_train_size(args)
+    _check_train_size(args, n_rows)
     if args.prior is not None:  # resolved once (a model file is read here, not per fit)
         opts = {k: EnergyModel(prior=args.prior, prior_weight=args.prior_weight).options[k]
                 for k in ("prior", "prior_weight")}
@@ -325,19 +325,23 @@ def _check_prior_data(args: argparse.Namespace, profiles) -> None:
                          "data (a model file)")
 
 
-def _check_train_size(args: argparse.Namespace) -> None:
+def _check_train_size(args: argparse.Namespace, n_rows: int) -> None:
     """ValueError (exit 2, before any work) for a ``--train-size`` below the parameters of our model when the
-    random split is run with a variant of ours that fits them without a prior: each of its fits would fail."""
+    random split is run with a variant of ours that fits them without a prior: each of its fits would fail. With
+    ``n_rows`` profiles no more than the parameters, no train size serves (it advised "--train-size 12 or more",
+    which the next run refused as leaving no held-out rows)."""
     n_params = len(EnergyModel().param_names)
     names = _split_list(args.methods, "--methods")
     plain = [m for m in (OURS, f"{OURS}+{args.calibrate}" if args.calibrate else None)
              if m is not None and (names is None or m in names or m != OURS)]  # --calibrate's variant always runs
     if args.train_size >= n_params or not plain or "random" not in (_split_list(args.splits, "--splits") or SPLIT_NAMES):
         return
+    use = (f"Use --train-size {n_params} or more, or" if n_rows > n_params else
+           f"The profiles have {plural(n_rows, 'row')}, too few to train on {n_params} and hold any out:")
     raise ValueError(
         f"--train-size {args.train_size} is below the {n_params} parameters of the energylens model: without a "
         f"prior its fit needs at least {n_params} training rows (about 50 are recommended), so {', '.join(plain)} "
-        f"would fail on every random split. Use --train-size {n_params} or more, or leave {' and '.join(plain)} "
+        f"would fail on every random split. {use} leave {' and '.join(plain)} "
         f"out (--methods: baselines, or energylens+prior with --prior bundled|MODEL.json"
         f"{'; without --calibrate' if args.calibrate else ''})")
 
