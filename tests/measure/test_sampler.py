@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -214,6 +215,16 @@ def test_bad_arguments_are_value_errors():
         PowerSampler.synthetic(constant(), chain=("average",))
     with pytest.raises(ValueError, match="fail_after_s"):
         PowerSampler.synthetic(constant(), fail_after_s={"bogus": 1.0})
+
+
+@pytest.mark.parametrize("t", [[0.0, np.inf], [np.nan, 1.0], [0.0, 1e10]])
+def test_a_timeline_time_that_is_not_finite_seconds_is_named_with_its_row(t):
+    """inf was cast to int64's minimum (a RuntimeWarning) and reported as "t_ns must increase strictly"."""
+    bad = [i for i, x in enumerate(t) if not abs(x) < 1e9]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no cast warning either)
+        with pytest.raises(ValueError, match=rf"timeline\[0\]: t_s must be finite seconds \(rows \{bad}\)"):
+            PowerSampler.synthetic([(t, [100.0, 200.0])])
 
 
 def test_start_twice_is_an_error_and_stop_twice_is_not():
