@@ -11,6 +11,7 @@ import sympy as sp
 from energylens.cli import main
 from energylens.compare.splits import DuplicateRowsWarning
 from energylens.discover import search as ds
+from energylens.discover import select as sel
 from energylens.discover.variables import energy_variables
 from energylens.profiles.datasets import mlenergy_v2
 
@@ -78,3 +79,16 @@ def test_cross_validation_keeps_a_rows_copies_in_its_fold():
     assert np.array_equal(plain_order, np.random.default_rng(0).permutation(train))
     assert all(np.array_equal(plain_order[plain == k], plain_order[k::5]) for k in range(5))
     assert np.bincount(fold).min() > 0  # every fold has rows
+
+
+def test_pysr_asked_for_by_name_and_absent_says_operon_would_run(monkeypatch):
+    """--backend pysr without PySR named PySR's install only, not that the default backend (installed) runs
+    without the option."""
+    monkeypatch.setattr(sel, "_has", lambda module: module == "pyoperon")
+    with pytest.raises(sel.BackendUnavailable, match=r"PySR is not installed .*the default backend, operon "
+                                                     r"\(pyoperon\), is installed: leave out --backend pysr"):
+        sel.select_backend("pysr")
+    monkeypatch.setattr(sel, "_has", lambda module: False)  # neither: no such hint
+    with pytest.raises(sel.BackendUnavailable) as err:
+        sel.select_backend("pysr")
+    assert "is installed: leave out" not in str(err.value)

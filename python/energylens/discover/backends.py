@@ -161,7 +161,7 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
             raise ValueError(f"{what} is not finite in {int(bad.sum())} of {len(bad)} rows (0-based: "
                              f"{np.flatnonzero(bad)[:10].tolist()}); the search needs finite inputs")
     if max_complexity < OPERON_SCALING_NODES + 1:
-        raise ValueError(f"max_complexity must be >= {OPERON_SCALING_NODES + 1} (the smallest expression, "
+        raise ValueError(f"max_complexity (--max-complexity) must be >= {OPERON_SCALING_NODES + 1} (the smallest expression, "
                          f"c + s x, has that many nodes), got {max_complexity}")
     if choice.name == "pysr" and max_complexity < PYSR_MIN_MAXSIZE:  # PySR refuses it, after starting Julia
         raise ValueError(f"max_complexity (--max-complexity) must be >= {PYSR_MIN_MAXSIZE} for the pysr backend "

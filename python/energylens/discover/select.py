@@ -63,8 +63,9 @@ def select_backend(name: str = "auto") -> BackendChoice:
             raise BackendUnavailable(f"backend 'operon' needs pyoperon, which is not installed: {OPERON_INSTALL}")
         why = "requested" if name == "operon" else "auto: pyoperon is installed (the default backend)"
         return BackendChoice("operon", why)
-    if not pysr:
-        hint = "" if name == "pysr" else f"; or the default backend: {OPERON_INSTALL}"
+    if not pysr:  # (asked for by name with operon installed, it did not say that operon would run without it)
+        hint = (f"; or the default backend: {OPERON_INSTALL}" if name != "pysr" else
+                "; the default backend, operon (pyoperon), is installed: leave out --backend pysr" if operon else "")
         raise BackendUnavailable(f"backend '{name}': PySR is not installed ({PYSR_INSTALL}){hint}")
     if julia is None:
         raise BackendUnavailable(
