@@ -48,7 +48,7 @@ def check_feature_columns(columns: Mapping[str, object], problems) -> None:
 
 
 #: Text columns the features read: the canonicaliser a cell must pass (blank: the default).
-_FEATURE_CHOICES = {"compute_precision": precision.normalize_precision,
+_FEATURE_CHOICES = {"compute_precision": precision.normalize_compute_precision,
                     "mamba_ssm_cache_dtype": precision.normalize_kv_cache_dtype}
 _CHOICE_TEXT = {"compute_precision": "a precision such as bf16, fp8 or fp4",
                 "mamba_ssm_cache_dtype": "auto or a dtype such as float32, bfloat16 or fp8"}

@@ -263,7 +263,7 @@ def _compute_precision(df: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray
     for j, value in enumerate(uniques):
         if str(value).strip() != "":
             try:
-                mapped[j] = tables.normalize_precision(str(value))
+                mapped[j] = _precision.normalize_compute_precision(str(value))
             except ValueError as exc:
                 errors[j] = exc
     if errors:  # the first bad row, as a row-by-row pass would meet it

@@ -29,6 +29,7 @@ __all__ = [
     "PEAK_COLUMNS",
     "KV_CACHE_DTYPE_BYTES",
     "normalize_precision",
+    "normalize_compute_precision",
     "normalize_kv_cache_dtype",
     "kv_element_bytes",
     "bytes_per_param",
@@ -176,6 +177,19 @@ def normalize_precision(precision: str) -> str:
             f"unknown precision {precision!r}; expected one of {', '.join(WEIGHT_FORMATS)} "
             f"(or an alias: {', '.join(sorted(_ALIASES))})")
     return key
+
+
+def normalize_compute_precision(precision: str) -> str:
+    """Canonical GEMM precision of a ``compute_precision`` cell: its weight-format name (:func:`normalize_precision`),
+    except that ``fp4``, ``mxfp4`` and ``nvfp4`` all name the fp4 GEMM (``"fp4"``, the GPU's fp4 peak: W4A4 on
+    FP4 tensor cores). As a weight format a bare ``fp4`` is the alias of mxfp4, whose GEMMs run at 16 bit, so a
+    cell declaring fp4 activations was priced at the bf16 peak (2.25e15 FLOP/s on a B200 instead of 9e15).
+
+    Raises:
+        ValueError: unknown precision, as :func:`normalize_precision`.
+    """
+    fmt = normalize_precision(precision)
+    return "fp4" if fmt in ("mxfp4", "nvfp4") else fmt
 
 
 def normalize_kv_cache_dtype(dtype: str) -> str:

@@ -27,6 +27,7 @@ from energylens import warning_sink
 from energylens.errors import ProfileSchemaError, UnknownGpuError, UnknownModelError
 from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.precision import normalize_compute_precision
 from energylens.profiles.schema import load_profiles
 from energylens.search.serving_limits import served_spec
 from energylens.search.space import SearchSpace, canonical_rows, check_prices, profile_row, resolve_combos
@@ -35,7 +36,7 @@ from energylens.search.specs import spec_problem
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
 #: Text override columns and how the features canonicalise them (the schema checked they pass).
-_FEATURE_TEXT = {"compute_precision": tables.normalize_precision,
+_FEATURE_TEXT = {"compute_precision": normalize_compute_precision,
                  "mamba_ssm_cache_dtype": tables.normalize_kv_cache_dtype}
 #: Columns every candidate row needs (plus batch_size or max_num_seqs).
 REQUIRED_COLUMNS = ("model", "gpu", "tp", "input_tokens", "output_tokens")
