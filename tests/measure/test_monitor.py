@@ -394,6 +394,23 @@ def test_measure_refuses_a_span_in_the_future_or_on_the_wall_clock():
         assert mon.measure("past", now, now + 10**8).energy_j == pytest.approx(10.0, rel=1e-6)
 
 
+def test_a_saved_trace_from_a_machine_up_longer_is_measured_between_its_marks():
+    """A trace replayed with rebase=False keeps its recording's steady-clock times; recorded on a machine up 10
+    days longer than this one, measure() between its own marks was refused as "8.64e+05 s in the future"."""
+    t0 = steady_now_ns() + 10 * 86400 * 10**9
+    t = t0 + np.arange(50) * 100_000_000
+    p = np.where(np.arange(50) < 20, 200.0, 500.0)  # a step at t0 + 2 s
+    tr = Trace(samples={"t_ns": t, "gpu": np.zeros(50, np.int32), "power_w": p, "energy_j": np.full(50, np.nan),
+                        "source": np.array(["nvml_instant"] * 50, dtype=object)},
+               meta={"update_period_s": {"nvml_instant": 0.1}})
+    with EnergyMonitor(PowerSampler.replay(tr, realtime=False, rebase=False), sync=False, wait=False) as mon:
+        m = mon.measure("ab", t0 + 10**9, t0 + 3 * 10**9)
+        # the interpolant: 200 W to t0 + 1.9 s, a ramp to 500 W at 2.0 s, then 500 W
+        assert m.energy_j == pytest.approx(0.9 * 200 + 0.1 * 350 + 1.0 * 500, rel=1e-9)
+        with pytest.raises(ValueError, match="in the future"):  # past the recording (and now): still refused
+            mon.measure("after", t0, t0 + 60 * 10**9)
+
+
 def test_cli_monitor_keeps_the_recording_when_the_power_chain_dies(tmp_path, capsys, monkeypatch):
     """A sampler error mid-run (the last power source lost) escaped the live loop, which caught only Ctrl-C:
     no summary, no trace. Now the totals cover what was recorded, the trace is saved, the error is stated

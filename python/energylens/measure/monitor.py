@@ -284,7 +284,8 @@ class EnergyMonitor:
 
     def measure(self, key: str, start_ns: int, end_ns: int, *, recorded: bool = False) -> Measurement:
         """The Measurement of any span ``[start_ns, end_ns]`` of this run (e.g. between two marks), both on
-        the steady clock of :func:`steady_now_ns` (``mark()`` times), and not in the future.
+        the steady clock of :func:`steady_now_ns` (``mark()`` times), and not in the future (of now, or of the last
+        recorded sample: a trace replayed with ``rebase=False`` keeps its recording's times and marks).
         ``recorded=True``: from what has been recorded, without polling or waiting (also after the sampler
         failed: the stored error is not re-raised)."""
         self._require_running()
@@ -292,7 +293,9 @@ class EnergyMonitor:
         if end_ns < start_ns:
             raise ValueError(f"measure({key!r}): end_ns {end_ns} is before start_ns {start_ns}")
         now = steady_now_ns()
-        if end_ns > now + _FUTURE_TOLERANCE_NS:
+        recorded_ns = self.sampler.samples(collect=False, check=False)["t_ns"]
+        # the span of a replayed trace (rebase=False) is on its recording's clock, which may be ahead of this one's
+        if end_ns > max(now, int(recorded_ns[-1]) if recorded_ns.size else now) + _FUTURE_TOLERANCE_NS:
             wall = abs(end_ns - time.time_ns()) < 10 * 60 * 10**9
             raise ValueError(
                 f"measure({key!r}): end_ns is {(end_ns - now) * 1e-9:.3g} s in the future of steady_now_ns(); "
