@@ -125,9 +125,14 @@ def _weight_block(config: Any) -> dict[str, float]:
     return {"fp8_weight_block": float(block[0])} if block else {}
 
 
+#: ModelOpt ``quant_algo`` -> weight format (vLLM docs/features/quantization/modelopt.md); FP8_PB_WO (block-scaled
+#: fp8 weight-only) and MXFP8 have no schema format and fall through to "".
+_MODELOPT_ALGOS = {"NVFP4": "nvfp4", "FP8": "fp8", "FP8_PER_CHANNEL_PER_TOKEN": "fp8"}
+
+
 def declared_weight_format(quantization_config: Any) -> str:
     """The weight format a checkpoint's ``quantization_config`` (config.json) declares, as schema v1 names it
-    (``int4``, ``int8``, ``fp8``, ``fp8_block``, ``mxfp4``, ``nvfp4``), or ``""`` when it declares none that is
+    (``int4``, ``int8``, ``fp8``, ``fp8_block``, ``mxfp4``, ``nvfp4``, ``nvfp4a16``), or ``""`` when it declares none that is
     known. vLLM loads a checkpoint in this format whatever ``--dtype`` / ``--quantization`` say."""
     q = quantization_config if isinstance(quantization_config, dict) else {}
     method = str(q.get("quant_method") or q.get("quant_algo") or "").lower().replace("-", "_")
@@ -137,10 +142,14 @@ def declared_weight_format(quantization_config: Any) -> str:
         return "fp8_block" if q.get("weight_block_size") else "fp8"
     if method in ("mxfp4", "nvfp4"):
         return method
+    if method == "modelopt":  # NVIDIA ModelOpt (nvidia/*-FP4, *-FP8): quant_algo, as vLLM's modelopt.py reads it
+        algo = str(q.get("quant_algo") or (q.get("quantization") or {}).get("quant_algo") or "").upper()
+        return _MODELOPT_ALGOS.get(algo, "")
     if method == "compressed_tensors":
         fmt = str(q.get("format") or "").lower()
-        if "nvfp4" in fmt:
-            return "nvfp4"
+        if "nvfp4" in fmt:  # weight-only when no group quantises its inputs (vLLM's _is_fp4a16_nvfp4: W4A16 Marlin)
+            groups = [g or {} for g in (q.get("config_groups") or {}).values()]
+            return "nvfp4a16" if groups and not any(g.get("input_activations") for g in groups) else "nvfp4"
         for group in (q.get("config_groups") or {}).values():
             w = (group or {}).get("weights") or {}
             bits, kind = int(w.get("num_bits") or 0), str(w.get("type") or "int")
