@@ -54,6 +54,10 @@ def _positive(text: str) -> float:
     return v
 
 
+#: How long the synthetic square wave lasts at most (then it holds 450 W): 1.2 M breakpoints.
+_SYNTHETIC_UNTIMED_S = 7 * 24 * 3600.0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens monitor``."""
     p = sub.add_parser("monitor", help="live per-GPU power from NVML; totals at the end; -o saves a trace")
@@ -67,7 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dcgm", choices=("off", "auto", "on"), default="off",
                    help="also read DCGM (auto: when a host engine answers; on: required)")
     p.add_argument("--source", choices=("nvml", "synthetic"), default="nvml",
-                   help="nvml (default) or synthetic (a known 150 W / 450 W square wave, for trying it out)")
+                   help="nvml (default) or synthetic (a known 150 W / 450 W square wave of 0.5 s steps, for trying it "
+                        "out; a week long at most)")
     p.set_defaults(func=run_monitor)
 
 
@@ -76,7 +81,8 @@ def _sampler(args: argparse.Namespace) -> PowerSampler:
         raise ValueError(f"--dcgm {args.dcgm} reads DCGM beside NVML; --source synthetic reads neither: drop one")
     if args.source == "synthetic":
         n = len(args.gpus) if args.gpus else 1
-        t = np.arange(0.0, 3600.0, 0.5)
+        # the wave covers the run (it stopped at an hour and held 450 W: a 2 h run read 375 W, not 300 W)
+        t = np.arange(0.0, min(args.duration or _SYNTHETIC_UNTIMED_S, _SYNTHETIC_UNTIMED_S) + 60.0, 0.5)
         p = np.where(np.arange(t.size) % 2 == 0, 150.0, 450.0)
         sampler = PowerSampler.synthetic([(t, p)] * n)
         for entry, index in zip(sampler.meta.get("gpus", []), args.gpus or [], strict=False):
