@@ -1,0 +1,156 @@
+// evaluate_replicates (closed_form.hpp) and interval_bounds (intervals.hpp): each replicate's outputs equal
+// evaluate()'s with its parameters bit for bit, broadcast columns included, on 1 and 2 threads; the bounds
+// equal a sort-based reimplementation of np.quantile(method="linear") over the same draws, do not depend
+// on the thread count or on where the caller splits the rows, and bad sizes throw std::invalid_argument.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "check.hpp"
+#include "energylens/closed_form.hpp"
+#include "energylens/intervals.hpp"
+#include "energylens/parallel.hpp"
+
+using namespace energylens;
+
+namespace {
+
+struct Inputs {
+  std::vector<std::vector<double>> columns;
+  std::vector<const double*> ptrs;
+  std::vector<double> params;  // replicates x P
+};
+
+// Positive features and parameters spread around the start point (log-normal, within a factor ~2).
+Inputs make_inputs(TemplateId id, std::size_t rows, std::size_t replicates, unsigned seed) {
+  const TemplateDescriptor& d = describe(id);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> feature(1.0, 64.0);
+  std::normal_distribution<double> spread(0.0, 0.3);
+  Inputs in;
+  in.columns.assign(d.n_features, std::vector<double>(rows));
+  for (auto& c : in.columns)
+    for (double& x : c) x = std::round(feature(rng));
+  for (const auto& c : in.columns) in.ptrs.push_back(c.data());
+  for (std::size_t b = 0; b < replicates; ++b)
+    for (std::size_t j = 0; j < d.n_params; ++j)
+      in.params.push_back(std::clamp(d.init[j] * std::exp(spread(rng)), d.lower[j], d.upper[j]));
+  return in;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+void check_replicates(TemplateId id, std::size_t rows, BroadcastMask broadcast) {
+  const std::size_t B = 5, P = describe(id).n_params;
+  const Inputs in = make_inputs(id, rows, B, static_cast<unsigned>(rows));
+  for (int threads : {1, 2}) {
+    set_max_threads(threads);
+    std::vector<double> out0(B * rows), out1(B * rows);
+    evaluate_replicates<double>(id, rows, in.ptrs.data(), in.params, B, out0.data(), out1.data(), broadcast);
+    for (std::size_t b = 0; b < B; ++b) {
+      std::vector<double> e0(rows), e1(rows);
+      evaluate<double>(id, rows, in.ptrs.data(), {in.params.data() + b * P, P}, e0.data(), e1.data(), nullptr,
+                       nullptr, nullptr, broadcast);
+      CHECK(same_bits(e0, std::vector<double>(out0.begin() + static_cast<long>(b * rows),
+                                              out0.begin() + static_cast<long>((b + 1) * rows))));
+      CHECK(same_bits(e1, std::vector<double>(out1.begin() + static_cast<long>(b * rows),
+                                              out1.begin() + static_cast<long>((b + 1) * rows))));
+    }
+  }
+  set_max_threads(0);
+}
+
+// np.quantile(values, q, method="linear") by a full sort (values without NaN).
+double np_quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  const double virtual_index = static_cast<double>(n - 1) * q;
+  double previous = std::floor(virtual_index);
+  double next = previous + 1.0;
+  if (virtual_index >= static_cast<double>(n - 1)) previous = next = -1.0;
+  const double gamma = virtual_index - previous;
+  const double a = values[previous < 0 ? n - 1 : static_cast<std::size_t>(previous)];
+  const double b = values[next < 0 ? n - 1 : static_cast<std::size_t>(next)];
+  const double diff = b - a;
+  volatile double t = gamma;  // no contraction into a fused multiply-add
+  volatile double low = diff * t, high = diff * (1.0 - t);
+  return t >= 0.5 ? b - high : a + low;
+}
+
+void check_intervals(TemplateId id) {
+  const std::size_t rows = 4000, B = 40, P = describe(id).n_params;  // 160000 draws: two threads
+  const Inputs in = make_inputs(id, rows, B, 7);
+  std::vector<double> factors(64);
+  for (std::size_t k = 0; k < factors.size(); ++k) factors[k] = 0.7 + 0.01 * static_cast<double>(k);
+  const std::uint64_t seed = 11, start = 1000;
+  const double q_lo = 0.05, q_hi = 0.95;
+  auto bounds = [&](std::size_t first, std::size_t count, int output, std::vector<double>& lo, std::vector<double>& hi) {
+    std::vector<const double*> cols;
+    for (const auto& c : in.columns) cols.push_back(c.data() + first);
+    const IntervalOutput o{output, factors, lo.data() + first, hi.data() + first};
+    interval_bounds(id, count, cols.data(), 0, in.params, B, seed, start + first, q_lo, q_hi, {&o, 1});
+  };
+  for (int output : {kOutputSum, 0, 1}) {
+    std::vector<double> lo(rows), hi(rows);
+    set_max_threads(1);
+    bounds(0, rows, output, lo, hi);
+    // the definition: every replicate evaluated, the hashed draw, a sorted quantile
+    std::vector<double> out0(B * rows), out1(B * rows);
+    evaluate_replicates<double>(id, rows, in.ptrs.data(), in.params, B, out0.data(), out1.data());
+    bool all_equal = true;
+    for (std::size_t i = 0; i < rows; ++i) {
+      std::vector<double> values(B);
+      for (std::size_t b = 0; b < B; ++b) {
+        const double a = out0[b * rows + i], c = out1[b * rows + i];
+        const double pick = output == 0 ? a : output == 1 ? c : a + c;
+        const double u = draw_u(replicate_key(seed, b), start + i);
+        values[b] = pick * factors[draw_index(u, factors.size())];
+      }
+      all_equal &= np_quantile(values, q_lo) == lo[i] && np_quantile(values, q_hi) == hi[i] && lo[i] <= hi[i];
+    }
+    CHECK(all_equal);
+    // two threads, and the rows split unevenly with their absolute start: the same bits
+    std::vector<double> lo2(rows), hi2(rows);
+    set_max_threads(2);
+    bounds(0, 1333, output, lo2, hi2);
+    bounds(1333, rows - 1333, output, lo2, hi2);
+    CHECK(same_bits(lo, lo2) && same_bits(hi, hi2));
+    set_max_threads(0);
+  }
+  // sizes and codes
+  std::vector<double> lo(rows), hi(rows);
+  const IntervalOutput o{kOutputSum, factors, lo.data(), hi.data()};
+  auto throws = [&](auto&& call) {
+    try {
+      call();
+    } catch (const std::invalid_argument&) {
+      return true;
+    }
+    return false;
+  };
+  CHECK(throws([&] { interval_bounds(id, rows, in.ptrs.data(), 0, {in.params.data(), P + 1}, 1, 0, 0, 0.1, 0.9, {&o, 1}); }));
+  CHECK(throws([&] { interval_bounds(id, rows, in.ptrs.data(), 0, {}, 0, 0, 0, 0.1, 0.9, {&o, 1}); }));
+  CHECK(throws([&] { interval_bounds(id, rows, in.ptrs.data(), 0, in.params, B, 0, 0, 0.1, 1.5, {&o, 1}); }));
+  const IntervalOutput bad{3, factors, lo.data(), hi.data()};
+  CHECK(throws([&] { interval_bounds(id, rows, in.ptrs.data(), 0, in.params, B, 0, 0, 0.1, 0.9, {&bad, 1}); }));
+  std::vector<double> o0(rows), o1(rows);
+  CHECK(throws([&] { evaluate_replicates<double>(id, rows, in.ptrs.data(), {in.params.data(), P + 1}, 1, o0.data(), o1.data()); }));
+}
+
+}  // namespace
+
+int main() {
+  for (TemplateId id : {TemplateId::Energy, TemplateId::Latency}) {
+    for (std::size_t rows : {std::size_t{1}, std::size_t{7}, std::size_t{129}, std::size_t{60000}}) {  // 60000 x 5: 2 threads
+      check_replicates(id, rows, 0);
+      check_replicates(id, rows, BroadcastMask{0b101});  // columns 0 and 2 hold one value for every row
+    }
+    check_intervals(id);
+  }
+  return energylens::testing::finish("test_intervals");
+}
