@@ -20,8 +20,10 @@ import pandas as pd
 
 from energylens import warning_sink
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.precision import normalize_precision
 
-__all__ = ["BARE_ROWS", "FP4_FORMATS", "AmbiguousPrecisionWarning", "is_bare_fp4", "mark_bare", "resolve_bare"]
+__all__ = ["BARE_ROWS", "FP4_FORMATS", "AmbiguousPrecisionWarning", "is_bare_fp4", "mark_bare", "resolve_bare",
+           "checkpoint_fp4", "ambiguous_note", "axis_format", "formats_per_checkpoint"]
 
 #: The precision cell this module resolves (as :func:`is_bare_fp4` compares it).
 BARE = "fp4"
@@ -69,9 +71,44 @@ def resolve_bare(precision: np.ndarray, out: dict[str, np.ndarray], models: np.n
     precision[rows] = formats[codes]
     guessed = sorted(str(m) for m, f in zip(names, named, strict=True) if f not in FP4_FORMATS)
     if guessed:
-        warning_sink.warn(
-            f"{source}: precision 'fp4' names two formats, NVIDIA's NVFP4 (W4A4 on Blackwell) and the OCP MXFP4 "
-            f"of gpt-oss (W4A16), and the checkpoint name does not say which for {len(guessed)} model(s): "
-            f"{', '.join(repr(m) for m in guessed)}; their rows were taken as mxfp4 (the alias): write nvfp4 or "
-            "mxfp4 in the precision column (docs/profile-schema.md)", AmbiguousPrecisionWarning, stacklevel=5)
+        warning_sink.warn(f"{source}: {ambiguous_note(guessed, 'their rows were', 'the precision column')}",
+                          AmbiguousPrecisionWarning, stacklevel=5)
     return precision
+
+
+def checkpoint_fp4(name: str) -> str:
+    """The fp4 format a bare ``fp4`` stands for with the checkpoint ``name``: the checkpoint's own where it is
+    one (nvfp4, nvfp4a16, mxfp4), else :data:`DEFAULT` (check :func:`checkpoint_precision` for which)."""
+    own = checkpoint_precision(str(name))
+    return own if own in FP4_FORMATS else DEFAULT
+
+
+def ambiguous_note(models: list[str], taken: str, where: str) -> str:
+    """Why ``fp4`` was taken as mxfp4 for ``models`` (``taken``: what was, ``where``: where to spell it out)."""
+    return (f"precision 'fp4' names two formats, NVIDIA's NVFP4 (W4A4 on Blackwell) and the OCP MXFP4 of gpt-oss "
+            f"(W4A16), and the checkpoint name does not say which for {len(models)} model(s): "
+            f"{', '.join(repr(m) for m in models)}; {taken} taken as mxfp4 (the alias): write nvfp4 or mxfp4 in "
+            f"{where} (docs/profile-schema.md)")
+
+
+def axis_format(value: str) -> str:
+    """An item of a precision axis (the search's ``precision``): a bare ``fp4`` kept as :data:`BARE` (each model
+    reads it as its checkpoint's fp4 format: :func:`formats_per_checkpoint`), anything else its canonical format."""
+    return BARE if is_bare_fp4(value) else normalize_precision(value)
+
+
+def formats_per_checkpoint(precisions: list[str] | None, checkpoints: list[str], source: str,
+                           where: str) -> list[list[str]]:
+    """The weight formats searched per checkpoint: ``precisions`` (:func:`axis_format` items) with :data:`BARE`
+    read as the checkpoint's fp4 format as :func:`resolve_bare` reads a cell (one AmbiguousPrecisionWarning
+    naming ``source``, the checkpoints that do not say, and ``where`` to spell it out), or without an axis
+    (None) the checkpoint's own format."""
+    if precisions is None:
+        return [[checkpoint_precision(c)] for c in checkpoints]
+    if BARE not in precisions:
+        return [list(precisions) for _ in checkpoints]
+    guessed = sorted({c for c in checkpoints if checkpoint_precision(c) not in FP4_FORMATS})
+    if guessed:
+        warning_sink.warn(f"{source}: {ambiguous_note(guessed, 'they were', where)}", AmbiguousPrecisionWarning,
+                          stacklevel=5)
+    return [list(dict.fromkeys(checkpoint_fp4(c) if p == BARE else p for p in precisions)) for c in checkpoints]

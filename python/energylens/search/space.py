@@ -24,7 +24,7 @@ import pandas as pd
 from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
-from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.bare_fp4 import axis_format, formats_per_checkpoint
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
@@ -367,8 +367,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     """
     model_specs = [_resolve_model(m) for m in as_list(models, "models")]
     gpu_specs = [_resolve_gpu(g) for g in as_list(gpus, "gpus")]
-    precisions = None if precision is None else normalised_axis(precision, "precision", tables.normalize_precision,
-                                                                "weight format")
+    precisions = None if precision is None else normalised_axis(precision, "precision", axis_format, "weight format")
     kvs = normalised_axis(kv_cache_dtype, "kv_cache_dtype", tables.normalize_kv_cache_dtype, "KV-cache dtype")
     li, lo, weights = workload_points(input_tokens, output_tokens, workload_weights)
     axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", DEFAULT_TP if tp is None else tp), ("pp", pp),
@@ -385,7 +384,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
-    formats = [precisions or [checkpoint_precision(c)] for c in checkpoints]
+    formats = formats_per_checkpoint(precisions, checkpoints, "search", "--precision")
     keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, as_list(models, "models"), formats,
                                                                       strict=True) for g in gpu_specs for p in ps for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
