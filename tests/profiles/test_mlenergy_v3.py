@@ -15,6 +15,7 @@ import pytest
 from data_paths import V3 as V3_CSV
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import read_profiles
+from energylens.profiles.bare_fp4 import AmbiguousPrecisionWarning
 from energylens.profiles.mlenergy_v3 import (
     MLENERGY_V3_PROMPT_TOKENS,
     encoded_video_frames,
@@ -308,6 +309,7 @@ def test_a_bare_fp4_weight_precision_is_the_checkpoints_format(tmp_path):
             total_params_billions=70.0, activated_params_billions=70.0, gpu_model="B200"),
         row(**{**MOE, "model_id": "openai/gpt-oss-120b", "weight_precision": "FP4", "total_params_billions": 117.0,
                "activated_params_billions": 5.1, "num_gpus": 1, "expert_parallel": 1}),
-        row(weight_precision="fp4", model_id="Qwen/Qwen3-14B"),   # no 4-bit float format named: as written
+        row(weight_precision="fp4", model_id="Qwen/Qwen3-14B"),   # no 4-bit float format named: mxfp4, said
     ])
-    assert mlenergy_v3(path)["precision"].tolist() == ["nvfp4", "mxfp4", "mxfp4"]
+    with pytest.warns(AmbiguousPrecisionWarning, match=r"'Qwen/Qwen3-14B'; their rows were taken as mxfp4"):
+        assert mlenergy_v3(path)["precision"].tolist() == ["nvfp4", "mxfp4", "mxfp4"]

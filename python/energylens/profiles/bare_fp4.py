@@ -4,7 +4,7 @@
 at the fp4 peak on Blackwell) and the OCP MXFP4 of gpt-oss (W4A16 at the 16-bit rate;
 energylens.profiles.precision). The precision alias alone maps it to ``mxfp4``, so a user's row
 ``nvidia/Llama-3.3-70B-Instruct-FP4, fp4, B200`` was priced as W4A16, while the ML.ENERGY v3 reader already
-resolved the same cell by checkpoint (``mlenergy_v3._weight_formats``). The schema now does the same for every
+resolved the same cell by checkpoint (its own copy of this rule until 2026-12-06). The schema now does the same for every
 table: the choice pass records the rows of a bare ``fp4`` cell (:func:`mark_bare`; they read the alias's mxfp4
 until then), and the assembly, after invalid rows are dropped (:func:`resolve_bare`), gives them the format of
 the row's checkpoint (:func:`energylens.profiles.checkpoints.checkpoint_precision`) where that is an fp4 format

@@ -24,7 +24,6 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import cells, tables
-from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import read_export_csv
 from energylens.profiles.header import check_unique_csv_header
@@ -226,7 +225,9 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     df = raw.rename(columns=_COLUMN_MAP).drop(columns=["tensor_parallel", "expert_parallel", "data_parallel"])
     df = df.drop(columns=["n_gpus"]).join(_relabel_parallelism(raw, src))
     df["architecture"] = arch.to_numpy()
-    df["precision"] = _weight_formats(raw["weight_precision"].astype(str), df["model"].astype(str))
+    # a bare fp4 (NVIDIA's nvidia/*-FP4 NVFP4 or gpt-oss's MXFP4) is the row's checkpoint's: the schema's rule
+    # (energylens.profiles.bare_fp4), which this reader had its own copy of until 2026-12-06
+    df["precision"] = raw["weight_precision"].astype(str)
     df["modality"] = _modality(raw, task, unknown)
     _parse_numbers(raw, df, src)
     assumed, df["video_frames"] = _assumed_input_tokens(df, ~np.isnan(given_tokens))
@@ -261,19 +262,6 @@ def _check_weight_precision(raw: pd.DataFrame, src: str) -> None:
         _fail(src, "weight_precision", blank,
               "missing value (blank): every ML.ENERGY v3 row names its weight format (bfloat16, fp8, mxfp4); it sets "
               "the bytes per parameter the model prices, so the reader does not guess it: fill the cell in")
-
-
-def _weight_formats(written: pd.Series, models: pd.Series) -> pd.Series:
-    """The export's ``weight_precision`` as written, except a bare ``fp4``: NVIDIA's ``nvidia/*-FP4`` checkpoints
-    are NVFP4 (W4A4 on FP4 tensor cores) and gpt-oss is OCP MXFP4 (W4A16 as vLLM serves it), which the schema's
-    ``fp4`` spelling (mxfp4) cannot tell apart; the checkpoint's name or model-table row decides
-    (:func:`energylens.profiles.checkpoints.checkpoint_precision`), and ``fp4`` stays as written where neither
-    names a 4-bit float format."""
-    bare = written.str.strip().str.lower() == "fp4"
-    if not bare.any():
-        return written
-    named = models.map(checkpoint_precision)
-    return written.mask(bare & named.isin(["nvfp4", "mxfp4"]), named)
 
 
 def _parse_numbers(raw: pd.DataFrame, df: pd.DataFrame, src: str) -> None:
