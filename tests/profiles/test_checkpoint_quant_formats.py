@@ -93,6 +93,12 @@ def test_a_per_channel_copy_has_no_weight_blocks():
     assert spec.n_layers == tables.find_model("Qwen/Qwen3-30B-A3B").n_layers
 
 
+def test_a_block_scaled_copy_finds_its_model_with_its_blocks():
+    """'block' was not a variant token, so ``RedHatAI/*-FP8-block`` found no model-table row at all."""
+    spec = tables.find_model("RedHatAI/Qwen3-30B-A3B-FP8-block")
+    assert spec is not None and spec.name == "Qwen/Qwen3-30B-A3B" and spec.fp8_weight_block == 128
+
+
 def test_a_per_channel_copy_runs_w8a8_at_the_fp8_peak_on_hopper():
     """Qwen's block-scaled -FP8 runs at the calibrated 16-bit rate on H100 (fp8_block); RedHatAI's -FP8-dynamic
     of the same model is CUTLASS W8A8 with per-channel scales: the fp8 peak, on every path."""

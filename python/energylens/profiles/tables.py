@@ -217,7 +217,7 @@ _VARIANT_TOKENS = frozenset({
     # variants of one architecture (Qwen3-VL-235B-A22B-Thinking)
     "fp4", "nvfp4", "mxfp4", "nvfp4a16", "thinking",
     # llm-compressor's names (neuralmagic/ and RedHatAI/ ...-quantized.w8a8, -quantized.w4a16)
-    "quantized", "w4a4",
+    "quantized", "w4a4", "block",  # ...-FP8-block: block-scaled fp8 (alias_cells.channel_scaled_fp8)
 })
 
 
