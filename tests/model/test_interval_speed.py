@@ -146,14 +146,37 @@ def test_every_instruction_set_level_matches_its_own_loop(energy, data):
         assert _bits(new) == _bits(ref), isa
 
 
-def test_calibrated_interval_equals_the_loop(data, monkeypatch):
-    model = EnergyModel(bootstrap=30, seed=2, calibration="family").fit(data, latency=False)
+def test_calibrated_interval_equals_the_loop_in_one_pass_per_chunk(data, monkeypatch):
+    """Rows of families the calibration saw and of families it did not: both kinds' bounds come from one
+    native pass per chunk (each kind its own factors at the same draws), equal to two loops bit for bit."""
+    train = data[~data["model"].str.startswith(("google/", "microsoft/"))]  # no Gemma, CodeGemma or Phi family
+    model = EnergyModel(bootstrap=30, seed=2, calibration="family").fit(train, latency=False)
     rows = _random_rows(data, 400, 8)
+    seen = np.isfinite(model.calibration.log_offsets(rows))
+    assert seen.any() and not seen.all()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = _reference_public(monkeypatch, lambda: model.predict_interval(rows, chunk_rows=150))
+        calls = []
+        native = _core.interval_bounds
+        monkeypatch.setattr(_core, "interval_bounds", lambda *a, **k: calls.append(len(a[3])) or native(*a, **k))
         got = model.predict_interval(rows, chunk_rows=150)
     pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert calls == [2, 2, 2]  # 400 rows in chunks of 150, each with both kinds
+
+
+def test_predict_bootstrap_is_one_native_call_per_chunk(energy, data, monkeypatch):
+    rows = _random_rows(data, 1000, 13)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = energy.predict_bootstrap(rows)
+        columns = energy._columns(model_base.load_configs(rows, require_energy=False))
+    want = np.array([_core.evaluate("energy", columns, t, sum=True).out0 for t in energy._boot])  # the old loop
+    assert frame.shape == (len(energy._boot), 1000) and frame.tobytes() == want.tobytes()
+    monkeypatch.setattr(_core, "evaluate", lambda *a, **k: pytest.fail("a per-replicate evaluate"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert energy.predict_bootstrap(rows).tobytes() == want.tobytes()
 
 
 def test_an_interval_is_one_native_call_per_chunk(energy, data, monkeypatch):

@@ -290,14 +290,14 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     lo, hi = np.empty(n), np.empty(n)
     for start, stop, columns in chunks:
         s = seen[start:stop]
-        for flag in (True, False):
-            if not (s == flag).any():
-                continue
-            if flag:
-                ev = _core.evaluate(model._template, columns, model.theta)
-                point[start:stop] = ev.out0 + ev.out1
-            ((c_lo, c_hi),) = interval_bounds(model._template, columns, model._boot, (samples[flag],), start=start,
-                                              seed=model.options["seed"], level=level, picks=(OUT_SUM,))
+        flags = [flag for flag in (True, False) if (s == flag).any()]
+        if True in flags:
+            ev = _core.evaluate(model._template, columns, model.theta)
+            point[start:stop] = ev.out0 + ev.out1
+        # seen and unseen rows in one pass: the same replicates and draws, each kind its own factors
+        bounds = interval_bounds(model._template, columns, model._boot, [samples[f] for f in flags], start=start,
+                                 seed=model.options["seed"], level=level, picks=(OUT_SUM,) * len(flags))
+        for flag, (c_lo, c_hi) in zip(flags, bounds, strict=True):
             rows = np.flatnonzero(s == flag)
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]
     if check is not None:

@@ -34,7 +34,14 @@ from energylens.model.calibration import (
 )
 from energylens.model.chunks import per_row_frame
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.intervals import DEFAULT_CHUNK_ROWS, OUT0, OUT1, OUT_SUM, PREDICT_CHUNK_ROWS
+from energylens.model.intervals import (
+    DEFAULT_CHUNK_ROWS,
+    OUT0,
+    OUT1,
+    OUT_SUM,
+    PREDICT_CHUNK_ROWS,
+    chunk_bounds,
+)
 from energylens.model.latency_calibration import (
     LatencyCalibration,
     fit_latency_calibration,
@@ -312,9 +319,9 @@ class EnergyModel(ClosedFormModel):
         frame = load_configs(configs, require_energy=False)
         columns = self._columns(frame)
         out = np.empty((len(self._boot), len(columns[0])), dtype=np.float64)
-        for b, theta_b in enumerate(self._boot):
-            ev = _core.evaluate(self._template, columns, theta_b)
-            out[b] = ev.out0 + ev.out1
+        for start, stop in chunk_bounds(len(columns[0]), DEFAULT_CHUNK_ROWS):  # one native call per chunk
+            out0, out1 = _core.evaluate_replicates(self._template, [c[start:stop] for c in columns], self._boot)
+            np.add(out0, out1, out=out[:, start:stop])
         return out if self.calibration is None else out * self.calibration.factors(frame)
 
     def predict_phases(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
