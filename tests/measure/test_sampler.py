@@ -491,6 +491,14 @@ def test_replay_refuses_gpu_values_that_are_not_positions():
     assert PowerSampler.replay(Trace(samples={**samples, "gpu": np.zeros(n, np.int32)}), realtime=False).gpu_count == 1
 
 
+def test_replaying_a_saved_trace_without_samples_names_the_file(tmp_path):
+    """An empty (but valid) trace file said only "replay(): the trace has no samples"."""
+    path = tmp_path / "empty.parquet"
+    Trace().save(path)
+    with pytest.raises(ValueError, match=rf"replay\('{path}'\): the trace has no samples"):
+        PowerSampler.replay(path, realtime=False)
+
+
 def test_a_fast_flush_does_not_wait_for_the_slow_counter():
     s = PowerSampler.synthetic(constant(), energy_read_latency_s=0.15, auxiliary_cpu_budget=0.0)
     with s:

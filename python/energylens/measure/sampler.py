@@ -248,16 +248,18 @@ class PowerSampler:
         the first poll. ``rebase``: shift times so the first sample lands at ``start()``; otherwise
         the recorded ``t_ns`` are kept.
         """
+        where = "replay()"
         if isinstance(trace, (str, os.PathLike)):
+            where = f"replay({os.fspath(trace)!r})"  # (an empty file's error named no file)
             trace = Trace.load(trace)
         if not isinstance(trace, Trace):
             raise TypeError(f"replay() needs a Trace or a path, got {type(trace).__name__}")
         s = trace.samples
         if len(s) == 0:
-            raise ValueError("replay(): the trace has no samples")
+            raise ValueError(f"{where}: the trace has no samples")
         gpus = np.unique(s["gpu"].to_numpy())
         if not np.array_equal(gpus, np.arange(len(gpus))):  # (gpu 2 alone replayed as 3 GPUs, 2 without readings)
-            raise ValueError(f"replay(): the samples' gpu column holds {gpus[:10].tolist()}; it is the position "
+            raise ValueError(f"{where}: the samples' gpu column holds {gpus[:10].tolist()}; it is the position "
                              "0..n-1 of each GPU in the trace (its device index belongs in meta['gpus'][i]['index'])")
         signal = signal_ids(s["source"].astype(object).to_numpy(), s["power_w"].to_numpy())
         src = _core.replay_source(s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int32), signal,
