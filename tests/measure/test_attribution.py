@@ -394,7 +394,9 @@ def test_energy_counter_backwards_and_overlapping_windows():
     e[idx] = 0.0
     bad = Trace(samples={**{c: s[c].to_numpy() for c in s.columns}, "energy_j": e,
                          "source": s["source"].astype(object).to_numpy()}, kernels=tr.kernels, meta=tr.meta)
-    with pytest.raises(EnergyLensError, match="backwards"):
+    # where: it said only how many readings went backwards
+    t5 = int(s["t_ns"].to_numpy()[idx])
+    with pytest.raises(EnergyLensError, match=rf"on GPU 0 goes backwards at 1 reading\(s\), first at t_ns {t5} "):
         attribute(bad, source="nvml_energy")
     with pytest.raises(EnergyLensError, match="overlap"):
         attribute(tr, source="nvml_instant", averaging_window_s=0.15)

@@ -162,8 +162,11 @@ def readings(trace, gpu, source, signal, update_period_s):
     if signal == "energy":
         d = np.diff(v)
         if (d < 0).any():
-            raise EnergyLensError(f"the energy counter of source {source!r} goes backwards at "
-                                  f"{int((d < 0).sum())} reading(s) (counter reset or wrap?)")
+            i = int(np.flatnonzero(d < 0)[0]) + 1
+            raise EnergyLensError(f"the energy counter of source {source!r} on GPU {gpu} goes backwards at "
+                                  f"{int((d < 0).sum())} reading(s), first at t_ns {int(t[i])} ({v[i - 1]:.3f} -> "
+                                  f"{v[i]:.3f} J; a counter reset or a corrupt trace): attribute the part before "
+                                  "or after it with span_ns=, or use a power source")
     return signal, np.asarray(t, np.int64), np.asarray(v, np.float64), period
 
 
