@@ -92,3 +92,24 @@ def test_pysr_asked_for_by_name_and_absent_says_operon_would_run(monkeypatch):
     with pytest.raises(sel.BackendUnavailable) as err:
         sel.select_backend("pysr")
     assert "is installed: leave out" not in str(err.value)
+
+
+def test_a_residual_term_is_not_adopted_on_checks_that_could_not_be_made(monkeypatch, tmp_path, capsys):
+    """With 4 held-out rows no group offers a choice (Top-1 and pairwise n/a), yet the residual test reported
+    "top1_not_lower": true, "pairwise_not_lower": true and adopted the term on its MAPE cut alone."""
+    tp = sp.Symbol("tp", positive=True)
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(7, 0.1 - 0.02 * tp)])
+    out = tmp_path / "r.json"
+    assert main(["discover", "bundled", "--target", "residual", "--train-size", "352", "-o", str(out), "--quiet",
+                 "--report", str(tmp_path / "rep")]) == 0
+    r = json.loads(out.read_text())["residual_test"]
+    assert (r["top1_not_lower"], r["pairwise_not_lower"], r["adopt"]) == (None, None, False)
+    assert "adopt: False (Top-1 and pairwise n/a on the held-out rows" in capsys.readouterr().out
+    assert "Top-1 not lower: n/a (no held-out choice)" in (tmp_path / "rep" / "discovery.md").read_text()
+    t = {"mape": 10.0, "top1": 0.9, "pairwise": 0.95}  # with choices to compare, the checks decide as before
+    term = {"mape": 7.0, "top1": 0.9, "pairwise": 0.94}
+    res = ds.DiscoveryResult("residual", "operon", "", 0, 1, 1, {}, [ds.FrontEntry(5, "x", "x", "x", 0.1, term)],
+                             t, 0, 0.0)
+    assert ds.residual_test(res)["adopt"] is False and ds.residual_test(res)["top1_not_lower"] is True
+    term["pairwise"] = 0.95
+    assert ds.residual_test(res)["adopt"] is True

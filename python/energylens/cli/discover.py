@@ -106,8 +106,11 @@ def _cmd_discover(args: argparse.Namespace) -> int:
               "'dropped' in the result file)")
     if result.residual_test:
         r = result.residual_test
+        unknown = [k for k, key in (("Top-1", "top1_not_lower"), ("pairwise", "pairwise_not_lower")) if r[key] is None]
         print(f"residual term: MAPE {r['mape_template']:.2f} -> {r['mape_with_term']:.2f} % "
-              f"({100 * r['mape_cut_relative']:.1f} % cut), adopt: {r['adopt']}")
+              f"({100 * r['mape_cut_relative']:.1f} % cut), adopt: {r['adopt']}"
+              + (f" ({' and '.join(unknown)} n/a on the held-out rows: no group offers a choice, so the term "
+                 "cannot be shown not to lower them)" if unknown else ""))
     text = result.to_json()
     replaced = existing_file(args.output)
     with atomic_file(args.output) as tmp:

@@ -33,6 +33,11 @@ def _plot(result: DiscoveryResult, path: Path) -> None:
     plt.close(fig)
 
 
+def _known(check: bool | None) -> str:
+    """A residual-test check as written: True / False, or n/a where the held-out rows offer no choice."""
+    return "n/a (no held-out choice)" if check is None else str(check)
+
+
 def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     """Write ``front.png``, ``discovery.md`` and ``discovery.json`` into ``directory``; returns the Markdown path."""
     out = Path(directory)
@@ -69,8 +74,8 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
         r = result.residual_test
         lines += ["## Residual term test", "",
                   f"Chosen term `{r['term']}`: held-out MAPE {r['mape_template']:.2f} % -> {r['mape_with_term']:.2f} % "
-                  f"({100 * r['mape_cut_relative']:.1f} % relative cut); Top-1 not lower: {r['top1_not_lower']}; "
-                  f"pairwise not lower: {r['pairwise_not_lower']}; adopt: {r['adopt']}.", ""]
+                  f"({100 * r['mape_cut_relative']:.1f} % relative cut); Top-1 not lower: {_known(r['top1_not_lower'])}; "
+                  f"pairwise not lower: {_known(r['pairwise_not_lower'])}; adopt: {r['adopt']}.", ""]
     lines += ["## Variables", ""] + [f"- `{k}` = `{v}`" for k, v in result.variables.items()]
     md = out / "discovery.md"
     md.write_text("\n".join(lines) + "\n")

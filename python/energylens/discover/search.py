@@ -379,16 +379,24 @@ def _score_front(front, variables, features, df, rows, y, base, sr_target, resid
     return entries, dropped
 
 
+def _not_lower(term: float, template: float) -> bool | None:
+    """Whether the term's score is not below the template's; None where either is n/a (no held-out choice)."""
+    if not (np.isfinite(term) and np.isfinite(template)):
+        return None
+    return bool(not term < template - 1e-12)
+
+
 def residual_test(result: DiscoveryResult) -> dict[str, Any]:
     """Whether the chosen correction term earns its place on the held-out rows: held-out MAPE cut by
-    >= 20 % (relative) without a lower Top-1 or pairwise than the template's."""
+    >= 20 % (relative) without a lower Top-1 or pairwise than the template's. Where the held-out rows offer no
+    choice (Top-1 or pairwise n/a), "not lower" is not known (None) and the term is not adopted: it was said
+    to be, on MAPE alone, with both checks reported as passed."""
     t, c = result.template, result.front[result.chosen].heldout
     cut = (t["mape"] - c["mape"]) / t["mape"] if t["mape"] > 0 else float("nan")
-    top1_ok = not (c["top1"] < t["top1"] - 1e-12)
-    pair_ok = not (c["pairwise"] < t["pairwise"] - 1e-12)
+    top1_ok, pair_ok = _not_lower(c["top1"], t["top1"]), _not_lower(c["pairwise"], t["pairwise"])
     return {"term": result.front[result.chosen].expression, "mape_template": t["mape"], "mape_with_term": c["mape"],
-            "mape_cut_relative": cut, "top1_not_lower": bool(top1_ok), "pairwise_not_lower": bool(pair_ok),
-            "adopt": bool(cut >= 0.20 and top1_ok and pair_ok)}
+            "mape_cut_relative": cut, "top1_not_lower": top1_ok, "pairwise_not_lower": pair_ok,
+            "adopt": bool(cut >= 0.20 and top1_ok is True and pair_ok is True)}
 
 
 def expression_model(result: DiscoveryResult, index: int | None = None, **kwargs: Any) -> ExpressionEnergyModel:
