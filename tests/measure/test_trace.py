@@ -245,3 +245,15 @@ def test_a_trace_is_checked_where_it_is_made():
     samples = small_trace().samples.assign(gpu=np.array([0, -1, 1, 1], dtype=np.int32))
     with pytest.raises(EnergyLensError, match=r"samples.gpu must be >= 0 .*rows \[1\]"):
         Trace(samples=samples)
+
+
+def test_a_column_the_format_lacks_is_refused_not_dropped(tmp_path):
+    """A trace file with a column added (say the GPU temperature) loaded without it, silently; Trace() itself
+    refuses unexpected columns."""
+    good = tmp_path / "good.parquet"
+    small_trace().save(good)
+    _rewrite(good, tmp_path / "extra.parquet",
+             table_fn=lambda t: t.append_column("temperature_c", pa.array([40.0] * t.num_rows)))
+    with pytest.raises(EnergyLensError, match=r"extra.parquet: column\(s\) \['temperature_c'\] are not part of trace "
+                                              r"format version 1"):
+        Trace.load(tmp_path / "extra.parquet")

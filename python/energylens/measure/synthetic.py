@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SyntheticTruth", "DEFAULT_CLASS_POWER_W", "Kernels", "TruePower", "class_probabilities", "draw_kernels",
+__all__ = ["check_synthetic", "SyntheticTruth", "DEFAULT_CLASS_POWER_W", "Kernels", "TruePower", "class_probabilities", "draw_kernels",
            "draw_phased_kernels", "true_power", "nvml_readings", "truth_of", "kernel_table",
            "synthetic_meta"]
 
@@ -277,3 +277,20 @@ def synthetic_meta(gpu: int, truth: SyntheticTruth, update_period_s: dict[str, f
         "synthetic": {**head, "class_power_w": truth.class_power_w, "idle_power_w": truth.idle_power_w,
                       **params, "total_energy_j": truth.total_energy_j},
     }
+
+
+def check_synthetic(powers: dict[str, float], duration_s: float, update_period_s: float,
+                    averaging_window_s: float, kernel_duration_s: tuple[float, float],
+                    gap_s: tuple[float, float]) -> None:
+    """ValueError for arguments of ``synthetic_trace`` that make no NVML-like trace."""
+    if not powers:
+        raise ValueError("class_power_w must name at least one class")
+    if duration_s <= 0 or update_period_s <= 0:
+        raise ValueError("duration_s and update_period_s must be positive")
+    if not 0 < averaging_window_s <= update_period_s:
+        raise ValueError("averaging_window_s must be in (0, update_period_s]")
+    lo, hi = kernel_duration_s
+    if not 0 < lo <= hi:
+        raise ValueError("kernel_duration_s must be (min, max) with 0 < min <= max")
+    if not 0 <= gap_s[0] <= gap_s[1]:
+        raise ValueError("gap_s must be (min, max) with 0 <= min <= max")

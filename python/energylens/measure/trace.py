@@ -51,6 +51,7 @@ from energylens.errors import EnergyLensError
 from energylens.measure.synthetic import (
     DEFAULT_CLASS_POWER_W,
     SyntheticTruth,
+    check_synthetic,
     class_probabilities,
     draw_kernels,
     draw_phased_kernels,
@@ -354,6 +355,9 @@ class Trace:
         _check_meta(meta, where)  # what replay, the monitor and update_period_s read (a list failed there)
         if "table" not in table.column_names:
             raise EnergyLensError(f"{where}: column 'table' is missing")
+        extra = sorted(set(table.column_names) - {"table"} - {c for cols in _SCHEMA.values() for c in cols})
+        if extra:  # (they were dropped without a word; Trace() refuses them too)
+            raise EnergyLensError(f"{where}: column(s) {extra} are not part of trace format version {version}")
         tables: dict[str, dict[str, Any]] = {}
         labels = table.column("table")
         known = {"samples", "marks", "kernels"}
@@ -443,7 +447,7 @@ def synthetic_trace(
     parameters with the truth (``meta["synthetic"]``). Deterministic for a given ``seed``.
     """
     powers = dict(DEFAULT_CLASS_POWER_W if class_power_w is None else class_power_w)
-    _check_synthetic(powers, duration_s, update_period_s, averaging_window_s, kernel_duration_s, gap_s)
+    check_synthetic(powers, duration_s, update_period_s, averaging_window_s, kernel_duration_s, gap_s)
     names = list(powers)
     rng = np.random.default_rng(seed)
     t_end = t0_ns + int(round(duration_s * 1e9))
@@ -467,22 +471,6 @@ def synthetic_trace(
                           gap_s=list(gap_s))
     return Trace(samples=samples, marks={"t_ns": k.mark_t, "label": k.mark_label},
                  kernels=kernel_table(k, names, gpu), meta=meta), truth
-
-
-def _check_synthetic(powers: dict[str, float], duration_s: float, update_period_s: float,
-                     averaging_window_s: float, kernel_duration_s: tuple[float, float],
-                     gap_s: tuple[float, float]) -> None:
-    if not powers:
-        raise ValueError("class_power_w must name at least one class")
-    if duration_s <= 0 or update_period_s <= 0:
-        raise ValueError("duration_s and update_period_s must be positive")
-    if not 0 < averaging_window_s <= update_period_s:
-        raise ValueError("averaging_window_s must be in (0, update_period_s]")
-    lo, hi = kernel_duration_s
-    if not 0 < lo <= hi:
-        raise ValueError("kernel_duration_s must be (min, max) with 0 < min <= max")
-    if not 0 <= gap_s[0] <= gap_s[1]:
-        raise ValueError("gap_s must be (min, max) with 0 <= min <= max")
 
 
 def _check_meta(meta: dict, where: str) -> None:
