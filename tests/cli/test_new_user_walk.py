@@ -42,7 +42,7 @@ def test_fit_on_the_bundled_data_says_its_input_lengths_are_assumed(tmp_path, ca
     assumptions without a word (only `demo` said so), while prefill energy and TTFT scale with them."""
     assert cli_main(["fit", "bundled", "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
     err = capsys.readouterr().err
-    assert "energylens fit: note: input_tokens of 356 of 356 rows of bundled are assumed per task" in err
+    assert "energylens fit: note: input_tokens of all 356 rows of bundled are assumed per task" in err
     assert "chat 140, " in err and "code 130" in err  # the values as read, per task
     assert "image and video rows" in err  # image-chat rows add the model's image tokens
 
@@ -274,3 +274,14 @@ def test_a_text_column_named_like_latency_does_not_stop_fit(tmp_path, capsys):
     assert cli_main(["fit", str(path), "-o", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 0
     out = capsys.readouterr().out
     assert "latency model: not fitted: no ttft_s / tpot_s measurements" in out and "ttft_comment" not in out
+
+
+def test_the_assumed_input_note_of_a_one_row_table_reads_as_english(tmp_path, capsys, bundled_model):
+    """It read 'input_tokens of 1 of 1 rows of FILE are assumed'."""
+    configs = tmp_path / "one.csv"
+    pd.DataFrame({"model": ["meta-llama/Llama-3.1-8B-Instruct"], "params_b": [8.0], "gpu": ["H100"], "tp": [1],
+                  "pp": [1], "batch_size": [64], "input_tokens": [512], "output_tokens": [256],
+                  "input_tokens_assumed": [True]}).to_csv(configs, index=False)
+    capsys.readouterr()
+    assert cli_main(["predict", str(bundled_model), str(configs), "-o", str(tmp_path / "o.csv")]) == 0
+    assert f"note: input_tokens of the row of {configs} is assumed per task" in capsys.readouterr().err

@@ -145,7 +145,9 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
         low, high = values.min(), values.max()
         parts.append(f"{task} {low:g}".strip() if low == high else f"{task} {low:g}-{high:g}".strip())
     media = "modality" in rows and bool((rows["modality"].astype(str) != "text").any())
-    print(f"energylens {command}: note: input_tokens of {int(assumed.sum())} of {len(frame)} rows of {path} are "
+    n, total = int(assumed.sum()), len(frame)
+    rows_of = ("the row" if total == 1 else f"all {total:,} rows") if n == total else f"{n:,} of {total:,} rows"
+    print(f"energylens {command}: note: input_tokens of {rows_of} of {path} {'is' if total == 1 else 'are'} "
           "assumed per task, not measured (the export records no prompt lengths): " + ", ".join(parts)
           + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
           + "; prefill energy and TTFT rest on them (docs/profile-schema.md)", file=sys.stderr)
