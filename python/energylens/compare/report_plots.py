@@ -72,14 +72,20 @@ def plot_pred_vs_meas(result: EvaluationResult, path: Path) -> bool:
     for ax, m in zip(axes.flat, methods, strict=False):
         pm = p[p["method"] == m]
         for mod, pmod in pm.groupby("modality"):
-            ax.scatter(pmod["energy_j"], pmod["predicted_energy_j"].clip(lo, hi), s=9,
-                       alpha=0.7, label=str(mod))
+            pred = pmod["predicted_energy_j"].to_numpy(dtype=float)
+            edge = beyond_axes(pred, lo, hi)
+            dots = ax.scatter(pmod["energy_j"][~edge], pred[~edge], s=9, alpha=0.7, label=str(mod))
+            if edge.any():  # drawn at the edge, hollow, not dropped: the title counts them
+                ax.scatter(pmod["energy_j"][edge], np.clip(np.nan_to_num(pred[edge], nan=lo), lo, hi), s=24,
+                           marker="^", facecolors="none", edgecolors=dots.get_facecolor()[:1], alpha=0.9)
+        n_edge = int(beyond_axes(pm["predicted_energy_j"].to_numpy(dtype=float), lo, hi).sum())
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
-        ax.set_title(m)
+        ax.set_title(m + (f"\n{n_edge} of {len(pm)} predictions off the axes (hollow, at the edge)" if n_edge else ""),
+                     fontsize=10 if n_edge else None)
         ax.set_xlabel("measured J/request")
         ax.set_ylabel("predicted J/request")
         ax.legend(fontsize=7)
@@ -89,6 +95,13 @@ def plot_pred_vs_meas(result: EvaluationResult, path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def beyond_axes(predicted: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Predictions the predicted-vs-measured plot cannot place: outside [lo, hi] or not finite (drawn at the
+    edge and counted; before 2026-12-06 clipped onto the edge unmarked, and NaN ones not drawn at all)."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(predicted) | (predicted < lo) | (predicted > hi)
 
 
 def plot_groups(result: EvaluationResult, path: Path) -> bool:
