@@ -17,6 +17,7 @@
 #include "energylens/closed_form.hpp"
 #include "energylens/closed_form_cuda.hpp"
 #include "energylens/intervals.hpp"
+#include "energylens/row_features.hpp"
 
 namespace py = pybind11;
 
@@ -118,9 +119,31 @@ py::tuple evaluate_replicates_host(TemplateId id, const std::vector<py::array>& 
   return py::make_tuple(out0, out1);
 }
 
-py::list interval_bounds_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in,
-                              const std::vector<py::array>& factors, const std::vector<int>& outputs,
-                              std::uint64_t start, std::uint64_t seed, double q_lo, double q_hi) {
+/// What `interval_bounds` returns: one (lo, hi) pair of arrays per output, and the extrapolation tally of
+/// the rows when thresholds were given (reading it otherwise raises, naming the arguments).
+struct IntervalBounds {
+  py::list bounds;
+  rows::RangeTally tally;
+  bool has_tally = false;
+  const rows::RangeTally& checked() const {
+    if (!has_tally)
+      throw std::invalid_argument("IntervalBounds: no range tally was asked for (call interval_bounds(..., "
+                                  "above=..., below=...))");
+    return tally;
+  }
+};
+
+std::vector<double> thresholds(const py::object& values, const char* which) {
+  if (values.is_none()) return {};
+  const auto a = Array<double>::ensure(values);
+  if (!a || a.ndim() != 1) throw std::invalid_argument(std::string("interval_bounds: ") + which + " must be 1-D");
+  return {a.data(), a.data() + a.size()};
+}
+
+IntervalBounds interval_bounds_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in,
+                                    const std::vector<py::array>& factors, const std::vector<int>& outputs,
+                                    std::uint64_t start, std::uint64_t seed, double q_lo, double q_hi,
+                                    const py::object& above_in, const py::object& below_in) {
   const TemplateDescriptor& d = describe(id);
   std::size_t rows = 0;
   std::vector<Array<double>> keep;
@@ -130,6 +153,9 @@ py::list interval_bounds_host(TemplateId id, const std::vector<py::array>& colum
   if (factors.size() != outputs.size())
     throw std::invalid_argument("interval_bounds: " + std::to_string(factors.size()) + " factor samples for " +
                                 std::to_string(outputs.size()) + " outputs");
+  if (above_in.is_none() != below_in.is_none())
+    throw std::invalid_argument("interval_bounds: give both above= and below=, or neither");
+  const std::vector<double> above = thresholds(above_in, "above"), below = thresholds(below_in, "below");
   std::vector<Array<double>> samples;
   std::vector<Array<double>> bounds;
   std::vector<IntervalOutput> specs;
@@ -143,14 +169,16 @@ py::list interval_bounds_host(TemplateId id, const std::vector<py::array>& colum
                      bounds[2 * k].mutable_data(), bounds[2 * k + 1].mutable_data()});
   }
   const auto replicates = static_cast<std::size_t>(params.shape(0));
+  IntervalBounds result;
+  result.has_tally = !above_in.is_none();
   {
     const ReleaseGilIfLong release(rows * replicates);
-    interval_bounds(id, rows, ptrs.data(), broadcast, {params.data(), static_cast<std::size_t>(params.size())},
-                    replicates, seed, start, q_lo, q_hi, specs);
+    result.tally = interval_bounds(id, rows, ptrs.data(), broadcast,
+                                   {params.data(), static_cast<std::size_t>(params.size())}, replicates, seed, start,
+                                   q_lo, q_hi, specs, above, below);
   }
-  py::list out;
-  for (std::size_t k = 0; k < outputs.size(); ++k) out.append(py::make_tuple(bounds[2 * k], bounds[2 * k + 1]));
-  return out;
+  for (std::size_t k = 0; k < outputs.size(); ++k) result.bounds.append(py::make_tuple(bounds[2 * k], bounds[2 * k + 1]));
+  return result;
 }
 
 // A caller-owned output array: 1-D, C-contiguous, writeable, of T, with `rows` entries.
@@ -569,20 +597,34 @@ void bind_model(py::module_& m) {
       "bootstrap's refits), in one call: returns (out0, out1), each (replicates, rows); row b equals "
       "evaluate(template, columns, params[b]) bit for bit, at any thread count. Columns as evaluate's.");
 
+  py::class_<IntervalBounds>(m, "IntervalBounds",
+                             "What interval_bounds returns: bounds (one (lo, hi) pair per output) and, with above= "
+                             "and below=, the rows' extrapolation tally (range_count, range_high, range_low, "
+                             "range_flagged, as RowPrediction's).")
+      .def_readonly("bounds", &IntervalBounds::bounds)
+      .def_property_readonly("range_count", [](const IntervalBounds& r) { return r.checked().count; })
+      .def_property_readonly("range_high", [](const IntervalBounds& r) { return r.checked().high; })
+      .def_property_readonly("range_low", [](const IntervalBounds& r) { return r.checked().low; })
+      .def_property_readonly("range_flagged", [](const IntervalBounds& r) { return r.checked().flagged; });
+
   m.def(
       "interval_bounds",
       [](const std::string& name, const std::vector<py::array>& columns, const py::array& params,
          const std::vector<py::array>& factors, const std::vector<int>& outputs, std::uint64_t start,
-         std::uint64_t seed, double q_lo, double q_hi) {
-        return interval_bounds_host(template_id(name), columns, params, factors, outputs, start, seed, q_lo, q_hi);
+         std::uint64_t seed, double q_lo, double q_hi, const py::object& above, const py::object& below) {
+        return interval_bounds_host(template_id(name), columns, params, factors, outputs, start, seed, q_lo, q_hi,
+                                    above, below);
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("factors"), py::arg("outputs"),
       py::kw_only(), py::arg("start"), py::arg("seed"), py::arg("q_lo"), py::arg("q_hi"),
+      py::arg("above") = py::none(), py::arg("below") = py::none(),
       "Prediction-interval quantiles per row (energylens.model.intervals): for each output (0: out0, 1: out1, "
       "-1: out0 + out1) and its sorted measurement factors, the template at every row of `params` "
       "((replicates, n_params)) times one factor drawn per (replicate, row start + i) from a hash of "
       "(seed, replicate, row), and np.quantile(..., [q_lo, q_hi], method='linear') of those values per row, "
-      "bit for bit. Returns one (lo, hi) pair of arrays per output.");
+      "bit for bit. Returns an IntervalBounds: one (lo, hi) pair of arrays per output in .bounds; with above= and "
+      "below= (one threshold per feature, +inf / -inf unchecked) also the rows' extrapolation tally, counted in "
+      "the same pass.");
 
   m.def(
       "evaluate_device",

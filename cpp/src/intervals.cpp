@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -119,7 +120,35 @@ void order_statistics(std::vector<double>& v, const std::array<std::size_t, K>& 
 
 struct Scratch {
   std::vector<double> out0, out1, u, values;
+  std::vector<std::uint8_t> flags;
+  rows::RangeTally tally;
 };
+
+// Adds rows [0, len) of the block columns `c` to the tally: per checked feature the values above[k] or
+// below below[k] (a broadcast column's one value stands for every row), their extremes, and the rows with
+// some feature out of range.
+void tally_rows(std::size_t len, const double* const* c, BroadcastMask broadcast, std::span<const double> above,
+                std::span<const double> below, Scratch& s) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  s.flags.assign(len, 0);
+  rows::RangeTally& t = s.tally;
+  for (std::size_t k = 0; k < above.size(); ++k) {
+    const double hi = above[k], lo = below[k];
+    if (hi == kInf && lo == -kInf) continue;
+    const bool one = ((broadcast >> k) & 1U) != 0;
+    std::uint64_t n = 0;
+    for (std::size_t j = 0; j < len; ++j) {
+      const double x = c[k][one ? 0 : j];
+      const unsigned out = static_cast<unsigned>(x > hi) | static_cast<unsigned>(x < lo);
+      n += out;
+      s.flags[j] = static_cast<std::uint8_t>(s.flags[j] | out);
+      if (x > hi) t.high[k] = std::max(t.high[k], x);
+      if (x < lo) t.low[k] = std::min(t.low[k], x);
+    }
+    t.count[k] += n;
+  }
+  for (std::size_t j = 0; j < len; ++j) t.flagged += s.flags[j];
+}
 
 }  // namespace
 
@@ -137,10 +166,18 @@ std::size_t draw_index(double u, std::size_t n) {
   return static_cast<std::size_t>(std::min(static_cast<std::int64_t>(u * static_cast<double>(count)), count - 1));
 }
 
-void interval_bounds(TemplateId id, std::size_t rows, const double* const* columns, BroadcastMask broadcast,
-                     std::span<const double> params, std::size_t replicates, std::uint64_t seed,
-                     std::uint64_t start, double q_lo, double q_hi, std::span<const IntervalOutput> outputs) {
+rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* const* columns,
+                                 BroadcastMask broadcast, std::span<const double> params, std::size_t replicates,
+                                 std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi,
+                                 std::span<const IntervalOutput> outputs, std::span<const double> above,
+                                 std::span<const double> below) {
   const std::size_t P = describe(id).n_params;
+  const std::size_t n_columns = describe(id).n_features;
+  const bool tally = !above.empty() || !below.empty();
+  if (tally && (above.size() != n_columns || below.size() != n_columns))
+    throw std::invalid_argument("interval_bounds: " + std::to_string(above.size()) + " and " +
+                                std::to_string(below.size()) + " range thresholds for " +
+                                std::to_string(n_columns) + " features");
   if (replicates == 0) throw std::invalid_argument("interval_bounds: no bootstrap replicates");
   if (params.size() != replicates * P)
     throw std::invalid_argument("interval_bounds: " + std::to_string(params.size()) + " parameter values for " +
@@ -151,16 +188,22 @@ void interval_bounds(TemplateId id, std::size_t rows, const double* const* colum
     if (o.output != kOutputSum && o.output != 0 && o.output != 1)
       throw std::invalid_argument("interval_bounds: output " + std::to_string(o.output) +
                                   " is not 0, 1 or -1 (out0 + out1)");
-  if (rows == 0 || outputs.empty()) return;
+  rows::RangeTally total;
+  if (tally) {
+    total.count.assign(n_columns, 0);
+    total.high.assign(n_columns, -std::numeric_limits<double>::infinity());
+    total.low.assign(n_columns, std::numeric_limits<double>::infinity());
+  }
+  if (rows == 0) return total;
   std::vector<std::uint64_t> keys(replicates);
   for (std::size_t b = 0; b < replicates; ++b) keys[b] = replicate_key(seed, b);
   const Position lo_at = position(replicates, q_lo), hi_at = position(replicates, q_hi);
   std::array<std::size_t, 4> ranks{lo_at.previous, lo_at.next, hi_at.previous, hi_at.next};
   std::sort(ranks.begin(), ranks.end());
-  const std::size_t n_columns = describe(id).n_features;
   const std::size_t blocks = (rows + kBlockRows - 1) / kBlockRows;
   const int threads = threads_for(rows * replicates, kMinDrawsPerThread);
   std::vector<Scratch> scratch(static_cast<std::size_t>(threads));
+  for (Scratch& s : scratch) s.tally = total;
   run_chunks(blocks, threads, [&](std::size_t block, int slot) {
     Scratch& s = scratch[static_cast<std::size_t>(slot)];
     const std::size_t first = block * kBlockRows, len = std::min(kBlockRows, rows - first);
@@ -170,6 +213,8 @@ void interval_bounds(TemplateId id, std::size_t rows, const double* const* colum
     s.values.resize(replicates);
     std::vector<const double*> c(n_columns);
     for (std::size_t k = 0; k < n_columns; ++k) c[k] = columns[k] + (((broadcast >> k) & 1U) != 0 ? 0 : first);
+    if (tally) tally_rows(len, c.data(), broadcast, above, below, s);
+    if (outputs.empty()) return;
     evaluate_replicates<double>(id, len, c.data(), params, replicates, s.out0.data(), s.out1.data(), broadcast);
     for (std::size_t i = 0; i < len; ++i) {
       for (std::size_t b = 0; b < replicates; ++b) s.u[b] = draw_u(keys[b], start + first + i);
@@ -197,6 +242,16 @@ void interval_bounds(TemplateId id, std::size_t rows, const double* const* colum
       }
     }
   });
+  if (tally)
+    for (const Scratch& s : scratch) {
+      for (std::size_t k = 0; k < n_columns; ++k) {
+        total.count[k] += s.tally.count[k];
+        total.high[k] = std::max(total.high[k], s.tally.high[k]);
+        total.low[k] = std::min(total.low[k], s.tally.low[k]);
+      }
+      total.flagged += s.tally.flagged;
+    }
+  return total;
 }
 
 }  // namespace energylens

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -120,6 +121,30 @@ void check_intervals(TemplateId id) {
     bounds(0, 1333, output, lo2, hi2);
     bounds(1333, rows - 1333, output, lo2, hi2);
     CHECK(same_bits(lo, lo2) && same_bits(hi, hi2));
+    set_max_threads(0);
+  }
+  // the extrapolation tally: feature 0 above 40 or below 3 (values 1..64), the others unchecked
+  {
+    const std::size_t F = in.columns.size();
+    std::vector<double> above(F, std::numeric_limits<double>::infinity());
+    std::vector<double> below(F, -std::numeric_limits<double>::infinity());
+    above[0] = 40.0;
+    below[0] = 3.0;
+    std::uint64_t want = 0;
+    double high = -std::numeric_limits<double>::infinity();
+    for (double x : in.columns[0]) {
+      want += (x > 40.0 || x < 3.0) ? 1 : 0;
+      if (x > 40.0) high = std::max(high, x);
+    }
+    std::vector<double> lo(rows), hi(rows);
+    const IntervalOutput o{kOutputSum, factors, lo.data(), hi.data()};
+    for (int threads : {1, 2}) {
+      set_max_threads(threads);
+      const rows::RangeTally t =
+          interval_bounds(id, rows, in.ptrs.data(), 0, in.params, B, seed, start, q_lo, q_hi, {&o, 1}, above, below);
+      CHECK(t.count.size() == F && t.count[0] == want && t.flagged == want && t.high[0] == high);
+      CHECK(t.count[1] == 0 && t.low[1] == std::numeric_limits<double>::infinity());
+    }
     set_max_threads(0);
   }
   // sizes and codes

@@ -15,6 +15,7 @@ from energylens import _core
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model import base as model_base
 from energylens.model import calibration as model_calibration
+from energylens.model import domain as model_domain
 from energylens.model import intervals as iv
 from energylens.parallel import supported_isas, threads, use_isa
 from energylens.profiles.datasets import mlenergy_v2
@@ -224,6 +225,40 @@ def test_a_raw_tables_interval_builds_its_features_natively(energy, latency, dat
         monkeypatch.setattr(LightProfiles, "features", no_features_py)
         for model, want in zip((energy, latency), ref, strict=True):
             pd.testing.assert_frame_equal(model.predict_interval(raw), want, check_exact=True)
+
+
+def _warnings_of(call) -> list[str]:
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        call()
+    return [f"{w.category.__name__}: {w.message}" for w in got]
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 1000])
+def test_the_extrapolation_check_is_counted_in_the_native_pass(energy, latency, data, monkeypatch, chunk_rows):
+    """The interval's extrapolation tally comes from the native pass (RangeCheck.flags, ~90 NumPy reductions,
+    was half of a one-row interval); the warning names the same rows, features and extremes."""
+    rows = _random_rows(data, 300, 21).assign(input_tokens=lambda d: d["input_tokens"] * 40.0)
+    for model in (energy, latency):
+        before = _warnings_of(lambda m=model: _reference_public(
+            monkeypatch, lambda: m.predict_interval(rows, 0.75, chunk_rows=chunk_rows)))
+        assert len(before) == 1 and "ExtrapolationWarning" in before[0] and "of 300 rows" in before[0]
+        with monkeypatch.context() as m:
+            m.setattr(model_domain.RangeCheck, "flags", lambda *a: pytest.fail("flags ran"))
+            for n_threads in (1, 2):
+                assert _warnings_of(lambda mm=model, t=n_threads: mm.predict_interval(
+                    rows, 0.75, chunk_rows=chunk_rows, n_threads=t)) == before
+    assert _warnings_of(lambda: energy.predict_interval(data.iloc[:50], 0.75)) == []  # training rows: in range
+    columns = _columns(energy, rows)
+    with pytest.raises(ValueError, match="give both above= and below="):
+        _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM], start=0,
+                              seed=0, q_lo=0.05, q_hi=0.95, above=np.zeros(len(columns)))
+    with pytest.raises(ValueError, match="range thresholds for"):
+        _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM], start=0,
+                              seed=0, q_lo=0.05, q_hi=0.95, above=np.zeros(3), below=np.zeros(3))
+    with pytest.raises(ValueError, match="no range tally was asked for"):
+        _ = _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM],
+                                  start=0, seed=0, q_lo=0.05, q_hi=0.95).range_count
 
 
 def test_bad_inputs_are_named_by_the_binding(energy, data):

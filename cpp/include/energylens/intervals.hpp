@@ -10,6 +10,7 @@
 #include <span>
 
 #include "energylens/closed_form.hpp"
+#include "energylens/row_features.hpp"
 
 namespace energylens {
 
@@ -37,10 +38,15 @@ std::size_t draw_index(double u, std::size_t n);
 /// probabilities q_lo and q_hi as np.quantile(method="linear") computes them, bit for bit (NaN when one of
 /// the row's values is NaN). Each output's factor is drawn at the same u for (b, i). Threads over blocks of
 /// rows; the bounds do not depend on the thread count or on how the caller chunks the rows.
+/// With `above` and `below` given (one threshold per feature; +inf / -inf: unchecked) it also returns the
+/// rows' extrapolation tally (rows::predict()'s: values above or below, per feature, the extremes, rows
+/// with some feature out of range), counted in the same pass; else an empty tally.
 /// std::invalid_argument on no replicates, a parameter count that is not replicates x n_params, an
-/// unknown output or a probability outside [0, 1].
-void interval_bounds(TemplateId id, std::size_t rows, const double* const* columns, BroadcastMask broadcast,
-                     std::span<const double> params, std::size_t replicates, std::uint64_t seed,
-                     std::uint64_t start, double q_lo, double q_hi, std::span<const IntervalOutput> outputs);
+/// unknown output, a probability outside [0, 1] or thresholds not one per feature.
+rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* const* columns,
+                                 BroadcastMask broadcast, std::span<const double> params, std::size_t replicates,
+                                 std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi,
+                                 std::span<const IntervalOutput> outputs, std::span<const double> above = {},
+                                 std::span<const double> below = {});
 
 }  // namespace energylens

@@ -431,11 +431,11 @@ class ClosedFormModel:
         level = interval_preflight(self, level)
         samples = [self.measurement_factors(k) for k in range(len(picks))]  # each output its own residuals
         check = self._range_check(check_range)
-        n, chunks = self._chunks(configs, chunk_rows, check)
+        n, chunks = self._chunks(configs, chunk_rows, None)  # the range check runs in the native pass (check=)
         out = [(np.empty(n), np.empty(n)) for _ in picks]
         for start, stop, columns in chunks:
             chunk = interval_bounds(self._template, columns, self._boot, samples, start=start,
-                                    seed=self.options["seed"], level=level, picks=picks)
+                                    seed=self.options["seed"], level=level, picks=picks, check=check)
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
                 lo[start:stop], hi[start:stop] = c_lo, c_hi
         if check is not None:

@@ -183,28 +183,38 @@ _PICKS = {OUT0: lambda a, b: a, OUT1: lambda a, b: b, OUT_SUM: lambda a, b: a + 
 
 
 def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, samples: Sequence[np.ndarray], *,
-                    start: int, seed: int, level: float, picks: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+                    start: int, seed: int, level: float, picks: Sequence[int],
+                    check: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(lo, hi) at ``level`` of each output ``pick`` (:data:`OUT0`, :data:`OUT1` or :data:`OUT_SUM`) for one
     chunk of rows whose first row is row ``start`` of the whole table; ``samples`` holds one sorted
     :func:`measurement_factors` per pick (one drawn per replicate and row multiplies that replicate's
     prediction of that output). One native call (``_core.interval_bounds``: the template at every replicate,
-    the draws and the quantiles per row, threaded over rows), bit for bit :func:`reference_interval_bounds`."""
+    the draws and the quantiles per row, threaded over rows), bit for bit :func:`reference_interval_bounds`.
+    ``check`` (a :class:`~energylens.model.domain.RangeCheck`, or None) gets the chunk's extrapolation tally,
+    counted in the same pass (what ``check.flags(columns)`` adds, without its ~90 NumPy reductions)."""
     if len(samples) != len(picks):
         raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
     alpha = (1.0 - level) / 2.0
-    bounds = _core.interval_bounds(template, columns, boot, samples, picks, start=start, seed=seed % 2**63,
-                                   q_lo=alpha, q_hi=1.0 - alpha)
-    return [(np.maximum(lo, 0.0), hi) for lo, hi in bounds]
+    above, below = check.thresholds() if check is not None else (None, None)
+    r = _core.interval_bounds(template, columns, boot, samples, picks, start=start, seed=seed % 2**63,
+                              q_lo=alpha, q_hi=1.0 - alpha, above=above, below=below)
+    bounds = [(np.maximum(lo, 0.0), hi) for lo, hi in r.bounds]
+    if check is not None:
+        check.absorb(len(bounds[0][0]) if bounds else len(columns[0]), r.range_count, r.range_high, r.range_low,
+                     r.range_flagged)
+    return bounds
 
 
 def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray,
                               samples: Sequence[np.ndarray], *, start: int, seed: int, level: float,
-                              picks: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+                              picks: Sequence[int], check: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`interval_bounds` in NumPy, the definition the native pass reproduces bit for bit: the template
-    evaluated once per replicate, :func:`draw_indices`, np.quantile over the replicates (the tests' and
-    bench/bench_predict_interval.py's baseline; what predict_interval ran before 2026-12-06)."""
+    evaluated once per replicate, :func:`draw_indices`, np.quantile over the replicates, ``check.flags``
+    (the tests' and bench/bench_predict_interval.py's baseline; what predict_interval ran before 2026-12-06)."""
     if len(samples) != len(picks):
         raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
+    if check is not None:
+        check.flags(columns)
     m = len(columns[0])
     n_boot = len(boot)
     out0 = np.empty((n_boot, m))
