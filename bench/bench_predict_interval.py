@@ -1,9 +1,9 @@
 """``EnergyModel.predict_interval`` and ``LatencyModel.predict_interval`` (200 bootstrap refits, the default)
 on 1, 10, 1000 and 100,000 rows of the bundled data, against the same public call running the code before
 2026-12-06 in the same run: :func:`energylens.model.intervals.reference_interval_bounds`, a Python loop of
-one ``_core.evaluate`` per replicate followed by NumPy's draws and ``np.quantile``, with a raw table's
-features built by features.py (both patched in for the baseline side, and checked to give the same bounds
-bit for bit first). The interval work alone
+one ``_core.evaluate`` per replicate followed by NumPy's draws, ``np.quantile`` and the extrapolation check
+``RangeCheck.flags``, with a raw table's features built by features.py (both patched in for the baseline
+side, and checked to give the same bounds bit for bit first). The interval work alone
 (``interval_bounds`` on prebuilt feature columns, the part that changed) is timed the same way, and the
 point ``predict`` of the same rows is given for scale.
 
