@@ -386,6 +386,32 @@ def test_a_reversed_or_foreign_span_or_kernels_on_another_clock_say_so():
         attribute(Trace(samples=tr.samples, kernels=k, meta=tr.meta), bootstrap=0)
 
 
+@pytest.mark.parametrize(("kw", "match"), [
+    (dict(block_length=-3), "block_length must be None or a whole number >= 1, got -3"),
+    (dict(seed=-1), r"seed must be a whole number in \[0, 2\*\*64\), got -1"),
+    (dict(bootstrap=2.5), "bootstrap must be a whole number >= 0, got 2.5"),
+    (dict(clock_offset_s=float("nan")), "clock_offset_s must be finite seconds or 'fit', got nan"),
+])
+def test_bad_fit_arguments_are_value_errors_naming_them(kw, match):
+    """They were a pybind11 signature dump (TypeError) or "cannot convert float NaN to integer"."""
+    tr, _ = synthetic_trace(seed=0, duration_s=10)
+    with pytest.raises(ValueError, match=match):
+        attribute(tr, **{"bootstrap": 20, **kw})
+
+
+def test_a_block_as_long_as_the_rows_is_refused_not_a_zero_standard_error():
+    """block_length >= the rows made every bootstrap replicate the same sample: power_stderr_w 3e-14 W and a
+    zero-width interval, where 5 W of reading noise gives watts."""
+    tr, _ = synthetic_trace(seed=0, duration_s=10, noise_w=5.0)
+    n = attribute(tr, source="nvml_instant", bootstrap=0).n_intervals
+    with pytest.raises(ValueError, match=rf"block_length {10**6} leaves fewer than two blocks in the {n} rows"):
+        attribute(tr, source="nvml_instant", bootstrap=20, block_length=10**6)
+    with pytest.raises(ValueError, match=rf"use at most {n // 2}"):
+        attribute(tr, source="nvml_instant", bootstrap=20, block_length=n // 2 + 1)
+    ok = attribute(tr, source="nvml_instant", bootstrap=50, block_length=n // 2)
+    assert np.all(ok.power_stderr_w > 0.5), ok.power_stderr_w
+
+
 def test_energy_counter_backwards_and_overlapping_windows():
     tr, _ = synthetic_trace(seed=0, duration_s=5)
     s = tr.samples.copy()

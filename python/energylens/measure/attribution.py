@@ -46,6 +46,8 @@ from energylens.measure.attribution_design import (
     SOURCE_PREFERENCE,
     Design,
     busy_time,
+    check_inputs,
+    checked_span,
     class_index,
     class_labels,
     pick_gpu,
@@ -270,7 +272,7 @@ def attribute(
     Warns:
         AttributionWarning: the design is rank deficient (``identifiable`` is False in the result).
     """
-    _check_inputs(trace, backend, bootstrap)
+    check_inputs(trace, backend, bootstrap, block_length, seed, clock_offset_s)
     gpu = pick_gpu(trace, gpu)
     kern = trace.kernels[trace.kernels["gpu"] == gpu]
     if len(kern) == 0:
@@ -280,41 +282,22 @@ def attribute(
     names, kc = class_index(class_labels(kern, by), classes, by, gpu)
     ks = kern["start_ns"].to_numpy()
     ke = kern["end_ns"].to_numpy()
-    lo, hi = _span(span_ns) if span_ns is not None else (int(ks.min()), int(ke.max()))
+    lo, hi = checked_span(span_ns) if span_ns is not None else (int(ks.min()), int(ke.max()))
     design = Design(ks=ks, ke=ke, kc=kc, k=len(names), lo=lo, hi=hi, signal=signal, source=source,
                     t_read=t_read, v_read=v_read, backend=backend)
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)
     window, clock_offset_s, fitted = search_window_and_offset(design, window, clock_offset_s, period)
     length_s, matrix, target = _regression(design, names, window, clock_offset_s)
+    if bootstrap > 1 and block_length is not None and 2 * block_length > length_s.size:
+        # one block spanning the rows made every replicate the same sample: a standard error of 3e-14 W
+        raise ValueError(f"block_length {block_length} leaves fewer than two blocks in the {length_s.size} rows: "
+                         f"every bootstrap replicate would be alike (a standard error of ~0); use at most "
+                         f"{length_s.size // 2}, or None (round(rows ** (1/3)))")
     fit = run_fit(matrix, target, bootstrap, block_length or 0, seed, backend)
     stderr, ci, cov, identifiable = _uncertainty(fit, matrix.shape[1], bootstrap, names)
     method = _method(signal, window, length_s.size, fitted, bootstrap, fit)
     return _result(fit, design, names, target, length_s, stderr, ci, cov, identifiable,
                    window=window, clock_offset_s=clock_offset_s, update_period_s=period, method=method)
-
-
-def _check_inputs(trace: Trace, backend: str, bootstrap: int) -> None:
-    if backend not in ("native", "numpy"):
-        raise ValueError(f"backend must be 'native' or 'numpy', got {backend!r}")
-    if bootstrap < 0:
-        raise ValueError("bootstrap must be >= 0")
-    if len(trace.samples) == 0:
-        raise EnergyLensError("the trace has no samples: nothing to attribute")
-    if len(trace.kernels) == 0:
-        raise EnergyLensError("the trace has no kernels: attribution needs kernel intervals "
-                              "(record them with CUPTI, or add them to Trace.kernels)")
-
-
-def _span(span_ns: Any) -> tuple[int, int]:
-    """``span_ns`` as two int64 ns with start < end; a ValueError naming it otherwise (an end before the start
-    was reported as too few readings, "record longer"; one past int64 as an OverflowError traceback)."""
-    try:
-        lo, hi = (int(x) for x in span_ns)
-    except (TypeError, ValueError):
-        raise ValueError(f"span_ns must be (start_ns, end_ns), two integers, got {span_ns!r}") from None
-    if not -(2**63) <= lo < hi < 2**63:
-        raise ValueError(f"span_ns ({lo}, {hi}) must have start_ns < end_ns, both int64 steady-clock ns")
-    return lo, hi
 
 
 def _regression(design: Design, names: list[str], window: Any,

@@ -22,6 +22,8 @@ __all__ = [
     "SOURCE_PREFERENCE",
     "OTHER_CLASS",
     "busy_time",
+    "check_inputs",
+    "checked_span",
     "run_fit",
     "class_labels",
     "class_index",
@@ -42,6 +44,43 @@ SOURCE_PREFERENCE: tuple[str, ...] = ("nvml_energy", "nvml_samples", "nvml_insta
                                       "replay")
 #: The class of kernels outside the requested ``classes``.
 OTHER_CLASS = "(other)"
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def check_inputs(trace: Trace, backend: str, bootstrap: Any, block_length: Any, seed: Any, offset: Any) -> None:
+    """The arguments of ``attribute`` that need no design: ValueError naming the argument (a negative seed or
+    block, or a float count, was a pybind11 signature dump; a NaN offset "cannot convert float NaN to integer"),
+    EnergyLensError for a trace without samples or kernels."""
+    if backend not in ("native", "numpy"):
+        raise ValueError(f"backend must be 'native' or 'numpy', got {backend!r}")
+    if not _whole(bootstrap) or bootstrap < 0:
+        raise ValueError(f"bootstrap must be a whole number >= 0, got {bootstrap!r}")
+    if block_length is not None and (not _whole(block_length) or block_length < 1):
+        raise ValueError(f"block_length must be None or a whole number >= 1, got {block_length!r}")
+    if not _whole(seed) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be a whole number in [0, 2**64), got {seed!r}")
+    if offset != "fit" and not (isinstance(offset, (int, float, np.number)) and np.isfinite(offset)):
+        raise ValueError(f"clock_offset_s must be finite seconds or 'fit', got {offset!r}")
+    if len(trace.samples) == 0:
+        raise EnergyLensError("the trace has no samples: nothing to attribute")
+    if len(trace.kernels) == 0:
+        raise EnergyLensError("the trace has no kernels: attribution needs kernel intervals "
+                              "(record them with CUPTI, or add them to Trace.kernels)")
+
+
+def checked_span(span_ns: Any) -> tuple[int, int]:
+    """``span_ns`` as two int64 ns with start < end; a ValueError naming it otherwise (an end before the start
+    was reported as too few readings, "record longer"; one past int64 as an OverflowError traceback)."""
+    try:
+        lo, hi = (int(x) for x in span_ns)
+    except (TypeError, ValueError):
+        raise ValueError(f"span_ns must be (start_ns, end_ns), two integers, got {span_ns!r}") from None
+    if not -(2**63) <= lo < hi < 2**63:
+        raise ValueError(f"span_ns ({lo}, {hi}) must have start_ns < end_ns, both int64 steady-clock ns")
+    return lo, hi
 
 
 def busy_time(ks, ke, kc, n_classes, a, b, backend):
