@@ -46,6 +46,7 @@ from energylens.measure.attribution_design import (
     SOURCE_PREFERENCE,
     Design,
     busy_time,
+    check_block_length,
     check_inputs,
     checked_span,
     class_index,
@@ -288,11 +289,7 @@ def attribute(
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)
     window, clock_offset_s, fitted = search_window_and_offset(design, window, clock_offset_s, period)
     length_s, matrix, target = _regression(design, names, window, clock_offset_s)
-    if bootstrap > 1 and block_length is not None and 2 * block_length > length_s.size:
-        # one block spanning the rows made every replicate the same sample: a standard error of 3e-14 W
-        raise ValueError(f"block_length {block_length} leaves fewer than two blocks in the {length_s.size} rows: "
-                         f"every bootstrap replicate would be alike (a standard error of ~0); use at most "
-                         f"{length_s.size // 2}, or None (round(rows ** (1/3)))")
+    check_block_length(block_length, length_s.size, bootstrap)
     fit = run_fit(matrix, target, bootstrap, block_length or 0, seed, backend)
     stderr, ci, cov, identifiable = _uncertainty(fit, matrix.shape[1], bootstrap, names)
     method = _method(signal, window, length_s.size, fitted, bootstrap, fit)

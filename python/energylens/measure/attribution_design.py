@@ -22,6 +22,7 @@ __all__ = [
     "SOURCE_PREFERENCE",
     "OTHER_CLASS",
     "busy_time",
+    "check_block_length",
     "check_inputs",
     "checked_span",
     "run_fit",
@@ -69,6 +70,15 @@ def check_inputs(trace: Trace, backend: str, bootstrap: Any, block_length: Any, 
     if len(trace.kernels) == 0:
         raise EnergyLensError("the trace has no kernels: attribution needs kernel intervals "
                               "(record them with CUPTI, or add them to Trace.kernels)")
+
+
+def check_block_length(block_length: int | None, rows: int, bootstrap: int) -> None:
+    """ValueError for a bootstrap block over half the rows: one block spanning them made every replicate the
+    same sample (a standard error of 3e-14 W, a zero-width interval)."""
+    if bootstrap > 1 and block_length is not None and 2 * block_length > rows:
+        raise ValueError(f"block_length {block_length} leaves fewer than two blocks in the {rows} rows: every "
+                         f"bootstrap replicate would be alike (a standard error of ~0); use at most {rows // 2}, "
+                         "or None (round(rows ** (1/3)))")
 
 
 def checked_span(span_ns: Any) -> tuple[int, int]:
