@@ -296,6 +296,21 @@ def test_a_phase_span_beyond_the_readings_is_an_error_not_extrapolated_idle_powe
         attribute_phases(early, attribution=a)
 
 
+def test_phases_with_another_by_than_the_attribution_are_an_error_not_idle_power():
+    """An attribution by kernel name given to attribute_phases with the default by="kind" charged the kernels
+    nothing: the phases read 1005 J and 793 J of idle power for 3164 J and 3191 J."""
+    tr, truth = synthetic_trace(duration_s=20, seed=1, phases={"prefill": {"gemm": 3, "attention": 1},
+                                                               "decode": {"memcpy": 1, "gemm": 1}})
+    by_name = attribute(tr, by="name", bootstrap=0)
+    with pytest.raises(EnergyLensError, match=r"labels \['attention', 'gemm', 'memcpy'\] are not the attribution's"):
+        attribute_phases(tr, attribution=by_name)
+    with pytest.raises(EnergyLensError, match="same by="):  # all of them lumped into "(other)" alike
+        attribute_phases(tr, attribution=attribute(tr, by="name", classes=["gemm_kernel"], bootstrap=0))
+    pa = attribute_phases(tr, attribution=by_name, by="name")
+    for i, p in enumerate(pa.phases):
+        assert pa.energy_j[i] == pytest.approx(truth.phase_energy_j[p], rel=1e-4)
+
+
 # ---- error paths ------------------------------------------------------------------------------------
 
 

@@ -58,7 +58,13 @@ from energylens.measure.attribution_design import (
     run_fit,
     search_window_and_offset,
 )
-from energylens.measure.attribution_phases import check_covered, mark_spans, phase_names, sum_by_phase
+from energylens.measure.attribution_phases import (
+    check_covered,
+    kernel_classes,
+    mark_spans,
+    phase_names,
+    sum_by_phase,
+)
 from energylens.measure.attribution_reference import reference_busy_time, reference_fit
 from energylens.measure.trace import Trace
 from energylens.parallel import honours_n_threads
@@ -441,9 +447,7 @@ def attribute_phases(
                   int(max(2 * (attribution.update_period_s or 0.1), 0.25) * 1e9))
     kern = trace.kernels[trace.kernels["gpu"] == gpu]
     classes = list(attribution.classes)
-    index = {c: i for i, c in enumerate(classes)}
-    other = index.get(OTHER_CLASS, -1)
-    kc = np.array([index.get(lab, other) for lab in class_labels(kern, by)], dtype=np.int64)
+    kc = kernel_classes(class_labels(kern, by), classes, OTHER_CLASS)
     busy_spans = busy_time(kern["start_ns"].to_numpy(), kern["end_ns"].to_numpy(), kc, len(classes), spans.start_ns,
                            spans.end_ns, attribution.backend)
     busy, duration, count = sum_by_phase(names, spans.label, busy_spans, (spans.end_ns - spans.start_ns) * 1e-9)

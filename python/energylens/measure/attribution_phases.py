@@ -13,7 +13,7 @@ import pandas as pd
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "sum_by_phase"]
+__all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "kernel_classes", "sum_by_phase"]
 
 
 class MarkSpans:
@@ -79,6 +79,19 @@ def check_covered(spans: MarkSpans, names: list[str], readings_ns: np.ndarray, s
             f"(t_ns {lo}..{hi}): phase {spans.label[i]!r} from marks row {a} (t_ns {int(spans.start_ns[i])}) to row "
             f"{b} (t_ns {int(spans.end_ns[i])}) would be the model extrapolated over time nothing recorded; "
             "pass phases= without it, or drop the marks outside the recording")
+
+
+def kernel_classes(labels: np.ndarray, classes: Sequence[str], other: str) -> np.ndarray:
+    """Each kernel's index in the attribution's ``classes`` (its ``other`` class for labels it lumped there); an
+    EnergyLensError when the labels are not the attribution's (made with another ``by``): the kernels were
+    charged nothing, and the phases read idle power only (1005 J for 3164 J)."""
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted(set(labels.tolist()) - set(index))
+    named = [c for c in classes if c != other]
+    if (unknown and other not in index) or (len(labels) and not set(labels.tolist()) & set(named)):
+        raise EnergyLensError(f"the kernels' labels {unknown[:10]} are not the attribution's classes {list(classes)[:10]}: "
+                              "pass attribute_phases the same by= the attribution was made with")
+    return np.array([index.get(lab, index.get(other, -1)) for lab in labels], dtype=np.int64)
 
 
 def sum_by_phase(names: list[str], span_label: np.ndarray, busy_spans: np.ndarray,
