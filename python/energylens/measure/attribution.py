@@ -293,7 +293,9 @@ def attribute(
     design = Design(ks=ks, ke=ke, kc=kc, k=len(names), lo=lo, hi=hi, signal=signal, source=source,
                     t_read=t_read, v_read=v_read, backend=backend)
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)
-    window, clock_offset_s, fitted = search_window_and_offset(design, window, clock_offset_s, period)
+    window, clock_offset_s, fitted, edge = search_window_and_offset(design, window, clock_offset_s, period)
+    if edge:
+        warnings.warn(edge, AttributionWarning, stacklevel=user_stacklevel())
     length_s, matrix, target = _regression(design, names, window, clock_offset_s)
     check_block_length(block_length, length_s.size, bootstrap)
     fit = run_fit(matrix, target, bootstrap, block_length or 0, seed, backend)

@@ -318,11 +318,12 @@ class Design:
 
 
 def search_window_and_offset(design: Design, window: Any, clock_offset_s: Any,
-                             period: float | None) -> tuple[Any, float, list[str]]:
+                             period: float | None) -> tuple[Any, float, list[str], str | None]:
     """Resolve ``"fit"`` for the window and/or the clock offset by residual (coordinate descent on a
-    1 ms / 0.5 ms grid, then 0.1 ms). Returns (window, clock_offset_s, notes on what was fitted)."""
+    1 ms / 0.5 ms grid, then 0.1 ms). Returns (window, clock_offset_s, notes on what was fitted, a warning when
+    the offset ended at the edge of the searched range: kernels 40 ms off fitted 33 ms, 4-5 % off, unsaid)."""
     if window != "fit" and clock_offset_s != "fit":
-        return window, float(clock_offset_s), []
+        return window, float(clock_offset_s), [], None
     spacing = float(np.diff(design.t_read).min()) * 1e-9
     w_max = min(period or spacing, spacing) if design.signal == "power" else None
     w_grid = np.arange(0.001, w_max + 1e-12, 0.001) if window == "fit" else None
@@ -341,11 +342,15 @@ def search_window_and_offset(design: Design, window: Any, clock_offset_s: Any,
                 off = float(grid[np.argmin([design.misfit(win, int(round(o * 1e9))) for o in grid])])
             if (win, off) == before:
                 break
-    notes = []
+    notes, edge = [], None
+    if clock_offset_s == "fit" and abs(off) >= o_max - 0.0005:
+        edge = (f"the clock offset fitted ({off * 1e3:g} ms) is at the edge of the range searched (+-{o_max * 1e3:g} "
+                "ms): the kernels' clock may be further off the readings', and the fit is then wrong; map the "
+                "clocks (docs/measuring.md, section 2) or pass clock_offset_s")
     if window == "fit":
         window = round(win, 6)
         notes.append(f"averaging window fitted ({window * 1e3:g} ms)")
     if clock_offset_s == "fit":
         clock_offset_s = round(off, 6)
         notes.append(f"clock offset fitted ({clock_offset_s * 1e3:g} ms)")
-    return window, float(clock_offset_s), notes
+    return window, float(clock_offset_s), notes, edge
