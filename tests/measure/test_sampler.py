@@ -274,6 +274,16 @@ def test_marks_keep_order_labels_and_time_base():
     assert np.all(np.diff(m["t_ns"]) >= 0) and m["t_ns"][0] >= t0 and m["t_ns"][-1] <= t1
 
 
+def test_marks_between_an_end_before_the_start_is_an_error_not_none():
+    """marks(start_ns=b, end_ns=a) with a < b returned no marks, the answer for a span without any."""
+    a = steady_now_ns()
+    mark("between-check")
+    b = steady_now_ns()
+    assert "between-check" in list(marks(a, b)["label"])
+    with pytest.raises(ValueError, match=rf"end_ns {a} is before start_ns {b}"):
+        marks(b, a)
+
+
 def test_marks_from_many_threads_all_arrive():
     t0 = steady_now_ns()
     dropped_before = _core.marks_dropped()  # process-wide and cumulative (test_monitor fills the log on purpose)

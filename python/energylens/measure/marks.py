@@ -83,5 +83,8 @@ def marks_dropped() -> int:
 
 def marks(start_ns: int | None = None, end_ns: int | None = None) -> dict[str, np.ndarray]:
     """Every mark recorded in this process (optionally only those in ``[start_ns, end_ns]``), as
-    ``{"t_ns": int64 array, "label": object array}`` sorted by time."""
+    ``{"t_ns": int64 array, "label": object array}`` sorted by time; an end before the start is a ValueError
+    (it returned no marks, as if none had been recorded)."""
+    if start_ns is not None and end_ns is not None and end_ns < start_ns:
+        raise ValueError(f"marks(): end_ns {end_ns} is before start_ns {start_ns}")
     return _STORE.between(start_ns, end_ns)
