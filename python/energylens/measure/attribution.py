@@ -436,8 +436,8 @@ def attribute_phases(
 
     Raises:
         EnergyLensError: no marks (fewer than two), two marks at one time (a zero-length span), a phase label
-            that no span has, or a reported span reaching beyond the readings (by more than two update
-            periods or 0.25 s).
+            that no span has, a reported span reaching beyond the readings (by more than two update
+            periods or 0.25 s), or an ``attribution`` whose classes are not the kernels' labels under ``by``.
     """
     spans = mark_spans(trace.marks)  # (before the fit: a trace without marks fails at once)
     if attribution is None:
