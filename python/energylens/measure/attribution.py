@@ -471,4 +471,3 @@ def attribute_phases(
         energy_per_span_j=np.where(count > 0, energy / np.maximum(count, 1), np.nan),
         attribution=attribution,
     )
-
