@@ -489,6 +489,13 @@ AttributionFit fit_attribution(std::span<const double> design, std::size_t m, st
 
   // Moving-block bootstrap over rows.
   const int nb = options.bootstrap;
+  if (nb > 1 && options.block_length > 0 && 2 * options.block_length > m) {
+    // One block spanning the rows makes every replicate the same sample: a standard error of ~0, not a bound.
+    throw std::invalid_argument("block_length " + std::to_string(options.block_length) +
+                                " leaves fewer than two blocks in the " + std::to_string(m) +
+                                " rows: every bootstrap replicate would be alike; use at most " +
+                                std::to_string(m / 2) + ", or 0 (round(rows^(1/3)))");
+  }
   fit.block_length = options.block_length > 0
                          ? std::min(options.block_length, m)
                          : std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(std::cbrt(static_cast<double>(m)))));

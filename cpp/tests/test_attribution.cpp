@@ -90,6 +90,23 @@ void test_fit_exact_and_bootstrap_deterministic() {
     CHECK(f1.stderr_analytic[j] > 0 && f1.stderr_bootstrap[j] > 0);
     CHECK(f1.stderr_bootstrap[j] < 3 * f1.stderr_analytic[j] && f1.stderr_analytic[j] < 3 * f1.stderr_bootstrap[j]);
   }
+  // A block over half the rows leaves every replicate the same sample (a standard error of ~0): refused. It was
+  // capped at m silently, so block m gave stderr_bootstrap 0 and block m - 1 about 1e-3 of the analytic one.
+  for (std::size_t blen : {m / 2 + 1, m - 1, m, 10 * m}) {
+    opt.block_length = blen;
+    bool threw = false;
+    try {
+      (void)el::fit_attribution(a, m, n, b, opt);
+    } catch (const std::invalid_argument&) {
+      threw = true;
+    }
+    CHECK(threw);
+  }
+  opt.block_length = m / 2;
+  CHECK(el::fit_attribution(a, m, n, b, opt).block_length == m / 2);
+  opt.bootstrap = 0;  // no bootstrap: the block length is not used
+  opt.block_length = 10 * m;
+  CHECK(std::isnan(el::fit_attribution(a, m, n, b, opt).stderr_bootstrap[0]));
 }
 
 void test_fit_flags_rank_deficiency() {

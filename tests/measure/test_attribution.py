@@ -445,6 +445,21 @@ def test_a_block_as_long_as_the_rows_is_refused_not_a_zero_standard_error():
     assert np.all(ok.power_stderr_w > 0.5), ok.power_stderr_w
 
 
+@pytest.mark.parametrize("blen", [51, 99, 100, 1000])
+def test_the_native_fit_and_its_reference_refuse_such_a_block_too(blen):
+    """_core.attribution_fit capped the block at the rows silently (block 100 of 100 rows: stderr_bootstrap 0;
+    99: about 1e-3 of the analytic 0.06); only attribute() guarded it."""
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.0, 1.0, (100, 3))
+    b = a @ np.array([1.0, 2.0, 3.0]) + rng.normal(0.0, 0.1, 100)
+    with pytest.raises(ValueError, match=rf"block_length {blen} leaves fewer than two blocks in the 100 rows"):
+        _core.attribution_fit(a, b, bootstrap=50, block_length=blen, seed=0)
+    with pytest.raises(ValueError, match=rf"block_length {blen} leaves fewer than two blocks in the 100 rows"):
+        reference_fit(a, b, bootstrap=50, block_length=blen, seed=0)
+    fine = _core.attribution_fit(a, b, bootstrap=50, block_length=50, seed=0)
+    assert np.all(np.asarray(fine["stderr_bootstrap"]) > 1e-3)  # not the ~0 of one block
+
+
 def test_energy_counter_backwards_and_overlapping_windows():
     tr, _ = synthetic_trace(seed=0, duration_s=5)
     s = tr.samples.copy()

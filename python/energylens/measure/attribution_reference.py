@@ -69,6 +69,8 @@ def reference_fit(design: np.ndarray, target: np.ndarray, *, bootstrap: int = 0,
         ap = a[:, act]
         cov[np.ix_(act, act)] = sigma2 * np.linalg.inv(ap.T @ ap)
     se = np.sqrt(np.diag(cov))
+    if bootstrap > 1 and block_length > 0 and 2 * block_length > m:  # as the native fit: one block, one sample
+        raise ValueError(f"block_length {block_length} leaves fewer than two blocks in the {m} rows")
     blen = block_length if block_length > 0 else max(1, int(round(m ** (1 / 3))))
     blen = min(blen, m)
     boots = np.full((bootstrap, n), np.nan)
