@@ -310,6 +310,8 @@ def main() -> int:
                 if time.monotonic() - t_begin > budget_s:
                     result.setdefault("cut_short", []).append(stage)
                     continue
+                print(f"stage {stage}: {len(phases)} phase(s), {sum(d for _, d in phases):.0f} s "
+                      f"({time.monotonic() - t_begin:.0f} s in)", flush=True)  # a silent 2-5 min otherwise
                 c0, w0 = time.process_time(), time.perf_counter()
                 rows = [(cls, *backend.phase(cls, d)) for cls, d in phases]
                 c1, w1 = time.process_time(), time.perf_counter()
