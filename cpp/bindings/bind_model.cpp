@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -90,31 +91,45 @@ Array<double> param_matrix(const TemplateDescriptor& d, const py::array& params,
   auto a = Array<double>::ensure(params);
   if (!a) throw std::invalid_argument(std::string(call) + ": params must be a numeric (replicates, n_params) array");
   if (a.ndim() != 2 || static_cast<std::size_t>(a.shape(1)) != d.n_params) {
-    std::string shape;
-    for (py::ssize_t k = 0; k < a.ndim(); ++k) shape += (k ? ", " : "") + std::to_string(a.shape(k));
-    throw std::invalid_argument(std::string(call) + ": params must have shape (replicates, " +
-                                std::to_string(d.n_params) + ") for the " + d.id + " template, got shape (" + shape +
-                                (a.ndim() == 1 ? ",)" : ")"));
+    // (an ostringstream: GCC 12's LTO reads the chained string + of this message as a memcpy past SIZE_MAX)
+    std::ostringstream msg;
+    msg << call << ": params must have shape (replicates, " << d.n_params << ") for the " << d.id
+        << " template, got shape (";
+    for (py::ssize_t k = 0; k < a.ndim(); ++k) msg << (k ? ", " : "") << a.shape(k);
+    msg << (a.ndim() == 1 ? ",)" : ")");
+    throw std::invalid_argument(msg.str());
   }
   return a;
 }
 
-py::tuple evaluate_replicates_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in) {
-  const TemplateDescriptor& d = describe(id);
+/// What both replicate calls read: the template's feature columns (owned by `keep` while `ptrs` points into them)
+/// and the (replicates, n_params) parameter matrix, checked for the template.
+struct ReplicateInputs {
   std::size_t rows = 0;
   std::vector<Array<double>> keep;
   BroadcastMask broadcast = 0;
-  const std::vector<const double*> ptrs = column_pointers<double>(d, columns, rows, keep, &broadcast);
-  const Array<double> params = param_matrix(d, params_in, "evaluate_replicates");
-  const auto replicates = static_cast<std::size_t>(params.shape(0));
-  const auto shape = std::vector<py::ssize_t>{params.shape(0), static_cast<py::ssize_t>(rows)};
+  std::vector<const double*> ptrs;  // (declared after rows, keep and broadcast, which its initialiser fills)
+  Array<double> params;
+  std::size_t replicates;
+
+  ReplicateInputs(const TemplateDescriptor& d, const std::vector<py::array>& columns, const py::array& params_in,
+                  const char* call)
+      : ptrs(column_pointers<double>(d, columns, rows, keep, &broadcast)),
+        params(param_matrix(d, params_in, call)),
+        replicates(static_cast<std::size_t>(params.shape(0))) {}
+
+  std::span<const double> flat_params() const { return {params.data(), static_cast<std::size_t>(params.size())}; }
+};
+
+py::tuple evaluate_replicates_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in) {
+  const ReplicateInputs in(describe(id), columns, params_in, "evaluate_replicates");
+  const auto shape = std::vector<py::ssize_t>{in.params.shape(0), static_cast<py::ssize_t>(in.rows)};
   Array<double> out0(shape), out1(shape);
   double* o0 = out0.mutable_data();
   double* o1 = out1.mutable_data();
   {
-    const ReleaseGilIfLong release(rows * replicates);
-    evaluate_replicates<double>(id, rows, ptrs.data(), {params.data(), static_cast<std::size_t>(params.size())},
-                                replicates, o0, o1, broadcast);
+    const ReleaseGilIfLong release(in.rows * in.replicates);
+    evaluate_replicates<double>(id, in.rows, in.ptrs.data(), in.flat_params(), in.replicates, o0, o1, in.broadcast);
   }
   return py::make_tuple(out0, out1);
 }
@@ -144,12 +159,8 @@ IntervalBounds interval_bounds_host(TemplateId id, const std::vector<py::array>&
                                     const std::vector<py::array>& factors, const std::vector<int>& outputs,
                                     std::uint64_t start, std::uint64_t seed, double q_lo, double q_hi,
                                     const py::object& above_in, const py::object& below_in) {
-  const TemplateDescriptor& d = describe(id);
-  std::size_t rows = 0;
-  std::vector<Array<double>> keep;
-  BroadcastMask broadcast = 0;
-  const std::vector<const double*> ptrs = column_pointers<double>(d, columns, rows, keep, &broadcast);
-  const Array<double> params = param_matrix(d, params_in, "interval_bounds");
+  const ReplicateInputs in(describe(id), columns, params_in, "interval_bounds");
+  const std::size_t rows = in.rows;
   if (factors.size() != outputs.size())
     throw std::invalid_argument("interval_bounds: " + std::to_string(factors.size()) + " factor samples for " +
                                 std::to_string(outputs.size()) + " outputs");
@@ -168,13 +179,11 @@ IntervalBounds interval_bounds_host(TemplateId id, const std::vector<py::array>&
     specs.push_back({outputs[k], {samples.back().data(), static_cast<std::size_t>(samples.back().size())},
                      bounds[2 * k].mutable_data(), bounds[2 * k + 1].mutable_data()});
   }
-  const auto replicates = static_cast<std::size_t>(params.shape(0));
   IntervalBounds result;
   result.has_tally = !above_in.is_none();
   {
-    const ReleaseGilIfLong release(rows * replicates);
-    result.tally = interval_bounds(id, rows, ptrs.data(), broadcast,
-                                   {params.data(), static_cast<std::size_t>(params.size())}, replicates, seed, start,
+    const ReleaseGilIfLong release(rows * in.replicates);
+    result.tally = interval_bounds(id, rows, in.ptrs.data(), in.broadcast, in.flat_params(), in.replicates, seed, start,
                                    q_lo, q_hi, specs, above, below);
   }
   for (std::size_t k = 0; k < outputs.size(); ++k) result.bounds.append(py::make_tuple(bounds[2 * k], bounds[2 * k + 1]));
