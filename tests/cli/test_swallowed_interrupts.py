@@ -111,3 +111,43 @@ def test_a_shell_that_ignores_sigint_keeps_it_ignored(monkeypatch, tmp_path):
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the conftest fixture puts the default handler back
     assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 0
     assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def _buffer_check_meets_the_interrupt(signum: int) -> None:
+    """As scikit-learn's Cython buffer validation does when the signal's exception is raised inside it: the
+    KeyboardInterrupt is replaced by a ValueError (seen in CI: SIGINT during evaluate exited 2 with
+    "error: 'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer format string")."""
+    try:
+        os.kill(os.getpid(), signum)
+        for _ in range(1000):
+            pass
+    except KeyboardInterrupt:
+        raise ValueError("'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer format string") from None
+
+
+@pytest.mark.parametrize("signum,status,said", [(signal.SIGINT, 130, "interrupted (Ctrl-C);"),
+                                                (signal.SIGTERM, 143, "terminated (SIGTERM);")])
+def test_an_interrupt_a_library_turned_into_another_error_still_reads_as_the_interrupt(monkeypatch, tmp_path, capsys,
+                                                                                       signum, status, said):
+    out = tmp_path / "m.json"
+
+    def command(args) -> int:
+        _buffer_check_meets_the_interrupt(signum)
+        with atomic_file(out) as tmp:
+            tmp.write_text("{}")
+        return 0
+
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
+    assert main(["fit", "bundled", "-o", str(out)]) == status
+    err = capsys.readouterr().err
+    assert said in err and "surfaced inside a library as ValueError: 'T{d:val" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_plain_error_without_a_signal_is_still_exit_2(monkeypatch, tmp_path, capsys):
+    def command(args) -> int:
+        raise ValueError("bad cell in row 3")
+
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
+    assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 2
+    assert capsys.readouterr().err == "energylens fit: error: bad cell in row 3\n"

@@ -162,6 +162,18 @@ def _unraisable_hook(command: str, previous, resender: _Resender):
     return hook
 
 
+def _error_after_signal(command: str, exc: BaseException) -> int:
+    """The exit status of an error raised once a SIGINT / SIGTERM had arrived: a library that met the interrupt in
+    its own code and raised something else in its place (scikit-learn's Cython buffer check reports it as
+    "'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer format string"). The command was interrupted: the
+    signal's status (130 / 143, as for KeyboardInterrupt), the error still named; it exited 2 as a bad input."""
+    term = _signalled["SIGTERM"] and not _signalled["SIGINT"]
+    print(f"\nenergylens {command}: {'terminated (SIGTERM)' if term else 'interrupted (Ctrl-C)'}; finished outputs "
+          f"were kept, unfinished ones removed (the interrupt surfaced inside a library as {type(exc).__name__}: "
+          f"{exc})", file=sys.stderr)
+    return EXIT_SIGTERM if term else EXIT_SIGINT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -195,9 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_SIGINT
         return status
     except EnergyLensError as exc:
+        if _signalled["SIGINT"] or _signalled["SIGTERM"]:
+            return _error_after_signal(command, exc)
         print(f"energylens {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except (ValueError, OSError) as exc:  # OSError: a missing file, a full disk, a read-only folder ...
+        if _signalled["SIGINT"] or _signalled["SIGTERM"]:
+            return _error_after_signal(command, exc)
         print(f"energylens {command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
