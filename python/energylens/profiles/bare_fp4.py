@@ -23,7 +23,7 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.precision import normalize_precision
 
 __all__ = ["BARE_ROWS", "FP4_FORMATS", "AmbiguousPrecisionWarning", "is_bare_fp4", "mark_bare", "resolve_bare",
-           "checkpoint_fp4", "ambiguous_note", "axis_format", "formats_per_checkpoint"]
+           "axis_format", "formats_per_checkpoint"]
 
 #: The precision cell this module resolves (as :func:`is_bare_fp4` compares it).
 BARE = "fp4"
@@ -65,30 +65,25 @@ def resolve_bare(precision: np.ndarray, out: dict[str, np.ndarray], models: np.n
         return precision
     rows = np.flatnonzero(rows)
     codes, names = pd.factorize(np.asarray(models, dtype=object)[rows])
-    named = [checkpoint_precision(str(m)) for m in names]
-    formats = np.array([f if f in FP4_FORMATS else DEFAULT for f in named], dtype=object)
     precision = precision.copy()
-    precision[rows] = formats[codes]
-    guessed = sorted(str(m) for m, f in zip(names, named, strict=True) if f not in FP4_FORMATS)
-    if guessed:
-        warning_sink.warn(f"{source}: {ambiguous_note(guessed, 'their rows were', 'the precision column')}",
-                          AmbiguousPrecisionWarning, stacklevel=5)
+    precision[rows] = np.array(_fp4_formats(names, source, "their rows were", "the precision column"),
+                               dtype=object)[codes]
     return precision
 
 
-def checkpoint_fp4(name: str) -> str:
-    """The fp4 format a bare ``fp4`` stands for with the checkpoint ``name``: the checkpoint's own where it is
-    one (nvfp4, nvfp4a16, mxfp4), else :data:`DEFAULT` (check :func:`checkpoint_precision` for which)."""
-    own = checkpoint_precision(str(name))
-    return own if own in FP4_FORMATS else DEFAULT
-
-
-def ambiguous_note(models: list[str], taken: str, where: str) -> str:
-    """Why ``fp4`` was taken as mxfp4 for ``models`` (``taken``: what was, ``where``: where to spell it out)."""
-    return (f"precision 'fp4' names two formats, NVIDIA's NVFP4 (W4A4 on Blackwell) and the OCP MXFP4 of gpt-oss "
-            f"(W4A16), and the checkpoint name does not say which for {len(models)} model(s): "
-            f"{', '.join(repr(m) for m in models)}; {taken} taken as mxfp4 (the alias): write nvfp4 or mxfp4 in "
-            f"{where} (docs/profile-schema.md)")
+def _fp4_formats(checkpoints, source: str, taken: str, where: str) -> list[str]:
+    """The fp4 format a bare ``fp4`` stands for with each of ``checkpoints``: the checkpoint's own where it is one
+    (nvfp4, nvfp4a16, mxfp4), else :data:`DEFAULT`, with one AmbiguousPrecisionWarning naming ``source`` and those
+    checkpoints (``taken``: what was taken as mxfp4, ``where``: where to spell the format out)."""
+    own = [checkpoint_precision(str(c)) for c in checkpoints]
+    guessed = sorted({str(c) for c, f in zip(checkpoints, own, strict=True) if f not in FP4_FORMATS})
+    if guessed:
+        warning_sink.warn(
+            f"{source}: precision 'fp4' names two formats, NVIDIA's NVFP4 (W4A4 on Blackwell) and the OCP MXFP4 of "
+            f"gpt-oss (W4A16), and the checkpoint name does not say which for {len(guessed)} model(s): "
+            f"{', '.join(repr(m) for m in guessed)}; {taken} taken as mxfp4 (the alias): write nvfp4 or mxfp4 in "
+            f"{where} (docs/profile-schema.md)", AmbiguousPrecisionWarning, stacklevel=6)
+    return [f if f in FP4_FORMATS else DEFAULT for f in own]
 
 
 def axis_format(value: str) -> str:
@@ -107,8 +102,5 @@ def formats_per_checkpoint(precisions: list[str] | None, checkpoints: list[str],
         return [[checkpoint_precision(c)] for c in checkpoints]
     if BARE not in precisions:
         return [list(precisions) for _ in checkpoints]
-    guessed = sorted({c for c in checkpoints if checkpoint_precision(c) not in FP4_FORMATS})
-    if guessed:
-        warning_sink.warn(f"{source}: {ambiguous_note(guessed, 'they were', where)}", AmbiguousPrecisionWarning,
-                          stacklevel=5)
-    return [list(dict.fromkeys(checkpoint_fp4(c) if p == BARE else p for p in precisions)) for c in checkpoints]
+    fp4 = _fp4_formats(checkpoints, source, "they were", where)
+    return [list(dict.fromkeys(f if p == BARE else p for p in precisions)) for f in fp4]
