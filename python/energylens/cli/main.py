@@ -162,15 +162,10 @@ def _unraisable_hook(command: str, previous, resender: _Resender):
     return hook
 
 
-def _error_after_signal(command: str, exc: BaseException) -> int:
-    """The exit status of an error raised once a SIGINT / SIGTERM had arrived: a library that met the interrupt in
-    its own code and raised something else in its place (scikit-learn's Cython buffer check reports it as
-    "'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer format string"). The command was interrupted: the
-    signal's status (130 / 143, as for KeyboardInterrupt), the error still named; it exited 2 as a bad input."""
-    term = _signalled["SIGTERM"] and not _signalled["SIGINT"]
+def _stopped(command: str, term: bool, detail: str = "") -> int:
+    """Say that the command was stopped by SIGTERM (``term``) or SIGINT, and return that signal's exit status."""
     print(f"\nenergylens {command}: {'terminated (SIGTERM)' if term else 'interrupted (Ctrl-C)'}; finished outputs "
-          f"were kept, unfinished ones removed (the interrupt surfaced inside a library as {type(exc).__name__}: "
-          f"{exc})", file=sys.stderr)
+          f"were kept, unfinished ones removed{detail}", file=sys.stderr)
     return EXIT_SIGTERM if term else EXIT_SIGINT
 
 
@@ -206,26 +201,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "the command ran to its end and its outputs are complete", file=sys.stderr)
             return EXIT_SIGINT
         return status
-    except EnergyLensError as exc:
+    except (EnergyLensError, ValueError, OSError) as exc:  # OSError: a missing file, a full disk, a read-only folder
         if _signalled["SIGINT"] or _signalled["SIGTERM"]:
-            return _error_after_signal(command, exc)
-        print(f"energylens {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as exc:  # OSError: a missing file, a full disk, a read-only folder ...
-        if _signalled["SIGINT"] or _signalled["SIGTERM"]:
-            return _error_after_signal(command, exc)
-        print(f"energylens {command}: error: {exc}", file=sys.stderr)
+            # A library met the interrupt in its own code and raised something else in its place (scikit-learn's
+            # Cython buffer check: "'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer format string"): the
+            # command was interrupted, not given bad input (it exited 2); the error is still named.
+            return _stopped(command, _signalled["SIGTERM"] and not _signalled["SIGINT"],
+                            f" (the interrupt surfaced inside a library as {type(exc).__name__}: {exc})")
+        label = type(exc).__name__ if isinstance(exc, EnergyLensError) else "error"
+        print(f"energylens {command}: {label}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         # (Terminated, or a library's KeyboardInterrupt standing for it: Ray's wait re-raises a signal's
         # exception as a plain KeyboardInterrupt)
-        if isinstance(exc, Terminated) or (_signalled["SIGTERM"] and not _signalled["SIGINT"]):
-            print(f"\nenergylens {command}: terminated (SIGTERM); finished outputs were kept, unfinished "
-                  "ones removed", file=sys.stderr)
-            return EXIT_SIGTERM
-        print(f"\nenergylens {command}: interrupted (Ctrl-C); finished outputs were kept, unfinished "
-              "ones removed", file=sys.stderr)
-        return EXIT_SIGINT
+        return _stopped(command, isinstance(exc, Terminated) or (_signalled["SIGTERM"] and not _signalled["SIGINT"]))
     finally:
         resender.stop(collect=_signalled["SIGINT"] or _signalled["SIGTERM"])
         sys.unraisablehook = previous_hook
