@@ -204,9 +204,9 @@ class PowerSampler:
                 raise ValueError(f"timeline[{g}] must be (t_s, power_w)")
             t = np.asarray(pair[0], dtype=np.float64)
             p = np.asarray(pair[1], dtype=np.float64)
-            if not (np.isfinite(t) & (np.abs(t) < 2.0**62 / 1e9)).all():  # (inf was cast to int64's minimum)
-                raise ValueError(f"timeline[{g}]: t_s must be finite seconds (rows "
-                                 f"{np.flatnonzero(~np.isfinite(t) | (np.abs(t) >= 2.0**62 / 1e9))[:10].tolist()})")
+            bad = ~(np.abs(t) < 2.0**62 / 1e9)  # not finite, or past int64 ns (inf was cast to int64's minimum)
+            if bad.any():
+                raise ValueError(f"timeline[{g}]: t_s must be finite seconds (rows {np.flatnonzero(bad)[:10].tolist()})")
             t_ns.append(np.round(t * 1e9).astype(np.int64))
             power.append(p)
         fails = dict(fail_after_s or {})
