@@ -24,6 +24,7 @@ from energylens.capabilities import capabilities
 from energylens.errors import UnknownGpuError
 from energylens.outputs import plural
 from energylens.profiles import tables
+from energylens.profiles.store_dir import read_part
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.backend_transformers import static_batch_lengths
 from energylens.profiling.hf_config import SHAPE_COLUMNS
@@ -236,6 +237,10 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
     store = Store(out_dir)
     store.check(_manifest(spec, configs, power_source), resume=resume)
     statuses = store.statuses() if store.exists() else {}
+    if resume and store.exists():  # the rows a run would take in from the rescue folders first
+        ids = {c.config_id for c in configs}
+        statuses.update({k: str(read_part(p, columns=["status"])["status"].iloc[0])
+                         for k, p in store.rescued().items() if k in ids})
     todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
     order = None if strategy == "active" else _order(configs, todo, strategy, spec.sweep["seed"], retry)[:n]
     return SweepPlan(units=[(c, statuses.get(c.config_id, "")) for c in configs], run=order, n_run=n,
@@ -265,15 +270,16 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     with store.lock():  # one sweep writes a store at a time
         fresh = resume and not store.exists()
         store.init(_manifest(spec, configs, power_source), resume=resume)
-        statuses = store.statuses()
-        todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         out = out or sys.stdout
         label = sweep_label(spec)
         if fresh:  # a mistyped directory must not pass for a resumed sweep
             print(f"{label}: --resume, but {out_dir} held no sweep store: started a new one",
                   file=out, flush=True)
         elif resume:
+            _take_in_rescued(store, configs, label, out)
             _note_other_versions(store, label, out)
+        statuses = store.statuses()
+        todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         print(f"{label}: {plural(len(configs), 'unit')}, {skipped} done already"
               + failed_note(failed_before, retry_failed)
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
@@ -308,6 +314,18 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                   f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
                   "fits the latency model alone on them", file=out, flush=True)
     return res
+
+
+def _take_in_rescued(store: Store, configs: list[RunConfig], label: str, out) -> None:
+    """On ``--resume``: the rows kept aside when their part could not be written (:meth:`Store.write`) go into
+    ``parts/`` before anything runs, so their units are not measured again."""
+    taken, other = store.take_in_rescued(c.config_id for c in configs)
+    if taken:
+        print(f"{label}: took in {plural(len(taken), 'row')} kept aside when a part could not be written "
+              f"({', '.join(taken)}); not measured again", file=out, flush=True)
+    if other:
+        print(f"{label}: note: {plural(len(other), 'rescued row')} of units not in this sweep left where "
+              f"{'it is' if len(other) == 1 else 'they are'}: {', '.join(map(str, other))}", file=out, flush=True)
 
 
 def _note_other_versions(store: Store, label: str, out) -> None:

@@ -13,18 +13,26 @@ half one. ``--resume`` reads the part names; temporary files left by a killed ru
 One sweep writes a store at a time: :meth:`Store.lock` holds an exclusive ``flock`` on
 ``DIR/.energylens-store.lock`` for the run (the kernel drops it when the process dies, so a killed run
 leaves no stale lock), and a second run on the same directory is refused naming the first's process.
+
+A part that cannot be written (a full disk, a read-only store) does not lose the unit just measured: its
+part file is written instead to ``DIR/rescued/`` or, where that fails too, to a folder of this store in the
+system's temporary directory (:meth:`Store.rescue_dirs`), and the error names that file. ``--resume`` takes
+rescued parts into ``parts/`` before it runs anything (:meth:`Store.take_in_rescued`); copying the file
+into ``DIR/parts/`` by hand does the same.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
 import platform
+import re
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +46,25 @@ try:
 except ImportError:  # not POSIX: no advisory locks (the store is still crash-safe, not guarded)
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Store", "STORE_MARKER", "LOCK_NAME", "atomic_write_bytes"]
+__all__ = ["Store", "STORE_MARKER", "LOCK_NAME", "RESCUE_NAME", "PartNotWrittenError", "atomic_write_bytes"]
 
 #: The lock file a running sweep holds in its store directory.
 LOCK_NAME = ".energylens-store.lock"
+
+#: The folder (in the store, else in the temporary directory) that keeps a row whose part could not be written.
+RESCUE_NAME = "rescued"
+
+
+class PartNotWrittenError(OSError):
+    """A finished unit's part could not be written; ``rescued`` is where its row is kept (``None``: nowhere,
+    the message then carries the row as JSON). Its text is the whole explanation (no ``[Errno N]`` prefix)."""
+
+    def __init__(self, errno_: int | None, message: str, rescued: Path | None) -> None:
+        super().__init__(errno_, message)
+        self.message, self.rescued = message, rescued
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _fsync_dir(path: Path) -> None:
@@ -168,7 +191,8 @@ class Store:
         """Remove temporary files a killed writer of this store left (the marker's, the parts'; nothing
         else: -o may name a folder that holds other files); returns how many."""
         n = 0
-        for d, pattern in ((self.dir, f".{STORE_MARKER}.*.tmp"), (self.parts, ".*.parquet.*.tmp")):
+        for d, pattern in ((self.dir, f".{STORE_MARKER}.*.tmp"), (self.parts, ".*.parquet.*.tmp"),
+                           *((r, ".*.parquet.*.tmp") for r in self.rescue_dirs())):
             if d.is_dir():
                 for p in d.glob(pattern):
                     p.unlink(missing_ok=True)
@@ -179,13 +203,71 @@ class Store:
         return self.parts / f"{config_id}.parquet"
 
     def write(self, config_id: str, row: Mapping[str, Any]) -> Path:
-        """Write one finished unit's row atomically (replacing an earlier part of the same id)."""
+        """Write one finished unit's row atomically (replacing an earlier part of the same id). Where that
+        fails (OSError) the part is written to the first rescue folder that takes it and
+        :class:`PartNotWrittenError` names it: the measured row is never lost with the failed write."""
         frame = pd.DataFrame([dict(row)])
         path = self.part_path(config_id)
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
-        atomic_write_bytes(path, buf.getvalue())
+        try:
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError as exc:
+            raise self._rescue(config_id, dict(row), buf.getvalue(), f"{path}: {exc.strerror or exc}", exc) from exc
         return path
+
+    def rescue_dirs(self) -> list[Path]:
+        """Where a row whose part could not be written is kept, in the order tried: ``DIR/rescued/`` (a store
+        whose parts/ alone is read-only), then ``energylens-rescued/<store>`` in the temporary directory (a full
+        disk, a read-only store), named after the store's absolute path so that ``--resume`` finds it."""
+        absolute = str(self.dir.resolve())
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", absolute).strip("_")[-60:]
+        key = f"{slug}-{hashlib.sha1(absolute.encode()).hexdigest()[:10]}"
+        return [self.dir / RESCUE_NAME, Path(tempfile.gettempdir()) / "energylens-rescued" / key]
+
+    def _rescue(self, config_id: str, row: dict[str, Any], data: bytes, failure: str,
+                exc: OSError) -> PartNotWrittenError:
+        what = f"{failure}; unit {config_id} was measured (status {row.get('status')}) but its part was not written"
+        tried = []
+        for folder in self.rescue_dirs():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(folder / f"{config_id}.parquet", data)
+            except OSError as again:
+                tried.append(f"{folder} ({again.strerror or again})")
+                continue
+            kept = folder / f"{config_id}.parquet"
+            return PartNotWrittenError(exc.errno, f"{what}: its row is kept in {kept}; make room in (or make "
+                                       f"writable) {self.parts}, then rerun with --resume, which takes the row into "
+                                       "the store without measuring the unit again (or copy that file into "
+                                       f"{self.parts}/)", kept)
+        as_json = json.dumps(row, default=str)
+        return PartNotWrittenError(exc.errno, f"{what}, nor could it be kept in {' or '.join(tried)}: the row, "
+                                   f"as JSON: {as_json}", None)
+
+    def rescued(self) -> dict[str, Path]:
+        """config_id -> rescued part file of this store (``DIR/rescued/`` over the temporary directory's)."""
+        out: dict[str, Path] = {}
+        for folder in reversed(self.rescue_dirs()):
+            if folder.is_dir():
+                out.update({p.stem: p for p in sorted(folder.glob("*.parquet"))})
+        return out
+
+    def take_in_rescued(self, config_ids: Iterable[str]) -> tuple[list[str], list[Path]]:
+        """Move the rescued parts of ``config_ids`` into ``parts/`` (each written atomically, then its rescued
+        file removed; a rescued row replaces a part of the same unit, which can only be older); returns (the
+        ids taken in, the rescued files of other units, left where they are)."""
+        wanted, taken, other = set(config_ids), [], []
+        for config_id, path in self.rescued().items():
+            if config_id not in wanted:
+                other.append(path)
+                continue
+            read_part(path)  # a damaged rescued file is an error naming it, before it would replace anything
+            atomic_write_bytes(self.part_path(config_id), path.read_bytes())
+            for folder in self.rescue_dirs():
+                (folder / path.name).unlink(missing_ok=True)
+            taken.append(config_id)
+        return taken, other
 
     def statuses(self) -> dict[str, str]:
         """config_id -> status ('ok' / 'failed') of every part on disk."""
