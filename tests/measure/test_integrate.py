@@ -229,6 +229,7 @@ def _three_gpu_trace():
                        "update_period_s": {"nvml_samples": 0.02, "nvml_instant": 0.1, "nvml_energy": 0.1}})
 
 
+@pytest.mark.filterwarnings("ignore::energylens.measure.integrate.SampleGapWarning")  # its 1 s gap is on purpose
 def test_vectorised_integration_matches_the_loop_on_a_replayed_three_gpu_trace():
     samples, gpu_count, periods = _replayed(_three_gpu_trace())
     assert gpu_count == 3

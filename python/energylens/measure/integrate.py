@@ -13,7 +13,10 @@ once (vectorised NumPy; no loop over samples or GPUs).
   (:data:`POWER_PREFERENCE`); when none covers it alone (a mid-run fallback inside the window), the
   failed source up to its last reading and the source that took over from there, a gap between them
   (no reading of either within two update periods) bridged by holding each side's reading to the gap's
-  middle and reported as ``bridged_s``; NaN when the window is not covered (before the sampler started,
+  middle and reported as ``bridged_s``; readings of the driver buffer further apart than
+  :data:`GAP_PERIODS` update periods (a row missing or NaN: a buffer overrun, a dropped reading) leave a
+  hole that the reading after it is integrated across, counted in ``gap_count`` / ``gap_s`` and warned
+  (:class:`SampleGapWarning`); NaN when the window is not covered (before the sampler started,
   after every source stopped); and the first counter of :data:`COUNTER_SOURCES` a GPU has
   (:func:`integrate_window`).
 
@@ -49,6 +52,8 @@ __all__ = [
     "counter_covered",
     "integrate_window",
     "CounterWentBackWarning",
+    "SampleGapWarning",
+    "GAP_PERIODS",
 ]
 
 #: Power sources in the order a window integrates them (the finest first).
@@ -64,6 +69,18 @@ Samples = Mapping[str, np.ndarray]
 class CounterWentBackWarning(UserWarning):
     """An energy counter read lower than its previous reading inside a window (a reset: a driver reload, or
     a corrupt trace): the counter difference of that GPU is NaN rather than a negative or short energy."""
+
+
+class SampleGapWarning(UserWarning):
+    """Readings of the driver's sample buffer inside a window lie more than :data:`GAP_PERIODS` update
+    periods apart: one or more are missing (a buffer overrun, a dropped or NaN row), and the reading after
+    each gap, the mean of its own ~period only, stood for the whole gap."""
+
+
+#: Interval-mean readings (:data:`INTERVAL_SOURCES`) further apart than this many update periods leave a
+#: gap: a missing row makes about two; the H200 buffer's own spacing is 17-23 ms for its 20 ms period
+#: (docs/NVML-FACTS.md).
+GAP_PERIODS = 1.5
 
 
 class _Groups:
@@ -296,6 +313,58 @@ def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]],
     return gap
 
 
+@dataclass(frozen=True)
+class _Gaps:
+    """Gaps between interval-mean readings inside a span: per gap its GPU, the readings either side
+    (``t0_ns``, ``t1_ns``), how much of the span it covers (``overlap_ns``), the energy integrated across
+    that part at the reading after it (``energy_j``) and the readings it lacks (``missing``)."""
+
+    gpu: np.ndarray
+    t0_ns: np.ndarray
+    t1_ns: np.ndarray
+    overlap_ns: np.ndarray
+    energy_j: np.ndarray
+    missing: np.ndarray
+    period_s: float
+
+
+def _interval_gaps(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_ns: int, end_ns: int,
+                  period_s: float | None) -> _Gaps:
+    """The gaps of interval-mean readings (finite ones) that overlap ``[start_ns, end_ns]``: consecutive
+    readings of a GPU more than :data:`GAP_PERIODS` ``period_s`` apart (the median spacing when the
+    period is unknown)."""
+    t_ns, gpu = np.asarray(t_ns, dtype=np.int64), np.asarray(gpu, dtype=np.int64)
+    order = np.lexsort((t_ns, gpu))
+    t, v, g = t_ns[order], np.asarray(power_w, dtype=np.float64)[order], gpu[order]
+    same = g[1:] == g[:-1]
+    dt = np.diff(t)
+    if period_s is None or not period_s > 0:  # (NaN: not detected)
+        period_s = float(np.median(dt[same])) * 1e-9 if same.any() else math.nan
+    lo, hi = np.maximum(t[:-1], start_ns), np.minimum(t[1:], end_ns)
+    gap = same & (dt > GAP_PERIODS * period_s * 1e9) & (hi > lo)
+    i = np.flatnonzero(gap)
+    overlap = hi[i] - lo[i]
+    missing = np.maximum(np.rint(dt[i] / (period_s * 1e9)).astype(np.int64) - 1, 1) if i.size else i
+    return _Gaps(gpu=g[i + 1], t0_ns=t[i], t1_ns=t[i + 1], overlap_ns=overlap, energy_j=v[i + 1] * overlap * 1e-9,
+                 missing=missing, period_s=period_s)
+
+
+def _warn_gaps(gaps: list[tuple[str, _Gaps]], start_ns: int, end_ns: int, total_j: float) -> None:
+    """One :class:`SampleGapWarning` for the gaps of a window: the first three spans, then totals."""
+    spans = [(src, g, int(gpu), int(a), int(b), int(m)) for src, g in gaps
+             for gpu, a, b, m in zip(g.gpu, g.t0_ns, g.t1_ns, g.missing, strict=True)]
+    named = "; ".join(f"{src} GPU {gpu}: t_ns {a} to {b} ({(b - a) * 1e-6:.1f} ms for a {g.period_s * 1e3:.1f} ms "
+                      f"update period, ~{m} reading(s) missing)" for src, g, gpu, a, b, m in spans[:3])
+    more = f"; and {len(spans) - 3} more" if len(spans) > 3 else ""
+    seconds = sum(float(g.overlap_ns.sum()) for _, g in gaps) * 1e-9
+    energy = sum(float(g.energy_j.sum()) for _, g in gaps)
+    warnings.warn(f"{len(spans)} gap(s) between power readings inside [{start_ns}, {end_ns}] ns: {named}{more}. "
+                  f"The {seconds:.3f} s of the window they span (all GPUs) were integrated at the reading that ended "
+                  f"each gap ({energy:.3f} J of {total_j:.3f} J), the mean of its own update period only: the power "
+                  "where readings are missing is unknown (Measurement.gap_count / gap_s count them)",
+                  SampleGapWarning, stacklevel=user_stacklevel())
+
+
 def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
     """The samples within ``margin_ns`` of ``[start_ns, end_ns]`` (``samples`` is sorted by time), so
     that a window costs O(log n + samples nearby) rather than O(all samples) on long runs."""
@@ -347,6 +416,11 @@ class WindowEnergy:
         sample_count: readings of ``source`` inside the span, all GPUs.
         bridged_s: seconds of the span no power source covered (a gap at a fallback), integrated by
             holding the readings on either side of it.
+        gap_count: gaps between consecutive readings of an interval-mean source (the driver buffer) more
+            than :data:`GAP_PERIODS` update periods apart inside the span, all GPUs (a
+            :class:`SampleGapWarning` names them); 0 when none.
+        gap_s: seconds of the span inside those gaps, summed over GPUs: integrated at the reading after
+            each gap.
     """
 
     energy_j_per_gpu: tuple[float, ...]
@@ -354,6 +428,8 @@ class WindowEnergy:
     source: str
     sample_count: int
     bridged_s: float = 0.0
+    gap_count: int = 0
+    gap_s: float = 0.0
 
 
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
@@ -364,14 +440,20 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     pieces = power_segments(s, start_ns, end_ns, periods) if s["t_ns"].size else None
     energy = np.full(gpu_count, math.nan)
     count = 0
+    gaps: list[tuple[str, _Gaps]] = []
     if pieces:
         energy = np.zeros(gpu_count)
         for src, a, b in pieces:
-            rows = (s["source"] == src) & np.isfinite(s["power_w"])
+            rows = (s["source"] == src) & np.isfinite(s["power_w"]) & (s["gpu"] >= 0) & (s["gpu"] < gpu_count)
             t, gpu = s["t_ns"][rows], s["gpu"][rows]
             kind = "interval" if src in INTERVAL_SOURCES else "point"
             energy += power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, a, b, kind=kind)
-            count += int(((t >= a) & (t <= b) & (gpu >= 0) & (gpu < gpu_count)).sum())
+            count += int(((t >= a) & (t <= b)).sum())
+            if kind == "interval" and b > a:  # a missing mean is a hole; point readings are interpolated across
+                found = _interval_gaps(t, s["power_w"][rows], gpu, a, b, periods.get(src))
+                gaps += [(src, found)] if found.gpu.size else []
+    if gaps:
+        _warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
     bridged = bridged_ns(s, pieces, periods) * 1e-9 if pieces and len(pieces) > 1 else 0.0
     counter = np.full(gpu_count, math.nan)
@@ -388,4 +470,6 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             chosen |= take
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
-                        source=source, sample_count=count, bridged_s=bridged)
+                        source=source, sample_count=count, bridged_s=bridged,
+                        gap_count=sum(int(g.gpu.size) for _, g in gaps),
+                        gap_s=sum(float(g.overlap_ns.sum()) for _, g in gaps) * 1e-9)

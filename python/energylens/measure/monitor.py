@@ -94,6 +94,11 @@ class Measurement:
         short_window: the window is shorter than ``update_period_s``: ``energy_j`` is interpolated.
         bridged_s: seconds of the window that no power source covered (a gap at a mid-run fallback),
             integrated by holding the readings on either side of the gap; 0.0 when none.
+        gap_count: holes in the driver buffer inside the window (consecutive readings of a GPU more than
+            1.5 update periods apart: a reading missing or NaN), all GPUs; each is warned
+            (:class:`~energylens.measure.integrate.SampleGapWarning`); 0 when none.
+        gap_s: seconds of the window inside those holes, summed over GPUs, integrated at the reading
+            after each (its power over the missing readings is unknown); 0.0 when none.
     """
 
     key: str
@@ -110,6 +115,8 @@ class Measurement:
     update_period_s: float
     short_window: bool
     bridged_s: float = 0.0
+    gap_count: int = 0
+    gap_s: float = 0.0
 
 
 def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
@@ -126,7 +133,7 @@ def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
                        avg_power_w=total / duration_s if duration_s > 0 else math.nan,
                        counter_energy_j=ctotal, counter_energy_j_per_gpu=w.counter_energy_j_per_gpu,
                        source=w.source, sample_count=w.sample_count, update_period_s=period, short_window=short,
-                       bridged_s=w.bridged_s)
+                       bridged_s=w.bridged_s, gap_count=w.gap_count, gap_s=w.gap_s)
 
 
 class WindowResult:
