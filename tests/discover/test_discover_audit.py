@@ -139,7 +139,7 @@ def test_what_the_heldout_scores_are_over_is_said(monkeypatch, tmp_path, capsys)
 def test_a_target_no_row_measures_is_said_so(monkeypatch):
     """ML.ENERGY v3 and the bundled v2 data measure no phase energy: the error listed 20 row numbers and "385
     more" instead of saying that no row has it."""
-    monkeypatch.setattr(ds, "select_backend", lambda backend: None)
+    monkeypatch.setattr(ds, "select_backend", lambda backend: be.BackendChoice("operon", "test"))
     df = load_profiles_or_bundled("bundled").assign(prefill_energy_j=np.nan)
     with pytest.raises(ValueError, match=r"'prefill_energy_j' in every row; no row has one \(all 356 are blank or not "
                                          r"finite\): these profiles do not measure it$"):
@@ -156,6 +156,27 @@ def test_bad_search_settings_are_named(kw, message):
     choice = be.BackendChoice("operon", "test")
     with pytest.raises(ValueError, match=f"^{message}$"):
         be.run_backend(choice, np.ones((5, 1)), np.ones(5), ["E_mem"], progress=False, **kw)
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"max_complexity": 4}, r"max_complexity \(--max-complexity\) must be an integer >= 5 .*got 4"),
+    ({"max_complexity": 9.5}, r"max_complexity \(--max-complexity\) must be an integer >= 5 .*got 9\.5"),
+    ({"generations": 0}, "generations must be an integer >= 1, got 0"),
+    ({"time_budget_s": -1.0}, r"time budget must be > 0 s, got -1\.0"),
+])
+def test_search_settings_are_refused_before_the_profiles_are_read_and_the_template_fitted(kw, message, monkeypatch):
+    """--max-complexity 4 (and any other bad setting) was refused by the backend, after the ~1 s template fit."""
+    monkeypatch.setattr(ds, "select_backend", lambda backend: be.BackendChoice("operon", "test"))
+    monkeypatch.setattr(ds, "load_profiles_or_bundled", lambda path: pytest.fail("the profiles were read"))
+    monkeypatch.setattr(ds.EnergyModel, "fit", lambda *a, **k: pytest.fail("the template was fitted"))
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        ds.discover("bundled", progress=False, **kw)
+
+
+def test_a_cap_of_4_on_the_command_line_fails_before_the_template_fit(monkeypatch, capsys):
+    monkeypatch.setattr(ds.EnergyModel, "fit", lambda *a, **k: pytest.fail("the template was fitted"))
+    assert main(["discover", "bundled", "-o", "/dev/null", "--quiet", "--max-complexity", "4"]) == 2
+    assert "max_complexity (--max-complexity) must be an integer >= 5" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not sel._has("pyoperon"), reason="pyoperon is not installed")
@@ -197,7 +218,7 @@ def test_a_backend_that_is_found_but_does_not_import_is_named(monkeypatch, capsy
 def test_a_frames_rows_without_the_target_are_named_by_position_and_label(monkeypatch):
     """A frame filtered after it was read was named as the file with "data rows 4, 8 (1-based, header not
     counted)": positions in the frame, not the file's rows. Now as the schema names a frame's rows."""
-    monkeypatch.setattr(ds, "select_backend", lambda backend: None)
+    monkeypatch.setattr(ds, "select_backend", lambda backend: be.BackendChoice("operon", "test"))
     df = load_profiles_or_bundled("bundled").iloc[10:].copy()
     df["prefill_energy_j"] = df["energy_j"] * 0.1
     df.loc[df.index[[3, 7]], "prefill_energy_j"] = np.nan

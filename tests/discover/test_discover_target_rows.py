@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from energylens.discover import search
+from energylens.discover.backends import BackendChoice
 from energylens.profiles.datasets import mlenergy_v2
 
 
 def test_rows_without_the_targets_measurement_are_named_with_their_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(search, "select_backend", lambda backend: None)  # the check comes first; no backend needed
+    monkeypatch.setattr(search, "select_backend", lambda backend: BackendChoice("operon", "test"))  # none is run
     df = mlenergy_v2().reset_index(drop=True)
     df["prefill_energy_j"] = df["energy_j"] * 0.1
     df.loc[[5, 17], "prefill_energy_j"] = np.nan

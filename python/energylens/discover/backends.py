@@ -28,7 +28,7 @@ from energylens.discover.select import (
 )
 
 __all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_executable", "run_backend",
-           "OPERON_INSTALL", "PYSR_INSTALL"]
+           "check_search_settings", "OPERON_INSTALL", "PYSR_INSTALL"]
 
 #: Operators offered to the search (all run in the native engine).
 OPERON_SYMBOLS = "add,sub,mul,div,constant,variable,sqrt,log,exp,square"
@@ -149,6 +149,28 @@ def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complex
     return [(int(c), _parse(str(e), names)) for c, e in zip(eqs["complexity"], eqs["equation"], strict=True)]
 
 
+def check_search_settings(backend: str, *, max_complexity: int, time_budget_s: float, seed: int, generations: int,
+                          population: int) -> None:
+    """The search settings, each named where it is wrong (ValueError): checked by :func:`run_backend` and, before
+    the profiles are read and the template fitted, by ``discover``."""
+    if isinstance(max_complexity, bool) or not isinstance(max_complexity, (int, np.integer)) \
+            or max_complexity < OPERON_SCALING_NODES + 1:
+        raise ValueError(f"max_complexity (--max-complexity) must be an integer >= {OPERON_SCALING_NODES + 1} (the "
+                         f"smallest expression, c + s x, has that many nodes), got {max_complexity!r}")
+    if backend == "pysr" and max_complexity < PYSR_MIN_MAXSIZE:  # PySR refuses it, after starting Julia
+        raise ValueError(f"max_complexity (--max-complexity) must be >= {PYSR_MIN_MAXSIZE} for the pysr backend "
+                         f"(PySR's smallest maxsize), got {max_complexity}")
+    if backend == "pysr" and not 0 <= seed < 2**32:  # PySR seeds NumPy's RandomState with it, after Julia starts
+        raise ValueError(f"seed (--seed) must be < 2**32 for the pysr backend (PySR seeds NumPy's RandomState with "
+                         f"it), got {seed}")
+    if not time_budget_s > 0:  # (NaN too; inf is no budget: the generation cap stops the search)
+        raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
+    for what, value in (("generations", generations), ("population", population)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            # (-1 ran 9 generations, 0 ended in a bare AssertionError)
+            raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
+
+
 def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequence[str], *,
                 max_complexity: int = 25, time_budget_s: float = 60.0, seed: int = 0, generations: int = 200,
                 population: int = 500, progress: bool = True) -> list[tuple[int, sp.Expr]]:
@@ -160,21 +182,8 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
         if bad.any():  # (operon's own message blamed the front: "Input y contains NaN.")
             raise ValueError(f"{what} is not finite in {int(bad.sum())} of {len(bad)} rows (0-based: "
                              f"{np.flatnonzero(bad)[:10].tolist()}); the search needs finite inputs")
-    if max_complexity < OPERON_SCALING_NODES + 1:
-        raise ValueError(f"max_complexity (--max-complexity) must be >= {OPERON_SCALING_NODES + 1} (the smallest expression, "
-                         f"c + s x, has that many nodes), got {max_complexity}")
-    if choice.name == "pysr" and max_complexity < PYSR_MIN_MAXSIZE:  # PySR refuses it, after starting Julia
-        raise ValueError(f"max_complexity (--max-complexity) must be >= {PYSR_MIN_MAXSIZE} for the pysr backend "
-                         f"(PySR's smallest maxsize), got {max_complexity}")
-    if choice.name == "pysr" and not 0 <= seed < 2**32:  # PySR seeds NumPy's RandomState with it, after Julia starts
-        raise ValueError(f"seed (--seed) must be < 2**32 for the pysr backend (PySR seeds NumPy's RandomState with "
-                         f"it), got {seed}")
-    if not time_budget_s > 0:  # (NaN too; inf is no budget: the generation cap stops the search)
-        raise ValueError(f"time budget must be > 0 s, got {time_budget_s}")
-    for what, value in (("generations", generations), ("population", population)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            # (-1 ran 9 generations, 0 ended in a bare AssertionError)
-            raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
+    check_search_settings(choice.name, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed,
+                          generations=generations, population=population)
     run = _run_operon if choice.name == "operon" else _run_pysr
     front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
                 max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,

@@ -28,7 +28,7 @@ from energylens.compare.splits import (
     duplicate_units,
     take_with_copies,
 )
-from energylens.discover.backends import run_backend, select_backend
+from energylens.discover.backends import check_search_settings, run_backend, select_backend
 from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
 from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel, ExpressionEnergyModel
@@ -302,6 +302,9 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     seed = _check_seed(seed)
     t0 = time.perf_counter()
     choice = select_backend(backend)
+    # before the profiles are read and the template fitted (~1 s): a cap of 4 was refused only after both
+    check_search_settings(choice.name, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed,
+                          generations=generations, population=population)
     df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
         drop=True)
     column = TARGETS[target]
