@@ -4,14 +4,18 @@ Hub-id message ("Repo id must be in the form ...", cut off mid-sentence in the p
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import textwrap
 
 import pytest
 
 from energylens.cli import main
-from energylens.profiling import SweepSpecError, load_spec, run_sweep
+from energylens.profiling import Store, SweepSpecError, load_spec, parse_spec, run_sweep
 from energylens.profiling.requirements import check_local_models
+from energylens.profiling.spec import is_local_path
+from energylens.profiling.worker import base_row
 
 
 def _spec_file(tmp_path, models: list[str], backend: str = "transformers"):
@@ -78,3 +82,64 @@ def test_an_injected_runner_or_a_remote_ray_cluster_is_not_checked(tmp_path):
     res = run_sweep(spec, str(tmp_path / "runs"), power_source="synthetic:100",
                     run_one=lambda c, p: {"config_id": c.config_id, "status": "ok", "wall_s": 0.0})
     assert res.ok == 1
+
+
+# A bare name that is a folder here: vLLM (Path(model).exists(), transformers_utils/repo_utils.py) and transformers
+# (os.path.isdir) load that folder, relative to the working directory, before they try the Hub.
+
+def test_a_bare_name_that_is_a_folder_here_is_a_local_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _model_folder(tmp_path / "llama-8b")
+    _model_folder(tmp_path / "org" / "name")
+    assert is_local_path("llama-8b") and is_local_path("org/name")
+    assert not is_local_path("meta-llama/Llama-3.1-8B") and not is_local_path("gpt2")
+    cfg = parse_spec({"sweep": {"backend": "vllm"}, "grid": {"models": ["org/name"], "max_num_seqs": [1],
+                                                            "input_len": [8], "output_len": [4]}}).configs()[0]
+    assert cfg.describe().startswith("name vllm/offline ")  # the progress line names the folder, as for ./org/name
+    monkeypatch.chdir(tmp_path / "org")
+    assert not is_local_path("org/name")  # resolved against the working directory, as vLLM resolves it
+
+
+def test_a_bare_name_that_is_a_folder_without_config_is_refused_saying_why(tmp_path, monkeypatch, capsys):
+    """vLLM would load the folder ./llama-8b (no config.json: every unit fails late); the check says so first."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "llama-8b").mkdir()
+    spec = _spec_file(tmp_path, ["llama-8b"], "vllm")
+    assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "synthetic:100"]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:5: key 'grid.models[0]': the folder 'llama-8b' (relative to the working directory {tmp_path})" \
+           " holds no config.json" in err
+    assert "taken as that local path, not a Hub id, because it exists here" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_bare_name_and_its_dot_slash_spelling_are_one_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _model_folder(tmp_path / "llama-8b")
+    with pytest.raises(SweepSpecError, match="'llama-8b' and './llama-8b' are the same path"):
+        load_spec(_spec_file(tmp_path, ["llama-8b", "./llama-8b"]))
+
+
+def test_a_bare_local_folder_records_its_checkpoint_format(tmp_path, monkeypatch):
+    """The row's precision comes from the folder's config.json, not the spec or a Hub cache of that name."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "org" / "name").mkdir(parents=True)
+    (tmp_path / "org" / "name" / "config.json").write_text(json.dumps(
+        {"quantization_config": {"quant_method": "awq", "bits": 4}}))
+    cfg = parse_spec({"sweep": {"backend": "vllm"}, "grid": {"models": ["org/name"], "max_num_seqs": [1],
+                                                            "input_len": [8], "output_len": [4]}}).configs()[0]
+    assert base_row(cfg, "none")["precision"] == "int4" and base_row(cfg, "none")["model"] == "org/name"
+
+
+@pytest.mark.torch
+def test_a_model_under_home_written_with_a_tilde_loads(tiny_model, tmp_path, monkeypatch):
+    """Neither vLLM nor transformers expands ``~`` ("~/models/x" read as a malformed Hub id: every unit failed
+    with "Repo id must use alphanumeric chars"); the sweep gives them the expanded path."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(tiny_model, tmp_path / "models" / "tiny")
+    spec = parse_spec({"sweep": {"backend": "transformers", "warmup": 0}, "grid": {
+        "models": ["~/models/tiny"], "precision": ["fp32"], "max_num_seqs": [1], "input_len": [4], "output_len": [2]}})
+    res = run_sweep(spec, str(tmp_path / "runs"), power_source="none")
+    rows = Store(tmp_path / "runs").rows(include_failed=True)
+    assert res.ok == 1, rows["error"].tolist()
+    assert rows["model"].tolist() == ["~/models/tiny"]  # the row names the model as the spec wrote it

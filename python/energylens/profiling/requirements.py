@@ -21,7 +21,7 @@ from types import ModuleType
 
 from energylens.errors import MissingExtraError
 from energylens.extras import require, require_extra
-from energylens.profiling.spec import SweepSpec, is_local_path, spec_error
+from energylens.profiling.spec import SweepSpec, is_local_path, load_path, spec_error
 
 __all__ = ["VLLM_HINT", "check_local_backend", "check_local_models", "check_ray"]
 
@@ -55,9 +55,10 @@ def check_local_models(spec: SweepSpec) -> None:
     for i, model in enumerate(spec.grid["models"]):
         if not is_local_path(model):
             continue
-        path = Path(os.path.expanduser(model))
+        path = Path(load_path(model))
+        bare = not model.startswith(("/", "./", "../", "~"))  # a name that exists here: vLLM loads the folder
+        where = "" if path.is_absolute() else f" (relative to the working directory {os.getcwd()})"
         if not path.exists():
-            where = "" if path.is_absolute() else f" (relative to the working directory {os.getcwd()})"
             problem = (f"the model folder {model!r} does not exist{where}; a path (starting with /, ./, ../ or ~) "
                        "names a folder on this machine, a Hugging Face id is written as org/name")
         elif path.is_file():
@@ -68,6 +69,9 @@ def check_local_models(spec: SweepSpec) -> None:
         elif (path / "config.json").is_file() or (vllm and (path / "params.json").is_file()):
             continue
         else:
-            problem = (f"the folder {model!r} holds no config.json, so it is not a Hugging Face model folder "
+            problem = (f"the folder {model!r}{where} holds no config.json, so it is not a Hugging Face model folder "
                        "(the one that save_pretrained writes, with the weights and tokenizer)")
+        if bare:
+            problem += (f"; {model!r} is taken as that local path, not a Hub id, because it exists here (as vLLM and "
+                        "transformers take it): rename or move it, or run the sweep from another directory")
         raise spec_error(spec, f"grid.models[{i}]", problem)

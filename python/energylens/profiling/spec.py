@@ -29,7 +29,7 @@ else:  # Python 3.10: the same parser as the tomli package
     import tomli as tomllib
 
 __all__ = ["SweepSpecError", "LengthSpec", "RunConfig", "SweepSpec", "load_spec", "parse_spec",
-           "spec_error", "is_local_path", "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
+           "spec_error", "is_local_path", "load_path", "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
 
 BACKENDS = ("transformers", "vllm")
 MODES = ("offline", "server")
@@ -420,8 +420,14 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
 
 
 def is_local_path(model: str) -> bool:
-    """A model given as a folder ("/models/x", "./x", "~/x"), not a Hub id ("org/name")."""
-    return model.startswith(("/", "./", "../", "~"))
+    """A model on this machine, not a Hub id: a path ("/m/x", "./x", "~/x") or a name that exists in the working
+    directory ("llama-8b", "org/name"), as vLLM (``Path(model).exists()``) and transformers decide."""
+    return model.startswith(("/", "./", "../", "~")) or os.path.exists(model)
+
+
+def load_path(model: str) -> str:
+    """``model`` as vLLM / transformers are given it: ``~`` expanded (neither expands it), else as written."""
+    return os.path.expanduser(model) if model.startswith("~") else model
 
 
 def _check_same_paths(src: str, models: list[str]) -> None:

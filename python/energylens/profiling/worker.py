@@ -30,7 +30,7 @@ from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
 from energylens.profiling.hf_config import declared_weight_format
 from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
-from energylens.profiling.spec import RunConfig
+from energylens.profiling.spec import RunConfig, is_local_path, load_path
 
 __all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown", "package_versions",
            "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS"]
@@ -117,9 +117,9 @@ def _json_safe(value: Any) -> Any:
 def _checkpoint_quantization(model: str) -> str:
     """The format the checkpoint's own config.json declares (``hf_config.declared_weight_format``): a local
     folder's, or a Hub id's already in the local cache (nothing is downloaded); ``""`` when none is declared."""
-    path = Path(model).expanduser() / "config.json"
+    path = Path(load_path(model)) / "config.json"
     if not path.is_file():
-        if Path(model).expanduser().exists() or model.startswith(("/", ".", "~")):
+        if is_local_path(model):
             return ""  # a local folder without a config.json
         try:
             from huggingface_hub import try_to_load_from_cache
