@@ -31,7 +31,7 @@ from energylens.compare.names import resolved_name
 from energylens.compare.registry import register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
-from energylens.compare.report_tables import OURS
+from energylens.compare.report_tables import OURS, paired_wins
 from energylens.compare.result import worst
 from energylens.compare.runner import CAUGHT, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
@@ -184,8 +184,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         info["report"] = str(report_path) if report_path else None
         info["failed_methods"] = failed
         worst_of = {by: json.loads(worst(res.table, OURS, by).to_json(orient="records")) for by in ("task", "group")}
-        print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records")), "worst": worst_of},
-                         indent=1))
+        paired = json.loads(paired_wins(res).to_json(orient="records"))  # wins out of <metric>_repeats
+        print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records")), "worst": worst_of,
+                          "paired": paired}, indent=1))
     else:
         print(format_summary(res))
         _print_worst(res.table, res.info.get("tpot_slo"))

@@ -26,6 +26,7 @@ from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
     OURS,
     breakdown,
+    fewer_repeats,
     fmt,
     format_summary,
     headline,
@@ -33,6 +34,7 @@ from energylens.compare.report_tables import (
     md_table,
     method_order,
     metric_rows,
+    paired_cell,
     paired_wins,
     paper_comparison,
     small_vs_all,
@@ -65,6 +67,7 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     info = result.info
     md = [f"## Headline: {info['train_size']} random training rows, the rest held out", "",
           md_table(("method",) + heads(h), metric_rows(h, ("method",))), "",
+          *_fewer(h, ("method",)),
           "Mean ± standard deviation over repeats. Top-1 and regret: groups with at least two held-out "
           "candidates (`groups`: how many per repeat); pairwise pooled over groups; MAPE over rows.", ""]
     sentence = standing(result)
@@ -80,15 +83,24 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     if not pw.empty:
         # each row out of its own count: a method whose fit failed in some repeats is compared on the others only
         # (the sentence named the first row's count for every row: "2" read as 2 of 4 when it was 2 of 2)
+        # a cell out of fewer repeats says so: a repeat with no Top-1 group read as a loss ("1" of "6" for 1 of 1)
         md += ["Paired over repeats (same rows for every method): in how many of the repeats where both were "
-               f"scored (`repeats`) {OURS} did better than each method (ties count half).", "",
+               f"scored (`repeats`) {OURS} did better than each method (ties count half); `w of k`: only k of "
+               "them had that metric for both (the others had no held-out group with two candidates).", "",
                md_table(("vs", "Top-1", "pairwise", "regret", "repeats"),
-                        [(r.method, f"{r.top1:g}", f"{r.pairwise:g}", f"{r.regret_pct:g}", f"{r.repeats}")
-                         for r in pw.itertuples()]), ""]
+                        [(r["method"], *(paired_cell(r[m], int(r[f"{m}_repeats"]), int(r["repeats"]))
+                                         for m in ("top1", "pairwise", "regret_pct")), f"{r['repeats']}")
+                         for _, r in pw.iterrows()]), ""]
     pc = paper_comparison(result)
     return md + ["## The paper's claims side by side", "",
                  md_table(("metric", "paper", f"{OURS}, this data"),
                           [(r.metric, fmt(r.paper), fmt(r.energylens)) for r in pc.itertuples()]), ""]
+
+
+def _fewer(s: pd.DataFrame, keys: tuple[str, ...]) -> list[str]:
+    """Under a table: the metrics some row averages over fewer repeats than it was scored in, as a list."""
+    notes = fewer_repeats(s, keys)
+    return ["Averaged over fewer repeats:", "", *(f"- {n}" for n in notes), ""] if notes else []
 
 
 def _method_rank(s: pd.DataFrame) -> pd.DataFrame:
@@ -105,7 +117,8 @@ def _small_vs_all(result: EvaluationResult) -> list[str]:
         if asked is not None and int(asked) != n_small else ""
     return [f"## Ours at {n_small} rows against every method at {n_all} rows (all the others), same "
             f"held-out rows{nearest}", "", md_table(("method", "train rows") + heads(sv),
-                                           metric_rows(sv, ("method", "train_size"))), ""]
+                                           metric_rows(sv, ("method", "train_size"))), "",
+            *_fewer(sv, ("method", "train_size"))]
 
 
 def _sample_efficiency(result: EvaluationResult) -> list[str]:
@@ -115,7 +128,8 @@ def _sample_efficiency(result: EvaluationResult) -> list[str]:
     s = _method_rank(summarize(cv, by=("train_size", "method"))).sort_values(["_o", "train_size"])
     return ["## Sample efficiency", "", "A fixed quarter of the rows is held out per repeat; training "
                  "sets are nested draws from the rest.", "", "![sample efficiency](sample_efficiency.png)", "",
-                 md_table(("method", "train rows") + heads(s), metric_rows(s, ("method", "train_size"))), ""]
+                 md_table(("method", "train rows") + heads(s), metric_rows(s, ("method", "train_size"))), "",
+                 *_fewer(s, ("method", "train_size"))]
 
 
 def _extrapolation(result: EvaluationResult) -> list[str]:
@@ -132,7 +146,8 @@ def _extrapolation(result: EvaluationResult) -> list[str]:
         else:
             s = s.sort_values("_o")
         md += [f"## {title}", "", md_table(tuple(keys) + ("method",) + heads(s),
-                                            metric_rows(s, tuple(keys) + ("method",))), ""]
+                                            metric_rows(s, tuple(keys) + ("method",))), "",
+               *_fewer(s, tuple(keys) + ("method",))]
     return md
 
 

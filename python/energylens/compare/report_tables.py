@@ -16,7 +16,8 @@ from energylens.compare.result import EvaluationResult, overview, summarize
 from energylens.outputs import plural
 
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
-           "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads"]
+           "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads", "fewer_repeats",
+           "paired_cell"]
 
 OURS = "energylens"
 
@@ -48,6 +49,40 @@ def fmt(v: Any, std: Any = None, pct: bool = False) -> str:
     if std is not None and isinstance(std, float) and np.isfinite(std) and std > 0:
         s += f" ± {std:.1f}" if pct else f" ± {std:.3f}"
     return s
+
+
+#: How the tables name each metric (in :func:`fewer_repeats` notes).
+_METRIC_NAMES = {"top1": "Top-1", "top1_tpot": "Top-1 @TPOT", "parallelism": "parallelism", "pairwise": "pairwise",
+                 "mape": "MAPE", "spearman": "Spearman", "regret_pct": "regret", "top1_strict": "Top-1 strict",
+                 "slo_violation": "SLO violations"}
+
+
+def fewer_repeats(s: pd.DataFrame, keys: Sequence[str], prefix: str = "") -> list[str]:
+    """A note per row of summary ``s`` (named by ``keys``) with a metric averaged over fewer repeats than the
+    row's ``n_repeats`` (``<metric>_repeats``: the repeats that had something of it to score), e.g. ``Top-1,
+    regret over 1 of 6 repeats``; a metric with none reads n/a and needs no note."""
+    notes = []
+    for _, r in s.iterrows():
+        n = int(r.get("n_repeats", 0) or 0)
+        by_count: dict[int, list[str]] = {}
+        for m, name in _METRIC_NAMES.items():
+            k = r.get(f"{m}_repeats")
+            if k is not None and not pd.isna(k) and 0 < int(k) < n:
+                by_count.setdefault(int(k), []).append(name)
+        if by_count:
+            parts = "; ".join(f"{', '.join(names)} over {k} of {plural(n, 'repeat')}" for k, names in by_count.items())
+            label = " ".join(str(r[c]) for c in keys if not pd.isna(r[c]) and str(r[c]))
+            notes.append(f"{prefix}{label}: {parts} (the others had nothing to score for "
+                         "it: no held-out group with two candidates, no measured TPOT or no parallelism choice)")
+    return notes
+
+
+def paired_cell(wins: float, counted: int, repeats: int) -> str:
+    """A paired-table cell: the wins, with the repeats they are out of when fewer than the row's ``repeats``
+    (``1 of 1`` where both methods had the metric in one of their six repeats; ``n/a`` in none)."""
+    if counted == 0:
+        return "n/a"
+    return f"{wins:g}" if counted == repeats else f"{wins:g} of {counted}"
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -88,6 +123,7 @@ def format_summary(result: EvaluationResult) -> str:
                      + (f" {_num(r, 'n_groups', '.1f'):>6} {_num(r, 'top1_strict', '.3f'):>6} "
                         f"{_num(r, 'slo_violation', '.1%'):>8}" if slo else ""))
     lines += [_failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
+    lines += fewer_repeats(h, ("method",), prefix="note: ")
     return "\n".join(lines)
 
 
@@ -118,7 +154,7 @@ def _other_splits(result: EvaluationResult) -> str:
         lines.append(f"{r['split']:<14} {str(r['variant'])[:28]:<28} {size:>5} {r['method']:<18} "
                      f"{_num(r, 'top1', '.3f'):>6} {_num(r, 'pairwise', '.3f'):>8} {_num(r, 'mape', '.1f'):>7} "
                      f"{_num(r, 'regret_pct', '.1f'):>8}")
-    return "\n".join(lines)
+    return "\n".join(lines + fewer_repeats(s, ("split", "variant", "method"), prefix="note: "))
 
 
 def _num(row: pd.Series, key: str, fmt: str) -> str:
@@ -179,7 +215,9 @@ def small_vs_all(result: EvaluationResult) -> tuple[pd.DataFrame, int, int]:
 def paired_wins(result: EvaluationResult, split: str = "random") -> pd.DataFrame:
     """Per baseline: in how many repeats of ``split`` ours was better (Top-1, pairwise, regret).
 
-    Same training and held-out rows per repeat, so this is a paired comparison; ties count half.
+    Same training and held-out rows per repeat, so this is a paired comparison; ties count half. ``repeats``: the
+    repeats where both were scored; ``<metric>_repeats``: those of them where both had the metric, which the
+    wins are out of (a repeat whose held-out rows form no group with two candidates has no Top-1).
     """
     t = result.table[result.table["split"] == split]
     if t.empty or OURS not in set(t["method"]):
@@ -196,8 +234,9 @@ def paired_wins(result: EvaluationResult, split: str = "random") -> pd.DataFrame
         rec: dict[str, Any] = {"method": m, "repeats": len(a)}
         for metric, sign in (("top1", 1.0), ("pairwise", 1.0), ("regret_pct", -1.0)):
             d = sign * (a[metric] - b[metric])
-            d = d[np.isfinite(d)]
+            d = d[np.isfinite(d)]  # repeats where both had the metric (a repeat may have no Top-1 group)
             rec[metric] = float(((d > 0) + 0.5 * (d == 0)).sum()) if len(d) else float("nan")
+            rec[f"{metric}_repeats"] = len(d)
         rows.append(rec)
     return pd.DataFrame(rows)
 

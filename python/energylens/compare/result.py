@@ -51,7 +51,9 @@ def summarize(table: pd.DataFrame,
     Columns: ``by``, each metric and ``<metric>_std``, ``n_groups`` (Top-1 groups per repeat),
     ``n_repeats`` (repeats with any score: a repeat whose fit failed is not averaged in) and
     ``n_failed_repeats`` (repeats of the key with no score at all; for a leave-one-out split, whose folds
-    share one repeat, the folds with no score, named by ``detail``).
+    share one repeat, the folds with no score, named by ``detail``), and ``<metric>_repeats``: the scored
+    repeats that metric's mean is over, fewer than ``n_repeats`` where a repeat had nothing of it to score (no
+    held-out group with two candidates, no measured TPOT, no parallelism choice).
     """
     by = list(by)
     missing = [c for c in by if c not in table.columns]
@@ -91,6 +93,8 @@ def summarize(table: pd.DataFrame,
             out[f"{m}_std"] = np.nan
         out["n_repeats"] = agg["_scored"].astype(int)
         out["n_failed_repeats"] = 1 - out["n_repeats"]
+        for m in metrics:
+            out[f"{m}_repeats"] = out[m].notna().astype(int)
     else:
         g = agg.groupby(by, sort=False, dropna=False)
         out = agg[agg["_scored"]].groupby(by, sort=False, dropna=False)[metrics + ["n_groups"]].mean()
@@ -99,6 +103,9 @@ def summarize(table: pd.DataFrame,
         out = out.join(std)
         out["n_repeats"] = g["_scored"].sum()
         out["n_failed_repeats"] = g.size() - out["n_repeats"]
+        # a metric a scored repeat had nothing of (no Top-1 group, no TPOT) is averaged over fewer repeats
+        counted = agg[agg["_scored"]].groupby(by, sort=False, dropna=False)[metrics].count()
+        out = out.join(counted.reindex(g.size().index).fillna(0).astype(int).add_suffix("_repeats"))
         out = out.reset_index()
     if "detail" in t.columns and "detail" not in by:  # a leave-one-out split's folds share repeat 0: count
         units = by + [c for c in ("repeat", "detail") if c not in by]  # each fold that failed, not the repeat
@@ -108,7 +115,8 @@ def summarize(table: pd.DataFrame,
         failed = failed.rename("_failed_units").reset_index()
         out = out.merge(failed, on=by, how="left")
         out["n_failed_repeats"] = out["_failed_units"].fillna(0).astype(int)
-    cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats", "n_failed_repeats"]
+    cols = by + [c for m in metrics for c in (m, f"{m}_std")] + ["n_groups", "n_repeats", "n_failed_repeats"] \
+        + [f"{m}_repeats" for m in metrics]
     return out[cols]
 
 
