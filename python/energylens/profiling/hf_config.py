@@ -14,6 +14,9 @@ attention shape, the experts, and the cells of today's architectures that a plai
   (``hybrid_override_pattern``) and Gated DeltaNet (``layer_types`` with ``linear_attention``), by the
   formulas of docs/reference-tables.md.
 * **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
+* **Quantised** checkpoints: the weight format and, for weight-only 8-bit ones (W8A16: GPTQ 8-bit, llm-compressor's
+  W8A16, compressed-tensors fp8 weights without input activations), the 16-bit compute precision
+  (:func:`declared_precision`), which the row records instead of the format the spec names.
 * **Serving limits** (:data:`LIMIT_COLUMNS`, the search's ``context_length`` and ``fp8_block_shape`` rules):
   the context window as vLLM derives its default ``max_model_len`` (the smallest length key, times a RoPE
   scaling factor), the dense FFN width, one routed expert's width and the shared experts' width.
@@ -26,7 +29,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config"]
+__all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config", "declared_weight_format",
+           "declares_weight_only", "declared_precision"]
 
 #: The numeric architecture columns :func:`architecture_columns` may write (besides params_b).
 SHAPE_COLUMNS: tuple[str, ...] = (
@@ -125,9 +129,48 @@ def _weight_block(config: Any) -> dict[str, float]:
     return {"fp8_weight_block": float(block[0])} if block else {}
 
 
-#: ModelOpt ``quant_algo`` -> weight format (vLLM docs/features/quantization/modelopt.md); FP8_PB_WO (block-scaled
-#: fp8 weight-only) and MXFP8 have no schema format and fall through to "".
-_MODELOPT_ALGOS = {"NVFP4": "nvfp4", "FP8": "fp8", "FP8_PER_CHANNEL_PER_TOKEN": "fp8"}
+#: ModelOpt ``quant_algo`` -> weight format, as vLLM's modelopt.py ``resolve`` runs each: FP8_PB_WO (and its
+#: older spelling FP8_BLOCK_SCALES) despite its name is 128 x 128 block-static fp8 weights with dynamic per-128
+#: activation groups (kFp8Static128BlockSym / kFp8Dynamic128Sym, W8A8): fp8_block; W4A16_NVFP4 quantises no
+#: activations (Marlin): nvfp4a16. MXFP8 has no schema format and falls through to "".
+_MODELOPT_ALGOS = {"NVFP4": "nvfp4", "FP8": "fp8", "FP8_PER_CHANNEL_PER_TOKEN": "fp8", "FP8_PB_WO": "fp8_block",
+                   "FP8_BLOCK_SCALES": "fp8_block", "W4A16_NVFP4": "nvfp4a16"}
+
+#: Quantisation methods whose kernels never quantise activations (vLLM: gptq / gptq_marlin / auto_round are
+#: WNA16, Marlin or Exllama, whatever the bits; awq is 4-bit only).
+_WEIGHT_ONLY_METHODS = ("awq", "gptq", "awq_marlin", "gptq_marlin", "auto_round")
+
+
+def _method(q: dict) -> str:
+    return str(q.get("quant_method") or q.get("quant_algo") or "").lower().replace("-", "_")
+
+
+def declares_weight_only(quantization_config: Any) -> bool:
+    """Whether a checkpoint's ``quantization_config`` quantises its weights and none of its activations, so that
+    vLLM runs its GEMMs at the activations' 16 bits (W8A16 / W4A16): a GPTQ / AWQ / AutoRound one, or a
+    compressed-tensors one whose every config group has weights and no ``input_activations`` (vLLM's
+    ``_get_scheme_from_parts``: ``CompressedTensorsWNA16`` for int weights, ``CompressedTensorsW8A16Fp8`` for fp8,
+    ``W4A16Fp4`` for nvfp4)."""
+    q = quantization_config if isinstance(quantization_config, dict) else {}
+    method = _method(q)
+    if method in _WEIGHT_ONLY_METHODS:
+        return True
+    if method == "compressed_tensors":
+        groups = [g or {} for g in (q.get("config_groups") or {}).values()]
+        return bool(groups) and all(g.get("weights") and not g.get("input_activations") for g in groups)
+    return False
+
+
+def declared_precision(quantization_config: Any, activations: str) -> tuple[str, str]:
+    """(weight format, compute precision) a checkpoint's ``quantization_config`` declares, as the schema's
+    ``precision`` / ``compute_precision`` columns write them: the format of :func:`declared_weight_format`; the
+    compute precision ``activations`` (the run's 16-bit dtype, "bf16" / "fp16") for 8-bit weights that vLLM runs
+    weight-only (:func:`declares_weight_only`: an int8 W8A16 or fp8 W8A16 checkpoint, which the precision table
+    would price W8A8 at the int8 / fp8 peak), else "" (the table decides per GPU: a W8A8 checkpoint, and the
+    formats whose GEMMs are 16-bit on every GPU anyway, int4 and nvfp4a16)."""
+    fmt = declared_weight_format(quantization_config)
+    weight_only = fmt in ("int8", "fp8", "fp8_block") and declares_weight_only(quantization_config)
+    return fmt, activations if weight_only else ""
 
 
 def declared_weight_format(quantization_config: Any) -> str:
@@ -135,8 +178,8 @@ def declared_weight_format(quantization_config: Any) -> str:
     (``int4``, ``int8``, ``fp8``, ``fp8_block``, ``mxfp4``, ``nvfp4``, ``nvfp4a16``), or ``""`` when it declares none that is
     known. vLLM loads a checkpoint in this format whatever ``--dtype`` / ``--quantization`` say."""
     q = quantization_config if isinstance(quantization_config, dict) else {}
-    method = str(q.get("quant_method") or q.get("quant_algo") or "").lower().replace("-", "_")
-    if method in ("awq", "gptq", "awq_marlin", "gptq_marlin", "auto_round"):
+    method = _method(q)
+    if method in _WEIGHT_ONLY_METHODS:
         return {4: "int4", 8: "int8"}.get(int(q.get("bits") or 4), "")
     if method == "fp8":
         return "fp8_block" if q.get("weight_block_size") else "fp8"

@@ -27,7 +27,7 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.precision import normalize_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
-from energylens.profiling.hf_config import declared_weight_format
+from energylens.profiling.hf_config import declared_precision
 from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig, is_local_path, load_path
@@ -114,43 +114,65 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _checkpoint_quantization(model: str) -> str:
-    """The format the checkpoint's own config.json declares (``hf_config.declared_weight_format``): a local
-    folder's, or a Hub id's already in the local cache (nothing is downloaded); ``""`` when none is declared."""
+def _checkpoint_config(model: str) -> dict[str, Any]:
+    """The checkpoint's own config.json: a local folder's, or a Hub id's already in the local cache (nothing is
+    downloaded); ``{}`` when there is none or it cannot be read."""
     path = Path(load_path(model)) / "config.json"
     if not path.is_file():
         if is_local_path(model):
-            return ""  # a local folder without a config.json
+            return {}  # a local folder without a config.json
         try:
             from huggingface_hub import try_to_load_from_cache
 
             cached = try_to_load_from_cache(model, "config.json")
         except (ImportError, ValueError):  # not installed; not a valid Hub id
-            return ""
+            return {}
         if not isinstance(cached, str):
-            return ""
+            return {}
         path = Path(cached)
     try:
-        return declared_weight_format(json.loads(path.read_text(encoding="utf-8")).get("quantization_config"))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return ""
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
-def weight_format(cfg: RunConfig) -> str:
-    """The weights' format as the run loaded them (the profile's ``precision``, schema v1 spelling). vLLM loads a
-    quantised checkpoint in the format its config.json declares whatever ``--dtype`` / ``--quantization`` say
-    (an AWQ folder under ``bf16``; a GPTQ-Int8 checkpoint under ``gptq``, which alone would read as int4); else
-    the format its name or the model table says it is published in (an -FP8 checkpoint, gpt-oss in mxfp4); else
-    the spec's (``fp8`` quantises on the fly; ``awq`` / ``gptq`` are int4)."""
-    if cfg.backend != "vllm":
+#: A config.json's ``torch_dtype`` / ``dtype`` -> the schema's 16-bit name.
+_CONFIG_DTYPES = {"float16": "fp16", "half": "fp16", "bfloat16": "bf16"}
+
+
+def _activation_dtype(cfg: RunConfig, config: dict[str, Any]) -> str:
+    """The 16-bit dtype vLLM runs ``cfg``'s activations in: the spec's ``--dtype`` where it names one, else
+    (``--dtype auto``) the checkpoint's ``torch_dtype`` (``dtype`` since transformers 5; a multimodal model's
+    text config's), and bf16 for a float32 or unstated one (vLLM's _resolve_auto_dtype downcasts it to the
+    platform's first dtype, bf16 on every GPU that has it)."""
+    if cfg.precision in ("fp16", "bf16", "fp32"):
         return cfg.precision
-    declared = _checkpoint_quantization(cfg.model)
+    for c in (config, config.get("text_config") or {}):
+        value = (c.get("torch_dtype") or c.get("dtype")) if isinstance(c, dict) else None
+        if isinstance(value, str) and value.replace("torch.", "") in _CONFIG_DTYPES:
+            return _CONFIG_DTYPES[value.replace("torch.", "")]
+    return "bf16"
+
+
+def run_precision(cfg: RunConfig) -> tuple[str, str]:
+    """(``precision``, ``compute_precision``) of ``cfg``'s rows. vLLM loads a quantised checkpoint in the format
+    its config.json declares whatever ``--dtype`` / ``--quantization`` say (an AWQ folder under ``bf16``; a
+    GPTQ-Int8 checkpoint under ``gptq``, which alone would read as int4); else the format its name or the model
+    table says it is published in (an -FP8 checkpoint, gpt-oss in mxfp4); else the spec's (``fp8`` quantises on
+    the fly; ``awq`` / ``gptq`` are int4). The compute precision is the activations' 16-bit dtype for a
+    checkpoint whose config declares 8-bit weights run weight-only (W8A16: ``hf_config.declared_precision``),
+    else "" (the precision table's for the GPU)."""
+    if cfg.backend != "vllm":  # transformers loads the weights in the dtype asked for
+        return cfg.precision, ""
+    config = _checkpoint_config(cfg.model)
+    declared, compute = declared_precision(config.get("quantization_config"), _activation_dtype(cfg, config))
     if declared:
-        return declared
+        return declared, compute
     published = checkpoint_precision(cfg.model)
     if published not in ("fp32", "fp16", "bf16"):
-        return published
-    return normalize_precision(cfg.precision)
+        return published, ""
+    return normalize_precision(cfg.precision), ""
 
 
 def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
@@ -163,7 +185,8 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         # the configuration exactly as vLLM ran it; max_num_seqs is vLLM's per-rank limit (the unit fills
         # dp x max_num_seqs, and the backend's batch_size is the measured running batch of all ranks).
         "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
-        "ep": cfg.ep, "n_gpus": cfg.n_gpus, "precision": weight_format(cfg),
+        "ep": cfg.ep, "n_gpus": cfg.n_gpus,
+        **dict(zip(("precision", "compute_precision"), run_precision(cfg), strict=True)),
         "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
         "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
         "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
@@ -203,6 +226,8 @@ def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         row["wall_s"] = time.monotonic() - t0
         return row
     row.update(got)
+    # again now that the run has the checkpoint: a Hub id's config.json is in the cache only after its download
+    row["precision"], row["compute_precision"] = run_precision(cfg)
     row["short_windows"] = meter.short_windows  # every backend's windows, the steady-state one included
     row["wall_s"] = time.monotonic() - t0
     row["gpu"] = row["gpu"] or str(row.get("device", "cpu"))
