@@ -8,7 +8,7 @@ import pytest
 
 from energylens.profiles import load_profiles, tables
 from energylens.profiles.features import build_features
-from energylens.profiling import Store, parse_spec
+from energylens.profiling import Store, parse_spec, worker
 from energylens.profiling.hf_config import declared_precision, declared_weight_format, declares_weight_only
 from energylens.profiling.worker import base_row
 
@@ -151,3 +151,21 @@ def test_weight_only_rows_are_priced_at_the_16_bit_peak_end_to_end(tmp_path):
     h100 = tables.gpu_spec("H100")
     assert by_name == {"w8a16": h100.peak_flops("bf16"), "w8a8": h100.peak_flops("int8")}
     assert set(frame["compute_precision"].fillna("")) == {"bf16", ""}
+
+
+def test_the_precision_is_read_again_once_the_unit_has_its_checkpoint(tmp_path, monkeypatch):
+    """A Hub id's config.json is in the cache only after the unit downloaded it: the row is not left with the
+    spec's format (here the checkpoint appears during the run, as a download would bring it)."""
+    model = tmp_path / "arrives"
+
+    def measure(cfg, meter):
+        _folder(tmp_path, "arrives", {"quant_method": "gptq", "bits": 8}, torch_dtype="float16")
+        return {"energy_j": float("nan")}
+
+    monkeypatch.setattr(worker, "_measure", measure)
+    spec = parse_spec({"sweep": {"backend": "vllm"}, "grid": {"models": [str(model)], "precision": ["gptq"],
+                                                             "max_num_seqs": [1], "input_len": [8], "output_len": [4]}})
+    cfg = spec.configs()[0]
+    assert base_row(cfg, "none")["precision"] == "int4"  # before the run: the spec's gptq, 4-bit by default
+    row = worker.run_in_process(cfg, "none")
+    assert row["status"] == "ok" and (row["precision"], row["compute_precision"]) == ("int8", "fp16")
