@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from energylens.cli.main import main as cli_main
 from energylens.profiling import Store, parse_spec, plan_sweep, run_sweep
 from energylens.profiling import store as store_module
 from energylens.profiling.store import PartNotWrittenError
@@ -124,3 +125,27 @@ def test_rescued_rows_of_other_units_are_left_and_named(tmp_path, temp_dir, monk
     run_sweep(_spec(), str(out_dir), resume=True, power_source="none", run_one=_Measure())
     assert f"1 rescued row of units not in this sweep left where it is: {stray}" in capsys.readouterr().out
     assert stray.exists() and not (out_dir / "parts" / stray.name).exists()
+
+
+@pytest.mark.torch
+def test_the_command_exits_2_with_one_line_naming_the_rescued_row_and_resume_takes_it(tiny_model, tmp_path,
+                                                                                         temp_dir, monkeypatch, capsys):
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(f'[sweep]\nbackend = "transformers"\nwarmup = 0\n[grid]\nmodels = ["{tiny_model}"]\n'
+                    'precision = ["fp32"]\nmax_num_seqs = [1]\ninput_len = [4]\noutput_len = [2]\n')
+    out_dir = tmp_path / "runs"
+    argv = ["profile", str(spec), "-o", str(out_dir), "--power-source", "none"]
+    _failing_under(monkeypatch, out_dir / "parts")
+    assert cli_main(argv) == 2
+    stderr = capsys.readouterr().err  # (transformers' loading bars come first)
+    ours = [line for line in stderr.splitlines() if line.startswith("energylens profile")]
+    assert len(ours) == 1 and "Traceback" not in stderr
+    kept = next((out_dir / "rescued").glob("*.parquet"))
+    assert ours[0].startswith("energylens profile: error: ") and f"its row is kept in {kept}" in ours[0]
+    monkeypatch.undo()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
+    assert cli_main(argv + ["--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert f"took in 1 row kept aside when a part could not be written ({kept.stem})" in printed
+    assert "1 done already, running 0" in printed and not kept.exists()
+    assert (out_dir / "parts" / kept.name).is_file()
