@@ -105,8 +105,10 @@ def _profile_cases() -> list[Case]:
         ("unknown_kv_dtype", _with(kv_cache_dtype="fp3"), ("p.csv", "kv_cache_dtype", "fp3")),
         ("blank_model", _at("model", 3, ""), ("p.csv", "'model'", "4")),
         ("blank_gpu", _at("gpu", 4, ""), ("p.csv", "'gpu'", "5")),
+        # pp is optional (default 1) since 2026-12-06; its column under another name is still an error, not ignored
+        ("pp_other_name", _rename("pp", "pipeline_parallel_size"), ("p.csv", "'pipeline_parallel_size'", "'pp'")),
     ] + [(f"missing_{c}", _drop(c), ("p.csv", c)) for c in
-         ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")]
+         ("model", "gpu", "tp", "batch_size", "input_tokens", "output_tokens")]
     cases = []
     for name, content, expect in bad:
         target = "nope.csv" if content is None else "p.csv"

@@ -1,11 +1,13 @@
 """The schema pass of ``load_profiles`` as it was before its small-table rework (commit ab9fcc1), kept verbatim
 as the oracle of tests/profiles/test_load_small_differential.py: a Series per column and per check, numbers
-parsed through pandas, text through ``Series.astype(str)``. The reading (``schema._read``), the per-cell rules of
+parsed through pandas, text through ``Series.astype(str)``. The reading (``schema._read``, now ``reading.read_table``), the per-cell rules of
 :mod:`energylens.profiles.cells` (checked row by row in test_vectorised_schema.py) and the architecture fill are
 shared; every step in between is the old code, so the new pass must give the same frame, attrs, dropped rows,
 warnings and errors. Rules changed on purpose since (a158847: a filled ``active_params_b`` below its limit is
 kept; params_b from the model table where a known model leaves it blank or out; a bare ``fp4`` precision read by
-the row's checkpoint, energylens.profiles.bare_fp4) are changed here too, marked where they are."""
+the row's checkpoint, energylens.profiles.bare_fp4; ``pp`` optional, 1 where a row or the table does not give it,
+read by the GPU-count rules as given, its n_gpus messages saying so, and a column named as pp otherwise an error)
+are changed here too, marked where they are."""
 # ruff: noqa
 from __future__ import annotations
 
@@ -20,14 +22,16 @@ from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, precision, tables
 from energylens.profiles.bare_fp4 import AmbiguousPrecisionWarning
 from energylens.profiles.checkpoints import checkpoint_precision
-from energylens.profiles.header import check_column_spelling, check_required_columns, check_unique_columns
+from energylens.profiles.header import (check_column_spelling, check_pp_synonyms, check_required_columns,
+                                        check_unique_columns)
 from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, filled_share, limit_text
 from energylens.profiles.problems import EMPTY_ROW, empty_rows, problem_text
 from energylens.profiles.schema import (
     _INT_COLUMNS, _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, ARCHITECTURE_COLUMNS, ARCHITECTURES,
     KV_CACHE_DTYPES, MEASURED_COLUMNS, MODALITIES, OPTIONAL_DEFAULTS, PRECISIONS, REQUIRED_COLUMNS, SCHEMA_VERSION,
-    DroppedRowsWarning, _read,
+    DroppedRowsWarning,
 )
+from energylens.profiles.reading import read_table
 
 
 class Problems:
@@ -69,7 +73,7 @@ def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str
           *, plain_text: bool, frame_rows: bool = False, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
     ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
-    frame, src = _read(path_or_frame, source)
+    frame, src = read_table(path_or_frame, source, _TEXT_COLUMNS)
     frame.columns = [str(c) for c in frame.columns]
     check_unique_columns(frame.columns, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
@@ -77,6 +81,7 @@ def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str
     check_required_columns(frame.columns, tuple(c for c in required if c != "params_b" or "model" not in frame.columns),
                            src)
     check_column_spelling(frame.columns, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
+    check_pp_synonyms(frame.columns, src)  # pp optional (a rule made since): 'pipeline_parallel_size' not ignored
     if not require_energy and "energy_j" not in frame.columns:
         frame = frame.copy()
         frame["energy_j"] = np.nan
@@ -251,6 +256,7 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
     ep[np.isnan(ep)] = 1.0
     n_gpus = num("n_gpus")
     tp, pp = num("tp"), num("pp")
+    pp[np.isnan(pp)] = 1.0  # pp optional, 1 where not given (a rule made since)
     dp = num("dp")
     dp = np.where(np.isnan(dp), np.where(np.isnan(n_gpus), 1.0, n_gpus / (tp * pp)), dp)
     n_gpus = np.where(np.isnan(n_gpus), tp * pp * dp, n_gpus)
@@ -262,7 +268,10 @@ def _assemble(frame: pd.DataFrame, out: dict[str, pd.Series], src: str, fill_arc
         _architecture.fill_architecture(text("model"), params, arch, architecture, active, source=src)
     architecture[cells.is_missing(architecture)] = OPTIONAL_DEFAULTS["architecture"]
 
-    cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in REQUIRED_COLUMNS}
+    # pp optional (a rule made since): kept after tp, where it stood while required
+    leading = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j")
+    cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in leading}
+    cols["pp"] = pp
     cols["active_params_b"] = np.where(np.isnan(active), params, active)
     cols["ep"] = ep
     cols["dp"] = dp
@@ -331,15 +340,22 @@ def check_parallelism(out: dict[str, pd.Series], raw: pd.DataFrame, problems, in
         return out[name].to_numpy(dtype="float64", na_value=np.nan) if name in out else np.full(len(index), np.nan)
 
     tp, pp, dp, g = col("tp"), col("pp"), col("dp"), col("n_gpus")
+    # pp optional, 1 where not given, and a message that says so on such a row unless its pp cell is bad (a rule made since)
+    unsaid = np.isnan(pp) & ~problems._already("pp")
+    pp = np.where(np.isnan(pp), 1.0, pp)
+    hint = " (pp is not given on this row, so it is 1, the default: give pp for a pipeline-parallel deployment)"
     ep = np.where(np.isnan(col("ep")), 1.0, col("ep"))
     with np.errstate(invalid="ignore", divide="ignore"):
         if "n_gpus" in out and "dp" in out:
-            problems.add(~np.isnan(g) & ~np.isnan(dp) & (g != tp * pp * dp), "n_gpus",
-                         "must equal tp * pp * dp", raw["n_gpus"])
+            bad = ~np.isnan(g) & ~np.isnan(dp) & (g != tp * pp * dp)
+            problems.add(bad & ~unsaid, "n_gpus", "must equal tp * pp * dp", raw["n_gpus"])
+            problems.add(bad & unsaid, "n_gpus", "must equal tp * pp * dp" + hint, raw["n_gpus"])
         if "n_gpus" in out:
             per = g / (tp * pp)
-            problems.add(~np.isnan(g) & np.isnan(dp) & ~np.isnan(per) & (per != np.round(per)), "n_gpus",
-                         "must be a multiple of tp * pp (n_gpus = tp * pp * dp)", raw["n_gpus"])
+            bad = ~np.isnan(g) & np.isnan(dp) & ~np.isnan(per) & (per != np.round(per))
+            problems.add(bad & ~unsaid, "n_gpus", "must be a multiple of tp * pp (n_gpus = tp * pp * dp)", raw["n_gpus"])
+            problems.add(bad & unsaid, "n_gpus", "must be a multiple of tp * pp (n_gpus = tp * pp * dp)" + hint,
+                         raw["n_gpus"])
         n = np.where(np.isnan(g), tp * pp * np.where(np.isnan(dp), 1.0, dp), g)
         share = n / ep
         if "ep" in out:
@@ -397,6 +413,7 @@ def check_limits(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Probl
                 problems.add(np.isfinite(v) & (low | (v > lim.high)), col, limit_text(col), frame[col])
     tp, pp, dp, g = (out[c].to_numpy(dtype="float64", na_value=np.nan) if c in out else np.full(len(frame), np.nan)
                      for c in ("tp", "pp", "dp", "n_gpus"))
+    pp = np.where(np.isnan(pp), 1.0, pp)  # pp optional, 1 where not given (a rule made since)
     with np.errstate(invalid="ignore", over="ignore"):
         problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
                      f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])

@@ -12,7 +12,7 @@ import pytest
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import load_profiles
-from energylens.profiles.schema import OPTIONAL_DEFAULTS, REQUIRED_COLUMNS, SCHEMA_VERSION
+from energylens.profiles.schema import COLUMN_ORDER, OPTIONAL_DEFAULTS, REQUIRED_COLUMNS, SCHEMA_VERSION
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -78,7 +78,7 @@ def test_random_frames_load_or_raise_a_located_schema_error(frame, require_energ
         else:
             assert len(out) == len(frame)
             assert out.attrs["schema_version"] == SCHEMA_VERSION
-            assert list(out.columns[: len(REQUIRED_COLUMNS)]) == list(REQUIRED_COLUMNS)
+            assert list(out.columns[: len(COLUMN_ORDER)]) == list(COLUMN_ORDER)
     pd.testing.assert_frame_equal(frame, before)  # the input is never modified
 
 

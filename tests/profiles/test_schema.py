@@ -14,6 +14,7 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles.schema import (
     ARCHITECTURE_COLUMNS,
     ARCHITECTURES,
+    COLUMN_ORDER,
     MEASURED_COLUMNS,
     MODALITIES,
     OPTIONAL_DEFAULTS,
@@ -67,8 +68,12 @@ def assert_names(exc: ProfileSchemaError, path, rows_1based: list[int], column: 
 
 def test_constants():
     assert SCHEMA_VERSION == 1
-    assert REQUIRED_COLUMNS == ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens",
-                                "output_tokens", "energy_j")
+    assert REQUIRED_COLUMNS == ("model", "params_b", "gpu", "tp", "batch_size", "input_tokens",
+                                "output_tokens", "energy_j")  # pp: optional since 2026-12-06, default 1
+    assert OPTIONAL_DEFAULTS["pp"] == 1
+    assert COLUMN_ORDER[:9] == ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens",
+                                "output_tokens", "energy_j")  # a validated frame's layout as while pp was required
+    assert COLUMN_ORDER[9:] == tuple(c for c in OPTIONAL_DEFAULTS if c != "pp")
     assert set(PRECISIONS) == {"fp32", "fp16", "bf16", "fp8", "fp8_block", "int8", "int4", "mxfp4", "nvfp4",
                                "nvfp4a16"}
     assert set(MODALITIES) == {"text", "image", "video"}
@@ -90,10 +95,9 @@ def test_good_csv_defaults_types_order(tmp_path):
     frame.insert(0, "run_id", [10, 11, 12, 13])
     path = write_csv(tmp_path, frame)
     df = load_profiles(path)
-    n_opt = len(OPTIONAL_DEFAULTS)
-    assert list(df.columns[: len(REQUIRED_COLUMNS)]) == list(REQUIRED_COLUMNS)
-    assert list(df.columns[len(REQUIRED_COLUMNS): len(REQUIRED_COLUMNS) + n_opt]) == list(OPTIONAL_DEFAULTS)
-    assert list(df.columns[len(REQUIRED_COLUMNS) + n_opt:]) == ["run_id", "my_note"]
+    assert list(df.columns[: len(COLUMN_ORDER)]) == list(COLUMN_ORDER)
+    assert len(COLUMN_ORDER) == len(REQUIRED_COLUMNS) + len(OPTIONAL_DEFAULTS)
+    assert list(df.columns[len(COLUMN_ORDER):]) == ["run_id", "my_note"]
     for c in ("tp", "pp", "ep", "n_gpus"):
         assert df[c].dtype == np.int64
     for c in ("params_b", "batch_size", "energy_j", "active_params_b", "tpot_s", "n_layers"):
@@ -615,7 +619,7 @@ def test_header_only_csv_gives_empty_frame(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text(",".join(REQUIRED_COLUMNS) + "\n")
     df = load_profiles(path)
-    assert len(df) == 0 and list(df.columns[:9]) == list(REQUIRED_COLUMNS)
+    assert len(df) == 0 and list(df.columns[:9]) == list(COLUMN_ORDER[:9])  # pp (absent) in its place
 
 
 def test_configs_without_energy_load_when_energy_is_not_required():

@@ -55,7 +55,6 @@ VISION_PATCHES = True
 #: Extra launch layers of a W8A8 layer (:func:`energylens.profiles.precision.activation_quantised`): a
 #: quantisation kernel runs before every GEMM, so it counts twice, as a MoE layer (0 = ablation; docs/model.md).
 ACT_QUANT_LAUNCH_LAYERS = 1.0
-_REQUIRED = ("model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 _REQUIRED_LOWER = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0]])  # _required_numbers: tp, pp >= 1, the rest > 0
 _ARCH = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")
 
@@ -81,8 +80,8 @@ def _col(df: pd.DataFrame, name: str) -> np.ndarray:
 def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     """Template inputs for every row of ``profiles``.
 
-    Required columns: model, gpu, tp, pp, batch_size, input_tokens, output_tokens, params_b.
-    Optional: active_params_b (default params_b), precision (default bf16; the weight format),
+    Required columns: model, gpu, tp, batch_size, input_tokens, output_tokens, params_b.
+    Optional: pp (default 1), active_params_b (default params_b), precision (default bf16; the weight format),
     compute_precision (default: the precision table's for the weight format on that GPU),
     mamba_ssm_cache_dtype (hybrids' SSM state; default auto, as kv_cache_dtype), kv_cache_dtype
     (default auto: the compute dtype), dp and ep (default 1), n_layers, d_model, n_heads,

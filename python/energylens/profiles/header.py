@@ -20,7 +20,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling", "drop_empty_unnamed_columns"]
+           "check_column_spelling", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms"]
 
 _MAX_NAMES_SHOWN = 30
 _MAX_NAME_CHARS = 60
@@ -116,8 +116,8 @@ def drop_empty_unnamed_columns(frame: pd.DataFrame, header: list[str], src: str,
     return frame.drop(columns=drop)
 
 
-#: Other names of the required columns (engines', benchmarks' and papers' spellings), for the hint of
-#: :func:`check_required_columns`; a column is never read under them.
+#: Other names of the required columns and of pp (engines', benchmarks' and papers' spellings), for the hint of
+#: :func:`check_required_columns` and :func:`check_pp_synonyms`; a column is never read under them.
 _SYNONYMS = {
     "batch_size": ("batch", "bs", "max_num_seqs", "num_seqs", "concurrency", "batch size"),
     "input_tokens": ("input_len", "input_length", "prompt_tokens", "prompt_len", "isl", "input"),
@@ -142,3 +142,24 @@ def _similar_hint(missing: list[str], names: list[object]) -> str:
             pairs.append(f"{hit or close[0]!r} for {c!r}")
     return f"; did you mean {', '.join(pairs)}? (rename the column: names are exact)" if pairs else ""
 
+
+def pp_synonyms(names: Iterable[object]) -> list[str]:
+    """The columns of a table without ``pp`` that are another name of it (``pipeline_parallel_size``, ``pp_size``,
+    ...; case and surrounding spaces aside), else []."""
+    names = [str(n) for n in names]
+    if "pp" in names:
+        return []
+    other = {s.lower() for s in _SYNONYMS["pp"]}
+    return [n for n in names if n.strip().lower() in other]
+
+
+def check_pp_synonyms(names: Iterable[object], src: str) -> None:
+    """ProfileSchemaError naming ``src`` and the column of :func:`pp_synonyms`: kept as an unknown column, its
+    values would be ignored and every row would take pp's default, 1 (until 2026-12-06 pp was required and such a
+    table was told to rename the column; it still is)."""
+    hits = pp_synonyms(names)
+    if hits:
+        raise ProfileSchemaError(
+            f"{src}: column {hits[0]!r} looks like the pipeline-parallel degree, which schema v1 reads from a column "
+            f"named 'pp' only; {hits[0]!r} would not be read and every row would take pp = 1, the default: rename "
+            "it to 'pp'", source=src, column=hits[0], rows=[])

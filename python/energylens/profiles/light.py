@@ -3,7 +3,7 @@
 ``EnergyModel.fit(df)`` and ``predict(df)`` on a user's freshly read table spend their time in pandas
 when they go through :func:`energylens.profiles.load_profiles`, which builds the whole validated frame
 (30-odd typed columns, text in pandas' ``str`` dtype) that only :func:`~energylens.profiles.features.build_features`
-reads. :func:`light_profiles` takes the common case (the required columns, optionally ``precision`` and
+reads. :func:`light_profiles` takes the common case (the required columns, optionally ``pp``, ``precision`` and
 measured columns, nothing the schema would derive or fill from other columns) and returns the columns
 ``build_features`` reads as NumPy arrays (text as :class:`energylens.profiles.cells.Coded`: one code
 per row, one Python value per distinct name), ``active_params_b`` filled from the model table as the schema fills it.
@@ -29,7 +29,9 @@ from energylens.profiles.cells import Coded
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import ARCH_LOOKUP, features_of
 from energylens.profiles.gpu_table import gpu_spec
+from energylens.profiles.header import pp_synonyms
 from energylens.profiles.limits import LIMITS
+from energylens.profiles.parallelism import DEFAULT_PP
 from energylens.profiles.schema import (
     ARCHITECTURE_COLUMNS,
     KV_CACHE_DTYPES,
@@ -48,10 +50,11 @@ _INTEGER = ("tp", "pp", "dp", "ep")
 # column -> (lower bound, bound allowed) of the required numbers (energy_j and the others: > 0)
 _RANGES = {"tp": (1.0, True), "pp": (1.0, True), "params_b": (0.0, False), "batch_size": (0.0, False),
            "input_tokens": (0.0, False), "output_tokens": (0.0, False), "dp": (1.0, True), "ep": (1.0, True)}
-#: Optional columns the light path takes as given where every cell is as the schema would keep it: data-parallel
-#: replicas and the expert-parallel group (whole numbers >= 1, the schema's cross-column rules checked here, any
-#: doubt to the full path), and the KV-cache dtype in its canonical spelling.
-_PARALLEL = ("dp", "ep")
+#: Optional columns the light path takes as given where every cell is as the schema would keep it: pipeline stages
+#: (absent: every row 1, as the schema fills it; a blank cell goes to the full path), data-parallel replicas and
+#: the expert-parallel group (whole numbers >= 1, the schema's cross-column rules checked here, any doubt to the
+#: full path), and the KV-cache dtype in its canonical spelling.
+_PARALLEL = ("pp", "dp", "ep")
 _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precision", "kv_cache_dtype", *_PARALLEL}
 # columns outside the schema that build_features or the GPU look-up still read: the full path handles them.
 # Derived from the architecture look-up's own list (every model-table column a profile column overrides),
@@ -107,15 +110,15 @@ class LightProfiles:
 def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | None:
     """The validated columns of ``frame`` on the light path, or None where the full path must run (see
     the module docstring): a DataFrame not validated yet, with string column names, the required columns
-    (``energy_j`` optional without ``require_energy``), and otherwise only ``precision``, measured columns
-    and columns the schema keeps untouched."""
+    (``energy_j`` optional without ``require_energy``), and otherwise only ``pp`` (absent: 1), ``dp``, ``ep``,
+    ``precision``, ``kv_cache_dtype``, measured columns and columns the schema keeps untouched."""
     if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") == SCHEMA_VERSION or len(frame) == 0:
         return None
     names = _column_names(frame.columns)
     if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
         return None
     required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
-    if any(c not in names for c in required):
+    if any(c not in names for c in required) or pp_synonyms(names):  # ('pipeline_parallel_size': the schema's error)
         return None
     for c in names:
         known = c in REQUIRED_COLUMNS or c in OPTIONAL_DEFAULTS
@@ -126,10 +129,12 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     columns: dict[str, object] = {}
     for c in names:
         if c in _HANDLED and c not in _TEXT and c not in ("precision", "kv_cache_dtype"):
-            values = _number_column(arrays[c], c, required=c in required or c in _PARALLEL)  # (dp, ep: no NaN)
+            values = _number_column(arrays[c], c, required=c in required or c in _PARALLEL)  # (pp, dp, ep: no NaN)
             if values is None:
                 return None
             columns[c] = values
+    if "pp" not in columns:  # the schema's default (profiles/parallelism.py)
+        columns["pp"] = np.full(len(frame), float(DEFAULT_PP))
     text = [c for c in (*_TEXT, "precision", "kv_cache_dtype") if c in arrays]
     coded_text = cells.text_codes_of([arrays[c] for c in text])  # native, the Arrow columns in parallel
     for c, coded in zip(text, coded_text, strict=True):

@@ -24,6 +24,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.profiles.cells import column_values
+from energylens.profiles.parallelism import pipeline_stages
 from energylens.profiles.problems import Problems
 
 __all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "MIN_ACTIVE_FRACTION",
@@ -165,8 +166,9 @@ def check_limits(out: Mapping[str, np.ndarray], problems: Problems, n_rows: int)
                 if col == "active_params_b" and "params_b" in out and low.any():  # what the fill gives a tiny model
                     low &= ~filled_share(v, np.asarray(out["params_b"], dtype=np.float64))
                 problems.add(np.isfinite(v) & (low | (v > lim.high)), col, limit_text(col))
-    tp, pp, dp, g = (np.asarray(out[c], dtype=np.float64) if c in out else np.full(n_rows, np.nan)
-                     for c in ("tp", "pp", "dp", "n_gpus"))
+    tp, dp, g = (np.asarray(out[c], dtype=np.float64) if c in out else np.full(n_rows, np.nan)
+                 for c in ("tp", "dp", "n_gpus"))
+    pp = pipeline_stages(out, n_rows)[0]  # 1 where not given
     with np.errstate(invalid="ignore", over="ignore"):
         problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
                      f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)")

@@ -78,6 +78,10 @@ class Problems:
             text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
         return text[self.bad]
 
+    def reported(self, column: str) -> np.ndarray:
+        """Mask of the rows a problem names ``column`` on so far."""
+        return self._already(column)
+
     def _already(self, column: str) -> np.ndarray:
         """Rows already reported for ``column`` (one problem per cell is enough)."""
         out = np.zeros(len(self.bad), dtype=bool)

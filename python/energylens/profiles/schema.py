@@ -13,42 +13,34 @@ same rows **zero-based** (positions, for ``frame.iloc``), as documented in :mod:
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from energylens.errors import ProfileSchemaError
 from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, tables
 from energylens.profiles.bare_fp4 import mark_bare, resolve_bare
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.feature_columns import check_feature_columns
-from energylens.profiles.files import (
-    check_csv_file,
-    check_input_file,
-    check_row_lengths,
-    read_parquet_table,
-    table_kind,
-)
 from energylens.profiles.header import (
     check_column_spelling,
+    check_pp_synonyms,
     check_required_columns,
     check_unique_columns,
-    check_unique_csv_header,
 )
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
-from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism
+from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism, pipeline_stages
 from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, raise_or_drop
+from energylens.profiles.reading import read_table
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
 __all__ = [
     "SCHEMA_VERSION",
     "REQUIRED_COLUMNS",
+    "COLUMN_ORDER",
     "OPTIONAL_DEFAULTS",
     "DERIVED_DEFAULTS",
     "MEASURED_COLUMNS",
@@ -69,9 +61,9 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 #: Columns every profile table must have (units: params_b in 1e9 parameters, tokens per request,
-#: energy_j in joules per request summed over every device used).
+#: energy_j in joules per request summed over every device used). ``pp`` was one until 2026-12-06.
 REQUIRED_COLUMNS: tuple[str, ...] = (
-    "model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j",
+    "model", "params_b", "gpu", "tp", "batch_size", "input_tokens", "output_tokens", "energy_j",
 )
 
 #: Optional measurements: absent or NaN means "not measured"; where present they must be > 0.
@@ -89,6 +81,7 @@ ARCHITECTURE_COLUMNS: tuple[str, ...] = (
 #: means "derived" (see :data:`DERIVED_DEFAULTS`); NaN for a measurement means "not measured"; NaN
 #: for an architecture column means "filled from the model table" (``fill_architecture=True``).
 OPTIONAL_DEFAULTS: Mapping[str, object] = MappingProxyType({
+    "pp": 1,  # a blank cell too (parallelism.DEFAULT_PP, vLLM's --pipeline-parallel-size default)
     "active_params_b": math.nan,
     "ep": 1,
     "dp": math.nan,
@@ -118,13 +111,16 @@ KV_CACHE_DTYPES: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "fp8")
 MODALITIES: tuple[str, ...] = ("text", "image", "video")
 ARCHITECTURES: tuple[str, ...] = ("dense", "moe", "hybrid")
 
+#: The schema's columns in a validated frame's order: the required ones with ``pp`` after ``tp``, where it stood
+#: while it was required (so a validated frame is laid out as before), then the other optional ones.
+COLUMN_ORDER: tuple[str, ...] = (*REQUIRED_COLUMNS[:4], "pp", *REQUIRED_COLUMNS[4:],
+                                 *(c for c in OPTIONAL_DEFAULTS if c != "pp"))
+
 _TEXT_COLUMNS = ("model", "gpu", "architecture", "precision", "kv_cache_dtype", "modality", "task")
 _INT_COLUMNS = ("tp", "pp", "ep", "dp", "n_gpus")
-_NUMERIC_COLUMNS = tuple(
-    c for c in REQUIRED_COLUMNS + tuple(OPTIONAL_DEFAULTS) if c not in _TEXT_COLUMNS
-)
-_OUTPUT_COLUMNS = frozenset(REQUIRED_COLUMNS) | frozenset(OPTIONAL_DEFAULTS)
-_DATAFRAME_SOURCE = "<DataFrame>"
+_NUMERIC_COLUMNS = tuple(c for c in COLUMN_ORDER if c not in _TEXT_COLUMNS)  # parsed (problems found) in this order
+_OUTPUT_COLUMNS = frozenset(COLUMN_ORDER)
+_LEADING_COLUMNS = COLUMN_ORDER[:len(REQUIRED_COLUMNS) + 1]  # the required ones and pp
 #: Every column name the schema, the features and the GPU spec columns read (exact names; a near miss is an error).
 _SPELLED_COLUMNS = (*_OUTPUT_COLUMNS, "video_frames", "scale_up_domain_gpus", "compute_precision",
                     "mamba_ssm_cache_dtype", *tables.INLINE_COLUMNS)
@@ -132,40 +128,6 @@ _SPELLED_COLUMNS = (*_OUTPUT_COLUMNS, "video_frames", "scale_up_domain_gpus", "c
 
 class DroppedRowsWarning(UserWarning):
     """``load_profiles(..., drop_invalid=True)`` dropped rows; the message counts them per reason."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------------------------------
-
-def _read(path_or_frame, source: str | None) -> tuple[pd.DataFrame, str]:
-    if isinstance(path_or_frame, pd.DataFrame):
-        return path_or_frame.copy(), source or _DATAFRAME_SOURCE
-    if not isinstance(path_or_frame, (str, os.PathLike)):
-        raise TypeError(
-            f"load_profiles takes a path (str or os.PathLike) or a pandas.DataFrame, "
-            f"not {type(path_or_frame).__name__}")
-    path = Path(path_or_frame)
-    src = source or str(path)
-    if path.is_dir() and (path / STORE_MARKER).is_file():
-        frame = read_store_dir(path, warn_failed=True)
-        if frame.empty:
-            raise ProfileSchemaError(f"{src}: the sweep store has no finished (status ok) rows yet", source=src)
-        return frame, src
-    kind = table_kind(path, src, STORE_MARKER)
-    check_csv_file(path) if kind == "csv" else check_input_file(path)
-    try:
-        if kind == "csv":
-            frame = check_row_lengths(pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}), src)
-        else:
-            frame = read_parquet_table(path, src)
-    except ProfileSchemaError:
-        raise
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError, TypeError) as exc:
-        raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
-    if kind == "csv":  # pandas renames a repeated header (energy_j.1): read the header row as written
-        check_unique_csv_header(path, src)
-    return frame, src
 
 
 # --------------------------------------------------------------------------------------------------
@@ -198,8 +160,8 @@ def load_profiles(path_or_frame, *, drop_invalid: bool = False, fill_architectur
             'tp')`` (``ProfileSchemaError.column`` stays the schema column).
 
     Returns:
-        A new DataFrame: required columns, then every optional column, then unknown columns (kept
-        untouched, in their order). ``tp, pp, ep, n_gpus`` are int64, the other numeric columns
+        A new DataFrame: the schema's columns in :data:`COLUMN_ORDER` (required ones, ``pp`` after ``tp``, then
+        every other optional column), then unknown columns (kept untouched, in their order). ``tp, pp, ep, n_gpus`` are int64, the other numeric columns
         float64, text columns str. The index is kept (for files: the zero-based data row), so dropped
         rows leave gaps. ``attrs``: ``source``, ``schema_version`` (and ``dropped`` with
         ``drop_invalid=True``).
@@ -217,13 +179,14 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
           *, plain_text: bool, frame_rows: bool = False, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
     ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
-    frame, src = _read(path_or_frame, source)
+    frame, src = read_table(path_or_frame, source, _TEXT_COLUMNS)
     headers = [str(c) for c in frame.columns]
     check_unique_columns(headers, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
     # params_b may be left out where the model table knows the model (_parse_numeric fills it)
     check_required_columns(headers, tuple(c for c in required if c != "params_b" or "model" not in headers), src)
     check_column_spelling(headers, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
+    check_pp_synonyms(headers, src)  # 'pipeline_parallel_size' silently ignored, pp = 1
     # the columns' values, read once (a Series per column and check cost more than a small table's whole pass)
     arrays = cells.column_arrays(frame)
     raw = dict(zip(headers, arrays, strict=True))
@@ -439,7 +402,7 @@ def _assemble(out: dict[str, np.ndarray], index: pd.Index, extras: list[tuple[st
     ep = num("ep")
     ep[np.isnan(ep)] = 1.0
     n_gpus = num("n_gpus")
-    tp, pp = num("tp"), num("pp")
+    tp, pp = num("tp"), pipeline_stages(out, n)[0]  # pp 1 where not given
     dp = num("dp")
     dp = np.where(np.isnan(dp), np.where(np.isnan(n_gpus), 1.0, n_gpus / (tp * pp)), dp)
     n_gpus = np.where(np.isnan(n_gpus), tp * pp * dp, n_gpus)
@@ -451,7 +414,8 @@ def _assemble(out: dict[str, np.ndarray], index: pd.Index, extras: list[tuple[st
         _architecture.fill_architecture(text("model"), params, arch, architecture, active, source=src)
     architecture[cells.is_missing(architecture)] = OPTIONAL_DEFAULTS["architecture"]
 
-    cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in REQUIRED_COLUMNS}
+    cols: dict[str, object] = {c: text(c) if c in _TEXT_COLUMNS else num(c) for c in _LEADING_COLUMNS}
+    cols["pp"] = pp
     cols["active_params_b"] = np.where(np.isnan(active), params, active)
     cols["ep"] = ep
     cols["dp"] = dp
