@@ -27,7 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="run a profiling sweep (vLLM or transformers) into a crash-safe store",
                        description="Exit status: 0 when every unit this run measured finished, 3 when some failed "
                                    "(each recorded in the store with its error; --resume --retry-failed runs them "
-                                   "again), 2 for a bad spec, option or store, before anything runs.")
+                                   "again), 2 for a bad spec, option or store (before anything runs), or for a store that cannot "
+                                   "be written mid-sweep (full disk, read-only: the line names where the "
+                                   "unit's row was rescued; --resume takes it in), 130 / 143 on SIGINT / "
+                                   "SIGTERM.")
     p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (docs/profiling.md)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="store directory (Parquet part files)")
     p.add_argument("--resume", action="store_true", help="continue the store in DIR, skipping finished units")
