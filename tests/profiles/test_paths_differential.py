@@ -123,11 +123,12 @@ def raw_tables(draw) -> pd.DataFrame:
         "params_b": _params(draw, [p for _, p in picks]),
         "gpu": _typed(gpu, draw, text=True),
         "tp": _column(draw, n, COUNTS, draw(st.sampled_from((1, 2, 4, 8))), name="tp"),
-        "pp": _column(draw, n, COUNTS, 1, name="pp"),
         "batch_size": _column(draw, n, BATCHES, 32.0, name="batch_size"),
         "input_tokens": _column(draw, n, TOKENS, 1024.0, name="input_tokens"),
         "output_tokens": _column(draw, n, TOKENS, 256.0, name="output_tokens"),
     }
+    if _NOISE[1] == "pp" or draw(st.integers(0, 2)):  # optional since 2026-12-06: absent in a third of the tables
+        cols["pp"] = _column(draw, n, COUNTS, 1, name="pp")
     if _NOISE[1] == "energy_j" or draw(st.booleans()):
         cols["energy_j"] = _column(draw, n, ENERGY, 120.0, name="energy_j")
     if _NOISE[1] == "dp" or draw(st.booleans()):
