@@ -129,6 +129,9 @@ _SYNONYMS = {
 }
 
 
+_PP_OTHER_NAMES = frozenset(s.lower() for s in _SYNONYMS["pp"])
+
+
 def _similar_hint(missing: list[str], names: list[object]) -> str:
     """'; did you mean ...' for the missing columns a found column may stand for (a known other name of it,
     or a close spelling), else ''."""
@@ -149,8 +152,7 @@ def pp_synonyms(names: Iterable[object]) -> list[str]:
     names = [str(n) for n in names]
     if "pp" in names:
         return []
-    other = {s.lower() for s in _SYNONYMS["pp"]}
-    return [n for n in names if n.strip().lower() in other]
+    return [n for n in names if n.strip().lower() in _PP_OTHER_NAMES]
 
 
 def check_pp_synonyms(names: Iterable[object], src: str) -> None:
