@@ -8,7 +8,8 @@
  * - nvmlDeviceGetTotalEnergyConsumption: the exact integral (mJ) at each 100 ms update.
  * Environment: FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
  * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED),
- * FAKE_NVML_ENERGY_SPIN_MS (each energy counter read spins this long, as a CPU-bound driver call).
+ * FAKE_NVML_ENERGY_SPIN_MS (each energy counter read spins this long, as a CPU-bound driver call),
+ * FAKE_NVML_SKIP_EVERY (N: the buffer never holds sample k where k % N == 0, a sample the driver missed).
  * Build: cc -shared -fPIC -O2 -o libfake_nvml.so fake_nvml.c */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,11 @@ nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t d, int type, unsigned long long l
   long long k_end = (long long)(t / 0.02);
   long long k_begin = k_end - 119;
   if (k_begin < 1) k_begin = 1;
+  const char* skip_env = getenv("FAKE_NVML_SKIP_EVERY");
+  long long skip = skip_env ? atoll(skip_env) : 0;
   unsigned int n = 0;
   for (long long k = k_begin; k <= k_end; ++k) {
+    if (skip > 0 && k % skip == 0) continue;
     unsigned long long ts = (unsigned long long)((t0_wall + 0.02 * (double)k) * 1e6);
     if (ts <= last_seen) continue;
     if (samples != NULL) {
