@@ -5,12 +5,15 @@ CUDA_VISIBLE_DEVICES by UUID, the CLI) against a stand-in libnvidia-ml with a kn
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from energylens.measure.trace import Trace
 
 DATA = Path(__file__).parent / "data"
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
@@ -161,11 +164,16 @@ def test_cli_monitor_reports_totals_and_periods(fake_nvml, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "GPU1" in out.stdout and "GPU0" not in out.stdout and "total:" in out.stdout  # --gpus 1 is GPU1
     assert "nvml_samples: update period 20.0 ms" in out.stdout
-    from energylens.measure.trace import Trace
-
+    assert "gaps:" not in out.stdout and "SampleGapWarning" not in out.stderr
     t = Trace.load(trace)
     assert set(t.sources()) == {"nvml_samples", "nvml_energy"}
     assert t.meta["gpus"][0]["uuid"].startswith("GPU-fa4e0001")
+    lossy = subprocess.run([sys.executable, "-m", "energylens.cli.main", "monitor", "--duration", "1.2", "--interval",
+                            "0.25", "--gpus", "1"], capture_output=True, text=True,
+                           env=dict(env, FAKE_NVML_SKIP_EVERY="25"), timeout=120)
+    assert lossy.returncode == 0, lossy.stderr
+    assert re.search(r"  gaps: [1-9]\d* in the driver buffer .* s, all GPUs\) were integrated", lossy.stdout), lossy.stdout
+    assert "SampleGapWarning" in lossy.stderr
 
 
 def test_dcgm_absent_is_reported_unless_required(fake_nvml):

@@ -37,7 +37,7 @@ def test_a_missing_buffer_row_is_counted_and_warned_with_its_span_and_energy():
     assert whole.energy_j_per_gpu[0] == pytest.approx(100.8, rel=1e-12)
     assert (whole.gap_count, whole.gap_s) == (0, 0.0)
     keep = t != S + 20_000_000  # the 540 W reading never arrived
-    with pytest.warns(SampleGapWarning, match=r"1 gap\(s\).*nvml_samples GPU 0: t_ns 1000000000 to 1040000000 "
+    with pytest.warns(SampleGapWarning, match=r"1 gap\(s\).*nvml_samples GPU position 0: t_ns 1000000000 to 1040000000 "
                       r"\(40\.0 ms for a 20\.0 ms update period, ~1 reading\(s\) missing\).*0\.040 s.*20\.000 J "
                       r"of 100\.000 J"):
         w = integrate_window(_samples(t[keep], p[keep]), 1, 900_000_000, 1_100_000_000, {"nvml_samples": 0.02})
@@ -58,9 +58,9 @@ def test_a_nan_row_and_a_gap_on_one_gpu_of_two_are_named_by_gpu():
     p1 = p.copy()
     p1[t == S + 20_000_000] = np.nan  # GPU 1's reading is NaN: the same hole
     s = _samples(np.concatenate([t, t]), np.concatenate([p, p1]), gpu=np.repeat([0, 1], t.size))
-    with pytest.warns(SampleGapWarning, match=r"^1 gap\(s\).*GPU 1: t_ns 1000000000 to 1040000000") as rec:
+    with pytest.warns(SampleGapWarning, match=r"^1 gap\(s\).*GPU position 1: t_ns 1000000000 to 1040000000") as rec:
         w = integrate_window(s, 2, 0, 2 * S, {"nvml_samples": 0.02})
-    assert "GPU 0" not in str(rec[0].message)
+    assert "GPU position 0" not in str(rec[0].message)
     assert (w.gap_count, w.gap_s) == (1, pytest.approx(0.04, abs=1e-12))
 
 

@@ -185,6 +185,9 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
     if total.bridged_s > 0:
         print(f"  bridged: {total.bridged_s:.3f} s that no power source covered (at a fallback) were integrated "
               "by holding the readings on either side")
+    if total.gap_count:
+        print(f"  gaps: {total.gap_count} in the driver buffer (readings over 1.5 update periods apart; "
+              f"{total.gap_s:.3f} s, all GPUs) were integrated at the reading after each")
     polled = {s.name: s.poll_interval_s for s in res.sources if s.role == "auxiliary" and s.started}
     for src, period in sorted(res.update_period_s.items()):
         seen = res.observed_period_s.get(src)

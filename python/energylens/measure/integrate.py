@@ -353,7 +353,7 @@ def _warn_gaps(gaps: list[tuple[str, _Gaps]], start_ns: int, end_ns: int, total_
     """One :class:`SampleGapWarning` for the gaps of a window: the first three spans, then totals."""
     spans = [(src, g, int(gpu), int(a), int(b), int(m)) for src, g in gaps
              for gpu, a, b, m in zip(g.gpu, g.t0_ns, g.t1_ns, g.missing, strict=True)]
-    named = "; ".join(f"{src} GPU {gpu}: t_ns {a} to {b} ({(b - a) * 1e-6:.1f} ms for a {g.period_s * 1e3:.1f} ms "
+    named = "; ".join(f"{src} GPU position {gpu}: t_ns {a} to {b} ({(b - a) * 1e-6:.1f} ms for a {g.period_s * 1e3:.1f} ms "
                       f"update period, ~{m} reading(s) missing)" for src, g, gpu, a, b, m in spans[:3])
     more = f"; and {len(spans) - 3} more" if len(spans) > 3 else ""
     seconds = sum(float(g.overlap_ns.sum()) for _, g in gaps) * 1e-9
