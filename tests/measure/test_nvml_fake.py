@@ -97,7 +97,8 @@ def test_a_sample_the_driver_buffer_missed_is_counted_through_the_native_drain(f
     # counted then); on a loaded host end_window may stop waiting before the reading after the last hole arrives,
     # which leaves that hole uncounted: at least the first step's hole of each GPU is always drained by then
     assert 2 <= r["gap_count"] <= 6, r
-    assert 0.04 * 2 - 0.01 <= r["gap_s"] <= 0.04 * r["gap_count"] + 1e-9, r
+    # (each drain maps the wall-clock stamps anew: a hole's two ends may be mapped some microseconds apart)
+    assert 0.04 * 2 - 0.01 <= r["gap_s"] <= 0.04 * r["gap_count"] + 1e-4, r
     assert "SampleGapWarning" in r["warnings"]
 
 
