@@ -81,7 +81,7 @@ def test_operon_front_is_reproducible_per_seed():
     small = be.run_backend(be.BackendChoice("operon", "test"), X[:120], y[:120], list(v), max_complexity=7,
                            time_budget_s=60, seed=7, generations=20, population=100, progress=False)
     assert small and all(c <= 7 for c, _ in small)
-    with pytest.raises(ValueError, match=r"max_complexity \(--max-complexity\) must be >= 5"):
+    with pytest.raises(ValueError, match=r"max_complexity \(--max-complexity\) must be an integer >= 5"):
         be.run_backend(be.BackendChoice("operon", "test"), X[:120], y[:120], list(v), max_complexity=4)
 
 
