@@ -5,7 +5,9 @@ pandas path it replaced (``features_of`` reading the DataFrame itself), in the s
 data / expert-parallel row (Qwen3-30B-A3B, tp 2, dp 2, ep 4, an fp8 KV cache) as a raw table, which takes the
 light path since 2026-12-05, against the same row with an ``n_gpus`` column, which keeps it on the full path
 (the schema on every call, as every dp / ep row did before); and that row as a dict (a scheduler's request),
-which takes the light path since 2026-12-06, against the schema pass a dict took before, then predict.
+which takes the light path since 2026-12-06, against the schema pass a dict took before, then predict; and the
+smallest request (no params_b, no pp: the model table's count and 1) on the light path against the same request
+with a blank params_b, which takes the full path every such request took before.
 
 Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
 bench/results/validated_predict.json.
@@ -77,9 +79,20 @@ def main() -> None:
     print(f"the same row as a dict: {mapping['dict_ms']:.3f} ms, through the schema first (the path a dict took "
           f"before 2026-12-06) {mapping['schema_then_predict_ms']:.3f} ms "
           f"({mapping['schema_then_predict_ms'] / mapping['dict_ms']:.1f}x)")
+    # the smallest request a scheduler sends: no params_b (the model table's count) and no pp (1); light path
+    # since 2026-12-06, against the same request with a blank params_b, which takes the full path it took before
+    minimal = {"model": "meta-llama/Llama-3.1-8B-Instruct", "gpu": "H100", "tp": 1, "batch_size": 64,
+               "input_tokens": 512, "output_tokens": 256}
+    blank = dict(minimal, params_b=None)
+    assert np.array_equal(model.predict(minimal), model.predict(blank))
+    minimal_row = {"light_ms": median_seconds(lambda: model.predict(minimal)) * 1e3,
+                   "full_path_ms": median_seconds(lambda: model.predict(blank)) * 1e3}
+    print(f"a request without params_b / pp as a dict: {minimal_row['light_ms']:.3f} ms, on the full path (blank "
+          f"params_b; every such request before 2026-12-06) {minimal_row['full_path_ms']:.3f} ms "
+          f"({minimal_row['full_path_ms'] / minimal_row['light_ms']:.1f}x)")
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps({"python": sys.version.split()[0], "rows": rows, "dp_ep_row": parallel,
-                               "dict_row": mapping}, indent=1) + "\n")
+                               "dict_row": mapping, "minimal_request": minimal_row}, indent=1) + "\n")
     print(f"wrote {OUT}")
 
 

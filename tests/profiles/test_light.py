@@ -133,3 +133,27 @@ def test_predict_chunks_mixing_light_and_full_paths_agree(bundled):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         np.testing.assert_array_equal(model.predict(load_profiles(raw, require_energy=False), check_range=False), whole)
+
+
+def test_a_table_without_params_b_takes_the_light_path_with_the_tables_counts(bundled):
+    # the schema fills an absent params_b with the model table's count of each known model; the light
+    # path fills it the same way instead of sending a scheduler's request ({"model": ..., "gpu": ...}) to it
+    raw = _raw(bundled, tuple(c for c in RAW if c != "params_b"), n=400, seed=7)
+    light = light_profiles(raw, require_energy=False)
+    assert light is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = load_profiles(raw, require_energy=False)
+    np.testing.assert_array_equal(light["params_b"], full["params_b"].to_numpy(dtype=np.float64))
+    _assert_same_features(raw)
+    model = EnergyModel(n_starts=1, bootstrap=0).fit(bundled)
+    np.testing.assert_array_equal(model.predict(raw, check_range=False), model.predict(full, check_range=False))
+    request = raw.iloc[0].to_dict()
+    np.testing.assert_array_equal(model.predict(request, check_range=False), model.predict(full.iloc[:1], check_range=False))
+
+
+def test_a_table_without_params_b_of_a_model_the_table_lacks_takes_the_full_path(bundled):
+    raw = _raw(bundled, tuple(c for c in RAW if c != "params_b"), n=5).assign(model="no-such-model/7B")
+    assert light_profiles(raw, require_energy=False) is None
+    with pytest.raises(ValueError, match="params_b"):
+        load_profiles(raw, require_energy=False)

@@ -110,7 +110,8 @@ class LightProfiles:
 def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | None:
     """The validated columns of ``frame`` on the light path, or None where the full path must run (see
     the module docstring): a DataFrame not validated yet, with string column names, the required columns
-    (``energy_j`` optional without ``require_energy``), and otherwise only ``pp`` (absent: 1), ``dp``, ``ep``,
+    (``energy_j`` optional without ``require_energy``; ``params_b`` too, filled with the model table's count of
+    each model as the schema fills it), and otherwise only ``pp`` (absent: 1), ``dp``, ``ep``,
     ``precision``, ``kv_cache_dtype``, measured columns and columns the schema keeps untouched."""
     if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") == SCHEMA_VERSION or len(frame) == 0:
         return None
@@ -118,7 +119,8 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     if not all(isinstance(c, str) for c in names) or len(set(names)) != len(names):
         return None
     required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
-    if any(c not in names for c in required) or pp_synonyms(names):  # ('pipeline_parallel_size': the schema's error)
+    # params_b may be left out, as the schema allows: _filled takes each known model's count from the table
+    if any(c not in names for c in required if c != "params_b") or pp_synonyms(names):  # ('pipeline_parallel_size': the schema's error)
         return None
     for c in names:
         known = c in REQUIRED_COLUMNS or c in OPTIONAL_DEFAULTS
@@ -253,6 +255,11 @@ def _filled(columns: dict[str, object], n: int) -> LightProfiles | None:
     specs = _usable_models(tuple(models.values.tolist()))
     if specs is None:
         return None
+    if "params_b" not in columns:  # as the schema fills an absent column: the table's count of each model
+        counts = np.array([s.params_b for s in specs], dtype=np.float64)
+        if not (counts > 0).all():
+            return None  # a row without a count: the full path names it
+        columns["params_b"] = counts.take(models.codes)
     if "ep" in columns:  # ep > 1 needs a MoE model (the schema's rule; the full path names the row)
         multi = np.bincount(models.codes, weights=np.asarray(columns["ep"]) > 1, minlength=len(specs)) > 0
         if any(m and not (s.architecture == "moe" and s.n_experts > 1) for m, s in zip(multi, specs, strict=True)):
