@@ -26,6 +26,7 @@ from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
     OURS,
     breakdown,
+    fewer_list,
     fewer_repeats,
     fmt,
     format_summary,
@@ -37,6 +38,7 @@ from energylens.compare.report_tables import (
     paired_cell,
     paired_wins,
     paper_comparison,
+    paper_notes,
     small_vs_all,
 )
 from energylens.compare.result import EvaluationResult, overview, summarize
@@ -94,13 +96,13 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     pc = paper_comparison(result)
     return md + ["## The paper's claims side by side", "",
                  md_table(("metric", "paper", f"{OURS}, this data"),
-                          [(r.metric, fmt(r.paper), fmt(r.energylens)) for r in pc.itertuples()]), ""]
+                          [(r.metric, fmt(r.paper), fmt(r.energylens)) for r in pc.itertuples()]), "",
+                 *fewer_list(paper_notes(pc))]
 
 
 def _fewer(s: pd.DataFrame, keys: tuple[str, ...]) -> list[str]:
     """Under a table: the metrics some row averages over fewer repeats than it was scored in, as a list."""
-    notes = fewer_repeats(s, keys)
-    return ["Averaged over fewer repeats:", "", *(f"- {n}" for n in notes), ""] if notes else []
+    return fewer_list(fewer_repeats(s, keys))
 
 
 def _method_rank(s: pd.DataFrame) -> pd.DataFrame:

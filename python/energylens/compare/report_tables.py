@@ -17,7 +17,7 @@ from energylens.outputs import plural
 
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads", "fewer_repeats",
-           "paired_cell"]
+           "paired_cell", "with_run_repeats", "fewer_list", "paper_notes", "WHY_FEWER", "WHY_FEWER_PART"]
 
 OURS = "energylens"
 
@@ -57,24 +57,43 @@ _METRIC_NAMES = {"top1": "Top-1", "top1_tpot": "Top-1 @TPOT", "parallelism": "pa
                  "slo_violation": "SLO violations"}
 
 
-def fewer_repeats(s: pd.DataFrame, keys: Sequence[str], prefix: str = "") -> list[str]:
+#: Why a summary row's metric is over fewer of its repeats (:func:`fewer_repeats`' default).
+WHY_FEWER = ("the others had nothing to score for it: no held-out group with two candidates, no measured TPOT or no "
+             "parallelism choice")
+#: Why a break-down cell (a modality, task or group of one method) is over fewer of the method's repeats.
+WHY_FEWER_PART = ("the others held out no row of it, or nothing of it to score: no group with two candidates, no "
+                  "measured TPOT or no parallelism choice")
+
+
+def fewer_repeats(s: pd.DataFrame, keys: Sequence[str], prefix: str = "", of: str = "n_repeats",
+                  why: str = WHY_FEWER, metrics: Sequence[str] | None = None) -> list[str]:
     """A note per row of summary ``s`` (named by ``keys``) with a metric averaged over fewer repeats than the
-    row's ``n_repeats`` (``<metric>_repeats``: the repeats that had something of it to score), e.g. ``Top-1,
-    regret over 1 of 6 repeats``; a metric with none reads n/a and needs no note."""
+    row's ``of`` column: its own ``n_repeats``, or for a break-down cell the repeats its method was scored in
+    over the run (``run_repeats``). ``<metric>_repeats``: the repeats that had something of it to score, e.g.
+    ``Top-1, regret over 1 of 6 repeats``; a metric with none reads n/a and needs no note. ``metrics``: those
+    the table shows (default: every one); ``why`` ends each note in parentheses ("": said once by the caller)."""
+    names = {m: n for m, n in _METRIC_NAMES.items() if metrics is None or m in metrics}
     notes = []
     for _, r in s.iterrows():
-        n = int(r.get("n_repeats", 0) or 0)
+        n = int(r.get(of, 0) or 0)
         by_count: dict[int, list[str]] = {}
-        for m, name in _METRIC_NAMES.items():
+        for m, name in names.items():
             k = r.get(f"{m}_repeats")
             if k is not None and not pd.isna(k) and 0 < int(k) < n:
                 by_count.setdefault(int(k), []).append(name)
         if by_count:
             parts = "; ".join(f"{', '.join(names)} over {k} of {plural(n, 'repeat')}" for k, names in by_count.items())
             label = " ".join(str(r[c]) for c in keys if not pd.isna(r[c]) and str(r[c]))
-            notes.append(f"{prefix}{label}: {parts} (the others had nothing to score for "
-                         "it: no held-out group with two candidates, no measured TPOT or no parallelism choice)")
+            notes.append(f"{prefix}{label}: {parts}" + (f" ({why})" if why else ""))
     return notes
+
+
+def with_run_repeats(s: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Break-down summary ``s`` (by some column and ``method``, from the rows of ``table``) with ``run_repeats``:
+    the repeats each method was scored in over all of ``table``, which its cells' ``<metric>_repeats`` are out
+    of (a cell's own ``n_repeats`` leaves out the repeats that held out no row of it)."""
+    runs = summarize(table, by=("method",)).set_index("method")["n_repeats"]
+    return s.assign(run_repeats=s["method"].map(runs).fillna(0).astype(int))
 
 
 def paired_cell(wins: float, counted: int, repeats: int) -> str:
@@ -163,36 +182,47 @@ def _num(row: pd.Series, key: str, fmt: str) -> str:
 
 
 def paper_comparison(result: EvaluationResult) -> pd.DataFrame:
-    """The paper's published numbers next to ours on this data (random split)."""
+    """The paper's published numbers next to ours on this data (random split). ``repeats``: the repeats each
+    figure of this data is over, out of ``of``, those its method was scored in (fewer where a repeat had nothing
+    of it to score: no held-out group with two candidates, none of that modality)."""
     t = result.table[result.table["split"] == "random"]
     ours = t[t["method"] == OURS]
     base = t[t["method"] != OURS]
-    rows = []
+    of_ours = int(summarize(ours, by=("method",))["n_repeats"].iloc[0]) if not ours.empty else 0
 
-    def val(df: pd.DataFrame, metric: str, **where: str) -> float:
+    def val(df: pd.DataFrame, metric: str, **where: str) -> tuple[float, int]:
         for k, v in where.items():
             if k not in df.columns:
-                return float("nan")
+                return float("nan"), 0
             df = df[df[k] == v]
         if df.empty:
-            return float("nan")
-        return float(summarize(df, by=("method",))[metric].iloc[0])
+            return float("nan"), 0
+        r = summarize(df, by=("method",)).iloc[0]
+        return float(r[metric]), int(r[f"{metric}_repeats"])
 
-    best_base = float("nan")
+    best: tuple[float, int, int] = (float("nan"), 0, 0)
     best_name = ""
     if not base.empty:
         sb = summarize(base[base["method"].isin(ANALYTICAL)], by=("method",))
         if not sb.empty and sb["top1"].notna().any():  # (nanargmax raises on all-NaN: no Top-1 anywhere)
-            i = int(np.nanargmax(sb["top1"].to_numpy()))
-            best_base, best_name = float(sb["top1"].iloc[i]), str(sb["method"].iloc[i])
+            r = sb.iloc[int(np.nanargmax(sb["top1"].to_numpy()))]
+            best, best_name = (float(r["top1"]), int(r["top1_repeats"]), int(r["n_repeats"])), str(r["method"])
     claims = {metric: value for metric, value, _ in PAPER_CLAIMS}
-    rows.append(("Top-1 selection accuracy", claims["Top-1 selection accuracy"], val(ours, "top1")))
-    rows.append((f"Top-1, best analytical baseline ({best_name or 'n/a'})",
-                 claims["Top-1, closest analytical baseline"], best_base))
-    rows.append(("Pairwise ranking accuracy", claims["Pairwise ranking accuracy"], val(ours, "pairwise")))
+    rows = [("Top-1 selection accuracy", claims["Top-1 selection accuracy"], *val(ours, "top1"), of_ours),
+            (f"Top-1, best analytical baseline ({best_name or 'n/a'})", claims["Top-1, closest analytical baseline"],
+             *best),
+            ("Pairwise ranking accuracy", claims["Pairwise ranking accuracy"], *val(ours, "pairwise"), of_ours)]
     for label, mod in (("text", "text"), ("image+text", "image"), ("video+text", "video")):
-        rows.append((f"Pairwise, {label}", claims[f"Pairwise, {label}"], val(ours, "pairwise", modality=mod)))
-    return pd.DataFrame(rows, columns=["metric", "paper", "energylens"])
+        rows.append((f"Pairwise, {label}", claims[f"Pairwise, {label}"], *val(ours, "pairwise", modality=mod),
+                     of_ours))
+    return pd.DataFrame(rows, columns=["metric", "paper", "energylens", "repeats", "of"])
+
+
+def paper_notes(pc: pd.DataFrame) -> list[str]:
+    """The rows of :func:`paper_comparison` whose figure is over fewer repeats than its method was scored in."""
+    return [f"{r.metric}: over {r.repeats} of {plural(int(r.of), 'repeat')} "
+            f"({WHY_FEWER_PART if r.metric.startswith('Pairwise, ') else WHY_FEWER})"  # a modality's, or the whole's
+            for r in pc.itertuples() if 0 < r.repeats < r.of]
 
 
 def small_vs_all(result: EvaluationResult) -> tuple[pd.DataFrame, int, int]:
@@ -242,19 +272,31 @@ def paired_wins(result: EvaluationResult, split: str = "random") -> pd.DataFrame
 
 
 def breakdown(result: EvaluationResult, col: str) -> str:
-    """Markdown table of the random split per value of ``col`` (modality, task) and method."""
+    """Markdown table of the random split per value of ``col`` (modality, task) and method, with a list of the
+    cells averaged over fewer repeats than their method was scored in (a repeat whose held-out rows had none of
+    that value, or no group of it with two candidates)."""
     t = result.table[result.table["split"] == "random"]
     if col not in t.columns:
         return f"(no `{col}` column)"
-    s = summarize(t, by=(col, "method"))
-    rows = []
+    s = with_run_repeats(summarize(t, by=(col, "method")), t)
+    rows, cells = [], []
     for key in sorted(s[col].astype(str).unique()):
         sk = s[s[col].astype(str) == key].set_index("method")
         for m in method_order(sk.index):
             r = sk.loc[m]
             rows.append((key, m, fmt(r["top1"]), fmt(r["pairwise"]), fmt(r["mape"], pct=True),
                          fmt(r["regret_pct"], pct=True), f"{r['n_groups']:.0f}"))
-    return md_table((col, "method", "Top-1", "pairwise", "MAPE %", "regret %", "groups"), rows)
+            cells.append(r)  # named by its method
+    shown = ("top1", "pairwise", "mape", "regret_pct")
+    notes = fewer_repeats(pd.DataFrame(cells).rename_axis("method").reset_index(), (col, "method"),
+                          of="run_repeats", why=WHY_FEWER_PART, metrics=shown) if cells else []
+    table = md_table((col, "method", "Top-1", "pairwise", "MAPE %", "regret %", "groups"), rows)
+    return "\n".join([table, "", *fewer_list(notes)]).rstrip("\n")
+
+
+def fewer_list(notes: Sequence[str]) -> list[str]:
+    """Markdown lines under a table: its :func:`fewer_repeats` notes as a list (none: no lines)."""
+    return ["Averaged over fewer repeats:", "", *(f"- {n}" for n in notes), ""] if notes else []
 
 
 def metric_rows(s: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:

@@ -142,10 +142,15 @@ def overview(table: pd.DataFrame) -> pd.DataFrame:
 def worst(table: pd.DataFrame, method: str, by: str = "group", n: int = 5) -> pd.DataFrame:
     """Where ``method`` is worst on the random split: the ``n`` keys of ``by`` (``"group"`` or
     ``"task"``) with the highest MAPE, with their Top-1, Top-1 under the median TPOT, parallelism
-    choice, pairwise and MAPE (means over repeats), so the next gap is visible."""
+    choice, pairwise and MAPE (means over repeats), so the next gap is visible. ``n_repeats``: the repeats
+    that held out a row of the key (and scored it); ``<metric>_repeats``: those each figure is over, out of
+    ``run_repeats``, the repeats ``method`` was scored in (a key held out in 2 of 6 repeats, or with two
+    candidates in only one, is averaged over those)."""
     t = table[(table["split"] == "random") & (table["method"] == method)]
     if t.empty or by not in t.columns:
         return pd.DataFrame()
     s = summarize(t, by=(by,))
-    cols = [by, "mape", "top1", "top1_tpot", "parallelism", "pairwise", "n_groups"]
+    s["run_repeats"] = int(summarize(t, by=("method",))["n_repeats"].iloc[0])
+    shown = ["mape", "top1", "top1_tpot", "parallelism", "pairwise"]
+    cols = [by, *shown, "n_groups", "n_repeats", "run_repeats", *(f"{m}_repeats" for m in shown)]
     return s.sort_values("mape", ascending=False).head(n)[cols].reset_index(drop=True)
