@@ -380,7 +380,7 @@ class EnergyModel(ClosedFormModel):
         if state["energy"].get("template") == EXPRESSION_MODEL_ID:
             from energylens.model.expression import ExpressionEnergyModel  # SymPy loads on first use
 
-            return ExpressionEnergyModel.from_state(state["energy"], str(path))
+            return ExpressionEnergyModel.from_document(state, str(path))
         model = cls._from_state(state["energy"], str(path))
         assert isinstance(model, EnergyModel)
         model.calibration = read_calibration(state["energy"].get("calibration"), f"{path}: energy")

@@ -25,6 +25,7 @@ from energylens.errors import ModelFileError
 from energylens.model.base import load_configs
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import check_level, measurement_factors
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
@@ -212,8 +213,8 @@ class ExpressionEnergyModel:
             "expression_text": str(self.expression),
             "params": dict(zip(self.param_names, map(float, self._theta), strict=True)),
             "start": dict(zip(self.param_names, map(float, self.compiled.start), strict=True)),
-            "bounds": {n: [float(lo), float(hi)] for n, lo, hi in zip(self.param_names, self._lower, self._upper,
-                                                                       strict=True)},
+            "bounds": {n: written_bounds(lo, hi) for n, lo, hi in zip(self.param_names, self._lower, self._upper,
+                                                                      strict=True)},
             "options": self.options, "name": self.name,
             "bootstrap_replicates": self.bootstrap_replicates,
             "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
@@ -227,33 +228,31 @@ class ExpressionEnergyModel:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], path: str) -> ExpressionEnergyModel:
-        """The model a file's ``energy`` entry describes (``ModelFileError`` naming what is wrong)."""
+        """The model a file's ``energy`` entry describes (``ModelFileError`` naming what is wrong); the
+        expression text is parsed, never evaluated (:func:`energylens.model.expression_file.parse_srepr`)."""
         if state.get("template") != EXPRESSION_MODEL_ID:
             raise ModelFileError(f"{path}: template {state.get('template')!r} is not {EXPRESSION_MODEL_ID!r}")
+        read = read_expression_state(dict(state), path)
         try:
-            expr = sp.sympify(state["expression"])  # srepr: exact numbers and assumptions
-            start = {k: float(v) for k, v in state["start"].items()}
-            params = [float(state["params"][n]) for n in start]
-        except (KeyError, TypeError, ValueError, SyntaxError) as exc:
-            raise ModelFileError(f"{path}: expression model entry is incomplete or unreadable ({exc})") from None
-        bounds = {k: tuple(v) for k, v in state.get("bounds", {}).items()}
-        model = cls(expr, params=start, bounds=bounds, bootstrap=int(state.get("bootstrap_replicates", 0)),
-                    name=str(state.get("name", "expression")), **state.get("options", {}))
-        if model.param_names != tuple(start):
-            raise ModelFileError(f"{path}: constants {list(start)} do not match the expression's "
+            model = cls(read.expression, params=read.start, bounds=read.bounds, bootstrap=read.bootstrap,
+                        name=read.name, **read.options)
+        except ValueError as exc:  # a constant named in start but absent from the expression, ...
+            raise ModelFileError(f"{path}: expression model expression does not compile ({exc})") from None
+        if model.param_names != tuple(read.start):
+            raise ModelFileError(f"{path}: constants {list(read.start)} do not match the expression's "
                                  f"{list(model.param_names)}")
-        model._theta = np.array(params)
-        boot = np.asarray(state.get("bootstrap_params", []), dtype=np.float64)
-        model._boot = boot if boot.size else None
-        res = np.asarray(state.get("train_residuals", []), dtype=np.float64)
-        model._residuals = res if res.size else None
-        fit = state.get("fit")
-        model.summary = FitSummary(**fit) if fit else None
+        model._theta = read.params
+        model._boot, model._residuals, model.summary = read.boot, read.residuals, read.summary
         return model
 
     @classmethod
     def load(cls, path: str | Path) -> ExpressionEnergyModel:
-        state = read_model_file(path)
-        if not state.get("energy"):
+        return cls.from_document(read_model_file(path), str(path))
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], path: str) -> ExpressionEnergyModel:
+        """The expression model of a model file's document (:func:`energylens.model.persistence.read_model_file`)."""
+        if not doc.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")
-        return cls.from_state(state["energy"], str(path))
+        refuse_latency_beside(dict(doc), path)
+        return cls.from_state(doc["energy"], path)
