@@ -99,3 +99,10 @@ def test_the_json_worst_lists_carry_the_counts(capsys):
         for m in ("mape", "top1", "top1_tpot", "parallelism", "pairwise"):
             assert (w[f"{m}_repeats"] <= w["n_repeats"]).all()
         assert (w["mape_repeats"] < 3).any()  # 5 held-out rows: some task and group missed a repeat
+
+
+def test_the_breakdown_groups_column_keeps_a_fraction_of_a_group(sparse):
+    # n_groups is a mean over repeats: code's one two-candidate group in 1 of 6 repeats is 0.2 per repeat, which
+    # the by-task table printed as "0" (the overview table prints one decimal)
+    code = [line for line in breakdown(sparse, "task").splitlines() if line.startswith("| code | energylens ")]
+    assert len(code) == 1 and code[0].rstrip(" |").endswith("| 0.2"), code

@@ -285,7 +285,7 @@ def breakdown(result: EvaluationResult, col: str) -> str:
         for m in method_order(sk.index):
             r = sk.loc[m]
             rows.append((key, m, fmt(r["top1"]), fmt(r["pairwise"]), fmt(r["mape"], pct=True),
-                         fmt(r["regret_pct"], pct=True), f"{r['n_groups']:.0f}"))
+                         fmt(r["regret_pct"], pct=True), f"{r['n_groups']:.1f}"))
             cells.append(r)  # named by its method
     shown = ("top1", "pairwise", "mape", "regret_pct")
     notes = fewer_repeats(pd.DataFrame(cells).rename_axis("method").reset_index(), (col, "method"),
