@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 
 import pytest
@@ -18,6 +19,15 @@ ROW = {"config_id": "abc", "status": "ok", "error": "", "model": "meta-llama/Lla
        "output_tokens": 50.0, "energy_j": 120.0}
 
 
+@pytest.fixture
+def own_temp_dir(tmp_path, monkeypatch):
+    """The system's temporary directory, a folder of the test's own: a part that cannot be written is rescued
+    there when the store refuses it too (every run left folders in the real one's energylens-rescued/)."""
+    (tmp_path / "systemp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "systemp"))
+
+
+@pytest.mark.usefixtures("own_temp_dir")
 def test_a_failed_write_leaves_no_part_and_no_temporary(tmp_path, monkeypatch):
     store = Store(tmp_path)
     store.init({"spec_hash": "h"}, resume=False)
@@ -35,6 +45,7 @@ def test_a_failed_write_leaves_no_part_and_no_temporary(tmp_path, monkeypatch):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.usefixtures("own_temp_dir")
 def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
     import errno
 
@@ -57,7 +68,6 @@ def test_a_failed_write_names_the_file_not_its_temporary(tmp_path, monkeypatch, 
     """mkstemp's and os.replace's errors name the hidden temporary file (``.x.json.abc.tmp``); an OSError
     without an errno read ``[Errno None]``. Both now name the file being written (until 2026-12-05)."""
     import errno
-    import tempfile
 
     target = tmp_path / "x.json"
     if fails == "mkstemp":
