@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from energylens.cli import main
 from energylens.profiles import load_profiles
 from energylens.profiling import Store, parse_spec
+from energylens.profiling import store as store_module
 from energylens.profiling.ray_runner import gpu_shortage
 
 pytestmark = [pytest.mark.ray, pytest.mark.torch]
@@ -132,3 +137,53 @@ def test_ray_local_without_gpus_stops_instead_of_waiting_forever(tiny_model, tmp
         pytest.skip("this machine has a GPU: the Ray units ran")
     assert rc == 2 and time.monotonic() - t0 < 120
     assert "than the Ray cluster at local has in all (0)" in capsys.readouterr().err
+
+
+def _disk_full_after_the_first_part(monkeypatch, parts: Path) -> None:
+    """In the driver: the first part file is written, every later one fails as a full disk fails it (rescue
+    folders in the store still take rows)."""
+    real, written = store_module.atomic_write_bytes, []
+
+    def write(path, data):
+        if Path(path).parent == parts and str(path).endswith(".parquet"):
+            if written:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            written.append(path)
+        return real(path, data)
+
+    monkeypatch.setattr(store_module, "atomic_write_bytes", write)
+
+
+def test_a_failed_part_write_on_ray_keeps_the_rows_of_the_units_in_flight(tiny_model, tmp_path, monkeypatch,
+                                                                          capsys):
+    """The driver stopped at the first part it could not write and shut Ray down, killing the units still
+    running on the cluster (their GPU minutes lost, --resume measured them again): it now starts no new unit,
+    waits for those in flight, keeps each one's row as the local sweep keeps its one, and exits 2 with one line."""
+    ray = pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    spec = _spec(tmp_path / "ray.toml", tiny_model, "min_window_s = 1.0\n", "[1, 2, 3, 4, 5]", "[3]")
+    out = tmp_path / "store"
+    argv = ["profile", str(spec), "-o", str(out), "--ray", "local", "--ray-no-gpus", "--power-source", "synthetic:150"]
+    _disk_full_after_the_first_part(monkeypatch, out / "parts")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:  # (two units run at a time: at the failed write one or two are in flight, one or two not started)
+        assert main(argv) == 2
+    finally:
+        ray.shutdown()
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("energylens profile")]
+    assert len(lines) == 1 and lines[0].startswith("energylens profile: error: "), lines
+    parts = sorted(p.stem for p in (out / "parts").glob("*.parquet"))
+    kept = {p.stem: pd.read_parquet(p) for p in (out / "rescued").glob("*.parquet")}
+    assert len(parts) == 1 and 2 <= len(kept) <= 3, (parts, sorted(kept))
+    assert f"{len(kept)} measured units' rows are kept in {out / 'rescued'}" in lines[0]
+    assert all(k in lines[0] for k in kept) and all(len(r) == 1 and r["status"].iloc[0] == "ok" for r in kept.values())
+    not_started = 5 - 1 - len(kept)
+    assert re.search(rf"{not_started} units? not started", lines[0]), lines[0]
+
+    monkeypatch.undo()  # room made on the disk
+    assert main(argv + ["--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert f"took in {len(kept)} rows kept aside" in printed and f"running {not_started} " in printed
+    rows = load_profiles(out).set_index("config_id")
+    assert len(rows) == 5 and not list((out / "rescued").glob("*.parquet"))
+    for k, row in kept.items():  # taken in as measured, not measured again
+        assert rows.loc[k, "wall_s"] == row["wall_s"].iloc[0] and rows.loc[k, "energy_j"] == row["energy_j"].iloc[0]

@@ -14,6 +14,7 @@ import pytest
 from energylens.cli.main import main as cli_main
 from energylens.profiling import Store, parse_spec, plan_sweep, run_sweep
 from energylens.profiling import store as store_module
+from energylens.profiling.ray_runner import _drained_error
 from energylens.profiling.store import PartNotWrittenError
 
 ROW = {"config_id": "abc", "status": "ok", "error": "", "model": "org/m", "gpu": "H100", "tp": 1, "pp": 1,
@@ -149,3 +150,31 @@ def test_the_command_exits_2_with_one_line_naming_the_rescued_row_and_resume_tak
     assert f"took in 1 row kept aside when a part could not be written ({kept.stem})" in printed
     assert "1 done already, running 0" in printed and not kept.exists()
     assert (out_dir / "parts" / kept.name).is_file()
+
+
+def test_a_ray_sweeps_line_names_every_unit_that_was_in_flight(tmp_path, temp_dir, monkeypatch):
+    """The Ray driver's one line after it waited for the units in flight: where each row is (rescued, in
+    parts/ after all, or as JSON where nothing took it) and the units it did not start."""
+    store = Store(tmp_path / "s")
+    store.parts.mkdir(parents=True)
+    _failing_under(monkeypatch, store.parts)
+    errors = []
+    for cid in ("aaaa", "bbbb"):
+        with pytest.raises(PartNotWrittenError) as err:
+            store.write(cid, {**ROW, "config_id": cid})
+        errors.append(err.value)
+    monkeypatch.undo()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
+    _failing_under(monkeypatch, store.dir, temp_dir)
+    with pytest.raises(PartNotWrittenError) as err:
+        store.write("cccc", {**ROW, "config_id": "cccc", "energy_j": 7.5})
+    errors.append(err.value)
+    line = str(_drained_error(errors[0], errors[1:], ["dddd"], ["eeee", "ffff"]))
+    assert line.startswith(errors[0].message) and "\n" not in line
+    assert "the 3 other units then running on the Ray cluster finished (no new unit started)" in line
+    assert f"in all 2 measured units' rows are kept in {store.dir / 'rescued'} (aaaa, bbbb)" in line
+    assert "1 part written after all (dddd)" in line and "2 units not started (eeee, ffff): --resume runs them" in line
+    assert json.loads(line.split("the rows kept nowhere, as JSON: cccc: ", 1)[1].split("; ")[0])["energy_j"] == 7.5
+    alone = _drained_error(errors[0], [], [], ["eeee"])
+    assert str(alone) == f"{errors[0].message}; 1 unit not started (eeee): --resume runs it"
+    assert alone.rescued == errors[0].rescued and alone.config_id == "aaaa"

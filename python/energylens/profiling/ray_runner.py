@@ -5,6 +5,12 @@ for CPU clusters and tests) that runs :func:`energylens.profiling.worker.execute
 Ray places it and returns the row; the driver writes each row into the store as soon as it arrives
 (so a killed driver loses only rows still in flight, which ``--resume`` runs again).
 ``address="local"`` starts a local cluster; anything else is passed to ``ray.init(address=...)``.
+
+A part that cannot be written (:class:`~energylens.profiling.store.PartNotWrittenError`: a full disk, a
+read-only store; its row is rescued) stops the sweep without losing the units running on the cluster: each
+task passes a :class:`_Gate` (a Ray actor) before it measures anything, the driver closes it, so no queued
+unit starts, cancels the queued ones, waits for the units the gate had let in and keeps their rows as the
+first one's (written, else rescued), then raises one error naming them all (:func:`_drained_error`).
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ import platform
 import signal
 import sys
 import threading
+from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
+from energylens.outputs import plural
 from energylens.profiling.requirements import check_ray
 from energylens.profiling.spec import RunConfig
+from energylens.profiling.store import PartNotWrittenError
 from energylens.profiling.worker import base_row, error_text, execute
 
 __all__ = ["run_on_ray", "gpu_shortage"]
@@ -36,8 +45,36 @@ def gpu_shortage(configs: list[RunConfig], cluster_gpus: float, address: str) ->
             "add --ray-no-gpus")
 
 
-def _task(cfg_dict: dict[str, Any], power_source: str) -> dict[str, Any]:
-    row = execute(RunConfig.from_dict(cfg_dict), power_source)
+class _Gate:
+    """Lets units start until the driver closes it (a Ray actor: its calls run one at a time, so a unit is
+    either let in before the close, and the driver waits for it, or turned away after it, and never measures)."""
+
+    def __init__(self) -> None:
+        self.open, self.started = True, []
+
+    def admit(self, config_id: str) -> bool:
+        if self.open:
+            self.started.append(config_id)
+        return self.open
+
+    def close(self) -> list[str]:
+        """Let no more units start; returns the ids of those let in."""
+        self.open = False
+        return list(self.started)
+
+
+def _task(cfg_dict: dict[str, Any], power_source: str, gate: Any = None) -> dict[str, Any] | None:
+    """Run one unit and return its row, or ``None`` where the gate is closed (the sweep stopped before it
+    started). An unreachable gate lets the unit run: its row is still collected."""
+    cfg = RunConfig.from_dict(cfg_dict)
+    if gate is not None:
+        try:
+            admitted = check_ray().get(gate.admit.remote(cfg.config_id))
+        except Exception:  # noqa: BLE001 - the gate's actor lost: measure as before there was a gate
+            admitted = True
+        if not admitted:
+            return None
+    row = execute(cfg, power_source)
     row["ray_node"] = platform.node()
     return row
 
@@ -75,8 +112,11 @@ def _init_keeping_sigterm(ray: Any, address: str) -> None:
 
 
 def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
-               record: Callable[[RunConfig, dict[str, Any]], None], *, reserve_gpus: bool = True) -> None:
-    """Run ``configs`` as Ray tasks; ``record(cfg, row)`` is called on the driver for each result."""
+               record: Callable[[RunConfig, dict[str, Any]], None], *, reserve_gpus: bool = True,
+               out=None) -> None:
+    """Run ``configs`` as Ray tasks; ``record(cfg, row)`` is called on the driver for each result. Where it
+    raises :class:`PartNotWrittenError`, the units in flight are collected first (see the module docstring;
+    ``out`` says that the sweep waits for them)."""
     ray = check_ray()
     started_here = False
     if not ray.is_initialized():
@@ -89,21 +129,94 @@ def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
         if shortage:  # an autoscaler may yet add GPU nodes: say why the units wait
             print(f"energylens profile: warning: {shortage}, unless the cluster's autoscaler adds GPU nodes",
                   file=sys.stderr, flush=True)
+        gate = ray.remote(num_cpus=0)(_Gate).remote()
         remote = ray.remote(_task)
         pending = {}
         for cfg in configs:
             opts = {"num_gpus": cfg.n_gpus if reserve_gpus else 0, "num_cpus": 1, "max_retries": 0}
-            pending[remote.options(**opts).remote(cfg.to_dict(), power_source)] = cfg
+            pending[remote.options(**opts).remote(cfg.to_dict(), power_source, gate)] = cfg
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 cfg = pending.pop(ref)
                 try:
-                    row = ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - a lost node or worker is a failed unit
-                    row = base_row(cfg, power_source)
-                    row["error"] = error_text(f"ray task failed: {type(exc).__name__}: {exc}", "")
-                record(cfg, row)
+                    record(cfg, _result(ray, ref, cfg, power_source))
+                except PartNotWrittenError as exc:
+                    _drain(ray, gate, pending, power_source, record, exc, out or sys.stdout)
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _result(ray: Any, ref: Any, cfg: RunConfig, power_source: str) -> dict[str, Any] | None:
+    """A task's row (``None``: turned away by the closed gate); a task that failed is a failed row."""
+    try:
+        return ray.get(ref)
+    except Exception as exc:  # noqa: BLE001 - a lost node or worker is a failed unit
+        row = base_row(cfg, power_source)
+        row["error"] = error_text(f"ray task failed: {type(exc).__name__}: {exc}", "")
+        return row
+
+
+def _drain(ray: Any, gate: Any, pending: dict[Any, RunConfig], power_source: str,
+           record: Callable[[RunConfig, dict[str, Any]], None], first: PartNotWrittenError, out) -> NoReturn:
+    """After ``first``, a part not written: start no more units, collect those already running (each row
+    written, else rescued, by ``record``), then raise one error that names where every row is."""
+    try:
+        started: set[str] | None = set(ray.get(gate.close.remote(), timeout=60))
+    except Exception:  # noqa: BLE001 - no gate (its actor lost): wait for every unit, none is turned away
+        started = None
+    running = {ref: cfg for ref, cfg in pending.items() if started is None or cfg.config_id in started}
+    not_started = [cfg.config_id for ref, cfg in pending.items() if ref not in running]
+    for ref in pending.keys() - running.keys():
+        ray.cancel(ref)  # queued: the gate would turn it away anyway; --resume runs it
+    if running:
+        print(f"energylens profile: {first.config_id or 'a unit'}: its part could not be written; waiting for "
+              f"the {plural(len(running), 'unit')} still running on the Ray cluster to finish, to keep "
+              f"{'its row' if len(running) == 1 else 'their rows'} (no other unit starts)", file=out, flush=True)
+    kept: list[PartNotWrittenError] = []
+    written: list[str] = []
+    while running:
+        ready, _ = ray.wait(list(running), num_returns=1)
+        for ref in ready:
+            cfg = running.pop(ref)
+            row = _result(ray, ref, cfg, power_source)
+            if row is None:  # (turned away: only where the gate's answer was lost)
+                not_started.append(cfg.config_id)
+                continue
+            try:
+                record(cfg, row)
+                written.append(cfg.config_id)
+            except PartNotWrittenError as exc:
+                kept.append(exc)
+    raise _drained_error(first, kept, written, not_started)
+
+
+def _drained_error(first: PartNotWrittenError, kept: list[PartNotWrittenError], written: list[str],
+                   not_started: list[str]) -> PartNotWrittenError:
+    """``first``'s error, its line extended by the units that were running when it happened (their rows
+    ``kept`` aside, or ``written`` into parts/ after all) and by those that had not started."""
+    clauses = []
+    folders: dict[str, list[str]] = defaultdict(list)
+    for exc in (first, *kept):
+        if exc.rescued is not None:
+            folders[str(exc.rescued.parent)].append(exc.config_id)
+    lost = [exc for exc in kept if exc.rescued is None]
+    if kept or written:
+        clauses.append(f"the {plural(len(kept) + len(written), 'other unit')} then running on the Ray cluster "
+                       "finished (no new unit started)")
+    if kept and folders:
+        where = " and ".join(f"{folder} ({', '.join(ids)})" for folder, ids in folders.items())
+        n = sum(map(len, folders.values()))
+        clauses.append(f"in all {n} measured {'unit' if n == 1 else 'units'}' rows are kept in {where}: "
+                       "--resume takes them in without measuring them again")
+    if written:
+        clauses.append(f"{plural(len(written), 'part')} written after all ({', '.join(written)})")
+    if lost:
+        clauses.append("the rows kept nowhere, as JSON: " + ", ".join(f"{e.config_id}: {e.row_json}" for e in lost))
+    if not_started:
+        clauses.append(f"{plural(len(not_started), 'unit')} not started ({', '.join(not_started)}): --resume "
+                       f"runs {'it' if len(not_started) == 1 else 'them'}")
+    message = "; ".join([first.message, *clauses])
+    return PartNotWrittenError(first.errno, message, first.rescued, config_id=first.config_id,
+                               row_json=first.row_json)

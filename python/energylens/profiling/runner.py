@@ -297,7 +297,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
 
         if n and ray_address is not None:
             run_on_ray(_order(configs, todo, strategy, spec.sweep["seed"], retry)[:n], power_source, ray_address,
-                       record, reserve_gpus=ray_num_gpus)
+                       record, reserve_gpus=ray_num_gpus, out=out)
         elif n and strategy == "active":
             for cfg in (c for c in configs if c.config_id in retry):  # chosen before; retried first
                 record(cfg, run_one(cfg, power_source) | {"chosen_by": "retry"})

@@ -57,11 +57,13 @@ RESCUE_NAME = "rescued"
 
 class PartNotWrittenError(OSError):
     """A finished unit's part could not be written; ``rescued`` is where its row is kept (``None``: nowhere,
-    the message then carries the row as JSON). Its text is the whole explanation (no ``[Errno N]`` prefix)."""
+    the message then carries the row as JSON, ``row_json``). Its text is the whole explanation (no ``[Errno N]``
+    prefix). ``config_id``: the unit."""
 
-    def __init__(self, errno_: int | None, message: str, rescued: Path | None) -> None:
+    def __init__(self, errno_: int | None, message: str, rescued: Path | None, *, config_id: str = "",
+                 row_json: str = "") -> None:
         super().__init__(errno_, message)
-        self.message, self.rescued = message, rescued
+        self.message, self.rescued, self.config_id, self.row_json = message, rescued, config_id, row_json
 
     def __str__(self) -> str:
         return self.message
@@ -240,10 +242,10 @@ class Store:
             return PartNotWrittenError(exc.errno, f"{what}: its row is kept in {kept}; make room in (or make "
                                        f"writable) {self.parts}, then rerun with --resume, which takes the row into "
                                        "the store without measuring the unit again (or copy that file into "
-                                       f"{self.parts}/)", kept)
+                                       f"{self.parts}/)", kept, config_id=config_id)
         as_json = json.dumps(row, default=str)
         return PartNotWrittenError(exc.errno, f"{what}, nor could it be kept in {' or '.join(tried)}: the row, "
-                                   f"as JSON: {as_json}", None)
+                                   f"as JSON: {as_json}", None, config_id=config_id, row_json=as_json)
 
     def rescued(self) -> dict[str, Path]:
         """config_id -> rescued part file of this store (``DIR/rescued/`` over the temporary directory's)."""
