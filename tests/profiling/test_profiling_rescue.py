@@ -84,6 +84,7 @@ def test_a_full_disk_keeps_the_measured_row_and_resume_takes_it_in(tmp_path, tem
     part = pd.read_parquet(out_dir / "parts" / f"{first}.parquet")
     assert part["energy_j"].iloc[0] == 101.0 and not kept.exists()
     assert len(Store(out_dir).rows()) == 2
+    assert not kept.parent.exists()  # the emptied rescue folder in the temp dir went too (one per store)
 
 
 def test_a_read_only_parts_folder_keeps_the_row_in_the_store(tmp_path, temp_dir, monkeypatch):

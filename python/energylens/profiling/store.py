@@ -258,7 +258,7 @@ class Store:
     def take_in_rescued(self, config_ids: Iterable[str]) -> tuple[list[str], list[Path]]:
         """Move the rescued parts of ``config_ids`` into ``parts/`` (each written atomically, then its rescued
         file removed; a rescued row replaces a part of the same unit, which can only be older); returns (the
-        ids taken in, the rescued files of other units, left where they are)."""
+        ids taken in, the rescued files of other units, left where they are). Rescue folders left empty are removed."""
         wanted, taken, other = set(config_ids), [], []
         for config_id, path in self.rescued().items():
             if config_id not in wanted:
@@ -269,6 +269,9 @@ class Store:
             for folder in self.rescue_dirs():
                 (folder / path.name).unlink(missing_ok=True)
             taken.append(config_id)
+        for folder in self.rescue_dirs():  # an emptied rescue folder goes too (one per store in the temp dir)
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # (only when empty: other units' rows stay)
         return taken, other
 
     def statuses(self) -> dict[str, str]:
