@@ -269,12 +269,27 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
     """The document of a model file; ModelFileError naming the path when it is missing, not JSON, not a
     model file, of an unsupported version, or holds keys this version does not know."""
     p = Path(path)
+    if p.is_dir():
+        raise ModelFileError(f"{p}: is a folder, not a model file (a model file is the JSON that energylens fit -o "
+                             "or save() writes)")
     if not p.is_file():
         raise ModelFileError(f"{p}: no such model file")
     try:
-        doc = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raw = p.read_bytes()
+    except OSError as exc:  # unreadable (permissions), or a read error
+        raise ModelFileError(f"{p}: cannot read the model file ({exc.strerror or exc})") from None
+    if raw[:2] == b"\x1f\x8b":
+        raise ModelFileError(f"{p}: is gzip-compressed; a model file is plain JSON (gunzip it first)")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
         raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
+    except RecursionError:  # arrays nested thousands deep: no model file's shape
+        raise ModelFileError(f"{p}: not a model file (its JSON nests too deep to read)") from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
     version = doc.get("version")
@@ -300,6 +315,9 @@ def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[s
     for key in ("identifiable", "converged"):
         if key in out and not isinstance(out[key], bool):
             raise TypeError(f"{key} = {out[key]!r} must be true or false")
+    for key in ("status", "data_hash"):
+        if key in out and not isinstance(out[key], str):
+            raise TypeError(f"{key} = {out[key]!r} must be a string")
     for key in ("cost", "train_mape", "fit_seconds"):
         if key in out and (isinstance(out[key], bool) or not isinstance(out[key], (int, float))):
             raise TypeError(f"{key} = {out[key]!r} must be a number")

@@ -1,0 +1,67 @@
+"""A path that is not a readable model file is a ModelFileError naming the path and what it is (a folder, an
+unreadable file, a gzip file, JSON nested too deep for the parser), exit 2 in the CLI, never a traceback;
+and a fit summary's text fields must be text."""
+
+import copy
+import gzip
+import json
+import pathlib
+
+import pytest
+
+from energylens.cli import main
+from energylens.errors import ModelFileError
+from energylens.model.closed_form import EnergyModel, load_model
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.json"
+    EnergyModel(bootstrap=0).fit(load_profiles_or_bundled("bundled").head(60)).save(path)
+    return path
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path):
+    folder = tmp_path / "model.json"
+    folder.mkdir()
+    with pytest.raises(ModelFileError, match=r"model\.json: is a folder, not a model file"):
+        load_model(folder)
+
+
+def test_an_unreadable_file_is_a_model_file_error(saved, monkeypatch):
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", denied)  # (chmod 0 does not stop root, who runs the CI)
+    with pytest.raises(ModelFileError, match=r"m\.json: cannot read the model file \(Permission denied\)"):
+        load_model(saved)
+
+
+def test_a_gzip_file_says_so(saved, tmp_path):
+    path = tmp_path / "m.json.gz"
+    path.write_bytes(gzip.compress(saved.read_bytes()))
+    with pytest.raises(ModelFileError, match=r"m\.json\.gz: is gzip-compressed"):
+        load_model(path)
+
+
+def test_deeply_nested_json_exits_2_without_traceback(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFileError, match=r"deep\.json: not a model file \(its JSON nests too deep"):
+        load_model(path)
+    data = tmp_path / "p.csv"
+    load_profiles_or_bundled("bundled").head(2).to_csv(data, index=False)
+    assert main(["predict", str(path), str(data), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "deep.json: not a model file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("key,value", [("status", [1]), ("data_hash", 5)])
+def test_fit_summary_text_fields_must_be_text(saved, tmp_path, key, value):
+    doc = copy.deepcopy(json.loads(saved.read_text()))
+    doc["energy"]["fit"][key] = value
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=rf"edited\.json: energy fit summary is not valid \({key} = "):
+        load_model(path)
