@@ -106,14 +106,15 @@ def _header(path: Path, how: str | None) -> list[str]:
         return fh.readline(1 << 16).decode("utf-8", errors="replace").rstrip("\r\n").split(",")
 
 
-def table_with_column(column: str) -> Callable[[Path], bool]:
-    """A table whose header has ``column`` (what ``energylens predict`` writes: energy_j_pred): read as its name
-    says (Parquet, a compressed CSV), then as plain CSV, which earlier versions wrote under any name."""
+def table_with_column(*columns: str) -> Callable[[Path], bool]:
+    """A table whose header has one of ``columns`` (what ``energylens predict`` writes: energy_j_pred, or
+    tpot_s_pred from a latency model file): read as its name says (Parquet, a compressed CSV), then as plain
+    CSV, which earlier versions wrote under any name."""
     def check(path: Path) -> bool:
         first = "parquet" if path.suffix.lower() in (".parquet", ".pq") else csv_compression(path)
         for how in dict.fromkeys((first, None)):
             try:
-                if column in _header(path, how):
+                if set(columns) & set(_header(path, how)):
                     return True
             except Exception:  # noqa: BLE001, S112 - unreadable this way: try the next, else not ours
                 continue

@@ -127,8 +127,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _check_order(args.model, args.configs)
     refuse_folder_name(args.output)
     check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS,
-                      replaces=("a table energylens predict wrote (one with energy_j_pred)",
-                                table_with_column("energy_j_pred")))  # and every --gpu-table
+                      replaces=("a table energylens predict wrote (one with energy_j_pred, or tpot_s_pred from a "
+                                "latency model file)", table_with_column("energy_j_pred", "tpot_s_pred")))  # and every --gpu-table
     apply_gpu_tables(args)
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False, command="predict",

@@ -1,0 +1,39 @@
+"""``energylens predict`` with each kind of model file: run twice to the same -o, the second run replaces the
+first one's table (a latency model file's table has no energy_j_pred and was refused as someone else's file)."""
+
+import pandas as pd
+import pytest
+
+from energylens.cli import main
+from energylens.model import EnergyModel, LatencyModel
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_profiles_or_bundled("bundled").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("kind", ["latency", "energy"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predict_replaces_its_own_output_for_every_model_kind(bundled, tmp_path, capsys, kind, suffix):
+    model = (LatencyModel(bootstrap=0) if kind == "latency" else EnergyModel(bootstrap=0)).fit(bundled)
+    model.save(tmp_path / "m.json")
+    data, out = tmp_path / "p.csv", tmp_path / f"out{suffix}"
+    bundled.head(4).to_csv(data, index=False)
+    args = ["predict", str(tmp_path / "m.json"), str(data), "-o", str(out)]
+    assert main(args) == 0
+    assert main(args) == 0, capsys.readouterr().err
+    assert f"replaced existing {out}" in capsys.readouterr().err
+    got = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert len(got) == 4 and "tpot_s_pred" in got
+
+
+def test_predict_still_refuses_a_table_it_did_not_write(bundled, tmp_path, capsys):
+    LatencyModel(bootstrap=0).fit(bundled).save(tmp_path / "m.json")
+    data, out = tmp_path / "p.csv", tmp_path / "mine.csv"
+    bundled.head(4).to_csv(data, index=False)
+    out.write_text("a,b\n1,2\n")
+    assert main(["predict", str(tmp_path / "m.json"), str(data), "-o", str(out)]) == 2
+    assert "mine.csv: exists and is not a table energylens predict wrote" in capsys.readouterr().err
+    assert out.read_text() == "a,b\n1,2\n"
