@@ -217,7 +217,11 @@ def read_calibration(state: Any, where: str) -> Calibration | None:
         by = check_calibration_key(state["by"])
         offsets = np.asarray(state["offsets"], dtype=np.float64)
         counts = np.asarray(state["counts"], dtype=np.float64)
-        keys = tuple(str(x) for x in state["keys"])
+        bad = ([x for x in state["keys"] if not isinstance(x, str)] if isinstance(state["keys"], list)
+               else [state["keys"]])
+        if bad:  # (str() made a number or a list a key no row has, without a word)
+            raise TypeError(f"keys must be a list of text keys, one per calibrated group; got {bad[0]!r}")
+        keys = tuple(state["keys"])
         sample = np.sort(np.asarray(state["residual_sample"], dtype=np.float64))
         k = math.inf if state["k"] is None else float(state["k"])
         cal = Calibration(by, keys, offsets, counts, k, _float_or_nan(state["within_var"]),
