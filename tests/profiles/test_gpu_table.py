@@ -58,6 +58,32 @@ def test_nvml_and_short_names(nvml, canon):
     assert tables.gpu_spec(nvml).name == canon
 
 
+NO_FP8 = {"A10", "A10G", "A30", "A40", "A100-SXM4-40GB", "A100-SXM4-80GB", "A100-PCIe-40GB", "A100-PCIe-80GB",
+          "V100-SXM2-32GB", "MI250X"}
+HAS_FP4 = {"B100", "B200", "GB200", "B300", "RTX-PRO-6000-Blackwell", "MI355X"}
+
+
+@pytest.mark.parametrize("row", tables.gpus().itertuples(index=False), ids=lambda r: r.name)
+def test_fp8_and_fp4_only_where_the_silicon_has_them(row):
+    """Ampere / Volta / CDNA 2 have no FP8 tensor cores; FP4 is Blackwell and CDNA 4 only."""
+    assert math.isnan(row.peak_fp8_tflops) == (row.name in NO_FP8), row.name
+    assert (not math.isnan(row.peak_fp4_tflops)) == (row.name in HAS_FP4), row.name
+
+
+@pytest.mark.parametrize("gpu, column, value", [
+    # 2026-12 audit: NVIDIA's MLPerf Inference v6.1 DGX system files give the per-GPU TGP
+    ("B200", "tdp_w", 1000), ("B300", "tdp_w", 1100), ("GB200", "tdp_w", 1200), ("GB200", "memory_gb", 186),
+    # AMD CDNA 4 white paper: 7 peer links x 153.6 GB/s; CDNA 3: 7 x 128; CDNA 2 endnote 9: 8 x 100 per OAM
+    ("MI355X", "interconnect_bw_gbs", 1075.2), ("MI300X", "interconnect_bw_gbs", 896),
+    ("MI250X", "interconnect_bw_gbs", 800),
+    # datasheets' dense halves of the sparse (*) figures
+    ("L4", "peak_bf16_tflops", 121), ("L40S", "peak_fp8_tflops", 733), ("L40", "peak_fp8_tflops", 362),
+    ("H100-NVL-94GB", "peak_fp8_tflops", 1670.5), ("H200-NVL-141GB", "peak_bf16_tflops", 835.5),
+])
+def test_audited_values(gpu, column, value):
+    assert getattr(tables.gpu_spec(gpu), column) == pytest.approx(value)
+
+
 @pytest.mark.parametrize("row", tables.gpus().itertuples(index=False), ids=lambda r: r.name)
 def test_numbers_are_physically_sane(row):
     assert 300 <= row.hbm_bw_gbs <= 10000 or math.isnan(row.hbm_bw_gbs)
