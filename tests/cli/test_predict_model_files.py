@@ -1,6 +1,7 @@
 """``energylens predict`` with each kind of model file: run twice to the same -o, the second run replaces the
 first one's table (a latency model file's table has no energy_j_pred and was refused as someone else's file)."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -37,3 +38,18 @@ def test_predict_still_refuses_a_table_it_did_not_write(bundled, tmp_path, capsy
     assert main(["predict", str(tmp_path / "m.json"), str(data), "-o", str(out)]) == 2
     assert "mine.csv: exists and is not a table energylens predict wrote" in capsys.readouterr().err
     assert out.read_text() == "a,b\n1,2\n"
+
+
+def test_predict_writes_the_bits_the_model_predicts_for_a_calibrated_model(bundled, tmp_path):
+    """energy_j_pred of a calibrated model was prefill x f + decode x f, while predict() scales the sum:
+    1 ulp apart on a third of the rows."""
+    model = EnergyModel(bootstrap=12, calibration="family").fit(bundled)
+    model.save(tmp_path / "m.json")
+    data, out = tmp_path / "p.csv", tmp_path / "out.parquet"
+    bundled.to_csv(data, index=False)
+    assert main(["predict", str(tmp_path / "m.json"), str(data), "-o", str(out)]) == 0
+    got = pd.read_parquet(out)
+    np.testing.assert_array_equal(got["energy_j_pred"].to_numpy(), model.predict(bundled))
+    np.testing.assert_array_equal(model.predict_phases(bundled)["energy_j_pred"].to_numpy(), model.predict(bundled))
+    for col, want in model.predict_interval(bundled).items():
+        np.testing.assert_array_equal(got[col].to_numpy(), want.to_numpy())

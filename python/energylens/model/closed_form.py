@@ -331,11 +331,12 @@ class EnergyModel(ClosedFormModel):
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
             e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")
-        if self.calibration is not None:
+        total = e_pf + e_dec
+        if self.calibration is not None:  # the total scaled as predict() scales it: the same bits, not f*pf + f*dec
             f = self.calibration.factors(configs)
-            e_pf, e_dec = e_pf * f, e_dec * f
+            e_pf, e_dec, total = e_pf * f, e_dec * f, total * f
         return per_row_frame({"prefill_energy_j_pred": e_pf, "decode_energy_j_pred": e_dec,
-                              "energy_j_pred": e_pf + e_dec}, configs)
+                              "energy_j_pred": total}, configs)
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                          check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
