@@ -72,7 +72,7 @@ def test_fp8_and_fp4_only_where_the_silicon_has_them(row):
 
 @pytest.mark.parametrize("gpu, column, value", [
     # 2026-12 audit: NVIDIA's MLPerf Inference v6.1 DGX system files give the per-GPU TGP
-    ("B200", "tdp_w", 1000), ("B300", "tdp_w", 1100), ("GB200", "tdp_w", 1200), ("GB200", "memory_gb", 186),
+    ("B200", "tdp_w", 1000), ("B300", "tdp_w", 1100), ("B300", "memory_gb", 270), ("B200", "memory_gb", 180), ("GB200", "tdp_w", 1200), ("GB200", "memory_gb", 186),
     # AMD CDNA 4 white paper: 7 peer links x 153.6 GB/s; CDNA 3: 7 x 128; CDNA 2 endnote 9: 8 x 100 per OAM
     ("MI355X", "interconnect_bw_gbs", 1075.2), ("MI300X", "interconnect_bw_gbs", 896),
     ("MI250X", "interconnect_bw_gbs", 800),
