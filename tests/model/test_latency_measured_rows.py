@@ -52,3 +52,43 @@ def test_round_trip_and_old_files(v2, tmp_path):
     with pytest.raises(ModelFileError, match="measured_rows"):
         EnergyModel.load(path)
 
+
+
+@pytest.mark.parametrize("ttft, tpot", [(5, None), (0, 10**6)])
+def test_counts_that_disagree_with_the_residuals_are_refused(v2, tmp_path, ttft, tpot):
+    """An edited ttft_s 0 -> 5 made TTFT read as fitted (no roofline note, TTFT bounds from the bootstrap alone)
+    though no residual of a measured TTFT backs it; each output keeps one residual per measured row."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = EnergyModel(bootstrap=0).fit(v2.head(60))
+    path = tmp_path / "m.json"
+    m.save(path)
+    doc = json.loads(path.read_text())
+    rows = doc["latency"]["measured_rows"]
+    doc["latency"]["measured_rows"] = {"ttft_s": ttft, "tpot_s": rows["tpot_s"] if tpot is None else tpot}
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"m\.json: latency 'measured_rows' .* disagrees with the residual "
+                                             r"counts \[0, "):
+        EnergyModel.load(path)
+
+
+def test_counts_of_a_file_with_one_mixed_sample_are_their_sum(tmp_path, v2):
+    rows = v2[np.isfinite(v2["tpot_s"])].head(40).copy()
+    rows["ttft_s"] = np.nan
+    rows.iloc[:15, rows.columns.get_loc("ttft_s")] = 0.05 * rows["input_tokens"].iloc[:15] / 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lat = LatencyModel(bootstrap=0).fit(rows)
+    path = tmp_path / "lat.json"
+    lat.save(path)
+    doc = json.loads(path.read_text())
+    state = doc["latency"]
+    state["residual_sample"] = sorted(state["residual_samples"][0] + state["residual_samples"][1])
+    state["residual_count"] = sum(state.pop("residual_counts"))
+    del state["residual_samples"]
+    path.write_text(json.dumps(doc))
+    assert LatencyModel.load(path).measured_rows == {"ttft_s": 15, "tpot_s": 40}
+    state["residual_count"] += 1
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"disagrees with the residual counts \[56\]"):
+        LatencyModel.load(path)

@@ -158,7 +158,7 @@ class LatencyModel(ClosedFormModel):
         assert isinstance(model, LatencyModel)
         model.calibration = read_latency_calibration(state.get("calibration"), f"{path}: latency")
         model.calibration_by = None if model.calibration is None else model.calibration.by
-        model.measured_rows = _measured_rows(state.get("measured_rows"), path)
+        model.measured_rows = _measured_rows(state.get("measured_rows"), path, model._res_counts)
         return model
 
     def save(self, path: str | Path) -> None:
@@ -466,8 +466,10 @@ def _latency_calibration_by(energy: dict[str, Any], latency: LatencyModel | None
     return by
 
 
-def _measured_rows(value: Any, path: str) -> dict[str, int] | None:
-    """The ``measured_rows`` entry of a latency model file: {"ttft_s": n, "tpot_s": n}, or None when absent."""
+def _measured_rows(value: Any, path: str, counts: list[int]) -> dict[str, int] | None:
+    """The ``measured_rows`` entry of a latency model file: {"ttft_s": n, "tpot_s": n}, or None when absent;
+    each output has one residual per measured row, so the counts (``counts``: per output, or one for both in
+    older files) must agree: an edited ttft_s 0 -> 5 made a TTFT that rests on start values read as fitted."""
     if value is None:
         return None
     ok = (isinstance(value, dict) and set(value) == {"ttft_s", "tpot_s"}
@@ -475,4 +477,8 @@ def _measured_rows(value: Any, path: str) -> dict[str, int] | None:
     if not ok:
         raise ModelFileError(f"{path}: latency 'measured_rows' must be {{'ttft_s': n, 'tpot_s': n}} with "
                              f"whole numbers n >= 0, got {value!r}")
+    rows = [value["ttft_s"], value["tpot_s"]]
+    if list(counts) != (rows if len(counts) == 2 else [sum(rows)]):
+        raise ModelFileError(f"{path}: latency 'measured_rows' {value!r} disagrees with the residual counts "
+                             f"{list(counts)} (one residual per measured row; the file was edited: refit the model)")
     return {"ttft_s": value["ttft_s"], "tpot_s": value["tpot_s"]}
