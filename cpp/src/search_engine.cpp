@@ -82,8 +82,12 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   const double cap = x.s.max_num_seqs[d.b];
   double f[F];
   double ttft = 0, tpot = 0, aux = 0;
+  // A rank whose running batch is below one sequence serves each request alone: the templates are
+  // evaluated at one sequence (their prompt-batching and per-step terms assume B >= 1), and the time
+  // between requests is idle headroom (load mode; fixed-batch mode runs at the cap).
+  const double served_min = std::min(1.0, cap);
   auto latency_at = [&](double batch) {
-    kernel::fill_features(x.view, x.lim, d, batch, f);
+    kernel::fill_features(x.view, x.lim, d, std::max(batch, served_min), f);
     kernel::latency(f, x.pl, v, ttft, tpot, aux);
     return ttft + lo * tpot;  // seconds one request spends in the system
   };

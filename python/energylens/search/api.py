@@ -375,11 +375,11 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     return out, ties_by_index(tables[0]), tables[1:], over
 
 
-def _explained(space: SearchSpace, top: pd.DataFrame, em: EnergyModel, load: bool) -> tuple[pd.DataFrame, str | None]:
+def _explained(space: SearchSpace, top: pd.DataFrame, em: EnergyModel) -> tuple[pd.DataFrame, str | None]:
     """The top rows with their energy terms (:func:`split_terms`) and range flags (:func:`flag_extrapolated`), from
     one feature pass over their workload points; and the range check's detail (None when no row is flagged)."""
     feats = point_features(space, top) if len(top) else None
-    return flag_extrapolated(space, split_terms(space, top, em, load=load, feats=feats), em, feats)
+    return flag_extrapolated(space, split_terms(space, top, em, feats=feats), em, feats)
 
 
 #: Parameters that only act on candidates with one of these axes above 1 (else every candidate uses them).
@@ -485,7 +485,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
                                                collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
-    top_df, outside = _explained(space, top_df, em, load=rate_per_s is not None)
+    top_df, outside = _explained(space, top_df, em)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
         top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,

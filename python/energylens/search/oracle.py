@@ -82,6 +82,7 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
     frame = frame.assign(ep=np.where(reason >= 0, 1.0, ep))
     replicas = np.ones(len(frame))
+    served = np.minimum(1.0, cap)  # below one running sequence a request is served alone (load mode)
     rate = float(o["rate_per_s"])
     if rate > 0:
         _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap, fac, space.model_specs)
@@ -91,13 +92,13 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
         low, high = np.zeros(len(frame)), cap.copy()
         for _ in range(int(o["bisection_iterations"])):
             mid = 0.5 * (low + high)
-            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, mid, fac, space.model_specs)
+            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, np.maximum(mid, served), fac, space.model_specs)
             up = rank_rate * (ttft + lo * tpot) - mid > 0.0
             low, high = np.where(up, mid, low), np.where(up, high, mid)
         batch = high
     else:
         batch = cap
-    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, batch, fac, space.model_specs)
+    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, np.maximum(batch, served), fac, space.model_specs)
     factor = space.combo_values[c, COMBO_FIELDS.index("energy_factor")]  # energy calibration (1: none)
     energy = (e_pf + e_dec) * factor
     if rate > 0:

@@ -3,10 +3,9 @@ dynamic, and (load mode) the static power of idle headroom, with the term that d
 
 Static energy is the template with busy power and FLOP energy zeroed, through the model's own evaluator,
 times the energy calibration's factor. In load mode the engine adds ``idle_j``: the static draw of the
-provisioned GPUs beyond what the template charges. When the running batch B of a rank is below one, the
-template itself (which divides a decode step's static energy by B) already charges the time between
-requests to the request; that (1 - B) share of its static energy is moved to ``idle_j`` here, so the
-report says how much of a lightly loaded deployment's energy is idle GPUs, as docs/search.md describes.
+provisioned GPUs beyond what the template charges. A rank whose running batch B is below one serves each
+request alone, so the engine prices it at one sequence and the time between requests falls in ``idle_j``
+(docs/search.md, "Modes"); the terms here are evaluated at that batch too (:func:`served_batch`).
 """
 
 from __future__ import annotations
@@ -19,22 +18,29 @@ from energylens.model import EnergyModel
 from energylens.search.result import TERMS
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
-__all__ = ["point_features", "split_terms"]
+__all__ = ["point_features", "served_batch", "split_terms"]
+
+
+def served_batch(df: pd.DataFrame) -> np.ndarray:
+    """The running batch per rank at which the rows ``df`` are priced: ``df["batch"]``, but at least one
+    sequence (or the cap, when a candidate table's cap is below one) -- a load-mode rank below one running
+    request serves each request alone, as the engine prices it (fixed-batch rows run at their cap)."""
+    batch = df["batch"].to_numpy(dtype=float)
+    return np.maximum(batch, np.minimum(1.0, df["max_num_seqs"].to_numpy(dtype=float)))
 
 
 def point_features(space: SearchSpace, df: pd.DataFrame) -> dict[str, np.ndarray]:
     """``build_features`` of every workload point of the result rows ``df``, as ``EnergyModel.predict`` takes
-    them (dp, ep, batch_size = dp x the rank's running batch ``df["batch"]``); row-major (row, point)."""
+    them (dp, ep, batch_size = dp x the rank's running batch, :func:`served_batch`); row-major (row, point)."""
     points = np.asarray(space.points(df["index"].to_numpy())).reshape(len(df), -1)
-    return space.point_features(points.reshape(-1), np.repeat(df["batch"].to_numpy(), points.shape[1]))
+    return space.point_features(points.reshape(-1), np.repeat(served_batch(df), points.shape[1]))
 
 
-def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *, load: bool = False,
+def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *,
                 feats: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Static and dynamic energy per phase through the model's own evaluator (busy power and FLOP energy
-    zeroed for the static part), and the term that decides each configuration. ``load``: rows of a load-mode
-    search whose running batch is below one move the idle share of the template's static energy to idle_j
-    (module docstring). ``feats``: :func:`point_features` of ``df`` when the caller has them."""
+    zeroed for the static part), and the term that decides each configuration. ``feats``: :func:`point_features`
+    of ``df`` when the caller has them."""
     if not len(df):
         for t in (*TERMS, "decided_by"):
             df[t] = pd.Series(dtype=float if t != "decided_by" else object)
@@ -57,20 +63,6 @@ def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *, loa
     df["prefill_dynamic_j"] = df["prefill_j"] - s_pf
     df["decode_static_j"] = s_dec
     df["decode_dynamic_j"] = df["decode_j"] - s_dec
-    if load:
-        _idle_between_requests(df)
     df["decided_by"] = df[list(TERMS)].idxmax(axis=1)
     return df
 
-
-def _idle_between_requests(df: pd.DataFrame) -> None:
-    """At a running batch B < 1 a rank holds a request only B of the time; the template, dividing a step's
-    static energy by B, charges the static power of the time between requests to the request's prefill and
-    decode. That (1 - B) share of their static energy is idle time, reported as idle_j (the total is
-    unchanged; prefill_j and decode_j keep the share the rank spends working)."""
-    idle_share = np.clip(1.0 - df["batch"].to_numpy(dtype=float), 0.0, 1.0)
-    for phase in ("prefill", "decode"):
-        moved = idle_share * df[f"{phase}_static_j"].to_numpy()
-        df[f"{phase}_static_j"] -= moved
-        df[f"{phase}_j"] -= moved
-        df["idle_j"] += moved
