@@ -51,6 +51,8 @@ EDITS = [
     ("k", lambda d: _energy(d)["calibration"].__setitem__("k", -1.0), "k must be >= 0"),
     ("dup keys", lambda d: _energy(d)["calibration"].__setitem__(
         "keys", [_energy(d)["calibration"]["keys"][0]] * len(_energy(d)["calibration"]["keys"])), "keys repeat"),
+    ("residual count", lambda d: _energy(d).__setitem__("residual_count", 10**6),
+     "energy residual count(s) [1000000] disagree with the fit summary's n_measurements"),
     ("cal key", lambda d: _energy(d)["calibration"]["keys"].__setitem__(0, 1.5),
      "keys must be a list of text keys, one per calibrated group; got 1.5"),
     ("cal sample", lambda d: _energy(d)["calibration"].__setitem__("residual_sample", [[0.1]]), "residual_sample"),

@@ -483,4 +483,8 @@ class ClosedFormModel:
             model.summary = FitSummary(**summary_fields(fit, model.param_names)) if fit else None
         except TypeError as exc:
             raise ModelFileError(f"{path}: {cls._kind} fit summary is not valid ({exc})") from None
+        if model.summary and "train_residuals" not in state and sum(model._res_counts) != model.summary.n_measurements:
+            raise ModelFileError(f"{path}: {cls._kind} residual count(s) {model._res_counts} disagree with the fit "
+                                 f"summary's n_measurements {model.summary.n_measurements} (one residual per "
+                                 "measurement; the intervals scale with the count: refit the model)")
         return model
