@@ -62,6 +62,8 @@ EDITS = [
      "bootstrap_params must be a table of finite numbers"),
     ("boot rows", lambda d: d["energy"]["bootstrap_params"].pop(), "bootstrap_params has 19 rows"),
     ("residuals", lambda d: d["energy"]["train_residuals"].__setitem__(0, math.inf), "train_residuals must be"),
+    ("residuals dropped", lambda d: d["energy"].pop("train_residuals"),
+     "train_residuals holds 0 residuals for the fit summary's 356 measurements"),
     ("option key", _sub("options", "bogus", 1), "options: unknown key(s) ['bogus']"),
     ("options none", _e("options", None), "options: expected an object"),
     ("loss", _sub("options", "loss", "zzz"), "options are not valid: loss must be"),
@@ -120,3 +122,15 @@ def test_a_file_written_with_infinity_bounds_still_loads(saved, bundled, tmp_pat
     back = load_model(_write(tmp_path, doc))
     assert back.params["c0"].lower == -math.inf and back.params["c1"].upper == math.inf
     assert back.params["c1"].lower == 0.0
+
+
+def test_a_fit_that_is_not_finite_is_not_saved(bundled, tmp_path):
+    """A fit whose predictions are infinite on training rows (log(0) where tp = 1) was written, Infinity
+    tokens and all, as a file that load then refused."""
+    model = EnergyModel.from_expression("2.0*tdp_w*output_tokens/batch_size*log(tp - 1) + 5.0",
+                                        bootstrap=0).fit(bundled)
+    assert model.summary.status == "non_finite"
+    with pytest.raises(ValueError, match=r"not saving .*m\.json: the fitted expression is not finite on \d+ "
+                                         r"training rows .*fit status non_finite"):
+        model.save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()

@@ -199,6 +199,10 @@ def read_expression_state(state: dict[str, Any], path: str) -> ExpressionState:
                              f"{'no' if summary is None else summary.bootstrap_converged} converged refits in the fit "
                              "summary (the file was edited or truncated: refit the model)")
     residuals = _table(state.get("train_residuals", []), 1, f"{where} train_residuals")
+    held = 0 if residuals is None else len(residuals)
+    if summary is not None and held != summary.n_measurements:  # (the intervals draw from them)
+        raise ModelFileError(f"{where} train_residuals holds {held} residuals for the fit summary's "
+                             f"{summary.n_measurements} measurements (the file was edited or truncated: refit)")
     return ExpressionState(expr, start, np.array([params[n] for n in names]), bounds, options, replicates, name,
                            boot, residuals, summary)
 
