@@ -70,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
     predict.add_argument("configs", metavar="CONFIGS", help="configurations: a schema-v1 table (CSV/Parquet; energy_j optional) or "
                          "any profiles fit takes (an ML.ENERGY v2 / v3 export, a sweep's store folder, 'bundled')")
-    predict.add_argument("-o", "--output", required=True, help="output CSV (compressed for a .csv.gz, .bz2, .xz or .zip name; Parquet "
+    predict.add_argument("-o", "--output", required=True, help="output CSV (compressed for a .csv.gz, .csv.bz2, .csv.xz or .csv.zip name; Parquet "
                          "for .parquet; any case); written atomically; an existing "
                          "table predict wrote is replaced, and the command says so on stderr; any other file is refused")
     predict.add_argument("--level", type=level, default=DEFAULTS["level"],
