@@ -93,3 +93,28 @@ def test_the_oracle_serves_a_lone_request_at_one_sequence_too(model):
                            rate_per_s=rate, top_k=len(got))["top"].set_index("index").loc[got["index"]]
         for col in ("energy_j", "ttft_s", "tpot_s", "batch"):
             np.testing.assert_allclose(got[col], want[col], rtol=1e-9)
+
+
+# the full-throughput note on a deployment that stands for several caps ---------------------------------------
+
+def _rate_at(model, share):
+    """``share`` of the throughput of one 8B rank on an H100 at max_num_seqs 8 (512 in, 256 out)."""
+    row = pd.Series(dict(model=L8, gpu="H100", precision="bf16", kv_cache_dtype="auto", tp=1, pp=1, dp=1, ep=1,
+                         input_tokens=512.0, output_tokens=256.0))
+    _, lat, _ = _predict(model, _row(row, 8.0))
+    return share * 8.0 / (lat["ttft_s_pred"].iloc[0] + 256 * lat["tpot_s_pred"].iloc[0])
+
+
+@pytest.mark.parametrize("share", [0.97, 0.99])
+def test_the_full_throughput_note_follows_the_largest_equivalent_cap(model, share):
+    """At 97 % or 99 % of a cap-8 rank's throughput the running batch (7.7, 7.9) sits within 5 % of cap 8 but far
+    below 256; ``B8/256`` is one deployment, which run at cap 256 has room to spare. The note used to follow the
+    row kept from the group, cap 8 or cap 256 by the last bits of their objectives: 0.99 noted, 0.97 did not."""
+    kw = dict(input_tokens=512, output_tokens=256, tp=[1], rate_per_s=_rate_at(model, share), energy_model=model,
+              bootstrap=False, top=1)
+    both = energylens.search(L8, "H100", max_num_seqs=[8, 256], **kw)
+    row = both.top.iloc[0]
+    assert list(row["max_num_seqs_equivalent"]) == [8, 256] and row["batch"] >= 0.95 * 8
+    assert "at its max_num_seqs cap" not in both.summary()
+    only = energylens.search(L8, "H100", max_num_seqs=[8], **kw)  # cap 8 alone: its replicas are near full use
+    assert "at its max_num_seqs cap" in only.summary()

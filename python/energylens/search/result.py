@@ -346,12 +346,16 @@ class SearchResult:
 
     def _headroom_line(self) -> str:
         """Load mode at full use: the best deployment's running batch at its cap means its replicas run at
-        their throughput limit, where waiting time (not modelled) grows without bound."""
+        their throughput limit, where waiting time (not modelled) grows without bound. A row standing for
+        several caps (``max_num_seqs_equivalent``) is checked against the largest: run with it, the same
+        deployment has room (which of the caps the row keeps is decided by rounding, :mod:`.caps`)."""
         s = self.settings
         if s.get("rate_per_s") is None or s.get("max_utilization") not in (None, 1.0) or self.top.empty:
             return ""
         best = self.top.iloc[0]
-        if not best["batch"] >= 0.95 * float(best["max_num_seqs"]):
+        caps = best.get("max_num_seqs_equivalent")
+        cap = max(caps) if isinstance(caps, (list, tuple)) and caps else float(best["max_num_seqs"])
+        if not best["batch"] >= 0.95 * float(cap):
             return ""
         return (f"\nnote: the best deployment's running batch ({best['batch']:.4g}) is at its max_num_seqs cap, so "
                 "its replicas run at about their full throughput, where queueing delay (not in TTFT) grows without "
