@@ -65,3 +65,11 @@ def test_fit_summary_text_fields_must_be_text(saved, tmp_path, key, value):
     path.write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match=rf"edited\.json: energy fit summary is not valid \({key} = "):
         load_model(path)
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(saved, tmp_path):
+    """A model file opened and saved in a Windows editor starts with a UTF-8 BOM: it was "not a JSON model
+    file (Unexpected UTF-8 BOM ...)"."""
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + saved.read_bytes().replace(b"\n", b"\r\n"))
+    assert (load_model(path).theta == load_model(saved).theta).all()

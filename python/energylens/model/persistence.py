@@ -281,7 +281,7 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
     if raw[:2] == b"\x1f\x8b":
         raise ModelFileError(f"{p}: is gzip-compressed; a model file is plain JSON (gunzip it first)")
     try:
-        text = raw.decode()
+        text = raw.decode("utf-8-sig")  # (a byte-order mark, as Windows editors save a hand-edited file)
     except UnicodeDecodeError as exc:
         raise ModelFileError(f"{p}: not a JSON model file ({exc})") from None
     try:
