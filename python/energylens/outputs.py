@@ -27,6 +27,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import json
 import lzma
 import os
 import re
@@ -67,11 +68,19 @@ def energylens_json(fmt: str) -> Callable[[Path], bool]:
     def check(path: Path) -> bool:
         try:
             with open(path, "rb") as fh:
-                head = fh.read(4096).decode("utf-8", errors="replace")
-        except OSError:
+                head = fh.read(4096).decode("utf-8-sig", errors="replace")  # (a byte-order mark: an editor's)
+                if pattern.match(head) is not None:
+                    return True
+                fh.seek(0)  # a file whose keys were reordered (jq -S): "format" is not first, but is at the top
+                doc = json.loads(fh.read(_JSON_CHECK_BYTES + 1).decode("utf-8-sig"))
+        except (OSError, ValueError, RecursionError):  # unreadable, not JSON (or cut at the limit): not ours
             return False
-        return pattern.match(head) is not None
+        return isinstance(doc, dict) and doc.get("format") == fmt
     return check
+
+
+#: Bytes of a JSON file :func:`energylens_json` parses when ``"format"`` is not its first key.
+_JSON_CHECK_BYTES = 64 << 20
 
 
 #: A CSV name's last ending (lower-cased) -> the compression pandas writes it with (``compression=``).

@@ -1,0 +1,45 @@
+"""``energylens fit -o`` replaces an energylens model file, however it was last saved (a byte-order mark from
+a Windows editor, keys reordered by ``jq -S``), and still refuses any other JSON."""
+
+import json
+
+import pytest
+
+from energylens.cli import main
+from energylens.model import EnergyModel, load_model
+from energylens.profiles.datasets import load_profiles_or_bundled
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.json"
+    EnergyModel(bootstrap=0).fit(load_profiles_or_bundled("bundled").head(60)).save(path)
+    return path
+
+
+def _bom(text):
+    return b"\xef\xbb\xbf" + text.encode()
+
+
+def _sorted(text):
+    return json.dumps(json.loads(text), sort_keys=True).encode()
+
+
+@pytest.mark.parametrize("rewrite", [_bom, _sorted], ids=["byte-order mark", "keys sorted"])
+def test_fit_replaces_a_model_file_however_it_was_saved(saved, tmp_path, capsys, rewrite):
+    out = tmp_path / "old.json"
+    out.write_bytes(rewrite(saved.read_text()))
+    load_model(out)  # a model file: load reads it
+    assert main(["fit", "bundled", "--bootstrap", "0", "--no-latency", "-o", str(out)]) == 0
+    assert f"replaced existing {out}" in capsys.readouterr().err
+    assert load_model(out).summary.n_rows == 356
+
+
+@pytest.mark.parametrize("doc", [{"name": "x", "format": "energylens.discovery"}, {"format": "other"}, [1, 2]])
+def test_fit_still_refuses_other_json(tmp_path, capsys, doc):
+    out = tmp_path / "theirs.json"
+    out.write_text(json.dumps(doc, sort_keys=True))
+    before = out.read_bytes()
+    assert main(["fit", "bundled", "--bootstrap", "0", "--no-latency", "-o", str(out)]) == 2
+    assert "theirs.json: exists and is not an energylens model file" in capsys.readouterr().err
+    assert out.read_bytes() == before
