@@ -6,6 +6,8 @@ traceback or a model that loads and misbehaves), and written as standard JSON (n
 import copy
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -134,3 +136,15 @@ def test_a_fit_that_is_not_finite_is_not_saved(bundled, tmp_path):
                                          r"training rows .*fit status non_finite"):
         model.save(tmp_path / "m.json")
     assert not (tmp_path / "m.json").exists()
+
+
+def test_a_power_too_large_to_compute_is_refused_not_computed(saved, tmp_path):
+    """SymPy computes a power of exact numbers exactly: an expression edited to Pow(10, 10**12) stalled the load."""
+    doc = copy.deepcopy(saved)
+    big = "Pow(Integer(10), Integer(1000000000000))"
+    doc["energy"]["expression"] = doc["energy"]["expression"].replace("Integer(-1)", big, 1)
+    assert big in doc["energy"]["expression"]
+    path = _write(tmp_path, doc)
+    run = subprocess.run([sys.executable, "-c", f"from energylens.model import load_model; load_model({str(path)!r})"],
+                         capture_output=True, text=True, timeout=120)  # (a stalled load fails here, not hangs)
+    assert run.returncode == 1 and "a power of exact numbers (exponent 1000000000000) of about" in run.stderr

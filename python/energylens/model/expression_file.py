@@ -50,9 +50,25 @@ def _node(node: ast.AST) -> Any:
         return _NAMES[node.id]
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS
             and all(k.arg is not None for k in node.keywords)):
-        return _CALLS[node.func.id](*map(_node, node.args), **{k.arg: _node(k.value) for k in node.keywords})
+        args = [_node(a) for a in node.args]
+        if node.func.id == "Pow" and len(args) == 2:
+            _check_power(*args)
+        return _CALLS[node.func.id](*args, **{k.arg: _node(k.value) for k in node.keywords})
     raise ValueError(f"{ast.unparse(node)[:80]!r} is not part of an expression energylens writes (it builds only "
                      f"{', '.join([*_CALLS, *_NAMES])})")
+
+
+#: Bits an exact power of numbers may take (SymPy computes it exactly: Pow(10, 10**12) would not finish).
+_POWER_BITS = 1 << 16
+
+
+def _check_power(base: Any, exp: Any) -> None:
+    """ValueError for a power of exact numbers too large to compute (a file edited to stall the load)."""
+    if isinstance(base, sp.Rational) and isinstance(exp, sp.Integer):
+        bits = max(abs(base.p).bit_length(), abs(base.q).bit_length()) * abs(int(exp))
+        if bits > _POWER_BITS:
+            raise ValueError(f"a power of exact numbers (exponent {str(exp)[:20]}) of about {bits} bits is not a "
+                             "constant energylens writes")
 
 
 def parse_srepr(text: Any, where: str) -> sp.Expr:
