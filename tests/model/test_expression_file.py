@@ -148,3 +148,31 @@ def test_a_power_too_large_to_compute_is_refused_not_computed(saved, tmp_path):
     run = subprocess.run([sys.executable, "-c", f"from energylens.model import load_model; load_model({str(path)!r})"],
                          capture_output=True, text=True, timeout=120)  # (a stalled load fails here, not hangs)
     assert run.returncode == 1 and "a power of exact numbers (exponent 1000000000000) of about" in run.stderr
+
+
+@pytest.mark.parametrize("written_before", [False, True], ids=["constants stored", "file without them"])
+def test_a_file_whose_keys_were_sorted_keeps_each_bootstrap_column_with_its_constant(bundled, tmp_path,
+                                                                                     written_before):
+    """The constants' order (the bootstrap table's columns) was the key order of "start": a tool that sorts
+    JSON keys (jq -S) gave each column to another constant without a word. A file without the stored order
+    (written before it was) sorted on purpose to where the order is unchanged still loads."""
+    model = EnergyModel.from_expression("b*tp*tdp_w*output_tokens/batch_size + a", params={"b": 0.05, "a": 5.0},
+                                        bootstrap=12, n_starts=1).fit(bundled)
+    path = tmp_path / "m.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    if written_before:
+        del doc["energy"]["constants"]
+        doc["energy"]["start"] = dict(reversed(doc["energy"]["start"].items()))  # a, b: the columns' order is b, a
+        doc["energy"]["bootstrap_params"] = [row[::-1] for row in doc["energy"]["bootstrap_params"]]
+    path.write_text(json.dumps(doc, sort_keys=True))
+    back = load_model(path)
+    np.testing.assert_array_equal(back.predict_interval(bundled.iloc[:20]), model.predict_interval(bundled.iloc[:20]))
+    assert dict(zip(back.param_names, back.theta, strict=True)) == dict(zip(model.param_names, model.theta, strict=True))
+
+
+def test_stored_constants_must_match_start(saved, tmp_path):
+    doc = copy.deepcopy(saved)
+    doc["energy"]["constants"] = ["c0", "c0"]
+    with pytest.raises(ModelFileError, match=r"edited\.json: expression model constants = \['c0', 'c0'\] must list"):
+        load_model(_write(tmp_path, doc))

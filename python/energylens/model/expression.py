@@ -211,6 +211,7 @@ class ExpressionEnergyModel:
             "template": EXPRESSION_MODEL_ID,
             "expression": sp.srepr(self.expression),
             "expression_text": str(self.expression),
+            "constants": list(self.param_names),  # the bootstrap columns' order, whatever a JSON tool does to keys
             "params": dict(zip(self.param_names, map(float, self._theta), strict=True)),
             "start": dict(zip(self.param_names, map(float, self.compiled.start), strict=True)),
             "bounds": {n: written_bounds(lo, hi) for n, lo, hi in zip(self.param_names, self._lower, self._upper,

@@ -28,7 +28,7 @@ __all__ = ["EXPRESSION_STATE_KEYS", "ExpressionState", "parse_srepr", "read_expr
            "written_bounds"]
 
 #: Keys of an expression model's ``energy`` entry; anything else is refused on load.
-EXPRESSION_STATE_KEYS = frozenset({"template", "expression", "expression_text", "params", "start", "bounds",
+EXPRESSION_STATE_KEYS = frozenset({"template", "expression", "expression_text", "constants", "params", "start", "bounds",
                                    "options", "name", "bootstrap_replicates", "bootstrap_params",
                                    "train_residuals", "fit"})
 _OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations"})
@@ -93,8 +93,8 @@ def _values(doc: Any, names: list[str] | None, where: str) -> dict[str, float]:
     """An object of constant name -> finite number (with exactly ``names`` as keys, when given)."""
     if not isinstance(doc, dict):
         raise ModelFileError(f"{where} = {doc!r} must be an object of constant name -> value")
-    if names is not None and list(doc) != names:
-        raise ModelFileError(f"{where} names {list(doc)}, but the expression's constants (start) are {names}")
+    if names is not None and sorted(doc) != sorted(names):
+        raise ModelFileError(f"{where} names {list(doc)}, but the expression's constants are {names}")
     bad = [k for k, v in doc.items() if not _finite(v)]
     if bad:
         raise ModelFileError(f"{where} {bad[0]} = {doc[bad[0]]!r} is not a finite number")
@@ -122,6 +122,18 @@ def _bounds(doc: Any, names: list[str], where: str) -> dict[str, tuple[float, fl
             raise ModelFileError(f"{where} {name} = {pair!r} is not a [lower, upper] pair (null: unbounded)")
         out[name] = (lo, hi)
     return out
+
+
+def _order(constants: Any, names: list[str], where: str) -> list[str]:
+    """The constants in the order of the bootstrap table's columns: ``constants`` as written since it is
+    stored; a file without it has them in its ``start`` object's key order (which a tool that sorts JSON keys,
+    ``jq -S``, changes without a word: with constants c0 .. c10 the columns then went to the wrong ones)."""
+    if constants is None:
+        return names
+    if (not isinstance(constants, list) or not all(isinstance(c, str) for c in constants)
+            or sorted(constants) != sorted(names) or len(set(constants)) != len(names)):
+        raise ModelFileError(f"{where} = {constants!r} must list the constants of start ({names}), each once")
+    return list(constants)
 
 
 def _table(value: Any, ndim: int, where: str) -> np.ndarray | None:
@@ -192,7 +204,8 @@ def read_expression_state(state: dict[str, Any], path: str) -> ExpressionState:
             raise ModelFileError(f"{where}: key {key!r} missing")
     expr = parse_srepr(state["expression"], f"{where} expression")
     start = _values(state["start"], None, f"{where} start")
-    names = list(start)
+    names = _order(state.get("constants"), list(start), f"{where} constants")
+    start = {n: start[n] for n in names}  # (the compiled constants, and the bootstrap columns, follow this order)
     params = _values(state["params"], names, f"{where} params")
     bounds = _bounds(state.get("bounds", {}), names, f"{where} bounds")
     outside = [n for n, (lo, hi) in bounds.items() if not lo <= params[n] <= hi]
