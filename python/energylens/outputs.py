@@ -183,6 +183,8 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
     if kind == "dir" and p.exists() and not p.is_dir():
         raise OutputError(f"{option} {p}: exists and is not a folder; give a folder path")
     parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():  # (p.csv/m.json: "folder p.csv does not exist" beside p.csv)
+        raise OutputError(f"{option} {p}: {parent} is a file, not a folder; give a path in a folder")
     if not parent.is_dir():
         raise OutputError(f"{option} {p}: folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):

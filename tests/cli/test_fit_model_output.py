@@ -43,3 +43,9 @@ def test_fit_still_refuses_other_json(tmp_path, capsys, doc):
     assert main(["fit", "bundled", "--bootstrap", "0", "--no-latency", "-o", str(out)]) == 2
     assert "theirs.json: exists and is not an energylens model file" in capsys.readouterr().err
     assert out.read_bytes() == before
+
+
+def test_an_output_under_a_file_names_the_file(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text("a\n1\n")
+    assert main(["fit", "bundled", "--bootstrap", "0", "-o", str(tmp_path / "p.csv" / "m.json")]) == 2
+    assert f"{tmp_path / 'p.csv'} is a file, not a folder" in capsys.readouterr().err
