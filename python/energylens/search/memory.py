@@ -22,10 +22,13 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import tables, topology
-from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
-from energylens.search.space import GIB
+from energylens.profiles.features import EXPERT_ONLY_PRECISIONS, STATE_TRAFFIC_PER_STEP
 
-__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "gpu_memory"]
+__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory"]
+
+#: Bytes in a GiB: the GPU table's memory_gb is read as GiB, what nvidia-smi reports for these parts (H100
+#: 80 GB: 81559 MiB); ``energylens.search.space.GIB`` is this one.
+GIB = float(2**30)
 
 #: The memory check's settings (the search's options of the same names, docs/search.md).
 MEMORY_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
@@ -53,15 +56,28 @@ class GpuMemory:
 def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep) -> np.ndarray:
     """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1, else tp x dp:
     vLLM's MoE layers shard them over every GPU of a stage, :func:`topology.moe_group_gpus`) x pp."""
-    bpp = np.array([tables.bytes_per_param(x) for x in frame["precision"]])
-    total = bpp * frame["params_b"].to_numpy() * 1e9
+    precision = frame["precision"].to_numpy()
+    bpp = np.array([tables.bytes_per_param(x) for x in precision])
+    params = frame["params_b"].to_numpy(dtype=float) * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     k = frame["experts_per_token"].to_numpy(dtype=float)
     moe = n_exp > 1
-    inactive = (frame["params_b"].to_numpy() - frame["active_params_b"].to_numpy()) * 1e9
-    experts = np.where(moe, bpp * inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
+    inactive = params - frame["active_params_b"].to_numpy(dtype=float) * 1e9
+    expert_params = np.where(moe, inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
+    experts = bpp * expert_params
+    shared = np.array([shared_weight_bytes_per_param(x, m) for x, m in zip(precision, moe, strict=True)])
     shard = topology.moe_group_gpus(tp, dp, ep)
-    return (total - experts) / (tp * pp) + experts / (shard * pp)
+    return shared * (params - expert_params) / (tp * pp) + experts / (shard * pp)
+
+
+def shared_weight_bytes_per_param(precision: str, moe: bool) -> float:
+    """Bytes per parameter of the weights outside the routed experts: a format that quantises only a MoE
+    checkpoint's experts (gpt-oss's mxfp4, ``features.EXPERT_ONLY_PRECISIONS``) keeps attention, router and
+    embeddings in bf16 (gpt-oss-120b: 114.7e9 x 0.53125 + 2.1e9 x 2 B = 65.2 GB, the checkpoint's size);
+    any other format stores them as the experts."""
+    if moe and tables.normalize_precision(precision) in EXPERT_ONLY_PRECISIONS:
+        return tables.bytes_per_param("bf16")
+    return tables.bytes_per_param(precision)
 
 
 def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_tokens, options=None) -> GpuMemory:

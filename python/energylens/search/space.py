@@ -38,6 +38,7 @@ from energylens.search.axes import (
     normalised_axis,
     workload_points,
 )
+from energylens.search.memory import GIB, shared_weight_bytes_per_param
 from energylens.search.serving_limits import limit_values, served_spec
 from energylens.search.specs import check_model_spec
 
@@ -46,8 +47,6 @@ __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolv
 
 #: Column order of the native combos array (template features, then the engine's extra fields).
 COMBO_FIELDS: tuple[str, ...] = tuple(_core.search_combo_fields())
-#: The GPU table's memory_gb is read as GiB: what nvidia-smi reports for these parts (H100 80 GB: 81559 MiB).
-GIB = float(2**30)
 #: The largest max_num_seqs the engine takes (its native axis check).
 MAX_NUM_SEQS = 1_000_000
 #: A batch large enough that every expert is touched ((1 - k/E)^B underflows to 0).
@@ -448,7 +447,9 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
-        values[i, col["weight_total_bytes"]] = tables.bytes_per_param(r["precision"]) * float(r["params_b"]) * 1e9
+        bpp, p = tables.bytes_per_param(r["precision"]), float(r["params_b"]) * 1e9  # experts, all parameters
+        shared = shared_weight_bytes_per_param(r["precision"], bool(moe[i]))  # bf16 beside mxfp4 experts
+        values[i, col["weight_total_bytes"]] = expert[i] + shared * (p - expert[i] / bpp)
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
