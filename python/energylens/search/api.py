@@ -401,8 +401,7 @@ def _unidentified(space: SearchSpace, em: EnergyModel) -> dict[str, list[str]]:
 
 
 def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
-    """The result's record of the space: its shape and axes (what was searched, enough to search it again),
-    workload distribution and explicit candidates."""
+    """The result's record of the space: shape and axes (enough to search it again), workloads, candidates."""
     def names(field: str) -> list[str]:
         return list(dict.fromkeys(getattr(c, field) for c in space.combos))
     return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
@@ -489,10 +488,11 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
         top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
-                "bootstrap": bool(bootstrap), **_space_settings(space, indices), "latency_calibration": calibrated,
-                "energy_calibration": energy_calibrated, "unidentified_params": _unidentified(space, em),
-                "without_latency_limits": _closest(space, em, options, out, indices, labels), "over_gpu_count": over,
-                "extrapolation": outside, "intervals_unavailable": _not_identified(em) if bootstrap else None}
+                "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices),
+                "latency_calibration": calibrated, "energy_calibration": energy_calibrated,
+                "unidentified_params": _unidentified(space, em), "over_gpu_count": over, "extrapolation": outside,
+                "without_latency_limits": _closest(space, em, options, out, indices, labels),
+                "intervals_unavailable": _not_identified(em) if bootstrap else None}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), model_source=source,
