@@ -1,5 +1,6 @@
 """The search's Pareto plot (``energylens search --plot``, :meth:`SearchResult.plot`): two panels, the
-objective against TPOT and against TTFT, with the top-k, the Pareto fronts and the latency limits."""
+objective against TPOT and against TTFT, with the top-k, the Pareto fronts and the latency limits; the objective
+axis is logarithmic unless a plotted objective is 0 (then linear)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,10 @@ def pareto_plot(result, path: str) -> str:
             if result.settings.get(key, limit) != limit:  # limit_confidence != 0.5: what the prediction met
                 ax.axvline(result.settings[key], color="grey", ls=":", lw=1,
                            label=f"limit at confidence {result.settings['limit_confidence']:g}")
-        ax.set_yscale("log")
+        # log where every point is positive: a configuration costing 0 (a GPU priced at 0 per hour) is off a
+        # log axis, and matplotlib drops it without a word
+        shown = [*front["objective"], *result.top["objective"]]
+        ax.set_yscale("log" if all(v > 0 for v in shown) else "linear")
         ax.legend(fontsize=8)
     fig.suptitle(f"{result.feasible:,} feasible of {result.candidates:,} candidates", fontsize=10)
     fig.tight_layout()
