@@ -26,8 +26,8 @@ from energylens.profiles.features import EXPERT_ONLY_PRECISIONS, STATE_TRAFFIC_P
 
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory"]
 
-#: Bytes in a GiB: the GPU table's memory_gb is read as GiB, what nvidia-smi reports for these parts (H100
-#: 80 GB: 81559 MiB); ``energylens.search.space.GIB`` is this one.
+#: Bytes in a GiB: the GPU table's memory_gb is read as GiB, within 0.4 % of what nvidia-smi reports for the
+#: HBM parts (H100 80 GB: 81559 MiB = 79.65 GiB; docs/search.md); ``energylens.search.space.GIB`` is this one.
 GIB = float(2**30)
 
 #: The memory check's settings (the search's options of the same names, docs/search.md).
