@@ -28,7 +28,8 @@ parameters' joint variance, :func:`d_optimal_gain`, which weighs every parameter
 the start has identified them it kept returning to the few extreme rows that load on rarely used
 directions (TP 8, PP 2, the largest models: 37 % / 19 % / 43 % of its picks 20-42 on v2
 against 17 % / 5 % / 21 % of the rows), and the held-out MAPE on v2 stalled at 0.119 from 20 to 40
-measurements (docs/profiling.md section 6.1). The start stays D-optimal: before any fit, identifying
+measurements (docs/profiling.md section 6.1; on the template before the pipeline-microbatch change: on
+today's both terms reach random-50 on v2 at 32-33 measurements, and on v3 at 12). The start stays D-optimal: before any fit, identifying
 every parameter matters more than the candidates' average (``start_information="i-optimal"`` measured
 worse on v2 and v3). The older spread term (the single row whose own prediction scatters most) kept picking
 extreme configurations where the template fits worst.
