@@ -10,36 +10,20 @@ import json
 
 import pandas as pd
 import pytest
+from stand_ins import MeasuredEnergy, bundled_v2, sparse_evaluation
 
 from energylens.cli import evaluate as evaluate_cli
 from energylens.cli.main import main as cli_main
-from energylens.compare.baselines import LLMCarbonRoofline
-from energylens.compare.methods import MethodBase
 from energylens.compare.report import write_report
 from energylens.compare.report_tables import breakdown, paper_comparison
 from energylens.compare.result import worst
 from energylens.compare.runner import run_evaluation
-from energylens.profiles.datasets import mlenergy_v2
-
-
-class _Measured(MethodBase):
-    """Predicts the measured energy (fast; stands in for ours)."""
-
-    name = "energylens"
-
-    def fit(self, train_df):
-        return self
-
-    def predict_energy(self, df):
-        return df["energy_j"].to_numpy(dtype=float)
 
 
 @pytest.fixture(scope="module")
 def sparse():
     """Six repeats of 5 held-out rows: image rows held out in 2, the only two-candidate group (code) in 1."""
-    v2 = mlenergy_v2().reset_index(drop=True)
-    return run_evaluation(v2, repeats=6, train_size=len(v2) - 5, splits=["random"], progress=False,
-                          methods=lambda s: [_Measured(), LLMCarbonRoofline()])
+    return sparse_evaluation()
 
 
 def test_the_modality_and_task_tables_note_cells_over_fewer_repeats(sparse):
@@ -67,9 +51,9 @@ def test_the_report_carries_the_notes_under_each_breakdown_and_the_paper_table(s
 
 
 def test_a_breakdown_cell_over_every_repeat_has_no_note():
-    v2 = mlenergy_v2().reset_index(drop=True)
+    v2 = bundled_v2()
     full = run_evaluation(v2, repeats=3, train_size=200, splits=["random"], progress=False,
-                          methods=lambda s: [_Measured()])
+                          methods=lambda s: [MeasuredEnergy()])
     assert "fewer repeats" not in breakdown(full, "modality")
 
 

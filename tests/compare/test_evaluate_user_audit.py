@@ -5,31 +5,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from stand_ins import MeasuredEnergy, bundled_v2
 
 from energylens.cli.main import main as cli_main
 from energylens.compare import findings
 from energylens.compare.baselines import LLMCarbonRoofline
-from energylens.compare.methods import MethodBase
 from energylens.compare.report import write_report
 from energylens.compare.runner import run_evaluation
-from energylens.profiles.datasets import mlenergy_v2
 
 
 @pytest.fixture(scope="module")
 def v2() -> pd.DataFrame:
-    return mlenergy_v2().reset_index(drop=True)
-
-
-class _Measured(MethodBase):
-    """Predicts the measured energy (fast; stands in for ours)."""
-
-    name = "energylens"
-
-    def fit(self, train_df):
-        return self
-
-    def predict_energy(self, df):
-        return df["energy_j"].to_numpy(dtype=float)
+    return bundled_v2()
 
 
 class _FailsOnOddSeeds(LLMCarbonRoofline):
@@ -50,7 +37,7 @@ def test_paired_wins_say_each_methods_own_repeat_count(v2, tmp_path):
     4 repeats and beaten in both read "2", as if ours won half of them."""
     with pytest.warns(RuntimeWarning, match="flaky failed"):
         res = run_evaluation(v2, repeats=4, splits=["random"], progress=False,
-                             methods=lambda s: [_Measured(), LLMCarbonRoofline(), _FailsOnOddSeeds(s)])
+                             methods=lambda s: [MeasuredEnergy(), LLMCarbonRoofline(), _FailsOnOddSeeds(s)])
     text = write_report(res, tmp_path / "r").read_text()
     assert "of the 4 repeats" not in text
     assert "| vs | Top-1 | pairwise | regret | repeats |" in text
@@ -72,7 +59,7 @@ def test_a_group_column_named_twice_is_named(v2, capsys):
     """--group-by task,task,model,gpu ended in pandas' "Grouper for 'task' not 1-dimensional"."""
     with pytest.raises(ValueError, match=r"group column\(s\) \['task'\] named more than once"):
         run_evaluation(v2, group_by=("task", "task", "model", "gpu"), repeats=1, splits=["random"],
-                       methods=lambda s: [_Measured()], progress=False)
+                       methods=lambda s: [MeasuredEnergy()], progress=False)
     assert cli_main(["evaluate", "bundled", "--group-by", "task,task,model,gpu", "--splits", "random",
                      "--repeats", "1", "--methods", "energylens", "--no-progress"]) == 2
     assert "named more than once (--group-by)" in capsys.readouterr().err

@@ -8,34 +8,17 @@ import json
 
 import pandas as pd
 import pytest
+from stand_ins import sparse_evaluation
 
 from energylens.cli.main import main as cli_main
-from energylens.compare.baselines import LLMCarbonRoofline
-from energylens.compare.methods import MethodBase
 from energylens.compare.report import write_report
 from energylens.compare.report_tables import format_summary, paired_wins
-from energylens.compare.runner import run_evaluation
-from energylens.profiles.datasets import mlenergy_v2
-
-
-class _Measured(MethodBase):
-    """Predicts the measured energy (fast; stands in for ours)."""
-
-    name = "energylens"
-
-    def fit(self, train_df):
-        return self
-
-    def predict_energy(self, df):
-        return df["energy_j"].to_numpy(dtype=float)
 
 
 @pytest.fixture(scope="module")
 def sparse():
     """Six repeats of 5 held-out rows: only repeat 0's rows hold a group with two candidates."""
-    v2 = mlenergy_v2().reset_index(drop=True)
-    return run_evaluation(v2, repeats=6, train_size=len(v2) - 5, splits=["random"], progress=False,
-                          methods=lambda s: [_Measured(), LLMCarbonRoofline()])
+    return sparse_evaluation()
 
 
 def test_the_summary_counts_the_repeats_each_metric_is_averaged_over(sparse):
