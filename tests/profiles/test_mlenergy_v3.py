@@ -222,8 +222,9 @@ def test_parameter_counts_come_from_the_model_table_where_it_knows_the_model(tmp
     assert df["params_from_table"].tolist() == [True, True, False]
     assert df["params_b_nominal"].tolist() == [30.0, 30.0, 14.0]  # the export's, kept
     assert qwen.active_params_b == pytest.approx(3.35, abs=0.01)
-    # Qwen3-Omni: vLLM serves the thinker (text + vision + audio tower), not the 35.3 B checkpoint
-    assert omni.params_b == pytest.approx(31.8)
+    # Qwen3-Omni: vLLM serves the thinker (text + vision + audio tower), not the 35.3 B checkpoint:
+    # 31,719,205,488 in the thinker-only checkpoint Qwen/Qwen3-Omni-30B-A3B-Thinking
+    assert omni.params_b == pytest.approx(31.719)
 
 
 def test_relabelling_uses_the_rows_own_gpu_count_not_an_8_gpu_node(tmp_path):
