@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from energylens.profiling import parse_spec
 from energylens.profiling.backend_vllm import engine_args, make_prompts, media_columns, media_placeholder
 from energylens.profiling.loadgen import serve_command
+from energylens.profiling.worker import base_row
 
 
 def _unit(mode: str = "offline", **grid):
@@ -22,7 +25,7 @@ def test_engine_args_follow_the_configuration():
     a = engine_args(_unit(tp=[2], pp=[2], precision=["bf16"], kv_cache_dtype=["fp8"]))
     assert a == {"tensor_parallel_size": 2, "pipeline_parallel_size": 2, "max_num_seqs": 4, "seed": 4,
                  "kv_cache_dtype": "fp8", "gpu_memory_utilization": 0.5, "dtype": "bfloat16",
-                 "enable_prefix_caching": False}
+                 "enable_prefix_caching": False, "max_num_batched_tokens": 8192}
     q = engine_args(_unit("server", precision=["fp8"], tp=[2], dp=[2], ep=[4]))  # dp > 1: server mode only
     assert q["quantization"] == "fp8" and q["dtype"] == "auto"
     assert q["data_parallel_size"] == 2 and q["enable_expert_parallel"] is True
@@ -202,3 +205,33 @@ def test_offline_tpot_is_the_mean_per_request_time_per_output_token():
     no_stamps = [NS(metrics=None, outputs=o.outputs) for o in outs]
     assert offline_tpot(no_stamps, 0.65, 9) == pytest.approx(0.65 / 8)
     assert offline_tpot([out(0.1, 0.1, 1)], 0.0, 1) != offline_tpot([out(0.1, 0.1, 1)], 0.0, 1)  # NaN: one token
+
+
+def test_prefill_token_budget_is_the_same_offline_and_served():
+    """vLLM's default max_num_batched_tokens depends on the entry point (vllm 0.32: LLM 16384 vs `vllm serve` 8192
+    on an H100, 4096 vs 2048 on CPU), so an offline and a served row of one configuration chunked the batch's
+    prefill differently: energylens sets it, never below max_num_seqs (vLLM refuses a budget under it)."""
+    off, srv = engine_args(_unit()), engine_args(_unit("server"))
+    assert off["max_num_batched_tokens"] == srv["max_num_batched_tokens"] == 8192
+    assert "--max-num-batched-tokens 8192" in " ".join(serve_command(_unit("server"), srv, 8123))
+    assert engine_args(_unit(max_num_seqs=[10000]))["max_num_batched_tokens"] == 10000
+
+
+@pytest.mark.parametrize("modality", ["image", "video"])
+def test_multimodal_limit_is_one_item_of_the_measured_size_in_vllms_format(modality):
+    """limit_mm_per_prompt in vLLM's per-modality options format: one item of the prompts' size (vLLM's memory
+    profiling otherwise plans for 999 items at the model's largest resolution); vLLM's own config accepts it."""
+    limit = engine_args(_unit(modality=[modality]))["limit_mm_per_prompt"]
+    want = {"count": 1, "width": 32, "height": 24} | ({"num_frames": 3} if modality == "video" else {})
+    assert limit == {modality: want}
+    assert "limit_mm_per_prompt" not in engine_args(_unit())
+    multimodal = pytest.importorskip("vllm.config.multimodal")
+    got = multimodal.MultiModalConfig(limit_per_prompt=limit).limit_per_prompt[modality]
+    assert (got.count, got.width, got.height) == (1, 32, 24)
+    cmd = serve_command(_unit("server"), {"limit_mm_per_prompt": limit}, 8123)  # a dict flag goes as JSON
+    assert cmd[cmd.index("--limit-mm-per-prompt") + 1].startswith('{"' + modality + '": {')
+
+
+def test_row_records_the_engine_arguments_vllm_was_given():
+    cfg = _unit(modality=["image"])
+    assert json.loads(base_row(cfg, "none")["engine_args"]) == json.loads(json.dumps(engine_args(cfg)))

@@ -40,10 +40,13 @@ from energylens.profiling.hf_config import architecture_columns, declared_weight
 from energylens.profiling.meter import Meter, asks_cuda_runtime
 from energylens.profiling.spec import RunConfig, load_path
 
-__all__ = ["run_vllm_offline", "engine_args", "running_batch", "make_prompts", "media_placeholder", "media_columns",
-           "model_facts"]
+__all__ = ["run_vllm_offline", "engine_args", "mm_limit", "running_batch", "make_prompts", "media_placeholder",
+           "media_columns", "model_facts"]
 
 _DTYPE = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+#: ``max_num_batched_tokens`` of every vLLM unit (raised to ``max_num_seqs`` where that is larger, as vLLM requires):
+#: the `vllm serve` default on H100/H200 and the ``LLM`` default on other GPUs.
+MAX_NUM_BATCHED_TOKENS = 8192
 
 
 def engine_args(cfg: RunConfig) -> dict[str, Any]:
@@ -54,7 +57,12 @@ def engine_args(cfg: RunConfig) -> dict[str, Any]:
                             # Every measured run sends prompts the warm-up (and, in server mode, an earlier request)
                             # sent already: with vLLM's prefix cache (on by default in V1) their KV blocks would be
                             # reused and the prefill never computed (1408 of 1500 prompt tokens cached, TTFT / 5).
-                            "enable_prefix_caching": False}
+                            "enable_prefix_caching": False,
+                            # The prefill token budget per step, the same in both modes: vLLM's default depends on
+                            # the entry point (vllm 0.32 on an H100: LLM 16384, `vllm serve` 8192; other GPUs 8192 /
+                            # 2048; CPU 4096 / 2048 per rank), so the same configuration chunked its batch's prefill
+                            # differently offline and served, and no row said how.
+                            "max_num_batched_tokens": max(MAX_NUM_BATCHED_TOKENS, cfg.max_num_seqs)}
     if cfg.precision in _DTYPE:
         args["dtype"] = _DTYPE[cfg.precision]
     else:  # fp8 quantises on the fly; int8/awq/gptq need a checkpoint quantised that way
@@ -62,11 +70,23 @@ def engine_args(cfg: RunConfig) -> dict[str, Any]:
         args["quantization"] = {"int8": "compressed-tensors"}.get(cfg.precision, cfg.precision)
     if cfg.modality != "text":  # the warm-up's images again: served from the processor cache, never re-processed
         args["mm_processor_cache_gb"] = 0
+        args["limit_mm_per_prompt"] = mm_limit(cfg)
     if cfg.dp > 1:
         args["data_parallel_size"] = cfg.dp
     if cfg.ep > 1:
         args["enable_expert_parallel"] = True
     return args
+
+
+def mm_limit(cfg: RunConfig) -> dict[str, dict[str, int]]:
+    """vLLM's ``limit_mm_per_prompt`` for an image / video unit, in its per-modality options format (vLLM >= 0.11):
+    one item per prompt, of the size the prompts carry, so vLLM's memory profiling (and the KV cache left after
+    it) plans for the measured media, not for 999 items at the model's largest resolution (its default)."""
+    w, h = cfg.options.get("image_size", [224, 224])
+    limit = {"count": 1, "width": int(w), "height": int(h)}
+    if cfg.modality == "video":
+        limit["num_frames"] = int(cfg.options.get("num_frames", 8))
+    return {cfg.modality: limit}
 
 
 def _rng(cfg: RunConfig) -> np.random.Generator:

@@ -59,6 +59,8 @@ def serve_command(cfg: RunConfig, args: dict[str, Any], port: int) -> list[str]:
             cmd.append(flag)
         elif v is False:  # vLLM's boolean flags (argparse BooleanOptionalAction): --no-enable-prefix-caching
             cmd.append("--no-" + flag[2:])
+        elif isinstance(v, dict):  # vLLM parses a dict-valued flag (--limit-mm-per-prompt) as JSON
+            cmd += [flag, json.dumps(v, sort_keys=True)]
         elif v is not None:
             cmd += [flag, str(v)]
     return cmd

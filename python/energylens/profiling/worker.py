@@ -194,6 +194,9 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         "config_json": json.dumps(_json_safe(cfg.to_dict()), sort_keys=True, allow_nan=False), **versions,
         "gpu": str(cfg.options.get("gpu") or ""),
         "backend_version": versions["vllm_version" if cfg.backend == "vllm" else "transformers_version"],
+        # what vLLM was given (config_json is the spec's configuration; this its mapping, which energylens releases
+        # change: max_num_batched_tokens, limit_mm_per_prompt), so a row can be rerun as it was measured
+        "engine_args": json.dumps(engine_args(cfg), sort_keys=True) if cfg.backend == "vllm" else "",
     }
 
 
