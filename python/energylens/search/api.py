@@ -450,8 +450,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         objective: ``"energy"`` (J), ``"carbon"`` (g, needs ``carbon_g_per_kwh``) or ``"cost"`` (needs
             ``price_per_gpu_hour``: a number or a dict searched GPU -> price); None: carbon when only
             ``carbon_g_per_kwh`` is given, cost when only ``price_per_gpu_hour`` is, else energy (an input the
-            named objective does not use is an error); ``per_token`` divides by output tokens.
-        top: how many configurations to keep.
+            named objective does not use is an error); ``per_token`` divides by output tokens. top: how many to keep.
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
