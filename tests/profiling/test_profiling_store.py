@@ -497,3 +497,29 @@ def test_resume_notes_rows_measured_by_another_release(tmp_path):
     out = io.StringIO()
     run_sweep(_tiny_spec(), str(tmp_path / "b"), power_source="none", run_one=new, resume=True, out=out)
     assert "note:" not in out.getvalue()
+
+
+def test_resume_notes_vllm_rows_without_recorded_engine_args(tmp_path):
+    """vLLM rows measured before the engine arguments were recorded (2026-12-06) ran with vLLM's own prefill token
+    budget and multimodal limits; --resume counts them as done, so it says how many there are, once. Rows with
+    engine_args, and transformers rows (which have none), say nothing."""
+    import io
+
+    from energylens.profiling import run_sweep
+
+    def row(backend, engine_args):
+        def run_one(cfg, power_source):
+            return {**ROW, "config_id": cfg.config_id, "status": "ok", "backend": backend, "engine_args": engine_args}
+        return run_one
+
+    cases = {"old": (row("vllm", ""), 1), "recorded": (row("vllm", '{"max_num_batched_tokens": 8192}'), 0),
+             "transformers": (row("transformers", ""), 0)}
+    for name, (run_one, notes) in cases.items():
+        run_sweep(_tiny_spec(), str(tmp_path / name), power_source="none", run_one=run_one, budget=1,
+                  out=io.StringIO())
+        out = io.StringIO()
+        run_sweep(_tiny_spec(), str(tmp_path / name), power_source="none", run_one=run_one, resume=True, out=out)
+        lines = [x for x in out.getvalue().splitlines() if "record no engine_args" in x]
+        assert len(lines) == notes, (name, out.getvalue())
+        if notes:
+            assert f"1 of the 1 vLLM rows in {tmp_path / name} record no engine_args" in lines[0]

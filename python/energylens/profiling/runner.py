@@ -278,6 +278,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         elif resume:
             _take_in_rescued(store, configs, label, out)
             _note_other_versions(store, label, out)
+            _note_unrecorded_engine_args(store, label, out)
         statuses = store.statuses()
         todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         print(f"{label}: {plural(len(configs), 'unit')}, {skipped} done already"
@@ -342,6 +343,23 @@ def _note_other_versions(store: Store, label: str, out) -> None:
               f"{', '.join(sorted(set(other)))}, this run is {now}: their columns may mean something else (see the "
               "dated notes in docs/profiling.md); start another store to keep the rows of one release", file=out,
               flush=True)
+
+
+def _note_unrecorded_engine_args(store: Store, label: str, out) -> None:
+    """On ``--resume``: say so when vLLM rows of the store carry no ``engine_args`` (measured before energylens
+    recorded them, 2026-12-06): those ran with vLLM's own prefill token budget for their mode and its default
+    multimodal limits, which the engine arguments no longer leave to it, and ``--resume`` counts them as done."""
+    rows = store.rows()
+    if not len(rows) or "backend" not in rows:
+        return
+    vllm = rows["backend"].astype(str) == "vllm"
+    args = rows["engine_args"].fillna("").astype(str) if "engine_args" in rows else pd.Series("", index=rows.index)
+    old = int((vllm & (args == "")).sum())
+    if old:
+        print(f"{label}: note: {old} of the {int(vllm.sum())} vLLM rows in {store.dir} record no engine_args (measured "
+              "before 2026-12-06, with vLLM's default max_num_batched_tokens for their mode and its default "
+              "limit_mm_per_prompt; docs/profiling.md): --resume keeps them as done; start another store, or remove "
+              "their parts, to measure every row under the same engine arguments", file=out, flush=True)
 
 
 def _unknown_gpus(cand: pd.DataFrame) -> list[str]:
