@@ -130,3 +130,21 @@ def test_doctor_names_the_evaluators_instruction_set(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "evaluator ISA" in out and f": {isa()} (this CPU: {', '.join(supported_isas())})" in out
+
+
+@pytest.mark.parametrize("command", ["fit", "evaluate"])
+def test_a_model_file_given_as_profiles_is_named_as_one(tmp_path, capsys, command):
+    """`energylens fit model.json` (a model file where profiles go) said only "unsupported file type '.json'"; it
+    now says the file is a model file and where it goes. Another .json keeps the plain message."""
+    model = tmp_path / "m.json"
+    assert main(["fit", "bundled", "-o", str(model), "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    args = [command, str(model)] + (["-o", str(tmp_path / "again.json")] if command == "fit" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "unsupported file type '.json'" in err and "it is an energylens model file" in err
+    other = tmp_path / "other.json"
+    other.write_text('{"rows": []}')
+    assert main([command, str(other)] + args[2:]) == 2
+    err = capsys.readouterr().err
+    assert "unsupported file type '.json'" in err and "model file" not in err

@@ -46,10 +46,22 @@ def table_kind(path: Path, src: str, store_marker: str) -> str:
                                  "`energylens profile`", source=src)
     kind = suffix_kind(path)
     if kind is None:
+        model = "; it is an energylens model file (`energylens fit -o`'s output): give it to predict or search " \
+                "(`energylens predict MODEL.json CONFIGS`, `--model-file`), not as profiles" if _model_file(path) else ""
         raise ProfileSchemaError(
             f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
-            "a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file", source=src)
+            f"a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file{model}", source=src)
     return kind
+
+
+def _model_file(path: Path) -> bool:
+    """Whether ``path`` starts like a model file energylens wrote (its ``"format": "energylens.model"`` key within
+    the first KiB; a read error is False: the caller's message stands)."""
+    try:
+        with open(path, "rb") as f:
+            return b'"energylens.model"' in f.read(1024)
+    except OSError:
+        return False
 
 
 def check_input_file(path: str | os.PathLike, what: str = "profile table") -> Path:
