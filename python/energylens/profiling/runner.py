@@ -277,8 +277,9 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                   file=out, flush=True)
         elif resume:
             _take_in_rescued(store, configs, label, out)
-            _note_other_versions(store, label, out)
-            _note_unrecorded_engine_args(store, label, out)
+            done = store.rows()  # every part read once for both notes
+            _note_other_versions(done, store, label, out)
+            _note_unrecorded_engine_args(done, store, label, out)
         statuses = store.statuses()
         todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         print(f"{label}: {plural(len(configs), 'unit')}, {skipped} done already"
@@ -329,10 +330,9 @@ def _take_in_rescued(store: Store, configs: list[RunConfig], label: str, out) ->
               f"{'it is' if len(other) == 1 else 'they are'}: {', '.join(map(str, other))}", file=out, flush=True)
 
 
-def _note_other_versions(store: Store, label: str, out) -> None:
+def _note_other_versions(rows: pd.DataFrame, store: Store, label: str, out) -> None:
     """On ``--resume``: say so when the store's ok rows were measured by another energylens release, whose rows
     may mean something else (docs/profiling.md dates each change), so that one fit does not mix them unawares."""
-    rows = store.rows()
     if not len(rows) or "energylens_version" not in rows:
         return
     now = package_versions()["energylens_version"]
@@ -345,11 +345,10 @@ def _note_other_versions(store: Store, label: str, out) -> None:
               flush=True)
 
 
-def _note_unrecorded_engine_args(store: Store, label: str, out) -> None:
+def _note_unrecorded_engine_args(rows: pd.DataFrame, store: Store, label: str, out) -> None:
     """On ``--resume``: say so when vLLM rows of the store carry no ``engine_args`` (measured before energylens
     recorded them, 2026-12-06): those ran with vLLM's own prefill token budget for their mode and its default
     multimodal limits, which the engine arguments no longer leave to it, and ``--resume`` counts them as done."""
-    rows = store.rows()
     if not len(rows) or "backend" not in rows:
         return
     vllm = rows["backend"].astype(str) == "vllm"
