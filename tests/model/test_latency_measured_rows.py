@@ -19,6 +19,16 @@ def v2():
     return mlenergy_v2()
 
 
+
+def _mixed_fit(v2):
+    """A latency model fitted on 40 rows with a measured TPOT, 15 of them also with a TTFT."""
+    rows = v2[np.isfinite(v2["tpot_s"])].head(40).copy()
+    rows["ttft_s"] = np.nan
+    rows.iloc[:15, rows.columns.get_loc("ttft_s")] = 0.05 * rows["input_tokens"].iloc[:15] / 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LatencyModel(bootstrap=0).fit(rows)
+
 def test_counts_follow_the_measured_columns(v2):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -26,12 +36,7 @@ def test_counts_follow_the_measured_columns(v2):
     n_tpot = int(np.isfinite(v2["tpot_s"]).sum())
     assert m.latency_model.measured_rows == {"ttft_s": 0, "tpot_s": n_tpot}
     assert m.latency_model.ttft_fitted is False
-    rows = v2[np.isfinite(v2["tpot_s"])].head(40).copy()
-    rows["ttft_s"] = np.nan
-    rows.iloc[:15, rows.columns.get_loc("ttft_s")] = 0.05 * rows["input_tokens"].iloc[:15] / 100
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lat = LatencyModel(bootstrap=0).fit(rows)
+    lat = _mixed_fit(v2)
     assert lat.measured_rows == {"ttft_s": 15, "tpot_s": 40}
     assert lat.ttft_fitted is True
 
@@ -73,12 +78,7 @@ def test_counts_that_disagree_with_the_residuals_are_refused(v2, tmp_path, ttft,
 
 
 def test_counts_of_a_file_with_one_mixed_sample_are_their_sum(tmp_path, v2):
-    rows = v2[np.isfinite(v2["tpot_s"])].head(40).copy()
-    rows["ttft_s"] = np.nan
-    rows.iloc[:15, rows.columns.get_loc("ttft_s")] = 0.05 * rows["input_tokens"].iloc[:15] / 100
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lat = LatencyModel(bootstrap=0).fit(rows)
+    lat = _mixed_fit(v2)
     path = tmp_path / "lat.json"
     lat.save(path)
     doc = json.loads(path.read_text())
