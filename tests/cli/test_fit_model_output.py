@@ -6,15 +6,7 @@ import json
 import pytest
 
 from energylens.cli import main
-from energylens.model import EnergyModel, load_model
-from energylens.profiles.datasets import load_profiles_or_bundled
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "m.json"
-    EnergyModel(bootstrap=0).fit(load_profiles_or_bundled("bundled").head(60)).save(path)
-    return path
+from energylens.model import load_model
 
 
 def _bom(text):
@@ -26,9 +18,9 @@ def _sorted(text):
 
 
 @pytest.mark.parametrize("rewrite", [_bom, _sorted], ids=["byte-order mark", "keys sorted"])
-def test_fit_replaces_a_model_file_however_it_was_saved(saved, tmp_path, capsys, rewrite):
+def test_fit_replaces_a_model_file_however_it_was_saved(small_model_file, tmp_path, capsys, rewrite):
     out = tmp_path / "old.json"
-    out.write_bytes(rewrite(saved.read_text()))
+    out.write_bytes(rewrite(small_model_file.read_text()))
     load_model(out)  # a model file: load reads it
     assert main(["fit", "bundled", "--bootstrap", "0", "--no-latency", "-o", str(out)]) == 0
     assert f"replaced existing {out}" in capsys.readouterr().err

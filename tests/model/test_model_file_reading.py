@@ -11,15 +11,8 @@ import pytest
 
 from energylens.cli import main
 from energylens.errors import ModelFileError
-from energylens.model.closed_form import EnergyModel, load_model
+from energylens.model.closed_form import load_model
 from energylens.profiles.datasets import load_profiles_or_bundled
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "m.json"
-    EnergyModel(bootstrap=0).fit(load_profiles_or_bundled("bundled").head(60)).save(path)
-    return path
 
 
 def test_a_folder_is_named_as_a_folder(tmp_path):
@@ -29,18 +22,18 @@ def test_a_folder_is_named_as_a_folder(tmp_path):
         load_model(folder)
 
 
-def test_an_unreadable_file_is_a_model_file_error(saved, monkeypatch):
+def test_an_unreadable_file_is_a_model_file_error(small_model_file, monkeypatch):
     def denied(self):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(pathlib.Path, "read_bytes", denied)  # (chmod 0 does not stop root, who runs the CI)
     with pytest.raises(ModelFileError, match=r"m\.json: cannot read the model file \(Permission denied\)"):
-        load_model(saved)
+        load_model(small_model_file)
 
 
-def test_a_gzip_file_says_so(saved, tmp_path):
+def test_a_gzip_file_says_so(small_model_file, tmp_path):
     path = tmp_path / "m.json.gz"
-    path.write_bytes(gzip.compress(saved.read_bytes()))
+    path.write_bytes(gzip.compress(small_model_file.read_bytes()))
     with pytest.raises(ModelFileError, match=r"m\.json\.gz: is gzip-compressed"):
         load_model(path)
 
@@ -58,8 +51,8 @@ def test_deeply_nested_json_exits_2_without_traceback(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("key,value", [("status", [1]), ("data_hash", 5)])
-def test_fit_summary_text_fields_must_be_text(saved, tmp_path, key, value):
-    doc = copy.deepcopy(json.loads(saved.read_text()))
+def test_fit_summary_text_fields_must_be_text(small_model_file, tmp_path, key, value):
+    doc = copy.deepcopy(json.loads(small_model_file.read_text()))
     doc["energy"]["fit"][key] = value
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(doc))
@@ -67,9 +60,9 @@ def test_fit_summary_text_fields_must_be_text(saved, tmp_path, key, value):
         load_model(path)
 
 
-def test_a_file_saved_with_a_byte_order_mark_loads(saved, tmp_path):
+def test_a_file_saved_with_a_byte_order_mark_loads(small_model_file, tmp_path):
     """A model file opened and saved in a Windows editor starts with a UTF-8 BOM: it was "not a JSON model
     file (Unexpected UTF-8 BOM ...)"."""
     path = tmp_path / "bom.json"
-    path.write_bytes(b"\xef\xbb\xbf" + saved.read_bytes().replace(b"\n", b"\r\n"))
-    assert (load_model(path).theta == load_model(saved).theta).all()
+    path.write_bytes(b"\xef\xbb\xbf" + small_model_file.read_bytes().replace(b"\n", b"\r\n"))
+    assert (load_model(path).theta == load_model(small_model_file).theta).all()
