@@ -70,6 +70,19 @@ _LAZY = {
     "evaluate_device": "energylens.model.device",
     "search": "energylens.search",
     "SearchResult": "energylens.search",
+    # every warning class energylens emits, so ``warnings.filterwarnings(..., category=energylens.X)`` needs no
+    # module path (tests/test_warning_exports.py finds them all); those of errors.py are imported above
+    "IntervalLevelWarning": "energylens.errors",
+    "MarksDroppedWarning": "energylens.errors",
+    "FailedRowsWarning": "energylens.errors",
+    "EstimatedArchitectureWarning": "energylens.profiles.tables",
+    "DroppedRowsWarning": "energylens.profiles.schema",
+    "AmbiguousPrecisionWarning": "energylens.profiles.bare_fp4",
+    "DuplicateRowsWarning": "energylens.compare.splits",
+    "ShortWindowWarning": "energylens.measure.monitor",
+    "SampleGapWarning": "energylens.measure.integrate",
+    "CounterWentBackWarning": "energylens.measure.integrate",
+    "AttributionWarning": "energylens.measure.attribution",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -138,4 +151,15 @@ __all__ = [
     "IntervalsUnavailableError",
     "DegenerateFitWarning",
     "ExtrapolationWarning",
+    "IntervalLevelWarning",
+    "MarksDroppedWarning",
+    "FailedRowsWarning",
+    "EstimatedArchitectureWarning",
+    "DroppedRowsWarning",
+    "AmbiguousPrecisionWarning",
+    "DuplicateRowsWarning",
+    "ShortWindowWarning",
+    "SampleGapWarning",
+    "CounterWentBackWarning",
+    "AttributionWarning",
 ]

@@ -1,5 +1,6 @@
-"""The one exception hierarchy of energylens (and the two warning classes it emits: degenerate fits and
-extrapolation).
+"""The one exception hierarchy of energylens, and the warning classes that are not tied to one subpackage
+(degenerate fits, extrapolation, interval levels, dropped marks, failed rows). Every warning class energylens
+emits, these and the subpackages' own, is also ``energylens.<Name>`` (tests/test_warning_exports.py).
 
 Native code raises typed C++ exceptions (``cpp/include/energylens/error.hpp``); the bindings map
 each onto exactly one class here (``cpp/bindings/bind_errors.cpp``). Bad arguments are
