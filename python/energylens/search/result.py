@@ -152,10 +152,11 @@ class SearchResult:
 
     @property
     def main_rejection(self) -> str | None:
-        """The reason that rejected the most candidates (None if nothing was rejected)."""
+        """The reason that rejected the most candidates (None if nothing was rejected); on a tie, the one the
+        engine checks first (``rejected`` is in check order, and only a candidate's first failing reason counts)."""
         if not any(self.rejected.values()):
             return None
-        return max(self.rejected, key=lambda k: (self.rejected[k], k))
+        return max(self.rejected, key=lambda k: self.rejected[k])
 
     def why_empty(self) -> str:
         """One sentence on an empty feasible set: which reason rejected most, and the counts; when latency
@@ -164,8 +165,10 @@ class SearchResult:
             return f"{self.feasible:,} of {plural(self.candidates, 'candidate')} feasible"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items(), key=lambda kv: -kv[1]) if v)
         main = self.main_rejection
+        tied = [k for k, v in self.rejected.items() if v == self.rejected[main] and k != main]
+        tie = f"tied with {' and '.join(tied)}, {self.rejected[main]:,} each; " if tied else ""
         text = (f"no feasible configuration among {plural(self.candidates, 'candidate')}; most were rejected by {main} "
-                f"({counts})")
+                f"({tie}{counts})")
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
