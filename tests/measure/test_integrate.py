@@ -3,6 +3,7 @@ vectorised per-GPU integration against the per-GPU, per-source loop it replaced,
 (the real H200 slice, and a three-GPU trace with a DCGM counter and a GPU without readings)."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -339,3 +340,35 @@ def test_a_gap_between_a_failed_source_and_the_next_is_bridged_and_reported():
     assert inside.bridged_s == pytest.approx(0.2, abs=1e-6)
     covered_w = integrate_window(samples, 1, int(1.6 * s), int(2.0 * s), periods)
     assert covered_w.bridged_s == 0.0
+
+
+# ---- an update period that is unknown or invalid ----------------------------------------------------------
+
+
+def _buffer_samples(n=100, period_ns=20_000_000):
+    t = np.arange(n, dtype=np.int64) * period_ns
+    return {"t_ns": t, "gpu": np.zeros(n, np.int32), "power_w": np.where(t % 200_000_000 == 0, 400.0, 100.0),
+            "energy_j": np.full(n, np.nan), "source": np.full(n, "nvml_samples", dtype=object)}
+
+
+@pytest.mark.parametrize("unknown", [math.nan, None, np.float64("nan")])
+def test_an_unknown_update_period_is_treated_as_absent_not_a_crash(unknown):
+    """A period that could not be estimated (NaN from too few samples, null in a trace's meta) made
+    integrate_window raise 'cannot convert float NaN to integer' (TypeError for None). It is now what an
+    absent period is: 0.1 s of reach beyond the readings, the median spacing for the gap search."""
+    s = _buffer_samples()
+    absent = integrate_window(s, 1, 30_000_000, 1_500_000_000, {})
+    w = integrate_window(s, 1, 30_000_000, 1_500_000_000, {"nvml_samples": unknown})
+    assert (w.energy_j_per_gpu, w.source, w.sample_count, w.gap_count) == \
+        (absent.energy_j_per_gpu, "nvml_samples", absent.sample_count, 0)
+    assert w.energy_j_per_gpu[0] == pytest.approx(power_energy_j_per_gpu(
+        s["t_ns"], s["power_w"], s["gpu"], 1, 30_000_000, 1_500_000_000, kind="interval")[0], rel=1e-12)
+    one = {k: v[:1] for k, v in s.items()}  # one reading: no spacing to estimate anything from
+    assert integrate_window(one, 1, 0, 50_000_000, {"nvml_samples": math.nan}).energy_j_per_gpu[0] == \
+        pytest.approx(400.0 * 0.05, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [0, -0.02, math.inf, "20ms", True])
+def test_an_invalid_update_period_names_the_source_and_value(bad):
+    with pytest.raises(ValueError, match=rf"update period of 'nvml_samples'.*{re.escape(repr(bad))}"):
+        integrate_window(_buffer_samples(), 1, 30_000_000, 1_500_000_000, {"nvml_samples": bad})

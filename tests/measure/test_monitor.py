@@ -445,3 +445,19 @@ def test_a_ctrl_c_while_the_monitor_saves_is_noted_not_raised():
         time.sleep(0.05)
     assert got == [signal.SIGINT]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_replayed_trace_whose_meta_leaves_a_period_unknown_is_measured():
+    """The trace format allows a null update period (not detected); replaying such a trace made every
+    measure() raise "'>' not supported between instances of 'NoneType' and 'int'". The sampler's result now
+    leaves the unknown period out, as it does for a native source whose period was not detected."""
+    n = 100
+    t = np.arange(n, dtype=np.int64) * 20_000_000
+    trace = Trace(samples={"t_ns": t, "gpu": np.zeros(n, np.int32), "power_w": np.full(n, 100.0),
+                           "energy_j": np.full(n, np.nan), "source": ["nvml_samples"] * n},
+                  meta={"update_period_s": {"nvml_samples": None}})
+    with EnergyMonitor(PowerSampler.replay(trace, realtime=False, rebase=False), sync=False) as mon:
+        assert mon.sampler.result().update_period_s == {}
+        m = mon.measure("w", 100_000_000, 1_000_000_000)
+    assert m.energy_j == pytest.approx(90.0, rel=1e-12) and m.source == "nvml_samples"
+    assert np.isnan(m.update_period_s) and not m.short_window

@@ -16,7 +16,7 @@ once (vectorised NumPy; no loop over samples or GPUs).
   middle and reported as ``bridged_s``; readings of the driver buffer further apart than
   :data:`GAP_PERIODS` update periods (a row missing or NaN: a buffer overrun, a dropped reading) leave a
   hole that the reading after it is integrated across, counted in ``gap_count`` / ``gap_s`` and warned
-  (:class:`SampleGapWarning`); NaN when the window is not covered (before the sampler started,
+  (:class:`SampleGapWarning`, :mod:`energylens.measure.gaps`); NaN when the window is not covered (before the sampler started,
   after every source stopped); and the first counter of :data:`COUNTER_SOURCES` a GPU has
   (:func:`integrate_window`).
 
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from energylens.errors import user_stacklevel
+from energylens.measure.gaps import GAP_PERIODS, Gaps, SampleGapWarning, interval_gaps, warn_gaps
 from energylens.measure.signals import SIGNALS
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "CounterWentBackWarning",
     "SampleGapWarning",
     "GAP_PERIODS",
+    "known_periods",
+    "UNKNOWN_PERIOD_S",
 ]
 
 #: Power sources in the order a window integrates them (the finest first).
@@ -69,18 +72,6 @@ Samples = Mapping[str, np.ndarray]
 class CounterWentBackWarning(UserWarning):
     """An energy counter read lower than its previous reading inside a window (a reset: a driver reload, or
     a corrupt trace): the counter difference of that GPU is NaN rather than a negative or short energy."""
-
-
-class SampleGapWarning(UserWarning):
-    """Readings of the driver's sample buffer inside a window lie more than :data:`GAP_PERIODS` update
-    periods apart: one or more are missing (a buffer overrun, a dropped or NaN row), and the reading after
-    each gap, the mean of its own ~period only, stood for the whole gap."""
-
-
-#: Interval-mean readings (:data:`INTERVAL_SOURCES`) further apart than this many update periods leave a
-#: gap: a missing row makes about two; the H200 buffer's own spacing is 17-23 ms for its 20 ms period
-#: (docs/NVML-FACTS.md).
-GAP_PERIODS = 1.5
 
 
 class _Groups:
@@ -250,9 +241,28 @@ def counter_energy_j(t_ns: np.ndarray, energy_j: np.ndarray, start_ns: int, end_
     return float(counter_energy_j_per_gpu(t_ns, e, np.zeros(e.size, np.int32), 1, start_ns, end_ns)[0])
 
 
-def _reach(t: np.ndarray, src: str, periods: Mapping[str, float] | None) -> tuple[int, int]:
-    """The span a power source's readings ``t`` cover: first and last reading, widened by two update periods."""
-    slack = int(2 * float((periods or {}).get(src, 0.1)) * 1e9) + 1
+#: The update period a source's reach assumes when ``periods`` leaves it unknown (absent, None or NaN).
+UNKNOWN_PERIOD_S = 0.1
+
+
+def known_periods(periods: Mapping[str, float | None] | None) -> dict[str, float]:
+    """``periods`` without the unknown ones (None or NaN: not detected, a null in a trace's meta), as floats; a
+    ValueError naming the source for any other value that is not seconds > 0."""
+    out = {}
+    for src, v in (periods or {}).items():
+        if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+            continue
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                or not 0 < v < math.inf:
+            raise ValueError(f"the update period of {src!r} must be seconds > 0 (None or NaN: unknown), got {v!r}")
+        out[src] = float(v)
+    return out
+
+
+def _reach(t: np.ndarray, src: str, periods: Mapping[str, float]) -> tuple[int, int]:
+    """The span a power source's readings ``t`` cover: first and last reading, widened by two update periods
+    (:data:`UNKNOWN_PERIOD_S` for a source whose period ``periods`` (:func:`known_periods`) lacks)."""
+    slack = int(2 * periods.get(src, UNKNOWN_PERIOD_S) * 1e9) + 1
     return int(t[0]) - slack, int(t[-1]) + slack
 
 
@@ -265,6 +275,7 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
     their two-period reach), each holds its reading to the middle of the gap (:func:`bridged_ns` says how
     long that was). None when the start or the end is covered by no source (a window before the sampler
     started, or after every source stopped)."""
+    periods = known_periods(periods)
     has_power = np.isfinite(samples["power_w"])
     times = {src: samples["t_ns"][has_power & (samples["source"] == src)] for src in POWER_PREFERENCE}
     present = [src for src in POWER_PREFERENCE if times[src].size]
@@ -303,6 +314,7 @@ def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]],
                periods: Mapping[str, float] | None = None) -> int:
     """How much of the span of ``pieces`` (:func:`power_segments`) no source's reach covered: the gaps
     between consecutive sources that their readings were held across (0 when none)."""
+    periods = known_periods(periods)
     has_power = np.isfinite(samples["power_w"])
     reach = [_reach(samples["t_ns"][has_power & (samples["source"] == src)], src, periods) for src, _, _ in pieces]
     gap = 0
@@ -311,58 +323,6 @@ def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]],
         if hi > lo:
             gap += hi - lo
     return gap
-
-
-@dataclass(frozen=True)
-class _Gaps:
-    """Gaps between interval-mean readings inside a span: per gap its GPU, the readings either side
-    (``t0_ns``, ``t1_ns``), how much of the span it covers (``overlap_ns``), the energy integrated across
-    that part at the reading after it (``energy_j``) and the readings it lacks (``missing``)."""
-
-    gpu: np.ndarray
-    t0_ns: np.ndarray
-    t1_ns: np.ndarray
-    overlap_ns: np.ndarray
-    energy_j: np.ndarray
-    missing: np.ndarray
-    period_s: float
-
-
-def _interval_gaps(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_ns: int, end_ns: int,
-                  period_s: float | None) -> _Gaps:
-    """The gaps of interval-mean readings (finite ones) that overlap ``[start_ns, end_ns]``: consecutive
-    readings of a GPU more than :data:`GAP_PERIODS` ``period_s`` apart (the median spacing when the
-    period is unknown)."""
-    t_ns, gpu = np.asarray(t_ns, dtype=np.int64), np.asarray(gpu, dtype=np.int64)
-    order = np.lexsort((t_ns, gpu))
-    t, v, g = t_ns[order], np.asarray(power_w, dtype=np.float64)[order], gpu[order]
-    same = g[1:] == g[:-1]
-    dt = np.diff(t)
-    if period_s is None or not period_s > 0:  # (NaN: not detected)
-        period_s = float(np.median(dt[same])) * 1e-9 if same.any() else math.nan
-    lo, hi = np.maximum(t[:-1], start_ns), np.minimum(t[1:], end_ns)
-    gap = same & (dt > GAP_PERIODS * period_s * 1e9) & (hi > lo)
-    i = np.flatnonzero(gap)
-    overlap = hi[i] - lo[i]
-    missing = np.maximum(np.rint(dt[i] / (period_s * 1e9)).astype(np.int64) - 1, 1) if i.size else i
-    return _Gaps(gpu=g[i + 1], t0_ns=t[i], t1_ns=t[i + 1], overlap_ns=overlap, energy_j=v[i + 1] * overlap * 1e-9,
-                 missing=missing, period_s=period_s)
-
-
-def _warn_gaps(gaps: list[tuple[str, _Gaps]], start_ns: int, end_ns: int, total_j: float) -> None:
-    """One :class:`SampleGapWarning` for the gaps of a window: the first three spans, then totals."""
-    spans = [(src, g, int(gpu), int(a), int(b), int(m)) for src, g in gaps
-             for gpu, a, b, m in zip(g.gpu, g.t0_ns, g.t1_ns, g.missing, strict=True)]
-    named = "; ".join(f"{src} GPU position {gpu}: t_ns {a} to {b} ({(b - a) * 1e-6:.1f} ms for a {g.period_s * 1e3:.1f} ms "
-                      f"update period, ~{m} reading(s) missing)" for src, g, gpu, a, b, m in spans[:3])
-    more = f"; and {len(spans) - 3} more" if len(spans) > 3 else ""
-    seconds = sum(float(g.overlap_ns.sum()) for _, g in gaps) * 1e-9
-    energy = sum(float(g.energy_j.sum()) for _, g in gaps)
-    warnings.warn(f"{len(spans)} gap(s) between power readings inside [{start_ns}, {end_ns}] ns: {named}{more}. "
-                  f"The {seconds:.3f} s of the window they span (all GPUs) were integrated at the reading that ended "
-                  f"each gap ({energy:.3f} J of {total_j:.3f} J), the mean of its own update period only: the power "
-                  "where readings are missing is unknown (Measurement.gap_count / gap_s count them)",
-                  SampleGapWarning, stacklevel=user_stacklevel())
 
 
 def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
@@ -433,14 +393,20 @@ class WindowEnergy:
 
 
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
-                     periods: Mapping[str, float], margin_ns: int = 30_000_000_000) -> WindowEnergy:
+                     periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000) -> WindowEnergy:
     """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
-    the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals)."""
+    the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals).
+
+    ``periods``: update period (s) per source. One left unknown (absent, None, NaN: too few samples to
+    detect it) is the documented fallback, not an error: the source reaches :data:`UNKNOWN_PERIOD_S` past its
+    readings and its gap search takes the median spacing of its readings; any other value not > 0 is a
+    ValueError naming the source."""
+    periods = known_periods(periods)
     s = near(samples, start_ns, end_ns, margin_ns)
     pieces = power_segments(s, start_ns, end_ns, periods) if s["t_ns"].size else None
     energy = np.full(gpu_count, math.nan)
     count = 0
-    gaps: list[tuple[str, _Gaps]] = []
+    gaps: list[tuple[str, Gaps]] = []
     if pieces:
         energy = np.zeros(gpu_count)
         for src, a, b in pieces:
@@ -450,10 +416,10 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             energy += power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, a, b, kind=kind)
             count += int(((t >= a) & (t <= b)).sum())
             if kind == "interval" and b > a:  # a missing mean is a hole; point readings are interpolated across
-                found = _interval_gaps(t, s["power_w"][rows], gpu, a, b, periods.get(src))
+                found = interval_gaps(t, s["power_w"][rows], gpu, a, b, periods.get(src))
                 gaps += [(src, found)] if found.gpu.size else []
     if gaps:
-        _warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
+        warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
     bridged = bridged_ns(s, pieces, periods) * 1e-9 if pieces and len(pieces) > 1 else 0.0
     counter = np.full(gpu_count, math.nan)

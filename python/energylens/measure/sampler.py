@@ -373,8 +373,8 @@ class PowerSampler:
             src = trace_source_of(s.name)
             if s.started and src is not None and not math.isnan(s.update_period_s):
                 update.setdefault(src, s.update_period_s)
-        if self.kind == "replay":
-            update = dict(self.meta.get("update_period_s", {})) or update
+        if self.kind == "replay":  # the trace's periods; a null one (not detected) is left out like a NaN above
+            update = {k: float(v) for k, v in self.meta.get("update_period_s", {}).items() if v is not None} or update
         observed = {}
         for signal, ns in self._native.observed_period_ns().items():
             observed.setdefault(SIGNAL_TO_SOURCE[signal], ns * 1e-9)
