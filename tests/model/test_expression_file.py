@@ -70,7 +70,7 @@ EDITS = [
     ("options none", _e("options", None), "options: expected an object"),
     ("loss", _sub("options", "loss", "zzz"), "options are not valid: loss must be"),
     ("fit key", _sub("fit", "bogus", 1), "fit summary is not valid"),
-    ("fit list", _e("fit", [1]), "fit = [1] must be an object or null"),
+    ("fit list", _e("fit", [1]), "fit = [1] must be the fit summary (an object)"),
     ("bounds", _e("bounds", "x"), "bounds = 'x' must be an object"),
     ("bounds pair", _e("bounds", {"c0": [1]}), "bounds c0 = [1] is not a [lower, upper] pair"),
     ("outside", _e("bounds", {"c0": [0, 1]}), "params c0 = 7."),

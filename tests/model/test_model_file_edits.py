@@ -33,7 +33,7 @@ EDITS = [
     ("template", lambda d: _energy(d).__setitem__("template", []), "template = [] must be a string"),
     ("replicates", lambda d: _energy(d).__setitem__("bootstrap_replicates", 1.5), "bootstrap_replicates = 1.5"),
     ("prior", lambda d: _energy(d)["options"].__setitem__("prior", "bundled"), "options.prior = 'bundled'"),
-    ("fit", lambda d: _energy(d).__setitem__("fit", 5), "fit = 5 must be an object or null"),
+    ("fit", lambda d: _energy(d).__setitem__("fit", 5), "fit = 5 must be the fit summary (an object)"),
     ("n_rows", lambda d: _energy(d)["fit"].__setitem__("n_rows", "x"), "n_rows = 'x' must be a whole number"),
     ("identifiable", lambda d: _energy(d)["fit"].__setitem__("identifiable", "no"), "identifiable = 'no'"),
     ("distinct rows", lambda d: _energy(d)["fit"].__setitem__("n_distinct_rows", 10**6),

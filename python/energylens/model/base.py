@@ -48,6 +48,7 @@ from energylens.model.intervals import (
 from energylens.model.persistence import (
     OPTION_KEYS,
     check_keys,
+    check_param_units,
     check_state_types,
     checked_params,
     read_state_arrays,
@@ -466,16 +467,14 @@ class ClosedFormModel:
             model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: {cls._kind} options are not valid: {exc}") from None
+        added = cls._upgradable.get(state.get("template"), {})  # (parameters an older template's file lacks)
         state = upgraded_state(state, model.template_id, model.param_names, cls._upgradable)
         if state.get("template") != model.template_id:
             raise ModelFileError(
                 f"{path}: {cls._kind} template {state.get('template')!r} does not match this energylens "
                 f"({model.template_id!r}); refit the model with this version")
-        params = state.get("params", {})
-        missing = [n for n in model.param_names if n not in params]
-        if missing:
-            raise ModelFileError(f"{path}: {cls._kind} parameters {missing} missing")
-        model._theta = checked_params(params, model._desc, f"{path}: {cls._kind} parameter")
+        model._theta = checked_params(state.get("params", {}), model._desc, f"{path}: {cls._kind} parameter")
+        check_param_units(state, model._desc, added, f"{path}: {cls._kind}")
         arrays = read_state_arrays(state, model._desc, f"{path}: {cls._kind}", 1 if cls._fit_target == "sum" else 2)
         model._boot, model._res_samples, model._res_counts, model._ranges = arrays
         fit = state.get("fit")

@@ -225,11 +225,15 @@ class ExpressionEnergyModel:
 
     def save(self, path: str | Path) -> None:
         """Write the versioned model file (``load_model`` and ``EnergyModel.load`` read it back); ValueError,
-        before anything is written, for a fit whose constants or training predictions are not finite (a file
-        of it would hold Infinity / NaN, which load refuses)."""
+        before anything is written, for a model not fitted yet, or a fit whose constants or training predictions
+        are not finite (a file of it would hold Infinity / NaN, which load refuses)."""
+        if self.summary is None:  # its file would load as a fitted model (before, it did, start constants and all)
+            raise ValueError(f"ExpressionEnergyModel.save: not saving {path}: this ExpressionEnergyModel is not "
+                             "fitted (a model file holds a fitted model, as EnergyModel.save requires): call "
+                             "fit(profiles) first")
         bad = [] if self._residuals is None else np.flatnonzero(~np.isfinite(self._residuals))
         if len(bad) or not np.isfinite(self._theta).all():
-            status = "" if self.summary is None else f" (fit status {self.summary.status})"
+            status = f" (fit status {self.summary.status})"
             raise ValueError(f"ExpressionEnergyModel.save: not saving {path}: the fitted expression is not finite on "
                              f"{len(bad)} training rows (0-based: {bad[:10].tolist()}){status} or in its constants "
                              f"{self._theta.tolist()}; bound the constants or change the expression, then refit")

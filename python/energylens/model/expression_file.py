@@ -22,7 +22,7 @@ import sympy as sp
 from energylens.errors import ModelFileError
 from energylens.model.fit_options import checked_fit_options
 from energylens.model.fit_summary import FitSummary
-from energylens.model.persistence import check_keys, summary_fields
+from energylens.model.persistence import check_keys, require_fit, summary_fields
 
 __all__ = ["EXPRESSION_STATE_KEYS", "ExpressionState", "parse_srepr", "read_expression_state", "refuse_latency_beside",
            "written_bounds"]
@@ -163,7 +163,7 @@ class ExpressionState:
     name: str
     boot: np.ndarray | None
     residuals: np.ndarray | None
-    summary: FitSummary | None
+    summary: FitSummary
 
 
 def _options(state: dict[str, Any], where: str) -> tuple[dict[str, Any], int]:
@@ -182,11 +182,11 @@ def _options(state: dict[str, Any], where: str) -> tuple[dict[str, Any], int]:
     return {k: checked[k] for k in defaults}, replicates
 
 
-def _summary(fit: Any, names: list[str], where: str) -> FitSummary | None:
-    if fit is None:
-        return None
+def _summary(state: dict[str, Any], names: list[str], where: str) -> FitSummary:
+    require_fit(state, where)  # (an unfitted expression model is not saved; before, it was, with fit null)
+    fit = state["fit"]
     if not isinstance(fit, dict):
-        raise ModelFileError(f"{where} fit = {fit!r} must be an object or null")
+        raise ModelFileError(f"{where} fit = {fit!r} must be the fit summary (an object)")
     try:
         return FitSummary(**summary_fields(fit, names))
     except TypeError as exc:
@@ -218,18 +218,18 @@ def read_expression_state(state: dict[str, Any], path: str) -> ExpressionState:
     if not isinstance(name, str):
         raise ModelFileError(f"{where} name = {name!r} must be a string")
     boot = _table(state.get("bootstrap_params", []), 2, f"{where} bootstrap_params")
-    summary = _summary(state.get("fit"), names, where)
+    summary = _summary(state, names, where)
     rows = 0 if boot is None else len(boot)
     if boot is not None and boot.shape[1] != len(names):
         raise ModelFileError(f"{where} bootstrap_params has {boot.shape[1]} columns, expected {len(names)} (one per "
                              f"constant: {names})")
-    if rows > replicates or (summary is not None and rows != summary.bootstrap_converged):
+    if rows > replicates or rows != summary.bootstrap_converged:
         raise ModelFileError(f"{where} bootstrap_params has {rows} rows for bootstrap_replicates {replicates} and "
-                             f"{'no' if summary is None else summary.bootstrap_converged} converged refits in the fit "
-                             "summary (the file was edited or truncated: refit the model)")
+                             f"{summary.bootstrap_converged} converged refits in the fit summary (the file was "
+                             "edited or truncated: refit the model)")
     residuals = _table(state.get("train_residuals", []), 1, f"{where} train_residuals")
     held = 0 if residuals is None else len(residuals)
-    if summary is not None and held != summary.n_measurements:  # (the intervals draw from them)
+    if held != summary.n_measurements:  # (the intervals draw from them)
         raise ModelFileError(f"{where} train_residuals holds {held} residuals for the fit summary's "
                              f"{summary.n_measurements} measurements (the file was edited or truncated: refit)")
     return ExpressionState(expr, start, np.array([params[n] for n in names]), bounds, options, replicates, name,

@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from energylens.outputs import atomic_file
 
 __all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
            "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields", "check_state_types",
-           "residual_state"]
+           "residual_state", "require_fit", "check_param_units"]
 
 #: Template id written to model files for expression models (``EnergyModel.from_expression``).
 EXPRESSION_MODEL_ID = "energylens.expression.v1"
@@ -71,14 +71,15 @@ def _whole(value: Any, low: int) -> bool:
 def check_state_types(state: Any, where: str) -> None:
     """ModelFileError naming the key when a model state's top-level values have the wrong type (a
     hand-edited file): ``template`` a string, ``params`` / ``options`` objects, ``bootstrap_replicates`` a whole
-    number >= 0, ``fit`` an object or null, and a prior in ``options`` a list of numbers (a name such as
-    "bundled" would refit the bundled data on every load)."""
+    number >= 0, ``fit`` the fit summary (:func:`require_fit`), and a prior in ``options`` a list of numbers (a
+    name such as "bundled" would refit the bundled data on every load)."""
     check_keys(state, STATE_KEYS, where)
+    require_fit(state, where)
     for key, kind, ok in (("template", "a string", lambda v: isinstance(v, str)),
                           ("params", "an object of name -> value", lambda v: isinstance(v, dict)),
                           ("options", "an object", lambda v: isinstance(v, dict)),
                           ("bootstrap_replicates", "a whole number >= 0", lambda v: _whole(v, 0)),
-                          ("fit", "an object or null", lambda v: v is None or isinstance(v, dict))):
+                          ("fit", "the fit summary (an object)", lambda v: isinstance(v, dict))):
         if key in state and not ok(state[key]):
             raise ModelFileError(f"{where} {key} = {state[key]!r} must be {kind}")
     prior = (state.get("options") or {}).get("prior")
@@ -86,6 +87,41 @@ def check_state_types(state: Any, where: str) -> None:
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in prior)):
         raise ModelFileError(f"{where} options.prior = {prior!r} must be null or the prior's parameter values "
                              "(a list of numbers, as fit writes it)")
+
+
+def require_fit(state: dict[str, Any], where: str) -> None:
+    """ModelFileError when a model state has no fit summary (``fit`` null or absent): energylens saves only a
+    fitted model (an unfitted one's save is refused), and the checks of the residual counts, measured rows and
+    bootstrap rows rest on the summary, so such a file was edited or assembled by hand."""
+    if state.get("fit") is None:
+        raise ModelFileError(f"{where} fit is {'null' if 'fit' in state else 'missing'}: a model file holds a "
+                             "fitted model and its fit summary (energylens fit -o, or save() after fit()), which "
+                             "the checks of its residuals rest on; the file was edited or assembled by hand: refit")
+
+
+def check_param_units(state: dict[str, Any], desc: Any, added: Collection[str], where: str) -> None:
+    """ModelFileError unless the state's ``param_units`` give each parameter of ``desc`` the template's own unit
+    (``added``: parameters an upgrade from an older template added, which its file has no unit for): a unit
+    edited to another one would be printed beside a value that does not mean it."""
+    units = state.get("param_units", ...)
+    if units is ...:
+        raise ModelFileError(f"{where}: key 'param_units' missing")
+    if not isinstance(units, dict):
+        raise ModelFileError(f"{where} param_units = {units!r} must be an object of parameter name -> unit")
+    names = list(desc.param_names)
+    unknown = [n for n in units if n not in names]
+    if unknown:
+        raise ModelFileError(f"{where} param_units names {unknown}, which are not parameters of {desc.id} "
+                             f"(known: {names})")
+    missing = [n for n in names if n not in units and n not in added]
+    if missing:
+        raise ModelFileError(f"{where} param_units lacks {missing} (every parameter's unit is written: the file "
+                             "was edited)")
+    for name, unit in zip(names, desc.param_units, strict=True):
+        if name in units and units[name] != unit:
+            raise ModelFileError(f"{where} param_units {name} = {units[name]!r} is not this template's unit "
+                                 f"{unit!r}; the unit is the template's, not the file's: refit instead of editing "
+                                 "the file")
 
 
 def checked_params(params: Any, desc: Any, where: str) -> np.ndarray:
@@ -297,10 +333,25 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
                              f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
     check_keys(doc, FILE_KEYS, f"{p}")
+    _check_writer_fields(doc, p)
     for key in ("energy", "latency"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             raise ModelFileError(f"{p}: {key} = {doc[key]!r} must be a model's state (an object) or null")
     return doc
+
+
+def _check_writer_fields(doc: dict[str, Any], p: Path) -> None:
+    """ModelFileError unless ``created_unix_s`` is a time and ``energylens_version`` text where the file has
+    them (records of who wrote it and when, which nothing reads: a file assembled without them loads). A
+    version newer than this energylens is not refused, nor warned about: the file's ``version`` says whether
+    it is read (newer ones are refused), and a change of a template changes its id, which load checks."""
+    created, version = doc.get("created_unix_s", 0.0), doc.get("energylens_version", "?")
+    if isinstance(created, bool) or not isinstance(created, (int, float)) or not 0 <= created < math.inf:
+        raise ModelFileError(f"{p}: created_unix_s = {created!r} must be the time the file was written (seconds "
+                             "since 1970, a finite number >= 0)")
+    if not isinstance(version, str) or not version.strip():
+        raise ModelFileError(f"{p}: energylens_version = {version!r} must be the version text of the energylens "
+                             "that wrote the file (such as '0.1.0')")
 
 
 def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[str, Any]:
