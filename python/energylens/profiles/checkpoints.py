@@ -13,9 +13,17 @@ optionally followed by ``; alias=format`` for an alias published otherwise.
 is fp8, ``quantized.w8a8`` int8), and both over a method word (``GPTQ``, ``AWQ``), which only implies 4-bit
 where nothing else says: ``Qwen/Qwen2.5-72B-Instruct-GPTQ-Int8`` is int8, ``-GPTQ-Int4`` and ``-AWQ`` int4.
 bitsandbytes ``NF4`` is int4 (4-bit weights with block scales, 16-bit GEMMs). ``-NVFP4A16`` (or ``NVFP4`` beside
-``W4A16`` / ``A16``) is the weight-only ``nvfp4a16``: NVFP4 bytes, 16-bit GEMMs (vLLM runs it on FP4 Marlin). A
-local path's last folder is the name (``/models/Qwen3-8B-AWQ/``). A token it does not map (``GGUF``, whose
-quantisation level the name does not fix; ``W8A16``, a format energylens has no row for) falls through.
+``W4A16`` / ``A16``) is the weight-only ``nvfp4a16``: NVFP4 bytes, 16-bit GEMMs (vLLM runs it on FP4 Marlin).
+``W8A16`` (llm-compressor's ``quantized.w8a16``: int8 weights, 16-bit activations) is ``int8`` (``-FP8-W8A16``
+fp8; until 2026-12-06 bf16), and ``-FP8-block`` / ``-FP8_BLOCK`` the block-scaled ``fp8_block`` (a bare ``-FP8``
+stays ``fp8``: the name does not say how it is scaled, the model table's ``fp8_weight_block`` does). A local
+path's last folder is the name (``/models/Qwen3-8B-AWQ/``). A token it does not map (``GGUF``, whose quantisation level the name does not fix; ``W4A4``, int4 or fp4) falls through.
+
+:func:`checkpoint_weight_only` says whether the name declares 16-bit activations (``W8A16``, ``W4A16``, ``A16``,
+``NVFP4A16``) or a weight-only method (GPTQ, AWQ: vLLM's WNA16 kernels at any width) and no 8-bit activations
+(``W8A8``): the GEMMs of such an 8-bit checkpoint run at 16 bits, as a sweep records from its config.json
+(``energylens.profiling.hf_config.declared_precision``). ``Int8`` or ``FP8`` alone do not say (W8A8 or W8A16):
+not guessed.
 """
 
 from __future__ import annotations
@@ -27,15 +35,16 @@ from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.profiles.gpu_names import fold_text
 
-__all__ = ["checkpoint_precision", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS", "A16_TOKENS"]
+__all__ = ["checkpoint_precision", "checkpoint_weight_only", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS",
+           "A16_TOKENS", "A8_TOKENS"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
 #: ``FP4`` in a name is NVIDIA's NVFP4 (nvidia/*-FP4 model cards), not the OCP MXFP4 that the precision
 #: name ``fp4`` means.
 NAME_TOKEN_PRECISIONS: dict[str, str] = {
-    "fp8": "fp8", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "fp4": "nvfp4", "nvfp4a16": "nvfp4a16",
+    "fp8": "fp8", "fp8block": "fp8_block", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "fp4": "nvfp4", "nvfp4a16": "nvfp4a16",
     "awq": "int4", "gptq": "int4", "int4": "int4", "w4a16": "int4", "4bit": "int4", "nf4": "int4",
-    "int8": "int8", "w8a8": "int8", "8bit": "int8",
+    "int8": "int8", "w8a8": "int8", "w8a16": "int8", "8bit": "int8",
     "bf16": "bf16", "fp16": "fp16",
 }
 
@@ -44,12 +53,23 @@ NAME_TOKEN_PRECISIONS: dict[str, str] = {
 METHOD_TOKENS = frozenset({"awq", "gptq"})
 #: Tokens that give the width but not the number format (W8A8 is int8 in llm-compressor's ``quantized.w8a8``
 #: names, but ``-W8A8-FP8`` is fp8): a format token of the name (``FP8``, ``INT8``, ``NVFP4`` ...) decides over them.
-WIDTH_TOKENS = frozenset({"w8a8", "w4a16", "8bit", "4bit"})
+WIDTH_TOKENS = frozenset({"w8a8", "w8a16", "w4a16", "8bit", "4bit"})
 #: Tokens that say the activations stay 16-bit: beside an NVFP4 token (``-NVFP4-W4A16``) the weight-only
 #: ``nvfp4a16`` (W4A16 via FP4 Marlin in vLLM; energylens.profiles.precision), not the W4A4 ``nvfp4``.
-A16_TOKENS = frozenset({"w4a16", "a16"})
+A16_TOKENS = frozenset({"w4a16", "w8a16", "a16", "nvfp4a16"})
+#: Tokens that say the activations are quantised (W8A8; W4A8, W4A4): never weight-only, whatever the method word.
+A8_TOKENS = frozenset({"w8a8", "w4a8", "w4a4", "a8"})
 
 _PUNCT = re.compile(r"[\s\-_.]+")
+#: ``FP8-block``, ``FP8_BLOCK``, ``fp8.blockwise``: one token (split apart, ``block`` alone means nothing).
+_FP8_BLOCK = re.compile(r"fp8[\s\-_.]*block(?:wise)?(?=$|[\s\-_.])")
+
+
+def _words(name: str) -> list[str]:
+    """The words of the last part of a Hugging Face id or of a local path ("/models/Qwen3-8B-AWQ/": the trailing
+    '/' included), lower-cased, with ``fp8-block`` joined into ``fp8block``."""
+    base = fold_text(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1]
+    return _PUNCT.split(_FP8_BLOCK.sub("fp8block", base))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -57,9 +77,7 @@ def checkpoint_precision(name: str) -> str:
     """The canonical weight format (``energylens.profiles.precision``) the checkpoint ``name`` is published
     in: its name's quantisation token, else the model table's ``checkpoint_precision`` for that name, else
     ``"bf16"`` (a name the table does not know included)."""
-    # the last part of a Hugging Face id or of a local path ("/models/Qwen3-8B-AWQ/": the trailing '/' included)
-    base = fold_text(name).strip().rstrip("/\\").lower().replace("\\", "/").rsplit("/", 1)[-1]
-    words = _PUNCT.split(base)
+    words = _words(name)
     tokens = [t for t in words if t in NAME_TOKEN_PRECISIONS]
     if tokens:  # a format word (W8A8-FP8: fp8), then a width word (GPTQ-Int8: int8), then a method word (int4)
         fmt = NAME_TOKEN_PRECISIONS[min(tokens, key=lambda t: (t in METHOD_TOKENS, t in WIDTH_TOKENS))]
@@ -69,6 +87,17 @@ def checkpoint_precision(name: str) -> str:
         return "bf16"
     default, overrides = _table_formats().get(spec.name, ("bf16", {}))
     return overrides.get(tables.normalize_name(name), default)
+
+
+@functools.lru_cache(maxsize=4096)
+def checkpoint_weight_only(name: str) -> bool:
+    """Whether the checkpoint ``name`` says its activations stay 16-bit: an A16 word (``quantized.w8a16``,
+    ``-W4A16``, ``-NVFP4A16``) or a weight-only method (``-GPTQ-Int8``, ``-AWQ``), and no word that quantises
+    activations (``W8A8``). An 8-bit such checkpoint (``int8`` / ``fp8`` / ``fp8_block``) runs its GEMMs at the
+    activations' 16 bits (vLLM's WNA16 / W8A16Fp8 kernels), as ``hf_config.declares_weight_only`` reads its
+    config.json; a name that does not say (``-Int8``, ``-FP8``) is False: the precision table decides."""
+    words = set(_words(name))
+    return bool(words & (A16_TOKENS | METHOD_TOKENS)) and not words & A8_TOKENS
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from energylens import _core
-from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.checkpoints import checkpoint_precision, checkpoint_weight_only
 from energylens.profiles.precision import normalize_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
@@ -161,8 +161,9 @@ def run_precision(cfg: RunConfig) -> tuple[str, str]:
     GPTQ-Int8 checkpoint under ``gptq``, which alone would read as int4); else the format its name or the model
     table says it is published in (an -FP8 checkpoint, gpt-oss in mxfp4); else the spec's (``fp8`` quantises on
     the fly; ``awq`` / ``gptq`` are int4). The compute precision is the activations' 16-bit dtype for a
-    checkpoint whose config declares 8-bit weights run weight-only (W8A16: ``hf_config.declared_precision``),
-    else "" (the precision table's for the GPU)."""
+    checkpoint whose config declares 8-bit weights run weight-only (W8A16: ``hf_config.declared_precision``), or,
+    without a config.json here, whose name says so (``quantized.w8a16``, ``-GPTQ-Int8``:
+    ``checkpoints.checkpoint_weight_only``), else "" (the precision table's for the GPU)."""
     if cfg.backend != "vllm":  # transformers loads the weights in the dtype asked for
         return cfg.precision, ""
     config = _checkpoint_config(cfg.model)
@@ -170,8 +171,9 @@ def run_precision(cfg: RunConfig) -> tuple[str, str]:
     if declared:
         return declared, compute
     published = checkpoint_precision(cfg.model)
-    if published not in ("fp32", "fp16", "bf16"):
-        return published, ""
+    if published not in ("fp32", "fp16", "bf16"):  # no config.json to read: the name, where it says (W8A16)
+        weight_only = published in ("int8", "fp8", "fp8_block") and checkpoint_weight_only(cfg.model)
+        return published, _activation_dtype(cfg, config) if weight_only else ""
     return normalize_precision(cfg.precision), ""
 
 
