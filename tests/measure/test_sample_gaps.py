@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+from energylens.measure.gaps import interval_gaps
 from energylens.measure.integrate import SampleGapWarning, integrate_window
 from energylens.measure.monitor import EnergyMonitor
 from energylens.measure.sampler import PowerSampler
@@ -112,3 +113,41 @@ def test_a_synthetic_trace_replayed_with_a_lost_buffer_row_reports_it_in_the_mea
     assert m.gap_count == 2
     assert m.gap_s == pytest.approx((buf[60] - buf[59] + buf[118] - buf[117]) * 1e-9, abs=1e-12)
     assert m.energy_j != whole.energy_j  # the lost readings' power was not what the next one read
+
+
+def test_rows_in_any_order_give_the_same_window_and_the_same_gaps():
+    """integrate_window reads the sampler's time-sorted table; rows in another order (GPU by GPU, shuffled)
+    read NaN, or a window of the wrong rows, without a word. They are now put in time order first; the gap
+    search works on the integrator's rows sorted by (GPU, time), with no sort of its own."""
+    t, p = _buffer()
+    keep = np.ones(t.size, bool)
+    keep[[30, 61, 62]] = False
+    t2, gpu = np.concatenate([t[keep], t]), np.repeat([0, 1], [keep.sum(), t.size]).astype(np.int32)
+    p2 = np.concatenate([p[keep], np.where(t == S + 20_000_000, np.nan, p)])  # GPU 1: one NaN reading
+    s = _samples(t2, p2, gpu=gpu)  # time-sorted, GPUs interleaved: the sampler's order
+    periods = {"nvml_samples": 0.02}
+    with pytest.warns(SampleGapWarning) as ref_warning:
+        ref = integrate_window(s, 2, S // 2, 3 * S // 2, periods, margin_ns=S // 10)
+    assert ref.gap_count == 3 and ref.gap_s == pytest.approx(0.06 + 0.04 + 0.04, abs=1e-12)
+    rng = np.random.default_rng(5)
+    by_gpu = np.lexsort((s["t_ns"], s["gpu"]))
+    for order in (by_gpu, rng.permutation(t2.size), by_gpu[::-1]):
+        with pytest.warns(SampleGapWarning) as rec:
+            w = integrate_window({k: v[order] for k, v in s.items()}, 2, S // 2, 3 * S // 2, periods,
+                                 margin_ns=S // 10)
+        assert (w.energy_j_per_gpu, w.sample_count, w.gap_count, w.gap_s, w.source) == \
+            (ref.energy_j_per_gpu, ref.sample_count, ref.gap_count, ref.gap_s, ref.source)
+        assert str(rec[0].message) == str(ref_warning[0].message)
+
+
+def test_the_gap_search_sorts_only_rows_that_are_not_in_gpu_time_order():
+    t, p = _buffer()
+    keep = t != S + 20_000_000
+    t2, p2 = np.concatenate([t[keep], t]), np.concatenate([p[keep], p])
+    gpu = np.repeat([0, 1], [keep.sum(), t.size])
+    ref = interval_gaps(t2, p2, gpu, 0, 2 * S, 0.02)  # (GPU, time) order: searched as given
+    assert (ref.gpu.tolist(), ref.t0_ns.tolist(), ref.t1_ns.tolist()) == ([0], [S], [S + 40_000_000])
+    for order in (np.argsort(t2, kind="stable"), np.random.default_rng(2).permutation(t2.size)):
+        got = interval_gaps(t2[order], p2[order], gpu[order], 0, 2 * S, 0.02)
+        assert all(np.array_equal(getattr(got, f), getattr(ref, f)) for f in ("gpu", "t0_ns", "t1_ns", "overlap_ns",
+                                                                              "energy_j", "missing"))

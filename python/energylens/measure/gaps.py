@@ -48,11 +48,15 @@ def interval_gaps(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_
                   period_s: float | None) -> Gaps:
     """The gaps of interval-mean readings (finite ones) that overlap ``[start_ns, end_ns]``: consecutive
     readings of a GPU more than :data:`GAP_PERIODS` ``period_s`` apart (the median spacing when the
-    period is unknown)."""
-    t_ns, gpu = np.asarray(t_ns, dtype=np.int64), np.asarray(gpu, dtype=np.int64)
-    order = np.lexsort((t_ns, gpu))
-    t, v, g = t_ns[order], np.asarray(power_w, dtype=np.float64)[order], gpu[order]
+    period is unknown). Rows in any order; those already sorted by (GPU, time), as the integrator's are, are
+    not sorted again (2.8 -> 0.24 ms on 49 600 rows: 2 minutes of 8 GPUs)."""
+    t, g = np.asarray(t_ns, dtype=np.int64), np.asarray(gpu, dtype=np.int64)
+    v = np.asarray(power_w, dtype=np.float64)
     same = g[1:] == g[:-1]
+    if not ((g[1:] > g[:-1]) | (same & (t[1:] >= t[:-1]))).all():
+        order = np.lexsort((t, g))
+        t, v, g = t[order], v[order], g[order]
+        same = g[1:] == g[:-1]
     dt = np.diff(t)
     if period_s is None or not period_s > 0:  # (NaN: not detected)
         period_s = float(np.median(dt[same])) * 1e-9 if same.any() else math.nan

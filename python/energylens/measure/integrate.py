@@ -76,7 +76,7 @@ class CounterWentBackWarning(UserWarning):
 
 class _Groups:
     """Rows sorted by (gpu, t) with the first row of each GPU: ``t`` (float64 ns relative to
-    ``origin_ns``), ``v``, ``gpu``, ``first`` (``gpu_count + 1`` offsets) and ``count`` per GPU."""
+    ``origin_ns``; ``t_ns`` the int64 stamps), ``v``, ``gpu``, ``first`` (``gpu_count + 1`` offsets) and ``count`` per GPU."""
 
     def __init__(self, t_ns: np.ndarray, values: np.ndarray, gpu: np.ndarray, gpu_count: int,
                  origin_ns: int) -> None:
@@ -84,6 +84,7 @@ class _Groups:
         gpu = np.asarray(gpu, dtype=np.int64)
         order = np.lexsort((t_ns, gpu))
         self.gpu = gpu[order]
+        self.t_ns = t_ns[order]
         # Relative float64 ns are exact for spans up to 2**53 ns (104 days).
         self.t = (t_ns[order] - np.int64(origin_ns)).astype(np.float64)
         self.v = np.asarray(values, dtype=np.float64)[order]
@@ -164,11 +165,15 @@ def power_energy_j_per_gpu(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarra
     p = np.asarray(power_w, dtype=np.float64)
     gp = np.asarray(gpu)
     ok = np.isfinite(p) & (gp >= 0) & (gp < gpu_count)
-    g = _Groups(np.asarray(t_ns)[ok], p[ok], gp[ok], gpu_count, start_ns)
+    return _group_energy_j(_Groups(np.asarray(t_ns)[ok], p[ok], gp[ok], gpu_count, start_ns), end_ns - start_ns, kind)
+
+
+def _group_energy_j(g: _Groups, span_ns: int, kind: str) -> np.ndarray:
+    """Per GPU, the integral (J) over ``[0, span_ns]`` of the readings grouped in ``g`` (relative to its origin)."""
     if not g.t.size:
-        return np.full(gpu_count, math.nan)
+        return np.full(g.gpu_count, math.nan)
     f = _step_antiderivative if kind == "interval" else _antiderivative
-    return (f(g, float(end_ns - start_ns)) - f(g, 0.0)) * 1e-9
+    return (f(g, float(span_ns)) - f(g, 0.0)) * 1e-9
 
 
 def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
@@ -400,8 +405,12 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     ``periods``: update period (s) per source. One left unknown (absent, None, NaN: too few samples to
     detect it) is the documented fallback, not an error: the source reaches :data:`UNKNOWN_PERIOD_S` past its
     readings and its gap search takes the median spacing of its readings; any other value not > 0 is a
-    ValueError naming the source."""
+    ValueError naming the source. ``samples`` in any order (the sampler's, sorted by time, are not sorted again)."""
     periods = known_periods(periods)
+    t = np.asarray(samples["t_ns"])
+    if not (t[1:] >= t[:-1]).all():  # (out of order, near() took the wrong rows: NaN or another window's energy)
+        order = np.argsort(t, kind="stable")
+        samples = {k: np.asarray(v)[order] for k, v in samples.items()}
     s = near(samples, start_ns, end_ns, margin_ns)
     pieces = power_segments(s, start_ns, end_ns, periods) if s["t_ns"].size else None
     energy = np.full(gpu_count, math.nan)
@@ -411,12 +420,12 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         energy = np.zeros(gpu_count)
         for src, a, b in pieces:
             rows = (s["source"] == src) & np.isfinite(s["power_w"]) & (s["gpu"] >= 0) & (s["gpu"] < gpu_count)
-            t, gpu = s["t_ns"][rows], s["gpu"][rows]
+            g = _Groups(s["t_ns"][rows], s["power_w"][rows], s["gpu"][rows], gpu_count, a)  # one sort, for both
             kind = "interval" if src in INTERVAL_SOURCES else "point"
-            energy += power_energy_j_per_gpu(t, s["power_w"][rows], gpu, gpu_count, a, b, kind=kind)
-            count += int(((t >= a) & (t <= b)).sum())
+            energy += _group_energy_j(g, b - a, kind)
+            count += int(((g.t_ns >= a) & (g.t_ns <= b)).sum())
             if kind == "interval" and b > a:  # a missing mean is a hole; point readings are interpolated across
-                found = interval_gaps(t, s["power_w"][rows], gpu, a, b, periods.get(src))
+                found = interval_gaps(g.t_ns, g.v, g.gpu, a, b, periods.get(src))
                 gaps += [(src, found)] if found.gpu.size else []
     if gaps:
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
