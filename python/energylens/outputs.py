@@ -6,7 +6,8 @@ at all, never replaces one of the command's own inputs, and an OS error names th
   exists and is writable.
 - :func:`atomic_file` yields a temporary path in the target's folder; on success the file is fsync'd and
   renamed over the target (``os.replace``, atomic on POSIX), the folder fsync'd; on any exception,
-  interrupts included, the temporary file is removed and the target is left as it was.
+  interrupts included, the temporary file is removed and the target is left as it was. A target that is
+  a symbolic link is written through (its target replaced, the link kept).
 - :func:`atomic_dir` does the same for a folder of files (a report): it is built under a temporary name
   and renamed into place at the end, with a marker file (:data:`REPORT_MARKER`) listing what it wrote; an
   existing folder of the same name is replaced only then, and only when replacing it loses nothing.
@@ -189,6 +190,11 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
         raise OutputError(f"{option} {p}: folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{option} {p}: folder {parent} is not writable")
+    if kind == "file" and p.is_symlink():  # written through (atomic_file): its target's folder must take it
+        real = Path(os.path.realpath(p))
+        if not real.parent.is_dir() or not os.access(real.parent, os.W_OK | os.X_OK):
+            raise OutputError(f"{option} {p}: links to {real}, whose folder {real.parent} "
+                              f"{'is not writable' if real.parent.is_dir() else 'does not exist'}")
     if p.exists() and kind == "file" and not os.access(p, os.W_OK):
         raise OutputError(f"{option} {p}: exists and is not writable")
     if replaces is not None and kind == "file" and p.is_file() and not replaces[1](p):
@@ -230,9 +236,11 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it over ``path`` when the block succeeds.
 
     The writer writes the whole file to the yielded path. OS errors (full disk, permissions, a special
-    file such as /dev/full) become :class:`OutputError` naming ``path``.
+    file such as /dev/full) become :class:`OutputError` naming ``path``. A ``path`` that is a symbolic link
+    (``models/current.json -> v7.json``) is written through: the temporary file goes beside the link's
+    target and is renamed over the target, so the link stays a link (it was replaced by a regular file).
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
