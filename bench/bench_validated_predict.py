@@ -16,6 +16,7 @@ bench/results/validated_predict.json.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import warnings
@@ -42,7 +43,8 @@ def median_seconds(fn, repeats: int = 15) -> float:
     return sample(fn, repeats)["median_s"]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     warnings.simplefilter("ignore")
     data = mlenergy_v2()
     model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))

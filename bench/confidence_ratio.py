@@ -7,6 +7,7 @@ the residual part alone (the P-quantile of the measurement factors, the same for
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import warnings
@@ -30,7 +31,8 @@ def residual_part(latency_model, p: float) -> float:
     return float(np.quantile(latency_model.measurement_factors(1), p))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     warnings.simplefilter("ignore")
     if not V3.is_file():
         print(f"needs the ML.ENERGY v3 rows at {V3}", file=sys.stderr)
