@@ -46,6 +46,15 @@ def test_a_template_file_without_its_fit_summary_is_refused(doc, tmp_path, part,
             LatencyModel.load(path)
 
 
+@pytest.mark.parametrize("part", ["energy", "latency"])
+def test_an_empty_fit_summary_is_refused(doc, tmp_path, part):
+    """fit {} read as no summary (a falsy object), so the residual counts went unchecked as with null."""
+    edited = copy.deepcopy(doc)
+    edited[part]["fit"] = {}
+    with pytest.raises(ModelFileError, match=rf"edited\.json: {part} fit summary is not valid"):
+        load_model(_write(tmp_path, edited))
+
+
 def test_cli_predict_refuses_a_file_without_its_fit_summary(doc, tmp_path, capsys):
     edited = copy.deepcopy(doc)
     edited["energy"]["fit"] = None

@@ -479,7 +479,7 @@ class ClosedFormModel:
         model._boot, model._res_samples, model._res_counts, model._ranges = arrays
         fit = state.get("fit")
         try:
-            model.summary = FitSummary(**summary_fields(fit, model.param_names)) if fit else None
+            model.summary = FitSummary(**summary_fields(fit, model.param_names))  # (an object: require_fit)
         except TypeError as exc:
             raise ModelFileError(f"{path}: {cls._kind} fit summary is not valid ({exc})") from None
         if model.summary and "train_residuals" not in state and sum(model._res_counts) != model.summary.n_measurements:
