@@ -187,3 +187,31 @@ def test_a_failed_part_write_on_ray_keeps_the_rows_of_the_units_in_flight(tiny_m
     assert len(rows) == 5 and not list((out / "rescued").glob("*.parquet"))
     for k, row in kept.items():  # taken in as measured, not measured again
         assert rows.loc[k, "wall_s"] == row["wall_s"].iloc[0] and rows.loc[k, "energy_j"] == row["energy_j"].iloc[0]
+
+
+@pytest.mark.parametrize("model", ["./models/tiny", "models/tiny"])
+def test_a_relative_model_path_is_the_drivers_folder_on_every_ray_worker(tiny_model, tmp_path, monkeypatch, model):
+    """A Ray worker's working directory need not be the sweep's (a runtime_env working_dir, a cluster started with
+    `ray start` elsewhere): a relative model path is resolved where `energylens profile` runs, as without Ray, before
+    the units are dispatched; the row keeps the spec's spelling in model and the folder loaded in model_path. Before,
+    each worker read it against its own directory and every unit failed."""
+    ray = pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    (work / "models").mkdir(parents=True)
+    (work / "models" / "tiny").symlink_to(tiny_model)
+    elsewhere.mkdir()
+    (elsewhere / "README").write_text("the Ray workers' working directory: no models/ here\n")
+    monkeypatch.chdir(work)
+    spec = _spec(work / "ray.toml", model, max_num_seqs="[1]", output_len="[3]")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"working_dir": str(elsewhere)})
+    try:
+        rc = main(["profile", "ray.toml", "-o", "store", "--ray", "local", "--ray-no-gpus",
+                   "--power-source", "synthetic:100"])
+    finally:
+        ray.shutdown()
+    rows = Store(work / "store").rows(include_failed=True)
+    assert rc == 0, rows["error"].tolist()
+    assert len(rows) == 1 and rows["status"].iloc[0] == "ok"
+    assert rows["model"].iloc[0] == model and rows["model_path"].iloc[0] == str(work / "models" / "tiny")
+    assert rows["ray_node"].notna().all()

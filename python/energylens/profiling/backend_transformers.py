@@ -32,7 +32,7 @@ import numpy as np
 
 from energylens.profiling.hf_config import architecture_columns
 from energylens.profiling.meter import Meter
-from energylens.profiling.spec import RunConfig, load_path
+from energylens.profiling.spec import RunConfig
 
 __all__ = ["run_transformers", "check_one_device", "static_batch_lengths", "TORCH_DTYPES"]
 
@@ -107,7 +107,7 @@ def load_model(cfg: RunConfig):
     if key not in _LOADED:
         _LOADED.clear()  # free the previous model first
         dtype = getattr(torch, TORCH_DTYPES[cfg.precision])
-        _LOADED[key] = AutoModelForCausalLM.from_pretrained(load_path(cfg.model), dtype=dtype).to(device).eval()
+        _LOADED[key] = AutoModelForCausalLM.from_pretrained(cfg.model_path, dtype=dtype).to(device).eval()
     return torch, _LOADED[key], device
 
 

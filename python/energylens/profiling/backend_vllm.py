@@ -38,7 +38,7 @@ import numpy as np
 
 from energylens.profiling.hf_config import architecture_columns, declared_weight_format
 from energylens.profiling.meter import Meter, asks_cuda_runtime
-from energylens.profiling.spec import RunConfig, load_path
+from energylens.profiling.spec import RunConfig
 
 __all__ = ["run_vllm_offline", "engine_args", "mm_limit", "running_batch", "make_prompts", "media_placeholder",
            "media_columns", "model_facts"]
@@ -181,7 +181,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
     # there, unless the user chose. Elsewhere vLLM keeps its own default.
     if meter.label == "nvml" and asks_cuda_runtime():
         os.environ.setdefault(MULTIPROC_METHOD_ENV, "spawn")
-    llm = LLM(model=load_path(cfg.model), **engine_args(cfg), disable_log_stats=False)  # stats: per-request timestamps
+    llm = LLM(model=cfg.model_path, **engine_args(cfg), disable_log_stats=False)  # stats: per-request timestamps
     vocab = int(llm.llm_engine.model_config.get_vocab_size())
     placeholder = "" if cfg.modality == "text" else media_placeholder(_model_class(llm), cfg.modality, cfg.model)
     prompts, in_lens, out_lens = make_prompts(cfg, vocab, placeholder)
@@ -221,7 +221,7 @@ def _offline(cfg: RunConfig, meter: Meter) -> dict[str, Any]:
         # the longer of the two, the difference is no measurement (NaN, like decode_energy_j), not < 0.
         "ttft_s": ttft, "tpot_s": offline_tpot(outs, tot.duration_s - ttft, steps),
         "latency_s": tot.duration_s, "avg_power_w": tot.energy_j / tot.duration_s, "prefill_runs": k,
-        "short_windows": meter.short_windows, **model_facts(load_path(cfg.model)),
+        "short_windows": meter.short_windows, **model_facts(cfg.model_path),
     }
 
 

