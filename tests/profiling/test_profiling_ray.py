@@ -202,7 +202,7 @@ def test_a_relative_model_path_is_the_drivers_folder_on_every_ray_worker(tiny_mo
     elsewhere.mkdir()
     (elsewhere / "README").write_text("the Ray workers' working directory: no models/ here\n")
     monkeypatch.chdir(work)
-    spec = _spec(work / "ray.toml", model, max_num_seqs="[1]", output_len="[3]")
+    _spec(work / "ray.toml", model, max_num_seqs="[1]", output_len="[3]")
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False,
              runtime_env={"working_dir": str(elsewhere)})
     try:
