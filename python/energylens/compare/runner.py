@@ -294,6 +294,19 @@ class _Notes:
                 for name, keys in self._by.items()}
 
 
+def _check_methods(methods: Any, method_names: Sequence[str] | None) -> None:
+    """TypeError for a ``methods=`` that is not a factory (a list of names reached the runner as "'list' object is
+    not callable"), naming ``method_names=``; ValueError for both given (the names were ignored without a word)."""
+    if methods is not None and not callable(methods):
+        hint = (f"; to run methods by name pass method_names={list(methods)!r}"
+                if isinstance(methods, (list, tuple)) and all(isinstance(m, str) for m in methods) else "")
+        raise TypeError(f"methods= takes a callable seed -> list of fresh Method objects (methods=lambda seed: [...]), "
+                        f"got {type(methods).__name__}{hint}")
+    if methods is not None and method_names is not None:
+        raise ValueError("pass methods= (a factory of Method objects) or method_names= (built-in or registered "
+                         "methods by name), not both: the factory makes the methods, so the names would be ignored")
+
+
 def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeats: int = 20,
                    group_by: Sequence[str] = DEFAULT_GROUP_BY, tpot_slo: float | None = None,
                    seed: int = 0, splits: Iterable[str] = SPLIT_NAMES,
@@ -319,6 +332,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     t0 = time.perf_counter()
     group_by = tuple(group_by)
     _check_seed(seed, repeats)
+    _check_methods(methods, method_names)
     df = _prepare(profiles, group_by, tpot_slo)
     named = canonical_names(df)  # the spellings of one GPU or model are one, in splits and groups
     all_splits = make_splits(df, train_size=train_size, repeats=repeats, seed=seed, group_by=group_by,
