@@ -461,3 +461,37 @@ def test_a_replayed_trace_whose_meta_leaves_a_period_unknown_is_measured():
         m = mon.measure("w", 100_000_000, 1_000_000_000)
     assert m.energy_j == pytest.approx(90.0, rel=1e-12) and m.source == "nvml_samples"
     assert np.isnan(m.update_period_s) and not m.short_window
+
+
+@pytest.mark.parametrize("start, end, named", [
+    (float("nan"), 0, "start_ns"), (0, float("inf"), "end_ns"), (None, 0, "start_ns"), ("1", 0, "start_ns"),
+    (True, 0, "start_ns")])
+def test_measure_names_an_end_that_is_not_a_time(start, end, named):
+    """measure() read int(nan) ('cannot convert float NaN to integer'), int(None) (a TypeError on int()) and took
+    '1' as 1 ns (a NaN energy); each is a ValueError naming the argument now."""
+    with EnergyMonitor(PowerSampler.synthetic([([0.0], [200.0])]), sync=False) as mon:
+        now = steady_now_ns()
+        start, end = (now if v == 0 and not isinstance(v, bool) else v for v in (start, end))
+        with pytest.raises(ValueError, match=rf"measure\('k'\): {named} must be a steady-clock time in ns"):
+            mon.measure("k", start, end)
+
+
+def test_measure_refuses_a_span_outside_the_recording_instead_of_a_silent_nan():
+    """A span before the recording (a replayed trace's own mark times after rebase=True moved its samples to
+    start()) read energy_j NaN with source '' and no word; it is a ValueError naming the recorded range."""
+    t0 = 5 * 10**9
+    t = t0 + np.arange(50) * 100_000_000
+    tr = Trace(samples={"t_ns": t, "gpu": np.zeros(50, np.int32), "power_w": np.full(50, 300.0),
+                        "energy_j": np.full(50, np.nan), "source": np.array(["nvml_instant"] * 50, dtype=object)},
+               marks={"t_ns": [t0 + 10**9, t0 + 2 * 10**9], "label": ["a", "end"]},
+               meta={"update_period_s": {"nvml_instant": 0.1}})
+    with EnergyMonitor(PowerSampler.replay(tr, realtime=False, rebase=True), sync=False, wait=False) as mon:
+        first = int(mon.sampler.samples()["t_ns"][0])
+        with pytest.raises(ValueError, match=rf"measure\('a'\): no power reading covers .*recorded from t_ns {first} "
+                                             r"to .*rebase=True"):
+            mon.measure("a", t0 + 10**9, t0 + 2 * 10**9)
+        assert mon.measure("in", first + 10**9, first + 2 * 10**9).energy_j == pytest.approx(300.0, rel=1e-9)
+    with EnergyMonitor(PowerSampler.replay(tr, realtime=False, rebase=False), sync=False, wait=False) as mon:
+        assert mon.measure("a", t0 + 10**9, t0 + 2 * 10**9).energy_j == pytest.approx(300.0, rel=1e-9)
+        with pytest.raises(ValueError, match=r"no power reading covers .*starts before the recording"):
+            mon.measure("early", t0 - 10**9, t0 + 10**9)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import sys
 import time
 import warnings
@@ -30,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from energylens import _core
@@ -117,6 +119,16 @@ class Measurement:
     bridged_s: float = 0.0
     gap_count: int = 0
     gap_s: float = 0.0
+
+
+def _steady_ns(key: str, name: str, value: Any) -> int:
+    """``value`` as int64 steady-clock ns; a ValueError naming ``measure(key)``'s argument for anything else (NaN
+    read 'cannot convert float NaN to integer', None a TypeError, and '1' was 1 ns)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not abs(float(value)) < 2.0**63:
+        raise ValueError(f"measure({key!r}): {name} must be a steady-clock time in ns (an integer: steady_now_ns(), "
+                         f"mark times), got {value!r}")
+    return int(value) if isinstance(value, numbers.Integral) else int(round(float(value)))
 
 
 def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
@@ -294,9 +306,10 @@ class EnergyMonitor:
         the steady clock of :func:`steady_now_ns` (``mark()`` times), and not in the future (of now, or of the last
         recorded sample: a trace replayed with ``rebase=False`` keeps its recording's times and marks).
         ``recorded=True``: from what has been recorded, without polling or waiting (also after the sampler
-        failed: the stored error is not re-raised)."""
+        failed: the stored error is not re-raised). ValueError for an end that is not a time (NaN, None, a
+        string) and for a span that starts before the recorded power readings or ends after them."""
         self._require_running()
-        start_ns, end_ns = int(start_ns), int(end_ns)
+        start_ns, end_ns = _steady_ns(key, "start_ns", start_ns), _steady_ns(key, "end_ns", end_ns)
         if end_ns < start_ns:
             raise ValueError(f"measure({key!r}): end_ns {end_ns} is before start_ns {start_ns}")
         now = steady_now_ns()
@@ -308,7 +321,25 @@ class EnergyMonitor:
                 f"measure({key!r}): end_ns is {(end_ns - now) * 1e-9:.3g} s in the future of steady_now_ns(); "
                 + ("it looks like a wall-clock time (time.time_ns()): " if wall else "")
                 + "spans are steady-clock ns (steady_now_ns(), mark() times) that have already passed")
-        return self._measure(key, start_ns, end_ns, recorded=recorded)
+        m = self._measure(key, start_ns, end_ns, recorded=recorded)
+        if not m.source:
+            self._refuse_outside(key, start_ns, end_ns)
+        return m
+
+    def _refuse_outside(self, key: str, start_ns: int, end_ns: int) -> None:
+        """A ValueError for a span that no power reading covers (NaN, source "", without a word until now), naming
+        the recorded range; nothing when nothing was recorded (the NaN measurement stands)."""
+        s = self.sampler.samples(collect=False, check=False)
+        t = s["t_ns"][np.isfinite(s["power_w"])]
+        if not t.size:
+            return
+        lo, hi = int(t.min()), int(t.max())
+        where = "starts before" if start_ns < lo else "ends after"
+        hint = ("; a trace replayed with rebase=True (the default) was moved to begin at start(): measure between its "
+                "own mark times with rebase=False" if self.sampler.kind == "replay" else
+                "" if start_ns < lo else "; no power source read after that (SamplerResult.fallbacks says why)")
+        raise ValueError(f"measure({key!r}): no power reading covers [{start_ns}, {end_ns}] ns, which {where} the "
+                         f"recording (power readings recorded from t_ns {lo} to {hi}){hint}")
 
     def window_start_ns(self, key: str) -> int:
         """When open window ``key`` began (steady-clock ns; KeyError if it is not open)."""
