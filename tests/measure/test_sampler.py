@@ -284,6 +284,16 @@ def test_marks_between_an_end_before_the_start_is_an_error_not_none():
         marks(b, a)
 
 
+@pytest.mark.parametrize("bounds, named", [((float("nan"), None), "start_ns"), ((None, float("nan")), "end_ns"),
+                                            (("0", None), "start_ns"), ((0, float("inf")), "end_ns")])
+def test_marks_between_bounds_that_are_not_times_is_an_error(bounds, named):
+    """marks(start_ns=nan) returned no marks (every comparison with NaN is False), and a string bound failed in a
+    NumPy ufunc ('did not contain a loop with signature')."""
+    mark("bounds-check")
+    with pytest.raises(ValueError, match=rf"marks\(\): {named} must be a steady-clock time in ns"):
+        marks(*bounds)
+
+
 def test_marks_from_many_threads_all_arrive():
     t0 = steady_now_ns()
     dropped_before = _core.marks_dropped()  # process-wide and cumulative (test_monitor fills the log on purpose)

@@ -7,6 +7,7 @@ every mark, so that several monitors can each read the marks of their own span (
 
 from __future__ import annotations
 
+import numbers
 import threading
 import warnings
 
@@ -85,6 +86,11 @@ def marks(start_ns: int | None = None, end_ns: int | None = None) -> dict[str, n
     """Every mark recorded in this process (optionally only those in ``[start_ns, end_ns]``), as
     ``{"t_ns": int64 array, "label": object array}`` sorted by time; an end before the start is a ValueError
     (it returned no marks, as if none had been recorded)."""
+    for name, v in (("start_ns", start_ns), ("end_ns", end_ns)):  # (NaN returned no marks, a string a ufunc error)
+        if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)
+                              or not abs(float(v)) < 2.0**63):
+            raise ValueError(f"marks(): {name} must be a steady-clock time in ns (steady_now_ns(), mark times) or "
+                             f"None, got {v!r}")
     if start_ns is not None and end_ns is not None and end_ns < start_ns:
         raise ValueError(f"marks(): end_ns {end_ns} is before start_ns {start_ns}")
     return _STORE.between(start_ns, end_ns)
