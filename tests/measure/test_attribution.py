@@ -5,6 +5,7 @@ import os
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from energylens.errors import EnergyLensError
@@ -634,3 +635,25 @@ def test_the_samplers_instant_stream_keeps_its_midpoint_stamps():
     np.testing.assert_array_equal(v, values)
     _, t_raw, _, _ = readings(Trace(samples=samples, meta=meta), 0, "nvml_instant", "power", None)
     assert np.median(np.asarray(mids[1:]) - t_raw) == poll // 4   # what re-bracketing did
+
+
+@pytest.mark.parametrize("source, column, bump", [("nvml_energy", "energy_j", 5.0), ("nvml_samples", "power_w", 100.0),
+                                                  ("nvml_instant", "power_w", 100.0)])
+def test_two_readings_at_one_time_with_different_values_are_named_and_exact_copies_are_one(source, column, bump):
+    """A counter read twice at one t_ns with two values (a corrupt or merged trace) was fitted without a word (a
+    zero-length interval holding 5 J moved gemm 240 -> 242 W); a buffer reading's second value was dropped or kept by
+    row order, and an instant one failed as 'averaging window 25 ms is longer than the spacing (min 0 ms)'. Two
+    values at one instant are an EnergyLensError naming them; a row recorded twice over is one reading."""
+    trace, _ = synthetic_trace(duration_s=10, seed=3)
+    s = trace.samples
+    row = s[s["source"] == source].iloc[[50]]
+    clean = attribute(trace, source=source, bootstrap=0)
+    copied = Trace(samples=pd.concat([s, row], ignore_index=True), kernels=trace.kernels, meta=trace.meta)
+    assert np.array_equal(attribute(copied, source=source, bootstrap=0).power_w, clean.power_w)
+    row = row.copy()
+    row[column] += bump
+    bad = Trace(samples=pd.concat([s, row], ignore_index=True), kernels=trace.kernels, meta=trace.meta)
+    t = int(row["t_ns"].iloc[0])
+    with pytest.raises(EnergyLensError, match=rf"{source!r} on GPU 0 has 1 time\(s\) with two different readings, "
+                                              rf"first at t_ns {t}"):
+        attribute(bad, source=source, bootstrap=0)

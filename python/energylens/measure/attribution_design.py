@@ -184,6 +184,22 @@ def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
     return t[keep], v[keep], False
 
 
+def _one_per_time(t: np.ndarray, v: np.ndarray, source: str, gpu: int) -> tuple[np.ndarray, np.ndarray]:
+    """Time-sorted readings with a row recorded twice over kept once; an EnergyLensError naming them for two
+    different values at one t_ns (a corrupt or merged trace: a counter's zero-length interval holding joules)."""
+    same = t[1:] == t[:-1]
+    if not same.any():
+        return t, v
+    differ = same & ~((v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1])))
+    if differ.any():
+        i = int(np.flatnonzero(differ)[0])
+        raise EnergyLensError(f"source {source!r} on GPU {gpu} has {int(differ.sum())} time(s) with two different "
+                              f"readings, first at t_ns {int(t[i])} ({float(v[i]):.6g} and {float(v[i + 1]):.6g}): one instant has one "
+                              "value; a corrupt trace, or two recordings merged into one GPU")
+    keep = np.concatenate(([True], ~same))
+    return t[keep], v[keep]
+
+
 def readings(trace, gpu, source, signal, update_period_s):
     s = trace.samples
     s = s[(s["gpu"] == gpu) & (s["source"] == source)]
@@ -196,8 +212,7 @@ def readings(trace, gpu, source, signal, update_period_s):
     # leaves its interval out (a NaN target, dropped by Design.rows) rather than merging it into the next.
     whole = signal == "power" and source != "nvml_instant" and trace.averaging_window_s(source) is None
     s = (s if whole else s[np.isfinite(s[col].to_numpy())]).sort_values("t_ns", kind="stable")
-    t = s["t_ns"].to_numpy()
-    v = s[col].to_numpy()
+    t, v = _one_per_time(s["t_ns"].to_numpy(), s[col].to_numpy(), source, gpu)
     period = update_period_s if update_period_s is not None else trace.update_period_s(source)
     # the sampler's own instant stream (meta "sampler": nvml / synthetic) is stamped at the poll bracket's
     # midpoint already; a trace of raw polls (another tool, the shared H200 trace) is bracketed here
