@@ -109,7 +109,9 @@ class Attribution:
         clock_offset_s: the kernel-vs-readings clock offset used (s).
         update_period_s: the source's update period (from the argument, meta, or detected).
         source, signal: the samples used (``"energy"`` counter deltas or ``"power"`` readings).
-        measured_energy_j: sum of the regression targets (J within the rows' windows).
+        measured_energy_j: sum of the regression targets (J within the rows' windows): for windowed readings
+            (``nvml_instant``, 25 ms of each 100 ms) about a quarter of the span's energy, not comparable with
+            ``idle_energy_j + energy_j.sum()`` (30 s synthetic: 2028 J against 8003 J; 7970 J by the counter).
         residual_rms_w: RMS of the residuals divided by each row's length (W).
         r2: coefficient of determination of the fit.
         condition_number: of the column-scaled design (inf when not identifiable).
