@@ -7,6 +7,7 @@ import argparse
 
 from energylens.outputs import plural
 from energylens.profiling import STRATEGIES, load_spec, parse_power_source, plan_sweep, run_sweep
+from energylens.profiling.engine_resume import CHANGED_ENGINE_ARGS
 from energylens.profiling.runner import failed_note
 
 __all__ = ["add_parser", "run"]
@@ -35,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="store directory (Parquet part files)")
     p.add_argument("--resume", action="store_true", help="continue the store in DIR, skipping finished units")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed units again")
+    p.add_argument("--changed-engine-args", choices=CHANGED_ENGINE_ARGS, default=None,
+                   help="with --resume, for vLLM rows measured with other engine arguments than this energylens gives "
+                        "(they are not part of a unit's id; without this option such a store is refused): remeasure "
+                        "(their rows move to DIR/superseded/) or keep them as done")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="run on a Ray cluster (one task per configuration, its GPUs reserved); 'local' starts one")
     p.add_argument("--ray-no-gpus", action="store_true", help="reserve no GPUs for Ray tasks (CPU clusters, tests)")
@@ -52,6 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise ValueError("--retry-failed runs a store's failed units again, with --resume: add --resume")
+    if args.changed_engine_args and not args.resume:
+        raise ValueError("--changed-engine-args says what --resume does with a store's rows measured under other "
+                         "engine arguments: add --resume")
     if args.ray_no_gpus and args.ray is None:
         raise ValueError("--ray-no-gpus sets the GPUs of Ray tasks, with --ray ADDRESS: add --ray or drop it")
     spec = load_spec(args.spec)  # SweepSpecError (names the key) before anything runs
@@ -60,13 +68,15 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(spec, args)
     res = run_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                     power_source=args.power_source, budget=args.budget, strategy=args.strategy,
-                    ray_address=args.ray, ray_num_gpus=not args.ray_no_gpus)
+                    ray_address=args.ray, ray_num_gpus=not args.ray_no_gpus,
+                    changed_engine_args=args.changed_engine_args)
     return 0 if res.failed == 0 else 3
 
 
 def _dry_run(spec, args: argparse.Namespace) -> int:
     plan = plan_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
-                      power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray)
+                      power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray,
+                      changed_engine_args=args.changed_engine_args)
     first = plan.run if plan.run is not None else [c for c, _ in plan.units if c.config_id in plan.retry]
     position = {c.config_id: k for k, c in enumerate(first, start=1)}
     for c, state in plan.units:

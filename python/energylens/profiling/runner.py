@@ -27,6 +27,12 @@ from energylens.profiles import tables
 from energylens.profiles.store_dir import read_part
 from energylens.profiling.active import ActiveChooser
 from energylens.profiling.backend_transformers import static_batch_lengths
+from energylens.profiling.engine_resume import (
+    CHANGED_ENGINE_ARGS,
+    changed_error,
+    changed_note,
+    engine_args_changes,
+)
 from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
@@ -158,8 +164,12 @@ def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed:
     return first + new
 
 
-def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_address: str | None) -> None:
+def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_address: str | None,
+                     changed_engine_args: str | None = None) -> None:
     check_power_source(power_source)  # a replay file that cannot be read is refused before the store is written
+    if changed_engine_args not in (None, *CHANGED_ENGINE_ARGS):
+        raise ValueError(f"changed_engine_args must be one of {', '.join(CHANGED_ENGINE_ARGS)} (or None: refuse), "
+                         f"got {changed_engine_args!r}")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if budget is not None and budget < 1:
@@ -228,11 +238,12 @@ class SweepPlan:
 
 def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
                power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
-               ray_address: str | None = None) -> SweepPlan:
+               ray_address: str | None = None, changed_engine_args: str | None = None) -> SweepPlan:
     """The checks :func:`run_sweep` makes before it runs (arguments, power source, the store against this
-    spec and ``resume``) and the units it would run, writing nothing (``energylens profile --dry-run``).
-    Whether the backend is installed is not checked: a dry run plans for the machine that will run it."""
-    _check_arguments(power_source, strategy, budget, ray_address)
+    spec and ``resume``, rows measured under other engine arguments) and the units it would run, writing nothing
+    (``energylens profile --dry-run``). Whether the backend is installed is not checked: a dry run plans for the
+    machine that will run it."""
+    _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args)
     configs = spec.configs()
     store = Store(out_dir)
     store.check(_manifest(spec, configs, power_source), resume=resume)
@@ -241,6 +252,11 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
         ids = {c.config_id for c in configs}
         statuses.update({k: str(read_part(p, columns=["status"])["status"].iloc[0])
                          for k, p in store.rescued().items() if k in ids})
+        changes = engine_args_changes(configs, store.rows(include_failed=True))
+        if changes and changed_engine_args is None:
+            raise changed_error(store.dir, changes, configs)
+        for k in changes if changed_engine_args == "remeasure" else ():
+            statuses.pop(k, None)  # (a run moves their rows to superseded/ and measures them)
     todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
     order = None if strategy == "active" else _order(configs, todo, strategy, spec.sweep["seed"], retry)[:n]
     return SweepPlan(units=[(c, statuses.get(c.config_id, "")) for c in configs], run=order, n_run=n,
@@ -250,9 +266,12 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
 def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
               power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
               ray_address: str | None = None, ray_num_gpus: bool = True,
-              run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None) -> SweepResult:
-    """Run (or continue) the sweep into the store ``out_dir``; see the module docstring."""
-    _check_arguments(power_source, strategy, budget, ray_address)
+              run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None,
+              changed_engine_args: str | None = None) -> SweepResult:
+    """Run (or continue) the sweep into the store ``out_dir``; see the module docstring. ``changed_engine_args``:
+    what ``--resume`` does with rows measured under other vLLM engine arguments (``remeasure``, ``keep``; None:
+    refuse, :mod:`energylens.profiling.engine_resume`)."""
+    _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args)
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address in (None, "local") and run_one is execute:  # (a Ray cluster's nodes may mount other folders)
@@ -277,7 +296,9 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                   file=out, flush=True)
         elif resume:
             _take_in_rescued(store, configs, label, out)
-            done = store.rows()  # every part read once for both notes
+            every = store.rows(include_failed=True)  # every part read once for the check and both notes
+            _changed_engine_args(configs, every, store, changed_engine_args, label, out)
+            done = every[every["status"].astype(str) == "ok"] if len(every) else every
             _note_other_versions(done, store, label, out)
             _note_unrecorded_engine_args(done, store, label, out)
         statuses = store.statuses()
@@ -328,6 +349,20 @@ def _take_in_rescued(store: Store, configs: list[RunConfig], label: str, out) ->
     if other:
         print(f"{label}: note: {plural(len(other), 'rescued row')} of units not in this sweep left where "
               f"{'it is' if len(other) == 1 else 'they are'}: {', '.join(map(str, other))}", file=out, flush=True)
+
+
+def _changed_engine_args(configs: list[RunConfig], rows: pd.DataFrame, store: Store, how: str | None, label: str,
+                         out) -> None:
+    """On ``--resume``: rows of this sweep's vLLM units that record other engine arguments than this run gives
+    them stop the sweep (``how`` None), or move to ``superseded/`` to be measured again, or stay, with a note."""
+    changes = engine_args_changes(configs, rows)
+    if not changes:
+        return
+    if how is None:
+        raise changed_error(store.dir, changes, configs)
+    if how == "remeasure":
+        store.supersede(changes)
+    print(changed_note(label, store.dir, changes, configs, how), file=out, flush=True)
 
 
 def _note_other_versions(rows: pd.DataFrame, store: Store, label: str, out) -> None:

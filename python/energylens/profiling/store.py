@@ -46,13 +46,17 @@ try:
 except ImportError:  # not POSIX: no advisory locks (the store is still crash-safe, not guarded)
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Store", "STORE_MARKER", "LOCK_NAME", "RESCUE_NAME", "PartNotWrittenError", "atomic_write_bytes"]
+__all__ = ["Store", "STORE_MARKER", "LOCK_NAME", "RESCUE_NAME", "SUPERSEDED_NAME", "PartNotWrittenError",
+           "atomic_write_bytes"]
 
 #: The lock file a running sweep holds in its store directory.
 LOCK_NAME = ".energylens-store.lock"
 
 #: The folder (in the store, else in the temporary directory) that keeps a row whose part could not be written.
 RESCUE_NAME = "rescued"
+
+#: The folder of the store that keeps the earlier rows of units measured again (``--changed-engine-args remeasure``).
+SUPERSEDED_NAME = "superseded"
 
 
 class PartNotWrittenError(OSError):
@@ -273,6 +277,28 @@ class Store:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # (only when empty: other units' rows stay)
         return taken, other
+
+    def supersede(self, config_ids: Iterable[str]) -> list[Path]:
+        """Move the parts of ``config_ids`` out of ``parts/`` into ``DIR/superseded/`` (a unit to be measured again:
+        its earlier row is kept, not read; an earlier superseded file of the unit is kept beside it as
+        ``<id>.1.parquet`` ...); returns where they went."""
+        folder = self.dir / SUPERSEDED_NAME
+        moved = []
+        for config_id in config_ids:
+            part = self.part_path(config_id)
+            if not part.is_file():
+                continue
+            folder.mkdir(exist_ok=True)
+            target, n = folder / part.name, 0
+            while target.exists():
+                n += 1
+                target = folder / f"{config_id}.{n}.parquet"
+            os.replace(part, target)
+            moved.append(target)
+        if moved:
+            _fsync_dir(folder)
+            _fsync_dir(self.parts)
+        return moved
 
     def statuses(self) -> dict[str, str]:
         """config_id -> status ('ok' / 'failed') of every part on disk."""
