@@ -217,6 +217,23 @@ def test_bad_arguments_are_value_errors():
         PowerSampler.synthetic(constant(), fail_after_s={"bogus": 1.0})
 
 
+@pytest.mark.parametrize("name", ["update_period_s", "averaging_window_s", "buffer_period_s", "buffer_poll_s",
+                                  "energy_read_latency_s", "energy_read_cpu_s", "energy_offset_j", "fail_after_s"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, "0.1"])
+def test_a_synthetic_argument_that_is_not_a_number_is_named(name, value):
+    """update_period_s=nan read 'cannot convert float NaN to integer', and energy_offset_j=nan ran a counter of NaN
+    readings (no counter energy, no word)."""
+    kw = {"fail_after_s": {"instant": value}} if name == "fail_after_s" else {name: value}
+    with pytest.raises(ValueError, match=rf"{name}.* must be a finite number"):
+        PowerSampler.synthetic(constant(), **kw)
+
+
+@pytest.mark.parametrize("name", ["buffer_poll_s", "energy_interval_s"])
+def test_an_nvml_interval_that_is_not_a_number_is_named_before_nvml_is_asked(name):
+    with pytest.raises(ValueError, match=rf"{name} must be a finite number"):
+        PowerSampler.nvml(**{name: np.nan})
+
+
 @pytest.mark.parametrize("t", [[0.0, np.inf], [np.nan, 1.0], [0.0, 1e10]])
 def test_a_timeline_time_that_is_not_finite_seconds_is_named_with_its_row(t):
     """inf was cast to int64's minimum (a RuntimeWarning) and reported as "t_ns must increase strictly"."""

@@ -13,6 +13,7 @@ columns (``Trace`` source names); :meth:`PowerSampler.result` returns a :class:`
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,14 @@ from energylens.measure.signals import SIGNAL_TO_SOURCE, signal_ids, signal_sour
 from energylens.measure.trace import Trace, empty_kernels
 
 __all__ = ["PowerSampler", "SamplerResult", "SourceInfo", "Fallback"]
+
+
+def _finite(name: str, value: Any) -> float:
+    """``value`` as a float; a ValueError naming ``name`` for NaN, inf, a string or a bool (NaN read 'cannot convert
+    float NaN to integer' where it became nanoseconds)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,8 @@ class PowerSampler:
         """
         if gpus is not None and len(gpus) == 0:
             raise ValueError("gpus=[] names no GPU: pass None for every visible GPU, or their indices")
+        buffer_poll_s, energy_interval_s = _finite("buffer_poll_s", buffer_poll_s), _finite("energy_interval_s",
+                                                                                           energy_interval_s)
         requested = [int(g) for g in (gpus or [])]
         repeated = sorted({g for g in requested if requested.count(g) > 1})
         if repeated:  # each would be sampled, and counted in every total, once per mention
@@ -209,7 +220,13 @@ class PowerSampler:
                 raise ValueError(f"timeline[{g}]: t_s must be finite seconds (rows {np.flatnonzero(bad)[:10].tolist()})")
             t_ns.append(np.round(t * 1e9).astype(np.int64))
             power.append(p)
-        fails = dict(fail_after_s or {})
+        fails = {k: _finite(f"fail_after_s[{k!r}]", v) for k, v in (fail_after_s or {}).items()}
+        update_period_s, averaging_window_s, buffer_period_s, buffer_poll_s, energy_offset_j, energy_read_latency_s, \
+            energy_read_cpu_s = (_finite(k, v) for k, v in (
+                ("update_period_s", update_period_s), ("averaging_window_s", averaging_window_s),
+                ("buffer_period_s", buffer_period_s), ("buffer_poll_s", buffer_poll_s),
+                ("energy_offset_j", energy_offset_j), ("energy_read_latency_s", energy_read_latency_s),
+                ("energy_read_cpu_s", energy_read_cpu_s)))
         unknown = set(fails) - {"sample_buffer", "instant", "energy_counter"}
         if unknown:
             raise ValueError(f"fail_after_s keys must be signals sample_buffer/instant/energy_counter: {sorted(unknown)}")
