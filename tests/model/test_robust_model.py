@@ -18,6 +18,7 @@ from energylens.errors import (
     IntervalsUnavailableError,
     ModelFileError,
     ProfileSchemaError,
+    UnknownGpuError,
 )
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, draw_indices, output_residuals, residual_sample
@@ -320,16 +321,18 @@ def test_unvalidated_frames_are_validated_chunk_by_chunk_with_whole_table_errors
                                   model.predict(raw, check_range=False))
     bad = raw.copy()
     bad.loc[bad.index[200], "tp"] = -3
-    with pytest.raises(Exception) as chunked:
+    tp_cell = r"column 'tp': must be an integer >= 1 in data row 201 "
+    with pytest.raises(ProfileSchemaError, match=tp_cell) as chunked:
         model.predict(bad, chunk_rows=50)
-    with pytest.raises(Exception) as whole:
+    with pytest.raises(ProfileSchemaError, match=tp_cell) as whole:
         model.predict(bad, chunk_rows=10_000)
     assert str(chunked.value) == str(whole.value) and "row 201" in str(chunked.value)
     unknown = raw.copy()
     unknown.loc[unknown.index[120], "gpu"] = "Quantum-9000"
-    with pytest.raises(Exception) as chunked:
+    gpu_cell = r"data row 121 \(1-based, header not counted\), column 'gpu': unknown GPU 'Quantum-9000'"
+    with pytest.raises(UnknownGpuError, match=gpu_cell) as chunked:
         model.predict(unknown, chunk_rows=50)
-    with pytest.raises(Exception) as whole:
+    with pytest.raises(UnknownGpuError, match=gpu_cell) as whole:
         model.predict(unknown, chunk_rows=10_000)
     assert type(chunked.value) is type(whole.value) and str(chunked.value) == str(whole.value)
 
