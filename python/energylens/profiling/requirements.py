@@ -8,13 +8,15 @@ its units on the cluster's workers, whose packages the driver cannot see, so it 
 
 :func:`check_local_models` checks the models given as paths (``/models/x``, ``./x``, ``~/x``): a folder that
 does not exist, or holds no ``config.json``, would fail every unit of it late, with transformers' Hub-id
-message about a "repo id". A Hugging Face id is not checked (it may be in the local cache; nothing is
+message about a "repo id"; nor, for vLLM, may a ``grid.tp`` leave the attention heads of such a folder's
+``config.json`` undivided (vLLM refuses it: every unit of it failed). A Hugging Face id is not checked (it may be in the local cache; nothing is
 downloaded here).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from types import ModuleType
@@ -67,6 +69,8 @@ def check_local_models(spec: SweepSpec) -> None:
             problem = (f"{model!r} is a file; a model is a folder holding config.json and the weights"
                        + (" (or a .gguf file)" if vllm else ""))
         elif (path / "config.json").is_file() or (vllm and (path / "params.json").is_file()):
+            if vllm:
+                _check_tp_divides_heads(spec, model, path / "config.json")
             continue
         else:
             problem = (f"the folder {model!r}{where} holds no config.json, so it is not a Hugging Face model folder "
@@ -75,3 +79,22 @@ def check_local_models(spec: SweepSpec) -> None:
             problem += (f"; {model!r} is taken as that local path, not a Hub id, because it exists here (as vLLM and "
                         "transformers take it): rename or move it, or run the sweep from another directory")
         raise spec_error(spec, f"grid.models[{i}]", problem)
+
+
+def _check_tp_divides_heads(spec: SweepSpec, model: str, config: Path) -> None:
+    """vLLM refuses a tensor-parallel size that does not divide the model's attention heads (its ModelConfig's
+    ``verify_with_parallel_config``), so every such unit would fail after loading: refused here, naming the tp entry."""
+    try:
+        raw = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return  # unreadable here: vLLM reports it
+    text = raw.get("text_config") if isinstance(raw, dict) and isinstance(raw.get("text_config"), dict) else raw
+    heads = next((text[k] for k in ("num_attention_heads", "n_head", "n_heads") if isinstance(text, dict)
+                  and isinstance(text.get(k), int) and not isinstance(text.get(k), bool)), 0)
+    for i, tp in enumerate(spec.grid["tp"]):
+        if heads > 0 and heads % tp:
+            fits = [d for d in range(1, heads + 1) if heads % d == 0 and d <= 64]
+            raise spec_error(spec, f"grid.tp[{i}]", f"tp = {tp} does not divide the {heads} attention heads of "
+                             f"{model!r} (its config.json), and vLLM refuses such a split (\"must be divisible by "
+                             f"tensor parallel size\"): every unit of it would fail; tp must be one of "
+                             f"{', '.join(map(str, fits))}")

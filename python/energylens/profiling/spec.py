@@ -66,8 +66,7 @@ class LengthSpec:
     """A token length: ``fixed`` (``value``) or drawn per request from a distribution.
 
     ``uniform``: integers in [low, high]; ``normal`` / ``lognormal``: mean and std of the length,
-    clipped to [low, high] (defaults 1 and 1e6).
-    """
+    clipped to [low, high] (defaults 1 and 1e6)."""
 
     distribution: str = "fixed"
     value: int = 0
@@ -147,9 +146,8 @@ class RunConfig:
 
     @property
     def model_path(self) -> str:
-        """The model as vLLM / transformers load it: a local folder's absolute path (resolved by
-        :meth:`SweepSpec.configs` where the sweep runs, so a Ray worker in another directory loads the same), else
-        :func:`load_path` of the model (a Hub id as written)."""
+        """The model as the backends load it: a local folder's absolute path (:meth:`SweepSpec.configs` resolves
+        it where the sweep runs, for Ray workers elsewhere too), else a Hub id as written."""
         return str(self.options.get("model_path") or load_path(self.model))
 
     @property
@@ -185,8 +183,7 @@ class SweepSpec:
         return self.sweep["backend"]
 
     def configs(self) -> list[RunConfig]:
-        """Every (configuration, repetition) of the grid, in a fixed order. A model on this machine gets its
-        absolute path in ``options["model_path"]`` (relative paths: against the working directory here)."""
+        """Every (configuration, repetition) of the grid, in a fixed order (local models: ``model_path``)."""
         s, g = self.sweep, self.grid
         options = {k: s[k] for k in ("warmup", "cooldown_s", "timeout_s", "gpu", "isolation", "min_window_s",
                                      "image_size", "num_frames", "server_requests", "server_port",
@@ -264,9 +261,13 @@ def _fail(src: str, key: str, problem: str) -> SweepSpecError:
 
 
 def _unknown(src: str, key: str, allowed: set[str], what: str = "key") -> SweepSpecError:
-    """An unknown key, with the allowed key it is a close spelling of first (``repetitons``: ``repetitions``)."""
-    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], sorted(allowed), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    """An unknown key, with the table it belongs to (``sweep.tp``: ``[grid]``) or the allowed key it is a close
+    spelling of first (``repetitons``: ``repetitions``)."""
+    table, name = key.rsplit(".", 1) if "." in key else ("", key)
+    other = {"sweep": ("grid", _GRID_KEYS), "grid": ("sweep", _SWEEP_KEYS)}.get(table, ("", set()))
+    close = difflib.get_close_matches(name, sorted(allowed), n=1)
+    hint = (f"{name!r} is a key of [{other[0]}], not [{table}]; " if name in other[1] else
+            f"did you mean {close[0]!r}? " if close else "")
     return _fail(src, key, f"unknown {what} ({hint}allowed: {', '.join(sorted(allowed))})")
 
 
@@ -339,10 +340,9 @@ def _length(src: str, key: str, v: Any) -> LengthSpec:
 
 
 def _grid_list(src: str, key: str, v: Any) -> list[Any]:
-    vals = v if isinstance(v, list) else [v]
-    if not vals:
+    if v == []:
         raise _fail(src, key, "must not be an empty list")
-    return vals
+    return v if isinstance(v, list) else [v]
 
 
 _NON_NEG = {"warmup": 0, "repetitions": 1, "seed": 0, "server_requests": 0,  # 0: 4 x dp x max_num_seqs

@@ -109,6 +109,17 @@ def _write_replace(path: Path, data: bytes) -> None:
         raise
 
 
+def _units_differ(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``", whose units differ: ..."``: how many of the store's units this spec lacks and how many of its units
+    the store never had (an edited grid: what changed), or ``""`` where the store's manifest lists none."""
+    before, now = old.get("config_ids"), new.get("config_ids")
+    if not isinstance(before, list) or not isinstance(now, list):
+        return ""
+    gone, added = len(set(before) - set(now)), len(set(now) - set(before))
+    return (f", whose units differ: {gone} of the store's {len(set(before))} are not in it, {added} of its "
+            f"{len(set(now))} are not in the store")
+
+
 class Store:
     """A sweep's output directory (created if needed)."""
 
@@ -118,6 +129,10 @@ class Store:
         if self.dir.exists() and not self.dir.is_dir():
             raise ValueError(f"{self.dir} is a file; the sweep store is a directory (-o DIR): choose a new or "
                              "existing directory")
+        above = next((p for p in self.dir.parents if p.exists()), None)  # mkdir said only "[Errno 20] Not a directory"
+        if above is not None and not above.is_dir():
+            raise ValueError(f"{self.dir}: {above} is a file, so no store directory can be made under it (-o DIR): "
+                             "choose a new or existing directory")
 
     @property
     def manifest_path(self) -> Path:
@@ -182,7 +197,8 @@ class Store:
             if old.get(key) != manifest.get(key):
                 raise ValueError(f"{self.dir}: the store was made by another spec ({old.get('source')}, "
                                  f"hash {old.get('spec_hash')}); --resume needs the same spec "
-                                 f"(this one: hash {manifest.get('spec_hash')})")
+                                 f"(this one: hash {manifest.get('spec_hash')}{_units_differ(old, manifest)}); "
+                                 "write the changed grid as another spec with its own -o DIR")
             before, now = old.get("power_source"), manifest.get("power_source")
             if before is not None and now is not None and before != now:
                 raise ValueError(f"{self.dir}: the store's rows were measured with --power-source {before}; resume "
