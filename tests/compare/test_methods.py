@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from energylens.compare import baselines, inputs, methods, registry
-from energylens.profiles import load_profiles, tables
+from energylens.profiles import datasets, load_profiles, tables
 
 #: The test frames' GPUs, as the GPU table's rows (specs the template's features can read: the
 #: baselines read the template's inputs, energylens.compare.inputs.template_inputs).
@@ -183,7 +183,6 @@ def test_fit_rejects_bad_energy(frame):
 
 
 def test_closed_form_on_bundled_rows():
-    datasets = pytest.importorskip("energylens.profiles.datasets")
     df = datasets.mlenergy_v2()
     m = methods.ClosedForm().fit(df.sample(60, random_state=0))
     pred = m.predict_energy(df)

@@ -313,8 +313,8 @@ def test_summary_breakdowns(frame):
 @pytest.mark.slow
 def test_bundled_data_end_to_end(tmp_path: Path):
     """The whole comparison on the bundled ML.ENERGY data, report included (about a minute)."""
-    datasets = pytest.importorskip("energylens.profiles.datasets")
     from energylens.compare.report import write_report
+    from energylens.profiles import datasets
 
     df = datasets.mlenergy_v2()
     res = ev.run_evaluation(df, repeats=2, progress=False, curve_sizes=(25, 50))

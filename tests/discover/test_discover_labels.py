@@ -7,7 +7,8 @@ import pytest
 from energylens.errors import ProfileSchemaError
 from energylens.profiles.datasets import mlenergy_v2
 
-discover_module = pytest.importorskip("energylens.discover.search")
+pytest.importorskip("sympy", reason="discover needs the symbolic extra (pip install 'energylens[symbolic]')")
+from energylens.discover import search as discover_module  # noqa: E402 (after the optional-extra check)
 
 
 def test_a_bad_cell_is_named_by_the_frames_own_index_label():

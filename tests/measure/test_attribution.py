@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.measure.attribution import (
     OTHER_CLASS,
@@ -18,10 +19,6 @@ from energylens.measure.attribution import (
     reference_fit,
 )
 from energylens.measure.trace import Trace, synthetic_trace
-
-_core = pytest.importorskip("energylens._core")
-if not hasattr(_core, "attribution_fit"):  # an older build of the extension
-    pytest.skip("energylens._core was built without attribution", allow_module_level=True)
 
 
 def truth_powers(truth, names):
