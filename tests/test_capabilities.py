@@ -71,3 +71,21 @@ def test_doctor_says_no_driver_rather_than_an_old_one(capsys):
         assert "no NVIDIA driver" in row and "insufficient" not in row
     elif caps.cuda_devices > 0:
         assert row.split(":", 1)[1].strip() == str(caps.cuda_devices)
+
+
+def test_printed_capabilities_word_cuda_and_nvml_as_doctor_does(monkeypatch):
+    """print(energylens.capabilities()) is doctor for Python users: on a machine without any driver it read
+    'CUDA driver version is insufficient' (doctor: 'no NVIDIA driver'), and an NVML whose version calls failed
+    read 'yes (driver )' with the reason left out."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    caps = energylens.capabilities()
+    no_driver = dataclasses.replace(
+        caps, cuda_built=True, cuda_devices=0, cuda_driver_version="", nvml_available=False,
+        cuda_reason="cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version",
+        nvml_reason="cannot load NVML (libnvidia-ml.so.1): not found", driver_version="", nvml_version="")
+    text = str(no_driver)
+    assert "no NVIDIA driver" in text and "insufficient" not in text, text
+    broken_versions = dataclasses.replace(no_driver, nvml_available=True,
+                                          nvml_reason="nvmlSystemGetDriverVersion failed: Unknown Error")
+    nvml = next(line for line in str(broken_versions).splitlines() if line.startswith("NVML"))
+    assert "nvmlSystemGetDriverVersion failed" in nvml and "(driver )" not in nvml, nvml

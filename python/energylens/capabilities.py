@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
 from energylens import _core
@@ -19,7 +20,8 @@ class Capabilities:
         cuda_devices: number of usable CUDA devices (0 without a GPU or driver).
         cuda_reason: why ``cuda_devices`` is 0 (the CUDA runtime's message); ``""`` otherwise.
         nvml_available: ``libnvidia-ml.so.1`` loaded with dlopen and ``nvmlInit`` succeeded.
-        nvml_reason: why NVML is unavailable (the loader's message and the fix); ``""`` otherwise.
+        nvml_reason: why NVML is unavailable (the loader's message and the fix), or, with
+            ``nvml_available`` true, why a version call failed (the versions are then ``""``); ``""`` otherwise.
         cuda_runtime_version: CUDA runtime linked in, e.g. ``"13.0"``; ``""`` when not built.
         cuda_driver_version: CUDA version the driver supports, ``""`` without a driver.
         driver_version: NVIDIA driver version reported by NVML, ``""`` when NVML is unavailable.
@@ -40,15 +42,44 @@ class Capabilities:
     compiler: str
     openmp_threads: int
 
+    def cuda_devices_note(self) -> str:
+        """The CUDA device count and, for 0, why and the fix (``energylens doctor``'s row): no driver at all
+        reads as that, and a driver NVML answers for whose libcuda.so.1 the runtime cannot load as that, not
+        as the runtime's 'driver version is insufficient'; a set ``CUDA_VISIBLE_DEVICES`` is named."""
+        if self.cuda_devices:
+            return str(self.cuda_devices)
+        if not self.cuda_built:
+            return "0  <- the CUDA part is not built in"
+        if not self.cuda_driver_version and not self.nvml_available:
+            return "0  <- no NVIDIA driver on this machine (the CUDA part needs one to run)"
+        if not self.cuda_driver_version:  # NVML answers, so a driver is there; the runtime found no libcuda.so.1
+            return (f"0  <- the NVIDIA driver {self.driver_version or '(version unknown)'} answers through NVML, "
+                    "but the CUDA runtime cannot load its CUDA library libcuda.so.1 "
+                    f"({self.cuda_reason.split(':')[0]}); install the driver's CUDA library (the same version) on "
+                    "the loader path, or in a container give the driver's compute capability "
+                    "(NVIDIA_DRIVER_CAPABILITIES=compute,utility)")
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible is not None:
+            return (f"0  <- {self.cuda_reason} (CUDA_VISIBLE_DEVICES={visible!r} is set: it chooses the GPUs "
+                    "CUDA sees; unset it to see them all)")
+        return f"0  <- {self.cuda_reason}"
+
+    def nvml_note(self) -> str:
+        """``energylens doctor``'s NVML row: the library version, or why not."""
+        if not self.nvml_available:
+            return f"no  <- {self.nvml_reason}"
+        if self.nvml_reason:  # loaded and initialised, but a version call failed
+            return f"yes, library version unknown  <- {self.nvml_reason}"
+        return f"yes, library {self.nvml_version}"
+
     def __str__(self) -> str:
-        lines = [
-            f"CUDA built in      : {'yes (runtime ' + self.cuda_runtime_version + ')' if self.cuda_built else 'no'}",
-            f"CUDA devices       : {self.cuda_devices}"
-            + (f"  ({self.cuda_reason})" if self.cuda_devices == 0 and self.cuda_reason else ""),
-            f"NVML               : {'yes (driver ' + self.driver_version + ')' if self.nvml_available else 'no'}"
-            + (f"  ({self.nvml_reason})" if not self.nvml_available else ""),
-        ]
-        return "\n".join(lines)
+        built = f"yes (runtime {self.cuda_runtime_version})" if self.cuda_built else "no"
+        driver = f", driver {self.driver_version}" if self.driver_version else ""
+        return "\n".join([
+            f"CUDA built in      : {built}",
+            f"CUDA devices       : {self.cuda_devices_note()}",
+            f"NVML               : {self.nvml_note()}{driver}",
+        ])
 
 
 def _cuda_version(v: int) -> str:
@@ -74,7 +105,9 @@ def _probe() -> Capabilities:
 
 
 def capabilities(*, refresh: bool = False) -> Capabilities:
-    """Probe CUDA and NVML once per process (``refresh=True`` probes again). Never raises."""
+    """Probe CUDA and NVML once per process; later calls return the same snapshot (well under a microsecond,
+    so a scheduler may call it freely). ``refresh=True`` asks the native probe again, but NVML is loaded and
+    initialised once per process: a driver installed after the first probe needs a new process. Never raises."""
     if refresh:
         _probe.cache_clear()
     return _probe()

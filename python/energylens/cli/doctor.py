@@ -12,13 +12,12 @@ import argparse
 import importlib
 import importlib.metadata
 import importlib.util
-import os
 import platform
 import re
 import sys
 
 import energylens
-from energylens.capabilities import Capabilities, capabilities
+from energylens.capabilities import capabilities
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint, optional
 from energylens.parallel import isa, supported_isas
@@ -97,14 +96,6 @@ def _core_row(dist: str, spec: str) -> tuple[str, bool]:
     return version, True
 
 
-def _nvml_row(caps: Capabilities) -> str:
-    if not caps.nvml_available:
-        return f"no  <- {caps.nvml_reason}"
-    if caps.nvml_reason:  # loaded and initialised, but a version call failed
-        return f"yes, library version unknown  <- {caps.nvml_reason}"
-    return f"yes, library {caps.nvml_version}"
-
-
 def _vllm_row() -> str:
     """vLLM for ``energylens profile`` (its own install, not an extra): version, and whether its image /
     video models can load (their modules import torchvision)."""
@@ -119,27 +110,6 @@ def _vllm_row() -> str:
     return f"yes, {version} ({media})"
 
 
-def _cuda_devices_row(caps: Capabilities) -> str:
-    """The device count and, for 0, why: no driver at all reads as that, and a driver whose CUDA library
-    (libcuda.so.1) is missing as that, not as the runtime's complaint that the driver is too old."""
-    if caps.cuda_devices:
-        return str(caps.cuda_devices)
-    if not caps.cuda_built:
-        return "0  <- the CUDA part is not built in"
-    if not caps.cuda_driver_version and not caps.nvml_available:
-        return "0  <- no NVIDIA driver on this machine (the CUDA part needs one to run)"
-    if not caps.cuda_driver_version:  # NVML answers, so a driver is there; the runtime found no libcuda.so.1
-        return (f"0  <- the NVIDIA driver {caps.driver_version or '(version unknown)'} answers through NVML, "
-                f"but the CUDA runtime cannot load its CUDA library libcuda.so.1 ({caps.cuda_reason.split(':')[0]}); "
-                "install the driver's CUDA library (the same version) on the loader path, or in a container "
-                "give the driver's compute capability (NVIDIA_DRIVER_CAPABILITIES=compute,utility)")
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return (f"0  <- {caps.cuda_reason} (CUDA_VISIBLE_DEVICES={visible!r} is set: it chooses the GPUs CUDA "
-                "sees; unset it to see them all)")
-    return f"0  <- {caps.cuda_reason}"
-
-
 def _cmd_doctor(args: argparse.Namespace) -> int:
     caps = capabilities()
     rows = [
@@ -150,9 +120,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("OpenMP threads", str(caps.openmp_threads)),
         ("evaluator ISA", f"{isa()} (this CPU: {', '.join(supported_isas())})"),
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built else "no"),
-        ("CUDA devices", _cuda_devices_row(caps)),
+        ("CUDA devices", caps.cuda_devices_note()),
         ("CUDA driver", caps.cuda_driver_version or "none"),
-        ("NVML", _nvml_row(caps)),
+        ("NVML", caps.nvml_note()),
         ("NVIDIA driver", caps.driver_version or ("unknown  <- see NVML" if caps.nvml_available else "none")),
         ("expression kernels", _LIBRARY_ERROR or kernel_build.describe()),
     ]
