@@ -90,3 +90,25 @@ def test_a_changed_grid_says_which_units_differ(tmp_path):
                                          r"not in the store\); write the changed grid as another spec"):
         run_sweep(changed, str(out), power_source="none", resume=True, run_one=lambda c, p: {})
     assert Store(out).statuses() == dict.fromkeys((p[:-8] for p in before), "ok")
+
+
+@pytest.mark.parametrize(("model", "says"), [
+    ("org/m ", "must use alphanumeric chars"),                       # a trailing space
+    ("org/m/x", "must be in the form 'repo_name' or 'namespace/repo_name'"),
+    ("org--x/m", "Cannot have -- or .. in repo_id"),
+])
+def test_a_name_that_is_no_folder_and_no_hub_id_is_refused(tmp_path, capsys, model, says):
+    """transformers and vLLM ran huggingface_hub's check in every unit, and every unit failed with it."""
+    spec = _write(tmp_path / "sweep.toml", model=model)
+    assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none"]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:4: key 'grid.models[0]': {model!r} is no folder here" in err and says in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_hub_ids_and_uris_pass_the_form_check(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from energylens.profiling.requirements import check_local_models
+
+    for model in ("org/m", "gpt2", "Org/M_1.5-x", "s3://bucket/model"):
+        check_local_models(load_spec(_write(tmp_path / "sweep.toml", backend="vllm", model=model)))

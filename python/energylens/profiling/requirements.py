@@ -8,9 +8,9 @@ its units on the cluster's workers, whose packages the driver cannot see, so it 
 
 :func:`check_local_models` checks the models given as paths (``/models/x``, ``./x``, ``~/x``): a folder that
 does not exist, or holds no ``config.json``, would fail every unit of it late, with transformers' Hub-id
-message about a "repo id"; nor, for vLLM, may a ``grid.tp`` leave the attention heads of such a folder's
-``config.json`` undivided (vLLM refuses it: every unit of it failed). A Hugging Face id is not checked (it may be in the local cache; nothing is
-downloaded here).
+message about a "repo id"; so would a name that is no path here and no valid Hub id (``'org/m '``); and, for
+vLLM, a ``grid.tp`` that leaves the attention heads of a folder's ``config.json`` undivided. A Hugging Face id is
+checked for its form only (it may be in the local cache; nothing is downloaded here).
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ def check_local_models(spec: SweepSpec) -> None:
     vllm = spec.backend == "vllm"
     for i, model in enumerate(spec.grid["models"]):
         if not is_local_path(model):
+            if problem := _hub_id_problem(model):
+                raise spec_error(spec, f"grid.models[{i}]", f"{model!r} is no folder here (relative to the working "
+                                 f"directory {os.getcwd()}) and no Hugging Face id ({problem}); a Hub id is "
+                                 "written org/name, a local folder as a path (/, ./, ../ or ~ first)")
             continue
         path = Path(load_path(model))
         bare = not model.startswith(("/", "./", "../", "~"))  # a name that exists here: vLLM loads the folder
@@ -98,3 +102,20 @@ def _check_tp_divides_heads(spec: SweepSpec, model: str, config: Path) -> None:
                              f"{model!r} (its config.json), and vLLM refuses such a split (\"must be divisible by "
                              f"tensor parallel size\"): every unit of it would fail; tp must be one of "
                              f"{', '.join(map(str, fits))}")
+
+
+def _hub_id_problem(model: str) -> str:
+    """Why ``model`` (not a path here) is no Hugging Face id, as huggingface_hub's check that transformers and vLLM
+    run on it says (``'org/m '``, ``'org/m/x'``: every unit failed with it), else ``""`` (a URI such as ``s3://``,
+    which vLLM streams, is not checked; nor anything where huggingface_hub is not installed)."""
+    if "://" in model:
+        return ""
+    try:
+        from huggingface_hub.utils import validate_repo_id
+    except ImportError:
+        return ""
+    try:
+        validate_repo_id(model)
+    except ValueError as exc:  # HFValidationError
+        return str(exc).split(". Use `repo_type`")[0].rstrip(".")
+    return ""
