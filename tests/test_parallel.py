@@ -57,7 +57,7 @@ def test_threads_restored_and_validated():
     with pytest.raises(ValueError, match=">= 1"):
         with parallel.threads(0):
             pass
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"n_threads must be >= 0 \(0: the CPUs this process may use\)"):
         _core.set_max_threads(-1)
 
 

@@ -13,7 +13,7 @@ from test_methods import FAKE_GPUS, fake_gpu_spec
 
 from energylens.compare import baselines, inputs, registry, shared_inputs
 from energylens.compare import runner as ev
-from energylens.profiles import features, load_profiles
+from energylens.profiles import features, load_profiles, tables
 from energylens.profiles.datasets import mlenergy_v2
 
 BASELINES = ("wilkins2024", "llmcarbon", "random_forest", "gradient_boosting", "xgboost")
@@ -203,7 +203,7 @@ def test_unknown_models_are_never_sliced():
     """An unknown model's architecture is estimated from the first of its rows in the frame."""
     from test_methods import synthetic_profiles
 
-    with pytest.warns(Warning):
+    with pytest.warns(tables.EstimatedArchitectureWarning, match="4 model\\(s\\) not in the model table"):
         frame = load_profiles(synthetic_profiles())
     train, _ = _split(frame)
     with inputs.shared_template_inputs(frame, fake_gpu_spec) as shared, warnings.catch_warnings():

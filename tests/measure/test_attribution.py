@@ -346,9 +346,9 @@ def test_unknown_class_and_source():
         attribute(tr, source="dcgm")
     with pytest.raises(EnergyLensError, match="moving average"):
         attribute(tr, source="nvml_average")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="by must be 'kind', 'name' or a callable, got 'stream'"):
         attribute(tr, by="stream")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="backend must be 'native' or 'numpy', got 'cuda'"):
         attribute(tr, backend="cuda")
 
 

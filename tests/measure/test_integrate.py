@@ -36,7 +36,7 @@ def test_window_energy_is_the_integral_of_the_linear_interpolant():
     assert window_energy_j(t, p, 3_000_000_000, 4_000_000_000) == pytest.approx(200.0)
     assert window_energy_j(t, p, -1_000_000_000, 0) == pytest.approx(100.0)
     assert math.isnan(window_energy_j(np.array([], np.int64), np.array([]), 0, 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="end_ns < start_ns"):
         window_energy_j(t, p, 2, 1)
 
 

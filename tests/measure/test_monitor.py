@@ -54,9 +54,9 @@ def test_duplicate_unknown_and_cancelled_windows():
         mon.begin_window("b")
         assert mon.windows == ("a", "b")
         mon.cancel_window("b")
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError, match=r"no open window 'b' \(open: \['a'\]\)"):
             mon.cancel_window("b")
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError, match="no open window 'b'"):
             mon.end_window("b")
         mon.begin_window("b")  # a cancelled key can be reused
         m = mon.end_window("a")
@@ -68,7 +68,7 @@ def test_windows_need_the_with_block():
     mon = EnergyMonitor(synthetic(), sync=False)
     with pytest.raises(RuntimeError, match="with block"):
         mon.begin_window("a")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="pass either sampler= or gpus=, not both"):
         EnergyMonitor(synthetic(), gpus=[0])
 
 
@@ -211,7 +211,7 @@ def test_realtime_replay_feeds_windows_like_a_live_source():
         time.sleep(0.2)
         m = mon.end_window("w")
     assert m.avg_power_w == pytest.approx(400.0, rel=1e-6)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"replay\(\) needs a Trace or a path, got int"):
         PowerSampler.replay(42)
 
 

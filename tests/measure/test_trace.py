@@ -218,9 +218,9 @@ def test_synthetic_invariants():
 
 
 def test_synthetic_argument_errors():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"averaging_window_s must be in \(0, update_period_s\]"):
         synthetic_trace(averaging_window_s=0.2, update_period_s=0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="class_power_w must name at least one class"):
         synthetic_trace(class_power_w={})
     with pytest.raises(ValueError, match="unknown classes"):
         synthetic_trace(class_weights={"nope": 1.0})

@@ -64,7 +64,7 @@ def test_fit_options_are_read_only_values_with_the_native_defaults():
 
 def test_fit_takes_only_fit_options_not_dicts(problem):
     cols, y = problem
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="incompatible function arguments"):
         _core.fit("energy", cols, [y], None, {"n_starts": 1})
 
 

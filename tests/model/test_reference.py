@@ -98,9 +98,9 @@ def test_feature_names_cover_reference(feats):
 
 
 def test_wrong_theta_length_raises(feats):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"theta must have {len(R.ENERGY_PARAM_NAMES)} entries, got shape \(11,\)"):
         R.energy(feats, np.ones(11))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"phi must have {len(R.LATENCY_PARAM_NAMES)} entries, got shape \(12,\)"):
         R.latency(feats, np.ones(12))
 
 

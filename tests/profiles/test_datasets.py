@@ -160,7 +160,7 @@ def test_invalid_row_in_source_names_file_row_column(tmp_path, raw):
 
 
 def test_missing_source(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"ML.ENERGY v2 table not found: .*nope\.csv"):
         datasets.mlenergy_v2(tmp_path / "nope.csv")
 
 

@@ -185,7 +185,7 @@ def test_unknown_column_and_missing_file(tmp_path):
     path.write_text("name,hbm_bandwidth,tdp_w\nA,5000,700\n")
     with pytest.raises(GpuTableError, match="unknown column.*'hbm_bandwidth'"):
         tables.load_gpu_table(path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"GPU table not found: .*nope\.csv"):
         tables.load_gpu_table(tmp_path / "nope.csv")
 
 

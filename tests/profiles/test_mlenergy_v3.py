@@ -144,7 +144,7 @@ def test_not_a_v3_file(tmp_path):
     pd.DataFrame([row()]).drop(columns=["task"]).to_csv(p, index=False)
     with pytest.raises(ProfileSchemaError, match="not an ML.ENERGY v3 export"):
         mlenergy_v3(p)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"ML.ENERGY v3 table not found: .*missing\.csv"):
         mlenergy_v3(tmp_path / "missing.csv")
 
 

@@ -604,7 +604,7 @@ def test_missing_file(tmp_path):
 
 
 def test_not_a_path():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"load_profiles takes a path .* or a pandas.DataFrame, not int"):
         load_profiles(42)
 
 

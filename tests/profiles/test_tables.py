@@ -226,7 +226,7 @@ def test_peak_flops_at_the_compute_precision():
     assert gpu_spec("B200").peak_flops("nvfp4") == 9000e12 and gpu_spec("B200").peak_flops("mxfp4") == 2250e12
     v100 = gpu_spec("V100 32GB")
     assert v100.peak_flops("bf16") == 125e12  # no bf16: fp16
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown precision 'fp12'; expected one of fp32, "):
         h100.peak_flops("fp12")
 
 
@@ -287,9 +287,9 @@ def test_estimate_shape_rules():
     for p in (30, 34, 40, 100):  # plain rounding gave 51, 53, 57, 83 heads: no TP above 1 fitted them
         assert estimate_architecture(p).n_heads % 8 == 0
     assert estimate_architecture(70).d_model > estimate_architecture(7).d_model
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="params_b must be a positive number of billions, got 0"):
         estimate_architecture(0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="params_b must be a positive number of billions, got nan"):
         estimate_architecture(float("nan"))
 
 
