@@ -12,6 +12,7 @@ import pytest
 from energylens.profiles import tables
 from energylens.profiling.hf_config import SHAPE_COLUMNS, architecture_columns
 
+pytestmark = pytest.mark.torch  # reads configs with transformers
 transformers = pytest.importorskip("transformers")
 
 

@@ -189,6 +189,7 @@ def test_cooldown_follows_a_failed_unit_and_an_in_process_one(monkeypatch, sleep
     assert worker.execute(cfg, "none")["status"] == "failed" and sleeps == [1.5]
 
 
+@pytest.mark.torch
 def test_cooldown_of_a_real_transformers_unit_is_slept_once(tiny_model, monkeypatch):
     """The backend's own sleep is gone: the pause comes from execute, once per unit."""
     cfg = parse_spec({"sweep": {"backend": "transformers", "cooldown_s": 0.75, "warmup": 0},
@@ -206,6 +207,7 @@ def test_cooldown_of_a_real_transformers_unit_is_slept_once(tiny_model, monkeypa
     assert slept.count(0.75) == 1 and "short_windows" in row
 
 
+@pytest.mark.torch
 def test_transformers_windows_end_after_the_device_finished(monkeypatch, tiny_model):
     """CUDA runs kernels after their launch returns: every window of the transformers backend must end after a
     synchronisation that follows its last model call (the in-run prefill, decode and total windows ended at the
