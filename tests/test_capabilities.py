@@ -89,3 +89,39 @@ def test_printed_capabilities_word_cuda_and_nvml_as_doctor_does(monkeypatch):
                                           nvml_reason="nvmlSystemGetDriverVersion failed: Unknown Error")
     nvml = next(line for line in str(broken_versions).splitlines() if line.startswith("NVML"))
     assert "nvmlSystemGetDriverVersion failed" in nvml and "(driver )" not in nvml, nvml
+
+
+def test_every_field_and_doctor_row_is_documented(capsys):
+    """docs/doctor.md describes each capabilities() field and each row doctor prints on this machine."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "doctor.md").read_text(encoding="utf-8")
+    missing = [f.name for f in dataclasses.fields(energylens.Capabilities) if f"`{f.name}`" not in text]
+    assert missing == [], f"docs/doctor.md lacks the capabilities() fields {missing}"
+    assert main(["doctor"]) in (0, 1)
+    rows = [line.split(":", 1)[0].strip() for line in capsys.readouterr().out.splitlines()]
+    undocumented = [r for r in rows if f"`{r.split(' [')[0]}" not in text]
+    assert undocumented == [], f"docs/doctor.md lacks the doctor rows {undocumented}"
+
+
+def test_openmp_threads_is_what_the_native_loops_use():
+    """openmp_threads (doctor's thread row) was omp_get_max_threads() at the first probe: OMP_NUM_THREADS=8 on
+    2 CPUs read 8 while the loops ran 2, and set_num_threads / threads(n) left it unchanged."""
+    import os
+    import subprocess
+    import sys
+
+    from energylens import parallel
+
+    code = ("import energylens; from energylens import parallel; from energylens.cli.main import main\n"
+            "print(energylens.capabilities().openmp_threads, parallel.num_threads()); main(['doctor'])")
+    many = str(len(os.sched_getaffinity(0)) + 6)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": many}).stdout
+    caps_threads, loop_threads = out.splitlines()[0].split()
+    assert caps_threads == loop_threads, out
+    row = next(line for line in out.splitlines() if line.startswith("native threads"))
+    assert row.split(":", 1)[1].split()[0] == loop_threads, row
+    with parallel.threads(1):
+        assert energylens.capabilities().openmp_threads == 1
+    assert energylens.capabilities().openmp_threads == parallel.num_threads()

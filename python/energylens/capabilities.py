@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ class Capabilities:
         driver_version: NVIDIA driver version reported by NVML, ``""`` when NVML is unavailable.
         nvml_version: NVML library version, ``""`` when unavailable.
         compiler: compiler that built the native core.
-        openmp_threads: threads the native evaluator and fitter use.
+        openmp_threads: threads the native loops (evaluator, fitter, bootstrap, search) use now: the cap of
+            :func:`energylens.parallel.set_num_threads` / ``threads(n)``, else the CPUs this process may use
+            (``OMP_NUM_THREADS`` lowers it). Read at each call, not at the first probe.
     """
 
     cuda_built: bool
@@ -100,14 +103,17 @@ def _probe() -> Capabilities:
         driver_version=str(raw["driver_version"]),
         nvml_version=str(raw["nvml_version"]),
         compiler=str(raw["compiler"]),
-        openmp_threads=int(raw["openmp_max_threads"]),
+        openmp_threads=int(_core.max_threads()),
     )
 
 
 def capabilities(*, refresh: bool = False) -> Capabilities:
-    """Probe CUDA and NVML once per process; later calls return the same snapshot (well under a microsecond,
-    so a scheduler may call it freely). ``refresh=True`` asks the native probe again, but NVML is loaded and
-    initialised once per process: a driver installed after the first probe needs a new process. Never raises."""
+    """Probe CUDA and NVML once per process; later calls return the same snapshot (about a microsecond,
+    so a scheduler may call it freely; ``openmp_threads`` is read at each call). ``refresh=True`` asks the
+    native probe again, but NVML is loaded and initialised once per process: a driver installed after the
+    first probe needs a new process. Never raises."""
     if refresh:
         _probe.cache_clear()
-    return _probe()
+    snapshot = _probe()
+    threads = int(_core.max_threads())  # a setting of this process, changeable at any time
+    return snapshot if threads == snapshot.openmp_threads else dataclasses.replace(snapshot, openmp_threads=threads)

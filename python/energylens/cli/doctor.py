@@ -117,7 +117,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("python", f"{platform.python_version()} ({sys.executable})"),
         ("platform", platform.platform()),
         ("compiler", caps.compiler),
-        ("OpenMP threads", str(caps.openmp_threads)),
+        ("native threads", f"{caps.openmp_threads} (OMP_NUM_THREADS or CPU affinity lowers it)"),
         ("evaluator ISA", f"{isa()} (this CPU: {', '.join(supported_isas())})"),
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built else "no"),
         ("CUDA devices", caps.cuda_devices_note()),
