@@ -372,3 +372,32 @@ def test_an_unknown_update_period_is_treated_as_absent_not_a_crash(unknown):
 def test_an_invalid_update_period_names_the_source_and_value(bad):
     with pytest.raises(ValueError, match=rf"update period of 'nvml_samples'.*{re.escape(repr(bad))}"):
         integrate_window(_buffer_samples(), 1, 30_000_000, 1_500_000_000, {"nvml_samples": bad})
+
+
+def test_source_rows_from_signal_ids_and_from_names_agree_and_windows_match():
+    """integrate_window finds each source's rows once (source_rows): from the sampler's signal ids where the table
+    has them, else by factorising the names; ==-comparing the name column per source cost ~5 of 11 ms a window."""
+    from energylens.measure.integrate import source_rows
+    from energylens.measure.signals import signal_sources
+
+    names = signal_sources()
+    rng = np.random.default_rng(7)
+    sig = rng.integers(0, names.size, 3000).astype(np.int32)
+    t = np.sort(rng.integers(0, 3_000_000_000, sig.size)).astype(np.int64)
+    energy = np.where(np.isin(sig, [3, 5]), np.arange(sig.size) * 0.05, np.nan)
+    s = {"t_ns": t, "gpu": rng.integers(0, 2, sig.size).astype(np.int32), "signal": sig,
+         "power_w": np.where(np.isnan(energy), rng.uniform(100, 500, sig.size), np.nan), "energy_j": energy,
+         "source": names[sig]}
+    by_name = {k: v for k, v in s.items() if k != "signal"}
+    wanted = (*POWER_PREFERENCE, *COUNTER_SOURCES, "replay")
+    a, b = source_rows(s, wanted), source_rows(by_name, wanted)
+    for src in wanted:
+        assert np.array_equal(a[src], s["source"] == src) and np.array_equal(b[src], s["source"] == src), src
+    periods = {"nvml_samples": 0.02, "nvml_instant": 0.1, "nvml_energy": 0.1}
+    with pytest.warns(UserWarning):  # (random rows: gaps, a counter going back)
+        w1 = integrate_window(s, 2, 500_000_000, 2_500_000_000, periods)
+    with pytest.warns(UserWarning):
+        w2 = integrate_window(by_name, 2, 500_000_000, 2_500_000_000, periods)
+    assert (w1.energy_j_per_gpu, w1.source, w1.sample_count, w1.gap_count) == \
+        (w2.energy_j_per_gpu, w2.source, w2.sample_count, w2.gap_count)
+    assert np.array_equal(w1.counter_energy_j_per_gpu, w2.counter_energy_j_per_gpu, equal_nan=True)

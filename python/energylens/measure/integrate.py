@@ -32,10 +32,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from energylens.errors import user_stacklevel
 from energylens.measure.gaps import GAP_PERIODS, Gaps, SampleGapWarning, interval_gaps, warn_gaps
-from energylens.measure.signals import SIGNALS
+from energylens.measure.signals import SIGNALS, signal_sources
 
 __all__ = [
     "POWER_PREFERENCE",
@@ -52,6 +53,7 @@ __all__ = [
     "power_covered",
     "counter_covered",
     "integrate_window",
+    "source_rows",
     "CounterWentBackWarning",
     "SampleGapWarning",
     "GAP_PERIODS",
@@ -271,18 +273,31 @@ def _reach(t: np.ndarray, src: str, periods: Mapping[str, float]) -> tuple[int, 
     return int(t[0]) - slack, int(t[-1]) + slack
 
 
-def power_segments(samples: Samples, start_ns: int, end_ns: int,
-                   periods: Mapping[str, float] | None = None) -> list[tuple[str, int, int]] | None:
+def source_rows(samples: Samples, sources: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Per source, a mask of its rows, from one pass over the column (``==`` on the object column of names
+    cost 0.7 ms per source on 60 000 rows, ~5 of a window's 11 ms): the sampler's native ``signal`` ids where
+    the table has them, else the names factorised once."""
+    if "signal" in samples:
+        ids, names = np.asarray(samples["signal"]), signal_sources()
+        return {src: np.isin(ids, np.flatnonzero(names == src)) for src in sources}
+    codes, uniques = pd.factorize(np.asarray(samples["source"], dtype=object))
+    index = {u: i for i, u in enumerate(uniques)}
+    return {src: codes == index[src] if src in index else np.zeros(codes.size, bool) for src in sources}
+
+
+def power_segments(samples: Samples, start_ns: int, end_ns: int, periods: Mapping[str, float] | None = None,
+                   rows: Mapping[str, np.ndarray] | None = None) -> list[tuple[str, int, int]] | None:
     """(source, from_ns, to_ns) pieces that integrate ``[start_ns, end_ns]``: the finest source that covers
     it alone, else (a mid-run fallback inside the window) the finest source covering the start up to its
     last reading, then the finest covering on from there, and so on. Where no source covers a stretch
     between two sources (the failed one's last reading and the next one's first are further apart than
     their two-period reach), each holds its reading to the middle of the gap (:func:`bridged_ns` says how
     long that was). None when the start or the end is covered by no source (a window before the sampler
-    started, or after every source stopped)."""
+    started, or after every source stopped). ``rows``: :func:`source_rows` of ``samples``, if at hand."""
     periods = known_periods(periods)
     has_power = np.isfinite(samples["power_w"])
-    times = {src: samples["t_ns"][has_power & (samples["source"] == src)] for src in POWER_PREFERENCE}
+    rows = rows if rows is not None else source_rows(samples, POWER_PREFERENCE)
+    times = {src: samples["t_ns"][has_power & rows[src]] for src in POWER_PREFERENCE}
     present = [src for src in POWER_PREFERENCE if times[src].size]
     reach = {src: _reach(times[src], src, periods) for src in present}
     alone = next((src for src in present if reach[src][0] <= start_ns and reach[src][1] >= end_ns), None)
@@ -315,13 +330,14 @@ def power_segments(samples: Samples, start_ns: int, end_ns: int,
     return pieces
 
 
-def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]],
-               periods: Mapping[str, float] | None = None) -> int:
+def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]], periods: Mapping[str, float] | None = None,
+               rows: Mapping[str, np.ndarray] | None = None) -> int:
     """How much of the span of ``pieces`` (:func:`power_segments`) no source's reach covered: the gaps
     between consecutive sources that their readings were held across (0 when none)."""
     periods = known_periods(periods)
     has_power = np.isfinite(samples["power_w"])
-    reach = [_reach(samples["t_ns"][has_power & (samples["source"] == src)], src, periods) for src, _, _ in pieces]
+    rows = rows if rows is not None else source_rows(samples, POWER_PREFERENCE)
+    reach = [_reach(samples["t_ns"][has_power & rows[src]], src, periods) for src, _, _ in pieces]
     gap = 0
     for r0, r1 in zip(reach[:-1], reach[1:], strict=True):
         lo, hi = max(r0[1], pieces[0][1]), min(r1[0], pieces[-1][2])
@@ -412,14 +428,15 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         order = np.argsort(t, kind="stable")
         samples = {k: np.asarray(v)[order] for k, v in samples.items()}
     s = near(samples, start_ns, end_ns, margin_ns)
-    pieces = power_segments(s, start_ns, end_ns, periods) if s["t_ns"].size else None
+    of = source_rows(s, (*POWER_PREFERENCE, *COUNTER_SOURCES))
+    pieces = power_segments(s, start_ns, end_ns, periods, of) if s["t_ns"].size else None
     energy = np.full(gpu_count, math.nan)
     count = 0
     gaps: list[tuple[str, Gaps]] = []
     if pieces:
         energy = np.zeros(gpu_count)
         for src, a, b in pieces:
-            rows = (s["source"] == src) & np.isfinite(s["power_w"]) & (s["gpu"] >= 0) & (s["gpu"] < gpu_count)
+            rows = of[src] & np.isfinite(s["power_w"]) & (s["gpu"] >= 0) & (s["gpu"] < gpu_count)
             g = _Groups(s["t_ns"][rows], s["power_w"][rows], s["gpu"][rows], gpu_count, a)  # one sort, for both
             kind = "interval" if src in INTERVAL_SOURCES else "point"
             energy += _group_energy_j(g, b - a, kind)
@@ -430,11 +447,11 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     if gaps:
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
-    bridged = bridged_ns(s, pieces, periods) * 1e-9 if pieces and len(pieces) > 1 else 0.0
+    bridged = bridged_ns(s, pieces, periods, of) * 1e-9 if pieces and len(pieces) > 1 else 0.0
     counter = np.full(gpu_count, math.nan)
     chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
     for c in COUNTER_SOURCES:
-        rows = (s["source"] == c) & np.isfinite(s["energy_j"])
+        rows = of[c] & np.isfinite(s["energy_j"])
         gpu = s["gpu"][rows]
         has = np.bincount(gpu[(gpu >= 0) & (gpu < gpu_count)], minlength=gpu_count)[:gpu_count] > 0
         take = has & ~chosen
