@@ -164,3 +164,32 @@ def test_core_works_without_any_extra():
     assert "LOADED []" in out.stdout
     assert 'the random_forest baseline needs scikit-learn' in out.stderr
     assert 'pip install "energylens[compare]"' in out.stderr
+
+
+def test_extras_table_is_pyproject_optional_dependencies():
+    """energylens.extras.EXTRAS (what doctor and require_extra check) lists, per extra, exactly the
+    distributions pyproject.toml's [project.optional-dependencies] installs (energylens[x] expanded), so a
+    package added to one and not the other is caught. EXTRAS['test'] held pytest and scipy alone."""
+    import re
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: tomli, a core dependency there
+        import tomli as tomllib
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+
+    def dists(extra: str) -> set[str]:
+        out = set()
+        for req in declared[extra]:
+            if m := re.fullmatch(r"energylens\[([a-z,]+)\]", req.strip()):
+                out |= set().union(*(dists(e) for e in m.group(1).split(",")))
+            else:
+                out.add(re.match(r"[A-Za-z0-9._-]+", req).group(0).lower())
+        return out
+
+    assert set(extras.EXTRAS) == set(declared)
+    for extra, pairs in extras.EXTRAS.items():
+        assert {dist.lower() for _, dist in pairs} == dists(extra), extra

@@ -33,17 +33,24 @@ from energylens.errors import MissingExtraError
 
 __all__ = ["EXTRAS", "require", "require_extra", "optional", "install_hint", "extras_status", "dist_version"]
 
-#: Extra -> the (import name, distribution name) pairs it installs. ``demo`` and ``test`` are built from these.
+_COMPARE = (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"), ("tqdm", "tqdm"))
+_SYMBOLIC = (("sympy", "sympy"),)
+_SR = (("pyoperon", "pyoperon"), *_SYMBOLIC, ("matplotlib", "matplotlib"))
+
+#: Extra -> the (import name, distribution name) pairs it installs, as pyproject.toml's
+#: [project.optional-dependencies] (tests/test_extras.py holds them equal); ``demo`` and ``test`` are built
+#: from the others, as there.
 EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
-    "compare": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
-                ("tqdm", "tqdm")),
-    "symbolic": (("sympy", "sympy"),),
-    "sr": (("pyoperon", "pyoperon"), ("sympy", "sympy"), ("matplotlib", "matplotlib")),
-    "demo": (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"),
-             ("tqdm", "tqdm")),
+    "compare": _COMPARE,
+    "symbolic": _SYMBOLIC,
+    "sr": _SR,
+    "demo": _COMPARE,
     "profile": (("torch", "torch"), ("transformers", "transformers")),
     "ray": (("ray", "ray"),),
-    "test": (("pytest", "pytest"), ("scipy", "scipy")),
+    "test": tuple(dict.fromkeys((*_COMPARE, *_SYMBOLIC, *_SR, ("scipy", "scipy"), ("pytest", "pytest"),
+                                 ("pytest_benchmark", "pytest-benchmark"), ("hypothesis", "hypothesis"),
+                                 ("ruff", "ruff"), ("cmake", "cmake"), ("ninja", "ninja"),
+                                 ("pybind11", "pybind11")))),
 }
 
 
