@@ -146,8 +146,7 @@ def test_a_higher_confidence_never_admits_what_a_lower_one_rejects(seed, model):
     base = native_options(rate_per_s=rate)
     q = upper_quantiles(space, model.theta, model.latency_model, base, np.arange(space.size), 0.5)
     live = q["relevant"]
-    if not live.any():
-        pytest.skip("no candidate passes the memory checks")
+    assert live.any(), "no candidate passes the memory checks (each seeded space has some: a skip hid this)"
     limits = {"tpot_limit_s": float(np.quantile(q["tpot"][live], rng.uniform(0.2, 0.9))),
               "ttft_limit_s": float(np.quantile(q["ttft"][live], rng.uniform(0.5, 1.0)))}
     previous, last_t = None, {}
