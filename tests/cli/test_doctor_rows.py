@@ -146,3 +146,29 @@ def test_doctor_exits_1_for_a_core_dependency_older_than_required(monkeypatch, c
     row = _row(captured.out, "pandas")
     assert row.startswith("1.0  <- too old, energylens requires pandas>=") and "pip install -U" in row, row
     assert "required pandas" in captured.err
+
+
+def test_vllm_row_says_image_video_only_with_pillow_too(monkeypatch, capsys):
+    """A sweep with image / video prompts stops without Pillow (profiling.requirements); the vLLM row read
+    'image/video too' whenever torchvision was there, and named no install for what was missing."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    present = {"vllm", "torchvision"}
+
+    def find_spec(name, *args, **kwargs):
+        if name in ("vllm", "torchvision", "PIL"):
+            return real("json") if name in present else None
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert main(["doctor"]) == 0
+    row = _row(capsys.readouterr().out, "profile backend vllm")
+    assert "image/video too" not in row and "pip install pillow" in row, row
+    present.add("PIL")
+    assert main(["doctor"]) == 0
+    assert "image/video too" in _row(capsys.readouterr().out, "profile backend vllm")
+    present.discard("torchvision")
+    assert main(["doctor"]) == 0
+    row = _row(capsys.readouterr().out, "profile backend vllm")
+    assert "text only" in row and "pip install torchvision" in row, row

