@@ -3,6 +3,7 @@ strict JSON results, misspelt group columns and bad seeds (each failed before it
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import types
@@ -18,6 +19,9 @@ from energylens.discover import search as ds
 from energylens.discover import select as sel
 from energylens.discover.variables import energy_variables
 from energylens.profiles.datasets import load_profiles_or_bundled
+
+# the skip reads the environment itself: sel._has is the code under test
+needs_operon = pytest.mark.skipif(importlib.util.find_spec("pyoperon") is None, reason="pyoperon is not installed")
 
 
 def _fake_pysr(monkeypatch, seen: dict) -> None:
@@ -68,7 +72,7 @@ def test_pysr_cap_below_its_smallest_maxsize_is_refused_up_front(monkeypatch):
     assert not seen  # PySR never constructed
 
 
-@pytest.mark.skipif(not sel._has("pyoperon"), reason="pyoperon is not installed")
+@needs_operon
 def test_an_operon_front_pyoperon_cannot_score_is_a_clear_error(monkeypatch, capsys):
     """pyoperon 0.6 scores its front with scikit-learn, which raises a bare "Input contains NaN." when a front
     tree has no finite value on a training row (`discover bundled --population 2` did, seed 0)."""
@@ -179,7 +183,7 @@ def test_a_cap_of_4_on_the_command_line_fails_before_the_template_fit(monkeypatc
     assert "max_complexity (--max-complexity) must be an integer >= 5" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not sel._has("pyoperon"), reason="pyoperon is not installed")
+@needs_operon
 def test_an_infinite_time_budget_leaves_the_generation_cap_to_stop_the_search():
     """inf was an OverflowError (int(inf) for operon's time limit)."""
     rng = np.random.default_rng(0)
