@@ -654,3 +654,16 @@ def test_two_readings_at_one_time_with_different_values_are_named_and_exact_copi
     with pytest.raises(EnergyLensError, match=rf"{source!r} on GPU 0 has 1 time\(s\) with two different readings, "
                                               rf"first at t_ns {t}"):
         attribute(bad, source=source, bootstrap=0)
+
+
+def test_kernel_records_cupti_dropped_are_warned_not_charged_to_idle_silently():
+    """A trace whose kernel records CUPTI dropped (its buffers full) was attributed without a word: the lost kernels'
+    busy time reads as idle and the classes' powers are biased. The monitor records the count in meta
+    ['kernels_dropped'] and attribute() warns with it."""
+    trace, _ = synthetic_trace(duration_s=10, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        attribute(trace, bootstrap=0)
+    lossy = Trace(samples=trace.samples, kernels=trace.kernels, meta={**trace.meta, "kernels_dropped": 1234})
+    with pytest.warns(AttributionWarning, match=r"1,234 kernel records were dropped by CUPTI"):
+        attribute(lossy, bootstrap=0)

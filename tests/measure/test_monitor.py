@@ -495,3 +495,31 @@ def test_measure_refuses_a_span_outside_the_recording_instead_of_a_silent_nan():
         assert mon.measure("a", t0 + 10**9, t0 + 2 * 10**9).energy_j == pytest.approx(300.0, rel=1e-9)
         with pytest.raises(ValueError, match=r"no power reading covers .*starts before the recording"):
             mon.measure("early", t0 - 10**9, t0 + 10**9)
+
+
+def test_the_monitor_trace_records_kernel_records_cupti_dropped(monkeypatch):
+    """EnergyMonitor(kernels=True).trace() recorded marks dropped but not kernel records dropped (KernelTracer.dropped):
+    a trace with lost kernels read as complete. A stand-in tracer (no CUPTI here) that lost 7."""
+    import pandas as pd
+
+    from energylens.measure import kernels as kernels_module
+    from energylens.measure import monitor as monitor_module
+
+    class LossyTracer:
+        dropped = 7
+
+        def start(self):
+            return self
+
+        def _none(self):
+            return pd.DataFrame({"gpu": np.zeros(0, np.int32), "start_ns": np.zeros(0, np.int64),
+                                 "end_ns": np.zeros(0, np.int64), "name": np.zeros(0, object), "kind": np.zeros(0, object)})
+
+        flush = stop = _none
+
+    assert monitor_module.KernelTracer is kernels_module.KernelTracer
+    monkeypatch.setattr(monitor_module, "KernelTracer", LossyTracer)
+    with EnergyMonitor(PowerSampler.synthetic([([0.0], [200.0])]), sync=False, kernels=True) as mon:
+        time.sleep(0.1)
+        inside = mon.trace()
+    assert inside.meta["kernels_dropped"] == 7 and mon.trace().meta["kernels_dropped"] == 7

@@ -296,8 +296,8 @@ def attribute(
                     t_read=t_read, v_read=v_read, backend=backend)
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)
     window, clock_offset_s, fitted, edge = search_window_and_offset(design, window, clock_offset_s, period)
-    if edge:
-        warnings.warn(edge, AttributionWarning, stacklevel=user_stacklevel())
+    for why in filter(None, (edge, _dropped_kernels(trace))):
+        warnings.warn(why, AttributionWarning, stacklevel=user_stacklevel())
     length_s, matrix, target = _regression(design, names, window, clock_offset_s)
     check_block_length(block_length, length_s.size, bootstrap)
     fit = run_fit(matrix, target, bootstrap, block_length or 0, seed, backend)
@@ -305,6 +305,15 @@ def attribute(
     method = _method(signal, window, length_s.size, fitted, bootstrap, fit)
     return _result(fit, design, names, target, length_s, stderr, ci, cov, identifiable,
                    window=window, clock_offset_s=clock_offset_s, update_period_s=period, method=method)
+
+
+def _dropped_kernels(trace: Trace) -> str:
+    """The warning for kernel records lost while ``trace`` was recorded (``""`` when none were)."""
+    if not trace.meta.get("kernels_dropped"):
+        return ""
+    return (f"{int(trace.meta['kernels_dropped']):,} kernel records were dropped by CUPTI while this trace was recorded "
+            "(meta['kernels_dropped']: its buffers were full): their busy time reads as idle or as the other classes', "
+            "so the class powers are biased; record a shorter run or flush the tracer more often")
 
 
 def _regression(design: Design, names: list[str], window: Any,

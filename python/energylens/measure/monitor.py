@@ -393,7 +393,8 @@ class EnergyMonitor:
     # -- trace --
     def trace(self) -> Any:
         """The run so far as a :class:`~energylens.measure.trace.Trace`: samples, the marks recorded since
-        the monitor started, and kernel records when ``kernels=True``."""
+        the monitor started, and kernel records when ``kernels=True``; ``meta`` counts the marks and kernel
+        records that were lost (``marks_dropped``, ``kernels_dropped``) when any were."""
         sampler = self.sampler
         start = sampler.start_ns
         mk = marks(start_ns=start) if start is not None else marks()
@@ -403,4 +404,7 @@ class EnergyMonitor:
         if self._kernels:
             kern = pd.concat(self._kernels, ignore_index=True)
         lost = marks_dropped() - self._marks_dropped_at_start
-        return sampler.to_trace(marks=mk, kernels=kern, meta={"marks_dropped": lost} if lost else None)
+        meta = {"marks_dropped": lost} if lost else {}
+        if self._tracer is not None and self._tracer.dropped:  # (attribute() warns: their busy time reads as idle)
+            meta["kernels_dropped"] = int(self._tracer.dropped)
+        return sampler.to_trace(marks=mk, kernels=kern, meta=meta or None)
