@@ -3,6 +3,9 @@ same predictions; small inputs stay on one thread; the cap is honoured and resto
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -31,6 +34,25 @@ def test_every_isa_level_agrees_with_baseline(fitted):
             out = model.predict_features(feats)
         np.testing.assert_allclose(out, base, rtol=1e-13, atol=0)
     assert parallel.isa() == parallel.supported_isas()[-1]
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or not Path("/proc/cpuinfo").is_file(),
+                    reason="the levels are x86-64's; /proc/cpuinfo (Linux) is the independent reading")
+def test_the_levels_are_what_the_cpu_flags_allow():
+    """Every test that loops over supported_isas() checks only the levels it lists: a detection that fell back to
+    baseline would pass them all. /proc/cpuinfo's flags (what the kernel enabled) say which levels this CPU has."""
+    flags = set()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        want = ["baseline", "avx2", "avx512"]
+    elif {"avx2", "fma"} <= flags:
+        want = ["baseline", "avx2"]
+    else:
+        want = ["baseline"]
+    assert parallel.supported_isas() == want, sorted(flags & {"avx2", "fma", "avx512f", "avx512bw", "avx512dq"})
 
 
 def test_unsupported_isa_is_refused():
