@@ -335,7 +335,7 @@ void bind_expression(py::module_& m) {
   py::class_<ExpressionKernel>(m, "ExpressionKernel",
                                "A generated kernel (shared library) loaded and checked against one program.")
       .def(py::init<const std::string&, const ExpressionProgram&>(), py::arg("path"), py::arg("program"),
-           "Loads the library; RuntimeError naming the path when it does not load or was made for another plan.")
+           "Loads the library; EnergyLensError naming the path when it does not load or was made for another plan.")
       .def_property_readonly("path", &ExpressionKernel::path)
       .def_property_readonly("fingerprint", &ExpressionKernel::fingerprint);
   m.attr("EXPRESSION_KERNEL_ABI") = kExpressionKernelAbi;

@@ -1,6 +1,7 @@
 #include "energylens/expression_kernel.hpp"
 
 #include "energylens/dynamic_library.hpp"
+#include "energylens/error.hpp"
 #include "energylens/expression_plan.hpp"
 #include "energylens/parallel.hpp"
 
@@ -34,21 +35,21 @@ bool overlaps(const double* out, std::size_t rows, const double* const* columns,
 ExpressionKernel::ExpressionKernel(const std::string& path, const ExpressionProgram& program) : path_(path) {
   std::string tried;
   void* lib = dynlib::open_first({path.c_str()}, tried);
-  if (lib == nullptr) throw std::runtime_error("generated kernel " + path + " does not load: " + tried);
+  if (lib == nullptr) throw Error("generated kernel " + path + " does not load: " + tried);
   KernelInfoFn info = nullptr;
   dynlib::resolve(lib, info, "energylens_kernel_info");
   dynlib::resolve(lib, rows_, "energylens_kernel_rows");
   if (info == nullptr || rows_ == nullptr)
-    throw std::runtime_error("generated kernel " + path + " lacks energylens_kernel_info or energylens_kernel_rows");
+    throw Error("generated kernel " + path + " lacks energylens_kernel_info or energylens_kernel_rows");
   int abi = 0;
   info(&abi, &n_features_, &n_scalars_, &fingerprint_);
   const ValuePlan& plan = program.plan();
   if (abi != kExpressionKernelAbi || n_features_ != program.n_features() || n_scalars_ != plan.n_scalars() ||
       fingerprint_ != plan.fingerprint())
-    throw std::runtime_error("generated kernel " + path + " was made for another plan (abi " + std::to_string(abi) +
-                             ", " + std::to_string(n_features_) + " columns, " + std::to_string(n_scalars_) +
-                             " scalars; this program: abi " + std::to_string(kExpressionKernelAbi) + ", " +
-                             std::to_string(program.n_features()) + ", " + std::to_string(plan.n_scalars()) + ")");
+    throw Error("generated kernel " + path + " was made for another plan (abi " + std::to_string(abi) +
+                ", " + std::to_string(n_features_) + " columns, " + std::to_string(n_scalars_) +
+                " scalars; this program: abi " + std::to_string(kExpressionKernelAbi) + ", " +
+                std::to_string(program.n_features()) + ", " + std::to_string(plan.n_scalars()) + ")");
 }
 
 void ExpressionKernel::evaluate(const ExpressionProgram& program, std::size_t rows, const double* const* columns,

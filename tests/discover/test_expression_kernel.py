@@ -6,6 +6,7 @@ Tests that compile skip cleanly where no C++ compiler is found."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -15,6 +16,7 @@ import pytest
 import sympy as sp
 
 from energylens import _core
+from energylens.errors import EnergyLensError
 from energylens.model import kernel_build
 from energylens.model.compile import compile_expression
 from energylens.model.kernel_source import kernel_source
@@ -264,8 +266,18 @@ def test_kernel_for_another_plan_is_refused(tmp_path):
     a = compile_expression("x*y + 1.5", ["x", "y"])
     assert a.compile_kernel()
     b = compile_expression("x*y - 1.5*x", ["x", "y"])
-    with pytest.raises(RuntimeError, match="another plan"):
+    with pytest.raises(EnergyLensError, match="another plan"):
         _core.ExpressionKernel(str(a.jit.result.path), b.program)
+
+
+def test_a_kernel_file_that_is_no_kernel_is_an_energylens_error(tmp_path):
+    # Was a bare std::runtime_error (a plain RuntimeError): now energylens::Error, naming the path.
+    program = compile_expression("x*y + 1.5", ["x", "y"]).program
+    missing = tmp_path / "missing.so"
+    with pytest.raises(EnergyLensError, match=re.escape(f"generated kernel {missing} does not load")):
+        _core.ExpressionKernel(str(missing), program)
+    with pytest.raises(EnergyLensError, match="lacks energylens_kernel_info"):
+        _core.ExpressionKernel(_core.__file__, program)  # a shared library, but not a generated kernel
 
 
 def test_doctor_lists_the_kernel_compiler(capsys, monkeypatch):

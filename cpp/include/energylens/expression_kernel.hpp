@@ -28,7 +28,7 @@ using KernelInfoFn = void (*)(int* abi, std::size_t* n_features, std::size_t* n_
 class ExpressionKernel {
  public:
   /// dlopen()s `path` and checks its exported info against `program` (ABI, columns, scalars, plan
-  /// fingerprint). Throws std::runtime_error naming the path and what failed (the library does not
+  /// fingerprint). Throws energylens::Error naming the path and what failed (the library does not
   /// load, a symbol is missing, it was made for another plan).
   ExpressionKernel(const std::string& path, const ExpressionProgram& program);
 
