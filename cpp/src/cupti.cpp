@@ -229,7 +229,9 @@ void enable(bool memcpy, bool memset) {
   State& s = state();
   {
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (s.enabled) throw std::logic_error("CUPTI activity recording is already enabled in this process");
+    if (s.enabled)
+      throw Error("CUPTI activity recording is already enabled in this process (cupti::enable); one "
+                  "recording at a time: stop the running KernelTracer first");
   }
   Result rc = a.register_callbacks(&on_request, &on_complete);
   if (rc != kSuccess) throw CuptiUnavailable("cuptiActivityRegisterCallbacks failed: " + result_string(rc));

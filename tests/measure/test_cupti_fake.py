@@ -69,3 +69,30 @@ def test_memcpy_off_is_not_enabled_and_dropped_records_are_counted(fake_cupti):
     r = run(fake_cupti, memcpy=False, FAKE_CUPTI_DROPPED="5")
     assert [x["kind"] for x in r["first"]] == ["kernel", "memset"]
     assert r["dropped"] == 10   # 5 per delivered buffer: the flush and the stop
+
+
+SECOND_TRACER = r"""
+from energylens.errors import EnergyLensError
+from energylens.measure.kernels import KernelTracer
+first = KernelTracer().start()
+try:
+    KernelTracer().start()
+except EnergyLensError as e:
+    print("EnergyLensError:", e)
+except Exception as e:
+    print("other:", type(e).__name__, e)
+first.stop()
+KernelTracer().start().stop()  # free again once the first has stopped
+print("restarted")
+"""
+
+
+def test_a_second_tracer_is_an_energylens_error_naming_the_fix(fake_cupti):
+    # Was std::logic_error: a plain RuntimeError outside the EnergyLensError hierarchy.
+    env = dict(os.environ, ENERGYLENS_CUPTI_LIBRARY=str(fake_cupti))
+    out = subprocess.run([sys.executable, "-c", SECOND_TRACER], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("EnergyLensError: CUPTI activity recording is already enabled"), lines
+    assert "stop the running KernelTracer" in lines[0]
+    assert lines[-1] == "restarted"

@@ -27,7 +27,7 @@ std::string unavailable_reason();
 
 /// Starts recording kernels (and memcpy/memset when asked); throws CuptiUnavailable with the
 /// loader's or CUPTI's own message when libcupti is absent or activity cannot be enabled (no
-/// driver, another profiler active). One recording per process at a time (std::logic_error).
+/// driver, another profiler active). One recording per process at a time (energylens::Error).
 void enable(bool memcpy = true, bool memset = true);
 /// Flushes CUPTI's buffers and returns the records completed since the last call.
 std::vector<ActivityRecord> flush();
