@@ -65,10 +65,10 @@ enum class ResidualKind { Relative, Log };
 
 /// Options of a native fit.
 struct FitOptions {
-  FitTarget target = FitTarget::Sum;
-  ResidualKind residual = ResidualKind::Relative;
+  FitTarget target = FitTarget::Sum;             ///< which outputs are compared with which targets
+  ResidualKind residual = ResidualKind::Relative;  ///< relative or log residual per row
   double aux_weight = 1.0;     ///< weight of the auxiliary residuals (SumWithAux)
-  LeastSquaresOptions least_squares{};
+  LeastSquaresOptions least_squares{};  ///< loss, tolerances and iteration limit of each start's solve
   int n_starts = 1;            ///< multi-start: the start point plus n_starts - 1 random perturbations
   double start_spread = 1.0;   ///< perturbation: theta * exp(spread * N(0, 1)), clamped to the bounds
   std::uint64_t seed = 0;      ///< seed of the perturbations
@@ -86,9 +86,9 @@ inline constexpr double kPriorOffset = 1e-3;
 
 /// A fit: the best start's result plus how many starts converged.
 struct ClosedFormFit {
-  FitResult best;
-  int starts = 0;
-  int starts_converged = 0;
+  FitResult best;            ///< the start with the lowest final cost
+  int starts = 0;            ///< starts run (FitOptions::n_starts)
+  int starts_converged = 0;  ///< starts whose solve converged
 };
 
 /// Fits the template on all rows. `targets` holds 1 (Sum) or 2 (PerOutput, SumWithAux) spans of `rows`
@@ -101,8 +101,8 @@ ClosedFormFit fit(TemplateId id, std::size_t rows, const double* const* columns,
 
 /// The refits of a bootstrap, one entry per replicate.
 struct BootstrapResult {
-  std::size_t replicates = 0;
-  std::size_t n_params = 0;
+  std::size_t replicates = 0;            ///< refits (rows of params)
+  std::size_t n_params = 0;              ///< template parameters (columns of params)
   std::vector<double> params;            ///< replicates x n_params, row-major (NaN: too few measurements)
   std::vector<std::uint8_t> converged;   ///< 1 where the replicate's fit converged
   std::vector<double> costs;             ///< final cost of each replicate (NaN: too few measurements)

@@ -10,12 +10,14 @@ namespace energylens {
 /// Base of every error the core raises on purpose (Python: EnergyLensError).
 class Error : public std::runtime_error {
  public:
+  /// Takes the message: what failed, where, and the fix when there is one.
   using std::runtime_error::runtime_error;
 };
 
 /// NVML could not be loaded or initialised; the message says how to fix it (NvmlUnavailableError).
 class NvmlUnavailable : public Error {
  public:
+  /// Takes the message: what failed, where, and the fix when there is one.
   using Error::Error;
 };
 
@@ -40,24 +42,28 @@ class NvmlError : public Error {
 /// CUDA not built in, or no usable device / driver (CudaUnavailableError).
 class CudaUnavailable : public Error {
  public:
+  /// Takes the message: what failed, where, and the fix when there is one.
   using Error::Error;
 };
 
 /// CUPTI could not be loaded or enabled (CuptiUnavailableError).
 class CuptiUnavailable : public Error {
  public:
+  /// Takes the message: what failed, where, and the fix when there is one.
   using Error::Error;
 };
 
 /// DCGM could not be loaded or its host engine did not answer (DcgmUnavailableError).
 class DcgmUnavailable : public Error {
  public:
+  /// Takes the message: what failed, where, and the fix when there is one.
   using Error::Error;
 };
 
 /// The sampler's own thread failed; re-raised on the caller's thread (SamplerError).
 class SamplerError : public Error {
  public:
+  /// Takes the message: what failed, where, and the fix when there is one.
   using Error::Error;
 };
 

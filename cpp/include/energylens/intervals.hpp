@@ -20,17 +20,19 @@ inline constexpr int kOutputSum = -1;
 /// One output of interval_bounds(): which template output (0, 1 or kOutputSum), the sorted factors
 /// (measured / predicted) it draws from (empty: the factor 1) and where its bounds go (`rows` values each).
 struct IntervalOutput {
-  int output = kOutputSum;
-  std::span<const double> factors;
-  double* lo = nullptr;
-  double* hi = nullptr;
+  int output = kOutputSum;          ///< 0: out0, 1: out1, kOutputSum: out0 + out1
+  std::span<const double> factors;  ///< sorted measured / predicted factors (empty: the factor 1)
+  double* lo = nullptr;             ///< lower bound per row (`rows` values)
+  double* hi = nullptr;             ///< upper bound per row (`rows` values)
 };
 
 /// The draw of (replicate, absolute row): u in [0, 1), the top 53 bits of splitmix64(key + row x the
 /// golden ratio), key = splitmix64(replicate + seed x M1) (replicate_key); from n sorted factors it picks
 /// index floor(u x n), clamped to n - 1 (draw_index; 0 when n is 0). Every output reads the same u.
 std::uint64_t replicate_key(std::uint64_t seed, std::uint64_t replicate);
+/// u in [0, 1) of (replicate `key`, absolute `row`), as above.
 double draw_u(std::uint64_t key, std::uint64_t row);
+/// The factor index floor(u x n) clamped to n - 1 (0 when n is 0), as above.
 std::size_t draw_index(double u, std::size_t n);
 
 /// Per row i of `rows` (row start + i of the whole table): the values output(params_b) x factor(b, i) over

@@ -38,7 +38,9 @@ class SpscRing {
   explicit SpscRing(std::size_t capacity)
       : mask_(checked_capacity(capacity) - 1), slots_(std::make_unique<T[]>(capacity)) {}
 
+  /// Not copyable: producer and consumer share this one object.
   SpscRing(const SpscRing&) = delete;
+  /// Not copyable.
   SpscRing& operator=(const SpscRing&) = delete;
 
   /// Producer: appends `value`; when full, counts a drop and returns false (never blocks).
@@ -120,7 +122,9 @@ class MpscRing {
     for (std::size_t i = 0; i < capacity; ++i) slots_[i].sequence.store(i, std::memory_order_relaxed);
   }
 
+  /// Not copyable: producers and the consumer share this one object.
   MpscRing(const MpscRing&) = delete;
+  /// Not copyable.
   MpscRing& operator=(const MpscRing&) = delete;
 
   /// Any thread: appends `value`; when full, counts a drop and returns false (never blocks).

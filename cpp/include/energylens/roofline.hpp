@@ -38,7 +38,7 @@ enum Feature : int {
   kA2aBytesPerS,           ///< EP all-to-all bandwidth per GPU per direction (kLinkBytesPerS inside one domain)
   kScaleOutBytesPerS,      ///< scale-out (inter-node NIC) bandwidth per GPU per direction
   kPpScaleOutHops,         ///< pipeline stage boundaries of a replica that cross scale-up domains (0 inside one)
-  kNumFeatures
+  kNumFeatures             ///< number of features (not a feature)
 };
 
 inline constexpr double kMicro = 1e-6;  ///< us -> s

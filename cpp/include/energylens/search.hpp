@@ -33,8 +33,9 @@ enum class Reason : int {
   MemoryKvCache,   ///< ... and the KV cache of the running batch does not fit next to them
   TtftLimit,       ///< predicted TTFT above the limit
   TpotLimit,       ///< predicted TPOT above the limit
-  kCount
+  kCount           ///< number of reasons (not a reason)
 };
+/// Number of rejection reasons (Result::rejected's length).
 inline constexpr std::size_t kNumReasons = static_cast<std::size_t>(Reason::kCount);
 inline constexpr int kFeasible = -1;  ///< Candidate::reason of a feasible candidate
 
@@ -65,7 +66,7 @@ enum ComboField : int {
   kFp8Block,               ///< weight-block width of a block-scaled fp8 checkpoint searched in fp8 (0: none)
   kFfnWidth,               ///< FFN intermediate width of the dense layers (0: none or unknown)
   kExpertFfnWidth,         ///< FFN intermediate width of one routed expert (0: dense or unknown)
-  kNumComboFields
+  kNumComboFields          ///< number of combo fields, features included (not a field)
 };
 
 /// Names of the combo fields (template features first, then ComboField order).
@@ -86,10 +87,10 @@ struct Workload {
 
 /// The axes. Index order (slowest first): combo, tp, pp, dp, ep, max_num_seqs, workload.
 struct Space {
-  std::vector<SpecCombo> combos;
-  std::vector<int> tp, pp, dp, ep;
+  std::vector<SpecCombo> combos;   ///< (model, GPU, weight precision, KV dtype) combinations
+  std::vector<int> tp, pp, dp, ep;  ///< tensor-, pipeline-, data- and expert-parallel degrees tried
   std::vector<double> max_num_seqs;  ///< per data-parallel rank
-  std::vector<Workload> workloads;
+  std::vector<Workload> workloads;  ///< workload points (or a distribution's quantiles)
   /// Prefill extra FLOPs (vision encoder) per (combo, workload), combo-major, because the encoder's
   /// share depends on the prompt length; empty: the combo's feature value for every workload.
   std::vector<double> prefill_extra_flops;
@@ -120,15 +121,15 @@ struct Options {
   double activation_bytes_per_token_dmodel = 24;  ///< activation bytes per token per hidden unit
   int node_size = 0;                       ///< > 0: GPUs per scale-up domain for every GPU (TP stays inside
                                            ///< one); 0: each combo's kScaleUpDomainGpus (the GPU table's)
-  double ttft_limit_s = std::numeric_limits<double>::infinity();
-  double tpot_limit_s = std::numeric_limits<double>::infinity();
+  double ttft_limit_s = std::numeric_limits<double>::infinity();  ///< largest predicted TTFT (Reason::TtftLimit)
+  double tpot_limit_s = std::numeric_limits<double>::infinity();  ///< largest predicted TPOT (Reason::TpotLimit)
   double rate_per_s = 0;                   ///< > 0: load-driven mode (Little's law, replicas)
   double max_utilization = 1.0;            ///< load mode: replicas sized so each runs at most this share of
                                            ///< its throughput at the max_num_seqs cap (headroom for queueing)
-  Objective objective = Objective::Energy;
+  Objective objective = Objective::Energy;  ///< what is minimised
   bool per_token = false;                  ///< divide the objective by the output tokens
   double carbon_g_per_kwh = 0;             ///< Objective::Carbon
-  std::size_t top_k = 10;
+  std::size_t top_k = 10;                  ///< candidates kept in Result::top
   int threads = 0;                         ///< 0: OpenMP's default
   int bisection_iterations = 48;           ///< load mode: running-batch solve
   bool pareto = true;                      ///< keep the two Pareto fronts
@@ -145,8 +146,8 @@ struct Candidate {
   double decode_j = 0;          ///< template decode energy per request
   double idle_j = 0;            ///< static energy of idle headroom per request (load mode)
   double static_j = 0;          ///< static part of prefill + decode (busy and FLOP terms zeroed)
-  double ttft_s = 0;
-  double tpot_s = 0;
+  double ttft_s = 0;            ///< predicted time to first token
+  double tpot_s = 0;            ///< predicted time per output token
   double batch = 0;             ///< running sequences per data-parallel rank (the template's batch is dp x this)
   double replicas = 1;          ///< deployments of tp x pp x dp GPUs (load mode)
   double gpus = 0;              ///< GPUs provisioned
@@ -203,6 +204,7 @@ class ParetoFront {
   void corners(double* xs, double* ys, std::size_t m) const;
   /// Front points in increasing x.
   const std::vector<Candidate>& points() const { return cand_; }
+  /// Points on the front.
   std::size_t size() const { return cand_.size(); }
 
  private:
@@ -219,7 +221,7 @@ struct Result {
   std::vector<Candidate> front_ttft;  ///< objective vs TTFT, increasing TTFT
   std::array<std::uint64_t, kNumReasons> rejected{};  ///< candidates rejected per Reason
   std::uint64_t candidates = 0;       ///< size of the space
-  std::uint64_t feasible = 0;
+  std::uint64_t feasible = 0;         ///< candidates that passed every check
   int threads = 0;                    ///< threads used
   bool stopped = false;               ///< the progress callback asked to stop (run() only)
 };

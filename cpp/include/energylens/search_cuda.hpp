@@ -25,10 +25,10 @@ struct DevicePass {
   std::vector<double> top_objective;        ///< blocks x k, best first per block; +inf where empty
   std::vector<std::uint64_t> top_index;     ///< same layout
   std::vector<double> front_x, front_y;     ///< per-thread Pareto points (x: TPOT or TTFT, y: objective)
-  std::vector<std::uint64_t> front_index;
+  std::vector<std::uint64_t> front_index;  ///< candidate index of each front point
   std::vector<std::uint8_t> front_which;    ///< 0: TPOT front, 1: TTFT front
-  std::array<std::uint64_t, kNumReasons> rejected{};
-  std::uint64_t feasible = 0;
+  std::array<std::uint64_t, kNumReasons> rejected{};  ///< candidates rejected per Reason
+  std::uint64_t feasible = 0;               ///< candidates that passed every check
   bool front_overflow = false;              ///< the global front buffer filled up: fronts incomplete
 };
 

@@ -24,20 +24,21 @@ struct View {
   const double* max_num_seqs;  ///< n_b
   const double* workloads;     ///< n_w x 2: input_tokens, output_tokens
   const double* prefill_extra; ///< n_combos x n_w, or null (the combo's feature value)
-  std::uint64_t n_combos, n_tp, n_pp, n_dp, n_ep, n_b, n_w;
+  std::uint64_t n_combos, n_tp, n_pp, n_dp, n_ep, n_b, n_w;  ///< axis lengths
 };
 
 /// The options the per-candidate code reads.
 struct Limits {
+  /// As Options.
   double gpu_memory_utilization, runtime_reserve_bytes, activation_tokens, activation_bytes_per_token_dmodel;
-  double node_size, ttft_limit_s, tpot_limit_s, carbon_g_per_kwh;
+  double node_size, ttft_limit_s, tpot_limit_s, carbon_g_per_kwh;  ///< as Options
   int objective;  ///< Objective as int
-  bool per_token;
+  bool per_token;  ///< as Options
 };
 
 /// Position of a candidate on each axis.
 struct Digits {
-  std::uint64_t c, tp, pp, dp, ep, b, w;
+  std::uint64_t c, tp, pp, dp, ep, b, w;  ///< index on the combo, tp, pp, dp, ep, max_num_seqs and workload axes
 };
 
 /// What is shared by every candidate of one (combo, tp, pp, dp, ep).

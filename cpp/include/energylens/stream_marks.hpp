@@ -31,8 +31,11 @@ class StreamMarks {
  public:
   /// Throws CudaUnavailable when CUDA is not built in or no device is usable.
   StreamMarks();
+  /// Destroys the events still pending (their marks are lost) and the anchor stream.
   ~StreamMarks();
+  /// Not copyable: the recorded events belong to one object.
   StreamMarks(const StreamMarks&) = delete;
+  /// Not copyable.
   StreamMarks& operator=(const StreamMarks&) = delete;
   /// Records an event with `label` into `stream` (a cudaStream_t as an integer; 0 = legacy default).
   void record(std::int32_t label, std::uintptr_t stream);

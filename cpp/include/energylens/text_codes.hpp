@@ -16,6 +16,7 @@ namespace energylens {
 /// Codes strings by value, 0, 1, 2, ... in order of first appearance.
 class TextCoder {
  public:
+  /// An empty coder (no values yet).
   TextCoder();
   /// The code of `text`, a new one when it is the first of its value.
   std::int64_t code(std::string_view text);
