@@ -84,9 +84,12 @@ constexpr int kGathered[] = {kFillActive, kFillTotal, kArchRatio, kSlidingLayers
                              kPrefillAttnFlopsConst};
 constexpr std::size_t kNumGathered = sizeof(kGathered) / sizeof(kGathered[0]);
 // Combination fields that are features as they are, and the owned column each goes to.
-constexpr int kCopied[][2] = {{kLayers, oLayers}, {kDModel, oDModel}, {kPeakFlops, oPeak}, {kHbmBytes, oHbm},
-                              {kTdpW, oTdp}, {kLinkBytes, oLink}, {kExpertsPerToken, oK}, {kStateBytes, oState},
-                              {kMoeLayersFeature, oMoeLayers}, {kLinkBytes, oA2aLink}, {kScaleOutBytes, oScaleOut}};
+constexpr int kCopied[][2] = {{kLayers, oLayers},           {kDModel, oDModel},
+                              {kPeakFlopsPerS, oPeak},       {kHbmBytesPerS, oHbm},
+                              {kTdpW, oTdp},                 {kLinkBytesPerS, oLink},
+                              {kExpertsPerToken, oK},        {kStateBytes, oState},
+                              {kMoeLayersFeature, oMoeLayers}, {kLinkBytesPerS, oA2aLink},
+                              {kScaleOutBytesPerS, oScaleOut}};
 
 // Every combination field a block reads, and the scratch column (kStride apart, owned columns
 // first, then the gathered ones) it goes to.
@@ -216,8 +219,8 @@ void cross_domains(const RowColumns& r, const Table& t, const Scratch& s, std::s
     const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
     const double tp = r.tp[b + j], pp = r.pp[b + j];
     double h = 0.0;
-    if (tp * pp > v[kDomainGpus]) topology::features(v[kDomainGpus], tp, pp, tp, v[kLinkBytes], v[kScaleOutBytes],
-                                                     link[j], a2a[j], h);
+    if (tp * pp > v[kDomainGpus])
+      topology::features(v[kDomainGpus], tp, pp, tp, v[kLinkBytesPerS], v[kScaleOutBytesPerS], link[j], a2a[j], h);
     hops[j] = h;
   }
 }

@@ -11,20 +11,22 @@
 
 namespace energylens {
 
+/// The energy template: its parameter order and the per-row evaluation (host and device).
 struct EnergyTemplate {
-  static constexpr std::size_t kFeatures = roofline::kNumFeatures;
-  static constexpr std::size_t kParams = 12;
+  static constexpr std::size_t kFeatures = roofline::kNumFeatures;  ///< feature columns (roofline::Feature)
+  static constexpr std::size_t kParams = 12;                         ///< fitted parameters (Param)
   /// Parameter order.
   enum Param : int {
     kEtaCompute = 0, kEtaMemory, kRooflineP, kEtaPrefill, kStaticPowerFrac, kFlopEnergyCoef,
     kBusyPowerFrac, kLayerOverheadUs, kAllreduceLatencyUs, kSeqOverheadUs, kPpBubble, kPrefillStallPerKseq
   };
+  /// Names, units, meanings, bounds and start point of the features and parameters (templates.cpp).
   static const TemplateDescriptor& descriptor();
 
   /// One row: prefill and decode energy (J), the implied step time (s); with non-null gradient
   /// pointers (all three or none) their gradients over the 12 parameters.
   template <typename T>
-  ENERGYLENS_HD static void eval(const T* f, const T* p, T& prefill, T& decode, T& step_time, T* g_prefill,
+  ENERGYLENS_HD static void eval(const T* f, const T* p, T& prefill_j, T& decode_j, T& step_time_s, T* g_prefill,
                                  T* g_decode, T* g_step) {
     const roofline::TimeParams<T> q{p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill],
                                     p[kLayerOverheadUs] * T(roofline::kMicro),
@@ -37,11 +39,11 @@ struct EnergyTemplate {
     const T pi_b = p[kBusyPowerFrac];
     const T e_flop = p[kFlopEnergyCoef] * tdp / peak;
     const T k = r.out_tokens / r.batch;  // decode steps per request, shared by the batch
-    decode = k * (r.n * tdp * (pi_s * r.t_step + pi_b * r.busy) + e_flop * r.flops_step);
+    decode_j = k * (r.n * tdp * (pi_s * r.t_step + pi_b * r.busy) + e_flop * r.flops_step);
     const T h = T(1) + p[kPrefillStallPerKseq] * T(1e-3) * r.batch_rep;  // stalls its replica's sequences
     const T pw = r.n_rep * tdp * (pi_s + pi_b);  // a request's prefill occupies its replica
-    prefill = h * (pw * r.t_pf + e_flop * r.flops_prefill);
-    step_time = r.t_step;
+    prefill_j = h * (pw * r.t_pf + e_flop * r.flops_prefill);
+    step_time_s = r.t_step;
     if (g_prefill == nullptr) return;
 
     T gs[8];

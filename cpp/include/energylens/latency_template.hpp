@@ -12,20 +12,22 @@
 
 namespace energylens {
 
+/// The latency template: its parameter order and the per-row evaluation (host and device).
 struct LatencyTemplate {
-  static constexpr std::size_t kFeatures = roofline::kNumFeatures;
-  static constexpr std::size_t kParams = 10;
+  static constexpr std::size_t kFeatures = roofline::kNumFeatures;  ///< feature columns (roofline::Feature)
+  static constexpr std::size_t kParams = 10;                         ///< fitted parameters (Param)
   /// Parameter order.
   enum Param : int {
     kEtaCompute = 0, kEtaMemory, kRooflineP, kEtaPrefill, kLayerOverheadUs, kAllreduceLatencyUs,
     kSeqOverheadUs, kPpBubble, kPrefillBatchFactor, kTpSyncUs
   };
+  /// Names, units, meanings, bounds and start point of the features and parameters (templates.cpp).
   static const TemplateDescriptor& descriptor();
 
   /// One row: TTFT (s), TPOT (s), and TPOT again as the auxiliary output; with non-null gradient
   /// pointers (all three or none) their gradients over the 10 parameters.
   template <typename T>
-  ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft, T& tpot, T& aux, T* g_ttft, T* g_tpot,
+  ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft_s, T& tpot_s, T& aux_s, T* g_ttft, T* g_tpot,
                                  T* g_aux) {
     const roofline::TimeParams<T> q{p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill],
                                     p[kLayerOverheadUs] * T(roofline::kMicro),
@@ -36,9 +38,9 @@ struct LatencyTemplate {
     const T sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));  // layer x extra-peer synchronisations
     const T t_sync = p[kTpSyncUs] * T(roofline::kMicro) * sync_layers;
     const T hbp = hb * r.pp;  // a prompt passes the replica's pp stages one after another
-    ttft = r.t_pf * hbp + q.tau_layer_s * r.launch_layers + t_sync;
-    tpot = r.t_step + t_sync;
-    aux = tpot;
+    ttft_s = r.t_pf * hbp + q.tau_layer_s * r.launch_layers + t_sync;
+    tpot_s = r.t_step + t_sync;
+    aux_s = tpot_s;
     if (g_ttft == nullptr) return;
     T gs[8];
     roofline::step_time_gradient(r, q, gs);

@@ -36,41 +36,41 @@ enum ComboField : int {
                         ///< 2 x heads x (2 kv_lora_rank + qk_rope_head_dim) for MLA (the same helper)
   kKvHeads,             ///< KV heads the cache is replicated by at tp > KV heads (1 for an MLA latent)
   kStateBytes,          ///< recurrent state bytes per sequence
-  kPeakFlops,           ///< peak FLOP/s of one GPU at the compute precision
-  kHbmBytes,            ///< HBM bytes/s of one GPU
+  kPeakFlopsPerS,       ///< peak FLOP/s of one GPU at the compute precision
+  kHbmBytesPerS,        ///< HBM bytes/s of one GPU
   kTdpW,                ///< board power limit, W
-  kLinkBytes,           ///< link bytes/s per direction
+  kLinkBytesPerS,       ///< link bytes/s per direction
   kBytesPerParam,       ///< weight bytes per parameter
   kSharedBytesPerParam, ///< bytes per non-expert parameter (the compute dtype's for expert-only formats)
   kMoeLayersFeature,    ///< the moe_layers feature (MoE layers of a MoE model, else 0)
   kPrefillAttnFlopsConst,  ///< attention layers x prefill FLOPs per context token and layer: kAttnFlopsConst's
                            ///< value, or 2 x heads x (head_dim + v_head_dim) for MLA (prefill_attention_per_layer)
-  kScaleOutBytes,       ///< scale-out bytes/s per direction
+  kScaleOutBytesPerS,   ///< scale-out bytes/s per direction
   kDomainGpus,          ///< GPUs per scale-up domain: a row with tp x pp above it crosses domains (topology.hpp;
-                        ///< rows have dp = ep = 1, so the all-to-all bandwidth stays kLinkBytes)
-  kNumComboFields
+                        ///< rows have dp = ep = 1, so the all-to-all bandwidth stays kLinkBytesPerS)
+  kNumComboFields       ///< number of combo fields (not a field)
 };
 
 /// The per-row columns of a table (`rows` values each). `model`, `gpu` and `precision` are codes
 /// (0-based) into their distinct values; a row's combination is (model x n_gpu + gpu) x n_precision +
 /// precision. `precision` may be null (one precision, code 0).
 struct RowColumns {
-  const double* tp = nullptr;
-  const double* pp = nullptr;
-  const double* batch = nullptr;
-  const double* input_tokens = nullptr;
-  const double* output_tokens = nullptr;
-  const double* params_b = nullptr;
-  const std::int64_t* model = nullptr;
-  const std::int64_t* gpu = nullptr;
-  const std::int64_t* precision = nullptr;
+  const double* tp = nullptr;             ///< tensor-parallel degree
+  const double* pp = nullptr;             ///< pipeline-parallel degree
+  const double* batch = nullptr;          ///< running sequences (batch_size)
+  const double* input_tokens = nullptr;   ///< prompt tokens per request
+  const double* output_tokens = nullptr;  ///< generated tokens per request
+  const double* params_b = nullptr;       ///< model parameters, billions
+  const std::int64_t* model = nullptr;    ///< model code
+  const std::int64_t* gpu = nullptr;      ///< GPU code, < n_gpu
+  const std::int64_t* precision = nullptr;  ///< weight-precision code, < n_precision (null: one precision)
   /// The MoE touched fraction 1 - (1 - k/E)^max(batch, 1) per row, computed by the caller (the fit path
   /// passes NumPy's, so that the weight bytes equal features.py's bit for bit; NumPy's SIMD pow and
   /// std::pow differ in the last bit for some inputs); null: std::pow here. Read for MoE rows only.
   const double* touch = nullptr;
-  std::size_t n_gpu = 1;
-  std::size_t n_precision = 1;
-  std::size_t rows = 0;
+  std::size_t n_gpu = 1;        ///< distinct GPUs (the gpu codes' range)
+  std::size_t n_precision = 1;  ///< distinct precisions (1 when `precision` is null)
+  std::size_t rows = 0;         ///< values in each column
 };
 
 /// Switches of features.py that the row arithmetic reads (its module-level ablation switches).
