@@ -61,8 +61,8 @@ def test_jacobian_matches_central_differences(expr, jacobian_matches_central_dif
 def test_unsupported_operator_and_unknown_symbol_are_named():
     with pytest.raises(UnsupportedExpressionError, match="'sin'"):
         compile_expression(sp.sin(x) + 1.0, ["x"])
+    tp = sp.Symbol("tp", positive=True)
     with pytest.raises(UnsupportedExpressionError, match="'Piecewise'"):  # not a TypeError of parametrize
-        tp = sp.Symbol("tp", positive=True)
         EnergyModel.from_expression(2.0 * tp + sp.Piecewise((1.0, tp > 1), (0.0, True)))
     with pytest.raises(UnsupportedExpressionError, match="'w'"):
         compile_expression(x + sp.Symbol("w"), ["x"])

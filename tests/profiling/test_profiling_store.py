@@ -123,8 +123,8 @@ def test_a_damaged_marker_is_an_error_naming_it(tmp_path, capsys):
 
 def test_statuses_done_and_profile_reading(tmp_path):
     store = Store(tmp_path)
+    store.init({"spec_hash": "h"}, resume=False)
     with pytest.raises(ProfileSchemaError, match="no finished"):
-        store.init({"spec_hash": "h"}, resume=False)
         load_profiles(tmp_path)
     store.write("abc", ROW)
     store.write("bad", {**ROW, "config_id": "bad", "status": "failed", "error": "out of memory",
