@@ -1,6 +1,7 @@
 #include "energylens/dynamic_library.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
 
 namespace energylens::dynlib {
 
@@ -15,5 +16,11 @@ void* open_first(std::initializer_list<const char*> candidates, std::string& tri
 }
 
 void* symbol(void* lib, const char* name) { return dlsym(lib, name); }
+
+std::string loaded_path(void* lib) {
+  struct link_map* map = nullptr;
+  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr || map->l_name == nullptr) return "";
+  return map->l_name;
+}
 
 }  // namespace energylens::dynlib

@@ -2,6 +2,7 @@
 
 
 #include <cstdlib>
+#include <utility>
 
 #include "energylens/dynamic_library.hpp"
 #include "energylens/error.hpp"
@@ -46,10 +47,21 @@ Loaded load() {
   resolve(handle, a.device_get_field_values, "nvmlDeviceGetFieldValues");
   resolve(handle, a.device_get_samples, "nvmlDeviceGetSamples");
   resolve(handle, a.device_get_enforced_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
-  if (a.init == nullptr || a.error_string == nullptr || a.device_get_count == nullptr ||
-      a.device_get_handle_by_index == nullptr) {
+  std::string lacks;  // the entry points energylens cannot do without, by name
+  for (const auto& [present, name] : {std::pair{a.init != nullptr, "nvmlInit_v2 (or nvmlInit)"},
+                                      std::pair{a.error_string != nullptr, "nvmlErrorString"},
+                                      std::pair{a.device_get_count != nullptr, "nvmlDeviceGetCount_v2"},
+                                      std::pair{a.device_get_handle_by_index != nullptr,
+                                                "nvmlDeviceGetHandleByIndex_v2"}}) {
+    if (!present) lacks += std::string(lacks.empty() ? "" : ", ") + name;
+  }
+  if (!lacks.empty()) {
+    const std::string file = dynlib::loaded_path(handle);
     out.error = std::string("NVML library ") + path +
-                " lacks nvmlInit/nvmlDeviceGetCount; the driver is too old or the file is not NVML";
+                (file.empty() || file == path ? std::string() : " (loaded from " + file + ")") + " lacks " +
+                lacks + ": it is not NVML or its driver is too old. Fix: make the driver's own "
+                "libnvidia-ml.so.1 the one found first (a stub or stale copy on LD_LIBRARY_PATH hides it; "
+                "ldconfig -p | grep nvidia-ml), or point ENERGYLENS_NVML_LIBRARY at it.";
     return out;
   }
   const Return rc = a.init();

@@ -15,6 +15,10 @@ void* open_first(std::initializer_list<const char*> candidates, std::string& tri
 /// The raw address of `name` in `lib`, or nullptr when the symbol is absent.
 void* symbol(void* lib, const char* name);
 
+/// The file the loader opened for `lib` (the search of LD_LIBRARY_PATH and the ldconfig cache resolved),
+/// or "" when the loader does not say.
+std::string loaded_path(void* lib);
+
 /// Stores the address of `primary` (else `fallback`, when given) in the typed function pointer `slot`;
 /// null when both are absent.
 template <typename Fn>
