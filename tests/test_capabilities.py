@@ -126,3 +126,16 @@ def test_openmp_threads_is_what_the_native_loops_use():
     with parallel.threads(1):
         assert energylens.capabilities().openmp_threads == 1
     assert energylens.capabilities().openmp_threads == parallel.num_threads()
+
+
+def test_a_driver_older_than_the_built_in_runtime_gets_the_versions_and_the_fix(monkeypatch):
+    """A driver that supports CUDA 12.8 under this build's 13.0 runtime read only the runtime's 'CUDA driver
+    version is insufficient for CUDA runtime version': the note now gives both versions and the two fixes."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    caps = dataclasses.replace(
+        energylens.capabilities(), cuda_built=True, cuda_devices=0, cuda_runtime_version="13.0",
+        cuda_driver_version="12.8", nvml_available=True, nvml_reason="", driver_version="570.86.15",
+        cuda_reason="cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version")
+    note = caps.cuda_devices_note()
+    assert "570.86.15" in note and "CUDA 12.8" in note and "runtime 13.0" in note, note
+    assert "update the NVIDIA driver" in note and "ENERGYLENS_ENABLE_CUDA=OFF" in note, note

@@ -13,8 +13,9 @@ Public API (everything else is private):
 - ``energylens.compare``: the comparison with baselines on identical splits (docs/evaluation.md).
 - ``search`` / ``SearchResult``: the energy-optimal deployment (GPUs, TP/PP/DP/EP, batch caps, precisions)
   under memory and latency limits, optionally for a request rate (docs/search.md).
-- ``capabilities()`` and the exception hierarchy of ``energylens.errors``; ``energylens.extras`` says which
-  optional extras (``compare``, ``symbolic``, ``demo``) are installed and how to add one.
+- ``capabilities()`` (docs/doctor.md) and the exception hierarchy of ``energylens.errors``;
+  ``energylens.extras`` says which optional extras (``compare``, ``symbolic``, ``sr``, ``demo``, ``profile``,
+  ``ray``, ``test``) are installed and how to add one.
 
 Heavy submodules (pandas, the sampler) load on first use, so ``import energylens`` stays fast.
 """

@@ -61,6 +61,11 @@ class Capabilities:
                     f"({self.cuda_reason.split(':')[0]}); install the driver's CUDA library (the same version) on "
                     "the loader path, or in a container give the driver's compute capability "
                     "(NVIDIA_DRIVER_CAPABILITIES=compute,utility)")
+        if self.cuda_reason.startswith("cudaErrorInsufficientDriver"):  # a driver, older than the runtime
+            return (f"0  <- the NVIDIA driver{' ' + self.driver_version if self.driver_version else ''} supports CUDA {self.cuda_driver_version}, "
+                    f"older than this build's CUDA runtime {self.cuda_runtime_version} ({self.cuda_reason}); update "
+                    f"the NVIDIA driver to one for CUDA {self.cuda_runtime_version}, or rebuild energylens with an "
+                    f"nvcc of CUDA {self.cuda_driver_version} or older (ENERGYLENS_ENABLE_CUDA=OFF: CPU only)")
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         if visible is not None:
             return (f"0  <- {self.cuda_reason} (CUDA_VISIBLE_DEVICES={visible!r} is set: it chooses the GPUs "
