@@ -52,7 +52,7 @@ class Capabilities:
         if self.cuda_devices:
             return str(self.cuda_devices)
         if not self.cuda_built:
-            return "0  <- the CUDA part is not built in"
+            return "0  <- the CUDA part is not built in (see CUDA built in)"
         if not self.cuda_driver_version and not self.nvml_available:
             return "0  <- no NVIDIA driver on this machine (the CUDA part needs one to run)"
         if not self.cuda_driver_version:  # NVML answers, so a driver is there; the runtime found no libcuda.so.1
@@ -81,7 +81,7 @@ class Capabilities:
         return f"yes, library {self.nvml_version}"
 
     def __str__(self) -> str:
-        built = f"yes (runtime {self.cuda_runtime_version})" if self.cuda_built else "no"
+        built = f"yes (runtime {self.cuda_runtime_version})" if self.cuda_built else f"no  <- {self.cuda_reason}"
         driver = f", driver {self.driver_version}" if self.driver_version else ""
         return "\n".join([
             f"CUDA built in      : {built}",

@@ -190,3 +190,17 @@ def test_an_nvml_without_its_entry_points_is_named_with_its_file_and_what_it_lac
     nvml = _row(out.stdout, "NVML")
     assert str(tmp_path / "libnvidia-ml.so.1") in nvml, nvml
     assert "nvmlErrorString" in nvml and "nvmlDeviceGetHandleByIndex" in nvml and "nvmlInit" not in nvml.split("lacks")[1]
+
+
+def test_cuda_built_in_no_says_how_to_build_it(monkeypatch, capsys):
+    """A build without the CUDA part read 'CUDA built in : no' with no reason or fix, though the probe holds
+    both (the native core's own words for such a build)."""
+    reason = ("energylens was built without the CUDA part (nvcc not found at build time, or "
+              "ENERGYLENS_ENABLE_CUDA=OFF); rebuild with nvcc on PATH")
+    caps = dataclasses.replace(energylens.capabilities(), cuda_built=False, cuda_devices=0, cuda_reason=reason,
+                               cuda_runtime_version="", cuda_driver_version="")
+    monkeypatch.setattr(doctor, "capabilities", lambda: caps)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert _row(out, "CUDA built in") == f"no  <- {reason}"
+    assert _row(out, "CUDA devices") == "0  <- the CUDA part is not built in (see CUDA built in)"

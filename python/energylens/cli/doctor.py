@@ -122,7 +122,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("compiler", caps.compiler),
         ("native threads", f"{caps.openmp_threads} (OMP_NUM_THREADS or CPU affinity lowers it)"),
         ("evaluator ISA", f"{isa()} (this CPU: {', '.join(supported_isas())})"),
-        ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built else "no"),
+        ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built
+                          else f"no  <- {caps.cuda_reason}"),
         ("CUDA devices", caps.cuda_devices_note()),
         ("CUDA driver", caps.cuda_driver_version or "none"),
         ("NVML", caps.nvml_note()),
