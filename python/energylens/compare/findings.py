@@ -5,7 +5,9 @@ Nothing here is fixed text about how a method fares: a sentence either describes
 the Top-1 of a uniformly random pick among the same candidates). Change the numbers and the sentences
 change (``tests/compare/test_report.py``).
 
-Imports numpy, pandas, :mod:`energylens.compare.result` and :mod:`energylens.compare.report_tables`.
+A method whose fit failed in every repeat of the random split gets that said instead (its notes had quoted
+"n/a of groups" and "nan %"). Imports numpy, pandas, :mod:`energylens.compare.result`,
+:mod:`energylens.compare.report_tables` and :mod:`energylens.compare.inputs` (the ensembles' columns).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from energylens.compare.inputs import BASELINE_FEATURES
 from energylens.compare.report_tables import OURS, method_order
 from energylens.compare.result import EvaluationResult, summarize
 from energylens.outputs import plural
@@ -114,9 +117,22 @@ def _share(x: float) -> str:
     return f"{100 * x:.1f} %" if np.isfinite(x) else "n/a"
 
 
+def _failed(s: pd.DataFrame, method: str) -> str:
+    """The note of a method with no figures on the random split (every fit failed), else ""."""
+    if method in s.index and "n_repeats" in s.columns and int(s.loc[method, "n_repeats"]) == 0:
+        failed = int(s.loc[method, "n_failed_repeats"]) if "n_failed_repeats" in s.columns else 0
+        return (f"- **{method}**: its fit failed in every repeat of the random split"
+                + (f" ({plural(failed, 'repeat')})" if failed else "")
+                + ", so it has no figures there (the error: Failed fits, below).")
+    return ""
+
+
 def _latency_proxy(s: pd.DataFrame) -> str:
+    failed = _failed(s, "latency_proxy")
+    if failed:
+        return failed
     ours = ""
-    if OURS in s.index:
+    if OURS in s.index and np.isfinite(_metric(s, OURS, "top1")):
         ours = (f" ({OURS}: {_share(_metric(s, OURS, 'top1'))} of groups, mean regret "
                 f"{_metric(s, OURS, 'regret_pct'):.1f} %)")
     return ("- **latency_proxy** chooses the configuration with the lowest *measured* TPOT: an oracle latency "
@@ -126,6 +142,9 @@ def _latency_proxy(s: pd.DataFrame) -> str:
 
 
 def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
+    failed = _failed(s, "wilkins2024")
+    if failed:
+        return failed
     pooled = result.info.get("notes", {}).get("wilkins2024", {}).get("pooled_fraction", {})
     pooled_txt = ", ".join(f"{k}: {100 * v:.0f} %" for k, v in pooled.items()) or "none"
     return ("- **wilkins2024** (Wilkins, Keshav and Mortier 2024, e = a0 tin + a1 tout + a2 tin tout) is "
@@ -138,17 +157,28 @@ def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
 
 
 def _llmcarbon(s: pd.DataFrame) -> str:
+    failed = _failed(s, "llmcarbon")
+    if failed:
+        return failed
     return ("- **llmcarbon**: n_gpus x TDP x u x roofline time per request; the utilisation u is fitted as one "
             "scalar on the training rows (LLMCarbon fixes it). One scalar leaves the order within a group "
             f"unchanged, so its Top-1 ({_metric(s, 'llmcarbon', 'top1'):.3f} on the random split) is the "
             "roofline's alone.")
 
 
-def _ensembles(s: pd.DataFrame, present: list[str]) -> str:
-    tops = ", ".join(f"{m} {_metric(s, m, 'top1'):.3f}" for m in present)
-    return ("- **" + " / ".join(present) + "** regress log energy on the same information the closed form gets "
-            "(TP, PP, GPUs, batch, tokens, parameters, GPU bandwidth, peak FLOP/s, TDP, bytes per weight, "
-            f"layers, width, KV width); Top-1 on the random split: {tops}.")
+def _ensembles(s: pd.DataFrame, present: list[str]) -> list[str]:
+    """The learners' note (the columns they read, named from :data:`BASELINE_FEATURES`: the list was written
+    by hand and still named the 15 columns of before 370304c), then one note per learner with no figures."""
+    out = [_failed(s, m) for m in present]
+    scored = [m for m, f in zip(present, out, strict=True) if not f]
+    if scored:
+        tops = ", ".join(f"{m} {_metric(s, m, 'top1'):.3f}" for m in scored)
+        cols = ", ".join(f"`{c}`" for c in BASELINE_FEATURES)
+        out.insert(0, "- **" + " / ".join(scored) + f"** {'regress' if len(scored) > 1 else 'regresses'} log energy "
+                   f"on {len(BASELINE_FEATURES)} columns per row: the closed form's own inputs (the template's "
+                   f"features) plus the GPU count, total parameters and bytes per weight ({cols}); Top-1 on the "
+                   f"random split: {tops}.")
+    return [f for f in out if f]
 
 
 def _candidates(result: EvaluationResult) -> str:
@@ -175,6 +205,6 @@ def method_notes(result: EvaluationResult) -> list[str]:
             out.append(_llmcarbon(s))
         ensembles = [m for m in ("random_forest", "gradient_boosting", "xgboost") if m in methods]
         if ensembles:
-            out.append(_ensembles(s, ensembles))
+            out += _ensembles(s, ensembles)
     note = _candidates(result)
     return out + ([note] if note else [])

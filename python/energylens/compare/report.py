@@ -26,6 +26,7 @@ from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
     OURS,
     breakdown,
+    failed_note,
     fewer_list,
     fewer_repeats,
     fmt,
@@ -46,10 +47,11 @@ from energylens.outputs import plural
 
 __all__ = ["write_report", "format_summary"]
 
+#: split, title, the keys of its table, what its folds are (the units a repeat pools)
 _EXTRAPOLATION = (
-    ("unseen_batch", "Unseen batch sizes (train on each group's smaller half)", ()),
-    ("unseen_gpu", "Unseen GPU (train on one GPU plus k rows of the other)", ("variant",)),
-    ("unseen_model", "Unseen model (leave one model out)", ()),
+    ("unseen_batch", "Unseen batch sizes (train on each group's smaller half)", (), "folds"),
+    ("unseen_gpu", "Unseen GPU (train on one GPU plus k rows of the other)", ("variant",), "directions"),
+    ("unseen_model", "Unseen model (leave one model out)", (), "folds, one per held-out model"),
 )
 
 
@@ -70,6 +72,8 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     md = [f"## Headline: {info['train_size']} random training rows, the rest held out", "",
           md_table(("method",) + heads(h), metric_rows(h, ("method",))), "",
           *_fewer(h, ("method",)),
+          *(f"- {failed_note(r)}" for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0),
+          *([""] if (h.get("n_failed_repeats", pd.Series(dtype=float)) > 0).any() else []),
           "Mean ± standard deviation over repeats. Top-1 and regret: groups with at least two held-out "
           "candidates (`groups`: how many per repeat); pairwise pooled over groups; MAPE over rows.", ""]
     sentence = standing(result)
@@ -95,7 +99,7 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
                          for _, r in pw.iterrows()]), ""]
     pc = paper_comparison(result)
     return md + ["## The paper's claims side by side", "",
-                 md_table(("metric", "paper", f"{OURS}, this data"),
+                 md_table(("metric", "paper", "this run"),
                           [(r.metric, fmt(r.paper), fmt(r.energylens)) for r in pc.itertuples()]), "",
                  *fewer_list(paper_notes(pc))]
 
@@ -128,8 +132,14 @@ def _sample_efficiency(result: EvaluationResult) -> list[str]:
     if cv.empty:
         return []
     s = _method_rank(summarize(cv, by=("train_size", "method"))).sort_values(["_o", "train_size"])
-    return ["## Sample efficiency", "", "A fixed quarter of the rows is held out per repeat; training "
-                 "sets are nested draws from the rest.", "", "![sample efficiency](sample_efficiency.png)", "",
+    first = cv[cv["method"] == cv["method"].iloc[0]]
+    held = first.groupby(["repeat", "train_size"])["n_rows"].sum().groupby(level="repeat").first()
+    lo, hi = int(held.min()), int(held.max())
+    return ["## Sample efficiency", "", f"{lo if lo == hi else f'{lo}-{hi}'} held-out rows per repeat "
+            f"({plural(int(held.size), 'repeat')}) of the {result.info.get('n_rows', '?')} rows, drawn anew each "
+            "repeat and the same for every training size; training sets are nested draws from the rest, up to all "
+            f"{int(cv['train_size'].max())} of them. Mean ± standard deviation over repeats (the plot: the same, "
+            "training rows on a log axis).", "", "![sample efficiency](sample_efficiency.png)", "",
                  md_table(("method", "train rows") + heads(s), metric_rows(s, ("method", "train_size"))), "",
                  *_fewer(s, ("method", "train_size"))]
 
@@ -137,7 +147,7 @@ def _sample_efficiency(result: EvaluationResult) -> list[str]:
 def _extrapolation(result: EvaluationResult) -> list[str]:
     md: list[str] = []
     t = result.table
-    for split, title, keys in _EXTRAPOLATION:
+    for split, title, keys, noun in _EXTRAPOLATION:
         ts = t[t["split"] == split]
         if ts.empty:
             continue
@@ -147,10 +157,36 @@ def _extrapolation(result: EvaluationResult) -> list[str]:
             s = s.assign(_k=s["variant"].map(lambda v: (len(str(v)), str(v)))).sort_values(["_k", "_o"])
         else:
             s = s.sort_values("_o")
-        md += [f"## {title}", "", md_table(tuple(keys) + ("method",) + heads(s),
-                                            metric_rows(s, tuple(keys) + ("method",))), "",
+        md += [f"## {title}", "", _passes(ts, keys, noun), "", md_table(tuple(keys) + ("method",) + heads(s),
+                                                                       metric_rows(s, tuple(keys) + ("method",))), "",
                *_fewer(s, tuple(keys) + ("method",))]
     return md
+
+
+def _passes(ts: pd.DataFrame, keys: tuple[str, ...], noun: str) -> str:
+    """What each row of an extrapolation table averages: per key its repeats and the folds each pools (counted
+    from the table: the tables said neither, and k=0 of unseen_gpu is one draw where k=5 is a mean of repeats)."""
+    ts = ts[ts["method"] == ts["method"].iloc[0]]
+    parts = []
+    keyed = sorted(ts.groupby(list(keys), sort=False), key=lambda kv: (len(str(kv[0][0])), str(kv[0][0]))) \
+        if keys else [((), ts)]
+    for key, g in keyed:
+        folds = g[["repeat", "detail"]].drop_duplicates().groupby("repeat").size()
+        lo, hi = int(folds.min()), int(folds.max())
+        pooled = (f"{', each' if folds.size > 1 else ''} pooling {lo if lo == hi else f'{lo}-{hi}'} {noun}"
+                  if hi > 1 else "")
+        parts.append(f"{f'{key[0]}: ' if keys else ''}{plural(int(folds.size), 'repeat')}{pooled}")
+    return ("Scored in " + "; ".join(parts) + " (figures pooled over a repeat's held-out rows, then mean ± standard "
+            "deviation over repeats).")
+
+
+def _breakdown_note(result: EvaluationResult) -> str:
+    """What the by-modality and by-task tables are over (they named no split, size or repeat count)."""
+    t = result.table
+    reps = int(t.loc[t["split"] == "random", "repeat"].nunique())
+    return (f"The random split ({result.info.get('train_size')} training rows, the rest held out), mean over the "
+            f"{plural(reps, 'repeat')} (a cell averaged over fewer is listed under its table); `groups`: groups "
+            "with two or more held-out candidates per repeat.")
 
 
 def _notes(result: EvaluationResult) -> list[str]:
@@ -164,8 +200,28 @@ def _notes(result: EvaluationResult) -> list[str]:
     if not errs.empty:  # one failed fit leaves a row per group of its split: count the splits
         key = [c for c in ("split", "variant", "train_size", "repeat", "detail") if c in errs.columns]
         md.append("- Failed fits (NaN metrics, not averaged in): " + "; ".join(
-            f"{m}: {len(e.drop_duplicates(key))} splits or folds" for m, e in errs.groupby("method")))
+            f"{m}: {len(e.drop_duplicates(key))} splits or folds (the first: {str(e['error'].iloc[0])[:300]})"
+            for m, e in errs.groupby("method", sort=False)))
     return md + [""]
+
+
+def _plot_caption(result: EvaluationResult, name: str) -> str:
+    """What a plot shows, from the run (the report listed the images alone: which split, which repeat, which
+    methods were left out was nowhere)."""
+    if name == "predicted_vs_measured.png":
+        p = result.predictions
+        first = int(p["repeat"].min())
+        p = p[p["repeat"] == first]
+        left = [str(m) for m in dict.fromkeys(p.loc[~p["energy_scale"].astype(bool), "method"])]
+        rows = p.loc[p["energy_scale"].astype(bool)].groupby("method").size()
+        return (f"Predicted against measured energy per request (J, log-log; dashed: equal) on the held-out rows "
+                f"of the random split, repeat {first} only ({int(rows.max()) if len(rows) else 0} rows a panel); "
+                + (f"left out: {', '.join(left)} (no energy scale)" if left else "every method with an energy scale")
+                + ". A prediction off the axes is drawn hollow at the edge and counted in its panel's title.")
+    if name == "group_rankings.png":
+        return ("Top-1 per group (rows) and method (columns) on the random split, mean over the repeats where the "
+                "group had two or more held-out candidates; grey: no Top-1 for that method and group.")
+    return ""
 
 
 def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "") -> Path:
@@ -178,11 +234,12 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
         md += _headline(result, h)
     md += _small_vs_all(result)
     if not h.empty:
-        md += ["## By modality", "", breakdown(result, "modality"), "",
-               "## By task", "", breakdown(result, "task"), ""]
+        md += ["## By modality", "", _breakdown_note(result), "", breakdown(result, "modality"), "",
+               "## By task", "", _breakdown_note(result), "", breakdown(result, "task"), ""]
     md += _sample_efficiency(result) + _extrapolation(result) + _notes(result)
     made = [name for name, plot in PLOTS if plot(result, out / name)]
-    md += ["## Plots", ""] + [f"![{n}]({n})" for n in made if n != "sample_efficiency.png"] + [""]
+    md += ["## Plots", ""] + [line for n in made if n != "sample_efficiency.png"
+                              for line in (_plot_caption(result, n), "", f"![{n}]({n})", "")]
     overview(result.table).to_csv(out / "summary.csv", index=False)
     result.table.to_csv(out / "results.csv", index=False)
     path = out / "report.md"

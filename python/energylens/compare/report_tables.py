@@ -17,7 +17,8 @@ from energylens.outputs import plural
 
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads", "fewer_repeats",
-           "paired_cell", "with_run_repeats", "fewer_list", "paper_notes", "WHY_FEWER", "WHY_FEWER_PART"]
+           "paired_cell", "with_run_repeats", "fewer_list", "paper_notes", "WHY_FEWER", "WHY_FEWER_PART", "failed_note",
+           "count"]
 
 OURS = "energylens"
 
@@ -141,18 +142,23 @@ def format_summary(result: EvaluationResult) -> str:
                      f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}"
                      + (f" {_num(r, 'n_groups', '.1f'):>6} {_num(r, 'top1_strict', '.3f'):>6} "
                         f"{_num(r, 'slo_violation', '.1%'):>8}" if slo else ""))
-    lines += [_failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
+    lines += ["note: " + failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
     lines += fewer_repeats(h, ("method",), prefix="note: ")
     return "\n".join(lines)
 
 
-def _failed_note(r: pd.Series) -> str:
-    """The note under the table for a method whose fit failed in some (or every) repeat."""
+def failed_note(r: pd.Series) -> str:
+    """The note under a table (terminal and report) for a method whose fit failed in some (or every) repeat."""
     failed, scored = int(r["n_failed_repeats"]), int(r["n_repeats"])
     if scored == 0:
-        return f"note: {r['method']}'s fit failed in every repeat ({plural(failed, 'repeat')}); it has no figures"
-    return (f"note: {r['method']}'s fit failed in {failed} of {plural(failed + scored, 'repeat')}; its figures "
+        return f"{r['method']}'s fit failed in every repeat ({plural(failed, 'repeat')}); it has no figures"
+    return (f"{r['method']}'s fit failed in {failed} of {plural(failed + scored, 'repeat')}; its figures "
             f"average the other {scored}")
+
+
+def count(v: Any) -> str:
+    """A mean count (``groups``) to one decimal; ``n/a`` where nothing was scored (it read ``nan``)."""
+    return f"{v:.1f}" if v is not None and np.isfinite(v) else "n/a"
 
 
 def _repeats(n: Any) -> str:
@@ -285,7 +291,7 @@ def breakdown(result: EvaluationResult, col: str) -> str:
         for m in method_order(sk.index):
             r = sk.loc[m]
             rows.append((key, m, fmt(r["top1"]), fmt(r["pairwise"]), fmt(r["mape"], pct=True),
-                         fmt(r["regret_pct"], pct=True), f"{r['n_groups']:.1f}"))
+                         fmt(r["regret_pct"], pct=True), count(r["n_groups"])))
             cells.append(r)  # named by its method
     shown = ("top1", "pairwise", "mape", "regret_pct")
     notes = fewer_repeats(pd.DataFrame(cells).rename_axis("method").reset_index(), (col, "method"),
@@ -307,11 +313,11 @@ def metric_rows(s: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, ...]]:
         row = tuple(str(r[k]) for k in keys) + (
             fmt(r["top1"], r.get("top1_std")), fmt(r.get("top1_tpot", float("nan")), r.get("top1_tpot_std")),
             fmt(r.get("parallelism", float("nan")), r.get("parallelism_std")), fmt(r["pairwise"], r.get("pairwise_std")),
-            fmt(r["mape"], pct=True), fmt(r["spearman"]), fmt(r["regret_pct"], pct=True),
-            f"{r['n_groups']:.1f}")
+            fmt(r["mape"], r.get("mape_std"), pct=True), fmt(r["spearman"], r.get("spearman_std")),
+            fmt(r["regret_pct"], r.get("regret_pct_std"), pct=True), count(r["n_groups"]))
         if slo:
             row += (fmt(r["top1_strict"], r.get("top1_strict_std")),
-                    fmt(100 * r["slo_violation"], pct=True))
+                    fmt(100 * r["slo_violation"], 100 * r.get("slo_violation_std", np.nan), pct=True))
         rows.append(row)
     return rows
 
