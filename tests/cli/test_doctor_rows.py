@@ -204,3 +204,15 @@ def test_cuda_built_in_no_says_how_to_build_it(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert _row(out, "CUDA built in") == f"no  <- {reason}"
     assert _row(out, "CUDA devices") == "0  <- the CUDA part is not built in (see CUDA built in)"
+
+
+def test_a_core_dependency_that_fails_to_import_is_broken_not_missing(tmp_path):
+    """An installed pyarrow whose import fails (a missing shared library, an ABI mismatch) reads 'broken'
+    with the import's own message and a reinstall, and doctor exits 1."""
+    (tmp_path / "pyarrow").mkdir()
+    (tmp_path / "pyarrow" / "__init__.py").write_text(
+        "raise ImportError('libarrow.so.2000: cannot open shared object file')\n")
+    out = _doctor({"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    row = _row(out.stdout, "pyarrow")
+    assert row.startswith("broken  <- import pyarrow failed: libarrow.so.2000") and "--force-reinstall" in row, row
