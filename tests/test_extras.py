@@ -193,3 +193,21 @@ def test_extras_table_is_pyproject_optional_dependencies():
     assert set(extras.EXTRAS) == set(declared)
     for extra, pairs in extras.EXTRAS.items():
         assert {dist.lower() for _, dist in pairs} == dists(extra), extra
+
+
+def test_status_names_the_distribution_actually_installed(monkeypatch):
+    """With the GPU build 'xgboost' installed instead of 'xgboost-cpu', doctor read 'xgboost-cpu 3.1.0', a
+    distribution that is not there; the version now says which one it is."""
+    import importlib.metadata
+
+    pytest.importorskip("xgboost")
+    real = importlib.metadata.version
+
+    def version(name):
+        if name == "xgboost-cpu":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return "3.1.0" if name == "xgboost" else real(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert extras.extras_status()["compare"]["xgboost-cpu"] == "3.1.0 (as xgboost)"
+    assert extras.extras_status()["compare"]["scikit-learn"] == real("scikit-learn")

@@ -111,11 +111,13 @@ def dist_version(name: str) -> str:
 def _version(module: str, dist: str) -> str | None:
     if importlib.util.find_spec(module) is None:
         return None
-    for name in (dist, module, dist.removesuffix("-cpu")):
+    for name in dict.fromkeys((dist, module, dist.removesuffix("-cpu"))):
         try:
-            return importlib.metadata.version(name)
+            version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
+        # another distribution of the module (the GPU 'xgboost' for 'xgboost-cpu'): say which
+        return version if name == dist else f"{version} (as {name})"
     return "installed"
 
 
