@@ -523,3 +523,23 @@ def test_the_monitor_trace_records_kernel_records_cupti_dropped(monkeypatch):
         time.sleep(0.1)
         inside = mon.trace()
     assert inside.meta["kernels_dropped"] == 7 and mon.trace().meta["kernels_dropped"] == 7
+
+
+def test_a_window_after_a_replayed_trace_ended_is_an_error_naming_its_end():
+    """A window opened after a real-time replay had played all its samples read energy_j NaN, source '', without a
+    word; end_window now says the replayed readings ended (a window inside the trace is measured as before)."""
+    n = 20
+    t = np.arange(n, dtype=np.int64) * 20_000_000
+    tr = Trace(samples={"t_ns": t, "gpu": np.zeros(n, np.int32), "power_w": np.full(n, 250.0),
+                        "energy_j": np.full(n, np.nan), "source": np.array(["nvml_samples"] * n, dtype=object)},
+               meta={"update_period_s": {"nvml_samples": 0.02}})
+    with EnergyMonitor(PowerSampler.replay(tr, realtime=True), sync=False) as mon:
+        with mon.window("inside") as inside:
+            time.sleep(0.1)
+        time.sleep(0.6)
+        mon.begin_window("after")
+        with pytest.raises(ValueError, match=r"end_window\('after'\): no power reading covers .*ends after the "
+                                             r"recording .*the replayed trace's readings end there"):
+            mon.end_window("after")
+        assert mon.windows == ()
+    assert inside.measurement.energy_j == pytest.approx(250.0 * inside.measurement.duration_s, rel=1e-9)

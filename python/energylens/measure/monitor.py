@@ -273,7 +273,8 @@ class EnergyMonitor:
             self.sampler.hold_auxiliary(False)
 
     def end_window(self, key: str, *, sync: bool | None = None) -> Measurement:
-        """Close window ``key`` and return its :class:`Measurement` (KeyError if it is not open)."""
+        """Close window ``key`` and return its :class:`Measurement` (KeyError if it is not open; ValueError, the
+        window closed, when no power reading covers it: a replayed trace that had ended)."""
         self._require_running()
         if key not in self._windows:
             raise KeyError(f"no open window {key!r} (open: {sorted(self._windows)})")
@@ -282,7 +283,7 @@ class EnergyMonitor:
         end_ns = steady_now_ns()
         start_ns = self._windows.pop(key)
         try:
-            return self._measure(key, start_ns, end_ns)
+            return self._measure(key, start_ns, end_ns, caller="end_window")
         finally:  # released after the measurement: its wait reads the counter past end_ns at the held rate
             if not self._windows:
                 self.sampler.hold_auxiliary(False)
@@ -321,12 +322,9 @@ class EnergyMonitor:
                 f"measure({key!r}): end_ns is {(end_ns - now) * 1e-9:.3g} s in the future of steady_now_ns(); "
                 + ("it looks like a wall-clock time (time.time_ns()): " if wall else "")
                 + "spans are steady-clock ns (steady_now_ns(), mark() times) that have already passed")
-        m = self._measure(key, start_ns, end_ns, recorded=recorded)
-        if not m.source:
-            self._refuse_outside(key, start_ns, end_ns)
-        return m
+        return self._measure(key, start_ns, end_ns, recorded=recorded, caller="measure")
 
-    def _refuse_outside(self, key: str, start_ns: int, end_ns: int) -> None:
+    def _refuse_outside(self, caller: str, key: str, start_ns: int, end_ns: int) -> None:
         """A ValueError for a span that no power reading covers (NaN, source "", without a word until now), naming
         the recorded range; nothing when nothing was recorded (the NaN measurement stands)."""
         s = self.sampler.samples(collect=False, check=False)
@@ -334,11 +332,13 @@ class EnergyMonitor:
         if not t.size:
             return
         lo, hi = int(t.min()), int(t.max())
-        where = "starts before" if start_ns < lo else "ends after"
+        before, replay = start_ns < lo, self.sampler.kind == "replay"
         hint = ("; a trace replayed with rebase=True (the default) was moved to begin at start(): measure between its "
-                "own mark times with rebase=False" if self.sampler.kind == "replay" else
-                "" if start_ns < lo else "; no power source read after that (SamplerResult.fallbacks says why)")
-        raise ValueError(f"measure({key!r}): no power reading covers [{start_ns}, {end_ns}] ns, which {where} the "
+                "own mark times with rebase=False" if before and replay else "" if before else
+                "; the replayed trace's readings end there" if replay else
+                "; no power source read after that (SamplerResult.fallbacks says why)")
+        where = "starts before" if before else "ends after"
+        raise ValueError(f"{caller}({key!r}): no power reading covers [{start_ns}, {end_ns}] ns, which {where} the "
                          f"recording (power readings recorded from t_ns {lo} to {hi}){hint}")
 
     def window_start_ns(self, key: str) -> int:
@@ -347,7 +347,8 @@ class EnergyMonitor:
             raise KeyError(f"no open window {key!r} (open: {sorted(self._windows)})")
         return self._windows[key]
 
-    def _measure(self, key: str, start_ns: int, end_ns: int, recorded: bool = False) -> Measurement:
+    def _measure(self, key: str, start_ns: int, end_ns: int, recorded: bool = False,
+                 caller: str = "measure") -> Measurement:
         sampler = self.sampler
         periods = sampler.result().update_period_s
         if recorded:
@@ -360,6 +361,8 @@ class EnergyMonitor:
             samples = sampler.samples(collect=False)
         m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns,
                                                                 end_ns, periods), periods)
+        if not m.source:
+            self._refuse_outside(caller, key, start_ns, end_ns)
         if m.short_window:
             warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
                           f"{m.source} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
