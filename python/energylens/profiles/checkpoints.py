@@ -31,11 +31,13 @@ from __future__ import annotations
 import functools
 import re
 
-from energylens.profiles import tables
+import numpy as np
+
+from energylens.profiles import cells, tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.profiles.gpu_names import fold_text
 
-__all__ = ["checkpoint_precision", "checkpoint_weight_only", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS",
+__all__ = ["checkpoint_precision", "checkpoint_weight_only", "weight_only_compute", "fill_weight_only_compute", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS",
            "A16_TOKENS", "A8_TOKENS"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
@@ -98,6 +100,43 @@ def checkpoint_weight_only(name: str) -> bool:
     config.json; a name that does not say (``-Int8``, ``-FP8``) is False: the precision table decides."""
     words = set(_words(name))
     return bool(words & (A16_TOKENS | METHOD_TOKENS)) and not words & A8_TOKENS
+
+
+#: Weight formats whose GEMMs run at 8 bits unless the checkpoint is weight-only (W8A16): the formats
+#: :func:`weight_only_compute` can move to 16-bit compute (a 4-bit format computes at 16 bits anyway).
+EIGHT_BIT_FORMATS = frozenset({"int8", "fp8", "fp8_block"})
+
+
+@functools.lru_cache(maxsize=4096)
+def weight_only_compute(name: str, precision: str) -> str:
+    """The GEMM precision a row of checkpoint ``name`` in weight format ``precision`` runs at when its name says
+    so: ``"bf16"`` for a weight-only checkpoint (:func:`checkpoint_weight_only`: ``quantized.w8a16``,
+    ``-GPTQ-Int8``) in its own 8-bit format, as vLLM's W8A16 kernels and a sweep's config.json reading have it;
+    ``""`` otherwise (the precision table decides: W8A8 on a GPU with 8-bit tensor cores). A format other than
+    the checkpoint's own (a what-if ``--precision``) is not the checkpoint's, so its name does not decide it."""
+    own = checkpoint_precision(name)
+    same = own == precision or {own, precision} <= {"fp8", "fp8_block"}
+    return "bf16" if same and own in EIGHT_BIT_FORMATS and checkpoint_weight_only(name) else ""
+
+
+def fill_weight_only_compute(models, precision: tuple[np.ndarray, np.ndarray],
+                             compute: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The features' compute precision (code per row, value per code; "" = the precision table's) with
+    :func:`weight_only_compute` filled in where a row gives none: ``models`` the model column (text or
+    :class:`~energylens.profiles.cells.Coded`), ``precision`` the rows' canonical weight formats (codes, values)."""
+    codes, values = compute
+    p_codes, p_values = precision
+    if not any(str(v) in EIGHT_BIT_FORMATS for v in p_values):
+        return compute
+    m_codes, names = cells.codes(models)
+    keys, at = np.unique(np.column_stack([m_codes, p_codes]), axis=0, return_inverse=True)
+    filled = np.array([weight_only_compute(str(names[m]), str(p_values[p])) if m >= 0 else "" for m, p in keys],
+                      dtype=object)
+    take = (filled.take(at.reshape(-1)) == "bf16") & (values.take(codes) == "")
+    if not take.any():
+        return compute
+    out = np.where(take, len(values), codes)
+    return out, np.append(values, "bf16").astype(object)
 
 
 @functools.cache

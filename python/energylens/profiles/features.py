@@ -20,6 +20,7 @@ from energylens.errors import UnknownGpuError
 from energylens.profiles import cells, tables, topology
 from energylens.profiles import precision as _precision
 from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer, spec_column
+from energylens.profiles.checkpoints import fill_weight_only_compute
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import as_profiles
 
@@ -119,7 +120,7 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
 
     # text columns: the rule runs once per distinct value (energylens.profiles.cells), never per row
     precision = _precision_codes(df, n)
-    compute = _compute_precision(df, n)  # "" where the precision table decides
+    compute = fill_weight_only_compute(df["model"], precision, _compute_precision(df, n))  # "": the table's
     kv_dtype = cells.per_value(df["kv_cache_dtype"], str, missing="auto") if "kv_cache_dtype" in df.columns else None
     dp, ep = (np.where(np.isfinite(v) & (v >= 1), v, 1.0) if (v := _col(df, c) if c in df.columns else None) is not None
               else np.ones(n) for c in ("dp", "ep"))

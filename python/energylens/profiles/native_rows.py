@@ -27,6 +27,7 @@ from energylens.profiles import precision as _precision
 from energylens.profiles import tables
 from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer
 from energylens.profiles.cells import Coded
+from energylens.profiles.checkpoints import weight_only_compute
 from energylens.profiles.light import LightProfiles
 
 __all__ = ["RowInputs", "row_inputs", "feature_rows", "MAX_COMBOS"]
@@ -63,6 +64,8 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
         formats, prec_codes = [tables.normalize_precision("bf16")], None
     models, gpus = light["model"], light["gpu"]
     assert isinstance(models, Coded) and isinstance(gpus, Coded)
+    if any(weight_only_compute(str(m), f) for m in models.values for f in formats):
+        return None  # a weight-only checkpoint (quantized.w8a16): features.py gives its rows 16-bit compute
     shape = (len(models.values), len(gpus.values), len(formats))
     if math.prod(shape) > MAX_COMBOS:
         return None

@@ -30,7 +30,14 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.precision import normalize_compute_precision
 from energylens.profiles.schema import load_profiles
 from energylens.search.serving_limits import served_spec
-from energylens.search.space import SearchSpace, canonical_rows, check_prices, profile_row, resolve_combos
+from energylens.search.space import (
+    SearchSpace,
+    canonical_rows,
+    check_prices,
+    profile_row,
+    resolve_combos,
+    weight_only_overrides,
+)
 from energylens.search.specs import spec_problem
 
 __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
@@ -339,7 +346,8 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     combo = np.empty(len(df), dtype=np.int64)
     for i in range(len(df)):
         m, g = models[i], gpus[str(df["gpu"].iloc[i])]
-        key = (m.name, g.name, precision[i], kv[i], _overrides(df, i, m))
+        key = (m.name, g.name, precision[i], kv[i],
+               weight_only_overrides(_overrides(df, i, m), df["model"].iloc[i], precision[i]))
         if key not in key_of:
             key_of[key] = len(keys)
             keys.append((m, g, precision[i], kv[i], key[4]))

@@ -25,6 +25,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.bare_fp4 import axis_format, formats_per_checkpoint
+from energylens.profiles.checkpoints import weight_only_compute
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
@@ -261,6 +262,17 @@ def profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str,
     return row
 
 
+def weight_only_overrides(overrides: tuple, checkpoint: str, precision: str) -> tuple:
+    """A combo's ``(column, value)`` overrides plus the 16-bit ``compute_precision`` of a weight-only checkpoint
+    in its own 8-bit format (:func:`~energylens.profiles.checkpoints.weight_only_compute`: ``...quantized.w8a16``
+    int8 runs W8A16, not W8A8) where they give none: the combo takes the model table's row name, which would
+    lose what the checkpoint's name says. Columns stay in the overrides' order, compute_precision appended."""
+    compute = weight_only_compute(str(checkpoint), precision)
+    if not compute or any(c == "compute_precision" for c, _ in overrides):
+        return overrides
+    return (*overrides, ("compute_precision", compute))
+
+
 def _arch(r: dict, m: tables.ModelSpec, name: str) -> float:
     """An architecture value of a combo: its profile row's (an override), else the model table's (NaN if none)."""
     v = r.get(name, getattr(m, name, math.nan))
@@ -384,8 +396,9 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     check_prices(price_per_gpu_hour, gpu_specs)
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
     formats = formats_per_checkpoint(precisions, checkpoints, "search", "--precision")
-    keys = [(served_spec(m, raw), g, p, k, ()) for m, raw, ps in zip(model_specs, as_list(models, "models"), formats,
-                                                                      strict=True) for g in gpu_specs for p in ps for k in kvs]
+    keys = [(served_spec(m, raw), g, p, k, weight_only_overrides((), c, p))
+            for m, raw, c, ps in zip(model_specs, as_list(models, "models"), checkpoints, formats, strict=True)
+            for g in gpu_specs for p in ps for k in kvs]
     combos, rows, values, extra = resolve_combos(keys, li, lo, price_per_gpu_hour)
     return SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs=_specs_by_name(keys),
                        tp=axes["tp"], pp=axes["pp"],
