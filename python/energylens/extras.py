@@ -122,5 +122,6 @@ def _version(module: str, dist: str) -> str | None:
 
 
 def extras_status() -> dict[str, dict[str, str | None]]:
-    """Per extra: each distribution's installed version, or ``None`` when it is missing (nothing is imported)."""
+    """Per extra: each distribution's installed version (``"3.1.0 (as xgboost)"`` when the module comes from
+    another distribution than the extra's), or ``None`` when it is missing (nothing is imported)."""
     return {extra: {dist: _version(module, dist) for module, dist in pairs} for extra, pairs in EXTRAS.items()}
