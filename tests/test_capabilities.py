@@ -139,3 +139,14 @@ def test_a_driver_older_than_the_built_in_runtime_gets_the_versions_and_the_fix(
     note = caps.cuda_devices_note()
     assert "570.86.15" in note and "CUDA 12.8" in note and "runtime 13.0" in note, note
     assert "update the NVIDIA driver" in note and "ENERGYLENS_ENABLE_CUDA=OFF" in note, note
+
+
+def test_insufficient_driver_wording_only_when_the_driver_is_older(monkeypatch):
+    """The 'older than this build's runtime' note must not claim 13.0 is older than 13.0 when the runtime
+    reports InsufficientDriver for another reason: the runtime's own words are kept then."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    reason = "cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version"
+    caps = dataclasses.replace(energylens.capabilities(), cuda_built=True, cuda_devices=0, cuda_reason=reason,
+                               cuda_runtime_version="13.0", cuda_driver_version="13.0", nvml_available=True,
+                               nvml_reason="", driver_version="580.65.06")
+    assert caps.cuda_devices_note() == f"0  <- {reason}"

@@ -61,7 +61,8 @@ class Capabilities:
                     f"({self.cuda_reason.split(':')[0]}); install the driver's CUDA library (the same version) on "
                     "the loader path, or in a container give the driver's compute capability "
                     "(NVIDIA_DRIVER_CAPABILITIES=compute,utility)")
-        if self.cuda_reason.startswith("cudaErrorInsufficientDriver"):  # a driver, older than the runtime
+        if self.cuda_reason.startswith("cudaErrorInsufficientDriver") and (
+                _version_key(self.cuda_driver_version) < _version_key(self.cuda_runtime_version)):
             return (f"0  <- the NVIDIA driver{' ' + self.driver_version if self.driver_version else ''} supports CUDA {self.cuda_driver_version}, "
                     f"older than this build's CUDA runtime {self.cuda_runtime_version} ({self.cuda_reason}); update "
                     f"the NVIDIA driver to one for CUDA {self.cuda_runtime_version}, or rebuild energylens with an "
@@ -88,6 +89,11 @@ class Capabilities:
             f"CUDA devices       : {self.cuda_devices_note()}",
             f"NVML               : {self.nvml_note()}{driver}",
         ])
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"12.8"`` -> ``(12, 8)`` for comparing CUDA versions (``()`` for ``""``)."""
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def _cuda_version(v: int) -> str:
