@@ -216,3 +216,13 @@ def test_a_core_dependency_that_fails_to_import_is_broken_not_missing(tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
     row = _row(out.stdout, "pyarrow")
     assert row.startswith("broken  <- import pyarrow failed: libarrow.so.2000") and "--force-reinstall" in row, row
+
+
+def test_a_version_packaging_cannot_read_is_not_called_too_old(monkeypatch, capsys):
+    """A local build's version label that is not PEP 440 read as 'too old' (packaging's contains() is False
+    for it) and made doctor exit 1; it is shown as it is, not compared."""
+    pytest.importorskip("packaging")
+    real = doctor.dist_version
+    monkeypatch.setattr(doctor, "dist_version", lambda d: "local-build" if d == "pandas" else real(d))
+    assert main(["doctor"]) == 0
+    assert _row(capsys.readouterr().out, "pandas") == "local-build"

@@ -88,11 +88,16 @@ def _core_row(dist: str, spec: str) -> tuple[str, bool]:
             return f"no  <- not installed (energylens requires it): {fix}", False
         return f"broken  <- import {module} failed: {exc}; reinstall: pip install --force-reinstall \"{spec}\"", False
     version = dist_version(dist)
-    requirements = optional("packaging.requirements")
-    if requirements is not None and version != "not installed":
-        wanted = requirements.Requirement(spec).specifier
-        if not wanted.contains(version, prereleases=True):
-            return f"{version}  <- too old, energylens requires {dist}{wanted}: pip install -U \"{spec}\"", False
+    requirements, versions = optional("packaging.requirements"), optional("packaging.version")
+    if requirements is None or versions is None:  # packaging reads the versions; without it none is compared
+        return version, True
+    wanted = requirements.Requirement(spec).specifier
+    try:
+        usable = wanted.contains(versions.Version(version), prereleases=True)
+    except versions.InvalidVersion:  # 'not installed' (metadata under another name), a local build's label
+        usable = True
+    if not usable:
+        return f"{version}  <- too old, energylens requires {dist}{wanted}: pip install -U \"{spec}\"", False
     return version, True
 
 
