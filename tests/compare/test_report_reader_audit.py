@@ -124,3 +124,22 @@ def test_the_plots_section_says_what_each_plot_shows(res, text):
     first = int(res.predictions["repeat"].min())
     assert f"random split, repeat {first}" in plots
     assert "wilkins2024" in plots or "every method" in plots
+
+
+def test_the_report_keeps_the_rows_its_figures_come_from(res, text, tmp_path):
+    """The per-row predictions behind MAPE, Top-1 and the predicted-vs-measured plot were not written, so no figure
+    of the report could be recomputed from its folder; predictions.csv now holds them (1-based data rows)."""
+    import pandas as pd
+
+    from energylens.cli.evaluate import REPORT_FILES
+
+    folder = tmp_path / "r"
+    write_report(res, folder)
+    p = pd.read_csv(folder / "predictions.csv")
+    assert {"repeat", "method", "data_row", "group", "energy_j", "predicted_energy_j"} <= set(p.columns)
+    assert p["data_row"].min() >= 1
+    ours = p[p["method"] == "energylens"]
+    ape = (ours["predicted_energy_j"] - ours["energy_j"]).abs() / ours["energy_j"] * 100
+    per_repeat = ape.groupby(ours["repeat"]).mean()
+    assert report_tables.headline(res).set_index("method").loc["energylens", "mape"] == pytest.approx(per_repeat.mean())
+    assert "predictions.csv" in REPORT_FILES and "predictions.csv" in text

@@ -44,7 +44,7 @@ __all__ = ["add_parser", "run_evaluate", "failed_methods", "REPORT_FILES", "writ
 
 #: The files of an evaluation report, each with how its first line starts ("" when not checked): a folder
 #: holding only these (report.md ours), written before the report marker existed, may be replaced too.
-REPORT_FILES = {"report.md": "# energylens evaluation", "summary.csv": "", "results.csv": "",
+REPORT_FILES = {"report.md": "# energylens evaluation", "summary.csv": "", "results.csv": "", "predictions.csv": "",
                 **{name: "" for name, _ in PLOTS}}
 
 

@@ -8,7 +8,8 @@
   splits, and notes on each method (:mod:`.findings`: every sentence that states a result is computed);
 * ``sample_efficiency.png``, ``predicted_vs_measured.png``, ``group_rankings.png`` (:mod:`.report_plots`,
   the ``compare`` extra);
-* ``summary.csv`` and ``results.csv`` -- the summaries and the tidy per-group table.
+* ``summary.csv``, ``results.csv`` and ``predictions.csv`` -- the summaries, the tidy per-group table and the
+  random split's per-row predictions (the report's figures can be recomputed from them).
 
 :func:`~energylens.compare.report_tables.format_summary` is the short text table the CLI and
 ``energylens demo`` print. Imports the compare modules it assembles (result, report_tables, findings,
@@ -224,6 +225,15 @@ def _plot_caption(result: EvaluationResult, name: str) -> str:
     return ""
 
 
+def _predictions(result: EvaluationResult) -> pd.DataFrame:
+    """The per-row predictions of the random split with 1-based ``data_row`` (the runner's ``row`` is 0-based)."""
+    p = result.predictions
+    if p.empty or "row" not in p.columns:
+        return p
+    p = p.rename(columns={"row": "data_row"})
+    return p.assign(data_row=p["data_row"].astype(int) + 1)
+
+
 def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "") -> Path:
     """Write ``report.md``, the PNG plots and the CSV tables into ``out_dir``; return report.md."""
     out = Path(out_dir)
@@ -240,8 +250,13 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
     made = [name for name, plot in PLOTS if plot(result, out / name)]
     md += ["## Plots", ""] + [line for n in made if n != "sample_efficiency.png"
                               for line in (_plot_caption(result, n), "", f"![{n}]({n})", "")]
+    md += ["## Files", "", "`summary.csv`: one row per split, variant, training size and method (the tables' "
+           "figures, with `<metric>_std` and the repeat counts); `results.csv`: one row per group and fit; "
+           "`predictions.csv`: one row per held-out row of the random split, repeat and method (`data_row`: 1-based "
+           "row of the evaluated profiles), from which its MAPE and Top-1 can be recomputed.", ""]
     overview(result.table).to_csv(out / "summary.csv", index=False)
     result.table.to_csv(out / "results.csv", index=False)
+    _predictions(result).to_csv(out / "predictions.csv", index=False)
     path = out / "report.md"
     path.write_text("\n".join(md) + "\n", encoding="utf-8")
     return path
