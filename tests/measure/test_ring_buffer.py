@@ -1,15 +1,12 @@
 """The sampler's lock-free SPSC ring under a concurrent native producer and consumer, and the C++
 unit test (cpp/tests/test_ring_buffer.cpp) when a build tree has it."""
 
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from cpp_binaries import cpp_test_binary
 from energylens import _core
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_value_arrives_once_in_order_when_the_producer_waits():
@@ -31,18 +28,8 @@ def test_capacity_must_be_a_power_of_two(capacity):
         _core._ring_selftest(10, capacity, True)
 
 
-def _cpp_test_binary(name):
-    for build in sorted((ROOT / "build").glob("*")):
-        exe = build / "cpp" / name
-        if exe.is_file() and os.access(exe, os.X_OK):
-            return exe
-    return None
-
-
 @pytest.mark.parametrize("name", ["test_ring_buffer", "test_sampler"])
 def test_cpp_unit_test_passes(name):
-    exe = _cpp_test_binary(name)
-    if exe is None:
-        pytest.skip(f"no build tree with ENERGYLENS_BUILD_TESTS=ON has cpp/{name}")
+    exe = cpp_test_binary(name)  # (skips where no build tree has it, or it is older than the C++ sources)
     out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

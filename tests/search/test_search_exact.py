@@ -1,13 +1,12 @@
 """The native search against the NumPy brute force (energylens.search.oracle): identical top-k, Pareto
 fronts and rejection counts on random spaces, for 1 and 2 threads, in both modes and every objective."""
 
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cpp_binaries import cpp_test_binary
 from energylens import _core
 from energylens.search.api import REASONS, bundled_model, native_options, run_engine
 from energylens.search.oracle import REASONS as ORACLE_REASONS
@@ -186,12 +185,8 @@ def test_reported_values_match_the_scalar_evaluation(model):
 
 def test_cpp_unit_test_of_the_merges_passes():
     """cpp/tests/test_search.cpp (TopK / ParetoFront merges) when a build tree with ENERGYLENS_BUILD_TESTS=ON has it."""
-    root = Path(__file__).resolve().parents[2]
-    exes = [b / "cpp" / "test_search" for b in sorted((root / "build").glob("*"))]
-    exes = [e for e in exes if e.is_file() and os.access(e, os.X_OK)]
-    if not exes:
-        pytest.skip("no build tree with ENERGYLENS_BUILD_TESTS=ON has cpp/test_search")
-    out = subprocess.run([str(exes[0])], capture_output=True, text=True, timeout=120)
+    exe = cpp_test_binary("test_search")  # (skips where no build tree has it, or it is older than the C++ sources)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
 
 
