@@ -43,9 +43,18 @@ def test_no_gpu_here_is_said_before_the_model_is_read(tmp_path):
     (dict(cuda_devices=0, cuda_built=True, cuda_driver_version="12.4", driver_version="550.54",
           cuda_reason="cudaErrorNoDevice: no CUDA-capable device is detected"),
      "no usable NVIDIA GPU (cudaErrorNoDevice: no CUDA-capable device is detected)"),
+    # doctor's words for the cases the runtime misnames (capabilities.cuda_devices_note)
+    (dict(cuda_devices=0, cuda_built=True, cuda_driver_version="", driver_version="570.86", nvml_available=True,
+          cuda_reason="cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version"),
+     "the NVIDIA driver 570.86 answers through NVML, but the CUDA runtime cannot load its CUDA library libcuda.so.1"),
+    (dict(cuda_devices=0, cuda_built=True, cuda_driver_version="12.8", driver_version="570.86",
+          cuda_runtime_version="13.0",
+          cuda_reason="cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version"),
+     "the NVIDIA driver 570.86 supports CUDA 12.8, older than this build's CUDA runtime 13.0"),
 ])
 def test_each_kind_of_missing_gpu_is_named(monkeypatch, fields, reason):
     """Any machine (one with a GPU too): the probe's answer decides, and the words follow doctor's."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(search_device, "capabilities", lambda: _caps(**fields))
     with pytest.raises(CudaUnavailableError, match=CLEAR) as info:
         energylens.search(L8, "H100", input_tokens=512, output_tokens=256, device="cuda", bootstrap=False,

@@ -23,15 +23,18 @@ DEVICES = ("cpu", "cuda")
 
 
 def unavailable_reason(caps: Capabilities) -> str | None:
-    """Why this process cannot run the device pass (None when a CUDA device is usable). No driver at all reads
-    as that, as ``energylens doctor`` says it, not as the runtime's complaint that the absent driver is too old."""
+    """Why this process cannot run the device pass (None when a CUDA device is usable), in ``energylens doctor``'s
+    words (:meth:`Capabilities.cuda_devices_note`): no driver at all, a driver whose libcuda.so.1 the runtime
+    cannot load, a driver older than the built-in runtime, a ``CUDA_VISIBLE_DEVICES`` hiding the GPUs, each with
+    its fix, not as the runtime's complaint that the absent driver is too old."""
     if caps.cuda_devices > 0:
         return None
     if not caps.cuda_built:
         return "this energylens build has no CUDA part (it was built without nvcc)"
-    if not caps.cuda_driver_version and not caps.driver_version:
-        return "no NVIDIA driver on this machine"
-    return f"no usable NVIDIA GPU ({caps.cuda_reason or 'the CUDA runtime found no device'})"
+    note = caps.cuda_devices_note().split("<- ", 1)[-1]
+    if note == caps.cuda_reason:  # the runtime's own reason, nothing doctor adds
+        return f"no usable NVIDIA GPU ({caps.cuda_reason or 'the CUDA runtime found no device'})"
+    return note
 
 
 def _message(reason: str) -> str:
