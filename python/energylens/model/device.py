@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from energylens import _core
-from energylens.errors import CudaUnavailableError
+from energylens.capabilities import capabilities
+from energylens.errors import CudaUnavailableError, MissingExtraError
 
 __all__ = ["evaluate_device", "features_to_device"]
 
@@ -98,8 +99,18 @@ def evaluate_device(template: str, columns: Mapping[str, Any] | Sequence[Any], p
 
 
 def features_to_device(features: Mapping[str, np.ndarray], template: str = "energy", dtype: str = "float64"):
-    """Copy host features (``energylens.profiles.features.build_features``) to CuPy device arrays."""
-    import cupy
+    """Copy host features (``energylens.profiles.features.build_features``) to CuPy device arrays.
+
+    Raises:
+        MissingExtraError: CuPy is not installed (the message names the wheel for this build's CUDA).
+    """
+    try:
+        import cupy
+    except ImportError:
+        major = (capabilities().cuda_runtime_version or "13").split(".")[0]
+        raise MissingExtraError(f"features_to_device needs CuPy, which is not installed: pip install cupy-cuda{major}x "
+                                f"(the wheel for CUDA {major}, this build's runtime), or pass device arrays of your own "
+                                "to evaluate_device") from None
 
     names = _core.describe_template(template).feature_names
     return {n: cupy.asarray(np.ascontiguousarray(features[n], dtype=dtype)) for n in names}
