@@ -2,6 +2,7 @@
 fallbacks, stored errors re-raised on the caller's thread, drops, clock mapping, marks, visible-GPU
 resolution and every "not available here" error path (NVML, DCGM, CUPTI, CUDA)."""
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -389,8 +390,22 @@ def test_nvml_library_override_reports_the_loader_message():
     assert "MSG cannot load NVML (/nonexistent/libnvidia-ml.so.1)" in out.stdout, out.stderr
 
 
+def _dcgm_loads() -> bool:
+    """Whether a libdcgm the native source would try loads here, read with ctypes (not the code under test)."""
+    for name in (os.environ.get("ENERGYLENS_DCGM_LIBRARY"), "libdcgm.so.4", "libdcgm.so.3", "libdcgm.so"):
+        try:
+            if name:
+                ctypes.CDLL(name)
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def test_dcgm_absence_is_a_reason_not_a_crash():
     reason = _core.dcgm_unavailable_reason()
+    if not _dcgm_loads():  # no libdcgm here: an empty reason would read as DCGM available
+        assert reason.startswith("cannot load DCGM (") and "libdcgm.so.4" in reason, reason
     if reason:
         assert "DCGM" in reason and "Fix" in reason
 
