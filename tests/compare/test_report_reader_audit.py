@@ -18,6 +18,7 @@ from energylens.compare import runner as ev
 from energylens.compare.inputs import BASELINE_FEATURES
 from energylens.compare.methods import MethodBase
 from energylens.compare.report import write_report
+from energylens.compare.result import EvaluationResult
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")
@@ -143,3 +144,17 @@ def test_the_report_keeps_the_rows_its_figures_come_from(res, text, tmp_path):
     per_repeat = ape.groupby(ours["repeat"]).mean()
     assert report_tables.headline(res).set_index("method").loc["energylens", "mape"] == pytest.approx(per_repeat.mean())
     assert "predictions.csv" in REPORT_FILES and "predictions.csv" in text
+
+
+def test_a_tie_is_not_read_as_a_lead(monkeypatch):
+    """Under a loose TPOT SLO on the v3 rows ours and llmcarbon both read Top-1 1.000 and regret 0.0 %, and the
+    report said "ranks first by Top-1 (1.000; best other: llmcarbon 1.000) ... first by regret (0.0 %; best other:
+    llmcarbon 0.0 %)": a tie read as a lead, and a regret order hidden by rounding."""
+    s = pd.DataFrame({"top1": [1.0, 1.0, 0.2], "pairwise": [0.98, 0.97, 0.5], "regret_pct": [0.04, 0.01, 70.0],
+                      "n_repeats": [2, 2, 2], "n_failed_repeats": [0, 0, 0]},
+                     index=["energylens", "llmcarbon", "wilkins2024"])
+    monkeypatch.setattr(findings, "random_summary", lambda result: s)
+    text = findings.standing(EvaluationResult(pd.DataFrame(), pd.DataFrame(), {"train_size": 50}))
+    assert "first by Top-1 (1.000, tied with llmcarbon)" in text
+    assert "second by regret (0.04 %; best other: llmcarbon 0.01 %)" in text
+    assert "first by pairwise accuracy (0.980; best other: llmcarbon 0.970)" in text
