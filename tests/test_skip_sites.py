@@ -7,11 +7,15 @@ modules through importorskip (a broken module then skipped its tests instead of 
 
 from __future__ import annotations
 
+import ctypes
 import importlib
+import os
 import re
 from pathlib import Path
 
 import pytest
+
+import energylens
 
 try:
     import tomllib
@@ -71,3 +75,30 @@ def test_the_test_extras_packages_import(module):
     """Where one does not, `pip install ".[test]"` was not run or the extra lost it: the tests that import it
     through importorskip skip, and this one fails, naming it."""
     importlib.import_module(module)
+
+
+def _loads(name: str) -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(name)
+    except OSError:
+        return None
+
+
+def test_the_device_skips_read_what_ctypes_finds():
+    """tests/gpu and the 'NVML is available here' / 'a CUDA device is present' skips (test_monitor, test_sampler,
+    test_closed_form, test_search_api, test_search_device_choice, test_profiling_sweep) decide on
+    energylens.capabilities(), the code under test: a reading that claimed a device or NVML where there is none
+    skipped the tests of the machine without one, and one that missed NVML skipped tests/gpu. The driver's
+    libraries, loaded with ctypes, say the same here."""
+    caps = energylens.capabilities()
+    if not os.environ.get("ENERGYLENS_NVML_LIBRARY"):
+        nvml = _loads("libnvidia-ml.so.1")
+        if nvml is None:
+            assert not caps.nvml_available, "capabilities() reads NVML where libnvidia-ml.so.1 does not load"
+        elif nvml.nvmlInit_v2() == 0:
+            count = ctypes.c_uint(0)
+            if nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 and count.value > 0:
+                assert caps.nvml_available, f"NVML sees {count.value} GPU(s), capabilities(): {caps.nvml_reason}"
+            nvml.nvmlShutdown()
+    if _loads("libcuda.so.1") is None:
+        assert caps.cuda_devices == 0, "capabilities() counts CUDA devices where libcuda.so.1 does not load"
