@@ -158,3 +158,12 @@ def test_a_tie_is_not_read_as_a_lead(monkeypatch):
     assert "first by Top-1 (1.000, tied with llmcarbon)" in text
     assert "second by regret (0.04 %; best other: llmcarbon 0.01 %)" in text
     assert "first by pairwise accuracy (0.980; best other: llmcarbon 0.970)" in text
+
+
+def test_the_headline_defines_every_column_it_shows(text):
+    """The caption defined Top-1, regret, pairwise and MAPE; Top-1 @TPOT, parallelism and Spearman, three of the
+    headline's columns, were defined nowhere in the report."""
+    caption = _section(text, "Headline").split("Mean ± standard deviation")[1].split("\n\n")[0]
+    assert "`Top-1 @TPOT`" in caption and "median measured TPOT" in caption
+    assert "`parallelism`" in caption and "GPU counts" in caption
+    assert "`Spearman`" in caption and "three or more" in caption

@@ -76,7 +76,12 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
           *(f"- {failed_note(r)}" for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0),
           *([""] if (h.get("n_failed_repeats", pd.Series(dtype=float)) > 0).any() else []),
           "Mean ± standard deviation over repeats. Top-1 and regret: groups with at least two held-out "
-          "candidates (`groups`: how many per repeat); pairwise pooled over groups; MAPE over rows.", ""]
+          "candidates (`groups`: how many per repeat); pairwise pooled over groups; MAPE over rows. "
+          "`Top-1 @TPOT`: Top-1 among a group's held-out rows whose measured TPOT is at most the group's median "
+          "measured TPOT. `parallelism`: held-out rows of a group with the same max_num_seqs (else max_batch_size) "
+          "and different GPU counts form one choice of how many GPUs to serve that load on; hits over choices, "
+          "pooled over groups. `Spearman`: rank correlation of predicted and measured energy in each group with "
+          "three or more candidates, mean over groups.", ""]
     sentence = standing(result)
     if sentence:
         md += [sentence, ""]
