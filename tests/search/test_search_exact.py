@@ -108,34 +108,43 @@ def test_reason_names_agree():
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("threads", [1, 2])
 def test_fixed_batch_mode_matches_brute_force(model, seed, threads):
+    """Draws until a space has a feasible candidate (3 of the 8 seeds' first draws reject every one: their
+    top-k and fronts are empty, and only the rejection counts were compared), comparing every draw."""
     rng = np.random.default_rng(seed)
-    space = _random_space(rng, 20_000)
-    theta, phi = _random_params(model, rng)
-    opts = {"top": int(rng.integers(1, 30))}
-    if rng.random() < 0.7:
-        opts["tpot_limit_s"] = float(rng.uniform(0.02, 0.2))
-    if rng.random() < 0.5:
-        opts["ttft_limit_s"] = float(rng.uniform(0.1, 3.0))
-    opts["objective"] = str(rng.choice(["energy", "carbon"]))
-    if opts["objective"] == "carbon":
-        opts["carbon_g_per_kwh"] = 400.0
-    opts["per_token"] = bool(rng.random() < 0.3)
-    out, ref = _compare(space, theta, phi, opts, threads)
-    assert out.feasible > 0 or sum(ref["rejected"].values()) == space.size
+    for _ in range(20):
+        space = _random_space(rng, 20_000)
+        theta, phi = _random_params(model, rng)
+        opts = {"top": int(rng.integers(1, 30))}
+        if rng.random() < 0.7:
+            opts["tpot_limit_s"] = float(rng.uniform(0.02, 0.2))
+        if rng.random() < 0.5:
+            opts["ttft_limit_s"] = float(rng.uniform(0.1, 3.0))
+        opts["objective"] = str(rng.choice(["energy", "carbon"]))
+        if opts["objective"] == "carbon":
+            opts["carbon_g_per_kwh"] = 400.0
+        opts["per_token"] = bool(rng.random() < 0.3)
+        out, _ = _compare(space, theta, phi, opts, threads)
+        if out.feasible > 0:
+            break
+    assert out.feasible > 0 and len(out.top.index) == min(opts["top"], out.feasible)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_load_mode_matches_brute_force(model, seed):
     rng = np.random.default_rng(100 + seed)
-    space = _random_space(rng, 1500)
-    theta, phi = _random_params(model, rng)
-    opts = {"top": 10, "rate_per_s": float(rng.uniform(0.5, 50)), "tpot_limit_s": 0.2}
+    opts = {"top": 10, "tpot_limit_s": 0.2}
     if seed > 0:  # replicas sized for headroom (seed 1: 0.8, seed 2: 0.5)
         opts["max_utilization"] = (1.0, 0.8, 0.5)[seed]
-    out, _ = _compare(space, theta, phi, opts, 2)
-    if out.feasible:
-        assert np.all(out.top.batch <= space.max_num_seqs.max() + 1e-12)
-        assert np.all(out.top.replicas >= 1)
+    for _ in range(20):  # (seed 1's first space rejects every candidate: tp beyond a node)
+        space = _random_space(rng, 1500)
+        theta, phi = _random_params(model, rng)
+        opts["rate_per_s"] = float(rng.uniform(0.5, 50))
+        out, _ = _compare(space, theta, phi, opts, 2)
+        if out.feasible > 0:
+            break
+    assert out.feasible > 0
+    assert np.all(out.top.batch <= space.max_num_seqs.max() + 1e-12)
+    assert np.all(out.top.replicas >= 1)
 
 
 def test_cost_objective_matches_brute_force(model):
