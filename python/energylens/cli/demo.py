@@ -29,7 +29,7 @@ from energylens.compare.report import format_summary
 from energylens.compare.runner import run_evaluation
 from energylens.extras import require_extra
 from energylens.model import EnergyModel
-from energylens.outputs import check_report_dir, plural
+from energylens.outputs import OutputError, check_report_dir, plural
 from energylens.profiles.datasets import (
     MLENERGY_V2_NOMINAL_PROMPT_TOKENS,
     load_profiles_or_bundled,
@@ -184,8 +184,13 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
     _choices(model, data, train_size, compare, say)
     if compare:
         say(f"\ncomparison with the baselines on identical splits ({plural(repeats, 'repeat')} of {train_size} training rows):")
-        say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
-                            profiles=data, progress=True))
+        try:
+            say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
+                                profiles=data, progress=True))
+        except OutputError as exc:  # the report could not be written: the comparison's table is still shown
+            if getattr(exc, "table", ""):
+                say(exc.table)
+            raise
     _search(model, say)
     say(f"\ndemo finished in {time.perf_counter() - t0:.0f} s")
     return 0
@@ -219,5 +224,10 @@ def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: in
     check_report_dir(report_dir, known=REPORT_FILES)  # before the work, as energylens evaluate --report
     df = profiles if profiles is not None else load_profiles_or_bundled("bundled")
     res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed, progress=progress)
-    path = write_report_folder(res, report_dir, command=f"energylens demo (repeats={repeats})", what="demo")
-    return format_summary(res) + f"\nfull comparison ({res.info['runtime_s']:.0f} s): {path}"
+    table = format_summary(res)
+    try:
+        path = write_report_folder(res, report_dir, command=f"energylens demo (repeats={repeats})", what="demo")
+    except OutputError as exc:  # (a full disk): the caller shows the table before the error, nothing computed is lost
+        exc.table = table
+        raise
+    return table + f"\nfull comparison ({res.info['runtime_s']:.0f} s): {path}"

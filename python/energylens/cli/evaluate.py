@@ -37,7 +37,7 @@ from energylens.compare.runner import CAUGHT, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.extras import require
 from energylens.model import EnergyModel
-from energylens.outputs import atomic_dir, check_report_dir, plural
+from energylens.outputs import OutputError, atomic_dir, check_report_dir, plural
 from energylens.profiles.datasets import mlenergy_v2
 
 __all__ = ["add_parser", "run_evaluate", "failed_methods", "REPORT_FILES", "write_report_folder"]
@@ -174,10 +174,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         _print_failures(failed)
         print("energylens evaluate: error: every method failed; nothing to report", file=sys.stderr)
         return 2
-    report_path = None
+    report_path, unwritten = None, None
     if args.report:
         cmd = "energylens evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
-        report_path = write_report_folder(res, args.report, command=cmd, inputs=inputs, what="evaluate")
+        try:
+            report_path = write_report_folder(res, args.report, command=cmd, inputs=inputs, what="evaluate")
+        except OutputError as exc:  # (a full disk at the end of a long run): the results are printed, then the error
+            unwritten = exc
     if args.json:
         s = res.summary()
         info = {k: v for k, v in res.info.items() if k != "notes"}
@@ -194,8 +197,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)
-        return 2
-    return 0
+    if unwritten is not None:
+        raise unwritten
+    return 2 if failed else 0
 
 
 def _note_blank_group_columns(profiles, group_by: list[str], path: str) -> None:
