@@ -112,7 +112,7 @@ void PowerSampler::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     // The sources start without mutex_ held (an energy counter reads until its first change, ~0.1 s);
     // a second start() meanwhile waits on lifecycle_mutex_ and then finds the sampler running.
-    if (running_) throw std::logic_error("PowerSampler: already started");
+    if (running_) throw Error("PowerSampler: already started; call stop() before starting it again");
   }
   claim_sources();
   struct ClaimGuard {  // start() failing releases the sources for another sampler
@@ -208,8 +208,9 @@ void PowerSampler::claim_sources() {
     for (auto& source : p->chain) {
       if (!source->try_claim()) {
         for (PowerSource* c : claimed) c->release_claim();
-        throw std::logic_error("PowerSampler: the source '" + source->name() +
-                               "' is in use by another running sampler (a source is polled by one sampler at a time)");
+        throw Error("PowerSampler: the source '" + source->name() +
+                    "' is in use by another running sampler (a source is polled by one sampler at a time); stop "
+                    "that sampler first, or give this one a source of its own");
       }
       claimed.push_back(source.get());
     }

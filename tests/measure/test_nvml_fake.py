@@ -262,7 +262,7 @@ def go():
         s.start()
         results.append("started")
     except RuntimeError as e:
-        results.append(str(e))
+        results.append(f"{type(e).__name__}: {e}")
 threads = [threading.Thread(target=go) for _ in range(2)]
 [t.start() for t in threads]; [t.join() for t in threads]
 s.stop()
@@ -277,7 +277,8 @@ def test_two_threads_starting_one_sampler_get_one_start_and_one_error(fake_nvml)
     out = subprocess.run([sys.executable, "-c", CONCURRENT_START], capture_output=True, text=True,
                          env={**env, "ENERGYLENS_NVML_LIBRARY": str(fake_nvml)}, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "['PowerSampler: already started', 'started']"
+    assert out.stdout.strip().splitlines()[-1] == (
+        "['EnergyLensError: PowerSampler: already started; call stop() before starting it again', 'started']")
 
 
 FALLBACK_SCRIPT = r"""

@@ -18,6 +18,7 @@ from energylens import _core
 from energylens.errors import (
     CudaUnavailableError,
     CuptiUnavailableError,
+    EnergyLensError,
     NvmlError,
     NvmlUnavailableError,
 )
@@ -245,11 +246,14 @@ def test_a_timeline_time_that_is_not_finite_seconds_is_named_with_its_row(t):
             PowerSampler.synthetic([(t, [100.0, 200.0])])
 
 
-def test_start_twice_is_an_error_and_stop_twice_is_not():
+def test_start_twice_is_an_energylens_error_naming_the_fix_and_stop_twice_is_not():
+    # Was std::logic_error: a plain RuntimeError outside EnergyLensError, and no word on what to do.
     s = PowerSampler.synthetic(constant())
     s.start()
-    with pytest.raises(RuntimeError, match="already started"):
+    with pytest.raises(EnergyLensError, match=r"already started; call stop\(\) before starting it again") as e:
         s.start()
+    assert type(e.value) is EnergyLensError
+    assert s.running
     s.stop()
     s.stop()
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from energylens import _core
+from energylens.errors import EnergyLensError
 
 
 def synthetic():
@@ -65,8 +66,11 @@ def test_two_samplers_cannot_run_one_source_at_once():
     a = _core.PowerSampler([src], [], 0, 1 << 12)
     b = _core.PowerSampler([synthetic()], [src], 0, 1 << 12)
     a.start()
-    with pytest.raises(RuntimeError, match="in use by another running sampler"):
+    # Was std::logic_error: a plain RuntimeError outside EnergyLensError, and no word on what to do.
+    with pytest.raises(EnergyLensError, match="'replay' is in use by another running sampler") as e:
         b.start()
+    assert type(e.value) is EnergyLensError
+    assert "stop that sampler first, or give this one a source of its own" in str(e.value)
     assert not b.running
     a.flush()
     a.stop()

@@ -65,7 +65,7 @@ class PowerSampler {
 
   /// Starts the first chain source that starts (detecting its update period), every auxiliary
   /// source that starts (failures are recorded, not fatal), and the threads. Throws the last
-  /// chain error when no chain source starts; std::logic_error when already started or starting
+  /// chain error when no chain source starts; energylens::Error when already started or starting
   /// (from another thread), or when a source is claimed by another running sampler (released by
   /// stop()). Every source's status and the fallbacks are those of this run.
   void start();
@@ -120,7 +120,7 @@ class PowerSampler {
   void run_collector();
   /// Sets stopping_, wakes and joins every thread that was created (none is left joinable).
   void join_threads();
-  /// Claims every source (PowerSource::try_claim); std::logic_error, nothing claimed, when one is taken.
+  /// Claims every source (PowerSource::try_claim); energylens::Error, nothing claimed, when one is taken.
   void claim_sources();
   void release_sources() noexcept;
   void collect();
