@@ -181,3 +181,18 @@ def test_the_paper_table_says_its_top1_is_under_the_slo(tmp_path):
     top1_rows = [line for line in paper.splitlines() if line.startswith("| Top-1")]
     assert len(top1_rows) == 2 and all(f"TPOT SLO {slo:g} s" in line for line in top1_rows)
     assert not [line for line in paper.splitlines() if line.startswith("| Pairwise") and "SLO" in line]
+
+
+def test_an_empty_paper_row_and_a_single_draw_say_why(res, text):
+    """The synthetic rows (like the bundled v2 data) hold no video rows: the paper table read "Pairwise, video+text
+    | 0.833 | n/a" with no reason; and a split scored once read "then mean ± standard deviation over repeats"."""
+    paper = _section(text, "The paper's claims side by side")
+    assert "video" not in set(res.table["modality"])
+    assert "- Pairwise, video+text: n/a, no video rows in this run's held-out rows" in paper
+    assert "Pairwise, text: n/a" not in paper
+    gpu = _section(text, "Unseen GPU")
+    assert "k=0: 1 repeat pooling" in gpu and "mean ± standard deviation over repeats" in gpu  # k=5, k=10: repeats
+    from energylens.compare.report import _passes
+
+    once = pd.DataFrame({"method": "m", "repeat": 0, "detail": ["a", "b"]})
+    assert _passes(once, (), "folds") == "Scored in 1 repeat pooling 2 folds (figures pooled over its held-out rows; one draw, no ±)."

@@ -110,7 +110,18 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
                  md_table(("metric", "paper", "this run"),
                           [(r.metric + (under if r.metric.startswith("Top-1") else ""), fmt(r.paper), fmt(r.energylens))
                            for r in pc.itertuples()]), "",
-                 *fewer_list(paper_notes(pc))]
+                 *fewer_list(paper_notes(pc)), *_absent_modalities(result, pc)]
+
+
+def _absent_modalities(result: EvaluationResult, pc: pd.DataFrame) -> list[str]:
+    """Why a per-modality row of the paper table reads n/a when the run held out no row of that modality (it read
+    "Pairwise, video+text | 0.833 | n/a" with no reason)."""
+    t = result.table
+    held = set(t.loc[t["split"] == "random", "modality"].astype(str)) if "modality" in t.columns else set()
+    out = [f"- {r.metric}: n/a, no {mod} rows in this run's held-out rows"
+           for r in pc.itertuples() for label, mod in (("text", "text"), ("image+text", "image"), ("video+text", "video"))
+           if r.metric == f"Pairwise, {label}" and mod not in held]
+    return out + [""] if out else []
 
 
 def _fewer(s: pd.DataFrame, keys: tuple[str, ...]) -> list[str]:
@@ -185,6 +196,8 @@ def _passes(ts: pd.DataFrame, keys: tuple[str, ...], noun: str) -> str:
         pooled = (f"{', each' if folds.size > 1 else ''} pooling {lo if lo == hi else f'{lo}-{hi}'} {noun}"
                   if hi > 1 else "")
         parts.append(f"{f'{key[0]}: ' if keys else ''}{plural(int(folds.size), 'repeat')}{pooled}")
+    if ts["repeat"].nunique() == 1:  # one draw: there is no spread over repeats to speak of
+        return "Scored in " + "; ".join(parts) + " (figures pooled over its held-out rows; one draw, no ±)."
     return ("Scored in " + "; ".join(parts) + " (figures pooled over a repeat's held-out rows, then mean ± standard "
             "deviation over repeats).")
 
