@@ -58,7 +58,7 @@ void bind_attribution(py::module_& m) {
         std::vector<double> out;
         {
           py::gil_scoped_release release;
-          out = busy_time_matrix(view(kernel_start_ns), view(kernel_end_ns), view(kernel_class), n_classes,
+          out = busy_time_matrix_s(view(kernel_start_ns), view(kernel_end_ns), view(kernel_class), n_classes,
                                  view(interval_start_ns), view(interval_end_ns));
         }
         return owned(std::move(out), {interval_start_ns.size(), static_cast<py::ssize_t>(n_classes)});

@@ -348,11 +348,11 @@ void check_sizes(std::span<const double> a, std::size_t m, std::size_t n, std::s
 
 }  // namespace
 
-std::vector<double> busy_time_matrix(std::span<const std::int64_t> kernel_start_ns,
-                                     std::span<const std::int64_t> kernel_end_ns,
-                                     std::span<const std::int32_t> kernel_class, std::size_t n_classes,
-                                     std::span<const std::int64_t> interval_start_ns,
-                                     std::span<const std::int64_t> interval_end_ns) {
+std::vector<double> busy_time_matrix_s(std::span<const std::int64_t> kernel_start_ns,
+                                       std::span<const std::int64_t> kernel_end_ns,
+                                       std::span<const std::int32_t> kernel_class, std::size_t n_classes,
+                                       std::span<const std::int64_t> interval_start_ns,
+                                       std::span<const std::int64_t> interval_end_ns) {
   const std::size_t nk = kernel_start_ns.size();
   const std::size_t ni = interval_start_ns.size();
   if (kernel_end_ns.size() != nk || kernel_class.size() != nk) {

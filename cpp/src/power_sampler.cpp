@@ -69,7 +69,7 @@ struct PowerSampler::Producer {
   std::uint64_t polled_fast_epoch = 0;  // guarded by mutex_
   double cpu_ema_ns = -1.0;        // producer thread only: smoothed CPU time of one poll
   std::uint64_t polls = 0;         // producer thread only: polls of the active source
-  double dither = 0.0;             // producer thread only: spreads auxiliary reads (next_poll_interval)
+  double dither = 0.0;             // producer thread only: spreads auxiliary reads (next_poll_interval_ns)
   std::uint64_t hold_epoch = 0;    // guarded by mutex_: the hold_epoch_ this producer last saw
   bool done = true;                // guarded by mutex_: no thread is polling
 };
@@ -269,7 +269,7 @@ void PowerSampler::produce(Producer& p) {
     }
     for (const PowerSample& s : batch) p.ring.push(s);  // a full ring counts drops, never blocks
     ++p.polls;
-    const std::int64_t interval = next_poll_interval(p, source, cpu_before, hold);
+    const std::int64_t interval = next_poll_interval_ns(p, source, cpu_before, hold);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(interval);
     std::unique_lock<std::mutex> lock(mutex_);
     SourceStatus& st = p.status[p.active];
@@ -339,8 +339,8 @@ bool PowerSampler::fall_back(Producer& p, const std::exception_ptr& failure) {
   return true;
 }
 
-std::int64_t PowerSampler::next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before,
-                                              bool hold) {
+std::int64_t PowerSampler::next_poll_interval_ns(Producer& p, const PowerSource& source,
+                                                 std::int64_t cpu_before, bool hold) {
   const std::int64_t base = (!p.auxiliary && options_.interval_ns > 0) ? options_.interval_ns
                                                                        : source.poll_interval_ns();
   std::int64_t interval = base;

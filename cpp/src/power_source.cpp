@@ -56,7 +56,7 @@ void PowerTimeline::validate() const {
   }
 }
 
-double PowerTimeline::power_at(int gpu, std::int64_t t_rel_ns) const {
+double PowerTimeline::power_at_w(int gpu, std::int64_t t_rel_ns) const {
   const auto& ts = t_ns.at(static_cast<std::size_t>(gpu));
   const auto& ps = power_w.at(static_cast<std::size_t>(gpu));
   const auto it = std::upper_bound(ts.begin(), ts.end(), t_rel_ns);
@@ -91,7 +91,7 @@ double PowerTimeline::energy_j(int gpu, std::int64_t t_rel_ns) const {
     // Walk the segments overlapping [0, t] (t >= 0).
     double e = 0.0;
     std::int64_t cursor = 0;
-    double p = power_at(gpu, 0);
+    double p = power_at_w(gpu, 0);
     auto it = std::upper_bound(ts.begin(), ts.end(), std::int64_t{0});
     for (; it != ts.end() && *it < t; ++it) {
       e += p * static_cast<double>(*it - cursor) * 1e-9;
@@ -105,7 +105,7 @@ double PowerTimeline::energy_j(int gpu, std::int64_t t_rel_ns) const {
   // Negative times: integrate [t, 0] with the same walk on a shifted origin.
   double e = 0.0;
   std::int64_t cursor = t_rel_ns;
-  double p = power_at(gpu, t_rel_ns);
+  double p = power_at_w(gpu, t_rel_ns);
   auto it = std::upper_bound(ts.begin(), ts.end(), t_rel_ns);
   for (; it != ts.end() && *it < 0; ++it) {
     e += p * static_cast<double>(*it - cursor) * 1e-9;

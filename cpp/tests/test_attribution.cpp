@@ -23,7 +23,7 @@ void test_busy_time_by_hand() {
   const std::vector<std::int32_t> kc{0, 1, -1};
   const std::vector<std::int64_t> a{0, 20, 45};
   const std::vector<std::int64_t> b{20, 45, 100};
-  const auto m = el::busy_time_matrix(ks, ke, kc, 2, a, b);
+  const auto m = el::busy_time_matrix_s(ks, ke, kc, 2, a, b);
   const double expect[] = {10, 0, 25, 5, 5, 25};
   for (std::size_t i = 0; i < 6; ++i) CHECK(near(m[i], expect[i] * 1e-9, 1e-20));
 }
@@ -31,9 +31,9 @@ void test_busy_time_by_hand() {
 void test_busy_time_rejects_unsorted() {
   bool threw = false;
   try {
-    (void)el::busy_time_matrix(std::vector<std::int64_t>{0}, std::vector<std::int64_t>{1},
-                               std::vector<std::int32_t>{0}, 1, std::vector<std::int64_t>{5, 0},
-                               std::vector<std::int64_t>{6, 1});
+    (void)el::busy_time_matrix_s(std::vector<std::int64_t>{0}, std::vector<std::int64_t>{1},
+                                 std::vector<std::int32_t>{0}, 1, std::vector<std::int64_t>{5, 0},
+                                 std::vector<std::int64_t>{6, 1});
   } catch (const std::invalid_argument&) {
     threw = true;
   }

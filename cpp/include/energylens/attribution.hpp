@@ -1,7 +1,8 @@
 // Energy attribution below NVML's update period: regress coarse energy deltas (or window-averaged
 // power readings times their window) onto each kernel class's busy time per interval with
 // non-negative least squares and an idle term. The method and its limits: docs/measuring.md.
-// The NumPy reference of every function here is python/energylens/attribution.py (_reference_*).
+// The NumPy reference is python/energylens/measure/attribution_reference.py (reference_busy_time,
+// reference_fit).
 #pragma once
 
 #include <cstddef>
@@ -20,12 +21,12 @@ namespace energylens {
 /// time (the additive model). Sums are exact (accumulated in integer ns, converted once).
 /// Intervals must be sorted and disjoint: `start[j] <= end[j] <= start[j + 1]`; kernels may come in
 /// any order. Throws std::invalid_argument on mismatched lengths, a bad class or unsorted intervals.
-[[nodiscard]] std::vector<double> busy_time_matrix(std::span<const std::int64_t> kernel_start_ns,
-                                                   std::span<const std::int64_t> kernel_end_ns,
-                                                   std::span<const std::int32_t> kernel_class,
-                                                   std::size_t n_classes,
-                                                   std::span<const std::int64_t> interval_start_ns,
-                                                   std::span<const std::int64_t> interval_end_ns);
+[[nodiscard]] std::vector<double> busy_time_matrix_s(std::span<const std::int64_t> kernel_start_ns,
+                                                     std::span<const std::int64_t> kernel_end_ns,
+                                                     std::span<const std::int32_t> kernel_class,
+                                                     std::size_t n_classes,
+                                                     std::span<const std::int64_t> interval_start_ns,
+                                                     std::span<const std::int64_t> interval_end_ns);
 
 /// Result of a non-negative least-squares solve.
 struct NnlsResult {

@@ -17,7 +17,7 @@ namespace energylens {
 struct Mark {
   std::int64_t t_ns = 0;   ///< steady-clock ns
   std::int32_t label = 0;  ///< interned label id (MarkLog::label)
-  std::int32_t reserved = 0;
+  std::int32_t reserved = 0;  ///< always 0: names the padding, so a Mark is 16 bytes with no indeterminate bytes
 };
 
 /// A process-wide log of marks: any thread marks, one consumer drains.

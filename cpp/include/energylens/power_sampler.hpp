@@ -60,7 +60,9 @@ class PowerSampler {
                std::vector<std::unique_ptr<PowerSource>> auxiliary, SamplerOptions options = {});
   /// Stops the threads (without re-raising a stored error).
   ~PowerSampler();
+  /// Not copyable: the sampler owns its sources and threads that point back at it (nor movable).
   PowerSampler(const PowerSampler&) = delete;
+  /// Not copy-assignable, for the same reason.
   PowerSampler& operator=(const PowerSampler&) = delete;
 
   /// Starts the first chain source that starts (detecting its update period), every auxiliary
@@ -105,9 +107,11 @@ class PowerSampler {
   [[nodiscard]] std::int64_t start_ns() const noexcept { return start_ns_; }
 
  private:
+  /// One producer thread's state: its source chain (one source for an auxiliary), ring and status.
   struct Producer;
   /// The producer thread: produce(), an escaping exception stored as the sampler's error.
   void run_producer(Producer& p);
+  /// Polls the active source of `p` into its ring until stopping_, falling back on a failure.
   void produce(Producer& p);
   /// After the active source of `p` failed with `failure`: records it and starts the next chain
   /// source (without the lock held while it starts). False when the producer must end: an
@@ -116,14 +120,19 @@ class PowerSampler {
   /// How long `p` waits before its next poll of `source` (ns): the sampler's interval or the
   /// source's, an auxiliary source backed off to its CPU budget (once its update period is known;
   /// at most about that period while `hold`), >= 100 ms once exhausted.
-  std::int64_t next_poll_interval(Producer& p, const PowerSource& source, std::int64_t cpu_before, bool hold);
+  std::int64_t next_poll_interval_ns(Producer& p, const PowerSource& source, std::int64_t cpu_before,
+                                     bool hold);
+  /// The collector thread: collect() every collect_interval_ns until stopping_; an error is stored.
   void run_collector();
   /// Sets stopping_, wakes and joins every thread that was created (none is left joinable).
   void join_threads();
   /// Claims every source (PowerSource::try_claim); energylens::Error, nothing claimed, when one is taken.
   void claim_sources();
+  /// Releases every source's claim (stop(), or a start() that failed).
   void release_sources() noexcept;
+  /// Moves every ring's samples into the archive (one ring consumer at a time).
   void collect();
+  /// Notes the distinct sample times of GPU 0 per signal (for observed_period_ns()); mutex_ held.
   void record_observation(const std::vector<PowerSample>& samples);
 
   std::vector<std::unique_ptr<Producer>> producers_;  // [0] = fast chain, then one per auxiliary

@@ -3,6 +3,8 @@
 // buffer, instant-power field and energy counter (all dlopen'd), DCGM (optional), and two that
 // need no GPU: a synthetic source imitating NVML's update period and averaging window, and a
 // replay source feeding recorded samples. Everything downstream sees the same samples.
+// One header, three translation units: power_source.cpp (synthetic, replay), nvml_sources.cpp and
+// dcgm_source.cpp implement its sections; their classes stay private there, callers see the factories.
 #pragma once
 
 #include <atomic>
@@ -41,6 +43,7 @@ struct PowerSample {
 /// A source of power samples, polled by one sampler thread (never concurrently).
 class PowerSource {
  public:
+  /// Sources are owned through std::unique_ptr / std::shared_ptr to this base.
   virtual ~PowerSource() = default;
   /// Implementation name, e.g. "nvml_sample_buffer", "synthetic_instant", "replay".
   [[nodiscard]] virtual std::string name() const = 0;
@@ -65,6 +68,7 @@ class PowerSource {
   /// claimed already. The sampler claims every source in start() and releases them in stop().
   /// A wrapper forwards both to the source it wraps.
   [[nodiscard]] virtual bool try_claim() noexcept { return !claimed_.exchange(true); }
+  /// Releases a claim made by try_claim(), so another sampler may claim the source.
   virtual void release_claim() noexcept { claimed_.store(false); }
 
  private:
@@ -87,8 +91,8 @@ struct PowerTimeline {
   void prepare();
   /// Exact energy in joules of GPU `gpu` from relative time 0 to `t_rel_ns` (negative allowed).
   [[nodiscard]] double energy_j(int gpu, std::int64_t t_rel_ns) const;
-  /// Exact power of GPU `gpu` at relative time `t_rel_ns`.
-  [[nodiscard]] double power_at(int gpu, std::int64_t t_rel_ns) const;
+  /// Exact power (W) of GPU `gpu` at relative time `t_rel_ns`.
+  [[nodiscard]] double power_at_w(int gpu, std::int64_t t_rel_ns) const;
 };
 
 /// How the synthetic source imitates NVML.
@@ -113,6 +117,8 @@ std::unique_ptr<PowerSource> make_synthetic_source(std::shared_ptr<const PowerTi
 
 /// Recorded samples to replay (sorted by t_ns by the source).
 struct ReplayData {
+  /// The readings, in any order; not empty, every `gpu` in 0..65535 and `signal` a Signal value
+  /// (make_replay_source throws std::invalid_argument otherwise).
   std::vector<PowerSample> samples;
 };
 
