@@ -250,9 +250,11 @@ void bind_expression(py::module_& m) {
             py::array_t<double> out(rows);
             double* o = out.mutable_data();
             if (!jacobian) {
-              py::gil_scoped_release release;
-              p.evaluate(c.rows, c.ptrs.data(), theta.data(), o, nullptr, c.broadcast, true);
-              return out;
+              {
+                py::gil_scoped_release release;
+                p.evaluate(c.rows, c.ptrs.data(), theta.data(), o, nullptr, c.broadcast, true);
+              }
+              return out;  // with the GIL held: the return may touch the array's reference count
             }
             // Fortran order: element (i, j) at j * rows + i, the parameter-major layout of the core.
             py::array_t<double, py::array::f_style> jac({rows, static_cast<py::ssize_t>(p.n_params())});
@@ -273,9 +275,11 @@ void bind_expression(py::module_& m) {
             const std::vector<double> theta = vector_of(params, p.n_params(), "params");
             py::array_t<double> out(static_cast<py::ssize_t>(c.rows));
             double* o = out.mutable_data();
-            py::gil_scoped_release release;
-            k.evaluate(p, c.rows, c.ptrs.data(), theta.data(), o, c.broadcast, true);
-            return out;
+            {
+              py::gil_scoped_release release;
+              k.evaluate(p, c.rows, c.ptrs.data(), theta.data(), o, c.broadcast, true);
+            }
+            return out;  // with the GIL held, as in evaluate
           },
           py::arg("kernel"), py::arg("columns"), py::arg("params"),
           "Values per row through a generated kernel loaded for this program (bits equal to evaluate()).")
