@@ -1,6 +1,7 @@
 // DCGM as an optional further power source (libdcgm.so.4/.3, dlopen'd; needs a running
 // nv-hostengine). Its absence is reported like NVML's and is never fatal unless asked for.
-// Only the few DCGM types used are declared here (ABI of dcgm_structs.h / dcgm_agent.h).
+// Only the few DCGM types used are declared here (ABI of dcgm_structs.h / dcgm_agent.h). Implements
+// the DCGM section of power_source.hpp.
 
 #include "energylens/dynamic_library.hpp"
 

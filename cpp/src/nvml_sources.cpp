@@ -1,4 +1,4 @@
-// NVML power sources (see power_source.hpp and shared/docs/NVML-FACTS.md): the driver sample
+// NVML power sources (the NVML section of power_source.hpp; shared/docs/NVML-FACTS.md): the driver sample
 // buffer (~20 ms, drained with lastSeenTimeStamp), the instant-power field (~100 ms), the ~1 s
 // power average (last resort) and the slow energy counter (its own thread in the sampler).
 #include <algorithm>
