@@ -671,13 +671,16 @@ void bind_model(py::module_& m) {
          const py::object& start, const FitOptions& options) {
         const TemplateId id = template_id(name);
         FitInputs in = fit_inputs(id, columns, targets, start);
-        py::gil_scoped_release release;
-        return fit(id, in.rows, in.columns.data(), in.targets, in.start, options);
+        return run_interruptible([&](const std::atomic<bool>* cancel) {
+          FitOptions o = options;
+          o.cancel = cancel;
+          return fit(id, in.rows, in.columns.data(), in.targets, in.start, o);
+        });
       },
       py::arg("template"), py::arg("columns"), py::arg("targets"), py::arg("start") = py::none(),
       py::arg("options") = FitOptions{},
       "Bounded Levenberg-Marquardt fit with the analytic Jacobian; returns a ClosedFormFit (options: a "
-      "FitOptions).");
+      "FitOptions). The GIL is released; Python's signal handlers run every 100 ms, so Ctrl-C stops it.");
 
   m.def(
       "bootstrap",
@@ -686,12 +689,16 @@ void bind_model(py::module_& m) {
         const TemplateId id = template_id(name);
         FitInputs in = fit_inputs(id, columns, targets, start);
         if (in.start.empty()) throw std::invalid_argument("bootstrap needs the start parameters (the full fit)");
-        py::gil_scoped_release release;
-        return bootstrap(id, in.rows, in.columns.data(), in.targets, in.start, replicates, options);
+        return run_interruptible([&](const std::atomic<bool>* cancel) {
+          FitOptions o = options;
+          o.cancel = cancel;
+          return bootstrap(id, in.rows, in.columns.data(), in.targets, in.start, replicates, o);
+        });
       },
       py::arg("template"), py::arg("columns"), py::arg("targets"), py::arg("start"), py::arg("replicates"),
       py::arg("options") = FitOptions{},
-      "Refit on `replicates` seeded resamples (rows with replacement) in parallel; returns a BootstrapResult.");
+      "Refit on `replicates` seeded resamples (rows with replacement) in parallel; returns a BootstrapResult. "
+      "The GIL is released; Python's signal handlers run every 100 ms, so Ctrl-C stops it.");
 }
 
 }  // namespace energylens::bindings

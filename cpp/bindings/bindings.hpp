@@ -4,8 +4,17 @@
 
 #include <pybind11/pybind11.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <exception>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <utility>
+
+#include "energylens/parallel.hpp"
 
 namespace energylens::bindings {
 
@@ -24,6 +33,56 @@ class ReleaseGilIfLong {
  private:
   std::optional<pybind11::gil_scoped_release> release_;
 };
+
+// Runs `work(cancel)` (a long native loop: the closed-form fit, its bootstrap) on a worker thread with the
+// GIL released, while the calling thread wakes every 100 ms to run Python's signal handlers
+// (PyErr_CheckSignals). When one raises (Ctrl-C's KeyboardInterrupt, the CLI's SIGTERM handler) `cancel`
+// is set, the work stops at its next check, and the handler's exception is raised here: a long fit stops
+// within a fraction of a second instead of at its end. The worker keeps the caller's thread cap
+// (set_thread_max_threads). Called with the GIL held; the work's own exceptions reach the caller as if
+// it had run on the calling thread.
+template <class Work>
+auto run_interruptible(Work&& work) {
+  std::atomic<bool> cancel{false};
+  using Result = decltype(work(&cancel));
+  std::optional<Result> result;
+  std::exception_ptr failed;
+  std::optional<pybind11::error_already_set> signalled;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  const int cap = thread_max_threads();
+  {
+    pybind11::gil_scoped_release release;
+    std::thread worker([&] {
+      try {
+        set_thread_max_threads(cap);
+        result.emplace(work(&cancel));
+      } catch (...) {
+        failed = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
+      if (signalled) continue;
+      lock.unlock();
+      {
+        pybind11::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) signalled.emplace();  // fetches the handler's exception
+      }
+      if (signalled) cancel.store(true);
+      lock.lock();
+    }
+    lock.unlock();
+    worker.join();
+  }
+  if (signalled) throw std::move(*signalled);
+  if (failed) std::rethrow_exception(failed);
+  return std::move(*result);
+}
 
 void bind_errors(pybind11::module_& m);
 void bind_capabilities(pybind11::module_& m);

@@ -469,13 +469,15 @@ PriorRows prior_rows(const FitOptions& options, const TemplateDescriptor& d, std
 
 template <class Tpl>
 ResidualFunction make_residual(std::size_t rows, const double* const* columns, const std::vector<Term>& terms,
-                               ResidualKind kind, const PriorRows& prior) {
+                               ResidualKind kind, const PriorRows& prior, const std::atomic<bool>* cancel) {
   constexpr std::size_t F = Tpl::kFeatures;
   constexpr std::size_t P = Tpl::kParams;
   // Scratch owned by the function object: each fit (and each bootstrap replicate) has its own.
   auto outputs = std::make_shared<std::vector<double>>(3 * rows);
   auto gradients = std::make_shared<std::vector<double>>(3 * P * rows);
-  return [rows, columns, &terms, kind, outputs, gradients, prior](const double* theta, double* r, double* jac) {
+  return [rows, columns, &terms, kind, outputs, gradients, prior, cancel](const double* theta, double* r,
+                                                                          double* jac) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) throw FitCancelled();
     const long n = static_cast<long>(rows);
     if (jac != nullptr)
       rows_outputs_columns<Tpl, true>(std::make_index_sequence<F>{}, n, columns, theta, outputs->data(),
@@ -508,7 +510,7 @@ ClosedFormFit fit_terms(std::size_t rows, const double* const* columns, const st
   if (x0.empty()) x0.assign(d.init, d.init + P);
   if (x0.size() != P) throw std::invalid_argument("fit: start must have " + std::to_string(P) + " values");
   const std::span<const double> lower(d.lower, P), upper(d.upper, P);
-  const ResidualFunction residual = make_residual<Tpl>(rows, columns, terms, options.residual, prior);
+  const ResidualFunction residual = make_residual<Tpl>(rows, columns, terms, options.residual, prior, options.cancel);
   const std::size_t m = terms.size() + prior.count();
 
   ClosedFormFit out;
@@ -655,6 +657,7 @@ BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* 
   single.n_starts = 1;
   const int threads = std::min(max_threads(), replicates);
   run_chunks(static_cast<std::size_t>(replicates), threads, [&](std::size_t replicate, int) {
+    if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) throw FitCancelled();
     const int b = static_cast<int>(replicate);
     std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(b));
     std::uniform_int_distribution<std::size_t> pick(0, rows - 1);

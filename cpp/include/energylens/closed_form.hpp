@@ -3,9 +3,11 @@
 // per feature, in the template's feature order); no Python, no CUDA types.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "energylens/least_squares.hpp"
@@ -79,6 +81,15 @@ struct FitOptions {
   /// then allowed (at least one). A robust loss applies to these rows as to every residual.
   std::vector<double> prior;
   double prior_weight = 0.0;   ///< w of the prior's residuals (0: no prior, the plain fit bit for bit)
+  /// Set by a caller that may stop the fit (the bindings, on Ctrl-C / SIGTERM): once it reads true the fit
+  /// and the bootstrap throw FitCancelled at their next residual evaluation or replicate. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+/// A fit or bootstrap stopped because FitOptions::cancel was set (not a bad input).
+class FitCancelled : public std::runtime_error {
+ public:
+  FitCancelled() : std::runtime_error("fit cancelled") {}
 };
 
 /// c_j = kPriorOffset x upper_j in the prior's log residuals.
