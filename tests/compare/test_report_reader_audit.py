@@ -167,6 +167,7 @@ def test_the_headline_defines_every_column_it_shows(text):
     assert "`Top-1 @TPOT`" in caption and "median measured TPOT" in caption
     assert "`parallelism`" in caption and "GPU counts" in caption
     assert "`Spearman`" in caption and "three or more" in caption
+    assert "population standard deviation (ddof 0)" in caption  # summarize's std: with 3 repeats 18 % below ddof 1
 
 
 def test_the_paper_table_says_its_top1_is_under_the_slo(tmp_path):

@@ -81,7 +81,8 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
           "measured TPOT. `parallelism`: held-out rows of a group with the same max_num_seqs (else max_batch_size) "
           "and different GPU counts form one choice of how many GPUs to serve that load on; hits over choices, "
           "pooled over groups. `Spearman`: rank correlation of predicted and measured energy in each group with "
-          "three or more candidates, mean over groups.", ""]
+          "three or more candidates, mean over groups. ±: the population standard deviation (ddof 0) of the "
+          "per-repeat figures, here and in every table.", ""]
     sentence = standing(result)
     if sentence:
         md += [sentence, ""]
