@@ -197,3 +197,13 @@ def test_an_empty_paper_row_and_a_single_draw_say_why(res, text):
 
     once = pd.DataFrame({"method": "m", "repeat": 0, "detail": ["a", "b"]})
     assert _passes(once, (), "folds") == "Scored in 1 repeat pooling 2 folds (figures pooled over its held-out rows; one draw, no ±)."
+
+
+def test_a_metric_ours_lacks_does_not_stop_the_standing_sentence(monkeypatch):
+    """Groups whose held-out rows all measure the same energy give a Top-1 but no pairwise (no pair to order):
+    the sentence looked ours up among the methods with a value and raised KeyError, stopping the report."""
+    s = pd.DataFrame({"top1": [1.0, 0.5], "pairwise": [np.nan, 0.5], "regret_pct": [0.0, 3.0],
+                      "n_repeats": [2, 2], "n_failed_repeats": [0, 0]}, index=["energylens", "llmcarbon"])
+    monkeypatch.setattr(findings, "random_summary", lambda result: s)
+    text = findings.standing(EvaluationResult(pd.DataFrame(), pd.DataFrame(), {"train_size": 50}))
+    assert "pairwise accuracy n/a" in text and "first by Top-1 (1.000; best other: llmcarbon 0.500)" in text

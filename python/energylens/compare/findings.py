@@ -92,8 +92,10 @@ def _digits(a: float, b: float, decimals: int) -> int:
 
 def _standing_part(s: pd.DataFrame, metric: str, label: str, higher: bool, unit: str) -> str:
     """``first by Top-1 (0.809; best other: llmcarbon 0.685)``; a tie says so rather than reading as a lead."""
-    rank, other, value, tied = _rank(s, metric, higher)
     ours = float(s.loc[OURS, metric])
+    if not np.isfinite(ours):  # (no pair to order: every held-out candidate measured alike) it raised KeyError
+        return f"{label} n/a"
+    rank, other, value, tied = _rank(s, metric, higher)
     base = 1 if unit else 3
     tie = f", tied with {', '.join(tied)}" if tied else ""
     d = _digits(ours, value, base) if other and other not in tied else base
