@@ -207,3 +207,12 @@ def test_a_metric_ours_lacks_does_not_stop_the_standing_sentence(monkeypatch):
     monkeypatch.setattr(findings, "random_summary", lambda result: s)
     text = findings.standing(EvaluationResult(pd.DataFrame(), pd.DataFrame(), {"train_size": 50}))
     assert "pairwise accuracy n/a" in text and "first by Top-1 (1.000; best other: llmcarbon 0.500)" in text
+
+
+def test_without_ours_a_shared_best_top1_names_every_method_that_reached_it(monkeypatch):
+    """Without energylens the sentence named the first of the methods at the best Top-1 ("Best Top-1: llmcarbon
+    (1.000)") when wilkins2024 read 1.000 too."""
+    s = pd.DataFrame({"top1": [1.0, 1.0, 0.5]}, index=["llmcarbon", "wilkins2024", "xgboost"])
+    monkeypatch.setattr(findings, "random_summary", lambda result: s)
+    text = findings.standing(EvaluationResult(pd.DataFrame(), pd.DataFrame(), {"train_size": 3}))
+    assert text == "Best Top-1 on the random split (3 training rows): llmcarbon and wilkins2024 (1.000, tied)."

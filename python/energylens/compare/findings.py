@@ -113,8 +113,10 @@ def standing(result: EvaluationResult) -> str:
         return (f"No method has a Top-1 on the random split ({n} training rows): no held-out group had two "
                 "candidates to choose between; train on fewer rows (--train-size) to hold out more.")
     if OURS not in s.index or not np.isfinite(s.loc[OURS, "top1"]):
-        best = s["top1"].idxmax()
-        return f"Best Top-1 on the random split ({n} training rows): {best} ({s.loc[best, 'top1']:.3f})."
+        top = float(s["top1"].max())
+        best = [str(m) for m, v in s["top1"].items() if v == top]  # all of them: the first alone read as a lead
+        return (f"Best Top-1 on the random split ({n} training rows): {' and '.join(best)} "
+                f"({top:.3f}{', tied' if len(best) > 1 else ''}).")
     parts = [_standing_part(s, metric, label, higher, unit)
              for metric, label, higher, unit in (("top1", "Top-1", True, ""), ("pairwise", "pairwise accuracy", True, ""),
                                                  ("regret_pct", "regret", False, " %"))]
