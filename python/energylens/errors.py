@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 __all__ = [
     "EnergyLensError",
@@ -155,3 +156,16 @@ def user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+def renamed_attribute(cls_name: str, old: str, new: str) -> property:
+    """A read-only ``old`` attribute that returns ``self.<new>`` and emits a DeprecationWarning naming ``new``:
+    public names that gained their unit (docs/STYLE.md "Names") keep working under the old spelling."""
+
+    def getter(self):
+        warnings.warn(f"{cls_name}.{old} is deprecated; use {cls_name}.{new} (the same value)", DeprecationWarning,
+                      stacklevel=user_stacklevel())
+        return getattr(self, new)
+
+    getter.__doc__ = f"Deprecated alias of ``{new}`` (reading it warns)."
+    return property(getter)

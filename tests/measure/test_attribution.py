@@ -187,12 +187,22 @@ def test_bootstrap_is_seeded_and_sane():
     tr, truth = synthetic_trace(seed=3, duration_s=30, noise_w=8.0)
     a1 = attribute(tr, source="nvml_instant", bootstrap=100, seed=7)
     a2 = attribute(tr, source="nvml_instant", bootstrap=100, seed=7)
-    np.testing.assert_array_equal(a1.bootstrap_coef, a2.bootstrap_coef)
+    np.testing.assert_array_equal(a1.bootstrap_coef_w, a2.bootstrap_coef_w)
+    assert a1.bootstrap_coef_w.shape == (100, 1 + len(a1.classes)) and a1.covariance_w2.shape == (4, 4)
     ratio = a1.power_stderr_w / a1.power_stderr_analytic_w
     assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
     assert np.all(a1.power_ci_w[:, 0] < a1.power_w) and np.all(a1.power_w < a1.power_ci_w[:, 1])
     frame = a1.as_frame()
     assert list(frame["class"]) == list(a1.classes) and len(frame) == 3
+
+
+def test_renamed_attributes_still_read_with_a_deprecation_warning():
+    """bootstrap_coef and covariance (0.1.0) carried no unit; their old names still read, and warn naming the new."""
+    a = attribute(synthetic_trace(seed=1, duration_s=10)[0], bootstrap=8)
+    for old, new in (("bootstrap_coef", "bootstrap_coef_w"), ("covariance", "covariance_w2")):
+        with pytest.warns(DeprecationWarning, match=f"Attribution.{old} is deprecated; use Attribution.{new}"):
+            value = getattr(a, old)
+        assert value is getattr(a, new)
 
 
 def test_bootstrap_intervals_cover_the_truth_over_40_seeds():

@@ -40,7 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from energylens.errors import EnergyLensError, user_stacklevel
+from energylens.errors import EnergyLensError, renamed_attribute, user_stacklevel
 from energylens.measure.attribution_design import (
     OTHER_CLASS,
     SOURCE_PREFERENCE,
@@ -121,9 +121,10 @@ class Attribution:
         converged: NNLS converged.
         method: a one-line description of the regression that was run.
         backend: ``"native"`` or ``"numpy"``.
-        covariance: ``(k+1, k+1)`` covariance of ``[idle, power_w...]`` (bootstrap when run, else
+        covariance_w2: ``(k+1, k+1)`` covariance of ``[idle, power_w...]`` (W^2; bootstrap when run, else
             analytic with NaN off the active set), used for phase energy uncertainty.
-        bootstrap_coef: ``(bootstrap, k+1)`` replicate coefficients ``[idle, power_w...]``.
+        bootstrap_coef_w: ``(bootstrap, k+1)`` replicate coefficients ``[idle, power_w...]`` (W).
+        covariance, bootstrap_coef: deprecated names (0.1.0) of the two above; reading them warns.
     """
 
     classes: tuple[str, ...]
@@ -154,10 +155,12 @@ class Attribution:
     converged: bool
     method: str
     backend: str
-    covariance: np.ndarray
-    bootstrap_coef: np.ndarray
+    covariance_w2: np.ndarray
+    bootstrap_coef_w: np.ndarray
+    covariance = renamed_attribute("Attribution", "covariance", "covariance_w2")
+    bootstrap_coef = renamed_attribute("Attribution", "bootstrap_coef", "bootstrap_coef_w")
 
-    def __repr__(self) -> str:  # a summary: the arrays (bootstrap_coef, covariance) would flood a REPL
+    def __repr__(self) -> str:  # a summary: the arrays (bootstrap_coef_w, covariance_w2) would flood a REPL
         parts = ", ".join(f"{c}: {p:.1f} +- {s:.1f} W, {e:.3g} J" for c, p, s, e in
                           zip(self.classes, self.power_w, self.power_stderr_w, self.energy_j, strict=True))
         return (f"Attribution({parts}; idle {self.idle_power_w:.1f} W, span {self.span_s:.3g} s, "
@@ -416,8 +419,8 @@ def _result(fit: dict[str, Any], design: Design, names: list[str], target: np.nd
         converged=bool(fit["converged"]),
         method=method,
         backend=design.backend,
-        covariance=cov,
-        bootstrap_coef=np.asarray(fit["bootstrap_coef"]),
+        covariance_w2=cov,
+        bootstrap_coef_w=np.asarray(fit["bootstrap_coef"]),
     )
 
 
@@ -467,7 +470,7 @@ def attribute_phases(
     coef = np.concatenate(([attribution.idle_power_w], attribution.power_w))
     g = np.column_stack([duration, busy])  # (phases, 1 + classes)
     energy = g @ coef
-    cov = np.nan_to_num(attribution.covariance, nan=0.0)
+    cov = np.nan_to_num(attribution.covariance_w2, nan=0.0)
     stderr = np.sqrt(np.maximum(np.einsum("pi,ij,pj->p", g, cov, g), 0.0))
     if not attribution.identifiable:
         stderr[:] = np.nan
