@@ -151,3 +151,32 @@ def test_a_plain_error_without_a_signal_is_still_exit_2(monkeypatch, tmp_path, c
     monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
     assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 2
     assert capsys.readouterr().err == "energylens fit: error: bad cell in row 3\n"
+
+
+class FailsWithABacktrace:
+    """Like xgboost's objects after an interrupt: the error a finaliser raises carries the native stack trace in
+    its message (XGBoostError: "[07:52:01] ...: Check failed ...\\nStack trace:\\n  [bt] (0) ..." over 10 lines)."""
+
+    def __del__(self) -> None:
+        raise ValueError("[07:52:01] src/data/data.cc:1104: Check failed: valid\nStack trace:\n"
+                         + "".join(f"  [bt] ({k}) /lib/libxgboost.so(+0x{k}f00) [0x7f19]\n" for k in range(9)))
+
+
+def test_a_finaliser_error_after_the_interrupt_is_one_line_even_with_a_native_stack_trace(monkeypatch, tmp_path,
+                                                                                         capsys):
+    """Before 2026-12-06 the message was printed whole: a SIGINT during `evaluate` ended with xgboost's
+    nine [bt] lines of native frames above the 'interrupted' line."""
+    def command(args) -> int:
+        half_built = FailsWithABacktrace()  # noqa: F841 - freed when the interrupt unwinds this frame
+        _signal_inside_a_finaliser(signal.SIGINT)
+        time.sleep(10.0)
+        return 0
+
+    monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
+    assert main(["fit", "bundled", "-o", str(tmp_path / "m.json")]) == 130
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "ignored in" in line]
+    assert len(said) == 1, err
+    assert said[0].startswith("energylens fit: after the interrupt, ValueError ignored in FailsWithABacktrace.__del__: "
+                              "[07:52:01] src/data/data.cc:1104: Check failed: valid"), err
+    assert "[bt]" not in err and "Stack trace" not in err, err

@@ -138,6 +138,13 @@ class _Resender:
                 continue
 
 
+def _first_line(exc: BaseException) -> str:
+    """An error's message on one line: a library's own error after an interrupt can carry a native stack trace
+    (xgboost's "Stack trace:" and nine "[bt] (k) ..." frames), which says nothing to the user."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] + (" ..." if len(lines) > 1 else "")) if lines else ""
+
+
 def _unraisable_hook(command: str, previous, resender: _Resender):
     """A ``sys.unraisablehook`` for the command's run. Python cannot raise an exception out of a finaliser
     (``__del__``, a weakref callback) or a C callback (a ctypes callback such as xgboost's data iterator), so
@@ -153,7 +160,7 @@ def _unraisable_hook(command: str, previous, resender: _Resender):
                 elif _signalled["SIGINT"] or _signalled["SIGTERM"]:
                     where = getattr(u.object, "__qualname__", None) or type(u.object).__name__
                     print(f"energylens {command}: after the interrupt, {type(exc).__name__} ignored in {where}: "
-                          f"{exc}", file=sys.stderr)
+                          f"{_first_line(exc)}", file=sys.stderr)
                 else:
                     previous(u)
                 return
@@ -207,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Cython buffer check: "'T{d:val:q:i1:q:i2:}' is not a valid PEP 3118 buffer format string"): the
             # command was interrupted, not given bad input (it exited 2); the error is still named.
             return _stopped(command, _signalled["SIGTERM"] and not _signalled["SIGINT"],
-                            f" (the interrupt surfaced inside a library as {type(exc).__name__}: {exc})")
+                            f" (the interrupt surfaced inside a library as {type(exc).__name__}: {_first_line(exc)})")
         label = type(exc).__name__ if isinstance(exc, EnergyLensError) else "error"
         print(f"energylens {command}: {label}: {exc}", file=sys.stderr)
         return 2
