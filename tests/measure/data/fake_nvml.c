@@ -10,6 +10,10 @@
  * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED),
  * FAKE_NVML_ENERGY_SPIN_MS (each energy counter read spins this long, as a CPU-bound driver call),
  * FAKE_NVML_SKIP_EVERY (N: the buffer never holds sample k where k % N == 0, a sample the driver missed).
+ * Test hooks (not NVML; read through ctypes, which shares this library's state with the sampler's dlopen):
+ * fake_nvml_t0_wall() is nvmlInit's wall-clock second, and fake_nvml_reads(which, out, cap) copies the seconds
+ * since then at which GPU 0's instant field (which 0) or energy counter (which 1) was read, so that a test
+ * knows where the power stepped and how far apart the sampler's reads came, whatever the machine's load.
  * Build: cc -shared -fPIC -O2 -o libfake_nvml.so fake_nvml.c */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,24 @@ static double wall_now(void) {
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+#define READ_LOG_CAP 65536
+static double read_log[2][READ_LOG_CAP]; /* GPU 0's reads, seconds since nvmlInit: instant field, counter */
+static int read_count[2];
+static void log_read(int which, int gpu, double t) {
+  if (gpu != 0) return;
+  int n = __atomic_load_n(&read_count[which], __ATOMIC_RELAXED);
+  if (n >= READ_LOG_CAP) return;
+  read_log[which][n] = t;
+  __atomic_store_n(&read_count[which], n + 1, __ATOMIC_RELEASE);
+}
+double fake_nvml_t0_wall(void) { return t0_wall; }
+int fake_nvml_reads(int which, double* out, int cap) {
+  if (which < 0 || which > 1) return -1;
+  int n = __atomic_load_n(&read_count[which], __ATOMIC_ACQUIRE);
+  if (n > cap) n = cap;
+  for (int i = 0; i < n; ++i) out[i] = read_log[which][i];
+  return n;
+}
 static double base_w(int g) { return 100.0 + 100.0 * g; }
 /* power at t seconds after init */
 static double power_w(int g, double t) { return base_w(g) + (((long long)(t / 0.5)) % 2 == 1 ? 200.0 : 0.0); }
@@ -50,6 +72,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   if (gpu_count > 16) gpu_count = 16;
   lost_after = lost ? atof(lost) : -1.0;
   for (int i = 0; i < 16; ++i) devices[i].index = i;
+  read_count[0] = read_count[1] = 0;
   t0_wall = wall_now();
   return 0;
 }
@@ -83,12 +106,14 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long l
   const char* spin = getenv("FAKE_NVML_ENERGY_SPIN_MS"); /* a read that burns this much CPU */
   if (spin) { double until = wall_now() + atof(spin) * 1e-3; while (wall_now() < until) {} }
   double t = wall_now() - t0_wall;
+  log_read(1, d->index, t);
   double t_upd = 0.1 * (double)(long long)(t / 0.1);
   *mj = (unsigned long long)(1.0e6 + energy_j(d->index, t_upd) * 1000.0);
   return 0;
 }
 nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_t* values) {
   double t = wall_now() - t0_wall;
+  log_read(0, d->index, t);
   for (int i = 0; i < count; ++i) {
     nvmlFieldValue_t* v = &values[i];
     v->timestamp = (long long)(wall_now() * 1e6);
