@@ -268,19 +268,29 @@ def test_bracketing_recovers_a_clock_offset(shift_ns):
     assert abs(offset - (-shift_ns)) <= uncertainty + 1
 
 
-def test_wall_clock_maps_onto_the_steady_clock():
+def _bracketed_wall_read():
+    """(steady before, wall, steady after, slack ns): a wall-clock read between two steady reads, and what the
+    offset taken just before may have drifted since (the wall clock slews by <= 500 ppm under NTP)."""
     offset, uncertainty = _core.wall_to_steady()
+    taken = steady_now_ns()
+    before = steady_now_ns()
     wall = time.time_ns()
-    steady = steady_now_ns()
-    assert abs((wall + offset) - steady) < 5_000_000 + uncertainty  # Python's two reads are ~us apart
+    after = steady_now_ns()
+    return offset, before, wall, after, uncertainty + (after - taken) // 2000 + 1_000
+
+
+# (Both compared one wall read with one steady read to 5 ms: a process descheduled between the two on a
+# loaded machine failed. The wall read mapped must lie between the steady reads around it.)
+def test_wall_clock_maps_onto_the_steady_clock():
+    offset, before, wall, after, slack = _bracketed_wall_read()
+    assert before - slack <= wall + offset <= after + slack, (before, wall + offset, after, slack)
 
 
 def test_driver_buffer_microseconds_map_like_the_sampler_does():
     # nvmlSample_t stamps are wall-clock microseconds; the sampler maps them with wall_to_steady.
-    offset, _ = _core.wall_to_steady()
-    us = time.time_ns() // 1000
-    mapped = us * 1000 + offset
-    assert abs(mapped - steady_now_ns()) < 5_000_000
+    offset, before, wall, after, slack = _bracketed_wall_read()
+    mapped = wall // 1000 * 1000 + offset
+    assert before - 1_000 - slack <= mapped <= after + slack, (before, mapped, after, slack)
 
 
 # ---- marks -------------------------------------------------------------------------------------------
@@ -337,11 +347,11 @@ def test_marks_from_many_threads_all_arrive():
 
 def test_mark_is_fast():
     n = 20000
-    t0 = time.perf_counter_ns()
+    t0 = time.thread_time_ns()  # this thread's CPU time: a loaded machine's waits for a core are not counted
     for _ in range(n):
         mark("hot")
-    per_call_ns = (time.perf_counter_ns() - t0) / n
-    assert per_call_ns < 5_000  # generous for a loaded CI box; bench/bench_sampler.py reports the median
+    per_call_ns = (time.thread_time_ns() - t0) / n
+    assert per_call_ns < 5_000  # a guard against a lock or a syscall per mark; bench/bench_sampler.py times it
 
 
 # ---- visible GPUs ---------------------------------------------------------------------------------------
