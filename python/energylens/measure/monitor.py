@@ -170,7 +170,13 @@ class EnergyMonitor:
     the process uses (each device with an active CUDA context, whichever runtime launched the work),
     so queued GPU work is counted in the window it was launched in; without a driver it is a no-op. ``wait=True`` (default)
     makes ``end_window`` wait (up to about two update periods) until the signals have readings past
-    the window's end, instead of extrapolating.
+    the window's end, instead of extrapolating. ``kernels=True`` also records CUPTI kernel intervals for
+    :meth:`trace` (CuptiUnavailableError on entering without CUPTI).
+
+    Raises: ValueError (both ``sampler=`` and ``gpus=``); on entering the ``with`` block NvmlUnavailableError
+    (no NVML; the message says how to fix it) or NvmlError (a failing NVML call), RuntimeError (entered twice);
+    SamplerError (the sampling thread failed) from ``end_window`` / ``measure`` / leaving the block. Window
+    methods outside the block raise RuntimeError. Each window returns a :class:`Measurement` (J, W, s, ns).
 
     >>> with EnergyMonitor() as mon:                      # doctest: +SKIP
     ...     mon.begin_window("step")
@@ -239,6 +245,7 @@ class EnergyMonitor:
 
     @property
     def sampler(self) -> PowerSampler:
+        """The :class:`PowerSampler` in use (RuntimeError before the ``with`` block made one)."""
         if self._sampler is None:
             raise RuntimeError("the monitor has no sampler yet (enter its with block)")
         return self._sampler

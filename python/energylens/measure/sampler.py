@@ -305,6 +305,7 @@ class PowerSampler:
 
     @property
     def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
         return bool(self._native.running)
 
     def __enter__(self) -> PowerSampler:
@@ -340,6 +341,7 @@ class PowerSampler:
 
     @property
     def gpu_count(self) -> int:
+        """How many GPUs the sampler reads."""
         return int(self._native.gpu_count)
 
     @property

@@ -115,9 +115,9 @@ class LatencyModel(ClosedFormModel):
 
     def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
                 n_threads: int | None = None) -> pd.DataFrame:
-        """Predicted ``ttft_s_pred`` and ``tpot_s_pred`` for each configuration row (``chunk_rows`` rows at a
-        time; ``check_range``: warn once about rows outside the fitted range, see :meth:`extrapolated`;
-        ``n_threads`` caps the native loop's threads)."""
+        """A DataFrame of ``ttft_s_pred`` and ``tpot_s_pred`` (s) for each configuration row (``chunk_rows`` rows
+        at a time; ``check_range``: warn once about rows outside the fitted range, see :meth:`extrapolated`;
+        ``n_threads`` caps the native loop's threads). Errors as :meth:`EnergyModel.predict`."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             ttft, tpot = self._outputs(configs, chunk_rows, check_range, "LatencyModel.predict")
@@ -128,9 +128,10 @@ class LatencyModel(ClosedFormModel):
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                          check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
-        """Prediction intervals of TTFT and TPOT at ``level``; IntervalsUnavailableError when the model has
-        none (see :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows). A calibrated
-        model scales the template's interval by each row's factor (the offset's own uncertainty is not added).
+        """Prediction intervals of TTFT and TPOT at ``level``: a DataFrame of ``ttft_s_lo``, ``ttft_s_hi``,
+        ``tpot_s_lo``, ``tpot_s_hi`` (s); IntervalsUnavailableError when the model has none (see
+        :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows). A calibrated model scales
+        the template's interval by each row's factor (the offset's own uncertainty is not added).
         A model that saw no measured TTFT (:attr:`ttft_fitted` False) gives NaN TTFT bounds: its TTFT is the
         roofline's estimate at start values, and no residual tells how far a measurement may fall from it."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
@@ -255,10 +256,15 @@ class EnergyModel(ClosedFormModel):
         return ExpressionEnergyModel(expr, **kwargs)
 
     def fit(self, profiles: Any, *, latency: bool = True, n_threads: int | None = None) -> EnergyModel:
-        """Fit on measured profiles; with ``latency`` also fit the latency model where possible;
-        ``n_threads`` caps the native fits and bootstraps (default: the process-wide setting). The state
-        (parameters, calibration, latency model) is replaced in one step at the end, as
-        :meth:`ClosedFormModel.fit` says."""
+        """Fit on measured profiles (a schema-v1 path or DataFrame with ``energy_j``, J); with ``latency`` also
+        fit the latency model where the rows carry ``ttft_s`` / ``tpot_s``; ``n_threads`` caps the native fits
+        and bootstraps (default: the process-wide setting). The state (parameters, calibration, latency model)
+        is replaced in one step at the end, as :meth:`ClosedFormModel.fit` says.
+
+        Returns: ``self``, fitted (``summary``: its :class:`FitSummary`; ``params``: values in their units).
+        Raises: ProfileSchemaError (a row or column violating the schema), FileNotFoundError (no such path),
+        ValueError (fewer measurements than parameters, without a prior). Warns DegenerateFitWarning (a
+        parameter not identified, or too few latency rows for a latency model)."""
         with threads(n_threads):
             new = copy.copy(self)._fit_with_latency(fit_input(profiles, require_energy=True), latency)
         return self._adopt(new)
@@ -288,9 +294,12 @@ class EnergyModel(ClosedFormModel):
 
     def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
                 n_threads: int | None = None) -> np.ndarray:
-        """Energy per request (J) for each configuration row (path or DataFrame, schema v1), ``chunk_rows``
-        rows at a time; ``check_range`` warns once about rows outside the fitted range (:meth:`extrapolated`);
-        ``n_threads`` caps the native loop's threads."""
+        """Energy per request (J) for each configuration row (path or DataFrame, schema v1; ``energy_j`` not
+        needed), ``chunk_rows`` rows at a time; ``check_range`` warns once (ExtrapolationWarning) about rows
+        outside the fitted range (:meth:`extrapolated`); ``n_threads`` caps the native loop's threads.
+
+        Returns: a float64 array, one energy per request per row (J). Raises: ValueError (not fitted),
+        ProfileSchemaError (an invalid row or missing column), FileNotFoundError (no such path)."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             out = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict", summed=True)[0]
@@ -327,7 +336,8 @@ class EnergyModel(ClosedFormModel):
     def predict_phases(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
                        check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
         """Prefill and decode energy per request (J), and their sum, for each configuration row (a DataFrame
-        input's index is kept)."""
+        input's index is kept): columns ``prefill_energy_j_pred``, ``decode_energy_j_pred``, ``energy_j_pred``.
+        Arguments and errors as :meth:`predict`."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
             e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")
@@ -345,7 +355,10 @@ class EnergyModel(ClosedFormModel):
         when the model has none (:meth:`intervals_unavailable`: no replicates, or parameters not identified).
         The residual draws follow each row's position in the table (reproducible whatever ``chunk_rows``),
         so the bounds of one configuration vary by a few percent with where it sits: a Monte Carlo interval,
-        not a per-configuration constant (:mod:`energylens.model.intervals`)."""
+        not a per-configuration constant (:mod:`energylens.model.intervals`).
+
+        Returns: a DataFrame of ``energy_j_lo`` / ``energy_j_hi`` (J per request; a DataFrame input's index).
+        Raises: IntervalsUnavailableError, ValueError (``level`` not in (0, 1); not fitted), ProfileSchemaError."""
         with threads(n_threads):
             if self.calibration is not None:
                 lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)

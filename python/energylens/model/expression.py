@@ -76,6 +76,7 @@ class ExpressionEnergyModel:
     # ---- description -------------------------------------------------------------------------
     @property
     def template_id(self) -> str:
+        """The model file's id for an expression model, ``energylens.expression.v1``."""
         return EXPRESSION_MODEL_ID
 
     @property
@@ -90,14 +91,17 @@ class ExpressionEnergyModel:
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """The expression's constants, in the order of :attr:`theta`."""
         return self.compiled.param_names
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the model was fitted (or loaded from a file); before, :attr:`theta` holds start values."""
         return self.summary is not None
 
     @property
     def theta(self) -> np.ndarray:
+        """The constants in :attr:`param_names` order (a copy; start values before :meth:`fit`)."""
         return self._theta.copy()
 
     @property
@@ -203,6 +207,7 @@ class ExpressionEnergyModel:
                                          if s.name in values})
 
     def to_latex(self, *, numeric: bool = True) -> str:
+        """``E = ...`` in LaTeX, of what :meth:`to_sympy` gives (``numeric``: the current constants substituted)."""
         return "E = " + sp.latex(self.to_sympy(numeric=numeric))
 
     # ---- persistence -------------------------------------------------------------------------
@@ -260,6 +265,7 @@ class ExpressionEnergyModel:
 
     @classmethod
     def load(cls, path: str | Path) -> ExpressionEnergyModel:
+        """The expression model saved at ``path``; ModelFileError for a missing, malformed or other file."""
         return cls.from_document(read_model_file(path), str(path))
 
     @classmethod

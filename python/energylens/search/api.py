@@ -1,12 +1,13 @@
 """``energylens.search(...)``: the configuration search from the user's side.
 
-Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the energy and latency models (given, read from a model file, or
-fitted on the bundled data, which the result says), writes their opt-in calibrations' per-combination
-factors into the engine's values (latency: TTFT / TPOT; energy: one factor on the template's per-request
-energy), with ``limit_confidence`` replaces the latency limits by the effective limits that make the
-latency model's upper quantile meet them (:mod:`.confidence`), runs the native engine with the GIL released, then
-explains the kept configurations and, from the models' bootstrap replicates, gives each top candidate
-an energy interval and the probability that it is truly the cheapest of the top-k (docs/search.md).
+Builds the space (:mod:`.space`, or :mod:`.candidates` for an explicit table of configurations), gets the
+energy and latency models (given, read from a model file, or fitted on the bundled data, which the result
+says), writes their opt-in calibrations' per-combination factors into the engine's values (latency: TTFT /
+TPOT; energy: one factor on the template's per-request energy), with ``limit_confidence`` replaces the latency
+limits by the effective limits that make the latency model's upper quantile meet them (:mod:`.confidence`),
+runs the native engine with the GIL released, then explains the kept configurations and, from the models'
+bootstrap replicates, gives each top candidate an energy interval and the probability that it is truly the
+cheapest of the top-k (docs/search.md).
 """
 
 from __future__ import annotations
@@ -432,17 +433,14 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists; defaults tp 1,2,4,8
             less those no model's heads divide, pp/dp/ep 1, max_num_seqs 1..256 in powers of 2, the checkpoint's format, auto).
         workload_weights: None (each workload point is searched on its own), or one weight per point, or
-            ``"equal"``: the points are quantiles of one distribution; each configuration is then one
-            candidate with the expected energy per request over the points and its TTFT, TPOT and memory
-            at the worst point.
-        candidates: instead of the axes, a DataFrame of configurations (one per row: model, gpu, tp, [pp,
-            dp, ep, precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs;
-            :mod:`energylens.search.candidates`). Only those are searched; result rows carry ``candidate``,
-            the row's label.
-        tpot_limit_s, ttft_limit_s: limits on the predicted TPOT / TTFT. limit_confidence: P in (0, 1): a
-            candidate passes a limit only if the upper P-quantile of its TTFT /
-            TPOT (the latency model's prediction interval; needs bootstrap replicates) meets it; 0.5: the point
-            prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
+            ``"equal"``: the points are quantiles of one distribution; each configuration is then one candidate
+            with the expected energy per request over the points and its TTFT, TPOT and memory at the worst point.
+        candidates: instead of the axes, a DataFrame of configurations (one per row: model, gpu, tp, [pp, dp,
+            ep, precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs;
+            :mod:`energylens.search.candidates`). Only those are searched; rows carry ``candidate``, its label.
+        tpot_limit_s, ttft_limit_s: limits on the predicted TPOT / TTFT (s). limit_confidence: P in (0, 1): a
+            candidate passes a limit only if the upper P-quantile of its TTFT / TPOT (the latency model's
+            prediction interval; needs bootstrap replicates) meets it; 0.5: the point prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
         rate_per_s: request rate; switches to load-driven mode (Little's law batch, replicas, idle power).
             Candidates that differ only in a max_num_seqs cap the running batch stays below are one row
             (``max_num_seqs_equivalent`` lists the caps, ``cap_binds`` says whether it binds; :mod:`.caps`).
@@ -464,7 +462,10 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
         device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
 
-    Returns: :class:`SearchResult`.
+    Returns: a :class:`SearchResult` (``top``: best first by ``objective``: J, g or $ per request or output token).
+    Raises: ValueError (an invalid axis, limit or option, or a clash between them), TypeError (``energy_model`` of
+        another type), UnknownGpuError / UnknownModelError (a name the tables lack, close matches listed),
+        ModelFileError (an unreadable model file), CudaUnavailableError (``device="cuda"`` without a usable GPU).
     """
     progress = check_call_options(bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, progress=progress)
     check_device(device, explicit_candidates=candidates is not None)  # before the model is fitted
