@@ -169,3 +169,15 @@ def renamed_attribute(cls_name: str, old: str, new: str) -> property:
 
     getter.__doc__ = f"Deprecated alias of ``{new}`` (reading it warns)."
     return property(getter)
+
+
+def renamed_argument(where: str, old: str, new: str, old_value, new_value):
+    """The value of a keyword renamed to carry its unit: ``new_value``, or ``old_value`` with a DeprecationWarning
+    naming ``new`` when only the old keyword was given (``None``: not given); TypeError when both were."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise TypeError(f"{where}: pass {new}= or {old}=, not both ({old} is the deprecated name of {new})")
+    warnings.warn(f"{where}: {old} is deprecated; use {new} (the same value)", DeprecationWarning,
+                  stacklevel=user_stacklevel())
+    return old_value

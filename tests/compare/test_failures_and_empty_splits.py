@@ -146,7 +146,7 @@ class _BadTpot(_Flaky):
 
 def test_a_custom_methods_tpot_of_the_wrong_shape_or_nan_is_its_failure_not_a_traceback():
     df = mlenergy_v2()
-    res = run_evaluation(df, train_size=50, repeats=2, splits=["random"], progress=False, tpot_slo=0.05,
+    res = run_evaluation(df, train_size=50, repeats=2, splits=["random"], progress=False, tpot_slo_s=0.05,
                          methods=lambda s: [ClosedForm(seed=s), _BadTpot(s)])
     errors = set(res.table.loc[res.table["method"] == "bad_tpot", "error"])
     assert any("TPOT predictions for" in e for e in errors) and any("non-finite TPOT" in e for e in errors)

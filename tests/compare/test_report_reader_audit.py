@@ -175,7 +175,7 @@ def test_the_paper_table_says_its_top1_is_under_the_slo(tmp_path):
     beside the paper's Top-1 as "Top-1 selection accuracy" without a word."""
     frame = synthetic_profiles()
     slo = float(frame["tpot_s"].median())
-    res = ev.run_evaluation(frame, train_size=30, repeats=2, progress=False, splits=("random",), tpot_slo=slo,
+    res = ev.run_evaluation(frame, train_size=30, repeats=2, progress=False, splits=("random",), tpot_slo_s=slo,
                             methods=lambda seed: registry.default_methods(
                                 seed=seed, gpu_spec=fake_gpu_spec, include=("energylens", "llmcarbon")))
     paper = _section(write_report(res, tmp_path / "r").read_text(), "The paper's claims side by side")

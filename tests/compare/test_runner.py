@@ -254,7 +254,7 @@ def test_every_method_sees_identical_splits(frame):
 
 
 def test_slo_uses_method_tpot_or_measured(frame):
-    res = _run(frame, tpot_slo=float(frame.tpot_s.median()), splits=("random",))
+    res = _run(frame, tpot_slo_s=float(frame.tpot_s.median()), splits=("random",))
     src = res.table.groupby("method")["tpot_source"].first()
     assert src["wilkins2024"] == "measured" and src["llmcarbon"] == "predicted"
     assert (res.table.n_candidates <= res.table.n_rows).all()
@@ -262,6 +262,21 @@ def test_slo_uses_method_tpot_or_measured(frame):
     assert {"top1_strict", "slo_violation"} <= set(s.columns)
     lp = s.set_index("method").loc["latency_proxy"]
     assert lp["slo_violation"] == 0.0                                # measured TPOT: never late
+
+
+def test_tpot_slo_is_the_deprecated_name_of_tpot_slo_s(frame):
+    """run_evaluation / evaluate took ``tpot_slo`` (s) without its unit; the old keyword still works and warns."""
+    slo = float(frame.tpot_s.median())
+    new = _run(frame, tpot_slo_s=slo, splits=("random",))
+    with pytest.warns(DeprecationWarning, match="tpot_slo is deprecated; use tpot_slo_s"):
+        old = _run(frame, tpot_slo=slo, splits=("random",))
+    pd.testing.assert_frame_equal(old.table, new.table)
+    with pytest.warns(DeprecationWarning, match="use tpot_slo_s"):
+        table = ev.evaluate(frame, train_size=30, repeats=1, seed=7, methods=fast_methods, progress=False,
+                            splits=("random",), tpot_slo=slo)
+    assert (table.tpot_source != "").all()
+    with pytest.raises(TypeError, match="tpot_slo_s= or tpot_slo=, not both"):
+        _run(frame, tpot_slo=slo, tpot_slo_s=slo)
 
 
 class Broken(MethodBase):
@@ -290,8 +305,8 @@ def test_bad_arguments_are_clear_errors(frame):
         _run(frame, group_by=("task", "nope"))
     with pytest.raises(ValueError, match="unknown split"):
         _run(frame, splits=("random", "bogus"))
-    with pytest.raises(ValueError, match="tpot_slo"):
-        _run(frame, tpot_slo=-1.0)
+    with pytest.raises(ValueError, match="tpot_slo_s must be a positive"):
+        _run(frame, tpot_slo_s=-1.0)
     with pytest.raises(ValueError, match="at least 1"):
         _run(frame, train_size=0)
 

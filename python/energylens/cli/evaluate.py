@@ -159,7 +159,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
                              group_by=group_by,
-                             tpot_slo=args.tpot_slo, seed=args.seed,
+                             tpot_slo_s=args.tpot_slo, seed=args.seed,
                              splits=asked,
                              method_names=names, progress=not args.no_progress)
     empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]

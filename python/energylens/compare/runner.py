@@ -20,7 +20,7 @@ modality or task). Every metric is a small pure function tested on hand-computed
 * MAPE over the held-out rows (rows, not groups), undefined for a method whose ``energy`` is only a
   ranking score (``predicts_energy_scale = False``).
 
-With ``tpot_slo`` the Top-1 and regret of a group are taken among the candidates whose predicted
+With ``tpot_slo_s`` (a TPOT limit in s) the Top-1 and regret of a group are taken among the candidates whose predicted
 (for the method) and measured TPOT both meet the limit; a method without a latency model
 (``has_tpot()`` false) is given the measured TPOT (``tpot_source = "measured"`` in the table).
 
@@ -67,7 +67,7 @@ from energylens.compare.splits import (
     duplicate_units,
     make_splits,
 )
-from energylens.errors import EnergyLensError, ProfileSchemaError
+from energylens.errors import EnergyLensError, ProfileSchemaError, renamed_argument
 from energylens.extras import optional
 from energylens.profiles import cells, read_profiles
 from energylens.profiles.problems import frame_source, problem_text
@@ -98,7 +98,7 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
     if tpot_slo is not None:
         need.append("tpot_s")
         if not tpot_slo > 0:
-            raise ValueError(f"tpot_slo must be a positive number of seconds, got {tpot_slo}")
+            raise ValueError(f"tpot_slo_s must be a positive number of seconds, got {tpot_slo}")
     absent = [c for c in need if c not in df.columns]
     if absent:
         raise ValueError(f"profiles lack column(s) {absent} needed by the evaluation")
@@ -308,13 +308,12 @@ def _check_methods(methods: Any, method_names: Sequence[str] | None) -> None:
 
 
 def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeats: int = 20,
-                   group_by: Sequence[str] = DEFAULT_GROUP_BY, tpot_slo: float | None = None,
+                   group_by: Sequence[str] = DEFAULT_GROUP_BY, tpot_slo_s: float | None = None,
                    seed: int = 0, splits: Iterable[str] = SPLIT_NAMES,
-                   methods: MethodFactory | None = None,
-                   method_names: Sequence[str] | None = None,
+                   methods: MethodFactory | None = None, method_names: Sequence[str] | None = None,
                    curve_sizes: Iterable[int] = CURVE_SIZES,
                    gpu_shots: Iterable[int] = GPU_SHOTS,
-                   gpu_spec: Any = None, progress: bool = True) -> EvaluationResult:
+                   gpu_spec: Any = None, progress: bool = True, tpot_slo: float | None = None) -> EvaluationResult:
     """Fit every method on exactly the same training rows and score it on the same held-out rows.
 
     ``profiles``: a schema-v1 frame, a profile file, an ML.ENERGY v2 flat CSV, or ``"bundled"`` (read with
@@ -327,8 +326,12 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     prediction raises one of :data:`CAUGHT` gets NaN metrics and the message in the ``error`` column (and
     one warning), never a silent zero. The template's inputs the baselines read are computed once for
     ``profiles`` and sliced per split (:func:`energylens.compare.inputs.shared_template_inputs`), the same
-    bits as computed per call.
+    bits as computed per call. ``tpot_slo_s``: score Top-1 and regret among the candidates meeting this TPOT (s);
+    ``tpot_slo`` is its deprecated name (0.1.0; a DeprecationWarning). Returns an :class:`EvaluationResult`
+    (``info["tpot_slo"]`` keeps its name: bench JSON files hold it). Raises ProfileSchemaError for an invalid
+    profile row, ValueError for a bad argument, TypeError for a method missing a member.
     """
+    tpot_slo = renamed_argument("run_evaluation", "tpot_slo", "tpot_slo_s", tpot_slo, tpot_slo_s)
     t0 = time.perf_counter()
     group_by = tuple(group_by)
     _check_seed(seed, repeats)
@@ -387,7 +390,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
 
 
 def evaluate(profiles: pd.DataFrame | str, *, train_size: int = 50, repeats: int = 20,
-             group_by: Sequence[str] = DEFAULT_GROUP_BY, tpot_slo: float | None = None,
+             group_by: Sequence[str] = DEFAULT_GROUP_BY, tpot_slo_s: float | None = None,
              seed: int = 0, splits: Iterable[str] = SPLIT_NAMES,
              methods: MethodFactory | None = None, method_names: Sequence[str] | None = None,
              progress: bool = True, **kwargs: Any) -> pd.DataFrame:
@@ -396,8 +399,9 @@ def evaluate(profiles: pd.DataFrame | str, *, train_size: int = 50, repeats: int
     One row per (``repeat``, ``split``, ``variant``, ``detail``, ``train_size``, ``method``,
     ``group``) with the ``group_by`` columns, ``modality``, ``task``, ``n_rows``, ``n_candidates``,
     ``top1``, ``regret_pct``, ``pairs_concordant``, ``pairs_total``, ``spearman``, ``ape_sum``,
-    ``tpot_source`` and ``error``. Aggregate it with :func:`~energylens.compare.result.summarize`.
+    ``tpot_source`` and ``error``. Aggregate it with :func:`~energylens.compare.result.summarize`. Arguments
+    (``tpot_slo`` the deprecated name of ``tpot_slo_s``, s) and errors as :func:`run_evaluation`.
     """
     return run_evaluation(profiles, train_size=train_size, repeats=repeats, group_by=group_by,
-                          tpot_slo=tpot_slo, seed=seed, splits=splits, methods=methods,
+                          tpot_slo_s=tpot_slo_s, seed=seed, splits=splits, methods=methods,
                           method_names=method_names, progress=progress, **kwargs).table
