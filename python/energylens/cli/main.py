@@ -221,7 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         # (Terminated, or a library's KeyboardInterrupt standing for it: Ray's wait re-raises a signal's
         # exception as a plain KeyboardInterrupt)
-        return _stopped(command, isinstance(exc, Terminated) or (_signalled["SIGTERM"] and not _signalled["SIGINT"]))
+        # A command may say what it kept (profile: the store's rows and --resume) in the exception's stopped_detail.
+        return _stopped(command, isinstance(exc, Terminated) or (_signalled["SIGTERM"] and not _signalled["SIGINT"]),
+                        getattr(exc, "stopped_detail", ""))
     finally:
         resender.stop(collect=_signalled["SIGINT"] or _signalled["SIGTERM"])
         sys.unraisablehook = previous_hook

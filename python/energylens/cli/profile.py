@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.outputs import plural
-from energylens.profiling import STRATEGIES, load_spec, parse_power_source, plan_sweep, run_sweep
+from energylens.profiling import STRATEGIES, Store, load_spec, parse_power_source, plan_sweep, run_sweep
 from energylens.profiling.engine_resume import CHANGED_ENGINE_ARGS
 from energylens.profiling.runner import failed_note
 
@@ -66,11 +66,25 @@ def run(args: argparse.Namespace) -> int:
     parse_power_source(args.power_source)
     if args.dry_run:
         return _dry_run(spec, args)
-    res = run_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
-                    power_source=args.power_source, budget=args.budget, strategy=args.strategy,
-                    ray_address=args.ray, ray_num_gpus=not args.ray_no_gpus,
-                    changed_engine_args=args.changed_engine_args)
+    try:
+        res = run_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
+                        power_source=args.power_source, budget=args.budget, strategy=args.strategy,
+                        ray_address=args.ray, ray_num_gpus=not args.ray_no_gpus,
+                        changed_engine_args=args.changed_engine_args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (cli.main.Terminated): say what the store kept
+        exc.stopped_detail = _kept(args)  # type: ignore[attr-defined]  (cli.main's stop line reads it)
+        raise
     return 0 if res.failed == 0 else 3
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """The stop line's account of the store: its units' rows on disk, and the command that goes on."""
+    parts = Store(args.output).parts
+    n = sum(1 for _ in parts.glob("*.parquet")) if parts.is_dir() else 0
+    if n == 0:
+        return f"; no unit had finished, {args.output} holds no rows"
+    return (f"; the store {args.output} keeps {n} units' rows (every unit that finished); `energylens profile {args.spec} -o "
+            f"{args.output} --resume` measures the rest")
 
 
 def _dry_run(spec, args: argparse.Namespace) -> int:
