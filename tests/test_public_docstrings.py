@@ -78,4 +78,4 @@ def test_entry_points_state_their_errors(name):
 
 def test_help_on_the_callable_search_package_shows_its_arguments():
     text = __import__("pydoc").render_doc(energylens.search, renderer=__import__("pydoc").plaintext)
-    assert "tpot_limit_s" in text and "Raises" in text
+    assert "tpot_limit_s" in text and "Raises" in text and "help(energylens.search.search)" in text

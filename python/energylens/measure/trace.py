@@ -293,7 +293,8 @@ class Trace:
 
     # ---- file format ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`)."""
+        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`), atomically; OutputError
+        naming ``path`` when it cannot be written."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 

@@ -163,7 +163,8 @@ class LatencyModel(ClosedFormModel):
         return model
 
     def save(self, path: str | Path) -> None:
-        """Write a model file holding this latency model alone (versioned JSON, as EnergyModel.save)."""
+        """Write a model file holding this latency model alone (versioned JSON, as EnergyModel.save); ValueError
+        when not fitted, OutputError when the file cannot be written."""
         write_model_file(path, {"energy": None, "latency": self._state()})
 
     @classmethod
@@ -376,7 +377,8 @@ class EnergyModel(ClosedFormModel):
         return jac if self.calibration is None else jac * self.calibration.factors(frame)[:, None]
 
     def save(self, path: str | Path) -> None:
-        """Write a versioned JSON file: template id, parameters, fit metrics, data hash, bootstrap."""
+        """Write a versioned JSON model file, atomically: template id, parameters, fit metrics, data hash,
+        bootstrap, and the latency model. Raises ValueError (not fitted), OutputError (cannot be written)."""
         energy = self._state()
         if self.calibration is not None:
             energy["calibration"] = self.calibration.to_state()
@@ -387,7 +389,8 @@ class EnergyModel(ClosedFormModel):
 
     @classmethod
     def load(cls, path: str | Path) -> EnergyModel | ExpressionEnergyModel:
-        """The energy model a file holds (an :class:`ExpressionEnergyModel` for a saved expression model)."""
+        """The energy model a file holds (an :class:`ExpressionEnergyModel` for a saved expression model);
+        ModelFileError naming the path when it is missing, malformed or holds no energy model."""
         state = read_model_file(path)
         if not state.get("energy"):
             raise ModelFileError(f"{path}: holds no energy model")

@@ -61,6 +61,15 @@ def evaluate_device(template: str, columns: Mapping[str, Any] | Sequence[Any], p
         stream: a ``cudaStream_t`` as an integer (0: the legacy default stream).
         synchronize: wait for the kernel before returning (default); otherwise keep ``columns`` and
             ``out`` alive until the stream has finished.
+
+    Returns:
+        The two output device arrays: ``"energy"``: prefill and decode energy per request (J); ``"latency"``:
+        TTFT and TPOT (s).
+
+    Raises:
+        ValueError: a missing column, or columns that are not 1-D contiguous device arrays of one float dtype
+            and length (the message names the column).
+        CudaUnavailableError: no usable CUDA device, or ``out`` omitted without CuPy to allocate it.
     """
     desc = _core.describe_template(template)
     names = desc.feature_names

@@ -1,5 +1,9 @@
 """Configuration search: how to deploy a model, under memory and latency limits, for a given load.
 
+Call it: ``energylens.search("Qwen/Qwen3-8B", "H100,H200", input_tokens=512, output_tokens=256, tpot_limit_s=0.05)``
+returns a :class:`SearchResult` (``print(result.table())``, ``result.explain()``). Every argument, the units, the
+return and the errors: FUNCTIONS, ``search`` below (or ``help(energylens.search.search)``).
+
 :func:`search` walks every combination of models, GPUs, TP / PP / DP / EP, max_num_seqs, precisions and
 workload points in the native engine (cpp/src/search*.cpp: mixed-radix index, never materialised, the
 evaluator's own templates, streaming top-k and Pareto fronts) and returns a :class:`SearchResult`.

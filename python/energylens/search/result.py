@@ -443,7 +443,8 @@ class SearchResult:
                 "explanation": self.explain(0)}
 
     def to_json(self, path: str | None = None) -> str:
-        """The result as JSON; also written (atomically) to ``path`` when given."""
+        """The result as JSON (:meth:`to_dict`); also written (atomically) to ``path`` when given (OutputError
+        naming the path when it cannot be)."""
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=json_default)
         if path is not None:
             with atomic_file(path) as tmp:
