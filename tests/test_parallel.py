@@ -170,3 +170,23 @@ def test_idle_helpers_burn_no_cpu(fitted):
         time.sleep(0.3)
         idle_cpu_s = time.process_time() - cpu0
     assert idle_cpu_s < 0.03, f"{idle_cpu_s:.3f} s of CPU while idle"
+
+
+def test_honours_n_threads_shows_n_threads_in_the_signature():
+    """help(energylens.attribute) listed every keyword but n_threads, which it takes (the signature came from the
+    wrapped function): the wrapper's signature now adds it, keyword-only, default None."""
+    import inspect
+
+    import energylens
+    from energylens.parallel import honours_n_threads
+
+    for fn in (energylens.attribute, energylens.attribute_phases):
+        param = inspect.signature(fn).parameters["n_threads"]
+        assert param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is None
+
+    @honours_n_threads
+    def f(a, *, b=1, **rest):
+        return a, b, rest
+
+    assert list(inspect.signature(f).parameters) == ["a", "b", "n_threads", "rest"]
+    assert f(1, b=2, n_threads=1, c=3) == (1, 2, {"c": 3})

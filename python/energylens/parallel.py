@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import operator
 import threading
 from collections.abc import Callable, Iterator
@@ -88,6 +89,12 @@ def honours_n_threads(fn: _F) -> _F:
     def wrapper(*args: Any, n_threads: int | None = None, **kwargs: Any) -> Any:
         with threads(n_threads):
             return fn(*args, **kwargs)
+    # help() / IDEs read the wrapped function's signature (functools.wraps): add n_threads, before any **kwargs
+    params = list(inspect.signature(fn).parameters.values())
+    at = len(params) - 1 if params and params[-1].kind is inspect.Parameter.VAR_KEYWORD else len(params)
+    params.insert(at, inspect.Parameter("n_threads", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation="int | None"))
+    wrapper.__signature__ = inspect.signature(fn).replace(parameters=params)  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 
