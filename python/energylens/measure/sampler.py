@@ -263,7 +263,9 @@ class PowerSampler:
         then plays compressed, each sample stamped when it appears, power values kept and energy-counter
         readings divided by ``speed``, so power and counter agree on a window); otherwise all at
         the first poll. ``rebase``: shift times so the first sample lands at ``start()``; otherwise
-        the recorded ``t_ns`` are kept.
+        the recorded ``t_ns`` are kept. Raises TypeError (neither a Trace nor a path), ValueError (a trace
+        without samples, or a ``gpu`` column that is not 0 .. n-1), EnergyLensError (a saved trace that cannot
+        be read: :meth:`Trace.load`).
         """
         where = "replay()"
         if isinstance(trace, (str, os.PathLike)):

@@ -455,7 +455,8 @@ class SearchResult:
     def plot(self, path: str) -> str:
         """Two panels (objective vs TPOT, objective vs TTFT): the top-k and the Pareto fronts, in the format of
         the extension (:func:`energylens.search.plot.check_plot_path`, checked first), written atomically.
-        Returns the path."""
+        Returns the path. Raises MissingExtraError (no matplotlib: the ``compare`` extra), ValueError (an
+        extension that is no plot format), OutputError (the file cannot be written)."""
         return pareto_plot(self, path)
 
 def _round_up(value: float) -> str:
