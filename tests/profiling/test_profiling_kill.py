@@ -51,7 +51,9 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
     for i in range(kills + 1):
         args = cmd + (["--resume"] if out.exists() else [])
         before = len(_part_files(out))
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        log = tmp_path / f"attempt{i}.log"  # (what an attempt said, for a failure's message)
+        with log.open("w") as err:
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         if i < kills:
             # Every other attempt (while at least two units are left) dies just after finishing a unit, at a
             # random instant of the next one; the others during interpreter start and model load. Instants
@@ -66,7 +68,8 @@ def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
                 killed += 1
             proc.wait()
         else:
-            assert proc.wait(timeout=600) == 0
+            assert proc.wait(timeout=600) == 0, "".join(
+                f"--- attempt {k}:\n{(tmp_path / f'attempt{k}.log').read_text()[-3000:]}" for k in range(i - 1, i + 1))
         store = Store(out)
         parts = _part_files(out)
         for p in parts:  # every part on disk is whole and readable
