@@ -210,8 +210,8 @@ def test_search_progress_lines_depend_on_time_not_on_the_space_size(monkeypatch,
     for done in (100, 300, 500, 800, 1_000):  # at 0.5 (quiet), 1.1 (a line), 1.6 (quiet), 2.3 (a line), 2.4 (last)
         report(done, 1_000)
     assert capsys.readouterr().err.splitlines() == [
-        "search: 30% (300 of 1,000 candidates, 1.1 s)", "search: 80% (800 of 1,000 candidates, 2.3 s)",
-        "search: 100% (1,000 of 1,000 candidates, 2.4 s)"]
+        "search: 30% (300 of 1,000 candidates, 1.1 s; about 3 s left)",
+        "search: 80% (800 of 1,000 candidates, 2.3 s; about 1 s left)", "search: 100% (1,000 of 1,000 candidates, 2.4 s)"]
     clock = iter([0.0, 0.3, 0.6])
     quick = options_module.progress_printer(10**9)  # a search under a second prints nothing, however large
     quick(5 * 10**8, 10**9)
@@ -337,3 +337,21 @@ def test_load_mode_caps_do_not_depend_on_top(model):
     for i, caps in zip(small["index"], small["max_num_seqs_equivalent"], strict=True):
         assert caps == got[i], i
     assert [4, 8, 64, 256, 1024] in list(small["max_num_seqs_equivalent"])
+
+
+def test_a_long_search_prints_tens_of_lines_not_one_a_second(monkeypatch, capsys):
+    """Before 2026-12-06 a 30-minute search (a load-mode space of 7e8 candidates on 2 cores) printed a line every
+    second, 1,800 lines in a log; the gap now grows with the time run (a tenth of it, 1 s to 30 s), and each
+    line says about how long is left."""
+    now = [0.0]
+    monkeypatch.setattr(options_module.time, "perf_counter", lambda: now[0])
+    total = 1_800 * 2
+    report = options_module.progress_printer(total)
+    for k in range(1, total + 1):  # the engine calls back twice a second for 30 minutes
+        now[0] = k / 2
+        report(k, total)
+    lines = capsys.readouterr().err.splitlines()
+    assert 40 < len(lines) < 120, len(lines)
+    assert lines[0] == "search: 0% (2 of 3,600 candidates, 1.0 s; about 30 min left)"
+    assert lines[-1] == "search: 100% (3,600 of 3,600 candidates, 1800.0 s)"
+    assert any("about 15 min left" in line for line in lines)

@@ -132,17 +132,28 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
 def progress_printer(total: int) -> Callable[[int, int], None]:
     """Plain lines on stderr for a search that takes over a second, whatever its size (a load-mode space
     of 1e6 candidates takes about that; the engine calls back about twice a second): the first once a
-    second has passed, then at most one a second, and the last when any was printed."""
+    second has passed, then one each tenth of the time run so far (at least 1 s, at most 30 s apart: a
+    30-minute search prints about 90 lines, not 1,800), each with the time left at the pace so far, and
+    the last when any was printed."""
     start = time.perf_counter()
     last = [start]
 
     def report(done: int, all_: int) -> None:
         now = time.perf_counter()
-        if now - start >= 1.0 and (now - last[0] >= 1.0 or (done == all_ and last[0] > start)):
+        gap = min(max(0.1 * (now - start), 1.0), 30.0)
+        if now - start >= 1.0 and (now - last[0] >= gap or (done == all_ and last[0] > start)):
             last[0] = now
-            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates, {now - start:.1f} s)",
+            left = f"; about {_duration((now - start) * (all_ - done) / done)} left" if 0 < done < all_ else ""
+            print(f"search: {done / all_:.0%} ({done:,} of {all_:,} candidates, {now - start:.1f} s{left})",
                   file=sys.stderr, flush=True)
     return report
+
+
+def _duration(seconds: float) -> str:
+    """A rough time for a progress line: 40 s, 12 min, 3.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 90 * 60 else f"{seconds / 3600:.1f} h"
 
 
 def refit_printer() -> Callable[[int, int], None]:
