@@ -79,10 +79,23 @@ def test_sympy_forms_name_the_extra(monkeypatch):
         EnergyModel().to_latex()
 
 
+def _slow_clock(monkeypatch, step_s: float) -> None:
+    """The runner's clock advances ``step_s`` per reading: each fit seems to take that long."""
+    from energylens.compare import runner
+
+    now = [0.0]
+
+    def tick() -> float:
+        now[0] += step_s
+        return now[0]
+    monkeypatch.setattr(runner.time, "perf_counter", tick)
+
+
 def test_runner_progress_is_plain_lines_without_tqdm(monkeypatch, capsys):
     from energylens.compare import runner
 
     _block(monkeypatch, "tqdm")
+    _slow_clock(monkeypatch, 0.5)
     bar = runner._Progress(20, enabled=True)
     for _ in range(20):
         bar.update()
@@ -91,11 +104,34 @@ def test_runner_progress_is_plain_lines_without_tqdm(monkeypatch, capsys):
     assert len(lines) == 10 and lines[-1].startswith("evaluate: 20/20 fits")
 
 
-def test_runner_progress_is_plain_lines_when_stderr_is_not_a_terminal(capsys):
+def test_runner_progress_says_something_within_10_s_and_nothing_for_a_fast_run(monkeypatch, capsys):
+    """Before 2026-12-06 the plain lines came only at each tenth of the fits: `energylens evaluate` on the
+    bundled data (1764 fits, 2.5 min on 2 cores) was silent for its first 20 s, and a 1-second run printed 10
+    lines. Now a line comes at least every 10 s, with the time left, and none for a run under a second."""
+    from energylens.compare import runner
+
+    _slow_clock(monkeypatch, 0.08)
+    bar = runner._Progress(1764, enabled=True)
+    bar.bar = None  # plain lines (stderr not a terminal)
+    for _ in range(130):  # 10.4 s: before the first tenth (176 fits)
+        bar.update()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evaluate: 12"), lines
+    assert "/1764 fits, 10 s; about 2 min left" in lines[0], lines
+    _slow_clock(monkeypatch, 0.001)
+    quick = runner._Progress(300, enabled=True)
+    quick.bar = None
+    for _ in range(300):
+        quick.update()
+    assert capsys.readouterr().err == ""
+
+
+def test_runner_progress_is_plain_lines_when_stderr_is_not_a_terminal(monkeypatch, capsys):
     """With tqdm installed, output to a file or pipe still gets 10 plain lines, not a redrawn bar."""
     pytest.importorskip("tqdm")
     from energylens.compare import runner
 
+    _slow_clock(monkeypatch, 0.5)
     bar = runner._Progress(30, enabled=True)
     assert bar.bar is None
     for _ in range(30):

@@ -187,8 +187,9 @@ def _default_factory(gpu_spec: Any, include: tuple[str, ...] | None) -> MethodFa
 
 
 class _Progress:
-    """A tqdm bar on stderr when tqdm is installed and stderr is a terminal, else a plain line every tenth
-    of the work (a log file or CI output gets 10 lines, not hundreds of carriage-return redraws)."""
+    """A tqdm bar on stderr when tqdm is installed and stderr is a terminal, else plain lines once the run
+    has taken a second: one each tenth of the work, and one whenever 10 s passed without (a log file or CI
+    output gets about 10 lines, not hundreds of carriage-return redraws; a fast run none), with the time left."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
@@ -198,18 +199,31 @@ class _Progress:
         self.bar = (tqdm.tqdm(total=total, desc="evaluate", unit="fit", file=sys.stderr, leave=False)
                     if tqdm is not None else None)
         self.every = max(1, total // 10)
+        self.last = self.t0
 
     def update(self) -> None:
         self.done += 1
         if self.bar is not None:
             self.bar.update(1)
-        elif self.enabled and (self.done % self.every == 0 or self.done == self.total):
-            print(f"evaluate: {self.done}/{self.total} fits, {time.perf_counter() - self.t0:.0f} s",
-                  file=sys.stderr, flush=True)
+            return
+        now = time.perf_counter()
+        run = now - self.t0
+        if not self.enabled or run < 1.0:
+            return
+        if self.done % self.every == 0 or self.done == self.total or now - self.last >= 10.0:
+            self.last = now
+            left = self.total - self.done
+            eta = f"; about {_rough(run * left / self.done)} left" if 0 < left else ""
+            print(f"evaluate: {self.done}/{self.total} fits, {run:.0f} s{eta}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _rough(seconds: float) -> str:
+    """A rough time for a progress line: 40 s, 12 min."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 @dataclass
