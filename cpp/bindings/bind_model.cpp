@@ -685,20 +685,27 @@ void bind_model(py::module_& m) {
   m.def(
       "bootstrap",
       [](const std::string& name, const std::vector<py::array>& columns, const std::vector<py::array>& targets,
-         const py::object& start, int replicates, const FitOptions& options) {
+         const py::object& start, int replicates, const FitOptions& options, const py::object& progress) {
         const TemplateId id = template_id(name);
         FitInputs in = fit_inputs(id, columns, targets, start);
         if (in.start.empty()) throw std::invalid_argument("bootstrap needs the start parameters (the full fit)");
-        return run_interruptible([&](const std::atomic<bool>* cancel) {
+        std::atomic<std::size_t> done{0};
+        std::function<void()> tick;
+        if (!progress.is_none()) tick = [&] { progress(done.load(), replicates); };
+        BootstrapResult out = run_interruptible([&](const std::atomic<bool>* cancel) {
           FitOptions o = options;
           o.cancel = cancel;
+          o.replicates_done = &done;
           return bootstrap(id, in.rows, in.columns.data(), in.targets, in.start, replicates, o);
-        });
+        }, tick);
+        if (tick) tick();  // the last call: every replicate done
+        return out;
       },
       py::arg("template"), py::arg("columns"), py::arg("targets"), py::arg("start"), py::arg("replicates"),
-      py::arg("options") = FitOptions{},
+      py::arg("options") = FitOptions{}, py::arg("progress") = py::none(),
       "Refit on `replicates` seeded resamples (rows with replacement) in parallel; returns a BootstrapResult. "
-      "The GIL is released; Python's signal handlers run every 100 ms, so Ctrl-C stops it.");
+      "The GIL is released; Python's signal handlers run every 100 ms, so Ctrl-C stops it, and so does an "
+      "exception of `progress(done, replicates)`, called then and once at the end.");
 }
 
 }  // namespace energylens::bindings

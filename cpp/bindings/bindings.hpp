@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -41,8 +42,10 @@ class ReleaseGilIfLong {
 // within a fraction of a second instead of at its end. The worker keeps the caller's thread cap
 // (set_thread_max_threads). Called with the GIL held; the work's own exceptions reach the caller as if
 // it had run on the calling thread.
+// `tick`, when given, is called under the GIL at each wake-up (a progress callable); an exception it raises
+// stops the work as a signal's does.
 template <class Work>
-auto run_interruptible(Work&& work) {
+auto run_interruptible(Work&& work, const std::function<void()>& tick = {}) {
   std::atomic<bool> cancel{false};
   using Result = decltype(work(&cancel));
   std::optional<Result> result;
@@ -71,7 +74,15 @@ auto run_interruptible(Work&& work) {
       lock.unlock();
       {
         pybind11::gil_scoped_acquire gil;
-        if (PyErr_CheckSignals() != 0) signalled.emplace();  // fetches the handler's exception
+        if (PyErr_CheckSignals() != 0) {
+          signalled.emplace();  // fetches the handler's exception
+        } else if (tick) {
+          try {
+            tick();
+          } catch (pybind11::error_already_set& e) {
+            signalled.emplace(std::move(e));
+          }
+        }
       }
       if (signalled) cancel.store(true);
       lock.lock();

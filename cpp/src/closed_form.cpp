@@ -677,6 +677,7 @@ BootstrapResult bootstrap(TemplateId id, std::size_t rows, const double* const* 
                 std::nan(""));
       costs[static_cast<std::size_t>(b)] = std::nan("");
     }
+    if (options.replicates_done != nullptr) options.replicates_done->fetch_add(1, std::memory_order_relaxed);
   });
   return result;
 }

@@ -84,6 +84,8 @@ struct FitOptions {
   /// Set by a caller that may stop the fit (the bindings, on Ctrl-C / SIGTERM): once it reads true the fit
   /// and the bootstrap throw FitCancelled at their next residual evaluation or replicate. Null: never.
   const std::atomic<bool>* cancel = nullptr;
+  /// When set, the bootstrap adds 1 per finished replicate (its caller's progress). Null: not counted.
+  std::atomic<std::size_t>* replicates_done = nullptr;
 };
 
 /// A fit or bootstrap stopped because FitOptions::cancel was set (not a bad input).

@@ -12,6 +12,7 @@ import argparse
 import difflib
 import math
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from energylens.cli.options import (
 )
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
+from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
 
 __all__ = ["add_parser", "energy_column_hint"]
@@ -240,14 +242,46 @@ def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "
 LONG_FIT_ROW_FITS = 4_000_000
 
 
-def _announce_long_fit(rows: int, bootstrap: int, latency: bool = True) -> None:
-    """A line on stderr before a fit that will take a while (the native bootstrap reports no progress);
+def _bootstrap_printer():
+    """``BOOTSTRAP_PROGRESS`` for a long fit: each model's finished refits on stderr every 5 s at most, and
+    when all are done."""
+    start: dict[str, float] = {}
+    finished: set[str] = set()
+    last = [time.perf_counter()]  # the first line 5 s after the fit began
+
+    def report(name: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        t0 = start.setdefault(name, now)
+        if (done < total and now - last[0] >= 5.0) or (done == total and name not in finished):
+            last[0] = now
+            if done == total:
+                finished.add(name)
+            eta = f"; about {(now - t0) * (total - done) / done:.0f} s left" if 0 < done < total else ""
+            print(f"energylens fit: {name}: {done} of {total} bootstrap refits done ({now - t0:.0f} s{eta})",
+                  file=sys.stderr, flush=True)
+    return report
+
+
+def _fit_reporting(model, profiles, latency: bool, long: bool) -> None:
+    """``model.fit``, a long one saying how far its bootstrap has got."""
+    token = BOOTSTRAP_PROGRESS.set(_bootstrap_printer()) if long else None
+    try:
+        model.fit(profiles, latency=latency)
+    finally:
+        if token is not None:
+            BOOTSTRAP_PROGRESS.reset(token)
+
+
+def _announce_long_fit(rows: int, bootstrap: int, latency: bool = True) -> bool:
+    """A line on stderr before a fit that will take a while, and whether it was said;
     ``latency``: the latency model is fitted (and refitted) too."""
     if rows * (1 + bootstrap) >= LONG_FIT_ROW_FITS:
         models = "energy and latency models" if latency else "energy model"
         print(f"energylens fit: fitting {rows} rows, then {bootstrap} bootstrap refits of the {models}"
               " (each a full fit; --bootstrap 0 skips them, 50 is enough for rough intervals): this may "
               "take a while", file=sys.stderr, flush=True)
+        return bootstrap > 0
+    return False
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -279,9 +313,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     tpot_weight = ENERGY_TPOT_WEIGHT if args.tpot_weight is None else args.tpot_weight
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
-    _announce_long_fit(len(profiles), args.bootstrap, latency=not args.no_latency)
+    long = _announce_long_fit(len(profiles), args.bootstrap, latency=not args.no_latency)
     profiles.attrs["file_rows"] = True  # the file's rows, in its order: a fit error names them as its data rows
-    model.fit(profiles, latency=not args.no_latency)
+    _fit_reporting(model, profiles, not args.no_latency, long)
     s = model.summary
     assert s is not None
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "

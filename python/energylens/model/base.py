@@ -35,7 +35,7 @@ from energylens.model.domain import (
     non_finite_fit_error,
     unexercised_params,
 )
-from energylens.model.fit_options import checked_fit_options
+from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -247,7 +247,9 @@ class ClosedFormModel:
             raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1], frame)
         boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
-            boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts)
+            report = BOOTSTRAP_PROGRESS.get()
+            boot = _core.bootstrap(self._template, columns, targets, theta, self.bootstrap_replicates, opts,
+                                   None if report is None else functools.partial(report, type(self).__name__))
             params = boot.params
             keep = boot.converged & np.all(np.isfinite(params), axis=1)
             boot_ok = int(keep.sum())

@@ -6,11 +6,16 @@ inside the fitter."""
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
-__all__ = ["checked_fit_options"]
+__all__ = ["checked_fit_options", "BOOTSTRAP_PROGRESS"]
+
+#: A callable(model_name, done, total) the native bootstrap calls with its finished refits about every 100 ms
+#: and once at its end (``energylens fit`` sets it for a long fit); an exception it raises stops the fit.
+BOOTSTRAP_PROGRESS: ContextVar[Any] = ContextVar("energylens_bootstrap_progress", default=None)
 
 
 def _count(name: str, value: Any, low: int, high: int = 2**31 - 1) -> int:
