@@ -671,7 +671,7 @@ void bind_model(py::module_& m) {
          const py::object& start, const FitOptions& options) {
         const TemplateId id = template_id(name);
         FitInputs in = fit_inputs(id, columns, targets, start);
-        return run_interruptible([&](const std::atomic<bool>* cancel) {
+        return run_interruptible(static_cast<double>(in.rows), [&](const std::atomic<bool>* cancel) {
           FitOptions o = options;
           o.cancel = cancel;
           return fit(id, in.rows, in.columns.data(), in.targets, in.start, o);
@@ -692,7 +692,8 @@ void bind_model(py::module_& m) {
         std::atomic<std::size_t> done{0};
         std::function<void()> tick;
         if (!progress.is_none()) tick = [&] { progress(done.load(), replicates); };
-        BootstrapResult out = run_interruptible([&](const std::atomic<bool>* cancel) {
+        const double row_fits = static_cast<double>(in.rows) * std::max(replicates, 1);
+        BootstrapResult out = run_interruptible(row_fits, [&](const std::atomic<bool>* cancel) {
           FitOptions o = options;
           o.cancel = cancel;
           o.replicates_done = &done;
