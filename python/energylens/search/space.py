@@ -39,6 +39,7 @@ from energylens.search.axes import (
     normalised_axis,
     workload_points,
 )
+from energylens.search.combo_cache import memo_combo_values
 from energylens.search.memory import GIB, shared_weight_bytes_per_param
 from energylens.search.serving_limits import limit_values, served_spec
 from energylens.search.specs import check_model_spec
@@ -426,6 +427,7 @@ def _specs_by_name(keys) -> dict[str, tables.ModelSpec]:
     return {m.name: m for m, *_ in keys}
 
 
+@memo_combo_values
 def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price) -> tuple[np.ndarray, np.ndarray]:
     """Static engine values per combination, from build_features at batch 1, at a batch that touches
     every expert (the MoE weight bytes per step at any batch follow from these two and k/E), and with

@@ -1,0 +1,77 @@
+"""The memo of per-combination engine values (energylens.search.combo_cache) keys on everything the values
+depend on: a GPU registered again under the same name with other figures, or a model spec with other
+figures, is searched with its new figures, as a fresh process would search it."""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import energylens
+from energylens.model import EnergyModel
+from energylens.profiles import read_profiles, tables
+from energylens.profiles.gpu_table import register_gpu, unregister_gpu
+from energylens.search import combo_cache
+
+NAME = "ComboCacheTestGPU"
+
+
+@pytest.fixture(scope="module")
+def model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return EnergyModel(bootstrap=0, seed=0).fit(read_profiles("bundled").sample(50, random_state=0))
+
+
+def _search(model, gpu=NAME, spec_model="meta-llama/Meta-Llama-3.1-8B-Instruct"):
+    table = pd.DataFrame({"model": [spec_model], "gpu": [gpu], "tp": [1], "batch_size": [32.0],
+                          "input_tokens": [512.0], "output_tokens": [256.0]})
+    return energylens.search(candidates=table, energy_model=model, bootstrap=False).top
+
+
+def _register(**figures):
+    base = tables.gpu_spec("H100")
+    return register_gpu(dataclasses.replace(base, name=NAME, aliases=(), **figures))
+
+
+def test_reregistered_gpu_is_seen(model):
+    try:
+        _register(memory_gb=80.0, hbm_bw_gbs=3350.0)
+        first = _search(model)
+        assert len(combo_cache._CACHE) > 0
+        _register(memory_gb=40.0, hbm_bw_gbs=1500.0)
+        cached = _search(model)
+        combo_cache.clear()
+        fresh = _search(model)
+    finally:
+        unregister_gpu(NAME)
+    pd.testing.assert_frame_equal(cached, fresh)  # the memo gives what a fresh computation gives
+    assert cached["energy_j"].iloc[0] != first["energy_j"].iloc[0]  # the new figures priced
+    assert cached["memory_gib_per_gpu"].iloc[0] == first["memory_gib_per_gpu"].iloc[0]  # weights, KV: same model
+
+
+def test_calibration_writes_do_not_reach_the_memo(model):
+    combo_cache.clear()
+    first = _search(model, gpu="H100")
+    (entry,) = combo_cache._CACHE.values()
+    kept = [a.copy() for a in entry]
+    second = _search(model, gpu="H100")
+    pd.testing.assert_frame_equal(first, second)
+    for a, b in zip(kept, combo_cache._CACHE[next(iter(combo_cache._CACHE))], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_spec_with_other_figures_is_seen(model):
+    spec = tables.model_spec("meta-llama/Meta-Llama-3.1-8B-Instruct")
+    other = dataclasses.replace(spec, name="combo-cache-test-model", n_layers=16)
+    same = dataclasses.replace(spec, name="combo-cache-test-model")
+    kw = dict(gpus="H100", input_tokens=512, output_tokens=256, tp=1, max_num_seqs=[32], energy_model=model,
+              bootstrap=False)
+    a = energylens.search(model=same, **kw).top
+    b = energylens.search(model=other, **kw).top
+    combo_cache.clear()
+    b_fresh = energylens.search(model=other, **kw).top
+    pd.testing.assert_frame_equal(b, b_fresh)
+    assert b["energy_j"].iloc[0] < a["energy_j"].iloc[0]  # half the layers
