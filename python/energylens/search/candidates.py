@@ -27,6 +27,7 @@ from energylens import warning_sink
 from energylens.errors import ProfileSchemaError, UnknownGpuError, UnknownModelError
 from energylens.profiles import tables
 from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.light import light_profiles
 from energylens.profiles.precision import normalize_compute_precision
 from energylens.profiles.schema import load_profiles
 from energylens.search.serving_limits import served_spec
@@ -231,6 +232,34 @@ def _check_rows(df: pd.DataFrame, rows: list[dict], axes: dict[str, np.ndarray])
                          ) from None
 
 
+def _valid_rows(df: pd.DataFrame, keys: list, combo: np.ndarray, axes: dict[str, np.ndarray]) -> list[dict]:
+    """The combos' profile rows as the schema writes them, each candidate row validated (:func:`_check_rows`).
+    Where every combo is a model-table row without overrides, the schema's full pass has nothing to change in
+    those rows (numbers as floats: tests/search/test_search_canonical_rows.py) and the candidate rows' own cells
+    (model, GPU, precision, KV dtype, tokens) are checked by the light path (profiles/light.py), which accepts
+    only what that pass would keep without a word; anything else takes the full pass, which names the fault."""
+    light = all(not o and tables.find_model(m.name) is m for m, *_, o in keys)
+    if light:
+        cells = {c: [profile_row(*keys[j])[c] for j in combo] for c in ("model", "gpu", "precision", "kv_cache_dtype",
+                                                                         "params_b")}
+        frame = pd.DataFrame({**cells, "tp": 1.0, "pp": 1.0, "dp": 1.0, "ep": 1.0, "batch_size": 1.0, **axes})
+        light = light_profiles(frame, require_energy=False) is not None
+    if light:
+        return [{c: _schema_cell(v) for c, v in profile_row(*k).items()} for k in keys]
+    valid = _check_rows(df, [profile_row(*keys[c]) for c in combo], axes)
+    first = np.unique(combo, return_index=True)[1]  # each combo's first candidate row: its validated cells
+    return canonical_rows([profile_row(*k) for k in keys], valid, first)
+
+
+def _schema_cell(value):
+    """A model-table row's cell as the schema's frame gives it back (:func:`canonical_rows`): numbers as float,
+    a missing value as NaN."""
+    if value is None:
+        return math.nan
+    return float(value) if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        else value
+
+
 def _check_layers(df: pd.DataFrame, pp: np.ndarray, models: list) -> None:
     """A pipeline stage needs at least one layer: ValueError for the first row whose pp exceeds its model's
     layer count (the row's ``n_layers`` where it gives one, else the model's)."""
@@ -352,9 +381,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
             key_of[key] = len(keys)
             keys.append((m, g, precision[i], kv[i], key[4]))
         combo[i] = key_of[key]
-    valid = _check_rows(df, [profile_row(*keys[c]) for c in combo], {"input_tokens": li, "output_tokens": lo})
-    first = np.unique(combo, return_index=True)[1]  # each combo's first candidate row: its validated cells
-    rows = canonical_rows([profile_row(*k) for k in keys], valid, first)
+    rows = _valid_rows(df, keys, combo, {"input_tokens": li, "output_tokens": lo})
     keys, rows, combo = _merge_same(keys, rows, combo)
     _check_specs(df, keys, rows, combo)
     axes = [np.unique(a) for a in (tp, pp, dp, ep, rank_batch)]
