@@ -2,7 +2,8 @@
 70B model over its default axes; with and without bootstrap) to what the code gave before the fixed-cost work,
 bit for bit: every column of top and both Pareto fronts (floats as hex), and the settings that are numbers.
 
-Regenerate (only for an intended change of results): ``python tests/search/test_search_fixed_cost_pin.py``.
+Regenerate (only for an intended change of results): ``python tests/search/test_search_fixed_cost_pin.py``
+(the pin was written by the code of commit 6e14dbd).
 """
 
 import json
@@ -42,6 +43,8 @@ def _cases():
         "70B": lambda m: energylens.search(**seventy, energy_model=m, bootstrap=False),
         "70B bootstrap cost": lambda m: energylens.search(**seventy, energy_model=m, price_per_gpu_hour=2.5, top=5),
         "70B load": lambda m: energylens.search(**seventy, energy_model=m, rate_per_s=3.0, bootstrap=False),
+        "70B load, fronts past 2**20 GPUs": lambda m: energylens.search(**seventy, energy_model=m, rate_per_s=1e4,
+                                                                        bootstrap=False),
     }
 
 
