@@ -107,8 +107,7 @@ def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
 
 
 def _combo_models(space: SearchSpace) -> pd.DataFrame:
-    """One row per combo with the ``model`` value its candidates' profile rows carry (what
-    ``EnergyModel.predict`` keys the energy calibration on)."""
+    """One row per combo: its profile rows' ``model`` (what ``EnergyModel.predict`` keys the calibration on)."""
     return pd.DataFrame({"model": [r["model"] for r in space.profile_rows]})
 
 
@@ -186,9 +185,11 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best
     if best_first and len(over) and over[0]:  # load mode: a rate no deployment of this space can serve
         raise ValueError(f"rate_per_s (--rate) needs {cols['gpus'][0]:.3g} GPUs for the best configuration (replicas "
                          f"{cols['replicas'][0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
+    whole = ("replicas", "gpus")  # whole numbers, cast before the frame is built (a column set later costs ~0.4 ms)
+    cols.update({} if over.any() else {c: cols[c].astype(np.int64) for c in whole})
     df = pd.DataFrame(cols)
-    df = df[~over].reset_index(drop=True) if over.any() else df
-    df["replicas"], df["gpus"] = df["replicas"].astype(np.int64), df["gpus"].astype(np.int64)  # whole numbers
+    if over.any():
+        df = df[~over].reset_index(drop=True).astype(dict.fromkeys(whole, np.int64))
     df.attrs["over_gpu_count"] = int(over.sum())
     return df
 
@@ -229,8 +230,7 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
     boot_e = model.bootstrap_params
     boot_l = model.latency_model.bootstrap_params
     if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or _not_identified(model):
-        df["p_best"] = np.nan
-        df["energy_j_lo"] = df["energy_j_hi"] = np.nan
+        df["p_best"] = df["energy_j_lo"] = df["energy_j_hi"] = np.nan
         return df
     idx = df["index"].to_numpy(dtype=np.uint64)
     wins = np.zeros(len(df))
