@@ -42,7 +42,7 @@ from energylens.search.options import (
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
-from energylens.search.terms import point_features, split_terms
+from energylens.search.terms import point_features, split_terms, with_columns
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
            "DEFAULT_MAX_NUM_SEQS", "REASONS"]
@@ -486,7 +486,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
     top_df, outside = _explained(space, top_df, em)
     top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
-        top_df.assign(p_best=np.nan, energy_j_lo=np.nan, energy_j_hi=np.nan)  # the same columns, not computed
+        with_columns(top_df, dict.fromkeys(("p_best", "energy_j_lo", "energy_j_hi"), np.nan))  # not computed
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
                 "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices),
                 "latency_calibration": calibrated, "energy_calibration": energy_calibrated,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from energylens.model import EnergyModel
 from energylens.search.space import SearchSpace
-from energylens.search.terms import point_features
+from energylens.search.terms import point_features, with_columns
 
 __all__ = ["flag_extrapolated"]
 
@@ -24,4 +24,4 @@ def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel,
     if top.empty:
         return top.assign(extrapolated=np.zeros(0, dtype=bool)), None
     flags, detail = model.extrapolation(None, features=point_features(space, top) if feats is None else feats)
-    return top.assign(extrapolated=flags.reshape(len(top), -1).any(axis=1)), detail
+    return with_columns(top, {"extrapolated": flags.reshape(len(top), -1).any(axis=1)}), detail

@@ -18,7 +18,7 @@ from energylens.model import EnergyModel
 from energylens.search.result import TERMS
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
-__all__ = ["point_features", "served_batch", "split_terms"]
+__all__ = ["point_features", "served_batch", "split_terms", "with_columns"]
 
 
 def served_batch(df: pd.DataFrame) -> np.ndarray:
@@ -59,10 +59,17 @@ def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *,
     # the energy calibration's factor of each configuration's combo, as the engine applies it (1: none)
     factor = space.combo_values[space.digits(df["index"].to_numpy())[0], COMBO_FIELDS.index("energy_factor")]
     s_pf, s_dec = s_pf * factor, s_dec * factor
-    df["prefill_static_j"] = s_pf
-    df["prefill_dynamic_j"] = df["prefill_j"] - s_pf
-    df["decode_static_j"] = s_dec
-    df["decode_dynamic_j"] = df["decode_j"] - s_dec
-    df["decided_by"] = df[list(TERMS)].idxmax(axis=1)
-    return df
+    new = {"prefill_static_j": s_pf, "prefill_dynamic_j": df["prefill_j"].to_numpy() - s_pf,
+           "decode_static_j": s_dec, "decode_dynamic_j": df["decode_j"].to_numpy() - s_dec}
+    terms = pd.DataFrame({t: new[t] if t in new else df[t].to_numpy() for t in TERMS}, index=df.index)
+    new["decided_by"] = terms.idxmax(axis=1)
+    return with_columns(df, new)
+
+
+def with_columns(df: pd.DataFrame, new: dict) -> pd.DataFrame:
+    """``df`` with the columns ``new`` added at its end, one frame built (each column set on a frame costs
+    ~0.2-0.4 ms, a tenth of a one-candidate search); ``df.attrs`` kept."""
+    out = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1)
+    out.attrs = dict(df.attrs)
+    return out
 
