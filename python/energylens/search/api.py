@@ -30,7 +30,7 @@ from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, complete_caps, engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
-from energylens.search.extrapolation import flag_extrapolated
+from energylens.search.extrapolation import explained
 from energylens.search.options import (
     OBJECTIVES,
     check_call_options,
@@ -42,7 +42,6 @@ from energylens.search.options import (
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
-from energylens.search.terms import point_features, split_terms, with_columns
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
            "DEFAULT_MAX_NUM_SEQS", "REASONS"]
@@ -376,13 +375,7 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     return out, ties_by_index(tables[0]), tables[1:], over
 
 
-def _explained(space: SearchSpace, top: pd.DataFrame, em: EnergyModel) -> tuple[pd.DataFrame, str | None]:
-    """The top rows with their energy terms (:func:`split_terms`) and range flags (:func:`flag_extrapolated`), from
-    one feature pass over their workload points; and the range check's detail (None when no row is flagged)."""
-    feats = point_features(space, top) if len(top) else None
-    return flag_extrapolated(space, split_terms(space, top, em, feats=feats), em, feats)
-
-
+_BOOT_COLUMNS = ("p_best", "energy_j_lo", "energy_j_hi")  # what _bootstrap adds
 #: Parameters that only act on candidates with one of these axes above 1 (else every candidate uses them).
 _ACTS_ON = {"pp_bubble": "pp", "allreduce_latency_us": "tp", "tp_sync_us": "tp"}
 
@@ -484,9 +477,9 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
                                                collapse=rate_per_s is not None and labels is None and device == "cpu")
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
-    top_df, outside = _explained(space, top_df, em)
-    top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else \
-        with_columns(top_df, dict.fromkeys(("p_best", "energy_j_lo", "energy_j_hi"), np.nan))  # not computed
+    # the top rows' energy terms and range flags (and, bootstrap off, the same columns as P(best), not computed)
+    top_df, outside = explained(space, top_df, em, None if bootstrap else dict.fromkeys(_BOOT_COLUMNS, np.nan))
+    top_df = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else top_df
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
                 "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices),
                 "latency_calibration": calibrated, "energy_calibration": energy_calibrated,

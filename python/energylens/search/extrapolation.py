@@ -10,9 +10,9 @@ import pandas as pd
 
 from energylens.model import EnergyModel
 from energylens.search.space import SearchSpace
-from energylens.search.terms import point_features, with_columns
+from energylens.search.terms import point_features, split_terms, term_columns, with_columns
 
-__all__ = ["flag_extrapolated"]
+__all__ = ["explained", "flag_extrapolated"]
 
 
 def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel,
@@ -25,3 +25,17 @@ def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel,
         return top.assign(extrapolated=np.zeros(0, dtype=bool)), None
     flags, detail = model.extrapolation(None, features=point_features(space, top) if feats is None else feats)
     return with_columns(top, {"extrapolated": flags.reshape(len(top), -1).any(axis=1)}), detail
+
+
+def explained(space: SearchSpace, top: pd.DataFrame, model: EnergyModel, extra: dict | None = None
+              ) -> tuple[pd.DataFrame, str | None]:
+    """``top`` with its energy terms (:func:`~energylens.search.terms.split_terms`), range flags
+    (:func:`flag_extrapolated`) and the columns ``extra`` (name -> value), from one feature pass over the rows'
+    workload points and added in one step; and the range check's detail (None when no row is flagged)."""
+    if top.empty:
+        top, detail = flag_extrapolated(space, split_terms(space, top, model), model)
+        return (with_columns(top, extra) if extra else top), detail
+    feats = point_features(space, top)
+    flags, detail = model.extrapolation(None, features=feats)
+    new = {**term_columns(space, top, model, feats), "extrapolated": flags.reshape(len(top), -1).any(axis=1)}
+    return with_columns(top, {**new, **(extra or {})}), detail

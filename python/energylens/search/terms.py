@@ -18,7 +18,7 @@ from energylens.model import EnergyModel
 from energylens.search.result import TERMS
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
-__all__ = ["point_features", "served_batch", "split_terms", "with_columns"]
+__all__ = ["point_features", "served_batch", "split_terms", "term_columns", "with_columns"]
 
 
 def served_batch(df: pd.DataFrame) -> np.ndarray:
@@ -39,13 +39,17 @@ def point_features(space: SearchSpace, df: pd.DataFrame) -> dict[str, np.ndarray
 def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *,
                 feats: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Static and dynamic energy per phase through the model's own evaluator (busy power and FLOP energy
-    zeroed for the static part), and the term that decides each configuration. ``feats``: :func:`point_features`
-    of ``df`` when the caller has them."""
+    zeroed for the static part), and the term that decides each configuration: ``df`` with the columns of
+    :func:`term_columns`. ``feats``: :func:`point_features` of ``df`` when the caller has them."""
     if not len(df):
         for t in (*TERMS, "decided_by"):
             df[t] = pd.Series(dtype=float if t != "decided_by" else object)
         return df
-    feats = point_features(space, df) if feats is None else feats
+    return with_columns(df, term_columns(space, df, model, point_features(space, df) if feats is None else feats))
+
+
+def term_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, feats: dict[str, np.ndarray]) -> dict:
+    """The columns :func:`split_terms` adds to the (non-empty) rows ``df``, from their :func:`point_features`."""
     per = len(feats["batch_size"]) // len(df)  # workload points per row (a distribution's, else 1)
     theta = model.theta
     names = list(model.param_names)
@@ -63,7 +67,7 @@ def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *,
            "decode_static_j": s_dec, "decode_dynamic_j": df["decode_j"].to_numpy() - s_dec}
     terms = pd.DataFrame({t: new[t] if t in new else df[t].to_numpy() for t in TERMS}, index=df.index)
     new["decided_by"] = terms.idxmax(axis=1)
-    return with_columns(df, new)
+    return new
 
 
 def with_columns(df: pd.DataFrame, new: dict) -> pd.DataFrame:
