@@ -259,3 +259,59 @@ def test_active_retries_failed_units_first_within_the_budget(tiny_model, tmp_pat
     assert sorted(Store(store).statuses().values()) == ["ok"] * 3
     rows = Store(store).rows()
     assert rows.set_index("config_id").loc[calls[0], "chosen_by"] == "retry"
+
+
+def _vllm_tp_spec():
+    return parse_spec({"sweep": {"backend": "vllm", "gpu": "H100", "seed": 2},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "tp": [1, 4],
+                                "max_num_seqs": [1, 4, 16, 64], "input_len": [128, 1024], "output_len": [64, 512]}})
+
+
+def _stand_in(fails, log):
+    """A worker whose energy follows a smooth law and which fails the units ``fails(cfg)`` names."""
+    from energylens.profiling.worker import base_row
+
+    def run_one(cfg, src):
+        log.append(cfg)
+        if fails(cfg):
+            return base_row(cfg, src) | {"error": "CUDA out of memory (test)"}
+        e = (1 + 0.3 * cfg.tp) * (0.01 * cfg.input_len.value + cfg.output_len.value) / cfg.full_batch ** 0.5
+        return base_row(cfg, src) | {"status": "ok", "error": "", "energy_j": e, "energy_measured": True,
+                                     "gpu": "H100", "params_b": 8.0}
+    return run_one
+
+
+def _size(c):
+    return (c.max_num_seqs, c.input_len.value, c.output_len.value)
+
+
+def test_active_does_not_spend_the_budget_on_units_larger_than_one_that_failed(tmp_path):
+    """A unit that ran out of memory: the units of the same engine configuration (model, tp, pp, dp, ep,
+    precision, ...) with at least its batch and lengths would too. Before 2026-12-06 the start design,
+    which favours the extreme units, chose them one after another: with TP 4 failing from batch 16 up,
+    --budget 25 ran 8 failed units, every larger TP 4 unit after the first failure."""
+    log = []
+    fails = lambda c: c.tp == 4 and c.max_num_seqs >= 16  # noqa: E731
+    run_sweep(_vllm_tp_spec(), str(tmp_path / "s"), power_source="synthetic:200", budget=25, strategy="active",
+              run_one=_stand_in(fails, log))
+    for k, bad in enumerate(log):
+        if fails(bad):
+            later = [c for c in log[k + 1:] if c.tp == bad.tp
+                     and all(a >= b for a, b in zip(_size(c), _size(bad), strict=True))]
+            assert later == [], f"{bad.describe()} failed, then larger units ran: {[c.describe() for c in later]}"
+    assert len(log) == 25 and sum(map(fails, log)) < 8
+
+
+def test_active_start_after_failures_is_a_fresh_draw_not_the_failed_units_neighbour(tmp_path):
+    """While no unit has an energy, each pick is a seeded draw among the units left. Before 2026-12-06 it was
+    the same position among them every time, so after a failure it took the failed unit's neighbour in spec
+    order (the same tp, failing alike): with every TP 4 unit failing, --budget 10 ran 10 TP 4 units and
+    measured nothing. Now the draw moves on with each unit tried, and a unit larger than a failed one of
+    its engine configuration waits: after the smallest TP 4 unit fails, no TP 4 unit runs."""
+    log = []
+    run_sweep(_vllm_tp_spec(), str(tmp_path / "s"), power_source="synthetic:200", budget=10, strategy="active",
+              run_one=_stand_in(lambda c: c.tp == 4, log))
+    tp4 = [c for c in log if c.tp == 4]
+    assert len(log) == 10 and len(tp4) <= 4, [c.describe() for c in log]
+    smallest = min(range(len(log)), key=lambda k: (log[k].tp != 4, _size(log[k])))
+    assert _size(log[smallest]) == (1, 128, 64) and all(c.tp == 1 for c in log[smallest + 1:])

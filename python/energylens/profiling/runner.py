@@ -408,6 +408,23 @@ def _unknown_gpus(cand: pd.DataFrame) -> list[str]:
     return out
 
 
+def _engine(c: RunConfig) -> tuple:
+    """What a unit shares with the units that differ from it only in batch and lengths."""
+    return (c.model, c.backend, c.mode, c.tp, c.pp, c.dp, c.ep, c.precision, c.kv_cache_dtype, c.modality,
+            repr(sorted(c.options.items())))
+
+
+def _larger_than_failed(configs: list[RunConfig], failed: set[int]) -> set[int]:
+    """The units with at least a failed unit's batch, input and output tokens in its engine configuration
+    (:func:`_engine`): where that one ran out of memory, they would too."""
+    size = [(c.full_batch, *_lengths(c).values()) for c in configs]
+    worst: dict[tuple, list[tuple]] = {}
+    for i in failed:
+        worst.setdefault(_engine(configs[i]), []).append(size[i])
+    return {i for i, c in enumerate(configs) if any(all(a >= b for a, b in zip(size[i], f, strict=True))
+                                                   for f in worst.get(_engine(c), ()))}
+
+
 def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: str, run_one, record,
                 seed: int) -> None:
     ids = [c.config_id for c in configs]
@@ -421,6 +438,10 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
         free = [i for i in range(len(ids)) if i not in measured and i not in blocked]
         if not free:
             return
+        larger = _larger_than_failed(configs, {i for i, c in enumerate(ids) if statuses.get(c) == "failed"})
+        if any(i not in larger for i in free):  # those run last: a larger unit than one that failed
+            blocked |= larger - set(measured)
+            free = [i for i in free if i not in larger]
         keep = [i for i in range(len(ids)) if i not in blocked]  # a failed configuration is no candidate
         cand = _candidate_frame(configs, store).iloc[keep].reset_index(drop=True)
         unknown = _unknown_gpus(cand)
@@ -434,11 +455,11 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
         if cand["params_b"].notna().all() and not unknown:  # else a model not measured yet and not in the table
             chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_len_spec", "output_len_spec"), seed=seed)
             pos = {i: k for k, i in enumerate(keep)}
-            k = chooser.next_index({pos[i]: e for i, e in measured.items()})
+            k = chooser.next_index({pos[i]: e for i, e in measured.items()}) if measured else None
             pick = None if k is None else keep[k]
             chosen_by = "design" if len(measured) < chooser.min_rows else "active"
-        if pick is None:  # nothing can be predicted for that model before one row of it is measured
-            pick, chosen_by = int(np.random.default_rng(seed + len(statuses)).choice(free)), "random"
+        if pick is None:  # the design's first unit, or a model not measured yet and not in the table: drawn
+            pick = int(np.random.default_rng(seed + len(statuses)).choice(free))  # (after failures too)
         row = run_one(configs[pick], power_source)
         row["chosen_by"] = chosen_by
         record(configs[pick], row)
