@@ -315,3 +315,33 @@ def test_active_start_after_failures_is_a_fresh_draw_not_the_failed_units_neighb
     assert len(log) == 10 and len(tp4) <= 4, [c.describe() for c in log]
     smallest = min(range(len(log)), key=lambda k: (log[k].tp != 4, _size(log[k])))
     assert _size(log[smallest]) == (1, 128, 64) and all(c.tp == 1 for c in log[smallest + 1:])
+
+
+def test_profile_help_says_the_budget_and_strategy_defaults(capsys):
+    """--help listed --budget N and --strategy without their defaults (every unit; grid order), and did not say
+    that active choice stops only at the budget."""
+    from energylens.cli.main import main as cli_main
+
+    with pytest.raises(SystemExit):
+        cli_main(["profile", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: every unit" in text and "default: grid" in text
+    assert "active stops at --budget only" in text
+
+
+def test_active_without_a_budget_says_it_measures_every_unit(tmp_path):
+    """--strategy active with no --budget measures the whole grid, only in another order; the start line said
+    nothing, and a user who expected it to stop once the model is known spent the grid's GPU-hours."""
+    import io
+
+    out = io.StringIO()
+    spec = parse_spec({"sweep": {"backend": "vllm", "gpu": "H100", "seed": 2},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "max_num_seqs": [1, 4],
+                                "input_len": [128], "output_len": [64]}})
+    run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200", strategy="active",
+              run_one=_stand_in(lambda c: False, []), out=out)
+    assert "no --budget: active measures all 2 units" in out.getvalue()
+    out = io.StringIO()
+    run_sweep(spec, str(tmp_path / "t"), power_source="synthetic:200", strategy="active", budget=1,
+              run_one=_stand_in(lambda c: False, []), out=out)
+    assert "no --budget" not in out.getvalue()

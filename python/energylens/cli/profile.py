@@ -45,9 +45,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-no-gpus", action="store_true", help="reserve no GPUs for Ray tasks (CPU clusters, tests)")
     p.add_argument("--power-source", default="nvml", metavar="SOURCE",
                    help="nvml (default; time only where NVML is absent), none, synthetic[:WATTS], replay:FILE")
-    p.add_argument("--budget", type=_positive_int, default=None, metavar="N", help="measure at most N units in all")
+    p.add_argument("--budget", type=_positive_int, default=None, metavar="N",
+                   help="measure at most N units in all, failed ones included (default: every unit)")
     p.add_argument("--strategy", choices=STRATEGIES, default="grid",
-                   help="grid order, seeded random order, or active (bootstrap-guided) choice")
+                   help="grid order, seeded random order (sweep.seed), or active choice (a seeded start design, "
+                        "then where the fitted model is least sure; active stops at --budget only) (default: grid)")
     p.add_argument("--dry-run", action="store_true",
                    help="check the spec, power source and store as a run would, list every unit with its state in "
                         "DIR and the units a run would measure now, in order; run and write nothing")

@@ -308,6 +308,9 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
               f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
               file=out, flush=True)
+        if strategy == "active" and budget is None and n > 1:
+            print(f"{label}: no --budget: active measures all {n} units, only in another order (--budget N stops it "
+                  "at N units in all)", file=out, flush=True)
         progress = Progress(n, out)
         t0 = time.monotonic()
         counts = {"ok": 0, "failed": 0, "no_energy": 0}
