@@ -65,9 +65,17 @@ def term_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, feats
     s_pf, s_dec = s_pf * factor, s_dec * factor
     new = {"prefill_static_j": s_pf, "prefill_dynamic_j": df["prefill_j"].to_numpy() - s_pf,
            "decode_static_j": s_dec, "decode_dynamic_j": df["decode_j"].to_numpy() - s_dec}
-    terms = pd.DataFrame({t: new[t] if t in new else df[t].to_numpy() for t in TERMS}, index=df.index)
-    new["decided_by"] = terms.idxmax(axis=1)
+    new["decided_by"] = _largest(np.column_stack([new[t] if t in new else df[t].to_numpy() for t in TERMS]), df.index)
     return new
+
+
+def _largest(terms: np.ndarray, index: pd.Index) -> pd.Series:
+    """Per row, the name of its largest term: ``DataFrame.idxmax(axis=1)`` of the terms (the first of equal
+    ones), by ``argmax`` where no term is NaN (that frame cost ~0.5 ms of a one-candidate search)."""
+    if np.isnan(terms).any():  # idxmax skips NaN, argmax would pick it
+        return pd.DataFrame(terms, index=index, columns=list(TERMS)).idxmax(axis=1)
+    names = pd.Index(list(TERMS))
+    return pd.Series(names.take(np.argmax(terms, axis=1)), index=index, dtype=names.dtype)
 
 
 def with_columns(df: pd.DataFrame, new: dict) -> pd.DataFrame:
