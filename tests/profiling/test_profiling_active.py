@@ -345,3 +345,21 @@ def test_active_without_a_budget_says_it_measures_every_unit(tmp_path):
     run_sweep(spec, str(tmp_path / "t"), power_source="synthetic:200", strategy="active", budget=1,
               run_one=_stand_in(lambda c: False, []), out=out)
     assert "no --budget" not in out.getvalue()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_model_without_facts_gets_one_random_unit_not_several_of_other_models(tmp_path, seed):
+    """A model neither in the model table nor measured: its first unit is drawn at random, as the docs say.
+    Before 2026-12-06 the draw was among all the units, so with one such model of four, seed 4 spent 4 of
+    --budget 16 on random units (3 of them of table models, instead of the start design)."""
+    log = []
+    spec = parse_spec({"sweep": {"backend": "vllm", "gpu": "H100", "seed": seed},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct",
+                                           "mistralai/Mistral-7B-Instruct-v0.3", "acme/unlisted-7b"],
+                                "max_num_seqs": [1, 4, 16, 64], "input_len": [128, 1024], "output_len": [64, 512]}})
+    run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200", budget=16, strategy="active",
+              run_one=_stand_in(lambda c: False, log))
+    rows = Store(tmp_path / "s").rows()
+    random = rows[rows["chosen_by"] == "random"]
+    assert random["model"].tolist() == ["acme/unlisted-7b"]
+    assert rows["chosen_by"].value_counts().to_dict() == {"design": 14, "random": 1, "active": 1}

@@ -462,7 +462,8 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
             pick = None if k is None else keep[k]
             chosen_by = "design" if len(measured) < chooser.min_rows else "active"
         if pick is None:  # the design's first unit, or a model not measured yet and not in the table: drawn
-            pick = int(np.random.default_rng(seed + len(statuses)).choice(free))  # (after failures too)
+            blind = [i for k, i in enumerate(keep) if i in free and pd.isna(cand["params_b"].iloc[k])]
+            pick = int(np.random.default_rng(seed + len(statuses)).choice(blind or free))  # (after failures too)
         row = run_one(configs[pick], power_source)
         row["chosen_by"] = chosen_by
         record(configs[pick], row)
