@@ -363,3 +363,20 @@ def test_a_model_without_facts_gets_one_random_unit_not_several_of_other_models(
     random = rows[rows["chosen_by"] == "random"]
     assert random["model"].tolist() == ["acme/unlisted-7b"]
     assert rows["chosen_by"].value_counts().to_dict() == {"design": 14, "random": 1, "active": 1}
+
+
+def test_active_progress_lines_say_why_each_unit_was_chosen(tmp_path):
+    """The progress lines of an active sweep showed the unit and nothing of why it was chosen, nor how far the
+    start design had come; the rows' chosen_by said which phase only, after the run."""
+    import io
+    import re
+
+    out = io.StringIO()
+    run_sweep(_vllm_tp_spec(), str(tmp_path / "s"), power_source="synthetic:200", budget=17, strategy="active",
+              run_one=_stand_in(lambda c: False, []), out=out)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("[")]
+    assert "[design 1 of 15: drawn with the seed]" in lines[0]
+    assert "[design 2 of 15: most log det gain]" in lines[1]
+    assert "[design 15 of 15: most log det gain]" in lines[14]
+    why = re.search(r"\[active: optimum terms (\d\.\d\d) \+ information term (\d\.\d\d)\]", lines[15])
+    assert why and 0 <= float(why[1]) <= 2 and 0 <= float(why[2]) <= 3

@@ -315,11 +315,11 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         t0 = time.monotonic()
         counts = {"ok": 0, "failed": 0, "no_energy": 0}
 
-        def record(cfg: RunConfig, row: dict[str, Any]) -> None:
+        def record(cfg: RunConfig, row: dict[str, Any], why: str = "") -> None:
             store.write(cfg.config_id, row)
             counts["ok" if row["status"] == "ok" else "failed"] += 1
             counts["no_energy"] += row["status"] == "ok" and not row.get("energy_measured", False)
-            progress.update(row, cfg.describe())
+            progress.update(row, cfg.describe() + why)
 
         if n and ray_address is not None:
             run_on_ray(_order(configs, todo, strategy, spec.sweep["seed"], retry)[:n], power_source, ray_address,
@@ -454,17 +454,32 @@ def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: st
                   "sweep.gpu to the device's GPU-table name (docs/reference-tables.md) for active choices",
                   file=sys.stderr, flush=True)
             warned = True
-        pick, chosen_by = None, "random"
+        pick, chosen_by, why = None, "random", f"random: {', '.join(unknown)} not in the GPU table"
         if cand["params_b"].notna().all() and not unknown:  # else a model not measured yet and not in the table
             chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_len_spec", "output_len_spec"), seed=seed)
             pos = {i: k for k, i in enumerate(keep)}
             k = chooser.next_index({pos[i]: e for i, e in measured.items()}) if measured else None
             pick = None if k is None else keep[k]
             chosen_by = "design" if len(measured) < chooser.min_rows else "active"
+            why = _why(chooser, k, len(measured))
         if pick is None:  # the design's first unit, or a model not measured yet and not in the table: drawn
             blind = [i for k, i in enumerate(keep) if i in free and pd.isna(cand["params_b"].iloc[k])]
             pick = int(np.random.default_rng(seed + len(statuses)).choice(blind or free))  # (after failures too)
+            why = f"random: {configs[pick].model} is in no table and not measured yet" if blind else why
         row = run_one(configs[pick], power_source)
         row["chosen_by"] = chosen_by
-        record(configs[pick], row)
+        record(configs[pick], row, f" [{why}]")
+
+
+def _why(chooser: ActiveChooser, k: int | None, n_measured: int) -> str:
+    """A progress line's account of an active choice: how far the start design has come and by what its unit
+    was chosen, or the two parts of the chosen unit's score (:attr:`ActiveChooser.last_scores`)."""
+    if n_measured < chooser.min_rows:
+        gain = "log det" if chooser.start_information == "d-optimal" else "prediction variance"
+        how = "drawn with the seed" if k is None or chooser.design == "random" else f"most {gain} gain"
+        return f"design {n_measured + 1} of {chooser.min_rows}: {how}"
+    if chooser.last_scores is None or k is None:  # (the bootstrap gave too few replicates: the design's rule)
+        return "active: no bootstrap fit, most log det gain"
+    return (f"active: optimum terms {chooser.last_scores['optimum'][k]:.2f} + information term "
+            f"{chooser.last_scores['information'][k]:.2f}")
 
