@@ -144,6 +144,16 @@ def test_unknown_design_is_refused():
         ActiveChooser(mlenergy_v2().drop(columns=["energy_j"]), design="sobol")
 
 
+@pytest.mark.parametrize(("key", "value", "needs"), [("bootstrap", 1, ">= 2"), ("bootstrap", 0, ">= 2"),
+                                                      ("min_rows", 0, ">= 1"), ("information_weight", -1.0, ">= 0"),
+                                                      ("spread_weight", -0.5, ">= 0"), ("coverage_weight", -1.0, ">= 0")])
+def test_chooser_settings_out_of_range_are_refused_by_name(key, value, needs):
+    """bootstrap=1 chose by the start design's rule for ever (one replicate gives no p_opt), min_rows=0 fitted
+    on no rows, a negative weight chose the least informative units: all silently. Now each is refused."""
+    with pytest.raises(ValueError, match=f"{key} must be {needs}, got {value}"):
+        ActiveChooser(mlenergy_v2().drop(columns=["energy_j"]), **{key: value})
+
+
 def _twenty_measured():
     """The bundled rows as candidates, 20 of them (seeded) measured: (candidates, {row: J}, measured mask)."""
     df = mlenergy_v2().reset_index(drop=True)

@@ -180,6 +180,10 @@ class ActiveChooser:
         for key in ("information", "start_information"):
             if getattr(self, key) not in _CRITERIA:
                 raise ValueError(f"{key} must be one of {', '.join(INFORMATION)}, got {getattr(self, key)!r}")
+        for key, low in (("bootstrap", 2), ("min_rows", 1), ("information_weight", 0), ("spread_weight", 0),
+                         ("coverage_weight", 0)):  # (one replicate gives no p_opt; a negative weight inverts)
+            if not getattr(self, key) >= low:
+                raise ValueError(f"{key} must be >= {low}, got {getattr(self, key)!r}")
         self._groups = _group_codes(self.candidates, self.group_by)
         self._jac: np.ndarray | None = None
         self.last_model: EnergyModel | None = None
