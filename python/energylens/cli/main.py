@@ -67,7 +67,8 @@ EXIT_SIGTERM = 143
 
 _signalled = {"SIGTERM": False, "SIGINT": False}
 
-#: Commands whose normal way to stop is Ctrl-C (they save and exit 0 on it).
+#: Commands whose normal way to stop is Ctrl-C (they save and choose their exit status: monitor 0, 130 for a cut-short
+#: --duration).
 _STOPPED_BY_CTRL_C = frozenset({"monitor"})
 
 

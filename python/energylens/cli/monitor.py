@@ -62,7 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens monitor``."""
     p = sub.add_parser("monitor", help="live per-GPU power from NVML; totals at the end; -o saves a trace")
     p.add_argument("--gpus", type=_gpu_list, default=None, help="visible GPU indices, e.g. 0,1 (default: all)")
-    p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C)")
+    p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C, "
+                   "which then exits 0); Ctrl-C before they pass still saves the totals and trace but exits 130")
     p.add_argument("--interval", type=_positive, default=0.5, help="seconds between live lines (0.5)")
     p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name); "
                    "an existing file there is refused before sampling starts unless --force")
@@ -116,13 +117,15 @@ def _line(elapsed_s: float, watts: list[float], labels: list[int]) -> str:
 
 
 def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
-          labels: list[int]) -> tuple[bool, Error | None]:
-    """Print the latest power of every GPU every ``interval_s`` (one updating line on a terminal)
-    until ``duration_s`` has passed; returns whether Ctrl-C ended it and the sampler's error when
-    sampling stopped (every power source failed: GPU lost)."""
+          labels: list[int], start_line: str) -> tuple[bool, Error | None]:
+    """Print ``start_line`` on stderr, then the latest power of every GPU every ``interval_s`` (one updating
+    line on a terminal) until ``duration_s`` has passed; returns whether Ctrl-C ended it and the sampler's
+    error when sampling stopped (every power source failed: GPU lost). A Ctrl-C from the start line on
+    ends the run with its totals and trace (one just before the loop's ``try`` lost the trace)."""
     tty = sys.stdout.isatty()
     start = time.monotonic()
     try:
+        print(start_line, file=sys.stderr, flush=True)
         while duration_s is None or time.monotonic() - start < duration_s:
             elapsed = time.monotonic() - start
             time.sleep(max(interval_s if duration_s is None else min(interval_s, duration_s - elapsed), 0.0))
@@ -202,7 +205,8 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
 
 def run_monitor(args: argparse.Namespace) -> int:
     """Sample until --duration or Ctrl-C, print the totals, save the trace at -o; exit 1 when sampling stopped
-    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling."""
+    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling, 130 when
+    Ctrl-C cut a given --duration short (totals and trace saved; without --duration Ctrl-C is the stop: 0)."""
     if args.force and not args.output:  # it was accepted and did nothing: no trace is saved without -o
         raise ValueError("--force replaces an earlier trace at -o FILE, and without -o no trace is saved: add -o "
                          "FILE or drop --force")
@@ -219,7 +223,9 @@ def run_monitor(args: argparse.Namespace) -> int:
     try:
         mon.begin_window("total")
         labels = _labels(sampler)
-        interrupted, error = _live(sampler, args.duration, args.interval, labels)
+        start_line = (f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) "
+                      + (f"for {args.duration:g} s; Ctrl-C stops early" if args.duration else "until Ctrl-C"))
+        interrupted, error = _live(sampler, args.duration, args.interval, labels, start_line)
     except BaseException:
         mon.__exit__(*sys.exc_info())
         raise
@@ -241,4 +247,9 @@ def run_monitor(args: argparse.Namespace) -> int:
               f"{error}; the totals above{' and the trace' if trace is not None else ''} cover what was "
               "recorded until then", file=sys.stderr)
         return 1
+    if interrupted and args.duration is not None:  # a run asked to last D s that did not: 130, not success
+        print(f"energylens monitor: interrupted (Ctrl-C) after {total.duration_s:.2f} s of the {args.duration:g} s "
+              f"--duration; the totals above{f' and the trace at {args.output}' if trace is not None else ''} "
+              "cover those seconds", file=sys.stderr)
+        return 130
     return 0
