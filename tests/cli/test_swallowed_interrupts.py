@@ -79,10 +79,9 @@ def test_a_swallowed_interrupt_still_stops_the_command(monkeypatch, tmp_path, ca
 
     monkeypatch.setattr(fit_cmd, "_cmd_fit", command)
     hook = sys.unraisablehook
-    t0 = time.monotonic()
     assert main(["fit", "bundled", "-o", str(out)]) == status
     err = capsys.readouterr().err
-    assert time.monotonic() - t0 < 8.0, err  # stopped, not run to its end
+    # stopped within the 10 s of work, not run to its end (a lost signal would reach "end": then 130 / 143 still)
     assert reached == ["after the swallowed signal"], err
     assert not out.exists() and not list(tmp_path.iterdir())
     assert said in err and "lost" not in err and "Traceback" not in err, err
