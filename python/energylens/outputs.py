@@ -197,10 +197,27 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
                               f"{'is not writable' if real.parent.is_dir() else 'does not exist'}")
     if p.exists() and kind == "file" and not os.access(p, os.W_OK):
         raise OutputError(f"{option} {p}: exists and is not writable")
+    _trial_entry(p, Path(os.path.realpath(p)).parent if kind == "file" and p.is_symlink() else parent, kind, option)
     if replaces is not None and kind == "file" and p.is_file() and not replaces[1](p):
         raise OutputError(f"{option} {p}: exists and is not {replaces[0]}; refusing to replace it (delete it "
                           "first, or write to another path)")
     return p
+
+
+def _trial_entry(p: Path, folder: Path, kind: str, option: str) -> None:
+    """Create and remove a hidden file or folder in ``folder``, where the output's temporary will go: os.access
+    answers from the mode bits, so a folder that refuses new entries anyway (/proc for root, a read-only mount, an
+    SELinux or quota refusal) passed it and the run's output failed only after all its work."""
+    try:
+        if kind == "dir":
+            os.rmdir(tempfile.mkdtemp(prefix=f".{p.name[:100]}.", suffix=".check", dir=folder))
+        else:
+            fd, trial = tempfile.mkstemp(prefix=f".{p.name[:100]}.", suffix=".check", dir=folder)
+            os.close(fd)
+            os.unlink(trial)
+    except OSError as exc:
+        raise OutputError(f"{option} {p}: cannot create a {'folder' if kind == 'dir' else 'file'} in {folder}: "
+                          f"{exc.strerror or exc}") from exc
 
 
 _UMASK_LOCK = threading.Lock()

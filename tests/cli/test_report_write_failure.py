@@ -61,3 +61,33 @@ def test_demo_prints_its_comparison_when_the_report_cannot_be_written(tmp_path, 
     table = text.split("comparison with the baselines")[1]
     assert "llmcarbon" in table and "Top-1" in table
     assert not (tmp_path / "rep").exists()
+
+
+def _no_work(*_args, **_kwargs):
+    raise AssertionError("the run started though its report folder cannot be created")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "demo", "fit"])
+def test_an_output_that_access_calls_writable_but_cannot_be_created_is_refused_before_any_work(
+        profiles, tmp_path, capsys, monkeypatch, command):
+    """/proc passes os.access(W_OK) for root, but nothing can be created there: the report folder (or file) was
+    found out only when written, after the whole run. A trial entry is now made beside it first: exit 2, the path
+    and the OS error named, no work done."""
+    import os
+
+    from energylens.cli import demo as demo_cli
+    from energylens.cli import fit as fit_cli
+
+    if not os.access("/proc", os.W_OK | os.X_OK):
+        pytest.skip("needs a folder that os.access calls writable and that refuses new entries (/proc as root)")
+    monkeypatch.setattr(evaluate_cli, "run_evaluation", _no_work)
+    monkeypatch.setattr(demo_cli, "mlenergy_v2", _no_work)
+    monkeypatch.setattr(fit_cli, "read_profiles_with_rows", _no_work, raising=False)
+    target = "/proc/energylens-report" if command != "fit" else "/proc/energylens-model.json"
+    argv = {"evaluate": ["evaluate", str(profiles), "--report", target, "--no-progress"],
+            "demo": ["demo", "--report", target],
+            "fit": ["fit", str(profiles), "-o", target]}[command]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert target in err and "cannot create" in err and "No such file or directory" in err, err
+    assert "AssertionError" not in err
