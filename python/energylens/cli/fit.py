@@ -160,7 +160,8 @@ def _check_mode_options(args: argparse.Namespace, profiles: pd.DataFrame, latenc
 
 def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: dict, why: str) -> int:
     _check_mode_options(args, profiles, why)
-    lat = LatencyModel(**opts, calibration=args.calibrate_latency).fit(profiles)
+    lat = LatencyModel(**opts, calibration=args.calibrate_latency)
+    _fit_reporting(lat, profiles, _announce_long_fit(len(profiles), args.bootstrap, models="latency model"))
     ls = lat.summary
     assert ls is not None
     print(f"{args.profiles}: {why}; fitted the latency model only")
@@ -262,21 +263,20 @@ def _bootstrap_printer():
     return report
 
 
-def _fit_reporting(model, profiles, latency: bool, long: bool) -> None:
-    """``model.fit``, a long one saying how far its bootstrap has got."""
+def _fit_reporting(model, profiles, long: bool, **fit_kw) -> None:
+    """``model.fit(profiles, **fit_kw)``, a long one saying how far its bootstrap has got."""
     token = BOOTSTRAP_PROGRESS.set(_bootstrap_printer()) if long else None
     try:
-        model.fit(profiles, latency=latency)
+        model.fit(profiles, **fit_kw)
     finally:
         if token is not None:
             BOOTSTRAP_PROGRESS.reset(token)
 
 
-def _announce_long_fit(rows: int, bootstrap: int, latency: bool = True) -> bool:
-    """A line on stderr before a fit that will take a while, and whether it was said;
-    ``latency``: the latency model is fitted (and refitted) too."""
+def _announce_long_fit(rows: int, bootstrap: int, models: str) -> bool:
+    """A line on stderr before a fit that will take a while, and whether it was said; ``models``: which are
+    fitted (and refitted)."""
     if rows * (1 + bootstrap) >= LONG_FIT_ROW_FITS:
-        models = "energy and latency models" if latency else "energy model"
         print(f"energylens fit: fitting {rows} rows, then {bootstrap} bootstrap refits of the {models}"
               " (each a full fit; --bootstrap 0 skips them, 50 is enough for rough intervals): this may "
               "take a while", file=sys.stderr, flush=True)
@@ -313,9 +313,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     tpot_weight = ENERGY_TPOT_WEIGHT if args.tpot_weight is None else args.tpot_weight
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
-    long = _announce_long_fit(len(profiles), args.bootstrap, latency=not args.no_latency)
+    long = _announce_long_fit(len(profiles), args.bootstrap,
+                              "energy model" if args.no_latency else "energy and latency models")
     profiles.attrs["file_rows"] = True  # the file's rows, in its order: a fit error names them as its data rows
-    _fit_reporting(model, profiles, not args.no_latency, long)
+    _fit_reporting(model, profiles, long, latency=not args.no_latency)
     s = model.summary
     assert s is not None
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "
