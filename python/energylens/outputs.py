@@ -28,6 +28,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import io
 import json
 import lzma
 import os
@@ -103,6 +104,22 @@ def _open_csv(path: Path, method: str | None) -> Iterator:
             yield fh
         return
     with {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(method, open)(path, "rb") as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def csv_writer(path: str | os.PathLike, method: str | None, archive_name: str = "data.csv") -> Iterator:
+    """A text stream (UTF-8, newlines as written) to the CSV at ``path``, compressed by ``method``
+    (:func:`csv_compression`'s names; a zip holds one member, ``archive_name``), as pandas' ``to_csv`` would
+    write it in one call, so that a large table can be written in blocks."""
+    if method == "zip":
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
+                zf.open(archive_name, "w", force_zip64=True) as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
+            yield fh
+        return
+    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(method, open)
+    with opener(path, "wt", encoding="utf-8", newline="") as fh:
         yield fh
 
 
