@@ -6,7 +6,9 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -364,18 +366,23 @@ void bind_expression(py::module_& m) {
   m.def(
       "bootstrap_expression",
       [](const ExpressionProgram& p, const py::object& columns, const Array& target, const Array& start,
-         const py::object& lower, const py::object& upper, int replicates, const py::dict& options) {
+         const py::object& lower, const py::object& upper, int replicates, const py::dict& options,
+         const py::object& progress) {
         Columns c = columns_of(p, columns, false);
         const std::vector<double> y = vector_of(target, c.rows, "target");
         const Bounds b = bounds_of(p, start, lower, upper);
         const FitOptions o = fit_options(options);
-        std::vector<double> params;
         std::vector<std::uint8_t> conv;
-        {
-          py::gil_scoped_release release;
-          params = bootstrap_expression(p, c.rows, c.ptrs.data(), y, o.residual, b.start, b.lower, b.upper, o.ls,
-                                        replicates, o.seed, conv);
-        }
+        std::atomic<std::size_t> done{0};
+        std::function<void()> tick;
+        if (!progress.is_none()) tick = [&] { progress(done.load(), replicates); };
+        // As the closed-form bootstrap: long work on a worker thread, Python's signal handlers every 100 ms.
+        const double row_fits = static_cast<double>(c.rows) * std::max(replicates, 1);
+        const std::vector<double> params = run_interruptible(row_fits, [&](const std::atomic<bool>* cancel) {
+          return bootstrap_expression(p, c.rows, c.ptrs.data(), y, o.residual, b.start, b.lower, b.upper, o.ls,
+                                      replicates, o.seed, conv, cancel, &done);
+        }, tick);
+        if (tick) tick();  // the last call: every replicate done
         const auto reps = static_cast<py::ssize_t>(conv.size());
         py::array_t<double> out({reps, static_cast<py::ssize_t>(p.n_params())});
         std::copy(params.begin(), params.end(), out.mutable_data());
@@ -385,7 +392,10 @@ void bind_expression(py::module_& m) {
       },
       py::arg("program"), py::arg("columns"), py::arg("target"), py::arg("start"), py::arg("lower") = py::none(),
       py::arg("upper") = py::none(), py::arg("replicates") = 200, py::arg("options") = py::dict(),
-      "Refits on rows drawn with replacement, in parallel over replicates: (params (B, P), converged (B,)).");
+      py::arg("progress") = py::none(),
+      "Refits on rows drawn with replacement, in parallel over replicates: (params (B, P), converged (B,)). "
+      "The GIL is released; Python's signal handlers run every 100 ms, so Ctrl-C stops it, and so does an "
+      "exception of `progress(done, replicates)`, called then and once at the end.");
 }
 
 }  // namespace energylens::bindings

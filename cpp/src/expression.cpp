@@ -6,6 +6,7 @@
 #include "energylens/template_common.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -661,7 +662,8 @@ std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::
                                          ExpressionResidual residual, std::span<const double> start,
                                          std::span<const double> lower, std::span<const double> upper,
                                          const LeastSquaresOptions& options, int replicates, std::uint64_t seed,
-                                         std::vector<std::uint8_t>& converged) {
+                                         std::vector<std::uint8_t>& converged, const std::atomic<bool>* cancel,
+                                         std::atomic<std::size_t>* done) {
   check_fit_inputs(program, rows, target, residual, start);
   if (replicates < 1) throw std::invalid_argument("bootstrap_expression: replicates must be >= 1");
   const std::size_t n = program.n_params(), f = program.n_features();
@@ -682,6 +684,7 @@ std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::
     for (std::size_t c = 0; c < f; ++c) s.ptrs[c] = s.cols.data() + c * rows;
   }
   run_chunks(reps, threads, [&](std::size_t b, int slot) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return;  // stopped: the rest skipped
     Resample& s = scratch[static_cast<std::size_t>(slot)];
     std::mt19937_64 rng(seed * 1000003ULL + b);
     std::uniform_int_distribution<std::size_t> pick(0, rows - 1);
@@ -695,6 +698,7 @@ std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::
     const FitResult r = levenberg_marquardt(rows, n, fn, start, lower, upper, options);
     converged[b] = r.converged ? 1 : 0;
     std::copy(r.params.begin(), r.params.end(), params.begin() + static_cast<std::ptrdiff_t>(b * n));
+    if (done != nullptr) done->fetch_add(1, std::memory_order_relaxed);
   });
   return params;
 }

@@ -5,6 +5,7 @@
 // SymPy expression into this program; docs/discover.md describes the instruction set.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -134,12 +135,16 @@ ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t
 
 /// `replicates` refits on rows drawn with replacement (replicate b seeded with seed * 1000003 + b),
 /// each from `start`, in parallel over replicates. Returns parameters (replicates x n_params,
-/// row-major) and fills `converged` (one entry per replicate).
+/// row-major) and fills `converged` (one entry per replicate). Once `cancel` (when given) reads true, the
+/// replicates not yet started are skipped (NaN, not converged: the caller discards the result); `done`
+/// (when given) gets 1 per finished replicate (its caller's progress).
 std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::size_t rows,
                                          const double* const* columns, std::span<const double> target,
                                          ExpressionResidual residual, std::span<const double> start,
                                          std::span<const double> lower, std::span<const double> upper,
                                          const LeastSquaresOptions& options, int replicates, std::uint64_t seed,
-                                         std::vector<std::uint8_t>& converged);
+                                         std::vector<std::uint8_t>& converged,
+                                         const std::atomic<bool>* cancel = nullptr,
+                                         std::atomic<std::size_t>* done = nullptr);
 
 }  // namespace energylens

@@ -9,6 +9,7 @@ read from the same versioned model file.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from energylens.model.base import load_configs
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
+from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import check_level, measurement_factors
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
@@ -142,8 +144,10 @@ class ExpressionEnergyModel:
         self._boot, boot_ok = None, 0
         if self.bootstrap_replicates > 0:
             boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}
+            report = BOOTSTRAP_PROGRESS.get()  # (a long bootstrap: stops on Ctrl-C, as the closed form's)
             boot, ok = _core.bootstrap_expression(self.compiled.program, columns, y, theta, self._lower,
-                                                  self._upper, self.bootstrap_replicates, boot_opts)
+                                                  self._upper, self.bootstrap_replicates, boot_opts,
+                                                  None if report is None else functools.partial(report, type(self).__name__))
             keep = ok & np.all(np.isfinite(boot), axis=1)
             boot_ok = int(keep.sum())
             self._boot = boot[keep]
