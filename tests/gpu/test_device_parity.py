@@ -10,7 +10,7 @@ from energylens.model import reference as R
 pytestmark = pytest.mark.gpu
 
 if energylens.capabilities().cuda_devices == 0:
-    pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_reason}", allow_module_level=True)
+    pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_devices_note().split('<- ', 1)[-1]}", allow_module_level=True)
 cupy = pytest.importorskip("cupy")
 
 

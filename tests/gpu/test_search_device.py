@@ -10,7 +10,7 @@ from energylens.search.space import COMBO_FIELDS, build_space
 pytestmark = pytest.mark.gpu
 
 if energylens.capabilities().cuda_devices == 0:
-    pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_reason}", allow_module_level=True)
+    pytest.skip(f"no CUDA device: {energylens.capabilities().cuda_devices_note().split('<- ', 1)[-1]}", allow_module_level=True)
 
 
 @pytest.mark.parametrize("min_blocks", [None, "2"])  # the kernel compiled for 1 or 2 resident blocks per SM
