@@ -165,7 +165,11 @@ def test_a_failed_part_write_on_ray_keeps_the_rows_of_the_units_in_flight(tiny_m
     argv = ["profile", str(spec), "-o", str(out), "--ray", "local", "--ray-no-gpus", "--power-source", "synthetic:150"]
     _disk_full_after_the_first_part(monkeypatch, out / "parts")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:  # (two units run at a time: at the failed write one or two are in flight, one or two not started)
+    # Two units run at a time; Ray starts a queued unit as soon as one finishes, before the driver has written
+    # (and failed to write) the finished one's part. So at the failed write one or two units are in flight on a
+    # quiet box, and on a slow one the driver may see the failure only after a third has started: every unit
+    # the gate let in is waited for and kept (2-4 of the 4 after the first), the rest never start.
+    try:
         assert main(argv) == 2
     finally:
         ray.shutdown()
@@ -173,11 +177,13 @@ def test_a_failed_part_write_on_ray_keeps_the_rows_of_the_units_in_flight(tiny_m
     assert len(lines) == 1 and lines[0].startswith("energylens profile: error: "), lines
     parts = sorted(p.stem for p in (out / "parts").glob("*.parquet"))
     kept = {p.stem: pd.read_parquet(p) for p in (out / "rescued").glob("*.parquet")}
-    assert len(parts) == 1 and 2 <= len(kept) <= 3, (parts, sorted(kept))
+    assert len(parts) == 1 and 2 <= len(kept) <= 4, (parts, sorted(kept))
     assert f"{len(kept)} measured units' rows are kept in {out / 'rescued'}" in lines[0]
     assert all(k in lines[0] for k in kept) and all(len(r) == 1 and r["status"].iloc[0] == "ok" for r in kept.values())
     not_started = 5 - 1 - len(kept)
-    assert re.search(rf"{not_started} units? not started", lines[0]), lines[0]
+    assert bool(re.search(r"\d+ units? not started", lines[0])) == (not_started > 0), lines[0]
+    if not_started:
+        assert re.search(rf"{not_started} units? not started", lines[0]), lines[0]
 
     monkeypatch.undo()  # room made on the disk
     assert main(argv + ["--resume"]) == 0
