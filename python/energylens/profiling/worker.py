@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from energylens import _core
-from energylens.profiles.checkpoints import checkpoint_precision, checkpoint_weight_only
+from energylens.profiles.checkpoints import checkpoint_precision, weight_only_compute
 from energylens.profiles.precision import normalize_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
@@ -173,8 +173,7 @@ def run_precision(cfg: RunConfig) -> tuple[str, str]:
         return declared, compute
     published = checkpoint_precision(cfg.model)
     if published not in ("fp32", "fp16", "bf16"):  # no config.json to read: the name, where it says (W8A16)
-        weight_only = published in ("int8", "fp8", "fp8_block") and checkpoint_weight_only(cfg.model)
-        return published, _activation_dtype(cfg, config) if weight_only else ""
+        return published, _activation_dtype(cfg, config) if weight_only_compute(cfg.model, published) else ""
     return normalize_precision(cfg.precision), ""
 
 
