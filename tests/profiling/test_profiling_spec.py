@@ -362,3 +362,21 @@ def test_a_misspelt_key_names_the_key_it_is_close_to(table, key, value, at, hint
     assert err.value.key == at and hint in str(err.value)
     with pytest.raises(SweepSpecError, match=r"unknown table \(did you mean 'grid'\? allowed: grid, sweep\)"):
         parse_spec({**_with("sweep", "seed", 0), "grids": {}})
+
+
+def test_hub_ids_that_differ_only_in_case_are_one_model(tmp_path):
+    """The Hub resolves "Org/M" and "org/m" to one repository; a spec listing both measured the model twice as
+    two configurations (two config ids, two rows per point). It is refused naming both spellings, where they
+    are in the list, and the spec's line."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nbackend = "vllm"\n[grid]\nmodels = ["Meta-Llama/Llama-3.1-8B", "acme/x",\n'
+                    '          "meta-llama/llama-3.1-8b"]\nmax_num_seqs = [1]\ninput_len = [8]\noutput_len = [4]\n')
+    with pytest.raises(SweepSpecError) as err:
+        load_spec(spec)
+    text = str(err.value)
+    assert err.value.key == "grid.models" and err.value.line == 4, text
+    assert "'Meta-Llama/Llama-3.1-8B' (grid.models[0]) and 'meta-llama/llama-3.1-8b' (grid.models[2])" in text
+    assert "the Hub ignores the case" in text and text.startswith(f"{spec}:4: ")
+    ok = parse_spec({"sweep": {"backend": "vllm"}, "grid": {"models": ["org/m", "org/m2"], "max_num_seqs": [1],
+                                                           "input_len": [8], "output_len": [4]}})
+    assert [c.model for c in ok.configs()] == ["org/m", "org/m2"]

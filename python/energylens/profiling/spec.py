@@ -401,9 +401,8 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dict[str, list[Any]]:
-    unknown = set(g) - _GRID_KEYS
-    if unknown:
-        raise _unknown(src, f"grid.{sorted(unknown)[0]}", _GRID_KEYS)
+    if set(g) - _GRID_KEYS:
+        raise _unknown(src, f"grid.{sorted(set(g) - _GRID_KEYS)[0]}", _GRID_KEYS)
     for k in ("models", "max_num_seqs", "input_len", "output_len"):
         if k not in g:
             raise _fail(src, f"grid.{k}", "missing (required)")
@@ -416,7 +415,7 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
                 if not isinstance(v, str) or not v.strip():
                     raise _fail(src, key, f"must be a Hugging Face id or a local path, got {v!r}")
             out[k] = [str(v) for v in vals]
-            _check_same_paths(src, out[k])
+            _check_same_models(src, out[k])
         elif k in ("tp", "pp", "dp", "ep", "max_num_seqs"):
             out[k] = [_int(src, key, v, 1, MAX_NUM_SEQS if k == "max_num_seqs" else None) for key, v in keyed]
         elif k in ("input_len", "output_len"):
@@ -430,15 +429,17 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
     return out
 
 
-def _check_same_paths(src: str, models: list[str]) -> None:
-    """Two spellings of one local folder ("/models/x", "/models/x/", "/models/./x") would measure it twice."""
-    seen: dict[str, str] = {}
-    for m in models:
-        if is_local_path(m):
-            norm = os.path.normpath(os.path.expanduser(m))
-            if norm in seen:
-                raise _fail(src, "grid.models", f"lists one model twice: {seen[norm]!r} and {m!r} are the same path")
-            seen[norm] = m
+def _check_same_models(src: str, models: list[str]) -> None:
+    """Two spellings of one local folder ("/models/x", "/models/x/", "/models/./x") or of one Hub id ("Org/M",
+    "org/m": the Hub resolves ids whatever their case) would measure one model twice, as two configurations."""
+    seen: dict[str, int] = {}
+    for j, m in enumerate(models):
+        i = seen.setdefault(os.path.normpath(os.path.expanduser(m)) if is_local_path(m) else "hub:" + m.lower(), j)
+        if i != j:
+            raise _fail(src, "grid.models", f"lists one model twice: {models[i]!r} (grid.models[{i}]) and {m!r} "
+                        f"(grid.models[{j}]) " + ("are the same path" if is_local_path(m) else "name the same "
+                        "Hugging Face repository (the Hub ignores the case of ids), so both would be measured as "
+                        "different configurations") + "; keep one spelling")
 
 
 def _check_backend(src: str, g: Mapping[str, list[Any]], sweep: Mapping[str, Any]) -> None:
@@ -489,9 +490,8 @@ def _check_server_requests(src: str, g: Mapping[str, list[Any]], sweep: Mapping[
 
 def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
     """Validate a spec already parsed from TOML (``{"sweep": {...}, "grid": {...}}``)."""
-    unknown = set(raw) - {"sweep", "grid"}
-    if unknown:
-        raise _unknown(source, sorted(unknown)[0], {"sweep", "grid"}, "table")
+    if set(raw) - {"sweep", "grid"}:
+        raise _unknown(source, sorted(set(raw) - {"sweep", "grid"})[0], {"sweep", "grid"}, "table")
     for t in ("sweep", "grid"):
         if not isinstance(raw.get(t), Mapping):
             raise _fail(source, t, f"missing table [{t}]")
