@@ -75,3 +75,42 @@ def test_model_spec_with_other_figures_is_seen(model):
     b_fresh = energylens.search(model=other, **kw).top
     pd.testing.assert_frame_equal(b, b_fresh)
     assert b["energy_j"].iloc[0] < a["energy_j"].iloc[0]  # half the layers
+
+
+def test_result_rows_features_are_remembered(model, monkeypatch):
+    """A scheduler's repeated search pays no feature pass for the same result rows (the explanation's terms and
+    range check), and gets the same frame; another running batch is another key."""
+    from energylens.search import space as space_module
+    passes = []
+    real = space_module.combo_features
+    monkeypatch.setattr(space_module, "combo_features", lambda frame, specs: passes.append(len(frame)) or real(frame, specs))
+    combo_cache.clear()
+    first = _search(model, gpu="H100")
+    assert passes  # the combos' pass and the result rows' pass
+    passes.clear()
+    again = _search(model, gpu="H100")
+    assert passes == []
+    pd.testing.assert_frame_equal(first, again)
+    table = pd.DataFrame({"model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"], "gpu": ["H100"], "tp": [1],
+                          "batch_size": [16.0], "input_tokens": [512.0], "output_tokens": [256.0]})
+    other = energylens.search(candidates=table, energy_model=model, bootstrap=False).top
+    assert passes == [1]  # the combo's values remembered; the row at batch 16 is new
+    combo_cache.clear()
+    fresh = energylens.search(candidates=table, energy_model=model, bootstrap=False).top
+    pd.testing.assert_frame_equal(other, fresh)
+
+
+def test_reregistered_gpu_explanation_is_fresh(model):
+    """The result rows' features key on the GPU table's spec by value: the explanation's static terms of a GPU
+    registered again with other figures are those of a fresh computation."""
+    try:
+        _register(memory_gb=80.0, hbm_bw_gbs=3350.0, tdp_w=700.0)
+        first = _search(model)
+        _register(memory_gb=80.0, hbm_bw_gbs=3350.0, tdp_w=350.0)
+        cached = _search(model)
+        combo_cache.clear()
+        fresh = _search(model)
+    finally:
+        unregister_gpu(NAME)
+    pd.testing.assert_frame_equal(cached, fresh)
+    assert cached["prefill_static_j"].iloc[0] != first["prefill_static_j"].iloc[0]
