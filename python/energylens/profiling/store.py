@@ -83,11 +83,14 @@ def _fsync_dir(path: Path) -> None:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir). An
-    OSError (a full disk, a read-only folder) names ``path``."""
+    OSError (a full disk, a read-only folder) names ``path``. A ``path`` that is a symbolic link (a part shared
+    with another store) is written through, as the CLI's outputs are (``outputs.atomic_file``): its target is
+    replaced, beside it, and the link stays a link (renamed over, it became a regular file)."""
     path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
-        _write_replace(path, data)
-        _fsync_dir(path.parent)
+        _write_replace(target, data)
+        _fsync_dir(target.parent)
     except OSError as exc:  # (mkstemp's and os.replace's name the temporary file, not the one being written)
         if exc.errno is None:
             raise OSError(f"{path}: {exc}") from exc
@@ -129,7 +132,8 @@ class Store:
         if self.dir.exists() and not self.dir.is_dir():
             raise ValueError(f"{self.dir} is a file; the sweep store is a directory (-o DIR): choose a new or "
                              "existing directory")
-        above = next((p for p in self.dir.parents if p.exists()), None)  # mkdir said only "[Errno 20] Not a directory"
+        real = Path(os.path.realpath(self.dir))  # -o results, results -> /scratch/results: made there (link kept)
+        above = next((p for p in real.parents if p.exists()), None)  # mkdir said only "[Errno 20] Not a directory"
         if above is not None and not above.is_dir():
             raise ValueError(f"{self.dir}: {above} is a file, so no store directory can be made under it (-o DIR): "
                              "choose a new or existing directory")
@@ -142,7 +146,7 @@ class Store:
     def lock(self) -> Iterator[None]:
         """Hold the store for one sweep (creating the directory): another process holding it is an error
         naming that process."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        Path(os.path.realpath(self.dir)).mkdir(parents=True, exist_ok=True)  # (a link to a folder not made yet)
         fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             if fcntl is not None:
