@@ -1,8 +1,15 @@
-"""Shared fixtures of the profiling tests: a tiny random Llama built locally (no download)."""
+"""Shared fixtures of the profiling tests: a tiny random Llama built locally (no download), and the small
+transformers sweep of it that the kill / stop tests run through the CLI in a subprocess."""
 
 from __future__ import annotations
 
+import sys
+import textwrap
+
 import pytest
+
+#: ``[sys.executable, "-c", PROFILE_RUN, "profile", ...]`` runs the CLI as ``energylens`` does, in a fresh process.
+PROFILE_RUN = "import sys; from energylens.cli import main; raise SystemExit(main(sys.argv[1:]))"
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +29,30 @@ def tiny_llava(tmp_path_factory):
     from energylens.profiling.testing import build_tiny_llava
 
     return str(build_tiny_llava(tmp_path_factory.mktemp("tiny") / "tiny-llava"))
+
+
+@pytest.fixture
+def tiny_sweep(tiny_model, tmp_path):
+    """``tiny_sweep(output_len)`` -> (the spec file, the ``energylens profile SPEC -o tmp_path/store
+    --power-source synthetic:200`` command): the tiny model on the transformers backend over max_num_seqs 1-3,
+    input lengths 8 and 16 and ``output_len`` (3 x 2 x len(output_len) units, each a fraction of a second)."""
+
+    def make(output_len: list[int]):
+        spec = tmp_path / "sweep.toml"
+        spec.write_text(textwrap.dedent(f"""
+            [sweep]
+            backend = "transformers"
+            gpu = "H100"
+            warmup = 0
+            [grid]
+            models = ["{tiny_model}"]
+            precision = ["fp32"]
+            max_num_seqs = [1, 2, 3]
+            input_len = [8, 16]
+            output_len = {output_len}
+        """))
+        cmd = [sys.executable, "-c", PROFILE_RUN, "profile", str(spec), "-o", str(tmp_path / "store"),
+               "--power-source", "synthetic:200"]
+        return spec, cmd
+
+    return make

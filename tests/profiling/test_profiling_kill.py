@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 
 import numpy as np
@@ -20,32 +18,11 @@ from energylens.profiling import Store, load_spec
 
 pytestmark = pytest.mark.torch
 
-_RUN = "import sys; from energylens.cli import main; raise SystemExit(main(sys.argv[1:]))"
-
-
-def _spec(tmp_path, model: str):
-    p = tmp_path / "kill.toml"
-    p.write_text(textwrap.dedent(f"""
-        [sweep]
-        backend = "transformers"
-        gpu = "H100"
-        warmup = 0
-        [grid]
-        models = ["{model}"]
-        precision = ["fp32"]
-        max_num_seqs = [1, 2, 3]
-        input_len = [8, 16]
-        output_len = [3, 5]
-    """))
-    return p
-
-
-def kill_and_resume(tmp_path, model: str, kills: int, seed: int = 0) -> dict:
-    spec = _spec(tmp_path, model)
+def kill_and_resume(tmp_path, tiny_sweep, kills: int, seed: int = 0) -> dict:
+    spec, cmd = tiny_sweep(output_len=[3, 5])
     out = tmp_path / "store"
     ids = {c.config_id for c in load_spec(spec).configs()}
     rng = np.random.default_rng(seed)
-    cmd = [sys.executable, "-c", _RUN, "profile", str(spec), "-o", str(out), "--power-source", "synthetic:200"]
     seen: dict[str, int] = {}  # config_id -> mtime of the part when first seen (a finished row never changes)
     killed = mid_sweep = 0
     for i in range(kills + 1):
@@ -98,13 +75,13 @@ def _wait_for_part(out, before: int, proc, timeout: float) -> bool:
     return False
 
 
-def test_sigkill_and_resume_3_times(tiny_model, tmp_path):
-    got = kill_and_resume(tmp_path, tiny_model, kills=3)
+def test_sigkill_and_resume_3_times(tiny_sweep, tmp_path):
+    got = kill_and_resume(tmp_path, tiny_sweep, kills=3)
     assert got["units"] == 12 and got["kills"] == 3 and got["mid_sweep"] == 1
 
 
 @pytest.mark.slow
-def test_sigkill_and_resume_20_times(tiny_model, tmp_path):
-    got = kill_and_resume(tmp_path, tiny_model, kills=20, seed=1)
+def test_sigkill_and_resume_20_times(tiny_sweep, tmp_path):
+    got = kill_and_resume(tmp_path, tiny_sweep, kills=20, seed=1)
     print(f"SIGKILL-resume: {got}")
     assert got["kills"] >= 18 and got["mid_sweep"] >= 4  # killed before finishing, several of them mid-sweep

@@ -8,8 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -17,26 +15,11 @@ from energylens.profiling import Store
 
 pytestmark = pytest.mark.torch
 
-_RUN = "import sys; from energylens.cli import main; raise SystemExit(main(sys.argv[1:]))"
-
 
 @pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_stopped_sweep_names_the_rows_kept_and_resume(tiny_model, tmp_path, signum, status):
-    spec = tmp_path / "s.toml"
-    spec.write_text(textwrap.dedent(f"""
-        [sweep]
-        backend = "transformers"
-        gpu = "H100"
-        warmup = 0
-        [grid]
-        models = ["{tiny_model}"]
-        precision = ["fp32"]
-        max_num_seqs = [1, 2, 3]
-        input_len = [8, 16]
-        output_len = [3, 5, 7]
-    """))
+def test_a_stopped_sweep_names_the_rows_kept_and_resume(tiny_sweep, tmp_path, signum, status):
+    _, cmd = tiny_sweep(output_len=[3, 5, 7])
     out = tmp_path / "store"
-    cmd = [sys.executable, "-c", _RUN, "profile", str(spec), "-o", str(out), "--power-source", "synthetic:200"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
