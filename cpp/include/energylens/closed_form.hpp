@@ -88,11 +88,7 @@ struct FitOptions {
   std::atomic<std::size_t>* replicates_done = nullptr;
 };
 
-/// A fit or bootstrap stopped because FitOptions::cancel was set (not a bad input).
-class FitCancelled : public std::runtime_error {
- public:
-  FitCancelled() : std::runtime_error("fit cancelled") {}
-};
+// FitCancelled (a fit or bootstrap stopped because FitOptions::cancel was set): least_squares.hpp.
 
 /// c_j = kPriorOffset x upper_j in the prior's log residuals.
 inline constexpr double kPriorOffset = 1e-3;

@@ -126,18 +126,21 @@ struct ExpressionFitResult {
 /// Fits the program's constants to `target` (rows entries, all finite; Relative/Log need y > 0)
 /// from `start`, within [lower, upper], with `n_starts` starts (the first is `start`, the others
 /// multiply each constant by exp(spread * N(0,1)) from a generator seeded with `seed`). Single
-/// threaded (call it from parallel code freely). Throws std::invalid_argument on inconsistent sizes.
+/// threaded (call it from parallel code freely). Throws std::invalid_argument on inconsistent sizes, and
+/// FitCancelled at its next residual evaluation once `cancel` (when given) reads true.
 ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t rows, const double* const* columns,
                                    std::span<const double> target, ExpressionResidual residual,
                                    std::span<const double> start, std::span<const double> lower,
                                    std::span<const double> upper, const LeastSquaresOptions& options,
-                                   int n_starts = 1, double spread = 0.5, std::uint64_t seed = 0);
+                                   int n_starts = 1, double spread = 0.5, std::uint64_t seed = 0,
+                                   const std::atomic<bool>* cancel = nullptr);
 
 /// `replicates` refits on rows drawn with replacement (replicate b seeded with seed * 1000003 + b),
 /// each from `start`, in parallel over replicates. Returns parameters (replicates x n_params,
-/// row-major) and fills `converged` (one entry per replicate). Once `cancel` (when given) reads true, the
-/// replicates not yet started are skipped (NaN, not converged: the caller discards the result); `done`
-/// (when given) gets 1 per finished replicate (its caller's progress).
+/// row-major) and fills `converged` (one entry per replicate). Once `cancel` (when given) reads true it
+/// throws FitCancelled: the replicates in flight stop at their next residual evaluation (at 1e6 rows one
+/// refit is seconds), those not started are skipped. `done` (when given) gets 1 per finished replicate
+/// (its caller's progress).
 std::vector<double> bootstrap_expression(const ExpressionProgram& program, std::size_t rows,
                                          const double* const* columns, std::span<const double> target,
                                          ExpressionResidual residual, std::span<const double> start,

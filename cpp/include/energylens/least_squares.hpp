@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,13 @@ enum class FitStatus {
 
 /// Human-readable name of a status, e.g. "converged_cost".
 const char* to_string(FitStatus status) noexcept;
+
+/// A fit or bootstrap stopped because its caller's cancel flag was set (the bindings, on Ctrl-C / SIGTERM):
+/// not a bad input. Thrown by the closed-form and the expression fits' residual evaluations.
+class FitCancelled : public std::runtime_error {
+ public:
+  FitCancelled() : std::runtime_error("fit cancelled") {}
+};
 
 /// Tuning of the iteration; defaults suit relative-error fits of O(1) parameters.
 struct LeastSquaresOptions {
