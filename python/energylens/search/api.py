@@ -28,6 +28,7 @@ from energylens.parallel import once
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import collapse_caps, complete_caps, engine_top_k
+from energylens.search.compute import combo_compute_precisions
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import explained
@@ -171,6 +172,11 @@ def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best
     cols = space.decode_columns(cands.index)  # one frame built at the end (each column added costs ~0.1 ms)
     if labels is not None:  # candidates=...: the row label of each configuration in the given table
         cols = {"index": cols.pop("index"), "candidate": [labels[int(i)] for i in cands.index], **cols}
+    names = list(cols)  # the GEMM precision priced, beside the weight format (int8 w8a16: bf16)
+    names.insert(names.index("precision") + 1, "compute_precision")
+    cols["compute_precision"] = combo_compute_precisions(space.profile_rows, space.model_specs)[
+        space.digits(cands.index)[0]]
+    cols = {c: cols[c] for c in names}
     for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
                  "batch", "replicas", "gpus", "gpu_s_per_request"):
         cols[name] = np.asarray(getattr(cands, name))

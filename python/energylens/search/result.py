@@ -310,12 +310,14 @@ class SearchResult:
         if not len(df):
             return self.why_empty()
         df = df.drop(columns=[c for c in ("energy_j_lo", "energy_j_hi", "p_best") if c in df and df[c].isna().all()])
-        cols = {"config": "configuration", "energy_j": "J/request", "energy_j_lo": "lo", "energy_j_hi": "hi",
-                "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
+        cols = {"config": "configuration", "compute_precision": "compute", "energy_j": "J/request", "energy_j_lo": "lo",
+                "energy_j_hi": "hi", "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
                 "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
                 "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
             del cols["objective"]  # the same numbers as J/request
+        if "compute_precision" not in df or (df["compute_precision"] == df["precision"]).all():
+            del cols["compute_precision"]  # the label's weight format says it (a w8a16 int8 row: bf16 compute)
         if not self.settings.get("rate_per_s"):
             del cols["batch"]  # max_num_seqs, in the label
             del cols["replicas"]  # one deployment; its GPUs are tp x pp x dp
