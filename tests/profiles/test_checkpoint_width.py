@@ -43,7 +43,9 @@ def test_llm_compressor_checkpoints_find_their_model():
     """neuralmagic's / RedHatAI's '-quantized.w8a8' names got the right width but no model row until 2026-12-05
     ('quantized' was not a variant word), so the search could not run them."""
     r = energylens.search(model="neuralmagic/Meta-Llama-3.1-70B-Instruct-quantized.w8a8", gpus="H100", tp=[1, 2],
-                          max_num_seqs=[8], input_tokens=512, output_tokens=256, energy_model=bundled_model(),
+                          max_num_seqs=[4], input_tokens=512, output_tokens=256, energy_model=bundled_model(),
                           bootstrap=False)
     assert r.settings["precisions"] == ["int8"]
-    assert r.feasible == 2  # 70.6 GB of 8-bit weights: TP1 fits beside a batch of 8 on 80 GB, as TP2 does
+    # 72.7 GB of weights (68.4e9 int8 + embedding and lm_head 2.1e9 in bf16): TP1 fits beside a batch of 4 on
+    # 80 GB (a batch of 8 is 0.2 GiB over), as TP2 does
+    assert r.feasible == 2

@@ -32,7 +32,8 @@ MODEL_COLUMNS = ["name", "aliases", "family", "architecture", "params_b", "activ
                  "n_sliding_layers", "state_elems_per_seq", "video_tokens_per_frame", "vision_patches_per_token",
                  "vision_layers", "vision_d_model", "video_sample_fps", "video_min_frames", "fp8_weight_block", "vision_tile_tokens", "conv_state_elems_per_seq",
                  "kv_lora_rank", "qk_rope_head_dim", "v_head_dim", "context_window_tokens", "intermediate_size",
-                 "moe_intermediate_size", "shared_expert_intermediate_size", "checkpoint_precision", "notes"]
+                 "moe_intermediate_size", "shared_expert_intermediate_size", "checkpoint_precision", "vocab_size",
+                 "tie_word_embeddings", "notes"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,3 +348,19 @@ def test_profile_rows_of_unknown_moe_and_hybrid_models_get_their_kind():
     assert f["state_bytes_per_seq"][1] > 0 and f["state_bytes_per_seq"][2] == 0
     assert f["kv_bytes_per_token"][1] < f["kv_bytes_per_token"][2] / 5  # attention in 1 of 12 layers
     assert f["moe_layers"][0] > 0
+
+
+def test_vocab_and_tied_embeddings_match_the_parameter_counts():
+    """Every dense row with an FFN width: n_layers x (attention + gated MLP) + vocab_size x d_model x (1 tied,
+    2 untied) is its params_b (less its vision encoder) within 1 %, so a wrong vocabulary or tie flag (which
+    move the bf16 share the memory check counts beside a quantised format) shows up."""
+    m = models()
+    assert m["tie_word_embeddings"].dropna().isin([0, 1]).all()
+    rows = m[(m["architecture"] == "dense") & m["intermediate_size"].notna() & m["vocab_size"].notna()]
+    assert len(rows) >= 60
+    for r in rows.itertuples():
+        q, kv = r.n_heads * r.head_dim, r.n_kv_heads * r.head_dim
+        body = r.n_layers * (2 * r.d_model * q + 2 * r.d_model * kv + 3 * r.d_model * r.intermediate_size)
+        vision = 0.0 if math.isnan(r.vision_params_b) else r.vision_params_b * 1e9
+        emb = r.vocab_size * r.d_model * (1 if r.tie_word_embeddings else 2)
+        assert body + emb + vision == pytest.approx(r.params_b * 1e9, rel=0.01), r.name

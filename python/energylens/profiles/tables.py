@@ -56,34 +56,12 @@ from energylens.profiles.precision import (
 )
 
 __all__ = [
-    "GpuSpec",
-    "ModelSpec",
-    "EstimatedArchitectureWarning",
-    "gpu_spec",
-    "model_spec",
-    "gpus",
-    "models",
-    "bytes_per_param",
-    "estimate_architecture",
-    "normalize_name",
-    "normalize_precision",
-    "find_model",
-    "PRECISION_BYTES",
-    "WEIGHT_FORMATS",
-    "KV_CACHE_DTYPE_BYTES",
-    "compute_precision",
-    "peak_flops",
-    "normalize_kv_cache_dtype",
-    "GPU_COLUMNS",
-    "INLINE_COLUMNS",
-    "GpuTableError",
-    "load_gpu_table",
-    "register_gpu",
-    "register_gpu_table",
-    "unregister_gpu",
-    "clear_user_gpus",
-    "user_gpus",
-    "gpu_specs_for_profiles",
+    "GpuSpec", "ModelSpec", "EstimatedArchitectureWarning", "gpu_spec", "model_spec", "gpus", "models",
+    "bytes_per_param", "estimate_architecture", "normalize_name", "normalize_precision", "find_model",
+    "PRECISION_BYTES", "WEIGHT_FORMATS", "KV_CACHE_DTYPE_BYTES", "compute_precision", "peak_flops",
+    "normalize_kv_cache_dtype", "GPU_COLUMNS", "INLINE_COLUMNS", "GpuTableError", "load_gpu_table",
+    "register_gpu", "register_gpu_table", "unregister_gpu", "clear_user_gpus", "user_gpus",
+    "gpu_specs_for_profiles"
 ]
 
 class EstimatedArchitectureWarning(UserWarning):
@@ -147,6 +125,9 @@ class ModelSpec:
             vLLM's default ``max_model_len`` from config.json; the table's cell may give an alias its own
             (``40960; Qwen/Qwen3-235B-A22B-Instruct-2507=262144``), which :func:`find_model` applies for
             that name. NaN = unknown (not checked).
+        vocab_size, tie_word_embeddings: config.json's (tied 1: the lm_head is the input embedding); the two hold
+            vocab_size x d_model parameters each (once when tied), which quantised checkpoints keep in bf16
+            (:func:`energylens.search.memory.embedding_params`); NaN = unknown (counted in the checkpoint's format).
     """
 
     name: str
@@ -187,6 +168,8 @@ class ModelSpec:
     moe_intermediate_size: float = math.nan
     shared_expert_intermediate_size: float = math.nan
     context_window_tokens: float = math.nan
+    vocab_size: float = math.nan
+    tie_word_embeddings: float = math.nan
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches

@@ -24,7 +24,9 @@ import pandas as pd
 from energylens.profiles import tables, topology
 from energylens.profiles.features import EXPERT_ONLY_PRECISIONS, STATE_TRAFFIC_PER_STEP
 
-__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory"]
+__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory",
+           "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
+           "checkpoint_weight_bytes"]
 
 #: Bytes in a GiB: the GPU table's memory_gb is read as GiB, within 0.4 % of what nvidia-smi reports for the
 #: HBM parts (H100 80 GB: 81559 MiB = 79.65 GiB; docs/search.md); ``energylens.search.space.GIB`` is this one.
@@ -33,6 +35,20 @@ GIB = float(2**30)
 #: The memory check's settings (the search's options of the same names, docs/search.md).
 MEMORY_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
                    "activation_bytes_per_token_dmodel": 24.0}
+
+#: Bytes per parameter of a quantised checkpoint's input embedding and lm_head: vLLM quantises linear layers
+#: only (``VocabParallelEmbedding`` / ``ParallelLMHead`` get no quant method from the fp8, compressed-tensors,
+#: AWQ, GPTQ, ModelOpt or mxfp4 configs, and llm-compressor / AutoAWQ / the Qwen and DeepSeek fp8 releases
+#: store them in bf16), so they stay 16-bit whatever the format: Meta-Llama-3-8B-Instruct-FP8 holds 6.98e9 x
+#: 1 B + 1.05e9 x 2 B = 8.46 GiB, what vLLM logs for it (tests/search/test_search_memory_published.py).
+EMBEDDING_BYTES_PER_PARAM = 2.0
+#: vLLM allocates an mxfp4 checkpoint's routed experts with the hidden size rounded up for its MoE kernels
+#: (vllm/model_executor/layers/fused_moe/layer.py ``maybe_roundup_layer_hidden_size``: to 256 on ROCm and the
+#: SM100 TRT-LLM / BF16 backends, 128 on others, and further padding in the Triton and Marlin layouts); 256 fits
+#: both published figures: gpt-oss-120b on one H100, Triton backend, "Model loading took 64.38 GiB"
+#: (vllm-project/vllm#33155; 60.7 GiB unpadded, 64.5 padded) and gpt-oss-20b on an A100, Marlin, 13.72 GiB
+#: (12.8 unpadded, 13.4 padded; tests/search/test_search_memory_published.py).
+MXFP4_EXPERT_HIDDEN_MULTIPLE = 256
 
 
 @dataclass(frozen=True)
@@ -53,21 +69,81 @@ class GpuMemory:
         return self.fixed + self.kv <= self.usable
 
 
-def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep) -> np.ndarray:
+def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None = None) -> np.ndarray:
     """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1, else tp x dp:
-    vLLM's MoE layers shard them over every GPU of a stage, :func:`topology.moe_group_gpus`) x pp."""
+    vLLM's MoE layers shard them over every GPU of a stage, :func:`topology.moe_group_gpus`) x pp. The bytes
+    are :func:`checkpoint_weight_bytes`'s (embeddings and lm_head in bf16 beside a quantised format, mxfp4
+    experts padded as vLLM allocates them); ``model_specs`` (model name -> ModelSpec, a search space's) gives
+    the rows' vocabulary where the model table does not (:func:`_frame_arch`)."""
     precision = frame["precision"].to_numpy()
-    bpp = np.array([tables.bytes_per_param(x) for x in precision])
     params = frame["params_b"].to_numpy(dtype=float) * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     k = frame["experts_per_token"].to_numpy(dtype=float)
     moe = n_exp > 1
     inactive = params - frame["active_params_b"].to_numpy(dtype=float) * 1e9
     expert_params = np.where(moe, inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
-    experts = bpp * expert_params
-    shared = np.array([shared_weight_bytes_per_param(x, m) for x, m in zip(precision, moe, strict=True)])
+    arch = _frame_arch(frame, model_specs)
+    emb = embedding_params(arch["vocab_size"], arch["d_model"], arch["tie_word_embeddings"])
+    total = checkpoint_weight_bytes(precision, params, expert_params, emb, moe, arch["d_model"])
+    experts = expert_weight_bytes(precision, expert_params, arch["d_model"])
     shard = topology.moe_group_gpus(tp, dp, ep)
-    return shared * (params - expert_params) / (tp * pp) + experts / (shard * pp)
+    return (total - experts) / (tp * pp) + experts / (shard * pp)
+
+
+def expert_weight_bytes(precision, expert_params, d_model):
+    """Bytes vLLM allocates for the routed experts: ``expert_params`` in the format ``precision``; an mxfp4
+    checkpoint's padded to a hidden size of a multiple of :data:`MXFP4_EXPERT_HIDDEN_MULTIPLE` (gpt-oss: 2880 ->
+    3072, x 1.067; 0 where d_model is unknown: unpadded). ``precision`` per row (array) or a scalar."""
+    one = np.ndim(expert_params) == 0
+    precision = np.atleast_1d(np.asarray(precision, dtype=object))
+    bpp = np.array([tables.bytes_per_param(x) for x in precision])
+    mx = np.array([tables.normalize_precision(x) == "mxfp4" for x in precision])
+    d = np.asarray(d_model, dtype=float)
+    m = MXFP4_EXPERT_HIDDEN_MULTIPLE
+    pad = np.where(mx & np.isfinite(d) & (d > 0), np.ceil(np.nan_to_num(d) / m) * m / np.where(d > 0, d, 1.0), 1.0)
+    out = bpp * np.asarray(expert_params, dtype=float) * pad
+    return float(out[0]) if one else out
+
+
+def embedding_params(vocab_size, d_model, tie_word_embeddings):
+    """Parameters of the input embedding and the lm_head: vocab_size x d_model each, once when tied
+    (``tie_word_embeddings`` 1); 0 where the vocabulary is unknown (NaN: every parameter then counts in the
+    checkpoint's format). Scalars or arrays."""
+    vocab, tied = np.asarray(vocab_size, dtype=float), np.asarray(tie_word_embeddings, dtype=float)
+    known = np.isfinite(vocab) & (vocab > 0) & np.isfinite(np.asarray(d_model, dtype=float))
+    out = np.where(known, np.nan_to_num(vocab) * np.nan_to_num(d_model) * np.where(tied > 0, 1.0, 2.0), 0.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def checkpoint_weight_bytes(precision, params, expert_params, embeddings, moe, d_model=np.nan):
+    """Bytes of all of a checkpoint's weights as vLLM holds them: the routed experts (``expert_params``,
+    :func:`expert_weight_bytes`), the embedding and lm_head (``embeddings``, :func:`embedding_params`) in bf16
+    beside a quantised format (:data:`EMBEDDING_BYTES_PER_PARAM`; a 16- or 32-bit format keeps its own), the
+    rest as :func:`shared_weight_bytes_per_param`. ``precision`` and ``moe`` per row (arrays) or scalars."""
+    one = np.ndim(params) == 0
+    precision, moe = np.atleast_1d(np.asarray(precision, dtype=object)), np.atleast_1d(moe)
+    shared = np.array([shared_weight_bytes_per_param(x, bool(m)) for x, m in zip(precision, moe, strict=True)])
+    params, expert_params = np.asarray(params, dtype=float), np.asarray(expert_params, dtype=float)
+    emb = np.clip(np.asarray(embeddings, dtype=float), 0.0, np.maximum(params - expert_params, 0.0))
+    out = (expert_weight_bytes(precision, expert_params, d_model) + shared * (params - expert_params - emb)
+           + np.maximum(shared, EMBEDDING_BYTES_PER_PARAM) * emb)
+    return float(np.ravel(out)[0]) if one else out
+
+
+def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
+    """vocab_size, d_model and tie_word_embeddings of each row: its own column where given, else its model's
+    spec's (``model_specs[name]``, else the model table's row; NaN for a model neither knows)."""
+    cols = ("vocab_size", "d_model", "tie_word_embeddings")
+    out = {c: np.full(len(frame), np.nan) for c in cols}
+    names = frame["model"].astype(str).to_numpy()
+    for name in np.unique(names):
+        at = np.flatnonzero(names == name)
+        spec = (model_specs or {}).get(name) or tables.find_model(name)
+        for c in cols:
+            own = (pd.to_numeric(frame[c].iloc[at], errors="coerce").to_numpy(dtype=float) if c in frame.columns
+                   else np.full(len(at), np.nan))
+            out[c][at] = np.where(np.isfinite(own), own, float(getattr(spec, c)) if spec is not None else np.nan)
+    return out
 
 
 def shared_weight_bytes_per_param(precision: str, moe: bool) -> float:
@@ -80,10 +156,12 @@ def shared_weight_bytes_per_param(precision: str, moe: bool) -> float:
     return tables.bytes_per_param(precision)
 
 
-def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_tokens, options=None) -> GpuMemory:
+def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_tokens, options=None,
+               model_specs: dict | None = None) -> GpuMemory:
     """:class:`GpuMemory` of validated profile rows ``frame`` (model, precision, GPU, tp, pp, ep, the
     architecture columns) with their features ``feats``, each data-parallel rank running ``rank_batch``
-    sequences of ``input_tokens`` / ``output_tokens``; ``options`` override :data:`MEMORY_DEFAULTS`."""
+    sequences of ``input_tokens`` / ``output_tokens``; ``options`` override :data:`MEMORY_DEFAULTS`;
+    ``model_specs`` as :func:`weights_per_gpu`'s."""
     o = {**MEMORY_DEFAULTS, **(options or {})}
     tp, pp = frame["tp"].to_numpy(dtype=float), frame["pp"].to_numpy(dtype=float)
     dp, ep = frame["dp"].to_numpy(dtype=float), frame["ep"].to_numpy(dtype=float)
@@ -92,7 +170,7 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
     specs = tables.gpu_specs_for_profiles(frame)  # table, user table, or the rows' own gpu_* spec columns
     memory_gb = frame["gpu"].astype(str).str.strip().map(lambda g: specs[g].memory_gb).to_numpy(dtype=float)
     usable = o["gpu_memory_utilization"] * memory_gb * GIB  # NaN where the GPU's memory is unknown
-    fixed = (weights_per_gpu(frame, tp, pp, dp, ep) + o["runtime_reserve_bytes"]
+    fixed = (weights_per_gpu(frame, tp, pp, dp, ep, model_specs) + o["runtime_reserve_bytes"]
              + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
     # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the

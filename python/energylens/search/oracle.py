@@ -110,7 +110,7 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     else:
         gpus = dp * n
         gpu_s = n * (ttft + lo * tpot) / batch
-    mem = gpu_memory(frame, feats, batch, li, lo, {k: o[k] for k in MEMORY_DEFAULTS})
+    mem = gpu_memory(frame, feats, batch, li, lo, {k: o[k] for k in MEMORY_DEFAULTS}, space.model_specs)
     window = _combo_field(space, c, "context_window_tokens")
     beyond = (window > 0) & (li + lo > window)
     later = [~mem.weights_fit, beyond, ~mem.fits, ~(ttft <= o["ttft_limit_s"]), ~(tpot <= o["tpot_limit_s"])]

@@ -40,7 +40,7 @@ from energylens.search.axes import (
     workload_points,
 )
 from energylens.search.combo_cache import memo_combo_values, memo_features
-from energylens.search.memory import GIB, shared_weight_bytes_per_param
+from energylens.search.memory import GIB, checkpoint_weight_bytes, embedding_params, expert_weight_bytes
 from energylens.search.serving_limits import limit_values, served_spec
 from energylens.search.specs import check_model_spec
 
@@ -465,8 +465,10 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
         bpp, p = tables.bytes_per_param(r["precision"]), float(r["params_b"]) * 1e9  # experts, all parameters
-        shared = shared_weight_bytes_per_param(r["precision"], bool(moe[i]))  # bf16 beside mxfp4 experts
-        values[i, col["weight_total_bytes"]] = expert[i] + shared * (p - expert[i] / bpp)
+        vocab, d, tied = (_arch(r, m, c) for c in ("vocab_size", "d_model", "tie_word_embeddings"))
+        values[i, col["weight_total_bytes"]] = checkpoint_weight_bytes(  # bf16 embeddings, mxfp4's bf16 rest
+            r["precision"], p, expert[i] / bpp, embedding_params(vocab, d, tied), bool(moe[i]), d)
+        values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d)  # padded
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
@@ -495,5 +497,4 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     values[:, col["weight_expert_step_bytes"]] = expert
     values[:, col["weight_shared_step_bytes"]] = every["weight_bytes_per_step"] - expert
     values[:, col["expert_miss_log"]] = np.where(moe, np.log(np.where(moe, 1 - frac, 1.0)), 0.0)
-    values[:, col["expert_total_bytes"]] = expert
     return np.ascontiguousarray(values), np.ascontiguousarray(extra)
