@@ -100,6 +100,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
               f"({result.chosen}: the lowest cross-validated error on the training rows)")
     if heldout_counts(t):
         print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
+    print(f"search: {result.search['note']}; {result.seconds:.1f} s in all")
     if result.dropped:
         print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "
               "left out: no fit of their constants gives a finite error on the training rows (listed under "

@@ -14,12 +14,12 @@ from typing import Any
 # (discover.select) without paying for SymPy and matplotlib, which the search and report need.
 _LAZY = {
     "discover": "search", "DiscoveryResult": "search", "FrontEntry": "search", "TARGETS": "search",
-    "expression_model": "search", "shown": "search", "heldout_counts": "search", "write_report": "report", "select_backend": "select",
+    "expression_model": "search", "shown": "search", "heldout_counts": "search", "load_discovery": "search", "write_report": "report", "select_backend": "select",
     "BackendChoice": "select", "BackendUnavailable": "select",
 }
 
 __all__ = ["discover", "DiscoveryResult", "FrontEntry", "TARGETS", "select_backend", "BackendChoice",
-           "BackendUnavailable", "write_report", "expression_model", "shown", "heldout_counts"]
+           "BackendUnavailable", "write_report", "expression_model", "shown", "heldout_counts", "load_discovery"]
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,8 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -51,6 +52,8 @@ def _progress(line: str, enabled: bool) -> None:
 OPERON_SCALING_NODES = 4
 #: The shortest tree length operon builds a front with (pyoperon 0.6).
 OPERON_MIN_LENGTH = 3
+#: Search settings are below this: pyoperon takes 64-bit sizes, PySR Julia's Int64.
+SETTING_LIMIT = 2**63
 #: The smallest ``maxsize`` PySR accepts ("PySR requires a maxsize of at least 7").
 PYSR_MIN_MAXSIZE = 7
 
@@ -78,6 +81,9 @@ def _fit_round(reg, X: np.ndarray, y: np.ndarray, round_no: int, population: int
     value on some training row (a log of a negative, an exp that overflows): seen with tiny populations."""
     try:
         reg.fit(X, y)
+    except MemoryError:  # (std::bad_alloc was a traceback, after the template fit)
+        raise ValueError(f"operon ran out of memory for a population of {population} (--population): each "
+                         "individual takes a few kB; give a smaller population") from None
     except ValueError as exc:
         if "NaN" not in str(exc) and "infinity" not in str(exc):
             raise
@@ -86,16 +92,22 @@ def _fit_round(reg, X: np.ndarray, y: np.ndarray, round_no: int, population: int
                          f"{population}) or another --seed avoids it") from None
 
 
+def _round_sizes(generations: int) -> tuple[int, Iterator[int]]:
+    """(rounds, each round's generations): rounds of 10, a last shorter one for a cap that is not a multiple of 10
+    (the cap is the generations run). Lazy: a cap of 1e9 laid out 1e8 sizes (800 MB) before the first round."""
+    rounds = -(-generations // 10)
+    return rounds, (min(10, generations - 10 * r) for r in range(rounds))
+
+
 def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
-                seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
+                seed: int, generations: int, population: int, progress: bool,
+                info: dict[str, Any]) -> list[tuple[int, sp.Expr]]:
     SymbolicRegressor = _backend_class("operon", "pyoperon.sklearn", "SymbolicRegressor", OPERON_INSTALL)
 
     # Rounds of generations continued with warm_start: progress between rounds and a time check. With a
     # fixed number of rounds (the generation cap reached before the time budget) a seed reproduces.
-    # A cap that is not a multiple of 10 ends with a shorter round: the cap is the generations run.
-    sizes = [10] * (generations // 10) + ([generations % 10] if generations % 10 else [])
-    rounds = len(sizes)
-    reg = None
+    rounds, sizes = _round_sizes(generations)
+    reg, ran = None, 0
     t0 = last = time.perf_counter()
     for r, size in enumerate(sizes):
         left = time_budget_s - (time.perf_counter() - t0)
@@ -114,6 +126,7 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
         else:
             reg.set_params(random_state=seed + r, max_time=_whole_seconds(left), generations=size)
         _fit_round(reg, X, y, r + 1, population)
+        ran += int(reg.stats_.get("generations", size))  # fewer than size: operon's time limit cut the round
         now = time.perf_counter()
         if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
             continue
@@ -123,12 +136,15 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
         _progress(f"discover: operon round {r + 1}/{rounds}, {time.perf_counter() - t0:5.1f} s, "
                   f"front {len(reg.pareto_front_)} expressions, best training R^2 {r2:.5f}", progress)
     assert reg is not None
+    info.update(generations_run=ran, stopped_by="generations" if ran >= generations else "time budget",
+                seconds=time.perf_counter() - t0)
     return [(int(p["length"]), _parse(reg.get_model_string(p["tree"], 12, list(names)), names))
             for p in reg.pareto_front_]
 
 
 def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
-              seed: int, generations: int, population: int, progress: bool) -> list[tuple[int, sp.Expr]]:
+              seed: int, generations: int, population: int, progress: bool,
+              info: dict[str, Any]) -> list[tuple[int, sp.Expr]]:
     exe = julia_executable()
     if exe is None:  # (select_backend refuses this; a hand-made BackendChoice does not)
         raise BackendUnavailable(f"backend 'pysr' needs a Julia runtime, none was found: {PYSR_INSTALL}")
@@ -144,7 +160,10 @@ def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complex
                         maxsize=max_complexity, niterations=generations, population_size=population,
                         timeout_in_seconds=time_budget_s, random_state=seed, deterministic=True, parallelism="serial",
                         progress=progress, verbosity=1 if progress else 0)
+    t0 = time.perf_counter()
     reg.fit(X, y, variable_names=list(names))
+    # (PySR's regressor does not say how many iterations ran, so not which bound stopped it)
+    info.update(generations_run=None, stopped_by=None, seconds=time.perf_counter() - t0)
     eqs = reg.equations_
     return [(int(c), _parse(str(e), names)) for c, e in zip(eqs["complexity"], eqs["equation"], strict=True)]
 
@@ -169,12 +188,19 @@ def check_search_settings(backend: str, *, max_complexity: int, time_budget_s: f
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             # (-1 ran 9 generations, 0 ended in a bare AssertionError)
             raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
+    for what, value in (("max_complexity", max_complexity), ("generations", generations), ("population", population)):
+        if value >= SETTING_LIMIT:  # (1e20: pyoperon's pybind11 TypeError, or an OverflowError: tracebacks)
+            raise ValueError(f"{what} (--{what.replace('_', '-')}) must be an integer in [1, 2**63) (the backends "
+                             f"take 64-bit integers), got {value}")
 
 
 def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequence[str], *,
                 max_complexity: int = 25, time_budget_s: float = 60.0, seed: int = 0, generations: int = 200,
-                population: int = 500, progress: bool = True) -> list[tuple[int, sp.Expr]]:
-    """The backend's Pareto front on (X, y): (complexity, expression over ``names``), simplest first."""
+                population: int = 500, progress: bool = True,
+                info: dict[str, Any] | None = None) -> list[tuple[int, sp.Expr]]:
+    """The backend's Pareto front on (X, y): (complexity, expression over ``names``), simplest first. ``info``, a
+    dict, receives how the search went: ``generations_run``, ``stopped_by`` ("generations": the cap, so the seed
+    reproduces the front; "time budget"; None where the backend does not say) and ``seconds``."""
     if X.ndim != 2 or X.shape[1] != len(names) or len(y) != X.shape[0]:
         raise ValueError(f"X {X.shape}, y {y.shape} and {len(names)} names do not agree")
     for what, values in (("X", np.asarray(X, dtype=float)), ("y", np.asarray(y, dtype=float))):
@@ -187,5 +213,5 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     run = _run_operon if choice.name == "operon" else _run_pysr
     front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
                 max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
-                population=population, progress=progress)
+                population=population, progress=progress, info={} if info is None else info)
     return sorted(((c, e) for c, e in front if c <= max_complexity), key=lambda t: t[0])  # a cap is a cap

@@ -38,6 +38,17 @@ def _known(check: bool | None) -> str:
     return "n/a (no held-out choice)" if check is None else str(check)
 
 
+def _search_lines(result: DiscoveryResult) -> list[str]:
+    """The search's settings and how it ended (whether the seed reproduces the front), where the result has them."""
+    s, out = result.settings, []
+    if s:
+        out.append(f"Search: up to {s['generations']} generations or {s['time_budget_s']:g} s, population "
+                   f"{s['population']}, complexity <= {s['max_complexity']}; profiles {result.profiles}.")
+    if result.search.get("note"):
+        out.append(f"Search: {result.search['note']}.")
+    return ["", *out] if out else []
+
+
 def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     """Write ``front.png``, ``discovery.md`` and ``discovery.json`` into ``directory``; returns the Markdown path."""
     out = Path(directory)
@@ -47,7 +58,8 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     t = result.template
     lines = [f"# Structure discovery: target `{result.target}`", "",
              f"Backend {result.backend} ({result.backend_reason}); seed {result.seed}; {result.n_train} training "
-             f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", "", "![front](front.png)", "",
+             f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", *_search_lines(result), "",
+             "![front](front.png)", "",
              "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV error |",
              "|---|---|---|---|---|---|---|---|",
              f"| template | 12 params | {shown(t['r2'], '.4f')} | {shown(t['top1'], '.3f')} | "

@@ -9,10 +9,12 @@ pairwise, MAPE from :mod:`energylens.compare.metrics`) next to the template fitt
 from __future__ import annotations
 
 import json
+import sys
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,8 @@ from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
 from energylens.profiles.problems import frame_source, rows_text
 
-__all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown", "heldout_counts"]
+__all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown", "heldout_counts", "load_discovery",
+           "search_summary"]
 
 
 def shown(value: float, spec: str) -> str:
@@ -80,6 +83,9 @@ class DiscoveryResult:
     seconds: float
     residual_test: dict[str, Any] | None = None
     dropped: list[dict[str, Any]] = field(default_factory=list)  # front expressions no refit could evaluate
+    profiles: str = ""                                  # what was searched: a file, or a bundled data set's name
+    settings: dict[str, Any] = field(default_factory=dict)  # the run's arguments (target, backend, caps, seed)
+    search: dict[str, Any] = field(default_factory=dict)    # generations_run, stopped_by, seconds, note
 
     def front_table(self) -> pd.DataFrame:
         """One row per front expression: complexity, expression, cv error and held-out metrics."""
@@ -92,13 +98,57 @@ class DiscoveryResult:
                 "backend_reason": self.backend_reason, "seed": self.seed, "n_train": self.n_train,
                 "n_heldout": self.n_heldout, "variables": self.variables, "template": self.template,
                 "chosen": self.chosen, "seconds": self.seconds, "residual_test": self.residual_test,
-                "front": [e.__dict__ for e in self.front], "dropped": self.dropped}
+                "front": [e.__dict__ for e in self.front], "dropped": self.dropped, "profiles": self.profiles,
+                "settings": self.settings, "search": self.search}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], source: str = "the discovery result") -> DiscoveryResult:
+        """The result :meth:`to_dict` (or a result file) holds; ``null`` scores read back as NaN (n/a) and a
+        ``null`` CV error as inf. A ValueError names ``source`` and what is missing or wrong."""
+        if not isinstance(doc, dict) or doc.get("format") != "energylens.discovery":
+            what = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+            raise ValueError(f"{source}: not a discovery result (format {what!r}; energylens discover -o writes "
+                             "'energylens.discovery')")
+        missing = [k for k in _RESULT_KEYS if k not in doc]
+        if missing:
+            raise ValueError(f"{source}: the discovery result lacks {', '.join(map(repr, missing))}")
+        try:
+            front = [FrontEntry(**{**e, "cv_error": _or(e["cv_error"], float("inf")), "heldout": _nan(e["heldout"])})
+                     for e in doc["front"]]
+            return cls(**{k: doc[k] for k in _RESULT_KEYS if k not in ("front", "template")}, front=front,
+                       template=_nan(doc["template"]), residual_test=doc.get("residual_test"),
+                       dropped=doc.get("dropped", []), profiles=doc.get("profiles", ""),
+                       settings=doc.get("settings", {}), search=doc.get("search", {}))
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{source}: a malformed discovery result ({type(exc).__name__}: {exc})") from None
 
     def to_json(self) -> str:
         """The result as strict JSON: a score the held-out rows cannot give (NaN) or an infinite CV error is
         ``null``, never the bare ``NaN`` / ``Infinity`` that JSON does not have (Python's own reader took
         them, ``jq``, JavaScript and strict readers did not)."""
         return json.dumps(_finite_or_null(self.to_dict()), indent=1, allow_nan=False)
+
+
+_RESULT_KEYS = ("target", "backend", "backend_reason", "seed", "n_train", "n_heldout", "variables", "front",
+                "template", "chosen", "seconds")
+
+
+def _or(value: Any, default: float) -> Any:
+    return default if value is None else value
+
+
+def _nan(scores: dict[str, Any]) -> dict[str, Any]:
+    return {k: _or(v, float("nan")) for k, v in scores.items()}
+
+
+def load_discovery(path: str | Path) -> DiscoveryResult:
+    """A result file of ``energylens discover -o`` (or a report's discovery.json) read back: ``expression_model``
+    makes a model of any of its front expressions. A ValueError names the file where it is not one."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a JSON file ({exc})") from None
+    return DiscoveryResult.from_dict(doc, str(path))
 
 
 def _finite_or_null(value: Any) -> Any:
@@ -321,20 +371,19 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     features = _features(profiles, df)
     variables = residual_variables() if target == "residual" else energy_variables()
     X = variable_matrix(variables, features, source=src, labels=labels)  # before the template fit: rows named
-    try:
-        template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
-    except ValueError as exc:
-        raise ValueError(f"the template, which the front is scored against, is fitted on the {len(train)} training "
-                         f"rows (--train-size; default 70 % of {len(df)}): {exc}") from None
-    if target in ("prefill", "decode"):
-        base = template.predict_phases(df)[f"{target}_energy_j_pred"].to_numpy()
-    else:
-        base = template.predict(df)
+    base = _template_base(df, train, target, seed)
     sr_target = np.log(y / base) if target == "residual" else y
     residual = "absolute" if target == "residual" else "log"
+    name = src if isinstance(profiles, pd.DataFrame) else str(profiles)
+    _say(progress, f"discover: {len(train)} training / {len(test)} held-out rows of {name}, target {target}; "
+                   f"searching with {choice.name} (up to {generations} generations or {time_budget_s:g} s, population "
+                   f"{population}, complexity <= {max_complexity}, seed {seed})")
+    info: dict[str, Any] = {}
     front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
                         time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
-                        progress=progress)
+                        progress=progress, info=info)
+    _say(progress, f"discover: scoring the front's {len(front)} expressions (constants refitted on the training rows, "
+                   "5-fold cross-validation to choose one, scores on the held-out rows)")
     entries, dropped = _score_front(front, variables, features, df, (train, test, units), y, base, sr_target, residual, seed,
                                     group_by)
     if not entries:
@@ -344,10 +393,43 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     tmpl = _scores(df.iloc[test], y[test], base[test], group_by)
     result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
                              {k: str(v) for k, v in variables.items()}, entries, tmpl, chosen,
-                             time.perf_counter() - t0, dropped=dropped)
+                             time.perf_counter() - t0, dropped=dropped, profiles=name,
+                             settings=dict(target=target, backend=backend, max_complexity=max_complexity,
+                                           time_budget_s=time_budget_s, generations=generations, population=population,
+                                           train_size=train_size, seed=seed))
+    result.search = {**info, "note": search_summary(info, result.settings, choice.name)}
     if target == "residual":
         result.residual_test = residual_test(result)
     return result
+
+
+def _say(progress: bool, line: str) -> None:
+    if progress:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _template_base(df: pd.DataFrame, train: np.ndarray, target: str, seed: int) -> np.ndarray:
+    """The template, fitted on the training rows, predicting every row's energy (or the target phase's)."""
+    try:
+        template = EnergyModel(bootstrap=0, seed=seed).fit(df.iloc[train], latency=False)
+    except ValueError as exc:
+        raise ValueError(f"the template, which the front is scored against, is fitted on the {len(train)} training "
+                         f"rows (--train-size; default 70 % of {len(df)}): {exc}") from None
+    if target in ("prefill", "decode"):
+        return template.predict_phases(df)[f"{target}_energy_j_pred"].to_numpy()
+    return template.predict(df)
+
+
+def search_summary(search: dict[str, Any], settings: dict[str, Any], backend: str) -> str:
+    """How the search ended and whether the seed reproduces its front (the generation cap bound) or not (the time
+    budget did: how far a search gets in the time depends on the machine and its load)."""
+    if search.get("stopped_by") is None:
+        return f"{backend} does not say which bound stopped it (--generations or --time-budget)"
+    ran = f"{backend} ran {search['generations_run']} of {settings['generations']} generations in {search['seconds']:.1f} s"
+    if search["stopped_by"] == "generations":
+        return f"{ran}, stopped by the generation cap: the same --seed reproduces this front"
+    return (f"{ran}, stopped by the {settings['time_budget_s']:g} s time budget: a rerun may differ (a --generations "
+            "cap reached within the budget makes the front reproducible per seed)")
 
 
 def _score_front(front, variables, features, df, rows, y, base, sr_target, residual, seed,

@@ -1,0 +1,128 @@
+"""Findings of a researcher's audit of ``energylens discover`` end to end (2026-12-06); each test failed before its
+fix. The operon runs here are a few generations of a small population (well under a second each)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from energylens.cli import main
+from energylens.discover import backends as be
+from energylens.discover import search as ds
+from energylens.discover.variables import energy_variables
+
+needs_operon = pytest.mark.skipif(importlib.util.find_spec("pyoperon") is None,
+                                  reason="pyoperon (the [sr] extra) is not installed")
+
+FAST = ["--generations", "5", "--population", "50", "--max-complexity", "9"]
+
+
+@pytest.mark.parametrize("option", ["--max-complexity", "--population", "--generations"])
+def test_a_search_setting_too_large_for_the_backend_is_named_before_any_work(option, monkeypatch, capsys):
+    """--max-complexity 1e20 and --population 1e20 ended in pyoperon's pybind11 TypeError ("incompatible function
+    arguments ... Invoked with types: SubtreeCrossover, float, int, int"), --generations 1e20 in Python's
+    "OverflowError: cannot fit 'int' into an index-sized integer": tracebacks, exit 1, after the template fit."""
+    monkeypatch.setattr(ds, "load_profiles_or_bundled", lambda path: pytest.fail("the profiles were read"))
+    assert main(["discover", "bundled", "-o", "/dev/null", "--quiet", option, str(10**20)]) == 2
+    err = capsys.readouterr().err
+    assert f"({option}) must be an integer in [" in err and "2**63" in err and str(10**20) in err
+    assert "Traceback" not in err
+
+
+@needs_operon
+def test_a_generation_cap_far_above_what_the_budget_allows_is_not_laid_out_in_memory():
+    """--generations 1e9 built a list of 1e8 round sizes (800 MB) before the first round; 1e19 could not."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, (40, 2))
+    info: dict = {}
+    front = be.run_backend(be.BackendChoice("operon", "test"), X, 3 * X[:, 0] + X[:, 1], ["a", "b"],
+                           time_budget_s=1.0, generations=2**62, population=20, progress=False, info=info)
+    assert front and info["stopped_by"] == "time budget" and 0 < info["generations_run"] < 2**62
+
+
+def test_a_population_operon_cannot_allocate_is_named(monkeypatch):
+    """--population 1e12 ended in a traceback, "MemoryError: std::bad_alloc", after the template fit."""
+
+    class Regressor:
+        def __init__(self, **kw):
+            pass
+
+        def fit(self, X, y):
+            raise MemoryError("std::bad_alloc")
+
+    monkeypatch.setattr(be, "_backend_class", lambda *a: Regressor)
+    with pytest.raises(ValueError, match=r"operon ran out of memory .*population of 1000000000000 \(--population\)"):
+        be.run_backend(be.BackendChoice("operon", "test"), np.ones((5, 1)), np.arange(5.0), ["E_mem"],
+                       population=10**12, progress=False)
+
+
+@needs_operon
+def test_the_result_says_what_stopped_the_search_and_whether_the_seed_reproduces_it(tmp_path, capsys):
+    """Whether a seed reproduces the front depends on which bound stopped the search (the docs say so), but
+    neither the output nor the result file said which one did, how many generations ran, with what settings,
+    on which profiles, or how long the whole run took (the JSON's "seconds" only)."""
+    out = tmp_path / "d.json"
+    assert main(["discover", "bundled", *FAST, "--seed", "3", "-o", str(out), "--report", str(tmp_path / "r")]) == 0
+    cap = capsys.readouterr()
+    doc = json.loads(out.read_text())
+    assert doc["profiles"] == "bundled"
+    assert doc["settings"] == {"target": "energy", "backend": "auto", "max_complexity": 9, "time_budget_s": 60.0,
+                               "generations": 5, "population": 50, "train_size": None, "seed": 3}
+    s = doc["search"]
+    assert s["stopped_by"] == "generations" and s["generations_run"] == 5 and s["seconds"] > 0
+    assert "5 of 5 generations" in cap.out and "the generation cap" in cap.out
+    assert "the same --seed reproduces this front" in cap.out
+    assert f"{doc['seconds']:.1f} s in all" in cap.out
+    page = (tmp_path / "r" / "discovery.md").read_text()
+    assert s["note"] in page and "population 50, complexity <= 9" in page
+    # the time budget binding is said too, and that a rerun may differ
+    out2 = tmp_path / "t.json"
+    assert main(["discover", "bundled", "--generations", str(10**6), "--population", "50", "--max-complexity", "9",
+                 "--time-budget", "1", "-o", str(out2), "--quiet"]) == 0
+    s2 = json.loads(out2.read_text())["search"]
+    assert s2["stopped_by"] == "time budget" and s2["generations_run"] < 10**6
+    assert "the 1 s time budget" in capsys.readouterr().out and "a rerun may differ" in s2["note"]
+
+
+@needs_operon
+def test_each_slow_step_of_a_run_says_what_it_does(tmp_path, capsys):
+    """The default run on the bundled data takes ~3.5 s and printed one line, 'operon round 20/20, 0.8 s': nothing
+    while the profiles were read, the template fitted and pyoperon imported (~2 s), nothing while the front's
+    expressions were refitted and cross-validated (~1 s)."""
+    assert main(["discover", "bundled", *FAST, "-o", str(tmp_path / "d.json")]) == 0
+    err = capsys.readouterr().err
+    assert "discover: 249 training / 107 held-out rows of bundled" in err
+    assert "searching with operon (up to 5 generations or 60 s" in err
+    assert "discover: scoring the front's" in err and "5-fold cross-validation" in err
+    assert main(["discover", "bundled", *FAST, "-o", str(tmp_path / "q.json"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_result_file_reads_back_to_a_result_and_a_model(monkeypatch, tmp_path):
+    """There was no reader for the result file (discovered.json): a front expression from an earlier run could not
+    become a model through expression_model without rerunning the search."""
+    e_mem, e_pf = (sp.Symbol(n) for n in ("E_mem", "E_pf"))
+    assert {"E_mem", "E_pf"} <= set(energy_variables())
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(7, 2.0 * e_mem + 1.5 * e_pf + 1.0)])
+    out = tmp_path / "d.json"
+    assert main(["discover", "bundled", "--train-size", "352", "-o", str(out), "--quiet"]) == 0
+    back = ds.load_discovery(out)
+    assert back.to_json() == out.read_text()
+    assert np.isnan(back.template["top1"])  # null (no held-out choice among 4 rows) reads back as n/a
+    model = ds.expression_model(back, bootstrap=0)
+    assert "E_" not in str(model.to_sympy())
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", r"bad\.json: not a JSON file \(.*line 1"),
+    ('{"format": "energylens.model"}', r"bad\.json: not a discovery result \(format 'energylens\.model'"),
+    ('{"format": "energylens.discovery", "version": 1}', r"bad\.json: the discovery result lacks 'target'"),
+])
+def test_a_file_that_is_not_a_result_is_named_when_read(text, message, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        ds.load_discovery(path)
