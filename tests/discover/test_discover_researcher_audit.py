@@ -126,3 +126,29 @@ def test_a_file_that_is_not_a_result_is_named_when_read(text, message, tmp_path)
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         ds.load_discovery(path)
+
+
+def test_the_printed_table_shows_the_error_that_chose_and_names_the_variables(monkeypatch, capsys, tmp_path):
+    """The '*' row was "the lowest cross-validated error on the training rows", but the table did not show that
+    error (only the report did, unexplained as "CV error"), so how close the choice was could not be read; nor did
+    the output say what E_mem, E_pf, ... are (only the report and the JSON)."""
+    e_mem, e_pf = (sp.Symbol(n) for n in ("E_mem", "E_pf"))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0), (7, 2.0 * e_mem + 1.5 * e_pf + 1.0)])
+    out = tmp_path / "d.json"
+    assert main(["discover", "bundled", "-o", str(out), "--quiet", "--report", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    header = next(line for line in printed.splitlines() if "expression" in line and "MAPE" in line)
+    assert "CV%" in header
+    for i, e in enumerate(doc["front"]):
+        row = next(line for line in printed.splitlines() if line.startswith(f"{i:>2}"))
+        assert f"{100 * e['cv_error']:.2f}" in row
+    assert "CV%: the 5-fold cross-validated mean |relative error| on the training rows" in printed
+    assert "variables: E_mem = " in printed and "E_pf = " in printed
+    page = (tmp_path / "r" / "discovery.md").read_text()
+    assert "CV error: the 5-fold cross-validated mean |relative error| on the training rows" in page
+
+
+def test_a_search_under_a_tenth_of_a_second_does_not_read_as_no_time():
+    assert "in under 0.1 s" in ds.search_summary({"stopped_by": "generations", "generations_run": 5, "seconds": 0.04},
+                                                   {"generations": 5}, "operon")

@@ -38,6 +38,11 @@ __all__ = ["add_parser", "REPORT_FILES"]
 #: holding only these (discovery.md ours), written before the report marker existed, may be replaced too.
 REPORT_FILES = {"discovery.md": "# Structure discovery", "discovery.json": "", "front.png": ""}
 
+#: What the CV column is (energy targets; the residual target), as the table and the report say it.
+CV_NOTE = ("CV%: the 5-fold cross-validated mean |relative error| on the training rows",
+           "CV%: the 5-fold cross-validated mean |error| of the log-correction g on the training rows (x 100; about "
+           "a relative error)")
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens discover``."""
@@ -69,6 +74,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_discover)
 
 
+def _print_table(result) -> None:
+    """The front next to the template, what the marks, the CV column and the variables are, and how the search
+    ended (the '*' row was chosen by a CV error the table did not show)."""
+    from energylens.discover import heldout_counts, shown
+
+    print(f"backend: {result.backend} ({result.backend_reason})")
+    t = result.template
+    print(f"{'':>3} {'cplx':>4} {'R^2':>8} {'Top-1':>6} {'TPxPP':>6} {'pair':>6} {'MAPE%':>7} {'CV%':>7}  expression")
+
+    def scores(d: dict) -> str:  # "n/a" where the held-out rows allow no such choice
+        return (f"{shown(d['r2'], '.4f'):>8} {shown(d['top1'], '.3f'):>6} {shown(d['parallelism_top1'], '.3f'):>6} "
+                f"{shown(d['pairwise'], '.3f'):>6} {shown(d['mape'], '.2f'):>7}")
+    print(f"{'T':>3} {'-':>4} {scores(t)} {'-':>7}  template (12 parameters)")
+    for i, e in enumerate(result.front):
+        star = "*" if i == result.chosen else " "
+        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)} {shown(100 * e.cv_error, '.2f'):>7}  {e.expression}")
+    if result.front:  # the row marks were unexplained
+        print(f"T: the template fitted on the same training rows; *: the chosen expression "
+              f"({result.chosen}: the lowest CV%); R^2 ... MAPE%: on the held-out rows; {CV_NOTE[result.target == 'residual']}")
+    if heldout_counts(t):
+        print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
+    print("variables: " + "; ".join(f"{k} = {v}" for k, v in result.variables.items()))
+    print(f"search: {result.search['note']}; {result.seconds:.1f} s in all")
+
+
 def _cmd_discover(args: argparse.Namespace) -> int:
     inputs = command_inputs(args, "profiles")  # --gpu-table files included
     refuse_folder_name(args.output)
@@ -79,28 +109,13 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     require("sympy", "sr", "energylens discover (SymPy fronts)")
     if args.report:  # before any work (without it, the report's import was a traceback after the search)
         require("matplotlib", "sr", "energylens discover --report (the front plot)")
-    from energylens.discover import discover, heldout_counts, shown
+    from energylens.discover import discover
 
     apply_gpu_tables(args)  # the profiles may name GPUs only a user table describes
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
                       generations=args.generations, population=args.population, progress=not args.quiet)
-    print(f"backend: {result.backend} ({result.backend_reason})")
-    t = result.template
-    print(f"{'':>3} {'cplx':>4} {'R^2':>8} {'Top-1':>6} {'TPxPP':>6} {'pair':>6} {'MAPE%':>7}  expression")
-    def scores(d: dict) -> str:  # "n/a" where the held-out rows allow no such choice
-        return (f"{shown(d['r2'], '.4f'):>8} {shown(d['top1'], '.3f'):>6} {shown(d['parallelism_top1'], '.3f'):>6} "
-                f"{shown(d['pairwise'], '.3f'):>6} {shown(d['mape'], '.2f'):>7}")
-    print(f"{'T':>3} {'-':>4} {scores(t)}  template")
-    for i, e in enumerate(result.front):
-        star = "*" if i == result.chosen else " "
-        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)}  {e.expression}")
-    if result.front:  # the row marks were unexplained
-        print(f"T: the template fitted on the same training rows; *: the chosen expression "
-              f"({result.chosen}: the lowest cross-validated error on the training rows)")
-    if heldout_counts(t):
-        print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
-    print(f"search: {result.search['note']}; {result.seconds:.1f} s in all")
+    _print_table(result)
     if result.dropped:
         print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "
               "left out: no fit of their constants gives a finite error on the training rows (listed under "

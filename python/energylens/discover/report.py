@@ -72,6 +72,9 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
                      f"{shown(e.cv_error, '.4f')} |")
     if heldout_counts(t):
         lines += ["", "H" + heldout_counts(t)[1:] + "."]
+    lines += ["", ("CV error: the 5-fold cross-validated mean |relative error| on the training rows" if result.target != "residual"
+                   else "CV error: the 5-fold cross-validated mean |error| of the log-correction g on the training rows")
+              + "; the chosen expression has the lowest."]
     lines += ["", "R^2 and MAPE are of the predicted energy" + (
         " (template x exp(g)); the R^2 of g itself on the held-out log-residuals is `r2_residual` in "
         "discovery.json" if result.target == "residual" else "") + "."]

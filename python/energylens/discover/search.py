@@ -425,7 +425,8 @@ def search_summary(search: dict[str, Any], settings: dict[str, Any], backend: st
     budget did: how far a search gets in the time depends on the machine and its load)."""
     if search.get("stopped_by") is None:
         return f"{backend} does not say which bound stopped it (--generations or --time-budget)"
-    ran = f"{backend} ran {search['generations_run']} of {settings['generations']} generations in {search['seconds']:.1f} s"
+    took = "under 0.1 s" if search["seconds"] < 0.05 else f"{search['seconds']:.1f} s"
+    ran = f"{backend} ran {search['generations_run']} of {settings['generations']} generations in {took}"
     if search["stopped_by"] == "generations":
         return f"{ran}, stopped by the generation cap: the same --seed reproduces this front"
     return (f"{ran}, stopped by the {settings['time_budget_s']:g} s time budget: a rerun may differ (a --generations "
