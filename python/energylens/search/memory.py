@@ -3,7 +3,9 @@
 Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibility"):
 
 * **fixed**: the weights it holds (dense weights over tp x pp; routed experts over ep x pp with expert
-  parallelism, else over tp x dp x pp: vLLM's MoE layers flatten TP across DP), a runtime reserve (CUDA graphs, NCCL buffers; 1.5 GiB) and the activations
+  parallelism, else over tp x dp x pp: vLLM's MoE layers flatten TP across DP; a quantised checkpoint's
+  embedding and lm_head in bf16, :func:`checkpoint_weight_bytes`), a runtime reserve (CUDA graphs, NCCL
+  buffers; 1.5 GiB) and the activations
   of a ``activation_tokens``-token forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
 * **kv**: the KV cache of the rank's running batch at the mean context (input + output / 2, at least one whole
   sequence), the features' KV bytes per token spread over its tp x pp GPUs, plus each sequence's recurrent
@@ -43,8 +45,9 @@ MEMORY_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 *
 #: 1 B + 1.05e9 x 2 B = 8.46 GiB, what vLLM logs for it (tests/search/test_search_memory_published.py).
 EMBEDDING_BYTES_PER_PARAM = 2.0
 #: vLLM allocates an mxfp4 checkpoint's routed experts with the hidden size rounded up for its MoE kernels
-#: (vllm/model_executor/layers/fused_moe/layer.py ``maybe_roundup_layer_hidden_size``: to 256 on ROCm and the
-#: SM100 TRT-LLM / BF16 backends, 128 on others, and further padding in the Triton and Marlin layouts); 256 fits
+#: (vllm/model_executor/layers/fused_moe/layer.py ``maybe_roundup_layer_hidden_size``: to 128 for the SM90
+#: FlashInfer BF16 and SM100 CUTLASS backends, 256 on ROCm and the SM100 TRT-LLM / BF16 ones; the Triton and
+#: Marlin backends' logged figures show as much); 256 fits
 #: both published figures: gpt-oss-120b on one H100, Triton backend, "Model loading took 64.38 GiB"
 #: (vllm-project/vllm#33155; 60.7 GiB unpadded, 64.5 padded) and gpt-oss-20b on an A100, Marlin, 13.72 GiB
 #: (12.8 unpadded, 13.4 padded; tests/search/test_search_memory_published.py).
