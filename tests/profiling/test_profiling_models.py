@@ -116,7 +116,7 @@ def test_a_bare_name_that_is_a_folder_without_config_is_refused_saying_why(tmp_p
 def test_a_bare_name_and_its_dot_slash_spelling_are_one_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _model_folder(tmp_path / "llama-8b")
-    with pytest.raises(SweepSpecError, match="'llama-8b' and './llama-8b' are the same path"):
+    with pytest.raises(SweepSpecError, match=r"'llama-8b' \(grid.models\[0\]\) and './llama-8b' \(grid.models\[1\]\) are the same path"):
         load_spec(_spec_file(tmp_path, ["llama-8b", "./llama-8b"]))
 
 
