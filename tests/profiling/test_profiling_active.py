@@ -225,8 +225,8 @@ def test_information_criterion_is_checked_and_i_optimal_is_used_after_the_start(
 def test_candidates_carry_the_lengths_their_rows_will_record(tmp_path):
     """transformers records a static batch (the longest lengths drawn): active choice predicts each candidate
     at those, and groups candidates by the length spec, not by the per-unit maxima."""
+    from energylens.profiling.active_sweep import candidate_frame as _candidate_frame
     from energylens.profiling.backend_transformers import static_batch_lengths
-    from energylens.profiling.runner import _candidate_frame
 
     spec = parse_spec({"sweep": {"backend": "transformers", "gpu": "H100"},
                        "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "max_num_seqs": [2, 4, 8],
@@ -303,7 +303,7 @@ def test_active_does_not_spend_the_budget_on_units_larger_than_one_that_failed(t
     log = []
     fails = lambda c: c.tp == 4 and c.max_num_seqs >= 16  # noqa: E731
     run_sweep(_vllm_tp_spec(), str(tmp_path / "s"), power_source="synthetic:200", budget=25, strategy="active",
-              run_one=_stand_in(fails, log))
+              run_one=_stand_in(fails, log), stop="budget")
     for k, bad in enumerate(log):
         if fails(bad):
             later = [c for c in log[k + 1:] if c.tp == bad.tp
@@ -336,7 +336,7 @@ def test_profile_help_says_the_budget_and_strategy_defaults(capsys):
         cli_main(["profile", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "default: every unit" in text and "default: grid" in text
-    assert "active stops at --budget only" in text
+    assert "known (the default) stops before --budget once the model is known" in text
 
 
 def test_active_without_a_budget_says_it_measures_every_unit(tmp_path):
@@ -349,8 +349,12 @@ def test_active_without_a_budget_says_it_measures_every_unit(tmp_path):
                        "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "max_num_seqs": [1, 4],
                                 "input_len": [128], "output_len": [64]}})
     run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200", strategy="active",
-              run_one=_stand_in(lambda c: False, []), out=out)
+              run_one=_stand_in(lambda c: False, []), out=out, stop="budget")
     assert "no --budget: active measures all 2 units" in out.getvalue()
+    out = io.StringIO()  # (--stop known, the default: it may stop before)
+    run_sweep(spec, str(tmp_path / "u"), power_source="synthetic:200", strategy="active",
+              run_one=_stand_in(lambda c: False, []), out=out)
+    assert "or after 2 units (no --budget: every unit)" in out.getvalue()
     out = io.StringIO()
     run_sweep(spec, str(tmp_path / "t"), power_source="synthetic:200", strategy="active", budget=1,
               run_one=_stand_in(lambda c: False, []), out=out)
@@ -388,5 +392,5 @@ def test_active_progress_lines_say_why_each_unit_was_chosen(tmp_path):
     assert "[design 1 of 15: drawn with the seed]" in lines[0]
     assert "[design 2 of 15: most log det gain]" in lines[1]
     assert "[design 15 of 15: most log det gain]" in lines[14]
-    why = re.search(r"\[active: optimum terms (\d\.\d\d) \+ information term (\d\.\d\d)\]", lines[15])
+    why = re.search(r"\[active: optimum terms (\d\.\d\d) \+ information term (\d\.\d\d); model: ", lines[15])
     assert why and 0 <= float(why[1]) <= 2 and 0 <= float(why[2]) <= 3

@@ -18,10 +18,10 @@ import pytest
 
 from energylens.measure.marks import steady_now_ns
 from energylens.profiling import Store, SweepSpecError, backend_vllm, loadgen, parse_spec, run_sweep
+from energylens.profiling.active_sweep import candidate_frame as _candidate_frame
 from energylens.profiling.backend_transformers import check_one_device
 from energylens.profiling.backend_vllm import make_prompts
 from energylens.profiling.meter import Meter, make_sampler
-from energylens.profiling.runner import _candidate_frame
 from energylens.profiling.worker import base_row
 
 GRID = {"models": ["org/m"], "max_num_seqs": [4], "input_len": [{"distribution": "uniform", "low": 5, "high": 50}],

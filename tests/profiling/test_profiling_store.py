@@ -467,8 +467,10 @@ def test_failed_units_past_the_budget_are_named_as_waiting(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert sum("  run 1 " in line for line in out) == 1 and sum("candidate" in line for line in out) == 0
     assert sum("  later " in line for line in out) == 2  # the retry fills the budget: no new unit is chosen
-    assert main(args + ["5"]) == 0
-    assert sum("candidate" in line for line in capsys.readouterr().out.splitlines()) == 2
+    assert main(args + ["5"]) == 0  # room for one new unit: the one active would choose first (2026-12-06)
+    out = capsys.readouterr().out.splitlines()
+    assert [sum(f"  {mark} " in line for line in out) for mark in ("run 1", "run 2", "later", "candidate")] == [1, 1, 1, 0]
+    assert "a run would measure up to 2 (active, --budget 5): first the 2 marked run" in out[-1]
 
 
 def test_resume_notes_rows_measured_by_another_release(tmp_path):

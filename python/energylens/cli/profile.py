@@ -7,6 +7,7 @@ import argparse
 
 from energylens.outputs import plural
 from energylens.profiling import STRATEGIES, Store, load_spec, parse_power_source, plan_sweep, run_sweep
+from energylens.profiling.active_known import STOPS, WIDTH
 from energylens.profiling.engine_resume import CHANGED_ENGINE_ARGS
 from energylens.profiling.runner import failed_note
 
@@ -20,6 +21,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _width(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"must be a relative width in (0, 1] (0.2: 20 %), got {text}")
     return v
 
 
@@ -49,10 +60,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="measure at most N units in all, failed ones included (default: every unit)")
     p.add_argument("--strategy", choices=STRATEGIES, default="grid",
                    help="grid order, seeded random order (sweep.seed), or active choice (a seeded start design, "
-                        "then where the fitted model is least sure; active stops at --budget only) (default: grid)")
+                        "then where the fitted model is least sure; it stops as --stop says) (default: grid)")
+    p.add_argument("--stop", choices=STOPS, default=None,
+                   help="with --strategy active: known (the default) stops before --budget once the model is known: "
+                        "every group's predicted cheapest unit unchanged over 3 fits, each with p_opt >= 0.9 and "
+                        "the median 90 %% interval of the unmeasured units' predicted energy within --known-width; "
+                        "budget measures to --budget (docs/profiling.md)")
+    p.add_argument("--known-width", type=_width, default=None, metavar="W",
+                   help=f"with --stop known: the relative interval width that counts as known (default: {WIDTH:g})")
     p.add_argument("--dry-run", action="store_true",
                    help="check the spec, power source and store as a run would, list every unit with its state in "
-                        "DIR and the units a run would measure now, in order; run and write nothing")
+                        "DIR and the units a run would measure now, in order (active: those it would measure first, "
+                        "the start design; later ones depend on the energies measured); run and write nothing")
     p.set_defaults(func=run)
 
 
@@ -72,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         res = run_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                         power_source=args.power_source, budget=args.budget, strategy=args.strategy,
                         ray_address=args.ray, ray_num_gpus=not args.ray_no_gpus,
-                        changed_engine_args=args.changed_engine_args)
+                        changed_engine_args=args.changed_engine_args, stop=args.stop, known_width=args.known_width)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (cli.main.Terminated): say what the store kept
         exc.stopped_detail = _kept(args)  # type: ignore[attr-defined]  (cli.main's stop line reads it)
         raise
@@ -92,24 +111,37 @@ def _kept(args: argparse.Namespace) -> str:
 def _dry_run(spec, args: argparse.Namespace) -> int:
     plan = plan_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                       power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray,
-                      changed_engine_args=args.changed_engine_args)
-    first = plan.run if plan.run is not None else [c for c, _ in plan.units if c.config_id in plan.retry]
-    position = {c.config_id: k for k, c in enumerate(first, start=1)}
+                      changed_engine_args=args.changed_engine_args, stop=args.stop, known_width=args.known_width)
+    first = [(c, "") for c in plan.run] if plan.run is not None else plan.first
+    position = {c.config_id: (k, why) for k, (c, why) in enumerate(first, start=1)}
     for c, state in plan.units:
-        k = position.get(c.config_id)
+        k, why = position.get(c.config_id, (0, ""))
         if k:
             mark = f"run {k:>{len(str(plan.n_run))}}"
         elif state == "ok" or (state == "failed" and not args.retry_failed):
             mark = f"done ({state})"
         else:  # active chooses among the new units as it measures; a failed one past --budget waits
-            room = plan.n_run > len(plan.retry)  # (active retries first, then chooses while --budget leaves room)
+            room = plan.n_run > len(first) and not plan.known
             mark = "candidate" if plan.run is None and not state and room else "later"
-        print(f"{c.config_id}  {mark:<13}  {c.describe()}")  # (13: "done (failed)", the longest mark)
+        print(f"{c.config_id}  {mark:<13}  {c.describe()}" + (f"  [{why}]" if why else ""))  # (13: "done (failed)")
     where = f"{args.output} holds {plan.skipped} of them done" if plan.store_exists else f"{args.output} holds no store yet"
-    how = ("chosen one at a time from the energies measured" if plan.run is None else
-           f"{args.strategy} order{', on Ray ' + args.ray if args.ray else ''}")
-    print(f"{plural(len(plan.units), 'unit')}; {where}"
-          + failed_note(plan.failed_before, args.retry_failed)
-          + f"; a run would measure {plan.n_run} now ({how}"
-          + (f", --budget {args.budget}" if args.budget else "") + "); nothing was run or written")
+    print(f"{plural(len(plan.units), 'unit')}; {where}" + failed_note(plan.failed_before, args.retry_failed)
+          + f"; a run would measure {_would(plan, args)}; nothing was run or written")
     return 0
+
+
+def _would(plan, args: argparse.Namespace) -> str:
+    """The dry run's last line's word on what a run would measure: grid / random their order; active the units
+    it would measure first and that the rest is chosen from the energies measured, and when it stops."""
+    budget = f", --budget {args.budget}" if args.budget else ""
+    if plan.run is not None:
+        return f"{plan.n_run} now ({args.strategy} order{', on Ray ' + args.ray if args.ray else ''}{budget})"
+    if plan.known:
+        return (f"nothing new: the model was known when the store's last sweep stopped ({plan.known}) and nothing "
+                "was measured since (--stop budget measures on to --budget)")
+    stop = ("until --budget" if args.stop == "budget" else "until the model is known (--stop known) or --budget")
+    rest = plan.n_run - len(plan.first)
+    return (f"up to {plan.n_run} (active{budget}): first the {len(plan.first)} marked run, in that order, if each is "
+            "measured (retried failed units, then the start design, planned from the model facts known now)"
+            + (f", then up to {rest} candidates chosen one at a time from the energies measured, {stop}" if rest > 0
+               else ""))

@@ -6,7 +6,9 @@ decode apart), and store schema-v1 rows crash-safely (docs/profiling.md).
 - :mod:`~energylens.profiling.store`: atomic Parquet part files; ``load_profiles(DIR)`` reads them.
 - backends: transformers/torch (:mod:`~energylens.profiling.backend_transformers`) and vLLM
   (:mod:`~energylens.profiling.backend_vllm`), each unit optionally in a fresh subprocess.
-- :mod:`~energylens.profiling.active`: choosing what to measure next from the bootstrap.
+- :mod:`~energylens.profiling.active`: choosing what to measure next from the bootstrap;
+  :mod:`~energylens.profiling.active_sweep` runs it in a sweep, :mod:`~energylens.profiling.active_known` says when
+  the model is known (``--stop known``).
 """
 
 from energylens.profiling.active import ActiveChooser, acquisition_scores

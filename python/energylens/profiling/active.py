@@ -155,7 +155,8 @@ class ActiveChooser:
     row to measure next, ``None`` when every row is measured. After an active (not start-design) choice,
     ``last_model`` is the fit it used and ``last_scores`` its score's two parts per row: ``"optimum"``
     (the p_opt terms, plus spread and coverage if weighted; ``-inf`` for measured rows) and
-    ``"information"`` (``w_info * gain / max(gain)``); the chosen row maximises their sum. The choice
+    ``"information"`` (``w_info * gain / max(gain)``); the chosen row maximises their sum; ``last_boot`` its
+    bootstrap predictions (B, n) and ``last_energy`` the measured energies (NaN elsewhere). The choice
     depends only on the candidates, the measured rows and ``seed`` (so a resumed sweep continues where it
     stopped). ``design``: how the first ``min_rows`` rows are chosen, ``"d-optimal"`` (see the module
     docstring) or ``"random"``. ``information`` / ``start_information``: the information gain of the active phase / of the start
@@ -188,6 +189,13 @@ class ActiveChooser:
         self._jac: np.ndarray | None = None
         self.last_model: EnergyModel | None = None
         self.last_scores: dict[str, np.ndarray] | None = None
+        self.last_boot: np.ndarray | None = None
+        self.last_energy: np.ndarray | None = None
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Each candidate's group code (``group_by``)."""
+        return self._groups
 
     def _rng(self, n_measured: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, n_measured])
@@ -226,6 +234,7 @@ class ActiveChooser:
         if boot.shape[0] < 2:
             return self.design_index(measured)
         optimum = acquisition_scores(boot, measured, energy, self._groups, self.spread_weight, self.coverage_weight)
+        self.last_boot, self.last_energy = boot, energy
         information = np.zeros(n)
         if self.information_weight:
             with warnings.catch_warnings():

@@ -1,7 +1,8 @@
 """The sweep loop: expand the spec, skip what the store holds, run the rest, write each row at once.
 
 :func:`run_sweep` runs the units of work of a :class:`SweepSpec` in order (``strategy="grid"``), in a
-seeded random order (``"random"``) or chosen one by one by :class:`ActiveChooser` (``"active"``),
+seeded random order (``"random"``) or chosen one by one (``"active"``,
+:mod:`energylens.profiling.active_sweep`: until the model is known, ``stop="known"``, or ``budget``),
 at most ``budget`` of them; locally or on a Ray cluster (:mod:`energylens.profiling.ray_runner`).
 A failed unit is a row with its error; the sweep goes on. Progress lines carry an ETA.
 """
@@ -21,19 +22,16 @@ import numpy as np
 import pandas as pd
 
 from energylens.capabilities import capabilities
-from energylens.errors import UnknownGpuError
 from energylens.outputs import plural
-from energylens.profiles import tables
 from energylens.profiles.store_dir import read_part
-from energylens.profiling.active import ActiveChooser
-from energylens.profiling.backend_transformers import static_batch_lengths
+from energylens.profiling.active_known import STOPS, WIDTH, KnownRule
+from energylens.profiling.active_sweep import known_before, plan_active, run_active
 from energylens.profiling.engine_resume import (
     CHANGED_ENGINE_ARGS,
     changed_error,
     changed_note,
     engine_args_changes,
 )
-from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import check_local_backend, check_local_models, check_ray
@@ -109,46 +107,6 @@ def _power_source_note(power_source: str, local: bool) -> str:
             "rows get timings only, energy columns NaN; run where NVML is, or pass --power-source none to say so")
 
 
-def _candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
-    """Schema-v1 candidate rows for active choice: model facts from measured rows of the same model,
-    else from the model table (``energylens.profiles.tables``), else the model cannot be predicted yet (NaN).
-    ``batch_size`` is the full running batch, dp x max_num_seqs (vLLM's max_num_seqs is per data-parallel
-    rank; the model splits the batch B_r = B / dp per replica)."""
-    known: dict[str, dict[str, Any]] = {}
-    rows = store.rows()
-    for model, g in (rows.groupby("model") if len(rows) else []):
-        known[model] = g.iloc[-1].to_dict()
-    out = []
-    for c in configs:
-        k = known.get(c.model)
-        spec = tables.find_model(c.model) if k is None else None
-        out.append({"model": c.model, "params_b": k["params_b"] if k else (spec.params_b if spec else math.nan),
-                    "gpu": k["gpu"] if k else (c.options.get("gpu") or "H100"), "tp": c.tp, "pp": c.pp, "dp": c.dp, "ep": c.ep,
-                    "batch_size": float(c.full_batch), **_lengths(c), "input_len_spec": c.input_len.label(),
-                    "output_len_spec": c.output_len.label(), "precision": c.precision,
-                    "kv_cache_dtype": c.kv_cache_dtype, "modality": c.modality,
-                    **({a: k.get(a, math.nan) for a in SHAPE_COLUMNS} | {"architecture": k.get("architecture", "dense"),
-                                                                      "active_params_b": k.get("active_params_b", math.nan)}
-                       if k else {})})
-    return pd.DataFrame(out)
-
-
-def _lengths(c: RunConfig) -> dict[str, float]:
-    """The candidate's input / output tokens as its row will record them: transformers runs a static batch
-    (the longest lengths drawn, reproduced from the unit's seed), vLLM the mean lengths."""
-    if c.backend == "transformers":
-        return dict(zip(("input_tokens", "output_tokens"), static_batch_lengths(c), strict=True))
-    return {"input_tokens": _mean_len(c.input_len), "output_tokens": _mean_len(c.output_len)}
-
-
-def _mean_len(ls) -> float:
-    if ls.distribution == "fixed":
-        return float(ls.value)
-    if ls.distribution == "uniform":
-        return (ls.low + ls.high) / 2
-    return float(ls.mean)
-
-
 def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed: int,
            retry: frozenset[str] = frozenset()) -> list[RunConfig]:
     """The units to run, in order: failed units retried (``retry``) first, in spec order (a retry replaces
@@ -165,8 +123,18 @@ def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed:
 
 
 def _check_arguments(power_source: str, strategy: str, budget: int | None, ray_address: str | None,
-                     changed_engine_args: str | None = None) -> None:
+                     changed_engine_args: str | None = None, stop: str | None = None,
+                     known_width: float | None = None) -> None:
     check_power_source(power_source)  # a replay file that cannot be read is refused before the store is written
+    if stop not in (None, *STOPS):
+        raise ValueError(f"stop must be one of {', '.join(STOPS)}, got {stop!r}")
+    if stop is not None and strategy != "active":
+        raise ValueError(f"--stop says when --strategy active stops; --strategy {strategy} runs its order until "
+                         "--budget: drop --stop")
+    if known_width is not None and (strategy != "active" or stop == "budget"):
+        raise ValueError("--known-width is the interval width at which --strategy active (--stop known, its default) "
+                         "stops; drop it" + (" or drop --stop budget" if strategy == "active" else ""))
+    KnownRule(known_width or WIDTH)  # (refuses a width outside (0, 1])
     if changed_engine_args not in (None, *CHANGED_ENGINE_ARGS):
         raise ValueError(f"changed_engine_args must be one of {', '.join(CHANGED_ENGINE_ARGS)} (or None: refuse), "
                          f"got {changed_engine_args!r}")
@@ -225,7 +193,10 @@ class SweepPlan:
     in the store (``"ok"``, ``"failed"`` or ``""``), the units it would run now in their order (``None``
     for ``active``: chosen one at a time from the energies measured, after the failed units it retries,
     ``retry``), and how many; ``failed_before``: the failed units it leaves alone (all of them without
-    ``retry_failed``; those past ``budget`` with it)."""
+    ``retry_failed``; those past ``budget`` with it). ``active`` only: ``first``, the units it would run first
+    with why (the retried ones, then the start design if each is measured: :func:`active_sweep.plan_active`),
+    and ``known``, where the store's last sweep stopped with the model known and nothing was measured since,
+    its reading (a run with ``stop="known"`` then measures nothing new)."""
 
     units: list[tuple[RunConfig, str]]
     run: list[RunConfig] | None
@@ -234,16 +205,19 @@ class SweepPlan:
     failed_before: int
     store_exists: bool
     retry: frozenset[str] = frozenset()
+    first: list[tuple[RunConfig, str]] | None = None
+    known: str = ""
 
 
 def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
                power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
-               ray_address: str | None = None, changed_engine_args: str | None = None) -> SweepPlan:
+               ray_address: str | None = None, changed_engine_args: str | None = None, stop: str | None = None,
+               known_width: float | None = None) -> SweepPlan:
     """The checks :func:`run_sweep` makes before it runs (arguments, power source, the store against this
     spec and ``resume``, rows measured under other engine arguments) and the units it would run, writing nothing
     (``energylens profile --dry-run``). Whether the backend is installed is not checked: a dry run plans for the
     machine that will run it."""
-    _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args)
+    _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args, stop, known_width)
     configs = spec.configs()
     store = Store(out_dir)
     store.check(_manifest(spec, configs, power_source), resume=resume)
@@ -259,19 +233,28 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
             statuses.pop(k, None)  # (a run moves their rows to superseded/ and measures them)
     todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
     order = None if strategy == "active" else _order(configs, todo, strategy, spec.sweep["seed"], retry)[:n]
+    first, known = None, ""
+    if strategy == "active":
+        known = known_before(configs, store) if stop != "budget" and not retry else ""
+        first = [(c, "retry: it failed before") for c in configs if c.config_id in retry] + (
+            [] if known else plan_active(configs, store, statuses, n - len(retry), spec.sweep["seed"], retry))
     return SweepPlan(units=[(c, statuses.get(c.config_id, "")) for c in configs], run=order, n_run=n,
-                     skipped=skipped, failed_before=failed_before, store_exists=store.exists(), retry=retry)
+                     skipped=skipped, failed_before=failed_before, store_exists=store.exists(), retry=retry,
+                     first=first, known=known)
 
 
 def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
               power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
               ray_address: str | None = None, ray_num_gpus: bool = True,
               run_one: Callable[[RunConfig, str], dict[str, Any]] = execute, out=None,
-              changed_engine_args: str | None = None) -> SweepResult:
+              changed_engine_args: str | None = None, stop: str | None = None,
+              known_width: float | None = None) -> SweepResult:
     """Run (or continue) the sweep into the store ``out_dir``; see the module docstring. ``changed_engine_args``:
     what ``--resume`` does with rows measured under other vLLM engine arguments (``remeasure``, ``keep``; None:
-    refuse, :mod:`energylens.profiling.engine_resume`)."""
-    _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args)
+    refuse, :mod:`energylens.profiling.engine_resume`). ``stop`` (active only): ``"known"`` (None: the default)
+    stops before ``budget`` once the model is known at the relative interval width ``known_width``
+    (:mod:`energylens.profiling.active_known`), ``"budget"`` measures to the budget."""
+    _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args, stop, known_width)
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address in (None, "local") and run_one is execute:  # (a Ray cluster's nodes may mount other folders)
@@ -308,9 +291,6 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
               f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
               file=out, flush=True)
-        if strategy == "active" and budget is None and n > 1:
-            print(f"{label}: no --budget: active measures all {n} units, only in another order (--budget N stops it "
-                  "at N units in all)", file=out, flush=True)
         progress = Progress(n, out)
         t0 = time.monotonic()
         counts = {"ok": 0, "failed": 0, "no_energy": 0}
@@ -321,13 +301,13 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             counts["no_energy"] += row["status"] == "ok" and not row.get("energy_measured", False)
             progress.update(row, cfg.describe() + why)
 
+        note = ""
         if n and ray_address is not None:
             run_on_ray(_order(configs, todo, strategy, spec.sweep["seed"], retry)[:n], power_source, ray_address,
                        record, reserve_gpus=ray_num_gpus, out=out)
         elif n and strategy == "active":
-            for cfg in (c for c in configs if c.config_id in retry):  # chosen before; retried first
-                record(cfg, run_one(cfg, power_source) | {"chosen_by": "retry"})
-            _run_active(configs, store, n - len(retry), power_source, run_one, record, spec.sweep["seed"])
+            note = _sweep_active(configs, store, n, budget, retry, (power_source, run_one, record), spec.sweep["seed"],
+                                 KnownRule(known_width or WIDTH) if stop != "budget" else None, f"{label}: ", out)
         else:
             for cfg in _order(configs, todo, strategy, spec.sweep["seed"], retry)[:n]:
                 record(cfg, run_one(cfg, power_source))
@@ -339,7 +319,32 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             print(f"{label}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
                   f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
                   "fits the latency model alone on them", file=out, flush=True)
+        if note:
+            print(f"{label}: {note}", file=out, flush=True)
     return res
+
+
+def _sweep_active(configs: list[RunConfig], store: Store, n: int, budget: int | None, retry: frozenset[str],
+                  run: tuple, seed: int, rule: KnownRule | None, lead: str, out) -> str:
+    """``--strategy active``: the failed units retried first, then :func:`active_sweep.run_active` (``run``: the
+    power source, ``run_one`` and ``record``); returns the summary's word on the stop rule."""
+    power_source, run_one, record = run
+    print(lead + _active_start(n, budget, rule), file=out, flush=True)
+    for cfg in (c for c in configs if c.config_id in retry):  # chosen before; retried first
+        record(cfg, run_one(cfg, power_source) | {"chosen_by": "retry"})
+    stopped, note = run_active(configs, store, n - len(retry), power_source, run_one, record, seed, rule)
+    return note + (f" before --budget {budget}; --stop budget measures on to it" if stopped and budget else
+                   "; --stop budget measures every unit" if stopped else "")
+
+
+def _active_start(n: int, budget: int | None, rule: KnownRule | None) -> str:
+    """The start line's word on when active stops: once the model is known (``rule``), else at ``n`` units."""
+    if rule is None:
+        return (f"--stop budget: active measures {n} units" if budget else f"no --budget: active measures all {n} "
+                "units, only in another order (--budget N stops it at N units in all)")
+    return (f"active stops once the model is known (every group's pick unchanged over {rule.fits} fits, each with "
+            f"p_opt >= 0.9 and intervals <= {100 * rule.width:.0f} %; docs/profiling.md) or after {n} units"
+            + ("" if budget else " (no --budget: every unit)"))
 
 
 def _take_in_rescued(store: Store, configs: list[RunConfig], label: str, out) -> None:
@@ -397,89 +402,3 @@ def _note_unrecorded_engine_args(rows: pd.DataFrame, store: Store, label: str, o
               "before 2026-12-06, with vLLM's default max_num_batched_tokens for their mode and its default "
               "limit_mm_per_prompt; docs/profiling.md): --resume keeps them as done; start another store, or remove "
               "their parts, to measure every row under the same engine arguments", file=out, flush=True)
-
-
-def _unknown_gpus(cand: pd.DataFrame) -> list[str]:
-    """The candidates' devices the GPU table lacks (the CPU, a GPU not in the table): active profiling
-    predicts from the GPU's specs, so it cannot choose among them."""
-    out = []
-    for g in cand["gpu"].dropna().unique():
-        try:
-            tables.gpu_spec(str(g))
-        except UnknownGpuError:
-            out.append(str(g))
-    return out
-
-
-def _engine(c: RunConfig) -> tuple:
-    """What a unit shares with the units that differ from it only in batch and lengths."""
-    return (c.model, c.backend, c.mode, c.tp, c.pp, c.dp, c.ep, c.precision, c.kv_cache_dtype, c.modality,
-            repr(sorted(c.options.items())))
-
-
-def _larger_than_failed(configs: list[RunConfig], failed: set[int]) -> set[int]:
-    """The units with at least a failed unit's batch, input and output tokens in its engine configuration
-    (:func:`_engine`): where that one ran out of memory, they would too."""
-    size = [(c.full_batch, *_lengths(c).values()) for c in configs]
-    worst: dict[tuple, list[tuple]] = {}
-    for i in failed:
-        worst.setdefault(_engine(configs[i]), []).append(size[i])
-    return {i for i, c in enumerate(configs) if any(all(a >= b for a, b in zip(size[i], f, strict=True))
-                                                   for f in worst.get(_engine(c), ()))}
-
-
-def _run_active(configs: list[RunConfig], store: Store, n: int, power_source: str, run_one, record,
-                seed: int) -> None:
-    ids = [c.config_id for c in configs]
-    warned = False
-    for _ in range(n):
-        statuses = store.statuses()
-        rows = store.rows()
-        energy = dict(zip(rows["config_id"], rows["energy_j"], strict=True)) if len(rows) else {}
-        measured = {i: float(energy[c]) for i, c in enumerate(ids) if c in energy and math.isfinite(energy[c])}
-        blocked = {i for i, c in enumerate(ids) if c in statuses and i not in measured}
-        free = [i for i in range(len(ids)) if i not in measured and i not in blocked]
-        if not free:
-            return
-        larger = _larger_than_failed(configs, {i for i, c in enumerate(ids) if statuses.get(c) == "failed"})
-        if any(i not in larger for i in free):  # those run last: a larger unit than one that failed
-            blocked |= larger - set(measured)
-            free = [i for i in free if i not in larger]
-        keep = [i for i in range(len(ids)) if i not in blocked]  # a failed configuration is no candidate
-        cand = _candidate_frame(configs, store).iloc[keep].reset_index(drop=True)
-        unknown = _unknown_gpus(cand)
-        if unknown and not warned:
-            print(f"energylens profile: --strategy active predicts from the GPU's specs and {', '.join(unknown)} is "
-                  "not in the GPU table: the remaining units are drawn at random (chosen_by = 'random'); set "
-                  "sweep.gpu to the device's GPU-table name (docs/reference-tables.md) for active choices",
-                  file=sys.stderr, flush=True)
-            warned = True
-        pick, chosen_by, why = None, "random", f"random: {', '.join(unknown)} not in the GPU table"
-        if cand["params_b"].notna().all() and not unknown:  # else a model not measured yet and not in the table
-            chooser = ActiveChooser(cand, group_by=("model", "gpu", "input_len_spec", "output_len_spec"), seed=seed)
-            pos = {i: k for k, i in enumerate(keep)}
-            k = chooser.next_index({pos[i]: e for i, e in measured.items()}) if measured else None
-            pick = None if k is None else keep[k]
-            chosen_by = "design" if len(measured) < chooser.min_rows else "active"
-            why = _why(chooser, k, len(measured))
-        if pick is None:  # the design's first unit, or a model not measured yet and not in the table: drawn
-            blind = [i for k, i in enumerate(keep) if i in free and pd.isna(cand["params_b"].iloc[k])]
-            pick = int(np.random.default_rng(seed + len(statuses)).choice(blind or free))  # (after failures too)
-            why = f"random: {configs[pick].model} is in no table and not measured yet" if blind else why
-        row = run_one(configs[pick], power_source)
-        row["chosen_by"] = chosen_by
-        record(configs[pick], row, f" [{why}]")
-
-
-def _why(chooser: ActiveChooser, k: int | None, n_measured: int) -> str:
-    """A progress line's account of an active choice: how far the start design has come and by what its unit
-    was chosen, or the two parts of the chosen unit's score (:attr:`ActiveChooser.last_scores`)."""
-    if n_measured < chooser.min_rows:
-        gain = "log det" if chooser.start_information == "d-optimal" else "prediction variance"
-        how = "drawn with the seed" if k is None or chooser.design == "random" else f"most {gain} gain"
-        return f"design {n_measured + 1} of {chooser.min_rows}: {how}"
-    if chooser.last_scores is None or k is None:  # (the bootstrap gave too few replicates: the design's rule)
-        return "active: no bootstrap fit, most log det gain"
-    return (f"active: optimum terms {chooser.last_scores['optimum'][k]:.2f} + information term "
-            f"{chooser.last_scores['information'][k]:.2f}")
-

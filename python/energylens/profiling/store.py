@@ -217,7 +217,8 @@ class Store:
         """Remove temporary files a killed writer of this store left (the marker's, the parts'; nothing
         else: -o may name a folder that holds other files); returns how many."""
         n = 0
-        for d, pattern in ((self.dir, f".{STORE_MARKER}.*.tmp"), (self.parts, ".*.parquet.*.tmp"),
+        for d, pattern in ((self.dir, f".{STORE_MARKER}.*.tmp"), (self.dir, ".active-stop.json.*.tmp"),
+                           (self.parts, ".*.parquet.*.tmp"),
                            *((r, ".*.parquet.*.tmp") for r in self.rescue_dirs())):
             if d.is_dir():
                 for p in d.glob(pattern):
