@@ -13,8 +13,8 @@ from typing import Any
 # Public name -> defining module, imported on first access: ``energylens doctor`` reads the backend choice
 # (discover.select) without paying for SymPy and matplotlib, which the search and report need.
 _LAZY = {
-    "discover": "search", "DiscoveryResult": "search", "FrontEntry": "search", "TARGETS": "search",
-    "expression_model": "search", "shown": "search", "heldout_counts": "search", "load_discovery": "search", "write_report": "report", "select_backend": "select",
+    "discover": "search", "DiscoveryResult": "result", "FrontEntry": "result", "TARGETS": "search",
+    "expression_model": "search", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "write_report": "report", "select_backend": "select",
     "BackendChoice": "select", "BackendUnavailable": "select",
 }
 

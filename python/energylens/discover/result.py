@@ -1,0 +1,136 @@
+"""A discovery run's result: the scored front, the template's scores on the same held-out rows, the choice, the
+run's settings and how its search ended; written as strict JSON (``energylens discover -o``) and read back by
+:func:`load_discovery`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FrontEntry", "DiscoveryResult", "load_discovery", "shown"]
+
+
+def shown(value: float, spec: str) -> str:
+    """A held-out score as printed: "n/a" where the held-out rows allow no such choice (NaN), e.g. the TP x PP
+    choice when no held-out group varies the parallelism. A value of a million or more is in 3 significant
+    digits (an overfitted front's held-out R^2 of -3.6e84 took 85 characters of the table in fixed point)."""
+    if value != value:
+        return "n/a"
+    return format(value, ".3g") if abs(value) >= 1e6 else format(value, spec)
+
+
+
+@dataclass
+class FrontEntry:
+    """One expression of the Pareto front, its constants refitted natively, scored on held-out rows."""
+
+    complexity: int
+    expression: str          # over the discovery variables, as the backend returned it (refitted constants)
+    formula: str             # the model's formula over feature columns (residual: the log-correction term)
+    latex: str
+    cv_error: float          # cross-validated training error (mean |relative error|) that picks the chosen one
+    heldout: dict[str, float] = field(default_factory=dict)  # r2, top1, pairwise, mape on held-out rows
+
+
+@dataclass
+class DiscoveryResult:
+    """A discovery run: the front, the template's scores on the same held-out rows, the choice."""
+
+    target: str
+    backend: str
+    backend_reason: str
+    seed: int
+    n_train: int
+    n_heldout: int
+    variables: dict[str, str]
+    front: list[FrontEntry]
+    template: dict[str, float]
+    chosen: int
+    seconds: float
+    residual_test: dict[str, Any] | None = None
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # front expressions no refit could evaluate
+    profiles: str = ""                                  # what was searched: a file, or a bundled data set's name
+    settings: dict[str, Any] = field(default_factory=dict)  # the run's arguments (target, backend, caps, seed)
+    search: dict[str, Any] = field(default_factory=dict)    # generations_run, stopped_by, seconds, note
+
+    def front_table(self) -> pd.DataFrame:
+        """One row per front expression: complexity, expression, cv error and held-out metrics."""
+        rows = [{"complexity": e.complexity, "expression": e.expression, "cv_error": e.cv_error, **e.heldout,
+                 "chosen": i == self.chosen} for i, e in enumerate(self.front)]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": "energylens.discovery", "version": 1, "target": self.target, "backend": self.backend,
+                "backend_reason": self.backend_reason, "seed": self.seed, "n_train": self.n_train,
+                "n_heldout": self.n_heldout, "variables": self.variables, "template": self.template,
+                "chosen": self.chosen, "seconds": self.seconds, "residual_test": self.residual_test,
+                "front": [e.__dict__ for e in self.front], "dropped": self.dropped, "profiles": self.profiles,
+                "settings": self.settings, "search": self.search}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], source: str = "the discovery result") -> DiscoveryResult:
+        """The result :meth:`to_dict` (or a result file) holds; ``null`` scores read back as NaN (n/a) and a
+        ``null`` CV error as inf. A ValueError names ``source`` and what is missing or wrong."""
+        if not isinstance(doc, dict) or doc.get("format") != "energylens.discovery":
+            what = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+            raise ValueError(f"{source}: not a discovery result (format {what!r}; energylens discover -o writes "
+                             "'energylens.discovery')")
+        missing = [k for k in _RESULT_KEYS if k not in doc]
+        if missing:
+            raise ValueError(f"{source}: the discovery result lacks {', '.join(map(repr, missing))}")
+        try:
+            front = [FrontEntry(**{**e, "cv_error": _or(e["cv_error"], float("inf")), "heldout": _nan(e["heldout"])})
+                     for e in doc["front"]]
+            return cls(**{k: doc[k] for k in _RESULT_KEYS if k not in ("front", "template")}, front=front,
+                       template=_nan(doc["template"]), residual_test=doc.get("residual_test"),
+                       dropped=doc.get("dropped", []), profiles=doc.get("profiles", ""),
+                       settings=doc.get("settings", {}), search=doc.get("search", {}))
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{source}: a malformed discovery result ({type(exc).__name__}: {exc})") from None
+
+    def to_json(self) -> str:
+        """The result as strict JSON: a score the held-out rows cannot give (NaN) or an infinite CV error is
+        ``null``, never the bare ``NaN`` / ``Infinity`` that JSON does not have (Python's own reader took
+        them, ``jq``, JavaScript and strict readers did not)."""
+        return json.dumps(_finite_or_null(self.to_dict()), indent=1, allow_nan=False)
+
+
+_RESULT_KEYS = ("target", "backend", "backend_reason", "seed", "n_train", "n_heldout", "variables", "front",
+                "template", "chosen", "seconds")
+
+
+def _or(value: Any, default: float) -> Any:
+    return default if value is None else value
+
+
+def _nan(scores: dict[str, Any]) -> dict[str, Any]:
+    return {k: _or(v, float("nan")) for k, v in scores.items()}
+
+
+def load_discovery(path: str | Path) -> DiscoveryResult:
+    """A result file of ``energylens discover -o`` (or a report's discovery.json) read back: ``expression_model``
+    makes a model of any of its front expressions. A ValueError names the file where it is not one."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a JSON file ({exc})") from None
+    return DiscoveryResult.from_dict(doc, str(path))
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
