@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from energylens.outputs import plural
 from energylens.profiling import STRATEGIES, Store, load_spec, parse_power_source, plan_sweep, run_sweep
@@ -104,8 +105,21 @@ def _kept(args: argparse.Namespace) -> str:
     n = sum(1 for _ in parts.glob("*.parquet")) if parts.is_dir() else 0
     if n == 0:
         return f"; no unit had finished, {args.output} holds no rows"
-    return (f"; the store {args.output} keeps {n} units' rows (every unit that finished); `energylens profile {args.spec} -o "
-            f"{args.output} --resume` measures the rest")
+    return (f"; the store {args.output} keeps {n} units' rows (every unit that finished); `{_resume_command(args)}` "
+            "measures the rest")
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command that goes on: this run's options then --resume (without them a `--strategy active --budget 20`
+    sweep went on in grid order through every unit left, and another power source was refused)."""
+    words = ["energylens", "profile", args.spec, "-o", args.output]
+    for flag, value, default in (("--power-source", args.power_source, "nvml"), ("--ray", args.ray, None),
+                                 ("--strategy", args.strategy, "grid"), ("--budget", args.budget, None),
+                                 ("--stop", args.stop, None), ("--known-width", args.known_width, None),
+                                 ("--changed-engine-args", args.changed_engine_args, None)):
+        words += [flag, str(value)] if value != default else []
+    words += ["--ray-no-gpus"] * args.ray_no_gpus + ["--retry-failed"] * args.retry_failed + ["--resume"]
+    return shlex.join(words)
 
 
 def _dry_run(spec, args: argparse.Namespace) -> int:

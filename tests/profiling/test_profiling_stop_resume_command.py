@@ -1,0 +1,48 @@
+"""The stop line of an interrupted sweep gives the command that goes on. It read `energylens profile SPEC -o DIR
+--resume` whatever the run's options, so an interrupted `--strategy active --budget 20` sweep, resumed as
+told, measured every unit left in grid order, and a `--power-source synthetic:200` one was refused."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+import energylens.cli.profile as profile_cli
+from energylens.cli.main import main as cli_main
+
+
+@pytest.mark.parametrize("extra", [
+    ["--strategy", "active", "--budget", "20", "--power-source", "synthetic:200"],
+    ["--strategy", "active", "--stop", "budget", "--budget", "7", "--power-source", "replay:my trace.csv"],
+    ["--ray", "local", "--ray-no-gpus", "--strategy", "random", "--retry-failed", "--resume"],
+    [],
+])
+def test_the_resume_command_of_the_stop_line_keeps_the_runs_options(tmp_path, monkeypatch, capsys, extra):
+    spec = tmp_path / "my spec.toml"
+    spec.write_text('[sweep]\nbackend = "vllm"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\nmax_num_seqs = [1]\n'
+                    'input_len = [8]\noutput_len = [4]\n')
+    monkeypatch.setattr(profile_cli, "parse_power_source", lambda source: None)  # (the replay file is not there)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(profile_cli, "run_sweep", interrupted)
+    out = tmp_path / "out"
+    (out / "parts").mkdir(parents=True)
+    (out / "parts" / "a.parquet").write_bytes(b"")
+    assert cli_main(["profile", str(spec), "-o", str(out), *extra]) == 130
+    line = next(ln for ln in capsys.readouterr().err.splitlines() if "measures the rest" in ln)
+    command = shlex.split(line.split("`")[1])
+    assert command[:5] == ["energylens", "profile", str(spec), "-o", str(out)] and command[-1] == "--resume", line
+    assert _options(command[5:-1]) == _options([a for a in extra if a != "--resume"]), line
+
+
+def _options(words: list[str]) -> dict[str, str]:
+    """--flag value pairs and bare flags, in any order."""
+    out, k = {}, 0
+    while k < len(words):
+        bare = words[k] in ("--ray-no-gpus", "--retry-failed")
+        out[words[k]] = "" if bare else words[k + 1]
+        k += 1 if bare else 2
+    return out
