@@ -25,13 +25,12 @@ from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.parallel import once
-from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.candidates import candidate_space
-from energylens.search.caps import collapse_caps, complete_caps, engine_top_k
-from energylens.search.compute import combo_compute_precisions
+from energylens.search.caps import engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import explained
+from energylens.search.frames import candidate_frame, result_tables
 from energylens.search.options import (
     OBJECTIVES,
     check_call_options,
@@ -42,7 +41,7 @@ from energylens.search.options import (
 )
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
-from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace, build_space
+from energylens.search.space import COMBO_FIELDS, SearchSpace, build_space
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
            "DEFAULT_MAX_NUM_SEQS", "REASONS"]
@@ -163,40 +162,6 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
     if progress is not None:  # so that a caller's progress bar ends
         progress(*(2 * [space.size if indices is None else len(indices)]))
     return out
-
-
-def _candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False) -> pd.DataFrame:
-    """The engine's candidates as a table. Load mode: rows whose replicas would need more than 2**20 GPUs
-    are left out (``attrs["over_gpu_count"]`` counts them; a Pareto front's lowest-TPOT end at batch 1 can
-    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``)."""
-    cols = space.decode_columns(cands.index)  # one frame built at the end (each column added costs ~0.1 ms)
-    if labels is not None:  # candidates=...: the row label of each configuration in the given table
-        cols = {"index": cols.pop("index"), "candidate": [labels[int(i)] for i in cands.index], **cols}
-    names = list(cols)  # the GEMM precision priced, beside the weight format (int8 w8a16: bf16)
-    names.insert(names.index("precision") + 1, "compute_precision")
-    cols["compute_precision"] = combo_compute_precisions(space.profile_rows, space.model_specs)[
-        space.digits(cands.index)[0]]
-    cols = {c: cols[c] for c in names}
-    for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
-                 "batch", "replicas", "gpus", "gpu_s_per_request"):
-        cols[name] = np.asarray(getattr(cands, name))
-    cols["memory_gib_per_gpu"] = cands.memory_bytes / GIB
-    # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
-    combo = space.combo_values[space.digits(cands.index)[0]]
-    domain = space.node_size or combo[:, COMBO_FIELDS.index("scale_up_domain_gpus")]
-    cols["domains"] = np.ceil(cols["tp"] * cols["pp"] * cols["dp"] / domain).astype(int)
-    cols["price_per_gpu_hour"] = combo[:, COMBO_FIELDS.index("price_per_gpu_hour")]
-    over = ~(cols["gpus"] <= MAX_GPU_COUNT)
-    if best_first and len(over) and over[0]:  # load mode: a rate no deployment of this space can serve
-        raise ValueError(f"rate_per_s (--rate) needs {cols['gpus'][0]:.3g} GPUs for the best configuration (replicas "
-                         f"{cols['replicas'][0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
-    whole = ("replicas", "gpus")  # whole numbers, cast before the frame is built (a column set later costs ~0.4 ms)
-    cols.update({} if over.any() else {c: cols[c].astype(np.int64) for c in whole})
-    df = pd.DataFrame(cols)
-    if over.any():
-        df = df[~over].reset_index(drop=True).astype(dict.fromkeys(whole, np.int64))
-    df.attrs["over_gpu_count"] = int(over.sum())
-    return df
 
 
 def _offset_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable[[], np.ndarray] | None:
@@ -329,7 +294,7 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
 
     def lowest(opts, names):
         res = run_engine(space, em.theta, em.latency_model.theta, opts, None, "cpu", indices)
-        fronts = [_candidate_frame(space, getattr(res, f"front_{n}"), labels) for n in names] if res.feasible else []
+        fronts = [candidate_frame(space, getattr(res, f"front_{n}"), labels) for n in names] if res.feasible else []
         rows = [f.nsmallest(1, f"{n}_s").iloc[0] for f, n in zip(fronts, names, strict=True) if len(f)]
         return int(res.feasible), rows
 
@@ -366,19 +331,12 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     """The engine's outcome on the space, and its top-k and Pareto fronts as tables. ``collapse`` (load mode on
     the axes): the engine is asked for enough rows, and candidates that differ only in a max_num_seqs cap that
     does not bind become one row listing the caps (:mod:`.caps`); and how many rows were left out for needing
-    more than 2**20 GPUs (load mode)."""
+    more than 2**20 GPUs (load mode). The fronts are built when first read (:func:`.frames.result_tables`)."""
     callback = progress_printer(space.size) if progress is True else (progress or None)
     opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse, space.size))
     out = run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices)
-    tables = [_candidate_frame(space, c, labels, best_first=k == 0)
-              for k, c in enumerate((out.top, out.front_tpot, out.front_ttft))]
-    over = sum(t.attrs["over_gpu_count"] for t in tables)
-    if collapse:
-        def evaluate(idx):
-            return _core.search_evaluate(*space.native_args(), em.theta, em.latency_model.theta, options, idx)
-        tables = [complete_caps(space, t, evaluate) for t in
-                  (collapse_caps(tables[0], options["top_k"]), collapse_caps(tables[1]), collapse_caps(tables[2]))]
-    return out, ties_by_index(tables[0]), tables[1:], over
+    top, fronts, over = result_tables(space, out, em.theta, em.latency_model.theta, options, labels, collapse)
+    return out, ties_by_index(top), fronts, over
 
 
 _BOOT_COLUMNS = ("p_best", "energy_j_lo", "energy_j_hi")  # what _bootstrap adds

@@ -21,6 +21,7 @@ import pandas as pd
 from energylens.outputs import atomic_file, plural  # plural: re-exported (it lived here)
 from energylens.profiles import tables
 from energylens.search.caps import caps_text
+from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.plot import pareto_plot
 
@@ -124,7 +125,7 @@ class SearchResult:
 
     Attributes:
         top: the k best feasible configurations, best first (DataFrame).
-        pareto_tpot, pareto_ttft: the Pareto fronts, increasing TPOT / TTFT (DataFrames).
+        pareto_tpot, pareto_ttft: the Pareto fronts, increasing TPOT / TTFT (DataFrames; built at first read).
         rejected: reason -> candidates it rejected (the first failing reason counts).
         candidates, feasible: size of the space and how many passed.
         objective: what was minimised, with its unit (e.g. ``"energy_j per request"``).
@@ -144,6 +145,9 @@ class SearchResult:
     seconds: float
     threads: int
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict:  # a pickle or copy holds the tables, not the functions that build them
+        return {k: getattr(self, k) for k in self.__dict__}
 
     @property
     def empty(self) -> bool:
@@ -460,6 +464,10 @@ class SearchResult:
         Returns the path. Raises MissingExtraError (no matplotlib: the ``compare`` extra), ValueError (an
         extension that is no plot format), OutputError (the file cannot be written)."""
         return pareto_plot(self, path)
+
+SearchResult.pareto_tpot = built_on_read("pareto_tpot")  # the fronts: Deferred until read (.frames)
+SearchResult.pareto_ttft = built_on_read("pareto_ttft")
+
 
 def _round_up(value: float) -> str:
     """``value`` at 4 significant digits, rounded up (a suggested limit: "at least 0.1101 s" for 0.11012 admitted

@@ -1,0 +1,82 @@
+"""A search's result tables from the engine's outcome: one row per configuration (:func:`candidate_frame`),
+and the top-k with its Pareto fronts (:func:`result_tables`), the fronts built when first read.
+
+A scheduler calling ``energylens.search`` in a loop reads ``top``; the two fronts were a third of the frames
+it paid for (each ~0.4 ms on a one-candidate search). :func:`result_tables` hands them to
+:class:`~energylens.search.result.SearchResult` as :class:`~energylens.search.deferred.Deferred` tables that
+build on first access from what the call had (the engine's outcome, the space, the models' parameters as
+they were), the same frames as built at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.profiles.schema import MAX_GPU_COUNT
+from energylens.search.caps import collapse_caps, complete_caps
+from energylens.search.compute import combo_compute_precisions
+from energylens.search.deferred import Deferred
+from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
+
+__all__ = ["candidate_frame", "over_gpu_count", "result_tables"]
+
+
+def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False) -> pd.DataFrame:
+    """The engine's candidates as a table. Load mode: rows whose replicas would need more than 2**20 GPUs
+    are left out (``attrs["over_gpu_count"]`` counts them; a Pareto front's lowest-TPOT end at batch 1 can
+    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``)."""
+    cols = space.decode_columns(cands.index)  # one frame built at the end (each column added costs ~0.1 ms)
+    if labels is not None:  # candidates=...: the row label of each configuration in the given table
+        cols = {"index": cols.pop("index"), "candidate": [labels[int(i)] for i in cands.index], **cols}
+    names = list(cols)  # the GEMM precision priced, beside the weight format (int8 w8a16: bf16)
+    names.insert(names.index("precision") + 1, "compute_precision")
+    cols["compute_precision"] = combo_compute_precisions(space.profile_rows, space.model_specs)[
+        space.digits(cands.index)[0]]
+    cols = {c: cols[c] for c in names}
+    for name in ("objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s",
+                 "batch", "replicas", "gpus", "gpu_s_per_request"):
+        cols[name] = np.asarray(getattr(cands, name))
+    cols["memory_gib_per_gpu"] = cands.memory_bytes / GIB
+    # scale-up domains one deployment spans (> 1: its PP boundaries / EP group use scale-out; docs/search.md)
+    combo = space.combo_values[space.digits(cands.index)[0]]
+    domain = space.node_size or combo[:, COMBO_FIELDS.index("scale_up_domain_gpus")]
+    cols["domains"] = np.ceil(cols["tp"] * cols["pp"] * cols["dp"] / domain).astype(int)
+    cols["price_per_gpu_hour"] = combo[:, COMBO_FIELDS.index("price_per_gpu_hour")]
+    over = ~(cols["gpus"] <= MAX_GPU_COUNT)
+    if best_first and len(over) and over[0]:  # load mode: a rate no deployment of this space can serve
+        raise ValueError(f"rate_per_s (--rate) needs {cols['gpus'][0]:.3g} GPUs for the best configuration (replicas "
+                         f"{cols['replicas'][0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
+    whole = ("replicas", "gpus")  # whole numbers, cast before the frame is built (a column set later costs ~0.4 ms)
+    cols.update({} if over.any() else {c: cols[c].astype(np.int64) for c in whole})
+    df = pd.DataFrame(cols)
+    if over.any():
+        df = df[~over].reset_index(drop=True).astype(dict.fromkeys(whole, np.int64))
+    df.attrs["over_gpu_count"] = int(over.sum())
+    return df
+
+
+def over_gpu_count(cands) -> int:
+    """Rows of the engine's candidates whose replicas would need more than 2**20 GPUs (:func:`candidate_frame`'s
+    ``attrs["over_gpu_count"]``)."""
+    return int((~(np.asarray(cands.gpus) <= MAX_GPU_COUNT)).sum())
+
+
+def result_tables(space: SearchSpace, out, theta, phi, options: dict, labels: dict | None, collapse: bool):
+    """(top-k table, (Pareto front by TPOT, by TTFT) as :class:`Deferred` tables, rows left out for needing more
+    than 2**20 GPUs) of the engine's outcome ``out``; ``collapse``: load mode on the axes, the caps that do not
+    bind merged (:mod:`.caps`), re-evaluated with ``theta`` / ``phi`` (copied: a model refitted before a
+    front is read does not change it) and ``options``."""
+    theta, phi = np.array(theta, dtype=np.float64), np.array(phi, dtype=np.float64)
+
+    def evaluate(idx):
+        return _core.search_evaluate(*space.native_args(), theta, phi, options, idx)
+
+    def table(cands, best_first: bool = False, top: int | None = None) -> pd.DataFrame:
+        df = candidate_frame(space, cands, labels, best_first=best_first)
+        return complete_caps(space, collapse_caps(df, top), evaluate) if collapse else df
+
+    top = table(out.top, best_first=True, top=options["top_k"])
+    fronts = tuple(Deferred(lambda c=c: table(c)) for c in (out.front_tpot, out.front_ttft))
+    return top, fronts, over_gpu_count(out.top) + over_gpu_count(out.front_tpot) + over_gpu_count(out.front_ttft)
