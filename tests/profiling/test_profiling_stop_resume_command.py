@@ -4,12 +4,15 @@ told, measured every unit left in grid order, and a `--power-source synthetic:20
 
 from __future__ import annotations
 
+import io
 import shlex
 
 import pytest
+from test_profiling_active import _stand_in, _vllm_tp_spec
 
 import energylens.cli.profile as profile_cli
 from energylens.cli.main import main as cli_main
+from energylens.profiling import run_sweep
 
 
 @pytest.mark.parametrize("extra", [
@@ -46,3 +49,21 @@ def _options(words: list[str]) -> dict[str, str]:
         out[words[k]] = "" if bare else words[k + 1]
         k += 1 if bare else 2
     return out
+
+
+def test_resuming_an_active_store_in_another_order_says_so(tmp_path):
+    """A crashed `--strategy active --budget 18` sweep (no stop line to copy) resumed by hand as `--resume` went on in
+    grid order through every unit left without a word; it still may (finishing the grid is a choice), but the
+    start says the store's units were chosen by active and how to go on choosing."""
+    store = tmp_path / "s"
+    run_sweep(_vllm_tp_spec(), str(store), power_source="synthetic:200", budget=3, strategy="active",
+              run_one=_stand_in(lambda c: False, []), out=io.StringIO())
+    out = io.StringIO()
+    run_sweep(_vllm_tp_spec(), str(store), resume=True, power_source="synthetic:200", budget=4,
+              run_one=_stand_in(lambda c: False, []), out=out)
+    assert ("note: the 3 units measured in this store were chosen by --strategy active; this run measures in grid "
+            "order (add --strategy active to go on choosing)") in out.getvalue()
+    out = io.StringIO()
+    run_sweep(_vllm_tp_spec(), str(store), resume=True, power_source="synthetic:200", budget=5, strategy="active",
+              run_one=_stand_in(lambda c: False, []), out=out)
+    assert "chosen by --strategy active" not in out.getvalue()

@@ -282,8 +282,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             every = store.rows(include_failed=True)  # every part read once for the check and both notes
             _changed_engine_args(configs, every, store, changed_engine_args, label, out)
             done = every[every["status"].astype(str) == "ok"] if len(every) else every
-            _note_other_versions(done, store, label, out)
-            _note_unrecorded_engine_args(done, store, label, out)
+            _resume_notes(done, store, strategy, label, out)
         statuses = store.statuses()
         todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
         print(f"{label}: {plural(len(configs), 'unit')}, {skipped} done already"
@@ -371,6 +370,17 @@ def _changed_engine_args(configs: list[RunConfig], rows: pd.DataFrame, store: St
     if how == "remeasure":
         store.supersede(changes)
     print(changed_note(label, store.dir, changes, configs, how), file=out, flush=True)
+
+
+def _resume_notes(done: pd.DataFrame, store: Store, strategy: str, label: str, out) -> None:
+    """On ``--resume``, what the store's ok rows say about this run: other releases, no engine arguments, another
+    strategy."""
+    _note_other_versions(done, store, label, out)
+    _note_unrecorded_engine_args(done, store, label, out)
+    chosen = done["chosen_by"].dropna().astype(str) if "chosen_by" in done else pd.Series(dtype=str)
+    if strategy != "active" and chosen.isin(("design", "active")).any():
+        print(f"{label}: note: the {len(done)} units measured in this store were chosen by --strategy active; this run "
+              f"measures in {strategy} order (add --strategy active to go on choosing)", file=out, flush=True)
 
 
 def _note_other_versions(rows: pd.DataFrame, store: Store, label: str, out) -> None:
