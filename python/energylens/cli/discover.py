@@ -89,7 +89,8 @@ def _print_table(result) -> None:
     print(f"{'T':>3} {'-':>4} {scores(t)} {'-':>7}  template (12 parameters)")
     for i, e in enumerate(result.front):
         star = "*" if i == result.chosen else " "
-        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)} {shown(100 * e.cv_error, '.2f'):>7}  {e.expression}")
+        what = e.expression if e.same_as is None else f"same as {e.same_as} (another tree of the same expression)"
+        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)} {shown(100 * e.cv_error, '.2f'):>7}  {what}")
     if result.front:  # the row marks were unexplained
         print(f"T: the template fitted on the same training rows; *: the chosen expression "
               f"({result.chosen}: the lowest CV%); R^2 ... MAPE%: on the held-out rows; {CV_NOTE[result.target == 'residual']}")

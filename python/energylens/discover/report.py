@@ -66,7 +66,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
              f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | |"]
     for i, e in enumerate(result.front):
         h = e.heldout
-        mark = " (chosen)" if i == result.chosen else ""
+        mark = (" (chosen)" if i == result.chosen else "") + (f" (same as {e.same_as})" if e.same_as is not None else "")
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
                      f"{shown(e.cv_error, '.4f')} |")

@@ -35,6 +35,7 @@ class FrontEntry:
     latex: str
     cv_error: float          # cross-validated training error (mean |relative error|) that picks the chosen one
     heldout: dict[str, float] = field(default_factory=dict)  # r2, top1, pairwise, mape on held-out rows
+    same_as: int | None = None  # an earlier entry with the same expression (operon's trees of another length)
 
 
 @dataclass

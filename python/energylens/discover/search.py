@@ -268,6 +268,8 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     if not entries:
         raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
                          f"(e.g. {dropped[0]['expression'] if dropped else '-'}: it predicts no finite value there)")
+    for i, e in enumerate(entries):  # (two of operon's trees can be one expression once SymPy reads them)
+        e.same_as = next((j for j in range(i) if entries[j].expression == e.expression), None)
     chosen = int(np.argmin([e.cv_error for e in entries]))
     tmpl = _scores(df.iloc[test], y[test], base[test], group_by)
     result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
