@@ -70,7 +70,8 @@ def test_the_result_says_what_stopped_the_search_and_whether_the_seed_reproduces
     doc = json.loads(out.read_text())
     assert doc["profiles"] == "bundled"
     assert doc["settings"] == {"target": "energy", "backend": "auto", "max_complexity": 9, "time_budget_s": 60.0,
-                               "generations": 5, "population": 50, "train_size": None, "seed": 3}
+                               "generations": 5, "population": 50, "train_size": None, "seed": 3,
+                               "gpu_tables": []}
     s = doc["search"]
     assert s["stopped_by"] == "generations" and s["generations_run"] == 5 and s["seconds"] > 0
     assert "5 of 5 generations" in cap.out and "the generation cap" in cap.out
@@ -185,3 +186,31 @@ def test_a_front_expression_that_reads_as_an_earlier_one_is_marked(monkeypatch, 
     assert [e["same_as"] for e in front] == [None, None, 1]
     assert ds.load_discovery(out).front[2].same_as == 1
     assert "| 2 (same as 1) |" in (tmp_path / "r" / "discovery.md").read_text()
+
+
+def test_the_result_file_names_the_gpu_tables_the_run_read(monkeypatch, tmp_path):
+    """A run whose profiles name a GPU only a --gpu-table file describes could not be rerun from its result file:
+    the settings did not name the table."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    import energylens
+    from energylens.profiles.datasets import mlenergy_v2
+
+    e_mem = sp.Symbol("E_mem")
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])
+    rows = mlenergy_v2().reset_index(drop=True)
+    base = rows["gpu"].iloc[0]
+    spec = pd.read_csv(Path(energylens.__file__).parent / "data" / "gpus.csv")
+    spec = spec[(spec["name"] == base) | spec["aliases"].fillna("").str.split(";").map(lambda a: base in a)]
+    spec = spec.assign(name="LabGPU-1", aliases="")
+    assert len(spec) == 1
+    spec.to_csv(tmp_path / "gpus.csv", index=False)
+    rows.assign(gpu=rows["gpu"].where(rows["gpu"] != base, "LabGPU-1")).to_csv(tmp_path / "p.csv", index=False)
+    out = tmp_path / "d.json"
+    assert main(["discover", str(tmp_path / "p.csv"), "--gpu-table", str(tmp_path / "gpus.csv"), "-o", str(out),
+                 "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["settings"]["gpu_tables"] == [str(tmp_path / "gpus.csv")]
+    assert doc["profiles"] == str(tmp_path / "p.csv")

@@ -116,6 +116,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
                       generations=args.generations, population=args.population, progress=not args.quiet)
+    result.settings["gpu_tables"] = list(args.gpu_table)  # what the profiles' GPUs were read with (a rerun needs it)
     _print_table(result)
     if result.dropped:
         print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "
