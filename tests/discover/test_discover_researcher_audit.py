@@ -121,6 +121,7 @@ def test_a_result_file_reads_back_to_a_result_and_a_model(monkeypatch, tmp_path)
     ("{not json", r"bad\.json: not a JSON file \(.*line 1"),
     ('{"format": "energylens.model"}', r"bad\.json: not a discovery result \(format 'energylens\.model'"),
     ('{"format": "energylens.discovery", "version": 1}', r"bad\.json: the discovery result lacks 'target'"),
+    ("[1, 2]", r"bad\.json: not a discovery result \(a JSON list;"),
 ])
 def test_a_file_that_is_not_a_result_is_named_when_read(text, message, tmp_path):
     path = tmp_path / "bad.json"

@@ -78,8 +78,8 @@ class DiscoveryResult:
         """The result :meth:`to_dict` (or a result file) holds; ``null`` scores read back as NaN (n/a) and a
         ``null`` CV error as inf. A ValueError names ``source`` and what is missing or wrong."""
         if not isinstance(doc, dict) or doc.get("format") != "energylens.discovery":
-            what = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-            raise ValueError(f"{source}: not a discovery result (format {what!r}; energylens discover -o writes "
+            what = f"format {doc.get('format')!r}" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
+            raise ValueError(f"{source}: not a discovery result ({what}; energylens discover -o writes the format "
                              "'energylens.discovery')")
         missing = [k for k in _RESULT_KEYS if k not in doc]
         if missing:
