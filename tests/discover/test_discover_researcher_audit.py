@@ -95,6 +95,8 @@ def test_each_slow_step_of_a_run_says_what_it_does(tmp_path, capsys):
     expressions were refitted and cross-validated (~1 s)."""
     assert main(["discover", "bundled", *FAST, "-o", str(tmp_path / "d.json")]) == 0
     err = capsys.readouterr().err
+    # the first line comes before the ~1-3 s import of SymPy and the model (it came after them and the template fit)
+    assert err.startswith("discover: reading bundled, fitting the template (12 parameters) on the training rows")
     assert "discover: 249 training / 107 held-out rows of bundled" in err
     assert "searching with operon (up to 5 generations or 60 s" in err
     assert "discover: scoring the front's" in err and "5-fold cross-validation" in err
