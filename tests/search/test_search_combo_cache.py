@@ -114,3 +114,20 @@ def test_reregistered_gpu_explanation_is_fresh(model):
         unregister_gpu(NAME)
     pd.testing.assert_frame_equal(cached, fresh)
     assert cached["prefill_static_j"].iloc[0] != first["prefill_static_j"].iloc[0]
+
+
+def test_a_feature_switch_set_later_is_seen(model, monkeypatch):
+    """An ablation that sets a switch of the feature code (here: no W8A8 quantisation launches) between two
+    searches gets what a fresh computation gives, from both memos (combo values, result rows' features)."""
+    from energylens.profiles import features
+    table = pd.DataFrame({"model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"], "gpu": ["H100"], "tp": [1],
+                          "precision": ["fp8"], "batch_size": [32.0], "input_tokens": [512.0], "output_tokens": [256.0]})
+    def search():
+        return energylens.search(candidates=table, energy_model=model, bootstrap=False).top
+    first = search()
+    monkeypatch.setattr(features, "ACT_QUANT_LAUNCH_LAYERS", 0.0)
+    cached = search()
+    combo_cache.clear()
+    fresh = search()
+    pd.testing.assert_frame_equal(cached, fresh)
+    assert cached["energy_j"].iloc[0] != first["energy_j"].iloc[0]

@@ -9,7 +9,8 @@ the same models and GPUs. Arrays are copied in and out: the caller writes calibr
 
 The result rows' features (the explanation's terms and range check) were the next feature pass a scheduler
 paid again for the same top rows on every call (~1.3 ms of a ~6 ms one-candidate search): they depend only
-on the rows' profile columns, their ModelSpecs and the GPU table's specs of their GPUs (by value).
+on the rows' profile columns, their ModelSpecs and the GPU table's specs of their GPUs (by value). Both keys
+hold the feature code's switches (``energylens.profiles.features``' module constants an ablation sets).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from energylens.profiles import tables
+from energylens.profiles import features, tables
 
 __all__ = ["memo_combo_values", "memo_features", "clear"]
 
@@ -40,10 +41,17 @@ def _array_key(a: np.ndarray) -> tuple:
     return a.dtype.str, a.shape, a.tobytes()
 
 
+def _switches() -> tuple:
+    """The feature code's module-level switches and constants (``FP8_BLOCK_SCALED``, ``ACT_QUANT_LAUNCH_LAYERS``
+    ...), which an ablation or a test sets: values computed under other ones are another key."""
+    return tuple((k, v) for k, v in vars(features).items()
+                 if k[:1].isupper() and isinstance(v, (bool, int, float, str, tuple)))
+
+
 def _key(rows: list[dict], specs, li, lo, price) -> tuple | None:
     """Everything the values depend on, hashable; None (no memo) where a value is not hashable."""
     key = (tuple(tuple(r.items()) for r in rows), tuple(tuple(s) for s in specs), _array_key(li),
-           _array_key(lo), type(price).__name__, repr(price))
+           _array_key(lo), type(price).__name__, repr(price), _switches())
     try:
         hash(key)
     except TypeError:
@@ -87,7 +95,7 @@ def _features_key(cols: dict, model_specs: dict) -> tuple | None:
         table = any(v is None for v in model_specs.values())  # then every model is looked up (combo_features)
         models = tuple(sorted((str(k), tables.find_model(str(k)) if table else v) for k, v in model_specs.items()))
         key = (tuple((name, _column_key(v)) for name, v in cols.items()), models,
-               tuple((n, tables.gpu_spec(n)) for n in names))
+               tuple((n, tables.gpu_spec(n)) for n in names), _switches())
         hash(key)
     except (TypeError, KeyError, ValueError, LookupError):
         return None
