@@ -44,7 +44,9 @@ def test_every_table_cell_parses_to_known_formats_and_real_aliases():
         aliases = {tables.normalize_name(a) for a in row.aliases.split(";") if a}
         for alias, fmt in (p.split("=", 1) for p in parts[1:]):
             assert tables.normalize_name(alias) in aliases, (row.name, alias)
+            fmt, *layout = fmt.split()  # layout words: checkpoints.checkpoint_layout (Kimi-K2-Thinking)
             assert tables.normalize_precision(fmt) in tables.WEIGHT_FORMATS
+            assert set(layout) <= {"experts", "group32"}, (row.name, layout)
 
 
 def test_search_defaults_to_the_checkpoint_format_and_says_so():

@@ -24,12 +24,19 @@ path's last folder is the name (``/models/Qwen3-8B-AWQ/``). A token it does not 
 (``W8A8``): the GEMMs of such an 8-bit checkpoint run at 16 bits, as a sweep records from its config.json
 (``energylens.profiling.hf_config.declared_precision``). ``Int8`` or ``FP8`` alone do not say (W8A8 or W8A16):
 not guessed.
+
+:func:`checkpoint_layout` says which weights are in the format (:class:`WeightLayout`): only the routed experts
+for an expert-only format (gpt-oss's mxfp4) or where the table's cell says ``experts`` after the format
+(Kimi-K2-Thinking: ``int4 experts group32``, int4 experts in groups of 32, the rest bf16), which the memory check
+and the features' weight bytes both read.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,8 +44,9 @@ from energylens.profiles import cells, tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.profiles.gpu_names import fold_text
 
-__all__ = ["checkpoint_precision", "checkpoint_weight_only", "weight_only_compute", "fill_weight_only_compute", "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS",
-           "A16_TOKENS", "A8_TOKENS"]
+__all__ = ["checkpoint_precision", "checkpoint_weight_only", "weight_only_compute", "fill_weight_only_compute",
+           "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS", "A16_TOKENS", "A8_TOKENS", "EXPERT_ONLY_FORMATS",
+           "WeightLayout", "checkpoint_layout", "layout_rows", "expert_bytes_per_param", "group_bytes_per_param"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
 #: ``FP4`` in a name is NVIDIA's NVFP4 (nvidia/*-FP4 model cards), not the OCP MXFP4 that the precision
@@ -61,6 +69,15 @@ WIDTH_TOKENS = frozenset({"w8a8", "w8a16", "w4a16", "8bit", "4bit"})
 A16_TOKENS = frozenset({"w4a16", "w8a16", "a16", "nvfp4a16"})
 #: Tokens that say the activations are quantised (W8A8; W4A8, W4A4): never weight-only, whatever the method word.
 A8_TOKENS = frozenset({"w8a8", "w4a8", "w4a4", "a8"})
+
+#: Weight formats that hold only a MoE checkpoint's routed experts whatever the checkpoint: vLLM's ``Mxfp4Config``
+#: gives its MoE method to ``FusedMoE`` layers only and the unquantised one to every linear layer (gpt-oss: mxfp4
+#: experts; attention, router, embeddings and lm_head bf16). A format quantised elsewhere too can still be
+#: experts-only for one checkpoint: :func:`checkpoint_layout`.
+EXPERT_ONLY_FORMATS = ("mxfp4",)
+
+#: Bits of the integer formats a ``group<N>`` layout word prices (:func:`group_bytes_per_param`).
+_INT_BITS = {"int4": 4.0, "int8": 8.0}
 
 _PUNCT = re.compile(r"[\s\-_.]+")
 #: ``FP8-block``, ``FP8_BLOCK``, ``fp8.blockwise``: one token (split apart, ``block`` alone means nothing).
@@ -87,8 +104,8 @@ def checkpoint_precision(name: str) -> str:
     spec = tables.find_model(name)
     if spec is None:
         return "bf16"
-    default, overrides = _table_formats().get(spec.name, ("bf16", {}))
-    return overrides.get(tables.normalize_name(name), default)
+    default, overrides = _table_formats().get(spec.name, (("bf16", ()), {}))
+    return overrides.get(tables.normalize_name(name), default)[0]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -139,16 +156,95 @@ def fill_weight_only_compute(models, precision: tuple[np.ndarray, np.ndarray],
     return out, np.append(values, "bf16").astype(object)
 
 
+class WeightLayout(NamedTuple):
+    """Which of a checkpoint's weights are in its format and how many bytes its experts take.
+
+    ``experts_only``: only the routed experts are in the format; attention, shared experts, dense layers,
+    router, embeddings and lm_head are bf16 (gpt-oss's mxfp4; Kimi-K2-Thinking's int4: its config.json
+    ``quantization_config`` ignores ``self_attn``, ``shared_experts``, the dense ``mlp.*_proj`` and ``lm_head``).
+    ``expert_bytes``: bytes per expert parameter where the checkpoint's group size fixes them (Kimi-K2-Thinking:
+    int4 in groups of 32 with one bf16 scale each, 4.5 bits = 0.5625 B, where the format's int4 is AWQ's 4.25
+    bits at group 128); NaN = the format's (``tables.bytes_per_param``)."""
+
+    experts_only: bool
+    expert_bytes: float
+
+
+def group_bytes_per_param(num_bits: float, group_size: float) -> float:
+    """Bytes per weight of a symmetric grouped integer format: ``num_bits`` / 8 plus one 16-bit scale per
+    ``group_size`` weights (compressed-tensors' pack-quantized int4 and int8: no zero point when symmetric)."""
+    return float(num_bits) / 8.0 + 2.0 / float(group_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def checkpoint_layout(name: str, precision: str, expert_only_formats: tuple = EXPERT_ONLY_FORMATS) -> WeightLayout:
+    """The :class:`WeightLayout` of checkpoint ``name`` in weight format ``precision``: an expert-only format
+    (``expert_only_formats``, :data:`EXPERT_ONLY_FORMATS`) is experts-only for every checkpoint; otherwise the model table's
+    ``checkpoint_precision`` cell for that name says so after its format (``moonshotai/Kimi-K2-Thinking=int4
+    experts group32``: docs/reference-tables.md), when ``precision`` is that format (a what-if format is
+    the whole checkpoint's)."""
+    fmt = tables.normalize_precision(precision)
+    experts_only = fmt in expert_only_formats
+    spec = tables.find_model(name) if name else None
+    if spec is None:
+        return WeightLayout(experts_only, math.nan)
+    default, overrides = _table_formats().get(spec.name, (("bf16", ()), {}))
+    own, words = overrides.get(tables.normalize_name(name), default)
+    if own != fmt and not {own, fmt} <= {"fp8", "fp8_block"}:
+        return WeightLayout(experts_only, math.nan)
+    groups = [float(w[len("group"):]) for w in words if w.startswith("group")]
+    return WeightLayout(experts_only or "experts" in words,
+                        group_bytes_per_param(_INT_BITS[fmt], groups[0]) if groups and fmt in _INT_BITS else math.nan)
+
+
+def expert_bytes_per_param(name: str, precision: str) -> float:
+    """Bytes per routed-expert parameter of checkpoint ``name`` in format ``precision``: its layout's
+    (:func:`checkpoint_layout`), else the format's."""
+    own = checkpoint_layout(str(name), precision).expert_bytes
+    return own if math.isfinite(own) else tables.bytes_per_param(precision)
+
+
+def layout_rows(models, precision: tuple[np.ndarray, np.ndarray],
+                expert_only_formats: tuple = EXPERT_ONLY_FORMATS) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, :func:`checkpoint_layout`'s (experts_only, expert_bytes: NaN = the format's) of the model column
+    ``models`` (text or :class:`~energylens.profiles.cells.Coded`) and the rows' canonical weight formats
+    ``precision`` (codes, values): the rule runs once per distinct (model, format)."""
+    m_codes, names = cells.codes(models)
+    p_codes, p_values = precision
+    keys, at = np.unique(np.column_stack([m_codes, p_codes]), axis=0, return_inverse=True)
+    per_key = [checkpoint_layout(str(names[m]) if m >= 0 else "", str(p_values[p]), expert_only_formats)
+               for m, p in keys]
+    only = np.array([k.experts_only for k in per_key], dtype=bool)
+    nbytes = np.array([k.expert_bytes for k in per_key], dtype=float)
+    return only.take(at.reshape(-1)), nbytes.take(at.reshape(-1))
+
+
+#: A ``checkpoint_precision`` cell's layout words after its format: ``experts``, ``group<N>``.
+_LAYOUT_WORD = re.compile(r"experts|group[1-9][0-9]*")
+
+
+def _format_words(value: str, name: str = "") -> tuple[str, tuple[str, ...]]:
+    """``"int4 experts group32"`` -> ("int4", ("experts", "group32")): a cell's format and its layout words
+    (another word is an error naming the model table's row ``name``)."""
+    fmt, *words = value.split()
+    words = [w.lower() for w in words]
+    bad = [w for w in words if not _LAYOUT_WORD.fullmatch(w)]
+    if bad:
+        raise ValueError(f"model table (models.csv) row {name!r}, column 'checkpoint_precision': {value!r} has "
+                         f"{bad[0]!r} after its format; expected 'experts' and / or 'group<N>' (int4 / int8)")
+    return tables.normalize_precision(fmt), tuple(words)
+
+
 @functools.cache
-def _table_formats() -> dict[str, tuple[str, dict[str, str]]]:
-    """Per canonical model name: the row's format and its aliases' own formats (normalised alias ->
-    format), from the ``checkpoint_precision`` cells (checked by tests/profiles/test_checkpoints.py)."""
+def _table_formats() -> dict[str, tuple[tuple[str, tuple[str, ...]], dict[str, tuple[str, tuple[str, ...]]]]]:
+    """Per canonical model name: the row's (format, layout words) and its aliases' own (normalised alias ->
+    (format, words)), from the ``checkpoint_precision`` cells (checked by tests/profiles/test_checkpoints.py)."""
     out = {}
     frame = tables.models()
     for name, cell in zip(frame["name"], frame["checkpoint_precision"], strict=True):
         if not isinstance(cell, str) or not cell.strip():
             continue
         base, overrides = alias_cell(cell)
-        out[name] = (tables.normalize_precision(base) if base else "bf16",
-                     {tables.normalize_name(a): tables.normalize_precision(f) for a, f in overrides.items()})
+        out[name] = (_format_words(base, name) if base else ("bf16", ()),
+                     {tables.normalize_name(a): _format_words(f, name) for a, f in overrides.items()})
     return out

@@ -20,7 +20,7 @@ from energylens.errors import UnknownGpuError
 from energylens.profiles import cells, tables, topology
 from energylens.profiles import precision as _precision
 from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer, spec_column
-from energylens.profiles.checkpoints import fill_weight_only_compute
+from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, fill_weight_only_compute, layout_rows
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import as_profiles
 
@@ -35,9 +35,9 @@ FEATURE_NAMES: tuple[str, ...] = _DESCRIPTOR.feature_names
 #: Unit of each feature, from the same descriptor.
 FEATURE_UNITS: dict[str, str] = dict(zip(FEATURE_NAMES, _DESCRIPTOR.feature_units, strict=True))
 
-#: Weight precisions that quantise only the routed experts of a MoE checkpoint (gpt-oss: mxfp4 experts,
-#: bf16 attention, router and embeddings); their non-expert weights are counted at the compute dtype.
-EXPERT_ONLY_PRECISIONS = ("mxfp4",)
+#: Formats that hold only a MoE checkpoint's routed experts (checkpoints.EXPERT_ONLY_FORMATS; a checkpoint's own
+#: layout may say so too: checkpoints.checkpoint_layout); its other weights count at the compute dtype.
+EXPERT_ONLY_PRECISIONS = EXPERT_ONLY_FORMATS
 #: Ablation switch (docs/model.md): charge EP steps for the slowest rank (:func:`_ep_imbalance`); off: no gain on v3.
 EP_SLOWEST_RANK = False
 #: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
@@ -137,8 +137,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    expert_only = np.array([v in EXPERT_ONLY_PRECISIONS for v in precision[1]], dtype=bool).take(precision[0])  # not np.isin: ~10 us
-    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only, hw)
+    layout = layout_rows(df["model"], precision, EXPERT_ONLY_PRECISIONS) if moe.any() else (moe, np.full(n, np.nan))
+    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, layout, hw)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
@@ -178,7 +178,7 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
-def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only_format, hw) -> tuple[np.ndarray, np.ndarray]:
+def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, layout, hw) -> tuple[np.ndarray, np.ndarray]:
     """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
 
     Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
@@ -192,9 +192,9 @@ def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, expert_only_format, hw) -> tup
     copies = np.maximum(tp * dp / topology.moe_group_gpus(tp, dp, ep), 1.0)
     touch = moe_touch_fraction(E, k, B / copies)
     imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
-    expert_only = moe & expert_only_format
-    bpp_shared = np.where(expert_only, hw["compute_bytes"], hw["bpp"])
-    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * hw["bpp"] * n_exp_params,
+    bpp_shared = np.where(moe & layout[0], hw["compute_bytes"], hw["bpp"])  # checkpoints.checkpoint_layout's
+    bpp_experts = np.where(np.isfinite(layout[1]), layout[1], hw["bpp"])
+    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * bpp_experts * n_exp_params,
                             dp * hw["bpp"] * Pa)
     return weight_bytes, touch
 

@@ -27,7 +27,7 @@ from energylens.profiles import precision as _precision
 from energylens.profiles import tables
 from energylens.profiles.architecture import attention_per_layer, prefill_attention_per_layer
 from energylens.profiles.cells import Coded
-from energylens.profiles.checkpoints import weight_only_compute
+from energylens.profiles.checkpoints import checkpoint_layout, weight_only_compute
 from energylens.profiles.light import LightProfiles
 
 __all__ = ["RowInputs", "row_inputs", "feature_rows", "MAX_COMBOS"]
@@ -66,6 +66,9 @@ def row_inputs(light: LightProfiles) -> RowInputs | None:
     assert isinstance(models, Coded) and isinstance(gpus, Coded)
     if any(weight_only_compute(str(m), f) for m in models.values for f in formats):
         return None  # a weight-only checkpoint (quantized.w8a16): features.py gives its rows 16-bit compute
+    only = _features.EXPERT_ONLY_PRECISIONS
+    if any(checkpoint_layout(str(m), f, only) != checkpoint_layout("", f, only) for m in models.values for f in formats):
+        return None  # a checkpoint's own layout (Kimi-K2-Thinking: int4 experts only): features.py prices it
     shape = (len(models.values), len(gpus.values), len(formats))
     if math.prod(shape) > MAX_COMBOS:
         return None

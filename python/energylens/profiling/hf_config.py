@@ -27,10 +27,13 @@ A cell the config does not determine is NaN ("the model table's, else the defaul
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, WeightLayout, group_bytes_per_param
+
 __all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config", "declared_weight_format",
-           "declares_weight_only", "declared_precision"]
+           "declares_weight_only", "declared_precision", "declared_layout"]
 
 #: The numeric architecture columns :func:`architecture_columns` may write (besides params_b).
 SHAPE_COLUMNS: tuple[str, ...] = (
@@ -201,6 +204,44 @@ def declared_weight_format(quantization_config: Any) -> str:
             if kind == "int" and bits in (4, 8):
                 return f"int{bits}"
     return ""
+
+
+#: Module names of a MoE decoder layer (DeepSeek-V3 / Kimi K2 naming, as vLLM prefixes them) that
+#: :func:`declared_layout` matches a checkpoint's ignore list against: attention, a shared expert, a dense
+#: layer's MLP and a routed expert.
+_PROBES = {"attention": "model.layers.1.self_attn.o_proj", "shared": "model.layers.1.mlp.shared_experts.down_proj",
+           "dense": "model.layers.0.mlp.down_proj", "routed": "model.layers.1.mlp.experts.0.down_proj"}
+
+
+def _ignored(q: dict, name: str) -> bool:
+    """Whether a ``quantization_config`` leaves module ``name`` out: compressed-tensors ``ignore`` (``re:``
+    regexes matched from the start, else the name or its last parts), or ``modules_to_not_convert`` /
+    ``ignored_layers`` (substrings, as transformers and vLLM's fp8 / mxfp4 configs test them)."""
+    for pattern in q.get("ignore") or ():
+        p = str(pattern)
+        if re.match(p[3:], name) if p.startswith("re:") else name == p or name.endswith("." + p):
+            return True
+    return any(str(m) in name for m in (q.get("modules_to_not_convert") or q.get("ignored_layers") or ()))
+
+
+def declared_layout(quantization_config: Any) -> WeightLayout:
+    """The :class:`~energylens.profiles.checkpoints.WeightLayout` a checkpoint's ``quantization_config``
+    declares: experts-only for an expert-only format (mxfp4) or where attention, shared experts and dense MLPs
+    are left out and the routed experts are not (Kimi-K2-Thinking's compressed-tensors ``ignore``); the
+    experts' bytes of a symmetric grouped int format (its ``group_size`` and a 16-bit scale per group: 0.5625 B
+    at int4 / 32), else NaN (the format's). What the model table's ``checkpoint_precision`` cell records
+    (``int4 experts group32``; tests/profiles/test_checkpoint_layout.py checks the two agree)."""
+    q = quantization_config if isinstance(quantization_config, dict) else {}
+    ignored = {k: _ignored(q, v) for k, v in _PROBES.items()}
+    fmt = declared_weight_format(q)
+    only = fmt in EXPERT_ONLY_FORMATS or (bool(fmt) and ignored["attention"] and ignored["shared"]
+                                          and ignored["dense"] and not ignored["routed"])
+    nbytes = math.nan
+    if _method(q) == "compressed_tensors" and fmt in ("int4", "int8"):
+        w = [(g or {}).get("weights") or {} for g in (q.get("config_groups") or {}).values()]
+        if len(w) == 1 and w[0].get("strategy") == "group" and w[0].get("symmetric") and w[0].get("group_size"):
+            nbytes = group_bytes_per_param(w[0]["num_bits"], w[0]["group_size"])
+    return WeightLayout(only, nbytes)
 
 
 def _context_window(c: Any) -> float:

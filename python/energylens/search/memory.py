@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import tables, topology
-from energylens.profiles.features import EXPERT_ONLY_PRECISIONS, STATE_TRAFFIC_PER_STEP
+from energylens.profiles.checkpoints import checkpoint_layout
+from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
-           "checkpoint_weight_bytes"]
+           "checkpoint_weight_bytes", "vision_params", "kept_params", "BF16_KEPT"]
 
 #: Bytes in a GiB: the GPU table's memory_gb is read as GiB, within 0.4 % of what nvidia-smi reports for the
 #: HBM parts (H100 80 GB: 81559 MiB = 79.65 GiB; docs/search.md); ``energylens.search.space.GIB`` is this one.
@@ -75,8 +76,8 @@ class GpuMemory:
 def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None = None) -> np.ndarray:
     """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1, else tp x dp:
     vLLM's MoE layers shard them over every GPU of a stage, :func:`topology.moe_group_gpus`) x pp. The bytes
-    are :func:`checkpoint_weight_bytes`'s (embeddings and lm_head in bf16 beside a quantised format, mxfp4
-    experts padded as vLLM allocates them); ``model_specs`` (model name -> ModelSpec, a search space's) gives
+    are :func:`checkpoint_weight_bytes`'s (embeddings, lm_head and a vision encoder in bf16 beside a quantised
+    format, mxfp4 experts padded as vLLM allocates them, each checkpoint's layout); ``model_specs`` (model name -> ModelSpec, a search space's) gives
     the rows' vocabulary where the model table does not (:func:`_frame_arch`)."""
     precision = frame["precision"].to_numpy()
     params = frame["params_b"].to_numpy(dtype=float) * 1e9
@@ -86,20 +87,24 @@ def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | Non
     inactive = params - frame["active_params_b"].to_numpy(dtype=float) * 1e9
     expert_params = np.where(moe, inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
     arch = _frame_arch(frame, model_specs)
-    emb = embedding_params(arch["vocab_size"], arch["d_model"], arch["tie_word_embeddings"])
-    total = checkpoint_weight_bytes(precision, params, expert_params, emb, moe, arch["d_model"])
-    experts = expert_weight_bytes(precision, expert_params, arch["d_model"])
+    models = frame["model"].astype(str).to_numpy()
+    kept = kept_params(*(arch[c] for c in BF16_KEPT))
+    total = checkpoint_weight_bytes(precision, params, expert_params, kept, moe, arch["d_model"], models)
+    experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models)
     shard = topology.moe_group_gpus(tp, dp, ep)
     return (total - experts) / (tp * pp) + experts / (shard * pp)
 
 
-def expert_weight_bytes(precision, expert_params, d_model):
-    """Bytes vLLM allocates for the routed experts: ``expert_params`` in the format ``precision``; an mxfp4
-    checkpoint's padded to a hidden size of a multiple of :data:`MXFP4_EXPERT_HIDDEN_MULTIPLE` (gpt-oss: 2880 ->
-    3072, x 1.067; 0 where d_model is unknown: unpadded). ``precision`` per row (array) or a scalar."""
+def expert_weight_bytes(precision, expert_params, d_model, models=None):
+    """Bytes vLLM allocates for the routed experts: ``expert_params`` in the format ``precision`` at the
+    checkpoint's own bytes where its group size fixes them (``models``: the checkpoint names, per row or one;
+    :func:`energylens.profiles.checkpoints.checkpoint_layout`: Kimi-K2-Thinking's int4 in groups of 32,
+    0.5625 B); an mxfp4 checkpoint's padded to a hidden size of a multiple of
+    :data:`MXFP4_EXPERT_HIDDEN_MULTIPLE` (gpt-oss: 2880 -> 3072, x 1.067; 0 where d_model is unknown:
+    unpadded). ``precision`` per row (array) or a scalar."""
     one = np.ndim(expert_params) == 0
     precision = np.atleast_1d(np.asarray(precision, dtype=object))
-    bpp = np.array([tables.bytes_per_param(x) for x in precision])
+    bpp = np.array([_expert_bytes(x, m) for x, m in zip(precision, _names(models, len(precision)), strict=True)])
     mx = np.array([tables.normalize_precision(x) == "mxfp4" for x in precision])
     d = np.asarray(d_model, dtype=float)
     m = MXFP4_EXPERT_HIDDEN_MULTIPLE
@@ -118,25 +123,64 @@ def embedding_params(vocab_size, d_model, tie_word_embeddings):
     return float(out) if out.ndim == 0 else out
 
 
-def checkpoint_weight_bytes(precision, params, expert_params, embeddings, moe, d_model=np.nan):
+def checkpoint_weight_bytes(precision, params, expert_params, embeddings, moe, d_model=np.nan, models=None):
     """Bytes of all of a checkpoint's weights as vLLM holds them: the routed experts (``expert_params``,
-    :func:`expert_weight_bytes`), the embedding and lm_head (``embeddings``, :func:`embedding_params`) in bf16
+    :func:`expert_weight_bytes`), the parameters a quantised checkpoint keeps 16-bit (``embeddings``: the
+    embedding and lm_head, :func:`embedding_params`, and a vision encoder, :func:`vision_params`) in bf16
     beside a quantised format (:data:`EMBEDDING_BYTES_PER_PARAM`; a 16- or 32-bit format keeps its own), the
-    rest as :func:`shared_weight_bytes_per_param`. ``precision`` and ``moe`` per row (arrays) or scalars."""
+    rest as :func:`shared_weight_bytes_per_param` (``models``: the checkpoint names, per row or one, whose
+    layout may hold only the experts in the format). ``precision`` and ``moe`` per row (arrays) or scalars."""
     one = np.ndim(params) == 0
     precision, moe = np.atleast_1d(np.asarray(precision, dtype=object)), np.atleast_1d(moe)
-    shared = np.array([shared_weight_bytes_per_param(x, bool(m)) for x, m in zip(precision, moe, strict=True)])
+    names = _names(models, len(precision))
+    shared = np.array([shared_weight_bytes_per_param(x, bool(m), n)
+                       for x, m, n in zip(precision, moe, names, strict=True)])
     params, expert_params = np.asarray(params, dtype=float), np.asarray(expert_params, dtype=float)
     emb = np.clip(np.asarray(embeddings, dtype=float), 0.0, np.maximum(params - expert_params, 0.0))
-    out = (expert_weight_bytes(precision, expert_params, d_model) + shared * (params - expert_params - emb)
+    out = (expert_weight_bytes(precision, expert_params, d_model, names) + shared * (params - expert_params - emb)
            + np.maximum(shared, EMBEDDING_BYTES_PER_PARAM) * emb)
     return float(np.ravel(out)[0]) if one else out
 
 
+def vision_params(vision_params_b):
+    """Parameters of a vision encoder (``vision_params_b``, billions; NaN or 0 = none) that a quantised
+    checkpoint keeps in bf16: the published quantised vision-language checkpoints leave the encoder and its
+    projector out of the format (Qwen3-VL -FP8: config.json ``modules_to_not_convert`` lists every
+    ``model.visual.blocks.*``, the merger and the deepstack mergers; llm-compressor's Llama 4 and Qwen3-VL
+    recipes ignore ``re:.*vision_model.*`` / ``re:visual.*`` and the multimodal projector), and vLLM gives
+    an ignored layer the unquantised method. Scalars or arrays."""
+    v = np.asarray(vision_params_b, dtype=float)
+    out = np.where(np.isfinite(v) & (v > 0), np.nan_to_num(v) * 1e9, 0.0)
+    return float(out) if out.ndim == 0 else out
+
+
+#: The architecture columns :func:`kept_params` reads, in its order.
+BF16_KEPT = ("vocab_size", "d_model", "tie_word_embeddings", "vision_params_b")
+
+
+def kept_params(vocab_size, d_model, tie_word_embeddings, vision_params_b):
+    """Parameters a quantised checkpoint keeps in bf16: its embedding and lm_head (:func:`embedding_params`)
+    and its vision encoder (:func:`vision_params`). Scalars or arrays."""
+    return embedding_params(vocab_size, d_model, tie_word_embeddings) + vision_params(vision_params_b)
+
+
+def _names(models, n: int) -> list:
+    """``models`` (None, one name, or one per row) as a list of n names ("" = unknown)."""
+    if models is None or isinstance(models, str):
+        return [models or ""] * n
+    return [str(m) for m in np.atleast_1d(np.asarray(models, dtype=object))]
+
+
+def _expert_bytes(precision: str, model: str) -> float:
+    """Bytes per routed-expert parameter: the checkpoint's layout's, else the format's."""
+    own = checkpoint_layout(model, precision).expert_bytes if model else np.nan
+    return own if np.isfinite(own) else tables.bytes_per_param(precision)
+
+
 def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
-    """vocab_size, d_model and tie_word_embeddings of each row: its own column where given, else its model's
-    spec's (``model_specs[name]``, else the model table's row; NaN for a model neither knows)."""
-    cols = ("vocab_size", "d_model", "tie_word_embeddings")
+    """vocab_size, d_model, tie_word_embeddings and vision_params_b of each row: its own column where given,
+    else its model's spec's (``model_specs[name]``, else the model table's row; NaN for a model neither knows)."""
+    cols = BF16_KEPT
     out = {c: np.full(len(frame), np.nan) for c in cols}
     names = frame["model"].astype(str).to_numpy()
     for name in np.unique(names):
@@ -149,12 +193,13 @@ def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[st
     return out
 
 
-def shared_weight_bytes_per_param(precision: str, moe: bool) -> float:
-    """Bytes per parameter of the weights outside the routed experts: a format that quantises only a MoE
-    checkpoint's experts (gpt-oss's mxfp4, ``features.EXPERT_ONLY_PRECISIONS``) keeps attention, router and
-    embeddings in bf16 (gpt-oss-120b: 114.7e9 x 0.53125 + 2.1e9 x 2 B = 65.2 GB, the checkpoint's size);
-    any other format stores them as the experts."""
-    if moe and tables.normalize_precision(precision) in EXPERT_ONLY_PRECISIONS:
+def shared_weight_bytes_per_param(precision: str, moe: bool, model: str = "") -> float:
+    """Bytes per parameter of the weights outside the routed experts: a MoE checkpoint whose layout holds
+    only its experts in the format (:func:`energylens.profiles.checkpoints.checkpoint_layout`: gpt-oss's mxfp4
+    whatever the name, Kimi-K2-Thinking's int4 for ``model``) keeps attention, shared experts, dense layers,
+    router and embeddings in bf16 (gpt-oss-120b: 114.7e9 x 0.53125 + 2.1e9 x 2 B = 65.2 GB, the checkpoint's
+    size); any other checkpoint stores them as the experts."""
+    if moe and checkpoint_layout(model or "", tables.normalize_precision(precision)).experts_only:
         return tables.bytes_per_param("bf16")
     return tables.bytes_per_param(precision)
 

@@ -25,7 +25,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.bare_fp4 import axis_format, formats_per_checkpoint
-from energylens.profiles.checkpoints import weight_only_compute
+from energylens.profiles.checkpoints import expert_bytes_per_param, weight_only_compute
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
@@ -40,7 +40,7 @@ from energylens.search.axes import (
     workload_points,
 )
 from energylens.search.combo_cache import memo_combo_values, memo_features
-from energylens.search.memory import GIB, checkpoint_weight_bytes, embedding_params, expert_weight_bytes
+from energylens.search.memory import BF16_KEPT, GIB, checkpoint_weight_bytes, expert_weight_bytes, kept_params
 from energylens.search.serving_limits import limit_values, served_spec
 from energylens.search.specs import check_model_spec
 
@@ -464,11 +464,11 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
-        bpp, p = tables.bytes_per_param(r["precision"]), float(r["params_b"]) * 1e9  # experts, all parameters
-        vocab, d, tied = (_arch(r, m, c) for c in ("vocab_size", "d_model", "tie_word_embeddings"))
-        values[i, col["weight_total_bytes"]] = checkpoint_weight_bytes(  # bf16 embeddings, mxfp4's bf16 rest
-            r["precision"], p, expert[i] / bpp, embedding_params(vocab, d, tied), bool(moe[i]), d)
-        values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d)  # padded
+        p, bpp = float(r["params_b"]) * 1e9, expert_bytes_per_param(r["model"], r["precision"])  # all; per expert
+        kept, d = kept_params(*(_arch(r, m, c) for c in BF16_KEPT)), _arch(r, m, "d_model")
+        values[i, col["weight_total_bytes"]] = checkpoint_weight_bytes(  # bf16 embeddings, encoder, expert-only rest
+            r["precision"], p, expert[i] / bpp, kept, bool(moe[i]), d, r["model"])
+        values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d, r["model"])
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
