@@ -217,3 +217,23 @@ def test_the_result_file_names_the_gpu_tables_the_run_read(monkeypatch, tmp_path
     doc = json.loads(out.read_text())
     assert doc["settings"]["gpu_tables"] == [str(tmp_path / "gpus.csv")]
     assert doc["profiles"] == str(tmp_path / "p.csv")
+
+
+def test_the_front_plot_reads_its_mape_axis_in_plain_numbers_and_gives_the_templates(monkeypatch):
+    """front.png's log MAPE axis over a narrow range (8-12 % for the residual target on the bundled data) was
+    labelled '9 x 10^0' and '10^1' only, and the template's line carried no value: how far below it the front
+    lies could not be read."""
+    from energylens.discover import report
+
+    tp, intensity, b = (sp.Symbol(n) for n in ("tp", "intensity", "B"))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 0.04 - 0.014 * tp), (7, 0.14 - 52.6 * intensity / b),
+                                                            (9, 0.1 - 0.01 * tp - 50.0 * intensity / b)])
+    res = ds.discover("bundled", target="residual", progress=False)
+    fig = report._figure(res)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels(which="both") if t.get_text()]
+    assert labels and not any("times" in t or "^" in t for t in labels), labels
+    assert any(f"{res.template['mape']:.1f} %" in t.get_text() for t in ax.get_legend().get_texts())
+    assert all(float(v).is_integer() for v in ax.get_xticks())  # complexity counts nodes
+    report.plt.close(fig)

@@ -9,26 +9,42 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 from energylens.discover.search import DiscoveryResult, heldout_counts, shown  # noqa: E402
 
 __all__ = ["write_report"]
 
 
-def _plot(result: DiscoveryResult, path: Path) -> None:
+def _figure(result: DiscoveryResult):
+    """The front: complexity against held-out MAPE, the chosen expression starred, the template a line (with its
+    MAPE). The axis is logarithmic where the MAPEs span more than 3x, in plain numbers either way (a log axis over
+    8-12 % was labelled '9 x 10^0' and '10^1' only)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     c = [e.complexity for e in result.front]
     m = [e.heldout.get("mape", float("nan")) for e in result.front]
     ax.plot(c, m, "o-", label=f"front ({result.backend})")
     ch = result.front[result.chosen]
     ax.plot([ch.complexity], [ch.heldout.get("mape")], "r*", ms=14, label="chosen (cross-validated on training rows)")
-    ax.axhline(result.template["mape"], color="k", ls="--", label="template, same rows")
+    t = result.template["mape"]
+    ax.axhline(t, color="k", ls="--", label=f"template, same rows ({t:.1f} %)")
     ax.set_xlabel("complexity (nodes)")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # (nodes: 7.5 was a tick)
     ax.set_ylabel("held-out MAPE (%)")
-    ax.set_yscale("log")
+    finite = [v for v in (*m, t) if np.isfinite(v) and v > 0]
+    if finite and max(finite) > 3 * min(finite):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=False))  # 10, 20, ...: not 10^1
+        ax.yaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
     ax.set_title(f"discovery, target {result.target}: {result.n_train} training / {result.n_heldout} held-out rows")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def _plot(result: DiscoveryResult, path: Path) -> None:
+    fig = _figure(result)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
