@@ -237,3 +237,15 @@ def test_the_front_plot_reads_its_mape_axis_in_plain_numbers_and_gives_the_templ
     assert any(f"{res.template['mape']:.1f} %" in t.get_text() for t in ax.get_legend().get_texts())
     assert all(float(v).is_integer() for v in ax.get_xticks())  # complexity counts nodes
     report.plt.close(fig)
+
+
+def test_a_missing_backend_is_said_before_the_run_says_it_reads_the_profiles(monkeypatch, capsys):
+    """--backend pysr without PySR printed 'discover: reading bundled, fitting the template ...' and then, after
+    the 1 s import of SymPy and the model, that PySR is not installed."""
+    from energylens.discover import select as sel
+
+    monkeypatch.setattr(sel, "_has", lambda module: module == "pyoperon")
+    assert main(["discover", "bundled", "--backend", "pysr", "-o", "/dev/null"]) == 2
+    err = capsys.readouterr().err
+    assert "PySR is not installed (pip install pysr, and a Julia runtime" in err
+    assert "discover: reading" not in err
