@@ -106,3 +106,14 @@ def test_an_unknown_layout_word_in_the_table_is_an_error_naming_the_row():
     with pytest.raises(ValueError, match=r"row 'm/x', column 'checkpoint_precision'.*'expert'"):
         checkpoints._format_words("int4 expert group32", "m/x")
     assert checkpoints._format_words("INT4 Experts group32", "m/x") == ("int4", ("experts", "group32"))
+
+
+def test_layout_rows_per_row_with_a_missing_model_cell():
+    from energylens.profiles.checkpoints import layout_rows
+
+    models = pd.Series(["moonshotai/Kimi-K2-Thinking", None, "openai/gpt-oss-120b", "moonshotai/Kimi-K2-Thinking"])
+    only, nbytes = layout_rows(models, (np.array([0, 0, 1, 1]), np.array(["int4", "mxfp4"], dtype=object)))
+    assert only.tolist() == [True, False, True, True]
+    assert nbytes[0] == 0.5625 and np.isnan(nbytes[1:]).all()
+    bf16 = layout_rows(models, (np.zeros(4, dtype=np.int64), np.array(["bf16"], dtype=object)))
+    assert not bf16[0].any() and np.isnan(bf16[1]).all()

@@ -208,15 +208,30 @@ def layout_rows(models, precision: tuple[np.ndarray, np.ndarray],
                 expert_only_formats: tuple = EXPERT_ONLY_FORMATS) -> tuple[np.ndarray, np.ndarray]:
     """Per row, :func:`checkpoint_layout`'s (experts_only, expert_bytes: NaN = the format's) of the model column
     ``models`` (text or :class:`~energylens.profiles.cells.Coded`) and the rows' canonical weight formats
-    ``precision`` (codes, values): the rule runs once per distinct (model, format)."""
-    m_codes, names = cells.codes(models)
+    ``precision`` (codes, values): the rule runs once per distinct (model, format), and not at all where no
+    format can have a layout (bf16, fp8 ...: the features' common case, ~1 us)."""
     p_codes, p_values = precision
-    keys, at = np.unique(np.column_stack([m_codes, p_codes]), axis=0, return_inverse=True)
-    per_key = [checkpoint_layout(str(names[m]) if m >= 0 else "", str(p_values[p]), expert_only_formats)
-               for m, p in keys]
+    if not any(str(v) in expert_only_formats or str(v) in _layout_formats() for v in p_values):
+        return np.zeros(len(p_codes), dtype=bool), np.full(len(p_codes), np.nan)
+    m_codes, names = cells.codes(models)
+    names = [*map(str, names), ""]  # code -1 (a missing model cell): the last
+    n_p = len(p_values)
+    flat = np.where(m_codes < 0, len(names) - 1, m_codes) * n_p + p_codes
+    if len(names) * n_p > max(len(flat), 64):  # many pairs: only those the rows use
+        keys, flat = np.unique(flat, return_inverse=True)
+    else:
+        keys = np.arange(len(names) * n_p)
+    per_key = [checkpoint_layout(names[k // n_p], str(p_values[k % n_p]), expert_only_formats) for k in keys.tolist()]
     only = np.array([k.experts_only for k in per_key], dtype=bool)
     nbytes = np.array([k.expert_bytes for k in per_key], dtype=float)
-    return only.take(at.reshape(-1)), nbytes.take(at.reshape(-1))
+    return only.take(flat.reshape(-1)), nbytes.take(flat.reshape(-1))
+
+
+@functools.cache
+def _layout_formats() -> frozenset[str]:
+    """The formats the model table gives some checkpoint a layout in (``int4 experts group32``: int4)."""
+    cells_ = [v for base, overrides in _table_formats().values() for v in (base, *overrides.values())]
+    return frozenset(fmt for fmt, words in cells_ if words)
 
 
 #: A ``checkpoint_precision`` cell's layout words after its format: ``experts``, ``group<N>``.
