@@ -110,9 +110,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     require("sympy", "sr", "energylens discover (SymPy fronts)")
     if args.report:  # before any work (without it, the report's import was a traceback after the search)
         require("matplotlib", "sr", "energylens discover --report (the front plot)")
-    from energylens.discover import select_backend  # (light: no SymPy) a missing backend is said before any work
+    from energylens.discover import select_backend
 
-    select_backend(args.backend)
+    select_backend(args.backend)  # (a light import: no SymPy) a missing backend is said before any work
     if not args.quiet:  # before the import of SymPy and the model (1-3 s), the profiles' reading and the fit
         print(f"discover: reading {args.profiles}, fitting the template (12 parameters) on the training rows",
               file=sys.stderr, flush=True)
