@@ -249,3 +249,15 @@ def test_a_missing_backend_is_said_before_the_run_says_it_reads_the_profiles(mon
     err = capsys.readouterr().err
     assert "PySR is not installed (pip install pysr, and a Julia runtime" in err
     assert "discover: reading" not in err
+
+
+@needs_operon
+def test_a_budget_spent_before_the_first_round_still_gives_that_rounds_front():
+    """--time-budget 1e-300 (any budget shorter than the step from the clock's start to the first round's check)
+    ended in a bare AssertionError traceback: no round ran, so there was no front."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, (40, 2))
+    info: dict = {}
+    front = be.run_backend(be.BackendChoice("operon", "test"), X, 3 * X[:, 0] + X[:, 1], ["a", "b"],
+                           time_budget_s=1e-300, generations=20, population=20, progress=False, info=info)
+    assert front and info["stopped_by"] == "time budget" and info["generations_run"] == 10

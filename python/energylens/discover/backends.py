@@ -111,7 +111,7 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
     t0 = last = time.perf_counter()
     for r, size in enumerate(sizes):
         left = time_budget_s - (time.perf_counter() - t0)
-        if left <= 0:
+        if left <= 0 and reg is not None:  # (the first round always runs: a budget of 1e-300 had no front at all)
             _progress(f"discover: operon time budget {time_budget_s:g} s spent after {r} of {rounds} rounds", progress)
             break
         if reg is None:
