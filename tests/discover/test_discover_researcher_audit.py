@@ -261,3 +261,15 @@ def test_a_budget_spent_before_the_first_round_still_gives_that_rounds_front():
     front = be.run_backend(be.BackendChoice("operon", "test"), X, 3 * X[:, 0] + X[:, 1], ["a", "b"],
                            time_budget_s=1e-300, generations=20, population=20, progress=False, info=info)
     assert front and info["stopped_by"] == "time budget" and info["generations_run"] == 10
+
+
+def test_every_search_setting_says_its_default_in_the_help():
+    """--generations' help gave no default (200), though it decides, with the time budget, whether a run is
+    reproducible; the other settings said theirs."""
+    from energylens.cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["discover"]
+    helps = {a.dest: a.help for a in sub._actions}
+    for dest, default in (("generations", "200"), ("population", "500"), ("max_complexity", "25"),
+                          ("time_budget", "60"), ("seed", "0")):
+        assert f"({default}" in helps[dest] or f"; {default})" in helps[dest], (dest, helps[dest])

@@ -57,8 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default: operon where installed, else pysr; the run says which and why)")
     p.add_argument("--max-complexity", type=positive_int, default=25, help="largest expression (nodes; 25)")
     p.add_argument("--time-budget", type=positive_float, default=60.0, help="seconds for the search (60; it also stops at --generations)")
-    p.add_argument("--generations", type=positive_int, default=200, help="generation cap (operon: reproducible "
-                   "per seed when it binds before the time budget)")
+    p.add_argument("--generations", type=positive_int, default=200, help="generation cap (200; operon: reproducible "
+                   "per seed when it binds before the time budget, and the run says which bound stopped it)")
     p.add_argument("--population", type=positive_int, default=500, help="population size (500)")
     p.add_argument("--train-size", type=positive_int, default=None,
                    help="training rows (default 70 %%; the rest is held out)")
