@@ -24,7 +24,6 @@ def shown(value: float, spec: str) -> str:
     return format(value, ".3g") if abs(value) >= 1e6 else format(value, spec)
 
 
-
 @dataclass
 class FrontEntry:
     """One expression of the Pareto front, its constants refitted natively, scored on held-out rows."""
