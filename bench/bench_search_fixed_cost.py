@@ -1,18 +1,24 @@
 """The fixed cost of one ``energylens.search`` call, what a scheduler pays per decision: CPU time per call on one
 thread (``time.process_time``, so other load on the box moves it less than wall time) of
 
-- a one-row candidate table (Llama 3.1 8B on one H100 at batch 32), and
+- a one-row candidate table (Llama 3.1 8B on one H100 at batch 32), the same and with another running batch
+  each call, and
 - a 70B model over its default axes on one GPU (tp 1, 2, 4, 8 x max_num_seqs 1..256),
 
 each the median of ``--repeats`` samples of ``--calls`` calls, with a model fitted on 50 bundled rows
-(no bootstrap, as a scheduler's refits would be). Writes bench/results/search_fixed_cost.json.
+(no bootstrap, as a scheduler's refits would be). Each call is the same search, as a scheduler's loop repeats
+it: the per-combination values and the result rows' features are remembered between calls
+(search/combo_cache.py). Writes bench/results/search_fixed_cost.json, with the box's 1-minute load average
+at the end (other load moves CPU time too, less than wall time).
 
     OMP_NUM_THREADS=1 python bench/bench_search_fixed_cost.py [--calls 20] [--repeats 7]
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import subprocess
 import time
 import warnings
@@ -49,8 +55,11 @@ def main() -> None:
     model = EnergyModel(bootstrap=0, seed=0).fit(read_profiles("bundled").sample(50, random_state=0))
     table = pd.DataFrame({"model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"], "gpu": ["H100"], "tp": [1],
                           "batch_size": [32.0], "input_tokens": [512.0], "output_tokens": [256.0]})
+    batches = itertools.count(33)  # another running batch per call: nothing of its rows remembered
     cases = {
         "one-row candidate table": lambda: energylens.search(candidates=table, energy_model=model, bootstrap=False),
+        "one-row candidate table, another batch each call": lambda: energylens.search(
+            candidates=table.assign(batch_size=float(next(batches))), energy_model=model, bootstrap=False),
         "70B over its default axes, one GPU": lambda: energylens.search(
             model="meta-llama/Llama-3.1-70B-Instruct", gpus=["H100"], input_tokens=512, output_tokens=256,
             energy_model=model, bootstrap=False),
@@ -62,7 +71,8 @@ def main() -> None:
                             cwd=Path(energylens.__file__).parent).stdout.strip()  # the package timed
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps({"commit": commit, "package": energylens.__file__, "calls": args.calls,
-                                          "repeats": args.repeats, "cases": rows}, indent=1) + "\n")
+                                          "repeats": args.repeats, "load_average_1min": os.getloadavg()[0],
+                                          "cases": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 
