@@ -93,7 +93,8 @@ def _print_table(result) -> None:
         print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)} {shown(100 * e.cv_error, '.2f'):>7}  {what}")
     if result.front:  # the row marks were unexplained
         print(f"T: the template fitted on the same training rows; *: the chosen expression "
-              f"({result.chosen}: the lowest CV%); R^2 ... MAPE%: on the held-out rows; {CV_NOTE[result.target == 'residual']}")
+              f"({result.chosen}: the lowest cross-validated error on the training rows, CV%); R^2 ... MAPE%: on the "
+              f"held-out rows; {CV_NOTE[result.target == 'residual']}")
     if heldout_counts(t):
         print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
     print("variables: " + "; ".join(f"{k} = {v}" for k, v in result.variables.items()))
