@@ -83,6 +83,7 @@ _LAZY = {
     "ShortWindowWarning": "energylens.measure.monitor",
     "SampleGapWarning": "energylens.measure.integrate",
     "CounterWentBackWarning": "energylens.measure.integrate",
+    "SameTimeReadingsWarning": "energylens.measure.ties",
     "AttributionWarning": "energylens.measure.attribution",
 }
 
@@ -162,5 +163,6 @@ __all__ = [
     "ShortWindowWarning",
     "SampleGapWarning",
     "CounterWentBackWarning",
+    "SameTimeReadingsWarning",
     "AttributionWarning",
 ]

@@ -4,6 +4,7 @@ vectorised per-GPU integration against the per-GPU, per-source loop it replaced,
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -401,3 +402,70 @@ def test_source_rows_from_signal_ids_and_from_names_agree_and_windows_match():
     assert (w1.energy_j_per_gpu, w1.source, w1.sample_count, w1.gap_count) == \
         (w2.energy_j_per_gpu, w2.source, w2.sample_count, w2.gap_count)
     assert np.array_equal(w1.counter_energy_j_per_gpu, w2.counter_energy_j_per_gpu, equal_nan=True)
+
+
+# ---- readings of one source and GPU at one time ------------------------------------------------------------
+
+
+def _tied(source, rows_at_100ms, shuffle_seed=None):
+    """Readings every 20 ms plus ``rows_at_100ms`` at t = 100 ms (in place of the one there), rows shuffled: power
+    100 W with 400 W at 60 ms, or a counter at 100 W (2 J a reading) beside a 100 W instant stream."""
+    t = np.arange(11, dtype=np.int64) * 20_000_000
+    counter = source in COUNTER_SOURCES
+    v = 0.1 * t * 1e-6 if counter else np.where(t == 60_000_000, 400.0, 100.0)
+    others = t != 100_000_000
+    v = np.concatenate([v[others], rows_at_100ms])
+    t = np.concatenate([t[others], np.full(len(rows_at_100ms), 100_000_000)])
+    order = np.random.default_rng(shuffle_seed).permutation(t.size) if shuffle_seed is not None else np.arange(t.size)
+    nan = np.full(t.size, np.nan)
+    s = {"t_ns": t[order], "gpu": np.zeros(t.size, np.int32), "power_w": nan if counter else v[order],
+         "energy_j": v[order] if counter else nan, "source": np.full(t.size, source, dtype=object)}
+    if counter:  # (a window needs a power source too)
+        s = {k: np.concatenate([s[k], b]) for k, b in
+             {"t_ns": t, "gpu": np.zeros(t.size, np.int32), "power_w": np.full(t.size, 100.0), "energy_j": nan,
+              "source": np.full(t.size, "nvml_instant", dtype=object)}.items()}
+    return s
+
+
+def _same(a, b):
+    return all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("source", ["nvml_samples", "nvml_instant", "nvml_energy"])
+def test_readings_at_one_time_are_their_mean_whatever_the_row_order(source):
+    """Two readings of one source and GPU at one t_ns: the integral took the value of whichever row came last for the
+    time after it (the driver buffer read 20 J or 16 J by row order; a counter at 20 J then 25 J read its own reset,
+    NaN, the other way round). They are now one reading, the mean of the distinct values, with a warning naming them."""
+    from energylens.measure.ties import SameTimeReadingsWarning
+
+    periods = {"nvml_samples": 0.02, "nvml_instant": 0.02, "nvml_energy": 0.02}
+    counter = source in COUNTER_SOURCES
+    low, high = (9.0, 10.5) if counter else (100.0, 300.0)  # (the counter reads 8 J at 80 ms, 12 J at 120 ms)
+    results = []
+    for rows in ([low, high], [high, low], [high, low, high]):
+        for seed in (None, 0, 1, 2):
+            with pytest.warns(SameTimeReadingsWarning, match=rf"{source}: 1 time\(s\).*GPU position 0 at t_ns "
+                              r"100000000 \([\d.]+, [\d.]+\)"):
+                w = integrate_window(_tied(source, rows, seed), 1, 30_000_000, 170_000_000, periods)
+            results.append((w.energy_j_per_gpu, w.counter_energy_j_per_gpu, w.sample_count))
+    assert all(_same(r, results[0]) for r in results), results
+    mean = _tied(source, [(low + high) / 2])  # one reading of the mean, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = integrate_window(mean, 1, 30_000_000, 170_000_000, periods)
+    assert _same(results[0], (one.energy_j_per_gpu, one.counter_energy_j_per_gpu, one.sample_count))
+    assert np.isfinite(one.counter_energy_j_per_gpu[0] if counter else one.energy_j_per_gpu[0])
+
+
+def test_a_row_recorded_twice_over_is_one_reading_without_a_warning():
+    once, twice = _tied("nvml_samples", [250.0]), _tied("nvml_samples", [250.0, 250.0], shuffle_seed=3)
+    periods = {"nvml_samples": 0.02}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = integrate_window(once, 1, 30_000_000, 170_000_000, periods)
+        b = integrate_window(twice, 1, 30_000_000, 170_000_000, periods)
+    assert (a.energy_j_per_gpu, a.sample_count) == (b.energy_j_per_gpu, b.sample_count)
+    # and the pure functions agree, in any row order
+    e = [power_energy_j_per_gpu(s["t_ns"], s["power_w"], s["gpu"], 1, 30_000_000, 170_000_000, kind="interval")[0]
+         for s in (once, twice)]
+    assert e[0] == e[1]

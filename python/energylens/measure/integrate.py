@@ -37,6 +37,7 @@ import pandas as pd
 from energylens.errors import user_stacklevel
 from energylens.measure.gaps import GAP_PERIODS, Gaps, SampleGapWarning, interval_gaps, warn_gaps
 from energylens.measure.signals import SIGNALS, signal_sources
+from energylens.measure.ties import SameTimeReadingsWarning, one_per_time
 
 __all__ = [
     "POWER_PREFERENCE",
@@ -56,6 +57,7 @@ __all__ = [
     "source_rows",
     "CounterWentBackWarning",
     "SampleGapWarning",
+    "SameTimeReadingsWarning",
     "GAP_PERIODS",
     "known_periods",
     "UNKNOWN_PERIOD_S",
@@ -77,19 +79,16 @@ class CounterWentBackWarning(UserWarning):
 
 
 class _Groups:
-    """Rows sorted by (gpu, t) with the first row of each GPU: ``t`` (float64 ns relative to
-    ``origin_ns``; ``t_ns`` the int64 stamps), ``v``, ``gpu``, ``first`` (``gpu_count + 1`` offsets) and ``count`` per GPU."""
+    """Rows sorted by (gpu, t), one per (gpu, t) (:func:`~energylens.measure.ties.one_per_time`), with the first row
+    of each GPU: ``t`` (float64 ns relative to ``origin_ns``; ``t_ns`` the int64 stamps), ``v``, ``gpu``, ``first``
+    (``gpu_count + 1`` offsets) and ``count`` per GPU."""
 
     def __init__(self, t_ns: np.ndarray, values: np.ndarray, gpu: np.ndarray, gpu_count: int,
-                 origin_ns: int) -> None:
-        t_ns = np.asarray(t_ns, dtype=np.int64)
-        gpu = np.asarray(gpu, dtype=np.int64)
-        order = np.lexsort((t_ns, gpu))
-        self.gpu = gpu[order]
-        self.t_ns = t_ns[order]
+                 origin_ns: int, source: str = "") -> None:
+        # one row per (GPU, time), whatever the row order (readings at one time: their mean, ties.py)
+        self.t_ns, self.v, self.gpu = one_per_time(t_ns, values, gpu, source)
         # Relative float64 ns are exact for spans up to 2**53 ns (104 days).
-        self.t = (t_ns[order] - np.int64(origin_ns)).astype(np.float64)
-        self.v = np.asarray(values, dtype=np.float64)[order]
+        self.t = (self.t_ns - np.int64(origin_ns)).astype(np.float64)
         self.count = np.bincount(self.gpu, minlength=gpu_count)[:gpu_count]
         self.first = np.concatenate(([0], np.cumsum(self.count)))
         self.gpu_count = gpu_count
@@ -179,7 +178,7 @@ def _group_energy_j(g: _Groups, span_ns: int, kind: str) -> np.ndarray:
 
 
 def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
-                             start_ns: int, end_ns: int) -> np.ndarray:
+                             start_ns: int, end_ns: int, source: str = "") -> np.ndarray:
     """Per GPU: the energy counter's difference over ``[start_ns, end_ns]`` (J), linearly interpolated
     at both ends; NaN for a GPU whose readings do not bracket the span, and (with a
     :class:`CounterWentBackWarning`) for one whose counter steps down inside it (a reset).
@@ -192,7 +191,7 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
     e = np.asarray(energy_j, dtype=np.float64)
     gp = np.asarray(gpu)
     ok = np.isfinite(e) & (gp >= 0) & (gp < gpu_count)
-    t_ok, e_ok, g_ok = _counter_change_points(np.asarray(t_ns)[ok], e[ok], gp[ok])
+    t_ok, e_ok, g_ok = _counter_change_points(*one_per_time(np.asarray(t_ns)[ok], e[ok], gp[ok], source))
     g = _Groups(t_ok, e_ok, g_ok, gpu_count, start_ns)
     out = np.full(gpu_count, math.nan)
     if not g.t.size:
@@ -218,10 +217,9 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
 
 
 def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The readings of a cumulative counter where its value changed (per GPU, in time order), plus each GPU's
+    """The readings of a cumulative counter (sorted by GPU and time) where its value changed, plus each GPU's
     first and last reading."""
-    order = np.lexsort((np.asarray(t_ns, dtype=np.int64), gpu))
-    t_s, e_s, g_s = np.asarray(t_ns)[order], e[order], gpu[order]
+    t_s, e_s, g_s = t_ns, e, gpu
     new_gpu = np.ones(g_s.size, dtype=bool)
     new_gpu[1:] = g_s[1:] != g_s[:-1]
     last_gpu = np.ones(g_s.size, dtype=bool)
@@ -437,7 +435,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         energy = np.zeros(gpu_count)
         for src, a, b in pieces:
             rows = of[src] & np.isfinite(s["power_w"]) & (s["gpu"] >= 0) & (s["gpu"] < gpu_count)
-            g = _Groups(s["t_ns"][rows], s["power_w"][rows], s["gpu"][rows], gpu_count, a)  # one sort, for both
+            g = _Groups(s["t_ns"][rows], s["power_w"][rows], s["gpu"][rows], gpu_count, a, src)  # one sort, for both
             kind = "interval" if src in INTERVAL_SOURCES else "point"
             energy += _group_energy_j(g, b - a, kind)
             count += int(((g.t_ns >= a) & (g.t_ns <= b)).sum())
@@ -457,7 +455,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         take = has & ~chosen
         if take.any():
             diff = counter_energy_j_per_gpu(s["t_ns"][rows], s["energy_j"][rows], gpu, gpu_count,
-                                            start_ns, end_ns)
+                                            start_ns, end_ns, c)
             counter[take] = diff[take]
             chosen |= take
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
