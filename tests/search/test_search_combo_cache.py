@@ -131,3 +131,14 @@ def test_a_feature_switch_set_later_is_seen(model, monkeypatch):
     fresh = search()
     pd.testing.assert_frame_equal(cached, fresh)
     assert cached["energy_j"].iloc[0] != first["energy_j"].iloc[0]
+
+
+def test_large_result_frames_are_not_remembered(model, monkeypatch):
+    """The features of more than MAX_FEATURE_ROWS result rows are computed, not kept (the memo's size bound)."""
+    combo_cache.clear()
+    monkeypatch.setattr(combo_cache, "MAX_FEATURE_ROWS", 0)
+    first = _search(model, gpu="H100")
+    assert len(combo_cache._FEATURES) == 0 and len(combo_cache._CACHE) == 1
+    monkeypatch.setattr(combo_cache, "MAX_FEATURE_ROWS", 1)
+    pd.testing.assert_frame_equal(_search(model, gpu="H100"), first)
+    assert len(combo_cache._FEATURES) == 1

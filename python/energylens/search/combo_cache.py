@@ -28,8 +28,9 @@ __all__ = ["memo_combo_values", "memo_features", "clear"]
 #: Entries kept (least recently used dropped first); each holds a few KB per combination.
 MAX_ENTRIES = 128
 
-#: Rows above which the result rows' features are not remembered (each entry holds ~30 floats per row).
-MAX_FEATURE_ROWS = 4096
+#: Rows (result rows x workload points) above which their features are not remembered: an entry holds ~30
+#: features and ~20 key columns per row, so 128 entries of 256 rows stay under ~13 MB (a top-k of up to 256).
+MAX_FEATURE_ROWS = 256
 
 _CACHE: OrderedDict = OrderedDict()
 _FEATURES: OrderedDict = OrderedDict()
