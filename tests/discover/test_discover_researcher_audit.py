@@ -273,3 +273,11 @@ def test_every_search_setting_says_its_default_in_the_help():
     for dest, default in (("generations", "200"), ("population", "500"), ("max_complexity", "25"),
                           ("time_budget", "60"), ("seed", "0")):
         assert f"({default}" in helps[dest] or f"; {default})" in helps[dest], (dest, helps[dest])
+
+
+def test_a_search_with_no_expression_within_the_cap_says_so(monkeypatch):
+    """A front with nothing within --max-complexity (run_backend drops what exceeds it) was reported as "none of
+    the front's 0 expressions can be fitted on the training rows (e.g. -: it predicts no finite value there)"."""
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [])
+    with pytest.raises(ValueError, match=r"no expression within --max-complexity 6 .*raise --max-complexity"):
+        ds.discover("bundled", max_complexity=6, progress=False)

@@ -261,6 +261,9 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
                         time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
                         progress=progress, info=info)
+    if not front:  # (it read "none of the front's 0 expressions can be fitted")
+        raise ValueError(f"discovery: the {choice.name} search returned no expression within --max-complexity "
+                         f"{max_complexity} (max_complexity); raise --max-complexity or run more generations")
     _say(progress, f"discover: scoring the front's {len(front)} expressions (constants refitted on the training rows, "
                    "5-fold cross-validation to choose one, scores on the held-out rows)")
     entries, dropped = _score_front(front, variables, features, df, (train, test, units), y, base, sr_target, residual, seed,
