@@ -253,6 +253,36 @@ def test_real_h200_trace_replays_and_its_counter_agrees_with_instant_power(h200_
     assert res.update_period_s["nvml_instant"] == pytest.approx(0.1)
 
 
+def test_a_replayed_trace_of_raw_polls_gets_its_update_periods_from_its_rows(h200_trace):
+    """The shared H200 trace (polled from Python every ~3 ms) replayed without update periods in its meta had none:
+    every Measurement.update_period_s was NaN and a 50 ms window, half an update, was not flagged short. The periods
+    the meta does not name are now read off the rows (the median interval between changes of value)."""
+    trace = Trace(samples=h200_trace.samples, meta={"gpus": h200_trace.meta["gpus"]})
+    replay = PowerSampler.replay(trace, realtime=False, rebase=False)
+    with EnergyMonitor(replay, sync=False, wait=False) as mon:
+        time.sleep(0.05)
+        t0 = 10_000_000_000
+        with pytest.warns(ShortWindowWarning, match="shorter than the nvml_instant update period"):
+            short = mon.measure("short", t0 + 1_500_000_000, t0 + 1_550_000_000)
+        load = mon.measure("load", t0 + 1_300_000_000, t0 + 2_700_000_000)
+    periods = replay.result().update_period_s
+    assert set(periods) == {"nvml_instant", "nvml_average", "nvml_energy"}
+    assert all(0.095 < p < 0.11 for p in periods.values()), periods  # NVML-FACTS: ~94-100 ms
+    assert short.short_window and not load.short_window and load.update_period_s == periods["nvml_instant"]
+    assert replay.meta["update_period_from_rows"] == ["nvml_average", "nvml_energy", "nvml_instant"]
+    declared = PowerSampler.replay(h200_trace, realtime=False).result().update_period_s  # the meta's own stand
+    assert declared["nvml_instant"] == 0.1 and declared["nvml_energy"] == 0.1 and 0.095 < declared["nvml_average"] < 0.11
+
+
+def test_a_compressed_replay_reports_its_compressed_update_periods(h200_trace):
+    """Replayed 4x faster (rebase, realtime) the readings come every 25 ms, but the result said 100 ms: a 50 ms
+    window, two updates, was warned about as shorter than one."""
+    fast = PowerSampler.replay(h200_trace, realtime=True, speed=4.0)
+    assert fast.result().update_period_s["nvml_instant"] == pytest.approx(0.025)
+    kept = PowerSampler.replay(h200_trace, realtime=True, rebase=False, speed=4.0)  # stamps kept: periods too
+    assert kept.result().update_period_s["nvml_instant"] == pytest.approx(0.1)
+
+
 # ---- CLI -------------------------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.errors import DcgmUnavailableError
+from energylens.measure.integrate import INTERVAL_SOURCES
 from energylens.measure.marks import steady_now_ns
 from energylens.measure.signals import SIGNAL_TO_SOURCE, signal_ids, signal_sources, trace_source_of
 from energylens.measure.trace import Trace, empty_kernels
@@ -109,6 +110,34 @@ class SamplerResult:
     update_period_s: dict[str, float]
     observed_period_s: dict[str, float]
     duration_s: float
+
+
+def _periods_from_rows(s: Any, signal: np.ndarray, declared: Mapping[str, Any]) -> dict[str, float]:
+    """The update period of each replayed source the trace's meta does not name (a null there stays unknown),
+    read off its rows: the median spacing of an interval-mean source's readings (the driver buffer), else the median
+    interval between changes of value on each GPU (a trace of raw polls, e.g. the shared H200 one polled every ~3 ms,
+    shows each ~100 ms value ~30 times); a source with fewer than three changes on every GPU stays unknown."""
+    out_source = signal_sources()[signal]
+    t, gpu = s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int64)
+    power, energy = s["power_w"].to_numpy(np.float64), s["energy_j"].to_numpy(np.float64)
+    found = {}
+    for src in dict.fromkeys(out_source):
+        if src in declared:
+            continue
+        mine = out_source == src
+        v = np.where(np.isfinite(power[mine]), power[mine], energy[mine])
+        ok = np.isfinite(v)
+        tt, vv, gg = t[mine][ok], v[ok], gpu[mine][ok]
+        order = np.lexsort((tt, gg))
+        tt, vv, gg = tt[order], vv[order], gg[order]
+        same = gg[1:] == gg[:-1]
+        step = same if src in INTERVAL_SOURCES else same & (vv[1:] != vv[:-1])
+        at = tt[1:][step]  # the first reading of each new value (or every reading)
+        spacing = np.diff(at)[gg[1:][step][1:] == gg[1:][step][:-1]]
+        spacing = spacing[spacing > 0]
+        if spacing.size >= 2:
+            found[str(src)] = float(np.median(spacing)) * 1e-9
+    return found
 
 
 class PowerSampler:
@@ -263,7 +292,9 @@ class PowerSampler:
         then plays compressed, each sample stamped when it appears, power values kept and energy-counter
         readings divided by ``speed``, so power and counter agree on a window); otherwise all at
         the first poll. ``rebase``: shift times so the first sample lands at ``start()``; otherwise
-        the recorded ``t_ns`` are kept. Raises TypeError (neither a Trace nor a path), ValueError (a trace
+        the recorded ``t_ns`` are kept. Update periods: the trace's ``meta["update_period_s"]``, those it does not
+        name read off the rows (``meta["update_period_from_rows"]`` lists them), divided by ``speed`` when played
+        compressed (``rebase`` and ``realtime``). Raises TypeError (neither a Trace nor a path), ValueError (a trace
         without samples, or a ``gpu`` column that is not 0 .. n-1), EnergyLensError (a saved trace that cannot
         be read: :meth:`Trace.load`).
         """
@@ -286,6 +317,13 @@ class PowerSampler:
                                   bool(realtime), bool(rebase), float(speed))
         meta = {k: v for k, v in trace.meta.items() if k not in ("created", "energylens_version")}
         meta["sampler"] = "replay"
+        declared = dict(trace.meta.get("update_period_s", {}))
+        found = _periods_from_rows(s, signal, declared)
+        if found:
+            meta["update_period_from_rows"] = sorted(found)
+        # played compressed (rebase, realtime), its updates come `speed` times as often
+        scale = float(speed) if realtime and rebase else 1.0
+        meta["update_period_s"] = {k: v / scale if v is not None else None for k, v in {**declared, **found}.items()}
         return cls([src], [], ring_capacity=ring_capacity, kind="replay", meta=meta)
 
     # -- lifetime --
