@@ -206,13 +206,20 @@ def _note_blank_group_columns(profiles, group_by: list[str], path: str) -> None:
     """A --group-by column every row leaves blank (a table without ``task``, the default's first column) groups
     nothing: said on stderr, since each choice is then among configurations of every workload of a (model, GPU),
     and the worst-task list had one blank label."""
-    blank = [c for c in group_by if c in profiles
-             and not profiles[c].astype("string").fillna("").str.strip().astype(bool).any()]
+    filled = {c: profiles[c].astype("string").fillna("").str.strip().astype(bool).to_numpy()
+              for c in group_by if c in profiles}
+    blank = [c for c, f in filled.items() if not f.any()]
     if blank:
         rest = [c for c in group_by if c not in blank]
         print(f"energylens evaluate: note: every row of {path} leaves {', '.join(blank)} blank, so the choices are "
               f"among the rows of one ({', '.join(rest) or 'table'}) whatever their workload (--group-by)",
               file=sys.stderr)
+    for c, f in filled.items():  # some rows blank: they form groups of their own ('(no task)' in the lists)
+        if f.any() and not f.all():
+            rows = (np.flatnonzero(~f) + 1).tolist()
+            print(f"energylens evaluate: note: {len(rows)} of {len(f)} rows of {path} leave {c} blank (rows, "
+                  f"1-based: {rows[:10]}{' ...' if len(rows) > 10 else ''}): they are ranked only among "
+                  f"themselves, as '(no {c})', not with the rows of any {c} (--group-by)", file=sys.stderr)
 
 
 def _check_slo(args: argparse.Namespace, profiles) -> None:
@@ -385,6 +392,8 @@ def _print_worst(table, tpot_slo: float | None = None) -> None:
         labels = [" | ".join(p for p in str(v).split(" | ") if p.strip()) for v in w[by]]  # blank task: no " | x"
         if not any(labels):  # profiles without tasks: a list of one blank label
             continue
+        if by == "task":  # the rows of a table with tasks that leave it blank (noted at the start)
+            labels = [v or "(no task)" for v in labels]
         print(f"\n{OURS}: worst {by}s (random split, by MAPE; n/a: no choice of that kind in the {by}"
               + (f"; Top-1 (SLO): among the candidates meeting the {tpot_slo:g} s TPOT SLO" if tpot_slo else "") + ")")
         width = max(len(_label(v)) for v in labels)  # as wide as the longest label (the tasks' took 70)
