@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ import pandas as pd
 from energylens.errors import OutputError, ProfileSchemaError
 from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles import load_profiles_or_bundled
+from energylens.profiles.files import READ_PROGRESS
 from energylens.profiles.tables import register_gpu_table
 
 __all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows",
@@ -86,7 +88,11 @@ def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: 
     it has a header but no data rows (the library returns an empty frame; a command has nothing to do).
     With ``command``, input lengths a reader had to assume are said on stderr (:func:`note_assumed_inputs`), and
     with ``fits_energy`` too, energies a sweep took from a test power source (:func:`note_test_power`)."""
-    frame = load_profiles_or_bundled(path, require_energy=require_energy)
+    token = READ_PROGRESS.set(_read_printer(command or "read"))
+    try:
+        frame = load_profiles_or_bundled(path, require_energy=require_energy)
+    finally:
+        READ_PROGRESS.reset(token)
     if len(frame) == 0:
         raise ProfileSchemaError(f"{path}: no data rows (the file has a header only)", source=str(path))
     if command:
@@ -94,6 +100,32 @@ def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: 
         if fits_energy:
             note_test_power(frame, path, command)
     return frame
+
+
+def _read_printer(command: str):
+    """``READ_PROGRESS`` for a command: a large CSV's read (energylens.profiles.files.LARGE_CSV_BYTES: 1e6 rows take
+    ~5 s to read and check on 2 cores, silent until 2026-12-06) says on stderr that it started, how far it has got
+    every 5 s at most, and when it is done."""
+    state: dict[str, list[float]] = {}  # source -> [start, last line, 1.0 once said read]
+
+    def report(src: str, done: int, total: int) -> None:
+        now, size = time.perf_counter(), f"{total / 1e6:.0f} MB"
+        if done == 0 or src not in state:
+            state[src] = [now, now, 0.0]
+            print(f"energylens {command}: reading {src} ({size}) ...", file=sys.stderr, flush=True)
+            return
+        t0, last, said = state[src]
+        if said:
+            return
+        if done >= total:
+            state[src][2] = 1.0
+            print(f"energylens {command}: read {src} ({size} in {now - t0:.1f} s); checking its rows ...",
+                  file=sys.stderr, flush=True)
+        elif now - last >= 5.0:
+            state[src][1] = now
+            print(f"energylens {command}: read {done / 1e6:.0f} of {size} of {src} ({now - t0:.0f} s; about "
+                  f"{(now - t0) * (total - done) / done:.0f} s left)", file=sys.stderr, flush=True)
+    return report
 
 
 def _true_cells(column: pd.Series) -> np.ndarray:

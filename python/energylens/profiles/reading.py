@@ -14,6 +14,7 @@ from energylens.profiles.files import (
     check_csv_file,
     check_input_file,
     check_row_lengths,
+    read_csv_file,
     read_parquet_table,
     table_kind,
 )
@@ -46,7 +47,7 @@ def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...])
     check_csv_file(path) if kind == "csv" else check_input_file(path)
     try:
         if kind == "csv":
-            frame = check_row_lengths(pd.read_csv(path, dtype={c: str for c in text_columns}), src)
+            frame = check_row_lengths(read_csv_file(path, src, dtype={c: str for c in text_columns}), src)
         else:
             frame = read_parquet_table(path, src)
     except ProfileSchemaError:
