@@ -283,6 +283,24 @@ def test_a_compressed_replay_reports_its_compressed_update_periods(h200_trace):
     assert kept.result().update_period_s["nvml_instant"] == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("source", ["replay", "synthetic", "dcgm"])
+def test_a_replayed_row_with_power_and_energy_replays_both(source):
+    """A row of a source whose power and counter are two signals, carrying both (a trace format row may), replayed
+    as a power row only: the counter was never read (counter_energy_j NaN for a 2 J-a-row counter beside 100 W)."""
+    n = 100
+    t = np.arange(n, dtype=np.int64) * 20_000_000 + 1_000_000_000
+    trace = Trace(samples={"t_ns": t, "gpu": np.zeros(n, np.int32), "power_w": np.full(n, 100.0),
+                           "energy_j": np.arange(n) * 2.0, "source": [source] * n})
+    replay = PowerSampler.replay(trace, realtime=False, rebase=False)
+    with EnergyMonitor(replay, sync=False, wait=False) as mon:
+        time.sleep(0.05)
+        m = mon.measure("w", int(t[10]), int(t[50]))
+    assert m.energy_j == pytest.approx(80.0) and m.counter_energy_j == pytest.approx(80.0)
+    counter = "dcgm" if source == "dcgm" else "nvml_energy"
+    assert replay.result().update_period_s[counter] == pytest.approx(0.02)
+    assert len(replay.samples()["t_ns"]) == 2 * n
+
+
 # ---- CLI -------------------------------------------------------------------------------------------------
 
 

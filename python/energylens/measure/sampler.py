@@ -26,7 +26,7 @@ from energylens import _core
 from energylens.errors import DcgmUnavailableError
 from energylens.measure.integrate import INTERVAL_SOURCES
 from energylens.measure.marks import steady_now_ns
-from energylens.measure.signals import SIGNAL_TO_SOURCE, signal_ids, signal_sources, trace_source_of
+from energylens.measure.signals import SIGNAL_TO_SOURCE, SIGNALS, signal_ids, signal_sources, trace_source_of
 from energylens.measure.trace import Trace, empty_kernels
 
 __all__ = ["PowerSampler", "SamplerResult", "SourceInfo", "Fallback"]
@@ -112,31 +112,49 @@ class SamplerResult:
     duration_s: float
 
 
-def _periods_from_rows(s: Any, signal: np.ndarray, declared: Mapping[str, Any]) -> dict[str, float]:
+def _replay_rows(s: Any) -> tuple[np.ndarray, ...]:
+    """``(t_ns, gpu, signal, power_w, energy_j)`` of a trace's samples for the native replay source. A row of a
+    source whose power and energy are two signals (``synthetic``, ``replay``, ``dcgm``) that carries both is
+    split into a power row and a counter row: replayed as one power row, its counter was never read (a ``replay``
+    row with both read ``counter_energy_j`` NaN)."""
+    t, gpu = s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int32)
+    power, energy = s["power_w"].to_numpy(np.float64), s["energy_j"].to_numpy(np.float64)
+    names = s["source"].astype(object).to_numpy()
+    signal = signal_ids(names, power)
+    counter = signal_ids(names, np.full(power.size, np.nan))
+    both = np.isfinite(power) & np.isfinite(energy) & (counter != signal)
+    if not both.any():
+        return t, gpu, signal, power, energy
+    nan = np.full(int(both.sum()), np.nan)
+    return (np.concatenate([t, t[both]]), np.concatenate([gpu, gpu[both]]), np.concatenate([signal, counter[both]]),
+            np.concatenate([power, nan]), np.concatenate([np.where(both, np.nan, energy), energy[both]]))
+
+
+def _periods_from_rows(t: np.ndarray, gpu: np.ndarray, signal: np.ndarray, power: np.ndarray, energy: np.ndarray,
+                       declared: Mapping[str, Any]) -> dict[str, float]:
     """The update period of each replayed source the trace's meta does not name (a null there stays unknown),
     read off its rows: the median spacing of an interval-mean source's readings (the driver buffer), else the median
     interval between changes of value on each GPU (a trace of raw polls, e.g. the shared H200 one polled every ~3 ms,
     shows each ~100 ms value ~30 times); a source with fewer than three changes on every GPU stays unknown."""
-    out_source = signal_sources()[signal]
-    t, gpu = s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int64)
-    power, energy = s["power_w"].to_numpy(np.float64), s["energy_j"].to_numpy(np.float64)
-    found = {}
-    for src in dict.fromkeys(out_source):
-        if src in declared:
+    names = signal_sources()
+    found: dict[str, float] = {}
+    for sig in np.unique(signal):  # in signal order: dcgm's power before its counter
+        src = str(names[sig])
+        if src in declared or src in found:
             continue
-        mine = out_source == src
-        v = np.where(np.isfinite(power[mine]), power[mine], energy[mine])
+        mine = signal == sig
+        v = power[mine] if SIGNALS[sig].quantity == "power" else energy[mine]
         ok = np.isfinite(v)
         tt, vv, gg = t[mine][ok], v[ok], gpu[mine][ok]
         order = np.lexsort((tt, gg))
         tt, vv, gg = tt[order], vv[order], gg[order]
         same = gg[1:] == gg[:-1]
         step = same if src in INTERVAL_SOURCES else same & (vv[1:] != vv[:-1])
-        at = tt[1:][step]  # the first reading of each new value (or every reading)
-        spacing = np.diff(at)[gg[1:][step][1:] == gg[1:][step][:-1]]
+        at, on = tt[1:][step], gg[1:][step]  # the first reading of each new value (or every reading)
+        spacing = np.diff(at)[on[1:] == on[:-1]]
         spacing = spacing[spacing > 0]
         if spacing.size >= 2:
-            found[str(src)] = float(np.median(spacing)) * 1e-9
+            found[src] = float(np.median(spacing)) * 1e-9
     return found
 
 
@@ -311,14 +329,12 @@ class PowerSampler:
         if not np.array_equal(gpus, np.arange(len(gpus))):  # (gpu 2 alone replayed as 3 GPUs, 2 without readings)
             raise ValueError(f"{where}: the samples' gpu column holds {gpus[:10].tolist()}; it is the position "
                              "0..n-1 of each GPU in the trace (its device index belongs in meta['gpus'][i]['index'])")
-        signal = signal_ids(s["source"].astype(object).to_numpy(), s["power_w"].to_numpy())
-        src = _core.replay_source(s["t_ns"].to_numpy(np.int64), s["gpu"].to_numpy(np.int32), signal,
-                                  s["power_w"].to_numpy(np.float64), s["energy_j"].to_numpy(np.float64),
-                                  bool(realtime), bool(rebase), float(speed))
+        rows = _replay_rows(s)
+        src = _core.replay_source(*rows, bool(realtime), bool(rebase), float(speed))
         meta = {k: v for k, v in trace.meta.items() if k not in ("created", "energylens_version")}
         meta["sampler"] = "replay"
         declared = dict(trace.meta.get("update_period_s", {}))
-        found = _periods_from_rows(s, signal, declared)
+        found = _periods_from_rows(*rows, declared)
         if found:
             meta["update_period_from_rows"] = sorted(found)
         # played compressed (rebase, realtime), its updates come `speed` times as often
