@@ -28,6 +28,7 @@ from energylens.profiles.mlenergy_v3 import is_mlenergy_v3_table, mlenergy_v3
 from energylens.profiles.store_dir import STORE_MARKER
 from energylens.search import search
 from energylens.search.plot import check_plot_path
+from energylens.search.specs import UNKNOWN_MODEL_REMEDY
 
 __all__ = ["add_parser", "print_result"]
 
@@ -228,7 +229,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
                         threads=args.threads, bootstrap_seed=args.bootstrap_seed, progress=True)
     except UnknownModelError as exc:  # the library's remedy is Python's; add the command line's
         raise UnknownModelError(
-            f"{exc.args[0]} With energylens search: a --candidates CSV row may describe it (params_b, and "
+            f"{str(exc.args[0]).replace(UNKNOWN_MODEL_REMEDY, '')} With energylens search: a --candidates CSV row "
+            "may describe it (params_b, and "
             "architecture columns such as n_layers, d_model, n_kv_heads to override the estimate; "
             "docs/search.md).") from None
     if args.json:

@@ -25,6 +25,7 @@ from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.parallel import once
+from energylens.search.assumed import weights_room
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
@@ -316,6 +317,14 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
     return info
 
 
+def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels) -> dict:
+    """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`)
+    and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`)."""
+    rejected = dict(zip(REASONS, map(int, out.rejected), strict=True))
+    return {"without_latency_limits": _closest(space, em, options, out, indices, labels),
+            "weights_room": weights_room(space, options, rejected, int(out.feasible))}
+
+
 def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool):
     """:func:`confidence_limits` (progress lines on stderr once its pre-pass runs a second), its wall time added
     to the record (``limit_confidence_seconds``; None at 0.5, where nothing runs)."""
@@ -448,7 +457,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                 "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices),
                 "latency_calibration": calibrated, "energy_calibration": energy_calibrated,
                 "unidentified_params": _unidentified(space, em), "over_gpu_count": over, "extrapolation": outside,
-                "without_latency_limits": _closest(space, em, options, out, indices, labels),
+                **_empty_notes(space, em, options, out, indices, labels),
                 "intervals_unavailable": _not_identified(em) if bootstrap else None}
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),

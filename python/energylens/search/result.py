@@ -20,6 +20,7 @@ import pandas as pd
 
 from energylens.outputs import atomic_file, plural  # plural: re-exported (it lived here)
 from energylens.profiles import tables
+from energylens.search.assumed import assumed_line, weights_room_sentence
 from energylens.search.caps import caps_text
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
@@ -176,7 +177,8 @@ class SearchResult:
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
-        remedy = f"; to widen the space: {self._remedy(main)}" if main in REMEDIES else ""
+        room = weights_room_sentence(self.settings.get("weights_room")) if main == "memory_weights" else ""
+        remedy = f"; to widen the space: {room}{self._remedy(main)}" if main in REMEDIES else ""
         return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
 
     def _remedy(self, reason: str) -> str:
@@ -320,6 +322,8 @@ class SearchResult:
                 "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
             del cols["objective"]  # the same numbers as J/request
+        elif self.settings.get("objective") == "cost":  # GPU-seconds x price decide it; the terms split energy
+            cols["decided_by"] = "energy decided by"
         if "compute_precision" not in df or (df["compute_precision"] == df["precision"]).all():
             del cols["compute_precision"]  # the label's weight format says it (a w8a16 int8 row: bf16 compute)
         if not self.settings.get("rate_per_s"):
@@ -328,8 +332,9 @@ class SearchResult:
         view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
         if "cap binds" in view:
             view["cap binds"] = view["cap binds"].map({True: "yes", False: "no"})
-        if "decided by" in view:
-            view["decided by"] = view["decided by"].str.removesuffix("_j")
+        decided = cols.get("decided_by")
+        if decided in view:
+            view[decided] = view[decided].str.removesuffix("_j")
         return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
     def summary(self) -> str:
@@ -338,7 +343,8 @@ class SearchResult:
         pre = self.settings.get("limit_confidence_seconds") or 0.0
         took = f"{self.seconds:.3g} s" + (f" ({pre:.3g} s of it the latency quantiles for the confidence)" if pre else "")
         return (f"searched {plural(self.candidates, 'candidate')} in {took} on {self.threads} thread(s): "
-                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}" + self.limits_line()
+                f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}"
+                + assumed_line(self.settings, self.objective) + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
                 + self._extrapolation_line() + self._headroom_line() + self._precision_line()
                 + (f"\nnote: {self.settings['tp_note']}" if self.settings.get("tp_note") else ""))
@@ -446,7 +452,7 @@ class SearchResult:
                 "settings": self.settings, "top": records(self.to_frame()),
                 "pareto_tpot": records(self._labelled(self.pareto_tpot)),
                 "pareto_ttft": records(self._labelled(self.pareto_ttft)),
-                "explanation": self.explain(0)}
+                "explanation": self.explain(0), "summary": self.summary()}
 
     def to_json(self, path: str | None = None) -> str:
         """The result as JSON (:meth:`to_dict`); also written (atomically) to ``path`` when given (OutputError

@@ -42,7 +42,7 @@ from energylens.search.axes import (
 from energylens.search.combo_cache import memo_combo_values, memo_features
 from energylens.search.memory import BF16_KEPT, GIB, checkpoint_weight_bytes, expert_weight_bytes, kept_params
 from energylens.search.serving_limits import limit_values, served_spec
-from energylens.search.specs import check_model_spec
+from energylens.search.specs import check_model_spec, named_model
 
 __all__ = ["SearchSpace", "build_space", "COMBO_FIELDS", "GIB", "Combo", "resolve_combos", "profile_row", "check_layers",
            "check_prices", "check_gpu_specs", "combo_features", "canonical_rows"]
@@ -243,7 +243,7 @@ def _whole(values: np.ndarray) -> np.ndarray:
 def _resolve_model(m) -> tables.ModelSpec:
     if isinstance(m, tables.ModelSpec):
         return check_model_spec(m)  # a user's values: each checked, the spec and field named
-    return tables.model_spec(str(m))  # UnknownModelError with close matches
+    return named_model(str(m))  # UnknownModelError with close matches and the search's remedy
 
 
 def _resolve_gpu(g) -> tables.GpuSpec:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from energylens.errors import UnknownModelError
 from energylens.profiles import tables
 
-__all__ = ["check_model_spec", "spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS"]
+__all__ = ["check_model_spec", "named_model", "UNKNOWN_MODEL_REMEDY", "spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS"]
 
 #: Fields every model has: a whole number >= 1.
 WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
@@ -80,3 +81,21 @@ def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
         if v > spec.n_layers:
             return field, getattr(spec, field), f"at most n_layers ({int(spec.n_layers)})", "n_layers"
     return None
+
+
+#: What search() can be given for a model the table lacks (it takes no ``params_b``, which the table's own
+#: message offers: that is :func:`energylens.profiles.tables.model_spec`'s keyword, not the search's).
+UNKNOWN_MODEL_REMEDY = (
+    " To search a model the table lacks, give search(model=...) its architecture as a ModelSpec (e.g. "
+    "dataclasses.replace(energylens.profiles.tables.estimate_architecture(20.0), name='org/model'), then the "
+    "n_layers, d_model, n_heads, n_kv_heads, head_dim and experts of its config.json; "
+    "energylens.profiles.tables.ModelSpec), or search(candidates=df) with rows that give params_b (docs/search.md).")
+
+
+def named_model(name: str) -> tables.ModelSpec:
+    """The model table's spec of ``name``; UnknownModelError (close matches) with :data:`UNKNOWN_MODEL_REMEDY`
+    in place of the table's "pass params_b", which search() does not take (before 2026-12-06 it offered it)."""
+    try:
+        return tables.model_spec(name)
+    except UnknownModelError as exc:
+        raise UnknownModelError(str(exc.args[0]).split(" Pass params_b")[0] + UNKNOWN_MODEL_REMEDY) from None

@@ -1,0 +1,108 @@
+"""What a search assumed, said in one line of its summary (``assumed: ...``): the workload (a point, several
+points, or a distribution with its expected tokens), the mode (fixed batch, or a request rate with the
+replicas' utilisation, Little's law and the idle GPUs' static power), the latency limits and the objective
+with its inputs (grid intensity, prices per GPU-hour). Before 2026-12-06 the printed result named none of
+these: a table of replicas and joules could not be read back to the rate, tokens or limits it answered.
+
+And, for an empty result whose weights fit nowhere, how many GPUs the weights alone need
+(:func:`weights_room`): the fixed remedy "--pp 2,4" left a 405B model on L4s as empty as before.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
+
+__all__ = ["assumed_line", "weights_room", "weights_room_sentence"]
+
+
+def _tokens(s: dict[str, Any]) -> str:
+    li, lo = s.get("input_tokens") or [], s.get("output_tokens") or []
+    weights = s.get("workload_distribution")
+    if s.get("explicit_candidates"):
+        return "the candidate table's own workload per row"
+    if weights:
+        mean_in = sum(w * x for w, x in zip(weights, li, strict=True))
+        mean_out = sum(w * x for w, x in zip(weights, lo, strict=True))
+        points = ", ".join(f"{x:g}/{y:g} x {w:.3g}" for x, y, w in zip(li, lo, weights, strict=True))
+        return (f"a workload distribution of {len(li)} points (input/output tokens x weight: {points}; expected "
+                f"{mean_in:.4g} input / {mean_out:.4g} output tokens; energy the expected value, latency and memory "
+                "at the worst point)")
+    if len(li) == 1:
+        return f"{li[0]:g} input / {lo[0]:g} output tokens per request (means)"
+    pairs = ", ".join(f"{x:g}/{y:g}" for x, y in zip(li, lo, strict=True))
+    return f"{len(li)} separate workload points (input/output tokens {pairs})"
+
+
+def _mode(s: dict[str, Any]) -> str:
+    rate = s.get("rate_per_s")
+    if rate is None:
+        return ("fixed batch: each deployment runs max_num_seqs sequences at all times (no request rate; --rate "
+                "sizes replicas for a load)")
+    u = s.get("max_utilization") or 1.0
+    return (f"{rate:g} requests/s spread over the replicas, each sized to run at most {u:g} of its throughput at "
+            "its max_num_seqs cap" + (" (no headroom)" if u == 1.0 else "") + "; running batch by Little's law; "
+            "every provisioned GPU's static power charged, idle or not; queueing delay not modelled")
+
+
+def _limits(s: dict[str, Any]) -> str:
+    parts = [f"{n.upper()} <= {s[f'{n}_limit_s']:.4g} s" for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
+    return ("limits " + ", ".join(parts) + " (predicted)") if parts else "no latency limit"
+
+
+def _objective(s: dict[str, Any], objective: str) -> str:
+    out = f"minimising {objective}"
+    if s.get("objective") == "carbon":
+        out += f" at {s['carbon_g_per_kwh']:g} g CO2/kWh"
+    elif s.get("objective") == "cost":
+        price = s.get("price_per_gpu_hour")
+        each = (", ".join(f"{g} {p:g}" for g, p in price.items()) if isinstance(price, dict) else f"{price:g}")
+        out += f" at {each} per GPU-hour"
+    return out
+
+
+def assumed_line(s: dict[str, Any], objective: str) -> str:
+    """``"\\nassumed: ..."``: workload, mode, limits and objective of a result's ``settings`` (``objective``: the
+    result's objective with its unit)."""
+    return (f"\nassumed: {_tokens(s)}; {_mode(s)}; {_limits(s)}; {_objective(s, objective)}; vLLM "
+            f"gpu_memory_utilization {s.get('gpu_memory_utilization', 0.9):g}")
+
+
+def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasible: int) -> list[dict] | None:
+    """When nothing is feasible and ``memory_weights`` rejected the most: per combo (model, GPU, format), the
+    checkpoint's weight bytes, the room one GPU has for weights (usable memory less the reserve and activations,
+    as the memory check counts them) and the fewest GPUs that hold the weights (tp x pp; a MoE's experts also
+    spread over dp). None otherwise."""
+    if feasible or not any(rejected.values()) or max(rejected, key=lambda k: rejected[k]) != "memory_weights":
+        return None
+    per_combo = int(np.prod(space.point_shape[1:]))
+    idx = np.arange(space.point_shape[0]) * per_combo  # combo is the slowest digit: each combo's first point
+    frame = space.point_profiles(idx)
+    feats = space.point_features(idx)
+    axes = [frame[a].to_numpy(dtype=float) for a in ("tp", "pp", "dp", "ep")]
+    one = np.ones(len(frame))
+    total = weights_per_gpu(frame, one, one, one, one, space.model_specs)
+    mem = gpu_memory(frame, feats, one, one, one, {k: options.get(k, v) for k, v in MEMORY_DEFAULTS.items()}, space.model_specs)
+    room = mem.usable - (mem.fixed - weights_per_gpu(frame, *axes, space.model_specs))
+    return [{"model": str(m), "gpu": str(g), "precision": str(p), "weights_gb": float(w) / 1e9,
+             "room_gb_per_gpu": float(r) / 1e9, "min_gpus": math.ceil(w / r) if r > 0 else None}
+            for m, g, p, w, r in zip(frame["model"], frame["gpu"], frame["precision"], total, room, strict=True)]
+
+
+def weights_room_sentence(rooms: list[dict] | None, node: int = 8) -> str:
+    """The combo whose weights need the fewest GPUs, as a sentence ("" without one): how many and an example."""
+    fit = [r for r in rooms or [] if r["min_gpus"]]
+    if not fit:
+        return ""
+    r = min(fit, key=lambda r: r["min_gpus"])
+    n = r["min_gpus"]
+    tp = 1 << max(0, math.ceil(math.log2(n))) if n <= node else node
+    example = f"--tp {tp}" if n <= node else f"--tp {node} --pp {math.ceil(n / node)}"
+    return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {r['gpu']} has room "
+            f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "
+            f"the weights alone need at least {n} GPUs per deployment (tp x pp; a MoE's experts also spread over "
+            f"dp), e.g. {example}, and more for the KV cache; ")

@@ -1,0 +1,107 @@
+"""What an ML-infrastructure engineer reads from a search (docs/search.md): what it assumed, what decides a
+cost objective, what to change when the weights fit nowhere, and what to give for a model the table lacks.
+
+Before 2026-12-06: the summary named neither the rate, the tokens, the limits nor the grid intensity / prices
+it answered; a cost table's "decided by" column named energy terms as if they decided the cost; a 405B model on
+L4s was told "--pp 2,4" (still empty: its weights need 45 L4s); ``search("org/unknown", ...)`` said "Pass
+params_b", an argument search() does not take.
+"""
+
+import dataclasses
+import json
+import math
+import warnings
+
+import pytest
+
+import energylens
+from energylens.errors import UnknownModelError
+from energylens.model import EnergyModel
+from energylens.profiles import read_profiles, tables
+from energylens.search.memory import GIB
+
+QWEN = "Qwen/Qwen3-30B-A3B-Instruct-2507"
+
+
+@pytest.fixture(scope="module")
+def model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return EnergyModel(bootstrap=0, seed=0).fit(read_profiles("bundled").sample(60, random_state=0))
+
+
+def _assumed(result) -> str:
+    lines = [line for line in result.summary().splitlines() if line.startswith("assumed: ")]
+    assert len(lines) == 1, result.summary()
+    return lines[0]
+
+
+def test_load_mode_summary_says_rate_tokens_limits_and_idle(model):
+    r = energylens.search(QWEN, "H100,H200", input_tokens=1500, output_tokens=300, rate_per_s=20, tpot_limit_s=0.08,
+                          ttft_limit_s=2, energy_model=model, bootstrap=False, top=3)
+    line = _assumed(r)
+    for part in ("1500 input / 300 output tokens", "20 requests/s", "at most 1 of its throughput", "Little's law",
+                 "static power charged, idle or not", "TPOT <= 0.08 s", "TTFT <= 2 s", "energy (J per request)"):
+        assert part in line, (part, line)
+    assert json.loads(r.to_json())["summary"] == r.summary()  # the JSON carries what the table says
+    best = r.top.iloc[0]  # Little's law by hand: rate per rank x time in the system
+    rank_rate = 20 / (best["replicas"] * best["dp"])
+    assert best["batch"] == pytest.approx(rank_rate * (best["ttft_s"] + 300 * best["tpot_s"]), rel=1e-6)
+
+
+def test_distribution_and_fixed_batch_said(model):
+    r = energylens.search(QWEN, "H200", input_tokens=[500, 1000, 1500, 3000], output_tokens=[100, 200, 300, 600],
+                          workload_weights="equal", energy_model=model, bootstrap=False, top=2, tp=1)
+    line = _assumed(r)
+    assert "distribution of 4 points" in line and "expected 1500 input / 300 output tokens" in line, line
+    assert "fixed batch" in line and "no latency limit" in line, line
+
+
+def test_carbon_and_cost_inputs_said(model):
+    kw = dict(input_tokens=1500, output_tokens=300, energy_model=model, bootstrap=False, top=3, tp=1)
+    carbon = energylens.search(QWEN, "H100,H200", carbon_g_per_kwh=400, **kw)
+    assert "carbon (g CO2 per request) at 400 g CO2/kWh" in _assumed(carbon)
+    cost = energylens.search(QWEN, "H100,H200", price_per_gpu_hour={"H100": 2.5, "H200": 3.5}, **kw)
+    assert "cost (currency per request) at H100 2.5, H200 3.5 per GPU-hour" in _assumed(cost)
+    header = cost.table().splitlines()[0]
+    assert "energy decided by" in header, header  # GPU-seconds x price decide the cost, not these terms
+    assert "decode_static" in cost.table() or "prefill" in cost.table()  # the "_j" suffix still dropped
+    assert "energy decided by" not in carbon.table()  # carbon is energy x intensity: its terms decide it
+
+
+def test_weights_that_fit_nowhere_say_how_many_gpus(model):
+    r = energylens.search("meta-llama/Llama-3.1-405B-Instruct", "L4", input_tokens=1500, output_tokens=300,
+                          energy_model=model, bootstrap=False)
+    assert r.empty and r.main_rejection == "memory_weights"
+    room = r.settings["weights_room"]
+    assert len(room) == 1 and room[0]["weights_gb"] == pytest.approx(405.85 * 2, rel=0.01)  # bf16: 2 B a parameter
+    spec = tables.gpu_spec("L4")
+    by_hand = (0.9 * spec.memory_gb * GIB - 1.5 * GIB - 8192 * 16384 * 24) / 1e9  # usable - reserve - activations
+    assert room[0]["room_gb_per_gpu"] == pytest.approx(by_hand, rel=1e-9)
+    need = math.ceil(room[0]["weights_gb"] / by_hand)
+    assert room[0]["min_gpus"] == need and f"at least {need} GPUs" in r.why_empty(), r.why_empty()
+    assert "--tp 8 --pp 6" in r.why_empty()  # the example follows: the weights now fit
+    again = energylens.search("meta-llama/Llama-3.1-405B-Instruct", "L4", input_tokens=1500, output_tokens=300,
+                              tp=8, pp=6, energy_model=model, bootstrap=False)
+    assert not again.empty and again.rejected["memory_weights"] == 0
+    fits = energylens.search(QWEN, "H200", input_tokens=1500, output_tokens=300, energy_model=model, bootstrap=False)
+    assert fits.settings["weights_room"] is None
+
+
+def test_unknown_model_names_what_search_takes(model):
+    with pytest.raises(UnknownModelError) as err:
+        energylens.search("my-org/Foo-20B", "H100", input_tokens=1500, output_tokens=300, energy_model=model)
+    text = str(err.value)
+    assert "Pass params_b" not in text and "ModelSpec" in text and "candidates=" in text, text
+    spec = dataclasses.replace(tables.estimate_architecture(20.0), name="my-org/Foo-20B")  # what it suggests
+    r = energylens.search(spec, "H100", input_tokens=1500, output_tokens=300, energy_model=model, bootstrap=False,
+                          tp=[1, 2], dp=[1, 2])
+    assert not r.empty and "dp values tie" in r.summary()
+
+
+def test_cli_unknown_model_names_the_command_lines_remedy(capsys):
+    from energylens.cli.main import main
+    status = main(["search", "--model", "my-org/Foo-20B", "--gpus", "H100", "--input-tokens", "1500",
+                   "--output-tokens", "300"])
+    err = capsys.readouterr().err
+    assert status == 2 and "--candidates CSV" in err and "search(model=" not in err and "Pass params_b" not in err, err
