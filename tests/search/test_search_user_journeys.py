@@ -105,3 +105,12 @@ def test_cli_unknown_model_names_the_command_lines_remedy(capsys):
                    "--output-tokens", "300"])
     err = capsys.readouterr().err
     assert status == 2 and "--candidates CSV" in err and "search(model=" not in err and "Pass params_b" not in err, err
+
+
+def test_distribution_range_note_counts_workload_points_not_rows(model):
+    """A distribution's configurations are checked at each point: the note said 'experts_per_token: 12 row(s)'
+    under '3 of the 3 listed configurations'."""
+    r = energylens.search(QWEN, "H200", input_tokens=[500, 1000, 1500, 3000], output_tokens=[100, 200, 300, 600],
+                          workload_weights="equal", energy_model=model, bootstrap=False, top=3, tp=1)
+    note = [line for line in r.summary().splitlines() if "listed configurations lie outside" in line]
+    assert note and "row(s)" not in note[0] and "workload point(s) of the listed configurations" in note[0], note

@@ -37,5 +37,7 @@ def explained(space: SearchSpace, top: pd.DataFrame, model: EnergyModel, extra: 
         return (with_columns(top, extra) if extra else top), detail
     feats = point_features(space, top)
     flags, detail = model.extrapolation(None, features=feats)
+    if detail and flags.size > len(top):  # a distribution: each row checked at every point; count those
+        detail = detail.replace(" row(s),", " workload point(s) of the listed configurations,")
     new = {**term_columns(space, top, model, feats), "extrapolated": flags.reshape(len(top), -1).any(axis=1)}
     return with_columns(top, {**new, **(extra or {})}), detail
