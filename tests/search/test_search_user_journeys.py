@@ -114,3 +114,28 @@ def test_distribution_range_note_counts_workload_points_not_rows(model):
                           workload_weights="equal", energy_model=model, bootstrap=False, top=3, tp=1)
     note = [line for line in r.summary().splitlines() if "listed configurations lie outside" in line]
     assert note and "row(s)" not in note[0] and "workload point(s) of the listed configurations" in note[0], note
+
+
+def test_plot_ticks_are_plain_numbers_and_the_title_names_the_workload(model, tmp_path, monkeypatch):
+    """The objective's log axis read '2 x 10^-2', '3 x 10^-1' (mathtext) and the title only '32 feasible of 72
+    candidates': a plot passed on alone did not say what rate or tokens it answered."""
+    import matplotlib
+    import matplotlib.figure
+    matplotlib.use("Agg")
+    seen = {}
+    original = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        fig.canvas.draw()
+        seen["ticks"] = [t.get_text() for ax in fig.axes for t in [*ax.get_yticklabels(), *ax.get_yticklabels(minor=True)]]
+        seen["title"] = fig._suptitle.get_text()
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    r = energylens.search(QWEN, "H100,H200", input_tokens=1500, output_tokens=300, rate_per_s=20, tpot_limit_s=0.08,
+                          carbon_g_per_kwh=400, energy_model=model, bootstrap=False, top=3)
+    r.plot(str(tmp_path / "p.png"))
+    labels = [t for t in seen["ticks"] if t]
+    assert labels and all("$" not in t and float(t) > 0 for t in labels), labels
+    assert "20 requests/s" in seen["title"] and "1500 in / 300 out tokens" in seen["title"], seen["title"]
+    assert "Qwen3-30B-A3B-Instruct-2507 on H100" in seen["title"], seen["title"]

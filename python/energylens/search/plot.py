@@ -1,6 +1,7 @@
 """The search's Pareto plot (``energylens search --plot``, :meth:`SearchResult.plot`): two panels, the
 objective against TPOT and against TTFT, with the top-k, the Pareto fronts and the latency limits; the objective
-axis is logarithmic unless a plotted objective is 0 (then linear)."""
+axis is logarithmic unless a plotted objective is 0 (then linear), its ticks plain numbers (0.02, 0.1, 0.4; they
+read "2 x 10^-2" before 2026-12-06), and the title names the models, GPUs and workload the points answer."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def pareto_plot(result, path: str) -> str:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, front, x, label in ((axes[0], result.pareto_tpot, "tpot_s", "TPOT (s)"),
@@ -64,10 +66,34 @@ def pareto_plot(result, path: str) -> str:
         # log axis, and matplotlib drops it without a word
         shown = [*front["objective"], *result.top["objective"]]
         ax.set_yscale("log" if all(v > 0 for v in shown) else "linear")
+        if ax.get_yscale() == "log":  # plain numbers; minor ticks at 2 and 3 and 5 (a narrow range may have no decade)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(_minor))
         ax.legend(fontsize=8)
-    fig.suptitle(f"{result.feasible:,} feasible of {result.candidates:,} candidates", fontsize=10)
+    fig.suptitle(textwrap.fill(f"{_what(result.settings)}: {result.feasible:,} feasible of {result.candidates:,} "
+                               "candidates", 150), fontsize=10)
     fig.tight_layout()
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format=suffix, dpi=120)
     plt.close(fig)
     return path
+
+
+def _what(s: dict) -> str:
+    """The title's models, GPUs and workload ("Qwen3-30B-A3B on H100, H200; 20 requests/s, 1500 in / 300 out")."""
+    names = ", ".join(str(m).rsplit("/", 1)[-1] for m in s.get("models") or [])
+    li, lo = s.get("input_tokens") or [], s.get("output_tokens") or []
+    if s.get("explicit_candidates"):
+        load = "candidate table"
+    elif s.get("workload_distribution"):
+        load = f"distribution of {len(li)} workload points"
+    else:
+        load = ", ".join(f"{x:g} in / {y:g} out tokens" for x, y in zip(li, lo, strict=True))
+    rate = f"{s['rate_per_s']:g} requests/s, " if s.get("rate_per_s") is not None else "fixed batch, "
+    return f"{names} on {', '.join(s.get('gpus') or [])}; {rate}{load}"
+
+
+def _minor(value: float, _pos) -> str:
+    """A log axis' minor tick: labelled at 2, 3 and 5 x 10^k (every one crowds: 0.07, 0.08, 0.09 overlapped)."""
+    mantissa = f"{value:.0e}"[0]
+    return f"{value:g}" if value > 0 and mantissa in "235" else ""
