@@ -139,3 +139,11 @@ def test_plot_ticks_are_plain_numbers_and_the_title_names_the_workload(model, tm
     assert labels and all("$" not in t and float(t) > 0 for t in labels), labels
     assert "20 requests/s" in seen["title"] and "1500 in / 300 out tokens" in seen["title"], seen["title"]
     assert "Qwen3-30B-A3B-Instruct-2507 on H100" in seen["title"], seen["title"]
+
+
+def test_a_rate_with_a_distribution_says_what_to_do_instead():
+    with pytest.raises(ValueError) as err:
+        energylens.search(QWEN, "H100", input_tokens=[500, 3000], output_tokens=[100, 600], workload_weights="equal",
+                          rate_per_s=20)
+    text = str(err.value)
+    assert "fixed-batch mode only" in text and "mean" in text and "longest quantile" in text, text

@@ -240,7 +240,9 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
     """The space, the candidate indices (None: all) and their labels, from the axes or a candidate table."""
     if workload_weights is not None and rate_per_s is not None:
         raise ValueError("workload_weights (--workload-weights: a workload distribution) runs in fixed-batch mode only, "
-                         "not with rate_per_s (--rate)")
+                         "not with rate_per_s (--rate): sizing replicas for a mix needs a queueing model of it. With a "
+                         "rate, search the distribution's mean input / output tokens (the energy and replicas of the "
+                         "mean request) and its longest quantile (whether that one meets the latency limits)")
     if candidates is None:
         if model is None or gpus is None or input_tokens is None or output_tokens is None:
             raise ValueError("search needs model, gpus, input_tokens and output_tokens (or candidates=DataFrame)")
