@@ -147,3 +147,12 @@ def test_a_rate_with_a_distribution_says_what_to_do_instead():
                           rate_per_s=20)
     text = str(err.value)
     assert "fixed-batch mode only" in text and "mean" in text and "longest quantile" in text, text
+
+
+def test_json_has_no_price_where_none_was_given(model):
+    """A carbon or energy search's JSON rows read "price_per_gpu_hour": 0.0, a free GPU-hour to a reader."""
+    kw = dict(input_tokens=1500, output_tokens=300, energy_model=model, bootstrap=False, top=2, tp=1)
+    rows = json.loads(energylens.search(QWEN, "H100", carbon_g_per_kwh=400, **kw).to_json())
+    assert all(r["price_per_gpu_hour"] is None for part in ("top", "pareto_tpot") for r in rows[part])
+    priced = json.loads(energylens.search(QWEN, "H100", price_per_gpu_hour=2.5, **kw).to_json())
+    assert [r["price_per_gpu_hour"] for r in priced["top"]] == [2.5, 2.5]
