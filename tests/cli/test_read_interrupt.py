@@ -105,3 +105,20 @@ def test_the_read_progress_lines(monkeypatch):
         "energylens fit: read 300 of 400 MB of big.csv (11 s; about 4 s left)",
         "energylens fit: read big.csv (400 MB in 13.0 s); checking its rows ...",
     ]
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_the_lines_come_with_the_commands_progress_and_not_without(tmp_path, monkeypatch, capsys, progress):
+    """``evaluate --no-progress`` (no progress bar) reads a large table without its lines too."""
+    path = tmp_path / "t.csv"
+    mlenergy_v2().to_csv(path, index=False)
+    monkeypatch.setattr(files, "LARGE_CSV_BYTES", 0)
+    frame = options.read_profiles_with_rows(str(path), command="evaluate", progress=progress)
+    assert len(frame) == len(mlenergy_v2())
+    err = capsys.readouterr().err
+    size = f"{path.stat().st_size / 1e6:.0f} MB"
+    if progress:
+        assert f"energylens evaluate: reading {path} ({size}) ...\n" in err, err
+        assert f"energylens evaluate: read {path} ({size} in " in err and "checking its rows ...\n" in err, err
+    else:
+        assert f"reading {path}" not in err and f"read {path}" not in err, err

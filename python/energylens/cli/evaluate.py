@@ -148,7 +148,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib
         require("matplotlib", "compare", "the evaluation report's plots (--report)")
     apply_gpu_tables(args)
-    profiles = read_profiles_with_rows(args.profiles, command="evaluate")
+    profiles = read_profiles_with_rows(args.profiles, command="evaluate", progress=not args.no_progress)
     _check_prior_data(args, profiles)
     _check_slo(args, profiles)
     _check_units(profiles)

@@ -83,12 +83,13 @@ def refuse_folder_name(path: str, option: str = "-o/--output") -> None:
 
 
 def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: str = "",
-                            fits_energy: bool = True) -> pd.DataFrame:
+                            fits_energy: bool = True, progress: bool = True) -> pd.DataFrame:
     """The profiles of ``path`` (any recognised format, or a bundled name); an error naming the file when
     it has a header but no data rows (the library returns an empty frame; a command has nothing to do).
     With ``command``, input lengths a reader had to assume are said on stderr (:func:`note_assumed_inputs`), and
-    with ``fits_energy`` too, energies a sweep took from a test power source (:func:`note_test_power`)."""
-    token = READ_PROGRESS.set(_read_printer(command or "read"))
+    with ``fits_energy`` too, energies a sweep took from a test power source (:func:`note_test_power`). With
+    ``progress``, a large CSV's read says on stderr how far it has got (:func:`_read_printer`)."""
+    token = READ_PROGRESS.set(_read_printer(command or "read") if progress else None)
     try:
         frame = load_profiles_or_bundled(path, require_energy=require_energy)
     finally:
