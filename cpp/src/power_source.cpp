@@ -234,6 +234,30 @@ class SyntheticSource final : public PowerSource {
 
 constexpr std::int32_t kMaxReplayGpus = 1 << 16;
 
+// Update period of a replayed trace (time-sorted): the shortest, over the signals of GPU 0, of the median interval
+// between changes of value (the driver buffer: between readings, each one a reading however alike). A trace of raw
+// polls repeats each value until the next update: its row spacing (3 ms for the shared H200 trace) is the poll, not
+// the ~100 ms update. 0 (unknown) when no signal changes three times. (PowerSampler.replay reads the same per source.)
+std::int64_t finest_period_ns(const std::vector<PowerSample>& samples) {
+  std::int64_t best = 0;
+  for (int sig = 0; sig < kSignalCount; ++sig) {
+    const bool every_row = sig == static_cast<int>(Signal::kSampleBuffer);
+    std::vector<std::int64_t> changes;
+    double last = std::nan("");
+    for (const auto& s : samples) {
+      if (s.signal != sig || s.gpu != 0) continue;
+      const double v = std::isfinite(s.power_w) ? s.power_w : s.energy_j;
+      if (!std::isfinite(v)) continue;
+      const bool changed = std::isfinite(last) && (every_row || v != last);
+      if (changed && (changes.empty() || s.t_ns > changes.back())) changes.push_back(s.t_ns);
+      last = v;
+    }
+    const std::int64_t period = changes.size() >= 3 ? median_interval_ns(changes) : 0;
+    if (period > 0 && (best == 0 || period < best)) best = period;
+  }
+  return best;
+}
+
 class ReplaySource final : public PowerSource {
  public:
   ReplaySource(ReplayData data, bool realtime, bool rebase, double speed)
@@ -252,15 +276,7 @@ class ReplaySource final : public PowerSource {
         throw std::invalid_argument("replay source: unknown signal " + std::to_string(s.signal));
       gpus_ = std::max(gpus_, s.gpu + 1);
     }
-    // Update period: the median interval of the finest power signal of GPU 0.
-    std::vector<std::int64_t> best;
-    for (int sig = 0; sig < kSignalCount; ++sig) {
-      std::vector<std::int64_t> ts;
-      for (const auto& s : samples_)
-        if (s.signal == sig && s.gpu == 0) ts.push_back(s.t_ns);
-      if (ts.size() >= 2 && (best.size() < 2 || median_interval_ns(ts) < median_interval_ns(best))) best = ts;
-    }
-    period_ns_ = median_interval_ns(best);
+    period_ns_ = finest_period_ns(samples_);
   }
 
   std::string name() const override { return "replay"; }

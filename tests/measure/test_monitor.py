@@ -270,6 +270,9 @@ def test_a_replayed_trace_of_raw_polls_gets_its_update_periods_from_its_rows(h20
     assert all(0.095 < p < 0.11 for p in periods.values()), periods  # NVML-FACTS: ~94-100 ms
     assert short.short_window and not load.short_window and load.update_period_s == periods["nvml_instant"]
     assert replay.meta["update_period_from_rows"] == ["nvml_average", "nvml_energy", "nvml_instant"]
+    # the native replay source's own period (SourceInfo): the updates too, not the 3 ms poll spacing
+    (info,) = replay.result().sources
+    assert 0.095 < info.update_period_s < 0.11 and info.period_detected, info
     declared = PowerSampler.replay(h200_trace, realtime=False).result().update_period_s  # the meta's own stand
     assert declared["nvml_instant"] == 0.1 and declared["nvml_energy"] == 0.1 and 0.095 < declared["nvml_average"] < 0.11
 
