@@ -3,8 +3,9 @@ monitor and its windows, traces (record / replay), CUPTI kernels and energy attr
 update period.
 
 Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``PowerSampler``),
-``integrate`` (window energy) with ``gaps`` (holes in the driver buffer), ``monitor`` (``EnergyMonitor``,
-``Measurement``), ``kernels`` (CUPTI, stream marks), ``trace`` and ``synthetic`` (the format; the synthetic NVML world),
+``integrate`` (window energy) with ``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time),
+``monitor`` (``EnergyMonitor``, ``Measurement``), ``kernels`` (CUPTI, stream marks), ``trace`` and ``synthetic``
+(the format; the synthetic NVML world),
 ``attribution`` with ``attribution_design`` and ``attribution_reference``.
 
 Stands alone: imports nothing from :mod:`energylens.profiles`, :mod:`energylens.model` or
