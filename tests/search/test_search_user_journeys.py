@@ -156,3 +156,12 @@ def test_json_has_no_price_where_none_was_given(model):
     assert all(r["price_per_gpu_hour"] is None for part in ("top", "pareto_tpot") for r in rows[part])
     priced = json.loads(energylens.search(QWEN, "H100", price_per_gpu_hour=2.5, **kw).to_json())
     assert [r["price_per_gpu_hour"] for r in priced["top"]] == [2.5, 2.5]
+
+
+def test_weights_example_avoids_a_tp_that_was_searched_and_rejected(model):
+    """Qwen3-235B-A22B in fp8 needs 6 L40S for its weights; TP 8 was searched and fails the fp8 weight blocks,
+    so '--tp 8' (what the sentence said first) finds nothing again: the example keeps TP 4 and adds PP 2."""
+    kw = dict(input_tokens=1500, output_tokens=300, precision="fp8", energy_model=model, bootstrap=False)
+    r = energylens.search("Qwen/Qwen3-235B-A22B", "L40S", **kw)
+    assert r.empty and r.rejected["fp8_block_shape"] > 0 and "--tp 4 --pp 2," in r.why_empty(), r.why_empty()
+    assert not energylens.search("Qwen/Qwen3-235B-A22B", "L40S", tp=4, pp=2, **kw).empty

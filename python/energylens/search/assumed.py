@@ -93,15 +93,24 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
             for m, g, p, w, r in zip(frame["model"], frame["gpu"], frame["precision"], total, room, strict=True)]
 
 
-def weights_room_sentence(rooms: list[dict] | None, node: int = 8) -> str:
-    """The combo whose weights need the fewest GPUs, as a sentence ("" without one): how many and an example."""
-    fit = [r for r in rooms or [] if r["min_gpus"]]
+def weights_room_sentence(settings: dict[str, Any], node: int = 8) -> str:
+    """The combo of a result's ``settings["weights_room"]`` whose weights need the fewest GPUs, as a sentence ("" without
+    one): how many and an example.
+    Where a searched tp already holds them (it was rejected for something else: Qwen3-235B-A22B-FP8's weight
+    blocks at TP 8), the example keeps a smaller searched tp and adds pp."""
+    fit = [r for r in settings.get("weights_room") or [] if r["min_gpus"]]
+    tp_searched = settings.get("tp") or []
     if not fit:
         return ""
     r = min(fit, key=lambda r: r["min_gpus"])
     n = r["min_gpus"]
-    tp = 1 << max(0, math.ceil(math.log2(n))) if n <= node else node
-    example = f"--tp {tp}" if n <= node else f"--tp {node} --pp {math.ceil(n / node)}"
+    below = [int(t) for t in tp_searched if int(t) < n]
+    if any(int(t) >= n for t in tp_searched) and below:
+        example = f"--tp {max(below)} --pp {math.ceil(n / max(below))}"
+    elif n <= node:
+        example = f"--tp {1 << max(0, math.ceil(math.log2(n)))}"
+    else:
+        example = f"--tp {node} --pp {math.ceil(n / node)}"
     return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {r['gpu']} has room "
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "
             f"the weights alone need at least {n} GPUs per deployment (tp x pp; a MoE's experts also spread over "

@@ -177,7 +177,7 @@ class SearchResult:
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
-        room = weights_room_sentence(self.settings.get("weights_room")) if main == "memory_weights" else ""
+        room = weights_room_sentence(self.settings) if main == "memory_weights" else ""
         remedy = f"; to widen the space: {room}{self._remedy(main)}" if main in REMEDIES else ""
         return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
 
