@@ -35,9 +35,9 @@ class ReleaseGilIfLong {
   std::optional<pybind11::gil_scoped_release> release_;
 };
 
-// Runs `work(cancel)` (a long native loop: the closed-form fit, its bootstrap) on a worker thread with the
-// GIL released, while the calling thread wakes every 100 ms to run Python's signal handlers
-// (PyErr_CheckSignals). When one raises (Ctrl-C's KeyboardInterrupt, the CLI's SIGTERM handler) `cancel`
+// Runs `work(cancel)` (a long native loop: the closed-form and the expression fits, their bootstraps) on a
+// worker thread with the GIL released, while the calling thread wakes every 100 ms to run Python's signal
+// handlers (PyErr_CheckSignals). When one raises (Ctrl-C's KeyboardInterrupt, the CLI's SIGTERM handler) `cancel`
 // is set, the work stops at its next check, and the handler's exception is raised here: a long fit stops
 // within a fraction of a second instead of at its end. The worker keeps the caller's thread cap
 // (set_thread_max_threads). Called with the GIL held; the work's own exceptions reach the caller as if
