@@ -165,3 +165,18 @@ def test_weights_example_avoids_a_tp_that_was_searched_and_rejected(model):
     r = energylens.search("Qwen/Qwen3-235B-A22B", "L40S", **kw)
     assert r.empty and r.rejected["fp8_block_shape"] > 0 and "--tp 4 --pp 2," in r.why_empty(), r.why_empty()
     assert not energylens.search("Qwen/Qwen3-235B-A22B", "L40S", tp=4, pp=2, **kw).empty
+
+
+def test_a_moe_spec_with_too_few_active_parameters_names_the_field(model):
+    """60 B with 8 of 64 experts active activates at least 7.5 B through the experts alone; 6 B active ended in the
+    engine's 'combo 0 field 'weight_shared_step_bytes' is -3428571428.57...; it must be finite and > 0'."""
+    spec = tables.ModelSpec(name="lab/MyMoE-60B-A6B", aliases=(), family="mymoe", architecture="moe", params_b=60,
+                            active_params_b=6, n_layers=40, d_model=4096, n_heads=32, n_kv_heads=4, head_dim=128,
+                            n_experts=64, experts_per_token=8, image_tokens_per_image=math.nan,
+                            vision_params_b=math.nan, source="config.json")
+    with pytest.raises(ValueError, match=r"active_params_b is 6; it must be above params_b x experts_per_token / "
+                                         r"n_experts \(60 x 8 / 64 = 7.5\)"):
+        energylens.search(spec, "H100", input_tokens=1500, output_tokens=300, energy_model=model)
+    ok = dataclasses.replace(spec, active_params_b=9.0)
+    assert not energylens.search(ok, "H100,H200", input_tokens=1500, output_tokens=300, energy_model=model,
+                                 bootstrap=False, rate_per_s=20).empty

@@ -71,6 +71,11 @@ def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
                 "whole group of query heads", "n_heads")
     if spec.experts_per_token > spec.n_experts:
         return "experts_per_token", spec.experts_per_token, f"at most n_experts ({int(spec.n_experts)})", "n_experts"
+    routed = p * spec.experts_per_token / spec.n_experts  # the active share if every parameter were a routed expert
+    if spec.n_experts > 1 and pa <= routed:  # else the weights outside the experts come out <= 0 (engine error)
+        return ("active_params_b", spec.active_params_b, f"above params_b x experts_per_token / n_experts ({p:g} x "
+                f"{int(spec.experts_per_token)} / {int(spec.n_experts)} = {routed:.4g}): the routed experts alone "
+                "activate that much, and attention, embeddings and any shared experts are active too", "params_b")
     for field in OPTIONAL_FIELDS:
         raw = getattr(spec, field)
         v = math.nan if raw is None else _number(raw)
