@@ -450,8 +450,11 @@ def test_stream_marks_without_cuda_raise_cuda_unavailable():
 
     if energylens.capabilities().cuda_devices > 0:
         pytest.skip("a CUDA device is present")
-    with pytest.raises(CudaUnavailableError):
+    with pytest.raises(CudaUnavailableError) as raised:
         StreamMarks()
+    # without any driver it read only the runtime's "CUDA driver version is insufficient for CUDA runtime version"
+    note = energylens.capabilities().cuda_devices_note().partition("<-")[2].strip()
+    assert note in str(raised.value), (str(raised.value), note)
 
 
 def test_a_cpu_hungry_energy_counter_backs_off_to_its_cpu_budget():

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.capabilities import capabilities
+from energylens.errors import CudaUnavailableError
 
 __all__ = ["KernelTracer", "StreamMarks", "cupti_unavailable_reason"]
 
@@ -90,7 +92,15 @@ class StreamMarks:
     (it waits for the events) gives their steady-clock times."""
 
     def __init__(self) -> None:
-        self._native = _core.StreamMarks()  # raises CudaUnavailableError without CUDA
+        try:
+            self._native = _core.StreamMarks()  # raises CudaUnavailableError without CUDA
+        except CudaUnavailableError as e:
+            # the runtime's own words for "no driver at all" are "driver version is insufficient": say why and the fix
+            # (energylens doctor's note: no driver, a driver without its CUDA library, one too old for the runtime)
+            note = capabilities().cuda_devices_note().partition("<-")[2].strip()
+            if note and note not in str(e):
+                raise CudaUnavailableError(f"stream marks need a CUDA device: {e}; {note}") from None
+            raise
 
     def record(self, label: str, stream: int = 0) -> None:
         """Record ``label`` into ``stream`` (a ``cudaStream_t`` as int, e.g. ``torch.cuda.current_stream().cuda_stream``)."""
