@@ -180,3 +180,14 @@ def test_a_moe_spec_with_too_few_active_parameters_names_the_field(model):
     ok = dataclasses.replace(spec, active_params_b=9.0)
     assert not energylens.search(ok, "H100,H200", input_tokens=1500, output_tokens=300, energy_model=model,
                                  bootstrap=False, rate_per_s=20).empty
+
+
+def test_a_candidate_row_whose_experts_break_the_active_floor_is_named(model):
+    """A row giving Qwen3-30B-A3B 16 experts (the table's 3.35 B active is then below 30.5 x 8 / 16) reached the
+    engine: "combo 0 field 'weight_shared_step_bytes' is -47029670144"."""
+    import pandas as pd
+    rows = pd.DataFrame({"model": [QWEN], "gpu": ["H100"], "tp": [1], "input_tokens": [1500], "output_tokens": [300],
+                         "max_num_seqs": [32], "n_experts": [16]})
+    with pytest.raises(ValueError, match=r"active_params_b is 3.353 \(the model's, with the row's own n_experts\); it "
+                                         r"must be above params_b x experts_per_token / n_experts"):
+        energylens.search(candidates=rows, energy_model=model)

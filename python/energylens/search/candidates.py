@@ -292,6 +292,10 @@ def _merge_same(keys: list, rows: list[dict], combo: np.ndarray) -> tuple[list, 
     return [keys[j] for j in kept], [rows[j] for j in kept], to[combo]
 
 
+#: The fields the MoE active-parameter floor reads (:func:`~energylens.search.specs.spec_problem`).
+_ACTIVE_FLOOR = {"params_b", "active_params_b", "n_experts", "experts_per_token"}
+
+
 def _check_specs(df: pd.DataFrame, keys: list, rows: list[dict], combo: np.ndarray) -> None:
     """Each combination's model with its rows' override cells applied describes a model (the checks of a user's
     ModelSpec, :func:`~energylens.search.specs.spec_problem`, across fields the schema checks one by one): else
@@ -305,11 +309,14 @@ def _check_specs(df: pd.DataFrame, keys: list, rows: list[dict], combo: np.ndarr
         if not given:
             continue
         problem = spec_problem(dataclasses.replace(spec, **{c: row.get(c, getattr(spec, c)) for c in given}))
-        if problem is not None and problem[0] in given:  # the row's own value (its n_layers under the table's
-            # sliding layers is clamped by the features, as predict clamps it, and stays allowed)
+        # the row's own value (its n_layers under the table's sliding layers is clamped by the features, as predict
+        # clamps it, and stays allowed); the MoE active-parameter floor is never clamped (the engine refused it)
+        own = given & _ACTIVE_FLOOR if problem is not None and problem[0] == "active_params_b" else set()
+        if problem is not None and (problem[0] in given or own):
             field, value, need, _ = problem
-            raise ValueError(f"{_src(df)}: {_row(df, int(np.argmax(combo == j)))}: {field} is {_plain(value)!r} (the "
-                             f"row's own); it must be {need}")
+            whose = "the row's own" if field in given else f"the model's, with the row's own {', '.join(sorted(own))}"
+            raise ValueError(f"{_src(df)}: {_row(df, int(np.argmax(combo == j)))}: {field} is {_plain(value)!r} "
+                             f"({whose}); it must be {need}")
 
 
 def _plain(value):
