@@ -191,3 +191,9 @@ def test_a_candidate_row_whose_experts_break_the_active_floor_is_named(model):
     with pytest.raises(ValueError, match=r"active_params_b is 3.353 \(the model's, with the row's own n_experts\); it "
                                          r"must be above params_b x experts_per_token / n_experts"):
         energylens.search(candidates=rows, energy_model=model)
+
+
+def test_a_price_missing_for_a_searched_gpu_says_how_to_give_it(model):
+    with pytest.raises(ValueError, match=r"\(--price\) has no price for H200-SXM-141GB: give every searched GPU one"):
+        energylens.search(QWEN, "H100,H200", input_tokens=1500, output_tokens=300, energy_model=model,
+                          price_per_gpu_hour={"H100": 2.5})
