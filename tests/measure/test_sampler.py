@@ -580,3 +580,22 @@ def test_a_fast_flush_does_not_wait_for_the_slow_counter():
         full = time.perf_counter() - t0
     assert fast < 0.1
     assert full >= 0.1  # waits for a counter read (150 ms each)
+
+
+def test_samples_are_read_only_views_so_a_users_edit_cannot_change_later_windows():
+    """samples() handed out the sampler's own table: converting its power to kW in place for a plot made every
+    later window of the run read 1000x low (978.5 J read 0.98 J)."""
+    from energylens.measure.monitor import EnergyMonitor
+
+    with EnergyMonitor(PowerSampler.synthetic(constant()), sync=False) as mon:
+        time.sleep(0.6)
+        mon.sampler.flush()
+        now = steady_now_ns()
+        before = mon.measure("a", now - 450_000_000, now - 250_000_000, recorded=True).energy_j
+        d = mon.sampler.samples()
+        with pytest.raises(ValueError, match="read-only"):
+            d["power_w"] /= 1000
+        d["power_w"] = d["power_w"] / 1000  # a new array in the caller's own dict: fine
+        del d["t_ns"]
+        after = mon.measure("a", now - 450_000_000, now - 250_000_000, recorded=True).energy_j
+    assert after == before > 0

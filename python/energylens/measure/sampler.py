@@ -112,6 +112,12 @@ class SamplerResult:
     duration_s: float
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def _replay_rows(s: Any) -> tuple[np.ndarray, ...]:
     """``(t_ns, gpu, signal, power_w, energy_j)`` of a trace's samples for the native replay source. A row of a
     source whose power and energy are two signals (``synthetic``, ``replay``, ``dcgm``) that carries both is
@@ -408,13 +414,16 @@ class PowerSampler:
     def samples(self, *, collect: bool = True, check: bool = True) -> dict[str, np.ndarray]:
         """Every sample so far, sorted by time: ``t_ns`` int64, ``gpu`` int32, ``power_w``,
         ``energy_j`` (float64, NaN where absent), ``source`` (object: ``Trace`` source names).
-        ``check=False``: collect without re-raising a sampling-thread error (what was recorded before it)."""
+        ``check=False``: collect without re-raising a sampling-thread error (what was recorded before it).
+        The arrays are read-only views of the sampler's own table (copy one to change it): edited in place
+        (``d["power_w"] /= 1000`` for a plot in kW), they changed every later window of the run (978.5 J read 0.98 J)."""
         if collect and self.running:
             if check:
                 self._native.rethrow_if_failed()
             self._collect()
         with self._lock:
-            return self._merged()
+            merged = self._merged()
+        return {k: _read_only(v) for k, v in merged.items()}
 
     def _merged(self) -> dict[str, np.ndarray]:
         """All chunks as one time-sorted table. The sorted part is kept; only the new chunks and the
