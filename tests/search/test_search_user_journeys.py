@@ -197,3 +197,10 @@ def test_a_price_missing_for_a_searched_gpu_says_how_to_give_it(model):
     with pytest.raises(ValueError, match=r"\(--price\) has no price for H200-SXM-141GB: give every searched GPU one"):
         energylens.search(QWEN, "H100,H200", input_tokens=1500, output_tokens=300, energy_model=model,
                           price_per_gpu_hour={"H100": 2.5})
+
+
+def test_limits_at_a_confidence_are_not_called_predicted():
+    from energylens.search.assumed import assumed_line
+    s = {"input_tokens": [512.0], "output_tokens": [256.0], "tpot_limit_s": 0.05, "limit_confidence": 0.9}
+    assert "TPOT <= 0.05 s (met at confidence 0.9" in assumed_line(s, "energy (J per request)")
+    assert "TPOT <= 0.05 s (predicted)" in assumed_line({**s, "limit_confidence": 0.5}, "energy (J per request)")

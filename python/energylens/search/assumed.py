@@ -51,7 +51,9 @@ def _mode(s: dict[str, Any]) -> str:
 
 def _limits(s: dict[str, Any]) -> str:
     parts = [f"{n.upper()} <= {s[f'{n}_limit_s']:.4g} s" for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
-    return ("limits " + ", ".join(parts) + " (predicted)") if parts else "no latency limit"
+    p = s.get("limit_confidence", 0.5)
+    how = "predicted" if p == 0.5 else f"met at confidence {p:g}: next line"
+    return f"limits {', '.join(parts)} ({how})" if parts else "no latency limit"
 
 
 def _objective(s: dict[str, Any], objective: str) -> str:
