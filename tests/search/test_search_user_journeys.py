@@ -204,3 +204,11 @@ def test_limits_at_a_confidence_are_not_called_predicted():
     s = {"input_tokens": [512.0], "output_tokens": [256.0], "tpot_limit_s": 0.05, "limit_confidence": 0.9}
     assert "TPOT <= 0.05 s (met at confidence 0.9" in assumed_line(s, "energy (J per request)")
     assert "TPOT <= 0.05 s (predicted)" in assumed_line({**s, "limit_confidence": 0.5}, "energy (J per request)")
+
+
+def test_context_length_remedy_gives_the_window_and_the_request(model):
+    r = energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=200000, output_tokens=300,
+                          energy_model=model, bootstrap=False)
+    assert r.main_rejection == "context_length"
+    assert ("the longest request is 200,300 tokens (input + output) and meta-llama/Meta-Llama-3.1-8B-Instruct reads "
+            "at most 131,072 (its context window)") in r.why_empty(), r.why_empty()

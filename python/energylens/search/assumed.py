@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from energylens.profiles import tables
 from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
 
-__all__ = ["assumed_line", "weights_room", "weights_room_sentence"]
+__all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
 
 
 def _tokens(s: dict[str, Any]) -> str:
@@ -117,3 +118,19 @@ def weights_room_sentence(settings: dict[str, Any], node: int = 8) -> str:
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "
             f"the weights alone need at least {n} GPUs per deployment (tp x pp; a MoE's experts also spread over "
             f"dp), e.g. {example}, and more for the KV cache; ")
+
+
+def remedy_detail(reason: str, settings: dict[str, Any]) -> str:
+    """What an empty result's remedy for ``reason`` can say in numbers ("" where nothing): the GPUs the weights
+    need (:func:`weights_room_sentence`), or each searched model's context window against the longest request
+    (before 2026-12-06: "keep --input-tokens + --output-tokens within the model's context window", no number)."""
+    if reason == "memory_weights":
+        return weights_room_sentence(settings)
+    if reason != "context_length":
+        return ""
+    longest = max((a + b for a, b in zip(settings.get("input_tokens") or [], settings.get("output_tokens") or [],
+                                         strict=True)), default=0.0)
+    windows = [(m, getattr(tables.find_model(m), "context_window_tokens", math.nan)) for m in settings.get("models") or []]
+    named = ", ".join(f"{m} reads at most {w:,.0f}" for m, w in windows if w > 0)
+    whose = "its context window" if named.count(" reads ") == 1 else "their context windows"
+    return f"the longest request is {longest:,.0f} tokens (input + output) and {named} ({whose}); " if named else ""

@@ -20,7 +20,7 @@ import pandas as pd
 
 from energylens.outputs import atomic_file, plural  # plural: re-exported (it lived here)
 from energylens.profiles import tables
-from energylens.search.assumed import assumed_line, weights_room_sentence
+from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.caps import caps_text
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
@@ -177,7 +177,7 @@ class SearchResult:
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
-        room = weights_room_sentence(self.settings) if main == "memory_weights" else ""
+        room = remedy_detail(main, self.settings)  # the GPUs the weights need, the context window
         remedy = f"; to widen the space: {room}{self._remedy(main)}" if main in REMEDIES else ""
         return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
 
