@@ -188,6 +188,8 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("Mamba state read only (not written back)", lambda d: d, (FE, "STATE_TRAFFIC_PER_STEP", 1.0)),
         ("not shipped: video clips at 720p (460 tokens per frame)", video_720p, None),
         ("Mamba SSM state at bf16, not the benchmark's float32", ssm_state_auto, None),
+        ("every weight streamed per step in its format (input embedding, lm_head, vision encoder)", lambda d: d,
+         (FE, "DECODE_WEIGHT_READS", False)),
         ("not shipped: TPOT residuals at weight 0.5 in the joint fit (round 7)", lambda d: d,
          (METHODS, "EnergyModel", fit_options(tpot_weight=0.5))),
         ("not shipped: fit with Huber loss, scale 0.3 (log residual)", lambda d: d,

@@ -50,17 +50,20 @@ inline std::size_t checked_combo(const RowColumns& r, std::size_t n_models, std:
   return (m * r.n_gpu + g) * r.n_precision + p;
 }
 
-// The MoE weight bytes all GPUs stream per decode step (features.py _weight_bytes with dp = ep = 1: one
-// copy of the experts, no EP imbalance). Scalar: pow has no vector form that rounds like NumPy's; `given`:
-// the row's touched fraction computed by the caller (RowColumns::touch), or null.
+// The MoE weight bytes all GPUs stream per decode step (profiles/step_weights.py step_weight_bytes with
+// dp = ep = 1: one copy of the experts, no EP imbalance). Scalar: pow has no vector form that rounds like
+// NumPy's; `given`: the row's touched fraction computed by the caller (RowColumns::touch), or null.
 double moe_weight_bytes(const double* v, double P, double Pa, double B, const double* given) {
   const double E = v[kExperts], k = v[kExpertsPerToken];
   const double frac = k / E;
-  const double n_exp = std::max(P - Pa, 0.0) / (1.0 - frac);
-  const double shared = P - n_exp;
+  const double lm = P - std::min(v[kVisionParams], std::max(P - Pa, 0.0));
+  const double n_exp = std::max(lm - Pa, 0.0) / (1.0 - frac);
+  const double shared = lm - n_exp;
+  const double body = shared - std::min(v[kEmbeddingParams], std::max(shared, 0.0));
   const double copies = 1.0;
   const double touch = given != nullptr ? *given : 1.0 - std::pow(1.0 - k / E, std::max(B / copies, 1.0));
-  return (1.0 * v[kSharedBytesPerParam]) * shared + ((copies * touch) * 1.0) * v[kBytesPerParam] * n_exp;
+  return (1.0 * v[kSharedBytesPerParam]) * body + 1.0 * v[kHeadBytes] +
+         ((copies * touch) * 1.0) * v[kBytesPerParam] * n_exp;
 }
 
 // Feature columns a block owns (the others are the table's own columns, read in place).
@@ -81,7 +84,7 @@ struct Scratch {
 // gather per field: the vectoriser's gathers are off for this CPU family), then read by the vectorised loop.
 constexpr int kGathered[] = {kFillActive, kFillTotal, kArchRatio, kSlidingLayers, kAttentionLayers, kWindowTokens,
                              kKvHeads, kKvBytesConst, kAttnFlopsConst, kBytesPerParam,
-                             kPrefillAttnFlopsConst};
+                             kPrefillAttnFlopsConst, kEmbeddingParams, kHeadBytes};
 constexpr std::size_t kNumGathered = sizeof(kGathered) / sizeof(kGathered[0]);
 // Combination fields that are features as they are, and the owned column each goes to.
 constexpr int kCopied[][2] = {{kLayers, oLayers},           {kDModel, oDModel},
@@ -130,6 +133,8 @@ inline __attribute__((always_inline)) void block_loop(const double* __restrict p
   const double* __restrict attn_const = g + 8 * kStride;
   const double* __restrict bpp = g + 9 * kStride;
   const double* __restrict attn_pf_const = g + 10 * kStride;
+  const double* __restrict embeddings = g + 11 * kStride;
+  const double* __restrict head_bytes = g + 12 * kStride;
   double* __restrict active = o + oActive * kStride;
   double* __restrict weight = o + oWeight * kStride;
   double* __restrict kv = o + oKv * kStride;
@@ -154,7 +159,9 @@ inline __attribute__((always_inline)) void block_loop(const double* __restrict p
     double rep = 1.0;  // a run-time select here keeps GCC 12 from vectorising the loop: a template argument
     if constexpr (Replicate) rep = std::max(tp[j] / kv_heads[j], 1.0);
     active[j] = act;
-    weight[j] = (1.0 * bpp[j]) * act;  // dense; MoE rows are redone after the loop
+    // dense (step_weights.py): the embeddings out of the format's count, the lm_head at its own bytes; MoE
+    // rows are redone after the loop
+    weight[j] = (1.0 * bpp[j]) * (act - std::min(embeddings[j], act)) + 1.0 * head_bytes[j];
     kv[j] = kv_const[j] * ws * rep;
     attn[j] = attn_const[j] * ws;
     attn_pf[j] = attn_pf_const[j] * ws;

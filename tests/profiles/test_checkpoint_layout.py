@@ -78,10 +78,12 @@ def test_features_stream_kimi_k2_thinking_rest_in_bf16_and_experts_at_its_group_
     s = tables.model_spec("moonshotai/Kimi-K2-Instruct")
     p, pa, frac = s.params_b * 1e9, s.active_params_b * 1e9, s.experts_per_token / s.n_experts
     experts = (p - pa) / (1 - frac)
-    hand = 2.0 * (p - experts) + frac * 0.5625 * experts
+    head = 163840 * 7168  # the untied input embedding is a lookup, the lm_head 16-bit (accuracy round 10)
+    hand = 2.0 * (p - experts - 2 * head) + 2.0 * head + frac * 0.5625 * experts
     assert f["weight_bytes_per_step"][0] == pytest.approx(hand, rel=1e-12)
-    fp8 = build_features(_row("moonshotai/Kimi-K2-Instruct", "fp8"))  # fp8 everywhere: unchanged
-    assert fp8["weight_bytes_per_step"][0] == pytest.approx(1.0 * (p - experts) + frac * 1.0 * experts, rel=1e-12)
+    fp8 = build_features(_row("moonshotai/Kimi-K2-Instruct", "fp8"))  # fp8 everywhere but the lm_head
+    assert fp8["weight_bytes_per_step"][0] == pytest.approx(1.0 * (p - experts - 2 * head) + 2.0 * head
+                                                            + frac * 1.0 * experts, rel=1e-12)
 
 
 def test_native_row_path_leaves_a_checkpoint_layout_to_features_py():

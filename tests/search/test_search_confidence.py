@@ -20,6 +20,7 @@ from energylens.model import EnergyModel, LatencyModel
 from energylens.search import build_space
 from energylens.search.api import bundled_model, calibrate_latency, native_options, run_engine
 from energylens.search.confidence import ENUMERATE_MAX, confidence_limits, upper_quantiles
+from energylens.search.result import _round_up
 from energylens.search.space import COMBO_FIELDS
 
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
@@ -214,7 +215,7 @@ def test_empty_result_suggests_lowering_the_confidence():
     # the limit to ask for is the one whose applied (effective) value admits the fastest candidate
     low, s = r.settings["without_latency_limits"]["min_tpot_s"], r.settings
     need = low * s["tpot_limit_s"] / s["effective_tpot_limit_s"]
-    assert need > low and f"raise --tpot-limit to at least {need:.4g} s" in r.why_empty()
+    assert need > low and f"raise --tpot-limit to at least {_round_up(need)} s" in r.why_empty()  # printed rounded up
     low = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tpot_limit_s=1e-4, limit_confidence=0.3)
     assert low.empty and "--limit-confidence" not in low.why_empty()
 

@@ -86,8 +86,9 @@ def test_uncertain_offsets_pull_a_near_tie_towards_even(fitted, pair):
     certain = _p_best(_with_offsets(fitted, pair, 0.0), pair)
     uncertain = _p_best(_with_offsets(fitted, pair, 0.5), pair)
     assert certain.sum() == pytest.approx(1.0) and uncertain.sum() == pytest.approx(1.0)
-    # at the fitted offsets the shared parameters' replicates barely reorder A and B (B costs 1 % more)
-    assert abs(certain[0] - 0.5) >= 0.3, certain
+    # at the fitted offsets the shared parameters' replicates seldom reorder A and B (B costs 1 % more; 0.77 / 0.23
+    # since accuracy round 10's weight count, 0.8 or more before)
+    assert abs(certain[0] - 0.5) >= 0.25, certain
     # offsets of sd 0.5 on each key: the 1 % gap is noise, P(best) is near 0.5 for both
     assert abs(uncertain[0] - 0.5) < abs(certain[0] - 0.5)
     assert abs(uncertain[0] - 0.5) <= 0.2, uncertain

@@ -48,6 +48,10 @@ enum ComboField : int {
   kScaleOutBytesPerS,   ///< scale-out bytes/s per direction
   kDomainGpus,          ///< GPUs per scale-up domain: a row with tp x pp above it crosses domains (topology.hpp;
                         ///< rows have dp = ep = 1, so the all-to-all bandwidth stays kLinkBytesPerS)
+  kEmbeddingParams,     ///< input embedding + lm_head parameters in the counts, not streamed in the weight format
+                        ///< (profiles/step_weights.py decode_reads; 0: unknown vocabulary or the ablation)
+  kHeadBytes,           ///< bytes of the lm_head one replica streams per step (16-bit, or the format's if wider)
+  kVisionParams,        ///< vision-encoder parameters in params_b, not streamed per decode step (0: none)
   kNumComboFields       ///< number of combo fields (not a field)
 };
 

@@ -45,7 +45,8 @@ def template_inputs(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None) -> dict
 
     Among them: ``active_params`` (MoE active parameters, from the row or the model table),
     ``weight_bytes_per_step`` (weight bytes all GPUs stream per decode step: the weight format's bytes per
-    parameter, an ``mxfp4`` checkpoint's non-expert weights at the compute dtype, every data-parallel
+    parameter, not the input embedding, the lm_head at 16 bits, no vision encoder (accuracy round 10),
+    an ``mxfp4`` checkpoint's non-expert weights at the compute dtype, every data-parallel
     replica's copy, the experts a step's batch touches), ``kv_bytes_per_token`` (KV-cache bytes per token of
     context summed over the GPUs' copies: attention layers only for a hybrid, sliding-window layers' share
     at the mean context, KV heads replicated when ``tp`` exceeds them, an MLA latent on every TP rank, the

@@ -23,6 +23,7 @@ from energylens.profiles.architecture import attention_per_layer, prefill_attent
 from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, fill_weight_only_compute, layout_rows
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import as_profiles
+from energylens.profiles.step_weights import decode_reads, moe_touch_fraction, step_weight_bytes
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
            "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "spec_values", "ARCH_LOOKUP"]
@@ -38,7 +39,12 @@ FEATURE_UNITS: dict[str, str] = dict(zip(FEATURE_NAMES, _DESCRIPTOR.feature_unit
 #: Formats that hold only a MoE checkpoint's routed experts (checkpoints.EXPERT_ONLY_FORMATS; a checkpoint's own
 #: layout may say so too: checkpoints.checkpoint_layout); its other weights count at the compute dtype.
 EXPERT_ONLY_PRECISIONS = EXPERT_ONLY_FORMATS
-#: Ablation switch (docs/model.md): charge EP steps for the slowest rank (:func:`_ep_imbalance`); off: no gain on v3.
+#: Ablation switch (accuracy round 10, docs/model.md): a decode step streams what its kernels read: not the
+#: input embedding (a lookup; tied: read in full as the lm_head), the lm_head at 16 bits whatever the format,
+#: no vision encoder (prefill only); energylens.profiles.step_weights. False = every counted parameter in the
+#: weight format (before round 10). On by default.
+DECODE_WEIGHT_READS = True
+#: Ablation switch (docs/model.md): charge EP steps for the slowest rank (step_weights._ep_imbalance); off: no gain on v3.
 EP_SLOWEST_RANK = False
 #: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
 #: top-k, permute and grouped-GEMM kernels on top of a dense layer's). On by default (docs/model.md).
@@ -138,7 +144,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
     layout = layout_rows(df["model"], precision, EXPERT_ONLY_PRECISIONS) if moe.any() else (moe, np.full(n, np.nan))
-    weight_bytes, touch = _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, layout, hw)
+    weight_bytes, touch = step_weight_bytes(P, Pa, E, k, B, dp, ep, tp, layout, hw,
+                                            decode_reads(arch, DECODE_WEIGHT_READS), EP_SLOWEST_RANK)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
@@ -178,27 +185,6 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
     return {name: np.ascontiguousarray(out[name], dtype=np.float64) for name in FEATURE_NAMES}
 
 
-def _weight_bytes(P, Pa, E, k, B, tp, pp, dp, ep, layout, hw) -> tuple[np.ndarray, np.ndarray]:
-    """Weight bytes all GPUs stream per decode step, and the experts' touched fraction.
-
-    Every replica streams its dense / shared weights; the experts are streamed once per expert copy:
-    one per EP group (ep > 1: n_gpus / (ep pp) copies), else one (vLLM: topology.moe_group_gpus), each
-    copy serving its share of the batch and touching 1 - (1 - k/E)^(B / copies) of its experts.
-    """
-    moe = E > 1.0
-    frac = k / E                                                  # experts per token / experts
-    n_exp_params = np.where(moe, np.maximum(P - Pa, 0.0) / np.where(moe, 1.0 - frac, 1.0), 0.0)
-    shared = P - n_exp_params                                    # attention, shared experts, embeddings
-    copies = np.maximum(tp * dp / topology.moe_group_gpus(tp, dp, ep), 1.0)
-    touch = moe_touch_fraction(E, k, B / copies)
-    imbalance = _ep_imbalance(E, k, ep, B / copies, moe & (ep > 1.0) & EP_SLOWEST_RANK)
-    bpp_shared = np.where(moe & layout[0], hw["compute_bytes"], hw["bpp"])  # checkpoints.checkpoint_layout's
-    bpp_experts = np.where(np.isfinite(layout[1]), layout[1], hw["bpp"])
-    weight_bytes = np.where(moe, dp * bpp_shared * shared + copies * touch * imbalance * bpp_experts * n_exp_params,
-                            dp * hw["bpp"] * Pa)
-    return weight_bytes, touch
-
-
 def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """tp, pp, batch_size, input_tokens, output_tokens and params (count), checked finite and in range."""
     tp, pp, B, Li, Lo = (_col(df, c) for c in ("tp", "pp", "batch_size", "input_tokens", "output_tokens"))
@@ -215,24 +201,6 @@ def _required_numbers(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
             raise ValueError(f"{src}: profile column {name!r} must be finite and "
                              f"{'>= 1' if lo == 1.0 else '> 0'}; bad rows (1-based): {rows}")
     return tp, pp, B, Li, Lo, P
-
-
-def _ep_imbalance(E: np.ndarray, k: np.ndarray, ep: np.ndarray, tokens: np.ndarray, on: np.ndarray) -> np.ndarray:
-    """Slowest-rank factor of expert parallelism (1 without EP).
-
-    A decode step waits for the EP rank that touches the most of its E/ep experts. With uniform
-    routing each expert is touched with probability q = 1 - (1 - k/E)^tokens, so a rank's touched
-    count is ~Binomial(E/ep, q); the expected maximum over ep ranks is taken as
-    mean + sd sqrt(2 ln ep) (Gaussian extreme), capped at all E/ep experts. Returned as max / mean,
-    the factor on the expert bytes the step's time is set by. No fitted parameter.
-    """
-    if not on.any():  # the switch is off, or no row uses expert parallelism
-        return np.ones(len(E))
-    e = E / np.maximum(ep, 1.0)
-    q = 1.0 - (1.0 - k / E) ** np.maximum(tokens, 1.0)
-    mean = e * q
-    top = np.minimum(mean + np.sqrt(mean * (1.0 - q)) * np.sqrt(2.0 * np.log(np.maximum(ep, 1.0))), e)
-    return np.where(on & (mean > 0), top / np.maximum(mean, 1e-12), 1.0)
 
 
 def _canonical_precision(value: str) -> str:
@@ -306,7 +274,8 @@ def hardware_values(spec, precision: str, compute: str) -> tuple[float, ...]:
 _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
-               "vision_tile_tokens", "conv_state_elems_per_seq", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim")
+               "vision_tile_tokens", "conv_state_elems_per_seq", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim",
+               "vocab_size", "tie_word_embeddings", "vision_params_b")
 #: Every model-table column the architecture lookup reads, in its order (spec_values).
 ARCH_LOOKUP = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
 
@@ -471,16 +440,6 @@ def domain_lower_bounds(names: tuple[str, ...], dtype=np.float64) -> np.ndarray:
     above an exclusive bound), as float64: the native evaluator's fused domain check (``_core.evaluate(...,
     domain=)``) accepts exactly what :func:`check_feature_domain` accepts."""
     return _lower_bounds(tuple(names), np.dtype(dtype).name)
-
-
-def moe_touch_fraction(n_experts: np.ndarray, experts_per_token: np.ndarray, batch_size: np.ndarray) -> np.ndarray:
-    """Expected fraction of the experts a decode step of ``batch_size`` top-k tokens touches:
-    1 - (1 - k/E)^B for a mixture of experts (E > 1), 1 for a dense model. Scales the expert weights in
-    ``weight_bytes_per_step``."""
-    moe = n_experts > 1.0
-    if not moe.any():
-        return np.ones(np.broadcast(n_experts, experts_per_token, batch_size).shape)
-    return np.where(moe, 1.0 - (1.0 - experts_per_token / n_experts) ** np.maximum(batch_size, 1.0), 1.0)
 
 
 def _gpu_specs(profiles: pd.DataFrame) -> dict:

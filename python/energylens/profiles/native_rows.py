@@ -29,6 +29,7 @@ from energylens.profiles.architecture import attention_per_layer, prefill_attent
 from energylens.profiles.cells import Coded
 from energylens.profiles.checkpoints import checkpoint_layout, weight_only_compute
 from energylens.profiles.light import LightProfiles
+from energylens.profiles.step_weights import HEAD_BYTES_PER_PARAM, decode_reads
 
 __all__ = ["RowInputs", "row_inputs", "feature_rows", "MAX_COMBOS"]
 
@@ -37,6 +38,8 @@ MAX_COMBOS = 1 << 16
 _NUMBERS = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b")
 # ComboField (row_features.hpp) of the routed experts and experts per token: _combo's order
 _EXPERTS, _EXPERTS_PER_TOKEN = 5, 6
+# the architecture values step_weights.decode_reads reads
+_READS = ("d_model", "vocab_size", "tie_word_embeddings", "vision_params_b")
 
 
 class RowInputs(NamedTuple):
@@ -125,7 +128,7 @@ _TABLE_CACHE_COMBOS = 1024
 def _switches() -> tuple:
     """The features.py ablation switches a combination row depends on."""
     return (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP,
-            _features.ACT_QUANT_LAUNCH_LAYERS)
+            _features.ACT_QUANT_LAUNCH_LAYERS, _features.DECODE_WEIGHT_READS)
 
 
 def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
@@ -200,12 +203,15 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
     fill_active = float(model.active_params_b) if model.params_b > 0 else math.nan  # light.py's fill
     fill_total = float(model.params_b) if model.params_b > 0 else math.nan
     kv_heads, kv_elems, attn = attention_per_layer(arch)  # features.py's (MLA: one latent, on every TP rank)
+    reads = decode_reads({c: np.float64(arch[c]) for c in _READS}, _features.DECODE_WEIGHT_READS)
     return [arch["n_layers"], arch["d_model"], fill_active, fill_total, arch["ratio"], E, arch["experts_per_token"],
             La, arch["n_sliding_layers"], arch["sliding_window"], La * kv_elems * elem, La * attn,
             kv_heads, _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp, launch,
             La * prefill_attention_per_layer(arch),
             gpu.scale_out_gbs() * 1e9 / 2.0,  # features.py's scale-out B/s
-            gpu.domain_gpus()]  # a row with tp x pp above it crosses domains (the native pass prices it)
+            gpu.domain_gpus(),  # a row with tp x pp above it crosses domains (the native pass prices it)
+            float(reads.embeddings), float(max(shared_bpp, HEAD_BYTES_PER_PARAM) * reads.head),  # step_weights'
+            float(reads.vision)]
 
 
 def _architecture(model) -> dict[str, float] | None:

@@ -79,7 +79,8 @@ class ModelSpec:
         architecture: ``"dense"``, ``"moe"`` or ``"hybrid"``.
         params_b: total parameters of the checkpoint (incl. any vision encoder), billions.
         active_params_b: parameters the language model uses per generated token (top-k experts only
-            for MoE; the vision encoder, which runs once per image, excluded), billions.
+            for MoE; the vision encoder, which runs once per image, excluded), billions. Both counts hold
+            the input embedding and the lm_head (once when tied), as config.json's and Hugging Face's do.
         n_layers, d_model, n_heads, n_kv_heads, head_dim: from ``config.json``.
         n_experts, experts_per_token: 1 for dense models.
         image_tokens_per_image: LLM prompt tokens one image becomes (NaN for text-only models).
