@@ -41,10 +41,10 @@ def decode_reads(arch: dict[str, np.ndarray], on: bool) -> DecodeReads:
         return DecodeReads(zero, zero, zero)
     vocab, tied = arch["vocab_size"], arch["tie_word_embeddings"]
     known = np.isfinite(vocab) & (vocab > 0) & np.isfinite(tied)
-    head = np.where(known, np.nan_to_num(vocab) * d, 0.0)
-    embeddings = head * np.where(tied > 0, 1.0, 2.0)  # untied: a separate input embedding as large
+    head = np.where(known, vocab * d, 0.0)  # (a NaN product is dropped, no warning; no nan_to_num: ~4 us each)
+    embeddings = head * (2.0 - (tied > 0))  # untied: a separate input embedding as large
     v = arch["vision_params_b"]
-    vision = np.where(np.isfinite(v) & (v > 0), np.nan_to_num(v) * 1e9, 0.0)
+    vision = np.where(np.isfinite(v) & (v > 0), v * 1e9, 0.0)
     return DecodeReads(embeddings, head, vision)
 
 
