@@ -294,10 +294,15 @@ def test_result_explains_itself_and_serialises(model, tmp_path):
 
 
 def test_max_utilization_adds_replicas_and_the_full_use_note_says_when_to(model):
-    """At 100 req/s the best 70B deployment fills its cap (running batch ~251 of 256): the summary says its
-    replicas run at full throughput; max_utilization=0.5 sizes at least twice the capacity."""
-    base = dict(input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[256], rate_per_s=100.0, energy_model=model,
-                bootstrap=False, top=1)
+    """At 9.999 x one TP4 replica's capacity at its cap of 256 (from the fixed-batch TTFT and TPOT there) the 70B
+    deployment fills its cap in 10 replicas: the summary says they run at full throughput; max_utilization=0.5
+    sizes at least twice the capacity. (The rate was 100 req/s, which filled the cap, ~251 of 256, until the
+    features of c366ec3 moved the capacity: 237.6 then; a multiple of the capacity fills it whatever the model.)"""
+    fixed = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[256],
+                              energy_model=model, bootstrap=False, top=1).top.iloc[0]
+    capacity = 256 / (fixed["ttft_s"] + 256 * fixed["tpot_s"])  # requests/s of one replica at its cap
+    base = dict(input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[256], rate_per_s=9.999 * capacity,
+                energy_model=model, bootstrap=False, top=1)
     full = energylens.search(L70, "H100", **base)
     half = energylens.search(L70, "H100", max_utilization=0.5, **base)
     assert full.top["batch"].iloc[0] >= 0.95 * 256 and "at its max_num_seqs cap" in full.summary()
