@@ -40,7 +40,7 @@ def test_load_mode_summary_says_rate_tokens_limits_and_idle(model):
     r = energylens.search(QWEN, "H100,H200", input_tokens=1500, output_tokens=300, rate_per_s=20, tpot_limit_s=0.08,
                           ttft_limit_s=2, energy_model=model, bootstrap=False, top=3)
     line = _assumed(r)
-    for part in ("1500 input / 300 output tokens", "20 requests/s", "at most 1 of the throughput", "Little's law",
+    for part in ("1500 input / 300 output tokens", "20 requests/s", "at most 100% of the throughput", "Little's law",
                  "static power charged, idle or not", "TPOT <= 0.08 s", "TTFT <= 2 s", "energy (J per request)"):
         assert part in line, (part, line)
     assert json.loads(r.to_json())["summary"] == r.summary()  # the JSON carries what the table says

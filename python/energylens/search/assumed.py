@@ -45,7 +45,7 @@ def _mode(s: dict[str, Any]) -> str:
         return ("fixed batch: each deployment runs max_num_seqs sequences at all times (no request rate; --rate "
                 "sizes replicas for a load)")
     u = s.get("max_utilization") or 1.0
-    return (f"{rate:g} requests/s spread over the replicas, each sized to run at most {u:g} of the throughput "
+    return (f"{rate:g} requests/s spread over the replicas, each sized to run at most {u:.0%} of the throughput "
             "its max_num_seqs allows" + (" (no headroom)" if u == 1.0 else "") + "; running batch by Little's law; "
             "every provisioned GPU's static power charged, idle or not; queueing delay not modelled")
 
