@@ -28,7 +28,9 @@ not guessed.
 :func:`checkpoint_layout` says which weights are in the format (:class:`WeightLayout`): only the routed experts
 for an expert-only format (gpt-oss's mxfp4) or where the table's cell says ``experts`` after the format
 (Kimi-K2-Thinking: ``int4 experts group32``, int4 experts in groups of 32, the rest bf16), which the memory check
-and the features' weight bytes both read.
+and the features' weight bytes both read. A profile row's own ``weight_layout`` column (what a sweep read from the
+checkpoint's config.json: ``hf_config.declared_layout_words``) decides before the table (:func:`row_layout`,
+:func:`canonical_layout`; docs/profile-schema.md).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from energylens.profiles.gpu_names import fold_text
 
 __all__ = ["checkpoint_precision", "checkpoint_weight_only", "weight_only_compute", "fill_weight_only_compute",
            "NAME_TOKEN_PRECISIONS", "METHOD_TOKENS", "WIDTH_TOKENS", "A16_TOKENS", "A8_TOKENS", "EXPERT_ONLY_FORMATS",
-           "WeightLayout", "checkpoint_layout", "layout_rows", "expert_bytes_per_param", "group_bytes_per_param"]
+           "WeightLayout", "checkpoint_layout", "layout_rows", "expert_bytes_per_param", "group_bytes_per_param",
+           "LAYOUT_COLUMN", "canonical_layout", "layout_of", "row_layout"]
 
 #: A quantisation token of a checkpoint's name -> its weight format (energylens.profiles.precision).
 #: ``FP4`` in a name is NVIDIA's NVFP4 (nvidia/*-FP4 model cards), not the OCP MXFP4 that the precision
@@ -184,33 +187,85 @@ def checkpoint_layout(name: str, precision: str, expert_only_formats: tuple = EX
     experts group32``: docs/reference-tables.md), when ``precision`` is that format (a what-if format is
     the whole checkpoint's)."""
     fmt = tables.normalize_precision(precision)
-    experts_only = fmt in expert_only_formats
     spec = tables.find_model(name) if name else None
     if spec is None:
-        return WeightLayout(experts_only, math.nan)
+        return layout_of(fmt, (), expert_only_formats)
     default, overrides = _table_formats().get(spec.name, (("bf16", ()), {}))
     own, words = overrides.get(tables.normalize_name(name), default)
     if own != fmt and not {own, fmt} <= {"fp8", "fp8_block"}:
-        return WeightLayout(experts_only, math.nan)
+        return layout_of(fmt, (), expert_only_formats)
+    return layout_of(fmt, words, expert_only_formats)
+
+
+def layout_of(fmt: str, words, expert_only_formats: tuple = EXPERT_ONLY_FORMATS) -> WeightLayout:
+    """The :class:`WeightLayout` that layout ``words`` (``experts`` / ``all``, ``group<N>``: a table cell's after its
+    format, or a ``weight_layout`` cell's) give a checkpoint in canonical format ``fmt``: experts-only for an
+    expert-only format whatever the words; a group size prices the experts of an int4 / int8 format only."""
     groups = [float(w[len("group"):]) for w in words if w.startswith("group")]
-    return WeightLayout(experts_only or "experts" in words,
+    return WeightLayout(fmt in expert_only_formats or "experts" in words,
                         group_bytes_per_param(_INT_BITS[fmt], groups[0]) if groups and fmt in _INT_BITS else math.nan)
 
 
-def expert_bytes_per_param(name: str, precision: str) -> float:
-    """Bytes per routed-expert parameter of checkpoint ``name`` in format ``precision``: its layout's
-    (:func:`checkpoint_layout`), else the format's."""
-    own = checkpoint_layout(str(name), precision).expert_bytes
+#: The profile column that records a checkpoint's own layout (docs/profile-schema.md): blank = the model
+#: table's / the format's rule (:func:`checkpoint_layout`).
+LAYOUT_COLUMN = "weight_layout"
+_LAYOUT_KINDS = ("all", "experts")
+
+
+def canonical_layout(value: object) -> str:
+    """A ``weight_layout`` cell in its canonical spelling: ``""`` for a blank one (None, NaN, whitespace), else
+    ``all`` or ``experts`` (which weights are in the row's format) and / or ``group<N>`` (the routed experts'
+    int4 / int8 group size, one 16-bit scale per group), lower-cased, in that order. ValueError saying what is
+    wrong otherwise (another word, both kinds, two group sizes)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
+        return ""
+    words = str(value).lower().split()
+    bad = [w for w in words if w not in _LAYOUT_KINDS and not re.fullmatch(r"group[1-9][0-9]*", w)]
+    kinds, groups = [w for w in words if w in _LAYOUT_KINDS], [w for w in words if w.startswith("group")]
+    if bad or len(kinds) > 1 or len(groups) > 1:
+        why = f"{bad[0]!r} is not a layout word" if bad else "it gives two " + ("kinds" if len(kinds) > 1 else "group sizes")
+        raise ValueError(f"{str(value)!r}: {why}; expected 'all' or 'experts' (which weights are in the row's "
+                         "format) and / or 'group<N>' (int4 / int8 group size), e.g. 'experts group32', or blank")
+    return " ".join([*kinds, *groups])
+
+
+@functools.lru_cache(maxsize=4096)
+def row_layout(name: str, precision: str, layout: str = "",
+               expert_only_formats: tuple = EXPERT_ONLY_FORMATS) -> WeightLayout:
+    """The :class:`WeightLayout` of a row of checkpoint ``name`` in format ``precision`` whose ``weight_layout``
+    cell is ``layout`` (:func:`canonical_layout`'s spelling or any it accepts): the cell's where it gives one,
+    else :func:`checkpoint_layout`'s (the model table's, the format's)."""
+    words = canonical_layout(layout).split()
+    if not words:
+        return checkpoint_layout(name, precision, expert_only_formats)
+    return layout_of(tables.normalize_precision(precision), words, expert_only_formats)
+
+
+def expert_bytes_per_param(name: str, precision: str, layout: str = "") -> float:
+    """Bytes per routed-expert parameter of checkpoint ``name`` in format ``precision`` with ``weight_layout``
+    cell ``layout``: its layout's (:func:`row_layout`), else the format's."""
+    own = row_layout(str(name), precision, canonical_layout(layout)).expert_bytes
     return own if math.isfinite(own) else tables.bytes_per_param(precision)
 
 
-def layout_rows(models, precision: tuple[np.ndarray, np.ndarray],
-                expert_only_formats: tuple = EXPERT_ONLY_FORMATS) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, :func:`checkpoint_layout`'s (experts_only, expert_bytes: NaN = the format's) of the model column
-    ``models`` (text or :class:`~energylens.profiles.cells.Coded`) and the rows' canonical weight formats
-    ``precision`` (codes, values): the rule runs once per distinct (model, format), and not at all where no
-    checkpoint has a layout of its own in the rows' formats (the features' common case)."""
+def layout_rows(models, precision: tuple[np.ndarray, np.ndarray], expert_only_formats: tuple = EXPERT_ONLY_FORMATS,
+                layouts=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, :func:`row_layout`'s (experts_only, expert_bytes: NaN = the format's) of the model column
+    ``models`` (text or :class:`~energylens.profiles.cells.Coded`), the rows' canonical weight formats
+    ``precision`` (codes, values) and their ``weight_layout`` column ``layouts`` (None: absent): the rule runs
+    once per distinct (model, format, layout), and not at all where no row gives a layout and no checkpoint
+    has one of its own in the rows' formats (the features' common case)."""
     p_codes, p_values = precision
+    if layouts is not None:
+        l_codes, l_values = cells.codes(layouts)
+        given = np.array([canonical_layout(v) for v in l_values] + [""], dtype=object)
+        if given.any():  # some row's own layout: per distinct (model, format, layout) of the rows
+            codes, keys = cells.key_codes(models, cells.Coded(p_codes, p_values),
+                                          cells.Coded(np.where(l_codes < 0, len(l_values), l_codes), given))
+            per_key = [row_layout(str(m) if isinstance(m, str) else "", str(f), str(w), expert_only_formats)
+                       for m, f, w in keys]
+            return (np.array([k.experts_only for k in per_key], dtype=bool).take(codes),
+                    np.array([k.expert_bytes for k in per_key], dtype=float).take(codes))
     if not any(str(v) in _layout_formats() for v in p_values):  # the format alone decides (gpt-oss, bf16: ~5 us)
         only = np.array([str(v) in expert_only_formats for v in p_values], dtype=bool)
         return only.take(p_codes), np.full(len(p_codes), np.nan)

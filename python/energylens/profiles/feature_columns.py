@@ -1,6 +1,7 @@
 """Schema v1 rules on the columns the schema keeps untouched but the features read (docs/profile-schema.md):
 ``video_frames`` (>= 0, <= 10,000,000), ``scale_up_domain_gpus`` (a whole number >= 1, <= 2**20), ``compute_precision`` (a weight
-format's name) and ``mamba_ssm_cache_dtype`` (a KV-cache dtype's). Used
+format's name), ``mamba_ssm_cache_dtype`` (a KV-cache dtype's) and ``weight_layout`` (``all`` / ``experts``,
+``group<N>``: :func:`energylens.profiles.checkpoints.canonical_layout`). Used
 by :func:`energylens.profiles.load_profiles`; every violation is reported by column and row through its
 problem collector, as the schema's own columns are."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import cells, precision
+from energylens.profiles.checkpoints import LAYOUT_COLUMN, canonical_layout
 from energylens.profiles.limits import MAX_GPU_COUNT, MAX_TOKENS
 
 __all__ = ["check_feature_columns"]
@@ -49,9 +51,11 @@ def check_feature_columns(columns: Mapping[str, object], problems) -> None:
 
 #: Text columns the features read: the canonicaliser a cell must pass (blank: the default).
 _FEATURE_CHOICES = {"compute_precision": precision.normalize_compute_precision,
-                    "mamba_ssm_cache_dtype": precision.normalize_kv_cache_dtype}
+                    "mamba_ssm_cache_dtype": precision.normalize_kv_cache_dtype, LAYOUT_COLUMN: canonical_layout}
 _CHOICE_TEXT = {"compute_precision": "a precision such as bf16, fp8 or fp4",
-                "mamba_ssm_cache_dtype": "auto or a dtype such as float32, bfloat16 or fp8"}
+                "mamba_ssm_cache_dtype": "auto or a dtype such as float32, bfloat16 or fp8",
+                LAYOUT_COLUMN: "'all' or 'experts' and / or 'group<N>', e.g. 'experts group32'; blank: the model "
+                               "table's"}
 
 
 def _unknown(column: pd.Series, canon) -> np.ndarray:

@@ -143,7 +143,9 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
 
     # --- derived, parameter-free quantities ----------------------------------------------------
     moe = E > 1.0
-    layout = layout_rows(df["model"], precision, EXPERT_ONLY_PRECISIONS) if moe.any() else (moe, np.full(n, np.nan))
+    layout = (layout_rows(df["model"], precision, EXPERT_ONLY_PRECISIONS,  # a row's own weight_layout first
+                          df["weight_layout"] if "weight_layout" in df.columns else None)
+              if moe.any() else (moe, np.full(n, np.nan)))
     weight_bytes, touch = step_weight_bytes(P, Pa, E, k, B, dp, ep, tp, layout, hw,
                                             decode_reads(arch, DECODE_WEIGHT_READS), EP_SLOWEST_RANK)
     ctx = Li + 0.5 * Lo

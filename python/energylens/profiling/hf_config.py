@@ -30,10 +30,10 @@ import math
 import re
 from typing import Any
 
-from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, WeightLayout, group_bytes_per_param
+from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, WeightLayout, layout_of
 
 __all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config", "declared_weight_format",
-           "declares_weight_only", "declared_precision", "declared_layout"]
+           "declares_weight_only", "declared_precision", "declared_layout", "declared_layout_words"]
 
 #: The numeric architecture columns :func:`architecture_columns` may write (besides params_b).
 SHAPE_COLUMNS: tuple[str, ...] = (
@@ -226,22 +226,36 @@ def _ignored(q: dict, name: str) -> bool:
 
 def declared_layout(quantization_config: Any) -> WeightLayout:
     """The :class:`~energylens.profiles.checkpoints.WeightLayout` a checkpoint's ``quantization_config``
-    declares: experts-only for an expert-only format (mxfp4) or where attention, shared experts and dense MLPs
-    are left out and the routed experts are not (Kimi-K2-Thinking's compressed-tensors ``ignore``); the
-    experts' bytes of a symmetric grouped int format (its ``group_size`` and a 16-bit scale per group: 0.5625 B
-    at int4 / 32), else NaN (the format's). What the model table's ``checkpoint_precision`` cell records
-    (``int4 experts group32``; tests/profiles/test_checkpoint_layout.py checks the two agree)."""
+    declares (:func:`declared_layout_words`, priced as the model table's words are): experts-only for an
+    expert-only format (mxfp4) or where attention, shared experts and dense MLPs are left out and the routed
+    experts are not (Kimi-K2-Thinking's compressed-tensors ``ignore``); the experts' bytes of a symmetric grouped
+    int format (its ``group_size`` and a 16-bit scale per group: 0.5625 B at int4 / 32), else NaN (the format's).
+    What the model table's ``checkpoint_precision`` cell records (``int4 experts group32``;
+    tests/profiles/test_checkpoint_layout.py checks the two agree)."""
     q = quantization_config if isinstance(quantization_config, dict) else {}
-    ignored = {k: _ignored(q, v) for k, v in _PROBES.items()}
+    return layout_of(declared_weight_format(q), declared_layout_words(q).split())
+
+
+def declared_layout_words(quantization_config: Any) -> str:
+    """The ``weight_layout`` cell (docs/profile-schema.md) a checkpoint's ``quantization_config`` declares:
+    ``experts`` where only the routed experts are in its format (an expert-only format; attention, shared
+    experts and dense MLPs ignored, the routed experts not), else ``all``, then ``group<N>`` for a symmetric
+    grouped compressed-tensors int4 / int8 format (one 16-bit scale per N weights); ``""`` where it declares
+    no format (the model table's / the format's rule)."""
+    q = quantization_config if isinstance(quantization_config, dict) else {}
     fmt = declared_weight_format(q)
-    only = fmt in EXPERT_ONLY_FORMATS or (bool(fmt) and ignored["attention"] and ignored["shared"]
-                                          and ignored["dense"] and not ignored["routed"])
-    nbytes = math.nan
+    if not fmt:
+        return ""
+    ignored = {k: _ignored(q, v) for k, v in _PROBES.items()}
+    only = fmt in EXPERT_ONLY_FORMATS or (ignored["attention"] and ignored["shared"] and ignored["dense"]
+                                          and not ignored["routed"])
+    words = ["experts" if only else "all"]
     if _method(q) == "compressed_tensors" and fmt in ("int4", "int8"):
         w = [(g or {}).get("weights") or {} for g in (q.get("config_groups") or {}).values()]
-        if len(w) == 1 and w[0].get("strategy") == "group" and w[0].get("symmetric") and w[0].get("group_size"):
-            nbytes = group_bytes_per_param(w[0]["num_bits"], w[0]["group_size"])
-    return WeightLayout(only, nbytes)
+        size = w[0].get("group_size") if len(w) == 1 else None
+        if w and w[0].get("strategy") == "group" and w[0].get("symmetric") and isinstance(size, int) and size > 0:
+            words.append(f"group{size}")
+    return " ".join(words)
 
 
 def _context_window(c: Any) -> float:

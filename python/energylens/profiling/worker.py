@@ -27,12 +27,12 @@ from energylens.profiles.checkpoints import checkpoint_precision, weight_only_co
 from energylens.profiles.precision import normalize_precision
 from energylens.profiling.backend_transformers import run_transformers
 from energylens.profiling.backend_vllm import engine_args, run_vllm_offline
-from energylens.profiling.hf_config import declared_precision
+from energylens.profiling.hf_config import declared_layout_words, declared_precision
 from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig, is_local_path
 
-__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "watch_parent", "cooldown", "package_versions",
+__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "run_layout", "watch_parent", "cooldown", "package_versions",
            "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
@@ -177,6 +177,17 @@ def run_precision(cfg: RunConfig) -> tuple[str, str]:
     return normalize_precision(cfg.precision), ""
 
 
+def run_layout(cfg: RunConfig) -> str:
+    """The ``weight_layout`` of ``cfg``'s rows (docs/profile-schema.md): which weights vLLM holds in the format
+    the checkpoint's config.json declares (``hf_config.declared_layout_words``: ``experts group32`` for
+    Kimi-K2-Thinking's int4 experts, ``all`` for a checkpoint quantised throughout), so a checkpoint the model
+    table does not know is priced as it is stored; ``""`` (the table's / the format's rule) where it declares no
+    format, has no config.json here, or the backend is not vLLM (transformers rows are in the spec's precision)."""
+    if cfg.backend != "vllm":
+        return ""
+    return declared_layout_words(_checkpoint_config(cfg).get("quantization_config"))
+
+
 def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     """The columns every row has, whatever happened: the configuration and the metadata (a failed row too
     says which GPU and which backend version it failed on)."""
@@ -190,6 +201,7 @@ def base_row(cfg: RunConfig, power_source: str) -> dict[str, Any]:
         "model": cfg.model, "model_path": str(cfg.options.get("model_path", "")), "backend": cfg.backend, "mode": cfg.mode, "tp": cfg.tp, "pp": cfg.pp, "dp": cfg.dp,
         "ep": cfg.ep, "n_gpus": cfg.n_gpus,
         **dict(zip(("precision", "compute_precision"), run_precision(cfg), strict=True)),
+        "weight_layout": run_layout(cfg),  # which weights are in that format (config.json's quantization_config)
         "kv_cache_dtype": cfg.kv_cache_dtype, "modality": cfg.modality, "max_num_seqs": cfg.max_num_seqs,
         "input_len_spec": cfg.input_len.label(), "output_len_spec": cfg.output_len.label(),
         "repetition": cfg.repetition, "seed": cfg.seed, "power_source": power_source,
@@ -234,6 +246,7 @@ def run_in_process(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     row.update(got)
     # again now that the run has the checkpoint: a Hub id's config.json is in the cache only after its download
     row["precision"], row["compute_precision"] = run_precision(cfg)
+    row["weight_layout"] = run_layout(cfg)
     row["short_windows"] = meter.short_windows  # every backend's windows, the steady-state one included
     row["wall_s"] = time.monotonic() - t0
     row["gpu"] = row["gpu"] or str(row.get("device", "cpu"))

@@ -26,7 +26,7 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import ProfileSchemaError, UnknownGpuError, UnknownModelError
 from energylens.profiles import tables
-from energylens.profiles.checkpoints import checkpoint_precision
+from energylens.profiles.checkpoints import canonical_layout, checkpoint_precision
 from energylens.profiles.light import light_profiles
 from energylens.profiles.precision import normalize_compute_precision
 from energylens.profiles.schema import load_profiles
@@ -45,7 +45,7 @@ __all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
 #: Text override columns and how the features canonicalise them (the schema checked they pass).
 _FEATURE_TEXT = {"compute_precision": normalize_compute_precision,
-                 "mamba_ssm_cache_dtype": tables.normalize_kv_cache_dtype}
+                 "mamba_ssm_cache_dtype": tables.normalize_kv_cache_dtype, "weight_layout": canonical_layout}
 #: Columns every candidate row needs (plus batch_size or max_num_seqs).
 REQUIRED_COLUMNS = ("model", "gpu", "tp", "input_tokens", "output_tokens")
 #: Profile columns that, where a row gives them, replace the model table's values for that row.
@@ -54,7 +54,7 @@ OVERRIDE_COLUMNS = ("params_b", "active_params_b", "n_layers", "d_model", "n_hea
                     "n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                     "state_elems_per_seq", "video_tokens_per_frame", "compute_precision",
                     "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens", "kv_lora_rank",
-                    "qk_rope_head_dim", "v_head_dim")
+                    "qk_rope_head_dim", "v_head_dim", "weight_layout")
 
 
 def _src(df: pd.DataFrame) -> str:

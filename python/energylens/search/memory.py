@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import tables, topology
-from energylens.profiles.checkpoints import checkpoint_layout
+from energylens.profiles.checkpoints import LAYOUT_COLUMN, row_layout
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory",
@@ -88,23 +88,25 @@ def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | Non
     expert_params = np.where(moe, inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
     arch = _frame_arch(frame, model_specs)
     models = frame["model"].astype(str).to_numpy()
+    layouts = frame[LAYOUT_COLUMN].to_numpy(dtype=object) if LAYOUT_COLUMN in frame.columns else None  # the row's own
     kept = kept_params(*(arch[c] for c in BF16_KEPT))
-    total = checkpoint_weight_bytes(precision, params, expert_params, kept, moe, arch["d_model"], models)
-    experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models)
+    total = checkpoint_weight_bytes(precision, params, expert_params, kept, moe, arch["d_model"], models, layouts)
+    experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models, layouts)
     shard = topology.moe_group_gpus(tp, dp, ep)
     return (total - experts) / (tp * pp) + experts / (shard * pp)
 
 
-def expert_weight_bytes(precision, expert_params, d_model, models=None):
+def expert_weight_bytes(precision, expert_params, d_model, models=None, layouts=None):
     """Bytes vLLM allocates for the routed experts: ``expert_params`` in the format ``precision`` at the
     checkpoint's own bytes where its group size fixes them (``models``: the checkpoint names, per row or one;
     :func:`energylens.profiles.checkpoints.checkpoint_layout`: Kimi-K2-Thinking's int4 in groups of 32,
-    0.5625 B); an mxfp4 checkpoint's padded to a hidden size of a multiple of
+    0.5625 B; ``layouts``: the rows' ``weight_layout`` cells, per row or one, which decide first); an mxfp4 checkpoint's padded to a hidden size of a multiple of
     :data:`MXFP4_EXPERT_HIDDEN_MULTIPLE` (gpt-oss: 2880 -> 3072, x 1.067; 0 where d_model is unknown:
     unpadded). ``precision`` per row (array) or a scalar."""
     one = np.ndim(expert_params) == 0
     precision = np.atleast_1d(np.asarray(precision, dtype=object))
-    bpp = np.array([_expert_bytes(x, m) for x, m in zip(precision, _names(models, len(precision)), strict=True)])
+    bpp = np.array([_expert_bytes(x, m, w) for x, m, w in zip(precision, _names(models, len(precision)),
+                                                              _names(layouts, len(precision)), strict=True)])
     mx = np.array([tables.normalize_precision(x) == "mxfp4" for x in precision])
     d = np.asarray(d_model, dtype=float)
     m = MXFP4_EXPERT_HIDDEN_MULTIPLE
@@ -123,21 +125,23 @@ def embedding_params(vocab_size, d_model, tie_word_embeddings):
     return float(out) if out.ndim == 0 else out
 
 
-def checkpoint_weight_bytes(precision, params, expert_params, embeddings, moe, d_model=np.nan, models=None):
+def checkpoint_weight_bytes(precision, params, expert_params, embeddings, moe, d_model=np.nan, models=None,
+                            layouts=None):
     """Bytes of all of a checkpoint's weights as vLLM holds them: the routed experts (``expert_params``,
     :func:`expert_weight_bytes`), the parameters a quantised checkpoint keeps 16-bit (``embeddings``: the
     embedding and lm_head, :func:`embedding_params`, and a vision encoder, :func:`vision_params`) in bf16
     beside a quantised format (:data:`EMBEDDING_BYTES_PER_PARAM`; a 16- or 32-bit format keeps its own), the
     rest as :func:`shared_weight_bytes_per_param` (``models``: the checkpoint names, per row or one, whose
-    layout may hold only the experts in the format). ``precision`` and ``moe`` per row (arrays) or scalars."""
+    layout may hold only the experts in the format; ``layouts``: their ``weight_layout`` cells, which decide
+    first). ``precision`` and ``moe`` per row (arrays) or scalars."""
     one = np.ndim(params) == 0
     precision, moe = np.atleast_1d(np.asarray(precision, dtype=object)), np.atleast_1d(moe)
-    names = _names(models, len(precision))
-    shared = np.array([shared_weight_bytes_per_param(x, bool(m), n)
-                       for x, m, n in zip(precision, moe, names, strict=True)])
+    names, cells = _names(models, len(precision)), _names(layouts, len(precision))
+    shared = np.array([shared_weight_bytes_per_param(x, bool(m), n, w)
+                       for x, m, n, w in zip(precision, moe, names, cells, strict=True)])
     params, expert_params = np.asarray(params, dtype=float), np.asarray(expert_params, dtype=float)
     emb = np.clip(np.asarray(embeddings, dtype=float), 0.0, np.maximum(params - expert_params, 0.0))
-    out = (expert_weight_bytes(precision, expert_params, d_model, names) + shared * (params - expert_params - emb)
+    out = (expert_weight_bytes(precision, expert_params, d_model, names, cells) + shared * (params - expert_params - emb)
            + np.maximum(shared, EMBEDDING_BYTES_PER_PARAM) * emb)
     return float(np.ravel(out)[0]) if one else out
 
@@ -165,15 +169,16 @@ def kept_params(vocab_size, d_model, tie_word_embeddings, vision_params_b):
 
 
 def _names(models, n: int) -> list:
-    """``models`` (None, one name, or one per row) as a list of n names ("" = unknown)."""
+    """``models`` (None, one name, or one per row) as a list of n names ("" = unknown; a missing cell too)."""
     if models is None or isinstance(models, str):
         return [models or ""] * n
-    return [str(m) for m in np.atleast_1d(np.asarray(models, dtype=object))]
+    return ["" if m is None or (pd.api.types.is_scalar(m) and pd.isna(m)) else str(m)
+            for m in np.atleast_1d(np.asarray(models, dtype=object))]
 
 
-def _expert_bytes(precision: str, model: str) -> float:
-    """Bytes per routed-expert parameter: the checkpoint's layout's, else the format's."""
-    own = checkpoint_layout(model, precision).expert_bytes if model else np.nan
+def _expert_bytes(precision: str, model: str, layout: str = "") -> float:
+    """Bytes per routed-expert parameter: the row's or the checkpoint's layout's, else the format's."""
+    own = row_layout(model, precision, layout).expert_bytes if model or layout else np.nan
     return own if np.isfinite(own) else tables.bytes_per_param(precision)
 
 
@@ -193,13 +198,13 @@ def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[st
     return out
 
 
-def shared_weight_bytes_per_param(precision: str, moe: bool, model: str = "") -> float:
+def shared_weight_bytes_per_param(precision: str, moe: bool, model: str = "", layout: str = "") -> float:
     """Bytes per parameter of the weights outside the routed experts: a MoE checkpoint whose layout holds
     only its experts in the format (:func:`energylens.profiles.checkpoints.checkpoint_layout`: gpt-oss's mxfp4
-    whatever the name, Kimi-K2-Thinking's int4 for ``model``) keeps attention, shared experts, dense layers,
+    whatever the name, Kimi-K2-Thinking's int4 for ``model``, a row's ``weight_layout`` cell ``layout`` first) keeps attention, shared experts, dense layers,
     router and embeddings in bf16 (gpt-oss-120b: 114.7e9 x 0.53125 + 2.1e9 x 2 B = 65.2 GB, the checkpoint's
     size); any other checkpoint stores them as the experts."""
-    if moe and checkpoint_layout(model or "", tables.normalize_precision(precision)).experts_only:
+    if moe and row_layout(model or "", tables.normalize_precision(precision), layout or "").experts_only:
         return tables.bytes_per_param("bf16")
     return tables.bytes_per_param(precision)
 

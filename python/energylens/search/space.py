@@ -464,11 +464,11 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
-        p, bpp = float(r["params_b"]) * 1e9, expert_bytes_per_param(r["model"], r["precision"])  # all; per expert
+        p, bpp = float(r["params_b"]) * 1e9, expert_bytes_per_param(r["model"], r["precision"], own := r.get("weight_layout"))
         kept, d = kept_params(*(_arch(r, m, c) for c in BF16_KEPT)), _arch(r, m, "d_model")
         values[i, col["weight_total_bytes"]] = checkpoint_weight_bytes(  # bf16 embeddings, encoder, expert-only rest
-            r["precision"], p, expert[i] / bpp, kept, bool(moe[i]), d, r["model"])
-        values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d, r["model"])
+            r["precision"], p, expert[i] / bpp, kept, bool(moe[i]), d, r["model"], own)
+        values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d, r["model"], own)
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
