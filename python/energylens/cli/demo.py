@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.evaluate import REPORT_FILES, write_report_folder
-from energylens.cli.options import positive_int, seed
+from energylens.cli.parsers.demo import DEMO_REPEATS, add_parser
 from energylens.cli.search import print_result
 from energylens.compare.metrics import score_groups
 from energylens.compare.report import format_summary
@@ -40,10 +40,6 @@ from energylens.search import search
 __all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison"]
 
 GROUP_BY = ("task", "model", "gpu")
-#: Seeded repeats of the closing comparison when --repeats is not given.
-DEMO_REPEATS = 5
-
-
 def _config_label(row: pd.Series) -> str:
     return f"TP{int(row['tp'])} PP{int(row['pp'])} B{int(round(row.get('max_batch_size', row['batch_size'])))}"
 
@@ -72,21 +68,6 @@ def choices_table(profiles: pd.DataFrame, energy_pred: np.ndarray, tpot: np.ndar
         out["energylens_regret_pct"] = 100.0 * (out["energylens_j"] / out["best_j"] - 1.0)
         out["latency_first_regret_pct"] = 100.0 * (out["latency_first_j"] / out["best_j"] - 1.0)
     return out
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``energylens demo``."""
-    p = sub.add_parser("demo", help="run the main job on the bundled real data")
-    p.add_argument("--seed", type=seed, default=0, help="seed of the training draw (0)")
-    p.add_argument("--train-size", type=positive_int, default=50, help="training rows drawn at random (50)")
-    p.add_argument("--report", default=None,
-                   help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
-                        "be empty or an earlier energylens report, which is replaced)")
-    p.add_argument("--repeats", type=positive_int, default=None,
-                   help=f"seeded repeats of the closing comparison ({DEMO_REPEATS})")
-    p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines (and its "
-                   "report)")
-    p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

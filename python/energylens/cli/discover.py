@@ -12,15 +12,11 @@ import sys
 from pathlib import Path
 
 from energylens.cli.options import (
-    PROFILES_HELP,
-    add_gpu_table_option,
     apply_gpu_tables,
     command_inputs,
-    positive_float,
-    positive_int,
     refuse_folder_name,
-    seed,
 )
+from energylens.cli.parsers.discover import add_parser
 from energylens.extras import require
 from energylens.outputs import (
     announce_written,
@@ -42,36 +38,6 @@ REPORT_FILES = {"discovery.md": "# Structure discovery", "discovery.json": "", "
 CV_NOTE = ("CV%: the 5-fold cross-validated mean |relative error| on the training rows",
            "CV%: the 5-fold cross-validated mean |error| of the log-correction g on the training rows (x 100; about "
            "a relative error)")
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``energylens discover``."""
-    p = sub.add_parser("discover", help="symbolic regression of energy (or the template's residuals) to a front")
-    p.add_argument("profiles", metavar="PROFILES", help=PROFILES_HELP)
-    p.add_argument("--target", choices=("energy", "prefill", "decode", "residual"), default="energy",
-                   help="what the expressions predict: energy per request (J; default), a phase's measured energy "
-                        "(prefill_energy_j / decode_energy_j), or residual, log(energy_j / template) with the "
-                        "template fitted on the training rows: a term the template lacks (docs/discover.md)")
-    p.add_argument("--backend", choices=("auto", "operon", "pysr"), default="auto",
-                   help="operon (pyoperon, the [sr] extra), pysr (needs PySR and a Julia executable), or auto "
-                        "(default: operon where installed, else pysr; the run says which and why)")
-    p.add_argument("--max-complexity", type=positive_int, default=25, help="largest expression (nodes; 25)")
-    p.add_argument("--time-budget", type=positive_float, default=60.0, help="seconds for the search (60; it also stops at --generations)")
-    p.add_argument("--generations", type=positive_int, default=200, help="generation cap (200; operon: reproducible "
-                   "per seed when it binds before the time budget, and the run says which bound stopped it)")
-    p.add_argument("--population", type=positive_int, default=500, help="population size (500)")
-    p.add_argument("--train-size", type=positive_int, default=None,
-                   help="training rows (default 70 %%; the rest is held out)")
-    p.add_argument("--seed", type=seed, default=0, help="seed of the split and the search (0)")
-    p.add_argument("-o", "--output", default="discovered.json",
-                   help="result file (JSON; default discovered.json in the current folder; an existing file is "
-                        "replaced, and the command says so on stderr)")
-    p.add_argument("--report", default=None, metavar="DIR",
-                   help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
-                        "energylens report, which is replaced)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    add_gpu_table_option(p)
-    p.set_defaults(func=_cmd_discover)
 
 
 def _print_table(result) -> None:

@@ -18,6 +18,7 @@ import sys
 
 import energylens
 from energylens.capabilities import capabilities
+from energylens.cli.parsers.doctor import add_parser
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint, optional
 from energylens.parallel import isa, supported_isas
@@ -32,19 +33,6 @@ except ImportError as _exc:
     _LIBRARY_ERROR = f"unknown  <- the energylens library does not load: {_exc}"
 
 __all__ = ["add_parser"]
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``energylens doctor``."""
-    p = sub.add_parser(
-        "doctor", help="print what this build and machine can do, with versions",
-        description="Print what this build and machine can do (the native core, CUDA, NVML, the compiler of "
-                    "expression kernels, the core dependencies, each optional extra), with versions, and for "
-                    "every 'no' the reason and the command or package that adds it. Exit status 0 when "
-                    "everything energylens requires works (missing optional parts are listed, not errors), "
-                    "1 when a core dependency (numpy, pandas, pyarrow) is missing, does not import or is "
-                    "older than energylens needs.")
-    p.set_defaults(func=_cmd_doctor)
 
 
 def _extra_rows() -> list[tuple[str, str]]:

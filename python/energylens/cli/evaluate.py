@@ -15,17 +15,12 @@ import pandas as pd
 
 from energylens.cli.fit import warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
-    PROFILES_HELP,
-    add_gpu_table_option,
-    add_prior_options,
     apply_gpu_tables,
     check_prior_options,
     command_inputs,
-    positive_float,
-    positive_int,
     read_profiles_with_rows,
-    seed,
 )
+from energylens.cli.parsers.evaluate import add_parser
 from energylens.compare.methods import ClosedForm
 from energylens.compare.names import resolved_name
 from energylens.compare.registry import register_method, unregister_method
@@ -46,46 +41,6 @@ __all__ = ["add_parser", "run_evaluate", "failed_methods", "REPORT_FILES", "writ
 #: holding only these (report.md ours), written before the report marker existed, may be replaced too.
 REPORT_FILES = {"report.md": "# energylens evaluation", "summary.csv": "", "results.csv": "", "predictions.csv": "",
                 **{name: "" for name, _ in PLOTS}}
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``energylens evaluate``; the parser's ``func`` is :func:`run_evaluate`."""
-    p = subparsers.add_parser(
-        "evaluate", help="compare configuration choice: ours against the baselines, same splits",
-        description="Fit every method on the same seeded training rows and score it on the same "
-                    "held-out rows: Top-1, pairwise, MAPE, Spearman, regret; sample efficiency; "
-                    "unseen batch sizes, GPU and model. Exit status 2 for bad input, and also when a method failed "
-                    "in some of its fits or scored nothing: the table and report are still written, the failure "
-                    "named on stderr.")
-    p.add_argument("profiles", metavar="PROFILES",
-                   help=PROFILES_HELP)
-    p.add_argument("--train-size", type=positive_int, default=50, help="training rows per repeat (50)")
-    p.add_argument("--repeats", type=positive_int, default=20, help="seeded repeats (20; at most 1000)")
-    p.add_argument("--group-by", default=",".join(DEFAULT_GROUP_BY),
-                   help="columns whose rows are the candidates of one choice (task,model,gpu)")
-    p.add_argument("--tpot-slo", type=positive_float, default=None, metavar="SECONDS",
-                   help="choose only among candidates meeting this TPOT (predicted and measured)")
-    p.add_argument("--seed", type=seed, default=0,
-                   help="seed of every draw (0); each method is seeded seed*1000+repeat, so at most "
-                        "(2**63 - repeats) // 1000")
-    p.add_argument("--splits", default=",".join(SPLIT_NAMES),
-                   help=f"comma-separated subset of {','.join(SPLIT_NAMES)}")
-    p.add_argument("--methods", default=None,
-                   help="comma-separated subset of the methods (default: all of them; the learned baselines need "
-                   "the [compare] extra, and a missing one stops the run naming the pip install)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.add_argument("--report", default=None, metavar="DIR",
-                   help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete); "
-                        "an existing DIR must be empty or an earlier energylens report, which is replaced")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
-                   help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
-                        "or model (family | model), reported as a separate method; the default row is unchanged")
-    add_prior_options(p, "also score 'energylens+prior' (with --calibrate KEY also 'energylens+KEY+prior'), "
-                         "reported as separate methods")
-    add_gpu_table_option(p)
-    p.set_defaults(func=run_evaluate)
-    return p
 
 
 def _split_list(s: str | None, option: str) -> list[str] | None:

@@ -1,8 +1,11 @@
 """The ``energylens`` command line: one module per command in this package, assembled here.
 
-Each command module has ``add_parser(subparsers)`` that registers its parser and handler. Commands import
-the library at module level; this module imports only :mod:`energylens.errors` and :mod:`energylens.extras`
-(both light) and a command's module when building the parser, so ``energylens --version`` stays fast. The library never imports :mod:`energylens.cli`.
+Each command's parser is in :mod:`energylens.cli.parsers` (``add_parser(subparsers)`` registers it and its
+handler), apart from the command's module, which imports the library at module level: the handler imports
+that module when the command runs. This module imports only the parsers, :mod:`energylens.errors` and
+:mod:`energylens.extras` (all light), so ``energylens --help``, ``energylens COMMAND --help``, ``--version``
+and an argument error never load pandas, the model or the profiling runner (tests/cli/test_cli_startup.py).
+The library never imports :mod:`energylens.cli`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from energylens.extras import dist_version
 
 __all__ = ["main", "build_parser", "COMMANDS", "Terminated", "EXIT_SIGINT", "EXIT_SIGTERM"]
 
-#: Command name -> module (``energylens.cli.<module>``), in the order ``--help`` lists them.
+#: Command name -> its module (``energylens.cli.<module>``, its parser ``energylens.cli.parsers.<module>``), in the
+#: order ``--help`` lists them.
 COMMANDS = {
     "doctor": "doctor",
     "demo": "demo",
@@ -38,20 +42,16 @@ COMMANDS = {
 }
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The full parser; with ``argv``, only the named command's module is imported (fast start-up)."""
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: every command's, from :mod:`energylens.cli.parsers` (none imports a command's module)."""
     parser = argparse.ArgumentParser(
         prog="energylens",
         description="Energy models and measurement for LLM serving configurations.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {dist_version('energylens')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    wanted = [a for a in (argv or []) if a in COMMANDS][:1]
-    for name, module in COMMANDS.items():
-        if wanted and name != wanted[0]:
-            sub.add_parser(name, help=f"see energylens {name} --help")
-            continue
-        importlib.import_module(f"energylens.cli.{module}").add_parser(sub)
+    for module in COMMANDS.values():
+        importlib.import_module(f"energylens.cli.parsers.{module}").add_parser(sub)
     return parser
 
 
@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             previous_int = signal.signal(signal.SIGINT, _raise_interrupt)
         sys.unraisablehook = _unraisable_hook(command, previous_hook, resender)
     try:
-        args = build_parser(argv).parse_args(argv)
+        args = build_parser().parse_args(argv)
         command = args.command
         warnings.formatwarning = _format_warning
         with pipe_safe_stdout():  # `energylens fit ... | head` still writes its files

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from energylens.cli.options import refuse_folder_name
+from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import OutputError
 from energylens.measure.marks import steady_now_ns
@@ -26,55 +27,8 @@ from energylens.outputs import announce_written, check_output_path, existing_fil
 __all__ = ["add_parser", "run_monitor"]
 
 
-def _gpu_list(text: str) -> list[int]:
-    try:
-        gpus = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--gpus takes indices like 0,1 (got {text!r})") from exc
-    if not gpus or min(gpus) < 0:
-        raise argparse.ArgumentTypeError(f"--gpus takes non-negative indices like 0,1 (got {text!r})")
-    if len(set(gpus)) != len(gpus):  # each mention would be sampled and added to the total
-        raise argparse.ArgumentTypeError(f"--gpus names a GPU more than once (got {text!r})")
-    return gpus
-
-
-#: The longest --duration / --interval (a year): beyond it time.sleep overflows (a traceback, not a run).
-_LONGEST_S = 365 * 24 * 3600.0
-
-
-def _positive(text: str) -> float:
-    """Seconds, > 0 and at most a year; a word is refused in argparse's own terms (a ValueError here was
-    printed as "invalid _positive value", the function's name)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not v > 0 or not v <= _LONGEST_S:
-        raise argparse.ArgumentTypeError(f"must be > 0 and at most {_LONGEST_S:.0f} s (a year) (got {text})")
-    return v
-
-
 #: How long the synthetic square wave lasts at most (then it holds 450 W): 1.2 M breakpoints.
 _SYNTHETIC_UNTIMED_S = 7 * 24 * 3600.0
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``energylens monitor``."""
-    p = sub.add_parser("monitor", help="live per-GPU power from NVML; totals at the end; -o saves a trace")
-    p.add_argument("--gpus", type=_gpu_list, default=None, help="visible GPU indices, e.g. 0,1 (default: all)")
-    p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C, "
-                   "which then exits 0); Ctrl-C before they pass still saves the totals and trace but exits 130")
-    p.add_argument("--interval", type=_positive, default=0.5, help="seconds between live lines (0.5)")
-    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name); "
-                   "an existing file there is refused before sampling starts unless --force")
-    p.add_argument("--force", action="store_true",
-                   help="replace an earlier trace at -o (a measurement cannot be taken again, so not by default)")
-    p.add_argument("--dcgm", choices=("off", "auto", "on"), default="off",
-                   help="also read DCGM (auto: when a host engine answers; on: required)")
-    p.add_argument("--source", choices=("nvml", "synthetic"), default="nvml",
-                   help="nvml (default) or synthetic (a known 150 W / 450 W square wave of 0.5 s steps, for trying it "
-                        "out; a week long at most)")
-    p.set_defaults(func=run_monitor)
 
 
 def _sampler(args: argparse.Namespace) -> PowerSampler:

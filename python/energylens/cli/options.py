@@ -1,8 +1,9 @@
-"""Options and argument types several commands share (not a command: ``cli/main.py`` does not list it).
+"""What several commands do with their options and inputs when they run (not a command: ``cli/main.py`` does
+not list it): register ``--gpu-table`` files, read profiles with progress and notes, name a command's inputs.
 
-Argument types (``positive_int``, ``seed``, ``level``, ...) reject a bad value at parse time with a message
-naming the expectation (argparse prints it with the option name and exits 2); ``DEFAULTS`` are the Python
-API's, so the command line and the API agree.
+The argument types (``positive_int``, ``seed``, ``level``, ...), ``add_gpu_table_option``, ``add_prior_options``,
+``PROFILES_HELP`` and ``DEFAULTS`` live in :mod:`energylens.cli.parsers.common` (the parsers import no pandas)
+and are re-exported here.
 
 ``--gpu-table FILE`` (fit, predict, evaluate): a user GPU table, a CSV with the columns of the bundled
 ``energylens/data/gpus.csv``, registered before the profiles are read so that a GPU the bundled table
@@ -12,7 +13,6 @@ lacks (or a bundled row's blank cells) can be described (docs/reference-tables.m
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -20,33 +20,26 @@ import time
 import numpy as np
 import pandas as pd
 
+from energylens.cli.parsers.common import (
+    DEFAULTS,
+    PROFILES_HELP,
+    add_gpu_table_option,
+    add_prior_options,
+    level,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    seed,
+)
 from energylens.errors import OutputError, ProfileSchemaError
-from energylens.model.prior import DEFAULT_PRIOR_WEIGHT
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.files import READ_PROGRESS
 from energylens.profiles.tables import register_gpu_table
 
-__all__ = ["add_gpu_table_option", "apply_gpu_tables", "command_inputs", "read_profiles_with_rows",
-           "note_assumed_inputs", "note_test_power", "PROFILES_HELP", "refuse_folder_name", "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
-
-
-def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--gpu-table FILE`` (repeatable) to a command's parser."""
-    parser.add_argument(
-        "--gpu-table", action="append", default=[], metavar="FILE",
-        help="user GPU table: a CSV with the columns of energylens/data/gpus.csv describing GPUs the "
-             "bundled table lacks (name, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
-             "repeatable")
-
-
-def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """Add ``--prior bundled|MODEL.json`` and ``--prior-weight W`` (docs/model.md, "Accuracy round 8");
-    ``what`` says what the command does with the prior."""
-    parser.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
-                        help=f"opt-in: {what}, pulled toward another fit's 12 parameters (bundled: the fit on the "
-                             "bundled ML.ENERGY v2 rows; or a model file); fewer rows than parameters then fit")
-    parser.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
-                        help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
+__all__ = ["add_gpu_table_option", "add_prior_options", "check_prior_options", "apply_gpu_tables", "command_inputs",
+           "read_profiles_with_rows", "note_assumed_inputs", "note_test_power", "PROFILES_HELP", "refuse_folder_name",
+           "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
 def check_prior_options(args: argparse.Namespace) -> None:
@@ -184,78 +177,3 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
           "assumed per task, not measured (the export records no prompt lengths): " + ", ".join(parts)
           + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
           + "; prefill energy and TTFT rest on them (docs/profile-schema.md)", file=sys.stderr)
-
-
-#: What a PROFILES argument takes (every format load_profiles_or_bundled recognises; README "Using it"), for the
-#: commands that need measured energy; ``fit`` adds Splitwise's latency-only table.
-PROFILES_HELP = ("profiles: a schema-v1 table (CSV/Parquet; docs/profile-schema.md), an ML.ENERGY v2 flat CSV or "
-                 "v3 export, a sweep's store folder (energylens profile -o), or 'bundled' (the bundled ML.ENERGY v2 "
-                 "rows)")
-
-#: Defaults shared with the Python API (``EnergyModel(...)``), so the command line and the API agree.
-DEFAULTS = {"n_starts": 3, "bootstrap": 200, "seed": 0, "level": 0.9}
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0."""
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def seed(text: str) -> int:
-    """A random seed: an integer in [0, 2**63)."""
-    value = nonnegative_int(text)
-    if value >= 2**63:
-        raise argparse.ArgumentTypeError(f"must be < 2**63, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def level(text: str) -> float:
-    """A probability strictly between 0 and 1 (an interval level)."""
-    value = _float(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1 (e.g. 0.9), got {text}")
-    return value

@@ -22,14 +22,12 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.options import (
-    DEFAULTS,
-    add_gpu_table_option,
     apply_gpu_tables,
     command_inputs,
-    level,
     read_profiles_with_rows,
     refuse_folder_name,
 )
+from energylens.cli.parsers.predict import add_parser
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.persistence import EXPRESSION_MODEL_ID
 from energylens.outputs import (
@@ -68,21 +66,6 @@ def _stage(n_rows: int, what: str) -> None:
 
 PREDICT_FORMATS = ("CSV (Parquet for a .parquet name)",
                    (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parquet"))
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``energylens predict``."""
-    predict = sub.add_parser("predict", help="predict energy (and latency) for configurations")
-    predict.add_argument("model", metavar="MODEL", help="model file written by `energylens fit`")
-    predict.add_argument("configs", metavar="CONFIGS", help="configurations: a schema-v1 table (CSV/Parquet; energy_j optional) or "
-                         "any profiles fit takes (an ML.ENERGY v2 / v3 export, a sweep's store folder, 'bundled')")
-    predict.add_argument("-o", "--output", required=True, help="output CSV (compressed for a .csv.gz, .csv.bz2, .csv.xz or .csv.zip name; Parquet "
-                         "for .parquet; any case); written atomically; an existing "
-                         "table predict wrote is replaced, and the command says so on stderr; any other file is refused")
-    predict.add_argument("--level", type=level, default=DEFAULTS["level"],
-                         help="prediction-interval level, strictly between 0 and 1 (0.9)")
-    add_gpu_table_option(predict)
-    predict.set_defaults(func=_cmd_predict)
 
 
 def _expression_intervals(model, configs, level: float) -> pd.DataFrame:

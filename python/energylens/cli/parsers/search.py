@@ -1,0 +1,142 @@
+"""The parser of ``energylens search``; the command itself is :mod:`energylens.cli.search`
+(this module stays light: :mod:`energylens.cli.parsers`)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from energylens.cli.parsers import Run
+from energylens.cli.parsers.common import add_gpu_table_option, level, positive_float, positive_int, seed
+
+__all__ = ["add_parser"]
+
+
+def _items(text: str, what: str) -> list[str]:
+    """The comma-separated items of ``text``; an empty one ("1,,2", "8,") is an error, not dropped."""
+    items = [v.strip() for v in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r} (an empty item: a stray comma?)")
+    padded = [v for v in items[1:] if len(v) > 1 and v[0] == "0" and v[1].isdigit()]
+    if padded:  # "1,024": a thousands separator read as two items (1 and 24)
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated {what}, got {text!r}: the item {padded[0]!r} starts with a zero, so the comma "
+            f"looks like a thousands separator; write {text.replace(',', '')!r} for one number (commas separate items)")
+    return items
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in _items(text, "whole numbers")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
+    return values
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in _items(text, "numbers")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if min(values) <= 0 or not all(map(math.isfinite, values)):
+        raise argparse.ArgumentTypeError(f"expected numbers > 0 (and finite), got {text!r}")
+    return values
+
+
+def _weights(text: str) -> list[float] | str:
+    """``--workload-weights``: one weight per point, or ``equal`` (as the Python API)."""
+    return "equal" if text.strip().lower() == "equal" else _numbers(text)
+
+
+def _fraction(text: str) -> float:
+    """A fraction in (0, 1] (``--gpu-memory-utilization``, as vLLM's option)."""
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] (a fraction of GPU memory, e.g. 0.9), got {text}")
+    return value
+
+
+def _prices(text: str) -> float | dict[str, float]:
+    """``2.5`` (every GPU) or ``H100=2.5,H200=3.4`` (a GPU named twice is an error)."""
+    try:
+        if "=" not in text:
+            return positive_float(text)
+        pairs = [(k.strip(), positive_float(v)) for k, v in (item.split("=", 1) for item in _items(text, "GPU=price"))]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a price or GPU=price pairs, got {text!r}") from None
+    names = [k for k, _ in pairs]
+    twice = sorted({k for k in names if names.count(k) > 1})
+    if twice or not all(names):
+        raise argparse.ArgumentTypeError(f"each GPU once in GPU=price pairs, got {text!r}"
+                                         + (f" ({', '.join(twice)} more than once)" if twice else ""))
+    return dict(pairs)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``energylens search``."""
+    p = sub.add_parser("search", help="find the energy-optimal deployment under memory and latency limits")
+    p.add_argument("--model", help="model name(s) from the model table, comma-separated (required without --candidates)")
+    p.add_argument("--gpus", help="GPU name(s) from the GPU table, comma-separated, e.g. H100,H200,B200 (required "
+                   "without --candidates)")
+    p.add_argument("--input-tokens", type=_numbers,
+                   help="mean prompt tokens per request (or comma-separated workload points)")
+    p.add_argument("--output-tokens", type=_numbers,
+                   help="mean output tokens per request (or as many comma-separated points)")
+    p.add_argument("--candidates", metavar="CSV",
+                   help="search only the configurations of this table (one per row: model, gpu, tp, [pp, dp, ep, "
+                        "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
+                        "a measured profile table, 'bundled' or an ML.ENERGY v2 / v3 export works) instead of the axes")
+    p.add_argument("--workload-weights", type=_weights, default=None,
+                   help="one weight per workload point, or 'equal': the points are quantiles of one distribution, "
+                        "each configuration one candidate (expected energy; limits and memory at the worst point)")
+    p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
+    p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
+    p.add_argument("--limit-confidence", type=level, default=0.5, metavar="P",
+                   help="meet the latency limits with confidence P: a configuration passes only if the upper "
+                   "P-quantile of its TPOT / TTFT (the latency model's prediction interval; needs a model with "
+                   "bootstrap refits) meets the limit (0.5: the predicted value decides)")
+    p.add_argument("--rate", type=positive_float,
+                   help="requests per second: load-driven mode (running batch from Little's law, replicas, idle power)")
+    p.add_argument("--max-utilization", type=positive_float, metavar="U",
+                   help="with --rate: size the replicas to run at most this share of their throughput at the "
+                   "max_num_seqs cap, in (0, 1] (default 1: no headroom; queueing delay is not modelled, and it "
+                   "grows without bound as a replica nears full use)")
+    p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
+    p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
+    p.add_argument("--plot", help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, .jpg, .eps, .ps, "
+                   ".tif, .webp, .gif; checked before the search)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (default 1,2,4,8 less the values that "
+                   "divide no model's attention heads, said in the output; a given value no model can use is an error)")
+    p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
+    p.add_argument("--dp", type=_ints, default=None, help="data-parallel ranks per deployment (1)")
+    p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
+    p.add_argument("--max-num-seqs", type=_ints, default=None,
+                   help="vLLM max_num_seqs caps (1,2,4,...,256)")
+    p.add_argument("--precision", default=None,
+                   help="weight precision(s), comma-separated (default: each model's published checkpoint format: "
+                        "mxfp4 for openai/gpt-oss-*, fp8 for DeepSeek-V3 and names ending -FP8, int4 for -AWQ, "
+                        "else bf16)")
+    p.add_argument("--kv-cache-dtype", default=None, help="KV-cache dtype(s), comma-separated (auto)")
+    p.add_argument("--objective", choices=("energy", "carbon", "cost"), default=None,
+                   help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price); default: carbon "
+                   "with --carbon alone, cost with --price alone, else energy")
+    p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
+    p.add_argument("--carbon", type=positive_float,
+                   help="grid carbon intensity, g CO2 per kWh (minimises carbon unless --objective says otherwise)")
+    p.add_argument("--price", type=_prices,
+                   help="price per GPU-hour: one number or GPU=price pairs, each a GPU of --gpus (minimises cost "
+                   "unless --objective says otherwise)")
+    p.add_argument("--gpu-memory-utilization", type=_fraction, default=0.9,
+                   help="usable fraction of GPU memory, as vLLM's option (0.9)")
+    p.add_argument("--node-size", type=positive_int, default=None,
+                   help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
+                   "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
+    p.add_argument("--threads", type=positive_int, help="native threads (default: all cores)")
+    p.add_argument("--bootstrap-seed", type=seed, default=0,
+                   help="seed of the calibration-offset draws P(best) samples when the model file has an energy "
+                   "calibration (0); the result is the same for the same seed")
+    add_gpu_table_option(p)
+    p.set_defaults(func=Run("search", "_cmd_search"))

@@ -1,0 +1,109 @@
+"""Start-up of the command line: ``--help``, a command's ``--help``, ``--version`` and an argument error build
+the parsers only (energylens.cli.parsers) and load no library: `energylens --help` imported pandas, the model and
+the profiling runner (~1 s on a loaded 2-core box, 0.16 s now), and so did every ``energylens predict ...``
+that a scheduler or shell user mistyped. The command's own module is imported when it runs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from energylens.cli.main import COMMANDS, build_parser
+
+#: What a parser must not load: the third-party stack and the library's layers (energylens.errors, extras,
+#: capabilities and the package root are light and allowed).
+HEAVY_PACKAGES = ("pandas", "pyarrow", "numpy", "scipy", "sklearn", "matplotlib", "torch")
+HEAVY_LAYERS = ("model", "profiles", "profiling", "compare", "search", "measure", "discover")
+
+#: (argv, exit status): help, version, and errors argparse reports (exit 2) before any command runs.
+PARSE_ONLY = [
+    (["--help"], 0),
+    (["--version"], 0),
+    *[([name, "--help"], 0) for name in COMMANDS],
+    (["frobnicate"], 2),
+    (["predict", "--nope"], 2),
+    (["fit"], 2),
+    (["search", "--model", "Llama-3.1-8B", "--gpus", "H100", "--tp", "0"], 2),
+    (["monitor", "--gpus", "x"], 2),
+    (["profile", "s.toml", "-o", "d", "--strategy", "bogus"], 2),
+    (["evaluate", "p.csv", "--repeats", "0"], 2),
+]
+
+_PROBE = r"""
+import contextlib, io, json, sys
+from energylens.cli import main
+
+heavy_packages, heavy_layers, cases = json.loads(sys.argv[1])
+
+def heavy():
+    return sorted(m for m in sys.modules if m.split(".")[0] in heavy_packages
+                  or (m.startswith("energylens.") and m.split(".")[1] in heavy_layers))
+
+out = []
+for argv, _ in cases:
+    before = set(heavy())
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            status = main(argv)
+        except SystemExit as exc:
+            status = exc.code
+    out.append([argv, status, [m for m in heavy() if m not in before]])
+print(json.dumps(out))
+"""
+
+
+def _probe(cases) -> list:
+    arg = json.dumps([HEAVY_PACKAGES, HEAVY_LAYERS, cases])
+    proc = subprocess.run([sys.executable, "-c", _PROBE, arg], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_help_version_and_argument_errors_load_no_library():
+    """One fresh interpreter runs every case in turn; each case's newly loaded heavy modules are listed, so the
+    first case that loads one is named (a later case cannot hide behind an earlier one's imports)."""
+    results = _probe(PARSE_ONLY)
+    assert [status for _, status, _ in results] == [status for _, status in PARSE_ONLY], results
+    loaded = {" ".join(argv): mods[:8] for argv, _, mods in results if mods}
+    assert loaded == {}, f"parsing alone imported the library: {loaded}"
+
+
+def test_a_command_still_loads_its_module_when_it_runs(tmp_path):
+    """The probe sees imports: a command that runs (predict on a missing model file, exit 2) loads its module."""
+    (argv, status, loaded), = _probe([(["predict", str(tmp_path / "no.json"), "bundled", "-o",
+                                        str(tmp_path / "out.csv")], 2)])
+    assert status == 2 and "pandas" in loaded and "energylens.model" in loaded, loaded
+
+
+def test_every_command_runs_a_function_of_its_own_module():
+    """Each parser's ``func`` names an existing function of ``energylens.cli.<module>`` (a typo in the name would
+    only show when the command runs)."""
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert list(sub.choices) == list(COMMANDS)
+    for name, module in COMMANDS.items():
+        func = sub.choices[name].get_default("func")
+        target = func.resolve()
+        assert callable(target) and target.__module__ == f"energylens.cli.{module}", (name, func)
+
+
+@pytest.mark.parametrize(("copy", "original"), [
+    ("energylens.cli.parsers.common:DEFAULT_PRIOR_WEIGHT", "energylens.model.prior:DEFAULT_PRIOR_WEIGHT"),
+    ("energylens.cli.parsers.fit:ENERGY_TPOT_WEIGHT", "energylens.model.closed_form:ENERGY_TPOT_WEIGHT"),
+    ("energylens.cli.parsers.evaluate:DEFAULT_GROUP_BY", "energylens.compare.splits:DEFAULT_GROUP_BY"),
+    ("energylens.cli.parsers.evaluate:SPLIT_NAMES", "energylens.compare.splits:SPLIT_NAMES"),
+    ("energylens.cli.parsers.profile:STRATEGIES", "energylens.profiling.runner:STRATEGIES"),
+    ("energylens.cli.parsers.profile:STOPS", "energylens.profiling.active_known:STOPS"),
+    ("energylens.cli.parsers.profile:WIDTH", "energylens.profiling.active_known:WIDTH"),
+    ("energylens.cli.parsers.profile:CHANGED_ENGINE_ARGS", "energylens.profiling.engine_resume:CHANGED_ENGINE_ARGS"),
+])
+def test_values_copied_from_the_library_match_it(copy, original):
+    """The parsers show (and check) these in help texts and choices without importing the library."""
+    def value(ref):
+        module, _, name = ref.partition(":")
+        return getattr(importlib.import_module(module), name)
+    assert value(copy) == value(original)
+
