@@ -99,6 +99,7 @@ def test_every_command_runs_a_function_of_its_own_module():
     ("energylens.cli.parsers.profile:STOPS", "energylens.profiling.active_known:STOPS"),
     ("energylens.cli.parsers.profile:WIDTH", "energylens.profiling.active_known:WIDTH"),
     ("energylens.cli.parsers.profile:CHANGED_ENGINE_ARGS", "energylens.profiling.engine_resume:CHANGED_ENGINE_ARGS"),
+    ("energylens.cli.doctor:VLLM_HINT", "energylens.profiling.requirements:VLLM_HINT"),
 ])
 def test_values_copied_from_the_library_match_it(copy, original):
     """The parsers show (and check) these in help texts and choices without importing the library."""
@@ -107,3 +108,13 @@ def test_values_copied_from_the_library_match_it(copy, original):
         return getattr(importlib.import_module(module), name)
     assert value(copy) == value(original)
 
+
+def test_doctor_does_not_load_the_profiling_runner():
+    """doctor needs the model (its kernel row) and imports pandas to check it; the profiling package (the sweep
+    runner, the sampler: ~0.2 s) it loaded for one string, the vLLM install hint."""
+    code = ("import contextlib, io, sys\nfrom energylens.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    main(['doctor'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('energylens.profiling', 'energylens.measure'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

