@@ -18,7 +18,7 @@ from energylens.profiles import load_profiles
 from energylens.profiles.checkpoints import WeightLayout, canonical_layout, checkpoint_layout, row_layout
 from energylens.profiles.features import build_features
 from energylens.profiles.light import light_profiles
-from energylens.search.memory import weights_per_gpu
+from energylens.search.memory import checkpoint_weight_bytes, weights_per_gpu
 
 THINKING = "moonshotai/Kimi-K2-Thinking"  # the table: int4 experts group32 (the same architecture as Instruct)
 INSTRUCT = "moonshotai/Kimi-K2-Instruct"  # the table: fp8 throughout; in int4 a what-if: every weight int4
@@ -73,6 +73,12 @@ def test_memory_of_a_row_with_the_column_equals_the_tables_entry():
     one = np.ones(3)
     w = weights_per_gpu(rows, np.full(3, 8.0), one, one, one)
     assert w[1] == w[0] and w[2] < w[0]
+    # one cell for every row, as a candidate's combo passes it: blank (None / NaN) is the table's, 'experts' the row's
+    args = (np.array(["int4", "int4"]), np.full(2, 1e9), np.full(2, 5e8), 0.0, np.ones(2, dtype=bool), np.nan, "me/x")
+    whole = checkpoint_weight_bytes(*args)
+    assert np.array_equal(checkpoint_weight_bytes(*args, float("nan")), whole)
+    assert np.array_equal(checkpoint_weight_bytes(*args, None), whole)
+    assert np.array_equal(checkpoint_weight_bytes(*args, "experts group32"), np.full(2, 0.5625 * 5e8 + 2.0 * 5e8))
 
 
 def test_the_search_prices_a_candidate_rows_layout_as_the_tables():

@@ -170,8 +170,8 @@ def kept_params(vocab_size, d_model, tie_word_embeddings, vision_params_b):
 
 def _names(models, n: int) -> list:
     """``models`` (None, one name, or one per row) as a list of n names ("" = unknown; a missing cell too)."""
-    if models is None or isinstance(models, str):
-        return [models or ""] * n
+    if models is None or isinstance(models, str) or (np.ndim(models) == 0 and pd.isna(models)):
+        return [models if isinstance(models, str) else ""] * n
     return ["" if m is None or (pd.api.types.is_scalar(m) and pd.isna(m)) else str(m)
             for m in np.atleast_1d(np.asarray(models, dtype=object))]
 
