@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.ray, pytest.mark.torch]
 def ray_cluster(tmp_path_factory):
     """``(ray, elsewhere)``: Ray started here with 2 CPUs; ``elsewhere`` is its workers' working directory."""
     ray = pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
-    assert not ray.is_initialized()
+    if ray.is_initialized():  # left up by a failed test elsewhere: these tests need this module's cluster
+        ray.shutdown()
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "README").write_text("the Ray workers' working directory: no models/ here\n")
     ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False, configure_logging=False,
