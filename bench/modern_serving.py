@@ -190,6 +190,8 @@ def ablations(v2: pd.DataFrame, v3: pd.DataFrame | None, repeats: int) -> list[d
         ("Mamba SSM state at bf16, not the benchmark's float32", ssm_state_auto, None),
         ("every weight streamed per step in its format (input embedding, lm_head, vision encoder)", lambda d: d,
          (FE, "DECODE_WEIGHT_READS", False)),
+        ("2 FLOP per active parameter (input embedding included), Qwen3-Omni's audio tower as experts", lambda d: d,
+         (FE, "TOKEN_FLOPS_AND_ENCODERS", False)),
         ("not shipped: TPOT residuals at weight 0.5 in the joint fit (round 7)", lambda d: d,
          (METHODS, "EnergyModel", fit_options(tpot_weight=0.5))),
         ("not shipped: fit with Huber loss, scale 0.3 (log residual)", lambda d: d,

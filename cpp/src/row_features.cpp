@@ -258,12 +258,15 @@ void fill_block(const RowColumns& r, const Table& t, const RowOptions& options, 
 #endif
   cross_domains(r, t, s, b, len, o);
   double* weight = o + oWeight * kStride;
-  const double* active = o + oActive * kStride;
+  double* active = o + oActive * kStride;
   for (std::size_t j = 0; j < len; ++j) {
     const double* v = t.rows.data() + s.combo[j] * kNumComboFields;
     if (v[kExperts] > 1.0)
       weight[j] = moe_weight_bytes(v, r.params_b[b + j] * 1e9, active[j], r.batch[b + j],
                                    r.touch == nullptr ? nullptr : r.touch + b + j);
+    // a token's FLOPs count the matrices it multiplies: not the input embedding, a lookup (step_weights.py
+    // token_params; after the weight bytes, which take the active count as it is)
+    active[j] = active[j] - std::min(v[kTokenEmbeddingParams], active[j]) + v[kTokenHeadParams];
   }
   const double* in_place[] = {r.tp + b, r.pp + b, r.batch + b, r.input_tokens + b, r.output_tokens + b};
   static constexpr int kOwnedFeature[] = {rf::kLayers, rf::kDModel, rf::kActiveParams, rf::kWeightBytesPerStep,

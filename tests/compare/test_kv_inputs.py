@@ -53,7 +53,7 @@ def test_mla_llmcarbon_reads_the_latent_by_hand():
     m = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)
     e_u1, step = m._roofline(df)
     bw, flops, tdp = 3350e9, 989e12, 700.0
-    p_act = df["active_params_b"].to_numpy() * 1e9
+    p_act = df["active_params_b"].to_numpy() * 1e9 - 129280 * 7168  # the input embedding, a lookup, multiplies nothing
     weights = build_features(df)["weight_bytes_per_step"]  # the experts a step touches (MoE), the template's
     b, tin, tout = (df[c].to_numpy() for c in ("batch_size", "input_tokens", "output_tokens"))
     kv_per_token = 8 * 61 * (512 + 64) * 2.0  # 8 TP ranks x layers x latent x 2 bytes: the latent on every rank
@@ -121,8 +121,10 @@ def _main_roofline(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def test_dense_full_attention_rows_keep_mains_numbers(tp, monkeypatch):
     """A dense bf16 model with full attention on every layer and tp <= its KV heads: nothing the old count
     missed applies, and the roofline's numbers stay bit for bit (with the weight count main had: since accuracy
-    round 10 a step streams the lm_head but not the input embedding, features.DECODE_WEIGHT_READS)."""
+    round 10 a step streams the lm_head but not the input embedding, features.DECODE_WEIGHT_READS, and a token's
+    FLOPs leave the input embedding out, features.TOKEN_FLOPS_AND_ENCODERS)."""
     monkeypatch.setattr(features, "DECODE_WEIGHT_READS", False)
+    monkeypatch.setattr(features, "TOKEN_FLOPS_AND_ENCODERS", False)
     df = _profiles(LLAMA, tp=tp)
     e_new, step_new = baselines.LLMCarbonRoofline(gpu_spec=fake_gpu_spec)._roofline(df)
     e_old, step_old = _main_roofline(df)

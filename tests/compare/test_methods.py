@@ -147,8 +147,9 @@ def test_llmcarbon_hand_computed():
     bw, flops, tdp = 1555e9, 312e12, 400.0
     kv = 4 * (100 + 0.5 * 10) * 32 * 2 * 8 * 128 * 2.0  # batch x mean context x layers x K and V x heads x dim x 2 B
     weights = 2.0 * (8e9 - 128256 * 4096)  # 2 B x the parameters, less the untied input embedding (a lookup)
-    step_ref = max((weights + kv) / (2 * bw), 8e9 * 2 * 4 / (2 * flops))
-    t_req = 2 * 8e9 * 100 / (2 * flops) + 10 * step_ref / 4
+    active = 8e9 - 128256 * 4096  # the parameters a token multiplies: not the input embedding (a lookup)
+    step_ref = max((weights + kv) / (2 * bw), active * 2 * 4 / (2 * flops))
+    t_req = 2 * active * 100 / (2 * flops) + 10 * step_ref / 4
     assert step[0] == pytest.approx(step_ref, rel=1e-12)
     assert e_u1[0] == pytest.approx(2 * tdp * t_req, rel=1e-12)
     m.fit(pd.concat([df.assign(energy_j=0.5 * e_u1[0])]))

@@ -134,7 +134,7 @@ def test_fit_feature_rows_equal_numpy_features_bit_for_bit(seed, precision):
 @pytest.mark.parametrize("switch,value", [("KV_HEAD_REPLICATION", False), ("MOE_LAUNCH_LAYERS", False),
                                           ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0),
                                           ("ACT_QUANT_LAUNCH_LAYERS", 0.0), ("ACT_QUANT_LAUNCH_LAYERS", 0.5),
-                                          ("DECODE_WEIGHT_READS", False)])
+                                          ("DECODE_WEIGHT_READS", False), ("TOKEN_FLOPS_AND_ENCODERS", False)])
 def test_fit_feature_rows_follow_the_ablation_switches(monkeypatch, switch, value):
     df = _frame(1500, 6)
     feature_rows(light_profiles(df, require_energy=False))  # cached under the default switches first
@@ -155,7 +155,7 @@ def test_row_features_touch_must_be_one_value_per_row():
 @pytest.mark.parametrize("switch,value", [("KV_HEAD_REPLICATION", False), ("MOE_LAUNCH_LAYERS", False),
                                           ("FP8_BLOCK_SCALED", False), ("STATE_TRAFFIC_PER_STEP", 1.0),
                                           ("ACT_QUANT_LAUNCH_LAYERS", 0.0), ("ACT_QUANT_LAUNCH_LAYERS", 0.5),
-                                          ("DECODE_WEIGHT_READS", False)])
+                                          ("DECODE_WEIGHT_READS", False), ("TOKEN_FLOPS_AND_ENCODERS", False)])
 def test_row_features_follow_the_ablation_switches(monkeypatch, switch, value):
     monkeypatch.setattr(_features, switch, value)
     df = _frame(2000, 5)

@@ -51,7 +51,10 @@ enum ComboField : int {
   kEmbeddingParams,     ///< input embedding + lm_head parameters in the counts, not streamed in the weight format
                         ///< (profiles/step_weights.py decode_reads; 0: unknown vocabulary or the ablation)
   kHeadBytes,           ///< bytes of the lm_head one replica streams per step (16-bit, or the format's if wider)
-  kVisionParams,        ///< vision-encoder parameters in params_b, not streamed per decode step (0: none)
+  kVisionParams,        ///< encoder parameters in params_b (vision, audio), not streamed per decode step (0: none)
+  kTokenEmbeddingParams,  ///< input embedding + lm_head parameters in the active count, for a token's FLOPs
+                          ///< (profiles/step_weights.py token_params; 0: unknown vocabulary or the ablation)
+  kTokenHeadParams,     ///< lm_head parameters, a GEMM a token's FLOPs count (0: unknown vocabulary or the ablation)
   kNumComboFields       ///< number of combo fields (not a field)
 };
 

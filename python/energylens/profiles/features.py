@@ -23,7 +23,7 @@ from energylens.profiles.architecture import attention_per_layer, prefill_attent
 from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, fill_weight_only_compute, layout_rows
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import as_profiles
-from energylens.profiles.step_weights import decode_reads, moe_touch_fraction, step_weight_bytes
+from energylens.profiles.step_weights import decode_reads, moe_touch_fraction, step_weight_bytes, token_params
 
 __all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "build_features", "features_of", "check_feature_domain",
            "domain_lower_bounds", "moe_touch_fraction", "hardware_values", "spec_values", "ARCH_LOOKUP"]
@@ -44,6 +44,10 @@ EXPERT_ONLY_PRECISIONS = EXPERT_ONLY_FORMATS
 #: no vision encoder (prefill only); energylens.profiles.step_weights. False = every counted parameter in the
 #: weight format (before round 10). On by default.
 DECODE_WEIGHT_READS = True
+#: Ablation switch (accuracy round 10, follow-up): a token's FLOPs (active_params) leave out the input embedding, a
+#: lookup (the lm_head GEMM counts; tied, once), and an audio tower (Qwen3-Omni's) is encoder weight, not routed
+#: experts (step_weights.token_params / decode_reads). False = 2 FLOP per active parameter, audio as experts.
+TOKEN_FLOPS_AND_ENCODERS = True
 #: Ablation switch (docs/model.md): charge EP steps for the slowest rank (step_weights._ep_imbalance); off: no gain on v3.
 EP_SLOWEST_RANK = False
 #: Ablation switch: a MoE layer counts as two layers of per-layer (kernel-launch) overhead (router,
@@ -147,7 +151,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
                           df["weight_layout"] if "weight_layout" in df.columns else None)
               if moe.any() else (moe, np.full(n, np.nan)))
     weight_bytes, touch = step_weight_bytes(P, Pa, E, k, B, dp, ep, tp, layout, hw,
-                                            decode_reads(arch, DECODE_WEIGHT_READS), EP_SLOWEST_RANK)
+                                            decode_reads(arch, DECODE_WEIGHT_READS, TOKEN_FLOPS_AND_ENCODERS),
+                                            EP_SLOWEST_RANK)
     ctx = Li + 0.5 * Lo
     # attention layers only (hybrids), sliding-window layers attend to at most `window` positions
     La = arch["n_attention_layers"]
@@ -178,7 +183,8 @@ def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = No
         launch = launch + np.where(hw["act_quant"] > 0, ACT_QUANT_LAUNCH_LAYERS * L, 0.0)
     out = {
         "tp": tp, "pp": pp, "batch_size": B, "input_tokens": Li, "output_tokens": Lo,
-        "n_layers": L, "d_model": arch["d_model"], "active_params": Pa, "weight_bytes_per_step": weight_bytes,
+        "n_layers": L, "d_model": arch["d_model"], "active_params": token_params(Pa, arch, TOKEN_FLOPS_AND_ENCODERS),
+        "weight_bytes_per_step": weight_bytes,
         "kv_bytes_per_token": kv_bytes, "attn_flops_per_token_ctx": attn, "prefill_extra_flops": extra,
         "prefill_attn_flops_per_token_ctx": attn_prefill, "moe_touch_fraction": touch, "peak_flops_per_s": hw["peak"], "hbm_bytes_per_s": hw["bw"],
         "tdp_w": hw["tdp"], "link_bytes_per_s": link, "dp": dp, "ep": ep, "a2a_moe_layers": a2a_layers,
@@ -277,7 +283,7 @@ _EXTRA_ARCH = ("n_attention_layers", "n_moe_layers", "sliding_window", "n_slidin
                "state_elems_per_seq", "video_tokens_per_frame", "image_tokens_per_image",
                "vision_patches_per_token", "vision_layers", "vision_d_model", "fp8_weight_block",
                "vision_tile_tokens", "conv_state_elems_per_seq", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim",
-               "vocab_size", "tie_word_embeddings", "vision_params_b")
+               "vocab_size", "tie_word_embeddings", "vision_params_b", "audio_params_b")
 #: Every model-table column the architecture lookup reads, in its order (spec_values).
 ARCH_LOOKUP = (*_ARCH, "n_experts", "experts_per_token", *_EXTRA_ARCH)
 

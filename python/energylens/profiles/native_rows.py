@@ -39,7 +39,7 @@ _NUMBERS = ("tp", "pp", "batch_size", "input_tokens", "output_tokens", "params_b
 # ComboField (row_features.hpp) of the routed experts and experts per token: _combo's order
 _EXPERTS, _EXPERTS_PER_TOKEN = 5, 6
 # the architecture values step_weights.decode_reads reads
-_READS = ("d_model", "vocab_size", "tie_word_embeddings", "vision_params_b")
+_READS = ("d_model", "vocab_size", "tie_word_embeddings", "vision_params_b", "audio_params_b")
 
 
 class RowInputs(NamedTuple):
@@ -128,7 +128,7 @@ _TABLE_CACHE_COMBOS = 1024
 def _switches() -> tuple:
     """The features.py ablation switches a combination row depends on."""
     return (_features.FP8_BLOCK_SCALED, _features.MOE_LAUNCH_LAYERS, _features.STATE_TRAFFIC_PER_STEP,
-            _features.ACT_QUANT_LAUNCH_LAYERS, _features.DECODE_WEIGHT_READS)
+            _features.ACT_QUANT_LAUNCH_LAYERS, _features.DECODE_WEIGHT_READS, _features.TOKEN_FLOPS_AND_ENCODERS)
 
 
 def _combo_table(specs: tuple[list, list], formats: list[str], used: np.ndarray,
@@ -203,7 +203,10 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
     fill_active = float(model.active_params_b) if model.params_b > 0 else math.nan  # light.py's fill
     fill_total = float(model.params_b) if model.params_b > 0 else math.nan
     kv_heads, kv_elems, attn = attention_per_layer(arch)  # features.py's (MLA: one latent, on every TP rank)
-    reads = decode_reads({c: np.float64(arch[c]) for c in _READS}, _features.DECODE_WEIGHT_READS)
+    values = {c: np.float64(arch[c]) for c in _READS}
+    flop_on = _features.TOKEN_FLOPS_AND_ENCODERS
+    reads = decode_reads(values, _features.DECODE_WEIGHT_READS, flop_on)
+    token = decode_reads(values, flop_on)  # the matrices of a token's FLOPs (step_weights.token_params)
     return [arch["n_layers"], arch["d_model"], fill_active, fill_total, arch["ratio"], E, arch["experts_per_token"],
             La, arch["n_sliding_layers"], arch["sliding_window"], La * kv_elems * elem, La * attn,
             kv_heads, _state_bytes(arch, elem), peak, bw, tdp, link, bpp, shared_bpp, launch,
@@ -211,7 +214,7 @@ def _combo(model, gpu, weight_format: str) -> list[float] | None:
             gpu.scale_out_gbs() * 1e9 / 2.0,  # features.py's scale-out B/s
             gpu.domain_gpus(),  # a row with tp x pp above it crosses domains (the native pass prices it)
             float(reads.embeddings), float(max(shared_bpp, HEAD_BYTES_PER_PARAM) * reads.head),  # step_weights'
-            float(reads.vision)]
+            float(reads.vision), float(token.embeddings), float(token.head)]
 
 
 def _architecture(model) -> dict[str, float] | None:

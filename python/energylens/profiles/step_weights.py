@@ -5,7 +5,8 @@ batch touches, once per expert copy. Since accuracy round 10 (docs/model.md) the
 read per step (:func:`decode_reads`; ``features.DECODE_WEIGHT_READS``): the input embedding is a lookup of
 the batch's rows, not a full read (a tied one is read in full as the lm_head); the lm_head is a full GEMM
 read in 16 bits whatever the checkpoint's format (vLLM leaves embeddings and lm_head unquantised:
-``energylens.search.memory.EMBEDDING_BYTES_PER_PARAM``); a vision encoder runs in the prefill only.
+``energylens.search.memory.EMBEDDING_BYTES_PER_PARAM``); a vision encoder (and an audio tower) runs in the
+prefill only. The FLOPs of a token count the same matrices (:func:`token_params`): not the input embedding.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from energylens.profiles import topology
 
-__all__ = ["HEAD_BYTES_PER_PARAM", "DecodeReads", "decode_reads", "step_weight_bytes", "moe_touch_fraction"]
+__all__ = ["HEAD_BYTES_PER_PARAM", "DecodeReads", "decode_reads", "token_params", "step_weight_bytes",
+           "moe_touch_fraction"]
 
 #: Bytes per lm_head parameter of a checkpoint in a narrower format: 16-bit (a wider format keeps its own).
 HEAD_BYTES_PER_PARAM = 2.0
@@ -26,26 +28,48 @@ class DecodeReads(NamedTuple):
 
     embeddings: np.ndarray  #: input embedding + lm_head parameters in the counts (once when tied)
     head: np.ndarray        #: lm_head parameters (vocab_size x d_model), streamed at 16 bits
-    vision: np.ndarray      #: vision-encoder parameters in params_b (read in the prefill only)
+    vision: np.ndarray      #: encoder parameters in params_b (vision, audio: run in the prefill only)
 
 
-def decode_reads(arch: dict[str, np.ndarray], on: bool) -> DecodeReads:
-    """:class:`DecodeReads` from the architecture's ``vocab_size``, ``tie_word_embeddings``, ``d_model`` and
-    ``vision_params_b``; zeros where unknown (NaN: today's count, every parameter streamed in the format) and
-    everywhere when ``on`` is false (the ablation). The model table's ``params_b`` and ``active_params_b``
-    include the embedding and the lm_head (Hugging Face's convention: Llama-3.1-8B's 8.03 B holds two
-    128256 x 4096 matrices); ``active_params_b`` excludes the vision encoder, ``params_b`` includes it."""
+def decode_reads(arch: dict[str, np.ndarray], on: bool, audio: bool = True) -> DecodeReads:
+    """:class:`DecodeReads` from the architecture's ``vocab_size``, ``tie_word_embeddings``, ``d_model``,
+    ``vision_params_b`` and ``audio_params_b``; zeros where unknown (NaN: today's count, every parameter
+    streamed in the format) and everywhere when ``on`` is false (the ablation). The model table's ``params_b``
+    and ``active_params_b`` include the embedding and the lm_head (Hugging Face's convention: Llama-3.1-8B's
+    8.03 B holds two 128256 x 4096 matrices); ``active_params_b`` excludes the encoders, ``params_b`` includes
+    them. ``audio``: an audio tower (Qwen3-Omni's) counts with the vision encoder (false: as a routed expert,
+    before ``features.TOKEN_FLOPS_AND_ENCODERS``)."""
     d = arch["d_model"]
     zero = np.zeros(np.shape(d))
     if not on:
         return DecodeReads(zero, zero, zero)
-    vocab, tied = arch["vocab_size"], arch["tie_word_embeddings"]
-    known = np.isfinite(vocab) & (vocab > 0) & np.isfinite(tied)
-    head = np.where(known, vocab * d, 0.0)  # (a NaN product is dropped, no warning; no nan_to_num: ~4 us each)
-    embeddings = head * (2.0 - (tied > 0))  # untied: a separate input embedding as large
+    embeddings, head = _embedding_params(arch)
     v = arch["vision_params_b"]
     vision = np.where(np.isfinite(v) & (v > 0), v * 1e9, 0.0)
+    if audio:
+        a = arch["audio_params_b"]
+        vision = vision + np.where(np.isfinite(a) & (a > 0), a * 1e9, 0.0)
     return DecodeReads(embeddings, head, vision)
+
+
+def _embedding_params(arch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Input embedding + lm_head parameters in the counts (once when tied), and the lm_head's; 0 unknown."""
+    vocab, tied, d = arch["vocab_size"], arch["tie_word_embeddings"], arch["d_model"]
+    known = np.isfinite(vocab) & (vocab > 0) & np.isfinite(tied)
+    head = np.where(known, vocab * d, 0.0)  # (a NaN product is dropped, no warning; no nan_to_num: ~4 us each)
+    return head * (2.0 - (tied > 0)), head  # untied: a separate input embedding as large
+
+
+def token_params(Pa: np.ndarray, arch: dict[str, np.ndarray], on: bool) -> np.ndarray:
+    """The parameters a token multiplies (the ``active_params`` feature, 2 FLOP each in decode and prefill):
+    ``Pa`` less the input embedding, a lookup that does no matrix multiply; the lm_head is a GEMM and counts
+    (tied: the one matrix, once, as the lm_head). Computed as the matrices of :func:`step_weight_bytes`'s dense
+    count: Pa - min(embeddings, Pa) + lm_head (a row's own count below the embeddings: the lm_head alone).
+    ``Pa`` itself where the vocabulary is unknown or ``on`` is false (``features.TOKEN_FLOPS_AND_ENCODERS``)."""
+    if not on:
+        return Pa
+    embeddings, head = _embedding_params(arch)
+    return Pa - np.minimum(embeddings, Pa) + head
 
 
 def step_weight_bytes(P, Pa, E, k, B, dp, ep, tp, layout, hw, reads: DecodeReads,
