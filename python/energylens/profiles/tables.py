@@ -26,7 +26,6 @@ import pandas as pd
 
 from energylens import warning_sink
 from energylens.errors import UnknownModelError
-from energylens.profiles import model_registry
 from energylens.profiles.alias_cells import alias_cell, alias_override, name_values
 from energylens.profiles.gpu_names import fold_text
 from energylens.profiles.gpu_table import (
@@ -57,17 +56,13 @@ from energylens.profiles.precision import (
 )
 
 __all__ = [
-    "GpuSpec", "ModelSpec", "ARCHITECTURES", "EstimatedArchitectureWarning", "gpu_spec", "model_spec", "gpus", "models",
+    "GpuSpec", "ModelSpec", "EstimatedArchitectureWarning", "gpu_spec", "model_spec", "gpus", "models",
     "bytes_per_param", "estimate_architecture", "normalize_name", "normalize_precision", "find_model",
     "PRECISION_BYTES", "WEIGHT_FORMATS", "KV_CACHE_DTYPE_BYTES", "compute_precision", "peak_flops",
     "normalize_kv_cache_dtype", "GPU_COLUMNS", "INLINE_COLUMNS", "GpuTableError", "load_gpu_table",
     "register_gpu", "register_gpu_table", "unregister_gpu", "clear_user_gpus", "user_gpus",
     "gpu_specs_for_profiles"
 ]
-
-#: ModelSpec.architecture's values (models.csv's ``architecture`` column).
-ARCHITECTURES = ("dense", "moe", "hybrid")
-
 
 class EstimatedArchitectureWarning(UserWarning):
     """A model was not in the table; its architecture was estimated from its parameter count."""
@@ -179,14 +174,6 @@ class ModelSpec:
     vocab_size: float = math.nan
     tie_word_embeddings: float = math.nan
     audio_params_b: float = math.nan
-
-    def __post_init__(self) -> None:  # "denso" was kept and read as dense by some checks, as MoE by none
-        kind = str(self.architecture).strip().lower()
-        if kind not in ARCHITECTURES:
-            raise ValueError(f"ModelSpec {self.name!r}: architecture {self.architecture!r} is not one of "
-                             f"{', '.join(ARCHITECTURES)} (docs/reference-tables.md)")
-        if kind != self.architecture:
-            object.__setattr__(self, "architecture", kind)
 
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches
@@ -327,12 +314,7 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
 def find_model(name: str) -> ModelSpec | None:
     """The table row for ``name`` (name, alias, or a variant such as ``-FP8``/``-AWQ``), else None; with
     the values the table gives that name of the row (``context_window_tokens``) where they differ."""
-    key = normalize_name(name)
-    i = _model_index().get(key)
-    if model_registry.count():  # a user model table's (model_table): its names, then its variants
-        user = model_registry.find(key, lambda: _variant_key(name), i is not None)
-        if user is not None:
-            return user
+    i = _model_index().get(normalize_name(name))
     if i is None:
         i = _model_variant_index().get(_variant_key(name))
     if i is None:
@@ -378,8 +360,8 @@ def model_spec(name: str, params_b: float | None = None, *, warn: bool = True) -
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     if params_b is None or not (_float(params_b) > 0):
         raise UnknownModelError(
-            f"unknown model {name!r}.{hint} Pass params_b to estimate its architecture, or describe it in a user "
-            "model table (--model-table FILE; energylens.profiles.model_table.register_model_table(FILE)).")
+            f"unknown model {name!r}.{hint} Pass params_b to estimate its architecture, or add a row "
+            "to energylens/data/models.csv.")
     est = estimate_architecture(float(params_b))
     est = ModelSpec(**{**est.__dict__, "name": str(name)})
     if warn:
