@@ -71,7 +71,7 @@ def test_the_result_says_what_stopped_the_search_and_whether_the_seed_reproduces
     assert doc["profiles"] == "bundled"
     assert doc["settings"] == {"target": "energy", "backend": "auto", "max_complexity": 9, "time_budget_s": 60.0,
                                "generations": 5, "population": 50, "train_size": None, "seed": 3,
-                               "gpu_tables": []}
+                               "gpu_tables": [], "model_tables": []}
     s = doc["search"]
     assert s["stopped_by"] == "generations" and s["generations_run"] == 5 and s["seconds"] > 0
     assert "5 of 5 generations" in cap.out and "the generation cap" in cap.out

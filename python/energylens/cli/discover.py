@@ -13,6 +13,7 @@ from pathlib import Path
 
 from energylens.cli.options import (
     apply_gpu_tables,
+    apply_model_tables,
     command_inputs,
     refuse_folder_name,
 )
@@ -86,10 +87,12 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     from energylens.discover import discover
 
     apply_gpu_tables(args)  # the profiles may name GPUs only a user table describes
+    apply_model_tables(args)  # and models only a user model table describes
     result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
                       time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
                       generations=args.generations, population=args.population, progress=not args.quiet)
     result.settings["gpu_tables"] = list(args.gpu_table)  # what the profiles' GPUs were read with (a rerun needs it)
+    result.settings["model_tables"] = list(args.model_table)  # and their models
     _print_table(result)
     if result.dropped:
         print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "

@@ -16,6 +16,7 @@ import pandas as pd
 from energylens.cli.fit import warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
     apply_gpu_tables,
+    apply_model_tables,
     check_prior_options,
     command_inputs,
     read_profiles_with_rows,
@@ -103,6 +104,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib
         require("matplotlib", "compare", "the evaluation report's plots (--report)")
     apply_gpu_tables(args)
+    apply_model_tables(args)  # before any model name is looked up
     profiles = read_profiles_with_rows(args.profiles, command="evaluate", progress=not args.no_progress)
     _check_prior_data(args, profiles)
     _check_slo(args, profiles)

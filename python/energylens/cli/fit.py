@@ -19,6 +19,7 @@ import pandas as pd
 
 from energylens.cli.options import (
     apply_gpu_tables,
+    apply_model_tables,
     check_prior_options,
     command_inputs,
     read_profiles_with_rows,
@@ -246,6 +247,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
                       formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json("energylens.model")))
     apply_gpu_tables(args)
+    apply_model_tables(args)  # before any model name is looked up
     profiles = read_profiles_with_rows(args.profiles, require_energy=False, command="fit")
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)

@@ -8,6 +8,8 @@ and are re-exported here.
 ``--gpu-table FILE`` (fit, predict, evaluate): a user GPU table, a CSV with the columns of the bundled
 ``energylens/data/gpus.csv``, registered before the profiles are read so that a GPU the bundled table
 lacks (or a bundled row's blank cells) can be described (docs/reference-tables.md, "User GPU tables").
+``--model-table FILE`` (the same commands) does the same for models (``energylens/data/models.csv``'s columns;
+docs/reference-tables.md, "Models the table lacks").
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from energylens.cli.parsers.common import (
     DEFAULTS,
     PROFILES_HELP,
     add_gpu_table_option,
+    add_model_table_option,
     add_prior_options,
     level,
     nonnegative_float,
@@ -35,9 +38,11 @@ from energylens.cli.parsers.common import (
 from energylens.errors import OutputError, ProfileSchemaError
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.files import READ_PROGRESS
+from energylens.profiles.model_table import register_model_table
 from energylens.profiles.tables import register_gpu_table
 
-__all__ = ["add_gpu_table_option", "add_prior_options", "check_prior_options", "apply_gpu_tables", "command_inputs",
+__all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "check_prior_options",
+           "apply_gpu_tables", "apply_model_tables", "command_inputs",
            "read_profiles_with_rows", "note_assumed_inputs", "note_test_power", "PROFILES_HELP", "refuse_folder_name",
            "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
@@ -57,14 +62,21 @@ def apply_gpu_tables(args: argparse.Namespace) -> None:
               file=sys.stderr)
 
 
+def apply_model_tables(args: argparse.Namespace) -> None:
+    """Register every ``--model-table`` file (errors name the file, row and column; exit 2) and say so on stderr."""
+    for path in getattr(args, "model_table", None) or []:
+        specs = register_model_table(path)
+        print(f"{path}: {len(specs)} model(s) registered: {', '.join(s.name for s in specs)}", file=sys.stderr)
+
+
 def command_inputs(args: argparse.Namespace, *names: str) -> list[str]:
     """Every file a command reads, for the output checks (no output may be one, no report folder may
-    hold one): the arguments ``names`` of ``args``, a ``--prior`` model file and every ``--gpu-table``."""
+    hold one): the arguments ``names`` of ``args``, a ``--prior`` model file, every ``--gpu-table`` and ``--model-table``."""
     out = [getattr(args, n) for n in names if getattr(args, n, None) is not None]
     prior = getattr(args, "prior", None)
     if prior is not None and prior != "bundled":
         out.append(prior)
-    return out + list(getattr(args, "gpu_table", None) or [])
+    return out + list(getattr(args, "gpu_table", None) or []) + list(getattr(args, "model_table", None) or [])
 
 
 def refuse_folder_name(path: str, option: str = "-o/--output") -> None:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from energylens.cli.options import (
     apply_gpu_tables,
+    apply_model_tables,
     command_inputs,
     read_profiles_with_rows,
     refuse_folder_name,
@@ -119,6 +120,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                       replaces=("a table energylens predict wrote (one with energy_j_pred, or tpot_s_pred from a "
                                 "latency model file)", table_with_column("energy_j_pred", "tpot_s_pred")))  # and every --gpu-table
     apply_gpu_tables(args)
+    apply_model_tables(args)  # before any model name is looked up
     model = load_model(args.model)
     configs = read_profiles_with_rows(args.configs, require_energy=False, command="predict",
                                       fits_energy=False).reset_index(drop=True)  # parts align by row

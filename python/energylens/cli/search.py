@@ -11,6 +11,7 @@ import pandas as pd
 
 from energylens.cli.options import (
     apply_gpu_tables,
+    apply_model_tables,
     command_inputs,
 )
 from energylens.cli.parsers.search import add_parser
@@ -74,6 +75,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
                           replaces=("a plot image (PNG, PDF, SVG, JPEG, EPS, TIFF, WebP or GIF)", image_file))
         check_plot_path(args.plot, option="--plot")  # the format too: before the search, not after it
     apply_gpu_tables(args)
+    apply_model_tables(args)  # before any model name is looked up
     candidates = None
     if args.candidates is not None:
         candidates = _read_candidates(args.candidates)
@@ -94,8 +96,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
                         threads=args.threads, bootstrap_seed=args.bootstrap_seed, progress=True)
     except UnknownModelError as exc:  # the library's remedy is Python's; add the command line's
         raise UnknownModelError(
-            f"{str(exc.args[0]).replace(UNKNOWN_MODEL_REMEDY, '')} With energylens search: a --candidates CSV row "
-            "may describe it (params_b, and "
+            f"{str(exc.args[0]).replace(UNKNOWN_MODEL_REMEDY, '')} With energylens search: describe it in a "
+            "--model-table FILE (a CSV with the columns of energylens/data/models.csv: docs/reference-tables.md), "
+            "or a --candidates CSV row may describe it (params_b, and "
             "architecture columns such as n_layers, d_model, n_kv_heads to override the estimate; "
             "docs/search.md).") from None
     if args.json:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import features as _features
-from energylens.profiles import tables
+from energylens.profiles import model_registry, tables
 from energylens.profiles.gpu_table import INLINE_COLUMNS, user_gpus
 from energylens.profiles.schema import as_profiles
 
@@ -51,10 +51,10 @@ _ACTIVE: ContextVar[SharedInputs | None] = ContextVar("energylens_shared_inputs"
 
 
 def _global_state() -> tuple:
-    """What the template reads besides the frame and ``gpu_spec``: its switches and the user GPUs."""
+    """What the template reads besides the frame and ``gpu_spec``: its switches, the user GPUs and user models."""
     switches = tuple(sorted((k, v) for k, v in vars(_features).items()
                             if k.isupper() and isinstance(v, (bool, int, float, str))))
-    return switches, user_gpus()
+    return switches, user_gpus(), model_registry.specs()
 
 
 def _cell_keys(column: pd.Series) -> np.ndarray:

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from energylens.profiles import cells, tables
+from energylens.profiles import cells, model_registry, tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.profiles.gpu_names import fold_text
 
@@ -309,10 +309,12 @@ def _format_words(value: str, name: str = "") -> tuple[str, tuple[str, ...]]:
 @functools.cache
 def _table_formats() -> dict[str, tuple[tuple[str, tuple[str, ...]], dict[str, tuple[str, tuple[str, ...]]]]]:
     """Per canonical model name: the row's (format, layout words) and its aliases' own (normalised alias ->
-    (format, words)), from the ``checkpoint_precision`` cells (checked by tests/profiles/test_checkpoints.py)."""
+    (format, words)), from the ``checkpoint_precision`` cells (checked by tests/profiles/test_checkpoints.py); cleared
+    when a user model table is registered."""
     out = {}
-    frame = tables.models()
-    for name, cell in zip(frame["name"], frame["checkpoint_precision"], strict=True):
+    frame = tables.models()  # and a user model table's cells (energylens.profiles.model_table)
+    for name, cell in [*zip(frame["name"], frame["checkpoint_precision"], strict=True),
+                       *model_registry.cells("checkpoint_precision")]:
         if not isinstance(cell, str) or not cell.strip():
             continue
         base, overrides = alias_cell(cell)

@@ -295,7 +295,8 @@ def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problem
         problems.add(~nan & ~np.isfinite(values), col, "non-finite value (inf)")
         if col in required:
             problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column" + (
-                " (the model table does not know the model, so its parameter count, in billions, is needed)"
+                " (the model table does not know the model, so its parameter count, in billions, is needed, or its "
+                "row in a user model table: --model-table FILE, docs/reference-tables.md)"
                 if col == "params_b" else ""))
         out[col] = values
     return out

@@ -26,6 +26,7 @@ import pandas as pd
 
 from energylens import warning_sink
 from energylens.errors import UnknownModelError
+from energylens.profiles import model_registry
 from energylens.profiles.alias_cells import alias_cell, alias_override, name_values
 from energylens.profiles.gpu_names import fold_text
 from energylens.profiles.gpu_table import (
@@ -175,6 +176,11 @@ class ModelSpec:
     tie_word_embeddings: float = math.nan
     audio_params_b: float = math.nan
 
+    def __post_init__(self) -> None:  # "denso": an error naming the values (it was taken, and priced as dense)
+        if (kind := str(self.architecture).strip().lower()) not in (known := model_registry.ARCHITECTURES):
+            raise ValueError(f"ModelSpec {self.name!r}: architecture {self.architecture!r} is not one of {', '.join(known)}")
+        object.__setattr__(self, "architecture", kind)  # "MoE " -> "moe", as the table spells it
+
     def __hash__(self) -> int:
         # The generated hash walks all 30-odd fields (~3 us), and the feature builder's per-row caches
         # (architecture.spec_column, keyed on the row) pay it for every distinct model of every call. A frozen
@@ -314,7 +320,12 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
 def find_model(name: str) -> ModelSpec | None:
     """The table row for ``name`` (name, alias, or a variant such as ``-FP8``/``-AWQ``), else None; with
     the values the table gives that name of the row (``context_window_tokens``) where they differ."""
-    i = _model_index().get(normalize_name(name))
+    key = normalize_name(name)
+    i = _model_index().get(key)
+    if model_registry.count():  # a user model table's (model_table): its names, then its variants
+        user = model_registry.find(key, lambda: _variant_key(name), i is not None)
+        if user is not None:
+            return user
     if i is None:
         i = _model_variant_index().get(_variant_key(name))
     if i is None:
@@ -360,8 +371,8 @@ def model_spec(name: str, params_b: float | None = None, *, warn: bool = True) -
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     if params_b is None or not (_float(params_b) > 0):
         raise UnknownModelError(
-            f"unknown model {name!r}.{hint} Pass params_b to estimate its architecture, or add a row "
-            "to energylens/data/models.csv.")
+            f"unknown model {name!r}.{hint} Pass params_b to estimate its architecture, or describe it in a user "
+            "model table (--model-table FILE; energylens.profiles.model_table.register_model_table(FILE)).")
     est = estimate_architecture(float(params_b))
     est = ModelSpec(**{**est.__dict__, "name": str(name)})
     if warn:

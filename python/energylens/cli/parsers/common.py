@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["add_gpu_table_option", "add_prior_options", "PROFILES_HELP", "DEFAULTS", "DEFAULT_PRIOR_WEIGHT",
+__all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "PROFILES_HELP", "DEFAULTS", "DEFAULT_PRIOR_WEIGHT",
            "positive_int", "nonnegative_int", "seed", "positive_float", "nonnegative_float", "level"]
 
 #: energylens.model.prior.DEFAULT_PRIOR_WEIGHT (copied: importing the model loads pandas; a test compares them).
@@ -24,6 +24,15 @@ def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
         help="user GPU table: a CSV with the columns of energylens/data/gpus.csv describing GPUs the "
              "bundled table lacks (name, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
              "repeatable")
+
+
+def add_model_table_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model-table FILE`` (repeatable) to a command's parser: every command that takes ``--gpu-table``."""
+    parser.add_argument(
+        "--model-table", action="append", default=[], metavar="FILE",
+        help="user model table: a CSV with the columns of energylens/data/models.csv describing models the "
+             "bundled table lacks (a fine-tune, a new release: name, architecture, params_b, active_params_b, "
+             "n_layers, d_model, n_heads, n_kv_heads, head_dim, n_experts, experts_per_token, ...); repeatable")
 
 
 def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:

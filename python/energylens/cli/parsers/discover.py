@@ -9,6 +9,7 @@ from energylens.cli.parsers import Run
 from energylens.cli.parsers.common import (
     PROFILES_HELP,
     add_gpu_table_option,
+    add_model_table_option,
     positive_float,
     positive_int,
     seed,
@@ -44,4 +45,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "energylens report, which is replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_gpu_table_option(p)
+    add_model_table_option(p)
     p.set_defaults(func=Run("discover", "_cmd_discover"))

@@ -9,6 +9,7 @@ from energylens.cli.parsers import Run
 from energylens.cli.parsers.common import (
     PROFILES_HELP,
     add_gpu_table_option,
+    add_model_table_option,
     add_prior_options,
     positive_float,
     positive_int,
@@ -58,5 +59,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_prior_options(p, "also score 'energylens+prior' (with --calibrate KEY also 'energylens+KEY+prior'), "
                          "reported as separate methods")
     add_gpu_table_option(p)
+    add_model_table_option(p)
     p.set_defaults(func=Run("evaluate", "run_evaluate"))
     return p

@@ -10,6 +10,7 @@ from energylens.cli.parsers.common import (
     DEFAULTS,
     PROFILES_HELP,
     add_gpu_table_option,
+    add_model_table_option,
     add_prior_options,
     nonnegative_float,
     nonnegative_int,
@@ -56,4 +57,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                           "models keep factor 1; docs/model.md section 4)")
     add_prior_options(fit, "fit the energy model for a new GPU or stack measured on few rows")
     add_gpu_table_option(fit)
+    add_model_table_option(fit)
     fit.set_defaults(func=Run("fit", "_cmd_fit"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.cli.parsers import Run
-from energylens.cli.parsers.common import DEFAULTS, add_gpu_table_option, level
+from energylens.cli.parsers.common import DEFAULTS, add_gpu_table_option, add_model_table_option, level
 
 __all__ = ["add_parser"]
 
@@ -23,4 +23,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--level", type=level, default=DEFAULTS["level"],
                          help="prediction-interval level, strictly between 0 and 1 (0.9)")
     add_gpu_table_option(predict)
+    add_model_table_option(predict)
     predict.set_defaults(func=Run("predict", "_cmd_predict"))

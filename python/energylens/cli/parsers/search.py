@@ -7,7 +7,14 @@ import argparse
 import math
 
 from energylens.cli.parsers import Run
-from energylens.cli.parsers.common import add_gpu_table_option, level, positive_float, positive_int, seed
+from energylens.cli.parsers.common import (
+    add_gpu_table_option,
+    add_model_table_option,
+    level,
+    positive_float,
+    positive_int,
+    seed,
+)
 
 __all__ = ["add_parser"]
 
@@ -139,4 +146,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seed of the calibration-offset draws P(best) samples when the model file has an energy "
                    "calibration (0); the result is the same for the same seed")
     add_gpu_table_option(p)
+    add_model_table_option(p)
     p.set_defaults(func=Run("search", "_cmd_search"))
