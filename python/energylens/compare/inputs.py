@@ -43,7 +43,8 @@ def template_inputs(df: pd.DataFrame, gpu_spec: GpuSpecFn | None = None) -> dict
     :func:`energylens.profiles.features.features_of` on the validated rows, in ``df``'s order), plus
     ``n_gpus`` (``tp x pp x dp``, every GPU that draws power) and ``params`` (total parameters, a count).
 
-    Among them: ``active_params`` (MoE active parameters, from the row or the model table),
+    Among them: ``active_params`` (MoE active parameters, from the row or the model table, less the input
+    embedding, a lookup: the parameters a token multiplies; accuracy round 10's follow-up),
     ``weight_bytes_per_step`` (weight bytes all GPUs stream per decode step: the weight format's bytes per
     parameter, not the input embedding, the lm_head at 16 bits, no vision encoder (accuracy round 10),
     an ``mxfp4`` checkpoint's non-expert weights at the compute dtype, every data-parallel
