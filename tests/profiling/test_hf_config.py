@@ -82,6 +82,18 @@ def test_dense_model_and_multimodal_wrapper():
     assert architecture_columns(vl, 0.1)["n_layers"] == 4.0
 
 
+def test_vocabulary_columns_of_a_plain_and_a_multimodal_config():
+    """vocab_size and tie_word_embeddings set the lm_head a decode step streams (step_weights): a sweep of a model
+    the table lacks recorded neither, so its features kept the input embedding as streamed weight."""
+    tied = architecture_columns(transformers.LlamaConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                                                         vocab_size=1000, tie_word_embeddings=True), 0.1)
+    assert tied["vocab_size"] == 1000.0 and tied["tie_word_embeddings"] == 1.0
+    vl = transformers.Qwen3VLConfig(text_config={"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+                                                 "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 2000})
+    got = architecture_columns(vl, 0.1)
+    assert got["vocab_size"] == 2000.0 and got["tie_word_embeddings"] in (0.0, 1.0)
+
+
 def test_recorded_columns_reach_the_features():
     """A DeepSeek-shaped model the table lacks is costed from its recorded columns alone exactly as the
     table's DeepSeek-V3 is: every feature equal (MLA latent, experts, dense first layers, fp8 blocks)."""

@@ -13,6 +13,8 @@ attention shape, the experts, and the cells of today's architectures that a plai
 * **Hybrids**: attention layers and recurrent-state elements per sequence for Mamba-2
   (``hybrid_override_pattern``) and Gated DeltaNet (``layer_types`` with ``linear_attention``), by the
   formulas of docs/reference-tables.md.
+* **Vocabulary**: ``vocab_size`` and ``tie_word_embeddings`` (1 / 0), which set the lm_head a decode step
+  streams and the embedding lookup it does not (:mod:`energylens.profiles.step_weights`).
 * **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
 * **Quantised** checkpoints: the weight format and, for weight-only 8-bit ones (W8A16: GPTQ 8-bit, llm-compressor's
   W8A16, compressed-tensors fp8 weights without input activations), the 16-bit compute precision
@@ -39,7 +41,7 @@ __all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_confi
 SHAPE_COLUMNS: tuple[str, ...] = (
     "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token", "n_moe_layers",
     "kv_lora_rank", "qk_rope_head_dim", "sliding_window", "n_sliding_layers", "n_attention_layers",
-    "state_elems_per_seq", "conv_state_elems_per_seq", "fp8_weight_block",
+    "state_elems_per_seq", "conv_state_elems_per_seq", "fp8_weight_block", "vocab_size", "tie_word_embeddings",
 )
 
 
@@ -323,6 +325,16 @@ def _deltanet_state(c: Any) -> tuple[float, float]:
     return float(c.linear_num_value_heads * c.linear_key_head_dim * c.linear_value_head_dim + conv), float(conv)
 
 
+def _vocabulary(c: Any, config: Any) -> dict[str, float]:
+    """``vocab_size`` and ``tie_word_embeddings`` (1.0 / 0.0) of the language model (a multimodal config's text
+    config, else its own); NaN where the config does not say."""
+    vocab = _get(c, "vocab_size")
+    tied = next((v for v in (getattr(c, "tie_word_embeddings", None), getattr(config, "tie_word_embeddings", None))
+                 if isinstance(v, bool)), None)
+    return {"vocab_size": float(vocab) if isinstance(vocab, int | float) and vocab > 0 else math.nan,
+            "tie_word_embeddings": math.nan if tied is None else float(tied)}
+
+
 def architecture_columns(config: Any, params_b: float) -> dict[str, Any]:
     """Profile-row architecture columns of a Hugging Face config (multimodal configs: their text model).
 
@@ -341,7 +353,7 @@ def architecture_columns(config: Any, params_b: float) -> dict[str, Any]:
     window = _context_window(c)
     limits = _ffn_widths(c, moe, moe and not math.isfinite(out["n_moe_layers"])) | (
         {"context_window_tokens": window} if math.isfinite(window) else {})
-    kinds = _layer_kinds(c) | _weight_block(config) | limits
+    kinds = _layer_kinds(c) | _weight_block(config) | limits | _vocabulary(c, config)
     if kinds.get("architecture") == "hybrid" and out["architecture"] == "moe":
         kinds.pop("architecture")  # a hybrid MoE keeps the MoE label (the EP checks read it)
     return out | kinds
