@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete); "
                         "an existing DIR must be empty or an earlier energylens report, which is replaced")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar nor reading lines (a large table) on stderr")
     p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                    help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
                         "or model (family | model), reported as a separate method; the default row is unchanged")
