@@ -9,6 +9,8 @@ Every write goes to a temporary file in the same directory, is fsync'd, renamed 
 and the directory is fsync'd: a SIGKILL at any instant leaves either no part or a whole part, never a
 half one. ``--resume`` reads the part names; temporary files left by a killed run are removed.
 ``energylens.profiles.load_profiles(DIR)`` reads the ``status == "ok"`` rows of a store directly.
+A :class:`Store` keeps the rows it has read and reads a part again only when its file changed (an active
+sweep reads the store after every unit: each part is read once, not once per later unit).
 
 One sweep writes a store at a time: :meth:`Store.lock` holds an exclusive ``flock`` on
 ``DIR/.energylens-store.lock`` for the run (the kernel drops it when the process dies, so a killed run
@@ -39,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from energylens.outputs import current_umask
-from energylens.profiles.store_dir import STORE_MARKER, read_part, read_store_dir
+from energylens.profiles.store_dir import STORE_MARKER, read_part
 
 try:
     import fcntl
@@ -137,6 +139,7 @@ class Store:
         if above is not None and not above.is_dir():
             raise ValueError(f"{self.dir}: {above} is a file, so no store directory can be made under it (-o DIR): "
                              "choose a new or existing directory")
+        self._read: dict[str, tuple[tuple | None, pd.DataFrame]] = {}  # part name -> (its stat key, its row)
 
     @property
     def manifest_path(self) -> Path:
@@ -237,6 +240,7 @@ class Store:
         path = self.part_path(config_id)
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
+        self._read.pop(path.name, None)  # (read again from the file: what the next rows() returns)
         try:
             atomic_write_bytes(path, buf.getvalue())
         except OSError as exc:
@@ -290,6 +294,7 @@ class Store:
                 other.append(path)
                 continue
             read_part(path)  # a damaged rescued file is an error naming it, before it would replace anything
+            self._read.pop(path.name, None)
             atomic_write_bytes(self.part_path(config_id), path.read_bytes())
             for folder in self.rescue_dirs():
                 (folder / path.name).unlink(missing_ok=True)
@@ -323,17 +328,35 @@ class Store:
 
     def statuses(self) -> dict[str, str]:
         """config_id -> status ('ok' / 'failed') of every part on disk."""
-        out = {}
-        if not self.parts.is_dir():
-            return out
-        for p in sorted(self.parts.glob("*.parquet")):
-            out[p.stem] = str(read_part(p, columns=["status"])["status"].iloc[0])
-        return out
+        return {config_id: str(frame["status"].iloc[0]) for config_id, frame in self._parts()}
 
     def done(self, *, retry_failed: bool = False) -> set[str]:
         """Ids that a resumed sweep skips (failed ones too, unless ``retry_failed``)."""
         return {k for k, s in self.statuses().items() if s == "ok" or not retry_failed}
 
     def rows(self, *, include_failed: bool = False) -> pd.DataFrame:
-        """Every row (raw, unvalidated), ``status == 'ok'`` only unless ``include_failed``."""
-        return read_store_dir(self.dir, include_failed=include_failed)
+        """Every row (raw, unvalidated), in part-name order, ``status == 'ok'`` only unless ``include_failed``
+        (``energylens.profiles.store_dir.read_store_dir``'s rows; parts read before are taken from memory)."""
+        frames = [frame for _, frame in self._parts()]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not include_failed and len(frame):
+            frame = frame[(frame["status"] == "ok").to_numpy()].reset_index(drop=True)
+        return frame
+
+    def _parts(self) -> list[tuple[str, pd.DataFrame]]:
+        """(config_id, row) of every part on disk, in part-name order. A part read before by this object is
+        taken from memory while its file is unchanged (the same inode, size, mtime and ctime): an active sweep
+        reads the store after every unit, and reading every part each time made a sweep of n units read
+        O(n^2) files. A part added or replaced since (by this sweep, by hand, by another process) is read;
+        a part gone is forgotten; a part that cannot be read is the error naming it, as before."""
+        seen: dict[str, tuple[tuple | None, pd.DataFrame]] = {}
+        for p in sorted(self.parts.glob("*.parquet")) if self.parts.is_dir() else ():
+            try:
+                st = p.stat()
+                key: tuple | None = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            except OSError:  # (a dangling link, a part removed after the listing: read_part names it)
+                key = None
+            before = self._read.get(p.name)
+            seen[p.name] = before if key is not None and before is not None and before[0] == key else (key, read_part(p))
+        self._read = {name: got for name, got in seen.items() if got[0] is not None}
+        return [(name[:-len(".parquet")], frame) for name, (_, frame) in seen.items()]
