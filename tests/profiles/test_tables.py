@@ -294,6 +294,14 @@ def test_estimate_shape_rules():
         estimate_architecture(float("nan"))
 
 
+def test_estimate_refuses_an_architecture_no_model_has():
+    # until 2026-12-06 "denso" (or "MoE-ish") was taken as dense, where ModelSpec(architecture="denso") refuses it
+    for bad in ("denso", "moe-ish", ""):
+        with pytest.raises(ValueError, match=f"architecture '{bad}' is not one of dense, moe, hybrid"):
+            estimate_architecture(8.0, bad)
+    assert [estimate_architecture(8.0, k).architecture for k in ("dense", " MoE", "HYBRID")] == ["dense", "moe", "hybrid"]
+
+
 def test_estimate_of_a_moe_is_sized_by_its_active_parameters():
     m = models()
     m = m[m["architecture"] == "moe"].drop_duplicates(subset=["params_b", "n_layers", "d_model"])

@@ -79,3 +79,15 @@ def test_a_row_without_params_b_among_several_sizes_is_an_error_naming_it():
     with pytest.raises(ValueError, match=r"row 1 \(0-based\) gives no params_b for 'lab/unknown', which other rows give "
                                          r"as 8B and 70B: give its params_b"):
         candidate_space(pd.DataFrame(rows))
+
+
+def test_an_unknown_models_architecture_no_model_has_is_an_error_naming_its_row(model):
+    # until 2026-12-06 the estimate took any text as dense: a 'denso' row was searched and priced as dense
+    df = pd.DataFrame([dict(BASE, model="lab/unknown", params_b=8.0, tp=1, architecture=np.nan),
+                       dict(BASE, model="lab/unknown-2", params_b=8.0, tp=1, architecture="denso")])
+    with pytest.raises(ValueError, match=r"column 'architecture' row 1 \(0-based\): .*architecture 'denso' is not "
+                                         r"one of dense, moe, hybrid"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        energylens.search(candidates=df, energy_model=model, top=2, bootstrap=False)
+    with pytest.warns(tables.EstimatedArchitectureWarning, match=r"'lab/unknown' \(8B dense\)"):  # blank: dense
+        assert energylens.search(candidates=df[:1], energy_model=model, top=1, bootstrap=False).feasible == 1

@@ -453,7 +453,7 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
     (d_model, n_layers); outliers (up to ~45 %: 87 % within 30 %) have wide MLPs or large vocabularies (Gemma).
 
     Raises:
-        ValueError: ``params_b`` not a positive finite number.
+        ValueError: ``params_b`` not a positive finite number, or ``architecture`` not dense, moe or hybrid.
     """
     p = _float(params_b)
     if not (p > 0) or math.isinf(p):
@@ -480,7 +480,7 @@ def estimate_architecture(params_b: float, architecture: str = "dense",
         name=f"estimated-{p:g}b",
         aliases=(),
         family="estimated",
-        architecture=kind if kind in ("moe", "hybrid") else "dense",
+        architecture=kind,  # "denso": ModelSpec's ValueError naming dense, moe, hybrid (was priced as dense)
         params_b=p,
         active_params_b=active,
         n_layers=int(n_layers),

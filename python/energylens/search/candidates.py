@@ -178,9 +178,13 @@ def _spec(df: pd.DataFrame, i: int, m: str, spec, estimated: list[str]) -> table
     """The ModelSpec of model ``m`` at row ``i`` (:func:`_model_specs`); an estimate is named in ``estimated``."""
     p = pd.to_numeric(df["params_b"], errors="coerce").iloc[i] if "params_b" in df.columns else math.nan
     if spec is None and p > 0:
-        kind = str(df["architecture"].iloc[i]) if "architecture" in df.columns else "dense"
+        kind = df["architecture"].iloc[i] if "architecture" in df.columns else "dense"
         pa = pd.to_numeric(df["active_params_b"], errors="coerce").iloc[i] if "active_params_b" in df else None
-        spec = dataclasses.replace(tables.estimate_architecture(float(p), kind, pa), name=m)
+        try:  # a blank cell is dense, as a missing column ("nan" was, when any text was taken as dense)
+            spec = tables.estimate_architecture(float(p), "dense" if _blank(kind) else str(kind), pa)
+        except ValueError as exc:  # "denso": where it is, the file, its row and column
+            raise ValueError(f"{_src(df)}: column 'architecture' {_row(df, i)}: {exc}") from None
+        spec = dataclasses.replace(spec, name=m)
         estimated.append(f"{m!r} ({float(p):g}B {spec.architecture})")
     try:
         return served_spec(spec if spec is not None else tables.model_spec(m), m)
