@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -58,6 +59,11 @@ def test_an_active_sweep_stops_once_the_model_is_known_and_resume_does_not_count
     assert "active stops once the model is known" in text.splitlines()[1]
     lines = [ln for ln in text.splitlines() if ln.startswith("[")]
     assert all("; model: " in ln for ln in lines[15:]) and "known 2 of 3 fits" in lines[-1], lines[-1]
+    # the lines count to --budget, which --stop known may not reach: their time left is a bound, not an ETA
+    # (until 2026-12-06 "ETA 9 s" on the last line, counted to unit 32 of a sweep that stopped there)
+    assert all(re.search(r"\(elapsed \d+ s, at most \d+ s left, sooner if the model is known\)$", ln)
+               for ln in lines), lines[-1]
+    assert "ETA" not in text
     assert f"the model is known after {res.ran} measured units (model: " in text
     assert "known 3 of 3 fits): stopped before --budget 32; --stop budget measures on to it" in text
     assert json.loads((store / STOP_FILE).read_text())["n_measured"] == res.ran
@@ -67,9 +73,12 @@ def test_an_active_sweep_stops_once_the_model_is_known_and_resume_does_not_count
     assert run_sweep(spec, str(store), resume=True, power_source="synthetic:200", budget=32, strategy="active",
                      run_one=_stand_in(lambda c: False, log), out=again, known_width=0.3).ran == 0
     assert "the model was known when this store's sweep stopped" in again.getvalue()
+    rest = io.StringIO()
     more = run_sweep(spec, str(store), resume=True, power_source="synthetic:200", budget=32, strategy="active",
-                     run_one=_stand_in(lambda c: False, log), out=io.StringIO(), stop="budget")
+                     run_one=_stand_in(lambda c: False, log), out=rest, stop="budget")
     assert more.ran == 32 - res.ran and len(log) == 32
+    lines = [ln for ln in rest.getvalue().splitlines() if ln.startswith("[")]  # --stop budget runs to it: an ETA
+    assert len(lines) == more.ran and all(re.search(r"\(elapsed \d+ s, ETA \d+ s\)$", ln) for ln in lines), lines
 
 
 def test_stop_budget_measures_to_the_budget_and_says_the_model_was_not_known(tmp_path):

@@ -57,11 +57,14 @@ class SweepResult:
 
 
 class Progress:
-    """Plain periodic lines: ``[3/12] ok 2.1 s  <config>  (elapsed 6 s, ETA 19 s)``."""
+    """Plain periodic lines: ``[3/12] ok 2.1 s  <config>  (elapsed 6 s, ETA 19 s)``. With ``may_stop_early`` (an
+    active sweep's ``--stop known``) the total is the budget, which the sweep may not reach: the ETA reads ``at most
+    19 s left, sooner if the model is known`` (it read ``ETA 19 s``, counted to --budget, as if it would run on)."""
 
-    def __init__(self, total: int, out=None) -> None:
+    def __init__(self, total: int, out=None, may_stop_early: bool = False) -> None:
         self.total, self.done, self.t0 = total, 0, time.monotonic()
         self.out = out or sys.stdout
+        self.may_stop_early = may_stop_early
 
     def update(self, row: dict[str, Any], desc: str) -> None:
         self.done += 1
@@ -70,7 +73,13 @@ class Progress:
         status = row["status"] if row["status"] == "ok" else "FAILED"
         err = "" if row["status"] == "ok" else f": {_first_line(str(row.get('error', '')))}"
         print(f"[{self.done}/{self.total}] {status} {row.get('wall_s', math.nan):.1f} s  {desc}{err}  "
-              f"(elapsed {el:.0f} s, ETA {eta:.0f} s)", file=self.out, flush=True)
+              f"(elapsed {el:.0f} s, {self.eta(eta)})", file=self.out, flush=True)
+
+    def eta(self, seconds: float) -> str:
+        """The line's time left: an upper bound where the sweep may stop before its total."""
+        if self.may_stop_early and self.done < self.total:
+            return f"at most {seconds:.0f} s left, sooner if the model is known"
+        return f"ETA {seconds:.0f} s"
 
 
 def _first_line(error: str, limit: int = 200) -> str:
@@ -290,7 +299,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
               f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
               file=out, flush=True)
-        progress = Progress(n, out)
+        progress = Progress(n, out, may_stop_early=strategy == "active" and stop != "budget" and ray_address is None)
         t0 = time.monotonic()
         counts = {"ok": 0, "failed": 0, "no_energy": 0}
 
