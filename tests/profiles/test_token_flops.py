@@ -8,12 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from native_parity import assert_native_rows_match
 
-from energylens import _core
 from energylens.profiles import features, tables
-from energylens.profiles.features import FEATURE_NAMES, build_features, features_of
-from energylens.profiles.light import light_profiles
-from energylens.profiles.native_rows import feature_rows, row_inputs
+from energylens.profiles.features import build_features
 
 LLAMA8 = "meta-llama/Meta-Llama-3.1-8B-Instruct"   # untied, vocab 128256, d 4096
 LLAMA3B = "meta-llama/Llama-3.2-3B-Instruct"        # tied, vocab 128256, d 3072
@@ -113,16 +111,4 @@ def test_native_row_path_gives_the_same_bits(monkeypatch, on):
     monkeypatch.setattr(features, "TOKEN_FLOPS_AND_ENCODERS", on)
     rows = [_row(m, p, batch_size=b, tp=t) for m in (LLAMA8, LLAMA3B, QWEN_MOE, QWEN_VL, OMNI, LLAVA)
             for p in ("bf16", "fp8") for b in (1.0, 7.0, 300.0) for t in (1, 4)]
-    df = pd.DataFrame(rows)
-    light = light_profiles(df, require_energy=False)
-    assert light is not None and row_inputs(light) is not None
-    want = features_of(light, light.gpu_specs, light.model_specs)
-    stacked = feature_rows(light)  # what fit stacks (NumPy's touched fraction): bit for bit
-    ri = row_inputs(light)
-    alone = _core.row_features(ri.numbers, ri.codes, ri.n_gpu, ri.n_precision, ri.combos, ri.kv_head_replication)
-    for k, name in enumerate(FEATURE_NAMES):
-        np.testing.assert_array_equal(stacked[k], want[name], err_msg=name)
-        np.testing.assert_allclose(alone[k], want[name], rtol=1e-14, atol=0, err_msg=name)
-    reference = build_features(df)
-    for name in ("active_params", "weight_bytes_per_step"):  # the full path (schema) as well
-        np.testing.assert_array_equal(stacked[FEATURE_NAMES.index(name)], reference[name])
+    assert_native_rows_match(pd.DataFrame(rows), ("active_params", "weight_bytes_per_step"))  # the full path (schema) as well
