@@ -23,10 +23,12 @@ from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
 __all__ = ["candidate_frame", "over_gpu_count", "result_tables"]
 
 
-def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False) -> pd.DataFrame:
+def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False,
+                    priced: bool = True) -> pd.DataFrame:
     """The engine's candidates as a table. Load mode: rows whose replicas would need more than 2**20 GPUs
     are left out (``attrs["over_gpu_count"]`` counts them; a Pareto front's lowest-TPOT end at batch 1 can
-    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``)."""
+    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``).
+    ``priced`` False (no price given): ``price_per_gpu_hour`` is NaN, not the engine's 0 (a free GPU-hour)."""
     cols = space.decode_columns(cands.index)  # one frame built at the end (each column added costs ~0.1 ms)
     if labels is not None:  # candidates=...: the row label of each configuration in the given table
         cols = {"index": cols.pop("index"), "candidate": [labels[int(i)] for i in cands.index], **cols}
@@ -43,7 +45,7 @@ def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_
     combo = space.combo_values[space.digits(cands.index)[0]]
     domain = space.node_size or combo[:, COMBO_FIELDS.index("scale_up_domain_gpus")]
     cols["domains"] = np.ceil(cols["tp"] * cols["pp"] * cols["dp"] / domain).astype(int)
-    cols["price_per_gpu_hour"] = combo[:, COMBO_FIELDS.index("price_per_gpu_hour")]
+    cols["price_per_gpu_hour"] = combo[:, COMBO_FIELDS.index("price_per_gpu_hour")] if priced else np.nan
     over = ~(cols["gpus"] <= MAX_GPU_COUNT)
     if best_first and len(over) and over[0]:  # load mode: a rate no deployment of this space can serve
         raise ValueError(f"rate_per_s (--rate) needs {cols['gpus'][0]:.3g} GPUs for the best configuration (replicas "
@@ -67,14 +69,15 @@ def result_tables(space: SearchSpace, out, theta, phi, options: dict, labels: di
     """(top-k table, (Pareto front by TPOT, by TTFT) as :class:`Deferred` tables, rows left out for needing more
     than 2**20 GPUs) of the engine's outcome ``out``; ``collapse``: load mode on the axes, the caps that do not
     bind merged (:mod:`.caps`), re-evaluated with ``theta`` / ``phi`` (copied: a model refitted before a
-    front is read does not change it) and ``options``."""
+    front is read does not change it) and ``options``. A price is given only with the cost objective (any
+    other objective refuses one): the other tables' price column is NaN, as JSON's null."""
     theta, phi = np.array(theta, dtype=np.float64), np.array(phi, dtype=np.float64)
 
     def evaluate(idx):
         return _core.search_evaluate(*space.native_args(), theta, phi, options, idx)
 
     def table(cands, best_first: bool = False, top: int | None = None) -> pd.DataFrame:
-        df = candidate_frame(space, cands, labels, best_first=best_first)
+        df = candidate_frame(space, cands, labels, best_first=best_first, priced=options["objective"] == "cost")
         return complete_caps(space, collapse_caps(df, top), evaluate) if collapse else df
 
     top = table(out.top, best_first=True, top=options["top_k"])

@@ -444,11 +444,8 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""
-        priced = self.settings.get("price_per_gpu_hour") is not None  # else the engine's 0 is no price: null
-
-        def records(df: pd.DataFrame) -> list[dict]:  # full float precision (to_json rounds to 10 digits)
-            return [{k: None if k == "price_per_gpu_hour" and not priced else json_cell(v) for k, v in rec.items()}
-                    for rec in df.to_dict(orient="records")]
+        def records(df: pd.DataFrame) -> list[dict]:  # full float precision; NaN (no price given...) as null
+            return [{k: json_cell(v) for k, v in rec.items()} for rec in df.to_dict(orient="records")]
         return {"format": "energylens.search", "version": 1, "objective": self.objective,
                 "model_source": self.model_source, "candidates": self.candidates, "feasible": self.feasible,
                 "rejected": self.rejected, "seconds": self.seconds, "threads": self.threads,
