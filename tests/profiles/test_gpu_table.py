@@ -18,8 +18,8 @@ from energylens.profiles.gpu_table import GpuTableError
 REQUIRED_GPUS = [
     "A10", "A10G", "A30", "A40", "L4", "L40", "L40S", "A100-SXM4-40GB", "A100-SXM4-80GB", "A100-PCIe-40GB",
     "A100-PCIe-80GB", "H100-SXM5-80GB", "H100-PCIe-80GB", "H100-NVL-94GB", "H200-SXM-141GB", "H200-NVL-141GB",
-    "H20", "GH200-96GB", "GH200-144GB", "B100", "B200", "GB200", "B300", "RTX-6000-Ada", "RTX-PRO-6000-Blackwell",
-    "MI250X", "MI300X", "MI325X", "MI355X",
+    "H20", "GH200-96GB", "GH200-144GB", "B100", "B200", "GB200", "B300", "GB300", "RTX-6000-Ada",
+    "RTX-PRO-6000-Blackwell", "MI250X", "MI300X", "MI325X", "MI355X",
 ]
 NVML_NAMES = {
     "NVIDIA H100 80GB HBM3": "H100-SXM5-80GB", "NVIDIA H200": "H200-SXM-141GB", "NVIDIA B200": "B200",
@@ -60,7 +60,7 @@ def test_nvml_and_short_names(nvml, canon):
 
 NO_FP8 = {"A10", "A10G", "A30", "A40", "A100-SXM4-40GB", "A100-SXM4-80GB", "A100-PCIe-40GB", "A100-PCIe-80GB",
           "V100-SXM2-32GB", "MI250X"}
-HAS_FP4 = {"B100", "B200", "GB200", "B300", "RTX-PRO-6000-Blackwell", "MI355X"}
+HAS_FP4 = {"B100", "B200", "GB200", "B300", "GB300", "RTX-PRO-6000-Blackwell", "MI355X"}
 
 
 @pytest.mark.parametrize("row", tables.gpus().itertuples(index=False), ids=lambda r: r.name)
@@ -74,6 +74,8 @@ def test_fp8_and_fp4_only_where_the_silicon_has_them(row):
     # 2026-12 audit: NVIDIA's MLPerf Inference v6.1 DGX system files give the per-GPU TGP
     ("B200", "tdp_w", 1000), ("B300", "tdp_w", 1100), ("B300", "memory_gb", 270), ("B200", "memory_gb", 180), ("GB200", "tdp_w", 1200), ("GB200", "memory_gb", 186),
     # AMD CDNA 4 white paper: 7 peer links x 153.6 GB/s; CDNA 3: 7 x 128; CDNA 2 endnote 9: 8 x 100 per OAM
+    # verda.com GB300 NVL72 per-GPU table; NVIDIA's GB300 NVL72 rack: 1,080 PF dense fp4 / 72 = 15 PF
+    ("GB300", "tdp_w", 1400), ("GB300", "memory_gb", 279), ("GB300", "peak_fp4_tflops", 15000),
     ("MI355X", "interconnect_bw_gbs", 1075.2), ("MI300X", "interconnect_bw_gbs", 896),
     ("MI250X", "interconnect_bw_gbs", 800),
     # datasheets' dense halves of the sparse (*) figures

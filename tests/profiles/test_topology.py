@@ -37,7 +37,7 @@ def test_every_row_has_a_domain_and_cites_every_source(row):
 
 
 @pytest.mark.parametrize(("gpu", "domain", "out_gbs"), [
-    ("GB200", 72, 100), ("H100", 8, 100), ("H200", 8, 100), ("B200", 8, 100), ("B300", 8, 200),
+    ("GB200", 72, 100), ("GB300", 72, 200), ("H100", 8, 100), ("H200", 8, 100), ("B200", 8, 100), ("B300", 8, 200),
     ("MI300X", 8, 100), ("MI355X", 8, 100), ("H100 NVL", 2, DEFAULT_SCALE_OUT_BW_GBS), ("L40S", 8, 12.5),
     ("A100-SXM4-40GB", 8, 50)])
 def test_platform_values(gpu, domain, out_gbs):
