@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Fit", "KnownRule", "read_fit", "STOPS", "P_OPT", "FITS", "WIDTH"]
+__all__ = ["Fit", "KnownRule", "read_fit", "fit_to_json", "fit_from_json", "STOPS", "P_OPT", "FITS", "WIDTH"]
 
 STOPS = ("known", "budget")
 P_OPT = 0.9  #: a pick is settled when this share of the bootstrap replicates call it the cheapest
@@ -61,6 +62,25 @@ def read_fit(boot: np.ndarray, energy: np.ndarray, groups: np.ndarray, labels: S
         lo, mid, hi = np.quantile(boot[:, ~measured], [0.05, 0.5, 0.95], axis=0)
         width = float(np.median((hi - lo) / np.maximum(mid, 1e-300)))
     return Fit(tuple(picks), int(settled), len(picks), width)
+
+
+def fit_to_json(fit: Fit | None) -> dict[str, Any] | None:
+    """A reading as JSON (``None``: a fit without a bootstrap), for the store's record of the rule."""
+    return None if fit is None else {"picks": list(fit.picks), "settled": fit.settled, "groups": fit.groups,
+                                     "width": fit.width}
+
+
+def fit_from_json(obj: Any) -> Fit | None:
+    """The reading :func:`fit_to_json` wrote; ValueError where ``obj`` is not one."""
+    if obj is None:
+        return None
+    try:
+        picks, settled, groups, width = obj["picks"], obj["settled"], obj["groups"], obj["width"]
+        if not (isinstance(picks, list) and all(isinstance(p, str) for p in picks)):
+            raise TypeError("picks")
+        return Fit(tuple(picks), int(settled), int(groups), float(width))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a fit's reading ({type(exc).__name__}: {exc})") from None
 
 
 @dataclass

@@ -6,7 +6,10 @@ A failed unit is no candidate, and the units with at least its batch and lengths
 run last (where it ran out of memory they would too). A model neither measured nor in the model table gets
 one unit drawn at random first; while no unit has an energy the draw moves on with each unit tried.
 With ``stop="known"`` the sweep stops before ``budget`` once the model is known; it writes
-``DIR/active-stop.json`` so that ``--resume`` with nothing measured since does not start the count again.
+``DIR/active-stop.json`` so that ``--resume`` with nothing measured since does not start the count again, and
+keeps the rule's last readings in ``DIR/active-known.json`` (each with the store's state it was made on and the
+unit it chose), so that a sweep killed or stopped mid-way and resumed reaches the decision the uninterrupted one
+reaches from the same rows (until 2026-12-06 the count of known fits started from 0 again).
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ import pandas as pd
 from energylens.errors import UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiling.active import ActiveChooser
-from energylens.profiling.active_known import KnownRule, read_fit
+from energylens.profiling.active_known import KnownRule, fit_from_json, fit_to_json, read_fit
 from energylens.profiling.backend_transformers import static_batch_lengths
 from energylens.profiling.hf_config import SHAPE_COLUMNS
 from energylens.profiling.spec import RunConfig
 from energylens.profiling.store import Store, atomic_write_bytes
 
-__all__ = ["candidate_frame", "run_active", "plan_active", "known_before", "STOP_FILE", "GROUP_BY"]
+__all__ = ["candidate_frame", "run_active", "plan_active", "known_before", "STOP_FILE", "RULE_FILE", "GROUP_BY"]
 
 #: Where a sweep stopped by the stop rule says so (read by ``--resume`` and ``--dry-run``).
 STOP_FILE = "active-stop.json"
+#: The stop rule's last readings, each with the store's state it was made on and the unit it chose.
+RULE_FILE = "active-known.json"
 #: How a sweep's candidates are grouped when the chooser judges optima and the stop rule reads picks.
 GROUP_BY = ("model", "gpu", "input_len_spec", "output_len_spec")
 
@@ -175,13 +180,57 @@ def known_before(configs: list[RunConfig], store: Store) -> str:
     return str(said.get("reading", "")) if isinstance(said, dict) and said.get("measured") == key else ""
 
 
+def _state(statuses: dict[str, str], without: str = "") -> str:
+    """The store's units and statuses (less ``without``), as a key a reading is made on."""
+    return hashlib.sha1("\n".join(f"{k}:{v}" for k, v in sorted(statuses.items()) if k != without)
+                        .encode()).hexdigest()[:16]
+
+
+def _restore_rule(rule: KnownRule, store: Store) -> list[dict[str, Any]]:
+    """Give ``rule`` the readings of ``DIR/active-known.json`` that led to the store's rows, and return them as
+    saved: kept where the last was made on the store less the unit it chose (that unit's row written since), or on
+    the store as it is (its unit never finished: dropped, this run makes that reading again); else none (rows
+    removed, retried or measured otherwise since: the count starts again)."""
+    path, statuses = store.dir / RULE_FILE, store.statuses()
+    if rule.history or not path.exists():
+        return []
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["readings"]
+        fits = [fit_from_json(r["fit"]) for r in saved]
+        state, pick = (str(saved[-1]["state"]), str(saved[-1]["pick"])) if saved else ("", "")
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        print(f"energylens profile: {path}: cannot be read ({type(exc).__name__}: {exc}): the stop rule counts its "
+              "known fits from 0 again", file=sys.stderr, flush=True)
+        return []
+    if saved and pick not in statuses and state == _state(statuses):
+        saved, fits = saved[:-1], fits[:-1]
+    elif not saved or pick not in statuses or state != _state(statuses, without=pick):
+        return []
+    rule.history = fits
+    return saved
+
+
+def _read_rule(rule: KnownRule, store: Store, choice: _Choice, configs: list[RunConfig],
+               saved: list[dict[str, Any]]) -> None:
+    """Add the active choice's fit to ``rule`` and to ``DIR/active-known.json`` (before its unit runs)."""
+    ch = choice.chooser
+    fit = None if ch.last_boot is None else read_fit(ch.last_boot, ch.last_energy, ch.groups,
+                                                     [configs[i].config_id for i in choice.keep])
+    rule.add(fit)
+    saved.append({"state": _state(store.statuses()), "pick": configs[choice.pick].config_id, "fit": fit_to_json(fit)})
+    del saved[:-(rule.fits + 1)]
+    atomic_write_bytes(store.dir / RULE_FILE, json.dumps({"readings": saved}).encode())
+
+
 def run_active(configs: list[RunConfig], store: Store, n: int, power_source: str, run_one: Callable, record: Callable,
                seed: int, rule: KnownRule | None = None) -> tuple[bool, str]:
-    """Measure up to ``n`` units chosen one at a time (``rule``: stop earlier once the model is known); returns
-    whether the rule stopped it and the summary's word on the rule (``""`` without one)."""
+    """Measure up to ``n`` units chosen one at a time (``rule``: stop earlier once the model is known, going on
+    from the readings the store keeps); returns whether the rule stopped it and the summary's word on the rule
+    (``""`` without one)."""
     if rule is not None and (said := known_before(configs, store)):
         return True, (f"the model was known when this store's sweep stopped ({said}; {store.dir / STOP_FILE}) and "
                       "nothing was measured since: nothing measured")
+    saved = _restore_rule(rule, store) if rule is not None else []
     warned = False
     for _ in range(n):
         measured = _measured(configs, store)
@@ -196,9 +245,7 @@ def run_active(configs: list[RunConfig], store: Store, n: int, power_source: str
             warned = True
         why = choice.why
         if rule is not None and choice.chosen_by == "active":
-            ch = choice.chooser
-            rule.add(None if ch.last_boot is None else read_fit(
-                ch.last_boot, ch.last_energy, ch.groups, [configs[i].config_id for i in choice.keep]))
+            _read_rule(rule, store, choice, configs, saved)
             if rule.known:
                 reading = rule.describe()
                 atomic_write_bytes(store.dir / STOP_FILE, json.dumps(

@@ -221,6 +221,7 @@ class Store:
         else: -o may name a folder that holds other files); returns how many."""
         n = 0
         for d, pattern in ((self.dir, f".{STORE_MARKER}.*.tmp"), (self.dir, ".active-stop.json.*.tmp"),
+                           (self.dir, ".active-known.json.*.tmp"),
                            (self.parts, ".*.parquet.*.tmp"),
                            *((r, ".*.parquet.*.tmp") for r in self.rescue_dirs())):
             if d.is_dir():
