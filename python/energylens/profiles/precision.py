@@ -7,9 +7,11 @@ peak FLOP/s of that precision on a GPU reads :data:`WEIGHT_FORMATS` through the 
 live here too (:data:`KV_CACHE_DTYPE_BYTES`, :func:`kv_element_bytes`).
 
 A weight format is not a compute precision: an AWQ int4 checkpoint stores 4-bit weights but its
-kernels dequantise them and multiply in 16 bit (W4A16); an mxfp4 checkpoint multiplies in fp4 only
-on a GPU with FP4 tensor cores (Blackwell, CDNA 4), in bf16 elsewhere; an fp8 checkpoint runs W8A8 at
-the fp8 peak where the GPU has FP8 tensor cores and W8A16 (bf16 peak) where it has not (Ampere).
+kernels dequantise them and multiply in 16 bit (W4A16); an mxfp4 checkpoint (gpt-oss) is W4A16 too, on
+every GPU, Blackwell included (vLLM's default MXFP4 MoE backend there is FlashInfer's BF16-activation one;
+the mxfp4 row of :data:`WEIGHT_FORMATS`), while nvfp4 multiplies in fp4 on a GPU with FP4 tensor cores; an fp8
+checkpoint runs W8A8 at the fp8 peak where the GPU has FP8 tensor cores and W8A16 (bf16 peak) where it has not
+(Ampere).
 """
 
 from __future__ import annotations
