@@ -45,7 +45,7 @@ from energylens.errors import OutputError
 
 __all__ = ["current_umask", "check_output_path", "check_report_dir", "atomic_file", "atomic_dir", "same_file",
            "announce_written", "plural", "existing_file", "energylens_json", "table_with_column", "parquet_trace", "image_file", "REPORT_MARKER",
-           "csv_compression"]
+           "csv_compression", "refuse_folder_name"]
 
 #: The file every report folder energylens writes holds: its first line says what it is, the others name
 #: the folder's entries; a folder is replaced only when its entries are all named there (or it is empty).
@@ -298,6 +298,14 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def refuse_folder_name(path: str, option: str = "-o/--output") -> None:
+    """OutputError for a file output named like a folder (``-o runs/``): the name's trailing separator was dropped
+    and a file written at ``runs``, reported as "wrote runs/" (a model, a prediction table, a trace)."""
+    if os.fspath(path).endswith(("/", os.sep)):
+        raise OutputError(f"{option} {path}: ends in '/', which names a folder, but this writes a file; give a "
+                          "file path")
 
 
 def existing_file(path: str | os.PathLike) -> bool:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from energylens.cli.options import refuse_folder_name
 from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import OutputError
@@ -22,7 +21,13 @@ from energylens.measure.marks import steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
 from energylens.measure.signals import trace_source_of
-from energylens.outputs import announce_written, check_output_path, existing_file, parquet_trace
+from energylens.outputs import (
+    announce_written,
+    check_output_path,
+    existing_file,
+    parquet_trace,
+    refuse_folder_name,
+)
 
 __all__ = ["add_parser", "run_monitor"]
 

@@ -15,7 +15,6 @@ docs/reference-tables.md, "Models the table lacks").
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
@@ -35,7 +34,8 @@ from energylens.cli.parsers.common import (
     positive_int,
     seed,
 )
-from energylens.errors import OutputError, ProfileSchemaError
+from energylens.errors import ProfileSchemaError
+from energylens.outputs import refuse_folder_name
 from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.files import READ_PROGRESS
 from energylens.profiles.model_table import register_model_table
@@ -77,14 +77,6 @@ def command_inputs(args: argparse.Namespace, *names: str) -> list[str]:
     if prior is not None and prior != "bundled":
         out.append(prior)
     return out + list(getattr(args, "gpu_table", None) or []) + list(getattr(args, "model_table", None) or [])
-
-
-def refuse_folder_name(path: str, option: str = "-o/--output") -> None:
-    """OutputError for a file output named like a folder (``-o runs/``): the name's trailing separator was dropped
-    and a file written at ``runs``, reported as "wrote runs/" (a model, a prediction table, a trace)."""
-    if os.fspath(path).endswith(("/", os.sep)):
-        raise OutputError(f"{option} {path}: ends in '/', which names a folder, but this writes a file; give a "
-                          "file path")
 
 
 def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: str = "",

@@ -12,11 +12,38 @@ Stands alone: imports nothing from :mod:`energylens.profiles`, :mod:`energylens.
 :mod:`energylens.compare`; only numpy, pandas, :mod:`energylens.errors` and the native core.
 """
 
-from energylens.measure.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
-from energylens.measure.marks import mark
-from energylens.measure.monitor import EnergyMonitor, Measurement
-from energylens.measure.sampler import PowerSampler
-from energylens.measure.trace import Trace, synthetic_trace
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public name -> the module that defines it, imported on first access: a submodule (``energylens.measure.marks``)
+# loads this package first, and ``energylens monitor`` must start sampling before attribution's pandas loads.
+_LAZY = {
+    "EnergyMonitor": "monitor", "Measurement": "monitor", "PowerSampler": "sampler", "mark": "marks",
+    "Trace": "trace", "synthetic_trace": "trace", "attribute": "attribution", "attribute_phases": "attribution",
+    "Attribution": "attribution", "PhaseAttribution": "attribution",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from energylens.measure.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
+    from energylens.measure.marks import mark
+    from energylens.measure.monitor import EnergyMonitor, Measurement
+    from energylens.measure.sampler import PowerSampler
+    from energylens.measure.trace import Trace, synthetic_trace
 
 __all__ = ["EnergyMonitor", "Measurement", "PowerSampler", "mark", "Trace", "synthetic_trace", "attribute",
            "attribute_phases", "Attribution", "PhaseAttribution"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from energylens.errors import user_stacklevel
 from energylens.measure.gaps import GAP_PERIODS, Gaps, SampleGapWarning, interval_gaps, warn_gaps
@@ -278,6 +277,8 @@ def source_rows(samples: Samples, sources: tuple[str, ...]) -> dict[str, np.ndar
     if "signal" in samples:
         ids, names = np.asarray(samples["signal"]), signal_sources()
         return {src: np.isin(ids, np.flatnonzero(names == src)) for src in sources}
+    import pandas as pd  # a table without signal ids (a trace): the live sampler's path loads no pandas
+
     codes, uniques = pd.factorize(np.asarray(samples["source"], dtype=object))
     index = {u: i for i, u in enumerate(uniques)}
     return {src: codes == index[src] if src in index else np.zeros(codes.size, bool) for src in sources}

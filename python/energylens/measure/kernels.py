@@ -13,12 +13,16 @@ end_ns, name, kind; ``marks``: t_ns, label).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from energylens import _core
 from energylens.capabilities import capabilities
 from energylens.errors import CudaUnavailableError
+
+if TYPE_CHECKING:  # pandas loads where a table is built: `energylens monitor` samples before it is imported
+    import pandas as pd
 
 __all__ = ["KernelTracer", "StreamMarks", "cupti_unavailable_reason"]
 
@@ -29,6 +33,8 @@ def cupti_unavailable_reason() -> str:
 
 
 def _kernels_frame(d: dict) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({
         "gpu": np.asarray(d["gpu"], np.int32),
         "start_ns": np.asarray(d["start_ns"], np.int64),
@@ -72,6 +78,8 @@ class KernelTracer:
         """Every record so far."""
         if not self._parts:
             return _kernels_frame({"gpu": [], "start_ns": [], "end_ns": [], "name": [], "kind": []})
+        import pandas as pd
+
         return pd.concat(self._parts, ignore_index=True)
 
     @property
@@ -108,6 +116,8 @@ class StreamMarks:
 
     def collect(self) -> pd.DataFrame:
         """Wait for the recorded events; returns ``t_ns``, ``label``, ``gpu`` (and forgets them)."""
+        import pandas as pd
+
         d = self._native.collect()
         labels = np.asarray(_core.mark_labels(), dtype=object)
         return pd.DataFrame({"t_ns": d["t_ns"], "label": labels[d["label_id"]] if d["label_id"].size

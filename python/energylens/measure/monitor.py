@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from energylens import _core
 from energylens.measure.integrate import (
@@ -412,6 +411,8 @@ class EnergyMonitor:
         if self._tracer is not None and self._entered:
             self._kernels.append(self._tracer.flush())
         if self._kernels:
+            import pandas as pd  # only here: `energylens monitor` samples before pandas loads
+
             kern = pd.concat(self._kernels, ignore_index=True)
         lost = marks_dropped() - self._marks_dropped_at_start
         meta = {"marks_dropped": lost} if lost else {}

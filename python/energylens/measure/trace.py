@@ -42,10 +42,9 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from energylens.errors import EnergyLensError
 from energylens.measure.synthetic import (
@@ -62,6 +61,9 @@ from energylens.measure.synthetic import (
     truth_of,
 )
 from energylens.outputs import atomic_file
+
+if TYPE_CHECKING:  # pandas loads with the first table built: `energylens monitor` samples before that
+    import pandas as pd
 
 __all__ = [
     "FORMAT_VERSION",
@@ -95,8 +97,6 @@ SOURCES: tuple[str, ...] = (
     "synthetic",
     "replay",
 )
-
-_SOURCE_DTYPE = pd.CategoricalDtype(categories=list(SOURCES), ordered=False)
 
 # Column name -> (kind, numpy dtype); kind "i" int, "f" float, "s" string, "c" source category.
 _SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
@@ -138,6 +138,8 @@ def empty_kernels() -> pd.DataFrame:
 
 def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
     """Coerce a DataFrame or dict of arrays to ``table``'s schema; raise EnergyLensError if impossible."""
+    import pandas as pd
+
     schema = _SCHEMA[table]
     if data is None:
         data = {}
@@ -167,7 +169,7 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
                 unknown = sorted({repr(v) for v in raw[bad]})[:10]
                 raise EnergyLensError(f"{where}: {table}.source has unknown value(s) {unknown} at rows "
                                       f"{np.flatnonzero(bad)[:10].tolist()}; allowed: {list(SOURCES)}")
-            out[name] = pd.Categorical(raw, dtype=_SOURCE_DTYPE)
+            out[name] = pd.Categorical(raw, dtype=pd.CategoricalDtype(categories=list(SOURCES), ordered=False))
             length = len(raw)
         elif kind == "s":
             raw = np.asarray(values, dtype=object)
