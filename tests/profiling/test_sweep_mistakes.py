@@ -87,9 +87,35 @@ def test_a_changed_grid_says_which_units_differ(tmp_path):
     other.write_text(other.read_text().replace("max_num_seqs = [1, 2]", "max_num_seqs = [1, 3]"))
     changed = load_spec(other)
     with pytest.raises(ValueError, match=r"whose units differ: 1 of the store's 2 are not in it, 1 of its 2 are "
-                                         r"not in the store\); write the changed grid as another spec"):
+                                         r"not in the store\); this spec differs from the store's in "
+                                         r"grid.max_num_seqs \(the store's: 1, 2; this spec's: 1, 3\); write the "
+                                         r"changed grid as another spec"):
         run_sweep(changed, str(out), power_source="none", resume=True, run_one=lambda c, p: {})
     assert Store(out).statuses() == dict.fromkeys((p[:-8] for p in before), "ok")
+
+
+@pytest.mark.parametrize(("sweep", "grid", "says"), [
+    ("", "max_num_seqs = [1, 3]", "grid.max_num_seqs (the store's: 1, 2; this spec's: 1, 3)"),
+    ("", "input_len = [{distribution = 'uniform', low = 4, high = 12}]",
+     "grid.input_len (the store's: 8; this spec's: uniform(4,12))"),
+    ("seed = 5\n", "", "sweep.seed (the store's: 0; this spec's: 5)"),
+    ("repetitions = 2\nwarmup = 0\n", "",
+     "sweep.repetitions (the store's: 1; this spec's: 2) and sweep.warmup (the store's: 1; this spec's: 0)"),
+])
+def test_resume_with_another_spec_names_the_setting_that_differs(tmp_path, capsys, sweep, grid, says):
+    """Until 2026-12-06 a resumed sweep with a changed seed said only that the spec's hash differed and that 2 of the
+    store's 2 units were not in it, not which setting made the difference."""
+    out, before = _measured_store(tmp_path)
+    other = _write(tmp_path / "other.toml", sweep=sweep)
+    if grid:
+        key = grid.split(" =")[0]
+        other.write_text("\n".join(grid if ln.startswith(key + " =") else ln
+                                   for ln in other.read_text().splitlines()) + "\n")
+    for dry in ([], ["--dry-run"]):
+        assert main(["profile", str(other), "-o", str(out), "--power-source", "none", "--resume", *dry]) == 2
+        err = capsys.readouterr().err
+        assert "--resume needs the same spec" in err and f"; this spec differs from the store's in {says};" in err, err
+    assert {p.name: p.read_bytes() for p in (out / "parts").glob("*.parquet")} == before
 
 
 @pytest.mark.parametrize(("model", "says"), [

@@ -125,6 +125,36 @@ def _units_differ(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
             f"{len(set(now))} are not in the store")
 
 
+#: [sweep] settings that are not part of a unit's id (another value is the same sweep).
+_NOT_IN_UNITS = ("name", "timeout_s", "isolation")
+
+
+def _settings_differ(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``"; this spec differs from the store's in grid.tp (the store's: 1, 2; this spec's: 1, 4)"``: the [grid] lists
+    (as sets: a list in another order is the same sweep) and the [sweep] settings of a unit's id that differ, where
+    the store's manifest records them (its grid since 2026-12-06), else ``""``."""
+    said = []
+    for table, same in (("grid", lambda a, b: _as_set(a) == _as_set(b)), ("sweep", lambda a, b: a == b)):
+        before, now = old.get(table), new.get(table)
+        if not isinstance(before, Mapping) or not isinstance(now, Mapping):
+            continue
+        for key in sorted(set(before) | set(now)):
+            if key in _NOT_IN_UNITS and table == "sweep" or same(before.get(key), now.get(key)):
+                continue
+            said.append(f"{table}.{key} (the store's: {_shown(before.get(key))}; this spec's: {_shown(now.get(key))})")
+    return "; this spec differs from the store's in " + " and ".join(said) if said else ""
+
+
+def _as_set(v: Any) -> Any:
+    return sorted(json.dumps(x, sort_keys=True) for x in v) if isinstance(v, list) else v
+
+
+def _shown(v: Any) -> str:
+    if isinstance(v, list):
+        return ", ".join(str(x) for x in v)
+    return "(not set)" if v is None else str(v)
+
+
 class Store:
     """A sweep's output directory (created if needed)."""
 
@@ -204,8 +234,9 @@ class Store:
             if old.get(key) != manifest.get(key):
                 raise ValueError(f"{self.dir}: the store was made by another spec ({old.get('source')}, "
                                  f"hash {old.get('spec_hash')}); --resume needs the same spec "
-                                 f"(this one: hash {manifest.get('spec_hash')}{_units_differ(old, manifest)}); "
-                                 "write the changed grid as another spec with its own -o DIR")
+                                 f"(this one: hash {manifest.get('spec_hash')}{_units_differ(old, manifest)})"
+                                 f"{_settings_differ(old, manifest)}; write the changed grid as another spec with its "
+                                 "own -o DIR")
             before, now = old.get("power_source"), manifest.get("power_source")
             if before is not None and now is not None and before != now:
                 raise ValueError(f"{self.dir}: the store's rows were measured with --power-source {before}; resume "
