@@ -3,7 +3,7 @@ held-out files are other GPUs): each resolves to its GPU-table row through the v
 bandwidth in the features; an unknown or ambiguous one is an error naming the file, the rows and the column.
 
 Spellings: the export's short names, ``nvidia-smi`` / NVML names (``NVIDIA B200``, ``NVIDIA H100 80GB HBM3``,
-``NVIDIA B300 SXM6 AC``), and ``rocm-smi --showproductname``'s card series on AMD (``AMD Instinct MI300X OAM``,
+``NVIDIA B300 SXM6 AC``), NVIDIA's MLPerf part names (``B200-SXM-180GB``), and ``rocm-smi --showproductname``'s card series on AMD (``AMD Instinct MI300X OAM``,
 ``AMD Instinct MI355X OAM``: the OAM module names, as the MI325X row already had)."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ SPELLINGS = {
     "NVIDIA A100-SXM4-40GB": "A100-SXM4-40GB", "A100 80GB": "A100-SXM4-80GB",
     "GB200": "GB200", "NVIDIA GB200": "GB200", "GB300": "GB300", "NVIDIA GB300": "GB300",
     "B300": "B300", "NVIDIA B300 SXM6 AC": "B300",
+    # NVIDIA's own part names in its MLPerf Inference system files (the B200 / B300 / GB200 rows' memory sizes)
+    "B200-SXM-180GB": "B200", "B300-SXM-270GB": "B300", "GB200-186GB": "GB200",
     "MI300X": "MI300X", "mi300x": "MI300X", "AMD Instinct MI300X": "MI300X", "AMD Instinct MI300X OAM": "MI300X",
     "MI325X": "MI325X", "AMD Instinct MI325X OAM": "MI325X",
     "MI355X": "MI355X", "AMD Instinct MI355X": "MI355X", "AMD Instinct MI355X OAM": "MI355X",
