@@ -86,3 +86,20 @@ def test_an_unknown_or_ambiguous_gpu_names_file_rows_and_column(tmp_path, gpu, s
     assert text.startswith(f"{path}: column 'gpu_model': ")
     assert says in text and "data rows 2, 4 (1-based)" in text
     assert info.value.rows == [1, 3]
+
+
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_a_blank_gpu_model_cell_is_named_as_blank(tmp_path, blank):
+    """A blank cell was reported as "unknown GPU nan" (or '') with the list of known GPUs and remedies for a
+    new GPU; it is a missing value, named as such."""
+    path = _export(tmp_path, ["B200", "B200", "B200"], "llm_configs_blank.csv")
+    df = pd.read_csv(path)
+    df["gpu_model"] = df["gpu_model"].astype(object)
+    df.loc[1, "gpu_model"] = blank
+    df.to_csv(path, index=False)
+    with pytest.raises(ProfileSchemaError) as info:
+        mlenergy_v3(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: column 'gpu_model': blank cell")
+    assert "data row 2 (1-based)" in text and "nan" not in text and "Known GPUs" not in text
+    assert info.value.rows == [1]

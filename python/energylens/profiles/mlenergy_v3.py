@@ -200,15 +200,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
                                  f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
-    inline = [c for c in tables.INLINE_COLUMNS if c in raw.columns]  # GPU spec columns describe a GPU too
-    for gpu in raw["gpu_model"].astype(str).unique():
-        rows = (raw["gpu_model"].astype(str) == gpu).to_numpy()
-        if inline and raw.loc[rows, inline].notna().to_numpy().any():
-            continue  # checked (values, needed columns) with the features, like any profile's spec columns
-        try:
-            tables.gpu_spec(gpu)
-        except UnknownGpuError as exc:
-            _fail(src, "gpu_model", rows, str(exc))
+    _check_gpus(raw, src)
     task = raw["task"].astype(str)
     given_tokens = _given_input_tokens(raw, src)
     unknown = ~task.isin(list(MLENERGY_V3_TASK_MODALITY)).to_numpy()
@@ -241,6 +233,23 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
                           "gpu_model"], errors="ignore")
     with in_export_columns(_EXPORT_NAMES):
         return load_profiles(df, source=src, column_names=_FILE_NAMES)
+
+
+def _check_gpus(raw: pd.DataFrame, src: str) -> None:
+    """Every ``gpu_model`` cell names a GPU the tables know (or the row describes it with GPU spec columns); a
+    blank cell is a missing value, not a GPU called 'nan'."""
+    blank = cells.is_blank(raw["gpu_model"])
+    if blank.any():
+        _fail(src, "gpu_model", blank, "blank cell: each row must name the GPU it ran on (e.g. B200, H100)")
+    inline = [c for c in tables.INLINE_COLUMNS if c in raw.columns]  # GPU spec columns describe a GPU too
+    for gpu in raw["gpu_model"].astype(str).unique():
+        rows = (raw["gpu_model"].astype(str) == gpu).to_numpy()
+        if inline and raw.loc[rows, inline].notna().to_numpy().any():
+            continue  # checked (values, needed columns) with the features, like any profile's spec columns
+        try:
+            tables.gpu_spec(gpu)
+        except UnknownGpuError as exc:
+            _fail(src, "gpu_model", rows, str(exc))
 
 
 def _architectures(raw: pd.DataFrame, src: str) -> pd.Series:
