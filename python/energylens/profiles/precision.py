@@ -80,7 +80,7 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
     _fmt("fp8_block", 8.0, ("fp8_blockscaled", "bf16", "fp16"),
          "fp8 with one fp32 scale per 128 x 128 weight block and per 1 x 128 activation group (DeepSeek-V3 "
          "style; the official Qwen3 -FP8 checkpoints: +0.002 bit, negligible). At the fp8 peak only on NVIDIA "
-         "GPUs with FP4 tensor cores (Blackwell: B100/B200/GB200/B300, RTX PRO 6000), where vLLM runs it on "
+         "GPUs with FP4 tensor cores (Blackwell: B100/B200/GB200/B300/GB300, RTX PRO 6000), where vLLM runs it on "
          "DeepGEMM (vllm/utils/deep_gemm.py is_deep_gemm_supported: SM90 or the SM100 family, "
          "VLLM_USE_DEEP_GEMM default 1 in vllm/envs.py; on SM100 the scales are requantised to UE8M0 for the "
          "tensor cores' block-scaled MMA) or on CUTLASS's SM100 blockwise kernel "
