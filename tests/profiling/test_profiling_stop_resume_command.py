@@ -41,6 +41,35 @@ def test_the_resume_command_of_the_stop_line_keeps_the_runs_options(tmp_path, mo
     assert _options(command[5:-1]) == _options([a for a in extra if a != "--resume"]), line
 
 
+def test_a_sweep_stopped_before_its_first_unit_finished_says_how_to_go_on(tmp_path, monkeypatch, capsys):
+    """Ctrl-C before any unit finished left the store's marker: the same command again is refused (the directory
+    holds a store), and until 2026-12-06 the stop line said only 'no unit had finished, DIR holds no rows'."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nbackend = "vllm"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\nmax_num_seqs = [1]\n'
+                    'input_len = [8]\noutput_len = [4]\n')
+
+    def interrupted(cfg, source):
+        raise KeyboardInterrupt
+
+    real = profile_cli.run_sweep
+    monkeypatch.setattr(profile_cli, "run_sweep", lambda *a, **k: real(*a, **k, run_one=interrupted))
+    out = tmp_path / "out"
+    argv = ["profile", str(spec), "-o", str(out), "--power-source", "synthetic:200"]
+    assert cli_main(argv) == 130
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"no unit had finished, {out} holds no rows yet; `" in line and "` starts it again" in line, line
+    command = shlex.split(line.split("`")[1])
+    assert command[-1] == "--resume"
+    monkeypatch.setattr(profile_cli, "run_sweep", real)
+    assert cli_main(argv[:1] + command[2:] + ["--dry-run"]) == 0  # (the command given is accepted)
+    assert cli_main(argv + ["--dry-run"]) == 2 and "already holds a sweep store" in capsys.readouterr().err
+    (tmp_path / "fresh").mkdir()  # stopped before the store was made: nothing to resume, nothing said of it
+    monkeypatch.setattr(profile_cli, "run_sweep", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert cli_main(["profile", str(spec), "-o", str(tmp_path / "fresh"), "--power-source", "synthetic:200"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"no unit had finished, {tmp_path / 'fresh'} "
+                                                                     "holds no rows")
+
+
 def _options(words: list[str]) -> dict[str, str]:
     """--flag value pairs and bare flags, in any order."""
     out, k = {}, 0

@@ -39,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _kept(args: argparse.Namespace) -> str:
     """The stop line's account of the store: its units' rows on disk, and the command that goes on."""
-    parts = Store(args.output).parts
-    n = sum(1 for _ in parts.glob("*.parquet")) if parts.is_dir() else 0
+    store = Store(args.output)
+    n = sum(1 for _ in store.parts.glob("*.parquet")) if store.parts.is_dir() else 0
+    if n == 0 and store.exists():  # (the same command again is refused: the directory holds a store)
+        return f"; no unit had finished, {args.output} holds no rows yet; `{_resume_command(args)}` starts it again"
     if n == 0:
         return f"; no unit had finished, {args.output} holds no rows"
     return (f"; the store {args.output} keeps {n} units' rows (every unit that finished); `{_resume_command(args)}` "
