@@ -116,7 +116,9 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
          "activations to mxfp8: fp8 rate), Marlin on SM120 (RTX PRO 6000: triton_kernels only for "
          "SM90 <= cc < SM110), the triton_kernels backend on ROCm (MI300X, MI355X) with "
          "mxfp4_w4a16_moe_quant_config. A deployment with fp8 or fp4 activations says so in the "
-         "compute_precision column"),
+         "compute_precision column: vLLM's gpt-oss recipe for Blackwell (vllm-project/recipes OpenAI/GPT-OSS.md, "
+         "launch_server.sh) sets VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8=1 on compute capability 10.0, so a B200 "
+         "deployment that follows it runs at fp8; the table keeps the code default"),
     _fmt("nvfp4", 4.5, ("fp4", "bf16", "fp16"),
          "NVIDIA NVFP4: 4-bit E2M1 + one FP8 E4M3 scale per 16 weights (+0.5 bit; the per-tensor "
          "fp32 scale is negligible). W4A4 at the fp4 peak where vLLM has an FP4 GEMM (select_nvfp4_linear_"
