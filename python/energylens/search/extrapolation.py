@@ -32,9 +32,8 @@ def explained(space: SearchSpace, top: pd.DataFrame, model: EnergyModel, extra: 
     """``top`` with its energy terms (:func:`~energylens.search.terms.split_terms`), range flags
     (:func:`flag_extrapolated`) and the columns ``extra`` (name -> value), from one feature pass over the rows'
     workload points and added in one step; and the range check's detail (None when no row is flagged)."""
-    if top.empty:
-        top, detail = flag_extrapolated(space, split_terms(space, top, model), model)
-        return (with_columns(top, extra) if extra else top), detail
+    if top.empty:  # the same columns, empty, in one step
+        return split_terms(space, top.assign(extrapolated=np.zeros(0, dtype=bool), **(extra or {})), model), None
     feats = point_features(space, top)
     flags, detail = model.extrapolation(None, features=feats)
     if detail and flags.size > len(top):  # a distribution: each row checked at every point; count those
