@@ -23,7 +23,6 @@ Heavy submodules (pandas, the sampler) load on first use, so ``import energylens
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from energylens.capabilities import Capabilities, capabilities
@@ -45,11 +44,6 @@ from energylens.errors import (
     UnknownGpuError,
     UnknownModelError,
 )
-
-try:
-    __version__ = version("energylens")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 # Public name -> the module that defines it (imported on first access).
 _LAZY = {
@@ -98,7 +92,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from energylens.search import SearchResult, search
 
 
+def _installed_version() -> str:
+    import importlib.metadata  # ~30 ms (the email parser): loaded when the version is asked for, not by every command
+
+    try:
+        return importlib.metadata.version("energylens")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = _installed_version()
+        return globals()[name]
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'energylens' has no attribute {name!r}")
@@ -112,7 +118,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
 
 __all__ = [

@@ -25,7 +25,6 @@ Imports only the standard library and :mod:`energylens.errors`; every layer may 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 from types import ModuleType
 
@@ -105,6 +104,8 @@ def installed_version(name: str) -> str | None:
     """``importlib.metadata.version(name)`` (PackageNotFoundError when ``name`` is not installed) from the
     metadata file's header alone: ``version()`` parses the whole file with the email parser, long descriptions
     included (pandas' holds its README), and doctor's ~35 lookups spent 30 ms of its run on that."""
+    import importlib.metadata  # here, not at the top: ~30 ms that a command asking no version need not load
+
     dist = importlib.metadata.distribution(name)
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     for line in text.replace("\r\n", "\n").split("\n\n", 1)[0].splitlines():  # the header ends at a blank line
@@ -116,6 +117,8 @@ def installed_version(name: str) -> str | None:
 
 def dist_version(name: str) -> str:
     """Version of an installed distribution without importing it (importing some fetches Julia or a GPU)."""
+    import importlib.metadata
+
     try:
         return installed_version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -123,6 +126,8 @@ def dist_version(name: str) -> str:
 
 
 def _version(module: str, dist: str) -> str | None:
+    import importlib.metadata
+
     if importlib.util.find_spec(module) is None:
         return None
     for name in dict.fromkeys((dist, module, dist.removesuffix("-cpu"))):

@@ -6,6 +6,7 @@ that a scheduler or shell user mistyped. The command's own module is imported wh
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -128,7 +129,8 @@ import energylens.cli.monitor as monitor
 seen = {}
 live = monitor._live
 def watched(*args, **kwargs):  # sampling has started: what had the command loaded by then?
-    seen["at_start"] = sorted(m for m in sys.modules if m.split(".")[0] in ("pandas", "pyarrow", "scipy"))
+    seen["at_start"] = sorted(m for m in sys.modules if m.split(".")[0] in ("pandas", "pyarrow", "scipy")
+                              or m == "importlib.metadata")
     return live(*args, **kwargs)
 monitor._live = watched
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -143,7 +145,8 @@ print(json.dumps(seen))
 def test_monitor_samples_before_loading_pandas(tmp_path, save):
     """``energylens monitor`` imported pandas (and with it pyarrow: ~0.5 s on a loaded 2-core box) before its
     sampler started, so the first half second of the job it watches went unrecorded; pandas is needed only for
-    a saved trace (-o), at the end, and the run without -o never loads it."""
+    a saved trace (-o), at the end, and the run without -o never loads it. Nor does it read energylens' version
+    (importlib.metadata: ~30 ms) before it samples."""
     out = tmp_path / "run.parquet"
     proc = subprocess.run([sys.executable, "-c", _MONITOR_PROBE, *(["-o", str(out)] if save else [])],
                           capture_output=True, text=True, timeout=120)
@@ -151,3 +154,18 @@ def test_monitor_samples_before_loading_pandas(tmp_path, save):
     seen = json.loads(proc.stdout.splitlines()[-1])
     assert seen["status"] == 0 and seen["at_start"] == [], seen
     assert seen["at_end"] == save and out.exists() == save, seen
+
+
+def test_parsing_does_not_read_the_installed_version():
+    """Building the parser read energylens' version for ``--version`` (importlib.metadata and its email parser:
+    ~30 ms of every command, ``--help`` included); it is read when ``--version`` is asked for."""
+    code = ("import contextlib, io, json, sys\nfrom energylens.cli import main\nout = []\n"
+            "for argv in (['--help'], ['fit', '--help'], ['predict', '--nope'], ['--version']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()) as o, contextlib.redirect_stderr(io.StringIO()):\n"
+            "        try:\n            main(argv)\n        except SystemExit:\n            pass\n"
+            "    out.append(['importlib.metadata' in sys.modules, o.getvalue()])\nprint(json.dumps(out))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (helped, _), (fit_help, _), (mistyped, _), (versioned, version) = json.loads(proc.stdout.splitlines()[-1])
+    assert not helped and not fit_help and not mistyped
+    assert versioned and version.strip() == f"energylens {importlib.metadata.version('energylens')}"

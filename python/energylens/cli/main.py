@@ -42,13 +42,22 @@ COMMANDS = {
 }
 
 
+class _Version(argparse._VersionAction):
+    """``--version``, its number looked up when it is asked for: reading it loads importlib.metadata (~30 ms),
+    which every command paid when the parser was built."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        self.version = f"%(prog)s {dist_version('energylens')}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: every command's, from :mod:`energylens.cli.parsers` (none imports a command's module)."""
     parser = argparse.ArgumentParser(
         prog="energylens",
         description="Energy models and measurement for LLM serving configurations.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {dist_version('energylens')}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS.values():
         importlib.import_module(f"energylens.cli.parsers.{module}").add_parser(sub)
