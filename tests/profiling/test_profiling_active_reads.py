@@ -56,6 +56,28 @@ def test_an_active_sweep_reads_each_part_a_bounded_number_of_times(tmp_path, mon
     assert len(calls) <= 2 * budget, f"{len(calls)} part reads for {budget} units"
 
 
+@pytest.mark.parametrize("stop", ["budget", "known"])
+def test_an_active_sweep_lists_the_store_once_per_unit(tmp_path, monkeypatch, stop):
+    """Each listing stats every part and joins their rows (0.11-0.13 s for 2000 parts here); until 2026-12-06 the
+    loop listed the store three times per unit (the measured energies, the statuses, the candidates' model facts;
+    four with the stop rule's reading), so a long sweep spent that many times the listing on every unit."""
+    listings, parts = [], Store._parts
+
+    def counting(self):
+        listings.append(1)
+        return parts(self)
+    monkeypatch.setattr(Store, "_parts", counting)
+    log = []
+    run_sweep(_spec(), str(tmp_path / "s"), power_source="synthetic:200", budget=20, strategy="active",
+              run_one=_stand_in(log), stop=stop)
+    assert len(log) == 20
+    assert len(listings) <= len(log) + 3, f"{len(listings)} listings of the store for {len(log)} units"
+    store = Store(tmp_path / "s")  # what the loop reads is what statuses() and rows() give
+    store.write("failed-one", {"config_id": "failed-one", "status": "failed", "error": "x"})
+    statuses, rows = store.snapshot()
+    assert statuses == store.statuses() and "failed-one" in statuses and rows.equals(store.rows())
+
+
 def test_the_store_reads_parts_added_replaced_or_removed_by_another_writer(tmp_path, monkeypatch):
     """The rows kept in memory never hide a change on disk: a part another process (or a hand copy) adds,
     one it replaces and one it removes are each seen by the next read, and an unchanged part is not read."""

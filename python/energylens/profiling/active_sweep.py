@@ -44,13 +44,13 @@ RULE_FILE = "active-known.json"
 GROUP_BY = ("model", "gpu", "input_len_spec", "output_len_spec")
 
 
-def candidate_frame(configs: list[RunConfig], store: Store) -> pd.DataFrame:
-    """Schema-v1 candidate rows for active choice: model facts from measured rows of the same model,
-    else from the model table (``energylens.profiles.tables``), else the model cannot be predicted yet (NaN).
-    ``batch_size`` is the full running batch, dp x max_num_seqs (vLLM's max_num_seqs is per data-parallel
-    rank; the model splits the batch B_r = B / dp per replica)."""
+def candidate_frame(configs: list[RunConfig], store: Store, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Schema-v1 candidate rows for active choice: model facts from measured rows of the same model (``rows``,
+    the store's ok rows: read from ``store`` when None), else from the model table (``energylens.profiles.tables``),
+    else the model cannot be predicted yet (NaN). ``batch_size`` is the full running batch, dp x max_num_seqs
+    (vLLM's max_num_seqs is per data-parallel rank; the model splits the batch B_r = B / dp per replica)."""
     known: dict[str, dict[str, Any]] = {}
-    rows = store.rows() if store.parts.is_dir() else pd.DataFrame()
+    rows = (store.rows() if store.parts.is_dir() else pd.DataFrame()) if rows is None else rows
     for model, g in (rows.groupby("model") if len(rows) else []):
         known[model] = g.iloc[-1].to_dict()
     out = []
@@ -157,8 +157,9 @@ def _choose(configs: list[RunConfig], statuses: dict[str, str], measured: dict[i
     return _Choice(int(pick), chosen_by, why, chooser, keep, unknown)
 
 
-def _measured(configs: list[RunConfig], store: Store) -> dict[int, float]:
-    rows = store.rows() if store.parts.is_dir() else pd.DataFrame()
+def _measured(configs: list[RunConfig], store: Store, rows: pd.DataFrame | None = None) -> dict[int, float]:
+    """Index -> measured energy of the units with an energy in ``rows`` (the store's ok rows; None: read them)."""
+    rows = (store.rows() if store.parts.is_dir() else pd.DataFrame()) if rows is None else rows
     energy = dict(zip(rows["config_id"], rows["energy_j"], strict=True)) if len(rows) else {}
     return {i: float(energy[c.config_id]) for i, c in enumerate(configs)
             if c.config_id in energy and math.isfinite(energy[c.config_id])}
@@ -210,14 +211,15 @@ def _restore_rule(rule: KnownRule, store: Store) -> list[dict[str, Any]]:
     return saved
 
 
-def _read_rule(rule: KnownRule, store: Store, choice: _Choice, configs: list[RunConfig],
-               saved: list[dict[str, Any]]) -> None:
-    """Add the active choice's fit to ``rule`` and to ``DIR/active-known.json`` (before its unit runs)."""
+def _read_rule(rule: KnownRule, store: Store, choice: _Choice, configs: list[RunConfig], saved: list[dict[str, Any]],
+               statuses: dict[str, str]) -> None:
+    """Add the active choice's fit to ``rule`` and to ``DIR/active-known.json`` (before its unit runs; ``statuses``:
+    the store's)."""
     ch = choice.chooser
     fit = None if ch.last_boot is None else read_fit(ch.last_boot, ch.last_energy, ch.groups,
                                                      [configs[i].config_id for i in choice.keep])
     rule.add(fit)
-    saved.append({"state": _state(store.statuses()), "pick": configs[choice.pick].config_id, "fit": fit_to_json(fit)})
+    saved.append({"state": _state(statuses), "pick": configs[choice.pick].config_id, "fit": fit_to_json(fit)})
     del saved[:-(rule.fits + 1)]
     atomic_write_bytes(store.dir / RULE_FILE, json.dumps({"readings": saved}).encode())
 
@@ -233,8 +235,9 @@ def run_active(configs: list[RunConfig], store: Store, n: int, power_source: str
     saved = _restore_rule(rule, store) if rule is not None else []
     warned = False
     for _ in range(n):
-        measured = _measured(configs, store)
-        choice = _choose(configs, store.statuses(), measured, candidate_frame(configs, store), seed)
+        statuses, rows = store.snapshot()  # (one listing of the parts per unit)
+        measured = _measured(configs, store, rows)
+        choice = _choose(configs, statuses, measured, candidate_frame(configs, store, rows), seed)
         if choice is None:
             return False, ""
         if choice.unknown and not warned:
@@ -245,7 +248,7 @@ def run_active(configs: list[RunConfig], store: Store, n: int, power_source: str
             warned = True
         why = choice.why
         if rule is not None and choice.chosen_by == "active":
-            _read_rule(rule, store, choice, configs, saved)
+            _read_rule(rule, store, choice, configs, saved, statuses)
             if rule.known:
                 reading = rule.describe()
                 atomic_write_bytes(store.dir / STOP_FILE, json.dumps(

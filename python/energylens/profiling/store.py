@@ -362,6 +362,14 @@ class Store:
         """config_id -> status ('ok' / 'failed') of every part on disk."""
         return {config_id: str(frame["status"].iloc[0]) for config_id, frame in self._parts()}
 
+    def snapshot(self) -> tuple[dict[str, str], pd.DataFrame]:
+        """:meth:`statuses` and :meth:`rows` from one listing of the parts (an active sweep reads both per unit)."""
+        parts = self._parts() if self.parts.is_dir() else []
+        frame = pd.concat([f for _, f in parts], ignore_index=True) if parts else pd.DataFrame()
+        if len(frame):
+            frame = frame[(frame["status"] == "ok").to_numpy()].reset_index(drop=True)
+        return {config_id: str(f["status"].iloc[0]) for config_id, f in parts}, frame
+
     def done(self, *, retry_failed: bool = False) -> set[str]:
         """Ids that a resumed sweep skips (failed ones too, unless ``retry_failed``)."""
         return {k for k, s in self.statuses().items() if s == "ok" or not retry_failed}
