@@ -102,3 +102,34 @@ def test_readings_of_another_store_state_are_not_taken(uninterrupted, tmp_path):
                   out=io.StringIO(), **dict(ARGS, budget=len(ids) + 1))
     assert f"{tmp_path / 's' / RULE_FILE}: cannot be read" in err.getvalue()
     assert "the stop rule counts its known fits from 0 again" in err.getvalue()
+
+
+def test_a_full_disk_at_the_rule_file_says_what_the_store_keeps_and_how_to_go_on(tmp_path, monkeypatch, capsys):
+    """The stop rule's file is written before its unit runs, so a full disk there loses no measurement; until
+    2026-12-06 the command ended with the bare '[Errno 28] No space left on device: DIR/active-known.json' (it
+    was not said that the measured rows are kept, nor how to go on)."""
+    import errno
+
+    import energylens.cli.profile as profile_cli
+    import energylens.profiling.active_sweep as active_sweep
+    from energylens.cli.main import main as cli_main
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nbackend = "vllm"\ngpu = "H100"\nseed = 2\n[grid]\nmodels = '
+                    '["meta-llama/Llama-3.1-8B-Instruct"]\ntp = [1, 4]\nmax_num_seqs = [1, 4, 16, 64]\n'
+                    'input_len = [128, 1024]\noutput_len = [64, 512]\n')
+    real, write = profile_cli.run_sweep, active_sweep.atomic_write_bytes
+    monkeypatch.setattr(profile_cli, "run_sweep", lambda *a, **k: real(*a, **k, run_one=_stand_in(lambda c: False, [])))
+
+    def full(path, data):
+        if str(path).endswith(RULE_FILE):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write(path, data)
+    monkeypatch.setattr(active_sweep, "atomic_write_bytes", full)
+    out = tmp_path / "o"
+    assert cli_main(["profile", str(spec), "-o", str(out), "--strategy", "active", "--budget", "20",
+                     "--power-source", "synthetic:200"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"No space left on device: '{out / RULE_FILE}'" in err[0], err
+    assert f"; the store {out} keeps 15 units' rows (every unit that finished); `energylens profile " in err[0]
+    assert "--strategy active --budget 20 --resume` measures the rest" in err[0]

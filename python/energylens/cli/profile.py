@@ -10,6 +10,7 @@ from energylens.cli.parsers.profile import add_parser
 from energylens.outputs import plural
 from energylens.profiling import Store, load_spec, parse_power_source, plan_sweep, run_sweep
 from energylens.profiling.runner import failed_note
+from energylens.profiling.store import PartNotWrittenError
 
 __all__ = ["add_parser", "run"]
 
@@ -34,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (cli.main.Terminated): say what the store kept
         exc.stopped_detail = _kept(args)  # type: ignore[attr-defined]  (cli.main's stop line reads it)
         raise
+    except OSError as exc:  # a full disk mid-sweep: a part's own error names where its row went (PartNotWrittenError)
+        if isinstance(exc, PartNotWrittenError) or not Store(args.output).exists():
+            raise
+        raise OSError(f"{exc}{_kept(args)}") from exc
     return 0 if res.failed == 0 else 3
 
 
