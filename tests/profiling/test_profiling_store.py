@@ -204,6 +204,46 @@ def test_a_second_sweep_on_a_held_store_is_refused_and_touches_nothing(tmp_path)
     assert (res.ok, res.failed) == (1, 1)
 
 
+def test_a_dry_run_of_a_store_another_sweep_is_writing_says_so(tmp_path, capsys):
+    """--dry-run lists each unit's state in the store; while another sweep writes it those states move, and until
+    2026-12-06 nothing said so (a run would then be refused)."""
+    import subprocess
+    import sys
+
+    from energylens.cli.main import main as cli_main
+    from energylens.profiling import run_sweep
+
+    store_dir, spec = tmp_path / "s", tmp_path / "s.toml"
+    spec.write_text('[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\n'
+                    'max_num_seqs = [1, 2]\ninput_len = [8]\noutput_len = [4]\n')
+    run_sweep(_tiny_spec(), str(store_dir), power_source="none", run_one=_fake, budget=1)
+    argv = ["profile", str(spec), "-o", str(store_dir), "--power-source", "none", "--resume", "--dry-run"]
+    assert cli_main(argv) == 0 and "another sweep" not in capsys.readouterr().err
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from energylens.profiling import Store\n"
+         "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(60)", str(store_dir)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli_main(argv) == 0
+        out, err = capsys.readouterr()
+        assert f"note: another sweep is writing {store_dir} now (pid {holder.pid} on " in err, err
+        assert "the states below are as of now" in err and out.splitlines()[-1].startswith("2 units; ")
+    finally:
+        holder.kill()
+        holder.wait()
+    # the dry run's look holds a shared lock for a moment: a sweep starting then is not refused for it
+    import fcntl
+    import os
+    import threading
+
+    fd = os.open(store_dir / ".energylens-store.lock", os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    threading.Timer(0.08, os.close, [fd]).start()
+    with Store(store_dir).lock():
+        pass
+
+
 def test_resume_says_how_many_skipped_units_failed(tmp_path, capsys):
     from energylens.profiling import run_sweep
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 
 from energylens.cli.parsers.profile import add_parser
 from energylens.outputs import plural
@@ -71,6 +72,9 @@ def _dry_run(spec, args: argparse.Namespace) -> int:
     plan = plan_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                       power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray,
                       changed_engine_args=args.changed_engine_args, stop=args.stop, known_width=args.known_width)
+    if writer := Store(args.output).writer():  # (a run would be refused; the listing is a moment of a moving store)
+        print(f"energylens profile: note: another sweep is writing {args.output} now ({writer}): the states below are "
+              "as of now", file=sys.stderr, flush=True)
     first = [(c, "") for c in plan.run] if plan.run is not None else plan.first
     position = {c.config_id: (k, why) for k, (c, why) in enumerate(first, start=1)}
     for c, state in plan.units:

@@ -33,6 +33,7 @@ import os
 import platform
 import re
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -155,6 +156,19 @@ def _shown(v: Any) -> str:
     return "(not set)" if v is None else str(v)
 
 
+def _flock_exclusive(fd: int, tries: int = 5) -> None:
+    """``flock(LOCK_EX | LOCK_NB)``, tried again for 0.2 s: a ``--dry-run``'s look (:meth:`Store.writer`) holds a
+    shared lock for a moment, which must not pass for a sweep writing the store."""
+    for k in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if k == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
 class Store:
     """A sweep's output directory (created if needed)."""
 
@@ -184,7 +198,7 @@ class Store:
         try:
             if fcntl is not None:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    _flock_exclusive(fd)
                 except BlockingIOError:
                     holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
                     raise ValueError(f"{self.dir}: another sweep is writing this store ({holder}); wait for it to "
@@ -197,6 +211,25 @@ class Store:
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    def writer(self) -> str:
+        """``"pid N on HOST"`` of the sweep holding :meth:`lock` now (another process), else ``""``; takes nothing
+        (``--dry-run`` says its states may move)."""
+        if fcntl is None or not (self.dir / LOCK_NAME).is_file():
+            return ""
+        try:
+            fd = os.open(self.dir / LOCK_NAME, os.O_RDONLY)
+        except OSError:
+            return ""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
+        except OSError:  # (a file system without locks)
+            return ""
+        finally:
+            os.close(fd)  # (releases the shared lock, if taken)
+        return ""
 
     def exists(self) -> bool:
         return self.manifest_path.is_file()
