@@ -139,7 +139,7 @@ def test_empty_feasible_set_names_the_reason_that_rejected_most(model):
     assert "tpot_limit" in r.why_empty() and "no feasible configuration" in r.why_empty()
     r1 = energylens.search(L70, "A100-SXM4-40GB", input_tokens=512, output_tokens=256, tp=[1, 2], energy_model=model)
     assert r1.empty and r1.main_rejection == "memory_weights"
-    assert "--precision fp8" in r1.why_empty() and "--pp" in r1.why_empty()
+    assert "--precision fp8" in r1.why_empty() and "e.g. --tp 4," in r1.why_empty()  # the 4 GPUs the weights need
 
 
 def _lowest(result, name):

@@ -14,7 +14,9 @@ def test_memory_remedy_names_dp_for_moe_and_following_it_fits():
     empty = energylens.search(ep=[1, 8], energy_model=model, **KW)
     assert empty.empty and empty.main_rejection == "memory_weights"
     text = empty.why_empty()
-    assert "for MoE models --dp 2,4: the data-parallel ranks share one copy of the experts" in text
+    assert "e.g. --tp 8 --pp 2" in text  # the GPUs the weights need (assumed.weights_room_sentence)
+    assert "for MoE models, the same GPUs as --dp instead of --pp (the data-parallel ranks share one copy of the " \
+        "experts" in text
     assert "--ep for MoE" not in text and "store them in a smaller format (--precision int4)" in text
     assert energylens.search(dp=[2], energy_model=model, **KW).feasible > 0      # what the remedy says works
     assert energylens.search(dp=[2], ep=[16], energy_model=model, **KW).feasible > 0

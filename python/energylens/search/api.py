@@ -40,6 +40,7 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
+from energylens.search.remedies import kv_room, latency_reach
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, SearchSpace, build_space
@@ -319,10 +320,13 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
 
 def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels) -> dict:
     """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`)
-    and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`)."""
-    rejected = dict(zip(REASONS, map(int, out.rejected), strict=True))
-    return {"without_latency_limits": _closest(space, em, options, out, indices, labels),
-            "weights_room": weights_room(space, options, rejected, int(out.feasible))}
+    and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`); the largest max_num_seqs
+    whose KV cache fits, and the lowest latency the unsearched TP / max_num_seqs values reach (:mod:`.remedies`)."""
+    rejected, closest = dict(zip(REASONS, map(int, out.rejected), strict=True)), _closest(space, em, options, out, indices, labels)
+    theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
+    return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
+            "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices),
+            "latency_reach": latency_reach(space, theta, phi, options, closest, indices)}
 
 
 def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool):

@@ -114,8 +114,11 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
     sentence saying so returned with the kept axis ("" when nothing was dropped)."""
     unusable = [t for t in tp if not any(m.n_heads % t == 0 for m in models)]
     heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
-    if unusable and tp_given:
-        raise ValueError(f"tp={int(unusable[0])} divides the attention heads of none of the models ({heads})")
+    if unusable and tp_given:  # the values that would do, per model (the node limit is the engine's, tp_node)
+        take = "; ".join(f"{m.name.split('/')[-1]}: --tp {','.join(str(t) for t in range(1, m.n_heads + 1) if m.n_heads % t == 0)}"
+                         for m in models if m.n_heads > 0)
+        raise ValueError(f"tp={int(unusable[0])} divides the attention heads of none of the models ({heads}); tp values "
+                         f"that divide them: {take}")
     note = ""
     if unusable:
         kept = [t for t in tp if t not in unusable]

@@ -25,6 +25,7 @@ from energylens.search.caps import caps_text
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.plot import pareto_plot
+from energylens.search.remedies import computed_remedy, moe_dp_clause, reach_sentence
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
 
@@ -177,19 +178,21 @@ class SearchResult:
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
-        room = remedy_detail(main, self.settings)  # the GPUs the weights need, the context window
-        remedy = f"; to widen the space: {room}{self._remedy(main)}" if main in REMEDIES else ""
+        room = remedy_detail(main, self.settings) + computed_remedy(main, self.settings)  # in this run's numbers
+        remedy = f"; to widen the space: {(room + self._remedy(main, bool(room))).rstrip('; ')}" if main in REMEDIES else ""
         return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
 
-    def _remedy(self, reason: str) -> str:
+    def _remedy(self, reason: str, computed: bool = False) -> str:
         """:data:`REMEDIES`, with the weights' "smaller format" naming only formats smaller than every one
-        searched (DeepSeek-V3 searched in its fp8 was told to try --precision fp8)."""
+        searched (DeepSeek-V3 searched in its fp8 was told to try --precision fp8); ``computed``: a remedy in this
+        run's numbers precedes it, which replaces the canned axis advice (:mod:`.remedies`)."""
         if reason != "memory_weights":
-            return REMEDIES[reason]
+            return "" if computed and reason in ("memory_kv_cache", "tp_node", "tp_heads") else REMEDIES[reason]
         searched = [tables.bytes_per_param(p) for p in self.settings.get("precisions") or ["bf16"]]
         smaller = [p for p in ("fp8", "int4") if tables.bytes_per_param(p) < min(searched)]
         fmt = f"store them in a smaller format (--precision {' or '.join(smaller)}) or " if smaller else ""
-        return REMEDIES[reason].split("store them")[0] + f"{fmt}add GPUs with more memory"
+        return (moe_dp_clause(self.settings) if computed else REMEDIES[reason].split("store them")[0]) + \
+            f"{fmt}add GPUs with more memory"
 
     def _confidence_remedy(self) -> str:
         """", or lower --limit-confidence ..." when limits were applied at a confidence above 0.5 ("" otherwise)."""
@@ -211,7 +214,7 @@ class SearchResult:
             return f"limit {given:.4g} s" + (f", applied as {applied:.4g} s at confidence {s['limit_confidence']:g}"
                                              if applied != given else "")
         head = f"{plural(closest['feasible'], 'candidate')} pass every other check (memory, layout) but none meets the latency limits: "
-        widen = "or widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)"
+        widen = reach_sentence(s, self.model_source.startswith("fitted on the bundled"))  # this run's axes
         def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
             return f"--{name}-limit to at least {_round_up(value * given / applied)} s"
@@ -219,7 +222,7 @@ class SearchResult:
             parts = [f"the lowest predicted {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
                      f"{limit(n)})" for n in closest["unmet"]]
             raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
-            return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}, {widen}"
+            return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}; {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
             return head + f"the lowest predicted TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
         return (head + f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest "

@@ -1,0 +1,224 @@
+"""What an empty search result tells its user to change, computed from the run rather than canned: the
+largest max_num_seqs whose KV cache fits (:func:`kv_room`), what TP values and max_num_seqs not searched
+would reach an unmet latency limit (:func:`latency_reach`), and which tp x pp keeps TP inside a node
+(:func:`tp_node_sentence`). Before 2026-12-06 these read "lower --max-num-seqs ... or add GPUs (--tp, --pp)",
+"widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)" and "keep --tp within one node",
+whatever the run had searched: a 70B search that had tried every TP and max_num_seqs 1 was told to add --tp.
+
+Each record is computed by the engine itself (``_core.search_evaluate`` on the space with one axis
+replaced), so it agrees with the checks that rejected the candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from energylens import _core
+from energylens.profiles import tables
+from energylens.search.space import SearchSpace
+
+__all__ = ["computed_remedy", "moe_dp_clause", "kv_room", "latency_reach", "tp_heads_sentence", "tp_node_sentence", "kv_room_sentence",
+           "reach_sentence"]
+
+_REASONS = tuple(_core.search_reason_names())
+_MAX_EVALUATED = 2_000_000  # candidates one record may evaluate (a few hundred ms at most)
+
+
+def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
+    """The space with ``axes`` replaced, and the engine's evaluation of every candidate of it (None when the
+    space would exceed :data:`_MAX_EVALUATED`)."""
+    sub = dataclasses.replace(space, **{k: np.asarray(v, dtype=np.float64) for k, v in axes.items()})
+    if sub.size > _MAX_EVALUATED:
+        return sub, None
+    idx = np.arange(sub.size, dtype=np.uint64)
+    return sub, _core.search_evaluate(*sub.native_args(), np.asarray(theta, np.float64), np.asarray(phi, np.float64),
+                                      options, idx)
+
+
+def _label(sub: SearchSpace, i: int) -> str:
+    """A candidate's configuration, short: ``Meta-Llama-3.1-70B-Instruct H100-SXM5-80GB bf16 TP2 PP1 DP1 B8``."""
+    row = sub.decode_columns([i])
+    parts = [str(row["model"][0]).split("/")[-1], str(row["gpu"][0]), str(row["precision"][0])]
+    if str(row["kv_cache_dtype"][0]) != "auto":
+        parts.append(f"kv-{row['kv_cache_dtype'][0]}")
+    parts.append(" ".join(f"{a.upper()}{int(row[a][0])}" for a in ("tp", "pp", "dp")))
+    if int(row["ep"][0]) > 1:
+        parts.append(f"EP{int(row['ep'][0])}")
+    return " ".join(parts) + f" B{float(row['max_num_seqs'][0]):g}"
+
+
+def _free(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
+
+
+def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
+            indices) -> dict[str, Any] | None:
+    """When nothing is feasible and ``memory_kv_cache`` rejected the most (an axis search): the largest
+    max_num_seqs below the smallest searched whose KV cache passes the engine's memory check on some searched
+    layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits). None otherwise."""
+    if feasible or indices is not None or not any(rejected.values()) or \
+            max(rejected, key=lambda k: rejected[k]) != "memory_kv_cache":
+        return None
+    smallest = float(np.min(space.max_num_seqs))
+    grid = np.unique(np.r_[np.arange(1.0, min(smallest, 64.0)), np.floor(np.geomspace(64.0, max(smallest, 64.0), 40))])
+    grid = grid[grid < smallest]
+    best, config = 0.0, None
+    for caps in (grid, None):  # the grid, then every whole number between its best and the next grid value
+        if caps is None:
+            above = grid[grid > best]
+            caps = np.arange(best + 1, above[0]) if best and above.size else np.zeros(0)
+        if not caps.size:
+            continue
+        sub, ev = _evaluate(space, theta, phi, _free(options), max_num_seqs=caps)
+        if ev is None:
+            return None
+        reason = np.asarray(ev.reason)
+        fits = (reason < 0) | (reason > _REASONS.index("memory_kv_cache"))
+        cap = caps[sub.digits(np.arange(sub.size))[5]]
+        if fits.any() and cap[fits].max() > best:
+            i = int(np.flatnonzero(fits & (cap == cap[fits].max()))[0])
+            best, config = float(cap[i]), _label(sub, i)
+    return {"max_num_seqs": int(best), "config": config, "smallest_searched": smallest}
+
+
+def kv_room_sentence(settings: dict[str, Any]) -> str:
+    """The remedy of ``settings["kv_room"]`` ("" without one), ending "; "."""
+    room = settings.get("kv_room")
+    if not room:
+        return ""
+    tokens = ", ".join(f"{a:g}+{b:g}" for a, b in zip(settings.get("input_tokens") or [],
+                                                      settings.get("output_tokens") or [], strict=True))
+    fp8 = "fp8" not in (settings.get("kv_cache_dtypes") or [])
+    half = ", or store the KV cache in fp8 (--kv-cache-dtype fp8: half the bytes per token)" if fp8 else ""
+    if room["max_num_seqs"] < 1:
+        return (f"not even one sequence's KV cache ({tokens} tokens) fits beside the weights on any searched layout: "
+                f"add GPUs per deployment (--tp, --pp){half}; ")
+    return (f"at {tokens} tokens per request the KV cache fits at most {room['max_num_seqs']} sequences per rank on "
+            f"any searched layout ({room['config']}), fewer than the smallest max_num_seqs searched "
+            f"({room['smallest_searched']:g}): --max-num-seqs {room['max_num_seqs']} finds configurations{half}; ")
+
+
+def _tp_values(space: SearchSpace) -> np.ndarray:
+    """Every TP value a searched model's heads allow, up to the largest node of the searched GPUs."""
+    node = space.node_size or max(max(8.0, tables.gpu_spec(c.gpu).domain_gpus()) for c in space.combos)
+    heads = {int(getattr(space.model_specs.get(c.model) or tables.find_model(c.model), "n_heads", 0) or 0)
+             for c in space.combos}
+    return np.array(sorted({t for h in heads if h > 0 for t in range(1, int(node) + 1) if h % t == 0}), dtype=float)
+
+
+def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], closest: dict[str, Any] | None,
+                  indices) -> dict[str, Any] | None:
+    """When a latency limit is unmet by every candidate (``closest["unmet"]``, an axis search): the lowest
+    predicted TPOT / TTFT over every TP value a model's heads allow within a node and max_num_seqs down to 1
+    (the searched GPUs, precisions and other axes), with its configuration, and which of those axis values
+    were not searched. None otherwise."""
+    if not closest or not closest.get("unmet") or indices is not None:
+        return None
+    tp = np.union1d(_tp_values(space), space.tp)
+    caps = np.union1d(space.max_num_seqs, [1.0])
+    sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, max_num_seqs=caps)
+    if ev is None:
+        return None
+    ok = np.asarray(ev.reason) < 0
+    if not ok.any():
+        return None
+    out = {"tp_tried": [int(t) for t in tp if t not in space.tp], "max_num_seqs_tried": [int(c) for c in caps
+                                                                                         if c not in space.max_num_seqs]}
+    for name in closest["unmet"]:
+        value = np.where(ok, np.asarray(getattr(ev, f"{name}_s")), np.inf)
+        i = int(np.argmin(value))
+        out[name] = {"value_s": float(value[i]), "config": _label(sub, i),
+                     "meets": bool(value[i] <= options[f"{name}_limit_s"])}
+    return out
+
+
+def _faster_gpus(settings: dict[str, Any], name: str) -> tuple[str, list[str]]:
+    """What bounds the latency ``name`` on a GPU (memory bandwidth for a decode step, bf16 compute for prefill) and
+    the GPUs of the table with more of it than every searched one, least first, with their figure."""
+    column, what, unit, scale = (("hbm_bw_gbs", "memory bandwidth", "TB/s", 1000.0) if name == "tpot" else
+                                 ("peak_bf16_tflops", "bf16 compute", "TFLOP/s", 1.0))
+    searched = [float(getattr(tables.gpu_spec(g), column)) for g in settings.get("gpus") or []]
+    table = tables.gpus()
+    faster = sorted((float(v), str(n)) for n, v in zip(table["name"], table[column], strict=True)
+                    if searched and float(v) > max(searched))
+    return what, [f"{n} {v / scale:.3g} {unit}" for v, n in faster]
+
+
+def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
+    """How to widen the space for an unmet latency limit, from ``settings["latency_reach"]`` (a generic line
+    without one); ``bundled``: the result's model is the bundled 2024 fit, whose latencies are 2024's."""
+    reach = settings.get("latency_reach")
+    if not reach:
+        return "or widen the axes that shorten it (--tp, smaller --max-num-seqs, other GPUs)"
+    tried = " and ".join(t for t in (f"--tp {','.join(map(str, reach['tp_tried']))}" if reach["tp_tried"] else "",
+                                     f"--max-num-seqs {','.join(map(str, reach['max_num_seqs_tried']))}"
+                                     if reach["max_num_seqs_tried"] else "") if t)
+    parts = []
+    for name in ("tpot", "ttft"):
+        if name not in reach:
+            continue
+        what, faster = _faster_gpus(settings, name)
+        more = f" and {len(faster) - 3} more" if len(faster) > 3 else ""
+        other = ([f"GPUs with more {what} ({', '.join(faster[:3])}{more})"] if faster else []) + \
+            (["a model fitted on today's serving stack (--model-file: the bundled model's latencies are 2024's vLLM)"]
+             if bundled else [])
+        r, low = reach[name], f"lowest {name.upper()} {reach[name]['value_s']:.4g} s at {reach[name]['config']}"
+        if r["meets"]:
+            parts.append(f"or add {tried}: {r['config']} is predicted at {r['value_s']:.4g} s {name.upper()}, within "
+                         "the limit")
+            continue
+        where = (f"adding {tried} does not reach it either ({low})" if tried else
+                 "every tp a model's heads allow within a node, and max_num_seqs 1, were searched")
+        parts.append(where + (f"; what could: {' or '.join(other)}" if other else
+                              f"; among these GPUs only a higher --{name}-limit finds one"))
+    return "; ".join(parts)
+
+
+def tp_node_sentence(settings: dict[str, Any]) -> str:
+    """The tp_node remedy in numbers ("" where the settings lack the axes): each searched GPU's largest TP (the
+    node-size override, or max(8, its scale-up domain)), the searched tp values above it and the same GPU count
+    as tp x pp inside the node."""
+    tps, gpus = settings.get("tp") or [], settings.get("gpus") or []
+    if not tps or not gpus:
+        return ""
+    node = settings.get("node_size")
+    limit = {g: int(node or max(8, tables.gpu_spec(g).domain_gpus())) for g in gpus}
+    parts = []
+    for g, n in limit.items():
+        over = [t for t in tps if t > n]
+        if over:
+            t = max(over)
+            parts.append(f"on {g} TP stays within {n} GPUs, so tp {','.join(map(str, over))} cannot be used: "
+                         f"--tp {n} --pp {math.ceil(t / n)} spans the same {n * math.ceil(t / n)} GPUs")
+    return "; ".join(parts) + ("; " if parts else "")
+
+
+def tp_heads_sentence(settings: dict[str, Any]) -> str:
+    """Per searched model, the searched tp values its attention heads refuse and those they take, ending "; "."""
+    tps, parts = settings.get("tp") or [], []
+    for m in settings.get("models") or []:
+        heads = int(getattr(tables.find_model(m), "n_heads", 0) or 0)
+        bad = [t for t in tps if heads and heads % t]
+        if bad:
+            good = [t for t in tps if t not in bad]
+            parts.append(f"{m} has {heads} attention heads: tp {','.join(map(str, bad))} do not divide them"
+                         + (f" (--tp {','.join(map(str, good))} do)" if good else ""))
+    return "; ".join(parts) + ("; " if parts else "")
+
+
+def computed_remedy(reason: str, settings: dict[str, Any]) -> str:
+    """The remedy for ``reason`` in this run's numbers, ending "; " ("" where none is computed)."""
+    sentence = {"memory_kv_cache": kv_room_sentence, "tp_node": tp_node_sentence, "tp_heads": tp_heads_sentence}
+    return sentence[reason](settings) if reason in sentence else ""
+
+
+def moe_dp_clause(settings: dict[str, Any]) -> str:
+    """"or " and, where a searched model is a MoE, that data-parallel ranks hold its experts as pipeline stages
+    would (vLLM shards the MoE layers over tp x dp), the weights' remedy after its computed layout."""
+    moe = [m for m in settings.get("models") or [] if getattr(tables.find_model(m), "n_experts", 1) > 1]
+    return ("or, for MoE models, the same GPUs as --dp instead of --pp (the data-parallel ranks share one copy of the "
+            "experts, each holding its own attention weights; --ep only regroups the same GPUs), or ") if moe else "or "

@@ -1,0 +1,87 @@
+"""An empty result's advice is computed from the run, and following it finds a configuration (or it says why
+nothing searched could): before, "add --tp / smaller --max-num-seqs, faster GPUs", "lower --max-num-seqs ...",
+"keep --tp within one node" and "--pp 2,4" were printed whatever the run had searched."""
+
+import pytest
+
+import energylens
+from energylens.search.api import bundled_model
+from energylens.search.remedies import reach_sentence, tp_heads_sentence
+
+L8, L70, L405 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-405B-Instruct"
+KW = dict(input_tokens=512, output_tokens=256, bootstrap=False)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bundled_model()
+
+
+def test_a_limit_no_searched_axis_reaches_names_what_could(model):
+    """Every TP the heads allow in a node and max_num_seqs 1 were searched: "--tp, smaller --max-num-seqs" was
+    no remedy; the lowest TPOT over them is the closest record's, and the bundled model is named."""
+    r = energylens.search(L70, "H100,H200,B200", tpot_limit_s=0.05, energy_model=model, **KW)
+    reach, closest = r.settings["latency_reach"], r.settings["without_latency_limits"]
+    assert reach["tp_tried"] == [] and reach["max_num_seqs_tried"] == [] and not reach["tpot"]["meets"]
+    assert reach["tpot"]["value_s"] == pytest.approx(closest["min_tpot_s"], rel=1e-12)
+    text = r.why_empty()
+    assert "every tp a model's heads allow within a node, and max_num_seqs 1, were searched" in text, text
+    assert "--tp, smaller --max-num-seqs" not in text, text
+    # B200 is the searched GPU with the most bandwidth and the table has none with more; the model was given
+    assert text.endswith("; among these GPUs only a higher --tpot-limit finds one"), text
+
+
+def test_unsearched_axis_values_that_meet_the_limit_are_named_and_work(model):
+    r = energylens.search(L8, "H100", tp=[1, 2], max_num_seqs=[64, 128], tpot_limit_s=0.03, energy_model=model, **KW)
+    reach = r.settings["latency_reach"]
+    assert reach["tp_tried"] == [4, 8] and reach["max_num_seqs_tried"] == [1] and reach["tpot"]["meets"]
+    assert "or add --tp 4,8 and --max-num-seqs 1: " in r.why_empty() and "within the limit" in r.why_empty()
+    followed = energylens.search(L8, "H100", tp=[1, 2, 4, 8], max_num_seqs=[1, 64, 128], tpot_limit_s=0.03,
+                                 energy_model=model, **KW)
+    assert followed.feasible and followed.top["tpot_s"].min() == pytest.approx(reach["tpot"]["value_s"], rel=1e-12)
+
+
+def test_ttft_names_gpus_with_more_compute_not_bandwidth():
+    s = {"gpus": ["A100-SXM4-80GB"], "latency_reach": {"tp_tried": [], "max_num_seqs_tried": [], "ttft": {
+        "value_s": 0.04, "config": "x", "meets": False}}}
+    text = reach_sentence(s)
+    assert "GPUs with more bf16 compute (" in text and "TFLOP/s" in text and "bandwidth" not in text, text
+    assert "--model-file" not in text and "--model-file" in reach_sentence(s, bundled=True)
+
+
+def test_kv_cache_advice_is_the_largest_max_num_seqs_that_fits(model):
+    kw = dict(KW, input_tokens=8000)
+    r = energylens.search(L70, "H100", tp=2, max_num_seqs=256, energy_model=model, **kw)
+    n = r.settings["kv_room"]["max_num_seqs"]
+    assert r.main_rejection == "memory_kv_cache" and 1 <= n < 256
+    text = r.why_empty()
+    assert f"--max-num-seqs {n} finds configurations" in text and "TP2" in text, text
+    assert "lower --max-num-seqs" not in text, text  # the canned line is gone
+    assert energylens.search(L70, "H100", tp=2, max_num_seqs=n, energy_model=model, **kw).feasible == 1
+    over = energylens.search(L70, "H100", tp=2, max_num_seqs=n + 1, energy_model=model, **kw)
+    assert over.empty and over.main_rejection == "memory_kv_cache"
+
+
+def test_tp_beyond_the_node_names_the_same_gpus_inside_it(model):
+    r = energylens.search(L8, "H100", tp=16, energy_model=model, **KW)
+    text = r.why_empty()
+    assert "TP stays within 8 GPUs, so tp 16 cannot be used: --tp 8 --pp 2 spans the same 16 GPUs" in text, text
+    assert not energylens.search(L8, "H100", tp=8, pp=2, energy_model=model, **KW).rejected["tp_node"]
+
+
+def test_a_tp_no_model_can_use_lists_the_ones_it_can():
+    with pytest.raises(ValueError, match=r"tp values that divide them: Meta-Llama-3.1-70B-Instruct: "
+                                         r"--tp 1,2,4,8,16,32,64; Qwen2.5-7B-Instruct: --tp 1,2,4,7,14,28"):
+        energylens.search([L70, "Qwen/Qwen2.5-7B-Instruct"], "H100", tp=3, **KW)
+
+
+def test_tp_heads_names_the_values_each_model_refuses():
+    s = {"models": ["meta-llama/Meta-Llama-3.1-70B-Instruct", "Qwen/Qwen2.5-7B-Instruct"], "tp": [2, 4, 8]}
+    assert tp_heads_sentence(s) == "Qwen/Qwen2.5-7B-Instruct has 28 attention heads: tp 8 do not divide them (--tp 2,4 do); "
+
+
+def test_weights_advice_keeps_only_its_computed_layout(model):
+    """405B on L4 needs 45 GPUs, e.g. --tp 8 --pp 6: the canned "--pp 2,4" after it contradicted it."""
+    text = energylens.search(L405, "L4", energy_model=model, **KW).why_empty()
+    assert "e.g. --tp 8 --pp 6" in text and "--pp 2,4" not in text, text
+    assert "or store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory" in text, text
