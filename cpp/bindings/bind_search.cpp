@@ -93,6 +93,7 @@ search::Options make_options(const py::dict& d) {
     const py::handle v = item.second;
     if (key == "gpu_memory_utilization") o.gpu_memory_utilization = v.cast<double>();
     else if (key == "runtime_reserve_bytes") o.runtime_reserve_bytes = v.cast<double>();
+    else if (key == "nvls_reserve_bytes_per_gpu") o.nvls_reserve_bytes_per_gpu = v.cast<double>();
     else if (key == "activation_tokens") o.activation_tokens = v.cast<double>();
     else if (key == "activation_bytes_per_token_dmodel") o.activation_bytes_per_token_dmodel = v.cast<double>();
     else if (key == "node_size") o.node_size = v.cast<int>();

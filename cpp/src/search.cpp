@@ -52,7 +52,7 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "a2a_moe_layers_with_dp",   "ttft_factor",              "tpot_factor",
                                         "energy_factor",            "scale_up_domain_gpus",     "state_memory_bytes_per_seq",
                                         "context_window_tokens",    "fp8_weight_block",         "intermediate_size",
-                                        "moe_intermediate_size"};
+                                        "moe_intermediate_size",    "nvls"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 template <typename T>
@@ -131,7 +131,8 @@ void validate(const Space& space, const Options& o) {
                                k == roofline::kWeightBytesPerStep || k == roofline::kA2aMoeLayers ||
                                k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers ||
                                k == roofline::kPpScaleOutHops || k == kStateMemoryBytesPerSeq ||
-                               k == kContextTokens || k == kFp8Block || k == kFfnWidth || k == kExpertFfnWidth;
+                               k == kContextTokens || k == kFp8Block || k == kFfnWidth || k == kExpertFfnWidth ||
+                               k == kNvls;
       if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
         throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
                                     "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));
@@ -168,7 +169,8 @@ void validate(const Space& space, const Options& o) {
   if (!(o.max_utilization > 0 && o.max_utilization <= 1))
     throw std::invalid_argument("search: max_utilization must be in (0, 1], got " + std::to_string(o.max_utilization));
   if (!(o.ttft_limit_s > 0) || !(o.tpot_limit_s > 0)) throw std::invalid_argument("search: latency limits must be > 0");
-  if (o.runtime_reserve_bytes < 0 || o.activation_tokens < 0 || o.activation_bytes_per_token_dmodel < 0)
+  if (!(o.runtime_reserve_bytes >= 0) || !(o.nvls_reserve_bytes_per_gpu >= 0) || o.activation_tokens < 0 ||
+      o.activation_bytes_per_token_dmodel < 0)
     throw std::invalid_argument("search: memory reserves must be >= 0");
   if (o.objective == Objective::Carbon && !(o.carbon_g_per_kwh > 0))
     throw std::invalid_argument("search: the carbon objective needs carbon_g_per_kwh > 0");

@@ -55,8 +55,8 @@ Ctx::Ctx(const Space& space, const Options& options) : s(space), o(options) {
   view = {combos.data(), tp.data(), pp.data(), dp.data(), ep.data(), space.max_num_seqs.data(), workloads.data(),
           space.prefill_extra_flops.empty() ? nullptr : space.prefill_extra_flops.data(),
           space.combos.size(), ntp, npp, ndp, nep, nb, nw};
-  lim = {options.gpu_memory_utilization, options.runtime_reserve_bytes, options.activation_tokens,
-         options.activation_bytes_per_token_dmodel, static_cast<double>(options.node_size), options.ttft_limit_s,
+  lim = {options.gpu_memory_utilization, options.runtime_reserve_bytes, options.nvls_reserve_bytes_per_gpu,
+         options.activation_tokens, options.activation_bytes_per_token_dmodel, static_cast<double>(options.node_size), options.ttft_limit_s,
          options.tpot_limit_s, options.carbon_g_per_kwh, static_cast<int>(options.objective), options.per_token};
 }
 

@@ -2,14 +2,15 @@
 grouped-query heads split over tp and replicated beyond their count, multi-head latent attention's one latent
 held whole on every GPU, sliding-window layers capped at their window, a hybrid's Mamba layers holding a state
 per sequence instead of KV, and an fp8 KV cache at one byte per element. Each case: weights / GPU + runtime
-reserve + activations of an 8192-token pass + KV (+ state), against the search engine's memory_gib_per_gpu."""
+reserve (plus NCCL's NVLS buffers at TP > 2 on H100 / H200 SXM) + activations of an 8192-token pass + KV (+ state),
+against the search engine's memory_gib_per_gpu."""
 
 import warnings
 
 import pytest
 
 import energylens
-from energylens.search.memory import MEMORY_DEFAULTS
+from energylens.search.memory import MEMORY_DEFAULTS, NVLS_BYTES_PER_GPU
 
 GIB = 2.0**30
 RESERVE = MEMORY_DEFAULTS["runtime_reserve_bytes"]
@@ -33,8 +34,9 @@ def test_gqa_heads_replicate_when_tp_exceeds_them():
     """Qwen2.5-1.5B: 28 layers, 2 KV heads of 128. At TP 2 each GPU holds one head; at TP 4 each still holds
     one (vLLM replicates a KV head over tp / 2 GPUs), so the per-GPU KV does not halve again."""
     kv_per_gpu = 768 * 28 * 2 * 1 * 128 * 2.0  # 768 tokens x layers x K and V x one head x 128 x bf16
-    for tp in (2, 4):
-        hand = (1.544e9 * 2 / tp + RESERVE + _act(1536) + kv_per_gpu) / GIB
+    for tp in (2, 4):  # H100 SXM: NCCL's NVLS buffers at TP 4 (a group of more than 2 GPUs), none at TP 2
+        nvls = NVLS_BYTES_PER_GPU * tp if tp > 2 else 0.0
+        hand = (1.544e9 * 2 / tp + RESERVE + nvls + _act(1536) + kv_per_gpu) / GIB
         assert _memory_gib("Qwen/Qwen2.5-1.5B-Instruct", "H100", tp=[tp]) == pytest.approx(hand, rel=1e-12)
 
 
@@ -45,7 +47,7 @@ def test_mla_latent_is_held_whole_on_every_gpu():
     1 B, the embedding and lm_head (2 x 129280 x 7168) at 2 B, over 8 GPUs (experts over tp x dp = 8)."""
     weights = (671.026e9 + 2 * 129280 * 7168) / 8
     for dtype, elem in (("auto", 2.0), ("fp8", 1.0)):
-        hand = (weights + RESERVE + _act(7168) + 768 * 61 * 576 * elem) / GIB
+        hand = (weights + RESERVE + 8 * NVLS_BYTES_PER_GPU + _act(7168) + 768 * 61 * 576 * elem) / GIB
         got = _memory_gib("deepseek-ai/DeepSeek-V3", "H200", tp=[8], kv_cache_dtype=[dtype])
         assert got == pytest.approx(hand, rel=1e-12), dtype
 

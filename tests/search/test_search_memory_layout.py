@@ -10,7 +10,7 @@ import pytest
 
 import energylens
 from energylens.profiles import load_profiles, tables
-from energylens.search.memory import MEMORY_DEFAULTS, vision_params, weights_per_gpu
+from energylens.search.memory import MEMORY_DEFAULTS, NVLS_BYTES_PER_GPU, vision_params, weights_per_gpu
 
 GIB = 2.0**30
 
@@ -45,8 +45,8 @@ def test_kimi_k2_thinking_by_hand():
 
 def test_kimi_k2_thinking_needs_more_than_8_h100():
     """vLLM's recipe (https://recipes.vllm.ai/moonshotai/Kimi-K2-Thinking) serves it on 8 x H200 or 8 x H20:
-    69.2 GiB of weights per GPU at TP 8 with the reserve and activations is 72.0 GiB, over an H100's
-    0.9 x 79.65 = 71.7 (before: 66.7 GiB, feasible)."""
+    69.2 GiB of weights per GPU at TP 8 with the flat reserve and activations is 72.0 GiB, over an H100's
+    0.9 x 79.65 = 71.7 (before: 66.7 GiB, feasible); NCCL's NVLS buffers at TP 8 add 4.5 GiB (76.5)."""
     h100 = _search("moonshotai/Kimi-K2-Thinking", "H100", 8)
     assert h100.feasible == 0
     h200 = _search("moonshotai/Kimi-K2-Thinking", "H200", 8)
@@ -56,6 +56,8 @@ def test_kimi_k2_thinking_needs_more_than_8_h100():
     act = MEMORY_DEFAULTS["activation_tokens"] * s.d_model * MEMORY_DEFAULTS["activation_bytes_per_token_dmodel"]
     fixed = (_weights("moonshotai/Kimi-K2-Thinking", "int4", tp=8) + MEMORY_DEFAULTS["runtime_reserve_bytes"] + act)
     assert fixed / GIB == pytest.approx(72.0, abs=0.05)
+    fixed += 8 * NVLS_BYTES_PER_GPU
+    assert fixed / GIB == pytest.approx(76.5, abs=0.05)
     assert per_gpu > fixed / GIB  # plus the KV cache of one sequence
 
 
@@ -87,5 +89,6 @@ def test_the_search_engine_counts_the_encoder_as_the_check_does():
     s = tables.find_model(model)
     act = MEMORY_DEFAULTS["activation_tokens"] * s.d_model * MEMORY_DEFAULTS["activation_bytes_per_token_dmodel"]
     kv = 768 * s.n_layers * 2 * s.n_kv_heads * s.head_dim * 2.0 / 4  # one sequence, bf16, 4 KV heads over tp 4
-    hand = _weights(model, "fp8", tp=4) + MEMORY_DEFAULTS["runtime_reserve_bytes"] + act + kv
+    nvls = 4 * NVLS_BYTES_PER_GPU  # H200 SXM at TP 4: NCCL's NVLS buffers for the 4-GPU group
+    hand = _weights(model, "fp8", tp=4) + MEMORY_DEFAULTS["runtime_reserve_bytes"] + nvls + act + kv
     assert per_gpu == pytest.approx(hand, rel=1e-9)

@@ -66,6 +66,7 @@ enum ComboField : int {
   kFp8Block,               ///< weight-block width of a block-scaled fp8 checkpoint searched in fp8 (0: none)
   kFfnWidth,               ///< FFN intermediate width of the dense layers (0: none or unknown)
   kExpertFfnWidth,         ///< FFN intermediate width of one routed expert (0: dense or unknown)
+  kNvls,                   ///< 1: NCCL runs NVLink SHARP (NVLS) on the combo's GPU (NVSwitch, NVLink >= 900 GB/s), else 0
   kNumComboFields          ///< number of combo fields, features included (not a field)
 };
 
@@ -116,7 +117,10 @@ enum class Objective : int {
 /// Search options (defaults follow vLLM where it has one).
 struct Options {
   double gpu_memory_utilization = 0.9;     ///< vLLM's usable fraction of device memory
-  double runtime_reserve_bytes = 1.5 * 1073741824.0;  ///< CUDA graphs, NCCL buffers, allocator slack
+  double runtime_reserve_bytes = 1.5 * 1073741824.0;  ///< CUDA graphs, non-torch memory, allocator slack
+  /// NCCL's NVLS buffers per GPU of a TP / EP group of more than 2 GPUs where the combo has kNvls (two
+  /// communicators of 288 MiB per group GPU; docs/search.md, Feasibility); 0: none
+  double nvls_reserve_bytes_per_gpu = 2 * 301989888.0;
   double activation_tokens = 8192;         ///< tokens of the peak forward pass (vLLM max_num_batched_tokens)
   double activation_bytes_per_token_dmodel = 24;  ///< activation bytes per token per hidden unit
   int node_size = 0;                       ///< > 0: GPUs per scale-up domain for every GPU (TP stays inside

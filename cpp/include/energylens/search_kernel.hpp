@@ -30,7 +30,8 @@ struct View {
 /// The options the per-candidate code reads.
 struct Limits {
   /// As Options.
-  double gpu_memory_utilization, runtime_reserve_bytes, activation_tokens, activation_bytes_per_token_dmodel;
+  double gpu_memory_utilization, runtime_reserve_bytes, nvls_reserve_bytes_per_gpu, activation_tokens,
+      activation_bytes_per_token_dmodel;
   double node_size, ttft_limit_s, tpot_limit_s, carbon_g_per_kwh;  ///< as Options
   int objective;  ///< Objective as int
   bool per_token;  ///< as Options
@@ -138,6 +139,16 @@ ENERGYLENS_HD bool beyond_context(const double* v, double input_tokens, double o
 /// flatten TP across DP, so the dp replicas of a MoE model share one tensor-sliced expert copy).
 ENERGYLENS_HD double moe_group(double tp, double dp, double ep) { return ep > 1.0 ? ep : tp * dp; }
 
+/// Runtime reserve of one GPU (memory.py's runtime_reserve): the flat part, plus NCCL's NVLS buffers where the
+/// combo's GPU runs NVLS (kNvls) and the GPU's largest collective group spans more than 2 GPUs of its NVSwitch
+/// domain (the GPU table's kScaleUpDomainGpus, NVLS's reach): the TP group, or a MoE layer's group (moe_group:
+/// the EP group, else tp x dp); nvls_reserve_bytes_per_gpu per GPU of it inside the domain.
+ENERGYLENS_HD double runtime_reserve(const Limits& o, const double* v, double tp, double dp, double ep) {
+  const double all = v[kExperts] > 1.0 ? moe_group(tp, dp, ep) : tp;
+  const double group = all < v[kScaleUpDomainGpus] ? all : v[kScaleUpDomainGpus];
+  return o.runtime_reserve_bytes + (v[kNvls] > 0.0 && group > 2.0 ? o.nvls_reserve_bytes_per_gpu * group : 0.0);
+}
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp x pp; expert weights over moe_group x pp (whole experts per GPU with
@@ -159,7 +170,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   else if (fp8_block_misfit(v, tp, dp, ep)) out.reason = static_cast<int>(Reason::Fp8BlockShape);
   const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) +
                          v[kExpertTotalBytes] / (moe_group(tp, dp, ep) * pp);
-  const double reserve = o.runtime_reserve_bytes + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
+  const double reserve = runtime_reserve(o, v, tp, dp, ep) + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
   out.fixed_bytes = weights + reserve;
   if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
   return out;

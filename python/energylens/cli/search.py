@@ -93,6 +93,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
                         per_token=args.per_token, carbon_g_per_kwh=args.carbon, price_per_gpu_hour=args.price,
                         top=args.top, energy_model=args.model_file,
                         gpu_memory_utilization=args.gpu_memory_utilization, node_size=args.node_size,
+                        runtime_reserve_gib=args.runtime_reserve_gib,
                         threads=args.threads, bootstrap_seed=args.bootstrap_seed, progress=True)
     except UnknownModelError as exc:  # the library's remedy is Python's; add the command line's
         raise UnknownModelError(

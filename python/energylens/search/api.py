@@ -392,7 +392,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
            tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, max_utilization=None,
            objective=None, per_token=False, carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None,
-           gpu_memory_utilization=0.9, node_size=None, runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, bootstrap=True,
+           gpu_memory_utilization=0.9, node_size=None, runtime_reserve_gib=None, activation_tokens=8192, threads=None, bootstrap=True,
            bootstrap_seed=0, progress: Callable[[int, int], None] | bool | None = None, device: str = "cpu") -> SearchResult:
     """Find the configurations with the lowest energy (or carbon, or cost) per request.
 
@@ -422,7 +422,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
-        gpu_memory_utilization, runtime_reserve_gib, activation_tokens: feasibility settings.
+        gpu_memory_utilization, runtime_reserve_gib (None: memory.runtime_reserve; GiB: flat), activation_tokens.
         node_size: None: each GPU's scale-up domain (GPU table ``scale_up_domain_gpus``: 8 on HGX, 72 on GB200
             NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs or the override
             (``tp_node``); TP, PP and EP traffic leaving a domain pays scale-out bandwidth (docs/search.md).

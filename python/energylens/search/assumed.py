@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from energylens.profiles import tables
-from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
+from energylens.search.memory import GIB, MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
 
 __all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
 
@@ -68,11 +68,25 @@ def _objective(s: dict[str, Any], objective: str) -> str:
     return out
 
 
+def _reserve(s: dict[str, Any]) -> str:
+    """The runtime reserve the memory check charged per GPU: the user's flat figure, or the model's (a flat part
+    and NCCL's NVLS buffers per GPU of a TP / MoE group of more than 2 GPUs on NVSwitch GPUs, with its value at
+    the largest searched tp; :func:`energylens.search.memory.runtime_reserve`)."""
+    gib = s.get("runtime_reserve_gib")
+    if gib is not None:
+        return f"runtime reserve {gib:g} GiB per GPU (flat, as given)"
+    base, nvls = (MEMORY_DEFAULTS[k] / GIB for k in ("runtime_reserve_bytes", "nvls_reserve_bytes_per_gpu"))
+    tp = max([int(v) for v in s.get("tp") or []] or [1])
+    example = f": {base + nvls * tp:.4g} GiB at TP {tp}" if tp > 2 else ""
+    return (f"runtime reserve {base:g} GiB per GPU, plus {nvls:.4g} GiB x the GPUs of a TP / MoE group of more than 2 "
+            f"on NVSwitch GPUs (NCCL's NVLS buffers{example})")
+
+
 def assumed_line(s: dict[str, Any], objective: str) -> str:
     """``"\\nassumed: ..."``: workload, mode, limits and objective of a result's ``settings`` (``objective``: the
-    result's objective with its unit)."""
+    result's objective with its unit), the vLLM memory settings and the runtime reserve the memory check charged."""
     return (f"\nassumed: {_tokens(s)}; {_mode(s)}; {_limits(s)}; {_objective(s, objective)}; vLLM "
-            f"gpu_memory_utilization {s.get('gpu_memory_utilization', 0.9):g}")
+            f"gpu_memory_utilization {s.get('gpu_memory_utilization', 0.9):g}, {_reserve(s)}")
 
 
 def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasible: int) -> list[dict] | None:

@@ -4,8 +4,8 @@ Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibilit
 
 * **fixed**: the weights it holds (dense weights over tp x pp; routed experts over ep x pp with expert
   parallelism, else over tp x dp x pp: vLLM's MoE layers flatten TP across DP; a quantised checkpoint's
-  embedding and lm_head in bf16, :func:`checkpoint_weight_bytes`), a runtime reserve (CUDA graphs, NCCL
-  buffers; 1.5 GiB) and the activations
+  embedding and lm_head in bf16, :func:`checkpoint_weight_bytes`), a runtime reserve (:func:`runtime_reserve`:
+  1.5 GiB for CUDA graphs and non-torch memory, plus NCCL's NVLS buffers on NVSwitch GPUs) and the activations
   of a ``activation_tokens``-token forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
 * **kv**: the KV cache of the rank's running batch at the mean context (input + output / 2, at least one whole
   sequence), the features' KV bytes per token spread over its tp x pp GPUs, plus each sequence's recurrent
@@ -29,14 +29,30 @@ from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
-           "checkpoint_weight_bytes", "vision_params", "kept_params", "BF16_KEPT"]
+           "checkpoint_weight_bytes", "vision_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
+           "NVLS_BYTES_PER_GPU", "collective_group"]
 
 #: Bytes in a GiB: the GPU table's memory_gb is read as GiB, within 0.4 % of what nvidia-smi reports for the
 #: HBM parts (H100 80 GB: 81559 MiB = 79.65 GiB; docs/search.md); ``energylens.search.space.GIB`` is this one.
 GIB = float(2**30)
 
-#: The memory check's settings (the search's options of the same names, docs/search.md).
-MEMORY_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB, "activation_tokens": 8192.0,
+#: NCCL's NVLink SHARP (NVLS) buffers per GPU of a TP / MoE group of n > 2 GPUs on an NVSwitch GPU: 288 MiB per
+#: group GPU and communicator, twice (a vLLM group holds two NCCL communicators: torch's process group and a
+#: PyNcclCommunicator, vllm/distributed/device_communicators/cuda_communicator.py). NCCL logs the size:
+#: "NVLS comm ... nHeads 8 buffSize 4194304 memSize 2097152 nvlsPerRankSize 301989888 nvlsTotalSize 2415919104"
+#: (8 x H200; vllm-project/vllm#9699, which also finds NVLS used only for n > 2 on H100 and later, and ~5 GiB
+#: fewer KV-cache blocks per GPU with it on: 17595 against 227xx blocks of Llama-3.1-405B at TP 8). With the
+#: 1.5 GiB flat part the reserve is 6 GiB per GPU at TP 8, 3.75 at TP 4: vLLM 0.6.4 logged
+#: "non_torch_memory=5.21GiB" to 5.68 per GPU for Llama-3.1-70B on 8 H200 (vllm-project/vllm#10702), against
+#: 1.79 GiB at TP 1 and 3.58 at TP 2 (no NVLS) for Llama-3-8B on H100 (vllm-project/vllm#10511). Current vLLM
+#: creates the communicators before its memory snapshot (vllm/v1/worker/gpu_worker.py ``init_device``), so what
+#: NCCL allocates then falls outside gpu_memory_utilization: charging the buffers is the conservative side.
+NVLS_BYTES_PER_GPU = 2 * 301989888.0
+
+#: The memory check's settings (the search's options of the same names, docs/search.md): an explicit
+#: ``runtime_reserve_gib`` sets ``runtime_reserve_bytes`` and ``nvls_reserve_bytes_per_gpu`` 0 (a flat reserve).
+MEMORY_DEFAULTS = {"gpu_memory_utilization": 0.9, "runtime_reserve_bytes": 1.5 * GIB,
+                   "nvls_reserve_bytes_per_gpu": NVLS_BYTES_PER_GPU, "activation_tokens": 8192.0,
                    "activation_bytes_per_token_dmodel": 24.0}
 
 #: Bytes per parameter of a quantised checkpoint's input embedding and lm_head: vLLM quantises linear layers
@@ -209,6 +225,34 @@ def shared_weight_bytes_per_param(precision: str, moe: bool, model: str = "", la
     return tables.bytes_per_param(precision)
 
 
+def nvls_capable(spec) -> bool:
+    """Whether NCCL runs NVLink SHARP (NVLS) on GPU ``spec`` (a :class:`GpuSpec`): NVSwitch's multicast, on an
+    NVIDIA GPU with NVLink 4 or later (``interconnect_bw_gbs`` >= 900: H100 / H200 / H20 SXM, B100 / B200 / B300,
+    GB200) whose scale-up domain is a switch of 8 or more GPUs (not the 2- / 4-GPU NVLink bridges of H100 / H200
+    NVL, not GH200's single GPU); A100's third-generation NVSwitch has no SHARP, and AMD's RCCL no NVLS."""
+    return (str(spec.vendor).lower() == "nvidia" and float(spec.interconnect_bw_gbs) >= 900.0
+            and spec.domain_gpus() >= 8)
+
+
+def runtime_reserve(group, nvls, options=None):
+    """Runtime reserve per GPU, bytes (the engine's ``kernel::runtime_reserve``): ``runtime_reserve_bytes`` (1.5 GiB:
+    CUDA graphs and the non-torch memory vLLM counts against ``gpu_memory_utilization``, docs/search.md) plus,
+    where ``nvls`` (:func:`nvls_capable`) and the GPU's largest collective ``group`` (:func:`collective_group`)
+    spans n > 2 GPUs, NCCL's NVLS buffers: ``nvls_reserve_bytes_per_gpu`` x n (:data:`NVLS_BYTES_PER_GPU`).
+    ``options`` override :data:`MEMORY_DEFAULTS`; scalars or arrays."""
+    o = {**MEMORY_DEFAULTS, **(options or {})}
+    n = np.asarray(group, dtype=float)
+    return o["runtime_reserve_bytes"] + np.where(np.asarray(nvls, dtype=bool) & (n > 2), o["nvls_reserve_bytes_per_gpu"] * n, 0.0)
+
+
+def collective_group(tp, dp, ep, moe, domain=np.inf):
+    """GPUs of the largest group a GPU's collectives span inside its NVLink ``domain`` (NVLS's reach; the GPU
+    table's ``scale_up_domain_gpus``): its TP group, or for a MoE model (``moe``) the GPUs its MoE layers exchange
+    tokens over (:func:`topology.moe_group_gpus`: the EP group, else tp x dp)."""
+    group = np.where(np.asarray(moe, dtype=bool), topology.moe_group_gpus(tp, dp, ep), np.asarray(tp, dtype=float))
+    return np.minimum(group, np.asarray(domain, dtype=float))
+
+
 def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_tokens, options=None,
                model_specs: dict | None = None) -> GpuMemory:
     """:class:`GpuMemory` of validated profile rows ``frame`` (model, precision, GPU, tp, pp, ep, the
@@ -223,7 +267,11 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
     specs = tables.gpu_specs_for_profiles(frame)  # table, user table, or the rows' own gpu_* spec columns
     memory_gb = frame["gpu"].astype(str).str.strip().map(lambda g: specs[g].memory_gb).to_numpy(dtype=float)
     usable = o["gpu_memory_utilization"] * memory_gb * GIB  # NaN where the GPU's memory is unknown
-    fixed = (weights_per_gpu(frame, tp, pp, dp, ep, model_specs) + o["runtime_reserve_bytes"]
+    gpus = frame["gpu"].astype(str).str.strip()
+    nvls = gpus.map(lambda g: nvls_capable(specs[g])).to_numpy(dtype=bool)
+    domain = gpus.map(lambda g: specs[g].domain_gpus()).to_numpy(dtype=float)
+    group = collective_group(tp, dp, ep, frame["n_experts"].to_numpy(dtype=float) > 1, domain)
+    fixed = (weights_per_gpu(frame, tp, pp, dp, ep, model_specs) + runtime_reserve(group, nvls, o)
              + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
     # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.search.memory import MEMORY_DEFAULTS
 from energylens.search.space import GIB
 
 __all__ = ["OBJECTIVES", "MAX_TOP", "native_options", "check_call_options", "resolve_objective", "progress_printer", "refit_printer"]
@@ -46,6 +47,14 @@ def _flag(name: str, value) -> bool:
 def _reserve(name: str, value) -> float:
     """A memory reserve: a finite number >= 0 (NaN would switch the memory check off)."""
     return 0.0 if _is_zero(value) else _number(name, value)
+
+
+def _runtime_reserve(gib) -> dict[str, float]:
+    """The engine's reserve options: None, the model (:data:`MEMORY_DEFAULTS`'s flat part and NVLS buffers); a
+    number >= 0, that many GiB flat (no NVLS term: the user's figure is the whole reserve)."""
+    if gib is None:
+        return {k: MEMORY_DEFAULTS[k] for k in ("runtime_reserve_bytes", "nvls_reserve_bytes_per_gpu")}
+    return {"runtime_reserve_bytes": _reserve("runtime_reserve_gib", gib) * GIB, "nvls_reserve_bytes_per_gpu": 0.0}
 
 
 def _is_zero(value) -> bool:
@@ -99,15 +108,17 @@ def resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour) -> str:
 
 def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=None, objective="energy",
                    per_token=False, carbon_g_per_kwh=None, gpu_memory_utilization=0.9, node_size=None,
-                   runtime_reserve_gib=1.5, activation_tokens=8192, threads=None, max_utilization=None) -> dict[str, Any]:
-    """The engine's option dict from the API's keywords (validated here with clear messages)."""
+                   runtime_reserve_gib=None, activation_tokens=8192, threads=None, max_utilization=None) -> dict[str, Any]:
+    """The engine's option dict from the API's keywords (validated here with clear messages). ``runtime_reserve_gib``
+    None: the reserve model (1.5 GiB per GPU, plus NCCL's NVLS buffers on NVSwitch GPUs in a TP / MoE group of more
+    than 2: :func:`energylens.search.memory.runtime_reserve`); a number: that many GiB per GPU, flat."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if objective == "carbon" and carbon_g_per_kwh is None:
         raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (--carbon: grid intensity, g CO2 per kWh)")
     opts = {"objective": objective, "per_token": _flag("per_token", per_token),
             "gpu_memory_utilization": _number("gpu_memory_utilization", gpu_memory_utilization, high=1.0),
-            "runtime_reserve_bytes": _reserve("runtime_reserve_gib", runtime_reserve_gib) * GIB,
+            **_runtime_reserve(runtime_reserve_gib),
             "activation_tokens": _reserve("activation_tokens", activation_tokens)}
     for name, value in (("tpot_limit_s", tpot_limit_s), ("ttft_limit_s", ttft_limit_s), ("rate_per_s", rate_per_s),
                         ("carbon_g_per_kwh", carbon_g_per_kwh)):

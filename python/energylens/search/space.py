@@ -29,6 +29,7 @@ from energylens.profiles.checkpoints import expert_bytes_per_param, weight_only_
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
+from energylens.search import memory as _memory
 from energylens.search.axes import (
     DEFAULT_TP,
     as_list,
@@ -125,12 +126,9 @@ class SearchSpace:
     def decode_columns(self, index: Iterable[int]) -> dict[str, object]:
         """:meth:`decode` as a dict of columns (a caller adding columns builds its frame once)."""
         c, t, p, d, e, b, w = self.digits(index)
+        workloads = self.workloads
         if self.distribution:
-            mean = self.workload_weights @ self.workloads
-            w = np.zeros(len(c), dtype=np.int64)
-            workloads = mean[None, :]
-        else:
-            workloads = self.workloads
+            w, workloads = np.zeros(len(c), dtype=np.int64), (self.workload_weights @ self.workloads)[None, :]
         return {
             "index": np.asarray(index, dtype=np.int64),
             "model": [self.combos[i].model for i in c], "gpu": [self.combos[i].gpu for i in c],
@@ -459,8 +457,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
         if name in col:
             values[:, col[name]] = one[name]
     values[:, col["a2a_moe_layers_with_dp"]] = feats["a2a_moe_layers"][2 * n:]
-    values[:, col["ttft_factor"]] = values[:, col["tpot_factor"]] = 1.0  # latency calibration: api sets them
-    values[:, col["energy_factor"]] = 1.0  # energy calibration: api sets it
+    values[:, col["ttft_factor"]] = values[:, col["tpot_factor"]] = values[:, col["energy_factor"]] = 1.0  # api sets
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
@@ -471,6 +468,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
         values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d, r["model"], own)
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
+        values[i, col["nvls"]] = float(_memory.nvls_capable(g))  # NCCL's NVLS buffers in the runtime reserve (memory.py)
         # the engine replicates KV by tp / KV heads, as features.py: an MLA latent (kv_lora_rank) counts as 1 head
         kv_heads = attention_per_layer({c: _arch(r, m, c) for c in ATTENTION_COLUMNS})[0]
         values[i, col["n_heads"]], values[i, col["n_kv_heads"]] = _arch(r, m, "n_heads"), kv_heads

@@ -11,6 +11,7 @@ from energylens.cli.parsers.common import (
     add_gpu_table_option,
     add_model_table_option,
     level,
+    nonnegative_float,
     positive_float,
     positive_int,
     seed,
@@ -138,6 +139,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "unless --objective says otherwise)")
     p.add_argument("--gpu-memory-utilization", type=_fraction, default=0.9,
                    help="usable fraction of GPU memory, as vLLM's option (0.9)")
+    p.add_argument("--runtime-reserve-gib", type=nonnegative_float, default=None,
+                   help="memory each GPU keeps besides weights, activations and KV cache (CUDA graphs, non-torch "
+                   "memory, NCCL buffers), GiB, the same for every configuration; default: 1.5 GiB, plus NCCL's NVLS "
+                   "buffers on NVSwitch GPUs in a TP / MoE group of more than 2 (6 GiB at TP 8 on H100 SXM; "
+                   "docs/search.md, Feasibility)")
     p.add_argument("--node-size", type=positive_int, default=None,
                    help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
                    "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
