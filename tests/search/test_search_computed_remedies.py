@@ -85,3 +85,14 @@ def test_weights_advice_keeps_only_its_computed_layout(model):
     text = energylens.search(L405, "L4", energy_model=model, **KW).why_empty()
     assert "e.g. --tp 8 --pp 6" in text and "--pp 2,4" not in text, text
     assert "or store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory" in text, text
+
+
+def test_a_kv_cache_too_large_for_one_sequence_says_so(model):
+    """max_num_seqs 1 searched and still full: no smaller cap exists, and the sentence says one sequence does not fit
+    (the record checks the smallest searched cap itself, so the claim holds by the engine's own check)."""
+    kw = dict(KW, input_tokens=120000)
+    r = energylens.search(L8, "L4", tp=1, max_num_seqs=1, energy_model=model, **kw)
+    assert r.main_rejection == "memory_kv_cache" and r.settings["kv_room"]["max_num_seqs"] == 0
+    assert "not even one sequence's KV cache (120000+256 tokens) fits beside the weights" in r.why_empty()
+    fits = energylens.search(L8, "L4", tp=1, max_num_seqs=1, energy_model=model, **dict(KW, input_tokens=8000))
+    assert fits.feasible == 1 and fits.settings["kv_room"] is None

@@ -59,13 +59,14 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
             indices) -> dict[str, Any] | None:
     """When nothing is feasible and ``memory_kv_cache`` rejected the most (an axis search): the largest
     max_num_seqs below the smallest searched whose KV cache passes the engine's memory check on some searched
-    layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits). None otherwise."""
+    layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits). None otherwise, and where
+    the smallest searched cap passes the KV check on some layout (other checks rejected those)."""
     if feasible or indices is not None or not any(rejected.values()) or \
             max(rejected, key=lambda k: rejected[k]) != "memory_kv_cache":
         return None
     smallest = float(np.min(space.max_num_seqs))
     grid = np.unique(np.r_[np.arange(1.0, min(smallest, 64.0)), np.floor(np.geomspace(64.0, max(smallest, 64.0), 40))])
-    grid = grid[grid < smallest]
+    grid = np.union1d(grid[grid < smallest], [smallest])  # the smallest searched too: is the KV cache what binds?
     best, config = 0.0, None
     for caps in (grid, None):  # the grid, then every whole number between its best and the next grid value
         if caps is None:
@@ -82,6 +83,8 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
         if fits.any() and cap[fits].max() > best:
             i = int(np.flatnonzero(fits & (cap == cap[fits].max()))[0])
             best, config = float(cap[i]), _label(sub, i)
+    if best >= smallest:  # a searched layout holds the smallest cap's KV cache: other checks rejected it
+        return None
     return {"max_num_seqs": int(best), "config": config, "smallest_searched": smallest}
 
 
