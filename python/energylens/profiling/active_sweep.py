@@ -192,9 +192,10 @@ def _restore_rule(rule: KnownRule, store: Store) -> list[dict[str, Any]]:
     saved: kept where the last was made on the store less the unit it chose (that unit's row written since), or on
     the store as it is (its unit never finished: dropped, this run makes that reading again); else none (rows
     removed, retried or measured otherwise since: the count starts again)."""
-    path, statuses = store.dir / RULE_FILE, store.statuses()
+    path = store.dir / RULE_FILE
     if rule.history or not path.exists():
         return []
+    statuses = store.statuses()
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))["readings"]
         fits = [fit_from_json(r["fit"]) for r in saved]
