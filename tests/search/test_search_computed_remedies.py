@@ -96,3 +96,24 @@ def test_a_kv_cache_too_large_for_one_sequence_says_so(model):
     assert "not even one sequence's KV cache (120000+256 tokens) fits beside the weights" in r.why_empty()
     fits = energylens.search(L8, "L4", tp=1, max_num_seqs=1, energy_model=model, **dict(KW, input_tokens=8000))
     assert fits.feasible == 1 and fits.settings["kv_room"] is None
+
+
+def test_fp8_blocks_name_the_tp_values_that_split_them_and_one_that_works(model):
+    """Qwen3-235B-A22B's fp8 experts (1536 wide, blocks of 128) at TP 8: was "pick a smaller --tp ... or --ep"."""
+    kw = dict(KW, input_tokens=1500, output_tokens=300, precision="fp8")
+    r = energylens.search("Qwen/Qwen3-235B-A22B", "H100", tp=8, energy_model=model, **kw)
+    room = r.settings["fp8_room"]
+    assert r.main_rejection == "fp8_block_shape" and room["tp_without_ep"] == [1, 2, 4] and 8 in room["tp_with_ep"]
+    text = r.why_empty()
+    assert "weight blocks split over tp 1,2,4 without expert parallelism and tp 2,4,8 with --ep equal to tp x dp" in text
+    assert room["passes"] and "pick a smaller --tp" not in text, text
+    tp = int(room["passes"].split(" TP")[1].split()[0])
+    assert energylens.search("Qwen/Qwen3-235B-A22B", "H100", tp=tp, energy_model=model, **kw).feasible
+    assert energylens.search("Qwen/Qwen3-235B-A22B", "H100", tp=8, ep=8, energy_model=model, **kw).feasible
+
+
+def test_ep_group_names_the_ep_values_the_searched_layouts_allow(model):
+    r = energylens.search("Qwen/Qwen3-235B-A22B", "H100", tp=8, ep=2, energy_model=model,
+                          **dict(KW, input_tokens=1500, output_tokens=300))
+    assert r.main_rejection == "ep_group"
+    assert "Qwen/Qwen3-235B-A22B: --ep 8 (tp x dp of the searched tp 8 and dp 1)" in r.why_empty(), r.why_empty()

@@ -40,7 +40,7 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.remedies import kv_room, latency_reach
+from energylens.search.remedies import fp8_room, kv_room, latency_reach
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, SearchSpace, build_space
@@ -326,6 +326,7 @@ def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], o
     theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
     return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
             "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices),
+            "fp8_room": fp8_room(space, theta, phi, options, rejected, int(out.feasible), indices),
             "latency_reach": latency_reach(space, theta, phi, options, closest, indices)}
 
 

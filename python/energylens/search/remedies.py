@@ -21,7 +21,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.search.space import SearchSpace
 
-__all__ = ["computed_remedy", "moe_dp_clause", "kv_room", "latency_reach", "tp_heads_sentence", "tp_node_sentence", "kv_room_sentence",
+__all__ = ["computed_remedy", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause", "kv_room", "latency_reach", "tp_heads_sentence", "tp_node_sentence", "kv_room_sentence",
            "reach_sentence"]
 
 _REASONS = tuple(_core.search_reason_names())
@@ -213,9 +213,60 @@ def tp_heads_sentence(settings: dict[str, Any]) -> str:
     return "; ".join(parts) + ("; " if parts else "")
 
 
+def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
+             indices) -> dict[str, Any] | None:
+    """When nothing is feasible and ``fp8_block_shape`` rejected the most (an axis search): the tp values (every
+    one a model's heads allow within a node) whose split holds the fp8 checkpoint's weight blocks, without expert
+    parallelism and with ep = tp x dp, and the cheapest of those that passes every check (None: none does)."""
+    if feasible or indices is not None or not any(rejected.values()) or \
+            max(rejected, key=lambda k: rejected[k]) != "fp8_block_shape":
+        return None
+    tp = np.union1d(_tp_values(space), space.tp)
+    ep = np.union1d([1.0], [t * d for t in tp for d in space.dp])
+    sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, ep=ep)
+    if ev is None:
+        return None
+    reason = np.asarray(ev.reason)
+    blocks = (reason < 0) | (reason > _REASONS.index("fp8_block_shape"))
+    d = sub.digits(np.arange(sub.size))
+    with_ep = ep[d[4]] > 1
+    ok = np.flatnonzero(reason < 0)
+    return {"tp_without_ep": sorted({int(t) for t in tp[d[1]][blocks & ~with_ep]}),
+            "tp_with_ep": sorted({int(t) for t in tp[d[1]][blocks & with_ep]}),
+            "passes": _label(sub, int(ok[np.argmin(np.asarray(ev.objective)[ok])])) if ok.size else None}
+
+
+def fp8_room_sentence(settings: dict[str, Any]) -> str:
+    """The remedy of ``settings["fp8_room"]`` ("" without one), ending "; "."""
+    room = settings.get("fp8_room")
+    if not room:
+        return ""
+    parts = [f"tp {','.join(map(str, room['tp_without_ep']))} without expert parallelism" if room["tp_without_ep"] else "",
+             f"tp {','.join(map(str, room['tp_with_ep']))} with --ep equal to tp x dp" if room["tp_with_ep"] else ""]
+    split = " and ".join(p for p in parts if p) or "no tp within a node"
+    found = (f"; {room['passes']} passes every check" if room["passes"] else
+             "; none of them passes the other checks (memory) on the searched GPUs")
+    return f"the fp8 checkpoint's weight blocks split over {split}{found}; "
+
+
+def ep_group_sentence(settings: dict[str, Any]) -> str:
+    """The --ep values the searched tp x dp allow (expert parallelism spans a deployment's tp x dp GPUs), per model
+    those that divide its experts, ending "; "."""
+    tps, dps, parts = settings.get("tp") or [], settings.get("dp") or [1], []
+    groups = sorted({t * d for t in tps for d in dps if t * d > 1})
+    for m in settings.get("models") or []:
+        experts = int(getattr(tables.find_model(m), "n_experts", 1) or 1)
+        fit = [g for g in groups if experts > 1 and experts % g == 0]
+        if fit:
+            parts.append(f"{m}: --ep {','.join(map(str, fit))} (tp x dp of the searched tp "
+                         f"{','.join(map(str, tps))} and dp {','.join(map(str, dps))})")
+    return ("expert parallelism spans a deployment's tp x dp GPUs: " + "; ".join(parts) + "; ") if parts else ""
+
+
 def computed_remedy(reason: str, settings: dict[str, Any]) -> str:
     """The remedy for ``reason`` in this run's numbers, ending "; " ("" where none is computed)."""
-    sentence = {"memory_kv_cache": kv_room_sentence, "tp_node": tp_node_sentence, "tp_heads": tp_heads_sentence}
+    sentence = {"memory_kv_cache": kv_room_sentence, "tp_node": tp_node_sentence, "tp_heads": tp_heads_sentence,
+                "fp8_block_shape": fp8_room_sentence, "ep_group": ep_group_sentence}
     return sentence[reason](settings) if reason in sentence else ""
 
 
