@@ -10,6 +10,7 @@ import pytest
 
 from energylens.cli.main import main
 from energylens.profiling import Store, load_spec, run_sweep
+from energylens.profiling.worker import base_row
 
 HEAD = '[sweep]\nbackend = "{backend}"\n'
 GRID = '[grid]\nmodels = ["{model}"]\nmax_num_seqs = [1, 2]\ninput_len = [8]\noutput_len = [3]\n'
@@ -24,7 +25,7 @@ def _measured_store(tmp_path):
     """A store of the good spec, measured by a stand-in worker (as tests/profiling/test_profiling_store.py does)."""
     spec = load_spec(_write(tmp_path / "sweep.toml"))
     out = tmp_path / "runs"
-    run_sweep(spec, str(out), power_source="none", out=io.StringIO(), run_one=lambda cfg, ps: {
+    run_sweep(spec, str(out), power_source="none", out=io.StringIO(), run_one=lambda cfg, ps: base_row(cfg, ps) | {
         "config_id": cfg.config_id, "status": "ok", "error": "", "model": cfg.model, "gpu": "H100", "tp": 1, "pp": 1,
         "params_b": 8.0, "batch_size": 1.0, "input_tokens": 8.0, "output_tokens": 3.0, "energy_j": 1.0})
     return out, {p.name: p.read_bytes() for p in (out / "parts").glob("*.parquet")}
@@ -116,6 +117,24 @@ def test_resume_with_another_spec_names_the_setting_that_differs(tmp_path, capsy
         err = capsys.readouterr().err
         assert "--resume needs the same spec" in err and f"; this spec differs from the store's in {says};" in err, err
     assert {p.name: p.read_bytes() for p in (out / "parts").glob("*.parquet")} == before
+
+
+def test_resume_of_a_store_made_before_its_grid_was_recorded_names_the_grid_list_from_its_rows(tmp_path, capsys):
+    """A store's manifest records its grid since 2026-12-06; for one made before, the rows' configurations say
+    which values the store measured that the spec no longer lists."""
+    out, before = _measured_store(tmp_path)
+    marker = out / "energylens-store.json"
+    manifest = json.loads(marker.read_text())
+    marker.write_text(json.dumps({k: v for k, v in manifest.items() if k != "grid"}))
+    other = _write(tmp_path / "other.toml")
+    other.write_text(other.read_text().replace("max_num_seqs = [1, 2]", "max_num_seqs = [1, 3]"))
+    assert main(["profile", str(other), "-o", str(out), "--power-source", "none", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "; this spec differs from the store's in grid.max_num_seqs (the store's rows: 1, 2; this spec's: 1, 3);" in err
+    other.write_text(other.read_text().replace("max_num_seqs = [1, 3]", "max_num_seqs = [1, 2, 3]"))
+    assert main(["profile", str(other), "-o", str(out), "--power-source", "none", "--resume"]) == 2
+    err = capsys.readouterr().err  # (a value added is not seen in the rows: the counts say it)
+    assert "this spec differs" not in err and "0 of the store's 2 are not in it, 1 of its 3 are not in the store" in err
 
 
 @pytest.mark.parametrize(("model", "says"), [

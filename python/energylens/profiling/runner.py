@@ -35,8 +35,8 @@ from energylens.profiling.engine_resume import (
 from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import check_local_backend, check_local_models, check_ray
-from energylens.profiling.spec import LengthSpec, RunConfig, SweepSpec
-from energylens.profiling.store import Store
+from energylens.profiling.spec import RunConfig, SweepSpec
+from energylens.profiling.store import Store, grid_value
 from energylens.profiling.worker import execute, package_versions
 
 __all__ = ["SweepResult", "SweepPlan", "run_sweep", "plan_sweep", "STRATEGIES"]
@@ -95,16 +95,9 @@ def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> d
             "spec_hash": hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16],
             # the units as a set: a grid listed in another order is the same sweep (what --resume compares)
             "units_hash": hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()[:16],
-            "sweep": dict(spec.sweep), "grid": {k: [_grid_value(v) for v in vals] for k, vals in spec.grid.items()},
+            "sweep": dict(spec.sweep), "grid": {k: [grid_value(v) for v in vals] for k, vals in spec.grid.items()},
             "n_units": len(ids), "config_ids": ids, "power_source": power_source}
 
-
-def _grid_value(v: Any) -> Any:
-    """A grid value as the manifest records it (what ``--resume`` with another spec names): a length by its label,
-    a clipped distribution with its bounds."""
-    if not isinstance(v, LengthSpec):
-        return v
-    return v.label() if v.distribution in ("fixed", "uniform") else f"{v.label()} in [{v.low}, {v.high}]"
 
 
 def sweep_label(spec: SweepSpec) -> str:
