@@ -6,7 +6,7 @@ import pytest
 
 import energylens
 from energylens.search.api import bundled_model
-from energylens.search.remedies import reach_sentence, tp_heads_sentence
+from energylens.search.remedies import computed_remedy, reach_sentence, tp_heads_sentence
 
 L8, L70, L405 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-405B-Instruct"
 KW = dict(input_tokens=512, output_tokens=256, bootstrap=False)
@@ -117,3 +117,10 @@ def test_ep_group_names_the_ep_values_the_searched_layouts_allow(model):
                           **dict(KW, input_tokens=1500, output_tokens=300))
     assert r.main_rejection == "ep_group"
     assert "Qwen/Qwen3-235B-A22B: --ep 8 (tp x dp of the searched tp 8 and dp 1)" in r.why_empty(), r.why_empty()
+
+
+def test_ep_experts_names_the_ep_values_each_model_refuses():
+    """Was "pick --ep values that divide the number of experts" with no number."""
+    s = {"models": ["mistralai/Mixtral-8x7B-Instruct-v0.1", "openai/gpt-oss-20b"], "ep": [1, 8, 16]}
+    assert computed_remedy("ep_experts", s) == ("mistralai/Mixtral-8x7B-Instruct-v0.1 has 8 experts: ep 16 do not "
+                                                "divide them (--ep 8 do); ")

@@ -21,7 +21,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.search.space import SearchSpace
 
-__all__ = ["computed_remedy", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause", "kv_room", "latency_reach", "tp_heads_sentence", "tp_node_sentence", "kv_room_sentence",
+__all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause", "kv_room", "latency_reach", "tp_heads_sentence", "tp_node_sentence", "kv_room_sentence",
            "reach_sentence"]
 
 _REASONS = tuple(_core.search_reason_names())
@@ -263,10 +263,22 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
     return ("expert parallelism spans a deployment's tp x dp GPUs: " + "; ".join(parts) + "; ") if parts else ""
 
 
+def ep_experts_sentence(settings: dict[str, Any]) -> str:
+    """Per searched MoE model, its experts and the searched ep values that divide them, ending "; "."""
+    eps, parts = [e for e in settings.get("ep") or [] if e > 1], []
+    for m in settings.get("models") or []:
+        experts = int(getattr(tables.find_model(m), "n_experts", 1) or 1)
+        if experts > 1 and any(experts % e for e in eps):
+            good = [e for e in eps if experts % e == 0]
+            parts.append(f"{m} has {experts} experts: ep {','.join(str(e) for e in eps if experts % e)} do not divide "
+                         "them" + (f" (--ep {','.join(map(str, good))} do)" if good else ""))
+    return "; ".join(parts) + ("; " if parts else "")
+
+
 def computed_remedy(reason: str, settings: dict[str, Any]) -> str:
     """The remedy for ``reason`` in this run's numbers, ending "; " ("" where none is computed)."""
     sentence = {"memory_kv_cache": kv_room_sentence, "tp_node": tp_node_sentence, "tp_heads": tp_heads_sentence,
-                "fp8_block_shape": fp8_room_sentence, "ep_group": ep_group_sentence}
+                "fp8_block_shape": fp8_room_sentence, "ep_group": ep_group_sentence, "ep_experts": ep_experts_sentence}
     return sentence[reason](settings) if reason in sentence else ""
 
 
