@@ -132,7 +132,7 @@ def test_statuses_done_and_profile_reading(tmp_path):
     assert store.statuses() == {"abc": "ok", "bad": "failed"}
     assert store.done() == {"abc", "bad"} and store.done(retry_failed=True) == {"abc"}
     with pytest.warns(FailedRowsWarning, match=r"1 of the sweep store's 2 units failed and are not read .*"
-                                               r"--retry-failed"):  # energylens fit STORE/ left them out unsaid
+                                               r"--resume --retry-failed`"):  # fit left them out unsaid; the command it gives must run
         df = load_profiles(tmp_path)
     assert list(df["config_id"]) == ["abc"] and df.attrs["schema_version"] == 1
     assert len(store.rows(include_failed=True)) == 2

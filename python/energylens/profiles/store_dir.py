@@ -50,7 +50,7 @@ def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False, war
         ok = (frame["status"] == "ok").to_numpy()
         if warn_failed and not ok.all():
             warnings.warn(f"{path}: {int((~ok).sum())} of the sweep store's {len(frame)} units failed and are not "
-                          f"read (no measurement; `energylens profile SPEC -o {path} --retry-failed` measures them "
+                          f"read (no measurement; `energylens profile SPEC -o {path} --resume --retry-failed` measures them "
                           "again, and their errors are in the store's failed rows)", FailedRowsWarning,
                           stacklevel=user_stacklevel())
         frame = frame[ok].reset_index(drop=True)
