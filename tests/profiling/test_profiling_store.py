@@ -163,6 +163,19 @@ def test_atomic_write_replaces_whole(tmp_path):
     assert p.read_bytes() == b"two" and [x.name for x in tmp_path.iterdir()] == ["f.bin"]
 
 
+def _lock_holder(store_dir):
+    """A second process that holds ``store_dir``'s sweep lock (as a running sweep does) until killed."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from energylens.profiling import Store\n"
+         "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(60)", str(store_dir)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def _tiny_spec():
     from energylens.profiling import parse_spec
 
@@ -178,18 +191,12 @@ def _fake(cfg, power_source):
 def test_a_second_sweep_on_a_held_store_is_refused_and_touches_nothing(tmp_path):
     """Two sweeps on one directory would both measure, and the second's start would delete the first's
     in-flight temporary part; the second is refused naming the first's process instead."""
-    import subprocess
-    import sys
 
     from energylens.profiling import run_sweep
 
     store_dir = tmp_path / "s"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from energylens.profiling import Store\n"
-         "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(60)", str(store_dir)],
-        stdout=subprocess.PIPE, text=True)
+    holder = _lock_holder(store_dir)
     try:
-        assert holder.stdout.readline().strip() == "held"
         (store_dir / "parts").mkdir()
         in_flight = store_dir / "parts" / ".x.parquet.123.tmp"
         in_flight.write_bytes(b"half a part")
@@ -207,8 +214,6 @@ def test_a_second_sweep_on_a_held_store_is_refused_and_touches_nothing(tmp_path)
 def test_a_dry_run_of_a_store_another_sweep_is_writing_says_so(tmp_path, capsys):
     """--dry-run lists each unit's state in the store; while another sweep writes it those states move, and until
     2026-12-06 nothing said so (a run would then be refused)."""
-    import subprocess
-    import sys
 
     from energylens.cli.main import main as cli_main
     from energylens.profiling import run_sweep
@@ -219,12 +224,8 @@ def test_a_dry_run_of_a_store_another_sweep_is_writing_says_so(tmp_path, capsys)
     run_sweep(_tiny_spec(), str(store_dir), power_source="none", run_one=_fake, budget=1)
     argv = ["profile", str(spec), "-o", str(store_dir), "--power-source", "none", "--resume", "--dry-run"]
     assert cli_main(argv) == 0 and "another sweep" not in capsys.readouterr().err
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from energylens.profiling import Store\n"
-         "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(60)", str(store_dir)],
-        stdout=subprocess.PIPE, text=True)
+    holder = _lock_holder(store_dir)
     try:
-        assert holder.stdout.readline().strip() == "held"
         assert cli_main(argv) == 0
         out, err = capsys.readouterr()
         assert f"note: another sweep is writing {store_dir} now (pid {holder.pid} on " in err, err
