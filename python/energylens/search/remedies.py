@@ -51,6 +51,12 @@ def _label(sub: SearchSpace, i: int) -> str:
     return " ".join(parts) + f" B{float(row['max_num_seqs'][0]):g}"
 
 
+def _binds(reason: str, rejected: dict[str, int], feasible: int, indices) -> bool:
+    """Whether an axis search (no explicit candidates) found nothing feasible and ``reason`` rejected the most."""
+    return not feasible and indices is None and any(rejected.values()) and \
+        max(rejected, key=lambda k: rejected[k]) == reason
+
+
 def _free(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
 
@@ -61,8 +67,7 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
     max_num_seqs below the smallest searched whose KV cache passes the engine's memory check on some searched
     layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits). None otherwise, and where
     the smallest searched cap passes the KV check on some layout (other checks rejected those)."""
-    if feasible or indices is not None or not any(rejected.values()) or \
-            max(rejected, key=lambda k: rejected[k]) != "memory_kv_cache":
+    if not _binds("memory_kv_cache", rejected, feasible, indices):
         return None
     smallest = float(np.min(space.max_num_seqs))
     grid = np.unique(np.r_[np.arange(1.0, min(smallest, 64.0)), np.floor(np.geomspace(64.0, max(smallest, 64.0), 40))])
@@ -218,8 +223,7 @@ def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: 
     """When nothing is feasible and ``fp8_block_shape`` rejected the most (an axis search): the tp values (every
     one a model's heads allow within a node) whose split holds the fp8 checkpoint's weight blocks, without expert
     parallelism and with ep = tp x dp, and the cheapest of those that passes every check (None: none does)."""
-    if feasible or indices is not None or not any(rejected.values()) or \
-            max(rejected, key=lambda k: rejected[k]) != "fp8_block_shape":
+    if not _binds("fp8_block_shape", rejected, feasible, indices):
         return None
     tp = np.union1d(_tp_values(space), space.tp)
     ep = np.union1d([1.0], [t * d for t in tp for d in space.dp])

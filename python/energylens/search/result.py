@@ -187,7 +187,7 @@ class SearchResult:
         searched (DeepSeek-V3 searched in its fp8 was told to try --precision fp8); ``computed``: a remedy in this
         run's numbers precedes it, which replaces the canned axis advice (:mod:`.remedies`)."""
         if reason != "memory_weights":
-            return "" if computed and reason not in ("memory_weights", "context_length") else REMEDIES[reason]
+            return "" if computed and reason != "context_length" else REMEDIES[reason]
         searched = [tables.bytes_per_param(p) for p in self.settings.get("precisions") or ["bf16"]]
         smaller = [p for p in ("fp8", "int4") if tables.bytes_per_param(p) < min(searched)]
         fmt = f"store them in a smaller format (--precision {' or '.join(smaller)}) or " if smaller else ""
