@@ -50,7 +50,7 @@ def candidate_frame(configs: list[RunConfig], store: Store, rows: pd.DataFrame |
     else the model cannot be predicted yet (NaN). ``batch_size`` is the full running batch, dp x max_num_seqs
     (vLLM's max_num_seqs is per data-parallel rank; the model splits the batch B_r = B / dp per replica)."""
     known: dict[str, dict[str, Any]] = {}
-    rows = (store.rows() if store.parts.is_dir() else pd.DataFrame()) if rows is None else rows
+    rows = store.rows() if rows is None else rows
     for model, g in (rows.groupby("model") if len(rows) else []):
         known[model] = g.iloc[-1].to_dict()
     out = []
@@ -159,7 +159,7 @@ def _choose(configs: list[RunConfig], statuses: dict[str, str], measured: dict[i
 
 def _measured(configs: list[RunConfig], store: Store, rows: pd.DataFrame | None = None) -> dict[int, float]:
     """Index -> measured energy of the units with an energy in ``rows`` (the store's ok rows; None: read them)."""
-    rows = (store.rows() if store.parts.is_dir() else pd.DataFrame()) if rows is None else rows
+    rows = store.rows() if rows is None else rows
     energy = dict(zip(rows["config_id"], rows["energy_j"], strict=True)) if len(rows) else {}
     return {i: float(energy[c.config_id]) for i, c in enumerate(configs)
             if c.config_id in energy and math.isfinite(energy[c.config_id])}

@@ -99,7 +99,6 @@ def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> d
             "n_units": len(ids), "config_ids": ids, "power_source": power_source}
 
 
-
 def sweep_label(spec: SweepSpec) -> str:
     """How the command's lines name the sweep: its ``sweep.name`` quoted where the spec sets one, else the spec
     file's name. The name defaults to the file's stem, so a spec called sweep.toml read ``sweep sweep: ...``."""

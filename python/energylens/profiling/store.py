@@ -193,6 +193,19 @@ def _rows_grid(rows: pd.DataFrame) -> dict[str, list[Any]] | None:
     return {g: sorted(v, key=order) for g, v in out.items()} if any(out.values()) else None
 
 
+def _statuses(parts: list[tuple[str, pd.DataFrame]]) -> dict[str, str]:
+    """config_id -> status of :meth:`Store._parts`' parts."""
+    return {config_id: str(frame["status"].iloc[0]) for config_id, frame in parts}
+
+
+def _joined(parts: list[tuple[str, pd.DataFrame]], include_failed: bool) -> pd.DataFrame:
+    """The rows of :meth:`Store._parts`' parts as one table, ``status == 'ok'`` only unless ``include_failed``."""
+    frame = pd.concat([f for _, f in parts], ignore_index=True) if parts else pd.DataFrame()
+    if not include_failed and len(frame):
+        frame = frame[(frame["status"] == "ok").to_numpy()].reset_index(drop=True)
+    return frame
+
+
 def _flock_exclusive(fd: int, tries: int = 5) -> None:
     """``flock(LOCK_EX | LOCK_NB)``, tried again for 0.2 s: a ``--dry-run``'s look (:meth:`Store.writer`) holds a
     shared lock for a moment, which must not pass for a sweep writing the store."""
@@ -433,15 +446,12 @@ class Store:
 
     def statuses(self) -> dict[str, str]:
         """config_id -> status ('ok' / 'failed') of every part on disk."""
-        return {config_id: str(frame["status"].iloc[0]) for config_id, frame in self._parts()}
+        return _statuses(self._parts())
 
     def snapshot(self) -> tuple[dict[str, str], pd.DataFrame]:
         """:meth:`statuses` and :meth:`rows` from one listing of the parts (an active sweep reads both per unit)."""
-        parts = self._parts() if self.parts.is_dir() else []
-        frame = pd.concat([f for _, f in parts], ignore_index=True) if parts else pd.DataFrame()
-        if len(frame):
-            frame = frame[(frame["status"] == "ok").to_numpy()].reset_index(drop=True)
-        return {config_id: str(f["status"].iloc[0]) for config_id, f in parts}, frame
+        parts = self._parts()
+        return _statuses(parts), _joined(parts, include_failed=False)
 
     def done(self, *, retry_failed: bool = False) -> set[str]:
         """Ids that a resumed sweep skips (failed ones too, unless ``retry_failed``)."""
@@ -450,11 +460,7 @@ class Store:
     def rows(self, *, include_failed: bool = False) -> pd.DataFrame:
         """Every row (raw, unvalidated), in part-name order, ``status == 'ok'`` only unless ``include_failed``
         (``energylens.profiles.store_dir.read_store_dir``'s rows; parts read before are taken from memory)."""
-        frames = [frame for _, frame in self._parts()]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        if not include_failed and len(frame):
-            frame = frame[(frame["status"] == "ok").to_numpy()].reset_index(drop=True)
-        return frame
+        return _joined(self._parts(), include_failed)
 
     def _parts(self) -> list[tuple[str, pd.DataFrame]]:
         """(config_id, row) of every part on disk, in part-name order. A part read before by this object is
