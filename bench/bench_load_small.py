@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from bench_env import machine, write_result
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "load_small.json"
@@ -131,10 +131,7 @@ def _ask(proc: subprocess.Popen, case: str) -> dict:
 def _machine() -> dict:
     import pandas as pd
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cpus_in_mask": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pd.__version__}
+    return machine(numpy=np.__version__, pandas=pd.__version__)
 
 
 def main() -> None:
@@ -184,10 +181,7 @@ def main() -> None:
         for proc, _info in sides.values():
             proc.stdin.close()
             proc.wait()
-    result["load_average"] = os.getloadavg()
-    result["machine"] = _machine()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.json, result, _machine())
     print(f"wrote {args.json} (load average {result['load_average']})")
 
 

@@ -22,13 +22,12 @@ box's other work slows every case alike; run the cases in one process so that th
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from bench_env import machine, write_result
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "read_large_csv.json"
@@ -92,10 +91,7 @@ def _machine() -> dict:
     import pandas as pd
     import pyarrow as pa
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cpus_in_mask": len(os.sched_getaffinity(0)), "pyarrow_cpu_count": pa.cpu_count(),
-            "python": platform.python_version(), "pandas": pd.__version__, "pyarrow": pa.__version__}
+    return {**machine(pandas=pd.__version__, pyarrow=pa.__version__), "pyarrow_cpu_count": pa.cpu_count()}
 
 
 def main() -> None:
@@ -132,10 +128,7 @@ def main() -> None:
         print(f"{name:26s} {med:6.2f} s ({min(t):.2f}-{max(t):.2f})  {med / base:5.2f}x pandas.read_csv",
               flush=True)
     print(f"pyarrow's frame equals pandas': {result['pyarrow_same_frame_as_pandas']}")
-    result["load_average"] = os.getloadavg()
-    result["machine"] = _machine()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.json, result, _machine())
     print(f"wrote {args.json} ({result['mib']} MiB, {rows} rows; load average {result['load_average']})")
 
 

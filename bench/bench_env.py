@@ -1,0 +1,26 @@
+"""What a timing bench records beside its times (imported by the bench scripts, run from bench/): the CPU and
+its share of cores, the Python and library versions (:func:`machine`), and the load average at the end, written
+with the result as one JSON file (:func:`write_result`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+
+def machine(**versions: str) -> dict:
+    """The CPU's model name, the cores this process may run on, Python's version and ``versions`` (name -> version
+    of the libraries the bench times)."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"cpu": cpu, "cpus_in_mask": len(os.sched_getaffinity(0)), "python": platform.python_version(), **versions}
+
+
+def write_result(path: Path, result: dict, machine_info: dict) -> None:
+    """``result`` with the load average now and ``machine_info``, as indented JSON at ``path`` (folders made)."""
+    result["load_average"] = os.getloadavg()
+    result["machine"] = machine_info
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
