@@ -40,7 +40,7 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.remedies import fp8_room, kv_room, latency_reach
+from energylens.search.remedies import fp8_room, kv_room, latency_reach, model_shapes
 from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.space import COMBO_FIELDS, SearchSpace, build_space
@@ -386,7 +386,8 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
             "input_tokens": space.workloads[:, 0].tolist(), "output_tokens": space.workloads[:, 1].tolist(),
             "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
             "explicit_candidates": None if indices is None else len(indices),
-            "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None}
+            "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None,
+            "model_shapes": model_shapes(space)}  # heads, experts, window of the priced specs (the remedies read them)
 
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,

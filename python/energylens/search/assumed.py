@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from energylens.profiles import tables
 from energylens.search.memory import GIB, MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
+from energylens.search.remedies import model_shape
 
 __all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
 
@@ -144,7 +144,7 @@ def remedy_detail(reason: str, settings: dict[str, Any]) -> str:
         return ""
     longest = max((a + b for a, b in zip(settings.get("input_tokens") or [], settings.get("output_tokens") or [],
                                          strict=True)), default=0.0)
-    windows = [(m, getattr(tables.find_model(m), "context_window_tokens", math.nan)) for m in settings.get("models") or []]
-    named = ", ".join(f"{m} reads at most {w:,.0f}" for m, w in windows if w > 0)
+    windows = [(m, model_shape(settings, m, "context_window_tokens")) for m in settings.get("models") or []]
+    named = ", ".join(f"{m} reads at most {w:,.0f}" for m, w in windows if w and w > 0)  # the priced spec's
     whose = "its context window" if named.count(" reads ") == 1 else "their context windows"
     return f"the longest request is {longest:,.0f} tokens (input + output) and {named} ({whose}); " if named else ""

@@ -6,7 +6,10 @@ would reach an unmet latency limit (:func:`latency_reach`), and which tp x pp ke
 whatever the run had searched: a 70B search that had tried every TP and max_num_seqs 1 was told to add --tp.
 
 Each record is computed by the engine itself (``_core.search_evaluate`` on the space with one axis
-replaced), so it agrees with the checks that rejected the candidates.
+replaced), so it agrees with the checks that rejected the candidates. The sentences read each model's heads,
+experts and context window from ``settings["model_shapes"]`` (:func:`model_shapes`: the spec the search priced),
+not from the model table by name: a model given as a ``ModelSpec`` the table lacks got the canned line (before
+2026-12-06).
 """
 
 from __future__ import annotations
@@ -19,13 +22,50 @@ import numpy as np
 
 from energylens import _core
 from energylens.profiles import tables
+from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
 
-__all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause", "kv_room", "latency_reach", "tp_heads_sentence", "tp_node_sentence", "kv_room_sentence",
-           "reach_sentence"]
+__all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
+           "kv_room", "latency_reach", "model_shape", "model_shapes", "tp_heads_sentence", "tp_node_sentence",
+           "kv_room_sentence", "reach_sentence"]
 
 _REASONS = tuple(_core.search_reason_names())
 _MAX_EVALUATED = 2_000_000  # candidates one record may evaluate (a few hundred ms at most)
+
+
+def _spec(space: SearchSpace, name: str):
+    """The ModelSpec the search priced for model ``name``: the space's, else (a candidate table's model estimated
+    from params_b) the model table's row, as the space's features look it up; None when neither has one."""
+    return space.model_specs.get(name) or tables.find_model(name)
+
+
+def model_shapes(space: SearchSpace) -> dict[str, dict[str, Any]]:
+    """``settings["model_shapes"]``: per searched model, what the remedies read of its architecture (attention
+    heads, experts, context window in tokens or None), from the spec the search priced (:func:`_spec`)."""
+    out = {}
+    for name in dict.fromkeys(c.model for c in space.combos):
+        spec = _spec(space, name)
+        if spec is not None:
+            window = float(getattr(spec, "context_window_tokens", math.nan))
+            out[name] = {"n_heads": int(spec.n_heads or 0), "n_experts": int(spec.n_experts or 1),
+                         "context_window_tokens": window if window > 0 else None}
+    return out
+
+
+def model_shape(settings: dict[str, Any], name: str, field: str):
+    """Model ``name``'s ``field`` of :func:`model_shapes` as recorded in ``settings``; for settings without the
+    record (written by hand, or before 2026-12-06) the model table's value. None where neither knows it."""
+    shape = (settings.get("model_shapes") or {}).get(name)
+    if shape is not None:
+        return shape.get(field)
+    value = getattr(tables.find_model(name), field, None)
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _node(settings: dict[str, Any]) -> int:
+    """The largest TP group of the searched GPUs: the node-size override, or max(8, each GPU's scale-up domain)."""
+    node = settings.get("node_size")
+    return int(node or max([8, *(tables.gpu_spec(g).domain_gpus() for g in settings.get("gpus") or [])]))
 
 
 def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
@@ -40,9 +80,10 @@ def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
 
 
 def _label(sub: SearchSpace, i: int) -> str:
-    """A candidate's configuration, short: ``Meta-Llama-3.1-70B-Instruct H100-SXM5-80GB bf16 TP2 PP1 DP1 B8``."""
-    row = sub.decode_columns([i])
-    parts = [str(row["model"][0]).split("/")[-1], str(row["gpu"][0]), str(row["precision"][0])]
+    """A candidate's configuration, short, as the result's table names it: ``Meta-Llama-3.1-70B-Instruct H100 bf16
+    TP2 PP1 DP1 B8``."""
+    row, gpu = sub.decode_columns([i]), gpu_labels(c.gpu for c in sub.combos)  # the table's GPU names
+    parts = [str(row["model"][0]).split("/")[-1], gpu[str(row["gpu"][0])], str(row["precision"][0])]
     if str(row["kv_cache_dtype"][0]) != "auto":
         parts.append(f"kv-{row['kv_cache_dtype'][0]}")
     parts.append(" ".join(f"{a.upper()}{int(row[a][0])}" for a in ("tp", "pp", "dp")))
@@ -113,8 +154,7 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
 def _tp_values(space: SearchSpace) -> np.ndarray:
     """Every TP value a searched model's heads allow, up to the largest node of the searched GPUs."""
     node = space.node_size or max(max(8.0, tables.gpu_spec(c.gpu).domain_gpus()) for c in space.combos)
-    heads = {int(getattr(space.model_specs.get(c.model) or tables.find_model(c.model), "n_heads", 0) or 0)
-             for c in space.combos}
+    heads = {int(getattr(_spec(space, c.model), "n_heads", 0) or 0) for c in space.combos}
     return np.array(sorted({t for h in heads if h > 0 for t in range(1, int(node) + 1) if h % t == 0}), dtype=float)
 
 
@@ -206,15 +246,19 @@ def tp_node_sentence(settings: dict[str, Any]) -> str:
 
 
 def tp_heads_sentence(settings: dict[str, Any]) -> str:
-    """Per searched model, the searched tp values its attention heads refuse and those they take, ending "; "."""
+    """Per searched model, the searched tp values its attention heads refuse and those they take (where none
+    does, the tp values within a node that do), ending "; "."""
     tps, parts = settings.get("tp") or [], []
     for m in settings.get("models") or []:
-        heads = int(getattr(tables.find_model(m), "n_heads", 0) or 0)
+        heads = int(model_shape(settings, m, "n_heads") or 0)
         bad = [t for t in tps if heads and heads % t]
         if bad:
             good = [t for t in tps if t not in bad]
+            node = _node(settings)
             parts.append(f"{m} has {heads} attention heads: tp {','.join(map(str, bad))} do not divide them"
-                         + (f" (--tp {','.join(map(str, good))} do)" if good else ""))
+                         + (f" (--tp {','.join(map(str, good))} do)" if good else
+                            f" (within a node of {node} GPUs --tp "
+                            f"{','.join(str(t) for t in range(1, node + 1) if heads % t == 0)} do)"))
     return "; ".join(parts) + ("; " if parts else "")
 
 
@@ -259,7 +303,7 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
     tps, dps, parts = settings.get("tp") or [], settings.get("dp") or [1], []
     groups = sorted({t * d for t in tps for d in dps if t * d > 1})
     for m in settings.get("models") or []:
-        experts = int(getattr(tables.find_model(m), "n_experts", 1) or 1)
+        experts = int(model_shape(settings, m, "n_experts") or 1)
         fit = [g for g in groups if experts > 1 and experts % g == 0]
         if fit:
             parts.append(f"{m}: --ep {','.join(map(str, fit))} (tp x dp of the searched tp "
@@ -268,14 +312,18 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
 
 
 def ep_experts_sentence(settings: dict[str, Any]) -> str:
-    """Per searched MoE model, its experts and the searched ep values that divide them, ending "; "."""
+    """Per searched MoE model, its experts and the searched ep values that divide them (where none does, ep 1
+    and the ep values within a node that do), ending "; "."""
     eps, parts = [e for e in settings.get("ep") or [] if e > 1], []
     for m in settings.get("models") or []:
-        experts = int(getattr(tables.find_model(m), "n_experts", 1) or 1)
+        experts = int(model_shape(settings, m, "n_experts") or 1)
         if experts > 1 and any(experts % e for e in eps):
-            good = [e for e in eps if experts % e == 0]
+            good, node = [e for e in eps if experts % e == 0], _node(settings)
+            within = ",".join(str(e) for e in range(2, node + 1) if experts % e == 0)
             parts.append(f"{m} has {experts} experts: ep {','.join(str(e) for e in eps if experts % e)} do not divide "
-                         "them" + (f" (--ep {','.join(map(str, good))} do)" if good else ""))
+                         "them" + (f" (--ep {','.join(map(str, good))} do)" if good else
+                                   " (--ep 1 does" + (f", and within a node of {node} GPUs --ep {within} with tp x dp "
+                                                      "equal to it)" if within else ")")))
     return "; ".join(parts) + ("; " if parts else "")
 
 
@@ -289,6 +337,6 @@ def computed_remedy(reason: str, settings: dict[str, Any]) -> str:
 def moe_dp_clause(settings: dict[str, Any]) -> str:
     """"or " and, where a searched model is a MoE, that data-parallel ranks hold its experts as pipeline stages
     would (vLLM shards the MoE layers over tp x dp), the weights' remedy after its computed layout."""
-    moe = [m for m in settings.get("models") or [] if getattr(tables.find_model(m), "n_experts", 1) > 1]
+    moe = [m for m in settings.get("models") or [] if (model_shape(settings, m, "n_experts") or 1) > 1]
     return ("or, for MoE models, the same GPUs as --dp instead of --pp (the data-parallel ranks share one copy of the "
             "experts, each holding its own attention weights; --ep only regroups the same GPUs), or ") if moe else "or "

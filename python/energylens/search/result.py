@@ -24,8 +24,9 @@ from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.caps import caps_text
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
+from energylens.search.labels import gpu_labels  # re-exported (it lived here)
 from energylens.search.plot import pareto_plot
-from energylens.search.remedies import computed_remedy, moe_dp_clause, reach_sentence
+from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clause, reach_sentence
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
 
@@ -56,26 +57,6 @@ TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dyn
 _TERM_WORDS = {"prefill_static_j": "static power during prefill", "prefill_dynamic_j": "prefill compute",
                "decode_static_j": "static power during decode", "decode_dynamic_j": "decode compute and streaming",
                "idle_j": "static power of idle headroom"}
-
-
-def gpu_labels(names) -> dict[str, str]:
-    """Each GPU name's label: the part before its first '-' (``H100-SXM5-80GB`` -> ``H100``) where no other
-    of ``names`` shares it and it names this GPU in the GPU table, else the whole name (``H100-SXM5-80GB``
-    beside ``H100-PCIe-80GB``; ``H100-NVL-94GB`` alone, as "H100" is the SXM part)."""
-    names = list(dict.fromkeys(map(str, names)))
-    short = {n: n.split("-")[0] for n in names}
-    taken = [short[n] for n in names]
-    return {n: short[n] if taken.count(short[n]) == 1 and _names_it(short[n], n) else n for n in names}
-
-
-def _names_it(label: str, name: str) -> bool:
-    """Whether ``label`` resolves to the GPU ``name`` resolves to (a label a user can type back)."""
-    if label == name:
-        return True
-    try:
-        return tables.gpu_spec(label).name == tables.gpu_spec(name).name
-    except (KeyError, ValueError):  # unknown or ambiguous
-        return False
 
 
 def config_label(row: pd.Series, workload: bool = False, gpus: dict[str, str] | None = None) -> str:
@@ -400,7 +381,7 @@ class SearchResult:
         s = self.settings
         if s.get("rate_per_s") is not None or len(s.get("dp") or []) < 2 or s.get("explicit_candidates"):
             return ""
-        dense = [m for m in s.get("models", []) if getattr(tables.find_model(m), "n_experts", 1) <= 1]
+        dense = [m for m in s.get("models", []) if (model_shape(s, m, "n_experts") or 1) <= 1]  # the priced spec's
         if not dense:
             return ""
         which = "" if len(dense) == len(s.get("models", [])) else f" of a dense model ({', '.join(dense)})"
