@@ -1,7 +1,7 @@
 """The search's Pareto plot (``energylens search --plot``, :meth:`SearchResult.plot`): two panels, the
 objective against TPOT and against TTFT, with the top-k, the Pareto fronts and the latency limits; the objective
 axis is logarithmic unless a plotted objective is 0 (then linear), its ticks plain numbers (0.02, 0.1, 0.4; they
-read "2 x 10^-2" before 2026-12-06), and the title names the models, GPUs and workload the points answer."""
+read "2 x 10^-2" before 2026-12-06), and the title names the models, GPUs (as the printed table does) and workload the points answer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import textwrap
 
 from energylens.extras import require
 from energylens.outputs import atomic_file
+from energylens.search.labels import gpu_labels
 
 __all__ = ["PLOT_FORMATS", "check_plot_path", "pareto_plot"]
 
@@ -80,7 +81,9 @@ def pareto_plot(result, path: str) -> str:
 
 
 def _what(s: dict) -> str:
-    """The title's models, GPUs and workload ("Qwen3-30B-A3B on H100, H200; 20 requests/s, 1500 in / 300 out")."""
+    """The title's models, GPUs and workload ("Qwen3-30B-A3B on H100, H200; 20 requests/s, 1500 in / 300 out"): the
+    GPUs named as the printed table names them (:func:`~energylens.search.labels.gpu_labels`; before 2026-12-06 the
+    table's ``H100`` was ``H100-SXM5-80GB`` here)."""
     names = ", ".join(str(m).rsplit("/", 1)[-1] for m in s.get("models") or [])
     li, lo = s.get("input_tokens") or [], s.get("output_tokens") or []
     if s.get("explicit_candidates"):
@@ -90,7 +93,7 @@ def _what(s: dict) -> str:
     else:
         load = ", ".join(f"{x:g} in / {y:g} out tokens" for x, y in zip(li, lo, strict=True))
     rate = f"{s['rate_per_s']:g} requests/s, " if s.get("rate_per_s") is not None else "fixed batch, "
-    return f"{names} on {', '.join(s.get('gpus') or [])}; {rate}{load}"
+    return f"{names} on {', '.join(gpu_labels(s.get('gpus') or []).values())}; {rate}{load}"
 
 
 def _minor(value: float, _pos) -> str:
