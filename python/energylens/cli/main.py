@@ -11,6 +11,7 @@ The library never imports :mod:`energylens.cli`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
@@ -21,7 +22,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
-from energylens.cli.pipe import pipe_safe_stdout
+from energylens.cli.pipe import pipe_safe_output
 from energylens.errors import EnergyLensError
 from energylens.extras import dist_version
 
@@ -204,12 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell ignores it
             previous_int = signal.signal(signal.SIGINT, _raise_interrupt)
         sys.unraisablehook = _unraisable_hook(command, previous_hook, resender)
+    # `energylens fit ... | head` (`2>&1 | head` too) still writes its files and ends with its own status
+    streams = contextlib.ExitStack()
+    streams.enter_context(pipe_safe_output())
     try:
         args = build_parser().parse_args(argv)
         command = args.command
         warnings.formatwarning = _format_warning
-        with pipe_safe_stdout():  # `energylens fit ... | head` still writes its files
-            status = int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
         # A command that stops cleanly on an interrupt (monitor saves its trace) still reports SIGTERM.
         if _signalled["SIGTERM"]:
             return EXIT_SIGTERM
@@ -241,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         if previous_int is not None:
             signal.signal(signal.SIGINT, previous_int)
+        streams.close()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""Standard output that outlives its reader: ``energylens fit ... | head`` must still write the model file.
+"""Standard output and error that outlive their reader: ``energylens fit ... | head`` (and ``2>&1 | head``,
+``|& head``) must still write the model file.
 
 A command prints its report and writes its files; when the reader of a pipe (``head``, ``less`` quit early)
 goes away, the next write raises ``BrokenPipeError`` and, unhandled, would end the command with a traceback
-before its outputs were written. :func:`pipe_safe_stdout` wraps ``sys.stdout`` for the run of a command:
-the first broken-pipe error points the stream's file descriptor at ``/dev/null`` (as the Python docs advise
-for SIGPIPE, so neither later writes nor the interpreter's last flush fail) and the command runs to its end.
+before its outputs were written. On stderr it is worse: the error handler's own line breaks again and the
+command ends with status 1, its outputs unwritten. :func:`pipe_safe_output` wraps ``sys.stdout`` and
+``sys.stderr`` for the run of a command: a stream's first broken-pipe error points its file descriptor at
+``/dev/null`` (as the Python docs advise for SIGPIPE, so neither later writes nor the interpreter's last flush
+fail) and the command runs to its end.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-__all__ = ["pipe_safe_stdout"]
+__all__ = ["pipe_safe_output"]
 
 
 class _PipeSafe:
@@ -61,17 +64,19 @@ def _has_descriptor(stream: Any) -> bool:
 
 
 @contextlib.contextmanager
-def pipe_safe_stdout() -> Iterator[None]:
-    """Wrap ``sys.stdout`` for the block (when it is a real file descriptor); flush it before restoring."""
-    original = sys.stdout
-    if original is None or not _has_descriptor(original):
-        yield
-        return
-    wrapped = _PipeSafe(original)
-    sys.stdout = wrapped  # type: ignore[assignment]
+def pipe_safe_output() -> Iterator[None]:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` for the block (each that is a real file descriptor); flush them
+    before restoring."""
+    wrapped: dict[str, tuple[Any, _PipeSafe]] = {}
+    for name in ("stdout", "stderr"):
+        original = getattr(sys, name)
+        if original is not None and _has_descriptor(original):
+            wrapped[name] = (original, _PipeSafe(original))
+            setattr(sys, name, wrapped[name][1])
     try:
         yield
     finally:
-        wrapped.flush()
-        if sys.stdout is wrapped:
-            sys.stdout = original
+        for name, (original, safe) in wrapped.items():
+            safe.flush()
+            if getattr(sys, name) is safe:
+                setattr(sys, name, original)
