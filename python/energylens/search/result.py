@@ -300,8 +300,9 @@ class SearchResult:
         if not len(df):
             return self.why_empty()
         df = df.drop(columns=[c for c in ("energy_j_lo", "energy_j_hi", "p_best") if c in df and df[c].isna().all()])
-        cols = {"config": "configuration", "compute_precision": "compute", "energy_j": "J/request", "energy_j_lo": "lo",
-                "energy_j_hi": "hi", "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
+        cols = {"config": "configuration", "compute_precision": "compute", "energy_j": "J/request",
+                "energy_j_lo": "lo J/request", "energy_j_hi": "hi J/request",  # each quantity with its unit
+                "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
                 "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
                 "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
