@@ -229,19 +229,25 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
 def tp_node_sentence(settings: dict[str, Any]) -> str:
     """The tp_node remedy in numbers ("" where the settings lack the axes): each searched GPU's largest TP (the
     node-size override, or max(8, its scale-up domain)), the searched tp values above it and the same GPU count
-    as tp x pp inside the node."""
+    as tp x pp inside the node; where a MoE was searched with an --ep that such a tp made up (ep = tp x dp), the
+    same GPUs as tp x dp, which keep it (tp x pp leaves the EP group short, rejected by ep_group)."""
     tps, gpus = settings.get("tp") or [], settings.get("gpus") or []
     if not tps or not gpus:
         return ""
-    node = settings.get("node_size")
+    node, label = settings.get("node_size"), gpu_labels(gpus)  # the table's GPU names
     limit = {g: int(node or max(8, tables.gpu_spec(g).domain_gpus())) for g in gpus}
+    moe = any((model_shape(settings, m, "n_experts") or 1) > 1 for m in settings.get("models") or [])
     parts = []
     for g, n in limit.items():
         over = [t for t in tps if t > n]
         if over:
             t = max(over)
-            parts.append(f"on {g} TP stays within {n} GPUs, so tp {','.join(map(str, over))} cannot be used: "
-                         f"--tp {n} --pp {math.ceil(t / n)} spans the same {n * math.ceil(t / n)} GPUs")
+            groups = {t * d for t in over for d in settings.get("dp") or [1]}
+            ep = [e for e in settings.get("ep") or [] if moe and e in groups and e % n == 0]
+            parts.append(f"on {label[g]} TP stays within {n} GPUs, so tp {','.join(map(str, over))} cannot be used: "
+                         f"--tp {n} --pp {math.ceil(t / n)} spans the same {n * math.ceil(t / n)} GPUs"
+                         + (f", and for MoE models --tp {n} --dp {max(ep) // n} keeps --ep {max(ep)} (expert "
+                            "parallelism spans tp x dp)" if ep else ""))
     return "; ".join(parts) + ("; " if parts else "")
 
 
