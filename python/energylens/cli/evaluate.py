@@ -150,6 +150,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_summary(res))
         _print_worst(res.table, res.info.get("tpot_slo"))
+        _print_unshown_splits(res.table, report_path)
         print(f"run time {res.info['runtime_s']:.0f} s"
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
@@ -363,6 +364,17 @@ def _print_worst(table, tpot_slo: float | None = None) -> None:
                               of="run_repeats", why="")
         if notes:
             print("\n".join(notes) + f"\n  ({WHY_FEWER_PART})")
+
+
+def _print_unshown_splits(table, report_path: Path | None) -> None:
+    """The terminal shows the random split alone (every split where random was not run): name the splits that
+    were run but not shown, and where their figures are."""
+    ran = list(dict.fromkeys(table["split"])) if not table.empty else []
+    others = [s for s in ran if s != "random"]
+    if "random" not in ran or not others:
+        return
+    where = str(report_path) if report_path else "--report DIR or --json"
+    print(f"\n(the tables above are the random split; also ran: {', '.join(others)}: their figures are in {where})")
 
 
 def _label(text: str, width: int = 70) -> str:
