@@ -84,20 +84,29 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     if not args.quiet:  # before the import of SymPy and the model (1-3 s), the profiles' reading and the fit
         print(f"discover: reading {args.profiles}, fitting the template (12 parameters) on the training rows",
               file=sys.stderr, flush=True)
-    from energylens.discover import discover
+    from energylens.discover import DiscoveryInterrupted, discover
 
     apply_gpu_tables(args)  # the profiles may name GPUs only a user table describes
     apply_model_tables(args)  # and models only a user model table describes
-    result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
-                      time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
-                      generations=args.generations, population=args.population, progress=not args.quiet)
+    stop = None
+    try:
+        result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
+                          time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
+                          generations=args.generations, population=args.population, progress=not args.quiet)
+    except DiscoveryInterrupted as exc:  # what the search found is still printed and written (it was lost)
+        result, stop = exc.result, exc.cause
     result.settings["gpu_tables"] = list(args.gpu_table)  # what the profiles' GPUs were read with (a rerun needs it)
     result.settings["model_tables"] = list(args.model_table)  # and their models
     _print_table(result)
+    unscored = result.search.get("unscored", [])
+    total = len(result.front) + len(result.dropped) + len(unscored)
     if result.dropped:
-        print(f"note: {len(result.dropped)} of the front's {len(result.front) + len(result.dropped)} expressions are "
+        print(f"note: {len(result.dropped)} of the front's {total} expressions are "
               "left out: no fit of their constants gives a finite error on the training rows (listed under "
               "'dropped' in the result file)")
+    if unscored:
+        print(f"note: {len(unscored)} of the front's {total} expressions were not scored (the run was interrupted): "
+              "listed under 'unscored' in the result file's 'search'")
     if result.residual_test:
         r = result.residual_test
         unknown = [k for k, key in (("Top-1", "top1_not_lower"), ("pairwise", "pairwise_not_lower")) if r[key] is None]
@@ -119,4 +128,18 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         print(f"wrote {Path(args.report) / Path(written).name}")
         if replaced:
             print(f"energylens discover: replaced the earlier report in {args.report}", file=sys.stderr)
+    if stop is not None:  # written: now the exit status of the interrupt (130, or 143 for SIGTERM)
+        stop.stopped_detail = _kept(result, args)
+        raise stop
     return 0
+
+
+def _kept(result, args: argparse.Namespace) -> str:
+    """What an interrupted run kept, and how to reproduce or extend it, for the command line's closing line."""
+    where = str(args.output) + (f" and the report in {args.report}" if args.report else "")
+    unscored = len(result.search.get("unscored", []))
+    if result.search.get("stopped_by") == "interrupt":
+        what = f"; the front found so far is in {where} ({result.search['note']})"
+    else:
+        what = f"; the search had ended ({result.search['note']}), and the front scored so far is in {where}"
+    return what + (f"; {unscored} of its expressions were not scored (under 'unscored' there)" if unscored else "")

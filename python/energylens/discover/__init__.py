@@ -13,12 +13,12 @@ from typing import Any
 # Public name -> defining module, imported on first access: ``energylens doctor`` reads the backend choice
 # (discover.select) without paying for SymPy and matplotlib, which the search and report need.
 _LAZY = {
-    "discover": "search", "DiscoveryResult": "result", "FrontEntry": "result", "TARGETS": "search",
+    "discover": "search", "DiscoveryResult": "result", "FrontEntry": "result", "DiscoveryInterrupted": "result", "TARGETS": "search",
     "expression_model": "search", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "write_report": "report", "select_backend": "select",
     "BackendChoice": "select", "BackendUnavailable": "select",
 }
 
-__all__ = ["discover", "DiscoveryResult", "FrontEntry", "TARGETS", "select_backend", "BackendChoice",
+__all__ = ["discover", "DiscoveryResult", "DiscoveryInterrupted", "FrontEntry", "TARGETS", "select_backend", "BackendChoice",
            "BackendUnavailable", "write_report", "expression_model", "shown", "heldout_counts", "load_discovery"]
 
 

@@ -29,7 +29,7 @@ from energylens.discover.select import (
 )
 
 __all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_executable", "run_backend",
-           "check_search_settings", "OPERON_INSTALL", "PYSR_INSTALL"]
+           "check_search_settings", "OPERON_INSTALL", "PYSR_INSTALL", "SearchInterrupted"]
 
 #: Operators offered to the search (all run in the native engine).
 OPERON_SYMBOLS = "add,sub,mul,div,constant,variable,sqrt,log,exp,square"
@@ -99,18 +99,30 @@ def _round_sizes(generations: int) -> tuple[int, Iterator[int]]:
     return rounds, (min(10, generations - 10 * r) for r in range(rounds))
 
 
-def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
-                seed: int, generations: int, population: int, progress: bool,
-                info: dict[str, Any]) -> list[tuple[int, sp.Expr]]:
-    SymbolicRegressor = _backend_class("operon", "pyoperon.sklearn", "SymbolicRegressor", OPERON_INSTALL)
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped the search after some rounds: ``front`` is theirs, as :func:`run_backend` returns
+    a front; ``info`` says how far the search got (``stopped_by`` "interrupt", ``rounds_run`` of ``rounds``);
+    ``cause`` is the interrupt itself (KeyboardInterrupt, or the command line's SIGTERM exception). Before
+    2026-12-06 an interrupt lost every round already run."""
 
-    # Rounds of generations continued with warm_start: progress between rounds and a time check. With a
-    # fixed number of rounds (the generation cap reached before the time budget) a seed reproduces.
+    def __init__(self, front: list[tuple[int, sp.Expr]], info: dict[str, Any], cause: BaseException) -> None:
+        super().__init__(f"the search was interrupted after {info.get('rounds_run')} of {info.get('rounds')} rounds")
+        self.front, self.info, self.cause = front, info, cause
+
+
+def _operon_rounds(X: np.ndarray, y: np.ndarray, *, max_complexity: int, time_budget_s: float, seed: int,
+                   generations: int, population: int, progress: bool, state: dict[str, Any]) -> None:
+    """operon's rounds of generations continued with warm_start: progress between rounds and a time check. With a
+    fixed number of rounds (the generation cap reached before the time budget) a seed reproduces. ``state`` holds
+    the regressor, the front of the last round run (``kept``: an interrupt in a round is heard when pyoperon's C++
+    run returns, and that round's front is not kept), ``rounds_run``, ``generations_run`` and ``cut`` (a round that
+    operon's time limit ended early)."""
+    SymbolicRegressor = _backend_class("operon", "pyoperon.sklearn", "SymbolicRegressor", OPERON_INSTALL)
     rounds, sizes = _round_sizes(generations)
-    reg, ran = None, 0
-    t0 = last = time.perf_counter()
+    state.update(reg=None, kept=None, rounds=rounds, rounds_run=0, generations_run=0, cut=False)
+    t0 = last = state["t0"] = time.perf_counter()
     for r, size in enumerate(sizes):
-        left = time_budget_s - (time.perf_counter() - t0)
+        reg, left = state["reg"], time_budget_s - (time.perf_counter() - t0)
         if left <= 0 and reg is not None:  # (the first round always runs: a budget of 1e-300 had no front at all)
             _progress(f"discover: operon time budget {time_budget_s:g} s spent after {r} of {rounds} rounds", progress)
             break
@@ -119,27 +131,51 @@ def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_compl
             # while the front's lengths count them: leave room for them so the front stays within the cap.
             # Below 3 operon builds no front at all (pyoperon 0.6: "min() arg is an empty sequence"), so a
             # cap of 5 or 6 asks for trees of 3 and run_backend drops what exceeds the cap.
-            reg = SymbolicRegressor(allowed_symbols=OPERON_SYMBOLS, objectives=["r2", "length"],
-                                    max_length=max(OPERON_MIN_LENGTH, max_complexity - OPERON_SCALING_NODES),
-                                    generations=size, population_size=population, random_state=seed, n_threads=1,
-                                    max_time=_whole_seconds(left), warm_start=True)
+            reg = state["reg"] = SymbolicRegressor(
+                allowed_symbols=OPERON_SYMBOLS, objectives=["r2", "length"],
+                max_length=max(OPERON_MIN_LENGTH, max_complexity - OPERON_SCALING_NODES), generations=size,
+                population_size=population, random_state=seed, n_threads=1, max_time=_whole_seconds(left),
+                warm_start=True)
         else:
             reg.set_params(random_state=seed + r, max_time=_whole_seconds(left), generations=size)
         _fit_round(reg, X, y, r + 1, population)
-        ran += int(reg.stats_.get("generations", size))  # fewer than size: operon's time limit cut the round
+        ran = int(reg.stats_.get("generations", size))  # fewer than size: operon's time limit cut the round
+        state.update(kept=reg.pareto_front_, rounds_run=r + 1, generations_run=state["generations_run"] + ran,
+                     cut=state["cut"] or ran < size)
         now = time.perf_counter()
         if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
             continue
         last = now
         best = min(p["mean_squared_error"] for p in reg.pareto_front_)
         r2 = 1.0 - best / float(np.var(y)) if np.var(y) > 0 else float("nan")
-        _progress(f"discover: operon round {r + 1}/{rounds}, {time.perf_counter() - t0:5.1f} s, "
+        _progress(f"discover: operon round {r + 1}/{rounds}, {now - t0:5.1f} s, "
                   f"front {len(reg.pareto_front_)} expressions, best training R^2 {r2:.5f}", progress)
-    assert reg is not None
-    info.update(generations_run=ran, stopped_by="generations" if ran >= generations else "time budget",
-                seconds=time.perf_counter() - t0)
-    return [(int(p["length"]), _parse(reg.get_model_string(p["tree"], 12, list(names)), names))
-            for p in reg.pareto_front_]
+
+
+def _run_operon(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
+                seed: int, generations: int, population: int, progress: bool,
+                info: dict[str, Any]) -> list[tuple[int, sp.Expr]]:
+    state: dict[str, Any] = {}
+    try:
+        _operon_rounds(X, y, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed,
+                       generations=generations, population=population, progress=progress, state=state)
+        stop: BaseException | None = None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM: keep the front of the rounds already run
+        if state.get("kept") is None:
+            raise
+        stop = exc
+    s = state
+    stopped_by = "interrupt" if stop else "generations" if s["generations_run"] >= generations else "time budget"
+    info.update(generations_run=s["generations_run"], stopped_by=stopped_by, seconds=time.perf_counter() - s["t0"],
+                rounds_run=s["rounds_run"], rounds=s["rounds"], round_cut=s["cut"])
+    if stop is not None:
+        _progress(f"discover: interrupted after {s['rounds_run']} of {s['rounds']} rounds of operon "
+                  f"({s['generations_run']} generations); their front is kept", progress)
+    front = [(int(p["length"]), _parse(s["reg"].get_model_string(p["tree"], 12, list(names)), names))
+             for p in s["kept"]]
+    if stop is not None:
+        raise SearchInterrupted(front, info, stop)
+    return front
 
 
 def _run_pysr(X: np.ndarray, y: np.ndarray, names: Sequence[str], *, max_complexity: int, time_budget_s: float,
@@ -200,7 +236,10 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
                 info: dict[str, Any] | None = None) -> list[tuple[int, sp.Expr]]:
     """The backend's Pareto front on (X, y): (complexity, expression over ``names``), simplest first. ``info``, a
     dict, receives how the search went: ``generations_run``, ``stopped_by`` ("generations": the cap, so the seed
-    reproduces the front; "time budget"; None where the backend does not say) and ``seconds``."""
+    reproduces the front; "time budget"; None where the backend does not say) and ``seconds`` (operon: also
+    ``rounds_run`` of ``rounds`` and ``round_cut``, a round its time limit ended early). Ctrl-C (or SIGTERM) after
+    operon's first round raises :class:`SearchInterrupted` holding the front of the rounds run
+    (``stopped_by`` "interrupt"); in the first round, the interrupt itself."""
     if X.ndim != 2 or X.shape[1] != len(names) or len(y) != X.shape[0]:
         raise ValueError(f"X {X.shape}, y {y.shape} and {len(names)} names do not agree")
     for what, values in (("X", np.asarray(X, dtype=float)), ("y", np.asarray(y, dtype=float))):
@@ -211,7 +250,15 @@ def run_backend(choice: BackendChoice, X: np.ndarray, y: np.ndarray, names: Sequ
     check_search_settings(choice.name, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed,
                           generations=generations, population=population)
     run = _run_operon if choice.name == "operon" else _run_pysr
-    front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
-                max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
-                population=population, progress=progress, info={} if info is None else info)
+    try:
+        front = run(np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64), names,
+                    max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed, generations=generations,
+                    population=population, progress=progress, info={} if info is None else info)
+    except SearchInterrupted as exc:
+        exc.front = _capped(exc.front, max_complexity)
+        raise
+    return _capped(front, max_complexity)
+
+
+def _capped(front: list[tuple[int, sp.Expr]], max_complexity: int) -> list[tuple[int, sp.Expr]]:
     return sorted(((c, e) for c, e in front if c <= max_complexity), key=lambda t: t[0])  # a cap is a cap

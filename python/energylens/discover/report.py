@@ -25,8 +25,10 @@ def _figure(result: DiscoveryResult):
     c = [e.complexity for e in result.front]
     m = [e.heldout.get("mape", float("nan")) for e in result.front]
     ax.plot(c, m, "o-", label=f"front ({result.backend})")
-    ch = result.front[result.chosen]
-    ax.plot([ch.complexity], [ch.heldout.get("mape")], "r*", ms=14, label="chosen (cross-validated on training rows)")
+    if result.chosen is not None:  # (None: an interrupted run scored no expression)
+        ch = result.front[result.chosen]
+        ax.plot([ch.complexity], [ch.heldout.get("mape")], "r*", ms=14,
+                label="chosen (cross-validated on training rows)")
     t = result.template["mape"]
     ax.axhline(t, color="k", ls="--", label=f"template, same rows ({t:.1f} %)")
     ax.set_xlabel("complexity (nodes)")
@@ -94,6 +96,9 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     lines += ["", "R^2 and MAPE are of the predicted energy" + (
         " (template x exp(g)); the R^2 of g itself on the held-out log-residuals is `r2_residual` in "
         "discovery.json" if result.target == "residual" else "") + "."]
+    if result.search.get("unscored"):
+        lines += ["", f"Not scored (the run was interrupted): {len(result.search['unscored'])} front expression(s): "
+                  + "; ".join(f"`{u['expression']}`" for u in result.search["unscored"]) + "."]
     if result.dropped:
         lines += ["", f"Left out: {len(result.dropped)} front expression(s) whose constants no fit could give a "
                   "finite error on the training rows: " + "; ".join(f"`{d['expression']}`" for d in result.dropped) + "."]

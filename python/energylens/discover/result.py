@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FrontEntry", "DiscoveryResult", "load_discovery", "shown"]
+__all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "load_discovery", "shown"]
 
 
 def shown(value: float, spec: str) -> str:
@@ -50,7 +50,7 @@ class DiscoveryResult:
     variables: dict[str, str]
     front: list[FrontEntry]
     template: dict[str, float]
-    chosen: int
+    chosen: int | None       # None only in an interrupted run's result with no expression scored
     seconds: float
     residual_test: dict[str, Any] | None = None
     dropped: list[dict[str, Any]] = field(default_factory=list)  # front expressions no refit could evaluate
@@ -98,6 +98,18 @@ class DiscoveryResult:
         ``null``, never the bare ``NaN`` / ``Infinity`` that JSON does not have (Python's own reader took
         them, ``jq``, JavaScript and strict readers did not)."""
         return json.dumps(_finite_or_null(self.to_dict()), indent=1, allow_nan=False)
+
+
+class DiscoveryInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a discovery run during its search or the scoring of its front; ``result`` is what
+    it found: the front of the search's rounds run, its expressions scored up to the interrupt (the others under
+    ``result.search["unscored"]``; ``result.chosen`` None where none was scored). ``cause`` is the interrupt itself.
+    A KeyboardInterrupt, so a script that does not catch it still stops; in IPython or Jupyter,
+    ``sys.last_value.result`` is the result after the fact. Before 2026-12-06 an interrupt lost the whole run."""
+
+    def __init__(self, result: DiscoveryResult, cause: BaseException) -> None:
+        super().__init__(f"discovery interrupted: {result.search.get('note', '')}")
+        self.result, self.cause = result, cause
 
 
 _RESULT_KEYS = ("target", "backend", "backend_reason", "seed", "n_train", "n_heldout", "variables", "front",

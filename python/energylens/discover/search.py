@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,14 @@ from energylens.compare.splits import (
     duplicate_units,
     take_with_copies,
 )
-from energylens.discover.backends import check_search_settings, run_backend, select_backend
-from energylens.discover.result import DiscoveryResult, FrontEntry, load_discovery, shown
+from energylens.discover.backends import SearchInterrupted, check_search_settings, run_backend, select_backend
+from energylens.discover.result import (
+    DiscoveryInterrupted,
+    DiscoveryResult,
+    FrontEntry,
+    load_discovery,
+    shown,
+)
 from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
 from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel, ExpressionEnergyModel
@@ -37,7 +44,7 @@ from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
 from energylens.profiles.problems import frame_source, rows_text
 
-__all__ = ["FrontEntry", "DiscoveryResult", "discover", "TARGETS", "shown", "heldout_counts", "load_discovery",
+__all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "discover", "TARGETS", "shown", "heldout_counts", "load_discovery",
            "search_summary"]
 
 
@@ -216,24 +223,25 @@ def _features(profiles: Any, df: pd.DataFrame) -> dict[str, np.ndarray]:
         raise
 
 
-def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", max_complexity: int = 25,
-             time_budget_s: float = 60.0, seed: int = 0, train_size: int | None = None,
-             generations: int = 200, population: int = 500, group_by: Sequence[str] = DEFAULT_GROUP_BY,
-             progress: bool = True) -> DiscoveryResult:
-    """Run symbolic regression on ``profiles`` and score its Pareto front on held-out rows.
+@dataclass
+class _Data:
+    """A run's rows and what the search and scoring use of them."""
 
-    ``target``: ``energy`` (J per request), ``prefill``/``decode`` (a phase, where measured) or
-    ``residual`` (log of measured / template, to find the terms the template lacks; the front then holds
-    multiplicative corrections ``exp(g)`` of the template). ``train_size``: training rows (default 70 %).
-    """
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
-    seed = _check_seed(seed)
-    t0 = time.perf_counter()
-    choice = select_backend(backend)
-    # before the profiles are read and the template fitted (~1 s): a cap of 4 was refused only after both
-    check_search_settings(choice.name, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed,
-                          generations=generations, population=population)
+    df: pd.DataFrame
+    name: str                 # the profiles as the result names them
+    group_by: list[str]
+    y: np.ndarray             # the measured target column
+    rows: tuple               # (training rows, held-out rows, the rows' copy units or None)
+    features: dict[str, np.ndarray]
+    variables: dict[str, sp.Expr]
+    X: np.ndarray
+    base: np.ndarray          # the template's prediction of every row
+    sr_target: np.ndarray
+    residual: str             # how the refits measure the error: "log" (energy targets), "absolute" (residual)
+
+
+def _prepare(profiles: Any, target: str, train_size: int | None, seed: int, group_by: Sequence[str]) -> _Data:
+    """The profiles read and checked, split, their variables, and the template fitted on the training rows."""
     df = (profiles if isinstance(profiles, pd.DataFrame) else load_profiles_or_bundled(str(profiles))).reset_index(
         drop=True)
     column = TARGETS[target]
@@ -245,46 +253,88 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")
     units = duplicate_units(df)
     if units is not None:  # as energylens evaluate says it: the copies are kept on their row's side of the split
-        warnings.warn(duplicate_message(df, units, src), DuplicateRowsWarning, stacklevel=2)
+        warnings.warn(duplicate_message(df, units, src), DuplicateRowsWarning, stacklevel=3)
     train, test = _split(len(df), train_size, seed, units)
     features = _features(profiles, df)
     variables = residual_variables() if target == "residual" else energy_variables()
     X = variable_matrix(variables, features, source=src, labels=labels)  # before the template fit: rows named
     base = _template_base(df, train, target, seed)
-    sr_target = np.log(y / base) if target == "residual" else y
-    residual = "absolute" if target == "residual" else "log"
-    name = src if isinstance(profiles, pd.DataFrame) else str(profiles)
-    _say(progress, f"discover: {len(train)} training / {len(test)} held-out rows of {name}, target {target}; "
+    return _Data(df, src if isinstance(profiles, pd.DataFrame) else str(profiles), group_by, y, (train, test, units),
+                 features, variables, X, base, np.log(y / base) if target == "residual" else y,
+                 "absolute" if target == "residual" else "log")
+
+
+def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", max_complexity: int = 25,
+             time_budget_s: float = 60.0, seed: int = 0, train_size: int | None = None,
+             generations: int = 200, population: int = 500, group_by: Sequence[str] = DEFAULT_GROUP_BY,
+             progress: bool = True) -> DiscoveryResult:
+    """Run symbolic regression on ``profiles`` and score its Pareto front on held-out rows.
+
+    ``target``: ``energy`` (J per request), ``prefill``/``decode`` (a phase, where measured) or
+    ``residual`` (log of measured / template, to find the terms the template lacks; the front then holds
+    multiplicative corrections ``exp(g)`` of the template). ``train_size``: training rows (default 70 %).
+    Ctrl-C (or SIGTERM) after the search's first round raises :class:`DiscoveryInterrupted`, whose ``result``
+    holds the front found so far, scored up to a second interrupt.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    seed = _check_seed(seed)
+    t0 = time.perf_counter()
+    choice = select_backend(backend)
+    # before the profiles are read and the template fitted (~1 s): a cap of 4 was refused only after both
+    check_search_settings(choice.name, max_complexity=max_complexity, time_budget_s=time_budget_s, seed=seed,
+                          generations=generations, population=population)
+    d = _prepare(profiles, target, train_size, seed, group_by)
+    train, test, _ = d.rows
+    _say(progress, f"discover: {len(train)} training / {len(test)} held-out rows of {d.name}, target {target}; "
                    f"searching with {choice.name} (up to {generations} generations or {time_budget_s:g} s, population "
                    f"{population}, complexity <= {max_complexity}, seed {seed})")
     info: dict[str, Any] = {}
-    front = run_backend(choice, X[train], sr_target[train], list(variables), max_complexity=max_complexity,
-                        time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
-                        progress=progress, info=info)
+    stop: BaseException | None = None
+    try:
+        front = run_backend(choice, d.X[train], d.sr_target[train], list(d.variables), max_complexity=max_complexity,
+                            time_budget_s=time_budget_s, seed=seed, generations=generations, population=population,
+                            progress=progress, info=info)
+    except SearchInterrupted as exc:  # the front of the rounds run is kept, scored and returned in the exception
+        front, info, stop = exc.front, exc.info, exc.cause
+        if not front:
+            raise stop from None
     if not front:  # (it read "none of the front's 0 expressions can be fitted")
         raise ValueError(f"discovery: the {choice.name} search returned no expression within --max-complexity "
                          f"{max_complexity} (max_complexity); raise --max-complexity or run more generations")
     _say(progress, f"discover: scoring the front's {len(front)} expressions (constants refitted on the training rows, "
-                   "5-fold cross-validation to choose one, scores on the held-out rows)")
-    entries, dropped = _score_front(front, variables, features, df, (train, test, units), y, base, sr_target, residual, seed,
-                                    group_by, progress)
-    if not entries:
+                   "5-fold cross-validation to choose one, scores on the held-out rows)"
+                   + ("; Ctrl-C again stops the scoring and keeps the expressions scored" if stop else ""))
+    entries, dropped, unscored, stopped = _score_until_interrupted(front, d, seed, progress)
+    stop = stop or stopped
+    if not entries and stop is None:
         raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
                          f"(e.g. {dropped[0]['expression'] if dropped else '-'}: it predicts no finite value there)")
     for i, e in enumerate(entries):  # (two of operon's trees can be one expression once SymPy reads them)
         e.same_as = next((j for j in range(i) if entries[j].expression == e.expression), None)
-    chosen = int(np.argmin([e.cv_error for e in entries]))
-    tmpl = _scores(df.iloc[test], y[test], base[test], group_by)
     result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
-                             {k: str(v) for k, v in variables.items()}, entries, tmpl, chosen,
-                             time.perf_counter() - t0, dropped=dropped, profiles=name,
+                             {k: str(v) for k, v in d.variables.items()}, entries,
+                             _scores(d.df.iloc[test], d.y[test], d.base[test], d.group_by),
+                             int(np.argmin([e.cv_error for e in entries])) if entries else None,
+                             time.perf_counter() - t0, dropped=dropped, profiles=d.name,
                              settings=dict(target=target, backend=backend, max_complexity=max_complexity,
                                            time_budget_s=time_budget_s, generations=generations, population=population,
                                            train_size=train_size, seed=seed))
-    result.search = {**info, "note": search_summary(info, result.settings, choice.name)}
-    if target == "residual":
+    if stop is not None and info.get("stopped_by") == "interrupt":
+        info["signal"] = _signal_name(stop)
+    result.search = {**info, "note": search_summary(info, result.settings, choice.name),
+                     **({"unscored": unscored} if stop is not None else {})}
+    if target == "residual" and entries:
         result.residual_test = residual_test(result)
+    if stop is not None:
+        raise DiscoveryInterrupted(result, stop)
     return result
+
+
+def _signal_name(stop: BaseException) -> str:
+    """How an interrupt is named: the command line raises its own KeyboardInterrupt subclass for SIGTERM (this
+    layer does not import the command line, so it is known by its class name)."""
+    return "SIGTERM" if type(stop).__name__ == "Terminated" else "Ctrl-C"
 
 
 def _say(progress: bool, line: str) -> None:
@@ -311,6 +361,13 @@ def search_summary(search: dict[str, Any], settings: dict[str, Any], backend: st
         return f"{backend} does not say which bound stopped it (--generations or --time-budget)"
     took = "under 0.1 s" if search["seconds"] < 0.05 else f"{search['seconds']:.1f} s"
     ran = f"{backend} ran {search['generations_run']} of {settings['generations']} generations in {took}"
+    if search["stopped_by"] == "interrupt":
+        again = ("a rerun may differ (operon's time limit cut a round)" if search.get("round_cut") else
+                 f"the same command with --generations {search['generations_run']} --seed {settings['seed']} "
+                 "reproduces this front")
+        return (f"{ran}, interrupted ({search.get('signal', 'Ctrl-C')}) after {search['rounds_run']} of "
+                f"{search['rounds']} rounds: {again}; a search cannot be resumed: a larger --generations or "
+                "--time-budget searches further")
     if search["stopped_by"] == "generations":
         return f"{ran}, stopped by the generation cap: the same --seed reproduces this front"
     return (f"{ran}, stopped by the {settings['time_budget_s']:g} s time budget: a rerun may differ (a --generations "
@@ -332,36 +389,51 @@ def _counted(front: list, progress: bool) -> Iterator:
             _say(progress, f"discover: scored {k} of {len(front)} expressions ({now - t0:.1f} s)")
 
 
-def _score_front(front, variables, features, df, rows, y, base, sr_target, residual, seed,
-                 group_by, progress: bool = False) -> tuple[list[FrontEntry], list[dict[str, Any]]]:
-    """The scored entries, and the expressions left out (complexity, expression, why) where no fit of their
-    constants gives a finite error on the training rows. ``rows``: (training rows, held-out rows, the rows' copy
-    units or None)."""
-    train, test, units = rows
-    entries, dropped = [], []
+def _score_until_interrupted(front: list, d: _Data, seed: int, progress: bool) -> tuple[list, list, list, Any]:
+    """:func:`_score_front`'s entries and dropped expressions, the expressions it did not reach (complexity,
+    expression) and the interrupt that stopped it (None: all scored). An interrupt while the front is scored (as
+    long as the search at the default settings) lost the whole search too."""
+    entries: list[FrontEntry] = []
+    dropped: list[dict[str, Any]] = []
+    try:
+        _score_front(front, d, seed, progress, entries, dropped)
+    except KeyboardInterrupt as exc:
+        rest = front[len(entries) + len(dropped):]
+        _say(progress, f"discover: interrupted while the front was scored: {len(entries) + len(dropped)} of "
+                       f"{len(front)} expressions scored, {len(rest)} kept unscored")
+        return entries, dropped, [{"complexity": int(c), "expression": str(e)} for c, e in rest], exc
+    return entries, dropped, [], None
+
+
+def _score_front(front: list, d: _Data, seed: int, progress: bool, entries: list[FrontEntry],
+                 dropped: list[dict[str, Any]]) -> None:
+    """Appends to ``entries`` each front expression scored, and to ``dropped`` (complexity, expression, why) each
+    where no fit of its constants gives a finite error on the training rows; each is appended whole, so an
+    interrupt leaves both lists consistent."""
+    train, test, units = d.rows
     for complexity, expr in _counted(front, progress):
         pexpr, starts = parametrize(expr)
-        formula = substitute(pexpr, variables)
-        fit = _refit(formula, starts, features, train, sr_target, residual)
+        formula = substitute(pexpr, d.variables)
+        fit = _refit(formula, starts, d.features, train, d.sr_target, d.residual)
         if fit is None:
             dropped.append({"complexity": complexity, "expression": str(expr),
                             "why": "no fit of its constants gives a finite error on the training rows"})
             continue
         compiled, theta = fit
-        pred = compiled.evaluate([features[n] for n in compiled.feature_names], theta)
-        if residual == "absolute":
-            pred = base * np.exp(pred)
+        pred = compiled.evaluate([d.features[n] for n in compiled.feature_names], theta)
+        if d.residual == "absolute":
+            pred = d.base * np.exp(pred)
         subs = dict(zip(compiled.param_names, theta, strict=True))
         shown = pexpr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 6) for k, v in subs.items()})
         fitted = compiled.expr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 12) for k, v in subs.items()})
+        heldout = _scores(d.df.iloc[test], d.y[test], pred[test], d.group_by)
+        if d.residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
+            g, t = np.log(pred[test] / d.base[test]), d.sr_target[test]
+            heldout["r2_residual"] = float(1.0 - np.sum((g - t) ** 2) / np.sum((t - t.mean()) ** 2))
         entries.append(FrontEntry(
             complexity=complexity, expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
-            cv_error=_cv_error(formula, starts, features, train, sr_target, residual, seed, units=units),
-            heldout=_scores(df.iloc[test], y[test], pred[test], group_by)))
-        if residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
-            g, t = np.log(pred[test] / base[test]), sr_target[test]
-            entries[-1].heldout["r2_residual"] = float(1.0 - np.sum((g - t) ** 2) / np.sum((t - t.mean()) ** 2))
-    return entries, dropped
+            cv_error=_cv_error(formula, starts, d.features, train, d.sr_target, d.residual, seed, units=units),
+            heldout=heldout))
 
 
 def _not_lower(term: float, template: float) -> bool | None:
@@ -388,5 +460,8 @@ def expression_model(result: DiscoveryResult, index: int | None = None, **kwargs
     """The energy model of a front expression (default: the chosen one) of an ``energy`` discovery."""
     if result.target != "energy":
         raise ValueError(f"an energy model needs a discovery of target 'energy', not {result.target!r}")
+    if index is None and result.chosen is None:
+        raise ValueError("this discovery result has no scored expression (its run was interrupted before one was "
+                         "scored; the front found is under search['unscored']): rerun the discovery")
     entry = result.front[result.chosen if index is None else index]
     return EnergyModel.from_expression(sp.sympify(entry.formula), **kwargs)
