@@ -87,6 +87,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
                         tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, max_num_seqs=args.max_num_seqs,
                         precision=args.precision, kv_cache_dtype=args.kv_cache_dtype,
                         workload_weights=args.workload_weights, candidates=candidates,
+                        measured_latency=args.measured_latency,
                         tpot_limit_s=args.tpot_limit, ttft_limit_s=args.ttft_limit,
                         limit_confidence=args.limit_confidence, rate_per_s=args.rate,
                         max_utilization=args.max_utilization, objective=args.objective,

@@ -25,6 +25,7 @@ from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys, widened
 from energylens.parallel import once
+from energylens.search import measured as measured_mode
 from energylens.search.assumed import weights_room
 from energylens.search.candidates import candidate_space
 from energylens.search.caps import engine_top_k
@@ -196,10 +197,11 @@ def _not_identified(model: EnergyModel) -> str | None:
 
 
 def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
-               seed: int = 0) -> dict[str, Any]:
+               seed: int = 0, measured: measured_mode.MeasuredLatency | None = None) -> dict[str, Any]:
     """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates; P(best)
     also samples each calibrated key's offset (:func:`_offset_draws`, one draw per replicate): the columns
-    :data:`_BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates)."""
+    :data:`_BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates). ``measured``: the rows' measured
+    TTFT / TPOT stay theirs in every replicate (:func:`.measured.pinned` at its latency parameters)."""
     boot_e = model.bootstrap_params
     boot_l = model.latency_model.bootstrap_params
     if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or _not_identified(model):
@@ -210,14 +212,18 @@ def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options
     reason = np.empty((n, len(df)), dtype=np.int64)
     offsets = _offset_draws(space, model, seed)
     args = list(space.native_args())
+    opts = options if measured is None else {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
     for b, theta_b in enumerate(boot_e):
         phi_b = boot_l[b % len(boot_l)]
-        cands = ranked = _core.search_evaluate(*space.native_args(), theta_b, phi_b, options, idx)
+        args[0] = base = (space.combo_values if measured is None else
+                          measured_mode.pinned(space, space.combo_values, theta_b, phi_b, options, measured, idx))
+        cands = ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
         if offsets is not None:  # the engine again, the combos' factors at this replicate's offset draw
-            args[0] = space.combo_values.copy()
+            args[0] = base.copy()
             args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
-            ranked = _core.search_evaluate(*args, theta_b, phi_b, options, idx)
-        objective[b], reason[b], energy[b] = ranked.objective, ranked.reason, cands.energy_j
+            ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
+        objective[b], energy[b] = ranked.objective, cands.energy_j
+        reason[b] = ranked.reason if measured is None else measured_mode.reasons(measured, idx, ranked, options)
     objective[reason >= 0] = np.inf  # rejected at this replicate: no win
     # ties (TP 8 and TP 8 + EP 8, a dense model's dp values) share a replicate's win; none where nothing passed
     best = objective.min(axis=1, keepdims=True)
@@ -236,8 +242,11 @@ _AXIS_DEFAULTS = {"tp": None, "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs"
 
 
 def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weights, candidates, price,
-           rate_per_s) -> tuple[SearchSpace, Any, dict | None]:
-    """The space, the candidate indices (None: all) and their labels, from the axes or a candidate table."""
+           rate_per_s, measured_latency=False, options=None) -> tuple[SearchSpace, Any, dict | None, Any]:
+    """The space, the candidate indices (None: all), their labels, from the axes or a candidate table, and with
+    ``measured_latency`` the table's measured latencies, each measured row in a combination of its own
+    (:mod:`.measured`)."""
+    measured_latency = measured_mode.check_measured(measured_latency, candidates, rate_per_s)
     if workload_weights is not None and rate_per_s is not None:
         raise ValueError("workload_weights (--workload-weights: a workload distribution) runs in fixed-batch mode only, "
                          "not with rate_per_s (--rate): sizing replicas for a mix needs a queueing model of it. With a "
@@ -249,7 +258,7 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
         given = {k: (v if v is not None else _AXIS_DEFAULTS[k]) for k, v in axes.items()}
         space = build_space(model, gpus, input_tokens=input_tokens, output_tokens=output_tokens,
                             price_per_gpu_hour=price, workload_weights=workload_weights, **given)
-        return space, None, None
+        return space, None, None, None
     clash = [f"{k} (--{k.replace('_', '-')})" for k, v in {"model": model, "gpus": gpus, "input_tokens": input_tokens,
              "output_tokens": output_tokens, "workload_weights": workload_weights, **axes}.items() if v is not None]
     if clash:
@@ -258,17 +267,23 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
         raise ValueError("candidates with a 'batch_size' column fix the running batch; load-driven mode "
                          "(rate_per_s) solves it from max_num_seqs: drop one of them")
     space, index = candidate_space(candidates, price)
-    return space, index, dict(zip(index.tolist(), candidates.index, strict=True))
+    space, index, measured = (measured_mode.prepare(space, index, candidates, options) if measured_latency
+                              else (space, index, None))
+    return space, index, dict(zip(index.tolist(), candidates.index, strict=True)), measured
 
 
-def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False
+def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False, measured=None, options=None
                        ) -> tuple[EnergyModel, str, dict | None, dict | None]:
     """The models (:func:`_models`; ``announce``: say so on stderr before fitting the bundled one), their
-    calibrations written into the space's engine values, the source sentence saying so, and the two
+    calibrations written into the space's engine values (then, with ``measured``, each measured row's own
+    combination pinned to its measurements: :func:`.measured.pinned`), the source sentence saying so, and the two
     calibration records."""
     em, source = _models(energy_model, announce)
     calibrated = calibrate_latency(space, em.latency_model)
     energy_calibrated = calibrate_energy(space, em)
+    if measured is not None:
+        space.combo_values = measured_mode.pinned(space, space.combo_values, em.theta, em.latency_model.theta, options,
+                                                  measured)
     return (em, source + _calibration_sentences(calibrated, energy_calibrated) + _ttft_sentence(em), calibrated,
             energy_calibrated)
 
@@ -330,26 +345,34 @@ def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], o
             "latency_reach": latency_reach(space, theta, phi, options, closest, indices)}
 
 
-def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool):
-    """:func:`confidence_limits` (progress lines on stderr once its pre-pass runs a second), its wall time added
-    to the record (``limit_confidence_seconds``; None at 0.5, where nothing runs)."""
+def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool, measured=None):
+    """:func:`confidence_limits` (progress lines on stderr once its pre-pass runs a second; with ``measured``,
+    over the rows whose value is predicted: :func:`.measured.confidence`), its wall time added to the record
+    (``limit_confidence_seconds``; None at 0.5, where nothing runs)."""
     t0 = time.perf_counter()
-    options, limits = confidence_limits(space, em.theta, em.latency_model, options, p, indices,
-                                        progress=refit_printer() if progress else None)
+    printer = refit_printer() if progress else None
+    options, limits = (confidence_limits(space, em.theta, em.latency_model, options, p, indices, progress=printer)
+                       if measured is None else
+                       measured_mode.confidence(space, em.theta, em.latency_model, options, p, measured, printer))
     limits["limit_confidence_seconds"] = time.perf_counter() - t0 if limits["limit_confidence"] != 0.5 else None
     return options, limits
 
 
 def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any], progress, device: str, indices,
-                   labels, collapse: bool):
+                   labels, collapse: bool, measured=None):
     """The engine's outcome on the space, and its top-k and Pareto fronts as tables. ``collapse`` (load mode on
     the axes): the engine is asked for enough rows, and candidates that differ only in a max_num_seqs cap that
     does not bind become one row listing the caps (:mod:`.caps`); and how many rows were left out for needing
-    more than 2**20 GPUs (load mode). The fronts are built when first read (:func:`.frames.result_tables`)."""
+    more than 2**20 GPUs (load mode). The fronts are built when first read (:func:`.frames.result_tables`).
+    ``measured``: the rows' latency limits decided on their measurements (:func:`.measured.run`), the tables
+    saying per row whether its TTFT / TPOT is measured or predicted (``ttft_source``, ``tpot_source``)."""
     callback = progress_printer(space.size) if progress is True else (progress or None)
     opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse, space.size))
-    out = run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices)
+    out = (run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices) if measured is None
+           else measured_mode.run(space, em.theta, em.latency_model.theta, opts, measured, callback))
     top, fronts, over = result_tables(space, out, em.theta, em.latency_model.theta, options, labels, collapse)
+    if measured is not None:
+        top, fronts = measured_mode.annotate(top, measured), measured_mode.annotate_fronts(fronts, measured)
     return out, ties_by_index(top), fronts, over
 
 
@@ -372,7 +395,7 @@ def _unidentified(space: SearchSpace, em: EnergyModel) -> dict[str, list[str]]:
     return out
 
 
-def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
+def _space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]:
     """The result's record of the space: shape and axes (enough to search it again), workloads, candidates."""
     def names(field: str) -> list[str]:
         return list(dict.fromkeys(getattr(c, field) for c in space.combos))
@@ -387,11 +410,13 @@ def _space_settings(space: SearchSpace, indices) -> dict[str, Any]:
             "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
             "explicit_candidates": None if indices is None else len(indices),
             "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None,
-            "model_shapes": model_shapes(space)}  # heads, experts, window of the priced specs (the remedies read them)
+            "model_shapes": model_shapes(space),  # heads, experts, window of the priced specs (the remedies read them)
+            "measured_latency": measured is not None,  # rows whose TTFT / TPOT is measured (.measured)
+            "measured_latency_rows": None if measured is None else measured.counts()}
 
 
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
-           max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None,
+           max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None, measured_latency=False,
            tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, max_utilization=None,
            objective=None, per_token=False, carbon_g_per_kwh=None, price_per_gpu_hour=None, top=10, energy_model=None,
            gpu_memory_utilization=0.9, node_size=None, runtime_reserve_gib=None, activation_tokens=8192, threads=None, bootstrap=True,
@@ -410,6 +435,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         candidates: instead of the axes, a DataFrame of configurations (one per row: model, gpu, tp, [pp, dp,
             ep, precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs;
             :mod:`energylens.search.candidates`). Only those are searched; rows carry ``candidate``, its label.
+            measured_latency: True: a row's measured ``ttft_s`` / ``tpot_s`` replaces its prediction (:mod:`.measured`).
         tpot_limit_s, ttft_limit_s: limits on the predicted TPOT / TTFT (s). limit_confidence: P in (0, 1): a
             candidate passes a limit only if the upper P-quantile of its TTFT / TPOT (the latency model's
             prediction interval; needs bootstrap replicates) meets it; 0.5: the point prediction decides. ``settings`` records the effective limits (:mod:`energylens.search.confidence`).
@@ -424,11 +450,10 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         energy_model: an :class:`EnergyModel` with its latency model, a model file, or None (fitted on the
             bundled data; the result's ``model_source`` says so). Its opt-in energy and latency calibrations
             are applied (``settings["energy_calibration"]`` / ``["latency_calibration"]``; docs/search.md).
-        gpu_memory_utilization, runtime_reserve_gib (None: memory.runtime_reserve; GiB: flat), activation_tokens.
+        gpu_memory_utilization, runtime_reserve_gib (None: memory.runtime_reserve; GiB: flat), activation_tokens, threads.
         node_size: None: each GPU's scale-up domain (GPU table ``scale_up_domain_gpus``: 8 on HGX, 72 on GB200
             NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs or the override
             (``tp_node``); TP, PP and EP traffic leaving a domain pays scale-out bandwidth (docs/search.md).
-        threads: native threads (None: OpenMP's default). The result does not depend on it.
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates; bootstrap_seed:
             seed of the calibration-offset draws P(best) samples (opt-in calibration; deterministic per seed).
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
@@ -447,20 +472,20 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                  node_size=node_size, runtime_reserve_gib=runtime_reserve_gib, activation_tokens=activation_tokens)
     options = native_options(top=top, objective=objective, threads=threads, **given)
     axes = dict(tp=tp, pp=pp, dp=dp, ep=ep, max_num_seqs=max_num_seqs, precision=precision, kv_cache_dtype=kv_cache_dtype)
-    space, indices, labels = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
-                                    price_per_gpu_hour, rate_per_s)
+    space, indices, labels, measured = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
+                                              price_per_gpu_hour, rate_per_s, measured_latency, options)
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
-    em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model, announce=progress is True)
+    em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model, progress is True, measured, options)
     t0 = time.perf_counter()
-    options, limits = _confidence(space, em, options, limit_confidence, indices, progress is True)
+    options, limits = _confidence(space, em, options, limit_confidence, indices, progress is True, measured)
     out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
-                                               collapse=rate_per_s is not None and labels is None and device == "cpu")
+                                               rate_per_s is not None and labels is None and device == "cpu", measured)
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
     # the top rows' terms, range flags and P(best) / interval (bootstrap off: NaN), added in one step (~0.2 ms a column)
-    boot = _bootstrap(space, top_df, em, options, int(bootstrap_seed)) if bootstrap else None
+    boot = _bootstrap(space, top_df, em, options, int(bootstrap_seed), measured) if bootstrap else None
     top_df, outside = explained(space, top_df, em, boot or dict.fromkeys(_BOOT_COLUMNS, np.nan))
     settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
-                "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices),
+                "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices, measured),
                 "latency_calibration": calibrated, "energy_calibration": energy_calibrated,
                 "unidentified_params": _unidentified(space, em), "over_gpu_count": over, "extrapolation": outside,
                 **_empty_notes(space, em, options, out, indices, labels),

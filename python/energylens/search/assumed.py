@@ -54,7 +54,13 @@ def _limits(s: dict[str, Any]) -> str:
     parts = [f"{n.upper()} <= {s[f'{n}_limit_s']:.4g} s" for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
     p = s.get("limit_confidence", 0.5)
     how = "predicted" if p == 0.5 else f"met at confidence {p:g}: next line"
-    return f"limits {', '.join(parts)} ({how})" if parts else "no latency limit"
+    rows = s.get("measured_latency_rows") if s.get("measured_latency") else None
+    if rows is None:
+        return f"limits {', '.join(parts)} ({how})" if parts else "no latency limit"
+    how = "predicted" if p == 0.5 else f"predicted at confidence {p:g}: next line"
+    mode = (f"TTFT / TPOT measured where the candidate table gives it (TTFT of {rows['ttft']}, TPOT of {rows['tpot']} "
+            f"rows), else {how}; energy predicted")
+    return f"limits {', '.join(parts)} (checked against the {mode})" if parts else f"no latency limit; {mode}"
 
 
 def _objective(s: dict[str, Any], objective: str) -> str:

@@ -41,7 +41,7 @@ from energylens.search.space import (
 )
 from energylens.search.specs import spec_problem
 
-__all__ = ["candidate_space", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
+__all__ = ["candidate_space", "measured_latencies", "LATENCY_COLUMNS", "OVERRIDE_COLUMNS", "REQUIRED_COLUMNS"]
 
 #: Text override columns and how the features canonicalise them (the schema checked they pass).
 _FEATURE_TEXT = {"compute_precision": normalize_compute_precision,
@@ -55,6 +55,9 @@ OVERRIDE_COLUMNS = ("params_b", "active_params_b", "n_layers", "d_model", "n_hea
                     "state_elems_per_seq", "video_tokens_per_frame", "compute_precision",
                     "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens", "kv_lora_rank",
                     "qk_rope_head_dim", "v_head_dim", "weight_layout")
+#: Measured latency columns (the profile schema's, seconds; an ML.ENERGY v3 export gives tpot_s): read only with
+#: ``search(..., measured_latency=True)`` (:mod:`.measured`), which checks the limits against them where given.
+LATENCY_COLUMNS = ("ttft_s", "tpot_s")
 
 
 def _src(df: pd.DataFrame) -> str:
@@ -99,6 +102,36 @@ def _numbers(df: pd.DataFrame, name: str, default: float | None, whole: bool) ->
         value = value.item() if isinstance(value, np.generic) else value  # 0, not np.int64(0)
         raise ValueError(f"{_src(df)}: column {name!r} {_row(df, row)} is {value!r}; it must be {need}")
     return v
+
+
+def measured_latencies(candidates: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per row (row order) the measured TTFT and TPOT of :data:`LATENCY_COLUMNS` (``"ttft"``, ``"tpot"``; NaN where
+    the column is absent or the cell blank, every spelling of missing: that row's value is predicted). ValueError
+    naming the file, the row and the column for a cell that is not a finite number > 0 (text, 0, negative), or
+    when the table has neither column."""
+    df = candidates.reset_index(drop=True)
+    df.attrs = dict(candidates.attrs)
+    if not any(c in df.columns for c in LATENCY_COLUMNS):
+        raise ValueError(f"{_src(df)}: measured_latency=True (--measured-latency) needs a measured latency column, "
+                         f"'ttft_s' or 'tpot_s' (seconds; a blank cell: that row's value predicted), and the table has "
+                         f"neither (its columns: {', '.join(map(str, df.columns))})")
+    out = {}
+    for c in LATENCY_COLUMNS:
+        if c not in df.columns:
+            out[c[:4]] = np.full(len(df), np.nan)
+            continue
+        cells = df[c].astype(object).tolist()
+        blank = np.array([_blank(v) for v in cells], dtype=bool)
+        v = pd.to_numeric(pd.Series([math.nan if b else x for x, b in zip(cells, blank, strict=True)], dtype=object),
+                          errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~blank & ~(np.isfinite(v) & (v > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{_src(df)}: column {c!r} {_row(df, i)} is {_plain(cells[i])!r}; a measured latency must "
+                             f"be a number of seconds > 0 (leave the cell blank where not measured: that row's "
+                             f"{c[:4].upper()} is then predicted)")
+        out[c[:4]] = np.where(blank, np.nan, v)
+    return out
 
 
 def _check_names(df: pd.DataFrame) -> None:

@@ -269,8 +269,8 @@ class SearchResult:
         a TTFT limit applied as given where the latency model has no TTFT interval (ttft_limit_confidence_note)."""
         s, p = self.settings, self.settings.get("limit_confidence", 0.5)
         as_given = "ttft" if s.get("ttft_limit_confidence_note") else None
-        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s predicted (limit {s[f'{n}_limit_s']:.4g} s, applied as "
-               f"{s[f'effective_{n}_limit_s']:.4g} s)" for n in ("tpot", "ttft")
+        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s {r.get(f'{n}_source', 'predicted')} (limit {s[f'{n}_limit_s']:.4g} s, "
+               f"applied as {s[(f'{n}_limit_s' if r.get(f'{n}_source') == 'measured' else f'effective_{n}_limit_s')]:.4g} s)" for n in ("tpot", "ttft")
                if s.get(f"{n}_limit_s") is not None and n != as_given]
         text = f" Latency limits met with confidence {p:g}: {'; '.join(met)}." if p != 0.5 and met else ""
         if p != 0.5 and as_given and s.get("ttft_limit_s") is not None:
@@ -302,7 +302,7 @@ class SearchResult:
         df = df.drop(columns=[c for c in ("energy_j_lo", "energy_j_hi", "p_best") if c in df and df[c].isna().all()])
         cols = {"config": "configuration", "compute_precision": "compute", "energy_j": "J/request",
                 "energy_j_lo": "lo J/request", "energy_j_hi": "hi J/request",  # each quantity with its unit
-                "objective": self.objective, "ttft_s": "TTFT s", "tpot_s": "TPOT s",
+                "objective": self.objective, "ttft_s": "TTFT s", "ttft_source": "TTFT is", "tpot_s": "TPOT s", "tpot_source": "TPOT is",
                 "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
                 "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
         if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
@@ -425,7 +425,7 @@ class SearchResult:
         return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
                 f"interval): {'; '.join(parts)} ({s['limit_confidence_method']}, "
                 f"{s['limit_confidence_candidates']:,} candidates pass the other checks)"
-                + (f"; {s['ttft_limit_confidence_note']}" if s.get("ttft_limit_confidence_note") else ""))
+                + "".join(f"; {s[k]}" for k in ("ttft_limit_confidence_note", "measured_latency_confidence_note") if s.get(k)))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""

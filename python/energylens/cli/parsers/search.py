@@ -96,11 +96,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="search only the configurations of this table (one per row: model, gpu, tp, [pp, dp, ep, "
                         "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
                         "a measured profile table, 'bundled' or an ML.ENERGY v2 / v3 export works) instead of the axes")
+    p.add_argument("--measured-latency", action="store_true",
+                   help="with --candidates: where a row gives a measured ttft_s / tpot_s (seconds; an ML.ENERGY v3 "
+                        "export gives tpot_s), the latency limits, TTFT / TPOT and fronts use it instead of the "
+                        "prediction (a blank cell: predicted); energy stays predicted; not with --rate")
     p.add_argument("--workload-weights", type=_weights, default=None,
                    help="one weight per workload point, or 'equal': the points are quantiles of one distribution, "
                         "each configuration one candidate (expected energy; limits and memory at the worst point)")
-    p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT, seconds")
-    p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT, seconds")
+    p.add_argument("--tpot-limit", type=positive_float, help="limit on the predicted TPOT (measured, where given, with --measured-latency), seconds")
+    p.add_argument("--ttft-limit", type=positive_float, help="limit on the predicted TTFT (measured, where given, with --measured-latency), seconds")
     p.add_argument("--limit-confidence", type=level, default=0.5, metavar="P",
                    help="meet the latency limits with confidence P: a configuration passes only if the upper "
                    "P-quantile of its TPOT / TTFT (the latency model's prediction interval; needs a model with "

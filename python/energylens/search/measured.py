@@ -1,0 +1,242 @@
+"""Latency measured, energy predicted: ``energylens.search(candidates=df, measured_latency=True)``.
+
+Latency benchmarks (``vllm bench serve``: TTFT and TPOT per configuration) need no power meter, so a user often
+has them for far more configurations than energy measurements. With ``measured_latency=True`` a candidate table's
+``ttft_s`` / ``tpot_s`` cells (the profile schema's columns; an ML.ENERGY v3 export gives ``tpot_s``) replace the
+latency model's prediction for that row and quantity: the latency limits are checked against them (as given,
+whatever ``limit_confidence``: a measurement has no prediction interval), the result's TTFT / TPOT, the Pareto
+fronts and the GPU-seconds (cost objective) are theirs. A blank cell leaves that row's quantity predicted. Energy
+stays the energy model's prediction. Fixed-batch mode only: a TPOT measured at one running batch says nothing of
+the batch Little's law solves under a request rate (docs/search.md, "Measured latency").
+
+How, without a second engine: each row with a measured value gets a combination of its own (a copy of its
+combo's values, :func:`separate`), whose latency-calibration factors are set so that the engine's TTFT / TPOT
+equal the measured values (:func:`pinned`: the template's value times the factor; where no double factor gives
+the measured value exactly, one ulp off it, and the tables then carry the measured value itself). The limits are
+decided here, per row (:func:`reasons`, the engine's comparison ``!(value <= limit)`` in the engine's order,
+TTFT first): a measured value against the limit as given, a predicted one against the limit the search applies
+(the effective limit at a confidence, computed over the rows whose quantity is predicted,
+:func:`confidence`); the engine then ranks the rows that pass every check with no latency limit (:func:`run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.search.candidates import measured_latencies
+from energylens.search.confidence import DEFAULT_CONFIDENCE, check_confidence, confidence_limits
+from energylens.search.deferred import Deferred
+from energylens.search.space import COMBO_FIELDS, SearchSpace
+
+__all__ = ["MeasuredLatency", "check_measured", "prepare", "separate", "pinned", "reasons", "run", "confidence",
+           "annotate"]
+
+_REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
+_NAMES = ("ttft", "tpot")  # the engine's order of the latency checks
+_FACTOR = {n: COMBO_FIELDS.index(f"{n}_factor") for n in _NAMES}
+_LIMIT = {n: f"{n}_limit_s" for n in _NAMES}
+#: What the engine's candidates carry that the result tables read (frames._FIELDS).
+_FIELDS = ("index", "objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s", "batch",
+           "replicas", "gpus", "gpu_s_per_request", "memory_bytes")
+
+
+@dataclasses.dataclass
+class MeasuredLatency:
+    """The candidates' indices (row order, in the space :func:`separate` made), each row's measured TTFT / TPOT
+    (``values["ttft"]``, ``values["tpot"]``; NaN: predicted) and the latency limits as given (None: none)."""
+
+    index: np.ndarray
+    values: dict[str, np.ndarray]
+    limits: dict[str, float | None]
+
+    def at(self, idx) -> dict[str, np.ndarray]:
+        """The measured values of candidate indices ``idx`` (each one of :attr:`index`)."""
+        order = np.argsort(self.index, kind="stable")
+        pos = order[np.searchsorted(self.index[order], np.asarray(idx, dtype=np.uint64))]
+        return {n: v[pos] for n, v in self.values.items()}
+
+    def counts(self) -> dict[str, int]:
+        """Rows whose TTFT / TPOT is measured (the result's ``settings["measured_latency_rows"]``)."""
+        return {n: int(np.isfinite(v).sum()) for n, v in self.values.items()}
+
+
+def check_measured(measured_latency, candidates, rate_per_s) -> bool:
+    """``measured_latency`` as a bool; ValueError where it cannot apply: not a boolean, no candidate table (a
+    measurement belongs to a table's row), or with a request rate (module docstring)."""
+    if not isinstance(measured_latency, (bool, np.bool_)):
+        raise ValueError(f"measured_latency must be True or False, got {measured_latency!r}")
+    if not measured_latency:
+        return False
+    if candidates is None:
+        raise ValueError("measured_latency=True (--measured-latency) reads the measured ttft_s / tpot_s of a candidate "
+                         "table's rows: give candidates= (--candidates CSV)")
+    if rate_per_s is not None:
+        raise ValueError("measured_latency=True (--measured-latency) cannot be combined with rate_per_s (--rate): load "
+                         "mode sizes replicas by Little's law from TTFT and TPOT at the running batch it solves, and a "
+                         "latency measured at one running batch (the row's) says nothing of another. Search the "
+                         "measured rows in fixed-batch mode (no rate), or predict their latency (no --measured-latency)")
+    return True
+
+
+def separate(space: SearchSpace, index: np.ndarray, rows: np.ndarray) -> tuple[SearchSpace, np.ndarray]:
+    """The space with each of the rows ``rows`` (a mask over ``index``) in a combination of its own (a copy of its
+    combo's values, appended), and the rows' candidate indices in it. Combo is the slowest digit, so the other
+    rows keep their indices."""
+    if not rows.any():
+        return space, index
+    digits = list(np.unravel_index(np.asarray(index, dtype=np.int64), space.shape))
+    own = digits[0][rows]
+    extra = space.prefill_extra_flops
+    new = dataclasses.replace(
+        space, combos=[*space.combos, *(space.combos[c] for c in own)],
+        combo_values=np.ascontiguousarray(np.vstack([space.combo_values, space.combo_values[own]])),
+        profile_rows=[*space.profile_rows, *(space.profile_rows[c] for c in own)],
+        prefill_extra_flops=(extra if not isinstance(extra, np.ndarray) or extra.ndim != 2
+                             else np.ascontiguousarray(np.vstack([extra, extra[own]]))))
+    digits[0] = digits[0].copy()
+    digits[0][rows] = len(space.combos) + np.arange(int(rows.sum()))
+    return new, np.ravel_multi_index(tuple(digits), new.shape)
+
+
+def prepare(space: SearchSpace, index: np.ndarray, candidates: pd.DataFrame, options: dict[str, Any]
+            ) -> tuple[SearchSpace, np.ndarray, MeasuredLatency]:
+    """The candidate table's measured latencies (:func:`.candidates.measured_latencies`: a bad cell is an error
+    naming the file, row and column), the space with each measured row in its own combination
+    (:func:`separate`) and the rows' indices in it."""
+    values = measured_latencies(candidates)
+    rows = np.isfinite(values["ttft"]) | np.isfinite(values["tpot"])
+    space, index = separate(space, np.asarray(index), rows)
+    limits = {n: options.get(_LIMIT[n]) for n in _NAMES}
+    return space, np.asarray(index), MeasuredLatency(np.asarray(index, dtype=np.uint64), values, limits)
+
+
+def _free(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k not in _LIMIT.values()}
+
+
+def _exact_factor(raw: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Factors f with raw x f == want in double where one exists (the engine's one multiply), else the nearest."""
+    f = want / raw
+    for _ in range(4):
+        got = raw * f
+        f = np.where(got < want, np.nextafter(f, np.inf), np.where(got > want, np.nextafter(f, -np.inf), f))
+    return f
+
+
+def pinned(space: SearchSpace, combo_values: np.ndarray, theta, phi, options: dict[str, Any], m: MeasuredLatency,
+           idx=None) -> np.ndarray:
+    """``combo_values`` (a copy) with the own combination of each measured candidate (of ``idx``; None: all)
+    carrying latency factors that make the engine's TTFT / TPOT at latency parameters ``phi`` its measured values;
+    a quantity not measured keeps its factor (the latency calibration's, or 1)."""
+    idx = m.index if idx is None else np.asarray(idx, dtype=np.uint64)
+    at = m.at(idx)
+    some = np.isfinite(at["ttft"]) | np.isfinite(at["tpot"])
+    out = np.array(combo_values, dtype=np.float64, copy=True)
+    if not some.any():
+        return out
+    idx, at = idx[some], {n: v[some] for n, v in at.items()}
+    combo = space.digits(idx.astype(np.int64))[0]
+    for n in _NAMES:
+        out[combo[np.isfinite(at[n])], _FACTOR[n]] = 1.0
+    raw = _core.search_evaluate(out, *space.native_args()[1:], np.asarray(theta, dtype=np.float64),
+                                np.asarray(phi, dtype=np.float64), _free(options), idx)
+    for n, got in zip(_NAMES, (np.asarray(raw.ttft_s), np.asarray(raw.tpot_s)), strict=True):
+        have = np.isfinite(at[n]) & np.isfinite(got) & (got > 0)
+        out[combo[have], _FACTOR[n]] = _exact_factor(got[have], at[n][have])
+    return out
+
+
+def reasons(m: MeasuredLatency, idx, cands, options: dict[str, Any]) -> np.ndarray:
+    """Each candidate's rejection reason (-1: feasible) from the engine's candidates ``cands`` of ``idx``,
+    evaluated without latency limits: a measured TTFT / TPOT against the limit as given, a predicted one against
+    ``options``' (the effective limit at a confidence), TTFT first as in the engine."""
+    reason = np.array(cands.reason, dtype=np.int64)
+    at = m.at(idx)
+    open_ = reason < 0
+    for n, got in zip(_NAMES, (np.asarray(cands.ttft_s), np.asarray(cands.tpot_s)), strict=True):
+        if m.limits[n] is None:
+            continue
+        measured = np.isfinite(at[n])
+        value = np.where(measured, at[n], got)
+        limit = np.where(measured, float(m.limits[n]), float(options[_LIMIT[n]]))
+        fail = open_ & ~(value <= limit)
+        reason[fail] = _REASONS.index(f"{n}_limit")
+        open_ &= ~fail
+    return reason
+
+
+def _with_measured(cands, m: MeasuredLatency) -> SimpleNamespace:
+    """The engine's candidates with each measured TTFT / TPOT as measured (the engine's may be one ulp off)."""
+    out = SimpleNamespace(**{f: np.array(getattr(cands, f)) for f in _FIELDS})
+    if len(out.index):
+        at = m.at(out.index)
+        for n in _NAMES:
+            col = getattr(out, f"{n}_s")
+            setattr(out, f"{n}_s", np.where(np.isfinite(at[n]), at[n], col))
+    return out
+
+
+def run(space: SearchSpace, theta, phi, options: dict[str, Any], m: MeasuredLatency, progress=None) -> SimpleNamespace:
+    """The search of the table's rows (:func:`pinned` values in ``space``): the engine's outcome (top-k, fronts)
+    over the rows that pass every check, the limits decided by :func:`reasons`; rejection counts of all rows."""
+    theta, phi, free = np.asarray(theta, dtype=np.float64), np.asarray(phi, dtype=np.float64), _free(options)
+    cands = _core.search_evaluate(*space.native_args(), theta, phi, free, m.index)
+    reason = reasons(m, m.index, cands, options)
+    keep = np.ascontiguousarray(m.index[reason < 0])
+    out = _core.search_run(*space.native_args(), theta, phi, free, None, keep)
+    if progress is not None:  # so that a caller's progress bar ends
+        progress(len(m.index), len(m.index))
+    return SimpleNamespace(candidates=len(m.index), feasible=int((reason < 0).sum()), threads=out.threads,
+                           rejected=np.bincount(reason[reason >= 0], minlength=len(_REASONS)),
+                           top=_with_measured(out.top, m), front_tpot=_with_measured(out.front_tpot, m),
+                           front_ttft=_with_measured(out.front_ttft, m))
+
+
+def annotate(df: pd.DataFrame, m: MeasuredLatency) -> pd.DataFrame:
+    """A result table with ``ttft_source`` / ``tpot_source`` ("measured" or "predicted") after ``tpot_s``."""
+    at = m.at(df["index"].to_numpy()) if len(df) else {n: np.empty(0) for n in _NAMES}
+    out = df.copy()
+    where = list(out.columns).index("tpot_s") + 1
+    for k, n in enumerate(_NAMES):
+        out.insert(where + k, f"{n}_source", np.where(np.isfinite(at[n]), "measured", "predicted").astype(object))
+    return out
+
+
+def annotate_fronts(fronts, m: MeasuredLatency) -> tuple:
+    """:func:`annotate` on the Pareto fronts, still built at their first read."""
+    return tuple(Deferred(lambda f=f: annotate(f.build() if isinstance(f, Deferred) else f, m)) for f in fronts)
+
+
+def confidence(space: SearchSpace, theta, latency_model, options: dict[str, Any], p, m: MeasuredLatency,
+               progress=None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`~energylens.search.confidence.confidence_limits` for a table with measured rows: each limit's
+    effective limit from the rows whose quantity is predicted (a measured one is checked as given, so it has
+    no say in the threshold), and the record saying how many rows were checked as measured."""
+    p = check_confidence(p)
+    limited = [n for n in _NAMES if m.limits[n] is not None]
+    if p == DEFAULT_CONFIDENCE or not limited:  # the plain record, or the plain error (no limit to meet)
+        return confidence_limits(space, theta, latency_model, options, p, m.index, progress=progress)
+    out = dict(options)
+    record: dict[str, Any] = {"limit_confidence": p, **{f"effective_{n}_limit_s": m.limits[n] for n in _NAMES}}
+    counted, methods = 0, []
+    for n in limited:
+        rows = m.index[~np.isfinite(m.values[n])]
+        if not len(rows):
+            continue  # every row's value measured: checked as given
+        one = {k: v for k, v in options.items() if k not in _LIMIT.values() or k == _LIMIT[n]}
+        got, rec = confidence_limits(space, theta, latency_model, one, p, rows, progress=progress)
+        out[_LIMIT[n]] = got[_LIMIT[n]]
+        record.update({k: v for k, v in rec.items() if k.startswith((f"effective_{n}", f"{n}_", "limit_confidence"))})
+        counted, methods = max(counted, rec["limit_confidence_candidates"]), [*methods, rec["limit_confidence_method"]]
+    record["limit_confidence_method"] = " / ".join(dict.fromkeys(methods)) or "none: every limited value measured"
+    record["limit_confidence_candidates"] = counted
+    record["measured_latency_confidence_note"] = (
+        "a measured TTFT / TPOT is checked against its limit as given (a measurement has no prediction interval); "
+        "the effective limits apply to the predicted ones")
+    return out, record
