@@ -44,8 +44,8 @@ def test_tp_heads_counts_a_custom_specs_heads(model):
     r = _search(model, [DENSE, L405], "L4", tp=8)
     assert r.main_rejection == "tp_heads"
     text = r.why_empty()
-    assert "org/custom-7b has 28 attention heads: tp 8 do not divide them (within a node of 8 GPUs --tp 1,2,4,7 do)" \
-        in text, text
+    assert "org/custom-7b has 28 attention heads: tp 8 do not divide them (within a node of 8 GPUs " \
+           "--tp 1,2,4 do)" in text, text  # tp 7 divides the heads, not the 4 KV heads: the engine refuses it
     assert "pick --tp values that divide the model's attention heads" not in text, text
     assert _search(model, [DENSE, L405], "L4", tp=4).feasible
 
@@ -54,6 +54,18 @@ def test_tp_heads_sentence_names_the_searched_values_that_divide():
     s = {"models": [DENSE.name], "tp": [2, 4, 8], "gpus": ["H100"],
          "model_shapes": {DENSE.name: {"n_heads": 28, "n_experts": 1, "context_window_tokens": None}}}
     assert tp_heads_sentence(s) == "org/custom-7b has 28 attention heads: tp 8 do not divide them (--tp 2,4 do); "
+
+
+def test_tp_heads_counts_the_kv_heads_as_the_engine_does(model):
+    """28 heads and 7 KV heads: tp 2 and 4 divide the heads, and the engine refuses them (vLLM's KV-head rule);
+    the sentence said they "do"."""
+    spec = dataclasses.replace(DENSE, name="org/kv7-7b", n_kv_heads=7)
+    r = _search(model, [spec, L405], "L4", tp=[4, 8])
+    assert r.main_rejection == "tp_heads" and r.empty
+    text = r.why_empty()
+    assert ("org/kv7-7b has 28 attention heads and 7 KV heads: tp 4,8 cannot split them (tp must divide the heads, "
+            "and the KV heads divide tp or tp divide them) (within a node of 8 GPUs --tp 1,7 do)") in text, text
+    assert _search(model, [spec, L405], "L4", tp=7).feasible
 
 
 def test_ep_group_counts_a_custom_moes_experts(model):
@@ -117,6 +129,6 @@ def test_the_engine_computed_remedies_follow_a_custom_spec(model):
 
     r = _search(model, DENSE, "H100", tp=[1, 2], max_num_seqs=[64, 128], tpot_limit_s=0.03)
     reach = r.settings["latency_reach"]
-    assert reach["tp_tried"] == [4, 7] and reach["tpot"]["meets"], reach
-    assert "or add --tp 4,7 and --max-num-seqs 1: " in r.why_empty()
-    assert _search(model, DENSE, "H100", tp=[1, 2, 4, 7], max_num_seqs=[1, 64, 128], tpot_limit_s=0.03).feasible
+    assert reach["tp_tried"] == [4] and reach["tpot"]["meets"], reach  # not 7: the 4 KV heads refuse it
+    assert "or add --tp 4 and --max-num-seqs 1: " in r.why_empty()
+    assert _search(model, DENSE, "H100", tp=[1, 2, 4], max_num_seqs=[1, 64, 128], tpot_limit_s=0.03).feasible

@@ -3,11 +3,13 @@ tp_node told a MoE searched at --tp 16 --ep 16 to use --tp 8 --pp 2, which leave
 short of 16 (rejected by ep_group), and named the GPU as the GPU table does (H100-SXM5-80GB) where the table
 printed H100."""
 
+import dataclasses
 import warnings
 
 import pytest
 
 import energylens
+from energylens.profiles import tables
 from energylens.search.api import bundled_model
 
 KW = dict(input_tokens=1500, output_tokens=300, bootstrap=False)
@@ -41,3 +43,25 @@ def test_tp_beyond_the_node_of_a_dense_model_says_nothing_of_ep(model):
     assert "on H100 TP stays within 4 GPUs, so tp 8 cannot be used: --tp 4 --pp 2 spans the same 8 GPUs" in text, text
     assert "--ep" not in text
     assert _search(model, "meta-llama/Llama-3.1-70B-Instruct", "H100", tp=4, pp=2, node_size=4).feasible
+
+
+def test_the_weights_example_stays_within_the_node_size(model):
+    """405B in bf16 needs 7 H200s: with --node-size 4 the example was "--tp 8", which tp_node rejects."""
+    r = _search(model, "meta-llama/Llama-3.1-405B-Instruct", "H200", tp=[1, 2, 4], node_size=4)
+    text = r.why_empty()
+    assert "one H200 has room for" in text and "need at least 7 GPUs per deployment" in text, text
+    assert "e.g. --tp 4 --pp 2," in text, text
+    assert _search(model, "meta-llama/Llama-3.1-405B-Instruct", "H200", tp=4, pp=2, node_size=4).feasible
+
+
+def test_the_weights_example_takes_a_tp_the_heads_allow(model):
+    """A 150B dense model with 28 heads and 4 KV heads needs 5 H100s: the example was "--tp 8", which its heads
+    refuse; tp 7 divides the heads but not the KV heads (vLLM refuses it), so tp 4 with pp."""
+    spec = dataclasses.replace(tables.estimate_architecture(150.0), name="org/wide-150b", n_heads=28, n_kv_heads=4)
+    r = _search(model, spec, "H100", tp=[1, 2, 4])
+    text = r.why_empty()
+    assert "need at least 5 GPUs per deployment" in text and "e.g. --tp 4 --pp 2," in text, text
+    assert _search(model, spec, "H100", tp=4, pp=2).feasible
+    with_7 = dataclasses.replace(spec, n_kv_heads=7)  # 7 KV heads: tp 7 is taken
+    assert "e.g. --tp 7," in _search(model, with_7, "H100", tp=1).why_empty()
+    assert _search(model, with_7, "H100", tp=7).feasible

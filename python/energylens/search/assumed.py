@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from energylens.profiles import tables
+from energylens.search.labels import gpu_labels
 from energylens.search.memory import GIB, MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
-from energylens.search.remedies import model_shape
+from energylens.search.remedies import model_shape, node_tp_values
 
 __all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
 
@@ -116,11 +118,13 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
             for m, g, p, w, r in zip(frame["model"], frame["gpu"], frame["precision"], total, room, strict=True)]
 
 
-def weights_room_sentence(settings: dict[str, Any], node: int = 8) -> str:
+def weights_room_sentence(settings: dict[str, Any]) -> str:
     """The combo of a result's ``settings["weights_room"]`` whose weights need the fewest GPUs, as a sentence ("" without
-    one): how many and an example.
+    one): how many and an example, a tp within the GPU's node (``--node-size``, or max(8, its scale-up domain)) that
+    the model's heads allow (:func:`~energylens.search.remedies.node_tp_values`), with pp where one tp is not enough.
     Where a searched tp already holds them (it was rejected for something else: Qwen3-235B-A22B-FP8's weight
-    blocks at TP 8), the example keeps a smaller searched tp and adds pp."""
+    blocks at TP 8), the example keeps a smaller searched tp and adds pp. (Before 2026-12-06 the example was the
+    power of two above the count, up to 8: "--tp 8" under --node-size 4, or for a 28-head model.)"""
     fit = [r for r in settings.get("weights_room") or [] if r["min_gpus"]]
     tp_searched = settings.get("tp") or []
     if not fit:
@@ -128,13 +132,16 @@ def weights_room_sentence(settings: dict[str, Any], node: int = 8) -> str:
     r = min(fit, key=lambda r: r["min_gpus"])
     n = r["min_gpus"]
     below = [int(t) for t in tp_searched if int(t) < n]
+    node = int(settings.get("node_size") or max(8, tables.gpu_spec(r["gpu"]).domain_gpus()))
+    tps = node_tp_values(settings, r["model"], node) or [1]
     if any(int(t) >= n for t in tp_searched) and below:
         example = f"--tp {max(below)} --pp {math.ceil(n / max(below))}"
-    elif n <= node:
-        example = f"--tp {1 << max(0, math.ceil(math.log2(n)))}"
+    elif any(t >= n for t in tps):
+        example = f"--tp {min(t for t in tps if t >= n)}"
     else:
-        example = f"--tp {node} --pp {math.ceil(n / node)}"
-    return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {r['gpu']} has room "
+        example = f"--tp {max(tps)} --pp {math.ceil(n / max(tps))}"
+    gpu = gpu_labels(settings.get("gpus") or [r["gpu"]]).get(r["gpu"], r["gpu"])  # as the table names it
+    return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {gpu} has room "
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "
             f"the weights alone need at least {n} GPUs per deployment (tp x pp; a MoE's experts also spread over "
             f"dp), e.g. {example}, and more for the KV cache; ")

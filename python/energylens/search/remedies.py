@@ -26,7 +26,7 @@ from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
 
 __all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
-           "kv_room", "latency_reach", "model_shape", "model_shapes", "tp_heads_sentence", "tp_node_sentence",
+           "kv_room", "latency_reach", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
            "kv_room_sentence", "reach_sentence"]
 
 _REASONS = tuple(_core.search_reason_names())
@@ -40,14 +40,15 @@ def _spec(space: SearchSpace, name: str):
 
 
 def model_shapes(space: SearchSpace) -> dict[str, dict[str, Any]]:
-    """``settings["model_shapes"]``: per searched model, what the remedies read of its architecture (attention
-    heads, experts, context window in tokens or None), from the spec the search priced (:func:`_spec`)."""
+    """``settings["model_shapes"]``: per searched model, what the remedies read of its architecture (attention and
+    KV heads, experts, context window in tokens or None), from the spec the search priced (:func:`_spec`)."""
     out = {}
     for name in dict.fromkeys(c.model for c in space.combos):
         spec = _spec(space, name)
         if spec is not None:
             window = float(getattr(spec, "context_window_tokens", math.nan))
-            out[name] = {"n_heads": int(spec.n_heads or 0), "n_experts": int(spec.n_experts or 1),
+            out[name] = {"n_heads": int(spec.n_heads or 0), "n_kv_heads": int(spec.n_kv_heads or 0),
+                         "n_experts": int(spec.n_experts or 1),
                          "context_window_tokens": window if window > 0 else None}
     return out
 
@@ -66,6 +67,18 @@ def _node(settings: dict[str, Any]) -> int:
     """The largest TP group of the searched GPUs: the node-size override, or max(8, each GPU's scale-up domain)."""
     node = settings.get("node_size")
     return int(node or max([8, *(tables.gpu_spec(g).domain_gpus() for g in settings.get("gpus") or [])]))
+
+
+def _splits(heads: int, kv: int, tp: int) -> bool:
+    """Whether ``tp`` passes the engine's tp_heads check (vLLM's rule): it divides the attention heads, and the KV
+    heads divide tp or tp divides them (a 28-head model with 4 KV heads refuses tp 7). A count 0 is unknown."""
+    return (not heads or heads % tp == 0) and (not kv or (kv % tp == 0 if kv >= tp else tp % kv == 0))
+
+
+def node_tp_values(settings: dict[str, Any], name: str, node: int) -> list[int]:
+    """The tp values up to ``node`` that model ``name``'s heads allow (:func:`_splits`, the engine's tp_heads)."""
+    heads, kv = int(model_shape(settings, name, "n_heads") or 0), int(model_shape(settings, name, "n_kv_heads") or 0)
+    return [t for t in range(1, node + 1) if _splits(heads, kv, t)]
 
 
 def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
@@ -152,10 +165,13 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
 
 
 def _tp_values(space: SearchSpace) -> np.ndarray:
-    """Every TP value a searched model's heads allow, up to the largest node of the searched GPUs."""
+    """Every TP value a searched model's heads allow (the engine's tp_heads check, :func:`_splits`), up to the largest
+    node of the searched GPUs."""
     node = space.node_size or max(max(8.0, tables.gpu_spec(c.gpu).domain_gpus()) for c in space.combos)
-    heads = {int(getattr(_spec(space, c.model), "n_heads", 0) or 0) for c in space.combos}
-    return np.array(sorted({t for h in heads if h > 0 for t in range(1, int(node) + 1) if h % t == 0}), dtype=float)
+    heads = {(int(getattr(s, "n_heads", 0) or 0), int(getattr(s, "n_kv_heads", 0) or 0))
+             for s in (_spec(space, c.model) for c in space.combos)}
+    return np.array(sorted({t for h, kv in heads if h > 0 for t in range(1, int(node) + 1) if _splits(h, kv, t)}),
+                    dtype=float)
 
 
 def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], closest: dict[str, Any] | None,
@@ -252,19 +268,24 @@ def tp_node_sentence(settings: dict[str, Any]) -> str:
 
 
 def tp_heads_sentence(settings: dict[str, Any]) -> str:
-    """Per searched model, the searched tp values its attention heads refuse and those they take (where none
-    does, the tp values within a node that do), ending "; "."""
+    """Per searched model, the searched tp values its heads refuse and those they take (the engine's check,
+    :func:`_splits`; where none does, the tp values within a node that do, :func:`node_tp_values`), ending "; ".
+    Before 2026-12-06 only the attention heads were counted: a 28-head model with 7 KV heads was told that tp 2
+    and 4, which the KV heads refuse, "do"."""
     tps, parts = settings.get("tp") or [], []
     for m in settings.get("models") or []:
-        heads = int(model_shape(settings, m, "n_heads") or 0)
-        bad = [t for t in tps if heads and heads % t]
+        heads, kv = int(model_shape(settings, m, "n_heads") or 0), int(model_shape(settings, m, "n_kv_heads") or 0)
+        bad = [t for t in tps if heads and not _splits(heads, kv, t)]
         if bad:
-            good = [t for t in tps if t not in bad]
-            node = _node(settings)
-            parts.append(f"{m} has {heads} attention heads: tp {','.join(map(str, bad))} do not divide them"
+            good, node = [t for t in tps if t not in bad], _node(settings)
+            by_kv = any(heads % t == 0 for t in bad)  # the KV heads refuse one: say so, and vLLM's rule
+            what, verb = ((f"{heads} attention heads and {kv} KV heads", "cannot split them (tp must divide the "
+                           "heads, and the KV heads divide tp or tp divide them)") if by_kv else
+                          (f"{heads} attention heads", "do not divide them"))
+            parts.append(f"{m} has {what}: tp {','.join(map(str, bad))} {verb}"
                          + (f" (--tp {','.join(map(str, good))} do)" if good else
                             f" (within a node of {node} GPUs --tp "
-                            f"{','.join(str(t) for t in range(1, node + 1) if heads % t == 0)} do)"))
+                            f"{','.join(map(str, node_tp_values(settings, m, node)))} do)"))
     return "; ".join(parts) + ("; " if parts else "")
 
 
