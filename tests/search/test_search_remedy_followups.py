@@ -65,3 +65,22 @@ def test_the_weights_example_takes_a_tp_the_heads_allow(model):
     with_7 = dataclasses.replace(spec, n_kv_heads=7)  # 7 KV heads: tp 7 is taken
     assert "e.g. --tp 7," in _search(model, with_7, "H100", tp=1).why_empty()
     assert _search(model, with_7, "H100", tp=7).feasible
+
+
+def test_faster_gpus_are_weighed_against_the_gap(model):
+    """70B at a TPOT limit of 0.015 s on H100: "what could: GPUs with more memory bandwidth" was followed with the
+    table's fastest and still found nothing (0.07 s). The sentence now gives the gap beside the bandwidth."""
+    r = _search(model, "meta-llama/Llama-3.1-70B-Instruct", "H100", tp=[4, 8], tpot_limit_s=0.015)
+    text = r.why_empty()
+    low = r.settings["latency_reach"]["tpot"]["value_s"]
+    assert f"while the lowest TPOT is {low / 0.015:.2g}x the limit" in text, text
+    assert "the most, MI355X 8 TB/s, has 2.4x the searched GPUs' memory bandwidth" in text, text
+    fastest = _search(model, "meta-llama/Llama-3.1-70B-Instruct", "MI355X,B300", tp=[1, 2, 4, 8], tpot_limit_s=0.015)
+    assert fastest.empty  # what the figures foretold
+
+
+def test_a_gap_the_bandwidth_could_cover_keeps_the_plain_advice(model):
+    r = _search(model, "meta-llama/Llama-3.1-8B-Instruct", "A100-SXM4-80GB", tp=[8], max_num_seqs=[1],
+                tpot_limit_s=0.02)
+    text = r.why_empty()
+    assert "GPUs with more memory bandwidth (" in text and "x the limit" not in text, text

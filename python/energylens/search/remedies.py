@@ -200,16 +200,17 @@ def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], close
     return out
 
 
-def _faster_gpus(settings: dict[str, Any], name: str) -> tuple[str, list[str]]:
-    """What bounds the latency ``name`` on a GPU (memory bandwidth for a decode step, bf16 compute for prefill) and
-    the GPUs of the table with more of it than every searched one, least first, with their figure."""
+def _faster_gpus(settings: dict[str, Any], name: str) -> tuple[str, list[str], float]:
+    """What bounds the latency ``name`` on a GPU (memory bandwidth for a decode step, bf16 compute for prefill),
+    the GPUs of the table with more of it than every searched one, least first, with their figure, and how many
+    times the most searched one's the largest has (1 when none has more)."""
     column, what, unit, scale = (("hbm_bw_gbs", "memory bandwidth", "TB/s", 1000.0) if name == "tpot" else
                                  ("peak_bf16_tflops", "bf16 compute", "TFLOP/s", 1.0))
     searched = [float(getattr(tables.gpu_spec(g), column)) for g in settings.get("gpus") or []]
     table = tables.gpus()
     faster = sorted((float(v), str(n)) for n, v in zip(table["name"], table[column], strict=True)
                     if searched and float(v) > max(searched))
-    return what, [f"{n} {v / scale:.3g} {unit}" for v, n in faster]
+    return what, [f"{n} {v / scale:.3g} {unit}" for v, n in faster], faster[-1][0] / max(searched) if faster else 1.0
 
 
 def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
@@ -225,9 +226,13 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
     for name in ("tpot", "ttft"):
         if name not in reach:
             continue
-        what, faster = _faster_gpus(settings, name)
+        what, faster, most = _faster_gpus(settings, name)
         more = f" and {len(faster) - 3} more" if len(faster) > 3 else ""
-        other = ([f"GPUs with more {what} ({', '.join(faster[:3])}{more})"] if faster else []) + \
+        limit = settings.get(f"effective_{name}_limit_s") or settings.get(f"{name}_limit_s")  # the one applied
+        gap = reach[name]["value_s"] / limit if limit else 0.0
+        short = (f"; the most, {faster[-1]}, has {most:.2g}x the searched GPUs' {what} while the lowest "
+                 f"{name.upper()} is {gap:.2g}x the limit" if faster and gap > most else "")  # the gap, in figures
+        other = ([f"GPUs with more {what} ({', '.join(faster[:3])}{more}{short})"] if faster else []) + \
             (["a model fitted on today's serving stack (--model-file: the bundled model's latencies are 2024's vLLM)"]
              if bundled else [])
         r, low = reach[name], f"lowest {name.upper()} {reach[name]['value_s']:.4g} s at {reach[name]['config']}"
