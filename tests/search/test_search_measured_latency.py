@@ -207,3 +207,11 @@ def test_every_reason_counted_once(model):
                 bootstrap=False)
     assert sum(r.rejected.values()) + r.feasible == len(df)
     assert set(r.rejected) == set(REASONS)
+
+
+def test_an_empty_result_names_the_lowest_latency_as_measured_or_predicted(model):
+    df = _table(0, 6)
+    r = _search(candidates=df, measured_latency=True, energy_model=model, tpot_limit_s=1e-4, bootstrap=False)
+    assert r.empty and "the lowest measured (where the table gives it) or predicted TPOT is" in r.why_empty()
+    plain = _search(candidates=df, energy_model=model, tpot_limit_s=1e-4, bootstrap=False)
+    assert "the lowest predicted TPOT is" in plain.why_empty()

@@ -189,6 +189,7 @@ class SearchResult:
     def _closest_sentence(self, closest: dict[str, Any]) -> str:
         """What the space reaches without its latency limits, against the limits (api._closest's record)."""
         s = self.settings
+        said = "measured (where the table gives it) or predicted" if s.get("measured_latency") else "predicted"
 
         def limit(name: str) -> str:
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
@@ -200,14 +201,14 @@ class SearchResult:
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
             return f"--{name}-limit to at least {_round_up(value * given / applied)} s"
         if closest["unmet"]:
-            parts = [f"the lowest predicted {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
+            parts = [f"the lowest {said} {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
                      f"{limit(n)})" for n in closest["unmet"]]
             raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
             return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}; {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
-            return head + f"the lowest predicted TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
+            return head + f"the lowest {said} TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
         return (head + f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest "
-                f"predicted TTFT is {closest['min_ttft_at_tpot_limit_s']:.4g} s ({closest['min_ttft_at_tpot_limit_config']}; "
+                f"{said} TTFT is {closest['min_ttft_at_tpot_limit_s']:.4g} s ({closest['min_ttft_at_tpot_limit_config']}; "
                 f"{limit('ttft')}); to find a configuration: raise {needed('ttft', closest['min_ttft_at_tpot_limit_s'])}, "
                 "or raise --tpot-limit")
 
