@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from energylens.cli import main
@@ -98,7 +99,7 @@ def test_ctrl_c_after_some_rounds_writes_the_result_and_exits_130(monkeypatch, t
     assert (rep / "front.png").stat().st_size > 0
 
 
-def test_ctrl_c_in_the_first_round_keeps_nothing_and_says_so(monkeypatch, tmp_path, capsys):
+def test_an_interrupt_before_the_first_front_exists_keeps_nothing_and_says_so(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(be, "_backend_class", lambda *a: _regressor(1, []))
     out = tmp_path / "d.json"
     rc = main(["discover", "bundled", "--backend", "operon", "--generations", "45", "--population", "50",
@@ -143,10 +144,13 @@ def test_a_second_ctrl_c_while_the_kept_front_is_scored_stops_at_once(monkeypatc
     monkeypatch.setattr(ds, "_cv_error", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     out = tmp_path / "d.json"
     rc = main(["discover", "bundled", "--backend", "operon", "--generations", "45", "--population", "50",
-               "--max-complexity", "9", "-o", str(out), "--quiet"])
+               "--max-complexity", "9", "-o", str(out), "--quiet", "--report", str(tmp_path / "rep")])
     assert rc == 130
     doc = json.loads(out.read_text())  # nothing scored: the raw front is still kept, unscored
-    assert doc["front"] == [] and len(doc["search"]["unscored"]) == 2
+    assert doc["front"] == [] and len(doc["search"]["unscored"]) == 2 and doc["chosen"] is None
+    assert "Not scored (the run was interrupted): 2 front expression(s)" in (tmp_path / "rep" / "discovery.md").read_text()
+    with pytest.raises(ValueError, match="no scored expression"):
+        ds.expression_model(ds.load_discovery(out))
     assert "interrupted (Ctrl-C)" in capsys.readouterr().err
 
 
@@ -196,3 +200,69 @@ def test_a_real_sigint_during_a_long_search_keeps_a_front_the_printed_command_re
                  "--max-complexity", "9", "--seed", "4", "-o", str(again), "--quiet"]) == 0
     kept = [e["expression"] for e in json.loads(out.read_text())["front"]]
     assert kept == [e["expression"] for e in json.loads(again.read_text())["front"]]
+
+
+def test_ctrl_c_during_a_round_keeps_that_round(monkeypatch):
+    """pyoperon's C++ run does not poll for signals, so Ctrl-C during a round is heard when the round ends; the
+    KeyboardInterrupt was then raised in pyoperon's own Python before it stored the round's front, so the round
+    the user had waited for (33 s at --population 80000) was thrown away, and in the first round everything."""
+    seen: list[int] = []
+    Regressor = _regressor(0, seen)
+    fit = Regressor.fit
+
+    def fit_signalled(self, X, y):  # the signal arrives while the round runs; pyoperon then stores its front
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(Regressor, "fit", fit_signalled)
+    monkeypatch.setattr(be, "_backend_class", lambda *a: Regressor)
+    with pytest.raises(ds.DiscoveryInterrupted) as caught:
+        ds.discover("bundled", backend="operon", generations=45, population=50, max_complexity=9, progress=False)
+    s = caught.value.result.search
+    assert s["rounds_run"] == 3 and s["generations_run"] == 30 and seen == [10, 10, 10]
+    assert all("E_seq" in e.expression for e in caught.value.result.front)  # round 3's front
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's handler is back
+
+
+@needs_operon
+def test_a_real_sigint_in_a_long_first_round_keeps_its_front(tmp_path):
+    out = tmp_path / "d.json"
+    argv = ["discover", "bundled", "--generations", "30", "--population", "20000", "--max-complexity", "9",
+            "-o", str(out), "--quiet"]
+    hook = HOOK.replace("    out = _fit(self, X, y)", "    print('entered', file=sys.stderr, flush=True)\n"
+                                                      "    out = _fit(self, X, y)")
+    code = hook + f"from energylens.cli.main import main\nsys.exit(main({argv!r}))\n"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = ""
+    while "entered" not in seen:
+        line = proc.stderr.readline()
+        if not line:
+            proc.wait()
+            pytest.fail(f"no round: {seen[-2000:]}")
+        seen += line
+    time.sleep(0.3)  # into pyoperon's C++ run (a round of 10 generations of 20,000: ~2 s)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, seen + err
+    assert READY in err.split("interrupted")[0] and READY not in err.split(READY, 1)[1]  # no round after it
+    s = json.loads(out.read_text())["search"]
+    assert s["stopped_by"] == "interrupt" and s["rounds_run"] == 1 and s["generations_run"] == 10
+
+
+def test_ctrl_c_during_a_round_that_fails_is_still_an_interrupt(monkeypatch):
+    """The interrupt held back for the round is not lost when the round ends in an error."""
+    class Regressor:
+        def __init__(self, **kw):
+            pass
+
+        def fit(self, X, y):
+            os.kill(os.getpid(), signal.SIGINT)
+            raise MemoryError("std::bad_alloc")
+
+    monkeypatch.setattr(be, "_backend_class", lambda *a: Regressor)
+    with pytest.raises(KeyboardInterrupt):
+        be.run_backend(be.BackendChoice("operon", "test"), np.ones((5, 1)), np.arange(5.0), ["E_mem"], progress=False)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -92,6 +95,34 @@ def _fit_round(reg, X: np.ndarray, y: np.ndarray, round_no: int, population: int
                          f"{population}) or another --seed avoids it") from None
 
 
+#: The signals whose handlers are held back while a round of operon runs (the command line raises on SIGTERM too).
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _round_finishes() -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) while a round of operon runs, raised when it ends, after its front is stored.
+
+    pyoperon's C++ run does not poll for signals, so a signal in a round is heard when the round returns, and
+    the KeyboardInterrupt was then raised in pyoperon's own Python before it stored the round's front: the
+    round the user had waited for was lost (in the first round, everything). The signals' Python handlers
+    (Python's own, or the command line's) are held back for the round and run once it has returned. Only in
+    the main thread, and only over a Python handler (not where a shell ignores SIGINT)."""
+    held = [s for s in DEFERRED_SIGNALS if threading.current_thread() is threading.main_thread()
+            and callable(signal.getsignal(s))]
+    previous = {s: signal.getsignal(s) for s in held}
+    heard: list[int] = []
+    for s in held:
+        signal.signal(s, lambda signum, frame: heard.append(signum))
+    try:
+        yield
+    finally:
+        for s in held:
+            signal.signal(s, previous[s])
+        for signum in heard[:1]:  # the first signal's handler raises (KeyboardInterrupt, Terminated), also in
+            previous[signum](signum, None)  # place of an error of the round: the user asked to stop
+
+
 def _round_sizes(generations: int) -> tuple[int, Iterator[int]]:
     """(rounds, each round's generations): rounds of 10, a last shorter one for a cap that is not a multiple of 10
     (the cap is the generations run). Lazy: a cap of 1e9 laid out 1e8 sizes (800 MB) before the first round."""
@@ -138,10 +169,11 @@ def _operon_rounds(X: np.ndarray, y: np.ndarray, *, max_complexity: int, time_bu
                 warm_start=True)
         else:
             reg.set_params(random_state=seed + r, max_time=_whole_seconds(left), generations=size)
-        _fit_round(reg, X, y, r + 1, population)
-        ran = int(reg.stats_.get("generations", size))  # fewer than size: operon's time limit cut the round
-        state.update(kept=reg.pareto_front_, rounds_run=r + 1, generations_run=state["generations_run"] + ran,
-                     cut=state["cut"] or ran < size)
+        with _round_finishes():  # an interrupt in the round is raised here, its front stored
+            _fit_round(reg, X, y, r + 1, population)
+            ran = int(reg.stats_.get("generations", size))  # fewer than size: operon's time limit cut the round
+            state.update(kept=reg.pareto_front_, rounds_run=r + 1, generations_run=state["generations_run"] + ran,
+                         cut=state["cut"] or ran < size)
         now = time.perf_counter()
         if now - last < 5.0 and r + 1 < rounds:  # a progress line every 5 s
             continue
