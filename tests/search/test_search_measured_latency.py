@@ -215,3 +215,18 @@ def test_an_empty_result_names_the_lowest_latency_as_measured_or_predicted(model
     assert r.empty and "the lowest measured (where the table gives it) or predicted TPOT is" in r.why_empty()
     plain = _search(candidates=df, energy_model=model, tpot_limit_s=1e-4, bootstrap=False)
     assert "the lowest predicted TPOT is" in plain.why_empty()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rows_measured_at_the_same_tpot_make_one_front_point(model, seed):
+    """A benchmark's rounded figures repeat (20.0 ms twice): of equal measured TPOTs only the cheapest is on the
+    front, though the engine's pinned values of the two may differ in the last bit."""
+    df = _table(seed, 60)
+    df["tpot_s"] = np.random.default_rng(seed).choice([0.01, 0.02, 0.03, 0.045], len(df))
+    r = _search(candidates=df, measured_latency=True, energy_model=model, top=len(df), bootstrap=False)
+    ref, _ = _brute_force(model, df, None, None)
+    order = np.lexsort((ref["index"].to_numpy(), ref["objective"].to_numpy(), ref["tpot_s"].to_numpy()))
+    y = ref["objective"].to_numpy()[order]
+    keep = y < np.minimum.accumulate(np.r_[np.inf, y[:-1]])
+    assert r.pareto_tpot["candidate"].tolist() == ref.index[order][keep].tolist()
+    assert r.pareto_tpot["tpot_s"].is_unique
