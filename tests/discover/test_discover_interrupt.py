@@ -266,3 +266,15 @@ def test_ctrl_c_during_a_round_that_fails_is_still_an_interrupt(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         be.run_backend(be.BackendChoice("operon", "test"), np.ones((5, 1)), np.arange(5.0), ["E_mem"], progress=False)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_search_progress_line_says_how_long_the_search_may_still_run(monkeypatch, capsys):
+    """A long search's progress line read 'operon round 158/100000, 5.0 s': with the time budget binding long before
+    the generation cap, neither number said when the search would end (a 20-minute budget, 100000 rounds)."""
+    monkeypatch.setattr(be, "_backend_class", lambda *a: _regressor(0, []))
+    be.run_backend(be.BackendChoice("operon", "test"), np.ones((5, 1)), np.arange(5.0), ["E_mem"], generations=10,
+                   time_budget_s=1200, progress=True)
+    assert "s of the 1200 s time budget" in capsys.readouterr().err
+    be.run_backend(be.BackendChoice("operon", "test"), np.ones((5, 1)), np.arange(5.0), ["E_mem"], generations=10,
+                   time_budget_s=float("inf"), progress=True)
+    assert "time budget" not in capsys.readouterr().err

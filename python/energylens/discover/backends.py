@@ -180,7 +180,8 @@ def _operon_rounds(X: np.ndarray, y: np.ndarray, *, max_complexity: int, time_bu
         last = now
         best = min(p["mean_squared_error"] for p in reg.pareto_front_)
         r2 = 1.0 - best / float(np.var(y)) if np.var(y) > 0 else float("nan")
-        _progress(f"discover: operon round {r + 1}/{rounds}, {now - t0:5.1f} s, "
+        budget = f" of the {time_budget_s:g} s time budget" if np.isfinite(time_budget_s) else ""
+        _progress(f"discover: operon round {r + 1}/{rounds}, {now - t0:5.1f} s{budget}, "
                   f"front {len(reg.pareto_front_)} expressions, best training R^2 {r2:.5f}", progress)
 
 
