@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
+import re
 import sys
 import time
 
@@ -79,6 +80,25 @@ def energy_column_hint(columns) -> str | None:
     return energy_like[0] if energy_like else None
 
 
+#: A unit word in an energy column's name -> what it holds and the conversion to joules (the first that matches).
+_ENERGY_UNITS = (("kwh", "kWh: x 3.6e+06"), ("wh", "Wh: x 3600"), ("kj", "kJ: x 1000"),
+                 ("kilojoules", "kJ: x 1000"), ("mj", "mJ (/ 1000) or MJ (x 1e+06)"), ("millijoules", "mJ: / 1000"),
+                 ("uj", "uJ: / 1e+06"), ("microjoules", "uJ: / 1e+06"))
+
+
+def _energy_conversion(column: str) -> str | None:
+    """How to turn ``column`` into energy_j (J per request) where its name says another unit (energy_wh) or per
+    token (ML.ENERGY v3's energy_per_token_joules); None for a name that reads as joules per request."""
+    words = [w for w in re.split(r"[^a-z0-9]+", column.lower()) if w]
+    convert = []
+    unit = next((how for word, how in _ENERGY_UNITS if word in words), None)
+    if unit is not None:
+        convert.append(f"its name says {unit}")
+    if "token" in words or "tok" in words or "per_token" in column.lower():
+        convert.append("it is per token: x output_tokens for a request's")
+    return "; ".join(convert) or None
+
+
 def _no_latency_reason(profiles: pd.DataFrame) -> str:
     """Why a fit without --no-latency has no latency model, naming a column that looks like TTFT / TPOT under
     another name (``tpot_ms``, ``median_itl_ms``): such a column was ignored without a word."""
@@ -145,8 +165,11 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
                     if pd.to_numeric(profiles[c], errors="coerce").notna().any()]  # columns the file filled
         hint = energy_column_hint(measured)
         if hint is not None:
-            raise ValueError(f"{args.profiles}: no energy_j measurements; did you mean column {hint!r}? Rename it "
-                             "to energy_j (J per request), or pass --latency-only to fit the latency model alone")
+            convert = _energy_conversion(hint)
+            todo = (f"Convert it to J per request ({convert}) and name it energy_j" if convert
+                    else "Rename it to energy_j (J per request)")
+            raise ValueError(f"{args.profiles}: no energy_j measurements; did you mean column {hint!r}? {todo}, or "
+                             "pass --latency-only to fit the latency model alone")
         return None
     if not np.isfinite(energy).all():
         missing = np.flatnonzero(~np.isfinite(energy))[:20].tolist()
