@@ -278,3 +278,15 @@ def test_the_search_progress_line_says_how_long_the_search_may_still_run(monkeyp
     be.run_backend(be.BackendChoice("operon", "test"), np.ones((5, 1)), np.arange(5.0), ["E_mem"], generations=10,
                    time_budget_s=float("inf"), progress=True)
     assert "time budget" not in capsys.readouterr().err
+
+
+def test_an_interrupted_runs_plot_says_it_was_interrupted(monkeypatch):
+    """The front plot of an interrupted run looked like a finished run's (only discovery.md said otherwise)."""
+    pytest.importorskip("matplotlib")
+    from energylens.discover import report
+
+    monkeypatch.setattr(be, "_backend_class", lambda *a: _regressor(3, []))
+    with pytest.raises(ds.DiscoveryInterrupted) as caught:
+        ds.discover("bundled", backend="operon", generations=45, population=50, max_complexity=9, progress=False)
+    fig = report._figure(caught.value.result)
+    assert "search interrupted after 2 of 5 rounds" in fig.axes[0].get_title()

@@ -39,7 +39,13 @@ def _figure(result: DiscoveryResult):
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=False))  # 10, 20, ...: not 10^1
         ax.yaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
-    ax.set_title(f"discovery, target {result.target}: {result.n_train} training / {result.n_heldout} held-out rows")
+    title = f"discovery, target {result.target}: {result.n_train} training / {result.n_heldout} held-out rows"
+    s = result.search
+    if s.get("stopped_by") == "interrupt":  # (it looked like a finished run's plot)
+        title += f"\nsearch interrupted after {s['rounds_run']} of {s['rounds']} rounds"
+    if s.get("unscored"):
+        title += ("; " if s.get("stopped_by") == "interrupt" else "\n") + f"{len(s['unscored'])} expressions not scored"
+    ax.set_title(title, fontsize=10 if "\n" in title else None)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
