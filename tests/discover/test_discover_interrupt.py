@@ -290,3 +290,10 @@ def test_an_interrupted_runs_plot_says_it_was_interrupted(monkeypatch):
         ds.discover("bundled", backend="operon", generations=45, population=50, max_complexity=9, progress=False)
     fig = report._figure(caught.value.result)
     assert "search interrupted after 2 of 5 rounds" in fig.axes[0].get_title()
+
+
+def test_the_help_says_what_ctrl_c_keeps(capsys):
+    with pytest.raises(SystemExit):
+        main(["discover", "--help"])
+    assert "130 / 143 on Ctrl-C / SIGTERM, after the front found so far is scored and written" in \
+        " ".join(capsys.readouterr().out.split())

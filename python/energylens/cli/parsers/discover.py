@@ -20,7 +20,10 @@ __all__ = ["add_parser"]
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens discover``."""
-    p = sub.add_parser("discover", help="symbolic regression of energy (or the template's residuals) to a front")
+    p = sub.add_parser("discover", help="symbolic regression of energy (or the template's residuals) to a front",
+                       description="Exit status: 0 done; 2 bad input, or a backend that is not installed; 130 / 143 "
+                                   "on Ctrl-C / SIGTERM, after the front found so far is scored and written (-o, "
+                                   "--report) with the --generations and --seed that reproduce it (docs/discover.md)")
     p.add_argument("profiles", metavar="PROFILES", help=PROFILES_HELP)
     p.add_argument("--target", choices=("energy", "prefill", "decode", "residual"), default="energy",
                    help="what the expressions predict: energy per request (J; default), a phase's measured energy "
