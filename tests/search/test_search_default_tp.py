@@ -20,8 +20,9 @@ def test_default_tp_drops_values_no_model_can_use_and_says_so(model, heads, kept
     r = energylens.search(model=model, energy_model=bundled_model(), **KW)
     assert r.settings["tp"] == kept and r.feasible > 0
     dropped = ",".join(str(t) for t in (1, 2, 4, 8) if t not in kept)
+    verb = "divides" if len(dropped) == 1 else "divide"  # "tp 4,8 divides" before 2026-12-06
     note = (f"note: tp (--tp) not given: searched tp {','.join(map(str, kept))} of the default 1,2,4,8; tp {dropped} "
-            f"divides the attention heads of none of the models ({model.split('/')[-1]} has {heads})")
+            f"{verb} the attention heads of none of the models ({model.split('/')[-1]} has {heads})")
     assert note in r.summary() and r.settings["tp_note"] == note.removeprefix("note: ")
 
 

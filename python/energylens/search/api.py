@@ -257,7 +257,8 @@ def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weight
             raise ValueError("search needs model, gpus, input_tokens and output_tokens (or candidates=DataFrame)")
         given = {k: (v if v is not None else _AXIS_DEFAULTS[k]) for k, v in axes.items()}
         space = build_space(model, gpus, input_tokens=input_tokens, output_tokens=output_tokens,
-                            price_per_gpu_hour=price, workload_weights=workload_weights, **given)
+                            price_per_gpu_hour=price, workload_weights=workload_weights,
+                            node_size=(options or {}).get("node_size"), **given)
         return space, None, None, None
     clash = [f"{k} (--{k.replace('_', '-')})" for k, v in {"model": model, "gpus": gpus, "input_tokens": input_tokens,
              "output_tokens": output_tokens, "workload_weights": workload_weights, **axes}.items() if v is not None]

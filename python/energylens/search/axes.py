@@ -15,10 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from energylens.profiles import tables
+from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
+from energylens.search.layout import SERVER_GPUS, layout_reason, tp_limit
 from energylens.search.serving_limits import served_spec
 
 __all__ = ["DEFAULT_TP", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
-           "check_layers", "point_weights", "normalised_axis", "workload_points"]
+           "check_layers", "tp_node", "TP_RULE", "point_weights", "normalised_axis", "workload_points"]
 
 
 def as_list(value, name: str) -> list:
@@ -105,26 +107,64 @@ def positive_axis(values, name: str) -> np.ndarray:
 
 #: TP degrees searched when none are given (vLLM's powers of two up to one 8-GPU node).
 DEFAULT_TP = (1, 2, 4, 8)
+#: vLLM's rule for a TP degree, as the engine's tp_heads check applies it (:func:`.layout.layout_reason`).
+TP_RULE = "tp must divide the attention heads, and the KV heads divide tp or tp divide them"
 
 
-def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray,
-                       tp_given: bool = True) -> tuple[np.ndarray, str]:
-    """An axis value no model can use is a mistake, not a rejection: say which and why. On the default TP
-    axis (``tp_given`` False) such values are dropped instead (Qwen2.5-7B's 28 heads: no TP8), and the
-    sentence saying so returned with the kept axis ("" when nothing was dropped)."""
-    unusable = [t for t in tp if not any(m.n_heads % t == 0 for m in models)]
-    heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
-    if unusable and tp_given:  # the values that would do, per model (the node limit is the engine's, tp_node)
-        take = "; ".join(f"{m.name.split('/')[-1]}: --tp {','.join(str(t) for t in range(1, m.n_heads + 1) if m.n_heads % t == 0)}"
+def _kv_heads(m: tables.ModelSpec) -> float:
+    """The KV heads the engine splits or replicates (an MLA latent counts as 1, :func:`attention_per_layer`)."""
+    return attention_per_layer({c: float(_number(getattr(m, c, math.nan))) for c in ATTENTION_COLUMNS})[0]
+
+
+def _number(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _splits(m: tables.ModelSpec, t: float) -> bool:
+    """Whether tp ``t`` passes the engine's tp_heads check for model ``m`` (heads and KV heads, vLLM's rule)."""
+    return int(layout_reason(m.n_heads, _kv_heads(m), 1, t, 1, 1, math.inf)) != 0
+
+
+def tp_node(gpus: Sequence[tables.GpuSpec], node_size=None) -> int:
+    """The largest TP group of the searched GPUs, as the engine's tp_node check allows it: ``node_size`` when
+    given, else a server's 8 GPUs or the largest scale-up domain of ``gpus`` (:func:`.layout.tp_limit`)."""
+    return int(max(tp_limit([g.domain_gpus() for g in gpus] or [SERVER_GPUS], node_size or 0)))
+
+
+def _refusal(unusable, models) -> str:
+    """Why the tp values ``unusable`` suit none of ``models``: the attention heads ("X has 28"), or, where the KV
+    heads refuse one the heads take, both counts and vLLM's rule."""
+    s = "s" if len(unusable) == 1 else ""
+    if all(m.n_heads % t != 0 for t in unusable for m in models):
+        heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
+        return f"divide{s} the attention heads of none of the models ({heads})"
+    heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads} attention heads and {_kv_heads(m):g} KV heads"
+                      for m in models)
+    return f"suit{s} none of the models ({heads}; {TP_RULE})"
+
+
+def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray, tp_given: bool = True,
+                       node: int = int(SERVER_GPUS)) -> tuple[np.ndarray, str]:
+    """An axis value no model can use is a mistake, not a rejection: say which and why. A tp value no model's
+    heads take (the engine's tp_heads check: the attention heads, and vLLM's KV-head rule) is an error naming
+    the values that do within ``node`` GPUs (:func:`tp_node`; above it the engine rejects, tp_node); on the
+    default TP axis (``tp_given`` False) such values are dropped instead (Qwen2.5-7B's 28 heads: no TP8; phi-4's
+    10 KV heads: no TP4), and the sentence saying so returned with the kept axis ("" when nothing was dropped)."""
+    unusable = [t for t in tp if not any(_splits(m, t) for m in models)]
+    if unusable and tp_given:  # the values that would do, per model, within the node
+        take = "; ".join(f"{m.name.split('/')[-1]}: --tp {','.join(str(t) for t in range(1, node + 1) if _splits(m, t))}"
                          for m in models if m.n_heads > 0)
-        raise ValueError(f"tp={int(unusable[0])} divides the attention heads of none of the models ({heads}); tp values "
-                         f"that divide them: {take}")
+        raise ValueError(f"tp={int(unusable[0])} {_refusal(unusable[:1], models)}; tp values that do, within a node "
+                         f"of {node} GPUs (--node-size): {take}")
     note = ""
     if unusable:
         kept = [t for t in tp if t not in unusable]
         note = (f"tp (--tp) not given: searched tp {','.join(str(int(t)) for t in kept)} of the default "
-                f"{','.join(map(str, DEFAULT_TP))}; tp {','.join(str(int(t)) for t in unusable)} divides the "
-                f"attention heads of none of the models ({heads})")
+                f"{','.join(map(str, DEFAULT_TP))}; tp {','.join(str(int(t)) for t in unusable)} "
+                f"{_refusal(unusable, models)}")
         tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):

@@ -38,6 +38,7 @@ from energylens.search.axes import (
     check_layers,
     int_axis,
     normalised_axis,
+    tp_node,
     workload_points,
 )
 from energylens.search.combo_cache import memo_combo_values, memo_features
@@ -360,12 +361,13 @@ def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
 
 def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), dp=(1,), ep=(1,),
                 max_num_seqs=(1, 2, 4, 8, 16, 32, 64, 128, 256), precision=None, kv_cache_dtype=("auto",),
-                price_per_gpu_hour=None, workload_weights=None) -> SearchSpace:
+                price_per_gpu_hour=None, workload_weights=None, node_size=None) -> SearchSpace:
     """Validate the axes and resolve every combination.
 
     ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points.
-    ``tp``: None: :data:`~energylens.search.axes.DEFAULT_TP` less the values that divide no model's attention
-    heads (``tp_note`` says which); a given value no model can use is an error.
+    ``tp``: None: :data:`~energylens.search.axes.DEFAULT_TP` less the values no model's heads take (attention and
+    KV heads, the engine's tp_heads; ``tp_note`` says which); a given value no model can use is an error naming
+    those within ``node_size`` GPUs (None: the GPUs' scale-up domain, at least 8), the engine's tp_node limit.
     ``precision``: weight formats searched for every model; None: each model in the format its checkpoint
     is published in (:func:`energylens.profiles.checkpoints.checkpoint_precision`: ``openai/gpt-oss-120b``
     mxfp4, ``Qwen/Qwen3-8B-FP8`` fp8, most others bf16).
@@ -393,7 +395,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     batches = int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
     check_distinct(model_specs, models, "models", "model")
     check_distinct(gpu_specs, gpus, "gpus", "GPU")
-    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp_given=tp is not None)
+    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp is not None, tp_node(gpu_specs, node_size))
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
