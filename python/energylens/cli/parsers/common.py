@@ -11,7 +11,7 @@ import argparse
 import math
 
 __all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "PROFILES_HELP", "DEFAULTS", "DEFAULT_PRIOR_WEIGHT",
-           "positive_int", "nonnegative_int", "seed", "positive_float", "nonnegative_float", "level"]
+           "positive_int", "nonnegative_int", "seed", "positive_float", "nonnegative_float", "level", "path"]
 
 #: energylens.model.prior.DEFAULT_PRIOR_WEIGHT (copied: importing the model loads pandas; a test compares them).
 DEFAULT_PRIOR_WEIGHT = 0.01
@@ -20,7 +20,7 @@ DEFAULT_PRIOR_WEIGHT = 0.01
 def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--gpu-table FILE`` (repeatable) to a command's parser."""
     parser.add_argument(
-        "--gpu-table", action="append", default=[], metavar="FILE",
+        "--gpu-table", action="append", default=[], metavar="FILE", type=path,
         help="user GPU table: a CSV with the columns of energylens/data/gpus.csv describing GPUs the "
              "bundled table lacks (name, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
              "repeatable")
@@ -29,7 +29,7 @@ def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
 def add_model_table_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--model-table FILE`` (repeatable) to a command's parser: every command that takes ``--gpu-table``."""
     parser.add_argument(
-        "--model-table", action="append", default=[], metavar="FILE",
+        "--model-table", action="append", default=[], metavar="FILE", type=path,
         help="user model table: a CSV with the columns of energylens/data/models.csv describing models the "
              "bundled table lacks (a fine-tune, a new release: name, architecture, params_b, active_params_b, "
              "n_layers, d_model, n_heads, n_kv_heads, head_dim, n_experts, experts_per_token, ...); repeatable")
@@ -38,7 +38,7 @@ def add_model_table_option(parser: argparse.ArgumentParser) -> None:
 def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:
     """Add ``--prior bundled|MODEL.json`` and ``--prior-weight W`` (docs/model.md, "Accuracy round 8");
     ``what`` says what the command does with the prior."""
-    parser.add_argument("--prior", default=None, metavar="bundled|MODEL.json",
+    parser.add_argument("--prior", default=None, metavar="bundled|MODEL.json", type=path,
                         help=f"opt-in: {what}, pulled toward another fit's 12 parameters (bundled: the fit on the "
                              "bundled ML.ENERGY v2 rows; or a model file); fewer rows than parameters then fit")
     parser.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
@@ -117,3 +117,11 @@ def level(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1 (e.g. 0.9), got {text}")
     return value
+
+
+def path(text: str) -> str:
+    """A file or folder name: not empty (``--report "$OUT"`` with OUT unset was no report at all, or the current
+    folder)."""
+    if text == "":
+        raise argparse.ArgumentTypeError("expected a path, got an empty string (an unset shell variable?)")
+    return text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.cli.parsers import Run
-from energylens.cli.parsers.common import positive_int, seed
+from energylens.cli.parsers.common import path, positive_int, seed
 
 __all__ = ["add_parser"]
 
@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job on the bundled real data")
     p.add_argument("--seed", type=seed, default=0, help="seed of the training draw (0)")
     p.add_argument("--train-size", type=positive_int, default=50, help="training rows drawn at random (50)")
-    p.add_argument("--report", default=None,
+    p.add_argument("--report", default=None, type=path,
                    help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
                         "be empty or an earlier energylens report, which is replaced)")
     p.add_argument("--repeats", type=positive_int, default=None,

@@ -11,6 +11,7 @@ from energylens.cli.parsers.common import (
     add_gpu_table_option,
     add_model_table_option,
     add_prior_options,
+    path,
     positive_float,
     positive_int,
     seed,
@@ -32,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "unseen batch sizes, GPU and model. Exit status 2 for bad input, and also when a method failed "
                     "in some of its fits or scored nothing: the table and report are still written, the failure "
                     "named on stderr.")
-    p.add_argument("profiles", metavar="PROFILES",
+    p.add_argument("profiles", metavar="PROFILES", type=path,
                    help=PROFILES_HELP)
     p.add_argument("--train-size", type=positive_int, default=50, help="training rows per repeat (50)")
     p.add_argument("--repeats", type=positive_int, default=20, help="seeded repeats (20; at most 1000)")
@@ -49,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="comma-separated subset of the methods (default: all of them; the learned baselines need "
                    "the [compare] extra, and a missing one stops the run naming the pip install)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.add_argument("--report", default=None, metavar="DIR",
+    p.add_argument("--report", default=None, metavar="DIR", type=path,
                    help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete); "
                         "an existing DIR must be empty or an earlier energylens report, which is replaced")
     p.add_argument("--no-progress", action="store_true", help="no progress bar nor reading lines (a large table) on stderr")

@@ -14,6 +14,7 @@ from energylens.cli.parsers.common import (
     add_prior_options,
     nonnegative_float,
     nonnegative_int,
+    path,
     positive_int,
     seed,
 )
@@ -27,10 +28,10 @@ ENERGY_TPOT_WEIGHT = 1.0
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens fit``."""
     fit = sub.add_parser("fit", help="fit the closed-form energy (and latency) model on measured profiles")
-    fit.add_argument("profiles", metavar="PROFILES",
+    fit.add_argument("profiles", metavar="PROFILES", type=path,
                      help=PROFILES_HELP.replace(", a sweep's", ", a Splitwise perf_model CSV (latency only), a "
                                                 "sweep's"))
-    fit.add_argument("-o", "--output", required=True, help="model file to write (JSON: a .json name, or one without an extension; written atomically; an existing model file is "
+    fit.add_argument("-o", "--output", required=True, type=path, help="model file to write (JSON: a .json name, or one without an extension; written atomically; an existing model file is "
                                                            "replaced, and the command says so on stderr; any other file is refused)")
     fit.add_argument("--residual", choices=("relative", "log"), default="log",
                      help="residual the fit minimises: log(pred/meas) (default) or relative error")
