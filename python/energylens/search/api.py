@@ -7,7 +7,8 @@ TPOT; energy: one factor on the template's per-request energy), with ``limit_con
 limits by the effective limits that make the latency model's upper quantile meet them (:mod:`.confidence`),
 runs the native engine with the GIL released, then explains the kept configurations and, from the models'
 bootstrap replicates, gives each top candidate an energy interval and the probability that it is truly the
-cheapest of the top-k (docs/search.md).
+cheapest of the top-k (:mod:`.uncertainty`), and records what it was given and applied (:mod:`.settings_record`;
+docs/search.md).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
-from energylens.model.calibration import row_keys, widened
+from energylens.model.calibration import row_keys
 from energylens.parallel import once
 from energylens.search import measured as measured_mode
 from energylens.search.assumed import weights_room
@@ -41,10 +41,12 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.remedies import fp8_room, kv_room, latency_reach, model_shapes
-from energylens.search.result import TIE_RTOL, SearchResult, gpu_labels, ties_by_index
+from energylens.search.remedies import fp8_room, kv_room, latency_reach
+from energylens.search.result import SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
+from energylens.search.settings_record import result_settings, ttft_unfitted
 from energylens.search.space import COMBO_FIELDS, SearchSpace, build_space
+from energylens.search.uncertainty import BOOT_COLUMNS, combo_models, not_identified, replicate_columns
 
 __all__ = ["search", "run_engine", "native_options", "calibrate_latency", "calibrate_energy", "bundled_model",
            "DEFAULT_MAX_NUM_SEQS", "REASONS"]
@@ -108,11 +110,6 @@ def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     return {"by": cal.by, "factors": {m: [float(a), float(b)] for m, a, b in zip(models, f_ttft, f_tpot, strict=True)}}
 
 
-def _combo_models(space: SearchSpace) -> pd.DataFrame:
-    """One row per combo: its profile rows' ``model`` (what ``EnergyModel.predict`` keys the calibration on)."""
-    return pd.DataFrame({"model": [r["model"] for r in space.profile_rows]})
-
-
 def calibrate_energy(space: SearchSpace, energy_model) -> dict | None:
     """Write the energy model's calibration factor of each combo's model into the space's engine values
     (``energy_factor``: exp(offset) of the combo's key, 1 where the model is uncalibrated or the key was not
@@ -122,7 +119,7 @@ def calibrate_energy(space: SearchSpace, energy_model) -> dict | None:
     cal = getattr(energy_model, "calibration", None)
     if cal is None:
         return None
-    frame = _combo_models(space)
+    frame = combo_models(space)
     factors, seen = cal.factors(frame), cal.seen(frame)
     code, names = row_keys(frame, cal.by)
     space.combo_values[:, COMBO_FIELDS.index("energy_factor")] = factors
@@ -165,76 +162,6 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
     if progress is not None:  # so that a caller's progress bar ends
         progress(*(2 * [space.size if indices is None else len(indices)]))
     return out
-
-
-def _offset_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable[[], np.ndarray] | None:
-    """A function giving, per call, one draw of every combo's energy-calibration factor: exp(fitted offset +
-    s_g z_g), z_g ~ N(0, 1) drawn once per calibration key g (combos of one key move together), s_g the
-    offset's posterior sd (``Calibration.offset_sd``) for seen keys, 0 (factor as fitted) for unseen ones.
-    The same normal log-offset error that ``calibration.widened`` adds in quadrature to the interval. None
-    when nothing is uncertain (no calibration, or every s_g = 0): P(best) is then computed as before."""
-    cal = getattr(model, "calibration", None)
-    if cal is None:
-        return None
-    frame = _combo_models(space)
-    sd = np.where(cal.seen(frame), cal.offset_sd(frame), 0.0)
-    if not (sd > 0).any():
-        return None
-    code, names = row_keys(frame, cal.by)
-    base = space.combo_values[:, COMBO_FIELDS.index("energy_factor")].copy()
-    rng = np.random.default_rng(seed)
-
-    def draw() -> np.ndarray:
-        z = np.append(rng.standard_normal(len(names)), 0.0)  # code -1 (no model) -> z 0
-        return base * np.exp(sd * z[code])
-    return draw
-
-
-def _not_identified(model: EnergyModel) -> str | None:
-    """Why no interval or P(best): energy parameters not identified (predict_interval refuses those too)."""
-    s = getattr(model, "summary", None)
-    return model.intervals_unavailable() if s is not None and not s.identifiable else None
-
-
-def _bootstrap(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
-               seed: int = 0, measured: measured_mode.MeasuredLatency | None = None) -> dict[str, Any]:
-    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates; P(best)
-    also samples each calibrated key's offset (:func:`_offset_draws`, one draw per replicate): the columns
-    :data:`_BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates). ``measured``: the rows' measured
-    TTFT / TPOT stay theirs in every replicate (:func:`.measured.pinned` at its latency parameters)."""
-    boot_e = model.bootstrap_params
-    boot_l = model.latency_model.bootstrap_params
-    if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or _not_identified(model):
-        return dict.fromkeys(_BOOT_COLUMNS, np.nan)
-    idx = df["index"].to_numpy(dtype=np.uint64)
-    n = len(boot_e)
-    objective, energy = np.empty((n, len(df))), np.empty((n, len(df)))  # per replicate; ranked once at the end
-    reason = np.empty((n, len(df)), dtype=np.int64)
-    offsets = _offset_draws(space, model, seed)
-    args = list(space.native_args())
-    opts = options if measured is None else {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
-    for b, theta_b in enumerate(boot_e):
-        phi_b = boot_l[b % len(boot_l)]
-        args[0] = base = (space.combo_values if measured is None else
-                          measured_mode.pinned(space, space.combo_values, theta_b, phi_b, options, measured, idx))
-        cands = ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
-        if offsets is not None:  # the engine again, the combos' factors at this replicate's offset draw
-            args[0] = base.copy()
-            args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
-            ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
-        objective[b], energy[b] = ranked.objective, cands.energy_j
-        reason[b] = ranked.reason if measured is None else measured_mode.reasons(measured, idx, ranked, options)
-    objective[reason >= 0] = np.inf  # rejected at this replicate: no win
-    # ties (TP 8 and TP 8 + EP 8, a dense model's dp values) share a replicate's win; none where nothing passed
-    best = objective.min(axis=1, keepdims=True)
-    tied = np.isfinite(best) & (objective <= best + TIE_RTOL * np.abs(best))
-    p_best = (tied / np.maximum(tied.sum(axis=1, keepdims=True), 1)).sum(axis=0) / n
-    lo, hi = np.quantile(energy, [0.05, 0.95], axis=0)
-    cal = getattr(model, "calibration", None)
-    if cal is not None:  # the offset's own estimation error, added as calibrated_interval adds it
-        frame, c = _combo_models(space), space.digits(idx.astype(np.int64))[0]
-        lo, hi = widened(lo, hi, df["energy_j"].to_numpy(), cal.seen(frame)[c], cal.offset_sd(frame)[c], 0.9)
-    return {"p_best": p_best, "energy_j_lo": lo, "energy_j_hi": hi}
 
 
 _AXIS_DEFAULTS = {"tp": None, "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs": DEFAULT_MAX_NUM_SEQS,
@@ -292,7 +219,7 @@ def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False,
 def _ttft_sentence(em: EnergyModel) -> str:
     """Said when the latency model never saw a measured TTFT (ML.ENERGY v2 and v3 measure TPOT only): its
     prefill efficiency and batching factor then sit at their start values."""
-    if em.latency_model is None or em.latency_model.ttft_fitted is not False:
+    if not ttft_unfitted(em):
         return ""
     return ("; TTFT not fitted: the latency model saw no measured TTFT, so TTFT is the roofline's prefill with "
             "eta_prefill and prefill_batch_factor at their start values (a rough estimate: weigh --ttft-limit "
@@ -377,45 +304,6 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     return out, ties_by_index(top), fronts, over
 
 
-_BOOT_COLUMNS = ("p_best", "energy_j_lo", "energy_j_hi")  # what _bootstrap adds
-#: Parameters that only act on candidates with one of these axes above 1 (else every candidate uses them).
-_ACTS_ON = {"pp_bubble": "pp", "allreduce_latency_us": "tp", "tp_sync_us": "tp"}
-
-
-def _unidentified(space: SearchSpace, em: EnergyModel) -> dict[str, list[str]]:
-    """The parameters of the energy and latency models that no training row depended on (fit summaries)
-    and some searched candidate does."""
-    out = {}
-    for kind, m in (("energy", em), ("latency", em.latency_model)):
-        names = list(getattr(getattr(m, "summary", None), "unidentified", ()) or ())
-        if kind == "latency" and _ttft_sentence(em):  # the TTFT ones are said by the model line already
-            names = [n for n in names if n not in LatencyModel.TTFT_PARAMS]
-        names = [n for n in names if n not in _ACTS_ON or int(getattr(space, _ACTS_ON[n]).max()) > 1]
-        if names:
-            out[kind] = names
-    return out
-
-
-def _space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]:
-    """The result's record of the space: shape and axes (enough to search it again), workloads, candidates."""
-    def names(field: str) -> list[str]:
-        return list(dict.fromkeys(getattr(c, field) for c in space.combos))
-    return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
-                                    strict=True)),
-            "models": names("model"), "gpus": names("gpu"), "precisions": names("precision"),
-            "kv_cache_dtypes": names("kv_cache_dtype"),
-            **{a: getattr(space, a).astype(int).tolist() for a in ("tp", "pp", "dp", "ep")},
-            # whole on the axes; a candidate table's measured running batch may be fractional (31.92)
-            "max_num_seqs": [int(v) if float(v).is_integer() else float(v) for v in space.max_num_seqs],
-            "input_tokens": space.workloads[:, 0].tolist(), "output_tokens": space.workloads[:, 1].tolist(),
-            "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
-            "explicit_candidates": None if indices is None else len(indices),
-            "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None,
-            "model_shapes": model_shapes(space),  # heads, experts, window of the priced specs (the remedies read them)
-            "measured_latency": measured is not None,  # rows whose TTFT / TPOT is measured (.measured)
-            "measured_latency_rows": None if measured is None else measured.counts()}
-
-
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None, measured_latency=False,
            tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, max_utilization=None,
@@ -483,14 +371,13 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                                                rate_per_s is not None and labels is None and device == "cpu", measured)
     seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
     # the top rows' terms, range flags and P(best) / interval (bootstrap off: NaN), added in one step (~0.2 ms a column)
-    boot = _bootstrap(space, top_df, em, options, int(bootstrap_seed), measured) if bootstrap else None
-    top_df, outside = explained(space, top_df, em, boot or dict.fromkeys(_BOOT_COLUMNS, np.nan))
-    settings = {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
-                "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed), **_space_settings(space, indices, measured),
-                "latency_calibration": calibrated, "energy_calibration": energy_calibrated,
-                "unidentified_params": _unidentified(space, em), "over_gpu_count": over, "extrapolation": outside,
-                **_empty_notes(space, em, options, out, indices, labels),
-                "intervals_unavailable": _not_identified(em) if bootstrap else None}
+    boot = replicate_columns(space, top_df, em, options, int(bootstrap_seed), measured) if bootstrap else None
+    top_df, outside = explained(space, top_df, em, boot or dict.fromkeys(BOOT_COLUMNS, np.nan))
+    settings = result_settings(given, limits, objective=objective, price_per_gpu_hour=price_per_gpu_hour,
+                               bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, space=space, indices=indices,
+                               measured=measured, em=em, calibrations=(calibrated, energy_calibrated), over=over,
+                               extrapolation=outside, empty_notes=_empty_notes(space, em, options, out, indices, labels),
+                               intervals_unavailable=not_identified(em) if bootstrap else None)
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
                         feasible=int(out.feasible), model_source=source,

@@ -1,0 +1,100 @@
+"""The uncertainty a search's top candidates carry, from the models' bootstrap replicates: each candidate's 90 %
+energy interval and P(best), the probability that it is truly the cheapest of the top-k (each replicate's
+parameters ranking the same candidates again, :func:`replicate_columns`), with an opt-in energy calibration's
+offset sampled per key (:func:`offset_draws`) and, in the measured-latency mode, each row's measured TTFT / TPOT
+kept in every replicate (:func:`.measured.pinned`). docs/search.md, "What a result says".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core
+from energylens.model import EnergyModel
+from energylens.model.calibration import row_keys, widened
+from energylens.search import measured as measured_mode
+from energylens.search.result import TIE_RTOL
+from energylens.search.space import COMBO_FIELDS, SearchSpace
+
+__all__ = ["BOOT_COLUMNS", "combo_models", "offset_draws", "not_identified", "replicate_columns"]
+
+BOOT_COLUMNS = ("p_best", "energy_j_lo", "energy_j_hi")  # what replicate_columns adds
+
+
+def combo_models(space: SearchSpace) -> pd.DataFrame:
+    """One row per combo: its profile rows' ``model`` (what ``EnergyModel.predict`` keys the calibration on)."""
+    return pd.DataFrame({"model": [r["model"] for r in space.profile_rows]})
+
+
+def offset_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable[[], np.ndarray] | None:
+    """A function giving, per call, one draw of every combo's energy-calibration factor: exp(fitted offset +
+    s_g z_g), z_g ~ N(0, 1) drawn once per calibration key g (combos of one key move together), s_g the
+    offset's posterior sd (``Calibration.offset_sd``) for seen keys, 0 (factor as fitted) for unseen ones.
+    The same normal log-offset error that ``calibration.widened`` adds in quadrature to the interval. None
+    when nothing is uncertain (no calibration, or every s_g = 0): P(best) is then computed as before."""
+    cal = getattr(model, "calibration", None)
+    if cal is None:
+        return None
+    frame = combo_models(space)
+    sd = np.where(cal.seen(frame), cal.offset_sd(frame), 0.0)
+    if not (sd > 0).any():
+        return None
+    code, names = row_keys(frame, cal.by)
+    base = space.combo_values[:, COMBO_FIELDS.index("energy_factor")].copy()
+    rng = np.random.default_rng(seed)
+
+    def draw() -> np.ndarray:
+        z = np.append(rng.standard_normal(len(names)), 0.0)  # code -1 (no model) -> z 0
+        return base * np.exp(sd * z[code])
+    return draw
+
+
+def not_identified(model: EnergyModel) -> str | None:
+    """Why no interval or P(best): energy parameters not identified (predict_interval refuses those too)."""
+    s = getattr(model, "summary", None)
+    return model.intervals_unavailable() if s is not None and not s.identifiable else None
+
+
+def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
+               seed: int = 0, measured: measured_mode.MeasuredLatency | None = None) -> dict[str, Any]:
+    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates; P(best)
+    also samples each calibrated key's offset (:func:`offset_draws`, one draw per replicate): the columns
+    :data:`BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates). ``measured``: the rows' measured
+    TTFT / TPOT stay theirs in every replicate (:func:`.measured.pinned` at its latency parameters)."""
+    boot_e = model.bootstrap_params
+    boot_l = model.latency_model.bootstrap_params
+    if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or not_identified(model):
+        return dict.fromkeys(BOOT_COLUMNS, np.nan)
+    idx = df["index"].to_numpy(dtype=np.uint64)
+    n = len(boot_e)
+    objective, energy = np.empty((n, len(df))), np.empty((n, len(df)))  # per replicate; ranked once at the end
+    reason = np.empty((n, len(df)), dtype=np.int64)
+    offsets = offset_draws(space, model, seed)
+    args = list(space.native_args())
+    opts = options if measured is None else {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
+    for b, theta_b in enumerate(boot_e):
+        phi_b = boot_l[b % len(boot_l)]
+        args[0] = base = (space.combo_values if measured is None else
+                          measured_mode.pinned(space, space.combo_values, theta_b, phi_b, options, measured, idx))
+        cands = ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
+        if offsets is not None:  # the engine again, the combos' factors at this replicate's offset draw
+            args[0] = base.copy()
+            args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
+            ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
+        objective[b], energy[b] = ranked.objective, cands.energy_j
+        reason[b] = ranked.reason if measured is None else measured_mode.reasons(measured, idx, ranked, options)
+    objective[reason >= 0] = np.inf  # rejected at this replicate: no win
+    # ties (TP 8 and TP 8 + EP 8, a dense model's dp values) share a replicate's win; none where nothing passed
+    best = objective.min(axis=1, keepdims=True)
+    tied = np.isfinite(best) & (objective <= best + TIE_RTOL * np.abs(best))
+    p_best = (tied / np.maximum(tied.sum(axis=1, keepdims=True), 1)).sum(axis=0) / n
+    lo, hi = np.quantile(energy, [0.05, 0.95], axis=0)
+    cal = getattr(model, "calibration", None)
+    if cal is not None:  # the offset's own estimation error, added as calibrated_interval adds it
+        frame, c = combo_models(space), space.digits(idx.astype(np.int64))[0]
+        lo, hi = widened(lo, hi, df["energy_j"].to_numpy(), cal.seen(frame)[c], cal.offset_sd(frame)[c], 0.9)
+    return {"p_best": p_best, "energy_j_lo": lo, "energy_j_hi": hi}
