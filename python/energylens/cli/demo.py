@@ -95,8 +95,12 @@ def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyMod
     say(f"{'parameter':<24} {'value':>10}  {'90% interval':>21}  meaning [unit]")
     unset = set(s.unidentified)
     for p in model.params.values():
-        ci = f"{'[not identified]':>22}" if p.name in unset else f"[{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]"
+        ci = (f"{'[not identified]':>22}" if p.name in unset else f"{'[no interval]':>22}" if not s.identifiable
+              else f"[{p.ci_low:>9.3g}, {p.ci_high:>9.3g}]")
         say(f"{p.name:<24} {p.value:>10.4g}  {ci}  {p.description} [{p.unit}]")
+    if not s.identifiable:
+        say(f"no intervals: {s.n_distinct_configs} distinct configurations for {len(model.params)} parameters do "
+            "not identify them (--train-size above the parameter count gives intervals)")
     if unset:
         say(f"not identified: {', '.join(sorted(unset))} (the training rows never exercise them: start values, "
             "no interval; docs/model.md)")

@@ -32,7 +32,7 @@ from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
 
-__all__ = ["add_parser", "energy_column_hint"]
+__all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED"]
 
 
 def _bound_side(p) -> str:
@@ -41,11 +41,17 @@ def _bound_side(p) -> str:
     return "lower" if abs(p.value - p.lower) <= tol else "upper" if abs(p.value - p.upper) <= tol else ""
 
 
+#: A parameter's interval where the rows hold no more distinct configurations than parameters: the bootstrap's
+#: spread is no measure of what the data pin down (20 copies of one row gave zero-width intervals).
+NOT_IDENTIFIED = "[no interval: not identified]"
+
+
 def _print_params(model) -> None:
     unset = set(model.summary.unidentified)
     at_bound = 0
     for p in model.params.values():
-        ci = ("[not identified]" if p.name in unset else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]" if math.isfinite(p.ci_low)
+        ci = ("[not identified]" if p.name in unset else NOT_IDENTIFIED if not model.summary.identifiable
+              else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]" if math.isfinite(p.ci_low)
               else "[no interval: fewer than 10 bootstrap refits]")
         side = "" if p.name in unset else _bound_side(p)
         bound = f"  (at its {side} bound)" if side else ""
