@@ -68,9 +68,21 @@ def _mapping(name: str, variants: Sequence[str]) -> str:
     return f"'name,aliases' = '{example},{name}'"
 
 
-def _remedies(needed: Sequence[str]) -> str:
-    """The two ways to give a GPU no table knows its numbers (``needed``: the spec columns a new GPU must give)."""
+def _table_option(needed: Sequence[str]) -> str:
+    """The user GPU table remedy: a CSV with the columns a new GPU must give (``needed``)."""
+    return ("--gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv: name, "
+            f"{', '.join(needed)}, ...; Python: energylens.profiles.tables.register_gpu_table(FILE))")
+
+
+def _remedies(needed: Sequence[str], option: str | None = None, inline: bool = True) -> str:
+    """The ways to give a GPU no table knows its numbers (``needed``: the spec columns a new GPU must give): GPU
+    spec columns in a profile file (``inline``), a user GPU table, and for a name given to ``option`` (a command
+    line option, "--gpus (Python: gpus=)") a GpuSpec in Python."""
     cols = ", ".join(f"gpu_{c}" for c in needed)
+    if option is not None or not inline:
+        spec = (", or give gpus= an energylens.profiles.tables.GpuSpec with those values" if option is not None
+                else "")
+        return f"To use a GPU that is not in the table, pass a user GPU table with {_table_option(needed)}{spec}."
     return ("To use a GPU that is not in the table, "
             f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
             "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
@@ -78,22 +90,39 @@ def _remedies(needed: Sequence[str]) -> str:
             "energylens.profiles.tables.register_gpu_table(FILE)).")
 
 
-def unknown_gpu_message(name: str, specs: Sequence, needed: Sequence[str]) -> str:
+def _pick(name: str, variants: Sequence[str], option: str | None, inline: bool) -> str:
+    """How to name one of ``variants`` where the ambiguous ``name`` came from: on the command line / in Python
+    (``option``, e.g. "--gpus (Python: gpus=)"), in a file's column, or in a profile file (``inline``: GPU spec
+    columns may also describe the part)."""
+    example = next((v for v in variants if "sxm" in v.lower()), variants[0])
+    mapping = (f"map the name once with a user GPU table holding the row {_mapping(name, variants)} (--gpu-table "
+               "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE))")
+    if option is not None:
+        return f"Name the one you mean in {option}, e.g. {example}, or {mapping}"
+    return (f"Write the one you mean in the file (e.g. {example}), or {mapping}"
+            + (", or describe the part with GPU spec columns in the file under another name "
+               "(gpu_hbm_bw_gbs, gpu_tdp_w, ...; docs/profile-schema.md)" if inline else ""))
+
+
+def unknown_gpu_message(name: str, specs: Sequence, needed: Sequence[str], option: str | None = None,
+                        inline: bool = True) -> str:
     """The text of :class:`~energylens.errors.UnknownGpuError` for ``name`` among ``specs`` (the known GPUs):
-    close matches (or the variants an ambiguous family name covers), the known GPUs and both remedies
-    (``needed``: the spec columns a new GPU must give)."""
+    close matches (or the variants an ambiguous family name covers), the known GPUs and the remedies that fit
+    where the name came from (``needed``: the spec columns a new GPU must give). ``option``: the command-line
+    option and Python keyword the name was given to ("--gpus (Python: gpus=)"): pass a variant there, a user GPU
+    table or a GpuSpec; else a file's cell: write the variant there, a user GPU table, and where ``inline``
+    (a profile file) GPU spec columns. Before 2026-12-06 every caller was told "write the variant in the
+    file", the command line too."""
     variants = _variants(name, specs)
+    given = f" given to {option}" if option is not None else ""
     if len(variants) > 1:
-        return (f"GPU name {name!r} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
-                "memory bandwidth and power differ. Either write the variant in the file, or (2) map the name "
-                f"once with a user GPU table holding the row {_mapping(name, variants)} (--gpu-table "
-                "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE)), or (1) describe the part with "
-                "GPU spec columns in the profile file under another name (gpu_hbm_bw_gbs, gpu_tdp_w, ...; "
-                f"docs/profile-schema.md). {_ML_ENERGY_A100}")
+        return (f"GPU name {name!r}{given} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
+                f"memory bandwidth and power differ. {_pick(name, variants, option, inline)}. {_ML_ENERGY_A100}")
     close = _close_matches(name, specs)
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     known = ", ".join(s.name for s in specs)
-    return f"unknown GPU {name!r}.{_cpu_note(name)}{hint} Known GPUs: {known}. {_remedies(needed)}"
+    return (f"unknown GPU {name!r}{given}.{_cpu_note(name) if option is None else ''}{hint} Known GPUs: {known}. "
+            f"{_remedies(needed, option, inline)}")
 
 
 def _cpu_note(name: str) -> str:

@@ -269,23 +269,28 @@ def _known() -> tuple[GpuSpec, ...]:
     return (*_bundled(), *_USER.values())
 
 
-def unknown_gpu_message(name: str) -> str:
+def unknown_gpu_message(name: str, option: str | None = None, inline: bool = True) -> str:
     """The text of :class:`UnknownGpuError`: close matches (or the variants an ambiguous family name
-    covers), the known GPUs and both remedies."""
-    return gpu_names.unknown_gpu_message(name, _known(), NEW_GPU_COLUMNS)
+    covers), the known GPUs and the remedies that fit where the name came from (``option``, ``inline``:
+    :func:`energylens.profiles.gpu_names.unknown_gpu_message`)."""
+    return gpu_names.unknown_gpu_message(name, _known(), NEW_GPU_COLUMNS, option, inline)
 
 
-def gpu_spec(name: str) -> GpuSpec:
+def gpu_spec(name: str, *, option: str | None = None, inline: bool = True) -> GpuSpec:
     """Look up a GPU by name or alias (case/punctuation tolerant; ``"NVIDIA "`` ignored); registered
     user GPUs first, then the bundled table.
 
+    ``option``: the command-line option and Python keyword a user gave the name to (``"--gpus (Python:
+    gpus=)"``), for the error's remedies; None: a file's cell, where ``inline`` says whether GPU spec columns
+    may describe it (a profile file) or not (a candidate table).
+
     Raises:
-        UnknownGpuError: no match; the message lists close matches and both remedies (spec columns in
-            the profile file, or ``--gpu-table FILE``).
+        UnknownGpuError: no match; the message lists close matches and the remedies (a variant to pass or to
+            write, spec columns in the profile file, ``--gpu-table FILE``).
     """
     spec = _find(name)
     if spec is None:
-        raise UnknownGpuError(unknown_gpu_message(name))
+        raise UnknownGpuError(unknown_gpu_message(name, option, inline))
     return spec
 
 

@@ -37,9 +37,16 @@ def as_list(value, name: str) -> list:
         items = [value]
     else:
         items = list(value)
+        blank = [i for i, v in enumerate(items) if isinstance(v, str) and not v.strip()]
+        if blank:  # gpus=["H100", ""]: was "unknown GPU ''" with the whole table's names
+            raise ValueError(f"{name}: item {blank[0] + 1} of {items!r} is blank; give each a value or drop it")
     if not items:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(f"{name} is empty: give at least one value ({_OPTIONS.get(name, '--' + name.replace('_', '-'))})")
     return items
+
+
+#: The command-line option of an axis where it is not the axis' own name (the rest: --{name}).
+_OPTIONS = {"models": "--model"}
 
 
 def checked_axis(values, name: str, bad, message) -> list[float]:

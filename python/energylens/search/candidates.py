@@ -152,7 +152,7 @@ def _gpu_specs(df: pd.DataFrame) -> dict:
     out = {}
     for g in names.unique():
         try:
-            out[g] = tables.gpu_spec(g)
+            out[g] = tables.gpu_spec(g, inline=False)  # no GPU spec columns in a candidate table
         except UnknownGpuError as exc:
             first = int(np.argmax((names == g).to_numpy()))
             raise UnknownGpuError(f"{_src(df)}: column 'gpu' {_row(df, first)}: {exc}") from None

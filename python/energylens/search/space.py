@@ -250,7 +250,7 @@ def _resolve_gpu(g) -> tables.GpuSpec:
         # a user spec: registered (process-wide, as --gpu-table does), because the feature code looks
         # GPUs up by name
         return tables.register_gpu(g, where="search(gpus=...)")
-    return tables.gpu_spec(str(g))  # UnknownGpuError with close matches
+    return tables.gpu_spec(str(g), option="--gpus (Python: gpus=)")  # UnknownGpuError: close matches, variants
 
 
 def profile_row(m: tables.ModelSpec, g: tables.GpuSpec, precision: str, kv: str, overrides: tuple = ()) -> dict:
