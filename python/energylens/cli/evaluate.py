@@ -211,7 +211,7 @@ def _check_units(profiles) -> None:
             warn_poor_fit(model, s.train_mape, command="evaluate",
                           fitted="energylens fitted on every row before the run: ")
         warn_latency_units(profiles, lat.summary.train_mape if lat is not None and lat.summary else None,
-                           command="evaluate")
+                           command="evaluate", latency=lat)
 
 
 def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate") -> Path:

@@ -151,7 +151,7 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     print(f"{args.profiles}: {why}; fitted the latency model only")
     print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
           f"{ls.status}, training MAPE {ls.train_mape:.3f}")
-    warn_latency_units(profiles, ls.train_mape)
+    warn_latency_units(profiles, ls.train_mape, latency=lat)
     _print_design(ls)
     _print_params(lat)
     if lat.calibration is not None:
@@ -206,9 +206,11 @@ def warn_poor_fit(model, train_mape: float, *, command: str = "fit", fitted: str
 SLOWEST_TPOT_S = 2.0
 
 
-def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "fit") -> None:
+def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "fit", latency=None) -> None:
     """A warning on stderr (as ``energylens {command}``) when the latency columns look like milliseconds (TPOT above a couple of seconds
-    per token) or the latency fit is poor: TPOT feeds the energy fit too, so both suffer without a word."""
+    per token, a median TTFT above half an hour, or a fitted ``latency`` model whose prefill ended at its slowest:
+    eta_prefill at its lower bound and prefill_batch_factor at its upper one) or the latency fit is poor: TPOT
+    feeds the energy fit too, so both suffer without a word."""
     slow = {}
     for col, limit in (("tpot_s", SLOWEST_TPOT_S), ("ttft_s", 1000 * SLOWEST_TPOT_S)):
         if col in profiles.columns:
@@ -218,12 +220,28 @@ def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "
                 slow[col] = float(np.median(v))
     if slow:
         print(f"energylens {command}: warning: " + ", ".join(f"median {c} is {v:g} s" for c, v in slow.items())
-              + ": no served LLM takes that long per token; is it in milliseconds? (the columns are seconds: divide "
-              "by 1000)", file=sys.stderr)
+              + ": no served LLM takes that long " + " or ".join({"tpot_s": "per output token",
+                                                                  "ttft_s": "to its first token"}[c] for c in slow)
+              + "; is it in milliseconds? (the columns are seconds: divide by 1000)", file=sys.stderr)
+    elif _prefill_at_slowest(latency):
+        print(f"energylens {command}: warning: the measured ttft_s is slower than the latency model's slowest "
+              "prefill reaches (eta_prefill at its lower bound, prefill_batch_factor at its upper one): is it in "
+              "milliseconds? (the columns are seconds: divide by 1000) Or it holds queueing, which the model does "
+              "not price", file=sys.stderr)
     elif latency_mape is not None and latency_mape > POOR_FIT_MAPE:
         print(f"energylens {command}: warning: the latency model's training MAPE {latency_mape:.3g} is above "
               f"{POOR_FIT_MAPE:g}: check that tpot_s / ttft_s are in seconds and that the rows measure one kind of "
               "thing (TPOT also feeds the energy fit)", file=sys.stderr)
+
+
+def _prefill_at_slowest(latency) -> bool:
+    """A latency model fitted on measured TTFT whose prefill efficiency ended at its lower bound and its batching
+    factor at its upper one: the slowest prefill it can price, short of the measured TTFT."""
+    if latency is None or not getattr(latency, "ttft_fitted", False) or latency.summary is None:
+        return False
+    params = latency.params
+    sides = {name: _bound_side(params[name]) for name in ("eta_prefill", "prefill_batch_factor") if name in params}
+    return sides == {"eta_prefill": "lower", "prefill_batch_factor": "upper"}
 
 
 #: Rows x (1 + bootstrap refits) above which `fit` says up front what it is doing (about 10 s on 2 cores).
@@ -329,7 +347,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             print(f"  not identified: no training row depends on {', '.join(sorted(ls.unidentified))} "
                   f"({model.latency_model.summary.n_rows} rows, {model.latency_model.measured_rows['ttft_s']} with a "
                   "measured TTFT); predictions that depend on them rest on the fit's start values")
-        warn_latency_units(profiles, ls.train_mape)
+        warn_latency_units(profiles, ls.train_mape, latency=model.latency_model)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
     elif not args.no_latency:  # the fit said nothing of latency, and predict then gives no TTFT / TPOT
