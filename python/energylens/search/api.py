@@ -226,15 +226,24 @@ def _ttft_sentence(em: EnergyModel) -> str:
             "with that; fit on profiles with ttft_s, e.g. your own sweep, for a fitted TTFT)")
 
 
-def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels) -> dict | None:
+def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured=None
+             ) -> dict | None:
     """When latency limits left nothing (None otherwise): how far they are from what the space can do.
 
     The space is searched again without them: how many candidates pass every other check, and among them
     the lowest predicted TPOT and TTFT with the configurations that reach them. A limit is ``unmet`` when even
     that lowest value breaks it (as applied, i.e. the effective limit under a confidence). When each limit
-    alone can be met but not both, the lowest TTFT among the candidates that meet the TPOT limit is added."""
+    alone can be met but not both, the lowest TTFT among the candidates that meet the TPOT limit is added.
+    ``measured``: the rows' measured values decide, each against its own limit (:func:`.measured.closest`)."""
     if out.feasible or not any(out.rejected[REASONS.index(f"{n}_limit")] for n in ("tpot", "ttft")):
         return None
+
+    def config_label(row):  # the result's label: with the workload point when the space holds several
+        return _config_label(row, len(space.workloads) > 1 and not space.distribution,
+                             gpu_labels(c.gpu for c in space.combos))
+    if measured is not None:
+        return measured_mode.closest(space, em.theta, em.latency_model.theta, options, measured,
+                                     lambda one: config_label(lowest_row(space, one, "tpot_s", labels).iloc[0]))
     limits = {n: options[f"{n}_limit_s"] for n in ("tpot", "ttft") if f"{n}_limit_s" in options}
     free = {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")} | {"top_k": 1}
 
@@ -242,10 +251,6 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
         res = run_engine(space, em.theta, em.latency_model.theta, opts, None, "cpu", indices)
         fronts = [lowest_row(space, getattr(res, f"front_{n}"), f"{n}_s", labels) for n in names] if res.feasible else []
         return int(res.feasible), [f.iloc[0] for f in fronts if len(f)]
-
-    def config_label(row):  # the result's label: with the workload point when the space holds several
-        return _config_label(row, len(space.workloads) > 1 and not space.distribution,
-                             gpu_labels(c.gpu for c in space.combos))
 
     info: dict[str, Any] = {"unmet": []}
     info["feasible"], rows = lowest(free, ("tpot", "ttft"))
@@ -261,11 +266,13 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
     return info
 
 
-def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels) -> dict:
+def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured=None
+                 ) -> dict:
     """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`)
     and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`); the largest max_num_seqs
     whose KV cache fits, and the lowest latency the unsearched TP / max_num_seqs values reach (:mod:`.remedies`)."""
-    rejected, closest = dict(zip(REASONS, map(int, out.rejected), strict=True)), _closest(space, em, options, out, indices, labels)
+    rejected = dict(zip(REASONS, map(int, out.rejected), strict=True))
+    closest = _closest(space, em, options, out, indices, labels, measured)
     theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
     return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
             "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices),
@@ -376,7 +383,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     settings = result_settings(given, limits, objective=objective, price_per_gpu_hour=price_per_gpu_hour,
                                bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, space=space, indices=indices,
                                measured=measured, em=em, calibrations=(calibrated, energy_calibrated), over=over,
-                               extrapolation=outside, empty_notes=_empty_notes(space, em, options, out, indices, labels),
+                               extrapolation=outside, empty_notes=_empty_notes(space, em, options, out, indices, labels, measured),
                                intervals_unavailable=not_identified(em) if bootstrap else None)
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
                         rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),

@@ -39,6 +39,9 @@ L is replaced by one *effective limit* T on the point prediction, computed befor
 Either way T <= L for P > 0.5 (a confidence above the default never loosens it) and T >= L for P < 0.5, and
 T never increases with P, so a higher confidence never admits a candidate a lower one rejects. Each limit
 is met at confidence P on its own (both together: at least 2P - 1).
+
+A candidate table searched with measured latency (:mod:`.measured`) checks a measured value against the limit as
+given and only the predicted ones against T; :func:`limits_line` says which rows each limit was applied how.
 """
 
 from __future__ import annotations
@@ -51,9 +54,11 @@ import numpy as np
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError
 from energylens.model.intervals import draw_indices
+from energylens.outputs import plural
 from energylens.search.space import SearchSpace
 
-__all__ = ["ENUMERATE_MAX", "DEFAULT_CONFIDENCE", "check_confidence", "upper_quantiles", "confidence_limits"]
+__all__ = ["ENUMERATE_MAX", "DEFAULT_CONFIDENCE", "check_confidence", "upper_quantiles", "confidence_limits",
+           "predicted_rows", "limits_line"]
 
 #: Candidates whose quantiles are computed one by one (more: a seeded sample of this many). About 0.3 us per
 #: candidate and refit in fixed-batch mode (0.25 s at 100 refits), ~10x that in load mode.
@@ -171,3 +176,42 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
         record["ttft_limit_confidence_note"] = ("the TTFT limit is applied to the predicted TTFT as given: the latency "
                                                 "model saw no measured TTFT, so no interval sizes its scatter")
     return out, record
+
+
+def predicted_rows(s: dict[str, Any], name: str) -> int | None:
+    """In a measured-latency search's settings ``s``: how many rows' ``name`` ("ttft", "tpot") is predicted, the rows
+    an effective limit applies to; None in a search that predicts every value."""
+    rows = s.get("measured_latency_rows") if s.get("measured_latency") else None
+    return None if rows is None else int(s["explicit_candidates"]) - int(rows[name])
+
+
+def _limit_part(s: dict[str, Any], name: str) -> str:
+    given, applied, k = s[f"{name}_limit_s"], s[f"effective_{name}_limit_s"], predicted_rows(s, name)
+    head = f"{name.upper()} {given:.4g} s"
+    if k is None or k == int(s["explicit_candidates"]):  # every value predicted
+        return f"{head} -> {applied:.4g} s predicted"
+    measured = int(s["explicit_candidates"]) - k
+    if k == 0:
+        return f"{head}: measured in {'the one row' if measured == 1 else f'all {measured} rows'}, checked as given"
+    return (f"{head}: the {plural(measured, 'measured row')} checked as given, the {k} predicted against "
+            f"{applied:.4g} s")
+
+
+def limits_line(s: dict[str, Any]) -> str:
+    """The summary's line on latency limits met at a confidence other than 0.5 ("" otherwise), from the result's
+    settings ``s``: each limit, the effective limit applied to the predicted value, and how it was derived. In a
+    measured-latency search: per limit, the measured rows checked as given and the predicted ones against the
+    effective limit; when no limited value is predicted, that the confidence had nothing to apply to."""
+    p = s.get("limit_confidence", 0.5)
+    if p == 0.5:
+        return ""
+    names = [n for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
+    parts = "; ".join(_limit_part(s, n) for n in names)
+    if names and all(predicted_rows(s, n) == 0 for n in names):
+        return (f"\nlatency limits: {parts}; the confidence {p:g} applies to predicted values only, and no limited "
+                "value is predicted (a measurement has no prediction interval)")
+    said = "; a measured value has no prediction interval" if s.get("measured_latency") else ""
+    return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
+            f"interval{said}): {parts} ({s['limit_confidence_method']}, "
+            f"{s['limit_confidence_candidates']:,} candidates pass the other checks)"
+            + (f"; {s['ttft_limit_confidence_note']}" if s.get("ttft_limit_confidence_note") else ""))

@@ -23,6 +23,7 @@ TTFT first): a measured value against the limit as given, a predicted one agains
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,7 +37,7 @@ from energylens.search.deferred import Deferred
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
 __all__ = ["MeasuredLatency", "check_measured", "prepare", "separate", "pinned", "reasons", "run", "confidence",
-           "annotate"]
+           "annotate", "closest"]
 
 _REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
 _NAMES = ("ttft", "tpot")  # the engine's order of the latency checks
@@ -50,11 +51,13 @@ _FIELDS = ("index", "objective", "energy_j", "prefill_j", "decode_j", "idle_j", 
 @dataclasses.dataclass
 class MeasuredLatency:
     """The candidates' indices (row order, in the space :func:`separate` made), each row's measured TTFT / TPOT
-    (``values["ttft"]``, ``values["tpot"]``; NaN: predicted) and the latency limits as given (None: none)."""
+    (``values["ttft"]``, ``values["tpot"]``; NaN: predicted), the latency limits as given (None: none) and the
+    combinations the user searched (``combos``: before :func:`separate` gave each measured row its own)."""
 
     index: np.ndarray
     values: dict[str, np.ndarray]
     limits: dict[str, float | None]
+    combos: int
 
     def at(self, idx) -> dict[str, np.ndarray]:
         """The measured values of candidate indices ``idx`` (each one of :attr:`index`)."""
@@ -112,9 +115,10 @@ def prepare(space: SearchSpace, index: np.ndarray, candidates: pd.DataFrame, opt
     (:func:`separate`) and the rows' indices in it."""
     values = measured_latencies(candidates)
     rows = np.isfinite(values["ttft"]) | np.isfinite(values["tpot"])
+    searched = len(space.combos)
     space, index = separate(space, np.asarray(index), rows)
     limits = {n: options.get(_LIMIT[n]) for n in _NAMES}
-    return space, np.asarray(index), MeasuredLatency(np.asarray(index, dtype=np.uint64), values, limits)
+    return space, np.asarray(index), MeasuredLatency(np.asarray(index, dtype=np.uint64), values, limits, searched)
 
 
 def _free(options: dict[str, Any]) -> dict[str, Any]:
@@ -252,3 +256,47 @@ def confidence(space: SearchSpace, theta, latency_model, options: dict[str, Any]
         "a measured TTFT / TPOT is checked against its limit as given (a measurement has no prediction interval); "
         "the effective limits apply to the predicted ones")
     return out, record
+
+
+def _lowest(rows: SimpleNamespace, among: np.ndarray, name: str, key: str, label: Callable, at) -> dict[str, Any]:
+    """The row of ``among`` (a mask) with the lowest TTFT / TPOT ``name`` (the first of equal ones by objective and
+    index, as the engine's front orders them): ``{key}_s``, ``{key}_config`` (``label`` of the one-row candidates)
+    and ``{key}_source``."""
+    pick = np.flatnonzero(among)
+    i = pick[np.lexsort((rows.index[pick], rows.objective[pick], getattr(rows, f"{name}_s")[pick]))[0]]
+    return {f"{key}_s": float(getattr(rows, f"{name}_s")[i]),
+            f"{key}_config": label(SimpleNamespace(**{f: getattr(rows, f)[[i]] for f in _FIELDS})),
+            f"{key}_source": "measured" if np.isfinite(at[name][i]) else "predicted"}
+
+
+def closest(space: SearchSpace, theta, phi, options: dict[str, Any], m: MeasuredLatency, label: Callable
+            ) -> dict[str, Any]:
+    """An empty result's record of how far its latency limits are (``api._closest``'s) for a table with measured
+    rows. Over the rows that pass every other check: the lowest TPOT and TTFT each has (measured, else predicted;
+    ``min_*_source`` says which). A limit is unmet when no row meets it on its own terms (a measured value the
+    limit as given, a predicted one the applied limit); ``{n}_limit_needed_s`` is then the lowest given limit that
+    admits a row: a measured value itself, a predicted one times given / applied (the confidence's shift, as the
+    plain search suggests it). With both limits each met alone: the lowest TTFT among the rows that meet the TPOT
+    limit (``min_ttft_at_tpot_limit_*``) and the TTFT limit that admits one of them. ``label``: the configuration
+    label of a one-row set of the engine's candidates."""
+    cands = _core.search_evaluate(*space.native_args(), np.asarray(theta, dtype=np.float64),
+                                  np.asarray(phi, dtype=np.float64), _free(options), m.index)
+    ok, rows, at = np.asarray(cands.reason) < 0, _with_measured(cands, m), m.at(m.index)
+    info: dict[str, Any] = {"unmet": [], "feasible": int(ok.sum())}
+    if not ok.any():
+        return info
+    passes, needed = {}, {}
+    for n in ("tpot", "ttft"):
+        info.update(_lowest(rows, ok, n, f"min_{n}", label, at))
+        if m.limits[n] is None:
+            continue
+        v, measured, given, applied = getattr(rows, f"{n}_s"), np.isfinite(at[n]), float(m.limits[n]), options[_LIMIT[n]]
+        passes[n] = ok & (v <= np.where(measured, given, applied))
+        needed[n] = np.where(measured, v, v * given / applied)
+        if not passes[n].any():
+            info["unmet"].append(n)
+            info[f"{n}_limit_needed_s"] = float(needed[n][ok].min())
+    if not info["unmet"] and len(passes) == 2:  # each limit alone is reachable, not both together
+        info.update(_lowest(rows, passes["tpot"], "ttft", "min_ttft_at_tpot_limit", label, at))
+        info["ttft_limit_needed_s"] = float(needed["ttft"][passes["tpot"]].min())
+    return info

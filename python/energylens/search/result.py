@@ -22,6 +22,7 @@ from energylens.outputs import atomic_file, plural  # plural: re-exported (it li
 from energylens.profiles import tables
 from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.caps import caps_text
+from energylens.search.confidence import limits_line, predicted_rows
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.labels import gpu_labels  # re-exported (it lived here)
@@ -182,34 +183,38 @@ class SearchResult:
         if p <= 0.5:
             return ""
         applied = [f"the {n.upper()} limit {s[f'{n}_limit_s']:.4g} s applied as {s[f'effective_{n}_limit_s']:.4g} s"
-                   for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
-        return (f", or lower --limit-confidence (now {p:g}: {' and '.join(applied)} on the predicted value; "
-                "0.5 applies it as given)")
+                   for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None and predicted_rows(s, n) != 0]
+        measured = " (a measured one as given)" if s.get("measured_latency") else ""
+        return (f", or lower --limit-confidence (now {p:g}: {' and '.join(applied)} on the predicted value{measured}; "
+                "0.5 applies it as given)") if applied else ""
 
     def _closest_sentence(self, closest: dict[str, Any]) -> str:
         """What the space reaches without its latency limits, against the limits (api._closest's record)."""
         s = self.settings
         said = "measured (where the table gives it) or predicted" if s.get("measured_latency") else "predicted"
 
-        def limit(name: str) -> str:
+        def limit(name: str, source: str | None) -> str:  # source: measured / predicted (measured-latency mode)
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
-            return f"limit {given:.4g} s" + (f", applied as {applied:.4g} s at confidence {s['limit_confidence']:g}"
-                                             if applied != given else "")
+            if source == "measured":
+                return f"measured; limit {given:.4g} s, checked as given"
+            return (f"{source}; " if source else "") + f"limit {given:.4g} s" + (
+                f", applied as {applied:.4g} s at confidence {s['limit_confidence']:g}" if applied != given else "")
         head = f"{plural(closest['feasible'], 'candidate')} pass every other check (memory, layout) but none meets the latency limits: "
         widen = reach_sentence(s, self.model_source.startswith("fitted on the bundled"))  # this run's axes
         def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
-            return f"--{name}-limit to at least {_round_up(value * given / applied)} s"
+            at_least = closest.get(f"{name}_limit_needed_s", value * given / applied)  # measured rows: .measured.closest
+            return f"--{name}-limit to at least {_round_up(at_least)} s"
         if closest["unmet"]:
             parts = [f"the lowest {said} {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
-                     f"{limit(n)})" for n in closest["unmet"]]
+                     f"{limit(n, closest.get(f'min_{n}_source'))})" for n in closest["unmet"]]
             raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
             return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}; {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
             return head + f"the lowest {said} TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
         return (head + f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest "
                 f"{said} TTFT is {closest['min_ttft_at_tpot_limit_s']:.4g} s ({closest['min_ttft_at_tpot_limit_config']}; "
-                f"{limit('ttft')}); to find a configuration: raise {needed('ttft', closest['min_ttft_at_tpot_limit_s'])}, "
+                f"{limit('ttft', closest.get('min_ttft_at_tpot_limit_source'))}); to find a configuration: raise {needed('ttft', closest['min_ttft_at_tpot_limit_s'])}, "
                 "or raise --tpot-limit")
 
     @property
@@ -416,17 +421,8 @@ class SearchResult:
 
     def limits_line(self) -> str:
         """The line on latency limits met at a confidence other than 0.5 ("" otherwise): each limit, the
-        effective limit the engine applied to the predicted value, and how it was derived."""
-        s = self.settings
-        p = s.get("limit_confidence", 0.5)
-        if p == 0.5:
-            return ""
-        parts = [f"{n.upper()} {s[f'{n}_limit_s']:.4g} s -> {s[f'effective_{n}_limit_s']:.4g} s predicted"
-                 for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None]
-        return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
-                f"interval): {'; '.join(parts)} ({s['limit_confidence_method']}, "
-                f"{s['limit_confidence_candidates']:,} candidates pass the other checks)"
-                + "".join(f"; {s[k]}" for k in ("ttft_limit_confidence_note", "measured_latency_confidence_note") if s.get(k)))
+        effective limit the engine applied to the predicted value, and how it was derived (:func:`.confidence.limits_line`)."""
+        return limits_line(self.settings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (records for the tables)."""

@@ -39,11 +39,15 @@ def unidentified(space: SearchSpace, em: EnergyModel) -> dict[str, list[str]]:
 
 
 def space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]:
-    """The result's record of the space: shape and axes (enough to search it again), workloads, candidates."""
+    """The result's record of the space: shape and axes (enough to search it again), workloads, candidates. With
+    measured latency (``measured``) the shape's ``combos`` are the user's model x GPU x format combinations, and
+    ``measured_latency_engine_combos`` counts those the engine ran (one more per row with a measured value)."""
     def names(field: str) -> list[str]:
         return list(dict.fromkeys(getattr(c, field) for c in space.combos))
-    return {"space_shape": dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape,
-                                    strict=True)),
+    shape = dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape, strict=True))
+    engine = {} if measured is None else {"measured_latency_engine_combos": shape["combos"]}
+    shape["combos"] = shape["combos"] if measured is None else measured.combos  # the user's, not the per-row copies
+    return {"space_shape": shape,
             "models": names("model"), "gpus": names("gpu"), "precisions": names("precision"),
             "kv_cache_dtypes": names("kv_cache_dtype"),
             **{a: getattr(space, a).astype(int).tolist() for a in ("tp", "pp", "dp", "ep")},
@@ -55,7 +59,9 @@ def space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]
             "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None,
             "model_shapes": model_shapes(space),  # heads, experts, window of the priced specs (the remedies read them)
             "measured_latency": measured is not None,  # rows whose TTFT / TPOT is measured (.measured)
-            "measured_latency_rows": None if measured is None else measured.counts()}
+            "measured_latency_rows": None if measured is None else measured.counts(),
+            # the combinations the engine ran: the searched ones and one per row with a measured value (.measured)
+            **engine}
 
 
 def result_settings(given: dict[str, Any], limits: dict[str, Any], *, objective: str, price_per_gpu_hour,
