@@ -125,3 +125,41 @@ def test_ep_experts_names_the_ep_values_each_model_refuses():
     s = {"models": ["mistralai/Mixtral-8x7B-Instruct-v0.1", "openai/gpt-oss-20b"], "ep": [1, 8, 16]}
     assert computed_remedy("ep_experts", s) == ("mistralai/Mixtral-8x7B-Instruct-v0.1 has 8 experts: ep 16 do not "
                                                 "divide them (--ep 8 do); ")
+
+
+@pytest.mark.parametrize("tokens, fp8_fits", [(40000, 1), (120000, 0)])
+def test_a_kv_cache_too_large_for_one_sequence_says_whether_fp8_fits(model, tokens, fp8_fits):
+    """The fp8 KV cache was offered unchecked ("half the bytes per token"); the record now follows it through the
+    engine's memory check, and the sentence says the result, which a search in fp8 confirms."""
+    kw = dict(KW, input_tokens=tokens)
+    r = energylens.search(L8, "L4", tp=1, max_num_seqs=[1, 8], energy_model=model, **kw)
+    assert r.main_rejection == "memory_kv_cache" and r.settings["kv_room"]["max_num_seqs"] == 0
+    fp8 = r.settings["kv_room"]["fp8"]
+    assert fp8["max_num_seqs"] == fp8_fits
+    text = r.why_empty()
+    assert "half the bytes per token" not in text, text
+    if fp8_fits:
+        assert ("add GPUs per deployment (--tp, --pp), or store the KV cache in fp8: with --kv-cache-dtype fp8 it fits "
+                "at up to 1 sequence per rank (Meta-Llama-3.1-8B-Instruct L4 bf16 kv-fp8 TP1 PP1 DP1 B1)") in text, text
+    else:
+        assert ("add GPUs per deployment (--tp, --pp); an fp8 KV cache (--kv-cache-dtype fp8) would not fit either, "
+                "not even one sequence") in text, text
+    followed = energylens.search(L8, "L4", tp=1, max_num_seqs=[1, 8], kv_cache_dtype="fp8", energy_model=model, **kw)
+    assert followed.feasible == fp8_fits and (fp8_fits or followed.main_rejection == "memory_kv_cache")
+    assert followed.empty or followed.top["max_num_seqs"].tolist() == [1]
+    if followed.empty:  # fp8 searched: not offered again
+        assert "kv-cache-dtype fp8" not in followed.why_empty() and followed.settings["kv_room"]["fp8"] is None
+
+
+def test_fp8_kv_fits_more_sequences_than_the_searched_kv_cache(model):
+    """Where some sequences fit, the fp8 count is computed too, up to the largest searched cap, and holds."""
+    kw = dict(KW, input_tokens=8000)
+    r = energylens.search(L70, "H100", tp=2, max_num_seqs=256, energy_model=model, **kw)
+    room = r.settings["kv_room"]
+    assert 1 <= room["max_num_seqs"] < room["fp8"]["max_num_seqs"] <= 256, room
+    n = room["fp8"]["max_num_seqs"]
+    assert f"with --kv-cache-dtype fp8 it fits at up to {n} sequences per rank" in r.why_empty()
+    fits = energylens.search(L70, "H100", tp=2, max_num_seqs=n, kv_cache_dtype="fp8", energy_model=model, **kw)
+    assert fits.feasible == 1
+    over = energylens.search(L70, "H100", tp=2, max_num_seqs=n + 1, kv_cache_dtype="fp8", energy_model=model, **kw)
+    assert over.empty and over.main_rejection == "memory_kv_cache"

@@ -22,6 +22,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.profiles import tables
+from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
 
@@ -119,13 +120,27 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
             indices) -> dict[str, Any] | None:
     """When nothing is feasible and ``memory_kv_cache`` rejected the most (an axis search): the largest
     max_num_seqs below the smallest searched whose KV cache passes the engine's memory check on some searched
-    layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits). None otherwise, and where
-    the smallest searched cap passes the KV check on some layout (other checks rejected those)."""
+    layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits); where no fp8 KV cache was
+    searched, ``fp8``: the same check on the space in an fp8 KV cache (:func:`.kv_fp8.fp8_kv_space`), up to the
+    largest searched cap (``max_num_seqs`` 0: fp8 does not fit either). None otherwise, and where the smallest
+    searched cap passes the KV check on some layout (other checks rejected those)."""
     if not _binds("memory_kv_cache", rejected, feasible, indices):
         return None
     smallest = float(np.min(space.max_num_seqs))
-    grid = np.unique(np.r_[np.arange(1.0, min(smallest, 64.0)), np.floor(np.geomspace(64.0, max(smallest, 64.0), 40))])
-    grid = np.union1d(grid[grid < smallest], [smallest])  # the smallest searched too: is the KV cache what binds?
+    found = _largest_fit(space, theta, phi, options, smallest)
+    if found is None or found[0] >= smallest:  # a searched layout holds the smallest cap's KV cache: other checks
+        return None
+    fp8 = fp8_kv_space(space)
+    fp8 = None if fp8 is None else _largest_fit(fp8, theta, phi, options, float(np.max(space.max_num_seqs)))
+    return {"max_num_seqs": int(found[0]), "config": found[1], "smallest_searched": smallest,
+            "fp8": None if fp8 is None else {"max_num_seqs": int(fp8[0]), "config": fp8[1]}}
+
+
+def _largest_fit(space: SearchSpace, theta, phi, options: dict[str, Any], upper: float) -> tuple[float, Any] | None:
+    """The largest max_num_seqs up to ``upper`` whose KV cache passes the engine's memory check on some layout of
+    ``space``, and that configuration ((0, None): none; None: the space is too large to evaluate)."""
+    grid = np.unique(np.r_[np.arange(1.0, min(upper, 64.0)), np.floor(np.geomspace(64.0, max(upper, 64.0), 40))])
+    grid = np.union1d(grid[grid < upper], [upper])  # upper too: is the KV cache what binds?
     best, config = 0.0, None
     for caps in (grid, None):  # the grid, then every whole number between its best and the next grid value
         if caps is None:
@@ -142,20 +157,25 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
         if fits.any() and cap[fits].max() > best:
             i = int(np.flatnonzero(fits & (cap == cap[fits].max()))[0])
             best, config = float(cap[i]), _label(sub, i)
-    if best >= smallest:  # a searched layout holds the smallest cap's KV cache: other checks rejected it
-        return None
-    return {"max_num_seqs": int(best), "config": config, "smallest_searched": smallest}
+    return best, config
 
 
 def kv_room_sentence(settings: dict[str, Any]) -> str:
-    """The remedy of ``settings["kv_room"]`` ("" without one), ending "; "."""
+    """The remedy of ``settings["kv_room"]`` ("" without one), ending "; "; an fp8 KV cache is offered with what
+    the engine's check found for it (``kv_room["fp8"]``), or, in a record without that, as before."""
     room = settings.get("kv_room")
     if not room:
         return ""
     tokens = ", ".join(f"{a:g}+{b:g}" for a, b in zip(settings.get("input_tokens") or [],
                                                       settings.get("output_tokens") or [], strict=True))
-    fp8 = "fp8" not in (settings.get("kv_cache_dtypes") or [])
-    half = ", or store the KV cache in fp8 (--kv-cache-dtype fp8: half the bytes per token)" if fp8 else ""
+    half = "" if searched_fp8_kv(settings.get("kv_cache_dtypes")) else \
+        ", or store the KV cache in fp8 (--kv-cache-dtype fp8: half the bytes per token)"
+    if room.get("fp8"):  # computed: say what fp8 does
+        n, top = room["fp8"]["max_num_seqs"], max(settings.get("max_num_seqs") or [0])
+        half = (f", or store the KV cache in fp8: with --kv-cache-dtype fp8 it fits at up to {n} sequence{'s' if n > 1 else ''} per rank"
+                f"{' (the largest max_num_seqs searched)' if n >= top else ''} "
+                f"({room['fp8']['config']})" if n else "; an fp8 KV cache (--kv-cache-dtype fp8) would not fit "
+                "either, not even one sequence")
     if room["max_num_seqs"] < 1:
         return (f"not even one sequence's KV cache ({tokens} tokens) fits beside the weights on any searched layout: "
                 f"add GPUs per deployment (--tp, --pp){half}; ")
