@@ -102,3 +102,11 @@ def test_predict_names_file_row_and_column_and_the_spec_columns_it_takes(tmp_pat
     assert "Write the one you mean in the file (e.g. A100-SXM4-40GB)" in err, err
     assert "or describe the part with GPU spec columns in the file under another name" in err, err
     assert "Either write" not in err and "--gpus" not in err, err
+
+
+def test_the_one_table_gpu_a_name_starts_is_the_first_close_match():
+    """'V100' (one V100 in the table): difflib ranked H100-SXM5-80GB first and the V100 third."""
+    with pytest.raises(UnknownGpuError, match=r"unknown GPU 'V100' given to --gpus \(Python: gpus=\)\. Close matches: "
+                                              r"V100-SXM2-32GB, "):
+        energylens.search(L8, "V100", energy_model=bundled_model(), **KW)
+    assert energylens.search(L8, "V100-SXM2-32GB", energy_model=bundled_model(), **KW).feasible

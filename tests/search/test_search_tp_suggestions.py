@@ -74,3 +74,24 @@ def test_cli_names_the_values_to_pass(tmp_path, capsys):
             "--output-tokens", "256", "--model-file", str(path), "--tp", "3", "--node-size", "2"]
     assert main(args) == 2
     assert "within a node of 2 GPUs (--node-size): Qwen2.5-7B-Instruct: --tp 1,2" in capsys.readouterr().err
+
+
+def test_ep_on_a_dense_model_says_to_drop_it():
+    with pytest.raises(ValueError) as info:
+        energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", tp=1, ep=2, energy_model=bundled_model(), **KW)
+    assert str(info.value) == (
+        "ep=2 divides the experts of none of the models (Meta-Llama-3.1-8B-Instruct has 1): expert parallelism "
+        "(ep > 1) needs a mixture-of-experts model; for dense models drop --ep (ep 1; spread them with --tp, --pp, --dp)")
+
+
+def test_ep_that_divides_no_moes_experts_names_the_values_that_do():
+    """Mixtral's 8 experts: it was told 'ep > 1 needs a mixture-of-experts model', which it is."""
+    mixtral = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    with pytest.raises(ValueError) as info:
+        energylens.search(model=mixtral, tp=1, ep=3, energy_model=bundled_model(), **KW)
+    text = str(info.value)
+    assert text.startswith("ep=3 divides the experts of none of the models (Mixtral-8x7B-Instruct-v0.1 has 8); ep "
+                           "values that do: Mixtral-8x7B-Instruct-v0.1: --ep 2,4,8 (the EP group"), text
+    assert "needs a mixture-of-experts model" not in text
+    r = energylens.search(model=mixtral, tp=2, dp=2, ep=4, energy_model=bundled_model(), **{**KW, "gpus": "H200"})
+    assert r.feasible

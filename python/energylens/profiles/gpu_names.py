@@ -51,7 +51,8 @@ def _close_matches(query: str, specs: Sequence, n: int = 5) -> list[str]:
         for alias in _all_names(spec):
             candidates.setdefault(normalize_name(alias), spec.name)
     hits = difflib.get_close_matches(normalize_name(query), list(candidates), n=4 * n, cutoff=0.5)
-    return list(dict.fromkeys(candidates[h] for h in hits))[:n]
+    # the one table GPU a name starts (V100: V100-SXM2-32GB) first; difflib ranked H100-SXM5-80GB above it
+    return list(dict.fromkeys([*_variants(query, specs), *(candidates[h] for h in hits)]))[:n]
 
 
 def _variants(query: str, specs: Sequence) -> list[str]:

@@ -175,10 +175,22 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
         tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
-            experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
-            raise ValueError(f"ep={int(e)} divides the experts of none of the models ({experts}); "
-                             "ep > 1 needs a mixture-of-experts model")
+            raise ValueError(_ep_refusal(int(e), models))
     return tp, note
+
+
+def _ep_refusal(e: int, models: Sequence[tables.ModelSpec]) -> str:
+    """Why ep ``e`` suits none of ``models`` and what would: drop --ep for dense models, else the ep values that
+    divide each MoE model's experts (before 2026-12-06 a MoE was told "ep > 1 needs a mixture-of-experts model")."""
+    experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
+    moe = [m for m in models if m.n_experts > 1]
+    if not moe:
+        return (f"ep={e} divides the experts of none of the models ({experts}): expert parallelism (ep > 1) needs "
+                "a mixture-of-experts model; for dense models drop --ep (ep 1; spread them with --tp, --pp, --dp)")
+    take = "; ".join(f"{m.name.split('/')[-1]}: --ep {','.join(str(d) for d in range(2, m.n_experts + 1) if m.n_experts % d == 0)}"
+                     for m in moe)
+    return (f"ep={e} divides the experts of none of the models ({experts}); ep values that do: {take} (the EP group "
+            "is a stage's tp x dp GPUs: give --tp and --dp whose product is the ep)")
 
 
 def check_layers(models: Sequence[tuple[str, float]], pp: np.ndarray) -> None:
