@@ -95,3 +95,17 @@ def test_ep_that_divides_no_moes_experts_names_the_values_that_do():
     assert "needs a mixture-of-experts model" not in text
     r = energylens.search(model=mixtral, tp=2, dp=2, ep=4, energy_model=bundled_model(), **{**KW, "gpus": "H200"})
     assert r.feasible
+
+
+def test_default_tp_stays_within_the_node_size_given():
+    """--node-size 2 without --tp: tp 4 and 8 were searched and every one of them rejected (tp_node)."""
+    r = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", node_size=2, energy_model=bundled_model(), **KW)
+    assert r.settings["tp"] == [1, 2] and r.rejected["tp_node"] == 0 and r.feasible
+    assert r.settings["tp_note"] == ("tp (--tp) not given: searched tp 1,2 of the default 1,2,4,8; tp 4,8 exceed a "
+                                     "node of 2 GPUs (--node-size)")
+    both = energylens.search(model="Qwen/Qwen2.5-7B-Instruct", node_size=2, energy_model=bundled_model(), **KW)
+    assert both.settings["tp_note"].endswith("; tp 8 divides the attention heads of none of the models "
+                                             "(Qwen2.5-7B-Instruct has 28); tp 4 exceeds a node of 2 GPUs (--node-size)")
+    given = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", tp=[1, 4], node_size=2,
+                              energy_model=bundled_model(), **KW)  # a given value is the engine's to reject
+    assert given.settings["tp"] == [1, 4] and given.rejected["tp_node"] == 1

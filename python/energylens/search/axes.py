@@ -159,19 +159,23 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
     heads take (the engine's tp_heads check: the attention heads, and vLLM's KV-head rule) is an error naming
     the values that do within ``node`` GPUs (:func:`tp_node`; above it the engine rejects, tp_node); on the
     default TP axis (``tp_given`` False) such values are dropped instead (Qwen2.5-7B's 28 heads: no TP8; phi-4's
-    10 KV heads: no TP4), and the sentence saying so returned with the kept axis ("" when nothing was dropped)."""
+    10 KV heads: no TP4), as are values above ``node`` (``--node-size 4``: no TP8), and the sentence saying so
+    returned with the kept axis ("" when nothing was dropped)."""
     unusable = [t for t in tp if not any(_splits(m, t) for m in models)]
     if unusable and tp_given:  # the values that would do, per model, within the node
         take = "; ".join(f"{m.name.split('/')[-1]}: --tp {','.join(str(t) for t in range(1, node + 1) if _splits(m, t))}"
                          for m in models if m.n_heads > 0)
         raise ValueError(f"tp={int(unusable[0])} {_refusal(unusable[:1], models)}; tp values that do, within a node "
                          f"of {node} GPUs (--node-size): {take}")
+    over = [] if tp_given else [t for t in tp if t > node and t not in unusable]  # --node-size under 8
     note = ""
-    if unusable:
-        kept = [t for t in tp if t not in unusable]
+    if unusable or over:
+        kept = [t for t in tp if t not in unusable and t not in over]
+        why = [f"tp {','.join(str(int(t)) for t in unusable)} {_refusal(unusable, models)}"] if unusable else []
+        why += [f"tp {','.join(str(int(t)) for t in over)} exceed{'s' if len(over) == 1 else ''} a node of {node} "
+                "GPUs (--node-size)"] if over else []
         note = (f"tp (--tp) not given: searched tp {','.join(str(int(t)) for t in kept)} of the default "
-                f"{','.join(map(str, DEFAULT_TP))}; tp {','.join(str(int(t)) for t in unusable)} "
-                f"{_refusal(unusable, models)}")
+                f"{','.join(map(str, DEFAULT_TP))}; {'; '.join(why)}")
         tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):

@@ -121,8 +121,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    ".tif, .webp, .gif; checked before the search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (default 1,2,4,8 less the values no "
-                   "model's attention and KV heads take, said in the output; a given value no model can use is an "
-                   "error naming those that do within the node)")
+                   "model's attention and KV heads take and those above --node-size, said in the output; a given "
+                   "value no model can use is an error naming those that do within the node)")
     p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
     p.add_argument("--dp", type=_ints, default=None, help="data-parallel ranks per deployment (1)")
     p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
