@@ -73,6 +73,10 @@ def _print_design(s) -> None:
           + ("" if s.identifiable else "; parameters NOT identified, no prediction intervals"))
 
 
+#: The energy columns ``energylens predict`` writes: a table holding them is predictions, never profiles to fit.
+PREDICTED_ENERGY = ("energy_j_pred", "energy_j_lo", "energy_j_hi", "prefill_energy_j_pred", "decode_energy_j_pred")
+
+
 def energy_column_hint(columns) -> str | None:
     """The column a user probably meant as ``energy_j`` (case or spelling), or None."""
     names = [str(c) for c in columns if str(c) not in ("energy_j", "energy_measured")]  # (a sweep's True/False flag)
@@ -167,6 +171,11 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
     energy = (profiles["energy_j"].to_numpy(dtype=float) if "energy_j" in profiles
               else np.full(len(profiles), np.nan))
     if not np.isfinite(energy).any():
+        predicted = [c for c in PREDICTED_ENERGY if c in profiles.columns]
+        if predicted:
+            raise ValueError(f"{args.profiles}: a table energylens predict wrote: its {', '.join(predicted)} are "
+                             "predictions, not measurements, and its energy_j is empty; fit on the measured "
+                             "profiles (energy_j in J per request)")
         measured = [c for c in profiles.columns
                     if pd.to_numeric(profiles[c], errors="coerce").notna().any()]  # columns the file filled
         hint = energy_column_hint(measured)
