@@ -109,3 +109,15 @@ def test_default_tp_stays_within_the_node_size_given():
     given = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", tp=[1, 4], node_size=2,
                               energy_model=bundled_model(), **KW)  # a given value is the engine's to reject
     assert given.settings["tp"] == [1, 4] and given.rejected["tp_node"] == 1
+
+
+def test_ep_without_a_tp_x_dp_group_names_the_dp_that_makes_one():
+    """'--tp 1 --ep 2' on a MoE: every candidate fails ep_group and the advice was the canned 'pick --ep values
+    equal to tp x dp (or 1)'; it now names the --dp that makes the group, and following it finds configurations."""
+    moe = "Qwen/Qwen3-30B-A3B"
+    r = energylens.search(model=moe, tp=1, ep=2, energy_model=bundled_model(), **KW)
+    assert r.empty and r.main_rejection == "ep_group"
+    text = r.why_empty()
+    assert ("expert parallelism spans a deployment's tp x dp GPUs, which the searched tp 1 and dp 1 make 1: --ep 2 "
+            "needs e.g. --tp 1 --dp 2") in text and "pick --ep values" not in text, text
+    assert energylens.search(model=moe, tp=1, dp=2, ep=2, energy_model=bundled_model(), **KW).feasible

@@ -360,6 +360,11 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
         if fit:
             parts.append(f"{m}: --ep {','.join(map(str, fit))} (tp x dp of the searched tp "
                          f"{','.join(map(str, tps))} and dp {','.join(map(str, dps))})")
+    keep = [e for e in settings.get("ep") or [] if e > 1 and e % min(tps or [1]) == 0]
+    if not parts and keep:  # no searched tp x dp makes a group ('--tp 1 --ep 2'): the dp that does (was a canned line)
+        return (f"expert parallelism spans a deployment's tp x dp GPUs, which the searched tp {','.join(map(str, tps))} "
+                f"and dp {','.join(map(str, dps))} make {','.join(map(str, groups)) or '1'}: --ep {keep[0]} needs "
+                f"e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; ")
     return ("expert parallelism spans a deployment's tp x dp GPUs: " + "; ".join(parts) + "; ") if parts else ""
 
 
