@@ -209,7 +209,8 @@ def _calibrated_models(space: SearchSpace, energy_model, announce: bool = False,
     em, source = _models(energy_model, announce)
     calibrated = calibrate_latency(space, em.latency_model)
     energy_calibrated = calibrate_energy(space, em)
-    if measured is not None:
+    if measured is not None:  # measured values far off the prediction said first (a column in ms)
+        measured_mode.flag_implausible(space, space.combo_values, em.theta, em.latency_model.theta, options, measured)
         space.combo_values = measured_mode.pinned(space, space.combo_values, em.theta, em.latency_model.theta, options,
                                                   measured)
     return (em, source + _calibration_sentences(calibrated, energy_calibrated) + _ttft_sentence(em), calibrated,

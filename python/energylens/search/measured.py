@@ -7,7 +7,9 @@ latency model's prediction for that row and quantity: the latency limits are che
 whatever ``limit_confidence``: a measurement has no prediction interval), the result's TTFT / TPOT, the Pareto
 fronts and the GPU-seconds (cost objective) are theirs. A blank cell leaves that row's quantity predicted. Energy
 stays the energy model's prediction. Fixed-batch mode only: a TPOT measured at one running batch says nothing of
-the batch Little's law solves under a request rate (docs/search.md, "Measured latency").
+the batch Little's law solves under a request rate (docs/search.md, "Measured latency"). A measured value far
+above its row's prediction (a ``vllm bench serve`` column in ms pasted as seconds) is noted, not refused
+(:func:`flag_implausible`).
 
 How, without a second engine: each row with a measured value gets a combination of its own (a copy of its
 combo's values, :func:`separate`), whose latency-calibration factors are set so that the engine's TTFT / TPOT
@@ -37,12 +39,18 @@ from energylens.search.deferred import Deferred
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
 __all__ = ["MeasuredLatency", "check_measured", "prepare", "separate", "pinned", "reasons", "run", "confidence",
-           "annotate", "closest"]
+           "annotate", "closest", "IMPLAUSIBLE_RATIO", "IMPLAUSIBLE_BELOW", "flag_implausible", "implausible_note"]
 
 _REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
 _NAMES = ("ttft", "tpot")  # the engine's order of the latency checks
 _FACTOR = {n: COMBO_FIELDS.index(f"{n}_factor") for n in _NAMES}
 _LIMIT = {n: f"{n}_limit_s" for n in _NAMES}
+#: A measured TTFT / TPOT this many times above the latency model's prediction for its row is reported as
+#: implausible (:func:`flag_implausible`): a column in milliseconds reads 1000x. The bundled (vLLM 0.5.4) model's
+#: TPOT is 2.2x to 18x above ML.ENERGY v3's measured TPOT on H100 (402 rows; none above it): a value this many times
+#: *below* its prediction is reported only at :data:`IMPLAUSIBLE_BELOW`.
+IMPLAUSIBLE_RATIO = 20.0
+IMPLAUSIBLE_BELOW = 100.0
 #: What the engine's candidates carry that the result tables read (frames._FIELDS).
 _FIELDS = ("index", "objective", "energy_j", "prefill_j", "decode_j", "idle_j", "static_j", "ttft_s", "tpot_s", "batch",
            "replicas", "gpus", "gpu_s_per_request", "memory_bytes")
@@ -58,6 +66,8 @@ class MeasuredLatency:
     values: dict[str, np.ndarray]
     limits: dict[str, float | None]
     combos: int
+    labels: list = dataclasses.field(default_factory=list)  # each row's candidate label (the table's index)
+    implausible: dict | None = None  # :func:`flag_implausible`'s record
 
     def at(self, idx) -> dict[str, np.ndarray]:
         """The measured values of candidate indices ``idx`` (each one of :attr:`index`)."""
@@ -118,7 +128,8 @@ def prepare(space: SearchSpace, index: np.ndarray, candidates: pd.DataFrame, opt
     searched = len(space.combos)
     space, index = separate(space, np.asarray(index), rows)
     limits = {n: options.get(_LIMIT[n]) for n in _NAMES}
-    return space, np.asarray(index), MeasuredLatency(np.asarray(index, dtype=np.uint64), values, limits, searched)
+    return space, np.asarray(index), MeasuredLatency(np.asarray(index, dtype=np.uint64), values, limits, searched,
+                                                     list(candidates.index))
 
 
 def _free(options: dict[str, Any]) -> dict[str, Any]:
@@ -300,3 +311,58 @@ def closest(space: SearchSpace, theta, phi, options: dict[str, Any], m: Measured
         info.update(_lowest(rows, passes["tpot"], "ttft", "min_ttft_at_tpot_limit", label, at))
         info["ttft_limit_needed_s"] = float(needed["ttft"][passes["tpot"]].min())
     return info
+
+
+def flag_implausible(space: SearchSpace, combo_values: np.ndarray, theta, phi, options: dict[str, Any],
+                     m: MeasuredLatency) -> None:
+    """Set ``m.implausible``: per column (``ttft_s``, ``tpot_s``) the measured values more than
+    :data:`IMPLAUSIBLE_RATIO` x above or :data:`IMPLAUSIBLE_BELOW` x below the latency model's prediction for their
+    row (``combo_values`` before
+    :func:`pinned`: the prediction the default search uses), with the count, the median ratio, whether every one
+    is within the ratio once divided by 1000 (``milliseconds``: ``vllm bench serve`` prints TTFT / TPOT in ms) and
+    up to 3 examples;
+    None when every value is within the ratio. The values are searched as given: a measurement is the user's."""
+    cands = _core.search_evaluate(np.ascontiguousarray(combo_values, dtype=np.float64), *space.native_args()[1:],
+                                  np.asarray(theta, dtype=np.float64), np.asarray(phi, dtype=np.float64),
+                                  _free(options), m.index)
+    found = {}
+    for n, pred in zip(_NAMES, (np.asarray(cands.ttft_s), np.asarray(cands.tpot_s)), strict=True):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = m.values[n] / pred
+        bad = np.flatnonzero(np.isfinite(ratio) & ((ratio > IMPLAUSIBLE_RATIO) | (ratio < 1.0 / IMPLAUSIBLE_BELOW)))
+        if not len(bad):
+            continue
+        found[f"{n}_s"] = {
+            "count": len(bad), "measured_rows": int(np.isfinite(m.values[n]).sum()),
+            "median_ratio": float(np.median(ratio[bad])),
+            # every one within the ratio once divided by 1000
+            "milliseconds": bool(np.all((ratio[bad] > 1e3 / IMPLAUSIBLE_RATIO) & (ratio[bad] < 1e3 * IMPLAUSIBLE_RATIO))),
+            "examples": [{"candidate": m.labels[i] if isinstance(m.labels[i], str) else _plain_label(m.labels[i]),
+                          "measured_s": float(m.values[n][i]), "predicted_s": float(pred[i])} for i in bad[:3]]}
+    m.implausible = {"above": IMPLAUSIBLE_RATIO, "below": IMPLAUSIBLE_BELOW, **found} if found else None
+
+
+def _plain_label(label):
+    """A row label as JSON writes it: a whole number as int, anything else as its text."""
+    return int(label) if isinstance(label, (int, np.integer)) else str(label)
+
+
+def implausible_note(s: dict[str, Any]) -> str:
+    """The summary's note on :func:`flag_implausible`'s record in the result's settings ``s`` ("" when none)."""
+    record = s.get("measured_latency_implausible")
+    if not record:
+        return ""
+    out = ""
+    for col in ("ttft_s", "tpot_s"):
+        r = record.get(col)
+        if not r:
+            continue
+        e = r["examples"][0]
+        out += (f"\nnote: the measured {col} of {r['count']} of {r['measured_rows']} rows is more than "
+                f"{record['above']:g}x above or {record['below']:g}x below the latency model's prediction (median "
+                f"x{r['median_ratio']:.3g}; "
+                f"candidate {e['candidate']}: {e['measured_s']:.4g} s measured, {e['predicted_s']:.3g} s predicted)"
+                + (f"; the column looks like milliseconds (vllm bench serve prints {col[:4].upper()} in ms): divide it "
+                   "by 1000" if r["milliseconds"] else "; check its unit (seconds) and the row's configuration")
+                + ". The search used the values as given")
+    return out

@@ -26,6 +26,7 @@ from energylens.search.confidence import limits_line, predicted_rows
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.labels import gpu_labels  # re-exported (it lived here)
+from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
 from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clause, reach_sentence
 
@@ -338,7 +339,8 @@ class SearchResult:
                 + assumed_line(self.settings, self.objective) + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
                 + self._extrapolation_line() + self._headroom_line() + self._precision_line()
-                + (f"\nnote: {self.settings['tp_note']}" if self.settings.get("tp_note") else ""))
+                + (f"\nnote: {self.settings['tp_note']}" if self.settings.get("tp_note") else "")
+                + implausible_note(self.settings))
 
     def _precision_line(self) -> str:
         """No precision axis given: each model searched in its checkpoint's format, said where one is not bf16."""

@@ -45,7 +45,8 @@ def space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]
     def names(field: str) -> list[str]:
         return list(dict.fromkeys(getattr(c, field) for c in space.combos))
     shape = dict(zip(("combos", "tp", "pp", "dp", "ep", "max_num_seqs", "workloads"), space.point_shape, strict=True))
-    engine = {} if measured is None else {"measured_latency_engine_combos": shape["combos"]}
+    engine = {} if measured is None else {"measured_latency_engine_combos": shape["combos"],
+                                          "measured_latency_implausible": measured.implausible}  # .measured
     shape["combos"] = shape["combos"] if measured is None else measured.combos  # the user's, not the per-row copies
     return {"space_shape": shape,
             "models": names("model"), "gpus": names("gpu"), "precisions": names("precision"),

@@ -97,9 +97,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
                         "a measured profile table, 'bundled' or an ML.ENERGY v2 / v3 export works) instead of the axes")
     p.add_argument("--measured-latency", action="store_true",
-                   help="with --candidates: where a row gives a measured ttft_s / tpot_s (seconds; an ML.ENERGY v3 "
-                        "export gives tpot_s), the latency limits, TTFT / TPOT and fronts use it instead of the "
-                        "prediction (a blank cell: predicted); energy stays predicted; not with --rate")
+                   help="with --candidates: where a row gives a measured ttft_s / tpot_s (seconds, not vllm bench "
+                        "serve's ms; an ML.ENERGY v3 export gives tpot_s), the latency limits, TTFT / TPOT and fronts "
+                        "use it instead of the prediction (a blank cell: predicted); energy stays predicted; a value "
+                        "over 20x its prediction is noted (ms: divide by 1000); not with --rate")
     p.add_argument("--workload-weights", type=_weights, default=None,
                    help="one weight per workload point, or 'equal': the points are quantiles of one distribution, "
                         "each configuration one candidate (expected energy; limits and memory at the worst point)")
