@@ -92,6 +92,9 @@ def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: 
     token = READ_PROGRESS.set(_read_printer(command or "read") if progress else None)
     try:
         frame = load_profiles_or_bundled(path, require_energy=require_energy)
+    except (EOFError, pd.errors.ParserError) as exc:  # a compressed file cut short, an unterminated quote: the
+        # reader's own words name no file (and an EOFError was a traceback)
+        raise ProfileSchemaError(f"{path}: could not read the file: {exc}", source=str(path)) from exc
     finally:
         READ_PROGRESS.reset(token)
     if len(frame) == 0:
