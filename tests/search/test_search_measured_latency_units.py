@@ -102,3 +102,20 @@ def test_the_cli_prints_the_note(tmp_path, capsys, table):
     n, m = int(df["ttft_s"].notna().sum()), int(df["tpot_s"].notna().sum())
     assert f"note: the measured ttft_s of {n} of {n} rows" in out and f"note: the measured tpot_s of {m} of {m} rows" in out
     assert out.count("divide it by 1000") == 2
+
+
+def test_a_table_with_vllm_bench_serve_ms_columns_only_is_told_the_conversion(tmp_path, capsys, table):
+    """vllm bench serve's own names (mean_ttft_ms, median_tpot_ms, mean_tpot_ms, p99_itl_ms): the error names the
+    mean of each in ms and how to make the seconds column the mode reads."""
+    path = tmp_path / "bench.csv"
+    df = table.drop(columns=["ttft_s", "tpot_s"])
+    for c in ("median_tpot_ms", "p99_itl_ms", "mean_tpot_ms", "mean_ttft_ms"):
+        df[c] = 12.5
+    df.to_csv(path, index=False)
+    assert main(["search", "--candidates", str(path), "--measured-latency"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: measured_latency=True (--measured-latency) needs a measured latency column" in err
+    assert "in milliseconds (vllm bench serve's): add ttft_s = mean_ttft_ms / 1000 and tpot_s = mean_tpot_ms / 1000" in err
+    df.drop(columns=["mean_tpot_ms", "mean_ttft_ms", "median_tpot_ms"]).to_csv(path, index=False)
+    assert main(["search", "--candidates", str(path), "--measured-latency"]) == 2
+    assert "add tpot_s = p99_itl_ms / 1000" in capsys.readouterr().err

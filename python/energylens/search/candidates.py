@@ -112,9 +112,11 @@ def measured_latencies(candidates: pd.DataFrame) -> dict[str, np.ndarray]:
     df = candidates.reset_index(drop=True)
     df.attrs = dict(candidates.attrs)
     if not any(c in df.columns for c in LATENCY_COLUMNS):
+        hint = " and ".join(f"{c[:4]}_s = {ms} / 1000" for c in LATENCY_COLUMNS if (ms := _ms_column(df, c[:4])))
+        hint = f"; in milliseconds (vllm bench serve's): add {hint}" if hint else ""
         raise ValueError(f"{_src(df)}: measured_latency=True (--measured-latency) needs a measured latency column, "
                          f"'ttft_s' or 'tpot_s' (seconds; a blank cell: that row's value predicted), and the table has "
-                         f"neither (its columns: {', '.join(map(str, df.columns))})")
+                         f"neither (its columns: {', '.join(map(str, df.columns))}){hint}")
     out = {}
     for c in LATENCY_COLUMNS:
         if c not in df.columns:
@@ -132,6 +134,15 @@ def measured_latencies(candidates: pd.DataFrame) -> dict[str, np.ndarray]:
                              f"{c[:4].upper()} is then predicted)")
         out[c[:4]] = np.where(blank, np.nan, v)
     return out
+
+
+def _ms_column(df: pd.DataFrame, name: str) -> str | None:
+    """The column holding ``name`` ("ttft", "tpot") in milliseconds, as ``vllm bench serve`` names it (mean_tpot_ms;
+    its mean first, the search's latency being a mean; mean_itl_ms for a TPOT), or None."""
+    cols = [str(c) for c in df.columns if str(c).lower().endswith("_ms")]
+    keys = (name,) if name == "ttft" else ("tpot", "itl")
+    found = [c for k in keys for c in cols if k in c.lower()]
+    return next((c for c in found if c.lower().startswith("mean")), found[0] if found else None)
 
 
 def _check_names(df: pd.DataFrame) -> None:
