@@ -123,3 +123,34 @@ def test_the_confidence_line_when_some_limited_values_are_measured(model):
     plain = _search(candidates=df.drop(columns=["tpot_s"]), energy_model=model, tpot_limit_s=0.035,
                     limit_confidence=0.9, bootstrap=False)
     assert f"TPOT 0.035 s -> {plain.settings['effective_tpot_limit_s']:.4g} s predicted" in plain.limits_line()
+
+
+def test_explain_says_a_measured_value_meets_its_limit_as_given(model):
+    """The best row's TPOT and TTFT measured: explain(0) said 'TPOT 0.0158 s measured (limit 0.03 s, applied as
+    0.03 s)' under 'met with confidence 0.9', and 'TTFT 0.12 s predicted meets the limit' for a measured TTFT (the
+    bundled model has no TTFT interval); a predicted row still reads as before."""
+    df = _table()
+    df["ttft_s"] = np.nan
+    df.loc[:5, "ttft_s"] = 0.1
+    r = _search(candidates=df, energy_model=model, measured_latency=True, tpot_limit_s=0.06, ttft_limit_s=1.0,
+                limit_confidence=0.9, bootstrap=False, top=12)
+    src = r.top["tpot_source"].to_numpy()
+    j = int(np.flatnonzero((src == "measured") & (r.top["ttft_source"] == "measured").to_numpy())[0])
+    best = r.top.iloc[j]
+    text = r.explain(j)
+    assert (f"TPOT {best['tpot_s']:.4g} s measured meets the limit 0.06 s as given; TTFT 0.1 s measured meets the "
+            "limit 1 s as given (a measurement has no prediction interval).") in text
+    assert "predicted" not in text and "applied as" not in text and "met with confidence" not in text
+    k = int(np.flatnonzero(src == "predicted")[0])
+    row = r.top.iloc[k]
+    assert (f"Latency limits met with confidence 0.9: TPOT {row['tpot_s']:.4g} s predicted (limit 0.06 s, applied as "
+            f"{r.settings['effective_tpot_limit_s']:.4g} s).") in r.explain(k)
+    assert f"TTFT {row['ttft_s']:.4g} s predicted meets the limit 1 s as given" in r.explain(k)
+
+
+def test_the_confidence_line_counts_one_candidate_in_the_singular(model):
+    df = _table()
+    df = df[df["tpot_s"].notna() | (df.index == 6)]
+    r = _search(candidates=df, energy_model=model, measured_latency=True, tpot_limit_s=0.035, limit_confidence=0.9,
+                bootstrap=False)
+    assert r.settings["limit_confidence_candidates"] == 1 and "1 candidate passes the other checks" in r.limits_line()

@@ -213,5 +213,5 @@ def limits_line(s: dict[str, Any]) -> str:
     said = "; a measured value has no prediction interval" if s.get("measured_latency") else ""
     return (f"\nlatency limits met with confidence {p:g} (upper {p:g}-quantile of the latency model's prediction "
             f"interval{said}): {parts} ({s['limit_confidence_method']}, "
-            f"{s['limit_confidence_candidates']:,} candidates pass the other checks)"
+            f"{plural(n := s['limit_confidence_candidates'], 'candidate')} pass{'es' if n == 1 else ''} the other checks)"
             + (f"; {s['ttft_limit_confidence_note']}" if s.get("ttft_limit_confidence_note") else ""))

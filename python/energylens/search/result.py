@@ -272,18 +272,23 @@ class SearchResult:
         return text
 
     def _limits_met(self, r: pd.Series) -> str:
-        """At a confidence other than 0.5: the limits row ``r`` meets at that confidence (given and applied), and
-        a TTFT limit applied as given where the latency model has no TTFT interval (ttft_limit_confidence_note)."""
+        """At a confidence other than 0.5: the limits row ``r`` meets at that confidence (given and applied), a
+        TTFT limit applied as given where the latency model has no TTFT interval (ttft_limit_confidence_note), and
+        a measured value (``*_source``, measured-latency mode) checked against the limit as given."""
         s, p = self.settings, self.settings.get("limit_confidence", 0.5)
+        src = {n: r.get(f"{n}_source", "predicted") for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None}
+        if p == 0.5 or not src:
+            return ""
         as_given = "ttft" if s.get("ttft_limit_confidence_note") else None
-        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s {r.get(f'{n}_source', 'predicted')} (limit {s[f'{n}_limit_s']:.4g} s, "
-               f"applied as {s[(f'{n}_limit_s' if r.get(f'{n}_source') == 'measured' else f'effective_{n}_limit_s')]:.4g} s)" for n in ("tpot", "ttft")
-               if s.get(f"{n}_limit_s") is not None and n != as_given]
-        text = f" Latency limits met with confidence {p:g}: {'; '.join(met)}." if p != 0.5 and met else ""
-        if p != 0.5 and as_given and s.get("ttft_limit_s") is not None:
+        met = [f"{n.upper()} {r[f'{n}_s']:.4g} s predicted (limit {s[f'{n}_limit_s']:.4g} s, applied as "
+               f"{s[f'effective_{n}_limit_s']:.4g} s)" for n, how in src.items() if how == "predicted" and n != as_given]
+        text = f" Latency limits met with confidence {p:g}: {'; '.join(met)}." if met else ""
+        if src.get(as_given) == "predicted":
             text += (f" TTFT {r['ttft_s']:.4g} s predicted meets the limit {s['ttft_limit_s']:.4g} s as given, not at "
                      "a confidence (the latency model saw no measured TTFT: no interval).")
-        return text
+        measured = [f"{n.upper()} {r[f'{n}_s']:.4g} s measured meets the limit {s[f'{n}_limit_s']:.4g} s as given"
+                    for n, how in src.items() if how == "measured"]
+        return text + (f" {'; '.join(measured)} (a measurement has no prediction interval)." if measured else "")
 
     def _margin_term(self, r: pd.Series, s: pd.Series) -> str:
         """", mostly in <term> (+x unit)": the energy term that adds most to the runner-up's objective over the
