@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
@@ -162,6 +163,24 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
     if progress is not None:  # so that a caller's progress bar ends
         progress(*(2 * [space.size if indices is None else len(indices)]))
     return out
+
+
+def _timed_run(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress, device: str, labels,
+               collapse: bool, measured=None):
+    """The confidence pre-pass (:func:`_confidence`) and the engine (:func:`_engine_tables`), timed together: the
+    engine options with the effective limits, the limits' record, the engine's outcome and tables, the wall time."""
+    t0 = time.perf_counter()
+    options, limits = _confidence(space, em, options, p, indices, progress is True, measured)
+    tables = _engine_tables(space, em, options, progress, device, indices, labels, collapse, measured)
+    return options, limits, tables, time.perf_counter() - t0
+
+
+def _explained_top(space: SearchSpace, top_df: pd.DataFrame, em: EnergyModel, options: dict[str, Any], bootstrap: bool,
+                   seed: int, measured=None) -> tuple[pd.DataFrame, Any]:
+    """The top rows' terms, range flags and P(best) / interval (bootstrap off: NaN), added in one step (~0.2 ms a
+    column; :func:`.extrapolation.explained`), and the extrapolation record."""
+    boot = replicate_columns(space, top_df, em, options, seed, measured) if bootstrap else None
+    return explained(space, top_df, em, boot or dict.fromkeys(BOOT_COLUMNS, np.nan))
 
 
 _AXIS_DEFAULTS = {"tp": None, "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs": DEFAULT_MAX_NUM_SEQS,
@@ -373,14 +392,10 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                                               price_per_gpu_hour, rate_per_s, measured_latency, options)
     space.node_size = options["node_size"]  # point_profiles carries the override to the features
     em, source, calibrated, energy_calibrated = _calibrated_models(space, energy_model, progress is True, measured, options)
-    t0 = time.perf_counter()
-    options, limits = _confidence(space, em, options, limit_confidence, indices, progress is True, measured)
-    out, top_df, fronts, over = _engine_tables(space, em, options, progress, device, indices, labels,
-                                               rate_per_s is not None and labels is None and device == "cpu", measured)
-    seconds = time.perf_counter() - t0  # the whole wall time: the confidence pre-pass and the engine
-    # the top rows' terms, range flags and P(best) / interval (bootstrap off: NaN), added in one step (~0.2 ms a column)
-    boot = replicate_columns(space, top_df, em, options, int(bootstrap_seed), measured) if bootstrap else None
-    top_df, outside = explained(space, top_df, em, boot or dict.fromkeys(BOOT_COLUMNS, np.nan))
+    options, limits, (out, top_df, fronts, over), seconds = _timed_run(
+        space, em, options, limit_confidence, indices, progress, device, labels,
+        rate_per_s is not None and labels is None and device == "cpu", measured)
+    top_df, outside = _explained_top(space, top_df, em, options, bootstrap, int(bootstrap_seed), measured)
     settings = result_settings(given, limits, objective=objective, price_per_gpu_hour=price_per_gpu_hour,
                                bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, space=space, indices=indices,
                                measured=measured, em=em, calibrations=(calibrated, energy_calibrated), over=over,
