@@ -15,6 +15,7 @@ from energylens.cli.main import main
     (["fit", "bundled ", "-o", "{dir}/m.json"], ("not found: bundled ", "did you mean 'bundled'")),
     (["evaluate", "MLEnergy-v2"], ("not found: MLEnergy-v2", "did you mean 'mlenergy-v2'")),
     (["fit", "{dir}/profiles", "-o", "{dir}/m.json"], ("not found: {dir}/profiles",)),
+    (["fit", "-", "-o", "{dir}/m.json"], ("not found: '-' (standard input is not read",)),
     (["predict", "{dir}/m.json", "{dir}/configs", "-o", "{dir}/p.csv"], ("not found: {dir}/configs",)),
 ])
 def test_a_missing_profiles_name_is_said_to_be_missing(tmp_path, capsys, argv, expect):

@@ -111,6 +111,8 @@ def _check_exists(path: str) -> None:
     ``profiles`` for profiles.csv) the reader's first word was "unsupported file type '(no suffix)'"."""
     if path in BUNDLED_NAMES or os.path.lexists(path):
         return
+    if path == "-":
+        raise FileNotFoundError("profile table not found: '-' (standard input is not read: give the file's path)")
     near = next((name for name in BUNDLED_NAMES if path.strip().lower() == name), None)
     raise FileNotFoundError(f"profile table not found: {path}"
                             + (f" (did you mean {near!r}, the bundled ML.ENERGY v2 rows? names are exact)" if near
