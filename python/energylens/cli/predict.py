@@ -37,6 +37,7 @@ from energylens.outputs import (
     check_output_path,
     csv_compression,
     csv_writer,
+    energylens_json,
     existing_file,
     table_with_column,
 )
@@ -167,6 +168,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Whether a file is an energylens model file, by its content (fit writes one under a name without a suffix too).
+_MODEL_FILE = energylens_json("energylens.model")
+
 #: Name endings of a profile table (what CONFIGS is, never MODEL).
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parquet")
 
@@ -174,8 +178,11 @@ _TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parqu
 def _check_order(model: str, configs: str) -> None:
     """ValueError for MODEL and CONFIGS given the other way round (a table first, a .json file second): it was
     "configs.csv: not a JSON model file (Expecting value: line 1 column 1 (char 0))", the JSON parser's words."""
-    if model.lower().endswith(_TABLE_SUFFIXES) and configs.lower().endswith(".json"):
-        raise ValueError(f"MODEL {model} is a table and CONFIGS {configs} a .json file: the order is MODEL first, "
+    if not model.lower().endswith(_TABLE_SUFFIXES):
+        return
+    if configs.lower().endswith(".json") or (Path(configs).is_file() and _MODEL_FILE(Path(configs))):
+        what = "a .json file" if configs.lower().endswith(".json") else "a model file"  # (fit -o NAME: no suffix)
+        raise ValueError(f"MODEL {model} is a table and CONFIGS {configs} {what}: the order is MODEL first, "
                          f"then CONFIGS: energylens predict {configs} {model} -o OUTPUT")
 
 
