@@ -45,3 +45,15 @@ def test_search_is_the_callable_package_whatever_was_imported_first():
     for code in orders:
         out = subprocess.run([sys.executable, "-c", code + check], capture_output=True, text=True)
         assert out.returncode == 0, f"{code!r}:\n{out.stderr[-1500:]}"
+
+
+def test_python_dash_m_runs_the_command_line():
+    """``python -m energylens`` (what users type where the console script is not on PATH, e.g. a venv not
+    activated) said "No module named energylens.__main__"; it runs the same command line as ``energylens``,
+    with its exit statuses."""
+    ok = subprocess.run([sys.executable, "-m", "energylens", "--help"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "usage: energylens" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "energylens", "no-such-command"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "no-such-command" in bad.stderr
