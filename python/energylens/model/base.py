@@ -36,7 +36,7 @@ from energylens.model.domain import (
     unexercised_params,
 )
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
-from energylens.model.fit_summary import FitSummary, Param
+from energylens.model.fit_summary import FitSummary, Param, param_table
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     interval_bounds,
@@ -149,20 +149,20 @@ class ClosedFormModel:
 
     @property
     def params(self) -> dict[str, Param]:
-        """Fitted parameters by name, with unit, meaning, bounds and 90 % bootstrap interval."""
-        theta = self._require_fitted()
-        lo = hi = np.full(len(theta), math.nan)
-        if self._boot is not None and len(self._boot) >= 10:
-            lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
-        d = self._desc
-        lower, upper = d.lower, d.upper
-        unset = set(self.summary.unidentified) if self.summary is not None else set()
-        return {
-            name: Param(name, float(theta[j]), d.param_units[j], d.param_descriptions[j],
-                        float(lower[j]), float(upper[j]), *((math.nan, math.nan) if name in unset
-                                                            else (float(lo[j]), float(hi[j]))))
-            for j, name in enumerate(d.param_names)
-        }
+        """Fitted parameters by name, with unit, meaning, bounds and 90 % bootstrap interval.
+
+        A parameter in :attr:`unidentified_params` has ``identified=False`` and a NaN interval (``ci_low``,
+        ``ci_high``), as has every one fitted with fewer than 10 bootstrap refits; its value is the fit's."""
+        return param_table(self._desc, self._require_fitted(), self._boot, self.unidentified_params)
+
+    @property
+    def unidentified_params(self) -> tuple[str, ...]:
+        """The parameters the training rows cannot identify, in :attr:`param_names` order: all of them where
+        the rows hold no more distinct configurations than parameters (``summary.identifiable`` False), else
+        those no row depends on (``summary.unidentified``: pp_bubble without a pp > 1 row). Empty for a
+        file that recorded neither."""
+        self._require_fitted()
+        return () if self.summary is None else self.summary.unidentified_of(self.param_names)
 
     @property
     def theta(self) -> np.ndarray:

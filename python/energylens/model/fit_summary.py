@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Param", "FitSummary"]
+import numpy as np
+
+__all__ = ["Param", "FitSummary", "param_table"]
 
 
 @dataclass(frozen=True)
 class Param:
-    """One fitted parameter: value, unit, meaning, bounds and its bootstrap interval."""
+    """One fitted parameter: value, unit, meaning, bounds and its 90 % bootstrap interval.
+
+    ``ci_low`` / ``ci_high`` are NaN where there is no interval: fewer than 10 bootstrap refits, or the
+    parameter is not identified (``identified`` False: the training rows hold no more distinct
+    configurations than the model has parameters, or no row depends on it), where the refits' spread would
+    show a value the data cannot pin down as known exactly."""
 
     name: str
     value: float
@@ -20,6 +29,8 @@ class Param:
     upper: float
     ci_low: float = math.nan
     ci_high: float = math.nan
+    #: False where the training rows cannot identify the parameter; its value is one of many that fit.
+    identified: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,3 +64,21 @@ class FitSummary:
     def n_duplicate_rows(self) -> int | None:
         """Rows that exactly copy another row (None when the file predates the count)."""
         return None if self.n_distinct_rows is None else self.n_rows - self.n_distinct_rows
+
+    def unidentified_of(self, names: Sequence[str]) -> tuple[str, ...]:
+        """Which of the fit's parameters ``names`` (in that order) the training rows cannot identify: all of them
+        where the rows hold no more distinct configurations than parameters, else those no row depends on."""
+        return tuple(names) if not self.identifiable else tuple(n for n in names if n in self.unidentified)
+
+
+def param_table(desc: Any, theta: np.ndarray, boot: np.ndarray | None, unset: Sequence[str]) -> dict[str, Param]:
+    """Each parameter of the template ``desc`` as a :class:`Param`: its 90 % interval from the bootstrap
+    replicates ``boot`` (NaN with fewer than 10), NaN and ``identified=False`` for a name in ``unset``."""
+    lo = hi = np.full(len(theta), math.nan)
+    if boot is not None and len(boot) >= 10:
+        lo, hi = np.quantile(boot, [0.05, 0.95], axis=0)
+    return {name: Param(name, float(theta[j]), desc.param_units[j], desc.param_descriptions[j],
+                        float(desc.lower[j]), float(desc.upper[j]),
+                        *((math.nan, math.nan) if name in unset else (float(lo[j]), float(hi[j]))),
+                        identified=name not in unset)
+            for j, name in enumerate(desc.param_names)}
