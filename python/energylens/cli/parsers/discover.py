@@ -10,6 +10,7 @@ from energylens.cli.parsers.common import (
     PROFILES_HELP,
     add_gpu_table_option,
     add_model_table_option,
+    path,
     positive_float,
     positive_int,
     seed,
@@ -24,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Exit status: 0 done; 2 bad input, or a backend that is not installed; 130 / 143 "
                                    "on Ctrl-C / SIGTERM, after the front found so far is scored and written (-o, "
                                    "--report) with the --generations and --seed that reproduce it (docs/discover.md)")
-    p.add_argument("profiles", metavar="PROFILES", help=PROFILES_HELP)
+    p.add_argument("profiles", metavar="PROFILES", type=path, help=PROFILES_HELP)
     p.add_argument("--target", choices=("energy", "prefill", "decode", "residual"), default="energy",
                    help="what the expressions predict: energy per request (J; default), a phase's measured energy "
                         "(prefill_energy_j / decode_energy_j), or residual, log(energy_j / template) with the "
@@ -40,10 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-size", type=positive_int, default=None,
                    help="training rows (default 70 %%; the rest is held out)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the split and the search (0)")
-    p.add_argument("-o", "--output", default="discovered.json",
+    p.add_argument("-o", "--output", default="discovered.json", type=path,
                    help="result file (JSON; default discovered.json in the current folder; an existing file is "
                         "replaced, and the command says so on stderr)")
-    p.add_argument("--report", default=None, metavar="DIR",
+    p.add_argument("--report", default=None, metavar="DIR", type=path,
                    help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
                         "energylens report, which is replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -12,6 +12,7 @@ from energylens.cli.parsers.common import (
     add_model_table_option,
     level,
     nonnegative_float,
+    path,
     positive_float,
     positive_int,
     seed,
@@ -92,7 +93,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="mean prompt tokens per request (or comma-separated workload points)")
     p.add_argument("--output-tokens", type=_numbers,
                    help="mean output tokens per request (or as many comma-separated points)")
-    p.add_argument("--candidates", metavar="CSV",
+    p.add_argument("--candidates", metavar="CSV", type=path,
                    help="search only the configurations of this table (one per row: model, gpu, tp, [pp, dp, ep, "
                         "precision, kv_cache_dtype], input_tokens, output_tokens, batch_size or max_num_seqs; "
                         "a measured profile table, 'bundled' or an ML.ENERGY v2 / v3 export works) instead of the axes")
@@ -116,9 +117,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --rate: size the replicas to run at most this share of their throughput at the "
                    "max_num_seqs cap, in (0, 1] (default 1: no headroom; queueing delay is not modelled, and it "
                    "grows without bound as a replica nears full use)")
-    p.add_argument("--model-file", help="model file from `energylens fit` (default: fit on the bundled data)")
+    p.add_argument("--model-file", type=path, help="model file from `energylens fit` (default: fit on the bundled data)")
     p.add_argument("--top", type=positive_int, default=10, help="configurations to keep (10)")
-    p.add_argument("--plot", help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, .jpg, .eps, .ps, "
+    p.add_argument("--plot", type=path, help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, .jpg, .eps, .ps, "
                    ".tif, .webp, .gif; checked before the search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (default 1,2,4,8 less the values no "
