@@ -85,7 +85,8 @@ def test_weights_advice_keeps_only_its_computed_layout(model):
     """405B on L4 needs 45 GPUs, e.g. --tp 8 --pp 6: the canned "--pp 2,4" after it contradicted it."""
     text = energylens.search(L405, "L4", energy_model=model, **KW).why_empty()
     assert "e.g. --tp 8 --pp 6" in text and "--pp 2,4" not in text, text
-    assert "or store them in a smaller format (--precision fp8 or int4) or add GPUs with more memory" in text, text
+    # the formats and GPUs in numbers (.layout_room; test_search_layout_remedies follows them), not canned
+    assert "or in fp8 weights" in text and "or in int4 weights" in text and "add GPUs with more memory" not in text, text
 
 
 def test_a_kv_cache_too_large_for_one_sequence_says_so(model):
@@ -138,12 +139,12 @@ def test_a_kv_cache_too_large_for_one_sequence_says_whether_fp8_fits(model, toke
     assert fp8["max_num_seqs"] == fp8_fits
     text = r.why_empty()
     assert "half the bytes per token" not in text, text
+    assert "add GPUs per deployment (--tp, --pp)" not in text, text  # the layouts in numbers (.layout_room)
     if fp8_fits:
-        assert ("add GPUs per deployment (--tp, --pp), or store the KV cache in fp8: with --kv-cache-dtype fp8 it fits "
-                "at up to 1 sequence per rank (Meta-Llama-3.1-8B-Instruct L4 bf16 kv-fp8 TP1 PP1 DP1 B1)") in text, text
+        assert ("; or store the KV cache in fp8: with --kv-cache-dtype fp8 it fits at up to 1 sequence per rank "
+                "(Meta-Llama-3.1-8B-Instruct L4 bf16 kv-fp8 TP1 PP1 DP1 B1)") in text, text
     else:
-        assert ("add GPUs per deployment (--tp, --pp); an fp8 KV cache (--kv-cache-dtype fp8) would not fit either, "
-                "not even one sequence") in text, text
+        assert "; an fp8 KV cache (--kv-cache-dtype fp8) would not fit either, not even one sequence" in text, text
     followed = energylens.search(L8, "L4", tp=1, max_num_seqs=[1, 8], kv_cache_dtype="fp8", energy_model=model, **kw)
     assert followed.feasible == fp8_fits and (fp8_fits or followed.main_rejection == "memory_kv_cache")
     assert followed.empty or followed.top["max_num_seqs"].tolist() == [1]

@@ -93,8 +93,10 @@ def test_a_custom_moes_weights_remedy_names_dp(model):
     r = _search(model, BIG, "H100", tp=4)
     assert r.main_rejection == "memory_weights"
     text = r.why_empty()
-    assert "or, for MoE models, the same GPUs as --dp instead of --pp" in text, text
-    assert _search(model, BIG, "H100", tp=4, dp=2).feasible
+    dp = r.settings["layout_room"]["dp"][0]  # the engine's fewest GPUs as tp x dp (was a canned clause)
+    assert f"with data-parallel ranks sharing a MoE's experts instead of pipeline stages, {dp['gpus']} GPUs as " \
+        f"--tp {dp['tp']} --dp {dp['dp']}" in text, text
+    assert dp["dp"] > 1 and _search(model, BIG, "H100", tp=dp["tp"], dp=dp["dp"]).feasible
 
 
 def test_context_length_reads_a_custom_specs_window(model):

@@ -15,8 +15,9 @@ def test_memory_remedy_names_dp_for_moe_and_following_it_fits():
     assert empty.empty and empty.main_rejection == "memory_weights"
     text = empty.why_empty()
     assert "e.g. --tp 8 --pp 2" in text  # the GPUs the weights need (assumed.weights_room_sentence)
-    assert "for MoE models, the same GPUs as --dp instead of --pp (the data-parallel ranks share one copy of the " \
-        "experts" in text
-    assert "--ep for MoE" not in text and "store them in a smaller format (--precision int4)" in text
-    assert energylens.search(dp=[2], energy_model=model, **KW).feasible > 0      # what the remedy says works
+    dp = empty.settings["layout_room"]["dp"][0]  # the engine's fewest GPUs as tp x dp (was a canned clause)
+    assert f"with data-parallel ranks sharing a MoE's experts instead of pipeline stages, {dp['gpus']} GPUs as " \
+        f"--tp 8 --dp {dp['dp']}" in text, text
+    assert "--ep for MoE" not in text and "in int4 weights" in text and "in fp8 weights" not in text
+    assert energylens.search(dp=[dp["dp"]], energy_model=model, **KW).feasible > 0      # what the remedy says works
     assert energylens.search(dp=[2], ep=[16], energy_model=model, **KW).feasible > 0

@@ -34,6 +34,7 @@ from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import explained
 from energylens.search.frames import lowest_row, result_tables
+from energylens.search.layout_room import ep_room, layout_room
 from energylens.search.options import (
     OBJECTIVES,
     check_call_options,
@@ -297,7 +298,9 @@ def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], o
     return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
             "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices),
             "fp8_room": fp8_room(space, theta, phi, options, rejected, int(out.feasible), indices),
-            "latency_reach": latency_reach(space, theta, phi, options, closest, indices)}
+            "latency_reach": latency_reach(space, theta, phi, options, closest, indices),
+            "layout_room": layout_room(space, theta, phi, options, rejected, int(out.feasible), indices),
+            "ep_room": ep_room(space, theta, phi, options, rejected, int(out.feasible), indices)}
 
 
 def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool, measured=None):

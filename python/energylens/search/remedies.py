@@ -22,12 +22,13 @@ import numpy as np
 
 from energylens import _core
 from energylens.profiles import tables
+from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
 
 __all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
-           "kv_room", "latency_reach", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
+           "kv_room", "latency_reach", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
            "kv_room_sentence", "reach_sentence"]
 
 _REASONS = tuple(_core.search_reason_names())
@@ -40,15 +41,29 @@ def _spec(space: SearchSpace, name: str):
     return space.model_specs.get(name) or tables.find_model(name)
 
 
+def _kv_heads(spec) -> int:
+    """The KV heads the engine splits or replicates (the space's combo value): an MLA latent (kv_lora_rank) is one
+    head, as vLLM counts it; 0 where unknown. Before 2026-12-06 the spec's n_kv_heads: an MLA spec of 96 heads
+    and 16 in n_kv_heads was refused tp 24 and 48, which the engine takes."""
+    def number(v) -> float:
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return math.nan
+    kv = float(attention_per_layer({c: number(getattr(spec, c, math.nan)) for c in ATTENTION_COLUMNS})[0])
+    return int(kv) if math.isfinite(kv) and kv > 0 else 0
+
+
 def model_shapes(space: SearchSpace) -> dict[str, dict[str, Any]]:
     """``settings["model_shapes"]``: per searched model, what the remedies read of its architecture (attention and
-    KV heads, experts, context window in tokens or None), from the spec the search priced (:func:`_spec`)."""
+    KV heads as the engine counts them, :func:`_kv_heads`; experts, context window in tokens or None), from the
+    spec the search priced (:func:`_spec`)."""
     out = {}
     for name in dict.fromkeys(c.model for c in space.combos):
         spec = _spec(space, name)
         if spec is not None:
             window = float(getattr(spec, "context_window_tokens", math.nan))
-            out[name] = {"n_heads": int(spec.n_heads or 0), "n_kv_heads": int(spec.n_kv_heads or 0),
+            out[name] = {"n_heads": int(spec.n_heads or 0), "n_kv_heads": _kv_heads(spec),
                          "n_experts": int(spec.n_experts or 1),
                          "context_window_tokens": window if window > 0 else None}
     return out
@@ -176,19 +191,61 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
                 f"{' (the largest max_num_seqs searched)' if n >= top else ''} "
                 f"({room['fp8']['config']})" if n else "; an fp8 KV cache (--kv-cache-dtype fp8) would not fit "
                 "either, not even one sequence")
-    if room["max_num_seqs"] < 1:
+    if room["max_num_seqs"] < 1:  # the layouts that hold one (.layout_room), else (a record without it) as before
+        more = _layout_room_text(settings)
+        half = half.replace(", or store", "; or store", 1) if more else half  # after the layouts' list
         return (f"not even one sequence's KV cache ({tokens} tokens) fits beside the weights on any searched layout: "
-                f"add GPUs per deployment (--tp, --pp){half}; ")
+                f"{more or 'add GPUs per deployment (--tp, --pp)'}{half}; ")
     return (f"at {tokens} tokens per request the KV cache fits at most {room['max_num_seqs']} sequences per rank on "
             f"any searched layout ({room['config']}), fewer than the smallest max_num_seqs searched "
             f"({room['smallest_searched']:g}): --max-num-seqs {room['max_num_seqs']} finds configurations{half}; ")
+
+
+def _layout(r: dict[str, Any], gpu: str = "", wide: bool = False) -> str:
+    """A :func:`.layout_room.layout_room` record as flags: "20 GPUs as --tp 4 --pp 5 (config)"; ``wide``: with the
+    fewest GPUs at the largest tp that fits, where the fewest take a pipeline at a smaller tp."""
+    spread = "dp" if "dp" in r else "pp"
+    flags = " ".join(f for f in (gpu, f"--tp {r['tp']}", f"--{spread} {r[spread]}" if r[spread] > 1 else "",
+                                 "" if r["max_num_seqs"] else "--max-num-seqs 1") if f)
+    more = (f" (or with TP {r['widest_tp']['tp']}, {_layout(r['widest_tp'], gpu)})"
+            if wide and r.get("widest_tp") and r.get("pp", 1) > 1 else "")  # 405B on L4: tp 1 x pp 45, or tp 8 x pp 6
+    return f"{r['gpus']} GPU{'s' if r['gpus'] > 1 else ''} as {flags} ({r['config']}){more}"
+
+
+def _layout_room_text(settings: dict[str, Any]) -> str:
+    """What ``settings["layout_room"]`` found ("" without it): the fewest GPUs per deployment whose weights and one
+    sequence's KV cache pass the engine's memory check as tp x pp (for a MoE also tp x dp), in each smaller weight
+    format, and on the table's GPUs with more memory."""
+    room = settings.get("layout_room")
+    if not room:
+        return ""
+    parts = [f"the fewest GPUs per deployment whose weights and one sequence's KV cache fit are {_layout(room['pp'][0], wide=True)}"
+             if room["pp"] else "no tp x pp on the searched GPUs holds the weights and one sequence's KV cache (tp "
+             "within a node, pp up to the model's layers)"]
+    if room["dp"]:
+        parts.append(f"with data-parallel ranks sharing a MoE's experts instead of pipeline stages, {_layout(room['dp'][0])}")
+    for fmt, r in room["formats"].items():
+        parts.append(f"in {fmt} weights {_layout(r, f'--precision {fmt}')}" if r else
+                     f"in {fmt} weights no tp x pp holds them either")
+    more = room["more_memory"]
+    if more:
+        label = gpu_labels(r["gpu"] for r in more)
+        parts.append("on a GPU with more memory, " + ", ".join(
+            f"{label[r['gpu']]} ({r['memory_gb']:g} GB): {_layout(r, '--gpus ' + label[r['gpu']])}" for r in more))
+    return "; or ".join(parts)
+
+
+def layout_room_sentence(settings: dict[str, Any]) -> str:
+    """The memory_weights remedy of ``settings["layout_room"]`` ("" without one), ending "; "."""
+    text = _layout_room_text(settings)
+    return text + "; " if text else ""
 
 
 def _tp_values(space: SearchSpace) -> np.ndarray:
     """Every TP value a searched model's heads allow (the engine's tp_heads check, :func:`_splits`), up to the largest
     node of the searched GPUs."""
     node = space.node_size or max(max(8.0, tables.gpu_spec(c.gpu).domain_gpus()) for c in space.combos)
-    heads = {(int(getattr(s, "n_heads", 0) or 0), int(getattr(s, "n_kv_heads", 0) or 0))
+    heads = {(int(getattr(s, "n_heads", 0) or 0), _kv_heads(s))
              for s in (_spec(space, c.model) for c in space.combos)}
     return np.array(sorted({t for h, kv in heads if h > 0 for t in range(1, int(node) + 1) if _splits(h, kv, t)}),
                     dtype=float)
@@ -361,10 +418,15 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
             parts.append(f"{m}: --ep {','.join(map(str, fit))} (tp x dp of the searched tp "
                          f"{','.join(map(str, tps))} and dp {','.join(map(str, dps))})")
     keep = [e for e in settings.get("ep") or [] if e > 1 and e % min(tps or [1]) == 0]
+    made = (f"expert parallelism spans a deployment's tp x dp GPUs, which the searched tp {','.join(map(str, tps))} "
+            f"and dp {','.join(map(str, dps))} make {','.join(map(str, groups)) or '1'}")
     if not parts and keep:  # no searched tp x dp makes a group ('--tp 1 --ep 2'): the dp that does (was a canned line)
-        return (f"expert parallelism spans a deployment's tp x dp GPUs, which the searched tp {','.join(map(str, tps))} "
-                f"and dp {','.join(map(str, dps))} make {','.join(map(str, groups)) or '1'}: --ep {keep[0]} needs "
-                f"e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; ")
+        return f"{made}: --ep {keep[0]} needs e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; "
+    if not parts and settings.get("ep_room"):  # the ep a smallest tp does not divide: the engine's (.layout_room)
+        return made + ": " + "; ".join(
+            f"--ep {r['ep']} needs tp x dp = {r['ep']}, e.g. --tp {r['tp']} --dp {r['dp']}, which passes every check "
+            f"({r['config']})" if r["tp"] else f"no tp x dp = {r['ep']} passes the other checks with --ep {r['ep']}"
+            for r in settings["ep_room"]) + "; "
     return ("expert parallelism spans a deployment's tp x dp GPUs: " + "; ".join(parts) + "; ") if parts else ""
 
 
@@ -386,7 +448,7 @@ def ep_experts_sentence(settings: dict[str, Any]) -> str:
 
 def computed_remedy(reason: str, settings: dict[str, Any]) -> str:
     """The remedy for ``reason`` in this run's numbers, ending "; " ("" where none is computed)."""
-    sentence = {"memory_kv_cache": kv_room_sentence, "tp_node": tp_node_sentence, "tp_heads": tp_heads_sentence,
+    sentence = {"memory_kv_cache": kv_room_sentence, "memory_weights": layout_room_sentence, "tp_node": tp_node_sentence, "tp_heads": tp_heads_sentence,
                 "fp8_block_shape": fp8_room_sentence, "ep_group": ep_group_sentence, "ep_experts": ep_experts_sentence}
     return sentence[reason](settings) if reason in sentence else ""
 

@@ -169,7 +169,7 @@ class SearchResult:
         """:data:`REMEDIES`, with the weights' "smaller format" naming only formats smaller than every one
         searched (DeepSeek-V3 searched in its fp8 was told to try --precision fp8); ``computed``: a remedy in this
         run's numbers precedes it, which replaces the canned axis advice (:mod:`.remedies`)."""
-        if reason != "memory_weights":
+        if reason != "memory_weights" or self.settings.get("layout_room"):  # that record names formats and GPUs
             return "" if computed and reason != "context_length" else REMEDIES[reason]
         searched = [tables.bytes_per_param(p) for p in self.settings.get("precisions") or ["bf16"]]
         smaller = [p for p in ("fp8", "int4") if tables.bytes_per_param(p) < min(searched)]
