@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.evaluate import REPORT_FILES, write_report_folder
-from energylens.cli.parsers.demo import DEMO_REPEATS, add_parser
+from energylens.cli.parsers.demo import DEMO_MIN_TRAIN_SIZE, DEMO_REPEATS, add_parser
 from energylens.cli.search import print_result
 from energylens.compare.metrics import score_groups
 from energylens.compare.report import format_summary
@@ -156,6 +156,9 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         check_report_dir(report_dir, known=REPORT_FILES)  # and a folder it may write its report to
     t0 = time.perf_counter()
     data = mlenergy_v2().reset_index(drop=True)
+    if train_size < DEMO_MIN_TRAIN_SIZE:  # before any output; the fit's own error offers a prior demo has not
+        raise ValueError(f"--train-size {train_size}: the demo fits the energy model's {DEMO_MIN_TRAIN_SIZE} "
+                         f"parameters on these rows; use at least {DEMO_MIN_TRAIN_SIZE} (default 50)")
     if train_size >= len(data):  # before any output: some rows must stay held out
         raise ValueError(f"--train-size {train_size}: the bundled data has {len(data)} rows and the demo scores "
                          f"the rows it did not fit on; use at most {len(data) - 1} (default 50)")

@@ -13,12 +13,28 @@ __all__ = ["add_parser"]
 #: Seeded repeats of the closing comparison when --repeats is not given.
 DEMO_REPEATS = 5
 
+#: The fewest training rows the demo's fit takes: the energy model's parameter count (copied: importing the
+#: model loads pandas; a test compares them). The demo has no prior that would stand in for missing rows.
+DEMO_MIN_TRAIN_SIZE = 12
+
+
+def train_size(text: str) -> int:
+    """``--train-size``: at least :data:`DEMO_MIN_TRAIN_SIZE` rows."""
+    value = positive_int(text)
+    if value < DEMO_MIN_TRAIN_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {DEMO_MIN_TRAIN_SIZE}, got {value}: the demo fits the energy model's "
+            f"{DEMO_MIN_TRAIN_SIZE} parameters on these rows (more than {DEMO_MIN_TRAIN_SIZE} give parameter "
+            "intervals; default 50)")
+    return value
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens demo``."""
     p = sub.add_parser("demo", help="run the main job on the bundled real data")
     p.add_argument("--seed", type=seed, default=0, help="seed of the training draw (0)")
-    p.add_argument("--train-size", type=positive_int, default=50, help="training rows drawn at random (50)")
+    p.add_argument("--train-size", type=train_size, default=50,
+                   help=f"training rows drawn at random (50; at least {DEMO_MIN_TRAIN_SIZE})")
     p.add_argument("--report", default=None, type=path,
                    help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
                         "be empty or an earlier energylens report, which is replaced)")
