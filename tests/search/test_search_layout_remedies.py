@@ -85,6 +85,7 @@ def test_no_layout_on_the_searched_gpu_names_formats_and_gpus_that_hold_it(model
     text = r.why_empty()
     assert r.main_rejection == "memory_weights"
     assert "no tp x pp on the searched GPUs holds the weights and one sequence's KV cache" in text, text
+    assert "--pp 6" not in text and "more than tp 8 x pp 4 (its layers) give" in text, text  # was "e.g. --tp 8 --pp 6"
     room = r.settings["layout_room"]
     assert room["pp"] == []
     fp8 = room["formats"]["fp8"]

@@ -100,8 +100,8 @@ def assumed_line(s: dict[str, Any], objective: str) -> str:
 def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasible: int) -> list[dict] | None:
     """When nothing is feasible and ``memory_weights`` rejected the most: per combo (model, GPU, format), the
     checkpoint's weight bytes, the room one GPU has for weights (usable memory less the reserve and activations,
-    as the memory check counts them) and the fewest GPUs that hold the weights (tp x pp; a MoE's experts also
-    spread over dp). None otherwise."""
+    as the memory check counts them), the fewest GPUs that hold the weights (tp x pp; a MoE's experts also
+    spread over dp) and the model's layers (pp's bound). None otherwise."""
     if feasible or not any(rejected.values()) or max(rejected, key=lambda k: rejected[k]) != "memory_weights":
         return None
     per_combo = int(np.prod(space.point_shape[1:]))
@@ -114,7 +114,8 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
     mem = gpu_memory(frame, feats, one, one, one, {k: options.get(k, v) for k, v in MEMORY_DEFAULTS.items()}, space.model_specs)
     room = mem.usable - (mem.fixed - weights_per_gpu(frame, *axes, space.model_specs))
     return [{"model": str(m), "gpu": str(g), "precision": str(p), "weights_gb": float(w) / 1e9,
-             "room_gb_per_gpu": float(r) / 1e9, "min_gpus": math.ceil(w / r) if r > 0 else None}
+             "room_gb_per_gpu": float(r) / 1e9, "min_gpus": math.ceil(w / r) if r > 0 else None,
+             "n_layers": int(getattr(space.model_specs.get(str(m)), "n_layers", 0) or 0) or None}
             for m, g, p, w, r in zip(frame["model"], frame["gpu"], frame["precision"], total, room, strict=True)]
 
 
@@ -141,10 +142,15 @@ def weights_room_sentence(settings: dict[str, Any]) -> str:
     else:
         example = f"--tp {max(tps)} --pp {math.ceil(n / max(tps))}"
     gpu = gpu_labels(settings.get("gpus") or [r["gpu"]]).get(r["gpu"], r["gpu"])  # as the table names it
+    layers = int(r.get("n_layers") or 0)  # a stage needs a layer: 4 layers take no --pp 6
+    if layers and int(example.partition("--pp ")[2] or 1) > layers:
+        example = (f"more than tp {max(tps)} x pp {layers} (its layers) give" if n > max(tps) * layers else
+                   f"--tp {max(tps)} --pp {math.ceil(n / max(tps))}")
+    example = example if example.startswith("more") else f"e.g. {example}, and more for the KV cache"
     return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {gpu} has room "
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "
             f"the weights alone need at least {n} GPUs per deployment (tp x pp; a MoE's experts also spread over "
-            f"dp), e.g. {example}, and more for the KV cache; ")
+            f"dp), {example}; ")
 
 
 def remedy_detail(reason: str, settings: dict[str, Any]) -> str:
