@@ -54,7 +54,9 @@ def test_more_than_1000_repeats_are_refused_naming_the_limit_and_the_remedy(caps
                                          r"method seed of the first repeat of seed 4.*run again with seed 4, 5"):
         run_evaluation(mlenergy_v2(), repeats=1001, seed=3, splits=["random"], progress=False,
                        methods=lambda s: [_Oracle(s)])
-    code = cli_main(["evaluate", "bundled", "--repeats", "1001", "--splits", "random", "--methods", "llmcarbon",
-                     "--no-progress"])
+    with pytest.raises(SystemExit) as exit_:  # the command line refuses it when read (before the profiles)
+        cli_main(["evaluate", "bundled", "--repeats", "1001", "--splits", "random", "--methods", "llmcarbon",
+                  "--no-progress"])
     err = capsys.readouterr().err
-    assert code == 2 and "repeats 1001 is more than 1000" in err and "failed" not in err
+    assert exit_.value.code == 2 and "argument --repeats: must be at most 1000, got 1001" in err
+    assert "--seed S+1" in err and "failed" not in err

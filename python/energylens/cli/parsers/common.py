@@ -11,10 +11,14 @@ import argparse
 import math
 
 __all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "PROFILES_HELP", "DEFAULTS", "DEFAULT_PRIOR_WEIGHT",
-           "positive_int", "nonnegative_int", "seed", "positive_float", "nonnegative_float", "level", "path"]
+           "positive_int", "nonnegative_int", "seed", "positive_float", "nonnegative_float", "level", "path",
+           "repeats", "MAX_REPEATS"]
 
 #: energylens.model.prior.DEFAULT_PRIOR_WEIGHT (copied: importing the model loads pandas; a test compares them).
 DEFAULT_PRIOR_WEIGHT = 0.01
+
+#: energylens.compare.runner.MAX_REPEATS (copied, as above): the most seeded repeats of one evaluation.
+MAX_REPEATS = 1000
 
 
 def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
@@ -125,3 +129,15 @@ def path(text: str) -> str:
     if text == "":
         raise argparse.ArgumentTypeError("expected a path, got an empty string (an unset shell variable?)")
     return text
+
+
+def repeats(text: str) -> int:
+    """Seeded repeats of an evaluation: an integer in [1, :data:`MAX_REPEATS`] (each method is seeded
+    seed * 1000 + repeat, so more would reuse the next seed's method seeds)."""
+    value = positive_int(text)
+    if value > MAX_REPEATS:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_REPEATS}, got {value}: each method is seeded seed * 1000 + repeat, so repeat "
+            f"{MAX_REPEATS} of seed S would reuse the first method seed of seed S+1; for more, run again with "
+            "--seed S+1, S+2, ... (their method seeds never overlap) and pool the results")
+    return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.cli.parsers import Run
-from energylens.cli.parsers.common import path, positive_int, seed
+from energylens.cli.parsers.common import MAX_REPEATS, path, positive_int, repeats, seed
 
 __all__ = ["add_parser"]
 
@@ -38,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", default=None, type=path,
                    help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
                         "be empty or an earlier energylens report, which is replaced)")
-    p.add_argument("--repeats", type=positive_int, default=None,
-                   help=f"seeded repeats of the closing comparison ({DEMO_REPEATS})")
+    p.add_argument("--repeats", type=repeats, default=None,
+                   help=f"seeded repeats of the closing comparison ({DEMO_REPEATS}; at most {MAX_REPEATS})")
     p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines (and its "
                    "report)")
     p.set_defaults(func=Run("demo", "_cmd_demo"))

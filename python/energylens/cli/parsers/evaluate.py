@@ -14,6 +14,7 @@ from energylens.cli.parsers.common import (
     path,
     positive_float,
     positive_int,
+    repeats,
     seed,
 )
 
@@ -36,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("profiles", metavar="PROFILES", type=path,
                    help=PROFILES_HELP)
     p.add_argument("--train-size", type=positive_int, default=50, help="training rows per repeat (50)")
-    p.add_argument("--repeats", type=positive_int, default=20, help="seeded repeats (20; at most 1000)")
+    p.add_argument("--repeats", type=repeats, default=20, help="seeded repeats (20; at most 1000)")
     p.add_argument("--group-by", default=",".join(DEFAULT_GROUP_BY),
                    help="columns whose rows are the candidates of one choice (task,model,gpu)")
     p.add_argument("--tpot-slo", type=positive_float, default=None, metavar="SECONDS",
