@@ -39,6 +39,7 @@ from energylens.model.intervals import (
     model_factors,
     residual_sample,
 )
+from energylens.outputs import plural
 from energylens.profiles.cells import Coded, codes
 from energylens.profiles.tables import find_model
 
@@ -136,15 +137,17 @@ class Calibration:
     def describe(self, top: int = 8) -> list[str]:
         """Lines for the model summary: the estimate and the largest offsets."""
         k = "inf" if math.isinf(self.k) else f"{self.k:.3g}"
-        lines = [f"calibration by {self.by} (opt-in): {len(self.keys)} keys, shrinkage k = {k} rows "
+        lines = [f"calibration by {self.by} (opt-in): {plural(len(self.keys), 'key')}, shrinkage k = {k} rows "
                  f"(within var {self.within_var:.4g}, between var {self.between_var:.4g}, "
                  f"{self.dof:.2f} effective offsets); unseen keys get offset 0"]
         if self.note:
             lines.append(f"  note: {self.note}")
         for i in np.argsort(-np.abs(self.offsets))[:top]:
-            lines.append(f"  {self.keys[i]:<28} x{math.exp(self.offsets[i]):.3f}  ({int(self.counts[i])} rows)")
+            lines.append(f"  {self.keys[i]:<28} x{math.exp(self.offsets[i]):.3f}  ({plural(int(self.counts[i]), 'row')})")
         if len(self.keys) > top:  # "11 keys" above 8 lines read as 3 keys lost
-            lines.append(f"  (the {top} largest offsets; {len(self.keys) - top} more keys with smaller ones)")
+            more = len(self.keys) - top
+            lines.append(f"  (the {'largest offset' if top == 1 else f'{top} largest offsets'}; {more} more "
+                         f"{'key with a smaller one' if more == 1 else 'keys with smaller ones'})")
         return lines
 
     def to_state(self) -> dict[str, Any]:
