@@ -26,6 +26,7 @@ from energylens.errors import ModelFileError
 from energylens.model.base import load_configs
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.domain import DesignReport, FeatureTable
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.model.fit_summary import FitSummary, Param
@@ -35,6 +36,15 @@ from energylens.profiles.features import FEATURE_NAMES, build_features
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
 
+
+def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
+    """Rows, distinct rows and distinct configurations of the features the expression reads (rows that differ
+    only in a feature it does not read tell its constants nothing more): identifiable with more configurations
+    than constants, as the template's (:func:`energylens.model.domain.design_report`)."""
+    if not names:  # an expression of constants only: every row is one configuration
+        return DesignReport(len(y), len(np.unique(y)), 1 if len(y) else 0, n_params)
+    table = FeatureTable(names, columns)
+    return DesignReport(len(y), table.n_distinct_rows([y]), table.n_distinct_configs, n_params)
 
 
 class ExpressionEnergyModel:
@@ -108,13 +118,26 @@ class ExpressionEnergyModel:
 
     @property
     def params(self) -> dict[str, Param]:
-        """Constants by name with bounds and 90 % bootstrap interval (NaN before a bootstrap)."""
+        """Constants by name with bounds and 90 % bootstrap interval (NaN before a bootstrap). A constant in
+        :attr:`unidentified_params` has ``identified=False`` and a NaN interval; its value is the fit's."""
         lo = hi = np.full(len(self._theta), math.nan)
         if self._boot is not None and len(self._boot) >= 10:
             lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
+        unset = self.unidentified_params
         return {n: Param(n, float(self._theta[j]), "", "constant of the discovered expression",
-                         float(self._lower[j]), float(self._upper[j]), float(lo[j]), float(hi[j]))
+                         float(self._lower[j]), float(self._upper[j]),
+                         *((math.nan, math.nan) if n in unset else (float(lo[j]), float(hi[j]))),
+                         identified=n not in unset)
                 for j, n in enumerate(self.param_names)}
+
+    @property
+    def unidentified_params(self) -> tuple[str, ...]:
+        """The constants the training rows cannot identify, in :attr:`param_names` order: all of them where the
+        rows hold no more distinct configurations (of the features the expression reads) than constants
+        (``summary.identifiable`` False), else those no row depends on (their derivative is zero on every
+        training row at the fit: ``summary.unidentified``). Empty before a fit (as the template's, which
+        raises there) and for a file that recorded neither."""
+        return () if self.summary is None else self.summary.unidentified_of(self.param_names)
 
     # ---- data --------------------------------------------------------------------------------
     def _columns(self, frame: pd.DataFrame) -> list[np.ndarray]:
@@ -154,12 +177,18 @@ class ExpressionEnergyModel:
         self._theta = theta
         pred = self.compiled.evaluate(columns, theta)
         self._residuals = pred / y - 1.0
+        jac = self.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
+        design = _design(self.feature_names, columns, y, len(self.param_names))
+        unset = tuple(n for n, moved in zip(self.param_names, np.any(jac != 0, axis=0).tolist(), strict=True)
+                      if not moved)
         self.summary = FitSummary(
             n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
             converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
             starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(self._residuals))),
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
-            data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0)
+            data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
+            n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
+            identifiable=design.identifiable, unidentified=unset)
         return self
 
     # ---- prediction --------------------------------------------------------------------------
@@ -190,6 +219,11 @@ class ExpressionEnergyModel:
         level = check_level(level)
         if self._boot is None or len(self._boot) < 10:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
+        s = self.summary
+        if s is not None and not s.identifiable:  # (the template's predict_interval refuses these too)
+            raise ValueError(f"the training data had {s.n_distinct_configs} distinct configuration(s) for "
+                             f"{len(self.param_names)} constants, so the constants are not identified and an "
+                             "interval would be falsely precise; refit on more distinct configurations")
         frame = load_configs(configs, require_energy=False)
         columns = self._columns(frame)
         res = self._residuals if self._residuals is not None else np.zeros(0)
