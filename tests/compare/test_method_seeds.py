@@ -45,7 +45,7 @@ def test_method_seeds_of_repeats_below_1000_are_unchanged():
 
 def test_1000_repeats_are_allowed_and_end_where_the_next_seeds_run_starts():
     assert compare_runner.MAX_REPEATS == 1000
-    compare_runner._check_seed(0, 1000)  # allowed: seeds 0 .. 999
+    compare_runner.check_seed(0, 1000)  # allowed: seeds 0 .. 999
     assert _method_seeds(1, 2) == [1000, 1001]  # seed 1's run starts right after them
 
 

@@ -26,7 +26,7 @@ from energylens.cli.parsers.demo import DEMO_MIN_TRAIN_SIZE, DEMO_REPEATS, add_p
 from energylens.cli.search import print_result
 from energylens.compare.metrics import score_groups
 from energylens.compare.report import format_summary
-from energylens.compare.runner import run_evaluation
+from energylens.compare.runner import check_seed, run_evaluation
 from energylens.extras import require_extra
 from energylens.model import EnergyModel
 from energylens.outputs import OutputError, check_report_dir, plural
@@ -151,7 +151,8 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
     def say(text: str = "") -> None:  # sys.stdout looked up per call, not bound when the module was imported
         print(text, file=out or sys.stdout, flush=True)
 
-    if compare:  # before any work: the closing comparison needs the learned baselines and the plots
+    if compare:  # before any work: the closing comparison's seed bound, baselines, plots and report folder
+        check_seed(seed, repeats)  # (its methods are seeded seed * 1000 + repeat, below 2**63)
         require_extra("demo", "the comparison energylens demo ends with")
         check_report_dir(report_dir, known=REPORT_FILES)  # and a folder it may write its report to
     t0 = time.perf_counter()

@@ -29,7 +29,7 @@ from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins
 from energylens.compare.result import worst
-from energylens.compare.runner import CAUGHT, run_evaluation
+from energylens.compare.runner import CAUGHT, check_seed, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
 from energylens.extras import require
 from energylens.model import EnergyModel
@@ -99,6 +99,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run ``energylens evaluate`` from parsed arguments; returns the exit status: 2 when a method
     produced no score on the headline split or failed in some of its fits (the table and report are still
     written, the failure named), or every method failed (nothing written)."""
+    check_seed(args.seed, args.repeats)  # before any work: its bound depends on --repeats (the runner checks it too)
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused, and the
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib

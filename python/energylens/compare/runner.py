@@ -72,7 +72,7 @@ from energylens.extras import optional
 from energylens.profiles import cells, read_profiles
 from energylens.profiles.problems import frame_source, problem_text
 
-__all__ = ["evaluate", "run_evaluation", "CAUGHT"]
+__all__ = ["evaluate", "run_evaluation", "check_seed", "CAUGHT"]
 
 
 MethodFactory = Callable[[int], Sequence[Method]]
@@ -147,11 +147,13 @@ METHOD_SEED_STRIDE = 1000
 MAX_REPEATS = METHOD_SEED_STRIDE
 
 
-def _check_seed(seed: int, repeats: int) -> None:
+def check_seed(seed: int, repeats: int) -> None:
     """ValueError when a method's seed would pass :data:`METHOD_SEED_LIMIT` (every fit of ours failed with "seed
     must be an integer in [0, 2**63)"), naming the largest usable seed, or repeat a seed another run gives its
     methods (more than :data:`MAX_REPEATS` repeats). Seeds are kept as they were (documented figures depend on
-    them), so the seed and the repeats are bounded instead."""
+    them), so the seed and the repeats are bounded instead. :func:`run_evaluation` calls it; a command line
+    calls it too, right after parsing (the bound depends on the repeats, which a seed's argument type cannot
+    see), so a bad seed is refused before any data is read."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if isinstance(repeats, (int, np.integer)) and repeats > MAX_REPEATS:
@@ -348,7 +350,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     tpot_slo = renamed_argument("run_evaluation", "tpot_slo", "tpot_slo_s", tpot_slo, tpot_slo_s)
     t0 = time.perf_counter()
     group_by = tuple(group_by)
-    _check_seed(seed, repeats)
+    check_seed(seed, repeats)
     _check_methods(methods, method_names)
     df = _prepare(profiles, group_by, tpot_slo)
     named = canonical_names(df)  # the spellings of one GPU or model are one, in splits and groups
