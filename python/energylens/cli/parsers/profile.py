@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.cli.parsers import Run
+from energylens.cli.parsers.common import path
 
 __all__ = ["add_parser"]
 
@@ -46,8 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "be written mid-sweep (full disk, read-only: the line names where the "
                                    "unit's row was rescued; --resume takes it in), 130 / 143 on SIGINT / "
                                    "SIGTERM.")
-    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (docs/profiling.md)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="store directory (Parquet part files)")
+    p.add_argument("spec", metavar="SPEC.toml", type=path, help="sweep spec (docs/profiling.md)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", type=path,
+                   help="store directory (Parquet part files)")
     p.add_argument("--resume", action="store_true", help="continue the store in DIR, skipping finished units")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed units again")
     p.add_argument("--changed-engine-args", choices=CHANGED_ENGINE_ARGS, default=None,
