@@ -36,3 +36,16 @@ def test_the_store_argument_still_takes_a_folder(tmp_path, capsys):
     assert main(["profile", str(tmp_path / "s.toml"), "-o", str(tmp_path / "out"), "--dry-run",
                  "--power-source", "synthetic:200"]) == 0
     assert "holds no store yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("address", ["", " "])
+def test_an_empty_ray_address_is_an_argument_error(tmp_path, monkeypatch, capsys, address):
+    """`--ray "$RAY_ADDRESS"` with RAY_ADDRESS unset went the Ray way with address '' (ray.init's auto: a cluster
+    found or a local one started), skipping this machine's checks; the progress line named no cluster."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(SPEC)
+    with pytest.raises(SystemExit) as exit_:
+        main(["profile", "s.toml", "-o", "out", "--dry-run", "--power-source", "synthetic:200", "--ray", address])
+    out = capsys.readouterr()
+    assert exit_.value.code == 2 and "argument --ray: " in out.err and "empty" in out.err, out
+    assert out.out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]

@@ -38,6 +38,14 @@ def _width(text: str) -> float:
     return v
 
 
+def _ray_address(text: str) -> str:
+    """A Ray address: not empty nor blank (``--ray "$RAY_ADDRESS"`` with it unset went to ``ray.init``'s auto)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a Ray address (host:port, ray://..., or local), got {text!r}: "
+                                         "an empty string (an unset shell variable?)")
+    return text
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens profile``; its exit statuses are in its --help (3, failed units, was said nowhere)."""
     p = sub.add_parser("profile", help="run a profiling sweep (vLLM or transformers) into a crash-safe store",
@@ -56,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --resume, for vLLM rows measured with other engine arguments than this energylens gives "
                         "(they are not part of a unit's id; without this option such a store is refused): remeasure "
                         "(their rows move to DIR/superseded/) or keep them as done")
-    p.add_argument("--ray", metavar="ADDRESS", default=None,
+    p.add_argument("--ray", metavar="ADDRESS", default=None, type=_ray_address,
                    help="run on a Ray cluster (one task per configuration, its GPUs reserved); 'local' starts one")
     p.add_argument("--ray-no-gpus", action="store_true", help="reserve no GPUs for Ray tasks (CPU clusters, tests)")
     p.add_argument("--power-source", default="nvml", metavar="SOURCE",
