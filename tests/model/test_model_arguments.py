@@ -83,8 +83,8 @@ def test_a_reordered_subset_of_a_read_file_is_not_named_by_the_files_rows(tmp_pa
     with pytest.raises(ProfileSchemaError, match=r"data row 5 of the DataFrame \(1-based position; index label 4\)"):
         model.predict(configs, chunk_rows=7)
     train = read.sample(20, random_state=1).reset_index(drop=True)
-    train.loc[2, "energy_j"] = np.nan  # within the schema's ranges, but fit needs every energy
-    with pytest.raises(ProfileSchemaError, match=r"^<DataFrame read from .*profiles.csv>: .*'energy_j'.* "
+    train.loc[2, "energy_j"] = np.nan  # within the schema's ranges, but fit needs every energy; typed in, not read
+    with pytest.raises(ProfileSchemaError, match=r"^<DataFrame edited after it was read from .*profiles.csv>: .*'energy_j'.* "
                                                  r"in data row 3 of the DataFrame \(1-based position; index label 2\)"):
         EnergyModel(bootstrap=0).fit(train)
 

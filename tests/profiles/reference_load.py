@@ -26,6 +26,7 @@ from energylens.profiles.header import (check_column_spelling, check_pp_synonyms
                                         check_unique_columns)
 from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, filled_share, limit_text
 from energylens.profiles.problems import EMPTY_ROW, empty_rows, problem_text
+from energylens.profiles.row_names import default_index
 from energylens.profiles.schema import (
     _INT_COLUMNS, _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, ARCHITECTURE_COLUMNS, ARCHITECTURES,
     KV_CACHE_DTYPES, MEASURED_COLUMNS, MODALITIES, OPTIONAL_DEFAULTS, PRECISIONS, REQUIRED_COLUMNS, SCHEMA_VERSION,
@@ -96,7 +97,9 @@ def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str
     _check_ranges(frame, out, problems)
     check_feature_columns(frame, problems)
     _parse_text(frame, out, problems)
-    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if frame_rows else None,
+    # a DataFrame with its own index names rows with their labels too (a rule made since, in row_names; copied here)
+    labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not default_index(frame.index))
+    frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if labelled else None,
                                          names)
 
     result = _assemble(frame, out, src, fill_architecture, plain_text)

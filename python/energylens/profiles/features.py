@@ -114,7 +114,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
     if len(profiles) == 0:  # the columns are still checked; every feature is an empty array
         as_profiles(profiles, require_energy=False)
         return {name: np.empty(0) for name in FEATURE_NAMES}
-    return features_of(FrameColumns(as_profiles(profiles, require_energy=False).reset_index(drop=True)))
+    valid = as_profiles(profiles, require_energy=False)
+    return features_of(FrameColumns(valid.reset_index(drop=True), labelled=valid))
 
 
 def features_of(df, gpu_specs: dict | None = None, model_specs: dict | None = None) -> dict[str, np.ndarray]:

@@ -27,10 +27,12 @@ _CODED = ("model", "gpu", "precision")
 
 class FrameColumns:
     """Read-only column access to a validated DataFrame (``frame``), each column converted at its first
-    read; ``columns``, ``attrs``, ``in`` and ``len()`` as the frame's."""
+    read; ``columns``, ``attrs``, ``in`` and ``len()`` as the frame's. ``labelled``: the same rows with the
+    index they had before a ``reset_index`` (messages name rows by it; default ``frame``)."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, labelled: pd.DataFrame | None = None) -> None:
         self.frame = frame
+        self.labelled = frame if labelled is None else labelled  # its index names rows in messages
         self.columns = frame.columns
         self.attrs = frame.attrs
         self._read: dict[str, object] = {}
@@ -57,7 +59,7 @@ class FrameColumns:
                 return {name: gpu_spec(name) for name in (str(g).strip() for g in gpus.values)}
             except UnknownGpuError:
                 pass
-        return gpu_specs_for_profiles(self.frame)
+        return gpu_specs_for_profiles(self.labelled)
 
     def _convert(self, name: str):
         values = cells.column_values(self.frame, name)

@@ -176,11 +176,12 @@ def duplicate_message(name: str, first: tuple[str, int], second: tuple[str, int]
                       diffs: Sequence[tuple[str, float, float]]) -> str:
     """The error for GPU ``name`` described at ``first`` and again at ``second`` ((file, zero-based data row)
     each) with the differing values ``diffs`` (:func:`conflicts`)."""
-    def at(where: tuple[str, int]) -> str:
-        return f"{where[0]}: data row {where[1] + 1}"
+    def at(where: tuple[str, int]) -> str:  # a DataFrame's position as it names its rows (row_names.RowNames)
+        return where[0].where([where[1]]) if hasattr(where[0], "where") else f"{where[0]}: data row {where[1] + 1}"
 
     shown = "; ".join(f"{c} = {a:g} there, {b:g} here" for c, a, b in diffs)
-    return (f"{at(second)} (1-based, header not counted), column(s) {', '.join(repr(c) for c, _, _ in diffs)}: "
+    note = "" if hasattr(second[0], "where") else " (1-based, header not counted)"
+    return (f"{at(second)}{note}, column(s) {', '.join(repr(c) for c, _, _ in diffs)}: "
             f"GPU {name!r} is already described by {at(first)} with different values ({shown}); one GPU has one "
             "spec: remove one of the rows, make them agree, or give the other part another name (a second "
             "description may only fill cells the first leaves blank)")

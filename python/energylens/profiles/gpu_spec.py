@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import precision as _precision
+from energylens.profiles.row_names import RowNames
 
 __all__ = [
     "GpuSpec", "GpuTableError", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS",
@@ -135,7 +136,10 @@ def rows_text(rows: list[int]) -> str:
 
 
 def where_in(source: str, rows: list[int], column: str | None) -> str:
-    """``FILE: data rows 2, 5 (1-based, header not counted), column 'c'`` for zero-based ``rows``."""
+    """``FILE: data rows 2, 5 (1-based, header not counted), column 'c'`` for zero-based ``rows``; a DataFrame's
+    rows (``source`` a :class:`~energylens.profiles.row_names.RowNames`, ``rows`` its positions) as it names them."""
+    if isinstance(source, RowNames):
+        return source.where(rows, column)
     col = f", column {column!r}" if column else ""
     return f"{source}: {rows_text(rows)} (1-based, header not counted){col}"
 

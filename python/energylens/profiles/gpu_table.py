@@ -45,12 +45,12 @@ from energylens.profiles.gpu_spec import (
     cell_number,
     check_usable,
     fill_blanks,
-    rows_text,
     spec_from_record,
     spec_names,
     where_in,
 )
 from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
+from energylens.profiles.row_names import RowNames
 
 __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
@@ -309,14 +309,6 @@ def _inline_values(cells_: np.ndarray, rows: np.ndarray, src: str, col: str) -> 
     return dict(zip(rows[keep].tolist(), x[keep].tolist(), strict=True))
 
 
-def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
-    """Zero-based data rows: the index where it is the reader's row number, else positions."""
-    idx = frame.index
-    if pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and (len(idx) == 0 or idx.min() >= 0):
-        return idx.to_numpy(dtype=np.int64)
-    return np.arange(len(frame), dtype=np.int64)
-
-
 def _inline_spec(profiles: pd.DataFrame, present: list[str], pos: np.ndarray, rows: np.ndarray, src: str,
                  g: str) -> dict[str, float]:
     """GPU-table column -> value of the inline columns ``present`` on GPU ``g``'s rows ``pos`` (blank columns
@@ -333,18 +325,19 @@ def _inline_spec(profiles: pd.DataFrame, present: list[str], pos: np.ndarray, ro
     return inline
 
 
-def _unknown_error(unknown: list[tuple[str, np.ndarray]], src: str) -> UnknownGpuError:
+def _unknown_error(unknown: list[tuple[str, np.ndarray]], src: RowNames) -> UnknownGpuError:
     """The error for the GPU names no table knows and no inline column describes, each with its rows; one name
     keeps the message of :func:`gpu_spec`, several are listed (the first :data:`_MAX_NAMES_SHOWN` with their
     close matches) above the known GPUs and both remedies, said once."""
     if len(unknown) == 1:
         g, at = unknown[0]
         return UnknownGpuError(f"{where_in(src, at.tolist(), 'gpu')}: {unknown_gpu_message(g)}")
-    named = [(g, rows_text(at.tolist())) for g, at in unknown]
+    name, phrase = src.parts(np.concatenate([at for _, at in unknown]))  # the file's rows, or the frame's
+    named = [(g, phrase(at).removesuffix(" (1-based, header not counted)")) for g, at in unknown]
     lines = gpu_names.unknown_gpus_message(named[:_MAX_NAMES_SHOWN], _known(), NEW_GPU_COLUMNS,
                                            more=named[_MAX_NAMES_SHOWN:])
-    return UnknownGpuError(f"{src}, column 'gpu': {len(unknown)} unknown GPU names (data rows 1-based, header not "
-                           f"counted):\n{lines}")
+    note = " (data rows 1-based, header not counted)" if src.file_form else ""
+    return UnknownGpuError(f"{name}, column 'gpu': {len(unknown)} unknown GPU names{note}:\n{lines}")
 
 
 def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) -> dict[str, GpuSpec]:
@@ -360,10 +353,10 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
         GpuTableError: a non-numeric / out-of-range / inconsistent inline value, an inline value that
             contradicts the table, or a new GPU lacking a needed column (source, rows, column named).
     """
-    src = source or str(profiles.attrs.get("source", "<DataFrame>"))
+    src = RowNames(profiles, source)  # rows are positions; messages name them as the frame's or the file's
     if "gpu" not in profiles.columns:
         raise ProfileSchemaError(f"{src}: profile table lacks the 'gpu' column", source=src, column="gpu")
-    rows = _row_numbers(profiles)
+    rows = np.arange(len(profiles), dtype=np.int64)
     names = profiles["gpu"].astype(str).str.strip()
     present = [c for c in INLINE_COLUMNS if c in profiles.columns]
     # one pass per GPU, rows in order: its inline values and table row; then every unknown name at once

@@ -6,11 +6,13 @@ as it is, that is the row's position. A frame that :func:`energylens.profiles.sc
 validated earlier and that is validated again (:func:`energylens.profiles.schema.as_profiles`) may have
 been filtered, reordered or re-indexed since it was read, so its rows are named as positions in *that
 frame*, with their index labels (a frame read from a file keeps the file's zero-based data row as its
-index until the index is reset), never as rows of the file it came from.
+index until the index is reset), never as rows of the file it came from. Which rows of such a frame are still
+the file's rows as read, and which file a row of a ``pd.concat`` came from, :mod:`energylens.profiles.row_names`
+tells (the frame is ``<DataFrame edited after it was read from FILE>`` where one is not).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -122,20 +124,22 @@ def column_label(column: str, names: Mapping[str, str] | None = None) -> str:
 
 
 def problem_text(rows: np.ndarray, column: str, reason: str, values: list, labels: pd.Index | None = None,
-                 names: Mapping[str, str] | None = None) -> str:
-    """One problem: column (as the source spells it, :func:`column_label`), reason, rows (see :func:`rows_text`)
-    and up to five offending values."""
+                 names: Mapping[str, str] | None = None, origin: Callable[[np.ndarray], str] | None = None) -> str:
+    """One problem: column (as the source spells it, :func:`column_label`), reason, rows (see :func:`rows_text`;
+    then ``origin(rows)``, e.g. the file rows they are) and up to five offending values."""
     vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
-    return f"column {column_label(column, names)}: {reason} in {rows_text(rows, labels)}; value(s): {vals}"
+    where = rows_text(rows, labels) + (origin(rows) if origin else "")
+    return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}"
 
 
 def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Problems, src: str, drop_invalid: bool,
-                  labels: pd.Index | None, names: Mapping[str, str] | None, warning: type[Warning]
+                  labels: pd.Index | None, names: Mapping[str, str] | None, warning: type[Warning],
+                  origin: Callable[[np.ndarray], str] | None = None
                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame | None]:
     """What :func:`energylens.profiles.schema.load_profiles` does with the problems of ``frame`` (its parsed columns
-    ``out``): raise on the first problem (listing the others; rows named with their index ``labels`` when given;
-    columns as the source spells them, ``names``), or with ``drop_invalid`` drop the bad rows and return them
-    (original values, 1-based ``row``, ``reason``) with one ``warning`` counting them."""
+    ``out``): raise on the first problem (listing the others; rows named with their index ``labels`` when given,
+    then ``origin(rows)``; columns as the source spells them, ``names``), or with ``drop_invalid`` drop the bad
+    rows and return them (original values, 1-based ``row``, ``reason``) with one ``warning`` counting them."""
     if not problems.items:
         if not drop_invalid:
             return frame, out, None
@@ -146,10 +150,10 @@ def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Pro
     if not drop_invalid:
         first_rows, col, reason, vals = problems.items[0]
         lines = [f"{src}: profile table violates schema v1: "
-                 + problem_text(first_rows, col, reason, vals, labels, names)]
+                 + problem_text(first_rows, col, reason, vals, labels, names, origin)]
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
-            lines += ["  " + problem_text(*item, labels, names) for item in problems.items[1:]]
+            lines += ["  " + problem_text(*item, labels, names, origin) for item in problems.items[1:]]
         lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
                      "docs/profile-schema.md)")
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])

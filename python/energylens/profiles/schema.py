@@ -33,8 +33,10 @@ from energylens.profiles.header import (
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism, pipeline_stages
 from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, raise_or_drop
-from energylens.profiles.reading import read_table
+from energylens.profiles.reading import DATAFRAME_SOURCE, read_table
 from energylens.profiles.recheck import still_valid
+from energylens.profiles.row_names import as_read, origin_text, remember
+from energylens.profiles.row_names import default_index as _default_index
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 
 __all__ = [
@@ -206,8 +208,10 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     dropped = None
     if problems.items or drop_invalid:
         frame = _as_read(frame, headers, add_energy)
+        labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not _default_index(frame.index))
+        origin = (lambda rows: origin_text(frame, rows)) if src == DATAFRAME_SOURCE else None  # pd.concat's rows
         frame, out, dropped = raise_or_drop(frame, out, problems, src, drop_invalid,
-                                            frame.index if frame_rows else None, names, DroppedRowsWarning)
+                                            frame.index if labelled else None, names, DroppedRowsWarning, origin)
         extras = [(c, frame[c].array) for c in frame.columns if c not in _OUTPUT_COLUMNS]
     else:
         extras = _extra_columns(frame, headers, arrays, add_energy)
@@ -215,6 +219,8 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     result = _assemble(out, frame.index, extras, src, fill_architecture, plain_text)
     result.attrs["source"] = src
     result.attrs["schema_version"] = SCHEMA_VERSION
+    if not isinstance(path_or_frame, pd.DataFrame) or not src.startswith("<"):  # a file (or a reader's frame of
+        remember(result)  # one, named by its path): its rows, as read, for messages (row_names)
     if dropped is not None:
         result.attrs["dropped"] = dropped
     return result
@@ -263,8 +269,8 @@ def as_profiles(frame, *, require_energy: bool = True) -> pd.DataFrame:
         energy = frame["energy_j"].to_numpy(dtype="float64")
         if not require_energy or np.isfinite(energy).all():
             return frame
-    if source:  # a file's name: these rows need not be the file's rows
-        source = frame_source(source, edited=edited)
+    if source:  # a file's name: these rows need not be the file's rows (a cell changed, the index reset)
+        source = frame_source(source, edited=edited or as_read(frame) is False)
     return _load(frame, False, True, source, require_energy, plain_text=False, frame_rows=True)
 
 
