@@ -43,6 +43,7 @@ from energylens.model.compile import compile_expression, parametrize
 from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
 from energylens.profiles.problems import frame_source, rows_text
+from energylens.profiles.row_names import as_read
 
 __all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "discover", "TARGETS", "shown", "heldout_counts", "load_discovery",
            "search_summary"]
@@ -82,8 +83,11 @@ def heldout_counts(template: dict[str, float]) -> str:
     """What the held-out scores are over, as printed under the table (empty for a result without counts)."""
     if "pairs" not in template:
         return ""
-    return (f"held-out scores over {template['top1_groups']} groups with a choice (Top-1), {template['pairs']} pairs "
-            f"(pairwise), {template['parallelism_choices']} TP x PP choices")
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    return (f"held-out scores over {count(template['top1_groups'], 'group')} with a choice (Top-1), "
+            f"{count(template['pairs'], 'pair')} (pairwise), {count(template['parallelism_choices'], 'TP x PP choice')}")
 
 
 def _refit(formula: sp.Expr, starts: dict[str, float], features: dict[str, np.ndarray], rows: np.ndarray,
@@ -170,7 +174,7 @@ def _source(profiles: Any, df: pd.DataFrame) -> tuple[str, pd.Index | None]:
     a frame filtered after it was read has positions that are not the file's data rows)."""
     if not isinstance(profiles, pd.DataFrame):
         return str(df.attrs.get("source", profiles)), None
-    return frame_source(profiles.attrs.get("source")), profiles.index
+    return frame_source(profiles.attrs.get("source"), edited=as_read(profiles) is False), profiles.index
 
 
 def _check_target(df: pd.DataFrame, target: str, column: str, src: str, labels: pd.Index | None = None) -> None:
