@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -162,10 +165,31 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
         print(f"  dropped samples: {res.dropped}")
 
 
+def _save(trace, path: str) -> bool:
+    """Write the trace at ``path``; when that fails (its folder removed during the run, a full disk, a mount gone
+    read-only) save it to the temporary folder instead, since the recording cannot be taken again, and say where
+    on stderr. Returns whether ``path`` was written."""
+    replaced = existing_file(path)
+    try:
+        trace.save(path)
+    except Error as exc:
+        spare = Path(tempfile.gettempdir()) / time.strftime(f"energylens-monitor-%Y%m%dT%H%M%S-{os.getpid()}.parquet")
+        try:
+            trace.save(spare)
+            kept = f"the recording was saved to {spare} instead: move it where you want it"
+        except Error as again:
+            kept = f"the recording was not saved (nor in the temporary folder: {again})"
+        print(f"energylens monitor: {type(exc).__name__}: {exc}; {kept}", file=sys.stderr)
+        return False
+    announce_written(path, replaced, command="monitor")
+    return True
+
+
 def run_monitor(args: argparse.Namespace) -> int:
     """Sample until --duration or Ctrl-C, print the totals, save the trace at -o; exit 1 when sampling stopped
-    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling, 130 when
-    Ctrl-C cut a given --duration short (totals and trace saved; without --duration Ctrl-C is the stop: 0)."""
+    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling or a trace
+    that could not be written at -o (then saved to the temporary folder, :func:`_save`), 130 when Ctrl-C cut a
+    given --duration short (totals and trace saved; without --duration Ctrl-C is the stop: 0)."""
     if args.force and not args.output:  # it was accepted and did nothing: no trace is saved without -o
         raise ValueError("--force replaces an earlier trace at -o FILE, and without -o no trace is saved: add -o "
                          "FILE or drop --force")
@@ -197,18 +221,16 @@ def run_monitor(args: argparse.Namespace) -> int:
             except Error as exc:  # stop() re-raises the sampler's stored error: in hand already, or new
                 error = error or exc
         _summary(total, sampler.result(), interrupted or bool(late_interrupt), labels)
-        if trace is not None:
-            replaced = existing_file(args.output)
-            trace.save(args.output)
-            announce_written(args.output, replaced, command="monitor")
+        written = trace is None or _save(trace, args.output)
+    kept = " and the trace" if trace is not None and written else ""
     if error is not None:
         print(f"energylens monitor: sampling stopped after {total.duration_s:.2f} s: {type(error).__name__}: "
-              f"{error}; the totals above{' and the trace' if trace is not None else ''} cover what was "
+              f"{error}; the totals above{kept} cover what was "
               "recorded until then", file=sys.stderr)
         return 1
     if interrupted and args.duration is not None:  # a run asked to last D s that did not: 130, not success
         print(f"energylens monitor: interrupted (Ctrl-C) after {total.duration_s:.2f} s of the {args.duration:g} s "
-              f"--duration; the totals above{f' and the trace at {args.output}' if trace is not None else ''} "
+              f"--duration; the totals above{kept + f' at {args.output}' if kept else ''} "
               "cover those seconds", file=sys.stderr)
         return 130
-    return 0
+    return 0 if written else 2
