@@ -52,6 +52,7 @@ __all__ = [
     "Measurement",
     "WindowResult",
     "ShortWindowWarning",
+    "AveragedPowerWarning",
     # re-exported (see the module docstring)
     "PowerSampler",
     "SamplerResult",
@@ -72,6 +73,22 @@ _FUTURE_TOLERANCE_NS = 50_000_000
 
 class ShortWindowWarning(UserWarning):
     """A window was shorter than the update period of the power signal it was integrated from."""
+
+
+class AveragedPowerWarning(UserWarning):
+    """A window's ``energy_j`` was integrated from ``nvml_average`` (nvmlDeviceGetPowerUsage), a ~1 s moving
+    average that lags every change of power: on the real H200 trace 0.7 s across a load step read 178 J where
+    the energy counter read 454 J. The counter's figure (``counter_energy_j``) is the one to use."""
+
+
+def _warn_averaged(m: Measurement) -> None:
+    if "nvml_average" not in m.source.split("+"):
+        return
+    counter = (f"the energy counter read {m.counter_energy_j:.1f} J: use counter_energy_j"
+               if math.isfinite(m.counter_energy_j) else "no energy counter brackets it")
+    warnings.warn(f"window {m.key!r}: energy_j {m.energy_j:.1f} J over {m.duration_s:.2f} s was integrated from "
+                  "nvml_average (nvmlDeviceGetPowerUsage), a ~1 s moving average that lags every change of power "
+                  f"by up to ~1 s; {counter}", AveragedPowerWarning, stacklevel=4)
 
 
 @dataclass(frozen=True)
@@ -373,6 +390,7 @@ class EnergyMonitor:
             warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
                           f"{m.source} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
                           "interpolated estimate", ShortWindowWarning, stacklevel=3)
+        _warn_averaged(m)
         return m
 
     def _wait_past(self, end_ns: int, periods: Mapping[str, float]) -> None:
