@@ -84,7 +84,7 @@ class AveragedPowerWarning(UserWarning):
 def _warn_averaged(m: Measurement) -> None:
     if "nvml_average" not in m.source.split("+"):
         return
-    counter = (f"the energy counter read {m.counter_energy_j:.1f} J: use counter_energy_j"
+    counter = (f"the energy counter read {m.counter_energy_j:.1f} J (counter_energy_j), the figure to use"
                if math.isfinite(m.counter_energy_j) else "no energy counter brackets it")
     warnings.warn(f"window {m.key!r}: energy_j {m.energy_j:.1f} J over {m.duration_s:.2f} s was integrated from "
                   "nvml_average (nvmlDeviceGetPowerUsage), a ~1 s moving average that lags every change of power "
