@@ -71,6 +71,7 @@ from energylens.errors import EnergyLensError, ProfileSchemaError, renamed_argum
 from energylens.extras import optional
 from energylens.profiles import cells, read_profiles
 from energylens.profiles.problems import frame_source, problem_text
+from energylens.profiles.row_names import as_read
 
 __all__ = ["evaluate", "run_evaluation", "check_seed", "CAUGHT"]
 
@@ -107,7 +108,7 @@ def _validate(df: pd.DataFrame, group_by: Sequence[str], tpot_slo: float | None)
         bad = ~(np.isfinite(e) & (e > 0))
     if bad.any():  # a frame edited after validation: named as the schema names such a frame (positions, labels)
         rows = np.flatnonzero(bad)
-        src = frame_source(df.attrs.get("source"), edited=True)
+        src = frame_source(df.attrs.get("source"), edited=as_read(df) is not True)  # read so, or typed in
         raise ProfileSchemaError(f"{src}: " + problem_text(rows, "energy_j", "must be finite and > 0 (joules per request)",
                                                           list(e[rows[:5]]), df.index), source=src, column="energy_j",
                                  rows=rows.tolist())

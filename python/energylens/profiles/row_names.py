@@ -54,16 +54,15 @@ def remember(frame: pd.DataFrame) -> None:
     file's zero-based data rows) as read."""
     hashes = _row_hashes(frame)
     index = frame.index
-    if hashes is None or not pd.api.types.is_integer_dtype(index.dtype) or (len(index) and index.min() < 0):
+    if hashes is None or not pd.api.types.is_integer_dtype(index.dtype) or not index.is_unique or (
+            len(index) and (index.min() < 0 or index.max() > 2 * len(index) + 1000)):  # no file's row numbers
         return
-    table = np.zeros(int(index.max()) + 1 if len(index) else 0, dtype=np.uint64)
+    table = np.zeros(int(index.max()) + 1 if len(index) else 0, dtype=np.uint64)  # 0: no row (dropped as invalid)
     table[index.to_numpy()] = hashes
-    valid = np.zeros(len(table), dtype=bool)
-    valid[index.to_numpy()] = True  # a row dropped as invalid is no row to match
     token = next(_IDS)
-    _HASHES[token] = np.where(valid, table, np.uint64(0))
+    _HASHES[token] = table
     _SOURCES[token] = str(frame.attrs.get("source", ""))
-    while len(_HASHES) > 1 and (len(_HASHES) > _MAX_TABLES or sum(map(len, _HASHES.values())) > _MAX_ROWS):
+    while len(_HASHES) > 1 and (len(_HASHES) > _MAX_TABLES or sum(map(len, list(_HASHES.values()))) > _MAX_ROWS):
         _SOURCES.pop(_HASHES.popitem(last=False)[0], None)
     frame.attrs[READ_ID] = token
 
@@ -105,8 +104,9 @@ def origin_text(frame: pd.DataFrame, at) -> str:
     if hashes is None or not len(at):
         return ""
     where: list[tuple[str, int]] = []
+    tables = list(_HASHES.items())  # a copy: another thread may read a file meanwhile
     for h in hashes.tolist():
-        hits = [(_SOURCES[t], int(i)) for t, table in _HASHES.items() for i in np.flatnonzero(table == h)[:2]]
+        hits = [(_SOURCES.get(t, "?"), int(i)) for t, table in tables for i in np.flatnonzero(table == h)[:2]]
         if len(hits) != 1 or h == 0:
             return ""
         where.append(hits[0])
