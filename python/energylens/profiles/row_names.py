@@ -15,6 +15,7 @@ from two files keeps no ``attrs``), that file and data row (:func:`origin_text`)
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ _MAX_ROWS = 4_000_000
 _HASHES: OrderedDict[int, np.ndarray] = OrderedDict()
 _SOURCES: dict[int, str] = {}  # READ_ID -> the file's name, for a frame that lost its attrs (pd.concat)
 _IDS = itertools.count(1)
+_LOCK = threading.Lock()  # remember() from several threads reading files: one eviction at a time
 
 
 def _row_hashes(frame: pd.DataFrame, at: np.ndarray | None = None) -> np.ndarray | None:
@@ -59,11 +61,12 @@ def remember(frame: pd.DataFrame) -> None:
         return
     table = np.zeros(int(index.max()) + 1 if len(index) else 0, dtype=np.uint64)  # 0: no row (dropped as invalid)
     table[index.to_numpy()] = hashes
-    token = next(_IDS)
-    _HASHES[token] = table
-    _SOURCES[token] = str(frame.attrs.get("source", ""))
-    while len(_HASHES) > 1 and (len(_HASHES) > _MAX_TABLES or sum(map(len, list(_HASHES.values()))) > _MAX_ROWS):
-        _SOURCES.pop(_HASHES.popitem(last=False)[0], None)
+    with _LOCK:
+        token = next(_IDS)
+        _HASHES[token] = table
+        _SOURCES[token] = str(frame.attrs.get("source", ""))
+        while len(_HASHES) > 1 and (len(_HASHES) > _MAX_TABLES or sum(map(len, _HASHES.values())) > _MAX_ROWS):
+            _SOURCES.pop(_HASHES.popitem(last=False)[0], None)
     frame.attrs[READ_ID] = token
 
 
