@@ -5,17 +5,15 @@ context_length printed the canned line without a number, a MoE's weights remedy 
 said a custom MoE's dp values tie as a dense model's do."""
 
 import dataclasses
-import warnings
 
 import pytest
+from tests.search.remedy_searches import quiet_search
 
-import energylens
 from energylens.profiles import tables
 from energylens.search.api import bundled_model
 from energylens.search.remedies import ep_experts_sentence, ep_group_sentence, tp_heads_sentence
 
 L405 = "meta-llama/Llama-3.1-405B-Instruct"
-KW = dict(input_tokens=1500, output_tokens=300, bootstrap=False)
 # a 7B dense model with 28 heads (tp 8 does not divide them), a copy of Qwen3-30B-A3B's MoE architecture under
 # a name the table lacks, the same with 60 experts, and Qwen3-235B-A22B's under another name
 DENSE = dataclasses.replace(tables.estimate_architecture(7.0), name="org/custom-7b", n_heads=28, n_kv_heads=4)
@@ -29,10 +27,7 @@ def model():
     return bundled_model()
 
 
-def _search(model, models, gpus, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bundled model's range notes
-        return energylens.search(models, gpus, energy_model=model, **{**KW, **kw})
+_search = quiet_search
 
 
 def test_the_specs_are_not_in_the_table():

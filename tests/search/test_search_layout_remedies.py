@@ -7,18 +7,16 @@ model table's MLA models (the engine counts the latent as one KV head)."""
 
 import dataclasses
 import math
-import warnings
 
 import numpy as np
 import pytest
+from tests.search.remedy_searches import quiet_search
 
-import energylens
 from energylens.profiles import tables
 from energylens.search.api import bundled_model, native_options
 from energylens.search.remedies import _REASONS, _evaluate, _tp_values, node_tp_values
 from energylens.search.space import build_space
 
-KW = dict(input_tokens=1500, output_tokens=300, bootstrap=False)
 BIG = "meta-llama/Llama-3.1-405B-Instruct"
 
 
@@ -27,10 +25,7 @@ def model():
     return bundled_model()
 
 
-def _search(model, models, gpus, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bundled model's range notes
-        return energylens.search(models, gpus, energy_model=model, **{**KW, **kw})
+_search = quiet_search
 
 
 def _flags(r: dict) -> dict:

@@ -4,15 +4,13 @@ short of 16 (rejected by ep_group), and named the GPU as the GPU table does (H10
 printed H100."""
 
 import dataclasses
-import warnings
 
 import pytest
+from tests.search.remedy_searches import quiet_search
 
-import energylens
 from energylens.profiles import tables
 from energylens.search.api import bundled_model
 
-KW = dict(input_tokens=1500, output_tokens=300, bootstrap=False)
 MOE = "Qwen/Qwen3-30B-A3B"
 
 
@@ -21,10 +19,7 @@ def model():
     return bundled_model()
 
 
-def _search(model, models, gpus, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bundled model's range notes
-        return energylens.search(models, gpus, energy_model=model, **{**KW, **kw})
+_search = quiet_search
 
 
 def test_tp_beyond_the_node_with_ep_keeps_the_ep_group(model):
