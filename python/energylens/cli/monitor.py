@@ -62,11 +62,21 @@ def _labels(sampler: PowerSampler) -> list[int]:
 
 
 def _latest_power(samples: dict, gpu_count: int) -> list[float]:
-    out = []
-    power = np.isfinite(samples["power_w"])
-    for g in range(gpu_count):
-        sel = power & (samples["gpu"] == g)
-        out.append(float(samples["power_w"][sel][-1]) if sel.any() else math.nan)
+    """Each GPU's latest power reading (NaN where it has none), read back from the end of the table in growing
+    blocks until every GPU has one: scanning the whole run for every live line took 0.25 s at 12 M rows."""
+    out = [math.nan] * gpu_count
+    missing = set(range(gpu_count))
+    hi, block = len(samples["power_w"]), 4096
+    while missing and hi > 0:
+        lo = max(hi - block, 0)
+        power, gpu = samples["power_w"][lo:hi], samples["gpu"][lo:hi]
+        finite = np.isfinite(power)
+        for g in sorted(missing):
+            sel = np.flatnonzero(finite & (gpu == g))
+            if sel.size:
+                out[g] = float(power[sel[-1]])
+                missing.discard(g)
+        hi, block = lo, block * 4
     return out
 
 
