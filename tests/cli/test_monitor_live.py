@@ -57,3 +57,17 @@ def test_a_live_line_reads_the_latest_rows_not_the_whole_run():
     for _ in range(5):
         _latest_power(samples, 8)
     assert (time.perf_counter() - start) / 5 < 0.05
+
+
+def test_without_nvml_the_error_also_names_the_way_to_try_monitor_without_a_gpu(capsys):
+    """Without a driver the error said only how to install one; someone trying the command on a laptop was not told
+    about --source synthetic, which runs it on a known square wave."""
+    import energylens
+    from energylens.cli.main import main
+
+    if energylens.capabilities().nvml_available:
+        pytest.skip("NVML is available here")
+    assert main(["monitor", "--duration", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "NvmlUnavailableError: cannot load NVML" in err and "Fix: install the NVIDIA driver" in err
+    assert "To try energylens monitor without a GPU: --source synthetic" in err, err

@@ -19,7 +19,7 @@ import numpy as np
 
 from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
-from energylens.errors import OutputError
+from energylens.errors import NvmlUnavailableError, OutputError
 from energylens.measure.marks import steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
@@ -52,7 +52,11 @@ def _sampler(args: argparse.Namespace) -> PowerSampler:
             entry["index"] = int(index)  # the --gpus asked for, in the labels and the saved trace
         return sampler
     dcgm = {"off": False, "auto": "auto", "on": True}[args.dcgm]
-    return PowerSampler.nvml(args.gpus, dcgm=dcgm)  # NvmlUnavailableError (with the fix) without NVML
+    try:
+        return PowerSampler.nvml(args.gpus, dcgm=dcgm)
+    except NvmlUnavailableError as exc:  # its fix is for a GPU host; someone trying the command has none
+        raise NvmlUnavailableError(f"{exc} To try energylens monitor without a GPU: --source synthetic (a known "
+                                   "150 W / 450 W square wave).") from None
 
 
 def _labels(sampler: PowerSampler) -> list[int]:
