@@ -143,9 +143,10 @@ def _close(mon: EnergyMonitor, error: Error | None, want_trace: bool) -> tuple[M
             error = exc
     if error is not None:  # up to the last power reading: after it no source was left to cover the time
         s = mon.sampler.samples(check=False)
-        power_t = s["t_ns"][np.isfinite(s["power_w"])]
         start = mon.window_start_ns("total")
-        end = int(power_t[-1]) if power_t.size and power_t[-1] > start else steady_now_ns()
+        power_t = s["t_ns"][np.isfinite(s["power_w"])]
+        any_t = s["t_ns"][np.isfinite(s["power_w"]) | np.isfinite(s["energy_j"])]  # (a counter read on)
+        end = next((int(t[-1]) for t in (power_t, any_t) if t.size and t[-1] > start), steady_now_ns())
         total = mon.measure("total", start, min(end, steady_now_ns()), recorded=True)
     return total, mon.trace() if want_trace else None, error
 
