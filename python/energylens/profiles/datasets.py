@@ -357,12 +357,10 @@ def _csv_header(path: str | os.PathLike) -> tuple[str, ...]:
     if not p.is_file() or suffix_kind(p) != "csv":
         return ()
     check_csv_file(p)  # a folder, empty, binary, UTF-16 or ';'-separated file: a named error
-    if p.suffix.lower() != ".csv":
-        try:  # compressed: what pandas cannot decompress is named where the table itself is read
-            return tuple(pd.read_csv(p, nrows=0).columns)
-        except Exception:  # noqa: BLE001 - not a recognisable export: the schema path reports the file
-            return ()
-    return tuple(pd.read_csv(p, nrows=0).columns)
+    try:  # what pandas cannot decompress or parse (an unterminated quote) is named where the table is read
+        return tuple(pd.read_csv(p, nrows=0).columns)
+    except Exception:  # noqa: BLE001 - not a recognisable export: the schema path reports the file
+        return ()
 
 
 def _has_columns(header: tuple[str, ...], signature: tuple[str, ...]) -> bool:

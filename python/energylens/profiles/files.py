@@ -9,8 +9,6 @@ and :mod:`energylens.errors`.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import lzma
 import os
 import zipfile
@@ -22,6 +20,7 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles.header import check_unique_columns
+from energylens.profiles.unreadable import READ_ERRORS, not_utf8_error, open_bytes, unreadable_csv_error
 
 __all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv", "read_parquet_table",
            "read_csv_file", "READ_PROGRESS", "LARGE_CSV_BYTES", "LARGE_COMPRESSED_BYTES"]
@@ -107,8 +106,9 @@ def check_csv_file(path: str | os.PathLike, what: str = "profile table", error: 
         if len(head) == _SNIFF_BYTES and exc.start >= _SNIFF_BYTES - 4:
             text = head[:exc.start].decode("utf-8")  # a character cut at the sniff boundary
         else:
-            raise error(f"{src}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8",
-                        source=src) from None
+            raise (not_utf8_error(p, src, error)
+                   or error(f"{src}: not UTF-8 text ({exc.reason}); save it as UTF-8", source=src)) from None
+    _check_no_comment_lines(text, src, what, error)
     header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     if header.strip().lower().startswith("sep="):  # pandas read it as a 2-column header, and row 1 as too long
         raise error(f"{src}: the first line {header.strip()[:10]!r} is Excel's separator hint, not the header; delete "
@@ -122,27 +122,31 @@ def check_csv_file(path: str | os.PathLike, what: str = "profile table", error: 
     return p
 
 
+def _check_no_comment_lines(text: str, src: str, what: str, error: type) -> None:
+    """``error`` naming the leading lines of ``text`` (the file's first bytes) that start with '#': a note
+    written above the header. Schema v1 has no comment lines; read as the header, such a line made every data
+    row "longer than the header's 1 columns"."""
+    lines = text.lstrip("\ufeff").splitlines()
+    n = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")), len(lines))
+    if n:
+        said = "line 1 is a comment" if n == 1 else f"lines 1-{n} are comments"
+        raise error(f"{src}: {said} ({lines[0].strip()[:60]!r}); comment lines are not supported in a {what}: "
+                    "delete them (the header must be the first line; notes can go in a column of their own)",
+                    source=src, rows=[])
+
+
 def _head_bytes(p: Path) -> bytes | None:
     """The first bytes of the text of ``p``, decompressed for .csv.gz / .bz2 / .xz / .zip (a compressed CSV saved
     from Excel has the same ';' header as a plain one); None for another suffix, or a file that does not
     decompress (pandas then names the error, and the caller the file)."""
-    name = p.name.lower()
-    openers = {".csv": open, ".csv.gz": gzip.open, ".csv.bz2": bz2.open, ".csv.xz": lzma.open}
     try:
-        if name.endswith(".csv.zip"):
-            with zipfile.ZipFile(p) as zf:
-                members = zf.namelist()
-                if len(members) != 1:
-                    return None
-                with zf.open(members[0]) as fh:
-                    return fh.read(_SNIFF_BYTES)
-        opener = next((o for suffix, o in openers.items() if name.endswith(suffix)), None)
-        if opener is None:
+        fh = open_bytes(p)
+        if fh is None:
             return None
-        with opener(p, "rb") as fh:
+        with fh:
             return fh.read(_SNIFF_BYTES)
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile):
-        if name.endswith(".csv"):
+        if p.name.lower().endswith(".csv"):
             raise
         return None
 
@@ -231,9 +235,10 @@ def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
     parquet = suffix_kind(Path(path)) == "parquet"
     try:
         frame = pd.read_parquet(path) if parquet else read_csv_file(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, EOFError,
-            OSError) as exc:
-        raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc
+    except (*READ_ERRORS, ValueError) as exc:
+        if parquet:
+            raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc
+        raise unreadable_csv_error(Path(path), str(path), exc, what) from exc
     return frame if parquet else check_row_lengths(frame, str(path))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
@@ -20,16 +21,20 @@ from energylens.profiles.files import (
 )
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
+from energylens.profiles.unreadable import READ_ERRORS, unreadable_csv_error
 
-__all__ = ["read_table", "DATAFRAME_SOURCE"]
+__all__ = ["read_table", "check_stray_rows", "DATAFRAME_SOURCE"]
 
 #: How messages name a DataFrame given without a ``source``.
 DATAFRAME_SOURCE = "<DataFrame>"
 
 
-def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
+def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...], *,
+               stray_rows: bool = True) -> tuple[pd.DataFrame, str]:
     """(the table, its name for messages): a copy of a DataFrame, a store folder's finished rows, or the file
-    (``text_columns`` of a CSV read as str). A repeated CSV header is an error naming the column."""
+    (``text_columns`` of a CSV read as str). A repeated CSV header is an error naming the column; with
+    ``stray_rows`` (not under ``drop_invalid``, which drops such rows), so is a file's repeated header line or
+    summary row (:func:`check_stray_rows`)."""
     if isinstance(path_or_frame, pd.DataFrame):
         return path_or_frame.copy(), source or DATAFRAME_SOURCE
     if not isinstance(path_or_frame, (str, os.PathLike)):
@@ -52,8 +57,45 @@ def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...])
             frame = read_parquet_table(path, src)
     except ProfileSchemaError:
         raise
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError, TypeError) as exc:
+    except (*READ_ERRORS, ValueError, TypeError) as exc:  # a compressed file cut short: EOFError
+        if kind == "csv":
+            raise unreadable_csv_error(path, src, exc) from exc
         raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
     if kind == "csv":  # pandas renames a repeated header (energy_j.1): read the header row as written
         check_unique_csv_header(path, src)
+    if stray_rows:
+        check_stray_rows(frame, src)
     return frame, src
+
+
+#: A first cell that marks a spreadsheet's summary row (any case, with or without a trailing ':').
+_SUMMARY = frozenset(v for w in ("total", "totals", "grand total", "subtotal", "sum", "average", "avg", "mean",
+                                 "median") for c in (w, w.title(), w.upper(), w.capitalize()) for v in (c, c + ":"))
+
+
+def check_stray_rows(frame: pd.DataFrame, src: str) -> None:
+    """ProfileSchemaError naming the first data row of a file's ``frame`` that is not a measurement: the header line
+    again (two CSV files joined with ``cat``; its cells were each a "non-numeric value 'tp'" problem) or a
+    spreadsheet's summary row (``Total,,,``: each blank a "missing value" problem). Looks at the first column's
+    text cells and ``model`` only (``isin``: no string pass over a large table)."""
+    if frame.empty:
+        return
+    first = frame.columns[0]
+    if not pd.api.types.is_numeric_dtype(frame[first].dtype):
+        for pos in np.flatnonzero(frame[first].to_numpy() == first)[:5].tolist():
+            cells = [str(frame.iat[pos, j]).strip() for j in range(frame.shape[1])]
+            if all(v == str(c) for v, c in zip(cells, frame.columns, strict=True) if not str(c).startswith("Unnamed:")):
+                raise ProfileSchemaError(
+                    f"{src}: data row {pos + 1} (1-based, header not counted) repeats the header line (column "
+                    f"{str(first)!r} holds {str(first)!r}, and so on): two CSV files joined together? Delete that line "
+                    "(append a file without its header: tail -n +2 b.csv >> a.csv)", source=src, column=str(first),
+                    rows=[pos])
+    for column in dict.fromkeys((first, "model")):
+        if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column].dtype):
+            hits = np.flatnonzero(frame[column].isin(_SUMMARY).to_numpy())
+            if len(hits):
+                pos = int(hits[0])
+                raise ProfileSchemaError(
+                    f"{src}: data row {pos + 1} (1-based, header not counted) looks like a summary row (column "
+                    f"{str(column)!r} holds {frame[column].iat[pos]!r}), not a measurement: delete it (a spreadsheet's "
+                    "totals or averages do not belong in a profile table)", source=src, column=str(column), rows=[pos])

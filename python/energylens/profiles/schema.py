@@ -181,7 +181,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
           *, plain_text: bool, frame_rows: bool = False, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
     ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
-    frame, src = read_table(path_or_frame, source, _TEXT_COLUMNS)
+    frame, src = read_table(path_or_frame, source, _TEXT_COLUMNS, stray_rows=not drop_invalid)
     headers = [str(c) for c in frame.columns]
     check_unique_columns(headers, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")

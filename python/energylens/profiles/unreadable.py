@@ -1,0 +1,174 @@
+"""Why a CSV file could not be read, said where it happened: the errors of :mod:`energylens.profiles.files`
+for a file pandas (or the UTF-8 sniff) gave up on.
+
+pandas' own words name no file and count in its own way ("EOF inside string starting at row 1"; a
+UnicodeDecodeError's "position 1242" is an offset into a buffer); a compressed file cut short was a bare
+EOFError. Here each becomes one error naming the file and the 1-based line (the header is line 1), the data
+row and column where known: an unterminated quote (:func:`open_quote_at`), the first byte that is not UTF-8
+(:func:`bad_utf8_at`, with the ``iconv`` command where the line reads as Windows-1252), a compressed file
+that ends early. The file is scanned again only on these error paths. Imports pandas, the standard library
+and :mod:`energylens.errors`.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import lzma
+import shlex
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from energylens.errors import ProfileSchemaError
+
+__all__ = ["READ_ERRORS", "open_bytes", "unreadable_csv_error", "not_utf8_error", "bad_utf8_at", "open_quote_at"]
+
+#: What reading a CSV file (compressed ones included) raises on a file it cannot read to its end.
+READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, zlib.error,
+               lzma.LZMAError, zipfile.BadZipFile)
+
+
+def open_bytes(p: Path) -> IO[bytes] | None:
+    """``p`` opened for reading its text as bytes, decompressed for .csv.gz / .bz2 / .xz / .zip (one member);
+    None for another suffix or a zip of several members. Raises what the opener raises."""
+    name = p.name.lower()
+    if name.endswith(".csv.zip"):
+        zf = zipfile.ZipFile(p)
+        members = zf.namelist()
+        if len(members) != 1:
+            zf.close()
+            return None
+        return zf.open(members[0])
+    openers = {".csv": open, ".csv.gz": gzip.open, ".csv.bz2": bz2.open, ".csv.xz": lzma.open}
+    opener = next((o for suffix, o in openers.items() if name.endswith(suffix)), None)
+    return None if opener is None else opener(p, "rb")
+
+
+def _lines(p: Path):
+    """(1-based line number, the line's bytes) of the text of ``p``; nothing where it cannot be opened, and up
+    to where a damaged compressed file stops."""
+    try:
+        fh = open_bytes(p)
+    except READ_ERRORS:
+        return
+    if fh is None:
+        return
+    with fh:
+        try:
+            yield from enumerate(fh, 1)
+        except READ_ERRORS:
+            return
+
+
+def _line_rows(line: int, row: int | None) -> str:
+    return f"line {line}" + (f" (data row {row})" if row else " (the header)" if line == 1 else "")
+
+
+def open_quote_at(p: Path) -> tuple[int, int] | None:
+    """(1-based line, 1-based data row: blank lines not counted) where a quoted field opens that the file never
+    closes, as pandas' C parser reads quotes (a '"' opens a field only at its start; '""' inside is one quote);
+    None when every quote closes."""
+    inside, start, record = False, None, 0
+    for lineno, raw in _lines(p):
+        if not inside:
+            if not raw.strip():
+                continue
+            record += 1
+        if b'"' not in raw:
+            continue
+        text, i, field_start = raw.decode("utf-8", "replace"), 0, not inside
+        while i < len(text):
+            c = text[i]
+            if inside:
+                if c == '"' and text[i + 1:i + 2] == '"':
+                    i += 1
+                elif c == '"':
+                    inside = False
+            elif c == '"' and field_start:
+                inside, start = True, (lineno, record - 1)
+            field_start = not inside and c == ","
+            i += 1
+    return start if inside else None
+
+
+def bad_utf8_at(p: Path) -> dict | None:
+    """Where the first byte of ``p``'s text that is not UTF-8 lies: ``line`` (1-based), ``row`` (data row, or
+    None), ``char`` (1-based character of the line), ``column`` (the header's name of its field, or None inside a
+    quoted field that spans lines), ``byte``, ``cp1252`` (the character it is in Windows-1252 where the whole line
+    reads so, else None) and ``utf8_before`` (an earlier line held UTF-8 beyond ASCII); None when all is UTF-8."""
+    header: list[str] = []
+    inside, utf8_before, record = False, False, 0
+    for lineno, raw in _lines(p):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            prefix = raw[:exc.start].decode("utf-8")
+            column = None
+            if not inside and lineno > 1:
+                at = max(len(next(csv.reader([prefix]), [])) - 1, 0)
+                column = header[at] if at < len(header) else f"field {at + 1}"
+            try:  # one byte a character: the bad byte's own
+                cp1252 = raw.decode("cp1252")[exc.start]
+            except UnicodeDecodeError:
+                cp1252 = None
+            return {"line": lineno, "row": None if lineno == 1 else record if inside else record + 1,
+                    "char": len(prefix) + 1, "column": column, "byte": raw[exc.start], "cp1252": cp1252,
+                    "utf8_before": utf8_before or any(b > 0x7F for b in raw[:exc.start])}
+        utf8_before = utf8_before or not text.isascii()
+        if lineno == 1:
+            header = next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")]), [])
+        elif not inside and text.strip():
+            record += 1
+        if text.count('"') % 2:
+            inside = not inside
+    return None
+
+
+def not_utf8_error(p: Path, src: str, error: type = ProfileSchemaError) -> Exception | None:
+    """The error for a file that is not UTF-8, naming the line, data row, column and byte of the first bad byte,
+    and ``iconv -f cp1252 -t utf-8`` where that line reads as Windows-1252 and no earlier line is UTF-8 beyond
+    ASCII (a mixed file is fixed by hand); None when the scan finds every byte UTF-8."""
+    at = bad_utf8_at(p)
+    if at is None:
+        return None
+    where = _line_rows(at["line"], at["row"]) + (f", column {at['column']!r}" if at["column"] else "")
+    text = f"{src}: not UTF-8 text: {where}, character {at['char']}: byte 0x{at['byte']:02X}"
+    if at["cp1252"] is not None and not at["utf8_before"]:
+        convert = (f"iconv -f cp1252 -t utf-8 {shlex.quote(src)} > OUT.csv" if p.name.lower().endswith(".csv")
+                   else "iconv -f cp1252 -t utf-8 on the decompressed text")
+        text += (f", {at['cp1252']!r} in Windows-1252 (cp1252, which extends Latin-1): the file was likely saved in "
+                 f"that encoding; convert it to UTF-8 (e.g. `{convert}`) or save it as UTF-8 from the program")
+    elif at["cp1252"] is not None:
+        text += (f" ({at['cp1252']!r} in Windows-1252); other lines are already UTF-8, so converting the whole "
+                 "file would garble them: fix this character in an editor that saves UTF-8")
+    else:
+        text += "; save the file as UTF-8"
+    row = at["row"]
+    return error(text, source=src, column=at["column"], rows=[row - 1] if row else [])
+
+
+def unreadable_csv_error(p: Path, src: str, exc: BaseException, what: str = "CSV file",
+                         error: type = ProfileSchemaError) -> Exception:
+    """The error for the CSV file ``p`` (named ``src``) that reading raised ``exc`` on (one of
+    :data:`READ_ERRORS`): located where the file says where (see the module doc), else pandas' words after
+    "SRC: could not read the WHAT"."""
+    if isinstance(exc, UnicodeDecodeError):
+        located = not_utf8_error(p, src, error)
+        if located is not None:
+            return located
+    if isinstance(exc, EOFError):
+        return error(f"{src}: could not read the {what}: the compressed file ends early ({exc}): it was cut short, "
+                     "e.g. by an interrupted copy or download; copy it again", source=src)
+    if isinstance(exc, pd.errors.ParserError) and "EOF inside string" in str(exc):
+        opened = open_quote_at(p)
+        if opened is not None:
+            line, row = opened
+            return error(f"{src}: could not read the {what}: {_line_rows(line, row)} opens a quoted field (\") that "
+                         "is never closed, so the rest of the file would be that one cell; close the quote or remove it", source=src,
+                         rows=[row - 1] if row else [])
+    return error(f"{src}: could not read the {what}: {exc}", source=src)
