@@ -8,7 +8,6 @@ LICENSE and NOTICE.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import warnings
@@ -22,8 +21,13 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import check_csv_file, read_export_csv, suffix_kind
-from energylens.profiles.header import check_unique_csv_header, csv_header
-from energylens.profiles.mlenergy_v3 import MLENERGY_V3_SIGNATURE, is_mlenergy_v3_table, mlenergy_v3
+from energylens.profiles.header import check_unique_csv_header, csv_header, missing_said
+from energylens.profiles.mlenergy_v3 import (
+    MLENERGY_V3_COLUMNS,
+    MLENERGY_V3_SIGNATURE,
+    is_mlenergy_v3_table,
+    mlenergy_v3,
+)
 from energylens.profiles.problems import column_label
 from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
 
@@ -395,13 +399,13 @@ def _near_miss(path: str, header: tuple[str, ...]) -> None:
     or misspelled: say so, rather than list the schema's required columns it was never meant to have."""
     if "energy_j" in header or sum(c in header for c in REQUIRED_COLUMNS) * 2 >= len(REQUIRED_COLUMNS):
         return  # a schema file (or close to one): its own checks speak
-    for name, signature in (("ML.ENERGY v2 flat table", MLENERGY_V2_SIGNATURE),
-                            ("ML.ENERGY v3 LLM export", MLENERGY_V3_SIGNATURE),
-                            ("Splitwise perf_model table", SPLITWISE_SIGNATURE)):
+    for name, signature, known in (
+            ("ML.ENERGY v2 flat table", MLENERGY_V2_SIGNATURE, (*_COLUMN_MAP, "category", "task")),
+            ("ML.ENERGY v3 LLM export", MLENERGY_V3_SIGNATURE, MLENERGY_V3_COLUMNS),
+            ("Splitwise perf_model table", SPLITWISE_SIGNATURE, SPLITWISE_SIGNATURE)):
         missing = [c for c in signature if c not in header]
         if missing and len(missing) <= len(signature) // 3:
-            close = {m: difflib.get_close_matches(m, header, n=1) for m in missing}
-            said = ", ".join(f"{m!r}" + (f" (is {c[0]!r} a misspelling?)" if c else "") for m, c in close.items())
+            said = missing_said(missing, header, known)  # never a column the export has, under its own meaning
             raise ProfileSchemaError(f"{path}: looks like an {name} but lacks column(s) {said}; exports are "
                                      "recognised by their full header (docs/profile-schema.md)", source=path,
                                      column=missing[0])

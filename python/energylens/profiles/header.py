@@ -20,7 +20,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms"]
+           "check_column_spelling", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms", "missing_said"]
 
 _MAX_NAMES_SHOWN = 30
 _MAX_NAME_CHARS = 60
@@ -77,6 +77,19 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
         raise ProfileSchemaError(
             f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
             f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
+
+
+def missing_said(missing: Iterable[str], names: Iterable[object], known: Iterable[str]) -> str:
+    """``'a' (is 'b' a misspelling?), 'c'`` for the ``missing`` columns of an export, each with the column of
+    ``names`` spelled closest to it (difflib), never one of ``known``: a column the export has under its own
+    meaning (ML.ENERGY v3's energy_per_token_joules is not a misspelled energy_per_request_joules)."""
+    known = set(known)
+    candidates = [str(n) for n in names if str(n) not in known]
+    said = []
+    for m in missing:
+        close = difflib.get_close_matches(m, candidates, n=1)
+        said.append(f"{m!r}" + (f" (is {close[0]!r} a misspelling?)" if close else ""))
+    return ", ".join(said)
 
 
 def check_column_spelling(names: Iterable[object], known: Iterable[str], src: str, what: str = "profile table") -> None:

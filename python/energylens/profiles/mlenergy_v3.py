@@ -26,7 +26,7 @@ from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import cells, tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import read_export_csv
-from energylens.profiles.header import check_unique_csv_header
+from energylens.profiles.header import check_unique_csv_header, missing_said
 from energylens.profiles.schema import load_profiles
 
 __all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
@@ -80,6 +80,12 @@ _COLUMN_MAP = {
 }
 
 
+#: The columns :func:`mlenergy_v3` needs.
+_REQUIRED = (*MLENERGY_V3_SIGNATURE, "task", "median_itl_ms", "weight_precision", "architecture", "total_params_billions")
+#: Every column of the export the reader knows, read or dropped: never offered as the misspelling of a missing one
+#: (energy_per_token_joules is J per output token, not a misspelled energy_per_request_joules).
+MLENERGY_V3_COLUMNS = frozenset((*_REQUIRED, *_COLUMN_MAP, "energy_per_token_joules", "nickname", "input_tokens",
+                                 "modality", "video_frames"))
 #: Schema column -> the export column it is copied from unchanged: row errors name that column ('avg_batch_size').
 _FILE_NAMES = {**{v: k for k, v in _COLUMN_MAP.items()}, "precision": "weight_precision", "dp": "data_parallel"}
 #: Schema column -> the export column(s) it is derived from, for the other errors (export_columns.py).
@@ -195,11 +201,11 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
         raise FileNotFoundError(f"ML.ENERGY v3 table not found: {src}")
     raw = read_export_csv(p, "ML.ENERGY v3 export")
     check_unique_csv_header(p, src, "ML.ENERGY v3 export")
-    missing = [c for c in (*MLENERGY_V3_SIGNATURE, "task", "median_itl_ms", "weight_precision", "architecture",
-                           "total_params_billions") if c not in raw.columns]
+    missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
-                                 f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
+                                 f"{missing_said(missing, raw.columns, MLENERGY_V3_COLUMNS)}", source=src,
+                                 column=missing[0])
     _check_gpus(raw, src)
     task = raw["task"].astype(str)
     given_tokens = _given_input_tokens(raw, src)
