@@ -28,6 +28,7 @@ from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.problems import rows_text
+from energylens.profiles.row_names import RowNames
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck", "check_feature_keys", "non_finite_fit_error", "unexercised_params"]
@@ -204,17 +205,17 @@ def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.nd
 
 
 def _where(rows: np.ndarray, frame: Any) -> str:
-    """The rows as :mod:`energylens.profiles.problems` names a frame's: positions with their index labels (the
-    file's 0-based data row while the frame is as read), and the file the frame was read from; the file's
-    data rows when the fit read the file itself (``attrs["file_rows"]``, set by ``load_configs``)."""
+    """The rows as the schema's messages name a frame's (:class:`energylens.profiles.row_names.RowNames`): the
+    file's data rows while they are as read there, else positions with index labels in ``<DataFrame edited after
+    it was read from FILE>`` (until 2026-12-06 "a DataFrame read from FILE", edited or not); the file's data rows
+    when the fit read the file itself (``attrs["file_rows"]``, set by ``load_configs``)."""
     index = getattr(frame, "index", None)
     if not isinstance(index, pd.Index):  # rows given without labels (a light table): positions
         return rows_text(rows)
     source = str(frame.attrs.get("source") or "")
     if frame.attrs.get("file_rows") and source:  # read from its path by the fit itself, rows untouched
         return f"{rows_text(rows)} of {source}"
-    read = f", a DataFrame read from {source}" if source and not source.startswith("<") else ""
-    return rows_text(rows, index) + read
+    return RowNames(frame).where(rows)
 
 
 def unexercised_params(template: Any, desc: Any, columns: list[np.ndarray], theta: np.ndarray,
