@@ -7,12 +7,16 @@ import argparse
 import contextlib
 import math
 import os
+import shlex
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +24,7 @@ import numpy as np
 from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import NvmlUnavailableError, OutputError
-from energylens.measure.marks import steady_now_ns
+from energylens.measure.marks import mark, steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.measure.sampler import PowerSampler, SamplerResult
 from energylens.measure.signals import trace_source_of
@@ -200,11 +204,185 @@ def _save(trace, path: str) -> bool:
     return True
 
 
-def run_monitor(args: argparse.Namespace) -> int:
-    """Sample until --duration or Ctrl-C, print the totals, save the trace at -o; exit 1 when sampling stopped
-    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling or a trace
-    that could not be written at -o (then saved to the temporary folder, :func:`_save`), 130 when Ctrl-C cut a
-    given --duration short (totals and trace saved; without --duration Ctrl-C is the stop: 0)."""
+def _command_of(args: argparse.Namespace) -> list[str] | None:
+    """The COMMAND after ``--`` (None without one), the options that cannot go with it refused."""
+    command = list(getattr(args, "program", None) or [])  # (args.command is the subcommand's name)
+    if command[:1] == ["--"]:
+        command = command[1:]
+        if not command:
+            raise ValueError("-- is followed by nothing: give the command to run after it (energylens monitor -- "
+                             "CMD ARGS), or drop the --")
+    if not command:
+        return None
+    if args.duration is not None:  # which would end the run, and with what status, is not obvious: refused
+        raise ValueError(f"--duration {args.duration:g} with a command: the command's lifetime is the run; drop "
+                         f"--duration, or bound the command itself (energylens monitor -- timeout {args.duration:g} "
+                         f"{shlex.join(command)})")
+    return command
+
+
+def _unrunnable(program: str) -> tuple[int, str] | None:
+    """Why ``program`` cannot be started, with the shell's exit status for it (127 not found, 126 not executable),
+    checked before sampling starts; None when it can be."""
+    if "/" not in program:
+        return None if shutil.which(program) else (127, f"{program}: command not found (not on PATH)")
+    if not os.path.exists(program):
+        return 127, f"{program}: no such file"
+    if os.path.isdir(program):
+        return 126, f"{program}: is a folder, not a program"
+    if not os.access(program, os.X_OK):
+        return 126, f"{program}: not executable (no execute permission: chmod +x {shlex.quote(program)})"
+    return None
+
+
+@dataclass
+class _Child:
+    """The command's run: its span on the steady clock (marks ``command start`` / ``command exit`` in the trace),
+    its exit status as a shell gives it, the signals sent on to it, and whether it had to be killed."""
+
+    argv: list[str]
+    pid: int | None = None
+    start_ns: int = 0
+    end_ns: int = 0
+    returncode: int = 0
+    forwarded: list[int] = field(default_factory=list)
+    first_forward_s: float | None = None
+    killed: bool = False
+
+    @property
+    def status(self) -> int:
+        return 128 - self.returncode if self.returncode < 0 else self.returncode
+
+    def forward(self, signum: int) -> None:
+        """Send ``signum`` (received by monitor) on to the command's process group; one received while it was
+        being started is sent once it has a pid (:func:`_run_command`)."""
+        self.forwarded.append(signum)
+        if self.first_forward_s is None:
+            self.first_forward_s = time.monotonic()
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signum)
+
+
+@contextlib.contextmanager
+def _forwarding(child: _Child) -> Iterator[None]:
+    """While the command runs, Ctrl-C and SIGTERM to monitor are sent on to its process group (monitor then
+    waits for it, :func:`_follow`) instead of stopping monitor. A SIGINT that monitor ignores (a background job of
+    a shell script) the command ignores too, as it inherited. Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, lambda signum, frame: child.forward(signum))
+                for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _follow(proc: subprocess.Popen, child: _Child, sampler: PowerSampler, interval_s: float | None,
+            grace_s: float, labels: list[int]) -> Error | None:
+    """Wait for the command (a thread waits on it and marks its exit at once), flushing the sampler every
+    ``interval_s`` (0.5) and printing a live line on stderr when ``interval_s`` was given; after a signal sent on
+    to it, kill its process group once ``grace_s`` has passed. Returns the sampler's error (sampling stopped:
+    the command runs on)."""
+    done = threading.Event()
+
+    def reap() -> None:
+        child.returncode = proc.wait()
+        child.end_ns = steady_now_ns()
+        mark("command exit")
+        done.set()
+
+    threading.Thread(target=reap, name="energylens-monitor-command", daemon=True).start()
+    error, started = None, time.monotonic()
+    while not done.is_set():
+        wait_s = interval_s or 0.5
+        if child.first_forward_s is not None and not child.killed:
+            left = child.first_forward_s + grace_s - time.monotonic()
+            if left <= 0:
+                print(f"energylens monitor: the command did not exit within {grace_s:g} s of "
+                      f"{signal.Signals(child.forwarded[0]).name}: killing it (SIGKILL)", file=sys.stderr, flush=True)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                child.killed = True
+            else:
+                wait_s = min(wait_s, left)
+        if done.wait(wait_s) or error is not None:
+            continue
+        try:
+            sampler.flush()
+            if interval_s is not None:
+                watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
+                print(_line(time.monotonic() - started, watts, labels), file=sys.stderr, flush=True)
+        except Error as exc:  # the command is not stopped for it: the totals cover what was recorded
+            error = exc
+    return error
+
+
+def _spawn(command: list[str], child: _Child) -> subprocess.Popen:
+    """Start the command in its own process group (Ctrl-C and SIGTERM reach all its processes through monitor),
+    its stdout and stderr monitor's. A terminal is not its stdin: its group is not the terminal's foreground,
+    where a read would stop it (SIGTTIN) for good, so it reads /dev/null there; a pipe or file passes through."""
+    stdin = subprocess.DEVNULL if sys.stdin is not None and sys.stdin.isatty() else None
+    child.start_ns = steady_now_ns()
+    mark("command start")
+    return subprocess.Popen(command, stdin=stdin, process_group=0)
+
+
+def _command_summary(child: _Child, window: Measurement | None, why: str) -> None:
+    how = (f"killed by {signal.Signals(-child.returncode).name} (exit status {child.status})"
+           if child.returncode < 0 else f"exit status {child.status}")
+    sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
+    print(f"command: {shlex.join(child.argv)}")
+    print(f"  ran {(child.end_ns - child.start_ns) * 1e-9:.2f} s, {how}"
+          + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
+    if window is None:
+        print(f"  its window: not measured ({why})")
+        return
+    counter = f", counter {window.counter_energy_j:.1f} J" if math.isfinite(window.counter_energy_j) else ""
+    print(f"  its window: {window.duration_s:.2f} s  {window.energy_j:.1f} J  avg {window.avg_power_w:.1f} W"
+          f"{counter}")
+
+
+def _child_window(mon: EnergyMonitor, child: _Child, error: Error | None) -> tuple[Measurement | None, str]:
+    """The energy of the command's span; after a sampler error, of what was recorded of it."""
+    try:
+        if error is None:
+            return mon.measure("command", child.start_ns, child.end_ns), ""
+        s = mon.sampler.samples(check=False)
+        power_t = s["t_ns"][np.isfinite(s["power_w"])]
+        end = min(child.end_ns, int(power_t[-1])) if power_t.size else child.start_ns
+        if end <= child.start_ns:
+            return None, "no power reading was recorded while it ran"
+        return mon.measure("command", child.start_ns, end, recorded=True), ""
+    except (Error, ValueError) as exc:
+        return None, str(exc)
+
+
+def _report(mon: EnergyMonitor, args: argparse.Namespace, error: Error | None, interrupted: bool,
+            labels: list[int], child: _Child | None) -> tuple[Measurement, bool, bool, Error | None]:
+    """Close the run, print the totals (and the command's), save the trace: (total, trace kept, -o written,
+    error). With a command all of it goes to stderr, its stdout being the command's."""
+    out = contextlib.redirect_stdout(sys.stderr) if child is not None else contextlib.nullcontext()
+    with _sigint_deferred() as late_interrupt, out:  # closing and saving the run survives a second Ctrl-C
+        window, why = _child_window(mon, child, error) if child is not None else (None, "")
+        try:
+            total, trace, error = _close(mon, error, bool(args.output))
+        finally:
+            try:
+                mon.__exit__(None, None, None)
+            except Error as exc:  # stop() re-raises the sampler's stored error: in hand already, or new
+                error = error or exc
+        _summary(total, mon.sampler.result(), interrupted or bool(late_interrupt), labels)
+        if child is not None:
+            _command_summary(child, window, why)
+        written = trace is None or _save(trace, args.output)
+    return total, trace is not None and written, written, error
+
+
+def _check_output(args: argparse.Namespace) -> None:
     if args.force and not args.output:  # it was accepted and did nothing: no trace is saved without -o
         raise ValueError("--force replaces an earlier trace at -o FILE, and without -o no trace is saved: add -o "
                          "FILE or drop --force")
@@ -215,37 +393,76 @@ def run_monitor(args: argparse.Namespace) -> int:
         if existing_file(args.output) and not args.force:  # a fitted model can be refitted; a measurement cannot
             raise OutputError(f"-o {args.output}: a trace exists there; it cannot be recorded again, so monitor "
                               "does not replace it: choose another name, or pass --force to replace it")
+
+
+def _run_command(args: argparse.Namespace, mon: EnergyMonitor, labels: list[int],
+                 command: list[str]) -> tuple[_Child | int, Error | None]:
+    """Spawn the command and wait for it; the shell's status (127, 126) when it could not be started."""
+    child = _Child(command)
+    print(f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) while "
+          f"{shlex.join(command)} runs", file=sys.stderr, flush=True)
+    with _forwarding(child):  # from before the spawn: a signal then would leave the command running alone
+        try:
+            proc = _spawn(command, child)
+        except OSError as exc:  # checked before sampling, so a race or a file the kernel cannot run (no #! line)
+            print(f"energylens monitor: error: {command[0]}: cannot run it ({exc.strerror or exc}); nothing was "
+                  "sampled", file=sys.stderr)
+            return (127 if isinstance(exc, FileNotFoundError) else 126), None
+        child.pid = proc.pid
+        if child.forwarded:
+            child.forward(child.forwarded.pop())
+        error = _follow(proc, child, mon.sampler, args.interval, args.grace, labels)
+    return child, error
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    """Sample until --duration or Ctrl-C, print the totals, save the trace at -o; exit 1 when sampling stopped
+    on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling or a trace
+    that could not be written at -o (then saved to the temporary folder, :func:`_save`), 130 when Ctrl-C cut a
+    given --duration short (totals and trace saved; without --duration Ctrl-C is the stop: 0).
+
+    With a COMMAND (after ``--``): run it over the sampling, everything of monitor's on stderr, and exit with its
+    status (128+N killed by signal N; 127 / 126 when it cannot be started, nothing sampled); where it exited 0,
+    monitor's own 1 or 2 as above."""
+    command = _command_of(args)
+    _check_output(args)
+    if command and (problem := _unrunnable(command[0])):
+        print(f"energylens monitor: error: {problem[1]}; nothing was sampled", file=sys.stderr)
+        return problem[0]
     sampler = _sampler(args)
     mon = EnergyMonitor(sampler, sync=False)
     mon.__enter__()  # a failure to start propagates (NvmlUnavailableError with the fix: exit 2)
+    child = None
     try:
         mon.begin_window("total")
         labels = _labels(sampler)
-        start_line = (f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) "
-                      + (f"for {args.duration:g} s; Ctrl-C stops early" if args.duration else "until Ctrl-C"))
-        interrupted, error = _live(sampler, args.duration, args.interval, labels, start_line)
+        if command:
+            child, error = _run_command(args, mon, labels, command)
+            interrupted = isinstance(child, _Child) and bool(child.forwarded)
+        else:
+            start_line = (f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) "
+                          + (f"for {args.duration:g} s; Ctrl-C stops early" if args.duration else "until Ctrl-C"))
+            interrupted, error = _live(sampler, args.duration, args.interval or 0.5, labels, start_line)
     except BaseException:
         mon.__exit__(*sys.exc_info())
         raise
-    with _sigint_deferred() as late_interrupt:  # closing and saving the run survives a second Ctrl-C
-        try:
-            total, trace, error = _close(mon, error, bool(args.output))
-        finally:
-            try:
-                mon.__exit__(None, None, None)
-            except Error as exc:  # stop() re-raises the sampler's stored error: in hand already, or new
-                error = error or exc
-        _summary(total, sampler.result(), interrupted or bool(late_interrupt), labels)
-        written = trace is None or _save(trace, args.output)
-    kept = " and the trace" if trace is not None and written else ""
+    if isinstance(child, int):  # the command could not be started: no totals, no trace
+        with contextlib.suppress(Error):
+            mon.__exit__(None, None, None)
+        return child
+    total, kept, written, error = _report(mon, args, error, interrupted, labels, child)
+    kept_s = " and the trace" if kept else ""
     if error is not None:
         print(f"energylens monitor: sampling stopped after {total.duration_s:.2f} s: {type(error).__name__}: "
-              f"{error}; the totals above{kept} cover what was "
+              f"{error}; the totals above{kept_s} cover what was "
               "recorded until then", file=sys.stderr)
+    if child is not None:
+        return child.status or (1 if error is not None else 0 if written else 2)
+    if error is not None:
         return 1
     if interrupted and args.duration is not None:  # a run asked to last D s that did not: 130, not success
         print(f"energylens monitor: interrupted (Ctrl-C) after {total.duration_s:.2f} s of the {args.duration:g} s "
-              f"--duration; the totals above{kept + f' at {args.output}' if kept else ''} "
+              f"--duration; the totals above{kept_s + f' at {args.output}' if kept_s else ''} "
               "cover those seconds", file=sys.stderr)
         return 130
     return 0 if written else 2

@@ -40,11 +40,18 @@ def _positive(text: str) -> float:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens monitor``."""
-    p = sub.add_parser("monitor", help="live per-GPU power from NVML; totals at the end; -o saves a trace")
+    p = sub.add_parser("monitor", help="live per-GPU power from NVML; totals at the end; -o saves a trace",
+                       usage="%(prog)s [options] [-- COMMAND [ARGS ...]]",
+                       description="Sample GPU power until --duration or Ctrl-C / SIGTERM; or, given a COMMAND after "
+                       "--, run it and sample over its lifetime: its own output passes through, monitor's lines go "
+                       "to stderr, and monitor exits with the command's status (128+N when signal N killed it; 127 "
+                       "not found, 126 not executable).")
     p.add_argument("--gpus", type=_gpu_list, default=None, help="visible GPU indices, e.g. 0,1 (default: all)")
     p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C, "
-                   "which then exits 0); Ctrl-C before they pass still saves the totals and trace but exits 130")
-    p.add_argument("--interval", type=_positive, default=0.5, help="seconds between live lines (0.5)")
+                   "which then exits 0); Ctrl-C before they pass still saves the totals and trace but exits 130. "
+                   "Not with a COMMAND, whose lifetime is the run")
+    p.add_argument("--interval", type=_positive, default=None, help="seconds between live lines (0.5); with a "
+                   "COMMAND no live lines unless given (then on stderr)")
     p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name); "
                    "an existing file there is refused before sampling starts unless --force")
     p.add_argument("--force", action="store_true",
@@ -54,4 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", choices=("nvml", "synthetic"), default="nvml",
                    help="nvml (default) or synthetic (a known 150 W / 450 W square wave of 0.5 s steps, for trying it "
                         "out; a week long at most)")
+    p.add_argument("--grace", type=_positive, default=10.0, help="with a COMMAND: seconds it has to exit after "
+                   "a Ctrl-C / SIGTERM sent on to it before it is killed (SIGKILL) (10)")
+    p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]",
+                   help="run COMMAND and sample while it runs (its process group gets Ctrl-C / SIGTERM)")
     p.set_defaults(func=Run("monitor", "run_monitor"))
