@@ -167,3 +167,20 @@ def test_a_sigterm_while_the_command_is_being_started_still_reaches_it(monkeypat
     assert time.monotonic() - started < 3.0
     err = capsys.readouterr().err
     assert "killed by SIGTERM (exit status 143) (sent SIGTERM)" in err, err
+
+
+@pytest.mark.parametrize(("script", "status"), [("sleep 0.6", 1), ("sleep 0.6; exit 4", 4)])
+def test_sampling_lost_mid_run_leaves_the_command_running_and_its_status_first(monkeypatch, capsys, script, status):
+    """The GPU lost after 0.2 s does not stop the command: it runs to its end; monitor reports what was recorded,
+    and exits with the command's status, or 1 (sampling stopped) where the command exited 0."""
+    import energylens.cli.monitor as cli_monitor
+    from energylens.measure.sampler import PowerSampler
+
+    monkeypatch.setattr(cli_monitor, "_sampler", lambda args: PowerSampler.synthetic(
+        [([0.0], [200.0])], chain=("sample_buffer",), fail_after_s={"sample_buffer": 0.2}, buffer_poll_s=0.02))
+    assert main(["monitor", "--source", "synthetic", "--", "sh", "-c", script]) == status
+    err = capsys.readouterr().err
+    assert _ran_s(err) >= 0.55 and f"exit status {status if status != 1 else 0}" in err, err
+    assert "sampling stopped after" in err and "GPU is lost" in err, err
+    window = re.search(r"its window: ([0-9.]+) s +([0-9.]+) J", err)
+    assert window and 0.0 < float(window[1]) < 0.5, err  # what was recorded of it
