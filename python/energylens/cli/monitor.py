@@ -328,7 +328,9 @@ def _spawn(command: list[str], child: _Child) -> subprocess.Popen:
     stdin = subprocess.DEVNULL if sys.stdin is not None and sys.stdin.isatty() else None
     child.start_ns = steady_now_ns()
     mark("command start")
-    return subprocess.Popen(command, stdin=stdin, process_group=0)
+    # (process_group is Python >= 3.11; a session of its own, on 3.10, is a process group of its own too)
+    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+    return subprocess.Popen(command, stdin=stdin, **group)
 
 
 def _command_summary(child: _Child, window: Measurement | None, why: str) -> None:
