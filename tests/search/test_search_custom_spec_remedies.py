@@ -7,7 +7,7 @@ said a custom MoE's dp values tie as a dense model's do."""
 import dataclasses
 
 import pytest
-from tests.search.remedy_searches import quiet_search
+from tests.search.quiet_search import quiet_search
 
 from energylens.profiles import tables
 from energylens.search.api import bundled_model

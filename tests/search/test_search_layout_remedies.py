@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from tests.search.remedy_searches import quiet_search
+from tests.search.quiet_search import quiet_search
 
 from energylens.profiles import tables
 from energylens.search.api import bundled_model, native_options

@@ -4,13 +4,12 @@ blank cells stay predicted; energy is the model's. Checked against a brute force
 default (predicted latency for every row) unchanged."""
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.search.quiet_search import search_quietly
 
-import energylens
 from energylens.search.api import REASONS, bundled_model
 
 MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen3-30B-A3B"]
@@ -21,10 +20,7 @@ def model():
     return bundled_model()
 
 
-def _search(**kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return energylens.search(**kw)
+_search = search_quietly
 
 
 def _table(seed: int, n: int = 40) -> pd.DataFrame:

@@ -4,13 +4,12 @@ confidence-shifted one), the searched space's shape (the user's combinations, no
 and the confidence line when some or every limited value is measured."""
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.search.quiet_search import search_quietly
 
-import energylens
 from energylens.search.api import bundled_model
 
 MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"]
@@ -21,10 +20,7 @@ def model():
     return bundled_model()
 
 
-def _search(**kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return energylens.search(**kw)
+_search = search_quietly
 
 
 def _table() -> pd.DataFrame:

@@ -5,13 +5,12 @@ below) is noted in the summary and ``settings["measured_latency_implausible"]``,
 such value is plausible in milliseconds; the values are still searched as given."""
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.search.quiet_search import search_quietly
 
-import energylens
 from energylens.cli.main import main
 from energylens.search.api import bundled_model
 from energylens.search.measured import IMPLAUSIBLE_BELOW, IMPLAUSIBLE_RATIO
@@ -24,10 +23,7 @@ def model():
     return bundled_model()
 
 
-def _search(**kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return energylens.search(**kw)
+_search = search_quietly
 
 
 @pytest.fixture(scope="module")

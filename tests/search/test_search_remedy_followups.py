@@ -6,7 +6,7 @@ printed H100."""
 import dataclasses
 
 import pytest
-from tests.search.remedy_searches import quiet_search
+from tests.search.quiet_search import quiet_search
 
 from energylens.profiles import tables
 from energylens.search.api import bundled_model

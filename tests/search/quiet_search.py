@@ -1,5 +1,5 @@
-"""What the remedy tests share: the workload they search and a search with the bundled model's range notes
-silenced (the notes are about the 2024 fit's range, not what these tests check)."""
+"""What several search test files share: a search with the bundled model's range notes silenced (the notes are
+about the 2024 fit's range, not what these tests check), and the workload the remedy tests search."""
 
 from __future__ import annotations
 
@@ -16,3 +16,10 @@ def quiet_search(model, models, gpus, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the bundled model's range notes
         return energylens.search(models, gpus, energy_model=model, **{**KW, **kw})
+
+
+def search_quietly(**kw):
+    """``energylens.search(**kw)`` without the range warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return energylens.search(**kw)
