@@ -29,12 +29,11 @@ __all__ = ["read_table", "check_stray_rows", "DATAFRAME_SOURCE"]
 DATAFRAME_SOURCE = "<DataFrame>"
 
 
-def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...], *,
-               stray_rows: bool = True) -> tuple[pd.DataFrame, str]:
+def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
     """(the table, its name for messages): a copy of a DataFrame, a store folder's finished rows, or the file
-    (``text_columns`` of a CSV read as str). A repeated CSV header is an error naming the column; with
-    ``stray_rows`` (not under ``drop_invalid``, which drops such rows), so is a file's repeated header line or
-    summary row (:func:`check_stray_rows`)."""
+    (``text_columns`` of a CSV read as str). A repeated CSV header is an error naming the column. A file's
+    repeated header line or summary row is named by :func:`check_stray_rows`, which the schema runs only once
+    the rows have problems (their cells fail the column checks), so a valid table does not pay for it."""
     if isinstance(path_or_frame, pd.DataFrame):
         return path_or_frame.copy(), source or DATAFRAME_SOURCE
     if not isinstance(path_or_frame, (str, os.PathLike)):
@@ -63,8 +62,6 @@ def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...],
         raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
     if kind == "csv":  # pandas renames a repeated header (energy_j.1): read the header row as written
         check_unique_csv_header(path, src)
-    if stray_rows:
-        check_stray_rows(frame, src)
     return frame, src
 
 

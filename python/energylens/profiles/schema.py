@@ -33,7 +33,7 @@ from energylens.profiles.header import (
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism, pipeline_stages
 from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, raise_or_drop
-from energylens.profiles.reading import DATAFRAME_SOURCE, read_table
+from energylens.profiles.reading import DATAFRAME_SOURCE, check_stray_rows, read_table
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.row_names import as_read, origin_text, remember
 from energylens.profiles.row_names import default_index as _default_index
@@ -181,7 +181,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
           *, plain_text: bool, frame_rows: bool = False, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """load_profiles; ``plain_text`` leaves the text columns NumPy object arrays (see as_feature_profiles);
     ``frame_rows`` names rows as positions in the frame, with its index labels (see as_profiles)."""
-    frame, src = read_table(path_or_frame, source, _TEXT_COLUMNS, stray_rows=not drop_invalid)
+    frame, src = read_table(path_or_frame, source, _TEXT_COLUMNS)
     headers = [str(c) for c in frame.columns]
     check_unique_columns(headers, src)
     required = REQUIRED_COLUMNS if require_energy else tuple(c for c in REQUIRED_COLUMNS if c != "energy_j")
@@ -207,6 +207,8 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     _parse_text(raw, out, problems)
     dropped = None
     if problems.items or drop_invalid:
+        if problems.items and not drop_invalid and not isinstance(path_or_frame, pd.DataFrame):
+            check_stray_rows(frame, src)  # a repeated header line or a summary row: one message, not its cells'
         frame = _as_read(frame, headers, add_energy)
         labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not _default_index(frame.index))
         origin = (lambda rows: origin_text(frame, rows)) if src == DATAFRAME_SOURCE else None  # pd.concat's rows
