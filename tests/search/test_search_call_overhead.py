@@ -81,3 +81,28 @@ def test_p_best_and_interval_are_the_per_replicate_computation(model):
     np.testing.assert_array_equal(r.top["energy_j_lo"], lo)
     np.testing.assert_array_equal(r.top["energy_j_hi"], hi)
     assert list(r.top.columns[-3:]) == ["p_best", "energy_j_lo", "energy_j_hi"]
+
+
+def test_a_repeated_search_does_not_recount_the_kv_heads(model, monkeypatch):
+    """The default TP axis and the remedies' shape record ask the engine's KV-head count of each searched model
+    (an MLA latent is one head: attention_per_layer) and the tp_heads rule per tp value; done afresh on every call
+    this cost a 70B search over its default axes 0.5 ms of its 2.4 ms (bench/bench_search_fixed_cost.py). They
+    are remembered per model spec: a second identical search counts nothing again."""
+    import energylens.search.axes as axes
+
+    calls = []
+    original = axes.attention_per_layer
+
+    def counted(columns):
+        calls.append(1)
+        return original(columns)
+
+    monkeypatch.setattr(axes, "attention_per_layer", counted)
+    axes.engine_kv_heads.cache_clear()
+    kw = dict(input_tokens=512, output_tokens=256, energy_model=model, bootstrap=False)
+    first = energylens.search(L70, "H100", **kw)
+    assert 0 < len(calls) <= 1  # one spec: counted once
+    calls.clear()
+    second = energylens.search(L70, "H100", **kw)
+    assert calls == []
+    pd.testing.assert_frame_equal(first.to_frame(), second.to_frame())

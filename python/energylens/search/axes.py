@@ -9,6 +9,7 @@ that resolve to one entry, TP / EP values no model can use and PP values above a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 
@@ -118,9 +119,14 @@ DEFAULT_TP = (1, 2, 4, 8)
 TP_RULE = "tp must divide the attention heads, and the KV heads divide tp or tp divide them"
 
 
-def _kv_heads(m: tables.ModelSpec) -> float:
-    """The KV heads the engine splits or replicates (an MLA latent counts as 1, :func:`attention_per_layer`)."""
-    return attention_per_layer({c: float(_number(getattr(m, c, math.nan))) for c in ATTENTION_COLUMNS})[0]
+@functools.lru_cache(maxsize=1024)
+def engine_kv_heads(m: tables.ModelSpec) -> float:
+    """The KV heads the engine splits or replicates (an MLA latent counts as 1, :func:`attention_per_layer`);
+    remembered per spec (a scheduler's repeated search asks the same few specs on every call)."""
+    return float(attention_per_layer({c: float(_number(getattr(m, c, math.nan))) for c in ATTENTION_COLUMNS})[0])
+
+
+_kv_heads = engine_kv_heads
 
 
 def _number(v) -> float:
@@ -132,7 +138,12 @@ def _number(v) -> float:
 
 def _splits(m: tables.ModelSpec, t: float) -> bool:
     """Whether tp ``t`` passes the engine's tp_heads check for model ``m`` (heads and KV heads, vLLM's rule)."""
-    return int(layout_reason(m.n_heads, _kv_heads(m), 1, t, 1, 1, math.inf)) != 0
+    return _tp_heads_ok(float(m.n_heads), engine_kv_heads(m), float(t))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tp_heads_ok(heads: float, kv_heads: float, t: float) -> bool:
+    return int(layout_reason(heads, kv_heads, 1, t, 1, 1, math.inf)) != 0
 
 
 def tp_node(gpus: Sequence[tables.GpuSpec], node_size=None) -> int:

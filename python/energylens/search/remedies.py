@@ -22,7 +22,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.profiles import tables
-from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
+from energylens.search.axes import engine_kv_heads
 from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
@@ -45,12 +45,7 @@ def _kv_heads(spec) -> int:
     """The KV heads the engine splits or replicates (the space's combo value): an MLA latent (kv_lora_rank) is one
     head, as vLLM counts it; 0 where unknown. Before 2026-12-06 the spec's n_kv_heads: an MLA spec of 96 heads
     and 16 in n_kv_heads was refused tp 24 and 48, which the engine takes."""
-    def number(v) -> float:
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return math.nan
-    kv = float(attention_per_layer({c: number(getattr(spec, c, math.nan)) for c in ATTENTION_COLUMNS})[0])
+    kv = engine_kv_heads(spec)
     return int(kv) if math.isfinite(kv) and kv > 0 else 0
 
 
