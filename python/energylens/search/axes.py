@@ -138,11 +138,13 @@ def _number(v) -> float:
 
 def _splits(m: tables.ModelSpec, t: float) -> bool:
     """Whether tp ``t`` passes the engine's tp_heads check for model ``m`` (heads and KV heads, vLLM's rule)."""
-    return _tp_heads_ok(float(m.n_heads), engine_kv_heads(m), float(t))
+    return tp_heads_ok(float(m.n_heads), engine_kv_heads(m), float(t))
 
 
 @functools.lru_cache(maxsize=4096)
-def _tp_heads_ok(heads: float, kv_heads: float, t: float) -> bool:
+def tp_heads_ok(heads: float, kv_heads: float, t: float) -> bool:
+    """Whether tp ``t`` passes the engine's tp_heads check for ``heads`` attention and ``kv_heads`` KV heads (the
+    engine's count: :func:`engine_kv_heads`), by :func:`.layout.layout_reason`; remembered per triple."""
     return int(layout_reason(heads, kv_heads, 1, t, 1, 1, math.inf)) != 0
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.profiles import tables
-from energylens.search.axes import engine_kv_heads
+from energylens.search.axes import engine_kv_heads, tp_heads_ok
 from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
@@ -82,8 +82,9 @@ def _node(settings: dict[str, Any]) -> int:
 
 def _splits(heads: int, kv: int, tp: int) -> bool:
     """Whether ``tp`` passes the engine's tp_heads check (vLLM's rule): it divides the attention heads, and the KV
-    heads divide tp or tp divides them (a 28-head model with 4 KV heads refuses tp 7). A count 0 is unknown."""
-    return (not heads or heads % tp == 0) and (not kv or (kv % tp == 0 if kv >= tp else tp % kv == 0))
+    heads divide tp or tp divides them (a 28-head model with 4 KV heads refuses tp 7). A count 0 is unknown: it
+    refuses nothing (taken as tp itself, which the rule accepts)."""
+    return tp_heads_ok(float(heads or tp), float(kv or tp), float(tp))
 
 
 def node_tp_values(settings: dict[str, Any], name: str, node: int) -> list[int]:
