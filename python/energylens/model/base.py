@@ -44,6 +44,7 @@ from energylens.model.intervals import (
     model_factors,
     output_residuals,
     residual_sample,
+    unavailable_reason,
 )
 from energylens.model.persistence import (
     OPTION_KEYS,
@@ -402,20 +403,7 @@ class ClosedFormModel:
     def intervals_unavailable(self) -> str | None:
         """Why this model cannot give prediction intervals, or None when it can."""
         self._require_fitted()
-        if self._boot is None or not len(self._boot):
-            return "no bootstrap replicates: fit with bootstrap >= 10 to get intervals"
-        if len(self._boot) < 10:
-            return f"only {len(self._boot)} bootstrap refits: fit with bootstrap >= 10 to get intervals"
-        s, p = self.summary, len(self.param_names)
-        if s is not None and not s.identifiable:
-            return (f"the training data had {s.n_distinct_configs} distinct configuration(s) for "
-                    f"{p} parameters, so the parameters are not identified and an interval "
-                    "would be falsely precise; refit on more distinct configurations")
-        if s is not None and s.n_distinct_rows is not None and s.n_distinct_rows <= p:
-            return (f"the training data had {s.n_distinct_rows} distinct row(s) for {p} parameters: too few "
-                    "residuals to estimate the scatter of a new measurement (a prior fixes the parameters, not "
-                    f"that scatter), so an interval would be falsely precise; refit on more than {p} distinct rows")
-        return None
+        return unavailable_reason(0 if self._boot is None else len(self._boot), self.summary, len(self.param_names))
 
     def measurement_factors(self, output: int = 0) -> np.ndarray:
         """The factors measured / predicted the prediction interval of ``output`` draws from (sorted; one per

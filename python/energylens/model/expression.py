@@ -30,7 +30,7 @@ from energylens.model.domain import DesignReport, FeatureTable
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.intervals import check_level, measurement_factors
+from energylens.model.intervals import interval_preflight, model_factors, unavailable_reason
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
 from energylens.profiles.features import FEATURE_NAMES, build_features
 
@@ -213,21 +213,32 @@ class ExpressionEnergyModel:
                     raise ValueError(f"feature {n!r} must be a finite scalar or 1-D array")
         return self.compiled.evaluate(cols, self._theta)
 
+    @property
+    def bootstrap_params(self) -> np.ndarray:
+        """The converged bootstrap replicates of the constants, shape (replicates, constants) (a copy; 0 rows
+        when fitted without bootstrap), as the template's."""
+        return np.empty((0, len(self.param_names))) if self._boot is None else self._boot.copy()
+
+    def intervals_unavailable(self) -> str | None:
+        """Why this model cannot give prediction intervals, or None when it can: the template's reasons
+        (:meth:`energylens.model.EnergyModel.intervals_unavailable`), counted in constants."""
+        return unavailable_reason(len(self.bootstrap_params), self.summary, len(self.param_names), "constants")
+
+    def measurement_factors(self) -> np.ndarray:
+        """The factors measured / predicted that :meth:`predict_interval` draws from (sorted; one per training
+        residual), their scatter inflated for the fitted constants among the distinct training rows, as the
+        template's (:func:`energylens.model.intervals.model_factors`: exact copies are not new measurements)."""
+        res = self._residuals if self._residuals is not None else np.zeros(0)
+        return model_factors(self, res, len(res))
+
     def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
         """Prediction interval at ``level``: bootstrap refits times the measurement a resampled training residual
-        stands for (1 / (1 + r), r = predicted / measured - 1; :func:`energylens.model.intervals.measurement_factors`)."""
-        level = check_level(level)
-        if self._boot is None or len(self._boot) < 10:
-            raise ValueError("no bootstrap replicates: fit with bootstrap >= 10 to get intervals")
-        s = self.summary
-        if s is not None and not s.identifiable:  # (the template's predict_interval refuses these too)
-            raise ValueError(f"the training data had {s.n_distinct_configs} distinct configuration(s) for "
-                             f"{len(self.param_names)} constants, so the constants are not identified and an "
-                             "interval would be falsely precise; refit on more distinct configurations")
+        stands for (1 / (1 + r), r = predicted / measured - 1; :meth:`measurement_factors`).
+        IntervalsUnavailableError, as the template's, where :meth:`intervals_unavailable` gives a reason."""
+        level = interval_preflight(self, level, stacklevel=3)
         frame = load_configs(configs, require_energy=False)
         columns = self._columns(frame)
-        res = self._residuals if self._residuals is not None else np.zeros(0)
-        factors = measurement_factors(res, len(res), len(self.param_names))  # inflated as the template's
+        factors = self.measurement_factors()
         rng = np.random.default_rng(self.options["seed"] + 7919)
         draws = [self.compiled.evaluate(columns, tb) * rng.choice(factors, size=len(frame)) for tb in self._boot]
         alpha = (1.0 - level) / 2.0

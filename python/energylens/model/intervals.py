@@ -40,7 +40,7 @@ from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError
 __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
            "output_residuals",
            "interval_bounds", "reference_interval_bounds", "OUT0", "OUT1", "OUT_SUM", "measurement_factors",
-           "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight"]
+           "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight", "unavailable_reason"]
 
 #: Draws per row an interval wants beyond each of its bounds: with fewer, the bound is read between the few
 #: most extreme of B draws and the interval covers less than its level.
@@ -109,7 +109,7 @@ def model_factors(model: Any, residuals: np.ndarray, count: int, extra_params: f
     ``count`` training residuals, sorted, inflated for the model's parameters plus ``extra_params`` fitted
     degrees of freedom (a calibration's offsets). Training residuals understate the scatter of a new
     measurement by the fitted degrees of freedom; n counts the residuals of distinct rows (exact copies are not
-    new measurements)."""
+    new measurements). A template's model and an expression model (its constants) alike."""
     n_res = float(max(count, len(residuals)))
     s = model.summary
     if s is not None and s.n_distinct_rows is not None and s.n_rows > 0:
@@ -117,17 +117,40 @@ def model_factors(model: Any, residuals: np.ndarray, count: int, extra_params: f
     return np.sort(measurement_factors(residuals, n_res, len(model.param_names) + extra_params))
 
 
-def interval_preflight(model: Any, level: Any) -> float:
+def unavailable_reason(replicates: int, summary: Any, n_params: int, noun: str = "parameters") -> str | None:
+    """Why a fit with ``replicates`` converged bootstrap refits, ``summary`` (a FitSummary or None) and
+    ``n_params`` fitted ``noun`` (a template's parameters, an expression's constants) gives no prediction
+    interval, or None when it does: too few refits, no more distinct configurations than ``noun`` (not
+    identified), or no more distinct rows than ``noun`` (too few residuals for the scatter of a new measurement)."""
+    if not replicates:
+        return "no bootstrap replicates: fit with bootstrap >= 10 to get intervals"
+    if replicates < 10:
+        return f"only {replicates} bootstrap refits: fit with bootstrap >= 10 to get intervals"
+    s, p = summary, n_params
+    if s is not None and not s.identifiable:
+        return (f"the training data had {s.n_distinct_configs} distinct configuration(s) for "
+                f"{p} {noun}, so the {noun} are not identified and an interval "
+                "would be falsely precise; refit on more distinct configurations")
+    if s is not None and s.n_distinct_rows is not None and s.n_distinct_rows <= p:
+        return (f"the training data had {s.n_distinct_rows} distinct row(s) for {p} {noun}: too few "
+                f"residuals to estimate the scatter of a new measurement (a prior fixes the {noun}, not "
+                f"that scatter), so an interval would be falsely precise; refit on more than {p} distinct rows")
+    return None
+
+
+def interval_preflight(model: Any, level: Any, stacklevel: int = 4) -> float:
     """The checked ``level`` of a ``model``'s interval; IntervalsUnavailableError when the model has none
     (``model.intervals_unavailable()``), and an IntervalLevelWarning when its bootstrap refits cannot resolve
-    the level (the shared and the calibrated intervals both start here)."""
+    the level (the shared, the calibrated and the expression model's intervals all start here). ``stacklevel``:
+    the frame the warning names, counted from here (4: the caller of predict_interval -> _intervals -> here)."""
     level = check_level(level)
     why = model.intervals_unavailable()
     if why is not None:
         raise IntervalsUnavailableError(f"{type(model).__name__}: prediction intervals are not available: {why}")
     note = replicates_note(level, len(model.bootstrap_params))
     if note is not None:
-        warning_sink.warn(f"{type(model).__name__}.predict_interval: {note}", IntervalLevelWarning, stacklevel=4)
+        warning_sink.warn(f"{type(model).__name__}.predict_interval: {note}", IntervalLevelWarning,
+                          stacklevel=stacklevel)
     return level
 
 
