@@ -120,3 +120,12 @@ def test_copies_do_not_count_as_residuals():
     expected = np.sort(np.exp(-np.sqrt(4 / (4 - 3)) * np.log1p(r)))  # the template's: distinct rows only
     np.testing.assert_allclose(model.measurement_factors(), expected, rtol=1e-12)
     assert len(model.bootstrap_params) == s.bootstrap_converged
+
+
+def test_an_unfitted_model_says_it_is_not_fitted():
+    """(It said 'no bootstrap replicates: fit with bootstrap >= 10', though it was made with bootstrap=200.)"""
+    model = EnergyModel.from_expression(EXPR)
+    assert model.bootstrap_replicates == 200
+    with pytest.raises(IntervalsUnavailableError, match=r"^ExpressionEnergyModel: prediction intervals are not "
+                                                        r"available: this ExpressionEnergyModel is not fitted yet"):
+        model.predict_interval(_rows(1))

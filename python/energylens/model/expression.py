@@ -9,6 +9,7 @@ read from the same versioned model file.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import time
@@ -26,13 +27,13 @@ from energylens.errors import ModelFileError
 from energylens.model.base import load_configs
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
-from energylens.model.domain import DesignReport, FeatureTable
+from energylens.model.domain import DesignReport, FeatureTable, check_feature_real
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import interval_preflight, model_factors, unavailable_reason
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
-from energylens.profiles.features import FEATURE_NAMES, build_features
+from energylens.profiles.features import FEATURE_NAMES, build_features, check_feature_domain
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
 
@@ -45,6 +46,37 @@ def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_
         return DesignReport(len(y), len(np.unique(y)), 1 if len(y) else 0, n_params)
     table = FeatureTable(names, columns)
     return DesignReport(len(y), table.n_distinct_rows([y]), table.n_distinct_configs, n_params)
+
+
+def _feature_columns(features: Mapping[str, Any], names: tuple[str, ...], validate: bool, expr: str) -> list[np.ndarray]:
+    """The float64 columns ``names`` of a feature mapping, checked as the template's are
+    (``ClosedFormModel._feature_columns``): every name present and no key that is not a feature name (with its
+    close match), no boolean, complex or text column, at most 1-D, with ``validate`` each value in its feature's
+    domain, and the columns of more than one value all of one length. ValueError naming the feature."""
+    missing = [n for n in names if n not in features]
+    unknown = [k for k in features if k not in FEATURE_NAMES]
+    if missing or unknown:
+        hints = [f"{k!r} -> did you mean {m[0]!r}?" for k in unknown
+                 if (m := difflib.get_close_matches(str(k), FEATURE_NAMES, n=1))]
+        parts = ([f"features {missing} missing for the expression {expr}"] if missing else []) + (
+            [f"{unknown} are not feature names (energylens.profiles.features.FEATURE_NAMES)"
+             + (f" ({'; '.join(hints)})" if hints else "")] if unknown else [])
+        raise ValueError(" and ".join(parts))
+    cols = []
+    for name in names:
+        check_feature_real(name, features[name])
+        col = np.asarray(features[name], dtype=np.float64)
+        if col.ndim > 1:
+            raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
+        if validate:
+            check_feature_domain(name, col)
+        cols.append(np.ascontiguousarray(col))
+    sized = [(n, c.size) for n, c in zip(names, cols, strict=True) if c.size != 1]
+    other = next(((n, k) for n, k in sized if k != sized[0][1]), None)
+    if other is not None:
+        raise ValueError(f"feature {other[0]!r} has {other[1]} rows, feature {sized[0][0]!r} has {sized[0][1]} (a "
+                         "column may also hold one value for every row)")
+    return cols
 
 
 class ExpressionEnergyModel:
@@ -202,16 +234,12 @@ class ExpressionEnergyModel:
         return self.predict(df)
 
     def predict_features(self, features: Mapping[str, Any], *, validate: bool = True) -> np.ndarray:
-        """Energy per request (J) from feature columns (scalars broadcast), without pandas."""
-        missing = [n for n in self.feature_names if n not in features]
-        if missing:
-            raise ValueError(f"features {missing} missing for the expression {self.expression}")
-        cols = [np.ascontiguousarray(np.asarray(features[n], dtype=np.float64)) for n in self.feature_names]
-        if validate:
-            for n, c in zip(self.feature_names, cols, strict=True):
-                if c.ndim > 1 or not np.all(np.isfinite(c)):
-                    raise ValueError(f"feature {n!r} must be a finite scalar or 1-D array")
-        return self.compiled.evaluate(cols, self._theta)
+        """Energy per request (J) from feature columns (scalars broadcast), without pandas: the template's
+        checks (:meth:`energylens.model.EnergyModel.evaluate_features`) on the features the expression reads.
+        Other feature names are ignored (a :func:`~energylens.profiles.features.build_features` dict passes
+        whole), a key that is none is refused; ``validate=False`` skips the domain check of each value only."""
+        return self.compiled.evaluate(_feature_columns(features, self.feature_names, validate, str(self.expression)),
+                                      self._theta)
 
     @property
     def bootstrap_params(self) -> np.ndarray:
@@ -221,7 +249,10 @@ class ExpressionEnergyModel:
 
     def intervals_unavailable(self) -> str | None:
         """Why this model cannot give prediction intervals, or None when it can: the template's reasons
-        (:meth:`energylens.model.EnergyModel.intervals_unavailable`), counted in constants."""
+        (:meth:`energylens.model.EnergyModel.intervals_unavailable`), counted in constants; before a fit, that."""
+        if self.summary is None:  # (the start constants predict; nothing sizes an interval around them)
+            return ("this ExpressionEnergyModel is not fitted yet (its constants are the expression's start values, "
+                    "with no bootstrap refits): call fit(profiles) or load(path)")
         return unavailable_reason(len(self.bootstrap_params), self.summary, len(self.param_names), "constants")
 
     def measurement_factors(self) -> np.ndarray:
@@ -321,6 +352,11 @@ class ExpressionEnergyModel:
     def from_document(cls, doc: Mapping[str, Any], path: str) -> ExpressionEnergyModel:
         """The expression model of a model file's document (:func:`energylens.model.persistence.read_model_file`)."""
         if not doc.get("energy"):
-            raise ModelFileError(f"{path}: holds no energy model")
+            only = " (a LatencyModel only: LatencyModel.load or load_model reads it)" if doc.get("latency") else ""
+            raise ModelFileError(f"{path}: holds no energy model{only}")
+        template = doc["energy"].get("template")
+        if isinstance(template, str) and template.startswith("energylens.energy."):  # (before: 'latency holds ...')
+            raise ModelFileError(f"{path}: holds an EnergyModel (template {template!r}), not an expression model "
+                                 f"({EXPRESSION_MODEL_ID!r}): EnergyModel.load or load_model reads it")
         refuse_latency_beside(dict(doc), path)
         return cls.from_state(doc["energy"], path)
