@@ -14,6 +14,7 @@ import pandas as pd
 from energylens.profiles import cells, precision
 from energylens.profiles.checkpoints import LAYOUT_COLUMN, canonical_layout
 from energylens.profiles.limits import MAX_GPU_COUNT, MAX_TOKENS
+from energylens.profiles.number_cells import non_numeric_problems
 
 __all__ = ["check_feature_columns"]
 
@@ -38,7 +39,8 @@ def check_feature_columns(columns: Mapping[str, object], problems) -> None:
         if col not in columns:
             continue
         v, non_numeric = cells.to_float(columns[col])
-        problems.add(non_numeric, col, "non-numeric value")
+        for mask, reason in non_numeric_problems(columns[col], non_numeric, col):
+            problems.add(mask, col, reason)
         high, too_high = _FEATURE_LIMITS[col]
         with np.errstate(invalid="ignore"):
             problems.add(~np.isnan(v) & ~(np.isfinite(v) & ok(v)), col, reason)

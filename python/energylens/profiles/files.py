@@ -20,7 +20,15 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles.header import check_unique_columns
-from energylens.profiles.unreadable import READ_ERRORS, not_utf8_error, open_bytes, unreadable_csv_error
+from energylens.profiles.unreadable import (
+    COMMENT_RULE,
+    READ_ERRORS,
+    comment_text,
+    data_row_line,
+    not_utf8_error,
+    open_bytes,
+    unreadable_csv_error,
+)
 
 __all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv", "read_parquet_table",
            "read_csv_file", "READ_PROGRESS", "LARGE_CSV_BYTES", "LARGE_COMPRESSED_BYTES"]
@@ -151,11 +159,16 @@ def _head_bytes(p: Path) -> bytes | None:
         return None
 
 
-def check_row_lengths(frame: pd.DataFrame, src: str) -> pd.DataFrame:
+def check_row_lengths(frame: pd.DataFrame, src: str, path: Path | None = None) -> pd.DataFrame:
     """``frame`` as read from the CSV ``src``, or ProfileSchemaError when pandas took its leading columns as
     an index, which it does when the data rows hold more fields than the header (it shifts every column
-    right: a model name read as the index, its GPU as params_b); a later ragged row is pandas' own error."""
+    right: a model name read as the index, its GPU as params_b), named as a comment where the first data line of
+    the file ``path`` is one; a later ragged row is pandas' error, which :func:`unreadable_csv_error` locates."""
     if not isinstance(frame.index, pd.RangeIndex):
+        found = data_row_line(path, 0) if path is not None else None
+        if found is not None and comment_text(found[1]):
+            raise ProfileSchemaError(f"{src}: line {found[0]} (data row 1) is a comment ({found[1][:60]!r}); "
+                                     f"{COMMENT_RULE}", source=src, rows=[0])
         raise ProfileSchemaError(
             f"{src}: data row 1 has more fields than the header's {frame.shape[1]} columns (a stray ',' or a "
             "missing header name); every row must have one field per header column", source=src, rows=[0])
@@ -239,7 +252,7 @@ def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
         if parquet:
             raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc
         raise unreadable_csv_error(Path(path), str(path), exc, what) from exc
-    return frame if parquet else check_row_lengths(frame, str(path))
+    return frame if parquet else check_row_lengths(frame, str(path), Path(path))
 
 
 def read_parquet_table(path: Path, src: str) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields, replace
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import precision as _precision
+from energylens.profiles.number_cells import non_numeric_reason
+from energylens.profiles.problems import HINT
 from energylens.profiles.row_names import RowNames
 
 __all__ = [
@@ -152,7 +154,8 @@ def cell_number(value, source: str, row: int, column: str, label: str | None = N
     try:
         x = float(str(value).strip())
     except ValueError:
-        raise GpuTableError(f"{where_in(source, [row], label)}: {value!r} is not a number",
+        hint = non_numeric_reason(value, label).partition(HINT)[2]  # '1,234': write 1234
+        raise GpuTableError(f"{where_in(source, [row], label)}: {value!r} is not a number" + (f": {hint}" if hint else ""),
                             source=source, column=label, rows=[row]) from None
     lo, hi = _RANGES[column]
     if column == "scale_up_domain_gpus" and x != int(x):

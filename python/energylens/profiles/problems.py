@@ -20,11 +20,20 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "empty_rows"]
+__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "empty_rows",
+           "HINT", "said"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
 EMPTY_ROW = "(every column)"
+#: Between a reason and its hint (what the cell looks like and what to write instead: '1,234' -> 1234): the error
+#: prints the hint after the values, a drop report after the reason (:func:`said`).
+HINT = "\x1f"
+
+
+def said(reason: str) -> str:
+    """``reason`` as a drop report or a warning says it: its hint after a colon."""
+    return reason.replace(HINT, ": ")
 
 
 def empty_rows(frame: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
@@ -77,7 +86,7 @@ class Problems:
         for rows, column, reason, _ in self.items:
             col = (names or {}).get(column, column)
             cur = text[rows]
-            text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
+            text[rows] = np.where(cur == "", f"{col}: {said(reason)}", cur + f"; {col}: {said(reason)}")
         return text[self.bad]
 
     def reported(self, column: str) -> np.ndarray:
@@ -129,7 +138,8 @@ def problem_text(rows: np.ndarray, column: str, reason: str, values: list, label
     then ``origin(rows)``, e.g. the file rows they are) and up to five offending values."""
     vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
     where = rows_text(rows, labels) + (origin(rows) if origin else "")
-    return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}"
+    reason, _, hint = reason.partition(HINT)
+    return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}" + (f": {hint}" if hint else "")
 
 
 def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Problems, src: str, drop_invalid: bool,
@@ -164,7 +174,8 @@ def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Pro
     counts: dict[str, int] = {}
     for rows, column, reason, _ in problems.items:
         col = (names or {}).get(column, column)
-        counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
+        key = f"{col}: {said(reason)}"
+        counts[key] = counts.get(key, 0) + len(rows)
     summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
     warning_sink.warn(
         f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "

@@ -21,9 +21,18 @@ from energylens.profiles.files import (
 )
 from energylens.profiles.header import check_unique_csv_header
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
-from energylens.profiles.unreadable import READ_ERRORS, unreadable_csv_error
+from energylens.profiles.unreadable import (
+    COMMENT_RULE,
+    READ_ERRORS,
+    comment_text,
+    data_row_line,
+    unreadable_csv_error,
+)
 
-__all__ = ["read_table", "check_stray_rows", "DATAFRAME_SOURCE"]
+__all__ = ["read_table", "check_stray_rows", "comment_rows", "COMMENT_REASON", "DATAFRAME_SOURCE"]
+
+#: The problem of a data row that is a '#' comment line (its first cell starts with '#').
+COMMENT_REASON = "a comment line ('#' first): schema v1 has no comment lines; delete the line"
 
 #: How messages name a DataFrame given without a ``source``.
 DATAFRAME_SOURCE = "<DataFrame>"
@@ -51,7 +60,7 @@ def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...])
     check_csv_file(path) if kind == "csv" else check_input_file(path)
     try:
         if kind == "csv":
-            frame = check_row_lengths(read_csv_file(path, src, dtype={c: str for c in text_columns}), src)
+            frame = check_row_lengths(read_csv_file(path, src, dtype={c: str for c in text_columns}), src, path)
         else:
             frame = read_parquet_table(path, src)
     except ProfileSchemaError:
@@ -70,7 +79,21 @@ _SUMMARY = frozenset(v for w in ("total", "totals", "grand total", "subtotal", "
                                  "median") for c in (w, w.title(), w.upper(), w.capitalize()) for v in (c, c + ":"))
 
 
-def check_stray_rows(frame: pd.DataFrame, src: str) -> None:
+def comment_rows(values: object) -> np.ndarray:
+    """Mask of the cells of a file's first column (its values) that make their line a comment (:func:`comment_text`):
+    a text column only, and one vectorised test for a '#' anywhere before the rows that hold one are looked at (a
+    million rows: ~5 ms), so a valid table pays little."""
+    series = pd.Series(values, copy=False)
+    out = np.zeros(len(series), dtype=bool)
+    if pd.api.types.is_numeric_dtype(series.dtype) or not len(series):
+        return out
+    hits = np.flatnonzero(series.astype(str).str.contains("#", regex=False).to_numpy(dtype=bool, na_value=False))
+    for pos in hits.tolist():
+        out[pos] = comment_text(series.iat[pos])
+    return out
+
+
+def check_stray_rows(frame: pd.DataFrame, src: str, path: Path | None = None) -> None:
     """ProfileSchemaError naming the first data row of a file's ``frame`` that is not a measurement: the header line
     again (two CSV files joined with ``cat``; its cells were each a "non-numeric value 'tp'" problem) or a
     spreadsheet's summary row (``Total,,,``: each blank a "missing value" problem). Looks at the first column's
@@ -78,6 +101,16 @@ def check_stray_rows(frame: pd.DataFrame, src: str) -> None:
     if frame.empty:
         return
     first = frame.columns[0]
+    comments = np.flatnonzero(comment_rows(frame[first].array))
+    if len(comments):
+        pos = int(comments[0])
+        found = data_row_line(path, pos) if path is not None else None
+        at = f"line {found[0]} (data row {pos + 1})" if found else f"data row {pos + 1} (1-based, header not counted)"
+        said = found[1] if found else str(frame[first].iat[pos])
+        more = f" (and {len(comments) - 1} more such line(s), data rows {', '.join(str(r + 1) for r in comments[1:6])}" \
+               f"{' ...' * (len(comments) > 6)})" if len(comments) > 1 else ""
+        raise ProfileSchemaError(f"{src}: {at} is a comment ({said.strip()[:60]!r}){more}; "
+                                 f"{COMMENT_RULE}", source=src, column=str(first), rows=comments.tolist())
     if not pd.api.types.is_numeric_dtype(frame[first].dtype):
         for pos in np.flatnonzero(frame[first].to_numpy() == first)[:5].tolist():
             cells = [str(frame.iat[pos, j]).strip() for j in range(frame.shape[1])]

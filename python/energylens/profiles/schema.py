@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -24,6 +25,7 @@ from energylens.profiles import cells, tables
 from energylens.profiles.bare_fp4 import mark_bare, resolve_bare
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.feature_columns import check_feature_columns
+from energylens.profiles.files import suffix_kind
 from energylens.profiles.header import (
     check_column_spelling,
     check_pp_synonyms,
@@ -31,9 +33,16 @@ from energylens.profiles.header import (
     check_unique_columns,
 )
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
+from energylens.profiles.number_cells import non_numeric_problems
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism, pipeline_stages
 from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, raise_or_drop
-from energylens.profiles.reading import DATAFRAME_SOURCE, check_stray_rows, read_table
+from energylens.profiles.reading import (
+    COMMENT_REASON,
+    DATAFRAME_SOURCE,
+    check_stray_rows,
+    comment_rows,
+    read_table,
+)
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.row_names import as_read, origin_text, remember
 from energylens.profiles.row_names import default_index as _default_index
@@ -199,6 +208,9 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         raw[c] = np.full(len(frame), np.nan)
 
     problems = Problems(len(frame), raw)
+    if not isinstance(path_or_frame, pd.DataFrame) and suffix_kind(Path(path_or_frame)) == "csv" and headers:
+        # '#' lines below the header (a commented-out row too, whose cells would otherwise all read as valid)
+        problems.add(comment_rows(arrays[0]), headers[0], COMMENT_REASON)
     problems.add(empty_rows(frame, np.asarray(pd.isna(raw["model"]), dtype=bool)), EMPTY_ROW,
                  "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): delete it", arrays[0])
     out = _parse_numeric(raw, required, problems)
@@ -208,7 +220,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     dropped = None
     if problems.items or drop_invalid:
         if problems.items and not drop_invalid and not isinstance(path_or_frame, pd.DataFrame):
-            check_stray_rows(frame, src)  # a repeated header line or a summary row: one message, not its cells'
+            check_stray_rows(frame, src, Path(path_or_frame))  # a comment line, a repeated header, a summary row
         frame = _as_read(frame, headers, add_energy)
         labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not _default_index(frame.index))
         origin = (lambda rows: origin_text(frame, rows)) if src == DATAFRAME_SOURCE else None  # pd.concat's rows
@@ -298,7 +310,8 @@ def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problem
         values, non_numeric = cells.to_float(raw[col])
         if col == "params_b":  # a blank cell (or no column) of a model the table knows: the table's count
             values = _architecture.table_params_b(raw["model"], values)
-        problems.add(non_numeric, col, "non-numeric value")
+        for mask, reason in non_numeric_problems(raw[col], non_numeric, col, col in required):
+            problems.add(mask, col, reason)  # with what the cell looks like ('1,234', '5%') and what to write
         nan = np.isnan(values)
         problems.add(~nan & ~np.isfinite(values), col, "non-finite value (inf)")
         if col in required:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import lzma
+import re
 import shlex
 import zipfile
 import zlib
@@ -26,7 +28,12 @@ import pandas as pd
 
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["READ_ERRORS", "open_bytes", "unreadable_csv_error", "not_utf8_error", "bad_utf8_at", "open_quote_at"]
+__all__ = ["READ_ERRORS", "open_bytes", "unreadable_csv_error", "not_utf8_error", "bad_utf8_at", "open_quote_at",
+           "records", "data_row_line", "comment_text", "COMMENT_RULE", "SPREADSHEET_ERROR"]
+
+#: Where a profile table's comment lines may go: nowhere (docs/profile-schema.md, "Comment lines").
+COMMENT_RULE = ("comment lines are not supported in a profile table, above the header or below it: delete the line "
+                "(to leave a measurement out, delete its row; notes can go in a column of their own)")
 
 #: What reading a CSV file (compressed ones included) raises on a file it cannot read to its end.
 READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, zlib.error,
@@ -63,6 +70,65 @@ def _lines(p: Path):
             yield from enumerate(fh, 1)
         except READ_ERRORS:
             return
+
+
+def records(p: Path):
+    """(first 1-based line, fields) of each record of ``p``'s text (the header's too), as pandas' C parser splits
+    them: a quoted field may span lines, and a blank or whitespace-only line is no record. Stops where the file
+    cannot be read further."""
+    try:
+        fh = open_bytes(p)
+    except READ_ERRORS:
+        return
+    if fh is None:
+        return
+    with fh, io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="") as text:
+        reader, last = csv.reader(text), 0
+        try:
+            for fields in reader:
+                first, last = last + 1, reader.line_num
+                if len(fields) > 1 or (fields and fields[0].strip()):
+                    yield first, fields
+        except (csv.Error, *READ_ERRORS):
+            return
+
+
+def data_row_line(p: Path, row: int) -> tuple[int, str] | None:
+    """(the 1-based line of ``p`` where data row ``row`` (zero-based; the header not counted) starts, its text),
+    else None."""
+    for i, (line, fields) in enumerate(records(p)):
+        if i == row + 1:
+            return line, ",".join(fields)
+    return None
+
+
+#: Excel's error values (``#N/A`` is read as a blank already): a formula that failed, never a comment line.
+SPREADSHEET_ERROR = re.compile(r"\s*#(?:DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|FIELD!|GETTING_DATA|N/A)\s*")
+
+
+def comment_text(cell: object) -> bool:
+    """Whether a record's first cell makes its line a comment: it starts with '#' (spaces before it aside), and is
+    not a spreadsheet's error value (``#DIV/0!``: a failed formula, said as such by the number checks)."""
+    return isinstance(cell, str) and cell.lstrip().startswith("#") and not SPREADSHEET_ERROR.fullmatch(cell)
+
+
+def _ragged_error(p: Path, src: str, what: str, error: type) -> Exception | None:
+    """The error for the first data record of ``p`` with more fields than the header (pandas: "Expected 9 fields in
+    line 5, saw 12", without the file or the data row): a comment line named as one, else the record's fields."""
+    width = None
+    for i, (line, fields) in enumerate(records(p)):
+        if width is None:
+            width = len(fields)
+        elif len(fields) > width:
+            where = f"line {line} (data row {i})"
+            if comment_text(fields[0]):
+                return error(f"{src}: {where} is a comment ({','.join(fields)[:60]!r}); {COMMENT_RULE}", source=src,
+                             rows=[i - 1])
+            return error(f"{src}: could not read the {what}: {where} has {len(fields)} fields where the header has "
+                         f"{width}: a ',' inside a cell that is not quoted (a number with a thousands separator, "
+                         "1,234, or text with commas?); write the number without it, or quote the cell "
+                         "(\"a, b\")", source=src, rows=[i - 1])
+    return None
 
 
 def _line_rows(line: int, row: int | None) -> str:
@@ -164,6 +230,10 @@ def unreadable_csv_error(p: Path, src: str, exc: BaseException, what: str = "CSV
     if isinstance(exc, EOFError):
         return error(f"{src}: could not read the {what}: the compressed file ends early ({exc}): it was cut short, "
                      "e.g. by an interrupted copy or download; copy it again", source=src)
+    if isinstance(exc, pd.errors.ParserError) and "Expected" in str(exc) and "fields in line" in str(exc):
+        located = _ragged_error(p, src, what, error)
+        if located is not None:
+            return located
     if isinstance(exc, pd.errors.ParserError) and "EOF inside string" in str(exc):
         opened = open_quote_at(p)
         if opened is not None:
