@@ -29,7 +29,7 @@ from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
 from energylens.model.domain import DesignReport, FeatureTable, check_feature_real
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
-from energylens.model.fit_options import BOOTSTRAP_PROGRESS
+from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import interval_preflight, model_factors, unavailable_reason
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
@@ -92,16 +92,13 @@ class ExpressionEnergyModel:
                  bounds: Mapping[str, tuple[float, float]] | None = None, residual: str = "log",
                  loss: str = "linear", loss_scale: float = 0.1, n_starts: int = 3, start_spread: float = 0.5,
                  seed: int = 0, bootstrap: int = 200, max_iterations: int = 300, name: str = "expression") -> None:
-        if residual not in ("relative", "log"):
-            raise ValueError(f"residual must be 'relative' or 'log', got {residual!r}")
-        if bootstrap < 0 or n_starts < 1:
-            raise ValueError(f"bootstrap must be >= 0 and n_starts >= 1, got {bootstrap} and {n_starts}")
+        # the template's checks (EnergyModel(...)): a bad option is refused here, not at fit (or truncated)
+        options, self.bootstrap_replicates = checked_fit_options(
+            residual=residual, loss=loss, loss_scale=loss_scale, n_starts=n_starts, start_spread=start_spread,
+            seed=seed, bootstrap=bootstrap, max_iterations=max_iterations, tpot_weight=0.0)
         self.compiled: CompiledExpression = compile_expression(expr, FEATURE_NAMES, params)
         self.name = name
-        self.options = {"residual": residual, "loss": loss, "loss_scale": float(loss_scale),
-                        "n_starts": int(n_starts), "start_spread": float(start_spread), "seed": int(seed),
-                        "max_iterations": int(max_iterations)}
-        self.bootstrap_replicates = int(bootstrap)
+        self.options = {k: v for k, v in options.items() if k != "tpot_weight"}  # (energy only: no TPOT term)
         n = len(self.compiled.param_names)
         self._lower = np.full(n, -np.inf)
         self._upper = np.full(n, np.inf)
