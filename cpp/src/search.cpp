@@ -52,7 +52,8 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "a2a_moe_layers_with_dp",   "ttft_factor",              "tpot_factor",
                                         "energy_factor",            "scale_up_domain_gpus",     "state_memory_bytes_per_seq",
                                         "context_window_tokens",    "fp8_weight_block",         "intermediate_size",
-                                        "moe_intermediate_size",    "nvls"};
+                                        "moe_intermediate_size",    "nvls",                     "embedding_matrix_bytes",
+                                        "encoder_bytes",            "tied_embeddings"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 template <typename T>
@@ -132,7 +133,7 @@ void validate(const Space& space, const Options& o) {
                                k == roofline::kStateBytesPerSeq || k == roofline::kMoeLayers ||
                                k == roofline::kPpScaleOutHops || k == kStateMemoryBytesPerSeq ||
                                k == kContextTokens || k == kFp8Block || k == kFfnWidth || k == kExpertFfnWidth ||
-                               k == kNvls;
+                               k == kNvls || k == kEmbeddingMatrixBytes || k == kEncoderBytes || k == kTiedEmbeddings;
       if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
         throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
                                     "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));

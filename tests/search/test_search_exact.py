@@ -33,13 +33,20 @@ def _random_params(model, rng):
     return jitter(model), jitter(model.latency_model)
 
 
-def _random_space(rng, max_size):
+#: Models whose layers pp 3, 5, 6 or 7 leaves uneven (vLLM's stages differ by a layer, the first holding the
+#: embedding): 80, 32 and 16 layers, a hybrid (56 layers, 4 attention), a vision model (48, encoder on every
+#: stage) and a 48-layer MoE.
+UNEVEN_MODELS = ["llama-3.1-70b", "llama-3.1-8b", "meta-llama/Llama-3.2-1B-Instruct",
+                 "nvidia/NVIDIA-Nemotron-Nano-9B-v2", "google/gemma-3-12b-it", "Qwen/Qwen3-30B-A3B"]
+
+
+def _random_space(rng, max_size, names=MODELS, pp=(1, 2, 4)):
     while True:
-        models = list(rng.choice(MODELS, rng.integers(1, 4), replace=False))
+        models = list(rng.choice(names, rng.integers(1, 4), replace=False))
         kw = dict(
             gpus=list(rng.choice(GPUS, rng.integers(1, 4), replace=False)),
             tp=sorted(rng.choice([1, 2, 4, 8, 16], rng.integers(1, 5), replace=False).tolist()),
-            pp=sorted(rng.choice([1, 2, 4], rng.integers(1, 3), replace=False).tolist()),
+            pp=sorted(rng.choice(pp, rng.integers(1, 3), replace=False).tolist()),
             dp=sorted(rng.choice([1, 2, 3], rng.integers(1, 3), replace=False).tolist()),
             ep=[1] + ([int(rng.choice([2, 4, 8]))] if rng.random() < 0.5 else []),
             max_num_seqs=sorted(rng.choice([1, 3, 8, 32, 100, 256, 512], rng.integers(1, 5), replace=False).tolist()),
@@ -101,6 +108,13 @@ def _compare(space, theta, phi, opts, threads, indices=None):
     return out, ref
 
 
+def _assert_same_memory(out, ref):
+    """The memory per GPU (of the fullest pipeline stage) of the candidates both top-k lists hold."""
+    _, at_out, at_ref = np.intersect1d(out.top.index, ref["top"]["index"], return_indices=True)
+    np.testing.assert_allclose(np.asarray(out.top.memory_bytes)[at_out], ref["top"]["memory_bytes"].to_numpy()[at_ref],
+                               rtol=1e-12, err_msg="memory")
+
+
 def test_reason_names_agree():
     assert REASONS == ORACLE_REASONS == tuple(_core.search_reason_names())
 
@@ -123,10 +137,29 @@ def test_fixed_batch_mode_matches_brute_force(model, seed, threads):
         if opts["objective"] == "carbon":
             opts["carbon_g_per_kwh"] = 400.0
         opts["per_token"] = bool(rng.random() < 0.3)
-        out, _ = _compare(space, theta, phi, opts, threads)
+        out, ref = _compare(space, theta, phi, opts, threads)
+        _assert_same_memory(out, ref)
         if out.feasible > 0:
             break
     assert out.feasible > 0 and len(out.top.index) == min(opts["top"], out.feasible)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_uneven_pipeline_stages_match_brute_force(model, seed):
+    """pp values that leave a model's stages uneven (the first and a fuller middle stage can each bind the KV
+    check, docs/search.md "Feasibility"): the engine and the oracle (memory.py's stage arithmetic) agree, and
+    the draws reach the memory checks."""
+    rng = np.random.default_rng(200 + seed)
+    memory = 0
+    for _ in range(40):
+        space = _random_space(rng, 20_000, UNEVEN_MODELS, (3, 5, 6, 7))
+        theta, phi = _random_params(model, rng)
+        out, ref = _compare(space, theta, phi, {"top": 10, "tpot_limit_s": 0.5}, 2)
+        _assert_same_memory(out, ref)
+        memory += ref["rejected"]["memory_kv_cache"]
+        if out.feasible > 0 and memory > 0:
+            break
+    assert out.feasible > 0 and memory > 0
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -67,6 +67,9 @@ enum ComboField : int {
   kFfnWidth,               ///< FFN intermediate width of the dense layers (0: none or unknown)
   kExpertFfnWidth,         ///< FFN intermediate width of one routed expert (0: dense or unknown)
   kNvls,                   ///< 1: NCCL runs NVLink SHARP (NVLS) on the combo's GPU (NVSwitch, NVLink >= 900 GB/s), else 0
+  kEmbeddingMatrixBytes,   ///< bytes of one vocabulary x d_model matrix as held (the input embedding, or the lm_head; 0: unknown)
+  kEncoderBytes,           ///< bytes of the vision encoder as held (every pipeline stage holds one; 0: none)
+  kTiedEmbeddings,         ///< 1: the lm_head is the input embedding (the checkpoint counts one matrix), else 0
   kNumComboFields          ///< number of combo fields, features included (not a field)
 };
 

@@ -46,10 +46,15 @@ struct Digits {
 struct Outer {
   int reason;           ///< structural or weight-memory reason, kFeasible if none
   double fixed_bytes;   ///< weights + reserve per GPU
-  double kv_div;        ///< GPUs the KV cache is split over: min(tp, kv heads) x pp
+  double kv_div;        ///< the KV cache's split on the first stage: min(tp, kv heads) x n_layers / its layers
   double usable_bytes;  ///< gpu_memory_utilization x memory
   double tp_link, a2a_link, hops;  ///< topology::features of (combo, tp, pp, ep): set once per outer change
-  double state_bytes;   ///< one sequence's recurrent state per GPU: split over tp x pp (heads and layers)
+  double state_bytes;   ///< one sequence's recurrent state per GPU of the first stage: over tp, its layers' share
+  /// A middle pipeline stage with more layers than the first (stage_layers; else fullest_kv_div is 0): its
+  /// KV divisor and state as kv_div and state_bytes, and each stage's weights minus the fuller one's
+  /// (fixed_bytes holds the fuller), so the KV check holds on both (vLLM sizes every worker's KV cache
+  /// from the most constrained one).
+  double fullest_kv_div, fullest_state_bytes, first_offset, fullest_offset;
 };
 
 /// Axis positions of candidate `i` (workload fastest, combo slowest).
@@ -149,16 +154,51 @@ ENERGYLENS_HD double runtime_reserve(const Limits& o, const double* v, double tp
   return o.runtime_reserve_bytes + (v[kNvls] > 0.0 && group > 2.0 ? o.nvls_reserve_bytes_per_gpu * group : 0.0);
 }
 
+/// Decoder layers of the first pipeline stage and of the fullest other one where it holds more (else 0), by
+/// vLLM's default split (vllm/distributed/utils.py get_pp_indices: n_layers / pp each, the remainder one each
+/// to the stages from the second-to-last backwards; VLLM_PP_LAYER_PARTITION not modelled): memory.py's
+/// stage_layers. The last stage (lm_head, as large as the first's embedding, no extra layer) never holds more
+/// than the first. pp 1: all layers on the first.
+ENERGYLENS_HD void stage_layers(double n_layers, double pp, double& first, double& fullest) {
+  using std::floor;
+  const double q = floor(n_layers / pp), r = n_layers - q * pp;
+  first = pp > 1.0 ? q + (r > 0.0 && r == pp - 1.0 ? 1.0 : 0.0) : n_layers;
+  fullest = pp > 1.0 && r > 0.0 && r < pp - 1.0 ? q + 1.0 : 0.0;
+}
+
+/// Weight bytes per GPU of a stage of `layers` decoder layers (memory.py's stage_bytes): at pp 1 dense over
+/// tp and experts over the MoE group; else the stage's share of the weights outside the embeddings and vision
+/// encoder (dense over tp, experts over the MoE group), plus the input embedding on the `first` stage and the
+/// vision encoder on every stage, over tp.
+ENERGYLENS_HD double stage_weights(const double* v, double tp, double pp, double shard, double layers, bool first) {
+  const double total = v[kWeightTotalBytes], experts = v[kExpertTotalBytes];
+  if (!(pp > 1.0)) return (total - experts) / (tp * pp) + experts / (shard * pp);
+  const double matrix = v[kEmbeddingMatrixBytes], encoder = v[kEncoderBytes];
+  const double share = layers / v[roofline::kLayers];
+  const double held = matrix * (v[kTiedEmbeddings] > 0.0 ? 1.0 : 2.0) + encoder;
+  const double rest = total - experts - held;
+  const double body = rest > 0.0 ? rest : 0.0;
+  const double body_share = body * share;
+  const double own = body_share + (first ? matrix + encoder : encoder);
+  const double expert_share = experts * share;
+  return own / tp + expert_share / shard;
+}
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
-/// does; dense weights split over tp x pp; expert weights over moe_group x pp (whole experts per GPU with
-/// EP, tensor-sliced over tp x dp without).
+/// does; dense weights split over tp, expert weights over moe_group (whole experts per GPU with EP,
+/// tensor-sliced over tp x dp without), each stage holding its layers' share (stage_weights): fixed_bytes
+/// is the fuller stage's.
 ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) {
   const double* v = s.combos + d.c * kNumComboFields;
   const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
-  Outer out{kFeasible, 0.0, (tp < kv_heads ? tp : kv_heads) * pp, o.gpu_memory_utilization * v[kMemoryBytes],
-            0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * pp)};
+  double first_layers = 0.0, fullest_layers = 0.0;
+  stage_layers(v[roofline::kLayers], pp, first_layers, fullest_layers);
+  const double spread = pp > 1.0 ? v[roofline::kLayers] / first_layers : pp;  // pp on even stages
+  const double kv_split = tp < kv_heads ? tp : kv_heads;
+  Outer out{kFeasible, 0.0, kv_split * spread, o.gpu_memory_utilization * v[kMemoryBytes],
+            0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * spread), 0.0, 0.0, 0.0, 0.0};
   topology::features(domain_gpus(o, v), tp, pp, moe_group(tp, dp, ep), v[roofline::kLinkBytesPerS],
                      v[roofline::kScaleOutBytesPerS], out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
@@ -168,8 +208,18 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
   else if (ep > 1 && ep != tp * dp) out.reason = static_cast<int>(Reason::EpGroup);
   else if (fp8_block_misfit(v, tp, dp, ep)) out.reason = static_cast<int>(Reason::Fp8BlockShape);
-  const double weights = (v[kWeightTotalBytes] - v[kExpertTotalBytes]) / (tp * pp) +
-                         v[kExpertTotalBytes] / (moe_group(tp, dp, ep) * pp);
+  const double shard = moe_group(tp, dp, ep);
+  const double first = stage_weights(v, tp, pp, shard, first_layers, true);
+  double weights = first;
+  if (fullest_layers > 0.0) {
+    const double fullest = stage_weights(v, tp, pp, shard, fullest_layers, false);
+    const double other = v[roofline::kLayers] / fullest_layers;
+    weights = first > fullest ? first : fullest;
+    out.fullest_kv_div = kv_split * other;
+    out.fullest_state_bytes = v[kStateMemoryBytesPerSeq] / (tp * other);
+    out.first_offset = first - weights;
+    out.fullest_offset = fullest - weights;
+  }
   const double reserve = runtime_reserve(o, v, tp, dp, ep) + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
   out.fixed_bytes = weights + reserve;
   if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
@@ -197,13 +247,19 @@ ENERGYLENS_HD double weight_step_bytes(const double* v, double tp, double dp, do
 }
 
 /// The cache bytes of kv_bytes from its parts: `ctx` the mean and `full` the whole sequence's tokens,
-/// `kv1` the unreplicated KV bytes per token. (No multiply feeds an add, and the build does not contract,
+/// `kv1` the unreplicated KV bytes per token; where a middle pipeline stage holds more layers than the first,
+/// the larger of the two stages' (Outer). (No multiply feeds an add, and the build does not contract,
 /// so the per-candidate and block paths round alike.)
 ENERGYLENS_HD double cache_bytes(const Outer& out, double batch, double ctx, double full, double kv1) {
   const double mean_tokens = batch * ctx;
   const double tokens = mean_tokens > full ? mean_tokens : full;
   const double seqs = batch > 1.0 ? batch : 1.0;
-  return tokens * kv1 / out.kv_div + seqs * out.state_bytes;
+  const double first = tokens * kv1 / out.kv_div + seqs * out.state_bytes;
+  if (!(out.fullest_kv_div > 0.0)) return first;
+  // the first stage and a fuller middle one, each beyond the fuller stage's weights (Outer)
+  const double at_first = out.first_offset + first;
+  const double at_fullest = out.fullest_offset + (tokens * kv1 / out.fullest_kv_div + seqs * out.fullest_state_bytes);
+  return at_first > at_fullest ? at_first : at_fullest;
 }
 
 /// KV bytes per token (all GPUs) and the decode and prefill attention FLOPs per token per position of a

@@ -1,15 +1,20 @@
 """GPU memory of a deployment, per GPU: what the search's feasibility checks and ``energylens predict`` report.
 
-Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibility"):
+Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibility"), on the fullest pipeline
+stage (vLLM gives each stage whole decoder layers, :func:`stage_layers`; the first holds the input embedding,
+the last the lm_head):
 
-* **fixed**: the weights it holds (dense weights over tp x pp; routed experts over ep x pp with expert
-  parallelism, else over tp x dp x pp: vLLM's MoE layers flatten TP across DP; a quantised checkpoint's
-  embedding and lm_head in bf16, :func:`checkpoint_weight_bytes`), a runtime reserve (:func:`runtime_reserve`:
-  1.5 GiB for CUDA graphs and non-torch memory, plus NCCL's NVLS buffers on NVSwitch GPUs) and the activations
-  of a ``activation_tokens``-token forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
+* **fixed**: the weights it holds (its layers' share of the dense weights over tp and of the routed experts
+  over ep with expert parallelism, else over tp x dp: vLLM's MoE layers flatten TP across DP; the embedding
+  on the first stage; a quantised checkpoint's embedding and lm_head in bf16, :func:`checkpoint_weight_bytes`;
+  :func:`stage_weights`), a runtime reserve (:func:`runtime_reserve`: 1.5 GiB for CUDA graphs and non-torch
+  memory, plus NCCL's NVLS buffers on NVSwitch GPUs) and the activations of a ``activation_tokens``-token
+  forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
 * **kv**: the KV cache of the rank's running batch at the mean context (input + output / 2, at least one whole
-  sequence), the features' KV bytes per token spread over its tp x pp GPUs, plus each sequence's recurrent
-  state (hybrids);
+  sequence), the features' KV bytes per token over tp x the stage's share of the layers, plus each sequence's
+  recurrent state (hybrids); vLLM sizes every worker's cache from the most constrained one, so where a middle
+  stage holds more layers than the first, the larger of the two stages' weights + cache counts (kv is then
+  what that adds to fixed);
 * **usable**: ``gpu_memory_utilization`` x the GPU's memory.
 
 The engine (cpp/include/energylens/search_kernel.hpp) computes the same in C++; the NumPy brute force
@@ -24,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import tables, topology
-from energylens.profiles.checkpoints import LAYOUT_COLUMN, row_layout
+from energylens.profiles.checkpoints import LAYOUT_COLUMN, expert_bytes_per_param, row_layout
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
-__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "shared_weight_bytes_per_param", "gpu_memory",
+__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes",
+           "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
            "checkpoint_weight_bytes", "vision_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
            "NVLS_BYTES_PER_GPU", "collective_group"]
@@ -73,8 +79,9 @@ MXFP4_EXPERT_HIDDEN_MULTIPLE = 256
 
 @dataclass(frozen=True)
 class GpuMemory:
-    """Bytes per GPU, one entry per row: ``fixed`` (weights, reserve, activations), ``kv`` (KV cache and state of
-    the running batch) and ``usable`` (the GPU's memory x gpu_memory_utilization)."""
+    """Bytes per GPU of the fullest pipeline stage, one entry per row: ``fixed`` (weights, reserve, activations),
+    ``kv`` (KV cache and state of the running batch; where two stages can bind, what the tighter one's weights +
+    cache add to ``fixed``) and ``usable`` (the GPU's memory x gpu_memory_utilization)."""
 
     fixed: np.ndarray
     kv: np.ndarray
@@ -90,11 +97,20 @@ class GpuMemory:
 
 
 def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None = None) -> np.ndarray:
-    """Weight bytes one GPU holds: dense weights over tp x pp, routed experts over (ep if > 1, else tp x dp:
-    vLLM's MoE layers shard them over every GPU of a stage, :func:`topology.moe_group_gpus`) x pp. The bytes
-    are :func:`checkpoint_weight_bytes`'s (embeddings, lm_head and a vision encoder in bf16 beside a quantised
-    format, mxfp4 experts padded as vLLM allocates them, each checkpoint's layout); ``model_specs`` (model name -> ModelSpec, a search space's) gives
-    the rows' vocabulary where the model table does not (:func:`_frame_arch`)."""
+    """Weight bytes the fullest GPU holds (:func:`stage_weights`' larger stage; at pp 1 dense weights over tp,
+    routed experts over ep if > 1, else tp x dp: vLLM's MoE layers shard them over every GPU of a stage,
+    :func:`topology.moe_group_gpus`). The bytes are :func:`checkpoint_weight_bytes`'s (embeddings, lm_head and
+    a vision encoder in bf16 beside a quantised format, mxfp4 experts padded as vLLM allocates them, each
+    checkpoint's layout); ``model_specs`` (model name -> ModelSpec, a search space's) gives the rows' vocabulary
+    and layers where the model table does not (:func:`_frame_arch`)."""
+    first, fullest, _ = stage_weights(frame, tp, pp, dp, ep, model_specs)
+    return np.maximum(first, fullest)
+
+
+def stage_weights(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None = None):
+    """Weight bytes per GPU of the first pipeline stage and of the fullest other one (``fullest``: 0 where no
+    other stage holds more than the first, :func:`stage_layers`), and the stage data of :func:`stage_bytes`
+    (a dict: ``first_layers``, ``fullest_layers``, ``n_layers``)."""
     precision = frame["precision"].to_numpy()
     params = frame["params_b"].to_numpy(dtype=float) * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
@@ -108,8 +124,74 @@ def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | Non
     kept = kept_params(*(arch[c] for c in BF16_KEPT))
     total = checkpoint_weight_bytes(precision, params, expert_params, kept, moe, arch["d_model"], models, layouts)
     experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models, layouts)
+    matrix, encoder = embedding_stage_bytes(precision, moe, models, layouts, *(arch[c] for c in BF16_KEPT))
     shard = topology.moe_group_gpus(tp, dp, ep)
-    return (total - experts) / (tp * pp) + experts / (shard * pp)
+    first_n, fullest_n = stage_layers(arch["n_layers"], pp)
+    stages = {"first_layers": first_n, "fullest_layers": fullest_n, "n_layers": arch["n_layers"]}
+    args = (total, experts, matrix, encoder, arch["tie_word_embeddings"], arch["n_layers"], tp, pp, shard)
+    return stage_bytes(*args, first_n), np.where(fullest_n > 0, stage_bytes(*args, fullest_n, first=False), 0.0), stages
+
+
+def stage_layers(n_layers, pp):
+    """Decoder layers of the first pipeline stage, and of the fullest other stage where it holds more (else 0),
+    by vLLM's default split (vllm/distributed/utils.py ``get_pp_indices``: ``n_layers // pp`` each, the
+    remainder one each to the stages from the second-to-last backwards, ``partitions[-i] += 1`` for i in
+    2 .. remainder + 1; 80 layers over pp 3: 27, 27, 26; 61 over pp 4: 15, 15, 16, 15; ``VLLM_PP_LAYER_PARTITION``
+    overrides it and is not modelled). The last stage never gets one of the remainder and holds the lm_head,
+    as large as the first stage's embedding, so it never holds more than the first: only the first stage
+    and a fuller middle stage (remainder 1 .. pp - 2) can bind. pp 1: all layers on the first. Scalars or
+    arrays."""
+    n, pp = np.asarray(n_layers, dtype=float), np.asarray(pp, dtype=float)
+    q = np.floor(n / pp)
+    r = n - q * pp
+    first = np.where(pp > 1, q + np.where((r > 0) & (r == pp - 1), 1.0, 0.0), n)
+    return first, np.where((pp > 1) & (r > 0) & (r < pp - 1), q + 1.0, 0.0)
+
+
+def stage_bytes(total, experts, matrix, encoder, tied, n_layers, tp, pp, shard, layers, first=True):
+    """Weight bytes per GPU of a pipeline stage of ``layers`` decoder layers (the engine's ``stage_weights``):
+    at pp 1 all of them, dense over tp, experts over ``shard`` (:func:`topology.moe_group_gpus`); else the
+    stage's share (layers / n_layers) of the weights outside the embeddings and vision encoder, dense over tp
+    and experts over ``shard``, plus on the ``first`` stage one vocabulary x d_model ``matrix`` (the input
+    embedding; the last stage holds the lm_head, a copy where ``tied``) and on every stage the vision encoder
+    (``encoder``: vLLM's multimodal models build it on every rank), both over tp. Each layer is taken to hold
+    the same bytes (dense and MoE layers, attention and Mamba layers alike: the model table does not say which
+    layers are which, so they are spread in proportion to the stage's layers)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.asarray(layers, dtype=float) / np.asarray(n_layers, dtype=float)
+        held = matrix * np.where(np.asarray(tied, dtype=float) > 0, 1.0, 2.0) + encoder
+        body = np.maximum(total - experts - held, 0.0)
+        own = body * share + (matrix + encoder if first else encoder)
+        staged = own / tp + experts * share / shard
+    return np.where(np.asarray(pp) > 1, staged, (total - experts) / (tp * pp) + experts / (shard * pp))
+
+
+def combo_weight_values(row: dict, arch: list, expert_step_bytes: float, moe: bool) -> dict[str, float]:
+    """The engine's weight fields of one search combination (profile row ``row``; ``arch`` its
+    :data:`BF16_KEPT` values; ``expert_step_bytes`` the bytes all its routed experts stream per step):
+    weight_total_bytes and expert_total_bytes (:func:`checkpoint_weight_bytes`, :func:`expert_weight_bytes`),
+    embedding_matrix_bytes and encoder_bytes (:func:`embedding_stage_bytes`) and tied_embeddings."""
+    precision, model, own = row["precision"], row["model"], row.get("weight_layout")
+    experts = expert_step_bytes / expert_bytes_per_param(model, precision, own)
+    kept, d = kept_params(*arch), arch[1]
+    matrix, encoder = embedding_stage_bytes(precision, moe, model, own, *arch)
+    return {"weight_total_bytes": checkpoint_weight_bytes(precision, float(row["params_b"]) * 1e9, experts, kept,
+                                                          bool(moe), d, model, own),
+            "expert_total_bytes": expert_weight_bytes(precision, experts, d, model, own),
+            "embedding_matrix_bytes": float(matrix[0]), "encoder_bytes": float(encoder[0]),
+            "tied_embeddings": float(np.nan_to_num(arch[2]) > 0)}
+
+
+def embedding_stage_bytes(precision, moe, models, layouts, vocab_size, d_model, tie_word_embeddings, vision_params_b):
+    """Bytes of one vocabulary x d_model matrix (an input embedding or an lm_head) and of a vision encoder
+    as :func:`checkpoint_weight_bytes` counts them (bf16 beside a quantised format; 0 where unknown), per row
+    (``precision``, ``moe`` and the architecture columns arrays, ``models`` / ``layouts`` as there)."""
+    precision, moe = np.atleast_1d(np.asarray(precision, dtype=object)), np.atleast_1d(moe)
+    names, cells = _names(models, len(precision)), _names(layouts, len(precision))
+    shared = np.array([shared_weight_bytes_per_param(x, bool(m), n, w)
+                       for x, m, n, w in zip(precision, moe, names, cells, strict=True)])
+    held = np.maximum(shared, EMBEDDING_BYTES_PER_PARAM)
+    return held * embedding_params(vocab_size, d_model, 1.0), held * vision_params(vision_params_b)
 
 
 def expert_weight_bytes(precision, expert_params, d_model, models=None, layouts=None):
@@ -176,6 +258,8 @@ def vision_params(vision_params_b):
 
 #: The architecture columns :func:`kept_params` reads, in its order.
 BF16_KEPT = ("vocab_size", "d_model", "tie_word_embeddings", "vision_params_b")
+#: The architecture columns :func:`_frame_arch` reads: :data:`BF16_KEPT` and the decoder layers.
+_ARCH = (*BF16_KEPT, "n_layers")
 
 
 def kept_params(vocab_size, d_model, tie_word_embeddings, vision_params_b):
@@ -199,9 +283,9 @@ def _expert_bytes(precision: str, model: str, layout: str = "") -> float:
 
 
 def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
-    """vocab_size, d_model, tie_word_embeddings and vision_params_b of each row: its own column where given,
+    """vocab_size, d_model, tie_word_embeddings, vision_params_b and n_layers of each row: its own column where given,
     else its model's spec's (``model_specs[name]``, else the model table's row; NaN for a model neither knows)."""
-    cols = BF16_KEPT
+    cols = _ARCH
     out = {c: np.full(len(frame), np.nan) for c in cols}
     names = frame["model"].astype(str).to_numpy()
     for name in np.unique(names):
@@ -271,13 +355,26 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
     nvls = gpus.map(lambda g: nvls_capable(specs[g])).to_numpy(dtype=bool)
     domain = gpus.map(lambda g: specs[g].domain_gpus()).to_numpy(dtype=float)
     group = collective_group(tp, dp, ep, frame["n_experts"].to_numpy(dtype=float) > 1, domain)
-    fixed = (weights_per_gpu(frame, tp, pp, dp, ep, model_specs) + runtime_reserve(group, nvls, o)
+    first, fullest, stages = stage_weights(frame, tp, pp, dp, ep, model_specs)
+    weights = np.maximum(first, fullest)
+    fixed = (weights + runtime_reserve(group, nvls, o)
              + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
-    # a rank's tokens x that total over tp x pp GPUs (= the unreplicated KV over min(tp, kv heads) x pp): the
-    # running batch at the mean context, at least one whole sequence; plus each sequence's recurrent state
+    # a rank's tokens x that total over tp GPUs x the stage's share of the layers (n_layers / its layers; pp
+    # at pp 1 and on even stages): the running batch at the mean context, at least one whole sequence; plus
+    # each sequence's recurrent state. vLLM sizes every worker's KV cache from the most constrained one (its
+    # block count is the minimum over workers), so the check holds on each stage: the first, and a fuller
+    # middle one (:func:`stage_layers`), each counted beyond the fullest stage's weights
     tokens = np.maximum(batch * (li + 0.5 * lo), li + lo)
     state = feats["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
-    kv = tokens * feats["kv_bytes_per_token"] / (tp * pp) + np.maximum(batch, 1.0) * state / (tp * pp)
+    seqs = np.maximum(batch, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.where(pp > 1, stages["n_layers"] / stages["first_layers"], pp)
+        kv = tokens * feats["kv_bytes_per_token"] / (tp * spread) + seqs * state / (tp * spread)
+        other = stages["n_layers"] / np.where(stages["fullest_layers"] > 0, stages["fullest_layers"], 1.0)
+        at_first = (first - weights) + kv
+        at_fullest = (fullest - weights) + (tokens * feats["kv_bytes_per_token"] / (tp * other)
+                                            + seqs * state / (tp * other))
+    kv = np.where(stages["fullest_layers"] > 0, np.where(at_first > at_fullest, at_first, at_fullest), kv)
     return GpuMemory(fixed=np.asarray(fixed, dtype=float), kv=np.asarray(kv, dtype=float),
                      usable=np.asarray(usable, dtype=float))

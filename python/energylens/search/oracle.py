@@ -117,12 +117,13 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     for code, cond in zip(range(REASONS.index("memory_weights"), len(REASONS)), later, strict=True):
         reason = np.where((reason < 0) & cond, code, reason)
     return {"energy": energy, "ttft": ttft, "tpot": tpot, "gpu_s": gpu_s, "gpus": gpus, "batch": batch,
-            "lo": lo, "reason": reason, "price": space.combo_values[c, COMBO_FIELDS.index("price_per_gpu_hour")]}
+            "lo": lo, "reason": reason, "memory": mem.fixed + mem.kv,
+            "price": space.combo_values[c, COMBO_FIELDS.index("price_per_gpu_hour")]}
 
 
 def _aggregate(space: SearchSpace, pt: dict, n: int) -> dict:
     """Distribution mode: per candidate the weighted mean energy, GPU-seconds and output tokens, the
-    largest TTFT / TPOT, and the first reason (check order) any point fails."""
+    largest TTFT / TPOT and memory, and the first reason (check order) any point fails."""
     if not space.distribution:
         return pt
     q = space.workload_weights
@@ -130,13 +131,15 @@ def _aggregate(space: SearchSpace, pt: dict, n: int) -> dict:
     mean = {k: shaped[k] @ q for k in ("energy", "gpu_s", "lo")}
     reason = np.where(shaped["reason"] < 0, 99, shaped["reason"]).min(axis=1)
     return {**mean, "ttft": shaped["ttft"].max(axis=1), "tpot": shaped["tpot"].max(axis=1),
-            "gpus": shaped["gpus"].max(axis=1), "batch": shaped["batch"][:, 0], "price": shaped["price"][:, 0],
+            "gpus": shaped["gpus"].max(axis=1), "memory": shaped["memory"].max(axis=1),
+            "batch": shaped["batch"][:, 0], "price": shaped["price"][:, 0],
             "reason": np.where(reason == 99, -1, reason)}
 
 
 def brute_force(space: SearchSpace, energy_theta, latency_phi, indices=None, **options) -> dict:
     """Every candidate (or only ``indices``) evaluated; returns ``top`` (DataFrame: index, objective,
-    energy_j, ttft_s, tpot_s, batch, gpus), ``front_tpot`` / ``front_ttft`` (DataFrames, increasing x),
+    energy_j, ttft_s, tpot_s, batch, gpus, memory_bytes: per GPU of the fullest stage), ``front_tpot`` /
+    ``front_ttft`` (DataFrames, increasing x),
     ``rejected`` (dict name -> count) and ``feasible``. ``options`` as for the engine (``top_k``, limits,
     ``rate_per_s`` ...)."""
     unknown = set(options) - set(_DEFAULTS)
@@ -163,7 +166,7 @@ def brute_force(space: SearchSpace, energy_theta, latency_phi, indices=None, **o
     pos = np.flatnonzero(ok)
     table = pd.DataFrame({"index": cand[pos], "objective": objective[pos], "energy_j": energy[pos],
                           "ttft_s": r["ttft"][pos], "tpot_s": r["tpot"][pos], "batch": r["batch"][pos],
-                          "gpus": r["gpus"][pos]})
+                          "gpus": r["gpus"][pos], "memory_bytes": r["memory"][pos]})
     top = table.iloc[np.lexsort((table["index"], table["objective"]))[: int(o["top_k"])]].reset_index(drop=True)
     return {"top": top, "front_tpot": _front(table, "tpot_s"), "front_ttft": _front(table, "ttft_s"),
             "rejected": {name: int(np.sum(reason == k)) for k, name in enumerate(REASONS)},

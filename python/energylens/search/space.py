@@ -25,7 +25,7 @@ from energylens import _core
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.profiles.bare_fp4 import axis_format, formats_per_checkpoint
-from energylens.profiles.checkpoints import expert_bytes_per_param, weight_only_compute
+from energylens.profiles.checkpoints import weight_only_compute
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP, features_of
 from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
@@ -42,7 +42,7 @@ from energylens.search.axes import (
     workload_points,
 )
 from energylens.search.combo_cache import memo_combo_values, memo_features
-from energylens.search.memory import BF16_KEPT, GIB, checkpoint_weight_bytes, expert_weight_bytes, kept_params
+from energylens.search.memory import BF16_KEPT, GIB
 from energylens.search.serving_limits import limit_values, served_spec
 from energylens.search.specs import check_model_spec, named_model
 
@@ -463,11 +463,8 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
-        p, bpp = float(r["params_b"]) * 1e9, expert_bytes_per_param(r["model"], r["precision"], own := r.get("weight_layout"))
-        kept, d = kept_params(*(_arch(r, m, c) for c in BF16_KEPT)), _arch(r, m, "d_model")
-        values[i, col["weight_total_bytes"]] = checkpoint_weight_bytes(  # bf16 embeddings, encoder, expert-only rest
-            r["precision"], p, expert[i] / bpp, kept, bool(moe[i]), d, r["model"], own)
-        values[i, col["expert_total_bytes"]] = expert_weight_bytes(r["precision"], expert[i] / bpp, d, r["model"], own)
+        for name, value in _memory.combo_weight_values(r, [_arch(r, m, c) for c in BF16_KEPT], expert[i], moe[i]).items():
+            values[i, col[name]] = value  # bf16 embeddings, encoder, expert-only rest; the stages' parts
         values[i, col["memory_bytes"]] = g.memory_gb * GIB
         values[i, col["scale_up_domain_gpus"]] = g.domain_gpus()  # the GPU table's (blank: the documented default)
         values[i, col["nvls"]] = float(_memory.nvls_capable(g))  # NCCL's NVLS buffers in the runtime reserve (memory.py)
