@@ -31,7 +31,7 @@ from energylens.profiles.problems import rows_text
 from energylens.profiles.row_names import RowNames
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
-           "RangeCheck", "check_feature_keys", "non_finite_fit_error", "unexercised_params"]
+           "RangeCheck", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -216,6 +216,12 @@ def _where(rows: np.ndarray, frame: Any) -> str:
     if frame.attrs.get("file_rows") and source:  # read from its path by the fit itself, rows untouched
         return f"{rows_text(rows)} of {source}"
     return RowNames(frame).where(rows)
+
+
+def rows_where(rows: np.ndarray, frame: Any) -> str:
+    """The 0-based rows ``rows`` of a fit's ``frame`` as the fit's messages name them (the file's data rows while
+    as read, else positions with index labels; :func:`non_finite_fit_error`'s naming)."""
+    return _where(rows, frame)
 
 
 def unexercised_params(template: Any, desc: Any, columns: list[np.ndarray], theta: np.ndarray,

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from energylens import _core
-from energylens.errors import ModelFileError
+from energylens import _core, warning_sink
+from energylens.errors import DegenerateFitWarning, ModelFileError
 from energylens.model.base import load_configs
 from energylens.model.chunks import per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
-from energylens.model.domain import DesignReport, FeatureTable, check_feature_real
+from energylens.model.domain import DesignReport, FeatureTable, check_feature_real, rows_where
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
@@ -77,6 +77,22 @@ def _feature_columns(features: Mapping[str, Any], names: tuple[str, ...], valida
         raise ValueError(f"feature {other[0]!r} has {other[1]} rows, feature {sized[0][0]!r} has {sized[0][1]} (a "
                          "column may also hold one value for every row)")
     return cols
+
+
+def _warn_unfitted_rows(kind: str, pred: np.ndarray, log: bool, status: str, frame: pd.DataFrame) -> None:
+    """DegenerateFitWarning naming the training rows where the fitted expression is not finite (or, under log
+    residuals, not positive): the fit's cost is not finite there, so its constants fit nothing (the template's
+    fit raises: :func:`energylens.model.domain.non_finite_fit_error`; an expression fit is kept, status and all)."""
+    finite = np.isfinite(pred)
+    bad = np.flatnonzero(~finite | (pred <= 0)) if log else np.flatnonzero(~finite)
+    if not bad.size:
+        return
+    what = ("not finite or not positive (residual='log' takes the log of predicted / measured)"
+            if log and finite[bad].any() else "not finite")
+    warning_sink.warn(f"{kind}.fit: the fitted expression is {what} on {bad.size} of {len(pred)} training rows "
+                      f"({rows_where(bad, frame)}); fit status {status}: its constants fit nothing there and save "
+                      "refuses it: bound the constants or change the expression, then refit", DegenerateFitWarning,
+                      stacklevel=3)
 
 
 class ExpressionEnergyModel:
@@ -206,6 +222,7 @@ class ExpressionEnergyModel:
         self._theta = theta
         pred = self.compiled.evaluate(columns, theta)
         self._residuals = pred / y - 1.0
+        _warn_unfitted_rows(type(self).__name__, pred, self.options["residual"] == "log", str(res.status), frame)
         jac = self.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
         design = _design(self.feature_names, columns, y, len(self.param_names))
         unset = tuple(n for n, moved in zip(self.param_names, np.any(jac != 0, axis=0).tolist(), strict=True)
