@@ -50,3 +50,36 @@ def test_cli_default_tp_searches_and_prints_the_note(tmp_path, capsys):
     assert "searched tp 1,2,4 of the default 1,2,4,8" in capsys.readouterr().out
     assert main([*args, "--tp", "1,8"]) == 2
     assert "tp=8 divides the attention heads of none of the models" in capsys.readouterr().err
+
+
+def test_default_tp_reaches_the_scale_up_domain_of_nvl72():
+    """GB200 NVL72 (72 GPUs in one NVLink domain): the default axis runs to 64, as the engine's tp_node check
+    allows; before 2026-12-06 it stopped at 8 whatever the domain. Llama-3.1-405B's 128 heads and 8 KV heads
+    take every power of two up to 64 (KV heads replicated from 16), and some TP 16-64 candidates fit."""
+    kw = {**KW, "gpus": "GB200", "max_num_seqs": [64]}
+    r = energylens.search(model="meta-llama/Llama-3.1-405B-Instruct", energy_model=bundled_model(), **kw)
+    assert r.settings["tp"] == [1, 2, 4, 8, 16, 32, 64] and r.settings["tp_note"] is None
+    eight = energylens.search(model="meta-llama/Llama-3.1-405B-Instruct", tp=[1, 2, 4, 8], energy_model=bundled_model(),
+                              **kw)
+    assert r.rejected["tp_node"] == 0 and r.feasible > eight.feasible > 0
+
+
+def test_default_tp_follows_node_size_and_the_heads():
+    """--node-size 16 on H100: 1-16. Qwen2.5-7B (28 heads, 4 KV heads) still drops what its heads refuse
+    (8, 16), said against the default searched."""
+    r = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", node_size=16, energy_model=bundled_model(), **KW)
+    assert r.settings["tp"] == [1, 2, 4, 8, 16]
+    q = energylens.search(model="Qwen/Qwen2.5-7B-Instruct", node_size=16, energy_model=bundled_model(), **KW)
+    assert q.settings["tp"] == [1, 2, 4]
+    assert "searched tp 1,2,4 of the default 1,2,4,8,16; tp 8,16 divide the attention heads" in q.settings["tp_note"]
+
+
+def test_default_tp_on_8_gpu_servers_and_mixed_domains():
+    """8-GPU servers keep 1,2,4,8 exactly; searching H100 beside GB200 takes the larger domain, and the engine
+    rejects TP above 8 on H100 (tp_node) while GB200 keeps it."""
+    assert energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", energy_model=bundled_model(),
+                             **{**KW, "gpus": "B200"}).settings["tp"] == [1, 2, 4, 8]
+    r = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", energy_model=bundled_model(),
+                          **{**KW, "gpus": "H100,GB200"})
+    assert r.settings["tp"] == [1, 2, 4, 8, 16, 32]  # 32 heads, 8 KV heads: 64 is no divisor of 32 heads
+    assert r.rejected["tp_node"] == 2  # H100 at tp 16 and 32

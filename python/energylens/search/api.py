@@ -185,7 +185,7 @@ def _explained_top(space: SearchSpace, top_df: pd.DataFrame, em: EnergyModel, op
 
 
 _AXIS_DEFAULTS = {"tp": None, "pp": (1,), "dp": (1,), "ep": (1,), "max_num_seqs": DEFAULT_MAX_NUM_SEQS,
-                  "precision": None, "kv_cache_dtype": "auto"}  # None: each checkpoint's format; tp 1,2,4,8 that fit
+                  "precision": None, "kv_cache_dtype": "auto"}  # None: each checkpoint's format; tp: axes.default_tp that fit
 
 
 def _space(model, gpus, input_tokens, output_tokens, axes: dict, workload_weights, candidates, price,
@@ -347,7 +347,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         gpus: GPU name(s) from the GPU table, e.g. ``"H100,H200,B200"``.
         input_tokens, output_tokens: mean tokens per request, or equal-length lists of workload points.
         tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists; defaults tp 1,2,4,8
-            less those no model's attention and KV heads take or above node_size, pp/dp/ep 1, max_num_seqs 1..256 in powers of 2, the checkpoint's format, auto).
+            and the powers of two beyond up to the GPUs' largest scale-up domain or node_size (to 64 on GB200
+            NVL72), less those no model's attention and KV heads take or above node_size, pp/dp/ep 1, max_num_seqs 1..256 in powers of 2, the checkpoint's format, auto).
         workload_weights: None (each workload point is searched on its own), or one weight per point, or
             ``"equal"``: the points are quantiles of one distribution; each configuration is then one candidate
             with the expected energy per request over the points and its TTFT, TPOT and memory at the worst point.

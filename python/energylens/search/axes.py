@@ -20,7 +20,7 @@ from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_la
 from energylens.search.layout import SERVER_GPUS, layout_reason, tp_limit
 from energylens.search.serving_limits import served_spec
 
-__all__ = ["DEFAULT_TP", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
+__all__ = ["DEFAULT_TP", "default_tp", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
            "check_layers", "tp_node", "TP_RULE", "point_weights", "normalised_axis", "workload_points"]
 
 
@@ -113,8 +113,22 @@ def positive_axis(values, name: str) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-#: TP degrees searched when none are given (vLLM's powers of two up to one 8-GPU node).
+#: TP degrees searched when none are given on 8-GPU servers (vLLM's powers of two up to one node; a larger
+#: scale-up domain or --node-size extends them: :func:`default_tp`).
 DEFAULT_TP = (1, 2, 4, 8)
+
+
+def default_tp(node: int) -> tuple[int, ...]:
+    """The TP degrees searched when none are given: the powers of two up to ``node`` (:func:`tp_node`: the largest
+    scale-up domain of the searched GPUs or ``--node-size``), at least :data:`DEFAULT_TP`: 1-64 on GB200 NVL72,
+    1-16 under ``--node-size 16``; a node under 8 GPUs keeps 1,2,4,8, the values above it dropped and said
+    (:func:`check_divisibility`). Before 2026-12-06 it was 1,2,4,8 whatever the domain: a search on GB200
+    NVL72 got no TP 16-64 candidates though the engine's tp_node check allows them."""
+    out, t = list(DEFAULT_TP), DEFAULT_TP[-1] * 2
+    while t <= node:
+        out.append(t)
+        t *= 2
+    return tuple(out)
 #: vLLM's rule for a TP degree, as the engine's tp_heads check applies it (:func:`.layout.layout_reason`).
 TP_RULE = "tp must divide the attention heads, and the KV heads divide tp or tp divide them"
 
@@ -188,7 +202,7 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
         why += [f"tp {','.join(str(int(t)) for t in over)} exceed{'s' if len(over) == 1 else ''} a node of {node} "
                 "GPUs (--node-size)"] if over else []
         note = (f"tp (--tp) not given: searched tp {','.join(str(int(t)) for t in kept)} of the default "
-                f"{','.join(map(str, DEFAULT_TP))}; {'; '.join(why)}")
+                f"{','.join(map(str, default_tp(node)))}; {'; '.join(why)}")
         tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):

@@ -31,11 +31,11 @@ from energylens.profiles.frame_columns import FrameColumns
 from energylens.profiles.schema import MAX_GPU_COUNT, load_profiles
 from energylens.search import memory as _memory
 from energylens.search.axes import (
-    DEFAULT_TP,
     as_list,
     check_distinct,
     check_divisibility,
     check_layers,
+    default_tp,
     int_axis,
     normalised_axis,
     tp_node,
@@ -365,8 +365,9 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     """Validate the axes and resolve every combination.
 
     ``input_tokens`` / ``output_tokens``: one value each, or equal-length sequences of workload points.
-    ``tp``: None: :data:`~energylens.search.axes.DEFAULT_TP` less the values no model's heads take (attention and
-    KV heads, the engine's tp_heads; ``tp_note`` says which); a given value no model can use is an error naming
+    ``tp``: None: :func:`~energylens.search.axes.default_tp` (1,2,4,8, and the powers of two beyond up to the
+    largest scale-up domain of ``gpus`` or ``node_size``: up to 64 on GB200 NVL72) less the values no model's
+    heads take (attention and KV heads, the engine's tp_heads; ``tp_note`` says which); a given value no model can use is an error naming
     those within ``node_size`` GPUs (None: the GPUs' scale-up domain, at least 8), the engine's tp_node limit.
     ``precision``: weight formats searched for every model; None: each model in the format its checkpoint
     is published in (:func:`energylens.profiles.checkpoints.checkpoint_precision`: ``openai/gpt-oss-120b``
@@ -385,8 +386,9 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     precisions = None if precision is None else normalised_axis(precision, "precision", axis_format, "weight format")
     kvs = normalised_axis(kv_cache_dtype, "kv_cache_dtype", tables.normalize_kv_cache_dtype, "KV-cache dtype")
     li, lo, weights = workload_points(input_tokens, output_tokens, workload_weights)
-    axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", DEFAULT_TP if tp is None else tp), ("pp", pp),
-                                                                    ("dp", dp), ("ep", ep))}
+    node = tp_node(gpu_specs, node_size)  # the default tp reaches the largest scale-up domain (or --node-size)
+    axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", default_tp(node) if tp is None else tp),
+                                                                    ("pp", pp), ("dp", dp), ("ep", ep))}
     biggest = {name: int(axes[name].max()) for name in ("tp", "pp", "dp")}
     if math.prod(biggest.values()) > MAX_GPU_COUNT:
         raise ValueError(f"tp x pp x dp reaches {math.prod(biggest.values()):,} GPUs per deployment ("
@@ -395,7 +397,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     batches = int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
     check_distinct(model_specs, models, "models", "model")
     check_distinct(gpu_specs, gpus, "gpus", "GPU")
-    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp is not None, tp_node(gpu_specs, node_size))
+    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp is not None, node)
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]

@@ -122,9 +122,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", type=path, help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, .jpg, .eps, .ps, "
                    ".tif, .webp, .gif; checked before the search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
-    p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (default 1,2,4,8 less the values no "
-                   "model's attention and KV heads take and those above --node-size, said in the output; a given "
-                   "value no model can use is an error naming those that do within the node)")
+    p.add_argument("--tp", type=_ints, default=None, help="tensor-parallel degrees (default 1,2,4,8 and the powers of "
+                   "two beyond up to the GPUs' largest scale-up domain or --node-size: to 64 on GB200 NVL72; less "
+                   "the values no model's attention and KV heads take and those above --node-size, said in the "
+                   "output; a given value no model can use is an error naming those that do within the node)")
     p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
     p.add_argument("--dp", type=_ints, default=None, help="data-parallel ranks per deployment (1)")
     p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
