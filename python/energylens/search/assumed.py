@@ -17,7 +17,14 @@ import numpy as np
 
 from energylens.profiles import tables
 from energylens.search.labels import gpu_labels
-from energylens.search.memory import GIB, MEMORY_DEFAULTS, gpu_memory, weights_per_gpu
+from energylens.search.memory import (
+    GIB,
+    MEMORY_DEFAULTS,
+    gpu_memory,
+    stage_layers,
+    stage_parts,
+    weights_per_gpu,
+)
 from energylens.search.remedies import model_shape, node_tp_values
 
 __all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
@@ -100,8 +107,11 @@ def assumed_line(s: dict[str, Any], objective: str) -> str:
 def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasible: int) -> list[dict] | None:
     """When nothing is feasible and ``memory_weights`` rejected the most: per combo (model, GPU, format), the
     checkpoint's weight bytes, the room one GPU has for weights (usable memory less the reserve and activations,
-    as the memory check counts them), the fewest GPUs that hold the weights (tp x pp; a MoE's experts also
-    spread over dp) and the model's layers (pp's bound). None otherwise."""
+    as the memory check counts them), the fewest GPUs that hold the weights (their bytes over the room: a lower
+    bound, as whole layers per pipeline stage may need more; tp x pp; a MoE's experts also spread over dp), the
+    model's layers (pp's bound) and what its stages hold (``layers_stage_gb``, ``first_stage_gb``,
+    ``every_stage_gb``: :func:`.memory.stage_parts`, which the example layout follows, :func:`_stage_pp`). None
+    otherwise."""
     if feasible or not any(rejected.values()) or max(rejected, key=lambda k: rejected[k]) != "memory_weights":
         return None
     per_combo = int(np.prod(space.point_shape[1:]))
@@ -113,10 +123,30 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
     total = weights_per_gpu(frame, one, one, one, one, space.model_specs)
     mem = gpu_memory(frame, feats, one, one, one, {k: options.get(k, v) for k, v in MEMORY_DEFAULTS.items()}, space.model_specs)
     room = mem.usable - (mem.fixed - weights_per_gpu(frame, *axes, space.model_specs))
+    parts = stage_parts(frame, space.model_specs)  # what each pipeline stage holds (vLLM's whole layers)
     return [{"model": str(m), "gpu": str(g), "precision": str(p), "weights_gb": float(w) / 1e9,
              "room_gb_per_gpu": float(r) / 1e9, "min_gpus": math.ceil(w / r) if r > 0 else None,
-             "n_layers": int(getattr(space.model_specs.get(str(m)), "n_layers", 0) or 0) or None}
-            for m, g, p, w, r in zip(frame["model"], frame["gpu"], frame["precision"], total, room, strict=True)]
+             "n_layers": int(getattr(space.model_specs.get(str(m)), "n_layers", 0) or 0) or None,
+             **{f"{k}_stage_gb": float(parts[k][i]) / 1e9 for k in ("layers", "first", "every")}}
+            for i, (m, g, p, w, r) in enumerate(zip(frame["model"], frame["gpu"], frame["precision"], total, room,
+                                                    strict=True))]
+
+
+def _stage_pp(r: dict[str, Any], tp: int, pp: int) -> int:
+    """The fewest pp from ``pp`` at which ``tp`` x pp GPUs hold the weights of a :func:`weights_room` record as vLLM
+    places them (whole layers per stage, the embedding on the first: :func:`.memory.stage_layers`; the fuller of
+    the first and a middle stage within the room), up to the model's layers (its layers + 1 where none does);
+    ``pp`` itself for a record without the stage parts."""
+    layers = int(r.get("n_layers") or 0)
+    if not layers or "layers_stage_gb" not in r:
+        return pp
+    for p in range(max(pp, 1), layers + 1):
+        first, fullest = (float(x) for x in stage_layers(layers, p))
+        need = r["weights_gb"] if p == 1 else max(r["layers_stage_gb"] * first / layers + r["first_stage_gb"],
+                                                  r["layers_stage_gb"] * fullest / layers + r["every_stage_gb"])
+        if need / tp <= r["room_gb_per_gpu"]:
+            return p
+    return layers + 1
 
 
 def weights_room_sentence(settings: dict[str, Any]) -> str:
@@ -136,16 +166,17 @@ def weights_room_sentence(settings: dict[str, Any]) -> str:
     node = int(settings.get("node_size") or max(8, tables.gpu_spec(r["gpu"]).domain_gpus()))
     tps = node_tp_values(settings, r["model"], node) or [1]
     if any(int(t) >= n for t in tp_searched) and below:
-        example = f"--tp {max(below)} --pp {math.ceil(n / max(below))}"
+        example = f"--tp {max(below)} --pp {_stage_pp(r, max(below), math.ceil(n / max(below)))}"
     elif any(t >= n for t in tps):
         example = f"--tp {min(t for t in tps if t >= n)}"
     else:
-        example = f"--tp {max(tps)} --pp {math.ceil(n / max(tps))}"
+        example = f"--tp {max(tps)} --pp {_stage_pp(r, max(tps), math.ceil(n / max(tps)))}"
     gpu = gpu_labels(settings.get("gpus") or [r["gpu"]]).get(r["gpu"], r["gpu"])  # as the table names it
     layers = int(r.get("n_layers") or 0)  # a stage needs a layer: 4 layers take no --pp 6
     if layers and int(example.partition("--pp ")[2] or 1) > layers:
-        example = (f"more than tp {max(tps)} x pp {layers} (its layers) give" if n > max(tps) * layers else
-                   f"--tp {max(tps)} --pp {math.ceil(n / max(tps))}")
+        example = (f"more than tp {max(tps)} x pp {layers} (its layers) give" if n > max(tps) * layers
+                   or _stage_pp(r, max(tps), math.ceil(n / max(tps))) > layers else
+                   f"--tp {max(tps)} --pp {_stage_pp(r, max(tps), math.ceil(n / max(tps)))}")
     example = example if example.startswith("more") else f"e.g. {example}, and more for the KV cache"
     return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {gpu} has room "
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "

@@ -32,7 +32,7 @@ from energylens.profiles import tables, topology
 from energylens.profiles.checkpoints import LAYOUT_COLUMN, expert_bytes_per_param, row_layout
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
-__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes",
+__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes", "stage_parts",
            "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
            "checkpoint_weight_bytes", "vision_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
@@ -111,6 +111,30 @@ def stage_weights(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None 
     """Weight bytes per GPU of the first pipeline stage and of the fullest other one (``fullest``: 0 where no
     other stage holds more than the first, :func:`stage_layers`), and the stage data of :func:`stage_bytes`
     (a dict: ``first_layers``, ``fullest_layers``, ``n_layers``)."""
+    total, experts, matrix, encoder, tied, n_layers = _weight_parts(frame, model_specs)
+    shard = topology.moe_group_gpus(tp, dp, ep)
+    first_n, fullest_n = stage_layers(n_layers, pp)
+    stages = {"first_layers": first_n, "fullest_layers": fullest_n, "n_layers": n_layers}
+    args = (total, experts, matrix, encoder, tied, n_layers, tp, pp, shard)
+    return stage_bytes(*args, first_n), np.where(fullest_n > 0, stage_bytes(*args, fullest_n, first=False), 0.0), stages
+
+
+def stage_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
+    """Per row, the weight bytes :func:`stage_bytes` places, without expert parallelism (experts over tp):
+    ``layers`` (all decoder layers: a stage of n holds n / ``n_layers`` of them), ``first`` (the first stage's
+    extra: the input embedding and the vision encoder), ``every`` (every stage's extra: the vision encoder),
+    ``total`` (the checkpoint, pp 1) and ``n_layers``."""
+    total, experts, matrix, encoder, tied, n_layers = _weight_parts(frame, model_specs)
+    zero, one = np.zeros(len(frame)), np.ones(len(frame))
+    args = (total, experts, matrix, encoder, tied, n_layers, one, one * 2, one)  # per layer-share, tp 1, pp > 1
+    every = stage_bytes(*args, zero, first=False)
+    return {"layers": stage_bytes(*args, n_layers, first=False) - every, "first": stage_bytes(*args, zero),
+            "every": every, "total": total, "n_layers": n_layers}
+
+
+def _weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple:
+    """Per row: the checkpoint's weight bytes, its routed experts', one vocabulary matrix's, the vision encoder's,
+    whether the embeddings are tied, and the decoder layers (:func:`stage_weights`)."""
     precision = frame["precision"].to_numpy()
     params = frame["params_b"].to_numpy(dtype=float) * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
@@ -125,11 +149,7 @@ def stage_weights(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None 
     total = checkpoint_weight_bytes(precision, params, expert_params, kept, moe, arch["d_model"], models, layouts)
     experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models, layouts)
     matrix, encoder = embedding_stage_bytes(precision, moe, models, layouts, *(arch[c] for c in BF16_KEPT))
-    shard = topology.moe_group_gpus(tp, dp, ep)
-    first_n, fullest_n = stage_layers(arch["n_layers"], pp)
-    stages = {"first_layers": first_n, "fullest_layers": fullest_n, "n_layers": arch["n_layers"]}
-    args = (total, experts, matrix, encoder, arch["tie_word_embeddings"], arch["n_layers"], tp, pp, shard)
-    return stage_bytes(*args, first_n), np.where(fullest_n > 0, stage_bytes(*args, fullest_n, first=False), 0.0), stages
+    return total, experts, matrix, encoder, arch["tie_word_embeddings"], arch["n_layers"]
 
 
 def stage_layers(n_layers, pp):
