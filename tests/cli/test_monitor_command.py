@@ -152,16 +152,16 @@ def test_a_sigterm_while_the_command_is_being_started_still_reaches_it(monkeypat
     command running on its own; the handlers are set before the spawn, and what arrived meanwhile is sent on."""
     import time
 
-    import energylens.cli.monitor as cli_monitor
+    import energylens.cli.monitor_command as command_run
 
-    spawn = cli_monitor._spawn
+    spawn = command_run.spawn
 
     def spawn_then_sigterm(command, child):
         proc = spawn(command, child)
-        os.kill(os.getpid(), signal.SIGTERM)  # (its handler runs here, before _spawn returns)
+        os.kill(os.getpid(), signal.SIGTERM)  # (its handler runs here, before spawn returns)
         return proc
 
-    monkeypatch.setattr(cli_monitor, "_spawn", spawn_then_sigterm)
+    monkeypatch.setattr(command_run, "spawn", spawn_then_sigterm)
     started = time.monotonic()
     assert main(["monitor", "--source", "synthetic", "--", "sleep", "5"]) == 128 + signal.SIGTERM
     assert time.monotonic() - started < 3.0

@@ -8,7 +8,6 @@ import contextlib
 import math
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,11 +15,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from energylens.cli import monitor_command as command_run
 from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import NvmlUnavailableError, OutputError
@@ -35,6 +34,7 @@ from energylens.outputs import (
     parquet_trace,
     refuse_folder_name,
 )
+from energylens.signal_handlers import handlers_set
 
 __all__ = ["add_parser", "run_monitor"]
 
@@ -128,14 +128,8 @@ def _sigint_deferred() -> Iterator[list[int]]:
     """Ctrl-C while the run is being closed and saved is noted (the list gets an entry), not raised: a
     second Ctrl-C right after the first lost the whole trace. Only the main thread can set handlers."""
     got: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
+    with handlers_set((signal.SIGINT,), lambda signum, frame: got.append(signum)):
         yield got
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
-    try:
-        yield got
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _close(mon: EnergyMonitor, error: Error | None, want_trace: bool) -> tuple[Measurement, object, Error | None]:
@@ -204,84 +198,7 @@ def _save(trace, path: str) -> bool:
     return True
 
 
-def _command_of(args: argparse.Namespace) -> list[str] | None:
-    """The COMMAND after ``--`` (None without one), the options that cannot go with it refused."""
-    command = list(getattr(args, "program", None) or [])  # (args.command is the subcommand's name)
-    if command[:1] == ["--"]:
-        command = command[1:]
-        if not command:
-            raise ValueError("-- is followed by nothing: give the command to run after it (energylens monitor -- "
-                             "CMD ARGS), or drop the --")
-    if not command:
-        return None
-    if args.duration is not None:  # which would end the run, and with what status, is not obvious: refused
-        raise ValueError(f"--duration {args.duration:g} with a command: the command's lifetime is the run; drop "
-                         f"--duration, or bound the command itself (energylens monitor -- timeout {args.duration:g} "
-                         f"{shlex.join(command)})")
-    return command
-
-
-def _unrunnable(program: str) -> tuple[int, str] | None:
-    """Why ``program`` cannot be started, with the shell's exit status for it (127 not found, 126 not executable),
-    checked before sampling starts; None when it can be."""
-    if "/" not in program:
-        return None if shutil.which(program) else (127, f"{program}: command not found (not on PATH)")
-    if not os.path.exists(program):
-        return 127, f"{program}: no such file"
-    if os.path.isdir(program):
-        return 126, f"{program}: is a folder, not a program"
-    if not os.access(program, os.X_OK):
-        return 126, f"{program}: not executable (no execute permission: chmod +x {shlex.quote(program)})"
-    return None
-
-
-@dataclass
-class _Child:
-    """The command's run: its span on the steady clock (marks ``command start`` / ``command exit`` in the trace),
-    its exit status as a shell gives it, the signals sent on to it, and whether it had to be killed."""
-
-    argv: list[str]
-    pid: int | None = None
-    start_ns: int = 0
-    end_ns: int = 0
-    returncode: int = 0
-    forwarded: list[int] = field(default_factory=list)
-    first_forward_s: float | None = None
-    killed: bool = False
-
-    @property
-    def status(self) -> int:
-        return 128 - self.returncode if self.returncode < 0 else self.returncode
-
-    def forward(self, signum: int) -> None:
-        """Send ``signum`` (received by monitor) on to the command's process group; one received while it was
-        being started is sent once it has a pid (:func:`_run_command`)."""
-        self.forwarded.append(signum)
-        if self.first_forward_s is None:
-            self.first_forward_s = time.monotonic()
-        if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signum)
-
-
-@contextlib.contextmanager
-def _forwarding(child: _Child) -> Iterator[None]:
-    """While the command runs, Ctrl-C and SIGTERM to monitor are sent on to its process group (monitor then
-    waits for it, :func:`_follow`) instead of stopping monitor. A SIGINT that monitor ignores (a background job of
-    a shell script) the command ignores too, as it inherited. Only the main thread can set handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, lambda signum, frame: child.forward(signum))
-                for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
-def _follow(proc: subprocess.Popen, child: _Child, sampler: PowerSampler, interval_s: float | None,
+def _follow(proc: subprocess.Popen, child: command_run.Child, sampler: PowerSampler, interval_s: float | None,
             grace_s: float, labels: list[int]) -> Error | None:
     """Wait for the command (a thread waits on it and marks its exit at once), flushing the sampler every
     ``interval_s`` (0.5) and printing a live line on stderr when ``interval_s`` was given; after a signal sent on
@@ -304,8 +221,7 @@ def _follow(proc: subprocess.Popen, child: _Child, sampler: PowerSampler, interv
             if left <= 0:
                 print(f"energylens monitor: the command did not exit within {grace_s:g} s of "
                       f"{signal.Signals(child.forwarded[0]).name}: killing it (SIGKILL)", file=sys.stderr, flush=True)
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                command_run.signal_group(proc.pid, signal.SIGKILL)
                 child.killed = True
             else:
                 wait_s = min(wait_s, left)
@@ -321,55 +237,13 @@ def _follow(proc: subprocess.Popen, child: _Child, sampler: PowerSampler, interv
     return error
 
 
-def _spawn(command: list[str], child: _Child) -> subprocess.Popen:
-    """Start the command in its own process group (Ctrl-C and SIGTERM reach all its processes through monitor),
-    its stdout and stderr monitor's. A terminal is not its stdin: its group is not the terminal's foreground,
-    where a read would stop it (SIGTTIN) for good, so it reads /dev/null there; a pipe or file passes through."""
-    stdin = subprocess.DEVNULL if sys.stdin is not None and sys.stdin.isatty() else None
-    child.start_ns = steady_now_ns()
-    mark("command start")
-    # (process_group is Python >= 3.11; a session of its own, on 3.10, is a process group of its own too)
-    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
-    return subprocess.Popen(command, stdin=stdin, **group)
-
-
-def _command_summary(child: _Child, window: Measurement | None, why: str) -> None:
-    how = (f"killed by {signal.Signals(-child.returncode).name} (exit status {child.status})"
-           if child.returncode < 0 else f"exit status {child.status}")
-    sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
-    print(f"command: {shlex.join(child.argv)}")
-    print(f"  ran {(child.end_ns - child.start_ns) * 1e-9:.2f} s, {how}"
-          + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
-    if window is None:
-        print(f"  its window: not measured ({why})")
-        return
-    counter = f", counter {window.counter_energy_j:.1f} J" if math.isfinite(window.counter_energy_j) else ""
-    print(f"  its window: {window.duration_s:.2f} s  {window.energy_j:.1f} J  avg {window.avg_power_w:.1f} W"
-          f"{counter}")
-
-
-def _child_window(mon: EnergyMonitor, child: _Child, error: Error | None) -> tuple[Measurement | None, str]:
-    """The energy of the command's span; after a sampler error, of what was recorded of it."""
-    try:
-        if error is None:
-            return mon.measure("command", child.start_ns, child.end_ns), ""
-        s = mon.sampler.samples(check=False)
-        power_t = s["t_ns"][np.isfinite(s["power_w"])]
-        end = min(child.end_ns, int(power_t[-1])) if power_t.size else child.start_ns
-        if end <= child.start_ns:
-            return None, "no power reading was recorded while it ran"
-        return mon.measure("command", child.start_ns, end, recorded=True), ""
-    except (Error, ValueError) as exc:
-        return None, str(exc)
-
-
 def _report(mon: EnergyMonitor, args: argparse.Namespace, error: Error | None, interrupted: bool,
-            labels: list[int], child: _Child | None) -> tuple[Measurement, bool, bool, Error | None]:
+            labels: list[int], child: command_run.Child | None) -> tuple[Measurement, bool, bool, Error | None]:
     """Close the run, print the totals (and the command's), save the trace: (total, trace kept, -o written,
     error). With a command all of it goes to stderr, its stdout being the command's."""
     out = contextlib.redirect_stdout(sys.stderr) if child is not None else contextlib.nullcontext()
     with _sigint_deferred() as late_interrupt, out:  # closing and saving the run survives a second Ctrl-C
-        window, why = _child_window(mon, child, error) if child is not None else (None, "")
+        window, why = command_run.child_window(mon, child, error) if child is not None else (None, "")
         try:
             total, trace, error = _close(mon, error, bool(args.output))
         finally:
@@ -379,7 +253,7 @@ def _report(mon: EnergyMonitor, args: argparse.Namespace, error: Error | None, i
                 error = error or exc
         _summary(total, mon.sampler.result(), interrupted or bool(late_interrupt), labels)
         if child is not None:
-            _command_summary(child, window, why)
+            command_run.command_summary(child, window, why)
         written = trace is None or _save(trace, args.output)
     return total, trace is not None and written, written, error
 
@@ -398,14 +272,14 @@ def _check_output(args: argparse.Namespace) -> None:
 
 
 def _run_command(args: argparse.Namespace, mon: EnergyMonitor, labels: list[int],
-                 command: list[str]) -> tuple[_Child | int, Error | None]:
+                 command: list[str]) -> tuple[command_run.Child | int, Error | None]:
     """Spawn the command and wait for it; the shell's status (127, 126) when it could not be started."""
-    child = _Child(command)
+    child = command_run.Child(command)
     print(f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) while "
           f"{shlex.join(command)} runs", file=sys.stderr, flush=True)
-    with _forwarding(child):  # from before the spawn: a signal then would leave the command running alone
+    with command_run.forwarding(child):  # from before the spawn: a signal then would leave the command running alone
         try:
-            proc = _spawn(command, child)
+            proc = command_run.spawn(command, child)
         except OSError as exc:  # checked before sampling, so a race or a file the kernel cannot run (no #! line)
             print(f"energylens monitor: error: {command[0]}: cannot run it ({exc.strerror or exc}); nothing was "
                   "sampled", file=sys.stderr)
@@ -426,9 +300,9 @@ def run_monitor(args: argparse.Namespace) -> int:
     With a COMMAND (after ``--``): run it over the sampling, everything of monitor's on stderr, and exit with its
     status (128+N killed by signal N; 127 / 126 when it cannot be started, nothing sampled); where it exited 0,
     monitor's own 1 or 2 as above."""
-    command = _command_of(args)
+    command = command_run.command_of(args)
     _check_output(args)
-    if command and (problem := _unrunnable(command[0])):
+    if command and (problem := command_run.unrunnable(command[0])):
         print(f"energylens monitor: error: {problem[1]}; nothing was sampled", file=sys.stderr)
         return problem[0]
     sampler = _sampler(args)
@@ -440,7 +314,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         labels = _labels(sampler)
         if command:
             child, error = _run_command(args, mon, labels, command)
-            interrupted = isinstance(child, _Child) and bool(child.forwarded)
+            interrupted = isinstance(child, command_run.Child) and bool(child.forwarded)
         else:
             start_line = (f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) "
                           + (f"for {args.duration:g} s; Ctrl-C stops early" if args.duration else "until Ctrl-C"))

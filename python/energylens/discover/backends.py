@@ -12,7 +12,6 @@ import importlib
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from energylens.discover.select import (
     julia_executable,
     select_backend,
 )
+from energylens.signal_handlers import handlers_set
 
 __all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_executable", "run_backend",
            "check_search_settings", "OPERON_INSTALL", "PYSR_INSTALL", "SearchInterrupted"]
@@ -108,17 +108,12 @@ def _round_finishes() -> Iterator[None]:
     round the user had waited for was lost (in the first round, everything). The signals' Python handlers
     (Python's own, or the command line's) are held back for the round and run once it has returned. Only in
     the main thread, and only over a Python handler (not where a shell ignores SIGINT)."""
-    held = [s for s in DEFERRED_SIGNALS if threading.current_thread() is threading.main_thread()
-            and callable(signal.getsignal(s))]
-    previous = {s: signal.getsignal(s) for s in held}
     heard: list[int] = []
-    for s in held:
-        signal.signal(s, lambda signum, frame: heard.append(signum))
+    previous: dict[int, Any] = {}
     try:
-        yield
-    finally:
-        for s in held:
-            signal.signal(s, previous[s])
+        with handlers_set(DEFERRED_SIGNALS, lambda signum, frame: heard.append(signum), over=callable) as previous:
+            yield
+    finally:  # (the handlers are back by now)
         for signum in heard[:1]:  # the first signal's handler raises (KeyboardInterrupt, Terminated), also in
             previous[signum](signum, None)  # place of an error of the round: the user asked to stop
 

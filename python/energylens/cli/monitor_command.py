@@ -1,0 +1,151 @@
+"""The COMMAND of ``energylens monitor [options] -- COMMAND [ARGS ...]``: reading it from the arguments, checking it
+can be started, starting it in a process group of its own, sending monitor's signals on to it, and
+its lines of the report. Sampling, waiting for it and the report are :mod:`energylens.cli.monitor`'s."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from energylens.errors import EnergyLensError as Error
+from energylens.measure.marks import mark, steady_now_ns
+from energylens.measure.monitor import EnergyMonitor, Measurement
+from energylens.signal_handlers import handlers_set
+
+__all__ = ["Child", "FORWARDED", "child_window", "command_of", "command_summary", "forwarding",
+           "signal_group", "spawn", "unrunnable"]
+
+
+def command_of(args: argparse.Namespace) -> list[str] | None:
+    """The COMMAND after ``--`` (None without one), the options that cannot go with it refused."""
+    command = list(getattr(args, "program", None) or [])  # (args.command is the subcommand's name)
+    if command[:1] == ["--"]:
+        command = command[1:]
+        if not command:
+            raise ValueError("-- is followed by nothing: give the command to run after it (energylens monitor -- "
+                             "CMD ARGS), or drop the --")
+    if not command:
+        return None
+    if args.duration is not None:  # which would end the run, and with what status, is not obvious: refused
+        raise ValueError(f"--duration {args.duration:g} with a command: the command's lifetime is the run; drop "
+                         f"--duration, or bound the command itself (energylens monitor -- timeout {args.duration:g} "
+                         f"{shlex.join(command)})")
+    return command
+
+
+def unrunnable(program: str) -> tuple[int, str] | None:
+    """Why ``program`` cannot be started, with the shell's exit status for it (127 not found, 126 not executable),
+    checked before sampling starts; None when it can be."""
+    if "/" not in program:
+        return None if shutil.which(program) else (127, f"{program}: command not found (not on PATH)")
+    if not os.path.exists(program):
+        return 127, f"{program}: no such file"
+    if os.path.isdir(program):
+        return 126, f"{program}: is a folder, not a program"
+    if not os.access(program, os.X_OK):
+        return 126, f"{program}: not executable (no execute permission: chmod +x {shlex.quote(program)})"
+    return None
+
+
+@dataclass
+class Child:
+    """The command's run: its span on the steady clock (marks ``command start`` / ``command exit`` in the trace),
+    its exit status as a shell gives it, the signals sent on to it, and whether it had to be killed."""
+
+    argv: list[str]
+    pid: int | None = None
+    start_ns: int = 0
+    end_ns: int = 0
+    returncode: int = 0
+    forwarded: list[int] = field(default_factory=list)
+    first_forward_s: float | None = None
+    killed: bool = False
+
+    @property
+    def status(self) -> int:
+        return 128 - self.returncode if self.returncode < 0 else self.returncode
+
+    def forward(self, signum: int) -> None:
+        """Send ``signum`` (received by monitor) on to the command's process group; one received while it was
+        being started is sent once it has a pid (``energylens.cli.monitor._run_command``)."""
+        self.forwarded.append(signum)
+        if self.first_forward_s is None:
+            self.first_forward_s = time.monotonic()
+        if self.pid is not None:
+            signal_group(self.pid, signum)
+
+
+#: The signals to monitor that are sent on to the command while it runs.
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def forwarding(child: Child) -> Iterator[None]:
+    """While the command runs, Ctrl-C and SIGTERM to monitor are sent on to its process group (monitor then waits
+    for it: ``energylens.cli.monitor._follow``) instead of stopping monitor. A SIGINT that monitor ignores (a
+    background job of a shell script) the command ignores too, as it inherited. Only the main thread can set
+    handlers."""
+    with handlers_set(FORWARDED, lambda signum, frame: child.forward(signum),
+                      over=lambda previous: previous is not signal.SIG_IGN):
+        yield
+
+
+def spawn(command: list[str], child: Child) -> subprocess.Popen:
+    """Start the command in its own process group (Ctrl-C and SIGTERM reach all its processes through monitor),
+    its stdout and stderr monitor's. A terminal is not its stdin: its group is not the terminal's foreground,
+    where a read would stop it (SIGTTIN) for good, so it reads /dev/null there; a pipe or file passes through."""
+    stdin = subprocess.DEVNULL if sys.stdin is not None and sys.stdin.isatty() else None
+    child.start_ns = steady_now_ns()
+    mark("command start")
+    # (process_group is Python >= 3.11; a session of its own, on 3.10, is a process group of its own too)
+    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+    return subprocess.Popen(command, stdin=stdin, **group)
+
+
+def command_summary(child: Child, window: Measurement | None, why: str) -> None:
+    """The report's lines on the command: its argv, run time, exit status, signals sent on, its window's energy."""
+    how = (f"killed by {signal.Signals(-child.returncode).name} (exit status {child.status})"
+           if child.returncode < 0 else f"exit status {child.status}")
+    sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
+    print(f"command: {shlex.join(child.argv)}")
+    print(f"  ran {(child.end_ns - child.start_ns) * 1e-9:.2f} s, {how}"
+          + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
+    if window is None:
+        print(f"  its window: not measured ({why})")
+        return
+    counter = f", counter {window.counter_energy_j:.1f} J" if math.isfinite(window.counter_energy_j) else ""
+    print(f"  its window: {window.duration_s:.2f} s  {window.energy_j:.1f} J  avg {window.avg_power_w:.1f} W"
+          f"{counter}")
+
+
+def child_window(mon: EnergyMonitor, child: Child, error: Error | None) -> tuple[Measurement | None, str]:
+    """The energy of the command's span; after a sampler error, of what was recorded of it."""
+    try:
+        if error is None:
+            return mon.measure("command", child.start_ns, child.end_ns), ""
+        s = mon.sampler.samples(check=False)
+        power_t = s["t_ns"][np.isfinite(s["power_w"])]
+        end = min(child.end_ns, int(power_t[-1])) if power_t.size else child.start_ns
+        if end <= child.start_ns:
+            return None, "no power reading was recorded while it ran"
+        return mon.measure("command", child.start_ns, end, recorded=True), ""
+    except (Error, ValueError) as exc:
+        return None, str(exc)
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    """``signum`` to the process group ``pgid``; nothing where it has exited meanwhile."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # (it has exited meanwhile)
+        os.killpg(pgid, signum)
