@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -24,8 +25,12 @@ from energylens.measure.marks import mark, steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
-__all__ = ["Child", "FORWARDED", "child_window", "command_of", "command_summary", "forwarding",
+__all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary", "forwarding",
            "signal_group", "spawn", "unrunnable"]
+
+
+#: A number of seconds where the command goes: ``energylens monitor 5`` meant --duration 5.
+SECONDS = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
 
 def command_of(args: argparse.Namespace) -> list[str] | None:
@@ -36,6 +41,10 @@ def command_of(args: argparse.Namespace) -> list[str] | None:
         if not command:
             raise ValueError("-- is followed by nothing: give the command to run after it (energylens monitor -- "
                              "CMD ARGS), or drop the --")
+    elif command and SECONDS.fullmatch(command[0]) and not shutil.which(command[0]):
+        raise ValueError(f"{command[0]}: no such command (not on PATH); to sample for {command[0]} s, give "
+                         f"--duration {command[0]}; a command to run goes after -- (energylens monitor [options] -- "
+                         "COMMAND [ARGS ...])")
     if not command:
         return None
     if args.duration is not None:  # which would end the run, and with what status, is not obvious: refused
@@ -49,7 +58,9 @@ def unrunnable(program: str) -> tuple[int, str] | None:
     """Why ``program`` cannot be started, with the shell's exit status for it (127 not found, 126 not executable),
     checked before sampling starts; None when it can be."""
     if "/" not in program:
-        return None if shutil.which(program) else (127, f"{program}: command not found (not on PATH)")
+        seconds = f"; to sample for {program} s instead: --duration {program} (without --)" \
+            if SECONDS.fullmatch(program) else ""
+        return None if shutil.which(program) else (127, f"{program}: command not found (not on PATH){seconds}")
     if not os.path.exists(program):
         return 127, f"{program}: no such file"
     if os.path.isdir(program):
