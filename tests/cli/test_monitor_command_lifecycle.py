@@ -1,14 +1,21 @@
-"""``energylens monitor [options] -- CMD``: a number where the command goes (``monitor 5``, meaning 5 seconds)
+"""``energylens monitor [options] -- CMD``: a number where the command goes (``monitor 5``, meaning 5 seconds), the
+command never left running when monitor itself fails or gets SIGHUP
 (python/energylens/cli/monitor.py, monitor_command.py). Real subprocesses on ``--source synthetic``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+import energylens.cli.monitor as cli_monitor
+import energylens.cli.monitor_command as command_run
 from energylens.cli.main import main
 
 PY = sys.executable
@@ -45,3 +52,99 @@ def test_a_number_that_is_a_program_on_path_is_run(tmp_path, monkeypatch, capsys
     res = subprocess.run([*CLI, "5"], capture_output=True, timeout=30)
     assert res.returncode == 0, res.stderr.decode()
     assert res.stdout == b"five\n"
+
+
+def _gone(pid: int, within_s: float = 5.0) -> bool:
+    """Whether ``pid`` no longer exists (reaped), waiting up to ``within_s``."""
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize(("script", "killed_by"), [
+    ("import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); time.sleep(60)", signal.SIGTERM),
+    ("import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+     "pathlib.Path(sys.argv[1]).touch(); time.sleep(60)", signal.SIGKILL),
+])
+@pytest.mark.parametrize("failure", [RuntimeError("monitor bug"), KeyboardInterrupt()])
+def test_a_failure_of_monitor_while_the_command_runs_stops_the_command(monkeypatch, capsys, tmp_path, script,
+                                                                       killed_by, failure):
+    """An error in monitor's loop (a bug, a MemoryError) left the command running on its own; it is now sent
+    SIGTERM, then SIGKILL after --grace, and the failure goes on (a traceback for a bug, 130 for an interrupt)."""
+    spawned: list[subprocess.Popen] = []
+    spawn = command_run.spawn
+
+    def keep(command, child):
+        spawned.append(spawn(command, child))
+        return spawned[-1]
+
+    ready = tmp_path / "ready"  # the command is running (and ignores SIGTERM where it does)
+
+    def fail(samples, gpu_count):
+        if ready.exists():
+            raise failure
+        return [float("nan")] * gpu_count
+
+    monkeypatch.setattr(command_run, "spawn", keep)
+    monkeypatch.setattr(cli_monitor, "_latest_power", fail)
+    try:
+        started = time.monotonic()
+        argv = ["monitor", "--source", "synthetic", "--interval", "0.1", "--grace", "0.5", "--", PY, "-c", script,
+                str(ready)]
+        if isinstance(failure, KeyboardInterrupt):
+            assert main(argv) == 130
+        else:
+            with pytest.raises(RuntimeError, match="monitor bug"):
+                main(argv)
+        assert _gone(spawned[0].pid), "the command is still running"
+        assert spawned[0].returncode == -killed_by
+        assert time.monotonic() - started < 10.0
+        err = capsys.readouterr().err
+        assert f"stopping the command ({shlex.join([PY, '-c', script, str(ready)])}): SIGTERM" in err, err
+        assert ("killing it (SIGKILL)" in err) == (killed_by == signal.SIGKILL), err
+    finally:
+        for proc in spawned:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.mark.filterwarnings("ignore::energylens.measure.monitor.ShortWindowWarning")  # it ran ~5 ms
+def test_a_command_that_finished_is_not_signalled_when_monitor_fails_after(monkeypatch, capsys):
+    def fail(*a, **k):
+        raise RuntimeError("report bug")
+
+    monkeypatch.setattr(command_run, "command_summary", fail)
+    with pytest.raises(RuntimeError, match="report bug"):
+        main(["monitor", "--source", "synthetic", "--", "sh", "-c", "exit 0"])
+    assert "stopping the command" not in capsys.readouterr().err
+
+
+def test_a_sighup_to_monitor_is_sent_on_to_the_command():
+    """The terminal closed (SIGHUP to monitor, its foreground job) ended monitor at once, and the command, in a
+    process group of its own, ran on unseen; it is sent on like SIGTERM, monitor waits for the command and reports."""
+    child = ("import os, signal, sys, time\n"
+             "signal.signal(signal.SIGHUP, lambda s, f: (print('got SIGHUP', flush=True), sys.exit(9)))\n"
+             "print(os.getpid(), flush=True); time.sleep(20)\n")
+    proc = subprocess.Popen([*CLI, "--", PY, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    pid = None
+    try:
+        pid = int(proc.stdout.readline())
+        os.kill(proc.pid, signal.SIGHUP)
+        proc.wait(timeout=15)
+        assert _gone(pid), f"the command is still running (monitor's exit status {proc.returncode})"
+        stdout, stderr = proc.communicate(timeout=5)
+    finally:
+        proc.kill()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    err = stderr.decode()
+    assert proc.returncode == 9, err
+    assert stdout == b"got SIGHUP\n" and "exit status 9 (sent SIGHUP)" in err, err

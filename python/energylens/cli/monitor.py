@@ -284,10 +284,14 @@ def _run_command(args: argparse.Namespace, mon: EnergyMonitor, labels: list[int]
             print(f"energylens monitor: error: {command[0]}: cannot run it ({exc.strerror or exc}); nothing was "
                   "sampled", file=sys.stderr)
             return (127 if isinstance(exc, FileNotFoundError) else 126), None
-        child.pid = proc.pid
-        if child.forwarded:
-            child.forward(child.forwarded.pop())
-        error = _follow(proc, child, mon.sampler, args.interval, args.grace, labels)
+        try:
+            child.pid = proc.pid
+            if child.forwarded:
+                child.forward(child.forwarded.pop())
+            error = _follow(proc, child, mon.sampler, args.interval, args.grace, labels)
+        except BaseException as exc:  # monitor failed, not the command: not left running on its own
+            command_run.stop_command(proc, child, args.grace, exc)
+            raise
     return child, error
 
 

@@ -1,6 +1,6 @@
 """The COMMAND of ``energylens monitor [options] -- COMMAND [ARGS ...]``: reading it from the arguments, checking it
-can be started, starting it in a process group of its own, sending monitor's signals on to it, and
-its lines of the report. Sampling, waiting for it and the report are :mod:`energylens.cli.monitor`'s."""
+can be started, starting it in a process group of its own, sending monitor's signals on to it, stopping it when monitor
+itself fails, and its lines of the report. Sampling, waiting for it and the report are :mod:`energylens.cli.monitor`'s."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
 __all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary", "forwarding",
-           "signal_group", "spawn", "unrunnable"]
+           "signal_group", "spawn", "stop_command", "unrunnable"]
 
 
 #: A number of seconds where the command goes: ``energylens monitor 5`` meant --duration 5.
@@ -99,15 +99,16 @@ class Child:
 
 
 #: The signals to monitor that are sent on to the command while it runs.
-FORWARDED = (signal.SIGINT, signal.SIGTERM)
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def forwarding(child: Child) -> Iterator[None]:
-    """While the command runs, Ctrl-C and SIGTERM to monitor are sent on to its process group (monitor then waits
-    for it: ``energylens.cli.monitor._follow``) instead of stopping monitor. A SIGINT that monitor ignores (a
-    background job of a shell script) the command ignores too, as it inherited. Only the main thread can set
-    handlers."""
+    """While the command runs, Ctrl-C, SIGTERM and SIGHUP (the terminal closed: it ended monitor alone) to monitor
+    are sent on to its process group (monitor then waits for it: ``energylens.cli.monitor._follow``) instead of
+    stopping monitor. One
+    that monitor ignores (SIGINT in a script's background job, SIGHUP under nohup) the command ignores too, as it
+    inherited. Only the main thread can set handlers."""
     with handlers_set(FORWARDED, lambda signum, frame: child.forward(signum),
                       over=lambda previous: previous is not signal.SIG_IGN):
         yield
@@ -154,6 +155,34 @@ def child_window(mon: EnergyMonitor, child: Child, error: Error | None) -> tuple
         return mon.measure("command", child.start_ns, end, recorded=True), ""
     except (Error, ValueError) as exc:
         return None, str(exc)
+
+
+def stop_command(proc: subprocess.Popen, child: Child, grace_s: float, why: BaseException) -> None:
+    """SIGTERM to the command's process group, SIGKILL after ``grace_s`` where it has not exited by then; for when
+    monitor itself fails (an error of its own, an interrupt) while the command runs, which then goes on: the
+    command was left running on its own. Nothing where it has exited. Signals to monitor meanwhile are still sent
+    on to the command (:func:`forwarding`)."""
+    if proc.poll() is not None:
+        return
+    what = "interrupted" if isinstance(why, KeyboardInterrupt) else f"failed ({type(why).__name__}: {why})"
+    _say(f"{what} while the command ran: stopping the command ({shlex.join(child.argv)}): SIGTERM, then SIGKILL "
+         f"after {grace_s:g} s")
+    signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)  # (while a thread of monitor's waits on it too: Popen.wait then reads its status)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    _say(f"the command did not exit within {grace_s:g} s of SIGTERM: killing it (SIGKILL)")
+    signal_group(proc.pid, signal.SIGKILL)
+    child.killed = True
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10.0)
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # (stderr may be what failed)
+        print(f"energylens monitor: {line}", file=sys.stderr, flush=True)
 
 
 def signal_group(pgid: int, signum: int) -> None:
