@@ -1,15 +1,20 @@
 """``energylens monitor [options] -- CMD``: a number where the command goes (``monitor 5``, meaning 5 seconds), the
-command never left running when monitor itself fails or gets SIGHUP
+command never left running when monitor itself fails or gets SIGHUP, and its stdin when monitor runs in a terminal
 (python/energylens/cli/monitor.py, monitor_command.py). Real subprocesses on ``--source synthetic``."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
+import pty
+import select
 import shlex
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -123,6 +128,66 @@ def test_a_command_that_finished_is_not_signalled_when_monitor_fails_after(monke
     with pytest.raises(RuntimeError, match="report bug"):
         main(["monitor", "--source", "synthetic", "--", "sh", "-c", "exit 0"])
     assert "stopping the command" not in capsys.readouterr().err
+
+
+def _in_a_terminal(argv: list[str], typed: bytes, timeout_s: float = 30.0) -> tuple[int, str]:
+    """Run ``argv`` as a terminal's foreground job (a pseudo-terminal its controlling terminal, as a shell gives
+    it), type ``typed`` once a line says "ready" (the command's; monitor's start line quotes it), return (exit status, all the terminal showed)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    seen, sent, end = b"", False, time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < end:
+            if not sent and b"ready\r\n" in seen:
+                os.write(master, typed)
+                sent = True
+            if not select.select([master], [], [], 0.1)[0]:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError as exc:  # EIO: every process holding the terminal has exited
+                if exc.errno != errno.EIO:
+                    raise
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return proc.wait(timeout=max(end - time.monotonic(), 1.0)), seen.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+def test_in_a_terminal_the_command_reads_what_is_typed():
+    """The command got /dev/null as stdin under a terminal, so a prompt (input(), python -i) read end of file."""
+    child = "print('ready', flush=True); print('got', repr(input()), flush=True)"
+    status, shown = _in_a_terminal([*CLI, "--", PY, "-c", child], b"hello\n")
+    assert status == 0, shown
+    assert "got 'hello'" in shown, shown
+
+
+def test_a_background_monitors_command_does_not_take_the_terminals_input():
+    """monitor started with & (a process group that is not the terminal's foreground): its command reads /dev/null,
+    not what is typed to the shell."""
+    child = "import sys; print('ready', flush=True); print('read', repr(sys.stdin.readline()), flush=True)"
+    background = ("import subprocess, sys; sys.exit(subprocess.Popen(sys.argv[1:], start_new_session=False, "
+                  "preexec_fn=lambda: __import__('os').setpgid(0, 0)).wait())")
+    status, shown = _in_a_terminal([PY, "-c", background, *CLI, "--", PY, "-c", child], b"for the shell\n")
+    assert status == 0, shown
+    assert "read ''" in shown, shown
+
+
+def test_in_a_terminal_ctrl_c_still_reaches_the_command_through_monitor():
+    """Typed Ctrl-C goes to the terminal's foreground group (monitor's), which sends it on to the command."""
+    child = ("import signal, sys, time\n"
+             "signal.signal(signal.SIGINT, lambda s, f: (print('got SIGINT', flush=True), sys.exit(5)))\n"
+             "print('ready', flush=True); time.sleep(20)\n")
+    status, shown = _in_a_terminal([*CLI, "--", PY, "-c", child], b"\x03")
+    assert status == 5, shown
+    assert "got SIGINT" in shown and "exit status 5 (sent SIGINT)" in shown, shown
 
 
 def test_a_sighup_to_monitor_is_sent_on_to_the_command():

@@ -1,5 +1,5 @@
 """The COMMAND of ``energylens monitor [options] -- COMMAND [ARGS ...]``: reading it from the arguments, checking it
-can be started, starting it in a process group of its own, sending monitor's signals on to it, stopping it when monitor
+can be started, starting it in a session of its own, sending monitor's signals on to it, stopping it when monitor
 itself fails, and its lines of the report. Sampling, waiting for it and the report are :mod:`energylens.cli.monitor`'s."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
 __all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary", "forwarding",
-           "signal_group", "spawn", "stop_command", "unrunnable"]
+           "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable"]
 
 
 #: A number of seconds where the command goes: ``energylens monitor 5`` meant --duration 5.
@@ -114,16 +114,32 @@ def forwarding(child: Child) -> Iterator[None]:
         yield
 
 
+def stdin_of_command() -> int | None:
+    """None (the command reads monitor's stdin) unless that is a terminal whose foreground job monitor is not
+    (started with &): such a command would take what is typed to the shell, so it reads /dev/null
+    (subprocess.DEVNULL), as every command under a terminal did before 2026-12-06."""
+    try:
+        if sys.stdin is None or not sys.stdin.isatty():
+            return None
+        foreground = os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):  # (stdin closed; a terminal that is not monitor's controlling one)
+        return subprocess.DEVNULL
+    return None if foreground else subprocess.DEVNULL
+
+
 def spawn(command: list[str], child: Child) -> subprocess.Popen:
-    """Start the command in its own process group (Ctrl-C and SIGTERM reach all its processes through monitor),
-    its stdout and stderr monitor's. A terminal is not its stdin: its group is not the terminal's foreground,
-    where a read would stop it (SIGTTIN) for good, so it reads /dev/null there; a pipe or file passes through."""
-    stdin = subprocess.DEVNULL if sys.stdin is not None and sys.stdin.isatty() else None
+    """Start the command in a session of its own, so in a process group of its own: Ctrl-C and SIGTERM reach all
+    its processes through monitor, which stays the terminal's foreground job (it gets Ctrl-C and keeps its live
+    lines). Its stdout and stderr are monitor's, its stdin too (:func:`stdin_of_command`).
+
+    A terminal is not the command's controlling terminal in a session of its own, so it can read it. It used to be
+    a background process group of monitor's session (process_group=0 on Python >= 3.11), where a read from the
+    terminal stops the process for good (SIGTTIN): it was given /dev/null, and a prompt or ``python -i`` read end
+    of file. Having no controlling terminal, a program that opens /dev/tty itself (ssh's password prompt) cannot."""
+    stdin = stdin_of_command()
     child.start_ns = steady_now_ns()
     mark("command start")
-    # (process_group is Python >= 3.11; a session of its own, on 3.10, is a process group of its own too)
-    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
-    return subprocess.Popen(command, stdin=stdin, **group)
+    return subprocess.Popen(command, stdin=stdin, start_new_session=True)
 
 
 def command_summary(child: Child, window: Measurement | None, why: str) -> None:
