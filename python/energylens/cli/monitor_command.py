@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import math
 import os
 import re
@@ -14,8 +15,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +27,8 @@ from energylens.measure.marks import mark, steady_now_ns
 from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
-__all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary", "forwarding",
-           "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable"]
+__all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary",
+           "dies_with_parent", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable"]
 
 
 #: A number of seconds where the command goes: ``energylens monitor 5`` meant --duration 5.
@@ -42,9 +44,13 @@ def command_of(args: argparse.Namespace) -> list[str] | None:
             raise ValueError("-- is followed by nothing: give the command to run after it (energylens monitor -- "
                              "CMD ARGS), or drop the --")
     elif command and SECONDS.fullmatch(command[0]) and not shutil.which(command[0]):
-        raise ValueError(f"{command[0]}: no such command (not on PATH); to sample for {command[0]} s, give "
-                         f"--duration {command[0]}; a command to run goes after -- (energylens monitor [options] -- "
-                         "COMMAND [ARGS ...])")
+        n, usage = command[0], "(energylens monitor [options] -- COMMAND [ARGS ...])"
+        if args.duration is not None:  # (--duration 3 1.5: not 'give --duration 1.5')
+            raise ValueError(f"{n}: no such command (not on PATH): a number after the options is taken as the "
+                             f"command to run; --duration {args.duration:g} is given, so drop {n} to sample for "
+                             f"{args.duration:g} s; a command to run goes after -- {usage}")
+        raise ValueError(f"{n}: no such command (not on PATH); to sample for {n} s, give --duration {n}; a command "
+                         f"to run goes after -- {usage}")
     if not command:
         return None
     if args.duration is not None:  # which would end the run, and with what status, is not obvious: refused
@@ -99,15 +105,14 @@ class Child:
 
 
 #: The signals to monitor that are sent on to the command while it runs.
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 @contextlib.contextmanager
 def forwarding(child: Child) -> Iterator[None]:
-    """While the command runs, Ctrl-C, SIGTERM and SIGHUP (the terminal closed: it ended monitor alone) to monitor
-    are sent on to its process group (monitor then waits for it: ``energylens.cli.monitor._follow``) instead of
-    stopping monitor. One
-    that monitor ignores (SIGINT in a script's background job, SIGHUP under nohup) the command ignores too, as it
+    """While the command runs, Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT (Ctrl-\\), each of which
+    ended monitor alone, to monitor are sent on to its process group (monitor then waits for it, --grace after
+    the first: ``energylens.cli.monitor._follow``) instead of stopping monitor. One that monitor ignores (SIGINT in a script's background job, SIGHUP under nohup) the command ignores too, as it
     inherited. Only the main thread can set handlers."""
     with handlers_set(FORWARDED, lambda signum, frame: child.forward(signum),
                       over=lambda previous: previous is not signal.SIG_IGN):
@@ -127,6 +132,42 @@ def stdin_of_command() -> int | None:
     return None if foreground else subprocess.DEVNULL
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+class _DiesWithParent:
+    """Run in the child between fork and exec (``preexec_fn``): ask the kernel for SIGTERM when the thread that
+    forked it exits (PR_SET_PDEATHSIG, kept across exec), then, for the race where the parent died before that,
+    exit where the parent is no longer ``parent``. Little work (a function looked up before the fork, nothing
+    imported); a failed prctl leaves the command as it was before (running on)."""
+
+    def __init__(self, prctl: Callable[..., int], parent: int) -> None:
+        self.prctl, self.parent = prctl, parent
+
+    def __call__(self) -> None:
+        if self.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0 and os.getppid() != self.parent:
+            os._exit(128 + signal.SIGTERM)  # (as SIGTERM would: a Python handler cannot run before exec)
+
+
+def dies_with_parent() -> _DiesWithParent | None:
+    """On Linux, a ``preexec_fn`` that has the command sent SIGTERM when monitor dies in a way it cannot act on
+    (SIGKILL: ``kill -9``, the OOM killer): without it the command, in a session of its own, ran on alone. Only
+    the command's own process gets it (not the rest of its group: it stops those it started, or they run on), it
+    is not sent where the command ignores SIGTERM, and it is dropped when the command execs a setuid program
+    (sudo). None elsewhere (other systems have no such call: a killed monitor leaves the command running, as
+    before) or off the main thread: the signal follows the forking thread's exit, and only the main thread lasts
+    as long as monitor."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # (a libc without it)
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return _DiesWithParent(prctl, os.getpid())
+
+
 def spawn(command: list[str], child: Child) -> subprocess.Popen:
     """Start the command in a session of its own, so in a process group of its own: Ctrl-C and SIGTERM reach all
     its processes through monitor, which stays the terminal's foreground job (it gets Ctrl-C and keeps its live
@@ -135,11 +176,13 @@ def spawn(command: list[str], child: Child) -> subprocess.Popen:
     A terminal is not the command's controlling terminal in a session of its own, so it can read it. It used to be
     a background process group of monitor's session (process_group=0 on Python >= 3.11), where a read from the
     terminal stops the process for good (SIGTTIN): it was given /dev/null, and a prompt or ``python -i`` read end
-    of file. Having no controlling terminal, a program that opens /dev/tty itself (ssh's password prompt) cannot."""
-    stdin = stdin_of_command()
+    of file. Having no controlling terminal, a program that opens /dev/tty itself (ssh's password prompt) cannot.
+
+    On Linux it gets SIGTERM when monitor is killed (:func:`dies_with_parent`); spawn from the main thread."""
+    stdin, hook = stdin_of_command(), dies_with_parent()
     child.start_ns = steady_now_ns()
     mark("command start")
-    return subprocess.Popen(command, stdin=stdin, start_new_session=True)
+    return subprocess.Popen(command, stdin=stdin, start_new_session=True, preexec_fn=hook)
 
 
 def command_summary(child: Child, window: Measurement | None, why: str) -> None:

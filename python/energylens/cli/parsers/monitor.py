@@ -65,6 +65,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "a Ctrl-C / SIGTERM sent on to it (or the SIGTERM it gets when monitor itself fails) before it is "
                    "killed (SIGKILL) (10)")
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]",
-                   help="run COMMAND and sample while it runs (its process group gets Ctrl-C / SIGTERM / SIGHUP; it reads "
-                   "monitor's stdin, a terminal too)")
+                   help="run COMMAND and sample while it runs (its process group gets Ctrl-C / SIGTERM / SIGHUP / "
+                   "SIGQUIT; on Linux it gets SIGTERM if monitor is killed; it reads monitor's stdin, a terminal too)")
     p.set_defaults(func=Run("monitor", "run_monitor"))
