@@ -58,6 +58,7 @@ def test_the_oracle_prices_the_estimates_as_the_engine(model):
     r = brute_force(space, model.theta, model.latency_model.theta, index, top_k=len(index))
     engine = run_engine(space, model.theta, model.latency_model.theta, native_options(top=len(index)), indices=index)
     np.testing.assert_allclose(r["top"]["energy_j"].to_numpy(), np.asarray(engine.top.energy_j), rtol=1e-12)
+    np.testing.assert_allclose(r["top"]["memory_bytes"].to_numpy(), np.asarray(engine.top.memory_bytes), rtol=1e-12)
     # the engine's heads (TP check, KV replication): each estimate's own (8 B: 30, 70 B: 72), not the first row's
     heads = space.combo_values[:, COMBO_FIELDS.index("n_heads")]
     assert {tables.estimate_architecture(p, "dense", None).n_heads for p in (8.0, 70.0)} <= set(heads.tolist())

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from test_search_exact import _assert_same_memory
 
 import energylens
 from energylens.profiles import tables
@@ -36,6 +37,7 @@ def test_subset_matches_brute_force_on_the_subset(model, seed, threads):
     assert dict(zip(REASONS, map(int, out.rejected), strict=True)) == ref["rejected"]
     assert sum(ref["rejected"].values()) + ref["feasible"] == len(index)
     np.testing.assert_allclose(out.top.objective, ref["top"]["objective"], rtol=1e-10)
+    _assert_same_memory(out, ref)
     assert set(out.top.index.tolist()) <= set(index.tolist())
 
 

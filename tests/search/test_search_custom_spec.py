@@ -57,3 +57,4 @@ def test_the_oracle_prices_the_copy_as_the_engine(model):
     assert ok.sum() == len(oracle) > 0
     np.testing.assert_allclose(oracle["energy_j"].to_numpy(), engine.energy_j[ok], rtol=1e-12)
     np.testing.assert_allclose(oracle["tpot_s"].to_numpy(), engine.tpot_s[ok], rtol=1e-12)
+    np.testing.assert_allclose(oracle["memory_bytes"].to_numpy(), engine.memory_bytes[ok], rtol=1e-12)

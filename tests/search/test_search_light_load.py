@@ -93,6 +93,7 @@ def test_the_oracle_serves_a_lone_request_at_one_sequence_too(model):
                            rate_per_s=rate, top_k=len(got))["top"].set_index("index").loc[got["index"]]
         for col in ("energy_j", "ttft_s", "tpot_s", "batch"):
             np.testing.assert_allclose(got[col], want[col], rtol=1e-9)
+        np.testing.assert_allclose(got["memory_gib_per_gpu"] * 2**30, want["memory_bytes"], rtol=1e-12)
 
 
 # the full-throughput note on a deployment that stands for several caps ---------------------------------------

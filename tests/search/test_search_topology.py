@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from test_search_exact import _assert_same_up_to_ties, _random_params
+from test_search_exact import _assert_same_memory, _assert_same_up_to_ties, _random_params
 
 from energylens import _core
 from energylens.cli.main import main
@@ -50,6 +50,7 @@ def test_nvl_bridge_pairs_run_tp_across_their_pcie_server(model):
     out = run_engine(space, theta, phi, {**native_options(top=20), "threads": 1})
     ref = brute_force(space, theta, phi, top_k=20)
     np.testing.assert_allclose(out.top.objective, ref["top"]["objective"], rtol=1e-10)
+    _assert_same_memory(out, ref)
     assert set(space.decode(out.top.index)["tp"].astype(int)) >= {4, 8}
 
 
@@ -150,6 +151,7 @@ def test_multi_domain_spaces_match_brute_force(model, seed, threads):
         assert out.feasible == ref["feasible"]
         _assert_same_up_to_ties(space, theta, phi, options, out.top.index, ref["top"]["index"], err_msg="top")
         np.testing.assert_allclose(out.top.objective, ref["top"]["objective"], rtol=1e-10)
+        _assert_same_memory(out, ref)
         for name, front in (("front_tpot", out.front_tpot), ("front_ttft", out.front_ttft)):
             _assert_same_up_to_ties(space, theta, phi, options, front.index, ref[name]["index"],
                                     name.replace("front_", "") + "_s", err_msg=name)

@@ -35,7 +35,7 @@ from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes", "stage_parts",
            "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
-           "checkpoint_weight_bytes", "vision_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
+           "checkpoint_weight_bytes", "vision_params", "routed_expert_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
            "NVLS_BYTES_PER_GPU", "collective_group"]
 
 #: Bytes in a GiB: the GPU table's memory_gb is read as GiB, within 0.4 % of what nvidia-smi reports for the
@@ -140,9 +140,9 @@ def _weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple
     n_exp = frame["n_experts"].to_numpy(dtype=float)
     k = frame["experts_per_token"].to_numpy(dtype=float)
     moe = n_exp > 1
-    inactive = params - frame["active_params_b"].to_numpy(dtype=float) * 1e9
-    expert_params = np.where(moe, inactive / np.where(moe, 1 - k / n_exp, 1.0), 0.0)
     arch = _frame_arch(frame, model_specs)
+    expert_params = routed_expert_params(params, frame["active_params_b"].to_numpy(dtype=float) * 1e9, n_exp, k,
+                                         vision_params(arch["vision_params_b"]) + vision_params(arch["audio_params_b"]))
     models = frame["model"].astype(str).to_numpy()
     layouts = frame[LAYOUT_COLUMN].to_numpy(dtype=object) if LAYOUT_COLUMN in frame.columns else None  # the row's own
     kept = kept_params(*(arch[c] for c in BF16_KEPT))
@@ -150,6 +150,22 @@ def _weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple
     experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models, layouts)
     matrix, encoder = embedding_stage_bytes(precision, moe, models, layouts, *(arch[c] for c in BF16_KEPT))
     return total, experts, matrix, encoder, arch["tie_word_embeddings"], arch["n_layers"]
+
+
+def routed_expert_params(params, active_params, n_experts, experts_per_token, encoder_params):
+    """Routed-expert parameters of a MoE (0 for a dense model, ``n_experts`` <= 1): what its language model holds
+    beyond the active parameters, over 1 - k/E. The model table's ``params_b`` holds the encoders (a vision
+    encoder, Qwen3-Omni's audio tower: ``encoder_params``) and ``active_params_b`` does not, so they come off
+    first (at most params - active), as the step-weight features count them (profiles/step_weights.py
+    ``step_weight_bytes``, whence the engine's expert_total_bytes): Qwen3-VL-30B-A3B's (31.1 - 0.58 - 3.35) /
+    (1 - 8/128) = 28.98e9, 48 layers x 128 experts x 3 x 2048 x 768 = 28.99e9 by config.json, where
+    (31.1 - 3.35) / (1 - 8/128) = 29.6e9 counted the encoder as experts (sharded over tp x dp, not tp).
+    Arrays."""
+    moe = np.asarray(n_experts, dtype=float) > 1
+    inactive = np.asarray(params, dtype=float) - np.asarray(active_params, dtype=float)
+    lm_inactive = np.maximum(inactive - np.minimum(encoder_params, np.maximum(inactive, 0.0)), 0.0)
+    frac = np.asarray(experts_per_token, dtype=float) / np.where(moe, n_experts, 1.0)
+    return np.where(moe, lm_inactive / np.where(moe, 1 - frac, 1.0), 0.0)
 
 
 def stage_layers(n_layers, pp):
@@ -278,8 +294,8 @@ def vision_params(vision_params_b):
 
 #: The architecture columns :func:`kept_params` reads, in its order.
 BF16_KEPT = ("vocab_size", "d_model", "tie_word_embeddings", "vision_params_b")
-#: The architecture columns :func:`_frame_arch` reads: :data:`BF16_KEPT` and the decoder layers.
-_ARCH = (*BF16_KEPT, "n_layers")
+#: The architecture columns :func:`_frame_arch` reads: :data:`BF16_KEPT`, the decoder layers and the audio tower.
+_ARCH = (*BF16_KEPT, "n_layers", "audio_params_b")
 
 
 def kept_params(vocab_size, d_model, tie_word_embeddings, vision_params_b):
@@ -303,8 +319,9 @@ def _expert_bytes(precision: str, model: str, layout: str = "") -> float:
 
 
 def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
-    """vocab_size, d_model, tie_word_embeddings, vision_params_b and n_layers of each row: its own column where given,
-    else its model's spec's (``model_specs[name]``, else the model table's row; NaN for a model neither knows)."""
+    """vocab_size, d_model, tie_word_embeddings, vision_params_b, n_layers and audio_params_b of each row: its own
+    column where given, else its model's spec's (``model_specs[name]``, else the model table's row; NaN for a
+    model neither knows)."""
     cols = _ARCH
     out = {c: np.full(len(frame), np.nan) for c in cols}
     names = frame["model"].astype(str).to_numpy()
