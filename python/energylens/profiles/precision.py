@@ -96,7 +96,7 @@ WEIGHT_FORMATS: MappingProxyType[str, WeightFormat] = MappingProxyType(dict([
          "fp8_utils.py W8A8BlockFp8LinearOp) and the effective rate is taken as the 16-bit one: a calibration "
          "on the v3 H100 rows (Qwen3-235B-A22B -FP8 slower than bf16 at the same batch), not a hardware peak "
          "(DeepGEMM reports far more on H800 for large GEMMs); pricing Hopper at the fp8 peak lowers v3 "
-         "Top-1 0.931 -> 0.907, MAPE 0.155 -> 0.163. W8A16 at the 16-bit peak without FP8 tensor cores"),
+         "Top-1 0.932 -> 0.907, MAPE 0.155 -> 0.162 (python bench/modern_serving.py --table, its fp8-peak row). W8A16 at the 16-bit peak without FP8 tensor cores"),
     _fmt("int8", 8.0, ("int8", "bf16", "fp16"),
          "W8A8 int8 at the int8 peak where the tensor cores have INT8, else 16-bit. vLLM 0.10-0.12 has no int8 "
          "kernel on Blackwell (its CUTLASS SM100/SM120 dispatch wires int8 to nullptr and refuses the layer: "
