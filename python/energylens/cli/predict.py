@@ -46,7 +46,7 @@ from energylens.profiles.features import build_features
 from energylens.profiles.gpu_table import gpu_specs_for_profiles
 from energylens.profiles.topology import domains
 from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
-from energylens.search.memory import gpu_memory
+from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory
 from energylens.search.serving_limits import row_limits
 from energylens.search.space import GIB
 
@@ -247,7 +247,8 @@ def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
     batch = np.flatnonzero(known & starts & (need > mem.usable))
     if weights.size:
         print(f"energylens predict: {weights.size} of {len(configs)} rows of {source} need more memory per GPU for "
-              f"their weights, runtime reserve and one whole sequence than 0.9 of the GPU's (data rows "
+              f"their weights, runtime reserve and one whole sequence than "
+              f"{MEMORY_DEFAULTS['gpu_memory_utilization']:g} of the GPU's (data rows "
               f"{_data_rows(weights)}; column fits_memory): vLLM would not start them; their predictions are for a "
               "deployment that cannot run (more GPUs, pipeline stages or a smaller weight format would)",
               file=sys.stderr)
