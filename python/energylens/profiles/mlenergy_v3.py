@@ -27,6 +27,8 @@ from energylens.profiles import cells, tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import read_export_csv
 from energylens.profiles.header import check_unique_csv_header, missing_said
+from energylens.profiles.number_cells import MILLISECONDS, UNITS, non_numeric_problems
+from energylens.profiles.problems import HINT
 from energylens.profiles.schema import load_profiles
 
 __all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
@@ -120,18 +122,42 @@ def _rows_phrase(mask: np.ndarray) -> str:
     return f"data row{'s' if len(rows) != 1 else ''} {shown} (1-based)"
 
 
+#: Export column -> the unit its cells' hints name (number_cells): '14.4 ms' in median_itl_ms is 'write 14.4'.
+_HINT_UNITS = {"median_itl_ms": MILLISECONDS, **{f"p{q}_itl_ms": MILLISECONDS for q in (90, 95, 99)},
+               "total_params_billions": UNITS["params_b"], "activated_params_billions": UNITS["active_params_b"],
+               "max_num_seqs": "sequences (a whole number)", "output_throughput_tokens_per_sec": "output tokens per second",
+               **dict.fromkeys(("num_gpus", "tensor_parallel", "expert_parallel", "data_parallel"), UNITS["n_gpus"])}
+#: Export columns a row cannot do without: a placeholder ('-') there is told to give the value, elsewhere to blank it.
+_NEEDED = frozenset(("total_params_billions", "num_gpus", "tensor_parallel", "expert_parallel", "data_parallel"))
+
+
 def _numbers(raw: pd.DataFrame, column: str, src: str, unit: str) -> pd.Series:
     """A column as numbers: a blank cell is NaN; one that is not a number is an error naming it, not a blank
     ('14.4 ms' silently left the latency model's data; a total_params_billions of '1,000' was reported as a
-    missing params_b, an activated_params_billions of 'abc' silently became params_b)."""
+    missing params_b, an activated_params_billions of 'abc' silently became params_b), quoting the cells and
+    saying what each looks like (:func:`_cells_said`)."""
     values, unparsed = cells.to_numeric(raw[column])  # the schema's own rule: blank is NaN, text is flagged
     if unparsed.any():
-        _fail(src, column, unparsed, f"non-numeric value ({unit}, a number)")
+        _fail(src, column, unparsed, f"non-numeric value ({unit}, a number)", _cells_said(raw[column], unparsed))
     return values
 
 
-def _fail(src: str, column: str, mask: np.ndarray, reason: str) -> None:
-    raise ProfileSchemaError(f"{src}: column {column!r}: {reason} ({_rows_phrase(mask)})", source=src,
+def _cells_said(values: pd.Series, text: np.ndarray) -> str:
+    """'; value(s): ' and the cells of ``values`` that ``text`` flags as not numbers, each kind of cell with what it
+    is and what to write instead in the column's unit (:data:`_HINT_UNITS`), as the schema's errors say them
+    ('1,000': a thousands separator; write '1,000' as 1000), the bare value where there is no hint ('abc')."""
+    column = str(values.name)
+    said = []
+    for mask, reason in non_numeric_problems(values, text, column, column in _NEEDED, _HINT_UNITS.get(column)):
+        shown = pd.unique(values.to_numpy()[mask].astype(str)).tolist()
+        hint = reason.partition(HINT)[2]
+        said.append(", ".join(repr(v) for v in shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+                    + (f": {hint}" if hint else ""))
+    return "; value(s): " + "; ".join(said)
+
+
+def _fail(src: str, column: str, mask: np.ndarray, reason: str, cells_said: str = "") -> None:
+    raise ProfileSchemaError(f"{src}: column {column!r}: {reason} ({_rows_phrase(mask)}){cells_said}", source=src,
                              column=column, rows=np.flatnonzero(mask).tolist())  # zero-based, as errors.py says
 
 
@@ -139,7 +165,7 @@ def _relabel_parallelism(raw: pd.DataFrame, src: str) -> pd.DataFrame:
     """tp, pp, dp, ep, n_gpus as vLLM ran them (module docstring)."""
     cols = {}
     for c in ("num_gpus", "tensor_parallel", "expert_parallel", "data_parallel"):
-        v = pd.to_numeric(raw[c], errors="coerce").to_numpy(dtype="float64")
+        v = _numbers(raw, c, src, "GPUs").to_numpy(dtype="float64")
         bad = ~np.isfinite(v) | (v < 1) | (v != np.round(v))
         if bad.any():
             _fail(src, c, bad, "must be an integer >= 1")
@@ -282,7 +308,12 @@ def _check_weight_precision(raw: pd.DataFrame, src: str) -> None:
 def _parse_numbers(raw: pd.DataFrame, df: pd.DataFrame, src: str) -> None:
     """``tpot_s`` (s) from ``median_itl_ms`` and the parameter counts as numbers into ``df``: a cell that is not a
     number is an error naming the export column (:func:`_numbers`); ``activated_params_billions`` is optional
-    (NaN: the table's ratio, else params_b)."""
+    (NaN: the table's ratio, else params_b). The numeric columns kept as they are (no schema column checks them:
+    '8 seqs' in max_num_seqs, '5%' as a throughput went through as text) are checked the same way."""
+    kept = {"max_num_seqs": "sequences", "output_throughput_tokens_per_sec": "output tokens per second",
+            **{f"p{q}_itl_ms": "milliseconds" for q in (90, 95, 99)}}
+    for column in (c for c in kept if c in raw.columns):
+        _numbers(raw, column, src, kept[column])
     df["tpot_s"] = _numbers(raw, "median_itl_ms", src, "milliseconds") / 1000.0
     df["active_params_b"] = np.nan
     for column, name in (("total_params_billions", "params_b"), ("activated_params_billions", "active_params_b")):

@@ -21,13 +21,15 @@ import pandas as pd
 from energylens.profiles.problems import HINT
 from energylens.profiles.unreadable import SPREADSHEET_ERROR
 
-__all__ = ["UNITS", "non_numeric_problems", "non_numeric_reason"]
+__all__ = ["MILLISECONDS", "UNITS", "non_numeric_problems", "non_numeric_reason"]
 
 _J = "joules (J) per request"
 _S = "seconds (s)"
 _GPUS = "a whole number of GPUs"
 _TOKENS = "tokens per request"
 _COUNT = "a whole number"
+#: The unit of an export's own millisecond columns (ML.ENERGY v3 median_itl_ms), for ``unit=``.
+MILLISECONDS = "milliseconds (ms)"
 #: Column -> its unit, as the hint of a non-numeric cell names it (docs/profile-schema.md's tables).
 UNITS: Mapping[str, str] = MappingProxyType({
     "params_b": "billions of parameters (8.03 for an 8B model)", "active_params_b": "billions of parameters",
@@ -46,6 +48,7 @@ UNITS: Mapping[str, str] = MappingProxyType({
 _SUFFIXES: Mapping[str, Mapping[str, float]] = MappingProxyType({
     _J: {"J": 1.0, "j": 1.0, "kJ": 1e3, "KJ": 1e3, "MJ": 1e6, "mJ": 1e-3, "Wh": 3600.0, "kWh": 3.6e6},
     _S: {"s": 1.0, "sec": 1.0, "secs": 1.0, "S": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0},
+    MILLISECONDS: {"ms": 1.0, "msec": 1.0, "s": 1e3, "sec": 1e3, "us": 1e-3, "µs": 1e-3},
     "watts (W), summed over the GPUs": {"W": 1.0, "w": 1.0, "kW": 1e3, "mW": 1e-3},
     "billions of parameters (8.03 for an 8B model)": {"B": 1.0, "b": 1.0, "M": 1e-3, "T": 1e3},
     "billions of parameters": {"B": 1.0, "b": 1.0, "M": 1e-3, "T": 1e3},
@@ -77,11 +80,11 @@ def _grouped(m: re.Match) -> str:
     return text
 
 
-def non_numeric_reason(cell: object, column: str, required: bool = False) -> str:
+def non_numeric_reason(cell: object, column: str, required: bool = False, unit: str | None = None) -> str:
     """"non-numeric value" and, where the cell looks like a number written for people, what it is and what to
-    write instead, in ``column``'s unit (:data:`UNITS`)."""
+    write instead, in ``column``'s unit (:data:`UNITS`; ``unit`` for a column by another name, an export's)."""
     text = str(cell).strip()
-    unit = UNITS.get(column)
+    unit = unit or UNITS.get(column)
     in_unit = f"column {column!r} is in {unit}" if unit else f"column {column!r} takes a plain number"
     if (m := _GROUPED.fullmatch(text)) is not None:
         return f"non-numeric value{HINT}{_grouped(m)}"
@@ -113,8 +116,8 @@ def non_numeric_reason(cell: object, column: str, required: bool = False) -> str
     return "non-numeric value"
 
 
-def non_numeric_problems(values: object, bad: np.ndarray, column: str, required: bool = False
-                         ) -> list[tuple[np.ndarray, str]]:
+def non_numeric_problems(values: object, bad: np.ndarray, column: str, required: bool = False,
+                         unit: str | None = None) -> list[tuple[np.ndarray, str]]:
     """(mask, reason) of the non-numeric cells ``bad`` of a column's ``values``, one per kind of cell
     (:func:`non_numeric_reason` of the first cell of each kind), in the order of their first rows."""
     at = np.flatnonzero(bad)
@@ -127,7 +130,7 @@ def non_numeric_problems(values: object, bad: np.ndarray, column: str, required:
     for row, cell in zip(at.tolist(), cells.tolist(), strict=True):
         reason = said.get(cell)
         if reason is None:
-            reason = said[cell] = non_numeric_reason(cell, column, required)
+            reason = said[cell] = non_numeric_reason(cell, column, required, unit)
         kind = reason.split(";")[0].split(" (")[0]
         first.setdefault(kind, reason)
         kinds.setdefault(kind, []).append(row)
