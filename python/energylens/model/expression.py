@@ -4,7 +4,10 @@ Owns the discovered-formula counterpart of :class:`energylens.model.EnergyModel`
 compiled once to the native stack machine (:mod:`energylens.model.compile`), its constants are refitted
 by the native bounded Levenberg-Marquardt with forward-mode derivatives, intervals come from a native
 parallel bootstrap plus the training residuals (as for the template), and the model is written to and
-read from the same versioned model file.
+read from the same versioned model file. As the template's, predictions work ``chunk_rows`` rows at a time
+(intervals in memory O(rows) + O(replicates x chunk_rows), the same bits whatever the chunking) and warn once
+(ExtrapolationWarning, ``check_range=False`` opts out) about rows outside the training ranges of the features
+the expression reads, which the model file keeps (``train_ranges``; a file written before has none: unchecked).
 """
 
 from __future__ import annotations
@@ -25,17 +28,41 @@ import sympy as sp
 from energylens import _core, warning_sink
 from energylens.errors import DegenerateFitWarning, ModelFileError
 from energylens.model.base import load_configs
-from energylens.model.chunks import per_row_frame
+from energylens.model.chunks import iter_chunks, per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
-from energylens.model.domain import DesignReport, FeatureTable, check_feature_real, rows_where
+from energylens.model.configs import mapping_frame
+from energylens.model.domain import (
+    DesignReport,
+    FeatureTable,
+    RangeCheck,
+    check_feature_real,
+    rows_where,
+    training_ranges,
+)
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.intervals import interval_preflight, model_factors, unavailable_reason
+from energylens.model.intervals import (
+    DEFAULT_CHUNK_ROWS,
+    PREDICT_CHUNK_ROWS,
+    draw_indices,
+    interval_preflight,
+    model_factors,
+    unavailable_reason,
+)
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
+from energylens.parallel import threads
 from energylens.profiles.features import FEATURE_NAMES, build_features, check_feature_domain
+from energylens.profiles.light import LightProfiles
+from energylens.profiles.schema import SCHEMA_VERSION
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
+
+
+#: Rows per block of predict_interval's draws and quantiles within a chunk: their work arrays (the drawn indices
+#: and factors, the hash's intermediates, np.quantile's copy) are replicates x block, ~6.5 MB at 200 x 4096,
+#: where at a whole chunk (32768 rows) they were ~200 MB beside the chunk's 52 MB of values.
+_DRAW_ROWS = 4096
 
 
 def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
@@ -127,6 +154,7 @@ class ExpressionEnergyModel:
         self._theta = self.compiled.start.copy()
         self._boot: np.ndarray | None = None
         self._residuals: np.ndarray | None = None
+        self._ranges: dict[str, list[float]] | None = None  # feature -> [min, max] over the training rows
         self.summary: FitSummary | None = None
         self.latency_model = None  # the expression models energy only
 
@@ -184,17 +212,46 @@ class ExpressionEnergyModel:
         raises there) and for a file that recorded neither."""
         return () if self.summary is None else self.summary.unidentified_of(self.param_names)
 
+    @property
+    def train_ranges(self) -> dict[str, list[float]] | None:
+        """[min, max] over the training rows of each feature the expression reads (finite values; a copy), what
+        the extrapolation check compares against; None before a fit and for a model file written before the
+        ranges were stored (its predictions are not checked)."""
+        return None if self._ranges is None else {k: list(v) for k, v in self._ranges.items()}
+
     # ---- data --------------------------------------------------------------------------------
-    def _columns(self, frame: pd.DataFrame) -> list[np.ndarray]:
-        feats = build_features(frame)
+    def _columns(self, frame: pd.DataFrame | LightProfiles) -> list[np.ndarray]:
+        feats = frame.features() if isinstance(frame, LightProfiles) else build_features(frame)
         return [np.ascontiguousarray(feats[n], dtype=np.float64) for n in self.feature_names]
+
+    def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> tuple[int, Any]:
+        """The number of rows and (start, stop, feature columns) per chunk of ``chunk_rows`` rows, extrapolation
+        flags tallied in ``check``, as the template's (``ClosedFormModel._chunks``): a DataFrame not validated
+        yet (a mapping or a list of them is one) is validated chunk by chunk; paths and validated frames at once."""
+        configs = mapping_frame(configs)
+        if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
+            frame, validated = configs, False
+        else:
+            frame, validated = load_configs(configs, require_energy=False), True
+        return len(frame), iter_chunks(frame, validated, chunk_rows, self._columns, check, False,
+                                       lambda: self._columns(load_configs(configs, require_energy=False)))
+
+    def _range_check(self, check_range: bool) -> RangeCheck | None:
+        if not isinstance(check_range, (bool, np.bool_)):
+            raise TypeError(f"check_range must be True or False, got {check_range!r}")
+        return RangeCheck(self._ranges, self.feature_names) if check_range else None
 
     def _native_options(self) -> dict[str, Any]:
         return dict(self.options)
 
     # ---- fitting -----------------------------------------------------------------------------
-    def fit(self, profiles: Any) -> ExpressionEnergyModel:
-        """Refit the constants on measured profiles (path or DataFrame, schema v1), natively."""
+    def fit(self, profiles: Any, *, n_threads: int | None = None) -> ExpressionEnergyModel:
+        """Refit the constants on measured profiles (path or DataFrame, schema v1), natively; ``n_threads`` caps
+        the native fit's and bootstrap's threads; the ranges of the features read are kept (:attr:`train_ranges`)."""
+        with threads(n_threads):
+            return self._fit(profiles)
+
+    def _fit(self, profiles: Any) -> ExpressionEnergyModel:
         frame = load_configs(profiles, require_energy=True)
         y = np.asarray(frame["energy_j"], dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(y) | (y <= 0))
@@ -220,6 +277,7 @@ class ExpressionEnergyModel:
             boot_ok = int(keep.sum())
             self._boot = boot[keep]
         self._theta = theta
+        self._ranges = training_ranges(self.feature_names, columns)
         pred = self.compiled.evaluate(columns, theta)
         self._residuals = pred / y - 1.0
         _warn_unfitted_rows(type(self).__name__, pred, self.options["residual"] == "log", str(res.status), frame)
@@ -238,22 +296,49 @@ class ExpressionEnergyModel:
         return self
 
     # ---- prediction --------------------------------------------------------------------------
-    def predict(self, configs: Any) -> np.ndarray:
-        """Energy per request (J) for each configuration row."""
-        frame = load_configs(configs, require_energy=False)
-        return self.compiled.evaluate(self._columns(frame), self._theta)
+    def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
+                n_threads: int | None = None) -> np.ndarray:
+        """Energy per request (J) for each configuration row, ``chunk_rows`` rows at a time; ``check_range`` warns
+        once (ExtrapolationWarning) about rows outside the fitted range (:meth:`extrapolated`); ``n_threads`` caps
+        the native loop's threads: the arguments of :meth:`energylens.model.EnergyModel.predict`."""
+        check = self._range_check(check_range)
+        with threads(n_threads):
+            return self._predicted(configs, chunk_rows, check)
+
+    def _predicted(self, configs: Any, chunk_rows: int, check: RangeCheck | None) -> np.ndarray:
+        n, chunks = self._chunks(configs, chunk_rows, check)
+        parts = [self.compiled.evaluate(columns, self._theta) for _start, _stop, columns in chunks]
+        if check is not None:
+            check.warn(f"{type(self).__name__}.predict")  # (the warning names predict's caller)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(n)
+
+    def extrapolated(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
+        """Per row: does some feature the expression reads lie outside the fitted data's [min, max] by more than
+        :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`? Warns once (ExtrapolationWarning), as the template's.
+        All False for a model file written before training ranges were stored (:attr:`train_ranges` None)."""
+        return self._flagged(configs, chunk_rows)
+
+    def _flagged(self, configs: Any, chunk_rows: int) -> np.ndarray:
+        check = RangeCheck(self._ranges, self.feature_names)
+        flags = [check.flags(columns) for _s, _e, columns in self._chunks(configs, chunk_rows, None)[1]]
+        check.warn(f"{type(self).__name__}.extrapolated")  # (the warning names extrapolated's caller)
+        return np.concatenate(flags) if flags else np.zeros(0, dtype=bool)
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
-        """The comparison harness's method protocol (``energylens.evaluate``): same as :meth:`predict`."""
-        return self.predict(df)
+        """The comparison harness's method protocol (``energylens.evaluate``): :meth:`predict` without the range
+        check (held-out splits extrapolate on purpose; the template's method, compare.methods, does the same)."""
+        return self.predict(df, check_range=False)
 
-    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True) -> np.ndarray:
+    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True,
+                         n_threads: int | None = None) -> np.ndarray:
         """Energy per request (J) from feature columns (scalars broadcast), without pandas: the template's
         checks (:meth:`energylens.model.EnergyModel.evaluate_features`) on the features the expression reads.
         Other feature names are ignored (a :func:`~energylens.profiles.features.build_features` dict passes
-        whole), a key that is none is refused; ``validate=False`` skips the domain check of each value only."""
-        return self.compiled.evaluate(_feature_columns(features, self.feature_names, validate, str(self.expression)),
-                                      self._theta)
+        whole), a key that is none is refused; ``validate=False`` skips the domain check of each value only.
+        ``n_threads`` caps the native loop's threads. No range check (as the template's)."""
+        columns = _feature_columns(features, self.feature_names, validate, str(self.expression))
+        with threads(n_threads):
+            return self.compiled.evaluate(columns, self._theta)
 
     @property
     def bootstrap_params(self) -> np.ndarray:
@@ -276,19 +361,40 @@ class ExpressionEnergyModel:
         res = self._residuals if self._residuals is not None else np.zeros(0)
         return model_factors(self, res, len(res))
 
-    def predict_interval(self, configs: Any, level: float = 0.9) -> pd.DataFrame:
+    def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                         check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
         """Prediction interval at ``level``: bootstrap refits times the measurement a resampled training residual
-        stands for (1 / (1 + r), r = predicted / measured - 1; :meth:`measurement_factors`).
-        IntervalsUnavailableError, as the template's, where :meth:`intervals_unavailable` gives a reason."""
+        stands for (1 / (1 + r), r = predicted / measured - 1; :meth:`measurement_factors`), computed
+        ``chunk_rows`` rows at a time (memory O(rows) + O(replicates x chunk_rows)); ``check_range`` and
+        ``n_threads`` as :meth:`predict`. The residual drawn for (replicate, row) is a hash of the seed, the
+        replicate and the row's position in the table (:func:`energylens.model.intervals.draw_indices`, the
+        template's convention), so any ``chunk_rows`` gives the same bits. IntervalsUnavailableError, as the
+        template's, where :meth:`intervals_unavailable` gives a reason."""
         level = interval_preflight(self, level, stacklevel=3)
-        frame = load_configs(configs, require_energy=False)
-        columns = self._columns(frame)
-        factors = self.measurement_factors()
-        rng = np.random.default_rng(self.options["seed"] + 7919)
-        draws = [self.compiled.evaluate(columns, tb) * rng.choice(factors, size=len(frame)) for tb in self._boot]
+        check = self._range_check(check_range)
+        with threads(n_threads):
+            lo, hi = self._interval_bounds(configs, level, chunk_rows, check)
+        return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
+
+    def _interval_bounds(self, configs: Any, level: float, chunk_rows: int,
+                         check: RangeCheck | None) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) per row, chunk by chunk: one replicates x chunk table of values times drawn factors."""
+        factors, boot, seed = self.measurement_factors(), self._boot, self.options["seed"]
         alpha = (1.0 - level) / 2.0
-        lo, hi = np.quantile(np.vstack(draws), [alpha, 1.0 - alpha], axis=0)
-        return per_row_frame({"energy_j_lo": np.maximum(lo, 0.0), "energy_j_hi": hi}, configs)
+        n, chunks = self._chunks(configs, chunk_rows, check)
+        lo, hi = np.empty(n), np.empty(n)
+        for start, stop, columns in chunks:
+            values = np.empty((len(boot), stop - start))
+            for b, theta_b in enumerate(boot):  # (a whole chunk per call: the native loop's threads)
+                values[b] = self.compiled.evaluate(columns, theta_b)
+            for first in range(start, stop, _DRAW_ROWS):  # draws and quantiles in blocks: their temporaries small
+                last = min(first + _DRAW_ROWS, stop)
+                block = values[:, first - start:last - start]
+                block *= factors[draw_indices(seed, len(boot), first, last, len(factors))]
+                lo[first:last], hi[first:last] = np.quantile(block, [alpha, 1.0 - alpha], axis=0)
+        if check is not None:
+            check.warn(f"{type(self).__name__}.predict_interval")
+        return np.maximum(lo, 0.0, out=lo), hi
 
     # ---- symbolic ----------------------------------------------------------------------------
     def to_sympy(self, *, numeric: bool = True) -> sp.Expr:
@@ -319,6 +425,7 @@ class ExpressionEnergyModel:
             "bootstrap_replicates": self.bootstrap_replicates,
             "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
             "train_residuals": [] if self._residuals is None else self._residuals.tolist(),
+            "train_ranges": self._ranges,
             "fit": None if self.summary is None else asdict(self.summary),
         }
 
@@ -355,11 +462,18 @@ class ExpressionEnergyModel:
                                  f"{list(model.param_names)}")
         model._theta = read.params
         model._boot, model._residuals, model.summary = read.boot, read.residuals, read.summary
+        unknown = sorted(set(read.ranges or ()) - set(model.feature_names))
+        if unknown:
+            raise ModelFileError(f"{path}: expression model train_ranges: {unknown} are not features the expression "
+                                 f"reads ({list(model.feature_names)})")
+        model._ranges = read.ranges  # None in a file written before they were stored: predictions unchecked
         return model
 
     @classmethod
     def load(cls, path: str | Path) -> ExpressionEnergyModel:
-        """The expression model saved at ``path``; ModelFileError for a missing, malformed or other file."""
+        """The expression model saved at ``path``; ModelFileError for a missing, malformed or other file. A file
+        written before training ranges were stored (2026-12-06: no ``train_ranges``) loads as before: its
+        predictions are checked against no range and never warn ExtrapolationWarning (:attr:`train_ranges` None)."""
         return cls.from_document(read_model_file(path), str(path))
 
     @classmethod

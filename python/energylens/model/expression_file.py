@@ -7,6 +7,10 @@ text's syntax tree and builds only the SymPy nodes an expression model is made o
 checked as the template's file is (:mod:`energylens.model.persistence`): a wrong type, a non-finite
 number, a bootstrap table of the wrong shape or an unknown key is a ModelFileError naming the file and
 the key, never a traceback or a model that loads and then misbehaves.
+
+``train_ranges`` (feature -> [min, max] over the training rows, for the extrapolation check, as the template's
+file has them) is written since 2026-12-06; a file written before has none and still loads: its model checks
+no row against a range and warns about none (``ExpressionEnergyModel.train_ranges`` is None).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ __all__ = ["EXPRESSION_STATE_KEYS", "ExpressionState", "parse_srepr", "read_expr
 #: Keys of an expression model's ``energy`` entry; anything else is refused on load.
 EXPRESSION_STATE_KEYS = frozenset({"template", "expression", "expression_text", "constants", "params", "start", "bounds",
                                    "options", "name", "bootstrap_replicates", "bootstrap_params",
-                                   "train_residuals", "fit"})
+                                   "train_residuals", "train_ranges", "fit"})
 _OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations"})
 
 #: The SymPy constructors an srepr of a compilable expression calls (energylens.model.compile's operators,
@@ -164,6 +168,7 @@ class ExpressionState:
     boot: np.ndarray | None
     residuals: np.ndarray | None
     summary: FitSummary
+    ranges: dict[str, list[float]] | None = None  # (None: a file written before they were stored)
 
 
 def _options(state: dict[str, Any], where: str) -> tuple[dict[str, Any], int]:
@@ -180,6 +185,20 @@ def _options(state: dict[str, Any], where: str) -> tuple[dict[str, Any], int]:
     except ValueError as exc:
         raise ModelFileError(f"{where} options are not valid: {exc}") from None
     return {k: checked[k] for k in defaults}, replicates
+
+
+def _ranges(value: Any, where: str) -> dict[str, list[float]] | None:
+    """Feature -> [min, max] (finite numbers, min <= max); None where the file has none (written before)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{where} = {value!r} must be an object of feature -> [min, max]")
+    out = {}
+    for name, pair in value.items():
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_finite(v) for v in pair) and pair[0] <= pair[1]):
+            raise ModelFileError(f"{where} {name} = {pair!r} is not a [min, max] pair of finite numbers")
+        out[str(name)] = [float(pair[0]), float(pair[1])]
+    return out
 
 
 def _summary(state: dict[str, Any], names: list[str], where: str) -> FitSummary:
@@ -232,8 +251,9 @@ def read_expression_state(state: dict[str, Any], path: str) -> ExpressionState:
     if held != summary.n_measurements:  # (the intervals draw from them)
         raise ModelFileError(f"{where} train_residuals holds {held} residuals for the fit summary's "
                              f"{summary.n_measurements} measurements (the file was edited or truncated: refit)")
+    ranges = _ranges(state.get("train_ranges"), f"{where} train_ranges")  # (names: checked once compiled)
     return ExpressionState(expr, start, np.array([params[n] for n in names]), bounds, options, replicates, name,
-                           boot, residuals, summary)
+                           boot, residuals, summary, ranges)
 
 
 def refuse_latency_beside(doc: dict[str, Any], path: str) -> None:
