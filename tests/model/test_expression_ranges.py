@@ -164,3 +164,23 @@ def test_n_threads_reaches_every_native_call(monkeypatch, model, bundled):
     with pytest.raises(ValueError, match="n_threads"):
         model.predict(bundled, n_threads=0)
     np.testing.assert_array_equal(model.predict(bundled, n_threads=2), model.predict(bundled, n_threads=1))
+
+
+def test_cli_predict_writes_the_extrapolated_column_for_an_expression_model(model, bundled, tmp_path, capsys):
+    """energylens predict said 'an expression model stores no training ranges: no extrapolated column' and
+    wrote none; the file now keeps them, so the column is written as for the template, and the warning comes
+    once (from the column), not again from each prediction."""
+    from energylens.cli import main
+
+    path = tmp_path / "expr.json"
+    model.save(path)
+    configs = tmp_path / "configs.csv"
+    _outside(bundled).drop(columns=["energy_j"]).to_csv(configs, index=False)
+    out = tmp_path / "pred.csv"
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        assert main(["predict", str(path), str(configs), "-o", str(out)]) == 0
+    written = pd.read_csv(out)
+    assert written["extrapolated"].tolist() == [False, True, False, False, True, False]
+    assert len([w for w in got if issubclass(w.category, ExtrapolationWarning)]) == 1
+    assert "no training ranges" not in capsys.readouterr().err

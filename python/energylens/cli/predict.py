@@ -74,7 +74,7 @@ def _expression_intervals(model, configs, level: float) -> pd.DataFrame:
     """An expression model's energy interval columns; NaN, said on stderr, when it was fitted without the
     bootstrap its intervals need."""
     try:
-        return model.predict_interval(configs, level=level).reset_index(drop=True)
+        return model.predict_interval(configs, level=level, check_range=False).reset_index(drop=True)
     except ValueError as exc:  # fitted without bootstrap replicates
         print(f"energylens predict: energy interval columns are NaN: {exc}", file=sys.stderr)
         return pd.DataFrame({c: np.full(len(configs), np.nan) for c in ("energy_j_lo", "energy_j_hi")})
@@ -139,15 +139,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                   "rows have a key not seen in training and keep the shared model's prediction (factor 1)",
                   file=sys.stderr)  # with the other notes (the latency calibration's): stdout says what was written
     elif model.template_id == EXPRESSION_MODEL_ID:  # EnergyModel.from_expression (a discovered formula)
-        parts = [pd.DataFrame({"energy_j_pred": model.predict(configs)}), _expression_intervals(model, configs,
-                                                                                                args.level)]
-        print("energylens predict: an expression model stores no training ranges: no extrapolated column",
-              file=sys.stderr)
+        parts = [pd.DataFrame({"energy_j_pred": model.predict(configs, check_range=False)}),
+                 _expression_intervals(model, configs, args.level)]
+        if model.train_ranges is None:  # a file written before expression models kept their training ranges
+            print("energylens predict: this expression model's file stores no training ranges (written before "
+                  "they were kept; refit to get them): the extrapolated column is False throughout",
+                  file=sys.stderr)
     else:  # a model file fitted from latency-only profiles
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
-        parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
+    parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
     _stage(len(configs), "checking memory, context window, fp8 weight blocks and layout")
     rows_of = _rows_of(args.configs)
     parts.append(_memory_columns(configs, rows_of))
