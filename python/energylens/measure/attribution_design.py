@@ -153,7 +153,8 @@ def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
 
     A source polled faster than it updates (median spacing under 3/4 of the update period) shows
     each value several times. The value changed between the last poll that still saw the old value
-    and the first that saw the new one: the row is stamped at the midpoint of that bracket (error
+    and the first that saw the new one, and at most one update period before the latter: the row is
+    stamped at the midpoint of that bracket (clipped to the period; error
     uniform within +-half the poll spacing, no bias) and the first value, whose bracket is unknown,
     is dropped. Otherwise (one row per update, or changes-only streams) exact repeats of the previous
     value are dropped (a stale energy counter is never a zero-energy interval) and stamps are kept,
@@ -177,8 +178,11 @@ def dedupe(t: np.ndarray, v: np.ndarray, period_s: float | None,
         tc = t[change]
         period_s = float(np.median(np.diff(tc))) * 1e-9 if tc.size > 2 else spacing
     if spacing < 0.75 * period_s:
+        # The new value is the latest, so it was published within one update period before the poll that first
+        # saw it: after a poll stall (a bracket of 0.8 s) the plain midpoint stamped it 0.35 s early.
         idx = np.flatnonzero(change)
-        return t[idx - 1] + (t[idx] - t[idx - 1]) // 2, v[idx], True
+        lo = np.maximum(t[idx - 1], t[idx] - int(round(period_s * 1e9)))
+        return lo + (t[idx] - lo) // 2, v[idx], True
     keep = change.copy()
     keep[0] = True
     return t[keep], v[keep], False
