@@ -24,7 +24,7 @@ from energylens.cli.options import (
 from energylens.cli.parsers.evaluate import add_parser
 from energylens.compare.methods import ClosedForm
 from energylens.compare.names import resolved_name
-from energylens.compare.registry import register_method, unregister_method
+from energylens.compare.registry import method_names, register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins
@@ -113,7 +113,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     group_by = _split_list(args.group_by, "--group-by") or DEFAULT_GROUP_BY
     _note_blank_group_columns(profiles, group_by, args.profiles)
     asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
+    _check_rows_held_out(args, len(profiles), asked)
     with extra_methods(_extras(args, len(profiles)), _split_list(args.methods, "--methods")) as names:
+        names = _without_latency_proxy(args, profiles, names)
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
                              group_by=group_by,
@@ -179,6 +181,36 @@ def _note_blank_group_columns(profiles, group_by: list[str], path: str) -> None:
             print(f"energylens evaluate: note: {len(rows)} of {len(f)} rows of {path} leave {c} blank (rows, "
                   f"1-based: {rows[:10]}{' ...' if len(rows) > 10 else ''}): they are ranked only among "
                   f"themselves, as '(no {c})', not with the rows of any {c} (--group-by)", file=sys.stderr)
+
+
+def _check_rows_held_out(args: argparse.Namespace, n_rows: int, splits: list[str]) -> None:
+    """A --train-size (the default 50 too) that leaves no row of the random split held out: a ValueError naming
+    the option and a size that works (it said "train size 50 leaves no held-out rows ... choose a train size
+    below 30", naming no option to a user who had given none)."""
+    if "random" not in splits or args.train_size < n_rows or n_rows < 2:
+        return  # (fewer than 2 rows: the runner says no split can be drawn)
+    default = " (the default)" if args.train_size == 50 else ""
+    others = ",".join(s for s in SPLIT_NAMES if s != "random")
+    raise ValueError(f"--train-size {args.train_size}{default} leaves no held-out rows for the random split: "
+                     f"{args.profiles} has {plural(n_rows, 'row')}; give --train-size below {n_rows} (e.g. "
+                     f"{max(1, (3 * n_rows) // 4)}, three quarters of them), or leave the random split out "
+                     f"(--splits {others})")
+
+
+def _without_latency_proxy(args: argparse.Namespace, profiles, names: list[str] | None) -> list[str] | None:
+    """latency_proxy ranks by the measured TPOT: on profiles where no row has one it failed in every split and the
+    run ended in 'error: method latency_proxy produced no score' (exit 2) for a file without the optional
+    tpot_s. Left out of the default methods with a note; named in --methods, a ValueError before any work."""
+    tpot = profiles["tpot_s"].to_numpy(dtype=float) if "tpot_s" in profiles else np.full(len(profiles), np.nan)
+    if np.isfinite(tpot).any() or (names is not None and "latency_proxy" not in names):
+        return names
+    if names is not None:
+        raise ValueError(f"--methods latency_proxy: no row of {args.profiles} has a measured TPOT (column tpot_s), "
+                         "which latency_proxy ranks configurations by; add tpot_s (seconds per output token) or "
+                         "leave latency_proxy out of --methods")
+    print(f"energylens evaluate: note: no row of {args.profiles} has a measured TPOT (column tpot_s): latency_proxy, "
+          "which ranks by it, is left out, and Top-1 @TPOT is n/a", file=sys.stderr)
+    return [n for n in method_names() if n != "latency_proxy"]
 
 
 def _check_slo(args: argparse.Namespace, profiles) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.inputs import BASELINE_FEATURES
-from energylens.compare.report_tables import OURS, method_order
+from energylens.compare.report_tables import OURS, method_order, why_no_choice
 from energylens.compare.result import EvaluationResult, summarize
 from energylens.outputs import plural
 
@@ -110,8 +110,7 @@ def standing(result: EvaluationResult) -> str:
         return ""
     n = result.info.get("train_size")
     if not s["top1"].notna().any():  # (idxmax raised "Encountered all NA values")
-        return (f"No method has a Top-1 on the random split ({n} training rows): no held-out group had two "
-                "candidates to choose between; train on fewer rows (--train-size) to hold out more.")
+        return f"No method has a Top-1 on the random split ({n} training rows): {why_no_choice(result)}."
     if OURS not in s.index or not np.isfinite(s.loc[OURS, "top1"]):
         top = float(s["top1"].max())
         best = [str(m) for m, v in s["top1"].items() if v == top]  # all of them: the first alone read as a lead

@@ -18,7 +18,7 @@ from energylens import _core
 from energylens.compare.names import canonical_names
 
 __all__ = ["METRICS", "SLO_METRICS", "top1_hit", "regret_pct", "pairwise_counts", "group_spearman",
-           "group_metrics", "serving_metrics", "score_groups", "batch_setting"]
+           "group_metrics", "serving_metrics", "score_groups", "batch_setting", "choice_counts"]
 
 METRICS = ("top1", "pairwise", "mape", "spearman", "regret_pct", "top1_tpot", "parallelism")
 SLO_METRICS = ("top1_strict", "slo_violation")
@@ -259,6 +259,25 @@ def score_groups(test_df: pd.DataFrame, pred: np.ndarray, group_by: Sequence[str
             None if n_gpus is None else n_gpus[idx], None if max_seqs is None else max_seqs[idx]))
         rows.append(rec)
     return pd.DataFrame(rows)
+
+
+def choice_counts(df: pd.DataFrame, group_by: Sequence[str]) -> dict[str, Any]:
+    """What the whole profile table offers each choice metric, whatever a split holds out: ``largest_group``
+    (rows of the largest ``group_by`` group; below 2 no split can score Top-1), ``tpot_rows`` (rows with a
+    measured TPOT), ``batch_setting`` (whether a ``max_num_seqs`` / ``max_batch_size`` is filled anywhere) and
+    ``parallelism_choices`` (groups' settings measured at two GPU counts or more). The report and the terminal
+    say from these why a metric is n/a for every method."""
+    codes = _group_codes(df, group_by) if len(df) else np.zeros(0, dtype=int)
+    tpot = _column_or_none(df, "tpot_s")
+    seqs, gpus = batch_setting(df), _column_or_none(df, "n_gpus")
+    choices = 0
+    if seqs is not None and gpus is not None:
+        key = pd.DataFrame({"g": codes, "q": seqs, "n": gpus}).dropna()
+        choices = int((key.groupby(["g", "q"])["n"].nunique() >= 2).sum())
+    return {"largest_group": int(np.bincount(codes).max()) if codes.size else 0,
+            "tpot_rows": 0 if tpot is None else int(np.isfinite(tpot).sum()),
+            "batch_setting": bool(seqs is not None and np.isfinite(seqs).any()),
+            "parallelism_choices": choices}
 
 
 def batch_setting(df: pd.DataFrame) -> np.ndarray | None:

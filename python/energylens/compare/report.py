@@ -42,6 +42,7 @@ from energylens.compare.report_tables import (
     paper_comparison,
     paper_notes,
     small_vs_all,
+    unscored_notes,
 )
 from energylens.compare.result import EvaluationResult, overview, summarize
 from energylens.outputs import plural
@@ -86,6 +87,9 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     sentence = standing(result)
     if sentence:
         md += [sentence, ""]
+    unscored = unscored_notes(result, h, top1=not sentence)  # the sentence says why Top-1 is n/a
+    if unscored:
+        md += [*(f"- {n}" for n in unscored), ""]
     if "top1_strict" in h.columns:
         md += [f"With the TPOT SLO ({info['tpot_slo']} s), Top-1 and regret are taken among the candidates "
                "whose predicted *and* measured TPOT meet it (so a method that over-predicts TPOT narrows its "

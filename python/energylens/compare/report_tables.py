@@ -18,7 +18,7 @@ from energylens.outputs import plural
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads", "fewer_repeats",
            "paired_cell", "with_run_repeats", "fewer_list", "paper_notes", "WHY_FEWER", "WHY_FEWER_PART", "failed_note",
-           "count"]
+           "count", "why_no_choice", "unscored_notes"]
 
 OURS = "energylens"
 
@@ -122,6 +122,68 @@ def headline(result: EvaluationResult) -> pd.DataFrame:
     return s.loc[method_order(s.index)].reset_index()
 
 
+def why_no_choice(result: EvaluationResult) -> str:
+    """Why no held-out group of the random split had two candidates, and what to change. Every row its own group
+    (``info["choices"]``, :func:`energylens.compare.metrics.choice_counts`) is not helped by holding out more:
+    it advised --train-size there."""
+    info = result.info
+    choices, gb = info.get("choices") or {}, ", ".join(info.get("group_by") or ())
+    largest = choices.get("largest_group")
+    if largest is not None and largest < 2:
+        return (f"no ({gb}) group of the {info.get('n_rows', '?')} profile rows holds two rows, so there is no choice "
+                "among configurations to score whatever is held out; group by fewer columns (--group-by"
+                + (", e.g. model,gpu" if gb == "task, model, gpu" else "") + ") or measure several configurations "
+                "of each group")
+    slo = info.get("tpot_slo")
+    if slo:
+        return (f"no held-out group had two candidates meeting the {slo:g} s TPOT SLO (predicted and measured); "
+                "raise --tpot-slo, or train on fewer rows (--train-size) to hold out more")
+    return ("no held-out group had two candidates to choose between"
+            + (f" (the largest group has {largest} rows)" if largest is not None else "")
+            + "; train on fewer rows (--train-size) to hold out more")
+
+
+def _unscored_reason(metric: str, result: EvaluationResult) -> str | None:
+    """Why ``metric`` (top1_tpot, parallelism) is n/a for every method where Top-1 is not; None: Top-1's."""
+    choices, gb = result.info.get("choices") or {}, ", ".join(result.info.get("group_by") or ())
+    if metric == "top1_tpot":
+        if choices.get("tpot_rows") == 0:
+            return "no row has a measured TPOT (tpot_s), so no row can be said to meet the group's median TPOT"
+        return ("no held-out group had two rows with a measured TPOT at or below the group's median (of two held-out "
+                "rows one is above it); train on fewer rows (--train-size) to hold out more")
+    if choices.get("batch_setting") is False:
+        return ("the profiles give no max_num_seqs (or max_batch_size) on any row, so rows of one load cannot be "
+                "matched across GPU counts; add the column (vLLM --max-num-seqs)")
+    if choices.get("parallelism_choices") == 0:
+        return f"no ({gb}) group has rows of one max_num_seqs measured on two GPU counts or more"
+    return ("no held-out group had rows of one max_num_seqs on two GPU counts; train on fewer rows (--train-size) "
+            "to hold out more")
+
+
+def unscored_notes(result: EvaluationResult, h: pd.DataFrame, top1: bool = True) -> list[str]:
+    """For each choice metric of headline ``h`` that every scored method has n/a: why (the terminal printed a
+    column of n/a with no reason). Methods with no score at all (failed fits) are said elsewhere. ``top1=False``:
+    not Top-1's (the report's standing sentence says it)."""
+    scored = h[h["n_repeats"] > 0] if "n_repeats" in h else h
+    if scored.empty:
+        return []
+    none = {m for m in ("top1", "regret_pct", "pairwise", "top1_tpot", "parallelism")
+            if m in scored and scored[m].isna().all()}
+    notes, with_top1 = [], []
+    for m in ("top1_tpot", "parallelism"):
+        if m in none:
+            why = _unscored_reason(m, result)
+            if "top1" in none and why and "--train-size" in why:
+                with_top1.append(m)  # held out too little, as for Top-1
+            elif why:
+                notes.append(f"{_METRIC_NAMES[m]} is n/a: {why}")
+    if "top1" in none and top1:
+        names = [_METRIC_NAMES[m] for m in ("top1", "regret_pct", "pairwise") if m in none] \
+            + [_METRIC_NAMES[m] for m in with_top1]
+        notes.insert(0, f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} n/a: {why_no_choice(result)}")
+    return notes
+
+
 def format_summary(result: EvaluationResult) -> str:
     """A short fixed-width table (one line per method) for terminals: the random split, or without one every
     split's rows. With a TPOT SLO also the groups each method was scored on, its strict Top-1 and its SLO
@@ -144,6 +206,7 @@ def format_summary(result: EvaluationResult) -> str:
                         f"{_num(r, 'slo_violation', '.1%'):>8}" if slo else ""))
     lines += ["note: " + failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
     lines += fewer_repeats(h, ("method",), prefix="note: ")
+    lines += ["note: " + n for n in unscored_notes(result, h)]
     return "\n".join(lines)
 
 

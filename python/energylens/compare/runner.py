@@ -52,7 +52,7 @@ import pandas as pd
 
 from energylens.compare.inputs import shared_template_inputs, template_inputs
 from energylens.compare.methods import Method, check_method
-from energylens.compare.metrics import SLO_METRICS, _Groups, score_groups
+from energylens.compare.metrics import SLO_METRICS, _Groups, choice_counts, score_groups
 from energylens.compare.names import canonical_names
 from energylens.compare.registry import default_methods
 from energylens.compare.result import EvaluationResult
@@ -398,9 +398,9 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     info = {
         "seed": seed, "repeats": repeats, "train_size": train_size, "group_by": list(group_by),
         "tpot_slo": tpot_slo, "n_rows": len(df), "n_splits": len(all_splits),
+        "choices": choice_counts(named, group_by),  # why a metric is n/a for every method (report_tables)
         "methods": list(dict.fromkeys(t["method"].iloc[0] for t in tables)) if tables else [],
-        "notes": notes.means(), "fit_seconds": fit_seconds,
-        "runtime_s": time.perf_counter() - t0,
+        "notes": notes.means(), "fit_seconds": fit_seconds, "runtime_s": time.perf_counter() - t0,
     }
     return EvaluationResult(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                             pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), info)

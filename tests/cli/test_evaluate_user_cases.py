@@ -1,0 +1,87 @@
+"""``energylens evaluate`` on a user's own small tables (audit of 2026-12-06): a column of n/a with no reason, advice
+that cannot help, a default run that failed for a file without the optional tpot_s, and an error naming no option.
+Each test failed before its fix."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from energylens.cli.main import main
+from energylens.compare.baselines import LLMCarbonRoofline
+from energylens.compare.report import write_report
+from energylens.compare.report_tables import format_summary
+from energylens.compare.runner import run_evaluation
+from energylens.profiles.datasets import mlenergy_v2
+
+
+@pytest.fixture(scope="module")
+def v2() -> pd.DataFrame:
+    return mlenergy_v2().reset_index(drop=True)
+
+
+def _h100(v2: pd.DataFrame, n: int) -> pd.DataFrame:
+    return v2[v2["gpu"].str.contains("H100")].head(n).reset_index(drop=True)
+
+
+def _fast(seed):
+    return [LLMCarbonRoofline()]
+
+
+def test_every_row_its_own_group_says_why_and_does_not_advise_train_size(v2, tmp_path):
+    """One row per (task, model, GPU): Top-1 read n/a in the terminal with no reason, and the report advised
+    "train on fewer rows (--train-size) to hold out more", which no train size can change."""
+    one_each = v2.groupby(["task", "model", "gpu"]).head(1).reset_index(drop=True)
+    res = run_evaluation(one_each, train_size=40, repeats=2, splits=["random"], progress=False, methods=_fast)
+    text = format_summary(res)
+    assert "note: Top-1, regret, pairwise, Top-1 @TPOT are n/a: no (task, model, gpu) group of the 57 profile " \
+           "rows holds two rows" in text
+    assert "--group-by, e.g. model,gpu" in text
+    write_report(res, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "No method has a Top-1 on the random split (40 training rows): no (task, model, gpu) group" in md
+    assert "--train-size" not in md.split("## The paper")[0]
+
+
+def test_a_held_out_shortage_still_advises_train_size(v2):
+    """Groups of several rows, but a train size that leaves too few held out: the advice stays --train-size."""
+    rows = _h100(v2, 80)
+    res = run_evaluation(rows, train_size=79, repeats=1, splits=["random"], progress=False, methods=_fast)
+    assert "train on fewer rows (--train-size) to hold out more" in format_summary(res)
+
+
+def test_columns_the_profiles_lack_are_named_under_the_table(v2):
+    """No max_num_seqs / max_batch_size and no tpot_s: the @TPOT and parallelism columns read n/a, unexplained."""
+    rows = _h100(v2, 80).drop(columns=["max_num_seqs", "max_batch_size", "tpot_s"])
+    res = run_evaluation(rows, train_size=40, repeats=2, splits=["random"], progress=False, methods=_fast)
+    text = format_summary(res)
+    assert "note: Top-1 @TPOT is n/a: no row has a measured TPOT (tpot_s)" in text
+    assert "note: parallelism is n/a: the profiles give no max_num_seqs (or max_batch_size) on any row" in text
+    assert "Top-1, " not in text.split("note:", 1)[1]  # Top-1 itself was scored
+
+
+def test_no_tpot_leaves_latency_proxy_out_of_the_default_methods(v2, tmp_path, capsys):
+    """A file without the optional tpot_s: the default run ended in 'error: method latency_proxy produced no
+    score', exit 2; named in --methods it failed after the whole run."""
+    path = tmp_path / "no_tpot.csv"
+    _h100(v2, 60).drop(columns=["tpot_s"]).to_csv(path, index=False)
+    assert main(["evaluate", str(path), "--repeats", "1", "--splits", "random", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "latency_proxy" not in out and "produced no score" not in err
+    assert "latency_proxy, which ranks by it, is left out" in err
+    assert main(["evaluate", str(path), "--repeats", "1", "--methods", "energylens,latency_proxy",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--methods latency_proxy: no row of" in err and "leave latency_proxy out of --methods" in err
+
+
+@pytest.mark.parametrize("given", [[], ["--train-size", "100"]])
+def test_train_size_not_below_the_rows_names_the_option(v2, tmp_path, capsys, given):
+    """30 rows and the default --train-size 50 (or a larger one): 'train size 50 leaves no held-out rows ...
+    choose a train size below 30', naming no option."""
+    path = tmp_path / "thirty.csv"
+    _h100(v2, 30).to_csv(path, index=False)
+    assert main(["evaluate", str(path), "--repeats", "1", "--no-progress", *given]) == 2
+    err = capsys.readouterr().err
+    size = given[1] if given else "50 (the default)"
+    assert f"--train-size {size} leaves no held-out rows for the random split" in err
+    assert "give --train-size below 30 (e.g. 22" in err and "--splits curve,unseen_batch" in err
