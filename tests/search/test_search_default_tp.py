@@ -2,11 +2,14 @@
 before, a model whose attention heads 8 does not divide (Qwen2.5-7B: 28) failed the whole search. A TP value
 the user gives is still an error when no model can use it."""
 
+import numpy as np
 import pytest
 
 import energylens
 from energylens.cli.main import main
 from energylens.search.api import bundled_model
+from energylens.search.oracle import brute_force
+from energylens.search.space import build_space
 
 KW = dict(gpus="H100", input_tokens=512, output_tokens=256, max_num_seqs=[8], bootstrap=False)
 
@@ -82,4 +85,51 @@ def test_default_tp_on_8_gpu_servers_and_mixed_domains():
     r = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", energy_model=bundled_model(),
                           **{**KW, "gpus": "H100,GB200"})
     assert r.settings["tp"] == [1, 2, 4, 8, 16, 32]  # 32 heads, 8 KV heads: 64 is no divisor of 32 heads
-    assert r.rejected["tp_node"] == 2  # H100 at tp 16 and 32
+    # H100 at tp 16 and 32: default values beyond its domain, skipped and said, not rejections (tp_node 2 before)
+    assert r.rejected["tp_node"] == 0 and r.settings["tp_default_skipped"] == 2 and r.candidates == 10
+    explicit = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", energy_model=bundled_model(), tp=[8, 16],
+                                 **{**KW, "gpus": "H100,GB200"})
+    assert explicit.rejected["tp_node"] == 1 and explicit.settings["tp_default_skipped"] == 0  # --tp 16 on H100
+
+
+MIXED = dict(model="meta-llama/Llama-3.1-405B-Instruct", gpus="H100,H200,B200,GB200", input_tokens=4000,
+             output_tokens=1000, max_num_seqs=[64, 1024], precision="fp8", tpot_limit_s=0.01, bootstrap=False)
+
+
+def test_an_empty_mixed_domain_search_does_not_blame_default_tp_values_nobody_asked_for(tmp_path, capsys):
+    """Searched beside GB200 (72 GPUs per domain), the default axis runs to tp 64; on H100, H200 and B200 (8)
+    tp 16-64 are beyond the domain. Before, those 18 candidates counted as tp_node rejections, and the empty
+    result said 'most were rejected by tp_node', TP values the user never asked for. They are now skipped
+    and said in a note; the reasons left are the space's own."""
+    r = energylens.search(energy_model=bundled_model(), **MIXED)
+    assert r.empty and r.rejected["tp_node"] == 0 and r.candidates == 56 - 18
+    assert r.settings["tp_default_skipped"] == 18 and sum(r.rejected.values()) == r.candidates
+    assert r.main_rejection == "memory_weights" and "tp_node" not in r.why_empty()
+    note = ("default TP values beyond a GPU's NVLink domain, skipped (not counted as candidates): tp 16,32,64 on "
+            "B200, H100-SXM5-80GB, H200-SXM-141GB (18 candidates)")
+    assert note in r.settings["tp_note"] and f"note: {note}" in r.summary()
+    path = tmp_path / "model.json"
+    bundled_model().save(path)
+    capsys.readouterr()
+    main(["search", "--model", MIXED["model"], "--gpus", MIXED["gpus"], "--input-tokens", "4000", "--output-tokens",
+          "1000", "--max-num-seqs", "64,1024", "--precision", "fp8", "--tpot-limit", "0.01", "--model-file", str(path)])
+    said = capsys.readouterr()
+    out = " ".join((said.out + said.err).split())  # the summary on stdout, why it is empty on stderr
+    assert "most were rejected by memory_weights" in out and "tp_node" not in out and note in out
+
+
+def test_skipped_default_values_are_exactly_the_oracles_tp_node_rejections():
+    """The engine and the oracle still evaluate the whole space alike; the result moves to the note exactly the
+    candidates both reject as tp_node at a default value beyond the GPU's domain (here all of them), and
+    leaves every other count as both give it."""
+    model = bundled_model()
+    space = build_space(MIXED["model"], MIXED["gpus"].split(","), input_tokens=4000, output_tokens=1000,
+                        max_num_seqs=[64, 1024], precision=["fp8"])
+    ref = brute_force(space, model.theta, model.latency_model.theta, tpot_limit_s=0.01)
+    r = energylens.search(energy_model=model, **MIXED)
+    assert ref["rejected"]["tp_node"] == r.settings["tp_default_skipped"] == 18
+    assert {**ref["rejected"], "tp_node": 0} == r.rejected and r.candidates + 18 == space.size
+    dec = space.decode(np.arange(space.size))
+    beyond = np.flatnonzero((dec["gpu"] != "GB200").to_numpy() & (dec["tp"] > 8).to_numpy())
+    sub = brute_force(space, model.theta, model.latency_model.theta, indices=beyond, tpot_limit_s=0.01)
+    assert sub["rejected"]["tp_node"] == len(beyond) == 18

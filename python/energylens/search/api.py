@@ -34,6 +34,7 @@ from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import explained
 from energylens.search.frames import lowest_row, result_tables
+from energylens.search.layout import tp_beyond_domain, tp_limit
 from energylens.search.layout_room import ep_room, layout_room
 from energylens.search.options import (
     OBJECTIVES,
@@ -287,12 +288,48 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
     return info
 
 
-def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured=None
-                 ) -> dict:
+def _default_tp_skipped(space: SearchSpace, options: dict[str, Any], default: bool) -> tuple[int, str]:
+    """Candidates at a default TP value (``default``: --tp not given) beyond their GPU's NVLink domain, and the
+    note that says which: the default axis runs to the largest domain searched (:func:`.axes.default_tp`: to 64
+    beside GB200 NVL72), which an 8-GPU server's combos never asked for. The engine and the oracle evaluate them
+    alike (tp_node); the result counts them neither as candidates nor as rejections, so an empty search does
+    not blame tp values the user never gave (:func:`.layout.tp_beyond_domain`; a given --tp stays tp_node)."""
+    v, f = space.combo_values, COMBO_FIELDS.index
+    if not default or space.tp.max() <= tp_limit(v[:, f("scale_up_domain_gpus")], options["node_size"]).min():
+        return 0, ""  # every combo takes every tp value (one domain size searched: the usual case)
+    skip = tp_beyond_domain(v[:, f("n_heads")], v[:, f("n_kv_heads")], v[:, f("scale_up_domain_gpus")], space.tp,
+                            options["node_size"])
+    if not skip.any():
+        return 0, ""
+    per_pair = space.size // skip.size  # the candidates of one (combo, tp)
+    by_gpu: dict[str, set[int]] = {}
+    for c, t in zip(*np.nonzero(skip), strict=True):
+        by_gpu.setdefault(space.combos[c].gpu, set()).add(int(space.tp[t]))
+    groups: dict[str, list[str]] = {}
+    for gpu, values in sorted(by_gpu.items()):
+        groups.setdefault(",".join(map(str, sorted(values))), []).append(gpu)
+    n = int(skip.sum()) * per_pair
+    said = "; ".join(f"tp {values} on {', '.join(gpus)}" for values, gpus in groups.items())
+    return n, (f"default TP values beyond a GPU's NVLink domain, skipped (not counted as candidates): {said} "
+               f"({n:,} candidate{'s' if n != 1 else ''})")
+
+
+def _shown_rejections(space: SearchSpace, options: dict[str, Any], out, default: bool) -> tuple[dict, int, str]:
+    """The rejection counts a result shows: the engine's, less the default TP values skipped beyond their GPU's
+    domain (:func:`_default_tp_skipped`), with that count and its note."""
+    skipped, note = _default_tp_skipped(space, options, default)
+    rejected = dict(zip(REASONS, map(int, out.rejected), strict=True))
+    rejected["tp_node"] -= skipped
+    return rejected, skipped, note
+
+
+def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured=None,
+                 rejected: dict[str, int] | None = None) -> dict:
     """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`)
     and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`); the largest max_num_seqs
-    whose KV cache fits, and the lowest latency the unsearched TP / max_num_seqs values reach (:mod:`.remedies`)."""
-    rejected = dict(zip(REASONS, map(int, out.rejected), strict=True))
+    whose KV cache fits, and the lowest latency the unsearched TP / max_num_seqs values reach (:mod:`.remedies`).
+    ``rejected``: the counts the result shows (None: the engine's)."""
+    rejected = rejected if rejected is not None else dict(zip(REASONS, map(int, out.rejected), strict=True))
     closest = _closest(space, em, options, out, indices, labels, measured)
     theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
     return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
@@ -348,7 +385,8 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         input_tokens, output_tokens: mean tokens per request, or equal-length lists of workload points.
         tp, pp, dp, ep, max_num_seqs, precision, kv_cache_dtype: the axes (scalars or lists; defaults tp 1,2,4,8
             and the powers of two beyond up to the GPUs' largest scale-up domain or node_size (to 64 on GB200
-            NVL72), less those no model's attention and KV heads take or above node_size, pp/dp/ep 1, max_num_seqs 1..256 in powers of 2, the checkpoint's format, auto).
+            NVL72; a GPU's values beyond its own domain skipped, ``settings["tp_default_skipped"]``, not rejected),
+            less those no model's attention and KV heads take or above node_size, pp/dp/ep 1, max_num_seqs 1..256 in powers of 2, the checkpoint's format, auto).
         workload_weights: None (each workload point is searched on its own), or one weight per point, or
             ``"equal"``: the points are quantiles of one distribution; each configuration is then one candidate
             with the expected energy per request over the points and its TTFT, TPOT and memory at the worst point.
@@ -400,13 +438,16 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         space, em, options, limit_confidence, indices, progress, device, labels,
         rate_per_s is not None and labels is None and device == "cpu", measured)
     top_df, outside = _explained_top(space, top_df, em, options, bootstrap, int(bootstrap_seed), measured)
+    rejected, skipped, skip_note = _shown_rejections(space, options, out, tp is None and candidates is None)
     settings = result_settings(given, limits, objective=objective, price_per_gpu_hour=price_per_gpu_hour,
                                bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, space=space, indices=indices,
                                measured=measured, em=em, calibrations=(calibrated, energy_calibrated), over=over,
-                               extrapolation=outside, empty_notes=_empty_notes(space, em, options, out, indices, labels, measured),
+                               extrapolation=outside,
+                               empty_notes=_empty_notes(space, em, options, out, indices, labels, measured, rejected),
                                intervals_unavailable=not_identified(em) if bootstrap else None)
+    settings["tp_default_skipped"], settings["tp_note"] = skipped, "; ".join(filter(None, (settings["tp_note"], skip_note))) or None
     return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
-                        rejected=dict(zip(REASONS, map(int, out.rejected), strict=True)), candidates=int(out.candidates),
+                        rejected=rejected, candidates=int(out.candidates) - skipped,
                         feasible=int(out.feasible), model_source=source,
                         objective=f"{objective} ({OBJECTIVES[objective]} per {'output token' if per_token else 'request'})",
                         seconds=seconds, threads=int(out.threads), settings=settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LAYOUT_REASONS", "LAYOUT_RULES", "SERVER_GPUS", "layout_reason", "tp_limit"]
+__all__ = ["LAYOUT_REASONS", "LAYOUT_RULES", "SERVER_GPUS", "layout_reason", "tp_limit", "tp_beyond_domain"]
 
 #: The layout rejection reasons, in the engine's order (the first that applies is counted).
 LAYOUT_REASONS = ("tp_heads", "tp_node", "ep_without_moe", "ep_experts", "ep_group")
@@ -44,3 +44,13 @@ def layout_reason(heads, kv_heads, experts, tp, dp, ep, limit) -> np.ndarray:
     conds = [(np.mod(heads, tp) != 0) | ~kv_ok, tp > limit, (ep > 1) & (n_exp <= 1),
              (ep > 1) & (np.mod(n_exp, ep) != 0), (ep > 1) & (tp * dp != ep)]
     return np.select(conds, list(range(len(conds))), -1)
+
+
+def tp_beyond_domain(heads, kv_heads, domain, tp, node_size: float = 0) -> np.ndarray:
+    """(combos x tp values) True where the engine rejects the pair as ``tp_node`` (the heads rule passes, tp is
+    over :func:`tp_limit`): ``heads``, ``kv_heads``, ``domain`` per combo, ``tp`` the axis. Every candidate of
+    such a pair gets that reason, whatever its other axes (the checks before it read only heads and tp)."""
+    heads, kv_heads, domain = (np.asarray(x, dtype=float)[:, None] for x in (heads, kv_heads, domain))
+    limit = tp_limit(domain, node_size)
+    reason = layout_reason(heads, kv_heads, 1.0, np.asarray(tp, dtype=float)[None, :], 1.0, 1.0, limit)
+    return reason == LAYOUT_REASONS.index("tp_node")
