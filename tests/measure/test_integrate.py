@@ -122,6 +122,8 @@ def _loop_counter_energy_j(t_ns, energy_j, start_ns, end_ns):
     t, e = t[ok], e[ok]
     keep = np.ones(t.size, dtype=bool)  # a repeated reading is not where the counter reached its value:
     keep[1:-1] = e[1:-1] != e[:-2]      # the first of each value, and the last reading
+    if t.size > 1 and e[1] == e[0]:     # a first value the next poll repeats was published earlier: left out
+        keep[0] = False
     t, e = t[keep], e[keep]
     if t.size < 2 or t[0] > start_ns or t[-1] < end_ns:
         return math.nan
