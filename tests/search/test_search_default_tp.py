@@ -133,3 +133,23 @@ def test_skipped_default_values_are_exactly_the_oracles_tp_node_rejections():
     beyond = np.flatnonzero((dec["gpu"] != "GB200").to_numpy() & (dec["tp"] > 8).to_numpy())
     sub = brute_force(space, model.theta, model.latency_model.theta, indices=beyond, tpot_limit_s=0.01)
     assert sub["rejected"]["tp_node"] == len(beyond) == 18
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_mixed_domain_spaces_shift_only_the_skipped_tp_node_counts(seed):
+    """Random default-axis spaces beside GB200 (models whose heads refuse some tp, dp 2, a workload
+    distribution on even seeds): the result's counts are the oracle's with tp_node less the skipped candidates,
+    which are exactly the oracle's tp_node rejections (no explicit tp here), and the candidates add up."""
+    model = bundled_model()
+    rng = np.random.default_rng(seed)
+    models = list(rng.choice(["llama-3.1-8b", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-30B-A3B",
+                              "meta-llama/Llama-3.1-405B-Instruct", "google/gemma-3-27b-it"], 2, replace=False))
+    gpus = ["GB200", str(rng.choice(["H100", "A100-SXM4-80GB", "L40S", "B200"]))]
+    kw = dict(input_tokens=rng.integers(100, 4000, 2).tolist(), output_tokens=rng.integers(50, 1000, 2).tolist(),
+              dp=[1, 2], max_num_seqs=[8, 256], **({"workload_weights": "equal"} if seed % 2 == 0 else {}))
+    space = build_space(models, gpus, **kw)
+    ref = brute_force(space, model.theta, model.latency_model.theta, tpot_limit_s=0.05)
+    r = energylens.search(model=models, gpus=gpus, energy_model=model, bootstrap=False, tpot_limit_s=0.05, **kw)
+    skipped = r.settings["tp_default_skipped"]
+    assert skipped == ref["rejected"]["tp_node"] > 0 and r.rejected == {**ref["rejected"], "tp_node": 0}
+    assert r.candidates + skipped == space.size and r.feasible == ref["feasible"]
