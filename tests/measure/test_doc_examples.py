@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from data_paths import SHARED_DATA
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sampler.md"
 
 
@@ -33,3 +37,26 @@ def test_the_record_and_measure_example_prints_what_the_page_says(tmp_path, monk
                                             text).groups())
     assert low - 3.0 <= counter <= high + 3.0, line  # the page's range of four runs, +- 1 % of the window
     assert (tmp_path / "run.parquet").is_file()
+
+
+MEASURING = DOC.parent / "measuring.md"
+
+
+def test_the_example_loading_another_tools_nvml_polls_prints_what_the_page_says(capsys):
+    """docs/measuring.md's 'A trace recorded by another tool' (there was no documented way to load an external
+    NVML trace): the shared H200 trace's raw polls become a Trace, attributed, its phases summing to the model
+    over the marks' span and agreeing with the counter; the printed line is the page's."""
+    csv = SHARED_DATA / "h200-nvml-trace" / "nvml_trace.csv"
+    if not csv.is_file():
+        pytest.skip(f"{csv} is absent (ENERGYLENS_SHARED_DATA)")
+    blocks = re.findall(r"```python\n(.*?)```", MEASURING.read_text(), flags=re.S)
+    (code,) = [b for b in blocks if "# load another tool's NVML polls" in b]
+    code = code.replace('"shared/data/h200-nvml-trace/nvml_trace.csv"', repr(str(csv)))
+    exec(compile(code, str(MEASURING), "exec"), {"__name__": "__doc_example__"})
+    line = capsys.readouterr().out.strip()
+    text = " ".join(MEASURING.read_text().split())
+    page = re.search(r"It printed `(idle [^`]*)`", text)
+    assert page and line == page[1], line
+    numbers = [float(x) for x in re.findall(r"([\d.]+) J", line)]
+    idle, load, total, counter = numbers
+    assert total == pytest.approx(idle + load, abs=0.11) and total == pytest.approx(counter, rel=0.005)
