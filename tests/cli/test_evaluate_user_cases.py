@@ -85,3 +85,23 @@ def test_train_size_not_below_the_rows_names_the_option(v2, tmp_path, capsys, gi
     size = given[1] if given else "50 (the default)"
     assert f"--train-size {size} leaves no held-out rows for the random split" in err
     assert "give --train-size below 30 (e.g. 22" in err and "--splits curve,unseen_batch" in err
+
+
+def test_an_extrapolation_row_averaged_over_fewer_folds_says_so(v2, tmp_path):
+    """Two GPUs, one with 3 rows: unseen_gpu trains ours on those 3 (k=0) and fails, and its k=0 row showed the
+    other direction's figures (Top-1 1.000 over one group) beside methods pooling both, with no word under the
+    table; its k=5 row read n/a unexplained."""
+    a100 = v2[v2["gpu"].str.contains("A100")].head(60)
+    h100 = v2[v2["gpu"].str.contains("H100")].head(3)
+    rows = pd.concat([a100, h100], ignore_index=True)
+    with pytest.warns(RuntimeWarning, match="energylens failed"):
+        res = run_evaluation(rows, repeats=1, splits=["unseen_gpu"], progress=False,
+                             method_names=["energylens", "llmcarbon"])
+    md = write_report(res, tmp_path / "rep").read_text()
+    section = md.split("## Unseen GPU")[1].split("## ")[0]
+    assert ("- energylens at k=0: its fit failed in 1 of 2 folds (H100 80GB HBM3 -> A100-SXM4-40GB); its figures "
+            "average the other 1, so they are not comparable with a method scored in all 2 (the error: ValueError: "
+            "EnergyModel.fit: 3 measurements for 12 parameters") in section
+    assert "- energylens at k=5: its fit failed in 1 of 1 fold (H100 80GB HBM3 -> A100-SXM4-40GB); it has no " \
+           "figures there" in section
+    assert "llmcarbon at" not in section

@@ -184,8 +184,32 @@ def _extrapolation(result: EvaluationResult) -> list[str]:
             s = s.sort_values("_o")
         md += [f"## {title}", "", _passes(ts, keys, noun), "", md_table(tuple(keys) + ("method",) + heads(s),
                                                                        metric_rows(s, tuple(keys) + ("method",))), "",
-               *_fewer(s, tuple(keys) + ("method",))]
+               *_fewer(s, tuple(keys) + ("method",)), *_failed_folds(ts, keys)]
     return md
+
+
+def _failed_folds(ts: pd.DataFrame, keys: tuple[str, ...]) -> list[str]:
+    """Under an extrapolation table: each method whose fit failed in some of a row's folds (a repeat of a held-out
+    GPU direction or model), which ones, and the error. Its row averaged the folds that succeeded beside methods
+    scored on all of them, with no word there (a GPU with 3 rows: ours at k=0 read Top-1 1.000 over one direction
+    where the others pooled two)."""
+    ok = ts[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=1)
+    units = ts.assign(_ok=ok).groupby([*keys, "method", "repeat", "detail"], sort=False, dropna=False)
+    u = units.agg(_ok=("_ok", "any"), error=("error", "first")).reset_index()
+    out = []
+    for key, g in u.groupby([*keys, "method"], sort=False, dropna=False):
+        bad = g[~g["_ok"]]
+        if bad.empty:
+            continue
+        where = f"{key[-1]} at {key[0]}" if keys else str(key[-1])
+        names = ", ".join(dict.fromkeys(str(d) for d in bad["detail"] if str(d)))
+        rest = ("; it has no figures there" if len(bad) == len(g) else
+                f"; its figures average the other {len(g) - len(bad)}, so they are not comparable with a method "
+                f"scored in all {len(g)}")
+        err = next((str(e) for e in bad["error"] if isinstance(e, str) and e), "")
+        out.append(f"- {where}: its fit failed in {len(bad)} of {plural(len(g), 'fold')}" + (f" ({names})" if names else "")
+                   + rest + (f" (the error: {err})" if err else ""))
+    return out + [""] if out else []
 
 
 def _passes(ts: pd.DataFrame, keys: tuple[str, ...], noun: str) -> str:
