@@ -198,19 +198,30 @@ def _check_rows_held_out(args: argparse.Namespace, n_rows: int, splits: list[str
 
 
 def _without_latency_proxy(args: argparse.Namespace, profiles, names: list[str] | None) -> list[str] | None:
-    """latency_proxy ranks by the measured TPOT: on profiles where no row has one it failed in every split and the
-    run ended in 'error: method latency_proxy produced no score' (exit 2) for a file without the optional
-    tpot_s. Left out of the default methods with a note; named in --methods, a ValueError before any work."""
+    """latency_proxy ranks by the measured TPOT. On profiles where no row has one it failed in every split and the
+    run ended in 'error: method latency_proxy produced no score' (exit 2) for a file without the optional tpot_s:
+    left out of the default methods with a note; named in --methods, a ValueError before any work. Where only some
+    rows leave tpot_s blank it failed in every split holding one out, found after the whole run (exit 2 all the
+    same): a ValueError before any work, naming the rows and the remedies."""
     tpot = profiles["tpot_s"].to_numpy(dtype=float) if "tpot_s" in profiles else np.full(len(profiles), np.nan)
-    if np.isfinite(tpot).any() or (names is not None and "latency_proxy" not in names):
+    blank = ~np.isfinite(tpot)
+    if not blank.any() or (names is not None and "latency_proxy" not in names):
         return names
+    without = [n for n in (names if names is not None else method_names()) if n != "latency_proxy"]
+    if not blank.all():
+        rows = (np.flatnonzero(blank) + 1).tolist()
+        raise ValueError(f"{args.profiles}: {len(rows)} of {plural(len(tpot), 'row')} leave tpot_s blank (data rows, "
+                         f"1-based: {', '.join(map(str, rows[:10]))}{' ...' if len(rows) > 10 else ''}), and "
+                         "latency_proxy ranks configurations by the measured TPOT, so it would fail in every split "
+                         "holding one of them out; fill tpot_s there, remove those rows, or leave latency_proxy out "
+                         f"(--methods {','.join(without)})")
     if names is not None:
         raise ValueError(f"--methods latency_proxy: no row of {args.profiles} has a measured TPOT (column tpot_s), "
                          "which latency_proxy ranks configurations by; add tpot_s (seconds per output token) or "
                          "leave latency_proxy out of --methods")
     print(f"energylens evaluate: note: no row of {args.profiles} has a measured TPOT (column tpot_s): latency_proxy, "
           "which ranks by it, is left out, and Top-1 @TPOT is n/a", file=sys.stderr)
-    return [n for n in method_names() if n != "latency_proxy"]
+    return without
 
 
 def _check_slo(args: argparse.Namespace, profiles) -> None:
