@@ -6,7 +6,7 @@ which ``vllm.LLM`` cannot run in one process, so the batch is ``max_num_seqs``).
 (``max_tokens=1``), repeated until the window lasts ``min_window_s``, gives prefill energy and TTFT;
 the full batch gives the total; decode is the rest.
 
-``server``: ``vllm serve`` on a free port (own process group, killed at the end) and a bounded load
+``server``: ``vllm serve`` on a free port (in the worker's process group, stopped at the end) and a bounded load
 generator (:mod:`energylens.profiling.loadgen`) that keeps exactly ``dp x max_num_seqs`` requests in
 flight; energy is taken over the steady-state window in which the running batch is full, per output
 token, times the mean output length (ML.ENERGY's method). Prefill is measured by bursts of

