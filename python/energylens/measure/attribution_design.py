@@ -359,6 +359,12 @@ def search_window_and_offset(design: Design, window: Any, clock_offset_s: Any,
             if o_grid is not None:
                 grid = o_grid if step == 1.0 else off + np.arange(-5, 6) * 1e-4
                 off = float(grid[np.argmin([design.misfit(win, int(round(o * 1e9))) for o in grid])])
+            if w_grid is not None and o_grid is not None:  # the window's end alone (its start kept): on that
+                # diagonal ridge moves of one coordinate stopped 0.3 ms off, at 1.1 W rms of a noise-free trace
+                d = np.arange(-5, 6) * (5e-4 if step == 1.0 else 1e-4)
+                d = d[(win - d >= 1e-4) & (win - d <= w_max)]
+                k = int(np.argmin([design.misfit(win - x, int(round((off + x) * 1e9))) for x in d]))
+                win, off = float(win - d[k]), float(off + d[k])
             if (win, off) == before:
                 break
     notes, edge = [], None
