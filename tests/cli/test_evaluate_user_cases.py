@@ -121,3 +121,18 @@ def test_some_rows_without_tpot_stop_before_the_run_with_the_remedies(v2, tmp_pa
     assert "leave latency_proxy out (--methods energylens,wilkins2024,llmcarbon," in err
     assert main(["evaluate", str(path), "--repeats", "1", "--splits", "random", "--no-progress",
                  "--methods", "energylens,llmcarbon"]) == 0  # without it: as before
+
+
+def test_folds_training_on_too_few_rows_for_our_fit_say_which_and_what_to_do(v2, tmp_path, capsys):
+    """A GPU with 3 rows: exit 2 with '3 measurements for 12 parameters ... or a prior (EnergyModel(prior=...),
+    fit --prior)', naming neither the folds nor an option of evaluate."""
+    rows = pd.concat([v2[v2["gpu"].str.contains("A100")].head(60), v2[v2["gpu"].str.contains("H100")].head(3)])
+    path = tmp_path / "two_gpus.csv"
+    rows.to_csv(path, index=False)
+    assert main(["evaluate", str(path), "--repeats", "1", "--splits", "random,unseen_gpu", "--no-progress",
+                 "--methods", "energylens,llmcarbon"]) == 2
+    err = capsys.readouterr().err
+    assert ("note: energylens failed where a split trains on 3-8 rows, fewer than the 12 parameters of the energylens "
+            "model (unseen_gpu k=0: H100 80GB HBM3 -> A100-SXM4-40GB; unseen_gpu k=5: H100 80GB HBM3 -> "
+            "A100-SXM4-40GB)") in err
+    assert "add --prior bundled|MODEL.json to also score energylens+prior" in err and "(--splits random)" in err

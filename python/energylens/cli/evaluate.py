@@ -158,6 +158,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)
+        _few_rows_hint(res.table, failed, asked)
     if unwritten is not None:
         raise unwritten
     return 2 if failed else 0
@@ -433,6 +434,27 @@ def _pct(x: float) -> str:
 
 def _score(x: float) -> str:
     return f"{x:.3f}" if x == x else "  n/a"
+
+
+def _few_rows_hint(table, failed: dict[str, str], splits: list[str]) -> None:
+    """A variant of ours that failed in folds training on fewer rows than its parameters (a GPU of 3 rows: unseen_gpu
+    trains on them alone at k=0): which folds, and what to do. The error said only '3 measurements for 12
+    parameters ... or a prior (EnergyModel(prior=...), fit --prior)', naming neither the fold nor an evaluate option."""
+    n_params = len(EnergyModel().param_names)
+    scored = table[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=1)
+    bad = table[~scored & table["method"].isin([m for m in failed if m.startswith(OURS) and "prior" not in m])
+                & (table["train_size"].astype(float) < n_params)]
+    if bad.empty:
+        return
+    sizes = sorted({int(v) for v in bad["train_size"]})
+    folds = sorted({f"{r.split}{' ' + r.variant if r.variant else ''}{': ' + r.detail if r.detail else ''}"
+                    for r in bad[["split", "variant", "detail"]].drop_duplicates().itertuples()})
+    others = ",".join(x for x in splits if x not in set(bad["split"]))
+    print(f"energylens evaluate: note: {', '.join(dict.fromkeys(bad['method']))} failed where a split trains on "
+          f"{'-'.join(map(str, dict.fromkeys([sizes[0], sizes[-1]])))} rows, fewer than the {n_params} parameters "
+          f"of the energylens model ({'; '.join(folds[:6])}{' ...' if len(folds) > 6 else ''}): measure more rows "
+          "of what they train on, add --prior bundled|MODEL.json to also score energylens+prior (which fits on fewer rows), or "
+          + (f"leave the split out (--splits {others})" if others else "run other splits (--splits)"), file=sys.stderr)
 
 
 def _print_failures(failed: dict[str, str]) -> None:
