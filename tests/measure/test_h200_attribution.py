@@ -4,11 +4,13 @@ own energy counter."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from energylens.measure.attribution import attribute
+from energylens.measure.attribution import AttributionWarning, attribute
 from energylens.measure.attribution_design import dedupe
 from energylens.measure.trace import Trace
 
@@ -57,3 +59,21 @@ def test_a_poll_stall_in_the_real_trace_keeps_the_counters_class_power(h200_trac
     got = attribute(_with_load(h200_trace, stalled), source="nvml_energy", span_ns=SPAN, bootstrap=0)
     assert got.power_w[0] == pytest.approx(whole.power_w[0], rel=0.01)
     assert got.idle_power_w == pytest.approx(whole.idle_power_w, rel=0.01)
+
+
+def test_a_class_busy_through_every_analysed_interval_is_named_with_span_ns(h200_trace):
+    """One kernel over the load and the default span (the kernels' first start to last end): every analysed
+    interval lies inside the load, so the class's busy column equals the idle column. The warning said only that
+    classes which 'always run together in fixed proportion must be merged' (of one class) and that the workload
+    must vary its mix; it now names the class, the span analysed and span_ns, and the fit over the whole slice
+    says nothing."""
+    trace = _with_load(h200_trace)
+    with pytest.warns(AttributionWarning, match=r"\['matmul'\] busy through every analysed interval") as got:
+        a = attribute(trace, source="nvml_energy", bootstrap=0)
+    text = str(got[0].message)
+    assert not a.identifiable and f"[{_ns(LOAD_S[0])}, {_ns(LOAD_S[1])}] ns" in text and "span_ns" in text
+    with pytest.warns(AttributionWarning, match="span_ns you gave"):
+        attribute(trace, source="nvml_energy", bootstrap=0, span_ns=(_ns(1.2), _ns(2.6)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AttributionWarning)
+        assert attribute(trace, source="nvml_energy", bootstrap=0, span_ns=SPAN).identifiable

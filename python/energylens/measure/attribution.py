@@ -45,6 +45,7 @@ from energylens.measure.attribution_design import (
     OTHER_CLASS,
     SOURCE_PREFERENCE,
     Design,
+    always_busy_hint,
     busy_time,
     check_block_length,
     check_inputs,
@@ -292,8 +293,7 @@ def attribute(
     source = pick_source(trace.samples[trace.samples["gpu"] == gpu], source)
     signal, t_read, v_read, period = readings(trace, gpu, source, signal, update_period_s)
     names, kc = class_index(class_labels(kern, by), classes, by, gpu)
-    ks = kern["start_ns"].to_numpy()
-    ke = kern["end_ns"].to_numpy()
+    ks, ke = kern["start_ns"].to_numpy(), kern["end_ns"].to_numpy()
     lo, hi = checked_span(span_ns) if span_ns is not None else (int(ks.min()), int(ke.max()))
     design = Design(ks=ks, ke=ke, kc=kc, k=len(names), lo=lo, hi=hi, signal=signal, source=source,
                     t_read=t_read, v_read=v_read, backend=backend)
@@ -304,7 +304,8 @@ def attribute(
     length_s, matrix, target = _regression(design, names, window, clock_offset_s)
     check_block_length(block_length, length_s.size, bootstrap)
     fit = run_fit(matrix, target, bootstrap, block_length or 0, seed, backend)
-    stderr, ci, cov, identifiable = _uncertainty(fit, matrix.shape[1], bootstrap, names)
+    stderr, ci, cov, identifiable = _uncertainty(fit, matrix.shape[1], bootstrap, names,
+                                                 always_busy_hint(matrix, names, design, span_ns is not None))
     method = _method(signal, window, length_s.size, fitted, bootstrap, fit)
     return _result(fit, design, names, target, length_s, stderr, ci, cov, identifiable,
                    window=window, clock_offset_s=clock_offset_s, update_period_s=period, method=method)
@@ -354,8 +355,8 @@ def _method(signal: str, window: Any, n_rows: int, fitted: list[str], bootstrap:
                else "analytic active-set standard errors"))
 
 
-def _uncertainty(fit: dict[str, Any], n_coef: int, bootstrap: int,
-                 names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def _uncertainty(fit: dict[str, Any], n_coef: int, bootstrap: int, names: list[str],
+                 hint: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """(stderr, 95 % interval, covariance of [idle, power...], identifiable): bootstrap statistics
     when run, else analytic; NaN standard errors (and an AttributionWarning) when rank deficient."""
     identifiable = fit["rank"] == n_coef
@@ -374,7 +375,7 @@ def _uncertainty(fit: dict[str, Any], n_coef: int, bootstrap: int,
             f"attribution design is rank deficient (rank {fit['rank']} of {n_coef}): the split of "
             f"energy between classes {names} (and idle) is not identifiable from this trace; classes that "
             "always run together in fixed proportion must be merged, and the workload must vary its class "
-            "mix across update intervals", AttributionWarning, stacklevel=user_stacklevel())
+            f"mix across update intervals{hint}", AttributionWarning, stacklevel=user_stacklevel())
     return stderr, ci, np.atleast_2d(cov), bool(identifiable)
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "resolve_window",
     "Design",
     "search_window_and_offset",
+    "always_busy_hint",
 ]
 
 #: The order in which :func:`~energylens.measure.attribution.attribute` picks a source when none is
@@ -379,3 +380,18 @@ def search_window_and_offset(design: Design, window: Any, clock_offset_s: Any,
         clock_offset_s = round(off, 6)
         notes.append(f"clock offset fitted ({clock_offset_s * 1e3:g} ms)")
     return window, float(clock_offset_s), notes, edge
+
+
+def always_busy_hint(matrix: np.ndarray, names: list[str], design: Design, span_given: bool) -> str:
+    """For a rank-deficient design, the classes busy through the whole of every analysed interval (their column
+    equals the idle column, whatever the workload's mix: one kernel over the span analysed, by default the kernels'
+    own), named with that span and what to do; ``""`` when no class is. The bare warning told a single class to
+    'merge' classes that run together."""
+    length = matrix[:, 0]
+    full = [names[c] for c in range(matrix.shape[1] - 1) if np.allclose(matrix[:, c + 1], length, rtol=1e-9, atol=0)]
+    if not full:
+        return ""
+    where = ("the span_ns you gave" if span_given
+             else "the kernels' first start to last end, the default span, where tracing is known to be on")
+    return (f"; class(es) {full} busy through every analysed interval (span [{design.lo}, {design.hi}] ns: {where}): "
+            "idle power cannot be told from theirs; give span_ns a span that holds readings with them idle too")
