@@ -136,3 +136,18 @@ def test_folds_training_on_too_few_rows_for_our_fit_say_which_and_what_to_do(v2,
             "model (unseen_gpu k=0: H100 80GB HBM3 -> A100-SXM4-40GB; unseen_gpu k=5: H100 80GB HBM3 -> "
             "A100-SXM4-40GB)") in err
     assert "add --prior bundled|MODEL.json to also score energylens+prior" in err and "(--splits random)" in err
+
+
+def test_method_notes_of_a_run_without_any_choice_print_no_nan_and_no_failure(v2, tmp_path):
+    """Every row its own group: the notes read 'latency_proxy: its fit failed in every repeat ... (the error: Failed
+    fits, below)' where nothing failed, 'its Top-1 on the random split is nan, against nan', 'Top-1 (nan on the
+    random split)' and 'A uniformly random pick has Top-1 nan and nan'."""
+    one_each = v2.groupby(["task", "model", "gpu"]).head(1).reset_index(drop=True)
+    res = run_evaluation(one_each, train_size=40, repeats=2, splits=["random", "curve"], progress=False,
+                         method_names=["latency_proxy", "wilkins2024", "llmcarbon"])
+    notes = write_report(res, tmp_path / "rep").read_text().split("## Notes on the methods")[1].split("## Plots")[0]
+    assert "nan" not in notes and "fit failed" not in notes
+    assert ("- **latency_proxy**: nothing of it could be scored on the random split: no held-out group had two "
+            "candidates to choose between, and it has no energy scale for MAPE.") in notes
+    assert "its Top-1 on the random split is n/a: no held-out group had two candidates." in notes
+    assert "its Top-1 is the roofline's alone (on the random split n/a: no held-out group had two candidates)" in notes

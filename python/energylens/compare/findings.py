@@ -137,13 +137,24 @@ def _share(x: float) -> str:
 
 
 def _failed(s: pd.DataFrame, method: str) -> str:
-    """The note of a method with no figures on the random split (every fit failed), else ""."""
+    """The note of a method with no figures on the random split, else "": its fit failed in every repeat, or (no
+    error: ``_errored`` False, :func:`method_notes`) nothing of it could be scored, which read "its fit failed in
+    every repeat ... (the error: Failed fits, below)" with no error anywhere (every row its own group)."""
     if method in s.index and "n_repeats" in s.columns and int(s.loc[method, "n_repeats"]) == 0:
+        if "_errored" in s.columns and not bool(s.loc[method, "_errored"]):
+            return (f"- **{method}**: nothing of it could be scored on the random split: no held-out group had two "
+                    "candidates to choose between" + ("" if np.isfinite(s.loc[method].get("mape", np.nan)) else
+                                                      ", and it has no energy scale for MAPE") + ".")
         failed = int(s.loc[method, "n_failed_repeats"]) if "n_failed_repeats" in s.columns else 0
         return (f"- **{method}**: its fit failed in every repeat of the random split"
                 + (f" ({plural(failed, 'repeat')})" if failed else "")
                 + ", so it has no figures there (the error: Failed fits, below).")
     return ""
+
+
+def _top1(x: float) -> str:
+    """A Top-1 of the notes: 0.875, or n/a with why (no held-out group had two candidates; it printed "nan")."""
+    return f"{x:.3f}" if np.isfinite(x) else "n/a: no held-out group had two candidates"
 
 
 def _latency_proxy(s: pd.DataFrame) -> str:
@@ -157,7 +168,9 @@ def _latency_proxy(s: pd.DataFrame) -> str:
     return ("- **latency_proxy** chooses the configuration with the lowest *measured* TPOT: an oracle latency "
             "with no prediction error. On the random split it picks the measured cheapest configuration in "
             f"{_share(_metric(s, 'latency_proxy', 'top1'))} of groups, with a mean regret of "
-            f"{_metric(s, 'latency_proxy', 'regret_pct'):.1f} %{ours}. It has no energy scale, so MAPE is n/a.")
+            + (f"{_metric(s, 'latency_proxy', 'regret_pct'):.1f} %" if np.isfinite(_metric(s, "latency_proxy",
+                                                                                        "regret_pct")) else "n/a")
+            + f"{ours}. It has no energy scale, so MAPE is n/a.")
 
 
 def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
@@ -169,8 +182,9 @@ def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
     return ("- **wilkins2024** (Wilkins, Keshav and Mortier 2024, e = a0 tin + a1 tout + a2 tin tout) is "
             "fitted by least squares per (model, GPU), as published. It has no TP, PP or batch term, so it "
             "orders a group's configurations by their token counts only: its Top-1 on the random split is "
-            f"{_metric(s, 'wilkins2024', 'top1'):.3f}, against {chance_top1(result, method='wilkins2024'):.3f} for a uniformly "
-            "random pick among the same candidates. A (model, GPU) with too few training rows was predicted "
+            + (f"{_metric(s, 'wilkins2024', 'top1'):.3f}, against {chance_top1(result, method='wilkins2024'):.3f} for a "
+               "uniformly random pick among the same candidates" if np.isfinite(_metric(s, "wilkins2024", "top1"))
+               else f"{_top1(np.nan)}") + ". A (model, GPU) with too few training rows was predicted "
             "by a pooled per-GPU fit of energy per active parameter (our choice; share of held-out rows so "
             f"predicted, per split: {pooled_txt}).")
 
@@ -181,8 +195,9 @@ def _llmcarbon(s: pd.DataFrame) -> str:
         return failed
     return ("- **llmcarbon**: n_gpus x TDP x u x roofline time per request; the utilisation u is fitted as one "
             "scalar on the training rows (LLMCarbon fixes it). One scalar leaves the order within a group "
-            f"unchanged, so its Top-1 ({_metric(s, 'llmcarbon', 'top1'):.3f} on the random split) is the "
-            "roofline's alone.")
+            + (f"unchanged, so its Top-1 ({_metric(s, 'llmcarbon', 'top1'):.3f} on the random split) is the "
+               "roofline's alone." if np.isfinite(_metric(s, "llmcarbon", "top1")) else
+               f"unchanged, so its Top-1 is the roofline's alone (on the random split {_top1(np.nan)})."))
 
 
 def _ensembles(s: pd.DataFrame, present: list[str]) -> list[str]:
@@ -192,6 +207,8 @@ def _ensembles(s: pd.DataFrame, present: list[str]) -> list[str]:
     scored = [m for m, f in zip(present, out, strict=True) if not f]
     if scored:
         tops = ", ".join(f"{m} {_metric(s, m, 'top1'):.3f}" for m in scored)
+        if not any(np.isfinite(_metric(s, m, "top1")) for m in scored):
+            tops = _top1(np.nan)
         cols = ", ".join(f"`{c}`" for c in BASELINE_FEATURES)
         out.insert(0, "- **" + " / ".join(scored) + f"** {'regress' if len(scored) > 1 else 'regresses'} log energy "
                    f"on {len(BASELINE_FEATURES)} columns per row: the closed form's own inputs (the template's "
@@ -202,8 +219,9 @@ def _ensembles(s: pd.DataFrame, present: list[str]) -> list[str]:
 
 def _candidates(result: EvaluationResult) -> str:
     a, b = candidates_per_group(result, "random"), candidates_per_group(result, "curve")
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return ""
+    chance = chance_top1(result, "random"), chance_top1(result, "curve")
+    if not (np.isfinite(a) and np.isfinite(b)) or not np.isfinite(chance).all():
+        return ""  # (one candidate per group: it read "A uniformly random pick has Top-1 nan and nan")
     return (f"- Held-out candidates per group: {a:.1f} on average in the headline (`random`: every row not "
             f"drawn for training), {b:.1f} in the sample-efficiency split (a fixed quarter). A uniformly random "
             f"pick has Top-1 {chance_top1(result, 'random'):.3f} and {chance_top1(result, 'curve'):.3f} "
@@ -213,6 +231,11 @@ def _candidates(result: EvaluationResult) -> str:
 def method_notes(result: EvaluationResult) -> list[str]:
     """One Markdown bullet per method of the run that has a note, then the candidates-per-group note."""
     s = random_summary(result)
+    if not s.empty:  # which methods raised (a method with no score and no error had nothing to score)
+        t = result.table
+        err = t.loc[t["split"] == "random", ["method", "error"]] if "error" in t else pd.DataFrame(columns=["method"])
+        raised = err[err["error"].fillna("").astype(str) != ""]["method"] if "error" in err else []
+        s = s.assign(_errored=s.index.isin(set(raised)))
     methods = method_order(result.info.get("methods", []))
     out: list[str] = []
     if not s.empty:
