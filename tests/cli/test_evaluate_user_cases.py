@@ -151,3 +151,15 @@ def test_method_notes_of_a_run_without_any_choice_print_no_nan_and_no_failure(v2
             "candidates to choose between, and it has no energy scale for MAPE.") in notes
     assert "its Top-1 on the random split is n/a: no held-out group had two candidates." in notes
     assert "its Top-1 is the roofline's alone (on the random split n/a: no held-out group had two candidates)" in notes
+
+
+def test_paper_table_says_why_a_held_out_modality_has_no_pairwise(v2, tmp_path):
+    """Every row its own group: 'Pairwise, text | 0.961 | n/a' and 'Pairwise, image+text | 0.922 | n/a' had no
+    reason (only an absent modality had one)."""
+    one_each = v2.groupby(["task", "model", "gpu"]).head(1).reset_index(drop=True)
+    res = run_evaluation(one_each, train_size=40, repeats=1, splits=["random"], progress=False,
+                         method_names=["energylens", "llmcarbon"])
+    md = write_report(res, tmp_path / "rep").read_text()
+    assert "- Pairwise, text: n/a, no held-out group of text rows had two candidates measured apart" in md
+    assert "- Pairwise, image+text: n/a, no held-out group of image rows had two candidates measured apart" in md
+    assert "- Pairwise, video+text: n/a, no video rows in this run's held-out rows" in md

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from energylens.compare.findings import method_notes, standing
@@ -119,13 +120,17 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
 
 
 def _absent_modalities(result: EvaluationResult, pc: pd.DataFrame) -> list[str]:
-    """Why a per-modality row of the paper table reads n/a when the run held out no row of that modality (it read
-    "Pairwise, video+text | 0.833 | n/a" with no reason)."""
+    """Why a per-modality row of the paper table reads n/a: the run held out no row of that modality (it read
+    "Pairwise, video+text | 0.833 | n/a" with no reason), or no group of them with two candidates (every row its
+    own group: text and image+text read n/a with no reason)."""
     t = result.table
     held = set(t.loc[t["split"] == "random", "modality"].astype(str)) if "modality" in t.columns else set()
-    out = [f"- {r.metric}: n/a, no {mod} rows in this run's held-out rows"
+    ours = t[(t["split"] == "random") & (t["method"] == OURS)]
+    scored = not ours.empty and ours[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=None)  # ran, fitted
+    out = [f"- {r.metric}: n/a, " + (f"no {mod} rows in this run's held-out rows" if mod not in held else
+                                     f"no held-out group of {mod} rows had two candidates measured apart")
            for r in pc.itertuples() for label, mod in (("text", "text"), ("image+text", "image"), ("video+text", "video"))
-           if r.metric == f"Pairwise, {label}" and mod not in held]
+           if r.metric == f"Pairwise, {label}" and (mod not in held or (scored and not np.isfinite(r.energylens)))]
     return out + [""] if out else []
 
 
