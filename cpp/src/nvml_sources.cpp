@@ -202,7 +202,10 @@ class PolledPowerSource final : public PowerSource {
                        last_value_[g], kNaN});
       }
       if (changed || t - last_emit_ns_[g] >= 1'000'000'000) {
-        const std::int64_t stamp = changed && last_poll_ns_[g] > 0 ? last_poll_ns_[g] + (t - last_poll_ns_[g]) / 2 : t;
+        // ... and at most one update period before this poll (it is the latest value): after a stall of the
+        // polling thread, the midpoint back to the poll before it put the value up to half the stall early.
+        const std::int64_t lo = std::max(last_poll_ns_[g], t - period_ns_);
+        const std::int64_t stamp = changed && last_poll_ns_[g] > 0 ? lo + (t - lo) / 2 : t;
         last_value_[g] = w;
         last_emit_ns_[g] = t;
         last_stamp_ns_[g] = stamp;

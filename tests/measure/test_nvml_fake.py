@@ -411,3 +411,45 @@ print(json.dumps(out))
     for wait, power, counter in json.loads(run_.stdout.strip().splitlines()[-1]):
         assert wait < 0.5
         assert abs(counter - power) < 2 * 300 * 0.1  # within one update period of peak power at each edge
+
+
+STALL_SCRIPT = r"""
+import ctypes, json, os, time
+from energylens import _core
+from energylens.measure.monitor import PowerSampler
+fake = ctypes.CDLL(os.environ["ENERGYLENS_NVML_LIBRARY"])  # the sampler's copy: its clock and read log
+fake.fake_nvml_t0_wall.restype = ctypes.c_double
+s = PowerSampler.nvml([0, 1], chain=("instant",), energy_counter=False)
+offset_ns, uncertainty_ns = _core.wall_to_steady()
+with s:
+    time.sleep(1.8)
+    s.flush()
+x = s.samples()
+t0 = fake.fake_nvml_t0_wall()
+rows = sorted((int(t) - offset_ns) / 1e9 - t0 for t, g, src in zip(x["t_ns"], x["gpu"], x["source"])
+              if g == 0 and src == "nvml_instant")
+reads = (ctypes.c_double * 65536)()
+n = fake.fake_nvml_reads(0, reads, 65536)
+print(json.dumps({"rows": rows, "reads": reads[:n], "uncertainty_s": uncertainty_ns / 1e9}))
+"""
+
+
+def test_a_value_first_read_after_a_polling_stall_is_stamped_within_one_update_period(fake_nvml):
+    """The polling thread stalled 0.4 s (here in GPU 1's read, FAKE_NVML_STALL_AT_S, so GPU 0's next read came
+    0.4 s after its last): GPU 0's new instant value was stamped midway back to the read before the stall, ~0.2 s
+    before it was published (it is the latest value: at most one update period older than the read that saw it);
+    a window across it charged 0.2 s to the wrong value. Now stamped in what is left of the bracket within one
+    period, as the energy counter's stamps already were."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(ENERGYLENS_NVML_LIBRARY=str(fake_nvml), FAKE_NVML_STALL_AT_S="1.0", FAKE_NVML_STALL_S="0.4")
+    out = subprocess.run([sys.executable, "-c", STALL_SCRIPT], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    reads = np.array(r["reads"])
+    gap = int(np.argmax(np.diff(reads)))
+    before, after = reads[gap], reads[gap + 1]
+    assert after - before > 0.35, "the stand-in's stall did not delay GPU 0's reads"
+    slack = 0.002 + r["uncertainty_s"]  # a read's own millisecond, each side, and the clock mapping
+    new = [t for t in r["rows"] if before + slack < t < after + slack]  # the row(s) of the value read after it
+    assert new, (before, after, r["rows"])
+    assert new[0] >= after - 0.1 - slack, (new[0], before, after)  # was (before + after) / 2, ~after - 0.2

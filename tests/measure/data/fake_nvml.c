@@ -9,7 +9,9 @@
  * Environment: FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
  * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED),
  * FAKE_NVML_ENERGY_SPIN_MS (each energy counter read spins this long, as a CPU-bound driver call),
- * FAKE_NVML_SKIP_EVERY (N: the buffer never holds sample k where k % N == 0, a sample the driver missed).
+ * FAKE_NVML_SKIP_EVERY (N: the buffer never holds sample k where k % N == 0, a sample the driver missed),
+ * FAKE_NVML_STALL_AT_S / FAKE_NVML_STALL_S (the first read of GPU 1's field at or after STALL_AT_S seconds
+ *   sleeps STALL_S first: the polling thread stalls, and GPU 0's next read comes that much later).
  * Test hooks (not NVML; read through ctypes, which shares this library's state with the sampler's dlopen):
  * fake_nvml_t0_wall() is nvmlInit's wall-clock second, and fake_nvml_reads(which, out, cap) copies the seconds
  * since then at which GPU 0's instant field (which 0) or energy counter (which 1) was read, so that a test
@@ -111,7 +113,17 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long l
   *mj = (unsigned long long)(1.0e6 + energy_j(d->index, t_upd) * 1000.0);
   return 0;
 }
+static int stalled = 0;
 nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_t* values) {
+  const char* stall_at = getenv("FAKE_NVML_STALL_AT_S");
+  if (stall_at && d->index == 1 && !stalled && wall_now() - t0_wall >= atof(stall_at)) {
+    stalled = 1;
+    struct timespec ts = {0, 0};
+    double s = getenv("FAKE_NVML_STALL_S") ? atof(getenv("FAKE_NVML_STALL_S")) : 0.4;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+  }
   double t = wall_now() - t0_wall;
   log_read(0, d->index, t);
   for (int i = 0; i < count; ++i) {
