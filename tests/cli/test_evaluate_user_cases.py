@@ -163,3 +163,19 @@ def test_paper_table_says_why_a_held_out_modality_has_no_pairwise(v2, tmp_path):
     assert "- Pairwise, text: n/a, no held-out group of text rows had two candidates measured apart" in md
     assert "- Pairwise, image+text: n/a, no held-out group of image rows had two candidates measured apart" in md
     assert "- Pairwise, video+text: n/a, no video rows in this run's held-out rows" in md
+
+
+def test_a_draw_smaller_than_asked_for_copies_is_labelled_with_what_was_drawn(v2, tmp_path):
+    """Every row doubled and --train-size 51: copies are drawn together, each draw held 50 rows, summary.csv said
+    train_size 50, and the terminal and report said '51 training rows'."""
+    rows = _h100(v2, 45)
+    doubled = pd.concat([rows, rows], ignore_index=True)
+    with pytest.warns(UserWarning, match="copy an earlier row exactly"):
+        res = run_evaluation(doubled, train_size=51, repeats=2, splits=["random"], progress=False, methods=_fast)
+    assert set(res.summary()["train_size"]) == {50}
+    text = format_summary(res)
+    assert "(2 repeats, 50 training rows)" in text
+    assert "note: 51 training rows asked, 50 drawn: rows that copy one another are drawn together" in text
+    md = write_report(res, tmp_path / "rep").read_text()
+    assert "## Headline: 50 random training rows" in md and "- 51 training rows asked, 50 drawn" in md
+    assert "51 training rows)" not in md

@@ -28,6 +28,7 @@ from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
     OURS,
     breakdown,
+    drawn_note,
     failed_note,
     fewer_list,
     fewer_repeats,
@@ -88,8 +89,8 @@ def _headline(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     sentence = standing(result)
     if sentence:
         md += [sentence, ""]
-    unscored = unscored_notes(result, h, top1=not sentence)  # the sentence says why Top-1 is n/a
-    if unscored:
+    unscored = unscored_notes(result, h, top1=not sentence) + ([drawn_note(result)] if drawn_note(result) else [])
+    if unscored:  # (the standing sentence says why Top-1 is n/a)
         md += [*(f"- {n}" for n in unscored), ""]
     if "top1_strict" in h.columns:
         md += [f"With the TPOT SLO ({info['tpot_slo']} s), Top-1 and regret are taken among the candidates "

@@ -18,7 +18,7 @@ from energylens.outputs import plural
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads", "fewer_repeats",
            "paired_cell", "with_run_repeats", "fewer_list", "paper_notes", "WHY_FEWER", "WHY_FEWER_PART", "failed_note",
-           "count", "why_no_choice", "unscored_notes"]
+           "count", "why_no_choice", "unscored_notes", "drawn_note"]
 
 OURS = "energylens"
 
@@ -122,6 +122,18 @@ def headline(result: EvaluationResult) -> pd.DataFrame:
     return s.loc[method_order(s.index)].reset_index()
 
 
+def drawn_note(result: EvaluationResult) -> str:
+    """Where the random draws trained on other than the --train-size asked (copies of a row drawn together), what
+    they drew; "" otherwise."""
+    info = result.info
+    drawn = info.get("train_sizes_drawn")
+    if not drawn:
+        return ""
+    sizes = f"{drawn[0]}" if len(drawn) == 1 else f"{drawn[0]}-{drawn[-1]}"
+    return (f"{info.get('train_size_asked')} training rows asked, {sizes} drawn: rows that copy one another are drawn "
+            "together (or held out together), so a draw holds fewer where the next row's copies do not fit")
+
+
 def why_no_choice(result: EvaluationResult) -> str:
     """Why no held-out group of the random split had two candidates, and what to change. Every row its own group
     (``info["choices"]``, :func:`energylens.compare.metrics.choice_counts`) is not helped by holding out more:
@@ -207,6 +219,7 @@ def format_summary(result: EvaluationResult) -> str:
     lines += ["note: " + failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
     lines += fewer_repeats(h, ("method",), prefix="note: ")
     lines += ["note: " + n for n in unscored_notes(result, h)]
+    lines += [f"note: {drawn_note(result)}"] if drawn_note(result) else []
     return "\n".join(lines)
 
 

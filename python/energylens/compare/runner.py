@@ -311,6 +311,19 @@ class _Notes:
                 for name, keys in self._by.items()}
 
 
+def _train_sizes(splits: Sequence[Split], asked: int) -> dict[str, Any]:
+    """``train_size``: the rows each random draw trained on. Copies of a row are drawn with it
+    (:func:`energylens.compare.splits.take_with_copies`), so a draw may hold fewer than asked (every row doubled:
+    --train-size 51 draws 50), and the report and terminal said 51 where summary.csv said 50. Where the draws
+    differ from ``asked``: ``train_size_asked`` and ``train_sizes_drawn`` too, and ``train_size`` is the drawn one
+    (all draws alike) or the asked one (draws of several sizes)."""
+    drawn = sorted({sp.train_size for sp in splits if sp.split == "random"})
+    if not drawn or drawn == [asked]:
+        return {"train_size": asked}
+    return {"train_size": drawn[0] if len(drawn) == 1 else asked, "train_size_asked": asked,
+            "train_sizes_drawn": drawn}
+
+
 def _check_methods(methods: Any, method_names: Sequence[str] | None) -> None:
     """TypeError for a ``methods=`` that is not a factory (a list of names reached the runner as "'list' object is
     not callable"), naming ``method_names=``; ValueError for both given (the names were ignored without a word)."""
@@ -396,7 +409,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
                 bar.update()
     bar.close()
     info = {
-        "seed": seed, "repeats": repeats, "train_size": train_size, "group_by": list(group_by),
+        "seed": seed, "repeats": repeats, **_train_sizes(all_splits, train_size), "group_by": list(group_by),
         "tpot_slo": tpot_slo, "n_rows": len(df), "n_splits": len(all_splits),
         "choices": choice_counts(named, group_by),  # why a metric is n/a for every method (report_tables)
         "methods": list(dict.fromkeys(t["method"].iloc[0] for t in tables)) if tables else [],
