@@ -45,7 +45,7 @@ def test_every_row_its_own_group_says_why_and_does_not_advise_train_size(v2, tmp
 def test_a_held_out_shortage_still_advises_train_size(v2):
     """Groups of several rows, but a train size that leaves too few held out: the advice stays --train-size."""
     rows = _h100(v2, 80)
-    res = run_evaluation(rows, train_size=79, repeats=1, splits=["random"], progress=False, methods=_fast)
+    res = run_evaluation(rows, train_size=78, repeats=1, splits=["random"], progress=False, methods=_fast)
     assert "train on fewer rows (--train-size) to hold out more" in format_summary(res)
 
 
@@ -179,3 +179,17 @@ def test_a_draw_smaller_than_asked_for_copies_is_labelled_with_what_was_drawn(v2
     md = write_report(res, tmp_path / "rep").read_text()
     assert "## Headline: 50 random training rows" in md and "- 51 training rows asked, 50 drawn" in md
     assert "51 training rows)" not in md
+
+
+def test_thirteen_rows_are_not_sent_round_in_a_circle(v2, tmp_path, capsys):
+    """13 rows of one group: the default --train-size was refused with 'e.g. 9' (below our 12 parameters: refused
+    next), and at --train-size 12 Top-1 read n/a with 'train on fewer rows (--train-size)', which ours refuses."""
+    path = tmp_path / "thirteen.csv"
+    rows = v2[(v2["model"] == "mistralai/Mixtral-8x22B-Instruct-v0.1") & v2["gpu"].str.contains("A100")].head(13)
+    rows.to_csv(path, index=False)
+    assert main(["evaluate", str(path), "--no-progress"]) == 2
+    assert "give --train-size below 13 (e.g. 12)" in capsys.readouterr().err
+    res = run_evaluation(rows, train_size=12, repeats=1, splits=["random"], progress=False, methods=_fast)
+    text = format_summary(res)
+    assert "each draw holds out only 1 row of the 13, and a choice needs two of one group; give --train-size 11 " \
+           "or less" in text and "measure more rows, or add --prior" in text

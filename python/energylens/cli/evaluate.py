@@ -191,10 +191,12 @@ def _check_rows_held_out(args: argparse.Namespace, n_rows: int, splits: list[str
     if "random" not in splits or args.train_size < n_rows or n_rows < 2:
         return  # (fewer than 2 rows: the runner says no split can be drawn)
     default = " (the default)" if args.train_size == 50 else ""
+    n_params = len(EnergyModel().param_names)  # not below the model's parameters where the rows allow (13 rows: 12)
+    size = max((3 * n_rows) // 4, min(n_params, n_rows - 1), 1)
     others = ",".join(s for s in SPLIT_NAMES if s != "random")
     raise ValueError(f"--train-size {args.train_size}{default} leaves no held-out rows for the random split: "
-                     f"{args.profiles} has {plural(n_rows, 'row')}; give --train-size below {n_rows} (e.g. "
-                     f"{max(1, (3 * n_rows) // 4)}, three quarters of them), or leave the random split out "
+                     f"{args.profiles} has {plural(n_rows, 'row')}; give --train-size below {n_rows} (e.g. {size}"
+                     f"{', three quarters of them' if size == (3 * n_rows) // 4 else ''}), or leave the random split out "
                      f"(--splits {others})")
 
 
