@@ -56,13 +56,18 @@ def open_bytes(p: Path) -> IO[bytes] | None:
     return None if opener is None else opener(p, "rb")
 
 
+def _opened(p: Path):
+    """:func:`open_bytes` of ``p``, None where it cannot be opened (or has a suffix no opener reads)."""
+    try:
+        return open_bytes(p)
+    except READ_ERRORS:
+        return None
+
+
 def _lines(p: Path):
     """(1-based line number, the line's bytes) of the text of ``p``; nothing where it cannot be opened, and up
     to where a damaged compressed file stops."""
-    try:
-        fh = open_bytes(p)
-    except READ_ERRORS:
-        return
+    fh = _opened(p)
     if fh is None:
         return
     with fh:
@@ -76,10 +81,7 @@ def records(p: Path):
     """(first 1-based line, fields) of each record of ``p``'s text (the header's too), as pandas' C parser splits
     them: a quoted field may span lines, and a blank or whitespace-only line is no record. Stops where the file
     cannot be read further."""
-    try:
-        fh = open_bytes(p)
-    except READ_ERRORS:
-        return
+    fh = _opened(p)
     if fh is None:
         return
     with fh, io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="") as text:
