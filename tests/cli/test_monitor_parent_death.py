@@ -83,42 +83,120 @@ def test_a_command_that_catches_the_sigterm_can_clean_up():
             os.kill(pid, signal.SIGKILL)
 
 
+def _group(pgid: int) -> list[int]:
+    """The running processes of the process group ``pgid``."""
+    out = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                out.append(int(name))
+    return out
+
+
+def _tree_under_monitor(script: str, *options: str) -> tuple[subprocess.Popen, int, list[int]]:
+    """monitor, in a session of its own, running ``sh -c 'echo $$; SCRIPT'``: (monitor, the shell's pid, the
+    running processes of its group once there are three: sh and a two-process pipeline)."""
+    proc = subprocess.Popen([*CLI, *options, "--", "sh", "-c", f"echo $$; {script}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    sh = int(proc.stdout.readline())
+    end = time.monotonic() + 10
+    while len(members := _group(sh)) < 3 and time.monotonic() < end:
+        time.sleep(0.02)
+    assert len(members) == 3, members
+    return proc, sh, members
+
+
 @linux
-def test_a_command_whose_monitor_died_before_it_asked_for_the_signal_exits():
-    """The race: monitor dies between the fork and the prctl call, so no signal would ever come; the child
-    checks its parent afterwards and exits. Here the child waits until its parent has gone before calling it."""
-    read, write = os.pipe()
-    middle = os.fork()
-    if middle == 0:  # monitor's part: makes the hook, forks the command, dies at once
-        try:
-            os.close(read)
-            hook = command_run.dies_with_parent()
-            command = os.fork()
-            if command == 0:
-                try:
-                    while os.getppid() == hook.parent:  # (the parent gone before prctl)
-                        time.sleep(0.01)
-                    hook()
-                    os.write(write, b"survived\n")
-                finally:
-                    os._exit(0)
-            os.write(write, f"{command}\n".encode())
-        finally:  # (never back into pytest from a fork)
-            os._exit(0)
-    os.close(write)
-    os.waitpid(middle, 0)
-    with os.fdopen(read, "rb") as f:
-        lines = f.read().split()
-    assert lines and lines[0].isdigit(), lines
-    pid = int(lines[0])
-    assert b"survived" not in lines
-    assert _stops_within(pid)
+@pytest.mark.parametrize("kill", ["monitor", "its process group"])
+def test_a_pipeline_dies_with_a_monitor_killed_by_sigkill(kill):
+    """``monitor -- sh -c 'sleep 100 | cat'`` killed by SIGKILL: the shell got SIGTERM (PR_SET_PDEATHSIG) and
+    ended, but ``sleep`` and ``cat``, reparented, ran on. The supervisor stops the whole group; also where the
+    SIGKILL goes to monitor's process group (``timeout -s KILL``, ``kill -9 -- -PGID``)."""
+    proc, sh, members = _tree_under_monitor("sleep 100 | cat")
+    try:
+        if kill == "monitor":
+            os.kill(proc.pid, signal.SIGKILL)
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        left = [pid for pid in members if not _stops_within(pid)]
+        assert not left, f"still running after monitor was killed: {left}"
+    finally:
+        proc.kill()
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
-def test_no_hook_where_prctl_is_not_there(monkeypatch):
-    """Not Linux (macOS, the BSDs): the command starts as before, with nothing run between fork and exec."""
+@linux
+def test_a_process_of_the_command_that_ignores_sigterm_is_killed_after_the_grace():
+    """After SIGTERM to the group, a process left after --grace gets SIGKILL (here ``sleep``, SIGTERM ignored)."""
+    proc, sh, members = _tree_under_monitor("(trap '' TERM; exec sleep 100) | cat", "--grace", "1")
+    try:
+        killed = time.monotonic()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert all(_stops_within(pid, 8.0) for pid in members), [pid for pid in members if _running(pid)]
+        assert time.monotonic() - killed >= 0.9  # (SIGTERM did not stop it: SIGKILL, after the grace)
+    finally:
+        proc.kill()
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@linux
+def test_the_supervisor_does_not_start_the_command_when_monitor_has_died_already(tmp_path):
+    """The race: monitor dies while its supervisor starts (its end of the life pipe closed before the
+    supervisor reads it): the command is not started; nor is it left running where it raced past the check."""
+    life_r, life_w = os.pipe()
+    report_r, report_w = os.pipe()
+    os.close(life_w)  # (monitor gone)
+    marker = tmp_path / "ran"
+    sup = subprocess.Popen([PY, "-I", "-S", command_run._SUPERVISOR, "0.5", str(life_r), str(report_w), "-",
+                            "sh", "-c", f"touch {marker}; sleep 100"], pass_fds=(life_r, report_w))
+    os.close(life_r)
+    os.close(report_w)
+    try:
+        assert sup.wait(timeout=10) == 128 + signal.SIGTERM
+        assert os.read(report_r, 100) == b""
+        assert not marker.exists()
+    finally:
+        os.close(report_r)
+        sup.kill()
+
+
+@linux
+def test_the_supervisor_says_why_the_command_cannot_run(tmp_path, capsys):
+    """A file the kernel cannot run (no #! line) passes the check before sampling; exec's error comes back from
+    the supervisor as from Popen: 126 and the reason."""
+    script = tmp_path / "noshebang"
+    script.write_text("echo hi\n")
+    script.chmod(0o755)
+    assert main(["monitor", "--source", "synthetic", "--", str(script)]) == 126
+    assert f"{script}: cannot run it (Exec format error); nothing was sampled" in capsys.readouterr().err
+
+
+@linux
+def test_the_supervisor_passes_the_environment_on_as_monitor_has_it(tmp_path):
+    """The supervisor is a Python of its own: where monitor kept LC_CTYPE=C (PYTHONCOERCECLOCALE=0) its start-up
+    set LC_CTYPE=C.UTF-8 (PEP 538), which the command would have inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANG"}
+    for extra in ({"LC_CTYPE": "C", "PYTHONCOERCECLOCALE": "0"}, {}):
+        out = subprocess.run([*CLI, "--", "sh", "-c", "echo \"${LC_CTYPE-unset}\""], capture_output=True,
+                             env={**env, **extra}, stdin=subprocess.DEVNULL, timeout=30)
+        assert out.stdout.decode().strip() == (extra.get("LC_CTYPE") or "C.UTF-8"), out.stderr.decode()
+
+
+def test_no_supervisor_where_it_is_not_linux(monkeypatch):
+    """Not Linux (macOS, the BSDs): the command is monitor's own child, started as before."""
     monkeypatch.setattr(sys, "platform", "darwin")
-    assert command_run.dies_with_parent() is None
+    child = command_run.Child(["true"])
+    proc = command_run.spawn(["true"], child)
+    assert isinstance(proc, subprocess.Popen) and proc.wait(timeout=10) == 0
+    assert child.start_ns > 0
 
 
 def test_a_sigquit_to_monitor_is_sent_on_to_the_command():

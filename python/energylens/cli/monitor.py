@@ -198,8 +198,8 @@ def _save(trace, path: str) -> bool:
     return True
 
 
-def _follow(proc: subprocess.Popen, child: command_run.Child, sampler: PowerSampler, interval_s: float | None,
-            grace_s: float, labels: list[int]) -> Error | None:
+def _follow(proc: subprocess.Popen | command_run.Supervised, child: command_run.Child, sampler: PowerSampler,
+            interval_s: float | None, grace_s: float, labels: list[int]) -> Error | None:
     """Wait for the command (a thread waits on it and marks its exit at once), flushing the sampler every
     ``interval_s`` (0.5) and printing a live line on stderr when ``interval_s`` was given; after a signal sent on
     to it, kill its process group once ``grace_s`` has passed. Returns the sampler's error (sampling stopped:
@@ -274,7 +274,7 @@ def _check_output(args: argparse.Namespace) -> None:
 def _run_command(args: argparse.Namespace, mon: EnergyMonitor, labels: list[int],
                  command: list[str]) -> tuple[command_run.Child | int, Error | None]:
     """Spawn the command and wait for it; the shell's status (127, 126) when it could not be started."""
-    child = command_run.Child(command)
+    child = command_run.Child(command, grace_s=args.grace)
     print(f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) while "
           f"{shlex.join(command)} runs", file=sys.stderr, flush=True)
     with command_run.forwarding(child):  # from before the spawn: a signal then would leave the command running alone

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import math
 import os
 import re
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +27,7 @@ from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
 __all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary",
-           "dies_with_parent", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable"]
+           "Supervised", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable"]
 
 
 #: A number of seconds where the command goes: ``energylens monitor 5`` meant --duration 5.
@@ -79,13 +78,15 @@ def unrunnable(program: str) -> tuple[int, str] | None:
 @dataclass
 class Child:
     """The command's run: its span on the steady clock (marks ``command start`` / ``command exit`` in the trace),
-    its exit status as a shell gives it, the signals sent on to it, and whether it had to be killed."""
+    its exit status as a shell gives it, --grace (for the supervisor: :func:`spawn`), the signals sent on to it, and
+    whether it had to be killed."""
 
     argv: list[str]
     pid: int | None = None
     start_ns: int = 0
     end_ns: int = 0
     returncode: int = 0
+    grace_s: float = 10.0
     forwarded: list[int] = field(default_factory=list)
     first_forward_s: float | None = None
     killed: bool = False
@@ -132,43 +133,85 @@ def stdin_of_command() -> int | None:
     return None if foreground else subprocess.DEVNULL
 
 
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+#: Run by path under ``python -I -S`` (:func:`spawn`): it imports nothing of energylens.
+_SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "command_supervisor.py")
 
 
-class _DiesWithParent:
-    """Run in the child between fork and exec (``preexec_fn``): ask the kernel for SIGTERM when the thread that
-    forked it exits (PR_SET_PDEATHSIG, kept across exec), then, for the race where the parent died before that,
-    exit where the parent is no longer ``parent``. Little work (a function looked up before the fork, nothing
-    imported); a failed prctl leaves the command as it was before (running on)."""
+class Supervised:
+    """The command started under :mod:`energylens.cli.command_supervisor`, which stops its process group when
+    monitor dies: ``pid`` is the command's (its process group's id), ``wait`` / ``poll`` / ``returncode`` give
+    its exit status as ``Popen`` does (-N killed by signal N; the supervisor's own where it died without saying),
+    ``kill`` SIGKILLs its group. Monitor holds the write end of the supervisor's LIFE_FD (``life``) until then."""
 
-    def __init__(self, prctl: Callable[..., int], parent: int) -> None:
-        self.prctl, self.parent = prctl, parent
+    def __init__(self, supervisor: subprocess.Popen, pid: int, report: int, said: bytes, life: int) -> None:
+        self.supervisor, self.pid, self.returncode = supervisor, pid, None
+        self._report, self._said, self._life, self._lock = report, said, life, threading.Lock()
 
-    def __call__(self) -> None:
-        if self.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0 and os.getppid() != self.parent:
-            os._exit(128 + signal.SIGTERM)  # (as SIGTERM would: a Python handler cannot run before exec)
+    def wait(self, timeout: float | None = None) -> int:
+        self.supervisor.wait(timeout)
+        return self._finish()
+
+    def poll(self) -> int | None:
+        return None if self.supervisor.poll() is None else self._finish()
+
+    def kill(self) -> None:
+        signal_group(self.pid, signal.SIGKILL)
+
+    def _finish(self) -> int:
+        with self._lock:
+            if self.returncode is None:
+                said = self._said + _read_to_end(self._report)
+                os.close(self._report)
+                os.close(self._life)
+                status = re.search(rb"^status (-?[0-9]+)$", said, re.M)
+                self.returncode = int(status[1]) if status else self.supervisor.returncode
+        return self.returncode
 
 
-def dies_with_parent() -> _DiesWithParent | None:
-    """On Linux, a ``preexec_fn`` that has the command sent SIGTERM when monitor dies in a way it cannot act on
-    (SIGKILL: ``kill -9``, the OOM killer): without it the command, in a session of its own, ran on alone. Only
-    the command's own process gets it (not the rest of its group: it stops those it started, or they run on), it
-    is not sent where the command ignores SIGTERM, and it is dropped when the command execs a setuid program
-    (sudo). None elsewhere (other systems have no such call: a killed monitor leaves the command running, as
-    before) or off the main thread: the signal follows the forking thread's exit, and only the main thread lasts
-    as long as monitor."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
+def _read_to_end(fd: int, stop: bytes | None = None) -> bytes:
+    """What ``fd`` gives until its end, or until ``stop`` is among it."""
+    said = b""
+    while chunk := os.read(fd, 4096):
+        said += chunk
+        if stop is not None and stop in said:
+            break
+    return said
+
+
+def _supervised(command: list[str], stdin: int | None, child: Child) -> Supervised:
+    """The command started by the supervisor, once it has said it started it (its pid) or why it could not (an
+    OSError as Popen raises it)."""
+    life_r, life_w = os.pipe()
+    report_r, report_w = os.pipe()
+    lc_ctype = os.environ.get("LC_CTYPE")
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # (a libc without it)
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    return _DiesWithParent(prctl, os.getpid())
+        supervisor = subprocess.Popen(
+            [sys.executable, "-I", "-S", _SUPERVISOR, repr(float(child.grace_s)), str(life_r), str(report_w),
+             "-" if lc_ctype is None else f"={lc_ctype}", *command],
+            stdin=stdin, start_new_session=True, pass_fds=(life_r, report_w))
+    except BaseException:
+        os.close(life_w)
+        os.close(report_r)
+        raise
+    finally:
+        os.close(life_r)
+        os.close(report_w)
+    said = _read_to_end(report_r, stop=b"\n")
+    first, _, rest = said.partition(b"\n")
+    if first.startswith(b"pid "):
+        child.start_ns = steady_now_ns()  # (just after the spawn: the supervisor's start-up is not the command's)
+        mark("command start")
+        return Supervised(supervisor, int(first[4:]), report_r, rest, life_w)
+    supervisor.wait()
+    os.close(report_r)
+    os.close(life_w)
+    if first.startswith(b"error "):
+        code = int(first[6:])
+        raise OSError(code, os.strerror(code))
+    raise OSError(f"its supervisor ({_SUPERVISOR}) exited with status {supervisor.returncode} before starting it")
 
 
-def spawn(command: list[str], child: Child) -> subprocess.Popen:
+def spawn(command: list[str], child: Child) -> subprocess.Popen | Supervised:
     """Start the command in a session of its own, so in a process group of its own: Ctrl-C and SIGTERM reach all
     its processes through monitor, which stays the terminal's foreground job (it gets Ctrl-C and keeps its live
     lines). Its stdout and stderr are monitor's, its stdin too (:func:`stdin_of_command`).
@@ -178,11 +221,16 @@ def spawn(command: list[str], child: Child) -> subprocess.Popen:
     terminal stops the process for good (SIGTTIN): it was given /dev/null, and a prompt or ``python -i`` read end
     of file. Having no controlling terminal, a program that opens /dev/tty itself (ssh's password prompt) cannot.
 
-    On Linux it gets SIGTERM when monitor is killed (:func:`dies_with_parent`); spawn from the main thread."""
-    stdin, hook = stdin_of_command(), dies_with_parent()
+    On Linux it is started by a supervisor process (:class:`Supervised`) that stops its process group (SIGTERM,
+    SIGKILL after ``child.grace_s``) when monitor dies, SIGKILL included: the PR_SET_PDEATHSIG asked for by the
+    command itself (before 2026-12-06) reached its own process only, so ``sh -c 'a | b'`` left ``a`` and ``b``
+    running. Elsewhere it is started directly and runs on where monitor is killed."""
+    stdin = stdin_of_command()
+    if sys.platform.startswith("linux") and sys.executable and hasattr(os, "posix_spawnp"):
+        return _supervised(command, stdin, child)
     child.start_ns = steady_now_ns()
     mark("command start")
-    return subprocess.Popen(command, stdin=stdin, start_new_session=True, preexec_fn=hook)
+    return subprocess.Popen(command, stdin=stdin, start_new_session=True)
 
 
 def command_summary(child: Child, window: Measurement | None, why: str) -> None:
@@ -216,7 +264,7 @@ def child_window(mon: EnergyMonitor, child: Child, error: Error | None) -> tuple
         return None, str(exc)
 
 
-def stop_command(proc: subprocess.Popen, child: Child, grace_s: float, why: BaseException) -> None:
+def stop_command(proc: subprocess.Popen | Supervised, child: Child, grace_s: float, why: BaseException) -> None:
     """SIGTERM to the command's process group, SIGKILL after ``grace_s`` where it has not exited by then; for when
     monitor itself fails (an error of its own, an interrupt) while the command runs, which then goes on: the
     command was left running on its own. Nothing where it has exited. Signals to monitor meanwhile are still sent

@@ -62,9 +62,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="nvml (default) or synthetic (a known 150 W / 450 W square wave of 0.5 s steps, for trying it "
                         "out; a week long at most)")
     p.add_argument("--grace", type=_positive, default=10.0, help="with a COMMAND: seconds it has to exit after "
-                   "a Ctrl-C / SIGTERM sent on to it (or the SIGTERM it gets when monitor itself fails) before it is "
-                   "killed (SIGKILL) (10)")
+                   "a Ctrl-C / SIGTERM sent on to it (or the SIGTERM it gets when monitor itself fails or, on Linux, "
+                   "is killed) before it is killed (SIGKILL) (10)")
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]",
                    help="run COMMAND and sample while it runs (its process group gets Ctrl-C / SIGTERM / SIGHUP / "
-                   "SIGQUIT; on Linux it gets SIGTERM if monitor is killed; it reads monitor's stdin, a terminal too)")
+                   "SIGQUIT; on Linux it gets SIGTERM, then SIGKILL after --grace, if monitor is killed; it reads "
+                   "monitor's stdin, a terminal too)")
     p.set_defaults(func=Run("monitor", "run_monitor"))
