@@ -75,3 +75,28 @@ def test_a_duration_that_ran_its_course_exits_0(tmp_path, capsys):
     assert main(["monitor", "--source", "synthetic", "--duration", "0.3", "--interval", "0.1"]) == 0
     err = capsys.readouterr().err
     assert "sampling" in err and "for 0.3 s" in err and "interrupted" not in err
+
+
+@pytest.mark.parametrize("ignored", [True, False])
+def test_a_sigint_while_closing_the_run_is_ignored_where_monitor_ignores_sigint(monkeypatch, capsys, ignored):
+    """Under nohup-like parents that ignore SIGINT (SIG_IGN, inherited), a SIGINT while the run was being closed
+    and saved marked it '[interrupted]': the handler that notes a second Ctrl-C there was set over SIG_IGN. It is
+    now left ignored, as the signals sent on to a command are; with SIGINT not ignored the note is kept."""
+    import energylens.cli.monitor as cli_monitor
+    from energylens.cli.main import main
+
+    close = cli_monitor._close
+
+    def sigint_then_close(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # (a handler runs here, in the main thread)
+        return close(*args, **kwargs)
+
+    monkeypatch.setattr(cli_monitor, "_close", sigint_then_close)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN if ignored else signal.default_int_handler)
+    try:
+        assert main(["monitor", "--source", "synthetic", "--duration", "0.2"]) == 0
+        assert signal.getsignal(signal.SIGINT) is (signal.SIG_IGN if ignored else signal.default_int_handler)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    out = capsys.readouterr().out
+    assert ("[interrupted]" in out) != ignored, out

@@ -126,9 +126,12 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
 @contextlib.contextmanager
 def _sigint_deferred() -> Iterator[list[int]]:
     """Ctrl-C while the run is being closed and saved is noted (the list gets an entry), not raised: a
-    second Ctrl-C right after the first lost the whole trace. Only the main thread can set handlers."""
+    second Ctrl-C right after the first lost the whole trace. Not where SIGINT is ignored (SIG_IGN, inherited from
+    a parent that ignores it), which stays ignored: such a SIGINT marked the run [interrupted]. Only the main
+    thread can set handlers."""
     got: list[int] = []
-    with handlers_set((signal.SIGINT,), lambda signum, frame: got.append(signum)):
+    with handlers_set((signal.SIGINT,), lambda signum, frame: got.append(signum),
+                      over=lambda previous: previous is not signal.SIG_IGN):
         yield got
 
 
