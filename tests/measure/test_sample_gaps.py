@@ -80,12 +80,14 @@ def test_jitter_and_an_unknown_period_are_not_gaps_but_a_longer_hole_is():
     assert w.gap_count == 1 and w.gap_s == pytest.approx((t[105] - t[99]) * 1e-9, abs=1e-12)
 
 
-def test_point_sources_are_interpolated_across_and_not_reported():
-    """The native instant stream emits on change or once a second: a 1 s spacing is no hole there."""
+def test_point_sources_are_interpolated_across_and_a_native_hold_is_not_reported():
+    """The native instant stream emits on change or once a second: a 1 s spacing is no hole there (a table
+    without the sampler's signal column says so with hold_s; as raw polls it is a hole: test_reading_holes.py)."""
     t = np.arange(0, 5 * S + 1, S, dtype=np.int64)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        w = integrate_window(_samples(t, np.full(t.size, 300.0), "nvml_instant"), 1, 0, 5 * S, {"nvml_instant": 0.1})
+        w = integrate_window(_samples(t, np.full(t.size, 300.0), "nvml_instant"), 1, 0, 5 * S, {"nvml_instant": 0.1},
+                             hold_s={"nvml_instant": 1.0})
     assert w.gap_count == 0 and w.energy_j_per_gpu[0] == pytest.approx(1500.0)
 
 

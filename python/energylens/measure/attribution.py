@@ -61,10 +61,12 @@ from energylens.measure.attribution_design import (
 )
 from energylens.measure.attribution_phases import (
     check_covered,
+    check_holes,
     kernel_classes,
     mark_spans,
     phase_names,
     sum_by_phase,
+    warn_fit_holes,
 )
 from energylens.measure.attribution_reference import reference_busy_time, reference_fit
 from energylens.measure.trace import Trace
@@ -284,6 +286,7 @@ def attribute(
             analysed interval, too few readings, or a source that cannot be attributed.
     Warns:
         AttributionWarning: the design is rank deficient (``identifiable`` is False in the result).
+        SampleGapWarning: whole-interval power readings (the driver buffer) span a hole in the analysed span.
     """
     check_inputs(trace, backend, bootstrap, block_length, seed, clock_offset_s)
     gpu = pick_gpu(trace, gpu)
@@ -299,8 +302,7 @@ def attribute(
                     t_read=t_read, v_read=v_read, backend=backend)
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)
     window, clock_offset_s, fitted, edge = search_window_and_offset(design, window, clock_offset_s, period)
-    for why in filter(None, (edge, _dropped_kernels(trace))):
-        warnings.warn(why, AttributionWarning, stacklevel=user_stacklevel())
+    _warn_before_fit(trace, gpu, source, edge, signal == "power" and window is None, period, (lo, hi))
     length_s, matrix, target = _regression(design, names, window, clock_offset_s)
     check_block_length(block_length, length_s.size, bootstrap)
     fit = run_fit(matrix, target, bootstrap, block_length or 0, seed, backend)
@@ -309,6 +311,14 @@ def attribute(
     method = _method(signal, window, length_s.size, fitted, bootstrap, fit)
     return _result(fit, design, names, target, length_s, stderr, ci, cov, identifiable,
                    window=window, clock_offset_s=clock_offset_s, update_period_s=period, method=method)
+
+
+def _warn_before_fit(trace: Trace, gpu: int, source: str, edge: str, whole: bool, period: float | None,
+                     span: tuple[int, int]) -> None:
+    """The warnings of a fit's footing: a search at its edge, kernels dropped, ``whole``-interval power across a hole."""
+    for why in filter(None, (edge, _dropped_kernels(trace))):
+        warnings.warn(why, AttributionWarning, stacklevel=user_stacklevel())
+    warn_fit_holes(trace, gpu, source, period, *span) if whole else None
 
 
 def _dropped_kernels(trace: Trace) -> str:
@@ -452,7 +462,7 @@ def attribute_phases(
     Raises:
         EnergyLensError: no marks (fewer than two), two marks at one time (a zero-length span), a phase label
             that no span has, a reported span reaching beyond the readings (by more than two update
-            periods or 0.25 s), or an ``attribution`` whose classes are not the kernels' labels under ``by``.
+            periods or 0.25 s) or inside a hole in them (a reported span reaching into one: SampleGapWarning), or an ``attribution`` whose classes are not the kernels' labels under ``by``.
     """
     spans = mark_spans(trace.marks)  # (before the fit: a trace without marks fails at once)
     if attribution is None:
@@ -462,6 +472,7 @@ def attribute_phases(
     mine = trace.samples[(trace.samples["gpu"] == gpu) & (trace.samples["source"] == attribution.source)]
     check_covered(spans, names, mine["t_ns"].to_numpy(), attribution.source,
                   int(max(2 * (attribution.update_period_s or 0.1), 0.25) * 1e9))
+    check_holes(spans, names, mine, attribution.source, attribution.update_period_s, trace.meta)
     kern = trace.kernels[trace.kernels["gpu"] == gpu]
     classes = list(attribution.classes)
     kc = kernel_classes(class_labels(kern, by), classes, OTHER_CLASS)

@@ -1,19 +1,23 @@
 """The mark-delimited spans of :func:`energylens.measure.attribution.attribute_phases`: which spans there
 are, which phases to report, and the checks that keep a phase's energy a measurement: marks at one instant
 (a zero-length span, and which label opens the next span is the table's row order) and reported spans
-outside the readings (their energy would be the fitted model extrapolated over time nothing recorded).
+outside the readings (their energy would be the fitted model extrapolated over time nothing recorded), and
+reported spans in a hole of the readings (:func:`check_holes`: refused inside one, warned across part of one).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from energylens.errors import EnergyLensError
+from energylens.errors import EnergyLensError, user_stacklevel
+from energylens.measure.gaps import HOLD_S, Gaps, SampleGapWarning, hold_limits, hole_text, reading_holes
+from energylens.measure.integrate import COUNTER_SOURCES, INTERVAL_SOURCES
 
-__all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "kernel_classes", "sum_by_phase"]
+__all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "check_holes", "source_holes", "warn_fit_holes", "kernel_classes", "sum_by_phase"]
 
 
 class MarkSpans:
@@ -79,6 +83,70 @@ def check_covered(spans: MarkSpans, names: list[str], readings_ns: np.ndarray, s
             f"(t_ns {lo}..{hi}): phase {spans.label[i]!r} from marks row {a} (t_ns {int(spans.start_ns[i])}) to row "
             f"{b} (t_ns {int(spans.end_ns[i])}) would be the model extrapolated over time nothing recorded; "
             "pass phases= without it, or drop the marks outside the recording")
+
+
+def source_holes(rows: pd.DataFrame, source: str, period_s: float | None, meta: dict, start_ns: int,
+                 end_ns: int, nan_is_hole: bool = True) -> Gaps | None:
+    """The holes of one GPU's ``source`` readings ``rows`` inside ``[start_ns, end_ns]`` by how they were
+    recorded (:func:`~energylens.measure.gaps.reading_holes`, :func:`~energylens.measure.gaps.hold_limits`);
+    None where no hole is defined (energylens' own counter, read at a backed-off rate) or none is found.
+    ``nan_is_hole=False``: a NaN row is a reading that was there (the fit leaves its interval out)."""
+    hold = hold_limits(meta)
+    if source not in INTERVAL_SOURCES and source in hold and hold[source] is None:
+        return None
+    kind = "interval" if source in INTERVAL_SOURCES else "changes" if source in hold else "polled"
+    col = "energy_j" if source in COUNTER_SOURCES else "power_w"
+    ok = np.isfinite(rows[col].to_numpy()) | (not nan_is_hole)
+    if ok.sum() < 2:
+        return None
+    h = reading_holes(rows["t_ns"].to_numpy()[ok], rows[col].to_numpy()[ok], np.zeros(int(ok.sum()), np.int64),
+                      start_ns, end_ns, period_s, kind, hold.get(source) or HOLD_S)
+    return h if h.gpu.size else None
+
+
+def warn_fit_holes(trace, gpu: int, source: str, period_s: float | None, lo: int, hi: int) -> None:
+    """A :class:`SampleGapWarning` when whole-interval power readings of a fit (one GPU's ``source`` in ``trace``)
+    span a hole in ``[lo, hi]``: the reading after it stands for all of it (a NaN row's interval is left out; the
+    counter's difference, or a reading's own window, is unharmed)."""
+    rows = trace.samples[(trace.samples["gpu"] == gpu) & (trace.samples["source"] == source)]
+    h = source_holes(rows, source, period_s, trace.meta, lo, hi, nan_is_hole=False)
+    if h is not None:
+        named = "; ".join(hole_text(source, h, 0, int(a), int(b)) for a, b in zip(h.t0_ns[:3], h.t1_ns[:3], strict=True))
+        warnings.warn(f"{h.gpu.size} hole(s) in the readings of the analysed span [{lo}, {hi}] ns: {named}. Each is one "
+                      "row of the fit charged at the reading after it, where the power is unknown: pass span_ns "
+                      "without it, an averaging_window_s, or the energy counter", SampleGapWarning,
+                      stacklevel=user_stacklevel())
+
+
+def check_holes(spans: MarkSpans, names: list[str], rows: pd.DataFrame, source: str, period_s: float | None,
+                meta: dict) -> None:
+    """An EnergyLensError when a reported span lies inside a hole of one GPU's ``source`` readings ``rows``
+    (:func:`source_holes`; as beyond the readings' ends, the model over time nothing recorded), a
+    :class:`SampleGapWarning` naming the phase and hole when reported spans reach into one."""
+    reported = np.isin(spans.label, np.asarray(names, dtype=object))
+    if not reported.any():
+        return
+    h = source_holes(rows, source, period_s, meta, int(spans.start_ns[reported].min()),
+                     int(spans.end_ns[reported].max()))
+    if h is None:
+        return
+    t0, t1 = h.t0_ns[:, None], h.t1_ns[:, None]  # (holes, spans)
+    inside = reported & (spans.start_ns >= t0) & (spans.end_ns <= t1)
+    across = reported & (spans.start_ns < t1) & (spans.end_ns > t0) & ~inside.any(axis=0)
+    for hit, refuse in ((inside, True), (across, False)):
+        if not hit.any():
+            continue
+        k, i = (int(x[0]) for x in np.nonzero(hit))
+        a, b = (int(r) for r in spans.rows[i])
+        text = (f"{int(hit.any(axis=0).sum())} span(s) of the reported phases lie {'inside' if refuse else 'partly in'} "
+                f"a hole of the {source!r} readings: phase {spans.label[i]!r} from marks row {a} (t_ns "
+                f"{int(spans.start_ns[i])}) to row {b} (t_ns {int(spans.end_ns[i])}), in the hole "
+                f"{hole_text(source, h, 0, int(h.t0_ns[k]), int(h.t1_ns[k]))}")
+        if refuse:
+            raise EnergyLensError(f"{text}: its energy would be the model extrapolated over time nothing recorded; "
+                                  "pass phases= without it, or measure it again")
+        warnings.warn(f"{text}: that part of its energy is the model's, with no reading to check it",
+                      SampleGapWarning, stacklevel=user_stacklevel())
 
 
 def kernel_classes(labels: np.ndarray, classes: Sequence[str], other: str) -> np.ndarray:

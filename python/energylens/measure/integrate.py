@@ -16,8 +16,9 @@ once (vectorised NumPy; no loop over samples or GPUs).
   middle and reported as ``bridged_s``; readings of the driver buffer further apart than
   :data:`GAP_PERIODS` update periods (a row missing or NaN: a buffer overrun, a dropped reading) leave a
   hole that the reading after it is integrated across, counted in ``gap_count`` / ``gap_s`` and warned
-  (:class:`SampleGapWarning`, :mod:`energylens.measure.gaps`); NaN when the window is not covered (before the sampler started,
-  after every source stopped); and the first counter of :data:`COUNTER_SOURCES` a GPU has
+  (:class:`SampleGapWarning`, :mod:`energylens.measure.gaps`), as are point readings further apart than their
+  recording allows (raw polls, a changes-only stream's hold: ``hold_s``), interpolated across; NaN when the
+  window is not covered (before the sampler started, after every source stopped); and the first counter of :data:`COUNTER_SOURCES` a GPU has
   (:func:`integrate_window`).
 
 Samples are the sampler's table: ``t_ns`` int64 (sorted), ``gpu`` int32, ``power_w`` / ``energy_j``
@@ -34,7 +35,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from energylens.errors import user_stacklevel
-from energylens.measure.gaps import GAP_PERIODS, Gaps, SampleGapWarning, interval_gaps, warn_gaps
+from energylens.measure.gaps import (
+    GAP_PERIODS,
+    HOLD_S,
+    Gaps,
+    SampleGapWarning,
+    reading_holes,
+    warn_gaps,
+    warn_holes,
+)
 from energylens.measure.signals import SIGNALS, signal_sources
 from energylens.measure.ties import SameTimeReadingsWarning, one_per_time
 
@@ -401,11 +410,12 @@ class WindowEnergy:
         sample_count: readings of ``source`` inside the span, all GPUs.
         bridged_s: seconds of the span no power source covered (a gap at a fallback), integrated by
             holding the readings on either side of it.
-        gap_count: gaps between consecutive readings of an interval-mean source (the driver buffer) more
-            than :data:`GAP_PERIODS` update periods apart inside the span, all GPUs (a
-            :class:`SampleGapWarning` names them); 0 when none.
-        gap_s: seconds of the span inside those gaps, summed over GPUs: integrated at the reading after
-            each gap.
+        gap_count: holes between consecutive readings of the power source inside the span, all GPUs (a
+            :class:`SampleGapWarning` names them; :func:`~energylens.measure.gaps.reading_holes`): the driver
+            buffer's more than :data:`GAP_PERIODS` update periods apart, point readings further apart than
+            their recording allows; 0 when none.
+        gap_s: seconds of the span inside those holes, summed over GPUs: integrated at the buffer's reading
+            after each, or interpolated between the point readings either side.
     """
 
     energy_j_per_gpu: tuple[float, ...]
@@ -418,15 +428,23 @@ class WindowEnergy:
 
 
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
-                     periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000) -> WindowEnergy:
+                     periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000,
+                     hold_s: Mapping[str, float | None] | None = None) -> WindowEnergy:
     """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
     the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals).
 
     ``periods``: update period (s) per source. One left unknown (absent, None, NaN: too few samples to
     detect it) is the documented fallback, not an error: the source reaches :data:`UNKNOWN_PERIOD_S` past its
     readings and its gap search takes the median spacing of its readings; any other value not > 0 is a
-    ValueError naming the source. ``samples`` in any order (the sampler's, sorted by time, are not sorted again)."""
+    ValueError naming the source. ``samples`` in any order (the sampler's, sorted by time, are not sorted again).
+    ``hold_s``: per source, how its point readings were recorded, for their hole search
+    (:func:`~energylens.measure.gaps.reading_holes`): a changes-only stream's hold limit (s; None: none known, no
+    search), every poll or update a row where a source is not named (another tool's polls, ``synthetic_trace``);
+    None: :data:`~energylens.measure.gaps.HOLD_S` for the instant and average readings of the sampler's own
+    table (its ``signal`` column), {} for any other (a trace's: pass ``hold_limits(trace.meta)``)."""
     periods = known_periods(periods)
+    if hold_s is None:
+        hold_s = {"nvml_instant": HOLD_S, "nvml_average": HOLD_S, "dcgm": None} if "signal" in samples else {}
     t = np.asarray(samples["t_ns"])
     if not (t[1:] >= t[:-1]).all():  # (out of order, near() took the wrong rows: NaN or another window's energy)
         order = np.argsort(t, kind="stable")
@@ -437,6 +455,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     energy = np.full(gpu_count, math.nan)
     count = 0
     gaps: list[tuple[str, Gaps]] = []
+    holes: list[tuple[str, Gaps]] = []
     if pieces:
         energy = np.zeros(gpu_count)
         for src, a, b in pieces:
@@ -445,9 +464,10 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             kind = "interval" if src in INTERVAL_SOURCES else "point"
             energy += _group_energy_j(g, b - a, kind)
             count += int(((g.t_ns >= a) & (g.t_ns <= b)).sum())
-            if kind == "interval" and b > a:  # a missing mean is a hole; point readings are interpolated across
-                found = interval_gaps(g.t_ns, g.v, g.gpu, a, b, periods.get(src))
-                gaps += [(src, found)] if found.gpu.size else []
+            if b > a and (kind == "interval" or hold_s.get(src, 0.0) is not None):  # point ones: interpolated across
+                rule = kind if kind == "interval" else "changes" if src in hold_s else "polled"
+                found = reading_holes(g.t_ns, g.v, g.gpu, a, b, periods.get(src), rule, hold_s.get(src) or HOLD_S)
+                (gaps if kind == "interval" else holes).extend([(src, found)] if found.gpu.size else [])
     if gaps:
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
@@ -464,8 +484,10 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
                                             start_ns, end_ns, c)
             counter[take] = diff[take]
             chosen |= take
+    if holes:
+        warn_holes(holes, start_ns, end_ns, energy, counter)
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
                         source=source, sample_count=count, bridged_s=bridged,
-                        gap_count=sum(int(g.gpu.size) for _, g in gaps),
-                        gap_s=sum(float(g.overlap_ns.sum()) for _, g in gaps) * 1e-9)
+                        gap_count=sum(int(g.gpu.size) for _, g in gaps + holes),
+                        gap_s=sum(float(g.overlap_ns.sum()) for _, g in gaps + holes) * 1e-9)

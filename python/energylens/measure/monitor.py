@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from energylens import _core
+from energylens.measure.gaps import hold_limits
 from energylens.measure.integrate import (
     WindowEnergy,
     counter_covered,
@@ -382,8 +383,8 @@ class EnergyMonitor:
             else:
                 sampler.flush()
             samples = sampler.samples(collect=False)
-        m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns,
-                                                                end_ns, periods), periods)
+        m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns, end_ns, periods,
+                                                                hold_s=hold_limits(sampler.meta)), periods)
         if not m.source:
             self._refuse_outside(caller, key, start_ns, end_ns)
         if m.short_window:

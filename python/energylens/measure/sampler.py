@@ -236,6 +236,8 @@ class PowerSampler:
                     raise
                 dcgm_reason = str(exc)
         meta = {"gpus": [{"index": int(g.index), "uuid": g.uuid, "name": g.name} for g in info], "sampler": "nvml"}
+        if interval_s is not None:  # a held value's row comes up to a poll after its 1 s hold (gaps.hold_limits)
+            meta["poll_interval_s"] = float(interval_s)
         if dcgm_reason:
             meta["dcgm_unavailable"] = dcgm_reason
         return cls(sources, aux, interval_s=interval_s, ring_capacity=ring_capacity,
@@ -339,6 +341,8 @@ class PowerSampler:
         src = _core.replay_source(*rows, bool(realtime), bool(rebase), float(speed))
         meta = {k: v for k, v in trace.meta.items() if k not in ("created", "energylens_version")}
         meta["sampler"] = "replay"
+        if trace.meta.get("sampler") is not None:  # how its point readings were recorded (gaps.hold_limits)
+            meta["recorded_by"] = trace.meta.get("recorded_by", trace.meta["sampler"])
         declared = dict(trace.meta.get("update_period_s", {}))
         found = _periods_from_rows(*rows, declared)
         if found:
