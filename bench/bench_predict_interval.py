@@ -5,7 +5,9 @@ one ``_core.evaluate`` per replicate followed by NumPy's draws, ``np.quantile`` 
 ``RangeCheck.flags``, with a raw table's features built by features.py (both patched in for the baseline
 side, and checked to give the same bounds bit for bit first). The interval work alone
 (``interval_bounds`` on prebuilt feature columns, the part that changed) is timed the same way, and the
-point ``predict`` of the same rows is given for scale.
+point ``predict`` of the same rows is given for scale. ``ExpressionEnergyModel.predict_interval`` (an expression
+fitted the same way) is timed against its NumPy draws and ``np.quantile`` (what it ran before
+``intervals.drawn_quantiles``, patched in for the baseline side and checked bit for bit first).
 
 The two sides are sampled in alternation (bench_public.paired; a sample of a call shorter than 2 ms repeats
 it and divides); ratios are baseline median / ours median, with the range from the extremes. Rows are a
@@ -31,6 +33,7 @@ import pandas as pd
 from energylens import parallel
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model import base as model_base
+from energylens.model import expression as model_expression
 from energylens.model import intervals as iv
 from energylens.profiles.datasets import mlenergy_v2
 
@@ -39,6 +42,43 @@ from bench_public import RAW_COLUMNS, paired, ratio  # noqa: E402  (the benches'
 
 OUT = Path(__file__).resolve().parent / "results" / "predict_interval.json"
 SIZES = (1, 10, 1000, 100_000)
+EXPRESSION = "1.0*tp*pp*tdp_w*output_tokens/batch_size + 5.0"
+
+
+def numpy_drawn_quantiles(values, factors, *, start, seed, q_lo, q_hi):
+    """intervals.drawn_quantiles as ExpressionEnergyModel computed it before: NumPy's draws and np.quantile, in
+    blocks of 4096 rows (in place on the replicates x chunk values, as it did)."""
+    lo, hi = np.empty(values.shape[1]), np.empty(values.shape[1])
+    for first in range(0, values.shape[1], 4096):
+        block = values[:, first:first + 4096]
+        last = first + block.shape[1]
+        block *= factors[iv._draw_indices_numpy(seed, len(values), start + first, start + last, len(factors))]
+        lo[first:last], hi[first:last] = np.quantile(block, [q_lo, q_hi], axis=0)
+    return lo, hi
+
+
+@contextlib.contextmanager
+def numpy_quantiles():
+    """ExpressionEnergyModel.predict_interval with the NumPy draws and quantiles (the baseline side)."""
+    native = model_expression.drawn_quantiles
+    model_expression.drawn_quantiles = numpy_drawn_quantiles
+    try:
+        yield
+    finally:
+        model_expression.drawn_quantiles = native
+
+
+def expression_pair(call, repeats: int) -> dict:
+    def baseline():
+        with numpy_quantiles():
+            call()
+
+    with numpy_quantiles():
+        ref = call()
+    pd.testing.assert_frame_equal(call(), ref, check_exact=True)  # same bounds, bit for bit
+    ours_t, base_t = paired(call, baseline, repeats)
+    return {"ours_ms": ours_t["median_s"] * 1e3, "baseline_ms": base_t["median_s"] * 1e3,
+            "ours": ours_t, "baseline": base_t, "speedup": ratio(base_t, ours_t)}
 
 
 @contextlib.contextmanager
@@ -91,6 +131,7 @@ def main() -> None:
     data = mlenergy_v2()
     energy = EnergyModel(seed=0).fit(data, latency=False)
     latency = LatencyModel(seed=0).fit(data)
+    expr = EnergyModel.from_expression(EXPRESSION, seed=0, n_starts=1).fit(data)
     big = data.sample(max(SIZES), replace=True, random_state=0).reset_index(drop=True)
     raw = pd.DataFrame({c: data[c].to_numpy()[:1] for c in RAW_COLUMNS})
     cases = [(f"{n}", big.iloc[:n]) for n in SIZES] + [("raw 1", raw)]
@@ -102,12 +143,18 @@ def main() -> None:
         entry["energy_kernel"] = kernel_pair(energy, rows, (iv.OUT_SUM,), repeats)
         if len(rows) <= 1000:
             entry["latency"] = public_pair(lambda r=rows: latency.predict_interval(r), repeats)
+        if name != "raw 1":
+            entry["expression"] = expression_pair(lambda r=rows: expr.predict_interval(r), repeats)
         point, _ = paired(lambda r=rows: energy.predict(r), lambda: None, repeats)
         entry["predict_ms"] = point["median_s"] * 1e3
         results.append(entry)
         e, k = entry["energy"], entry["energy_kernel"]
         lat = (f"; latency {entry['latency']['ours_ms']:.3f} vs {entry['latency']['baseline_ms']:.3f} ms "
                f"({entry['latency']['speedup']['median']:.1f}x)") if "latency" in entry else ""
+        if "expression" in entry:
+            x = entry["expression"]
+            lat += (f"; expression {x['ours_ms']:.3f} vs {x['baseline_ms']:.3f} ms ({x['speedup']['median']:.1f}x, "
+                    f"{x['speedup']['low']:.1f}-{x['speedup']['high']:.1f})")
         print(f"{name:>7} rows: energy predict_interval {e['ours_ms']:.3f} ms vs loop {e['baseline_ms']:.3f} ms "
               f"({e['speedup']['median']:.1f}x, {e['speedup']['low']:.1f}-{e['speedup']['high']:.1f}); "
               f"interval work {k['ours_ms']:.3f} vs {k['baseline_ms']:.3f} ms ({k['speedup']['median']:.1f}x){lat}; "

@@ -636,6 +636,56 @@ void bind_model(py::module_& m) {
       "the same pass.");
 
   m.def(
+      "draw_indices",
+      [](std::uint64_t seed, std::size_t replicates, std::uint64_t start, std::uint64_t stop, std::size_t n) {
+        if (stop < start)
+          throw std::invalid_argument("draw_indices: stop (" + std::to_string(stop) + ") is before start (" +
+                                      std::to_string(start) + ")");
+        const auto rows = static_cast<std::size_t>(stop - start);
+        py::array_t<std::int64_t> out({static_cast<py::ssize_t>(replicates), static_cast<py::ssize_t>(rows)});
+        std::int64_t* indices = out.mutable_data();
+        {
+          const ReleaseGilIfLong release(rows * replicates);
+          draw_indices(seed, replicates, start, rows, n, indices);
+        }
+        return out;
+      },
+      py::arg("seed"), py::arg("replicates"), py::arg("start"), py::arg("stop"), py::arg("n"),
+      "The residual drawn for each replicate b and absolute row start + i (energylens.model.intervals."
+      "draw_indices): a (replicates, stop - start) int64 array of indices in [0, n) (0 when n is 0), from the "
+      "splitmix64 hash of (seed, b, row), bit for bit the NumPy definition; seed below 2**63.");
+
+  m.def(
+      "drawn_quantiles",
+      [](const py::array& values_in, const py::array& factors_in, std::uint64_t start, std::uint64_t seed, double q_lo,
+         double q_hi) {
+        const auto values = Array<double>::ensure(values_in);
+        if (!values || values.ndim() != 2)
+          throw std::invalid_argument("drawn_quantiles: values must be a numeric (replicates, rows) array");
+        const auto factors = Array<double>::ensure(factors_in);
+        if (!factors || factors.ndim() != 1)
+          throw std::invalid_argument("drawn_quantiles: factors must be a 1-D numeric array");
+        const auto replicates = static_cast<std::size_t>(values.shape(0));
+        const auto rows = static_cast<std::size_t>(values.shape(1));
+        py::array_t<double> lo(static_cast<py::ssize_t>(rows)), hi(static_cast<py::ssize_t>(rows));
+        double* lo_out = lo.mutable_data();
+        double* hi_out = hi.mutable_data();
+        {
+          const ReleaseGilIfLong release(rows * replicates);
+          drawn_quantiles(values.data(), replicates, rows,
+                          {factors.data(), static_cast<std::size_t>(factors.size())}, seed, start, q_lo, q_hi, lo_out,
+                          hi_out);
+        }
+        return py::make_tuple(lo, hi);
+      },
+      py::arg("values"), py::arg("factors"), py::kw_only(), py::arg("start"), py::arg("seed"), py::arg("q_lo"),
+      py::arg("q_hi"),
+      "Per row i of `values` ((replicates, rows): a bootstrap's predictions): np.quantile(values * "
+      "factors[draw_indices(seed, replicates, start, start + rows, len(factors))], [q_lo, q_hi], axis=0) "
+      "(method='linear'), bit for bit, with no (replicates, rows) temporary (empty factors: the factor 1; NaN "
+      "bounds where a row holds a NaN). Returns (lo, hi), two arrays of `rows`; seed below 2**63.");
+
+  m.def(
       "evaluate_device",
       [](const std::string& name, const std::vector<std::uintptr_t>& column_ptrs, std::size_t rows,
          const Array<double>& params_in, std::uintptr_t out0, std::uintptr_t out1, const std::string& dtype,

@@ -99,23 +99,52 @@ void select_rank(double* a, long lo, long hi, long k) {
   }
 }
 
-// The values of `v` (no NaN) at the ascending ranks `ranks` (v is reordered): a selection per rank on the
-// part above the previous rank, or a minimum when the rank is the next one (a quantile's two neighbours).
+// The values of v[0, n) (no NaN) at the ascending ranks `ranks` (v is reordered): a selection per rank on
+// the part above the previous rank, or a minimum when the rank is the next one (a quantile's two neighbours).
 template <std::size_t K>
-void order_statistics(std::vector<double>& v, const std::array<std::size_t, K>& ranks, std::array<double, K>& out) {
+void order_statistics(double* v, std::size_t n, const std::array<std::size_t, K>& ranks, std::array<double, K>& out) {
   long from = 0;
-  const long n = static_cast<long>(v.size());
+  const long size = static_cast<long>(n);
   for (std::size_t r = 0; r < K; ++r) {
     const long at = static_cast<long>(ranks[r]);
     if (at == from) {
-      std::iter_swap(v.begin() + from, std::min_element(v.begin() + from, v.end()));
+      std::iter_swap(v + from, std::min_element(v + from, v + size));
       from = at + 1;
     } else if (at > from) {
-      select_rank(v.data(), from, n, at);
+      select_rank(v, from, size, at);
       from = at + 1;
     }
     out[r] = v[static_cast<std::size_t>(at)];
   }
+}
+
+// The two quantiles' neighbours among n values, and every rank they read (ascending).
+struct QuantilePair {
+  Position lo_at, hi_at;
+  std::array<std::size_t, 4> ranks{};
+};
+
+QuantilePair quantile_pair(std::size_t n, double q_lo, double q_hi) {
+  QuantilePair q{position(n, q_lo), position(n, q_hi)};
+  q.ranks = {q.lo_at.previous, q.lo_at.next, q.hi_at.previous, q.hi_at.next};
+  std::sort(q.ranks.begin(), q.ranks.end());
+  return q;
+}
+
+// np.quantile(v[0, n), [q_lo, q_hi]) into lo and hi (v reordered); NaN for both when `nan` (NumPy's rule: a
+// slice holding a NaN gives NaN).
+void row_bounds(double* v, std::size_t n, const QuantilePair& q, bool nan, double& lo, double& hi) {
+  if (nan) {
+    lo = hi = std::nan("");
+    return;
+  }
+  std::array<double, 4> at{};
+  order_statistics(v, n, q.ranks, at);
+  const auto value = [&](std::size_t rank) {
+    return at[static_cast<std::size_t>(std::find(q.ranks.begin(), q.ranks.end(), rank) - q.ranks.begin())];
+  };
+  lo = lerp(value(q.lo_at.previous), value(q.lo_at.next), q.lo_at.gamma);
+  hi = lerp(value(q.hi_at.previous), value(q.hi_at.next), q.hi_at.gamma);
 }
 
 struct Scratch {
@@ -166,6 +195,48 @@ std::size_t draw_index(double u, std::size_t n) {
   return static_cast<std::size_t>(std::min(static_cast<std::int64_t>(u * static_cast<double>(count)), count - 1));
 }
 
+void draw_indices(std::uint64_t seed, std::size_t replicates, std::uint64_t start, std::size_t rows, std::size_t n,
+                  std::int64_t* indices) {
+  const int threads = threads_for(rows * replicates, kMinDrawsPerThread);
+  run_chunks(replicates, threads, [&](std::size_t b, int) {
+    const std::uint64_t key = replicate_key(seed, b);
+    std::int64_t* out = indices + b * rows;
+    for (std::size_t i = 0; i < rows; ++i) out[i] = static_cast<std::int64_t>(draw_index(draw_u(key, start + i), n));
+  });
+}
+
+void drawn_quantiles(const double* values, std::size_t replicates, std::size_t rows, std::span<const double> factors,
+                     std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi, double* lo, double* hi) {
+  if (replicates == 0) throw std::invalid_argument("drawn_quantiles: no bootstrap replicates");
+  if (!(q_lo >= 0.0 && q_lo <= 1.0 && q_hi >= 0.0 && q_hi <= 1.0))
+    throw std::invalid_argument("drawn_quantiles: probabilities must be in [0, 1]");
+  if (rows == 0) return;
+  std::vector<std::uint64_t> keys(replicates);
+  for (std::size_t b = 0; b < replicates; ++b) keys[b] = replicate_key(seed, b);
+  const QuantilePair quantiles = quantile_pair(replicates, q_lo, q_hi);
+  const std::size_t n = factors.size(), blocks = (rows + kBlockRows - 1) / kBlockRows;
+  const int threads = threads_for(rows * replicates, kMinDrawsPerThread);
+  std::vector<std::vector<double>> scratch(static_cast<std::size_t>(threads));
+  run_chunks(blocks, threads, [&](std::size_t block, int slot) {
+    std::vector<double>& t = scratch[static_cast<std::size_t>(slot)];  // (row, replicate) of the block
+    const std::size_t first = block * kBlockRows, len = std::min(kBlockRows, rows - first);
+    t.resize(len * replicates);
+    for (std::size_t b = 0; b < replicates; ++b) {  // each replicate's row of the block read in order
+      const double* v = values + b * rows + first;
+      for (std::size_t i = 0; i < len; ++i) {
+        const double f = n == 0 ? 1.0 : factors[draw_index(draw_u(keys[b], start + first + i), n)];
+        t[i * replicates + b] = v[i] * f;
+      }
+    }
+    for (std::size_t i = 0; i < len; ++i) {
+      double* row = t.data() + i * replicates;
+      bool nan = false;
+      for (std::size_t b = 0; b < replicates; ++b) nan |= std::isnan(row[b]);
+      row_bounds(row, replicates, quantiles, nan, lo[first + i], hi[first + i]);
+    }
+  });
+}
+
 rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* const* columns,
                                  BroadcastMask broadcast, std::span<const double> params, std::size_t replicates,
                                  std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi,
@@ -197,9 +268,7 @@ rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* 
   if (rows == 0) return total;
   std::vector<std::uint64_t> keys(replicates);
   for (std::size_t b = 0; b < replicates; ++b) keys[b] = replicate_key(seed, b);
-  const Position lo_at = position(replicates, q_lo), hi_at = position(replicates, q_hi);
-  std::array<std::size_t, 4> ranks{lo_at.previous, lo_at.next, hi_at.previous, hi_at.next};
-  std::sort(ranks.begin(), ranks.end());
+  const QuantilePair quantiles = quantile_pair(replicates, q_lo, q_hi);
   const std::size_t blocks = (rows + kBlockRows - 1) / kBlockRows;
   const int threads = threads_for(rows * replicates, kMinDrawsPerThread);
   std::vector<Scratch> scratch(static_cast<std::size_t>(threads));
@@ -228,17 +297,7 @@ rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* 
           s.values[b] = pick * f;
           nan |= std::isnan(s.values[b]);
         }
-        if (nan) {
-          o.lo[first + i] = o.hi[first + i] = std::nan("");
-          continue;
-        }
-        std::array<double, 4> at{};
-        order_statistics(s.values, ranks, at);
-        const auto value = [&](std::size_t rank) {
-          return at[static_cast<std::size_t>(std::find(ranks.begin(), ranks.end(), rank) - ranks.begin())];
-        };
-        o.lo[first + i] = lerp(value(lo_at.previous), value(lo_at.next), lo_at.gamma);
-        o.hi[first + i] = lerp(value(hi_at.previous), value(hi_at.next), hi_at.gamma);
+        row_bounds(s.values.data(), replicates, quantiles, nan, o.lo[first + i], o.hi[first + i]);
       }
     }
   });

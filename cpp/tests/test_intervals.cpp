@@ -4,9 +4,11 @@
 // on the thread count or on where the caller splits the rows, and bad sizes throw std::invalid_argument.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -167,6 +169,71 @@ void check_intervals(TemplateId id) {
   CHECK(throws([&] { evaluate_replicates<double>(id, rows, in.ptrs.data(), {in.params.data(), P + 1}, 1, o0.data(), o1.data()); }));
 }
 
+// draw_indices and drawn_quantiles (the expression model's and the search's path, on predictions already
+// evaluated): the indices are draw_index(draw_u(...)) per (replicate, absolute row); the bounds are the sorted
+// quantiles of values x factors at those draws, NaN for a row holding a NaN, the factor 1 without factors,
+// the same bits on 1 and 2 threads and wherever the caller splits the rows.
+void check_drawn_quantiles() {
+  const std::size_t rows = 3000, B = 60;  // 180000 draws: two threads
+  const std::uint64_t seed = (1ULL << 63) - 5, start = 777;
+  std::mt19937_64 rng(3);
+  std::lognormal_distribution<double> spread(0.0, 0.4);
+  std::vector<double> values(B * rows), factors(50);
+  for (double& v : values) v = 100.0 * spread(rng);
+  for (double& f : factors) f = spread(rng);
+  std::sort(factors.begin(), factors.end());
+  values[5 * rows + 17] = std::nan("");  // row 17 holds a NaN
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, factors.size()}) {
+    std::vector<std::int64_t> idx(B * rows), idx2(B * rows);
+    set_max_threads(1);
+    draw_indices(seed, B, start, rows, n, idx.data());
+    set_max_threads(2);
+    draw_indices(seed, B, start, rows, n, idx2.data());
+    CHECK(idx == idx2);
+    bool indices_ok = true;
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t i = 0; i < rows; ++i)
+        indices_ok &= idx[b * rows + i] == static_cast<std::int64_t>(
+                                               draw_index(draw_u(replicate_key(seed, b), start + i), n)) &&
+                      idx[b * rows + i] >= 0 && idx[b * rows + i] < static_cast<std::int64_t>(std::max<std::size_t>(n, 1));
+    CHECK(indices_ok);
+    const std::span<const double> f{factors.data(), n};
+    std::vector<double> lo(rows), hi(rows), lo2(rows), hi2(rows);
+    set_max_threads(1);
+    drawn_quantiles(values.data(), B, rows, f, seed, start, 0.05, 0.95, lo.data(), hi.data());
+    bool all_equal = true;
+    for (std::size_t i = 0; i < rows; ++i) {
+      std::vector<double> v(B);
+      for (std::size_t b = 0; b < B; ++b) v[b] = values[b * rows + i] * (n == 0 ? 1.0 : factors[idx[b * rows + i]]);
+      if (i == 17) {
+        all_equal &= std::isnan(lo[i]) && std::isnan(hi[i]);
+        continue;
+      }
+      all_equal &= np_quantile(v, 0.05) == lo[i] && np_quantile(v, 0.95) == hi[i];
+    }
+    CHECK(all_equal);
+    set_max_threads(2);  // split at row 1000, each part with its absolute start
+    std::vector<double> part(B * 1000), rest(B * (rows - 1000));
+    for (std::size_t b = 0; b < B; ++b) {
+      std::copy_n(values.begin() + static_cast<long>(b * rows), 1000, part.begin() + static_cast<long>(b * 1000));
+      std::copy_n(values.begin() + static_cast<long>(b * rows + 1000), rows - 1000,
+                  rest.begin() + static_cast<long>(b * (rows - 1000)));
+    }
+    drawn_quantiles(part.data(), B, 1000, f, seed, start, 0.05, 0.95, lo2.data(), hi2.data());
+    drawn_quantiles(rest.data(), B, rows - 1000, f, seed, start + 1000, 0.05, 0.95, lo2.data() + 1000,
+                    hi2.data() + 1000);
+    CHECK(same_bits(lo, lo2) && same_bits(hi, hi2));
+    set_max_threads(0);
+  }
+  bool threw = false;
+  try {
+    drawn_quantiles(values.data(), 0, rows, factors, 0, 0, 0.1, 0.9, nullptr, nullptr);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw);
+}
+
 }  // namespace
 
 int main() {
@@ -177,5 +244,6 @@ int main() {
     }
     check_intervals(id);
   }
+  check_drawn_quantiles();
   return energylens::testing::finish("test_intervals");
 }

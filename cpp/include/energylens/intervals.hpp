@@ -35,6 +35,21 @@ double draw_u(std::uint64_t key, std::uint64_t row);
 /// The factor index floor(u x n) clamped to n - 1 (0 when n is 0), as above.
 std::size_t draw_index(double u, std::size_t n);
 
+/// The draws of `replicates` x `rows` (replicate b, absolute row start + i) from n sorted factors:
+/// draw_index(draw_u(replicate_key(seed, b), start + i), n), row-major into `indices` (replicates x rows
+/// values). energylens.model.intervals.draw_indices, bit for bit its NumPy definition; threads over replicates.
+void draw_indices(std::uint64_t seed, std::size_t replicates, std::uint64_t start, std::size_t rows, std::size_t n,
+                  std::int64_t* indices);
+
+/// Per row i of `rows`: the values values[b x rows + i] x factors[draw(b, start + i)] over the `replicates`
+/// rows b of `values` (replicates x rows, row-major: a bootstrap's predictions, already evaluated), the factor
+/// drawn as by draw_indices() (empty `factors`: the factor 1), and their quantiles at q_lo and q_hi into lo[i]
+/// and hi[i], as np.quantile(values x factors[draw_indices(...)], [q_lo, q_hi], axis=0) gives them bit for bit
+/// (NaN when one of the row's values is NaN). No replicates x rows temporary; threads over blocks of rows.
+/// std::invalid_argument on no replicates or a probability outside [0, 1].
+void drawn_quantiles(const double* values, std::size_t replicates, std::size_t rows, std::span<const double> factors,
+                     std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi, double* lo, double* hi);
+
 /// Per row i of `rows` (row start + i of the whole table): the values output(params_b) x factor(b, i) over
 /// the `replicates` parameter sets b (params: replicates x n_params, row-major), and their quantiles at
 /// probabilities q_lo and q_hi as np.quantile(method="linear") computes them, bit for bit (NaN when one of

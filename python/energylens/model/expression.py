@@ -45,7 +45,7 @@ from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
     PREDICT_CHUNK_ROWS,
-    draw_indices,
+    drawn_quantiles,
     interval_preflight,
     model_factors,
     unavailable_reason,
@@ -57,12 +57,6 @@ from energylens.profiles.light import LightProfiles
 from energylens.profiles.schema import SCHEMA_VERSION
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
-
-
-#: Rows per block of predict_interval's draws and quantiles within a chunk: their work arrays (the drawn indices
-#: and factors, the hash's intermediates, np.quantile's copy) are replicates x block, ~6.5 MB at 200 x 4096,
-#: where at a whole chunk (32768 rows) they were ~200 MB beside the chunk's 52 MB of values.
-_DRAW_ROWS = 4096
 
 
 def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
@@ -378,7 +372,8 @@ class ExpressionEnergyModel:
 
     def _interval_bounds(self, configs: Any, level: float, chunk_rows: int,
                          check: RangeCheck | None) -> tuple[np.ndarray, np.ndarray]:
-        """(lo, hi) per row, chunk by chunk: one replicates x chunk table of values times drawn factors."""
+        """(lo, hi) per row, chunk by chunk: one replicates x chunk table of values, its draws and quantiles in one
+        native pass (:func:`energylens.model.intervals.drawn_quantiles`, bit for bit NumPy's)."""
         factors, boot, seed = self.measurement_factors(), self._boot, self.options["seed"]
         alpha = (1.0 - level) / 2.0
         n, chunks = self._chunks(configs, chunk_rows, check)
@@ -387,11 +382,8 @@ class ExpressionEnergyModel:
             values = np.empty((len(boot), stop - start))
             for b, theta_b in enumerate(boot):  # (a whole chunk per call: the native loop's threads)
                 values[b] = self.compiled.evaluate(columns, theta_b)
-            for first in range(start, stop, _DRAW_ROWS):  # draws and quantiles in blocks: their temporaries small
-                last = min(first + _DRAW_ROWS, stop)
-                block = values[:, first - start:last - start]
-                block *= factors[draw_indices(seed, len(boot), first, last, len(factors))]
-                lo[first:last], hi[first:last] = np.quantile(block, [alpha, 1.0 - alpha], axis=0)
+            lo[start:stop], hi[start:stop] = drawn_quantiles(values, factors, start=start, seed=seed, q_lo=alpha,
+                                                             q_hi=1.0 - alpha)
         if check is not None:
             check.warn(f"{type(self).__name__}.predict_interval")
         return np.maximum(lo, 0.0, out=lo), hi

@@ -37,8 +37,8 @@ import numpy as np
 from energylens import _core, warning_sink
 from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError
 
-__all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample", "draw_indices", "chunk_bounds",
-           "output_residuals",
+__all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample",
+           "draw_indices", "drawn_quantiles", "chunk_bounds", "output_residuals",
            "interval_bounds", "reference_interval_bounds", "OUT0", "OUT1", "OUT_SUM", "measurement_factors",
            "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight", "unavailable_reason"]
 
@@ -166,7 +166,13 @@ def _splitmix(z: np.ndarray) -> np.ndarray:
 
 def draw_indices(seed: int, replicates: int, start: int, stop: int, n: int) -> np.ndarray:
     """(replicates, stop - start) indices in [0, n): the residual drawn for each replicate and row, a
-    hash of (seed, replicate, absolute row index) so that it does not depend on how rows are chunked."""
+    hash of (seed, replicate, absolute row index) so that it does not depend on how rows are chunked.
+    Native (``_core.draw_indices``, threaded), bit for bit :func:`_draw_indices_numpy`, the definition."""
+    return _core.draw_indices(seed % 2**63, replicates, start, stop, n)
+
+
+def _draw_indices_numpy(seed: int, replicates: int, start: int, stop: int, n: int) -> np.ndarray:
+    """:func:`draw_indices` in NumPy: the definition the native draw reproduces (tests' reference)."""
     with np.errstate(over="ignore"):
         keys = _splitmix((np.arange(replicates, dtype=np.uint64) + np.uint64(seed % 2**63) * _M1)[:, None].copy())
         rows = np.arange(start, stop, dtype=np.uint64)[None, :] * _GOLDEN
@@ -175,6 +181,15 @@ def draw_indices(seed: int, replicates: int, start: int, stop: int, n: int) -> n
     # quantiles and the sorted residuals it summarises are drawn at the same probability (coupled draws).
     u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
     return np.minimum((u * max(n, 1)).astype(np.intp), max(n, 1) - 1)
+
+
+def drawn_quantiles(values: np.ndarray, factors: np.ndarray, *, start: int, seed: int, q_lo: float,
+                    q_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``values`` (replicates x rows, a bootstrap's predictions of rows ``start`` ... of the table):
+    the ``q_lo`` and ``q_hi`` quantiles over the replicates of each value times the factor drawn for it
+    (:func:`draw_indices`), as ``np.quantile(values * factors[draw_indices(...)], [q_lo, q_hi], axis=0)`` gives
+    them bit for bit, in one native pass without the replicates x rows temporaries (``_core.drawn_quantiles``)."""
+    return _core.drawn_quantiles(values, factors, start=start, seed=seed % 2**63, q_lo=q_lo, q_hi=q_hi)
 
 
 def chunk_bounds(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
@@ -232,7 +247,7 @@ def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np
                               samples: Sequence[np.ndarray], *, start: int, seed: int, level: float,
                               picks: Sequence[int], check: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`interval_bounds` in NumPy, the definition the native pass reproduces bit for bit: the template
-    evaluated once per replicate, :func:`draw_indices`, np.quantile over the replicates, ``check.flags``
+    evaluated once per replicate, :func:`_draw_indices_numpy`, np.quantile over the replicates, ``check.flags``
     (the tests' and bench/bench_predict_interval.py's baseline; what predict_interval ran before 2026-12-06)."""
     if len(samples) != len(picks):
         raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
@@ -249,7 +264,7 @@ def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np
     alpha = (1.0 - level) / 2.0
     bounds = []
     for pick, sample in zip(picks, samples, strict=True):
-        draws = sample[draw_indices(seed, n_boot, start, start + m, len(sample))] if len(sample) else 1.0
+        draws = sample[_draw_indices_numpy(seed, n_boot, start, start + m, len(sample))] if len(sample) else 1.0
         values = _PICKS[pick](out0, out1) * draws
         lo, hi = np.quantile(values, [alpha, 1.0 - alpha], axis=0)
         bounds.append((np.maximum(lo, 0.0), hi))

@@ -53,7 +53,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError
-from energylens.model.intervals import draw_indices
+from energylens.model.intervals import drawn_quantiles
 from energylens.outputs import plural
 from energylens.search.space import SearchSpace
 
@@ -102,14 +102,15 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
         if progress is not None:
             progress(b + 1, len(boot))
     # the interval's own draws: one measurement factor per (refit, row position), each output's from its own
-    # residuals (output 0: TTFT, 1: TPOT)
-    ttft_draws, tpot_draws = (
-        sample[draw_indices(latency_model.options["seed"], len(boot), 0, len(idx), len(sample))]
-        for sample in (latency_model.measurement_factors(k) for k in (0, 1)))
+    # residuals (output 0: TTFT, 1: TPOT), and the p-quantile over the refits (np.quantile's, bit for bit)
+    def quantile(values: np.ndarray, output: int) -> np.ndarray:
+        return drawn_quantiles(values, latency_model.measurement_factors(output), start=0,
+                               seed=latency_model.options["seed"], q_lo=p, q_hi=p)[1]
+
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
             # no measured TTFT: no scatter to take a quantile of (predict_interval's TTFT bounds are NaN)
-            "ttft_q": (point.ttft_s if latency_model.ttft_fitted is False else np.quantile(ttft * ttft_draws, p, axis=0)),
-            "tpot_q": np.quantile(tpot * tpot_draws, p, axis=0)}
+            "ttft_q": point.ttft_s if latency_model.ttft_fitted is False else quantile(ttft, 0),
+            "tpot_q": quantile(tpot, 1)}
 
 
 def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> tuple[float, float]:
