@@ -168,7 +168,7 @@ def draw_indices(seed: int, replicates: int, start: int, stop: int, n: int) -> n
     """(replicates, stop - start) indices in [0, n): the residual drawn for each replicate and row, a
     hash of (seed, replicate, absolute row index) so that it does not depend on how rows are chunked.
     Native (``_core.draw_indices``, threaded), bit for bit :func:`_draw_indices_numpy`, the definition."""
-    return _core.draw_indices(seed % 2**63, replicates, start, stop, n)
+    return _core.draw_indices(int(seed) % 2**63, int(replicates), int(start), int(stop), int(n))
 
 
 def _draw_indices_numpy(seed: int, replicates: int, start: int, stop: int, n: int) -> np.ndarray:
@@ -189,7 +189,8 @@ def drawn_quantiles(values: np.ndarray, factors: np.ndarray, *, start: int, seed
     the ``q_lo`` and ``q_hi`` quantiles over the replicates of each value times the factor drawn for it
     (:func:`draw_indices`), as ``np.quantile(values * factors[draw_indices(...)], [q_lo, q_hi], axis=0)`` gives
     them bit for bit, in one native pass without the replicates x rows temporaries (``_core.drawn_quantiles``)."""
-    return _core.drawn_quantiles(values, factors, start=start, seed=seed % 2**63, q_lo=q_lo, q_hi=q_hi)
+    return _core.drawn_quantiles(values, factors, start=int(start), seed=int(seed) % 2**63, q_lo=float(q_lo),
+                                 q_hi=float(q_hi))
 
 
 def chunk_bounds(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
