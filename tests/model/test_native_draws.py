@@ -118,3 +118,12 @@ def test_expression_intervals_on_random_frames_equal_numpy(bundled):
             lo, hi = _numpy_quantiles(values, model.measurement_factors(), 0, model.options["seed"], alpha, 1.0 - alpha)
             assert _same_bits(got["energy_j_lo"].to_numpy(), np.maximum(lo, 0.0))
             assert _same_bits(got["energy_j_hi"].to_numpy(), hi)
+
+
+def test_numpy_integers_are_taken():
+    # np.int64(5) % 2**63 overflowed in int64 before the wrapper took the seed as a Python int
+    got = draw_indices(np.int64(5), np.int64(3), np.int64(2), np.uint64(9), np.int32(4))
+    np.testing.assert_array_equal(got, _draw_indices_numpy(5, 3, 2, 9, 4))
+    lo, hi = drawn_quantiles(np.ones((3, 4)), np.array([1.0, 2.0]), start=np.int64(1), seed=np.int64(3),
+                             q_lo=np.float64(0.1), q_hi=0.9)
+    assert lo.shape == hi.shape == (4,)
