@@ -95,6 +95,14 @@ def _group(pgid: int) -> list[int]:
     return out
 
 
+def _kill_all(proc: subprocess.Popen, members: list[int]) -> None:
+    """Clean-up whatever a test's outcome: monitor and every process of the command's tree."""
+    proc.kill()
+    for pid in members:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _tree_under_monitor(script: str, *options: str) -> tuple[subprocess.Popen, int, list[int]]:
     """monitor, in a session of its own, running ``sh -c 'echo $$; SCRIPT'``: (monitor, the shell's pid, the
     running processes of its group once there are three: sh and a two-process pipeline)."""
@@ -124,10 +132,7 @@ def test_a_pipeline_dies_with_a_monitor_killed_by_sigkill(kill):
         left = [pid for pid in members if not _stops_within(pid)]
         assert not left, f"still running after monitor was killed: {left}"
     finally:
-        proc.kill()
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(proc, members)
 
 
 @linux
@@ -141,10 +146,7 @@ def test_a_process_of_the_command_that_ignores_sigterm_is_killed_after_the_grace
         assert all(_stops_within(pid, 8.0) for pid in members), [pid for pid in members if _running(pid)]
         assert time.monotonic() - killed >= 0.9  # (SIGTERM did not stop it: SIGKILL, after the grace)
     finally:
-        proc.kill()
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(proc, members)
 
 
 @linux
