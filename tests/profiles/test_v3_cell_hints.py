@@ -86,3 +86,11 @@ def test_a_corrupted_cell_of_the_real_export_through_evaluate(tmp_path):
     assert f"{path}: column 'median_itl_ms': non-numeric value" in res.stderr, res.stderr
     assert f"(data row 2 (1-based)); value(s): {cell!r}: a unit after the number" in res.stderr, res.stderr
     assert f"write {cell!r} as {cell.split()[0]}, the number alone" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("column", ["num_gpus", "tensor_parallel", "expert_parallel", "data_parallel"])
+def test_a_blank_parallelism_cell_is_named_missing(tmp_path, column):
+    """A blank parallelism cell said 'must be an integer >= 1', as if a value were there and wrong."""
+    text = str(_error(tmp_path, column, ""))
+    assert f"column {column!r}: missing value" in text and "(data row 3 (1-based))" in text, text
+    assert "must be an integer" not in text, text

@@ -166,6 +166,8 @@ def _relabel_parallelism(raw: pd.DataFrame, src: str) -> pd.DataFrame:
     cols = {}
     for c in ("num_gpus", "tensor_parallel", "expert_parallel", "data_parallel"):
         v = _numbers(raw, c, src, "GPUs").to_numpy(dtype="float64")
+        if np.isnan(v).any():  # a blank cell: nothing there to be wrong
+            _fail(src, c, np.isnan(v), "missing value: every row needs it (a whole number of GPUs >= 1)")
         bad = ~np.isfinite(v) | (v < 1) | (v != np.round(v))
         if bad.any():
             _fail(src, c, bad, "must be an integer >= 1")
