@@ -24,8 +24,8 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.chunks import evaluate_chunk, iter_chunks
-from energylens.model.configs import fit_input, load_configs, mapping_frame
+from energylens.model.chunks import config_chunks, evaluate_chunk
+from energylens.model.configs import fit_input, load_configs
 from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
@@ -33,6 +33,7 @@ from energylens.model.domain import (
     check_feature_real,
     design_report,
     non_finite_fit_error,
+    range_check,
     unexercised_params,
 )
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
@@ -61,7 +62,6 @@ from energylens.parallel import threads
 from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
-from energylens.profiles.schema import SCHEMA_VERSION
 
 __all__ = ["ClosedFormModel", "load_configs", "fit_input"]
 
@@ -280,18 +280,10 @@ class ClosedFormModel:
         :class:`~energylens.profiles.native_rows.RowInputs` where a chunk takes it (:mod:`energylens.model.chunks`).
         A DataFrame not yet validated (a mapping or a list of mappings is one) is validated chunk by chunk
         (memory O(chunk); the light path where it takes the frame); paths and validated frames are read at once."""
-        configs = mapping_frame(configs)
-        if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
-            frame, validated = configs, False
-        else:
-            frame, validated = load_configs(configs, require_energy=False), True
-        return len(frame), iter_chunks(frame, validated, chunk_rows, self._columns, check, native,
-                                       lambda: self._columns(load_configs(configs, require_energy=False)))
+        return config_chunks(configs, chunk_rows, self._columns, check, native)
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
-        if not isinstance(check_range, (bool, np.bool_)):
-            raise TypeError(f"check_range must be True or False, got {check_range!r}")
-        return RangeCheck(self._ranges, self.feature_names) if check_range else None
+        return range_check(self._ranges, self.feature_names, check_range)
 
     def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str,
                  summed: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core, warning_sink
+from energylens.model.configs import load_configs, mapping_frame
 from energylens.model.domain import RangeCheck
 from energylens.model.intervals import chunk_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.native_rows import RowInputs, row_inputs
-from energylens.profiles.schema import as_feature_profiles
+from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles
 
-__all__ = ["validated_chunk", "iter_chunks", "evaluate_chunk", "per_row_frame"]
+__all__ = ["validated_chunk", "iter_chunks", "config_chunks", "evaluate_chunk", "per_row_frame"]
 
 
 def per_row_frame(columns: dict[str, np.ndarray], configs: object) -> pd.DataFrame:
@@ -74,6 +75,21 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
         if len(bounds) > 1:
             whole_table_error()
         raise
+
+
+def config_chunks(configs, chunk_rows: int, columns_of: Callable, check: RangeCheck | None,
+                  native: bool = False) -> tuple[int, Iterator]:
+    """The number of rows of ``configs`` (a path, a frame, a mapping or a list of them) and :func:`iter_chunks`
+    over them: a DataFrame not yet validated (a mapping or a list of mappings is one) is validated chunk by chunk
+    (memory O(chunk)); paths and validated frames are read at once. ``columns_of`` maps a validated chunk to its
+    feature columns (a model's ``_columns``); the template's and the expression model's ``_chunks``."""
+    configs = mapping_frame(configs)
+    if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
+        frame, validated = configs, False
+    else:
+        frame, validated = load_configs(configs, require_energy=False), True
+    return len(frame), iter_chunks(frame, validated, chunk_rows, columns_of, check, native,
+                                   lambda: columns_of(load_configs(configs, require_energy=False)))
 
 
 def evaluate_chunk(template: str, inputs, theta: np.ndarray, check: RangeCheck | None, out0: np.ndarray,

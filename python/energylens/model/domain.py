@@ -31,7 +31,7 @@ from energylens.profiles.problems import rows_text
 from energylens.profiles.row_names import RowNames
 
 __all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
-           "RangeCheck", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
+           "RangeCheck", "range_check", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -384,3 +384,11 @@ def check_feature_real(name: str, raw) -> None:
     if kind in _NOT_REAL:
         raise ValueError(f"feature {name!r} is {_NOT_REAL[kind]}; features are real numbers (tp=2, not True "
                          "or \"2\")")
+
+
+def range_check(ranges, names, check_range: bool) -> RangeCheck | None:
+    """A :class:`RangeCheck` of the training ``ranges`` over the feature ``names`` when ``check_range`` (a
+    model's predict argument, which must be a bool), else None: the template's and the expression model's."""
+    if not isinstance(check_range, (bool, np.bool_)):
+        raise TypeError(f"check_range must be True or False, got {check_range!r}")
+    return RangeCheck(ranges, names) if check_range else None

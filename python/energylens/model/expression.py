@@ -28,14 +28,14 @@ import sympy as sp
 from energylens import _core, warning_sink
 from energylens.errors import DegenerateFitWarning, ModelFileError
 from energylens.model.base import load_configs
-from energylens.model.chunks import iter_chunks, per_row_frame
+from energylens.model.chunks import config_chunks, per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
-from energylens.model.configs import mapping_frame
 from energylens.model.domain import (
     DesignReport,
     FeatureTable,
     RangeCheck,
     check_feature_real,
+    range_check,
     rows_where,
     training_ranges,
 )
@@ -54,7 +54,6 @@ from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_mo
 from energylens.parallel import threads
 from energylens.profiles.features import FEATURE_NAMES, build_features, check_feature_domain
 from energylens.profiles.light import LightProfiles
-from energylens.profiles.schema import SCHEMA_VERSION
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
 
@@ -222,18 +221,10 @@ class ExpressionEnergyModel:
         """The number of rows and (start, stop, feature columns) per chunk of ``chunk_rows`` rows, extrapolation
         flags tallied in ``check``, as the template's (``ClosedFormModel._chunks``): a DataFrame not validated
         yet (a mapping or a list of them is one) is validated chunk by chunk; paths and validated frames at once."""
-        configs = mapping_frame(configs)
-        if isinstance(configs, pd.DataFrame) and configs.attrs.get("schema_version") != SCHEMA_VERSION:
-            frame, validated = configs, False
-        else:
-            frame, validated = load_configs(configs, require_energy=False), True
-        return len(frame), iter_chunks(frame, validated, chunk_rows, self._columns, check, False,
-                                       lambda: self._columns(load_configs(configs, require_energy=False)))
+        return config_chunks(configs, chunk_rows, self._columns, check, False)
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
-        if not isinstance(check_range, (bool, np.bool_)):
-            raise TypeError(f"check_range must be True or False, got {check_range!r}")
-        return RangeCheck(self._ranges, self.feature_names) if check_range else None
+        return range_check(self._ranges, self.feature_names, check_range)
 
     def _native_options(self) -> dict[str, Any]:
         return dict(self.options)
