@@ -323,13 +323,12 @@ def _shown_rejections(space: SearchSpace, options: dict[str, Any], out, default:
     return rejected, skipped, note
 
 
-def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured=None,
-                 rejected: dict[str, int] | None = None) -> dict:
+def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured,
+                 rejected: dict[str, int]) -> dict:
     """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`)
     and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`); the largest max_num_seqs
     whose KV cache fits, and the lowest latency the unsearched TP / max_num_seqs values reach (:mod:`.remedies`).
-    ``rejected``: the counts the result shows (None: the engine's)."""
-    rejected = rejected if rejected is not None else dict(zip(REASONS, map(int, out.rejected), strict=True))
+    ``rejected``: the counts the result shows (:func:`_shown_rejections`)."""
     closest = _closest(space, em, options, out, indices, labels, measured)
     theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
     return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
