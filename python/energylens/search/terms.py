@@ -41,9 +41,10 @@ def split_terms(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, *,
     """Static and dynamic energy per phase through the model's own evaluator (busy power and FLOP energy
     zeroed for the static part), and the term that decides each configuration: ``df`` with the columns of
     :func:`term_columns`. ``feats``: :func:`point_features` of ``df`` when the caller has them."""
-    if not len(df):  # the columns, empty, added in one step (six set one by one cost ~0.6 ms)
+    if not len(df):  # the columns, empty, added in one step (six set one by one cost ~0.6 ms); idle_j is the
+        # engine's own (an empty top-k got it twice: to_json warned "columns are not unique")
         return with_columns(df, {t: pd.Series(dtype=float if t != "decided_by" else object, index=df.index)
-                                 for t in (*TERMS, "decided_by")})
+                                 for t in (*TERMS, "decided_by") if t not in df.columns})
     return with_columns(df, term_columns(space, df, model, point_features(space, df) if feats is None else feats))
 
 
