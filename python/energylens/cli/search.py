@@ -30,8 +30,8 @@ __all__ = ["add_parser", "print_result"]
 
 
 def print_result(result, top: int | None = None, out=None) -> None:
-    """The table the command prints: summary, configurations, explanation of the best (to ``out``, default
-    stdout)."""
+    """The table the command prints: summary, configurations, explanation of the best and what the columns
+    mean (to ``out``, default stdout)."""
     out = sys.stdout if out is None else out
     print(result.summary(), file=out)
     if result.settings.get("intervals_unavailable"):  # the columns are dropped, said why (as predict says it)
@@ -39,6 +39,7 @@ def print_result(result, top: int | None = None, out=None) -> None:
     if not result.empty:  # an empty result's reason is the command's error line (stderr), said once
         print(result.table(top), file=out)
         print(result.explain(0), file=out)
+        print(result.legend(top), file=out)  # what the columns mean (lo / hi are not predict's interval)
 
 
 def _read_candidates(path: str) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from energylens.search.confidence import limits_line, predicted_rows
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.labels import gpu_labels  # re-exported (it lived here)
+from energylens.search.legend import column_legend, table_columns
 from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
 from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clause, reach_sentence
@@ -311,28 +312,28 @@ class SearchResult:
         df = self.to_frame().head(None if n is None else _rank("n", n, low=0))
         if not len(df):
             return self.why_empty()
-        df = df.drop(columns=[c for c in ("energy_j_lo", "energy_j_hi", "p_best") if c in df and df[c].isna().all()])
-        cols = {"config": "configuration", "compute_precision": "compute", "energy_j": "J/request",
-                "energy_j_lo": "lo J/request", "energy_j_hi": "hi J/request",  # each quantity with its unit
-                "objective": self.objective, "ttft_s": "TTFT s", "ttft_source": "TTFT is", "tpot_s": "TPOT s", "tpot_source": "TPOT is",
-                "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
-                "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
-        if self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token"):
-            del cols["objective"]  # the same numbers as J/request
-        elif self.settings.get("objective") == "cost":  # GPU-seconds x price decide it; the terms split energy
-            cols["decided_by"] = "energy decided by"
-        if "compute_precision" not in df or (df["compute_precision"] == df["precision"]).all():
-            del cols["compute_precision"]  # the label's weight format says it (a w8a16 int8 row: bf16 compute)
-        if not self.settings.get("rate_per_s"):
-            del cols["batch"]  # max_num_seqs, in the label
-            del cols["replicas"]  # one deployment; its GPUs are tp x pp x dp
-        view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+        cols = self._columns(df)
+        view = df[list(cols)].rename(columns=cols)
         if "cap binds" in view:
             view["cap binds"] = view["cap binds"].map({True: "yes", False: "no"})
         decided = cols.get("decided_by")
         if decided in view:
             view[decided] = view[decided].str.removesuffix("_j")
         return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def _columns(self, df: pd.DataFrame) -> dict[str, str]:
+        """Frame column -> header of what :meth:`table` shows of ``df`` (:func:`.legend.table_columns`): the interval
+        and P(best) left out where empty; the compute precision where it differs from the label's weight format."""
+        cols = table_columns([c for c in df.columns if c not in ("energy_j_lo", "energy_j_hi", "p_best")
+                              or not df[c].isna().all()], self.settings, self.objective)
+        if "compute_precision" in cols and (df["compute_precision"] == df["precision"]).all():
+            del cols["compute_precision"]  # the label's weight format says it (a w8a16 int8 row: bf16 compute)
+        return cols
+
+    def legend(self, n: int | None = None) -> str:
+        """What each column of :meth:`table` (``n`` rows) means, one line each ("" for an empty result)."""
+        df = self.to_frame().head(None if n is None else _rank("n", n, low=0))
+        return column_legend(self._columns(df), self.settings, len(df)) if len(df) else ""
 
     def summary(self) -> str:
         """Header lines: space size, feasible count, rejections per reason, model source, time."""
@@ -441,7 +442,7 @@ class SearchResult:
                 "settings": self.settings, "top": records(self.to_frame()),
                 "pareto_tpot": records(self._labelled(self.pareto_tpot)),
                 "pareto_ttft": records(self._labelled(self.pareto_ttft)),
-                "explanation": self.explain(0), "summary": self.summary()}
+                "explanation": self.explain(0), "summary": self.summary(), "legend": self.legend()}
 
     def to_json(self, path: str | None = None) -> str:
         """The result as JSON (:meth:`to_dict`); also written (atomically) to ``path`` when given (OutputError

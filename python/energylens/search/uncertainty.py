@@ -17,6 +17,7 @@ from energylens import _core
 from energylens.model import EnergyModel
 from energylens.model.calibration import row_keys, widened
 from energylens.search import measured as measured_mode
+from energylens.search.legend import INTERVAL_QUANTILES
 from energylens.search.result import TIE_RTOL
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
@@ -92,7 +93,7 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
     best = objective.min(axis=1, keepdims=True)
     tied = np.isfinite(best) & (objective <= best + TIE_RTOL * np.abs(best))
     p_best = (tied / np.maximum(tied.sum(axis=1, keepdims=True), 1)).sum(axis=0) / n
-    lo, hi = np.quantile(energy, [0.05, 0.95], axis=0)
+    lo, hi = np.quantile(energy, INTERVAL_QUANTILES, axis=0)  # as the printed legend says
     cal = getattr(model, "calibration", None)
     if cal is not None:  # the offset's own estimation error, added as calibrated_interval adds it
         frame, c = combo_models(space), space.digits(idx.astype(np.int64))[0]

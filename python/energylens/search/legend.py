@@ -1,0 +1,72 @@
+"""The printed table's columns (:func:`table_columns`) and what each means (:func:`column_legend`), for the
+columns a result shows: ``energylens search`` printed ``lo J/request``, ``domains``, ``P(best)``, ``cap binds``
+with no word on them, and its ``lo`` / ``hi`` (the energy's spread over the model's bootstrap refits) read as
+the 90 % interval ``energylens predict`` writes for the same row, which also carries the residual scatter of a
+single measurement and is several times as wide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["INTERVAL_QUANTILES", "column_legend", "table_columns"]
+
+#: The quantiles of the bootstrap replicates' energy that make a result's ``energy_j_lo`` / ``energy_j_hi``.
+INTERVAL_QUANTILES = (0.05, 0.95)
+
+
+def table_columns(frame_columns, settings: dict[str, Any], objective: str) -> dict[str, str]:
+    """Frame column -> printed header, for the columns the table shows (in order) of a top-k frame with
+    ``frame_columns``; ``settings`` and ``objective`` as the result has them."""
+    cols = {"config": "configuration", "compute_precision": "compute", "energy_j": "J/request",
+            "energy_j_lo": "lo J/request", "energy_j_hi": "hi J/request",  # each quantity with its unit
+            "objective": objective, "ttft_s": "TTFT s", "ttft_source": "TTFT is", "tpot_s": "TPOT s",
+            "tpot_source": "TPOT is", "replicas": "replicas", "gpus": "GPUs", "domains": "domains",
+            "batch": "running batch", "cap_binds": "cap binds", "p_best": "P(best)", "decided_by": "decided by"}
+    if settings.get("objective", "energy") == "energy" and not settings.get("per_token"):
+        del cols["objective"]  # the same numbers as J/request
+    elif settings.get("objective") == "cost":  # GPU-seconds x price decide it; the terms split energy
+        cols["decided_by"] = "energy decided by"
+    if not settings.get("rate_per_s"):
+        del cols["batch"]  # max_num_seqs, in the label
+        del cols["replicas"]  # one deployment; its GPUs are tp x pp x dp
+    return {c: h for c, h in cols.items() if c in frame_columns}
+
+
+def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int) -> str:
+    """One line per shown column (``headers``: :func:`table_columns`, as the table shows them; ``rows``: the
+    rows listed), starting "columns:"."""
+    load = bool(settings.get("rate_per_s"))
+    lo, hi = (f"{100 * q:g}th" for q in INTERVAL_QUANTILES)
+    says = {
+        "config": "model, GPU, weight format, tensor / pipeline / data(/ expert)-parallel degrees, B = vLLM's "
+                  "max_num_seqs" + (" (B64/128: caps that give the same deployment)" if load else ""),
+        "compute_precision": "the GEMM precision priced (the label names the weights' format)",
+        "energy_j": "predicted energy per request, all GPUs of a deployment" + (", idle headroom included" if load else ""),
+        "energy_j_lo": f"the {lo} / {hi} percentiles of that energy over the model's bootstrap refits: the uncertainty "
+                       "of its fitted parameters, not of one measurement (energylens predict's energy_j_lo / "
+                       "energy_j_hi add the residual scatter and are wider)",
+        "objective": "what is minimised; rows are in its order",
+        "ttft_s": "time to first token, seconds" + ("" if "ttft_source" in headers else ", predicted"),
+        "ttft_source": "whether TTFT / TPOT is the row's measured value or predicted",
+        "tpot_s": "time per output token after the first, seconds" + ("" if "tpot_source" in headers else ", predicted"),
+        "replicas": "deployments the rate needs",
+        "gpus": "GPUs of all replicas" if load else "GPUs of one deployment (TP x PP x DP)",
+        "domains": "scale-up domains (NVLink servers) one deployment spans; above 1 its pipeline stages or "
+                   "expert group cross the scale-out network",
+        "batch": "mean sequences running at once per data-parallel rank (Little's law)",
+        "cap_binds": "yes: max_num_seqs limits the deployment (it sized the replicas, or the batch reaches it)",
+        "p_best": f"share of the model's bootstrap refits in which the row is the cheapest of the {rows} listed (by the "
+                 "objective)",
+        "decided_by": "the largest energy term: prefill or decode, static (the power each GPU draws for the "
+                      "whole time) or dynamic (compute, memory traffic); idle: the static power of idle headroom",
+    }
+    named: dict[str, str] = {}  # a pair (lo / hi, TTFT is / TPOT is) on one line, said once
+    for c, h in headers.items():
+        key = _PAIRED.get(c, c)
+        named[key] = f"{named[key]} / {h}" if key in named else h
+    width = max(len(h) for h in named.values())
+    return "columns:\n" + "\n".join(f"  {h:<{width}}  {says[c]}" for c, h in named.items())
+
+
+#: Columns said on the line of another: the interval's bounds, the latencies' sources.
+_PAIRED = {"energy_j_hi": "energy_j_lo", "tpot_source": "ttft_source"}

@@ -1,0 +1,86 @@
+"""``energylens search`` says what its table's columns mean. It printed ``lo J/request``, ``hi J/request``,
+``domains``, ``P(best)``, ``cap binds``, ``decided by`` with no word on them, and its lo / hi (the energy's 5th / 95th
+percentiles over the model's bootstrap refits: parameter uncertainty) read as the 90 % interval that
+``energylens predict`` writes for the same configuration, which adds the residual scatter and was several times as
+wide (the top 6 of Qwen3-30B-A3B on H100/H200/B200: predict's lo 0.77-0.83x, hi 1.17-1.20x the search's)."""
+
+import io
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import energylens
+from energylens.cli.search import print_result
+from energylens.search.api import bundled_model
+from energylens.search.legend import INTERVAL_QUANTILES
+
+KW = dict(input_tokens=512, output_tokens=256, top=3)
+
+
+def _search(**kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the bundled model's range notes
+        return energylens.search(**{"model": "meta-llama/Llama-3.1-70B-Instruct", "gpus": "H100,H200,B200",
+                                    "energy_model": bundled_model(), **KW, **kw})
+
+
+CASES = {"fixed": {}, "rate": {"rate_per_s": 5.0}, "cost": {"price_per_gpu_hour": 2.5},
+         "carbon per token": {"carbon_g_per_kwh": 400.0, "per_token": True}, "no bootstrap": {"bootstrap": False},
+         "several points": {"input_tokens": [256, 1024], "output_tokens": [128, 512]}}
+
+
+def _printed(r) -> list[str]:
+    out = io.StringIO()
+    print_result(r, out=out)
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_column_the_table_shows_is_explained(case):
+    r = _search(**CASES[case])
+    lines = _printed(r)
+    legend = lines[lines.index("columns:") + 1:]
+    explained = " ".join(line.split("  ")[1] if line.startswith("  ") else "" for line in legend)
+    headers = [h for h in r._columns(r.to_frame()).values()]
+    assert headers and all(h in explained for h in headers), (headers, legend)
+    assert len(legend) == len(headers) - ("lo J/request" in headers), legend  # lo and hi share a line
+    assert all(len(line.split("  ", 2)[-1].strip()) > 10 for line in legend)  # a meaning, not a bare name
+    assert ("P(best)" in explained) == (case != "no bootstrap")
+    assert f"of the {len(r.top)} listed" in r.legend() or case == "no bootstrap"
+    assert ("running batch" in explained) == ("rate_per_s" in CASES[case])
+
+
+def test_the_interval_is_the_quantiles_the_legend_names():
+    data = energylens.profiles.datasets.mlenergy_v2()
+    rows = data[data["model"].str.contains("70B")].head(4).reset_index(drop=True)
+    r = _search(model=None, gpus=None, input_tokens=None, output_tokens=None, candidates=rows, top=len(rows),
+                threads=1)
+    got = r.top.set_index("candidate").sort_index()
+    boot = bundled_model().predict_bootstrap(rows.loc[got.index])
+    lo, hi = np.quantile(boot, INTERVAL_QUANTILES, axis=0)
+    np.testing.assert_allclose(got["energy_j_lo"], lo, rtol=1e-10)
+    np.testing.assert_allclose(got["energy_j_hi"], hi, rtol=1e-10)
+    assert f"{100 * INTERVAL_QUANTILES[0]:g}th / {100 * INTERVAL_QUANTILES[1]:g}th percentiles" in r.legend()
+    # what the legend says of predict's interval at the same level: it is wider, for every row
+    level = INTERVAL_QUANTILES[1] - INTERVAL_QUANTILES[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = bundled_model().predict_interval(rows.loc[got.index], level=round(level, 12), check_range=False)
+    assert (pred["energy_j_lo"].to_numpy() < got["energy_j_lo"].to_numpy()).all()
+    assert (pred["energy_j_hi"].to_numpy() > got["energy_j_hi"].to_numpy()).all()
+    assert "energylens predict's energy_j_lo / energy_j_hi add the residual scatter and are wider" in r.legend()
+
+
+def test_json_carries_the_legend_and_an_empty_result_has_none(tmp_path):
+    r = _search()
+    assert json.loads(r.to_json())["legend"] == r.legend() != ""
+    empty = _search(tpot_limit_s=0.001)
+    assert empty.empty and empty.legend() == "" and json.loads(empty.to_json())["legend"] == ""
+    assert "columns:" not in "\n".join(_printed(empty))
+
+
+def test_the_legend_follows_the_rows_shown():
+    r = _search(top=5)
+    assert "of the 2 listed" in r.legend(2) and "of the 5 listed" in r.legend()
