@@ -55,7 +55,7 @@ def test_flags_must_be_booleans(model, kw):
     ({"bootstrap_seed": 1.5}, "bootstrap_seed must be a whole number"),
     ({"bootstrap_seed": None}, "bootstrap_seed must be a whole number"),
     ({"progress": "x"}, "progress must be True, False, None or a callable"),
-    ({"top": 10**9}, "top must be at most 100,000"),
+    ({"top": 10**9}, r"top \(--top\) must be at most 100,000"),
     ({"top": None}, "top must be a whole number >= 1, got None"),  # int(None)'s TypeError before
 ])
 def test_call_options_name_themselves(model, kw, match):

@@ -206,7 +206,7 @@ def test_carbon_or_price_alone_selects_the_objective(model):
     cost = _search(model, price_per_gpu_hour={"H100": 2.0})
     assert cost.settings["objective"] == "cost" and cost.top["price_per_gpu_hour"].iloc[0] == 2.0
     assert _search(model).settings["objective"] == "energy"
-    with pytest.raises(ValueError, match="both given: say which to minimise"):
+    with pytest.raises(ValueError, match="both given, and a search minimises one of them: drop --price"):
         _search(model, carbon_g_per_kwh=400, price_per_gpu_hour=2)
     with pytest.raises(ValueError, match=r"carbon_g_per_kwh \(--carbon\) would be ignored with objective 'energy'"):
         _search(model, objective="energy", carbon_g_per_kwh=400)

@@ -284,8 +284,8 @@ def workload_points(input_tokens, output_tokens, weights) -> tuple[np.ndarray, n
         elif len(lo) == 1:
             lo = np.full(len(li), lo[0])
         else:
-            raise ValueError(f"input_tokens has {len(li)} workload points, output_tokens {len(lo)}; "
-                             "give one value or the same number of points")
+            raise ValueError(f"input_tokens (--input-tokens) has {len(li)} workload points, output_tokens "
+                             f"(--output-tokens) {len(lo)}; give one value or the same number of points")
     if weights is None:
         first: dict[tuple[float, float], int] = {}
         for i, point in enumerate(zip(li.tolist(), lo.tolist(), strict=True)):

@@ -90,8 +90,9 @@ def resolve_objective(objective, carbon_g_per_kwh, price_per_gpu_hour) -> str:
     carbon, price = carbon_g_per_kwh is not None, price_per_gpu_hour is not None
     if objective is None:
         if carbon and price:
-            raise ValueError("carbon_g_per_kwh (--carbon) and price_per_gpu_hour (--price) are both given: say which "
-                             "to minimise with objective='carbon' or 'cost' (--objective carbon or --objective cost)")
+            raise ValueError("carbon_g_per_kwh (--carbon) and price_per_gpu_hour (--price) are both given, and a "
+                             "search minimises one of them: drop --price (price_per_gpu_hour) to minimise carbon, or "
+                             "drop --carbon (carbon_g_per_kwh) to minimise cost")  # (objective= refuses the other)
         return "carbon" if carbon else "cost" if price else "energy"
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -129,7 +130,7 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}"
                              + (" (None: each GPU's scale-up domain from the GPU table)" if name == "node_size" else ""))
     if top > MAX_TOP:
-        raise ValueError(f"top must be at most {MAX_TOP:,} (the engine keeps the top rows in memory), got {top!r}")
+        raise ValueError(f"top (--top) must be at most {MAX_TOP:,} (the engine keeps the top rows in memory), got {top!r}")
     opts["top_k"], opts["node_size"] = int(top), int(node_size or 0)
     if max_utilization is not None:
         if rate_per_s is None:

@@ -1,0 +1,41 @@
+"""``energylens search`` errors name the option a user typed and a remedy that works:
+
+* ``--top 100001`` said "top must be at most 100,000", and ``--input-tokens 200,500,2000 --output-tokens 100,250``
+  "input_tokens has 3 workload points, output_tokens 2": the Python argument names, not the options;
+* ``--carbon 400 --price 2`` said to add ``--objective cost`` (or carbon), which was then refused with "carbon_g_per_kwh
+  (--carbon) would be ignored with objective 'cost': drop it": the first message sent the user into the second."""
+
+from energylens.cli.main import main
+
+ARGS = ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens", "512",
+        "--output-tokens", "256", "--tp", "1", "--max-num-seqs", "8,16"]
+
+
+def _run(argv, capsys) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_a_top_over_the_limit_names_the_option(small_model_file, capsys):
+    code, err = _run([*ARGS, "--model-file", str(small_model_file), "--top", "100001"], capsys)
+    assert code == 2 and "--top" in err and "100,000" in err and "100001" in err
+
+
+def test_unequal_workload_points_name_the_options(small_model_file, capsys):
+    argv = list(ARGS)
+    argv[argv.index("--input-tokens") + 1], argv[argv.index("--output-tokens") + 1] = "200,500,2000", "100,250"
+    code, err = _run([*argv, "--model-file", str(small_model_file)], capsys)
+    assert code == 2 and "--input-tokens" in err and "--output-tokens" in err and "3" in err and "2" in err
+
+
+def test_carbon_and_price_together_get_a_remedy_that_works(small_model_file, capsys):
+    base = [*ARGS, "--model-file", str(small_model_file)]
+    code, err = _run([*base, "--carbon", "400", "--price", "2"], capsys)
+    assert code == 2 and "drop --price" in err and "drop --carbon" in err
+    for objective in ("carbon", "cost"):  # what the message used to propose: still refused (one input is unused)
+        code, _ = _run([*base, "--carbon", "400", "--price", "2", "--objective", objective], capsys)
+        assert code == 2
+    assert "--objective" not in err  # so the message does not propose it
+    for kept in (["--carbon", "400"], ["--price", "2"]):  # each remedy it gives runs
+        code, _ = _run([*base, *kept], capsys)
+        assert code == 0
