@@ -3,9 +3,12 @@
 * ``--top 100001`` said "top must be at most 100,000", and ``--input-tokens 200,500,2000 --output-tokens 100,250``
   "input_tokens has 3 workload points, output_tokens 2": the Python argument names, not the options;
 * ``--carbon 400 --price 2`` said to add ``--objective cost`` (or carbon), which was then refused with "carbon_g_per_kwh
-  (--carbon) would be ignored with objective 'cost': drop it": the first message sent the user into the second."""
+  (--carbon) would be ignored with objective 'cost': drop it": the first message sent the user into the second;
+  and --carbon / --price help said each minimised its objective "unless --objective says otherwise", which is refused."""
 
-from energylens.cli.main import main
+import pytest
+
+from energylens.cli.main import build_parser, main
 
 ARGS = ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens", "512",
         "--output-tokens", "256", "--tp", "1", "--max-num-seqs", "8,16"]
@@ -39,3 +42,16 @@ def test_carbon_and_price_together_get_a_remedy_that_works(small_model_file, cap
     for kept in (["--carbon", "400"], ["--price", "2"]):  # each remedy it gives runs
         code, _ = _run([*base, *kept], capsys)
         assert code == 0
+
+
+@pytest.mark.parametrize(("given", "other"), [(["--carbon", "400"], ["--objective", "energy"]),
+                                              (["--carbon", "400"], ["--objective", "cost", "--price", "2"]),
+                                              (["--price", "2"], ["--objective", "energy"]),
+                                              (["--price", "2"], ["--objective", "carbon", "--carbon", "400"])])
+def test_the_help_says_another_objective_is_refused(small_model_file, capsys, given, other):
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" search"))
+    text = next(a.help for a in sub._actions if given[0] in a.option_strings)
+    assert "unless --objective says otherwise" not in text and "nor with --objective" in text
+    code, err = _run([*ARGS, "--model-file", str(small_model_file), *given, *other], capsys)
+    assert code == 2 and "would be ignored" in err

@@ -141,10 +141,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "with --carbon alone, cost with --price alone, else energy")
     p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
     p.add_argument("--carbon", type=positive_float,
-                   help="grid carbon intensity, g CO2 per kWh (minimises carbon unless --objective says otherwise)")
+                   help="grid carbon intensity, g CO2 per kWh: minimises carbon (not with --price, nor with "
+                   "--objective energy or cost, which would leave it unused)")
     p.add_argument("--price", type=_prices,
-                   help="price per GPU-hour: one number or GPU=price pairs, each a GPU of --gpus (minimises cost "
-                   "unless --objective says otherwise)")
+                   help="price per GPU-hour: one number or GPU=price pairs, each a GPU of --gpus: minimises cost "
+                   "(not with --carbon, nor with --objective energy or carbon, which would leave it unused)")
     p.add_argument("--gpu-memory-utilization", type=_fraction, default=0.9,
                    help="usable fraction of GPU memory, as vLLM's option (0.9)")
     p.add_argument("--runtime-reserve-gib", type=nonnegative_float, default=None,
