@@ -37,7 +37,7 @@ from energylens.profiles.datasets import (
 )
 from energylens.search import search
 
-__all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison"]
+__all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison", "demo_search_command"]
 
 GROUP_BY = ("task", "model", "gpu")
 def _config_label(row: pd.Series) -> str:
@@ -127,6 +127,9 @@ def _choices(model: EnergyModel, data: pd.DataFrame, train_size: int, compare: b
     table = choices_table(data, model.predict(data, check_range=False), data["tpot_s"].to_numpy())
     say(f"\nenergy-optimal configuration per (task, model, GPU) group ({len(table)} groups with >= 2 "
         "configurations); energy in J per request, measured:")
+    cap = "the server's batch cap (max_batch_size)" if "max_batch_size" in data else "the batch size"  # _config_label's
+    say("  energylens pick: the group's configuration with the lowest predicted energy; latency-first pick: its "
+        f"lowest measured TPOT; B: {cap}; saved: how much less measured energy the energylens pick uses, in % of the latency-first pick's")
     say(f"{'task':<10} {'model':<30} {'gpu':<14} {'energylens pick':<16} {'J':>8} "
         f"{'latency-first pick':<18} {'J':>8} {'saved':>6}")
     for _, r in table.iterrows():
@@ -190,13 +193,23 @@ DEMO_SEARCH = {"model": "meta-llama/Llama-3.1-70B-Instruct", "gpus": "H100,H200,
                "output_tokens": 256, "tpot_limit_s": 0.1}
 
 
+def demo_search_command() -> str:
+    """The closing search as an ``energylens search`` command line (the model fitted in the demo aside)."""
+    options = {"model": "--model", "gpus": "--gpus", "input_tokens": "--input-tokens",
+               "output_tokens": "--output-tokens", "tpot_limit_s": "--tpot-limit"}
+    return "energylens search " + " ".join(f"{options[k]} {v}" for k, v in DEMO_SEARCH.items()) + f" --top {DEMO_TOP}"
+
+
+#: The rows the closing search prints.
+DEMO_TOP = 5
+
+
 def _search(model: EnergyModel, say) -> None:
     """One search with the demo's fitted model; prints its top 5 (``energylens search``'s table)."""
-    args = ", ".join(f"{k}={v}" for k, v in DEMO_SEARCH.items())
-    say(f"\nconfiguration search with this model (energylens search: {args}):")
+    say(f"\nconfiguration search with this model ({demo_search_command()}, the model fitted above as --model-file):")
     result = search(DEMO_SEARCH["model"], DEMO_SEARCH["gpus"], input_tokens=DEMO_SEARCH["input_tokens"],
                     output_tokens=DEMO_SEARCH["output_tokens"], tpot_limit_s=DEMO_SEARCH["tpot_limit_s"],
-                    top=5, energy_model=model)
+                    top=DEMO_TOP, energy_model=model)
     lines = io.StringIO()
     print_result(result, out=lines)
     say(lines.getvalue().rstrip())
@@ -219,4 +232,4 @@ def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: in
     except OutputError as exc:  # (a full disk): the caller shows the table before the error, nothing computed is lost
         exc.table = table
         raise
-    return table + f"\nfull comparison ({res.info['runtime_s']:.0f} s): {path}"
+    return table + f"\nfull comparison ({res.info['runtime_s']:.0f} s; each column defined under its first table): {path}"
