@@ -24,8 +24,9 @@ from energylens.profiles.bare_fp4 import AmbiguousPrecisionWarning
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.header import (check_column_spelling, check_pp_synonyms, check_required_columns,
                                         check_unique_columns)
+from energylens.profiles.number_cells import non_numeric_problems
 from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, filled_share, limit_text
-from energylens.profiles.problems import EMPTY_ROW, empty_rows, problem_text
+from energylens.profiles.problems import EMPTY_ROW, empty_rows, problem_text, said
 from energylens.profiles.row_names import default_index
 from energylens.profiles.schema import (
     _INT_COLUMNS, _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, ARCHITECTURE_COLUMNS, ARCHITECTURES,
@@ -57,7 +58,7 @@ class Problems:
         for rows, column, reason, _ in self.items:
             col = (names or {}).get(column, column)
             cur = text[rows]
-            text[rows] = np.where(cur == "", f"{col}: {reason}", cur + f"; {col}: {reason}")
+            text[rows] = np.where(cur == "", f"{col}: {said(reason)}", cur + f"; {col}: {said(reason)}")
         return text[self.bad]
 
     def _already(self, column: str) -> np.ndarray:
@@ -122,7 +123,9 @@ def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: Pro
         if col == "params_b":  # the model table's count for a blank cell of a known model (a rule made since)
             values = pd.Series(_architecture.table_params_b(frame["model"].to_numpy(), values.to_numpy(dtype=float)),
                                index=values.index)
-        problems.add(non_numeric, col, "non-numeric value", cells_)
+        # what a non-numeric cell looks like and what to write instead ('1,234', 'TRUE'; a rule made since)
+        for mask, reason in non_numeric_problems(cells_, non_numeric, col, col in required):
+            problems.add(mask, col, reason, cells_)
         finite = np.isfinite(values.to_numpy())
         nan = values.isna().to_numpy()
         problems.add(~nan & ~finite, col, "non-finite value (inf)", cells_)
@@ -231,7 +234,7 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Pro
     counts: dict[str, int] = {}
     for rows, column, reason, _ in problems.items:
         col = (names or {}).get(column, column)
-        counts[f"{col}: {reason}"] = counts.get(f"{col}: {reason}", 0) + len(rows)
+        counts[f"{col}: {said(reason)}"] = counts.get(f"{col}: {said(reason)}", 0) + len(rows)  # hints: since
     summary = "; ".join(f"{k}: {v} row{'s' if v != 1 else ''}" for k, v in counts.items())
     warning_sink.warn(
         f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
@@ -443,7 +446,8 @@ def check_feature_columns(frame: pd.DataFrame, problems) -> None:
         if col not in frame.columns:
             continue
         values, non_numeric = cells.to_numeric(frame[col])
-        problems.add(non_numeric, col, "non-numeric value", frame[col])
+        for mask, reason in non_numeric_problems(frame[col], non_numeric, col):  # (a rule made since)
+            problems.add(mask, col, reason, frame[col])
         v = values.to_numpy()
         high, too_high = _FEATURE_LIMITS[col]
         with np.errstate(invalid="ignore"):

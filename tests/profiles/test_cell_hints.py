@@ -55,6 +55,21 @@ CELLS = {
     "placeholder_required": (_row3(",300,", ",-,"), 2, ["column 'output_tokens'", "a required column: give the "
                                                                                   "value, or delete the row"]),
     "spreadsheet_error": (_row3(",350,", ",#DIV/0!,"), 2, ["'#DIV/0!': a spreadsheet's error value"]),
+    # a spreadsheet's TRUE / FALSE, a hexadecimal number, a date or a clock time: each said what it is (2026-12-06)
+    "boolean": (_row3(",1,1,", ",TRUE,1,"), 2, [
+        "column 'tp'", "'TRUE': a true/false value, not a number; column 'tp' is in a whole number of GPUs: write the "
+        "number"]),
+    "boolean_yes": (_row3(",350,", ",yes,"), 2, ["'yes': a true/false value, not a number"]),
+    "hexadecimal": (_row3(",500,", ",0x12C,"), 2, [
+        "column 'input_tokens'", "'0x12C': a hexadecimal number; write '0x12C' as 300, in decimal digits"]),
+    "hexadecimal_letters_only": (_row3(",500,", ",0xFA,"), 2, ["'0xFA': a hexadecimal number; write '0xFA' as 250"]),
+    "date_iso": (_row3(",300,", ",2024-01-03,"), 2, [
+        "column 'output_tokens'", "'2024-01-03': a date, not a number (a spreadsheet turns a value such as 1-3 into "
+        "a date): format the column as numbers and write the value again, in tokens per request"]),
+    "date_slashes": (_row3(",300,", ",1/3/2024,"), 2, ["'1/3/2024': a date, not a number"]),
+    "clock_time": (_row3(",0.05", ",00:00:01"), 2, [
+        "column 'ttft_s'", "'00:00:01': a time of day (h:mm:ss), not a number; column 'ttft_s' is in seconds (s): "
+        "write the duration as a number in that unit"]),
 }
 
 #: '#' lines and ragged rows below the header.

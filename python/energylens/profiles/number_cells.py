@@ -62,6 +62,12 @@ _EURO = re.compile(r"([+-]?)(\d{1,3}(?:\.\d{3})+),(\d+)")  # 1.234,5: '.' thousa
 _DECIMAL_COMMA = re.compile(r"([+-]?\d*),(\d+)")
 _PERCENT = re.compile(rf"({_NUM})\s*%")
 _SUFFIXED = re.compile(rf"({_NUM})\s*([^\d\s.,+-][^\d]*?)\.?")
+_HEX = re.compile(r"[+-]?0[xX][0-9a-fA-F]+")
+_BOOLEANS = frozenset({"true", "false", "yes", "no"})
+#: A date as a spreadsheet writes one (2024-01-03, 1/3/2024, 03.01.2024; a time after it: pandas' Timestamp), or a
+#: clock time (00:00:01): a number the spreadsheet took for a date or a time.
+_DATE = re.compile(r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})(?:[ T]\d{1,2}:\d{2}\S*)?")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 _PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", "?", "??", ".", "n.a.", "N.A.", "na.",
                            "none", "None", "NONE", "nil", "missing", "tbd", "TBD", "n/m"})
 
@@ -80,6 +86,20 @@ def _grouped(m: re.Match) -> str:
     return text
 
 
+def _kind(text: str, in_unit: str, unit: str | None) -> str | None:
+    """What a cell that is a true/false value, a hexadecimal number, a date or a clock time is, and what to write."""
+    if text.lower() in _BOOLEANS:  # a spreadsheet's TRUE / FALSE; Parquet's bool column reads True / False
+        return f"a true/false value, not a number; {in_unit}: write the number"
+    if _HEX.fullmatch(text):
+        return f"a hexadecimal number; write {text!r} as {int(text, 16)}, in decimal digits"
+    if _DATE.fullmatch(text):
+        return ("a date, not a number (a spreadsheet turns a value such as 1-3 into a date): format the column as "
+                f"numbers and write the value again, in {unit or 'its unit'}")
+    if _CLOCK.fullmatch(text):
+        return f"a time of day (h:mm:ss), not a number; {in_unit}: write the duration as a number in that unit"
+    return None
+
+
 def non_numeric_reason(cell: object, column: str, required: bool = False, unit: str | None = None) -> str:
     """"non-numeric value" and, where the cell looks like a number written for people, what it is and what to
     write instead, in ``column``'s unit (:data:`UNITS`; ``unit`` for a column by another name, an export's)."""
@@ -88,6 +108,8 @@ def non_numeric_reason(cell: object, column: str, required: bool = False, unit: 
     in_unit = f"column {column!r} is in {unit}" if unit else f"column {column!r} takes a plain number"
     if (m := _GROUPED.fullmatch(text)) is not None:
         return f"non-numeric value{HINT}{_grouped(m)}"
+    if (kind := _kind(text, in_unit, unit)) is not None:
+        return f"non-numeric value{HINT}{kind}"
     if (m := _EURO.fullmatch(text)) is not None:
         sign, head, frac = m.groups()
         return (f"non-numeric value{HINT}'.' thousands and ',' decimals; write {text!r} as "
