@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import precision as _precision
 from energylens.profiles.number_cells import non_numeric_reason
-from energylens.profiles.problems import HINT
+from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
 from energylens.profiles.row_names import RowNames
 
 __all__ = [
@@ -146,6 +146,11 @@ def where_in(source: str, rows: list[int], column: str | None) -> str:
     return f"{source}: {rows_text(rows)} (1-based, header not counted){col}"
 
 
+def _blank(value: object) -> bool:
+    """A cell read as NaN, None or blank text."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in ("", "nan")
+
+
 def cell_number(value, source: str, row: int, column: str, label: str | None = None) -> float:
     """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``)."""
     label = label or column
@@ -171,6 +176,8 @@ def cell_number(value, source: str, row: int, column: str, label: str | None = N
 def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:
     name = str(rec.get("name", "") or "").strip()
     if not name or name.lower() == "nan":
+        if all(_blank(v) for v in rec.values()):  # a spreadsheet's trailing ',,,,' row
+            raise GpuTableError(f"{where_in(source, [row], None)}: {EMPTY_ROW_REASON}", source=source, rows=[row])
         raise GpuTableError(f"{where_in(source, [row], 'name')}: missing GPU name", source=source,
                             column="name", rows=[row])
     aliases = str(rec.get("aliases", "") or "")

@@ -28,7 +28,7 @@ from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import read_export_csv
 from energylens.profiles.header import check_unique_csv_header, missing_said
 from energylens.profiles.number_cells import MILLISECONDS, UNITS, non_numeric_problems
-from energylens.profiles.problems import HINT
+from energylens.profiles.problems import EMPTY_ROW, EMPTY_ROW_REASON, HINT, empty_rows
 from energylens.profiles.schema import load_profiles
 
 __all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
@@ -234,6 +234,9 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
         raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
                                  f"{missing_said(missing, raw.columns, MLENERGY_V3_COLUMNS)}", source=src,
                                  column=missing[0])
+    if (empty := empty_rows(raw, cells.is_blank(raw["model_id"]))).any():  # a spreadsheet's trailing ',,,,' rows
+        raise ProfileSchemaError(f"{src}: {EMPTY_ROW_REASON} ({_rows_phrase(empty)})", source=src, column=EMPTY_ROW,
+                                 rows=np.flatnonzero(empty).tolist())
     _check_gpus(raw, src)
     task = raw["task"].astype(str)
     given_tokens = _given_input_tokens(raw, src)
@@ -325,16 +328,16 @@ def _parse_numbers(raw: pd.DataFrame, df: pd.DataFrame, src: str) -> None:
 
 def _given_input_tokens(raw: pd.DataFrame, src: str) -> np.ndarray:
     """The export's own ``input_tokens`` column (mean prompt tokens per request; not an upstream field, a
-    user may add it), NaN where absent or blank; a value that is not a number >= 0 is an error."""
+    user may add it), NaN where absent or blank; a cell that is not a number is an error quoting it with what to write
+    (:func:`_cells_said`; until 2026-12-06 '-', '1,234' and '300 tokens' were all 'must be a number of tokens >= 0'),
+    a number out of range the schema's ('must be > 0', with the plausible range)."""
     if "input_tokens" not in raw.columns:
         return np.full(len(raw), np.nan)
-    cells = raw["input_tokens"]
-    blank = cells.isna().to_numpy() | (cells.astype(str).str.strip() == "").to_numpy()
-    v = pd.to_numeric(cells.where(~blank), errors="coerce").to_numpy(dtype="float64")
-    bad = ~blank & ~(np.isfinite(v) & (v >= 0))
-    if bad.any():
-        _fail(src, "input_tokens", bad, "must be a number of tokens >= 0 (blank: the task's assumed length)")
-    return v
+    values, unparsed = cells.to_numeric(raw["input_tokens"])  # blank is NaN, text is flagged
+    if unparsed.any():
+        _fail(src, "input_tokens", unparsed, "non-numeric value (tokens per request, a number; a blank cell takes "
+              "the task's assumed length)", _cells_said(raw["input_tokens"], unparsed))
+    return values.to_numpy(dtype="float64")
 
 
 def _modality(raw: pd.DataFrame, task: pd.Series, unknown: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ from energylens.profiles.files import check_csv_file
 from energylens.profiles.gpu_spec import where_in
 from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
 from energylens.profiles.model_checks import spec_problem
+from energylens.profiles.number_cells import non_numeric_reason
+from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
 
 __all__ = ["ModelTableError", "REQUIRED_COLUMNS", "load_model_table", "register_model_table", "register_model",
            "unregister_model", "clear_user_models", "user_models"]
@@ -69,7 +71,8 @@ def _number(cell: str, source: str, row: int, column: str) -> float:
     try:
         x = float(text)
     except ValueError:
-        raise _error(source, row, column, f"{cell!r} is not a number") from None
+        hint = non_numeric_reason(text, column).partition(HINT)[2]  # '13B': write 13, as the GPU table says
+        raise _error(source, row, column, f"{text!r} is not a number" + (f": {hint}" if hint else "")) from None
     if not math.isfinite(x) or x < 0:
         raise _error(source, row, column, f"{cell!r} is not a finite number >= 0")
     if column in _WHOLE_FIELDS and x != int(x):
@@ -93,6 +96,8 @@ def _spec_from_record(rec: dict[str, str], source: str, row: int) -> tuple[table
     """The ModelSpec of one data row (zero-based ``row``) and its extra cells; every bad cell named."""
     name = rec.get("name", "").strip()
     if not name:
+        if not any(str(v).strip() for v in rec.values()):  # a spreadsheet's trailing ',,,,' row
+            raise _error(source, row, None, EMPTY_ROW_REASON)
         raise _error(source, row, "name", "missing model name")
     arch = rec.get("architecture", "").strip().lower()
     if arch not in model_registry.ARCHITECTURES:

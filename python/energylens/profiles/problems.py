@@ -20,12 +20,14 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "empty_rows",
+__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows",
            "HINT", "said"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
 EMPTY_ROW = "(every column)"
+#: What such a row is, and what to do, in a profile table, a GPU or model table and an ML.ENERGY export alike.
+EMPTY_ROW_REASON = "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): delete it"
 #: Between a reason and its hint (what the cell looks like and what to write instead: '1,234' -> 1234): the error
 #: prints the hint after the values, a drop report after the reason (:func:`said`).
 HINT = "\x1f"

@@ -35,7 +35,14 @@ from energylens.profiles.header import (
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
 from energylens.profiles.number_cells import non_numeric_problems
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism, pipeline_stages
-from energylens.profiles.problems import EMPTY_ROW, Problems, empty_rows, frame_source, raise_or_drop
+from energylens.profiles.problems import (
+    EMPTY_ROW,
+    EMPTY_ROW_REASON,
+    Problems,
+    empty_rows,
+    frame_source,
+    raise_or_drop,
+)
 from energylens.profiles.reading import (
     COMMENT_REASON,
     DATAFRAME_SOURCE,
@@ -212,7 +219,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         # '#' lines below the header (a commented-out row too, whose cells would otherwise all read as valid)
         problems.add(comment_rows(arrays[0]), headers[0], COMMENT_REASON)
     problems.add(empty_rows(frame, np.asarray(pd.isna(raw["model"]), dtype=bool)), EMPTY_ROW,
-                 "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): delete it", arrays[0])
+                 EMPTY_ROW_REASON, arrays[0])
     out = _parse_numeric(raw, required, problems)
     _check_ranges(out, problems, len(frame))
     check_feature_columns(raw, problems)

@@ -1,0 +1,140 @@
+"""Mistakes a new user makes in the files beside a profile table (2026-12-06, an adversarial pass over copies of
+real files): the user model table, the user GPU table and an ML.ENERGY v3 export with an ``input_tokens`` column
+added by hand.
+
+* A model table cell written for people ('13B', 'TRUE', '0x28') was a bare "is not a number"; the GPU table's cells
+  said what they were and what to write (number_cells' hint): the model table now says it too.
+* A spreadsheet's trailing empty rows (',,,,') in a GPU or model table were "missing GPU name" / "missing model
+  name", and in a v3 export "column 'gpu_model': blank cell: each row must name the GPU": each is now called an
+  empty row, to delete, as the profile table calls it.
+* A bad ``input_tokens`` cell of a v3 export was "must be a number of tokens >= 0" without the cell or what it is
+  ('-', '1,234', '300 tokens', 'TRUE' all alike), and said ">= 0" where 0 is then refused as "must be > 0": it now
+  quotes the cell with the hint, and a number out of range gets the schema's own message.
+"""
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+from test_mlenergy_v3 import HEADER as V3_HEADER
+from test_mlenergy_v3 import row
+
+from energylens.cli.main import main
+from energylens.errors import ProfileSchemaError
+from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
+from energylens.profiles.mlenergy_v3 import mlenergy_v3
+from energylens.profiles.model_table import ModelTableError, load_model_table
+
+MODEL_HEADER = ("name,architecture,params_b,active_params_b,n_layers,d_model,n_heads,n_kv_heads,head_dim,n_experts,"
+                "experts_per_token")
+MODEL_ROW = "acme/Coder-13B,dense,13.0,13.0,40,5120,40,8,128,1,1"
+GPU_HEADER = "name,hbm_bw_gbs,peak_bf16_tflops,tdp_w,interconnect_bw_gbs,memory_gb"
+GPU_ROW = "Acme-X1,4000,800,600,400,96"
+
+
+def _model_table(tmp_path, *rows: str):
+    path = tmp_path / "my_models.csv"
+    path.write_text("\n".join([MODEL_HEADER, *rows]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("column", "cell", "says"), [
+    ("params_b", "13B", "column 'params_b': '13B' is not a number: a unit after the number; column 'params_b' is "
+     "in billions of parameters (8.03 for an 8B model): write '13B' as 13, the number alone"),
+    ("n_layers", "TRUE", "column 'n_layers': 'TRUE' is not a number: a true/false value, not a number"),
+    ("n_layers", "0x28", "column 'n_layers': '0x28' is not a number: a hexadecimal number; write '0x28' as 40"),
+    ("d_model", '"5,120"', "column 'd_model': '5,120' is not a number: a thousands separator (','); write '5,120' "
+     "as 5120"),
+])
+def test_a_model_table_cell_says_what_it_is(tmp_path, column, cell, says):
+    cells = MODEL_ROW.split(",")
+    cells[MODEL_HEADER.split(",").index(column)] = cell
+    path = _model_table(tmp_path, ",".join(cells))
+    with pytest.raises(ModelTableError) as info:
+        load_model_table(path)
+    assert str(info.value).startswith(f"{path}: data row 1 (1-based, header not counted), ") and says in str(
+        info.value), str(info.value)
+    assert info.value.column == column and info.value.rows == [0]
+
+
+EMPTY = "empty row (every cell blank, e.g. trailing rows a spreadsheet saved): delete it"
+
+
+def test_a_model_tables_trailing_empty_rows_are_called_empty_rows(tmp_path):
+    path = _model_table(tmp_path, MODEL_ROW, "," * 10, "," * 10)
+    with pytest.raises(ModelTableError) as info:
+        load_model_table(path)
+    assert str(info.value) == f"{path}: data row 2 (1-based, header not counted): {EMPTY}", str(info.value)
+    assert info.value.rows == [1]
+    # a row with a blank name and other cells is still a missing name
+    path = _model_table(tmp_path, MODEL_ROW, "," + MODEL_ROW.partition(",")[2])
+    with pytest.raises(ModelTableError, match="column 'name': missing model name"):
+        load_model_table(path)
+
+
+def test_a_gpu_tables_trailing_empty_rows_are_called_empty_rows(tmp_path, capsys):
+    path = tmp_path / "my_gpus.csv"
+    path.write_text("\n".join([GPU_HEADER, GPU_ROW, "," * 5, "," * 5]) + "\n")
+    with pytest.raises(GpuTableError) as info:
+        load_gpu_table(path)
+    assert str(info.value) == f"{path}: data row 2 (1-based, header not counted): {EMPTY}", str(info.value)
+    assert info.value.rows == [1]
+    path.write_text("\n".join([GPU_HEADER, GPU_ROW, "," + GPU_ROW.partition(",")[2]]) + "\n")
+    with pytest.raises(GpuTableError, match="column 'name': missing GPU name"):
+        load_gpu_table(path)
+
+
+def test_a_gpu_table_true_cell_says_what_it_is(tmp_path):
+    path = tmp_path / "my_gpus.csv"
+    path.write_text("\n".join([GPU_HEADER, GPU_ROW.replace(",800,", ",TRUE,")]) + "\n")
+    with pytest.raises(GpuTableError, match="column 'peak_bf16_tflops': 'TRUE' is not a number: a true/false value"):
+        load_gpu_table(path)
+
+
+def _v3(tmp_path, rows, name="llm_configs_h100.csv"):
+    path = tmp_path / name
+    columns = [*V3_HEADER, *(c for c in rows[0] if c not in V3_HEADER)]
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return path
+
+
+def _v3_error(path) -> ProfileSchemaError:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ProfileSchemaError) as info:
+            mlenergy_v3(path)
+    return info.value
+
+
+@pytest.mark.parametrize(("cell", "says"), [
+    ("-", "value(s): '-': a placeholder ('-'), not a number; leave the cell empty where there is no value"),
+    ("1,234", "value(s): '1,234': a thousands separator (','); write '1,234' as 1234"),
+    ("300 tokens", "value(s): '300 tokens': a unit after the number; column 'input_tokens' is in tokens per "
+     "request: write '300 tokens' as 300, the number alone"),
+    ("TRUE", "value(s): 'TRUE': a true/false value, not a number"),
+    ("0x12C", "value(s): '0x12C': a hexadecimal number; write '0x12C' as 300"),
+])
+def test_a_v3_input_tokens_cell_is_quoted_with_what_to_write(tmp_path, cell, says):
+    path = _v3(tmp_path, [row(input_tokens=""), row(input_tokens=cell), row(input_tokens="350")])
+    err = _v3_error(path)
+    assert str(err).startswith(f"{path}: column 'input_tokens': non-numeric value") and says in str(err), str(err)
+    assert "(data row 2 (1-based))" in str(err) and err.column == "input_tokens" and err.rows == [1]
+
+
+@pytest.mark.parametrize("cell", ["0", "-5"])
+def test_a_v3_input_tokens_number_out_of_range_gets_the_schemas_message(tmp_path, cell):
+    err = _v3_error(_v3(tmp_path, [row(input_tokens=""), row(input_tokens=cell)]))
+    assert "column 'input_tokens': must be > 0 (mean prompt tokens per request" in str(err), str(err)
+    assert ">= 0" not in str(err) and err.rows == [1]
+
+
+def test_a_v3_exports_trailing_empty_rows_are_called_empty_rows(tmp_path, capsys):
+    path = _v3(tmp_path, [row(), row()])
+    with open(path, "a") as fh:
+        fh.write("," * (len(V3_HEADER) - 1) + "\n" + "," * (len(V3_HEADER) - 1) + "\n")
+    err = _v3_error(path)
+    assert str(err).startswith(f"{path}: ") and EMPTY in str(err) and "data rows 3, 4" in str(err), str(err)
+    assert "gpu_model" not in str(err) and err.rows == [2, 3]
+    assert main(["evaluate", str(path), "--no-progress"]) == 2
+    assert EMPTY in capsys.readouterr().err
