@@ -46,12 +46,12 @@ struct Digits {
 struct Outer {
   int reason;           ///< structural or weight-memory reason, kFeasible if none
   double fixed_bytes;   ///< weights + reserve per GPU
-  double kv_div;        ///< the KV cache's split on the first stage: min(tp, kv heads) x n_layers / its layers
+  double kv_div;        ///< the KV cache's split on the binding stage (binding_stages): min(tp, kv heads) x n_layers / its layers
   double usable_bytes;  ///< gpu_memory_utilization x memory
   double tp_link, a2a_link, hops;  ///< topology::features of (combo, tp, pp, ep): set once per outer change
-  double state_bytes;   ///< one sequence's recurrent state per GPU of the first stage: over tp, its layers' share
-  /// A middle pipeline stage with more layers than the first (stage_layers; else fullest_kv_div is 0): its
-  /// KV divisor and state as kv_div and state_bytes, and each stage's weights minus the fuller one's
+  double state_bytes;   ///< one sequence's recurrent state per GPU of that stage: over tp, its layers' share
+  /// A stage with more layers and fewer weights than that one (binding_stages; else fullest_kv_div is 0):
+  /// its KV divisor and state as kv_div and state_bytes, and each stage's weights minus the fuller one's
   /// (fixed_bytes holds the fuller), so the KV check holds on both (vLLM sizes every worker's KV cache
   /// from the most constrained one).
   double fullest_kv_div, fullest_state_bytes, first_offset, fullest_offset;
@@ -154,23 +154,28 @@ ENERGYLENS_HD double runtime_reserve(const Limits& o, const double* v, double tp
   return o.runtime_reserve_bytes + (v[kNvls] > 0.0 && group > 2.0 ? o.nvls_reserve_bytes_per_gpu * group : 0.0);
 }
 
-/// Decoder layers of the first pipeline stage and of the fullest other one where it holds more (else 0), by
-/// vLLM's default split (vllm/distributed/utils.py get_pp_indices: n_layers / pp each, the remainder one each
-/// to the stages from the second-to-last backwards; VLLM_PP_LAYER_PARTITION not modelled): memory.py's
-/// stage_layers. The last stage (lm_head, as large as the first's embedding, no extra layer) never holds more
-/// than the first. pp 1: all layers on the first.
-ENERGYLENS_HD void stage_layers(double n_layers, double pp, double& first, double& fullest) {
+/// MoE layers among the first `x` decoder layers of a model of `n_layers` with `n_moe` MoE layers
+/// (memory.py's moe_layers_before): all of them where every layer is MoE (`n_moe` 0, unknown or
+/// `n_layers`); every step-th layer, those with (i + 1) % step == 0, where n_layers = step x n_moe with
+/// step >= 2 (Llama 4's interleave_moe_layer_step, Qwen2-MoE's decoder_sparse_step); else the dense ones
+/// first (DeepSeek-V3's / Kimi-K2's / GLM-4.5's first_k_dense_replace: n_layers - n_moe dense layers).
+ENERGYLENS_HD double moe_layers_before(double x, double n_layers, double n_moe) {
   using std::floor;
-  const double q = floor(n_layers / pp), r = n_layers - q * pp;
-  first = pp > 1.0 ? q + (r > 0.0 && r == pp - 1.0 ? 1.0 : 0.0) : n_layers;
-  fullest = pp > 1.0 && r > 0.0 && r < pp - 1.0 ? q + 1.0 : 0.0;
+  if (!(n_moe > 0.0) || !(n_moe < n_layers)) return x;
+  const double step = n_layers / n_moe;
+  if (step >= 2.0 && floor(step) == step) return floor(x / step);
+  const double dense = n_layers - n_moe;
+  return x > dense ? x - dense : 0.0;
 }
 
-/// Weight bytes per GPU of a stage of `layers` decoder layers (memory.py's stage_bytes): at pp 1 dense over
-/// tp and experts over the MoE group; else the stage's share of the weights outside the embeddings and vision
-/// encoder (dense over tp, experts over the MoE group), plus the input embedding on the `first` stage and the
-/// vision encoder on every stage, over tp.
-ENERGYLENS_HD double stage_weights(const double* v, double tp, double pp, double shard, double layers, bool first) {
+/// Weight bytes per GPU of a stage of `layers` decoder layers, `moe_layers` of them MoE, of a model of
+/// `n_moe` MoE layers (its normalised count: n_layers where every layer is MoE) (memory.py's stage_bytes):
+/// at pp 1 dense over tp and experts over the MoE group; else the stage's share of the weights outside the
+/// embeddings and vision encoder (layers / n_layers, dense over tp) and of the routed experts (moe_layers
+/// / n_moe, over the MoE group), plus `extra` (the input embedding and the vision encoder on the first
+/// stage, the lm_head and the encoder on the last, the encoder on the others) over tp.
+ENERGYLENS_HD double stage_weights(const double* v, double tp, double pp, double shard, double layers,
+                                   double moe_layers, double n_moe, double extra) {
   const double total = v[kWeightTotalBytes], experts = v[kExpertTotalBytes];
   if (!(pp > 1.0)) return (total - experts) / (tp * pp) + experts / (shard * pp);
   const double matrix = v[kEmbeddingMatrixBytes], encoder = v[kEncoderBytes];
@@ -179,23 +184,63 @@ ENERGYLENS_HD double stage_weights(const double* v, double tp, double pp, double
   const double rest = total - experts - held;
   const double body = rest > 0.0 ? rest : 0.0;
   const double body_share = body * share;
-  const double own = body_share + (first ? matrix + encoder : encoder);
-  const double expert_share = experts * share;
+  const double own = body_share + extra;
+  const double moe_share = moe_layers / n_moe;
+  const double expert_share = experts * moe_share;
   return own / tp + expert_share / shard;
+}
+
+/// The stages that can bind, by vLLM's default split (vllm/distributed/utils.py get_pp_indices: n_layers /
+/// pp whole layers each, the remainder one each to the stages from the second-to-last backwards;
+/// VLLM_PP_LAYER_PARTITION not modelled): memory.py's binding_stages. Stages hold q or q + 1 layers, and
+/// the KV cache and state grow with the layers, so of each size only the one with the most weights can
+/// bind: `layers` / `weights` the stage with the most weights (of the smaller size where sizes differ and
+/// it holds more), `other_layers` / `other_weights` the heaviest stage of q + 1 layers where it holds fewer
+/// weights than that one (more KV, fewer weights; else other_layers is 0). Each stage's weights per
+/// stage_weights: its MoE layers from moe_layers_before, the embedding on the first, the lm_head on the
+/// last (a copy where tied), the vision encoder on every one (vLLM builds a multimodal model's tower on
+/// every rank). pp 1: all layers, one stage.
+struct Stages {
+  double layers, weights, other_layers, other_weights;
+};
+
+ENERGYLENS_HD Stages binding_stages(const double* v, double tp, double pp, double shard) {
+  using std::floor;
+  const double n = v[roofline::kLayers];
+  const double n_moe_raw = v[kExperts] > 1.0 ? v[kA2aLayersWithDp] : 0.0;  // the combo's MoE layers
+  const double n_moe = n_moe_raw > 0.0 && n_moe_raw < n ? n_moe_raw : n;
+  if (!(pp > 1.0)) return Stages{n, stage_weights(v, tp, pp, shard, n, n, n, 0.0), 0.0, 0.0};
+  const double q = floor(n / pp), r = n - q * pp;
+  const double matrix = v[kEmbeddingMatrixBytes], encoder = v[kEncoderBytes];
+  double short_w = 0.0, long_w = 0.0, start = 0.0;
+  bool any_short = false, any_long = false;
+  for (double s = 0.0; s < pp; s += 1.0) {
+    const bool longer = r > 0.0 && s >= pp - 1.0 - r && s <= pp - 2.0;
+    const double layers = longer ? q + 1.0 : q;
+    const double moe = moe_layers_before(start + layers, n, n_moe_raw) - moe_layers_before(start, n, n_moe_raw);
+    const double extra = s == 0.0 ? matrix + encoder : (s == pp - 1.0 ? encoder + matrix : encoder);
+    const double w = stage_weights(v, tp, pp, shard, layers, moe, n_moe, extra);
+    if (longer) { long_w = any_long && long_w >= w ? long_w : w; any_long = true; }
+    else { short_w = any_short && short_w >= w ? short_w : w; any_short = true; }
+    start += layers;
+  }
+  if (!any_long) return Stages{q, short_w, 0.0, 0.0};
+  if (!any_short || long_w >= short_w) return Stages{q + 1.0, long_w, 0.0, 0.0};
+  return Stages{q, short_w, q + 1.0, long_w};
 }
 
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp, expert weights over moe_group (whole experts per GPU with EP,
-/// tensor-sliced over tp x dp without), each stage holding its layers' share (stage_weights): fixed_bytes
-/// is the fuller stage's.
+/// tensor-sliced over tp x dp without), each stage holding its layers' and MoE layers' share
+/// (binding_stages): fixed_bytes is the fullest stage's.
 ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) {
   const double* v = s.combos + d.c * kNumComboFields;
   const double tp = s.tp[d.tp], pp = s.pp[d.pp], dp = s.dp[d.dp], ep = s.ep[d.ep];
   const double heads = v[kHeads], kv_heads = v[kKvHeads], experts = v[kExperts];
-  double first_layers = 0.0, fullest_layers = 0.0;
-  stage_layers(v[roofline::kLayers], pp, first_layers, fullest_layers);
-  const double spread = pp > 1.0 ? v[roofline::kLayers] / first_layers : pp;  // pp on even stages
+  const double shard = moe_group(tp, dp, ep);
+  const Stages st = binding_stages(v, tp, pp, shard);
+  const double spread = pp > 1.0 ? v[roofline::kLayers] / st.layers : pp;  // pp on even stages
   const double kv_split = tp < kv_heads ? tp : kv_heads;
   Outer out{kFeasible, 0.0, kv_split * spread, o.gpu_memory_utilization * v[kMemoryBytes],
             0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * spread), 0.0, 0.0, 0.0, 0.0};
@@ -208,17 +253,13 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   else if (ep > 1 && !divides(ep, experts)) out.reason = static_cast<int>(Reason::EpExperts);
   else if (ep > 1 && ep != tp * dp) out.reason = static_cast<int>(Reason::EpGroup);
   else if (fp8_block_misfit(v, tp, dp, ep)) out.reason = static_cast<int>(Reason::Fp8BlockShape);
-  const double shard = moe_group(tp, dp, ep);
-  const double first = stage_weights(v, tp, pp, shard, first_layers, true);
-  double weights = first;
-  if (fullest_layers > 0.0) {
-    const double fullest = stage_weights(v, tp, pp, shard, fullest_layers, false);
-    const double other = v[roofline::kLayers] / fullest_layers;
-    weights = first > fullest ? first : fullest;
+  const double weights = st.weights;
+  if (st.other_layers > 0.0) {
+    const double other = v[roofline::kLayers] / st.other_layers;
     out.fullest_kv_div = kv_split * other;
     out.fullest_state_bytes = v[kStateMemoryBytesPerSeq] / (tp * other);
-    out.first_offset = first - weights;
-    out.fullest_offset = fullest - weights;
+    out.first_offset = st.weights - weights;
+    out.fullest_offset = st.other_weights - weights;
   }
   const double reserve = runtime_reserve(o, v, tp, dp, ep) + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
   out.fixed_bytes = weights + reserve;
@@ -247,8 +288,8 @@ ENERGYLENS_HD double weight_step_bytes(const double* v, double tp, double dp, do
 }
 
 /// The cache bytes of kv_bytes from its parts: `ctx` the mean and `full` the whole sequence's tokens,
-/// `kv1` the unreplicated KV bytes per token; where a middle pipeline stage holds more layers than the first,
-/// the larger of the two stages' (Outer). (No multiply feeds an add, and the build does not contract,
+/// `kv1` the unreplicated KV bytes per token; where a pipeline stage with more layers holds fewer weights
+/// than the fullest, the larger of the two stages' (Outer). (No multiply feeds an add, and the build does not contract,
 /// so the per-candidate and block paths round alike.)
 ENERGYLENS_HD double cache_bytes(const Outer& out, double batch, double ctx, double full, double kv1) {
   const double mean_tokens = batch * ctx;
@@ -256,7 +297,7 @@ ENERGYLENS_HD double cache_bytes(const Outer& out, double batch, double ctx, dou
   const double seqs = batch > 1.0 ? batch : 1.0;
   const double first = tokens * kv1 / out.kv_div + seqs * out.state_bytes;
   if (!(out.fullest_kv_div > 0.0)) return first;
-  // the first stage and a fuller middle one, each beyond the fuller stage's weights (Outer)
+  // the fullest stage and one with more layers, each beyond the fuller stage's weights (Outer)
   const double at_first = out.first_offset + first;
   const double at_fullest = out.fullest_offset + (tokens * kv1 / out.fullest_kv_div + seqs * out.fullest_state_bytes);
   return at_first > at_fullest ? at_first : at_fullest;

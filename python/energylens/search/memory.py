@@ -2,19 +2,19 @@
 
 Per GPU of one data-parallel rank (vLLM's accounting, docs/search.md "Feasibility"), on the fullest pipeline
 stage (vLLM gives each stage whole decoder layers, :func:`stage_layers`; the first holds the input embedding,
-the last the lm_head):
+the last the lm_head; the MoE layers sit where the model puts them, :func:`moe_layers_before`):
 
-* **fixed**: the weights it holds (its layers' share of the dense weights over tp and of the routed experts
-  over ep with expert parallelism, else over tp x dp: vLLM's MoE layers flatten TP across DP; the embedding
-  on the first stage; a quantised checkpoint's embedding and lm_head in bf16, :func:`checkpoint_weight_bytes`;
-  :func:`stage_weights`), a runtime reserve (:func:`runtime_reserve`: 1.5 GiB for CUDA graphs and non-torch
-  memory, plus NCCL's NVLS buffers on NVSwitch GPUs) and the activations of a ``activation_tokens``-token
-  forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
+* **fixed**: the weights it holds (its layers' share of the dense weights over tp and its MoE layers' share of
+  the routed experts over ep with expert parallelism, else over tp x dp: vLLM's MoE layers flatten TP across
+  DP; the embedding on the first stage; a quantised checkpoint's embedding and lm_head in bf16,
+  :func:`checkpoint_weight_bytes`; :func:`stage_weights`), a runtime reserve (:func:`runtime_reserve`: 1.5 GiB
+  for CUDA graphs and non-torch memory, plus NCCL's NVLS buffers on NVSwitch GPUs) and the activations of a
+  ``activation_tokens``-token forward pass (``activation_bytes_per_token_dmodel`` x d_model per token);
 * **kv**: the KV cache of the rank's running batch at the mean context (input + output / 2, at least one whole
   sequence), the features' KV bytes per token over tp x the stage's share of the layers, plus each sequence's
-  recurrent state (hybrids); vLLM sizes every worker's cache from the most constrained one, so where a middle
-  stage holds more layers than the first, the larger of the two stages' weights + cache counts (kv is then
-  what that adds to fixed);
+  recurrent state (hybrids); vLLM sizes every worker's cache from the most constrained one, so where a stage
+  with more layers holds fewer weights (:func:`binding_stages`), the larger of the two stages' weights + cache
+  counts (kv is then what that adds to fixed);
 * **usable**: ``gpu_memory_utilization`` x the GPU's memory.
 
 The engine (cpp/include/energylens/search_kernel.hpp) computes the same in C++; the NumPy brute force
@@ -33,6 +33,7 @@ from energylens.profiles.checkpoints import LAYOUT_COLUMN, expert_bytes_per_para
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes", "stage_parts",
+           "binding_stages", "moe_layers_before",
            "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
            "checkpoint_weight_bytes", "vision_params", "routed_expert_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
@@ -108,15 +109,68 @@ def weights_per_gpu(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | Non
 
 
 def stage_weights(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None = None):
-    """Weight bytes per GPU of the first pipeline stage and of the fullest other one (``fullest``: 0 where no
-    other stage holds more than the first, :func:`stage_layers`), and the stage data of :func:`stage_bytes`
-    (a dict: ``first_layers``, ``fullest_layers``, ``n_layers``)."""
-    total, experts, matrix, encoder, tied, n_layers = _weight_parts(frame, model_specs)
+    """Weight bytes per GPU of the pipeline stages that can bind (:func:`binding_stages`): the one with the most
+    weights, and a stage with more layers but fewer weights (``fullest``: 0 where none), and the stage data (a
+    dict: ``first_layers``, the layers of the first of them, ``fullest_layers``, the second's (0: none), and
+    ``n_layers``)."""
+    total, experts, matrix, encoder, tied, n_layers, n_moe = _weight_parts(frame, model_specs)
     shard = topology.moe_group_gpus(tp, dp, ep)
-    first_n, fullest_n = stage_layers(n_layers, pp)
-    stages = {"first_layers": first_n, "fullest_layers": fullest_n, "n_layers": n_layers}
-    args = (total, experts, matrix, encoder, tied, n_layers, tp, pp, shard)
-    return stage_bytes(*args, first_n), np.where(fullest_n > 0, stage_bytes(*args, fullest_n, first=False), 0.0), stages
+    heavy_n, heavy, other_n, other = binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, pp,
+                                                    shard)
+    stages = {"first_layers": heavy_n, "fullest_layers": other_n, "n_layers": n_layers}
+    return heavy, np.where(other_n > 0, other, 0.0), stages
+
+
+def moe_layers_before(x, n_layers, n_moe):
+    """MoE layers among the first ``x`` decoder layers of a model of ``n_layers`` with ``n_moe`` MoE layers (the
+    engine's ``kernel::moe_layers_before``): all of them where every layer is MoE (``n_moe`` 0, unknown or
+    ``n_layers``); every step-th, those with (i + 1) % step == 0, where n_layers = step x n_moe with step >= 2
+    (Llama 4's ``interleave_moe_layer_step``, Qwen2-MoE's ``decoder_sparse_step``: Llama-4-Maverick's 24 of 48);
+    else the dense layers first (``first_k_dense_replace``: DeepSeek-V3's 3 of 61, Kimi-K2's 1, GLM-4.5's 3).
+    Arrays or scalars."""
+    x, n, m = (np.asarray(a, dtype=float) for a in (x, n_layers, n_moe))
+    every = ~((m > 0) & (m < n))
+    step = n / np.where(every, 1.0, m)
+    interleaved = (step >= 2.0) & (np.floor(step) == step)
+    dense = n - m
+    return np.where(every, x, np.where(interleaved, np.floor(x / step), np.where(x > dense, x - dense, 0.0)))
+
+
+def binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, pp, shard):
+    """Per row, the pipeline stages that can bind (the engine's ``kernel::binding_stages``): vLLM's stages hold
+    q = n_layers // pp or q + 1 layers (:func:`stage_layers`' split), the KV cache and state grow with the
+    layers, so of each size only the one with the most weights can bind. Returns (layers, weights) of the stage
+    with the most weights (of the smaller size where sizes differ and it holds more) and of the heaviest stage
+    of q + 1 layers where it holds fewer weights than that one (else 0 layers). Each stage per
+    :func:`stage_bytes`, its MoE layers from :func:`moe_layers_before` (``n_moe``: the model's MoE layers,
+    NaN = every layer), the embedding on the first, the lm_head on the last. DeepSeek-V3 at pp 4 (15, 15, 16,
+    15 layers): the third stage, 16 MoE layers, where the first holds the 3 dense ones and 12 MoE. pp 1: all."""
+    n, pp = np.asarray(n_layers, dtype=float), np.asarray(pp, dtype=float)
+    raw = np.where(np.asarray(experts, dtype=float) > 0, np.nan_to_num(np.asarray(n_moe, dtype=float)), 0.0)
+    moe_n = np.where((raw > 0) & (raw < n), raw, n)
+    args = (total, experts, matrix, encoder, tied, n, tp, pp, shard)
+    one = stage_bytes(*args, n, moe_n, moe_n, np.zeros(np.shape(n)))
+    q = np.floor(n / pp)
+    r = n - q * pp
+    short_w, long_w = np.full(np.shape(n), -np.inf), np.full(np.shape(n), -np.inf)
+    start = np.zeros(np.shape(n))
+    with np.errstate(invalid="ignore"):
+        for s in range(int(np.max(np.atleast_1d(pp), initial=1.0))):
+            on = s < pp
+            longer = (r > 0) & (s >= pp - 1 - r) & (s <= pp - 2)
+            layers = np.where(longer, q + 1.0, q)
+            moe = moe_layers_before(start + layers, n, raw) - moe_layers_before(start, n, raw)
+            extra = np.where(s == 0, matrix + encoder, np.where(s == pp - 1, encoder + matrix, encoder))
+            w = stage_bytes(*args, layers, moe, moe_n, extra)
+            long_w = np.where(on & longer & ~(long_w >= w), w, long_w)
+            short_w = np.where(on & ~longer & ~(short_w >= w), w, short_w)
+            start = start + np.where(on, layers, 0.0)
+    has_long, has_short = long_w > -np.inf, short_w > -np.inf
+    single_long = has_long & (~has_short | (long_w >= short_w))
+    two = has_long & ~single_long
+    heavy_n = np.where(pp > 1, np.where(single_long, q + 1.0, q), n)
+    heavy = np.where(pp > 1, np.where(single_long, long_w, short_w), one)
+    return heavy_n, heavy, np.where((pp > 1) & two, q + 1.0, 0.0), np.where((pp > 1) & two, long_w, 0.0)
 
 
 def stage_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
@@ -124,17 +178,18 @@ def stage_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[st
     ``layers`` (all decoder layers: a stage of n holds n / ``n_layers`` of them), ``first`` (the first stage's
     extra: the input embedding and the vision encoder), ``every`` (every stage's extra: the vision encoder),
     ``total`` (the checkpoint, pp 1) and ``n_layers``."""
-    total, experts, matrix, encoder, tied, n_layers = _weight_parts(frame, model_specs)
+    total, experts, matrix, encoder, tied, n_layers, _ = _weight_parts(frame, model_specs)
     zero, one = np.zeros(len(frame)), np.ones(len(frame))
     args = (total, experts, matrix, encoder, tied, n_layers, one, one * 2, one)  # per layer-share, tp 1, pp > 1
-    every = stage_bytes(*args, zero, first=False)
-    return {"layers": stage_bytes(*args, n_layers, first=False) - every, "first": stage_bytes(*args, zero),
-            "every": every, "total": total, "n_layers": n_layers}
+    every = stage_bytes(*args, zero, zero, n_layers, encoder)
+    return {"layers": stage_bytes(*args, n_layers, n_layers, n_layers, encoder) - every,
+            "first": stage_bytes(*args, zero, zero, n_layers, matrix + encoder), "every": every, "total": total,
+            "n_layers": n_layers}
 
 
 def _weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple:
     """Per row: the checkpoint's weight bytes, its routed experts', one vocabulary matrix's, the vision encoder's,
-    whether the embeddings are tied, and the decoder layers (:func:`stage_weights`)."""
+    whether the embeddings are tied, the decoder layers and the MoE layers (NaN: unknown; :func:`stage_weights`)."""
     precision = frame["precision"].to_numpy()
     params = frame["params_b"].to_numpy(dtype=float) * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
@@ -149,7 +204,7 @@ def _weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple
     total = checkpoint_weight_bytes(precision, params, expert_params, kept, moe, arch["d_model"], models, layouts)
     experts = expert_weight_bytes(precision, expert_params, arch["d_model"], models, layouts)
     matrix, encoder = embedding_stage_bytes(precision, moe, models, layouts, *(arch[c] for c in BF16_KEPT))
-    return total, experts, matrix, encoder, arch["tie_word_embeddings"], arch["n_layers"]
+    return total, experts, matrix, encoder, arch["tie_word_embeddings"], arch["n_layers"], arch["n_moe_layers"]
 
 
 def routed_expert_params(params, active_params, n_experts, experts_per_token, encoder_params):
@@ -174,9 +229,9 @@ def stage_layers(n_layers, pp):
     remainder one each to the stages from the second-to-last backwards, ``partitions[-i] += 1`` for i in
     2 .. remainder + 1; 80 layers over pp 3: 27, 27, 26; 61 over pp 4: 15, 15, 16, 15; ``VLLM_PP_LAYER_PARTITION``
     overrides it and is not modelled). The last stage never gets one of the remainder and holds the lm_head,
-    as large as the first stage's embedding, so it never holds more than the first: only the first stage
-    and a fuller middle stage (remainder 1 .. pp - 2) can bind. pp 1: all layers on the first. Scalars or
-    arrays."""
+    as large as the first stage's embedding, so where every layer holds the same bytes it never holds more than
+    the first (where the MoE layers sit matters too: :func:`binding_stages`). pp 1: all layers on the first.
+    Scalars or arrays."""
     n, pp = np.asarray(n_layers, dtype=float), np.asarray(pp, dtype=float)
     q = np.floor(n / pp)
     r = n - q * pp
@@ -184,21 +239,25 @@ def stage_layers(n_layers, pp):
     return first, np.where((pp > 1) & (r > 0) & (r < pp - 1), q + 1.0, 0.0)
 
 
-def stage_bytes(total, experts, matrix, encoder, tied, n_layers, tp, pp, shard, layers, first=True):
-    """Weight bytes per GPU of a pipeline stage of ``layers`` decoder layers (the engine's ``stage_weights``):
-    at pp 1 all of them, dense over tp, experts over ``shard`` (:func:`topology.moe_group_gpus`); else the
-    stage's share (layers / n_layers) of the weights outside the embeddings and vision encoder, dense over tp
-    and experts over ``shard``, plus on the ``first`` stage one vocabulary x d_model ``matrix`` (the input
-    embedding; the last stage holds the lm_head, a copy where ``tied``) and on every stage the vision encoder
-    (``encoder``: vLLM's multimodal models build it on every rank), both over tp. Each layer is taken to hold
-    the same bytes (dense and MoE layers, attention and Mamba layers alike: the model table does not say which
-    layers are which, so they are spread in proportion to the stage's layers)."""
+def stage_bytes(total, experts, matrix, encoder, tied, n_layers, tp, pp, shard, layers, moe_layers, n_moe, extra):
+    """Weight bytes per GPU of a pipeline stage of ``layers`` decoder layers, ``moe_layers`` of them MoE, of a
+    model of ``n_moe`` MoE layers (n_layers where every layer is MoE) (the engine's ``stage_weights``): at pp 1
+    all of them, dense over tp, experts over ``shard`` (:func:`topology.moe_group_gpus`); else the stage's share
+    (layers / n_layers) of the weights outside the embeddings and vision encoder, over tp, and of the routed
+    experts (moe_layers / n_moe), over ``shard``, plus ``extra`` over tp: on the first stage one vocabulary x
+    d_model ``matrix`` (the input embedding) and the vision encoder (``encoder``), on the last the lm_head (a
+    copy where ``tied``) and the encoder, on the others the encoder (vLLM's multimodal models build it on every
+    rank). The layers' other weights (attention, norms, a dense layer's MLP, a MoE layer's router and shared
+    expert; Mamba or attention) count alike per layer: the model table has no per-kind sizes (DeepSeek-V3: a
+    dense layer's MLP holds 0.35e9 parameters more than a MoE layer's shared expert and router, under 0.2 % of
+    a stage)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.asarray(layers, dtype=float) / np.asarray(n_layers, dtype=float)
         held = matrix * np.where(np.asarray(tied, dtype=float) > 0, 1.0, 2.0) + encoder
         body = np.maximum(total - experts - held, 0.0)
-        own = body * share + (matrix + encoder if first else encoder)
-        staged = own / tp + experts * share / shard
+        own = body * share + extra
+        moe_share = np.asarray(moe_layers, dtype=float) / np.asarray(n_moe, dtype=float)
+        staged = own / tp + experts * moe_share / shard
     return np.where(np.asarray(pp) > 1, staged, (total - experts) / (tp * pp) + experts / (shard * pp))
 
 
@@ -294,8 +353,9 @@ def vision_params(vision_params_b):
 
 #: The architecture columns :func:`kept_params` reads, in its order.
 BF16_KEPT = ("vocab_size", "d_model", "tie_word_embeddings", "vision_params_b")
-#: The architecture columns :func:`_frame_arch` reads: :data:`BF16_KEPT`, the decoder layers and the audio tower.
-_ARCH = (*BF16_KEPT, "n_layers", "audio_params_b")
+#: The architecture columns :func:`_frame_arch` reads: :data:`BF16_KEPT`, the decoder layers, the audio tower and
+#: the MoE layers.
+_ARCH = (*BF16_KEPT, "n_layers", "audio_params_b", "n_moe_layers")
 
 
 def kept_params(vocab_size, d_model, tie_word_embeddings, vision_params_b):
@@ -319,7 +379,7 @@ def _expert_bytes(precision: str, model: str, layout: str = "") -> float:
 
 
 def _frame_arch(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
-    """vocab_size, d_model, tie_word_embeddings, vision_params_b, n_layers and audio_params_b of each row: its own
+    """vocab_size, d_model, tie_word_embeddings, vision_params_b, n_layers, audio_params_b and n_moe_layers of each row: its own
     column where given, else its model's spec's (``model_specs[name]``, else the model table's row; NaN for a
     model neither knows)."""
     cols = _ARCH
