@@ -21,6 +21,7 @@ from energylens.search.memory import (
     GIB,
     MEMORY_DEFAULTS,
     gpu_memory,
+    nvls_capable,
     stage_layers,
     stage_parts,
     weights_per_gpu,
@@ -85,16 +86,19 @@ def _objective(s: dict[str, Any], objective: str) -> str:
 
 def _reserve(s: dict[str, Any]) -> str:
     """The runtime reserve the memory check charged per GPU: the user's flat figure, or the model's (a flat part
-    and NCCL's NVLS buffers per GPU of a TP / MoE group of more than 2 GPUs on NVSwitch GPUs, with its value at
-    the largest searched tp; :func:`energylens.search.memory.runtime_reserve`)."""
+    and NCCL's NVLS buffers per GPU of a TP / MoE group of more than 2 GPUs on the searched GPUs that run NVLS, named,
+    with its value at the largest searched tp; :func:`energylens.search.memory.runtime_reserve`, ``nvls_capable``)."""
     gib = s.get("runtime_reserve_gib")
     if gib is not None:
         return f"runtime reserve {gib:g} GiB per GPU (flat, as given)"
     base, nvls = (MEMORY_DEFAULTS[k] / GIB for k in ("runtime_reserve_bytes", "nvls_reserve_bytes_per_gpu"))
+    on = [label for name, label in gpu_labels(s.get("gpus") or []).items() if nvls_capable(tables.gpu_spec(name))]
+    if not on:  # (L40S, A100: "on NVSwitch GPUs" read as charged there)
+        return f"runtime reserve {base:g} GiB per GPU"
     tp = max([int(v) for v in s.get("tp") or []] or [1])
     example = f": {base + nvls * tp:.4g} GiB at TP {tp}" if tp > 2 else ""
     return (f"runtime reserve {base:g} GiB per GPU, plus {nvls:.4g} GiB x the GPUs of a TP / MoE group of more than 2 "
-            f"on NVSwitch GPUs (NCCL's NVLS buffers{example})")
+            f"on {', '.join(on)} (NCCL's NVLS buffers{example})")
 
 
 def assumed_line(s: dict[str, Any], objective: str) -> str:

@@ -151,7 +151,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runtime-reserve-gib", type=nonnegative_float, default=None,
                    help="memory each GPU keeps besides weights, activations and KV cache (CUDA graphs, non-torch "
                    "memory, NCCL buffers), GiB, the same for every configuration; default: 1.5 GiB, plus NCCL's NVLS "
-                   "buffers on NVSwitch GPUs in a TP / MoE group of more than 2 (6 GiB at TP 8 on H100 SXM; "
+                   "buffers in a TP / MoE group of more than 2 on GPUs whose NVSwitch runs them (H100 SXM and later, not A100: "
+                   "6 GiB at TP 8 on H100 SXM; "
                    "docs/search.md, Feasibility)")
     p.add_argument("--node-size", type=positive_int, default=None,
                    help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
