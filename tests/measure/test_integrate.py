@@ -124,6 +124,15 @@ def _loop_counter_energy_j(t_ns, energy_j, start_ns, end_ns):
     keep[1:-1] = e[1:-1] != e[:-2]      # the first of each value, and the last reading
     if t.size > 1 and e[1] == e[0]:     # a first value the next poll repeats was published earlier: left out
         keep[0] = False
+    if (e[1:] == e[:-1]).any():         # raw polls: a change stamped mid-way back to the poll before, within a period
+        changes = [i for i in range(1, t.size) if e[i] != e[i - 1]]
+        period = float(np.median(np.diff(t[changes]))) if len(changes) >= 3 else 1e8
+        stamped = t.copy()
+        for i in changes:
+            if i < t.size - 1:
+                lo = max(int(t[i - 1]), int(t[i]) - int(period))
+                stamped[i] = lo + (int(t[i]) - lo + 1) // 2
+        t = stamped
     t, e = t[keep], e[keep]
     if t.size < 2 or t[0] > start_ns or t[-1] < end_ns:
         return math.nan

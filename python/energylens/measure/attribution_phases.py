@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import EnergyLensError, user_stacklevel
-from energylens.measure.gaps import HOLD_S, Gaps, SampleGapWarning, hold_limits, hole_text, reading_holes
+from energylens.measure.gaps import Gaps, SampleGapWarning, hold_limits, hole_rule, hole_text, reading_holes
 from energylens.measure.integrate import COUNTER_SOURCES, INTERVAL_SOURCES
 
 __all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "check_holes", "source_holes", "warn_fit_holes", "kernel_classes", "sum_by_phase"]
@@ -89,18 +89,17 @@ def source_holes(rows: pd.DataFrame, source: str, period_s: float | None, meta: 
                  end_ns: int, nan_is_hole: bool = True) -> Gaps | None:
     """The holes of one GPU's ``source`` readings ``rows`` inside ``[start_ns, end_ns]`` by how they were
     recorded (:func:`~energylens.measure.gaps.reading_holes`, :func:`~energylens.measure.gaps.hold_limits`);
-    None where no hole is defined (energylens' own counter, read at a backed-off rate) or none is found.
+    None where no hole search is asked (a hold stated as None) or none is found.
     ``nan_is_hole=False``: a NaN row is a reading that was there (the fit leaves its interval out)."""
-    hold = hold_limits(meta)
-    if source not in INTERVAL_SOURCES and source in hold and hold[source] is None:
+    rule = hole_rule(source, hold_limits(meta), source in INTERVAL_SOURCES)
+    if rule is None:
         return None
-    kind = "interval" if source in INTERVAL_SOURCES else "changes" if source in hold else "polled"
     col = "energy_j" if source in COUNTER_SOURCES else "power_w"
     ok = np.isfinite(rows[col].to_numpy()) | (not nan_is_hole)
     if ok.sum() < 2:
         return None
     h = reading_holes(rows["t_ns"].to_numpy()[ok], rows[col].to_numpy()[ok], np.zeros(int(ok.sum()), np.int64),
-                      start_ns, end_ns, period_s, kind, hold.get(source) or HOLD_S)
+                      start_ns, end_ns, period_s, *rule, counter=source in COUNTER_SOURCES)
     return h if h.gpu.size else None
 
 
@@ -112,6 +111,7 @@ def warn_fit_holes(trace, gpu: int, source: str, period_s: float | None, lo: int
     h = source_holes(rows, source, period_s, trace.meta, lo, hi, nan_is_hole=False)
     if h is not None:
         named = "; ".join(hole_text(source, h, 0, int(a), int(b)) for a, b in zip(h.t0_ns[:3], h.t1_ns[:3], strict=True))
+        named += h.note
         warnings.warn(f"{h.gpu.size} hole(s) in the readings of the analysed span [{lo}, {hi}] ns: {named}. Each is one "
                       "row of the fit charged at the reading after it, where the power is unknown: pass span_ns "
                       "without it, an averaging_window_s, or the energy counter", SampleGapWarning,
@@ -141,7 +141,7 @@ def check_holes(spans: MarkSpans, names: list[str], rows: pd.DataFrame, source: 
         text = (f"{int(hit.any(axis=0).sum())} span(s) of the reported phases lie {'inside' if refuse else 'partly in'} "
                 f"a hole of the {source!r} readings: phase {spans.label[i]!r} from marks row {a} (t_ns "
                 f"{int(spans.start_ns[i])}) to row {b} (t_ns {int(spans.end_ns[i])}), in the hole "
-                f"{hole_text(source, h, 0, int(h.t0_ns[k]), int(h.t1_ns[k]))}")
+                f"{hole_text(source, h, 0, int(h.t0_ns[k]), int(h.t1_ns[k]))}{h.note}")
         if refuse:
             raise EnergyLensError(f"{text}: its energy would be the model extrapolated over time nothing recorded; "
                                   "pass phases= without it, or measure it again")

@@ -36,15 +36,28 @@ import numpy as np
 
 from energylens.errors import user_stacklevel
 from energylens.measure.gaps import (
+    BACKED_OFF,
     GAP_PERIODS,
     HOLD_S,
     Gaps,
     SampleGapWarning,
+    change_period_s,
+    edge_holes,
+    hole_rule,
     reading_holes,
+    warn_counter_holes,
     warn_gaps,
     warn_holes,
 )
-from energylens.measure.signals import SIGNALS, signal_sources
+from energylens.measure.segments import (
+    POWER_PREFERENCE,
+    UNKNOWN_PERIOD_S,
+    bridged_ns,
+    known_periods,
+    power_segments,
+    source_rows,
+)
+from energylens.measure.signals import SIGNALS
 from energylens.measure.ties import SameTimeReadingsWarning, one_per_time
 
 __all__ = [
@@ -71,8 +84,6 @@ __all__ = [
     "UNKNOWN_PERIOD_S",
 ]
 
-#: Power sources in the order a window integrates them (the finest first).
-POWER_PREFERENCE: tuple[str, ...] = ("nvml_samples", "nvml_instant", "dcgm", "nvml_average")
 #: Power sources whose every reading is the mean over the interval since the previous reading.
 INTERVAL_SOURCES: frozenset[str] = frozenset({"nvml_samples"})
 #: Sources that carry a cumulative energy counter, in the order a window uses them.
@@ -196,11 +207,22 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
     repeat's end (a 50 ms window between two updates would read 0 J). Only the first reading of each value
     is interpolated through (it is the closest to when the value was reached); each GPU's last reading is
     kept so that it still brackets the windows it covers."""
+    return _counter_diff_j(_counter_points(t_ns, energy_j, gpu, gpu_count, source), gpu_count, start_ns, end_ns)
+
+
+def _counter_points(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
+                    source: str) -> tuple[np.ndarray, ...]:
+    """The counter readings (finite, of GPUs in range) a difference interpolates through: one per (GPU, time),
+    then :func:`_counter_change_points`."""
     e = np.asarray(energy_j, dtype=np.float64)
     gp = np.asarray(gpu)
     ok = np.isfinite(e) & (gp >= 0) & (gp < gpu_count)
-    t_ok, e_ok, g_ok = _counter_change_points(*one_per_time(np.asarray(t_ns)[ok], e[ok], gp[ok], source))
-    g = _Groups(t_ok, e_ok, g_ok, gpu_count, start_ns)
+    return _counter_change_points(*one_per_time(np.asarray(t_ns)[ok], e[ok], gp[ok], source))
+
+
+def _counter_diff_j(points: tuple[np.ndarray, ...], gpu_count: int, start_ns: int, end_ns: int) -> np.ndarray:
+    """Per GPU, the difference over ``[start_ns, end_ns]`` of the counter ``points`` (:func:`_counter_points`)."""
+    g = _Groups(*points, gpu_count, start_ns)
     out = np.full(gpu_count, math.nan)
     if not g.t.size:
         return out
@@ -229,7 +251,11 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> 
     first and last reading. A first reading whose value the next poll repeats (raw polls, faster than the updates)
     was published up to an update period before it: interpolated from as if reached at the poll, a window from
     the first poll read +45 % (+48 % on the H200 trace); it is left out, so the counter starts at its first
-    change. (energylens' sampler records a move first, each row a new value: kept.)"""
+    change. In raw polls (a GPU's rows repeat a value) a change happened between the poll before it and the poll
+    that saw it, and no more than an update period before the latter: it is stamped in the middle of that, as the
+    sampler stamps its own (stamped at the poll, a 1 s window across a 100 -> 500 W step read 298.0 J for 300 J);
+    each GPU's last reading stays at its poll. (energylens' sampler records a move first, each row a new value,
+    already stamped: kept as they are.)"""
     t_s, e_s, g_s = t_ns, e, gpu
     new_gpu = np.ones(g_s.size, dtype=bool)
     new_gpu[1:] = g_s[1:] != g_s[:-1]
@@ -240,6 +266,14 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> 
     stale_first = np.zeros(g_s.size, dtype=bool)
     stale_first[:-1] = new_gpu[:-1] & ~new_gpu[1:] & (e_s[1:] == e_s[:-1])
     keep = (new_gpu | last_gpu | changed) & ~stale_first
+    polled = np.bincount(g_s[1:][~new_gpu[1:] & ~changed[1:]], minlength=int(g_s.max(initial=-1)) + 1) > 0
+    mid = np.flatnonzero(changed & ~new_gpu & ~last_gpu & polled[g_s])
+    if not mid.size:
+        return t_s[keep], e_s[keep], g_s[keep]
+    period_ns = change_period_s(t_s, e_s, g_s, ~new_gpu[1:]) * 1e9
+    lo = np.maximum(t_s[mid - 1], t_s[mid] - np.int64(period_ns))
+    t_s = t_s.copy()
+    t_s[mid] = lo + (t_s[mid] - lo + 1) // 2  # (after the poll before it, so no two stamps tie)
     return t_s[keep], e_s[keep], g_s[keep]
 
 
@@ -257,106 +291,6 @@ def counter_energy_j(t_ns: np.ndarray, energy_j: np.ndarray, start_ns: int, end_
     ends; NaN when the counter readings do not bracket the window."""
     e = np.asarray(energy_j, dtype=np.float64)
     return float(counter_energy_j_per_gpu(t_ns, e, np.zeros(e.size, np.int32), 1, start_ns, end_ns)[0])
-
-
-#: The update period a source's reach assumes when ``periods`` leaves it unknown (absent, None or NaN).
-UNKNOWN_PERIOD_S = 0.1
-
-
-def known_periods(periods: Mapping[str, float | None] | None) -> dict[str, float]:
-    """``periods`` without the unknown ones (None or NaN: not detected, a null in a trace's meta), as floats; a
-    ValueError naming the source for any other value that is not seconds > 0."""
-    out = {}
-    for src, v in (periods or {}).items():
-        if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
-            continue
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                or not 0 < v < math.inf:
-            raise ValueError(f"the update period of {src!r} must be seconds > 0 (None or NaN: unknown), got {v!r}")
-        out[src] = float(v)
-    return out
-
-
-def _reach(t: np.ndarray, src: str, periods: Mapping[str, float]) -> tuple[int, int]:
-    """The span a power source's readings ``t`` cover: first and last reading, widened by two update periods
-    (:data:`UNKNOWN_PERIOD_S` for a source whose period ``periods`` (:func:`known_periods`) lacks)."""
-    slack = int(2 * periods.get(src, UNKNOWN_PERIOD_S) * 1e9) + 1
-    return int(t[0]) - slack, int(t[-1]) + slack
-
-
-def source_rows(samples: Samples, sources: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Per source, a mask of its rows, from one pass over the column (``==`` on the object column of names
-    cost 0.7 ms per source on 60 000 rows, ~5 of a window's 11 ms): the sampler's native ``signal`` ids where
-    the table has them, else the names factorised once."""
-    if "signal" in samples:
-        ids, names = np.asarray(samples["signal"]), signal_sources()
-        return {src: np.isin(ids, np.flatnonzero(names == src)) for src in sources}
-    import pandas as pd  # a table without signal ids (a trace): the live sampler's path loads no pandas
-
-    codes, uniques = pd.factorize(np.asarray(samples["source"], dtype=object))
-    index = {u: i for i, u in enumerate(uniques)}
-    return {src: codes == index[src] if src in index else np.zeros(codes.size, bool) for src in sources}
-
-
-def power_segments(samples: Samples, start_ns: int, end_ns: int, periods: Mapping[str, float] | None = None,
-                   rows: Mapping[str, np.ndarray] | None = None) -> list[tuple[str, int, int]] | None:
-    """(source, from_ns, to_ns) pieces that integrate ``[start_ns, end_ns]``: the finest source that covers
-    it alone, else (a mid-run fallback inside the window) the finest source covering the start up to its
-    last reading, then the finest covering on from there, and so on. Where no source covers a stretch
-    between two sources (the failed one's last reading and the next one's first are further apart than
-    their two-period reach), each holds its reading to the middle of the gap (:func:`bridged_ns` says how
-    long that was). None when the start or the end is covered by no source (a window before the sampler
-    started, or after every source stopped). ``rows``: :func:`source_rows` of ``samples``, if at hand."""
-    periods = known_periods(periods)
-    has_power = np.isfinite(samples["power_w"])
-    rows = rows if rows is not None else source_rows(samples, POWER_PREFERENCE)
-    times = {src: samples["t_ns"][has_power & rows[src]] for src in POWER_PREFERENCE}
-    present = [src for src in POWER_PREFERENCE if times[src].size]
-    reach = {src: _reach(times[src], src, periods) for src in present}
-    alone = next((src for src in present if reach[src][0] <= start_ns and reach[src][1] >= end_ns), None)
-    if alone is not None:
-        return [(alone, start_ns, end_ns)]
-    pieces: list[tuple[str, int, int]] = []
-    cursor, used = start_ns, set()
-    while cursor < end_ns:  # each source serves at most one piece, so this ends
-        src = next((s for s in present if s not in used and reach[s][0] <= cursor < reach[s][1]), None)
-        if src is None:
-            # a gap after a source that served: the next source to start takes over from the gap's middle
-            later = [s for s in present if s not in used and cursor < reach[s][0] < end_ns]
-            earlier = [s for s in present if s not in used and times[s][-1] < cursor]
-            if not later or not (pieces or earlier):
-                return None
-            src = min(later, key=lambda s: reach[s][0])
-            prev, a, _ = pieces.pop() if pieces else (max(earlier, key=lambda s: times[s][-1]), cursor, cursor)
-            used.add(prev)
-            middle = (int(times[prev][-1]) + int(times[src][0])) // 2
-            pieces.append((prev, a, max(a, min(middle, end_ns))))
-            cursor = pieces[-1][2]
-        used.add(src)
-        if reach[src][1] >= end_ns:
-            pieces.append((src, cursor, end_ns))
-            break
-        last = int(times[src][-1])
-        if last > cursor:
-            pieces.append((src, cursor, last))
-            cursor = last
-    return pieces
-
-
-def bridged_ns(samples: Samples, pieces: list[tuple[str, int, int]], periods: Mapping[str, float] | None = None,
-               rows: Mapping[str, np.ndarray] | None = None) -> int:
-    """How much of the span of ``pieces`` (:func:`power_segments`) no source's reach covered: the gaps
-    between consecutive sources that their readings were held across (0 when none)."""
-    periods = known_periods(periods)
-    has_power = np.isfinite(samples["power_w"])
-    rows = rows if rows is not None else source_rows(samples, POWER_PREFERENCE)
-    reach = [_reach(samples["t_ns"][has_power & rows[src]], src, periods) for src, _, _ in pieces]
-    gap = 0
-    for r0, r1 in zip(reach[:-1], reach[1:], strict=True):
-        lo, hi = max(r0[1], pieces[0][1]), min(r1[0], pieces[-1][2])
-        if hi > lo:
-            gap += hi - lo
-    return gap
 
 
 def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:
@@ -427,9 +361,34 @@ class WindowEnergy:
     gap_s: float = 0.0
 
 
+def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns: int, end_ns: int,
+              periods: Mapping[str, float], hold_s: Mapping[str, float | str | None]) -> tuple[np.ndarray, list]:
+    """Per GPU the difference of the first counter of :data:`COUNTER_SOURCES` it has readings of, and the holes of
+    the readings used in which the window's start or end lies (:func:`~energylens.measure.gaps.edge_holes`)."""
+    counter = np.full(gpu_count, math.nan)
+    chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
+    holes: list[tuple[str, Gaps]] = []
+    for c in COUNTER_SOURCES:
+        rows = of[c] & np.isfinite(s["energy_j"]) & (s["gpu"] >= 0) & (s["gpu"] < gpu_count)
+        gpu = s["gpu"][rows]
+        take = (np.bincount(gpu, minlength=gpu_count)[:gpu_count] > 0) & ~chosen
+        if not take.any():
+            continue
+        points = _counter_points(s["t_ns"][rows], s["energy_j"][rows], gpu, gpu_count, c)
+        counter[take] = _counter_diff_j(points, gpu_count, start_ns, end_ns)[take]
+        chosen |= take
+        rule = hole_rule(c, hold_s, False)
+        if rule is not None:
+            mine = take[points[2]]
+            found = edge_holes(reading_holes(*(x[mine] for x in points), start_ns, end_ns, periods.get(c), *rule,
+                                             counter=True), start_ns, end_ns)
+            holes.extend([(c, found)] if found.gpu.size else [])
+    return counter, holes
+
+
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
                      periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000,
-                     hold_s: Mapping[str, float | None] | None = None) -> WindowEnergy:
+                     hold_s: Mapping[str, float | str | None] | None = None) -> WindowEnergy:
     """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
     the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals).
 
@@ -438,13 +397,17 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     readings and its gap search takes the median spacing of its readings; any other value not > 0 is a
     ValueError naming the source. ``samples`` in any order (the sampler's, sorted by time, are not sorted again).
     ``hold_s``: per source, how its point readings were recorded, for their hole search
-    (:func:`~energylens.measure.gaps.reading_holes`): a changes-only stream's hold limit (s; None: none known, no
-    search), every poll or update a row where a source is not named (another tool's polls, ``synthetic_trace``);
+    (:func:`~energylens.measure.gaps.reading_holes`, :func:`~energylens.measure.gaps.hole_rule`): a changes-only
+    stream's hold limit (s; None: none known, no search), ``BACKED_OFF`` (energylens' own counter and DCGM readers),
+    every poll or update a row where a source is not named (another tool's polls, ``synthetic_trace``);
     None: :data:`~energylens.measure.gaps.HOLD_S` for the instant and average readings of the sampler's own
-    table (its ``signal`` column), {} for any other (a trace's: pass ``hold_limits(trace.meta)``)."""
+    table (its ``signal`` column) and ``BACKED_OFF`` for its counter and DCGM, {} for any other (a trace's: pass
+    ``hold_limits(trace.meta)``). A counter's holes matter only where the window's start or end splits one: they
+    are named in a :class:`SampleGapWarning` (not counted in ``gap_count``, which counts the power readings')."""
     periods = known_periods(periods)
     if hold_s is None:
-        hold_s = {"nvml_instant": HOLD_S, "nvml_average": HOLD_S, "dcgm": None} if "signal" in samples else {}
+        hold_s = {"nvml_instant": HOLD_S, "nvml_average": HOLD_S, "dcgm": BACKED_OFF,
+                  "nvml_energy": BACKED_OFF} if "signal" in samples else {}
     t = np.asarray(samples["t_ns"])
     if not (t[1:] >= t[:-1]).all():  # (out of order, near() took the wrong rows: NaN or another window's energy)
         order = np.argsort(t, kind="stable")
@@ -464,26 +427,17 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             kind = "interval" if src in INTERVAL_SOURCES else "point"
             energy += _group_energy_j(g, b - a, kind)
             count += int(((g.t_ns >= a) & (g.t_ns <= b)).sum())
-            if b > a and (kind == "interval" or hold_s.get(src, 0.0) is not None):  # point ones: interpolated across
-                rule = kind if kind == "interval" else "changes" if src in hold_s else "polled"
-                found = reading_holes(g.t_ns, g.v, g.gpu, a, b, periods.get(src), rule, hold_s.get(src) or HOLD_S)
+            rule = hole_rule(src, hold_s, kind == "interval")
+            if b > a and rule is not None:  # point readings are interpolated across a hole
+                found = reading_holes(g.t_ns, g.v, g.gpu, a, b, periods.get(src), *rule)
                 (gaps if kind == "interval" else holes).extend([(src, found)] if found.gpu.size else [])
     if gaps:
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
     bridged = bridged_ns(s, pieces, periods, of) * 1e-9 if pieces and len(pieces) > 1 else 0.0
-    counter = np.full(gpu_count, math.nan)
-    chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
-    for c in COUNTER_SOURCES:
-        rows = of[c] & np.isfinite(s["energy_j"])
-        gpu = s["gpu"][rows]
-        has = np.bincount(gpu[(gpu >= 0) & (gpu < gpu_count)], minlength=gpu_count)[:gpu_count] > 0
-        take = has & ~chosen
-        if take.any():
-            diff = counter_energy_j_per_gpu(s["t_ns"][rows], s["energy_j"][rows], gpu, gpu_count,
-                                            start_ns, end_ns, c)
-            counter[take] = diff[take]
-            chosen |= take
+    counter, counter_holes = _counters(s, of, gpu_count, start_ns, end_ns, periods, hold_s)
+    if counter_holes:
+        warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
         warn_holes(holes, start_ns, end_ns, energy, counter)
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
