@@ -84,3 +84,12 @@ def test_json_carries_the_legend_and_an_empty_result_has_none(tmp_path):
 def test_the_legend_follows_the_rows_shown():
     r = _search(top=5)
     assert "of the 2 listed" in r.legend(2) and "of the 5 listed" in r.legend()
+
+
+def test_the_label_parts_a_result_adds_are_explained():
+    points = _search(input_tokens=[256, 1024], output_tokens=[128, 512])
+    assert "in512" not in points.legend() and "in / out: the workload point's input / output tokens" in points.legend()
+    assert "in / out" not in _search().legend()
+    data = energylens.profiles.datasets.mlenergy_v2()
+    table = _search(model=None, gpus=None, input_tokens=None, output_tokens=None, candidates=data.head(3), top=3)
+    assert "(candidate 1)" in table.table() and "(candidate N): the candidate table's row" in table.legend()

@@ -32,14 +32,16 @@ def table_columns(frame_columns, settings: dict[str, Any], objective: str) -> di
     return {c: h for c, h in cols.items() if c in frame_columns}
 
 
-def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int) -> str:
+def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, workload: bool = False) -> str:
     """One line per shown column (``headers``: :func:`table_columns`, as the table shows them; ``rows``: the
-    rows listed), starting "columns:"."""
+    rows listed; ``workload``: the labels name the workload point), starting "columns:"."""
     load = bool(settings.get("rate_per_s"))
+    label_ends = ("; in / out: the workload point's input / output tokens" if workload else "") + (
+        "; (candidate N): the candidate table's row" if settings.get("explicit_candidates") else "")
     lo, hi = (f"{100 * q:g}th" for q in INTERVAL_QUANTILES)
     says = {
         "config": "model, GPU, weight format, tensor / pipeline / data(/ expert)-parallel degrees, B = vLLM's "
-                  "max_num_seqs" + (" (B64/128: caps that give the same deployment)" if load else ""),
+                  "max_num_seqs" + (" (B64/128: caps that give the same deployment)" if load else "") + label_ends,
         "compute_precision": "the GEMM precision priced (the label names the weights' format)",
         "energy_j": "predicted energy per request, all GPUs of a deployment" + (", idle headroom included" if load else ""),
         "energy_j_lo": f"the {lo} / {hi} percentiles of that energy over the model's bootstrap refits: the uncertainty "
