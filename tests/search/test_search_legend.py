@@ -93,3 +93,9 @@ def test_the_label_parts_a_result_adds_are_explained():
     data = energylens.profiles.datasets.mlenergy_v2()
     table = _search(model=None, gpus=None, input_tokens=None, output_tokens=None, candidates=data.head(3), top=3)
     assert "(candidate 1)" in table.table() and "(candidate N): the candidate table's row" in table.legend()
+
+
+def test_a_distribution_says_what_energy_and_latency_stand_for():
+    mix = _search(input_tokens=[256, 1024], output_tokens=[128, 512], workload_weights="equal").legend()
+    assert "the expected value over the workload distribution" in mix and mix.count("at the distribution's worst point") == 2
+    assert "distribution" not in _search().legend()

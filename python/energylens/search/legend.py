@@ -36,6 +36,7 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
     """One line per shown column (``headers``: :func:`table_columns`, as the table shows them; ``rows``: the
     rows listed; ``workload``: the labels name the workload point), starting "columns:"."""
     load = bool(settings.get("rate_per_s"))
+    mix = bool(settings.get("workload_distribution"))  # energy its expected value, latency at its worst point
     label_ends = ("; in / out: the workload point's input / output tokens" if workload else "") + (
         "; (candidate N): the candidate table's row" if settings.get("explicit_candidates") else "")
     lo, hi = (f"{100 * q:g}th" for q in INTERVAL_QUANTILES)
@@ -43,14 +44,17 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
         "config": "model, GPU, weight format, tensor / pipeline / data(/ expert)-parallel degrees, B = vLLM's "
                   "max_num_seqs" + (" (B64/128: caps that give the same deployment)" if load else "") + label_ends,
         "compute_precision": "the GEMM precision priced (the label names the weights' format)",
-        "energy_j": "predicted energy per request, all GPUs of a deployment" + (", idle headroom included" if load else ""),
+        "energy_j": "predicted energy per request, all GPUs of a deployment" + (", idle headroom included" if load else "")
+                    + (", the expected value over the workload distribution" if mix else ""),
         "energy_j_lo": f"the {lo} / {hi} percentiles of that energy over the model's bootstrap refits: the uncertainty "
                        "of its fitted parameters, not of one measurement (energylens predict's energy_j_lo / "
                        "energy_j_hi add the residual scatter and are wider)",
         "objective": "what is minimised; rows are in its order",
-        "ttft_s": "time to first token, seconds" + ("" if "ttft_source" in headers else ", predicted"),
+        "ttft_s": "time to first token, seconds" + ("" if "ttft_source" in headers else ", predicted")
+                  + (" at the distribution's worst point" if mix else ""),
         "ttft_source": "whether TTFT / TPOT is the row's measured value or predicted",
-        "tpot_s": "time per output token after the first, seconds" + ("" if "tpot_source" in headers else ", predicted"),
+        "tpot_s": "time per output token after the first, seconds" + ("" if "tpot_source" in headers else ", predicted")
+                  + (" at the distribution's worst point" if mix else ""),
         "replicas": "deployments the rate needs",
         "gpus": "GPUs of all replicas" if load else "GPUs of one deployment (TP x PP x DP)",
         "domains": "scale-up domains (NVLink servers) one deployment spans; above 1 its pipeline stages or "
