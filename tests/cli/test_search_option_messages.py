@@ -4,11 +4,13 @@
   "input_tokens has 3 workload points, output_tokens 2": the Python argument names, not the options;
 * ``--carbon 400 --price 2`` said to add ``--objective cost`` (or carbon), which was then refused with "carbon_g_per_kwh
   (--carbon) would be ignored with objective 'cost': drop it": the first message sent the user into the second;
+  --top's help did not say its limit, nor that P(best) is the chance of being the cheapest of the rows kept;
   and --carbon / --price help said each minimised its objective "unless --objective says otherwise", which is refused."""
 
 import pytest
 
 from energylens.cli.main import build_parser, main
+from energylens.search.options import MAX_TOP
 
 ARGS = ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens", "512",
         "--output-tokens", "256", "--tp", "1", "--max-num-seqs", "8,16"]
@@ -22,6 +24,18 @@ def _run(argv, capsys) -> tuple[int, str]:
 def test_a_top_over_the_limit_names_the_option(small_model_file, capsys):
     code, err = _run([*ARGS, "--model-file", str(small_model_file), "--top", "100001"], capsys)
     assert code == 2 and "--top" in err and "100,000" in err and "100001" in err
+
+
+def test_the_top_help_states_the_limit_and_what_p_best_is_among(small_model_file, capsys):
+    text = _help("--top")
+    assert f"at most {MAX_TOP:,}" in text and "P(best)" in text
+    code, err = _run([*ARGS, "--model-file", str(small_model_file), "--top", str(MAX_TOP + 1)], capsys)
+    assert code == 2 and f"at most {MAX_TOP:,}" in err
+
+
+def _help(option: str) -> str:
+    sub = next(a for a in build_parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith(" search"))
+    return next(a.help for a in sub._actions if option in a.option_strings)
 
 
 def test_unequal_workload_points_name_the_options(small_model_file, capsys):
@@ -49,9 +63,7 @@ def test_carbon_and_price_together_get_a_remedy_that_works(small_model_file, cap
                                               (["--price", "2"], ["--objective", "energy"]),
                                               (["--price", "2"], ["--objective", "carbon", "--carbon", "400"])])
 def test_the_help_says_another_objective_is_refused(small_model_file, capsys, given, other):
-    parser = build_parser()
-    sub = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" search"))
-    text = next(a.help for a in sub._actions if given[0] in a.option_strings)
+    text = _help(given[0])
     assert "unless --objective says otherwise" not in text and "nor with --objective" in text
     code, err = _run([*ARGS, "--model-file", str(small_model_file), *given, *other], capsys)
     assert code == 2 and "would be ignored" in err
