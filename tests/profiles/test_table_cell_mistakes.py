@@ -22,6 +22,7 @@ from test_mlenergy_v3 import row
 
 from energylens.cli.main import main
 from energylens.errors import ProfileSchemaError
+from energylens.profiles import read_profiles
 from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
 from energylens.profiles.model_table import ModelTableError, load_model_table
@@ -138,3 +139,59 @@ def test_a_v3_exports_trailing_empty_rows_are_called_empty_rows(tmp_path, capsys
     assert "gpu_model" not in str(err) and err.rows == [2, 3]
     assert main(["evaluate", str(path), "--no-progress"]) == 2
     assert EMPTY in capsys.readouterr().err
+
+
+# ---- Headers written for people -------------------------------------------------------------------
+
+PROFILE_HEADER = "model,params_b,gpu,tp,batch_size,input_tokens,output_tokens,energy_j,tpot_s"
+PROFILE_ROWS = [f"meta-llama/Llama-3.1-8B-Instruct,8.03,H100,{tp},{b},500,300,{30 + tp * 10 + b / 4},0.02"
+                for tp in (1, 2) for b in (8, 16, 32)]
+
+
+@pytest.mark.parametrize(("written", "column"), [
+    ("energy (J)", "energy_j"), ("Energy [J]", "energy_j"), ("TPOT (s)", "tpot_s"), ("tpot [s]", "tpot_s"),
+    ("batch size", "batch_size"), ("Input-Tokens", "input_tokens"), ("params (B)", "params_b"),
+])
+def test_a_header_with_its_unit_in_brackets_or_spaces_is_named(tmp_path, capsys, written, column):
+    """'TPOT (s)' was kept as an unknown column: predict and evaluate ran without the measured TPOT, exit 0, and
+    'energy (J)' was a missing energy_j without a word of the column meant."""
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join([PROFILE_HEADER.replace(column, written), *PROFILE_ROWS]) + "\n")
+    with pytest.raises(ProfileSchemaError) as info:
+        read_profiles(str(path))
+    text = str(info.value)
+    if column in ("energy_j", "batch_size", "input_tokens"):  # required: named as the missing column's rename
+        said = f"names are exact: rename {written!r} for {column!r}"
+        assert text.startswith(f"{path}: missing required column(s) {column!r}") and text.endswith(said), text
+    else:
+        said = f"{written!r} (did you mean {column!r}?)"
+        assert text.startswith(f"{path}: column(s) {said} differ from a profile table column only in case, spaces, "
+                               "punctuation or a unit in brackets"), text
+        assert "rename the column(s)" in text and info.value.column == written
+    assert main(["evaluate", str(path), "--no-progress"]) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_a_header_in_another_unit_or_an_unrelated_name_is_still_kept(tmp_path):
+    """'power (W)' (avg_power_w is what the schema names the mean power) and 'tpot_ms' (another unit: fit's note
+    names it) are no respelling of a schema column: kept as unknown columns, as before."""
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join([PROFILE_HEADER + ",power (W),tpot_ms,Unnamed: 0",
+                               *(r + ",700,20,1" for r in PROFILE_ROWS)]) + "\n")
+    frame = read_profiles(str(path))
+    assert {"power (W)", "tpot_ms", "Unnamed: 0"} <= set(frame.columns)
+
+
+def test_a_gpu_table_header_in_another_case_is_named(tmp_path):
+    path = tmp_path / "my_gpus.csv"
+    path.write_text("\n".join([GPU_HEADER.replace("name", "Name").replace("tdp_w", "TDP (W)"), GPU_ROW]) + "\n")
+    with pytest.raises(GpuTableError) as info:
+        load_gpu_table(path)
+    assert "unknown column(s) 'Name' (did you mean 'name'?), 'TDP (W)' (did you mean 'tdp_w'?)" in str(info.value)
+
+
+def test_a_model_table_header_in_another_case_is_named(tmp_path):
+    path = tmp_path / "my_models.csv"
+    path.write_text("\n".join([MODEL_HEADER.replace("n_layers", "N Layers"), MODEL_ROW]) + "\n")
+    with pytest.raises(ModelTableError, match=r"unknown column\(s\) 'N Layers' \(did you mean 'n_layers'\?\)"):
+        load_model_table(path)

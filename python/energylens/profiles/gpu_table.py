@@ -49,7 +49,12 @@ from energylens.profiles.gpu_spec import (
     spec_names,
     where_in,
 )
-from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
+from energylens.profiles.header import (
+    check_unique_columns,
+    csv_header,
+    drop_empty_unnamed_columns,
+    spelled_like,
+)
 from energylens.profiles.row_names import RowNames
 
 __all__ = [
@@ -68,7 +73,8 @@ def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> li
     frame.columns = [str(c).strip() for c in frame.columns]
     unknown = [c for c in frame.columns if c not in GPU_COLUMNS]
     if unknown:
-        raise GpuTableError(f"{source}: unknown column(s) {', '.join(map(repr, unknown))}; a GPU table has "
+        said = ", ".join(repr(c) + spelled_like(c, GPU_COLUMNS) for c in unknown)  # 'Name': did you mean 'name'?
+        raise GpuTableError(f"{source}: unknown column(s) {said}; a GPU table has "
                             f"the columns {', '.join(GPU_COLUMNS)}", source=source, column=unknown[0])
     if "name" not in frame.columns:
         raise GpuTableError(f"{source}: a GPU table needs a 'name' column", source=source, column="name")

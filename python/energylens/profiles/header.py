@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -20,9 +21,11 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms", "missing_said"]
+           "check_column_spelling", "folded", "spelled_like", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms", "missing_said"]
 
 _MAX_NAMES_SHOWN = 30
+_BRACKETED_UNIT = re.compile(r"\s*[(\[]\s*([^)\]]*?)\s*[)\]]")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _MAX_NAME_CHARS = 60
 
 
@@ -72,7 +75,7 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
     names = list(names)
     missing = [c for c in required if c not in names]
     if missing:
-        near = [f"{n!r} for {c!r}" for c in missing for n in map(str, names) if n.strip().lower() == c]
+        near = [f"{n!r} for {c!r}" for c in missing for n in map(str, names) if folded(n) == c]  # 'Energy (J)' too
         hint = f"; names are exact: rename {', '.join(near)}" if near else _similar_hint(missing, names)
         raise ProfileSchemaError(
             f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
@@ -92,19 +95,38 @@ def missing_said(missing: Iterable[str], names: Iterable[object], known: Iterabl
     return ", ".join(said)
 
 
+def folded(name: object) -> str:
+    """``name`` as a header written for people folds onto a column name: lower case, a unit in brackets as a suffix,
+    every run of spaces and punctuation one '_' (``'Energy [J]'``, ``'TPOT (s)'``, ``'batch size'``: energy_j,
+    tpot_s, batch_size)."""
+    text = _BRACKETED_UNIT.sub(r"_\1", str(name).strip().lower())
+    return _NOT_ALNUM.sub("_", text).strip("_")
+
+
+def spelled_like(name: object, known: Iterable[str]) -> str:
+    """`` (did you mean 'K'?)`` for the column of ``known`` that ``name`` folds onto (:func:`folded`), else ''."""
+    hit = next((k for k in known if folded(k) == folded(name)), None) if folded(name) else None
+    return f" (did you mean {hit!r}?)" if hit is not None and hit != str(name) else ""
+
+
 def check_column_spelling(names: Iterable[object], known: Iterable[str], src: str, what: str = "profile table") -> None:
     """ProfileSchemaError naming ``src`` and every column of ``names`` that is not one of ``known`` but differs
-    from one only in case or surrounding spaces (``' n_gpus'``, ``Precision``, an Excel header): such a
-    column would be kept as an unknown one and its values silently replaced by the default."""
+    from one only in case or surrounding spaces (``' n_gpus'``, ``Precision``, an Excel header), or in spaces or
+    punctuation for '_' and a unit in brackets (``'TPOT (s)'``, ``'batch size'``: :func:`folded`; until 2026-12-06
+    kept as unknown columns): such a column would be kept as an unknown one and its values silently replaced by
+    the default (or, for a required column, reported missing)."""
     known = list(known)
     exact = set(known)
-    folded = {k.strip().lower(): k for k in known}
-    near = [(str(n), folded[str(n).strip().lower()]) for n in names
-            if str(n) not in exact and str(n).strip().lower() in folded]
+    by_case = {k.strip().lower(): k for k in known}
+    by_fold = {folded(k): k for k in known}
+    near = [(str(n), by_case.get(str(n).strip().lower()) or by_fold[folded(n)]) for n in names
+            if str(n) not in exact and (str(n).strip().lower() in by_case or folded(n) in by_fold)]
     if near:
         shown = ", ".join(f"{n!r} (did you mean {k!r}?)" for n, k in near)
+        how = ("case or surrounding spaces" if all(n.strip().lower() == k for n, k in near)
+               else "case, spaces, punctuation or a unit in brackets")
         raise ProfileSchemaError(
-            f"{src}: column(s) {shown} differ from a {what} column only in case or surrounding spaces; column "
+            f"{src}: column(s) {shown} differ from a {what} column only in {how}; column "
             "names are exact and such a column is not read (an optional one's default would silently take its "
             "place): rename the column(s)",
             source=src, column=near[0][0], rows=[])

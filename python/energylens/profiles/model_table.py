@@ -25,7 +25,12 @@ from energylens.profiles import checkpoints, light, model_registry, tables
 from energylens.profiles.alias_cells import alias_cell
 from energylens.profiles.files import check_csv_file
 from energylens.profiles.gpu_spec import where_in
-from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
+from energylens.profiles.header import (
+    check_unique_columns,
+    csv_header,
+    drop_empty_unnamed_columns,
+    spelled_like,
+)
 from energylens.profiles.model_checks import spec_problem
 from energylens.profiles.number_cells import non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
@@ -163,7 +168,8 @@ def _read(p: Path) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     known = _columns()
     if unknown := [c for c in frame.columns if c not in known]:
-        raise ModelTableError(f"{p}: unknown column(s) {', '.join(map(repr, unknown))}; a model table has the columns "
+        said = ", ".join(repr(c) + spelled_like(c, known) for c in unknown)  # 'N Layers': did you mean 'n_layers'?
+        raise ModelTableError(f"{p}: unknown column(s) {said}; a model table has the columns "
                               f"of energylens/data/models.csv: {', '.join(known)}", source=str(p), column=unknown[0])
     if missing := [c for c in REQUIRED_COLUMNS if c not in frame.columns]:
         raise ModelTableError(f"{p}: a model table needs the column(s) {', '.join(map(repr, missing))} "
