@@ -99,3 +99,14 @@ def test_a_distribution_says_what_energy_and_latency_stand_for():
     mix = _search(input_tokens=[256, 1024], output_tokens=[128, 512], workload_weights="equal").legend()
     assert "the expected value over the workload distribution" in mix and mix.count("at the distribution's worst point") == 2
     assert "distribution" not in _search().legend()
+
+
+def test_p_best_is_described_as_computed():
+    """A row's refits that fail a limit count for no row: the best of --top 1 read P(best) 0.875 under "the cheapest
+    of the 1 listed" (Qwen3-235B-A22B at 20 requests/s, TPOT <= 0.2 s)."""
+    alone = _search(model="Qwen/Qwen3-235B-A22B", gpus="H100,H200", input_tokens=1500, output_tokens=300,
+                    rate_per_s=20.0, tpot_limit_s=0.2, top=1)
+    assert 0 < alone.top["p_best"].iloc[0] < 1
+    assert "passes every check (the latency limits too)" in alone.legend()
+    free = _search(top=4)  # no limit: some row passes in every refit
+    assert free.top["p_best"].sum() == pytest.approx(1.0)

@@ -61,8 +61,9 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
                    "expert group cross the scale-out network",
         "batch": "mean sequences running at once per data-parallel rank (Little's law)",
         "cap_binds": "yes: max_num_seqs limits the deployment (it sized the replicas, or the batch reaches it)",
-        "p_best": f"share of the model's bootstrap refits in which the row is the cheapest of the {rows} listed (by the "
-                 "objective)",
+        "p_best": f"share of the model's bootstrap refits in which the row passes every check (the latency limits "
+                  f"too) and is the cheapest of the {rows} listed that do (by the objective); the shares sum to 1 "
+                  "less the refits in which none passes",
         "decided_by": "the largest energy term: prefill or decode, static (the power each GPU draws for the "
                       "whole time) or dynamic (compute, memory traffic); idle: the static power of idle headroom",
     }

@@ -120,7 +120,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-file", type=path, help="model file from `energylens fit` (default: fit on the bundled data)")
     p.add_argument("--top", type=positive_int, default=10,
                    help="configurations to keep and print, best first (10; at most 100,000); P(best) is the "
-                   "chance of being the cheapest of these, so it changes with --top")
+                   "chance of being the cheapest of these that pass every check, so it changes with --top")
     p.add_argument("--plot", type=path, help="write the Pareto plot; the extension sets the format (.png, .pdf, .svg, .jpg, .eps, .ps, "
                    ".tif, .webp, .gif; checked before the search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
