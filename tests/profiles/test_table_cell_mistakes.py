@@ -195,3 +195,12 @@ def test_a_model_table_header_in_another_case_is_named(tmp_path):
     path.write_text("\n".join([MODEL_HEADER.replace("n_layers", "N Layers"), MODEL_ROW]) + "\n")
     with pytest.raises(ModelTableError, match=r"unknown column\(s\) 'N Layers' \(did you mean 'n_layers'\?\)"):
         load_model_table(path)
+
+
+def test_a_v3_blank_task_is_called_blank_not_nan(tmp_path):
+    """A blank task cell was "unknown v3 task [nan]"; it is named blank, with the same remedy."""
+    err = _v3_error(_v3(tmp_path, [row(), row(task=""), row()]))
+    assert "column 'task': blank cell where the task is expected (known: gpqa, " in str(err), str(err)
+    assert "nan" not in str(err) and "add an 'input_tokens' column" in str(err) and err.rows == [1]
+    err = _v3_error(_v3(tmp_path, [row(), row(task=""), row(task="my-task")]))
+    assert "unknown v3 task ['my-task'] and 1 blank cell (known: gpqa, " in str(err) and err.rows == [1, 2], str(err)

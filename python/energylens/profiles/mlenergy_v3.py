@@ -243,7 +243,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
     unknown = ~task.isin(list(MLENERGY_V3_TASK_MODALITY)).to_numpy()
     if (unknown & np.isnan(given_tokens)).any():
         _fail(src, "task", unknown & np.isnan(given_tokens),
-              f"unknown v3 task {sorted(set(task[unknown & np.isnan(given_tokens)]))} (known: "
+              f"{_tasks_said(raw['task'], unknown & np.isnan(given_tokens))} (known: "
               f"{', '.join(MLENERGY_V3_TASK_MODALITY)}): the export has no input lengths, so a task the reader "
               "does not know needs its mean prompt length: add an 'input_tokens' column (tokens per request, "
               "image / video tokens included) with a value on these rows, and a 'modality' column (text, image, "
@@ -270,6 +270,16 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
                           "gpu_model"], errors="ignore")
     with in_export_columns(_EXPORT_NAMES):
         return load_profiles(df, source=src, column_names=_FILE_NAMES)
+
+
+def _tasks_said(task: pd.Series, bad: np.ndarray) -> str:
+    """"unknown v3 task ['x']", "blank cell where the task is expected", or both, for the ``bad`` rows' task cells
+    (a blank one was "unknown v3 task [nan]" until 2026-12-06)."""
+    blank = cells.is_blank(task) & bad
+    names = sorted(set(task[bad & ~blank].astype(str)))
+    n = int(blank.sum())
+    blanks = f"{n} blank cell{'s' if n != 1 else ''}" if names else f"blank cell{'s' if n != 1 else ''} where the task is expected"
+    return " and ".join(([f"unknown v3 task {names}"] if names else []) + ([blanks] if n else []))
 
 
 def _check_gpus(raw: pd.DataFrame, src: str) -> None:
