@@ -23,9 +23,14 @@ from test_mlenergy_v3 import row
 from energylens.cli.main import main
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import read_profiles
-from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
+from energylens.profiles.gpu_table import GpuTableError, load_gpu_table, register_gpu_table, user_gpus
 from energylens.profiles.mlenergy_v3 import mlenergy_v3
-from energylens.profiles.model_table import ModelTableError, load_model_table
+from energylens.profiles.model_table import (
+    ModelTableError,
+    load_model_table,
+    register_model_table,
+    user_models,
+)
 
 MODEL_HEADER = ("name,architecture,params_b,active_params_b,n_layers,d_model,n_heads,n_kv_heads,head_dim,n_experts,"
                 "experts_per_token")
@@ -204,3 +209,37 @@ def test_a_v3_blank_task_is_called_blank_not_nan(tmp_path):
     assert "nan" not in str(err) and "add an 'input_tokens' column" in str(err) and err.rows == [1]
     err = _v3_error(_v3(tmp_path, [row(), row(task=""), row(task="my-task")]))
     assert "unknown v3 task ['my-task'] and 1 blank cell (known: gpqa, " in str(err) and err.rows == [1, 2], str(err)
+
+
+# ---- A user row that names a bundled GPU or model through an alias ---------------------------------
+
+def test_a_gpu_alias_that_names_a_bundled_gpu_says_so(tmp_path):
+    """'Acme-X1' with the alias 'H100' was "GPU 'H100-SXM5-80GB' is in the table with memory_gb = 80 ...": the row
+    says Acme-X1, and nothing said the alias tied it to the H100."""
+    path = tmp_path / "my_gpus.csv"
+    path.write_text("name,aliases,hbm_bw_gbs,peak_bf16_tflops,tdp_w,interconnect_bw_gbs,memory_gb\n"
+                    "Acme-X1,H100,4000,800,600,400,96\n")
+    with pytest.raises(GpuTableError) as info:
+        register_gpu_table(path)
+    assert "GPU 'H100-SXM5-80GB' (named by this row's alias 'H100') is in the table with" in str(info.value), str(
+        info.value)
+    path.write_text("name,hbm_bw_gbs,peak_bf16_tflops,tdp_w,interconnect_bw_gbs\nH100,4000,989,700,900\n")
+    with pytest.raises(GpuTableError) as info:
+        register_gpu_table(path)
+    assert not user_gpus()
+    assert "GPU 'H100-SXM5-80GB' (named by this row's name 'H100') is in the table with" in str(info.value)
+
+
+def test_a_model_alias_that_names_a_bundled_model_says_so(tmp_path):
+    """'acme/Coder-13B' with the alias 'Qwen/Qwen3-14B' was "... is the bundled model 'Qwen/Qwen3-14B' (names match
+    without their org/ prefix; ...)", though the alias matched it, org and all."""
+    path = tmp_path / "my_models.csv"
+    path.write_text(MODEL_HEADER.replace("name,", "name,aliases,") + "\n"
+                    + MODEL_ROW.replace("acme/Coder-13B,", "acme/Coder-13B,Qwen/Qwen3-14B,") + "\n")
+    with pytest.raises(ModelTableError) as info:
+        register_model_table(path)
+    assert not user_models()
+    text = str(info.value)
+    assert "model 'acme/Coder-13B' is the bundled model 'Qwen/Qwen3-14B' (named by this row's alias " \
+           "'Qwen/Qwen3-14B'; names compare without case, punctuation or org/ prefix;" in text, text
+    assert "names match without their org/ prefix" not in text

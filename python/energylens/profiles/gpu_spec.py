@@ -201,8 +201,10 @@ def check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "") 
                             column=prefix + missing[0].split(" ")[0], rows=rows)
 
 
-def fill_blanks(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "") -> GpuSpec:
-    """``base`` with its blank cells filled from ``extra``; a filled cell ``extra`` contradicts is an error."""
+def fill_blanks(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "",
+                named: str = "") -> GpuSpec:
+    """``base`` with its blank cells filled from ``extra``; a filled cell ``extra`` contradicts is an error (``named``:
+    after the GPU's name, how the row came to name it: `` (named by this row's alias 'H100')``)."""
     values = extra if isinstance(extra, dict) else {c: getattr(extra, c) for c in GPU_NUMERIC_COLUMNS}
     updates = {}
     for c, v in values.items():
@@ -213,7 +215,7 @@ def fill_blanks(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[in
             updates[c] = v
         elif not math.isclose(old, v, rel_tol=_AGREE_REL):
             raise GpuTableError(
-                f"{where_in(source, rows, prefix + c)}: GPU {base.name!r} is in the table with {c} = {old:g} "
+                f"{where_in(source, rows, prefix + c)}: GPU {base.name!r}{named} is in the table with {c} = {old:g} "
                 f"({base.source}); {v:g} describes a different part, so give it another GPU name (spec "
                 "values may only fill the table's blank cells)", source=source, column=prefix + c, rows=rows)
     return replace(base, **updates) if updates else base

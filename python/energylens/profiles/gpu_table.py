@@ -204,7 +204,9 @@ def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) ->
                             f"({', '.join(names)})", source=where, column="aliases", rows=[row])
     if bundled_hits:
         base = _bundled()[bundled_hits.pop()]
-        merged = fill_blanks(base, spec, where, [row])
+        by = next(n for n in spec_names(spec) if normalize_name(n) in _bundled_index())  # 'H100' as an alias, say
+        merged = fill_blanks(base, spec, where, [row], named=f" (named by this row's "
+                             f"{'name' if by == spec.name else 'alias'} {by!r})")
         spec = replace(merged, aliases=tuple(dict.fromkeys(base.aliases + (spec.name,) + spec.aliases)))
     for k in keys:
         owner = _USER_INDEX.get(k)

@@ -254,8 +254,10 @@ def register_model(spec: tables.ModelSpec, *, where: str = "register_model", row
     keys = list(dict.fromkeys(tables.normalize_name(n) for n in (spec.name, *spec.aliases)))
     base = _bundled_base(spec, where, row)
     if base is not None:
-        spec = _merge(base, spec, f"the bundled model {base.name!r} (names match without their org/ prefix; "
-                      f"{base.source})", where, row)
+        by = next(n for n in (spec.name, *spec.aliases) if tables.normalize_name(n) in tables._model_index())
+        spec = _merge(base, spec, f"the bundled model {base.name!r} (named by this row's "
+                      f"{'name' if by == spec.name else 'alias'} {by!r}; names compare without case, punctuation or "
+                      f"org/ prefix; {base.source})", where, row)
     for k in keys:
         owner = model_registry.owner(k)
         if owner is not None and owner != spec.name:
