@@ -67,3 +67,11 @@ def test_the_help_says_another_objective_is_refused(small_model_file, capsys, gi
     assert "unless --objective says otherwise" not in text and "nor with --objective" in text
     code, err = _run([*ARGS, "--model-file", str(small_model_file), *given, *other], capsys)
     assert code == 2 and "would be ignored" in err
+
+
+@pytest.mark.parametrize("name", ["nosuch.csv", "nosuch.parquet", "header-only.csv"])
+def test_a_candidate_table_that_is_not_there_is_named_by_its_option(tmp_path, small_model_file, capsys, name):
+    """``--candidates nosuch.csv`` said "profile table not found": the search was given no profile table."""
+    (tmp_path / "header-only.csv").write_text("model,gpu,tp,batch_size,input_tokens,output_tokens\n")
+    code, err = _run(["search", "--candidates", str(tmp_path / name), "--model-file", str(small_model_file)], capsys)
+    assert code == 2 and "candidate table (--candidates)" in err and "profile table" not in err and name in err

@@ -55,19 +55,23 @@ def _read_candidates(path: str) -> pd.DataFrame:
     p = Path(path)
     kind = table_kind(p, path, STORE_MARKER)
     if kind == "csv":  # a repeated header (pandas reads the first copy) or a ragged row: errors naming the file
-        check_csv_file(p)
-        check_unique_csv_header(p, str(p), "candidate table")
+        check_csv_file(p, _WHAT)  # (a missing file was "profile table not found")
+        check_unique_csv_header(p, str(p), _WHAT)
     else:
-        check_input_file(p, "candidate table")
-    table = read_export_csv(p, "candidate table")  # CSV or Parquet by the name, as table_kind decided
-    check_unique_columns(table.columns, str(p), "candidate table")
+        check_input_file(p, _WHAT)
+    table = read_export_csv(p, _WHAT)  # CSV or Parquet by the name, as table_kind decided
+    check_unique_columns(table.columns, str(p), _WHAT)
     if len(table) == 0:
-        raise ValueError(f"{path}: no data rows (the file has a header only)")
+        raise ValueError(f"{path}: no data rows (the file has a header only); a {_WHAT} holds one configuration a row")
     if is_mlenergy_v3_table(tuple(table.columns)):
         table = mlenergy_v3(path)
     table.attrs["source"] = str(path)
     table.index = pd.RangeIndex(1, len(table) + 1)  # each result's candidate label: its 1-based data row, as errors say
     return table
+
+
+#: How the candidate table's errors name it: the option, as the user gave it.
+_WHAT = "candidate table (--candidates)"
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
