@@ -381,7 +381,7 @@ def test_predict_says_which_configurations_vllm_would_refuse(tmp_path, model, ca
 def test_predict_announces_its_stages_on_a_large_table(tmp_path, model, capsys, monkeypatch):
     import energylens.cli.predict as predict_cmd
 
-    monkeypatch.setattr(predict_cmd, "PROGRESS_ROWS", 3)
+    monkeypatch.setattr(predict_cmd, "STAGE_ROWS", 3)
     rows = mlenergy_v2().head(4)
     rows.to_csv(tmp_path / "c.csv", index=False)
     assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
