@@ -11,8 +11,11 @@ from energylens.search.api import bundled_model
 from energylens.search.assumed import _stage_pp, weights_room_sentence
 
 RECORD = {"model": "deepseek-ai/DeepSeek-V3", "gpu": "H100", "precision": "bf16", "weights_gb": 1000.0,
-          "room_gb_per_gpu": 62.6, "min_gpus": 16, "n_layers": 61, "layers_stage_gb": 990.0, "first_stage_gb": 5.0,
-          "every_stage_gb": 0.0}
+          "room_gb_per_gpu": 62.6, "min_gpus": 16, "n_layers": 61,
+          "stages": {"parts": {"total": 1000e9, "experts": 0.0, "matrix": 5e9, "encoder": 0.0, "tied": 0.0,
+                               "n_layers": 61.0, "n_moe": None},  # a dense 61-layer model: 990 GB of layers
+                     "usable_bytes": 62.6e9, "activation_bytes": 0.0, "nvls": False, "domain_gpus": 8.0,
+                     "moe": False, "reserve": {"runtime_reserve_bytes": 0.0, "nvls_reserve_bytes_per_gpu": 0.0}}}
 
 
 def test_example_adds_a_stage_where_whole_layers_need_one():
@@ -24,8 +27,8 @@ def test_example_adds_a_stage_where_whole_layers_need_one():
     assert "at least 16 GPUs" in text and "e.g. --tp 8 --pp 3," in text, text
 
 
-def test_stage_parts_agree_with_the_engine():
-    """DeepSeek-V3 (61 layers) on H100 at tp 8: the record's stage parts say which pp holds the weights exactly
+def test_stages_agree_with_the_engine():
+    """DeepSeek-V3 (61 layers) on H100 at tp 8: the record's stages say which pp holds the weights exactly
     where the engine's memory_weights check does."""
     model = bundled_model()
     kw = dict(model="deepseek-ai/DeepSeek-V3", gpus="H100", input_tokens=512, output_tokens=256, tp=[8],
@@ -34,7 +37,7 @@ def test_stage_parts_agree_with_the_engine():
         warnings.simplefilter("ignore")
         empty = energylens.search(**kw)
         rec = empty.settings["weights_room"][0]
-        assert rec["layers_stage_gb"] + 2 * rec["first_stage_gb"] == pytest.approx(rec["weights_gb"], rel=1e-12)
-        for pp in (1, 2, 3):
+        assert rec["stages"]["parts"]["total"] == pytest.approx(rec["weights_gb"] * 1e9, rel=1e-12)
+        for pp in (1, 2, 3, 4):
             fits = energylens.search(**{**kw, "pp": [pp]}).rejected["memory_weights"] == 0
             assert (_stage_pp(rec, 8, pp) == pp) == fits, pp

@@ -20,10 +20,15 @@ from energylens.search.labels import gpu_labels
 from energylens.search.memory import (
     GIB,
     MEMORY_DEFAULTS,
+    WEIGHT_PARTS,
+    activation_bytes,
+    collective_group,
     gpu_memory,
+    gpu_sides,
     nvls_capable,
-    stage_layers,
-    stage_parts,
+    parts_stage_weights,
+    runtime_reserve,
+    weight_parts,
     weights_per_gpu,
 )
 from energylens.search.remedies import model_shape, node_tp_values
@@ -111,11 +116,10 @@ def assumed_line(s: dict[str, Any], objective: str) -> str:
 def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasible: int) -> list[dict] | None:
     """When nothing is feasible and ``memory_weights`` rejected the most: per combo (model, GPU, format), the
     checkpoint's weight bytes, the room one GPU has for weights (usable memory less the reserve and activations,
-    as the memory check counts them), the fewest GPUs that hold the weights (their bytes over the room: a lower
-    bound, as whole layers per pipeline stage may need more; tp x pp; a MoE's experts also spread over dp), the
-    model's layers (pp's bound) and what its stages hold (``layers_stage_gb``, ``first_stage_gb``,
-    ``every_stage_gb``: :func:`.memory.stage_parts`, which the example layout follows, :func:`_stage_pp`). None
-    otherwise."""
+    as the memory check counts them at the combo's first searched layout), the fewest GPUs that hold the weights
+    (their bytes over the room: a lower bound, as whole layers per pipeline stage may need more; tp x pp; a MoE's
+    experts also spread over dp), the model's layers (pp's bound) and what the memory check weighs a layout by
+    (``stages``: :func:`_stages`), which the example layout follows (:func:`_stage_pp`). None otherwise."""
     if feasible or not any(rejected.values()) or max(rejected, key=lambda k: rejected[k]) != "memory_weights":
         return None
     per_combo = int(np.prod(space.point_shape[1:]))
@@ -125,32 +129,58 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
     axes = [frame[a].to_numpy(dtype=float) for a in ("tp", "pp", "dp", "ep")]
     one = np.ones(len(frame))
     total = weights_per_gpu(frame, one, one, one, one, space.model_specs)
-    mem = gpu_memory(frame, feats, one, one, one, {k: options.get(k, v) for k, v in MEMORY_DEFAULTS.items()}, space.model_specs)
+    o = {k: options.get(k, v) for k, v in MEMORY_DEFAULTS.items()}
+    mem = gpu_memory(frame, feats, one, one, one, o, space.model_specs)
     room = mem.usable - (mem.fixed - weights_per_gpu(frame, *axes, space.model_specs))
-    parts = stage_parts(frame, space.model_specs)  # what each pipeline stage holds (vLLM's whole layers)
+    stages = _stages(frame, feats, mem.usable, o, space.model_specs)
     return [{"model": str(m), "gpu": str(g), "precision": str(p), "weights_gb": float(w) / 1e9,
              "room_gb_per_gpu": float(r) / 1e9, "min_gpus": math.ceil(w / r) if r > 0 else None,
-             "n_layers": int(getattr(space.model_specs.get(str(m)), "n_layers", 0) or 0) or None,
-             **{f"{k}_stage_gb": float(parts[k][i]) / 1e9 for k in ("layers", "first", "every")}}
-            for i, (m, g, p, w, r) in enumerate(zip(frame["model"], frame["gpu"], frame["precision"], total, room,
-                                                    strict=True))]
+             "n_layers": int(getattr(space.model_specs.get(str(m)), "n_layers", 0) or 0) or None, "stages": st}
+            for m, g, p, w, r, st in zip(frame["model"], frame["gpu"], frame["precision"], total, room, stages,
+                                         strict=True)]
+
+
+def _stages(frame, feats, usable, o: dict[str, Any], model_specs) -> list[dict[str, Any]]:
+    """Per row, what the memory check weighs a layout by, as JSON writes it: the weight parts its stages are made
+    of (:func:`.memory.weight_parts`, bytes; None where unknown), the usable bytes
+    and the activations of a GPU, whether NCCL runs NVLS on it, its NVLink domain, whether the model is a MoE
+    and the runtime reserve's settings (:func:`.memory.runtime_reserve`)."""
+    parts = weight_parts(frame, model_specs)
+    _, nvls, domain = gpu_sides(frame)
+    moe = frame["n_experts"].to_numpy(dtype=float) > 1
+    activations = activation_bytes(feats["d_model"], o)
+    kept = {k: float(o[k]) for k in ("runtime_reserve_bytes", "nvls_reserve_bytes_per_gpu")}
+    return [{"parts": {k: (float(v[i]) if np.isfinite(v[i]) else None) for k, v in zip(WEIGHT_PARTS, parts, strict=True)},
+             "usable_bytes": float(usable[i]), "activation_bytes": float(activations[i]), "nvls": bool(nvls[i]),
+             "domain_gpus": float(domain[i]), "moe": bool(moe[i]), "reserve": kept} for i in range(len(frame))]
 
 
 def _stage_pp(r: dict[str, Any], tp: int, pp: int) -> int:
-    """The fewest pp from ``pp`` at which ``tp`` x pp GPUs hold the weights of a :func:`weights_room` record as vLLM
-    places them (whole layers per stage, the embedding on the first: :func:`.memory.stage_layers`; the fuller of
-    the first and a middle stage within the room), up to the model's layers (its layers + 1 where none does);
-    ``pp`` itself for a record without the stage parts."""
-    layers = int(r.get("n_layers") or 0)
-    if not layers or "layers_stage_gb" not in r:
+    """The fewest pp from ``pp`` at which ``tp`` x pp GPUs (dp 1, no expert parallelism) hold the weights of a
+    :func:`weights_room` record as the memory check weighs them: every pipeline stage, whole layers each, the
+    routed experts of the MoE layers it holds, the embedding on the first and the lm_head on the last
+    (:func:`.memory.parts_stage_weights`), with the runtime reserve of that tp's group (NCCL's NVLS buffers,
+    :func:`.memory.runtime_reserve`); up to the model's layers (its layers + 1 where none does). ``pp`` itself
+    for a record without the ``stages``. Before 2026-12-07 the experts were spread evenly over the layers and
+    the reserve was the searched tp's: DeepSeek-V3 fp8 on L40S was told --tp 8 --pp 2, which the search rejects."""
+    layers, st = int(r.get("n_layers") or 0), r.get("stages")
+    if not layers or not st:
         return pp
-    for p in range(max(pp, 1), layers + 1):
-        first, fullest = (float(x) for x in stage_layers(layers, p))
-        need = r["weights_gb"] if p == 1 else max(r["layers_stage_gb"] * first / layers + r["first_stage_gb"],
-                                                  r["layers_stage_gb"] * fullest / layers + r["every_stage_gb"])
-        if need / tp <= r["room_gb_per_gpu"]:
-            return p
-    return layers + 1
+    p = np.arange(max(pp, 1), layers + 1, dtype=float)
+    t = np.full(p.shape, float(tp))
+    parts = tuple(np.full(p.shape, math.nan if st["parts"][k] is None else float(st["parts"][k])) for k in WEIGHT_PARTS)
+    heavy, other, _ = parts_stage_weights(parts, t, p, np.ones(p.shape), np.ones(p.shape))
+    group = collective_group(t, 1.0, 1.0, st["moe"], st["domain_gpus"])
+    fixed = np.maximum(heavy, other) + runtime_reserve(group, st["nvls"], st["reserve"]) + st["activation_bytes"]
+    fits = np.flatnonzero(fixed <= st["usable_bytes"])  # the engine's memory_weights: fixed > usable
+    return int(p[fits[0]]) if fits.size else layers + 1
+
+
+def _flags(r: dict[str, Any], tp: int, n: int) -> str:
+    """"--tp 8 --pp 3": ``tp`` and the fewest pp at which the memory check passes the weights of record ``r``
+    (:func:`_stage_pp`, from the ``n`` GPUs the weights need at least); no --pp where one stage holds them."""
+    pp = _stage_pp(r, tp, math.ceil(n / tp))
+    return f"--tp {tp}" + (f" --pp {pp}" if pp > 1 else "")
 
 
 def weights_room_sentence(settings: dict[str, Any]) -> str:
@@ -170,17 +200,16 @@ def weights_room_sentence(settings: dict[str, Any]) -> str:
     node = int(settings.get("node_size") or max(8, tables.gpu_spec(r["gpu"]).domain_gpus()))
     tps = node_tp_values(settings, r["model"], node) or [1]
     if any(int(t) >= n for t in tp_searched) and below:
-        example = f"--tp {max(below)} --pp {_stage_pp(r, max(below), math.ceil(n / max(below)))}"
+        example = _flags(r, max(below), n)
     elif any(t >= n for t in tps):
-        example = f"--tp {min(t for t in tps if t >= n)}"
+        example = _flags(r, min(t for t in tps if t >= n), n)
     else:
-        example = f"--tp {max(tps)} --pp {_stage_pp(r, max(tps), math.ceil(n / max(tps)))}"
+        example = _flags(r, max(tps), n)
     gpu = gpu_labels(settings.get("gpus") or [r["gpu"]]).get(r["gpu"], r["gpu"])  # as the table names it
     layers = int(r.get("n_layers") or 0)  # a stage needs a layer: 4 layers take no --pp 6
     if layers and int(example.partition("--pp ")[2] or 1) > layers:
         example = (f"more than tp {max(tps)} x pp {layers} (its layers) give" if n > max(tps) * layers
-                   or _stage_pp(r, max(tps), math.ceil(n / max(tps))) > layers else
-                   f"--tp {max(tps)} --pp {_stage_pp(r, max(tps), math.ceil(n / max(tps)))}")
+                   or _stage_pp(r, max(tps), math.ceil(n / max(tps))) > layers else _flags(r, max(tps), n))
     example = example if example.startswith("more") else f"e.g. {example}, and more for the KV cache"
     return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {gpu} has room "
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "

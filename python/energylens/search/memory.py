@@ -32,8 +32,9 @@ from energylens.profiles import tables, topology
 from energylens.profiles.checkpoints import LAYOUT_COLUMN, expert_bytes_per_param, row_layout
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 
-__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes", "stage_parts",
-           "binding_stages", "moe_layers_before",
+__all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes",
+           "binding_stages", "moe_layers_before", "weight_parts", "WEIGHT_PARTS", "parts_stage_weights", "gpu_sides",
+           "activation_bytes",
            "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param", "gpu_memory",
            "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params", "expert_weight_bytes",
            "checkpoint_weight_bytes", "vision_params", "routed_expert_params", "kept_params", "BF16_KEPT", "runtime_reserve", "nvls_capable",
@@ -113,7 +114,13 @@ def stage_weights(frame: pd.DataFrame, tp, pp, dp, ep, model_specs: dict | None 
     weights, and a stage with more layers but fewer weights (``fullest``: 0 where none), and the stage data (a
     dict: ``first_layers``, the layers of the first of them, ``fullest_layers``, the second's (0: none), and
     ``n_layers``)."""
-    total, experts, matrix, encoder, tied, n_layers, n_moe = _weight_parts(frame, model_specs)
+    return parts_stage_weights(weight_parts(frame, model_specs), tp, pp, dp, ep)
+
+
+def parts_stage_weights(parts, tp, pp, dp, ep):
+    """:func:`stage_weights` of :func:`weight_parts`' values (in :data:`WEIGHT_PARTS`' order; arrays or scalars:
+    the weights remedy's example layout, :mod:`.assumed`, weighs its stages with this)."""
+    total, experts, matrix, encoder, tied, n_layers, n_moe = parts
     shard = topology.moe_group_gpus(tp, dp, ep)
     heavy_n, heavy, other_n, other = binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, pp,
                                                     shard)
@@ -173,23 +180,14 @@ def binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, p
     return heavy_n, heavy, np.where((pp > 1) & two, q + 1.0, 0.0), np.where((pp > 1) & two, long_w, 0.0)
 
 
-def stage_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> dict[str, np.ndarray]:
-    """Per row, the weight bytes :func:`stage_bytes` places, without expert parallelism (experts over tp):
-    ``layers`` (all decoder layers: a stage of n holds n / ``n_layers`` of them), ``first`` (the first stage's
-    extra: the input embedding and the vision encoder), ``every`` (every stage's extra: the vision encoder),
-    ``total`` (the checkpoint, pp 1) and ``n_layers``."""
-    total, experts, matrix, encoder, tied, n_layers, _ = _weight_parts(frame, model_specs)
-    zero, one = np.zeros(len(frame)), np.ones(len(frame))
-    args = (total, experts, matrix, encoder, tied, n_layers, one, one * 2, one)  # per layer-share, tp 1, pp > 1
-    every = stage_bytes(*args, zero, zero, n_layers, encoder)
-    return {"layers": stage_bytes(*args, n_layers, n_layers, n_layers, encoder) - every,
-            "first": stage_bytes(*args, zero, zero, n_layers, matrix + encoder), "every": every, "total": total,
-            "n_layers": n_layers}
+#: What :func:`weight_parts` returns per row, in its order (:func:`binding_stages`' first arguments).
+WEIGHT_PARTS = ("total", "experts", "matrix", "encoder", "tied", "n_layers", "n_moe")
 
 
-def _weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple:
+def weight_parts(frame: pd.DataFrame, model_specs: dict | None = None) -> tuple:
     """Per row: the checkpoint's weight bytes, its routed experts', one vocabulary matrix's, the vision encoder's,
-    whether the embeddings are tied, the decoder layers and the MoE layers (NaN: unknown; :func:`stage_weights`)."""
+    whether the embeddings are tied, the decoder layers and the MoE layers (NaN: unknown; :func:`stage_weights`,
+    :data:`WEIGHT_PARTS`)."""
     precision = frame["precision"].to_numpy()
     params = frame["params_b"].to_numpy(dtype=float) * 1e9
     n_exp = frame["n_experts"].to_numpy(dtype=float)
@@ -434,6 +432,23 @@ def collective_group(tp, dp, ep, moe, domain=np.inf):
     return np.minimum(group, np.asarray(domain, dtype=float))
 
 
+def activation_bytes(d_model, options=None):
+    """Bytes per GPU of the activations of an ``activation_tokens``-token forward pass (``options`` override
+    :data:`MEMORY_DEFAULTS`): ``activation_bytes_per_token_dmodel`` x ``d_model`` per token."""
+    o = {**MEMORY_DEFAULTS, **(options or {})}
+    return o["activation_tokens"] * d_model * o["activation_bytes_per_token_dmodel"]
+
+
+def gpu_sides(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``frame``: its GPU's memory_gb, whether NCCL runs NVLS on it (:func:`nvls_capable`) and the GPUs
+    of its NVLink domain, from the GPU table, the user's table or the rows' own gpu_* spec columns."""
+    specs = tables.gpu_specs_for_profiles(frame)
+    gpus = frame["gpu"].astype(str).str.strip()
+    return (gpus.map(lambda g: specs[g].memory_gb).to_numpy(dtype=float),
+            gpus.map(lambda g: nvls_capable(specs[g])).to_numpy(dtype=bool),
+            gpus.map(lambda g: specs[g].domain_gpus()).to_numpy(dtype=float))
+
+
 def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_tokens, options=None,
                model_specs: dict | None = None) -> GpuMemory:
     """:class:`GpuMemory` of validated profile rows ``frame`` (model, precision, GPU, tp, pp, ep, the
@@ -445,17 +460,12 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
     dp, ep = frame["dp"].to_numpy(dtype=float), frame["ep"].to_numpy(dtype=float)
     li, lo = np.asarray(input_tokens, dtype=float), np.asarray(output_tokens, dtype=float)
     batch = np.asarray(rank_batch, dtype=float)
-    specs = tables.gpu_specs_for_profiles(frame)  # table, user table, or the rows' own gpu_* spec columns
-    memory_gb = frame["gpu"].astype(str).str.strip().map(lambda g: specs[g].memory_gb).to_numpy(dtype=float)
+    memory_gb, nvls, domain = gpu_sides(frame)
     usable = o["gpu_memory_utilization"] * memory_gb * GIB  # NaN where the GPU's memory is unknown
-    gpus = frame["gpu"].astype(str).str.strip()
-    nvls = gpus.map(lambda g: nvls_capable(specs[g])).to_numpy(dtype=bool)
-    domain = gpus.map(lambda g: specs[g].domain_gpus()).to_numpy(dtype=float)
     group = collective_group(tp, dp, ep, frame["n_experts"].to_numpy(dtype=float) > 1, domain)
     first, fullest, stages = stage_weights(frame, tp, pp, dp, ep, model_specs)
     weights = np.maximum(first, fullest)
-    fixed = (weights + runtime_reserve(group, nvls, o)
-             + o["activation_tokens"] * feats["d_model"] * o["activation_bytes_per_token_dmodel"])
+    fixed = weights + runtime_reserve(group, nvls, o) + activation_bytes(feats["d_model"], o)
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
     # a rank's tokens x that total over tp GPUs x the stage's share of the layers (n_layers / its layers; pp
     # at pp 1 and on even stages): the running batch at the mean context, at least one whole sequence; plus
