@@ -83,6 +83,20 @@ def _prices(text: str) -> float | dict[str, float]:
     return dict(pairs)
 
 
+def _add_objective_options(p: argparse.ArgumentParser) -> None:
+    """--objective, --per-token, --carbon, --price: what the search minimises."""
+    p.add_argument("--objective", choices=("energy", "carbon", "cost"), default=None,
+                   help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price); default: carbon "
+                   "with --carbon alone, cost with --price alone, else energy")
+    p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
+    p.add_argument("--carbon", type=positive_float,
+                   help="grid carbon intensity, g CO2 per kWh: minimises carbon (not with --price, nor with "
+                   "--objective energy or cost, which would leave it unused)")
+    p.add_argument("--price", type=_prices,
+                   help="price per GPU-hour: one number or GPU=price pairs, each a GPU of --gpus: minimises cost "
+                   "(not with --carbon, nor with --objective energy or carbon, which would leave it unused)")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens search``."""
     p = sub.add_parser("search", help="find the energy-optimal deployment under memory and latency limits")
@@ -138,24 +152,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "mxfp4 for openai/gpt-oss-*, fp8 for DeepSeek-V3 and names ending -FP8, int4 for -AWQ, "
                         "else bf16)")
     p.add_argument("--kv-cache-dtype", default=None, help="KV-cache dtype(s), comma-separated (auto)")
-    p.add_argument("--objective", choices=("energy", "carbon", "cost"), default=None,
-                   help="minimise energy (J), carbon (g, needs --carbon) or cost (needs --price); default: carbon "
-                   "with --carbon alone, cost with --price alone, else energy")
-    p.add_argument("--per-token", action="store_true", help="per output token instead of per request")
-    p.add_argument("--carbon", type=positive_float,
-                   help="grid carbon intensity, g CO2 per kWh: minimises carbon (not with --price, nor with "
-                   "--objective energy or cost, which would leave it unused)")
-    p.add_argument("--price", type=_prices,
-                   help="price per GPU-hour: one number or GPU=price pairs, each a GPU of --gpus: minimises cost "
-                   "(not with --carbon, nor with --objective energy or carbon, which would leave it unused)")
+    _add_objective_options(p)
     p.add_argument("--gpu-memory-utilization", type=_fraction, default=0.9,
                    help="usable fraction of GPU memory, as vLLM's option (0.9)")
     p.add_argument("--runtime-reserve-gib", type=nonnegative_float, default=None,
                    help="memory each GPU keeps besides weights, activations and KV cache (CUDA graphs, non-torch "
                    "memory, NCCL buffers), GiB, the same for every configuration; default: 1.5 GiB, plus NCCL's NVLS "
-                   "buffers in a TP / MoE group of more than 2 on GPUs whose NVSwitch runs them (H100 SXM and later, not A100: "
-                   "6 GiB at TP 8 on H100 SXM; "
-                   "docs/search.md, Feasibility)")
+                   "buffers in a TP / MoE group of more than 2 on GPUs whose NVSwitch runs them (H100 SXM and "
+                   "later, not A100: 6 GiB at TP 8 on H100 SXM; docs/search.md, Feasibility)")
     p.add_argument("--node-size", type=positive_int, default=None,
                    help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
                    "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
