@@ -25,6 +25,7 @@ import pandas as pd
 from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys
+from energylens.model.expression import ExpressionEnergyModel
 from energylens.parallel import once
 from energylens.search import measured as measured_mode
 from energylens.search.assumed import weights_room
@@ -78,11 +79,15 @@ def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
     if isinstance(energy_model, (str, os.PathLike)):
         model = load_model(energy_model)
         source = f"model file {os.fspath(energy_model)}"
-    elif isinstance(energy_model, LatencyModel | EnergyModel):
+    elif isinstance(energy_model, LatencyModel | EnergyModel | ExpressionEnergyModel):
         model, source = energy_model, f"the given {type(energy_model).__name__}"
     else:
         raise TypeError("energy_model must be an EnergyModel, a model file's path or None (the bundled model), "
                         f"got {type(energy_model).__name__}")
+    if isinstance(model, ExpressionEnergyModel):  # it read "holds only a latency model"
+        raise ValueError(f"{source} holds an expression energy model (EnergyModel.from_expression, a formula from "
+                         "energylens discover), which the search cannot price configurations with: it evaluates the "
+                         "closed-form template and its latency model; pass a model file from energylens fit")
     if not isinstance(model, EnergyModel):
         raise ValueError(f"{source} holds only a latency model; the search needs an energy model")
     if not model.is_fitted:
