@@ -243,3 +243,41 @@ def test_a_model_alias_that_names_a_bundled_model_says_so(tmp_path):
     assert "model 'acme/Coder-13B' is the bundled model 'Qwen/Qwen3-14B' (named by this row's alias " \
            "'Qwen/Qwen3-14B'; names compare without case, punctuation or org/ prefix;" in text, text
     assert "names match without their org/ prefix" not in text
+
+
+def test_v2_and_splitwise_trailing_empty_rows_are_called_empty_rows(tmp_path):
+    """A spreadsheet's trailing ',,,,' row was "column 'GPU': unknown GPU nan" in an ML.ENERGY v2 flat table and
+    "column 'prompt_size' must be a number > 0" in a Splitwise table."""
+    from energylens.profiles.datasets import bundled_path, mlenergy_v2, splitwise
+
+    lines = bundled_path().read_text().splitlines()[:6]
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join([*lines, "," * lines[0].count(",")]) + "\n")
+    with pytest.raises(ProfileSchemaError) as info:
+        mlenergy_v2(path)
+    assert str(info.value) == f"{path}: {EMPTY} in data row 6 (1-based, header not counted)", str(info.value)
+    assert info.value.rows == [5]
+    header = "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,token_time," \
+             "e2e_time,tensor_parallel"
+    path = tmp_path / "perf_model.csv"
+    path.write_text("\n".join([header, "llama2-70b,h100-80gb,128,1,128,0,0,50.0,20.0,2600.0,8",
+                               "," * header.count(","), "," * header.count(",")]) + "\n")
+    with pytest.raises(ProfileSchemaError) as info:
+        splitwise(path)
+    assert str(info.value) == f"{path}: {EMPTY} in data rows 2, 3 (1-based, header not counted)", str(info.value)
+
+
+def test_a_v2_blank_gpu_cell_is_called_blank(tmp_path):
+    """"unknown GPU nan ... (data rows , 1-based)": no row named, and a blank called a GPU named nan."""
+    from energylens.profiles.datasets import bundled_path, mlenergy_v2
+
+    lines = bundled_path().read_text().splitlines()[:6]
+    cells = lines[3].split(",")
+    cells[lines[0].split(",").index("GPU")] = ""
+    lines[3] = ",".join(cells)
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ProfileSchemaError) as info:
+        mlenergy_v2(path)
+    assert "column 'GPU' (schema column 'gpu'): blank cell: each row must name the GPU it ran on (data rows 3, " \
+           "1-based)" in str(info.value) and info.value.rows == [2], str(info.value)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError, UnknownGpuError
-from energylens.profiles import tables
+from energylens.profiles import cells, tables
 from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import check_csv_file, read_export_csv, suffix_kind
 from energylens.profiles.header import check_unique_csv_header, csv_header, missing_said
@@ -28,7 +28,7 @@ from energylens.profiles.mlenergy_v3 import (
     is_mlenergy_v3_table,
     mlenergy_v3,
 )
-from energylens.profiles.problems import column_label
+from energylens.profiles.problems import column_label, refuse_empty_rows
 from energylens.profiles.schema import REQUIRED_COLUMNS, DroppedRowsWarning, load_profiles
 
 __all__ = [
@@ -130,7 +130,13 @@ def _params_b_from_name(name: str) -> float | None:
 
 
 def _check_gpus(df: pd.DataFrame, src: str) -> None:
-    """Every GPU must resolve in the GPU table; the upstream (NVML) spelling stays the value."""
+    """Every GPU must resolve in the GPU table; the upstream (NVML) spelling stays the value; a blank cell is a
+    missing value (until 2026-12-06 "unknown GPU nan (data rows , 1-based)")."""
+    blank = cells.is_blank(df["gpu"])
+    if blank.any():
+        rows = np.flatnonzero(blank).tolist()
+        raise ProfileSchemaError(f"{src}: column {column_label('gpu', _FILE_NAMES)}: blank cell: each row must name "
+                                 f"the GPU it ran on ({_data_rows_phrase(rows)})", source=src, column="gpu", rows=rows)
     for gpu in df["gpu"].unique():
         try:
             tables.gpu_spec(gpu)
@@ -211,6 +217,7 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
             f"{src}: not an ML.ENERGY v2 flat table: missing column(s) {', '.join(map(repr, missing))}",
             source=src, column=missing[0])
 
+    refuse_empty_rows(raw, src, cells.is_blank(raw["Model"]))  # a spreadsheet's trailing ',,,,' rows
     df = raw.rename(columns=_COLUMN_MAP)
     _check_gpus(df, src)
     specs, sizes = _model_sizes(df, raw, src)
@@ -292,6 +299,7 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
     if derived.any():
         warnings.warn(f"{src}: dropped {int(derived.sum())} row(s) of derived (not measured) hardware "
                       f"{', '.join(SPLITWISE_DERIVED_HARDWARE)}", DroppedRowsWarning, stacklevel=2)
+    refuse_empty_rows(raw, src, cells.is_blank(raw["model"]))  # a spreadsheet's trailing ',,,,' rows
     raw = raw[~derived]
     _check_splitwise_numbers(raw, src)
 

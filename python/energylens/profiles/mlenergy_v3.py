@@ -28,7 +28,7 @@ from energylens.profiles.export_columns import in_export_columns
 from energylens.profiles.files import read_export_csv
 from energylens.profiles.header import check_unique_csv_header, missing_said
 from energylens.profiles.number_cells import MILLISECONDS, UNITS, non_numeric_problems
-from energylens.profiles.problems import EMPTY_ROW, EMPTY_ROW_REASON, HINT, empty_rows
+from energylens.profiles.problems import HINT, refuse_empty_rows
 from energylens.profiles.schema import load_profiles
 
 __all__ = ["MLENERGY_V3_SIGNATURE", "MLENERGY_V3_HYBRID_SSM_DTYPE", "MLENERGY_V3_PROMPT_TOKENS", "MLENERGY_V3_VIDEO_FRAMES", "MLENERGY_V3_VIDEO_FPS",
@@ -234,9 +234,7 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
         raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
                                  f"{missing_said(missing, raw.columns, MLENERGY_V3_COLUMNS)}", source=src,
                                  column=missing[0])
-    if (empty := empty_rows(raw, cells.is_blank(raw["model_id"]))).any():  # a spreadsheet's trailing ',,,,' rows
-        raise ProfileSchemaError(f"{src}: {EMPTY_ROW_REASON} ({_rows_phrase(empty)})", source=src, column=EMPTY_ROW,
-                                 rows=np.flatnonzero(empty).tolist())
+    refuse_empty_rows(raw, src, cells.is_blank(raw["model_id"]))  # a spreadsheet's trailing ',,,,' rows
     _check_gpus(raw, src)
     task = raw["task"].astype(str)
     given_tokens = _given_input_tokens(raw, src)

@@ -20,7 +20,7 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows",
+__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
            "HINT", "said"]
 
 _MAX_ROWS_SHOWN = 20
@@ -52,6 +52,18 @@ def empty_rows(frame: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
             blank[:, j] |= sub.iloc[:, j].astype(str).str.strip().eq("").to_numpy()
     out[at] = blank.all(axis=1)
     return out
+
+
+def refuse_empty_rows(frame: pd.DataFrame, src: str, candidates: np.ndarray) -> None:
+    """ProfileSchemaError naming ``src`` and the rows of an export's ``frame`` whose every cell is blank (a
+    spreadsheet's trailing ``,,,,``; looked for among ``candidates``, the rows whose key column is blank), said as
+    the profile table says them (:data:`EMPTY_ROW_REASON`): until 2026-12-06 the first column check to meet one
+    named it ("unknown GPU nan", "column 'prompt_size' must be a number > 0")."""
+    empty = empty_rows(frame, np.asarray(candidates, dtype=bool))
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        raise ProfileSchemaError(f"{src}: {EMPTY_ROW_REASON} in {rows_text(rows)}", source=src, column=EMPTY_ROW,
+                                 rows=rows.tolist())
 
 
 class Problems:
