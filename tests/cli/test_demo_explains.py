@@ -50,3 +50,9 @@ def test_the_closing_search_is_a_command_line_that_parses_to_its_arguments(text)
     assert (list(args.input_tokens), list(args.output_tokens)) == ([DEMO_SEARCH["input_tokens"]],
                                                                    [DEMO_SEARCH["output_tokens"]])
     assert "tpot_limit_s=" not in text
+
+
+def test_the_nominal_prompt_lengths_read_as_predict_and_fit_write_them(text):
+    """They read "chat 140.0, code 130.0" where predict's note reads "chat 140, code 130"."""
+    line = next(x for x in text.splitlines() if "nominal prompt tokens per task" in x)
+    assert "chat 140," in line and ".0" not in line

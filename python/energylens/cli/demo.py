@@ -170,7 +170,7 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         f"{len(data)} measured vLLM configurations, {data['model'].nunique()} models, "
         f"{data['gpu'].nunique()} GPUs, tasks {', '.join(sorted(data['task'].unique()))}.")
     say("  input lengths are not recorded upstream: nominal prompt tokens per task "
-        + ", ".join(f"{k} {v}" for k, v in MLENERGY_V2_NOMINAL_PROMPT_TOKENS.items()) + " (image-chat adds image tokens)")
+        + ", ".join(f"{k} {v:g}" for k, v in MLENERGY_V2_NOMINAL_PROMPT_TOKENS.items()) + " (image-chat adds image tokens)")
     model, test = _fit(data, seed, train_size, say)
     _held_out(model, test, say)
     _choices(model, data, train_size, compare, say)
