@@ -58,7 +58,8 @@ def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by:
     (:func:`energylens.compare.metrics.serving_metrics`: within a group, rows of one ``max_num_seqs``, else
     ``max_batch_size``, on at least two distinct GPU counts; ML.ENERGY v3's batch_size is a measured mean that no
     two rows share, so batch size stands in only where a row has neither setting)."""
-    out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / np.sum((meas - meas.mean()) ** 2)),
+    spread = np.sum((meas - meas.mean()) ** 2)  # 0 where the held-out rows hold one value: no R^2 (it read -inf)
+    out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / spread) if spread > 0 else float("nan"),
            "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
     if not np.all(np.isfinite(pred)):
         return {**out, "top1": float("nan"), "pairwise": float("nan"), "parallelism_top1": float("nan")}
@@ -193,6 +194,11 @@ def _check_target(df: pd.DataFrame, target: str, column: str, src: str, labels: 
         raise ValueError(f"{src}: target {target!r} needs a measured, finite {column!r} in every row; it is missing "
                          f"or not finite in {int(bad.sum())} of the {len(df)} rows, {rows}: measure it there, or leave "
                          "those rows out")
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    if len(df) > 1 and np.all(values == values[0]):  # (it ran: a template R^2 of -inf, the front's 'n/a')
+        raise ValueError(f"{src}: target {target!r} needs a measured {column!r} that varies between rows; it is "
+                         f"{values[0]:g} in all {len(df)} rows, so there is nothing to discover (and no R^2 to score): "
+                         "check that the column holds each run's measurement")
 
 
 def _group_columns(df: pd.DataFrame, group_by: Sequence[str]) -> list[str]:
@@ -255,6 +261,11 @@ def _prepare(profiles: Any, target: str, train_size: int | None, seed: int, grou
     y = df[column].to_numpy(dtype=float)
     if not len(df):
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")
+    n_params = len(EnergyModel().param_names)
+    if len(df) < n_params + 2:  # (5 rows were told to change --train-size, which no value could help)
+        raise ValueError(f"{src}: {len(df)} data rows are too few to discover on: the template the front is scored "
+                         f"against has {n_params} parameters, so it needs at least {n_params} training rows, and the "
+                         f"scores need 2 held-out rows: at least {n_params + 2} rows (about 50 are recommended)")
     units = duplicate_units(df)
     if units is not None:  # as energylens evaluate says it: the copies are kept on their row's side of the split
         warnings.warn(duplicate_message(df, units, src), DuplicateRowsWarning, stacklevel=3)

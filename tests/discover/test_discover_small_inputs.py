@@ -1,0 +1,63 @@
+"""``energylens discover`` on a new user's small or degenerate profile tables: a target column with one value in
+every row ran a search whose template scored R^2 '-inf' next to the front's 'n/a' under two NumPy
+RuntimeWarnings; a file of 5 rows was told to change --train-size, which no value could help (the template needs
+12 training rows)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from energylens.cli.main import main
+from energylens.discover import search
+from energylens.discover.backends import BackendChoice
+from energylens.profiles.datasets import mlenergy_v2
+
+COLUMNS = ["model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j"]
+
+
+def _table(tmp_path, rows: int, name: str, constant: float | None = None):
+    df = mlenergy_v2()[COLUMNS].sample(rows, random_state=1).reset_index(drop=True)
+    if constant is not None:
+        df["energy_j"] = constant
+    path = tmp_path / name
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_a_constant_target_column_is_refused_before_any_search(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(search, "select_backend", lambda backend: BackendChoice("operon", "test"))  # none is run
+    path = _table(tmp_path, 60, "const.csv", constant=100.0)
+    with pytest.raises(ValueError) as err:
+        search.discover(str(path), generations=1, population=10)
+    assert str(err.value) == (
+        f"{path}: target 'energy' needs a measured 'energy_j' that varies between rows; it is 100 in all 60 rows, "
+        "so there is nothing to discover (and no R^2 to score): check that the column holds each run's measurement")
+    out = tmp_path / "out.json"
+    assert main(["discover", str(path), "--quiet", "--generations", "1", "-o", str(out)]) == 2
+    assert "it is 100 in all 60 rows" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_heldout_rows_of_one_value_score_no_r2_and_warn_nothing():
+    df = mlenergy_v2().reset_index(drop=True).iloc[:8]
+    meas = np.full(8, 50.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (NumPy's 'divide by zero' and 'invalid value' RuntimeWarnings)
+        s = search._scores(df, meas, meas * 1.1, ["model", "gpu"])
+    assert np.isnan(s["r2"]) and s["mape"] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("rows, size", [(5, None), (3, None), (5, 3)])
+def test_too_few_rows_names_the_rows_the_template_needs(tmp_path, monkeypatch, rows, size):
+    """5 rows (default split 4 / 1) said only that --train-size must leave 2 held-out rows; --train-size 3 then
+    failed in the template fit. Both now say the file is too small for any split."""
+    monkeypatch.setattr(search, "select_backend", lambda backend: BackendChoice("operon", "test"))
+    path = _table(tmp_path, rows, "few.csv")
+    with pytest.raises(ValueError) as err:
+        search.discover(str(path), train_size=size)
+    assert str(err.value) == (
+        f"{path}: {rows} data rows are too few to discover on: the template the front is scored against has 12 "
+        "parameters, so it needs at least 12 training rows, and the scores need 2 held-out rows: at least 14 rows "
+        "(about 50 are recommended)")
