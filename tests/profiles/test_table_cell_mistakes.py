@@ -189,10 +189,12 @@ def test_a_header_in_another_unit_or_an_unrelated_name_is_still_kept(tmp_path):
 
 def test_a_gpu_table_header_in_another_case_is_named(tmp_path):
     path = tmp_path / "my_gpus.csv"
-    path.write_text("\n".join([GPU_HEADER.replace("name", "Name").replace("tdp_w", "TDP (W)"), GPU_ROW]) + "\n")
+    path.write_text("\n".join([GPU_HEADER.replace("name", "Name").replace("tdp_w", "TDP (W)").replace(
+        "hbm_bw_gbs", "HBM BW (GB/s)"), GPU_ROW]) + "\n")
     with pytest.raises(GpuTableError) as info:
         load_gpu_table(path)
-    assert "unknown column(s) 'Name' (did you mean 'name'?), 'TDP (W)' (did you mean 'tdp_w'?)" in str(info.value)
+    assert "unknown column(s) 'Name' (did you mean 'name'?), 'HBM BW (GB/s)' (did you mean 'hbm_bw_gbs'?), " \
+           "'TDP (W)' (did you mean 'tdp_w'?)" in str(info.value), str(info.value)
 
 
 def test_a_model_table_header_in_another_case_is_named(tmp_path):

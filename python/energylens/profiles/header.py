@@ -97,9 +97,9 @@ def missing_said(missing: Iterable[str], names: Iterable[object], known: Iterabl
 
 def folded(name: object) -> str:
     """``name`` as a header written for people folds onto a column name: lower case, a unit in brackets as a suffix,
-    every run of spaces and punctuation one '_' (``'Energy [J]'``, ``'TPOT (s)'``, ``'batch size'``: energy_j,
-    tpot_s, batch_size)."""
-    text = _BRACKETED_UNIT.sub(r"_\1", str(name).strip().lower())
+    every run of spaces and punctuation one '_' (``'Energy [J]'``, ``'TPOT (s)'``, ``'batch size'``, ``'HBM BW (GB/s)'``:
+    energy_j, tpot_s, batch_size, hbm_bw_gbs)."""
+    text = _BRACKETED_UNIT.sub(lambda m: "_" + _NOT_ALNUM.sub("", m.group(1)), str(name).strip().lower())  # (GB/s): _gbs
     return _NOT_ALNUM.sub("_", text).strip("_")
 
 
