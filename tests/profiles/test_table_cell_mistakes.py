@@ -283,3 +283,21 @@ def test_a_v2_blank_gpu_cell_is_called_blank(tmp_path):
         mlenergy_v2(path)
     assert "column 'GPU' (schema column 'gpu'): blank cell: each row must name the GPU it ran on (data rows 3, " \
            "1-based)" in str(info.value) and info.value.rows == [2], str(info.value)
+
+
+def test_a_parquet_files_named_index_is_read_as_its_column(tmp_path):
+    """frame.set_index('model').to_parquet(...) stores model as the index, which the reader left as the frame's index:
+    'missing required column(s) 'model'' with model nowhere in the "found" list, and a named index that is not a
+    schema column ('run_id') was dropped from what predict writes. A named index level is now a column."""
+    path = tmp_path / "runs.parquet"
+    frame = pd.DataFrame({"model": ["Qwen/Qwen3-14B"] * 2, "gpu": ["H100"] * 2, "tp": [1, 2], "batch_size": [8.0, 16.0],
+                          "input_tokens": [300.0] * 2, "output_tokens": [500.0] * 2, "energy_j": [400.0, 300.0],
+                          "run_id": ["a", "b"]})
+    frame.set_index("model").to_parquet(path)
+    got = read_profiles(str(path))
+    assert got["model"].tolist() == ["Qwen/Qwen3-14B"] * 2 and list(got.index) == [0, 1]
+    frame.set_index(["run_id", "model"]).to_parquet(path)
+    got = read_profiles(str(path))
+    assert got["model"].tolist() == ["Qwen/Qwen3-14B"] * 2 and got["run_id"].tolist() == ["a", "b"]
+    frame.set_index(pd.Index([100, 101])).to_parquet(path)  # an unnamed index stays the frame's index, as before
+    assert list(read_profiles(str(path)).index) == [100, 101]

@@ -257,14 +257,20 @@ def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
 
 def read_parquet_table(path: Path, src: str) -> pd.DataFrame:
     """``pandas.read_parquet(path)`` with its Parquet ``binary`` columns (text written without the UTF-8 annotation,
-    which pandas hands out as ``bytes``: a model read as ``"b'meta-llama/...'"``) decoded as UTF-8; a repeated
-    column name, or a binary cell that is not UTF-8, is a ProfileSchemaError naming the file and column."""
+    which pandas hands out as ``bytes``: a model read as ``"b'meta-llama/...'"``) decoded as UTF-8, and a named index
+    level (``frame.set_index('model').to_parquet(...)``) as a column; a repeated column name, or a binary cell that is
+    not UTF-8, is a ProfileSchemaError naming the file and column."""
     import pyarrow as pa  # pandas' Parquet engine, needed only for Parquet files
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
     check_unique_columns(schema.names, src)  # pyarrow allows a repeated name; pandas' error would not say so
     frame = pd.read_parquet(path)
+    named = [n for n in frame.index.names if n is not None]
+    if named:  # set_index('model').to_parquet(): the column pandas stored as the index (until 2026-12-06 left there,
+        # 'missing required column model', or a named index silently not written by predict)
+        check_unique_columns([*named, *frame.columns], src)
+        frame = frame.reset_index(level=named)
     for field in schema:
         if not (pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)) or field.name not in frame:
             continue
