@@ -110,3 +110,9 @@ def test_p_best_is_described_as_computed():
     assert "passes every check (the latency limits too)" in alone.legend()
     free = _search(top=4)  # no limit: some row passes in every refit
     assert free.top["p_best"].sum() == pytest.approx(1.0)
+
+
+def test_both_forms_of_a_merged_caps_label_are_explained():
+    """A light load labels a row 'B1..256 (9 caps)'; the legend showed only the 'B64/128' form."""
+    light = _search(rate_per_s=1e-6, top=2)
+    assert "(9 caps)" in light.table() and "B1..256 (9 caps)" in light.legend() and "B64/128" in light.legend()
