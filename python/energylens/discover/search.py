@@ -46,7 +46,7 @@ from energylens.profiles.problems import frame_source, rows_text
 from energylens.profiles.row_names import as_read
 
 __all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "discover", "TARGETS", "shown", "heldout_counts", "load_discovery",
-           "search_summary"]
+           "search_summary", "same_as_earlier"]
 
 
 TARGETS = {"energy": "energy_j", "prefill": "prefill_energy_j", "decode": "decode_energy_j", "residual": "energy_j"}
@@ -325,8 +325,8 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     if not entries and stop is None:
         raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
                          f"(e.g. {dropped[0]['expression'] if dropped else '-'}: it predicts no finite value there)")
-    for i, e in enumerate(entries):  # (two of operon's trees can be one expression once SymPy reads them)
-        e.same_as = next((j for j in range(i) if entries[j].expression == e.expression), None)
+    for e, same in zip(entries, same_as_earlier(entries), strict=True):
+        e.same_as = same
     result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
                              {k: str(v) for k, v in d.variables.items()}, entries,
                              _scores(d.df.iloc[test], d.y[test], d.base[test], d.group_by),
@@ -344,6 +344,19 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     if stop is not None:
         raise DiscoveryInterrupted(result, stop)
     return result
+
+
+def same_as_earlier(entries: list[FrontEntry]) -> list[int | None]:
+    """Per entry, the first earlier one of the same expression (two of operon's trees can be one once SymPy reads
+    them): the same form, constants equal to 1e-4 (refits from each tree's own starts differ in the last digits,
+    -3.56887e-9 and -3.56895e-9, and the table listed both as two points of the front)."""
+    forms = [parametrize(sp.sympify(e.formula)) for e in entries]
+
+    def same(i: int, j: int) -> bool:
+        (a, ca), (b, cb) = forms[i], forms[j]
+        return entries[i].expression == entries[j].expression or (a == b and np.allclose(
+            list(ca.values()), list(cb.values()), rtol=1e-4, atol=0))
+    return [next((j for j in range(i) if same(j, i)), None) for i in range(len(entries))]
 
 
 def _signal_name(stop: BaseException) -> str:
