@@ -301,3 +301,22 @@ def test_a_parquet_files_named_index_is_read_as_its_column(tmp_path):
     assert got["model"].tolist() == ["Qwen/Qwen3-14B"] * 2 and got["run_id"].tolist() == ["a", "b"]
     frame.set_index(pd.Index([100, 101])).to_parquet(path)  # an unnamed index stays the frame's index, as before
     assert list(read_profiles(str(path)).index) == [100, 101]
+
+
+@pytest.mark.parametrize("cell", ["N/A", "NaN", "n/a", "NULL", "#N/A", "None"])
+def test_gpu_and_model_table_na_words_are_blanks_as_in_a_profile_table(tmp_path, cell):
+    """A GPU table's 'N/A' for a peak the GPU lacks was "'N/A' is not a number", its 'NaN' "nan is outside the sane
+    range [5, 200000]"; a model table's 'NaN' "is not a finite number >= 0". A profile table reads pandas' missing-value
+    words as blanks (docs/profile-schema.md, "Numbers"): these tables now do too."""
+    path = tmp_path / "my_gpus.csv"
+    path.write_text(f"name,hbm_bw_gbs,peak_bf16_tflops,peak_fp8_tflops,tdp_w,interconnect_bw_gbs\n"
+                    f"Acme-X1,4000,800,{cell},600,400\n")
+    (spec,) = load_gpu_table(path)
+    assert spec.name == "Acme-X1" and spec.peak_fp8_tflops != spec.peak_fp8_tflops  # NaN: not given
+    path = tmp_path / "my_models.csv"
+    path.write_text(MODEL_HEADER + ",sliding_window\n" + MODEL_ROW + f",{cell}\n")
+    (model,) = load_model_table(path)
+    assert model.sliding_window != model.sliding_window
+    path.write_text(MODEL_HEADER + "\n" + MODEL_ROW.replace(",40,5120,", f",{cell},5120,") + "\n")
+    with pytest.raises(ModelTableError, match="column 'n_layers': blank; every model gives it"):
+        load_model_table(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import precision as _precision
-from energylens.profiles.number_cells import non_numeric_reason
+from energylens.profiles.number_cells import NA_WORDS, non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
 from energylens.profiles.row_names import RowNames
 
@@ -154,8 +154,8 @@ def _blank(value: object) -> bool:
 def cell_number(value, source: str, row: int, column: str, label: str | None = None) -> float:
     """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``)."""
     label = label or column
-    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
-        return math.nan
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in NA_WORDS:
+        return math.nan  # blank, or 'N/A' / 'NaN' as a profile table's CSV reads them
     try:
         x = float(str(value).strip())
     except ValueError:

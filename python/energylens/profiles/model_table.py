@@ -32,7 +32,7 @@ from energylens.profiles.header import (
     spelled_like,
 )
 from energylens.profiles.model_checks import spec_problem
-from energylens.profiles.number_cells import non_numeric_reason
+from energylens.profiles.number_cells import NA_WORDS, non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
 
 __all__ = ["ModelTableError", "REQUIRED_COLUMNS", "load_model_table", "register_model_table", "register_model",
@@ -69,7 +69,7 @@ def _error(source: str, row: int, column: str | None, text: str) -> ModelTableEr
 
 def _number(cell: str, source: str, row: int, column: str) -> float:
     text = cell.strip()
-    if not text:
+    if text in NA_WORDS:  # blank, or 'N/A' / 'NaN' as a profile table's CSV reads them
         if column in REQUIRED_COLUMNS:
             raise _error(source, row, column, "blank; every model gives it (docs/reference-tables.md)")
         return math.nan

@@ -21,7 +21,13 @@ import pandas as pd
 from energylens.profiles.problems import HINT
 from energylens.profiles.unreadable import SPREADSHEET_ERROR
 
-__all__ = ["MILLISECONDS", "UNITS", "non_numeric_problems", "non_numeric_reason"]
+__all__ = ["MILLISECONDS", "NA_WORDS", "UNITS", "non_numeric_problems", "non_numeric_reason"]
+
+#: pandas' missing-value words (``read_csv``'s default ``na_values``): a blank in a profile table's CSV, and so in a
+#: GPU or model table, which read their cells as text (until 2026-12-06 'N/A' there was "not a number", 'NaN' "outside
+#: the sane range").
+NA_WORDS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                      "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 _J = "joules (J) per request"
 _S = "seconds (s)"
