@@ -78,3 +78,19 @@ def test_trees_of_one_expression_whose_refits_differ_in_the_last_digits_read_sam
     d = _entry(f"Add(Float('0.5', precision=43), Mul(Float('2.5', precision=43), {x}))", "2.5*tp + 0.5")
     e = _entry(f"Add(Float('0.50000001', precision=43), Mul(Float('2.0', precision=43), {x}))", "2.0*tp + 0.5")
     assert search.same_as_earlier([a, b, c, d, e]) == [None, 0, None, None, 2]
+
+
+def test_the_output_help_says_what_an_existing_file_meets(tmp_path, capsys):
+    """-o's help said 'an existing file is replaced'; a file that is not a discovery result is refused (rightly:
+    no silent clobber), so the help sent a user to a refusal it did not mention."""
+    with pytest.raises(SystemExit):
+        main(["discover", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "an existing file is replaced" not in text
+    assert ("an earlier discovery result there is replaced, and the command says so on stderr; any other existing "
+            "file is refused") in text
+    path = _table(tmp_path, 20, "p.csv")
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}")
+    assert main(["discover", str(path), "--quiet", "--generations", "1", "-o", str(notes)]) == 2
+    assert "refusing to replace it" in capsys.readouterr().err and notes.read_text() == "{}"

@@ -42,8 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="training rows (default 70 %%; the rest is held out)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the split and the search (0)")
     p.add_argument("-o", "--output", default="discovered.json", type=path,
-                   help="result file (JSON; default discovered.json in the current folder; an existing file is "
-                        "replaced, and the command says so on stderr)")
+                   help="result file (JSON; default discovered.json in the current folder; an earlier discovery "
+                        "result there is replaced, and the command says so on stderr; any other existing file is "
+                        "refused)")
     p.add_argument("--report", default=None, metavar="DIR", type=path,
                    help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
                         "energylens report, which is replaced)")
