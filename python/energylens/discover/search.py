@@ -29,6 +29,7 @@ from energylens.compare.splits import (
     take_with_copies,
 )
 from energylens.discover.backends import SearchInterrupted, check_search_settings, run_backend, select_backend
+from energylens.discover.digits import shown_constants
 from energylens.discover.result import (
     DiscoveryInterrupted,
     DiscoveryResult,
@@ -448,11 +449,10 @@ def _score_front(front: list, d: _Data, seed: int, progress: bool, entries: list
                             "why": "no fit of its constants gives a finite error on the training rows"})
             continue
         compiled, theta = fit
-        pred = compiled.evaluate([d.features[n] for n in compiled.feature_names], theta)
-        if d.residual == "absolute":
-            pred = d.base * np.exp(pred)
+        pred, printed = shown_constants(compiled, [d.features[n] for n in compiled.feature_names], theta,
+                                        d.base if d.residual == "absolute" else None)  # 6 digits, or what it takes
         subs = dict(zip(compiled.param_names, theta, strict=True))
-        shown = pexpr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 6) for k, v in subs.items()})
+        shown = pexpr.xreplace({sp.Symbol(k, real=True): v for k, v in printed.items()})
         fitted = compiled.expr.xreplace({sp.Symbol(k, real=True): sp.Float(v, 12) for k, v in subs.items()})
         heldout = _scores(d.df.iloc[test], d.y[test], pred[test], d.group_by)
         if d.residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
