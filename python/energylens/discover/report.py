@@ -17,10 +17,27 @@ from energylens.discover.search import DiscoveryResult, heldout_counts, shown  #
 __all__ = ["write_report"]
 
 
+#: Round mantissas of a log axis' labels, sparsest first.
+_MANTISSAS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0), (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0))
+
+
+def log_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
+    """Labels of a log axis over [lo, hi] (lo > 0): round numbers, the densest set with at most ``most`` in the
+    range (a log axis' 10, 20, ..., 60 left 11-20 bare where the template and the best expressions lay)."""
+    decades = range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+    best: list[float] = []
+    for mantissas in _MANTISSAS:
+        ticks = [float(f"{m * 10.0 ** d:.3g}") for d in decades for m in mantissas]
+        if best and sum(lo <= t <= hi for t in ticks) > most:
+            break
+        best = ticks
+    return best
+
+
 def _figure(result: DiscoveryResult):
     """The front: complexity against held-out MAPE, the chosen expression starred, the template a line (with its
     MAPE). The axis is logarithmic where the MAPEs span more than 3x, in plain numbers either way (a log axis over
-    8-12 % was labelled '9 x 10^0' and '10^1' only)."""
+    8-12 % was labelled '9 x 10^0' and '10^1' only), labelled at round numbers near the points (:func:`log_ticks`)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     c = [e.complexity for e in result.front]
     m = [e.heldout.get("mape", float("nan")) for e in result.front]
@@ -36,9 +53,10 @@ def _figure(result: DiscoveryResult):
     ax.set_ylabel("held-out MAPE (%)")
     finite = [v for v in (*m, t) if np.isfinite(v) and v > 0]
     if finite and max(finite) > 3 * min(finite):
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=False))  # 10, 20, ...: not 10^1
-        ax.yaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.set_yscale("log")  # labelled at round numbers near the points, as plain numbers (not 10^1)
+        ax.yaxis.set_major_locator(ticker.FixedLocator(log_ticks(min(finite), max(finite))))
+        ax.yaxis.set_minor_locator(ticker.NullLocator())
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     title = f"discovery, target {result.target}: {result.n_train} training / {result.n_heldout} held-out rows"
     s = result.search
     if s.get("stopped_by") == "interrupt":  # (it looked like a finished run's plot)
