@@ -94,3 +94,17 @@ def test_the_output_help_says_what_an_existing_file_meets(tmp_path, capsys):
     notes.write_text("{}")
     assert main(["discover", str(path), "--quiet", "--generations", "1", "-o", str(notes)]) == 2
     assert "refusing to replace it" in capsys.readouterr().err and notes.read_text() == "{}"
+
+
+def test_an_interrupt_before_the_search_found_anything_says_nothing_was_written(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the profiles were read or the template fitted (the first 1-2 s) ended 'interrupted (Ctrl-C);
+    finished outputs were kept, unfinished ones removed', as if something had been written."""
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search, "discover", interrupted)
+    out = tmp_path / "d.json"
+    assert main(["discover", str(_table(tmp_path, 20, "p.csv")), "--quiet", "-o", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "nothing was written: the run was stopped before the search's first round ended" in err, err
+    assert not out.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from energylens.cli.options import (
     apply_gpu_tables,
@@ -84,17 +85,11 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     if not args.quiet:  # before the import of SymPy and the model (1-3 s), the profiles' reading and the fit
         print(f"discover: reading {args.profiles}, fitting the template (12 parameters) on the training rows",
               file=sys.stderr, flush=True)
-    from energylens.discover import DiscoveryInterrupted, discover
-
-    apply_gpu_tables(args)  # the profiles may name GPUs only a user table describes
-    apply_model_tables(args)  # and models only a user model table describes
-    stop = None
     try:
-        result = discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
-                          time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
-                          generations=args.generations, population=args.population, progress=not args.quiet)
-    except DiscoveryInterrupted as exc:  # what the search found is still printed and written (it was lost)
-        result, stop = exc.result, exc.cause
+        result, stop = _run(args)
+    except KeyboardInterrupt as exc:  # before a front was found: said so (it read 'finished outputs were kept')
+        exc.stopped_detail = NOTHING_KEPT
+        raise
     result.settings["gpu_tables"] = list(args.gpu_table)  # what the profiles' GPUs were read with (a rerun needs it)
     result.settings["model_tables"] = list(args.model_table)  # and their models
     _print_table(result)
@@ -132,6 +127,25 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         stop.stopped_detail = _kept(result, args)
         raise stop
     return 0
+
+
+#: How a run stopped before its search's first round ended says what it kept (the command line's closing line).
+NOTHING_KEPT = ("; nothing was written: the run was stopped before the search's first round ended (from then on, "
+                "Ctrl-C keeps the front found so far)")
+
+
+def _run(args: argparse.Namespace) -> tuple[Any, BaseException | None]:
+    """(the discovery result, the interrupt that stopped its search or scoring, or None)."""
+    from energylens.discover import DiscoveryInterrupted, discover
+
+    apply_gpu_tables(args)  # the profiles may name GPUs only a user table describes
+    apply_model_tables(args)  # and models only a user model table describes
+    try:
+        return discover(args.profiles, target=args.target, backend=args.backend, max_complexity=args.max_complexity,
+                        time_budget_s=args.time_budget, seed=args.seed, train_size=args.train_size,
+                        generations=args.generations, population=args.population, progress=not args.quiet), None
+    except DiscoveryInterrupted as exc:  # what the search found is still printed and written (it was lost)
+        return exc.result, exc.cause
 
 
 def _kept(result, args: argparse.Namespace) -> str:
