@@ -45,7 +45,8 @@ from energylens.search.options import (
     refit_printer,
     resolve_objective,
 )
-from energylens.search.remedies import fp8_room, kv_room, latency_reach
+from energylens.search.reach import latency_reach
+from energylens.search.remedies import fp8_room, kv_room
 from energylens.search.result import SearchResult, gpu_labels, ties_by_index
 from energylens.search.result import config_label as _config_label
 from energylens.search.settings_record import result_settings, ttft_unfitted

@@ -1,7 +1,7 @@
 """What an empty search result tells its user to change, computed from the run rather than canned: the
-largest max_num_seqs whose KV cache fits (:func:`kv_room`), what TP values and max_num_seqs not searched
-would reach an unmet latency limit (:func:`latency_reach`), and which tp x pp keeps TP inside a node
-(:func:`tp_node_sentence`). Before 2026-12-06 these read "lower --max-num-seqs ... or add GPUs (--tp, --pp)",
+largest max_num_seqs whose KV cache fits (:func:`kv_room`), the tp values each model's heads take
+(:func:`tp_heads_sentence`), and which tp x pp keeps TP inside a node
+(:func:`tp_node_sentence`); what reaches an unmet latency limit is :mod:`.reach`'s. Before 2026-12-06 these read "lower --max-num-seqs ... or add GPUs (--tp, --pp)",
 "widen the axes that shorten it (--tp, smaller --max-num-seqs, faster GPUs)" and "keep --tp within one node",
 whatever the run had searched: a 70B search that had tried every TP and max_num_seqs 1 was told to add --tp.
 
@@ -28,8 +28,8 @@ from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
 
 __all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
-           "kv_room", "latency_reach", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
-           "kv_room_sentence", "reach_sentence"]
+           "kv_room", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
+           "kv_room_sentence"]
 
 _REASONS = tuple(_core.search_reason_names())
 _MAX_EVALUATED = 2_000_000  # candidates one record may evaluate (a few hundred ms at most)
@@ -245,79 +245,6 @@ def _tp_values(space: SearchSpace) -> np.ndarray:
              for s in (_spec(space, c.model) for c in space.combos)}
     return np.array(sorted({t for h, kv in heads if h > 0 for t in range(1, int(node) + 1) if _splits(h, kv, t)}),
                     dtype=float)
-
-
-def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], closest: dict[str, Any] | None,
-                  indices) -> dict[str, Any] | None:
-    """When a latency limit is unmet by every candidate (``closest["unmet"]``, an axis search): the lowest
-    predicted TPOT / TTFT over every TP value a model's heads allow within a node and max_num_seqs down to 1
-    (the searched GPUs, precisions and other axes), with its configuration, and which of those axis values
-    were not searched. None otherwise."""
-    if not closest or not closest.get("unmet") or indices is not None:
-        return None
-    tp = np.union1d(_tp_values(space), space.tp)
-    caps = np.union1d(space.max_num_seqs, [1.0])
-    sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, max_num_seqs=caps)
-    if ev is None:
-        return None
-    ok = np.asarray(ev.reason) < 0
-    if not ok.any():
-        return None
-    out = {"tp_tried": [int(t) for t in tp if t not in space.tp], "max_num_seqs_tried": [int(c) for c in caps
-                                                                                         if c not in space.max_num_seqs]}
-    for name in closest["unmet"]:
-        value = np.where(ok, np.asarray(getattr(ev, f"{name}_s")), np.inf)
-        i = int(np.argmin(value))
-        out[name] = {"value_s": float(value[i]), "config": _label(sub, i),
-                     "meets": bool(value[i] <= options[f"{name}_limit_s"])}
-    return out
-
-
-def _faster_gpus(settings: dict[str, Any], name: str) -> tuple[str, list[str], float]:
-    """What bounds the latency ``name`` on a GPU (memory bandwidth for a decode step, bf16 compute for prefill),
-    the GPUs of the table with more of it than every searched one, least first, with their figure, and how many
-    times the most searched one's the largest has (1 when none has more)."""
-    column, what, unit, scale = (("hbm_bw_gbs", "memory bandwidth", "TB/s", 1000.0) if name == "tpot" else
-                                 ("peak_bf16_tflops", "bf16 compute", "TFLOP/s", 1.0))
-    searched = [float(getattr(tables.gpu_spec(g), column)) for g in settings.get("gpus") or []]
-    table = tables.gpus()
-    faster = sorted((float(v), str(n)) for n, v in zip(table["name"], table[column], strict=True)
-                    if searched and float(v) > max(searched))
-    return what, [f"{n} {v / scale:.3g} {unit}" for v, n in faster], faster[-1][0] / max(searched) if faster else 1.0
-
-
-def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
-    """How to widen the space for an unmet latency limit, from ``settings["latency_reach"]`` (a generic line
-    without one); ``bundled``: the result's model is the bundled 2024 fit, whose latencies are 2024's."""
-    reach = settings.get("latency_reach")
-    if not reach:
-        return "or widen the axes that shorten it (--tp, smaller --max-num-seqs, other GPUs)"
-    tried = " and ".join(t for t in (f"--tp {','.join(map(str, reach['tp_tried']))}" if reach["tp_tried"] else "",
-                                     f"--max-num-seqs {','.join(map(str, reach['max_num_seqs_tried']))}"
-                                     if reach["max_num_seqs_tried"] else "") if t)
-    parts = []
-    for name in ("tpot", "ttft"):
-        if name not in reach:
-            continue
-        what, faster, most = _faster_gpus(settings, name)
-        more = f" and {len(faster) - 3} more" if len(faster) > 3 else ""
-        limit = settings.get(f"effective_{name}_limit_s") or settings.get(f"{name}_limit_s")  # the one applied
-        gap = reach[name]["value_s"] / limit if limit else 0.0
-        short = (f"; the most, {faster[-1]}, has {most:.2g}x the searched GPUs' {what} while the lowest "
-                 f"{name.upper()} is {gap:.2g}x the limit" if faster and gap > most else "")  # the gap, in figures
-        other = ([f"GPUs with more {what} ({', '.join(faster[:3])}{more}{short})"] if faster else []) + \
-            (["a model fitted on today's serving stack (--model-file: the bundled model's latencies are 2024's vLLM)"]
-             if bundled else [])
-        r, low = reach[name], f"lowest {name.upper()} {reach[name]['value_s']:.4g} s at {reach[name]['config']}"
-        if r["meets"]:
-            parts.append(f"or add {tried}: {r['config']} is predicted at {r['value_s']:.4g} s {name.upper()}, within "
-                         "the limit")
-            continue
-        where = (f"adding {tried} does not reach it either ({low})" if tried else
-                 "every tp a model's heads allow within a node, and max_num_seqs 1, were searched")
-        parts.append(where + (f"; what could: {' or '.join(other)}" if other else
-                              f"; among these GPUs only a higher --{name}-limit finds one"))
-    return "; ".join(parts)
 
 
 def tp_node_sentence(settings: dict[str, Any]) -> str:

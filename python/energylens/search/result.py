@@ -28,7 +28,8 @@ from energylens.search.labels import config_label, config_labels, gpu_labels  # 
 from energylens.search.legend import column_legend, table_columns
 from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
-from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clause, reach_sentence
+from energylens.search.reach import reach_sentence
+from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clause
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
 
