@@ -14,7 +14,7 @@ from typing import Any
 # (discover.select) without paying for SymPy and matplotlib, which the search and report need.
 _LAZY = {
     "discover": "search", "DiscoveryResult": "result", "FrontEntry": "result", "DiscoveryInterrupted": "result", "TARGETS": "search",
-    "expression_model": "search", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "write_report": "report", "select_backend": "select",
+    "expression_model": "adopt", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "write_report": "report", "select_backend": "select",
     "BackendChoice": "select", "BackendUnavailable": "select",
 }
 

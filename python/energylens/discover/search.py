@@ -28,6 +28,7 @@ from energylens.compare.splits import (
     duplicate_units,
     take_with_copies,
 )
+from energylens.discover.adopt import expression_model  # noqa: F401  (re-exported: energylens.discover)
 from energylens.discover.backends import SearchInterrupted, check_search_settings, run_backend, select_backend
 from energylens.discover.digits import shown_constants
 from energylens.discover.result import (
@@ -39,7 +40,7 @@ from energylens.discover.result import (
 )
 from energylens.discover.variables import energy_variables, residual_variables, substitute, variable_matrix
 from energylens.errors import ProfileSchemaError
-from energylens.model import EnergyModel, ExpressionEnergyModel
+from energylens.model import EnergyModel
 from energylens.model.compile import compile_expression, parametrize
 from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import FEATURE_NAMES, build_features
@@ -482,14 +483,3 @@ def residual_test(result: DiscoveryResult) -> dict[str, Any]:
     return {"term": result.front[result.chosen].expression, "mape_template": t["mape"], "mape_with_term": c["mape"],
             "mape_cut_relative": cut, "top1_not_lower": top1_ok, "pairwise_not_lower": pair_ok,
             "adopt": bool(cut >= 0.20 and top1_ok is True and pair_ok is True)}
-
-
-def expression_model(result: DiscoveryResult, index: int | None = None, **kwargs: Any) -> ExpressionEnergyModel:
-    """The energy model of a front expression (default: the chosen one) of an ``energy`` discovery."""
-    if result.target != "energy":
-        raise ValueError(f"an energy model needs a discovery of target 'energy', not {result.target!r}")
-    if index is None and result.chosen is None:
-        raise ValueError("this discovery result has no scored expression (its run was interrupted before one was "
-                         "scored; the front found is under search['unscored']): rerun the discovery")
-    entry = result.front[result.chosen if index is None else index]
-    return EnergyModel.from_expression(sp.sympify(entry.formula), **kwargs)

@@ -1,0 +1,50 @@
+"""A discovery's expression as an energy model: an ``energy`` front expression on its own, or a ``residual`` term
+``g`` as the template times ``exp(g)`` (what the residual test's 'adopt' refers to; it had no way to become a
+model). :func:`expression_model` is re-exported by :mod:`energylens.discover`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from energylens.discover.result import DiscoveryResult
+from energylens.model import EnergyModel, ExpressionEnergyModel
+from energylens.model.symbolic import feature_symbols
+
+__all__ = ["expression_model", "template_expression"]
+
+
+def template_expression(template: EnergyModel) -> sp.Expr:
+    """A fitted template's energy per request (prefill + decode) over the feature columns, its fitted values (6
+    digits) as the constants; a calibrated template is refused (its per-family offsets are not in the formula)."""
+    if not isinstance(template, EnergyModel) or not template.is_fitted:
+        raise ValueError(f"template must be a fitted EnergyModel (EnergyModel(bootstrap=0).fit(profiles, "
+                         f"latency=False)), got {'an unfitted one' if isinstance(template, EnergyModel) else template!r}")
+    if getattr(template, "calibration", None) is not None:
+        raise ValueError("template: a calibrated EnergyModel's offsets are not in its formula; fit one without "
+                         "calibration")
+    prefill, decode = template.to_sympy()
+    return (prefill + decode).xreplace({s: sp.Symbol(n, positive=True) for n, s in feature_symbols().items()})
+
+
+def expression_model(result: DiscoveryResult, index: int | None = None, *, template: EnergyModel | None = None,
+                     **kwargs: Any) -> ExpressionEnergyModel:
+    """The energy model of a front expression (default: the chosen one): for an ``energy`` discovery the expression;
+    for a ``residual`` one ``template x exp(g)``, with ``template`` a fitted EnergyModel (the constants of both
+    start from their fitted values, and ``.fit`` refits them all). ``kwargs`` go to
+    :meth:`EnergyModel.from_expression`."""
+    if result.target not in ("energy", "residual"):
+        raise ValueError(f"an energy model needs a discovery of target 'energy' (or 'residual', with the template "
+                         f"it corrects), not {result.target!r}")
+    if index is None and result.chosen is None:
+        raise ValueError("this discovery result has no scored expression (its run was interrupted before one was "
+                         "scored; the front found is under search['unscored']): rerun the discovery")
+    formula = sp.sympify(result.front[result.chosen if index is None else index].formula)
+    if result.target == "residual":
+        if template is None:
+            raise ValueError("a residual discovery's term g corrects the template: pass the template it corrects, "
+                             "expression_model(result, template=EnergyModel(bootstrap=0).fit(profiles, latency=False)), "
+                             "for the model template x exp(g)")
+        formula = template_expression(template) * sp.exp(formula)
+    return EnergyModel.from_expression(formula, **kwargs)
