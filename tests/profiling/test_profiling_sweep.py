@@ -65,7 +65,8 @@ def test_sweep_rows_then_fit(tiny_model, tmp_path, capsys):
                                **{c: int(row[c]) for c in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim")})
     res = search(tiny, "H100", input_tokens=16, output_tokens=8, tp=1, max_num_seqs=[1, 2, 4, 8], precision="fp32",
                  energy_model=model, bootstrap=False)
-    assert res.feasible == 4 and res.model_source == "the given EnergyModel"
+    assert res.feasible == 4 and res.model_source.startswith(
+        f"the given EnergyModel, fitted on {model.summary.n_rows} rows (data sha256:"), res.model_source
     best = res.top.iloc[0]
     grid = pd.DataFrame({"batch_size": [1.0, 2.0, 4.0, 8.0], "max_num_seqs": [1, 2, 4, 8]})
     expect = model.predict(pd.concat([df[(df["input_tokens"] == 16) & (df["output_tokens"] == 8)].iloc[:1]] * 4,

@@ -27,6 +27,7 @@ from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys
 from energylens.model.expression import ExpressionEnergyModel
 from energylens.parallel import once
+from energylens.profiles.datasets import mlenergy_v2
 from energylens.search import measured as measured_mode
 from energylens.search.assumed import weights_room
 from energylens.search.candidates import candidate_space
@@ -68,6 +69,21 @@ def bundled_model() -> EnergyModel:
     return EnergyModel(bootstrap=100).fit("bundled")
 
 
+def given_source(model) -> str:
+    """What a search given a fitted model object says of it: the data it was fitted on (the bundled ML.ENERGY v2
+    rows where its data hash is the bundled model's, else its row count and data hash, which a model file's
+    summary records too) and its bootstrap refits, which the intervals, P(best) and confidence limits come from.
+    Before 2026-12-07 "the given EnergyModel", whatever the object held. Unfitted: "the given EnergyModel"."""
+    name, s = type(model).__name__, getattr(model, "summary", None)
+    if s is None:
+        return f"the given {name}"
+    bundled = (isinstance(model, EnergyModel) and s.n_rows == len(mlenergy_v2())
+               and s.data_hash == bundled_model().summary.data_hash)
+    data = (f"the bundled ML.ENERGY v2 data ({s.n_rows} rows, vLLM 0.5.4, 2024: the latencies and energies of that "
+            "serving stack)" if bundled else f"{s.n_rows} rows (data {s.data_hash[:19]}, its summary.data_hash)")
+    return f"the given {name}, fitted on {data} with {s.bootstrap_replicates} bootstrap refits"
+
+
 def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
     if energy_model is None:
         if announce:  # the fit takes seconds: say why the search waits
@@ -81,7 +97,7 @@ def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
         model = load_model(energy_model)
         source = f"model file {os.fspath(energy_model)}"
     elif isinstance(energy_model, LatencyModel | EnergyModel | ExpressionEnergyModel):
-        model, source = energy_model, f"the given {type(energy_model).__name__}"
+        model, source = energy_model, given_source(energy_model)
     else:
         raise TypeError("energy_model must be an EnergyModel, a model file's path or None (the bundled model), "
                         f"got {type(energy_model).__name__}")

@@ -1,0 +1,33 @@
+"""A search run from Python with a fitted model object printed and recorded "model: the given EnergyModel",
+whatever it held; it now says what the object was fitted on (the bundled data where its data hash is the bundled
+model's, else its rows and data hash) and with how many bootstrap refits (what the intervals come from)."""
+
+import warnings
+
+from tests.search.quiet_search import quiet_search
+
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+from energylens.search.api import bundled_model
+
+L8 = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def test_a_model_fitted_on_the_bundled_data_is_named_so():
+    r = quiet_search(bundled_model(), L8, "H100")
+    assert r.model_source.startswith("the given EnergyModel, fitted on the bundled ML.ENERGY v2 data (356 rows, "
+                                     "vLLM 0.5.4, 2024"), r.model_source
+    assert "with 100 bootstrap refits" in r.model_source, r.model_source
+    assert f"model: {r.model_source}" in r.summary()
+
+
+def test_a_model_fitted_on_other_rows_gives_its_rows_hash_and_refits():
+    rows = mlenergy_v2().sample(120, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnergyModel(bootstrap=20).fit(rows)
+    r = quiet_search(model, L8, "H100")
+    assert r.model_source.startswith(f"the given EnergyModel, fitted on 120 rows (data "
+                                     f"{model.summary.data_hash[:19]}, its summary.data_hash) with 20 bootstrap "
+                                     "refits"), r.model_source
+    assert "bundled" not in r.model_source
