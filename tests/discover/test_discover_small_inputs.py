@@ -49,7 +49,7 @@ def test_heldout_rows_of_one_value_score_no_r2_and_warn_nothing():
     assert np.isnan(s["r2"]) and s["mape"] == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize("rows, size", [(5, None), (3, None), (5, 3)])
+@pytest.mark.parametrize("rows, size", [(5, None), (3, None), (5, 3), (1, None)])
 def test_too_few_rows_names_the_rows_the_template_needs(tmp_path, monkeypatch, rows, size):
     """5 rows (default split 4 / 1) said only that --train-size must leave 2 held-out rows; --train-size 3 then
     failed in the template fit. Both now say the file is too small for any split."""
@@ -58,7 +58,7 @@ def test_too_few_rows_names_the_rows_the_template_needs(tmp_path, monkeypatch, r
     with pytest.raises(ValueError) as err:
         search.discover(str(path), train_size=size)
     assert str(err.value) == (
-        f"{path}: {rows} data rows are too few to discover on: the template the front is scored against has 12 "
+        f"{path}: {rows} data {'row is' if rows == 1 else 'rows are'} too few to discover on: the template the front is scored against has 12 "
         "parameters, so it needs at least 12 training rows, and the scores need 2 held-out rows: at least 14 rows "
         "(about 50 are recommended)")
 

@@ -265,7 +265,7 @@ def _prepare(profiles: Any, target: str, train_size: int | None, seed: int, grou
         raise ValueError(f"{profiles}: no data rows (the file has a header only)")
     n_params = len(EnergyModel().param_names)
     if len(df) < n_params + 2:  # (5 rows were told to change --train-size, which no value could help)
-        raise ValueError(f"{src}: {len(df)} data rows are too few to discover on: the template the front is scored "
+        raise ValueError(f"{src}: {len(df)} data {'row is' if len(df) == 1 else 'rows are'} too few to discover on: the template the front is scored "
                          f"against has {n_params} parameters, so it needs at least {n_params} training rows, and the "
                          f"scores need 2 held-out rows: at least {n_params + 2} rows (about 50 are recommended)")
     units = duplicate_units(df)
