@@ -205,7 +205,8 @@ def test_a_sigquit_to_monitor_is_sent_on_to_the_command():
     """Ctrl-\\ (SIGQUIT to monitor, the terminal's foreground job) ended monitor at once, leaving the command."""
     child = ("import os, signal, sys, time\n"
              "signal.signal(signal.SIGQUIT, lambda s, f: (print('got SIGQUIT', flush=True), sys.exit(4)))\n"
-             "print(os.getpid(), flush=True); time.sleep(20)\n")
+             "print(os.getpid(), flush=True)\n"
+             "for _ in range(200): time.sleep(0.1)\n")  # (a signal between print and one long sleep waits it out)
     proc, pid = _monitor_with(child)
     try:
         os.kill(proc.pid, signal.SIGQUIT)

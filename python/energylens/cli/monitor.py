@@ -295,6 +295,8 @@ def _run_command(args: argparse.Namespace, mon: EnergyMonitor, labels: list[int]
         except BaseException as exc:  # monitor failed, not the command: not left running on its own
             command_run.stop_command(proc, child, args.grace, exc)
             raise
+        finally:  # what the command left running (its daemons, background jobs) is stopped before monitor ends
+            command_run.wait_for_leftovers(proc, child)
     return child, error
 
 

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import math
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -27,7 +28,8 @@ from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
 __all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary",
-           "Supervised", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable"]
+           "Supervised", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable",
+           "wait_for_leftovers"]
 
 
 #: A number of seconds where the command goes: ``energylens monitor 5`` meant --duration 5.
@@ -90,6 +92,9 @@ class Child:
     forwarded: list[int] = field(default_factory=list)
     first_forward_s: float | None = None
     killed: bool = False
+    left: dict[str, str] = field(default_factory=dict)
+    left_killed: list[str] = field(default_factory=list)
+    left_running: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -138,34 +143,95 @@ _SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "command_
 
 
 class Supervised:
-    """The command started under :mod:`energylens.cli.command_supervisor`, which stops its process group when
-    monitor dies: ``pid`` is the command's (its process group's id), ``wait`` / ``poll`` / ``returncode`` give
-    its exit status as ``Popen`` does (-N killed by signal N; the supervisor's own where it died without saying),
-    ``kill`` SIGKILLs its group. Monitor holds the write end of the supervisor's LIFE_FD (``life``) until then."""
+    """The command started under :mod:`energylens.cli.command_supervisor`, which stops what it left once it has
+    exited and everything of it when monitor dies: ``pid`` is the command's (its process group's id), ``wait`` /
+    ``poll`` / ``returncode`` give its exit status as ``Popen`` does (-N killed by signal N; the supervisor's own
+    where it died without saying), from its ``status`` line, so at the command's exit, not the supervisor's;
+    ``kill`` SIGKILLs its group. A thread reads the supervisor's lines (REPORT_FD); what follows ``status`` (its
+    processes left, :func:`wait_for_leftovers`) is queued. Monitor holds the write end of the supervisor's
+    LIFE_FD (``life``) until the supervisor has exited."""
 
     def __init__(self, supervisor: subprocess.Popen, pid: int, report: int, said: bytes, life: int) -> None:
         self.supervisor, self.pid, self.returncode = supervisor, pid, None
-        self._report, self._said, self._life, self._lock = report, said, life, threading.Lock()
+        self._report, self._life = report, life
+        self._exited, self._after = threading.Event(), queue.SimpleQueue()
+        threading.Thread(target=self._read, args=(said,), name="energylens-monitor-supervisor", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> int:
-        self.supervisor.wait(timeout)
-        return self._finish()
+        if not self._exited.wait(timeout):
+            raise subprocess.TimeoutExpired(self.supervisor.args, timeout)
+        return self.returncode
 
     def poll(self) -> int | None:
-        return None if self.supervisor.poll() is None else self._finish()
+        return self.returncode if self._exited.is_set() else None
 
     def kill(self) -> None:
         signal_group(self.pid, signal.SIGKILL)
 
-    def _finish(self) -> int:
-        with self._lock:
-            if self.returncode is None:
-                said = self._said + _read_to_end(self._report)
-                os.close(self._report)
-                os.close(self._life)
-                status = re.search(rb"^status (-?[0-9]+)$", said, re.M)
-                self.returncode = int(status[1]) if status else self.supervisor.returncode
-        return self.returncode
+    def after_exit(self, timeout: float) -> str | None:
+        """The supervisor's next line after ``status`` (``left ...``, ``killed ...``, ``running ...``); None at
+        its end; raises queue.Empty where none comes within ``timeout``."""
+        return self._after.get(timeout=max(timeout, 0.0))
+
+    def _read(self, said: bytes) -> None:
+        """The supervisor's lines until it exits (its end of REPORT_FD closed), then its pipes closed."""
+        try:
+            while True:
+                *lines, said = said.split(b"\n")
+                for line in lines:
+                    if line.startswith(b"status ") and not self._exited.is_set():
+                        self.returncode = int(line[7:])
+                        self._exited.set()
+                    else:
+                        self._after.put(line.decode(errors="replace"))
+                chunk = os.read(self._report, 4096)
+                if not chunk:
+                    break
+                said += chunk
+        finally:
+            self.supervisor.wait()
+            os.close(self._report)
+            os.close(self._life)
+            if not self._exited.is_set():  # (it died without saying: killed)
+                self.returncode = self.supervisor.returncode
+                self._exited.set()
+            self._after.put(None)
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'es' if what.endswith('s') else 's'}" if n != 1 else f"1 {what}"
+
+
+def wait_for_leftovers(proc: subprocess.Popen | Supervised, child: Child) -> None:
+    """Once the command has exited, however (:func:`spawn`'s supervisor, Linux): wait while its supervisor stops
+    what it left running (its group's background jobs, daemons: ``left ...``), saying so on stderr, and note
+    them in ``child`` for the report. Where the command has not exited (monitor gives up on it) or was started
+    directly (not Linux), nothing: the supervisor stops everything once monitor exits."""
+    if not isinstance(proc, Supervised) or proc.poll() is None:
+        return
+    end = time.monotonic() + child.grace_s + 30.0  # (the supervisor's own bound: grace + 5 s after SIGKILL)
+    try:
+        while (line := proc.after_exit(end - time.monotonic())) is not None:
+            what, *named = line.split(" ")
+            found = dict(p.split("=", 1) for p in named)
+            child.left = {**child.left, **found}  # (those found later, started meanwhile, added)
+            if what == "left":
+                them = "them" if len(found) > 1 else "it"
+                _say(f"the command left {_plural(len(found), 'process')} running: {_named(found)}: "
+                     f"stopping {them}: SIGTERM, then SIGKILL after {child.grace_s:g} s")
+            elif what == "killed":
+                child.left_killed = list(found)
+                _say(f"{_named(found)} did not exit within {child.grace_s:g} s of SIGTERM: killing (SIGKILL)")
+            elif what == "running":
+                child.left_running = list(found)
+                _say(f"{_named(found)} still running after SIGKILL (another user's, or stuck in the kernel): "
+                     "left running")
+    except queue.Empty:
+        _say(f"its supervisor ({proc.supervisor.pid}) has not finished stopping what the command left: left to it")
+
+
+def _named(found: dict[str, str]) -> str:
+    return ", ".join(f"{pid} ({name})" for pid, name in found.items())
 
 
 def _read_to_end(fd: int, stop: bytes | None = None) -> bytes:
@@ -221,10 +287,11 @@ def spawn(command: list[str], child: Child) -> subprocess.Popen | Supervised:
     terminal stops the process for good (SIGTTIN): it was given /dev/null, and a prompt or ``python -i`` read end
     of file. Having no controlling terminal, a program that opens /dev/tty itself (ssh's password prompt) cannot.
 
-    On Linux it is started by a supervisor process (:class:`Supervised`) that stops its process group (SIGTERM,
-    SIGKILL after ``child.grace_s``) when monitor dies, SIGKILL included: the PR_SET_PDEATHSIG asked for by the
+    On Linux it is started by a supervisor process (:class:`Supervised`) that stops its process group and every
+    process it left, daemons too (SIGTERM, SIGKILL after ``child.grace_s``), once it has exited
+    (:func:`wait_for_leftovers`) and when monitor dies, SIGKILL included: the PR_SET_PDEATHSIG asked for by the
     command itself (before 2026-12-06) reached its own process only, so ``sh -c 'a | b'`` left ``a`` and ``b``
-    running. Elsewhere it is started directly and runs on where monitor is killed."""
+    running. Elsewhere it is started directly and runs on where monitor is killed, and what it leaves runs on."""
     stdin = stdin_of_command()
     if sys.platform.startswith("linux") and sys.executable and hasattr(os, "posix_spawnp"):
         return _supervised(command, stdin, child)
@@ -241,6 +308,11 @@ def command_summary(child: Child, window: Measurement | None, why: str) -> None:
     print(f"command: {shlex.join(child.argv)}")
     print(f"  ran {(child.end_ns - child.start_ns) * 1e-9:.2f} s, {how}"
           + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
+    if child.left:
+        killed = ", SIGKILL for " + ", ".join(child.left_killed) if child.left_killed else ""
+        running = f"; still running: {', '.join(child.left_running)}" if child.left_running else ""
+        print(f"  it left {_plural(len(child.left), 'process')} running, stopped after it exited (SIGTERM{killed}"
+              f"{running}): {_named(child.left)}")
     if window is None:
         print(f"  its window: not measured ({why})")
         return
@@ -268,7 +340,8 @@ def stop_command(proc: subprocess.Popen | Supervised, child: Child, grace_s: flo
     """SIGTERM to the command's process group, SIGKILL after ``grace_s`` where it has not exited by then; for when
     monitor itself fails (an error of its own, an interrupt) while the command runs, which then goes on: the
     command was left running on its own. Nothing where it has exited. Signals to monitor meanwhile are still sent
-    on to the command (:func:`forwarding`)."""
+    on to the command (:func:`forwarding`). What it leaves running once it has exited is its supervisor's to
+    stop (:func:`wait_for_leftovers`)."""
     if proc.poll() is not None:
         return
     what = "interrupted" if isinstance(why, KeyboardInterrupt) else f"failed ({type(why).__name__}: {why})"

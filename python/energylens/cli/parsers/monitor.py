@@ -63,9 +63,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "out; a week long at most)")
     p.add_argument("--grace", type=_positive, default=10.0, help="with a COMMAND: seconds it has to exit after "
                    "a Ctrl-C / SIGTERM sent on to it (or the SIGTERM it gets when monitor itself fails or, on Linux, "
-                   "is killed) before it is killed (SIGKILL) (10)")
+                   "is killed) before it is killed (SIGKILL); on Linux also what it left running once it exited, "
+                   "after their SIGTERM (10)")
     p.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]",
                    help="run COMMAND and sample while it runs (its process group gets Ctrl-C / SIGTERM / SIGHUP / "
                    "SIGQUIT; on Linux it gets SIGTERM, then SIGKILL after --grace, if monitor is killed; it reads "
-                   "monitor's stdin, a terminal too)")
+                   "monitor's stdin, a terminal too). On Linux nothing of it is left behind: once it has exited, "
+                   "however, what it left running (background jobs, daemons that left its process group) is "
+                   "named on stderr and stopped (SIGTERM, SIGKILL after --grace) before monitor returns; its "
+                   "window ends at its exit")
     p.set_defaults(func=Run("monitor", "run_monitor"))
