@@ -16,10 +16,11 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
-from energylens.profiles.header import check_unique_columns
+from energylens.profiles.header import check_unique_columns, csv_header
 from energylens.profiles.unreadable import (
     COMMENT_RULE,
     READ_ERRORS,
@@ -27,6 +28,8 @@ from energylens.profiles.unreadable import (
     data_row_line,
     not_utf8_error,
     open_bytes,
+    ragged_row_error,
+    short_lines,
     unreadable_csv_error,
 )
 
@@ -160,10 +163,15 @@ def _head_bytes(p: Path) -> bytes | None:
 
 
 def check_row_lengths(frame: pd.DataFrame, src: str, path: Path | None = None) -> pd.DataFrame:
-    """``frame`` as read from the CSV ``src``, or ProfileSchemaError when pandas took its leading columns as
-    an index, which it does when the data rows hold more fields than the header (it shifts every column
-    right: a model name read as the index, its GPU as params_b), named as a comment where the first data line of
-    the file ``path`` is one; a later ragged row is pandas' error, which :func:`unreadable_csv_error` locates."""
+    """``frame`` as read from the CSV ``src``, or ProfileSchemaError for a data row whose fields are not one per
+    header column. pandas takes the leading columns as an index where the data rows hold more fields than the
+    header (it shifts every column right: a model name read as the index, its GPU as params_b), named as a comment
+    where the first data line of the file ``path`` is one; a later row with more fields is pandas' error, which
+    :func:`unreadable_csv_error` locates. A row with fewer fields pandas pads with blanks (until 2026-12-06 read
+    so: a value left out moved the later ones a column left); only rows blank in the last named column can be
+    one, so the file ``path`` is looked at only where that column has a blank: its commas counted
+    (:func:`short_lines`), and where that finds a short line or cannot tell (quoted cells), its records read
+    (:func:`ragged_row_error`) up to the last such row."""
     if not isinstance(frame.index, pd.RangeIndex):
         found = data_row_line(path, 0) if path is not None else None
         if found is not None and comment_text(found[1]):
@@ -172,6 +180,13 @@ def check_row_lengths(frame: pd.DataFrame, src: str, path: Path | None = None) -
         raise ProfileSchemaError(
             f"{src}: data row 1 has more fields than the header's {frame.shape[1]} columns (a stray ',' or a "
             "missing header name); every row must have one field per header column", source=src, rows=[0])
+    named = [i for i, c in enumerate(csv_header(path)) if c.strip()] if path is not None and len(frame) else []
+    if named and named[-1] < frame.shape[1]:
+        blank = np.flatnonzero(frame.iloc[:, named[-1]].isna().to_numpy())
+        if len(blank) and short_lines(path, named[-1] + 1) is not False:
+            short = ragged_row_error(path, src, "CSV file", rows=blank.tolist())
+            if short is not None:
+                raise short
     return frame
 
 

@@ -17,7 +17,6 @@ its values live in :mod:`energylens.profiles.gpu_spec` (re-exported here).
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 import os
@@ -56,6 +55,7 @@ from energylens.profiles.header import (
     spelled_like,
 )
 from energylens.profiles.row_names import RowNames
+from energylens.profiles.unreadable import ragged_row_error
 
 __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
@@ -111,15 +111,6 @@ def _combine(earlier: GpuSpec, spec: GpuSpec, first: tuple[str, int], second: tu
     fills = {c: getattr(spec, c) for c in GPU_NUMERIC_COLUMNS if math.isnan(getattr(earlier, c))}
     aliases = tuple(dict.fromkeys(n for n in (*earlier.aliases, spec.name, *spec.aliases) if n != earlier.name))
     return replace(earlier, aliases=aliases, **fills)
-
-
-def _check_fields(path: Path) -> None:
-    """A data row with more fields than the header, named (pandas shifted a first such row a column left)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        rows = [r for r in csv.reader(fh) if r]
-    if long := [i for i, r in enumerate(rows[1:]) if len(r) > len(rows[0])]:
-        raise GpuTableError(f"{path}: data row {long[0] + 1} (1-based, header not counted) has more fields than the header's "
-                            f"{len(rows[0])} columns (a stray ',' or a missing header name)", source=str(path), rows=long)
 
 
 def _read_csv(path_or_buffer, source: str) -> pd.DataFrame:
@@ -178,7 +169,9 @@ def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
     if not p.is_file():
         raise FileNotFoundError(f"GPU table not found: {p}")
     check_csv_file(p, "GPU table", GpuTableError)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
-    _check_fields(p)
+    ragged = ragged_row_error(p, str(p), "GPU table", GpuTableError)  # a row with too many or too few fields
+    if ragged is not None:
+        raise ragged
     header = csv_header(p)
     frame = drop_empty_unnamed_columns(_read_csv(p, str(p)), header, str(p), "GPU table", GpuTableError)
     check_unique_columns([c.strip() for c in header], str(p), "GPU table")  # pandas renames repeats

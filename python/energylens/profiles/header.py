@@ -134,19 +134,23 @@ def check_column_spelling(names: Iterable[object], known: Iterable[str], src: st
 
 def drop_empty_unnamed_columns(frame: pd.DataFrame, header: list[str], src: str, what: str,
                                error: type = ProfileSchemaError) -> pd.DataFrame:
-    """``frame`` (read with ``dtype=str, keep_default_na=False`` from a CSV whose header row is ``header``) without
-    the columns whose header cell is blank and whose every cell is blank: Excel's trailing empty columns, which
-    hold nothing. A blank-header column holding a value raises ``error`` naming the file, column position and
-    the first such row (which column the values belong to is unknown)."""
+    """``frame`` (read from a CSV whose header row is ``header``) without the columns whose header cell is blank
+    and whose every cell is blank (empty, or NaN as pandas reads it by default): Excel's trailing empty columns,
+    which hold nothing. A blank-header column holding a value raises ``error`` naming the file, column position and
+    the first such row (which column the values belong to is unknown); the first column is said to be what pandas'
+    ``to_csv`` writes for a frame's index unless ``index=False``."""
     drop = []
     for i, name in enumerate(header[:frame.shape[1]]):
         if name.strip():
             continue
-        filled = np.flatnonzero(frame.iloc[:, i].astype(str).str.strip().to_numpy() != "")
+        cells = frame.iloc[:, i]
+        filled = np.flatnonzero(~(cells.isna() | cells.astype(str).str.strip().eq("")).to_numpy())
         if len(filled):
-            raise error(f"{src}: column {i + 1} has no header name but holds {frame.iloc[filled[0], i]!r} in data row "
-                        f"{filled[0] + 1} (1-based, header not counted); name the column or remove it from the "
-                        f"{what}", source=src, column=str(frame.columns[i]), rows=filled.tolist())
+            index = (" (DataFrame.to_csv writes the frame's index there, under a blank header: write the file with "
+                     "to_csv(path, index=False), or delete that column)" if i == 0 else "")
+            raise error(f"{src}: column {i + 1} has no header name but holds {str(cells.iat[filled[0]])!r} in data row "
+                        f"{filled[0] + 1} (1-based, header not counted){index}; name the column or remove it from "
+                        f"the {what}", source=src, column=str(frame.columns[i]), rows=filled.tolist())
         drop.append(frame.columns[i])
     return frame.drop(columns=drop)
 

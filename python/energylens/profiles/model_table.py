@@ -12,7 +12,6 @@ model is found by :func:`energylens.profiles.tables.find_model` (its names first
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import os
@@ -34,6 +33,7 @@ from energylens.profiles.header import (
 from energylens.profiles.model_checks import spec_problem
 from energylens.profiles.number_cells import NA_WORDS, non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
+from energylens.profiles.unreadable import ragged_row_error
 
 __all__ = ["ModelTableError", "REQUIRED_COLUMNS", "load_model_table", "register_model_table", "register_model",
            "unregister_model", "clear_user_models", "user_models"]
@@ -152,12 +152,9 @@ def _merge(base: tables.ModelSpec, spec: tables.ModelSpec, described: str, sourc
 
 def _read(p: Path) -> pd.DataFrame:
     check_csv_file(p, "model table", ModelTableError)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
-    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
-        rows = [r for r in csv.reader(fh) if r]
-    if long := [i for i, r in enumerate(rows[1:]) if len(r) > len(rows[0])]:
-        raise ModelTableError(f"{p}: data row {long[0] + 1} (1-based, header not counted) has more fields than the "
-                              f"header's {len(rows[0])} columns (a stray ',' or a missing header name)",
-                              source=str(p), rows=long)
+    ragged = ragged_row_error(p, str(p), "model table", ModelTableError)  # a row with too many or too few fields
+    if ragged is not None:
+        raise ragged
     header = csv_header(p)
     try:
         frame = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=False)

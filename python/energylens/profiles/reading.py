@@ -19,7 +19,7 @@ from energylens.profiles.files import (
     read_parquet_table,
     table_kind,
 )
-from energylens.profiles.header import check_unique_csv_header
+from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
 from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
 from energylens.profiles.unreadable import (
     COMMENT_RULE,
@@ -70,7 +70,10 @@ def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...])
             raise unreadable_csv_error(path, src, exc) from exc
         raise ProfileSchemaError(f"{src}: could not read the {kind.upper()} file: {exc}", source=src) from exc
     if kind == "csv":  # pandas renames a repeated header (energy_j.1): read the header row as written
-        check_unique_csv_header(path, src)
+        header = csv_header(path)
+        check_unique_columns(header, src)
+        # a column without a header name: Excel's empty ones dropped, one holding values (to_csv's index) refused
+        frame = drop_empty_unnamed_columns(frame, header, src, "profile table")
     return frame, src
 
 
