@@ -260,6 +260,16 @@ def _is_negated(t: sp.Basic) -> bool:
     return isinstance(t, sp.Mul) and t.args and t.args[0] == sp.Integer(-1)
 
 
+def _evaluated(e: sp.Basic) -> sp.Basic:
+    """``e`` rebuilt bottom-up with SymPy's evaluation (canonical argument order), as ``sympify`` builds it."""
+    if not e.args:
+        return e
+    try:
+        return e.func(*[_evaluated(a) for a in e.args])
+    except TypeError:  # a node that cannot be rebuilt so (Piecewise's pairs): compiling names what it is
+        return e
+
+
 def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
                        params: Mapping[str, float] | None = None, jit: str = "auto") -> CompiledExpression:
     """Compile ``expr`` over ``feature_names`` (symbols named as the columns) and constants.
@@ -271,12 +281,21 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     :meth:`CompiledExpression.compile_kernel`) or "off" (the interpreter only).
     """
     e = sp.sympify(expr)
+    # symbols of one name with other assumptions (tp and a positive tp) are one column or constant: compiling
+    # told 'tp' was neither a feature column nor a constant
+    first: dict[str, sp.Symbol] = {}
+    twins = {s: first.setdefault(s.name, s) for s in sorted(e.free_symbols, key=sp.default_sort_key)}
+    if any(s is not t for s, t in twins.items()):
+        e = e.xreplace(twins)
     undefined = [str(s) for s in (sp.zoo, sp.nan, sp.oo, -sp.oo) if e.has(s)]
     if undefined:  # SymPy's reduction of tp/0, log(0), 0/0 ...: no value on any row
         raise UnsupportedExpressionError(f"the expression {e} is undefined or infinite on every row: SymPy reduced a "
                                          f"part of it to {', '.join(undefined)} (a division by zero, log(0), 0/0, ...)")
     if params is None:
         e, params = parametrize(e)
+    # the evaluated form (parametrize builds unevaluated products in the order written): a model file's srepr
+    # reads back evaluated, and the program compiled from it must be this one (it multiplied in another order)
+    e = _evaluated(e)
     bad = {n: v for n, v in params.items() if not np.isfinite(float(v))}
     if bad:  # a start the fit cannot move from (1e400 overflows float64 to inf; NaN)
         raise UnsupportedExpressionError(f"constant start(s) {bad} are not finite numbers (a literal beyond float64 "
