@@ -30,6 +30,7 @@ from energylens.errors import DegenerateFitWarning, ModelFileError
 from energylens.model.base import load_configs
 from energylens.model.chunks import config_chunks, per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.discovery_names import with_discovery_variables
 from energylens.model.domain import (
     DesignReport,
     FeatureTable,
@@ -118,7 +119,9 @@ def _warn_unfitted_rows(kind: str, pred: np.ndarray, log: bool, status: str, fra
 class ExpressionEnergyModel:
     """Energy per request (J) = ``expr`` of the feature columns (:data:`energylens.features.FEATURE_NAMES`).
 
-    ``expr``: a SymPy expression or string whose symbols are feature names and constants. ``params``:
+    ``expr``: a SymPy expression or string whose symbols are feature names and constants (or the variables an
+    energy discovery prints, ``E_mem``, ``E_layer``, ``B``, ...: read as the definitions its ``variables:`` line
+    gives, :mod:`energylens.model.discovery_names`). ``params``:
     constant name -> start value; when omitted every float in ``expr`` is a fitted constant (``c0``,
     ``c1``, ...; integers and rationals stay fixed). ``bounds``: constant name -> (lower, upper).
     Until :meth:`fit`, predictions use the expression's own constants.
@@ -132,6 +135,8 @@ class ExpressionEnergyModel:
         options, self.bootstrap_replicates = checked_fit_options(
             residual=residual, loss=loss, loss_scale=loss_scale, n_starts=n_starts, start_spread=start_spread,
             seed=seed, bootstrap=bootstrap, max_iterations=max_iterations, tpot_weight=0.0)
+        # a formula pasted from energylens discover's table reads its variables (E_layer, ...) as they are defined
+        expr = with_discovery_variables(expr, FEATURE_NAMES, params)
         self.compiled: CompiledExpression = compile_expression(expr, FEATURE_NAMES, params)
         self.name = name
         self.options = {k: v for k, v in options.items() if k != "tpot_weight"}  # (energy only: no TPOT term)
