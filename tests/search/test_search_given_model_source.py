@@ -17,7 +17,7 @@ def test_a_model_fitted_on_the_bundled_data_is_named_so():
     r = quiet_search(bundled_model(), L8, "H100")
     assert r.model_source.startswith("the given EnergyModel, fitted on the bundled ML.ENERGY v2 data (356 rows, "
                                      "vLLM 0.5.4, 2024"), r.model_source
-    assert "with 100 bootstrap refits" in r.model_source, r.model_source
+    assert "with 200 bootstrap refits" in r.model_source, r.model_source
     assert f"model: {r.model_source}" in r.summary()
 
 

@@ -65,8 +65,10 @@ REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
 
 @once
 def bundled_model() -> EnergyModel:
-    """The energy model (with its latency model) fitted on the bundled ML.ENERGY v2 rows, once per process."""
-    return EnergyModel(bootstrap=100).fit("bundled")
+    """The energy model (with its latency model) fitted on the bundled ML.ENERGY v2 rows, once per process, with
+    EnergyModel's default refits, as ``energylens fit bundled`` (200; before 2026-12-07 100, so a search without a
+    model file gave other intervals, P(best) and confidence limits than one given that command's file)."""
+    return EnergyModel().fit("bundled")
 
 
 def given_source(model) -> str:
