@@ -3,7 +3,7 @@
 experts of the MoE layers it holds. DeepSeek-V3's first 3 of 61 layers are dense (first_k_dense_replace 3:
 the model table's n_moe_layers 58), so at pp 4 (15, 15, 16, 15 layers) the first stage holds 12 MoE layers
 and the third 16; Llama-4-Maverick's MoE layers are every second one (interleave_moe_layer_step 2: 24 of
-48). Before 2026-12-07 every stage held its layers' share of the experts (16 / 61 at pp 4: 5 % short on the
+48). Before 2026-12-06 every stage held its layers' share of the experts (16 / 61 at pp 4: 5 % short on the
 fullest stage's experts), and the last stage, taken never to hold more than the first, was not checked."""
 
 import warnings

@@ -1,5 +1,5 @@
 """An unmet latency limit's advice names a faster GPU only where the engine predicts it meets the limit. Before
-2026-12-07 the GPUs with more bf16 compute (TTFT) or memory bandwidth (TPOT) were named from their figures: a TTFT
+2026-12-06 the GPUs with more bf16 compute (TTFT) or memory bandwidth (TPOT) were named from their figures: a TTFT
 limit ~300x below the lowest reachable on B200 was told "what could: GPUs with more bf16 compute (GB200 ...,
 MI355X ...)", which have 1.1x B200's compute and miss the limit as far; the TPOT case on the fastest GPU said that
 only a higher limit helps."""

@@ -65,7 +65,7 @@ def test_the_weights_example_takes_a_tp_the_heads_allow(model):
 def test_faster_gpus_are_weighed_against_the_gap(model):
     """70B at a TPOT limit of 0.015 s on H100: "what could: GPUs with more memory bandwidth" was followed with the
     table's fastest and still found nothing (0.07 s). The sentence gave the gap beside the bandwidth; since
-    2026-12-07 it gives what the faster GPUs are predicted to reach (tests/search/test_search_reach_faster_gpus.py)."""
+    2026-12-06 it gives what the faster GPUs are predicted to reach (tests/search/test_search_reach_faster_gpus.py)."""
     r = _search(model, "meta-llama/Llama-3.1-70B-Instruct", "H100", tp=[4, 8], tpot_limit_s=0.015)
     text = r.why_empty()
     faster = r.settings["latency_reach"]["tpot"]["faster"]

@@ -2,7 +2,7 @@
 MoE layers are not every layer follows the memory check's own stages (memory.binding_stages): a stage holds the
 routed experts of the MoE layers it holds (DeepSeek-V3, Kimi-K2, GLM-4.5, GLM-4.5-Air: dense layers first;
 Llama-4-Maverick: every second layer), and the runtime reserve is the one of the example's TP group (NCCL's
-NVLS buffers on H100 at a group of more than 2). Before 2026-12-07 the example spread the experts evenly over
+NVLS buffers on H100 at a group of more than 2). Before 2026-12-06 the example spread the experts evenly over
 the layers and took the reserve of the searched tp: DeepSeek-V3 fp8 on L40S was told "--tp 8 --pp 2", which
 the search then rejected for memory_weights (its second stage, 30 MoE layers and the lm_head, holds 16 % more
 experts than 30 / 61 of them)."""

@@ -66,7 +66,7 @@ REASONS: tuple[str, ...] = tuple(_core.search_reason_names())
 @once
 def bundled_model() -> EnergyModel:
     """The energy model (with its latency model) fitted on the bundled ML.ENERGY v2 rows, once per process, with
-    EnergyModel's default refits, as ``energylens fit bundled`` (200; before 2026-12-07 100, so a search without a
+    EnergyModel's default refits, as ``energylens fit bundled`` (200; before 2026-12-06 100, so a search without a
     model file gave other intervals, P(best) and confidence limits than one given that command's file)."""
     return EnergyModel().fit("bundled")
 
@@ -75,7 +75,7 @@ def given_source(model) -> str:
     """What a search given a fitted model object says of it: the data it was fitted on (the bundled ML.ENERGY v2
     rows where its data hash is the bundled model's, else its row count and data hash, which a model file's
     summary records too) and its bootstrap refits, which the intervals, P(best) and confidence limits come from.
-    Before 2026-12-07 "the given EnergyModel", whatever the object held. Unfitted: "the given EnergyModel"."""
+    Before 2026-12-06 "the given EnergyModel", whatever the object held. Unfitted: "the given EnergyModel"."""
     name, s = type(model).__name__, getattr(model, "summary", None)
     if s is None:
         return f"the given {name}"

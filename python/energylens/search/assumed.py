@@ -161,7 +161,7 @@ def _stage_pp(r: dict[str, Any], tp: int, pp: int) -> int:
     routed experts of the MoE layers it holds, the embedding on the first and the lm_head on the last
     (:func:`.memory.parts_stage_weights`), with the runtime reserve of that tp's group (NCCL's NVLS buffers,
     :func:`.memory.runtime_reserve`); up to the model's layers (its layers + 1 where none does). ``pp`` itself
-    for a record without the ``stages``. Before 2026-12-07 the experts were spread evenly over the layers and
+    for a record without the ``stages``. Before 2026-12-06 the experts were spread evenly over the layers and
     the reserve was the searched tp's: DeepSeek-V3 fp8 on L40S was told --tp 8 --pp 2, which the search rejects."""
     layers, st = int(r.get("n_layers") or 0), r.get("stages")
     if not layers or not st:

@@ -2,7 +2,7 @@
 over every TP value a model's heads allow and max_num_seqs down to 1 (:func:`latency_reach`), and the same on each
 GPU of the table with more of what bounds it (memory bandwidth for TPOT, bf16 compute for TTFT; :func:`faster_reach`),
 so the empty result's advice (:func:`reach_sentence`) names a faster GPU only where the model predicts it meets the
-limit. Before 2026-12-07 the faster GPUs were named from their figures alone: a TTFT limit 300x below the lowest
+limit. Before 2026-12-06 the faster GPUs were named from their figures alone: a TTFT limit 300x below the lowest
 reachable on B200 was told "what could: GPUs with more bf16 compute (GB200, GB300, MI355X ...)", which have 1.1x its
 compute and are predicted to miss it as far.
 """
@@ -104,7 +104,7 @@ def _figure(name: str, value: float) -> str:
 
 
 def _figures_only(settings: dict[str, Any], name: str, gap: float) -> tuple[list[str], str]:
-    """A record without ``faster`` (written by hand, or before 2026-12-07): the faster GPUs by their figures, named
+    """A record without ``faster`` (written by hand, or before 2026-12-06): the faster GPUs by their figures, named
     only where the largest figure's ratio to the searched GPUs' covers the gap; else why they are not."""
     faster = _faster(settings.get("gpus") or [], name)
     if not faster:
