@@ -370,7 +370,7 @@ def _names(models, n: int) -> list:
 def _per_distinct(fn, *columns) -> np.ndarray:
     """``fn`` of each row of ``columns`` (equal-length sequences), called once per distinct row and its value reused:
     the weight-format lookups normalise the precision name, and row by row a 42k-row ``energylens predict`` made
-    672k such calls (half its time; before 2026-12-06)."""
+    672k such calls (0.42-0.45 s of its 1.9 s; 0.20-0.22 s once per distinct row)."""
     seen: dict = {}
     out = [seen[k] if k in seen else seen.setdefault(k, fn(*k)) for k in zip(*columns, strict=True)]
     return np.array(out, dtype=float)
