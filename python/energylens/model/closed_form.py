@@ -164,7 +164,7 @@ class LatencyModel(ClosedFormModel):
 
     def save(self, path: str | Path) -> None:
         """Write a model file holding this latency model alone (versioned JSON, as EnergyModel.save); ValueError
-        when not fitted, OutputError when the file cannot be written."""
+        when not fitted, OutputError when the file cannot be written or an existing file there is not a model file."""
         write_model_file(path, {"energy": None, "latency": self._state()})
 
     @classmethod
@@ -378,7 +378,7 @@ class EnergyModel(ClosedFormModel):
 
     def save(self, path: str | Path) -> None:
         """Write a versioned JSON model file, atomically: template id, parameters, fit metrics, data hash,
-        bootstrap, and the latency model. Raises ValueError (not fitted), OutputError (cannot be written)."""
+        bootstrap, and the latency model. ValueError: not fitted; OutputError: not written, or a file there is not a model."""
         energy = self._state()
         if self.calibration is not None:
             energy["calibration"] = self.calibration.to_state()

@@ -420,7 +420,8 @@ class ExpressionEnergyModel:
     def save(self, path: str | Path) -> None:
         """Write the versioned model file (``load_model`` and ``EnergyModel.load`` read it back); ValueError,
         before anything is written, for a model not fitted yet, or a fit whose constants or training predictions
-        are not finite (a file of it would hold Infinity / NaN, which load refuses)."""
+        are not finite (a file of it would hold Infinity / NaN, which load refuses); OutputError as for
+        :meth:`EnergyModel.save` (not written, or an existing file there that is not a model file, kept)."""
         if self.summary is None:  # its file would load as a fitted model (before, it did, start constants and all)
             raise ValueError(f"ExpressionEnergyModel.save: not saving {path}: this ExpressionEnergyModel is not "
                              "fitted (a model file holds a fitted model, as EnergyModel.save requires): call "

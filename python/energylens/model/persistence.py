@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from energylens import __version__
-from energylens.errors import ModelFileError
+from energylens.errors import ModelFileError, OutputError
 from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, residual_sample
-from energylens.outputs import atomic_file
+from energylens.outputs import atomic_file, energylens_json
 
 __all__ = ["EXPRESSION_MODEL_ID", "MODEL_FILE_VERSION", "FILE_KEYS", "STATE_KEYS", "OPTION_KEYS", "data_hash", "read_model_file",
            "write_model_file", "check_keys", "checked_params", "read_state_arrays", "summary_fields", "check_state_types",
@@ -292,8 +292,18 @@ def data_hash(columns: list[np.ndarray], targets: list[np.ndarray]) -> str:
     return "sha256:" + h.hexdigest()[:32]
 
 
+#: Whether a file is a model file energylens wrote (``"format": "energylens.model"`` at its top).
+_MODEL_JSON = energylens_json(_FORMAT)
+
+
 def write_model_file(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` (the energy and latency states) as a model file at ``path``, atomically."""
+    """Write ``payload`` (the energy and latency states) as a model file at ``path``, atomically. An existing file
+    is replaced only when it is a model file or empty: any other (the user's measurements, a discovery result) is an
+    OutputError, the file untouched, as ``energylens fit -o`` refuses it (save replaced it without a word)."""
+    p = Path(path)
+    if p.is_file() and p.stat().st_size and not _MODEL_JSON(p):
+        raise OutputError(f"{p}: exists and is not an energylens model file; refusing to replace it (remove it "
+                          "first, or save the model to another path)")
     doc = {"format": _FORMAT, "version": MODEL_FILE_VERSION, "energylens_version": __version__,
            "created_unix_s": time.time(), **payload}
     text = json.dumps(doc, indent=1, allow_nan=True)

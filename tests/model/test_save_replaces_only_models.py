@@ -1,0 +1,51 @@
+"""``EnergyModel.save(path)`` replaced whatever file was at ``path``: a user's measurements (``profiles.csv``), a
+README, a discovery result were gone without a word, where ``energylens fit -o`` refuses any existing file that is
+not a model file (docs/robustness.md). The Python save now refuses the same files (OutputError naming the path and
+what to do, the file untouched); an earlier model file and an empty file (``tempfile.NamedTemporaryFile``'s) are
+replaced as before."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from energylens.errors import EnergyLensError, OutputError
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+
+
+@pytest.fixture(scope="module")
+def models():
+    data = mlenergy_v2().head(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"template": EnergyModel(bootstrap=0).fit(data),
+                "expression": EnergyModel.from_expression("0.01*output_tokens + 3.0", bootstrap=0).fit(data),
+                "latency": EnergyModel(bootstrap=0).fit(data).latency_model}
+
+
+@pytest.mark.parametrize("kind", ["template", "expression", "latency"])
+@pytest.mark.parametrize("name, text", [
+    ("profiles.csv", "model,gpu,tp\nx,H100,1\n"),
+    ("notes.json", '{"a": 1}'),
+    ("discovered.json", json.dumps({"format": "energylens.discovery", "version": 1})),
+])
+def test_a_file_that_is_not_a_model_is_refused_and_kept(tmp_path, models, kind, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(OutputError) as err:
+        models[kind].save(path)
+    assert isinstance(err.value, EnergyLensError)
+    assert str(path) in str(err.value) and "not an energylens model file" in str(err.value)
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("kind", ["template", "expression", "latency"])
+def test_a_model_file_or_an_empty_file_is_replaced(tmp_path, models, kind):
+    path = tmp_path / "m.json"
+    path.write_text("")
+    models[kind].save(path)
+    models[kind].save(path)  # an earlier model file
+    assert json.loads(path.read_text())["format"] == "energylens.model"
