@@ -58,6 +58,7 @@ from energylens.model.persistence import (
     summary_fields,
     upgraded_state,
 )
+from energylens.outputs import plural
 from energylens.parallel import threads
 from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
 from energylens.profiles.light import LightProfiles
@@ -232,7 +233,7 @@ class ClosedFormModel:
         n_params = len(self.param_names)
         if n_meas < (1 if self.options.get("prior_weight") else n_params):  # a prior stands in for the rest
             raise ValueError(
-                f"{type(self).__name__}.fit: {n_meas} measurements for {n_params} parameters; the closed form "
+                f"{type(self).__name__}.fit: {plural(n_meas, 'measurement')} for {n_params} parameters; the closed form "
                 f"needs at least {n_params} (about 50 are recommended){self._too_few_remedy}")
         opts = self._native_options(targets)
         if opts.target == "sum":

@@ -52,6 +52,7 @@ from energylens.model.intervals import (
     unavailable_reason,
 )
 from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
+from energylens.outputs import plural
 from energylens.parallel import threads
 from energylens.profiles.features import FEATURE_NAMES, build_features, check_feature_domain
 from energylens.profiles.light import LightProfiles
@@ -249,7 +250,10 @@ class ExpressionEnergyModel:
             raise ValueError(f"{type(self).__name__}.fit: energy_j must be finite and > 0; bad rows (0-based): "
                              f"{bad[:10].tolist()}")
         if len(y) < len(self.param_names):
-            raise ValueError(f"{type(self).__name__}.fit: {len(y)} rows for {len(self.param_names)} constants")
+            k = len(self.param_names)
+            raise ValueError(f"{type(self).__name__}.fit: {plural(len(y), 'row')} for {k} constants; the fit needs at "
+                             f"least {k} rows, and more distinct configurations than constants to identify them (fewer "
+                             "constants, or more measured configurations)")
         columns = self._columns(frame)
         t0 = time.perf_counter()
         opts = self._native_options()
