@@ -11,7 +11,11 @@ it: the per-combination values and the result rows' features are remembered betw
 (search/combo_cache.py). Writes bench/results/search_fixed_cost.json, with the box's 1-minute load average
 at the end (other load moves CPU time too, less than wall time).
 
-    OMP_NUM_THREADS=1 python bench/bench_search_fixed_cost.py [--calls 20] [--repeats 7]
+    OMP_NUM_THREADS=1 python bench/bench_search_fixed_cost.py [--calls 20] [--repeats 7] [--refits 0,100,200]
+
+``--refits N,...`` adds, per N, a default-style search (Llama-3.1-70B on H100,H200,B200, 512 / 256 tokens, TPOT
+limit 0.2 s, bootstrap on: P(best) and the interval columns) with a model of N bootstrap refits fitted on all
+bundled rows: what the refits cost a call (the default model has EnergyModel's 200).
 """
 from __future__ import annotations
 
@@ -45,11 +49,25 @@ def cpu_ms_per_call(call, calls: int, repeats: int) -> dict:
     return {"median_ms": float(np.median(samples)), "min_ms": float(min(samples)), "max_ms": float(max(samples))}
 
 
+def refit_cases(refits: list[int]) -> dict:
+    """A default-style search (bootstrap on) per refit count, each with its own model fitted on every bundled row."""
+    rows = read_profiles("bundled")
+    out = {}
+    for n in refits:
+        m = EnergyModel(bootstrap=n, seed=0).fit(rows)
+        out[f"70B on H100,H200,B200, TPOT limit 0.2 s, {n} bootstrap refits"] = lambda m=m: energylens.search(
+            model="meta-llama/Llama-3.1-70B-Instruct", gpus=["H100", "H200", "B200"], input_tokens=512,
+            output_tokens=256, tpot_limit_s=0.2, energy_model=m)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--calls", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--refits", default="", help="comma-separated bootstrap refit counts to time a default-style "
+                    "search with (e.g. 0,100,200); none by default")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     model = EnergyModel(bootstrap=0, seed=0).fit(read_profiles("bundled").sample(50, random_state=0))
@@ -64,6 +82,7 @@ def main() -> None:
             model="meta-llama/Llama-3.1-70B-Instruct", gpus=["H100"], input_tokens=512, output_tokens=256,
             energy_model=model, bootstrap=False),
     }
+    cases.update(refit_cases([int(n) for n in args.refits.split(",") if n.strip()]))
     rows = {name: cpu_ms_per_call(call, args.calls, args.repeats) for name, call in cases.items()}
     for name, r in rows.items():
         print(f"{name}: {r['median_ms']:.1f} ms CPU per call (min {r['min_ms']:.1f}, max {r['max_ms']:.1f})")

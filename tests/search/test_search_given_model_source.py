@@ -31,3 +31,18 @@ def test_a_model_fitted_on_other_rows_gives_its_rows_hash_and_refits():
                                      f"{model.summary.data_hash[:19]}, its summary.data_hash) with 20 bootstrap "
                                      "refits"), r.model_source
     assert "bundled" not in r.model_source
+
+
+def test_the_bundled_data_is_read_once_not_per_search(monkeypatch):
+    """03af37f1 read the bundled CSV in every search given a model object (to compare row counts): ~15 ms of a
+    ~20 ms search. A scheduler's repeated searches read it at most once per process."""
+    import energylens.search.api as api
+
+    model = bundled_model()
+    quiet_search(model, L8, "H100")  # the first may read it
+    reads = []
+    monkeypatch.setattr(api, "mlenergy_v2", lambda *a, **k: reads.append(1) or mlenergy_v2(*a, **k))
+    for _ in range(3):
+        r = quiet_search(model, L8, "H100")
+    assert not reads, f"the bundled data was read {len(reads)} times in 3 searches"
+    assert "fitted on the bundled ML.ENERGY v2 data" in r.model_source
