@@ -65,7 +65,10 @@ def check_level(level: Any) -> float:
     """An interval's coverage level: a real number strictly between 0 and 1 (a string or bool is refused
     with this message, not a comparison TypeError)."""
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+        hint = ""
+        if not isinstance(level, bool) and isinstance(level, numbers.Real) and 1.0 < float(level) < 100.0:
+            hint = f" (a fraction: {float(level) / 100:g} for a {float(level):g} % interval)"
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}{hint}")
     return float(level)
 
 

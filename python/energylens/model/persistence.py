@@ -339,7 +339,12 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
     version = doc.get("version")
-    if not _whole(version, 1) or version > MODEL_FILE_VERSION:
+    if "version" not in doc or not _whole(version, -(2**63)):  # (it said 'version None is not supported')
+        raise ModelFileError(f"{p}: " + ("has no 'version'" if "version" not in doc else
+                                         f"version {version!r} must be a whole number") +
+                             f" (every model file energylens writes has one, {MODEL_FILE_VERSION} today): was it "
+                             "edited? refit the model to write it again")
+    if not 1 <= version <= MODEL_FILE_VERSION:
         raise ModelFileError(f"{p}: model file version {version!r} is not supported (this energylens reads "
                              f"versions 1..{MODEL_FILE_VERSION}); upgrade energylens or refit")
     check_keys(doc, FILE_KEYS, f"{p}")
