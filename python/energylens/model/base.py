@@ -48,6 +48,7 @@ from energylens.model.intervals import (
     unavailable_reason,
 )
 from energylens.model.persistence import (
+    EXPRESSION_MODEL_ID,
     OPTION_KEYS,
     check_keys,
     check_param_units,
@@ -443,6 +444,15 @@ class ClosedFormModel:
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], path: str) -> ClosedFormModel:
+        # the template id first: another kind's file read 'unknown key(s) [...]' (its keys, not what is wrong)
+        if isinstance(state, dict) and isinstance(state.get("template"), str):
+            reads = (_descriptor(cls._template)[1][0], *cls._upgradable,
+                     *((EXPRESSION_MODEL_ID,) if cls._kind == "energy" else ()))
+            if state.get("template") not in reads:
+                raise ModelFileError(
+                    f"{path}: {cls._kind} template {state.get('template')!r} is not one this energylens reads "
+                    f"({', '.join(map(repr, reads))}); refit the model with this version, or load the file with the "
+                    "energylens that wrote it")
         check_state_types(state, f"{path}: {cls._kind} model")
         opts = dict(state.get("options", {}))
         check_keys(opts, OPTION_KEYS, f"{path}: {cls._kind} options")

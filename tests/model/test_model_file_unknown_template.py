@@ -1,0 +1,49 @@
+"""A model file whose energy ``template`` names no model this energylens reads (an expression model's file with its
+id edited, or one a newer energylens wrote with a template of its own) said "energy model: unknown key(s)
+['bounds', 'constants', 'expression', ...]; known: [...]": the keys of another kind of model, not what is wrong.
+The template id is now checked first: the error names it and the ids this energylens reads."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from energylens.errors import ModelFileError
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+
+
+@pytest.fixture(scope="module")
+def models():
+    data = mlenergy_v2().head(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"template": EnergyModel(bootstrap=0).fit(data),
+                "expression": EnergyModel.from_expression("0.01*output_tokens + 3.0", bootstrap=0).fit(data)}
+
+
+@pytest.mark.parametrize("kind", ["template", "expression"])
+@pytest.mark.parametrize("template", ["energylens.energy.v99", "energylens.expression.v2", ""])
+def test_unknown_template_is_named(tmp_path, models, kind, template):
+    path = tmp_path / "m.json"
+    models[kind].save(path)
+    doc = json.loads(path.read_text())
+    doc["energy"]["template"] = template
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError) as err:
+        EnergyModel.load(path)
+    text = str(err.value)
+    assert str(path) in text and repr(template) in text and "unknown key" not in text
+    assert "'energylens.energy.v2'" in text and "'energylens.expression.v1'" in text
+
+
+def test_latency_template_edited(tmp_path, models):
+    path = tmp_path / "m.json"
+    models["template"].save(path)
+    doc = json.loads(path.read_text())
+    doc["latency"]["template"] = "energylens.latency.v99"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"latency template 'energylens.latency.v99'.*'energylens.latency.v3'"):
+        EnergyModel.load(path)
