@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -17,7 +18,7 @@ import sympy as sp
 from energylens import _core
 from energylens.model.kernel_build import KernelSlot
 
-__all__ = ["UnsupportedExpressionError", "CompiledExpression", "parametrize", "compile_expression",
+__all__ = ["UnsupportedExpressionError", "CompiledExpression", "parametrize", "compile_expression", "as_formula",
            "SUPPORTED_OPERATORS"]
 
 #: What the engine runs, by SymPy name (for error messages and docs).
@@ -270,6 +271,34 @@ def _evaluated(e: sp.Basic) -> sp.Basic:
         return e
 
 
+def as_formula(expr: Any) -> sp.Expr:
+    """``expr`` (a SymPy expression or its text) as a SymPy expression; UnsupportedExpressionError for text SymPy
+    cannot read and for what is not one formula (None, ``"tp, pp"``: a tuple; these were AttributeErrors)."""
+    try:
+        e = sp.sympify(expr)
+    except (sp.SympifyError, SyntaxError, TypeError, ValueError) as exc:
+        why = str(getattr(exc, "base_exc", None) or exc).splitlines()[0][:120]
+        raise UnsupportedExpressionError(f"{expr!r} is not a formula SymPy can read ({why}); write one such as "
+                                         "'0.5*E_mem + 2.0*tp + 1.0'") from None
+    if not isinstance(e, sp.Expr):
+        raise UnsupportedExpressionError(f"{expr!r} is not one formula (it reads as a {type(e).__name__}); give a "
+                                         "SymPy expression or its text, such as '0.5*E_mem + 2.0*tp + 1.0'")
+    return e
+
+
+def _checked_starts(params: Mapping[str, Any]) -> None:
+    """UnsupportedExpressionError naming each constant whose start is not a finite number."""
+    def finite(v: Any) -> bool:
+        try:
+            return not isinstance(v, (str, bytes, bool, np.bool_)) and v is not None and bool(np.isfinite(float(v)))
+        except (TypeError, ValueError):
+            return False
+    bad = {n: v for n, v in params.items() if not finite(v)}
+    if bad:  # ('x' was "could not convert string to float: 'x'"; 1e400 overflows float64 to inf)
+        raise UnsupportedExpressionError(f"constant start(s) {bad} are not finite numbers (a literal beyond float64 "
+                                         "is inf); give each constant a finite number")
+
+
 def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
                        params: Mapping[str, float] | None = None, jit: str = "auto") -> CompiledExpression:
     """Compile ``expr`` over ``feature_names`` (symbols named as the columns) and constants.
@@ -280,7 +309,7 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     kernel, built in the background once ``kernel_build.JIT_MIN_ROWS`` rows were evaluated, or now by
     :meth:`CompiledExpression.compile_kernel`) or "off" (the interpreter only).
     """
-    e = sp.sympify(expr)
+    e = as_formula(expr)
     # symbols of one name with other assumptions (tp and a positive tp) are one column or constant: compiling
     # told 'tp' was neither a feature column nor a constant
     first: dict[str, sp.Symbol] = {}
@@ -296,10 +325,7 @@ def compile_expression(expr: sp.Expr | str, feature_names: Sequence[str],
     # the evaluated form (parametrize builds unevaluated products in the order written): a model file's srepr
     # reads back evaluated, and the program compiled from it must be this one (it multiplied in another order)
     e = _evaluated(e)
-    bad = {n: v for n, v in params.items() if not np.isfinite(float(v))}
-    if bad:  # a start the fit cannot move from (1e400 overflows float64 to inf; NaN)
-        raise UnsupportedExpressionError(f"constant start(s) {bad} are not finite numbers (a literal beyond float64 "
-                                         "is inf); give finite starts")
+    _checked_starts(params)
     by_name = {s.name: s for s in e.free_symbols}
     unknown = sorted(n for n in by_name if n not in feature_names and n not in params)
     if unknown:

@@ -17,7 +17,7 @@ from collections.abc import Collection
 
 import sympy as sp
 
-from energylens.model.compile import UnsupportedExpressionError
+from energylens.model.compile import UnsupportedExpressionError, as_formula
 
 __all__ = ["discovery_energy_variables", "RESIDUAL_ONLY_VARIABLES", "with_discovery_variables"]
 
@@ -60,7 +60,7 @@ def with_discovery_variables(expr: sp.Expr | str, features: Collection[str],
     """``expr`` with each energy discovery variable that is neither a feature nor one of ``constants`` replaced
     by its definition over the feature columns. A residual discovery's variable, or a name that is none of
     features, constants and variables, raises :class:`UnsupportedExpressionError` saying what to write."""
-    e = sp.sympify(expr)
+    e = as_formula(expr)
     known = set(features) | set(constants or ())
     variables = discovery_energy_variables()
     residual = sorted(s.name for s in e.free_symbols if s.name in RESIDUAL_ONLY_VARIABLES and s.name not in known)

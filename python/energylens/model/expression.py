@@ -41,7 +41,7 @@ from energylens.model.domain import (
     training_ranges,
 )
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
-from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
+from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
@@ -124,7 +124,7 @@ class ExpressionEnergyModel:
     energy discovery prints, ``E_mem``, ``E_layer``, ``B``, ...: read as the definitions its ``variables:`` line
     gives, :mod:`energylens.model.discovery_names`). ``params``:
     constant name -> start value; when omitted every float in ``expr`` is a fitted constant (``c0``,
-    ``c1``, ...; integers and rationals stay fixed). ``bounds``: constant name -> (lower, upper).
+    ``c1``, ...; integers and rationals stay fixed). ``bounds``: constant name -> (lower, upper), None for an unbounded side.
     Until :meth:`fit`, predictions use the expression's own constants.
     """
 
@@ -144,12 +144,12 @@ class ExpressionEnergyModel:
         n = len(self.compiled.param_names)
         self._lower = np.full(n, -np.inf)
         self._upper = np.full(n, np.inf)
-        for key, (lo, hi) in (bounds or {}).items():
+        for key, pair in (bounds or {}).items():
             if key not in self.compiled.param_names:
                 raise ValueError(f"bounds name {key!r} is not a constant of the expression "
                                  f"({list(self.compiled.param_names)})")
             j = self.compiled.param_names.index(key)
-            self._lower[j], self._upper[j] = float(lo), float(hi)
+            self._lower[j], self._upper[j] = checked_bound_pair(key, pair)
         self._theta = self.compiled.start.copy()
         self._boot: np.ndarray | None = None
         self._residuals: np.ndarray | None = None

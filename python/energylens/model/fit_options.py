@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["checked_fit_options", "BOOTSTRAP_PROGRESS"]
+__all__ = ["checked_fit_options", "checked_bound_pair", "BOOTSTRAP_PROGRESS"]
 
 #: A callable(model_name, done, total) the native bootstrap calls with its finished refits about every 100 ms
 #: and once at its end (``energylens fit`` sets it for a long fit); an exception it raises stops the fit.
@@ -49,3 +49,23 @@ def checked_fit_options(*, residual: str, loss: str, loss_scale: Any, n_starts: 
                "seed": int(seed), "max_iterations": _count("max_iterations", max_iterations, 1),
                "tpot_weight": _real("tpot_weight", tpot_weight, positive=False)}
     return options, _count("bootstrap", bootstrap, 0)
+
+
+def checked_bound_pair(name: str, pair: Any) -> tuple[float, float]:
+    """(lower, upper) of an expression model's constant ``name``'s bounds (None: unbounded on that side), checked where given: a pair of
+    numbers, not NaN, lower <= upper, each leaving a finite value (the native fit refused lower > upper at fit
+    with 'lower > upper for parameter 0'; (inf, inf) fitted inf; text and other shapes were Python's errors)."""
+    if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+        raise ValueError(f"bounds of {name!r} = {pair!r} must be a pair (lower, upper) (None: unbounded)")
+    sides = []
+    for side, v, none in (("lower", pair[0], -math.inf), ("upper", pair[1], math.inf)):
+        if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number))):
+            raise ValueError(f"bounds of {name!r} = {pair!r}: the {side} bound must be a number (or None), not {v!r}")
+        sides.append(none if v is None else float(v))
+    lo, hi = sides
+    if math.isnan(lo) or math.isnan(hi):
+        raise ValueError(f"bounds of {name!r} = {pair!r}: each side must be a number, not NaN (None: unbounded)")
+    if lo > hi or lo == math.inf or hi == -math.inf:
+        raise ValueError(f"bounds of {name!r}: lower {lo} > upper {hi}" if lo > hi else
+                         f"bounds of {name!r}: lower {lo}, upper {hi} leave the constant no finite value")
+    return lo, hi
