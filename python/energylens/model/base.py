@@ -388,10 +388,14 @@ class ClosedFormModel:
             try:
                 return _core.evaluate(self._template, columns, theta, dtype=kind.name, out=out, domain=domain,
                                       sum=summed)
-            except ValueError:
+            except ValueError as exc:
                 if fused:  # name the feature and row exactly as the check before the pass would have
                     for name, col in zip(self.feature_names, columns, strict=True):
                         check_feature_domain(name, col)
+                if out is not None and "evaluation dtype" in str(exc):  # (which dtype was not said)
+                    got = ", ".join(getattr(getattr(a, "dtype", None), "name", type(a).__name__) for a in out)
+                    raise ValueError(f"{str(exc).split(' of the evaluation')[0].replace('a NumPy array', 'a NumPy')} "
+                                     f"{kind.name} array (this call's dtype); got {got}") from None
                 raise
 
     def intervals_unavailable(self) -> str | None:

@@ -250,9 +250,7 @@ class EnergyModel(ClosedFormModel):
         save/load and the comparison harness work as for the template. Floats in ``expr`` become the
         constants refitted natively; see :class:`energylens.model.expression.ExpressionEnergyModel` for
         ``params``, ``bounds`` and the fit options."""
-        from energylens.model.expression import (
-            ExpressionEnergyModel,  # SymPy loads on first use, as in to_sympy
-        )
+        from energylens.model.expression import ExpressionEnergyModel
 
         return ExpressionEnergyModel(expr, **kwargs)
 
@@ -448,7 +446,9 @@ def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
     if isinstance(prior, EnergyModel):
         if prior.template_id != desc.id:
             raise ValueError(f"prior: an {prior.template_id} model, this fit is {desc.id}")
-        return tuple(map(float, prior.theta))  # ValueError when it is not fitted
+        if not prior.is_fitted:  # (it said 'this EnergyModel is not fitted yet', as if this one were)
+            raise ValueError("prior: the EnergyModel given is not fitted yet; fit it, or give 'bundled' or a model file")
+        return tuple(map(float, prior.theta))
     return prior_values(prior, desc)
 
 
