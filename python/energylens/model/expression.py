@@ -260,7 +260,7 @@ class ExpressionEnergyModel:
         start = self.compiled.start
         res = _core.fit_expression(self.compiled.program, columns, y, start, self._lower, self._upper, opts)
         theta = np.asarray(res.params, dtype=np.float64)
-        self._boot, boot_ok = None, 0
+        boot, boot_ok = None, 0
         if self.bootstrap_replicates > 0:
             boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}
             report = BOOTSTRAP_PROGRESS.get()  # (a long bootstrap: stops on Ctrl-C, as the closed form's)
@@ -269,24 +269,26 @@ class ExpressionEnergyModel:
                                                   None if report is None else functools.partial(report, type(self).__name__))
             keep = ok & np.all(np.isfinite(boot), axis=1)
             boot_ok = int(keep.sum())
-            self._boot = boot[keep]
-        self._theta = theta
-        self._ranges = training_ranges(self.feature_names, columns)
+            boot = boot[keep]
         pred = self.compiled.evaluate(columns, theta)
-        self._residuals = pred / y - 1.0
+        residuals = pred / y - 1.0
         _warn_unfitted_rows(type(self).__name__, pred, self.options["residual"] == "log", str(res.status), frame)
         jac = self.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
         design = _design(self.feature_names, columns, y, len(self.param_names))
         unset = tuple(n for n, moved in zip(self.param_names, np.any(jac != 0, axis=0).tolist(), strict=True)
                       if not moved)
-        self.summary = FitSummary(
+        summary = FitSummary(
             n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
             converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
-            starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(self._residuals))),
+            starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(residuals))),
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
             n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
             identifiable=design.identifiable, unidentified=unset)
+        # the state in one step, under the GIL, as the template's fit: a refit stopped in its bootstrap left the
+        # old constants without their refits, and a reader in another thread saw that (or a mix)
+        vars(self).update(_theta=theta, _boot=boot, _residuals=residuals, summary=summary,
+                          _ranges=training_ranges(self.feature_names, columns))
         return self
 
     # ---- prediction --------------------------------------------------------------------------
