@@ -18,13 +18,15 @@ __all__ = ["load_configs", "fit_input", "mapping_frame"]
 
 
 def mapping_frame(configs: Any) -> Any:
-    """A mapping (one row: column -> value) or a non-empty list of mappings as a raw DataFrame (not yet
+    """A mapping (one row: column -> value; a pandas Series too) or a non-empty list of them as a raw DataFrame (not yet
     validated: a model's predict then takes it on the light path like any raw frame); anything else as it is.
     A key no mapping gives is a column the table lacks (``pp``: 1, the schema's default); one that only some give
     is a blank cell in the others' rows (``pp``: the same 1; a required column's blank: an error naming the row)."""
-    if isinstance(configs, Mapping) or (isinstance(configs, (list, tuple)) and configs
-                                        and all(isinstance(c, Mapping) for c in configs)):
-        return pd.DataFrame([configs] if isinstance(configs, Mapping) else list(configs))
+    row = (Mapping, pd.Series)  # a Series: a table's row as pandas gives it (frame.iloc[0]; it was refused)
+    if isinstance(configs, row) or (isinstance(configs, (list, tuple)) and configs
+                                    and all(isinstance(c, row) for c in configs)):
+        rows = [configs] if isinstance(configs, row) else list(configs)
+        return pd.DataFrame([dict(r) if isinstance(r, pd.Series) else r for r in rows])
     return configs
 
 
