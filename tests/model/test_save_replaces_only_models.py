@@ -49,3 +49,13 @@ def test_a_model_file_or_an_empty_file_is_replaced(tmp_path, models, kind):
     models[kind].save(path)
     models[kind].save(path)  # an earlier model file
     assert json.loads(path.read_text())["format"] == "energylens.model"
+
+
+@pytest.mark.parametrize("kind", ["template", "expression"])
+def test_a_missing_folder_or_a_folder_is_named(tmp_path, models, kind):
+    """A missing folder read "m.json: cannot write here (No such file or directory)" and a folder "could not
+    write (Is a directory)": each now says which folder and what to do."""
+    with pytest.raises(OutputError, match=r"folder .*nope/sub does not exist; create it"):
+        models[kind].save(tmp_path / "nope" / "sub" / "m.json")
+    with pytest.raises(OutputError, match=r"is a folder; give a file path"):
+        models[kind].save(tmp_path)

@@ -301,6 +301,11 @@ def write_model_file(path: str | Path, payload: dict[str, Any]) -> None:
     is replaced only when it is a model file or empty: any other (the user's measurements, a discovery result) is an
     OutputError, the file untouched, as ``energylens fit -o`` refuses it (save replaced it without a word)."""
     p = Path(path)
+    if p.is_dir():  # (it was 'could not write (Is a directory)')
+        raise OutputError(f"{p}: is a folder; give a file path (such as {p / 'model.json'})")
+    if not p.parent.is_dir():  # (it was 'cannot write here (No such file or directory)')
+        raise OutputError(f"{p}: folder {p.parent} " + ("is a file, not a folder" if p.parent.exists() else
+                                                        "does not exist; create it first") + " (the model is not written)")
     if p.is_file() and p.stat().st_size and not _MODEL_JSON(p):
         raise OutputError(f"{p}: exists and is not an energylens model file; refusing to replace it (remove it "
                           "first, or save the model to another path)")
