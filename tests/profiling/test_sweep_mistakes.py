@@ -16,7 +16,12 @@ HEAD = '[sweep]\nbackend = "{backend}"\n'
 GRID = '[grid]\nmodels = ["{model}"]\nmax_num_seqs = [1, 2]\ninput_len = [8]\noutput_len = [3]\n'
 
 
-def _write(path, backend="transformers", model="org/m", sweep="", grid=""):
+def _write(path, backend="transformers", model=None, sweep="", grid=""):
+    """The spec; its model by default a local folder beside it (a Hub id not in the cache is checked online)."""
+    if model is None:
+        (path.parent / "m").mkdir(exist_ok=True)
+        (path.parent / "m" / "config.json").write_text('{"num_attention_heads": 2}')
+        model = str(path.parent / "m")
     path.write_text(HEAD.format(backend=backend) + sweep + GRID.format(model=model) + grid)
     return path
 

