@@ -32,6 +32,7 @@ from energylens.model.domain import (
     check_feature_keys,
     check_feature_real,
     design_report,
+    empty_among_scalars,
     non_finite_fit_error,
     range_check,
     unexercised_params,
@@ -329,7 +330,7 @@ class ClosedFormModel:
     def _feature_columns(self, features: Mapping[str, Any], validate: bool, dtype=np.float64) -> list[np.ndarray]:
         """Template-ordered columns in ``dtype`` from a feature mapping (scalars and 1-element arrays broadcast)."""
         check_feature_keys(features, self.feature_names, self.template_id)
-        cols = []
+        cols, empty = [], False
         for name in self.feature_names:
             raw = features[name]
             check_feature_real(name, raw)
@@ -338,8 +339,9 @@ class ClosedFormModel:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
             if validate:
                 check_feature_domain(name, col)
+            empty = empty or col.size == 0
             cols.append(col if col.flags.c_contiguous else np.ascontiguousarray(col))
-        return cols
+        return empty_among_scalars(cols) if empty else cols
 
     def evaluate_features(self, features: Mapping[str, Any], *, out: tuple[np.ndarray, np.ndarray] | None = None,
                           validate: bool = True, dtype=np.float64, n_threads: int | None = None

@@ -30,7 +30,7 @@ from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.problems import rows_text
 from energylens.profiles.row_names import RowNames
 
-__all__ = ["EXTRAPOLATION_FACTOR", "DesignReport", "FeatureTable", "design_report", "training_ranges",
+__all__ = ["EXTRAPOLATION_FACTOR", "empty_among_scalars", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck", "range_check", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
@@ -361,14 +361,21 @@ def check_feature_keys(features, names: Sequence[str], template_id: str) -> None
                      "energylens.profiles.features.build_features or pass them as scalars")
 
 
-_NOT_REAL = {"b": "boolean", "c": "complex", "U": "text", "S": "text"}
+_MASKED = np.ma.MaskedArray
+_NOT_REAL = {"b": "boolean", "c": "complex", "U": "text", "S": "text", "M": "a date/time", "m": "a time span"}
 
 
 def check_feature_real(name: str, raw) -> None:
-    """Refuse a boolean, complex or text feature in any container (scalar, ndarray, pandas Series or extension
-    array, list): converted to float it would pass as 1.0 / 0.0, lose its imaginary part, or read a string
-    such as "2" (or "1e3", a typo's digits) as a number without anyone having said it was one."""
-    if isinstance(raw, (bool, np.bool_, complex, np.complexfloating, str, bytes, np.str_, np.bytes_)):
+    """Refuse a boolean, complex, text or date/time feature in any container (scalar, ndarray, pandas Series or
+    extension array, list): converted to float it would pass as 1.0 / 0.0, lose its imaginary part, read a string
+    such as "2" (or "1e3", a typo's digits) as a number without anyone having said it was one, or a date as its
+    days since 1970; and a masked array's masked entries (missing values, which np.asarray reads through)."""
+    if type(raw) is not np.ndarray and isinstance(raw, _MASKED) and np.ma.is_masked(raw):  # (read through by asarray)
+        rows = np.flatnonzero(np.ma.getmaskarray(raw))
+        raise ValueError(f"feature {name!r} row {rows[0]} is masked (a missing value)"
+                         + (f", and {rows.size - 1} more" if rows.size > 1 else "") + "; give every row a value")
+    if isinstance(raw, (bool, np.bool_, complex, np.complexfloating, str, bytes, np.str_, np.bytes_,
+                        np.datetime64, np.timedelta64)):
         kind = np.asarray(raw).dtype.kind
     elif getattr(raw, "dtype", None) is not None:
         kind = getattr(raw.dtype, "kind", "")
@@ -384,6 +391,15 @@ def check_feature_real(name: str, raw) -> None:
     if kind in _NOT_REAL:
         raise ValueError(f"feature {name!r} is {_NOT_REAL[kind]}; features are real numbers (tp=2, not True "
                          "or \"2\")")
+
+
+def empty_among_scalars(cols: list[np.ndarray]) -> list[np.ndarray]:
+    """``cols`` with a value for every row (a scalar, one element) made empty where the others are empty, as NumPy
+    broadcasts: an empty sweep over fixed specs is 0 rows (it was "feature 'tp' has 0 rows, feature 'pp' has 1");
+    columns of other lengths are left for the length check to name."""
+    if any(c.size > 1 for c in cols):
+        return cols
+    return [c if c.size == 0 else np.empty(0, dtype=c.dtype) for c in cols]
 
 
 def range_check(ranges, names, check_range: bool) -> RangeCheck | None:

@@ -36,6 +36,7 @@ from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
     check_feature_real,
+    empty_among_scalars,
     range_check,
     rows_where,
     training_ranges,
@@ -93,6 +94,7 @@ def _feature_columns(features: Mapping[str, Any], names: tuple[str, ...], valida
         if validate:
             check_feature_domain(name, col)
         cols.append(np.ascontiguousarray(col))
+    cols = empty_among_scalars(cols) if any(c.size == 0 for c in cols) else cols
     sized = [(n, c.size) for n, c in zip(names, cols, strict=True) if c.size != 1]
     other = next(((n, k) for n, k in sized if k != sized[0][1]), None)
     if other is not None:
