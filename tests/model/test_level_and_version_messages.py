@@ -52,3 +52,11 @@ def test_version_errors_say_what_is_wrong(tmp_path, model, edit, said):
     with pytest.raises(ModelFileError) as err:
         EnergyModel.load(path)
     assert str(path) in str(err.value) and said in str(err.value)
+
+
+def test_a_level_near_one_is_not_rounded_in_the_warning():
+    """replicates_note printed level 1 - 1e-12 as 'a 1 interval ... may cover less than 1'."""
+    from energylens.model.intervals import replicates_note
+    note = replicates_note(1 - 1e-12, 50)
+    assert "a 0.999999999999 interval" in note and "less than 0.999999999999" in note
+    assert "a 0.9 interval" in replicates_note(0.9, 50)

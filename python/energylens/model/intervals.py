@@ -89,8 +89,8 @@ def replicates_note(level: float, replicates: int) -> str | None:
     if tail * replicates >= MIN_TAIL_DRAWS - 1e-9:  # (1 - 0.9) / 2 x 100 is 4.999...
         return None
     need = math.ceil(MIN_TAIL_DRAWS / tail - 1e-9)
-    return (f"a {level:g} interval from {replicates} bootstrap refits reads each bound among the "
-            f"{max(tail * replicates, 0):.2g} most extreme draws per row, so it may cover less than {level:g}; "
+    return (f"a {level:.12g} interval from {replicates} bootstrap refits reads each bound among the "
+            f"{max(tail * replicates, 0):.2g} most extreme draws per row, so it may cover less than {level:.12g}; "
             f"refit with bootstrap >= {need} for this level")
 
 
