@@ -8,6 +8,7 @@ the instruction set.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,9 +272,53 @@ def _evaluated(e: sp.Basic) -> sp.Basic:
         return e
 
 
+#: The functions a formula's text may call: those the engine runs (``sqrt`` through Pow; ``abs`` is Abs).
+TEXT_FUNCTIONS = frozenset({"sqrt", "exp", "log", "Abs", "abs", "Min", "Max", "tanh"})
+_TEXT_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitXor: "^",
+                   ast.USub: "-", ast.UAdd: "+"}
+_TEXT_HINT = ("a formula is numbers, feature names, constants, + - * / ** ^ and the functions "
+              f"{', '.join(sorted(TEXT_FUNCTIONS))}; the text is checked before SymPy reads it, which runs it as Python")
+
+
+def _text_refusal(node: ast.AST) -> str | None:
+    """What in a formula's parsed text is not a formula (a call of anything else, an attribute, a comparison, ...),
+    or None: checked before ``sympify``, which evaluates the text as Python (``__import__('os')...`` ran)."""
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Expression, ast.Load)) or type(n) in _TEXT_OPERATORS:
+            continue
+        if isinstance(n, (ast.BinOp, ast.UnaryOp)):
+            if type(n.op) not in _TEXT_OPERATORS:
+                return f"the operator {ast.unparse(n)[:40]!r} (% // @ & | << >> ~ are not arithmetic the engine runs)"
+        elif isinstance(n, ast.Constant):
+            if type(n.value) not in (int, float):
+                return f"the constant {ast.unparse(n)[:40]!r}"
+        elif isinstance(n, ast.Name):
+            if n.id.startswith("_"):
+                return f"the name {n.id!r}"
+        elif isinstance(n, ast.Call):
+            if not isinstance(n.func, ast.Name) or n.func.id not in TEXT_FUNCTIONS or n.keywords:
+                what = n.func.id if isinstance(n.func, ast.Name) else ast.unparse(n.func)[:40]
+                return f"a call of {what!r}, not a function the native engine runs"
+        elif isinstance(n, ast.Compare):
+            return f"a comparison ({ast.unparse(n)[:40]})"
+        else:
+            return f"{type(n).__name__.lower()} {ast.unparse(n)[:40]!r}"
+    return None
+
+
 def as_formula(expr: Any) -> sp.Expr:
     """``expr`` (a SymPy expression or its text) as a SymPy expression; UnsupportedExpressionError for text SymPy
-    cannot read and for what is not one formula (None, ``"tp, pp"``: a tuple; these were AttributeErrors)."""
+    cannot read and for what is not one formula (None, ``"tp, pp"``: a tuple; these were AttributeErrors). Text is
+    parsed and checked (:func:`_text_refusal`) before ``sympify`` reads it: nothing in it runs."""
+    if isinstance(expr, str):
+        try:
+            tree = ast.parse(expr.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise UnsupportedExpressionError(f"{expr!r} is not a formula SymPy can read ({exc.msg}); write one such "
+                                             "as '0.5*E_mem + 2.0*tp + 1.0'") from None
+        why = _text_refusal(tree)
+        if why is not None:
+            raise UnsupportedExpressionError(f"{expr!r} is not a formula energylens reads: it holds {why}; {_TEXT_HINT}")
     try:
         e = sp.sympify(expr)
     except (sp.SympifyError, SyntaxError, TypeError, ValueError) as exc:
