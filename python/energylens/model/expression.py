@@ -138,6 +138,8 @@ class ExpressionEnergyModel:
         options, self.bootstrap_replicates = checked_fit_options(
             residual=residual, loss=loss, loss_scale=loss_scale, n_starts=n_starts, start_spread=start_spread,
             seed=seed, bootstrap=bootstrap, max_iterations=max_iterations, tpot_weight=0.0)
+        if not isinstance(name, str):  # (its file then refused to load: 'name = None must be a string')
+            raise TypeError(f"name must be a string (the model's name in its file), got {name!r}")
         # a formula pasted from energylens discover's table reads its variables (E_layer, ...) as they are defined
         expr = with_discovery_variables(expr, FEATURE_NAMES, params)
         self.compiled: CompiledExpression = compile_expression(expr, FEATURE_NAMES, params)
