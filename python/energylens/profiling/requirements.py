@@ -77,8 +77,9 @@ def check_local_models(spec: SweepSpec) -> None:
             problem = (f"{model!r} is a file; a model is a folder holding config.json and the weights"
                        + (" (or a .gguf file)" if vllm else ""))
         elif (path / "config.json").is_file() or (vllm and (path / "params.json").is_file()):
-            if vllm:
-                _check_tp_divides_heads(spec, model, path / "config.json")
+            if vllm and isinstance(text := _text_config(path / "config.json"), dict):
+                _check_tp_divides_heads(spec, model, text)
+                _check_lengths_fit(spec, model, text)
             continue
         else:
             problem = (f"the folder {model!r}{where} holds no config.json, so it is not a Hugging Face model folder "
@@ -89,16 +90,25 @@ def check_local_models(spec: SweepSpec) -> None:
         raise spec_error(spec, f"grid.models[{i}]", problem)
 
 
-def _check_tp_divides_heads(spec: SweepSpec, model: str, config: Path) -> None:
-    """vLLM refuses a tensor-parallel size that does not divide the model's attention heads (its ModelConfig's
-    ``verify_with_parallel_config``), so every such unit would fail after loading: refused here, naming the tp entry."""
+def _text_config(config: Path) -> dict | None:
+    """The language model's part of a folder's config.json (a multimodal model's ``text_config``); None when it
+    cannot be read here (vLLM reports that)."""
     try:
         raw = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return  # unreadable here: vLLM reports it
-    text = raw.get("text_config") if isinstance(raw, dict) and isinstance(raw.get("text_config"), dict) else raw
-    heads = next((text[k] for k in ("num_attention_heads", "n_head", "n_heads") if isinstance(text, dict)
-                  and isinstance(text.get(k), int) and not isinstance(text.get(k), bool)), 0)
+        return None
+    if not isinstance(raw, dict):
+        return None
+    text = raw.get("text_config") if isinstance(raw.get("text_config"), dict) else raw
+    return {**text, "_rope": [d for d in (raw.get("rope_scaling"), raw.get("rope_parameters"), text.get(
+        "rope_scaling"), text.get("rope_parameters")) if isinstance(d, dict)]}
+
+
+def _check_tp_divides_heads(spec: SweepSpec, model: str, text: dict) -> None:
+    """vLLM refuses a tensor-parallel size that does not divide the model's attention heads (its ModelConfig's
+    ``verify_with_parallel_config``), so every such unit would fail after loading: refused here, naming the tp entry."""
+    heads = next((text[k] for k in ("num_attention_heads", "n_head", "n_heads")
+                  if isinstance(text.get(k), int) and not isinstance(text.get(k), bool)), 0)
     for i, tp in enumerate(spec.grid["tp"]):
         if heads > 0 and heads % tp:
             fits = [d for d in range(1, heads + 1) if heads % d == 0 and d <= 64]
@@ -106,6 +116,35 @@ def _check_tp_divides_heads(spec: SweepSpec, model: str, config: Path) -> None:
                              f"{model!r} (its config.json), and vLLM refuses such a split (\"must be divisible by "
                              f"tensor parallel size\"): every unit of it would fail; tp must be one of "
                              f"{', '.join(map(str, fits))}")
+
+
+#: config.json keys vLLM takes the context from, the smallest found (``derive_max_model_len_and_key``)
+_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "model_max_length",
+                "max_target_positions", "max_sequence_length", "max_seq_length", "seq_len")
+
+
+def _check_lengths_fit(spec: SweepSpec, model: str, text: dict) -> None:
+    """vLLM refuses a prompt of the model's context or longer, and stops an output at it (the unit then fails: fewer
+    tokens than asked). Refused here where every request of a unit must fail: its shortest prompt and output
+    (a distribution's ``low``) past the largest context vLLM could derive (its keys, times a RoPE ``factor``)."""
+    found = {k: text[k] for k in _LENGTH_KEYS if isinstance(text.get(k), int) and not isinstance(text[k], bool)}
+    if not found:
+        return  # (vLLM assumes 2048, with a warning: not refused on a guess)
+    key = "model_max_length" if "model_max_length" in found else min(found, key=found.get)
+    factor = max([1.0] + [float(d["factor"]) for d in text["_rope"] if isinstance(d.get("factor"), (int, float))])
+    context = found[key] * factor
+    outs = [(j, o, o.value if o.distribution == "fixed" else o.low) for j, o in enumerate(spec.grid["output_len"])]
+    for i, length in enumerate(spec.grid["input_len"]):
+        fixed = length.distribution == "fixed"
+        shortest = length.value if fixed else length.low
+        for j, out, least in outs:
+            if shortest + least > context:
+                raise spec_error(spec, f"grid.input_len[{i}]", f"input_len {length.label()} with output_len "
+                                 f"{out.label()} (grid.output_len[{j}]) needs {'' if fixed else 'at least '}"
+                                 f"{shortest + least} tokens, more than the {context:.0f}-token context of {model!r} "
+                                 f"({key} in its config.json{f', x {factor:g} RoPE scaling' if factor > 1 else ''}): "
+                                 "vLLM refuses such a prompt or stops its output short, so every unit of it would "
+                                 "fail; shorten the lengths or sweep a model with a longer context")
 
 
 def _hub_id_problem(model: str) -> str:
