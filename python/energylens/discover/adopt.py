@@ -8,11 +8,13 @@ from typing import Any
 
 import sympy as sp
 
-from energylens.discover.result import DiscoveryResult
+from energylens.discover.result import DiscoveryResult, FrontEntry
+from energylens.errors import ModelFileError
 from energylens.model import EnergyModel, ExpressionEnergyModel
+from energylens.model.expression_file import parse_srepr
 from energylens.model.symbolic import feature_symbols
 
-__all__ = ["expression_model", "template_expression"]
+__all__ = ["expression_model", "template_expression", "front_formula"]
 
 
 def template_expression(template: EnergyModel) -> sp.Expr:
@@ -28,6 +30,17 @@ def template_expression(template: EnergyModel) -> sp.Expr:
     return (prefill + decode).xreplace({s: sp.Symbol(n, positive=True) for n, s in feature_symbols().items()})
 
 
+def front_formula(front: list[FrontEntry], index: int) -> sp.Expr:
+    """``front[index].formula`` (SymPy's ``srepr``) as a SymPy expression, built node by node as a model file's
+    (:func:`energylens.model.expression_file.parse_srepr`): a result file received from someone else is text, and
+    ``sympify`` (used here before 2026-12-06) ran a formula's text as Python. A ValueError (as load_discovery's)
+    names the entry and what it holds; nothing in it runs."""
+    try:
+        return parse_srepr(front[index].formula, f"the discovery result's front[{index}].formula")
+    except ModelFileError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def expression_model(result: DiscoveryResult, index: int | None = None, *, template: EnergyModel | None = None,
                      **kwargs: Any) -> ExpressionEnergyModel:
     """The energy model of a front expression (default: the chosen one): for an ``energy`` discovery the expression;
@@ -40,7 +53,7 @@ def expression_model(result: DiscoveryResult, index: int | None = None, *, templ
     if index is None and result.chosen is None:
         raise ValueError("this discovery result has no scored expression (its run was interrupted before one was "
                          "scored; the front found is under search['unscored']): rerun the discovery")
-    formula = sp.sympify(result.front[result.chosen if index is None else index].formula)
+    formula = front_formula(result.front, result.chosen if index is None else index)
     if result.target == "residual":
         if template is None:
             raise ValueError("a residual discovery's term g corrects the template: pass the template it corrects, "

@@ -28,7 +28,7 @@ from energylens.compare.splits import (
     duplicate_units,
     take_with_copies,
 )
-from energylens.discover.adopt import expression_model  # noqa: F401  (re-exported: energylens.discover)
+from energylens.discover.adopt import expression_model, front_formula  # noqa: F401  (re-exported: energylens.discover)
 from energylens.discover.backends import SearchInterrupted, check_search_settings, run_backend, select_backend
 from energylens.discover.digits import shown_constants
 from energylens.discover.result import (
@@ -352,7 +352,7 @@ def same_as_earlier(entries: list[FrontEntry]) -> list[int | None]:
     """Per entry, the first earlier one of the same expression (two of operon's trees can be one once SymPy reads
     them): the same form, constants equal to 1e-4 (refits from each tree's own starts differ in the last digits,
     -3.56887e-9 and -3.56895e-9, and the table listed both as two points of the front)."""
-    forms = [parametrize(sp.sympify(e.formula)) for e in entries]
+    forms = [parametrize(front_formula(entries, i)) for i in range(len(entries))]
 
     def same(i: int, j: int) -> bool:
         (a, ca), (b, cb) = forms[i], forms[j]
