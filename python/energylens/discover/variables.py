@@ -17,6 +17,7 @@ import pandas as pd
 import sympy as sp
 
 from energylens.model.compile import compile_expression
+from energylens.model.discovery_names import discovery_energy_variables, discovery_times
 from energylens.profiles.features import FEATURE_NAMES
 from energylens.profiles.problems import rows_text
 
@@ -34,42 +35,17 @@ def _f() -> dict[str, sp.Symbol]:
     return {n: feature_symbol(n) for n in FEATURE_NAMES}
 
 
-def _times() -> dict[str, sp.Expr]:
-    f = _f()
-    n = f["tp"] * f["pp"]
-    ctx = f["input_tokens"] + f["output_tokens"] / 2
-    t_mem = (f["weight_bytes_per_step"] + f["batch_size"] * ctx * f["kv_bytes_per_token"]) / (n * f["hbm_bytes_per_s"])
-    t_comp = f["batch_size"] * (2 * f["active_params"] + f["attn_flops_per_token_ctx"] * ctx) / (n * f["peak_flops_per_s"])
-    t_pf = (2 * f["active_params"] * f["input_tokens"] + f["prefill_attn_flops_per_token_ctx"] * f["input_tokens"] ** 2 / 2
-            + n * f["prefill_extra_flops"]) / (n * f["peak_flops_per_s"])
-    return {"n": n, "t_mem": t_mem, "t_comp": t_comp, "t_pf": t_pf}
-
-
 def energy_variables() -> dict[str, sp.Expr]:
-    """Energy scales (J per request) and the dimensionless shape of a configuration.
-
-    ``E_mem``/``E_comp``: decode at board power for the memory / compute time bound of a step;
-    ``E_pf``: prefill at board power for its compute bound; ``E_layer``/``E_seq``: 1 us per layer per
-    step / per sequence per step at board power; ``tp``, ``pp``, ``B``, ``Lin_k``, ``Lout_k``.
-    """
-    f, t = _f(), _times()
-    power = t["n"] * f["tdp_w"]
-    steps = f["output_tokens"] / f["batch_size"]
-    micro = sp.Rational(1, 10**6)
-    return {
-        "E_mem": steps * power * t["t_mem"],
-        "E_comp": steps * power * t["t_comp"],
-        "E_pf": power * t["t_pf"],
-        "E_layer": steps * power * f["n_layers"] * micro,
-        "E_seq": f["output_tokens"] * power * micro,
-        "tp": f["tp"], "pp": f["pp"], "B": f["batch_size"],
-        "Lin_k": f["input_tokens"] / 1000, "Lout_k": f["output_tokens"] / 1000,
-    }
+    """Energy scales (J per request) and the dimensionless shape of a configuration, over the positive feature
+    symbols: :func:`energylens.model.discovery_names.discovery_energy_variables` (the one definition, which
+    ``EnergyModel.from_expression`` reads a pasted formula's variables by)."""
+    return discovery_energy_variables(_f())
 
 
 def residual_variables() -> dict[str, sp.Expr]:
     """Dimensionless groups for a multiplicative correction of the template (log-residual targets)."""
-    f, t = _f(), _times()
+    f = _f()
+    t = discovery_times(f)
     return {
         "tp": f["tp"], "pp": f["pp"], "B": f["batch_size"],
         "Lin_k": f["input_tokens"] / 1000, "Lout_k": f["output_tokens"] / 1000,
