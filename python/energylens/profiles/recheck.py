@@ -76,7 +76,11 @@ def still_valid(frame: pd.DataFrame, max_count: float) -> bool:
     """Whether a once-validated ``frame`` still passes the schema's rules on what the template reads: its numeric
     columns' ranges (counts whole, >= 1 and <= ``max_count``; sizes and ``input_tokens`` > 0; energy and latencies
     > 0 or NaN), its text cells as validation writes them, and the rules between columns (n_gpus = tp * pp * dp,
-    ep divides n_gpus and is > 1 only on a MoE row, active_params_b <= params_b). A column absent is not checked."""
+    ep divides n_gpus and is > 1 only on a MoE row, active_params_b <= params_b). A column absent is not checked.
+    A frame with a repeated column name (a column concatenated again) is not: validating it again names the
+    column(s), as a CSV file's repeated header (it was AttributeError: 'DataFrame' object has no attribute 'dtype')."""
+    if not frame.columns.is_unique:
+        return False
     numbers, ep_max = _numbers(frame, max_count)
     return (numbers is not None and _texts_ok(frame) and _parallelism_ok(frame, numbers, ep_max)
             and _active_ok(numbers))
