@@ -162,3 +162,18 @@ def test_hub_ids_and_uris_pass_the_form_check(tmp_path, monkeypatch):
 
     for model in ("org/m", "gpt2", "Org/M_1.5-x", "s3://bucket/model"):
         check_local_models(load_spec(_write(tmp_path / "sweep.toml", backend="vllm", model=model)))
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('backend = "transformers"\n[sweep]\n', ":1: key 'backend': unknown key ('backend' is a key of [sweep], written "
+                                           "above every table header: move it under [sweep]; allowed: grid, sweep)"),
+    ('tp = [1]\n[sweep]\nbackend = "transformers"\n', ":1: key 'tp': unknown key ('tp' is a key of [grid], written "
+                                                     "above every table header: move it under [grid]; "),
+    ('[sweep]\nbackend = "transformers"\n[grids]\n', ":3: key 'grids': unknown table (did you mean 'grid'? "),
+])
+def test_a_key_above_the_tables_is_named_as_a_key_with_its_line(tmp_path, capsys, text, says):
+    """A key written before [sweep] read "key 'backend': unknown table (allowed: grid, sweep)", without a line."""
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(text + GRID.format(model="/m").replace("[grid]\n", "" if "[grids]" in text else "[grid]\n"))
+    assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none"]) == 2
+    assert f"{spec}{says}" in capsys.readouterr().err

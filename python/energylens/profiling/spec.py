@@ -241,7 +241,7 @@ def _line_of(text: str, key: str) -> int:
             header = i if current == table and not header else header
             continue
         lhs = stripped.split("=", 1)[0].strip().replace('"', "").replace("'", "") if "=" in stripped else ""
-        if name and (current == table and lhs == name or not current and lhs == f"{table}.{name}"):
+        if not current and lhs == (f"{table}.{name}" if name else table) or name and current == table and lhs == name:
             return i
     return header
 
@@ -261,13 +261,14 @@ def _fail(src: str, key: str, problem: str) -> SweepSpecError:
 
 
 def _unknown(src: str, key: str, allowed: set[str], what: str = "key") -> SweepSpecError:
-    """An unknown key, with the table it belongs to (``sweep.tp``: ``[grid]``) or the allowed key it is a close
-    spelling of first (``repetitons``: ``repetitions``)."""
+    """An unknown key, with the table it belongs to (``sweep.tp``: ``[grid]``; a key above every table header too)
+    or the allowed key it is a close spelling of first (``repetitons``: ``repetitions``)."""
     table, name = key.rsplit(".", 1) if "." in key else ("", key)
-    other = {"sweep": ("grid", _GRID_KEYS), "grid": ("sweep", _SWEEP_KEYS)}.get(table, ("", set()))
+    other = next(((t, keys) for t, keys in (("grid", _GRID_KEYS), ("sweep", _SWEEP_KEYS)) if t != table and
+                  name in keys and what == "key"), None)
     close = difflib.get_close_matches(name, sorted(allowed), n=1)
-    hint = (f"{name!r} is a key of [{other[0]}], not [{table}]; " if name in other[1] else
-            f"did you mean {close[0]!r}? " if close else "")
+    hint = (f"{name!r} is a key of [{other[0]}], " + (f"not [{table}]; " if table else "written above every table "
+            f"header: move it under [{other[0]}]; ") if other else f"did you mean {close[0]!r}? " if close else "")
     return _fail(src, key, f"unknown {what} ({hint}allowed: {', '.join(sorted(allowed))})")
 
 
@@ -490,11 +491,10 @@ def _check_server_requests(src: str, g: Mapping[str, list[Any]], sweep: Mapping[
 
 def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
     """Validate a spec already parsed from TOML (``{"sweep": {...}, "grid": {...}}``)."""
-    if set(raw) - {"sweep", "grid"}:
-        raise _unknown(source, sorted(set(raw) - {"sweep", "grid"})[0], {"sweep", "grid"}, "table")
+    for k in sorted(set(raw) - {"sweep", "grid"})[:1]:  # a table, or a key written above every table header
+        raise _unknown(source, k, {"sweep", "grid"}, "table" if isinstance(raw[k], Mapping) else "key")
     for t in ("sweep", "grid"):
         if not isinstance(raw.get(t), Mapping):
             raise _fail(source, t, f"missing table [{t}]")
     sweep = _parse_sweep(source, raw["sweep"])
-    grid = _parse_grid(source, raw["grid"], sweep)
-    return SweepSpec(source=source, sweep=sweep, grid=grid)
+    return SweepSpec(source=source, sweep=sweep, grid=_parse_grid(source, raw["grid"], sweep))
