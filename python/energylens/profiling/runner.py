@@ -309,14 +309,16 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
               file=out, flush=True)
         progress = Progress(n, out, may_stop_early=strategy == "active" and stop != "budget" and ray_address is None)
         t0 = time.monotonic()
-        counts = {"ok": 0, "failed": 0, "no_energy": 0, "short": 0}
+        counts = {"ok": 0, "failed": 0, "no_energy": 0, "short": 0, "prefill_over": 0}
 
         def record(cfg: RunConfig, row: dict[str, Any], why: str = "") -> None:
             store.write(cfg.config_id, row)
             counts["ok" if row["status"] == "ok" else "failed"] += 1
             counts["no_energy"] += row["status"] == "ok" and not row.get("energy_measured", False)
-            counts["short"] += row["status"] == "ok" and bool(row.get("energy_measured")) and (
-                row.get("short_windows") or 0) > 0
+            measured = row["status"] == "ok" and bool(row.get("energy_measured"))
+            counts["short"] += measured and (row.get("short_windows") or 0) > 0
+            counts["prefill_over"] += measured and float(row.get("prefill_energy_j", math.nan)) > float(
+                row.get("energy_j", math.nan))
             progress.update(row, cfg.describe() + why)
 
         note = ""
@@ -331,14 +333,15 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                 record(cfg, run_one(cfg, power_source))
         res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
-        _closing_lines(label, res, counts, power_source, spec.sweep["min_window_s"], out_dir, note, out)
+        _closing_lines(label, res, counts, power_source, spec.sweep, out_dir, note, out)
     return res
 
 
-def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_source: str, min_window_s: float,
+def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_source: str, sweep: dict[str, Any],
                    out_dir: str, note: str, out) -> None:
-    """The sweep's summary (counted from this run's rows) and what its rows lack: energy, or a window the power
-    signal resolves (``short_windows``; until 2026-12-06 only the rows' column said so)."""
+    """The sweep's summary (counted from this run's rows) and what its rows lack: energy, a window the power
+    signal resolves (``short_windows``), a prefill-only run cheaper than the full run (until 2026-12-06 only the
+    rows' columns said so)."""
     print(f"{label}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
           f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
     if counts["no_energy"] and power_source != "none":
@@ -348,8 +351,14 @@ def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_s
     if counts["short"]:
         print(f"{label}: {counts['short']} of the {res.ok} ok rows measured a window shorter than the power signal's "
               "update period (their short_windows column: the energy there is interpolated); raise "
-              f"sweep.min_window_s ({min_window_s:g} s here), which the prefill-only runs repeat until",
+              f"sweep.min_window_s ({sweep['min_window_s']:g} s here), which the prefill-only runs repeat until",
               file=out, flush=True)
+    if counts["prefill_over"]:
+        print(f"{label}: {counts['prefill_over']} of the {res.ok} ok rows measured more energy per request in their "
+              "prefill-only runs than in the full run (prefill_energy_j > energy_j; decode_energy_j NaN): "
+              + ("sweep.warmup = 0 here, so the first prefill-only runs include the engine's warm-up; keep warmup >= 1"
+                 if sweep["warmup"] == 0 else "a host busy with other work during the prefill-only runs, or windows "
+                 "too short to measure"), file=out, flush=True)
     if note:
         print(f"{label}: {note}", file=out, flush=True)
 
