@@ -10,6 +10,7 @@ and the repeated column(s). Imports only pandas and :mod:`energylens.errors`.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections import Counter
@@ -21,7 +22,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling", "folded", "spelled_like", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms", "missing_said"]
+           "check_column_spelling", "check_column_typos", "column_typos", "folded", "spelled_like", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms", "missing_said"]
 
 _MAX_NAMES_SHOWN = 30
 _BRACKETED_UNIT = re.compile(r"\s*[(\[]\s*([^)\]]*?)\s*[)\]]")
@@ -129,6 +130,54 @@ def check_column_spelling(names: Iterable[object], known: Iterable[str], src: st
             f"{src}: column(s) {shown} differ from a {what} column only in {how}; column "
             "names are exact and such a column is not read (an optional one's default would silently take its "
             "place): rename the column(s)",
+            source=src, column=near[0][0], rows=[])
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` is ``b`` with one letter inserted, deleted or changed, or two neighbours swapped; for a name
+    of two letters (``tp``, ``ep``) a change is not counted (``cp``, ``sp`` are other parallelisms)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return swapped or (len(diff) == 1 and len(b) > 2)
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+#: The units a schema column's name ends in (``tpot_s``, ``energy_j``, ``gpu_memory_gb``).
+_UNIT_SUFFIXES = frozenset({"s", "j", "w", "b", "gb", "gbs", "tflops", "tops"})
+
+
+def _unit_swap(a: str, b: str) -> bool:
+    """``tpot_ms`` for ``tpot_s``: the same stem, another unit after the column's unit (kept, as documented)."""
+    stem, _, unit = b.rpartition("_")
+    return unit in _UNIT_SUFFIXES and a.rpartition("_")[0] == stem
+
+
+@functools.lru_cache(maxsize=256)
+def column_typos(names: tuple[str, ...], known: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(name, column meant) for each of ``names`` that is not one of ``known`` but is one letter off
+    (:func:`_one_edit`) a column of ``known`` absent from ``names``, another unit aside (:func:`_unit_swap`).
+    Cached: a model predicting on tables of the same columns asks again and again (the light path too)."""
+    absent = [k for k in known if k not in names]
+    exact = set(known)
+    return tuple((n, k) for n in names if n not in exact
+                 for k in [next((k for k in absent if _one_edit(n, k) and not _unit_swap(n, k)), None)] if k)
+
+
+def check_column_typos(names: Iterable[object], known: Iterable[str], src: str, what: str = "profile table") -> None:
+    """ProfileSchemaError naming ``src`` and every column of :func:`column_typos` (``ppp``, ``precison``,
+    ``n_gpu``): kept as an unknown column, its values would be ignored and the optional column's default used
+    (pp = 1). A dict row and a DataFrame are checked alike; any other extra column is kept."""
+    near = column_typos(tuple(str(n) for n in names), tuple(known))
+    if near:
+        shown = ", ".join(f"{n!r} (did you mean {k!r}?)" for n, k in near)
+        raise ProfileSchemaError(
+            f"{src}: column(s) {shown} differ from a {what} column by one letter; column names are exact and such a "
+            "column is not read (the optional column's default, pp = 1 for pp, would silently take its place): "
+            "rename the column(s), or give an extra column a name further from the schema's",
             source=src, column=near[0][0], rows=[])
 
 
