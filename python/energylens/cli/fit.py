@@ -351,8 +351,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print("\n".join(model.calibration.describe()))
     if model.latency_model is not None and model.latency_model.summary is not None:
         ls = model.latency_model.summary
-        print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}")
-        if ls.unidentified:  # (the latency model's prefill terms when no row measured TTFT)
+        print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}"
+              + ("" if ls.identifiable else f"; parameters NOT identified ({ls.n_distinct_configs} distinct "
+                 f"configurations for {len(model.latency_model.params)} parameters), no intervals"))
+        if ls.unidentified and ls.identifiable:  # (the latency model's prefill terms when no row measured TTFT)
             print(f"  not identified: no training row depends on {', '.join(sorted(ls.unidentified))} "
                   f"({model.latency_model.summary.n_rows} rows, {model.latency_model.measured_rows['ttft_s']} with a "
                   "measured TTFT); predictions that depend on them rest on the fit's start values")
