@@ -60,6 +60,7 @@ from energylens.measure.synthetic import (
     true_power,
     truth_of,
 )
+from energylens.measure.units import UnitsWarning, warn_units
 from energylens.outputs import atomic_file
 
 if TYPE_CHECKING:  # pandas loads with the first table built: `energylens monitor` samples before that
@@ -74,6 +75,7 @@ __all__ = [
     "empty_samples",
     "empty_marks",
     "empty_kernels",
+    "UnitsWarning",
 ]
 
 #: Version of the on-disk format written by :meth:`Trace.save`; readers accept this and older.
@@ -260,6 +262,7 @@ class Trace:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", _normalise("samples", self.samples, "Trace"))
+        warn_units(self.samples, "Trace")  # (NVML's mW / mJ left undivided: every figure 1000x, without a word)
         object.__setattr__(self, "marks", _normalise("marks", self.marks, "Trace"))
         object.__setattr__(self, "kernels", _normalise("kernels", self.kernels, "Trace"))
         meta = _default_meta(self.meta)

@@ -1,0 +1,48 @@
+"""The units of a trace's readings: NVML reports mW and mJ, a trace holds W and J. A tool's polls written with
+the raw values left undivided read 1000x too much (an idle H200 at 121 700 W), and every figure after it
+(attribution, windows, phases) is 1000x off without a word; :func:`warn_units` says so where the trace is made."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from energylens.errors import user_stacklevel
+
+__all__ = ["UnitsWarning", "MAX_PLAUSIBLE_W", "warn_units"]
+
+#: The most a single GPU plausibly draws on average (W): an H200 is rated 700 W, a B200 1000-1200 W; a reading's
+#: median (or a counter's mean rate) above it is NVML's mW / mJ left undivided, not a GPU.
+MAX_PLAUSIBLE_W = 3000.0
+
+
+class UnitsWarning(UserWarning):
+    """A trace's power or energy readings are implausibly large for one GPU: most likely NVML's mW / mJ not
+    divided by 1000 (``samples.power_w`` holds W, ``samples.energy_j`` J)."""
+
+
+def warn_units(samples: pd.DataFrame, where: str) -> None:
+    """A :class:`UnitsWarning` naming the source, GPU and figure for each (GPU, source) of ``samples`` whose
+    median power reading, or whose energy counter's mean rate over its rows, exceeds :data:`MAX_PLAUSIBLE_W`."""
+    if not len(samples):
+        return
+    for (gpu, source), rows in samples.groupby(["gpu", "source"], observed=True, sort=True):
+        p = rows["power_w"].to_numpy()
+        p = p[np.isfinite(p)]
+        if p.size and np.median(p) > MAX_PLAUSIBLE_W:
+            _warn(where, f"samples.power_w of {source!r} on GPU {gpu}: median {np.median(p):.0f} W", "mW")
+        e = rows[np.isfinite(rows["energy_j"].to_numpy())]
+        t, j = e["t_ns"].to_numpy(), e["energy_j"].to_numpy()
+        if t.size >= 2 and t.max() > t.min():
+            rate = (j[np.argmax(t)] - j[np.argmin(t)]) / ((t.max() - t.min()) * 1e-9)
+            if rate > MAX_PLAUSIBLE_W:
+                _warn(where, f"samples.energy_j of {source!r} on GPU {gpu}: the counter rises {rate:.0f} W on "
+                             "average", "mJ")
+
+
+def _warn(where: str, what: str, raw: str) -> None:
+    warnings.warn(f"{where}: {what}, more than one GPU draws (> {MAX_PLAUSIBLE_W:.0f} W): were NVML's {raw} left "
+                  f"undivided? samples hold W and J: divide the raw {raw} by 1000", UnitsWarning,
+                  stacklevel=user_stacklevel())

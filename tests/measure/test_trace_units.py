@@ -1,0 +1,40 @@
+"""NVML's mW / mJ left undivided in a trace (another tool's polls written raw): every figure after it read 1000x
+(an idle GPU at 90 000 W, attributed without a word); the trace now warns, naming source, GPU and the factor."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from energylens.measure import Trace, synthetic_trace
+from energylens.measure.units import UnitsWarning
+
+
+@pytest.fixture(scope="module")
+def trace() -> Trace:
+    return synthetic_trace(duration_s=6.0, seed=1)[0]
+
+
+def test_power_in_mw_warns_naming_source_gpu_and_the_factor(trace):
+    s = trace.samples.copy()
+    s["power_w"] *= 1000.0  # NVML's mW, not divided
+    with pytest.warns(UnitsWarning, match=r"nvml_instant.*GPU 0.*median [0-9]+ W.*mW.*1000"):
+        Trace(samples=s, kernels=trace.kernels, meta=trace.meta)
+
+
+def test_energy_in_mj_warns_naming_the_counter(trace):
+    s = trace.samples.copy()
+    s["energy_j"] *= 1000.0  # NVML's mJ, not divided
+    with pytest.warns(UnitsWarning, match=r"nvml_energy.*GPU 0.*W.*mJ.*1000"):
+        Trace(samples=s, kernels=trace.kernels, meta=trace.meta)
+
+
+def test_watts_and_joules_give_no_units_warning(trace):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnitsWarning)
+        Trace(samples=trace.samples, kernels=trace.kernels, meta=trace.meta)
+        # a big counter offset (NVML's counts since the driver loaded) is not a rate
+        s = trace.samples.copy()
+        s["energy_j"] += 5e7
+        Trace(samples=s, kernels=trace.kernels, meta=trace.meta)
