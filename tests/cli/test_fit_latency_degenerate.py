@@ -22,7 +22,7 @@ def test_a_degenerate_latency_fit_says_so_in_the_summary(tmp_path, capsys):
     assert n_params >= 10  # as many parameters as rows, or more: nothing identified
     line = next(x for x in text.splitlines() if x.startswith("latency model:"))
     assert "parameters NOT identified" in line, text
-    assert f"10 distinct configurations for {n_params} parameters" in line
+    assert f"10 distinct configuration(s) for {n_params} parameters" in line
 
 
 def test_an_identified_latency_fit_says_nothing_of_it(tmp_path, capsys):

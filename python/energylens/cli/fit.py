@@ -49,6 +49,7 @@ NOT_IDENTIFIED = "[no interval: not identified]"
 def _print_params(model) -> None:
     unset = set(model.summary.unidentified)
     at_bound = 0
+    print(f"  {'parameter':<24} {'value':>11}  [90 % interval of the bootstrap refits]  unit")
     for p in model.params.values():
         ci = ("[not identified]" if p.name in unset else NOT_IDENTIFIED if not model.summary.identifiable
               else f"[{p.ci_low:.3g}, {p.ci_high:.3g}]" if math.isfinite(p.ci_low)
@@ -353,7 +354,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         ls = model.latency_model.summary
         print(f"latency model: {ls.n_measurements} measurements, training MAPE {ls.train_mape:.3f}"
               + ("" if ls.identifiable else f"; parameters NOT identified ({ls.n_distinct_configs} distinct "
-                 f"configurations for {len(model.latency_model.params)} parameters), no intervals"))
+                 f"configuration(s) for {len(model.latency_model.params)} parameters), no intervals"))
         if ls.unidentified and ls.identifiable:  # (the latency model's prefill terms when no row measured TTFT)
             print(f"  not identified: no training row depends on {', '.join(sorted(ls.unidentified))} "
                   f"({model.latency_model.summary.n_rows} rows, {model.latency_model.measured_rows['ttft_s']} with a "
