@@ -65,6 +65,7 @@ from energylens.measure.attribution_phases import (
     kernel_classes,
     mark_spans,
     phase_names,
+    phase_repr,
     sum_by_phase,
     warn_fit_holes,
 )
@@ -216,6 +217,7 @@ class PhaseAttribution:
     energy_stderr_j: np.ndarray
     energy_per_span_j: np.ndarray
     attribution: Attribution
+    __repr__ = phase_repr  # units and the sum; not the bare arrays and the whole class attribution
 
     def as_frame(self) -> pd.DataFrame:
         """One row per phase."""
@@ -270,8 +272,7 @@ def attribute(
             residual on a 0.5 ms grid over +-max(10 ms, 0.3 update periods), then 0.1 ms, jointly
             with a fitted window (a changes-only sampler's poll lag shows up here).
         update_period_s: the source's update period (to recognise polling faster than the updates,
-            whose repeated values become one row stamped mid-bracket). None: from ``meta``, else
-            detected.
+            whose repeated values become one row stamped mid-bracket). None: from ``meta``, else detected.
         span_ns: ``(start, end)``: use only rows whose interval lies inside. None: the span of the
             kernels (first start to last end), where kernel tracing is known to be on.
         bootstrap: moving-block bootstrap replicates (0 or 1: analytic standard errors only).

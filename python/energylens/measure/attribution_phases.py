@@ -7,6 +7,7 @@ reported spans in a hole of the readings (:func:`check_holes`: refused inside on
 
 from __future__ import annotations
 
+import datetime as _dt
 import warnings
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ from energylens.errors import EnergyLensError, user_stacklevel
 from energylens.measure.gaps import Gaps, SampleGapWarning, hold_limits, hole_rule, hole_text, reading_holes
 from energylens.measure.integrate import COUNTER_SOURCES, INTERVAL_SOURCES
 
-__all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "check_holes", "source_holes", "warn_fit_holes", "kernel_classes", "sum_by_phase"]
+__all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "other_clock", "check_holes", "source_holes", "warn_fit_holes", "kernel_classes", "sum_by_phase", "phase_repr"]
 
 
 class MarkSpans:
@@ -73,6 +74,10 @@ def check_covered(spans: MarkSpans, names: list[str], readings_ns: np.ndarray, s
     if not readings_ns.size:
         raise EnergyLensError(f"source {source!r} has no readings on this GPU: no phase can be measured")
     lo, hi = int(readings_ns.min()), int(readings_ns.max())
+    marks_ns = np.concatenate([spans.start_ns, spans.end_ns[-1:]])
+    if not ((marks_ns >= lo - tolerance_ns) & (marks_ns <= hi + tolerance_ns)).any():
+        raise EnergyLensError(f"no mark lies within the readings: marks t_ns {int(marks_ns.min())}..{int(marks_ns.max())}, "
+                              f"{source!r} readings t_ns {lo}..{hi}; {other_clock(marks_ns, lo, hi)}")
     reported = np.isin(spans.label, np.asarray(names, dtype=object))
     out = reported & ((spans.start_ns < lo - tolerance_ns) | (spans.end_ns > hi + tolerance_ns))
     if out.any():
@@ -83,6 +88,18 @@ def check_covered(spans: MarkSpans, names: list[str], readings_ns: np.ndarray, s
             f"(t_ns {lo}..{hi}): phase {spans.label[i]!r} from marks row {a} (t_ns {int(spans.start_ns[i])}) to row "
             f"{b} (t_ns {int(spans.end_ns[i])}) would be the model extrapolated over time nothing recorded; "
             "pass phases= without it, or drop the marks outside the recording")
+
+
+def other_clock(marks_ns: np.ndarray, lo: int, hi: int) -> str:
+    """Why marks wholly outside the readings ``[lo, hi]`` are most likely on another clock (a wall-clock
+    ``time.time_ns()`` against steady-clock readings: phases of 1.7e18 ns read as 'outside the recording')."""
+    text = "the marks are most likely on another clock than the readings"
+    epoch = 10**18  # ns since 1970 past 2001-09-09: the wall clock, where a steady clock counts from boot
+    if marks_ns.min() > epoch > hi:
+        day = _dt.datetime.fromtimestamp(int(marks_ns.min()) // 10**9, _dt.timezone.utc).date().isoformat()
+        text += f" (they read as Unix epoch ns, {day} UTC: time.time_ns(), the wall clock)"
+    return (f"{text}: take marks with energylens.measure.mark() or steady_now_ns() (time.monotonic_ns() on Linux), "
+            "the steady clock of the samples and kernels, or map them onto it before making the trace")
 
 
 def source_holes(rows: pd.DataFrame, source: str, period_s: float | None, meta: dict, start_ns: int,
@@ -174,3 +191,14 @@ def sum_by_phase(names: list[str], span_label: np.ndarray, busy_spans: np.ndarra
         duration[i] = span_s[sel].sum()
         count[i] = int(sel.sum())
     return busy, duration, count
+
+
+def phase_repr(p) -> str:
+    """``repr`` of a :class:`~energylens.measure.attribution.PhaseAttribution`: each phase's energy (+- its standard
+    error), duration, spans and energy per span, with units, and their sum (the bare arrays, unitless, and the whole
+    class attribution were printed before)."""
+    parts = "; ".join(f"{name}: {e:.4g} +- {se:.2g} J over {d:.3g} s, {n} span{'s' if n != 1 else ''} ({per:.4g} J/span)"
+                      for name, e, se, d, n, per in zip(p.phases, p.energy_j, p.energy_stderr_j, p.duration_s,
+                                                       p.n_spans.tolist(), p.energy_per_span_j, strict=True))
+    return (f"PhaseAttribution({parts}; sum {p.energy_j.sum():.4g} J over {p.duration_s.sum():.3g} s; idle "
+            f"{p.attribution.idle_power_w:.1f} W, {p.attribution.source})")

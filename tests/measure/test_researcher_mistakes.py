@@ -1,0 +1,59 @@
+"""A researcher's slips with phases: marks taken on the wall clock (time.time_ns()) or another steady base
+against steady-clock readings, and a phase attribution printed in a REPL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from energylens.errors import EnergyLensError
+from energylens.measure import Trace, attribute, attribute_phases, synthetic_trace
+
+
+@pytest.fixture(scope="module")
+def trace() -> Trace:
+    return synthetic_trace(duration_s=6.0, seed=1)[0]
+
+
+def _with_marks(trace: Trace, t_ns, labels) -> Trace:
+    return Trace(samples=trace.samples, kernels=trace.kernels, meta=trace.meta,
+                 marks={"t_ns": np.asarray(t_ns, np.int64), "label": labels})
+
+
+def test_wall_clock_marks_are_named_as_another_clock(trace):
+    wall = 1_765_000_000 * 10**9  # time.time_ns() in December 2025
+    bad = _with_marks(trace, [wall, wall + 2 * 10**9, wall + 4 * 10**9], ["prefill", "decode", "end"])
+    with pytest.raises(EnergyLensError, match=r"no mark lies within the readings.*another clock.*Unix epoch.*"
+                                              r"2025-12-06.*steady_now_ns"):
+        attribute_phases(bad, source="nvml_energy")
+
+
+def test_marks_on_another_steady_base_are_named_as_another_clock(trace):
+    t1 = int(trace.samples["t_ns"].max())
+    bad = _with_marks(trace, [t1 + 50 * 10**9, t1 + 52 * 10**9], ["a", "end"])
+    with pytest.raises(EnergyLensError, match=r"no mark lies within the readings.*another clock") as info:
+        attribute_phases(bad, source="nvml_energy")
+    assert "Unix epoch" not in str(info.value)
+
+
+def test_one_mark_past_the_end_is_not_called_another_clock(trace):
+    t0, t1 = int(trace.samples["t_ns"].min()), int(trace.samples["t_ns"].max())
+    bad = _with_marks(trace, [t0 + 10**9, t1 + 60 * 10**9], ["a", "end"])
+    with pytest.raises(EnergyLensError, match="outside") as info:
+        attribute_phases(bad, source="nvml_energy")
+    assert "another clock" not in str(info.value)
+
+
+def test_phase_attribution_repr_states_units_and_adds_up(trace):
+    t0, t1 = int(trace.samples["t_ns"].min()), int(trace.samples["t_ns"].max())
+    lo, hi = t0 + 2 * 10**8, t1 - 2 * 10**8
+    tm = _with_marks(trace, [lo, (lo + hi) // 2, hi], ["prefill", "decode", "end"])
+    a = attribute(tm, source="nvml_energy", span_ns=(lo, hi))
+    p = attribute_phases(tm, attribution=a)
+    text = repr(p)
+    assert "array(" not in text  # the arrays printed bare, without a unit
+    for name, e, d, n in zip(p.phases, p.energy_j, p.duration_s, p.n_spans, strict=True):
+        assert f"{name}: {e:.4g} +- " in text and f"J over {d:.3g} s, {n} span" in text
+    assert f"sum {p.energy_j.sum():.4g} J" in text
+    assert p.energy_j.sum() == pytest.approx(a.idle_energy_j + a.energy_j.sum(), rel=1e-12)
+    assert p.duration_s.sum() == pytest.approx(a.span_s, rel=1e-12)
