@@ -20,9 +20,17 @@ using dynlib::resolve;
 Loaded load() {
   Loaded out;
   const char* env_path = std::getenv("ENERGYLENS_NVML_LIBRARY");
-  const char* path = env_path != nullptr ? env_path : "libnvidia-ml.so.1";
+  // Empty (an unset shell variable exported as ''): as if unset; dlopen("") would return the program itself.
+  const bool from_env = env_path != nullptr && *env_path != '\0';
+  const char* path = from_env ? env_path : "libnvidia-ml.so.1";
   std::string why;
   void* handle = dynlib::open_first({path}, why);
+  if (handle == nullptr && from_env) {
+    out.error = std::string("cannot load NVML from ENERGYLENS_NVML_LIBRARY=") + path + ": " + why +
+                ". Fix: point ENERGYLENS_NVML_LIBRARY at the driver's libnvidia-ml.so.1, or unset "
+                "ENERGYLENS_NVML_LIBRARY to load it from the loader path.";
+    return out;
+  }
   if (handle == nullptr) {
     out.error = std::string("cannot load NVML (") + path + "): " + why +
                 ". Fix: install the NVIDIA driver (it ships libnvidia-ml.so.1) and make sure the "
