@@ -216,7 +216,8 @@ def warn_poor_fit(model, train_mape: float, *, command: str = "fit", fitted: str
 SLOWEST_TPOT_S = 2.0
 
 
-def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "fit", latency=None) -> None:
+def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "fit", latency=None,
+                       energy_tpot_weight: float = 0.0) -> None:
     """A warning on stderr (as ``energylens {command}``) when the latency columns look like milliseconds (TPOT above a couple of seconds
     per token, a median TTFT above half an hour, or a fitted ``latency`` model whose prefill ended at its slowest:
     eta_prefill at its lower bound and prefill_batch_factor at its upper one) or the latency fit is poor: TPOT
@@ -232,7 +233,10 @@ def warn_latency_units(profiles, latency_mape: float | None, *, command: str = "
         print(f"energylens {command}: warning: " + ", ".join(f"median {c} is {v:g} s" for c, v in slow.items())
               + ": no served LLM takes that long " + " or ".join({"tpot_s": "per output token",
                                                                   "ttft_s": "to its first token"}[c] for c in slow)
-              + "; is it in milliseconds? (the columns are seconds: divide by 1000)", file=sys.stderr)
+              + "; is it in milliseconds? (the columns are seconds: divide by 1000)"
+              + (f"; the energy model was fitted on them too (TPOT weight {energy_tpot_weight:g}): fix the column, "
+                 "or pass --tpot-weight 0 to fit energy without them" if "tpot_s" in slow and energy_tpot_weight > 0
+                 else ""), file=sys.stderr)
     elif _prefill_at_slowest(latency):
         print(f"energylens {command}: warning: the measured ttft_s is slower than the latency model's slowest "
               "prefill reaches (eta_prefill at its lower bound, prefill_batch_factor at its upper one): is it in "
@@ -359,11 +363,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             print(f"  not identified: no training row depends on {', '.join(sorted(ls.unidentified))} "
                   f"({model.latency_model.summary.n_rows} rows, {model.latency_model.measured_rows['ttft_s']} with a "
                   "measured TTFT); predictions that depend on them rest on the fit's start values")
-        warn_latency_units(profiles, ls.train_mape, latency=model.latency_model)
+        warn_latency_units(profiles, ls.train_mape, latency=model.latency_model, energy_tpot_weight=tpot_weight)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
     elif not args.no_latency:  # the fit said nothing of latency, and predict then gives no TTFT / TPOT
         print(f"latency model: not fitted: {_no_latency_reason(profiles)}")
+    else:  # the energy fit still reads tpot_s (--tpot-weight)
+        warn_latency_units(profiles, None, energy_tpot_weight=tpot_weight)
     replaced = existing_file(args.output)
     model.save(args.output)
     announce_written(args.output, replaced, command="fit")
