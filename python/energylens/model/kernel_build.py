@@ -122,7 +122,25 @@ def describe() -> str:
         version = _compiler_version(tuple(cmd)).splitlines()[0]
     except (OSError, subprocess.SubprocessError, IndexError) as e:
         return f"no (interpreter only)  <- {cmd[0]} --version failed: {e}"
+    problem = _cache_problem(cache_dir())
+    if problem:
+        return f"no (interpreter only)  <- {problem} (set ENERGYLENS_CACHE_DIR to a folder of your own)"
     return f"yes, {version} ({how}); cache {cache_dir()}"
+
+
+def _cache_problem(folder: Path) -> str | None:
+    """Why kernels cannot be written to ``folder`` (its nearest existing folder is a file or not writable), or
+    None; a temporary folder is made and removed there to tell, the cache itself is not created."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"the kernel cache {folder} cannot be created: {existing} is a file"
+    try:
+        tempfile.TemporaryDirectory(prefix="probe-", dir=existing).cleanup()
+    except OSError as e:
+        return f"the kernel cache {folder} cannot be written: {e}"
+    return None
 
 
 def cache_dir() -> Path:
