@@ -46,7 +46,8 @@ def _bound_side(p) -> str:
 NOT_IDENTIFIED = "[no interval: not identified]"
 
 
-def _print_params(model) -> None:
+def _print_params(model, prior: str | None = None) -> None:
+    """The parameter table; ``prior``: the --prior the fit was pulled toward (an unidentified one sits at its value)."""
     unset = set(model.summary.unidentified)
     at_bound = 0
     print(f"  {'parameter':<24} {'value':>11}  [90 % interval of the bootstrap refits]  unit")
@@ -62,9 +63,10 @@ def _print_params(model) -> None:
         print(f"  {at_bound} parameter(s) at a bound of their physical range: the data would push them past it, "
               "so the value and its interval stop at the bound")
     if unset:
-        print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is where the "
-              "fit started it (the template's start value, one of --starts' perturbed ones, or the prior's), not a "
-              "measurement, and predictions that depend on it rest on that value")
+        source = (f"the prior's value (--prior {prior})" if prior is not None else
+                  "where the fit started it (the template's start value or one of --starts' perturbed ones)")
+        print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is {source}, not "
+              "a measurement, and predictions that depend on it rest on that value")
 
 
 def _print_design(s) -> None:
@@ -351,7 +353,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print(f"prior: {args.prior} at weight {model.options['prior_weight']:g} (each parameter pulled toward its value "
               "there; saved in the model file)")
     _print_design(s)
-    _print_params(model)
+    _print_params(model, args.prior)
     if model.calibration is not None:
         print("\n".join(model.calibration.describe()))
     if model.latency_model is not None and model.latency_model.summary is not None:
