@@ -418,7 +418,7 @@ def test_a_reversed_or_foreign_span_or_kernels_on_another_clock_say_so():
     for bad in [(hi, lo), (lo, lo), (0, 10**20), (lo,), "x"]:
         with pytest.raises(ValueError, match="span_ns"):
             attribute(tr, span_ns=bad, bootstrap=0)
-    with pytest.raises(EnergyLensError, match=rf"no reading interval .* \[{hi + 10**9}, {hi + 2 * 10**9}\] ns"):
+    with pytest.raises(EnergyLensError, match=rf"span_ns \({hi + 10**9}, {hi + 2 * 10**9}\) reach.* beyond .*readings"):
         attribute(tr, span_ns=(hi + 10**9, hi + 2 * 10**9), bootstrap=0)
     k = tr.kernels.copy()
     k["start_ns"] += 1000 * 10**9

@@ -49,9 +49,9 @@ from energylens.measure.attribution_design import (
     busy_time,
     check_block_length,
     check_inputs,
-    checked_span,
     class_index,
     class_labels,
+    covered_span,
     pick_gpu,
     pick_source,
     readings,
@@ -298,7 +298,7 @@ def attribute(
     signal, t_read, v_read, period = readings(trace, gpu, source, signal, update_period_s)
     names, kc = class_index(class_labels(kern, by), classes, by, gpu)
     ks, ke = kern["start_ns"].to_numpy(), kern["end_ns"].to_numpy()
-    lo, hi = checked_span(span_ns) if span_ns is not None else (int(ks.min()), int(ke.max()))
+    lo, hi = covered_span(span_ns, ks, ke, t_read, period, source)
     design = Design(ks=ks, ke=ke, kc=kc, k=len(names), lo=lo, hi=hi, signal=signal, source=source,
                     t_read=t_read, v_read=v_read, backend=backend)
     window = resolve_window(signal, averaging_window_s, trace, source, clock_offset_s)

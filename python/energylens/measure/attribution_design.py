@@ -25,6 +25,7 @@ __all__ = [
     "check_block_length",
     "check_inputs",
     "checked_span",
+    "covered_span",
     "run_fit",
     "class_labels",
     "class_index",
@@ -91,6 +92,25 @@ def checked_span(span_ns: Any) -> tuple[int, int]:
         raise ValueError(f"span_ns must be (start_ns, end_ns), two integers, got {span_ns!r}") from None
     if not -(2**63) <= lo < hi < 2**63:
         raise ValueError(f"span_ns ({lo}, {hi}) must have start_ns < end_ns, both int64 steady-clock ns")
+    return lo, hi
+
+
+def covered_span(span_ns: Any, ks: np.ndarray, ke: np.ndarray, t_read: np.ndarray, period: float | None,
+                 source: str) -> tuple[int, int]:
+    """The analysed span: ``span_ns`` (:func:`checked_span`), else the kernels' first start to last end; an
+    EnergyLensError naming both ranges when it reaches more than two update periods (at least 0.25 s) beyond the
+    first or last reading of ``source``: span_s and idle_energy_j counted time nothing recorded (a 6 s recording
+    read span 35 s, idle 3150 J), as attribute_phases refuses a phase there."""
+    lo, hi = checked_span(span_ns) if span_ns is not None else (int(ks.min()), int(ke.max()))
+    if t_read.size:
+        first, last = int(t_read.min()), int(t_read.max())
+        tol = int(max(2 * (period or 0.1), 0.25) * 1e9)
+        if lo < first - tol or hi > last + tol:
+            what = f"span_ns ({lo}, {hi})" if span_ns is not None else f"the kernels (t_ns {lo}..{hi})"
+            fix = "pass span_ns inside the readings" if span_ns is None else "give span_ns inside the readings"
+            raise EnergyLensError(f"{what} reach(es) {max(first - lo, hi - last) * 1e-9:.3g} s beyond the {source!r} "
+                                  f"readings (t_ns {first}..{last}): span_s and idle_energy_j would count time nothing "
+                                  f"recorded; {fix}, or check that kernels, marks and readings share one clock")
     return lo, hi
 
 
