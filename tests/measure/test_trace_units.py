@@ -38,3 +38,11 @@ def test_watts_and_joules_give_no_units_warning(trace):
         s = trace.samples.copy()
         s["energy_j"] += 5e7
         Trace(samples=s, kernels=trace.kernels, meta=trace.meta)
+
+
+def test_times_in_microseconds_are_named_by_the_counter_warning(trace):
+    """NVML's driver buffer stamps in us written as t_ns: the counter rose 276 kW; the warning named only mJ."""
+    s = trace.samples.copy()
+    s["t_ns"] //= 1000
+    with pytest.warns(UnitsWarning, match=r"nvml_energy.*or t_ns in us"):
+        Trace(samples=s, meta={})

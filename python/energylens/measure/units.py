@@ -39,10 +39,10 @@ def warn_units(samples: pd.DataFrame, where: str) -> None:
             rate = (j[np.argmax(t)] - j[np.argmin(t)]) / ((t.max() - t.min()) * 1e-9)
             if rate > MAX_PLAUSIBLE_W:
                 _warn(where, f"samples.energy_j of {source!r} on GPU {gpu}: the counter rises {rate:.0f} W on "
-                             "average", "mJ")
+                             "average", "mJ", " (or t_ns in us, not ns: NVML's sample buffer stamps us)")
 
 
-def _warn(where: str, what: str, raw: str) -> None:
+def _warn(where: str, what: str, raw: str, other: str = "") -> None:
     warnings.warn(f"{where}: {what}, more than one GPU draws (> {MAX_PLAUSIBLE_W:.0f} W): were NVML's {raw} left "
-                  f"undivided? samples hold W and J: divide the raw {raw} by 1000", UnitsWarning,
+                  f"undivided{other}? samples hold W and J on int64 ns: divide the raw {raw} by 1000", UnitsWarning,
                   stacklevel=user_stacklevel())
