@@ -12,6 +12,7 @@ import argparse
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import platform
 import re
 import sys
@@ -108,6 +109,18 @@ def _vllm_row() -> str:
     return f"yes, {version} ({media})"
 
 
+def _threads_row(threads: int) -> str:
+    """The native loops' thread count and what lowered it (OMP_NUM_THREADS, the CPU affinity), or that it is all."""
+    cpus = os.cpu_count() or threads
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (no sched_getaffinity off Linux)
+        usable = cpus
+    why = [f"OMP_NUM_THREADS={v}" for v in [os.environ.get("OMP_NUM_THREADS", "").strip()] if v]
+    why += [f"CPU affinity: {usable} of {cpus} CPUs"] if usable < cpus else []
+    return f"{threads} ({'; '.join(why) if why else f'all {cpus} CPUs; OMP_NUM_THREADS or CPU affinity lowers it'})"
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     caps = capabilities()
     rows = [
@@ -115,7 +128,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("python", f"{platform.python_version()} ({sys.executable})"),
         ("platform", platform.platform()),
         ("compiler", caps.compiler),
-        ("native threads", f"{caps.openmp_threads} (OMP_NUM_THREADS or CPU affinity lowers it)"),
+        ("native threads", _threads_row(caps.openmp_threads)),
         ("evaluator ISA", f"{isa()} (this CPU: {', '.join(supported_isas())})"),
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built
                           else f"no  <- {caps.cuda_reason}"),
