@@ -57,3 +57,17 @@ def test_phase_attribution_repr_states_units_and_adds_up(trace):
     assert f"sum {p.energy_j.sum():.4g} J" in text
     assert p.energy_j.sum() == pytest.approx(a.idle_energy_j + a.energy_j.sum(), rel=1e-12)
     assert p.duration_s.sum() == pytest.approx(a.span_s, rel=1e-12)
+
+
+def test_readings_on_the_wall_clock_against_steady_marks_are_named(trace):
+    """Another tool's polls stamped with time.time_ns(), marks from mark(): the hint named the marks' clock only."""
+    wall = 1_765_000_000 * 10**9
+    s = trace.samples.copy()
+    s["t_ns"] += wall
+    t0 = int(trace.samples["t_ns"].min())
+    bad = Trace(samples=s, meta=trace.meta, marks={"t_ns": [t0 + 10**9, t0 + 2 * 10**9], "label": ["a", "end"]})
+    with pytest.raises(EnergyLensError, match=r"another clock.*the readings read as Unix epoch ns, 2025-12-06"):
+        attribute_phases(bad, source="nvml_energy",
+                         attribution=attribute(Trace(samples=s, kernels=trace.kernels.assign(
+                             start_ns=trace.kernels["start_ns"] + wall, end_ns=trace.kernels["end_ns"] + wall),
+                             meta=trace.meta), source="nvml_energy", bootstrap=0))

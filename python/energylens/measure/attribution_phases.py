@@ -95,9 +95,11 @@ def other_clock(marks_ns: np.ndarray, lo: int, hi: int) -> str:
     ``time.time_ns()`` against steady-clock readings: phases of 1.7e18 ns read as 'outside the recording')."""
     text = "the marks are most likely on another clock than the readings"
     epoch = 10**18  # ns since 1970 past 2001-09-09: the wall clock, where a steady clock counts from boot
-    if marks_ns.min() > epoch > hi:
-        day = _dt.datetime.fromtimestamp(int(marks_ns.min()) // 10**9, _dt.timezone.utc).date().isoformat()
-        text += f" (they read as Unix epoch ns, {day} UTC: time.time_ns(), the wall clock)"
+    wall, who = (int(marks_ns.min()), "they") if marks_ns.min() > epoch > hi else \
+        (lo, "the readings") if lo > epoch > marks_ns.max() else (None, "")
+    if wall is not None:
+        day = _dt.datetime.fromtimestamp(wall // 10**9, _dt.timezone.utc).date().isoformat()
+        text += f" ({who} read as Unix epoch ns, {day} UTC: time.time_ns(), the wall clock)"
     return (f"{text}: take marks with energylens.measure.mark() or steady_now_ns() (time.monotonic_ns() on Linux), "
             "the steady clock of the samples and kernels, or map them onto it before making the trace")
 
