@@ -71,3 +71,24 @@ def test_readings_on_the_wall_clock_against_steady_marks_are_named(trace):
                          attribution=attribute(Trace(samples=s, kernels=trace.kernels.assign(
                              start_ns=trace.kernels["start_ns"] + wall, end_ns=trace.kernels["end_ns"] + wall),
                              meta=trace.meta), source="nvml_energy", bootstrap=0))
+
+
+@pytest.fixture(scope="module")
+def phased():
+    tr = synthetic_trace(duration_s=6.0, seed=3, phases={"prefill": {"gemm": 1}, "decode": {"memcpy": 1, "attention": 1}})[0]
+    return tr, attribute(tr, source="nvml_energy", bootstrap=0)
+
+
+def test_a_phase_named_as_a_string_is_one_phase(phased):
+    """phases="decode" was read letter by letter: "unknown phase(s) ['d', 'e', 'c', 'o', 'd', 'e']"."""
+    tr, a = phased
+    p = attribute_phases(tr, attribution=a, phases="decode")
+    assert p.phases == ("decode",)
+    assert p.energy_j[0] == attribute_phases(tr, attribution=a, phases=["decode"]).energy_j[0]
+
+
+def test_a_phase_named_twice_is_refused(phased):
+    """phases=["decode", "decode"] reported it twice, and the sum counted its energy twice."""
+    tr, a = phased
+    with pytest.raises(EnergyLensError, match=r"phase\(s\) \['decode'\] named more than once"):
+        attribute_phases(tr, attribution=a, phases=["decode", "prefill", "decode"])

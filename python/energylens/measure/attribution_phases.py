@@ -53,11 +53,14 @@ def mark_spans(marks: pd.DataFrame) -> MarkSpans:
 
 
 def phase_names(span_label: np.ndarray, phases: Sequence[str] | None) -> list[str]:
-    """The phases to report: ``phases`` (each must label a span), else every span label in order."""
+    """The phases to report: ``phases`` (each must label a span, once; a str is one label), else every span label."""
     present = list(dict.fromkeys(span_label.tolist()))
     if phases is None:
         return present
-    names = [str(p) for p in phases]
+    names = [phases] if isinstance(phases, str) else [str(p) for p in phases]  # (a str was read letter by letter)
+    twice = sorted({p for p in names if names.count(p) > 1})
+    if twice:  # (reported twice, and a sum of the phases counted it twice)
+        raise EnergyLensError(f"phase(s) {twice} named more than once in phases={list(names)!r}: name each once")
     unknown = [p for p in names if p not in present]
     if unknown:
         raise EnergyLensError(f"unknown phase(s) {unknown}: no span starts with that mark label; "
