@@ -92,3 +92,11 @@ def test_a_phase_named_twice_is_refused(phased):
     tr, a = phased
     with pytest.raises(EnergyLensError, match=r"phase\(s\) \['decode'\] named more than once"):
         attribute_phases(tr, attribution=a, phases=["decode", "prefill", "decode"])
+
+
+def test_a_class_named_as_a_string_is_one_class(phased):
+    """classes="gemm" was read letter by letter: "classes has duplicates: ['g', 'e', 'm', 'm']"."""
+    tr, _ = phased
+    a = attribute(tr, source="nvml_energy", classes="gemm", bootstrap=0)
+    assert a.classes[0] == "gemm" and a.power_of("gemm") == attribute(
+        tr, source="nvml_energy", classes=["gemm"], bootstrap=0).power_of("gemm")

@@ -283,7 +283,7 @@ def class_index(labels: np.ndarray, classes: Sequence[str] | None, by: Any, gpu:
     if classes is None:
         names = present
     else:
-        names = [str(c) for c in classes]
+        names = [classes] if isinstance(classes, str) else [str(c) for c in classes]  # (a str was read letter by letter)
         if len(set(names)) != len(names):
             raise ValueError(f"classes has duplicates: {names}")
         unknown = [c for c in names if c not in present]
