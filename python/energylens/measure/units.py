@@ -5,11 +5,14 @@ the raw values left undivided read 1000x too much (an idle H200 at 121 700 W), a
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from energylens.errors import user_stacklevel
+
+if TYPE_CHECKING:  # pandas only for the hint: energylens monitor samples before it loads pandas (test_cli_startup)
+    import pandas as pd
 
 __all__ = ["UnitsWarning", "MAX_PLAUSIBLE_W", "warn_units"]
 
