@@ -45,6 +45,7 @@ using dynlib::resolve;
 Api load() {
   Api a;
   const char* env = std::getenv("ENERGYLENS_CUPTI_LIBRARY");
+  if (env != nullptr && *env == '\0') env = nullptr;  // exported empty: as if unset
   std::string tried;
   void* lib = nullptr;
   // A CUPTI already in the process (e.g. PyTorch's, for its profiler) is the one to use: a second

@@ -7,7 +7,8 @@ namespace energylens::dynlib {
 
 void* open_first(std::initializer_list<const char*> candidates, std::string& tried) {
   for (const char* path : candidates) {
-    if (path == nullptr) continue;
+    // nullptr (an unset variable) or "" (one exported empty): dlopen("") would return the program itself.
+    if (path == nullptr || *path == '\0') continue;
     if (void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) return lib;
     const char* why = dlerror();
     tried += std::string(tried.empty() ? "" : "; ") + (why != nullptr ? why : path);
