@@ -1,6 +1,6 @@
 """A window integrated from ``nvml_average`` (nvmlDeviceGetPowerUsage, a ~1 s moving average: the power chain's last
 resort, or a trace of it) was reported without a word: on the real H200 trace, 0.7 s across the load step read
-177.9 J where the energy counter read 453.7 J (-61 %), and 1.4 s of steady load 817.9 J against 975.2 J (-16 %),
+177.9 J where the energy counter read 455.1 J (-61 %), and 1.4 s of steady load 817.9 J against 975.2 J (-16 %),
 while the instant readings of the same polls read 389.8 J and 978.5 J. ``attribute()`` refuses this source; a window
 now warns (AveragedPowerWarning), naming the counter's figure where a counter brackets the window."""
 
