@@ -6,22 +6,17 @@ The template id is now checked first: the error names it and the ids this energy
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
+from tests.model.small_models import small_models
 
 from energylens.errors import ModelFileError
 from energylens.model import EnergyModel
-from energylens.profiles.datasets import mlenergy_v2
 
 
 @pytest.fixture(scope="module")
 def models():
-    data = mlenergy_v2().head(40)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return {"template": EnergyModel(bootstrap=0).fit(data),
-                "expression": EnergyModel.from_expression("0.01*output_tokens + 3.0", bootstrap=0).fit(data)}
+    return small_models()
 
 
 @pytest.mark.parametrize("kind", ["template", "expression"])
