@@ -10,29 +10,24 @@ and draws each residual from a hash of the seed, the replicate and the row's pos
 from __future__ import annotations
 
 import tracemalloc
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.model.expression_fixtures import bundled_rows, fitted_expression
 
 from energylens.model import EnergyModel
 from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS, _draw_indices_numpy
-from energylens.profiles.datasets import load_profiles_or_bundled
-
-EXPR = "1.0*tp*pp*tdp_w*output_tokens/batch_size + 5.0"
 
 
 @pytest.fixture(scope="module")
 def bundled() -> pd.DataFrame:
-    return load_profiles_or_bundled("bundled").reset_index(drop=True)
+    return bundled_rows()
 
 
 @pytest.fixture(scope="module")
 def model(bundled):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return EnergyModel.from_expression(EXPR, bootstrap=200, n_starts=1).fit(bundled)
+    return fitted_expression(bundled, bootstrap=200)
 
 
 def _rows(bundled: pd.DataFrame, n: int) -> pd.DataFrame:

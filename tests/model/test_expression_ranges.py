@@ -14,27 +14,23 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tests.model.expression_fixtures import EXPR, bundled_rows, fitted_expression
 
 from energylens import _core, parallel
 from energylens.errors import ExtrapolationWarning, ModelFileError
 from energylens.model import EnergyModel, load_model
 from energylens.model import expression as expression_module
-from energylens.profiles.datasets import load_profiles_or_bundled
 from energylens.profiles.features import build_features
-
-EXPR = "1.0*tp*pp*tdp_w*output_tokens/batch_size + 5.0"
 
 
 @pytest.fixture(scope="module")
 def bundled() -> pd.DataFrame:
-    return load_profiles_or_bundled("bundled").reset_index(drop=True)
+    return bundled_rows()
 
 
 @pytest.fixture(scope="module")
 def model(bundled):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return EnergyModel.from_expression(EXPR, bootstrap=20, n_starts=1).fit(bundled)
+    return fitted_expression(bundled, bootstrap=20)
 
 
 def _outside(bundled: pd.DataFrame) -> pd.DataFrame:
