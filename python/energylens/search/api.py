@@ -73,8 +73,8 @@ def bundled_model() -> EnergyModel:
 
 @once
 def _bundled_rows() -> int:
-    """Rows of the bundled ML.ENERGY v2 data, read once per process (reading it costs ~15 ms: once per search it
-    was most of a search's time)."""
+    """Rows of the bundled ML.ENERGY v2 data, read once per process (read once per search, it made a
+    3.6 ms search of 70B on H100,H200,B200 take 12 ms: docs/performance.md)."""
     return len(mlenergy_v2())
 
 
