@@ -12,13 +12,16 @@ import decimal
 import json
 import math
 import operator
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from energylens.outputs import atomic_file, plural  # plural: re-exported (it lived here)
+from energylens.errors import OutputError
+from energylens.outputs import atomic_file, energylens_json, plural  # plural: re-exported (it lived here)
 from energylens.profiles import tables
 from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.confidence import limits_line, predicted_rows
@@ -54,6 +57,9 @@ def ties_by_index(df: pd.DataFrame) -> pd.DataFrame:
         head = head if tied else obj[i]
     order = np.lexsort((df["index"].to_numpy(), run))
     return df if (order == np.arange(len(df))).all() else df.iloc[order].reset_index(drop=True)
+
+#: Whether a file is a result :meth:`SearchResult.to_json` wrote (``"format": "energylens.search"``).
+_SEARCH_JSON = energylens_json("energylens.search")
 
 #: The energy terms a result is explained by (J per request; they sum to energy_j).
 TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
@@ -421,11 +427,15 @@ class SearchResult:
                 "pareto_ttft": records(self._labelled(self.pareto_ttft)),
                 "explanation": self.explain(0), "summary": self.summary(), "legend": self.legend()}
 
-    def to_json(self, path: str | None = None) -> str:
-        """The result as JSON (:meth:`to_dict`); also written (atomically) to ``path`` when given (OutputError
-        naming the path when it cannot be)."""
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        """The result as JSON (:meth:`to_dict`); also written (atomically) to ``path`` when given. An existing
+        file there is replaced only when it is a search result or empty; any other (the user's measurements, a
+        model file) is an OutputError naming it, the file kept, as is a path that cannot be written."""
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=json_default)
         if path is not None:
+            if os.path.isfile(path) and os.path.getsize(path) and not _SEARCH_JSON(Path(path)):
+                raise OutputError(f"{os.fspath(path)}: exists and is not an energylens search result (to_json); "
+                                  "refusing to replace it (remove it first, or write to another path)")
             with atomic_file(path) as tmp:
                 with open(tmp, "w") as fh:
                     fh.write(text)
@@ -433,9 +443,10 @@ class SearchResult:
 
     def plot(self, path: str) -> str:
         """Two panels (objective vs TPOT, objective vs TTFT): the top-k and the Pareto fronts, in the format of
-        the extension (:func:`energylens.search.plot.check_plot_path`, checked first), written atomically.
-        Returns the path. Raises MissingExtraError (no matplotlib: the ``compare`` extra), ValueError (an
-        extension that is no plot format), OutputError (the file cannot be written)."""
+        the extension (:func:`energylens.search.plot.check_plot_path`, checked first), written atomically; an
+        existing file there is replaced only when it is an image or empty. Returns the path. Raises
+        MissingExtraError (no matplotlib: the ``compare`` extra), ValueError (an extension that is no plot
+        format), OutputError (the file cannot be written, or is there and is not an image: it is kept)."""
         return pareto_plot(self, path)
 
 SearchResult.pareto_tpot = built_on_read("pareto_tpot")  # the fronts: Deferred until read (.frames)
