@@ -203,6 +203,17 @@ def _group_codes(df: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
     return canonical_names(df[list(group_by)]).groupby(list(group_by), sort=True, dropna=False).ngroup().to_numpy()
 
 
+def _mixed_label(values: np.ndarray, column: str) -> Any:
+    """The ``column`` (task, modality) of a group's rows: the one value they share, else ``mixed (a, b)`` naming
+    each in order of first appearance (a blank one as ``(no task)``), so a break-down by task or modality puts such
+    a group under neither (it took its first row's)."""
+    distinct = list(dict.fromkeys(values.tolist()))
+    if len(distinct) == 1:
+        return distinct[0]
+    names = [str(v) if isinstance(v, str) and v.strip() else f"(no {column})" for v in distinct]
+    return f"mixed ({', '.join(dict.fromkeys(names))})"
+
+
 class _Groups:
     """The groups of one held-out frame, computed once and shared by every method of a split."""
 
@@ -213,8 +224,12 @@ class _Groups:
         self.members = np.split(order, bounds) if len(order) else []
         extra = [c for c in ("modality", "task") if c not in group_by and c in test_df.columns]
         firsts = [int(idx[0]) for idx in self.members]
-        head = canonical_names(test_df[[*dict.fromkeys((*group_by, *extra))]]).iloc[firsts]  # a group's label
+        named = canonical_names(test_df[[*dict.fromkeys((*group_by, *extra))]])
+        head = named.iloc[firsts]  # a group's label
         cols = {c: head[c].tolist() for c in (*group_by, *extra)}
+        for c in extra:  # a group spanning several (--group-by without task): all of them, not its first row's
+            values = named[c].to_numpy()
+            cols[c] = [_mixed_label(values[idx], c) for idx in self.members]
         self.meta = []
         for i in range(len(firsts)):
             rec: dict[str, Any] = {c: cols[c][i] for c in group_by}

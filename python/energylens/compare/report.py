@@ -128,8 +128,15 @@ def _absent_modalities(result: EvaluationResult, pc: pd.DataFrame) -> list[str]:
     held = set(t.loc[t["split"] == "random", "modality"].astype(str)) if "modality" in t.columns else set()
     ours = t[(t["split"] == "random") & (t["method"] == OURS)]
     scored = not ours.empty and ours[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=None)  # ran, fitted
-    out = [f"- {r.metric}: n/a, " + (f"no {mod} rows in this run's held-out rows" if mod not in held else
-                                     f"no held-out group of {mod} rows had two candidates measured apart")
+    mixed = {m for h in held if h.startswith("mixed (") for m in h[len("mixed ("):-1].split(", ")}  # metrics.py
+
+    def why(mod: str) -> str:
+        if mod in held:
+            return f"no held-out group of {mod} rows had two candidates measured apart"
+        if mod in mixed:  # (--group-by without task) its rows share groups with other modalities' only
+            return f"the {mod} rows were held out only in groups mixing modalities (--group-by)"
+        return f"no {mod} rows in this run's held-out rows"
+    out = [f"- {r.metric}: n/a, {why(mod)}"
            for r in pc.itertuples() for label, mod in (("text", "text"), ("image+text", "image"), ("video+text", "video"))
            if r.metric == f"Pairwise, {label}" and (mod not in held or (scored and not np.isfinite(r.energylens)))]
     return out + [""] if out else []
