@@ -30,3 +30,17 @@ def test_settings_rerun_the_search_with_its_bootstrap_seed():
     kw = {RENAMED.get(k, k): v for k, v in settings.items() if RENAMED.get(k, k) in params}
     again = _search(**kw, top=len(r.top))
     pd.testing.assert_frame_equal(r.to_frame(), again.to_frame())
+
+
+def test_settings_rerun_a_workload_distribution_as_one():
+    """A distribution's weights are recorded under the argument's own name (``workload_weights``): before 2026-12-07
+    only ``workload_distribution`` held them, so a rerun from the settings searched the three quantiles as separate
+    workloads (every label naming a point, other energies) without a word."""
+    r = _search(model="meta-llama/Llama-3.1-70B-Instruct", gpus="H100,H200", input_tokens=[128, 512, 2048],
+                output_tokens=[64, 256, 1024], workload_weights=[1, 2, 1], tpot_limit_s=0.12, top=4)
+    settings = json.loads(r.to_json())["settings"]
+    assert settings["workload_weights"] == settings["workload_distribution"] == [0.25, 0.5, 0.25]
+    params = inspect.signature(energylens.search).parameters
+    kw = {RENAMED.get(k, k): v for k, v in settings.items() if RENAMED.get(k, k) in params}
+    again = _search(**kw, top=len(r.top))
+    pd.testing.assert_frame_equal(r.to_frame(), again.to_frame())

@@ -56,6 +56,8 @@ def space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]
             "max_num_seqs": [int(v) if float(v).is_integer() else float(v) for v in space.max_num_seqs],
             "input_tokens": space.workloads[:, 0].tolist(), "output_tokens": space.workloads[:, 1].tolist(),
             "workload_distribution": None if not space.distribution else space.workload_weights.tolist(),
+            # the same under the argument's name, so the settings rerun the search (a distribution, not 3 points)
+            "workload_weights": None if not space.distribution else space.workload_weights.tolist(),
             "explicit_candidates": None if indices is None else len(indices),
             "checkpoint_precisions": space.checkpoint_precisions, "tp_note": space.tp_note or None,
             "model_shapes": model_shapes(space),  # heads, experts, window of the priced specs (the remedies read them)
