@@ -27,7 +27,7 @@ from energylens.compare.names import resolved_name
 from energylens.compare.registry import method_names, register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
-from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins
+from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins, run_time
 from energylens.compare.result import worst
 from energylens.compare.runner import CAUGHT, check_seed, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
@@ -100,6 +100,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     produced no score on the headline split or failed in some of its fits (the table and report are still
     written, the failure named), or every method failed (nothing written)."""
     check_seed(args.seed, args.repeats)  # before any work: its bound depends on --repeats (the runner checks it too)
+    _check_variant_names(args)
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused, and the
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib
@@ -154,7 +155,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(format_summary(res))
         _print_worst(res.table, res.info.get("tpot_slo"))
         _print_unshown_splits(res.table, report_path)
-        print(f"run time {res.info['runtime_s']:.0f} s"
+        print(f"run time {run_time(res.info['runtime_s'])}"
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)
@@ -162,6 +163,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if unwritten is not None:
         raise unwritten
     return 2 if failed else 0
+
+
+def _check_variant_names(args: argparse.Namespace) -> None:
+    """A variant of ours named in --methods without the option that adds it ('energylens+prior' without --prior)
+    is a ValueError naming that option: it read "unknown method(s) ['energylens+prior']; known: [...]"."""
+    for name in _split_list(args.methods, "--methods") or ():
+        parts = name.split("+")
+        if parts[0] != OURS or len(parts) < 2 or name in _extras_names(args):
+            continue
+        keys, prior = parts[1:-1] if parts[-1] == "prior" else parts[1:], parts[-1] == "prior"
+        if len(keys) > 1 or (keys and keys[0] not in ("family", "model")):
+            continue  # no such variant: the registry's "unknown method"
+        needs = [f"--calibrate {k}" for k in keys] + ["--prior bundled|MODEL.json"] * prior
+        raise ValueError(f"--methods {name}: a variant of {OURS} added by {' and '.join(needs)}; give "
+                         f"{'that option' if len(needs) == 1 else 'those options'} too")
+
+
+def _extras_names(args: argparse.Namespace) -> list[str]:
+    """The names of the variants of ours the options add (:func:`_extras`' keys, without its checks)."""
+    cal = [f"{OURS}+{args.calibrate}"] if args.calibrate else []
+    return cal + ([f"{OURS}+prior", *(f"{c}+prior" for c in cal)] if args.prior is not None else [])
 
 
 def _note_blank_group_columns(profiles, group_by: list[str], path: str) -> None:

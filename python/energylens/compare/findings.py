@@ -116,6 +116,10 @@ def standing(result: EvaluationResult) -> str:
         best = [str(m) for m, v in s["top1"].items() if v == top]  # all of them: the first alone read as a lead
         return (f"Best Top-1 on the random split ({n} training rows): {' and '.join(best)} "
                 f"({top:.3f}{', tied' if len(best) > 1 else ''}).")
+    if int(s["top1"].notna().sum()) == 1:  # ("ranks first by Top-1 ... among 1 methods with results")
+        r = s.loc[OURS]
+        return (f"On the random split ({n} training rows), {OURS} is the only method with results: Top-1 "
+                f"{r['top1']:.3f}, pairwise accuracy {_fmt(r['pairwise'], '.3f')}, regret {_fmt(r['regret_pct'], '.1f')} %.")
     parts = [_standing_part(s, metric, label, higher, unit)
              for metric, label, higher, unit in (("top1", "Top-1", True, ""), ("pairwise", "pairwise accuracy", True, ""),
                                                  ("regret_pct", "regret", False, " %"))]
@@ -125,6 +129,10 @@ def standing(result: EvaluationResult) -> str:
     return (f"On the random split ({n} training rows), {OURS} ranks " + ", ".join(parts[:-1])
             + f" and {parts[-1]}, among {k} methods with results"
             + (f"; averaged over fewer repeats: {', '.join(partial)}" if partial else "") + ".")
+
+
+def _fmt(v: float, spec: str) -> str:
+    return format(v, spec) if np.isfinite(v) else "n/a"
 
 
 def _metric(s: pd.DataFrame, method: str, metric: str) -> float:

@@ -43,6 +43,7 @@ from energylens.compare.report_tables import (
     paired_wins,
     paper_comparison,
     paper_notes,
+    run_time,
     small_vs_all,
     unscored_notes,
 )
@@ -63,7 +64,7 @@ def _intro(result: EvaluationResult, command: str) -> list[str]:
     info = result.info
     md = ["# energylens evaluation", "",
           f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {plural(info['repeats'], 'repeat')}; "
-          f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {info['runtime_s']:.0f} s."]
+          f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {run_time(info['runtime_s'])}."]
     if command:
         md += ["", f"Command: `{command}`"]
     return md + ["", "The runner draws each split once and hands every method its own copy of the same "
@@ -255,7 +256,7 @@ def _breakdown_note(result: EvaluationResult) -> str:
 
 def _notes(result: EvaluationResult) -> list[str]:
     t = result.table
-    md = ["## Notes on the methods", "", *method_notes(result)]
+    md = ["## Notes on the methods", "", *(method_notes(result) or ["None of this run's methods notes anything."])]
     if result.info.get("tpot_slo"):
         src = t.groupby("method")["tpot_source"].first()
         md.append("- TPOT for the SLO filter: " + ", ".join(f"{m}: {s}" for m, s in src.items())

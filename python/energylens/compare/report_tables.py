@@ -18,7 +18,7 @@ from energylens.outputs import plural
 __all__ = ["OURS", "ANALYTICAL", "PAPER_CLAIMS", "method_order", "fmt", "md_table", "headline", "format_summary",
            "paper_comparison", "small_vs_all", "paired_wins", "breakdown", "metric_rows", "heads", "fewer_repeats",
            "paired_cell", "with_run_repeats", "fewer_list", "paper_notes", "WHY_FEWER", "WHY_FEWER_PART", "failed_note",
-           "count", "why_no_choice", "unscored_notes", "drawn_note"]
+           "count", "why_no_choice", "unscored_notes", "drawn_note", "run_time"]
 
 OURS = "energylens"
 
@@ -235,6 +235,11 @@ def failed_note(r: pd.Series) -> str:
         return f"{r['method']}'s fit failed in every repeat ({plural(failed, 'repeat')}); it has no figures"
     return (f"{r['method']}'s fit failed in {failed} of {plural(failed + scored, 'repeat')}; its figures "
             f"average the other {scored}")
+
+
+def run_time(seconds: float) -> str:
+    """A run's wall time: whole seconds from 10 s, two significant digits below (a 0.3 s run read "0 s")."""
+    return f"{seconds:.0f} s" if seconds >= 9.5 else f"{seconds:.2g} s"
 
 
 def count(v: Any) -> str:

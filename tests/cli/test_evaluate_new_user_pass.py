@@ -1,0 +1,56 @@
+"""``energylens evaluate`` as a new user meets it (audit of 2026-12-07): a variant of ours named in --methods without
+the option that adds it, a run time of "0 s" for a run that took a few tenths, and a report ranking ours "first ...
+among 1 methods" with an empty section. Each test failed before its fix."""
+from __future__ import annotations
+
+import pytest
+
+from energylens.cli.main import main
+from energylens.compare import findings
+from energylens.compare.report import write_report
+from energylens.compare.runner import run_evaluation
+from energylens.profiles.datasets import mlenergy_v2
+
+FAST = ["--repeats", "1", "--splits", "random", "--no-progress"]
+
+
+@pytest.mark.parametrize(("asked", "options", "needs"), [
+    ("energylens+prior", [], "--prior bundled|MODEL.json"),
+    ("energylens+model", [], "--calibrate model"),
+    ("energylens+family", ["--calibrate", "model"], "--calibrate family"),
+    ("energylens+model+prior", ["--calibrate", "model"], "--calibrate model and --prior bundled|MODEL.json"),
+])
+def test_a_variant_named_without_its_option_says_which_option_adds_it(asked, options, needs, capsys):
+    """It read "unknown method(s) ['energylens+prior']; known: ['energylens', ...]", naming no option."""
+    assert main(["evaluate", "bundled", "--methods", asked, *options, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"--methods {asked}: a variant of energylens added by {needs}" in err, err
+    assert "unknown method" not in err
+
+
+def test_a_misspelt_variant_is_still_an_unknown_method(capsys):
+    assert main(["evaluate", "bundled", "--methods", "energylens+prio", *FAST]) == 2
+    assert "unknown method(s) ['energylens+prio']" in capsys.readouterr().err
+
+
+def test_a_short_run_time_is_not_printed_as_zero(tmp_path, capsys):
+    """'run time 0 s' for a run of 0.3 s (and the same in report.md)."""
+    assert main(["evaluate", "bundled", "--methods", "llmcarbon", *FAST, "--report", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if x.startswith("run time ")][0]
+    assert line != "run time 0 s" and not line.startswith("run time 0 s;")
+    seconds = float(line.split()[2])
+    assert 0 < seconds < 60
+    assert "run time 0 s." not in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_one_method_is_not_ranked_among_itself(tmp_path):
+    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"], method_names=["energylens"],
+                         progress=False)
+    text = findings.standing(res)
+    assert "among 1 methods" not in text and "ranks first" not in text
+    assert text.startswith("On the random split (50 training rows), energylens is the only method with results: "
+                           "Top-1 ")
+    md = write_report(res, tmp_path).read_text()
+    notes = md.split("## Notes on the methods")[1].split("## ")[0]
+    assert notes.strip(), "an empty section"
