@@ -400,7 +400,8 @@ def test_multi_gpu_needs_choice_and_too_few_readings():
     s["gpu"] = np.int32(1)
     both = Trace(samples={c: np.concatenate([tr.samples[c].to_numpy(dtype=object if c == "source" else None),
                                              s[c].to_numpy(dtype=object if c == "source" else None)])
-                          for c in s.columns}, kernels=tr.kernels, meta=tr.meta)
+                          for c in s.columns}, kernels=tr.kernels,
+                 meta={**tr.meta, "gpus": tr.meta["gpus"] + [{"index": 1, "name": "synthetic"}]})
     with pytest.raises(EnergyLensError, match="pass gpu="):
         attribute(both)
     with pytest.raises(EnergyLensError, match="no kernels on GPU 1"):

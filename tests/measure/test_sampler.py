@@ -555,9 +555,10 @@ def test_replay_refuses_gpu_values_that_are_not_positions():
     n = 50
     samples = {"t_ns": np.arange(n, dtype=np.int64) * 20_000_000, "gpu": np.full(n, 2, np.int32),
                "power_w": np.full(n, 300.0), "energy_j": np.full(n, np.nan), "source": ["nvml_samples"] * n}
-    trace = Trace(samples=samples, meta={"gpus": [{"index": 2, "name": "H200", "uuid": "GPU-x"}]})
+    with pytest.raises(EnergyLensError, match=r"samples\.gpu holds 2 .*lists 1 GPU: 0 \(index 2, H200\)"):
+        Trace(samples=samples, meta={"gpus": [{"index": 2, "name": "H200", "uuid": "GPU-x"}]})  # (refused where made)
     with pytest.raises(ValueError, match=r"gpu column holds \[2\]; it is the position 0..n-1"):
-        PowerSampler.replay(trace, realtime=False)
+        PowerSampler.replay(Trace(samples=samples), realtime=False)  # (a trace listing no GPU)
     assert PowerSampler.replay(Trace(samples={**samples, "gpu": np.zeros(n, np.int32)}), realtime=False).gpu_count == 1
 
 

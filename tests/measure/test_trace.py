@@ -30,7 +30,8 @@ def small_trace():
             "name": ["sm90_xmma_gemm"],
             "kind": ["kernel"],
         },
-        meta={"gpus": [{"index": 0, "name": "NVIDIA H200", "uuid": "GPU-1"}],
+        meta={"gpus": [{"index": 0, "name": "NVIDIA H200", "uuid": "GPU-1"},
+                       {"index": 1, "name": "NVIDIA H200", "uuid": "GPU-2"}],
               "update_period_s": {"nvml_instant": 0.1}, "note": [1, 2.5, None]},
     )
 

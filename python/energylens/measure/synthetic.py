@@ -265,12 +265,13 @@ def kernel_table(k: Kernels, names: list[str], gpu: int) -> dict[str, np.ndarray
 
 def synthetic_meta(gpu: int, truth: SyntheticTruth, update_period_s: dict[str, float],
                    averaging_window_s: dict[str, float], **params: Any) -> dict[str, Any]:
-    """``Trace.meta`` of a synthetic trace: the GPU, the update period and averaging window of each
-    source, the steady clock, and under ``"synthetic"`` the generator's ``params`` (seed, noise,
-    ...) with the truth's class and idle powers and total energy."""
+    """``Trace.meta`` of a synthetic trace: the GPUs (positions 0..``gpu``, since a trace's gpu column is a position
+    in them; only ``gpu`` has readings), the update period and averaging window of each source, the steady clock,
+    and under ``"synthetic"`` the generator's ``params`` (seed, noise, ...) with the truth's class and idle powers
+    and total energy."""
     head = {k: params.pop(k) for k in ("seed", "noise_w", "kernel_power_cv")}
     return {
-        "gpus": [{"index": int(gpu), "name": "synthetic", "uuid": f"GPU-synthetic-{gpu}"}],
+        "gpus": [{"index": g, "name": "synthetic", "uuid": f"GPU-synthetic-{g}"} for g in range(int(gpu) + 1)],
         "update_period_s": update_period_s,
         "averaging_window_s": averaging_window_s,
         "clock": "steady",

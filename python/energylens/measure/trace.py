@@ -6,7 +6,7 @@ three tables and a metadata dict:
 
 ``samples`` (one row per reading)
     ``t_ns`` int64 (steady-clock ns), ``gpu`` int32 (the GPU's position 0..n-1 in ``meta["gpus"]``, whose
-    ``index`` is the device's), ``power_w`` float64 (NaN where the reading has
+    ``index`` is the device's; a position past the GPUs it lists is refused), ``power_w`` float64 (NaN where the reading has
     no power), ``energy_j`` float64 (cumulative energy counter, NaN where the source gives none),
     ``source`` category, one of :data:`SOURCES`.
 ``marks`` (user marks, e.g. the start of a prefill or decode iteration)
@@ -36,9 +36,9 @@ generator itself is :mod:`energylens.measure.synthetic`.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +60,7 @@ from energylens.measure.synthetic import (
     true_power,
     truth_of,
 )
+from energylens.measure.trace_checks import check_gpus, check_meta, check_values
 from energylens.measure.units import UnitsWarning, warn_units
 from energylens.outputs import atomic_file
 
@@ -84,6 +85,8 @@ FORMAT_VERSION = 1
 # subpackage existed carry it too).
 _FORMAT_NAME = "energylens.trace"
 _META_KEY = b"energylens.trace"
+# What a trace being made is made from, for its UnitsWarning: "Trace", or the file Trace.load reads.
+_MADE_FROM: contextvars.ContextVar[str] = contextvars.ContextVar("energylens_trace_made_from", default="Trace")
 
 #: Allowed values of ``samples.source``. ``nvml_instant``: NVML_FI_DEV_POWER_INSTANT (every ~100 ms,
 #: a mean over a short window); ``nvml_average``: nvmlDeviceGetPowerUsage (a ~1 s moving average, not
@@ -208,26 +211,8 @@ def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
             raise EnergyLensError(f"{where}: {table} columns have different lengths ({name}: {length}, "
                                   f"expected {n})")
     df = pd.DataFrame(out)
-    _check_values(table, df, where)
+    check_values(table, df, where)
     return df
-
-
-def _check_values(table: str, df: pd.DataFrame, where: str) -> None:
-    """EnergyLensError for values a table's dtypes allow but its readers do not (see the module docstring)."""
-    if table == "samples" and len(df):  # NaN marks a missing reading; a negative or infinite one is a fault
-        for name in ("power_w", "energy_j"):
-            v = df[name].to_numpy()
-            bad = np.isinf(v) | (v < 0)
-            if bad.any():
-                raise EnergyLensError(f"{where}: samples.{name} must be finite and >= 0 where present (NaN: not "
-                                      f"read); rows {np.flatnonzero(bad)[:10].tolist()} hold "
-                                      f"{v[bad][:5].tolist()}")
-    if table != "marks" and len(df) and (df["gpu"].to_numpy() < 0).any():
-        raise EnergyLensError(f"{where}: {table}.gpu must be >= 0 (a position in meta['gpus']); rows "
-                              f"{np.flatnonzero(df['gpu'].to_numpy() < 0)[:10].tolist()} are negative")
-    if table == "kernels" and len(df) and (df["end_ns"].to_numpy() < df["start_ns"].to_numpy()).any():
-        bad_rows = np.flatnonzero(df["end_ns"].to_numpy() < df["start_ns"].to_numpy())[:10].tolist()
-        raise EnergyLensError(f"{where}: kernels with end_ns < start_ns at rows {bad_rows}")
 
 
 def _default_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -262,7 +247,8 @@ class Trace:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", _normalise("samples", self.samples, "Trace"))
-        warn_units(self.samples, "Trace")  # (NVML's mW / mJ left undivided: every figure 1000x, without a word)
+        # (NVML's mW / mJ left undivided: every figure 1000x, without a word); a file read names itself
+        warn_units(self.samples, _MADE_FROM.get())
         object.__setattr__(self, "marks", _normalise("marks", self.marks, "Trace"))
         object.__setattr__(self, "kernels", _normalise("kernels", self.kernels, "Trace"))
         meta = _default_meta(self.meta)
@@ -270,7 +256,8 @@ class Trace:
             meta = json.loads(json.dumps(meta, allow_nan=True))
         except (TypeError, ValueError) as exc:
             raise EnergyLensError(f"Trace: meta must be JSON-serialisable: {exc}") from exc
-        _check_meta(meta, "Trace")  # (checked where it is made, not first when the saved file is read back)
+        check_meta(meta, "Trace")  # (checked where it is made, not first when the saved file is read back)
+        check_gpus({"samples": self.samples, "kernels": self.kernels}, meta["gpus"], "Trace")
         object.__setattr__(self, "meta", meta)
 
     # ---- convenience ---------------------------------------------------------------------------
@@ -358,7 +345,7 @@ class Trace:
         meta = header.get("meta")
         if not isinstance(meta, dict):
             raise EnergyLensError(f"{where}: trace header has no 'meta' object")
-        _check_meta(meta, where)  # what replay, the monitor and update_period_s read (a list failed there)
+        check_meta(meta, where)  # what replay, the monitor and update_period_s read (a list failed there)
         if "table" not in table.column_names:
             raise EnergyLensError(f"{where}: column 'table' is missing")
         extra = sorted(set(table.column_names) - {"table"} - {c for cols in _SCHEMA.values() for c in cols})
@@ -394,11 +381,14 @@ class Trace:
                 except TypeError as exc:
                     raise EnergyLensError(f"{where}: table '{name}' column '{col}' has {exc}") from exc
             tables[name] = cols
+        made_from = _MADE_FROM.set(where)
         try:
             return cls(samples=tables["samples"], marks=tables["marks"], kernels=tables["kernels"],
                        meta=meta)
         except EnergyLensError as exc:
             raise EnergyLensError(f"{where}: {exc}") from exc
+        finally:
+            _MADE_FROM.reset(made_from)
 
 
 # ---- synthetic NVML-like traces (the generator is energylens.measure.synthetic) ------------------------
@@ -477,18 +467,3 @@ def synthetic_trace(
                           gap_s=list(gap_s))
     return Trace(samples=samples, marks={"t_ns": k.mark_t, "label": k.mark_label},
                  kernels=kernel_table(k, names, gpu), meta=meta), truth
-
-
-def _check_meta(meta: dict, where: str) -> None:
-    """EnergyLensError naming the file for a ``meta`` whose ``gpus`` / ``update_period_s`` are not what the
-    readers of a trace expect (a list of objects; an object of numbers or nulls)."""
-    gpus = meta.get("gpus", [])
-    if not isinstance(gpus, list) or not all(isinstance(g, dict) for g in gpus):
-        raise EnergyLensError(f"{where}: trace meta 'gpus' must be a list of objects, got {type(gpus).__name__}")
-    for key in ("update_period_s", "averaging_window_s"):  # (a "25ms" or a -0.1 failed later, naming nothing)
-        periods = meta.get(key, {})
-        if not isinstance(periods, dict) or not all(
-                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0)
-                for v in periods.values()):
-            raise EnergyLensError(f"{where}: trace meta '{key}' must be an object of seconds > 0 (or null) per "
-                                  f"source, got {periods!r}"[:300])
