@@ -1,8 +1,8 @@
 """A trace's ``gpu`` column is a position in ``meta["gpus"]``. A trace whose meta lists one GPU was accepted with
-readings (or kernels) on gpu 3, made, saved and read back without a word, and failed later in a replay naming
-positions only ('the samples' gpu column holds [3]'); it is now an EnergyLensError where the trace is made or
-read, naming the GPUs it has. And a trace read back with NVML's mW left undivided was warned about as 'Trace: ...',
-not naming the file read."""
+readings on gpu 3, made, saved and read back without a word, and failed later in a replay naming positions only
+('the samples' gpu column holds [3]'); it is now an EnergyLensError where the trace is made or read, naming the
+GPUs it has (kernels keep CUPTI's device ordinal). And a trace read back with NVML's mW left undivided was warned
+about as 'Trace: ...', not naming the file read."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ def test_readings_on_a_gpu_the_meta_does_not_list_are_refused_naming_the_gpus(tr
         Trace(samples=trace.samples.assign(gpu=3), meta=trace.meta)
 
 
-def test_kernels_on_a_gpu_the_meta_does_not_list_are_refused(trace):
-    with pytest.raises(EnergyLensError, match=r"kernels\.gpu holds 1 at rows \[0, 1, 2"):
-        Trace(samples=trace.samples, kernels=trace.kernels.assign(gpu=1), meta=trace.meta)
+def test_kernels_keep_cuptis_device_ordinal(trace):
+    """A kernel's gpu is CUPTI's CUDA device ordinal: one on a GPU not sampled is kept (a refusal would lose the
+    recording at EnergyMonitor.trace())."""
+    assert set(Trace(samples=trace.samples, kernels=trace.kernels.assign(gpu=1), meta=trace.meta).kernels["gpu"]) == {1}
 
 
 def test_a_saved_trace_with_readings_on_an_unlisted_gpu_is_refused_naming_the_file(trace, tmp_path):

@@ -257,7 +257,7 @@ class Trace:
         except (TypeError, ValueError) as exc:
             raise EnergyLensError(f"Trace: meta must be JSON-serialisable: {exc}") from exc
         check_meta(meta, "Trace")  # (checked where it is made, not first when the saved file is read back)
-        check_gpus({"samples": self.samples, "kernels": self.kernels}, meta["gpus"], "Trace")
+        check_gpus(self.samples, meta["gpus"], "Trace")
         object.__setattr__(self, "meta", meta)
 
     # ---- convenience ---------------------------------------------------------------------------

@@ -51,20 +51,19 @@ def check_meta(meta: dict, where: str) -> None:
                                   f"source, got {periods!r}"[:300])
 
 
-def check_gpus(tables: dict[str, pd.DataFrame], gpus: list[dict], where: str) -> None:
-    """EnergyLensError where ``samples`` or ``kernels`` hold a gpu (a position in ``meta["gpus"]``) past the GPUs
-    ``gpus`` lists, naming them: a one-GPU trace with readings on gpu 3 was made, saved and read back without a
-    word. Nothing where ``gpus`` is empty (a trace listing no GPU: nothing to check against)."""
-    if not gpus:
-        return
-    for table in ("samples", "kernels"):
-        gpu = tables[table]["gpu"].to_numpy()
-        bad = gpu >= len(gpus)
-        if bad.any():
-            held = ", ".join(map(str, np.unique(gpu[bad])[:10].tolist()))
-            listed = ", ".join(f"{i} (index {g.get('index', '?')}, {g.get('name', '?')})" for i, g in enumerate(gpus))
-            raise EnergyLensError(
-                f"{where}: {table}.gpu holds {held} at rows {np.flatnonzero(bad)[:10].tolist()}, but meta['gpus'] "
-                f"lists {len(gpus)} GPU{'s' if len(gpus) != 1 else ''}: {listed}"[:600]
-                + "; gpu is a position in meta['gpus'] (the device's own index goes in its 'index'): list every "
-                "GPU the trace has there, or renumber gpu 0..n-1")
+def check_gpus(samples: pd.DataFrame, gpus: list[dict], where: str) -> None:
+    """EnergyLensError where ``samples`` hold a gpu (a position in ``meta["gpus"]``) past the GPUs ``gpus`` lists,
+    naming them: a one-GPU trace with readings on gpu 3 was made, saved and read back without a word. Nothing
+    where ``gpus`` is empty (a trace listing no GPU: nothing to check against). Not ``kernels``, whose gpu is
+    CUPTI's CUDA device ordinal (``energylens.measure.kernels``): a kernel on a GPU not sampled (``--gpus``) is
+    recorded all the same, and refusing it would lose the whole recording at ``EnergyMonitor.trace()``."""
+    gpu = samples["gpu"].to_numpy()
+    bad = gpu >= len(gpus) if gpus else np.zeros(gpu.size, bool)
+    if bad.any():
+        held = ", ".join(map(str, np.unique(gpu[bad])[:10].tolist()))
+        listed = ", ".join(f"{i} (index {g.get('index', '?')}, {g.get('name', '?')})" for i, g in enumerate(gpus))
+        raise EnergyLensError(
+            f"{where}: samples.gpu holds {held} at rows {np.flatnonzero(bad)[:10].tolist()}, but meta['gpus'] "
+            f"lists {len(gpus)} GPU{'s' if len(gpus) != 1 else ''}: {listed}"[:600]
+            + "; gpu is a position in meta['gpus'] (the device's own index goes in its 'index'): list every "
+            "GPU the trace has there, or renumber gpu 0..n-1")
