@@ -306,7 +306,7 @@ def command_summary(child: Child, window: Measurement | None, why: str) -> None:
            if child.returncode < 0 else f"exit status {child.status}")
     sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
     print(f"command: {shlex.join(child.argv)}")
-    print(f"  ran {(child.end_ns - child.start_ns) * 1e-9:.2f} s, {how}"
+    print(f"  ran {_figure((child.end_ns - child.start_ns) * 1e-9, 0.1, 2)} s, {how}"
           + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
     if child.left:
         killed = ", SIGKILL for " + ", ".join(child.left_killed) if child.left_killed else ""
@@ -316,9 +316,18 @@ def command_summary(child: Child, window: Measurement | None, why: str) -> None:
     if window is None:
         print(f"  its window: not measured ({why})")
         return
-    counter = f", counter {window.counter_energy_j:.1f} J" if math.isfinite(window.counter_energy_j) else ""
-    print(f"  its window: {window.duration_s:.2f} s  {window.energy_j:.1f} J  avg {window.avg_power_w:.1f} W"
-          f"{counter}")
+    counter = f", counter {_figure(window.counter_energy_j, 1.0, 1)} J" if math.isfinite(window.counter_energy_j) \
+        else ""
+    print(f"  its window: {_figure(window.duration_s, 0.1, 2)} s  {_figure(window.energy_j, 1.0, 1)} J  avg "
+          f"{window.avg_power_w:.1f} W{counter}")
+
+
+def _figure(x: float, small: float, decimals: int) -> str:
+    """``x`` with ``decimals`` decimals, or three significant digits below ``small`` (a command of a few ms read
+    'ran 0.00 s', its window '0.0 J'), in the same units and without an exponent."""
+    if not math.isfinite(x) or abs(x) >= small or x == 0:
+        return f"{x:.{decimals}f}"
+    return np.format_float_positional(x, precision=3, unique=False, fractional=False, trim="-")
 
 
 def child_window(mon: EnergyMonitor, child: Child, error: Error | None) -> tuple[Measurement | None, str]:

@@ -1,0 +1,25 @@
+"""``energylens monitor -- true``: a command shorter than a few ms was reported 'ran 0.00 s' and 'its window: 0.00 s
+0.0 J  avg 150.0 W, counter 0.0 J', the figures rounded to nothing (the average, 150 W, computed from them, could
+not be checked against them). Short figures now keep three significant digits in the same units. Real subprocesses
+on ``--source synthetic`` (150 W for its first 0.5 s)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from tests.cli.test_monitor_command import _run
+
+
+@pytest.mark.parametrize("command", [["true"], ["sleep", "0.03"]])
+def test_a_short_commands_run_and_window_are_not_rounded_to_zero(command):
+    res = _run(["--", *command])
+    err = res.stderr.decode()
+    assert res.returncode == 0, err
+    ran = float(re.search(r"^  ran ([0-9.]+) s, exit status 0", err, re.M)[1])
+    window = re.search(r"its window: ([0-9.]+) s +([0-9.]+) J +avg ([0-9.]+) W", err)
+    assert window, err
+    duration_s, energy_j, avg_w = map(float, window.groups())
+    assert ran > 0 and duration_s > 0 and energy_j > 0, err
+    assert abs(energy_j / duration_s - avg_w) <= 0.01 * avg_w, err  # the printed figures agree (3 digits each)
+    assert avg_w == pytest.approx(150.0, abs=0.5), err
