@@ -308,6 +308,18 @@ def refuse_folder_name(path: str, option: str = "-o/--output") -> None:
                           "file path")
 
 
+def replaceable_file(path: str | os.PathLike, what: str, ours: Callable[[Path], bool], option: str = "path") -> Path:
+    """A Python writer's output path checked before the work (:func:`refuse_folder_name`, :func:`check_output_path`:
+    not a folder, its folder there and writable), and an existing non-empty file there that ``ours`` does not
+    recognise (the user's measurements) refused, not replaced: OutputError naming it and ``what`` is written."""
+    refuse_folder_name(path, option)
+    p = check_output_path(path, option=option)
+    if p.is_file() and p.stat().st_size and not ours(p):
+        raise OutputError(f"{option} {p}: exists and is not {what}; refusing to replace it (remove it first, or "
+                          "write to another path)")
+    return p
+
+
 def existing_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an existing regular file (one an output would replace; not /dev/null)."""
     return Path(path).is_file()

@@ -51,3 +51,19 @@ def test_plot_keeps_a_file_that_is_not_an_image(result, tmp_path):
     result.plot(str(tmp_path / "p.png"))
     result.plot(str(tmp_path / "p.png"))  # its own image: replaced
     assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("write", ["to_json", "plot"])
+def test_a_folder_or_a_missing_folder_is_named_before_the_work(result, tmp_path, write):
+    """They read '... could not write (Is a directory)' and '... cannot write here (No such file or directory)',
+    the plot after drawing the figure."""
+    if write == "plot":
+        pytest.importorskip("matplotlib")
+    (tmp_path / "out.png").mkdir()
+    call = getattr(result, write)
+    with pytest.raises(OutputError, match="out.png: is a folder; give a file path"):
+        call(str(tmp_path / "out.png"))
+    with pytest.raises(OutputError, match="folder .*missing does not exist; create it first"):
+        call(str(tmp_path / "missing" / "r.png"))
+    with pytest.raises(OutputError, match="ends in '/', which names a folder"):
+        call(str(tmp_path / "new") + "/")

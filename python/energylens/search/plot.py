@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import os
 import textwrap
-from pathlib import Path
 
-from energylens.errors import OutputError
 from energylens.extras import require
-from energylens.outputs import atomic_file, image_file
+from energylens.outputs import atomic_file, image_file, replaceable_file
 from energylens.search.labels import gpu_labels
 
 __all__ = ["PLOT_FORMATS", "check_plot_path", "pareto_plot"]
@@ -37,10 +35,8 @@ def pareto_plot(result, path: str) -> str:
     """Write ``result``'s (a SearchResult) plot to ``path`` in the format of its extension; returns the path. An
     existing file there that is neither empty nor an image (:func:`energylens.outputs.image_file`) is refused, as
     ``energylens search --plot`` refuses it (the Python call replaced it without a word before 2026-12-07)."""
+    replaceable_file(path, "an image (PNG, PDF, SVG, JPEG, EPS, TIFF, WebP or GIF)", image_file)
     suffix = check_plot_path(path)
-    if os.path.isfile(path) and os.path.getsize(path) and not image_file(Path(path)):
-        raise OutputError(f"{os.fspath(path)}: exists and is not an image (PNG, PDF, SVG, JPEG, EPS, TIFF, WebP or "
-                          "GIF); refusing to replace it (remove it first, or plot to another path)")
     import matplotlib
 
     matplotlib.use("Agg", force=False)

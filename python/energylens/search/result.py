@@ -12,16 +12,19 @@ import decimal
 import json
 import math
 import operator
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from energylens.errors import OutputError
-from energylens.outputs import atomic_file, energylens_json, plural  # plural: re-exported (it lived here)
+from energylens.outputs import (  # plural: re-exported (it lived here)
+    atomic_file,
+    energylens_json,
+    plural,
+    replaceable_file,
+)
 from energylens.profiles import tables
 from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.confidence import limits_line, predicted_rows
@@ -427,15 +430,14 @@ class SearchResult:
                 "pareto_ttft": records(self._labelled(self.pareto_ttft)),
                 "explanation": self.explain(0), "summary": self.summary(), "legend": self.legend()}
 
-    def to_json(self, path: str | os.PathLike | None = None) -> str:
+    def to_json(self, path: str | PathLike | None = None) -> str:
         """The result as JSON (:meth:`to_dict`); also written (atomically) to ``path`` when given. An existing
         file there is replaced only when it is a search result or empty; any other (the user's measurements, a
         model file) is an OutputError naming it, the file kept, as is a path that cannot be written."""
+        if path is not None:  # before the work: a folder, a missing folder, a file of the user's
+            replaceable_file(path, "an energylens search result (to_json)", _SEARCH_JSON)
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=json_default)
         if path is not None:
-            if os.path.isfile(path) and os.path.getsize(path) and not _SEARCH_JSON(Path(path)):
-                raise OutputError(f"{os.fspath(path)}: exists and is not an energylens search result (to_json); "
-                                  "refusing to replace it (remove it first, or write to another path)")
             with atomic_file(path) as tmp:
                 with open(tmp, "w") as fh:
                     fh.write(text)
