@@ -3,6 +3,8 @@ the option that adds it, a run time of "0 s" for a run that took a few tenths, a
 among 1 methods" with an empty section. Each test failed before its fix."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from energylens.cli.main import main
@@ -54,3 +56,21 @@ def test_one_method_is_not_ranked_among_itself(tmp_path):
     md = write_report(res, tmp_path).read_text()
     notes = md.split("## Notes on the methods")[1].split("## ")[0]
     assert notes.strip(), "an empty section"
+
+
+def test_the_terminal_table_says_what_its_figures_are_over(capsys):
+    """The terminal table named the repeats and training rows but not what Top-1 or MAPE are over: how many held-out
+    groups (with two candidates or more) and rows, nor what each column measures (the report says it)."""
+    assert main(["evaluate", "bundled", "--methods", "energylens,llmcarbon", "--repeats", "2", "--splits", "random",
+                 "--no-progress", "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)["summary"][0]["n_groups"]
+    assert main(["evaluate", "bundled", "--methods", "energylens,llmcarbon", "--repeats", "2", "--splits", "random",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[0]
+    assert (f"Top-1: the predicted cheapest configuration is a measured cheapest, over the {groups:.1f} held-out "
+            "(task, model, gpu) groups with two or more rows per repeat") in " ".join(table.split())
+    assert "MAPE: mean |predicted - measured| / measured energy per request over the 306 held-out rows" \
+        in " ".join(table.split())
+    for column in ("@TPOT:", "parallel:", "pairwise:", "regret:"):
+        assert column in table

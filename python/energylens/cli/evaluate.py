@@ -152,7 +152,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records")), "worst": worst_of,
                           "paired": paired}, indent=1))
     else:
-        print(format_summary(res))
+        print(format_summary(res, explain=True))
         _print_worst(res.table, res.info.get("tpot_slo"))
         _print_unshown_splits(res.table, report_path)
         print(f"run time {run_time(res.info['runtime_s'])}"

@@ -6,6 +6,7 @@ Imports numpy, pandas and :mod:`energylens.compare.result` only.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -201,11 +202,32 @@ def unscored_notes(result: EvaluationResult, h: pd.DataFrame, top1: bool = True)
     return notes
 
 
-def format_summary(result: EvaluationResult) -> str:
+def legend(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
+    """Under the terminal table: what each column measures and what it is over (the held-out groups and rows per
+    repeat, from the run); the table named only the repeats and training rows."""
+    scored = h[h["n_repeats"] > 0] if "n_repeats" in h else h
+    t = result.table[(result.table["split"] == "random") & (result.table["method"] == h["method"].iloc[0])]
+    rows = t.groupby("repeat")["n_rows"].sum().mean() if not t.empty else float("nan")
+    gb = ", ".join(result.info.get("group_by") or ())
+    slo = result.info.get("tpot_slo")
+    groups = scored["n_groups"].iloc[0] if not scored.empty else float("nan")
+    held = plural(int(rows), "held-out row") if rows == rows and rows == int(rows) else f"{count(rows)} held-out rows"
+    over = (f"among the rows meeting the {slo:g} s TPOT SLO, over each method's `groups` ({gb}) per repeat" if slo
+            else f"over the {count(groups)} held-out ({gb}) groups with two or more rows per repeat")
+    text = (f"Top-1: the predicted cheapest configuration is a measured cheapest, {over}; @TPOT: the same among a "
+            "group's rows at or below its median measured TPOT; parallel: the cheapest GPU count among a group's rows "
+            "of one max_num_seqs, hits / choices; pairwise: a group's row pairs ordered as measured, pooled; MAPE: "
+            f"mean |predicted - measured| / measured energy per request over the {held} per repeat; regret: measured energy of the pick above the group's cheapest. Each a mean "
+            'over repeats (docs/evaluation.md, "Metrics").')
+    return textwrap.wrap(text, 110)
+
+
+def format_summary(result: EvaluationResult, explain: bool = False) -> str:
     """A short fixed-width table (one line per method) for terminals: the random split, or without one every
     split's rows. With a TPOT SLO also the groups each method was scored on, its strict Top-1 and its SLO
     violations (each method's Top-1 is over the configurations it predicts to meet the SLO, so its groups
-    differ); methods whose fit failed in some repeats are named below the table."""
+    differ); methods whose fit failed in some repeats are named below the table. ``explain``: what each column
+    measures and is over (:func:`legend`) under it."""
     h = headline(result)
     if h.empty:
         return _other_splits(result)
@@ -221,6 +243,7 @@ def format_summary(result: EvaluationResult) -> str:
                      f"{_num(r, 'mape', '.1f'):>7} {_num(r, 'regret_pct', '.1f'):>8}"
                      + (f" {_num(r, 'n_groups', '.1f'):>6} {_num(r, 'top1_strict', '.3f'):>6} "
                         f"{_num(r, 'slo_violation', '.1%'):>8}" if slo else ""))
+    lines += legend(result, h) if explain else []
     lines += ["note: " + failed_note(r) for _, r in h.iterrows() if r.get("n_failed_repeats", 0) > 0]
     lines += fewer_repeats(h, ("method",), prefix="note: ")
     lines += ["note: " + n for n in unscored_notes(result, h)]
