@@ -24,8 +24,9 @@ def _start(args: list[str]) -> subprocess.Popen:
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _ctrl_c_after_start(proc: subprocess.Popen) -> tuple[str, str]:
-    """Ctrl-C (SIGINT to the process group) once the readiness line is on stderr; stdout drained meanwhile."""
+def _ctrl_c_after_start(proc: subprocess.Popen, signum: int = signal.SIGINT) -> tuple[str, str]:
+    """Ctrl-C (SIGINT to the process group; or ``signum``) once the readiness line is on stderr; stdout drained
+    meanwhile."""
     out: list[str] = []
     lines: queue.Queue[str] = queue.Queue()
     readers = [threading.Thread(target=lambda: out.extend(iter(lambda: proc.stdout.read(256), "")), daemon=True),
@@ -39,7 +40,7 @@ def _ctrl_c_after_start(proc: subprocess.Popen) -> tuple[str, str]:
     if "sampling" not in first:
         proc.kill()
     assert "sampling" in first, first
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, signum)
     try:
         proc.wait(timeout=60)
     finally:
@@ -67,6 +68,19 @@ def test_ctrl_c_exits_130_only_when_it_cuts_a_given_duration_short(tmp_path, dur
         m = re.search(r"interrupted \(Ctrl-C\) after ([0-9.]+) s of the 60 s --duration", err)
         assert m and 0 <= float(m.group(1)) < 60, err
         assert str(out) in err
+
+
+def test_sigterm_cutting_a_duration_short_is_named_as_sigterm(tmp_path):
+    """SIGTERM (a scheduler ending the job, kill) cut --duration 60 short with 'interrupted (Ctrl-C) after ...'
+    on stderr, exit 143: no Ctrl-C was typed. It now names SIGTERM."""
+    out = tmp_path / "run.parquet"
+    proc = _start(["monitor", "--source", "synthetic", "--interval", "0.1", "-o", str(out), "--duration", "60"])
+    stdout, err = _ctrl_c_after_start(proc, signal.SIGTERM)
+    assert proc.returncode == 143, err
+    assert "interrupted (Ctrl-C)" not in err and "[interrupted]" in stdout, err
+    m = re.search(r"terminated \(SIGTERM\) after ([0-9.]+) s of the 60 s --duration", err)
+    assert m and 0 <= float(m.group(1)) < 60, err
+    assert len(Trace.load(out).samples) > 0
 
 
 def test_a_duration_that_ran_its_course_exits_0(tmp_path, capsys):

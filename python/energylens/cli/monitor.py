@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from energylens.cli import monitor_command as command_run
+from energylens.cli.main import Terminated
 from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import NvmlUnavailableError, OutputError
@@ -97,10 +98,10 @@ def _line(elapsed_s: float, watts: list[float], labels: list[int]) -> str:
 
 
 def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
-          labels: list[int], start_line: str) -> tuple[bool, Error | None]:
+          labels: list[int], start_line: str) -> tuple[KeyboardInterrupt | None, Error | None]:
     """Print ``start_line`` on stderr, then the latest power of every GPU every ``interval_s`` (one updating
-    line on a terminal) until ``duration_s`` has passed; returns whether Ctrl-C ended it and the sampler's
-    error when sampling stopped (every power source failed: GPU lost). A Ctrl-C from the start line on
+    line on a terminal) until ``duration_s`` has passed; returns the Ctrl-C (or SIGTERM: ``Terminated``) that
+    ended it and the sampler's error when sampling stopped (every power source failed: GPU lost). A Ctrl-C from the start line on
     ends the run with its totals and trace (one just before the loop's ``try`` lost the trace)."""
     tty = sys.stdout.isatty()
     start = time.monotonic()
@@ -113,14 +114,14 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
             line = _line(time.monotonic() - start, _latest_power(sampler.samples(collect=False), sampler.gpu_count),
                          labels)
             print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
-    except KeyboardInterrupt:
-        return True, None
+    except KeyboardInterrupt as interrupt:
+        return interrupt, None
     except Error as exc:  # the recording so far is summarised and saved; the error is stated
-        return False, exc
+        return None, exc
     finally:
         if tty:
             print()
-    return False, None
+    return None, None
 
 
 @contextlib.contextmanager
@@ -304,7 +305,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     """Sample until --duration or Ctrl-C, print the totals, save the trace at -o; exit 1 when sampling stopped
     on an error (the totals and trace cover what was recorded), 2 for a bad option before any sampling or a trace
     that could not be written at -o (then saved to the temporary folder, :func:`_save`), 130 when Ctrl-C cut a
-    given --duration short (totals and trace saved; without --duration Ctrl-C is the stop: 0).
+    given --duration short (143 for SIGTERM; totals and trace saved; without --duration Ctrl-C is the stop: 0).
 
     With a COMMAND (after ``--``): run it over the sampling, everything of monitor's on stderr, and exit with its
     status (128+N killed by signal N; 127 / 126 when it cannot be started, nothing sampled); where it exited 0,
@@ -317,7 +318,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     sampler = _sampler(args)
     mon = EnergyMonitor(sampler, sync=False)
     mon.__enter__()  # a failure to start propagates (NvmlUnavailableError with the fix: exit 2)
-    child = None
+    child = interrupt = None
     try:
         mon.begin_window("total")
         labels = _labels(sampler)
@@ -327,7 +328,8 @@ def run_monitor(args: argparse.Namespace) -> int:
         else:
             start_line = (f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) "
                           + (f"for {args.duration:g} s; Ctrl-C stops early" if args.duration else "until Ctrl-C"))
-            interrupted, error = _live(sampler, args.duration, args.interval or 0.5, labels, start_line)
+            interrupt, error = _live(sampler, args.duration, args.interval or 0.5, labels, start_line)
+            interrupted = interrupt is not None
     except BaseException:
         mon.__exit__(*sys.exc_info())
         raise
@@ -345,8 +347,9 @@ def run_monitor(args: argparse.Namespace) -> int:
         return child.status or (1 if error is not None else 0 if written else 2)
     if error is not None:
         return 1
-    if interrupted and args.duration is not None:  # a run asked to last D s that did not: 130, not success
-        print(f"energylens monitor: interrupted (Ctrl-C) after {total.duration_s:.2f} s of the {args.duration:g} s "
+    if interrupted and args.duration is not None:  # a run asked to last D s that did not: 130 (143), not success
+        how = "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted (Ctrl-C)"
+        print(f"energylens monitor: {how} after {total.duration_s:.2f} s of the {args.duration:g} s "
               f"--duration; the totals above{kept_s + f' at {args.output}' if kept_s else ''} "
               "cover those seconds", file=sys.stderr)
         return 130
