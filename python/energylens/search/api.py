@@ -25,7 +25,6 @@ import pandas as pd
 from energylens import _core
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.model.calibration import row_keys
-from energylens.model.expression import ExpressionEnergyModel
 from energylens.parallel import once
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.search import measured as measured_mode
@@ -93,6 +92,13 @@ def given_source(model) -> str:
     return f"the given {name}, fitted on {data} with {s.bootstrap_replicates} bootstrap refits"
 
 
+def _is_expression_model(model) -> bool:
+    """An ExpressionEnergyModel, told without importing energylens.model.expression (it loads SymPy: ~0.2 s of
+    every search): an instance exists only once that module is loaded (load_model / from_expression load it)."""
+    module = sys.modules.get("energylens.model.expression")
+    return module is not None and isinstance(model, module.ExpressionEnergyModel)
+
+
 def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
     if energy_model is None:
         if announce:  # the fit takes seconds: say why the search waits
@@ -105,12 +111,12 @@ def _models(energy_model, announce: bool = False) -> tuple[EnergyModel, str]:
     if isinstance(energy_model, (str, os.PathLike)):
         model = load_model(energy_model)
         source = f"model file {os.fspath(energy_model)}"
-    elif isinstance(energy_model, LatencyModel | EnergyModel | ExpressionEnergyModel):
+    elif isinstance(energy_model, LatencyModel | EnergyModel) or _is_expression_model(energy_model):
         model, source = energy_model, given_source(energy_model)
     else:
         raise TypeError("energy_model must be an EnergyModel, a model file's path or None (the bundled model), "
                         f"got {type(energy_model).__name__}")
-    if isinstance(model, ExpressionEnergyModel):  # it read "holds only a latency model"
+    if _is_expression_model(model):  # it read "holds only a latency model"
         raise ValueError(f"{source} holds an expression energy model (EnergyModel.from_expression, a formula from "
                          "energylens discover), which the search cannot price configurations with: it evaluates the "
                          "closed-form template and its latency model; pass a model file from energylens fit")
@@ -447,7 +453,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
         device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
 
-    Returns: a :class:`SearchResult` (``top``: best first by ``objective``: J, g or $ per request or output token).
+    Returns: a :class:`SearchResult` (``top``: best first by ``objective``: J, g CO2 or price units per request / token).
     Raises: ValueError (an invalid axis, limit or option, or a clash between them), TypeError (``energy_model`` of
         another type), UnknownGpuError / UnknownModelError (a name the tables lack, close matches listed),
         ModelFileError (an unreadable model file), CudaUnavailableError (``device="cuda"`` without a usable GPU).
