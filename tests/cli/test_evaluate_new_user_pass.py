@@ -74,3 +74,18 @@ def test_the_terminal_table_says_what_its_figures_are_over(capsys):
         in " ".join(table.split())
     for column in ("@TPOT:", "parallel:", "pairwise:", "regret:"):
         assert column in table
+
+
+def test_the_units_warning_gives_the_mape_in_percent_as_the_table_does(tmp_path, capsys):
+    """energy_j in Wh: the warning read 'training MAPE 52.8 is above 0.5' (a fraction) above a table whose
+    'MAPE %' column read 5326.5, so the two looked a hundredfold apart."""
+    data = mlenergy_v2()
+    data["energy_j"] = data["energy_j"] / 3600
+    path = tmp_path / "wh.csv"
+    data.to_csv(path, index=False)
+    assert main(["evaluate", str(path), "--methods", "energylens", *FAST]) == 0
+    err = capsys.readouterr().err
+    warning = [x for x in err.splitlines() if "training MAPE" in x][0]
+    assert "is above 50 %" in warning and "is above 0.5" not in warning
+    mape = float(warning.split("training MAPE ")[1].split(" %")[0])
+    assert mape > 1000  # joules read as Wh: thousands of percent

@@ -277,7 +277,7 @@ def _check_units(profiles) -> None:
     else:
         s, lat = model.summary, model.latency_model
         if s is not None:
-            warn_poor_fit(model, s.train_mape, command="evaluate",
+            warn_poor_fit(model, s.train_mape, command="evaluate", percent=True,
                           fitted="energylens fitted on every row before the run: ")
         warn_latency_units(profiles, lat.summary.train_mape if lat is not None and lat.summary else None,
                            command="evaluate", latency=lat)

@@ -200,14 +200,17 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
 POOR_FIT_MAPE = 0.5
 
 
-def warn_poor_fit(model, train_mape: float, *, command: str = "fit", fitted: str = "") -> None:
+def warn_poor_fit(model, train_mape: float, *, command: str = "fit", fitted: str = "", percent: bool = False) -> None:
     """A warning on stderr (as ``energylens {command}``; ``fitted``: what was fitted, before "training MAPE")
     when the training error is large, naming the parameters pinned at a bound of their physical range: the
-    usual sign of measurements in other units (mJ, Wh) or rows that disagree."""
+    usual sign of measurements in other units (mJ, Wh) or rows that disagree. ``percent``: the MAPE and its
+    limit in percent, as ``energylens evaluate``'s table has it (a fraction, as ``energylens fit`` prints it)."""
     if not train_mape > POOR_FIT_MAPE:
         return
     pinned = [p.name for p in model.params.values() if _bound_side(p)]
-    print(f"energylens {command}: warning: {fitted}training MAPE {train_mape:.3g} is above {POOR_FIT_MAPE:g}"
+    mape = f"{100 * train_mape:.3g} % is above {100 * POOR_FIT_MAPE:g} %" if percent else \
+        f"{train_mape:.3g} is above {POOR_FIT_MAPE:g}"
+    print(f"energylens {command}: warning: {fitted}training MAPE {mape}"
           + (f"; {len(pinned)} parameters ended at a bound of their physical range ({', '.join(pinned)})" if pinned
              else "")
           + ": check that energy_j is in joules per request (not mJ, Wh or per token) and that the rows measure "
