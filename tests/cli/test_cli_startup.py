@@ -169,3 +169,95 @@ def test_parsing_does_not_read_the_installed_version():
     (helped, _), (fit_help, _), (mistyped, _), (versioned, version) = json.loads(proc.stdout.splitlines()[-1])
     assert not helped and not fit_help and not mistyped
     assert versioned and version.strip() == f"energylens {importlib.metadata.version('energylens')}"
+
+
+#: Loaded only where they are used: SymPy (mpmath under it) by expression models (EnergyModel.from_expression,
+#: their model files, energylens discover), matplotlib by plots, SciPy and scikit-learn by the comparison.
+LAZY_PACKAGES = ("sympy", "mpmath", "matplotlib", "scipy", "sklearn")
+
+
+@pytest.mark.parametrize("module", ["energylens.search", "energylens.cli.search", "energylens.cli.predict",
+                                    "energylens.model"])
+def test_the_search_and_predict_modules_load_no_sympy(module):
+    """``import energylens.search`` loaded SymPy (~0.2 s of ~0.6 s) for one isinstance check against the
+    expression model, and every ``energylens search`` / ``predict`` / ``demo`` paid it; it loads with an
+    expression model now."""
+    code = (f"import json, sys\nimport {module}\n"
+            f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(LAZY_PACKAGES)!r}))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == [], f"import {module} loaded {proc.stdout.strip()}"
+
+
+@pytest.fixture(scope="module")
+def expression_file(tmp_path_factory):
+    import warnings
+
+    from energylens.model import EnergyModel
+    from energylens.profiles.datasets import mlenergy_v2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnergyModel.from_expression("0.001*input_tokens*tp + 0.01*output_tokens + 3.0",
+                                            bootstrap=0).fit(mlenergy_v2().head(40))
+    path = tmp_path_factory.mktemp("m") / "expr.json"
+    model.save(path)
+    return path
+
+
+_SEARCH = ["search", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpus", "H100", "--input-tokens", "512",
+           "--output-tokens", "256"]
+
+
+def test_search_and_predict_runs_load_no_sympy_until_an_expression_model(tmp_path, expression_file):
+    """In one fresh interpreter, in turn: the search, a fit, a predict: none loads SymPy; then a search given an
+    expression model file (refused, exit 2) loads it: the probe sees SymPy when something needs it."""
+    model = str(tmp_path / "m.json")
+    cases = [(_SEARCH, 0), (["fit", "bundled", "-o", model], 0),
+             (["predict", model, "bundled", "-o", str(tmp_path / "p.csv")], 0),
+             ([*_SEARCH, "--json"], 0), ([*_SEARCH, "--model-file", str(expression_file)], 2)]
+    arg = json.dumps([LAZY_PACKAGES, [], cases])
+    proc = subprocess.run([sys.executable, "-c", _PROBE, arg], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.splitlines()[-1])
+    assert [status for _, status, _ in results] == [status for _, status in cases], results
+    loaded = [(argv[0], mods) for argv, _, mods in results]
+    assert loaded[:4] == [("search", []), ("fit", []), ("predict", []), ("search", [])], loaded
+    assert {"sympy", "mpmath"} <= set(loaded[4][1]), loaded
+
+
+_WITHOUT_SYMPY = r"""
+import contextlib, importlib.abc, io, json, sys
+
+class Block(importlib.abc.MetaPathFinder):  # a core install: the symbolic extra (SymPy) is not there
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("sympy", "mpmath"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, Block())
+from energylens.cli import main
+
+out = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        status = main(argv)
+    out.append([status, err.getvalue()])
+print(json.dumps(out))
+"""
+
+
+def test_search_and_predict_run_without_the_symbolic_extra(tmp_path, expression_file):
+    """SymPy is an extra (``energylens[symbolic]``), but ``energylens search`` and ``predict`` imported it at
+    start-up, so a core install could not run them (a traceback: ModuleNotFoundError: No module named 'sympy').
+    They run now; an expression model file, which needs SymPy, is refused naming the pip install."""
+    model = str(tmp_path / "m.json")
+    cases = [_SEARCH, ["fit", "bundled", "-o", model], ["predict", model, "bundled", "-o", str(tmp_path / "p.csv")],
+             [*_SEARCH, "--model-file", str(expression_file)]]
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_SYMPY, json.dumps(cases)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (searched, _), (fitted, _), (predicted, _), (refused, said) = json.loads(proc.stdout.splitlines()[-1])
+    assert (searched, fitted, predicted) == (0, 0, 0)
+    assert refused == 2 and 'pip install "energylens[symbolic]"' in said and "expression energy model" in said, said

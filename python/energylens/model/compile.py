@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from energylens import _core
+from energylens.extras import require
 from energylens.model.kernel_build import KernelSlot
+
+# sympy is the ``symbolic`` extra; expression models (EnergyModel.from_expression, their model files) load it
+# here first, so without it the error names the pip install to run (no search or predict path imports this)
+sp = require("sympy", "symbolic", "an expression energy model (EnergyModel.from_expression, its model file)")
 
 __all__ = ["UnsupportedExpressionError", "CompiledExpression", "parametrize", "compile_expression", "as_formula",
            "SUPPORTED_OPERATORS"]

@@ -23,13 +23,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sympy as sp
 
 from energylens import _core, warning_sink
 from energylens.errors import DegenerateFitWarning, ModelFileError
 from energylens.model.base import load_configs
 from energylens.model.chunks import config_chunks, per_row_frame
-from energylens.model.compile import CompiledExpression, compile_expression
+from energylens.model.compile import CompiledExpression, compile_expression, sp  # sympy, or the extra named
 from energylens.model.discovery_names import with_discovery_variables
 from energylens.model.domain import (
     DesignReport,
