@@ -89,3 +89,16 @@ def test_the_units_warning_gives_the_mape_in_percent_as_the_table_does(tmp_path,
     assert "is above 50 %" in warning and "is above 0.5" not in warning
     mape = float(warning.split("training MAPE ")[1].split(" %")[0])
     assert mape > 1000  # joules read as Wh: thousands of percent
+
+
+def test_the_reports_by_task_table_names_rows_without_a_task(tmp_path):
+    """Rows that leave task blank: the terminal's worst-task list names them '(no task)', the report's By task table
+    had an empty first cell."""
+    data = mlenergy_v2()
+    data.loc[data.index[::4], "task"] = ""
+    res = run_evaluation(data, train_size=50, repeats=1, splits=["random"], method_names=["energylens"],
+                         progress=False)
+    md = write_report(res, tmp_path).read_text()
+    by_task = md.split("## By task")[1].split("## ")[0]
+    assert "| (no task) | energylens |" in by_task
+    assert "\n|  | energylens |" not in by_task and "\n| nan | energylens |" not in by_task

@@ -394,6 +394,7 @@ def breakdown(result: EvaluationResult, col: str) -> str:
     if col not in t.columns:
         return f"(no `{col}` column)"
     s = with_run_repeats(summarize(t, by=(col, "method")), t)
+    s[col] = [v if v.strip() else f"(no {col})" for v in s[col].fillna("").astype(str)]  # (an empty cell)
     rows, cells = [], []
     for key in sorted(s[col].astype(str).unique()):
         sk = s[s[col].astype(str) == key].set_index("method")
