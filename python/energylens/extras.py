@@ -5,7 +5,8 @@ The core install (numpy, pandas, pyarrow and the native core) reads profiles, fi
 
 * ``compare``: scikit-learn and xgboost (the learned baselines of :mod:`energylens.compare`), matplotlib
   (the report's plots) and tqdm (progress bars; without it long runs print plain progress lines);
-* ``symbolic``: sympy (``EnergyModel.to_sympy`` / ``to_latex``, :mod:`energylens.model.symbolic`);
+* ``symbolic``: sympy (``EnergyModel.to_sympy`` / ``to_latex``, :mod:`energylens.model.symbolic`; expression
+  models: ``EnergyModel.from_expression`` and their model files);
 * ``sr``: pyoperon, sympy and matplotlib (``energylens discover``: symbolic regression, its SymPy fronts and
   the report's plot; PySR is used instead only when it and a Julia runtime are already installed);
 * ``demo``: what ``energylens demo`` needs (the ``compare`` extra);
