@@ -23,3 +23,15 @@ def test_a_short_commands_run_and_window_are_not_rounded_to_zero(command):
     assert ran > 0 and duration_s > 0 and energy_j > 0, err
     assert abs(energy_j / duration_s - avg_w) <= 0.01 * avg_w, err  # the printed figures agree (3 digits each)
     assert avg_w == pytest.approx(150.0, abs=0.5), err
+
+
+def test_a_counter_figure_over_less_than_its_update_period_is_marked_interpolated():
+    """The counter's figure for a window of 0.4 ms ('counter 0.1 J') was printed as a reading beside the power's,
+    agreeing with it by construction: the counter updates every 100 ms, and inside one update its difference is
+    the interpolation's slope times the window. It is now marked so; a window of several updates is not."""
+    err = _run(["--", "true"]).stderr.decode()
+    assert re.search(r"its window: [0-9.]+ s .*, counter ~[0-9.]+ J \(interpolated: shorter than the counter's "
+                     r"100 ms update period\)", err), err
+    err = _run(["--", "sleep", "0.5"]).stderr.decode()
+    window = re.search(r"its window: .*", err)[0]
+    assert re.search(r", counter [0-9.]+ J$", window) and "interpolated" not in err, err

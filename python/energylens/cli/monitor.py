@@ -158,11 +158,11 @@ def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: 
     fallbacks and drops."""
     print(f"sampled {total.duration_s:.2f} s from {res.active_source or 'no source'} ({res.kind})"
           + ("  [interrupted]" if interrupted else ""))
+    period = command_run.counter_period(res.update_period_s)
     for g, e in enumerate(total.energy_j_per_gpu):
-        c = total.counter_energy_j_per_gpu[g]
-        counter = f", counter {c:.1f} J" if c == c else ""
+        counter = command_run.counter_text(total.counter_energy_j_per_gpu[g], total.duration_s, period)
         print(f"  GPU{labels[g]}: {e:10.1f} J  avg {e / total.duration_s:7.1f} W{counter}")
-    counter_total = f", counter {total.counter_energy_j:.1f} J" if total.counter_energy_j == total.counter_energy_j else ""
+    counter_total = command_run.counter_text(total.counter_energy_j, total.duration_s, period)
     print(f"  total: {total.energy_j:9.1f} J  avg {total.avg_power_w:7.1f} W{counter_total}")
     if total.bridged_s > 0:
         print(f"  bridged: {total.bridged_s:.3f} s that no power source covered (at a fallback) were integrated "
@@ -257,7 +257,8 @@ def _report(mon: EnergyMonitor, args: argparse.Namespace, error: Error | None, i
                 error = error or exc
         _summary(total, mon.sampler.result(), interrupted or bool(late_interrupt), labels)
         if child is not None:
-            command_run.command_summary(child, window, why)
+            command_run.command_summary(child, window, why,
+                                        command_run.counter_period(mon.sampler.result().update_period_s))
         written = trace is None or _save(trace, args.output)
     return total, trace is not None and written, written, error
 
