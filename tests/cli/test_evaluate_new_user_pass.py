@@ -102,3 +102,23 @@ def test_the_reports_by_task_table_names_rows_without_a_task(tmp_path):
     by_task = md.split("## By task")[1].split("## ")[0]
     assert "| (no task) | energylens |" in by_task
     assert "\n|  | energylens |" not in by_task and "\n| nan | energylens |" not in by_task
+
+
+def test_the_reports_command_is_the_run_and_quoted(tmp_path, capsys):
+    """report.md's 'Command:' joined sys.argv unquoted: a path with a space ('my data.csv') split into two words,
+    and main([...]) called from Python (a script, a notebook, this test) recorded its caller's argv instead."""
+    import shlex
+
+    from energylens.cli.main import build_parser
+
+    path = tmp_path / "my data.csv"
+    mlenergy_v2().to_csv(path, index=False)
+    argv = ["evaluate", str(path), "--methods", "energylens", "--tpot-slo", "0.1", *FAST, "--report",
+            str(tmp_path / "rep")]
+    assert main(argv) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    cmd = md.split("Command: `")[1].split("`")[0]
+    words = shlex.split(cmd)
+    assert words[:2] == ["energylens", "evaluate"] and words[2] == str(path)
+    ran, again = vars(build_parser().parse_args(argv)), vars(build_parser().parse_args(words[1:]))
+    assert {k: v for k, v in again.items() if k != "func"} == {k: v for k, v in ran.items() if k != "func"}

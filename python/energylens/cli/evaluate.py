@@ -21,7 +21,7 @@ from energylens.cli.options import (
     command_inputs,
     read_profiles_with_rows,
 )
-from energylens.cli.parsers.evaluate import add_parser
+from energylens.cli.parsers.evaluate import add_parser, command_line
 from energylens.compare.methods import ClosedForm
 from energylens.compare.names import resolved_name
 from energylens.compare.registry import method_names, register_method, unregister_method
@@ -137,9 +137,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 2
     report_path, unwritten = None, None
     if args.report:
-        cmd = "energylens evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
         try:
-            report_path = write_report_folder(res, args.report, command=cmd, inputs=inputs, what="evaluate")
+            report_path = write_report_folder(res, args.report, command=command_line(args), inputs=inputs,
+                                              what="evaluate")
         except OutputError as exc:  # (a full disk at the end of a long run): the results are printed, then the error
             unwritten = exc
     if args.json:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from energylens.cli.parsers import Run
 from energylens.cli.parsers.common import (
@@ -18,7 +19,7 @@ from energylens.cli.parsers.common import (
     seed,
 )
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "command_line"]
 
 #: energylens.compare.splits.DEFAULT_GROUP_BY and SPLIT_NAMES (copied: the compare package loads pandas).
 DEFAULT_GROUP_BY = ("task", "model", "gpu")
@@ -64,3 +65,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_model_table_option(p)
     p.set_defaults(func=Run("evaluate", "run_evaluate"))
     return p
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """``energylens evaluate`` with ``args``' PROFILES and each option that differs from its default, quoted for a
+    POSIX shell: the command report.md names. (It joined ``sys.argv``, which is the caller's when ``main()`` is
+    called with arguments of its own, and left a path with a space unquoted.)"""
+    words = ["energylens", "evaluate"]
+    for a in add_parser(argparse.ArgumentParser().add_subparsers())._actions:
+        value = getattr(args, a.dest, a.default)
+        if not a.option_strings:
+            words.append(str(value))
+        elif a.dest != "help" and value not in (None, [], False) and value != a.default:
+            values = value if isinstance(value, list) else [value]  # --gpu-table, repeatable
+            words += [a.option_strings[0]] if value is True else [w for v in values for w in (a.option_strings[0], str(v))]
+    return shlex.join(words)
