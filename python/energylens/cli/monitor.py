@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import shlex
@@ -150,7 +151,16 @@ def _close(mon: EnergyMonitor, error: Error | None, want_trace: bool) -> tuple[M
         any_t = s["t_ns"][np.isfinite(s["power_w"]) | np.isfinite(s["energy_j"])]  # (a counter read on)
         end = next((int(t[-1]) for t in (power_t, any_t) if t.size and t[-1] > start), steady_now_ns())
         total = mon.measure("total", start, min(end, steady_now_ns()), recorded=True)
-    return total, mon.trace() if want_trace else None, error
+    return total, _marked(mon.trace(), total) if want_trace else None, error
+
+
+def _marked(trace, total: Measurement):
+    """The trace with the totals' window marked, ``monitor start`` / ``monitor end``, so that the printed totals
+    can be recomputed from the file (it held no record of their window: its readings reach past both ends)."""
+    t_ns = np.concatenate([trace.marks["t_ns"].to_numpy(), [total.start_ns, total.end_ns]]).astype(np.int64)
+    label = np.concatenate([trace.marks["label"].to_numpy(dtype=object), ["monitor start", "monitor end"]])
+    order = np.argsort(t_ns, kind="stable")
+    return dataclasses.replace(trace, marks={"t_ns": t_ns[order], "label": label[order]})
 
 
 def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: list[int]) -> None:
