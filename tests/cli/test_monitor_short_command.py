@@ -35,3 +35,18 @@ def test_a_counter_figure_over_less_than_its_update_period_is_marked_interpolate
     err = _run(["--", "sleep", "0.5"]).stderr.decode()
     window = re.search(r"its window: .*", err)[0]
     assert re.search(r", counter [0-9.]+ J$", window) and "interpolated" not in err, err
+
+
+def test_a_run_interrupted_at_once_is_not_rounded_to_zero(tmp_path):
+    """Ctrl-C right after the 'sampling' line: 'sampled 0.00 s', 'total: 0.0 J', 'interrupted (Ctrl-C) after 0.00 s
+    of the 60 s --duration' for a window of 0.3 ms."""
+    from tests.cli.test_monitor_ctrl_c import _ctrl_c_after_start, _start
+
+    proc = _start(["monitor", "--source", "synthetic", "--duration", "60", "-o", str(tmp_path / "t.parquet")])
+    stdout, err = _ctrl_c_after_start(proc)
+    assert proc.returncode == 130, err
+    sampled = float(re.search(r"sampled ([0-9.]+) s", stdout)[1])
+    total_j, avg_w = map(float, re.search(r"total: +([0-9.]+) J +avg +([0-9.]+) W", stdout).groups())
+    after = float(re.search(r"interrupted \(Ctrl-C\) after ([0-9.]+) s of the 60 s", err)[1])
+    assert sampled > 0 and total_j > 0 and after > 0, stdout + err
+    assert abs(total_j / sampled - avg_w) <= 0.01 * avg_w, stdout

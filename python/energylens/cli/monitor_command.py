@@ -29,7 +29,7 @@ from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
 __all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary",
-           "Supervised", "counter_period", "counter_text", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable",
+           "Supervised", "counter_period", "counter_text", "figure", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable",
            "wait_for_leftovers"]
 
 
@@ -308,7 +308,7 @@ def command_summary(child: Child, window: Measurement | None, why: str, counter_
            if child.returncode < 0 else f"exit status {child.status}")
     sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
     print(f"command: {shlex.join(child.argv)}")
-    print(f"  ran {_figure((child.end_ns - child.start_ns) * 1e-9, 0.1, 2)} s, {how}"
+    print(f"  ran {figure((child.end_ns - child.start_ns) * 1e-9, 0.1, 2)} s, {how}"
           + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
     if child.left:
         killed = ", SIGKILL for " + ", ".join(child.left_killed) if child.left_killed else ""
@@ -319,7 +319,7 @@ def command_summary(child: Child, window: Measurement | None, why: str, counter_
         print(f"  its window: not measured ({why})")
         return
     counter = counter_text(window.counter_energy_j, window.duration_s, counter_period_s)
-    print(f"  its window: {_figure(window.duration_s, 0.1, 2)} s  {_figure(window.energy_j, 1.0, 1)} J  avg "
+    print(f"  its window: {figure(window.duration_s, 0.1, 2)} s  {figure(window.energy_j, 1.0, 1)} J  avg "
           f"{window.avg_power_w:.1f} W{counter}")
 
 
@@ -336,12 +336,12 @@ def counter_text(counter_j: float, duration_s: float, period_s: float | None) ->
     if not math.isfinite(counter_j):
         return ""
     if period_s and duration_s < period_s:
-        return (f", counter ~{_figure(counter_j, 1.0, 1)} J (interpolated: shorter than the counter's "
+        return (f", counter ~{figure(counter_j, 1.0, 1)} J (interpolated: shorter than the counter's "
                 f"{period_s * 1e3:.0f} ms update period)")
-    return f", counter {_figure(counter_j, 1.0, 1)} J"
+    return f", counter {figure(counter_j, 1.0, 1)} J"
 
 
-def _figure(x: float, small: float, decimals: int) -> str:
+def figure(x: float, small: float, decimals: int) -> str:
     """``x`` with ``decimals`` decimals, or three significant digits below ``small`` (a command of a few ms read
     'ran 0.00 s', its window '0.0 J'), in the same units and without an exponent."""
     if not math.isfinite(x) or abs(x) >= small or x == 0:
