@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from energylens.errors import EnergyLensError
+from energylens.errors import EnergyLensError, OutputError
 from energylens.measure.synthetic import (
     DEFAULT_CLASS_POWER_W,
     SyntheticTruth,
@@ -290,6 +290,8 @@ class Trace:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if not os.fspath(path):  # (it read '.: could not write (Is a directory)')
+            raise OutputError("Trace.save: the path is empty; give the trace file's path")
         parts = []
         for table in ("samples", "marks", "kernels"):
             df: pd.DataFrame = getattr(self, table)
@@ -313,15 +315,9 @@ class Trace:
         """Read a trace written by :meth:`save`; EnergyLensError names the file and what is wrong."""
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
         where = os.fspath(path)
-        try:
-            table = pq.read_table(where)
-        except FileNotFoundError as exc:
-            raise EnergyLensError(f"{where}: no such trace file") from exc
-        except (pa.ArrowException, OSError) as exc:
-            raise EnergyLensError(f"{where}: not a readable Parquet trace file ({exc})") from exc
+        table = _read_parquet(where)
         raw = (table.schema.metadata or {}).get(_META_KEY)
         if raw is None:
             raise EnergyLensError(f"{where}: not an energylens trace (schema metadata key "
@@ -389,6 +385,23 @@ class Trace:
             raise EnergyLensError(f"{where}: {exc}") from exc
         finally:
             _MADE_FROM.reset(made_from)
+
+
+def _read_parquet(where: str) -> Any:
+    """The Parquet file ``where`` as an Arrow table; EnergyLensError naming it where it is none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not where:  # (an unset shell variable: it read ': no such trace file')
+        raise EnergyLensError("Trace.load: the path is empty; give the trace file's path")
+    if os.path.isdir(where):  # (pyarrow reads a folder as a dataset: 'not an energylens trace')
+        raise EnergyLensError(f"{where}: is a folder, not a trace file")
+    try:
+        return pq.read_table(where)
+    except FileNotFoundError as exc:
+        raise EnergyLensError(f"{where}: no such trace file") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise EnergyLensError(f"{where}: not a readable Parquet trace file ({exc})") from exc
 
 
 # ---- synthetic NVML-like traces (the generator is energylens.measure.synthetic) ------------------------
