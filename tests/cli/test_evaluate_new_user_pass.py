@@ -122,3 +122,21 @@ def test_the_reports_command_is_the_run_and_quoted(tmp_path, capsys):
     assert words[:2] == ["energylens", "evaluate"] and words[2] == str(path)
     ran, again = vars(build_parser().parse_args(argv)), vars(build_parser().parse_args(words[1:]))
     assert {k: v for k, v in again.items() if k != "func"} == {k: v for k, v in ran.items() if k != "func"}
+
+
+def test_the_worst_lists_say_how_many_they_are_of(capsys):
+    """'energylens: worst groups (random split, by MAPE; ...)' listed 5 groups without saying of how many: the 5
+    worst of 57, or every group?"""
+    assert main(["evaluate", "bundled", "--methods", "energylens", "--repeats", "2", "--splits", "random",
+                 "--no-progress", "--json"]) == 0
+    worst = json.loads(capsys.readouterr().out)["worst"]
+    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=2, splits=["random"], method_names=["energylens"],
+                         progress=False)
+    t = res.table
+    n_groups, n_tasks = t["group"].nunique(), t["task"].nunique()
+    assert len(worst["group"]) == 5 and len(worst["task"]) == n_tasks == 3
+    assert main(["evaluate", "bundled", "--methods", "energylens", "--repeats", "2", "--splits", "random",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"energylens: worst groups (5 of {n_groups} held out; random split, by MAPE;" in out
+    assert f"energylens: worst tasks ({n_tasks} of {n_tasks} held out; random split, by MAPE;" in out

@@ -421,7 +421,9 @@ def _print_worst(table, tpot_slo: float | None = None) -> None:
             continue
         if by == "task":  # the rows of a table with tasks that leave it blank (noted at the start)
             labels = [v or "(no task)" for v in labels]
-        print(f"\n{OURS}: worst {by}s (random split, by MAPE; n/a: no choice of that kind in the {by}"
+        held = table.loc[(table["split"] == "random") & (table["method"] == OURS), by].nunique()  # (of how many)
+        print(f"\n{OURS}: worst {by}s ({len(w)} of {held} held out; random split, by MAPE; n/a: no choice of that "
+              f"kind in the {by}"
               + (f"; Top-1 (SLO): among the candidates meeting the {tpot_slo:g} s TPOT SLO" if tpot_slo else "") + ")")
         width = max(len(_label(v)) for v in labels)  # as wide as the longest label (the tasks' took 70)
         for label, (_, r) in zip(labels, w.iterrows(), strict=True):
