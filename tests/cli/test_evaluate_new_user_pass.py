@@ -140,3 +140,19 @@ def test_the_worst_lists_say_how_many_they_are_of(capsys):
     out = capsys.readouterr().out
     assert f"energylens: worst groups (5 of {n_groups} held out; random split, by MAPE;" in out
     assert f"energylens: worst tasks ({n_tasks} of {n_tasks} held out; random split, by MAPE;" in out
+
+
+def test_the_held_out_hint_does_not_ask_for_a_prior_already_given(tmp_path, capsys):
+    """With --prior given and energylens+prior scored, a run holding out one row said 'give --train-size 3 or less
+    (... or add --prior to score energylens+prior)'."""
+    path = tmp_path / "five.csv"
+    data = mlenergy_v2()
+    data["energy_j"] *= 1.3  # not the bundled rows (--prior bundled refuses those)
+    data.head(5).to_csv(path, index=False)
+    args = ["evaluate", str(path), "--train-size", "4", "--methods", "energylens+prior,llmcarbon", "--repeats", "2",
+            "--splits", "random", "--no-progress"]
+    assert main([*args, "--prior", "bundled"]) == 0
+    out = capsys.readouterr().out
+    assert "give --train-size 3 or less" in out and "add --prior" not in out
+    assert main([*args[:5], "llmcarbon", *args[6:]]) == 0  # without a prior the hint names it
+    assert "add --prior to score energylens+prior" in capsys.readouterr().out

@@ -153,9 +153,10 @@ def why_no_choice(result: EvaluationResult) -> str:
                 "raise --tpot-slo, or train on fewer rows (--train-size) to hold out more")
     n, size = info.get("n_rows"), info.get("train_size")
     if n is not None and size is not None and n - size < 2:  # 13 rows at 12: "train on fewer rows" said no size
+        prior = any(str(m).endswith("+prior") for m in info.get("methods") or ())  # (--prior given: not advised)
         return (f"each draw holds out only {plural(n - size, 'row')} of the {n}, and a choice needs two of one group; "
                 f"give --train-size {n - 2} or less (where that is below the energylens model's parameters its "
-                "fit fails: measure more rows, or add --prior to score energylens+prior)")
+                "fit fails" + ("" if prior else ": measure more rows, or add --prior to score energylens+prior") + ")")
     return ("no held-out group had two candidates to choose between"
             + (f" (the largest group has {largest} rows)" if largest is not None else "")
             + "; train on fewer rows (--train-size) to hold out more")
