@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from energylens.cli.parsers import Run
+from energylens.cli.parsers.common import path
 
 __all__ = ["add_parser"]
 
@@ -52,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "Not with a COMMAND, whose lifetime is the run")
     p.add_argument("--interval", type=_positive, default=None, help="seconds between live lines (0.5); with a "
                    "COMMAND no live lines unless given (then on stderr)")
-    p.add_argument("-o", "--output", default=None, help="save the run as a trace (Parquet: a .parquet or .pq name; "
+    p.add_argument("-o", "--output", type=path, default=None, help="save the run as a trace (Parquet: a .parquet or .pq name; "
                    "marks 'monitor start' / 'monitor end' bound the totals, 'command start' / 'command exit' a "
                    "COMMAND); an existing file there is refused before sampling starts unless --force")
     p.add_argument("--force", action="store_true",
