@@ -258,3 +258,13 @@ def test_a_column_the_format_lacks_is_refused_not_dropped(tmp_path):
     with pytest.raises(EnergyLensError, match=r"extra.parquet: column\(s\) \['temperature_c'\] are not part of trace "
                                               r"format version 1"):
         Trace.load(tmp_path / "extra.parquet")
+
+
+def test_with_marks_replaces_the_marks_only():
+    """What energylens monitor adds its window's marks with: the samples shared, not normalised again."""
+    tr = synthetic_trace(duration_s=0.3)[0]
+    marked = tr.with_marks({"t_ns": [5, 7], "label": ["a", "b"]})
+    assert list(marked.marks["label"]) == ["a", "b"] and str(marked.marks["t_ns"].dtype) == "int64"
+    assert marked.samples is tr.samples and marked.meta == tr.meta and len(tr.marks) != 2
+    with pytest.raises(EnergyLensError, match=r"Trace\.with_marks: marks\.label must hold strings"):
+        tr.with_marks({"t_ns": [5], "label": [3]})

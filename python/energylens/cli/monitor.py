@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import math
 import os
 import shlex
@@ -160,7 +159,7 @@ def _marked(trace, total: Measurement):
     t_ns = np.concatenate([trace.marks["t_ns"].to_numpy(), [total.start_ns, total.end_ns]]).astype(np.int64)
     label = np.concatenate([trace.marks["label"].to_numpy(dtype=object), ["monitor start", "monitor end"]])
     order = np.argsort(t_ns, kind="stable")
-    return dataclasses.replace(trace, marks={"t_ns": t_ns[order], "label": label[order]})
+    return trace.with_marks({"t_ns": t_ns[order], "label": label[order]})
 
 
 def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: list[int]) -> None:
