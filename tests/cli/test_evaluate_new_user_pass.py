@@ -156,3 +156,11 @@ def test_the_held_out_hint_does_not_ask_for_a_prior_already_given(tmp_path, caps
     assert "give --train-size 3 or less" in out and "add --prior" not in out
     assert main([*args[:5], "llmcarbon", *args[6:]]) == 0  # without a prior the hint names it
     assert "add --prior to score energylens+prior" in capsys.readouterr().out
+
+
+def test_under_a_tpot_slo_the_legend_says_top1_is_over_each_methods_groups(capsys):
+    assert main(["evaluate", "bundled", "--methods", "energylens", "--repeats", "1", "--splits", "random",
+                 "--tpot-slo", "0.1", "--no-progress"]) == 0
+    table = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    assert ("Top-1: the predicted cheapest configuration is a measured cheapest, among the rows meeting the 0.1 s "
+            "TPOT SLO (predicted and measured), over each method's `groups` (task, model, gpu) per repeat") in table
