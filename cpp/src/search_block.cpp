@@ -195,6 +195,11 @@ inline double point_memory(const Outer& out, double batch, double ctx, double fu
   return out.fixed_bytes + kernel::cache_bytes(out, batch, ctx, full, kv1);
 }
 
+// point_memory of a hybrid whose stages kernel::pattern_slots weighed (out.n_slots > 0).
+inline double pattern_memory(const Outer& out, double batch, double ctx, double full, double kv1) {
+  return out.fixed_bytes + kernel::pattern_cache_bytes(out, batch, ctx, full, kv1);
+}
+
 // point_memory of n points into mem; returns how many fit (inside the context window and in memory; a NaN
 // memory fits, as in the per-candidate check) and counts the points beyond the context window in `beyond`.
 ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, const double* __restrict ctx,
@@ -203,6 +208,16 @@ ENERGYLENS_CLONES std::size_t kv_memory(long n, const Outer& out, double batch, 
                                         std::size_t& beyond) {
   const double usable = out.usable_bytes;
   std::size_t fit = 0, outside = 0;
+  if (out.n_slots > 0) {  // a hybrid's stages (rare): a loop of its own, so the one below stays as it was
+    for (long k = 0; k < n; ++k) {
+      mem[k] = pattern_memory(out, batch, ctx[k], full[k], kv1[k]);
+      const bool inside = in_context[k] != 0.0;
+      outside += !inside;
+      fit += inside & !(mem[k] > usable);
+    }
+    beyond = outside;
+    return fit;
+  }
   for (long k = 0; k < n; ++k) {
     mem[k] = point_memory(out, batch, ctx[k], full[k], kv1[k]);
     const bool inside = in_context[k] != 0.0;
@@ -256,7 +271,8 @@ std::size_t fill_run(const Ctx& x, const Digits& d, const Outer& out, std::uint6
   // fits, and with the division inside that loop each candidate waited for the previous one's.
   std::uint64_t b = b0, w = p % x.nw;
   for (std::uint64_t q = p; q < end; ++q) {
-    blk.run_mem[q - p] = point_memory(out, x.s.max_num_seqs[b], blk.ctx[w], blk.full[w], blk.kv1[w]);
+    blk.run_mem[q - p] = out.n_slots > 0 ? pattern_memory(out, x.s.max_num_seqs[b], blk.ctx[w], blk.full[w], blk.kv1[w])
+                                         : point_memory(out, x.s.max_num_seqs[b], blk.ctx[w], blk.full[w], blk.kv1[w]);
     if (++w == x.nw) {
       w = 0;
       ++b;

@@ -5,6 +5,8 @@
 // the lm_head on the last. Round numbers of bytes, so the sums are exact. CHECK (check.hpp); exit code 1 on
 // failure.
 #include <array>
+#include <cmath>
+#include <cstring>
 
 #include "check.hpp"
 #include "energylens/search.hpp"
@@ -73,9 +75,48 @@ void even_layers_keep_the_first_stage() {
   CHECK(one.layers == 48.0 && one.weights == 48000.0 / 2.0 + 48000.0 / 4.0);
 }
 
+/// Nemotron-Nano-9B-v2's hybrid_override_pattern: M Mamba-2 (a state), * attention (a KV cache), - MLP.
+constexpr const char* kNano9 = "M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-";
+
+bool near(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::fabs(b); }
+
+void hybrid_stages_hold_their_attention_and_state_layers() {
+  // 56 layers of 1000 B, the embedding and lm_head 500 B each; the masks as stage_cache.py pattern_fields sets
+  // them; one sequence's state 3456 B over the 27 Mamba layers (128 each)
+  auto v = combo(56.0, 0.0, 500.0, 0.0);
+  for (int i = 0; kNano9[i] != '\0'; ++i) {
+    const int field = (kNano9[i] == '*' ? search::kAttentionMask0 : search::kStateMask0) + i / kernel::kMaskBits;
+    if (kNano9[i] != '-') v[field] += std::ldexp(1.0, i % kernel::kMaskBits);
+  }
+  v[search::kStateMemoryBytesPerSeq] = 3456.0;
+  CHECK(kernel::has_pattern(v.data()) && !kernel::has_pattern(combo(56.0, 0.0, 500.0, 0.0).data()));
+  // pp 3: layers 0-18, 19-37, 38-55 hold attention layers 14 | 21, 30 | 39 and 10, 8, 9 Mamba layers
+  CHECK(kernel::mask_layers(v.data() + search::kAttentionMask0, 0.0, 19.0) == 1.0);
+  CHECK(kernel::mask_layers(v.data() + search::kAttentionMask0, 19.0, 38.0) == 2.0);
+  CHECK(kernel::mask_layers(v.data() + search::kAttentionMask0, 38.0, 56.0) == 1.0);
+  CHECK(kernel::mask_layers(v.data() + search::kStateMask0, 0.0, 19.0) == 10.0);
+  CHECK(kernel::mask_layers(v.data() + search::kStateMask0, 19.0, 38.0) == 8.0);
+  const kernel::Stages st = kernel::binding_stages(v.data(), 1.0, 3.0, 1.0);
+  CHECK(st.weights == 19500.0);  // the first: 19 layers and the embedding
+  kernel::Outer out{};
+  kernel::pattern_slots(v.data(), 1.0, 3.0, 1.0, 1.0, st.weights, out);
+  CHECK(out.n_slots == 3);
+  CHECK(out.slot_offset[0] == 0.0 && out.slot_offset[1] == -500.0 && out.slot_offset[2] == -1000.0);
+  CHECK(out.slot_kv_div[0] == 4.0 && out.slot_kv_div[1] == 2.0 && out.slot_kv_div[2] == 4.0);
+  CHECK(near(out.slot_state[0], 1280.0) && near(out.slot_state[1], 1024.0) && near(out.slot_state[2], 1152.0));
+  // 100 tokens of one sequence, 400 B per token over the 4 attention layers: the middle stage binds
+  // (-500 + 100 x 400 / 2 + 1024), where its layers' share counted 19 / 56 x 4 = 1.36 attention layers
+  CHECK(near(kernel::pattern_cache_bytes(out, 1.0, 100.0, 100.0, 400.0), 20524.0));
+  // pp 9 (above kMaxPatternStages): one slot, the largest attention and Mamba layers at the fullest weights
+  kernel::Outer bound{};
+  kernel::pattern_slots(v.data(), 1.0, 9.0, 1.0, 1.0, 7500.0, bound);
+  CHECK(bound.n_slots == 1 && bound.slot_offset[0] == 0.0 && bound.slot_kv_div[0] == 4.0);
+}
+
 }  // namespace
 
 int main() {
+  hybrid_stages_hold_their_attention_and_state_layers();
   moe_layers_sit_where_the_model_puts_them();
   dense_first_layers_move_the_fullest_stage();
   interleaved_moe_layers_make_the_last_stage_fullest();

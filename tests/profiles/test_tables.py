@@ -33,7 +33,7 @@ MODEL_COLUMNS = ["name", "aliases", "family", "architecture", "params_b", "activ
                  "vision_layers", "vision_d_model", "video_sample_fps", "video_min_frames", "fp8_weight_block", "vision_tile_tokens", "conv_state_elems_per_seq",
                  "kv_lora_rank", "qk_rope_head_dim", "v_head_dim", "context_window_tokens", "intermediate_size",
                  "moe_intermediate_size", "shared_expert_intermediate_size", "checkpoint_precision", "vocab_size",
-                 "tie_word_embeddings", "audio_params_b", "notes"]
+                 "tie_word_embeddings", "audio_params_b", "layer_pattern", "notes"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -106,14 +106,15 @@ def test_pp1_weights_are_the_whole_checkpoint_over_tp():
 
 
 def test_hybrid_state_and_kv_follow_the_stage_layers():
-    """Nemotron-Nano-9B-v2: 56 layers, 4 of them attention, the rest Mamba (state per sequence). Over pp 3
-    (19, 19, 18) the first stage holds 19 / 56 of the KV layers and of the state, spread in proportion (the
-    table does not say which layers are attention): its memory at pp 3 is that of pp 1 with the weights,
-    KV and state scaled so, plus the embedding."""
-    model = "nvidia/NVIDIA-Nemotron-Nano-9B-v2"
+    """Nemotron-Nano-12B-v2: 62 layers, 6 of them attention, the rest Mamba or MLP; the model table quotes no
+    layer_pattern for it, so over pp 3 (21, 21, 20) the first stage holds 21 / 62 of the KV layers and of the
+    state, spread in proportion: its memory at pp 3 is that of pp 1 with the weights, KV and state scaled so,
+    plus the embedding. (Nemotron-Nano-9B-v2, whose pattern the table gives, places them per stage:
+    tests/search/test_search_memory_hybrid_stages.py.)"""
+    model = "nvidia/NVIDIA-Nemotron-Nano-12B-v2"
     one, three = _rows(model, 1, 1), _rows(model, 1, 3)
     m1 = gpu_memory(one, features_of(one), np.ones(1), 512.0, 256.0)
     m3 = gpu_memory(three, features_of(three), np.ones(1), 512.0, 256.0)
-    assert stage_layers(56, 3) == (19.0, 0.0)
-    assert m3.kv[0] == pytest.approx(m1.kv[0] * 19 / 56, rel=1e-12)
-    assert m3.fixed[0] > m1.fixed[0] * 19 / 56  # the embedding on top of its layers' share
+    assert stage_layers(62, 3) == (21.0, 0.0)
+    assert m3.kv[0] == pytest.approx(m1.kv[0] * 21 / 62, rel=1e-12)
+    assert m3.fixed[0] > m1.fixed[0] * 21 / 62  # the embedding on top of its layers' share

@@ -70,6 +70,12 @@ enum ComboField : int {
   kEmbeddingMatrixBytes,   ///< bytes of one vocabulary x d_model matrix as held (the input embedding, or the lm_head; 0: unknown)
   kEncoderBytes,           ///< bytes of the vision encoder as held (every pipeline stage holds one; 0: none)
   kTiedEmbeddings,         ///< 1: the lm_head is the input embedding (the checkpoint counts one matrix), else 0
+  /// A hybrid's layer pattern (model table layer_pattern; stage_cache.py pattern_fields): bit i % 48 of mask
+  /// field i / 48 set where decoder layer i is an attention layer (kAttentionMask0..3) or holds a recurrent
+  /// state (kStateMask0..3); all 0 where the pattern is unknown (the KV cache and state then spread over the
+  /// layers in proportion).
+  kAttentionMask0, kAttentionMask1, kAttentionMask2, kAttentionMask3,
+  kStateMask0, kStateMask1, kStateMask2, kStateMask3,
   kNumComboFields          ///< number of combo fields, features included (not a field)
 };
 

@@ -55,7 +55,17 @@ struct Outer {
   /// (fixed_bytes holds the fuller), so the KV check holds on both (vLLM sizes every worker's KV cache
   /// from the most constrained one).
   double fullest_kv_div, fullest_state_bytes, first_offset, fullest_offset;
+  /// A hybrid whose layer pattern the combo gives (kAttentionMask0), at pp > 1 (pattern_slots): each stage's
+  /// weights minus the fullest's, KV divisor and state per sequence, one slot per stage (n_slots; 0: none),
+  /// and pattern_cache_bytes takes the largest; above kMaxPatternStages stages one slot of the largest together.
+  int n_slots;
+  double slot_offset[8], slot_kv_div[8], slot_state[8];
 };
+
+/// Stages pattern_slots weighs one by one (stage_cache.py MAX_PATTERN_STAGES; Outer's slots).
+inline constexpr int kMaxPatternStages = 8;
+/// Layers per mask field (stage_cache.py MASK_BITS).
+inline constexpr int kMaskBits = 48;
 
 /// Axis positions of candidate `i` (workload fastest, combo slowest).
 ENERGYLENS_HD Digits decode(const View& s, std::uint64_t i) {
@@ -229,6 +239,68 @@ ENERGYLENS_HD Stages binding_stages(const double* v, double tp, double pp, doubl
   return Stages{q, short_w, q + 1.0, long_w};
 }
 
+/// Layers of [begin, end) whose bit is set in `mask` (4 fields of kMaskBits layers each).
+ENERGYLENS_HD double mask_layers(const double* mask, double begin, double end) {
+  double count = 0.0;
+  for (double i = begin; i < end; i += 1.0) {
+    const int layer = static_cast<int>(i);
+    const std::uint64_t word = static_cast<std::uint64_t>(mask[layer / kMaskBits]);
+    count += static_cast<double>((word >> (layer % kMaskBits)) & 1u);
+  }
+  return count;
+}
+
+/// Whether the combo gives its layer pattern (an attention mask bit set; stage_cache.py pattern_fields).
+ENERGYLENS_HD bool has_pattern(const double* v) {
+  return v[kAttentionMask0] != 0.0 || v[kAttentionMask1] != 0.0 || v[kAttentionMask2] != 0.0 ||
+         v[kAttentionMask3] != 0.0;
+}
+
+/// One slot of Outer: a stage of `a` of the `n_att` attention layers and `m` of the `n_rec` state layers,
+/// `offset` its weights minus the fullest stage's.
+ENERGYLENS_HD void set_slot(const double* v, Outer& out, int k, double offset, double kv_split, double tp, double a,
+                            double n_att, double m, double n_rec) {
+  const double spread_a = a > 0.0 ? n_att / a : HUGE_VAL;
+  const double spread_m = m > 0.0 ? n_rec / m : HUGE_VAL;
+  out.slot_offset[k] = offset;
+  out.slot_kv_div[k] = kv_split * spread_a;
+  out.slot_state[k] = v[kStateMemoryBytesPerSeq] / (tp * spread_m);
+}
+
+/// The slots of a hybrid whose combo gives its layer pattern (stage_cache.py _group_cache): each stage of
+/// vLLM's split (binding_stages') with its weights (stage_weights), attention and state layers (mask_layers);
+/// above kMaxPatternStages stages one slot of the largest attention and state layers, at the fullest weights.
+ENERGYLENS_HD void pattern_slots(const double* v, double tp, double pp, double shard, double kv_split, double weights,
+                                 Outer& out) {
+  using std::floor;
+  const double n = v[roofline::kLayers];
+  const double n_moe_raw = v[kExperts] > 1.0 ? v[kA2aLayersWithDp] : 0.0;
+  const double n_moe = n_moe_raw > 0.0 && n_moe_raw < n ? n_moe_raw : n;
+  const double q = floor(n / pp), r = n - q * pp;
+  const double matrix = v[kEmbeddingMatrixBytes], encoder = v[kEncoderBytes];
+  const double n_att = mask_layers(v + kAttentionMask0, 0.0, n), n_rec = mask_layers(v + kStateMask0, 0.0, n);
+  const bool each = pp <= static_cast<double>(kMaxPatternStages);
+  double start = 0.0, top_a = 0.0, top_m = 0.0;
+  int k = 0;
+  for (double s = 0.0; s < pp; s += 1.0) {
+    const bool longer = r > 0.0 && s >= pp - 1.0 - r && s <= pp - 2.0;
+    const double layers = longer ? q + 1.0 : q;
+    const double a = mask_layers(v + kAttentionMask0, start, start + layers);
+    const double m = mask_layers(v + kStateMask0, start, start + layers);
+    top_a = a > top_a ? a : top_a;
+    top_m = m > top_m ? m : top_m;
+    if (each) {
+      const double moe = moe_layers_before(start + layers, n, n_moe_raw) - moe_layers_before(start, n, n_moe_raw);
+      const double extra = s == 0.0 ? matrix + encoder : (s == pp - 1.0 ? encoder + matrix : encoder);
+      const double w = stage_weights(v, tp, pp, shard, layers, moe, n_moe, extra);
+      set_slot(v, out, k++, w - weights, kv_split, tp, a, n_att, m, n_rec);
+    }
+    start += layers;
+  }
+  if (!each) set_slot(v, out, k++, weights - weights, kv_split, tp, top_a, n_att, top_m, n_rec);
+  out.n_slots = k;
+}
+
 /// Structural checks and the weight memory of one (combo, tp, pp, dp, ep): KV heads are split when
 /// tp <= kv heads (tp must divide them) and replicated otherwise (kv heads must divide tp), as vLLM
 /// does; dense weights split over tp, expert weights over moe_group (whole experts per GPU with EP,
@@ -243,7 +315,8 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   const double spread = pp > 1.0 ? v[roofline::kLayers] / st.layers : pp;  // pp on even stages
   const double kv_split = tp < kv_heads ? tp : kv_heads;
   Outer out{kFeasible, 0.0, kv_split * spread, o.gpu_memory_utilization * v[kMemoryBytes],
-            0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * spread), 0.0, 0.0, 0.0, 0.0};
+            0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * spread), 0.0, 0.0, 0.0, 0.0,
+            0, {}, {}, {}};
   topology::features(domain_gpus(o, v), tp, pp, moe_group(tp, dp, ep), v[roofline::kLinkBytesPerS],
                      v[roofline::kScaleOutBytesPerS], out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
@@ -261,6 +334,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
     out.first_offset = st.weights - weights;
     out.fullest_offset = st.other_weights - weights;
   }
+  if (pp > 1.0 && has_pattern(v)) pattern_slots(v, tp, pp, shard, kv_split, weights, out);
   const double reserve = runtime_reserve(o, v, tp, dp, ep) + o.activation_tokens * v[roofline::kDModel] * o.activation_bytes_per_token_dmodel;
   out.fixed_bytes = weights + reserve;
   if (out.reason == kFeasible && out.fixed_bytes > out.usable_bytes) out.reason = static_cast<int>(Reason::MemoryWeights);
@@ -301,6 +375,21 @@ ENERGYLENS_HD double cache_bytes(const Outer& out, double batch, double ctx, dou
   const double at_first = out.first_offset + first;
   const double at_fullest = out.fullest_offset + (tokens * kv1 / out.fullest_kv_div + seqs * out.fullest_state_bytes);
   return at_first > at_fullest ? at_first : at_fullest;
+}
+
+/// cache_bytes of a hybrid whose stages pattern_slots weighed (Outer's n_slots > 0): the largest over the slots
+/// of a stage's weights beyond the fullest's plus its KV cache and state (stage_cache.py _group_cache). Apart
+/// from cache_bytes so that the loops over a dense model's points stay as they were.
+ENERGYLENS_HD double pattern_cache_bytes(const Outer& out, double batch, double ctx, double full, double kv1) {
+  const double mean_tokens = batch * ctx;
+  const double tokens = mean_tokens > full ? mean_tokens : full;
+  const double seqs = batch > 1.0 ? batch : 1.0;
+  double best = 0.0;
+  for (int k = 0; k < out.n_slots; ++k) {
+    const double value = out.slot_offset[k] + (tokens * kv1 / out.slot_kv_div[k] + seqs * out.slot_state[k]);
+    best = k == 0 ? value : (best > value ? best : value);
+  }
+  return best;
 }
 
 /// KV bytes per token (all GPUs) and the decode and prefill attention FLOPs per token per position of a
@@ -364,6 +453,7 @@ ENERGYLENS_HD double kv_bytes(const View& s, const Digits& d, const Outer& out, 
   // the split stops at the KV-head count), at the window share of this context.
   double kv = 0.0, attn = 0.0, attn_prefill = 0.0;
   attention_features(s.combos + d.c * kNumComboFields, 1.0, w[0], w[1], kv, attn, attn_prefill);
+  if (out.n_slots > 0) return pattern_cache_bytes(out, batch, w[0] + 0.5 * w[1], w[0] + w[1], kv);
   return cache_bytes(out, batch, w[0] + 0.5 * w[1], w[0] + w[1], kv);
 }
 

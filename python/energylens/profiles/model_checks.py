@@ -10,6 +10,7 @@ import dataclasses
 import math
 
 from energylens.profiles import tables
+from energylens.profiles.layer_pattern import pattern_problem
 
 __all__ = ["spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS", "LAYER_COUNTS", "number"]
 
@@ -17,7 +18,7 @@ __all__ = ["spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS", "LAYER_COUNTS", "n
 WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
 #: Optional numeric fields (NaN / None: the model has none, or it is unknown): else a finite number >= 0.
 OPTIONAL_FIELDS = tuple(f.name for f in dataclasses.fields(tables.ModelSpec)
-                        if f.default is not dataclasses.MISSING and f.name != "estimated") + (
+                        if f.default is not dataclasses.MISSING and f.name not in ("estimated", "layer_pattern")) + (
     "image_tokens_per_image", "vision_params_b")
 #: Optional layer counts that cannot exceed n_layers.
 LAYER_COUNTS = ("n_attention_layers", "n_moe_layers", "n_sliding_layers")
@@ -65,4 +66,8 @@ def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
         v = float(getattr(spec, field) if getattr(spec, field) is not None else math.nan)
         if v > spec.n_layers:
             return field, getattr(spec, field), f"at most n_layers ({int(spec.n_layers)})", "n_layers"
+    bad = pattern_problem(spec.layer_pattern, spec.n_layers, float(spec.n_attention_layers),
+                          float(spec.state_elems_per_seq))
+    if bad is not None:
+        return "layer_pattern", spec.layer_pattern, f"the model's layer kinds in order: {bad}", "n_layers"
     return None

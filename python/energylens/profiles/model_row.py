@@ -78,6 +78,10 @@ class ModelSpec:
             (:func:`energylens.search.memory.embedding_params`); NaN = unknown (counted in the checkpoint's format).
         audio_params_b: an audio encoder in ``params_b`` (Qwen3-Omni's audio tower), billions: like the vision
             encoder it runs in the prefill only and holds no routed expert; NaN = none.
+        layer_pattern: a hybrid's layer kinds in order, one character per layer (``*`` attention, ``M`` recurrent
+            state, ``-`` / ``E`` neither; ``(UNIT)xN`` repeats UNIT N times: :mod:`energylens.profiles.layer_pattern`),
+            which the search's per-stage memory check reads at pp > 1; "" = unknown (KV cache and state spread
+            over the layers in proportion).
     """
 
     name: str
@@ -121,6 +125,7 @@ class ModelSpec:
     vocab_size: float = math.nan
     tie_word_embeddings: float = math.nan
     audio_params_b: float = math.nan
+    layer_pattern: str = ""
 
     def __post_init__(self) -> None:  # "denso": an error naming the values (it was taken, and priced as dense)
         if (kind := str(self.architecture).strip().lower()) not in (known := model_registry.ARCHITECTURES):

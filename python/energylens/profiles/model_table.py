@@ -47,7 +47,7 @@ class ModelTableError(ProfileSchemaError):
 #: Cells every row gives (models.csv's; a dense model: n_experts = experts_per_token = 1).
 REQUIRED_COLUMNS = ("name", "architecture", "params_b", "active_params_b", "n_layers", "d_model", "n_heads",
                     "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
-_TEXT_FIELDS = ("name", "aliases", "family", "architecture", "source")
+_TEXT_FIELDS = ("name", "aliases", "family", "architecture", "source", "layer_pattern")
 #: Columns of models.csv a ModelSpec does not hold: read (checkpoint_precision) or kept for people (notes).
 _EXTRA_COLUMNS = ("checkpoint_precision", "notes")
 _NUMBER_FIELDS = tuple(f.name for f in dataclasses.fields(tables.ModelSpec)
@@ -113,7 +113,8 @@ def _spec_from_record(rec: dict[str, str], source: str, row: int) -> tuple[table
     spec = tables.ModelSpec(
         name=name, aliases=tuple(a.strip() for a in rec.get("aliases", "").split(";") if a.strip()),
         family=rec.get("family", "").strip() or "user", architecture=arch,
-        source=rec.get("source", "").strip() or f"user model table {source}", **values)
+        source=rec.get("source", "").strip() or f"user model table {source}",
+        layer_pattern=rec.get("layer_pattern", "").strip(), **values)
     problem = spec_problem(spec)
     if problem is not None:
         field, value, need, _ = problem
@@ -127,6 +128,8 @@ def _spec_from_record(rec: dict[str, str], source: str, row: int) -> tuple[table
 def _conflicts(a: tables.ModelSpec, b: tables.ModelSpec) -> list[str]:
     """The fields both give (not blank) with different values: the architecture and the numbers."""
     out = ["architecture"] if a.architecture != b.architecture else []
+    if a.layer_pattern and b.layer_pattern and a.layer_pattern != b.layer_pattern:
+        out.append("layer_pattern")
     for f in _NUMBER_FIELDS:
         x, y = float(getattr(a, f)), float(getattr(b, f))
         if not (math.isnan(x) or math.isnan(y) or math.isclose(x, y, rel_tol=_AGREE_REL)):
@@ -144,6 +147,8 @@ def _merge(base: tables.ModelSpec, spec: tables.ModelSpec, described: str, sourc
                      f"{getattr(spec, f)!r} describes a different model, so give it another name (a row may only "
                      "fill the blank cells of a model already described)")
     fills = {f: getattr(spec, f) for f in _NUMBER_FIELDS if math.isnan(float(getattr(base, f)))}
+    if not base.layer_pattern and spec.layer_pattern:  # e.g. a pattern the bundled row lacks
+        fills["layer_pattern"] = spec.layer_pattern
     names = tuple(dict.fromkeys(n for n in (*base.aliases, spec.name, *spec.aliases) if n != base.name))
     return dataclasses.replace(base, aliases=names, **fills)
 

@@ -98,7 +98,8 @@ def _variant_key(name: str) -> str:
 def _read_csv(filename: str) -> pd.DataFrame:
     ref = resources.files("energylens").joinpath("data", filename)
     with ref.open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, keep_default_na=True, dtype={"name": str, "aliases": str, "source": str})
+        return pd.read_csv(fh, keep_default_na=True, dtype={"name": str, "aliases": str, "source": str,
+                                                          "layer_pattern": str})
 
 
 @functools.cache
@@ -179,6 +180,8 @@ def _model_from_row(row: pd.Series) -> ModelSpec:
             kwargs[f.name] = tuple(a for a in str(v).split(";") if a)
         elif f.name in ("name", "family", "architecture", "source"):
             kwargs[f.name] = str(v)
+        elif f.name == "layer_pattern":
+            kwargs[f.name] = v.strip() if isinstance(v, str) else ""
         elif f.name in _MODEL_INT_FIELDS:
             kwargs[f.name] = int(v)
         elif f.name in _ALIAS_CELL_FIELDS:  # the row's own value; its aliases' in find_model

@@ -14,7 +14,9 @@ the last the lm_head; the MoE layers sit where the model puts them, :func:`moe_l
   sequence), the features' KV bytes per token over tp x the stage's share of the layers, plus each sequence's
   recurrent state (hybrids); vLLM sizes every worker's cache from the most constrained one, so where a stage
   with more layers holds fewer weights (:func:`binding_stages`), the larger of the two stages' weights + cache
-  counts (kv is then what that adds to fixed);
+  counts (kv is then what that adds to fixed); a hybrid whose model table row gives its ``layer_pattern``
+  holds on each stage the cache of its attention layers and the state of its state layers, every stage
+  checked (:mod:`.stage_cache`);
 * **usable**: ``gpu_memory_utilization`` x the GPU's memory.
 
 The engine (cpp/include/energylens/search_kernel.hpp) computes the same in C++; the NumPy brute force
@@ -32,11 +34,20 @@ from energylens.profiles import tables, topology
 from energylens.profiles.cells import key_codes
 from energylens.profiles.checkpoints import LAYOUT_COLUMN, expert_bytes_per_param, row_layout
 from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
+from energylens.search.stage_cache import (
+    binding_stages,
+    moe_layers_before,
+    pattern_cache,
+    pattern_fields,
+    row_patterns,
+    stage_bytes,
+    stage_layers,
+)
 
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes",
            "binding_stages", "moe_layers_before", "weight_parts", "WEIGHT_PARTS", "parts_stage_weights", "gpu_sides",
            "activation_bytes", "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param",
-           "gpu_memory", "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params",
+           "gpu_memory", "pattern_fields", "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params",
            "expert_weight_bytes", "checkpoint_weight_bytes", "vision_params", "routed_expert_params", "kept_params",
            "BF16_KEPT", "runtime_reserve", "nvls_capable", "NVLS_BYTES_PER_GPU", "collective_group"]
 
@@ -126,58 +137,6 @@ def parts_stage_weights(parts, tp, pp, dp, ep):
     return heavy, np.where(other_n > 0, other, 0.0), stages
 
 
-def moe_layers_before(x, n_layers, n_moe):
-    """MoE layers among the first ``x`` decoder layers of a model of ``n_layers`` with ``n_moe`` MoE layers (the
-    engine's ``kernel::moe_layers_before``): all of them where every layer is MoE (``n_moe`` 0, unknown or
-    ``n_layers``); every step-th, those with (i + 1) % step == 0, where n_layers = step x n_moe with step >= 2
-    (Llama 4's ``interleave_moe_layer_step``, Qwen2-MoE's ``decoder_sparse_step``: Llama-4-Maverick's 24 of 48);
-    else the dense layers first (``first_k_dense_replace``: DeepSeek-V3's 3 of 61, Kimi-K2's 1, GLM-4.5's 3).
-    Arrays or scalars."""
-    x, n, m = (np.asarray(a, dtype=float) for a in (x, n_layers, n_moe))
-    every = ~((m > 0) & (m < n))
-    step = n / np.where(every, 1.0, m)
-    interleaved = (step >= 2.0) & (np.floor(step) == step)
-    dense = n - m
-    return np.where(every, x, np.where(interleaved, np.floor(x / step), np.where(x > dense, x - dense, 0.0)))
-
-
-def binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, pp, shard):
-    """Per row, the pipeline stages that can bind (the engine's ``kernel::binding_stages``): vLLM's stages hold
-    q = n_layers // pp or q + 1 layers (:func:`stage_layers`' split), the KV cache and state grow with the
-    layers, so of each size only the one with the most weights can bind. Returns (layers, weights) of the stage
-    with the most weights (of the smaller size where sizes differ and it holds more) and of the heaviest stage
-    of q + 1 layers where it holds fewer weights than that one (else 0 layers). Each stage per
-    :func:`stage_bytes`, its MoE layers from :func:`moe_layers_before` (``n_moe``: the model's MoE layers,
-    NaN = every layer), the embedding on the first, the lm_head on the last. DeepSeek-V3 at pp 4 (15, 15, 16,
-    15 layers): the third stage, 16 MoE layers, where the first holds the 3 dense ones and 12 MoE. pp 1: all."""
-    n, pp = np.asarray(n_layers, dtype=float), np.asarray(pp, dtype=float)
-    raw = np.where(np.asarray(experts, dtype=float) > 0, np.nan_to_num(np.asarray(n_moe, dtype=float)), 0.0)
-    moe_n = np.where((raw > 0) & (raw < n), raw, n)
-    args = (total, experts, matrix, encoder, tied, n, tp, pp, shard)
-    one = stage_bytes(*args, n, moe_n, moe_n, np.zeros(np.shape(n)))
-    q = np.floor(n / pp)
-    r = n - q * pp
-    short_w, long_w = np.full(np.shape(n), -np.inf), np.full(np.shape(n), -np.inf)
-    start = np.zeros(np.shape(n))
-    with np.errstate(invalid="ignore"):
-        for s in range(int(np.max(np.atleast_1d(pp), initial=1.0))):
-            on = s < pp
-            longer = (r > 0) & (s >= pp - 1 - r) & (s <= pp - 2)
-            layers = np.where(longer, q + 1.0, q)
-            moe = moe_layers_before(start + layers, n, raw) - moe_layers_before(start, n, raw)
-            extra = np.where(s == 0, matrix + encoder, np.where(s == pp - 1, encoder + matrix, encoder))
-            w = stage_bytes(*args, layers, moe, moe_n, extra)
-            long_w = np.where(on & longer & ~(long_w >= w), w, long_w)
-            short_w = np.where(on & ~longer & ~(short_w >= w), w, short_w)
-            start = start + np.where(on, layers, 0.0)
-    has_long, has_short = long_w > -np.inf, short_w > -np.inf
-    single_long = has_long & (~has_short | (long_w >= short_w))
-    two = has_long & ~single_long
-    heavy_n = np.where(pp > 1, np.where(single_long, q + 1.0, q), n)
-    heavy = np.where(pp > 1, np.where(single_long, long_w, short_w), one)
-    return heavy_n, heavy, np.where((pp > 1) & two, q + 1.0, 0.0), np.where((pp > 1) & two, long_w, 0.0)
-
-
 #: What :func:`weight_parts` returns per row, in its order (:func:`binding_stages`' first arguments).
 WEIGHT_PARTS = ("total", "experts", "matrix", "encoder", "tied", "n_layers", "n_moe")
 
@@ -224,44 +183,6 @@ def routed_expert_params(params, active_params, n_experts, experts_per_token, en
     lm_inactive = np.maximum(inactive - np.minimum(encoder_params, np.maximum(inactive, 0.0)), 0.0)
     frac = np.asarray(experts_per_token, dtype=float) / np.where(moe, n_experts, 1.0)
     return np.where(moe, lm_inactive / np.where(moe, 1 - frac, 1.0), 0.0)
-
-
-def stage_layers(n_layers, pp):
-    """Decoder layers of the first pipeline stage, and of the fullest other stage where it holds more (else 0),
-    by vLLM's default split (vllm/distributed/utils.py ``get_pp_indices``: ``n_layers // pp`` each, the
-    remainder one each to the stages from the second-to-last backwards, ``partitions[-i] += 1`` for i in
-    2 .. remainder + 1; 80 layers over pp 3: 27, 27, 26; 61 over pp 4: 15, 15, 16, 15; ``VLLM_PP_LAYER_PARTITION``
-    overrides it and is not modelled). The last stage never gets one of the remainder and holds the lm_head,
-    as large as the first stage's embedding, so where every layer holds the same bytes it never holds more than
-    the first (where the MoE layers sit matters too: :func:`binding_stages`). pp 1: all layers on the first.
-    Scalars or arrays."""
-    n, pp = np.asarray(n_layers, dtype=float), np.asarray(pp, dtype=float)
-    q = np.floor(n / pp)
-    r = n - q * pp
-    first = np.where(pp > 1, q + np.where((r > 0) & (r == pp - 1), 1.0, 0.0), n)
-    return first, np.where((pp > 1) & (r > 0) & (r < pp - 1), q + 1.0, 0.0)
-
-
-def stage_bytes(total, experts, matrix, encoder, tied, n_layers, tp, pp, shard, layers, moe_layers, n_moe, extra):
-    """Weight bytes per GPU of a pipeline stage of ``layers`` decoder layers, ``moe_layers`` of them MoE, of a
-    model of ``n_moe`` MoE layers (n_layers where every layer is MoE) (the engine's ``stage_weights``): at pp 1
-    all of them, dense over tp, experts over ``shard`` (:func:`topology.moe_group_gpus`); else the stage's share
-    (layers / n_layers) of the weights outside the embeddings and vision encoder, over tp, and of the routed
-    experts (moe_layers / n_moe), over ``shard``, plus ``extra`` over tp: on the first stage one vocabulary x
-    d_model ``matrix`` (the input embedding) and the vision encoder (``encoder``), on the last the lm_head (a
-    copy where ``tied``) and the encoder, on the others the encoder (vLLM's multimodal models build it on every
-    rank). The layers' other weights (attention, norms, a dense layer's MLP, a MoE layer's router and shared
-    expert; Mamba or attention) count alike per layer: the model table has no per-kind sizes (DeepSeek-V3: a
-    dense layer's MLP holds 0.35e9 parameters more than a MoE layer's shared expert and router, under 0.2 % of
-    a stage)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.asarray(layers, dtype=float) / np.asarray(n_layers, dtype=float)
-        held = matrix * np.where(np.asarray(tied, dtype=float) > 0, 1.0, 2.0) + encoder
-        body = np.maximum(total - experts - held, 0.0)
-        own = body * share + extra
-        moe_share = np.asarray(moe_layers, dtype=float) / np.asarray(n_moe, dtype=float)
-        staged = own / tp + experts * moe_share / shard
-    return np.where(np.asarray(pp) > 1, staged, (total - experts) / (tp * pp) + experts / (shard * pp))
 
 
 def combo_weight_values(row: dict, arch: list, expert_step_bytes: float, moe: bool) -> dict[str, float]:
@@ -475,7 +396,8 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
     memory_gb, nvls, domain = gpu_sides(frame)
     usable = o["gpu_memory_utilization"] * memory_gb * GIB  # NaN where the GPU's memory is unknown
     group = collective_group(tp, dp, ep, frame["n_experts"].to_numpy(dtype=float) > 1, domain)
-    first, fullest, stages = stage_weights(frame, tp, pp, dp, ep, model_specs)
+    parts = weight_parts(frame, model_specs)
+    first, fullest, stages = parts_stage_weights(parts, tp, pp, dp, ep)
     weights = np.maximum(first, fullest)
     fixed = weights + runtime_reserve(group, nvls, o) + activation_bytes(feats["d_model"], o)
     # the features' KV bytes count every GPU's copy (heads replicated beyond their count), so per GPU it is
@@ -495,5 +417,10 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
         at_fullest = (fullest - weights) + (tokens * feats["kv_bytes_per_token"] / (tp * other)
                                             + seqs * state / (tp * other))
     kv = np.where(stages["fullest_layers"] > 0, np.where(at_first > at_fullest, at_first, at_fullest), kv)
+    # a hybrid whose attention / state layers the model table places: each stage by its own (stage_cache.py)
+    specs = {n: (model_specs or {}).get(n) or tables.find_model(n) for n in frame["model"].astype(str).unique()}
+    hybrid = pattern_cache(row_patterns(frame, specs, parts[5]), parts, tp, pp, topology.moe_group_gpus(tp, dp, ep),
+                           weights, feats["kv_bytes_per_token"], state, tokens, seqs)
+    kv = np.where(np.isnan(hybrid), kv, hybrid)
     return GpuMemory(fixed=np.asarray(fixed, dtype=float), kv=np.asarray(kv, dtype=float),
                      usable=np.asarray(usable, dtype=float))
