@@ -164,3 +164,22 @@ def test_under_a_tpot_slo_the_legend_says_top1_is_over_each_methods_groups(capsy
     table = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
     assert ("Top-1: the predicted cheapest configuration is a measured cheapest, among the rows meeting the 0.1 s "
             "TPOT SLO (predicted and measured), over each method's `groups` (task, model, gpu) per repeat") in table
+
+
+def test_without_a_random_split_the_table_says_what_its_figures_are_over(capsys):
+    """--splits unseen_model: the table had Top-1, pairwise, MAPE and regret per split with no count of groups
+    and no word on what each measures."""
+    assert main(["evaluate", "bundled", "--splits", "unseen_model,unseen_batch", "--methods", "energylens",
+                 "--no-progress", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert main(["evaluate", "bundled", "--splits", "unseen_model,unseen_batch", "--methods", "energylens",
+                 "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "groups"
+    for r in summary:
+        row = next(x for x in lines if x.startswith(r["split"]))
+        assert row.split()[-1] == f"{r['n_groups']:.1f}"
+    text = " ".join(" ".join(lines).split())
+    assert ("groups: held-out (task, model, gpu) groups with two or more rows per repeat (unseen_*: every fold of "
+            "the repeat together)") in text
+    assert "MAPE: mean |predicted - measured| / measured energy per request over the held-out rows" in text

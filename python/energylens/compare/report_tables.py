@@ -232,7 +232,7 @@ def format_summary(result: EvaluationResult, explain: bool = False) -> str:
     measures and is over (:func:`legend`) under it."""
     h = headline(result)
     if h.empty:
-        return _other_splits(result)
+        return _other_splits(result, explain)
     n = result.info.get("train_size")
     slo = bool(result.info.get("tpot_slo")) and "top1_strict" in h
     w = max(18, *(len(str(m)) for m in h["method"]))  # the widest method name (e.g. energylens+model+prior)
@@ -277,19 +277,27 @@ def _repeats(n: Any) -> str:
     return "repeats: ?" if n is None else plural(int(n), "repeat")
 
 
-def _other_splits(result: EvaluationResult) -> str:
-    """Without a random split: Top-1, pairwise, MAPE and regret per split, variant, size and method."""
+def _other_splits(result: EvaluationResult, explain: bool = False) -> str:
+    """Without a random split: Top-1, pairwise, MAPE, regret and the groups they are over per split, variant, size
+    and method; ``explain``: what each column measures, under the table."""
     t = result.table
     if t.empty:
         return "(nothing was evaluated)"
     s = overview(t)
     lines = [f"{'split':<14} {'variant':<28} {'size':>5} {'method':<18} {'Top-1':>6} {'pairwise':>8} {'MAPE %':>7} "
-             f"{'regret %':>8}"]
+             f"{'regret %':>8} {'groups':>6}"]
     for _, r in s.iterrows():
         size = "" if pd.isna(r["train_size"]) else f"{int(r['train_size'])}"
         lines.append(f"{r['split']:<14} {str(r['variant'])[:28]:<28} {size:>5} {r['method']:<18} "
                      f"{_num(r, 'top1', '.3f'):>6} {_num(r, 'pairwise', '.3f'):>8} {_num(r, 'mape', '.1f'):>7} "
-                     f"{_num(r, 'regret_pct', '.1f'):>8}")
+                     f"{_num(r, 'regret_pct', '.1f'):>8} {_num(r, 'n_groups', '.1f'):>6}")
+    gb = ", ".join(result.info.get("group_by") or ())
+    lines += textwrap.wrap(
+        f"size: training rows (blank: each fold's own); groups: held-out ({gb}) groups with two or more rows per "
+        "repeat (unseen_*: every fold of the repeat together), over which Top-1 (the predicted cheapest configuration is a measured cheapest) and regret "
+        "(measured energy of the pick above the group's cheapest) are means; pairwise: their row pairs ordered as "
+        "measured, pooled; MAPE: mean |predicted - measured| / measured energy per request over the held-out rows. "
+        'Each a mean over repeats (docs/evaluation.md, "Splits", "Metrics").', 110) if explain else []
     return "\n".join(lines + fewer_repeats(s, ("split", "variant", "method"), prefix="note: "))
 
 
