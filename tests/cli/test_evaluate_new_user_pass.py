@@ -183,3 +183,16 @@ def test_without_a_random_split_the_table_says_what_its_figures_are_over(capsys)
     assert ("groups: held-out (task, model, gpu) groups with two or more rows per repeat (unseen_*: every fold of "
             "the repeat together)") in text
     assert "MAPE: mean |predicted - measured| / measured energy per request over the held-out rows" in text
+
+
+def test_the_paper_table_says_why_the_analytical_baseline_row_is_na(tmp_path):
+    """'Top-1, best analytical baseline (n/a) | 0.609 | n/a' with no reason when neither wilkins2024 nor llmcarbon
+    was run (every other n/a row of that table has one)."""
+    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"], method_names=["energylens"],
+                         progress=False)
+    text = write_report(res, tmp_path).read_text()
+    assert ("- Top-1, best analytical baseline: n/a, no analytical baseline (wilkins2024, llmcarbon) was run "
+            "(--methods)") in text
+    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"],
+                         method_names=["energylens", "llmcarbon"], progress=False)
+    assert "best analytical baseline: n/a" not in write_report(res, tmp_path / "b").read_text()

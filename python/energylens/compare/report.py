@@ -26,6 +26,7 @@ import pandas as pd
 from energylens.compare.findings import method_notes, standing
 from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
+    ANALYTICAL,
     OURS,
     breakdown,
     drawn_note,
@@ -140,6 +141,9 @@ def _absent_modalities(result: EvaluationResult, pc: pd.DataFrame) -> list[str]:
     out = [f"- {r.metric}: n/a, {why(mod)}"
            for r in pc.itertuples() for label, mod in (("text", "text"), ("image+text", "image"), ("video+text", "video"))
            if r.metric == f"Pairwise, {label}" and (mod not in held or (scored and not np.isfinite(r.energylens)))]
+    if not set(t.loc[t["split"] == "random", "method"]) & set(ANALYTICAL):  # (its row read n/a with no reason)
+        out.insert(0, f"- Top-1, best analytical baseline: n/a, no analytical baseline ({', '.join(ANALYTICAL)}) "
+                      "was run (--methods)")
     return out + [""] if out else []
 
 
