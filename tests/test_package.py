@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import energylens
 
 
@@ -12,8 +14,6 @@ def test_every_public_name_resolves():
 
 
 def test_unknown_attribute_is_an_attribute_error():
-    import pytest
-
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         energylens.nope  # noqa: B018
 
@@ -57,3 +57,50 @@ def test_python_dash_m_runs_the_command_line():
     bad = subprocess.run([sys.executable, "-m", "energylens", "no-such-command"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "no-such-command" in bad.stderr
+
+
+_SDIST_AND_METADATA = """
+import sys
+from scikit_build_core.build import build_sdist, prepare_metadata_for_build_wheel
+names = build_sdist(sys.argv[1]), prepare_metadata_for_build_wheel(sys.argv[1])
+print("NAMES", *names)
+"""
+
+
+def test_the_sdist_builds_and_both_carry_the_licences(tmp_path):
+    """The sdist has what a build needs (CMake files, cpp/, cuda/, the bindings, the bundled data) and never the
+    ML.ENERGY v3 rows; it and the wheel's metadata carry the licences. pyproject said license = {text = ...}
+    and there was no licence file: the wheel held no LICENSE of energylens' own, its metadata no License-File,
+    and the bundled v2 data's Apache-2.0 NOTICE rode along as package data only (Metadata-Version 2.1)."""
+    import io
+    import tarfile
+    from pathlib import Path
+
+    pytest.importorskip("scikit_build_core")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _SDIST_AND_METADATA, str(tmp_path)], cwd=root,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    sdist_name, dist_info = next(ln for ln in out.stdout.splitlines() if ln.startswith("NAMES ")).split()[1:]
+    licences = ["LICENSE", "python/energylens/data/mlenergy_v2_2024/LICENSE",
+                "python/energylens/data/mlenergy_v2_2024/NOTICE"]
+    with tarfile.open(tmp_path / sdist_name) as tar:
+        prefix = sdist_name.removesuffix(".tar.gz") + "/"
+        members = {m.name.removeprefix(prefix): m for m in tar.getmembers() if m.isfile()}
+        pkg_info = tar.extractfile(members["PKG-INFO"]).read().decode()
+        first_lines = {name: io.BytesIO(tar.extractfile(m).read(4096)).readline() for name, m in members.items()}
+    needed = ["CMakeLists.txt", "cpp/CMakeLists.txt", "cuda/CMakeLists.txt", "pyproject.toml", "README.md",
+              "python/energylens/data/mlenergy_v2_2024/llm_configs_flat.csv", "python/energylens/data/gpus.csv",
+              "python/energylens/data/models.csv", *licences]
+    assert [n for n in needed if n not in members] == []
+    for folder, suffix in (("cpp/src/", ".cpp"), ("cpp/bindings/", ".cpp"), ("cpp/include/energylens/", ".hpp"),
+                           ("cuda/", ".cu")):
+        here = sorted(p.relative_to(root).as_posix() for p in (root / folder).glob("*" + suffix))
+        assert here and [n for n in here if n not in members] == [], folder
+    assert [n for n in members if n.split("/")[0] in ("build", ".git", "energylens-report")] == []
+    v3 = [n for n, line in first_lines.items() if b"energy_per_request_joules" in line and b"model_id" in line]
+    assert v3 == [], f"the ML.ENERGY v3 rows must never be bundled: {v3}"
+    metadata = (tmp_path / dist_info / "METADATA").read_text(encoding="utf-8")
+    for text in (pkg_info, metadata):
+        assert "License-Expression: Apache-2.0" in text
+        assert [f for f in licences if f"License-File: {f}" not in text] == []

@@ -51,7 +51,7 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "test": tuple(dict.fromkeys((*_COMPARE, *_SYMBOLIC, *_SR, ("scipy", "scipy"), ("pytest", "pytest"),
                                  ("pytest_benchmark", "pytest-benchmark"), ("hypothesis", "hypothesis"),
                                  ("ruff", "ruff"), ("cmake", "cmake"), ("ninja", "ninja"),
-                                 ("pybind11", "pybind11")))),
+                                 ("pybind11", "pybind11"), ("scikit_build_core", "scikit-build-core")))),
 }
 
 
