@@ -424,9 +424,11 @@ class EnergyMonitor:
     def _wait_past(self, end_ns: int, periods: Mapping[str, float]) -> None:
         """Flush until every GPU's power signal (and counter) has a reading at or after end_ns."""
         sampler = self.sampler
-        finite = [p for p in periods.values() if p == p and p > 0]
-        deadline = end_ns + int((2 * max(finite, default=0.1) + 0.05) * 1e9)
         counter_period = periods.get("nvml_energy") or periods.get("dcgm") or 0.1
+        # (the counter's period, 0.1 s where not yet detected, counts: bounded by the driver buffer's 20 ms alone,
+        # the wait gave up before the counter's next move, and a short run's window had no counter figure)
+        finite = [p for p in [*periods.values(), counter_period] if p == p and p > 0]
+        deadline = end_ns + int((2 * max(finite) + 0.05) * 1e9)
         forced_at = None
         while True:
             # One read of every source (the counter included, now past end_ns), then the fast chain until its
