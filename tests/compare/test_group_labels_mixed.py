@@ -31,7 +31,7 @@ def test_a_group_of_several_tasks_is_labelled_with_all_of_them():
     assert len(tasks) >= 2
     out = M.score_groups(df, df["energy_j"].to_numpy(), ("model", "gpu"))
     assert len(out) == 1
-    assert out["task"].iloc[0] == f"mixed ({', '.join(tasks)})"
+    assert out["task"].iloc[0] == f"mixed ({', '.join(sorted(tasks))})"
     assert out["modality"].iloc[0] == df["modality"].iloc[0]  # one modality: its own name
 
 
@@ -74,7 +74,28 @@ def test_the_report_says_a_modality_was_held_out_only_in_mixed_groups(tmp_path):
     v2 = mlenergy_v2()
     res = run_evaluation(v2, train_size=50, repeats=1, group_by=("gpu",), splits=["random"],
                          method_names=["energylens"], progress=False)
-    assert set(res.table["modality"]) == {"mixed (text, image)"}
+    assert set(res.table["modality"]) == {"mixed (image, text)"}
     text = write_report(res, tmp_path).read_text()
     assert "- Pairwise, image+text: n/a, the image rows were held out only in groups mixing modalities" in text
     assert "no image rows in this run's held-out rows" not in text
+
+
+def test_one_set_of_tasks_is_one_label_whatever_the_row_order():
+    """'mixed (code, image-chat, chat)' and 'mixed (image-chat, chat, code)' were two keys of the worst-task list
+    and the By task table: the tasks were named in their groups' row order."""
+    df = _two_tasks()
+    flipped = df.iloc[::-1].reset_index(drop=True)
+    a = M.score_groups(df, df["energy_j"].to_numpy(), ("model", "gpu"))["task"].iloc[0]
+    b = M.score_groups(flipped, flipped["energy_j"].to_numpy(), ("model", "gpu"))["task"].iloc[0]
+    assert a == b == "mixed (chat, summarise)"
+
+
+def test_a_blank_number_in_a_group_column_is_labelled_as_the_note_says():
+    """--group-by max_num_seqs with blank cells: the run notes they are ranked among themselves 'as (no
+    max_num_seqs)', but the worst-group list read 'nan' (and the others '64.0')."""
+    df = mlenergy_v2().head(12).reset_index(drop=True)
+    df["max_num_seqs"] = df["max_num_seqs"].astype(float)
+    df.loc[[0, 1], "max_num_seqs"] = np.nan
+    out = M.score_groups(df, df["energy_j"].to_numpy(), ("max_num_seqs",))
+    assert "(no max_num_seqs)" in set(out["group"]) and "nan" not in set(out["group"])
+    assert all(g == "(no max_num_seqs)" or g == str(int(float(g))) for g in out["group"]), list(out["group"])

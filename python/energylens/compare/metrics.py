@@ -205,13 +205,21 @@ def _group_codes(df: pd.DataFrame, group_by: Sequence[str]) -> np.ndarray:
 
 def _mixed_label(values: np.ndarray, column: str) -> Any:
     """The ``column`` (task, modality) of a group's rows: the one value they share, else ``mixed (a, b)`` naming
-    each in order of first appearance (a blank one as ``(no task)``), so a break-down by task or modality puts such
-    a group under neither (it took its first row's)."""
+    each, sorted (a blank one as ``(no task)``; in row order one set read two ways, two keys of a break-down), so a
+    break-down by task or modality puts such a group under neither (it took its first row's)."""
     distinct = list(dict.fromkeys(values.tolist()))
     if len(distinct) == 1:
         return distinct[0]
-    names = [str(v) if isinstance(v, str) and v.strip() else f"(no {column})" for v in distinct]
-    return f"mixed ({', '.join(dict.fromkeys(names))})"
+    names = {str(v) if isinstance(v, str) and v.strip() else f"(no {column})" for v in distinct}
+    return f"mixed ({', '.join(sorted(names))})"
+
+
+def _label_part(value: Any, column: str) -> str:
+    """One column's part of a group label: a missing number as ``(no max_num_seqs)`` (the run's note calls it so;
+    it read 'nan'), a whole float as an integer ('64', not '64.0')."""
+    if isinstance(value, float):
+        return f"(no {column})" if value != value else (f"{value:.0f}" if value.is_integer() else str(value))
+    return str(value)
 
 
 class _Groups:
@@ -233,7 +241,7 @@ class _Groups:
         self.meta = []
         for i in range(len(firsts)):
             rec: dict[str, Any] = {c: cols[c][i] for c in group_by}
-            rec["group"] = " | ".join(str(cols[c][i]) for c in group_by)
+            rec["group"] = " | ".join(_label_part(cols[c][i], c) for c in group_by)
             for c in extra:
                 rec[c] = cols[c][i]
             self.meta.append(rec)
