@@ -104,3 +104,52 @@ def test_the_sdist_builds_and_both_carry_the_licences(tmp_path):
     for text in (pkg_info, metadata):
         assert "License-Expression: Apache-2.0" in text
         assert [f for f in licences if f"License-File: {f}" not in text] == []
+
+
+_WHEEL = """
+import sys
+from scikit_build_core.build import build_wheel
+print("NAME", build_wheel(sys.argv[1], {"build-dir": sys.argv[2]}))
+"""
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_data_licences_headers_and_a_self_contained_core(tmp_path):
+    """A wheel built as pip builds it (1-4 minutes): the bundled data with its LICENSE and NOTICE, the licences in
+    .dist-info/licenses, the headers generated kernels compile against, and a _core that needs neither the CUDA
+    runtime (linked statically) nor NVML (dlopen'd) and names no path of the checkout or the build tree."""
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    pytest.importorskip("scikit_build_core")
+    pytest.importorskip("pybind11")
+    if shutil.which("readelf") is None:
+        pytest.skip("readelf (binutils) not found")
+    root = Path(__file__).resolve().parents[1]
+    build = tmp_path / "build"
+    out = subprocess.run([sys.executable, "-c", _WHEEL, str(tmp_path), str(build)], cwd=root,
+                         capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr[-3000:]
+    wheel = tmp_path / next(ln for ln in out.stdout.splitlines() if ln.startswith("NAME ")).split()[1]
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        cores = [n for n in names if n.startswith("energylens/_core") and n.endswith(".so")]
+        assert len(cores) == 1, names
+        so = tmp_path / "core.so"
+        so.write_bytes(zf.read(cores[0]))
+    data = "python/energylens/data/mlenergy_v2_2024/"
+    want = ["energylens/data/mlenergy_v2_2024/llm_configs_flat.csv", "energylens/data/mlenergy_v2_2024/LICENSE",
+            "energylens/data/mlenergy_v2_2024/NOTICE", "energylens/data/gpus.csv", "energylens/data/models.csv",
+            "energylens/include/energylens/kernel_math.hpp", "energylens/include/energylens/fast_exp.hpp",
+            "energylens/include/energylens/fast_log.hpp", f"{dist_info}/licenses/LICENSE",
+            f"{dist_info}/licenses/{data}LICENSE", f"{dist_info}/licenses/{data}NOTICE"]
+    assert [n for n in want if n not in names] == []
+    assert [n for n in names if "/tests/" in n or n.startswith(("tests/", "cpp/", "bench/"))] == []
+    dynamic = subprocess.run(["readelf", "-d", str(so)], capture_output=True, text=True, check=True).stdout
+    needed = [line.split("[")[1].rstrip("]") for line in dynamic.splitlines() if "(NEEDED)" in line]
+    assert needed and [n for n in needed if n.startswith(("libcudart", "libnvidia-ml", "libcuda."))] == [], needed
+    assert "RPATH" not in dynamic and "RUNPATH" not in dynamic, dynamic
+    binary = so.read_bytes()
+    assert str(root).encode() not in binary and str(build).encode() not in binary

