@@ -102,13 +102,15 @@ class Child:
         return 128 - self.returncode if self.returncode < 0 else self.returncode
 
     def forward(self, signum: int) -> None:
-        """Send ``signum`` (received by monitor) on to the command's process group; one received while it was
-        being started is sent once it has a pid (``energylens.cli.monitor._run_command``)."""
+        """Send ``signum`` (received by monitor) on to the command's process group, then SIGCONT, so that a stopped
+        command acts on it (``kill -STOP``: it was SIGKILLed once --grace ran out); one received while it was being
+        started is sent once it has a pid (``energylens.cli.monitor._run_command``)."""
         self.forwarded.append(signum)
         if self.first_forward_s is None:
             self.first_forward_s = time.monotonic()
         if self.pid is not None:
             signal_group(self.pid, signum)
+            signal_group(self.pid, signal.SIGCONT)  # (a stopped command acted on it only once SIGKILLed, --grace on)
 
 
 #: The signals to monitor that are sent on to the command while it runs.
@@ -376,6 +378,7 @@ def stop_command(proc: subprocess.Popen | Supervised, child: Child, grace_s: flo
     _say(f"{what} while the command ran: stopping the command ({shlex.join(child.argv)}): SIGTERM, then SIGKILL "
          f"after {grace_s:g} s")
     signal_group(proc.pid, signal.SIGTERM)
+    signal_group(proc.pid, signal.SIGCONT)  # (a stopped process acts on its SIGTERM once continued)
     try:
         proc.wait(grace_s)  # (while a thread of monitor's waits on it too: Popen.wait then reads its status)
         return
