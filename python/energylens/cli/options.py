@@ -5,7 +5,7 @@ The argument types (``positive_int``, ``seed``, ``level``, ...), ``add_gpu_table
 ``PROFILES_HELP`` and ``DEFAULTS`` live in :mod:`energylens.cli.parsers.common` (the parsers import no pandas)
 and are re-exported here.
 
-``--gpu-table FILE`` (fit, predict, evaluate): a user GPU table, a CSV with the columns of the bundled
+``--gpu-table FILE`` (fit, predict, evaluate, search, discover): a user GPU table, a CSV with the columns of the bundled
 ``energylens/data/gpus.csv``, registered before the profiles are read so that a GPU the bundled table
 lacks (or a bundled row's blank cells) can be described (docs/reference-tables.md, "User GPU tables").
 ``--model-table FILE`` (the same commands) does the same for models (``energylens/data/models.csv``'s columns;
@@ -62,6 +62,10 @@ def apply_gpu_tables(args: argparse.Namespace) -> None:
         specs = register_gpu_table(path)
         print(f"{path}: {len(specs)} GPU(s) registered: {', '.join(s.name for s in specs)}",
               file=sys.stderr)
+        if blank := [s.name for s in specs if s.vendor == "user"]:
+            print(f"{path}: no vendor for {', '.join(blank)}: priced as neither NVIDIA's nor AMD's GPUs (no NCCL NVLS "
+                  "buffers in the memory of TP > 2 on an NVLink switch, block-scaled fp8 at the fp8 rate); write nvidia, "
+                  "amd or the maker in the vendor column", file=sys.stderr)
 
 
 def apply_model_tables(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ column (:func:`where_in`).
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, fields, replace
 
@@ -167,10 +168,65 @@ def cell_number(value, source: str, row: int, column: str, label: str | None = N
         raise GpuTableError(f"{where_in(source, [row], label)}: {x:g} is not a whole number of GPUs",
                             source=source, column=label, rows=[row])
     if not (lo <= x <= hi):
-        raise GpuTableError(
-            f"{where_in(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}] "
-            f"(units: {column.rsplit('_', 1)[-1]}; dense peaks, not sparse)", source=source, column=label, rows=[row])
+        raise GpuTableError(f"{where_in(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}]"
+                            + _range_hint(column, x), source=source, column=label, rows=[row])
     return x
+
+
+#: A column name's unit as people write it, and the units a datasheet (or a tool) gives the same number in:
+#: (factor to this unit, unit) tried in order; the first that lands in the sane range is the likely slip.
+_UNITS: dict[str, tuple[str, tuple[tuple[float, str], ...]]] = {
+    "gbs": ("GB/s", ((1e3, "TB/s"), (1e-9, "bytes/s"), (1e-3, "MB/s"), (0.125, "Gbit/s"))),
+    "gb": ("GB", ((1e-9, "bytes"), (1e-6, "kB"), (1e3, "TB"))),
+    "w": ("W", ((1e3, "kW"),)),
+    "tflops": ("TFLOP/s", ((1e3, "PFLOP/s"), (1e-12, "FLOP/s"), (1e-3, "GFLOP/s"))),
+    "tops": ("TOP/s", ((1e3, "POP/s"), (1e-12, "OP/s"), (1e-3, "GOP/s"))),
+    "gpus": ("GPUs", ()),
+}
+
+
+def column_unit(column: str) -> str:
+    """The unit of GPU-table column ``column`` as people write it (``'GB/s'`` for hbm_bw_gbs); '' for a text column."""
+    return _UNITS.get(column.rsplit("_", 1)[-1], ("",))[0] if column in _RANGES else ""
+
+
+def _range_hint(column: str, x: float) -> str:
+    """What an out-of-range value of ``column`` is in units (`` (GB/s): 3.35 reads as TB/s? write 3350``), the
+    unit slip that lands it in range named with the number to write; peaks are dense (a sparse one is 2x)."""
+    unit, slips = _UNITS[column.rsplit("_", 1)[-1]]
+    lo, hi = _RANGES[column]
+    said = f" ({unit}{'; dense peaks, not sparse' if 'peak' in column else ''})"
+    for factor, other in slips:
+        if lo <= x * factor <= hi:
+            return f"{said}: is {x:g} in {other}? write {x * factor:g}, in {unit}"
+    return said
+
+
+#: Vendors whose GPUs the model prices differently (NVIDIA: NCCL's NVLS memory on NVLink 4+ switches; AMD: block-fp8
+#: at the bf16 rate), with the company names tools print for them; any other vendor is kept as written.
+_VENDORS: dict[str, str] = {"nvidia": "nvidia", "nvidia corporation": "nvidia", "amd": "amd",
+                            "advanced micro devices": "amd", "advanced micro devices, inc.": "amd",
+                            "advanced micro devices inc": "amd", "amd inc": "amd"}
+
+
+def vendor_cell(value, source: str, row: int) -> str:
+    """A ``vendor`` cell as the model reads it: ``nvidia`` / ``amd`` (the company names too), ``user`` when blank,
+    any other vendor lower-cased; a misspelt ``nvidia`` / ``amd`` (``nvida``, ``amdd``) is an error, for it would
+    silently price the GPU as neither's (its memory without NCCL's NVLS buffers, say)."""
+    written = " ".join(str(value if value is not None else "").split())
+    if _blank(value) or written in NA_WORDS:
+        return "user"
+    text = written.lower()
+    if text in _VENDORS:
+        return _VENDORS[text]
+    close = difflib.get_close_matches(text.split()[0].strip(",."), ("nvidia", "amd"), n=1, cutoff=0.75)
+    if close:
+        close = close[0]
+        raise GpuTableError(f"{where_in(source, [row], 'vendor')}: {value!r} is not a vendor energylens knows: did you "
+                            f"mean {close!r}? (nvidia and amd GPUs are priced with their own memory and kernels; "
+                            "another vendor may be written as it is, or left blank)", source=source, column="vendor",
+                            rows=[row])
+    return text
 
 
 def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:
@@ -182,11 +238,11 @@ def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> G
                             column="name", rows=[row])
     aliases = str(rec.get("aliases", "") or "")
     aliases = "" if aliases.lower() == "nan" else aliases
-    vendor = str(rec.get("vendor", "") or "").strip().lower()
+    vendor = vendor_cell(rec.get("vendor"), source, row)
     src = str(rec.get("source", "") or "").strip()
     values = {c: cell_number(rec.get(c), source, row, c) for c in GPU_NUMERIC_COLUMNS}
     return GpuSpec(name=name, aliases=tuple(a.strip() for a in aliases.split(";") if a.strip()),
-                   vendor=vendor if vendor and vendor != "nan" else "user",
+                   vendor=vendor,
                    source=src if src and src.lower() != "nan" else default_source, **values)
 
 

@@ -17,9 +17,11 @@ its values live in :mod:`energylens.profiles.gpu_spec` (re-exported here).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import os
+import re
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -43,6 +45,7 @@ from energylens.profiles.gpu_spec import (
     GpuTableError,
     cell_number,
     check_usable,
+    column_unit,
     fill_blanks,
     spec_from_record,
     spec_names,
@@ -52,6 +55,7 @@ from energylens.profiles.header import (
     check_unique_columns,
     csv_header,
     drop_empty_unnamed_columns,
+    folded,
     spelled_like,
 )
 from energylens.profiles.row_names import RowNames
@@ -73,7 +77,7 @@ def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> li
     frame.columns = [str(c).strip() for c in frame.columns]
     unknown = [c for c in frame.columns if c not in GPU_COLUMNS]
     if unknown:
-        said = ", ".join(repr(c) + spelled_like(c, GPU_COLUMNS) for c in unknown)  # 'Name': did you mean 'name'?
+        said = ", ".join(repr(c) + _column_like(c) for c in unknown)  # 'Name': did you mean 'name'?
         raise GpuTableError(f"{source}: unknown column(s) {said}; a GPU table has "
                             f"the columns {', '.join(GPU_COLUMNS)}", source=source, column=unknown[0])
     if "name" not in frame.columns:
@@ -99,6 +103,22 @@ def _parse_rows(frame: pd.DataFrame, source: str, *, require_usable: bool) -> li
             spec, row = _combine(earlier, spec, (source, first), (source, row)), first
         specs[spec.name] = (row, spec)
     return list(specs.values())
+
+
+def _column_like(header: str) -> str:
+    """`` (did you mean 'K'?)`` for the GPU-table column ``header`` was meant as: written for people (``'TDP (W)'``,
+    :func:`spelled_like`), the column with its unit again in brackets (``'hbm_bw_gbs (GB/s)'``) or a letter off
+    (``'hbm_bw_gb'``, ``'tdp'``); else ''."""
+    if said := spelled_like(header, GPU_COLUMNS):
+        return said
+    unit = re.search(r"[(\[]([^)\]]*)[)\]]\s*$", header)
+    bare = header[:unit.start()].strip() if unit else header
+    for text in (bare.lower(), folded(header)):  # 'HBM BW (TB/s)' folds to hbm_bw_tbs
+        if close := difflib.get_close_matches(text, GPU_COLUMNS, n=1, cutoff=0.75):
+            want = column_unit(close[0])
+            other = unit is not None and want and re.sub(r"\W", "", unit[1]).lower() != close[0].rsplit("_", 1)[-1]
+            return f" (did you mean {close[0]!r}?{f' its values are in {want}, not {unit[1]}' if other else ''})"
+    return ""
 
 
 def _combine(earlier: GpuSpec, spec: GpuSpec, first: tuple[str, int], second: tuple[str, int]) -> GpuSpec:

@@ -1,0 +1,138 @@
+"""A new user's GPU table, as they write it: the H100's numbers under another name are priced as the H100
+(predict's memory column and the search alike), a blank or misspelt vendor is said, and the cells and headers a
+datasheet invites (a unit in the header, a one-letter typo, TB/s or bytes/s for GB/s) get an error that says
+what to write."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens import EnergyModel
+from energylens.cli.main import main as cli_main
+from energylens.profiles import datasets, tables
+from energylens.profiles.gpu_table import GpuTableError
+
+H100 = "H100-SXM5-80GB"
+COLUMNS = ("name,vendor,memory_gb,hbm_bw_gbs,peak_fp32_tflops,peak_fp16_tflops,peak_bf16_tflops,peak_fp8_tflops,"
+           "peak_int8_tops,tdp_w,interconnect_bw_gbs,scale_up_domain_gpus,scale_out_bw_gbs")
+
+
+@pytest.fixture(autouse=True)
+def _no_user_gpus():
+    tables.clear_user_gpus()
+    yield
+    tables.clear_user_gpus()
+
+
+def _h100_row(name: str, vendor: str = "nvidia") -> str:
+    s = tables.gpu_spec(H100)
+    return ",".join([name, vendor] + [f"{getattr(s, c):g}" for c in COLUMNS.split(",")[2:]])
+
+
+def _table(tmp_path, *rows: str, header: str = COLUMNS):
+    path = tmp_path / "my_gpus.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    rows = datasets.mlenergy_v2()
+    path = tmp_path_factory.mktemp("model") / "h100.json"
+    EnergyModel().fit(rows[rows["gpu"].str.contains("H100")]).save(path)
+    return path
+
+
+def _predict(tmp_path, model_file, gpu: str, table) -> pd.DataFrame:
+    rows = datasets.mlenergy_v2()
+    rows = rows[rows["gpu"].str.contains("H100")].head(40).assign(gpu=gpu)
+    rows = pd.concat([rows, rows.assign(tp=8, pp=1, dp=1, n_gpus=8, batch_size=rows["batch_size"] * 2)])
+    configs, out = tmp_path / f"{gpu}.csv", tmp_path / f"{gpu}_pred.csv"
+    rows.to_csv(configs, index=False)
+    args = ["predict", str(model_file), str(configs), "-o", str(out)] + (["--gpu-table", str(table)] if table else [])
+    assert cli_main(args) == 0
+    return pd.read_csv(out)
+
+
+def test_the_h100_row_under_another_name_predicts_as_the_h100(tmp_path, model_file):
+    table = _table(tmp_path, _h100_row("Acme-H1"))
+    mine, h100 = _predict(tmp_path, model_file, "Acme-H1", table), _predict(tmp_path, model_file, H100, None)
+    for column in ("energy_j_pred", "energy_j_lo", "energy_j_hi", "ttft_s_pred", "tpot_s_pred", "gpu_memory_gib"):
+        np.testing.assert_array_equal(mine[column].to_numpy(), h100[column].to_numpy(), err_msg=column)
+    assert mine["fits_memory"].tolist() == h100["fits_memory"].tolist()
+
+
+def test_the_h100_spec_under_another_name_searches_as_the_h100():
+    import energylens
+
+    spec = dataclasses.replace(tables.gpu_spec(H100), name="Acme-H1", aliases=())
+    tables.register_gpu(spec)
+    res = energylens.search("meta-llama/Llama-3.1-70B-Instruct", ["H100", "Acme-H1"], input_tokens=[1000, 8000],
+                            output_tokens=[300, 2000], tp=[2, 4, 8], max_num_seqs=[16, 256, 1024], top=500,
+                            bootstrap=False).to_frame()
+    mine, h100 = (res[res["gpu"] == g].sort_values(["tp", "max_num_seqs", "input_tokens", "output_tokens"])
+                  .reset_index(drop=True) for g in ("Acme-H1", H100))
+    assert len(mine) == len(h100) > 0
+    for column in ("energy_j", "ttft_s", "tpot_s", "memory_gib_per_gpu"):
+        np.testing.assert_array_equal(mine[column].to_numpy(), h100[column].to_numpy(), err_msg=column)
+
+
+def test_a_blank_vendor_is_said_when_the_table_is_registered(tmp_path, model_file, capsys):
+    table = _table(tmp_path, _h100_row("Acme-H1", vendor=""), _h100_row("Acme-H2"))
+    _predict(tmp_path, model_file, "Acme-H1", table)
+    (note,) = [line for line in capsys.readouterr().err.splitlines() if "no vendor" in line]
+    assert "Acme-H1" in note and "NVLS" in note and "vendor column" in note
+    assert "Acme-H2" not in note  # a row with its vendor gets no note
+
+
+@pytest.mark.parametrize(("vendor", "hint"), [("nvida", "'nvidia'"), ("NVDIA", "'nvidia'"), ("amdd", "'amd'")])
+def test_a_misspelt_vendor_is_an_error_naming_the_cell(tmp_path, vendor, hint):
+    table = _table(tmp_path, _h100_row("Acme-H1", vendor=vendor))
+    with pytest.raises(GpuTableError, match=rf"data row 1 .*column 'vendor'.*{vendor!r}.*{hint}"):
+        tables.load_gpu_table(table)
+
+
+@pytest.mark.parametrize(("vendor", "want"), [("NVIDIA", "nvidia"), ("NVIDIA Corporation", "nvidia"),
+                                              ("Advanced Micro Devices, Inc.", "amd"), ("AMD", "amd"),
+                                              ("Intel", "intel"), ("", "user")])
+def test_a_vendor_as_people_write_it(tmp_path, vendor, want):
+    cell = f'"{vendor}"' if "," in vendor else vendor
+    (spec,) = tables.load_gpu_table(_table(tmp_path, _h100_row("Acme-H1", vendor=cell)))
+    assert spec.vendor == want
+
+
+@pytest.mark.parametrize(("header", "said"), [
+    ("name,hbm_bw_gb,tdp_w,interconnect_bw_gbs,peak_bf16_tflops", "'hbm_bw_gb' (did you mean 'hbm_bw_gbs'?)"),
+    ("name,hbm_bw_gbs (GB/s),tdp_w,interconnect_bw_gbs,peak_bf16_tflops",
+     "'hbm_bw_gbs (GB/s)' (did you mean 'hbm_bw_gbs'?)"),
+    ("name,hbm_bw_gbs,tdp,interconnect_bw_gbs,peak_bf16_tflops", "'tdp' (did you mean 'tdp_w'?)"),
+    ("name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflop",
+     "'peak_bf16_tflop' (did you mean 'peak_bf16_tflops'?)"),
+    ("name,HBM BW (TB/s),tdp_w,interconnect_bw_gbs,peak_bf16_tflops",
+     "'HBM BW (TB/s)' (did you mean 'hbm_bw_gbs'? its values are in GB/s, not TB/s)"),
+])
+def test_a_header_like_a_column_is_named_with_it(tmp_path, header, said):
+    table = _table(tmp_path, "Acme-H1,3350,700,900,989", header=header)
+    with pytest.raises(GpuTableError, match=re.escape(f"column(s) {said}")):
+        tables.load_gpu_table(table)
+
+
+@pytest.mark.parametrize(("value", "hint"), [("3.35", "TB/s"), ("3.35e12", "bytes/s"), ("3.35e6", "MB/s")])
+def test_a_bandwidth_in_another_unit_says_which_and_what_to_write(tmp_path, value, hint):
+    table = _table(tmp_path, f"Acme-H1,{value},700,900,989",
+                   header="name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops")
+    with pytest.raises(GpuTableError, match=rf"column 'hbm_bw_gbs'.*GB/s.*{hint}.*write 3350\b"):
+        tables.load_gpu_table(table)
+
+
+def test_a_peak_in_pflops_or_flops_says_what_to_write(tmp_path):
+    for value, hint in (("0.989", "PFLOP/s"), ("9.89e14", "FLOP/s")):
+        table = _table(tmp_path, f"Acme-H1,3350,700,900,{value}",
+                       header="name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops")
+        with pytest.raises(GpuTableError, match=rf"column 'peak_bf16_tflops'.*TFLOP/s.*{hint}.*write 989\b"):
+            tables.load_gpu_table(table)
