@@ -11,8 +11,10 @@ attention shape, the experts, and the cells of today's architectures that a plai
   ``mlp_only_layers``, ``interleave_moe_layer_step``).
 * **Local attention**: ``layer_types`` with ``sliding_attention`` and the ``sliding_window``.
 * **Hybrids**: attention layers and recurrent-state elements per sequence for Mamba-2
-  (``hybrid_override_pattern``) and Gated DeltaNet (``layer_types`` with ``linear_attention``), by the
-  formulas of docs/reference-tables.md.
+  (``hybrid_override_pattern``), Gated DeltaNet (``layer_types`` with ``linear_attention``, or Qwen3-Next's
+  ``full_attention_interval``) and Jamba's Mamba (``attn_layer_period`` / ``attn_layer_offset``), by the
+  formulas of docs/reference-tables.md, and the text column ``layer_pattern`` (which layers are which: the
+  search's per-stage memory check places the KV cache and state by it).
 * **Vocabulary**: ``vocab_size`` and ``tie_word_embeddings`` (1 / 0), which set the lm_head a decode step
   streams and the embedding lookup it does not (:mod:`energylens.profiles.step_weights`).
 * **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
@@ -33,6 +35,7 @@ import re
 from typing import Any
 
 from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, WeightLayout, layout_of
+from energylens.profiles.layer_pattern import LAYER_KINDS
 
 __all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config", "declared_weight_format",
            "declares_weight_only", "declared_precision", "declared_layout", "declared_layout_words"]
@@ -107,24 +110,82 @@ def _attention(c: Any, heads: float, d_model: float) -> dict[str, float]:
     return {"head_dim": float(getattr(c, "head_dim", None) or d_model / heads)}
 
 
-def _layer_kinds(c: Any) -> dict[str, float]:
-    """Sliding-window and hybrid cells from ``layer_types`` / ``hybrid_override_pattern``."""
-    out: dict[str, float] = {}
-    types = list(getattr(c, "layer_types", None) or ())
+#: ``layer_types`` words -> ``layer_pattern`` characters: attention of any span (a KV cache); a layer with a
+#: recurrent state (transformers 5 writes ``linear_attention`` for Gated DeltaNet and for the Mamba layers of
+#: Jamba, Bamba, Granite-4.0-H and Nemotron-H alike); an MLP or MoE layer. Others (Falcon-H1's ``hybrid``, a
+#: ``conv`` layer) leave the pattern blank.
+_TYPE_KINDS = {"full_attention": "*", "sliding_attention": "*", "chunked_attention": "*", "attention": "*",
+               "linear_attention": "M", "mamba": "M", "mlp": "-", "moe": "E"}
+
+
+def _layer_types(c: Any) -> list[str]:
+    """Each decoder layer's kind as the config states it: ``layer_types``; else Qwen3-Next's
+    ``full_attention_interval`` (full attention in every interval-th layer, Gated DeltaNet in the others, as
+    transformers' Qwen3NextConfig fills ``layer_types``); else Jamba's ``attn_layer_period`` /
+    ``attn_layer_offset`` (attention where i % period == offset, Mamba elsewhere: JambaConfig.layers_block_type);
+    [] where it states none."""
+    types = getattr(c, "layer_types", None)
+    if isinstance(types, (list, tuple)) and types:
+        return [str(t) for t in types]
+    n = getattr(c, "num_hidden_layers", None)
+    if not isinstance(n, int) or n < 1:
+        return []
+    interval = getattr(c, "full_attention_interval", None)
+    if isinstance(interval, int) and interval > 0 and getattr(c, "linear_num_value_heads", None):
+        return ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(n)]
+    period, offset = getattr(c, "attn_layer_period", None), getattr(c, "attn_layer_offset", None)
+    if isinstance(period, int) and period > 0 and isinstance(offset, int) and getattr(c, "mamba_d_state", None):
+        return ["attention" if i % period == offset else "mamba" for i in range(n)]
+    return []
+
+
+def _pattern_cell(kinds: str, n_layers: Any) -> dict[str, str]:
+    """``layer_pattern`` of a hybrid's layer kinds (one character per layer, a periodic one written once with its
+    repeat count, ``(MMM*)x12``, as the model table writes Qwen3-Next's) where it holds every layer in the
+    pattern's characters, a state layer and an attention layer; else nothing (a model without state layers gains
+    nothing by it; one without attention layers has no n_attention_layers the table can write: 0 is "all")."""
+    if "M" not in kinds or "*" not in kinds or len(kinds) != n_layers or set(kinds) - set(LAYER_KINDS):
+        return {}
+    n = len(kinds)
+    period = next(p for p in range(1, n + 1) if n % p == 0 and kinds == kinds[:p] * (n // p))
+    return {"layer_pattern": f"({kinds[:period]})x{n // period}" if period < n else kinds}
+
+
+def _layer_kinds(c: Any) -> dict[str, Any]:
+    """Sliding-window and hybrid cells from ``layer_types`` / ``hybrid_override_pattern`` (and Qwen3-Next's
+    ``full_attention_interval``, Jamba's ``attn_layer_period``: :func:`_layer_types`), with the hybrid's
+    ``layer_pattern`` (:mod:`energylens.profiles.layer_pattern`); the state layers' formula by the keys the
+    config has (:func:`_state_of`)."""
+    out: dict[str, Any] = {}
+    types = _layer_types(c)
     pattern = getattr(c, "hybrid_override_pattern", None)
     if types and "sliding_attention" in types and getattr(c, "sliding_window", None):
         out |= {"sliding_window": float(c.sliding_window), "n_sliding_layers": float(types.count("sliding_attention"))}
-    if isinstance(pattern, str) and "M" in pattern:  # Nemotron-H: M Mamba-2, * attention, - MLP, E MoE
-        per_layer, conv = _mamba2_state(c)
-        n = pattern.count("M")
-        out |= {"architecture": "hybrid", "n_attention_layers": float(pattern.count("*")),
-                "state_elems_per_seq": n * per_layer, "conv_state_elems_per_seq": n * conv}
-    elif "linear_attention" in types:  # Qwen3-Next: Gated DeltaNet layers between full-attention ones
-        per_layer, conv = _deltanet_state(c)
-        n = types.count("linear_attention")
-        out |= {"n_attention_layers": float(len(types) - n), "state_elems_per_seq": n * per_layer,
-                "conv_state_elems_per_seq": n * conv}
-    return out
+    kinds = pattern if isinstance(pattern, str) and "M" in pattern else "".join(_TYPE_KINDS.get(t, "?") for t in types)
+    state = _state_of(c) if "M" in kinds else None
+    if state is None:
+        return out
+    (per_layer, conv), n = state, kinds.count("M")
+    if not getattr(c, "linear_num_value_heads", None):  # Mamba: Nemotron-H, Jamba, Bamba (Qwen3-Next is a MoE)
+        out["architecture"] = "hybrid"
+    return out | {"n_attention_layers": float(kinds.count("*")), "state_elems_per_seq": n * per_layer,
+                  "conv_state_elems_per_seq": n * conv, **_pattern_cell(kinds, getattr(c, "num_hidden_layers", None))}
+
+
+def _state_of(c: Any) -> tuple[float, float] | None:
+    """(state, conv-state part) elements of one state layer for one sequence: Gated DeltaNet where the config has
+    ``linear_num_value_heads`` (Qwen3-Next), Mamba-2 where it has the heads (Nemotron-H's ``mamba_num_heads``,
+    Bamba's / Granite-4.0-H's ``mamba_n_heads``), Mamba (1) for Jamba (``attn_layer_period``); None where none
+    of them (the state is then not known: Zamba2, Falcon-H1; before, a Mamba layer transformers 5 calls
+    ``linear_attention`` was read as Gated DeltaNet, an AttributeError)."""
+    if getattr(c, "linear_num_value_heads", None):
+        return _deltanet_state(c)
+    if _get(c, "mamba_num_heads", "mamba_n_heads") is not None:
+        return _mamba2_state(c)
+    if getattr(c, "attn_layer_period", None) and all(getattr(c, k, None) for k in ("mamba_expand", "mamba_d_state",
+                                                                                   "mamba_d_conv")):
+        return _mamba1_state(c)
+    return None
 
 
 def _weight_block(config: Any) -> dict[str, float]:
@@ -311,10 +372,22 @@ def _ffn_widths(c: Any, moe: bool, all_moe: bool) -> dict[str, float]:
 
 
 def _mamba2_state(c: Any) -> tuple[float, float]:
-    """(state, conv-state part) elements of one Mamba-2 layer for one sequence."""
-    inner = c.mamba_num_heads * c.mamba_head_dim
-    conv = (c.conv_kernel - 1) * (inner + 2 * c.n_groups * c.ssm_state_size)
-    return float(inner * c.ssm_state_size + conv), float(conv)
+    """(state, conv-state part) elements of one Mamba-2 layer for one sequence (Nemotron-H's key names, else
+    Bamba's / Granite-4.0-H's)."""
+    heads, head_dim = _get(c, "mamba_num_heads", "mamba_n_heads"), _get(c, "mamba_head_dim", "mamba_d_head")
+    state, groups = _get(c, "ssm_state_size", "mamba_d_state"), _get(c, "n_groups", "mamba_n_groups")
+    inner = heads * head_dim
+    conv = (_get(c, "conv_kernel", "mamba_d_conv") - 1) * (inner + 2 * groups * state)
+    return float(inner * state + conv), float(conv)
+
+
+def _mamba1_state(c: Any) -> tuple[float, float]:
+    """(state, conv-state part) elements of one Mamba (1) layer for one sequence (Jamba; vLLM's
+    mamba1_state_shape: the conv state of (conv kernel - 1) x d_inner, the SSM state of d_inner x d_state,
+    d_inner = ``mamba_expand`` x hidden_size)."""
+    inner = c.mamba_expand * c.hidden_size
+    conv = (c.mamba_d_conv - 1) * inner
+    return float(inner * c.mamba_d_state + conv), float(conv)
 
 
 def _deltanet_state(c: Any) -> tuple[float, float]:

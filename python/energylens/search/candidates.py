@@ -54,7 +54,7 @@ OVERRIDE_COLUMNS = ("params_b", "active_params_b", "n_layers", "d_model", "n_hea
                     "n_attention_layers", "n_moe_layers", "sliding_window", "n_sliding_layers",
                     "state_elems_per_seq", "video_tokens_per_frame", "compute_precision",
                     "mamba_ssm_cache_dtype", "conv_state_elems_per_seq", "vision_tile_tokens", "kv_lora_rank",
-                    "qk_rope_head_dim", "v_head_dim", "weight_layout")
+                    "qk_rope_head_dim", "v_head_dim", "weight_layout", "layer_pattern")
 #: Measured latency columns (the profile schema's, seconds; an ML.ENERGY v3 export gives tpot_s): read only with
 #: ``search(..., measured_latency=True)`` (:mod:`.measured`), which checks the limits against them where given.
 LATENCY_COLUMNS = ("ttft_s", "tpot_s")

@@ -37,6 +37,7 @@ from energylens.profiles.features import STATE_TRAFFIC_PER_STEP
 from energylens.search.stage_cache import (
     binding_stages,
     moe_layers_before,
+    own_pattern,
     pattern_cache,
     pattern_fields,
     row_patterns,
@@ -47,7 +48,7 @@ from energylens.search.stage_cache import (
 __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "stage_layers", "stage_bytes",
            "binding_stages", "moe_layers_before", "weight_parts", "WEIGHT_PARTS", "parts_stage_weights", "gpu_sides",
            "activation_bytes", "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param",
-           "gpu_memory", "pattern_fields", "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params",
+           "gpu_memory", "pattern_fields", "own_pattern", "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params",
            "expert_weight_bytes", "checkpoint_weight_bytes", "vision_params", "routed_expert_params", "kept_params",
            "BF16_KEPT", "runtime_reserve", "nvls_capable", "NVLS_BYTES_PER_GPU", "collective_group"]
 

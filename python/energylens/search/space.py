@@ -465,7 +465,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
-        layers = _memory.pattern_fields(m.layer_pattern, _arch(r, m, "n_layers"), _arch(r, m, "n_attention_layers"))
+        layers = _memory.pattern_fields(_memory.own_pattern(r, m), _arch(r, m, "n_layers"), _arch(r, m, "n_attention_layers"))
         for name, value in {**_memory.combo_weight_values(r, [_arch(r, m, c) for c in BF16_KEPT], expert[i], moe[i]), **layers}.items():
             values[i, col[name]] = value  # bf16 embeddings, encoder, expert-only rest; the stages' parts
         values[i, col["memory_bytes"]] = g.memory_gb * GIB

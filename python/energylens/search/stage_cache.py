@@ -20,7 +20,7 @@ import pandas as pd
 from energylens.profiles.layer_pattern import MAX_PATTERN_LAYERS, parse_layer_pattern
 
 __all__ = ["moe_layers_before", "binding_stages", "stage_layers", "stage_bytes", "pattern_cache", "pattern_fields",
-           "row_patterns", "MAX_PATTERN_STAGES", "MASK_BITS", "MASK_FIELDS", "stage_pattern_layers"]
+           "row_patterns", "own_pattern", "MAX_PATTERN_STAGES", "MASK_BITS", "MASK_FIELDS", "stage_pattern_layers"]
 
 #: Stages the per-stage check weighs one by one (the engine's kernel::kMaxPatternStages); above, an upper bound.
 MAX_PATTERN_STAGES = 8
@@ -133,6 +133,13 @@ def pattern_fields(cell, n_layers, n_attention_layers) -> dict[str, float]:
     return out
 
 
+def own_pattern(row: dict, spec) -> str:
+    """A combo's ``layer_pattern``: its profile row's own cell where it gives one (a candidate table's, a
+    config.json's: :mod:`energylens.profiling.hf_config`), else its ModelSpec's."""
+    cell = row.get("layer_pattern")
+    return cell.strip() if isinstance(cell, str) and cell.strip() else spec.layer_pattern
+
+
 def _fits(kinds, n_layers, n_attention_layers) -> bool:
     """The pattern holds the row's layers and attention layers (NaN or < 1: every layer)."""
     att = kinds[0]
@@ -141,21 +148,28 @@ def _fits(kinds, n_layers, n_attention_layers) -> bool:
 
 
 def row_patterns(frame: pd.DataFrame, specs: dict, n_layers) -> np.ndarray:
-    """Per row of ``frame``, its model's ``layer_pattern`` cell where it fits the row's layers and attention
-    layers (its own n_attention_layers column where given, else the model's; :func:`_fits`), else "" (``specs``:
-    model name -> ModelSpec or None; ``n_layers`` per row). Once per model: 420k predict rows, few models."""
-    names = frame["model"].astype(str).to_numpy()
-    out = np.full(len(names), "", dtype=object)
+    """Per row of ``frame``, its ``layer_pattern``: the row's own cell where it gives one (a profile row of a model
+    the table lacks, read from its config.json: :mod:`energylens.profiling.hf_config`), else its model's; where
+    it fits the row's layers and attention layers (its own n_attention_layers column where given, else the
+    model's; :func:`_fits`), else "" (``specs``: model name -> ModelSpec or None; ``n_layers`` per row). Once per
+    (model, cell): 420k predict rows, few models."""
+    names, inv = np.unique(frame["model"].astype(str).to_numpy(), return_inverse=True)
+    cells = np.array([getattr(specs.get(n), "layer_pattern", "") or "" for n in names], dtype=object)[inv]
+    model_att = np.array([float(getattr(specs.get(n), "n_attention_layers", np.nan)) for n in names])[inv]
+    if "layer_pattern" in frame.columns:
+        codes, texts = pd.factorize(frame["layer_pattern"].to_numpy(dtype=object))  # NaN / None: code -1
+        given = np.array([t.strip() if isinstance(t, str) else "" for t in texts] + [""], dtype=object)[codes]
+        cells = np.where(given != "", given, cells)
+    out = np.full(len(cells), "", dtype=object)
     own = (pd.to_numeric(frame["n_attention_layers"], errors="coerce").to_numpy(dtype=float)
-           if "n_attention_layers" in frame.columns else np.full(len(names), np.nan))
+           if "n_attention_layers" in frame.columns else np.full(len(cells), np.nan))
     n_layers = np.asarray(n_layers, dtype=float)
-    for name in np.unique(names):
-        cell = getattr(specs.get(name), "layer_pattern", "") or ""
+    for cell in np.unique(cells):
         kinds = parse_layer_pattern(cell)
         if kinds is None:
             continue
-        at = np.flatnonzero(names == name)
-        n_att = np.where(np.isfinite(own[at]), own[at], float(specs[name].n_attention_layers))
+        at = np.flatnonzero(cells == cell)
+        n_att = np.where(np.isfinite(own[at]), own[at], model_att[at])
         n_att = np.where(np.isfinite(n_att) & (n_att >= 1), np.minimum(n_att, n_layers[at]), n_layers[at])
         fits = (n_layers[at] == len(kinds[0])) & (n_att == float(kinds[0].sum())) & (len(kinds[0]) <= MAX_PATTERN_LAYERS)
         out[at[fits]] = cell
