@@ -136,3 +136,38 @@ def test_a_peak_in_pflops_or_flops_says_what_to_write(tmp_path):
                        header="name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops")
         with pytest.raises(GpuTableError, match=rf"column 'peak_bf16_tflops'.*TFLOP/s.*{hint}.*write 989\b"):
             tables.load_gpu_table(table)
+
+
+def _inline_profile(n: int = 30, **cols) -> pd.DataFrame:
+    df = pd.DataFrame(dict(model="meta-llama/Llama-3.1-8B-Instruct", params_b=8.03, gpu="Acme-H1", tp=1, pp=1,
+                           batch_size=8, input_tokens=500, output_tokens=300, energy_j=100.0,
+                           gpu_hbm_bw_gbs=3350, gpu_tdp_w=700, gpu_interconnect_bw_gbs=900,
+                           gpu_peak_bf16_tflops=989), index=range(n))
+    for column, value in cols.items():
+        df[column] = value
+    df.attrs["source"] = "runs.csv"
+    return df
+
+
+def test_spec_columns_that_disagree_name_the_odd_rows_not_every_row():
+    df = _inline_profile()
+    df.loc[[5, 17], "gpu_tdp_w"] = 650
+    with pytest.raises(GpuTableError) as ei:
+        tables.gpu_specs_for_profiles(df)
+    said = str(ei.value)
+    assert said.startswith("runs.csv: data rows 6, 18 (1-based, header not counted), column 'gpu_tdp_w'"), said
+    assert "650" in said and "700 on its other 28 rows (data rows 1, 2, 3, ...)" in said
+    assert ei.value.rows == [5, 17] and ei.value.column == "gpu_tdp_w"
+
+
+@pytest.mark.parametrize(("column", "value", "said"), [
+    ("gpu_hbm_bw_gb", 3350, "'gpu_hbm_bw_gb' is not read: name it 'gpu_hbm_bw_gbs'"),
+    ("gpu_hbm_bw (TB/s)", 3.35, "'gpu_hbm_bw (TB/s)' is not read: name it 'gpu_hbm_bw_gbs'"),
+    ("gpu_tdp_kw", 0.7, "'gpu_tdp_kw' is not read: name it 'gpu_tdp_w'"),
+])
+def test_a_missing_spec_column_names_the_column_written_for_it(column, value, said):
+    wanted = {"gpu_hbm_bw_gb": "gpu_hbm_bw_gbs", "gpu_hbm_bw (TB/s)": "gpu_hbm_bw_gbs", "gpu_tdp_kw": "gpu_tdp_w"}
+    df = _inline_profile(**{column: value}).drop(columns=[wanted[column]])
+    with pytest.raises(GpuTableError, match=re.escape(said)) as ei:
+        tables.gpu_specs_for_profiles(df)
+    assert f"lacks {wanted[column]}" in str(ei.value)

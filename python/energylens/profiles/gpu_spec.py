@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, fields, replace
 
 from energylens.errors import ProfileSchemaError
@@ -246,15 +247,31 @@ def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> G
                    source=src if src and src.lower() != "nan" else default_source, **values)
 
 
-def check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "") -> None:
+def check_usable(spec: GpuSpec, source: str, rows: list[int], prefix: str = "", columns=()) -> None:
+    """A GpuTableError where ``spec`` lacks a value the template needs; a column of ``columns`` (the file's) written
+    for a missing one (``gpu_hbm_bw_gb``, ``gpu_hbm_bw (TB/s)``, ``gpu_tdp_kw``: read as an extra column) is named."""
     missing = [c for c in NEEDED_COLUMNS if math.isnan(getattr(spec, c))]
     if all(math.isnan(getattr(spec, c)) for c in SIXTEEN_BIT_COLUMNS):
         missing.append(" or ".join(SIXTEEN_BIT_COLUMNS))
     if missing:
         cols = ", ".join(prefix + m.replace(" or ", " or " + prefix) for m in missing)
+        written = [(n, prefix + c) for m in missing for c in m.split(" or ")
+                   for n in [_written_for(prefix + c, columns)] if n is not None]
+        said = "".join(f"; the column {n!r} is not read: name it {c!r}, in {column_unit(c.removeprefix(prefix))}"
+                       for n, c in written)
         raise GpuTableError(f"{where_in(source, rows, None)}: GPU {spec.name!r} lacks {cols} (needed to predict "
-                            "energy; take them from the datasheet, dense peaks)", source=source,
+                            f"energy; take them from the datasheet, dense peaks){said}", source=source,
                             column=prefix + missing[0].split(" ")[0], rows=rows)
+
+
+def _written_for(column: str, columns) -> str | None:
+    """The column of ``columns`` that is ``column`` with another unit, or none, or a unit in brackets; or None."""
+    stem = column.rsplit("_", 1)[0]
+    for name in columns:
+        text = re.sub(r"\W+", "_", re.sub(r"\s*[(\[][^)\]]*[)\]]\s*$", "", str(name)).strip().lower())
+        if str(name) != column and stem in (text, text.rsplit("_", 1)[0]):
+            return str(name)
+    return None
 
 
 def fill_blanks(base: GpuSpec, extra: GpuSpec | dict, source: str, rows: list[int], prefix: str = "",

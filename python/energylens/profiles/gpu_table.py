@@ -22,6 +22,7 @@ import functools
 import math
 import os
 import re
+from collections import Counter
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -338,12 +339,23 @@ def _inline_spec(profiles: pd.DataFrame, present: list[str], pos: np.ndarray, ro
     for col in present:
         vals = _inline_values(profiles[col].to_numpy(dtype=object)[pos], rows[pos], src, col)
         if len(set(vals.values())) > 1:
-            raise GpuTableError(f"{where_in(src, list(vals), col)}: GPU {g!r} is given different values "
-                                f"({', '.join(f'{v:g}' for v in dict.fromkeys(vals.values()))}); one GPU has "
-                                "one spec", source=src, column=col, rows=list(vals))
+            raise _disagreement(vals, src, col, g)
         if vals:
             inline[INLINE_COLUMNS[col]] = next(iter(vals.values()))
     return inline
+
+
+def _disagreement(vals: dict[int, float], src: RowNames, col: str, g: str) -> GpuTableError:
+    """The error for GPU ``g``'s inline column ``col`` given different values (data row -> value ``vals``): located
+    at the rows that differ from its most common value (a slip on 2 rows of 300 is named, not the 300)."""
+    common = Counter(vals.values()).most_common(1)[0][0]
+    odd, same = [r for r, v in vals.items() if v != common], [r for r, v in vals.items() if v == common]
+    other = ", ".join(f"{v:g}" for v in dict.fromkeys(vals[r] for r in odd))
+    _, phrase = src.parts(same)
+    shown = phrase(same[:3]).removesuffix(" (1-based, header not counted)") + (", ..." if len(same) > 3 else "")
+    return GpuTableError(f"{where_in(src, odd, col)}: GPU {g!r} is given different values, {other} here but "
+                         f"{common:g} on its other {len(same)} row{'s' if len(same) > 1 else ''} ({shown}); one GPU "
+                         "has one spec", source=src, column=col, rows=odd)
 
 
 def _unknown_error(unknown: list[tuple[str, np.ndarray]], src: RowNames) -> UnknownGpuError:
@@ -391,7 +403,7 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
         if base is None:
             spec = GpuSpec(name=g, aliases=(), vendor="user", source=f"{src}: GPU spec columns",
                            **{c: inline.get(c, math.nan) for c in GPU_NUMERIC_COLUMNS})
-            check_usable(spec, src, at, prefix="gpu_")
+            check_usable(spec, src, at, prefix="gpu_", columns=profiles.columns)
         else:
             spec = fill_blanks(base, inline, src, at, prefix="gpu_")
         g0, row0 = first.setdefault(base.name if base is not None else normalize_name(g), (g, here := int(at[0])))
