@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from energylens.cli.evaluate_coverage import coverage_level, print_coverage
 from energylens.cli.fit import warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
     apply_gpu_tables,
@@ -100,6 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     produced no score on the headline split or failed in some of its fits (the table and report are still
     written, the failure named), or every method failed (nothing written)."""
     check_seed(args.seed, args.repeats)  # before any work: its bound depends on --repeats (the runner checks it too)
+    level = coverage_level(args, SPLIT_NAMES)
     _check_variant_names(args)
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused, and the
@@ -122,7 +124,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              group_by=group_by,
                              tpot_slo_s=args.tpot_slo, seed=args.seed,
                              splits=asked,
-                             method_names=names, progress=not args.no_progress)
+                             method_names=names, progress=not args.no_progress, coverage=level)
     empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
     if empty:
         why = "; ".join(f"{s}: {_EMPTY_SPLIT.get(s, 'no split could be drawn')}" for s in empty)
@@ -154,6 +156,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_summary(res, explain=True))
         _print_worst(res.table, res.info.get("tpot_slo"))
+        print_coverage(res.info)
         _print_unshown_splits(res.table, report_path)
         print(f"run time {run_time(res.info['runtime_s'])}"
               + (f"; report: {report_path}" if report_path else ""))

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from energylens.compare.coverage import coverage_markdown
 from energylens.compare.findings import method_notes, standing
 from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
@@ -310,7 +311,7 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
     h = headline(result)
     if not h.empty:
         md += _headline(result, h)
-    md += _small_vs_all(result)
+    md += _small_vs_all(result) + coverage_markdown(result.info.get("coverage"))
     if not h.empty:
         md += ["## By modality", "", _breakdown_note(result), "", breakdown(result, "modality"), "",
                "## By task", "", _breakdown_note(result), "", breakdown(result, "task"), ""]

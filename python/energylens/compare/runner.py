@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energylens.compare.coverage import check_level, interval_coverage, interval_reason
 from energylens.compare.inputs import shared_template_inputs, template_inputs
 from energylens.compare.methods import Method, check_method
 from energylens.compare.metrics import SLO_METRICS, _Groups, choice_counts, score_groups
@@ -194,12 +195,12 @@ class _Progress:
     has taken a second: one each tenth of the work, and one whenever 10 s passed without (a log file or CI
     output gets about 10 lines, not hundreds of carriage-return redraws; a fast run none), with the time left."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled
+    def __init__(self, total: int, enabled: bool, what: str = "fits") -> None:
+        self.total, self.done, self.enabled, self.what = total, 0, enabled, what
         self.t0 = time.perf_counter()
         tty = getattr(sys.stderr, "isatty", lambda: False)()
         tqdm = optional("tqdm.auto") if enabled and tty else None
-        self.bar = (tqdm.tqdm(total=total, desc="evaluate", unit="fit", file=sys.stderr, leave=False)
+        self.bar = (tqdm.tqdm(total=total, desc=f"evaluate ({what})", unit="fit", file=sys.stderr, leave=False)
                     if tqdm is not None else None)
         self.every = max(1, total // 10)
         self.last = self.t0
@@ -217,7 +218,7 @@ class _Progress:
             self.last = now
             left = self.total - self.done
             eta = f"; about {_rough(run * left / self.done)} left" if 0 < left else ""
-            print(f"evaluate: {self.done}/{self.total} fits, {run:.0f} s{eta}", file=sys.stderr, flush=True)
+            print(f"evaluate: {self.done}/{self.total} {self.what}, {run:.0f} s{eta}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -337,13 +338,39 @@ def _check_methods(methods: Any, method_names: Sequence[str] | None) -> None:
                          "methods by name), not both: the factory makes the methods, so the names would be ignored")
 
 
+def _check_template_inputs(df: pd.DataFrame, gpu_spec: Any) -> None:
+    """The baselines' inputs of every row, computed once before the run: a bad row fails now, by its row in the
+    frame, not once per split after the whole run, by its row in a split (what warns, warns again where a method
+    computes it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        template_inputs(df, gpu_spec)
+
+
+def _coverage(df: pd.DataFrame, all_splits: Sequence[Split], factory: MethodFactory, seed: int,
+              level: float | None, bootstrap: int | None, progress: bool) -> dict[str, Any]:
+    """``{"coverage": interval_coverage on the random splits}`` (timed, with its own progress); {} when ``level`` is
+    None. The methods that give intervals are refitted with ``bootstrap`` refits (None: the model's default)."""
+    if level is None:
+        return {}
+    t0 = time.perf_counter()
+    random = [sp for sp in all_splits if sp.split == "random"]
+    n = sum(not interval_reason(m) for m in factory(seed)) * len(random)
+    bar = _Progress(n, progress, "interval fits")
+    out = interval_coverage(df, random, factory, lambda r: seed * METHOD_SEED_STRIDE + r, level,
+                            bootstrap=bootstrap, tick=bar.update)
+    bar.close()
+    return {"coverage": {**out, "runtime_s": time.perf_counter() - t0}}
+
+
 def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeats: int = 20,
                    group_by: Sequence[str] = DEFAULT_GROUP_BY, tpot_slo_s: float | None = None,
                    seed: int = 0, splits: Iterable[str] = SPLIT_NAMES,
                    methods: MethodFactory | None = None, method_names: Sequence[str] | None = None,
                    curve_sizes: Iterable[int] = CURVE_SIZES,
                    gpu_shots: Iterable[int] = GPU_SHOTS,
-                   gpu_spec: Any = None, progress: bool = True, tpot_slo: float | None = None) -> EvaluationResult:
+                   gpu_spec: Any = None, progress: bool = True, tpot_slo: float | None = None,
+                   coverage: float | None = None, coverage_bootstrap: int | None = None) -> EvaluationResult:
     """Fit every method on exactly the same training rows and score it on the same held-out rows.
 
     ``profiles``: a schema-v1 frame, a profile file, an ML.ENERGY v2 flat CSV, or ``"bundled"`` (read with
@@ -357,15 +384,16 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     one warning), never a silent zero. The template's inputs the baselines read are computed once for
     ``profiles`` and sliced per split (:func:`energylens.compare.inputs.shared_template_inputs`), the same
     bits as computed per call. ``tpot_slo_s``: score Top-1 and regret among the candidates meeting this TPOT (s);
-    ``tpot_slo`` is its deprecated name (0.1.0; a DeprecationWarning). Returns an :class:`EvaluationResult`
-    (``info["tpot_slo"]`` keeps its name: bench JSON files hold it). Raises ProfileSchemaError for an invalid
+    ``tpot_slo`` is its deprecated name (0.1.0; a DeprecationWarning). ``coverage``: a level in (0, 1), adds
+    ``info["coverage"]`` (:mod:`energylens.compare.coverage`). Returns an :class:`EvaluationResult` (``info
+    ["tpot_slo"]`` keeps its name: bench JSON files hold it). Raises ProfileSchemaError for an invalid
     profile row, ValueError for a bad argument, TypeError for a method missing a member.
     """
     tpot_slo = renamed_argument("run_evaluation", "tpot_slo", "tpot_slo_s", tpot_slo, tpot_slo_s)
-    t0 = time.perf_counter()
-    group_by = tuple(group_by)
+    t0, group_by = time.perf_counter(), tuple(group_by)
     check_seed(seed, repeats)
     _check_methods(methods, method_names)
+    coverage = None if coverage is None else check_level(coverage, "coverage")
     df = _prepare(profiles, group_by, tpot_slo)
     named = canonical_names(df)  # the spellings of one GPU or model are one, in splits and groups
     all_splits = make_splits(df, train_size=train_size, repeats=repeats, seed=seed, group_by=group_by,
@@ -374,7 +402,6 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     n_methods = len(factory(seed))
     if n_methods == 0:
         raise ValueError("no methods to evaluate")
-
     tables: list[pd.DataFrame] = []
     preds: list[pd.DataFrame] = []
     notes = _Notes()
@@ -382,10 +409,8 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
     fit_seconds: dict[str, float] = {}
     bar = _Progress(len(all_splits) * n_methods, progress)
     with shared_template_inputs(df, gpu_spec):  # the baselines' inputs: computed once, sliced per split
-        if methods is None:  # the built-in methods read them: a bad row fails now, by its row in the frame, not
-            with warnings.catch_warnings():  # once per split after the whole run, by its row in a split
-                warnings.simplefilter("ignore")  # (what warns, warns again where a method computes it)
-                template_inputs(df, gpu_spec)
+        if methods is None:  # the built-in methods read them: a bad row fails now, by its row in the frame
+            _check_template_inputs(df, gpu_spec)
         for sp in all_splits:
             test_ref = df.iloc[sp.test_idx]  # what is scored; methods only ever see copies
             labels = named.iloc[sp.test_idx]  # groups by the names of the whole frame: one label per GPU, model
@@ -415,6 +440,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
         "methods": list(dict.fromkeys(t["method"].iloc[0] for t in tables)) if tables else [],
         "notes": notes.means(), "fit_seconds": fit_seconds, "runtime_s": time.perf_counter() - t0,
     }
+    info.update(_coverage(df, all_splits, factory, seed, coverage, coverage_bootstrap, progress))
     return EvaluationResult(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                             pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), info)
 
