@@ -171,3 +171,20 @@ def test_a_missing_spec_column_names_the_column_written_for_it(column, value, sa
     with pytest.raises(GpuTableError, match=re.escape(said)) as ei:
         tables.gpu_specs_for_profiles(df)
     assert f"lacks {wanted[column]}" in str(ei.value)
+
+
+def test_fit_says_the_model_file_does_not_keep_the_gpu_table(tmp_path, capsys):
+    """The model file holds the template's parameters, no GPU: predict / search on the user's GPU need the table
+    again, and fit says so where it registers it (before, the second call met 'unknown GPU' with no word why)."""
+    table = _table(tmp_path, _h100_row("Acme-H1"))
+    rows = datasets.mlenergy_v2()
+    profile = tmp_path / "runs.csv"
+    rows[rows["gpu"].str.contains("H100")].assign(gpu="Acme-H1").to_csv(profile, index=False)
+    models = tmp_path / "my_models.csv"
+    models.write_text("name,architecture,params_b,active_params_b,n_layers,d_model,n_heads,n_kv_heads,head_dim,"
+                      "n_experts,experts_per_token\nacme/Coder-8B,dense,8.03,8.03,32,4096,32,8,128,1,1\n")
+    assert cli_main(["fit", str(profile), "--gpu-table", str(table), "--model-table", str(models),
+                     "-o", str(tmp_path / "m.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"m.json keeps no GPU table: pass --gpu-table {table} again to predict or search on Acme-H1" in err
+    assert f"m.json keeps no model table: pass --model-table {models} again" in err

@@ -62,6 +62,9 @@ def apply_gpu_tables(args: argparse.Namespace) -> None:
         specs = register_gpu_table(path)
         print(f"{path}: {len(specs)} GPU(s) registered: {', '.join(s.name for s in specs)}",
               file=sys.stderr)
+        if getattr(args, "command", None) == "fit" and specs:  # the model file holds parameters, no GPU
+            print(f"{path}: {args.output} keeps no GPU table: pass --gpu-table {path} again to predict or search on "
+                  f"{', '.join(s.name for s in specs)} with it", file=sys.stderr)
         if blank := [s.name for s in specs if s.vendor == "user"]:
             print(f"{path}: no vendor for {', '.join(blank)}: priced as neither NVIDIA's nor AMD's GPUs (no NCCL NVLS "
                   "buffers in the memory of TP > 2 on an NVLink switch, block-scaled fp8 at the fp8 rate); write nvidia, "
@@ -73,6 +76,9 @@ def apply_model_tables(args: argparse.Namespace) -> None:
     for path in getattr(args, "model_table", None) or []:
         specs = register_model_table(path)
         print(f"{path}: {len(specs)} model(s) registered: {', '.join(s.name for s in specs)}", file=sys.stderr)
+        if getattr(args, "command", None) == "fit" and specs:  # the model file holds parameters, no model table
+            print(f"{path}: {args.output} keeps no model table: pass --model-table {path} again to predict or search "
+                  f"on {', '.join(s.name for s in specs)} with it", file=sys.stderr)
 
 
 def command_inputs(args: argparse.Namespace, *names: str) -> list[str]:
