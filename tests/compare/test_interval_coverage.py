@@ -35,7 +35,7 @@ def test_coverage_counted_by_hand(monkeypatch):
         0: (np.array([5.0, 25.0, 30.0, 60.0]), np.array([15.0, 30.0, 50.0, 100.0])),  # row 1 below
         1: (np.array([12.0, 10.0, 20.0, 70.0]), np.array([20.0, 30.0, 30.0, 90.0])),  # row 0 below, row 2 above
     }
-    monkeypatch.setattr(cov_mod, "_fit_interval", lambda m, train, test, level, boot: bounds[m.seed])
+    monkeypatch.setattr(cov_mod, "_fit_interval", lambda m, train, test, level, boot: (*bounds[m.seed], ""))
     splits = [Split("random", "", "", r, np.array([4, 5]), np.array([0, 1, 2, 3])) for r in (0, 1)]
     out = interval_coverage(df, splits, lambda seed: [ClosedForm(seed=seed), _Point()], lambda r: r, 0.9)
     s = out["methods"]["energylens"]
@@ -82,6 +82,16 @@ def test_cli_profiles_taken_as_level_says_where_to_put_the_option(capsys):
         main(["evaluate", "--coverage", "bundled"])
     assert exc.value.code == 2
     assert "put --coverage after PROFILES" in capsys.readouterr().err
+
+
+def test_an_unresolved_level_warns_once_not_per_repeat(recwarn):
+    from energylens.compare.runner import run_evaluation
+    from energylens.errors import IntervalLevelWarning
+    from energylens.profiles.datasets import mlenergy_v2
+    run_evaluation(mlenergy_v2(), repeats=3, splits=["random"], method_names=["energylens"], coverage=0.99,
+                   progress=False)
+    said = [w for w in recwarn if issubclass(w.category, IntervalLevelWarning)]
+    assert len(said) == 1 and "said once for the run's 3 repeats" in str(said[0].message)
 
 
 def test_cli_refuses_coverage_without_random_split(capsys):

@@ -28,7 +28,12 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.methods import ClosedForm, Method
-from energylens.errors import DegenerateFitWarning, EnergyLensError
+from energylens.errors import (
+    DegenerateFitWarning,
+    EnergyLensError,
+    IntervalLevelWarning,
+    IntervalsUnavailableError,
+)
 from energylens.model import EnergyModel
 
 __all__ = ["check_level", "interval_reason", "interval_coverage", "format_coverage", "coverage_markdown",
@@ -65,15 +70,22 @@ def interval_reason(method: Method) -> str:
 
 
 def _fit_interval(method: ClosedForm, train: pd.DataFrame, test: pd.DataFrame, level: float,
-                  bootstrap: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``level`` interval of ``test`` by ``method``'s model refitted with the bootstrap (None: the default)."""
+                  bootstrap: int | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The ``level`` interval of ``test`` by ``method``'s model refitted with the bootstrap (None: the default), and
+    the message of the model's IntervalLevelWarning ('' without one: :func:`interval_coverage` says it once)."""
     boot = {} if bootstrap is None else {"bootstrap": int(bootstrap)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)  # as the scored fit (ClosedForm.fit)
         model = EnergyModel(seed=method.seed, calibration=method.calibration, **method.model_options,
                             **boot).fit(train)
-    iv = model.predict_interval(test, level, check_range=False)  # the splits extrapolate on purpose
-    return iv["energy_j_lo"].to_numpy(dtype=float), iv["energy_j_hi"].to_numpy(dtype=float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IntervalLevelWarning)
+        iv = model.predict_interval(test, level, check_range=False)  # the splits extrapolate on purpose
+    for w in caught:  # the level's warning came once per repeat and variant: said once by interval_coverage
+        if not issubclass(w.category, IntervalLevelWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    said = next((str(w.message) for w in caught if issubclass(w.category, IntervalLevelWarning)), "")
+    return iv["energy_j_lo"].to_numpy(dtype=float), iv["energy_j_hi"].to_numpy(dtype=float), said
 
 
 class _Tally:
@@ -122,6 +134,7 @@ def interval_coverage(df: pd.DataFrame, splits: Sequence[Any], factory: Callable
     level = check_level(level)
     tallies: dict[str, _Tally] = {}
     none: dict[str, str] = {}
+    level_said = False
     task_col = df["task"].astype("string").fillna("").to_numpy(dtype=object) if "task" in df else None
     for sp in splits:
         train, test = df.iloc[sp.train_idx], df.iloc[sp.test_idx]
@@ -135,11 +148,17 @@ def interval_coverage(df: pd.DataFrame, splits: Sequence[Any], factory: Callable
                 continue
             tally = tallies.setdefault(method.name, _Tally())
             try:
-                lo, hi = _fit_interval(method, train.copy(), test.copy(), level, bootstrap)
+                lo, hi, level_msg = _fit_interval(method, train.copy(), test.copy(), level, bootstrap)
             except (ValueError, ArithmeticError, np.linalg.LinAlgError, EnergyLensError) as exc:
-                tally.error = tally.error or f"{type(exc).__name__}: {exc}"
+                more = "; evaluate: train on more rows (--train-size)" if isinstance(exc, IntervalsUnavailableError) else ""
+                tally.error = tally.error or f"{type(exc).__name__}: {exc}{more}"
             else:
                 tally.add(e, lo, hi, task)
+                if level_msg and not level_said:
+                    level_said = True
+                    warnings.warn(f"{level_msg} (said once for the run's {len(splits)} repeats; "
+                                  f"--coverage measures the interval as it is: choose a level the refits resolve, "
+                                  f"such as 0.9)", IntervalLevelWarning, stacklevel=2)
             tick()
     boot = EnergyModel().bootstrap_replicates if bootstrap is None else int(bootstrap)
     return {"level": level, "bootstrap": boot, "methods": {n: t.summary(level) for n, t in tallies.items()},
