@@ -188,3 +188,29 @@ def test_fit_says_the_model_file_does_not_keep_the_gpu_table(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"m.json keeps no GPU table: pass --gpu-table {table} again to predict or search on Acme-H1" in err
     assert f"m.json keeps no model table: pass --model-table {models} again" in err
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("hbm_bw_gbs", 3.35, "field 'hbm_bw_gbs': 3.35 is outside the sane range [50, 50000] (GB/s): is 3.35 in TB/s? "
+                         "write 3350"),
+    ("peak_bf16_tflops", 9.89e14, "field 'peak_bf16_tflops': 9.89e+14 is outside the sane range"),
+    ("tdp_w", "700 W", "field 'tdp_w': '700 W' is not a number"),
+    ("scale_up_domain_gpus", 8.5, "field 'scale_up_domain_gpus': 8.5 is not a whole number of GPUs"),
+    ("vendor", "nvida", "field 'vendor': 'nvida' is not a vendor energylens knows: did you mean 'nvidia'?"),
+])
+def test_a_gpu_spec_made_in_python_passes_the_checks_of_a_table_cell(field, value, said):
+    """Before, search(gpus=[spec]) with the bandwidth in TB/s priced the GPU (9476 J where the H100 costs 61)."""
+    import energylens
+
+    spec = dataclasses.replace(tables.gpu_spec(H100), name="Acme-H1", aliases=(), **{field: value})
+    with pytest.raises(GpuTableError, match=re.escape(f"search(gpus=...): GpuSpec 'Acme-H1', {said}")):
+        energylens.search("meta-llama/Llama-3.1-8B-Instruct", [spec], input_tokens=1000, output_tokens=300,
+                          bootstrap=False)
+    with pytest.raises(GpuTableError, match=re.escape(f"register_gpu: GpuSpec 'Acme-H1', {said}")):
+        tables.register_gpu(spec)
+    assert tables.user_gpus() == ()
+
+
+def test_a_gpu_spec_vendor_as_a_company_name_is_read_as_the_vendor():
+    spec = dataclasses.replace(tables.gpu_spec(H100), name="Acme-H1", aliases=(), vendor="NVIDIA Corporation")
+    assert tables.register_gpu(spec).vendor == "nvidia"

@@ -210,7 +210,7 @@ _VENDORS: dict[str, str] = {"nvidia": "nvidia", "nvidia corporation": "nvidia", 
                             "advanced micro devices inc": "amd", "amd inc": "amd"}
 
 
-def vendor_cell(value, source: str, row: int) -> str:
+def vendor_cell(value, source: str, row: int, at: str | None = None) -> str:
     """A ``vendor`` cell as the model reads it: ``nvidia`` / ``amd`` (the company names too), ``user`` when blank,
     any other vendor lower-cased; a misspelt ``nvidia`` / ``amd`` (``nvida``, ``amdd``) is an error, for it would
     silently price the GPU as neither's (its memory without NCCL's NVLS buffers, say)."""
@@ -223,11 +223,33 @@ def vendor_cell(value, source: str, row: int) -> str:
     close = difflib.get_close_matches(text.split()[0].strip(",."), ("nvidia", "amd"), n=1, cutoff=0.75)
     if close:
         close = close[0]
-        raise GpuTableError(f"{where_in(source, [row], 'vendor')}: {value!r} is not a vendor energylens knows: did you "
+        raise GpuTableError(f"{at or where_in(source, [row], 'vendor')}: {value!r} is not a vendor energylens knows: did you "
                             f"mean {close!r}? (nvidia and amd GPUs are priced with their own memory and kernels; "
                             "another vendor may be written as it is, or left blank)", source=source, column="vendor",
                             rows=[row])
     return text
+
+
+def check_spec(spec: GpuSpec, where: str) -> GpuSpec:
+    """``spec`` (a user's :class:`GpuSpec`, not read from a table's cells) with its vendor read as a cell's, after the
+    checks a table's cells pass: each number a number in its sane range (a TB/s slip named with the number to
+    write), a whole scale-up domain, no misspelt nvidia / amd. Errors name ``where``, the GPU and the field."""
+    values = {}
+    for c in GPU_NUMERIC_COLUMNS:
+        at, v = f"{where}: GpuSpec {spec.name!r}, field {c!r}", getattr(spec, c)
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise GpuTableError(f"{at}: {v!r} is not a number", source=where, column=c) from None
+        lo, hi = _RANGES[c]
+        if not math.isnan(x) and not lo <= x <= hi:
+            raise GpuTableError(f"{at}: {x:g} is outside the sane range [{lo:g}, {hi:g}]" + _range_hint(c, x),
+                                source=where, column=c)
+        if c == "scale_up_domain_gpus" and not math.isnan(x) and x != int(x):
+            raise GpuTableError(f"{at}: {x:g} is not a whole number of GPUs", source=where, column=c)
+        values[c] = x
+    vendor = vendor_cell(spec.vendor, where, 0, at=f"{where}: GpuSpec {spec.name!r}, field 'vendor'")
+    return replace(spec, vendor=vendor, **values)
 
 
 def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:

@@ -45,6 +45,7 @@ from energylens.profiles.gpu_spec import (
     GpuSpec,
     GpuTableError,
     cell_number,
+    check_spec,
     check_usable,
     column_unit,
     fill_blanks,
@@ -207,9 +208,11 @@ def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) ->
     replaces it. Returns the spec :func:`gpu_spec` will now return.
 
     Raises:
-        GpuTableError: the spec contradicts the bundled row it names, or one of its names belongs to a
+        GpuTableError: a value a table's cell could not hold (out of its sane range, TB/s for GB/s; a misspelt
+            vendor), the spec contradicts the bundled row it names, or one of its names belongs to a
             different GPU.
     """
+    spec = check_spec(spec, where)  # a spec made in Python passes the checks of a table's cells
     keys = [normalize_name(n) for n in spec_names(spec)]
     bundled_hits = {_bundled_index()[k] for k in keys if k in _bundled_index()}
     if len(bundled_hits) > 1:
