@@ -214,3 +214,4 @@ def test_a_gpu_spec_made_in_python_passes_the_checks_of_a_table_cell(field, valu
 def test_a_gpu_spec_vendor_as_a_company_name_is_read_as_the_vendor():
     spec = dataclasses.replace(tables.gpu_spec(H100), name="Acme-H1", aliases=(), vendor="NVIDIA Corporation")
     assert tables.register_gpu(spec).vendor == "nvidia"
+

@@ -13,6 +13,7 @@ model is found by :func:`energylens.profiles.tables.find_model` (its names first
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 from pathlib import Path
@@ -54,6 +55,8 @@ _NUMBER_FIELDS = tuple(f.name for f in dataclasses.fields(tables.ModelSpec)
                        if f.name not in (*_TEXT_FIELDS, "estimated"))
 _WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
 _AGREE_REL = 1e-6
+#: The most billions of parameters a profile row may have (100 trillion), so a model table row too.
+_MAX_PARAMS_B = 100_000.0
 
 
 def _columns() -> tuple[str, ...]:
@@ -110,6 +113,11 @@ def _spec_from_record(rec: dict[str, str], source: str, row: int) -> tuple[table
                      f"{', '.join(model_registry.ARCHITECTURES)}")
     values: dict = {f: _number(rec.get(f, ""), source, row, f) for f in _NUMBER_FIELDS}
     values.update({f: int(values[f]) for f in _WHOLE_FIELDS})
+    for f in ("params_b", "active_params_b"):  # a count in parameters, not billions: the profile schema's bound
+        if values[f] > _MAX_PARAMS_B:
+            slip = f": is it in parameters? write {values[f] / 1e9:g}" if values[f] / 1e9 <= _MAX_PARAMS_B else ""
+            raise _error(source, row, f, f"{values[f]:g} billion parameters is more than {_MAX_PARAMS_B:,.0f} "
+                         f"(the column counts billions){slip}")
     spec = tables.ModelSpec(
         name=name, aliases=tuple(a.strip() for a in rec.get("aliases", "").split(";") if a.strip()),
         family=rec.get("family", "").strip() or "user", architecture=arch,
@@ -155,6 +163,14 @@ def _merge(base: tables.ModelSpec, spec: tables.ModelSpec, described: str, sourc
 
 # ---- A file --------------------------------------------------------------------------------------
 
+def _column_like(header: str, known: tuple[str, ...]) -> str:
+    """`` (did you mean 'K'?)`` for a header written for people (``'N Layers'``) or a letter off (``'n_layer'``)."""
+    if said := spelled_like(header, known):
+        return said
+    close = difflib.get_close_matches(header.strip().lower(), known, n=1, cutoff=0.8)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _read(p: Path) -> pd.DataFrame:
     check_csv_file(p, "model table", ModelTableError)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
     ragged = ragged_row_error(p, str(p), "model table", ModelTableError)  # a row with too many or too few fields
@@ -170,7 +186,7 @@ def _read(p: Path) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     known = _columns()
     if unknown := [c for c in frame.columns if c not in known]:
-        said = ", ".join(repr(c) + spelled_like(c, known) for c in unknown)  # 'N Layers': did you mean 'n_layers'?
+        said = ", ".join(repr(c) + _column_like(c, known) for c in unknown)  # 'N Layers': did you mean 'n_layers'?
         raise ModelTableError(f"{p}: unknown column(s) {said}; a model table has the columns "
                               f"of energylens/data/models.csv: {', '.join(known)}", source=str(p), column=unknown[0])
     if missing := [c for c in REQUIRED_COLUMNS if c not in frame.columns]:
