@@ -215,3 +215,14 @@ def test_a_gpu_spec_vendor_as_a_company_name_is_read_as_the_vendor():
     spec = dataclasses.replace(tables.gpu_spec(H100), name="Acme-H1", aliases=(), vendor="NVIDIA Corporation")
     assert tables.register_gpu(spec).vendor == "nvidia"
 
+
+
+def test_a_row_naming_a_bundled_gpu_is_said_to_fill_the_bundled_row(tmp_path, model_file, capsys):
+    """Which wins when a user row names a bundled GPU: the bundled row (a row may only fill its blank cells); the
+    registration line said 'registered: H100-SXM5-80GB' as for a GPU of the user's own."""
+    table = _table(tmp_path, "H100,3350,700,900,989", "Acme-H1,3350,700,900,989",
+                   header="name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops")
+    _predict(tmp_path, model_file, "Acme-H1", table)
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "registered" in x]
+    assert line.endswith("2 GPU(s) registered: H100-SXM5-80GB (the bundled row, its blank cells filled from this "
+                         "table), Acme-H1"), line

@@ -41,7 +41,7 @@ from energylens.profiles import load_profiles_or_bundled
 from energylens.profiles.datasets import BUNDLED_NAMES
 from energylens.profiles.files import READ_PROGRESS
 from energylens.profiles.model_table import register_model_table
-from energylens.profiles.tables import register_gpu_table
+from energylens.profiles.tables import gpus, register_gpu_table
 
 __all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "check_prior_options",
            "apply_gpu_tables", "apply_model_tables", "command_inputs",
@@ -60,8 +60,10 @@ def apply_gpu_tables(args: argparse.Namespace) -> None:
     (stdout may carry ``--json``)."""
     for path in getattr(args, "gpu_table", None) or []:
         specs = register_gpu_table(path)
-        print(f"{path}: {len(specs)} GPU(s) registered: {', '.join(s.name for s in specs)}",
-              file=sys.stderr)
+        bundled = set(gpus()["name"])  # a row naming one only fills its blank cells: said, so no one thinks it won
+        print(f"{path}: {len(specs)} GPU(s) registered: "
+              + ", ".join(s.name + (" (the bundled row, its blank cells filled from this table)" if s.name in bundled
+                                    else "") for s in specs), file=sys.stderr)
         if getattr(args, "command", None) == "fit" and specs:  # the model file holds parameters, no GPU
             print(f"{path}: {args.output} keeps no GPU table: pass --gpu-table {path} again to predict or search on "
                   f"{', '.join(s.name for s in specs)} with it", file=sys.stderr)
