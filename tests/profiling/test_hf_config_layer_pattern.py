@@ -93,15 +93,34 @@ def test_bamba_mamba2_spelling(tmp_path):
     assert got["state_elems_per_seq"] == 6 * (32 * 64 * 128 + conv) and got["conv_state_elems_per_seq"] == 6 * conv
 
 
-@pytest.mark.parametrize("config", [
-    {"model_type": "gemma3_text", "num_hidden_layers": 12, "sliding_window": 1024, "hidden_size": 640,
-     "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256},  # sliding / full: no state layer
-    {"model_type": "falcon_h1", "num_hidden_layers": 4, "hidden_size": 512, "num_attention_heads": 8,
-     "num_key_value_heads": 2},  # attention and Mamba in every layer: no character says it
-])
-def test_no_pattern_where_the_config_gives_no_state_layer_to_place(tmp_path, config):
-    got = architecture_columns(_read(tmp_path, config), params_b=1.0)
-    assert "layer_pattern" not in got
+def test_sliding_window_layers_are_s_as_the_table_writes_them(tmp_path):
+    """Gemma 3 (5 sliding layers to 1 full), Gemma 2 and gpt-oss (alternating, sliding first): ``S`` per
+    sliding_attention layer where the config gives the window, the table rows' patterns."""
+    gemma3 = {"model_type": "gemma3_text", "num_hidden_layers": 48, "sliding_window": 1024, "hidden_size": 3840,
+              "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256}
+    gemma2 = {"model_type": "gemma2", "num_hidden_layers": 42, "sliding_window": 4096, "hidden_size": 3584,
+              "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256}
+    gpt_oss = {"model_type": "gpt_oss", "num_hidden_layers": 24, "sliding_window": 128, "hidden_size": 2880,
+               "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 64, "num_local_experts": 32,
+               "layer_types": ["sliding_attention", "full_attention"] * 12}
+    for name, config in (("google/gemma-3-12b-it", gemma3), ("google/gemma-2-9b-it", gemma2),
+                         ("openai/gpt-oss-20b", gpt_oss)):
+        got = architecture_columns(_read(tmp_path, config), params_b=1.0)
+        spec = tables.model_spec(name)
+        assert got["layer_pattern"] == spec.layer_pattern, name
+        assert got["n_sliding_layers"] == spec.n_sliding_layers, name
+    assert tables.model_spec("google/gemma-3-12b-it").layer_pattern == "(SSSSS*)x8"
+
+
+def test_no_pattern_where_the_config_gives_nothing_to_place(tmp_path):
+    """Falcon-H1: attention and Mamba in every layer (no character says it); a sliding_attention list without
+    the window: no S (and no sliding cells)."""
+    falcon = {"model_type": "falcon_h1", "num_hidden_layers": 4, "hidden_size": 512, "num_attention_heads": 8,
+              "num_key_value_heads": 2}
+    no_window = types.SimpleNamespace(num_hidden_layers=4, layer_types=["sliding_attention", "full_attention"] * 2,
+                                      hidden_size=512, num_attention_heads=8)
+    for config in (_read(tmp_path, falcon), no_window):
+        assert "layer_pattern" not in architecture_columns(config, params_b=1.0)
 
 
 def _profile_rows(model, pp, columns):

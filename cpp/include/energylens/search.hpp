@@ -76,6 +76,8 @@ enum ComboField : int {
   /// layers in proportion).
   kAttentionMask0, kAttentionMask1, kAttentionMask2, kAttentionMask3,
   kStateMask0, kStateMask1, kStateMask2, kStateMask3,
+  /// Its sliding-window attention layers (layer_pattern S; among the attention mask's): bit i % 48 of field i / 48.
+  kSlidingMask0, kSlidingMask1, kSlidingMask2, kSlidingMask3,
   kNumComboFields          ///< number of combo fields, features included (not a field)
 };
 

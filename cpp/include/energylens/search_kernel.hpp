@@ -60,6 +60,10 @@ struct Outer {
   /// and pattern_cache_bytes takes the largest; above kMaxPatternStages stages one slot of the largest together.
   int n_slots;
   double slot_offset[8], slot_kv_div[8], slot_state[8];
+  /// A pattern with sliding-window layers (S; windowed): per slot its full and its sliding attention layers each
+  /// over kv_split x n_attention, the window and the combo's KV bytes per token without the window share.
+  bool windowed;
+  double slot_full[8], slot_window[8], window, kv_raw;
 };
 
 /// Stages pattern_slots weighs one by one (stage_cache.py MAX_PATTERN_STAGES; Outer's slots).
@@ -256,20 +260,23 @@ ENERGYLENS_HD bool has_pattern(const double* v) {
          v[kAttentionMask3] != 0.0;
 }
 
-/// One slot of Outer: a stage of `a` of the `n_att` attention layers and `m` of the `n_rec` state layers,
-/// `offset` its weights minus the fullest stage's.
+/// One slot of Outer: a stage of `a` of the `n_att` attention layers (`w` of them sliding-window ones) and `m` of
+/// the `n_rec` state layers, `offset` its weights minus the fullest stage's.
 ENERGYLENS_HD void set_slot(const double* v, Outer& out, int k, double offset, double kv_split, double tp, double a,
-                            double n_att, double m, double n_rec) {
+                            double n_att, double m, double n_rec, double w) {
   const double spread_a = a > 0.0 ? n_att / a : HUGE_VAL;
   const double spread_m = m > 0.0 ? n_rec / m : HUGE_VAL;
   out.slot_offset[k] = offset;
   out.slot_kv_div[k] = kv_split * spread_a;
   out.slot_state[k] = v[kStateMemoryBytesPerSeq] / (tp * spread_m);
+  out.slot_full[k] = (a - w) / (kv_split * n_att);
+  out.slot_window[k] = w / (kv_split * n_att);
 }
 
-/// The slots of a hybrid whose combo gives its layer pattern (stage_cache.py _group_cache): each stage of
-/// vLLM's split (binding_stages') with its weights (stage_weights), attention and state layers (mask_layers);
-/// above kMaxPatternStages stages one slot of the largest attention and state layers, at the fullest weights.
+/// The slots of a model whose combo gives its layer pattern (stage_cache.py _group_cache): each stage of
+/// vLLM's split (binding_stages') with its weights (stage_weights), attention, sliding and state layers
+/// (mask_layers); above kMaxPatternStages stages one slot of the largest full, sliding and state layers, at the
+/// fullest weights.
 ENERGYLENS_HD void pattern_slots(const double* v, double tp, double pp, double shard, double kv_split, double weights,
                                  Outer& out) {
   using std::floor;
@@ -279,25 +286,30 @@ ENERGYLENS_HD void pattern_slots(const double* v, double tp, double pp, double s
   const double q = floor(n / pp), r = n - q * pp;
   const double matrix = v[kEmbeddingMatrixBytes], encoder = v[kEncoderBytes];
   const double n_att = mask_layers(v + kAttentionMask0, 0.0, n), n_rec = mask_layers(v + kStateMask0, 0.0, n);
+  out.windowed = mask_layers(v + kSlidingMask0, 0.0, n) > 0.0 && v[kWindowTokens] > 0.0;
+  out.window = v[kWindowTokens];
+  out.kv_raw = v[roofline::kKvBytesPerToken];
   const bool each = pp <= static_cast<double>(kMaxPatternStages);
-  double start = 0.0, top_a = 0.0, top_m = 0.0;
+  double start = 0.0, top_f = 0.0, top_w = 0.0, top_m = 0.0;
   int k = 0;
   for (double s = 0.0; s < pp; s += 1.0) {
     const bool longer = r > 0.0 && s >= pp - 1.0 - r && s <= pp - 2.0;
     const double layers = longer ? q + 1.0 : q;
     const double a = mask_layers(v + kAttentionMask0, start, start + layers);
     const double m = mask_layers(v + kStateMask0, start, start + layers);
-    top_a = a > top_a ? a : top_a;
+    const double w = mask_layers(v + kSlidingMask0, start, start + layers);
+    top_f = a - w > top_f ? a - w : top_f;
+    top_w = w > top_w ? w : top_w;
     top_m = m > top_m ? m : top_m;
     if (each) {
       const double moe = moe_layers_before(start + layers, n, n_moe_raw) - moe_layers_before(start, n, n_moe_raw);
       const double extra = s == 0.0 ? matrix + encoder : (s == pp - 1.0 ? encoder + matrix : encoder);
-      const double w = stage_weights(v, tp, pp, shard, layers, moe, n_moe, extra);
-      set_slot(v, out, k++, w - weights, kv_split, tp, a, n_att, m, n_rec);
+      const double sw = stage_weights(v, tp, pp, shard, layers, moe, n_moe, extra);
+      set_slot(v, out, k++, sw - weights, kv_split, tp, a, n_att, m, n_rec, w);
     }
     start += layers;
   }
-  if (!each) set_slot(v, out, k++, weights - weights, kv_split, tp, top_a, n_att, top_m, n_rec);
+  if (!each) set_slot(v, out, k++, weights - weights, kv_split, tp, top_f + top_w, n_att, top_m, n_rec, top_w);
   out.n_slots = k;
 }
 
@@ -316,7 +328,7 @@ ENERGYLENS_HD Outer outer_info(const View& s, const Limits& o, const Digits& d) 
   const double kv_split = tp < kv_heads ? tp : kv_heads;
   Outer out{kFeasible, 0.0, kv_split * spread, o.gpu_memory_utilization * v[kMemoryBytes],
             0.0, 0.0, 0.0, v[kStateMemoryBytesPerSeq] / (tp * spread), 0.0, 0.0, 0.0, 0.0,
-            0, {}, {}, {}};
+            0, {}, {}, {}, false, {}, {}, 0.0, 0.0};
   topology::features(domain_gpus(o, v), tp, pp, moe_group(tp, dp, ep), v[roofline::kLinkBytesPerS],
                      v[roofline::kScaleOutBytesPerS], out.tp_link, out.a2a_link, out.hops);
   const bool kv_ok = tp <= kv_heads ? divides(tp, kv_heads) : divides(kv_heads, tp);
@@ -385,6 +397,16 @@ ENERGYLENS_HD double pattern_cache_bytes(const Outer& out, double batch, double 
   const double tokens = mean_tokens > full ? mean_tokens : full;
   const double seqs = batch > 1.0 ? batch : 1.0;
   double best = 0.0;
+  if (out.windowed) {  // each stage's sliding layers hold the window's share of the context, its full ones all of it
+    const double seen = ctx < out.window ? ctx : out.window;
+    const double share = seen / (ctx > 1.0 ? ctx : 1.0);
+    for (int k = 0; k < out.n_slots; ++k) {
+      const double per_token = out.kv_raw * (out.slot_full[k] + out.slot_window[k] * share);
+      const double value = out.slot_offset[k] + (tokens * per_token + seqs * out.slot_state[k]);
+      best = k == 0 ? value : (best > value ? best : value);
+    }
+    return best;
+  }
   for (int k = 0; k < out.n_slots; ++k) {
     const double value = out.slot_offset[k] + (tokens * kv1 / out.slot_kv_div[k] + seqs * out.slot_state[k]);
     best = k == 0 ? value : (best > value ? best : value);

@@ -67,7 +67,7 @@ def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
         if v > spec.n_layers:
             return field, getattr(spec, field), f"at most n_layers ({int(spec.n_layers)})", "n_layers"
     bad = pattern_problem(spec.layer_pattern, spec.n_layers, float(spec.n_attention_layers),
-                          float(spec.state_elems_per_seq))
+                          float(spec.state_elems_per_seq), float(spec.n_sliding_layers))
     if bad is not None:
         return "layer_pattern", spec.layer_pattern, f"the model's layer kinds in order: {bad}", "n_layers"
     return None

@@ -110,7 +110,8 @@ def _attention(c: Any, heads: float, d_model: float) -> dict[str, float]:
     return {"head_dim": float(getattr(c, "head_dim", None) or d_model / heads)}
 
 
-#: ``layer_types`` words -> ``layer_pattern`` characters: attention of any span (a KV cache); a layer with a
+#: ``layer_types`` words -> ``layer_pattern`` characters: attention of any span (a KV cache; ``S`` where the
+#: config gives the ``sliding_window``: :func:`_layer_kinds`); a layer with a
 #: recurrent state (transformers 5 writes ``linear_attention`` for Gated DeltaNet and for the Mamba layers of
 #: Jamba, Bamba, Granite-4.0-H and Nemotron-H alike); an MLP or MoE layer. Others (Falcon-H1's ``hybrid``, a
 #: ``conv`` layer) leave the pattern blank.
@@ -140,11 +141,12 @@ def _layer_types(c: Any) -> list[str]:
 
 
 def _pattern_cell(kinds: str, n_layers: Any) -> dict[str, str]:
-    """``layer_pattern`` of a hybrid's layer kinds (one character per layer, a periodic one written once with its
+    """``layer_pattern`` of a model's layer kinds (one character per layer, a periodic one written once with its
     repeat count, ``(MMM*)x12``, as the model table writes Qwen3-Next's) where it holds every layer in the
-    pattern's characters, a state layer and an attention layer; else nothing (a model without state layers gains
-    nothing by it; one without attention layers has no n_attention_layers the table can write: 0 is "all")."""
-    if "M" not in kinds or "*" not in kinds or len(kinds) != n_layers or set(kinds) - set(LAYER_KINDS):
+    pattern's characters, a state or sliding-window layer and a full attention layer; else nothing (a model of
+    one kind of attention gains nothing by it; one without attention layers has no n_attention_layers the table
+    can write: 0 is "all")."""
+    if not ({"M", "S"} & set(kinds)) or "*" not in kinds or len(kinds) != n_layers or set(kinds) - set(LAYER_KINDS):
         return {}
     n = len(kinds)
     period = next(p for p in range(1, n + 1) if n % p == 0 and kinds == kinds[:p] * (n // p))
@@ -162,9 +164,11 @@ def _layer_kinds(c: Any) -> dict[str, Any]:
     if types and "sliding_attention" in types and getattr(c, "sliding_window", None):
         out |= {"sliding_window": float(c.sliding_window), "n_sliding_layers": float(types.count("sliding_attention"))}
     kinds = pattern if isinstance(pattern, str) and "M" in pattern else "".join(_TYPE_KINDS.get(t, "?") for t in types)
+    if "sliding_window" in out:  # S: a sliding-window layer (Gemma 2 / 3, gpt-oss: layer_types)
+        kinds = "".join("S" if t == "sliding_attention" else k for t, k in zip(types, kinds, strict=True))
     state = _state_of(c) if "M" in kinds else None
     if state is None:
-        return out
+        return out | (_pattern_cell(kinds, getattr(c, "num_hidden_layers", None)) if "S" in kinds else {})
     (per_layer, conv), n = state, kinds.count("M")
     if not getattr(c, "linear_num_value_heads", None):  # Mamba: Nemotron-H, Jamba, Bamba (Qwen3-Next is a MoE)
         out["architecture"] = "hybrid"

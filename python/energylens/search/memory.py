@@ -41,6 +41,7 @@ from energylens.search.stage_cache import (
     pattern_cache,
     pattern_fields,
     row_patterns,
+    row_windows,
     stage_bytes,
     stage_layers,
 )
@@ -418,10 +419,12 @@ def gpu_memory(frame: pd.DataFrame, feats, rank_batch, input_tokens, output_toke
         at_fullest = (fullest - weights) + (tokens * feats["kv_bytes_per_token"] / (tp * other)
                                             + seqs * state / (tp * other))
     kv = np.where(stages["fullest_layers"] > 0, np.where(at_first > at_fullest, at_first, at_fullest), kv)
-    # a hybrid whose attention / state layers the model table places: each stage by its own (stage_cache.py)
+    # a model whose attention / state / sliding-window layers its layer_pattern places: each stage by its own
+    # (stage_cache.py)
     specs = {n: (model_specs or {}).get(n) or tables.find_model(n) for n in frame["model"].astype(str).unique()}
     hybrid = pattern_cache(row_patterns(frame, specs, parts[5]), parts, tp, pp, topology.moe_group_gpus(tp, dp, ep),
-                           weights, feats["kv_bytes_per_token"], state, tokens, seqs)
+                           weights, feats["kv_bytes_per_token"], state, tokens, seqs, li + 0.5 * lo,
+                           row_windows(frame, specs))
     kv = np.where(np.isnan(hybrid), kv, hybrid)
     return GpuMemory(fixed=np.asarray(fixed, dtype=float), kv=np.asarray(kv, dtype=float),
                      usable=np.asarray(usable, dtype=float))

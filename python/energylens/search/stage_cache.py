@@ -17,17 +17,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from energylens.profiles.layer_pattern import MAX_PATTERN_LAYERS, parse_layer_pattern
+from energylens.profiles.layer_pattern import MAX_PATTERN_LAYERS, parse_layer_pattern, sliding_layers
 
 __all__ = ["moe_layers_before", "binding_stages", "stage_layers", "stage_bytes", "pattern_cache", "pattern_fields",
-           "row_patterns", "own_pattern", "MAX_PATTERN_STAGES", "MASK_BITS", "MASK_FIELDS", "stage_pattern_layers"]
+           "row_patterns", "row_windows", "own_pattern", "MAX_PATTERN_STAGES", "MASK_BITS", "MASK_FIELDS", "stage_pattern_layers"]
 
 #: Stages the per-stage check weighs one by one (the engine's kernel::kMaxPatternStages); above, an upper bound.
 MAX_PATTERN_STAGES = 8
 #: Layers per engine mask field (whole numbers below 2^53 are exact in a double).
 MASK_BITS = 48
-#: The engine's combo fields of a layer pattern: the attention layers' and the state layers' masks, 4 each.
-MASK_FIELDS = (*(f"attention_layer_mask_{k}" for k in range(4)), *(f"state_layer_mask_{k}" for k in range(4)))
+#: The engine's combo fields of a layer pattern: the attention layers', the state layers' and the sliding-window
+#: layers' masks, 4 each.
+MASK_FIELDS = tuple(f"{kind}_layer_mask_{k}" for kind in ("attention", "state", "sliding") for k in range(4))
 
 
 def moe_layers_before(x, n_layers, n_moe):
@@ -127,7 +128,7 @@ def pattern_fields(cell, n_layers, n_attention_layers) -> dict[str, float]:
     out = dict.fromkeys(MASK_FIELDS, 0.0)
     if kinds is None or not _fits(kinds, n_layers, n_attention_layers):
         return out
-    for name, mask in zip(("attention", "state"), kinds, strict=True):
+    for name, mask in zip(("attention", "state", "sliding"), (*kinds, sliding_layers(cell)), strict=True):
         for i in np.flatnonzero(mask):
             out[f"{name}_layer_mask_{i // MASK_BITS}"] += float(2 ** int(i % MASK_BITS))
     return out
@@ -176,6 +177,17 @@ def row_patterns(frame: pd.DataFrame, specs: dict, n_layers) -> np.ndarray:
     return out
 
 
+def row_windows(frame: pd.DataFrame, specs: dict) -> np.ndarray:
+    """Per row of ``frame``, the sliding window its pattern's ``S`` layers hold (its own ``sliding_window`` cell
+    where given, else its model's; 0: none), as the search's combo values take it (space.py ``window_tokens``)."""
+    names, inv = np.unique(frame["model"].astype(str).to_numpy(), return_inverse=True)
+    window = np.array([float(getattr(specs.get(n), "sliding_window", np.nan)) for n in names])[inv]
+    if "sliding_window" in frame.columns:
+        own = pd.to_numeric(frame["sliding_window"], errors="coerce").to_numpy(dtype=float)
+        window = np.where(np.isfinite(own), own, window)
+    return np.where(np.isfinite(window) & (window > 0), window, 0.0)
+
+
 def stage_pattern_layers(cell, pp: int) -> list[tuple[int, int, int]]:
     """Per stage of vLLM's split at ``pp``: (layers, attention layers, state layers) of pattern ``cell``.
     Nemotron-Nano-9B-v2 at pp 3: (19, 1, 10), (19, 2, 8), (18, 1, 9)."""
@@ -190,48 +202,73 @@ def stage_pattern_layers(cell, pp: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def pattern_cache(patterns, parts, tp, pp, shard, weights, kv_per_token, state, tokens, seqs) -> np.ndarray:
+def stage_sliding_layers(cell, pp: int) -> list[int]:
+    """Per stage of vLLM's split at ``pp`` (:func:`stage_pattern_layers`): the sliding-window layers (``S``) of
+    pattern ``cell``. gemma-3-12b ``(SSSSS*)x8`` at pp 3 (16 layers each): 14, 13, 13."""
+    window = sliding_layers(cell)
+    out, start = [], 0
+    for layers, _, _ in stage_pattern_layers(cell, pp):
+        out.append(int(window[start:start + layers].sum()))
+        start += layers
+    return out
+
+
+def pattern_cache(patterns, parts, tp, pp, shard, weights, kv_per_token, state, tokens, seqs,
+                  ctx=None, window=None) -> np.ndarray:
     """Per row, what the KV cache and recurrent state add to the fullest stage's weights on the tightest stage
     (:class:`.memory.GpuMemory`'s ``kv``) where the row's model gives a layer pattern (``patterns``,
     :func:`row_patterns`) and pp > 1; NaN elsewhere. Stage s holds its weights W_s (:func:`stage_bytes`, as
     :func:`binding_stages` weighs it), a_s of the n_a attention layers and m_s of the n_m state layers: (W_s -
     ``weights``) + tokens x ``kv_per_token`` / (tp x n_a / a_s) + seqs x ``state`` / (tp x n_m / m_s), the
     largest over the stages (above :data:`MAX_PATTERN_STAGES` stages: the largest a_s and m_s together, W_s -
-    weights 0). ``parts``: :func:`.memory.weight_parts`' values."""
+    weights 0). A pattern with sliding-window layers (``S``) holds on stage s its f_s full layers' KV of every
+    position and its w_s sliding layers' of min(ctx, ``window``) of ``ctx`` (the features' window share, at the
+    mean context): tokens x ``kv_per_token`` x (f_s + w_s x r) / (F + W x r) / tp (r = min(ctx, window) / ctx,
+    F and W the model's; above :data:`MAX_PATTERN_STAGES` the largest f_s and w_s together). ``parts``:
+    :func:`.memory.weight_parts`' values."""
     out = np.full(np.shape(tp), np.nan)
     pp = np.asarray(pp, dtype=float)
     some = np.flatnonzero((patterns != "") & (pp > 1))  # the rows of hybrids that place them; often none
     keys = [(patterns[i], int(pp[i])) for i in some]
+    ctx = np.ones(np.shape(tp)) if ctx is None else np.broadcast_to(np.asarray(ctx, dtype=float), np.shape(tp))
+    window = np.zeros(np.shape(tp)) if window is None else np.broadcast_to(np.asarray(window, dtype=float),
+                                                                           np.shape(tp))
     for key in sorted(set(keys)):
         at = some[[k == key for k in keys]]
+        seen = np.minimum(ctx[at], window[at]) / np.maximum(ctx[at], 1.0)
         out[at] = _group_cache(key, [np.asarray(a, dtype=float)[at] for a in parts],
                                *(np.asarray(a, dtype=float)[at] for a in (tp, pp, shard, weights, kv_per_token,
-                                                                          state, tokens, seqs)))
+                                                                          state, tokens, seqs)),
+                               np.where(window[at] > 0, seen, np.nan))
     return out
 
 
-def _group_cache(key, parts, tp, pp, shard, weights, kv_per_token, state, tokens, seqs) -> np.ndarray:
+def _group_cache(key, parts, tp, pp, shard, weights, kv_per_token, state, tokens, seqs, seen) -> np.ndarray:
     """:func:`pattern_cache` of rows of one pattern and one pp (the engine's kernel::pattern_slots and
-    kernel::cache_bytes)."""
+    kernel::pattern_cache_bytes); ``seen``: the window's share of the context (NaN: no window)."""
     cell, p = key
     total, experts, matrix, encoder, tied, n, n_moe = parts
     raw = np.where(experts > 0, np.nan_to_num(n_moe), 0.0)
     moe_n = np.where((raw > 0) & (raw < n), raw, n)
     stages = stage_pattern_layers(cell, p)
-    n_att, n_rec = float(sum(s[1] for s in stages)), float(sum(s[2] for s in stages))
+    slid = stage_sliding_layers(cell, p)
+    n_att, n_rec, n_win = float(sum(s[1] for s in stages)), float(sum(s[2] for s in stages)), float(sum(slid))
+    windowed = (n_win > 0) & np.isfinite(seen)
     best, start = np.full(len(tp), np.nan), 0.0
-    top_a, top_m = max(s[1] for s in stages), max(s[2] for s in stages)
+    top_f, top_w, top_m = max(s[1] - w for s, w in zip(stages, slid, strict=True)), max(slid), max(s[2] for s in stages)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for s, (layers, a, m) in enumerate(stages):
+        every = (n_att - n_win) + n_win * seen  # the model's full and sliding layers at the window's share
+        for s, ((layers, a, m), sw) in enumerate(zip(stages, slid, strict=True)):
             moe = moe_layers_before(start + layers, n, raw) - moe_layers_before(start, n, raw)
             extra = matrix + encoder if s == 0 else (encoder + matrix if s == p - 1 else encoder)
             w = stage_bytes(total, experts, matrix, encoder, tied, n, tp, pp, shard, float(layers), moe, moe_n, extra)
             start += layers
             if p > MAX_PATTERN_STAGES:
-                w, a, m = weights, top_a, top_m
+                w, a, m, sw = weights, top_f + top_w, top_m, top_w
             spread_a = n_att / a if a > 0 else np.inf
             spread_m = n_rec / m if m > 0 else np.inf
-            cache = tokens * kv_per_token / (tp * spread_a) + seqs * state / (tp * spread_m)
-            value = (w - weights) + cache
+            held = tokens * kv_per_token * ((a - sw) + sw * seen) / (every * tp)  # its full and sliding layers
+            kv = np.where(windowed, held, tokens * kv_per_token / (tp * spread_a))
+            value = (w - weights) + (kv + seqs * state / (tp * spread_m))
             best = value if s == 0 else np.where(best > value, best, value)
     return best
