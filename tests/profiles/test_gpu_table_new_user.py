@@ -226,3 +226,38 @@ def test_a_row_naming_a_bundled_gpu_is_said_to_fill_the_bundled_row(tmp_path, mo
     (line,) = [x for x in capsys.readouterr().err.splitlines() if "registered" in x]
     assert line.endswith("2 GPU(s) registered: H100-SXM5-80GB (the bundled row, its blank cells filled from this "
                          "table), Acme-H1"), line
+
+
+def _h100_inline(n: int = 4, **cols) -> pd.DataFrame:
+    s = tables.gpu_spec(H100)
+    spec_cols = {f"gpu_{c}": getattr(s, c) for c in ("memory_gb", "hbm_bw_gbs", "peak_bf16_tflops", "peak_fp16_tflops",
+                                                     "peak_fp8_tflops", "peak_int8_tops", "peak_fp32_tflops", "tdp_w",
+                                                     "interconnect_bw_gbs", "scale_up_domain_gpus", "scale_out_bw_gbs")}
+    return _inline_profile(n, **spec_cols, **cols)
+
+
+def test_gpu_spec_columns_can_say_the_vendor():
+    """Before, a GPU described by spec columns was always vendor 'user': the H100's numbers so described lacked
+    the NVLS memory an H100 has at TP > 2, with no column to say it is an NVIDIA part."""
+    from energylens.search.memory import nvls_capable
+
+    spec = tables.gpu_specs_for_profiles(_h100_inline(gpu_vendor="NVIDIA"))["Acme-H1"]
+    assert spec.vendor == "nvidia" and nvls_capable(spec)
+    assert dataclasses.replace(spec, name=H100, aliases=(), source="") == dataclasses.replace(
+        tables.gpu_spec(H100), aliases=(), source="")
+    assert tables.gpu_specs_for_profiles(_h100_inline())["Acme-H1"].vendor == "user"  # blank: as before
+
+
+def test_gpu_vendor_cells_are_checked_as_a_table_cell():
+    df = _h100_inline(6, gpu_vendor="nvidia")
+    df.loc[4, "gpu_vendor"] = "amd"
+    with pytest.raises(GpuTableError, match=r"data row 5 .*column 'gpu_vendor': GPU 'Acme-H1' is given different "
+                                            r"vendors, amd here but nvidia on its other 5 rows"):
+        tables.gpu_specs_for_profiles(df)
+    with pytest.raises(GpuTableError, match=r"data row 1 .*column 'gpu_vendor': 'nvida' .*did you mean 'nvidia'"):
+        tables.gpu_specs_for_profiles(_h100_inline(gpu_vendor="nvida"))
+    bundled = _inline_profile(3, gpu_vendor="amd").assign(gpu=H100)
+    with pytest.raises(GpuTableError, match=r"column 'gpu_vendor': GPU 'H100-SXM5-80GB' is in the table with vendor "
+                                            r"nvidia; amd describes a different part"):
+        tables.gpu_specs_for_profiles(bundled.drop(columns=[c for c in bundled if c.startswith("gpu_") and
+                                                            c != "gpu_vendor"]))

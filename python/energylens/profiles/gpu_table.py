@@ -51,6 +51,7 @@ from energylens.profiles.gpu_spec import (
     fill_blanks,
     spec_from_record,
     spec_names,
+    vendor_cell,
     where_in,
 )
 from energylens.profiles.header import (
@@ -60,6 +61,7 @@ from energylens.profiles.header import (
     folded,
     spelled_like,
 )
+from energylens.profiles.number_cells import NA_WORDS
 from energylens.profiles.row_names import RowNames
 from energylens.profiles.unreadable import ragged_row_error
 
@@ -348,6 +350,28 @@ def _inline_spec(profiles: pd.DataFrame, present: list[str], pos: np.ndarray, ro
     return inline
 
 
+def _inline_vendor(profiles: pd.DataFrame, at: np.ndarray, src: RowNames, g: str) -> str | None:
+    """GPU ``g``'s ``gpu_vendor`` (its rows ``at``), read as a GPU table's vendor cell; None where the column is
+    absent or blank on every row. Rows that give different vendors are an error at the odd ones."""
+    if "gpu_vendor" not in profiles.columns:
+        return None
+    cells = profiles["gpu_vendor"].to_numpy(dtype=object)[at]
+    found: dict[int, str] = {}
+    for value, first in zip(*np.unique(pd.Series(cells).astype(str).to_numpy(), return_index=True), strict=True):
+        if str(value).strip() not in ("", "nan", "None", *NA_WORDS):
+            row = int(at[first])
+            vendor = vendor_cell(value, src, row, at=src.where([row], "gpu_vendor"))
+            found.update({int(r): vendor for r, c in zip(at, cells, strict=True) if str(c) == value})
+    if len(set(found.values())) > 1:
+        common = Counter(found.values()).most_common(1)[0][0]
+        odd = [r for r, v in found.items() if v != common]
+        other = ", ".join(dict.fromkeys(found[r] for r in odd))
+        raise GpuTableError(f"{where_in(src, odd, 'gpu_vendor')}: GPU {g!r} is given different vendors, {other} here "
+                            f"but {common} on its other {len(found) - len(odd)} rows; one GPU has one vendor",
+                            source=src, column="gpu_vendor", rows=odd)
+    return next(iter(found.values()), None)
+
+
 def _disagreement(vals: dict[int, float], src: RowNames, col: str, g: str) -> GpuTableError:
     """The error for GPU ``g``'s inline column ``col`` given different values (data row -> value ``vals``): located
     at the rows that differ from its most common value (a slip on 2 rows of 300 is named, not the 300)."""
@@ -403,12 +427,19 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
     out: dict[str, GpuSpec] = {}
     first: dict[str, tuple[str, int]] = {}  # one GPU under two names ('A10G', 'NVIDIA A10G'): its first name, row
     for g, at, inline, base in gpus_:
+        vendor = _inline_vendor(profiles, at, src, g)
         if base is None:
-            spec = GpuSpec(name=g, aliases=(), vendor="user", source=f"{src}: GPU spec columns",
+            spec = GpuSpec(name=g, aliases=(), vendor=vendor or "user", source=f"{src}: GPU spec columns",
                            **{c: inline.get(c, math.nan) for c in GPU_NUMERIC_COLUMNS})
             check_usable(spec, src, at, prefix="gpu_", columns=profiles.columns)
         else:
             spec = fill_blanks(base, inline, src, at, prefix="gpu_")
+            if vendor not in (None, spec.vendor):
+                if spec.vendor != "user":
+                    raise GpuTableError(f"{where_in(src, at.tolist(), 'gpu_vendor')}: GPU {spec.name!r} is in the "
+                                        f"table with vendor {spec.vendor}; {vendor} describes a different part, so give "
+                                        "it another GPU name", source=src, column="gpu_vendor", rows=at.tolist())
+                spec = replace(spec, vendor=vendor)  # a user table's row that left the vendor blank
         g0, row0 = first.setdefault(base.name if base is not None else normalize_name(g), (g, here := int(at[0])))
         if diffs := gpu_names.conflicts(out[g0], spec, GPU_NUMERIC_COLUMNS) if g0 != g else []:
             raise GpuTableError(gpu_names.duplicate_message(g0, (src, row0), (src, here), diffs) + f" ({g!r} names the "
