@@ -261,3 +261,20 @@ def test_gpu_vendor_cells_are_checked_as_a_table_cell():
                                             r"nvidia; amd describes a different part"):
         tables.gpu_specs_for_profiles(bundled.drop(columns=[c for c in bundled if c.startswith("gpu_") and
                                                             c != "gpu_vendor"]))
+
+
+def test_a_gpu_spec_needs_only_what_a_table_row_needs():
+    """Before, GpuSpec(name=..., hbm_bw_gbs=..., ...) with a table row's required cells was a TypeError for the 10
+    other fields (aliases, vendor, memory_gb, every peak, source): a user table needs 5 cells, Python needed 16."""
+    import energylens
+
+    spec = tables.GpuSpec(name="Gaudi3", vendor="intel", memory_gb=128, hbm_bw_gbs=3700, peak_bf16_tflops=1835,
+                          tdp_w=900, interconnect_bw_gbs=1200)
+    assert (spec.aliases, spec.source) == ((), "") and np.isnan(spec.peak_fp8_tflops)
+    res = energylens.search("meta-llama/Llama-3.1-8B-Instruct", [spec, "H100"], input_tokens=1000, output_tokens=300,
+                            bootstrap=False).to_frame()
+    assert set(res["gpu"]) == {"Gaudi3", H100} and (res["energy_j"] > 0).all()
+    with pytest.raises(ValueError, match="has no memory_gb"):  # a blank field is blank, as a cell
+        energylens.search("meta-llama/Llama-3.1-8B-Instruct", [tables.GpuSpec(
+            name="Gaudi3-x", hbm_bw_gbs=3700, peak_bf16_tflops=1835, interconnect_bw_gbs=1200)],
+            input_tokens=1000, output_tokens=300, bootstrap=False)

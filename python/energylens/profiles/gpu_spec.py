@@ -52,20 +52,22 @@ class GpuSpec:
         source: URL(s) of the datasheet and of the platform's (``;``-separated), or the user file the row came from.
     """
 
+    # every field but the name has a default (blank, as a user table's cell): GpuSpec(name=..., hbm_bw_gbs=..., ...)
+    # with what a table row needs; the order is the table's, so positional constructions stay valid
     name: str
-    aliases: tuple[str, ...]
-    vendor: str
-    memory_gb: float
-    hbm_bw_gbs: float
-    peak_fp32_tflops: float
-    peak_fp16_tflops: float
-    peak_bf16_tflops: float
-    peak_fp8_tflops: float
-    peak_int8_tops: float
-    peak_fp4_tflops: float
-    tdp_w: float
-    interconnect_bw_gbs: float
-    source: str
+    aliases: tuple[str, ...] = ()
+    vendor: str = "user"
+    memory_gb: float = math.nan
+    hbm_bw_gbs: float = math.nan
+    peak_fp32_tflops: float = math.nan
+    peak_fp16_tflops: float = math.nan
+    peak_bf16_tflops: float = math.nan
+    peak_fp8_tflops: float = math.nan
+    peak_int8_tops: float = math.nan
+    peak_fp4_tflops: float = math.nan
+    tdp_w: float = math.nan
+    interconnect_bw_gbs: float = math.nan
+    source: str = ""
     scale_up_domain_gpus: float = math.nan  # after source, with defaults: positional constructions stay valid
     scale_out_bw_gbs: float = math.nan
 
