@@ -278,3 +278,13 @@ def test_a_gpu_spec_needs_only_what_a_table_row_needs():
         energylens.search("meta-llama/Llama-3.1-8B-Instruct", [tables.GpuSpec(
             name="Gaudi3-x", hbm_bw_gbs=3700, peak_bf16_tflops=1835, interconnect_bw_gbs=1200)],
             input_tokens=1000, output_tokens=300, bootstrap=False)
+
+
+def test_aliases_written_comma_separated_are_an_error_naming_the_cell(tmp_path):
+    """Before, '"AX, Acme X1"' was one alias 'AX, Acme X1': neither AX nor Acme X1 resolved, without a word."""
+    table = _table(tmp_path, 'Acme-X,"AX, Acme X1",3350,700,900,989',
+                   header="name,aliases,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops")
+    with pytest.raises(GpuTableError, match=re.escape("data row 1 (1-based, header not counted), column 'aliases': "
+                                                      "'AX, Acme X1' holds a ','; aliases are ';'-separated: write "
+                                                      "'AX; Acme X1'")):
+        tables.load_gpu_table(table)

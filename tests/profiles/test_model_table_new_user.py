@@ -33,3 +33,12 @@ def test_a_model_table_count_in_parameters_is_named_in_the_table_not_in_the_prof
     with pytest.raises(model_table.ModelTableError,
                        match=r"data row 1 .*column 'params_b': 8\.03e\+09 billion parameters .*write 8\.03$"):
         model_table.load_model_table(path)
+
+
+def test_model_aliases_written_comma_separated_are_an_error_naming_the_cell(tmp_path):
+    path = _model_table(tmp_path, MODEL_HEADER + ",aliases",
+                        'acme/Coder-8B,dense,8.03,8.03,32,4096,32,8,128,1,1,"coder-8b, acme/coder"')
+    with pytest.raises(model_table.ModelTableError, match=re.escape(
+            "column 'aliases': 'coder-8b, acme/coder' holds a ','; aliases are ';'-separated: write "
+            "'coder-8b; acme/coder'")):
+        model_table.load_model_table(path)

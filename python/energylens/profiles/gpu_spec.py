@@ -263,6 +263,10 @@ def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> G
                             column="name", rows=[row])
     aliases = str(rec.get("aliases", "") or "")
     aliases = "" if aliases.lower() == "nan" else aliases
+    if "," in aliases:  # 'AX, Acme X1' would be one alias no one types
+        raise GpuTableError(f"{where_in(source, [row], 'aliases')}: {aliases!r} holds a ','; aliases are ';'-separated: "
+                            f"write {'; '.join(a.strip() for a in aliases.split(',') if a.strip())!r}", source=source,
+                            column="aliases", rows=[row])
     vendor = vendor_cell(rec.get("vendor"), source, row)
     src = str(rec.get("source", "") or "").strip()
     values = {c: cell_number(rec.get(c), source, row, c) for c in GPU_NUMERIC_COLUMNS}

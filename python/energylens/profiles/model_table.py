@@ -118,8 +118,11 @@ def _spec_from_record(rec: dict[str, str], source: str, row: int) -> tuple[table
             slip = f": is it in parameters? write {values[f] / 1e9:g}" if values[f] / 1e9 <= _MAX_PARAMS_B else ""
             raise _error(source, row, f, f"{values[f]:g} billion parameters is more than {_MAX_PARAMS_B:,.0f} "
                          f"(the column counts billions){slip}")
+    if "," in (aliases := rec.get("aliases", "")):  # 'org/a, org/b' would be one alias no one types
+        raise _error(source, row, "aliases", f"{aliases!r} holds a ','; aliases are ';'-separated: write "
+                     f"{'; '.join(a.strip() for a in aliases.split(',') if a.strip())!r}")
     spec = tables.ModelSpec(
-        name=name, aliases=tuple(a.strip() for a in rec.get("aliases", "").split(";") if a.strip()),
+        name=name, aliases=tuple(a.strip() for a in aliases.split(";") if a.strip()),
         family=rec.get("family", "").strip() or "user", architecture=arch,
         source=rec.get("source", "").strip() or f"user model table {source}",
         layer_pattern=rec.get("layer_pattern", "").strip(), **values)
