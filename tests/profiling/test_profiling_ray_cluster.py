@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import re
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -135,3 +137,42 @@ def test_a_relative_model_path_is_the_drivers_folder_on_every_ray_worker(ray_clu
     assert len(rows) == 1 and rows["status"].iloc[0] == "ok"
     assert rows["model"].iloc[0] == model and rows["model_path"].iloc[0] == str(work / "models" / "tiny")
     assert rows["ray_node"].notna().all()
+
+
+def _units_measuring(model: str) -> int:
+    """How many isolated workers (``python -m energylens.profiling.worker CONFIG ...``, each its own process
+    group; a process it forks has its command line) of ``model`` run now."""
+    groups = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+            if b"energylens.profiling.worker" in argv and model in Path(argv[argv.index(b"-m") + 2].decode()).read_text():
+                groups.add((cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[2])
+        except (OSError, ValueError, IndexError):  # (a process or its config gone meanwhile)
+            pass
+    return len(groups)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+def test_a_ray_sweep_runs_no_more_units_at_once_than_the_cluster_has_cpus(ray_cluster, tiny_model, tmp_path):
+    """Each task asked the gate with ray.get, and a task blocked in ray.get hands its CPU back to Ray, which
+    started a queued unit on it meanwhile: on the 2-CPU cluster 3 units measured at once (seen with ps), each
+    slowing the others' timings. The gate's answer is polled now: at most 2."""
+    spec = _spec(tmp_path / "ray.toml", tiny_model, 'isolation = "process"\nmin_window_s = 2.0\n', "[1, 2]", "[3, 4]")
+    argv = ["profile", str(spec), "-o", str(tmp_path / "store"), "--ray", "local", "--ray-no-gpus",
+            "--power-source", "synthetic:150"]
+    peak, done = [0], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], _units_measuring(tiny_model))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        assert main(argv) == 0
+    finally:
+        done.set()
+        watcher.join()
+    assert 1 <= peak[0] <= 2, f"{peak[0]} units measured at once on a cluster of 2 CPUs"

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 from energylens.outputs import plural
@@ -67,16 +68,24 @@ def _task(cfg_dict: dict[str, Any], power_source: str, gate: Any = None) -> dict
     """Run one unit and return its row, or ``None`` where the gate is closed (the sweep stopped before it
     started). An unreachable gate lets the unit run: its row is still collected."""
     cfg = RunConfig.from_dict(cfg_dict)
-    if gate is not None:
-        try:
-            admitted = check_ray().get(gate.admit.remote(cfg.config_id))
-        except Exception:  # noqa: BLE001 - the gate's actor lost: measure as before there was a gate
-            admitted = True
-        if not admitted:
-            return None
+    if gate is not None and not admitted(check_ray(), gate, cfg.config_id):
+        return None
     row = execute(cfg, power_source)
     row["ray_node"] = platform.node()
     return row
+
+
+def admitted(ray: Any, gate: Any, config_id: str) -> bool:
+    """Whether ``gate`` lets the unit ``config_id`` start (an unreachable gate does: the unit's row is still
+    collected). The answer is awaited on a helper thread: a task blocked in ``ray.get`` (or ``ray.wait``) on
+    its main thread hands its CPU back to Ray, which starts another queued unit on it meanwhile, and both then
+    measure at once (3 units on a 2-CPU cluster with ``--ray-no-gpus``, until 2026-12-07); Ray releases
+    nothing for a call on another thread."""
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="energylens-gate") as pool:
+            return bool(pool.submit(ray.get, gate.admit.remote(config_id)).result())
+    except Exception:  # noqa: BLE001 - the gate's actor lost: measure as before there was a gate
+        return True
 
 
 def _init_keeping_sigterm(ray: Any, address: str) -> None:
