@@ -288,3 +288,12 @@ def test_aliases_written_comma_separated_are_an_error_naming_the_cell(tmp_path):
                                                       "'AX, Acme X1' holds a ','; aliases are ';'-separated: write "
                                                       "'AX; Acme X1'")):
         tables.load_gpu_table(table)
+
+
+def test_the_unknown_gpu_remedy_names_the_vendor_column():
+    from energylens.errors import UnknownGpuError
+
+    df = _inline_profile(3).drop(columns=[c for c in _inline_profile(1) if c.startswith("gpu_")]).assign(gpu="MI300A")
+    with pytest.raises(UnknownGpuError, match=r"gpu_vendor, \.\.\.; docs/profile-schema.md\), or \(2\) pass a user "
+                                              r"GPU table with --gpu-table FILE"):
+        tables.gpu_specs_for_profiles(df)

@@ -86,7 +86,7 @@ def _remedies(needed: Sequence[str], option: str | None = None, inline: bool = T
         return f"To use a GPU that is not in the table, pass a user GPU table with {_table_option(needed)}{spec}."
     return ("To use a GPU that is not in the table, "
             f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
-            "gpu_memory_gb, gpu_peak_fp8_tflops, ...; docs/profile-schema.md), or (2) pass a user GPU table "
+            "gpu_memory_gb, gpu_peak_fp8_tflops, gpu_vendor, ...; docs/profile-schema.md), or (2) pass a user GPU table "
             "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
             "energylens.profiles.tables.register_gpu_table(FILE)).")
 
