@@ -181,5 +181,5 @@ def test_candidate_table_pattern_is_used_and_checked(tmp_path):
     assert moved == memory(model=dataclasses.replace(spec, layer_pattern=first)) > memory(base) * 1.01
     copy = {**base, "model": "acme/nano9"}
     assert memory({**copy, "layer_pattern": ""}) < memory(copy) * 0.995
-    with pytest.raises(ValueError, match=r"row 0.*layer_pattern.*55 layers where n_layers is 56"):
+    with pytest.raises(ValueError, match=r"layer_pattern.*55 layers where n_layers is 56 in data row 1"):
         memory({**base, "layer_pattern": NANO9_PATTERN[1:]})

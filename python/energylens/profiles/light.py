@@ -62,7 +62,8 @@ _HANDLED = frozenset(REQUIRED_COLUMNS) | frozenset(MEASURED_COLUMNS) | {"precisi
 # so that a column added there cannot be dropped here (tests/profiles/test_light_columns.py scans the
 # feature builder for the rest).
 _READ_ELSEWHERE = frozenset(ARCH_LOOKUP) | frozenset({"compute_precision", "video_frames", "mamba_ssm_cache_dtype",
-                                                      "scale_up_domain_gpus", "weight_layout"})
+                                                      "scale_up_domain_gpus", "weight_layout",
+                                                      "layer_pattern"})
 # lower-case names an unknown column may not fold to (case, spaces): the full path raises on them
 _NEAR_MISSES = _READ_ELSEWHERE | frozenset(REQUIRED_COLUMNS) | frozenset(OPTIONAL_DEFAULTS)
 

@@ -36,6 +36,7 @@ from energylens.profiles.header import (
 from energylens.profiles.limits import MAX_GPU_COUNT, check_limits, within_limits
 from energylens.profiles.number_cells import non_numeric_problems
 from energylens.profiles.parallelism import check_expert_parallel_model, check_parallelism, pipeline_stages
+from energylens.profiles.pattern_cells import check_layer_patterns
 from energylens.profiles.problems import (
     EMPTY_ROW,
     EMPTY_ROW_REASON,
@@ -226,6 +227,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     _check_ranges(out, problems, len(frame))
     check_feature_columns(raw, problems)
     _parse_text(raw, out, problems)
+    check_layer_patterns(raw, out["model"], problems)  # a hybrid's own layer kinds (a sweep's row)
     dropped = None
     if problems.items or drop_invalid:
         if problems.items and not drop_invalid and not isinstance(path_or_frame, pd.DataFrame):
