@@ -35,18 +35,17 @@ def check_layer_patterns(raw: Mapping[str, object], models: np.ndarray, problems
     rows = np.flatnonzero(~blank)
     if not len(rows):
         return
-    own = {c: cells.to_float(raw[c])[0] if c in raw else np.full(len(column), np.nan) for c in _AGAINST}
-    reasons: dict[tuple, str | None] = {}
-    bad = np.zeros(len(column), dtype=bool)
-    texts = np.full(len(column), "", dtype=object)
-    for i in rows:
-        key = (column.iat[i], str(models[i]), *(float(own[c][i]) for c in _AGAINST))
-        if key not in reasons:
-            reasons[key] = _problem(key[0], key[1], dict(zip(_AGAINST, key[2:], strict=True)))
-        if reasons[key] is not None:
-            bad[i], texts[i] = True, reasons[key]
-    for reason in dict.fromkeys(texts[bad]):
-        problems.add(bad & (texts == reason), PATTERN_COLUMN, reason)
+    keys = pd.DataFrame({"cell": column.iloc[rows].astype(object).to_numpy(),
+                         "model": np.asarray(models, dtype=object)[rows].astype(str),
+                         **{c: cells.to_float(raw[c])[0][rows] if c in raw else np.nan for c in _AGAINST}})
+    codes = keys.groupby(list(keys.columns), dropna=False, sort=False).ngroup().to_numpy()
+    firsts = np.unique(codes, return_index=True)[1]  # one row of each distinct key, in code order
+    reasons = [_problem(keys.at[i, "cell"], keys.at[i, "model"], {c: float(keys.at[i, c]) for c in _AGAINST})
+               for i in firsts]
+    for reason in dict.fromkeys(r for r in reasons if r is not None):
+        hit = np.zeros(len(column), dtype=bool)
+        hit[rows[np.isin(codes, [k for k, r in enumerate(reasons) if r == reason])]] = True
+        problems.add(hit, PATTERN_COLUMN, reason)
 
 
 def _problem(cell, model: str, given: dict[str, float]) -> str | None:
