@@ -377,8 +377,11 @@ class Store:
     def _rescue(self, config_id: str, row: dict[str, Any], data: bytes, failure: str,
                 exc: OSError) -> PartNotWrittenError:
         what = f"{failure}; unit {config_id} was measured (status {row.get('status')}) but its part was not written"
-        tried = []
-        for folder in self.rescue_dirs():
+        tried, folders = [], self.rescue_dirs()
+        if not self.dir.is_dir():  # moved or deleted mid-sweep: DIR/rescued would make DIR again
+            folders = folders[1:]
+            what += f" (the store folder {self.dir} is gone: moved or deleted while the sweep ran)"
+        for folder in folders:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(folder / f"{config_id}.parquet", data)
@@ -386,8 +389,10 @@ class Store:
                 tried.append(f"{folder} ({again.strerror or again})")
                 continue
             kept = folder / f"{config_id}.parquet"
-            return PartNotWrittenError(exc.errno, f"{what}: its row is kept in {kept}; make room in (or make "
-                                       f"writable) {self.parts}, then rerun with --resume, which takes the row into "
+            fix = (f"put the store back at {self.dir}" if folders[0] != self.dir / RESCUE_NAME else
+                   f"make room in (or make writable) {self.parts}")
+            return PartNotWrittenError(exc.errno, f"{what}: its row is kept in {kept}; {fix}, "
+                                       "then rerun with --resume, which takes the row into "
                                        "the store without measuring the unit again (or copy that file into "
                                        f"{self.parts}/)", kept, config_id=config_id)
         as_json = json.dumps(row, default=str)
