@@ -297,3 +297,31 @@ def test_the_unknown_gpu_remedy_names_the_vendor_column():
     with pytest.raises(UnknownGpuError, match=r"gpu_vendor, \.\.\.; docs/profile-schema.md\), or \(2\) pass a user "
                                               r"GPU table with --gpu-table FILE"):
         tables.gpu_specs_for_profiles(df)
+
+
+@pytest.mark.parametrize(("cells", "said"), [
+    ("989,3958,", "column 'peak_fp8_tflops': 3958 is 4x peak_bf16_tflops (989)"),   # H100's sparse fp8 figure
+    ("2250,4500,18000", "column 'peak_fp4_tflops': 18000 is 4x peak_fp8_tflops (4500)"),
+])
+def test_a_sparse_peak_beside_a_dense_one_is_an_error(tmp_path, cells, said):
+    """Datasheets quote 2:4 sparse peaks at 2x dense; one sparse figure beside dense ones priced that format's compute
+    at twice its speed without a word (the bundled rows' step from one format to the next is at most 3x)."""
+    table = _table(tmp_path, f"Acme-H1,3350,700,900,{cells}",
+                   header="name,hbm_bw_gbs,tdp_w,interconnect_bw_gbs,peak_bf16_tflops,peak_fp8_tflops,peak_fp4_tflops")
+    with pytest.raises(GpuTableError, match=re.escape(said) + r".*sparse"):
+        tables.load_gpu_table(table)
+    spec = tables.GpuSpec(name="Acme-H2", hbm_bw_gbs=3350, tdp_w=700, interconnect_bw_gbs=900,
+                          **dict(zip(("peak_bf16_tflops", "peak_fp8_tflops", "peak_fp4_tflops"),
+                                     (float(c) if c else float("nan") for c in cells.split(",")), strict=True)))
+    with pytest.raises(GpuTableError, match="sparse"):
+        tables.register_gpu(spec)
+
+
+def test_a_sparse_peak_in_the_spec_columns_is_an_error_at_its_rows():
+    with pytest.raises(GpuTableError, match=r"data rows 1, 2, 3 .*column 'gpu_peak_fp8_tflops': GPU 'Acme-H1': 3958 "
+                                            r"is 4x peak_bf16_tflops \(989\).*sparse"):
+        tables.gpu_specs_for_profiles(_inline_profile(3, gpu_peak_fp8_tflops=3958))
+    h100 = _inline_profile(3).drop(columns=[c for c in _inline_profile(1) if c.startswith("gpu_")]).assign(
+        gpu=H100, gpu_peak_fp4_tflops=9000)  # fills the H100's blank fp4 cell with 4.5x its fp8 peak
+    with pytest.raises(GpuTableError, match=r"column 'gpu_peak_fp4_tflops': GPU 'H100-SXM5-80GB': 9000 is 4.55x"):
+        tables.gpu_specs_for_profiles(h100)

@@ -232,6 +232,26 @@ def vendor_cell(value, source: str, row: int, at: str | None = None) -> str:
     return text
 
 
+#: Each format's dense peak over the one below it is at most this (2x on every bundled part, 3x allowed): a 4x step is
+#: a 2:4 sparse figure (2x dense) beside a dense one.
+_MAX_PEAK_STEP = 3.0
+
+
+def peak_step_problem(spec: GpuSpec) -> tuple[str, str] | None:
+    """(column, text) where a peak of ``spec`` is more than :data:`_MAX_PEAK_STEP` times the format below it
+    (fp8 over the 16-bit peak, fp4 over fp8): a sparse figure among dense ones; None where the steps are sane."""
+    filled = [c for c in SIXTEEN_BIT_COLUMNS if not math.isnan(getattr(spec, c))]
+    below = max(filled, key=lambda c: getattr(spec, c), default=SIXTEEN_BIT_COLUMNS[0])
+    sixteen = getattr(spec, below)
+    for column, base, x, b in (("peak_fp8_tflops", below, spec.peak_fp8_tflops, sixteen),
+                               ("peak_fp4_tflops", "peak_fp8_tflops", spec.peak_fp4_tflops, spec.peak_fp8_tflops)):
+        if not (math.isnan(x) or math.isnan(b)) and x > _MAX_PEAK_STEP * b:
+            return column, (f"{x:g} is {x / b:.3g}x {base} ({b:g}); a format's dense peak is at most "
+                            f"{_MAX_PEAK_STEP:g}x the one below (2x on every bundled GPU): is it the 2:4 sparse figure? "
+                            f"write the dense one ({x / 2:g} if so)")
+    return None
+
+
 def check_spec(spec: GpuSpec, where: str) -> GpuSpec:
     """``spec`` (a user's :class:`GpuSpec`, not read from a table's cells) with its vendor read as a cell's, after the
     checks a table's cells pass: each number a number in its sane range (a TB/s slip named with the number to
@@ -251,7 +271,10 @@ def check_spec(spec: GpuSpec, where: str) -> GpuSpec:
             raise GpuTableError(f"{at}: {x:g} is not a whole number of GPUs", source=where, column=c)
         values[c] = x
     vendor = vendor_cell(spec.vendor, where, 0, at=f"{where}: GpuSpec {spec.name!r}, field 'vendor'")
-    return replace(spec, vendor=vendor, **values)
+    spec = replace(spec, vendor=vendor, **values)
+    if (step := peak_step_problem(spec)) is not None:
+        raise GpuTableError(f"{where}: GpuSpec {spec.name!r}, field {step[0]!r}: {step[1]}", source=where, column=step[0])
+    return spec
 
 
 def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> GpuSpec:
@@ -270,6 +293,8 @@ def spec_from_record(rec: dict, source: str, row: int, default_source: str) -> G
     vendor = vendor_cell(rec.get("vendor"), source, row)
     src = str(rec.get("source", "") or "").strip()
     values = {c: cell_number(rec.get(c), source, row, c) for c in GPU_NUMERIC_COLUMNS}
+    if (step := peak_step_problem(GpuSpec(name=name, **values))) is not None:
+        raise GpuTableError(f"{where_in(source, [row], step[0])}: {step[1]}", source=source, column=step[0], rows=[row])
     return GpuSpec(name=name, aliases=tuple(a.strip() for a in aliases.split(";") if a.strip()),
                    vendor=vendor,
                    source=src if src and src.lower() != "nan" else default_source, **values)

@@ -49,6 +49,7 @@ from energylens.profiles.gpu_spec import (
     check_usable,
     column_unit,
     fill_blanks,
+    peak_step_problem,
     spec_from_record,
     spec_names,
     vendor_cell,
@@ -440,6 +441,9 @@ def gpu_specs_for_profiles(profiles: pd.DataFrame, source: str | None = None) ->
                                         f"table with vendor {spec.vendor}; {vendor} describes a different part, so give "
                                         "it another GPU name", source=src, column="gpu_vendor", rows=at.tolist())
                 spec = replace(spec, vendor=vendor)  # a user table's row that left the vendor blank
+        if (step := peak_step_problem(spec)) is not None:  # a sparse figure among the dense ones
+            raise GpuTableError(f"{where_in(src, at.tolist(), 'gpu_' + step[0])}: GPU {g!r}: {step[1]}", source=src,
+                                column="gpu_" + step[0], rows=at.tolist())
         g0, row0 = first.setdefault(base.name if base is not None else normalize_name(g), (g, here := int(at[0])))
         if diffs := gpu_names.conflicts(out[g0], spec, GPU_NUMERIC_COLUMNS) if g0 != g else []:
             raise GpuTableError(gpu_names.duplicate_message(g0, (src, row0), (src, here), diffs) + f" ({g!r} names the "
