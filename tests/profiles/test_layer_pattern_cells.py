@@ -58,3 +58,10 @@ def test_a_model_nobody_describes_needs_its_layer_count():
 
 def test_the_light_path_leaves_the_column_to_the_full_path():
     assert light_profiles(_frame({"layer_pattern": GOOD}), require_energy=True) is None
+
+
+@pytest.mark.parametrize(("typo", "column"), [("layer_patern", "layer_pattern"), ("gpu_vendr", "gpu_vendor")])
+def test_a_column_one_letter_off_the_pattern_or_the_vendor_is_refused(typo, column):
+    """'layer_patern' / 'gpu_vendr' were kept as unknown columns: the row's pattern or vendor silently not read."""
+    with pytest.raises(ProfileSchemaError, match=rf"'{typo}' \(did you mean '{column}'\?\)"):
+        _load(_frame({typo: "x"}))

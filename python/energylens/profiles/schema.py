@@ -143,7 +143,8 @@ _OUTPUT_COLUMNS = frozenset(COLUMN_ORDER)
 _LEADING_COLUMNS = COLUMN_ORDER[:len(REQUIRED_COLUMNS) + 1]  # the required ones and pp
 #: Every column name the schema, the features and the GPU spec columns read (exact names; a near miss is an error).
 _SPELLED_COLUMNS = (*_OUTPUT_COLUMNS, "video_frames", "scale_up_domain_gpus", "compute_precision",
-                    "mamba_ssm_cache_dtype", "weight_layout", *tables.INLINE_COLUMNS)
+                    "mamba_ssm_cache_dtype", "weight_layout", "layer_pattern", "gpu_vendor",
+                    *tables.INLINE_COLUMNS)
 
 
 class DroppedRowsWarning(UserWarning):
