@@ -58,3 +58,11 @@ def test_the_oracle_prices_the_copy_as_the_engine(model):
     np.testing.assert_allclose(oracle["energy_j"].to_numpy(), engine.energy_j[ok], rtol=1e-12)
     np.testing.assert_allclose(oracle["tpot_s"].to_numpy(), engine.tpot_s[ok], rtol=1e-12)
     np.testing.assert_allclose(oracle["memory_bytes"].to_numpy(), engine.memory_bytes[ok], rtol=1e-12)
+
+
+def test_a_spec_in_parameters_not_billions_is_named_as_the_spec():
+    """params_b = 8.03e9 (parameters for billions) passed the spec's checks and failed in the schema as
+    '<DataFrame> ... data row 1', a row the user never wrote; the spec and its field are named now."""
+    spec = dataclasses.replace(_copy("meta-llama/Llama-3.1-8B-Instruct"), params_b=8.03e9)
+    with pytest.raises(ValueError, match=r"ModelSpec .* params_b is 8030000000.0; .*is it in parameters\? write 8.03"):
+        search(spec, "H100", input_tokens=512, output_tokens=256)

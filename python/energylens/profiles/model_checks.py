@@ -12,7 +12,10 @@ import math
 from energylens.profiles import tables
 from energylens.profiles.layer_pattern import pattern_problem
 
-__all__ = ["spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS", "LAYER_COUNTS", "number"]
+__all__ = ["spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS", "LAYER_COUNTS", "number", "MAX_PARAMS_B"]
+
+#: The most parameters a model has, in billions (the schema's params_b limit: 100 trillion).
+MAX_PARAMS_B = 100_000.0
 
 #: Fields every model has: a whole number >= 1.
 WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
@@ -45,6 +48,9 @@ def spec_problem(spec: tables.ModelSpec) -> tuple[str, object, str, str] | None:
     p, pa = number(spec.params_b), number(spec.active_params_b)
     if p is None or not math.isfinite(p) or p <= 0:
         return "params_b", spec.params_b, "a finite number of billions > 0", ""
+    if p > MAX_PARAMS_B:  # 8.03e9 for 8.03: the schema then refused a configuration row the user never wrote
+        slip = f" (is it in parameters? write {p / 1e9:g})" if p / 1e9 <= MAX_PARAMS_B else ""
+        return "params_b", spec.params_b, f"billions of parameters, at most {MAX_PARAMS_B:,.0f}{slip}", ""
     if pa is None or not math.isfinite(pa) or pa <= 0 or pa > p:
         return "active_params_b", spec.active_params_b, f"a finite number of billions > 0 and <= params_b ({p:g})", "params_b"
     if int(spec.n_heads) % int(spec.n_kv_heads):
