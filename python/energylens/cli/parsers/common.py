@@ -26,8 +26,8 @@ def add_gpu_table_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--gpu-table", action="append", default=[], metavar="FILE", type=path,
         help="user GPU table: a CSV with the columns of energylens/data/gpus.csv describing GPUs the "
-             "bundled table lacks (name, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
-             "repeatable")
+             "bundled table lacks (name, vendor, hbm_bw_gbs, peak_bf16_tflops, tdp_w, interconnect_bw_gbs, ...); "
+             "repeatable; a model file does not keep it: give it again to predict or search with that model")
 
 
 def add_model_table_option(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,8 @@ def add_model_table_option(parser: argparse.ArgumentParser) -> None:
         "--model-table", action="append", default=[], metavar="FILE", type=path,
         help="user model table: a CSV with the columns of energylens/data/models.csv describing models the "
              "bundled table lacks (a fine-tune, a new release: name, architecture, params_b, active_params_b, "
-             "n_layers, d_model, n_heads, n_kv_heads, head_dim, n_experts, experts_per_token, ...); repeatable")
+             "n_layers, d_model, n_heads, n_kv_heads, head_dim, n_experts, experts_per_token, ...); repeatable; a "
+             "model file does not keep it: give it again to predict or search with that model")
 
 
 def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:
