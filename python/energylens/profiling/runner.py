@@ -77,7 +77,9 @@ class Progress:
         eta = el / self.done * (self.total - self.done)
         status = row["status"] if row["status"] == "ok" else "FAILED"
         err = "" if row["status"] == "ok" else f": {_first_line(str(row.get('error', '')))}"
-        print(f"[{self.done}/{self.total}] {status} {row.get('wall_s', math.nan):.1f} s  {desc}{err}  "
+        wall = row.get("wall_s", math.nan)  # NaN where the unit never reported one (a Ray worker that crashed)
+        took = f"{wall:.1f} s" if isinstance(wall, (int, float)) and math.isfinite(wall) else "(no run time)"
+        print(f"[{self.done}/{self.total}] {status} {took}  {desc}{err}  "
               f"(elapsed {el:.0f} s, {self.eta(eta)})", file=self.out, flush=True)
 
     def eta(self, seconds: float) -> str:
