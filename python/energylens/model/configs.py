@@ -16,12 +16,18 @@ from energylens.profiles.schema import as_profiles
 
 __all__ = ["load_configs", "fit_input", "mapping_frame"]
 
+# the smallest request a mapping may be (params_b and the rest from the tables)
+REQUEST_COLUMNS = ("model", "gpu", "tp", "batch_size", "input_tokens", "output_tokens")
+
 
 def mapping_frame(configs: Any) -> Any:
-    """A mapping (one row: column -> value; a pandas Series too) or a non-empty list of them as a raw DataFrame (not yet
-    validated: a model's predict then takes it on the light path like any raw frame); anything else as it is.
+    """A mapping (one row: column -> value; a pandas Series too) or a list of them as a raw DataFrame (not yet
+    validated: a model's predict then takes it on the light path like any raw frame; an empty list: 0 rows of
+    :data:`REQUEST_COLUMNS`, so an empty result); anything else as it is.
     A key no mapping gives is a column the table lacks (``pp``: 1, the schema's default); one that only some give
     is a blank cell in the others' rows (``pp``: the same 1; a required column's blank: an error naming the row)."""
+    if isinstance(configs, (list, tuple)) and not configs:  # no requests this tick: 0 rows, an empty result
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("model", "gpu") else float) for c in REQUEST_COLUMNS})
     row = (Mapping, pd.Series)  # a Series: a table's row as pandas gives it (frame.iloc[0]; it was refused)
     if isinstance(configs, row) or (isinstance(configs, (list, tuple)) and configs
                                     and all(isinstance(c, row) for c in configs)):
@@ -52,5 +58,7 @@ def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightPro
     """What fit reads: a raw frame of the common simple kind on the light path
     (:mod:`energylens.profiles.light`, no validated DataFrame built), anything else through
     :func:`load_configs`."""
+    if isinstance(profiles, (list, tuple)) and not profiles:  # (predict's empty result; a fit has nothing to fit)
+        raise ValueError("fit: the list of measurements is empty; give measured rows (about 50 are recommended)")
     light = light_profiles(profiles, require_energy=require_energy)
     return load_configs(profiles, require_energy=require_energy) if light is None else light

@@ -30,7 +30,7 @@ from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.problems import rows_text
 from energylens.profiles.row_names import RowNames
 
-__all__ = ["EXTRAPOLATION_FACTOR", "empty_among_scalars", "DesignReport", "FeatureTable", "design_report", "training_ranges",
+__all__ = ["EXTRAPOLATION_FACTOR", "empty_among_scalars", "check_finite_outputs", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck", "range_check", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
@@ -348,6 +348,8 @@ def check_feature_keys(features, names: Sequence[str], template_id: str) -> None
     """ValueError when a feature mapping lacks one of the template's ``names`` or holds a key the template
     does not read (a misspelt ``batch_sizes`` would otherwise leave ``batch_size`` at its scalar and the
     sweep silently flat), naming the keys and the close matches."""
+    if type(features) is dict and features.keys() == frozenset(names):  # (a scheduler's dict: one set compare)
+        return
     missing = [n for n in names if n not in features]
     unknown = [k for k in features if k not in names]
     if not missing and not unknown:
@@ -408,3 +410,22 @@ def range_check(ranges, names, check_range: bool) -> RangeCheck | None:
     if not isinstance(check_range, (bool, np.bool_)):
         raise TypeError(f"check_range must be True or False, got {check_range!r}")
     return RangeCheck(ranges, names) if check_range else None
+
+
+def check_finite_outputs(names: Sequence[str], columns: Sequence[np.ndarray], outputs: Sequence[Any]) -> None:
+    """Refuse a non-finite output of finite, in-domain features: the closed form overflowed in the evaluation
+    dtype (batch_size 1e200; input_tokens 1e20 in float32) and nan came back without a word. One reduction per
+    output when all is well (an overflowing sum of finite values falls through to the exact look)."""
+    for out in outputs:
+        if out is None or out.size == 0 or np.isfinite(np.add.reduce(out, dtype=np.float64)):
+            continue
+        bad = np.flatnonzero(~np.isfinite(out))
+        if bad.size == 0:
+            continue
+        row = int(bad[0])
+        values = {n: float(c[row] if c.size > 1 else c[0]) for n, c in zip(names, columns, strict=True)}
+        largest = max(values, key=lambda n: abs(values[n]))
+        raise ValueError(f"feature row {row} gives {out[row]} in {out.dtype.name} ({bad.size} of {out.size} rows "
+                         f"non-finite): the formula overflows there; the row's largest feature is "
+                         f"{largest} = {values[largest]:.6g}. predict(frame) refuses values beyond the schema's "
+                         "ranges (batch_size at most 1.04858e+12); validate=False skips this check")

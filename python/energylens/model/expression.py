@@ -35,6 +35,7 @@ from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
     check_feature_real,
+    check_finite_outputs,
     empty_among_scalars,
     range_check,
     rows_where,
@@ -337,7 +338,10 @@ class ExpressionEnergyModel:
         ``n_threads`` caps the native loop's threads. No range check (as the template's)."""
         columns = _feature_columns(features, self.feature_names, validate, str(self.expression))
         with threads(n_threads):
-            return self.compiled.evaluate(columns, self._theta)
+            out = self.compiled.evaluate(columns, self._theta)
+        if validate:  # (as the template's: an overflow is an error naming the row, not a silent inf / nan)
+            check_finite_outputs(self.feature_names, columns, (out,))
+        return out
 
     @property
     def bootstrap_params(self) -> np.ndarray:

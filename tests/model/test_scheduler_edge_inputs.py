@@ -1,0 +1,106 @@
+"""Inputs a scheduler's loop passes at its edges: no candidates at all (an empty list of requests), and feature
+columns so large that the closed form overflows in the evaluation dtype (the scheduler audit of 2026-12-07)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from energylens.model import EnergyModel
+from energylens.profiles.datasets import mlenergy_v2
+from energylens.profiles.features import build_features
+
+sys.path.insert(0, str(Path(__file__).parent))
+from small_models import small_models  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def models():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return small_models()
+
+
+@pytest.fixture(scope="module")
+def features():
+    rows = mlenergy_v2().head(3)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in build_features(rows).items()}
+
+
+@pytest.mark.parametrize("empty", [[], ()])
+def test_an_empty_list_of_requests_is_an_empty_result(models, empty):
+    # predict([]) said 'must be ... a mapping ... or a list of mappings, not list' (it is one, of none) while an
+    # empty DataFrame of the same columns gives an empty result; a scheduler with no candidates this tick got a
+    # TypeError.
+    template, latency = models["template"], models["latency"]
+    got = template.predict(empty)
+    assert isinstance(got, np.ndarray) and got.shape == (0,) and got.dtype == np.float64
+    assert len(template.predict_phases(empty)) == 0
+    assert template.extrapolated(empty).shape == (0,)
+    assert list(latency.predict(empty).columns) == ["ttft_s_pred", "tpot_s_pred"]
+    assert models["expression"].predict(empty).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype, column, value", [(np.float64, "batch_size", 1e200),
+                                                  (np.float64, "input_tokens", 1e200),
+                                                  (np.float32, "input_tokens", 1e20)])
+def test_an_overflowing_feature_is_an_error_not_nan(models, features, dtype, column, value):
+    # Finite features passed the domain check and the energy came back nan without a word (batch_size 1e200;
+    # input_tokens 1e20 in the float32 loop, within float32's range): no right answer and no error.
+    template = models["template"]
+    cols = {k: v.astype(dtype) for k, v in features.items()}
+    cols[column] = np.array([1.0, value, 2.0], dtype=dtype)
+    with pytest.raises(ValueError, match=rf"row 1 .*nan.* {np.dtype(dtype).name}.*{column}"):
+        template.predict_features(cols, dtype=dtype)
+    with pytest.raises(ValueError, match="row 1"):
+        template.evaluate_features(cols, dtype=dtype)
+    # validate=False is the hot loop's opt-out: unchecked, as documented
+    assert np.isnan(template.predict_features(cols, dtype=dtype, validate=False)[1])
+    # the other rows' values are unchanged by the check (same bits as without it)
+    ok = {k: v[[0, 2]] for k, v in cols.items()}
+    assert np.array_equal(template.predict_features(ok, dtype=dtype),
+                          template.predict_features(ok, dtype=dtype, validate=False))
+
+
+def test_an_expression_model_overflowing_is_an_error_too(features):
+    # 0.01 * output_tokens * batch_size at 1e200 each came back -inf (a negative fitted constant) without a word.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnergyModel.from_expression("0.01*output_tokens*batch_size + 3.0", bootstrap=0).fit(
+            mlenergy_v2().head(40))
+    cols = dict(features, batch_size=np.array([1.0, 1e200, 2.0]), output_tokens=np.array([5.0, 1e200, 6.0]))
+    with pytest.raises(ValueError, match=r"feature row 1 gives -?inf in float64 .*formula overflows"):
+        model.predict_features(cols)
+    assert not np.isfinite(model.predict_features(cols, validate=False)[1])
+
+
+def test_hot_loop_columns_skip_the_per_column_type_checks(models, features, monkeypatch):
+    # predict_features on one row cost ~30 us against ~4 us for the native pass, most of it the type check and
+    # conversion of each of the 26 columns, which a contiguous 1-D array of the call's dtype cannot fail.
+    import energylens.model.base as base
+
+    template = models["template"]
+    seen = []
+    real = base.check_feature_real
+    monkeypatch.setattr(base, "check_feature_real", lambda name, raw: (seen.append(name), real(name, raw)))
+    fast = template.predict_features(features)
+    assert seen == []
+    slow = template.predict_features({k: list(v) for k, v in features.items()})
+    assert len(seen) == len(template.feature_names)
+    assert fast.tobytes() == slow.tobytes()
+    # a float32 column under the default dtype, a strided view, a 2-D array still take the checked path
+    strided = {k: np.repeat(v, 2)[::2] for k, v in features.items()}
+    assert template.predict_features(strided).tobytes() == fast.tobytes()
+    with pytest.raises(ValueError, match="must be a scalar or 1-D"):
+        template.predict_features(dict(features, tp=np.ones((3, 1))))
+
+
+def test_fitting_an_empty_list_says_it_is_empty(models):
+    # before: 'must be ... a list of mappings, not list'; an empty list read as 0 rows would say a column is missing
+    for model in (EnergyModel(bootstrap=0), models["latency"].__class__()):
+        with pytest.raises(ValueError, match="list of measurements is empty"):
+            model.fit([])
