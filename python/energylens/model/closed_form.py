@@ -40,7 +40,6 @@ from energylens.model.intervals import (
     OUT1,
     OUT_SUM,
     PREDICT_CHUNK_ROWS,
-    chunk_bounds,
 )
 from energylens.model.latency_calibration import (
     LatencyCalibration,
@@ -324,13 +323,13 @@ class EnergyModel(ClosedFormModel):
         self._require_fitted()
         if self._boot is None or len(self._boot) == 0:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 1")
-        frame = load_configs(configs, require_energy=False)
-        columns = self._columns(frame)
-        out = np.empty((len(self._boot), len(columns[0])), dtype=np.float64)
-        for start, stop in chunk_bounds(len(columns[0]), DEFAULT_CHUNK_ROWS):  # one native call per chunk
-            out0, out1 = _core.evaluate_replicates(self._template, [c[start:stop] for c in columns], self._boot)
+        configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
+        n, chunks = self._chunks(configs, DEFAULT_CHUNK_ROWS, None)  # the light path, as predict (was the schema's)
+        out = np.empty((len(self._boot), n), dtype=np.float64)
+        for start, stop, columns in chunks:  # one native call per chunk
+            out0, out1 = _core.evaluate_replicates(self._template, columns, self._boot)
             np.add(out0, out1, out=out[:, start:stop])
-        return out if self.calibration is None else out * self.calibration.factors(frame)
+        return out if self.calibration is None else out * self.calibration.factors(configs)
 
     def predict_phases(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS,
                        check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
