@@ -112,6 +112,9 @@ def test_near_the_limit_a_layout_feasible_before_is_refused():
     usable = 0.9 * tables.gpu_spec("L40S").memory_gb * GIB
     refused = next(b for b in range(1, 2000) if _nano9_hand(b * 8704, b)[0] > usable)
     assert _nano9_hand(refused * 8704, refused)[1] <= usable  # feasible by the old rule
+    # docs/search.md, "Feasibility" quotes these: 417 sequences, 43.26 GiB (usable 43.2) where the old rule counted 36.67
+    assert refused == 417 and usable / GIB == pytest.approx(43.2, rel=1e-12)
+    assert [round(b / GIB, 2) for b in _nano9_hand(refused * 8704, refused)] == [43.26, 36.67]
     r = _search(NANO9, "L40S", 8192, 1024, refused, tp=[1], pp=[3])
     assert len(r.to_frame()) == 0 and {k: v for k, v in r.rejected.items() if v} == {"memory_kv_cache": 1}
     fits = _search(NANO9, "L40S", 8192, 1024, refused - 1, tp=[1], pp=[3]).to_frame()
