@@ -173,3 +173,27 @@ def test_expression_predict_features_does_not_print_its_expression(features, mon
     monkeypatch.undo()
     with pytest.raises(ValueError, match=re.escape(f"missing for the expression {text}")):
         model.predict_features({k: v for k, v in features.items() if k != "tp"})
+
+
+@pytest.mark.parametrize("expr", ["0.01*output_tokens*batch_size + 3.0*tp",
+                                  "2e-12*weight_bytes_per_step/hbm_bytes_per_s*output_tokens*tdp_w + 0.5*tdp_w"])
+def test_expression_predict_builds_features_natively_with_the_same_bits(expr, monkeypatch):
+    # An expression model's predict built a light-path table's features with features.py in Python (~220 of a
+    # one-row predict's ~360 us) where the template uses the native feature pass; it uses that pass now.
+    import energylens.model.expression as expression
+
+    data = mlenergy_v2()
+    raw = pd.DataFrame({c: data[c].to_numpy() for c in ("model", "gpu", "tp", "pp", "batch_size", "input_tokens",
+                                                          "output_tokens", "precision")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnergyModel.from_expression(expr, bootstrap=10).fit(data.sample(80, random_state=0))
+        calls = []
+        native = expression.feature_rows
+        monkeypatch.setattr(expression, "feature_rows", lambda light: calls.append(1) or native(light))
+        got = model.predict(raw), model.predict_interval(raw)
+        assert calls
+        monkeypatch.setattr(expression, "feature_rows", lambda light: None)  # features.py, as before
+        want = model.predict(raw), model.predict_interval(raw)
+    assert got[0].tobytes() == want[0].tobytes()
+    pd.testing.assert_frame_equal(got[1], want[1], check_exact=True)
