@@ -148,3 +148,20 @@ def test_reproduces_bench_interval_coverage_on_its_splits():
                  ("median_width_rel", "median_width_rel")):
         assert ours[o] == pytest.approx(bench[b], abs=1e-12), b
 
+
+
+def test_the_run_time_counts_the_interval_fits(capsys):
+    """The printed 'run time' and info.runtime_s counted the scored fits only: 1.6 s of a 3.5 s --coverage run."""
+    args = ["evaluate", "bundled", "--splits", "random", "--methods", "energylens", "--repeats", "3",
+            "--no-progress", "--coverage"]
+    assert main([*args, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["info"]
+    assert info["runtime_s"] > info["coverage"]["runtime_s"] > 0
+    assert main(args) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("run time ") and "(interval fits " in last
+
+
+def test_a_whole_group_count_prints_whole():
+    from energylens.compare.report_tables import count
+    assert (count(54.0), count(43.85), count(float("nan"))) == ("54", "43.9", "n/a")

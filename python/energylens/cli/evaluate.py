@@ -28,7 +28,7 @@ from energylens.compare.names import resolved_name
 from energylens.compare.registry import method_names, register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
-from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins, run_time
+from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins, run_time_of
 from energylens.compare.result import worst
 from energylens.compare.runner import CAUGHT, check_seed, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
@@ -158,7 +158,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         _print_worst(res.table, res.info.get("tpot_slo"))
         print_coverage(res.info)
         _print_unshown_splits(res.table, report_path)
-        print(f"run time {run_time(res.info['runtime_s'])}"
+        print(f"run time {run_time_of(res.info)}"
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)

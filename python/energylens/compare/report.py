@@ -45,7 +45,7 @@ from energylens.compare.report_tables import (
     paired_wins,
     paper_comparison,
     paper_notes,
-    run_time,
+    run_time_of,
     small_vs_all,
     unscored_notes,
 )
@@ -66,7 +66,7 @@ def _intro(result: EvaluationResult, command: str) -> list[str]:
     info = result.info
     md = ["# energylens evaluation", "",
           f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {plural(info['repeats'], 'repeat')}; "
-          f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {run_time(info['runtime_s'])}."]
+          f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {run_time_of(info)}."]
     if command:
         md += ["", f"Command: `{command}`"]
     return md + ["", "The runner draws each split once and hands every method its own copy of the same "

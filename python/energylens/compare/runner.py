@@ -438,9 +438,10 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
         "tpot_slo": tpot_slo, "n_rows": len(df), "n_splits": len(all_splits),
         "choices": choice_counts(named, group_by),  # why a metric is n/a for every method (report_tables)
         "methods": list(dict.fromkeys(t["method"].iloc[0] for t in tables)) if tables else [],
-        "notes": notes.means(), "fit_seconds": fit_seconds, "runtime_s": time.perf_counter() - t0,
+        "notes": notes.means(), "fit_seconds": fit_seconds,
+        **_coverage(df, all_splits, factory, seed, coverage, coverage_bootstrap, progress),
+        "runtime_s": time.perf_counter() - t0,  # the whole run: the interval fits (coverage.runtime_s) too
     }
-    info.update(_coverage(df, all_splits, factory, seed, coverage, coverage_bootstrap, progress))
     return EvaluationResult(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                             pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), info)
 
