@@ -95,7 +95,7 @@ def test_a_fit_on_the_worker_thread_is_the_calling_threads_fit_bit_for_bit():
 
 API_SCRIPT = """
 import sys, types, numpy as np
-import energylens.model.expression as ex
+import energylens.model.expression_fit as ex  # (the module whose fit calls the native one)
 from energylens.model import EnergyModel
 from energylens.profiles.datasets import mlenergy_v2
 base = mlenergy_v2().reset_index(drop=True)

@@ -18,8 +18,7 @@ from tests.model.expression_fixtures import EXPR, bundled_rows, fitted_expressio
 
 from energylens import _core, parallel
 from energylens.errors import ExtrapolationWarning, ModelFileError
-from energylens.model import EnergyModel, load_model
-from energylens.model import expression as expression_module
+from energylens.model import EnergyModel, expression_fit, load_model
 from energylens.profiles.features import build_features
 
 
@@ -132,7 +131,7 @@ def test_n_threads_reaches_every_native_call(monkeypatch, model, bundled):
         return wrapper
 
     for name in ("fit_expression", "bootstrap_expression"):
-        monkeypatch.setattr(expression_module._core, name, recording(name))
+        monkeypatch.setattr(expression_fit._core, name, recording(name))
     fitted = EnergyModel.from_expression(EXPR, bootstrap=10, n_starts=1)
     real_evaluate = fitted.compiled.evaluate
 

@@ -83,12 +83,12 @@ def test_an_expression_model_overflowing_is_an_error_too(features):
 def test_hot_loop_columns_skip_the_per_column_type_checks(models, features, monkeypatch):
     # predict_features on one row cost ~30 us against ~4 us for the native pass, most of it the type check and
     # conversion of each of the 26 columns, which a contiguous 1-D array of the call's dtype cannot fail.
-    import energylens.model.base as base
+    import energylens.model.feature_eval as feature_eval  # (the template's feature columns are checked there)
 
     template = models["template"]
     seen = []
-    real = base.check_feature_real
-    monkeypatch.setattr(base, "check_feature_real", lambda name, raw: (seen.append(name), real(name, raw)))
+    real = feature_eval.check_feature_real
+    monkeypatch.setattr(feature_eval, "check_feature_real", lambda name, raw: (seen.append(name), real(name, raw)))
     fast = template.predict_features(features)
     assert seen == []
     slow = template.predict_features({k: list(v) for k, v in features.items()})

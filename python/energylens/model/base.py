@@ -7,7 +7,8 @@ NumPy twin in :mod:`energylens.model.reference` is the test oracle. Fitting is a
 on relative error with the analytic Jacobian and a few seeded starts; uncertainty comes from a
 parallel bootstrap (refits on resampled rows) combined with a summary of the training residuals
 (:mod:`energylens.model.intervals`); :mod:`energylens.model.domain` checks duplicates, identifiability and
-extrapolation.
+extrapolation. Feature mappings are checked and evaluated in :mod:`energylens.model.feature_eval`, the
+model file entry is written and read in :mod:`energylens.model.template_state`.
 """
 from __future__ import annotations
 
@@ -16,28 +17,23 @@ import functools
 import math
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from energylens import _core
-from energylens.errors import ModelFileError
 from energylens.model.chunks import config_chunks, evaluate_chunk
 from energylens.model.configs import fit_input, load_configs
 from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
-    check_feature_keys,
-    check_feature_real,
-    check_finite_outputs,
     design_report,
-    empty_among_scalars,
     non_finite_fit_error,
     range_check,
     unexercised_params,
 )
+from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, param_table
 from energylens.model.intervals import (
@@ -49,28 +45,14 @@ from energylens.model.intervals import (
     residual_sample,
     unavailable_reason,
 )
-from energylens.model.persistence import (
-    EXPRESSION_MODEL_ID,
-    OPTION_KEYS,
-    check_keys,
-    check_param_units,
-    check_state_types,
-    checked_params,
-    read_state_arrays,
-    residual_state,
-    summary_fields,
-    upgraded_state,
-)
+from energylens.model.template_state import template_from_state, template_state
 from energylens.outputs import plural
 from energylens.parallel import threads
-from energylens.profiles.features import build_features, check_feature_domain, domain_lower_bounds
+from energylens.profiles.features import build_features
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["ClosedFormModel", "load_configs", "fit_input"]
-
-
-_DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}  # (dtype.name: ~4 us a call)
 
 
 def _finite_count(values: np.ndarray) -> int:
@@ -333,22 +315,7 @@ class ClosedFormModel:
 
     def _feature_columns(self, features: Mapping[str, Any], validate: bool, dtype=np.float64) -> list[np.ndarray]:
         """Template-ordered columns in ``dtype`` from a feature mapping (scalars and 1-element arrays broadcast)."""
-        check_feature_keys(features, self.feature_names, self.template_id)
-        cols, empty = [], False
-        for name in self.feature_names:
-            raw = features[name]
-            if type(raw) is np.ndarray and raw.dtype == dtype and raw.ndim == 1 and raw.flags.c_contiguous:
-                col = raw  # a hot loop's column as the native loop reads it: nothing to convert or refuse
-            else:
-                check_feature_real(name, raw)
-                col = np.asarray(raw, dtype=dtype)  # no copy when it already is
-                if col.ndim > 1:
-                    raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
-            if validate:
-                check_feature_domain(name, col)
-            empty = empty or col.size == 0
-            cols.append(col if col.flags.c_contiguous else np.ascontiguousarray(col))
-        return empty_among_scalars(cols) if empty else cols
+        return template_columns(self, features, validate, dtype)
 
     def evaluate_features(self, features: Mapping[str, Any], *, out: tuple[np.ndarray, np.ndarray] | None = None,
                           validate: bool = True, dtype=np.float64, n_threads: int | None = None
@@ -382,34 +349,8 @@ class ClosedFormModel:
     def _evaluation(self, features: Mapping[str, Any], out: tuple[np.ndarray, np.ndarray] | None, validate: bool,
                     dtype, n_threads: int | None, *, summed: bool) -> Any:
         """The native evaluation behind evaluate_features (and, ``summed``: out0 + out1 added chunk by chunk
-        in cache, predict_features)."""
-        kind = np.dtype(dtype)
-        if kind not in (np.float64, np.float32):
-            raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-        theta = self._require_fitted()
-        if out is not None and len(out) == 2 and np.may_share_memory(out[0], out[1]):
-            raise ValueError("out: the two arrays overlap; the template writes prefill and decode separately")
-        # Without out=, the domain check runs inside the native pass (one read of every column, not three);
-        # with out=, first, so that a caller's arrays are never overwritten by a call that then fails.
-        fused = validate and out is None
-        columns = self._feature_columns(features, validate and not fused, kind)
-        domain = domain_lower_bounds(self.feature_names, kind) if fused else None
-        with threads(n_threads):
-            try:
-                ev = _core.evaluate(self._template, columns, theta, dtype=_DTYPE_NAMES[kind], out=out, domain=domain,
-                                    sum=summed)
-            except ValueError as exc:
-                if fused:  # name the feature and row exactly as the check before the pass would have
-                    for name, col in zip(self.feature_names, columns, strict=True):
-                        check_feature_domain(name, col)
-                if out is not None and "evaluation dtype" in str(exc):  # (which dtype was not said)
-                    got = ", ".join(getattr(getattr(a, "dtype", None), "name", type(a).__name__) for a in out)
-                    raise ValueError(f"{str(exc).split(' of the evaluation')[0].replace('a NumPy array', 'a NumPy')} "
-                                     f"{kind.name} array (this call's dtype); got {got}") from None
-                raise
-        if validate:
-            check_finite_outputs(self.feature_names, columns, (ev.out0,) if summed else (ev.out0, ev.out1))
-        return ev
+        in cache, predict_features): :func:`energylens.model.feature_eval.template_evaluation`."""
+        return template_evaluation(self, features, out, validate, dtype, n_threads, summed=summed)
 
     def intervals_unavailable(self) -> str | None:
         """Why this model cannot give prediction intervals, or None when it can."""
@@ -444,56 +385,10 @@ class ClosedFormModel:
             check.warn(f"{type(self).__name__}.predict_interval")
         return out
 
-    # ---- persistence -------------------------------------------------------------------------
+    # ---- persistence (energylens.model.template_state) -----------------------------------------
     def _state(self) -> dict[str, Any]:
-        theta = self._require_fitted()
-        return {
-            "template": self.template_id,
-            "params": dict(zip(self.param_names, map(float, theta), strict=True)),
-            "param_units": dict(zip(self.param_names, self._desc.param_units, strict=True)),
-            "options": self.options,
-            "bootstrap_replicates": self.bootstrap_replicates,
-            "bootstrap_params": [] if self._boot is None else self._boot.tolist(),
-            **residual_state(self._res_samples or [np.zeros(0)], self._res_counts or [0]),
-            "train_ranges": self._ranges,
-            "fit": None if self.summary is None else asdict(self.summary),
-        }
+        return template_state(self)
 
     @classmethod
     def _from_state(cls, state: dict[str, Any], path: str) -> ClosedFormModel:
-        # the template id first: another kind's file read 'unknown key(s) [...]' (its keys, not what is wrong)
-        if isinstance(state, dict) and isinstance(state.get("template"), str):
-            reads = (_descriptor(cls._template)[1][0], *cls._upgradable,
-                     *((EXPRESSION_MODEL_ID,) if cls._kind == "energy" else ()))
-            if state.get("template") not in reads:
-                raise ModelFileError(
-                    f"{path}: {cls._kind} template {state.get('template')!r} is not one this energylens reads "
-                    f"({', '.join(map(repr, reads))}); refit the model with this version, or load the file with the "
-                    "energylens that wrote it")
-        check_state_types(state, f"{path}: {cls._kind} model")
-        opts = dict(state.get("options", {}))
-        check_keys(opts, OPTION_KEYS, f"{path}: {cls._kind} options")
-        try:
-            model = cls(**opts, bootstrap=int(state.get("bootstrap_replicates", 0)))
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: {cls._kind} options are not valid: {exc}") from None
-        added = cls._upgradable.get(state.get("template"), {})  # (parameters an older template's file lacks)
-        state = upgraded_state(state, model.template_id, model.param_names, cls._upgradable)
-        if state.get("template") != model.template_id:
-            raise ModelFileError(
-                f"{path}: {cls._kind} template {state.get('template')!r} does not match this energylens "
-                f"({model.template_id!r}); refit the model with this version")
-        model._theta = checked_params(state.get("params", {}), model._desc, f"{path}: {cls._kind} parameter")
-        check_param_units(state, model._desc, added, f"{path}: {cls._kind}")
-        arrays = read_state_arrays(state, model._desc, f"{path}: {cls._kind}", 1 if cls._fit_target == "sum" else 2)
-        model._boot, model._res_samples, model._res_counts, model._ranges = arrays
-        fit = state.get("fit")
-        try:
-            model.summary = FitSummary(**summary_fields(fit, model.param_names))  # (an object: require_fit)
-        except TypeError as exc:
-            raise ModelFileError(f"{path}: {cls._kind} fit summary is not valid ({exc})") from None
-        if model.summary and "train_residuals" not in state and sum(model._res_counts) != model.summary.n_measurements:
-            raise ModelFileError(f"{path}: {cls._kind} residual count(s) {model._res_counts} disagree with the fit "
-                                 f"summary's n_measurements {model.summary.n_measurements} (one residual per "
-                                 "measurement; the intervals scale with the count: refit the model)")
-        return model
+        return template_from_state(cls, state, path, _descriptor(cls._template)[1][0])

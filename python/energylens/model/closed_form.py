@@ -12,7 +12,6 @@ share (chunked prediction, intervals, extrapolation and design checks, state) is
 from __future__ import annotations
 
 import copy
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +32,7 @@ from energylens.model.calibration import (
     read_calibration,
 )
 from energylens.model.chunks import per_row_frame
+from energylens.model.fit_options import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
@@ -52,7 +52,8 @@ from energylens.model.persistence import (
     read_model_file,
     write_model_file,
 )
-from energylens.model.prior import DEFAULT_PRIOR_WEIGHT, prior_values
+from energylens.model.prior import checked_prior_weight, prior_values
+from energylens.model.template_state import latency_calibration_by, measured_rows
 from energylens.parallel import once, threads
 
 if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
@@ -158,7 +159,7 @@ class LatencyModel(ClosedFormModel):
         assert isinstance(model, LatencyModel)
         model.calibration = read_latency_calibration(state.get("calibration"), f"{path}: latency")
         model.calibration_by = None if model.calibration is None else model.calibration.by
-        model.measured_rows = _measured_rows(state.get("measured_rows"), path, model._res_counts)
+        model.measured_rows = measured_rows(state.get("measured_rows"), path, model._res_counts)
         return model
 
     def save(self, path: str | Path) -> None:
@@ -187,15 +188,6 @@ class LatencyModel(ClosedFormModel):
 
         return (r"\mathrm{TTFT} = " + sympy.latex(ttft) + r" \\ " + r"\mathrm{TPOT} = " + sympy.latex(tpot))
 
-
-#: Weight of the log-TPOT residuals next to the log-energy residuals in EnergyModel's joint fit. The measured
-#: TPOT pins the time scale that energy alone cannot tell from power (docs/model.md, identifiability). A lower
-#: weight trades that for energy fit: 0.5 lifts v3 H100 Top-1 0.931 -> 0.943 and MAPE 0.155 -> 0.148 but
-#: drops v2's unseen-batch transfer from Top-1 0.725 to 0.569 (docs/model.md, "Accuracy round 7"), so the
-#: default stays 1; ``energylens fit --tpot-weight`` sets it.
-ENERGY_TPOT_WEIGHT = 1.0
-
-
 class EnergyModel(ClosedFormModel):
     """The 12-parameter closed-form energy per request: prefill part + decode part.
 
@@ -221,11 +213,7 @@ class EnergyModel(ClosedFormModel):
                  **kwargs: Any) -> None:
         super().__init__(tpot_weight=tpot_weight, **kwargs)
         values = resolve_prior(prior, self._desc)
-        weight = (DEFAULT_PRIOR_WEIGHT if values is not None else 0.0) if prior_weight is None else float(prior_weight)
-        if not (math.isfinite(weight) and weight >= 0) or (weight > 0 and values is None):
-            raise ValueError(f"prior_weight must be finite and >= 0, and > 0 only with a prior; got {prior_weight!r} "
-                             f"with prior {'given' if values is not None else 'None'}")
-        self.options.update(prior=values, prior_weight=weight)
+        self.options.update(prior=values, prior_weight=checked_prior_weight(prior_weight, values))
         self.latency_calibration_by = check_calibration_key(latency_calibration)
         self.latency_model: LatencyModel | None = None
         self.calibration_by = check_calibration_key(calibration)
@@ -401,7 +389,7 @@ class EnergyModel(ClosedFormModel):
         model.calibration_by = None if model.calibration is None else model.calibration.by
         if state.get("latency"):
             model.latency_model = LatencyModel._from_state(state["latency"], str(path))
-        model.latency_calibration_by = _latency_calibration_by(state["energy"], model.latency_model, str(path))
+        model.latency_calibration_by = latency_calibration_by(state["energy"], model.latency_model, str(path))
         return model
 
     def to_sympy(self, *, numeric: bool = True):
@@ -461,39 +449,3 @@ def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnerg
         raise ModelFileError(f"{path}: holds neither an energy nor a latency model (its 'energy' and 'latency' "
                              "entries are empty); a model file comes from a fitted model's save() or energylens fit")
     return LatencyModel.load(path)
-
-
-def _latency_calibration_by(energy: dict[str, Any], latency: LatencyModel | None, path: str) -> str | None:
-    """The latency calibration an energy model's file asks for: its ``latency_calibration_by`` (written since
-    energylens kept it without a latency model), else the latency model's own; ModelFileError when the
-    name is not a calibration key or differs from the latency model's."""
-    fitted = None if latency is None else latency.calibration_by
-    if "latency_calibration_by" not in energy:
-        return fitted
-    by = energy["latency_calibration_by"]
-    try:
-        by = check_calibration_key(by)
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: energy latency_calibration_by: {exc}") from None
-    if latency is not None and by != fitted:
-        raise ModelFileError(f"{path}: energy latency_calibration_by = {by!r} but the latency model is calibrated "
-                             f"by {fitted!r} (the file was edited: refit the model)")
-    return by
-
-
-def _measured_rows(value: Any, path: str, counts: list[int]) -> dict[str, int] | None:
-    """The ``measured_rows`` entry of a latency model file: {"ttft_s": n, "tpot_s": n}, or None when absent;
-    each output has one residual per measured row, so the counts (``counts``: per output, or one for both in
-    older files) must agree: an edited ttft_s 0 -> 5 made a TTFT that rests on start values read as fitted."""
-    if value is None:
-        return None
-    ok = (isinstance(value, dict) and set(value) == {"ttft_s", "tpot_s"}
-          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()))
-    if not ok:
-        raise ModelFileError(f"{path}: latency 'measured_rows' must be {{'ttft_s': n, 'tpot_s': n}} with "
-                             f"whole numbers n >= 0, got {value!r}")
-    rows = [value["ttft_s"], value["tpot_s"]]
-    if list(counts) != (rows if len(counts) == 2 else [sum(rows)]):
-        raise ModelFileError(f"{path}: latency 'measured_rows' {value!r} disagrees with the residual counts "
-                             f"{list(counts)} (one residual per measured row; the file was edited: refit the model)")
-    return {"ttft_s": value["ttft_s"], "tpot_s": value["tpot_s"]}

@@ -1,21 +1,19 @@
 """An energy model whose formula is any expression of the feature columns (``EnergyModel.from_expression``).
 
-Owns the discovered-formula counterpart of :class:`energylens.model.EnergyModel`: the expression is
-compiled once to the native stack machine (:mod:`energylens.model.compile`), its constants are refitted
-by the native bounded Levenberg-Marquardt with forward-mode derivatives, intervals come from a native
-parallel bootstrap plus the training residuals (as for the template), and the model is written to and
-read from the same versioned model file. As the template's, predictions work ``chunk_rows`` rows at a time
-(intervals in memory O(rows) + O(replicates x chunk_rows), the same bits whatever the chunking) and warn once
-(ExtrapolationWarning, ``check_range=False`` opts out) about rows outside the training ranges of the features
-the expression reads, which the model file keeps (``train_ranges``; a file written before has none: unchecked).
+Owns the discovered-formula counterpart of :class:`energylens.model.EnergyModel`: the expression is compiled
+once to the native stack machine (:mod:`energylens.model.compile`), its constants are refitted
+(:mod:`energylens.model.expression_fit`) by the native bounded Levenberg-Marquardt with forward-mode
+derivatives, intervals come from a native parallel bootstrap plus the training residuals (as for the
+template), and the model is written to and read from the same versioned model file. As the template's,
+predictions work ``chunk_rows`` rows at a time (intervals in memory O(rows) + O(replicates x chunk_rows), the
+same bits whatever the chunking) and warn once (ExtrapolationWarning, ``check_range=False`` opts out) about
+rows outside the training ranges of the features the expression reads, which the model file keeps
+(``train_ranges``; a file written before has none: unchecked).
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -24,25 +22,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from energylens import _core, warning_sink
-from energylens.errors import DegenerateFitWarning, ModelFileError
-from energylens.model.base import load_configs
+from energylens.errors import ModelFileError
 from energylens.model.chunks import config_chunks, per_row_frame
 from energylens.model.compile import CompiledExpression, compile_expression, sp  # sympy, or the extra named
 from energylens.model.discovery_names import with_discovery_variables
 from energylens.model.domain import (
-    DesignReport,
-    FeatureTable,
     RangeCheck,
-    check_feature_real,
     check_finite_outputs,
-    empty_among_scalars,
     range_check,
-    rows_where,
-    training_ranges,
 )
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
-from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_bound_pair, checked_fit_options
+from energylens.model.expression_fit import fit_expression
+from energylens.model.feature_eval import expression_columns
+from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
@@ -52,75 +44,13 @@ from energylens.model.intervals import (
     model_factors,
     unavailable_reason,
 )
-from energylens.model.persistence import EXPRESSION_MODEL_ID, data_hash, read_model_file, write_model_file
-from energylens.outputs import plural
+from energylens.model.persistence import EXPRESSION_MODEL_ID, read_model_file, write_model_file
 from energylens.parallel import threads
-from energylens.profiles.features import FEATURE_NAMES, build_features, check_feature_domain
+from energylens.profiles.features import FEATURE_NAMES, build_features
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
-
-
-def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
-    """Rows, distinct rows and distinct configurations of the features the expression reads (rows that differ
-    only in a feature it does not read tell its constants nothing more): identifiable with more configurations
-    than constants, as the template's (:func:`energylens.model.domain.design_report`)."""
-    if not names:  # an expression of constants only: every row is one configuration
-        return DesignReport(len(y), len(np.unique(y)), 1 if len(y) else 0, n_params)
-    table = FeatureTable(names, columns)
-    return DesignReport(len(y), table.n_distinct_rows([y]), table.n_distinct_configs, n_params)
-
-
-def _feature_columns(features: Mapping[str, Any], names: tuple[str, ...], validate: bool, expr: Any) -> list[np.ndarray]:
-    """The float64 columns ``names`` of a feature mapping, checked as the template's are
-    (``ClosedFormModel._feature_columns``): every name present and no key that is not a feature name (with its
-    close match), no boolean, complex or text column, at most 1-D, with ``validate`` each value in its feature's
-    domain, and the columns of more than one value all of one length. ValueError naming the feature. ``expr`` is
-    printed only in an error (sympy's printing took ~150 us of a ~170 us call)."""
-    missing = [n for n in names if n not in features]
-    unknown = [k for k in features if k not in FEATURE_NAMES]
-    if missing or unknown:
-        hints = [f"{k!r} -> did you mean {m[0]!r}?" for k in unknown
-                 if (m := difflib.get_close_matches(str(k), FEATURE_NAMES, n=1))]
-        parts = ([f"features {missing} missing for the expression {expr}"] if missing else []) + (
-            [f"{unknown} are not feature names (energylens.profiles.features.FEATURE_NAMES)"
-             + (f" ({'; '.join(hints)})" if hints else "")] if unknown else [])
-        raise ValueError(" and ".join(parts))
-    cols = []
-    for name in names:
-        col = features[name]
-        if not (type(col) is np.ndarray and col.dtype == np.float64 and col.ndim == 1):  # (else nothing to do)
-            check_feature_real(name, col)
-            col = np.asarray(col, dtype=np.float64)
-            if col.ndim > 1:
-                raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
-        if validate:
-            check_feature_domain(name, col)
-        cols.append(np.ascontiguousarray(col))
-    cols = empty_among_scalars(cols) if any(c.size == 0 for c in cols) else cols
-    sized = [(n, c.size) for n, c in zip(names, cols, strict=True) if c.size != 1]
-    other = next(((n, k) for n, k in sized if k != sized[0][1]), None)
-    if other is not None:
-        raise ValueError(f"feature {other[0]!r} has {other[1]} rows, feature {sized[0][0]!r} has {sized[0][1]} (a "
-                         "column may also hold one value for every row)")
-    return cols
-
-
-def _warn_unfitted_rows(kind: str, pred: np.ndarray, log: bool, status: str, frame: pd.DataFrame) -> None:
-    """DegenerateFitWarning naming the training rows where the fitted expression is not finite (or, under log
-    residuals, not positive): the fit's cost is not finite there, so its constants fit nothing (the template's
-    fit raises: :func:`energylens.model.domain.non_finite_fit_error`; an expression fit is kept, status and all)."""
-    finite = np.isfinite(pred)
-    bad = np.flatnonzero(~finite | (pred <= 0)) if log else np.flatnonzero(~finite)
-    if not bad.size:
-        return
-    what = ("not finite or not positive (residual='log' takes the log of predicted / measured)"
-            if log and finite[bad].any() else "not finite")
-    warning_sink.warn(f"{kind}.fit: the fitted expression is {what} on {bad.size} of {len(pred)} training rows "
-                      f"({rows_where(bad, frame)}); fit status {status}: its constants fit nothing there and save "
-                      "refuses it: bound the constants or change the expression, then refit", DegenerateFitWarning,
-                      stacklevel=3)
 
 
 class ExpressionEnergyModel:
@@ -251,56 +181,7 @@ class ExpressionEnergyModel:
         """Refit the constants on measured profiles (path or DataFrame, schema v1), natively; ``n_threads`` caps
         the native fit's and bootstrap's threads; the ranges of the features read are kept (:attr:`train_ranges`)."""
         with threads(n_threads):
-            return self._fit(profiles)
-
-    def _fit(self, profiles: Any) -> ExpressionEnergyModel:
-        frame = load_configs(profiles, require_energy=True)
-        y = np.asarray(frame["energy_j"], dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(y) | (y <= 0))
-        if bad.size:
-            raise ValueError(f"{type(self).__name__}.fit: energy_j must be finite and > 0; bad rows (0-based): "
-                             f"{bad[:10].tolist()}")
-        if len(y) < len(self.param_names):
-            k = len(self.param_names)
-            raise ValueError(f"{type(self).__name__}.fit: {plural(len(y), 'row')} for {k} constants; the fit needs at "
-                             f"least {k} rows, and more distinct configurations than constants to identify them (fewer "
-                             "constants, or more measured configurations)")
-        columns = self._columns(frame)
-        t0 = time.perf_counter()
-        opts = self._native_options()
-        start = self.compiled.start
-        res = _core.fit_expression(self.compiled.program, columns, y, start, self._lower, self._upper, opts)
-        theta = np.asarray(res.params, dtype=np.float64)
-        boot, boot_ok = None, 0
-        if self.bootstrap_replicates > 0:
-            boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}
-            report = BOOTSTRAP_PROGRESS.get()  # (a long bootstrap: stops on Ctrl-C, as the closed form's)
-            boot, ok = _core.bootstrap_expression(self.compiled.program, columns, y, theta, self._lower,
-                                                  self._upper, self.bootstrap_replicates, boot_opts,
-                                                  None if report is None else functools.partial(report, type(self).__name__))
-            keep = ok & np.all(np.isfinite(boot), axis=1)
-            boot_ok = int(keep.sum())
-            boot = boot[keep]
-        pred = self.compiled.evaluate(columns, theta)
-        residuals = pred / y - 1.0
-        _warn_unfitted_rows(type(self).__name__, pred, self.options["residual"] == "log", str(res.status), frame)
-        jac = self.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
-        design = _design(self.feature_names, columns, y, len(self.param_names))
-        unset = tuple(n for n, moved in zip(self.param_names, np.any(jac != 0, axis=0).tolist(), strict=True)
-                      if not moved)
-        summary = FitSummary(
-            n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
-            converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
-            starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(residuals))),
-            bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
-            data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
-            n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
-            identifiable=design.identifiable, unidentified=unset)
-        # the state in one step, under the GIL, as the template's fit: a refit stopped in its bootstrap left the
-        # old constants without their refits, and a reader in another thread saw that (or a mix)
-        vars(self).update(_theta=theta, _boot=boot, _residuals=residuals, summary=summary,
-                          _ranges=training_ranges(self.feature_names, columns))
-        return self
+            return fit_expression(self, profiles)
 
     # ---- prediction --------------------------------------------------------------------------
     def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
@@ -343,7 +224,7 @@ class ExpressionEnergyModel:
         Other feature names are ignored (a :func:`~energylens.profiles.features.build_features` dict passes
         whole), a key that is none is refused; ``validate=False`` skips the domain check of each value only.
         ``n_threads`` caps the native loop's threads. No range check (as the template's)."""
-        columns = _feature_columns(features, self.feature_names, validate, self.expression)
+        columns = expression_columns(features, self.feature_names, validate, self.expression)
         with threads(n_threads):
             out = self.compiled.evaluate(columns, self._theta)
         if validate:  # (as the template's: an overflow is an error naming the row, not a silent inf / nan)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_PRIOR_WEIGHT", "prior_values"]
+__all__ = ["DEFAULT_PRIOR_WEIGHT", "prior_values", "checked_prior_weight"]
 
 #: Weight w of the prior's residuals when a prior is given without one.
 DEFAULT_PRIOR_WEIGHT = 0.01
@@ -57,3 +57,13 @@ def prior_values(prior: Any, desc: Any) -> tuple[float, ...]:
         if not (math.isfinite(values[j]) and lo <= values[j] <= hi):
             raise ValueError(f"prior: {name} = {float(values[j])!r} is outside its bounds [{lo:g}, {hi:g}]")
     return tuple(map(float, values))
+
+
+def checked_prior_weight(prior_weight: float | None, values: tuple[float, ...] | None) -> float:
+    """The weight of a prior's residuals: ``prior_weight``, or :data:`DEFAULT_PRIOR_WEIGHT` with a prior and 0
+    without when None; ValueError unless finite and >= 0, and > 0 only with a prior (``values`` not None)."""
+    weight = (DEFAULT_PRIOR_WEIGHT if values is not None else 0.0) if prior_weight is None else float(prior_weight)
+    if not (math.isfinite(weight) and weight >= 0) or (weight > 0 and values is None):
+        raise ValueError(f"prior_weight must be finite and >= 0, and > 0 only with a prior; got {prior_weight!r} "
+                         f"with prior {'given' if values is not None else 'None'}")
+    return weight

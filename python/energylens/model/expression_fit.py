@@ -1,0 +1,107 @@
+"""Fitting an expression model's constants (:meth:`energylens.model.expression.ExpressionEnergyModel.fit`):
+the native bounded Levenberg-Marquardt from the expression's start values, the native parallel bootstrap,
+the training residuals and ranges, the design diagnostics (distinct configurations of the features the
+expression reads against its constants; constants no row depends on) and the warning naming training rows
+where the fitted expression is not finite. The fitted state replaces the model's in one step.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from energylens import _core, warning_sink
+from energylens.errors import DegenerateFitWarning
+from energylens.model.configs import load_configs
+from energylens.model.domain import DesignReport, FeatureTable, rows_where, training_ranges
+from energylens.model.fit_options import BOOTSTRAP_PROGRESS
+from energylens.model.fit_summary import FitSummary
+from energylens.model.persistence import data_hash
+from energylens.outputs import plural
+
+if TYPE_CHECKING:
+    from energylens.model.expression import ExpressionEnergyModel
+
+__all__ = ["fit_expression"]
+
+
+def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
+    """Rows, distinct rows and distinct configurations of the features the expression reads (rows that differ
+    only in a feature it does not read tell its constants nothing more): identifiable with more configurations
+    than constants, as the template's (:func:`energylens.model.domain.design_report`)."""
+    if not names:  # an expression of constants only: every row is one configuration
+        return DesignReport(len(y), len(np.unique(y)), 1 if len(y) else 0, n_params)
+    table = FeatureTable(names, columns)
+    return DesignReport(len(y), table.n_distinct_rows([y]), table.n_distinct_configs, n_params)
+
+
+def _warn_unfitted_rows(kind: str, pred: np.ndarray, log: bool, status: str, frame: pd.DataFrame) -> None:
+    """DegenerateFitWarning naming the training rows where the fitted expression is not finite (or, under log
+    residuals, not positive): the fit's cost is not finite there, so its constants fit nothing (the template's
+    fit raises: :func:`energylens.model.domain.non_finite_fit_error`; an expression fit is kept, status and all)."""
+    finite = np.isfinite(pred)
+    bad = np.flatnonzero(~finite | (pred <= 0)) if log else np.flatnonzero(~finite)
+    if not bad.size:
+        return
+    what = ("not finite or not positive (residual='log' takes the log of predicted / measured)"
+            if log and finite[bad].any() else "not finite")
+    warning_sink.warn(f"{kind}.fit: the fitted expression is {what} on {bad.size} of {len(pred)} training rows "
+                      f"({rows_where(bad, frame)}); fit status {status}: its constants fit nothing there and save "
+                      "refuses it: bound the constants or change the expression, then refit", DegenerateFitWarning,
+                      stacklevel=3)
+
+
+def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEnergyModel:
+    """Refit ``model``'s constants on measured profiles (path or DataFrame, schema v1; ``energy_j`` finite and
+    > 0, at least as many rows as constants) and return it, its state replaced in one step."""
+    frame = load_configs(profiles, require_energy=True)
+    y = np.asarray(frame["energy_j"], dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(y) | (y <= 0))
+    if bad.size:
+        raise ValueError(f"{type(model).__name__}.fit: energy_j must be finite and > 0; bad rows (0-based): "
+                         f"{bad[:10].tolist()}")
+    if len(y) < len(model.param_names):
+        k = len(model.param_names)
+        raise ValueError(f"{type(model).__name__}.fit: {plural(len(y), 'row')} for {k} constants; the fit needs at "
+                         f"least {k} rows, and more distinct configurations than constants to identify them (fewer "
+                         "constants, or more measured configurations)")
+    columns = model._columns(frame)
+    t0 = time.perf_counter()
+    opts = model._native_options()
+    start = model.compiled.start
+    res = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper, opts)
+    theta = np.asarray(res.params, dtype=np.float64)
+    boot, boot_ok = None, 0
+    if model.bootstrap_replicates > 0:
+        boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}
+        report = BOOTSTRAP_PROGRESS.get()  # (a long bootstrap: stops on Ctrl-C, as the closed form's)
+        boot, ok = _core.bootstrap_expression(model.compiled.program, columns, y, theta, model._lower,
+                                              model._upper, model.bootstrap_replicates, boot_opts,
+                                              None if report is None else functools.partial(report, type(model).__name__))
+        keep = ok & np.all(np.isfinite(boot), axis=1)
+        boot_ok = int(keep.sum())
+        boot = boot[keep]
+    pred = model.compiled.evaluate(columns, theta)
+    residuals = pred / y - 1.0
+    _warn_unfitted_rows(type(model).__name__, pred, model.options["residual"] == "log", str(res.status), frame)
+    jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
+    design = _design(model.feature_names, columns, y, len(model.param_names))
+    unset = tuple(n for n, moved in zip(model.param_names, np.any(jac != 0, axis=0).tolist(), strict=True)
+                  if not moved)
+    summary = FitSummary(
+        n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
+        converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
+        starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(residuals))),
+        bootstrap_replicates=model.bootstrap_replicates, bootstrap_converged=boot_ok,
+        data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
+        n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
+        identifiable=design.identifiable, unidentified=unset)
+    # the state in one step, under the GIL, as the template's fit: a refit stopped in its bootstrap left the
+    # old constants without their refits, and a reader in another thread saw that (or a mix)
+    vars(model).update(_theta=theta, _boot=boot, _residuals=residuals, summary=summary,
+                      _ranges=training_ranges(model.feature_names, columns))
+    return model
