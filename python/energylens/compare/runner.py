@@ -440,8 +440,7 @@ def run_evaluation(profiles: pd.DataFrame | str, *, train_size: int = 50, repeat
         "methods": list(dict.fromkeys(t["method"].iloc[0] for t in tables)) if tables else [],
         "notes": notes.means(), "fit_seconds": fit_seconds,
         **_coverage(df, all_splits, factory, seed, coverage, coverage_bootstrap, progress),
-        "runtime_s": time.perf_counter() - t0,  # the whole run: the interval fits (coverage.runtime_s) too
-    }
+        "runtime_s": time.perf_counter() - t0}  # the whole run: the interval fits (coverage.runtime_s) too
     return EvaluationResult(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                             pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(), info)
 
