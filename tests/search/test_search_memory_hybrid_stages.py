@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_search_exact import _compare, _random_params
+from stage_spaces import stage_spaces_agree
 
 import energylens
 from energylens.profiles import load_profiles, tables
@@ -23,7 +23,6 @@ from energylens.profiles.model_checks import spec_problem
 from energylens.profiles.model_table import ModelTableError, load_model_table
 from energylens.search.api import bundled_model
 from energylens.search.memory import gpu_memory
-from energylens.search.space import build_space
 from energylens.search.stage_cache import MAX_PATTERN_STAGES, stage_pattern_layers
 
 GIB = 2.0**30
@@ -192,18 +191,4 @@ def test_user_model_table_names_the_row_and_column(tmp_path):
 def test_hybrid_stage_spaces_match_brute_force(seed):
     """The engine and the oracle agree on top-k, fronts, rejections and memory per GPU on spaces of the
     hybrids that place their layers, at pp values up to 12 (one per stage, and the bound above 8)."""
-    model = bundled_model()
-    rng = np.random.default_rng(500 + seed)
-    memory = feasible = 0
-    for _ in range(12):
-        space = build_space([NANO9, NEXT][seed:seed + 1] + ["llama-3.1-8b"], gpus=["L40S", "H100"],
-                            tp=[1, 2], pp=sorted(rng.choice([1, 2, 3, 4, 5, 6, 9, 12], 3, replace=False).tolist()),
-                            dp=[1], ep=[1], max_num_seqs=[1, 16, 256], precision=["bf16", "fp8"],
-                            input_tokens=[512, 8000], output_tokens=[256, 1024])
-        theta, phi = _random_params(model, rng)
-        out, ref = _compare(space, theta, phi, {"top": 20}, 2)
-        memory += ref["rejected"]["memory_kv_cache"]
-        feasible += out.feasible
-        if feasible and memory:
-            break
-    assert feasible > 0 and memory > 0
+    stage_spaces_agree([NANO9, NEXT][seed], 500 + seed, 8000)

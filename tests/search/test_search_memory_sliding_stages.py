@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_search_exact import _compare, _random_params
+from stage_spaces import stage_spaces_agree
 
 import energylens
 from energylens.profiles import load_profiles, tables
@@ -20,7 +20,6 @@ from energylens.profiles.features import features_of
 from energylens.profiles.model_checks import spec_problem
 from energylens.search.api import bundled_model
 from energylens.search.memory import gpu_memory
-from energylens.search.space import build_space
 from energylens.search.stage_cache import stage_pattern_layers, stage_sliding_layers
 
 GIB = 2.0**30
@@ -93,18 +92,4 @@ def test_bundled_sliding_patterns_fit_their_rows():
 def test_sliding_stage_spaces_match_brute_force(seed):
     """The engine and the oracle agree on top-k, fronts, rejections and memory per GPU on spaces of the sliding
     models at pp values up to 12 (one slot per stage, and the bound above 8)."""
-    model = bundled_model()
-    rng = np.random.default_rng(700 + seed)
-    memory = feasible = 0
-    for _ in range(12):
-        space = build_space([[GEMMA3, GEMMA2][seed], "llama-3.1-8b"], gpus=["L40S", "H100"], tp=[1, 2],
-                            pp=sorted(rng.choice([1, 2, 3, 4, 5, 6, 9, 12], 3, replace=False).tolist()),
-                            dp=[1], ep=[1], max_num_seqs=[1, 16, 256], precision=["bf16", "fp8"],
-                            input_tokens=[512, 6000], output_tokens=[256, 1024])
-        theta, phi = _random_params(model, rng)
-        out, ref = _compare(space, theta, phi, {"top": 20}, 2)
-        memory += ref["rejected"]["memory_kv_cache"]
-        feasible += out.feasible
-        if feasible and memory:
-            break
-    assert feasible > 0 and memory > 0
+    stage_spaces_agree([GEMMA3, GEMMA2][seed], 700 + seed, 6000)
