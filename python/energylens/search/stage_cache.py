@@ -19,7 +19,7 @@ import pandas as pd
 
 from energylens.profiles.layer_pattern import MAX_PATTERN_LAYERS, parse_layer_pattern, sliding_layers
 
-__all__ = ["moe_layers_before", "binding_stages", "stage_layers", "stage_bytes", "pattern_cache", "pattern_fields",
+__all__ = ["moe_layers_before", "binding_stages", "longer_stage", "stage_layers", "stage_bytes", "pattern_cache", "pattern_fields",
            "row_patterns", "row_windows", "own_pattern", "MAX_PATTERN_STAGES", "MASK_BITS", "MASK_FIELDS", "stage_pattern_layers"]
 
 #: Stages the per-stage check weighs one by one (the engine's kernel::kMaxPatternStages); above, an upper bound.
@@ -67,7 +67,7 @@ def binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, p
     with np.errstate(invalid="ignore"):
         for s in range(int(np.max(np.atleast_1d(pp), initial=1.0))):
             on = s < pp
-            longer = (r > 0) & (s >= pp - 1 - r) & (s <= pp - 2)
+            longer = longer_stage(s, pp, r)
             layers = np.where(longer, q + 1.0, q)
             moe = moe_layers_before(start + layers, n, raw) - moe_layers_before(start, n, raw)
             extra = np.where(s == 0, matrix + encoder, np.where(s == pp - 1, encoder + matrix, encoder))
@@ -81,6 +81,12 @@ def binding_stages(total, experts, matrix, encoder, tied, n_layers, n_moe, tp, p
     heavy_n = np.where(pp > 1, np.where(single_long, q + 1.0, q), n)
     heavy = np.where(pp > 1, np.where(single_long, long_w, short_w), one)
     return heavy_n, heavy, np.where((pp > 1) & two, q + 1.0, 0.0), np.where((pp > 1) & two, long_w, 0.0)
+
+
+def longer_stage(s, pp, r):
+    """Whether stage ``s`` of ``pp`` holds one of the ``r`` layers left over from ``n_layers // pp`` each (vLLM's
+    ``get_pp_indices``: the stages from the second-to-last backwards, never the last). Scalars or arrays."""
+    return (r > 0) & (s >= pp - 1 - r) & (s <= pp - 2)
 
 
 def stage_layers(n_layers, pp):
@@ -208,7 +214,7 @@ def stage_pattern_layers(cell, pp: int) -> list[tuple[int, int, int]]:
     q, r = divmod(n, pp)
     out, start = [], 0
     for s in range(pp):
-        layers = q + 1 if r > 0 and pp - 1 - r <= s <= pp - 2 else q
+        layers = q + 1 if longer_stage(s, pp, r) else q
         out.append((layers, int(att[start:start + layers].sum()), int(rec[start:start + layers].sum())))
         start += layers
     return out
