@@ -155,24 +155,25 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in ("", "nan")
 
 
-def cell_number(value, source: str, row: int, column: str, label: str | None = None) -> float:
-    """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``)."""
+def cell_number(value, source: str, row: int, column: str, label: str | None = None, at: str | None = None) -> float:
+    """``value`` as a float (NaN when blank), in :data:`_RANGES`; errors name ``label`` (default ``column``) at
+    ``row`` of ``source``, or begin with ``at`` (a GpuSpec's field: :func:`check_spec`)."""
     label = label or column
+    where, rows = (where_in(source, [row], label), [row]) if at is None else (at, None)
     if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in NA_WORDS:
         return math.nan  # blank, or 'N/A' / 'NaN' as a profile table's CSV reads them
     try:
         x = float(str(value).strip())
     except ValueError:
         hint = non_numeric_reason(value, label).partition(HINT)[2]  # '1,234': write 1234
-        raise GpuTableError(f"{where_in(source, [row], label)}: {value!r} is not a number" + (f": {hint}" if hint else ""),
-                            source=source, column=label, rows=[row]) from None
+        raise GpuTableError(f"{where}: {value!r} is not a number" + (f": {hint}" if hint else ""),
+                            source=source, column=label, rows=rows) from None
     lo, hi = _RANGES[column]
     if column == "scale_up_domain_gpus" and x != int(x):
-        raise GpuTableError(f"{where_in(source, [row], label)}: {x:g} is not a whole number of GPUs",
-                            source=source, column=label, rows=[row])
+        raise GpuTableError(f"{where}: {x:g} is not a whole number of GPUs", source=source, column=label, rows=rows)
     if not (lo <= x <= hi):
-        raise GpuTableError(f"{where_in(source, [row], label)}: {x:g} is outside the sane range [{lo:g}, {hi:g}]"
-                            + _range_hint(column, x), source=source, column=label, rows=[row])
+        raise GpuTableError(f"{where}: {x:g} is outside the sane range [{lo:g}, {hi:g}]" + _range_hint(column, x),
+                            source=source, column=label, rows=rows)
     return x
 
 
@@ -260,16 +261,10 @@ def check_spec(spec: GpuSpec, where: str) -> GpuSpec:
     for c in GPU_NUMERIC_COLUMNS:
         at, v = f"{where}: GpuSpec {spec.name!r}, field {c!r}", getattr(spec, c)
         try:
-            x = float(v)
+            x = float(v)  # a Python value (True, numpy scalars) as float() reads it, not as a table cell's text
         except (TypeError, ValueError):
             raise GpuTableError(f"{at}: {v!r} is not a number", source=where, column=c) from None
-        lo, hi = _RANGES[c]
-        if not math.isnan(x) and not lo <= x <= hi:
-            raise GpuTableError(f"{at}: {x:g} is outside the sane range [{lo:g}, {hi:g}]" + _range_hint(c, x),
-                                source=where, column=c)
-        if c == "scale_up_domain_gpus" and not math.isnan(x) and x != int(x):
-            raise GpuTableError(f"{at}: {x:g} is not a whole number of GPUs", source=where, column=c)
-        values[c] = x
+        values[c] = cell_number(x, where, 0, c, at=at)  # the table cells' range and whole-GPU checks
     vendor = vendor_cell(spec.vendor, where, 0, at=f"{where}: GpuSpec {spec.name!r}, field 'vendor'")
     spec = replace(spec, vendor=vendor, **values)
     if (step := peak_step_problem(spec)) is not None:
