@@ -14,7 +14,8 @@ from energylens.profiles.layer_pattern import pattern_problem
 
 __all__ = ["spec_problem", "WHOLE_FIELDS", "OPTIONAL_FIELDS", "LAYER_COUNTS", "number", "MAX_PARAMS_B"]
 
-#: The most parameters a model has, in billions (the schema's params_b limit: 100 trillion).
+#: The most parameters a model has, in billions (the schema's params_b limit: 100 trillion); a model table row's
+#: params_b / active_params_b cells are held to it too (model_table).
 MAX_PARAMS_B = 100_000.0
 
 #: Fields every model has: a whole number >= 1.

@@ -31,7 +31,7 @@ from energylens.profiles.header import (
     drop_empty_unnamed_columns,
     spelled_like,
 )
-from energylens.profiles.model_checks import spec_problem
+from energylens.profiles.model_checks import MAX_PARAMS_B, spec_problem
 from energylens.profiles.number_cells import NA_WORDS, non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
 from energylens.profiles.unreadable import ragged_row_error
@@ -55,8 +55,6 @@ _NUMBER_FIELDS = tuple(f.name for f in dataclasses.fields(tables.ModelSpec)
                        if f.name not in (*_TEXT_FIELDS, "estimated"))
 _WHOLE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token")
 _AGREE_REL = 1e-6
-#: The most billions of parameters a profile row may have (100 trillion), so a model table row too.
-_MAX_PARAMS_B = 100_000.0
 
 
 def _columns() -> tuple[str, ...]:
@@ -114,9 +112,9 @@ def _spec_from_record(rec: dict[str, str], source: str, row: int) -> tuple[table
     values: dict = {f: _number(rec.get(f, ""), source, row, f) for f in _NUMBER_FIELDS}
     values.update({f: int(values[f]) for f in _WHOLE_FIELDS})
     for f in ("params_b", "active_params_b"):  # a count in parameters, not billions: the profile schema's bound
-        if values[f] > _MAX_PARAMS_B:
-            slip = f": is it in parameters? write {values[f] / 1e9:g}" if values[f] / 1e9 <= _MAX_PARAMS_B else ""
-            raise _error(source, row, f, f"{values[f]:g} billion parameters is more than {_MAX_PARAMS_B:,.0f} "
+        if values[f] > MAX_PARAMS_B:
+            slip = f": is it in parameters? write {values[f] / 1e9:g}" if values[f] / 1e9 <= MAX_PARAMS_B else ""
+            raise _error(source, row, f, f"{values[f]:g} billion parameters is more than {MAX_PARAMS_B:,.0f} "
                          f"(the column counts billions){slip}")
     if "," in (aliases := rec.get("aliases", "")):  # 'org/a, org/b' would be one alias no one types
         raise _error(source, row, "aliases", f"{aliases!r} holds a ','; aliases are ';'-separated: write "
