@@ -254,6 +254,10 @@ def make_splits(df: pd.DataFrame, *, train_size: int = 50, repeats: int = 20, se
     unknown = [s for s in splits if s not in SPLIT_NAMES]
     if unknown:
         raise ValueError(f"unknown split(s) {unknown}; known: {list(SPLIT_NAMES)}")
+    twice = list(dict.fromkeys(s for i, s in enumerate(splits) if s in splits[:i]))
+    if twice:  # (a repeat ran once, silently)
+        raise ValueError(f"split(s) {', '.join(map(repr, twice))} named more than once (each split runs once); "
+                         "name each once")
     out: list[Split] = []
     n = len(df)
     units = duplicate_units(df)

@@ -46,8 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=seed, default=0,
                    help="seed of every draw (0); each method is seeded seed*1000+repeat, so at most "
                         "(2**63 - repeats) // 1000")
-    p.add_argument("--splits", default=",".join(SPLIT_NAMES),
-                   help=f"comma-separated subset of {','.join(SPLIT_NAMES)}")
+    p.add_argument("--splits", default=",".join(SPLIT_NAMES), type=_split_names,
+                   help=f"comma-separated subset of {','.join(SPLIT_NAMES)}, each named once")
     p.add_argument("--methods", default=None,
                    help="comma-separated subset of the methods (default: all of them; the learned baselines need "
                    "the [compare] extra, and a missing one stops the run naming the pip install)")
@@ -72,6 +72,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_model_table_option(p)
     p.set_defaults(func=Run("evaluate", "run_evaluate"))
     return p
+
+
+def _split_names(text: str) -> str:
+    """--splits as given, once every name is a known split named once: a repeated name ran once and an unknown one
+    was refused only after the profiles were read (make_splits), so both are argument errors here."""
+    items = [x.strip() for x in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"{text!r}: an empty item (a stray comma); give names separated by single "
+                                         "commas")
+    known = ", ".join(SPLIT_NAMES)
+    for i, name in enumerate(items):
+        if name not in SPLIT_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown split {name!r} in {text!r}; known: {known}")
+        if name in items[:i]:
+            raise argparse.ArgumentTypeError(f"{text!r} names {name!r} more than once (each split runs once); "
+                                             "name each once")
+    return text
 
 
 def _level_text(text: str) -> str:
