@@ -248,8 +248,9 @@ def point_weights(weights, n_points: int) -> np.ndarray | None:
     if len(w) != n_points:
         raise ValueError(f"workload_weights (--workload-weights) has {len(w)} values for {n_points} workload points "
                          "(one per --input-tokens / --output-tokens pair)")
-    if not w.sum() > 0:
+    if not w.max(initial=0.0) > 0:
         raise ValueError("workload_weights (--workload-weights) sum to 0")
+    w = w / w.max()  # relative: scaled first, so weights of 1e308 each do not overflow their sum
     return np.ascontiguousarray(w / w.sum())
 
 

@@ -61,10 +61,12 @@ def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_
     return df
 
 
-def over_gpu_count(cands) -> int:
-    """Rows of the engine's candidates whose replicas would need more than 2**20 GPUs (:func:`candidate_frame`'s
-    ``attrs["over_gpu_count"]``)."""
-    return int((~(np.asarray(cands.gpus) <= MAX_GPU_COUNT)).sum())
+def over_gpu_count(*cands) -> int:
+    """Configurations among the engine's candidate lists ``cands`` (the top-k, the fronts) whose replicas would need
+    more than 2**20 GPUs (:func:`candidate_frame` leaves them out), each counted once: one in the top-k and both
+    fronts was three, so a search of 2 candidates said 3 were left out."""
+    over = [np.asarray(c.index)[~(np.asarray(c.gpus) <= MAX_GPU_COUNT)] for c in cands]
+    return int(np.unique(np.concatenate(over)).size) if over else 0
 
 
 #: What :func:`candidate_frame` reads of the engine's candidates.
@@ -100,4 +102,4 @@ def result_tables(space: SearchSpace, out, theta, phi, options: dict, labels: di
 
     top = table(out.top, best_first=True, top=options["top_k"])
     fronts = tuple(Deferred(lambda c=c: table(c)) for c in (out.front_tpot, out.front_ttft))
-    return top, fronts, over_gpu_count(out.top) + over_gpu_count(out.front_tpot) + over_gpu_count(out.front_ttft)
+    return top, fronts, over_gpu_count(out.top, out.front_tpot, out.front_ttft)

@@ -374,7 +374,7 @@ class SearchResult:
         """Load mode: rows of the top-k or fronts left out for needing more GPUs than energylens counts."""
         n = self.settings.get("over_gpu_count") or 0
         return (f"\nnote: {plural(n, 'configuration')} of the top-k and Pareto fronts would need more than 2**20 GPUs "
-                "at this rate and are left out (small batches at a high rate)") if n else ""
+                f"at this rate and {'is' if n == 1 else 'are'} left out (small batches at a high rate)") if n else ""
 
     def _dp_line(self) -> str:
         """Fixed-batch mode with several dp values: each rank of a dense model runs the same batch, so they tie;

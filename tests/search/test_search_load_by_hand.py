@@ -1,0 +1,136 @@
+"""A capacity planner's question, "20 requests/s of Llama-3.1-70B chat: which GPUs and how many?", answered by
+``energylens search --rate 20 --json`` and checked by hand from the printed figures and the model
+(docs/search.md, "Modes"): replicas = ceil(rate / one replica's throughput at its cap), the running batch by
+Little's law, and every provisioned GPU's static power in the energy per request. Also the load-mode edges a
+planner meets: the rows left out past 2**20 GPUs counted once, and workload weights too large to sum."""
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energylens import _core
+from energylens.cli.main import main
+from energylens.profiles.limits import MAX_GPU_COUNT
+from energylens.profiles.tables import gpu_spec
+from energylens.search import build_space
+from energylens.search.api import bundled_model, native_options
+
+L70 = "meta-llama/Llama-3.1-70B-Instruct"
+RATE, L_IN, L_OUT = 20.0, 1000, 300
+
+
+@pytest.fixture(scope="module")
+def model():
+    return bundled_model()
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, model):
+    path = tmp_path_factory.mktemp("model") / "model.json"
+    model.save(path)
+    return str(path)
+
+
+def _cli_json(capsys, model_file, *extra) -> dict:
+    status = main(["search", "--model", L70, "--gpus", "H100,H200", "--input-tokens", str(L_IN), "--output-tokens",
+                   str(L_OUT), "--model-file", model_file, "--top", "3", "--json", *extra])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    return json.loads(out)
+
+
+def _latency(model, row: dict, batch: float) -> tuple[float, float]:
+    """(TTFT, TPOT) the latency model gives ``row``'s deployment at a running ``batch`` per rank."""
+    cols = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "input_tokens", "output_tokens")
+    frame = pd.DataFrame([{**{c: row[c] for c in cols}, "batch_size": row["dp"] * batch}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows outside the fitted range: irrelevant to the arithmetic
+        lat = model.latency_model.predict(frame)
+    return float(lat["ttft_s_pred"].iloc[0]), float(lat["tpot_s_pred"].iloc[0])
+
+
+def test_a_load_mode_answer_recomputed_by_hand(capsys, model, model_file):
+    doc = _cli_json(capsys, model_file, "--rate", str(RATE))
+    assert doc["settings"]["rate_per_s"] == RATE
+    pi_s = float(model.theta[list(model.param_names).index("static_power_frac")])
+    for row in doc["top"]:
+        n, cap = row["tp"] * row["pp"], row["max_num_seqs"]
+        # one replica's throughput at its cap: cap requests in the system for TTFT + L_out TPOT seconds each
+        ttft_cap, tpot_cap = _latency(model, row, cap)
+        capacity = row["dp"] * cap / (ttft_cap + L_OUT * tpot_cap)
+        assert row["replicas"] == max(1, math.ceil(RATE / capacity)), row["config"]
+        assert row["gpus"] == row["replicas"] * row["dp"] * n
+        # Little's law: the running batch per rank = its share of the rate x the time a request spends in it,
+        # at the TTFT and TPOT the model gives at that batch
+        rank_rate = RATE / (row["replicas"] * row["dp"])
+        ttft, tpot = _latency(model, row, max(row["batch"], 1.0))
+        assert (row["ttft_s"], row["tpot_s"]) == pytest.approx((ttft, tpot), rel=1e-9)
+        assert row["batch"] == pytest.approx(rank_rate * (ttft + L_OUT * tpot), rel=1e-9)
+        assert row["batch"] <= cap
+        # every provisioned GPU draws static power all the time: per request, the static energy is at least
+        # gpus x TDP x static_power_frac / rate, topped up to it by the idle headroom where the template charges less
+        drawn = row["gpus"] * gpu_spec(row["gpu"]).tdp_w * pi_s / RATE
+        assert row["static_j"] + row["idle_j"] >= drawn * (1 - 1e-12)
+        assert row["idle_j"] == pytest.approx(max(0.0, drawn - row["static_j"]), rel=1e-9, abs=1e-9)
+        assert row["energy_j"] == pytest.approx(row["prefill_j"] + row["decode_j"] + row["idle_j"], rel=1e-12)
+        assert row["gpu_s_per_request"] == pytest.approx(row["gpus"] / RATE, rel=1e-12)
+
+
+def test_a_lightly_loaded_replica_is_charged_every_second_of_its_static_power(capsys, model, model_file):
+    """At 0.001 requests/s one replica idles ~97 % of the time: the energy per request is the template's dynamic
+    part plus every provisioned GPU's static draw for the 1000 s between requests, exactly."""
+    doc = _cli_json(capsys, model_file, "--rate", "0.001")
+    pi_s = float(model.theta[list(model.param_names).index("static_power_frac")])
+    for row in doc["top"]:
+        assert row["replicas"] == 1 and row["batch"] < 0.05 and row["idle_j"] > 0
+        dynamic = row["prefill_dynamic_j"] + row["decode_dynamic_j"]
+        drawn = row["gpus"] * gpu_spec(row["gpu"]).tdp_w * pi_s / 0.001
+        assert row["energy_j"] == pytest.approx(dynamic + drawn, rel=1e-12)
+        assert row["decided_by"] == "idle_j"
+
+
+def test_rows_past_the_gpu_bound_are_counted_once_each(model):
+    """At 1e6 requests/s most 70B deployments need more than 2**20 GPUs. The note counted the rows left out of the
+    top-k and of each Pareto front separately, so one configuration in all three counted three times: '71
+    configurations ... are left out' of a search with 50 feasible. It counts distinct configurations now: here
+    the engine's top-k holds every feasible one, so exactly the feasible ones past the bound."""
+    import energylens
+
+    kw = dict(input_tokens=L_IN, output_tokens=L_OUT, rate_per_s=1e6, energy_model=model, bootstrap=False)
+    r = energylens.search(L70, "H100,H200", top=10, **kw)
+    space = build_space(L70, "H100,H200", input_tokens=L_IN, output_tokens=L_OUT)
+    every = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta,
+                                  native_options(rate_per_s=1e6), np.arange(space.size, dtype=np.uint64))
+    feasible = every.reason < 0
+    assert r.feasible == int(feasible.sum()) < 10 * len(space.max_num_seqs)  # the engine kept every feasible one
+    past = int((feasible & (np.asarray(every.gpus) > MAX_GPU_COUNT)).sum())
+    assert 0 < past < r.feasible
+    assert r.settings["over_gpu_count"] == past
+    assert f"note: {past} configurations of the top-k and Pareto fronts would need more than 2**20 GPUs" in r.summary()
+
+
+def test_one_row_past_the_gpu_bound_is_said_in_the_singular(model):
+    import energylens
+
+    r = energylens.search(L70, "H200", input_tokens=L_IN, output_tokens=L_OUT, rate_per_s=30000, tp=[2],
+                          max_num_seqs=[1, 256], energy_model=model, bootstrap=False, top=2)
+    assert r.settings["over_gpu_count"] == 1, r.summary()
+    assert "note: 1 configuration of the top-k and Pareto fronts would need more than 2**20 GPUs at this rate and " \
+           "is left out" in r.summary(), r.summary()
+
+
+@pytest.mark.parametrize("weights", [[1e308, 1e308, 1e308], [1e-320, 2e-320, 1e-320]])
+def test_workload_weights_are_normalised_whatever_their_scale(weights):
+    """Weights of 1e308 each overflowed their sum (a RuntimeWarning) and the engine refused them as 'the workload
+    weights sum to 0'; the weights are relative, so any finite positive scale gives the same distribution."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        space = build_space(L70, "H100", input_tokens=[500, 1000, 4000], output_tokens=[100, 300, 1000],
+                            workload_weights=weights)
+    expected = np.asarray(weights, dtype=float) / max(weights)
+    np.testing.assert_allclose(space.workload_weights, expected / expected.sum(), rtol=1e-12)
+    assert space.workload_weights.sum() == pytest.approx(1.0, rel=1e-15)
