@@ -134,3 +134,17 @@ def test_workload_weights_are_normalised_whatever_their_scale(weights):
     expected = np.asarray(weights, dtype=float) / max(weights)
     np.testing.assert_allclose(space.workload_weights, expected / expected.sum(), rtol=1e-12)
     assert space.workload_weights.sum() == pytest.approx(1.0, rel=1e-15)
+
+
+def test_counts_of_one_are_said_in_the_singular(model):
+    """'a workload distribution of 1 points' and '1 of the 3 listed configurations lie outside' read as sentences
+    not computed for the count they print."""
+    import energylens
+
+    r = energylens.search(L70, "H200", input_tokens=[1000], output_tokens=[300], workload_weights=[1], tp=[2],
+                          max_num_seqs=[8], energy_model=model, bootstrap=False)
+    assert "a workload distribution of 1 point (" in r.summary(), r.summary()
+    r = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[4, 64, 256],
+                          energy_model=model, bootstrap=False, top=3)
+    assert int(r.top["extrapolated"].sum()) == 1, r.top[["max_num_seqs", "extrapolated"]]
+    assert "note: 1 of the 3 listed configurations lies outside" in r.summary(), r.summary()

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.outputs import plural
 from energylens.profiles import tables
 from energylens.search.labels import gpu_labels
 from energylens.search.memory import (
@@ -45,7 +46,7 @@ def _tokens(s: dict[str, Any]) -> str:
         mean_in = sum(w * x for w, x in zip(weights, li, strict=True))
         mean_out = sum(w * x for w, x in zip(weights, lo, strict=True))
         points = ", ".join(f"{x:g}/{y:g} x {w:.3g}" for x, y, w in zip(li, lo, weights, strict=True))
-        return (f"a workload distribution of {len(li)} points (input/output tokens x weight: {points}; expected "
+        return (f"a workload distribution of {plural(len(li), 'point')} (input/output tokens x weight: {points}; expected "
                 f"{mean_in:.4g} input / {mean_out:.4g} output tokens; energy the expected value, latency and memory "
                 "at the worst point)")
     if len(li) == 1:

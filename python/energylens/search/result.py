@@ -367,8 +367,8 @@ class SearchResult:
         if not detail or "extrapolated" not in self.top:
             return ""
         n = int(self.top["extrapolated"].sum())
-        return (f"\nnote: {n} of the {len(self.top)} listed configurations lie outside {detail} (fit on profiles "
-                "that cover them, e.g. your own sweep, before relying on them)")
+        return (f"\nnote: {n} of the {len(self.top)} listed configurations {'lies' if n == 1 else 'lie'} outside "
+                f"{detail} (fit on profiles that cover them, e.g. your own sweep, before relying on them)")
 
     def _over_line(self) -> str:
         """Load mode: rows of the top-k or fronts left out for needing more GPUs than energylens counts."""
