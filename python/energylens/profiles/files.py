@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import shlex
 import zipfile
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,9 +29,11 @@ from energylens.profiles.unreadable import (
     data_row_line,
     not_utf8_error,
     open_bytes,
+    open_zst,
     ragged_row_error,
     short_lines,
     unreadable_csv_error,
+    zstandard_module,
 )
 
 __all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv", "read_parquet_table",
@@ -98,10 +101,13 @@ def check_csv_file(path: str | os.PathLike, what: str = "profile table", error: 
     UTF-16/32, not UTF-8, or a header that is separated by ';', tabs or '|' instead of commas (with the fix).
     """
     p = check_input_file(path, what)
+    src = str(p)
+    if p.name.lower().endswith(".csv.zst") and zstandard_module() is None:  # (was pandas' ImportError traceback)
+        raise error(f"{src}: a .csv.zst file is read with the zstandard package, which is not installed: pip install "
+                    f"zstandard, or decompress the file (zstd -d {shlex.quote(src)}) and pass the .csv", source=src)
     head = _head_bytes(p)
     if head is None:
-        return p  # a compression the standard library does not open (.zst): pandas reports its own errors
-    src = str(p)
+        return p  # a zip of several members: pandas reports its own errors
     if not head.strip():
         raise error(f"{src}: the file is empty; a {what} has a header line and data rows", source=src)
     for bom, name in _BOMS.items():
@@ -242,14 +248,20 @@ def read_csv_file(path: str | os.PathLike, src: str | None = None, **kwargs) -> 
     reports (``path``)."""
     size = os.path.getsize(path)
     compression = _COMPRESSION.get(Path(path).suffix.lower())
+    zst = compression == "zstd" and zstandard_module() is not None  # (where it is not: pandas' ImportError)
     if size < (LARGE_CSV_BYTES if compression is None else LARGE_COMPRESSED_BYTES):
+        if zst:  # read through open_zst: pandas' own .zst read ends at a cut without a word
+            with open_zst(open(path, "rb")) as fh:
+                return pd.read_csv(fh, **kwargs)
         return pd.read_csv(path, **kwargs)
     src = str(path) if src is None else src
     report = READ_PROGRESS.get()
     if report is not None:
         report(src, 0, size)
     with open(path, "rb") as fh:
-        frame = pd.read_csv(_CountingReader(fh, report, src, size), compression=compression, **kwargs)
+        counted = _CountingReader(fh, report, src, size)
+        frame = (pd.read_csv(open_zst(counted), **kwargs) if zst
+                 else pd.read_csv(counted, compression=compression, **kwargs))
     if report is not None:
         report(src, size, size)
     return frame
