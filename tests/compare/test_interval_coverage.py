@@ -124,30 +124,71 @@ def test_cli_coverage_terminal_json_and_report(capsys, tmp_path):
     assert "## Interval coverage" in md and "--coverage 0.8" in md
 
 
-@pytest.mark.skipif(not V3.is_file(), reason="shared v3 H100 data not present")
-def test_reproduces_bench_interval_coverage_on_its_splits():
-    """bench/interval_coverage.py's v3 figure (0.900, 0.83-0.95, width 0.67x in docs) on the bench's own draws,
-    its held-out rows in the draw's order (the residual draws follow a row's position)."""
+def _bench():
     sys.path.insert(0, str(BENCH))
     try:
-        from interval_coverage import coverage
+        import interval_coverage as bench
     finally:
         sys.path.remove(str(BENCH))
-    from energylens.compare.registry import default_methods
+    return bench
+
+
+def _plain_coverage(df, repeats: int, level: float, train_rows: int = 50) -> dict:
+    """The loop bench/interval_coverage.py ran of its own until 2026-12-07, kept as the plain reference: train on
+    the first ``train_rows`` of ``default_rng(seed).permutation``, predict the rest in that order."""
+    from energylens.model import EnergyModel
+    below, above, inside, width = [], [], [], []
+    for seed in range(repeats):
+        idx = np.random.default_rng(seed).permutation(len(df))
+        train, test = df.iloc[idx[:train_rows]], df.iloc[idx[train_rows:]]
+        iv = EnergyModel(bootstrap=200, seed=seed).fit(train).predict_interval(test, level)
+        e, lo, hi = (x.to_numpy(dtype=float) for x in (test["energy_j"], iv["energy_j_lo"], iv["energy_j_hi"]))
+        below.append(float(np.mean(e < lo)))
+        above.append(float(np.mean(e > hi)))
+        inside.append(float(np.mean((lo <= e) & (e <= hi))))
+        width.append(float(np.median((hi - lo) / e)))
+    return {"coverage_mean": float(np.mean(inside)), "coverage_min": float(np.min(inside)),
+            "coverage_max": float(np.max(inside)), "below_lower_mean": float(np.mean(below)),
+            "above_upper_mean": float(np.mean(above)), "median_width_rel": float(np.mean(width))}
+
+
+def test_the_bench_calls_the_library_on_its_draws(monkeypatch):
+    """bench/interval_coverage.py ran a copy of interval_coverage's loop; it calls the library now, with its own
+    draws (default_rng(seed).permutation: the first 50 rows trained on, the rest predicted in the draw's order) and
+    repeat r's model seeded r, and reports the library's figures under its JSON keys."""
+    bench = _bench()
+    seen = {}
+
+    def spy(df, splits, factory, method_seed, level, **kw):
+        seen.update(n=len(df), splits=list(splits), seeds=[method_seed(r) for r in range(3)], level=level,
+                    methods=[m.name for m in factory(7)])
+        return {"methods": {"energylens": {"coverage_mean": 0.9, "coverage_min": 0.8, "coverage_max": 0.95,
+                                           "below_mean": 0.04, "above_mean": 0.06, "median_width_rel": 0.7,
+                                           "repeats": 3, "error": ""}}}
+
+    monkeypatch.setattr(bench, "interval_coverage", spy)
+    df = pd.DataFrame({"energy_j": np.arange(60.0)})
+    out = bench.coverage(df, 3, 0.8)
+    assert seen["n"] == 60 and seen["level"] == 0.8 and seen["seeds"] == [0, 1, 2] and seen["methods"] == ["energylens"]
+    for r, sp in enumerate(seen["splits"]):
+        p = np.random.default_rng(r).permutation(60)
+        assert sp.repeat == r and np.array_equal(sp.train_idx, p[:50]) and np.array_equal(sp.test_idx, p[50:])
+    assert out == {"level": 0.8, "repeats": 3, "train_rows": 50, "coverage_mean": 0.9, "coverage_min": 0.8,
+                   "coverage_max": 0.95, "below_lower_mean": 0.04, "above_upper_mean": 0.06, "median_width_rel": 0.7}
+
+
+@pytest.mark.skipif(not V3.is_file(), reason="shared v3 H100 data not present")
+def test_reproduces_bench_interval_coverage_on_its_splits():
+    """bench/interval_coverage.py's v3 figure (0.900, 0.83-0.95, width 0.67x in docs), now the library's, equals
+    the plain loop it ran before (the model's own fit and predict_interval) on the same draws, to the last digit."""
     from energylens.profiles import read_profiles
     df = read_profiles(str(V3)).reset_index(drop=True)
-    idx = [np.random.default_rng(s).permutation(len(df)) for s in range(20)]
-    splits = [Split("random", "", "", s, p[:50], p[50:]) for s, p in enumerate(idx)]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bench's range warnings (it predicts with check_range on)
-        bench = coverage(df, 20, 0.9)
-        ours = interval_coverage(df, splits, lambda seed: default_methods(seed, include=("energylens",)),
-                                 lambda r: r, 0.9)["methods"]["energylens"]
-    for b, o in (("coverage_mean", "coverage_mean"), ("coverage_min", "coverage_min"), ("coverage_max", "coverage_max"),
-                 ("below_lower_mean", "below_mean"), ("above_upper_mean", "above_mean"),
-                 ("median_width_rel", "median_width_rel")):
-        assert ours[o] == pytest.approx(bench[b], abs=1e-12), b
-
+        warnings.simplefilter("ignore")  # the plain loop's range warnings (it predicts with check_range on)
+        plain = _plain_coverage(df, 20, 0.9)
+        ours = _bench().coverage(df, 20, 0.9)
+    for key, value in plain.items():
+        assert ours[key] == pytest.approx(value, abs=1e-12), key
 
 
 def test_the_run_time_counts_the_interval_fits(capsys):
