@@ -59,7 +59,7 @@ def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by:
     and pairwise (pooled over groups), and the parallelism choice as ``energylens evaluate`` scores it
     (:func:`energylens.compare.metrics.serving_metrics`: within a group, rows of one ``max_num_seqs``, else
     ``max_batch_size``, on at least two distinct GPU counts; ML.ENERGY v3's batch_size is a measured mean that no
-    two rows share, so batch size stands in only where a row has neither setting)."""
+    two rows share, so batch size stands in only where no row has either setting)."""
     spread = np.sum((meas - meas.mean()) ** 2)  # 0 where the held-out rows hold one value: no R^2 (it read -inf)
     out = {"r2": float(1.0 - np.sum((pred - meas) ** 2) / spread) if spread > 0 else float("nan"),
            "mape": float(np.mean(np.abs(pred / meas - 1.0)) * 100.0)}
@@ -67,8 +67,9 @@ def _scores(test_df: pd.DataFrame, meas: np.ndarray, pred: np.ndarray, group_by:
         return {**out, "top1": float("nan"), "pairwise": float("nan"), "parallelism_top1": float("nan")}
     frame = test_df.assign(energy_j=meas)
     setting = batch_setting(frame)  # max_num_seqs, else max_batch_size (the v2 converter's name), as evaluate reads it
-    if setting is None or not np.isfinite(setting).all():  # (a file with max_batch_size alone scored no choice)
-        frame = frame.assign(max_num_seqs=frame["batch_size"])
+    if setting is None or not np.isfinite(setting).any():  # (a file with max_batch_size alone scored no choice)
+        frame = frame.assign(max_num_seqs=frame["batch_size"])  # a row without a setting is in no choice, as in
+        # evaluate (one blank max_num_seqs cell made every row fall back to the batch size: v3 scored 0 choices)
     if "n_gpus" not in frame:  # (a validated profile has it)
         frame = frame.assign(n_gpus=frame["tp"] * frame["pp"] * (frame["dp"] if "dp" in frame else 1))
     g = score_groups(frame, pred, list(group_by))

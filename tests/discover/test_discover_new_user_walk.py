@@ -1,0 +1,51 @@
+"""Findings of a new user's walk through ``energylens discover`` (2026-12-07): bundled data, the ML.ENERGY v3
+H100 export, bad input, reloading the chosen expression. Each test failed before its fix."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from energylens.cli import main
+from energylens.discover import search as ds
+from energylens.discover.variables import energy_variables
+from energylens.profiles.datasets import mlenergy_v2
+
+
+def _one_expression(monkeypatch) -> None:
+    """A backend stand-in returning one expression (the search itself is not what these tests check)."""
+    e_mem = sp.Symbol(next(iter(energy_variables())))
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])
+
+
+def test_one_blank_max_num_seqs_leaves_the_other_rows_tp_x_pp_choices():
+    """One blank max_num_seqs cell in the ML.ENERGY v3 export (121 held-out rows, 9 TP x PP choices) made discover
+    group every row by its measured mean batch size, which no two rows share: 0 choices and n/a, unsaid. evaluate
+    leaves out the row that lacks the setting and scores the others' choices."""
+    df = pd.DataFrame({"task": ["chat"] * 5, "model": ["m"] * 5, "gpu": ["H100"] * 5,
+                       "batch_size": [7.98, 7.99, 15.9, 15.97, 15.5], "max_num_seqs": [8, 8, 16, 16, np.nan],
+                       "tp": [1, 2, 1, 2, 4], "pp": [1] * 5})
+    meas = np.array([10.0, 12.0, 20.0, 18.0, 30.0])
+    s = ds._scores(df, meas, np.array([9.0, 13.0, 21.0, 17.0, 29.0]), ["task", "model", "gpu"])
+    assert s["parallelism_choices"] == 2 and s["parallelism_top1"] == 1.0
+    s = ds._scores(df, meas, np.array([13.0, 9.0, 21.0, 17.0, 29.0]), ["task", "model", "gpu"])
+    assert s["parallelism_choices"] == 2 and s["parallelism_top1"] == 0.5
+
+
+def test_a_blank_max_num_seqs_cell_in_the_file_keeps_the_held_out_choices(monkeypatch, tmp_path):
+    """End to end: the bundled rows with one held-out row's max_num_seqs blanked still score the held-out TP x PP
+    choices (4 without the blank; the blanked row can take at most its own out): it read 0 choices, n/a."""
+    _one_expression(monkeypatch)
+    v2 = mlenergy_v2().reset_index(drop=True)
+    _, test = ds._split(len(v2), None, 0)
+    v2 = v2.drop(columns=["max_batch_size"])  # as an ML.ENERGY v3 file: max_num_seqs alone
+    v2.loc[test[0], "max_num_seqs"] = np.nan
+    path = tmp_path / "one_blank.csv"
+    v2.to_csv(path, index=False)
+    out = tmp_path / "d.json"
+    assert main(["discover", str(path), "-o", str(out), "--quiet"]) == 0
+    t = json.loads(out.read_text())["template"]
+    assert t["parallelism_choices"] >= 3 and t["parallelism_top1"] is not None
+
