@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import sympy as sp
 
 from energylens.cli import main
@@ -49,3 +50,12 @@ def test_a_blank_max_num_seqs_cell_in_the_file_keeps_the_held_out_choices(monkey
     t = json.loads(out.read_text())["template"]
     assert t["parallelism_choices"] >= 3 and t["parallelism_top1"] is not None
 
+
+@pytest.mark.parametrize("value", ["-1", "1", "4"])
+def test_max_complexity_below_five_names_the_real_bound(value, capsys):
+    """--max-complexity -1 said 'must be >= 1'; a user who then gave 1 was told 'must be an integer >= 5'."""
+    with pytest.raises(SystemExit) as exc:
+        main(["discover", "bundled", "--max-complexity", value, "-o", "/dev/null", "--quiet"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert ">= 5" in err and f"got {value}" in err and ">= 1," not in err

@@ -18,6 +18,22 @@ from energylens.cli.parsers.common import (
 
 __all__ = ["add_parser"]
 
+#: The smallest --max-complexity: operon's linear scaling c + s x is 5 nodes (energylens.discover.backends checks
+#: the same bound for the Python API; this module stays light and does not import it).
+MIN_COMPLEXITY = 5
+
+
+def _max_complexity(text: str) -> int:
+    """An integer >= MIN_COMPLEXITY (-1 was told 'must be >= 1', and 1 then 'must be an integer >= 5')."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < MIN_COMPLEXITY:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {MIN_COMPLEXITY} (the smallest expression, c + s x, "
+                                         f"has that many nodes), got {value}")
+    return value
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``energylens discover``."""
@@ -33,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("auto", "operon", "pysr"), default="auto",
                    help="operon (pyoperon, the [sr] extra), pysr (needs PySR and a Julia executable), or auto "
                         "(default: operon where installed, else pysr; the run says which and why)")
-    p.add_argument("--max-complexity", type=positive_int, default=25, help="largest expression (nodes; 25)")
+    p.add_argument("--max-complexity", type=_max_complexity, default=25, help="largest expression (nodes, at least 5; 25)")
     p.add_argument("--time-budget", type=positive_float, default=60.0, help="seconds for the search (60; it also stops at --generations)")
     p.add_argument("--generations", type=positive_int, default=200, help="generation cap (200; operon: reproducible "
                    "per seed when it binds before the time budget, and the run says which bound stopped it)")
