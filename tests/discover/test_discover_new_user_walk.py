@@ -12,6 +12,8 @@ import sympy as sp
 from energylens.cli import main
 from energylens.discover import search as ds
 from energylens.discover.variables import energy_variables
+from energylens.errors import ModelFileError
+from energylens.model import load_model
 from energylens.profiles.datasets import mlenergy_v2
 
 
@@ -59,3 +61,17 @@ def test_max_complexity_below_five_names_the_real_bound(value, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert ">= 5" in err and f"got {value}" in err and ">= 1," not in err
+
+
+def test_a_discovery_result_given_as_a_model_file_says_how_to_make_one(monkeypatch, tmp_path, capsys):
+    """`energylens predict discovered.json CONFIGS` (what a user tries first) said only "not an energylens model file
+    (format 'energylens.discovery')": nothing on how the discovered expression becomes a model."""
+    _one_expression(monkeypatch)
+    result = tmp_path / "discovered.json"
+    assert main(["discover", "bundled", "-o", str(result), "--quiet"]) == 0
+    with pytest.raises(ModelFileError, match=r"discovery result .*expression_model\(load_discovery"):
+        load_model(result)
+    capsys.readouterr()
+    assert main(["predict", str(result), "bundled", "-o", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "expression_model(load_discovery" in err and ".save(" in err
