@@ -51,3 +51,17 @@ def test_a_file_names_it(tmp_path):
                                                "output_tokens", "energy_j"]].to_dict(), "ppp": 2}]).to_csv(path, index=False)
     with pytest.raises(ProfileSchemaError, match=r"runs\.csv: column\(s\) 'ppp' \(did you mean 'pp'\?\)"):
         energylens.load_profiles(path)
+
+
+@pytest.mark.parametrize(("key", "meant"), [("tsak", "task"), ("precison", "precision"), ("ppp", "pp")])
+def test_the_message_names_the_default_of_the_column_meant(key, meant, tmp_path):
+    """'tsak' for 'task' read "(the optional column's default, pp = 1 for pp, would silently take its place)": the
+    column meant is named (its own default, task's ''), not pp's whatever the typo."""
+    from energylens.profiles import load_profiles
+    row = {**ROW, "pp": 1, "task": "chat", "precision": "bf16", "energy_j": 500.0}
+    del row[meant]
+    row[key] = 1 if meant == "pp" else "chat" if meant == "task" else "bf16"
+    with pytest.raises(ProfileSchemaError) as info:
+        load_profiles(pd.DataFrame([row]))
+    text = str(info.value)
+    assert f"'{meant}' would take its default" in text and ("pp = 1" in text) == (meant == "pp"), text

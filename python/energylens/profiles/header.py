@@ -174,9 +174,11 @@ def check_column_typos(names: Iterable[object], known: Iterable[str], src: str, 
     near = column_typos(tuple(str(n) for n in names), tuple(known))
     if near:
         shown = ", ".join(f"{n!r} (did you mean {k!r}?)" for n, k in near)
-        raise ProfileSchemaError(
+        meant = ", ".join(f"{k!r}" for _, k in near)
+        pp = " (pp = 1)" if any(k == "pp" for _, k in near) else ""
+        raise ProfileSchemaError(  # (it read "pp = 1 for pp" whatever the column: 'tsak' for 'task' too)
             f"{src}: column(s) {shown} differ from a {what} column by one letter; column names are exact and such a "
-            "column is not read (the optional column's default, pp = 1 for pp, would silently take its place): "
+            f"column is not read: {meant} would take its default{pp} in its place, silently: "
             "rename the column(s), or give an extra column a name further from the schema's",
             source=src, column=near[0][0], rows=[])
 
