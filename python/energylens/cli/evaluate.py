@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.evaluate_coverage import coverage_level, print_coverage
-from energylens.cli.fit import warn_latency_units, warn_poor_fit
+from energylens.cli.fit import unread_latency_column, warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
     apply_gpu_tables,
     apply_model_tables,
@@ -248,7 +248,7 @@ def _without_latency_proxy(args: argparse.Namespace, profiles, names: list[str] 
                          "which latency_proxy ranks configurations by; add tpot_s (seconds per output token) or "
                          "leave latency_proxy out of --methods")
     print(f"energylens evaluate: note: no row of {args.profiles} has a measured TPOT (column tpot_s): latency_proxy, "
-          "which ranks by it, is left out, and Top-1 @TPOT is n/a", file=sys.stderr)
+          f"which ranks by it, is left out, and Top-1 @TPOT is n/a{unread_latency_column(profiles)}", file=sys.stderr)
     return without
 
 

@@ -117,14 +117,20 @@ def _no_latency_reason(profiles: pd.DataFrame) -> str:
     another name (``tpot_ms``, ``median_itl_ms``): such a column was ignored without a word."""
     if _measured(profiles, "ttft_s") or _measured(profiles, "tpot_s"):
         return "too few TTFT / TPOT measurements for its parameters (the warning above); predictions get no TTFT / TPOT"
-    why = "no ttft_s / tpot_s measurements, so predictions get no TTFT / TPOT"
+    return "no ttft_s / tpot_s measurements, so predictions get no TTFT / TPOT" + unread_latency_column(profiles)
+
+
+def unread_latency_column(profiles: pd.DataFrame) -> str:
+    """'; column 'tpot_ms' is not read: ...' for the first column of numbers that looks like TTFT / TPOT under
+    another name (``tpot_ms``, ``median_itl_ms``), '' without one: fit and evaluate say it where they find no
+    ttft_s / tpot_s."""
     alike = [str(c) for c in profiles.columns if str(c) not in ("ttft_s", "tpot_s")
              and any(k in str(c).lower() for k in ("ttft", "tpot", "itl"))
              and np.isfinite(pd.to_numeric(profiles[c], errors="coerce").to_numpy(dtype=float)).any()]  # numbers
-    if alike:
-        why += (f"; column {alike[0]!r} is not read: ttft_s (time to first token) and tpot_s (time per output "
-                "token) are seconds; rename it (divided by 1000 if it is milliseconds) to fit the latency model")
-    return why
+    if not alike:
+        return ""
+    return (f"; column {alike[0]!r} is not read: ttft_s (time to first token) and tpot_s (time per output token) "
+            "are seconds; rename it (divided by 1000 if it is milliseconds) to fit the latency model")
 
 
 def _measured(profiles: pd.DataFrame, column: str) -> bool:
