@@ -33,13 +33,26 @@ def test_a_limit_no_searched_axis_reaches_names_what_could(model):
 
 
 def test_unsearched_axis_values_that_meet_the_limit_are_named_and_work(model):
+    """The widened axes are every TP the heads allow and the default caps below the largest searched; the advice
+    names the cheapest configuration there within the limit and the values it needs (before 2026-12-07 the
+    lowest-TPOT one's, max_num_seqs 1, whose search ranks B1 deployments first)."""
     r = energylens.search(L8, "H100", tp=[1, 2], max_num_seqs=[64, 128], tpot_limit_s=0.03, energy_model=model, **KW)
     reach = r.settings["latency_reach"]
-    assert reach["tp_tried"] == [4, 8] and reach["max_num_seqs_tried"] == [1] and reach["tpot"]["meets"]
-    assert "or add --tp 4,8 and --max-num-seqs 1: " in r.why_empty() and "within the limit" in r.why_empty()
-    followed = energylens.search(L8, "H100", tp=[1, 2, 4, 8], max_num_seqs=[1, 64, 128], tpot_limit_s=0.03,
+    assert reach["tp_tried"] == [4, 8] and reach["max_num_seqs_tried"] == [1, 2, 4, 8, 16, 32]
+    assert reach["tpot"]["meets"]
+    cheapest = reach["cheapest"]
+    added = [*cheapest["tp_added"], *cheapest["max_num_seqs_added"]]
+    assert added and f"the cheapest configuration then within the limits is {cheapest['config']}, " in r.why_empty()
+    assert cheapest["tpot_s"] <= 0.03
+    followed = energylens.search(L8, "H100", tp=[1, 2, *cheapest["tp_added"]],
+                                 max_num_seqs=[64, 128, *cheapest["max_num_seqs_added"]], tpot_limit_s=0.03,
                                  energy_model=model, **KW)
-    assert followed.feasible and followed.top["tpot_s"].min() == pytest.approx(reach["tpot"]["value_s"], rel=1e-12)
+    assert followed.feasible and followed.label(followed.top.iloc[0]) == cheapest["config"]
+    assert followed.top["objective"].iloc[0] == pytest.approx(cheapest["objective"], rel=1e-12)
+    widest = energylens.search(L8, "H100", tp=[1, 2, 4, 8], max_num_seqs=[1, 2, 4, 8, 16, 32, 64, 128],
+                               tpot_limit_s=0.03, energy_model=model, **KW)  # nothing in the widened axes is cheaper
+    assert widest.top["objective"].iloc[0] == pytest.approx(cheapest["objective"], rel=1e-12)
+    assert widest.top["tpot_s"].min() == pytest.approx(reach["tpot"]["value_s"], rel=1e-12)
 
 
 def test_ttft_names_gpus_with_more_compute_not_bandwidth():

@@ -127,5 +127,8 @@ def test_the_engine_computed_remedies_follow_a_custom_spec(model):
     r = _search(model, DENSE, "H100", tp=[1, 2], max_num_seqs=[64, 128], tpot_limit_s=0.03)
     reach = r.settings["latency_reach"]
     assert reach["tp_tried"] == [4] and reach["tpot"]["meets"], reach  # not 7: the 4 KV heads refuse it
-    assert "or add --tp 4 and --max-num-seqs 1: " in r.why_empty()
-    assert _search(model, DENSE, "H100", tp=[1, 2, 4], max_num_seqs=[1, 64, 128], tpot_limit_s=0.03).feasible
+    cheapest = reach["cheapest"]  # the cheapest within the limit, with the axis values it needs
+    assert f"or add --max-num-seqs {cheapest['max_num_seqs_added'][0]}: " in r.why_empty(), r.why_empty()
+    followed = _search(model, DENSE, "H100", tp=[1, 2, *cheapest["tp_added"]],
+                       max_num_seqs=[64, 128, *cheapest["max_num_seqs_added"]], tpot_limit_s=0.03)
+    assert followed.top["objective"].iloc[0] == pytest.approx(cheapest["objective"], rel=1e-12)

@@ -148,3 +148,29 @@ def test_counts_of_one_are_said_in_the_singular(model):
                           energy_model=model, bootstrap=False, top=3)
     assert int(r.top["extrapolated"].sum()) == 1, r.top[["max_num_seqs", "extrapolated"]]
     assert "note: 1 of the 3 listed configurations lies outside" in r.summary(), r.summary()
+
+
+def test_an_unmet_tpot_limit_at_a_rate_names_the_cheapest_fleet_that_meets_it(model):
+    """70B at 20 requests/s, TP2 at max_num_seqs 256 only, TPOT <= 0.12 s: every replica runs ~175 sequences, too
+    slow. The advice was 'add --tp 1,4,8 and --max-num-seqs 1: ... TP4 ... B1 is predicted at 0.083 s': followed,
+    the best deployment runs one sequence per replica on ~1,000 GPUs at ~12 kJ a request. It names the cheapest
+    configuration of the widened axes within the limit, its replicas and GPUs, and following it finds exactly that."""
+    import energylens
+
+    kw = dict(input_tokens=L_IN, output_tokens=L_OUT, rate_per_s=RATE, tpot_limit_s=0.12, energy_model=model,
+              bootstrap=False, top=3)
+    r = energylens.search(L70, "H100,H200", tp=[2], max_num_seqs=[256], **kw)
+    assert r.empty
+    c = r.settings["latency_reach"]["cheapest"]
+    text = r.why_empty()
+    assert f"the cheapest configuration then within the limits is {c['config']}, {c['objective']:.4g} J per request " \
+           f"(TPOT {c['tpot_s']:.4g} s; {c['replicas']:,} replicas, {c['gpus']:,} GPUs)" in text, text
+    assert c["max_num_seqs_added"] and 1 not in c["max_num_seqs_added"] and c["tpot_s"] <= 0.12
+    followed = energylens.search(L70, "H100,H200", tp=[2, *c["tp_added"]],
+                                 max_num_seqs=[256, *c["max_num_seqs_added"]], **kw)
+    best = followed.top.iloc[0]
+    assert followed.label(best).startswith(c["config"]) and best["gpus"] == c["gpus"]
+    assert best["objective"] == pytest.approx(c["objective"], rel=1e-12)
+    lowest = r.settings["latency_reach"]["tpot"]  # the lowest-TPOT deployment still said where it is reached
+    assert lowest["meets"] and lowest["config"].endswith(" B1") and best["gpus"] < 100
+    assert "; 1 candidate passes every other check (memory, layout) but none meets" in text, text

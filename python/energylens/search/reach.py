@@ -16,6 +16,7 @@ import numpy as np
 from energylens.profiles import tables
 from energylens.search.kv_fp8 import respec_space
 from energylens.search.labels import gpu_labels
+from energylens.search.options import OBJECTIVES
 from energylens.search.remedies import _evaluate, _free, _label, _tp_values
 from energylens.search.space import SearchSpace
 
@@ -39,16 +40,46 @@ def _faster(gpus, name: str) -> list[tuple[float, str]]:
                   if searched and float(v) > max(searched))
 
 
-def _lowest(space: SearchSpace, theta, phi, options: dict[str, Any], names) -> tuple[Any, Any, Any] | None:
+def _lowest(space: SearchSpace, theta, phi, options: dict[str, Any], names, caps=None, evaluated=None):
     """The engine's evaluation of ``space`` over every TP value a model's heads allow within a node (and the
-    searched ones) and max_num_seqs down to 1, no latency limits: the evaluated space, whether each candidate passes
-    every other check, and per latency of ``names`` its values there (inf where a check fails). None: too large."""
+    searched ones) and max_num_seqs ``caps`` (default: the searched ones and 1), no latency limits: the evaluated
+    space, whether each candidate passes every other check, and per latency of ``names`` its values there (inf
+    where a check fails). None: too large. ``evaluated``: a dict that receives the engine's outcome (``"ev"``)."""
     tp = np.union1d(_tp_values(space), space.tp)
-    sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, max_num_seqs=np.union1d(space.max_num_seqs, [1.0]))
+    caps = np.union1d(space.max_num_seqs, [1.0]) if caps is None else caps
+    sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, max_num_seqs=caps)
     if ev is None:
         return None
+    if evaluated is not None:
+        evaluated["ev"] = ev
     ok = np.asarray(ev.reason) < 0
     return sub, ok, {n: np.where(ok, np.asarray(getattr(ev, f"{n}_s")), np.inf) for n in names}
+
+
+def _widened_caps(space: SearchSpace) -> np.ndarray:
+    """The searched max_num_seqs and the default axis' powers of two below the largest of them (down to 1): a
+    latency limit the searched caps miss is met at a smaller running batch, and the cheapest cap that meets it
+    is rarely 1 (70B at 20 requests/s: B64 on 24 GPUs against B1 on 1,020)."""
+    top = float(np.max(space.max_num_seqs))
+    return np.union1d(space.max_num_seqs, 2.0 ** np.arange(int(np.floor(np.log2(top))) + 1))
+
+
+def _cheapest(space: SearchSpace, sub: SearchSpace, ev, ok, options: dict[str, Any]) -> dict[str, Any] | None:
+    """The candidate of the widened space ``sub`` (evaluated as ``ev``, passing the other checks where ``ok``) with
+    the lowest objective among those that meet every latency limit of ``options``, as the engine checks them
+    (``kernel::limit_reason``: value <= limit); with the tp and max_num_seqs values it needs that ``space`` did not
+    search. None where none meets them."""
+    meets = ok & (np.asarray(ev.ttft_s) <= options.get("ttft_limit_s", np.inf)) & (
+        np.asarray(ev.tpot_s) <= options.get("tpot_limit_s", np.inf))
+    if not meets.any():
+        return None
+    i = int(np.flatnonzero(meets)[np.argmin(np.asarray(ev.objective)[meets])])  # the first of equal ones
+    row = sub.decode_columns([i])
+    tp, cap = float(row["tp"][0]), float(row["max_num_seqs"][0])
+    return {"config": _label(sub, i), "objective": float(ev.objective[i]), "tpot_s": float(ev.tpot_s[i]),
+            "ttft_s": float(ev.ttft_s[i]), "replicas": int(ev.replicas[i]), "gpus": int(ev.gpus[i]),
+            "tp_added": [int(tp)] if tp not in space.tp else [],
+            "max_num_seqs_added": [int(cap)] if cap not in space.max_num_seqs else []}
 
 
 def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
@@ -78,18 +109,21 @@ def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: 
 def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], closest: dict[str, Any] | None,
                   indices) -> dict[str, Any] | None:
     """When a latency limit is unmet by every candidate (``closest["unmet"]``, an axis search): the lowest
-    predicted TPOT / TTFT over every TP value a model's heads allow within a node and max_num_seqs down to 1
-    (the searched GPUs, precisions and other axes), with its configuration, and which of those axis values
-    were not searched; where that does not meet the limit, ``faster``: the same on each GPU with more of what
-    bounds it (:func:`faster_reach`). None otherwise."""
+    predicted TPOT / TTFT over every TP value a model's heads allow within a node and the default max_num_seqs
+    down to 1 (:func:`_widened_caps`; the searched GPUs, precisions and other axes), with its configuration, which
+    of those axis values were not searched, and ``cheapest`` (:func:`_cheapest`: the lowest objective there within
+    every limit, or None); where a lowest does not meet its limit, ``faster``: the same on each GPU with more of
+    what bounds it (:func:`faster_reach`). None otherwise."""
     if not closest or not closest.get("unmet") or indices is not None:
         return None
-    low = _lowest(space, theta, phi, options, closest["unmet"])
+    evaluated: dict[str, Any] = {}
+    low = _lowest(space, theta, phi, options, closest["unmet"], _widened_caps(space), evaluated)
     if low is None or not low[1].any():
         return None
-    sub, _, values = low
+    sub, ok, values = low
     out = {"tp_tried": [int(t) for t in sub.tp if t not in space.tp],
-           "max_num_seqs_tried": [int(c) for c in sub.max_num_seqs if c not in space.max_num_seqs]}
+           "max_num_seqs_tried": [int(c) for c in sub.max_num_seqs if c not in space.max_num_seqs],
+           "cheapest": _cheapest(space, sub, evaluated["ev"], ok, options)}
     for name in closest["unmet"]:
         i = int(np.argmin(values[name]))
         out[name] = {"value_s": float(values[name][i]), "config": _label(sub, i),
@@ -155,8 +189,11 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
                                      if reach["max_num_seqs_tried"] else "") if t)
     stack = "a model fitted on today's serving stack (--model-file: the bundled model's latencies are 2024's vLLM)"
     parts, limited = [], False  # limited: a limit only a higher value (or a smaller job) reaches
+    cheapest = reach.get("cheapest")
+    if cheapest:  # every limit met at once: the configuration a search with those values would rank first
+        parts.append(_cheapest_sentence(settings, cheapest))
     for name in ("tpot", "ttft"):
-        if name not in reach:
+        if name not in reach or (cheapest and reach[name]["meets"]):
             continue
         r = reach[name]
         if r["meets"]:
@@ -177,3 +214,20 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
     note = ("these are the bundled model's predictions, whose latencies are 2024's vLLM: a model fitted on today's "
             "serving stack (--model-file) predicts yours")
     return "; ".join(parts + ([note] if bundled and limited else []))
+
+
+def _cheapest_sentence(settings: dict[str, Any], c: dict[str, Any]) -> str:
+    """"or add --tp 4 and --max-num-seqs 64: the cheapest configuration then within the limits is ..., 543.9 J per
+    request (TPOT 0.1078 s, TTFT 1.861 s; 12 replicas, 24 GPUs)" from ``latency_reach["cheapest"]``. Before
+    2026-12-07 only the lowest-latency configuration was named, at max_num_seqs 1: a 70B search at 20 requests/s
+    was told to add --max-num-seqs 1, whose best deployment takes 1,020 GPUs at 12.3 kJ a request where B64 meets
+    the limit on 24 at 0.54 kJ."""
+    added = " and ".join(f"--{flag} {','.join(map(str, c[key]))}" for flag, key in
+                         (("tp", "tp_added"), ("max-num-seqs", "max_num_seqs_added")) if c[key])
+    unit = f"{OBJECTIVES.get(settings.get('objective') or 'energy', '')} per " + (
+        "output token" if settings.get("per_token") else "request")
+    latency = ", ".join(f"{n.upper()} {c[f'{n}_s']:.4g} s" for n in ("tpot", "ttft")
+                        if settings.get(f"{n}_limit_s") is not None)
+    fleet = f"; {c['replicas']:,} replicas, {c['gpus']:,} GPUs" if settings.get("rate_per_s") is not None else ""
+    return (f"or add {added}: the cheapest configuration then within the limits is {c['config']}, "
+            f"{c['objective']:.4g} {unit} ({latency}{fleet})")

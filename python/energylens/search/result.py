@@ -187,7 +187,8 @@ class SearchResult:
                 return f"measured; limit {given:.4g} s, checked as given"
             return (f"{source}; " if source else "") + f"limit {given:.4g} s" + (
                 f", applied as {applied:.4g} s at confidence {s['limit_confidence']:g}" if applied != given else "")
-        head = f"{plural(closest['feasible'], 'candidate')} pass every other check (memory, layout) but none meets the latency limits: "
+        head = (f"{plural(closest['feasible'], 'candidate')} {'passes' if closest['feasible'] == 1 else 'pass'} every "
+                "other check (memory, layout) but none meets the latency limits: ")
         widen = reach_sentence(s, self.model_source.startswith("fitted on the bundled"))  # this run's axes
         def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
