@@ -8,7 +8,8 @@ attention shape, the experts, and the cells of today's architectures that a plai
   ``qk_nope_head_dim + qk_rope_head_dim`` (192), while transformers' ``head_dim`` is the rope part (64).
 * **Routed experts** under every spelling (``num_local_experts``, ``num_experts``, ``n_routed_experts``)
   and the MoE layers when some layers are dense (``first_k_dense_replace``, ``decoder_sparse_step`` /
-  ``mlp_only_layers``, ``interleave_moe_layer_step``).
+  ``mlp_only_layers``, ``interleave_moe_layer_step``, Jamba's ``expert_layer_period``), and a MoE's active
+  parameters (:mod:`energylens.profiling.hf_experts`).
 * **Local attention**: ``layer_types`` with ``sliding_attention`` and the ``sliding_window``.
 * **Hybrids**: attention layers and recurrent-state elements per sequence for Mamba-2
   (``hybrid_override_pattern``), Gated DeltaNet (``layer_types`` with ``linear_attention``, or Qwen3-Next's
@@ -36,6 +37,7 @@ from typing import Any
 
 from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, WeightLayout, layout_of
 from energylens.profiles.layer_pattern import LAYER_KINDS
+from energylens.profiling.hf_experts import active_params_b, expert_columns, ffn_widths
 
 __all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config", "declared_weight_format",
            "declares_weight_only", "declared_precision", "declared_layout", "declared_layout_words"]
@@ -69,37 +71,6 @@ def _get(c: Any, *names: str) -> Any:
         if v is not None:
             return v
     return None
-
-
-def _experts(c: Any, params_b: float) -> dict[str, Any]:
-    pattern = getattr(c, "hybrid_override_pattern", None)
-    if isinstance(pattern, str):  # Nemotron-H: routed experts only in its E layers (the class has defaults)
-        experts = int(c.n_routed_experts) if "E" in pattern else 1
-    else:
-        experts = int(_get(c, "num_local_experts", "num_experts", "n_routed_experts") or 1)
-    per_token = int(_get(c, "num_experts_per_tok", "num_experts_per_token", "moe_topk") or 1)
-    moe = experts > 1
-    return {"n_experts": float(experts), "experts_per_token": float(per_token if moe else 1),
-            "architecture": "moe" if moe else "dense", "active_params_b": math.nan if moe else params_b,
-            "n_moe_layers": _moe_layers(c) if moe else math.nan}
-
-
-def _moe_layers(c: Any) -> float:
-    """Layers with routed experts when some are dense (NaN: all of them)."""
-    layers = int(c.num_hidden_layers)
-    pattern = getattr(c, "hybrid_override_pattern", None)
-    if isinstance(pattern, str):
-        return float(pattern.count("E"))
-    listed = getattr(c, "moe_layers", None)  # Llama 4: the MoE layer indices
-    if isinstance(listed, (list, tuple)):
-        return float(len(listed)) if len(listed) != layers else math.nan
-    k = getattr(c, "first_k_dense_replace", None)
-    if k:
-        return float(layers - int(k))
-    step = getattr(c, "interleave_moe_layer_step", None) or getattr(c, "decoder_sparse_step", None) or 1
-    dense = set(getattr(c, "mlp_only_layers", None) or ())
-    n = sum(1 for i in range(layers) if i not in dense and (i + 1) % int(step) == 0)
-    return float(n) if n != layers else math.nan
 
 
 def _attention(c: Any, heads: float, d_model: float) -> dict[str, float]:
@@ -342,39 +313,6 @@ def _context_window(c: Any) -> float:
     return window
 
 
-def _shared_expert_width(c: Any, expert: Any) -> float | None:
-    """The FFN width of a MoE layer's shared expert(s), the MLP vLLM builds beside the routed experts:
-    ``shared_expert_intermediate_size`` (Qwen2-MoE, Qwen3-Next), ``n_shared_experts`` x the routed width
-    (DeepSeek-V2/V3, Kimi K2, GLM-4.5), Llama 4's one shared expert of the routed width; None = no shared
-    expert (Qwen3 MoE, Mixtral, gpt-oss: the keys are absent or 0)."""
-    width = getattr(c, "shared_expert_intermediate_size", None)
-    if width:
-        return float(width)
-    shared = getattr(c, "n_shared_experts", None)
-    if shared and expert:
-        return float(shared) * float(expert)
-    if getattr(c, "model_type", None) == "llama4_text" and expert:  # Llama4TextMoe: shared_expert = MLP(config)
-        return float(expert)
-    return None
-
-
-def _ffn_widths(c: Any, moe: bool, all_moe: bool) -> dict[str, float]:
-    """Dense FFN width, one routed expert's and the shared experts' (the model table's ``intermediate_size`` /
-    ``moe_intermediate_size`` / ``shared_expert_intermediate_size``): an expert is ``moe_intermediate_size``
-    where the config has it (Qwen3 MoE, DeepSeek), else ``intermediate_size`` (Mixtral, gpt-oss, Llama 4); a
-    MoE's dense layers are ``intermediate_size_mlp`` (Llama 4) or, beside a ``moe_intermediate_size``,
-    ``intermediate_size``; none when every layer is MoE."""
-    width = _get(c, "intermediate_size", "ff_intermediate_size", "ffn_hidden_size")
-    if not moe:
-        return {"intermediate_size": float(width)} if width else {}
-    expert = getattr(c, "moe_intermediate_size", None)
-    dense = getattr(c, "intermediate_size_mlp", None) or (width if expert else None)
-    out = {"moe_intermediate_size": float(expert or width)} if (expert or width) else {}
-    shared = _shared_expert_width(c, expert or width)
-    out |= {"shared_expert_intermediate_size": shared} if shared else {}
-    return out | ({"intermediate_size": float(dense)} if dense and not all_moe else {})
-
-
 def _mamba2_state(c: Any) -> tuple[float, float]:
     """(state, conv-state part) elements of one Mamba-2 layer for one sequence (Nemotron-H's key names, else
     Bamba's / Granite-4.0-H's)."""
@@ -417,19 +355,21 @@ def architecture_columns(config: Any, params_b: float) -> dict[str, Any]:
 
     Args:
         config: a ``transformers`` config (or any object with its attribute names).
-        params_b: the checkpoint's parameters, billions (the active share of a MoE is left NaN for the
-            model table).
+        params_b: the checkpoint's parameters, billions (a MoE's active count is this less the routed
+            experts a token skips: :mod:`energylens.profiling.hf_experts`).
     """
     c = text_config(config)
     heads = float(getattr(c, "num_attention_heads", math.nan))
     d_model = float(getattr(c, "hidden_size", math.nan))
-    out = {"params_b": params_b, **_experts(c, params_b), "n_layers": float(getattr(c, "num_hidden_layers", math.nan)),
+    out = {"params_b": params_b, **expert_columns(c, params_b), "n_layers": float(getattr(c, "num_hidden_layers", math.nan)),
            "d_model": d_model, "n_heads": heads, "n_kv_heads": float(getattr(c, "num_key_value_heads", None) or heads),
            **_attention(c, heads, d_model)}
     moe = out["n_experts"] > 1
     window = _context_window(c)
-    limits = _ffn_widths(c, moe, moe and not math.isfinite(out["n_moe_layers"])) | (
-        {"context_window_tokens": window} if math.isfinite(window) else {})
+    widths = ffn_widths(c, moe, moe and not math.isfinite(out["n_moe_layers"]))
+    if moe:
+        out["active_params_b"] = active_params_b(c, params_b, out | widths)
+    limits = widths | ({"context_window_tokens": window} if math.isfinite(window) else {})
     kinds = _layer_kinds(c) | _weight_block(config) | limits | _vocabulary(c, config)
     if kinds.get("architecture") == "hybrid" and out["architecture"] == "moe":
         kinds.pop("architecture")  # a hybrid MoE keeps the MoE label (the EP checks read it)
