@@ -1,9 +1,10 @@
-"""A sweep's profile row of a MoE the model table lacks takes its active parameters and MoE layers from the
-checkpoint's config.json (profiling/hf_config.py, hf_experts.py).
+"""A sweep's profile row of a MoE or hybrid the model table lacks takes its active parameters, MoE layers, chunked
+attention and recurrent state from the checkpoint's config.json (profiling/hf_config.py, hf_experts.py).
 
 Until 2026-12-07: a MoE row carried no ``active_params_b`` and the loader filled it with ``params_b`` without a
 word (priced as dense: every expert's weights streamed per token); Jamba's ``expert_layer_period`` was not read
-(all 32 layers MoE, where 16 are).
+(all 32 layers MoE, where 16 are); Llama 4's chunked attention (``attention_chunk_size`` on the layers
+``no_rope_layers`` marks rope) was full attention; Falcon-H1 and Zamba2 had no recurrent state at all.
 
 The configs are hand-written dicts of the public config.json fields of each model (no download), read as plain
 JSON (the reader takes any object with the config's names, as the transformers tests do with the real classes).
@@ -43,6 +44,26 @@ JAMBA = {"model_type": "jamba", "num_hidden_layers": 32, "hidden_size": 4096, "i
          "attn_layer_period": 8, "attn_layer_offset": 4, "expert_layer_period": 2, "expert_layer_offset": 1,
          "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_expand": 2, "mamba_dt_rank": 256, "vocab_size": 65536,
          "tie_word_embeddings": False, "max_position_embeddings": 262144}
+#: meta-llama/Llama-4-Scout-17B-16E-Instruct's text_config (chunked attention on 3 layers of 4).
+LLAMA4_SCOUT_TEXT = {"model_type": "llama4_text", "num_hidden_layers": 48, "hidden_size": 5120,
+                     "intermediate_size": 8192, "intermediate_size_mlp": 16384, "num_attention_heads": 40,
+                     "num_key_value_heads": 8, "head_dim": 128, "num_local_experts": 16, "num_experts_per_tok": 1,
+                     "interleave_moe_layer_step": 1, "attention_chunk_size": 8192, "no_rope_layers": [],
+                     "vocab_size": 202048, "max_position_embeddings": 10485760}
+#: tiiuae/Falcon-H1-1.5B-Instruct's shape (attention and Mamba-2 side by side in each of 24 layers).
+FALCON_H1 = {"model_type": "falcon_h1", "num_hidden_layers": 24, "hidden_size": 2048, "num_attention_heads": 8,
+             "num_key_value_heads": 2, "head_dim": 128, "intermediate_size": 8192, "mamba_d_ssm": 3072,
+             "mamba_n_heads": 48, "mamba_d_head": 64, "mamba_d_state": 256, "mamba_n_groups": 1,
+             "mamba_d_conv": 4, "mamba_expand": 2, "vocab_size": 65537, "max_position_embeddings": 131072}
+#: Zyphra/Zamba2-2.7B's shape: 54 Mamba-2 layers, 9 of them also run a shared attention block (on 2 x hidden).
+ZAMBA2_TYPES = (["mamba"] * 5 + ["hybrid"]) * 9
+ZAMBA2 = {"model_type": "zamba2", "num_hidden_layers": 54, "hidden_size": 2560, "num_attention_heads": 32,
+          "num_key_value_heads": 32, "attention_head_dim": 160, "layers_block_type": ZAMBA2_TYPES,
+          "hybrid_layer_ids": [i for i, t in enumerate(ZAMBA2_TYPES) if t == "hybrid"], "num_mem_blocks": 2,
+          "mamba_d_state": 64, "mamba_d_conv": 4, "mamba_expand": 2, "mamba_headdim": 64, "n_mamba_heads": 80,
+          "mamba_ngroups": 1,
+          "intermediate_size": 10240, "vocab_size": 32000, "max_position_embeddings": 4096}
+
 
 @pytest.fixture(params=["json", "transformers"])
 def read(request, tmp_path):
@@ -112,3 +133,47 @@ def test_jamba_moe_every_second_layer(read):
     assert got["n_moe_layers"] == 16 and got["intermediate_size"] == 14336 == got["moe_intermediate_size"]
     assert got["active_params_b"] == pytest.approx(12.0, rel=0.03)
     assert got["layer_pattern"] == "(MMMM*MMM)x4" and got["architecture"] == "moe"
+
+
+def test_llama4_chunked_attention_is_a_window(read):
+    """attention_chunk_size 8192 on the rope layers (no_rope_layers empty: every 4th layer is NoPE, global): the
+    KV cache of 36 layers is bounded by the chunk, as the model table's row counts it, placed as S."""
+    spec = tables.model_spec("meta-llama/Llama-4-Scout-17B-16E-Instruct")
+    wrapped = {"model_type": "llama4", "text_config": LLAMA4_SCOUT_TEXT}
+    for config in (LLAMA4_SCOUT_TEXT, wrapped,
+                   {**LLAMA4_SCOUT_TEXT, "no_rope_layers": [int((i + 1) % 4 != 0) for i in range(48)]}):
+        got = architecture_columns(read(config), params_b=spec.params_b)
+        assert (got["sliding_window"], got["n_sliding_layers"]) == (spec.sliding_window, spec.n_sliding_layers)
+        assert got["layer_pattern"] == "(SSS*)x12" == spec.layer_pattern
+        assert got["active_params_b"] == pytest.approx(spec.active_params_b + spec.vision_params_b, rel=0.01)
+    # transformers' Llama4TextConfig lists the kinds itself
+    listed = {**LLAMA4_SCOUT_TEXT, "layer_types": ["chunked_attention", "chunked_attention", "chunked_attention",
+                                                   "full_attention"] * 12}
+    assert architecture_columns(read(listed), params_b=108.6)["layer_pattern"] == "(SSS*)x12"
+    no_chunk = {**LLAMA4_SCOUT_TEXT, "attention_chunk_size": None}  # every layer global: nothing to place
+    got = architecture_columns(read(no_chunk), params_b=108.6)
+    assert "layer_pattern" not in got and "sliding_window" not in got
+
+
+def test_falcon_h1_state_in_every_layer(read):
+    """Attention and Mamba-2 side by side in all 24 layers: a KV cache in every layer (n_attention_layers 24)
+    and the state of 24 Mamba-2 mixers (vLLM's mamba2_state_shape: conv over mamba_d_ssm + 2 x groups x state,
+    SSM heads x head_dim x state); the pattern stays blank, as every layer holds the same (the proportional rule
+    is then exact)."""
+    got = architecture_columns(read(FALCON_H1), params_b=1.55)
+    conv = 3 * (3072 + 2 * 1 * 256)
+    assert got["architecture"] == "hybrid" and "layer_pattern" not in got
+    assert got["state_elems_per_seq"] == 24 * (48 * 64 * 256 + conv) and got["conv_state_elems_per_seq"] == 24 * conv
+    assert got["n_attention_layers"] == 24  # every layer: the KV cache of all of them
+
+
+def test_zamba2_hybrid_layers_hold_attention_and_state(read):
+    """Every one of the 54 layers has a Mamba-2 state; the 9 hybrid layers also a KV cache of the shared block
+    (head 160 = 2 x hidden / heads, config's attention_head_dim). No pattern: one character per layer cannot say
+    a layer holds both (the search spreads the KV cache in proportion)."""
+    got = architecture_columns(read(ZAMBA2), params_b=2.7)
+    heads = 2 * 2560 // 64
+    conv = 3 * (2 * 2560 + 2 * 64)
+    assert got["architecture"] == "hybrid" and got["n_attention_layers"] == 9 and got["head_dim"] == 160
+    assert got["state_elems_per_seq"] == 54 * (heads * 64 * 64 + conv) and got["conv_state_elems_per_seq"] == 54 * conv
+    assert "layer_pattern" not in got

@@ -10,12 +10,14 @@ attention shape, the experts, and the cells of today's architectures that a plai
   and the MoE layers when some layers are dense (``first_k_dense_replace``, ``decoder_sparse_step`` /
   ``mlp_only_layers``, ``interleave_moe_layer_step``, Jamba's ``expert_layer_period``), and a MoE's active
   parameters (:mod:`energylens.profiling.hf_experts`).
-* **Local attention**: ``layer_types`` with ``sliding_attention`` and the ``sliding_window``.
+* **Local attention**: ``layer_types`` with ``sliding_attention`` and the ``sliding_window``; Llama 4's chunked
+  attention (``attention_chunk_size`` on the layers ``no_rope_layers`` marks RoPE), a window of one chunk.
 * **Hybrids**: attention layers and recurrent-state elements per sequence for Mamba-2
   (``hybrid_override_pattern``), Gated DeltaNet (``layer_types`` with ``linear_attention``, or Qwen3-Next's
-  ``full_attention_interval``) and Jamba's Mamba (``attn_layer_period`` / ``attn_layer_offset``), by the
+  ``full_attention_interval``), Jamba's Mamba (``attn_layer_period`` / ``attn_layer_offset``) and the layers that
+  hold attention and Mamba-2 at once (Falcon-H1's every layer, Zamba2's ``hybrid`` ones), by the
   formulas of docs/reference-tables.md, and the text column ``layer_pattern`` (which layers are which: the
-  search's per-stage memory check places the KV cache and state by it).
+  search's per-stage memory check places the KV cache and state by it; blank where a layer holds both).
 * **Vocabulary**: ``vocab_size`` and ``tie_word_embeddings`` (1 / 0), which set the lm_head a decode step
   streams and the embedding lookup it does not (:mod:`energylens.profiles.step_weights`).
 * **Block-scaled fp8** checkpoints: ``fp8_weight_block`` from ``quantization_config.weight_block_size``.
@@ -78,36 +80,56 @@ def _attention(c: Any, heads: float, d_model: float) -> dict[str, float]:
     if rank:  # multi-head latent attention: the q/k head is the no-rope part plus the rope part
         return {"head_dim": float(c.qk_nope_head_dim + c.qk_rope_head_dim), "kv_lora_rank": float(rank),
                 "qk_rope_head_dim": float(c.qk_rope_head_dim)}
-    return {"head_dim": float(getattr(c, "head_dim", None) or d_model / heads)}
+    # Zamba2's shared attention runs on 2 x hidden: its head is attention_head_dim (2 x hidden / heads)
+    return {"head_dim": float(_get(c, "head_dim", "attention_head_dim") or d_model / heads)}
 
 
-#: ``layer_types`` words -> ``layer_pattern`` characters: attention of any span (a KV cache; ``S`` where the
-#: config gives the ``sliding_window``: :func:`_layer_kinds`); a layer with a
-#: recurrent state (transformers 5 writes ``linear_attention`` for Gated DeltaNet and for the Mamba layers of
-#: Jamba, Bamba, Granite-4.0-H and Nemotron-H alike); an MLP or MoE layer. Others (Falcon-H1's ``hybrid``, a
-#: ``conv`` layer) leave the pattern blank.
+#: ``layer_types`` words -> layer kinds: attention of any span (a KV cache; ``S`` where the config gives the
+#: window: :func:`_window`); a layer with a recurrent state (transformers 5 writes ``linear_attention`` for Gated
+#: DeltaNet and for the Mamba layers of Jamba, Bamba, Granite-4.0-H and Nemotron-H alike); an MLP or MoE layer;
+#: ``H`` a layer with both a KV cache and a state (Falcon-H1's and Zamba2's ``hybrid``), which no pattern
+#: character says: counted in both, the pattern left blank. Others (a ``conv`` layer) leave the pattern blank.
 _TYPE_KINDS = {"full_attention": "*", "sliding_attention": "*", "chunked_attention": "*", "attention": "*",
-               "linear_attention": "M", "mamba": "M", "mlp": "-", "moe": "E"}
+               "linear_attention": "M", "mamba": "M", "mlp": "-", "moe": "E", "hybrid": "H"}
+
+
+def _chunked_types(c: Any, n: int) -> list[str]:
+    """Llama 4's layers: chunked local attention (``attention_chunk_size``) on the layers that use RoPE
+    (``no_rope_layers`` 1; an empty list: all but every ``no_rope_layer_interval``-th, 4, as Llama4TextConfig
+    fills it), global NoPE attention on the others (vLLM's Llama4Attention); [] without a chunk size."""
+    if not getattr(c, "attention_chunk_size", None):
+        return []
+    rope = getattr(c, "no_rope_layers", None)
+    if not (isinstance(rope, (list, tuple)) and len(rope) == n):
+        interval = int(getattr(c, "no_rope_layer_interval", None) or 4)
+        rope = [int((i + 1) % interval != 0) for i in range(n)]
+    return ["chunked_attention" if r else "full_attention" for r in rope]
 
 
 def _layer_types(c: Any) -> list[str]:
-    """Each decoder layer's kind as the config states it: ``layer_types``; else Qwen3-Next's
+    """Each decoder layer's kind as the config states it: ``layer_types`` (else Zamba2's ``layers_block_type``,
+    ``mamba`` / ``hybrid``); else Llama 4's chunked attention (:func:`_chunked_types`); else Qwen3-Next's
     ``full_attention_interval`` (full attention in every interval-th layer, Gated DeltaNet in the others, as
     transformers' Qwen3NextConfig fills ``layer_types``); else Jamba's ``attn_layer_period`` /
     ``attn_layer_offset`` (attention where i % period == offset, Mamba elsewhere: JambaConfig.layers_block_type);
-    [] where it states none."""
-    types = getattr(c, "layer_types", None)
-    if isinstance(types, (list, tuple)) and types:
-        return [str(t) for t in types]
+    else Falcon-H1's attention and Mamba-2 side by side in every layer; [] where it states none."""
+    for key in ("layer_types", "layers_block_type"):
+        types = getattr(c, key, None)
+        if isinstance(types, (list, tuple)) and types:
+            return [str(t) for t in types]
     n = getattr(c, "num_hidden_layers", None)
     if not isinstance(n, int) or n < 1:
         return []
+    if getattr(c, "model_type", None) in ("llama4_text", "llama4") and (chunked := _chunked_types(c, n)):
+        return chunked
     interval = getattr(c, "full_attention_interval", None)
     if isinstance(interval, int) and interval > 0 and getattr(c, "linear_num_value_heads", None):
         return ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(n)]
     period, offset = getattr(c, "attn_layer_period", None), getattr(c, "attn_layer_offset", None)
     if isinstance(period, int) and period > 0 and isinstance(offset, int) and getattr(c, "mamba_d_state", None):
         return ["attention" if i % period == offset else "mamba" for i in range(n)]
+    if getattr(c, "model_type", None) == "falcon_h1":  # FalconH1DecoderLayer: self_attn and mamba, in parallel
+        return ["hybrid"] * n
     return []
 
 
@@ -116,7 +138,7 @@ def _pattern_cell(kinds: str, n_layers: Any) -> dict[str, str]:
     repeat count, ``(MMM*)x12``, as the model table writes Qwen3-Next's) where it holds every layer in the
     pattern's characters, a state or sliding-window layer and a full attention layer; else nothing (a model of
     one kind of attention gains nothing by it; one without attention layers has no n_attention_layers the table
-    can write: 0 is "all")."""
+    can write: 0 is "all"; one with ``H`` layers, a KV cache and a state in one layer, has no character for them)."""
     if not ({"M", "S"} & set(kinds)) or "*" not in kinds or len(kinds) != n_layers or set(kinds) - set(LAYER_KINDS):
         return {}
     n = len(kinds)
@@ -124,38 +146,50 @@ def _pattern_cell(kinds: str, n_layers: Any) -> dict[str, str]:
     return {"layer_pattern": f"({kinds[:period]})x{n // period}" if period < n else kinds}
 
 
+def _window(c: Any, types: list[str]) -> tuple[str, float] | None:
+    """(the ``layer_types`` word, its span) of a model's windowed attention layers: ``sliding_attention`` over
+    ``sliding_window`` (Gemma 2 / 3, gpt-oss), ``chunked_attention`` over Llama 4's ``attention_chunk_size`` (a
+    KV cache of at most one chunk, as vLLM's chunked local attention keeps it); None where neither (or no span)."""
+    for word, key in (("sliding_attention", "sliding_window"), ("chunked_attention", "attention_chunk_size")):
+        span = getattr(c, key, None)
+        if word in types and span:
+            return word, float(span)
+    return None
+
+
 def _layer_kinds(c: Any) -> dict[str, Any]:
-    """Sliding-window and hybrid cells from ``layer_types`` / ``hybrid_override_pattern`` (and Qwen3-Next's
-    ``full_attention_interval``, Jamba's ``attn_layer_period``: :func:`_layer_types`), with the hybrid's
-    ``layer_pattern`` (:mod:`energylens.profiles.layer_pattern`); the state layers' formula by the keys the
-    config has (:func:`_state_of`)."""
+    """Sliding-window, chunked-attention and hybrid cells from ``layer_types`` / ``hybrid_override_pattern`` (and
+    the keys :func:`_layer_types` reads), with the ``layer_pattern`` (:mod:`energylens.profiles.layer_pattern`);
+    the state layers' formula by the keys the config has (:func:`_state_of`)."""
     out: dict[str, Any] = {}
     types = _layer_types(c)
     pattern = getattr(c, "hybrid_override_pattern", None)
-    if types and "sliding_attention" in types and getattr(c, "sliding_window", None):
-        out |= {"sliding_window": float(c.sliding_window), "n_sliding_layers": float(types.count("sliding_attention"))}
+    window = _window(c, types)
+    if window is not None:
+        out |= {"sliding_window": window[1], "n_sliding_layers": float(types.count(window[0]))}
     kinds = pattern if isinstance(pattern, str) and "M" in pattern else "".join(_TYPE_KINDS.get(t, "?") for t in types)
-    if "sliding_window" in out:  # S: a sliding-window layer (Gemma 2 / 3, gpt-oss: layer_types)
-        kinds = "".join("S" if t == "sliding_attention" else k for t, k in zip(types, kinds, strict=True))
-    state = _state_of(c) if "M" in kinds else None
+    if window is not None:  # S: a windowed attention layer
+        kinds = "".join("S" if t == window[0] else k for t, k in zip(types, kinds, strict=True))
+    state = _state_of(c) if {"M", "H"} & set(kinds) else None
     if state is None:
         return out | (_pattern_cell(kinds, getattr(c, "num_hidden_layers", None)) if "S" in kinds else {})
-    (per_layer, conv), n = state, kinds.count("M")
+    (per_layer, conv), n = state, kinds.count("M") + kinds.count("H")
     if not getattr(c, "linear_num_value_heads", None):  # Mamba: Nemotron-H, Jamba, Bamba (Qwen3-Next is a MoE)
         out["architecture"] = "hybrid"
-    return out | {"n_attention_layers": float(kinds.count("*")), "state_elems_per_seq": n * per_layer,
+    return out | {"n_attention_layers": float(kinds.count("*") + kinds.count("H")), "state_elems_per_seq": n * per_layer,
                   "conv_state_elems_per_seq": n * conv, **_pattern_cell(kinds, getattr(c, "num_hidden_layers", None))}
 
 
 def _state_of(c: Any) -> tuple[float, float] | None:
     """(state, conv-state part) elements of one state layer for one sequence: Gated DeltaNet where the config has
-    ``linear_num_value_heads`` (Qwen3-Next), Mamba-2 where it has the heads (Nemotron-H's ``mamba_num_heads``,
-    Bamba's / Granite-4.0-H's ``mamba_n_heads``), Mamba (1) for Jamba (``attn_layer_period``); None where none
-    of them (the state is then not known: Zamba2, Falcon-H1; before, a Mamba layer transformers 5 calls
-    ``linear_attention`` was read as Gated DeltaNet, an AttributeError)."""
+    ``linear_num_value_heads`` (Qwen3-Next), Mamba-2 where it has the heads or their width (Nemotron-H's
+    ``mamba_num_heads``, Bamba's / Granite-4.0-H's / Falcon-H1's ``mamba_n_heads``, Zamba2's ``mamba_headdim``),
+    Mamba (1) for Jamba (``attn_layer_period``); None where none of them (before 2026-12-07 Falcon-H1 and Zamba2
+    had no state at all; before that, a Mamba layer transformers 5 calls ``linear_attention`` was read as Gated
+    DeltaNet, an AttributeError)."""
     if getattr(c, "linear_num_value_heads", None):
         return _deltanet_state(c)
-    if _get(c, "mamba_num_heads", "mamba_n_heads") is not None:
+    if _get(c, "mamba_num_heads", "mamba_n_heads", "n_mamba_heads", "mamba_headdim") is not None:
         return _mamba2_state(c)
     if getattr(c, "attn_layer_period", None) and all(getattr(c, k, None) for k in ("mamba_expand", "mamba_d_state",
                                                                                    "mamba_d_conv")):
@@ -314,13 +348,17 @@ def _context_window(c: Any) -> float:
 
 
 def _mamba2_state(c: Any) -> tuple[float, float]:
-    """(state, conv-state part) elements of one Mamba-2 layer for one sequence (Nemotron-H's key names, else
-    Bamba's / Granite-4.0-H's)."""
-    heads, head_dim = _get(c, "mamba_num_heads", "mamba_n_heads"), _get(c, "mamba_head_dim", "mamba_d_head")
-    state, groups = _get(c, "ssm_state_size", "mamba_d_state"), _get(c, "n_groups", "mamba_n_groups")
-    inner = heads * head_dim
+    """(state, conv-state part) elements of one Mamba-2 layer for one sequence, as vLLM's mamba2_state_shape counts
+    them: the SSM state heads x head_dim x d_state, the conv state (conv kernel - 1) x (d_inner + 2 x groups x
+    d_state), d_inner Falcon-H1's ``mamba_d_ssm`` where it has one, else heads x head_dim. Key names: Nemotron-H's,
+    else Bamba's / Granite-4.0-H's / Falcon-H1's, else Zamba2's (its heads ``mamba_expand`` x hidden / head_dim
+    where the config does not list ``n_mamba_heads``)."""
+    head_dim = _get(c, "mamba_head_dim", "mamba_d_head", "mamba_headdim")
+    heads = _get(c, "mamba_num_heads", "mamba_n_heads", "n_mamba_heads") or c.mamba_expand * c.hidden_size // head_dim
+    state, groups = _get(c, "ssm_state_size", "mamba_d_state"), _get(c, "n_groups", "mamba_n_groups", "mamba_ngroups")
+    inner = getattr(c, "mamba_d_ssm", None) or heads * head_dim
     conv = (_get(c, "conv_kernel", "mamba_d_conv") - 1) * (inner + 2 * groups * state)
-    return float(inner * state + conv), float(conv)
+    return float(heads * head_dim * state + conv), float(conv)
 
 
 def _mamba1_state(c: Any) -> tuple[float, float]:
