@@ -91,3 +91,21 @@ def test_the_native_thread_count_does_not_change_the_result():
             r = discover("bundled", generations=10, population=60, seed=5, progress=False)
         runs.append(([(e.expression, e.heldout, e.cv_error) for e in r.front], r.template, r.chosen))
     assert runs[0] == runs[1]
+
+
+def test_a_julia_variable_that_names_no_executable_is_named(monkeypatch, tmp_path, capsys):
+    """PySR installed, JULIA_EXE set to a Julia that is not there (a typo, a moved install): the error listed the
+    variables it reads but not that the one the user set names no executable, so it read as if JULIA_EXE was
+    not looked at."""
+    from energylens.discover import select as sel
+
+    monkeypatch.setattr(sel, "_has", lambda module: module == "pysr")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no julia on PATH
+    for var in sel.JULIA_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JULIA_EXE", str(tmp_path / "julia-1.10" / "bin" / "julia"))
+    with pytest.raises(sel.BackendUnavailable, match=r"JULIA_EXE = '.*julia-1\.10/bin/julia' is not an executable"):
+        sel.select_backend("pysr")
+    assert main(["discover", "bundled", "--backend", "pysr", "-o", str(tmp_path / "d.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "JULIA_EXE" in err and "is not an executable" in err and "Traceback" not in err

@@ -68,9 +68,10 @@ def select_backend(name: str = "auto") -> BackendChoice:
                 "; the default backend, operon (pyoperon), is installed: leave out --backend pysr" if operon else "")
         raise BackendUnavailable(f"backend '{name}': PySR is not installed ({PYSR_INSTALL}){hint}")
     if julia is None:
+        wrong = [f"{v} = {os.environ[v]!r} is not an executable file" for v in JULIA_VARIABLES if os.environ.get(v)]
         raise BackendUnavailable(
             f"backend '{name}': PySR is installed but no Julia runtime was found (julia on PATH, "
-            f"{', '.join(JULIA_VARIABLES)}); energylens does not let juliacall download one. Install Julia, "
-            f"or use the operon backend: {OPERON_INSTALL}")
+            f"{', '.join(JULIA_VARIABLES)}{'; ' + '; '.join(wrong) if wrong else ''}); energylens does not let "
+            f"juliacall download one. Install Julia, or use the operon backend: {OPERON_INSTALL}")
     why = "requested" if name == "pysr" else f"auto: pyoperon is not installed; PySR and Julia ({julia}) are"
     return BackendChoice("pysr", why)
