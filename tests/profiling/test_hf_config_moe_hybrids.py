@@ -177,3 +177,20 @@ def test_zamba2_hybrid_layers_hold_attention_and_state(read):
     assert got["architecture"] == "hybrid" and got["n_attention_layers"] == 9 and got["head_dim"] == 160
     assert got["state_elems_per_seq"] == 54 * (heads * 64 * 64 + conv) and got["conv_state_elems_per_seq"] == 54 * conv
     assert "layer_pattern" not in got
+
+
+def test_nemotron_h_moe_shared_width_and_ungated_experts(read):
+    """Nemotron-H MoE (the Nemotron 3 Nano layout: E layers in hybrid_override_pattern): the shared expert's width is
+    moe_shared_expert_intermediate_size (was n_shared_experts x the routed width, half of it here), and a routed
+    expert is relu² up and down, 2 x hidden x width per skipped one; a latent MoE (moe_latent_size: experts on a
+    projected width) is left unknown rather than guessed."""
+    pattern = "MEM*EMEM"
+    config = {"model_type": "nemotron_h", "num_hidden_layers": 8, "hybrid_override_pattern": pattern,
+              "hidden_size": 1024, "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 128,
+              "mamba_num_heads": 16, "mamba_head_dim": 64, "ssm_state_size": 128, "n_groups": 8, "conv_kernel": 4,
+              "n_routed_experts": 32, "num_experts_per_tok": 4, "n_shared_experts": 1, "moe_intermediate_size": 512,
+              "moe_shared_expert_intermediate_size": 1024, "mlp_hidden_act": "relu2", "vocab_size": 1000}
+    got = architecture_columns(read(config), params_b=1.0)
+    assert got["n_moe_layers"] == 3 and got["shared_expert_intermediate_size"] == 1024
+    assert got["active_params_b"] == pytest.approx(1.0 - 3 * 28 * 2 * 1024 * 512 / 1e9, rel=1e-12)
+    assert math.isnan(architecture_columns(read({**config, "moe_latent_size": 256}), params_b=1.0)["active_params_b"])

@@ -73,10 +73,11 @@ def _moe_layers(c: Any) -> float:
 
 def _shared_expert_width(c: Any, expert: Any) -> float | None:
     """The FFN width of a MoE layer's shared expert(s), the MLP vLLM builds beside the routed experts:
-    ``shared_expert_intermediate_size`` (Qwen2-MoE, Qwen3-Next), ``n_shared_experts`` x the routed width
+    ``shared_expert_intermediate_size`` (Qwen2-MoE, Qwen3-Next; Nemotron-H's ``moe_shared_expert_intermediate_size``,
+    beside its ``n_shared_experts`` 1), ``n_shared_experts`` x the routed width
     (DeepSeek-V2/V3, Kimi K2, GLM-4.5), Llama 4's one shared expert of the routed width; None = no shared
     expert (Qwen3 MoE, Mixtral, gpt-oss: the keys are absent or 0)."""
-    width = getattr(c, "shared_expert_intermediate_size", None)
+    width = _get(c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size")  # Nemotron-H: the 2nd
     if width:
         return float(width)
     shared = getattr(c, "n_shared_experts", None)
@@ -121,6 +122,8 @@ def active_params_b(c: Any, params_b: float, columns: dict[str, Any]) -> float:
     width, hidden = columns.get("moe_intermediate_size"), getattr(c, "hidden_size", None)
     experts, per_token = columns["n_experts"], columns["experts_per_token"]
     if not width or not hidden or not (isinstance(params_b, (int, float)) and math.isfinite(params_b)):
+        return math.nan
+    if getattr(c, "moe_latent_size", None):  # Nemotron-H latent MoE: experts on a projected width not read here
         return math.nan
     layers = columns["n_moe_layers"] if math.isfinite(columns["n_moe_layers"]) else float(c.num_hidden_layers)
     active = params_b - layers * (experts - per_token) * _expert_params(c, float(width)) / 1e9
