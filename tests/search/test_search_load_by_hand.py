@@ -174,3 +174,15 @@ def test_an_unmet_tpot_limit_at_a_rate_names_the_cheapest_fleet_that_meets_it(mo
     lowest = r.settings["latency_reach"]["tpot"]  # the lowest-TPOT deployment still said where it is reached
     assert lowest["meets"] and lowest["config"].endswith(" B1") and best["gpus"] < 100
     assert "; 1 candidate passes every other check (memory, layout) but none meets" in text, text
+
+
+def test_a_fleet_past_the_gpu_bound_for_its_headroom_names_max_utilization(model):
+    """20 requests/s at --max-utilization 1e-9 needs ~1e10 GPUs: the error said 'lower the rate', though the rate is
+    modest and the headroom asked for is what multiplies the fleet; it names the utilisation too now."""
+    import energylens
+
+    kw = dict(input_tokens=L_IN, output_tokens=L_OUT, rate_per_s=RATE, energy_model=model, bootstrap=False)
+    with pytest.raises(ValueError, match=r"lower the rate or raise max_utilization \(--max-utilization; now 1e-09"):
+        energylens.search(L70, "H200", tp=[2], max_num_seqs=[256], max_utilization=1e-9, **kw)
+    with pytest.raises(ValueError, match=r"2\*\*20\): lower the rate$"):  # at full use the rate alone decides
+        energylens.search(L70, "H200", tp=[2], max_num_seqs=[256], **{**kw, "rate_per_s": 1e8})

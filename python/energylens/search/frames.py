@@ -26,10 +26,11 @@ __all__ = ["candidate_frame", "lowest_row", "over_gpu_count", "result_tables"]
 
 
 def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_first: bool = False,
-                    priced: bool = True) -> pd.DataFrame:
+                    priced: bool = True, utilization: float = 1.0) -> pd.DataFrame:
     """The engine's candidates as a table. Load mode: rows whose replicas would need more than 2**20 GPUs
     are left out (``attrs["over_gpu_count"]`` counts them; a Pareto front's lowest-TPOT end at batch 1 can
-    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``).
+    need 1e6 GPUs where the best needs 1e4), and an error when the best itself does (``best_first``; naming
+    ``utilization``, the replicas' max_utilization, where below 1 it multiplies the fleet).
     ``priced`` False (no price given): ``price_per_gpu_hour`` is NaN, not the engine's 0 (a free GPU-hour)."""
     cols = space.decode_columns(cands.index)  # one frame built at the end (each column added costs ~0.1 ms)
     if labels is not None:  # candidates=...: the row label of each configuration in the given table
@@ -50,8 +51,11 @@ def candidate_frame(space: SearchSpace, cands, labels: dict | None = None, best_
     cols["price_per_gpu_hour"] = combo[:, COMBO_FIELDS.index("price_per_gpu_hour")] if priced else np.nan
     over = ~(cols["gpus"] <= MAX_GPU_COUNT)
     if best_first and len(over) and over[0]:  # load mode: a rate no deployment of this space can serve
+        headroom = (f" or raise max_utilization (--max-utilization; now {utilization:g}: the replicas are sized for "
+                    f"{1 / utilization:.3g}x the rate)") if utilization < 1 else ""
         raise ValueError(f"rate_per_s (--rate) needs {cols['gpus'][0]:.3g} GPUs for the best configuration (replicas "
-                         f"{cols['replicas'][0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the rate")
+                         f"{cols['replicas'][0]:.3g}); energylens counts at most {MAX_GPU_COUNT:,} (2**20): lower the "
+                         f"rate{headroom}")
     whole = ("replicas", "gpus")  # whole numbers, cast before the frame is built (a column set later costs ~0.4 ms)
     cols.update({} if over.any() else {c: cols[c].astype(np.int64) for c in whole})
     df = pd.DataFrame(cols)
@@ -66,7 +70,7 @@ def over_gpu_count(*cands) -> int:
     more than 2**20 GPUs (:func:`candidate_frame` leaves them out), each counted once: one in the top-k and both
     fronts was three, so a search of 2 candidates said 3 were left out."""
     over = [np.asarray(c.index)[~(np.asarray(c.gpus) <= MAX_GPU_COUNT)] for c in cands]
-    return int(np.unique(np.concatenate(over)).size) if over else 0
+    return int(np.unique(np.concatenate(over)).size) if any(o.size for o in over) else 0
 
 
 #: What :func:`candidate_frame` reads of the engine's candidates.
@@ -97,7 +101,8 @@ def result_tables(space: SearchSpace, out, theta, phi, options: dict, labels: di
         return _core.search_evaluate(*space.native_args(), theta, phi, options, idx)
 
     def table(cands, best_first: bool = False, top: int | None = None) -> pd.DataFrame:
-        df = candidate_frame(space, cands, labels, best_first=best_first, priced=options["objective"] == "cost")
+        df = candidate_frame(space, cands, labels, best_first=best_first, priced=options["objective"] == "cost",
+                             utilization=options.get("max_utilization", 1.0))
         return complete_caps(space, collapse_caps(df, top), evaluate) if collapse else df
 
     top = table(out.top, best_first=True, top=options["top_k"])
