@@ -109,3 +109,12 @@ def test_a_julia_variable_that_names_no_executable_is_named(monkeypatch, tmp_pat
     assert main(["discover", "bundled", "--backend", "pysr", "-o", str(tmp_path / "d.json"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "JULIA_EXE" in err and "is not an executable" in err and "Traceback" not in err
+
+
+def test_the_help_says_what_reads_the_result_file(capsys):
+    """`energylens discover --help` named the result file but not what reads it: a user with discovered.json had
+    only predict to try, which refuses it (a discovery result is not a model file)."""
+    with pytest.raises(SystemExit):
+        main(["discover", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "load_discovery" in out and "expression_model" in out

@@ -60,7 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", default="discovered.json", type=path,
                    help="result file (JSON; default discovered.json in the current folder; an earlier discovery "
                         "result there is replaced, and the command says so on stderr; any other existing file is "
-                        "refused)")
+                        "refused). In Python, expression_model(load_discovery(FILE)) (both in energylens.discover) "
+                        "makes a model of its chosen expression; .fit(profiles).save(...) writes a model file for "
+                        "energylens predict")
     p.add_argument("--report", default=None, metavar="DIR", type=path,
                    help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
                         "energylens report, which is replaced)")
