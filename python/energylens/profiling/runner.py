@@ -38,7 +38,9 @@ from energylens.profiling.requirements import (
     check_hub_models,
     check_local_backend,
     check_local_models,
+    check_media_models,
     check_ray,
+    check_torchvision,
 )
 from energylens.profiling.spec import RunConfig, SweepSpec
 from energylens.profiling.store import Store, grid_value
@@ -276,8 +278,10 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     if ray_address in (None, "local") and run_one is execute:  # (a Ray cluster's nodes may mount other folders)
         check_local_models(spec)
+        check_media_models(spec)  # an image / video axis on a text-only model
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
         check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
+        check_torchvision(spec)
         _check_unit_gpus(power_source, configs)
         if strategy == "active" and power_source == "nvml" and not capabilities().nvml_available:
             reason = (capabilities().nvml_reason or "no driver").splitlines()[0].split(". Fix:")[0]

@@ -1,0 +1,103 @@
+"""Image / video sweeps stop before the store is written where every unit of them would fail late: an image or
+video axis on a model whose config.json shows no vision part (vLLM cannot give it an image), and a vLLM sweep of a
+multimodal model where torchvision is not installed (vLLM's modules for such models import it: each unit started
+vLLM and failed ~70 s later with "ValidationError: 1 validation error for ModelConfig"). Folders hold a
+config.json only: nothing here loads a model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from energylens.cli import main
+from energylens.errors import MissingExtraError
+from energylens.profiling import SweepSpecError, load_spec, run_sweep
+from energylens.profiling import requirements as req
+
+TEXT = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "num_attention_heads": 2,
+        "max_position_embeddings": 2048, "hidden_size": 64, "vocab_size": 256}
+LLAVA = {"architectures": ["LlavaForConditionalGeneration"], "model_type": "llava", "image_token_index": 255,
+         "text_config": TEXT, "vision_config": {"model_type": "clip_vision_model", "image_size": 64}}
+
+
+def _folder(tmp_path, name, config, *extra):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps(config))
+    for f in extra:
+        (d / f).write_text("{}")
+    return str(d)
+
+
+def _spec(tmp_path, model, modality):
+    p = tmp_path / "sweep.toml"
+    p.write_text(f'[sweep]\nbackend = "vllm"\nimage_size = [64, 64]\n[grid]\nmodels = ["{model}"]\n'
+                 f'max_num_seqs = [2]\ninput_len = [16]\noutput_len = [8]\nmodality = {json.dumps(modality)}\n')
+    return p
+
+
+def _hide(monkeypatch, *names):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(req.importlib.util, "find_spec",
+                        lambda n, *a: None if n in names else (object() if n in ("vllm", "PIL") else real(n, *a)))
+
+
+def test_an_image_axis_on_a_text_only_model_is_refused_before_the_store(tmp_path):
+    model = _folder(tmp_path, "tiny-llama", TEXT)
+    spec = load_spec(_spec(tmp_path, model, ["text", "image"]))
+    with pytest.raises(SweepSpecError) as exc:
+        run_sweep(spec, str(tmp_path / "runs"), power_source="none")
+    msg = str(exc.value)
+    assert exc.value.key == "grid.modality[1]" and exc.value.line == 9, msg
+    assert f"{model!r} is a text-only model" in msg and "no vision part" in msg and "every image unit" in msg
+    assert not (tmp_path / "runs").exists()
+
+
+def test_video_on_a_text_only_model_through_the_cli_exits_2(tmp_path, capsys):
+    model = _folder(tmp_path, "tiny-llama", TEXT)
+    argv = ["profile", str(_spec(tmp_path, model, ["video"])), "-o", str(tmp_path / "runs"), "--power-source", "none"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "key 'grid.modality[0]'" in err and "text-only model" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("config", "extra"), [
+    (LLAVA, ()),                                            # vision_config
+    (TEXT | {"architectures": ["Phi3VForCausalLM"], "img_processor": {"name": "clip"}}, ()),
+    (TEXT, ("preprocessor_config.json",)),                  # an image processor beside the weights
+])
+def test_a_model_with_a_vision_part_passes(tmp_path, monkeypatch, config, extra):
+    monkeypatch.setattr(req.importlib.util, "find_spec", lambda n, *a: object())  # every package installed
+    model = _folder(tmp_path, "m", config, *extra)
+    req.check_media_models(load_spec(_spec(tmp_path, model, ["image", "video"])))
+    req.check_torchvision(load_spec(_spec(tmp_path, model, ["image", "video"])))
+
+
+@pytest.mark.parametrize("modality", [["text"], ["image"]])
+def test_a_multimodal_model_without_torchvision_names_it_before_the_store(tmp_path, monkeypatch, modality):
+    """The text units of a LLaVA failed too: vLLM imports its model module (and torchvision) whatever the prompt."""
+    _hide(monkeypatch, "torchvision")
+    model = _folder(tmp_path, "tiny-llava", LLAVA)
+    with pytest.raises(MissingExtraError) as exc:
+        run_sweep(load_spec(_spec(tmp_path, model, modality)), str(tmp_path / "runs"), power_source="none")
+    msg = str(exc.value)
+    assert "torchvision, which is not installed" in msg and repr(model) in msg and "pip install torchvision" in msg
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_image_axis_on_a_hub_id_without_torchvision_names_it(tmp_path, monkeypatch):
+    _hide(monkeypatch, "torchvision")
+    with pytest.raises(MissingExtraError, match=r"image prompts: vLLM's modules for image / video models import "
+                                                r"torchvision, which is not installed"):
+        req.check_torchvision(load_spec(_spec(tmp_path, "org/some-vl", ["image"])))
+
+
+def test_a_text_sweep_of_a_text_model_needs_no_torchvision(tmp_path, monkeypatch):
+    _hide(monkeypatch, "torchvision")
+    model = _folder(tmp_path, "tiny-llama", TEXT)
+    spec = load_spec(_spec(tmp_path, model, ["text"]))
+    req.check_media_models(spec)
+    req.check_torchvision(spec)
