@@ -118,3 +118,16 @@ def test_the_help_says_what_reads_the_result_file(capsys):
         main(["discover", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "load_discovery" in out and "expression_model" in out
+
+
+def test_an_expression_model_takes_the_template_fit_call():
+    """A user who fits the template as the docs do, `.fit(profiles, latency=False)`, and then the discovered
+    expression's model the same way got "TypeError: fit() got an unexpected keyword argument 'latency'"; latency=True
+    (the template's default) is refused with why: an expression model predicts energy only."""
+    from energylens.model import EnergyModel
+
+    v2 = mlenergy_v2().iloc[:60]
+    m = EnergyModel.from_expression("2.0*E_mem + 130.0*E_seq + 1.0", bootstrap=0)
+    assert m.fit(v2, latency=False) is m and m.is_fitted
+    with pytest.raises(ValueError, match=r"fit\(latency=True\): .*energy only.*EnergyModel"):
+        m.fit(v2, latency=True)

@@ -177,9 +177,14 @@ class ExpressionEnergyModel:
         return dict(self.options)
 
     # ---- fitting -----------------------------------------------------------------------------
-    def fit(self, profiles: Any, *, n_threads: int | None = None) -> ExpressionEnergyModel:
+    def fit(self, profiles: Any, *, latency: bool = False, n_threads: int | None = None) -> ExpressionEnergyModel:
         """Refit the constants on measured profiles (path or DataFrame, schema v1), natively; ``n_threads`` caps
-        the native fit's and bootstrap's threads; the ranges of the features read are kept (:attr:`train_ranges`)."""
+        the native fit's and bootstrap's threads; the ranges of the features read are kept (:attr:`train_ranges`).
+        ``latency``: as the template's call reads (``fit(profiles, latency=False)``); an expression has no latency
+        model, so True is a ValueError (it was a TypeError for any ``latency=``)."""
+        if latency:
+            raise ValueError(f"{type(self).__name__}.fit(latency=True): an expression model predicts energy only (no "
+                             "TTFT / TPOT); fit it with latency=False, and the template (EnergyModel) for latency")
         with threads(n_threads):
             return fit_expression(self, profiles)
 
