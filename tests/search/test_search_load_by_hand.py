@@ -186,3 +186,24 @@ def test_a_fleet_past_the_gpu_bound_for_its_headroom_names_max_utilization(model
         energylens.search(L70, "H200", tp=[2], max_num_seqs=[256], max_utilization=1e-9, **kw)
     with pytest.raises(ValueError, match=r"2\*\*20\): lower the rate$"):  # at full use the rate alone decides
         energylens.search(L70, "H200", tp=[2], max_num_seqs=[256], **{**kw, "rate_per_s": 1e8})
+
+
+@pytest.mark.parametrize("rate", [3e4, 1e5])
+def test_the_limit_advice_at_a_high_rate_stays_within_the_gpu_bound(model, rate):
+    """At 1e5 requests/s only one-to-few-sequence replicas meet a TPOT limit of 0.0845 s, and every such fleet needs
+    more than 2**20 GPUs, which a result leaves out: the advice named 'TP4 ... B1 ... within the limit' all the same.
+    It names the cheapest within the bound (at 3e4: TP4 B4 on 763,620 GPUs), or says that none is."""
+    import energylens
+
+    kw = dict(input_tokens=L_IN, output_tokens=L_OUT, energy_model=model, bootstrap=False, top=3)
+    r = energylens.search(L70, "H200", tp=[2], max_num_seqs=[256], rate_per_s=rate, tpot_limit_s=0.08445, **kw)
+    c, text = r.settings["latency_reach"]["cheapest"], r.why_empty()
+    if c["config"] is not None:
+        assert c["gpus"] <= MAX_GPU_COUNT and f"{c['gpus']:,} GPUs" in text, text
+        followed = energylens.search(L70, "H200", tp=[2, *c["tp_added"]], max_num_seqs=[256, *c["max_num_seqs_added"]],
+                                     rate_per_s=rate, tpot_limit_s=0.08445, **kw)
+        assert followed.top["objective"].iloc[0] == pytest.approx(c["objective"], rel=1e-12)
+    else:
+        assert rate == 1e5 and c["past_gpu_bound"] > 0
+        assert "meets the limits only with more than 2**20 GPUs at this rate" in text, text
+        assert "within the limit" not in text.split("to find a configuration")[1], text

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from energylens.outputs import plural
 from energylens.profiles import tables
+from energylens.profiles.limits import MAX_GPU_COUNT
 from energylens.search.kv_fp8 import respec_space
 from energylens.search.labels import gpu_labels
 from energylens.search.options import OBJECTIVES
@@ -67,12 +69,14 @@ def _widened_caps(space: SearchSpace) -> np.ndarray:
 def _cheapest(space: SearchSpace, sub: SearchSpace, ev, ok, options: dict[str, Any]) -> dict[str, Any] | None:
     """The candidate of the widened space ``sub`` (evaluated as ``ev``, passing the other checks where ``ok``) with
     the lowest objective among those that meet every latency limit of ``options``, as the engine checks them
-    (``kernel::limit_reason``: value <= limit); with the tp and max_num_seqs values it needs that ``space`` did not
-    search. None where none meets them."""
-    meets = ok & (np.asarray(ev.ttft_s) <= options.get("ttft_limit_s", np.inf)) & (
+    (``kernel::limit_reason``: value <= limit) and needs at most 2**20 GPUs (a result leaves out the rest); with the
+    tp and max_num_seqs values it needs that ``space`` did not search. None where none meets them; ``config`` None
+    and ``past_gpu_bound`` (their count) where those that do all need more GPUs."""
+    within = ok & (np.asarray(ev.ttft_s) <= options.get("ttft_limit_s", np.inf)) & (
         np.asarray(ev.tpot_s) <= options.get("tpot_limit_s", np.inf))
-    if not meets.any():
-        return None
+    meets = within & (np.asarray(ev.gpus) <= MAX_GPU_COUNT)
+    if not meets.any():  # past the bound only: said so (a high rate at small batches), not named
+        return {"config": None, "past_gpu_bound": int(within.sum())} if within.any() else None
     i = int(np.flatnonzero(meets)[np.argmin(np.asarray(ev.objective)[meets])])  # the first of equal ones
     row = sub.decode_columns([i])
     tp, cap = float(row["tp"][0]), float(row["max_num_seqs"][0])
@@ -190,7 +194,10 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
     stack = "a model fitted on today's serving stack (--model-file: the bundled model's latencies are 2024's vLLM)"
     parts, limited = [], False  # limited: a limit only a higher value (or a smaller job) reaches
     cheapest = reach.get("cheapest")
-    if cheapest:  # every limit met at once: the configuration a search with those values would rank first
+    if cheapest and cheapest["config"] is None:  # load mode: within the limits only on more than 2**20 GPUs
+        parts.append(f"adding {tried} meets the limits only with more than 2**20 GPUs at this rate "
+                     f"({plural(cheapest['past_gpu_bound'], 'configuration')}): lower the rate or raise the limit")
+    elif cheapest:  # every limit met at once: the configuration a search with those values would rank first
         parts.append(_cheapest_sentence(settings, cheapest))
     for name in ("tpot", "ttft"):
         if name not in reach or (cheapest and reach[name]["meets"]):
