@@ -44,3 +44,19 @@ def test_settings_rerun_a_workload_distribution_as_one():
     kw = {RENAMED.get(k, k): v for k, v in settings.items() if RENAMED.get(k, k) in params}
     again = _search(**kw, top=len(r.top))
     pd.testing.assert_frame_equal(r.to_frame(), again.to_frame())
+
+
+def test_settings_rerun_a_load_mode_capacity_plan():
+    """Load mode's own inputs (the rate, the replicas' max utilisation, per-GPU prices, per-token cost, a limit at a
+    confidence) are recorded under the arguments' names: the rerun sizes the same fleets, bit for bit."""
+    r = _search(model="meta-llama/Llama-3.1-70B-Instruct", gpus="H100,H200", input_tokens=1000, output_tokens=300,
+                rate_per_s=20, max_utilization=0.8, price_per_gpu_hour={"H100": 2.5, "H200": 3.5}, per_token=True,
+                tpot_limit_s=0.15, limit_confidence=0.9, top=4)
+    settings = json.loads(r.to_json())["settings"]
+    assert settings["rate_per_s"] == 20 and settings["max_utilization"] == 0.8
+    params = inspect.signature(energylens.search).parameters
+    kw = {RENAMED.get(k, k): v for k, v in settings.items() if RENAMED.get(k, k) in params}
+    again = _search(**kw, top=len(r.top))
+    pd.testing.assert_frame_equal(r.to_frame(), again.to_frame())
+    assert (again.top["replicas"] > 1).any()
+    assert again.summary().splitlines()[1:] == r.summary().splitlines()[1:]  # the first line says the run's time
