@@ -10,8 +10,9 @@ per configuration,
 * ``prefill_energy_j`` against ``prefill_in_run_energy_j`` (the same phase measured inside the run).
 
 Writes ``-o`` (JSON) after the model is built and after every unit (so a run cut short by the device
-session's deadline leaves what it measured), and exits 1 when a configuration misses 3 %. Needs torch (CUDA), transformers and
-an NVIDIA driver; bench/gpu_session.sh can call it:
+session's deadline leaves what it measured), and exits 1 when a configuration misses 3 %. Needs torch (CUDA),
+transformers and an NVIDIA driver (without them it writes the reason, ``skipped``, and exits 0; ``--dry-run``
+runs it on the CPU with a synthetic power source); bench/gpu_session.sh calls it:
 
     python3 bench/gpu_profiling_check.py -o "$OUT/gpu_profiling_check.json"
 """
@@ -36,20 +37,29 @@ def main() -> int:
     ap.add_argument("--heads", type=int, default=16)
     ap.add_argument("--min-window-s", type=float, default=1.0, help="prefill-only window length (>> 100 ms)")
     ap.add_argument("--tolerance", type=float, default=0.03)
+    ap.add_argument("--dry-run", action="store_true",
+                    help="check the script on a machine without a GPU: the CPU, a synthetic 300 W power source, a "
+                         "2-layer model and a 2 x 2 grid (the figures then say nothing about a GPU)")
     args = ap.parse_args()
+    t0 = time.time()
 
-    import torch
+    try:
+        import torch
+        import transformers  # noqa: F401 - the backend's; absent, the check cannot run
+    except ImportError as exc:
+        return _skip(args.output, f"torch and transformers are needed ({exc})")
 
     from energylens.profiles import load_profiles
     from energylens.profiling import parse_spec, run_sweep
     from energylens.profiling.testing import build_tiny_llama
     from energylens.profiling.worker import execute
 
-    if not torch.cuda.is_available():
-        print("no CUDA device: this check needs a GPU", file=sys.stderr)
-        return 2
-    t0 = time.time()
-    partial = {"stage": "building the model", "units": []}
+    if not torch.cuda.is_available() and not args.dry_run:
+        return _skip(args.output, "no CUDA device for torch (torch.cuda.is_available() is False): this check needs "
+                                  "a GPU (--dry-run checks the script on the CPU)")
+    if args.dry_run:
+        args.layers, args.hidden, args.heads = 2, 64, 2
+    partial = {"stage": "building the model", "units": [], "dry_run": args.dry_run}
 
     def save() -> None:  # after each stage: a run cut short keeps what it measured
         partial["seconds"] = time.time() - t0
@@ -68,14 +78,18 @@ def main() -> int:
     save()
     with tempfile.TemporaryDirectory() as tmp:
         model = build_tiny_llama(Path(tmp) / "llama", layers=args.layers, hidden=args.hidden, heads=args.heads,
-                                 vocab=32000, dtype="bfloat16", max_positions=4096)
+                                 vocab=256 if args.dry_run else 32000, dtype="float32" if args.dry_run else "bfloat16",
+                                 max_positions=4096)
         partial["stage"] = "model built"
         save()
+        grid = ({"max_num_seqs": [1, 2], "input_len": [16, 32], "output_len": [8]} if args.dry_run else
+                {"max_num_seqs": [1, 8, 32], "input_len": [512, 2048], "output_len": [128]})
         spec = parse_spec({
-            "sweep": {"backend": "transformers", "warmup": 2, "min_window_s": args.min_window_s, "seed": 0},
-            "grid": {"models": [str(model)], "precision": ["bf16"], "max_num_seqs": [1, 8, 32],
-                     "input_len": [512, 2048], "output_len": [128]}})
-        res = run_sweep(spec, str(Path(tmp) / "store"), power_source="nvml", run_one=run_one)
+            "sweep": {"backend": "transformers", "warmup": 1 if args.dry_run else 2,
+                      "min_window_s": 0.05 if args.dry_run else args.min_window_s, "seed": 0},
+            "grid": {"models": [str(model)], "precision": ["fp32" if args.dry_run else "bf16"], **grid}})
+        res = run_sweep(spec, str(Path(tmp) / "store"), power_source="synthetic:300" if args.dry_run else "nvml",
+                        run_one=run_one)
         if res.ok == 0:
             partial.update(stage="no unit succeeded (their errors above)", passed=False)
             save()
@@ -98,13 +112,21 @@ def main() -> int:
                  for r, a, b in zip(df.itertuples(), rel, rel_prefill, strict=True)],
         "max_abs_rel_sum_vs_total": float(np.max(np.abs(rel))),
         "passed": bool(np.all(np.abs(rel) <= args.tolerance)) and res.failed == 0,
-        "seconds": time.time() - t0,
+        "seconds": time.time() - t0, "dry_run": args.dry_run,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=1))
     print(f"prefill + decode vs total: max |rel| {out['max_abs_rel_sum_vs_total']:.4f} "
           f"(target {args.tolerance}); {'PASS' if out['passed'] else 'FAIL'}; wrote {args.output}")
     return 0 if out["passed"] else 1
+
+
+def _skip(output: str, why: str) -> int:
+    """Write the reason this check cannot run (``skipped``) and exit 0: a machine without what it needs."""
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(json.dumps({"skipped": why}, indent=1))
+    print(f"gpu_profiling_check skipped: {why}")
+    return 0
 
 
 if __name__ == "__main__":
