@@ -31,6 +31,7 @@ from energylens.cli.options import (
 from energylens.cli.parsers.predict import add_parser
 from energylens.cli.predict_csv import csv_header, csv_rows
 from energylens.model import EnergyModel, LatencyModel, load_model
+from energylens.model.fit_summary import gpu_table_name
 from energylens.model.persistence import EXPRESSION_MODEL_ID
 from energylens.outputs import (
     announce_written,
@@ -121,6 +122,23 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
               "training row depended on them, so the rows that do rest on their start values", file=sys.stderr)
 
 
+def _note_unseen_gpus(model, configs: pd.DataFrame) -> None:
+    """Name the rows on a GPU the model was not fitted on (``summary.gpus``; nothing for a file written before it was
+    recorded): the GPU's specification carries the fitted parameters there, untested on it."""
+    fitted = getattr(getattr(model, "summary", None), "gpus", ())
+    if not fitted or "gpu" not in configs:
+        return
+    codes, gpus = pd.factorize(configs["gpu"], use_na_sentinel=False)  # once per GPU (1e6 rows: 0.1 s)
+    names = [gpu_table_name(g) for g in gpus]
+    unseen = ~np.isin(np.asarray(names, dtype=object), list(fitted))[codes]
+    if unseen.any():
+        others = ", ".join(sorted({names[c] for c in np.unique(codes[unseen])}))
+        print(f"energylens predict: note: data rows {_data_rows(np.flatnonzero(unseen))} (1-based) are on GPUs the "
+              f"model was not fitted on ({others}; it was fitted on {', '.join(fitted)}): their predictions carry the "
+              "fitted parameters to another GPU through its specification (peak FLOP/s, memory bandwidth, TDP), "
+              "untested on that GPU; fit on some of its rows to check them", file=sys.stderr)
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     _check_order(args.model, args.configs)
     refuse_folder_name(args.output)
@@ -156,6 +174,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
+    _note_unseen_gpus(model, configs)
     parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
     _stage(len(configs), "checking memory, context window, fp8 weight blocks and layout")
     rows_of = _rows_of(args.configs)

@@ -35,7 +35,7 @@ from energylens.model.domain import (
 )
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
-from energylens.model.fit_summary import FitSummary, Param, param_table
+from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     interval_bounds,
@@ -258,6 +258,7 @@ class ClosedFormModel:
             data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
             unidentified=unexercised_params(self._template, self._desc, columns, theta, targets, self._fit_target == "sum"),
+            gpus=fitted_gpus(frame),
         )
         return self
 
