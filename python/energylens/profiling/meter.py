@@ -23,7 +23,7 @@ from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowW
 from energylens.measure.trace import Trace
 
 __all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler", "ordinal_mapping_problem",
-           "asks_cuda_runtime"]
+           "asks_cuda_runtime", "visible_gpu_count"]
 
 
 def parse_power_source(text: str) -> tuple[str, str]:
@@ -96,6 +96,18 @@ def _nvml_sampler(n_gpus: int) -> tuple[PowerSampler | None, str]:
         return PowerSampler.nvml(list(range(n))), "nvml"
     except NvmlUnavailableError as exc:
         return None, f"none (NVML unavailable: {str(exc).splitlines()[0]})"
+
+
+def visible_gpu_count() -> int:
+    """How many GPUs this process sees as NVML names them (``CUDA_VISIBLE_DEVICES`` applied): what a unit's sampler
+    picks its ``tp x pp x dp`` GPUs from (:func:`_nvml_sampler`). 0 where none is visible; NvmlUnavailableError
+    where NVML is absent."""
+    try:
+        return len(_core.nvml_gpus([]))
+    except ValueError as exc:
+        if "no GPU to sample" not in str(exc):
+            raise
+        return 0
 
 
 def ordinal_mapping_problem(n_gpus: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.capabilities import capabilities
+from energylens.errors import NvmlUnavailableError
 from energylens.outputs import plural
 from energylens.profiles.store_dir import read_part
 from energylens.profiling.active_known import STOPS, WIDTH, KnownRule
@@ -32,7 +34,12 @@ from energylens.profiling.engine_resume import (
     changed_note,
     engine_args_changes,
 )
-from energylens.profiling.meter import check_power_source, ordinal_mapping_problem, parse_power_source
+from energylens.profiling.meter import (
+    check_power_source,
+    ordinal_mapping_problem,
+    parse_power_source,
+    visible_gpu_count,
+)
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import (
     check_hub_models,
@@ -42,7 +49,7 @@ from energylens.profiling.requirements import (
     check_ray,
     check_torchvision,
 )
-from energylens.profiling.spec import RunConfig, SweepSpec
+from energylens.profiling.spec import RunConfig, SweepSpec, spec_error
 from energylens.profiling.store import Store, grid_value
 from energylens.profiling.worker import execute, package_versions
 
@@ -196,14 +203,28 @@ def failed_note(n_failed: int, retry_failed: bool) -> str:
     return f" ({n_failed} of them failed; {how})"
 
 
-def _check_unit_gpus(power_source: str, configs: list[RunConfig]) -> None:
-    """NVML here, on a host of mixed GPU models whose CUDA order is unknown: every unit would fail naming the
-    fix (``meter.ordinal_mapping_problem``), so the sweep stops before the store is written instead."""
+def _check_unit_gpus(power_source: str, spec: SweepSpec, configs: list[RunConfig]) -> None:
+    """NVML here: units of more GPUs (tp x pp x dp) than this process sees, or a host of mixed GPU models whose
+    CUDA order is unknown (``meter.ordinal_mapping_problem``), would each fail, so the sweep stops before the
+    store is written instead (the first names the grid entry: SweepSpecError)."""
     if power_source != "nvml" or not configs or not capabilities().nvml_available:
         return
     problem = ordinal_mapping_problem(max(c.n_gpus for c in configs))
     if problem:
         raise ValueError(f"--power-source nvml: {problem}")
+    try:
+        seen = visible_gpu_count()
+    except NvmlUnavailableError:
+        return  # (the units record time only, as the start line says)
+    big = [c for c in configs if c.n_gpus > seen]
+    if seen and big:
+        c, g = max(big, key=lambda c: c.n_gpus), spec.grid
+        key = next((f"grid.{k}[{g[k].index(v)}]" for k, v in (("tp", c.tp), ("pp", c.pp), ("dp", c.dp))
+                    if v > seen), f"grid.tp[{g['tp'].index(c.tp)}]")
+        raise spec_error(spec, key, f"{len(big)} of the {len(configs)} units need "
+                         f"{c.n_gpus} GPUs (tp x pp x dp) but this process sees {seen} (CUDA_VISIBLE_DEVICES="
+                         f"{os.environ.get('CUDA_VISIBLE_DEVICES')!r}): every such unit would fail; sweep at most "
+                         f"{seen} GPUs per unit here, or run where more are visible")
 
 
 @dataclass(frozen=True)
@@ -280,9 +301,9 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         check_local_models(spec)
         check_media_models(spec)  # an image / video axis on a text-only model
     if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
+        _check_unit_gpus(power_source, spec, configs)
         check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
         check_torchvision(spec)
-        _check_unit_gpus(power_source, configs)
         if strategy == "active" and power_source == "nvml" and not capabilities().nvml_available:
             reason = (capabilities().nvml_reason or "no driver").splitlines()[0].split(". Fix:")[0]
             raise ValueError("--strategy active chooses the next configuration from the energies measured so far, "
