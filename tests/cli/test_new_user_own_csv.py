@@ -5,6 +5,10 @@
 * predict with a model fitted on A100 and H100 rows, on rows of an H200 and an L40S, said nothing of it (the H200
   row not even an extrapolation: its specification lies within a factor 2 of the fitted ones); the model file
   records the GPUs it was fitted on (fit.gpus, the GPU table's names) and predict names the rows of other GPUs.
+* predict on 600,000 rows (88 MB) was silent for its first 8 s (the read and the checks of the rows: progress lines
+  began at 128 MB, where the read moves to a counting handle) and ended without its run time; a CSV of 16 MB or more
+  (about 1 s to read and check) now says so as it starts and ends its read, and a table of STAGE_ROWS rows or more
+  (whose stages are announced) ends with the run time.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import json
 
 import pytest
 
+from energylens.cli import predict as predict_cli
 from energylens.cli.main import main
+from energylens.profiles import files
 from energylens.model import load_model
 from energylens.profiles.datasets import mlenergy_v2
 
@@ -96,3 +102,29 @@ def test_a_gpus_entry_that_is_not_a_list_of_names_is_refused(fitted, tmp_path):
     bad.write_text(json.dumps(state))
     with pytest.raises(ModelFileError, match="gpus"):
         load_model(bad)
+
+
+def test_a_large_csv_read_is_announced_below_the_counting_handle(fitted, own, tmp_path, capsys, monkeypatch):
+    folder, rows = own
+    big = tmp_path / "big.csv"
+    rows.sample(8000, replace=True, random_state=0).to_csv(big, index=False)
+    assert 1e6 < big.stat().st_size < 2e6
+    monkeypatch.setattr(files, "ANNOUNCE_CSV_BYTES", 1_000_000)
+    assert main(["predict", str(fitted), str(big), "-o", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert f"energylens predict: reading {big} (1 MB) ..." in err and f"energylens predict: read {big} (1 MB in " in err
+    monkeypatch.setattr(files, "ANNOUNCE_CSV_BYTES", 2_000_000)
+    assert main(["predict", str(fitted), str(big), "-o", str(tmp_path / "p2.csv")]) == 0
+    assert "reading" not in capsys.readouterr().err
+
+
+def test_a_large_table_ends_with_the_run_time(fitted, own, tmp_path, capsys, monkeypatch):
+    folder, rows = own
+    path = tmp_path / "own.csv"
+    rows.to_csv(path, index=False)
+    assert main(["predict", str(fitted), str(path), "-o", str(tmp_path / "p.csv")]) == 0
+    assert capsys.readouterr().out == f"wrote 30 rows to {tmp_path / 'p.csv'}\n"  # a small table: as before
+    monkeypatch.setattr(predict_cli, "STAGE_ROWS", 10)
+    assert main(["predict", str(fitted), str(path), "-o", str(tmp_path / "p2.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wrote 30 rows to {tmp_path / 'p2.csv'} (run time ") and out.endswith(" s)\n"), out

@@ -140,6 +140,7 @@ def _note_unseen_gpus(model, configs: pd.DataFrame) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
     _check_order(args.model, args.configs)
     refuse_folder_name(args.output)
     check_output_path(args.output, inputs=command_inputs(args, "model", "configs"), formats=PREDICT_FORMATS,
@@ -191,8 +192,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
         _write_table(out, args.output, tmp)
+    took = f" (run time {time.perf_counter() - t0:.1f} s)" if len(out) >= STAGE_ROWS else ""  # (its stages said)
     announce_written(args.output, replaced, command="predict",
-                     what=f"{len(out)} {'row' if len(out) == 1 else 'rows'} to {args.output}")
+                     what=f"{len(out)} {'row' if len(out) == 1 else 'rows'} to {args.output}{took}")
     return 0
 
 
