@@ -19,8 +19,8 @@ import pytest
 
 from energylens.cli import predict as predict_cli
 from energylens.cli.main import main
-from energylens.profiles import files
 from energylens.model import load_model
+from energylens.profiles import files
 from energylens.profiles.datasets import mlenergy_v2
 
 COLUMNS = ["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j", "tpot_s",
