@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -51,7 +52,7 @@ from energylens.profiling.requirements import (
 )
 from energylens.profiling.spec import RunConfig, SweepSpec, spec_error
 from energylens.profiling.store import Store, grid_value
-from energylens.profiling.worker import execute, package_versions
+from energylens.profiling.worker import WORKER_TAIL, execute, package_versions
 
 __all__ = ["SweepResult", "SweepPlan", "run_sweep", "plan_sweep", "STRATEGIES"]
 
@@ -102,7 +103,21 @@ def _first_line(error: str, limit: int = 200) -> str:
     """A failed unit's error on its progress line: the first line, cut at ``limit`` with a pointer to the rest
     (the row's error column); cut bare at 120 it read "... Use `" and stopped, as if that were the message."""
     line = (error.splitlines() or [""])[0]
-    return line if len(line) <= limit else f"{line[:limit].rstrip()} [...; the row's error column has all of it]"
+    line = line if len(line) <= limit else f"{line[:limit].rstrip()} [...; the row's error column has all of it]"
+    cause = _root_cause(error.partition(WORKER_TAIL)[2])
+    return f"{line} (in the worker's output: {cause[:limit]})" if cause and cause not in error.partition("\n")[0] else line
+
+
+#: The last exception line of a log (``... ERROR ... [core.py:1510] AssertionError: Not enough ...``).
+_EXCEPTION_LINE = re.compile(r"\b((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt)\b: .+)$")
+
+
+def _root_cause(tail: str) -> str:
+    """The last exception line of a failed worker's output: vLLM's own message for the row ("Engine core
+    initialization failed. See root cause above.", a pydantic ``ValidationError``) names where it failed, this
+    what failed (an engine core's assertion, a module not installed); ``""`` where there is none."""
+    found = [m.group(1).strip() for m in map(_EXCEPTION_LINE.search, tail.splitlines()) if m]
+    return found[-1] if found else ""
 
 
 def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> dict[str, Any]:

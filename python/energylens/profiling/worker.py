@@ -33,7 +33,7 @@ from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig, is_local_path
 
 __all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "run_layout", "watch_parent", "cooldown", "package_versions",
-           "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS"]
+           "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS", "WORKER_TAIL"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
 #: (vLLM shuts its engine down) before SIGKILL.
@@ -41,6 +41,9 @@ STOP_GRACE_S = 10.0
 
 #: The most characters of a failed unit's error that a row keeps (before the worker's output tail).
 ERROR_CHARS = 4000
+
+#: The line in a failed isolated unit's error before the end of the worker's output (vLLM's log).
+WORKER_TAIL = "--- worker output (tail) ---"
 
 
 def error_text(head: str, detail: str, limit: int = ERROR_CHARS) -> str:
@@ -307,14 +310,14 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
             error, row = row, None
         if row is not None:
             if row["status"] != "ok":  # the root cause is often only in the worker's log (vLLM engine core)
-                row["error"] = f"{row.get('error', '')}\n--- worker output (tail) ---\n{tail}"
+                row["error"] = f"{row.get('error', '')}\n{WORKER_TAIL}\n{tail}"
             return row
         row = base_row(cfg, power_source)
         if not error:
             rc = proc.returncode
             what = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
             error = f"crash: worker {what} without a result"
-        row["error"] = f"{error}\n--- worker output (tail) ---\n{tail}"
+        row["error"] = f"{error}\n{WORKER_TAIL}\n{tail}"
         row["wall_s"] = time.monotonic() - t0
         return row
 
