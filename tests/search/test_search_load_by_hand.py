@@ -7,6 +7,8 @@ planner meets: the rows left out past 2**20 GPUs counted once, and workload weig
 import json
 import math
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -207,3 +209,17 @@ def test_the_limit_advice_at_a_high_rate_stays_within_the_gpu_bound(model, rate)
         assert rate == 1e5 and c["past_gpu_bound"] > 0
         assert "meets the limits only with more than 2**20 GPUs at this rate" in text, text
         assert "within the limit" not in text.split("to find a configuration")[1], text
+
+
+@pytest.mark.parametrize("rate", [Fraction(20), np.array(20.0), Decimal("20"), np.float32(20)])
+def test_a_rate_of_any_numeric_type_is_recorded_as_the_number_it_is(model, rate):
+    """The rate was validated as float(rate) but recorded as given: a Fraction failed the summary's format ('unsupported
+    format string passed to Fraction.__format__'), a 0-d array the JSON ('not JSON serialisable: ndarray')."""
+    import energylens
+
+    r = energylens.search(L70, "H200", input_tokens=L_IN, output_tokens=L_OUT, rate_per_s=rate, tpot_limit_s=Fraction(3, 20),
+                          tp=[2], max_num_seqs=[64], energy_model=model, bootstrap=False)
+    assert type(r.settings["rate_per_s"]) is float and r.settings["rate_per_s"] == 20.0
+    assert type(r.settings["tpot_limit_s"]) is float and r.settings["tpot_limit_s"] == 0.15
+    assert "20 requests/s" in r.summary() and "TPOT <= 0.15 s" in r.summary()
+    assert json.loads(r.to_json())["settings"]["rate_per_s"] == 20.0

@@ -15,7 +15,7 @@ import numpy as np
 from energylens.search.memory import MEMORY_DEFAULTS
 from energylens.search.space import GIB
 
-__all__ = ["OBJECTIVES", "MAX_TOP", "native_options", "check_call_options", "resolve_objective", "progress_printer", "refit_printer"]
+__all__ = ["OBJECTIVES", "MAX_TOP", "native_options", "checked_options", "check_call_options", "resolve_objective", "progress_printer", "refit_printer"]
 
 #: The most configurations a search keeps (``top``); each is a row of the result.
 MAX_TOP = 100_000
@@ -181,3 +181,16 @@ def refit_printer() -> Callable[[int, int], None]:
             print(f"search: latency quantiles for --limit-confidence: {done} of {total} bootstrap refits "
                   f"({now - start:.1f} s)", file=sys.stderr, flush=True)
     return report
+
+
+#: The numbers of a search's ``given`` options its settings record as the floats :func:`native_options` checked, not
+#: as passed (a Fraction rate failed the summary's format, a 0-d array the JSON).
+_VALIDATED = ("tpot_limit_s", "ttft_limit_s", "rate_per_s", "carbon_g_per_kwh", "max_utilization", "gpu_memory_utilization")
+
+
+def checked_options(given: dict[str, Any], **kw) -> dict[str, Any]:
+    """:func:`native_options` of a search's ``given`` options (and ``kw``); ``given``'s numbers replaced, in place, by
+    the floats it checked (:data:`_VALIDATED`)."""
+    options = native_options(**kw, **given)
+    given.update({k: options[k] for k in _VALIDATED if given[k] is not None})
+    return options
