@@ -120,6 +120,19 @@ def test_a_bare_name_and_its_dot_slash_spelling_are_one_model(tmp_path, monkeypa
         load_spec(_spec_file(tmp_path, ["llama-8b", "./llama-8b"]))
 
 
+@pytest.mark.parametrize("second", ["{tmp}/llama-8b", "{tmp}/link-8b", "../x/../{name}/llama-8b"])
+def test_a_relative_an_absolute_and_a_linked_spelling_are_one_model(tmp_path, monkeypatch, second):
+    """'./llama-8b' and its absolute path (or a symlink to the folder) load the same files: until 2026-12-07 the
+    sweep measured both, as two configurations of one model."""
+    monkeypatch.chdir(tmp_path)
+    _model_folder(tmp_path / "llama-8b")
+    (tmp_path / "link-8b").symlink_to(tmp_path / "llama-8b")
+    other = second.format(tmp=tmp_path, name=tmp_path.name)
+    with pytest.raises(SweepSpecError, match=r"'./llama-8b' \(grid.models\[0\]\) and '" + re.escape(other) +
+                       r"' \(grid.models\[1\]\) are the same (path|folder)"):
+        load_spec(_spec_file(tmp_path, ["./llama-8b", other]))
+
+
 def test_a_bare_local_folder_records_its_checkpoint_format(tmp_path, monkeypatch):
     """The row's precision comes from the folder's config.json, not the spec or a Hub cache of that name."""
     monkeypatch.chdir(tmp_path)

@@ -431,11 +431,11 @@ def _parse_grid(src: str, g: Mapping[str, Any], sweep: Mapping[str, Any]) -> dic
 
 
 def _check_same_models(src: str, models: list[str]) -> None:
-    """Two spellings of one local folder ("/models/x", "/models/x/", "/models/./x") or of one Hub id ("Org/M",
-    "org/m": the Hub resolves ids whatever their case) would measure one model twice, as two configurations."""
+    """Two spellings of one local folder ("/m/x/", "./x" and its absolute path, a symlink: resolved here) or of one Hub
+    id ("Org/M", "org/m": the Hub ignores the case of ids) would measure one model twice, as two configurations."""
     seen: dict[str, int] = {}
     for j, m in enumerate(models):
-        i = seen.setdefault(os.path.normpath(os.path.expanduser(m)) if is_local_path(m) else "hub:" + m.lower(), j)
+        i = seen.setdefault(os.path.realpath(load_path(m)) if is_local_path(m) else "hub:" + m.lower(), j)
         if i != j:
             raise _fail(src, "grid.models", f"lists one model twice: {models[i]!r} (grid.models[{i}]) and {m!r} "
                         f"(grid.models[{j}]) " + ("are the same path" if is_local_path(m) else "name the same "
