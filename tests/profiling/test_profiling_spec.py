@@ -54,6 +54,9 @@ BAD = [
     ("grid", "input_len", [{"distribution": "uniform", "low": 4}], "grid.input_len[0]", "needs low and high"),
     ("grid", "input_len", [{"distribution": "normal", "mean": 10}], "grid.input_len[0]", "needs mean and std"),
     ("grid", "input_len", [{"distribution": "zipf"}], "grid.input_len[0].distribution", "must be one of"),
+    # a fixed length without its value read "key 'grid.input_len[0].value': must be an integer, got None"
+    ("grid", "input_len", [{}], "grid.input_len[0]", "a fixed distribution needs value (or write the length as"),
+    ("grid", "output_len", [{"distribution": "fixed"}], "grid.output_len[0]", "a fixed distribution needs value"),
     ("grid", "input_len", [{"value": 3, "spread": 1}], "grid.input_len[0].spread", "unknown key"),
     ("grid", "output_len", [0], "grid.output_len[0]", "must be >= 1"),
     ("grid", "batch", [1], "grid.batch", "unknown key"),

@@ -317,19 +317,18 @@ def _length(src: str, key: str, v: Any) -> LengthSpec:
     if unused:
         raise _fail(src, f"{key}.{sorted(unused)[0]}", f"not used by a {dist} length (it reads "
                     f"{', '.join(sorted(_LENGTH_KEYS[dist]))})")
+    needs = {"fixed": ("value",), "uniform": ("low", "high")}.get(dist, ("mean", "std"))
+    if any(k not in v for k in needs):  # (not "must be an integer, got None")
+        raise _fail(src, key, f"a {dist} distribution needs {' and '.join(needs)}" + (
+            " (or write the length as an integer: input_len = [512])" if dist == "fixed" else ""))
     if dist == "fixed":
         return LengthSpec("fixed", value=_int(src, f"{key}.value", v.get("value"), 1, MAX_TOKENS))
     low = _int(src, f"{key}.low", v.get("low", 1), 1, MAX_TOKENS)
     high = _int(src, f"{key}.high", v.get("high", 1_000_000), low, MAX_TOKENS)
     if dist == "uniform":
-        if "low" not in v or "high" not in v:
-            raise _fail(src, key, "a uniform distribution needs low and high")
         if low == high:
             raise _fail(src, key, f"uniform with low = high is the fixed length {low}: write {low}")
         return LengthSpec(dist, low=low, high=high)
-    for k in ("mean", "std"):
-        if k not in v:
-            raise _fail(src, key, f"a {dist} distribution needs mean and std")
     mean = _number(src, f"{key}.mean", v["mean"], 1.0)
     std = _number(src, f"{key}.std", v["std"], 0.0)
     if std == 0:
