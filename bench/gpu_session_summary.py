@@ -11,6 +11,7 @@ step's file (JUnit XML or a check's JSON; may be empty). Prints the summary and 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import sys
@@ -37,12 +38,24 @@ def junit_lines(path: Path) -> tuple[str, list[str]]:
         if skip is not None:
             skipped += 1
             why = (skip.get("message") or "").strip()
-            if why == "collection skipped" and skip.text:  # a module's skip: "path:line: reason" in the text
-                why = skip.text.strip().split(": ", 1)[-1]
+            if why == "collection skipped" and skip.text:  # a module's skip: its reason in the text
+                why = _module_skip_reason(skip.text.strip())
             why = why[:200]
             reasons[why] = reasons.get(why, 0) + 1
     lines += [f"skipped x{n}: {why}" for why, n in reasons.items()]
     return f"{len(cases) - failed - skipped} passed, {failed} failed, {skipped} skipped", lines
+
+
+def _module_skip_reason(text: str) -> str:
+    """The reason in a module-level skip's JUnit text: ``('path', line, 'Skipped: reason')`` (pytest 8) or
+    ``path:line: reason``."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = None
+    if isinstance(value, tuple) and value and isinstance(value[-1], str):
+        return value[-1].removeprefix("Skipped: ")
+    return text.split(": ", 1)[-1]
 
 
 def _num(x) -> str:

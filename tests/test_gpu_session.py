@@ -17,8 +17,10 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="py
 <testcase classname="tests.gpu.test_search_device" name="test_a"/>
 <testcase classname="tests.gpu.test_search_device" name="test_b"><failure message="AssertionError: arrays differ
 more">trace</failure></testcase>
-<testcase classname="tests.gpu.test_device_parity" name=""><skipped type="pytest.skip" message="collection skipped"
->/x/tests/gpu/test_device_parity.py:13: no CUDA device: no NVIDIA driver</skipped></testcase>
+<testcase classname="" name="tests.gpu.test_device_parity"><skipped message="collection skipped"
+>('/x/tests/gpu/test_device_parity.py', 13, 'Skipped: no CUDA device: no NVIDIA driver')</skipped></testcase>
+<testcase classname="" name="tests.gpu.test_nvml"><skipped message="collection skipped"
+>/x/tests/gpu/test_nvml.py:9: NVML unavailable</skipped></testcase>
 <testcase time="0.000" />
 </testsuite></testsuites>"""
 
@@ -55,9 +57,10 @@ def test_summary_words_each_step_by_what_happened_inside_it(tmp_path):
         ("lost", "ok", 1, 10, "", tmp_path / "absent.json"),
     ])
     # (the nameless testcase is the one a time limit's SIGINT interrupted: not counted as passed)
-    assert _line(text, "GPU tests").startswith("FAIL") and "1 passed, 1 failed, 1 skipped" in text
+    assert _line(text, "GPU tests").startswith("FAIL") and "1 passed, 1 failed, 2 skipped" in text
     assert "failed: tests.gpu.test_search_device::test_b: AssertionError: arrays differ" in text
-    assert "skipped x1: no CUDA device: no NVIDIA driver" in text  # a module's skip reason, not "collection skipped"
+    assert "skipped x1: no CUDA device: no NVIDIA driver\n" in text  # a module's skip reason, not "collection skipped"
+    assert "skipped x1: NVML unavailable\n" in text
     assert _line(text, "search check").startswith("FAIL") and "FAIL rate_at_least_1e10_per_s" in text
     assert "gpu_per_s_median: 4.2e+09" in text
     assert _line(text, "model check").startswith("SKIPPED") and "skipped: no usable CUDA device" in text
