@@ -6,16 +6,17 @@
 #   build           240 s  [~90 s] pip install --no-build-isolation --no-deps . with the CUDA part forced on (no
 #                                  package index there: the image's scikit-build-core, pybind11, CMake, ninja)
 #   capabilities     60 s  [~5 s]  energylens.capabilities() and `energylens doctor`: does the build see the GPU
-#   GPU tests       100 s  [~50 s] tests/gpu (search exactness incl. layer-pattern models, model parity, NVML
-#                                  sampler, CUPTI), the gpu-marked docs examples, and the tests that branch on a
-#                                  GPU being present (capabilities, doctor, sampler, monitor, device choice)
-#   search check    110 s  [~80 s] bench/gpu_search_check.py: candidates/s vs 1e10 (issue 11), CPU parity
-#   sampler check   130 s  [~90 s] bench/gpu_check.py --quick: NVML sources, overhead, windows vs the energy
+#   GPU tests       100 s  [~40 s] tests/gpu (search exactness incl. layer-pattern models, model parity, NVML
+#                                  sampler, CUPTI) and the gpu-marked docs examples (NVML, monitor, CUPTI)
+#   GPU-branch tests 100 s [~30 s] the tests that take another branch where a GPU is present (capabilities,
+#                                  doctor, sampler, monitor, device choice, closed-form device errors)
+#   search check    110 s  [~85 s] bench/gpu_search_check.py: candidates/s vs 1e10 (issue 11), CPU parity
+#   sampler check   130 s  [~85 s] bench/gpu_check.py --quick: NVML sources, overhead, windows vs the energy
 #                                  counter, attribution, CUPTI on the steady clock, mark() latency
 #   model check      60 s  [~25 s] bench/gpu_model_check.py: CUDA evaluation parity, float32 throughput at 1e8
 #   profiling check  90 s  [~80 s] bench/gpu_profiling_check.py (issue 15), where torch with CUDA and
 #                                  transformers import
-# The limits sum to more than the deadline on purpose: a step never starts with under 20 s left and never runs
+# Typical total ~450 s. The limits sum to more than the deadline on purpose: a step never starts with under 20 s left and never runs
 # past DEADLINE_S - 15, so a slow step shortens the later ones instead of the tool killing the call mid-write.
 # A failed or timed-out step is recorded and the next one runs; a failed build skips what needs it, saying so.
 # Last, a summary (bench/gpu_session_summary.py) says what passed, failed and was skipped and why, with the key
@@ -89,6 +90,7 @@ skip() {  # skip NAME WHY
 }
 
 preflight() {
+  if [ -d .whl ]; then timeout 30 $PY -m pip install -q --no-index --no-deps .whl/*.whl; fi  # first: checked below
   if command -v nvidia-smi >/dev/null; then
     timeout 20 nvidia-smi || echo "nvidia-smi failed or hung (exit $?)"
   else
@@ -104,7 +106,6 @@ preflight() {
   if timeout 30 $PY -c "import torch, transformers, sys; print('torch', torch.__version__, 'cuda:', torch.cuda.is_available(), 'transformers', transformers.__version__); sys.exit(0 if torch.cuda.is_available() else 1)"; then
     touch "$WORK/torch_ok"
   fi
-  if [ -d .whl ]; then timeout 60 $PY -m pip install -q --no-index --no-deps .whl/*.whl; fi
   return 0
 }
 
