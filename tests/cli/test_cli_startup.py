@@ -110,6 +110,15 @@ def test_values_copied_from_the_library_match_it(copy, original):
     assert value(copy) == value(original)
 
 
+def test_the_template_parameter_count_shown_matches_the_template():
+    """``TEMPLATE_PARAMETERS`` (fit's and discover's help texts and discover's lines) is the template's count, its
+    parameter-name tuple's length: a template that gains a parameter fails here, not in a wrong help text."""
+    from energylens.cli.parsers.common import TEMPLATE_PARAMETERS
+    from energylens.model.reference import ENERGY_PARAM_NAMES
+
+    assert TEMPLATE_PARAMETERS == len(ENERGY_PARAM_NAMES)
+
+
 def test_doctor_does_not_load_the_profiling_runner():
     """doctor needs the model (its kernel row) and imports pandas to check it; the profiling package (the sweep
     runner, the sampler: ~0.2 s) it loaded for one string, the vLLM install hint."""

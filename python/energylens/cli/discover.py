@@ -18,6 +18,7 @@ from energylens.cli.options import (
     command_inputs,
     refuse_folder_name,
 )
+from energylens.cli.parsers.common import TEMPLATE_PARAMETERS
 from energylens.cli.parsers.discover import add_parser
 from energylens.extras import require
 from energylens.outputs import (
@@ -54,7 +55,7 @@ def _print_table(result) -> None:
     def scores(d: dict) -> str:  # "n/a" where the held-out rows allow no such choice
         return (f"{shown(d['r2'], '.4f'):>8} {shown(d['top1'], '.3f'):>6} {shown(d['parallelism_top1'], '.3f'):>6} "
                 f"{shown(d['pairwise'], '.3f'):>6} {shown(d['mape'], '.2f'):>7}")
-    print(f"{'T':>3} {'-':>4} {scores(t)} {'-':>7}  template (12 parameters)")
+    print(f"{'T':>3} {'-':>4} {scores(t)} {'-':>7}  template ({TEMPLATE_PARAMETERS} parameters)")
     for i, e in enumerate(result.front):
         star = "*" if i == result.chosen else " "
         what = e.expression if e.same_as is None else f"same as {e.same_as} (another tree of the same expression)"
@@ -83,7 +84,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     select_backend(args.backend)  # (a light import: no SymPy) a missing backend is said before any work
     if not args.quiet:  # before the import of SymPy and the model (1-3 s), the profiles' reading and the fit
-        print(f"discover: reading {args.profiles}, fitting the template (12 parameters) on the training rows",
+        print(f"discover: reading {args.profiles}, fitting the template ({TEMPLATE_PARAMETERS} parameters) on the "
+              "training rows",
               file=sys.stderr, flush=True)
     try:
         result, stop = _run(args)

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
 from energylens.discover.search import DiscoveryResult, heldout_counts, shown  # noqa: E402
+from energylens.model.reference import ENERGY_PARAM_NAMES  # noqa: E402
 
 __all__ = ["write_report"]
 
@@ -104,7 +105,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
              "![front](front.png)", "",
              "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV error |",
              "|---|---|---|---|---|---|---|---|",
-             f"| template | 12 params | {shown(t['r2'], '.4f')} | {shown(t['top1'], '.3f')} | "
+             f"| template | {len(ENERGY_PARAM_NAMES)} params | {shown(t['r2'], '.4f')} | {shown(t['top1'], '.3f')} | "
              f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | |"]
     for i, e in enumerate(result.front):
         h = e.heldout

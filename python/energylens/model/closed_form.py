@@ -425,7 +425,7 @@ def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
         if not os.path.exists(prior):
             raise ValueError(f"prior {os.fspath(prior)!r}: no such model file; a prior is 'bundled' (the fit on the "
                              "bundled v2 rows), a model file written by energylens fit, a fitted EnergyModel or "
-                             "the 12 parameter values")
+                             f"the {len(desc.param_names)} parameter values")
         model = load_model(prior)
         if not isinstance(model, EnergyModel) or model.template_id != desc.id:
             raise ValueError(f"prior {os.fspath(prior)!r} holds no {desc.id} energy model")

@@ -12,7 +12,7 @@ import math
 
 __all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "PROFILES_HELP", "DEFAULTS", "DEFAULT_PRIOR_WEIGHT",
            "positive_int", "nonnegative_int", "seed", "positive_float", "nonnegative_float", "level", "path",
-           "repeats", "MAX_REPEATS"]
+           "repeats", "MAX_REPEATS", "TEMPLATE_PARAMETERS"]
 
 #: energylens.model.prior.DEFAULT_PRIOR_WEIGHT (copied: importing the model loads pandas; a test compares them).
 DEFAULT_PRIOR_WEIGHT = 0.01
@@ -44,7 +44,7 @@ def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:
     """Add ``--prior bundled|MODEL.json`` and ``--prior-weight W`` (docs/model.md, "Accuracy round 8");
     ``what`` says what the command does with the prior."""
     parser.add_argument("--prior", default=None, metavar="bundled|MODEL.json", type=path,
-                        help=f"opt-in: {what}, pulled toward another fit's 12 parameters (bundled: the fit on the "
+                        help=f"opt-in: {what}, pulled toward another fit's {TEMPLATE_PARAMETERS} parameters (bundled: the fit on the "
                              "bundled ML.ENERGY v2 rows; or a model file); fewer rows than parameters then fit")
     parser.add_argument("--prior-weight", type=nonnegative_float, default=None, metavar="W",
                         help=f"weight of the prior's residuals ({DEFAULT_PRIOR_WEIGHT:g}; needs --prior)")
@@ -54,6 +54,10 @@ def add_prior_options(parser: argparse.ArgumentParser, what: str) -> None:
 PROFILES_HELP = ("profiles: a schema-v1 table (CSV/Parquet; docs/profile-schema.md), an ML.ENERGY v2 flat CSV or "
                  "v3 export, a sweep's store folder (energylens profile -o), or 'bundled' (the bundled ML.ENERGY v2 "
                  "rows)")
+
+#: len(energylens.model.reference.ENERGY_PARAM_NAMES), the template's parameters, which help texts and the
+#: discover command's first line name (copied: the model loads pandas; tests/cli/test_cli_startup.py checks it).
+TEMPLATE_PARAMETERS = 12
 
 #: Defaults shared with the Python API (``EnergyModel(...)``), so the command line and the API agree.
 DEFAULTS = {"n_starts": 3, "bootstrap": 200, "seed": 0, "level": 0.9}

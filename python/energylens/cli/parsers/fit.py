@@ -9,6 +9,7 @@ from energylens.cli.parsers import Run
 from energylens.cli.parsers.common import (
     DEFAULTS,
     PROFILES_HELP,
+    TEMPLATE_PARAMETERS,
     add_gpu_table_option,
     add_model_table_option,
     add_prior_options,
@@ -51,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="fit only the latency model (on ttft_s / tpot_s), ignoring any energy column")
     fit.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                      help="opt-in: also fit one shrunk multiplicative offset per model family or model "
-                          "(family | model; default: none, the 12 shared parameters alone; docs/model.md)")
+                          f"(family | model; default: none, the {TEMPLATE_PARAMETERS} shared parameters alone; docs/model.md)")
     fit.add_argument("--calibrate-latency", choices=("family", "model"), default=None, metavar="KEY",
                      help="opt-in: also fit one shrunk TPOT and one TTFT factor per model family or model for the "
                           "latency model (family | model; `energylens search --model-file` applies them; unseen "
