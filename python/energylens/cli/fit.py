@@ -27,18 +27,21 @@ from energylens.cli.options import (
     refuse_folder_name,
 )
 from energylens.cli.parsers.fit import add_parser
+from energylens.extras import require
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
 
-__all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED"]
+__all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED", "print_params", "print_design", "warn_poor_fit"]
 
 
 def _bound_side(p) -> str:
     """"lower" or "upper" where a fitted parameter ended at that bound of its physical range, else ""."""
-    tol = 1e-9 * (p.upper - p.lower)
-    return "lower" if abs(p.value - p.lower) <= tol else "upper" if abs(p.value - p.upper) <= tol else ""
+    span = p.upper - p.lower
+    tol = 1e-9 * span if math.isfinite(span) else 0.0  # (an expression's constants are unbounded: inf <= inf)
+    return ("lower" if math.isfinite(p.lower) and abs(p.value - p.lower) <= tol else
+            "upper" if math.isfinite(p.upper) and abs(p.value - p.upper) <= tol else "")
 
 
 #: A parameter's interval where the rows hold no more distinct configurations than parameters: the bootstrap's
@@ -46,7 +49,7 @@ def _bound_side(p) -> str:
 NOT_IDENTIFIED = "[no interval: not identified]"
 
 
-def _print_params(model, prior: str | None = None) -> None:
+def print_params(model, prior: str | None = None) -> None:
     """The parameter table; ``prior``: the --prior the fit was pulled toward (an unidentified one sits at its value)."""
     unset = set(model.summary.unidentified)
     at_bound = 0
@@ -69,7 +72,7 @@ def _print_params(model, prior: str | None = None) -> None:
               "a measurement, and predictions that depend on it rest on that value")
 
 
-def _print_design(s) -> None:
+def print_design(s) -> None:
     """Duplicates and the sample size the intervals use (warnings say when the design is degenerate)."""
     print(f"  data: {s.n_rows} rows, {s.n_duplicate_rows} exact duplicates, {s.n_distinct_rows} distinct rows "
           f"(the intervals' sample size), {s.n_distinct_configs} distinct configurations"
@@ -165,8 +168,8 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     print(f"fitted {lat.template_id} on {ls.n_measurements} TTFT/TPOT measurements of {ls.n_rows} rows: "
           f"{ls.status}, training MAPE {ls.train_mape:.3f}")
     warn_latency_units(profiles, ls.train_mape, latency=lat)
-    _print_design(ls)
-    _print_params(lat)
+    print_design(ls)
+    print_params(lat)
     if lat.calibration is not None:
         print("\n".join(lat.calibration.describe()))
     replaced = existing_file(args.output)
@@ -314,12 +317,40 @@ def _announce_long_fit(rows: int, bootstrap: int, models: str) -> bool:
     return False
 
 
+#: fit's options of the template (and its latency model) -> their argparse attribute: an expression fit has neither
+#: latency model nor calibration nor prior, so each is refused next to --expression rather than ignored.
+TEMPLATE_ONLY_OPTIONS = (("--latency-only", "latency_only"), ("--no-latency", "no_latency"),
+                         ("--tpot-weight", "tpot_weight"), ("--calibrate", "calibrate"),
+                         ("--calibrate-latency", "calibrate_latency"), ("--prior", "prior"),
+                         ("--prior-weight", "prior_weight"))
+
+
+def check_expression_options(args: argparse.Namespace) -> None:
+    """ValueError naming the template's options given with --expression, or --pick without it."""
+    if args.expression is None:
+        if args.pick is not None:
+            raise ValueError(f"--pick {args.pick}: picks a front expression of --expression DISCOVERY.json, which "
+                             "is not given")
+        return
+    given = [o for o, attr in TEMPLATE_ONLY_OPTIONS if getattr(args, attr) not in (None, False)]
+    if given:
+        raise ValueError(f"{', '.join(given)}: option(s) of the template fit, which --expression {args.expression} "
+                         "replaces (an expression models energy only: no latency model, calibration or prior); drop "
+                         "them, or --expression to fit the template")
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
+    check_expression_options(args)
     refuse_folder_name(args.output)
-    check_output_path(args.output, inputs=command_inputs(args, "profiles"),  # --prior, --gpu-table included
+    check_output_path(args.output, inputs=command_inputs(args, "profiles", "expression"),  # --prior, --gpu-table
                       formats=("a JSON model file", (".json",)), replaces=("an energylens model file", energylens_json("energylens.model")))
     apply_gpu_tables(args)
     apply_model_tables(args)  # before any model name is looked up
+    if args.expression is not None:
+        require("sympy", "sr", "energylens fit --expression (a discovered expression)")
+        from energylens.cli.fit_expression import fit_discovered
+
+        return fit_discovered(args)
     profiles = read_profiles_with_rows(args.profiles, require_energy=False, command="fit")
     opts = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
                 seed=args.seed)
@@ -361,8 +392,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.prior is not None:
         print(f"prior: {args.prior} at weight {model.options['prior_weight']:g} (each parameter pulled toward its value "
               "there; saved in the model file)")
-    _print_design(s)
-    _print_params(model, args.prior)
+    print_design(s)
+    print_params(model, args.prior)
     if model.calibration is not None:
         print("\n".join(model.calibration.describe()))
     if model.latency_model is not None and model.latency_model.summary is not None:

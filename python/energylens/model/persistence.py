@@ -343,9 +343,11 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{p}: not a model file (its JSON nests too deep to read)") from None
     if isinstance(doc, dict) and doc.get("format") == "energylens.discovery":  # (what a user gives predict first)
         raise ModelFileError(f"{p}: is a discovery result (energylens discover -o), not a model file; make a model "
-                             "of its chosen expression in Python: energylens.discover.expression_model(load_discovery("
-                             f"'{p}')) predicts with the constants the run scored; .fit(profiles).save('model.json') "
-                             "refits them and writes a model file (docs/discover.md)")
+                             f"of its chosen expression with `energylens fit PROFILES --expression {p} -o model.json` "
+                             "(--pick INDEX for another front expression), or in Python: "
+                             f"energylens.discover.expression_model(load_discovery('{p}')) predicts with the constants "
+                             "the run scored; .fit(profiles).save('model.json') refits them and writes a model file "
+                             "(docs/discover.md)")
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
     version = doc.get("version")

@@ -57,6 +57,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="opt-in: also fit one shrunk TPOT and one TTFT factor per model family or model for the "
                           "latency model (family | model; `energylens search --model-file` applies them; unseen "
                           "models keep factor 1; docs/model.md section 4)")
+    fit.add_argument("--expression", default=None, metavar="DISCOVERY.json", type=path,
+                     help="fit a discovered expression instead of the template: a result of `energylens discover -o` "
+                          "(target energy, or residual: template x exp(g), the template fitted on PROFILES too); "
+                          "its constants are refitted on PROFILES with --residual, --loss, --starts, --bootstrap and "
+                          "--seed, and the model file is for `energylens predict` (an expression models energy "
+                          "only: no latency model, so `search --model-file` refuses it); docs/discover.md")
+    fit.add_argument("--pick", default=None, metavar="chosen|INDEX",
+                     help="which front expression of --expression: 'chosen' (default: the one the discovery chose) "
+                          "or its index in the front (the table's first column)")
     add_prior_options(fit, "fit the energy model for a new GPU or stack measured on few rows")
     add_gpu_table_option(fit)
     add_model_table_option(fit)

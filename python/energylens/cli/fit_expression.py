@@ -1,0 +1,87 @@
+"""``energylens fit PROFILES --expression DISCOVERY.json [--pick chosen|INDEX]``: refit a discovered expression's
+constants on profiles and write a model file for ``energylens predict``: the command-line twin of
+``expression_model(load_discovery(DISCOVERY.json)).fit(profiles).save(path)`` (docs/discover.md), through the same
+functions. Imported by :mod:`energylens.cli.fit` only when ``--expression`` is given: it loads SymPy (the ``sr``
+extra), which a template fit never needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from energylens.cli.fit import print_design, print_params, warn_poor_fit
+from energylens.cli.options import read_profiles_with_rows
+from energylens.discover.adopt import expression_model
+from energylens.discover.result import DiscoveryResult, load_discovery
+from energylens.model import EnergyModel
+from energylens.outputs import announce_written, existing_file
+
+__all__ = ["fit_discovered"]
+
+def _discovery(path: str) -> DiscoveryResult:
+    """The discovery result of ``--expression``; a ValueError naming the option and the file otherwise."""
+    if not os.path.isfile(path):
+        raise ValueError(f"--expression {path}: no such file (a discovery result: energylens discover -o FILE)")
+    try:
+        return load_discovery(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        hint = "" if "energylens discover -o" in str(exc) else "; --expression takes what energylens discover -o writes"
+        raise ValueError(f"--expression {path}: " + str(exc).removeprefix(f"{path}: ") + hint) from None
+
+
+def _index(result: DiscoveryResult, pick: str | None, path: str) -> int | None:
+    """The front index ``--pick`` names (None: the chosen one, as ``expression_model`` takes it)."""
+    if pick is None or pick == "chosen":
+        return None
+    last = len(result.front) - 1
+    span = f"0..{last}" if last >= 0 else "none: its front is empty"
+    try:
+        index = int(pick)
+    except ValueError:
+        index = -1
+    if not 0 <= index <= last:
+        raise ValueError(f"--pick {pick}: {path}'s front holds {len(result.front)} expression(s), index {span} "
+                         "(the first column of discover's table), or 'chosen'")
+    return index
+
+
+def fit_discovered(args: argparse.Namespace) -> int:
+    """``energylens fit PROFILES --expression DISCOVERY.json``: output checks done by the caller."""
+    result = _discovery(args.expression)
+    index = _index(result, args.pick, args.expression)
+    profiles = read_profiles_with_rows(args.profiles, require_energy=True, command="fit")
+    kwargs = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,
+                  seed=args.seed)
+    template = None
+    if result.target == "residual":  # template x exp(g): the template g corrects, fitted on the same profiles
+        template = EnergyModel(bootstrap=0).fit(profiles, latency=False)
+        print(f"{args.expression}: a residual discovery: fitted the template on {args.profiles} (bootstrap 0, no "
+              "latency) for template x exp(g)")
+    try:
+        model = expression_model(result, index, template=template, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"--expression {args.expression}: {exc}") from None
+    model.fit(profiles)
+    picked = result.chosen if index is None else index
+    s = model.summary
+    assert s is not None
+    if not s.converged:
+        raise ValueError(f"the fit of expression {picked} of {args.expression} on {args.profiles} did not converge "
+                         f"(status {s.status} after {s.iterations} iterations, {s.starts_converged} of {s.starts} "
+                         f"starts converged); the model is not written to {args.output}: try more --starts, "
+                         "--residual relative, or another front expression (--pick)")
+    print(f"fitted expression {picked} (complexity {result.front[picked].complexity}{', chosen' if index is None else ''}"
+          f") of {args.expression} on {s.n_rows} rows: {s.status} after {s.iterations} iterations (converged), "
+          f"training MAPE {s.train_mape:.3f}, {s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, "
+          f"{s.fit_seconds * 1e3:.1f} ms")
+    print(f"  energy_j = {model.to_sympy()}")
+    warn_poor_fit(model, s.train_mape)
+    print_design(s)
+    print_params(model)
+    print("latency model: none (an expression models energy only): predict gives no TTFT / TPOT, and search "
+          "--model-file refuses the file (it prices configurations with the template and its latency model)")
+    replaced = existing_file(args.output)
+    model.save(args.output)
+    announce_written(args.output, replaced, command="fit")
+    return 0
