@@ -36,14 +36,34 @@ PATTERN_MODELS = ["nvidia/NVIDIA-Nemotron-Nano-9B-v2", "Qwen/Qwen3-Next-80B-A3B-
                   "openai/gpt-oss-120b", "llama-3.1-8b"]
 
 
-def same(a, b) -> bool:
+#: What differed in each parity comparison that failed (one session on a GPU: the differences are the finding).
+MISMATCHES: list[dict] = []
+
+
+def same(a, b, where: str = "") -> bool:
     """The device outcome ``b`` is the CPU engine's ``a``: rejections, feasible count, top-k and its
-    objectives (rtol 1e-12), both fronts."""
-    return bool(np.array_equal(a.rejected, b.rejected) and a.feasible == b.feasible
-                and np.array_equal(a.top.index, b.top.index)
-                and np.allclose(a.top.objective, b.top.objective, rtol=1e-12, atol=0.0)
-                and np.array_equal(a.front_tpot.index, b.front_tpot.index)
-                and np.array_equal(a.front_ttft.index, b.front_ttft.index))
+    objectives (rtol 1e-12), both fronts. A difference is kept in MISMATCHES (per reason, the first
+    differing top-k rank, the objectives' largest relative difference, the fronts' sizes and overlap)."""
+    ok = bool(np.array_equal(a.rejected, b.rejected) and a.feasible == b.feasible
+              and np.array_equal(a.top.index, b.top.index)
+              and np.allclose(a.top.objective, b.top.objective, rtol=1e-12, atol=0.0)
+              and np.array_equal(a.front_tpot.index, b.front_tpot.index)
+              and np.array_equal(a.front_ttft.index, b.front_ttft.index))
+    if not ok:
+        n = min(len(a.top.index), len(b.top.index))
+        ranks = np.flatnonzero(np.asarray(a.top.index)[:n] != np.asarray(b.top.index)[:n])
+        obj = np.abs(np.asarray(b.top.objective)[:n] / np.asarray(a.top.objective)[:n] - 1) if n else np.zeros(0)
+        MISMATCHES.append({
+            "where": where, "feasible_cpu_gpu": [int(a.feasible), int(b.feasible)],
+            "rejected_gpu_minus_cpu": {r: int(y) - int(x) for r, x, y in zip(REASONS, a.rejected, b.rejected,
+                                                                             strict=True) if x != y},
+            "top_first_differing_rank": int(ranks[0]) if len(ranks) else None, "top_len_cpu_gpu": [len(a.top.index),
+                                                                                                 len(b.top.index)],
+            "top_objective_max_rel_diff": float(obj.max()) if len(obj) else None,
+            **{f"{f}_cpu_gpu_common": [len(getattr(a, f).index), len(getattr(b, f).index),
+                                       len(np.intersect1d(getattr(a, f).index, getattr(b, f).index))]
+               for f in ("front_tpot", "front_ttft")}})
+    return ok
 
 
 def timed(fn):
@@ -69,6 +89,8 @@ def main() -> int:
 
     def save(stage: str) -> None:  # after every stage: a session cut short still brings back what ran
         res["stage"] = stage
+        if MISMATCHES:
+            res["mismatches"] = MISMATCHES
         res["elapsed_s"] = time.monotonic() - t_begin
         out_path.write_text(json.dumps(res, indent=1, default=str))
         print(f"stage {stage} ({res['elapsed_s']:.0f} s in)", flush=True)
@@ -97,7 +119,7 @@ def main() -> int:
         cpu, s = timed(lambda: run_engine(small, theta, phi, opts))
         cpu_times.append(s)
     res.update({"cpu_candidates": small.size, "cpu_per_s_median": small.size / statistics.median(cpu_times),
-                "gpu_small_per_s": small.size / small_s, "parity_small": same(cpu, gpu_small)})
+                "gpu_small_per_s": small.size / small_s, "parity_small": same(cpu, gpu_small, "small")})
     save("small")
 
     # Models with a layer pattern (per-stage memory, kernel::pattern_slots): parity, with and without a TPOT limit,
@@ -109,7 +131,8 @@ def main() -> int:
     ok = True
     for limit in (None, 0.08):
         o = native_options(top=20, tpot_limit_s=limit)
-        ok &= same(run_engine(hyb, theta, phi, o), run_engine(hyb, theta, phi, o, device="cuda"))
+        ok &= same(run_engine(hyb, theta, phi, o), run_engine(hyb, theta, phi, o, device="cuda"),
+                   f"layer-pattern models, tpot limit {limit}")
     hyb_out, hyb_s = timed(lambda: run_engine(hyb, theta, phi, opts, device="cuda"))
     res.update({"pattern_candidates": hyb.size, "parity_pattern_models": ok, "pattern_gpu_per_s": hyb.size / hyb_s,
                 "pattern_memory_kv_rejections": int(hyb_out.rejected[REASONS.index("memory_kv_cache")]),
@@ -141,7 +164,7 @@ def main() -> int:
         while len(times2) < 3 and left() > 2 * max(times + times2) + 5:
             out2, s = timed(lambda: run_engine(big, theta, phi, opts, device="cuda"))
             times2.append(s)
-            verdict["min_blocks_2_identical"] = same(out, out2)
+            verdict["min_blocks_2_identical"] = same(out, out2, "min blocks 2 vs 1 (both on the GPU)")
             res.update({"gpu_min_blocks_2_s": times2,
                         "gpu_min_blocks_2_per_s_median": big.size / statistics.median(times2),
                         "min_blocks_2_vs_1": statistics.median(times) / statistics.median(times2)})

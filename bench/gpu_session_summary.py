@@ -77,7 +77,7 @@ FIGURES = ["device", "gpu_per_s_median", "target_per_s", "cpu_per_s_median", "gp
            "pattern_gpu_per_s", "min_blocks_2_vs_1", "min_blocks_2_skipped", "max_relative_difference_vs_cpu",
            "float32_configs_per_s", "fraction_of_copy_bandwidth", "d2d_copy_bandwidth_bytes_per_s", "load",
            "update_period_s", "overhead", "steady_power_w", "cut_short", "cupti", "max_abs_rel_sum_vs_total",
-           "tolerance", "ok", "failed"]
+           "tolerance", "ok", "failed", "mismatches"]
 
 
 def json_lines(path: Path) -> list[str]:
@@ -99,7 +99,9 @@ def json_lines(path: Path) -> list[str]:
     for key in FIGURES:
         if key in d:
             v = d[key]
-            lines.append(f"{key}: " + (json.dumps(v, default=str)[:300] if isinstance(v, (dict, list)) else _num(v)))
+            text = json.dumps(v, default=str)[:300 if key != "mismatches" else 1500] if isinstance(v, (dict, list)) \
+                else _num(v)
+            lines.append(f"{key}: {text}")
     return lines
 
 
