@@ -41,6 +41,7 @@ from energylens.search.options import (
     OBJECTIVES,
     check_call_options,
     checked_options,
+    keyword_hints,
     native_options,
     progress_printer,
     refit_printer,
@@ -408,6 +409,7 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     return out, ties_by_index(top), fronts, over
 
 
+@keyword_hints
 def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=None, pp=None, dp=None, ep=None,
            max_num_seqs=None, precision=None, kv_cache_dtype=None, workload_weights=None, candidates=None, measured_latency=False,
            tpot_limit_s=None, ttft_limit_s=None, limit_confidence=DEFAULT_CONFIDENCE, rate_per_s=None, max_utilization=None,

@@ -4,6 +4,9 @@ select it when none is named), and the progress lines of the long passes (docs/s
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import math
 import sys
 import time
@@ -15,12 +18,35 @@ import numpy as np
 from energylens.search.memory import MEMORY_DEFAULTS
 from energylens.search.space import GIB
 
-__all__ = ["OBJECTIVES", "MAX_TOP", "native_options", "checked_options", "check_call_options", "resolve_objective", "progress_printer", "refit_printer"]
+__all__ = ["OBJECTIVES", "MAX_TOP", "keyword_hints", "native_options", "checked_options", "check_call_options", "resolve_objective", "progress_printer", "refit_printer"]
 
 #: The most configurations a search keeps (``top``); each is a row of the result.
 MAX_TOP = 100_000
 #: Objective -> its unit.
 OBJECTIVES = {"energy": "J", "carbon": "g CO2", "cost": "currency"}
+
+
+def keyword_hints(fn: Callable) -> Callable:
+    """``fn`` whose TypeError for a keyword it does not take names the closest real parameter(s) (difflib):
+    ``search(rate=20)`` read only "unexpected keyword argument 'rate'". Checked only once the call has failed
+    (an unknown keyword fails before ``fn``'s body runs), so a call with real keywords pays one wrapper call."""
+    names = [n for n, p in inspect.signature(fn).parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:
+            unknown = [k for k in kwargs if k not in names]
+            if not unknown:
+                raise
+            said = "; ".join(f"{k!r}: did you mean {' or '.join(map(repr, close))}?" if close else f"{k!r}"
+                             for k in unknown
+                             for close in [difflib.get_close_matches(k, names, n=3, cutoff=0.6)
+                                           or [n for n in names if k in n or n in k][:3]])
+            raise TypeError(f"{fn.__name__}() got {'an unexpected keyword argument' if len(unknown) == 1 else 'unexpected keyword arguments'}"
+                            f" ({said}); it takes: {', '.join(names)}") from None
+    return call
 
 
 def _number(name: str, value, *, low: float = 0.0, high: float = math.inf, closed_high: bool = True) -> float:
