@@ -33,7 +33,8 @@ from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
 
-__all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED", "print_params", "print_design", "warn_poor_fit"]
+__all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED", "print_params", "print_design", "warn_poor_fit",
+           "fit_reporting", "announce_long_fit"]
 
 
 def _bound_side(p) -> str:
@@ -161,7 +162,7 @@ def _check_mode_options(args: argparse.Namespace, profiles: pd.DataFrame, latenc
 def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: dict, why: str) -> int:
     _check_mode_options(args, profiles, why)
     lat = LatencyModel(**opts, calibration=args.calibrate_latency)
-    _fit_reporting(lat, profiles, _announce_long_fit(len(profiles), args.bootstrap, models="latency model"))
+    fit_reporting(lat, profiles, announce_long_fit(len(profiles), args.bootstrap, models="latency model"))
     ls = lat.summary
     assert ls is not None
     print(f"{args.profiles}: {why}; fitted the latency model only")
@@ -296,7 +297,7 @@ def _bootstrap_printer():
     return report
 
 
-def _fit_reporting(model, profiles, long: bool, **fit_kw) -> None:
+def fit_reporting(model, profiles, long: bool, **fit_kw) -> None:
     """``model.fit(profiles, **fit_kw)``, a long one saying how far its bootstrap has got."""
     token = BOOTSTRAP_PROGRESS.set(_bootstrap_printer()) if long else None
     try:
@@ -306,7 +307,7 @@ def _fit_reporting(model, profiles, long: bool, **fit_kw) -> None:
             BOOTSTRAP_PROGRESS.reset(token)
 
 
-def _announce_long_fit(rows: int, bootstrap: int, models: str) -> bool:
+def announce_long_fit(rows: int, bootstrap: int, models: str) -> bool:
     """A line on stderr before a fit that will take a while, and whether it was said; ``models``: which are
     fitted (and refitted)."""
     if rows * (1 + bootstrap) >= LONG_FIT_ROW_FITS:
@@ -375,10 +376,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     tpot_weight = ENERGY_TPOT_WEIGHT if args.tpot_weight is None else args.tpot_weight
     model = EnergyModel(**opts, calibration=args.calibrate, latency_calibration=args.calibrate_latency,
                         tpot_weight=tpot_weight, prior=args.prior, prior_weight=args.prior_weight)
-    long = _announce_long_fit(len(profiles), args.bootstrap,
+    long = announce_long_fit(len(profiles), args.bootstrap,
                               "energy model" if args.no_latency else "energy and latency models")
     profiles.attrs["file_rows"] = True  # the file's rows, in its order: a fit error names them as its data rows
-    _fit_reporting(model, profiles, long, latency=not args.no_latency)
+    fit_reporting(model, profiles, long, latency=not args.no_latency)
     s = model.summary
     assert s is not None
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from energylens.cli.fit import print_design, print_params, warn_poor_fit
+from energylens.cli.fit import announce_long_fit, fit_reporting, print_design, print_params, warn_poor_fit
 from energylens.cli.options import read_profiles_with_rows
 from energylens.discover.adopt import expression_model
 from energylens.discover.result import DiscoveryResult, load_discovery
@@ -62,7 +62,7 @@ def fit_discovered(args: argparse.Namespace) -> int:
         model = expression_model(result, index, template=template, **kwargs)
     except ValueError as exc:
         raise ValueError(f"--expression {args.expression}: {exc}") from None
-    model.fit(profiles)
+    fit_reporting(model, profiles, announce_long_fit(len(profiles), args.bootstrap, "expression model"))
     picked = result.chosen if index is None else index
     s = model.summary
     assert s is not None
