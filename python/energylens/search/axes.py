@@ -235,8 +235,11 @@ def check_layers(models: Sequence[tuple[str, float]], pp: np.ndarray) -> None:
                              "model, so it must suit each of them)")
 
 
-def point_weights(weights, n_points: int) -> np.ndarray | None:
-    """None, or the weights normalised to sum 1 (ValueError naming what is wrong)."""
+def point_weights(weights, n_points: int, points=None) -> np.ndarray | None:
+    """None, or the weights normalised to sum 1 (ValueError naming what is wrong). A weight of 0 is refused,
+    naming the point (``points``: its input and output tokens): the point would add nothing to the energy yet
+    its memory and latency, the worst point's, would still reject configurations (the CLI refused it, the
+    Python API searched it, until 2026-12-07)."""
     if weights is None:
         return None
     if isinstance(weights, str):
@@ -248,8 +251,13 @@ def point_weights(weights, n_points: int) -> np.ndarray | None:
     if len(w) != n_points:
         raise ValueError(f"workload_weights (--workload-weights) has {len(w)} values for {n_points} workload points "
                          "(one per --input-tokens / --output-tokens pair)")
-    if not w.max(initial=0.0) > 0:
-        raise ValueError("workload_weights (--workload-weights) sum to 0")
+    if (w == 0).any():
+        i = int(np.flatnonzero(w == 0)[0])
+        at = f" ({points[0][i]:g} in, {points[1][i]:g} out)" if points is not None else ""
+        raise ValueError(f"workload_weights (--workload-weights): point {i + 1}{at} has weight 0; a point's memory and "
+                         "latency limits count whatever its weight (the worst point decides), so it would reject "
+                         "configurations while adding nothing to the energy: remove the point (and its weight) to "
+                         "leave it out, or give it a weight > 0")
     w = w / w.max()  # relative: scaled first, so weights of 1e308 each do not overflow their sum
     return np.ascontiguousarray(w / w.sum())
 
@@ -295,4 +303,4 @@ def workload_points(input_tokens, output_tokens, weights) -> tuple[np.ndarray, n
                                  f"{first[point] + 1} and {i + 1} are the same ({point[0]:g} in, {point[1]:g} out); "
                                  "give each once (repeats count only in a distribution, workload_weights)")
             first[point] = i
-    return li, lo, point_weights(weights, len(li))
+    return li, lo, point_weights(weights, len(li), (li, lo))

@@ -55,8 +55,17 @@ def _numbers(text: str) -> list[float]:
 
 
 def _weights(text: str) -> list[float] | str:
-    """``--workload-weights``: one weight per point, or ``equal`` (as the Python API)."""
-    return "equal" if text.strip().lower() == "equal" else _numbers(text)
+    """``--workload-weights``: one weight per point, or ``equal`` (as the Python API). Numbers >= 0 here: a
+    weight of 0 is refused by the search, as in Python, naming the point (:func:`..search.axes.point_weights`)."""
+    if text.strip().lower() == "equal":
+        return "equal"
+    try:
+        values = [float(v) for v in _items(text, "numbers")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers or 'equal', got {text!r}") from None
+    if min(values) < 0 or not all(map(math.isfinite, values)):
+        raise argparse.ArgumentTypeError(f"expected numbers >= 0 (and finite) or 'equal', got {text!r}")
+    return values
 
 
 def _fraction(text: str) -> float:
