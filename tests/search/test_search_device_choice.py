@@ -35,9 +35,9 @@ def test_no_gpu_here_is_said_before_the_model_is_read(tmp_path):
 
 
 @pytest.mark.parametrize(("fields", "reason"), [
-    (dict(cuda_devices=0, cuda_built=True, cuda_driver_version="", driver_version="",
+    (dict(cuda_devices=0, cuda_built=True, cuda_driver_version="", driver_version="", nvml_available=False,
           cuda_reason="cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version"),
-     "no NVIDIA driver on this machine"),
+     "no NVIDIA driver on this machine"),  # (NVML pinned too: on a GPU machine it loads, and that is another case)
     (dict(cuda_devices=0, cuda_built=False, cuda_driver_version="", driver_version="", cuda_reason=""),
      "this energylens build has no CUDA part"),
     (dict(cuda_devices=0, cuda_built=True, cuda_driver_version="12.4", driver_version="550.54",
