@@ -8,16 +8,16 @@
 #   capabilities     60 s  [~5 s]  energylens.capabilities() and `energylens doctor`: does the build see the GPU
 #   GPU tests       100 s  [~40 s] tests/gpu (search exactness incl. layer-pattern models, model parity, NVML
 #                                  sampler, CUPTI) and the gpu-marked docs examples (NVML, monitor, CUPTI)
-#   GPU-branch tests 100 s [~30 s] the tests that take another branch where a GPU is present (capabilities,
-#                                  doctor, sampler, monitor, device choice, closed-form device errors)
 #   search check    110 s  [~85 s] bench/gpu_search_check.py: candidates/s vs 1e10 (issue 11), CPU parity
 #   sampler check   130 s  [~85 s] bench/gpu_check.py --quick: NVML sources, overhead, windows vs the energy
 #                                  counter, attribution, CUPTI on the steady clock, mark() latency
 #   model check      60 s  [~25 s] bench/gpu_model_check.py: CUDA evaluation parity, float32 throughput at 1e8
 #   profiling check  90 s  [~80 s] bench/gpu_profiling_check.py (issue 15), where torch with CUDA and
 #                                  transformers import
-# Typical total ~450 s. The limits sum to more than the deadline on purpose: a step never starts with under 20 s left and never runs
-# past DEADLINE_S - 15, so a slow step shortens the later ones instead of the tool killing the call mid-write.
+#   GPU-branch tests 100 s [~30 s] last (least needed): the tests that take another branch where a GPU is
+#                                  present (capabilities, doctor, sampler, monitor, device choice, device errors)
+# Typical total ~450 s. The limits sum to more than the deadline on purpose: a step never starts with under
+# 20 s left and never runs past DEADLINE_S - 15, so a slow step shortens the later ones instead of the tool killing the call mid-write.
 # A failed or timed-out step is recorded and the next one runs; a failed build skips what needs it, saying so.
 # Last, a summary (bench/gpu_session_summary.py) says what passed, failed and was skipped and why, with the key
 # figures: it is the end of the log (the tool's output_tail) and $OUT/summary.txt.
@@ -151,11 +151,6 @@ main() {
   if [ "$built" = "ok" ]; then
     STOP_SIGNAL=INT ARTIFACT="$WORK/gpu_tests.xml" step 100 "GPU tests" $PY -m pytest -q -p no:cacheprovider -o addopts="" -rsfE \
       --junitxml="$WORK/gpu_tests.xml" tests/gpu tests/test_docs_examples.py -m gpu
-    STOP_SIGNAL=INT ARTIFACT="$WORK/branch_tests.xml" step 100 "GPU-branch tests" $PY -m pytest -q -p no:cacheprovider \
-      -o addopts="" -m "not slow" -rsfE --junitxml="$WORK/branch_tests.xml" tests/test_capabilities.py \
-      tests/search/test_search_device_choice.py tests/measure/test_sampler.py tests/measure/test_monitor.py \
-      tests/cli/test_monitor_live.py tests/cli/test_doctor_rows.py tests/model/test_closed_form.py \
-      "tests/search/test_search_api.py::test_device_path_without_a_gpu_says_why"
     ARTIFACT="$OUT/gpu_search_check.json" step 110 "search check" $PY bench/gpu_search_check.py \
       --budget-s "$(budget_for 110 95)" --out "$OUT/gpu_search_check.json"
     ARTIFACT="$OUT/gpu_check.json" step 130 "sampler check" $PY bench/gpu_check.py --quick \
@@ -168,8 +163,13 @@ main() {
     else
       skip "profiling check" "torch with CUDA and transformers did not both import in the preflight (above)"
     fi
+    STOP_SIGNAL=INT ARTIFACT="$WORK/branch_tests.xml" step 100 "GPU-branch tests" $PY -m pytest -q -p no:cacheprovider \
+      -o addopts="" -m "not slow" -rsfE --junitxml="$WORK/branch_tests.xml" tests/test_capabilities.py \
+      tests/search/test_search_device_choice.py tests/measure/test_sampler.py tests/measure/test_monitor.py \
+      tests/cli/test_monitor_live.py tests/cli/test_doctor_rows.py tests/model/test_closed_form.py \
+      "tests/search/test_search_api.py::test_device_path_without_a_gpu_says_why"
   else
-    for name in "GPU tests" "GPU-branch tests" "search check" "sampler check" "model check" "profiling check"; do
+    for name in "GPU tests" "search check" "sampler check" "model check" "profiling check" "GPU-branch tests"; do
       skip "$name" "needs the build, which did not pass (${built:-not recorded})"
     done
   fi
