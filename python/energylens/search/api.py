@@ -140,7 +140,9 @@ def _combo_labels(space: SearchSpace) -> list[str]:
 def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     """Write the latency model's calibration factors (TTFT, TPOT) of each combo's model into the space's
     engine values (1 where the model is uncalibrated or the combo's model was not seen in its training);
-    returns {"by": key, "factors": {"model @ precision @ gpu": [ttft, tpot]}} for the result's settings, or None."""
+    returns {"by": key, "factors": {"model @ precision @ gpu": [ttft, tpot]}} for the result's settings, or None.
+    Also writes the model's prefill_stall sigma (the time in the system's; 1 without one) into every combo."""
+    space.combo_values[:, COMBO_FIELDS.index("prefill_stall")] = getattr(latency_model, "prefill_stall", 1.0)
     cal = getattr(latency_model, "calibration", None)
     if cal is None:
         return None
@@ -400,7 +402,7 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     ``measured``: the rows' latency limits decided on their measurements (:func:`.measured.run`), the tables
     saying per row whether its TTFT / TPOT is measured or predicted (``ttft_source``, ``tpot_source``)."""
     callback = progress_printer(space.size) if progress is True else (progress or None)
-    opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse, space.size))
+    opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse, space.size, len(space.dp)))
     out = (run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices) if measured is None
            else measured_mode.run(space, em.theta, em.latency_model.theta, opts, measured, callback))
     top, fronts, over = result_tables(space, out, em.theta, em.latency_model.theta, options, labels, collapse)

@@ -19,18 +19,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["collapse_caps", "complete_caps", "engine_top_k", "caps_text"]
+__all__ = ["collapse_caps", "collapse_dp", "complete_caps", "engine_top_k", "caps_text", "TIE_RTOL"]
+
+#: Objectives this close (relative) are one value: configurations the model prices alike in exact arithmetic
+#: (a dense model's dp replicas at one batch per rank: n = tp pp dp GPUs over dp B sequences) differ in the
+#: last bits, as float64 rounds each dp differently.
+TIE_RTOL = 1e-12
 
 #: Columns that identify a deployment apart from its max_num_seqs cap (workload: the tokens).
 _KEY = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "input_tokens", "output_tokens",
         "replicas")
 
 
-def engine_top_k(top: int, n_caps: int, load_mode: bool, space_size: int | None = None) -> int:
+def engine_top_k(top: int, n_caps: int, load_mode: bool, space_size: int | None = None, n_dp: int = 1) -> int:
     """How many rows to ask the engine for so that ``top`` deployments remain after :func:`collapse_caps`
-    (each group holds at most one row per cap), never more than the space holds (``space_size``): 100 000
-    deployments over 10 000 caps asked for 10**9 rows of a 10 000-candidate space (std::bad_alloc)."""
-    k = int(top) * max(int(n_caps), 1) if load_mode else int(top)
+    (each group holds at most one row per cap) and :func:`collapse_dp` (one per dp value), never more than the
+    space holds (``space_size``): 100 000 deployments over 10 000 caps asked for 10**9 rows of a 10 000-candidate
+    space (std::bad_alloc)."""
+    k = int(top) * max(int(n_caps), 1) * max(int(n_dp), 1) if load_mode else int(top)
     return max(1, min(k, int(space_size))) if space_size is not None else k
 
 
@@ -60,6 +66,45 @@ def collapse_caps(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     out = out.iloc[keep].reset_index(drop=True)
     out["max_num_seqs_equivalent"] = [sorted(c) for c in caps]
     return out if top is None else out.head(top).reset_index(drop=True)
+
+
+#: Columns that identify a fleet apart from how its ranks are grouped (dp x replicas of them on ``gpus`` GPUs).
+_FLEET = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "ep", "input_tokens", "output_tokens", "gpus")
+
+
+def collapse_dp(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """Rows of a load-mode table (engine order) that are one fleet merged into one: a dense model's "DP1 x 4
+    replicas" and "DP2 x 2 replicas" are the same GPUs running the same ranks at the same batch (the same
+    objective, within :data:`TIE_RTOL`), and were two rows splitting P(best) by rounding. :data:`_FLEET` equal
+    (``gpus`` included: a dp that rounds the replicas up to more ranks is another fleet) and the objective tied
+    with the group's first row: the group's row of the smallest dp (no --data-parallel-size: fewest settings)
+    takes the group's first place; ``dp_equivalent`` lists the group's dp values, ascending. A MoE's dp ranks share
+    one expert copy and price apart, so they do not tie and stay apart. Keeps the first ``top`` rows."""
+    dp = df["dp"].to_numpy()
+    if len(df) < 2 or (dp == dp[0]).all():  # one dp value (the default axis): nothing to merge
+        return _with_dp(df.iloc[:len(df) if top is None else top], [[int(d)] for d in dp[:top]])
+    key = list(zip(*(df[c].tolist() for c in _FLEET), strict=True))  # not itertuples: ~10x the time
+    obj = df["objective"].to_numpy(dtype=float)
+    groups: dict[tuple, list[list[int]]] = {}  # fleet -> its groups of tied rows (positions)
+    order: list[list[int]] = []
+    for pos, k in enumerate(key):
+        group = next((g for g in groups.get(k, []) if abs(obj[pos] - obj[g[0]]) <= TIE_RTOL * abs(obj[g[0]])), None)
+        if group is None:
+            group = []
+            groups.setdefault(k, []).append(group)
+            order.append(group)
+        group.append(pos)
+    order = order if top is None else order[:top]
+    keep = [min(g, key=lambda p: (dp[p], p)) for g in order]
+    return _with_dp(df.iloc[keep], [sorted({int(dp[p]) for p in g}) for g in order])
+
+
+def _with_dp(rows: pd.DataFrame, lists: list) -> pd.DataFrame:
+    """``rows`` (a new frame: iloc's) renumbered, with ``dp_equivalent``; set in place, not by assign: a copy of
+    the ~40 columns was most of :func:`collapse_dp`'s time."""
+    out = rows.reset_index(drop=True)
+    out["dp_equivalent"] = lists
+    return out
 
 
 def complete_caps(space, df: pd.DataFrame, evaluate) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.profiles.schema import MAX_GPU_COUNT
-from energylens.search.caps import collapse_caps, complete_caps
+from energylens.search.caps import collapse_caps, collapse_dp, complete_caps
 from energylens.search.compute import combo_compute_precisions
 from energylens.search.deferred import Deferred
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
@@ -92,7 +92,7 @@ def lowest_row(space: SearchSpace, cands, column: str, labels: dict | None = Non
 def result_tables(space: SearchSpace, out, theta, phi, options: dict, labels: dict | None, collapse: bool):
     """(top-k table, (Pareto front by TPOT, by TTFT) as :class:`Deferred` tables, rows left out for needing more
     than 2**20 GPUs) of the engine's outcome ``out``; ``collapse``: load mode on the axes, the caps that do not
-    bind merged (:mod:`.caps`), re-evaluated with ``theta`` / ``phi`` (copied: a model refitted before a
+    bind merged, and the dp values of one fleet (:mod:`.caps`), re-evaluated with ``theta`` / ``phi`` (copied: a model refitted before a
     front is read does not change it) and ``options``. A price is given only with the cost objective (any
     other objective refuses one): the other tables' price column is NaN, as JSON's null."""
     theta, phi = np.array(theta, dtype=np.float64), np.array(phi, dtype=np.float64)
@@ -103,7 +103,9 @@ def result_tables(space: SearchSpace, out, theta, phi, options: dict, labels: di
     def table(cands, best_first: bool = False, top: int | None = None) -> pd.DataFrame:
         df = candidate_frame(space, cands, labels, best_first=best_first, priced=options["objective"] == "cost",
                              utilization=options.get("max_utilization", 1.0))
-        return complete_caps(space, collapse_caps(df, top), evaluate) if collapse else df
+        if not collapse:
+            return df
+        return complete_caps(space, collapse_dp(collapse_caps(df), top), evaluate)  # one row per fleet (:mod:`.caps`)
 
     top = table(out.top, best_first=True, top=options["top_k"])
     fronts = tuple(Deferred(lambda c=c: table(c)) for c in (out.front_tpot, out.front_ttft))

@@ -38,11 +38,13 @@ def config_label(row, workload: bool = False, gpus: dict[str, str] | None = None
     """Short configuration name of a result row (a Series): ``Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B16``;
     ``workload``: with the workload point (``in512 out256``) when the space holds several; ``gpus``: the GPU labels
     of the searched GPUs (:func:`gpu_labels`; without it, the whole GPU name). A load-mode row that stands for
-    several non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``. A
+    several non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``, and the
+    dp values of one fleet (``dp_equivalent``): ``DP1/2``. A
     candidate table's row ends with its label, ``(candidate 2)``: rows that differ only in an override column
     (modality, params_b) printed the same label, and the best "beat" itself."""
     return _label(row["model"], row["gpu"], row["precision"], row.get("kv_cache_dtype", "auto"), row["tp"], row["pp"],
-                  row["dp"], row.get("ep", 1), row.get("max_num_seqs_equivalent"), row["max_num_seqs"],
+                  row.get("dp_equivalent") or row["dp"], row.get("ep", 1), row.get("max_num_seqs_equivalent"),
+                  row["max_num_seqs"],
                   row.get("input_tokens"), row.get("output_tokens"),
                   row["candidate"] if "candidate" in row.index else _NO_CANDIDATE, workload, gpus or {})
 
@@ -53,7 +55,8 @@ def config_labels(df, workload: bool = False, gpus: dict[str, str] | None = None
         return df[name].tolist() if name in df.columns else [default] * len(df)
     return [_label(*values, workload, gpus or {}) for values in zip(
         *(column(c) for c in ("model", "gpu", "precision")), column("kv_cache_dtype", "auto"),
-        *(column(c) for c in ("tp", "pp", "dp")), column("ep", 1),
+        *(column(c) for c in ("tp", "pp")), [e or d for e, d in zip(column("dp_equivalent"), column("dp"), strict=True)],
+        column("ep", 1),
         *(column(c) for c in ("max_num_seqs_equivalent", "max_num_seqs", "input_tokens", "output_tokens")),
         column("candidate", _NO_CANDIDATE), strict=True)]
 
@@ -64,7 +67,8 @@ def _label(model, gpu, precision, kv, tp, pp, dp, ep, caps, max_num_seqs, input_
     parts = [str(model).split("/")[-1], gpus.get(gpu, gpu), str(precision)]
     if kv != "auto":
         parts.append(f"kv-{kv}")
-    parts.append(f"TP{int(tp)} PP{int(pp)} DP{int(dp)}")
+    dp = "/".join(str(int(d)) for d in dp) if isinstance(dp, list) else int(dp)  # one fleet's dp values: DP1/2
+    parts.append(f"TP{int(tp)} PP{int(pp)} DP{dp}")
     if int(ep) > 1:
         parts.append(f"EP{int(ep)}")
     parts.append(f"B{caps_text(caps)}" if isinstance(caps, list) and len(caps) > 1 else f"B{max_num_seqs:g}")

@@ -42,7 +42,9 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
     lo, hi = (f"{100 * q:g}th" for q in INTERVAL_QUANTILES)
     says = {
         "config": "model, GPU, weight format, tensor / pipeline / data(/ expert)-parallel degrees, B = vLLM's "
-                  "max_num_seqs" + (" (B64/128, B1..256 (9 caps): caps that give the same deployment)" if load else "") + label_ends,
+                  "max_num_seqs" + (" (B64/128, B1..256 (9 caps): caps that give the same deployment; DP1/2: dp values that "
+                  "give the same fleet, the same GPUs running dp x replicas ranks at one batch, replicas and "
+                  "running batch given at the first)" if load else "") + label_ends,
         "compute_precision": "the GEMM precision priced (the label names the weights' format)",
         "energy_j": "predicted energy per request, all GPUs of a deployment" + (", idle headroom included" if load else "")
                     + (", the expected value over the workload distribution" if mix else ""),

@@ -27,6 +27,7 @@ from energylens.outputs import (  # plural: re-exported (it lived here)
 )
 from energylens.profiles import tables
 from energylens.search.assumed import assumed_line, remedy_detail
+from energylens.search.caps import TIE_RTOL  # re-exported (it lived here)
 from energylens.search.confidence import limits_line, predicted_rows
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
@@ -39,10 +40,6 @@ from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clau
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
 
-#: Objectives this close (relative) are one value: configurations the model prices alike in exact arithmetic
-#: (a dense model's dp replicas at one batch per rank: n = tp pp dp GPUs over dp B sequences) differ in the
-#: last bits, as float64 rounds each dp differently.
-TIE_RTOL = 1e-12
 
 
 def ties_by_index(df: pd.DataFrame) -> pd.DataFrame:
