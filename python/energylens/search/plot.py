@@ -32,7 +32,9 @@ def check_plot_path(path, option: str = "path") -> str:
 
 
 def pareto_plot(result, path: str) -> str:
-    """Write ``result``'s (a SearchResult) plot to ``path`` in the format of its extension; returns the path. An
+    """Write ``result``'s (a SearchResult) plot to ``path`` in the format of its extension; returns the path. In a
+    workload distribution the axes say, as the table's legend, that TTFT / TPOT are the worst point's and the
+    objective the expected value; an empty result is its ``why_empty()``, once across the figure. An
     existing file there that is neither empty nor an image (:func:`energylens.outputs.image_file`) is refused, as
     ``energylens search --plot`` refuses it (the Python call replaced it without a word before 2026-12-07)."""
     replaceable_file(path, "an image (PNG, PDF, SVG, JPEG, EPS, TIFF, WebP or GIF)", image_file)
@@ -44,13 +46,16 @@ def pareto_plot(result, path: str) -> str:
     from matplotlib.ticker import FuncFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, front, x, label in ((axes[0], result.pareto_tpot, "tpot_s", "TPOT (s)"),
-                                (axes[1], result.pareto_ttft, "ttft_s", "TTFT (s)")):
-        ax.set_xlabel(label)
-        ax.set_ylabel(result.objective)
+    if result.empty:  # once, across the figure (it was in each panel, on empty 0..1 axes)
+        axes[0].text(0.5, 0.5, textwrap.fill(result.why_empty(), 110), ha="center", va="center", fontsize=9,
+                     transform=fig.transFigure)
+    mix = bool(result.settings.get("workload_distribution"))  # latency at the worst point, the expected objective
+    for ax, front, x, label in ((axes[0], result.pareto_tpot, "tpot_s", "TPOT"),
+                                (axes[1], result.pareto_ttft, "ttft_s", "TTFT")):
+        ax.set_xlabel(f"{label} (s, at the worst workload point)" if mix else f"{label} (s)")
+        ax.set_ylabel(f"expected {result.objective}" if mix else result.objective)
         if result.empty:
-            ax.text(0.5, 0.5, textwrap.fill(result.why_empty(), 50), ha="center", va="center", fontsize=8,
-                    transform=ax.transAxes)
+            ax.set_axis_off()
             continue
         if len(front):
             ax.step(front[x], front["objective"], where="post", color="C0", label="Pareto front")
