@@ -328,9 +328,17 @@ class SearchResult:
                 f"{self.feasible:,} feasible; rejected: {rej}\nmodel: {self.model_source}"
                 + assumed_line(self.settings, self.objective) + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
+                + self._bootstrap_line()
                 + self._extrapolation_line() + self._headroom_line() + self._precision_line()
                 + (f"\nnote: {self.settings['tp_note']}" if self.settings.get("tp_note") else "")
                 + implausible_note(self.settings))
+
+    def _bootstrap_line(self) -> str:
+        """bootstrap=False with rows listed: their interval and P(best) are NaN (JSON null), the table drops them."""
+        if self.settings.get("bootstrap", True) or self.top.empty:
+            return ""
+        return ("\nnote: bootstrap=False: no energy interval and no P(best) (energy_j_lo, energy_j_hi, p_best are NaN, "
+                "null in JSON); bootstrap=True computes them from the model's bootstrap refits")
 
     def _precision_line(self) -> str:
         """No precision axis given: each model searched in its checkpoint's format, said where one is not bf16."""
