@@ -12,6 +12,7 @@ import pytest
 import energylens
 from energylens.search.api import bundled_model
 from energylens.search.caps import collapse_dp
+from energylens.search.labels import config_labels
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 FLEET = ["model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "ep", "input_tokens", "output_tokens", "gpus"]
@@ -63,3 +64,10 @@ def test_fixed_batch_mode_unchanged():
     r = energylens.search(L8, "H100", input_tokens=512, output_tokens=256, tp=[1], dp=[1, 2], max_num_seqs=[8],
                           energy_model=bundled_model(), bootstrap=False)
     assert sorted(r.top["dp"]) == [1, 2] and "dp_equivalent" not in r.top  # different sizes: the note says they tie
+
+
+def test_label_of_a_row_without_a_list_is_its_dp():
+    """A table concatenated with one that lacks the column (NaN there) labels that row by its dp (int(nan) raised)."""
+    base = {"model": "m/x", "gpu": "H100", "precision": "bf16", "tp": 1, "pp": 1, "dp": 2, "ep": 1, "max_num_seqs": 8}
+    df = pd.concat([pd.DataFrame([{**base, "dp_equivalent": [1, 2]}]), pd.DataFrame([base])], ignore_index=True)
+    assert config_labels(df) == ["x H100 bf16 TP1 PP1 DP1/2 B8", "x H100 bf16 TP1 PP1 DP2 B8"]

@@ -43,7 +43,7 @@ def config_label(row, workload: bool = False, gpus: dict[str, str] | None = None
     candidate table's row ends with its label, ``(candidate 2)``: rows that differ only in an override column
     (modality, params_b) printed the same label, and the best "beat" itself."""
     return _label(row["model"], row["gpu"], row["precision"], row.get("kv_cache_dtype", "auto"), row["tp"], row["pp"],
-                  row.get("dp_equivalent") or row["dp"], row.get("ep", 1), row.get("max_num_seqs_equivalent"),
+                  _dp(row.get("dp_equivalent"), row["dp"]), row.get("ep", 1), row.get("max_num_seqs_equivalent"),
                   row["max_num_seqs"],
                   row.get("input_tokens"), row.get("output_tokens"),
                   row["candidate"] if "candidate" in row.index else _NO_CANDIDATE, workload, gpus or {})
@@ -55,10 +55,15 @@ def config_labels(df, workload: bool = False, gpus: dict[str, str] | None = None
         return df[name].tolist() if name in df.columns else [default] * len(df)
     return [_label(*values, workload, gpus or {}) for values in zip(
         *(column(c) for c in ("model", "gpu", "precision")), column("kv_cache_dtype", "auto"),
-        *(column(c) for c in ("tp", "pp")), [e or d for e, d in zip(column("dp_equivalent"), column("dp"), strict=True)],
+        *(column(c) for c in ("tp", "pp")), [_dp(e, d) for e, d in zip(column("dp_equivalent"), column("dp"), strict=True)],
         column("ep", 1),
         *(column(c) for c in ("max_num_seqs_equivalent", "max_num_seqs", "input_tokens", "output_tokens")),
         column("candidate", _NO_CANDIDATE), strict=True)]
+
+
+def _dp(equivalent, dp):
+    """The dp values a row stands for (``dp_equivalent``, a list, :func:`.caps.collapse_dp`), else its dp."""
+    return equivalent if isinstance(equivalent, list) and equivalent else dp
 
 
 def _label(model, gpu, precision, kv, tp, pp, dp, ep, caps, max_num_seqs, input_tokens, output_tokens, candidate,
