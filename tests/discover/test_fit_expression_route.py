@@ -72,8 +72,8 @@ def test_predict_given_the_discovery_result_names_the_command_route(discovered, 
 
 def test_a_residual_discovery_becomes_template_times_exp_g_as_in_python(tmp_path, capsys):
     """A residual result: the template fitted on the profiles (bootstrap 0, no latency), then template x exp(g), as
-    docs/discover.md's Python route (--residual relative: the default log residual stopped at max_iterations on
-    this front, 2026-12-07)."""
+    docs/discover.md's Python route, with --residual relative passed through (the default: every entry,
+    tests/discover/test_residual_adopt_converges.py)."""
     from energylens.model import EnergyModel
 
     disc = tmp_path / "residual.json"

@@ -1,6 +1,7 @@
 """A discovery's expression as an energy model: an ``energy`` front expression on its own, or a ``residual`` term
 ``g`` as the template times ``exp(g)`` (what the residual test's 'adopt' refers to; it had no way to become a
-model). :func:`expression_model` is re-exported by :mod:`energylens.discover`."""
+model), the template held at its fit and only g's constants refitted, as the discovery scored it.
+:func:`expression_model` is re-exported by :mod:`energylens.discover`."""
 
 from __future__ import annotations
 
@@ -11,23 +12,27 @@ import sympy as sp
 from energylens.discover.result import DiscoveryResult, FrontEntry
 from energylens.errors import ModelFileError
 from energylens.model import EnergyModel, ExpressionEnergyModel
+from energylens.model.compile import parametrize
 from energylens.model.expression_file import parse_srepr
-from energylens.model.symbolic import feature_symbols
+from energylens.model.symbolic import energy_expressions, feature_symbols, parameter_symbols
 
 __all__ = ["expression_model", "template_expression", "front_formula"]
 
 
 def template_expression(template: EnergyModel) -> sp.Expr:
-    """A fitted template's energy per request (prefill + decode) over the feature columns, its fitted values (6
-    digits) as the constants; a calibrated template is refused (its per-family offsets are not in the formula)."""
+    """A fitted template's energy per request (prefill + decode) over the feature columns, its fitted values (full
+    precision: it predicts as ``template.predict``) as the constants; a calibrated template is refused (its
+    per-family offsets are not in the formula)."""
     if not isinstance(template, EnergyModel) or not template.is_fitted:
         raise ValueError(f"template must be a fitted EnergyModel (EnergyModel(bootstrap=0).fit(profiles, "
                          f"latency=False)), got {'an unfitted one' if isinstance(template, EnergyModel) else template!r}")
     if getattr(template, "calibration", None) is not None:
         raise ValueError("template: a calibrated EnergyModel's offsets are not in its formula; fit one without "
                          "calibration")
-    prefill, decode = template.to_sympy()
-    return (prefill + decode).xreplace({s: sp.Symbol(n, positive=True) for n, s in feature_symbols().items()})
+    values = {s: sp.Float(float(template.params[n].value)) for n, s in parameter_symbols(template.param_names).items()}
+    prefill, decode = energy_expressions(None)
+    return (prefill + decode).xreplace({**values, **{s: sp.Symbol(n, positive=True)
+                                                     for n, s in feature_symbols().items()}})
 
 
 def front_formula(front: list[FrontEntry], index: int) -> sp.Expr:
@@ -44,9 +49,11 @@ def front_formula(front: list[FrontEntry], index: int) -> sp.Expr:
 def expression_model(result: DiscoveryResult, index: int | None = None, *, template: EnergyModel | None = None,
                      **kwargs: Any) -> ExpressionEnergyModel:
     """The energy model of a front expression (default: the chosen one): for an ``energy`` discovery the expression;
-    for a ``residual`` one ``template x exp(g)``, with ``template`` a fitted EnergyModel (the constants of both
-    start from their fitted values, and ``.fit`` refits them all). ``kwargs`` go to
-    :meth:`EnergyModel.from_expression`."""
+    for a ``residual`` one ``template x exp(g)``, with ``template`` a fitted EnergyModel: its values are held (as
+    the discovery held them when it scored g) and only g's constants (``g0``, ``g1``, ...; starting from the
+    discovery's) are refitted by ``.fit``. Refitting both, as before 2026-12-07, left 7 of 24 constants not
+    identified on the bundled data (the template's formula holds its 12 parameters as 22 free floats, and g's
+    constant scales them all) and no fit converged. ``kwargs`` go to :meth:`EnergyModel.from_expression`."""
     if result.target not in ("energy", "residual"):
         raise ValueError(f"an energy model needs a discovery of target 'energy' (or 'residual', with the template "
                          f"it corrects), not {result.target!r}")
@@ -59,5 +66,9 @@ def expression_model(result: DiscoveryResult, index: int | None = None, *, templ
             raise ValueError("a residual discovery's term g corrects the template: pass the template it corrects, "
                              "expression_model(result, template=EnergyModel(bootstrap=0).fit(profiles, latency=False)), "
                              "for the model template x exp(g)")
-        formula = template_expression(template) * sp.exp(formula)
+        if "params" in kwargs:
+            raise ValueError("params: a residual discovery's model fits g's constants from the discovery's values "
+                             "(g0, g1, ...); the template's are held at its fit")
+        g, starts = parametrize(formula, prefix="g")
+        return EnergyModel.from_expression(template_expression(template) * sp.exp(g), params=starts, **kwargs)
     return EnergyModel.from_expression(formula, **kwargs)

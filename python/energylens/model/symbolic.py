@@ -8,6 +8,7 @@ evaluator. Feature and parameter names come from the native descriptor. Needs th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from energylens import _core
@@ -16,7 +17,7 @@ from energylens.extras import require
 # sympy is the ``symbolic`` extra: without it, importing this module names the pip install to run
 sp = require("sympy", "symbolic", "the sympy forms of the model (to_sympy, to_latex)")
 
-__all__ = ["feature_symbols", "energy_expressions", "latency_expressions"]
+__all__ = ["feature_symbols", "parameter_symbols", "energy_expressions", "latency_expressions"]
 
 # The features are the native descriptor's (cpp/src/templates.cpp); _LATEX only names them for printing
 # (tests/model/test_descriptor.py checks it covers every feature and parameter).
@@ -41,6 +42,12 @@ _LATEX = {
 def feature_symbols() -> dict[str, sp.Symbol]:
     """One positive SymPy symbol per feature, named as the feature (LaTeX names for printing)."""
     return {name: sp.Symbol(_LATEX[name], positive=True) for name in _FEATURES}
+
+
+def parameter_symbols(names: Iterable[str]) -> dict[str, sp.Symbol]:
+    """Parameter name -> the symbol :func:`energy_expressions` / :func:`latency_expressions` write for it when
+    ``params`` leaves it out (to substitute values at full precision: ``params`` gives them to 6 digits)."""
+    return {name: _param(name, None) for name in names}
 
 
 def _param(name: str, params: dict[str, Any] | None) -> sp.Expr:
