@@ -76,3 +76,21 @@ def test_only_g_is_refitted_the_template_held(residual_file):
     # exp(g) of the fitted constants times the template's own prediction
     g = np.log(model.predict(df) / template.predict(df))
     assert np.all(np.isfinite(g)) and np.ptp(g) > 0
+
+
+def test_a_residual_entry_that_does_not_converge_names_a_python_call_that_runs(tmp_path, capsys):
+    """g = a - b*exp(c/layers_k)/layers_k (seed 2, 5 generations, entry 4) has no finite optimum on all rows (b -> 0
+    while c grows): fit exits 2; its hint's Python call had no template=, which a residual result needs."""
+    disc = tmp_path / "r2.json"
+    assert main(["discover", "bundled", "--target", "residual", "--generations", "5", "--seed", "2", "-o", str(disc),
+                 "--quiet"]) == 0
+    result = load_discovery(disc)
+    assert "exp(" in result.front[4].expression and "layers_k" in result.front[4].expression
+    capsys.readouterr()
+    assert main(["fit", "bundled", "--expression", str(disc), "--pick", "4", "--bootstrap", "0",
+                 "-o", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert "did not converge" in err and "template=EnergyModel(bootstrap=0).fit(profiles, latency=False)" in err
+    template = EnergyModel(bootstrap=0).fit(mlenergy_v2(), latency=False)
+    model = expression_model(result, 4, template=template, bootstrap=0, max_iterations=3000).fit(mlenergy_v2())
+    assert model.summary.converged

@@ -67,11 +67,13 @@ def fit_discovered(args: argparse.Namespace) -> int:
     s = model.summary
     assert s is not None
     if not s.converged:
+        held = ", template=EnergyModel(bootstrap=0).fit(profiles, latency=False)" if template is not None else ""
         raise ValueError(f"the fit of expression {picked} of {args.expression} on {args.profiles} did not converge "
                          f"(status {s.status} after {s.iterations} iterations, {s.starts_converged} of {s.starts} "
                          f"starts converged); the model is not written to {args.output}: try more --starts, "
                          "--residual relative, or another front expression (--pick); in Python, more iterations: "
-                         "energylens.discover.expression_model(load_discovery(...), max_iterations=3000) (docs/discover.md)")
+                         f"energylens.discover.expression_model(load_discovery(...){held}, max_iterations=3000) "
+                         "(docs/discover.md)")
     print(f"fitted expression {picked} (complexity {result.front[picked].complexity}{', chosen' if index is None else ''}"
           f") of {args.expression} on {s.n_rows} rows: {s.status} after {s.iterations} iterations (converged), "
           f"training MAPE {s.train_mape:.3f}, {s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, "
