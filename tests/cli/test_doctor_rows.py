@@ -174,7 +174,7 @@ def test_vllm_row_says_image_video_only_with_pillow_too(monkeypatch, capsys):
     assert "text only" in row and "pip install torchvision" in row, row
 
 
-def test_an_nvml_without_its_entry_points_is_named_with_its_file_and_what_it_lacks(tmp_path):
+def test_an_nvml_without_its_entry_points_is_named_with_its_file_and_what_it_lacks(tmp_path, monkeypatch):
     """A libnvidia-ml.so.1 found on LD_LIBRARY_PATH (a stale copy, a stub) that lacks the entry points read
     'NVML library libnvidia-ml.so.1 lacks nvmlInit/nvmlDeviceGetCount', naming neither the file the loader
     picked nor what it lacks (here nvmlInit is there, the others are not)."""
@@ -183,9 +183,9 @@ def test_an_nvml_without_its_entry_points_is_named_with_its_file_and_what_it_lac
     (tmp_path / "stub.c").write_text("int nvmlInit_v2(void) { return 0; }\n")
     subprocess.run([CC, "-shared", "-fPIC", "-o", str(tmp_path / "libnvidia-ml.so.1"), str(tmp_path / "stub.c")],
                    check=True)
-    env = {k: v for k, v in os.environ.items() if k != "ENERGYLENS_NVML_LIBRARY"}
-    env["LD_LIBRARY_PATH"] = f"{tmp_path}:{env.get('LD_LIBRARY_PATH', '')}"
-    out = _doctor(env)
+    # _doctor starts from os.environ: a caller's ENERGYLENS_NVML_LIBRARY would win over LD_LIBRARY_PATH.
+    monkeypatch.delenv("ENERGYLENS_NVML_LIBRARY", raising=False)
+    out = _doctor({"LD_LIBRARY_PATH": f"{tmp_path}:{os.environ.get('LD_LIBRARY_PATH', '')}"})
     assert out.returncode == 0, out.stderr
     nvml = _row(out.stdout, "NVML")
     assert str(tmp_path / "libnvidia-ml.so.1") in nvml, nvml
