@@ -125,10 +125,10 @@ __global__ void __launch_bounds__(kThreads, MinBlocks) search_kernel(kernel::Vie
     if (reason == kFeasible && o.fixed_bytes + kernel::kv_bytes(v, d, o, batch) > o.usable_bytes)
       reason = static_cast<int>(Reason::MemoryKvCache);
     double f[roofline::kNumFeatures];
-    double ttft = 0, tpot = 0, aux = 0;
+    double ttft = 0, tpot = 0, stall = 0;
     if (reason == kFeasible) {
       kernel::fill_features(v, lim, d, batch, f);
-      kernel::latency(f, p.pl, v.combos + d.c * kNumComboFields, ttft, tpot, aux);
+      kernel::latency(f, p.pl, v.combos + d.c * kNumComboFields, ttft, tpot, stall);
       reason = kernel::limit_reason(lim, ttft, tpot);
     }
     if (reason != kFeasible) {
@@ -141,7 +141,8 @@ __global__ void __launch_bounds__(kThreads, MinBlocks) search_kernel(kernel::Vie
     kernel::calibrate_energy(v.combos + d.c * kNumComboFields, pf, dec);
     ++feasible;
     const double lo = f[roofline::kOutputTokens];
-    const double gpu_s = f[roofline::kTp] * f[roofline::kPp] * (ttft + lo * tpot) / batch;
+    const double gpu_s = f[roofline::kTp] * f[roofline::kPp] *
+                         kernel::time_in_system(v.combos + d.c * kNumComboFields, ttft, tpot, stall, lo) / batch;
     const double obj = kernel::objective_of(lim, pf + dec, gpu_s, lo, v.combos[d.c * kNumComboFields + kPricePerGpuHour]);
     topk_push(top_o, top_i, n_top, k, obj, i);
     if (pareto) {

@@ -58,7 +58,7 @@ const char* const kComboExtraNames[] = {"weight_shared_step_bytes", "weight_expe
                                         "state_layer_mask_0",       "state_layer_mask_1",       "state_layer_mask_2",
                                         "state_layer_mask_3",
                                         "sliding_layer_mask_0",     "sliding_layer_mask_1",     "sliding_layer_mask_2",
-                                        "sliding_layer_mask_3"};
+                                        "sliding_layer_mask_3",     "prefill_stall"};
 static_assert(sizeof(kComboExtraNames) / sizeof(kComboExtraNames[0]) == kNumComboFields - F);
 
 template <typename T>
@@ -139,7 +139,7 @@ void validate(const Space& space, const Options& o) {
                                k == roofline::kPpScaleOutHops || k == kStateMemoryBytesPerSeq ||
                                k == kContextTokens || k == kFp8Block || k == kFfnWidth || k == kExpertFfnWidth ||
                                k == kNvls || k == kEmbeddingMatrixBytes || k == kEncoderBytes || k == kTiedEmbeddings ||
-                               (k >= kAttentionMask0 && k <= kSlidingMask3);
+                               (k >= kAttentionMask0 && k <= kSlidingMask3) || k == kPrefillStall;
       if (!std::isfinite(v) || (!may_be_zero && !(v > 0)))
         throw std::invalid_argument("search: combo " + std::to_string(c) + " field '" + combo_field_name(k) +
                                     "' is " + std::to_string(v) + "; it must be finite" + (may_be_zero ? "" : " and > 0"));

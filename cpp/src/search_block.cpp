@@ -25,7 +25,7 @@ namespace energylens::search::engine {
 /// blocks mostly lie in one outer (the inner axes, batch x workload, are the fastest).
 struct Block {
   alignas(64) double cols[F][kBlock];  ///< feature columns of the rows
-  /// template outputs per row: energy (prefill, decode, step), latency (TTFT, TPOT, aux)
+  /// template outputs per row: energy (prefill, decode, step), latency (TTFT, TPOT, prefill stall B_r t_pf)
   double pf[kBlock], dec[kBlock], step[kBlock], ttft[kBlock], tpot[kBlock], aux[kBlock];
   double mem[kBlock], rank_batch[kBlock], obj[kBlock];  ///< bytes per GPU, batch per DP rank, objective
   std::uint64_t index[kBlock];  ///< candidate index of each row
@@ -145,10 +145,12 @@ void outer_columns(const Ctx& x, const Digits& d, const Outer& out, std::uint64_
   blk.outer[r] = oid;
 }
 
-// GPU-seconds per request of row i (the block's form of evaluate_one's).
-double gpu_seconds(const Block& blk, std::size_t i) {
+// GPU-seconds per request of row i (the block's form of evaluate_one's; blk.aux holds the prefill stall).
+double gpu_seconds(const Ctx& x, const Block& blk, std::size_t i) {
   const double nd = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i];
-  return nd * (blk.ttft[i] + blk.cols[roofline::kOutputTokens][i] * blk.tpot[i]) / blk.rank_batch[i];
+  const double* v = x.combos.data() + blk.combo[i] * kNumComboFields;
+  return nd * kernel::time_in_system(v, blk.ttft[i], blk.tpot[i], blk.aux[i], blk.cols[roofline::kOutputTokens][i]) /
+         blk.rank_batch[i];
 }
 
 // One (outer, batch) run of workload points [w0, w0 + n) whose first candidate is `first`.
@@ -356,6 +358,7 @@ void move_row(Block& blk, std::size_t i, std::size_t r) {
   }
   blk.ttft[r] = blk.ttft[i];
   blk.tpot[r] = blk.tpot[i];
+  blk.aux[r] = blk.aux[i];
   blk.mem[r] = blk.mem[i];
   blk.rank_batch[r] = blk.rank_batch[i];
   blk.index[r] = blk.index[i];
@@ -390,7 +393,7 @@ std::size_t offer_candidates(const Ctx& x, Block& blk, std::size_t kept, const L
     double pf = blk.pf[i], dec = blk.dec[i];
     if (x.energy_calibrated) kernel::calibrate_energy(v, pf, dec);
     // GPU-seconds only where the objective needs them (the offers recompute them, the same expression)
-    const double gpu_s = cost ? gpu_seconds(blk, i) : 0.0;
+    const double gpu_s = cost ? gpu_seconds(x, blk, i) : 0.0;
     blk.obj[i] = kernel::objective_of(x.lim, pf + dec, gpu_s, blk.cols[roofline::kOutputTokens][i],
                                       v[kPricePerGpuHour]);
   }
@@ -427,7 +430,7 @@ void offer_rows(const Ctx& x, Block& blk, std::size_t kept, Local& local) {
     c.tpot_s = blk.tpot[i];
     c.batch = blk.rank_batch[i];
     c.gpus = blk.cols[roofline::kTp][i] * blk.cols[roofline::kPp][i] * blk.cols[roofline::kDp][i];
-    c.gpu_s_per_request = gpu_seconds(blk, i);
+    c.gpu_s_per_request = gpu_seconds(x, blk, i);
     c.memory_bytes = blk.mem[i];
     if (to_top) local.top.push(c);
     if (to_front) {
@@ -473,8 +476,8 @@ std::size_t limit_pass(const Ctx& x, Block& blk, std::size_t rows, Local& local)
 void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk, Local& local) {
   const std::size_t rows = fill_block(x, begin, len, blk, local);
   if (rows == 0) return;
-  eval_block<LatencyTemplate>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
-                              blk.tpot, blk.aux);
+  eval_block<kernel::LatencyStall>(std::make_index_sequence<F>{}, static_cast<long>(rows), blk.cols, x.pl, blk.ttft,
+                                   blk.tpot, blk.aux);
   for (std::size_t i = 0; x.latency_calibrated && i < rows; ++i) {  // latency calibration: the combo's factors
     const double* cv = x.combos.data() + blk.combo[i] * kNumComboFields;
     blk.ttft[i] *= cv[kTtftFactor];

@@ -81,15 +81,15 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   const double lo = x.s.workloads[d.w].output_tokens;
   const double cap = x.s.max_num_seqs[d.b];
   double f[F];
-  double ttft = 0, tpot = 0, aux = 0;
+  double ttft = 0, tpot = 0, stall = 0;
   // A rank whose running batch is below one sequence serves each request alone: the templates are
   // evaluated at one sequence (their prompt-batching and per-step terms assume B >= 1), and the time
   // between requests is idle headroom (load mode; fixed-batch mode runs at the cap).
   const double served_min = std::min(1.0, cap);
   auto latency_at = [&](double batch) {
     kernel::fill_features(x.view, x.lim, d, std::max(batch, served_min), f);
-    kernel::latency(f, x.pl, v, ttft, tpot, aux);
-    return ttft + lo * tpot;  // seconds one request spends in the system
+    kernel::latency(f, x.pl, v, ttft, tpot, stall);
+    return kernel::time_in_system(v, ttft, tpot, stall, lo);  // seconds one request spends in the system
   };
   Candidate c;
   c.index = index;
@@ -97,7 +97,8 @@ Candidate evaluate_one(const Ctx& x, std::uint64_t index, const Digits& d, const
   if (x.o.rate_per_s > 0) {
     // Replicas so that each rank's share fits under max_utilization of its throughput at the max_num_seqs
     // cap, then the running batch that
-    // rate solves B = rate_rank x (TTFT(B) + L_out TPOT(B)) (Little's law), by bisection on (0, cap].
+    // rate solves B = rate_rank x W(B) (Little's law; W = TTFT + L_out TPOT + sigma B t_p, the time in the
+    // system: kernel::time_in_system), by bisection on (0, cap].
     const double capacity = dp * cap / latency_at(cap);
     replicas = std::max(1.0, std::ceil(x.o.rate_per_s / (x.o.max_utilization * capacity)));
     rank_rate = x.o.rate_per_s / (replicas * dp);

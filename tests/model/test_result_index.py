@@ -45,7 +45,7 @@ def test_zero_rows_give_zero_results(fitted):
     assert list(model.predict_phases(empty).columns) == ["prefill_energy_j_pred", "decode_energy_j_pred",
                                                         "energy_j_pred"]
     assert model.predict_interval(empty).shape == (0, 2)
-    assert model.latency_model.predict(empty).shape == (0, 2)
+    assert model.latency_model.predict(empty).shape == (0, 3)  # TTFT, TPOT, time in the system
     assert model.extrapolated(empty).shape == (0,)
     assert model.jacobian(empty).shape == (0, 12)
     with pytest.raises(ValueError, match="batch_size"):

@@ -43,7 +43,7 @@ def test_an_empty_list_of_requests_is_an_empty_result(models, empty):
     assert isinstance(got, np.ndarray) and got.shape == (0,) and got.dtype == np.float64
     assert len(template.predict_phases(empty)) == 0
     assert template.extrapolated(empty).shape == (0,)
-    assert list(latency.predict(empty).columns) == ["ttft_s_pred", "tpot_s_pred"]
+    assert list(latency.predict(empty).columns) == ["ttft_s_pred", "tpot_s_pred", "time_in_system_s_pred"]
     assert models["expression"].predict(empty).shape == (0,)
 
 

@@ -305,7 +305,9 @@ def test_max_utilization_adds_replicas_and_the_full_use_note_says_when_to(model)
     features of c366ec3 moved the capacity: 237.6 then; a multiple of the capacity fills it whatever the model.)"""
     fixed = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[256],
                               energy_model=model, bootstrap=False, top=1).top.iloc[0]
-    capacity = 256 / (fixed["ttft_s"] + 256 * fixed["tpot_s"])  # requests/s of one replica at its cap
+    # requests/s of one replica at its cap: 256 / W, the time in the system (TTFT + L_out TPOT + the prefill
+    # stalls), which fixed-batch mode's GPU-seconds per request are tp pp W / 256 of
+    capacity = 4 / fixed["gpu_s_per_request"]
     base = dict(input_tokens=512, output_tokens=256, tp=[4], max_num_seqs=[256], rate_per_s=9.999 * capacity,
                 energy_model=model, bootstrap=False, top=1)
     full = energylens.search(L70, "H100", **base)

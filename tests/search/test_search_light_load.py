@@ -14,7 +14,7 @@ import pytest
 
 import energylens
 from energylens.profiles.tables import gpu_spec
-from energylens.search.api import bundled_model
+from energylens.search.api import bundled_model, calibrate_latency
 from energylens.search.oracle import brute_force
 from energylens.search.space import build_space
 
@@ -55,8 +55,8 @@ def test_a_lone_request_gets_the_latency_of_one_sequence(model):
     _, lat, _ = _predict(model, _row(row, 1.0))
     assert row["ttft_s"] == pytest.approx(lat["ttft_s_pred"].iloc[0], rel=1e-12)
     assert row["tpot_s"] == pytest.approx(lat["tpot_s_pred"].iloc[0], rel=1e-12)
-    # Little's law at the service time of one request
-    assert row["batch"] == pytest.approx(0.01 * (row["ttft_s"] + 256 * row["tpot_s"]), rel=1e-9)
+    # Little's law at the time in the system of one request (TTFT + L_out TPOT + the prefill stalls)
+    assert row["batch"] == pytest.approx(0.01 * lat["time_in_system_s_pred"].iloc[0], rel=1e-9)
     # a TTFT limit under a lone prompt's prefill rejects the deployment (it admitted it at 0.55x that TTFT)
     limit = 0.9 * lat["ttft_s_pred"].iloc[0]
     r = energylens.search(L8, "H100", ttft_limit_s=limit, **kw)
@@ -84,6 +84,7 @@ def test_the_oracle_serves_a_lone_request_at_one_sequence_too(model):
     busy = _with(model, busy_power_frac=0.4)
     space = build_space([L8, "Qwen/Qwen3-30B-A3B"], "H100", input_tokens=[512, 4096], output_tokens=[256],
                         tp=[1, 2], dp=[1, 2], ep=[1, 2, 4], max_num_seqs=[1, 8, 64])
+    calibrate_latency(space, busy.latency_model)  # its prefill_stall, as the search writes it
     for rate in (0.02, 0.3, 3.0):
         got = energylens.search([L8, "Qwen/Qwen3-30B-A3B"], "H100", input_tokens=[512, 4096], output_tokens=[256],
                                 tp=[1, 2], dp=[1, 2], ep=[1, 2, 4], max_num_seqs=[1, 8, 64], rate_per_s=rate,
@@ -103,7 +104,7 @@ def _rate_at(model, share):
     row = pd.Series(dict(model=L8, gpu="H100", precision="bf16", kv_cache_dtype="auto", tp=1, pp=1, dp=1, ep=1,
                          input_tokens=512.0, output_tokens=256.0))
     _, lat, _ = _predict(model, _row(row, 8.0))
-    return share * 8.0 / (lat["ttft_s_pred"].iloc[0] + 256 * lat["tpot_s_pred"].iloc[0])
+    return share * 8.0 / lat["time_in_system_s_pred"].iloc[0]
 
 
 @pytest.mark.parametrize("share", [0.97, 0.99])

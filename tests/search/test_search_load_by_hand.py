@@ -19,7 +19,7 @@ from energylens.cli.main import main
 from energylens.profiles.limits import MAX_GPU_COUNT
 from energylens.profiles.tables import gpu_spec
 from energylens.search import build_space
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import bundled_model, calibrate_latency, native_options
 
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
 RATE, L_IN, L_OUT = 20.0, 1000, 300
@@ -45,14 +45,14 @@ def _cli_json(capsys, model_file, *extra) -> dict:
     return json.loads(out)
 
 
-def _latency(model, row: dict, batch: float) -> tuple[float, float]:
-    """(TTFT, TPOT) the latency model gives ``row``'s deployment at a running ``batch`` per rank."""
+def _latency(model, row: dict, batch: float) -> tuple[float, float, float]:
+    """(TTFT, TPOT, time in the system) the latency model gives ``row``'s deployment at a running ``batch`` per rank."""
     cols = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "input_tokens", "output_tokens")
     frame = pd.DataFrame([{**{c: row[c] for c in cols}, "batch_size": row["dp"] * batch}])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rows outside the fitted range: irrelevant to the arithmetic
         lat = model.latency_model.predict(frame)
-    return float(lat["ttft_s_pred"].iloc[0]), float(lat["tpot_s_pred"].iloc[0])
+    return tuple(float(lat[c].iloc[0]) for c in ("ttft_s_pred", "tpot_s_pred", "time_in_system_s_pred"))
 
 
 def test_a_load_mode_answer_recomputed_by_hand(capsys, model, model_file):
@@ -61,17 +61,19 @@ def test_a_load_mode_answer_recomputed_by_hand(capsys, model, model_file):
     pi_s = float(model.theta[list(model.param_names).index("static_power_frac")])
     for row in doc["top"]:
         n, cap = row["tp"] * row["pp"], row["max_num_seqs"]
-        # one replica's throughput at its cap: cap requests in the system for TTFT + L_out TPOT seconds each
-        ttft_cap, tpot_cap = _latency(model, row, cap)
-        capacity = row["dp"] * cap / (ttft_cap + L_OUT * tpot_cap)
+        # one replica's throughput at its cap: cap requests in the system for W seconds each, W = TTFT + L_out TPOT
+        # + sigma B_r t_p (the prefills the replica admits meanwhile stall each request's decode)
+        ttft_cap, tpot_cap, w_cap = _latency(model, row, cap)
+        assert w_cap > (ttft_cap + L_OUT * tpot_cap) * 1.01  # the stall term counts here (sigma > 0)
+        capacity = row["dp"] * cap / w_cap
         assert row["replicas"] == max(1, math.ceil(RATE / capacity)), row["config"]
         assert row["gpus"] == row["replicas"] * row["dp"] * n
         # Little's law: the running batch per rank = its share of the rate x the time a request spends in it,
         # at the TTFT and TPOT the model gives at that batch
         rank_rate = RATE / (row["replicas"] * row["dp"])
-        ttft, tpot = _latency(model, row, max(row["batch"], 1.0))
+        ttft, tpot, w = _latency(model, row, max(row["batch"], 1.0))
         assert (row["ttft_s"], row["tpot_s"]) == pytest.approx((ttft, tpot), rel=1e-9)
-        assert row["batch"] == pytest.approx(rank_rate * (ttft + L_OUT * tpot), rel=1e-9)
+        assert row["batch"] == pytest.approx(rank_rate * w, rel=1e-9)
         assert row["batch"] <= cap
         # every provisioned GPU draws static power all the time: per request, the static energy is at least
         # gpus x TDP x static_power_frac / rate, topped up to it by the idle headroom where the template charges less
@@ -105,6 +107,7 @@ def test_rows_past_the_gpu_bound_are_counted_once_each(model):
     kw = dict(input_tokens=L_IN, output_tokens=L_OUT, rate_per_s=1e6, energy_model=model, bootstrap=False)
     r = energylens.search(L70, "H100,H200", top=10, **kw)
     space = build_space(L70, "H100,H200", input_tokens=L_IN, output_tokens=L_OUT)
+    calibrate_latency(space, model.latency_model)  # the model's prefill_stall, as the search writes it
     every = _core.search_evaluate(*space.native_args(), model.theta, model.latency_model.theta,
                                   native_options(rate_per_s=1e6), np.arange(space.size, dtype=np.uint64))
     feasible = every.reason < 0

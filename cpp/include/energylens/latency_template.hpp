@@ -24,6 +24,27 @@ struct LatencyTemplate {
   /// Names, units, meanings, bounds and start point of the features and parameters (templates.cpp).
   static const TemplateDescriptor& descriptor();
 
+  /// One row without gradients: TTFT (s), TPOT (s) as eval gives them (the same operations, so the same bits),
+  /// and stall_s = B_r t_pf: the device prefill time of the replica's B_r running sequences' prompts, one
+  /// prompt each (TTFT without the pp stages, the prompt batching and the per-layer launch and sync terms).
+  /// In steady state a replica admits B_r requests during one request's time in the system, each stalling
+  /// its decode for about one prompt's prefill: the time-in-system term (docs/model.md, section 4).
+  template <typename T>
+  ENERGYLENS_HD static void eval_stall(const T* f, const T* p, T& ttft_s, T& tpot_s, T& stall_s) {
+    const roofline::TimeParams<T> q{p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill],
+                                    p[kLayerOverheadUs] * T(roofline::kMicro),
+                                    p[kAllreduceLatencyUs] * T(roofline::kMicro),
+                                    p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
+    const roofline::Times<T> r = roofline::times(f, q);
+    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));
+    const T sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));
+    const T t_sync = p[kTpSyncUs] * T(roofline::kMicro) * sync_layers;
+    const T hbp = hb * r.pp;
+    ttft_s = r.t_pf * hbp + q.tau_layer_s * r.launch_layers + t_sync;
+    tpot_s = r.t_step + t_sync;
+    stall_s = r.batch_rep * r.t_pf;
+  }
+
   /// One row: TTFT (s), TPOT (s), and TPOT again as the auxiliary output; with non-null gradient
   /// pointers (all three or none) their gradients over the 10 parameters.
   template <typename T>

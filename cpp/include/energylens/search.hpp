@@ -78,6 +78,7 @@ enum ComboField : int {
   kStateMask0, kStateMask1, kStateMask2, kStateMask3,
   /// Its sliding-window attention layers (layer_pattern S; among the attention mask's): bit i % 48 of field i / 48.
   kSlidingMask0, kSlidingMask1, kSlidingMask2, kSlidingMask3,
+  kPrefillStall,           ///< time in system: the latency model's prefill_stall sigma (1: a file without one)
   kNumComboFields          ///< number of combo fields, features included (not a field)
 };
 

@@ -488,13 +488,30 @@ ENERGYLENS_HD double objective_of(const Limits& o, double energy_j, double gpu_s
 }
 
 /// TTFT and TPOT of one candidate's features `f`: the latency template at `pl`, times the combo's
-/// latency-calibration factors (`combo` is its kNumComboFields values; 1 when the model is uncalibrated).
+/// latency-calibration factors (`combo` is its kNumComboFields values; 1 when the model is uncalibrated),
+/// and the uncalibrated prefill stall B_r t_pf that time_in_system takes.
 ENERGYLENS_HD void latency(const double* f, const double* pl, const double* combo, double& ttft, double& tpot,
-                           double& aux) {
-  LatencyTemplate::eval(f, pl, ttft, tpot, aux, static_cast<double*>(nullptr), static_cast<double*>(nullptr),
-                        static_cast<double*>(nullptr));
+                           double& stall) {
+  LatencyTemplate::eval_stall(f, pl, ttft, tpot, stall);
   ttft *= combo[kTtftFactor];
   tpot *= combo[kTpotFactor];
+}
+
+/// The latency template with the replica's prefill stall as its third output (eval_block's form): TTFT,
+/// TPOT and B_r t_pf, uncalibrated (LatencyTemplate::eval_stall).
+struct LatencyStall {
+  /// One row (the gradient pointers unused).
+  template <typename T>
+  ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft, T& tpot, T& stall, T*, T*, T*) {
+    LatencyTemplate::eval_stall(f, p, ttft, tpot, stall);
+  }
+};
+
+/// A request's time in the system (s): TTFT + L_out TPOT + sigma B_r t_p, from the calibrated TTFT and TPOT
+/// and the template's uncalibrated `stall` (B_r t_pf), which the combo's TTFT factor and prefill_stall
+/// sigma scale (docs/model.md, section 4).
+ENERGYLENS_HD double time_in_system(const double* combo, double ttft, double tpot, double stall, double out_tokens) {
+  return ttft + out_tokens * tpot + combo[kPrefillStall] * (combo[kTtftFactor] * stall);
 }
 
 /// Prefill and decode energy of one candidate times its combo's energy-calibration factor (`combo` is its

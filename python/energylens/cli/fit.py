@@ -173,6 +173,7 @@ def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: di
     print_params(lat)
     if lat.calibration is not None:
         print("\n".join(lat.calibration.describe()))
+    print(lat.describe_prefill_stall())
     replaced = existing_file(args.output)
     lat.save(args.output)
     announce_written(args.output, replaced, command="fit")
@@ -409,6 +410,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         warn_latency_units(profiles, ls.train_mape, latency=model.latency_model, energy_tpot_weight=tpot_weight)
         if model.latency_model.calibration is not None:
             print("\n".join(model.latency_model.calibration.describe()))
+        print(model.latency_model.describe_prefill_stall())
     elif not args.no_latency:  # the fit said nothing of latency, and predict then gives no TTFT / TPOT
         print(f"latency model: not fitted: {_no_latency_reason(profiles)}")
     else:  # the energy fit still reads tpot_s (--tpot-weight)

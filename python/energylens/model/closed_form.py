@@ -54,6 +54,13 @@ from energylens.model.persistence import (
 )
 from energylens.model.prior import checked_prior_weight, prior_values
 from energylens.model.template_state import latency_calibration_by, measured_rows
+from energylens.model.time_in_system import (
+    PREFILL_STALL_START,
+    describe_prefill_stall,
+    fitted_prefill_stall,
+    read_prefill_stall,
+    stall_outputs,
+)
 from energylens.parallel import once, threads
 
 if TYPE_CHECKING:  # the expression model needs SymPy, which the template path does not load
@@ -69,7 +76,9 @@ class LatencyModel(ClosedFormModel):
     Fitted on ``ttft_s`` and ``tpot_s`` (either may be absent per row: NaN entries are skipped).
     ``calibration="model"`` (or ``"family"``; default None) also fits one shrunk multiplicative offset per
     key for TPOT and one for TTFT (:mod:`energylens.model.latency_calibration`), applied by predict and
-    predict_interval; unseen keys keep the template's prediction.
+    predict_interval; unseen keys keep the template's prediction. ``prefill_stall`` (sigma, fitted after them
+    where training rows measured throughput; :mod:`energylens.model.time_in_system`) prices the time a
+    request spends in the system, which predict gives as ``time_in_system_s_pred``.
     """
 
     _template = "latency"
@@ -88,6 +97,10 @@ class LatencyModel(ClosedFormModel):
         #: Training rows with a measured ``ttft_s`` / ``tpot_s`` (None: a file written before energylens
         #: recorded them). With no TTFT row, eta_prefill and prefill_batch_factor keep their start values.
         self.measured_rows: dict[str, int] | None = None
+        #: sigma of the time in the system (:mod:`energylens.model.time_in_system`), and the training rows
+        #: it was fitted on (0: none measured throughput, sigma at its start; None: a file without it).
+        self.prefill_stall: float = PREFILL_STALL_START
+        self.prefill_stall_rows: int | None = None
 
     def _fit_frame(self, frame: Any, shared: dict | None = None) -> LatencyModel:
         super()._fit_frame(frame, shared)
@@ -95,7 +108,12 @@ class LatencyModel(ClosedFormModel):
                               for name, col in zip(("ttft_s", "tpot_s"), self._targets(frame), strict=True)}
         self.calibration = (None if self.calibration_by is None
                             else fit_latency_calibration(self, frame, self.calibration_by))
+        self.prefill_stall, self.prefill_stall_rows = fitted_prefill_stall(self, frame)
         return self
+
+    def describe_prefill_stall(self) -> str:
+        """One line on the time-in-system term's sigma (fitted, not identified, or a file's default)."""
+        return describe_prefill_stall(self.prefill_stall, self.prefill_stall_rows)
 
     @property
     def ttft_fitted(self) -> bool | None:
@@ -115,16 +133,18 @@ class LatencyModel(ClosedFormModel):
 
     def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
                 n_threads: int | None = None) -> pd.DataFrame:
-        """A DataFrame of ``ttft_s_pred`` and ``tpot_s_pred`` (s) for each configuration row (``chunk_rows`` rows
-        at a time; ``check_range``: warn once about rows outside the fitted range, see :meth:`extrapolated`;
-        ``n_threads`` caps the native loop's threads). Errors as :meth:`EnergyModel.predict`."""
+        """A DataFrame of ``ttft_s_pred``, ``tpot_s_pred`` and ``time_in_system_s_pred`` (s: TTFT + L_out TPOT +
+        prefill_stall x B_r t_p, :mod:`energylens.model.time_in_system`) for each configuration row
+        (``chunk_rows`` rows at a time; ``check_range``: warn once about rows outside the fitted range, see
+        :meth:`extrapolated`; ``n_threads`` caps the native loop's threads). Errors as :meth:`EnergyModel.predict`."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
-            ttft, tpot = self._outputs(configs, chunk_rows, check_range, "LatencyModel.predict")
+            ttft, tpot, stall, lo = stall_outputs(self, configs, chunk_rows, check_range, "LatencyModel.predict")
         if self.calibration is not None:
             f_ttft, f_tpot = self.calibration.factors(configs)
-            ttft, tpot = ttft * f_ttft, tpot * f_tpot
-        return per_row_frame({"ttft_s_pred": ttft, "tpot_s_pred": tpot}, configs)
+            ttft, tpot, stall = ttft * f_ttft, tpot * f_tpot, f_ttft * stall
+        w = ttft + lo * tpot + self.prefill_stall * stall  # the search's kernel::time_in_system
+        return per_row_frame({"ttft_s_pred": ttft, "tpot_s_pred": tpot, "time_in_system_s_pred": w}, configs)
 
     def predict_interval(self, configs: Any, level: float = 0.9, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                          check_range: bool = True, n_threads: int | None = None) -> pd.DataFrame:
@@ -151,6 +171,8 @@ class LatencyModel(ClosedFormModel):
             state["calibration"] = self.calibration.to_state()
         if self.measured_rows is not None:
             state["measured_rows"] = dict(self.measured_rows)
+        if self.prefill_stall_rows is not None:
+            state["prefill_stall"] = {"sigma": self.prefill_stall, "rows": self.prefill_stall_rows}
         return state
 
     @classmethod
@@ -160,6 +182,7 @@ class LatencyModel(ClosedFormModel):
         model.calibration = read_latency_calibration(state.get("calibration"), f"{path}: latency")
         model.calibration_by = None if model.calibration is None else model.calibration.by
         model.measured_rows = measured_rows(state.get("measured_rows"), path, model._res_counts)
+        model.prefill_stall, model.prefill_stall_rows = read_prefill_stall(state.get("prefill_stall"), path)
         return model
 
     def save(self, path: str | Path) -> None:

@@ -50,7 +50,8 @@ FILE_KEYS = frozenset({"format", "version", "energylens_version", "created_unix_
 STATE_KEYS = frozenset({"template", "params", "param_units", "options", "bootstrap_replicates",
                          "bootstrap_params", "train_residuals", "residual_sample", "residual_count",
                          "residual_samples", "residual_counts",
-                         "train_ranges", "fit", "calibration", "measured_rows", "latency_calibration_by"})
+                         "train_ranges", "fit", "calibration", "measured_rows", "latency_calibration_by",
+                         "prefill_stall"})
 OPTION_KEYS = frozenset({"residual", "loss", "loss_scale", "n_starts", "start_spread", "seed", "max_iterations",
                           "tpot_weight", "prior", "prior_weight"})
 

@@ -237,6 +237,14 @@ def latency(features, phi):
     return ttft, c["t_step"] + t_sync
 
 
+def prefill_stall(features, phi):
+    """B_r t_pf per row, (N,): the device prefill time of a replica's running sequences' prompts, one prompt
+    each (the time-in-system term's stall; LatencyTemplate::eval_stall)."""
+    eta_c, eta_m, p, eta_pf, tl, al, ts, th_pp, _kb, _sy = _unpack_latency(phi)
+    c = _core(features, eta_c, eta_m, p, eta_pf, tl * _US, al * _US, ts * _US, th_pp)
+    return c["Br"] * c["t_pf"]
+
+
 def latency_jacobian(features, phi):
     """(d ttft / d phi, d tpot / d phi), each (N, 10)."""
     ph = _unpack_latency(phi)

@@ -140,7 +140,9 @@ def _combo_labels(space: SearchSpace) -> list[str]:
 def calibrate_latency(space: SearchSpace, latency_model) -> dict | None:
     """Write the latency model's calibration factors (TTFT, TPOT) of each combo's model into the space's
     engine values (1 where the model is uncalibrated or the combo's model was not seen in its training);
-    returns {"by": key, "factors": {"model @ precision @ gpu": [ttft, tpot]}} for the result's settings, or None."""
+    returns {"by": key, "factors": {"model @ precision @ gpu": [ttft, tpot]}} for the result's settings, or None.
+    Also writes the model's prefill_stall sigma (the time in the system's; 1 without one) into every combo."""
+    space.combo_values[:, COMBO_FIELDS.index("prefill_stall")] = getattr(latency_model, "prefill_stall", 1.0)
     cal = getattr(latency_model, "calibration", None)
     if cal is None:
         return None

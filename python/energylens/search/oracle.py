@@ -58,14 +58,17 @@ def _structural(frame: pd.DataFrame, tp, dp, ep, limit, fp8_misfit) -> np.ndarra
     return np.where((reason < 0) & fp8_misfit, len(LAYOUT_REASONS), reason)
 
 
-def _evaluate(frame, theta, phi, rank_batch, factors, model_specs):
-    """Features, energy phases and latency of the rows at ``rank_batch``; ``factors``: the rows' latency
-    calibration (TTFT, TPOT); ``model_specs``: the space's (:func:`~energylens.search.space.combo_features`)."""
+def _evaluate(frame, theta, phi, rank_batch, factors, model_specs, lo):
+    """Features, energy phases, latency and time in the system (TTFT + ``lo`` TPOT + sigma B_r t_p) of the
+    rows at ``rank_batch``; ``factors``: the rows' latency calibration (TTFT, TPOT) and prefill_stall sigma;
+    ``model_specs``: the space's (:func:`~energylens.search.space.combo_features`)."""
     frame = frame.assign(batch_size=frame["dp"].to_numpy() * rank_batch)  # the template's batch: all dp ranks
     feats = combo_features(frame, model_specs)
     e_pf, e_dec = reference.energy_phases(feats, theta)
     ttft, tpot = reference.latency(feats, phi)
-    return feats, e_pf, e_dec, ttft * factors[0], tpot * factors[1]
+    ttft, tpot = ttft * factors[0], tpot * factors[1]
+    w = ttft + lo * tpot + factors[2] * (factors[0] * reference.prefill_stall(feats, phi))
+    return feats, e_pf, e_dec, ttft, tpot, w
 
 
 def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> dict:
@@ -78,27 +81,27 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
     domain = _domains(frame, o["node_size"])
     reason = _structural(frame, tp, dp, ep, tp_limit(domain, o["node_size"]), _fp8_misfit(space, c, tp, dp, ep))
     frame = frame.assign(scale_up_domain_gpus=domain)  # the features price crossings at this domain
-    fac = (_combo_field(space, c, "ttft_factor"), _combo_field(space, c, "tpot_factor"))
+    fac = tuple(_combo_field(space, c, name) for name in ("ttft_factor", "tpot_factor", "prefill_stall"))
     # structurally rejected rows are never priced; ep = 1 keeps them inside the profile schema
     frame = frame.assign(ep=np.where(reason >= 0, 1.0, ep))
     replicas = np.ones(len(frame))
     served = np.minimum(1.0, cap)  # below one running sequence a request is served alone (load mode)
     rate = float(o["rate_per_s"])
     if rate > 0:
-        _, _, _, ttft, tpot = _evaluate(frame, theta, phi, cap, fac, space.model_specs)
-        capacity = dp * cap / (ttft + lo * tpot)
+        capacity = dp * cap / _evaluate(frame, theta, phi, cap, fac, space.model_specs, lo)[5]
         replicas = np.maximum(1.0, np.ceil(rate / (o["max_utilization"] * capacity)))
         rank_rate = rate / (replicas * dp)
         low, high = np.zeros(len(frame)), cap.copy()
         for _ in range(int(o["bisection_iterations"])):
             mid = 0.5 * (low + high)
-            _, _, _, ttft, tpot = _evaluate(frame, theta, phi, np.maximum(mid, served), fac, space.model_specs)
-            up = rank_rate * (ttft + lo * tpot) - mid > 0.0
+            w = _evaluate(frame, theta, phi, np.maximum(mid, served), fac, space.model_specs, lo)[5]
+            up = rank_rate * w - mid > 0.0
             low, high = np.where(up, mid, low), np.where(up, high, mid)
         batch = high
     else:
         batch = cap
-    feats, e_pf, e_dec, ttft, tpot = _evaluate(frame, theta, phi, np.maximum(batch, served), fac, space.model_specs)
+    feats, e_pf, e_dec, ttft, tpot, w = _evaluate(frame, theta, phi, np.maximum(batch, served), fac,
+                                                  space.model_specs, lo)
     factor = space.combo_values[c, COMBO_FIELDS.index("energy_factor")]  # energy calibration (1: none)
     energy = (e_pf + e_dec) * factor
     if rate > 0:
@@ -109,7 +112,7 @@ def _points(space: SearchSpace, frame: pd.DataFrame, digits, theta, phi, o) -> d
         gpu_s = gpus / rate
     else:
         gpus = dp * n
-        gpu_s = n * (ttft + lo * tpot) / batch
+        gpu_s = n * w / batch  # GPU-seconds per request: the time in the system over the running batch
     mem = gpu_memory(frame, feats, batch, li, lo, {k: o[k] for k in MEMORY_DEFAULTS}, space.model_specs)
     window = _combo_field(space, c, "context_window_tokens")
     beyond = (window > 0) & (li + lo > window)

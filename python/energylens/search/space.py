@@ -461,7 +461,7 @@ def _combo_values(rows: list[dict], specs, li: np.ndarray, lo: np.ndarray, price
         if name in col:
             values[:, col[name]] = one[name]
     values[:, col["a2a_moe_layers_with_dp"]] = feats["a2a_moe_layers"][2 * n:]
-    values[:, col["ttft_factor"]] = values[:, col["tpot_factor"]] = values[:, col["energy_factor"]] = 1.0  # api sets
+    values[:, [col[k] for k in ("ttft_factor", "tpot_factor", "energy_factor", "prefill_stall")]] = 1.0  # api sets
     # memory holds one copy of a sequence's recurrent state; the feature counts its read and write per step
     values[:, col["state_memory_bytes_per_seq"]] = one["state_bytes_per_seq"] / STATE_TRAFFIC_PER_STEP
     for i, (r, (m, g)) in enumerate(zip(rows, specs, strict=True)):
