@@ -26,7 +26,7 @@ from energylens.profiles.header import (check_column_spelling, check_pp_synonyms
                                         check_unique_columns)
 from energylens.profiles.number_cells import non_numeric_problems
 from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, filled_share, limit_text
-from energylens.profiles.problems import EMPTY_ROW, empty_rows, problem_text, said
+from energylens.profiles.problems import EMPTY_ROW, closing_hints, empty_rows, problem_text, said
 from energylens.profiles.row_names import default_index
 from energylens.profiles.schema import (
     _INT_COLUMNS, _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, ARCHITECTURE_COLUMNS, ARCHITECTURES,
@@ -224,8 +224,9 @@ def _raise_or_drop(frame: pd.DataFrame, out: dict[str, pd.Series], problems: Pro
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
             lines += ["  " + problem_text(*item, labels, names) for item in problems.items[1:]]
-        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
-                     "docs/profile-schema.md)")
+        # changed on purpose (2026-12-07): the closing advice names require_energy=False where energy_j is blank, and
+        # drop_invalid=True only where rows would be left (tests/profiles/test_sweep_without_energy.py)
+        lines += closing_hints(problems)
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
     keep = ~problems.bad
     dropped = frame.loc[problems.bad].copy()

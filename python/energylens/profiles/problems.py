@@ -21,7 +21,7 @@ from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
-           "HINT", "said"]
+           "HINT", "said", "closing_hints"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
@@ -156,6 +156,25 @@ def problem_text(rows: np.ndarray, column: str, reason: str, values: list, label
     return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}" + (f": {hint}" if hint else "")
 
 
+def closing_hints(problems: Problems) -> list[str]:
+    """The lines that end a schema error: where energy_j is blank, how to read rows measured without energy (a
+    sweep without NVML, which ``energylens fit`` fits the latency model on); ``drop_invalid=True`` only where it
+    would leave rows (it was offered for a table every row of which it drops)."""
+    lines = []
+    no_energy = np.zeros(len(problems.bad), dtype=bool)
+    for rows, column, reason, _ in problems.items:
+        if column == "energy_j" and reason.startswith("missing value"):
+            no_energy[rows] = True
+    if no_energy.any():
+        lines.append(f"(energy_j is blank in {int(no_energy.sum())} of {len(no_energy)} rows, as in a sweep measured "
+                     "without NVML (energy_measured False): in Python, load_profiles(..., require_energy=False) reads "
+                     "them and LatencyModel().fit(profiles) fits the latency model alone, as `energylens fit` does)")
+    if not problems.bad.all():
+        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
+                     "docs/profile-schema.md)")
+    return lines
+
+
 def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Problems, src: str, drop_invalid: bool,
                   labels: pd.Index | None, names: Mapping[str, str] | None, warning: type[Warning],
                   origin: Callable[[np.ndarray], str] | None = None
@@ -178,8 +197,7 @@ def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Pro
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
             lines += ["  " + problem_text(*item, labels, names, origin) for item in problems.items[1:]]
-        lines.append("(in Python, load_profiles(..., drop_invalid=True) drops the invalid rows instead; see "
-                     "docs/profile-schema.md)")
+        lines += closing_hints(problems)
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
     keep = ~problems.bad
     dropped = frame.loc[problems.bad].copy()
