@@ -224,6 +224,7 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
     }
     const std::size_t k = free_idx.size();
     bool accepted = false;
+    double first_predicted = std::numeric_limits<double>::quiet_NaN();  // of the least damped step tried
     while (lambda < 1e16) {
       a.assign(k * k, 0.0);
       b.assign(k, 0.0);
@@ -256,6 +257,7 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
         }
         predicted -= g[p] * dp + 0.5 * dp * hd;
       }
+      if (std::isnan(first_predicted)) first_predicted = predicted;
       const double new_cost = evaluate(residual, x_new.data(), m, trial, true, o);
       ++result.evaluations;
       if (std::isfinite(new_cost) && new_cost < cost) {
@@ -291,7 +293,14 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
       break;
     }
     if (!accepted) {
-      result.status = FitStatus::NoProgress;
+      // A start at the optimum (a refit on the model's own training rows): the Gauss-Newton model itself
+      // predicts a decrease within ftol of the cost, so no step finding one is rounding, not a stall.
+      if (std::isfinite(first_predicted) && std::abs(first_predicted) <= o.ftol * cost) {
+        result.converged = true;
+        result.status = FitStatus::ConvergedCost;
+      } else {
+        result.status = FitStatus::NoProgress;
+      }
       break;
     }
   }

@@ -21,10 +21,10 @@ enum class Loss {
 /// Why the iteration stopped.
 enum class FitStatus {
   ConvergedGradient = 0,  ///< projected gradient below gtol
-  ConvergedCost = 1,      ///< relative cost decrease below ftol
+  ConvergedCost = 1,      ///< relative cost decrease below ftol (at a start on the optimum: the predicted one)
   ConvergedStep = 2,      ///< relative step below xtol
   MaxIterations = 3,      ///< iteration budget spent before any criterion held
-  NoProgress = 4,         ///< damping grew without a decrease of the cost
+  NoProgress = 4,         ///< damping grew without a decrease, though one above ftol was predicted
   NonFinite = 5,          ///< residuals or Jacobian not finite at the start point
 };
 
