@@ -39,7 +39,7 @@ from typing import Any
 
 from energylens.profiles.checkpoints import EXPERT_ONLY_FORMATS, WeightLayout, layout_of
 from energylens.profiles.layer_pattern import LAYER_KINDS
-from energylens.profiling.hf_experts import active_params_b, expert_columns, ffn_widths
+from energylens.profiling.hf_experts import active_params_b, config_value, expert_columns, ffn_widths
 
 __all__ = ["SHAPE_COLUMNS", "LIMIT_COLUMNS", "architecture_columns", "text_config", "declared_weight_format",
            "declares_weight_only", "declared_precision", "declared_layout", "declared_layout_words"]
@@ -66,22 +66,13 @@ def text_config(config: Any) -> Any:
     return getattr(config, "text_config", None) or config
 
 
-def _get(c: Any, *names: str) -> Any:
-    """The first attribute of ``c`` among ``names`` that is set (not None), else None."""
-    for n in names:
-        v = getattr(c, n, None)
-        if v is not None:
-            return v
-    return None
-
-
 def _attention(c: Any, heads: float, d_model: float) -> dict[str, float]:
     rank = getattr(c, "kv_lora_rank", None)
     if rank:  # multi-head latent attention: the q/k head is the no-rope part plus the rope part
         return {"head_dim": float(c.qk_nope_head_dim + c.qk_rope_head_dim), "kv_lora_rank": float(rank),
                 "qk_rope_head_dim": float(c.qk_rope_head_dim)}
     # Zamba2's shared attention runs on 2 x hidden: its head is attention_head_dim (2 x hidden / heads)
-    return {"head_dim": float(_get(c, "head_dim", "attention_head_dim") or d_model / heads)}
+    return {"head_dim": float(config_value(c, "head_dim", "attention_head_dim") or d_model / heads)}
 
 
 #: ``layer_types`` words -> layer kinds: attention of any span (a KV cache; ``S`` where the config gives the
@@ -189,7 +180,7 @@ def _state_of(c: Any) -> tuple[float, float] | None:
     DeltaNet, an AttributeError)."""
     if getattr(c, "linear_num_value_heads", None):
         return _deltanet_state(c)
-    if _get(c, "mamba_num_heads", "mamba_n_heads", "n_mamba_heads", "mamba_headdim") is not None:
+    if config_value(c, "mamba_num_heads", "mamba_n_heads", "n_mamba_heads", "mamba_headdim") is not None:
         return _mamba2_state(c)
     if getattr(c, "attn_layer_period", None) and all(getattr(c, k, None) for k in ("mamba_expand", "mamba_d_state",
                                                                                    "mamba_d_conv")):
@@ -353,11 +344,11 @@ def _mamba2_state(c: Any) -> tuple[float, float]:
     d_state), d_inner Falcon-H1's ``mamba_d_ssm`` where it has one, else heads x head_dim. Key names: Nemotron-H's,
     else Bamba's / Granite-4.0-H's / Falcon-H1's, else Zamba2's (its heads ``mamba_expand`` x hidden / head_dim
     where the config does not list ``n_mamba_heads``)."""
-    head_dim = _get(c, "mamba_head_dim", "mamba_d_head", "mamba_headdim")
-    heads = _get(c, "mamba_num_heads", "mamba_n_heads", "n_mamba_heads") or c.mamba_expand * c.hidden_size // head_dim
-    state, groups = _get(c, "ssm_state_size", "mamba_d_state"), _get(c, "n_groups", "mamba_n_groups", "mamba_ngroups")
+    head_dim = config_value(c, "mamba_head_dim", "mamba_d_head", "mamba_headdim")
+    heads = config_value(c, "mamba_num_heads", "mamba_n_heads", "n_mamba_heads") or c.mamba_expand * c.hidden_size // head_dim
+    state, groups = config_value(c, "ssm_state_size", "mamba_d_state"), config_value(c, "n_groups", "mamba_n_groups", "mamba_ngroups")
     inner = getattr(c, "mamba_d_ssm", None) or heads * head_dim
-    conv = (_get(c, "conv_kernel", "mamba_d_conv") - 1) * (inner + 2 * groups * state)
+    conv = (config_value(c, "conv_kernel", "mamba_d_conv") - 1) * (inner + 2 * groups * state)
     return float(heads * head_dim * state + conv), float(conv)
 
 
@@ -381,7 +372,7 @@ def _deltanet_state(c: Any) -> tuple[float, float]:
 def _vocabulary(c: Any, config: Any) -> dict[str, float]:
     """``vocab_size`` and ``tie_word_embeddings`` (1.0 / 0.0) of the language model (a multimodal config's text
     config, else its own); NaN where the config does not say."""
-    vocab = _get(c, "vocab_size")
+    vocab = config_value(c, "vocab_size")
     tied = next((v for v in (getattr(c, "tie_word_embeddings", None), getattr(config, "tie_word_embeddings", None))
                  if isinstance(v, bool)), None)
     return {"vocab_size": float(vocab) if isinstance(vocab, int | float) and vocab > 0 else math.nan,

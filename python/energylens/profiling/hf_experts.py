@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["expert_columns", "ffn_widths", "active_params_b"]
+__all__ = ["expert_columns", "ffn_widths", "active_params_b", "config_value"]
 
 
-def _get(c: Any, *names: str) -> Any:
-    """The first attribute of ``c`` among ``names`` that is set (not None), else None."""
+def config_value(c: Any, *names: str) -> Any:
+    """The first attribute of ``c`` among ``names`` that is set (not None), else None (a config key under its
+    several spellings; hf_config reads through it too)."""
     for n in names:
         v = getattr(c, n, None)
         if v is not None:
@@ -37,8 +38,8 @@ def expert_columns(c: Any, params_b: float) -> dict[str, Any]:
     if isinstance(pattern, str):  # Nemotron-H: routed experts only in its E layers (the class has defaults)
         experts = int(c.n_routed_experts) if "E" in pattern else 1
     else:
-        experts = int(_get(c, "num_local_experts", "num_experts", "n_routed_experts") or 1)
-    per_token = int(_get(c, "num_experts_per_tok", "num_experts_per_token", "moe_topk", "experts_per_token") or 1)
+        experts = int(config_value(c, "num_local_experts", "num_experts", "n_routed_experts") or 1)
+    per_token = int(config_value(c, "num_experts_per_tok", "num_experts_per_token", "moe_topk", "experts_per_token") or 1)
     moe = experts > 1
     return {"n_experts": float(experts), "experts_per_token": float(per_token if moe else 1),
             "architecture": "moe" if moe else "dense", "active_params_b": math.nan if moe else params_b,
@@ -77,7 +78,7 @@ def _shared_expert_width(c: Any, expert: Any) -> float | None:
     beside its ``n_shared_experts`` 1), ``n_shared_experts`` x the routed width
     (DeepSeek-V2/V3, Kimi K2, GLM-4.5), Llama 4's one shared expert of the routed width; None = no shared
     expert (Qwen3 MoE, Mixtral, gpt-oss: the keys are absent or 0)."""
-    width = _get(c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size")  # Nemotron-H: the 2nd
+    width = config_value(c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size")  # Nemotron-H: the 2nd
     if width:
         return float(width)
     shared = getattr(c, "n_shared_experts", None)
@@ -94,7 +95,7 @@ def ffn_widths(c: Any, moe: bool, all_moe: bool) -> dict[str, float]:
     where the config has it (Qwen3 MoE, DeepSeek), else ``intermediate_size`` (Mixtral, gpt-oss, Llama 4, Jamba);
     a MoE's dense layers are ``intermediate_size_mlp`` (Llama 4), else ``intermediate_size`` (DeepSeek's first
     layers, Jamba's every other layer: JambaMLP); none when every layer is MoE."""
-    width = _get(c, "intermediate_size", "ff_intermediate_size", "ffn_hidden_size")
+    width = config_value(c, "intermediate_size", "ff_intermediate_size", "ffn_hidden_size")
     if not moe:
         return {"intermediate_size": float(width)} if width else {}
     expert = getattr(c, "moe_intermediate_size", None)
