@@ -257,6 +257,7 @@ CLI_SKIPS = {
 }
 CLI_SMALL = {
     "energylens evaluate bundled": (("--report report/", "--report report/ --splits random --repeats 2"),),
+    "energylens discover bundled -o": (("-o ", "--generations 5 -o "),),  # (before the general key: first match)
     "energylens discover bundled": (("--time-budget 60", "--time-budget 2"),),
 }
 
@@ -307,6 +308,11 @@ def test_readme_command_line_runs(command, comment, small, cli_folder, capsys):
     words = shlex.split(command)
     if words[1] == "discover":
         pytest.importorskip("pyoperon", reason="energylens discover needs the [sr] extra (pyoperon)")
+    if "--expression" in words:  # the result file the README's discover line before it writes
+        pytest.importorskip("pyoperon", reason="energylens fit --expression needs a discovery ([sr] extra, pyoperon)")
+        assert cli_main(["discover", "bundled", "--generations", "5", "--quiet", "-o",
+                         words[words.index("--expression") + 1]]) == 0
+        capsys.readouterr()
     if "runs/" in words[2:3]:  # a sweep's store, as energylens profile writes it: 40 bundled rows
         store = Store(cli_folder / "runs")
         store.init({"spec_hash": "docs"}, resume=False)
