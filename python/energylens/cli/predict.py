@@ -31,7 +31,6 @@ from energylens.cli.options import (
 from energylens.cli.parsers.predict import add_parser
 from energylens.cli.predict_csv import csv_header, csv_rows
 from energylens.model import EnergyModel, LatencyModel, load_model
-from energylens.model.fit_summary import gpu_table_name
 from energylens.model.persistence import EXPRESSION_MODEL_ID
 from energylens.outputs import (
     announce_written,
@@ -45,7 +44,7 @@ from energylens.outputs import (
 )
 from energylens.profiles.datasets import BUNDLED_NAMES, is_splitwise_table
 from energylens.profiles.features import build_features
-from energylens.profiles.gpu_table import gpu_specs_for_profiles
+from energylens.profiles.gpu_table import gpu_specs_for_profiles, gpu_table_name
 from energylens.profiles.topology import domains
 from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
 from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory

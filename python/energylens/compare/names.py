@@ -27,8 +27,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from energylens.errors import UnknownGpuError
-from energylens.profiles.tables import gpu_spec, models, normalize_name
+from energylens.profiles.gpu_table import gpu_table_name
+from energylens.profiles.tables import models, normalize_name
 
 __all__ = ["NAME_COLUMNS", "resolved_name", "name_labels", "canonical_names"]
 
@@ -57,10 +57,7 @@ def resolved_name(name: str, column: str) -> str:
     every spelling of one table entry, whatever else a frame holds."""
     raw = str(name).strip()
     if column == "gpu":
-        try:
-            return str(gpu_spec(raw).name)
-        except UnknownGpuError:
-            return raw
+        return gpu_table_name(raw)
     key = _model_key(raw)
     return _model_names().get(key, key)
 

@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from energylens.errors import UnknownGpuError
 from energylens.profiles.cells import Coded
-from energylens.profiles.tables import gpu_spec
+from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["Param", "FitSummary", "param_table", "fitted_gpus", "gpu_table_name"]
+__all__ = ["Param", "FitSummary", "param_table", "fitted_gpus"]
 
 
 @dataclass(frozen=True)
@@ -89,16 +88,6 @@ def param_table(desc: Any, theta: np.ndarray, boot: np.ndarray | None, unset: Se
                         *((math.nan, math.nan) if name in unset else (float(lo[j]), float(hi[j]))),
                         identified=name not in unset)
             for j, name in enumerate(desc.param_names)}
-
-
-def gpu_table_name(name: object) -> str:
-    """The GPU table's name of ``name`` (``H100`` and ``NVIDIA H100 80GB HBM3`` -> ``H100-SXM5-80GB``), else
-    ``name`` stripped (a GPU described by spec columns in the rows)."""
-    raw = str(name).strip()
-    try:
-        return str(gpu_spec(raw).name)
-    except UnknownGpuError:
-        return raw
 
 
 def fitted_gpus(frame: Any) -> tuple[str, ...]:

@@ -70,7 +70,7 @@ __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
     "INLINE_COLUMNS", "GpuTableError",
     "gpu_spec", "gpus", "load_gpu_table", "register_gpu_table", "register_gpu", "unregister_gpu",
-    "clear_user_gpus", "user_gpus", "gpu_specs_for_profiles", "normalize_name",
+    "clear_user_gpus", "user_gpus", "gpu_specs_for_profiles", "normalize_name", "gpu_table_name",
 ]
 
 
@@ -320,6 +320,15 @@ def gpu_spec(name: str, *, option: str | None = None, inline: bool = True) -> Gp
     if spec is None:
         raise UnknownGpuError(unknown_gpu_message(name, option, inline))
     return spec
+
+
+def gpu_table_name(name: object) -> str:
+    """The table's name of GPU ``name`` (``H100`` and ``NVIDIA H100 80GB HBM3`` -> ``H100-SXM5-80GB``), else
+    ``name`` stripped (a GPU no table knows, described by spec columns in the rows): equal for every spelling
+    of one table entry. :func:`gpu_spec`'s look-up, without building its error for a GPU no table knows."""
+    raw = str(name).strip()
+    spec = _find(raw)
+    return raw if spec is None else str(spec.name)
 
 
 # ---- GPU spec columns in a profile table ---------------------------------------------------------
