@@ -42,20 +42,18 @@ def _faster(gpus, name: str) -> list[tuple[float, str]]:
                   if searched and float(v) > max(searched))
 
 
-def _lowest(space: SearchSpace, theta, phi, options: dict[str, Any], names, caps=None, evaluated=None):
+def _lowest(space: SearchSpace, theta, phi, options: dict[str, Any], names, caps=None):
     """The engine's evaluation of ``space`` over every TP value a model's heads allow within a node (and the
     searched ones) and max_num_seqs ``caps`` (default: the searched ones and 1), no latency limits: the evaluated
-    space, whether each candidate passes every other check, and per latency of ``names`` its values there (inf
-    where a check fails). None: too large. ``evaluated``: a dict that receives the engine's outcome (``"ev"``)."""
+    space, whether each candidate passes every other check, per latency of ``names`` its values there (inf
+    where a check fails), and the engine's outcome. None: too large."""
     tp = np.union1d(_tp_values(space), space.tp)
     caps = np.union1d(space.max_num_seqs, [1.0]) if caps is None else caps
     sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, max_num_seqs=caps)
     if ev is None:
         return None
-    if evaluated is not None:
-        evaluated["ev"] = ev
     ok = np.asarray(ev.reason) < 0
-    return sub, ok, {n: np.where(ok, np.asarray(getattr(ev, f"{n}_s")), np.inf) for n in names}
+    return sub, ok, {n: np.where(ok, np.asarray(getattr(ev, f"{n}_s")), np.inf) for n in names}, ev
 
 
 def _widened_caps(space: SearchSpace) -> np.ndarray:
@@ -101,7 +99,7 @@ def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: 
         low = None if sub is None else _lowest(sub, theta, phi, options, (name,))
         if low is None:
             return None
-        sub, ok, value = low
+        sub, ok, value, _ = low
         i = int(np.argmin(value[name]))
         found = bool(ok[i])
         out.append({"gpu": gpu, "figure": figure, "value_s": float(value[name][i]) if found else None,
@@ -120,14 +118,13 @@ def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], close
     what bounds it (:func:`faster_reach`). None otherwise."""
     if not closest or not closest.get("unmet") or indices is not None:
         return None
-    evaluated: dict[str, Any] = {}
-    low = _lowest(space, theta, phi, options, closest["unmet"], _widened_caps(space), evaluated)
+    low = _lowest(space, theta, phi, options, closest["unmet"], _widened_caps(space))
     if low is None or not low[1].any():
         return None
-    sub, ok, values = low
+    sub, ok, values, ev = low
     out = {"tp_tried": [int(t) for t in sub.tp if t not in space.tp],
            "max_num_seqs_tried": [int(c) for c in sub.max_num_seqs if c not in space.max_num_seqs],
-           "cheapest": _cheapest(space, sub, evaluated["ev"], ok, options)}
+           "cheapest": _cheapest(space, sub, ev, ok, options)}
     for name in closest["unmet"]:
         i = int(np.argmin(values[name]))
         out[name] = {"value_s": float(values[name][i]), "config": _label(sub, i),
