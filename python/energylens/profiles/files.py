@@ -260,25 +260,18 @@ def read_csv_file(path: str | os.PathLike, src: str | None = None, **kwargs) -> 
     zst = compression == "zstd" and zstandard_module() is not None  # (where it is not: pandas' ImportError)
     src = str(path) if src is None else src
     report = READ_PROGRESS.get()
-    if size < (LARGE_CSV_BYTES if compression is None else LARGE_COMPRESSED_BYTES):
-        if report is not None and size >= (ANNOUNCE_CSV_BYTES if compression is None else ANNOUNCE_COMPRESSED_BYTES):
-            report(src, 0, size)
-        else:
-            report = None
-        if zst:  # read through open_zst: pandas' own .zst read ends at a cut without a word
-            with open_zst(open(path, "rb")) as fh:
-                frame = pd.read_csv(fh, **kwargs)
-        else:
-            frame = pd.read_csv(path, **kwargs)
-        if report is not None:
-            report(src, size, size)
-        return frame
+    small = size < (LARGE_CSV_BYTES if compression is None else LARGE_COMPRESSED_BYTES)
+    if small and size < (ANNOUNCE_CSV_BYTES if compression is None else ANNOUNCE_COMPRESSED_BYTES):
+        report = None  # too small to announce
     if report is not None:
         report(src, 0, size)
-    with open(path, "rb") as fh:
-        counted = _CountingReader(fh, report, src, size)
-        frame = (pd.read_csv(open_zst(counted), **kwargs) if zst
-                 else pd.read_csv(counted, compression=compression, **kwargs))
+    if small and not zst:
+        frame = pd.read_csv(path, **kwargs)
+    else:
+        with open(path, "rb") as fh:  # .zst through open_zst: pandas' own .zst read ends at a cut without a word
+            counted = fh if small else _CountingReader(fh, report, src, size)
+            frame = (pd.read_csv(open_zst(counted), **kwargs) if zst
+                     else pd.read_csv(counted, compression=compression, **kwargs))
     if report is not None:
         report(src, size, size)
     return frame
