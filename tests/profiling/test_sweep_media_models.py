@@ -101,3 +101,15 @@ def test_a_text_sweep_of_a_text_model_needs_no_torchvision(tmp_path, monkeypatch
     spec = load_spec(_spec(tmp_path, model, ["text"]))
     req.check_media_models(spec)
     req.check_torchvision(spec)
+
+
+def test_media_checks_leave_a_malformed_hub_id_to_the_model_check(tmp_path):
+    """check_media_models / check_torchvision called on their own (run_sweep runs check_local_models first, which
+    names a malformed id) read a malformed Hub id's cache entry and raised huggingface_hub's bare HFValidationError;
+    like the worker's config read, they take it as a config that cannot be read here."""
+    pytest.importorskip("huggingface_hub")
+    spec = load_spec(_spec(tmp_path, "org/name/extra", ["text", "image"]))
+    assert req._model_config("org/name/extra") is None
+    req.check_media_models(spec)  # nothing to say about a model whose config cannot be read
+    with pytest.raises(SweepSpecError, match="no Hugging Face id"):
+        req.check_local_models(spec)  # what names it

@@ -226,9 +226,10 @@ def _model_config(model: str) -> tuple[dict, Path | None] | None:
     else:
         try:
             from huggingface_hub import try_to_load_from_cache
-        except ImportError:
+
+            cached = try_to_load_from_cache(model, "config.json") if "://" not in model else None
+        except (ImportError, ValueError):  # not installed; not a valid Hub id (check_local_models names it)
             return None
-        cached = try_to_load_from_cache(model, "config.json") if "://" not in model else None
         if not isinstance(cached, str):
             return None
         path = Path(cached)
