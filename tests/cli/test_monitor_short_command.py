@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from tests.cli.test_monitor_command import _run
+
+from energylens.cli.monitor_command import joules_text, seconds_text
 
 
 @pytest.mark.parametrize("command", [["true"], ["sleep", "0.03"]])
@@ -50,3 +53,11 @@ def test_a_run_interrupted_at_once_is_not_rounded_to_zero(tmp_path):
     after = float(re.search(r"interrupted \(Ctrl-C\) after ([0-9.]+) s of the 60 s", err)[1])
     assert sampled > 0 and total_j > 0 and after > 0, stdout + err
     assert abs(total_j / sampled - avg_w) <= 0.01 * avg_w, stdout
+
+
+def test_the_printed_duration_and_energy_keep_three_digits_so_they_give_the_average():
+    """'its window: 0.033 s  4.9 J  avg 150.0 W' (CI, a 30 ms command): energies of 1-10 J kept one decimal (two
+    digits) and durations of 0.1-1 s two decimals, so the printed figures disagreed with the average by 1-4 %;
+    both keep at least three significant digits now."""
+    for d in np.geomspace(1e-3, 300.0, 400):
+        assert float(joules_text(150.0 * d)) / float(seconds_text(d)) == pytest.approx(150.0, rel=0.01), d

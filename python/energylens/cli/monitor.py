@@ -165,14 +165,14 @@ def _marked(trace, total: Measurement):
 def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: list[int]) -> None:
     """Energy per GPU and in total (with the counter's where there is one), update periods,
     fallbacks and drops."""
-    print(f"sampled {command_run.figure(total.duration_s, 0.1, 2)} s from {res.active_source or 'no source'} ({res.kind})"
+    print(f"sampled {command_run.seconds_text(total.duration_s)} s from {res.active_source or 'no source'} ({res.kind})"
           + ("  [interrupted]" if interrupted else ""))
     period = command_run.counter_period(res.update_period_s)
     for g, e in enumerate(total.energy_j_per_gpu):
         counter = command_run.counter_text(total.counter_energy_j_per_gpu[g], total.duration_s, period)
-        print(f"  GPU{labels[g]}: {command_run.figure(e, 1.0, 1):>10} J  avg {e / total.duration_s:7.1f} W{counter}")
+        print(f"  GPU{labels[g]}: {command_run.joules_text(e):>10} J  avg {e / total.duration_s:7.1f} W{counter}")
     counter_total = command_run.counter_text(total.counter_energy_j, total.duration_s, period)
-    print(f"  total: {command_run.figure(total.energy_j, 1.0, 1):>9} J  avg {total.avg_power_w:7.1f} W{counter_total}")
+    print(f"  total: {command_run.joules_text(total.energy_j):>9} J  avg {total.avg_power_w:7.1f} W{counter_total}")
     if total.bridged_s > 0:
         print(f"  bridged: {total.bridged_s:.3f} s that no power source covered (at a fallback) were integrated "
               "by holding the readings on either side")
@@ -350,7 +350,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     total, kept, written, error = _report(mon, args, error, interrupted, labels, child)
     kept_s = " and the trace" if kept else ""
     if error is not None:
-        print(f"energylens monitor: sampling stopped after {command_run.figure(total.duration_s, 0.1, 2)} s: {type(error).__name__}: "
+        print(f"energylens monitor: sampling stopped after {command_run.seconds_text(total.duration_s)} s: {type(error).__name__}: "
               f"{error}; the totals above{kept_s} cover what was "
               "recorded until then", file=sys.stderr)
     if child is not None:
@@ -359,7 +359,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         return 1
     if interrupted and args.duration is not None:  # a run asked to last D s that did not: 130 (143), not success
         how = "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted (Ctrl-C)"
-        print(f"energylens monitor: {how} after {command_run.figure(total.duration_s, 0.1, 2)} s of the {args.duration:g} s "
+        print(f"energylens monitor: {how} after {command_run.seconds_text(total.duration_s)} s of the {args.duration:g} s "
               f"--duration; the totals above{kept_s + f' at {args.output}' if kept_s else ''} "
               "cover those seconds", file=sys.stderr)
         return 130

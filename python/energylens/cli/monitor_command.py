@@ -310,7 +310,7 @@ def command_summary(child: Child, window: Measurement | None, why: str, counter_
            if child.returncode < 0 else f"exit status {child.status}")
     sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
     print(f"command: {shlex.join(child.argv)}")
-    print(f"  ran {figure((child.end_ns - child.start_ns) * 1e-9, 0.1, 2)} s, {how}"
+    print(f"  ran {seconds_text((child.end_ns - child.start_ns) * 1e-9)} s, {how}"
           + (f" (sent {sent}{', then SIGKILL' if child.killed else ''})" if sent else ""))
     if child.left:
         killed = ", SIGKILL for " + ", ".join(child.left_killed) if child.left_killed else ""
@@ -321,7 +321,7 @@ def command_summary(child: Child, window: Measurement | None, why: str, counter_
         print(f"  its window: not measured ({why})")
         return
     counter = counter_text(window.counter_energy_j, window.duration_s, counter_period_s)
-    print(f"  its window: {figure(window.duration_s, 0.1, 2)} s  {figure(window.energy_j, 1.0, 1)} J  avg "
+    print(f"  its window: {seconds_text(window.duration_s)} s  {joules_text(window.energy_j)} J  avg "
           f"{window.avg_power_w:.1f} W{counter}")
 
 
@@ -338,9 +338,9 @@ def counter_text(counter_j: float, duration_s: float, period_s: float | None) ->
     if not math.isfinite(counter_j):
         return ""
     if period_s and duration_s < period_s:
-        return (f", counter ~{figure(counter_j, 1.0, 1)} J (interpolated: shorter than the counter's "
+        return (f", counter ~{joules_text(counter_j)} J (interpolated: shorter than the counter's "
                 f"{period_s * 1e3:.0f} ms update period)")
-    return f", counter {figure(counter_j, 1.0, 1)} J"
+    return f", counter {joules_text(counter_j)} J"
 
 
 def figure(x: float, small: float, decimals: int) -> str:
@@ -349,6 +349,18 @@ def figure(x: float, small: float, decimals: int) -> str:
     if not math.isfinite(x) or abs(x) >= small or x == 0:
         return f"{x:.{decimals}f}"
     return np.format_float_positional(x, precision=3, unique=False, fractional=False, trim="-")
+
+
+def seconds_text(x: float) -> str:
+    """A duration as monitor prints it, at least three significant digits ('0.0330', '0.534', '12.35'), so that
+    energy / duration gives the printed average power to 1 % (two decimals on 0.1-1 s gave '0.12' for 0.125 s)."""
+    return figure(x, 1.0, 2)
+
+
+def joules_text(x: float) -> str:
+    """An energy as monitor prints it, at least three significant digits ('4.95', '15.8'): one decimal on 1-10 J
+    printed a 30 ms command's window as '0.033 s  4.9 J  avg 150.0 W'."""
+    return figure(x, 10.0, 1)
 
 
 def child_window(mon: EnergyMonitor, child: Child, error: Error | None) -> tuple[Measurement | None, str]:
