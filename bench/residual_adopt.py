@@ -5,10 +5,11 @@ template held (``expression_model`` now); and the held-out MAPE of the model wit
 training rows, as loaded and refitted there, against the MAPE the run printed. The figures of docs/discover.md
 (**Residual test**). Writes nothing but the discovery files in a temporary folder; about 3 minutes.
 
-    python bench/residual_adopt.py
+    python bench/residual_adopt.py [--generations 5 20] [--seeds 0 1 2]
 """
 from __future__ import annotations
 
+import argparse
 import tempfile
 import warnings
 from pathlib import Path
@@ -52,6 +53,10 @@ def _heldout(result, df):
 
 
 def main_() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--generations", type=int, nargs="+", default=[5, 20], help="discover --generations (5 20)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="discover --seed values (0 1 2)")
+    args = ap.parse_args()
     warnings.simplefilter("ignore")
     df = mlenergy_v2().reset_index(drop=True)
     template = EnergyModel(bootstrap=0).fit(df, latency=False)
@@ -61,8 +66,8 @@ def main_() -> None:
     held_iters: list[int] = []
     heldout = []
     with tempfile.TemporaryDirectory() as tmp:
-        for generations in (5, 20):
-            for seed in (0, 1, 2):
+        for generations in args.generations:
+            for seed in args.seeds:
                 path = str(Path(tmp) / f"r_{generations}_{seed}.json")
                 assert main(["discover", "bundled", "--target", "residual", "--generations", str(generations),
                              "--seed", str(seed), "-o", path, "--quiet"]) == 0
