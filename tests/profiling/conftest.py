@@ -3,13 +3,29 @@ transformers sweep of it that the kill / stop tests run through the CLI in a sub
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 #: ``[sys.executable, "-c", PROFILE_RUN, "profile", ...]`` runs the CLI as ``energylens`` does, in a fresh process.
 PROFILE_RUN = "import sys; from energylens.cli import main; raise SystemExit(main(sys.argv[1:]))"
+
+FAKE_NVML_C = Path(__file__).resolve().parents[1] / "measure" / "data" / "fake_nvml.c"
+CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+@pytest.fixture(scope="module")
+def fake_nvml(tmp_path_factory):
+    """The stand-in libnvidia-ml (tests/measure/data/fake_nvml.c, 2 GPUs), built once per module that asks."""
+    if CC is None:
+        pytest.skip("no C compiler to build the stand-in NVML")
+    out = tmp_path_factory.mktemp("fake_nvml") / "libfake_nvml.so"
+    subprocess.run([CC, "-shared", "-fPIC", "-O2", "-o", str(out), str(FAKE_NVML_C)], check=True)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -21,7 +20,6 @@ from energylens.profiling import parse_spec, worker
 from energylens.profiling.meter import make_sampler, ordinal_mapping_problem
 from energylens.profiling.worker import unit_visible_devices
 
-FAKE_NVML_C = Path(__file__).resolve().parents[1] / "measure" / "data" / "fake_nvml.c"
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
 needs_cc = pytest.mark.skipif(CC is None, reason="no C compiler to build the stand-in NVML")
 
@@ -41,15 +39,6 @@ if sampler is not None and len(sys.argv) > 2:
     out["power_w"] = s.energy_j / s.duration_s
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def fake_nvml(tmp_path_factory):
-    if CC is None:
-        pytest.skip("no C compiler to build the stand-in NVML")
-    out = tmp_path_factory.mktemp("fake_nvml") / "libfake_nvml.so"
-    subprocess.run([CC, "-shared", "-fPIC", "-O2", "-o", str(out), str(FAKE_NVML_C)], check=True)
-    return out
 
 
 def _env(fake, visible=None, **extra):

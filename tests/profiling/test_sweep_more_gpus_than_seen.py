@@ -6,26 +6,12 @@ tests/measure/data/fake_nvml.c (2 GPUs), loaded in a subprocess; needs a C compi
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 PROFILE_RUN = "import sys; from energylens.cli import main; raise SystemExit(main(sys.argv[1:]))"
-
-FAKE_NVML_C = Path(__file__).resolve().parents[1] / "measure" / "data" / "fake_nvml.c"
-CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-
-
-@pytest.fixture(scope="module")
-def fake_nvml(tmp_path_factory):
-    if CC is None:
-        pytest.skip("no C compiler to build the stand-in NVML")
-    out = tmp_path_factory.mktemp("fake_nvml") / "libfake_nvml.so"
-    subprocess.run([CC, "-shared", "-fPIC", "-O2", "-o", str(out), str(FAKE_NVML_C)], check=True)
-    return out
 
 
 def _profile(fake, tmp_path, visible, grid, *extra):
