@@ -131,8 +131,9 @@ def sensitivity(seeds: int) -> dict:
     return out
 
 
-def _polled(tr, source, poll_ms, seed):
-    """What a sampler polling `source` every ~poll_ms (+-20 %, not phase-locked) records."""
+def polled_trace(tr, source, poll_ms, seed=0):
+    """What a sampler polling `source` every ~poll_ms (+-20 %, not phase-locked) records (also the
+    polled input of tests/measure/test_attribution.py)."""
     rng = np.random.default_rng(seed)
     s = tr.samples[tr.samples["source"] == source]
     col = "energy_j" if source == "nvml_energy" else "power_w"
@@ -157,7 +158,7 @@ def polling(seeds: int) -> dict:
             ea, ed = [], []
             for seed in range(seeds):
                 tr, truth = synthetic_trace(seed=seed, duration_s=60, noise_w=NOISE_W, kernel_power_cv=KERNEL_CV)
-                a = attribute(_polled(tr, source, poll, seed), source=source, bootstrap=0)
+                a = attribute(polled_trace(tr, source, poll, seed), source=source, bootstrap=0)
                 e1, e2 = _errors(a, truth)
                 ea.append(e1)
                 ed.append(e2)
@@ -174,7 +175,7 @@ STREAM_FITS = {"as recorded": {}, "offset fitted": dict(clock_offset_s="fit"),
 def _changes_only(tr, poll_ms, seed):
     """The instant readings of a sampler polling every ~poll_ms that emits a value only when it differs
     from the last, stamped at the poll that first saw it (so it lags its update by up to one poll)."""
-    s = _polled(tr, "nvml_instant", poll_ms, seed).samples
+    s = polled_trace(tr, "nvml_instant", poll_ms, seed).samples
     p = s["power_w"].to_numpy()
     s = s[np.concatenate(([True], p[1:] != p[:-1]))]
     return Trace(samples={c: s[c].to_numpy(dtype=object if c == "source" else None) for c in s.columns},

@@ -2,7 +2,9 @@
 recovery target on synthetic NVML-like traces, phases, uncertainty, and every error path."""
 
 import os
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,9 @@ from energylens.measure.attribution import (
     reference_fit,
 )
 from energylens.measure.trace import Trace, synthetic_trace
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from bench_attribution import polled_trace  # noqa: E402  (the bench's simulated poller)
 
 
 def truth_powers(truth, names):
@@ -485,31 +490,13 @@ def test_energy_counter_backwards_and_overlapping_windows():
         attribute(tr, source="nvml_instant", averaging_window_s=0.15)
 
 
-def _polled(tr, source, poll_ms, seed=0):
-    """What a sampler polling `source` every ~poll_ms (+-20 %, not phase-locked) would record."""
-    rng = np.random.default_rng(seed)
-    s = tr.samples[tr.samples["source"] == source]
-    col = "energy_j" if source == "nvml_energy" else "power_w"
-    t, v = s["t_ns"].to_numpy(), s[col].to_numpy()
-    steps = rng.uniform(0.8 * poll_ms, 1.2 * poll_ms, int(2 * (t[-1] - t[0]) * 1e-6 / poll_ms)) * 1e6
-    polls = t[0] + np.cumsum(steps).astype(np.int64)
-    polls = polls[polls < t[-1]]
-    idx = np.searchsorted(t, polls, side="right") - 1
-    n = polls.size
-    nan = np.full(n, np.nan)
-    return Trace(samples={"t_ns": polls, "gpu": np.zeros(n, np.int32),
-                          "power_w": v[idx] if col == "power_w" else nan,
-                          "energy_j": v[idx] if col == "energy_j" else nan, "source": [source] * n},
-                 kernels=tr.kernels, meta=tr.meta), n
-
-
 @pytest.mark.parametrize(("source", "poll_ms", "rtol"), [("nvml_instant", 2.0, 0.05), ("nvml_energy", 5.0, 0.10),
                                                           ("nvml_energy", 50.0, 0.6)])
 def test_polled_readings_are_stamped_at_the_update(source, poll_ms, rtol):
     """A sampler polling faster than the updates sees each value several times: one row per value,
     stamped at the middle of the poll bracket in which it changed."""
     tr, truth = synthetic_trace(seed=6, duration_s=60, noise_w=1.0)
-    polled, n = _polled(tr, source, poll_ms)
+    polled = polled_trace(tr, source, poll_ms)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         a = attribute(polled, source=source, bootstrap=0)
@@ -556,7 +543,7 @@ def test_changes_only_stream_lag_is_absorbed_by_the_offset_fit():
     """A sampler that emits only new values, stamped when first seen (every ~5 ms), lags each update
     by ~2.5 ms on average: clock_offset_s='fit' finds that lag."""
     tr, truth = synthetic_trace(seed=2, duration_s=60, noise_w=2.0)
-    polled, _ = _polled(tr, "nvml_instant", 5.0, seed=2)
+    polled = polled_trace(tr, "nvml_instant", 5.0, seed=2)
     p = polled.samples["power_w"].to_numpy()
     keep = np.concatenate(([True], p[1:] != p[:-1]))
     s = polled.samples[keep]
