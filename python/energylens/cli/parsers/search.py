@@ -34,24 +34,24 @@ def _items(text: str, what: str) -> list[str]:
     return items
 
 
-def _ints(text: str) -> list[int]:
+def _values(text: str, convert, what: str, ok, bound: str, alternatives: str = "") -> list:
+    """The comma-separated ``what`` of ``text``, each read by ``convert`` and each passing ``ok`` (``bound`` says
+    how, in the error); ``alternatives`` names the other accepted spellings in both errors."""
     try:
-        values = [int(v) for v in _items(text, "whole numbers")]
+        values = [convert(v) for v in _items(text, what)]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-    if min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}{alternatives}, got {text!r}") from None
+    if not all(map(ok, values)):
+        raise argparse.ArgumentTypeError(f"expected {what} {bound}{alternatives}, got {text!r}")
     return values
+
+
+def _ints(text: str) -> list[int]:
+    return _values(text, int, "whole numbers", lambda v: v >= 1, ">= 1")
 
 
 def _numbers(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in _items(text, "numbers")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if min(values) <= 0 or not all(map(math.isfinite, values)):
-        raise argparse.ArgumentTypeError(f"expected numbers > 0 (and finite), got {text!r}")
-    return values
+    return _values(text, float, "numbers", lambda v: v > 0 and math.isfinite(v), "> 0 (and finite)")
 
 
 def _weights(text: str) -> list[float] | str:
@@ -59,13 +59,8 @@ def _weights(text: str) -> list[float] | str:
     weight of 0 is refused by the search, as in Python, naming the point (:func:`..search.axes.point_weights`)."""
     if text.strip().lower() == "equal":
         return "equal"
-    try:
-        values = [float(v) for v in _items(text, "numbers")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers or 'equal', got {text!r}") from None
-    if min(values) < 0 or not all(map(math.isfinite, values)):
-        raise argparse.ArgumentTypeError(f"expected numbers >= 0 (and finite) or 'equal', got {text!r}")
-    return values
+    return _values(text, float, "numbers", lambda v: v >= 0 and math.isfinite(v), ">= 0 (and finite)",
+                   " or 'equal'")
 
 
 def _fraction(text: str) -> float:
