@@ -23,6 +23,25 @@ class MeasuredEnergy(MethodBase):
         return df["energy_j"].to_numpy(dtype=float)
 
 
+class FailsOnOddSeeds(MethodBase):
+    """Predicts the measured energy times ``factor``; its fit fails (``ValueError: diverged``) on odd repeat
+    seeds, so a test sees the harness average a method over the repeats that ran and say which did not."""
+
+    name = "flaky_oracle"
+    factor = 1.0
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def fit(self, train_df):
+        if self.seed % 2:
+            raise ValueError("diverged")
+        return self
+
+    def predict_energy(self, df):
+        return df["energy_j"].to_numpy(dtype=float) * self.factor
+
+
 def bundled_v2() -> pd.DataFrame:
     """The bundled ML.ENERGY v2 rows with a fresh 0..n-1 index."""
     return mlenergy_v2().reset_index(drop=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from stand_ins import FailsOnOddSeeds
 
 from energylens.cli import evaluate as evaluate_cli
 from energylens.cli.main import main as cli_main
@@ -266,21 +267,11 @@ def test_latency_proxy_names_missing_tpot_by_1_based_data_rows(v2):
         LatencyProxy().predict_energy(df)
 
 
-class _OursFailing(MethodBase):
+class _OursFailing(FailsOnOddSeeds):
     """Stands in for ours: 20 % high on even seeds, fails on odd ones."""
 
     name = "energylens"
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def fit(self, train):
-        if self.seed % 2:
-            raise ValueError("diverged")
-        return self
-
-    def predict_energy(self, df):
-        return df["energy_j"].to_numpy(dtype=float) * 1.2
+    factor = 1.2
 
 
 def test_the_worst_list_says_n_a_not_nan_for_a_failed_fit(v2, capsys):

@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from stand_ins import FailsOnOddSeeds
 
 from energylens.cli.evaluate import failed_methods
 from energylens.cli.main import main as cli_main
 from energylens.compare import run_evaluation
-from energylens.compare.methods import ClosedForm, MethodBase
+from energylens.compare.methods import ClosedForm
 from energylens.compare.report import write_report
 from energylens.compare.report_tables import format_summary
 from energylens.profiles.datasets import mlenergy_v2
 
 
-class _Flaky(MethodBase):
-    """Predicts the measured energy, but its fit fails on odd repeat seeds."""
-
-    name = "flaky_oracle"
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def fit(self, train):
-        if self.seed % 2:
-            raise ValueError("diverged")
-        return self
-
-    def predict_energy(self, df):
-        return df["energy_j"].to_numpy() * 1.0
-
-
 def test_a_method_failing_in_some_repeats_is_counted_and_named(tmp_path):
     res = run_evaluation(mlenergy_v2(), train_size=50, repeats=4, splits=["random"], progress=False,
-                         methods=lambda s: [ClosedForm(seed=s), _Flaky(s)])
+                         methods=lambda s: [ClosedForm(seed=s), FailsOnOddSeeds(s)])
     s = res.summary().set_index("method")
     assert s.loc["flaky_oracle", "n_repeats"] == 2 and s.loc["flaky_oracle", "n_failed_repeats"] == 2
     assert s.loc["energylens", "n_repeats"] == 4 and s.loc["energylens", "n_failed_repeats"] == 0
@@ -103,7 +87,7 @@ def test_an_unknown_gpu_is_named_by_its_file_row_before_any_split_runs(tmp_path,
     assert err.count("unknown GPU 'HMB3'") == 1 and "data row 22 (1-based" in err
 
 
-class _FailsWithoutOneModel(_Flaky):
+class _FailsWithoutOneModel(FailsOnOddSeeds):
     """Fails in the leave-one-model-out folds that hold out either of two models."""
 
     name = "picky_oracle"
@@ -129,7 +113,7 @@ def test_failed_folds_of_a_leave_one_out_split_are_counted_and_named():
         "picky_oracle": f"failed in 2 of {n_folds} folds of unseen_model: ValueError: needs both"}
 
 
-class _BadTpot(_Flaky):
+class _BadTpot(FailsOnOddSeeds):
     """Energy right, TPOT of the wrong length (or NaN): a custom method's mistake."""
 
     name = "bad_tpot"
