@@ -309,20 +309,25 @@ def test_interval_means_integrate_exactly_where_the_interpolant_lags_an_edge():
     assert half == pytest.approx(5.0, rel=1e-12)  # inside one interval: its mean x the overlap
 
 
+def _buffer_then_instant(instant_from_ns: int) -> tuple[dict, dict]:
+    """One GPU's driver-buffer readings (300 W, every 20 ms up to 1.0 s), then the instant field's (100 W, every
+    100 ms from ``instant_from_ns`` to 3.0 s), in time order; and the two sources' update periods."""
+    t_buf = np.arange(20_000_000, 1_000_000_001, 20_000_000, dtype=np.int64)
+    t_ins = np.arange(instant_from_ns, 3_000_000_001, 100_000_000, dtype=np.int64)
+    samples = {"t_ns": np.concatenate([t_buf, t_ins]), "gpu": np.zeros(t_buf.size + t_ins.size, np.int32),
+               "power_w": np.concatenate([np.full(t_buf.size, 300.0), np.full(t_ins.size, 100.0)]),
+               "energy_j": np.full(t_buf.size + t_ins.size, np.nan),
+               "source": np.array(["nvml_samples"] * t_buf.size + ["nvml_instant"] * t_ins.size, dtype=object)}
+    assert np.all(np.diff(samples["t_ns"]) > 0)
+    return samples, {"nvml_samples": 0.02, "nvml_instant": 0.1}
+
+
 def test_a_window_across_a_fallback_joins_the_sources_and_one_before_the_recording_is_nan():
     """The buffer stops at 1.0 s and the instant field takes over: a window across the switch integrates the
     buffer up to its last reading and the instant field from there (it held the dead source's last value to
     the end: +91 %); a window before any reading is NaN, not the first reading extrapolated."""
     s = 1_000_000_000
-    t_buf = np.arange(20_000_000, s + 1, 20_000_000, dtype=np.int64)
-    t_ins = np.arange(s + 100_000_000, 3 * s + 1, 100_000_000, dtype=np.int64)
-    samples = {"t_ns": np.concatenate([t_buf, t_ins]), "gpu": np.zeros(t_buf.size + t_ins.size, np.int32),
-               "power_w": np.concatenate([np.full(t_buf.size, 300.0), np.full(t_ins.size, 100.0)]),
-               "energy_j": np.full(t_buf.size + t_ins.size, np.nan),
-               "source": np.array(["nvml_samples"] * t_buf.size + ["nvml_instant"] * t_ins.size, dtype=object)}
-    order = np.argsort(samples["t_ns"], kind="stable")
-    samples = {k: v[order] for k, v in samples.items()}
-    periods = {"nvml_samples": 0.02, "nvml_instant": 0.1}
+    samples, periods = _buffer_then_instant(instant_from_ns=s + 100_000_000)
     w = integrate_window(samples, 1, int(0.2 * s), 3 * s, periods)
     assert w.source == "nvml_samples+nvml_instant"
     assert w.energy_j_per_gpu[0] == pytest.approx(0.8 * 300 + 2.0 * 100, rel=1e-9)
@@ -335,13 +340,7 @@ def test_a_gap_between_a_failed_source_and_the_next_is_bridged_and_reported():
     before reading): no source covered 1.04-1.3 s and every window across it was NaN. Each side's reading
     is now held to the gap's middle (1.25 s) and the window says how long was bridged."""
     s = 1_000_000_000
-    t_buf = np.arange(20_000_000, s + 1, 20_000_000, dtype=np.int64)
-    t_ins = np.arange(s + 500_000_000, 3 * s + 1, 100_000_000, dtype=np.int64)
-    samples = {"t_ns": np.concatenate([t_buf, t_ins]), "gpu": np.zeros(t_buf.size + t_ins.size, np.int32),
-               "power_w": np.concatenate([np.full(t_buf.size, 300.0), np.full(t_ins.size, 100.0)]),
-               "energy_j": np.full(t_buf.size + t_ins.size, np.nan),
-               "source": np.array(["nvml_samples"] * t_buf.size + ["nvml_instant"] * t_ins.size, dtype=object)}
-    periods = {"nvml_samples": 0.02, "nvml_instant": 0.1}
+    samples, periods = _buffer_then_instant(instant_from_ns=s + 500_000_000)
     w = integrate_window(samples, 1, int(0.2 * s), 3 * s, periods)
     assert w.source == "nvml_samples+nvml_instant"
     assert w.energy_j_per_gpu[0] == pytest.approx(1.05 * 300 + 1.75 * 100, rel=1e-9)
