@@ -44,22 +44,18 @@ def feats():
     return FE.build_features(grid_profiles())
 
 
+def _points(init, lower, upper, seed):
+    """The start point and three random points inside the bounds (10-90 % of each range)."""
+    rng = np.random.default_rng(seed)
+    return [init.copy()] + [lower + (upper - lower) * rng.uniform(0.1, 0.9, lower.size) for _ in range(3)]
+
+
 def _theta_points():
-    rng = np.random.default_rng(7)
-    lo, hi = R.ENERGY_PARAM_LOWER, R.ENERGY_PARAM_UPPER
-    pts = [R.ENERGY_PARAM_INIT.copy()]
-    for _ in range(3):
-        pts.append(lo + (hi - lo) * rng.uniform(0.1, 0.9, lo.size))
-    return pts
+    return _points(R.ENERGY_PARAM_INIT, R.ENERGY_PARAM_LOWER, R.ENERGY_PARAM_UPPER, seed=7)
 
 
 def _phi_points():
-    rng = np.random.default_rng(8)
-    lo, hi = R.LATENCY_PARAM_LOWER, R.LATENCY_PARAM_UPPER
-    pts = [R.LATENCY_PARAM_INIT.copy()]
-    for _ in range(3):
-        pts.append(lo + (hi - lo) * rng.uniform(0.1, 0.9, lo.size))
-    return pts
+    return _points(R.LATENCY_PARAM_INIT, R.LATENCY_PARAM_LOWER, R.LATENCY_PARAM_UPPER, seed=8)
 
 
 def _fd(fun, x, k, rel=1e-6):
