@@ -1,6 +1,7 @@
 """Three small fitted models (template, expression, latency) on 40 bundled rows, no bootstrap: what the model-file
-tests save and reload."""
+tests save and reload; and :func:`save_edited`, a saved model file changed by hand as a user might."""
 
+import json
 import warnings
 
 from energylens.model import EnergyModel
@@ -16,3 +17,11 @@ def small_models() -> dict:
         return {"template": template,
                 "expression": EnergyModel.from_expression("0.01*output_tokens + 3.0", bootstrap=0).fit(data),
                 "latency": template.latency_model}
+
+
+def save_edited(model, path, edit) -> None:
+    """Save ``model`` at ``path``, then rewrite the file with its JSON document changed in place by ``edit(doc)``."""
+    model.save(path)
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from tests.model.small_models import save_edited
 
 from energylens.errors import ModelFileError
 from energylens.model import LatencyModel, load_model
@@ -82,10 +83,7 @@ def test_a_file_with_one_mixed_sample_loads_and_both_outputs_draw_from_it(model,
 ])
 def test_edited_per_output_samples_are_refused(model, tmp_path, edit, needle):
     path = tmp_path / "lat.json"
-    model.save(path)
-    doc = json.loads(path.read_text())
-    edit(doc["latency"])
-    path.write_text(json.dumps(doc))
+    save_edited(model, path, lambda doc: edit(doc["latency"]))
     with pytest.raises(ModelFileError, match=r"lat\.json") as err:
         load_model(path)
     assert needle in str(err.value)

@@ -5,10 +5,10 @@ supported (this energylens reads versions 1..2)" and one whose version is the te
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import pytest
+from tests.model.small_models import save_edited
 
 from energylens.errors import ModelFileError
 from energylens.model import EnergyModel
@@ -45,10 +45,7 @@ def test_other_levels_give_no_percent_hint(model, level):
 ])
 def test_version_errors_say_what_is_wrong(tmp_path, model, edit, said):
     path = tmp_path / "m.json"
-    model.save(path)
-    doc = json.loads(path.read_text())
-    edit(doc)
-    path.write_text(json.dumps(doc))
+    save_edited(model, path, edit)
     with pytest.raises(ModelFileError) as err:
         EnergyModel.load(path)
     assert str(path) in str(err.value) and said in str(err.value)

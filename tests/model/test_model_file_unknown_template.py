@@ -5,10 +5,8 @@ The template id is now checked first: the error names it and the ids this energy
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from tests.model.small_models import small_models
+from tests.model.small_models import save_edited, small_models
 
 from energylens.errors import ModelFileError
 from energylens.model import EnergyModel
@@ -23,10 +21,7 @@ def models():
 @pytest.mark.parametrize("template", ["energylens.energy.v99", "energylens.expression.v2", ""])
 def test_unknown_template_is_named(tmp_path, models, kind, template):
     path = tmp_path / "m.json"
-    models[kind].save(path)
-    doc = json.loads(path.read_text())
-    doc["energy"]["template"] = template
-    path.write_text(json.dumps(doc))
+    save_edited(models[kind], path, lambda doc: doc["energy"].__setitem__("template", template))
     with pytest.raises(ModelFileError) as err:
         EnergyModel.load(path)
     text = str(err.value)
@@ -36,9 +31,6 @@ def test_unknown_template_is_named(tmp_path, models, kind, template):
 
 def test_latency_template_edited(tmp_path, models):
     path = tmp_path / "m.json"
-    models["template"].save(path)
-    doc = json.loads(path.read_text())
-    doc["latency"]["template"] = "energylens.latency.v99"
-    path.write_text(json.dumps(doc))
+    save_edited(models["template"], path, lambda doc: doc["latency"].__setitem__("template", "energylens.latency.v99"))
     with pytest.raises(ModelFileError, match=r"latency template 'energylens.latency.v99'.*'energylens.latency.v3'"):
         EnergyModel.load(path)

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tests.model.small_models import save_edited
 
 from energylens import _core
 from energylens.cli.main import main as cli_main
@@ -186,10 +187,7 @@ def test_version_1_files_with_per_row_residuals_still_load(tmp_path, model, bund
 ])
 def test_edited_summaries_are_refused_on_load(tmp_path, model, edit, match):
     path = tmp_path / "m.json"
-    model.save(path)
-    doc = json.loads(path.read_text())
-    edit(doc["energy"])
-    path.write_text(json.dumps(doc))
+    save_edited(model, path, lambda doc: edit(doc["energy"]))
     with pytest.raises(ModelFileError, match=match):
         load_model(path)
 
