@@ -6,8 +6,7 @@ error naming the option and the empty value, before any work."""
 from __future__ import annotations
 
 import pytest
-
-from energylens.cli.main import main
+from tests.cli.empty_path import refused_as_empty
 
 
 @pytest.mark.parametrize(("argv", "option"), [
@@ -25,9 +24,5 @@ from energylens.cli.main import main
 ])
 def test_an_empty_path_is_an_argument_error(tmp_path, monkeypatch, capsys, argv, option):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert f"argument {option}: " in err and "empty" in err, err
+    refused_as_empty(argv, option, capsys)
     assert list(tmp_path.iterdir()) == []

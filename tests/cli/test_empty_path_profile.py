@@ -7,6 +7,7 @@ spec . is a folder'. Both are now argument errors naming the argument and the em
 from __future__ import annotations
 
 import pytest
+from tests.cli.empty_path import refused_as_empty
 
 from energylens.cli.main import main
 
@@ -22,12 +23,7 @@ SPEC = ('[sweep]\nbackend = "vllm"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\nma
 def test_an_empty_path_is_an_argument_error(tmp_path, monkeypatch, capsys, argv, option):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "s.toml").write_text(SPEC)
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    out = capsys.readouterr()
-    assert f"argument {option}: " in out.err and "empty" in out.err, out
-    assert out.out == ""  # refused before any work
+    refused_as_empty(argv, option, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]  # no store in the current folder
 
 

@@ -6,8 +6,7 @@ naming the option and the empty value, before any work (exit 2), as fit, predict
 from __future__ import annotations
 
 import pytest
-
-from energylens.cli.main import main
+from tests.cli.empty_path import refused_as_empty
 
 SEARCH = ["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens", "512",
           "--output-tokens", "256", "--tp", "1"]
@@ -28,10 +27,5 @@ DISCOVER = ["discover", "bundled", "--time-budget", "1", "--generations", "1", "
 ])
 def test_an_empty_path_is_an_argument_error(tmp_path, monkeypatch, capsys, argv, option):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    out = capsys.readouterr()
-    assert f"argument {option}: " in out.err and "empty" in out.err, out
-    assert out.out == ""  # refused before any work
+    refused_as_empty(argv, option, capsys)
     assert list(tmp_path.iterdir()) == []
