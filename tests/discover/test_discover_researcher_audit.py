@@ -173,22 +173,24 @@ def test_a_long_scoring_of_the_front_reports_its_progress(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_a_front_expression_that_reads_as_an_earlier_one_is_marked(monkeypatch, capsys, tmp_path):
+def test_a_front_expression_that_reads_as_an_earlier_one_is_merged(monkeypatch, capsys, tmp_path):
     """operon's front can hold two trees of different lengths that are one expression once SymPy reads them (the
     5000-generation front of the bundled data: complexity 22 and 24, the same refitted expression and scores);
-    the table listed both as if the longer one were another point of the front."""
+    the table listed both as if the longer one were another point of the front, then (2026-12-06) as 'same as 1'
+    in a row of its own. The longer one is merged into the shorter now, and the run says so."""
     e_mem, e_pf = (sp.Symbol(n) for n in ("E_mem", "E_pf"))
     same = 2.0 * e_mem + 1.5 * e_pf + 1.0
     monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0), (7, same), (9, same)])
     out = tmp_path / "d.json"
     assert main(["discover", "bundled", "-o", str(out), "--quiet", "--report", str(tmp_path / "r")]) == 0
     printed = capsys.readouterr().out
-    row = next(line for line in printed.splitlines() if line.startswith(" 2"))
-    assert row.rstrip().endswith("same as 1 (another tree of the same expression)")
-    front = json.loads(out.read_text())["front"]
-    assert [e["same_as"] for e in front] == [None, None, 1]
-    assert ds.load_discovery(out).front[2].same_as == 1
-    assert "| 2 (same as 1) |" in (tmp_path / "r" / "discovery.md").read_text()
+    assert not any(line.startswith(" 2") for line in printed.splitlines())
+    assert "note: 1 of the front's 3 expressions merged into another entry" in printed
+    assert "complexity 9 into 1" in printed
+    doc = json.loads(out.read_text())
+    assert [e["complexity"] for e in doc["front"]] == [5, 7] and [m["into"] for m in doc["merged"]] == [1]
+    assert ds.load_discovery(out).merged == doc["merged"]
+    assert "Merged: 1 front expression(s)" in (tmp_path / "r" / "discovery.md").read_text()
 
 
 def test_the_result_file_names_the_gpu_tables_the_run_read(monkeypatch, tmp_path):

@@ -8,10 +8,12 @@ import warnings
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from energylens.cli.main import main
 from energylens.discover import FrontEntry, search
 from energylens.discover.backends import BackendChoice
+from energylens.discover.merge import merge_duplicates
 from energylens.profiles.datasets import mlenergy_v2
 
 COLUMNS = ["model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j"]
@@ -63,21 +65,16 @@ def test_too_few_rows_names_the_rows_the_template_needs(tmp_path, monkeypatch, r
         "(about 50 are recommended)")
 
 
-def _entry(formula, shown: str):
-    return FrontEntry(complexity=5, expression=shown, formula=formula, latex="", cv_error=0.1)
-
-
-def test_trees_of_one_expression_whose_refits_differ_in_the_last_digits_read_same_as():
+def test_trees_of_one_expression_whose_refits_differ_in_the_last_digits_take_one_place():
     """A residual run on the bundled data (generations 30, population 100, seed 0) had two of operon's trees (11
     and 12 nodes) that SymPy reads as one constant; refitted from their own starts they came out -3.56887e-9 and
     -3.56895e-9, so the table listed both as if they were two points of the front."""
-    a = _entry("Float('-3.56886789405438e-9', precision=43)", "-3.56887e-9")
-    b = _entry("Float('-3.56895049216646e-9', precision=43)", "-3.56895e-9")
-    x = "Symbol('tp', positive=True)"
-    c = _entry(f"Add(Float('0.5', precision=43), Mul(Float('2.0', precision=43), {x}))", "2.0*tp + 0.5")
-    d = _entry(f"Add(Float('0.5', precision=43), Mul(Float('2.5', precision=43), {x}))", "2.5*tp + 0.5")
-    e = _entry(f"Add(Float('0.50000001', precision=43), Mul(Float('2.0', precision=43), {x}))", "2.0*tp + 0.5")
-    assert search.same_as_earlier([a, b, c, d, e]) == [None, 0, None, None, 2]
+    c0 = sp.Symbol("c0", real=True)
+    rows = np.ones(4)
+    items = [(FrontEntry(complexity=k, expression=f"{v:g}", formula="", latex="", cv_error=0.1), c0, {"c0": v},
+              base * np.exp(v * rows)) for k, v, base in ((11, -3.56887e-9, 7.0), (12, -3.56895e-9, 7.0))]
+    kept, merged = merge_duplicates(items)
+    assert [e.complexity for e in kept] == [11] and [(m["complexity"], m["into"]) for m in merged] == [(12, 0)]
 
 
 def test_the_output_help_says_what_an_existing_file_meets(tmp_path, capsys):

@@ -58,8 +58,7 @@ def _print_table(result) -> None:
     print(f"{'T':>3} {'-':>4} {scores(t)} {'-':>7}  template ({TEMPLATE_PARAMETERS} parameters)")
     for i, e in enumerate(result.front):
         star = "*" if i == result.chosen else " "
-        what = e.expression if e.same_as is None else f"same as {e.same_as} (another tree of the same expression)"
-        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)} {shown(100 * e.cv_error, '.2f'):>7}  {what}")
+        print(f"{i:>2}{star} {e.complexity:>4} {scores(e.heldout)} {shown(100 * e.cv_error, '.2f'):>7}  {e.expression}")
     if result.front:  # the row marks were unexplained
         print(f"T: the template fitted on the same training rows; *: the chosen expression "
               f"({result.chosen}: the lowest cross-validated error on the training rows, CV%); R^2 ... MAPE%: on the "
@@ -96,7 +95,12 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     result.settings["model_tables"] = list(args.model_table)  # and their models
     _print_table(result)
     unscored = result.search.get("unscored", [])
-    total = len(result.front) + len(result.dropped) + len(unscored)
+    total = len(result.front) + len(result.dropped) + len(unscored) + len(result.merged)
+    if result.merged:  # (each took a row of the table and a place on the front)
+        print(f"note: {len(result.merged)} of the front's {total} expressions merged into another entry, the same "
+              "expression up to its constants or the same predictions on every row: "
+              + "; ".join(f"complexity {m['complexity']} into {m['into']}" for m in result.merged)
+              + " (listed under 'merged' in the result file)")
     if result.dropped:
         print(f"note: {len(result.dropped)} of the front's {total} expressions are "
               "left out: no fit of their constants gives a finite error on the training rows (listed under "

@@ -109,7 +109,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
              f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | |"]
     for i, e in enumerate(result.front):
         h = e.heldout
-        mark = (" (chosen)" if i == result.chosen else "") + (f" (same as {e.same_as})" if e.same_as is not None else "")
+        mark = " (chosen)" if i == result.chosen else ""
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
                      f"{shown(e.cv_error, '.4f')} |")
@@ -124,6 +124,10 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     if result.search.get("unscored"):
         lines += ["", f"Not scored (the run was interrupted): {len(result.search['unscored'])} front expression(s): "
                   + "; ".join(f"`{u['expression']}`" for u in result.search["unscored"]) + "."]
+    if result.merged:
+        lines += ["", f"Merged: {len(result.merged)} front expression(s), each into an entry above (the same expression "
+                  "up to its constants, or the same predictions on every row): " + "; ".join(
+                      f"`{m['expression']}` into {m['into']} ({m['why']})" for m in result.merged) + "."]
     if result.dropped:
         lines += ["", f"Left out: {len(result.dropped)} front expression(s) whose constants no fit could give a "
                   "finite error on the training rows: " + "; ".join(f"`{d['expression']}`" for d in result.dropped) + "."]

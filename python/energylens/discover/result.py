@@ -34,7 +34,6 @@ class FrontEntry:
     latex: str
     cv_error: float          # cross-validated training error (mean |relative error|) that picks the chosen one
     heldout: dict[str, float] = field(default_factory=dict)  # r2, top1, pairwise, mape on held-out rows
-    same_as: int | None = None  # an earlier entry with the same expression (operon's trees of another length)
 
 
 @dataclass
@@ -54,6 +53,9 @@ class DiscoveryResult:
     seconds: float
     residual_test: dict[str, Any] | None = None
     dropped: list[dict[str, Any]] = field(default_factory=list)  # front expressions no refit could evaluate
+    # front expressions merged into another entry (complexity, expression, into: its index, why): the same
+    # expression up to its constants, or the same predictions on every row (energylens.discover.merge)
+    merged: list[dict[str, Any]] = field(default_factory=list)
     profiles: str = ""                                  # what was searched: a file, or a bundled data set's name
     settings: dict[str, Any] = field(default_factory=dict)  # the run's arguments (target, backend, caps, seed)
     search: dict[str, Any] = field(default_factory=dict)    # generations_run, stopped_by, seconds, note
@@ -69,8 +71,8 @@ class DiscoveryResult:
                 "backend_reason": self.backend_reason, "seed": self.seed, "n_train": self.n_train,
                 "n_heldout": self.n_heldout, "variables": self.variables, "template": self.template,
                 "chosen": self.chosen, "seconds": self.seconds, "residual_test": self.residual_test,
-                "front": [e.__dict__ for e in self.front], "dropped": self.dropped, "profiles": self.profiles,
-                "settings": self.settings, "search": self.search}
+                "front": [e.__dict__ for e in self.front], "dropped": self.dropped, "merged": self.merged,
+                "profiles": self.profiles, "settings": self.settings, "search": self.search}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], source: str = "the discovery result") -> DiscoveryResult:
@@ -84,11 +86,10 @@ class DiscoveryResult:
         if missing:
             raise ValueError(f"{source}: the discovery result lacks {', '.join(map(repr, missing))}")
         try:
-            front = [FrontEntry(**{**e, "cv_error": _or(e["cv_error"], float("inf")), "heldout": _nan(e["heldout"])})
-                     for e in doc["front"]]
+            front = [_entry(e) for e in doc["front"]]
             return cls(**{k: doc[k] for k in _RESULT_KEYS if k not in ("front", "template")}, front=front,
                        template=_nan(doc["template"]), residual_test=doc.get("residual_test"),
-                       dropped=doc.get("dropped", []), profiles=doc.get("profiles", ""),
+                       dropped=doc.get("dropped", []), merged=doc.get("merged", []), profiles=doc.get("profiles", ""),
                        settings=doc.get("settings", {}), search=doc.get("search", {}))
         except (TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"{source}: a malformed discovery result ({type(exc).__name__}: {exc})") from None
@@ -114,6 +115,13 @@ class DiscoveryInterrupted(KeyboardInterrupt):
 
 _RESULT_KEYS = ("target", "backend", "backend_reason", "seed", "n_train", "n_heldout", "variables", "front",
                 "template", "chosen", "seconds")
+
+
+def _entry(e: dict[str, Any]) -> FrontEntry:
+    """A front entry of a result file; its ``same_as`` (files of 2026-12-06/07: the index of an earlier entry it
+    repeated, where both took a place; such entries are merged since) is left out."""
+    kept = {k: v for k, v in e.items() if k != "same_as"}
+    return FrontEntry(**{**kept, "cv_error": _or(e["cv_error"], float("inf")), "heldout": _nan(e["heldout"])})
 
 
 def _or(value: Any, default: float) -> Any:

@@ -31,6 +31,7 @@ from energylens.compare.splits import (
 from energylens.discover.adopt import expression_model, front_formula  # noqa: F401  (re-exported: energylens.discover)
 from energylens.discover.backends import SearchInterrupted, check_search_settings, run_backend, select_backend
 from energylens.discover.digits import shown_constants
+from energylens.discover.merge import merge_duplicates
 from energylens.discover.result import (
     DiscoveryInterrupted,
     DiscoveryResult,
@@ -48,7 +49,7 @@ from energylens.profiles.problems import frame_source, rows_text
 from energylens.profiles.row_names import as_read
 
 __all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "discover", "TARGETS", "shown", "heldout_counts", "load_discovery",
-           "search_summary", "same_as_earlier"]
+           "search_summary"]
 
 
 TARGETS = {"energy": "energy_j", "prefill": "prefill_energy_j", "decode": "decode_energy_j", "residual": "energy_j"}
@@ -323,18 +324,17 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     _say(progress, f"discover: scoring the front's {len(front)} expressions (constants refitted on the training rows, "
                    "5-fold cross-validation to choose one, scores on the held-out rows)"
                    + ("; Ctrl-C again stops the scoring and keeps the expressions scored" if stop else ""))
-    entries, dropped, unscored, stopped = _score_until_interrupted(front, d, seed, progress)
+    scored, dropped, unscored, stopped = _score_until_interrupted(front, d, seed, progress)
+    entries, merged = merge_duplicates(scored)  # rescaled duplicates took two places on the front
     stop = stop or stopped
     if not entries and stop is None:
         raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
                          f"(e.g. {dropped[0]['expression'] if dropped else '-'}: it predicts no finite value there)")
-    for e, same in zip(entries, same_as_earlier(entries), strict=True):
-        e.same_as = same
     result = DiscoveryResult(target, choice.name, choice.reason, seed, len(train), len(test),
                              {k: str(v) for k, v in d.variables.items()}, entries,
                              _scores(d.df.iloc[test], d.y[test], d.base[test], d.group_by),
                              int(np.argmin([e.cv_error for e in entries])) if entries else None,
-                             time.perf_counter() - t0, dropped=dropped, profiles=d.name,
+                             time.perf_counter() - t0, dropped=dropped, merged=merged, profiles=d.name,
                              settings=dict(target=target, backend=backend, max_complexity=max_complexity,
                                            time_budget_s=time_budget_s, generations=generations, population=population,
                                            train_size=train_size, seed=seed))
@@ -347,19 +347,6 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
     if stop is not None:
         raise DiscoveryInterrupted(result, stop)
     return result
-
-
-def same_as_earlier(entries: list[FrontEntry]) -> list[int | None]:
-    """Per entry, the first earlier one of the same expression (two of operon's trees can be one once SymPy reads
-    them): the same form, constants equal to 1e-4 (refits from each tree's own starts differ in the last digits,
-    -3.56887e-9 and -3.56895e-9, and the table listed both as two points of the front)."""
-    forms = [parametrize(front_formula(entries, i)) for i in range(len(entries))]
-
-    def same(i: int, j: int) -> bool:
-        (a, ca), (b, cb) = forms[i], forms[j]
-        return entries[i].expression == entries[j].expression or (a == b and np.allclose(
-            list(ca.values()), list(cb.values()), rtol=1e-4, atol=0))
-    return [next((j for j in range(i) if same(j, i)), None) for i in range(len(entries))]
 
 
 def _signal_name(stop: BaseException) -> str:
@@ -421,10 +408,10 @@ def _counted(front: list, progress: bool) -> Iterator:
 
 
 def _score_until_interrupted(front: list, d: _Data, seed: int, progress: bool) -> tuple[list, list, list, Any]:
-    """:func:`_score_front`'s entries and dropped expressions, the expressions it did not reach (complexity,
+    """:func:`_score_front`'s scored entries (each with its form and predictions) and dropped expressions, the expressions it did not reach (complexity,
     expression) and the interrupt that stopped it (None: all scored). An interrupt while the front is scored (as
     long as the search at the default settings) lost the whole search too."""
-    entries: list[FrontEntry] = []
+    entries: list[tuple[FrontEntry, sp.Expr, dict[str, float], np.ndarray]] = []
     dropped: list[dict[str, Any]] = []
     try:
         _score_front(front, d, seed, progress, entries, dropped)
@@ -436,9 +423,10 @@ def _score_until_interrupted(front: list, d: _Data, seed: int, progress: bool) -
     return entries, dropped, [], None
 
 
-def _score_front(front: list, d: _Data, seed: int, progress: bool, entries: list[FrontEntry],
+def _score_front(front: list, d: _Data, seed: int, progress: bool, entries: list[tuple],
                  dropped: list[dict[str, Any]]) -> None:
-    """Appends to ``entries`` each front expression scored, and to ``dropped`` (complexity, expression, why) each
+    """Appends to ``entries`` each front expression scored (with its parametrized expression, its constants' starts
+    and its prediction of every row: :func:`energylens.discover.merge.merge_duplicates` reads them), and to ``dropped`` (complexity, expression, why) each
     where no fit of its constants gives a finite error on the training rows; each is appended whole, so an
     interrupt leaves both lists consistent."""
     train, test, units = d.rows
@@ -460,10 +448,10 @@ def _score_front(front: list, d: _Data, seed: int, progress: bool, entries: list
         if d.residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
             g, t = np.log(pred[test] / d.base[test]), d.sr_target[test]
             heldout["r2_residual"] = float(1.0 - np.sum((g - t) ** 2) / np.sum((t - t.mean()) ** 2))
-        entries.append(FrontEntry(
+        entries.append((FrontEntry(
             complexity=complexity, expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
             cv_error=_cv_error(formula, starts, d.features, train, d.sr_target, d.residual, seed, units=units),
-            heldout=heldout))
+            heldout=heldout), pexpr, starts, pred))
 
 
 def _not_lower(term: float, template: float) -> bool | None:
