@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_env import median_seconds
 from energylens.measure.attribution import attribute, reference_busy_time, reference_fit
 from energylens.measure.synthetic import (
     DEFAULT_CLASS_POWER_W,
@@ -282,16 +283,6 @@ def native(seeds: int, seconds: float) -> dict:
     return out
 
 
-def _time(fn, repeats=3):
-    fn()
-    best = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best.append(time.perf_counter() - t0)
-    return float(np.median(best))
-
-
 def throughput() -> dict:
     from energylens import _core
 
@@ -301,14 +292,14 @@ def throughput() -> dict:
     kc = k["kind"].map({"gemm": 0, "attention": 1, "memcpy": 2}).to_numpy().astype(np.int32)
     t = tr.samples.loc[tr.samples["source"] == "nvml_instant", "t_ns"].to_numpy()
     a, b = t - 25_000_000, t
-    nat = _time(lambda: _core.attribution_busy_time(ks, ke, kc, 3, a, b))
-    ref = _time(lambda: reference_busy_time(ks, ke, kc, 3, a, b))
+    nat = median_seconds(lambda: _core.attribution_busy_time(ks, ke, kc, 3, a, b), 3)
+    ref = median_seconds(lambda: reference_busy_time(ks, ke, kc, 3, a, b), 3)
     busy = _core.attribution_busy_time(ks, ke, kc, 3, a, b)
     design = np.column_stack([np.full(t.size, 0.025), busy])
     target = design @ np.array([90.0, 430, 240, 100]) + np.random.default_rng(0).normal(0, 0.1, t.size)
-    fit_nat = _time(lambda: _core.attribution_fit(design, target, bootstrap=200), repeats=2)
-    fit_ref = _time(lambda: reference_fit(design, target, bootstrap=200), repeats=1)
-    end_to_end = _time(lambda: attribute(tr, source="nvml_instant", bootstrap=200), repeats=2)
+    fit_nat = median_seconds(lambda: _core.attribution_fit(design, target, bootstrap=200), repeats=2)
+    fit_ref = median_seconds(lambda: reference_fit(design, target, bootstrap=200), repeats=1)
+    end_to_end = median_seconds(lambda: attribute(tr, source="nvml_instant", bootstrap=200), repeats=2)
     return {
         "trace_s": 3600, "kernels": int(ks.size), "intervals": int(t.size),
         "busy_matrix_native_s": nat, "busy_matrix_numpy_s": ref,

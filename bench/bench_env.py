@@ -1,12 +1,15 @@
 """What a timing bench records beside its times (imported by the bench scripts, run from bench/): the CPU and
 its share of cores, the Python and library versions (:func:`machine`), and the load average at the end, written
-with the result as one JSON file (:func:`write_result`)."""
+with the result as one JSON file (:func:`write_result`); and the plainest timing, the median of a few calls after
+a warm-up (:func:`median_seconds`)."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import statistics
+import time
 from pathlib import Path
 
 
@@ -16,6 +19,17 @@ def machine(**versions: str) -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cpu": cpu, "cpus_in_mask": len(os.sched_getaffinity(0)), "python": platform.python_version(), **versions}
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls of ``fn`` after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
 
 
 def write_result(path: Path, result: dict, machine_info: dict) -> None:

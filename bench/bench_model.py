@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_env import median_seconds
+
 
 def _features_at(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     from energylens.profiles.datasets import mlenergy_v2
@@ -45,17 +47,6 @@ def _features_at(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def _time(fn, repeats: int) -> float:
-    """Median wall seconds of `repeats` calls after one warm-up call."""
-    fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
-
-
 def bench_evaluator(n: int, repeats: int) -> dict:
     from energylens import _core
     from energylens.model import reference as _reference
@@ -65,11 +56,11 @@ def bench_evaluator(n: int, repeats: int) -> dict:
     cols64 = [feats[name] for name in desc.feature_names]
     cols32 = [c.astype(np.float32) for c in cols64]
     theta = desc.init
-    t_native64 = _time(lambda: _core.evaluate("energy", cols64, theta), repeats)
+    t_native64 = median_seconds(lambda: _core.evaluate("energy", cols64, theta), repeats)
     out64 = (np.empty(n), np.empty(n))
-    t_native64_out = _time(lambda: _core.evaluate("energy", cols64, theta, out=out64), repeats)
-    t_native32 = _time(lambda: _core.evaluate("energy", cols32, theta, False, "float32"), repeats)
-    t_numpy = _time(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
+    t_native64_out = median_seconds(lambda: _core.evaluate("energy", cols64, theta, out=out64), repeats)
+    t_native32 = median_seconds(lambda: _core.evaluate("energy", cols32, theta, False, "float32"), repeats)
+    t_numpy = median_seconds(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
     ev = _core.evaluate("energy", cols64, theta)
     native = ev.out0 + ev.out1
     ref = _reference.energy(feats, theta)
@@ -124,10 +115,10 @@ def bench_sweep(n: int, repeats: int) -> dict:
     full_feats = dict(zip(names, full, strict=True))
     theta = desc.init
     out = (np.empty(n), np.empty(n))
-    t_full = _time(lambda: _core.evaluate("energy", full, theta, out=out), repeats)
-    t_bcast = _time(lambda: _core.evaluate("energy", short, theta, out=out), repeats)
-    t_np_full = _time(lambda: _reference.energy_phases(full_feats, theta), max(1, repeats // 2))
-    t_np_bcast = _time(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
+    t_full = median_seconds(lambda: _core.evaluate("energy", full, theta, out=out), repeats)
+    t_bcast = median_seconds(lambda: _core.evaluate("energy", short, theta, out=out), repeats)
+    t_np_full = median_seconds(lambda: _reference.energy_phases(full_feats, theta), max(1, repeats // 2))
+    t_np_bcast = median_seconds(lambda: _reference.energy_phases(feats, theta), max(1, repeats // 2))
     ev = _core.evaluate("energy", short, theta)
     got = ev.out0 + ev.out1
     max_rel = float(np.max(np.abs(got / _reference.energy(feats, theta) - 1.0)))
@@ -221,7 +212,7 @@ def bench_bootstrap(replicates: int = 1000, rows: int = 50) -> dict:
     tpot = frame["tpot_s"].to_numpy(dtype=np.float64)[idx]
     opts = _core.FitOptions(target="sum_with_aux", residual="log", n_starts=1)
     theta = _core.fit("energy", cols, [y, tpot], None, opts).best.params
-    seconds = _time(lambda: _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts), 3)
+    seconds = median_seconds(lambda: _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts), 3)
     conv = _core.bootstrap("energy", cols, [y, tpot], theta, replicates, opts).converged
     return {"replicates": replicates, "rows": rows, "seconds": seconds, "converged_fraction": float(conv.mean()),
             "target_seconds": 0.2}
