@@ -6,8 +6,8 @@ shared; every step in between is the old code, so the new pass must give the sam
 warnings and errors. Rules changed on purpose since (a158847: a filled ``active_params_b`` below its limit is
 kept; params_b from the model table where a known model leaves it blank or out; a bare ``fp4`` precision read by
 the row's checkpoint, energylens.profiles.bare_fp4; ``pp`` optional, 1 where a row or the table does not give it,
-read by the GPU-count rules as given, its n_gpus messages saying so, and a column named as pp otherwise an error)
-are changed here too, marked where they are."""
+read by the GPU-count rules as given, its n_gpus messages saying so, and a column named as pp otherwise an error;
+``avg_power_w`` at least 5 W per GPU, a value in kW an error) are changed here too, marked where they are."""
 # ruff: noqa
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.header import (check_column_spelling, check_pp_synonyms, check_required_columns,
                                         check_unique_columns)
 from energylens.profiles.number_cells import non_numeric_problems
-from energylens.profiles.limits import LIMITS, MAX_GPU_COUNT, MAX_TOKENS, filled_share, limit_text
+from energylens.profiles.limits import (LIMITS, MAX_GPU_COUNT, MAX_TOKENS, MIN_GPU_POWER_W, POWER_PER_GPU_TEXT,
+                                        filled_share, limit_text)
 from energylens.profiles.problems import EMPTY_ROW, closing_hints, empty_rows, problem_text, said
 from energylens.profiles.row_names import default_index
 from energylens.profiles.schema import (
@@ -425,6 +426,11 @@ def check_limits(out: dict[str, pd.Series], frame: pd.DataFrame, problems: Probl
     with np.errstate(invalid="ignore", over="ignore"):
         problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
                      f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)", frame["tp"])
+        if "avg_power_w" in out:  # a rule made since: a power in kW (under MIN_GPU_POWER_W W on each GPU)
+            w = out["avg_power_w"].to_numpy(dtype="float64", na_value=np.nan)
+            n = np.where(np.isnan(g), tp * pp * np.where(np.isnan(dp), 1.0, dp), g)
+            problems.add(np.isfinite(w) & (w > 0) & (n >= 1) & (w < MIN_GPU_POWER_W * n), "avg_power_w",
+                         POWER_PER_GPU_TEXT, frame["avg_power_w"])
 
 
 #: Numeric columns the schema keeps untouched but the features read: (the rule they must meet, its text).

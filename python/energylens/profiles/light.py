@@ -30,7 +30,7 @@ from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import ARCH_LOOKUP, features_of
 from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.header import column_typos, pp_synonyms
-from energylens.profiles.limits import LIMITS
+from energylens.profiles.limits import LIMITS, power_too_low
 from energylens.profiles.parallelism import DEFAULT_PP
 from energylens.profiles.schema import (
     _SPELLED_COLUMNS,
@@ -151,6 +151,8 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
     gpus = _gpu_count(columns)
     if gpus.max() > MAX_GPU_COUNT or not _ep_divides(columns, gpus):
         return None  # tp x pp beyond the schema's GPU count: the full path's error, not a prediction
+    if "avg_power_w" in columns and power_too_low(columns["avg_power_w"], gpus).any():
+        return None  # a power in kW: the full path names the rows
     return _filled(columns, len(frame))
 
 

@@ -28,8 +28,8 @@ from energylens.profiles.parallelism import pipeline_stages
 from energylens.profiles.problems import Problems
 
 __all__ = ["MAX_TOKENS", "MAX_NUM_SEQS", "MAX_GPU_COUNT", "MAX_BATCH", "MAX_ARCH_COUNT", "MIN_ACTIVE_FRACTION",
-           "Limit", "LIMITS",
-           "limit_text", "check_limits", "within_limits", "filled_share"]
+           "MIN_GPU_POWER_W", "Limit", "LIMITS",
+           "limit_text", "check_limits", "within_limits", "filled_share", "power_too_low", "POWER_PER_GPU_TEXT"]
 
 #: The longest mean prompt or output a row may give (tokens per request): the longest prompt or output a
 #: profiling spec may ask for (energylens.profiling.spec.MAX_TOKENS, the same number; tests check they agree),
@@ -53,6 +53,14 @@ MIN_ACTIVE_FRACTION = 1e-3
 #: Largest architecture count (layers, heads, head and model widths, experts): 2**24, beyond any model (the
 #: widest d_model is ~2e4, the most experts 2**20 in PEER's "mixture of a million experts"), exact in float32.
 MAX_ARCH_COUNT = 2**24
+#: The least mean power per GPU a row's ``avg_power_w`` may give (W; the column is summed over n_gpus): no GPU that
+#: serves a model draws less (an idle H100 ~70 W, an L4 ~16 W, a Jetson module ~7 W). Below it the number is in
+#: kilowatts (an H100's 650 W written 0.65; eight of them 4.8), which a milliwatt bound let through as watts.
+MIN_GPU_POWER_W = 5.0
+#: The error of a row below :data:`MIN_GPU_POWER_W`.
+POWER_PER_GPU_TEXT = (f"must be at least {MIN_GPU_POWER_W:g} W per GPU (watts summed over the row's n_gpus, "
+                      "tp * pp * dp where not given; no GPU serving a model draws less): is it in kilowatts? write "
+                      "it in watts (x 1000: 0.65 kW is 650)")
 
 
 class Limit(NamedTuple):
@@ -170,5 +178,16 @@ def check_limits(out: Mapping[str, np.ndarray], problems: Problems, n_rows: int)
                  for c in ("tp", "dp", "n_gpus"))
     pp = pipeline_stages(out, n_rows)[0]  # 1 where not given
     with np.errstate(invalid="ignore", over="ignore"):
-        problems.add(np.isnan(g) & (tp * pp * np.where(np.isnan(dp), 1.0, dp) > MAX_GPU_COUNT), "tp",
+        derived = tp * pp * np.where(np.isnan(dp), 1.0, dp)
+        problems.add(np.isnan(g) & (derived > MAX_GPU_COUNT), "tp",
                      f"tp * pp * dp (the GPU count n_gpus) must be <= {MAX_GPU_COUNT} (2**20)")
+        if "avg_power_w" in out:
+            power = np.asarray(out["avg_power_w"], dtype=np.float64)
+            problems.add(power_too_low(power, np.where(np.isnan(g), derived, g)), "avg_power_w", POWER_PER_GPU_TEXT)
+
+
+def power_too_low(power: np.ndarray, gpus: np.ndarray) -> np.ndarray:
+    """Per row, whether ``power`` (avg_power_w, W summed over the GPUs) is below :data:`MIN_GPU_POWER_W` on each
+    of its ``gpus``: a value in kW. NaN power (not measured) or a GPU count the other rules refuse is not."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.isfinite(power) & (power > 0) & (gpus >= 1) & (power < MIN_GPU_POWER_W * gpus)
