@@ -6,18 +6,24 @@ fix (exit 2). With zstandard every check of a plain or gzip CSV was skipped for 
 opened by energylens: a row with a value left out was read with its later values shifted a column left (batch_size
 512, output_tokens 59.67) and fitted, predicted or scored without a word; it is refused naming the file, the line
 and the data row, as in a .csv. The zstandard tests run where it is installed (not a dependency of the [test]
-extra; checked here with it on PYTHONPATH)."""
+extra; checked here with it on PYTHONPATH). A GPU or model table (``--gpu-table`` / ``--model-table``) .csv.zst cut
+short between two rows read short without a word; it is refused as a profile table so cut is."""
 
 from __future__ import annotations
 
+import io
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import energylens
 from energylens.cli.main import main
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import load_profiles
 from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
+from energylens.profiles.model_table import ModelTableError, load_model_table
 
 try:
     import zstandard
@@ -131,3 +137,52 @@ def test_frames_one_after_another_read_as_one_text(tmp_path, monkeypatch):
     assert len(load_profiles(path)) == len(ROWS)
     monkeypatch.setattr("energylens.profiles.files.LARGE_COMPRESSED_BYTES", 1)
     assert len(load_profiles(path)) == len(ROWS)
+
+
+def _cut_at_line_end(text: str, keep_lines: int) -> bytes:
+    """``text`` zstd-compressed a block per line (as a stream flushed line by line is), cut after ``keep_lines``
+    lines: what is left decompresses to whole lines, and the frame never ends."""
+    c = zstandard.ZstdCompressor().compressobj()
+    out = b""
+    for line in text.splitlines(keepends=True)[:keep_lines]:
+        out += c.compress(line.encode()) + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    return out
+
+
+#: A user model table of 30 models (the bundled models.csv holds per-checkpoint cells a user table does not take).
+MODELS_TEXT = "\n".join(["name,architecture,params_b,active_params_b,n_layers,d_model,n_heads,n_kv_heads,head_dim,"
+                         "n_experts,experts_per_token",
+                         *(f"acme/Coder-{n}B,dense,{n}.0,{n}.0,40,5120,40,8,128,1,1" for n in range(1, 31))]) + "\n"
+
+
+def _table_text(table: str) -> str:
+    if table == "models":
+        return MODELS_TEXT
+    return (Path(energylens.__file__).parent / "data" / "gpus.csv").read_text(encoding="utf-8")
+
+
+@needs_zstandard
+@pytest.mark.parametrize("table", ["gpus", "models"])
+def test_a_table_cut_at_a_line_end_is_named_not_read_short(table, tmp_path):
+    """A GPU or model table .csv.zst cut between two rows loaded the rows before the cut (9 of the bundled table's
+    31 GPUs) without a word, where a profile table so cut is refused; now the same error, naming the file."""
+    text = _table_text(table)
+    path = tmp_path / f"my_{table}.csv.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(text.encode()))
+    load, error = (load_gpu_table, GpuTableError) if table == "gpus" else (load_model_table, ModelTableError)
+    assert len(load(path)) == len(pd.read_csv(io.StringIO(text)))  # the whole file reads
+    path.write_bytes(_cut_at_line_end(text, 10))
+    with pytest.raises(error, match=rf"my_{table}\.csv\.zst: could not read the .*the compressed file ends early"):
+        load(path)
+
+
+@needs_zstandard
+def test_predict_with_a_cut_gpu_table_exits_naming_it(tmp_path, capsys, small_model_file):
+    table = tmp_path / "gpus.csv.zst"
+    table.write_bytes(_cut_at_line_end(_table_text("gpus"), 10))
+    runs = tmp_path / "runs.csv"
+    runs.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    assert main(["predict", str(small_model_file), str(runs), "-o", str(tmp_path / "p.csv"),
+                 "--gpu-table", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert f"{table}: could not read the GPU table" in err and "ends early" in err, err

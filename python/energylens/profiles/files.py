@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
-from energylens.profiles.header import check_unique_columns, csv_header
+from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
 from energylens.profiles.unreadable import (
     COMMENT_RULE,
     READ_ERRORS,
@@ -37,7 +37,7 @@ from energylens.profiles.unreadable import (
 )
 
 __all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv", "read_parquet_table",
-           "read_csv_file", "READ_PROGRESS", "LARGE_CSV_BYTES", "LARGE_COMPRESSED_BYTES", "ANNOUNCE_CSV_BYTES",
+           "read_csv_file", "read_user_table", "READ_PROGRESS", "LARGE_CSV_BYTES", "LARGE_COMPRESSED_BYTES", "ANNOUNCE_CSV_BYTES",
            "ANNOUNCE_COMPRESSED_BYTES"]
 
 _SNIFF_BYTES = 65536
@@ -290,6 +290,27 @@ def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
             raise ProfileSchemaError(f"{path}: could not read the {what}: {exc}", source=str(path)) from exc
         raise unreadable_csv_error(Path(path), str(path), exc, what) from exc
     return frame if parquet else check_row_lengths(frame, str(path), Path(path))
+
+
+def read_user_table(p: Path, what: str, error: type) -> pd.DataFrame:
+    """Every cell of the user ``what`` (``"GPU table"``, ``"model table"``) CSV ``p`` as text, after the checks of
+    :func:`check_csv_file` and :func:`ragged_row_error`, without a spreadsheet's empty unnamed columns; a repeated
+    column, or a file pandas cannot read, raises ``error`` naming the file. A .csv.zst is read through
+    :func:`open_zst` (as :func:`read_csv_file` reads a profile table), so one cut short is refused, also where the
+    cut falls between two rows (pandas' own .zst read then ended there without a word, a shorter table)."""
+    src = str(p)
+    check_csv_file(p, what, error)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
+    ragged = ragged_row_error(p, src, what, error)  # a row with too many or too few fields
+    if ragged is not None:
+        raise ragged
+    try:
+        header = csv_header(p)
+        frame = read_csv_file(p, dtype=str, keep_default_na=False, comment=None, index_col=False)
+    except READ_ERRORS as exc:
+        raise unreadable_csv_error(p, src, exc, f"{what} CSV", error) from exc
+    frame = drop_empty_unnamed_columns(frame, header, src, what, error)
+    check_unique_columns([c.strip() for c in header], src, what)  # pandas renames repeats
+    return frame
 
 
 def read_parquet_table(path: Path, src: str) -> pd.DataFrame:

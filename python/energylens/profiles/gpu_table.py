@@ -33,7 +33,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import gpu_names
 from energylens.profiles.cells import codes, key_groups
-from energylens.profiles.files import check_csv_file
+from energylens.profiles.files import read_user_table
 from energylens.profiles.gpu_names import normalize_name
 from energylens.profiles.gpu_spec import (
     DEFAULT_SCALE_OUT_BW_GBS,
@@ -56,15 +56,11 @@ from energylens.profiles.gpu_spec import (
     where_in,
 )
 from energylens.profiles.header import (
-    check_unique_columns,
-    csv_header,
-    drop_empty_unnamed_columns,
     folded,
     spelled_like,
 )
 from energylens.profiles.number_cells import NA_WORDS
 from energylens.profiles.row_names import RowNames
-from energylens.profiles.unreadable import ragged_row_error
 
 __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
@@ -193,14 +189,7 @@ def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
                             "energylens/data/gpus.csv", source=str(p))
     if not p.is_file():
         raise FileNotFoundError(f"GPU table not found: {p}")
-    check_csv_file(p, "GPU table", GpuTableError)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
-    ragged = ragged_row_error(p, str(p), "GPU table", GpuTableError)  # a row with too many or too few fields
-    if ragged is not None:
-        raise ragged
-    header = csv_header(p)
-    frame = drop_empty_unnamed_columns(_read_csv(p, str(p)), header, str(p), "GPU table", GpuTableError)
-    check_unique_columns([c.strip() for c in header], str(p), "GPU table")  # pandas renames repeats
-    return _parse_rows(frame, str(p), require_usable=True)
+    return _parse_rows(read_user_table(p, "GPU table", GpuTableError), str(p), require_usable=True)
 
 
 

@@ -23,18 +23,14 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import checkpoints, light, model_registry, tables
 from energylens.profiles.alias_cells import alias_cell
-from energylens.profiles.files import check_csv_file
+from energylens.profiles.files import read_user_table
 from energylens.profiles.gpu_spec import where_in
 from energylens.profiles.header import (
-    check_unique_columns,
-    csv_header,
-    drop_empty_unnamed_columns,
     spelled_like,
 )
 from energylens.profiles.model_checks import MAX_PARAMS_B, spec_problem
 from energylens.profiles.number_cells import NA_WORDS, non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
-from energylens.profiles.unreadable import ragged_row_error
 
 __all__ = ["ModelTableError", "REQUIRED_COLUMNS", "load_model_table", "register_model_table", "register_model",
            "unregister_model", "clear_user_models", "user_models"]
@@ -173,17 +169,7 @@ def _column_like(header: str, known: tuple[str, ...]) -> str:
 
 
 def _read(p: Path) -> pd.DataFrame:
-    check_csv_file(p, "model table", ModelTableError)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
-    ragged = ragged_row_error(p, str(p), "model table", ModelTableError)  # a row with too many or too few fields
-    if ragged is not None:
-        raise ragged
-    header = csv_header(p)
-    try:
-        frame = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ModelTableError(f"{p}: could not read the model table CSV: {exc}", source=str(p)) from exc
-    frame = drop_empty_unnamed_columns(frame, header, str(p), "model table", ModelTableError)
-    check_unique_columns([c.strip() for c in header], str(p), "model table")
+    frame = read_user_table(p, "model table", ModelTableError)
     frame.columns = [str(c).strip() for c in frame.columns]
     known = _columns()
     if unknown := [c for c in frame.columns if c not in known]:
