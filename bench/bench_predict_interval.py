@@ -68,19 +68,6 @@ def numpy_quantiles():
         model_expression.drawn_quantiles = native
 
 
-def expression_pair(call, repeats: int) -> dict:
-    def baseline():
-        with numpy_quantiles():
-            call()
-
-    with numpy_quantiles():
-        ref = call()
-    pd.testing.assert_frame_equal(call(), ref, check_exact=True)  # same bounds, bit for bit
-    ours_t, base_t = paired(call, baseline, repeats)
-    return {"ours_ms": ours_t["median_s"] * 1e3, "baseline_ms": base_t["median_s"] * 1e3,
-            "ours": ours_t, "baseline": base_t, "speedup": ratio(base_t, ours_t)}
-
-
 @contextlib.contextmanager
 def replicate_loop():
     """predict_interval as it ran before 2026-12-06: the replicate loop, and a raw table's features from
@@ -93,15 +80,16 @@ def replicate_loop():
         model_base.interval_bounds, model_base.feature_rows = native, features
 
 
-def public_pair(call, repeats: int) -> dict:
+def pair(call, baseline_side, repeats: int) -> dict:
+    """``call`` as it runs against ``call`` inside ``baseline_side()`` (the context that swaps the baseline in):
+    the same table bit for bit, then both timed in pairs."""
     def baseline():
-        with replicate_loop():
+        with baseline_side():
             call()
 
-    with replicate_loop():
+    with baseline_side():
         ref = call()
-    got = call()
-    pd.testing.assert_frame_equal(got, ref, check_exact=True)  # same bounds, bit for bit
+    pd.testing.assert_frame_equal(call(), ref, check_exact=True)  # same bounds, bit for bit
     ours_t, base_t = paired(call, baseline, repeats)
     return {"ours_ms": ours_t["median_s"] * 1e3, "baseline_ms": base_t["median_s"] * 1e3,
             "ours": ours_t, "baseline": base_t, "speedup": ratio(base_t, ours_t)}
@@ -139,12 +127,12 @@ def main() -> None:
     for name, rows in cases:
         repeats = args.repeats if len(rows) < 10_000 else max(3, args.repeats // 3)
         entry = {"rows": name, "replicates": len(energy.bootstrap_params)}
-        entry["energy"] = public_pair(lambda r=rows: energy.predict_interval(r), repeats)
+        entry["energy"] = pair(lambda r=rows: energy.predict_interval(r), replicate_loop, repeats)
         entry["energy_kernel"] = kernel_pair(energy, rows, (iv.OUT_SUM,), repeats)
         if len(rows) <= 1000:
-            entry["latency"] = public_pair(lambda r=rows: latency.predict_interval(r), repeats)
+            entry["latency"] = pair(lambda r=rows: latency.predict_interval(r), replicate_loop, repeats)
         if name != "raw 1":
-            entry["expression"] = expression_pair(lambda r=rows: expr.predict_interval(r), repeats)
+            entry["expression"] = pair(lambda r=rows: expr.predict_interval(r), numpy_quantiles, repeats)
         point, _ = paired(lambda r=rows: energy.predict(r), lambda: None, repeats)
         entry["predict_ms"] = point["median_s"] * 1e3
         results.append(entry)
