@@ -4,7 +4,10 @@ table is the command's result (stdout) and stays. The help now says so, and a ru
 
 from __future__ import annotations
 
+import sympy as sp
+
 from energylens.cli.main import build_parser, main
+from energylens.discover import search as ds
 
 
 def _quiet_help() -> str:
@@ -26,3 +29,15 @@ def test_quiet_run_prints_the_table_and_no_progress(tmp_path, capsys):
     assert captured.err == "", captured.err
     assert "expression" in captured.out and "template (12 parameters)" in captured.out, captured.out
     assert out.exists()
+
+
+def test_evaluates_spelling_no_progress_is_taken_too(tmp_path, capsys, monkeypatch):
+    """``energylens evaluate`` turns its progress lines off with ``--no-progress``; the same option on discover was a
+    usage error ("unrecognized arguments: --no-progress"), exit 2, though it means what --quiet means."""
+    e_mem = sp.Symbol("E_mem")
+    monkeypatch.setattr(ds, "run_backend", lambda *a, **k: [(5, 2.0 * e_mem + 1.0)])
+    out = tmp_path / "d.json"
+    assert main(["discover", "bundled", "-o", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "", captured.err
+    assert "template (12 parameters)" in captured.out and out.exists()
