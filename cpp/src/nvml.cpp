@@ -107,20 +107,20 @@ void check(Return code, const char* call) {
   throw NvmlError(code, call, a.error_string != nullptr ? a.error_string(code) : "unknown NVML error");
 }
 
-std::string driver_version() {
-  const Api& a = api();
-  if (a.system_get_driver_version == nullptr) return "unknown";
+namespace {
+
+// The version text an NVML call writes into a buffer; "unknown" where this NVML lacks the call.
+std::string version_text(Return (*get)(char*, unsigned int), const char* call) {
+  if (get == nullptr) return "unknown";
   char buffer[96] = {};
-  check(a.system_get_driver_version(buffer, sizeof(buffer)), "nvmlSystemGetDriverVersion");
+  check(get(buffer, sizeof(buffer)), call);
   return buffer;
 }
 
-std::string library_version() {
-  const Api& a = api();
-  if (a.system_get_nvml_version == nullptr) return "unknown";
-  char buffer[96] = {};
-  check(a.system_get_nvml_version(buffer, sizeof(buffer)), "nvmlSystemGetNVMLVersion");
-  return buffer;
-}
+}  // namespace
+
+std::string driver_version() { return version_text(api().system_get_driver_version, "nvmlSystemGetDriverVersion"); }
+
+std::string library_version() { return version_text(api().system_get_nvml_version, "nvmlSystemGetNVMLVersion"); }
 
 }  // namespace energylens::nvml
