@@ -35,12 +35,18 @@ struct Exponential {
   }
 };
 
-void test_recovers_exact_parameters() {
+// 40 exact points of y = 3 exp(-1.5 x) + 0.5 at x = 0, 0.1, ..., 3.9.
+Exponential exact_exponential() {
   Exponential p;
   for (int i = 0; i < 40; ++i) {
     p.x.push_back(0.1 * i);
     p.y.push_back(3.0 * std::exp(-1.5 * 0.1 * i) + 0.5);
   }
+  return p;
+}
+
+void test_recovers_exact_parameters() {
+  const Exponential p = exact_exponential();
   const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 0.0, -10.0}, hi[] = {10.0, 10.0, 10.0};
   const auto r = energylens::levenberg_marquardt(p.x.size(), 3, p, start, lo, hi);
   check(r.converged, "exponential fit converges");
@@ -49,11 +55,7 @@ void test_recovers_exact_parameters() {
 }
 
 void test_bounds_are_honoured() {
-  Exponential p;
-  for (int i = 0; i < 40; ++i) {
-    p.x.push_back(0.1 * i);
-    p.y.push_back(3.0 * std::exp(-1.5 * 0.1 * i) + 0.5);
-  }
+  const Exponential p = exact_exponential();
   const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 0.0, -10.0}, hi[] = {10.0, 1.0, 10.0};
   const auto r = energylens::levenberg_marquardt(p.x.size(), 3, p, start, lo, hi);
   check(r.params[1] <= 1.0 && r.params[1] >= 0.0, "parameter stays inside its bounds");
@@ -61,11 +63,7 @@ void test_bounds_are_honoured() {
 }
 
 void test_non_convergence_is_reported() {
-  Exponential p;
-  for (int i = 0; i < 40; ++i) {
-    p.x.push_back(0.1 * i);
-    p.y.push_back(3.0 * std::exp(-1.5 * 0.1 * i) + 0.5);
-  }
+  const Exponential p = exact_exponential();
   energylens::LeastSquaresOptions o;
   o.max_iterations = 1;
   const double start[] = {1.0, 0.5, 0.0}, lo[] = {0.0, 0.0, -10.0}, hi[] = {10.0, 10.0, 10.0};
