@@ -62,24 +62,6 @@ constexpr std::size_t kBlocksPerChunk = 4;
 // (below it they are in the caches after the first call; this core's L2 is 1 MiB, its L3 32 MiB).
 constexpr std::size_t kPrefetchBytes = std::size_t{4} << 20;
 
-int arity(OpCode op) {
-  switch (op) {
-    case OpCode::Feature:
-    case OpCode::Param:
-    case OpCode::Literal:
-    case OpCode::Load: return 0;
-    case OpCode::Store:
-    case OpCode::Neg:
-    case OpCode::PowInt:
-    case OpCode::Exp:
-    case OpCode::Log:
-    case OpCode::Sqrt:
-    case OpCode::Abs:
-    case OpCode::Tanh: return 1;
-    default: return 2;
-  }
-}
-
 std::string where(std::size_t pos, OpCode op) {
   return "instruction " + std::to_string(pos) + " (" + to_string(op) + ")";
 }
@@ -273,7 +255,7 @@ ExpressionProgram::ExpressionProgram(std::vector<Instruction> code, std::size_t 
       dep.pop_back();
       continue;
     }
-    const int a = arity(in.op);
+    const int a = operand_count(in.op);
     if (dep.size() < static_cast<std::size_t>(a))
       throw std::invalid_argument(where(pos, in.op) + " needs " + std::to_string(a) + " operand(s), the stack holds " +
                                   std::to_string(dep.size()));
@@ -309,10 +291,10 @@ void ExpressionProgram::constant_sets() {
       result = regs[r];
     } else if (in.op == OpCode::Param) {
       result = {static_cast<std::uint32_t>(in.arg)};
-    } else if (arity(in.op) == 1) {
+    } else if (operand_count(in.op) == 1) {
       result = std::move(stack.back());
       stack.pop_back();
-    } else if (arity(in.op) == 2) {
+    } else if (operand_count(in.op) == 2) {
       const std::vector<std::uint32_t> b = std::move(stack.back());
       stack.pop_back();
       const std::vector<std::uint32_t> a = std::move(stack.back());
@@ -397,7 +379,7 @@ void ExpressionProgram::evaluate_block(std::size_t begin, std::size_t k, const d
         break;
       }
       default: {
-        if (arity(in.op) == 1) {
+        if (operand_count(in.op) == 1) {
           double* a = val + (sp - 1) * G;
           if (nj == 0) {
             unary_to(in.op, in.arg, a, a, k);

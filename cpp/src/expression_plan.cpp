@@ -283,24 +283,6 @@ void sum_block(const Term* terms, std::size_t n_terms, const Factor* factors, co
 #endif
 }
 
-int arity_of(OpCode op) {
-  switch (op) {
-    case OpCode::Feature:
-    case OpCode::Param:
-    case OpCode::Literal:
-    case OpCode::Load:
-    case OpCode::Store: return 0;  // Store pops, Load pushes: the builder handles both
-    case OpCode::Neg:
-    case OpCode::PowInt:
-    case OpCode::Exp:
-    case OpCode::Log:
-    case OpCode::Sqrt:
-    case OpCode::Abs:
-    case OpCode::Tanh: return 1;
-    default: return 2;
-  }
-}
-
 // A power the plan folds into a product as a factor (x^1..x^4; x^-1 is a denominator factor).
 bool folded_power(std::int32_t n) { return n >= 1 && n <= 4; }
 
@@ -511,7 +493,7 @@ struct ValuePlan::Builder {
     s.op = x.op;
     s.arg = x.arg;
     s.dst = dst;
-    if (arity_of(x.op) == 1) {
+    if (operand_count(x.op) == 1) {
       s.kind = StepKind::Unary;
       s.a = block(x.a);
     } else {
@@ -553,7 +535,7 @@ int ValuePlan::Builder::parse(const std::vector<Instruction>& code) {
     x.arg = in.arg;
     x.value = in.value;
     x.scalar = in.op != OpCode::Feature;
-    const int ar = arity_of(in.op);
+    const int ar = operand_count(in.op);
     if (ar == 2) x.b = pop();
     if (ar >= 1) x.a = pop();
     if (x.a >= 0) x.scalar = nodes[static_cast<std::size_t>(x.a)].scalar;
@@ -745,7 +727,7 @@ void ValuePlan::scalars(const double* params, double* out) const {
       case OpCode::Param: out[i] = params[s.arg]; break;
       case OpCode::Literal: out[i] = s.value; break;
       default:
-        if (arity_of(s.op) == 1) unary_to(s.op, s.arg, out + s.a, out + i, 1);
+        if (operand_count(s.op) == 1) unary_to(s.op, s.arg, out + s.a, out + i, 1);
         else out[i] = binary_scalar(s.op, out[s.a], out[s.b]);
     }
   }

@@ -49,6 +49,26 @@ inline constexpr int kOpCodeCount = 19;
 /// Name of an opcode as the program listing prints it, e.g. "mul".
 const char* to_string(OpCode op) noexcept;
 
+/// Operands an opcode pops from the stack: 0 (Feature, Param, Literal, Load), 1 (the unary operations
+/// and Store) or 2 (the binary operations).
+constexpr int operand_count(OpCode op) noexcept {
+  switch (op) {
+    case OpCode::Feature:
+    case OpCode::Param:
+    case OpCode::Literal:
+    case OpCode::Load: return 0;
+    case OpCode::Store:
+    case OpCode::Neg:
+    case OpCode::PowInt:
+    case OpCode::Exp:
+    case OpCode::Log:
+    case OpCode::Sqrt:
+    case OpCode::Abs:
+    case OpCode::Tanh: return 1;
+    default: return 2;
+  }
+}
+
 /// One instruction: the opcode, its integer argument (column, constant index or integer exponent)
 /// and its literal value (Literal only).
 struct Instruction {
