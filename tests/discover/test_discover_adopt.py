@@ -51,3 +51,11 @@ def test_other_targets_and_an_unfitted_template_are_refused(residual_result):
     prefill = ds.DiscoveryResult(**{**residual_result.__dict__, "target": "prefill"})
     with pytest.raises(ValueError, match="target 'energy'"):
         ds.expression_model(prefill)
+
+
+def test_an_index_outside_the_front_names_the_front(residual_result):
+    """expression_model(result, 99) was a bare "IndexError: list index out of range", naming neither the index nor
+    how many expressions the front holds (fit --pick 99 names both)."""
+    n = len(residual_result.front)
+    with pytest.raises(IndexError, match=rf"index 99: this discovery's front holds {n} expressions, 0\.\.{n - 1}"):
+        ds.expression_model(residual_result, 99)

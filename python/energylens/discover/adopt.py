@@ -60,6 +60,11 @@ def expression_model(result: DiscoveryResult, index: int | None = None, *, templ
     if index is None and result.chosen is None:
         raise ValueError("this discovery result has no scored expression (its run was interrupted before one was "
                          "scored; the front found is under search['unscored']): rerun the discovery")
+    n = len(result.front)
+    if index is not None and not -n <= index < n:  # (a bare "list index out of range")
+        raise IndexError(f"index {index}: this discovery's front holds {n} expressions"
+                         + (f", 0..{n - 1} (the first column of discover's table)" if n else "")
+                         + ", or None for the chosen one")
     formula = front_formula(result.front, result.chosen if index is None else index)
     if result.target == "residual":
         if template is None:
