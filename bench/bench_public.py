@@ -39,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_env import call_seconds  # noqa: E402
 from bench_model import _features_at, _sweep_features  # noqa: E402
 from numpy_forward import energy_forward  # noqa: E402
 
@@ -67,13 +68,7 @@ def sample(fn, repeats: int) -> dict:
 def per_call(fn, calls: int, warm_up: int = 20) -> dict:
     """Median/min/max seconds of each of ``calls`` consecutive calls after ``warm_up`` calls: a standalone
     loop, warm caches (sample() times a few calls between other work)."""
-    for _ in range(warm_up):
-        fn()
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    times = call_seconds(fn, calls, warm_up)
     return {"median_s": float(np.median(times)), "min_s": min(times), "max_s": max(times), "samples": calls,
             "calls_per_sample": 1}
 
