@@ -64,6 +64,11 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     if bad.size:
         raise ValueError(f"{type(model).__name__}.fit: energy_j must be finite and > 0; bad rows (0-based): "
                          f"{bad[:10].tolist()}")
+    if not model.param_names:  # (the native "fit_expression: the expression has no constants to fit")
+        raise ValueError(f"{type(model).__name__}.fit: {str(model.expression)!r} has no constant to fit: integers and "
+                         "rationals stay fixed, floats are fitted constants; write one where a constant should be "
+                         "fitted ('2.0*E_mem + 1.0', not '2*E_mem + 1') or name its symbols in params=; as written, "
+                         "the model predicts without a fit")
     if len(y) < len(model.param_names):
         k = len(model.param_names)
         raise ValueError(f"{type(model).__name__}.fit: {plural(len(y), 'row')} for {k} constants; the fit needs at "
