@@ -255,3 +255,22 @@ def test_cli_fits_the_latency_model_on_a_splitwise_table(tmp_path, capsys):
     path.write_text("\n".join((SPLITWISE_HEADER, *rows)) + "\n")
     assert cli_main(["fit", str(path), "-o", str(tmp_path / "lat.json"), "--bootstrap", "0", "--starts", "2"]) == 0
     assert "fitted the latency model only" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("reader", ["splitwise", "mlenergy_v2"])
+def test_an_export_missing_a_column_names_the_one_spelled_like_it(tmp_path, reader):
+    """The three export readers open a file through one files.read_export: the ML.ENERGY v2 and Splitwise ones now
+    name a misspelt column beside the missing one, as the v3 reader did (the message was the bare list)."""
+    path = tmp_path / "export.csv"
+    if reader == "splitwise":
+        path.write_text("\n".join((SPLITWISE_HEADER.replace("prompt_size", "prompt_sise"), *SPLITWISE_ROWS)) + "\n")
+        said = "not a Splitwise perf_model table: missing column(s) 'prompt_size' (is 'prompt_sise' a misspelling?)"
+    else:
+        raw = pd.read_csv(datasets.bundled_path()).head(3).rename(columns={"GPU": "GPUs"})
+        raw.to_csv(path, index=False)
+        said = "not an ML.ENERGY v2 flat table: missing column(s) 'GPU' (is 'GPUs' a misspelling?)"
+    with pytest.raises(ProfileSchemaError) as info:
+        getattr(datasets, reader)(path)
+    assert said in str(info.value), str(info.value)
+    with pytest.raises(FileNotFoundError, match=r"table not found: .*nope\.csv"):
+        getattr(datasets, reader)(tmp_path / "nope.csv")

@@ -20,8 +20,8 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import cells, tables
 from energylens.profiles.export_columns import in_export_columns
-from energylens.profiles.files import check_csv_file, read_export_csv, suffix_kind
-from energylens.profiles.header import check_unique_csv_header, csv_header, missing_said
+from energylens.profiles.files import check_csv_file, read_export, suffix_kind
+from energylens.profiles.header import csv_header, missing_said
 from energylens.profiles.mlenergy_v3 import (
     MLENERGY_V3_COLUMNS,
     MLENERGY_V3_SIGNATURE,
@@ -207,15 +207,8 @@ def mlenergy_v2(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """
     src_path = Path(path) if path is not None else bundled_path()
     src = str(src_path)
-    if not src_path.is_file():
-        raise FileNotFoundError(f"ML.ENERGY v2 table not found: {src}")
-    raw = read_export_csv(src_path, "ML.ENERGY v2 flat table")
-    check_unique_csv_header(src_path, src, "ML.ENERGY v2 flat table")
-    missing = [c for c in ("category", "task", *_COLUMN_MAP) if c not in raw.columns]
-    if missing:
-        raise ProfileSchemaError(
-            f"{src}: not an ML.ENERGY v2 flat table: missing column(s) {', '.join(map(repr, missing))}",
-            source=src, column=missing[0])
+    v2_columns = ("category", "task", *_COLUMN_MAP)
+    raw = read_export(src_path, "ML.ENERGY v2", "an ML.ENERGY v2 flat table", v2_columns, v2_columns)
 
     refuse_empty_rows(raw, src, cells.is_blank(raw["Model"]))  # a spreadsheet's trailing ',,,,' rows
     df = raw.rename(columns=_COLUMN_MAP)
@@ -285,16 +278,8 @@ def splitwise(path: str | os.PathLike) -> pd.DataFrame:
             (the message names the rows).
     """
 
-    src_path = Path(path)
-    src = str(src_path)
-    if not src_path.is_file():
-        raise FileNotFoundError(f"Splitwise table not found: {src}")
-    raw = read_export_csv(src_path, "Splitwise perf_model table")
-    check_unique_csv_header(src_path, src, "Splitwise perf_model table")
-    missing = [c for c in SPLITWISE_SIGNATURE if c not in raw.columns]
-    if missing:
-        raise ProfileSchemaError(f"{src}: not a Splitwise perf_model table: missing column(s) "
-                                 f"{', '.join(map(repr, missing))}", source=src, column=missing[0])
+    src = str(path)
+    raw = read_export(path, "Splitwise", "a Splitwise perf_model table", SPLITWISE_SIGNATURE, SPLITWISE_SIGNATURE)
     derived = raw["hardware"].astype(str).isin(SPLITWISE_DERIVED_HARDWARE)
     if derived.any():
         warnings.warn(f"{src}: dropped {int(derived.sum())} row(s) of derived (not measured) hardware "

@@ -13,7 +13,7 @@ import lzma
 import os
 import shlex
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
-from energylens.profiles.header import check_unique_columns, csv_header, drop_empty_unnamed_columns
+from energylens.profiles.header import (
+    check_unique_columns,
+    check_unique_csv_header,
+    csv_header,
+    drop_empty_unnamed_columns,
+    missing_said,
+)
 from energylens.profiles.unreadable import (
     COMMENT_RULE,
     READ_ERRORS,
@@ -37,7 +43,7 @@ from energylens.profiles.unreadable import (
 )
 
 __all__ = ["check_csv_file", "check_input_file", "table_kind", "suffix_kind", "read_export_csv", "read_parquet_table",
-           "read_csv_file", "read_user_table", "READ_PROGRESS", "LARGE_CSV_BYTES", "LARGE_COMPRESSED_BYTES", "ANNOUNCE_CSV_BYTES",
+           "read_csv_file", "read_user_table", "read_export", "READ_PROGRESS", "LARGE_CSV_BYTES", "LARGE_COMPRESSED_BYTES", "ANNOUNCE_CSV_BYTES",
            "ANNOUNCE_COMPRESSED_BYTES"]
 
 _SNIFF_BYTES = 65536
@@ -292,13 +298,40 @@ def read_export_csv(path: str | os.PathLike, what: str) -> pd.DataFrame:
     return frame if parquet else check_row_lengths(frame, str(path), Path(path))
 
 
-def read_user_table(p: Path, what: str, error: type) -> pd.DataFrame:
-    """Every cell of the user ``what`` (``"GPU table"``, ``"model table"``) CSV ``p`` as text, after the checks of
+def read_export(path: str | os.PathLike, name: str, what: str, required: Sequence[str],
+                known: Iterable[str] = ()) -> pd.DataFrame:
+    """The export ``path`` of ``name`` (``"ML.ENERGY v3"``, a FileNotFoundError ``"ML.ENERGY v3 table not found"``
+    where it is not a file) read by :func:`read_export_csv` as ``what`` (``"an ML.ENERGY v3 export"``), its header
+    checked for a repeated name, and a ProfileSchemaError naming the file and the ``required`` columns it lacks, each
+    with the column spelled closest to it that is not one of ``known`` (the export's columns under their own meaning)."""
+    p = Path(path)
+    src = str(p)
+    if not p.is_file():
+        raise FileNotFoundError(f"{name} table not found: {src}")
+    bare = what.split(" ", 1)[1]  # without its article
+    raw = read_export_csv(p, bare)
+    check_unique_csv_header(p, src, bare)
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise ProfileSchemaError(f"{src}: not {what}: missing column(s) {missing_said(missing, raw.columns, known)}",
+                                 source=src, column=missing[0])
+    return raw
+
+
+def read_user_table(path: str | os.PathLike, what: str, error: type, bundled: str) -> pd.DataFrame:
+    """Every cell of the user ``what`` (``"GPU table"``, ``"model table"``; the columns of energylens/data/``bundled``)
+    CSV ``path`` as text (a folder is an ``error``, a missing file a FileNotFoundError), after the checks of
     :func:`check_csv_file` and :func:`ragged_row_error`, without a spreadsheet's empty unnamed columns; a repeated
     column, or a file pandas cannot read, raises ``error`` naming the file. A .csv.zst is read through
     :func:`open_zst` (as :func:`read_csv_file` reads a profile table), so one cut short is refused, also where the
     cut falls between two rows (pandas' own .zst read then ended there without a word, a shorter table)."""
+    p = Path(path)
     src = str(p)
+    if p.is_dir():
+        raise error(f"{p}: is a folder, not a file; a {what} is a CSV file with the columns of "
+                    f"energylens/data/{bundled}", source=src)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} not found: {p}")
     check_csv_file(p, what, error)  # ';' / tab separated (Excel), UTF-16, empty, binary: named
     ragged = ragged_row_error(p, src, what, error)  # a row with too many or too few fields
     if ragged is not None:

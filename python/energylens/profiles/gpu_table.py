@@ -25,7 +25,6 @@ import re
 from collections import Counter
 from dataclasses import replace
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -183,13 +182,7 @@ def load_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
 
 
 def _table_rows(path: str | os.PathLike) -> list[tuple[int, GpuSpec]]:
-    p = Path(path)
-    if p.is_dir():
-        raise GpuTableError(f"{p}: is a folder, not a file; a GPU table is a CSV file with the columns of "
-                            "energylens/data/gpus.csv", source=str(p))
-    if not p.is_file():
-        raise FileNotFoundError(f"GPU table not found: {p}")
-    return _parse_rows(read_user_table(p, "GPU table", GpuTableError), str(p), require_usable=True)
+    return _parse_rows(read_user_table(path, "GPU table", GpuTableError, "gpus.csv"), str(path), require_usable=True)
 
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,8 +24,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError, UnknownGpuError
 from energylens.profiles import cells, tables
 from energylens.profiles.export_columns import in_export_columns
-from energylens.profiles.files import read_export_csv
-from energylens.profiles.header import check_unique_csv_header, missing_said
+from energylens.profiles.files import read_export
 from energylens.profiles.number_cells import MILLISECONDS, UNITS, non_numeric_problems
 from energylens.profiles.problems import HINT, refuse_empty_rows
 from energylens.profiles.schema import load_profiles
@@ -223,17 +221,8 @@ def mlenergy_v3(path: str | os.PathLike) -> pd.DataFrame:
             parallelism labels, or a row that violates the schema (the message names the file, column and rows).
         FileNotFoundError: no such file.
     """
-    p = Path(path)
-    src = str(p)
-    if not p.is_file():
-        raise FileNotFoundError(f"ML.ENERGY v3 table not found: {src}")
-    raw = read_export_csv(p, "ML.ENERGY v3 export")
-    check_unique_csv_header(p, src, "ML.ENERGY v3 export")
-    missing = [c for c in _REQUIRED if c not in raw.columns]
-    if missing:
-        raise ProfileSchemaError(f"{src}: not an ML.ENERGY v3 export: missing column(s) "
-                                 f"{missing_said(missing, raw.columns, MLENERGY_V3_COLUMNS)}", source=src,
-                                 column=missing[0])
+    src = str(path)
+    raw = read_export(path, "ML.ENERGY v3", "an ML.ENERGY v3 export", _REQUIRED, MLENERGY_V3_COLUMNS)
     refuse_empty_rows(raw, src, cells.is_blank(raw["model_id"]))  # a spreadsheet's trailing ',,,,' rows
     _check_gpus(raw, src)
     task = raw["task"].astype(str)

@@ -16,7 +16,6 @@ import dataclasses
 import difflib
 import math
 import os
-from pathlib import Path
 
 import pandas as pd
 
@@ -168,8 +167,8 @@ def _column_like(header: str, known: tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _read(p: Path) -> pd.DataFrame:
-    frame = read_user_table(p, "model table", ModelTableError)
+def _read(p: str | os.PathLike) -> pd.DataFrame:
+    frame = read_user_table(p, "model table", ModelTableError, "models.csv")
     frame.columns = [str(c).strip() for c in frame.columns]
     known = _columns()
     if unknown := [c for c in frame.columns if c not in known]:
@@ -184,13 +183,7 @@ def _read(p: Path) -> pd.DataFrame:
 
 def _table_rows(path: str | os.PathLike) -> list[tuple[int, tables.ModelSpec, dict[str, str]]]:
     """(zero-based data row, spec, extra cells) per model; a model on two rows is one (:func:`_merge`)."""
-    p = Path(path)
-    if p.is_dir():
-        raise ModelTableError(f"{p}: is a folder, not a file; a model table is a CSV file with the columns of "
-                              "energylens/data/models.csv", source=str(p))
-    if not p.is_file():
-        raise FileNotFoundError(f"model table not found: {p}")
-    frame, source = _read(p), str(p)
+    frame, source = _read(path), str(path)
     out: dict[str, tuple[int, tables.ModelSpec, dict[str, str]]] = {}
     seen: dict[str, tuple[int, str]] = {}  # normalised name -> (row, model)
     for row, rec in enumerate(frame.to_dict("records")):
