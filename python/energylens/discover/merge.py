@@ -96,10 +96,11 @@ def same_predictions(a: np.ndarray, b: np.ndarray, rtol: float = SAME_RTOL) -> b
 
 
 def _why(same_form: bool, same_pred: bool) -> str:
+    rtol = f"{SAME_RTOL:.0e}".replace("e-0", "e-")  # 1e-4
     if not same_form:
-        return f"the same predictions on every row (to {SAME_RTOL:g}, relative) as a simpler expression"
+        return f"the same predictions on every row (to {rtol}, relative) as a simpler expression"
     if same_pred:
-        return f"the same expression up to its constants (the same predictions on every row, to {SAME_RTOL:g})"
+        return f"the same expression up to its constants, with the same predictions on every row (to {rtol})"
     return "the same expression up to its constants, a worse fit of it (a higher CV error)"
 
 

@@ -127,7 +127,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     if result.merged:
         lines += ["", f"Merged: {len(result.merged)} front expression(s), each into an entry above (the same expression "
                   "up to its constants, or the same predictions on every row): " + "; ".join(
-                      f"`{m['expression']}` into {m['into']} ({m['why']})" for m in result.merged) + "."]
+                      f"`{m['expression']}` into {m['into']}: {m['why']}" for m in result.merged) + "."]
     if result.dropped:
         lines += ["", f"Left out: {len(result.dropped)} front expression(s) whose constants no fit could give a "
                   "finite error on the training rows: " + "; ".join(f"`{d['expression']}`" for d in result.dropped) + "."]
