@@ -469,7 +469,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     given = dict(tpot_limit_s=tpot_limit_s, ttft_limit_s=ttft_limit_s, rate_per_s=rate_per_s, max_utilization=max_utilization,
                  per_token=per_token, carbon_g_per_kwh=carbon_g_per_kwh, gpu_memory_utilization=gpu_memory_utilization,
                  node_size=node_size, runtime_reserve_gib=runtime_reserve_gib, activation_tokens=activation_tokens)
-    options = checked_options(given, top=top, objective=objective, threads=threads)
+    options, given = checked_options(given, top=top, objective=objective, threads=threads)
     axes = dict(tp=tp, pp=pp, dp=dp, ep=ep, max_num_seqs=max_num_seqs, precision=precision, kv_cache_dtype=kv_cache_dtype)
     space, indices, labels, measured = _space(model, gpus, input_tokens, output_tokens, axes, workload_weights, candidates,
                                               price_per_gpu_hour, rate_per_s, measured_latency, options)

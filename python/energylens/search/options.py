@@ -214,9 +214,9 @@ def refit_printer() -> Callable[[int, int], None]:
 _VALIDATED = ("tpot_limit_s", "ttft_limit_s", "rate_per_s", "carbon_g_per_kwh", "max_utilization", "gpu_memory_utilization")
 
 
-def checked_options(given: dict[str, Any], **kw) -> dict[str, Any]:
-    """:func:`native_options` of a search's ``given`` options (and ``kw``); ``given``'s numbers replaced, in place, by
-    the floats it checked (:data:`_VALIDATED`)."""
+def checked_options(given: dict[str, Any], **kw) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(:func:`native_options` of a search's ``given`` options and ``kw``, a copy of ``given`` with its numbers
+    replaced by the floats those checked (:data:`_VALIDATED`), what the settings record); ``given`` is left as
+    passed."""
     options = native_options(**kw, **given)
-    given.update({k: options[k] for k in _VALIDATED if given[k] is not None})
-    return options
+    return options, {**given, **{k: options[k] for k in _VALIDATED if given.get(k) is not None}}
