@@ -11,17 +11,12 @@ import energylens
 from energylens import _core
 from energylens.errors import UnknownGpuError, UnknownModelError
 from energylens.search import SearchResult, build_space
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import native_options
 from energylens.search.memory import NVLS_BYTES_PER_GPU
 from energylens.search.result import TERMS
 
 GIB = 2.0**30
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _evaluate(space, model, opts=None, index=None):

@@ -14,15 +14,9 @@ import pytest
 
 import energylens
 from energylens.model import EnergyModel, LatencyModel
-from energylens.search.api import bundled_model
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _search(em, **kw):

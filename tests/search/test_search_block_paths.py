@@ -9,13 +9,8 @@ import pytest
 from test_search_exact import MODELS, _compare, _random_params
 
 from energylens import _core
-from energylens.search.api import REASONS, bundled_model, native_options
+from energylens.search.api import REASONS, native_options
 from energylens.search.space import build_space
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _long_context_space(rng, n_work: int, n_batch: int):

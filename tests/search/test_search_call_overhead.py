@@ -9,16 +9,11 @@ import pytest
 import energylens
 import energylens.search.api as api
 import energylens.search.frames as frames
-from energylens.search.api import bundled_model, run_engine
+from energylens.search.api import run_engine
 from energylens.search.options import native_options
 from energylens.search.space import build_space
 
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def test_an_empty_result_builds_no_whole_front(model, monkeypatch):

@@ -11,17 +11,12 @@ import pytest
 
 import energylens
 from energylens.profiles import tables
-from energylens.search.api import bundled_model, native_options, run_engine
+from energylens.search.api import native_options, run_engine
 from energylens.search.candidates import candidate_space
 from energylens.search.oracle import brute_force
 from energylens.search.space import COMBO_FIELDS
 
 BASE = dict(gpu="H100", batch_size=8, input_tokens=1000, output_tokens=200)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _table() -> pd.DataFrame:

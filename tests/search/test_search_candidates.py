@@ -11,15 +11,10 @@ from test_search_exact import _assert_same_memory
 
 import energylens
 from energylens.profiles import tables
-from energylens.search.api import REASONS, bundled_model, native_options, run_engine
+from energylens.search.api import REASONS, native_options, run_engine
 from energylens.search.candidates import candidate_space
 from energylens.search.oracle import brute_force
 from energylens.search.space import build_space
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 @pytest.mark.parametrize("seed", range(4))

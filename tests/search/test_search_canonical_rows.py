@@ -6,16 +6,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import energylens
 from energylens.profiles import tables
-from energylens.search.api import bundled_model
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _table(modality, ssm, compute) -> pd.DataFrame:

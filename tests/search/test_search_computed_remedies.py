@@ -5,17 +5,11 @@ nothing searched could): before, "add --tp / smaller --max-num-seqs, faster GPUs
 import pytest
 
 import energylens
-from energylens.search.api import bundled_model
 from energylens.search.reach import reach_sentence
 from energylens.search.remedies import computed_remedy, tp_heads_sentence
 
 L8, L70, L405 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-405B-Instruct"
 KW = dict(input_tokens=512, output_tokens=256, bootstrap=False)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def test_a_limit_no_searched_axis_reaches_names_what_could(model):

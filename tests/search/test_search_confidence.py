@@ -18,7 +18,7 @@ from energylens.cli.main import main
 from energylens.errors import IntervalsUnavailableError
 from energylens.model import EnergyModel, LatencyModel
 from energylens.search import build_space
-from energylens.search.api import bundled_model, calibrate_latency, native_options, run_engine
+from energylens.search.api import calibrate_latency, native_options, run_engine
 from energylens.search.confidence import ENUMERATE_MAX, confidence_limits, upper_quantiles
 from energylens.search.result import _round_up
 from energylens.search.space import COMBO_FIELDS
@@ -26,11 +26,6 @@ from energylens.search.space import COMBO_FIELDS
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
 MODELS = ["meta-llama/Llama-3.1-8B-Instruct", L70, "Qwen/Qwen3-30B-A3B"]
 GPUS = ["H100", "H200", "B200", "A100-SXM4-80GB"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _space(**kw):

@@ -11,7 +11,7 @@ import pytest
 
 from energylens import _core, search
 from energylens.profiles import tables
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import native_options
 from energylens.search.oracle import brute_force
 from energylens.search.space import build_space
 
@@ -19,11 +19,6 @@ from energylens.search.space import build_space
 MODELS = [("nvidia/NVIDIA-Nemotron-Nano-12B-v2", "bf16"), ("openai/gpt-oss-20b", "mxfp4"),
           ("google/gemma-3-27b-it", "bf16"), ("meta-llama/Llama-4-Scout-17B-16E-Instruct", "bf16"),
           ("Qwen/Qwen3-VL-30B-A3B-Instruct", "bf16"), ("Qwen/Qwen3-30B-A3B", "fp8")]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _copy(name: str) -> tables.ModelSpec:

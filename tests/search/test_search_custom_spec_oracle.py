@@ -10,7 +10,6 @@ import pytest
 from test_search_exact import _compare, _random_params
 
 from energylens.profiles import tables
-from energylens.search.api import bundled_model
 from energylens.search.space import build_space
 
 
@@ -25,11 +24,6 @@ SPECS = [_spec("meta-llama/Llama-3.1-8B-Instruct", "lab/dense", n_layers=40, d_m
          _spec("google/gemma-3-27b-it", "lab/slide", sliding_window=2048.0),
          _spec("Qwen/Qwen3-VL-30B-A3B-Instruct", "lab/vl", vision_layers=32.0),
          _spec("openai/gpt-oss-20b", "lab/oss")]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -10,7 +10,6 @@ import pytest
 from tests.search.quiet_search import quiet_search
 
 from energylens.profiles import tables
-from energylens.search.api import bundled_model
 from energylens.search.remedies import ep_experts_sentence, ep_group_sentence, tp_heads_sentence
 
 L405 = "meta-llama/Llama-3.1-405B-Instruct"
@@ -20,11 +19,6 @@ DENSE = dataclasses.replace(tables.estimate_architecture(7.0), name="org/custom-
 MOE = dataclasses.replace(tables.find_model("Qwen/Qwen3-30B-A3B"), name="org/moe-30b", aliases=())
 MOE60 = dataclasses.replace(MOE, name="org/moe-60e", n_experts=60, experts_per_token=4)
 BIG = dataclasses.replace(tables.find_model("Qwen/Qwen3-235B-A22B"), name="org/moe-235b", aliases=())
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 _search = quiet_search

@@ -8,16 +8,11 @@ from test_search_exact import _assert_same_memory
 
 import energylens
 from energylens import _core
-from energylens.search.api import bundled_model, native_options, run_engine
+from energylens.search.api import native_options, run_engine
 from energylens.search.oracle import REASONS, brute_force
 from energylens.search.space import build_space
 
 MODELS = ["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "Qwen/Qwen3-30B-A3B", "google/gemma-3-12b-it"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _space(rng, weights="equal"):

@@ -8,7 +8,7 @@ import pytest
 
 from cpp_binaries import cpp_test_binary
 from energylens import _core
-from energylens.search.api import REASONS, bundled_model, native_options, run_engine
+from energylens.search.api import REASONS, native_options, run_engine
 from energylens.search.oracle import REASONS as ORACLE_REASONS
 from energylens.search.oracle import brute_force
 from energylens.search.space import build_space
@@ -16,11 +16,6 @@ from energylens.search.space import build_space
 MODELS = ["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "Qwen/Qwen3-30B-A3B", "openai/gpt-oss-20b",
           "meta-llama/Llama-3.2-1B-Instruct"]
 GPUS = ["H100", "A100-SXM4-80GB", "H200", "B200", "L40S", "A100-SXM4-40GB"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _random_params(model, rng):

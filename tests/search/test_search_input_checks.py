@@ -16,18 +16,12 @@ from energylens.cli.main import main
 from energylens.outputs import image_file
 from energylens.profiles import tables
 from energylens.search import build_space
-from energylens.search.api import bundled_model
 from energylens.search.plot import PLOT_FORMATS
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
 ARGS = ["search", "--model", L8, "--gpus", "H100", "--input-tokens", "512", "--output-tokens", "256", "--tp", "1",
         "--max-num-seqs", "8,16"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,11 @@ import pytest
 from tests.search.quiet_search import quiet_search
 
 from energylens.profiles import tables
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import native_options
 from energylens.search.remedies import _REASONS, _evaluate, _tp_values, node_tp_values
 from energylens.search.space import build_space
 
 BIG = "meta-llama/Llama-3.1-405B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 _search = quiet_search

@@ -14,16 +14,11 @@ import pytest
 
 import energylens
 from energylens.profiles.tables import gpu_spec
-from energylens.search.api import bundled_model, calibrate_latency
+from energylens.search.api import calibrate_latency
 from energylens.search.oracle import brute_force
 from energylens.search.space import build_space
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _with(model, **params):

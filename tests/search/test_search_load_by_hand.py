@@ -19,15 +19,10 @@ from energylens.cli.main import main
 from energylens.profiles.limits import MAX_GPU_COUNT
 from energylens.profiles.tables import gpu_spec
 from energylens.search import build_space
-from energylens.search.api import bundled_model, calibrate_latency, native_options
+from energylens.search.api import calibrate_latency, native_options
 
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
 RATE, L_IN, L_OUT = 20.0, 1000, 300
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,9 @@ import pandas as pd
 import pytest
 from tests.search.quiet_search import search_quietly
 
-from energylens.search.api import REASONS, bundled_model
+from energylens.search.api import REASONS
 
 MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen3-30B-A3B"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 _search = search_quietly

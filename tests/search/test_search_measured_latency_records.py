@@ -10,14 +10,7 @@ import pandas as pd
 import pytest
 from tests.search.quiet_search import search_quietly
 
-from energylens.search.api import bundled_model
-
 MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 _search = search_quietly

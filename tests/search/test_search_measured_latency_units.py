@@ -12,15 +12,9 @@ import pytest
 from tests.search.quiet_search import search_quietly
 
 from energylens.cli.main import main
-from energylens.search.api import bundled_model
 from energylens.search.measured import IMPLAUSIBLE_BELOW, IMPLAUSIBLE_RATIO
 
 MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 _search = search_quietly

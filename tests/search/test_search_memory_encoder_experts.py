@@ -13,16 +13,11 @@ import pytest
 
 from energylens.profiles import tables
 from energylens.search import memory
-from energylens.search.api import bundled_model, native_options, run_engine
+from energylens.search.api import native_options, run_engine
 from energylens.search.oracle import brute_force
 from energylens.search.space import COMBO_FIELDS, build_space
 
 VL, OMNI = "Qwen/Qwen3-VL-30B-A3B-Instruct", "Qwen/Qwen3-Omni-30B-A3B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _space(name, tp=2, dp=2, pp=1, gpu="B200", precision="bf16"):

@@ -9,17 +9,12 @@ import pytest
 
 from energylens import _core
 from energylens.profiles.features import build_features
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import native_options
 from energylens.search.space import build_space
 
 MODELS = ["mixtral-8x7b", "Qwen/Qwen3-30B-A3B", "openai/gpt-oss-20b", "nvidia/NVIDIA-Nemotron-Nano-9B-v2",
           "meta-llama/Llama-4-Scout-17B-16E-Instruct", "llama-3.1-8b", "google/gemma-3-12b-it"]
 STRUCTURAL = 5  # reasons below this code are structural (the configuration cannot be launched)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _space(rng):

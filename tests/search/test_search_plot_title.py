@@ -8,14 +8,8 @@ import matplotlib.figure
 import pytest
 
 import energylens
-from energylens.search.api import bundled_model
 
 matplotlib.use("Agg")
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _title(monkeypatch, result, path) -> str:

@@ -7,15 +7,9 @@ only a higher limit helps."""
 import pytest
 from tests.search.quiet_search import quiet_search
 
-from energylens.search.api import bundled_model
 from energylens.search.reach import reach_sentence
 
 L8, L70 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def test_an_impossible_ttft_limit_names_no_faster_gpu(model):

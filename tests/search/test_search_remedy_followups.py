@@ -5,18 +5,11 @@ printed H100."""
 
 import dataclasses
 
-import pytest
 from tests.search.quiet_search import quiet_search
 
 from energylens.profiles import tables
-from energylens.search.api import bundled_model
 
 MOE = "Qwen/Qwen3-30B-A3B"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 _search = quiet_search

@@ -7,19 +7,12 @@ import json
 import math
 
 import numpy as np
-import pytest
 
 import energylens
-from energylens.search.api import bundled_model
 from energylens.search.result import TERMS
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 QWEN = "Qwen/Qwen3-30B-A3B-Instruct-2507"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def test_frame_and_json_agree_on_a_price_not_given(model):

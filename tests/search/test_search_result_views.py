@@ -11,18 +11,13 @@ import energylens
 import energylens.search.options as options_module
 from energylens.cli.main import main
 from energylens.search import build_space
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import native_options
 from energylens.search.caps import collapse_caps, engine_top_k
 from energylens.search.confidence import ENUMERATE_MAX, confidence_limits
 
 L8 = "meta-llama/Llama-3.1-8B-Instruct"
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
 CAPS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import pytest
 import energylens
 from energylens.cli.main import main
 from energylens.profiles import tables
-from energylens.search.api import bundled_model
 from energylens.search.memory import (
     MEMORY_DEFAULTS,
     NVLS_BYTES_PER_GPU,
@@ -24,11 +23,6 @@ from energylens.search.memory import (
 
 GIB = 2.0**30
 L70 = "meta-llama/Llama-3.1-70B-Instruct"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _per_gpu(model, gpu, **kw):

@@ -12,16 +12,11 @@ from energylens import _core
 from energylens.cli.main import main
 from energylens.profiles import tables
 from energylens.profiles.alias_cells import alias_cell
-from energylens.search.api import bundled_model, native_options
+from energylens.search.api import native_options
 from energylens.search.serving_limits import fp8_block_misfit, row_limits, tp_sharded_width
 from energylens.search.space import build_space
 
 Q235_FP8 = "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"  # experts 1536 wide, 128 x 128 blocks (v3 ran it TP8 + EP8)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _reasons(space, model) -> list[str]:

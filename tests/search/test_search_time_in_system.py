@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 from test_search_exact import _compare, _random_params, _random_space
 
-from energylens.search.api import bundled_model, calibrate_latency, native_options, run_engine
+from energylens.search.api import calibrate_latency, native_options, run_engine
 from energylens.search.space import COMBO_FIELDS, build_space
 
 STALL = COMBO_FIELDS.index("prefill_stall")
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _with_sigma(space, sigma):

@@ -15,16 +15,11 @@ from energylens.model import reference
 from energylens.profiles.features import build_features
 from energylens.search import build_space
 from energylens.search import search as run_search
-from energylens.search.api import bundled_model, native_options, run_engine
+from energylens.search.api import native_options, run_engine
 from energylens.search.oracle import brute_force
 
 GPUS = ["H100", "GB200", "H100 NVL", "L40S", "MI300X", "B300"]
 MODELS = ["Qwen/Qwen3-30B-A3B", "llama-3.1-70b", "llama-3.1-8b"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _evaluate(space, model, options=None):

@@ -15,16 +15,10 @@ import warnings
 import pytest
 
 import energylens
-from energylens.search.api import bundled_model
 from energylens.search.assumed import _stage_pp
 
 MOE = ["deepseek-ai/DeepSeek-V3", "moonshotai/Kimi-K2-Instruct", "zai-org/GLM-4.5", "zai-org/GLM-4.5-Air",
        "meta-llama/Llama-4-Maverick-17B-128E-Instruct"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    return bundled_model()
 
 
 def _search(model, name, gpu, precision, **kw):
