@@ -4,10 +4,16 @@ limit ~300x below the lowest reachable on B200 was told "what could: GPUs with m
 MI355X ...)", which have 1.1x B200's compute and miss the limit as far; the TPOT case on the fastest GPU said that
 only a higher limit helps."""
 
+import numpy as np
 import pytest
 from tests.search.quiet_search import quiet_search
 
-from energylens.search.reach import reach_sentence
+from energylens.profiles import tables
+from energylens.search.api import native_options
+from energylens.search.kv_fp8 import respec_space
+from energylens.search.reach import _lowest, _widened_caps, faster_reach, reach_sentence
+from energylens.search.remedies import _label
+from energylens.search.space import build_space
 
 L8, L70 = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"
 
@@ -69,3 +75,23 @@ def test_the_bundled_model_note_is_said_once(model):
     text = reach_sentence(r.settings, bundled=True)
     assert text.count("--model-file") == 1, text
     assert "only a higher --tpot-limit" in text and "only a higher --ttft-limit" in text, text
+
+
+@pytest.mark.parametrize("name", ["tpot", "ttft"])
+@pytest.mark.parametrize("rate", [None, 8.0], ids=["fixed_batch", "load"])
+def test_a_faster_gpus_lowest_is_the_lowest_over_latency_reachs_caps(model, name, rate):
+    # faster_reach evaluates the searched max_num_seqs and 1, latency_reach the powers of two between as well: the
+    # lowest TPOT / TTFT (value and configuration) is the same, at the smallest cap, with pp 2's microbatches too
+    space = build_space(["llama-3.1-70b", "mixtral-8x7b"], ["A100-SXM4-80GB"], input_tokens=[1500],
+                        output_tokens=[300], tp=[2, 4], pp=[1, 2], max_num_seqs=[48, 200])
+    options = native_options(**{f"{name}_limit_s": 1e-4}, **({} if rate is None else {"rate_per_s": rate}))
+    phi = model.latency_model.theta
+    faster = faster_reach(space, model.theta, phi, options, name)
+    assert len(faster) >= 3 and all(f["value_s"] is not None for f in faster)
+    for f in faster:
+        sub = respec_space(space, gpus=[tables.gpu_spec(f["gpu"])])
+        wide, ok, value, _ = _lowest(sub, model.theta, phi, options, (name,), _widened_caps(space))
+        assert {1.0, 2.0, 4.0, 32.0} <= set(wide.max_num_seqs)  # the caps latency_reach adds
+        i = int(np.argmin(value[name]))
+        assert ok[i] and (f["value_s"], f["config"]) == (float(value[name][i]), _label(wide, i))
+        assert f["config"].endswith(" B1")

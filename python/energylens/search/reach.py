@@ -86,10 +86,14 @@ def _cheapest(space: SearchSpace, sub: SearchSpace, ev, ok, options: dict[str, A
 
 def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
     """Per GPU of the table with more of what bounds latency ``name`` than every searched one (:func:`_faster`), the
-    searched models, formats and axes on it as :func:`latency_reach` widens them: the GPU, its figure, the lowest
-    predicted value and its configuration (None: nothing there passes the other checks, e.g. memory) and whether it
-    meets the applied limit. A GPU that cannot take a searched format is left out; None where a model has no spec of
-    its own (a candidate table's estimate) or a space is too large to evaluate."""
+    searched models, formats and axes on it, with every TP value a model's heads allow within a node as
+    :func:`latency_reach` takes them and max_num_seqs the searched ones and 1 (:func:`_lowest`'s default, not
+    :func:`_widened_caps`: TPOT and TTFT never fall as the running batch grows, so the lowest is at the smallest
+    cap that passes the other checks, and a smaller cap only frees memory; the powers of two between serve
+    latency_reach's ``cheapest``, which this does not look for): the GPU, its figure, the lowest predicted value
+    and its configuration (None: nothing there passes the other checks, e.g. memory) and whether it meets the
+    applied limit. A GPU that cannot take a searched format is left out; None where a model has no spec of its own
+    (a candidate table's estimate) or a space is too large to evaluate."""
     out = []
     for figure, gpu in _faster({c.gpu for c in space.combos}, name):
         try:
@@ -114,8 +118,9 @@ def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], close
     predicted TPOT / TTFT over every TP value a model's heads allow within a node and the default max_num_seqs
     down to 1 (:func:`_widened_caps`; the searched GPUs, precisions and other axes), with its configuration, which
     of those axis values were not searched, and ``cheapest`` (:func:`_cheapest`: the lowest objective there within
-    every limit, or None); where a lowest does not meet its limit, ``faster``: the same on each GPU with more of
-    what bounds it (:func:`faster_reach`). None otherwise."""
+    every limit, or None); where a lowest does not meet its limit, ``faster``: the lowest on each GPU with more of
+    what bounds it (:func:`faster_reach`, the same TP values and the searched caps and 1, where the lowest is).
+    None otherwise."""
     if not closest or not closest.get("unmet") or indices is not None:
         return None
     low = _lowest(space, theta, phi, options, closest["unmet"], _widened_caps(space))
