@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from feature_parity import assert_same_features
 
 from data_paths import V3
 from energylens.profiles import gpu_table
@@ -21,9 +22,7 @@ def _assert_same(frame: pd.DataFrame) -> None:
     validated = as_profiles(frame, require_energy=False).reset_index(drop=True)
     want = features_of(validated)  # the pandas path: every column read from the DataFrame
     got = build_features(frame)  # through FrameColumns
-    assert list(got) == list(want)
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert_same_features(got, want)
 
 
 @pytest.fixture(scope="module")

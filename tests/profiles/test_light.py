@@ -8,12 +8,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from feature_parity import assert_light_matches_full
 
 from data_paths import V3 as V3_CSV
 from energylens.model import EnergyModel, LatencyModel
 from energylens.profiles import load_profiles
 from energylens.profiles.datasets import mlenergy_v2
-from energylens.profiles.features import build_features, features_of
+from energylens.profiles.features import features_of
 from energylens.profiles.light import light_profiles
 
 RAW = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
@@ -27,16 +28,8 @@ def _raw(frame: pd.DataFrame, columns, n: int | None = None, seed: int = 0) -> p
 
 
 def _assert_same_features(raw: pd.DataFrame) -> None:
-    light = light_profiles(raw, require_energy=False)
-    assert light is not None
-    got = features_of(light, light.gpu_specs, light.model_specs)
-    np.testing.assert_equal(light.features(), got)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        want = build_features(load_profiles(raw, require_energy=False))
-    assert list(got) == list(want)
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    light = assert_light_matches_full(raw)
+    np.testing.assert_equal(light.features(), features_of(light, light.gpu_specs, light.model_specs))
 
 
 @pytest.fixture(scope="module")

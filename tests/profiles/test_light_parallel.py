@@ -9,13 +9,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from feature_parity import assert_light_matches_full
 
 from data_paths import V3
 from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel
 from energylens.profiles import load_profiles
 from energylens.profiles.datasets import mlenergy_v2
-from energylens.profiles.features import build_features, features_of
 from energylens.profiles.light import light_profiles
 from energylens.profiles.native_rows import row_inputs
 
@@ -30,17 +30,6 @@ def _frame(**columns) -> pd.DataFrame:
     return pd.DataFrame({**base, **columns})
 
 
-def _assert_same(raw: pd.DataFrame) -> None:
-    light = light_profiles(raw, require_energy=False)
-    assert light is not None, "the light path declined a frame it should take"
-    got = features_of(light, light.gpu_specs, light.model_specs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        want = build_features(load_profiles(raw, require_energy=False))
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
-
-
 @pytest.mark.parametrize("columns", [
     {"dp": [1, 2, 4, 8]},
     {"ep": [1, 2, 2, 1]},
@@ -49,12 +38,12 @@ def _assert_same(raw: pd.DataFrame) -> None:
     {"dp": [2, 1, 1, 3], "kv_cache_dtype": ["fp8", "auto", "fp8", "auto"], "precision": ["fp8", "bf16", "fp8", "bf16"]},
 ])
 def test_parallel_columns_give_the_full_paths_features(columns):
-    _assert_same(_frame(**columns))
+    assert_light_matches_full(_frame(**columns))
 
 
 def test_mixed_models_with_ep_only_on_the_moe_rows():
     raw = _frame(model=[MOE, DENSE, MOE, DENSE], params_b=[30.5, 8.0, 30.5, 8.0], ep=[2, 1, 2, 1], dp=[1, 2, 1, 1])
-    _assert_same(raw)
+    assert_light_matches_full(raw)
 
 
 def test_v3_rows_on_the_light_path_equal_the_full_path():
@@ -71,7 +60,7 @@ def test_v3_rows_on_the_light_path_equal_the_full_path():
                                                          "kv_cache_dtype")})
     # the shared export is fixed data whose text rows are all light-path rows (a skip here hid a decline)
     assert light_profiles(raw, require_energy=False) is not None, "the light path declined the v3 text rows"
-    _assert_same(raw)
+    assert_light_matches_full(raw)
 
 
 @pytest.mark.parametrize("columns", [

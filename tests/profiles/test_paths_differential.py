@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from feature_parity import assert_same_features
 
 from energylens.model import EnergyModel
 from energylens.profiles import load_profiles
@@ -196,9 +197,7 @@ def check_light_against_schema(raw: pd.DataFrame) -> None:
     _unchanged(raw, frame)
     got = features_of(light, light.gpu_specs, light.model_specs)
     want = build_features(frame)
-    assert list(got) == list(want)
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert_same_features(got, want)
     if row_inputs(light) is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # (an extrapolation warning: the same on both paths)

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from feature_parity import assert_same_features
 from test_paths_differential import _model, _predicted, raw_tables
 
 from energylens.errors import ProfileSchemaError
@@ -146,9 +147,7 @@ def check_frame_columns(frame: pd.DataFrame) -> None:
                 features_of(FrameColumns(plain))
             return
         got = features_of(FrameColumns(plain))
-    assert list(got) == list(want)
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert_same_features(got, want)
 
 
 _SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
