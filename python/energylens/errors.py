@@ -29,6 +29,7 @@ __all__ = [
     "MissingExtraError",
     "IntervalsUnavailableError",
     "DegenerateFitWarning",
+    "IntervalLevelWarning",
     "ExtrapolationWarning",
     "MarksDroppedWarning",
     "FailedRowsWarning",
