@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import sympy as sp
 
 from energylens.cli import main
@@ -126,3 +127,20 @@ def test_of_one_expression_fitted_to_different_values_the_better_fit_is_kept():
     assert [e.complexity for e in kept] == [7, 9]
     assert [(m["complexity"], m["into"]) for m in merged] == [(5, 1)]
     assert "a worse fit" in merged[0]["why"]
+
+
+def test_ctrl_c_while_duplicates_are_merged_keeps_the_scored_front(monkeypatch):
+    """The merge reads every entry's form with SymPy (about 10 ms an entry) after the scoring; a Ctrl-C there was a
+    bare KeyboardInterrupt that lost the scored front, as one during the scoring did before 2026-12-06. The front is
+    kept unmerged, and the run ends as an interrupted one."""
+    _front(monkeypatch, SEED4)
+
+    def interrupted(items):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ds, "merge_duplicates", interrupted)
+    with pytest.raises(ds.DiscoveryInterrupted) as stop:
+        ds.discover("bundled", progress=False)
+    result = stop.value.result
+    assert [e.complexity for e in result.front] == [12, 15, 17] and result.merged == []
+    assert result.chosen is not None and result.search["unscored"] == []

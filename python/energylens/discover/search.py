@@ -325,7 +325,10 @@ def discover(profiles: Any, *, target: str = "energy", backend: str = "auto", ma
                    "5-fold cross-validation to choose one, scores on the held-out rows)"
                    + ("; Ctrl-C again stops the scoring and keeps the expressions scored" if stop else ""))
     scored, dropped, unscored, stopped = _score_until_interrupted(front, d, seed, progress)
-    entries, merged = merge_duplicates(scored)  # rescaled duplicates took two places on the front
+    try:  # rescaled duplicates took two places on the front
+        entries, merged = merge_duplicates(scored)
+    except KeyboardInterrupt as exc:  # (~10 ms an entry of SymPy: the scored front is kept, unmerged)
+        entries, merged, stopped = [e for e, *_ in scored], [], stopped or exc
     stop = stop or stopped
     if not entries and stop is None:
         raise ValueError(f"discovery: none of the front's {len(front)} expressions can be fitted on the training rows "
