@@ -6,7 +6,7 @@ one stays, the others are listed (``DiscoveryResult.merged``).
 Structure and fitted constants are told apart: :func:`shape` is an expression's form with every fitted constant
 one placeholder, collapsed where constants only rescale (a product or sum of constants is one constant, a
 constant factor of a power's base or of a log's argument, a constant term of an exp's argument, is one factor or
-term outside it). Two entries of one shape are one expression whatever their refits gave; entries of different
+term outside it, and a factor beside a sum whose every term carries a constant goes into that sum). Two entries of one shape are one expression whatever their refits gave; entries of different
 shapes are one only where their predictions agree on every row to :data:`SAME_RTOL`.
 """
 
