@@ -14,7 +14,8 @@ import pytest
 
 from energylens.cli.main import main as cli_main
 from energylens.errors import ProfileSchemaError
-from energylens.profiles import as_profiles, limits, load_profiles
+from energylens.profiles import as_profiles, build_features, limits, load_profiles
+from energylens.profiles.gpu_table import GpuTableError, load_gpu_table
 from energylens.profiles.light import light_profiles
 
 
@@ -74,3 +75,24 @@ def test_the_floor_is_per_gpu_counting_every_replica_and_stage():
 def test_blank_power_is_not_measured_and_passes():
     frame = _frame([np.nan, 650.0, np.nan, 700.0], [1, 1, 2, 1])
     assert as_profiles(frame)["avg_power_w"].isna().sum() == 2
+
+
+@pytest.mark.parametrize(("cell", "write"), [("0.7 kW", "700"), ("700 W", "700"), ("700W", "700")])
+def test_a_gpu_tdp_with_its_unit_says_the_number_to_write(tmp_path, cell, write):
+    """A GPU table's tdp_w (and a profile's gpu_tdp_w) of '0.7 kW' said "text after the number ('kW') ... write the
+    number alone, in that unit", so 0.7 was a likely next try; the power units are known there as in avg_power_w."""
+    path = tmp_path / "gpus.csv"
+    path.write_text(f"name,hbm_bw_gbs,peak_bf16_tflops,tdp_w,interconnect_bw_gbs,memory_gb\n"
+                    f"Acme-X1,4000,800,{cell},400,96\n")
+    with pytest.raises(GpuTableError) as info:
+        load_gpu_table(path)
+    assert f"column 'tdp_w': {cell!r} is not a number: a unit after the number; column 'tdp_w' is in watts (W)" \
+           in str(info.value) and f"write {cell!r} as {write}" in str(info.value), str(info.value)
+    runs = tmp_path / "runs.csv"
+    runs.write_text("model,params_b,gpu,tp,batch_size,input_tokens,output_tokens,energy_j,gpu_hbm_bw_gbs,"
+                    f"gpu_peak_bf16_tflops,gpu_tdp_w,gpu_interconnect_bw_gbs,gpu_memory_gb\n"
+                    f"acme/x-8b,8,Acme-Y,1,32,512,256,120,4000,800,{cell},400,96\n")
+    with pytest.raises(GpuTableError) as info:
+        build_features(load_profiles(runs))
+    assert f"column 'gpu_tdp_w': {cell!r} is not a number: a unit after the number; column 'gpu_tdp_w' is in watts " \
+           f"(W)" in str(info.value) and f"write {cell!r} as {write}" in str(info.value), str(info.value)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import precision as _precision
-from energylens.profiles.number_cells import NA_WORDS, non_numeric_reason
+from energylens.profiles.number_cells import NA_WORDS, WATTS, non_numeric_reason
 from energylens.profiles.problems import EMPTY_ROW_REASON, HINT
 from energylens.profiles.row_names import RowNames
 
@@ -165,7 +165,8 @@ def cell_number(value, source: str, row: int, column: str, label: str | None = N
     try:
         x = float(str(value).strip())
     except ValueError:
-        hint = non_numeric_reason(value, label).partition(HINT)[2]  # '1,234': write 1234
+        unit = _CELL_UNITS.get(column_unit(column))  # '0.7 kW': write 700
+        hint = non_numeric_reason(value, label, unit=unit).partition(HINT)[2]  # '1,234': write 1234
         raise GpuTableError(f"{where}: {value!r} is not a number" + (f": {hint}" if hint else ""),
                             source=source, column=label, rows=rows) from None
     lo, hi = _RANGES[column]
@@ -187,6 +188,11 @@ _UNITS: dict[str, tuple[str, tuple[tuple[float, str], ...]]] = {
     "tops": ("TOP/s", ((1e3, "POP/s"), (1e-12, "OP/s"), (1e-3, "GOP/s"))),
     "gpus": ("GPUs", ()),
 }
+
+
+#: A column's unit (:func:`column_unit`) -> the unit a non-numeric cell's hint converts a written unit into
+#: (:mod:`.number_cells`): '0.7 kW' in tdp_w is 700.
+_CELL_UNITS = {"W": WATTS}
 
 
 def column_unit(column: str) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 from energylens.profiles.problems import HINT
 from energylens.profiles.unreadable import SPREADSHEET_ERROR
 
-__all__ = ["MILLISECONDS", "NA_WORDS", "UNITS", "non_numeric_problems", "non_numeric_reason"]
+__all__ = ["MILLISECONDS", "WATTS", "NA_WORDS", "UNITS", "non_numeric_problems", "non_numeric_reason"]
 
 #: pandas' missing-value words (``read_csv``'s default ``na_values``): a blank in a profile table's CSV, and so in a
 #: GPU or model table, which read their cells as text (until 2026-12-06 'N/A' there was "not a number", 'NaN' "outside
@@ -36,6 +36,11 @@ _TOKENS = "tokens per request"
 _COUNT = "a whole number"
 #: The unit of an export's own millisecond columns (ML.ENERGY v3 median_itl_ms), for ``unit=``.
 MILLISECONDS = "milliseconds (ms)"
+#: The unit of one GPU's power (a GPU table's tdp_w, a profile's gpu_tdp_w), for ``unit=``.
+WATTS = "watts (W)"
+_SUMMED_WATTS = "watts (W), summed over the GPUs"
+#: Power written with its unit: the factor to watts (case matters: mW is not MW).
+_POWER_SUFFIXES = {"W": 1.0, "w": 1.0, "kW": 1e3, "KW": 1e3, "mW": 1e-3}
 #: Column -> its unit, as the hint of a non-numeric cell names it (docs/profile-schema.md's tables).
 UNITS: Mapping[str, str] = MappingProxyType({
     "params_b": "billions of parameters (8.03 for an 8B model)", "active_params_b": "billions of parameters",
@@ -43,7 +48,7 @@ UNITS: Mapping[str, str] = MappingProxyType({
     "batch_size": "mean running sequences", "input_tokens": _TOKENS, "output_tokens": _TOKENS,
     **{c: _J for c in ("energy_j", "prefill_energy_j", "decode_energy_j")},
     **{c: _S for c in ("ttft_s", "tpot_s", "latency_s")},
-    "avg_power_w": "watts (W), summed over the GPUs",
+    "avg_power_w": _SUMMED_WATTS,
     **{c: _COUNT for c in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts",
                            "experts_per_token")},
     "image_tokens_per_image": "tokens per image", "video_frames": "frames per video prompt",
@@ -55,7 +60,8 @@ _SUFFIXES: Mapping[str, Mapping[str, float]] = MappingProxyType({
     _J: {"J": 1.0, "j": 1.0, "kJ": 1e3, "KJ": 1e3, "MJ": 1e6, "mJ": 1e-3, "Wh": 3600.0, "kWh": 3.6e6},
     _S: {"s": 1.0, "sec": 1.0, "secs": 1.0, "S": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0},
     MILLISECONDS: {"ms": 1.0, "msec": 1.0, "s": 1e3, "sec": 1e3, "us": 1e-3, "µs": 1e-3},
-    "watts (W), summed over the GPUs": {"W": 1.0, "w": 1.0, "kW": 1e3, "mW": 1e-3},
+    _SUMMED_WATTS: _POWER_SUFFIXES,
+    WATTS: _POWER_SUFFIXES,
     "billions of parameters (8.03 for an 8B model)": {"B": 1.0, "b": 1.0, "M": 1e-3, "T": 1e3},
     "billions of parameters": {"B": 1.0, "b": 1.0, "M": 1e-3, "T": 1e3},
     _TOKENS: {"tokens": 1.0, "token": 1.0, "tok": 1.0, "toks": 1.0},
