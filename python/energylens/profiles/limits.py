@@ -164,8 +164,8 @@ def filled_share(active: np.ndarray, params: np.ndarray) -> np.ndarray:
 
 def check_limits(out: Mapping[str, np.ndarray], problems: Problems, n_rows: int) -> None:
     """The schema's bounds on the parsed numbers ``out`` (float64 per column) into ``problems`` (NaN cells are not
-    checked): every :data:`LIMITS` column, and a GPU count derived as tp * pp * dp (reported on tp; n_gpus has its
-    own)."""
+    checked): every :data:`LIMITS` column, a GPU count derived as tp * pp * dp (reported on tp; n_gpus has its
+    own), and ``avg_power_w`` per GPU (:func:`power_too_low`: a value in kW)."""
     for col, lim in LIMITS.items():
         if col in out:
             v = np.asarray(out[col], dtype=np.float64)
