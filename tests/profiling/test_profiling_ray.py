@@ -27,6 +27,28 @@ def _spec(path, tiny_model: str, sweep: str = "", max_num_seqs: str = "[1, 2]", 
     return path
 
 
+def _ray_sweep(spec, store) -> subprocess.Popen:
+    """``energylens profile SPEC -o STORE --ray local --ray-no-gpus`` in a process of its own, output piped."""
+    return subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o", str(store),
+                             "--ray", "local", "--ray-no-gpus", "--power-source", "synthetic:150"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _terminated(sweep: subprocess.Popen, ready) -> str:
+    """SIGTERM to ``sweep`` once ``ready()`` returns; its stderr, after checking it exited 143 with the command
+    line's one line (the process killed if anything failed first)."""
+    try:
+        ready()
+        sweep.send_signal(signal.SIGTERM)
+        _, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 143, err
+    assert "energylens profile: terminated (SIGTERM)" in err
+    return err
+
+
 def _worker_pids() -> list[int]:
     out = []
     for p in os.listdir("/proc"):
@@ -46,23 +68,19 @@ def test_sigterm_of_a_ray_sweep_exits_143_without_rays_crash_dump(tiny_model, tm
     pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
     spec = _spec(tmp_path / "ray.toml", tiny_model, 'isolation = "process"\nmin_window_s = 60.0\n', "[1]", "[3]")
     before = set(_worker_pids())
-    sweep = subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o",
-                              str(tmp_path / "store"), "--ray", "local", "--ray-no-gpus", "--power-source",
-                              "synthetic:150"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    sweep = _ray_sweep(spec, tmp_path / "store")
+    workers: set[int] = set()
+
+    def started() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not set(_worker_pids()) - before and sweep.poll() is None:
             time.sleep(0.2)
-        workers = set(_worker_pids()) - before
+        workers.update(set(_worker_pids()) - before)
         assert workers, "the unit's worker never started"
         time.sleep(1.0)
-        sweep.send_signal(signal.SIGTERM)
-        out, err = sweep.communicate(timeout=120)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-    assert sweep.returncode == 143, err
-    assert "energylens profile: terminated (SIGTERM)" in err and "SIGTERM received" not in err
+
+    err = _terminated(sweep, started)
+    assert "SIGTERM received" not in err
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and workers & set(_worker_pids()):
         time.sleep(0.2)
@@ -75,22 +93,16 @@ def test_sigterm_while_ray_starts_exits_143(tiny_model, tmp_path):
     handler too (Ray's would exit 15 or 1), and the half-started cluster is shut down."""
     pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
     spec = _spec(tmp_path / "ray.toml", tiny_model, "", "[1]", "[3]")
-    sweep = subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o",
-                              str(tmp_path / "store"), "--ray", "local", "--ray-no-gpus", "--power-source",
-                              "synthetic:150"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    sweep = _ray_sweep(spec, tmp_path / "store")
+
+    def starting() -> None:
         line = sweep.stdout.readline()
         while line and "on Ray local" not in line:
             line = sweep.stdout.readline()
         assert line, "the sweep never announced its Ray run"
         time.sleep(0.5)  # inside ray.init: a local cluster takes seconds to start
-        sweep.send_signal(signal.SIGTERM)
-        out, err = sweep.communicate(timeout=120)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-    assert sweep.returncode == 143, err
-    assert "energylens profile: terminated (SIGTERM)" in err
+
+    _terminated(sweep, starting)
     assert not Store(tmp_path / "store").statuses(), "no unit ran"
 
 
