@@ -171,9 +171,11 @@ def test_a_table_cut_at_a_line_end_is_named_not_read_short(table, tmp_path):
     path.write_bytes(zstandard.ZstdCompressor().compress(text.encode()))
     load, error = (load_gpu_table, GpuTableError) if table == "gpus" else (load_model_table, ModelTableError)
     assert len(load(path)) == len(pd.read_csv(io.StringIO(text)))  # the whole file reads
-    path.write_bytes(_cut_at_line_end(text, 10))
-    with pytest.raises(error, match=rf"my_{table}\.csv\.zst: could not read the .*the compressed file ends early"):
-        load(path)
+    whole = path.read_bytes()
+    for cut in (_cut_at_line_end(text, 10), whole[:len(whole) // 2], whole[:20]):  # one block cut: was "No columns"
+        path.write_bytes(cut)
+        with pytest.raises(error, match=rf"my_{table}\.csv\.zst: could not read the .*the compressed file ends early"):
+            load(path)
 
 
 @needs_zstandard

@@ -337,8 +337,8 @@ def read_user_table(path: str | os.PathLike, what: str, error: type, bundled: st
     if ragged is not None:
         raise ragged
     try:
-        header = csv_header(p)
-        frame = read_csv_file(p, dtype=str, keep_default_na=False, comment=None, index_col=False)
+        frame = read_csv_file(p, dtype=str, keep_default_na=False, comment=None, index_col=False)  # a cut first
+        header = csv_header(p)  # (pandas' own .zst read: a cut inside the first block is "No columns to parse")
     except READ_ERRORS as exc:
         raise unreadable_csv_error(p, src, exc, f"{what} CSV", error) from exc
     frame = drop_empty_unnamed_columns(frame, header, src, what, error)
