@@ -24,24 +24,41 @@ struct LatencyTemplate {
   /// Names, units, meanings, bounds and start point of the features and parameters (templates.cpp).
   static const TemplateDescriptor& descriptor();
 
-  /// One row without gradients: TTFT (s), TPOT (s) as eval gives them (the same operations, so the same bits),
-  /// and stall_s = B_r t_pf: the device prefill time of the replica's B_r running sequences' prompts, one
-  /// prompt each (TTFT without the pp stages, the prompt batching and the per-layer launch and sync terms).
-  /// In steady state a replica admits B_r requests during one request's time in the system, each stalling
-  /// its decode for about one prompt's prefill: the time-in-system term (docs/model.md, section 4).
+  /// The roofline's time parameters (overheads in s) of the template's parameters `p`.
   template <typename T>
-  ENERGYLENS_HD static void eval_stall(const T* f, const T* p, T& ttft_s, T& tpot_s, T& stall_s) {
-    const roofline::TimeParams<T> q{p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill],
-                                    p[kLayerOverheadUs] * T(roofline::kMicro),
-                                    p[kAllreduceLatencyUs] * T(roofline::kMicro),
-                                    p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
-    const roofline::Times<T> r = roofline::times(f, q);
-    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));
-    const T sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));
+  ENERGYLENS_HD static roofline::TimeParams<T> time_params(const T* p) {
+    return {p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill], p[kLayerOverheadUs] * T(roofline::kMicro),
+            p[kAllreduceLatencyUs] * T(roofline::kMicro), p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
+  }
+
+  /// One row's TTFT (s) and TPOT (s) from its roofline `r` (roofline::times at time_params(p)), and the
+  /// prompt batching x pp stages `hbp` and the layer x extra-peer synchronisations `sync_layers` eval's
+  /// gradients take: the arithmetic eval and eval_stall share, so they give the same bits. (The roofline is
+  /// the caller's local, not a member of a returned struct: copying it into one kept GCC from vectorising
+  /// the fit's gradient loop, closed_form.cpp rows_outputs.)
+  template <typename T>
+  ENERGYLENS_HD static void outputs(const T* f, const T* p, const roofline::TimeParams<T>& q,
+                                    const roofline::Times<T>& r, T& ttft_s, T& tpot_s, T& hbp, T& sync_layers) {
+    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));  // prompts batched in one replica
+    sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));         // layer x extra-peer synchronisations
     const T t_sync = p[kTpSyncUs] * T(roofline::kMicro) * sync_layers;
-    const T hbp = hb * r.pp;
+    hbp = hb * r.pp;  // a prompt passes the replica's pp stages one after another
     ttft_s = r.t_pf * hbp + q.tau_layer_s * r.launch_layers + t_sync;
     tpot_s = r.t_step + t_sync;
+  }
+
+  /// One row without gradients: TTFT (s), TPOT (s) as eval gives them (outputs: the same operations, so the
+  /// same bits), and stall_s = B_r t_pf: the device prefill time of the replica's B_r running sequences'
+  /// prompts, one prompt each (TTFT without the pp stages, the prompt batching and the per-layer launch and
+  /// sync terms). In steady state a replica admits B_r requests during one request's time in the system,
+  /// each stalling its decode for about one prompt's prefill: the time-in-system term (docs/model.md,
+  /// section 4).
+  template <typename T>
+  ENERGYLENS_HD static void eval_stall(const T* f, const T* p, T& ttft_s, T& tpot_s, T& stall_s) {
+    const roofline::TimeParams<T> q = time_params(p);
+    const roofline::Times<T> r = roofline::times(f, q);
+    T hbp, sync_layers;
+    outputs(f, p, q, r, ttft_s, tpot_s, hbp, sync_layers);
     stall_s = r.batch_rep * r.t_pf;
   }
 
@@ -50,17 +67,10 @@ struct LatencyTemplate {
   template <typename T>
   ENERGYLENS_HD static void eval(const T* f, const T* p, T& ttft_s, T& tpot_s, T& aux_s, T* g_ttft, T* g_tpot,
                                  T* g_aux) {
-    const roofline::TimeParams<T> q{p[kEtaCompute], p[kEtaMemory], p[kRooflineP], p[kEtaPrefill],
-                                    p[kLayerOverheadUs] * T(roofline::kMicro),
-                                    p[kAllreduceLatencyUs] * T(roofline::kMicro),
-                                    p[kSeqOverheadUs] * T(roofline::kMicro), p[kPpBubble]};
+    const roofline::TimeParams<T> q = time_params(p);
     const roofline::Times<T> r = roofline::times(f, q);
-    const T hb = T(1) + p[kPrefillBatchFactor] * (r.batch_rep - T(1));  // prompts batched in one replica
-    const T sync_layers = r.launch_layers * (f[roofline::kTp] - T(1));  // layer x extra-peer synchronisations
-    const T t_sync = p[kTpSyncUs] * T(roofline::kMicro) * sync_layers;
-    const T hbp = hb * r.pp;  // a prompt passes the replica's pp stages one after another
-    ttft_s = r.t_pf * hbp + q.tau_layer_s * r.launch_layers + t_sync;
-    tpot_s = r.t_step + t_sync;
+    T hbp, sync_layers;
+    outputs(f, p, q, r, ttft_s, tpot_s, hbp, sync_layers);
     aux_s = tpot_s;
     if (g_ttft == nullptr) return;
     T gs[8];
