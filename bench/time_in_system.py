@@ -41,7 +41,8 @@ OUT = Path(__file__).parent / "results" / "time_in_system.json"
 
 
 def parts(lat, frame) -> tuple[np.ndarray, np.ndarray]:
-    """(TTFT + L_out TPOT, B_r t_p) per row of ``frame`` under the fitted (uncalibrated) latency model ``lat``."""
+    """(TTFT + L_out TPOT, B_r t_p) per row of ``frame`` under the fitted (uncalibrated) latency model ``lat``:
+    predict's own parts (stall_outputs), whose stall is the search engine's (LatencyTemplate::eval_stall)."""
     ttft, tpot, stall, lo = stall_outputs(lat, frame, PREDICT_CHUNK_ROWS, False, "bench")
     return ttft + lo * tpot, stall
 
@@ -65,7 +66,7 @@ def one_set(frame, repeats: int, train_size: int) -> dict:
         sigmas.append(sigma)
         base, stall = parts(lat, te)
         w = lat.predict(te, check_range=False)["time_in_system_s_pred"].to_numpy()
-        assert np.allclose(w, base + sigma * stall, rtol=1e-12), "predict's time in system"
+        assert np.array_equal(w, base + sigma * stall), "predict's time in system, bit for bit"
         for key, s in (("sigma_0", 0.0), ("sigma_1", 1.0), ("sigma_fitted", sigma)):
             rows[key].append(scores(meas[sp.test_idx] / (base + s * stall)))
     out = {key: {m: float(np.mean([r[m] for r in v])) for m in v[0]} for key, v in rows.items()}

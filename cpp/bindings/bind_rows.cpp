@@ -321,7 +321,7 @@ void bind_predict(py::module_& m) {
       [](const std::string& name, const std::vector<py::array>& numbers, const std::vector<py::object>& codes,
          std::size_t n_gpu, std::size_t n_precision, const Array<double>& combos, const Array<double>& params,
          bool summed, std::optional<Array<double>> above, std::optional<Array<double>> below,
-         bool kv_head_replication, const py::object& out0, const py::object& out1) {
+         bool kv_head_replication, const py::object& out0, const py::object& out1, const py::object& stall) {
         const TemplateId id = template_named(name);
         RowInputs in = row_inputs(numbers, codes, n_gpu, n_precision);
         const auto n = static_cast<py::ssize_t>(in.columns.rows);
@@ -332,16 +332,20 @@ void bind_predict(py::module_& m) {
         if (theta.size() != describe(id).n_params) throw std::invalid_argument("predict_rows: wrong number of params");
         double* o0 = r.out0.mutable_data();
         double* o1 = summed ? nullptr : r.out1.mutable_data();
+        py::array_t<double> st;
+        if (!stall.is_none()) st = output_or_new(stall, n, "stall");
+        double* o2 = stall.is_none() ? nullptr : st.mutable_data();
         const ReleaseGilIfLong release(in.columns.rows);
-        r.tally = rows::predict(id, in.columns, table, theta, rows::RowOptions{kv_head_replication}, o0, o1, hi, lo);
+        r.tally = rows::predict(id, in.columns, table, theta, rows::RowOptions{kv_head_replication}, o0, o1, hi, lo, o2);
         return r;
       },
       py::arg("template"), py::arg("numbers"), py::arg("codes"), py::arg("n_gpu"), py::arg("n_precision"),
       py::arg("combos"), py::arg("params"), py::kw_only(), py::arg("summed") = false, py::arg("above") = py::none(),
       py::arg("below") = py::none(), py::arg("kv_head_replication") = true, py::arg("out0") = py::none(),
-      py::arg("out1") = py::none(),
+      py::arg("out1") = py::none(), py::arg("stall") = py::none(),
       "The template's outputs for a table's rows in one native pass (features built in cache). Codes are "
-      "checked by used_combos first; combos has ROW_COMBO_FIELDS values per combination.");
+      "checked by used_combos first; combos has ROW_COMBO_FIELDS values per combination. stall (template "
+      "'latency'): an array written with each row's prefill stall B_r t_pf as the search engine evaluates it.");
 }
 
 }  // namespace

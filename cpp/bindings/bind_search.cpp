@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "energylens/latency_template.hpp"
 #include "energylens/search.hpp"
 
 namespace py = pybind11;
@@ -233,6 +234,38 @@ void bind_search(py::module_& m) {
       py::arg("workloads"), py::arg("prefill_extra_flops"), py::arg("workload_weights"), py::arg("energy_params"), py::arg("latency_params"),
       py::arg("options"),
       "The fixed-batch search on the CUDA device (GIL released): SearchOutcome; CudaUnavailableError without one.");
+
+  m.def(
+      "latency_stall",
+      [](const std::vector<Array<double>>& columns, const Array<double>& params) {
+        constexpr std::size_t F = roofline::kNumFeatures;
+        if (columns.size() != F)
+          throw std::invalid_argument("latency_stall: expected " + std::to_string(F) + " feature columns, got " +
+                                      std::to_string(columns.size()));
+        const std::size_t n = columns.empty() ? 0 : static_cast<std::size_t>(columns[0].size());
+        for (std::size_t k = 0; k < F; ++k)
+          if (columns[k].ndim() != 1 || static_cast<std::size_t>(columns[k].size()) != n)
+            throw std::invalid_argument("latency_stall: feature column " + std::to_string(k) +
+                                        " must be 1-D with the first column's " + std::to_string(n) + " rows");
+        const std::vector<double> p = params_of(params, "params");
+        if (p.size() != LatencyTemplate::kParams)
+          throw std::invalid_argument("latency_stall: expected " + std::to_string(LatencyTemplate::kParams) +
+                                      " latency parameters, got " + std::to_string(p.size()));
+        std::vector<const double*> c(F);
+        for (std::size_t k = 0; k < F; ++k) c[k] = columns[k].data();
+        const auto rows = static_cast<py::ssize_t>(n);
+        py::array_t<double> ttft(rows), tpot(rows), stall(rows);
+        {
+          const ReleaseGilIfLong release(n);  // held again before the tuple is made
+          search::latency_stall(n, c.data(), p, ttft.mutable_data(), tpot.mutable_data(), stall.mutable_data());
+        }
+        return py::make_tuple(ttft, tpot, stall);
+      },
+      py::arg("columns"), py::arg("params"),
+      "(TTFT, TPOT, B_r t_pf) per row of the latency template's feature columns at params, uncalibrated: "
+      "the search engine's block evaluation (search::latency_stall: kernel::LatencyStall, "
+      "LatencyTemplate::eval_stall), so the prefill "
+      "stall that predict's time_in_system_s_pred and the bench use is the engine's, bit for bit.");
 
   m.def(
       "search_evaluate",

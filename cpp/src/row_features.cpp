@@ -13,6 +13,7 @@
 
 #include "energylens/parallel.hpp"
 #include "energylens/roofline.hpp"
+#include "energylens/search.hpp"
 #include "energylens/topology.hpp"
 
 namespace energylens::rows {
@@ -380,9 +381,11 @@ void fill_features(const RowColumns& rows, std::span<const double> combos, const
 
 RangeTally predict(TemplateId id, const RowColumns& rows, std::span<const double> combos,
                    std::span<const double> params, const RowOptions& options, double* out0, double* out1,
-                   std::span<const double> above, std::span<const double> below) {
+                   std::span<const double> above, std::span<const double> below, double* stall) {
   constexpr std::size_t F = rf::kNumFeatures;
   if (describe(id).n_features != F) throw std::invalid_argument("predict rows: the template's features differ");
+  if (stall != nullptr && id != TemplateId::Latency)
+    throw std::invalid_argument("predict rows: the prefill stall is the latency template's");
   if (above.size() != below.size() || (!above.empty() && above.size() != F))
     throw std::invalid_argument("predict rows: range thresholds need one above and one below value per feature");
   const Table t = table_of(combos, rows);
@@ -403,6 +406,10 @@ RangeTally predict(TemplateId id, const RowColumns& rows, std::span<const double
       else
         evaluate<double>(id, len, f, params, out0 + b, out1 + b, nullptr, nullptr, nullptr, 0);
       if (!above.empty()) tally_block(len, f, above, below, s);
+      if (stall != nullptr) {
+        double ttft[kBlockRows], tpot[kBlockRows];  // the engine's; predict's are out0 / out1
+        search::latency_stall_block(len, f, params.data(), ttft, tpot, stall + b);
+      }
     }
   });
   RangeTally total;

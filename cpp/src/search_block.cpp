@@ -10,9 +10,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "energylens/parallel.hpp"
 #include "energylens/template_common.hpp"
 #include "search_engine.hpp"
 
@@ -492,3 +495,36 @@ void fixed_block(const Ctx& x, std::uint64_t begin, std::size_t len, Block& blk,
 }
 
 }  // namespace energylens::search::engine
+
+namespace energylens::search {
+namespace {
+
+template <std::size_t... K>
+void stall_columns(std::index_sequence<K...>, long rows, const double* const* c, const double* p, double* ttft,
+                   double* tpot, double* stall) {
+  engine::eval_columns<kernel::LatencyStall>(rows, p, ttft, tpot, stall, c[K]...);
+}
+
+}  // namespace
+
+void latency_stall_block(std::size_t rows, const double* const* columns, const double* latency_params, double* ttft,
+                         double* tpot, double* stall) {
+  stall_columns(std::make_index_sequence<engine::F>{}, static_cast<long>(rows), columns, latency_params, ttft, tpot,
+                stall);
+}
+
+void latency_stall(std::size_t rows, const double* const* columns, std::span<const double> latency_params,
+                   double* ttft, double* tpot, double* stall) {
+  constexpr std::size_t kChunk = 4096;  // rows per task handed to a thread
+  if (latency_params.size() != LatencyTemplate::kParams)
+    throw std::invalid_argument("latency_stall: expected " + std::to_string(LatencyTemplate::kParams) +
+                                " latency parameters, got " + std::to_string(latency_params.size()));
+  run_chunks((rows + kChunk - 1) / kChunk, threads_for(rows, 131072), [&](std::size_t chunk, int) {
+    const std::size_t begin = chunk * kChunk, len = std::min(rows - begin, kChunk);
+    const double* c[engine::F];
+    for (std::size_t k = 0; k < engine::F; ++k) c[k] = columns[k] + begin;
+    latency_stall_block(len, c, latency_params.data(), ttft + begin, tpot + begin, stall + begin);
+  });
+}
+
+}  // namespace energylens::search

@@ -113,9 +113,11 @@ void fill_features(const RowColumns& rows, std::span<const double> combos, const
 /// (rounded as adding the two arrays afterwards). With `above` and `below` non-empty (one threshold per
 /// feature; +inf / -inf: unchecked) the tally counts values out of range. Threads over blocks of rows
 /// (parallel.hpp); the result does not depend on the thread count. std::invalid_argument for a code out
-/// of range (naming the column and row).
+/// of range (naming the column and row). With `stall` non-null (template Latency only) each row's prefill
+/// stall B_r t_pf from the same block's features, as the search engine evaluates it
+/// (search::latency_stall_block; the time in the system, energylens.model.time_in_system).
 RangeTally predict(TemplateId id, const RowColumns& rows, std::span<const double> combos,
                    std::span<const double> params, const RowOptions& options, double* out0, double* out1,
-                   std::span<const double> above, std::span<const double> below);
+                   std::span<const double> above, std::span<const double> below, double* stall = nullptr);
 
 }  // namespace energylens::rows

@@ -266,6 +266,18 @@ Result run_subset(const Space& space, const Options& options, std::span<const st
 std::vector<Candidate> evaluate(const Space& space, const Options& options, std::span<const std::uint64_t> indices,
                                 std::span<const double> energy_params, std::span<const double> latency_params);
 
+/// TTFT, TPOT and the prefill stall B_r t_pf (s, uncalibrated) of `rows` rows of the latency template's
+/// roofline::kNumFeatures feature `columns` at `latency_params`: the fixed-batch block path's own vectorised
+/// evaluation (kernel::LatencyStall, rounded as the engine rounds), on the evaluator's threads. What predict's
+/// time in the system takes its stall from (energylens.model.time_in_system).
+void latency_stall(std::size_t rows, const double* const* columns, std::span<const double> latency_params,
+                   double* ttft, double* tpot, double* stall);
+
+/// latency_stall on the calling thread (`latency_params`: LatencyTemplate::kParams values): the light predict
+/// path's stall per block of rows whose features it builds in cache (row_features.cpp).
+void latency_stall_block(std::size_t rows, const double* const* columns, const double* latency_params, double* ttft,
+                         double* tpot, double* stall);
+
 }  // namespace energylens::search
 
 namespace energylens::search {

@@ -93,14 +93,15 @@ def config_chunks(configs, chunk_rows: int, columns_of: Callable, check: RangeCh
 
 
 def evaluate_chunk(template: str, inputs, theta: np.ndarray, check: RangeCheck | None, out0: np.ndarray,
-                   out1: np.ndarray | None) -> None:
+                   out1: np.ndarray | None, stall: np.ndarray | None = None) -> None:
     """The template's outputs for one chunk into ``out0`` and ``out1``, or with ``out1`` None their sum
-    into ``out0`` (rounded as adding the two arrays)."""
+    into ``out0`` (rounded as adding the two arrays); ``stall`` (a light-path chunk of the latency template
+    only): each row's prefill stall from the same pass (``_core.predict_rows``)."""
     if isinstance(inputs, RowInputs):
         above, below = check.thresholds() if check is not None else (None, None)
         r = _core.predict_rows(template, inputs.numbers, inputs.codes, inputs.n_gpu, inputs.n_precision,
                                inputs.combos, theta, summed=out1 is None, above=above, below=below,
-                               kv_head_replication=inputs.kv_head_replication, out0=out0, out1=out1)
+                               kv_head_replication=inputs.kv_head_replication, out0=out0, out1=out1, stall=stall)
         if check is not None:
             check.absorb(len(out0), r.range_count, r.range_high, r.range_low, r.range_flagged)
         return

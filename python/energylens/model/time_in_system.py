@@ -5,7 +5,7 @@ the prompts its replica admits during its lifetime are prefilled. In steady stat
 sequences admits B_r new requests during one request's lifetime (Little's law), and each prefill stalls the
 running batch's decode for about one prompt's prefill time t_p: the latency template's device prefill time
 of one prompt on the replica (its TTFT without the pp stages, the prompt batching and the per-layer launch
-and sync terms; LatencyTemplate::eval_stall). TPOT is fitted to the median or mean inter-token latency,
+and sync terms; LatencyTemplate::eval_stall, which the search engine evaluates too). TPOT is fitted to the median or mean inter-token latency,
 which leaves most of these stalls out. ``prefill_stall`` sigma in [0, 2] (unitless; 1: every admitted
 prompt stalls the batch for its whole prefill, as without chunked prefill) is fitted after the template's
 10 parameters and the calibration (they are unchanged by it): a 1-D bounded least squares of
@@ -70,36 +70,32 @@ def fit_prefill_stall(base: np.ndarray, stall: np.ndarray, measured: np.ndarray)
     return float(0.5 * (lo + hi)), int(ok.sum())
 
 
-def _stall_theta(theta: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """The parameters at which the template's TTFT is pp x B_r x t_pf: no launch or sync terms, and each
-    of the replica's B_r prompts prefilled in full (prefill_batch_factor 1)."""
-    out = np.array(theta, dtype=np.float64)
-    out[names.index("layer_overhead_us")] = 0.0
-    out[names.index("tp_sync_us")] = 0.0
-    out[names.index("prefill_batch_factor")] = 1.0
-    return out
+def _stall(inputs: Any, theta: np.ndarray) -> np.ndarray:
+    """B_r t_pf per row of one chunk's feature columns, uncalibrated: the search engine's evaluation
+    (``_core.latency_stall``, LatencyTemplate::eval_stall), so predict's time in the system takes the engine's
+    stall bit for bit."""
+    return _core.latency_stall(inputs, theta)[2]
 
 
 def stall_outputs(model: Any, configs: Any, chunk_rows: int, check_range: bool,
                   call: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(TTFT, TPOT, B_r t_pf, output tokens) per row, uncalibrated: ``model._outputs``'s first two, bit for bit
-    (the same native evaluation), the stall from a second evaluation of the same chunk at
-    :func:`_stall_theta` divided by the row's pp."""
+    (the same native evaluation), the stall the search engine computes: on the light path in the same native
+    pass (``_core.predict_rows(..., stall=)``, from the features it builds in cache), else :func:`_stall`."""
     theta = model._require_fitted()
-    st = _stall_theta(theta, tuple(model.param_names))
     check = model._range_check(check_range)
     n, chunks = model._chunks(configs, chunk_rows, check, native=True)
     ttft, tpot, stall, lo = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     names = list(model.feature_names)
     for start, stop, inputs in chunks:
-        evaluate_chunk(model._template, inputs, theta, check, ttft[start:stop], tpot[start:stop])
-        evaluate_chunk(model._template, inputs, st, None, stall[start:stop], np.empty(stop - start))
+        part = stall[start:stop]
+        evaluate_chunk(model._template, inputs, theta, check, ttft[start:stop], tpot[start:stop],
+                       stall=part if isinstance(inputs, RowInputs) else None)
         if isinstance(inputs, RowInputs):  # numbers: tp, pp, batch_size, input_tokens, output_tokens, params_b
-            pp, out_tokens = inputs.numbers[1], inputs.numbers[4]
+            lo[start:stop] = inputs.numbers[4]
         else:
-            pp, out_tokens = inputs[names.index("pp")], inputs[names.index("output_tokens")]
-        stall[start:stop] /= pp
-        lo[start:stop] = out_tokens
+            part[:] = _stall(inputs, theta)
+            lo[start:stop] = inputs[names.index("output_tokens")]
     if check is not None:
         check.warn(call)
     return ttft, tpot, stall, lo
@@ -112,9 +108,8 @@ def fitted_prefill_stall(model: Any, frame: Any) -> tuple[float, int]:
     names = list(model.feature_names)
     cols = model._columns(frame)
     ev = _core.evaluate(model._template, cols, theta)
-    stall = np.asarray(_core.evaluate(model._template, cols, _stall_theta(theta, tuple(model.param_names))).out0)
     ttft, tpot = np.asarray(ev.out0, dtype=np.float64), np.asarray(ev.out1, dtype=np.float64)
-    stall = stall / cols[names.index("pp")]
+    stall = _stall(cols, theta)
     f_ttft, f_tpot = (1.0, 1.0) if model.calibration is None else model.calibration.factors(frame)
     ttft, tpot = ttft * f_ttft, tpot * f_tpot
     base = ttft + cols[names.index("output_tokens")] * tpot
