@@ -49,7 +49,8 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "profile": (("torch", "torch"), ("transformers", "transformers")),
     "ray": (("ray", "ray"),),
     "test": tuple(dict.fromkeys((*_COMPARE, *_SYMBOLIC, *_SR, ("scipy", "scipy"), ("pytest", "pytest"),
-                                 ("pytest_benchmark", "pytest-benchmark"), ("hypothesis", "hypothesis"),
+                                 ("pytest_benchmark", "pytest-benchmark"), ("xdist", "pytest-xdist"),
+                                 ("hypothesis", "hypothesis"),
                                  ("ruff", "ruff"), ("cmake", "cmake"), ("ninja", "ninja"),
                                  ("pybind11", "pybind11"), ("scikit_build_core", "scikit-build-core")))),
 }
