@@ -141,13 +141,34 @@ def _model_variant_index() -> dict[str, int]:
     return _index(_model_frame(), _variant_key)
 
 
-def _close_matches(query: str, frame: pd.DataFrame, n: int = 5) -> list[str]:
-    """Up to ``n`` canonical names whose name or alias resembles ``query`` (difflib)."""
-    key = normalize_name(query)
+def _candidates(frame: pd.DataFrame) -> dict[str, str]:
+    """Every normalised name and alias of ``frame`` -> its row's canonical name (the first row wins)."""
     candidates: dict[str, str] = {}
     for row in frame.itertuples(index=False):
         for alias in [row.name] + [a for a in str(row.aliases).split(";") if a.strip()]:
             candidates.setdefault(normalize_name(alias), row.name)
+    return candidates
+
+
+@functools.cache
+def _model_candidates() -> dict[str, str]:
+    return _candidates(_model_frame())
+
+
+def _close_matches(query: str, frame: pd.DataFrame, n: int = 5) -> list[str]:
+    """Up to ``n`` canonical names whose name or alias resembles ``query`` (difflib)."""
+    if frame is _model_frame():  # the bundled table never changes: its names are gathered once
+        return list(_bundled_close_matches(query, n))
+    return _matches(query, _candidates(frame), n)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bundled_close_matches(query: str, n: int) -> tuple[str, ...]:
+    return tuple(_matches(query, _model_candidates(), n))
+
+
+def _matches(query: str, candidates: dict[str, str], n: int) -> list[str]:
+    key = normalize_name(query)
     hits = difflib.get_close_matches(key, list(candidates), n=4 * n, cutoff=0.5)
     out: list[str] = []
     for h in hits:
