@@ -144,3 +144,18 @@ def test_ctrl_c_while_duplicates_are_merged_keeps_the_scored_front(monkeypatch):
     result = stop.value.result
     assert [e.complexity for e in result.front] == [12, 15, 17] and result.merged == []
     assert result.chosen is not None and result.search["unscored"] == []
+
+
+def test_a_merge_of_the_same_predictions_at_the_same_complexity_does_not_say_simpler():
+    """Two forms of one complexity predicting the same values: the first stays, and the other was said to be merged
+    'as a simpler expression'; it is 'an expression of the same complexity'."""
+    x, y = sp.symbols("x y", positive=True)
+    c0 = sp.Symbol("c0", real=True)
+    rows = np.linspace(1, 2, 5)
+    items = [(_entry(7, 0.2), c0 * x, {"c0": 1.0}, rows), (_entry(7, 0.1), c0 * y, {"c0": 1.0}, rows),
+             (_entry(9, 0.3), c0 * x * y, {"c0": 1.0}, rows)]
+    kept, merged = dm.merge_duplicates(items)
+    assert [e.cv_error for e in kept] == [0.2]
+    assert [m["complexity"] for m in merged] == [7, 9]
+    assert "as an expression of the same complexity" in merged[0]["why"] and "simpler" not in merged[0]["why"]
+    assert "as a simpler expression" in merged[1]["why"]

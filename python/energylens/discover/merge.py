@@ -95,12 +95,18 @@ def same_predictions(a: np.ndarray, b: np.ndarray, rtol: float = SAME_RTOL) -> b
                 and np.all(np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b))))
 
 
-def _why(same_form: bool, same_pred: bool) -> str:
+def _why(same_form: bool, same_pred: bool, merged: FrontEntry, kept: FrontEntry) -> str:
+    """Why ``merged`` went into ``kept``: of the same predictions the simpler stays, or the first of one complexity
+    (said 'as a simpler expression' before 2026-12-07); of one form, the lower CV error, or the first of equal."""
     rtol = f"{SAME_RTOL:.0e}".replace("e-0", "e-")  # 1e-4
     if not same_form:
-        return f"the same predictions on every row (to {rtol}, relative) as a simpler expression"
+        than = ("an expression of the same complexity" if merged.complexity == kept.complexity
+                else "a simpler expression")
+        return f"the same predictions on every row (to {rtol}, relative) as {than}"
     if same_pred:
         return f"the same expression up to its constants, with the same predictions on every row (to {rtol})"
+    if merged.cv_error == kept.cv_error:
+        return "the same expression up to its constants, fitted to other values with the same CV error"
     return "the same expression up to its constants, a worse fit of it (a higher CV error)"
 
 
@@ -124,7 +130,7 @@ def merge_duplicates(items: Sequence[tuple[FrontEntry, sp.Expr, Mapping[str, flo
             stays = entry.complexity < kept.complexity if same_pred else entry.cv_error < kept.cv_error
             if stays:
                 slots[k], entry = [entry, form, pred], kept
-            merged.append((entry, k, _why(same_form, same_pred)))
+            merged.append((entry, k, _why(same_form, same_pred, entry, slots[k][0])))
             break
         else:
             slots.append([entry, form, pred])
