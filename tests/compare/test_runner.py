@@ -211,8 +211,14 @@ def _run(frame, **kw):
     return ev.run_evaluation(frame, **args)
 
 
-def test_fixed_seed_gives_identical_tables(frame):
-    a = _run(frame)
+@pytest.fixture(scope="module")
+def default_run(frame):
+    """``_run(frame)``: every split, seed 7; built once for the tests that only read it (none changes it)."""
+    return _run(frame)
+
+
+def test_fixed_seed_gives_identical_tables(frame, default_run):
+    a = default_run
     b = _run(frame)
     pd.testing.assert_frame_equal(a.table, b.table)
     c = _run(frame, seed=8)
@@ -311,11 +317,11 @@ def test_bad_arguments_are_clear_errors(frame):
         _run(frame, train_size=0)
 
 
-def test_summary_breakdowns(frame):
+def test_summary_breakdowns(frame, default_run):
     res = _run(frame, splits=("random", "curve"))
     s = res.summary()
     assert {"top1", "pairwise", "mape", "spearman", "regret_pct"} <= set(s.columns)
-    full = _run(frame).summary()
+    full = default_run.summary()
     per = full.groupby(["split", "variant", "method"], dropna=False).size()
     assert per.loc["unseen_model"].max() == 1          # folds pooled, not one row per model
     assert full[full.split == "unseen_model"]["train_size"].isna().all()
@@ -340,19 +346,21 @@ def test_bundled_data_end_to_end(tmp_path: Path):
     assert write_report(res, tmp_path).exists()
 
 
-def test_report_and_cli(frame, tmp_path, monkeypatch, capsys):
+def test_report_and_cli(frame, default_run, tmp_path, monkeypatch, capsys):
     import argparse
     import json
 
     from energylens.compare.report import format_summary, write_report
 
-    res = _run(frame)
+    res = default_run
+    table = res.table.copy()
     path = write_report(res, tmp_path / "rep")
     text = path.read_text()
     assert "## Headline" in text and "## Sample efficiency" in text and "Unseen GPU" in text
     for png in ("sample_efficiency.png", "predicted_vs_measured.png", "group_rankings.png"):
         assert (tmp_path / "rep" / png).stat().st_size > 1000
     assert "llmcarbon" in format_summary(res)
+    pd.testing.assert_frame_equal(res.table, table)  # the report only reads the shared run
 
     parser = argparse.ArgumentParser()
     evaluate_cli.add_parser(parser.add_subparsers(dest="command"))
