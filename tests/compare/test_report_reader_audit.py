@@ -48,8 +48,16 @@ def res():
 
 
 @pytest.fixture(scope="module")
-def text(res, tmp_path_factory):
-    return write_report(res, tmp_path_factory.mktemp("rep") / "r").read_text()
+def folder(res, tmp_path_factory):
+    """The report folder of ``res``, written once for the tests that read it."""
+    out = tmp_path_factory.mktemp("rep") / "r"
+    write_report(res, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def text(folder):
+    return (folder / "report.md").read_text()
 
 
 def _section(text: str, title: str) -> str:
@@ -127,15 +135,13 @@ def test_the_plots_section_says_what_each_plot_shows(res, text):
     assert "wilkins2024" in plots or "every method" in plots
 
 
-def test_the_report_keeps_the_rows_its_figures_come_from(res, text, tmp_path):
+def test_the_report_keeps_the_rows_its_figures_come_from(res, text, folder):
     """The per-row predictions behind MAPE, Top-1 and the predicted-vs-measured plot were not written, so no figure
     of the report could be recomputed from its folder; predictions.csv now holds them (1-based data rows)."""
     import pandas as pd
 
     from energylens.cli.evaluate import REPORT_FILES
 
-    folder = tmp_path / "r"
-    write_report(res, folder)
     p = pd.read_csv(folder / "predictions.csv")
     assert {"repeat", "method", "data_row", "group", "energy_j", "predicted_energy_j"} <= set(p.columns)
     assert p["data_row"].min() >= 1
