@@ -149,7 +149,7 @@ def test_a_second_ctrl_c_while_the_kept_front_is_scored_stops_at_once(monkeypatc
     doc = json.loads(out.read_text())  # nothing scored: the raw front is still kept, unscored
     assert doc["front"] == [] and len(doc["search"]["unscored"]) == 2 and doc["chosen"] is None
     assert "Not scored (the run was interrupted): 2 front expression(s)" in (tmp_path / "rep" / "discovery.md").read_text()
-    with pytest.raises(ValueError, match="no scored expression"):
+    with pytest.raises(ValueError, match="found no expression to fit .its run was interrupted before one was scored"):
         ds.expression_model(ds.load_discovery(out))
     assert "interrupted (Ctrl-C)" in capsys.readouterr().err
 

@@ -298,11 +298,18 @@ def _bootstrap_printer():
     return report
 
 
-def fit_reporting(model, profiles, long: bool, **fit_kw) -> None:
-    """``model.fit(profiles, **fit_kw)``, a long one saying how far its bootstrap has got."""
+def fit_reporting(model, profiles, long: bool, *, where: str | None = None, context: str = "", **fit_kw) -> None:
+    """``model.fit(profiles, **fit_kw)``, a long one saying how far its bootstrap has got. ``where``: the profiles'
+    file, named in place of the class in a ValueError of the fit ("EnergyModel.fit: 3 measurements for 12
+    parameters" named no file), ``context`` after it."""
     token = BOOTSTRAP_PROGRESS.set(_bootstrap_printer()) if long else None
     try:
         model.fit(profiles, **fit_kw)
+    except ValueError as exc:
+        prefix = f"{type(model).__name__}.fit: "
+        if where is None or type(exc) is not ValueError or not str(exc).startswith(prefix):
+            raise
+        raise ValueError(f"{where}: {str(exc).removeprefix(prefix)}{context}") from None
     finally:
         if token is not None:
             BOOTSTRAP_PROGRESS.reset(token)
@@ -380,7 +387,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     long = announce_long_fit(len(profiles), args.bootstrap,
                               "energy model" if args.no_latency else "energy and latency models")
     profiles.attrs["file_rows"] = True  # the file's rows, in its order: a fit error names them as its data rows
-    fit_reporting(model, profiles, long, latency=not args.no_latency)
+    fit_reporting(model, profiles, long, where=args.profiles, latency=not args.no_latency)
     s = model.summary
     assert s is not None
     print(f"fitted {model.template_id} on {s.n_rows} rows: {s.status} after {s.iterations} iterations "

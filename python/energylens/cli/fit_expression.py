@@ -12,7 +12,7 @@ import os
 
 from energylens.cli.fit import announce_long_fit, fit_reporting, print_design, print_params, warn_poor_fit
 from energylens.cli.options import read_profiles_with_rows
-from energylens.discover.adopt import expression_model
+from energylens.discover.adopt import expression_model, no_expression
 from energylens.discover.result import DiscoveryResult, load_discovery
 from energylens.model import EnergyModel
 from energylens.outputs import announce_written, existing_file
@@ -31,18 +31,21 @@ def _discovery(path: str) -> DiscoveryResult:
 
 
 def _index(result: DiscoveryResult, pick: str | None, path: str) -> int | None:
-    """The front index ``--pick`` names (None: the chosen one, as ``expression_model`` takes it)."""
+    """The front index ``--pick`` names (None: the chosen one, as ``expression_model`` takes it); an empty front
+    is refused here, before the profiles are read, whatever ``--pick`` says."""
+    if not result.front:  # (--pick 0 read "index none: its front is empty (the first column of discover's table)")
+        raise ValueError(f"--expression {path}: {no_expression(result)}")
     if pick is None or pick == "chosen":
         return None
     last = len(result.front) - 1
-    span = f"0..{last}" if last >= 0 else "none: its front is empty"
     try:
-        index = int(pick)
+        index: int | None = int(pick)
     except ValueError:
-        index = -1
-    if not 0 <= index <= last:
-        raise ValueError(f"--pick {pick}: {path}'s front holds {len(result.front)} expression(s), index {span} "
-                         "(the first column of discover's table), or 'chosen'")
+        index = None
+    if index is None or not 0 <= index <= last:
+        back = "; it counts from 0, as the table does, not back from the end" if index is not None and index < 0 else ""
+        raise ValueError(f"--pick {pick}: {path}'s front holds {len(result.front)} expression(s), index 0..{last} "
+                         f"(the first column of discover's table), or 'chosen'{back}")
     return index
 
 
@@ -62,8 +65,9 @@ def fit_discovered(args: argparse.Namespace) -> int:
         model = expression_model(result, index, template=template, **kwargs)
     except ValueError as exc:
         raise ValueError(f"--expression {args.expression}: {exc}") from None
-    fit_reporting(model, profiles, announce_long_fit(len(profiles), args.bootstrap, "expression model"))
     picked = result.chosen if index is None else index
+    fit_reporting(model, profiles, announce_long_fit(len(profiles), args.bootstrap, "expression model"),
+                  where=args.profiles, context=f" (fitting expression {picked} of {args.expression})")
     s = model.summary
     assert s is not None
     if not s.converged:

@@ -5,6 +5,7 @@ model), the template held at its fit and only g's constants refitted, as the dis
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import sympy as sp
@@ -16,7 +17,7 @@ from energylens.model.compile import parametrize
 from energylens.model.expression_file import parse_srepr
 from energylens.model.symbolic import energy_expressions, feature_symbols, parameter_symbols
 
-__all__ = ["expression_model", "template_expression", "front_formula"]
+__all__ = ["expression_model", "template_expression", "front_formula", "no_expression"]
 
 
 def template_expression(template: EnergyModel) -> sp.Expr:
@@ -46,6 +47,21 @@ def front_formula(front: list[FrontEntry], index: int) -> sp.Expr:
         raise ValueError(str(exc)) from None
 
 
+def no_expression(result: DiscoveryResult) -> str:
+    """What an error says of a discovery whose front is empty: that it found no expression, why (an interrupted run,
+    every expression dropped), and what to do."""
+    if result.search.get("unscored"):
+        why = ("its run was interrupted before one was scored; the expressions found are under search['unscored'] "
+               "in the result file")
+    elif result.dropped:
+        why = (f"for each of the {len(result.dropped)} expressions the search found, no fit of their constants gives "
+               "a finite error on the training rows; they are under 'dropped' in the result file")
+    else:
+        why = "its search returned none"
+    return (f"the discovery found no expression to fit ({why}): rerun energylens discover (more --generations or "
+            "--time-budget, or another --seed), or fit the template (energylens fit without --expression)")
+
+
 def expression_model(result: DiscoveryResult, index: int | None = None, *, template: EnergyModel | None = None,
                      **kwargs: Any) -> ExpressionEnergyModel:
     """The energy model of a front expression (default: the chosen one): for an ``energy`` discovery the expression;
@@ -53,18 +69,22 @@ def expression_model(result: DiscoveryResult, index: int | None = None, *, templ
     the discovery held them when it scored g) and only g's constants (``g0``, ``g1``, ...; starting from the
     discovery's) are refitted by ``.fit``. Refitting both, as before 2026-12-07, left 7 of 24 constants not
     identified on the bundled data (the template's formula holds its 12 parameters as 22 free floats, and g's
-    constant scales them all) and no fit converged. ``kwargs`` go to :meth:`EnergyModel.from_expression`."""
+    constant scales them all) and no fit converged. ``index`` counts from 0 as discover's table does: a negative
+    index or a bool (True was taken as 1) is refused, and an empty front is a ValueError saying the discovery found
+    no expression (:func:`no_expression`). ``kwargs`` go to :meth:`EnergyModel.from_expression`."""
     if result.target not in ("energy", "residual"):
         raise ValueError(f"an energy model needs a discovery of target 'energy' (or 'residual', with the template "
                          f"it corrects), not {result.target!r}")
-    if index is None and result.chosen is None:
-        raise ValueError("this discovery result has no scored expression (its run was interrupted before one was "
-                         "scored; the front found is under search['unscored']): rerun the discovery")
+    if not result.front:  # (fit --pick 0 read "index none: its front is empty")
+        raise ValueError(no_expression(result))
     n = len(result.front)
-    if index is not None and not -n <= index < n:  # (a bare "list index out of range")
-        raise IndexError(f"index {index}: this discovery's front holds {n} expressions"
-                         + (f", 0..{n - 1} (the first column of discover's table)" if n else "")
-                         + ", or None for the chosen one")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, numbers.Integral)):
+        raise TypeError(f"index {index!r}: a front index is a whole number, 0..{n - 1} (the first column of "
+                        "discover's table), or None for the chosen one")  # (True was taken as 1)
+    if index is not None and not 0 <= index < n:  # (a bare "list index out of range"; -1 was taken as the last)
+        raise IndexError(f"index {index!r}: this discovery's front holds {n} expressions, 0..{n - 1} (the first "
+                         "column of discover's table), or None for the chosen one"
+                         + ("; an index counts from 0, as the table does, not back from the end" if index < 0 else ""))
     formula = front_formula(result.front, result.chosen if index is None else index)
     if result.target == "residual":
         if template is None:
