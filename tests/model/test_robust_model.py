@@ -57,6 +57,8 @@ def _old_intervals(model: EnergyModel, configs, residuals: np.ndarray, level: fl
 # ---- bounded memory: chunks change nothing -----------------------------------------------------------
 @pytest.mark.parametrize("chunk_rows", [1, 7, 64, 355])
 def test_chunked_predictions_and_intervals_equal_unchunked_bit_for_bit(model, bundled, chunk_rows):
+    # one-row chunks cost a Python pass each: 60 of them check what 356 would (7 runs every row, ragged end)
+    bundled = bundled.iloc[:60] if chunk_rows == 1 else bundled
     whole = dict(chunk_rows=len(bundled), check_range=False)
     parts = dict(chunk_rows=chunk_rows, check_range=False)
     np.testing.assert_array_equal(model.predict(bundled, **parts), model.predict(bundled, **whole))
